@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `stepwise` command: the build-time commands (`gen`, `create`) plus every runtime command of
+ * `createCli`, which here loads the project's TypeScript registry on demand, so a plain TypeScript
+ * project needs no build step. Settings come from flags, then the config, then defaults.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Command } from "commander";
+import { createCli, type CliContext } from "../src/cli/create-cli.js";
+import { UsageError } from "../src/errors.js";
+import type { MigrationRegistry } from "../src/types.js";
+import { findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { formatProblem, type Problem } from "./problems.js";
+
+const projectRoot = findProjectRoot(process.cwd());
+let cachedSettings: StepwiseSettings | undefined;
+const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
+  cachedSettings ??= resolveSettings(projectRoot, flags);
+  return cachedSettings;
+};
+
+/** Loads the registry as the app would import it; tsx compiles the TypeScript on the fly. */
+async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
+  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = (await import("tsx/esm/api")) as { tsImport: typeof tsImport });
+  } catch {
+    throw new UsageError(`The runtime commands load ${path.relative(projectRoot, registryFile)} with tsx; install it with "npm install --save-dev tsx".`);
+  }
+  const loaded = (await tsImport(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
+  if (!Array.isArray(loaded.migrations)) {
+    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
+  }
+  return loaded.migrations;
+}
+
+function printProblems(problems: readonly Problem[], context: CliContext): void {
+  for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
+  context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
+}
+
+function addBuildCommands(program: Command, context: CliContext): void {
+  const { palette } = context;
+  const print = (text: string) => context.io.stdout(`${text}\n`);
+
+  program
+    .command("gen")
+    .description("check migrations/ and write generated/registry.ts")
+    .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
+    .option("--dir <path>", "migrations folder (default: migrations)")
+    .option("--out <file>", "registry file (default: generated/registry.ts)")
+    .action(async (options: { check?: boolean; dir?: string; out?: string }) => {
+      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+      const { generateRegistry } = await import("./generate.js");
+      const result = await generateRegistry({
+        projectRoot,
+        migrationsDir: resolved.migrationsDir,
+        registryFile: resolved.registryFile,
+        check: Boolean(options.check),
+      });
+      const label = path.relative(projectRoot, result.registryFile);
+      if (!result.ok) {
+        printProblems(result.problems, context);
+        if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
+        context.setExitCode(1);
+        return;
+      }
+      const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+      if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
+      else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
+    });
+
+  program
+    .command("create")
+    .description("create the next migration from a template and register it")
+    .argument("<description>", 'what the migration does, such as "add email to contacts"')
+    .option("--sql", "write a .sql migration instead of a .ts one")
+    .option("--dir <path>", "migrations folder (default: migrations)")
+    .option("--out <file>", "registry file (default: generated/registry.ts)")
+    .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string }) => {
+      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+      const { createMigration } = await import("./create.js");
+      const result = await createMigration({
+        projectRoot,
+        migrationsDir: resolved.migrationsDir,
+        registryFile: resolved.registryFile,
+        description,
+        kind: options.sql ? "sql" : "ts",
+      });
+      print(result.file);
+      if (!result.generate.ok) {
+        context.io.stderr(`Created ${result.file}, but the registry was not regenerated:\n`);
+        printProblems(result.generate.problems, context);
+        context.setExitCode(1);
+      }
+    });
+}
+
+const cli = createCli({
+  migrations: () => loadRegistry(settings().registryFile),
+  database: () => settings().database,
+  tableName: () => settings().tableName,
+  cwd: process.cwd(),
+  extend: addBuildCommands,
+});
+
+process.exitCode = await cli.run(process.argv.slice(2));

@@ -1,0 +1,120 @@
+/**
+ * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
+ * registry, so the new file is registered the moment it exists.
+ */
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { UsageError } from "../src/errors.js";
+import {
+  DEFAULT_VERSION_WIDTH,
+  formatMigrationFileName,
+  parseMigrationFileName,
+  toSnakeCaseName,
+  type MigrationKind,
+} from "../src/migration-file.js";
+import { generateRegistry, type GenerateResult } from "./generate.js";
+import { toPortablePath } from "./scan.js";
+
+/** Inputs for {@link createMigration}; paths are absolute. */
+export interface CreateMigrationOptions {
+  readonly projectRoot: string;
+  readonly migrationsDir: string;
+  readonly registryFile: string;
+  readonly description: string;
+  /** Default `"ts"`. */
+  readonly kind?: MigrationKind;
+  /** Module the template imports `defineMigration` from. Default `"stepwise"`. */
+  readonly runtimeModule?: string;
+}
+
+/** The new file, and the outcome of regenerating the registry. */
+export interface CreateMigrationResult {
+  readonly version: number;
+  readonly name: string;
+  readonly absolutePath: string;
+  /** Relative to the project root. */
+  readonly file: string;
+  readonly generate: GenerateResult;
+}
+
+/**
+ * Creates the migration after the highest existing version.
+ *
+ * @throws UsageError when the description leaves no usable name.
+ */
+export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
+  const kind = options.kind ?? "ts";
+  const description = options.description.trim();
+  const name = toSnakeCaseName(description);
+  if (name === "") {
+    throw new UsageError(`"${options.description}" gives no usable file name; describe the change in words, such as "add email to contacts".`);
+  }
+
+  let highest = 0;
+  let width = DEFAULT_VERSION_WIDTH;
+  const existing = existsSync(options.migrationsDir) ? readdirSync(options.migrationsDir) : [];
+  for (const fileName of existing) {
+    const parsed = parseMigrationFileName(fileName);
+    if (parsed.status !== "migration") continue;
+    highest = Math.max(highest, parsed.migration.version);
+    width = Math.max(width, fileName.indexOf("_"));
+  }
+  const version = highest + 1;
+  const fileName = formatMigrationFileName(version, name, kind, width);
+  const absolutePath = path.join(options.migrationsDir, fileName);
+  if (path.dirname(absolutePath) !== path.resolve(options.migrationsDir)) {
+    throw new UsageError(`Refusing to write outside ${options.migrationsDir}.`);
+  }
+
+  const runtimeModule = options.runtimeModule ?? "stepwise";
+  const text = kind === "sql" ? sqlTemplate(description, version, name) : tsTemplate(description, runtimeModule);
+  writeFileSync(absolutePath, text, { flag: "wx" });
+
+  const generate = await generateRegistry({
+    projectRoot: options.projectRoot,
+    migrationsDir: options.migrationsDir,
+    registryFile: options.registryFile,
+    runtimeModule,
+  });
+  return { version, name, absolutePath, file: toPortablePath(path.relative(options.projectRoot, absolutePath)), generate };
+}
+
+function tsTemplate(description: string, runtimeModule: string): string {
+  return `import { defineMigration } from ${JSON.stringify(runtimeModule)};
+
+export default defineMigration({
+  description: ${JSON.stringify(description)},
+  up(db) {
+    db.exec(\`
+      -- Write the change here, for example:
+      -- ALTER TABLE contacts ADD COLUMN nickname TEXT;
+    \`);
+  },
+  down(db) {
+    db.exec(\`
+      -- Undo the change here, for example:
+      -- ALTER TABLE contacts DROP COLUMN nickname;
+    \`);
+  },
+});
+`;
+}
+
+/**
+ * The SQL template must pass \`gen\` at once (an empty up section is refused), so it carries a no-op
+ * statement that names itself as the thing to replace.
+ */
+function sqlTemplate(description: string, version: number, name: string): string {
+  const label = `${version}_${name}`;
+  return `-- description: ${description.replace(/\r?\n/g, " ")}
+-- migrate:up
+-- Replace the placeholder with the change, for example:
+-- ALTER TABLE contacts ADD COLUMN nickname TEXT;
+SELECT 'placeholder: write migration ${label} up';
+
+-- migrate:down
+-- Replace the placeholder with the undo, for example:
+-- ALTER TABLE contacts DROP COLUMN nickname;
+SELECT 'placeholder: write migration ${label} down';
+`;
+}

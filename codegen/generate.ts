@@ -1,0 +1,109 @@
+/**
+ * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
+ * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import * as prettier from "prettier";
+import { resolveImportExtension } from "./module-resolution.js";
+import { sortProblems, type Problem } from "./problems.js";
+import { renderRegistry } from "./render.js";
+import { scanMigrations, toPortablePath, type ScannedMigration } from "./scan.js";
+import { writeFileAtomic } from "./write-file.js";
+
+/** Inputs for {@link generateRegistry}; paths are absolute. */
+export interface GenerateOptions {
+  readonly projectRoot: string;
+  readonly migrationsDir: string;
+  readonly registryFile: string;
+  /** Compare with the file on disk instead of writing. Default `false`. */
+  readonly check?: boolean;
+  /** Module the registry imports types from. Default `"stepwise"`. */
+  readonly runtimeModule?: string;
+}
+
+/** What happened. `problems` is empty exactly when `ok` is true. */
+export interface GenerateResult {
+  readonly ok: boolean;
+  /**
+   * `written` (the file changed), `unchanged` (already current, nothing written), `stale` (`check`
+   * found a difference) or `invalid` (the migrations have problems; nothing was written).
+   */
+  readonly status: "written" | "unchanged" | "stale" | "invalid";
+  readonly problems: readonly Problem[];
+  readonly registryFile: string;
+  readonly migrationCount: number;
+  readonly latestVersion: number;
+}
+
+/** Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures. */
+export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
+  const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir });
+  const summary = {
+    registryFile: options.registryFile,
+    migrationCount: scan.migrations.length,
+    latestVersion: scan.migrations.at(-1)?.version ?? 0,
+  };
+  if (scan.problems.length > 0) {
+    return { ok: false, status: "invalid", problems: sortProblems(scan.problems), ...summary };
+  }
+
+  const source = renderRegistry({
+    migrations: scan.migrations,
+    registryFile: options.registryFile,
+    importExtension: resolveImportExtension(options.projectRoot),
+    migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
+    runtimeModule: options.runtimeModule,
+  });
+  const formatted = await formatWithProjectConfig(source, options.registryFile);
+  const previous = existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
+
+  if (previous === formatted) return { ok: true, status: "unchanged", problems: [], ...summary };
+  if (options.check) {
+    return { ok: false, status: "stale", problems: describeStaleness(previous, scan.migrations, registryLabel), ...summary };
+  }
+  writeFileAtomic(options.registryFile, formatted);
+  return { ok: true, status: "written", problems: [], ...summary };
+}
+
+/** Formats with the prettier config that applies to the registry file, as the project's editor would. */
+async function formatWithProjectConfig(source: string, registryFile: string): Promise<string> {
+  const config = (await prettier.resolveConfig(registryFile, { editorconfig: true })) ?? {};
+  return prettier.format(source, { ...config, filepath: registryFile });
+}
+
+/** Names what changed, so `--check` says which migration was not registered rather than just "differs". */
+function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string): Problem[] {
+  const fix = `run "stepwise gen" (npm run gen) and commit ${registryLabel}`;
+  if (previous === null) {
+    return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}` }];
+  }
+  const recorded = new Map<string, string>();
+  for (const match of previous.matchAll(/file:\s*"([^"]+)",[\s\S]*?checksum:\s*"([0-9a-f]+)"/g)) recorded.set(match[1]!, match[2]!);
+  const problems: Problem[] = [];
+  const current = new Set<string>();
+  for (const migration of migrations) {
+    current.add(migration.file);
+    const checksum = recorded.get(migration.file);
+    if (checksum === undefined) {
+      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
+    } else if (checksum !== migration.checksum) {
+      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration changed since ${registryLabel} was generated; ${fix}` });
+    }
+  }
+  for (const file of recorded.keys()) {
+    if (!current.has(file)) {
+      problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: lineOf(previous, `"${file}"`), column: 1, message: `the registry still lists ${file}, which no longer exists; ${fix}` });
+    }
+  }
+  if (problems.length === 0) {
+    problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry differs from what gen writes (edited by hand, or formatted differently); ${fix}` });
+  }
+  return sortProblems(problems);
+}
+
+function lineOf(text: string, needle: string): number {
+  const index = text.indexOf(needle);
+  return index === -1 ? 1 : text.slice(0, index).split("\n").length;
+}

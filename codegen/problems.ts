@@ -1,0 +1,55 @@
+/**
+ * Codegen collects every problem before failing, so one run shows everything to fix. Each has a
+ * stable code for tests and scripts, and a position for `file:line:col: message` output that editors
+ * and CI annotations understand.
+ */
+import type { SqlSourceProblemCode } from "../src/sql-source.js";
+
+/** Every code `stepwise gen` can report. */
+export type ProblemCode =
+  | SqlSourceProblemCode
+  | "MIGRATIONS_DIR_MISSING"
+  | "BAD_FILE_NAME"
+  | "DUPLICATE_VERSION"
+  | "VERSIONS_DO_NOT_START_AT_ONE"
+  | "VERSION_GAP"
+  | "TS_SYNTAX_ERROR"
+  | "TS_NO_DEFAULT_EXPORT"
+  | "TS_MULTIPLE_DEFAULT_EXPORTS"
+  | "TS_NOT_DEFINE_MIGRATION"
+  | "TS_NOT_OBJECT_LITERAL"
+  | "TS_UNSUPPORTED_PROPERTY"
+  | "TS_UNKNOWN_PROPERTY"
+  | "TS_DUPLICATE_PROPERTY"
+  | "TS_MISSING_UP"
+  | "TS_NOT_A_FUNCTION"
+  | "TS_ASYNC_MIGRATION"
+  | "TS_NON_LITERAL_OPTION"
+  | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
+  | "REGISTRY_STALE"
+  | "REGISTRY_UNREADABLE";
+
+/** One thing wrong, with where it is and how to fix it. */
+export interface Problem {
+  readonly code: ProblemCode;
+  /** Path relative to the project root, with forward slashes. */
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  readonly message: string;
+}
+
+/** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */
+export function formatProblem(problem: Problem): string {
+  return `${problem.file}:${problem.line}:${problem.column}: ${problem.message} [${problem.code}]`;
+}
+
+/** Orders problems by file, then position, so output is stable from run to run. */
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  return [...problems].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}

@@ -1,0 +1,294 @@
+/**
+ * Reads a TypeScript migration syntactically (no type-check) and extracts what the registry needs:
+ * the literal options, whether it has a `down`, and the checksum of its code.
+ */
+import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
+import { hashCanonicalMigration } from "../src/checksum.js";
+import type { Problem, ProblemCode } from "./problems.js";
+
+/** What a well-formed TypeScript migration declares. */
+export interface TsMigrationFacts {
+  readonly description: string | null;
+  readonly transaction: boolean;
+  readonly disableForeignKeys: boolean;
+  readonly reversible: boolean;
+  readonly checksum: string;
+}
+
+/** The facts, or every problem found. */
+export type TsMigrationResult =
+  | { readonly ok: true; readonly facts: TsMigrationFacts }
+  | { readonly ok: false; readonly problems: Problem[] };
+
+const KNOWN_PROPERTIES = ["description", "up", "down", "transaction", "disableForeignKeys"] as const;
+type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
+const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b|^\s*foreign_keys\s*=/i;
+
+/**
+ * Validates a parsed migration file. `file` is the path used in problems.
+ *
+ * Rules: one default export, `defineMigration({...})` with an object literal; `up` a synchronous
+ * function or method; `down` likewise when present; `description` a string literal; `transaction`
+ * and `disableForeignKeys` boolean literals; no other properties.
+ */
+export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigrationResult {
+  const problems: Problem[] = [];
+  const report = (code: ProblemCode, node: Node | number, message: string) => {
+    const position = typeof node === "number" ? node : node.getStart();
+    const { line, column } = sourceFile.getLineAndColumnAtPos(position);
+    problems.push({ code, file, line, column, message });
+  };
+
+  const parseDiagnostics = (sourceFile.compilerNode as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+  for (const diagnostic of parseDiagnostics) {
+    report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const defaultExports: Node[] = [];
+  for (const statement of sourceFile.getStatements()) {
+    if (Node.isExportAssignment(statement) && !statement.isExportEquals()) defaultExports.push(statement);
+    else if ((Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) && statement.isDefaultExport()) defaultExports.push(statement);
+    else if (Node.isExportDeclaration(statement)) {
+      for (const specifier of statement.getNamedExports()) {
+        if ((specifier.getAliasNode()?.getText() ?? specifier.getName()) === "default") defaultExports.push(specifier);
+      }
+    }
+  }
+  if (defaultExports.length === 0) {
+    report("TS_NO_DEFAULT_EXPORT", 0, `no default export; write "export default defineMigration({ up(db) { ... } })"`);
+    return { ok: false, problems };
+  }
+  if (defaultExports.length > 1) {
+    for (const extra of defaultExports.slice(1)) report("TS_MULTIPLE_DEFAULT_EXPORTS", extra, "a second default export; a migration file has exactly one");
+    return { ok: false, problems };
+  }
+
+  const exported = defaultExports[0]!;
+  const call = Node.isExportAssignment(exported) ? unwrapParentheses(exported.getExpression()) : undefined;
+  if (!call || !Node.isCallExpression(call) || call.getExpression().getText() !== "defineMigration") {
+    report("TS_NOT_DEFINE_MIGRATION", exported, `the default export must be "defineMigration({ ... })", imported from "stepwise", so codegen can read it without running it`);
+    return { ok: false, problems };
+  }
+  const [argument, ...extraArguments] = call.getArguments();
+  const options = argument ? unwrapParentheses(argument) : undefined;
+  if (!options || !Node.isObjectLiteralExpression(options) || extraArguments.length > 0) {
+    report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
+    return { ok: false, problems };
+  }
+
+  const found = new Map<KnownProperty, Node>();
+  for (const property of options.getProperties()) {
+    if (Node.isSpreadAssignment(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) {
+      report("TS_UNSUPPORTED_PROPERTY", property, "spreads and accessors hide the migration's options from codegen; write each property out");
+      continue;
+    }
+    const nameNode = property.getNameNode();
+    if (Node.isComputedPropertyName(nameNode)) {
+      report("TS_UNSUPPORTED_PROPERTY", property, "computed property names hide the migration's options from codegen; write the name out");
+      continue;
+    }
+    const name = Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
+    if (!(KNOWN_PROPERTIES as readonly string[]).includes(name)) {
+      const suggestion = closestName(name, KNOWN_PROPERTIES);
+      report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ""} The properties are ${KNOWN_PROPERTIES.join(", ")}.`);
+      continue;
+    }
+    if (found.has(name as KnownProperty)) {
+      report("TS_DUPLICATE_PROPERTY", nameNode, `"${name}" is given twice; keep one`);
+      continue;
+    }
+    found.set(name as KnownProperty, property);
+  }
+
+  const up = found.get("up");
+  if (!up) report("TS_MISSING_UP", options, `the migration has no "up"; add up(db) { ... }`);
+  else checkMigrationFunction(up, "up", sourceFile, report);
+  const down = found.get("down");
+  if (down) checkMigrationFunction(down, "down", sourceFile, report);
+
+  const description = readLiteral(found.get("description"), "string", report);
+  const transaction = readLiteral(found.get("transaction"), "boolean", report);
+  const disableForeignKeys = readLiteral(found.get("disableForeignKeys"), "boolean", report);
+
+  const runsInTransaction = transaction !== false;
+  if (disableForeignKeys === true && !runsInTransaction) {
+    report("FOREIGN_KEYS_WITHOUT_TRANSACTION", found.get("disableForeignKeys")!, "disableForeignKeys needs a transaction, so a foreign key violation can be rolled back; remove transaction: false");
+  }
+  if (runsInTransaction && disableForeignKeys !== true) {
+    for (const fn of [up, down]) {
+      if (!fn) continue;
+      for (const literal of fn.getDescendants()) {
+        if ((Node.isStringLiteral(literal) || Node.isNoSubstitutionTemplateLiteral(literal) || Node.isTemplateHead(literal) || Node.isTemplateMiddle(literal) || Node.isTemplateTail(literal)) && FOREIGN_KEYS_PRAGMA.test(literal.getText().slice(1))) {
+          report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", literal, "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit");
+        }
+      }
+    }
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    facts: {
+      description: typeof description === "string" ? description : null,
+      transaction: runsInTransaction,
+      disableForeignKeys: disableForeignKeys === true,
+      reversible: down !== undefined,
+      checksum: checksumTypeScriptSource(sourceFile.compilerNode),
+    },
+  };
+}
+
+function checkMigrationFunction(
+  property: Node,
+  which: "up" | "down",
+  sourceFile: SourceFile,
+  report: (code: ProblemCode, node: Node, message: string) => void,
+): void {
+  const fn = resolveFunction(property, sourceFile);
+  if (!fn) {
+    report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
+    return;
+  }
+  const isAsync = (Node.isAsyncable(fn) && fn.isAsync()) || /^(Promise|PromiseLike)\b/.test(fn.getReturnTypeNode()?.getText() ?? "");
+  if (isAsync) {
+    report("TS_ASYNC_MIGRATION", property, `"${which}" must be synchronous: better-sqlite3 transactions are synchronous, so code after an await would run after the commit, outside the migration's transaction`);
+  } else if (Node.isGeneratorable(fn) && fn.isGenerator()) {
+    report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
+  }
+}
+
+type FunctionLike = Node & { getReturnTypeNode(): Node | undefined };
+
+/** Finds the function behind a property: written in place, or a function declared in this file. */
+function resolveFunction(property: Node, sourceFile: SourceFile): FunctionLike | undefined {
+  if (Node.isMethodDeclaration(property)) return property;
+  let value: Node | undefined;
+  if (Node.isPropertyAssignment(property)) value = unwrapParentheses(property.getInitializerOrThrow());
+  else if (Node.isShorthandPropertyAssignment(property)) value = property.getNameNode();
+  if (!value) return undefined;
+  if (Node.isArrowFunction(value) || Node.isFunctionExpression(value)) return value;
+  if (Node.isIdentifier(value)) {
+    const name = value.getText();
+    const declaredFunction = sourceFile.getFunction(name);
+    if (declaredFunction) return declaredFunction;
+    const initializer = sourceFile.getVariableDeclaration(name)?.getInitializer();
+    const unwrapped = initializer ? unwrapParentheses(initializer) : undefined;
+    if (unwrapped && (Node.isArrowFunction(unwrapped) || Node.isFunctionExpression(unwrapped))) return unwrapped;
+  }
+  return undefined;
+}
+
+function readLiteral(
+  property: Node | undefined,
+  type: "string" | "boolean",
+  report: (code: ProblemCode, node: Node, message: string) => void,
+): string | boolean | undefined {
+  if (!property) return undefined;
+  const name = Node.isPropertyAssignment(property) ? property.getName() : property.getText();
+  const value = Node.isPropertyAssignment(property) ? unwrapParentheses(property.getInitializerOrThrow()) : undefined;
+  if (value && type === "string" && (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value))) return value.getLiteralValue();
+  if (value && type === "boolean" && value.getKind() === SyntaxKind.TrueKeyword) return true;
+  if (value && type === "boolean" && value.getKind() === SyntaxKind.FalseKeyword) return false;
+  report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${type === "string" ? 'string literal, such as "Add an index"' : "literal true or false"}, so codegen can read it without running the file`);
+  return undefined;
+}
+
+function unwrapParentheses(node: Node): Node {
+  let current = node;
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current)) current = current.getExpression();
+  return current;
+}
+
+function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The checksum of a TypeScript migration, taken over its syntax tree rather than its text.
+ *
+ * The tree already drops what formatting changes: whitespace, comments, semicolons and trailing
+ * commas. On top of that, redundant parentheses are skipped (the tree's shape already encodes
+ * precedence), strings are compared by value (so quote style does not matter), numbers by numeric
+ * value, and quoted property names like identifiers, which covers what prettier rewrites.
+ */
+export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
+  const parts: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isParenthesizedExpression(node)) return visit(node.expression);
+    if (node.kind === ts.SyntaxKind.EmptyStatement || node.kind === ts.SyntaxKind.SemicolonClassElement) return;
+    parts.push("(", kindName(node.kind));
+    const detail = nodeDetail(node);
+    if (detail !== null) parts.push(" ", detail);
+    ts.forEachChild(node, visit);
+    parts.push(")");
+  };
+  visit(sourceFile);
+  return hashCanonicalMigration("ts", parts.join(""));
+}
+
+/**
+ * `ts.SyntaxKind[kind]` can answer with a range marker such as "FirstStatement" instead of the real
+ * name, and markers move between TypeScript versions; a checksum must not.
+ */
+const KIND_NAMES: ReadonlyMap<number, string> = (() => {
+  const names = new Map<number, string>();
+  for (const [name, value] of Object.entries(ts.SyntaxKind)) {
+    if (typeof value === "number" && !/^(First|Last)[A-Z]/.test(name) && !names.has(value)) names.set(value, name);
+  }
+  return names;
+})();
+
+function kindName(kind: ts.SyntaxKind): string {
+  return KIND_NAMES.get(kind) ?? String(kind);
+}
+
+/** The part of a node its kind and children do not capture. */
+function nodeDetail(node: ts.Node): string | null {
+  const parent = node.parent as (ts.Node & { name?: ts.Node }) | undefined;
+  const isPropertyName = parent !== undefined && parent.name === node && (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodSignature(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent) || ts.isEnumMember(parent));
+  if (isPropertyName && (ts.isIdentifier(node) || ts.isStringLiteral(node) || ts.isNumericLiteral(node))) {
+    return `key:${JSON.stringify(ts.isNumericLiteral(node) ? String(Number(node.text)) : node.text)}`;
+  }
+  if (ts.isNumericLiteral(node)) return String(Number(node.text.replace(/_/g, "")));
+  if (ts.isBigIntLiteral(node)) return node.text.replace(/_/g, "").toLowerCase();
+  if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) return node.text;
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isRegularExpressionLiteral(node) || ts.isJsxText(node)) {
+    return JSON.stringify(node.text);
+  }
+  if (ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) return JSON.stringify(node.rawText ?? node.text);
+  if (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) return kindName(node.operator);
+  if (ts.isTypeOperatorNode(node)) return kindName(node.operator);
+  if (ts.isHeritageClause(node)) return kindName(node.token);
+  if (ts.isMetaProperty(node)) return kindName(node.keywordToken);
+  if (ts.isVariableDeclarationList(node)) return String(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const | ts.NodeFlags.Using | ts.NodeFlags.AwaitUsing));
+  if (ts.isImportClause(node) || ts.isImportEqualsDeclaration(node) || ts.isExportDeclaration(node) || ts.isImportSpecifier(node) || ts.isExportSpecifier(node)) {
+    return node.isTypeOnly ? "type" : null;
+  }
+  if (ts.isExportAssignment(node)) return node.isExportEquals ? "=" : null;
+  if (ts.isImportTypeNode(node)) return node.isTypeOf ? "typeof" : null;
+  return null;
+}

@@ -1,0 +1,127 @@
+/**
+ * Checksums follow a migration's meaning, not its formatting.
+ *
+ * Re-running prettier, converting CRLF to LF, adding a BOM or editing a comment must not make an
+ * applied migration look tampered with, while any change to code or SQL must. Both halves reduce a
+ * migration to a canonical text first (SQL here; TypeScript in codegen, because only codegen may load
+ * the TypeScript parser) and then hash it with {@link hashCanonicalMigration}, so the digest format is
+ * defined once.
+ */
+import { createHash } from "node:crypto";
+
+/** Bumped whenever canonicalisation changes, so old and new digests can never be confused. */
+export const CHECKSUM_FORMAT_VERSION = 1;
+
+/** The facts about a SQL migration that its checksum covers. */
+export interface SqlChecksumInput {
+  readonly upSql: string;
+  readonly downSql: string | null;
+  readonly transaction: boolean;
+  readonly disableForeignKeys: boolean;
+}
+
+/**
+ * Hashes a canonical form into the digest stored in the registry and the history table: 64
+ * lowercase hex characters of SHA-256.
+ */
+export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): string {
+  return createHash("sha256")
+    .update(`stepwise:${CHECKSUM_FORMAT_VERSION}:${kind}\0`)
+    .update(canonical)
+    .digest("hex");
+}
+
+/**
+ * The checksum of a SQL migration. Flags are included because they change what running it does.
+ *
+ * @example
+ * checksumSqlMigration({ upSql: "CREATE TABLE t (id INTEGER); -- note", downSql: null, transaction: true, disableForeignKeys: false });
+ */
+export function checksumSqlMigration(input: SqlChecksumInput): string {
+  const parts = [
+    `transaction=${input.transaction}`,
+    `disable_foreign_keys=${input.disableForeignKeys}`,
+    `up=${canonicalizeSql(input.upSql)}`,
+    input.downSql === null ? "down=<none>" : `down=${canonicalizeSql(input.downSql)}`,
+  ];
+  return hashCanonicalMigration("sql", parts.join("\0"));
+}
+
+const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
+
+/**
+ * Reduces SQL to its tokens: comments are dropped, runs of whitespace become one space (none next to
+ * `( ) , ;`), and quoted strings and identifiers are kept exactly, since whitespace inside them is
+ * data. A BOM and CRLF line endings disappear with the rest of the whitespace.
+ *
+ * @example
+ * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
+ */
+export function canonicalizeSql(sql: string): string {
+  const out: string[] = [];
+  let pendingSpace = false;
+  const emit = (token: string) => {
+    if (pendingSpace && out.length > 0) {
+      const previous = out[out.length - 1]!;
+      const joinsPunctuation =
+        SPACE_FREE_PUNCTUATION.has(previous) || SPACE_FREE_PUNCTUATION.has(token);
+      if (!joinsPunctuation) out.push(" ");
+    }
+    pendingSpace = false;
+    out.push(token);
+  };
+
+  let index = 0;
+  const length = sql.length;
+  while (index < length) {
+    const char = sql[index]!;
+    if (char === "\uFEFF" || /\s/.test(char)) {
+      pendingSpace = true;
+      index++;
+    } else if (char === "-" && sql[index + 1] === "-") {
+      const end = sql.indexOf("\n", index);
+      index = end === -1 ? length : end + 1;
+      pendingSpace = true;
+    } else if (char === "/" && sql[index + 1] === "*") {
+      const end = sql.indexOf("*/", index + 2);
+      index = end === -1 ? length : end + 2;
+      pendingSpace = true;
+    } else if (char === "'" || char === '"' || char === "`") {
+      const end = findClosingQuote(sql, index, char);
+      emit(sql.slice(index, end));
+      index = end;
+    } else if (char === "[") {
+      const close = sql.indexOf("]", index + 1);
+      const end = close === -1 ? length : close + 1;
+      emit(sql.slice(index, end));
+      index = end;
+    } else if (/[A-Za-z0-9_$\u0080-\uFFFF]/.test(char)) {
+      let end = index + 1;
+      while (end < length && /[A-Za-z0-9_$.\u0080-\uFFFF]/.test(sql[end]!) && sql[end] !== "\uFEFF") {
+        end++;
+      }
+      emit(sql.slice(index, end));
+      index = end;
+    } else {
+      emit(char);
+      index++;
+    }
+  }
+  return out.join("");
+}
+
+/** Returns the index just past the closing quote; a doubled quote is an escaped one. */
+function findClosingQuote(sql: string, start: number, quote: string): number {
+  let index = start + 1;
+  while (index < sql.length) {
+    if (sql[index] === quote) {
+      if (sql[index + 1] === quote) {
+        index += 2;
+        continue;
+      }
+      return index + 1;
+    }
+    index++;
+  }
+  return sql.length;
+}

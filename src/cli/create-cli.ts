@@ -1,0 +1,305 @@
+/**
+ * The runtime command line, embeddable in an app's own binary:
+ *
+ * ```ts
+ * import { createCli } from "stepwise/cli";
+ * import { migrations } from "./generated/registry.js";
+ * process.exitCode = await createCli({ migrations, database: "data/app.db" }).run(process.argv.slice(2));
+ * ```
+ *
+ * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
+ * 0 success, 1 a refusal or failed migration, 2 a usage error.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { StepwiseError, UsageError } from "../errors.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
+import { translateSqliteError } from "../sqlite-errors.js";
+import type { Database, MigrationRegistry } from "../types.js";
+import { collectDatabaseInfo } from "./database-info.js";
+import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
+
+/** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal, which turns colour on. */
+  readonly isTTY: boolean;
+}
+
+/** What the commands share, handed to {@link CreateCliProps.extend}. */
+export interface CliContext {
+  readonly io: CliIo;
+  readonly palette: Palette;
+  /** Sets the exit code `run` returns, for a command that failed without throwing. */
+  setExitCode(code: number): void;
+}
+
+/** Options for {@link createCli}. */
+export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {
+  /** The registry, or a function that loads it when a command first needs it. */
+  readonly migrations: R | (() => R | Promise<R>);
+  /**
+   * The database path used when `--db` is not given, or a function returning it (called only when a
+   * command needs it). Relative paths are resolved against `cwd`.
+   */
+  readonly database?: string | null | (() => string | null);
+  /** Folder that relative `--db` paths are resolved against. Default: the process's working folder. */
+  readonly cwd?: string;
+  /** History table name, or a function returning it; `--table` overrides. Default `schema_migrations`. */
+  readonly tableName?: string | (() => string);
+  /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
+  readonly busyTimeoutMs?: number;
+  /** Shown in help and usage lines. Default `"stepwise"`. */
+  readonly programName?: string;
+  readonly io?: Partial<CliIo>;
+  /** Adds commands (the `stepwise` bin adds `gen` and `create` this way). */
+  readonly extend?: (program: Command, context: CliContext) => void;
+}
+
+/** A ready command line. */
+export interface Cli {
+  /** The commander program, for apps that want to add commands or inspect help. */
+  readonly program: Command;
+  /** Runs one command line (without the node and script arguments) and returns the exit code. */
+  run(argv: readonly string[]): Promise<number>;
+}
+
+interface GlobalFlags {
+  db?: string;
+  table?: string;
+  busyTimeout?: number;
+}
+
+/** Builds the runtime CLI: status, up, down, history, version, info, reset. */
+export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
+  const io: CliIo = {
+    stdout: props.io?.stdout ?? ((text) => process.stdout.write(text)),
+    stderr: props.io?.stderr ?? ((text) => process.stderr.write(text)),
+    env: props.io?.env ?? process.env,
+    isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
+  };
+  const palette = createPalette(io.env, io.isTTY);
+  const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+  let exitCode = 0;
+
+  let loaded: Promise<R> | undefined;
+  const loadMigrations = (): Promise<R> => {
+    loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations() : props.migrations);
+    return loaded;
+  };
+
+  const program = new Command(props.programName ?? "stepwise");
+  program
+    .description("Migrations for SQLite apps, compiled into a registry")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
+    .showHelpAfterError("(run with --help for usage)")
+    .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
+    .option("--table <name>", "history table name (default: schema_migrations)")
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseNonNegativeInteger);
+
+  const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
+
+  const resolveDatabasePath = (flags: GlobalFlags): string => {
+    const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? null;
+    if (chosen === null) throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}.`);
+    return chosen === ":memory:" ? chosen : path.resolve(props.cwd ?? process.cwd(), chosen);
+  };
+
+  /**
+   * Opens the database for one command. Read-only commands never create a file: a missing one reads
+   * as an empty database.
+   */
+  const withManager = async <T>(
+    command: Command,
+    mode: "read" | "write",
+    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+  ): Promise<T> => {
+    const flags = flagsOf(command);
+    const databasePath = resolveDatabasePath(flags);
+    const migrations = await loadMigrations();
+    const exists = databasePath === ":memory:" || existsSync(databasePath);
+    let db: Database;
+    try {
+      if (mode === "write") {
+        if (databasePath !== ":memory:") mkdirSync(path.dirname(databasePath), { recursive: true });
+        db = new BetterSqlite3(databasePath);
+      } else {
+        db = exists ? new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true }) : new BetterSqlite3(":memory:");
+      }
+    } catch (error) {
+      throw translateSqliteError(error, 0);
+    }
+    try {
+      const manager = new MigrationManager(db, migrations, {
+        tableName: flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName),
+        busyTimeoutMs: flags.busyTimeout ?? props.busyTimeoutMs,
+        onEvent: mode === "write" ? (event) => printEvent(event) : undefined,
+      });
+      return action(manager, databasePath, exists);
+    } finally {
+      db.close();
+    }
+  };
+
+  let quietEvents = false;
+  const printEvent = (event: MigrationEvent) => {
+    if (quietEvents) return;
+    const label = `${String("version" in event ? event.version : 0).padStart(3, "0")}_${"name" in event ? event.name : ""}`;
+    if (event.type === "migrated") {
+      const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
+      print(`  ${arrow} ${label} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
+    } else if (event.type === "skipped") {
+      print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
+    }
+  };
+
+  const printResult = (result: MigrationResult, json: boolean) => {
+    if (json) printJson(result);
+    else print(formatResult(result, palette));
+  };
+
+  program
+    .command("status")
+    .description("show which migrations are applied and which are pending")
+    .option("--json", "print plain JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withManager(command, "read", (manager, databasePath, exists) => {
+        const status = manager.status();
+        if (options.json) printJson({ database: databasePath, exists, ...status });
+        else print(formatStatus(status, exists ? databasePath : `${databasePath} ${palette.dim("(does not exist yet)")}`, palette));
+        if (status.problem) exitCode = 1;
+      });
+    });
+
+  program
+    .command("up")
+    .description("apply pending migrations, in order")
+    .option("--to <version>", "stop after this version", parsePositiveInteger)
+    .option("--json", "print the result as JSON instead of progress lines")
+    .action(async (options: { to?: number; json?: boolean }, command: Command) => {
+      quietEvents = Boolean(options.json);
+      await withManager(command, "write", (manager) => {
+        printResult(manager.up(options.to === undefined ? {} : { to: options.to }), Boolean(options.json));
+      });
+    });
+
+  program
+    .command("down")
+    .description("revert applied migrations, newest first (default: one)")
+    .addOption(new Option("--steps <count>", "how many to revert").argParser(parsePositiveInteger).conflicts("to"))
+    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(parseNonNegativeInteger))
+    .option("--json", "print the result as JSON instead of progress lines")
+    .action(async (options: { steps?: number; to?: number; json?: boolean }, command: Command) => {
+      quietEvents = Boolean(options.json);
+      const flags = flagsOf(command);
+      if (!existsSync(resolveDatabasePath(flags)) && resolveDatabasePath(flags) !== ":memory:") {
+        throw new UsageError(`There is no database at ${resolveDatabasePath(flags)}; nothing to revert.`);
+      }
+      await withManager(command, "write", (manager) => {
+        const result = options.to !== undefined ? manager.down({ to: options.to }) : manager.down({ steps: options.steps ?? 1 });
+        printResult(result, Boolean(options.json));
+      });
+    });
+
+  program
+    .command("history")
+    .description("list applied migrations with when they ran and how long they took")
+    .option("--json", "print plain JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withManager(command, "read", (manager) => {
+        const rows = manager.history();
+        if (options.json) printJson(rows);
+        else print(formatHistory(rows, palette));
+      });
+    });
+
+  program
+    .command("version")
+    .description("print the database's schema version (0 when nothing is applied)")
+    .action(async (_options: unknown, command: Command) => {
+      await withManager(command, "read", (manager) => print(String(manager.currentVersion())));
+    });
+
+  program
+    .command("info")
+    .description("show the database file, its schema version, object counts, last migration and journal mode")
+    .option("--json", "print plain JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withManager(command, "read", (manager, databasePath, exists) => {
+        if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "up" to create it.`);
+        const info = collectDatabaseInfo(manager, databasePath);
+        if (options.json) printJson(info);
+        else print(formatInfo(info, palette));
+      });
+    });
+
+  program
+    .command("reset")
+    .description("drop every table, view, index and trigger, then apply all migrations (destroys all data)")
+    .option("--yes", "confirm that all data in the database may be destroyed")
+    .action(async (options: { yes?: boolean }, command: Command) => {
+      if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
+      await withManager(command, "write", (manager) => {
+        print(formatResult(manager.reset({ dangerouslyDropAllData: true }), palette));
+      });
+    });
+
+  props.extend?.(program, {
+    io,
+    palette,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  });
+
+  return {
+    program,
+    async run(argv) {
+      exitCode = 0;
+      try {
+        await program.parseAsync([...argv], { from: "user" });
+        return exitCode;
+      } catch (error) {
+        return reportError(error, io, palette);
+      }
+    },
+  };
+}
+
+/** Maps an error to its exit code after printing it; the one place the CLI decides exit codes. */
+export function reportError(error: unknown, io: CliIo, palette: Palette): number {
+  if (error instanceof CommanderError) {
+    // commander has printed its own message already.
+    return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? 0 : 2;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`${palette.red("error")}: ${error.message}\n`);
+    return 2;
+  }
+  const translated = translateSqliteError(error, 0);
+  if (translated instanceof StepwiseError) {
+    io.stderr(`${palette.red(`error [${translated.code}]`)}: ${translated.message}\n`);
+    return 1;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${detail}\n`);
+  return 1;
+}
+
+function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return parsed;
+}
+
+function parseNonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError("expected a whole number");
+  return parsed;
+}

@@ -1,0 +1,55 @@
+/**
+ * The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`.
+ */
+import { statSync } from "node:fs";
+import type { MigrationManager } from "../manager.js";
+
+/** Counts of schema objects, excluding SQLite's internal ones and the history table. */
+export interface SchemaObjectCounts {
+  readonly tables: number;
+  readonly indexes: number;
+  readonly triggers: number;
+  readonly views: number;
+}
+
+/** Everything `info` reports. */
+export interface DatabaseInfo {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly currentVersion: number;
+  readonly latestVersion: number;
+  readonly pendingCount: number;
+  /** `PRAGMA user_version`, which stepwise keeps equal to the current version. */
+  readonly userVersion: number;
+  readonly objects: SchemaObjectCounts;
+  readonly lastMigration: { readonly version: number; readonly name: string; readonly appliedAt: string } | null;
+  readonly journalMode: string;
+  readonly historyTable: string;
+}
+
+/** Reads {@link DatabaseInfo} without writing. `path` is what the user passed, shown as given. */
+export function collectDatabaseInfo(manager: MigrationManager, path: string): DatabaseInfo {
+  const db = manager.db;
+  const status = manager.status();
+  const counts = db
+    .prepare(
+      `SELECT type, count(*) AS n FROM sqlite_master
+       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> ? GROUP BY type`,
+    )
+    .all(manager.tableName) as Array<{ type: string; n: number }>;
+  const count = (type: string) => counts.find((row) => row.type === type)?.n ?? 0;
+  const applied = status.migrations.filter((row) => row.state === "applied" && row.appliedAt !== null);
+  const last = applied.at(-1);
+  return {
+    path,
+    sizeBytes: db.memory ? 0 : statSync(db.name).size,
+    currentVersion: status.currentVersion,
+    latestVersion: status.latestVersion,
+    pendingCount: status.pendingCount,
+    userVersion: db.pragma("user_version", { simple: true }) as number,
+    objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
+    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt! } : null,
+    journalMode: String(db.pragma("journal_mode", { simple: true })),
+    historyTable: manager.tableName,
+  };
+}

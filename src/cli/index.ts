@@ -1,0 +1,11 @@
+/**
+ * The embeddable command line: `import { createCli } from "stepwise/cli"`.
+ *
+ * @packageDocumentation
+ */
+export { createCli, reportError } from "./create-cli.js";
+export type { Cli, CliContext, CliIo, CreateCliProps } from "./create-cli.js";
+export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } from "./format.js";
+export type { Palette } from "./format.js";
+export { collectDatabaseInfo } from "./database-info.js";
+export type { DatabaseInfo, SchemaObjectCounts } from "./database-info.js";

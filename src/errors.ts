@@ -1,0 +1,257 @@
+/**
+ * Every failure stepwise reports is a {@link StepwiseError} with a stable `code` and the facts behind
+ * it as fields, so programs (and tests) branch on data and people read the message.
+ */
+import type { MigrationDirection } from "./types.js";
+
+/** Every `code` a {@link StepwiseError} can carry. */
+export type StepwiseErrorCode =
+  | "REGISTRY_INVALID"
+  | "CHECKSUM_MISMATCH"
+  | "DATABASE_AHEAD"
+  | "HISTORY_OUT_OF_ORDER"
+  | "HISTORY_TABLE_INVALID"
+  | "INCOMPLETE_MIGRATION"
+  | "UNMANAGED_DATABASE"
+  | "IRREVERSIBLE_MIGRATION"
+  | "INVALID_TARGET"
+  | "MIGRATION_FAILED"
+  | "DATABASE_LOCKED"
+  | "DATABASE_UNUSABLE"
+  | "USAGE";
+
+/** The base class of all stepwise errors. */
+export class StepwiseError extends Error {
+  /** Stable identifier; safe to branch on. */
+  readonly code: StepwiseErrorCode;
+
+  constructor(code: StepwiseErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
+export interface RegistryProblem {
+  readonly version: number | null;
+  readonly file: string | null;
+  readonly message: string;
+}
+
+/** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
+export class RegistryInvalidError extends StepwiseError {
+  readonly problems: readonly RegistryProblem[];
+
+  constructor(problems: readonly RegistryProblem[]) {
+    super(
+      "REGISTRY_INVALID",
+      `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` +
+        `Regenerate it with "stepwise gen" instead of editing it by hand.`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** An applied migration was edited after it ran. */
+export class ChecksumMismatchError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  /** The checksum of the migration as the registry has it now. */
+  readonly registryChecksum: string;
+  /** The checksum recorded when the migration was applied. */
+  readonly databaseChecksum: string;
+
+  constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
+    super(
+      "CHECKSUM_MISMATCH",
+      `Migration ${fields.version} (${fields.file}) was changed after it was applied to this database.\n` +
+        `  applied:  ${fields.databaseChecksum}\n  registry: ${fields.registryChecksum}\n` +
+        `Restore the file to what was applied and put the change in a new migration ("stepwise create").`,
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.registryChecksum = fields.registryChecksum;
+    this.databaseChecksum = fields.databaseChecksum;
+  }
+}
+
+/** The database records versions the registry does not have: it was migrated by a newer app. */
+export class DatabaseAheadError extends StepwiseError {
+  /** Applied versions the registry lacks, ascending. */
+  readonly unknownVersions: readonly number[];
+  /** The newest version the registry knows (0 for an empty registry). */
+  readonly latestKnownVersion: number;
+
+  constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
+    super(
+      "DATABASE_AHEAD",
+      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ` +
+        `${unknownVersions.join(", ")} applied, but this app only knows up to ${latestKnownVersion}.\n` +
+        `Run a newer build of the app, or roll the database back with the build that applied them.`,
+    );
+    this.unknownVersions = unknownVersions;
+    this.latestKnownVersion = latestKnownVersion;
+  }
+}
+
+/** The history skips a version that the registry has below the newest applied one. */
+export class HistoryOutOfOrderError extends StepwiseError {
+  readonly missingVersions: readonly number[];
+  readonly highestAppliedVersion: number;
+
+  constructor(missingVersions: readonly number[], highestAppliedVersion: number) {
+    super(
+      "HISTORY_OUT_OF_ORDER",
+      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, ` +
+        `which come before it. Migrations apply strictly in order, so a row was deleted by hand or a ` +
+        `migration was renumbered after it ran. Restore the history rows or the original numbering.`,
+    );
+    this.missingVersions = missingVersions;
+    this.highestAppliedVersion = highestAppliedVersion;
+  }
+}
+
+/** The history table exists but does not have the columns stepwise needs. */
+export class HistoryTableInvalidError extends StepwiseError {
+  readonly table: string;
+  readonly missingColumns: readonly string[];
+
+  constructor(table: string, missingColumns: readonly string[], detail?: string) {
+    super(
+      "HISTORY_TABLE_INVALID",
+      `The history table "${table}" has an unexpected shape` +
+        (missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : "") +
+        (detail ? ` (${detail})` : "") +
+        `.\nIf another tool owns that table, give stepwise its own with the "tableName" option (--table).`,
+    );
+    this.table = table;
+    this.missingColumns = missingColumns;
+  }
+}
+
+/** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
+export class IncompleteMigrationError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly startedAt: string;
+
+  constructor(fields: { version: number; file: string; startedAt: string }) {
+    super(
+      "INCOMPLETE_MIGRATION",
+      `Migration ${fields.version} (${fields.file}) runs outside a transaction and was interrupted ` +
+        `(started ${fields.startedAt}, never finished), so it may be partly applied.\n` +
+        `Check the database by hand, then either "stepwise repair --applied ${fields.version} --yes" ` +
+        `if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.startedAt = fields.startedAt;
+  }
+}
+
+/** The database has user tables but no history: it predates stepwise. */
+export class UnmanagedDatabaseError extends StepwiseError {
+  readonly tables: readonly string[];
+
+  constructor(tables: readonly string[]) {
+    super(
+      "UNMANAGED_DATABASE",
+      `The database already has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) ` +
+        `but no migration history, so stepwise cannot tell which migrations it reflects.\n` +
+        `Adopt it with "stepwise baseline <version>", naming the last migration its schema already contains.`,
+    );
+    this.tables = tables;
+  }
+}
+
+/** `down` would have to pass a migration that has no `down`. */
+export class IrreversibleMigrationError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+
+  constructor(version: number, file: string) {
+    super(
+      "IRREVERSIBLE_MIGRATION",
+      `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n` +
+        `Choose a target above ${version}, or add a down to that migration.`,
+    );
+    this.version = version;
+    this.file = file;
+  }
+}
+
+/** A requested target version does not exist or points the wrong way. */
+export class InvalidTargetError extends StepwiseError {
+  readonly target: number;
+
+  constructor(target: number, message: string) {
+    super("INVALID_TARGET", message);
+    this.target = target;
+  }
+}
+
+/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
+export class MigrationFailedError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly direction: MigrationDirection;
+  /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
+  readonly rolledBack: boolean;
+
+  constructor(fields: {
+    version: number;
+    file: string;
+    direction: MigrationDirection;
+    cause: unknown;
+    rolledBack: boolean;
+  }) {
+    const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
+    super(
+      "MIGRATION_FAILED",
+      `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
+        (fields.rolledBack
+          ? `It was rolled back; the database is as it was before this migration.`
+          : `It runs outside a transaction, so some of its changes may remain; check the database.`),
+      { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.rolledBack = fields.rolledBack;
+  }
+}
+
+/** Another connection held the write lock for longer than the busy timeout. */
+export class DatabaseLockedError extends StepwiseError {
+  readonly busyTimeoutMs: number;
+
+  constructor(busyTimeoutMs: number, cause: unknown) {
+    super(
+      "DATABASE_LOCKED",
+      `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
+        `(another app instance migrating, or a process holding a write transaction open). ` +
+        `Nothing was changed. Retry when it is released, or raise the busy timeout.`,
+      { cause },
+    );
+    this.busyTimeoutMs = busyTimeoutMs;
+  }
+}
+
+/** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
+export class DatabaseUnusableError extends StepwiseError {
+  /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
+  readonly sqliteCode: string | null;
+
+  constructor(message: string, sqliteCode: string | null, cause: unknown) {
+    super("DATABASE_UNUSABLE", message, { cause });
+    this.sqliteCode = sqliteCode;
+  }
+}
+
+/** A command or option that cannot work as given; the CLI exits with code 2 for it. */
+export class UsageError extends StepwiseError {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Storage primitives for the history table. Every statement that touches it lives here; the manager
+ * decides when to call them and inside which transaction.
+ */
+import { HistoryTableInvalidError, StepwiseError } from "./errors.js";
+import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
+import type BetterSqlite3 from "better-sqlite3";
+import type { Database } from "./types.js";
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/** The history table's default name. */
+export const DEFAULT_TABLE_NAME = "schema_migrations";
+
+const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
+
+/** Options that name an invalid table are refused before any SQL runs. */
+export class InvalidTableNameError extends StepwiseError {
+  readonly tableName: string;
+
+  constructor(tableName: string) {
+    super(
+      "HISTORY_TABLE_INVALID",
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore.`,
+    );
+    this.tableName = tableName;
+  }
+}
+
+/** Reads and writes one history table on one connection. Statements are prepared once, on first use. */
+export class HistoryStore {
+  readonly tableName: string;
+  private readonly db: Database;
+  private readonly quoted: string;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(db: Database, tableName: string = DEFAULT_TABLE_NAME) {
+    if (!TABLE_NAME_PATTERN.test(tableName)) throw new InvalidTableNameError(tableName);
+    this.db = db;
+    this.tableName = tableName;
+    this.quoted = `"${tableName}"`;
+  }
+
+  /** True when the table exists. Does not write. */
+  exists(): boolean {
+    return this.statement("exists", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tableName) !== undefined;
+  }
+
+  /**
+   * Creates the table when missing and checks the shape of an existing one. Call it inside the write
+   * transaction, so concurrent processes cannot race on creating it.
+   */
+  ensure(): void {
+    if (!this.exists()) {
+      this.db.exec(`CREATE TABLE ${this.quoted} (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        applied_at TEXT NOT NULL,
+        duration_ms INTEGER,
+        state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started'))
+      )`);
+      return;
+    }
+    this.assertShape();
+  }
+
+  /** Throws {@link HistoryTableInvalidError} unless the existing table has the columns stepwise writes. */
+  assertShape(): void {
+    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).all() as Array<{ name: string; pk: number; type: string }>;
+    const names = new Set(columns.map((column) => column.name));
+    const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
+    if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
+    const version = columns.find((column) => column.name === "version")!;
+    if (version.pk !== 1 || version.type.toUpperCase() !== "INTEGER") {
+      throw new HistoryTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
+    }
+  }
+
+  /** What the planner needs, ascending by version; empty when the table does not exist. */
+  readKeys(): AppliedMigrationKey[] {
+    if (!this.exists()) return [];
+    const rows = this.statement(
+      "keys",
+      `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
+    )
+      .raw(true)
+      .all() as Array<[number, string, string | null]>;
+    const keys: AppliedMigrationKey[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      keys[i] = { version: row[0], checksum: row[1], startedAt: row[2] };
+    }
+    return keys;
+  }
+
+  /** Every row, ascending by version; empty when the table does not exist. */
+  readAll(): AppliedMigration[] {
+    if (!this.exists()) return [];
+    const rows = this.statement(
+      "all",
+      `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+    ).all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    return rows.map((row) => ({
+      version: row.version,
+      name: row.name,
+      checksum: row.checksum,
+      appliedAt: row.applied_at,
+      durationMs: row.duration_ms,
+      state: row.state,
+    }));
+  }
+
+  /** Records a finished migration. */
+  insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number }): void {
+    this.statement(
+      "insertApplied",
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`,
+    ).run(row.version, row.name, row.checksum, row.appliedAt, row.durationMs);
+  }
+
+  /** Records that a non-transactional migration is about to run. */
+  insertStarted(row: { version: number; name: string; checksum: string; startedAt: string }): void {
+    this.statement(
+      "insertStarted",
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, NULL, 'started')`,
+    ).run(row.version, row.name, row.checksum, row.startedAt);
+  }
+
+  /** Turns a `started` row into an `applied` one. */
+  markApplied(version: number, appliedAt: string, durationMs: number | null): void {
+    this.statement(
+      "markApplied",
+      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ? WHERE version = ?`,
+    ).run(appliedAt, durationMs, version);
+  }
+
+  /** Marks an applied row as being reverted by a non-transactional migration. */
+  markStarted(version: number, startedAt: string): void {
+    this.statement(
+      "markStarted",
+      `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL WHERE version = ?`,
+    ).run(startedAt, version);
+  }
+
+  /** Removes a row (after a revert, or to forget an interrupted attempt). */
+  delete(version: number): void {
+    this.statement("delete", `DELETE FROM ${this.quoted} WHERE version = ?`).run(version);
+  }
+
+  /** Mirrors the schema version into `PRAGMA user_version`, which tools outside stepwise can read. */
+  setUserVersion(version: number): void {
+    this.db.pragma(`user_version = ${Math.trunc(version)}`);
+  }
+
+  private statement(key: string, sql: string): Statement {
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = this.db.prepare<unknown[], unknown>(sql);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * `MigrationManager` applies a generated registry to one better-sqlite3 connection.
+ *
+ * The algorithm, for each step: take the write lock (`BEGIN IMMEDIATE`, waiting up to the busy
+ * timeout), check whether another connection committed since the plan was made (`PRAGMA
+ * data_version`) and re-plan from the history if so, run the migration, record it, commit. A
+ * migration and its history row therefore commit together or not at all, and several processes
+ * migrating one file apply each migration exactly once.
+ */
+import {
+  MigrationFailedError,
+  StepwiseError,
+  UnmanagedDatabaseError,
+  UsageError,
+} from "./errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
+import { guardSqlite, translateSqliteError } from "./sqlite-errors.js";
+import {
+  assertValidRegistry,
+  describeStatus,
+  planDown,
+  planUp,
+  type AppliedMigration,
+  type MigrationPlan,
+  type MigrationStatus,
+} from "./planner.js";
+import type {
+  Database,
+  MigrationContext,
+  MigrationDirection,
+  MigrationEntry,
+  MigrationRegistry,
+  VersionOf,
+} from "./types.js";
+
+/** How long `up` and `down` wait for another connection's write lock before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+/** Something the manager did, for apps that want to show or record progress. */
+export type MigrationEvent =
+  | { readonly type: "migrating"; readonly direction: MigrationDirection; readonly version: number; readonly name: string }
+  | {
+      readonly type: "migrated";
+      readonly direction: MigrationDirection;
+      readonly version: number;
+      readonly name: string;
+      readonly durationMs: number;
+    }
+  | { readonly type: "skipped"; readonly direction: MigrationDirection; readonly version: number; readonly name: string; readonly reason: "applied-elsewhere" }
+  | { readonly type: "nothing-pending"; readonly direction: MigrationDirection; readonly currentVersion: number };
+
+/** A minimal logger; `console` fits. */
+export interface MigrationLogger {
+  info(message: string): void;
+}
+
+/** Options for the {@link MigrationManager} constructor. */
+export interface MigrationManagerProps {
+  /** Name of the history table. Default {@link DEFAULT_TABLE_NAME} (`schema_migrations`). */
+  readonly tableName?: string;
+  /** Milliseconds to wait for another connection's write lock. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  readonly busyTimeoutMs?: number;
+  /** Receives every {@link MigrationEvent}. */
+  readonly onEvent?: (event: MigrationEvent) => void;
+  /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
+  readonly logger?: MigrationLogger | null;
+}
+
+/** Options for {@link MigrationManager.up}. */
+export interface UpOptions<V extends number = number> {
+  /** Stop after this version. Default: the latest. */
+  readonly to?: V;
+}
+
+/** Options for {@link MigrationManager.down}: a number of steps or a target version, never both. */
+export type DownOptions<V extends number = number> =
+  | { readonly steps?: number; readonly to?: undefined }
+  | { readonly to: V | 0; readonly steps?: undefined };
+
+/** One migration that ran. */
+export interface AppliedStep {
+  readonly version: number;
+  readonly name: string;
+  readonly durationMs: number;
+}
+
+/** What `up` or `down` did: plain data. */
+export interface MigrationResult {
+  readonly direction: MigrationDirection;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  /** The migrations this call ran, in order; excludes those another process ran meanwhile. */
+  readonly steps: readonly AppliedStep[];
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one connection.
+ *
+ * @example
+ * import Database from "better-sqlite3";
+ * import { MigrationManager } from "stepwise";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new Database("data/app.db"), migrations);
+ * manager.up();
+ * manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
+  /** The connection passed in; the manager never closes it. */
+  readonly db: Database;
+  /** The registry passed in, validated on construction. */
+  readonly migrations: R;
+  private readonly store: HistoryStore;
+  private readonly busyTimeoutMs: number;
+  private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
+  private readonly logger: MigrationLogger | null;
+
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    assertValidRegistry(migrations);
+    this.db = db;
+    this.migrations = migrations;
+    this.store = new HistoryStore(db, props.tableName ?? DEFAULT_TABLE_NAME);
+    this.busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.onEvent = props.onEvent;
+    this.logger = props.logger ?? null;
+  }
+
+  /** The history table's name. */
+  get tableName(): string {
+    return this.store.tableName;
+  }
+
+  /**
+   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default:
+   * the latest). Refuses, changing nothing, when the history does not match the registry.
+   */
+  up(options: UpOptions<VersionOf<R>> = {}): MigrationResult {
+    return this.withConnectionSettings(() => {
+      const plan = this.planUp(options);
+      if (plan.steps.length > 0) this.refuseUnmanagedDatabase();
+      return this.execute(plan, (applied) => planUp(this.migrations, applied, options));
+    });
+  }
+
+  /**
+   * Reverts applied migrations, newest first: `steps` of them (default 1), or every one above `to`.
+   * Checks that each has a `down` before running any.
+   */
+  down(options: DownOptions<VersionOf<R>> = {}): MigrationResult {
+    return this.withConnectionSettings(() => {
+      const plan = this.planDown(options);
+      return this.execute(plan, (applied) => planDown(this.migrations, applied, options));
+    });
+  }
+
+  /**
+   * Drops every table, view, index and trigger (the history table included), then applies every
+   * migration. All data is lost, hence the option that has to be spelled out.
+   */
+  reset(options: { readonly dangerouslyDropAllData: true }): MigrationResult {
+    if (options?.dangerouslyDropAllData !== true) {
+      throw new UsageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
+    }
+    this.withConnectionSettings(() => {
+      const restoreForeignKeys = this.switchOffForeignKeys();
+      try {
+        this.beginImmediate();
+        const objects = this.db
+          .prepare(
+            `SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END`,
+          )
+          .all() as Array<{ type: string; name: string }>;
+        for (const object of objects) {
+          // Indexes and triggers go with their tables; dropping them first just avoids order problems.
+          this.db.exec(`DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`);
+        }
+        this.store.setUserVersion(0);
+        this.commit();
+      } catch (error) {
+        this.rollbackQuietly();
+        throw error;
+      } finally {
+        restoreForeignKeys?.();
+      }
+    });
+    return this.up();
+  }
+
+  /** What `up` would run, without running it. Throws the same refusals `up` would. */
+  planUp(options: UpOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> {
+    return planUp(this.migrations as readonly R[number][], this.readKeysOrThrow(), options);
+  }
+
+  /** What `down` would run, without running it. Throws the same refusals `down` would. */
+  planDown(options: DownOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> {
+    return planDown(this.migrations as readonly R[number][], this.readKeysOrThrow(), options);
+  }
+
+  /** Where the database stands against the registry. Never writes and never throws for drift. */
+  status(): MigrationStatus {
+    return describeStatus(this.migrations, this.readHistoryOrThrow());
+  }
+
+  /** The history table's rows, oldest first. Never writes. */
+  history(): AppliedMigration[] {
+    return this.readHistoryOrThrow();
+  }
+
+  /** The newest applied version, or 0 for a fresh database. Never writes. */
+  currentVersion(): number {
+    return this.status().currentVersion;
+  }
+
+  private readKeysOrThrow() {
+    return guardSqlite(() => this.store.readKeys(), this.busyTimeoutMs);
+  }
+
+  private readHistoryOrThrow(): AppliedMigration[] {
+    return guardSqlite(() => this.store.readAll(), this.busyTimeoutMs);
+  }
+
+  /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
+  private refuseUnmanagedDatabase(): void {
+    if (this.store.exists()) return;
+    const tables = (
+      this.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .all() as Array<{ name: string }>
+    ).map((row) => row.name);
+    if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
+  }
+
+  private execute(
+    plan: MigrationPlan<R[number]>,
+    replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
+  ): MigrationResult {
+    const direction = plan.direction;
+    if (plan.steps.length === 0) {
+      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+    }
+    const ran: AppliedStep[] = [];
+    let queue: readonly R[number][] = plan.steps;
+    let next = 0;
+    let toVersion = plan.toVersion;
+    let knownDataVersion = this.dataVersion();
+    let ensured = false;
+
+    for (;;) {
+      // The pragma must be set outside a transaction, so it follows the entry we expect to run; if a
+      // re-plan picks another entry, the attempt is abandoned and made again with the right setting.
+      const expected = queue[next];
+      const restoreForeignKeys = expected?.disableForeignKeys ? this.switchOffForeignKeys() : null;
+      try {
+        this.beginImmediate();
+        if (!ensured) {
+          this.store.ensure();
+          ensured = true;
+        }
+        const dataVersion = this.dataVersion();
+        if (dataVersion !== knownDataVersion) {
+          // Another connection committed since we planned: trust only what the history says now.
+          const fresh = replan(this.store.readKeys());
+          const stillPending = new Set(fresh.steps);
+          for (let i = next; i < queue.length; i++) {
+            const entry = queue[i]!;
+            if (!stillPending.has(entry)) {
+              this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+            }
+          }
+          queue = fresh.steps;
+          next = 0;
+          toVersion = fresh.toVersion;
+          knownDataVersion = dataVersion;
+        }
+        const entry = queue[next];
+        if (!entry) {
+          this.commit();
+          break;
+        }
+        if (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys)) {
+          this.commit();
+          continue;
+        }
+        ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
+        next++;
+        knownDataVersion = this.dataVersion();
+      } catch (error) {
+        this.rollbackQuietly();
+        throw error;
+      } finally {
+        restoreForeignKeys?.();
+      }
+    }
+    return { direction, fromVersion: plan.fromVersion, toVersion, steps: ran };
+  }
+
+  /** Runs one migration inside the already-open transaction, records it, and commits. */
+  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+    const started = performance.now();
+    try {
+      runMigrationBody(this.db, entry, direction);
+      if (!this.db.inTransaction) {
+        throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
+      }
+      if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db);
+    } catch (cause) {
+      throw this.migrationFailed(entry, direction, cause, true);
+    }
+    const durationMs = performance.now() - started;
+    this.record(entry, direction, durationMs);
+    this.commit();
+    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+    return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /**
+   * Runs a `transaction: false` migration. A `started` row is committed first, so a crash in the
+   * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
+   */
+  private runWithoutTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+    const startedAt = new Date().toISOString();
+    if (direction === "up") {
+      this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt });
+    } else {
+      this.store.markStarted(entry.version, startedAt);
+    }
+    this.commit();
+    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+    const started = performance.now();
+    try {
+      runMigrationBody(this.db, entry, direction);
+    } catch (cause) {
+      throw this.migrationFailed(entry, direction, cause, false);
+    }
+    const durationMs = performance.now() - started;
+    this.beginImmediate();
+    this.record(entry, direction, durationMs);
+    this.commit();
+    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+    return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  private record(entry: R[number], direction: MigrationDirection, durationMs: number): void {
+    const now = new Date().toISOString();
+    if (direction === "up") {
+      if (entry.transaction) {
+        this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: Math.round(durationMs) });
+      } else {
+        this.store.markApplied(entry.version, now, Math.round(durationMs));
+      }
+      this.store.setUserVersion(entry.version);
+    } else {
+      this.store.delete(entry.version);
+      this.store.setUserVersion(entry.version - 1);
+    }
+  }
+
+  private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
+    if (cause instanceof StepwiseError) return cause;
+    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
+  }
+
+  /** Turns enforcement off (a no-op inside a transaction, hence done before BEGIN) and returns the undo. */
+  private switchOffForeignKeys(): (() => void) | null {
+    if (this.db.pragma("foreign_keys", { simple: true }) !== 1) return null;
+    this.db.pragma("foreign_keys = OFF");
+    return () => {
+      this.db.pragma("foreign_keys = ON");
+    };
+  }
+
+  private beginImmediate(): void {
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw translateSqliteError(error, this.busyTimeoutMs);
+    }
+  }
+
+  private commit(): void {
+    try {
+      this.db.exec("COMMIT");
+    } catch (error) {
+      throw translateSqliteError(error, this.busyTimeoutMs);
+    }
+  }
+
+  private rollbackQuietly(): void {
+    if (this.db.inTransaction) {
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+      }
+    }
+  }
+
+  private dataVersion(): number {
+    return this.db.pragma("data_version", { simple: true }) as number;
+  }
+
+  /** Applies the busy timeout for the duration of one call and restores the caller's setting. */
+  private withConnectionSettings<T>(action: () => T): T {
+    const previous = this.db.pragma("busy_timeout", { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
+    try {
+      return guardSqlite(action, this.busyTimeoutMs);
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
+    }
+  }
+
+  private emit(event: MigrationEvent): void {
+    this.onEvent?.(event);
+    if (this.logger) this.logger.info(describeEvent(event));
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * migrate(new Database("data/app.db"), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrationManagerProps & UpOptions<VersionOf<R>> = {}): MigrationResult {
+  const { to, ...props } = options;
+  return new MigrationManager(db, migrations, props).up(to === undefined ? {} : { to });
+}
+
+/** The one-line text a logger receives for an event. */
+export function describeEvent(event: MigrationEvent): string {
+  const label = (version: number, name: string) => `${String(version).padStart(3, "0")}_${name}`;
+  switch (event.type) {
+    case "migrating":
+      return `${event.direction === "up" ? "applying" : "reverting"} ${label(event.version, event.name)}`;
+    case "migrated":
+      return `${event.direction === "up" ? "applied" : "reverted"} ${label(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
+    case "skipped":
+      return `skipped ${label(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
+    case "nothing-pending":
+      return event.direction === "up"
+        ? `nothing to apply: the database is at version ${event.currentVersion}`
+        : `nothing to revert: the database is at version ${event.currentVersion}`;
+  }
+}
+
+function runMigrationBody(db: Database, entry: MigrationEntry, direction: MigrationDirection): void {
+  if (entry.kind === "sql") {
+    const sql = direction === "up" ? entry.upSql : entry.downSql;
+    if (sql === null) throw new Error("it has no down section");
+    db.exec(sql);
+    return;
+  }
+  const run = direction === "up" ? entry.module.up : entry.module.down;
+  if (typeof run !== "function") throw new Error(`it has no ${direction} function`);
+  const context: MigrationContext = { version: entry.version, name: entry.name, direction };
+  const result: unknown = run.call(entry.module, db, context);
+  if (result !== undefined && typeof (result as { then?: unknown })?.then === "function") {
+    throw new Error(`${direction} returned a promise; migrations must be synchronous, because better-sqlite3 transactions cannot span an await`);
+  }
+}
+
+function assertNoForeignKeyViolations(db: Database): void {
+  const violations = db.pragma("foreign_key_check") as Array<{ table: string; rowid: number; parent: string }>;
+  if (violations.length > 0) {
+    const sample = violations.slice(0, 3).map((v) => `${v.table} row ${v.rowid} → ${v.parent}`).join("; ");
+    throw new Error(`${violations.length} foreign key violation${violations.length === 1 ? "" : "s"} after the migration (${sample}); rolled back`);
+  }
+}
+

@@ -1,0 +1,287 @@
+/**
+ * The pure core: `(registry, applied rows, target) → plan`. `up`, `down`, `status` and any dry run
+ * all go through these functions, so the rules live in one place and are tested without a database.
+ */
+import {
+  ChecksumMismatchError,
+  DatabaseAheadError,
+  HistoryOutOfOrderError,
+  IncompleteMigrationError,
+  InvalidTargetError,
+  IrreversibleMigrationError,
+  RegistryInvalidError,
+  type RegistryProblem,
+  type StepwiseError,
+} from "./errors.js";
+import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+
+/** What the history table knows about one migration. */
+export interface AppliedMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly checksum: string;
+  /** ISO 8601 UTC. For a `started` row, when it started. */
+  readonly appliedAt: string;
+  /** `null` while the migration is `started`. */
+  readonly durationMs: number | null;
+  /**
+   * `applied`, or `started` for a `transaction: false` migration that began but has not recorded its
+   * end (it is running in another process, or it crashed).
+   */
+  readonly state: "applied" | "started";
+}
+
+/**
+ * The part of a history row the planner needs. Reading only this keeps the start-up path as cheap as
+ * a raw `SELECT version, checksum`.
+ */
+export interface AppliedMigrationKey {
+  readonly version: number;
+  readonly checksum: string;
+  /** Set only while the row is `started`: when the interrupted migration began. */
+  readonly startedAt: string | null;
+}
+
+/** An ordered list of migrations to run in one direction. */
+export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
+  readonly direction: MigrationDirection;
+  /** The schema version before the plan runs. */
+  readonly fromVersion: number;
+  /** The schema version after it has run. */
+  readonly toVersion: number;
+  /** In execution order: ascending for up, descending for down. */
+  readonly steps: readonly E[];
+}
+
+/** Options for {@link planUp}. */
+export interface PlanUpOptions {
+  /** Stop after this version. Default: the latest. */
+  readonly to?: number;
+}
+
+/** Options for {@link planDown}: a number of steps or a target version, never both. */
+export type PlanDownOptions =
+  | { readonly steps?: number; readonly to?: undefined }
+  | { readonly to: number; readonly steps?: undefined };
+
+/** How many migrations `down` reverts when given no options. */
+export const DEFAULT_DOWN_STEPS = 1;
+
+/**
+ * Lists every way a registry breaks the version rules: versions must be positive integers, unique,
+ * ascending, and start at 1 with no gaps. Empty means valid.
+ */
+export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
+  const problems: RegistryProblem[] = [];
+  registry.forEach((entry, index) => {
+    const expected = index + 1;
+    const file = typeof entry?.file === "string" ? entry.file : null;
+    if (!entry || !Number.isSafeInteger(entry.version) || entry.version < 1) {
+      problems.push({ version: null, file, message: `entry ${index} has no valid version` });
+    } else if (entry.version !== expected) {
+      const previous = registry[index - 1];
+      const reason =
+        previous && previous.version === entry.version
+          ? `version ${entry.version} appears twice (${previous.file} and ${entry.file})`
+          : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
+      problems.push({ version: entry.version, file, message: reason });
+    } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
+      problems.push({ version: entry.version, file, message: `migration ${entry.version} has no checksum` });
+    } else if (entry.disableForeignKeys && !entry.transaction) {
+      problems.push({ version: entry.version, file, message: `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back` });
+    } else if (entry.reversible !== (entry.kind === "sql" ? entry.downSql !== null : typeof entry.module?.down === "function")) {
+      problems.push({ version: entry.version, file, message: `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down` });
+    }
+  });
+  return problems;
+}
+
+/** Throws {@link RegistryInvalidError} when {@link findRegistryProblems} finds anything. */
+export function assertValidRegistry(registry: MigrationRegistry): void {
+  const problems = findRegistryProblems(registry);
+  if (problems.length > 0) throw new RegistryInvalidError(problems);
+}
+
+/**
+ * Checks the history against a valid registry and returns the current version. Throws, in this order
+ * of precedence, when the database is ahead of the registry, when a non-transactional migration was
+ * interrupted, when an applied migration's checksum changed, or when the history skips a version.
+ *
+ * `applied` must be ascending by version.
+ */
+export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
+  const problem = findHistoryProblem(registry, applied);
+  if (problem) throw problem;
+  return applied.length === 0 ? 0 : applied[applied.length - 1]!.version;
+}
+
+/** Like {@link verifyHistoryOrThrow}, but returns the error instead of throwing it. */
+export function findHistoryProblem(
+  registry: MigrationRegistry,
+  applied: readonly AppliedMigrationKey[],
+): StepwiseError | null {
+  const latest = registry.length;
+  const unknown = applied.filter((row) => row.version > latest || row.version < 1).map((row) => row.version);
+  if (unknown.length > 0) return new DatabaseAheadError(unknown, latest);
+
+  for (const row of applied) {
+    const entry = registry[row.version - 1]!;
+    if (row.startedAt !== null) {
+      return new IncompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
+    }
+    if (row.checksum !== entry.checksum) {
+      return new ChecksumMismatchError({
+        version: row.version,
+        file: entry.file,
+        registryChecksum: entry.checksum,
+        databaseChecksum: row.checksum,
+      });
+    }
+  }
+
+  const highest = applied.length === 0 ? 0 : applied[applied.length - 1]!.version;
+  if (applied.length !== highest) {
+    const present = new Set(applied.map((row) => row.version));
+    const missing: number[] = [];
+    for (let version = 1; version < highest; version++) if (!present.has(version)) missing.push(version);
+    return new HistoryOutOfOrderError(missing, highest);
+  }
+  return null;
+}
+
+/**
+ * Plans applying pending migrations up to `options.to` (default: the latest).
+ *
+ * @throws InvalidTargetError when `to` is not a version of the registry, or is below the current one.
+ */
+export function planUp<E extends MigrationEntry>(
+  registry: readonly E[],
+  applied: readonly AppliedMigrationKey[],
+  options: PlanUpOptions = {},
+): MigrationPlan<E> {
+  const current = verifyHistoryOrThrow(registry, applied);
+  const latest = registry.length;
+  const target = options.to ?? latest;
+  if (!Number.isSafeInteger(target) || target < 0 || target > latest) {
+    throw new InvalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
+  }
+  if (target < current) {
+    throw new InvalidTargetError(
+      target,
+      `The database is already at version ${current}, past ${target}. To go back, run down with to=${target}.`,
+    );
+  }
+  return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
+}
+
+/**
+ * Plans reverting applied migrations: `steps` of them (default {@link DEFAULT_DOWN_STEPS}), or all
+ * those above version `to` (`to: 0` reverts everything).
+ *
+ * @throws IrreversibleMigrationError before anything runs, when a step has no down.
+ * @throws InvalidTargetError when the target is out of range.
+ */
+export function planDown<E extends MigrationEntry>(
+  registry: readonly E[],
+  applied: readonly AppliedMigrationKey[],
+  options: PlanDownOptions = {},
+): MigrationPlan<E> {
+  const current = verifyHistoryOrThrow(registry, applied);
+  let target: number;
+  if (options.to !== undefined) {
+    target = options.to;
+    if (!Number.isSafeInteger(target) || target < 0 || target > current) {
+      throw new InvalidTargetError(
+        target,
+        target > current
+          ? `The database is at version ${current}, below ${target}. To go forward, run up with to=${target}.`
+          : `Invalid target ${target}: use a version from 0 to ${current}.`,
+      );
+    }
+  } else {
+    const steps = options.steps ?? DEFAULT_DOWN_STEPS;
+    if (!Number.isSafeInteger(steps) || steps < 1) {
+      throw new InvalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
+    }
+    if (steps > current) {
+      throw new InvalidTargetError(
+        current - steps,
+        `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`,
+      );
+    }
+    target = current - steps;
+  }
+  const steps = registry.slice(target, current).reverse();
+  const irreversible = steps.find((entry) => !entry.reversible);
+  if (irreversible) throw new IrreversibleMigrationError(irreversible.version, irreversible.file);
+  return { direction: "down", fromVersion: current, toVersion: target, steps };
+}
+
+/** How one migration stands in {@link MigrationStatus}. */
+export type MigrationState = "applied" | "pending" | "changed" | "incomplete";
+
+/** One row of {@link MigrationStatus}. */
+export interface MigrationStatusRow {
+  readonly version: number;
+  readonly name: string;
+  readonly file: string;
+  readonly description: string | null;
+  readonly state: MigrationState;
+  readonly reversible: boolean;
+  readonly transaction: boolean;
+  readonly appliedAt: string | null;
+  readonly durationMs: number | null;
+}
+
+/** Plain data describing where the database stands against the registry. */
+export interface MigrationStatus {
+  readonly currentVersion: number;
+  readonly latestVersion: number;
+  readonly pendingCount: number;
+  readonly migrations: readonly MigrationStatusRow[];
+  /** Applied versions the registry does not know (the database is newer than the app). */
+  readonly unknownAppliedVersions: readonly number[];
+  /** Why `up` would refuse, or `null` when it would run. */
+  readonly problem: { readonly code: string; readonly message: string } | null;
+}
+
+/** Describes the database against the registry without throwing, for `status`. */
+export function describeStatus(registry: MigrationRegistry, applied: readonly AppliedMigration[]): MigrationStatus {
+  const byVersion = new Map(applied.map((row) => [row.version, row]));
+  const migrations = registry.map((entry): MigrationStatusRow => {
+    const row = byVersion.get(entry.version);
+    const state: MigrationState = !row
+      ? "pending"
+      : row.state === "started"
+        ? "incomplete"
+        : row.checksum !== entry.checksum
+          ? "changed"
+          : "applied";
+    return {
+      version: entry.version,
+      name: entry.name,
+      file: entry.file,
+      description: entry.description,
+      state,
+      reversible: entry.reversible,
+      transaction: entry.transaction,
+      appliedAt: row?.appliedAt ?? null,
+      durationMs: row?.durationMs ?? null,
+    };
+  });
+  const problem = findHistoryProblem(registry, applied.map(toAppliedMigrationKey));
+  const currentVersion = applied.reduce((max, row) => (row.state === "applied" ? Math.max(max, row.version) : max), 0);
+  return {
+    currentVersion,
+    latestVersion: registry.length,
+    pendingCount: migrations.filter((row) => row.state === "pending").length,
+    migrations,
+    unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
+    problem: problem ? { code: problem.code, message: problem.message } : null,
+  };
+}
+
+/** Reduces a full history row to what the planner reads. */
+export function toAppliedMigrationKey(row: AppliedMigration): AppliedMigrationKey {
+  return { version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null };
+}

@@ -1,0 +1,103 @@
+/**
+ * The data that crosses from build time to run time: what a migration module exports and what an
+ * entry in `generated/registry.ts` holds. Codegen writes exactly these shapes and the runtime reads
+ * nothing else.
+ */
+import type BetterSqlite3 from "better-sqlite3";
+
+/** The better-sqlite3 connection a migration receives. */
+export type Database = BetterSqlite3.Database;
+
+/** Which way a migration runs. */
+export type MigrationDirection = "up" | "down";
+
+/** Extra facts and helpers handed to a TypeScript migration next to the connection. */
+export interface MigrationContext {
+  readonly version: number;
+  readonly name: string;
+  readonly direction: MigrationDirection;
+}
+
+/**
+ * One direction of a TypeScript migration. It must be synchronous: better-sqlite3 transactions are
+ * synchronous, so the awaited part of an async function would run after the commit.
+ */
+export type MigrationFunction = (db: Database, context: MigrationContext) => void;
+
+/** What `defineMigration` accepts: the default export of a `.ts` migration. */
+export interface MigrationDefinition {
+  /** One line for `status` and `history`. Must be a string literal, so codegen can read it. */
+  readonly description?: string;
+  /** Applies the change. */
+  readonly up: MigrationFunction;
+  /** Undoes `up`. Without it the migration is irreversible and `down` refuses to pass it. */
+  readonly down?: MigrationFunction;
+  /**
+   * Run inside a transaction with its history row. Default `true`. Set `false` only for statements
+   * SQLite refuses inside a transaction (VACUUM, some PRAGMAs).
+   */
+  readonly transaction?: boolean;
+  /**
+   * Turn `PRAGMA foreign_keys` off around the migration (it has no effect inside a transaction),
+   * check `PRAGMA foreign_key_check` before committing, and restore it. Use it for table rebuilds, so
+   * dropping a parent table does not cascade into its children. Default `false`.
+   */
+  readonly disableForeignKeys?: boolean;
+}
+
+type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown>
+  ? "a migration function must be synchronous: better-sqlite3 transactions cannot span an await"
+  : F;
+
+/**
+ * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check and
+ * the marker codegen looks for.
+ *
+ * @example
+ * export default defineMigration({
+ *   description: "Per-contact notification preferences",
+ *   up(db) { db.exec("CREATE TABLE preferences (contact_id INTEGER PRIMARY KEY)"); },
+ *   down(db) { db.exec("DROP TABLE preferences"); },
+ * });
+ */
+export function defineMigration<const T extends MigrationDefinition>(
+  definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
+): T {
+  return definition;
+}
+
+/** Fields every registry entry carries. */
+export interface MigrationEntryBase {
+  readonly version: number;
+  readonly name: string;
+  /** Path of the source file relative to the project root, with forward slashes; errors name it. */
+  readonly file: string;
+  readonly description: string | null;
+  /** See `checksum.ts`: stable across formatting, changed by any edit to code or SQL. */
+  readonly checksum: string;
+  readonly reversible: boolean;
+  readonly transaction: boolean;
+  readonly disableForeignKeys: boolean;
+}
+
+/** A `.sql` migration, inlined as text so nothing is read from disk at run time. */
+export interface SqlMigrationEntry extends MigrationEntryBase {
+  readonly kind: "sql";
+  readonly upSql: string;
+  readonly downSql: string | null;
+}
+
+/** A `.ts` migration, statically imported by the registry. */
+export interface ModuleMigrationEntry extends MigrationEntryBase {
+  readonly kind: "ts";
+  readonly module: MigrationDefinition;
+}
+
+/** One entry of `generated/registry.ts`. */
+export type MigrationEntry = SqlMigrationEntry | ModuleMigrationEntry;
+
+/** The `migrations` array exported by `generated/registry.ts`, in version order. */
+export type MigrationRegistry = readonly MigrationEntry[];
+
+/** The version numbers a registry contains, as a union of literals when the registry is `as const`. */
+export type VersionOf<R extends MigrationRegistry> = R[number]["version"];

@@ -1,0 +1,138 @@
+/**
+ * Test support: real projects in temp folders, the real bin as a child process, real SQLite files.
+ *
+ * A temp project gets a `node_modules/stepwise` stub that re-exports this repo's source, so its
+ * migrations can `import { defineMigration } from "stepwise"` exactly as an app's do.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
+import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
+import type { MigrationRegistry } from "../../src/types.js";
+
+/** The repository root. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The bin's source; tests run it through tsx, as `npm run gen` does. */
+export const binPath = path.join(repoRoot, "codegen", "bin.ts");
+/** Fixture migration folders. */
+export const fixturesDir = path.join(repoRoot, "test", "fixtures");
+const tsxLoader = import.meta.resolve("tsx");
+
+/** Removes the folder when the test ends; keeps it when STEPWISE_KEEP_TMP is set, for debugging. */
+export function makeTempDir(t: { after(fn: () => void): void }, prefix = "stepwise-test-"): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  t.after(() => {
+    if (!process.env.STEPWISE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** A temp project: its folders and how to use them. */
+export interface TestProject {
+  readonly root: string;
+  readonly migrationsDir: string;
+  readonly registryFile: string;
+  /** Writes `migrations/<name>` (creating the folder). */
+  writeMigration(fileName: string, text: string): string;
+  /** Runs `gen` in-process. */
+  generate(options?: { check?: boolean }): Promise<GenerateResult>;
+  /** Runs `gen`, fails the test on problems, and imports the registry as an app would. */
+  load<R extends MigrationRegistry = MigrationRegistry>(): Promise<R>;
+  /** A database path inside the project. */
+  databasePath(name?: string): string;
+}
+
+/**
+ * Creates a project with package.json, a NodeNext tsconfig and the `stepwise` stub. With `fixture`,
+ * copies `test/fixtures/<fixture>` into `migrations/`.
+ */
+export function createTestProject(t: { after(fn: () => void): void }, options: { fixture?: string; packageJson?: object } = {}): TestProject {
+  const root = makeTempDir(t);
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "test-app", private: true, type: "module", ...options.packageJson }, null, 2));
+  writeFileSync(
+    path.join(root, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, skipLibCheck: true } }, null, 2),
+  );
+  const stub = path.join(root, "node_modules", "stepwise");
+  mkdirSync(stub, { recursive: true });
+  writeFileSync(
+    path.join(stub, "package.json"),
+    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./cli": "./cli.ts" } }),
+  );
+  writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "index.ts")).href)};\n`);
+  writeFileSync(path.join(stub, "cli.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "cli", "index.ts")).href)};\n`);
+
+  const migrationsDir = path.join(root, "migrations");
+  const registryFile = path.join(root, "generated", "registry.ts");
+  if (options.fixture) cpSync(path.join(fixturesDir, options.fixture), migrationsDir, { recursive: true });
+
+  let loadCount = 0;
+  const project: TestProject = {
+    root,
+    migrationsDir,
+    registryFile,
+    writeMigration(fileName, text) {
+      mkdirSync(migrationsDir, { recursive: true });
+      const file = path.join(migrationsDir, fileName);
+      writeFileSync(file, text);
+      return file;
+    },
+    generate(generateOptions = {}) {
+      return generateRegistry({ projectRoot: root, migrationsDir, registryFile, check: generateOptions.check });
+    },
+    async load<R extends MigrationRegistry>() {
+      const result = await project.generate();
+      if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
+      // A query string makes each load a fresh module, so a test can edit and reload.
+      const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
+      const loaded = (await tsImport(url, import.meta.url)) as { migrations: R };
+      return loaded.migrations;
+    },
+    databasePath(name = "app.db") {
+      return path.join(root, name);
+    },
+  };
+  return project;
+}
+
+/** What a child process did. */
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
+export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", tsxLoader, script, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the real `stepwise` bin in `cwd`. */
+export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+  return runNode(binPath, args, options);
+}
+
+/** Reads a file's bytes, for before/after comparisons. */
+export function readBytes(file: string): Buffer {
+  return readFileSync(file);
+}
