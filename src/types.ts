@@ -50,8 +50,8 @@ type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown>
   : F;
 
 /**
- * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check and
- * the marker codegen looks for.
+ * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check
+ * (including rejecting an `async` function) and the marker codegen looks for.
  *
  * @example
  * export default defineMigration({
@@ -62,7 +62,9 @@ type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown>
  */
 export function defineMigration<const T extends MigrationDefinition>(
   definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
-): T {
+): MigrationDefinition {
+  // Returning the named type, not T, keeps declaration emit in apps from having to name
+  // better-sqlite3's types through an inferred object type.
   return definition;
 }
 
