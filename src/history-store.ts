@@ -81,12 +81,10 @@ export class HistoryStore {
   /** What the planner needs, ascending by version; empty when the table does not exist. */
   readKeys(): AppliedMigrationKey[] {
     if (!this.exists()) return [];
-    const rows = this.statement(
-      "keys",
-      `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
-    )
-      .raw(true)
-      .all() as Array<[number, string, string | null]>;
+    const statement = this.explainShapeErrors(() =>
+      this.statement("keys", `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`),
+    );
+    const rows = statement.raw(true).all() as Array<[number, string, string | null]>;
     const keys: AppliedMigrationKey[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -98,10 +96,10 @@ export class HistoryStore {
   /** Every row, ascending by version; empty when the table does not exist. */
   readAll(): AppliedMigration[] {
     if (!this.exists()) return [];
-    const rows = this.statement(
-      "all",
-      `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    ).all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    const statement = this.explainShapeErrors(() =>
+      this.statement("all", `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`),
+    );
+    const rows = statement.all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
     return rows.map((row) => ({
       version: row.version,
       name: row.name,
@@ -152,6 +150,19 @@ export class HistoryStore {
   /** Mirrors the schema version into `PRAGMA user_version`, which tools outside stepwise can read. */
   setUserVersion(version: number): void {
     this.db.pragma(`user_version = ${Math.trunc(version)}`);
+  }
+
+  /**
+   * A table of the same name made by another tool fails the SELECT with a bare "no such column";
+   * checking the shape only then keeps the common path to one statement and names the real problem.
+   */
+  private explainShapeErrors(prepare: () => Statement): Statement {
+    try {
+      return prepare();
+    } catch (error) {
+      this.assertShape();
+      throw error;
+    }
   }
 
   private statement(key: string, sql: string): Statement {

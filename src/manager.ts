@@ -225,12 +225,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
   private refuseUnmanagedDatabase(): void {
-    if (this.store.exists()) return;
+    // One statement, so the history table and the user tables are seen in the same snapshot: another
+    // process's first migration creates both in one commit.
     const tables = (
       this.db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
         .all() as Array<{ name: string }>
     ).map((row) => row.name);
+    if (tables.includes(this.store.tableName)) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
 
@@ -257,13 +259,16 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = expected?.disableForeignKeys ? this.switchOffForeignKeys() : null;
       try {
         this.beginImmediate();
-        if (!ensured) {
+        // The plan was read before the lock, and data_version only counts commits after its first
+        // reading, so the first pass always re-reads the history under the lock.
+        const firstPass = !ensured;
+        if (firstPass) {
           this.store.ensure();
           ensured = true;
         }
         const dataVersion = this.dataVersion();
-        if (dataVersion !== knownDataVersion) {
-          // Another connection committed since we planned: trust only what the history says now.
+        if (firstPass || dataVersion !== knownDataVersion) {
+          // Another connection may have committed since we planned: trust only what the history says now.
           const fresh = replan(this.store.readKeys());
           const stillPending = new Set(fresh.steps);
           for (let i = next; i < queue.length; i++) {

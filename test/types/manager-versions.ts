@@ -1,0 +1,44 @@
+/**
+ * Type-level tests, checked by `npm run typecheck` and never run: `up({ to })` and `down({ to })`
+ * accept only versions of the registry they were given. Each `@ts-expect-error` fails the type check
+ * if the line below it stops being an error.
+ */
+import type { Database } from "../../src/types.js";
+import { MigrationManager, migrate, type MigrationRegistry } from "../../src/index.js";
+import { migrations, type MigrationVersion } from "../../generated/registry.js";
+
+declare const db: Database;
+const manager = new MigrationManager(db, migrations);
+
+manager.up();
+manager.up({ to: 1 });
+manager.up({ to: 5 });
+// @ts-expect-error 6 is not a version of the registry
+manager.up({ to: 6 });
+// @ts-expect-error 0 is not a version; going to 0 is what down is for
+manager.up({ to: 0 });
+// @ts-expect-error a plain number could be anything
+manager.up({ to: 3 as number });
+
+manager.down();
+manager.down({ steps: 2 });
+manager.down({ to: 0 });
+manager.down({ to: 4 });
+// @ts-expect-error 9 is not a version of the registry
+manager.down({ to: 9 });
+// @ts-expect-error steps and to exclude each other
+manager.down({ steps: 1, to: 2 });
+
+const latest: MigrationVersion = 5;
+manager.up({ to: latest });
+manager.planUp({ to: 2 });
+// @ts-expect-error planning takes the same versions as running
+manager.planDown({ to: 7 });
+
+migrate(db, migrations, { to: 3 });
+// @ts-expect-error migrate checks the target too
+migrate(db, migrations, { to: 8 });
+
+// A registry typed only as MigrationRegistry has no literal versions, so any number is accepted.
+declare const untyped: MigrationRegistry;
+new MigrationManager(db, untyped).up({ to: 42 });
