@@ -154,8 +154,10 @@ test("exit codes: 1 with the error code for a refusal, 2 for usage errors, and n
   const edited = path.join(migrationsDir, "003_add_pinned.sql");
   writeFileSync(edited, readFileSync(edited, "utf8").replace("DEFAULT 0", "DEFAULT 1"));
   await load();
-  const [status, up] = await Promise.all([cli(["status", "--json"]), cli(["up"])]);
+  const [status, up, info] = await Promise.all([cli(["status", "--json"]), cli(["up"]), cli(["info", "--json"])]);
   assert.equal(status.code, 1);
+  // info still reports what the database holds: its last migration is the edited one.
+  assert.equal(parseJson<{ lastMigration: { version: number } | null }>(info).lastMigration?.version, 3);
   assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "CHECKSUM_MISMATCH");
   assert.equal(up.code, 1);
   assert.ok(up.stderr.includes("CHECKSUM_MISMATCH"), up.stderr);

@@ -38,8 +38,8 @@ export function collectDatabaseInfo(manager: MigrationManager, path: string): Da
     )
     .all(manager.tableName) as Array<{ type: string; n: number }>;
   const count = (type: string) => counts.find((row) => row.type === type)?.n ?? 0;
-  const applied = status.migrations.filter((row) => row.state === "applied" && row.appliedAt !== null);
-  const last = applied.at(-1);
+  // From the history, not the status rows: those leave out versions the registry lacks and edited files.
+  const last = manager.history().filter((row) => row.state === "applied").at(-1);
   return {
     path,
     sizeBytes: db.memory ? 0 : statSync(db.name).size,
@@ -48,7 +48,7 @@ export function collectDatabaseInfo(manager: MigrationManager, path: string): Da
     pendingCount: status.pendingCount,
     userVersion: db.pragma("user_version", { simple: true }) as number,
     objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
-    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt! } : null,
+    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
     journalMode: String(db.pragma("journal_mode", { simple: true })),
     historyTable: manager.tableName,
   };
