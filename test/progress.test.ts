@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -69,10 +69,11 @@ const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
 /** Runs `argv` in a pseudo-terminal and returns everything it wrote, control sequences included. */
 async function runInPseudoTerminal(runner: "script" | "tmux", argv: readonly string[], cwd: string): Promise<string> {
-  const command = `cd ${shellQuote(cwd)} && ${argv.map(shellQuote).join(" ")}`;
+  // NO_COLOR keeps the assertions about the bar free of colour codes; the terminal still gets the bar.
+  const command = `cd ${shellQuote(cwd)} && NO_COLOR=1 ${argv.map(shellQuote).join(" ")}`;
   if (runner === "script") {
     return new Promise((resolve, reject) => {
-      const child = spawn("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("script", ["-qfec", command, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.on("error", reject);
@@ -85,9 +86,19 @@ async function runInPseudoTerminal(runner: "script" | "tmux", argv: readonly str
   try {
     spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "160", "-y", "40"]);
     spawnSync("tmux", ["pipe-pane", "-t", session, "-o", `cat >> ${shellQuote(log)}`]);
-    spawnSync("tmux", ["send-keys", "-t", session, `NO_COLOR=1 ${command}; tmux wait-for -S ${session}`, "Enter"]);
+    spawnSync("tmux", ["send-keys", "-t", session, `${command}; tmux wait-for -S ${session}`, "Enter"]);
     spawnSync("tmux", ["wait-for", session], { timeout: 60_000 });
-    return readFileSync(log, "utf8");
+    // pipe-pane copies the pane's output asynchronously; wait until the shell's next prompt is in it.
+    const doneMarker = `wait-for -S ${session}`;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+      if (text.split(doneMarker).length > 2 || /Applied \d+ migrations/.test(text)) {
+        spawnSync("sleep", ["0.2"]);
+        return readFileSync(log, "utf8");
+      }
+      spawnSync("sleep", ["0.1"]);
+    }
+    return existsSync(log) ? readFileSync(log, "utf8") : "";
   } finally {
     spawnSync("tmux", ["kill-session", "-t", session]);
     rmSync(scratch, { recursive: true, force: true });
