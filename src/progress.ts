@@ -104,7 +104,8 @@ export function forEachBatch<Row extends Record<string, unknown>>(
   let done = 0;
   let batches = 0;
   let last: unknown;
-  progress(0, total);
+  // With nothing to walk there is no progress to show, and an event would only be noise in logs.
+  if (total > 0) progress(0, total);
   for (;;) {
     const rows = (batches === 0 ? first.all(...params, batchSize) : next.all(last, ...params, batchSize)) as Row[];
     if (rows.length === 0) break;
