@@ -225,7 +225,7 @@ END;`,
     description:
       "Normalized phone numbers for contact lookup, backfilled in batches",
     checksum:
-      "bcdf7be6694328bfd93f2b4bf743d294132d00c01b42ac98e458aa6c05fb1502",
+      "df476a0283522bf2519a5d31b8dd81fb42006715cfcff4a0f7cb9877632ae071",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,

@@ -14,22 +14,21 @@ function normalizePhone(phone: string): string | null {
   return trimmed.startsWith("+") ? `+${digits}` : digits;
 }
 
-/** A data migration that walks the table in keyed batches, so its cost stays linear. */
+/**
+ * A data migration that walks the table in keyed batches, so its cost stays linear, and reports
+ * progress, which `stepwise up` shows as a bar on a terminal.
+ */
 export default defineMigration({
   description: "Normalized phone numbers for contact lookup, backfilled in batches",
-  up(db) {
+  up(db, context) {
     db.exec(`ALTER TABLE contacts ADD COLUMN phone_normalized TEXT`);
-    const readBatch = db.prepare<[number, number], { id: number; phone: string }>(
-      `SELECT id, phone FROM contacts WHERE id > ? AND phone IS NOT NULL ORDER BY id LIMIT ?`,
-    );
     const update = db.prepare(`UPDATE contacts SET phone_normalized = ? WHERE id = ?`);
-    let lastId = 0;
-    for (;;) {
-      const batch = readBatch.all(lastId, BATCH_SIZE);
-      if (batch.length === 0) break;
-      for (const row of batch) update.run(normalizePhone(row.phone), row.id);
-      lastId = batch[batch.length - 1]!.id;
-    }
+    context.forEachBatch<{ id: number; phone: string }>(
+      { table: "contacts", key: "id", columns: ["phone"], where: "phone IS NOT NULL", batchSize: BATCH_SIZE },
+      (rows) => {
+        for (const row of rows) update.run(normalizePhone(row.phone), row.id);
+      },
+    );
     db.exec(`CREATE INDEX idx_contacts_phone_normalized ON contacts (phone_normalized)`);
   },
   down(db) {

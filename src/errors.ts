@@ -18,6 +18,10 @@ export type StepwiseErrorCode =
   | "MIGRATION_FAILED"
   | "DATABASE_LOCKED"
   | "DATABASE_UNUSABLE"
+  | "SCHEMA_MISMATCH"
+  | "SCHEMA_DRIFT"
+  | "ALREADY_MANAGED"
+  | "BACKUP_INVALID"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -198,6 +202,8 @@ export class MigrationFailedError extends StepwiseError {
   readonly direction: MigrationDirection;
   /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
   readonly rolledBack: boolean;
+  /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
+  readonly backupPath: string | null;
 
   constructor(fields: {
     version: number;
@@ -205,6 +211,7 @@ export class MigrationFailedError extends StepwiseError {
     direction: MigrationDirection;
     cause: unknown;
     rolledBack: boolean;
+    backupPath?: string | null;
   }) {
     const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
     super(
@@ -212,13 +219,20 @@ export class MigrationFailedError extends StepwiseError {
       `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
         (fields.rolledBack
           ? `It was rolled back; the database is as it was before this migration.`
-          : `It runs outside a transaction, so some of its changes may remain; check the database.`),
+          : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
     this.version = fields.version;
     this.file = fields.file;
     this.direction = fields.direction;
     this.rolledBack = fields.rolledBack;
+    this.backupPath = fields.backupPath ?? null;
+  }
+
+  /** The same failure, naming the backup taken before the run. */
+  withBackupPath(backupPath: string): MigrationFailedError {
+    return new MigrationFailedError({ ...this, cause: this.cause, backupPath });
   }
 }
 

@@ -111,7 +111,7 @@ export class HistoryStore {
   }
 
   /** Records a finished migration. */
-  insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number }): void {
+  insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): void {
     this.statement(
       "insertApplied",
       `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`,

@@ -13,6 +13,8 @@ export type {
   MigrationEntry,
   MigrationEntryBase,
   MigrationFunction,
+  BatchOptions,
+  BatchSummary,
   MigrationRegistry,
   ModuleMigrationEntry,
   SqlMigrationEntry,
@@ -27,6 +29,9 @@ export {
 export type {
   AppliedStep,
   DownOptions,
+  ManagerPlanUpOptions,
+  MigrateOptions,
+  RehearsedPlan,
   MigrationEvent,
   MigrationLogger,
   MigrationManagerProps,
@@ -55,3 +60,37 @@ export type {
   PlanUpOptions,
 } from "./planner.js";
 export * from "./errors.js";
+// Safety nets: rehearsal, backups, baseline, verification, progress.
+export { openInMemoryCopy, rehearseUp } from "./rehearsal.js";
+export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearseOptions, RowCountChange } from "./rehearsal.js";
+export {
+  DEFAULT_BACKUP_KEEP,
+  InvalidBackupError,
+  formatBackupFileName,
+  inspectBackupOrThrow,
+  listBackups,
+  pruneBackups,
+  restoreBackup,
+  takeBackup,
+  takeBackupSync,
+} from "./backup.js";
+export type { BackupFile, BackupInspection, BackupOptions, BackupRecord, RestoreOptions, RestoreResult, TakeBackupOptions } from "./backup.js";
+export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "./baseline.js";
+export type { BaselineOptions, BaselineResult } from "./baseline.js";
+export { SchemaDriftError, verifySchema } from "./verify.js";
+export type { SchemaVerification } from "./verify.js";
+export { replaySchema } from "./schema-replay.js";
+export { countRows, describeSchemaDifference, diffSchemas, normalizeSql, readSchemaSnapshot } from "./schema-snapshot.js";
+export type {
+  ColumnSnapshot,
+  ForeignKeySnapshot,
+  ReadSchemaOptions,
+  SchemaAspectChange,
+  SchemaDifference,
+  SchemaObjectType,
+  SchemaSnapshot,
+  SqlObjectSnapshot,
+  TableSnapshot,
+} from "./schema-snapshot.js";
+export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS, createProgressReporter, forEachBatch } from "./progress.js";
+export type { ProgressMeasure, ProgressReporterOptions } from "./progress.js";

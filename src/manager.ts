@@ -13,6 +13,11 @@ import {
   UnmanagedDatabaseError,
   UsageError,
 } from "./errors.js";
+import { takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
+import { baselineDatabase, type BaselineOptions, type BaselineResult } from "./baseline.js";
+import { createMigrationContext, createProgressReporter, type ProgressMeasure } from "./progress.js";
+import { rehearseUp, type Rehearsal } from "./rehearsal.js";
+import { SchemaDriftError, verifySchema, type SchemaVerification } from "./verify.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { guardSqlite, translateSqliteError } from "./sqlite-errors.js";
 import {
@@ -47,7 +52,10 @@ export type MigrationEvent =
       readonly durationMs: number;
     }
   | { readonly type: "skipped"; readonly direction: MigrationDirection; readonly version: number; readonly name: string; readonly reason: "applied-elsewhere" }
-  | { readonly type: "nothing-pending"; readonly direction: MigrationDirection; readonly currentVersion: number };
+  | { readonly type: "nothing-pending"; readonly direction: MigrationDirection; readonly currentVersion: number }
+  | ({ readonly type: "progress"; readonly direction: MigrationDirection; readonly version: number; readonly name: string } & ProgressMeasure)
+  | { readonly type: "backed-up"; readonly backup: BackupRecord }
+  | { readonly type: "verified"; readonly version: number };
 
 /** A minimal logger; `console` fits. */
 export interface MigrationLogger {
@@ -64,13 +72,30 @@ export interface MigrationManagerProps {
   readonly onEvent?: (event: MigrationEvent) => void;
   /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
   readonly logger?: MigrationLogger | null;
+  /** Shortest gap between two `progress` events. Default `DEFAULT_PROGRESS_INTERVAL_MS` (100); 0 sends every one. */
+  readonly progressIntervalMs?: number;
 }
 
 /** Options for {@link MigrationManager.up}. */
 export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
+  /**
+   * Snapshot the database before applying anything (only when something is pending), with `VACUUM
+   * INTO`; see `backup.ts`. A failed migration's error then carries `backupPath`. Default: no backup.
+   */
+  readonly backup?: BackupOptions;
 }
+
+/** Options for {@link MigrationManager.planUp}: `rehearse: true` also runs the plan on an in-memory copy. */
+export interface ManagerPlanUpOptions<V extends number = number> {
+  readonly to?: V;
+  /** Run the pending migrations on an in-memory copy and report what they did. Default `false`. */
+  readonly rehearse?: boolean;
+}
+
+/** A plan together with its rehearsal: what {@link MigrationManager.planUp} returns with `rehearse: true`. */
+export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
 /** Options for {@link MigrationManager.down}: a number of steps or a target version, never both. */
 export type DownOptions<V extends number = number> =
@@ -91,6 +116,8 @@ export interface MigrationResult {
   readonly toVersion: number;
   /** The migrations this call ran, in order; excludes those another process ran meanwhile. */
   readonly steps: readonly AppliedStep[];
+  /** The snapshot taken before applying, when `backup` was asked for and something was pending. */
+  readonly backup?: BackupRecord;
 }
 
 /**
@@ -114,6 +141,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly busyTimeoutMs: number;
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
+  private readonly props: MigrationManagerProps;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -126,6 +154,15 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.onEvent = props.onEvent;
     this.logger = props.logger ?? null;
+    this.props = props;
+  }
+
+  /**
+   * A manager with the same registry and settings on another connection, used to rehearse and replay
+   * migrations on in-memory copies through the very code path of a real run.
+   */
+  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
+    return new MigrationManager(db, this.migrations, { tableName: this.tableName, busyTimeoutMs: this.busyTimeoutMs, progressIntervalMs: this.props.progressIntervalMs, ...props });
   }
 
   /** The history table's name. */
@@ -139,10 +176,36 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   up(options: UpOptions<VersionOf<R>> = {}): MigrationResult {
     return this.withConnectionSettings(() => {
-      const plan = this.planUp(options);
+      const plan = this.planUp({ to: options.to });
       if (plan.steps.length > 0) this.refuseUnmanagedDatabase();
-      return this.execute(plan, (applied) => planUp(this.migrations, applied, options));
+      const backup = options.backup && plan.steps.length > 0 ? takeBackupSync(this.db, { ...options.backup, version: plan.fromVersion }) : undefined;
+      if (backup) this.emit({ type: "backed-up", backup });
+      try {
+        const result = this.execute(plan, (applied) => planUp(this.migrations, applied, { to: options.to }));
+        return backup ? { ...result, backup } : result;
+      } catch (error) {
+        throw backup && error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
+      }
     });
+  }
+
+  /**
+   * `up` preceded, when something is pending, by a snapshot taken with SQLite's online backup API.
+   * That API is asynchronous (it copies in steps), hence a separate method; `up({ backup })` is the
+   * synchronous form, with `VACUUM INTO`. A failed migration's error carries `backupPath`.
+   */
+  async upWithOnlineBackup(options: UpOptions<VersionOf<R>> & { readonly backup: BackupOptions }): Promise<MigrationResult> {
+    const { backup: backupOptions, ...upOptions } = options;
+    const plan = this.planUp({ to: options.to });
+    if (plan.steps.length === 0) return this.up(upOptions);
+    this.withConnectionSettings(() => this.refuseUnmanagedDatabase());
+    const backup = await takeBackup(this.db, { ...backupOptions, version: plan.fromVersion });
+    this.emit({ type: "backed-up", backup });
+    try {
+      return { ...this.up(upOptions), backup };
+    } catch (error) {
+      throw error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
+    }
   }
 
   /**
@@ -190,9 +253,39 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return this.up();
   }
 
-  /** What `up` would run, without running it. Throws the same refusals `up` would. */
-  planUp(options: UpOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> {
-    return planUp(this.migrations as readonly R[number][], this.readKeysOrThrow(), options);
+  /**
+   * What `up` would run, without running it. Throws the same refusals `up` would. With `rehearse:
+   * true` it also runs the plan on an in-memory copy and returns durations, the schema diff, row
+   * counts and any failure; the database itself is only read. See `rehearsal.ts`.
+   */
+  planUp(options: ManagerPlanUpOptions<VersionOf<R>> & { readonly rehearse: true }): RehearsedPlan<R[number]>;
+  planUp(options?: ManagerPlanUpOptions<VersionOf<R>>): MigrationPlan<R[number]>;
+  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> | RehearsedPlan<R[number]> {
+    const plan = planUp(this.migrations as readonly R[number][], this.readKeysOrThrow(), { to: options.to });
+    if (!options.rehearse) return plan;
+    // Progress is forwarded so a long rehearsal can show a bar; other events would read as real applies.
+    const onEvent = (event: MigrationEvent) => {
+      if (event.type === "progress") this.emit(event);
+    };
+    return { ...plan, rehearsal: rehearseUp(this, { to: options.to, onEvent }) };
+  }
+
+  /**
+   * Compares the live schema with a replay of the applied migrations on an empty in-memory database,
+   * reporting drift made by hand. Never writes. See `verify.ts`.
+   */
+  verify(): SchemaVerification {
+    const verification = this.withConnectionSettings(() => verifySchema(this));
+    if (verification.ok) this.emit({ type: "verified", version: verification.version });
+    return verification;
+  }
+
+  /**
+   * Adopts a database created before stepwise: records migrations 1..`version` as applied, without
+   * running them, if the schema matches what they would have built. See `baseline.ts`.
+   */
+  baseline(version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+    return this.withConnectionSettings(() => baselineDatabase(this, version, options));
   }
 
   /** What `down` would run, without running it. Throws the same refusals `down` would. */
@@ -309,7 +402,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     try {
-      runMigrationBody(this.db, entry, direction);
+      runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
       if (!this.db.inTransaction) {
         throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
       }
@@ -339,7 +432,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     try {
-      runMigrationBody(this.db, entry, direction);
+      runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
     } catch (cause) {
       throw this.migrationFailed(entry, direction, cause, false);
     }
@@ -421,6 +514,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  private progressFor(entry: MigrationEntry, direction: MigrationDirection): (done: number, total: number | null) => void {
+    return createProgressReporter({
+      intervalMs: this.props.progressIntervalMs,
+      report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }),
+    });
+  }
+
   private emit(event: MigrationEvent): void {
     this.onEvent?.(event);
     if (this.logger) this.logger.info(describeEvent(event));
@@ -433,9 +533,28 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
  * @example
  * migrate(new Database("data/app.db"), migrations, { logger: console });
  */
-export function migrate<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrationManagerProps & UpOptions<VersionOf<R>> = {}): MigrationResult {
-  const { to, ...props } = options;
-  return new MigrationManager(db, migrations, props).up(to === undefined ? {} : { to });
+export function migrate<R extends MigrationRegistry>(
+  db: Database,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions = {},
+): MigrationResult {
+  const { to, backup, verifySchema: verifyFirst, ...props } = options;
+  const manager = new MigrationManager(db, migrations, props);
+  if (verifyFirst) {
+    const verification = manager.verify();
+    if (!verification.ok) throw new SchemaDriftError(verification);
+  }
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(backup ? { backup } : {}) });
+}
+
+/** Start-up options only {@link migrate} has. */
+export interface MigrateOptions {
+  /**
+   * Before applying anything, compare the schema with a replay of the applied migrations and refuse
+   * with `SCHEMA_DRIFT` on any difference; logs "schema verification passed" otherwise. Costs one
+   * in-memory replay per start. Default `false`.
+   */
+  readonly verifySchema?: boolean;
 }
 
 /** The one-line text a logger receives for an event. */
@@ -452,10 +571,16 @@ export function describeEvent(event: MigrationEvent): string {
       return event.direction === "up"
         ? `nothing to apply: the database is at version ${event.currentVersion}`
         : `nothing to revert: the database is at version ${event.currentVersion}`;
+    case "progress":
+      return `${label(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
+    case "backed-up":
+      return `backed up version ${event.backup.version} to ${event.backup.path}`;
+    case "verified":
+      return `schema verification passed at version ${event.version}`;
   }
 }
 
-function runMigrationBody(db: Database, entry: MigrationEntry, direction: MigrationDirection): void {
+function runMigrationBody(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): void {
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
     if (sql === null) throw new Error("it has no down section");
@@ -464,7 +589,7 @@ function runMigrationBody(db: Database, entry: MigrationEntry, direction: Migrat
   }
   const run = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof run !== "function") throw new Error(`it has no ${direction} function`);
-  const context: MigrationContext = { version: entry.version, name: entry.name, direction };
+  const context: MigrationContext = createMigrationContext(db, entry, direction, progress);
   const result: unknown = run.call(entry.module, db, context);
   if (result !== undefined && typeof (result as { then?: unknown })?.then === "function") {
     throw new Error(`${direction} returned a promise; migrations must be synchronous, because better-sqlite3 transactions cannot span an await`);

@@ -16,6 +16,42 @@ export interface MigrationContext {
   readonly version: number;
   readonly name: string;
   readonly direction: MigrationDirection;
+  /**
+   * Reports how far a long migration has got; the manager turns it into `progress` events (at most
+   * one per `progressIntervalMs`, plus the first and the last) and the CLI into a progress bar.
+   * `total` is `null` when unknown.
+   */
+  progress(done: number, total: number | null): void;
+  /**
+   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`), calls `handle` with
+   * each batch and reports progress after it. It runs inside the migration's transaction; in a
+   * `transaction: false` migration each batch gets its own. See `BatchOptions` in `progress.ts`.
+   */
+  forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(
+    options: BatchOptions,
+    handle: (rows: Row[]) => void,
+  ): BatchSummary;
+}
+
+/** Which rows {@link MigrationContext.forEachBatch} walks, and how many at a time. */
+export interface BatchOptions {
+  readonly table: string;
+  /** A unique, non-null column to walk by, such as an INTEGER PRIMARY KEY. Default `"id"`. */
+  readonly key?: string;
+  /** Columns each row carries; the key is added when missing. Default: every column (`*`). */
+  readonly columns?: readonly string[];
+  /** An SQL condition on the rows to visit, such as `"phone IS NOT NULL"`. Default: every row. */
+  readonly where?: string;
+  /** Values for `?` placeholders in `where`. */
+  readonly params?: readonly unknown[];
+  /** Rows per batch. Default `DEFAULT_BATCH_SIZE` (500). */
+  readonly batchSize?: number;
+}
+
+/** What {@link MigrationContext.forEachBatch} did. */
+export interface BatchSummary {
+  readonly rows: number;
+  readonly batches: number;
 }
 
 /**

@@ -20,6 +20,10 @@ import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
+import { DEFAULT_BACKUP_KEEP } from "../backup.js";
+import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
+import { createProgressDisplay } from "./progress-display.js";
+import { addSafetyCommands, defaultBackupDirectory, parseKeepCount } from "./safety-commands.js";
 
 /** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
 export interface CliIo {
@@ -119,7 +123,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     command: Command,
     mode: "read" | "write",
     action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
-  ): Promise<T> => {
+  ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const databasePath = resolveDatabasePath(flags);
     const migrations = await loadMigrations();
@@ -139,17 +143,22 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const manager = new MigrationManager(db, migrations, {
         tableName: flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName),
         busyTimeoutMs: flags.busyTimeout ?? props.busyTimeoutMs,
-        onEvent: mode === "write" ? (event) => printEvent(event) : undefined,
+        // Read-only commands emit only progress (a dry run) and verification events.
+        onEvent: (event) => printEvent(event),
       });
-      return action(manager, databasePath, exists);
+      return await action(manager, databasePath, exists);
     } finally {
       db.close();
     }
   };
 
   let quietEvents = false;
+  const progressDisplay = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY, palette });
   const printEvent = (event: MigrationEvent) => {
     if (quietEvents) return;
+    if (event.type === "progress") return progressDisplay.show(event);
+    progressDisplay.clear();
+    if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette));
     const label = `${String("version" in event ? event.version : 0).padStart(3, "0")}_${"name" in event ? event.name : ""}`;
     if (event.type === "migrated") {
       const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
@@ -182,10 +191,28 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .description("apply pending migrations, in order")
     .option("--to <version>", "stop after this version", parsePositiveInteger)
     .option("--json", "print the result as JSON instead of progress lines")
-    .action(async (options: { to?: number; json?: boolean }, command: Command) => {
+    .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
+    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)")
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, parseKeepCount)
+    .action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
       quietEvents = Boolean(options.json);
-      await withManager(command, "write", (manager) => {
-        printResult(manager.up(options.to === undefined ? {} : { to: options.to }), Boolean(options.json));
+      const to = options.to === undefined ? {} : { to: options.to };
+      if (options.dryRun) {
+        await withManager(command, "read", (manager) => {
+          const { rehearsal } = manager.planUp({ ...to, rehearse: true });
+          progressDisplay.clear();
+          if (options.json) printJson(rehearsal);
+          else print(formatRehearsal(rehearsal, palette));
+          if (!rehearsal.ok) exitCode = 1;
+        });
+        return;
+      }
+      await withManager(command, "write", async (manager, databasePath) => {
+        const backup = options.backup === undefined ? undefined : {
+          directory: options.backup === true ? defaultBackupDirectory(databasePath) : path.resolve(props.cwd ?? process.cwd(), options.backup),
+          keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
+        };
+        printResult(backup ? await manager.upWithOnlineBackup({ ...to, backup }) : manager.up(to), Boolean(options.json));
       });
     });
 
@@ -250,13 +277,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
     });
 
-  props.extend?.(program, {
+  const context: CliContext = {
     io,
     palette,
     setExitCode: (code) => {
       exitCode = code;
     },
+  };
+  addSafetyCommands(program, {
+    context,
+    print,
+    printJson,
+    withManager,
+    resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
+    tableName: (command) => flagsOf(command).table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName),
+    resolvePath: (file) => path.resolve(props.cwd ?? process.cwd(), file),
   });
+  props.extend?.(program, context);
 
   return {
     program,

@@ -9,3 +9,6 @@ export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } 
 export type { Palette } from "./format.js";
 export { collectDatabaseInfo } from "./database-info.js";
 export type { DatabaseInfo, SchemaObjectCounts } from "./database-info.js";
+export { formatBaseline, formatRehearsal, formatRestore, formatVerification } from "./format-safety.js";
+export { createProgressDisplay } from "./progress-display.js";
+export type { ProgressDisplay, ProgressDisplayOptions } from "./progress-display.js";

@@ -1,0 +1,114 @@
+/**
+ * Adopting a database that was created before stepwise, typically by `CREATE TABLE IF NOT EXISTS`
+ * on every start: if its schema is exactly what migrations 1..N build, record 1..N as applied
+ * without running them, so `up` continues from N+1.
+ */
+import { InvalidTargetError, StepwiseError } from "./errors.js";
+import { HistoryStore } from "./history-store.js";
+import type { MigrationManager } from "./manager.js";
+import { replaySchema } from "./schema-replay.js";
+import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
+import type { MigrationRegistry } from "./types.js";
+
+/** Options for {@link baselineDatabase}. */
+export interface BaselineOptions {
+  /**
+   * Record the versions even when the schema differs. The differences are still returned; later
+   * migrations may then fail or misbehave on the objects that differ. Default `false`.
+   */
+  readonly dangerouslyForce?: boolean;
+}
+
+/** What {@link baselineDatabase} did. Plain data. */
+export interface BaselineResult {
+  readonly version: number;
+  /** The versions recorded as applied, ascending. */
+  readonly recorded: readonly number[];
+  /** True when the schema differed and `dangerouslyForce` recorded them anyway. */
+  readonly forced: boolean;
+  /** Read from the migrations' schema to the live one; empty when they match. */
+  readonly differences: readonly SchemaDifference[];
+  readonly drift: readonly string[];
+}
+
+/** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
+export class SchemaMismatchError extends StepwiseError {
+  readonly version: number;
+  readonly differences: readonly SchemaDifference[];
+  readonly drift: readonly string[];
+
+  constructor(version: number, differences: readonly SchemaDifference[]) {
+    const drift = differences.map((difference) => describeSchemaDifference(difference, "drift"));
+    super(
+      "SCHEMA_MISMATCH",
+      `The database's schema is not what migrations 1..${version} build:\n` +
+        drift.map((line) => `  - ${line}`).join("\n") +
+        `\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it ` +
+        `anyway with --force (dangerouslyForce) if you know the differences are harmless.`,
+    );
+    this.version = version;
+    this.differences = differences;
+    this.drift = drift;
+  }
+}
+
+/** Baseline was asked of a database that already has a migration history. */
+export class AlreadyManagedError extends StepwiseError {
+  readonly currentVersion: number;
+
+  constructor(currentVersion: number, tableName: string) {
+    super(
+      "ALREADY_MANAGED",
+      `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline ` +
+        `only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
+    );
+    this.currentVersion = currentVersion;
+  }
+}
+
+/**
+ * Compares the schema with a replay of migrations 1..`version` and, when they match (or when forced),
+ * records those versions as applied in one write transaction. Call through `MigrationManager.baseline`,
+ * which applies the busy timeout.
+ *
+ * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
+ *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
+ */
+export function baselineDatabase<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions = {}): BaselineResult {
+  const latest = manager.migrations.length;
+  if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
+    throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
+  }
+  const store = new HistoryStore(manager.db, manager.tableName);
+  const refuseManaged = () => {
+    const keys = store.exists() ? store.readKeys() : [];
+    if (keys.length > 0) throw new AlreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
+  };
+  refuseManaged();
+  const differences = diffSchemas(replaySchema(manager, version), readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+  if (differences.length > 0 && !options.dangerouslyForce) throw new SchemaMismatchError(version, differences);
+
+  const recorded = manager.migrations.slice(0, version);
+  const now = new Date().toISOString();
+  manager.db.exec("BEGIN IMMEDIATE");
+  try {
+    // Another process may have migrated or baselined since the check above.
+    refuseManaged();
+    store.ensure();
+    for (const entry of recorded) {
+      store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: null });
+    }
+    store.setUserVersion(version);
+    manager.db.exec("COMMIT");
+  } catch (error) {
+    if (manager.db.inTransaction) manager.db.exec("ROLLBACK");
+    throw error;
+  }
+  return {
+    version,
+    recorded: recorded.map((entry) => entry.version),
+    forced: differences.length > 0,
+    differences,
+    drift: differences.map((difference) => describeSchemaDifference(difference, "drift")),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The safety-net commands: `baseline`, `verify` and `restore`. They only parse, call the library and
+ * print; `up --dry-run` and `up --backup` live with `up` in `create-cli.ts`.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { restoreBackup } from "../backup.js";
+import { UsageError } from "../errors.js";
+import type { MigrationManager } from "../manager.js";
+import type { MigrationRegistry } from "../types.js";
+import type { CliContext } from "./create-cli.js";
+import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
+
+/** What the safety commands need from `createCli`. */
+export interface SafetyCommandDeps<R extends MigrationRegistry> {
+  readonly context: CliContext;
+  readonly print: (text: string) => void;
+  readonly printJson: (value: unknown) => void;
+  readonly resolveDatabasePath: (command: Command) => string;
+  readonly tableName: (command: Command) => string | undefined;
+  /** Resolves a path the user typed. */
+  readonly resolvePath: (file: string) => string;
+  readonly withManager: <T>(
+    command: Command,
+    mode: "read" | "write",
+    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+  ) => Promise<Awaited<T>>;
+}
+
+/** Adds `baseline`, `verify` and `restore` to the program. */
+export function addSafetyCommands<R extends MigrationRegistry>(program: Command, deps: SafetyCommandDeps<R>): void {
+  const { context, print, printJson } = deps;
+  const requireDatabase = (command: Command, what: string) => {
+    const databasePath = deps.resolveDatabasePath(command);
+    if (databasePath !== ":memory:" && !existsSync(databasePath)) throw new UsageError(`There is no database at ${databasePath}; nothing to ${what}.`);
+  };
+
+  program
+    .command("baseline")
+    .description("adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them")
+    .argument("<version>", "the last migration the database's schema already contains", parseVersion)
+    .option("--force", "record them even when the schema differs (prints the differences)")
+    .option("--json", "print plain JSON")
+    .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
+      requireDatabase(command, "baseline");
+      await deps.withManager(command, "write", (manager) => {
+        const result = manager.baseline(version as never, { dangerouslyForce: Boolean(options.force) });
+        if (options.json) printJson(result);
+        else print(formatBaseline(result, context.palette));
+      });
+    });
+
+  program
+    .command("verify")
+    .description("compare the schema with a replay of the applied migrations; exit 1 on drift")
+    .option("--json", "print plain JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      requireDatabase(command, "verify");
+      await deps.withManager(command, "read", (manager) => {
+        const verification = manager.verify();
+        if (options.json) printJson(verification);
+        else print(formatVerification(verification, context.palette));
+        if (!verification.ok) context.setExitCode(1);
+      });
+    });
+
+  program
+    .command("restore")
+    .description("put a backup written by up --backup back in place of the database (checks it first)")
+    .argument("<file>", "the backup file")
+    .option("--yes", "confirm that the database's current content may be replaced")
+    .option("--json", "print plain JSON")
+    .action(async (file: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+      if (!options.yes) {
+        throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
+      }
+      const databasePath = deps.resolveDatabasePath(command);
+      if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
+      const result = await restoreBackup({ backupFile: deps.resolvePath(file), databasePath, tableName: deps.tableName(command) });
+      if (options.json) printJson(result);
+      else print(formatRestore(result, context.palette));
+    });
+}
+
+/** Parses `--keep-backups`. */
+export function parseKeepCount(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return parsed;
+}
+
+/** The folder `up --backup` uses when none is given: `backups/` next to the database. */
+export function defaultBackupDirectory(databasePath: string): string {
+  return path.join(path.dirname(databasePath), "backups");
+}
+
+function parseVersion(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a migration version (1 or more)");
+  return parsed;
+}

@@ -1,0 +1,162 @@
+/**
+ * A dry run that actually runs: the pending migrations are applied to an in-memory copy of the
+ * database through the same `MigrationManager.up()` a real run uses, so the report (durations,
+ * schema diff, row counts, failure) is what the real run would produce, and nothing is written to the
+ * file, not even by `transaction: false` migrations.
+ *
+ * The copy comes from `db.serialize()`, which reads the database through SQLite (a consistent
+ * snapshot, WAL content included) without writing.
+ */
+import BetterSqlite3 from "better-sqlite3";
+import { StepwiseError } from "./errors.js";
+import type { MigrationEvent, MigrationManager } from "./manager.js";
+import { countRows, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
+import type { Database, MigrationRegistry } from "./types.js";
+
+/** How one planned migration fared in the rehearsal. */
+export interface RehearsalStep {
+  readonly version: number;
+  readonly name: string;
+  readonly file: string;
+  /** `not-run` for those after a failure, which the real run would not reach either. */
+  readonly status: "applied" | "failed" | "not-run";
+  /** Wall-clock time on the in-memory copy; a file on disk is usually slower. `null` unless applied. */
+  readonly durationMs: number | null;
+}
+
+/** Rows in one table before and after the rehearsal; `null` where the table does not exist. */
+export interface RowCountChange {
+  readonly table: string;
+  readonly before: number | null;
+  readonly after: number | null;
+}
+
+/** The error the real run would throw, as plain data. */
+export interface RehearsalFailure {
+  /** The {@link StepwiseError} code, or `null` for an error stepwise does not know. */
+  readonly code: string | null;
+  readonly name: string;
+  readonly message: string;
+  /** The error's own fields (`version`, `file`, `direction`, `rolledBack`…). */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** What the migration threw, when that is what failed. */
+  readonly cause: { readonly name: string; readonly message: string; readonly code: string | null } | null;
+}
+
+/** What rehearsing `up` found. Plain data, so `--json` is `JSON.stringify`. */
+export interface Rehearsal {
+  /** True when every planned migration applied. */
+  readonly ok: boolean;
+  readonly fromVersion: number;
+  /** The version `up` was asked to reach. */
+  readonly targetVersion: number;
+  /** The version the copy reached; below the target after a failure. */
+  readonly reachedVersion: number;
+  readonly steps: readonly RehearsalStep[];
+  /** From the schema before to the schema after (what committed, when something failed). */
+  readonly schemaChanges: readonly SchemaDifference[];
+  /** Every table present before or after, by name. */
+  readonly rowCounts: readonly RowCountChange[];
+  readonly failure: RehearsalFailure | null;
+}
+
+/** Options for {@link rehearseUp}. */
+export interface RehearseOptions {
+  /** Stop after this version. Default: the latest. */
+  readonly to?: number;
+  /** Receives the events of the rehearsal run (progress, mostly); the manager's own handlers do not. */
+  readonly onEvent?: (event: MigrationEvent) => void;
+}
+
+/**
+ * Opens an in-memory copy of a database. Never writes to the source.
+ *
+ * A WAL-mode header makes SQLite look for a `-wal` file that an in-memory database cannot have, so
+ * the copy's header is switched to rollback-journal mode; the content is the same.
+ */
+export function openInMemoryCopy(db: Database): Database {
+  const image = db.serialize();
+  if (image.length === 0) return new BetterSqlite3(":memory:");
+  if (image.length > 19 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  const copy = new BetterSqlite3(image);
+  // Connection settings are not stored in the file; copy the ones that change what migrations do.
+  copy.pragma(`foreign_keys = ${db.pragma("foreign_keys", { simple: true }) === 1 ? "ON" : "OFF"}`);
+  copy.pragma(`recursive_triggers = ${db.pragma("recursive_triggers", { simple: true }) === 1 ? "ON" : "OFF"}`);
+  return copy;
+}
+
+/**
+ * Rehearses `manager.up({ to })` on an in-memory copy of `manager.db`. Refusals that `planUp` throws
+ * are thrown; anything `up` would throw once running (an unmanaged database, a failing migration, a
+ * foreign key violation) is reported in {@link Rehearsal.failure} instead.
+ */
+export function rehearseUp<R extends MigrationRegistry>(manager: MigrationManager<R>, options: RehearseOptions = {}): Rehearsal {
+  const copy = openInMemoryCopy(manager.db);
+  try {
+    const durations = new Map<number, number>();
+    const rehearsal = manager.withDatabase(copy, {
+      onEvent: (event) => {
+        if (event.type === "migrated") durations.set(event.version, event.durationMs);
+        options.onEvent?.(event);
+      },
+      logger: null,
+    });
+    const plan = rehearsal.planUp(options.to === undefined ? {} : { to: options.to });
+    const exclude = { excludeTables: [manager.tableName] };
+    const schemaBefore = readSchemaSnapshot(copy, exclude);
+    const rowsBefore = countRows(copy, schemaBefore);
+
+    let failure: RehearsalFailure | null = null;
+    try {
+      rehearsal.up(options.to === undefined ? {} : { to: options.to });
+    } catch (error) {
+      failure = describeFailure(error);
+    }
+
+    const schemaAfter = readSchemaSnapshot(copy, exclude);
+    const rowsAfter = countRows(copy, schemaAfter);
+    const reachedVersion = rehearsal.currentVersion();
+    const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
+    const steps = plan.steps.map((entry): RehearsalStep => {
+      const durationMs = durations.get(entry.version) ?? null;
+      const status = durationMs !== null ? "applied" : entry.version === failedVersion ? "failed" : "not-run";
+      return { version: entry.version, name: entry.name, file: entry.file, status, durationMs };
+    });
+    const tables = [...new Set([...Object.keys(rowsBefore), ...Object.keys(rowsAfter)])].sort();
+    return {
+      ok: failure === null,
+      fromVersion: plan.fromVersion,
+      targetVersion: plan.toVersion,
+      reachedVersion,
+      steps,
+      schemaChanges: diffSchemas(schemaBefore, schemaAfter),
+      rowCounts: tables.map((table) => ({ table, before: rowsBefore[table] ?? null, after: rowsAfter[table] ?? null })),
+      failure,
+    };
+  } finally {
+    copy.close();
+  }
+}
+
+function describeFailure(error: unknown): RehearsalFailure {
+  if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== "code" && key !== "name" && key !== "message" && key !== "stack") fields[key] = value;
+  }
+  const cause = error.cause;
+  const causeCode = cause instanceof Error ? (cause as Error & { code?: unknown }).code : undefined;
+  return {
+    code: error instanceof StepwiseError ? error.code : null,
+    name: error.name,
+    message: error.message,
+    fields,
+    cause:
+      cause instanceof Error
+        ? { name: cause.name, message: cause.message, code: typeof causeCode === "string" ? causeCode : null }
+        : null,
+  };
+}

@@ -1,0 +1,445 @@
+/**
+ * Reads a database's schema into plain data and compares two such snapshots. Rehearsals (what a run
+ * would change), baselines (does a legacy database match the migrations) and verification (was the
+ * schema changed by hand) all go through these two functions, so they agree on what "the same schema"
+ * means.
+ *
+ * Columns come from `PRAGMA table_xinfo` and foreign keys from `PRAGMA foreign_key_list`, because the
+ * stored `CREATE TABLE` text changes with history that does not change the schema (`ALTER TABLE ADD
+ * COLUMN` appends to it, `RENAME` quotes the name). What the pragmas do not expose (CHECK, COLLATE) is
+ * parsed from that text. Indexes, triggers and views are compared by their SQL after normalising
+ * comments, whitespace, case and identifier quoting.
+ */
+import type { Database } from "./types.js";
+
+/** One column, as it behaves rather than as it was spelled. */
+export interface ColumnSnapshot {
+  readonly name: string;
+  /** The declared type, upper-cased; `""` when none was declared. */
+  readonly type: string;
+  readonly notNull: boolean;
+  /** The default expression as SQLite stores it, normalised; `null` when there is none. */
+  readonly defaultValue: string | null;
+  /** 1-based position in the primary key, 0 when not part of it. */
+  readonly primaryKeyPosition: number;
+  /** The COLLATE clause, upper-cased; `null` for the default (BINARY). */
+  readonly collation: string | null;
+  /** CHECK expressions written on the column, normalised. */
+  readonly checks: readonly string[];
+  /** `"virtual"` or `"stored"` for a generated column. */
+  readonly generated: "virtual" | "stored" | null;
+}
+
+/** A foreign key of a table. */
+export interface ForeignKeySnapshot {
+  readonly columns: readonly string[];
+  readonly referencedTable: string;
+  readonly referencedColumns: readonly string[];
+  readonly onUpdate: string;
+  readonly onDelete: string;
+}
+
+/** A table with its columns and table-level constraints. */
+export interface TableSnapshot {
+  readonly name: string;
+  readonly columns: readonly ColumnSnapshot[];
+  readonly withoutRowid: boolean;
+  readonly strict: boolean;
+  readonly foreignKeys: readonly ForeignKeySnapshot[];
+  /** Column lists of UNIQUE constraints (not CREATE UNIQUE INDEX, which is an index). */
+  readonly uniqueConstraints: readonly (readonly string[])[];
+  /** Table-level CHECK expressions, normalised. */
+  readonly checks: readonly string[];
+}
+
+/** An index, trigger or view: compared by its normalised SQL. */
+export interface SqlObjectSnapshot {
+  readonly name: string;
+  /** The table it belongs to (for a view, itself). */
+  readonly table: string;
+  /** The `CREATE …` text, normalised: no comments, one space between tokens, identifiers unquoted. */
+  readonly sql: string;
+}
+
+/** Everything stepwise compares about a schema, as plain data sorted by name. */
+export interface SchemaSnapshot {
+  readonly tables: readonly TableSnapshot[];
+  readonly indexes: readonly SqlObjectSnapshot[];
+  readonly triggers: readonly SqlObjectSnapshot[];
+  readonly views: readonly SqlObjectSnapshot[];
+}
+
+/** Options for {@link readSchemaSnapshot}. */
+export interface ReadSchemaOptions {
+  /** Tables to leave out, with their indexes and triggers: the history table, typically. */
+  readonly excludeTables?: readonly string[];
+}
+
+/** What kind of schema object a {@link SchemaDifference} is about. */
+export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view";
+
+/** One aspect of an object that differs, rendered as text on both sides. */
+export interface SchemaAspectChange {
+  /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`… */
+  readonly aspect: string;
+  readonly before: string | null;
+  readonly after: string | null;
+}
+
+/**
+ * One difference between two snapshots, read from `before` to `after`: `added` exists only in
+ * `after`, `removed` only in `before`.
+ */
+export interface SchemaDifference {
+  readonly objectType: SchemaObjectType;
+  /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`… */
+  readonly name: string;
+  readonly table: string;
+  readonly change: "added" | "removed" | "changed";
+  /** For `changed`: what differs. Empty otherwise. */
+  readonly details: readonly SchemaAspectChange[];
+}
+
+const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** Reads the schema of the `main` database. Never writes. */
+export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}): SchemaSnapshot {
+  const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
+  const rows = db
+    .prepare(
+      `SELECT type, name, tbl_name AS tableName, sql FROM sqlite_master
+       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name`,
+    )
+    .all() as Array<{ type: string; name: string; tableName: string; sql: string }>;
+  const kept = rows.filter((row) => !excluded.has(row.tableName.toLowerCase()));
+  const tableFlags = new Map(
+    (db.pragma("table_list") as Array<{ schema: string; name: string; wr: number; strict: number }>)
+      .filter((row) => row.schema === "main")
+      .map((row) => [row.name, row]),
+  );
+  const sqlObjects = (type: string): SqlObjectSnapshot[] =>
+    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tableName, sql: normalizeSql(row.sql) }));
+  return {
+    tables: kept.filter((row) => row.type === "table").map((row) => readTable(db, row.name, row.sql, tableFlags.get(row.name))),
+    indexes: sqlObjects("index"),
+    triggers: sqlObjects("trigger"),
+    views: sqlObjects("view"),
+  };
+}
+
+function readTable(db: Database, name: string, sql: string, flags: { wr: number; strict: number } | undefined): TableSnapshot {
+  const parsed = parseCreateTable(sql);
+  const info = db.pragma(`table_xinfo(${quoteIdentifier(name)})`) as Array<{
+    name: string;
+    type: string;
+    notnull: number;
+    dflt_value: string | null;
+    pk: number;
+    hidden: number;
+  }>;
+  const columns = info
+    .filter((column) => column.hidden !== 1)
+    .map((column): ColumnSnapshot => {
+      const definition = parsed.columns.get(column.name.toLowerCase());
+      return {
+        name: column.name,
+        type: column.type.toUpperCase(),
+        notNull: column.notnull === 1,
+        defaultValue: column.dflt_value === null ? null : normalizeSql(column.dflt_value),
+        primaryKeyPosition: column.pk,
+        collation: definition?.collation ?? null,
+        checks: definition?.checks ?? [],
+        generated: column.hidden === 2 ? "virtual" : column.hidden === 3 ? "stored" : null,
+      };
+    });
+  const keys = db.pragma(`foreign_key_list(${quoteIdentifier(name)})`) as Array<{
+    id: number;
+    seq: number;
+    table: string;
+    from: string;
+    to: string | null;
+    on_update: string;
+    on_delete: string;
+  }>;
+  const byId = new Map<number, { columns: string[]; referencedTable: string; referencedColumns: string[]; onUpdate: string; onDelete: string }>();
+  for (const key of [...keys].sort((a, b) => a.id - b.id || a.seq - b.seq)) {
+    let entry = byId.get(key.id);
+    if (!entry) {
+      entry = { columns: [], referencedTable: key.table, referencedColumns: [], onUpdate: key.on_update, onDelete: key.on_delete };
+      byId.set(key.id, entry);
+    }
+    entry.columns.push(key.from);
+    entry.referencedColumns.push(key.to ?? "");
+  }
+  const foreignKeys = [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b)));
+  const uniqueConstraints = (db.pragma(`index_list(${quoteIdentifier(name)})`) as Array<{ name: string; origin: string }>)
+    .filter((index) => index.origin === "u")
+    .map((index) => (db.pragma(`index_info(${quoteIdentifier(index.name)})`) as Array<{ seqno: number; name: string | null }>)
+      .sort((a, b) => a.seqno - b.seqno)
+      .map((column) => column.name ?? "<expression>"))
+    .sort((a, b) => a.join(",").localeCompare(b.join(",")));
+  return {
+    name,
+    columns,
+    withoutRowid: flags ? flags.wr === 1 : parsed.withoutRowid,
+    strict: flags ? flags.strict === 1 : false,
+    foreignKeys,
+    uniqueConstraints,
+    checks: [...parsed.tableChecks].sort(),
+  };
+}
+
+/** Rows per table, for the tables of a snapshot. Never writes. */
+export function countRows(db: Database, snapshot: SchemaSnapshot): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const table of snapshot.tables) {
+    counts[table.name] = (db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table.name)}`).get() as { n: number }).n;
+  }
+  return counts;
+}
+
+/** Lists what differs between two snapshots, tables first, then indexes, triggers and views. */
+export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDifference[] {
+  const differences: SchemaDifference[] = [];
+  const pair = <T extends { name: string }>(a: readonly T[], b: readonly T[], visit: (name: string, x: T | undefined, y: T | undefined) => void) => {
+    const left = new Map(a.map((item) => [item.name.toLowerCase(), item]));
+    const right = new Map(b.map((item) => [item.name.toLowerCase(), item]));
+    for (const key of [...new Set([...left.keys(), ...right.keys()])].sort()) {
+      const x = left.get(key);
+      const y = right.get(key);
+      visit((y ?? x)!.name, x, y);
+    }
+  };
+
+  pair(before.tables, after.tables, (name, x, y) => {
+    if (!x) differences.push({ objectType: "table", name, table: name, change: "added", details: [] });
+    else if (!y) differences.push({ objectType: "table", name, table: name, change: "removed", details: [] });
+    else differences.push(...diffTable(x, y));
+  });
+  const sqlObjects = (objectType: "index" | "trigger" | "view", a: readonly SqlObjectSnapshot[], b: readonly SqlObjectSnapshot[]) =>
+    pair(a, b, (name, x, y) => {
+      const table = (y ?? x)!.table;
+      if (!x) differences.push({ objectType, name, table, change: "added", details: [] });
+      else if (!y) differences.push({ objectType, name, table, change: "removed", details: [] });
+      else if (x.sql !== y.sql) {
+        differences.push({ objectType, name, table, change: "changed", details: [{ aspect: "definition", before: x.sql, after: y.sql }] });
+      }
+    });
+  sqlObjects("index", before.indexes, after.indexes);
+  sqlObjects("trigger", before.triggers, after.triggers);
+  sqlObjects("view", before.views, after.views);
+  return differences;
+}
+
+function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifference[] {
+  const differences: SchemaDifference[] = [];
+  const table = after.name;
+  const beforeColumns = new Map(before.columns.map((column) => [column.name.toLowerCase(), column]));
+  const afterColumns = new Map(after.columns.map((column) => [column.name.toLowerCase(), column]));
+  for (const column of before.columns) {
+    if (!afterColumns.has(column.name.toLowerCase())) {
+      differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "removed", details: [] });
+    }
+  }
+  for (const column of after.columns) {
+    const old = beforeColumns.get(column.name.toLowerCase());
+    if (!old) {
+      differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "added", details: [] });
+      continue;
+    }
+    const details = compareAspects([
+      ["type", old.type || "(none)", column.type || "(none)"],
+      ["not null", String(old.notNull), String(column.notNull)],
+      ["default", old.defaultValue ?? "(none)", column.defaultValue ?? "(none)"],
+      ["primary key position", String(old.primaryKeyPosition), String(column.primaryKeyPosition)],
+      ["collation", old.collation ?? "BINARY", column.collation ?? "BINARY"],
+      ["check", old.checks.join(" AND ") || "(none)", column.checks.join(" AND ") || "(none)"],
+      ["generated", old.generated ?? "no", column.generated ?? "no"],
+    ]);
+    if (details.length > 0) differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "changed", details });
+  }
+  const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) =>
+    columns.filter((column) => other.has(column.name.toLowerCase())).map((column) => column.name).join(", ");
+  const tableDetails = compareAspects([
+    ["column order", shared(before.columns, afterColumns), shared(after.columns, beforeColumns)],
+    ["without rowid", String(before.withoutRowid), String(after.withoutRowid)],
+    ["strict", String(before.strict), String(after.strict)],
+    ["foreign keys", before.foreignKeys.map(renderForeignKey).join("; ") || "(none)", after.foreignKeys.map(renderForeignKey).join("; ") || "(none)"],
+    ["unique constraints", before.uniqueConstraints.map((c) => `(${c.join(", ")})`).join(", ") || "(none)", after.uniqueConstraints.map((c) => `(${c.join(", ")})`).join(", ") || "(none)"],
+    ["check constraints", before.checks.join("; ") || "(none)", after.checks.join("; ") || "(none)"],
+  ]);
+  if (tableDetails.length > 0) differences.unshift({ objectType: "table", name: table, table, change: "changed", details: tableDetails });
+  return differences;
+}
+
+function compareAspects(aspects: ReadonlyArray<readonly [string, string, string]>): SchemaAspectChange[] {
+  return aspects.filter(([, before, after]) => before !== after).map(([aspect, before, after]) => ({ aspect, before, after }));
+}
+
+function renderForeignKey(key: { columns: readonly string[]; referencedTable: string; referencedColumns: readonly string[]; onUpdate: string; onDelete: string }): string {
+  return (
+    `(${key.columns.join(", ")}) → ${key.referencedTable}(${key.referencedColumns.join(", ")})` +
+    (key.onDelete !== "NO ACTION" ? ` ON DELETE ${key.onDelete}` : "") +
+    (key.onUpdate !== "NO ACTION" ? ` ON UPDATE ${key.onUpdate}` : "")
+  );
+}
+
+/**
+ * How a difference reads. `change` words a rehearsal's before → after ("column contacts.status
+ * added"); `drift` words the live schema against the migrations ("index idx_x missing", "column
+ * contacts.nick added outside migrations"), where `before` is the migrations' schema.
+ */
+export function describeSchemaDifference(difference: SchemaDifference, wording: "change" | "drift"): string {
+  const subject = `${difference.objectType} ${difference.name}`;
+  // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
+  const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
+  const detail = difference.details.map((d) => (isDefinition(d) ? "definition changed" : `${d.aspect} ${d.before} → ${d.after}`)).join("; ");
+  if (wording === "change") {
+    return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
+  }
+  switch (difference.change) {
+    case "added":
+      return `${subject} added outside migrations`;
+    case "removed":
+      return `${subject} missing`;
+    case "changed":
+      return `${subject} differs from the migrations: ${difference.details
+        .map((d) => (isDefinition(d) ? "its definition was changed" : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
+        .join("; ")}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL text normalisation: just enough tokenising to compare statements and split a CREATE TABLE.
+
+type Token = { readonly text: string; readonly kind: "word" | "string" | "punct" };
+
+function tokenize(sql: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const char = sql[i]!;
+    if (/\s/.test(char)) {
+      i++;
+    } else if (char === "-" && sql[i + 1] === "-") {
+      while (i < sql.length && sql[i] !== "\n") i++;
+    } else if (char === "/" && sql[i + 1] === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (char === "'") {
+      let j = i + 1;
+      while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" ? 2 : 1;
+      tokens.push({ text: sql.slice(i, j + 1), kind: "string" });
+      i = j + 1;
+    } else if (char === '"' || char === "`" || char === "[") {
+      const close = char === "[" ? "]" : char;
+      let j = i + 1;
+      let text = "";
+      while (j < sql.length) {
+        if (sql[j] === close) {
+          if (close !== "]" && sql[j + 1] === close) {
+            text += close;
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        text += sql[j];
+        j++;
+      }
+      // Quoting does not change which object a name refers to, so quoted and bare names compare equal.
+      tokens.push({ text: text.toLowerCase(), kind: "word" });
+      i = j + 1;
+    } else if (/[A-Za-z0-9_$]/.test(char)) {
+      let j = i;
+      while (j < sql.length && /[A-Za-z0-9_$.]/.test(sql[j]!)) j++;
+      tokens.push({ text: sql.slice(i, j).toLowerCase(), kind: "word" });
+      i = j;
+    } else {
+      let j = i + 1;
+      if ("<>=!|".includes(char)) while (j < sql.length && "<>=!|".includes(sql[j]!)) j++;
+      tokens.push({ text: sql.slice(i, j), kind: "punct" });
+      i = j;
+    }
+  }
+  return tokens;
+}
+
+const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
+
+/**
+ * Normalises SQL for comparison: drops comments, a trailing `;` and `IF NOT EXISTS`, lower-cases
+ * everything but string literals, unquotes identifiers, and puts one space between tokens.
+ */
+export function normalizeSql(sql: string): string {
+  const tokens = tokenize(sql);
+  while (tokens.length > 0 && tokens[tokens.length - 1]!.text === ";") tokens.pop();
+  for (let i = 0; i + 2 < tokens.length; i++) {
+    if (tokens[i]!.text === "if" && tokens[i + 1]!.text === "not" && tokens[i + 2]!.text === "exists" && i < 5) {
+      tokens.splice(i, 3);
+      break;
+    }
+  }
+  return join(tokens);
+}
+
+interface ParsedTable {
+  readonly columns: Map<string, { collation: string | null; checks: string[] }>;
+  readonly tableChecks: string[];
+  readonly withoutRowid: boolean;
+}
+
+const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "check", "foreign"]);
+
+/** Splits a CREATE TABLE into column definitions and table constraints; tolerant of what it skips. */
+function parseCreateTable(sql: string): ParsedTable {
+  const tokens = tokenize(sql);
+  const open = tokens.findIndex((token) => token.text === "(");
+  const columns = new Map<string, { collation: string | null; checks: string[] }>();
+  const tableChecks: string[] = [];
+  if (open === -1) return { columns, tableChecks, withoutRowid: false };
+  const parts: Token[][] = [[]];
+  let depth = 0;
+  let end = tokens.length;
+  for (let i = open + 1; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.text === "(") depth++;
+    if (token.text === ")") {
+      if (depth === 0) {
+        end = i;
+        break;
+      }
+      depth--;
+    }
+    if (token.text === "," && depth === 0) parts.push([]);
+    else parts[parts.length - 1]!.push(token);
+  }
+  const trailer = join(tokens.slice(end + 1));
+  for (const part of parts) {
+    if (part.length === 0) continue;
+    const checks = extractChecks(part);
+    if (part[0]!.kind === "word" && TABLE_CONSTRAINT_STARTS.has(part[0]!.text)) {
+      tableChecks.push(...checks);
+      continue;
+    }
+    const collateAt = part.findIndex((token) => token.text === "collate");
+    columns.set(part[0]!.text, { collation: collateAt === -1 ? null : (part[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+  }
+  return { columns, tableChecks, withoutRowid: /\bwithout rowid\b/.test(trailer) };
+}
+
+function extractChecks(part: readonly Token[]): string[] {
+  const checks: string[] = [];
+  for (let i = 0; i < part.length; i++) {
+    if (part[i]!.text !== "check" || part[i + 1]?.text !== "(") continue;
+    let depth = 0;
+    let j = i + 1;
+    for (; j < part.length; j++) {
+      if (part[j]!.text === "(") depth++;
+      if (part[j]!.text === ")" && --depth === 0) break;
+    }
+    checks.push(join(part.slice(i + 2, j)));
+    i = j;
+  }
+  return checks;
+}

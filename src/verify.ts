@@ -1,0 +1,61 @@
+/**
+ * Drift detection: the live schema against a replay of the migrations the history says were applied.
+ * A column added by hand, an index dropped to "fix" a slow write, a trigger edited in place: each
+ * shows up as a difference with the object's name.
+ */
+import { StepwiseError, UnmanagedDatabaseError } from "./errors.js";
+import { HistoryStore } from "./history-store.js";
+import type { MigrationManager } from "./manager.js";
+import { verifyHistoryOrThrow } from "./planner.js";
+import { replaySchema } from "./schema-replay.js";
+import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
+import type { MigrationRegistry } from "./types.js";
+
+/** What {@link verifySchema} found. Plain data. */
+export interface SchemaVerification {
+  /** True when the live schema is exactly what the applied migrations build. */
+  readonly ok: boolean;
+  /** The applied version the schema was compared against. */
+  readonly version: number;
+  /** Read from the migrations' schema to the live one: `added` exists only in the live database. */
+  readonly differences: readonly SchemaDifference[];
+  /** One sentence per difference: "index idx_x missing", "column contacts.nick added outside migrations". */
+  readonly drift: readonly string[];
+}
+
+/** The live schema differs from what the applied migrations build. */
+export class SchemaDriftError extends StepwiseError {
+  readonly version: number;
+  readonly differences: readonly SchemaDifference[];
+
+  constructor(verification: SchemaVerification) {
+    super(
+      "SCHEMA_DRIFT",
+      `The schema differs from what migrations 1..${verification.version} build:\n` +
+        verification.drift.map((line) => `  - ${line}`).join("\n") +
+        `\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`,
+    );
+    this.version = verification.version;
+    this.differences = verification.differences;
+  }
+}
+
+/**
+ * Compares the live schema with a replay of the applied migrations. Never writes.
+ *
+ * @throws UnmanagedDatabaseError when the database has tables but no history (use baseline first),
+ *   and the planner's refusals (checksum mismatch, database ahead…) when the history is not usable.
+ */
+export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>): SchemaVerification {
+  const store = new HistoryStore(manager.db, manager.tableName);
+  const live = readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] });
+  if (!store.exists() && live.tables.length > 0) throw new UnmanagedDatabaseError(live.tables.map((table) => table.name));
+  const version = verifyHistoryOrThrow(manager.migrations, store.readKeys());
+  const differences = diffSchemas(replaySchema(manager, version), live);
+  return {
+    ok: differences.length === 0,
+    version,
+    differences,
+    drift: differences.map((difference) => describeSchemaDifference(difference, "drift")),
+  };
+}

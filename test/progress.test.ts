@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager, createProgressReporter, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "../src/index.js";
+import { binPath, createTestProject, runCli } from "./support/project.js";
+
+type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
+const tsxLoader = import.meta.resolve("tsx");
+
+test("progress events fire in the API, one per batch of the batch helper", async (t) => {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  const migrations = await project.load<MigrationRegistry>();
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  const events: ProgressEvent[] = [];
+  const manager = new MigrationManager(db, migrations, {
+    progressIntervalMs: 0,
+    onEvent: (event) => {
+      if (event.type === "progress") events.push(event);
+    },
+  });
+  manager.up({ to: 3 });
+
+  assert.ok(events.every((event) => event.version === 3 && event.name === "backfill_item_labels" && event.direction === "up"));
+  // 2000 rows in batches of 100: a report before the first batch and one after each.
+  assert.deepEqual(events.map((event) => event.done), Array.from({ length: 21 }, (_, i) => i * 100));
+  assert.ok(events.every((event) => event.total === 2000));
+  const last = events.at(-1)!;
+  assert.equal(last.etaMs, 0);
+  assert.ok(last.ratePerSecond !== null && last.ratePerSecond > 0);
+  assert.equal((db.prepare("SELECT count(*) AS n FROM items WHERE label_upper = upper(label)").get() as { n: number }).n, 2000);
+});
+
+test("the progress reporter throttles but always reports the first and the last call", () => {
+  let clock = 0;
+  const reports: ProgressMeasure[] = [];
+  const progress = createProgressReporter({ intervalMs: 100, now: () => clock, report: (measure) => reports.push(measure) });
+  for (let done = 0; done <= 1000; done += 10) {
+    progress(done, 1000);
+    clock += 5;
+  }
+  // 101 calls, 5 ms apart: the first, one every 100 ms, and the last.
+  assert.deepEqual(reports.map((measure) => measure.done), [0, 200, 400, 600, 800, 1000]);
+  assert.equal(reports[1]!.ratePerSecond, 2000);
+  assert.equal(reports[1]!.etaMs, 400);
+});
+
+test("without a terminal, the CLI prints plain progress lines", async (t) => {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  await project.generate();
+  const result = await runCli(["--db", project.databasePath(), "up", "--to", "3"], { cwd: project.root });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /003_backfill_item_labels: 2,000\/2,000 \(100%\)/);
+  assert.doesNotMatch(result.stdout, /█|\r/);
+});
+
+/** How to run a command in a pseudo-terminal here: util-linux `script`, else tmux, else nothing. */
+function findPseudoTerminalRunner(): "script" | "tmux" | null {
+  if (spawnSync("script", ["-qfec", "true", "/dev/null"], { stdio: "ignore" }).status === 0) return "script";
+  if (spawnSync("tmux", ["-V"], { stdio: "ignore" }).status === 0) return "tmux";
+  return null;
+}
+
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** Runs `argv` in a pseudo-terminal and returns everything it wrote, control sequences included. */
+async function runInPseudoTerminal(runner: "script" | "tmux", argv: readonly string[], cwd: string): Promise<string> {
+  // NO_COLOR keeps the assertions about the bar free of colour codes; the terminal still gets the bar.
+  const command = `cd ${shellQuote(cwd)} && NO_COLOR=1 ${argv.map(shellQuote).join(" ")}`;
+  if (runner === "script") {
+    return new Promise((resolve, reject) => {
+      const child = spawn("script", ["-qfec", command, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.on("error", reject);
+      child.on("close", () => resolve(output));
+    });
+  }
+  const scratch = mkdtempSync(path.join(tmpdir(), "stepwise-tmux-"));
+  const session = `stepwise-${process.pid}-${Date.now()}`;
+  const log = path.join(scratch, "pane.log");
+  try {
+    spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "160", "-y", "40"]);
+    spawnSync("tmux", ["pipe-pane", "-t", session, "-o", `cat >> ${shellQuote(log)}`]);
+    spawnSync("tmux", ["send-keys", "-t", session, `${command}; tmux wait-for -S ${session}`, "Enter"]);
+    spawnSync("tmux", ["wait-for", session], { timeout: 60_000 });
+    // pipe-pane copies the pane's output asynchronously; wait until the shell's next prompt is in it.
+    const doneMarker = `wait-for -S ${session}`;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+      if (text.split(doneMarker).length > 2 || /Applied \d+ migrations/.test(text)) {
+        spawnSync("sleep", ["0.2"]);
+        return readFileSync(log, "utf8");
+      }
+      spawnSync("sleep", ["0.1"]);
+    }
+    return existsSync(log) ? readFileSync(log, "utf8") : "";
+  } finally {
+    spawnSync("tmux", ["kill-session", "-t", session]);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+test("on a terminal, the CLI draws a progress bar with rate and ETA", async (t) => {
+  const runner = findPseudoTerminalRunner();
+  if (runner === null) {
+    t.skip("neither util-linux script nor tmux is installed, so no pseudo-terminal can be opened");
+    return;
+  }
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  await project.generate();
+  const output = await runInPseudoTerminal(runner, [process.execPath, "--import", tsxLoader, binPath, "--db", project.databasePath(), "up", "--to", "3"], project.root);
+  assert.match(output, /003_backfill_item_labels \[█+\] 100% 2,000\/2,000 +[\d,]+\/s +ETA 0s/, output);
+  assert.match(output, /\r\u001b\[2K/, "the bar is not redrawn in place");
+  assert.match(output, /Applied 3 migrations/);
+});
