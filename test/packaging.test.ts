@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { nodeResolve } from "@rollup/plugin-node-resolve";
 import Database from "better-sqlite3";
+import { transform as transformWithEsbuild } from "esbuild";
+import { rollup, type Plugin } from "rollup";
 import { makeTempDir, repoRoot } from "./support/project.js";
 import { copyInstalledPackage, describeRun, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
@@ -255,7 +258,73 @@ if (process.argv.length > 2) {
   assert.equal(parsed.latestVersion, 3);
   assert.equal(parsed.pendingCount, 0);
   assert.equal(parsed.problem, null);
+
+  // A second bundler, to show nothing above depends on esbuild's resolution.
+  const rollupDeploy = makeTempDir(t, "stepwise-deploy-rollup-");
+  await bundleWithRollup(app, path.join(rollupDeploy, "app.mjs"));
+  mkdirSync(path.join(rollupDeploy, "node_modules"));
+  for (const name of SQLITE_RUNTIME) copyInstalledPackage(name, path.join(app, "node_modules"), path.join(rollupDeploy, "node_modules"), { dependencies: false });
+  assert.deepEqual(readdirSync(rollupDeploy).sort(), ["app.mjs", "node_modules"]);
+  const rollupStarted = await runPlainNode(["app.mjs"], { cwd: rollupDeploy, env: { APP_DATABASE: path.join(rollupDeploy, "app.db") } });
+  assert.equal(rollupStarted.code, 0, describeRun(rollupStarted));
+  assert.deepEqual(JSON.parse(rollupStarted.stdout), { version: 3, latestVersion: 3 });
 });
+
+/**
+ * Rollup has no TypeScript of its own: esbuild strips the types, and an import written `./x.js` in a
+ * `.ts` file (NodeNext style, as the registry writes them) resolves to `./x.ts`.
+ */
+function typescriptForRollup(): Plugin {
+  return {
+    name: "strip-typescript",
+    resolveId(source, importer) {
+      if (!importer?.endsWith(".ts") || !source.startsWith(".") || !source.endsWith(".js")) return null;
+      const candidate = path.resolve(path.dirname(importer), source.replace(/\.js$/, ".ts"));
+      return existsSync(candidate) ? candidate : null;
+    },
+    async transform(code, id) {
+      if (!id.endsWith(".ts")) return null;
+      const result = await transformWithEsbuild(code, { loader: "ts", format: "esm", target: "node20", sourcefile: id });
+      return { code: result.code, map: null };
+    },
+  };
+}
+
+/** Bundles `src/start.ts` of `app` with Rollup into one ESM file and checks what went in. */
+async function bundleWithRollup(app: string, outputFile: string): Promise<void> {
+  writeFileSync(
+    path.join(app, "src", "start.ts"),
+    `import Database from "better-sqlite3";
+import { migrate } from "stepwise";
+import { latestVersion, migrations } from "../generated/registry.js";
+
+const db = new Database(process.env.APP_DATABASE ?? "app.db");
+migrate(db, migrations);
+console.log(JSON.stringify({ version: db.pragma("user_version", { simple: true }), latestVersion }));
+db.close();
+`,
+  );
+  const build = await rollup({
+    input: path.join(app, "src", "start.ts"),
+    external: (id) => id === "better-sqlite3" || id.startsWith("node:"),
+    plugins: [typescriptForRollup(), nodeResolve({ preferBuiltins: true })],
+    onwarn(warning) {
+      throw new Error(`rollup: ${warning.message}`);
+    },
+  });
+  try {
+    const { output } = await build.write({ file: outputFile, format: "esm" });
+    const chunk = output[0];
+    const modules = Object.keys(chunk.modules);
+    assert.ok(modules.some((id) => id.includes(`node_modules${path.sep}stepwise${path.sep}dist${path.sep}src`)), modules.join("\n"));
+    assert.deepEqual(modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise${path.sep}dist${path.sep}codegen`)), []);
+    assert.deepEqual(chunk.dynamicImports, []);
+    assert.ok(!chunk.code.includes("import("), "the Rollup bundle must not import anything at run time");
+    assert.doesNotMatch(chunk.code, /require\(\s*["'`][^"'`]*(migrations|generated)[\\/]/);
+  } finally {
+    await build.close();
+  }
+}
 
 test("an app that only runs migrations installs no codegen tools, and the bin names what to install", { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const app = createApp(t, []);
