@@ -4,12 +4,14 @@
  * `createCli`, which here loads the project's TypeScript registry on demand, so a plain TypeScript
  * project needs no build step. Settings come from flags, then the config, then defaults.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
 import { UsageError } from "../src/errors.js";
 import type { MigrationRegistry } from "../src/types.js";
+import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
 
@@ -22,12 +24,11 @@ const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
 
 /** Loads the registry as the app would import it; tsx compiles the TypeScript on the fly. */
 async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
-  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
-  try {
-    ({ tsImport } = (await import("tsx/esm/api")) as { tsImport: typeof tsImport });
-  } catch {
-    throw new UsageError(`The runtime commands load ${path.relative(projectRoot, registryFile)} with tsx; install it with "npm install --save-dev tsx".`);
+  assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
+  if (!existsSync(registryFile)) {
+    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
+  const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   const loaded = (await tsImport(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
   if (!Array.isArray(loaded.migrations)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
@@ -52,6 +53,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)")
     .action(async (options: { check?: boolean; dir?: string; out?: string }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+      assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const { generateRegistry } = await import("./generate.js");
       const result = await generateRegistry({
         projectRoot,
@@ -80,6 +82,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)")
     .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+      assertPeersInstalled("stepwise create", CODEGEN_PEERS);
       const { createMigration } = await import("./create.js");
       const result = await createMigration({
         projectRoot,

@@ -22,6 +22,7 @@ export type StepwiseErrorCode =
   | "SCHEMA_DRIFT"
   | "ALREADY_MANAGED"
   | "BACKUP_INVALID"
+  | "MISSING_DEPENDENCY"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
