@@ -2,7 +2,7 @@
  * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
  * registry, so the new file is registered the moment it exists.
  */
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/errors.js";
 import {
@@ -68,6 +68,8 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
 
   const runtimeModule = options.runtimeModule ?? "stepwise";
   const text = kind === "sql" ? sqlTemplate(description, version, name) : tsTemplate(description, runtimeModule);
+  // The first migration of a project may be the one that creates the folder.
+  mkdirSync(options.migrationsDir, { recursive: true });
   writeFileSync(absolutePath, text, { flag: "wx" });
 
   const generate = await generateRegistry({

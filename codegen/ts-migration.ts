@@ -91,7 +91,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     const name = Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
     if (!(KNOWN_PROPERTIES as readonly string[]).includes(name)) {
       const suggestion = closestName(name, KNOWN_PROPERTIES);
-      report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ""} The properties are ${KNOWN_PROPERTIES.join(", ")}.`);
+      report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"; ${suggestion ? `did you mean "${suggestion}"? ` : ""}the properties are ${KNOWN_PROPERTIES.join(", ")}`);
       continue;
     }
     if (found.has(name as KnownProperty)) {
