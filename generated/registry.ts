@@ -132,7 +132,7 @@ DROP TABLE contacts;`,
     kind: "ts",
     description: "Per-contact notification preferences",
     checksum:
-      "9dc069e420ff32b0d9d4a877381156554cd4f22d42f55160a50c7d29d42ee24e",
+      "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,
@@ -225,7 +225,7 @@ END;`,
     description:
       "Normalized phone numbers for contact lookup, backfilled in batches",
     checksum:
-      "bcdf7be6694328bfd93f2b4bf743d294132d00c01b42ac98e458aa6c05fb1502",
+      "a7f199805f67d702c4ff2871be63dcb16888c819469cfc5cfccfb19858a0be29",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,

@@ -33,7 +33,7 @@ export const migrations = [
     kind: "ts",
     description: "Per-contact notification preferences",
     checksum:
-      "548980a1cd18600ecc9e13ecc560c8fcb33a9f2cd1a49cf62a84b5dcd8bbc88d",
+      "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,
@@ -60,7 +60,7 @@ export const migrations = [
     kind: "ts",
     description: null,
     checksum:
-      "1116013d75411583189524220b0086d72fb84c7953a9db9965fbbe28924effae",
+      "775ee3f00547678f207d2740fa6d18793e0d0bf3eadb6355eeeb1b1320f3c312",
     reversible: false,
     transaction: true,
     disableForeignKeys: false,
