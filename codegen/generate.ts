@@ -98,7 +98,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
 
 /** Formats with the prettier config that applies to the registry file, as the project's editor would. */
 async function formatWithProjectConfig(source: string, registryFile: string): Promise<string> {
-  const config = (await prettier.resolveConfig(registryFile, { editorconfig: true })) ?? {};
+  // No cache: a long-lived process (a watcher, a test run) must see a config edited since the last run.
+  const config = (await prettier.resolveConfig(registryFile, { editorconfig: true, useCache: false })) ?? {};
   return prettier.format(source, { ...config, filepath: registryFile });
 }
 
