@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import * as prettier from "prettier";
 import { resolveImportExtension } from "./module-resolution.js";
+import { readRecordedEntries } from "./read-registry.js";
 import { sortProblems, type Problem } from "./problems.js";
 import { renderRegistry } from "./render.js";
 import { scanMigrations, toPortablePath, type ScannedMigration } from "./scan.js";
@@ -36,19 +37,20 @@ export interface GenerateResult {
   readonly latestVersion: number;
 }
 
-/** Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures. */
-export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
-  const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
-  const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir });
-  const summary = {
-    registryFile: options.registryFile,
-    migrationCount: scan.migrations.length,
-    latestVersion: scan.migrations.at(-1)?.version ?? 0,
-  };
-  if (scan.problems.length > 0) {
-    return { ok: false, status: "invalid", problems: sortProblems(scan.problems), ...summary };
-  }
+/** The registry text `gen` would write now, or the problems that stop it. */
+export type RegistrySourceResult =
+  | { readonly ok: true; readonly source: string; readonly migrations: readonly ScannedMigration[] }
+  | { readonly ok: false; readonly problems: readonly Problem[]; readonly migrations: readonly ScannedMigration[] };
 
+/**
+ * Scans, renders and formats without touching the registry file: what {@link generateRegistry}
+ * would write. Golden tests and tools that want the text without writing it use this.
+ */
+export async function buildRegistrySource(
+  options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule">,
+): Promise<RegistrySourceResult> {
+  const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir });
+  if (scan.problems.length > 0) return { ok: false, problems: sortProblems(scan.problems), migrations: scan.migrations };
   const source = renderRegistry({
     migrations: scan.migrations,
     registryFile: options.registryFile,
@@ -56,12 +58,39 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
     runtimeModule: options.runtimeModule,
   });
-  const formatted = await formatWithProjectConfig(source, options.registryFile);
-  const previous = existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
+  return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+}
+
+/** Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures. */
+export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
+  const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const built = await buildRegistrySource(options);
+  const summary = {
+    registryFile: options.registryFile,
+    migrationCount: built.migrations.length,
+    latestVersion: built.migrations.at(-1)?.version ?? 0,
+  };
+  if (!built.ok) return { ok: false, status: "invalid", problems: built.problems, ...summary };
+
+  const formatted = built.source;
+  let previous: string | null;
+  try {
+    previous = existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const problem: Problem = {
+      code: "REGISTRY_UNREADABLE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
+    };
+    return { ok: false, status: "invalid", problems: [problem], ...summary };
+  }
 
   if (previous === formatted) return { ok: true, status: "unchanged", problems: [], ...summary };
   if (options.check) {
-    return { ok: false, status: "stale", problems: describeStaleness(previous, scan.migrations, registryLabel), ...summary };
+    return { ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary };
   }
   writeFileAtomic(options.registryFile, formatted);
   return { ok: true, status: "written", problems: [], ...summary };
@@ -69,7 +98,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
 
 /** Formats with the prettier config that applies to the registry file, as the project's editor would. */
 async function formatWithProjectConfig(source: string, registryFile: string): Promise<string> {
-  const config = (await prettier.resolveConfig(registryFile, { editorconfig: true })) ?? {};
+  // No cache: a long-lived process (a watcher, a test run) must see a config edited since the last run.
+  const config = (await prettier.resolveConfig(registryFile, { editorconfig: true, useCache: false })) ?? {};
   return prettier.format(source, { ...config, filepath: registryFile });
 }
 
@@ -79,31 +109,26 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
   if (previous === null) {
     return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}` }];
   }
-  const recorded = new Map<string, string>();
-  for (const match of previous.matchAll(/file:\s*"([^"]+)",[\s\S]*?checksum:\s*"([0-9a-f]+)"/g)) recorded.set(match[1]!, match[2]!);
+  const recorded = readRecordedEntries(previous);
   const problems: Problem[] = [];
   const current = new Set<string>();
   for (const migration of migrations) {
     current.add(migration.file);
-    const checksum = recorded.get(migration.file);
-    if (checksum === undefined) {
+    const entry = recorded.get(migration.file);
+    if (entry === undefined) {
       problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
-    } else if (checksum !== migration.checksum) {
+    } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
+      // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
       problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration changed since ${registryLabel} was generated; ${fix}` });
     }
   }
-  for (const file of recorded.keys()) {
-    if (!current.has(file)) {
-      problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: lineOf(previous, `"${file}"`), column: 1, message: `the registry still lists ${file}, which no longer exists; ${fix}` });
+  for (const entry of recorded.values()) {
+    if (!current.has(entry.file)) {
+      problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: entry.line, column: 1, message: `the registry still lists ${entry.file}, which no longer exists; ${fix}` });
     }
   }
   if (problems.length === 0) {
     problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry differs from what gen writes (edited by hand, or formatted differently); ${fix}` });
   }
   return sortProblems(problems);
-}
-
-function lineOf(text: string, needle: string): number {
-  const index = text.indexOf(needle);
-  return index === -1 ? 1 : text.slice(0, index).split("\n").length;
 }

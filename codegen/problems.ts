@@ -39,6 +39,8 @@ export interface Problem {
   /** 1-based. */
   readonly column: number;
   readonly message: string;
+  /** `VERSION_GAP` only: the versions missing just before this file, inclusive, for scripts and tests. */
+  readonly missingVersions?: { readonly from: number; readonly to: number };
 }
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */

@@ -169,6 +169,7 @@ function checkVersions(
       line: 1,
       column: 1,
       message: `version${current - previous > 2 ? "s" : ""} ${missing} ${current - previous > 2 ? "are" : "is"} missing between ${filesByVersion.get(previous)![0]} and this file; renumber so versions have no gaps`,
+      missingVersions: { from: previous + 1, to: current - 1 },
     });
   }
   return problems;

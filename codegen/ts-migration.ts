@@ -91,7 +91,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     const name = Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
     if (!(KNOWN_PROPERTIES as readonly string[]).includes(name)) {
       const suggestion = closestName(name, KNOWN_PROPERTIES);
-      report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ""} The properties are ${KNOWN_PROPERTIES.join(", ")}.`);
+      report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"; ${suggestion ? `did you mean "${suggestion}"? ` : ""}the properties are ${KNOWN_PROPERTIES.join(", ")}`);
       continue;
     }
     if (found.has(name as KnownProperty)) {
@@ -116,13 +116,20 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     report("FOREIGN_KEYS_WITHOUT_TRANSACTION", found.get("disableForeignKeys")!, "disableForeignKeys needs a transaction, so a foreign key violation can be rolled back; remove transaction: false");
   }
   if (runsInTransaction && disableForeignKeys !== true) {
-    for (const fn of [up, down]) {
-      if (!fn) continue;
-      for (const literal of fn.getDescendants()) {
-        if ((Node.isStringLiteral(literal) || Node.isNoSubstitutionTemplateLiteral(literal) || Node.isTemplateHead(literal) || Node.isTemplateMiddle(literal) || Node.isTemplateTail(literal)) && FOREIGN_KEYS_PRAGMA.test(literal.getText().slice(1))) {
-          report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", literal, "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit");
-        }
+    // Walks the compiler's nodes: wrapping every descendant in a ts-morph Node costs more than the
+    // rest of the analysis together.
+    const compilerFile = sourceFile.compilerNode;
+    const visit = (node: ts.Node): void => {
+      if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && FOREIGN_KEYS_PRAGMA.test(node.getText(compilerFile).slice(1))) {
+        report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", node.getStart(compilerFile), "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit");
       }
+      ts.forEachChild(node, visit);
+    };
+    for (const property of [up, down]) {
+      if (!property) continue;
+      // A function declared elsewhere in the file is where its SQL lives.
+      const fn = resolveFunction(property, sourceFile);
+      visit((fn ?? property).compilerNode);
     }
   }
 
@@ -231,17 +238,20 @@ function editDistance(a: string, b: string): number {
  * The checksum of a TypeScript migration, taken over its syntax tree rather than its text.
  *
  * The tree already drops what formatting changes: whitespace, comments, semicolons and trailing
- * commas. On top of that, redundant parentheses are skipped (the tree's shape already encodes
- * precedence), strings are compared by value (so quote style does not matter), numbers by numeric
+ * commas. On top of that, parentheses around expressions and types are skipped (the tree's shape
+ * already encodes precedence, and prettier drops the redundant ones), strings are compared by value (so quote style does not matter), numbers by numeric
  * value, and quoted property names like identifiers, which covers what prettier rewrites.
  */
 export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
   const parts: string[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isParenthesizedExpression(node)) return visit(node.expression);
+    if (ts.isParenthesizedTypeNode(node)) return visit(node.type);
     if (node.kind === ts.SyntaxKind.EmptyStatement || node.kind === ts.SyntaxKind.SemicolonClassElement) return;
-    parts.push("(", kindName(node.kind));
-    const detail = nodeDetail(node);
+    // A quoted and a bare property name are one name, so both get the same label, not their kinds.
+    const key = propertyKey(node);
+    parts.push("(", key === null ? kindName(node.kind) : "PropertyName");
+    const detail = key ?? nodeDetail(node);
     if (detail !== null) parts.push(" ", detail);
     ts.forEachChild(node, visit);
     parts.push(")");
@@ -266,13 +276,18 @@ function kindName(kind: ts.SyntaxKind): string {
   return KIND_NAMES.get(kind) ?? String(kind);
 }
 
-/** The part of a node its kind and children do not capture. */
-function nodeDetail(node: ts.Node): string | null {
+/** `key:"name"` for a property name written bare, quoted or as a number; `null` for anything else. */
+function propertyKey(node: ts.Node): string | null {
   const parent = node.parent as (ts.Node & { name?: ts.Node }) | undefined;
   const isPropertyName = parent !== undefined && parent.name === node && (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodSignature(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent) || ts.isEnumMember(parent));
   if (isPropertyName && (ts.isIdentifier(node) || ts.isStringLiteral(node) || ts.isNumericLiteral(node))) {
     return `key:${JSON.stringify(ts.isNumericLiteral(node) ? String(Number(node.text)) : node.text)}`;
   }
+  return null;
+}
+
+/** The part of a node its kind and children do not capture. */
+function nodeDetail(node: ts.Node): string | null {
   if (ts.isNumericLiteral(node)) return String(Number(node.text.replace(/_/g, "")));
   if (ts.isBigIntLiteral(node)) return node.text.replace(/_/g, "").toLowerCase();
   if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) return node.text;

@@ -132,7 +132,7 @@ DROP TABLE contacts;`,
     kind: "ts",
     description: "Per-contact notification preferences",
     checksum:
-      "9dc069e420ff32b0d9d4a877381156554cd4f22d42f55160a50c7d29d42ee24e",
+      "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,
@@ -225,7 +225,7 @@ END;`,
     description:
       "Normalized phone numbers for contact lookup, backfilled in batches",
     checksum:
-      "df476a0283522bf2519a5d31b8dd81fb42006715cfcff4a0f7cb9877632ae071",
+      "e134d3f693f0adddf33e0d13c079769343a73f68eeaa357844300e21ff5b044b",
     reversible: true,
     transaction: true,
     disableForeignKeys: false,

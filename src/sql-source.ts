@@ -73,6 +73,9 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   let downLine = -1;
   let transaction = true;
   let disableForeignKeys = false;
+  // A down section above the up marker is reported once; its lines are skipped rather than also
+  // being reported as SQL outside a section, or counted as the up section's SQL.
+  let inMisplacedDown = false;
   const upLines: string[] = [];
   const downLines: string[] = [];
 
@@ -88,12 +91,15 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
           return;
         }
         upLine = lineNumber;
+        inMisplacedDown = false;
         const flags = parseFlags(marker[2]!, text, lineNumber, report);
         transaction = flags.transaction;
         disableForeignKeys = flags.disableForeignKeys;
       } else if (directive === "down") {
         if (upLine === -1) {
           report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"-- migrate:down" comes before "-- migrate:up"; put the up section first`);
+          inMisplacedDown = true;
+          return;
         } else if (downLine !== -1) {
           report("SQL_DUPLICATE_DOWN", lineNumber, column, `a second "-- migrate:down" marker (the first is on line ${downLine}); keep at most one`);
           return;
@@ -107,6 +113,7 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
       }
       return;
     }
+    if (inMisplacedDown) return;
     if (downLine !== -1) {
       downLines.push(text);
     } else if (upLine !== -1) {

@@ -1,0 +1,68 @@
+/**
+ * Reads the entries of a registry that is already on disk, so `gen --check` can say which migration
+ * is new, changed or gone. It parses the file rather than matching text, because the project's
+ * prettier config decides quotes and line breaks.
+ */
+import { ts } from "ts-morph";
+
+/** What `--check` compares for one entry of the registry on disk. */
+export interface RecordedEntry {
+  readonly file: string;
+  readonly checksum: string | null;
+  /** `undefined` when the entry has no readable description field. */
+  readonly description: string | null | undefined;
+  /** 1-based line of the entry in the registry. */
+  readonly line: number;
+}
+
+/**
+ * The entries of `export const migrations = [...]`, keyed by their `file`. Entries that cannot be
+ * read (a hand-edited or foreign file) are left out; the caller then reports the file as a whole.
+ */
+export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
+  const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const entries = new Map<string, RecordedEntry>();
+  for (const statement of sourceFile.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(declaration.name) || declaration.name.text !== "migrations" || !declaration.initializer) continue;
+      const list = unwrapExpression(declaration.initializer);
+      if (!ts.isArrayLiteralExpression(list)) continue;
+      for (const element of list.elements) {
+        if (!ts.isObjectLiteralExpression(element)) continue;
+        const fields = readLiteralFields(element);
+        const file = fields.get("file");
+        if (typeof file !== "string") continue;
+        const checksum = fields.get("checksum");
+        entries.set(file, {
+          file,
+          checksum: typeof checksum === "string" ? checksum : null,
+          description: fields.has("description") ? (fields.get("description") as string | null) : undefined,
+          line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
+        });
+      }
+    }
+  }
+  return entries;
+}
+
+function readLiteralFields(object: ts.ObjectLiteralExpression): Map<string, string | null> {
+  const fields = new Map<string, string | null>();
+  for (const property of object.properties) {
+    if (!ts.isPropertyAssignment(property)) continue;
+    const name = ts.isIdentifier(property.name) || ts.isStringLiteral(property.name) ? property.name.text : undefined;
+    if (name === undefined) continue;
+    const value = unwrapExpression(property.initializer);
+    if (ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value)) fields.set(name, value.text);
+    else if (value.kind === ts.SyntaxKind.NullKeyword) fields.set(name, null);
+  }
+  return fields;
+}
+
+function unwrapExpression(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current)) {
+    current = current.expression;
+  }
+  return current;
+}

@@ -1,0 +1,127 @@
+/**
+ * `stepwise create` end to end (the real bin as a child process), plus its numbering rules
+ * in-process.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { createMigration } from "../codegen/create.js";
+import { UsageError } from "../src/errors.js";
+import { MigrationManager } from "../src/index.js";
+import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
+
+/** Every file under `root` (except node_modules) with its size and mtime, to prove nothing else was written. */
+function listTree(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === "node_modules") continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.set(path.relative(root, full), readBytes(full).toString("base64"));
+    }
+  };
+  walk(root);
+  return files;
+}
+
+function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
+  const names = new Set([...before.keys(), ...after.keys()]);
+  return [...names].filter((name) => before.get(name) !== after.get(name)).map((name) => name.split(path.sep).join("/")).sort();
+}
+
+async function migrateFresh(t: { after(fn: () => void): void }, project: TestProject): Promise<number> {
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  return new MigrationManager(db, await project.load()).up().steps.length;
+}
+
+test("create writes the next TypeScript migration with 3-digit padding, registers it, and the template runs", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  await project.generate();
+  const before = listTree(project.root);
+
+  const created = await runCli(["create", "Add e-mail to Contacts"], { cwd: project.root });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.stdout.trim(), "migrations/006_add_e_mail_to_contacts.ts");
+  assert.deepEqual(changedFiles(before, listTree(project.root)), ["generated/registry.ts", "migrations/006_add_e_mail_to_contacts.ts"]);
+
+  const check = await runCli(["gen", "--check"], { cwd: project.root });
+  assert.equal(check.code, 0, check.stderr);
+  const migrations = await project.load();
+  assert.deepEqual(
+    [migrations.at(-1)?.version, migrations.at(-1)?.kind, migrations.at(-1)?.reversible, migrations.at(-1)?.description],
+    [6, "ts", true, "Add e-mail to Contacts"],
+  );
+  assert.equal(await migrateFresh(t, project), 6);
+});
+
+test("create --sql starts the first migration of a project without a migrations folder, and the template runs", async (t) => {
+  const project = createTestProject(t);
+  const created = await runCli(["create", "Vacuum the database", "--sql"], { cwd: project.root });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.stdout.trim(), "migrations/001_vacuum_the_database.sql");
+  assert.ok(statSync(path.join(project.root, "migrations", "001_vacuum_the_database.sql")).isFile());
+
+  const check = await runCli(["gen", "--check"], { cwd: project.root });
+  assert.equal(check.code, 0, check.stderr);
+  const [entry] = await project.load();
+  assert.deepEqual([entry?.version, entry?.kind, entry?.reversible, entry?.description], [1, "sql", true, "Vacuum the database"]);
+  assert.equal(await migrateFresh(t, project), 1);
+});
+
+test("create refuses a description that leaves an empty name (exit 2) and writes nothing", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  await project.generate();
+  const before = listTree(project.root);
+  const refused = await runCli(["create", " -- !!! ... "], { cwd: project.root });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.equal(refused.stdout, "");
+  assert.deepEqual(changedFiles(before, listTree(project.root)), []);
+});
+
+test("create never writes outside the migrations folder, whatever the description says", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  await project.generate();
+  const before = listTree(project.root);
+  const created = await runCli(["create", "../../outside/../etc/passwd"], { cwd: project.root });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.stdout.trim(), "migrations/006_outside_etc_passwd.ts");
+  assert.deepEqual(changedFiles(before, listTree(project.root)), ["generated/registry.ts", "migrations/006_outside_etc_passwd.ts"]);
+  assert.deepEqual(readdirSync(path.dirname(project.root)).filter((name) => name === "outside" || name === "etc"), []);
+});
+
+test("create pads to 3 digits, keeps a wider existing width, and grows past 999", async (t) => {
+  const cases: Array<[string[], string]> = [
+    [[], "001_next.sql"],
+    [["001_a.sql", "002_b.sql"], "003_next.sql"],
+    [["0001_a.sql"], "0002_next.sql"],
+    [Array.from({ length: 999 }, (_, i) => `${String(i + 1).padStart(3, "0")}_m.sql`), "1000_next.sql"],
+  ];
+  for (const [existing, expected] of cases) {
+    const project = createTestProject(t);
+    for (const fileName of existing) project.writeMigration(fileName, "-- migrate:up\nSELECT 1;\n");
+    const result = await createMigration({
+      projectRoot: project.root,
+      migrationsDir: project.migrationsDir,
+      registryFile: project.registryFile,
+      description: "next",
+      kind: "sql",
+    });
+    assert.equal(path.basename(result.absolutePath), expected);
+    assert.equal(result.generate.ok, true);
+    assert.match(readFileSync(result.absolutePath, "utf8"), /^-- migrate:up$/m);
+  }
+});
+
+test("createMigration throws a UsageError for a description with no usable words", async (t) => {
+  const project = createTestProject(t);
+  for (const description of ["", "   ", "!!!", "日本語"]) {
+    await assert.rejects(
+      createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description }),
+      (error: unknown) => error instanceof UsageError && error.code === "USAGE",
+    );
+  }
+});

@@ -1,0 +1,259 @@
+/**
+ * Every problem `stepwise gen` reports, on real fixture folders under test/fixtures/codegen/. Each
+ * case lists the complete set of problems the folder must produce (code, file, line, column), so a
+ * missing report and a spurious extra one both fail.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import type { ProblemCode } from "../codegen/problems.js";
+import { scanMigrations } from "../codegen/scan.js";
+import { fixturesDir } from "./support/project.js";
+
+const codegenFixtures = path.join(fixturesDir, "codegen");
+
+/** `[code, file name in the fixture folder, line, column]`. */
+type Expected = readonly [ProblemCode, string, number, number];
+
+interface FixtureCase {
+  readonly fixture: string;
+  readonly problems: readonly Expected[];
+  /** Versions of the files that passed their own checks, when the case is about what is accepted. */
+  readonly acceptedVersions?: readonly number[];
+}
+
+const cases: readonly FixtureCase[] = [
+  {
+    fixture: "file-names",
+    problems: [
+      ["BAD_FILE_NAME", "004_.sql", 1, 1],
+      ["BAD_FILE_NAME", "004_Add.ts", 1, 1],
+      ["BAD_FILE_NAME", "0_init.ts", 1, 1],
+      ["BAD_FILE_NAME", "4-add.ts", 1, 1],
+    ],
+    acceptedVersions: [1],
+  },
+  // README.md, a helpers/ subfolder (holding would-be duplicates), a .d.ts, a .txt and a helper .ts.
+  { fixture: "ignored-files", problems: [], acceptedVersions: [1, 2] },
+  {
+    fixture: "duplicate-versions",
+    problems: [
+      ["DUPLICATE_VERSION", "0002_third.sql", 1, 1],
+      ["DUPLICATE_VERSION", "002_second.ts", 1, 1],
+      ["DUPLICATE_VERSION", "002_second_again.sql", 1, 1],
+    ],
+  },
+  { fixture: "versions-start-at-two", problems: [["VERSIONS_DO_NOT_START_AT_ONE", "002_a.sql", 1, 1]] },
+  {
+    fixture: "version-gaps",
+    problems: [
+      ["VERSION_GAP", "005_step.sql", 1, 1],
+      ["VERSION_GAP", "009_step.sql", 1, 1],
+      ["VERSION_GAP", "020_step.sql", 1, 1],
+    ],
+  },
+  {
+    fixture: "ts-syntax-error",
+    problems: [
+      ["TS_SYNTAX_ERROR", "001_unclosed_call.ts", 5, 42],
+      ["TS_SYNTAX_ERROR", "002_stray_token.ts", 3, 16],
+      ["TS_SYNTAX_ERROR", "002_stray_token.ts", 3, 18],
+    ],
+  },
+  {
+    fixture: "ts-default-export",
+    problems: [
+      ["TS_NO_DEFAULT_EXPORT", "001_named_only.ts", 1, 1],
+      ["TS_MULTIPLE_DEFAULT_EXPORTS", "002_two_defaults.ts", 5, 1],
+      ["TS_MULTIPLE_DEFAULT_EXPORTS", "003_export_as_default.ts", 10, 10],
+    ],
+  },
+  {
+    fixture: "ts-not-define-migration",
+    problems: [
+      ["TS_NOT_DEFINE_MIGRATION", "001_plain_object.ts", 1, 1],
+      ["TS_NOT_DEFINE_MIGRATION", "002_identifier.ts", 9, 1],
+      ["TS_NOT_DEFINE_MIGRATION", "003_default_function.ts", 1, 1],
+      ["TS_NOT_DEFINE_MIGRATION", "004_other_call.ts", 3, 1],
+    ],
+  },
+  {
+    fixture: "ts-not-object-literal",
+    problems: [
+      ["TS_NOT_OBJECT_LITERAL", "001_variable.ts", 9, 32],
+      ["TS_NOT_OBJECT_LITERAL", "002_no_argument.ts", 3, 16],
+      ["TS_NOT_OBJECT_LITERAL", "003_extra_argument.ts", 4, 3],
+    ],
+  },
+  {
+    fixture: "ts-properties",
+    problems: [
+      ["TS_UNKNOWN_PROPERTY", "001_unknown.ts", 7, 3],
+      ["TS_UNKNOWN_PROPERTY", "001_unknown.ts", 8, 3],
+      ["TS_UNSUPPORTED_PROPERTY", "002_spread.ts", 6, 3],
+      ["TS_UNSUPPORTED_PROPERTY", "003_computed_and_accessor.ts", 6, 3],
+      ["TS_UNSUPPORTED_PROPERTY", "003_computed_and_accessor.ts", 7, 3],
+      ["TS_DUPLICATE_PROPERTY", "004_duplicate.ts", 7, 3],
+    ],
+    // 005 quotes a known property name, which is still read.
+    acceptedVersions: [5],
+  },
+  {
+    fixture: "ts-functions",
+    problems: [
+      ["TS_MISSING_UP", "001_missing_up.ts", 3, 32],
+      ["TS_NOT_A_FUNCTION", "002_up_not_function.ts", 4, 3],
+      ["TS_NOT_A_FUNCTION", "003_up_imported.ts", 5, 3],
+      ["TS_NOT_A_FUNCTION", "004_up_generator.ts", 4, 3],
+      ["TS_NOT_A_FUNCTION", "005_down_not_function.ts", 7, 3],
+    ],
+    // An arrow function, a function expression, functions declared in the file, and a shorthand.
+    acceptedVersions: [6, 7, 8],
+  },
+  {
+    fixture: "ts-async",
+    problems: [
+      ["TS_ASYNC_MIGRATION", "001_async_method.ts", 4, 3],
+      ["TS_ASYNC_MIGRATION", "002_async_arrow_down.ts", 7, 3],
+      ["TS_ASYNC_MIGRATION", "003_promise_return_type.ts", 4, 3],
+      ["TS_ASYNC_MIGRATION", "004_async_function_reference.ts", 9, 3],
+      ["TS_ASYNC_MIGRATION", "005_promise_like_function_expression.ts", 7, 3],
+    ],
+  },
+  {
+    fixture: "ts-literal-options",
+    problems: [
+      ["TS_NON_LITERAL_OPTION", "001_description_constant.ts", 6, 16],
+      ["TS_NON_LITERAL_OPTION", "002_description_template.ts", 6, 16],
+      ["TS_NON_LITERAL_OPTION", "003_transaction_string.ts", 7, 16],
+      ["TS_NON_LITERAL_OPTION", "004_transaction_expression.ts", 9, 16],
+      ["TS_NON_LITERAL_OPTION", "005_description_shorthand.ts", 6, 3],
+    ],
+    acceptedVersions: [6],
+  },
+  {
+    fixture: "ts-foreign-keys",
+    problems: [
+      ["FOREIGN_KEYS_WITHOUT_TRANSACTION", "001_without_transaction.ts", 8, 3],
+      ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "002_pragma_in_exec.ts", 5, 13],
+      ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "003_pragma_method.ts", 8, 15],
+      // The SQL sits in a function declared elsewhere in the file, not in the property itself.
+      ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "005_pragma_in_declared_function.ts", 5, 11],
+    ],
+    acceptedVersions: [4],
+  },
+  {
+    fixture: "sql-sections",
+    problems: [
+      ["SQL_MISSING_UP", "001_missing_up.sql", 1, 1],
+      ["SQL_OUTSIDE_SECTION", "001_missing_up.sql", 2, 1],
+      ["SQL_DUPLICATE_UP", "002_duplicate_up.sql", 3, 4],
+      ["SQL_DUPLICATE_DOWN", "003_duplicate_down.sql", 5, 4],
+      ["SQL_DOWN_BEFORE_UP", "004_down_before_up.sql", 1, 4],
+      ["SQL_EMPTY_UP", "005_empty_up.sql", 1, 1],
+      ["SQL_EMPTY_DOWN", "006_empty_down.sql", 3, 1],
+      ["SQL_OUTSIDE_SECTION", "007_outside_section.sql", 2, 3],
+    ],
+    acceptedVersions: [8],
+  },
+  {
+    fixture: "sql-markers",
+    problems: [
+      ["SQL_UNKNOWN_MARKER", "001_unknown_marker.sql", 3, 4],
+      ["SQL_UNKNOWN_FLAG", "002_unknown_flag.sql", 1, 15],
+      ["SQL_FLAG_ON_DOWN", "003_flag_on_down.sql", 3, 4],
+      ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "004_pragma_in_transaction.sql", 4, 3],
+    ],
+    acceptedVersions: [5, 6],
+  },
+];
+
+function scanFixture(fixture: string) {
+  return scanMigrations({ projectRoot: codegenFixtures, migrationsDir: path.join(codegenFixtures, fixture) });
+}
+
+function sortExpected(problems: readonly Expected[]): Expected[] {
+  return [...problems].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2] || a[3] - b[3]);
+}
+
+for (const { fixture, problems, acceptedVersions } of cases) {
+  test(`fixture ${fixture}: reports exactly the expected problems`, () => {
+    const scan = scanFixture(fixture);
+    const actual = scan.problems.map((p): Expected => [p.code, p.file, p.line, p.column]);
+    const expected = problems.map(([code, fileName, line, column]): Expected => [code, `${fixture}/${fileName}`, line, column]);
+    assert.deepEqual(sortExpected(actual), sortExpected(expected));
+    if (acceptedVersions) assert.deepEqual(scan.migrations.map((m) => m.version), acceptedVersions);
+  });
+}
+
+test("a gap names the missing versions as data", () => {
+  const gaps = scanFixture("version-gaps").problems.map((p) => [p.file, p.missingVersions]);
+  assert.deepEqual(gaps, [
+    ["version-gaps/005_step.sql", { from: 3, to: 4 }],
+    ["version-gaps/009_step.sql", { from: 7, to: 8 }],
+    ["version-gaps/020_step.sql", { from: 10, to: 19 }],
+  ]);
+});
+
+test("a duplicated version names every file that holds it, and no other", () => {
+  const files = scanFixture("duplicate-versions").problems.map((p) => p.file).sort();
+  assert.deepEqual(files, ["duplicate-versions/0002_third.sql", "duplicate-versions/002_second.ts", "duplicate-versions/002_second_again.sql"]);
+});
+
+test("transaction:false on the up marker line is read as a flag", () => {
+  const byVersion = new Map(scanFixture("sql-markers").migrations.map((m) => [m.version, m]));
+  assert.equal(byVersion.get(5)?.transaction, false);
+  assert.equal(byVersion.get(5)?.reversible, false);
+  assert.equal(byVersion.get(6)?.transaction, true);
+  assert.equal(byVersion.get(6)?.disableForeignKeys, true);
+});
+
+test("a missing migrations folder is one problem naming the folder", () => {
+  const scan = scanFixture("does-not-exist");
+  assert.deepEqual(scan.problems.map((p) => [p.code, p.file, p.line, p.column]), [["MIGRATIONS_DIR_MISSING", "does-not-exist", 1, 1]]);
+});
+
+/**
+ * Which test covers each code. The `Record` makes the compiler refuse a new code until a test is
+ * named for it; the loop checks that the fixture cases really produce the codes they claim.
+ */
+const coverage: Record<ProblemCode, "fixture" | string> = {
+  MIGRATIONS_DIR_MISSING: "a missing migrations folder is one problem naming the folder",
+  BAD_FILE_NAME: "fixture",
+  DUPLICATE_VERSION: "fixture",
+  VERSIONS_DO_NOT_START_AT_ONE: "fixture",
+  VERSION_GAP: "fixture",
+  TS_SYNTAX_ERROR: "fixture",
+  TS_NO_DEFAULT_EXPORT: "fixture",
+  TS_MULTIPLE_DEFAULT_EXPORTS: "fixture",
+  TS_NOT_DEFINE_MIGRATION: "fixture",
+  TS_NOT_OBJECT_LITERAL: "fixture",
+  TS_UNSUPPORTED_PROPERTY: "fixture",
+  TS_UNKNOWN_PROPERTY: "fixture",
+  TS_DUPLICATE_PROPERTY: "fixture",
+  TS_MISSING_UP: "fixture",
+  TS_NOT_A_FUNCTION: "fixture",
+  TS_ASYNC_MIGRATION: "fixture",
+  TS_NON_LITERAL_OPTION: "fixture",
+  FOREIGN_KEYS_WITHOUT_TRANSACTION: "fixture",
+  FOREIGN_KEYS_PRAGMA_IN_TRANSACTION: "fixture",
+  SQL_MISSING_UP: "fixture",
+  SQL_DUPLICATE_UP: "fixture",
+  SQL_DUPLICATE_DOWN: "fixture",
+  SQL_DOWN_BEFORE_UP: "fixture",
+  SQL_EMPTY_UP: "fixture",
+  SQL_EMPTY_DOWN: "fixture",
+  SQL_OUTSIDE_SECTION: "fixture",
+  SQL_UNKNOWN_MARKER: "fixture",
+  SQL_UNKNOWN_FLAG: "fixture",
+  SQL_FLAG_ON_DOWN: "fixture",
+  REGISTRY_STALE: "test/cli-gen.test.ts",
+  REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
+};
+
+test("every problem code said to come from a fixture has a fixture case that produces it", () => {
+  const expectedCodes = new Set(cases.flatMap((c) => c.problems.map(([code]) => code)));
+  for (const [code, where] of Object.entries(coverage)) {
+    if (where === "fixture") assert.ok(expectedCodes.has(code as ProblemCode), `no fixture case expects ${code}`);
+  }
+});
