@@ -54,4 +54,6 @@ export type {
   PlanDownOptions,
   PlanUpOptions,
 } from "./planner.js";
+export { describeRepair, repairIncompleteMigration } from "./repair.js";
+export type { RepairOptions, RepairResolution, RepairResult } from "./repair.js";
 export * from "./errors.js";
