@@ -428,6 +428,10 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     if (cause instanceof StepwiseError) return cause;
     const sqliteCode = sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
+    // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
+    // migration's: report it as such, so nobody goes looking for a bug in the migration.
+    const environmental = rolledBack ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
+    if (environmental instanceof StepwiseError) return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }
 
