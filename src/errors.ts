@@ -23,6 +23,9 @@ export type StepwiseErrorCode =
   | "ALREADY_MANAGED"
   | "BACKUP_INVALID"
   | "MISSING_DEPENDENCY"
+  | "FOREIGN_KEY_VIOLATION"
+  | "DISK_FULL"
+  | "MIGRATION_IN_PROGRESS"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -237,19 +240,36 @@ export class MigrationFailedError extends StepwiseError {
   }
 }
 
+/** A process that holds a lock on the database file, as far as the operating system tells. */
+export interface LockHolder {
+  readonly pid: number;
+  /** Its command line, when readable. */
+  readonly command: string | null;
+  /** `write` for a process holding the write lock; `read` for one that only reads. */
+  readonly lock: "write" | "read";
+}
+
 /** Another connection held the write lock for longer than the busy timeout. */
 export class DatabaseLockedError extends StepwiseError {
   readonly busyTimeoutMs: number;
+  /**
+   * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
+   * operating system does not say (other platforms, another host, or a lock already released).
+   */
+  readonly holders: readonly LockHolder[];
 
-  constructor(busyTimeoutMs: number, cause: unknown) {
+  constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
     super(
       "DATABASE_LOCKED",
       `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
-        `(another app instance migrating, or a process holding a write transaction open). ` +
+        (holders.length > 0
+          ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
+          : `(another app instance migrating, or a process holding a write transaction open). `) +
         `Nothing was changed. Retry when it is released, or raise the busy timeout.`,
       { cause },
     );
     this.busyTimeoutMs = busyTimeoutMs;
+    this.holders = holders;
   }
 }
 
@@ -261,6 +281,102 @@ export class DatabaseUnusableError extends StepwiseError {
   constructor(message: string, sqliteCode: string | null, cause: unknown) {
     super("DATABASE_UNUSABLE", message, { cause });
     this.sqliteCode = sqliteCode;
+  }
+}
+
+/** One row `PRAGMA foreign_key_check` reported. */
+export interface ForeignKeyViolation {
+  /** The child table holding the dangling reference. */
+  readonly table: string;
+  readonly rowid: number | null;
+  /** The parent table the reference points to. */
+  readonly parent: string;
+}
+
+/**
+ * A migration run with foreign keys switched off left references that point nowhere. It was rolled
+ * back before committing, so the database is as it was.
+ */
+export class ForeignKeyViolationError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly direction: MigrationDirection;
+  /** The first violations found (at most 100). */
+  readonly violations: readonly ForeignKeyViolation[];
+  readonly violationCount: number;
+
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }) {
+    const sample = fields.violations
+      .slice(0, 3)
+      .map((v) => `${v.table} row ${v.rowid ?? "?"} → ${v.parent}`)
+      .join("; ");
+    super(
+      "FOREIGN_KEY_VIOLATION",
+      `Migration ${fields.version} (${fields.file}) left ${fields.violations.length} foreign key violation` +
+        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). It was rolled back; ` +
+        `the database is as it was. Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.violations = fields.violations.slice(0, 100);
+    this.violationCount = fields.violations.length;
+  }
+}
+
+/** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
+export class DiskFullError extends StepwiseError {
+  /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
+  readonly version: number | null;
+  readonly file: string | null;
+  readonly sqliteCode: string;
+
+  constructor(fields: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
+    super(
+      "DISK_FULL",
+      `The database ran out of room (${fields.sqliteCode})` +
+        (fields.version === null ? "" : ` while applying migration ${fields.version} (${fields.file})`) +
+        `. The transaction was rolled back, so the database is as it was. Free disk space ` +
+        `(or raise PRAGMA max_page_count) and run it again.`,
+      { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.sqliteCode = fields.sqliteCode;
+  }
+}
+
+/** Who started a `transaction: false` migration, as recorded in its `started` history row. */
+export interface MigrationOwnerInfo {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/**
+ * Another process is running a `transaction: false` migration and did not finish within the busy
+ * timeout. Nothing was changed by this process.
+ */
+export class MigrationInProgressError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly startedAt: string;
+  /** The process recorded as running it, or `null` when the row names none. */
+  readonly owner: MigrationOwnerInfo | null;
+  readonly waitedMs: number;
+
+  constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
+    super(
+      "MIGRATION_IN_PROGRESS",
+      `Migration ${fields.version} (${fields.file}) runs outside a transaction and is still being applied` +
+        (fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : "") +
+        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. Nothing was changed. Retry when it ` +
+        `finishes, or raise the busy timeout. If that process is gone, resolve it with "stepwise repair".`,
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.startedAt = fields.startedAt;
+    this.owner = fields.owner;
+    this.waitedMs = fields.waitedMs;
   }
 }
 

@@ -34,6 +34,7 @@ export class HistoryStore {
   private readonly db: Database;
   private readonly quoted: string;
   private readonly statements = new Map<string, Statement>();
+  private shapeChecked = false;
 
   constructor(db: Database, tableName: string = DEFAULT_TABLE_NAME) {
     if (!TABLE_NAME_PATTERN.test(tableName)) throw new InvalidTableNameError(tableName);
@@ -59,11 +60,15 @@ export class HistoryStore {
         checksum TEXT NOT NULL,
         applied_at TEXT NOT NULL,
         duration_ms INTEGER,
-        state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started'))
+        state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')),
+        owner TEXT
       )`);
+      this.shapeChecked = true;
       return;
     }
     this.assertShape();
+    // Tables created before the owner column existed get it on the first write transaction.
+    if (!this.hasOwnerColumn()) this.db.exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
   }
 
   /** Throws {@link HistoryTableInvalidError} unless the existing table has the columns stepwise writes. */
@@ -76,15 +81,40 @@ export class HistoryStore {
     if (version.pk !== 1 || version.type.toUpperCase() !== "INTEGER") {
       throw new HistoryTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     }
+    this.shapeChecked = true;
+  }
+
+  /** True when the table exists; checks its shape first, so reads fail with a typed error, not SQL. */
+  private existsWithValidShape(): boolean {
+    if (!this.exists()) return false;
+    if (!this.shapeChecked) this.assertShape();
+    return true;
+  }
+
+  private hasOwnerColumn(): boolean {
+    return (this.db.prepare(`PRAGMA table_info(${this.quoted})`).all() as Array<{ name: string }>).some((column) => column.name === "owner");
+  }
+
+  /**
+   * The `started` row of `version` with its `owner` (`null` when none was recorded, or the table
+   * predates owners), or `null` when there is no such row, for example because it just finished.
+   */
+  readStartedRow(version: number): { readonly owner: string | null } | null {
+    if (!this.existsWithValidShape()) return null;
+    const ownerColumn = this.hasOwnerColumn() ? "owner" : "NULL AS owner";
+    const row = this.db.prepare(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version = ? AND state = 'started'`).get(version) as { owner: string | null } | undefined;
+    return row ?? null;
   }
 
   /** What the planner needs, ascending by version; empty when the table does not exist. */
   readKeys(): AppliedMigrationKey[] {
-    if (!this.exists()) return [];
-    const statement = this.explainShapeErrors(() =>
-      this.statement("keys", `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`),
-    );
-    const rows = statement.raw(true).all() as Array<[number, string, string | null]>;
+    if (!this.existsWithValidShape()) return [];
+    const rows = this.statement(
+      "keys",
+      `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
+    )
+      .raw(true)
+      .all() as Array<[number, string, string | null]>;
     const keys: AppliedMigrationKey[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -95,11 +125,11 @@ export class HistoryStore {
 
   /** Every row, ascending by version; empty when the table does not exist. */
   readAll(): AppliedMigration[] {
-    if (!this.exists()) return [];
-    const statement = this.explainShapeErrors(() =>
-      this.statement("all", `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`),
-    );
-    const rows = statement.all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    if (!this.existsWithValidShape()) return [];
+    const rows = this.statement(
+      "all",
+      `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+    ).all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
     return rows.map((row) => ({
       version: row.version,
       name: row.name,
@@ -119,27 +149,27 @@ export class HistoryStore {
   }
 
   /** Records that a non-transactional migration is about to run. */
-  insertStarted(row: { version: number; name: string; checksum: string; startedAt: string }): void {
+  insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): void {
     this.statement(
       "insertStarted",
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, NULL, 'started')`,
-    ).run(row.version, row.name, row.checksum, row.startedAt);
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`,
+    ).run(row.version, row.name, row.checksum, row.startedAt, row.owner);
   }
 
   /** Turns a `started` row into an `applied` one. */
   markApplied(version: number, appliedAt: string, durationMs: number | null): void {
     this.statement(
       "markApplied",
-      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ? WHERE version = ?`,
+      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ?`,
     ).run(appliedAt, durationMs, version);
   }
 
   /** Marks an applied row as being reverted by a non-transactional migration. */
-  markStarted(version: number, startedAt: string): void {
+  markStarted(version: number, startedAt: string, owner: string): void {
     this.statement(
       "markStarted",
-      `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL WHERE version = ?`,
-    ).run(startedAt, version);
+      `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`,
+    ).run(startedAt, owner, version);
   }
 
   /** Removes a row (after a revert, or to forget an interrupted attempt). */
@@ -152,18 +182,6 @@ export class HistoryStore {
     this.db.pragma(`user_version = ${Math.trunc(version)}`);
   }
 
-  /**
-   * A table of the same name made by another tool fails the SELECT with a bare "no such column";
-   * checking the shape only then keeps the common path to one statement and names the real problem.
-   */
-  private explainShapeErrors(prepare: () => Statement): Statement {
-    try {
-      return prepare();
-    } catch (error) {
-      this.assertShape();
-      throw error;
-    }
-  }
 
   private statement(key: string, sql: string): Statement {
     let statement = this.statements.get(key);

@@ -59,6 +59,8 @@ export type {
   PlanDownOptions,
   PlanUpOptions,
 } from "./planner.js";
+export { describeRepair, repairIncompleteMigration } from "./repair.js";
+export type { RepairOptions, RepairResolution, RepairResult } from "./repair.js";
 export * from "./errors.js";
 // Safety nets: rehearsal, backups, baseline, verification, progress.
 export { openInMemoryCopy, rehearseUp } from "./rehearsal.js";

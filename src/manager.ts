@@ -8,7 +8,12 @@
  * migrating one file apply each migration exactly once.
  */
 import {
+  DatabaseLockedError,
+  DiskFullError,
+  ForeignKeyViolationError,
+  IncompleteMigrationError,
   MigrationFailedError,
+  MigrationInProgressError,
   StepwiseError,
   UnmanagedDatabaseError,
   UsageError,
@@ -19,7 +24,9 @@ import { createMigrationContext, createProgressReporter, type ProgressMeasure } 
 import { rehearseUp, type Rehearsal } from "./rehearsal.js";
 import { SchemaDriftError, verifySchema, type SchemaVerification } from "./verify.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
-import { guardSqlite, translateSqliteError } from "./sqlite-errors.js";
+import { findLockHolders } from "./lock-holders.js";
+import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
+import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
 import {
   assertValidRegistry,
   describeStatus,
@@ -37,6 +44,15 @@ import type {
   MigrationRegistry,
   VersionOf,
 } from "./types.js";
+
+/** How often a process waiting for another's `transaction: false` migration looks again. */
+const WAIT_POLL_MS = 25;
+
+/** What one `up` or `down` call has done so far, kept across the re-plans after a wait. */
+interface Progress {
+  readonly ran: AppliedStep[];
+  fromVersion: number | null;
+}
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -142,6 +158,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
   private readonly props: MigrationManagerProps;
+  private dataVersionAtLastCommit: number | null = null;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -176,12 +193,17 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   up(options: UpOptions<VersionOf<R>> = {}): MigrationResult {
     return this.withConnectionSettings(() => {
-      const plan = this.planUp({ to: options.to });
-      if (plan.steps.length > 0) this.refuseUnmanagedDatabase();
-      const backup = options.backup && plan.steps.length > 0 ? takeBackupSync(this.db, { ...options.backup, version: plan.fromVersion }) : undefined;
-      if (backup) this.emit({ type: "backed-up", backup });
+      const progress: Progress = { ran: [], fromVersion: null };
+      let backup: BackupRecord | undefined;
       try {
-        const result = this.execute(plan, (applied) => planUp(this.migrations, applied, { to: options.to }));
+        const result = this.waitWhileAnotherProcessMigrates(() => {
+          const plan = this.planUp({ to: options.to });
+          if (options.backup && !backup && plan.steps.length > 0) {
+            backup = takeBackupSync(this.db, { ...options.backup, version: plan.fromVersion });
+            this.emit({ type: "backed-up", backup });
+          }
+          return this.execute(plan, (applied) => planUp(this.migrations, applied, { to: options.to }), progress);
+        });
         return backup ? { ...result, backup } : result;
       } catch (error) {
         throw backup && error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
@@ -214,8 +236,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   down(options: DownOptions<VersionOf<R>> = {}): MigrationResult {
     return this.withConnectionSettings(() => {
-      const plan = this.planDown(options);
-      return this.execute(plan, (applied) => planDown(this.migrations, applied, options));
+      const progress: Progress = { ran: [], fromVersion: null };
+      return this.waitWhileAnotherProcessMigrates(() => {
+        const plan = this.planDown(options);
+        return this.execute(plan, (applied) => planDown(this.migrations, applied, options), progress);
+      });
     });
   }
 
@@ -329,20 +354,57 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
 
+  /**
+   * A `started` row owned by a live process means a `transaction: false` migration is running
+   * elsewhere without holding the lock: wait for it (up to the busy timeout) and plan again, rather
+   * than calling it interrupted. Only a row whose owner is gone is reported as incomplete.
+   */
+  private waitWhileAnotherProcessMigrates(attempt: () => MigrationResult): MigrationResult {
+    let waitingSince: number | null = null;
+    for (;;) {
+      try {
+        return attempt();
+      } catch (error) {
+        if (!(error instanceof IncompleteMigrationError)) throw error;
+        const row = this.store.readStartedRow(error.version);
+        if (row === null) continue; // finished between our two reads: plan again
+        const owner = parseMigrationOwner(row.owner);
+        const liveness = assessMigrationOwner(owner);
+        if (liveness !== "alive" && liveness !== "unknown") throw error;
+        waitingSince ??= performance.now();
+        const waitedMs = Math.round(performance.now() - waitingSince);
+        if (waitedMs >= this.busyTimeoutMs) {
+          throw new MigrationInProgressError({
+            version: error.version,
+            file: error.file,
+            startedAt: error.startedAt,
+            owner: owner && { pid: owner.pid, host: owner.host },
+            waitedMs,
+          });
+        }
+        sleepSync(Math.min(WAIT_POLL_MS, this.busyTimeoutMs - waitedMs));
+      }
+    }
+  }
+
   private execute(
     plan: MigrationPlan<R[number]>,
     replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
+    progress: Progress,
   ): MigrationResult {
     const direction = plan.direction;
+    progress.fromVersion ??= plan.fromVersion;
+    const ran = progress.ran;
     if (plan.steps.length === 0) {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
-      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+      return { direction, fromVersion: progress.fromVersion, toVersion: plan.toVersion, steps: ran };
     }
-    const ran: AppliedStep[] = [];
     let queue: readonly R[number][] = plan.steps;
     let next = 0;
     let toVersion = plan.toVersion;
-    let knownDataVersion = this.dataVersion();
+    // Unknown at first: the plan was read before this point, and a commit by another connection
+    // between that read and now would not show in data_version, so the first step always re-plans.
+    let knownDataVersion: number | null = null;
     let ensured = false;
 
     for (;;) {
@@ -352,15 +414,15 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = expected?.disableForeignKeys ? this.switchOffForeignKeys() : null;
       try {
         this.beginImmediate();
-        // The plan was read before the lock, and data_version only counts commits after its first
-        // reading, so the first pass always re-reads the history under the lock.
-        const firstPass = !ensured;
-        if (firstPass) {
+        if (!ensured) {
+          // Checked under the write lock: outside it, another process may create the history table
+          // between reading "no history" and listing the tables.
+          if (direction === "up") this.refuseUnmanagedDatabase();
           this.store.ensure();
           ensured = true;
         }
         const dataVersion = this.dataVersion();
-        if (firstPass || dataVersion !== knownDataVersion) {
+        if (dataVersion !== knownDataVersion) {
           // Another connection may have committed since we planned: trust only what the history says now.
           const fresh = replan(this.store.readKeys());
           const stillPending = new Set(fresh.steps);
@@ -386,7 +448,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         }
         ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
         next++;
-        knownDataVersion = this.dataVersion();
+        knownDataVersion = this.dataVersionAtLastCommit;
       } catch (error) {
         this.rollbackQuietly();
         throw error;
@@ -394,7 +456,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         restoreForeignKeys?.();
       }
     }
-    return { direction, fromVersion: plan.fromVersion, toVersion, steps: ran };
+    return { direction, fromVersion: progress.fromVersion, toVersion, steps: ran };
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -406,7 +468,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       if (!this.db.inTransaction) {
         throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
       }
-      if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db);
+      if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
     } catch (cause) {
       throw this.migrationFailed(entry, direction, cause, true);
     }
@@ -423,10 +485,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   private runWithoutTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
     const startedAt = new Date().toISOString();
+    const owner = serializeMigrationOwner(currentMigrationOwner());
     if (direction === "up") {
-      this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt });
+      this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
     } else {
-      this.store.markStarted(entry.version, startedAt);
+      this.store.markStarted(entry.version, startedAt, owner);
     }
     this.commit();
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
@@ -461,6 +524,12 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
     if (cause instanceof StepwiseError) return cause;
+    const sqliteCode = sqliteCodeOf(cause);
+    if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
+    // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
+    // migration's: report it as such, so nobody goes looking for a bug in the migration.
+    const environmental = rolledBack ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
+    if (environmental instanceof StepwiseError) return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }
 
@@ -482,6 +551,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private commit(): void {
+    // Read under the lock: once COMMIT releases it, another process may commit before we could look,
+    // and its change would then be mistaken for one we had already planned around.
+    this.dataVersionAtLastCommit = this.dataVersion();
     try {
       this.db.exec("COMMIT");
     } catch (error) {
@@ -509,6 +581,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
     try {
       return guardSqlite(action, this.busyTimeoutMs);
+    } catch (error) {
+      // SQLite does not say who holds the lock; the operating system sometimes does.
+      if (error instanceof DatabaseLockedError && error.holders.length === 0) {
+        const holders = findLockHolders(this.db.name);
+        if (holders.length > 0) throw new DatabaseLockedError(error.busyTimeoutMs, error.cause, holders);
+      }
+      throw error;
     } finally {
       this.db.pragma(`busy_timeout = ${previous}`);
     }
@@ -596,11 +675,15 @@ function runMigrationBody(db: Database, entry: MigrationEntry, direction: Migrat
   }
 }
 
-function assertNoForeignKeyViolations(db: Database): void {
-  const violations = db.pragma("foreign_key_check") as Array<{ table: string; rowid: number; parent: string }>;
+function assertNoForeignKeyViolations(db: Database, entry: MigrationEntry, direction: MigrationDirection): void {
+  const violations = db.pragma("foreign_key_check") as Array<{ table: string; rowid: number | null; parent: string }>;
   if (violations.length > 0) {
-    const sample = violations.slice(0, 3).map((v) => `${v.table} row ${v.rowid} → ${v.parent}`).join("; ");
-    throw new Error(`${violations.length} foreign key violation${violations.length === 1 ? "" : "s"} after the migration (${sample}); rolled back`);
+    throw new ForeignKeyViolationError({
+      version: entry.version,
+      file: entry.file,
+      direction,
+      violations: violations.map((v) => ({ table: v.table, rowid: v.rowid, parent: v.parent })),
+    });
   }
 }
 

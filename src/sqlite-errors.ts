@@ -2,7 +2,7 @@
  * SQLite reports trouble as error codes; stepwise turns the ones a user can act on (locked, not a
  * database, read-only, disk full) into typed errors that say what to do.
  */
-import { DatabaseLockedError, DatabaseUnusableError, StepwiseError } from "./errors.js";
+import { DatabaseLockedError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
 interface SqliteErrorLike {
@@ -32,7 +32,8 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number): unk
       error,
     );
   }
-  if (code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_IOERR")) {
+  if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
+  if (code.startsWith("SQLITE_IOERR")) {
     return new DatabaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);
   }
   return error;

@@ -16,6 +16,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { StepwiseError, UsageError } from "../errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
+import { describeRepair, repairIncompleteMigration } from "../repair.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
@@ -274,6 +275,29 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
       await withManager(command, "write", (manager) => {
         print(formatResult(manager.reset({ dangerouslyDropAllData: true }), palette));
+      });
+    });
+
+  program
+    .command("repair")
+    .description("resolve an interrupted transaction:false migration: mark it applied, or forget the attempt")
+    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(parsePositiveInteger).conflicts("forget"))
+    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(parsePositiveInteger))
+    .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
+    .option("--json", "print the result as JSON")
+    .action(async (options: { applied?: number; forget?: number; yes?: boolean; json?: boolean }, command: Command) => {
+      const version = options.applied ?? options.forget;
+      if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
+      if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+      await withManager(command, "write", (manager) => {
+        const result = repairIncompleteMigration(manager.db, manager.migrations, {
+          version,
+          resolution: options.applied !== undefined ? "applied" : "forget",
+          tableName: manager.tableName,
+          busyTimeoutMs: flagsOf(command).busyTimeout ?? props.busyTimeoutMs,
+        });
+        if (options.json) printJson(result);
+        else print(describeRepair(result));
       });
     });
 

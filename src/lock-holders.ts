@@ -1,0 +1,52 @@
+/**
+ * SQLite reports only "database is locked", never by whom. On Linux the kernel lists every POSIX
+ * lock in `/proc/locks` with the owning pid and the file's inode, which is enough to name the
+ * process holding the database (rollback journal: locks on the file itself; WAL: on `-shm`).
+ * Elsewhere this finds nothing and the error says so in general terms.
+ */
+import { readFileSync, statSync } from "node:fs";
+import type { LockHolder } from "./errors.js";
+
+/**
+ * The other processes holding POSIX locks on the database file or its WAL index, writers first.
+ * Best effort: empty on platforms without `/proc/locks`, for `:memory:`, or when nothing matches.
+ */
+export function findLockHolders(databasePath: string): LockHolder[] {
+  if (!databasePath || databasePath === ":memory:") return [];
+  const inodes = new Set<number>();
+  for (const file of [databasePath, `${databasePath}-shm`]) {
+    try {
+      inodes.add(statSync(file).ino);
+    } catch {
+      // No WAL index: the database is in rollback-journal mode.
+    }
+  }
+  let table: string;
+  try {
+    table = readFileSync("/proc/locks", "utf8");
+  } catch {
+    return [];
+  }
+  const byPid = new Map<number, "write" | "read">();
+  for (const line of table.split("\n")) {
+    // "1: POSIX  ADVISORY  WRITE 4242 fd:01:1234567 1073741825 1073741825"
+    const match = /^\d+:\s+POSIX\s+\S+\s+(READ|WRITE)\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/i.exec(line.trim() + " ");
+    if (!match) continue;
+    const pid = Number(match[2]);
+    if (pid === process.pid || !inodes.has(Number(match[3]))) continue;
+    const lock = match[1]!.toUpperCase() === "WRITE" ? "write" : "read";
+    if (byPid.get(pid) !== "write") byPid.set(pid, lock);
+  }
+  return [...byPid]
+    .map(([pid, lock]) => ({ pid, lock, command: readCommandLine(pid) }))
+    .sort((a, b) => (a.lock === b.lock ? a.pid - b.pid : a.lock === "write" ? -1 : 1));
+}
+
+function readCommandLine(pid: number): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    return text === "" ? null : text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Who is running a `transaction: false` migration. Such a migration commits a `started` history row,
+ * runs without holding the write lock, then marks the row applied. Another process that meets the
+ * row must tell "still running elsewhere" (wait) from "crashed half way" (stop and ask a person), so
+ * the row records its owner: host, pid and a token unique to the process.
+ *
+ * The token answers pid reuse inside one host's process table, which is common in containers where
+ * the app is always pid 1: a row with our own pid but another token was written by a dead
+ * predecessor. A pid reused by an unrelated process still reads as alive; the cost is a wait of at
+ * most the busy timeout, then {@link MigrationInProgressError}, never a wrong answer.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+
+/** What a `started` row records about the process running it. */
+export interface MigrationOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly token: string;
+}
+
+/**
+ * `self`: this process (a nested call, which cannot be waited for); `alive`: running on this host;
+ * `dead`: gone, or never recorded; `unknown`: on another host, so only time can tell.
+ */
+export type OwnerLiveness = "self" | "alive" | "dead" | "unknown";
+
+const PROCESS_TOKEN = randomUUID();
+
+/** This process, as it records itself in a `started` row. */
+export function currentMigrationOwner(): MigrationOwner {
+  return { pid: process.pid, host: hostname(), token: PROCESS_TOKEN };
+}
+
+/** The text stored in the history table's `owner` column. */
+export function serializeMigrationOwner(owner: MigrationOwner): string {
+  return JSON.stringify(owner);
+}
+
+/** Reads an `owner` column; `null` for an empty or foreign value. */
+export function parseMigrationOwner(text: string | null): MigrationOwner | null {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as Partial<MigrationOwner>;
+    if (Number.isSafeInteger(value.pid) && typeof value.host === "string" && typeof value.token === "string") {
+      return { pid: value.pid!, host: value.host, token: value.token };
+    }
+  } catch {
+    // Written by something else; treat as unowned.
+  }
+  return null;
+}
+
+/** Whether the recorded owner may still be running the migration. */
+export function assessMigrationOwner(owner: MigrationOwner | null): OwnerLiveness {
+  if (owner === null) return "dead";
+  if (owner.host !== hostname()) return "unknown";
+  if (owner.pid === process.pid) return owner.token === PROCESS_TOKEN ? "self" : "dead";
+  return isProcessAlive(owner.pid) ? "alive" : "dead";
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    // Signal 0 checks existence and permission without delivering anything.
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  // A killed child that its parent has not reaped yet still answers signal 0; Linux shows it as Z.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return true;
+  }
+}
+
+/** Blocks the thread; migrations are synchronous, so waiting for another process is too. */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+}

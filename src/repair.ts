@@ -1,0 +1,96 @@
+/**
+ * `stepwise repair`: the way out after a `transaction: false` migration was interrupted. stepwise
+ * cannot know how much of such a migration ran, so a person checks the database and says which of
+ * two things is true, and this records it:
+ *
+ * - `applied`: the migration's changes are all in the database; the row becomes `applied`.
+ * - `forget`: none of them are (or they were undone by hand); the row is deleted and `up` runs the
+ *   migration again.
+ *
+ * For an interrupted `down` the same words describe the database: `applied` when the revert did
+ * nothing, `forget` when it completed.
+ */
+import { InvalidTargetError, MigrationInProgressError } from "./errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
+import { assessMigrationOwner, parseMigrationOwner } from "./migration-owner.js";
+import { guardSqlite } from "./sqlite-errors.js";
+import type { Database, MigrationRegistry } from "./types.js";
+
+/** What the person found: the migration's changes are all there, or none are. */
+export type RepairResolution = "applied" | "forget";
+
+/** Options for {@link repairIncompleteMigration}. */
+export interface RepairOptions {
+  /** The version whose `started` row to resolve. */
+  readonly version: number;
+  readonly resolution: RepairResolution;
+  /** Default {@link DEFAULT_TABLE_NAME}. */
+  readonly tableName?: string;
+  /** Milliseconds to wait for the write lock. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** What {@link repairIncompleteMigration} changed: plain data, for logs and `--json`. */
+export interface RepairResult {
+  readonly version: number;
+  readonly name: string;
+  readonly resolution: RepairResolution;
+  /** When the interrupted attempt started, as the row recorded it. */
+  readonly startedAt: string;
+  /** `PRAGMA user_version` after the repair: the newest applied version. */
+  readonly currentVersion: number;
+}
+
+/**
+ * Resolves an interrupted `transaction: false` migration, in one write transaction.
+ *
+ * @example
+ * repairIncompleteMigration(db, migrations, { version: 3, resolution: "forget" });
+ * @throws InvalidTargetError when that version has no `started` row.
+ * @throws MigrationInProgressError when the process that started it is still alive on this host.
+ */
+export function repairIncompleteMigration(db: Database, migrations: MigrationRegistry, options: RepairOptions): RepairResult {
+  const store = new HistoryStore(db, options.tableName ?? DEFAULT_TABLE_NAME);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const previousTimeout = db.pragma("busy_timeout", { simple: true }) as number;
+  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+  try {
+    return guardSqlite(() => {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const row = store.readAll().find((candidate) => candidate.version === options.version);
+        if (!row || row.state !== "started") {
+          throw new InvalidTargetError(
+            options.version,
+            `Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; "stepwise status" shows what needs attention.`,
+          );
+        }
+        const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
+        const owner = parseMigrationOwner(store.readStartedRow(options.version)?.owner ?? null);
+        if (assessMigrationOwner(owner) === "alive") {
+          throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
+        }
+        if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);
+        else store.delete(row.version);
+        const currentVersion = store.readAll().reduce((max, r) => (r.state === "applied" ? Math.max(max, r.version) : max), 0);
+        store.setUserVersion(currentVersion);
+        db.exec("COMMIT");
+        return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
+      } catch (error) {
+        if (db.inTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
+    }, busyTimeoutMs);
+  } finally {
+    db.pragma(`busy_timeout = ${previousTimeout}`);
+  }
+}
+
+/** The line a CLI or logger prints for a repair. */
+export function describeRepair(result: RepairResult): string {
+  const label = `${String(result.version).padStart(3, "0")}_${result.name}`;
+  return result.resolution === "applied"
+    ? `repaired ${label}: marked applied (interrupted attempt started ${result.startedAt}); schema version is ${result.currentVersion}`
+    : `repaired ${label}: forgot the interrupted attempt started ${result.startedAt}; "up" will run it again; schema version is ${result.currentVersion}`;
+}

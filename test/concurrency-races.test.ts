@@ -1,0 +1,113 @@
+/**
+ * Six processes run `up` on one fresh file at the same moment. Each must exit 0, and each migration's
+ * side effect must happen exactly once.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/index.js";
+import { createTestProject, repoRoot, runNode } from "./support/project.js";
+
+const PROCESSES = 6;
+const childScript = path.join(repoRoot, "test", "support", "migrate-child.ts");
+
+test("six processes migrating one fresh file at once all succeed and apply each migration once", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const barrier = path.join(project.root, "barrier");
+  mkdirSync(barrier);
+  assert.equal(existsSync(file), false);
+
+  const children = Array.from({ length: PROCESSES }, (_, i) =>
+    runNode(childScript, [project.registryFile, file, barrier, String(i)], { cwd: project.root, timeoutMs: 120_000 }),
+  );
+  // Release them together once all have loaded, so start-up time does not serialize them.
+  const releaseWhenReady = (async () => {
+    const deadline = Date.now() + 90_000;
+    while (readdirSync(barrier).filter((name) => name.startsWith("ready-")).length < PROCESSES && Date.now() < deadline) {
+      await sleep(10);
+    }
+    writeFileSync(path.join(barrier, "go"), "");
+  })();
+  const results = await Promise.all(children);
+  await releaseWhenReady;
+
+  const applied: number[] = [];
+  for (const result of results) {
+    assert.equal(result.code, 0, `a child failed:\n${result.stderr}`);
+    applied.push(...(JSON.parse(result.stdout) as number[]));
+  }
+  assert.deepEqual(applied.sort(), [1, 2, 3], "each migration must be applied by exactly one process");
+
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare("SELECT version FROM side_effects ORDER BY version").pluck().all(), [1, 2, 3]);
+  assert.equal(db.prepare("SELECT count(*) FROM counter").pluck().get(), 1);
+  assert.equal(db.prepare("SELECT count(*) FROM items").pluck().get(), 3 + 2_000);
+  const manager = new MigrationManager(db, migrations);
+  assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"], [2, "applied"], [3, "applied"]]);
+  assert.equal(manager.status().problem, null);
+  assert.equal(db.pragma("user_version", { simple: true }), 3);
+});
+
+/**
+ * The interleavings below are rare between real processes, so they are forced: a second connection
+ * commits its whole `up` at the exact moment the first is between two of its own statements.
+ */
+test("a process that planned before another committed re-plans instead of applying twice", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const late = new Database(file);
+  const early = new Database(file);
+  t.after(() => {
+    late.close();
+    early.close();
+  });
+
+  // `late` reads its plan, then `early` applies everything before `late` takes the write lock.
+  const pragma = late.pragma.bind(late);
+  let interleaved = false;
+  late.pragma = ((source: string, options?: { simple?: boolean }) => {
+    if (!interleaved && source === "data_version") {
+      interleaved = true;
+      new MigrationManager(early, migrations).up();
+    }
+    return pragma(source, options);
+  }) as typeof late.pragma;
+
+  const result = new MigrationManager(late, migrations).up();
+  assert.ok(interleaved);
+  assert.deepEqual(result.steps, []);
+  assert.deepEqual(late.prepare("SELECT version FROM side_effects ORDER BY version").pluck().all(), [1, 2, 3]);
+});
+
+test("a process that sees another's first migration land mid-check does not call the database unmanaged", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const late = new Database(file);
+  const early = new Database(file);
+  t.after(() => {
+    late.close();
+    early.close();
+  });
+
+  const prepare = late.prepare.bind(late);
+  let interleaved = false;
+  late.prepare = ((source: string) => {
+    if (!interleaved && /FROM sqlite_master WHERE type = 'table' AND name NOT LIKE/.test(source)) {
+      interleaved = true;
+      new MigrationManager(early, migrations).up({ to: 1 });
+    }
+    return prepare(source);
+  }) as typeof late.prepare;
+
+  const result = new MigrationManager(late, migrations).up();
+  assert.deepEqual(result.steps.map((step) => step.version), [2, 3]);
+  assert.deepEqual(late.prepare("SELECT version FROM side_effects ORDER BY version").pluck().all(), [1, 2, 3]);
+});

@@ -1,0 +1,46 @@
+/**
+ * A full disk, simulated with `PRAGMA max_page_count`: the migration fails with DISK_FULL naming it,
+ * and the database file is byte for byte what it was.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager, type DiskFullError } from "../src/index.js";
+import { createTestProject, readBytes } from "./support/project.js";
+
+for (const journalMode of ["delete", "wal"] as const) {
+  test(`a migration that fills the disk fails with DISK_FULL and leaves the database as it was (${journalMode})`, async (t) => {
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    project.writeMigration(
+      "003_fill_the_disk.sql",
+      "-- migrate:up\nCREATE TABLE filler (id INTEGER PRIMARY KEY, blob BLOB NOT NULL);\n" +
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filler (blob) SELECT randomblob(1000) FROM n;\n",
+    );
+    const migrations = await project.load();
+    const file = project.databasePath();
+    const setup = new Database(file);
+    setup.pragma(`journal_mode = ${journalMode}`);
+    new MigrationManager(setup, migrations).up({ to: 2 });
+    setup.close();
+    const before = readBytes(file);
+
+    const db = new Database(file);
+    t.after(() => db.close());
+    const pages = db.pragma("page_count", { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 8}`);
+    const manager = new MigrationManager(db, migrations);
+    assert.throws(
+      () => manager.up(),
+      (error: DiskFullError) => error.code === "DISK_FULL" && error.version === 3 && error.sqliteCode === "SQLITE_FULL",
+    );
+    assert.equal(manager.currentVersion(), 2);
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'filler'").pluck().get(), 0);
+    db.close();
+    assert.deepEqual(readBytes(file), before, "the file changed");
+
+    // With room again, the same migration applies.
+    const retry = new Database(file);
+    t.after(() => retry.close());
+    assert.deepEqual(new MigrationManager(retry, migrations).up().steps.map((step) => step.version), [3]);
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * A hostile environment: each case gets a typed error and leaves the file byte for byte as it was.
+ *
+ * Read-only cases: root ignores file modes, and tests may run as root, so the CLI runs as the
+ * unprivileged user `nobody` (uid 65534) when the suite is root, and as the current user otherwise;
+ * a connection opened with `{ readonly: true }` covers the same refusal in-process everywhere.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, writeFileSync } from "node:fs";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "../src/index.js";
+import { binPath, createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
+
+const UNPRIVILEGED = 65534;
+const tsxLoader = import.meta.resolve("tsx");
+
+/** Runs the real bin as a user that file modes apply to. */
+function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
+  const asNobody = process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1", HOME: cwd },
+      stdio: ["ignore", "pipe", "pipe"],
+      ...asNobody,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** A project whose database has migration 1 applied and 2 pending. */
+async function projectWithPendingMigration(t: Parameters<typeof createTestProject>[0]): Promise<{ project: TestProject; file: string; migrations: Awaited<ReturnType<TestProject["load"]>> }> {
+  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const db = new Database(file);
+  new MigrationManager(db, migrations).up({ to: 1 });
+  db.close();
+  return { project, file, migrations };
+}
+
+test("a read-only connection: DATABASE_UNUSABLE (SQLITE_READONLY), nothing changed", async (t) => {
+  const { file, migrations } = await projectWithPendingMigration(t);
+  const before = readBytes(file);
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  assert.throws(() => new MigrationManager(db, migrations).up(), (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_READONLY");
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("a read-only database file and a read-only folder: the CLI exits 1 with DATABASE_UNUSABLE, nothing changed", async (t) => {
+  const { project, file } = await projectWithPendingMigration(t);
+  chmodSync(project.root, 0o755);
+  const before = readBytes(file);
+
+  chmodSync(file, 0o444);
+  const readOnlyFile = await runCliUnprivileged(["up", "--db", file], project.root);
+  assert.equal(readOnlyFile.code, 1, readOnlyFile.stderr);
+  assert.match(readOnlyFile.stderr, /\[DATABASE_UNUSABLE\]/);
+  assert.deepEqual(readBytes(file), before);
+
+  // The file itself is writable, but SQLite cannot create its journal beside it.
+  chmodSync(file, 0o666);
+  chmodSync(project.root, 0o555);
+  let readOnlyFolder: RunResult;
+  try {
+    readOnlyFolder = await runCliUnprivileged(["up", "--db", file], project.root);
+  } finally {
+    chmodSync(project.root, 0o755);
+  }
+  assert.equal(readOnlyFolder.code, 1, readOnlyFolder.stderr);
+  assert.match(readOnlyFolder.stderr, /\[DATABASE_UNUSABLE\]/);
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding process, nothing changed", async (t) => {
+  const { project, file, migrations } = await projectWithPendingMigration(t);
+  const before = readBytes(file);
+  const holder = spawn(
+    process.execPath,
+    ["-e", `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setTimeout(() => {}, 60000);`, file],
+    { cwd: project.root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: new URL("../node_modules", import.meta.url).pathname } },
+  );
+  t.after(() => holder.kill("SIGKILL"));
+  await new Promise<void>((resolve) => holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
+
+  const db = new Database(file);
+  t.after(() => db.close());
+  assert.throws(
+    () => new MigrationManager(db, migrations, { busyTimeoutMs: 100 }).up(),
+    (error: DatabaseLockedError) =>
+      error.code === "DATABASE_LOCKED" &&
+      error.busyTimeoutMs === 100 &&
+      // Linux names the holder through /proc/locks; elsewhere the list is empty.
+      (process.platform !== "linux" || error.holders.some((h) => h.pid === holder.pid && h.lock === "write")),
+  );
+  const cli = await runCli(["up", "--busy-timeout", "100", "--db", file], { cwd: project.root });
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /\[DATABASE_LOCKED\]/);
+
+  holder.kill("SIGKILL");
+  await new Promise((resolve) => holder.once("exit", resolve));
+  db.close();
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the library and exit 1 from the CLI, nothing changed", async (t) => {
+  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  writeFileSync(file, "name,phone\nAda,555-0100\n".repeat(200));
+  const before = readBytes(file);
+  const db = new Database(file);
+  t.after(() => db.close());
+  assert.throws(() => new MigrationManager(db, migrations).up(), (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_NOTADB");
+  const cli = await runCli(["up", "--db", file], { cwd: project.root });
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /\[DATABASE_UNUSABLE\]/);
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("user tables without a history table: UNMANAGED_DATABASE listing them, nothing changed", async (t) => {
+  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const setup = new Database(file);
+  setup.exec("CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO authors (name) VALUES ('Le Guin')");
+  setup.close();
+  const before = readBytes(file);
+  const db = new Database(file);
+  t.after(() => db.close());
+  assert.throws(() => new MigrationManager(db, migrations).up(), (error: UnmanagedDatabaseError) => error.code === "UNMANAGED_DATABASE" && error.tables.includes("authors"));
+  const cli = await runCli(["up", "--db", file], { cwd: project.root });
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /\[UNMANAGED_DATABASE\]/);
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("a history table of another shape: HISTORY_TABLE_INVALID naming the missing columns, nothing changed", async (t) => {
+  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+  const migrations = await project.load();
+  const file = project.databasePath();
+  const setup = new Database(file);
+  setup.exec("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, filename TEXT NOT NULL); INSERT INTO schema_migrations (filename) VALUES ('0001_init.sql')");
+  setup.close();
+  const before = readBytes(file);
+  const db = new Database(file);
+  t.after(() => db.close());
+  const manager = new MigrationManager(db, migrations);
+  for (const action of [() => manager.up(), () => manager.status(), () => manager.history()]) {
+    assert.throws(action, (error: HistoryTableInvalidError) => error.code === "HISTORY_TABLE_INVALID" && error.missingColumns.includes("version") && error.missingColumns.includes("checksum"));
+  }
+  const cli = await runCli(["up", "--db", file], { cwd: project.root });
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /\[HISTORY_TABLE_INVALID\]/);
+  assert.deepEqual(readBytes(file), before);
+});
