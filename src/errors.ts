@@ -18,6 +18,7 @@ export type StepwiseErrorCode =
   | "MIGRATION_FAILED"
   | "DATABASE_LOCKED"
   | "DATABASE_UNUSABLE"
+  | "WHOLE_RUN_TRANSACTION_REFUSED"
   | "USAGE";
 
 /** The base class of all stepwise errors. */

@@ -14,6 +14,7 @@ import {
   UsageError,
 } from "./errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
+import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, translateSqliteError } from "./sqlite-errors.js";
 import {
   assertValidRegistry,
@@ -24,6 +25,7 @@ import {
   type MigrationPlan,
   type MigrationStatus,
 } from "./planner.js";
+import type BetterSqlite3 from "better-sqlite3";
 import type {
   Database,
   MigrationContext,
@@ -32,6 +34,8 @@ import type {
   MigrationRegistry,
   VersionOf,
 } from "./types.js";
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -66,10 +70,30 @@ export interface MigrationManagerProps {
   readonly logger?: MigrationLogger | null;
 }
 
+/**
+ * How `up` groups migrations into transactions: `"each"` commits every migration with its history
+ * row on its own; `"all"` runs every pending migration in one transaction, all or nothing.
+ */
+export type TransactionMode = "each" | "all";
+
+/** The transaction mode `up` uses unless told otherwise. */
+export const DEFAULT_TRANSACTION_MODE: TransactionMode = "each";
+
 /** Options for {@link MigrationManager.up}. */
 export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
+  /**
+   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
+   * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
+   * refuses its statements inside a transaction) or needs foreign keys switched off while they are
+   * on (the switch would then cover every migration of the run). Default
+   * {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   *
+   * @example
+   * manager.up({ transaction: "all" });
+   */
+  readonly transaction?: TransactionMode;
 }
 
 /** Options for {@link MigrationManager.down}: a number of steps or a target version, never both. */
@@ -114,6 +138,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly busyTimeoutMs: number;
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
+  /** Statements the hot paths run on every call, prepared once per manager. */
+  private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -139,9 +165,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   up(options: UpOptions<VersionOf<R>> = {}): MigrationResult {
     return this.withConnectionSettings(() => {
+      // Read before the history, so a commit by another connection in between forces a re-plan.
+      const dataVersion = this.dataVersion();
       const plan = this.planUp(options);
       if (plan.steps.length > 0) this.refuseUnmanagedDatabase();
-      return this.execute(plan, (applied) => planUp(this.migrations, applied, options));
+      const replan = (applied: ReturnType<HistoryStore["readKeys"]>) => planUp(this.migrations, applied, options);
+      if ((options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all") return this.executeInOneTransaction(plan, replan);
+      return this.execute(plan, dataVersion, replan);
     });
   }
 
@@ -151,8 +181,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    */
   down(options: DownOptions<VersionOf<R>> = {}): MigrationResult {
     return this.withConnectionSettings(() => {
+      const dataVersion = this.dataVersion();
       const plan = this.planDown(options);
-      return this.execute(plan, (applied) => planDown(this.migrations, applied, options));
+      return this.execute(plan, dataVersion, (applied) => planDown(this.migrations, applied, options));
     });
   }
 
@@ -236,6 +267,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private execute(
     plan: MigrationPlan<R[number]>,
+    plannedAtDataVersion: number,
     replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
   ): MigrationResult {
     const direction = plan.direction;
@@ -247,7 +279,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     let queue: readonly R[number][] = plan.steps;
     let next = 0;
     let toVersion = plan.toVersion;
-    let knownDataVersion = this.dataVersion();
+    let knownDataVersion = plannedAtDataVersion;
     let ensured = false;
 
     for (;;) {
@@ -288,7 +320,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         }
         ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
         next++;
-        knownDataVersion = this.dataVersion();
+        // No re-read here: data_version ignores this connection's own commits, and reading it now
+        // would swallow a commit another connection made since ours.
       } catch (error) {
         this.rollbackQuietly();
         throw error;
@@ -297,6 +330,62 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       }
     }
     return { direction, fromVersion: plan.fromVersion, toVersion, steps: ran };
+  }
+
+  /**
+   * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
+   * connection's progress is honoured; the refusal is checked again on that fresh plan.
+   */
+  private executeInOneTransaction(
+    plan: MigrationPlan<R[number]>,
+    replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
+  ): MigrationResult {
+    const direction = plan.direction;
+    const foreignKeysOn = () => this.db.pragma("foreign_keys", { simple: true }) === 1;
+    assertWholeRunPossible(plan.steps, foreignKeysOn());
+    if (plan.steps.length === 0) {
+      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+    }
+    const ran: AppliedStep[] = [];
+    let fresh = plan;
+    try {
+      this.beginImmediate();
+      this.store.ensure();
+      fresh = replan(this.store.readKeys());
+      assertWholeRunPossible(fresh.steps, foreignKeysOn());
+      const stillPending = new Set(fresh.steps);
+      for (const entry of plan.steps) {
+        if (!stillPending.has(entry)) {
+          this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+        }
+      }
+      for (const entry of fresh.steps) {
+        this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+        const started = performance.now();
+        try {
+          runMigrationBody(this.db, entry, direction);
+          if (!this.db.inTransaction) {
+            throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
+          }
+          if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db);
+        } catch (cause) {
+          throw this.migrationFailed(entry, direction, cause, true);
+        }
+        const durationMs = performance.now() - started;
+        this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
+        ran.push({ version: entry.version, name: entry.name, durationMs });
+      }
+      // One transaction, so only the final version is ever visible.
+      if (ran.length > 0) this.store.setUserVersion(fresh.toVersion);
+      this.commit();
+    } catch (error) {
+      this.rollbackQuietly();
+      throw error;
+    }
+    for (const step of ran) this.emit({ type: "migrated", direction, ...step });
+    if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
+    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -377,7 +466,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private beginImmediate(): void {
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.statements().begin.run();
     } catch (error) {
       throw translateSqliteError(error, this.busyTimeoutMs);
     }
@@ -385,7 +474,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private commit(): void {
     try {
-      this.db.exec("COMMIT");
+      this.statements().commit.run();
     } catch (error) {
       throw translateSqliteError(error, this.busyTimeoutMs);
     }
@@ -402,17 +491,29 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private dataVersion(): number {
-    return this.db.pragma("data_version", { simple: true }) as number;
+    return this.statements().dataVersion.get() as number;
+  }
+
+  /** `db.pragma()` and `db.exec()` compile their SQL on every call; these run often enough to keep. */
+  private statements(): NonNullable<typeof this.prepared> {
+    this.prepared ??= {
+      dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
+      busyTimeout: this.db.prepare("PRAGMA busy_timeout").pluck(),
+      begin: this.db.prepare("BEGIN IMMEDIATE"),
+      commit: this.db.prepare("COMMIT"),
+    };
+    return this.prepared;
   }
 
   /** Applies the busy timeout for the duration of one call and restores the caller's setting. */
   private withConnectionSettings<T>(action: () => T): T {
-    const previous = this.db.pragma("busy_timeout", { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
+    const wanted = Math.max(0, Math.trunc(this.busyTimeoutMs));
+    const previous = guardSqlite(() => this.statements().busyTimeout.get() as number, this.busyTimeoutMs);
+    if (previous !== wanted) this.db.pragma(`busy_timeout = ${wanted}`);
     try {
       return guardSqlite(action, this.busyTimeoutMs);
     } finally {
-      this.db.pragma(`busy_timeout = ${previous}`);
+      if (previous !== wanted) this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 
@@ -429,8 +530,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
  * migrate(new Database("data/app.db"), migrations, { logger: console });
  */
 export function migrate<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrationManagerProps & UpOptions<VersionOf<R>> = {}): MigrationResult {
-  const { to, ...props } = options;
-  return new MigrationManager(db, migrations, props).up(to === undefined ? {} : { to });
+  const { to, transaction, ...props } = options;
+  return new MigrationManager(db, migrations, props).up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
 }
 
 /** The one-line text a logger receives for an event. */
