@@ -150,7 +150,7 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
   progress("whole-process start");
   const bundleDir = path.join(root, "dist");
   await build({
-    entryPoints: { app: workload.appEntry, floor: workload.floorEntry },
+    entryPoints: { app: workload.appEntry, floor: workload.floorEntry, "registry-only": workload.registryOnlyEntry },
     outdir: bundleDir,
     outExtension: { ".js": ".mjs" },
     bundle: true,
@@ -163,21 +163,32 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
   const startDb = path.join(root, "start.db");
   cpSync(appliedDb, startDb);
   const modes = [
-    { id: "bundled", label: "esbuild bundle", args: [] as string[], app: path.join(bundleDir, "app.mjs"), floor: path.join(bundleDir, "floor.mjs") },
-    { id: "tsx", label: "unbundled, tsx", args: tsx, app: workload.appEntry, floor: workload.floorEntry },
+    {
+      id: "bundled",
+      label: "esbuild bundle",
+      args: [] as string[],
+      app: path.join(bundleDir, "app.mjs"),
+      floor: path.join(bundleDir, "floor.mjs"),
+      registryOnly: path.join(bundleDir, "registry-only.mjs"),
+    },
+    { id: "tsx", label: "unbundled, tsx", args: tsx, app: workload.appEntry, floor: workload.floorEntry, registryOnly: workload.registryOnlyEntry },
   ];
   for (const mode of modes) {
     // One unmeasured run each fills tsx's transform cache and the OS file cache.
     runChildOrThrow(mode.args, mode.app, [startDb], { cwd: root });
     runChildOrThrow(mode.args, mode.floor, [startDb], { cwd: root });
+    runChildOrThrow(mode.args, mode.registryOnly, [startDb], { cwd: root });
     const app: number[] = [];
     const floor: number[] = [];
+    const registryOnly: number[] = [];
     for (let run = 0; run < runs.startProcess; run++) {
       // Alternating keeps slow phases of a shared machine from landing on one side only.
       app.push(runChildOrThrow(mode.args, mode.app, [startDb], { cwd: root }).ms);
       floor.push(runChildOrThrow(mode.args, mode.floor, [startDb], { cwd: root }).ms);
+      registryOnly.push(runChildOrThrow(mode.args, mode.registryOnly, [startDb], { cwd: root }).ms);
     }
     figures.push(figure(`start-${mode.id}`, `whole-process no-op start, ${mode.label}`, size, app, floor, "process: open + one SELECT"));
+    figures.push(figure(`start-registry-${mode.id}`, `process importing only the registry, ${mode.label}`, size, registryOnly, floor, "process: open + one SELECT"));
   }
   return figures;
 

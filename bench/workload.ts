@@ -33,6 +33,8 @@ export interface Workload {
   readonly appEntry: string;
   /** The floor: opens the database and runs one SELECT, importing nothing of stepwise. */
   readonly floorEntry: string;
+  /** The floor plus importing the registry, to isolate what loading the registry costs. */
+  readonly registryOnlyEntry: string;
   readonly migrations: readonly WorkloadMigration[];
 }
 
@@ -104,6 +106,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
   const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.pragma(${JSON.stringify(pragma)});`).join("\n");
   const appEntry = path.join(root, "src", "app.ts");
   const floorEntry = path.join(root, "src", "floor.ts");
+  const registryOnlyEntry = path.join(root, "src", "registry-only.ts");
   mkdirSync(path.dirname(appEntry), { recursive: true });
   writeFileSync(
     appEntry,
@@ -115,5 +118,11 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
     `import Database from "better-sqlite3";\n\n` +
       `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\ndb.close();\n`,
   );
-  return { size, root, migrationsDir, registryFile: path.join(root, "generated", "registry.ts"), appEntry, floorEntry, migrations };
+  writeFileSync(
+    registryOnlyEntry,
+    `import Database from "better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
+      `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\n` +
+      `if (migrations.length !== ${size}) throw new Error("wrong registry");\ndb.close();\n`,
+  );
+  return { size, root, migrationsDir, registryFile: path.join(root, "generated", "registry.ts"), appEntry, floorEntry, registryOnlyEntry, migrations };
 }

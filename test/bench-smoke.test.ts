@@ -20,6 +20,8 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
     "noop-in-process",
     "rollback",
     "start-bundled",
+    "start-registry-bundled",
+    "start-registry-tsx",
     "start-tsx",
   ]);
   for (const figure of result.figures) {
