@@ -8,7 +8,7 @@ import { makeTempDir } from "./support/project.js";
 // only checked to be numbers: speed is the bench's business, not the suite's.
 test("the bench runs end to end on a tiny workload and reports every figure", async (t) => {
   const workDir = makeTempDir(t, "stepwise-bench-smoke-");
-  const result = await runBench({ sizes: [4], runs: () => ({ gen: 1, apply: 1, noopInProcess: 2, startProcess: 1 }), workDir });
+  const result = await runBench({ sizes: [4], runs: () => ({ gen: 1, apply: 1, applyAll: 1, noopInProcess: 2, startProcess: 1 }), workDir });
 
   const ids = result.figures.map((figure) => figure.id).sort();
   assert.deepEqual(ids, [
