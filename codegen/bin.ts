@@ -51,15 +51,17 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
     .option("--dir <path>", "migrations folder (default: migrations)")
     .option("--out <file>", "registry file (default: generated/registry.ts)")
-    .action(async (options: { check?: boolean; dir?: string; out?: string }) => {
+    .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
+    .action(async (options: { check?: boolean; dir?: string; out?: string; cache: boolean }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
-      const { generateRegistry } = await import("./generate.js");
+      const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
       const result = await generateRegistry({
         projectRoot,
         migrationsDir: resolved.migrationsDir,
         registryFile: resolved.registryFile,
         check: Boolean(options.check),
+        cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
       if (!result.ok) {

@@ -13,7 +13,7 @@ import {
   type MigrationKind,
 } from "../src/migration-file.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
-import { toPortablePath } from "./scan.js";
+import { toPortablePath } from "./portable-path.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
 export interface CreateMigrationOptions {

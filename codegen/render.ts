@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import type { ScannedMigration } from "./scan.js";
-import { toPortablePath } from "./scan.js";
+import { toPortablePath } from "./portable-path.js";
 
 /** How relative imports end, following the project's TypeScript module resolution. */
 export type ImportExtension = ".js" | ".ts" | "";

@@ -7,6 +7,7 @@ import path from "node:path";
 import { Project } from "ts-morph";
 import { parseMigrationFileName, type MigrationKind } from "../src/migration-file.js";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
+import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
 
@@ -181,7 +182,3 @@ function describeRange(from: number, to: number): string {
   return `${from}–${to}`;
 }
 
-/** Forward slashes on every platform, so registry bytes do not depend on the OS. */
-export function toPortablePath(value: string): string {
-  return value.split(path.sep).join("/");
-}

@@ -26,6 +26,7 @@ export type StepwiseErrorCode =
   | "FOREIGN_KEY_VIOLATION"
   | "DISK_FULL"
   | "MIGRATION_IN_PROGRESS"
+  | "WHOLE_RUN_TRANSACTION_REFUSED"
   | "USAGE";
 
 /** The base class of all stepwise errors. */

@@ -22,6 +22,7 @@ export type {
 } from "./types.js";
 export {
   DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_TRANSACTION_MODE,
   MigrationManager,
   describeEvent,
   migrate,
@@ -36,8 +37,11 @@ export type {
   MigrationLogger,
   MigrationManagerProps,
   MigrationResult,
+  TransactionMode,
   UpOptions,
 } from "./manager.js";
+export { WholeRunTransactionRefusedError, assertWholeRunPossible, findWholeRunObstacle } from "./whole-run-transaction.js";
+export type { WholeRunObstacle } from "./whole-run-transaction.js";
 export { DEFAULT_TABLE_NAME, HistoryStore, InvalidTableNameError } from "./history-store.js";
 export {
   DEFAULT_DOWN_STEPS,

@@ -26,6 +26,7 @@ import { SchemaDriftError, verifySchema, type SchemaVerification } from "./verif
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
+import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
 import {
   assertValidRegistry,
@@ -36,6 +37,7 @@ import {
   type MigrationPlan,
   type MigrationStatus,
 } from "./planner.js";
+import type BetterSqlite3 from "better-sqlite3";
 import type {
   Database,
   MigrationContext,
@@ -53,6 +55,8 @@ interface Progress {
   readonly ran: AppliedStep[];
   fromVersion: number | null;
 }
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -92,6 +96,15 @@ export interface MigrationManagerProps {
   readonly progressIntervalMs?: number;
 }
 
+/**
+ * How `up` groups migrations into transactions: `"each"` commits every migration with its history
+ * row on its own; `"all"` runs every pending migration in one transaction, all or nothing.
+ */
+export type TransactionMode = "each" | "all";
+
+/** The transaction mode `up` uses unless told otherwise. */
+export const DEFAULT_TRANSACTION_MODE: TransactionMode = "each";
+
 /** Options for {@link MigrationManager.up}. */
 export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
@@ -101,6 +114,17 @@ export interface UpOptions<V extends number = number> {
    * INTO`; see `backup.ts`. A failed migration's error then carries `backupPath`. Default: no backup.
    */
   readonly backup?: BackupOptions;
+  /**
+   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
+   * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
+   * refuses its statements inside a transaction) or needs foreign keys switched off while they are
+   * on (the switch would then cover every migration of the run). Default
+   * {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   *
+   * @example
+   * manager.up({ transaction: "all" });
+   */
+  readonly transaction?: TransactionMode;
 }
 
 /** Options for {@link MigrationManager.planUp}: `rehearse: true` also runs the plan on an in-memory copy. */
@@ -158,7 +182,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
   private readonly props: MigrationManagerProps;
-  private dataVersionAtLastCommit: number | null = null;
+  /** Statements the hot paths run on every call, prepared once per manager. */
+  private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -197,12 +222,16 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       let backup: BackupRecord | undefined;
       try {
         const result = this.waitWhileAnotherProcessMigrates(() => {
+          // Read before the history, so a commit by another connection in between forces a re-plan.
+          const dataVersion = this.dataVersion();
           const plan = this.planUp({ to: options.to });
           if (options.backup && !backup && plan.steps.length > 0) {
             backup = takeBackupSync(this.db, { ...options.backup, version: plan.fromVersion });
             this.emit({ type: "backed-up", backup });
           }
-          return this.execute(plan, (applied) => planUp(this.migrations, applied, { to: options.to }), progress);
+          const replan = (applied: ReturnType<HistoryStore["readKeys"]>) => planUp(this.migrations, applied, { to: options.to });
+          if ((options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all") return this.executeInOneTransaction(plan, replan);
+          return this.execute(plan, dataVersion, replan, progress);
         });
         return backup ? { ...result, backup } : result;
       } catch (error) {
@@ -238,8 +267,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return this.withConnectionSettings(() => {
       const progress: Progress = { ran: [], fromVersion: null };
       return this.waitWhileAnotherProcessMigrates(() => {
+        const dataVersion = this.dataVersion();
         const plan = this.planDown(options);
-        return this.execute(plan, (applied) => planDown(this.migrations, applied, options), progress);
+        return this.execute(plan, dataVersion, (applied) => planDown(this.migrations, applied, options), progress);
       });
     });
   }
@@ -389,6 +419,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private execute(
     plan: MigrationPlan<R[number]>,
+    plannedAtDataVersion: number,
     replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
     progress: Progress,
   ): MigrationResult {
@@ -402,9 +433,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     let queue: readonly R[number][] = plan.steps;
     let next = 0;
     let toVersion = plan.toVersion;
-    // Unknown at first: the plan was read before this point, and a commit by another connection
-    // between that read and now would not show in data_version, so the first step always re-plans.
-    let knownDataVersion: number | null = null;
+    // Read before the plan was: data_version ignores this connection's own commits, so it changes
+    // only when another connection commits, and any such commit forces a re-plan under the lock.
+    let knownDataVersion = plannedAtDataVersion;
     let ensured = false;
 
     for (;;) {
@@ -448,7 +479,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         }
         ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
         next++;
-        knownDataVersion = this.dataVersionAtLastCommit;
+        // No re-read here: data_version ignores this connection's own commits, and reading it now
+        // would swallow a commit another connection made since ours.
       } catch (error) {
         this.rollbackQuietly();
         throw error;
@@ -457,6 +489,63 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       }
     }
     return { direction, fromVersion: progress.fromVersion, toVersion, steps: ran };
+  }
+
+  /**
+   * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
+   * connection's progress is honoured; the refusal is checked again on that fresh plan.
+   */
+  private executeInOneTransaction(
+    plan: MigrationPlan<R[number]>,
+    replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
+  ): MigrationResult {
+    const direction = plan.direction;
+    const foreignKeysOn = () => this.db.pragma("foreign_keys", { simple: true }) === 1;
+    assertWholeRunPossible(plan.steps, foreignKeysOn());
+    if (plan.steps.length === 0) {
+      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+    }
+    const ran: AppliedStep[] = [];
+    let fresh = plan;
+    try {
+      this.beginImmediate();
+      if (direction === "up") this.refuseUnmanagedDatabase();
+      this.store.ensure();
+      fresh = replan(this.store.readKeys());
+      assertWholeRunPossible(fresh.steps, foreignKeysOn());
+      const stillPending = new Set(fresh.steps);
+      for (const entry of plan.steps) {
+        if (!stillPending.has(entry)) {
+          this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+        }
+      }
+      for (const entry of fresh.steps) {
+        this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+        const started = performance.now();
+        try {
+          runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
+          if (!this.db.inTransaction) {
+            throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
+          }
+          if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
+        } catch (cause) {
+          throw this.migrationFailed(entry, direction, cause, true);
+        }
+        const durationMs = performance.now() - started;
+        this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
+        ran.push({ version: entry.version, name: entry.name, durationMs });
+      }
+      // One transaction, so only the final version is ever visible.
+      if (ran.length > 0) this.store.setUserVersion(fresh.toVersion);
+      this.commit();
+    } catch (error) {
+      this.rollbackQuietly();
+      throw error;
+    }
+    for (const step of ran) this.emit({ type: "migrated", direction, ...step });
+    if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
+    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -544,18 +633,15 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private beginImmediate(): void {
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.statements().begin.run();
     } catch (error) {
       throw translateSqliteError(error, this.busyTimeoutMs);
     }
   }
 
   private commit(): void {
-    // Read under the lock: once COMMIT releases it, another process may commit before we could look,
-    // and its change would then be mistaken for one we had already planned around.
-    this.dataVersionAtLastCommit = this.dataVersion();
     try {
-      this.db.exec("COMMIT");
+      this.statements().commit.run();
     } catch (error) {
       throw translateSqliteError(error, this.busyTimeoutMs);
     }
@@ -572,13 +658,25 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private dataVersion(): number {
-    return this.db.pragma("data_version", { simple: true }) as number;
+    return this.statements().dataVersion.get() as number;
+  }
+
+  /** `db.pragma()` and `db.exec()` compile their SQL on every call; these run often enough to keep. */
+  private statements(): NonNullable<typeof this.prepared> {
+    this.prepared ??= {
+      dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
+      busyTimeout: this.db.prepare("PRAGMA busy_timeout").pluck(),
+      begin: this.db.prepare("BEGIN IMMEDIATE"),
+      commit: this.db.prepare("COMMIT"),
+    };
+    return this.prepared;
   }
 
   /** Applies the busy timeout for the duration of one call and restores the caller's setting. */
   private withConnectionSettings<T>(action: () => T): T {
-    const previous = this.db.pragma("busy_timeout", { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
+    const wanted = Math.max(0, Math.trunc(this.busyTimeoutMs));
+    const previous = guardSqlite(() => this.statements().busyTimeout.get() as number, this.busyTimeoutMs);
+    if (previous !== wanted) this.db.pragma(`busy_timeout = ${wanted}`);
     try {
       return guardSqlite(action, this.busyTimeoutMs);
     } catch (error) {
@@ -589,7 +687,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       }
       throw error;
     } finally {
-      this.db.pragma(`busy_timeout = ${previous}`);
+      if (previous !== wanted) this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 
@@ -617,13 +715,13 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions = {},
 ): MigrationResult {
-  const { to, backup, verifySchema: verifyFirst, ...props } = options;
+  const { to, backup, transaction, verifySchema: verifyFirst, ...props } = options;
   const manager = new MigrationManager(db, migrations, props);
   if (verifyFirst) {
     const verification = manager.verify();
     if (!verification.ok) throw new SchemaDriftError(verification);
   }
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(backup ? { backup } : {}) });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(backup ? { backup } : {}), ...(transaction === undefined ? {} : { transaction }) });
 }
 
 /** Start-up options only {@link migrate} has. */

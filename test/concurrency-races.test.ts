@@ -55,9 +55,39 @@ test("six processes migrating one fresh file at once all succeed and apply each 
 });
 
 /**
- * The interleavings below are rare between real processes, so they are forced: a second connection
- * commits its whole `up` at the exact moment the first is between two of its own statements.
+ * Runs `action` once, just before `db` first asks for the write lock: the moment after a process has
+ * read its plan and before it holds the lock, which is where another process's commit can land.
+ * Anchored on the public boundary (`BEGIN IMMEDIATE`), not on how the manager reads its state.
  */
+function interleaveBeforeFirstWriteLock(db: Database.Database, action: () => void): () => boolean {
+  let fired = false;
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    action();
+  };
+  const isBegin = (sql: string) => /^\s*BEGIN\s+IMMEDIATE/i.test(sql);
+  const prepare = db.prepare.bind(db);
+  const exec = db.exec.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    if (isBegin(source)) {
+      const run = statement.run.bind(statement);
+      statement.run = ((...args: unknown[]) => {
+        fire();
+        return run(...(args as []));
+      }) as typeof statement.run;
+    }
+    return statement;
+  }) as typeof db.prepare;
+  db.exec = ((source: string) => {
+    if (isBegin(source)) fire();
+    return exec(source);
+  }) as typeof db.exec;
+  return () => fired;
+}
+
+/** The interleavings below are rare between real processes, so they are forced. */
 test("a process that planned before another committed re-plans instead of applying twice", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const migrations = await project.load();
@@ -70,23 +100,15 @@ test("a process that planned before another committed re-plans instead of applyi
   });
 
   // `late` reads its plan, then `early` applies everything before `late` takes the write lock.
-  const pragma = late.pragma.bind(late);
-  let interleaved = false;
-  late.pragma = ((source: string, options?: { simple?: boolean }) => {
-    if (!interleaved && source === "data_version") {
-      interleaved = true;
-      new MigrationManager(early, migrations).up();
-    }
-    return pragma(source, options);
-  }) as typeof late.pragma;
+  const interleaved = interleaveBeforeFirstWriteLock(late, () => new MigrationManager(early, migrations).up());
 
   const result = new MigrationManager(late, migrations).up();
-  assert.ok(interleaved);
+  assert.ok(interleaved());
   assert.deepEqual(result.steps, []);
   assert.deepEqual(late.prepare("SELECT version FROM side_effects ORDER BY version").pluck().all(), [1, 2, 3]);
 });
 
-test("a process that sees another's first migration land mid-check does not call the database unmanaged", async (t) => {
+test("a process that sees another's first migration land before it locks does not call the database unmanaged", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const migrations = await project.load();
   const file = project.databasePath();
@@ -97,17 +119,11 @@ test("a process that sees another's first migration land mid-check does not call
     early.close();
   });
 
-  const prepare = late.prepare.bind(late);
-  let interleaved = false;
-  late.prepare = ((source: string) => {
-    if (!interleaved && /FROM sqlite_master WHERE type = 'table' AND name NOT LIKE/.test(source)) {
-      interleaved = true;
-      new MigrationManager(early, migrations).up({ to: 1 });
-    }
-    return prepare(source);
-  }) as typeof late.prepare;
+  // `late` planned on an empty file; by the time it locks, `early` has made tables and a history.
+  const interleaved = interleaveBeforeFirstWriteLock(late, () => new MigrationManager(early, migrations).up({ to: 1 }));
 
   const result = new MigrationManager(late, migrations).up();
+  assert.ok(interleaved());
   assert.deepEqual(result.steps.map((step) => step.version), [2, 3]);
   assert.deepEqual(late.prepare("SELECT version FROM side_effects ORDER BY version").pluck().all(), [1, 2, 3]);
 });

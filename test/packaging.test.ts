@@ -129,7 +129,7 @@ test("a TypeScript app creates, generates and migrates with the packed bin, then
   assert.deepEqual(runtimeModules.filter((file) => CODEGEN_MODULES.test(file)), []);
   const codegenModules = await modulesLoadedBy(app, ["stepwise/codegen"]);
   assert.ok(codegenModules.some((file) => /[\\/]ts-morph[\\/]/.test(file)), "the module log must see ts-morph when codegen loads it");
-  assert.ok(codegenModules.some((file) => /[\\/]prettier[\\/]/.test(file)), "the module log must see prettier when codegen loads it");
+  // prettier is not checked here: codegen imports it only when a registry is formatted, not on import.
 
   // Three migrations from `create`, each edited into a real change.
   const edits: Record<string, string> = {

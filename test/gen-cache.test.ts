@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { generateRegistry } from "../codegen/generate.js";
+import { findCurrentRegistry, fingerprintGenInputs, type GenCacheKey } from "../codegen/gen-cache.js";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+
+function setUp(t: Parameters<typeof createTestProject>[0]) {
+  const project = createTestProject(t, { fixture: "whole-run-fails-at-3" });
+  const cacheDir = path.join(project.root, "node_modules", ".cache", "stepwise");
+  const key: GenCacheKey = { projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, runtimeModule: "stepwise" };
+  const run = (check: boolean) => generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, check, cacheDir });
+  const hit = () => {
+    const fingerprint = fingerprintGenInputs(key);
+    return fingerprint !== null && findCurrentRegistry(cacheDir, key, fingerprint) !== null;
+  };
+  return { project, run, hit, key };
+}
+
+test("gen records a cache entry that a later --check hits while nothing changed", async (t) => {
+  const { run, hit } = setUp(t);
+  assert.equal(hit(), false);
+  assert.equal((await run(false)).status, "written");
+  assert.equal(hit(), true);
+  const check = await run(true);
+  assert.deepEqual({ ok: check.ok, status: check.status, count: check.migrationCount, latest: check.latestVersion }, { ok: true, status: "unchanged", count: 3, latest: 3 });
+});
+
+test("the cache never lets --check pass a stale registry", async (t) => {
+  const { project, run, hit } = setUp(t);
+  await run(false);
+  const migration = path.join(project.migrationsDir, "002_create_books.sql");
+  const original = readFileSync(migration, "utf8");
+
+  writeFileSync(migration, original.replace("title TEXT NOT NULL", "title TEXT"));
+  assert.equal(hit(), false, "an edited migration misses");
+  assert.equal((await run(true)).status, "stale");
+
+  writeFileSync(migration, original);
+  assert.equal((await run(true)).status, "unchanged");
+  project.writeMigration("004_create_shelves.sql", "-- migrate:up\nCREATE TABLE shelves (id INTEGER PRIMARY KEY);\n");
+  assert.equal((await run(true)).status, "stale", "an unregistered new file misses");
+});
+
+test("the cache notices a hand-edited registry and a changed prettier config", async (t) => {
+  const { project, run, hit } = setUp(t);
+  await run(false);
+  const registry = readFileSync(project.registryFile, "utf8");
+  writeFileSync(project.registryFile, registry.replace("version: 1,", "version: 1 ,"));
+  assert.equal(hit(), false);
+  assert.equal((await run(true)).status, "stale");
+
+  await run(false);
+  assert.equal(hit(), true);
+  writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ useTabs: true }));
+  assert.equal(hit(), false, "a formatter setting is an input");
+  assert.equal((await run(true)).status, "stale", "the registry is not tab-indented yet");
+});
+
+test("no fingerprint, hence no cache, when an input cannot be hashed as bytes", async (t) => {
+  const cases: Array<[string, (project: TestProject) => void]> = [
+    ["a JavaScript prettier config", (project) => writeFileSync(path.join(project.root, "prettier.config.js"), "export default {};\n")],
+    ["prettier plugins", (project) => writeFileSync(path.join(project.root, ".prettierrc"), JSON.stringify({ plugins: ["x"] }))],
+    ["a shared prettier config package", (project) => writeFileSync(path.join(project.root, ".prettierrc"), JSON.stringify("@acme/prettier-config"))],
+    ["a tsconfig extending a package", (project) => writeFileSync(path.join(project.root, "tsconfig.json"), JSON.stringify({ extends: "@tsconfig/node20/tsconfig.json" }))],
+  ];
+  for (const [label, change] of cases) {
+    const { project, key } = setUp(t);
+    assert.notEqual(fingerprintGenInputs(key), null);
+    change(project);
+    assert.equal(fingerprintGenInputs(key), null, label);
+  }
+});
+
+test("the bin's gen --check uses the cache and --no-cache bypasses it, both passing on a current registry", async (t) => {
+  const { project, hit } = setUp(t);
+  const written = await runCli(["gen"], { cwd: project.root });
+  assert.equal(written.code, 0, written.stderr);
+  assert.equal(hit(), true, "the bin caches in node_modules/.cache/stepwise");
+  for (const args of [["gen", "--check"], ["gen", "--check", "--no-cache"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 0, result.stderr);
+  }
+  writeFileSync(path.join(project.migrationsDir, "001_create_authors.sql"), "-- migrate:up\nCREATE TABLE authors (id INTEGER PRIMARY KEY);\n");
+  assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
+});
