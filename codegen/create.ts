@@ -67,7 +67,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   }
 
   const runtimeModule = options.runtimeModule ?? "stepwise";
-  const text = kind === "sql" ? sqlTemplate(description, version, name) : tsTemplate(description, runtimeModule);
+  const text = kind === "sql" ? sqlTemplate(description, fileName.replace(/\.sql$/, "")) : tsTemplate(description, runtimeModule);
   // A new project's first `create` is what makes the folder.
   mkdirSync(options.migrationsDir, { recursive: true });
   writeFileSync(absolutePath, text, { flag: "wx" });
@@ -106,8 +106,7 @@ export default defineMigration({
  * The SQL template must pass \`gen\` at once (an empty up section is refused), so it carries a no-op
  * statement that names itself as the thing to replace.
  */
-function sqlTemplate(description: string, version: number, name: string): string {
-  const label = `${version}_${name}`;
+function sqlTemplate(description: string, label: string): string {
   return `-- description: ${description.replace(/\r?\n/g, " ")}
 -- migrate:up
 -- Replace the placeholder with the change, for example:

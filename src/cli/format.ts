@@ -40,7 +40,7 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     const name = row.name.padEnd(nameWidth);
     switch (row.state) {
       case "applied":
-        lines.push(`  ${palette.green("✓")} ${pad(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)}${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`);
+        lines.push(`  ${palette.green("✓")} ${pad(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`);
         break;
       case "pending":
         lines.push(`  ${palette.yellow("·")} ${pad(row.version)} ${name}  ${palette.yellow("pending")}`);

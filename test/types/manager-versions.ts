@@ -13,8 +13,8 @@ const manager = new MigrationManager(db, migrations);
 manager.up();
 manager.up({ to: 1 });
 manager.up({ to: 5 });
-// @ts-expect-error 6 is not a version of the registry
-manager.up({ to: 6 });
+// @ts-expect-error 9999 is not a version of the registry (far out, so new example migrations keep this true)
+manager.up({ to: 9999 });
 // @ts-expect-error 0 is not a version; going to 0 is what down is for
 manager.up({ to: 0 });
 // @ts-expect-error a plain number could be anything
@@ -24,8 +24,8 @@ manager.down();
 manager.down({ steps: 2 });
 manager.down({ to: 0 });
 manager.down({ to: 4 });
-// @ts-expect-error 9 is not a version of the registry
-manager.down({ to: 9 });
+// @ts-expect-error 9998 is not a version of the registry
+manager.down({ to: 9998 });
 // @ts-expect-error steps and to exclude each other
 manager.down({ steps: 1, to: 2 });
 
@@ -33,11 +33,11 @@ const latest: MigrationVersion = 5;
 manager.up({ to: latest });
 manager.planUp({ to: 2 });
 // @ts-expect-error planning takes the same versions as running
-manager.planDown({ to: 7 });
+manager.planDown({ to: 9997 });
 
 migrate(db, migrations, { to: 3 });
 // @ts-expect-error migrate checks the target too
-migrate(db, migrations, { to: 8 });
+migrate(db, migrations, { to: 9996 });
 
 // A registry typed only as MigrationRegistry has no literal versions, so any number is accepted.
 declare const untyped: MigrationRegistry;
