@@ -59,6 +59,8 @@ export function renderMarkdown(result: BenchResult): string {
   const lines = [
     `stepwise bench, ${result.startedAt}: node ${result.node}, ${result.platform}, ${result.cpus} CPUs; pragmas: ${result.pragmas.join(", ")}`,
     "",
+    `runtime bundle size (esbuild --minify, only MigrationManager and migrate imported, better-sqlite3 external): ${(result.runtimeBundleBytes / 1024).toFixed(1)} KiB`,
+    "",
     "| figure | N | stepwise ms, median (min–max) | baseline | baseline ms, median (min–max) | ratio of medians | ratio of mins | peak RSS MiB (stepwise / baseline) |",
     "|---|--:|--:|---|--:|--:|--:|--:|",
   ];

@@ -12,6 +12,7 @@ import { tsImport } from "tsx/esm/api";
 import { MigrationManager, migrate } from "../src/index.js";
 import type { MigrationRegistry } from "../src/types.js";
 import { runChildOrThrow, tsxLoader } from "./child.js";
+import { measureRuntimeBundleBytes } from "./runtime-bundle-size.js";
 import { applyRawInOneTransaction, applyRawPerMigration, readRawHistory, rollbackRawPerMigration, type RawMigration } from "./raw-baseline.js";
 import { summarize, timeMs, type Summary } from "./stats.js";
 import { CONNECTION_PRAGMAS, createWorkload, repoRoot, type Workload } from "./workload.js";
@@ -58,6 +59,8 @@ export interface BenchResult {
   readonly cpus: number;
   readonly pragmas: readonly string[];
   readonly figures: readonly Figure[];
+  /** Minified bytes of a bundle importing only `MigrationManager` and `migrate`; see `runtime-bundle-size.ts`. */
+  readonly runtimeBundleBytes: number;
 }
 
 const binPath = path.join(repoRoot, "codegen", "bin.ts");
@@ -94,6 +97,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     cpus: cpus().length,
     pragmas: CONNECTION_PRAGMAS,
     figures,
+    runtimeBundleBytes: await measureRuntimeBundleBytes(),
   };
 }
 

@@ -5,10 +5,10 @@
  */
 import { InvalidTargetError, StepwiseError } from "./errors.js";
 import { HistoryStore } from "./history-store.js";
-import type { MigrationManager } from "./manager.js";
+import { managerInternals, type MigrationManager } from "./manager.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { MigrationRegistry } from "./types.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
@@ -67,14 +67,24 @@ export class AlreadyManagedError extends StepwiseError {
 }
 
 /**
- * Compares the schema with a replay of migrations 1..`version` and, when they match (or when forced),
- * records those versions as applied in one write transaction. Call through `MigrationManager.baseline`,
- * which applies the busy timeout.
+ * Adopts a database created before stepwise: compares the schema with a replay of migrations
+ * 1..`version` and, when they match (or when forced), records those versions as applied, without
+ * running them, in one write transaction under the manager's busy timeout.
+ *
+ * A standalone function rather than a manager method, so an app that never baselines does not
+ * bundle the replay and schema-diff code.
+ *
+ * @example
+ * baselineDatabase(new MigrationManager(db, migrations), 5);
  *
  * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
-export function baselineDatabase<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions = {}): BaselineResult {
+export function baselineDatabase<R extends MigrationRegistry>(manager: MigrationManager<R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+  return managerInternals(manager).withConnectionSettings(() => recordBaseline(manager, version, options));
+}
+
+function recordBaseline<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions): BaselineResult {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);

@@ -32,7 +32,6 @@ export type {
   DownOptions,
   ManagerPlanUpOptions,
   MigrateOptions,
-  RehearsedPlan,
   MigrationEvent,
   MigrationLogger,
   MigrationManagerProps,
@@ -66,9 +65,12 @@ export type {
 export { describeRepair, repairIncompleteMigration } from "./repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "./repair.js";
 export * from "./errors.js";
-// Safety nets: rehearsal, backups, baseline, verification, progress.
+// Safety nets: rehearsal, backups, baseline, verification, progress. Standalone functions that take
+// the manager, so an app bundles only those it imports.
 export { openInMemoryCopy, rehearseUp } from "./rehearsal.js";
-export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearseOptions, RowCountChange } from "./rehearsal.js";
+export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "./rehearsal.js";
+export { upWithBackup, upWithOnlineBackup } from "./up-with-backup.js";
+export type { UpWithBackupOptions } from "./up-with-backup.js";
 export {
   DEFAULT_BACKUP_KEEP,
   InvalidBackupError,
@@ -84,7 +86,7 @@ export type { BackupFile, BackupInspection, BackupOptions, BackupRecord, Restore
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "./baseline.js";
 export type { BaselineOptions, BaselineResult } from "./baseline.js";
 export { SchemaDriftError, verifySchema } from "./verify.js";
-export type { SchemaVerification } from "./verify.js";
+export type { SchemaVerification, VerifySchemaOptions } from "./verify.js";
 export { replaySchema } from "./schema-replay.js";
 export { countRows, describeSchemaDifference, diffSchemas, normalizeSql, readSchemaSnapshot } from "./schema-snapshot.js";
 export type {

@@ -18,11 +18,8 @@ import {
   UnmanagedDatabaseError,
   UsageError,
 } from "./errors.js";
-import { takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
-import { baselineDatabase, type BaselineOptions, type BaselineResult } from "./baseline.js";
+import type { BackupRecord } from "./backup.js";
 import { createMigrationContext, createProgressReporter, type ProgressMeasure } from "./progress.js";
-import { rehearseUp, type Rehearsal } from "./rehearsal.js";
-import { SchemaDriftError, verifySchema, type SchemaVerification } from "./verify.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
@@ -110,11 +107,6 @@ export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
   /**
-   * Snapshot the database before applying anything (only when something is pending), with `VACUUM
-   * INTO`; see `backup.ts`. A failed migration's error then carries `backupPath`. Default: no backup.
-   */
-  readonly backup?: BackupOptions;
-  /**
    * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
    * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
    * refuses its statements inside a transaction) or needs foreign keys switched off while they are
@@ -127,15 +119,11 @@ export interface UpOptions<V extends number = number> {
   readonly transaction?: TransactionMode;
 }
 
-/** Options for {@link MigrationManager.planUp}: `rehearse: true` also runs the plan on an in-memory copy. */
+/** Options for {@link MigrationManager.planUp}. To also run the plan on an in-memory copy, see `rehearseUp`. */
 export interface ManagerPlanUpOptions<V extends number = number> {
+  /** Stop after this version. Default: the latest. */
   readonly to?: V;
-  /** Run the pending migrations on an in-memory copy and report what they did. Default `false`. */
-  readonly rehearse?: boolean;
 }
-
-/** A plan together with its rehearsal: what {@link MigrationManager.planUp} returns with `rehearse: true`. */
-export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
 /** Options for {@link MigrationManager.down}: a number of steps or a target version, never both. */
 export type DownOptions<V extends number = number> =
@@ -156,9 +144,12 @@ export interface MigrationResult {
   readonly toVersion: number;
   /** The migrations this call ran, in order; excludes those another process ran meanwhile. */
   readonly steps: readonly AppliedStep[];
-  /** The snapshot taken before applying, when `backup` was asked for and something was pending. */
+  /** The snapshot taken before applying, when `upWithBackup` or `upWithOnlineBackup` ran and something was pending. */
   readonly backup?: BackupRecord;
 }
+
+/** Set by the class's static block, which alone may reach its private members; declared first to be in scope then. */
+let internalsOf: (manager: MigrationManager<MigrationRegistry>) => ManagerInternals;
 
 /**
  * Applies and reverts the migrations of a generated registry on one connection.
@@ -217,46 +208,18 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * the latest). Refuses, changing nothing, when the history does not match the registry.
    */
   up(options: UpOptions<VersionOf<R>> = {}): MigrationResult {
+    refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
     return this.withConnectionSettings(() => {
       const progress: Progress = { ran: [], fromVersion: null };
-      let backup: BackupRecord | undefined;
-      try {
-        const result = this.waitWhileAnotherProcessMigrates(() => {
-          // Read before the history, so a commit by another connection in between forces a re-plan.
-          const dataVersion = this.dataVersion();
-          const plan = this.planUp({ to: options.to });
-          if (options.backup && !backup && plan.steps.length > 0) {
-            backup = takeBackupSync(this.db, { ...options.backup, version: plan.fromVersion });
-            this.emit({ type: "backed-up", backup });
-          }
-          const replan = (applied: ReturnType<HistoryStore["readKeys"]>) => planUp(this.migrations, applied, { to: options.to });
-          if ((options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all") return this.executeInOneTransaction(plan, replan);
-          return this.execute(plan, dataVersion, replan, progress);
-        });
-        return backup ? { ...result, backup } : result;
-      } catch (error) {
-        throw backup && error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
-      }
+      return this.waitWhileAnotherProcessMigrates(() => {
+        // Read before the history, so a commit by another connection in between forces a re-plan.
+        const dataVersion = this.dataVersion();
+        const plan = this.planUp({ to: options.to });
+        const replan = (applied: ReturnType<HistoryStore["readKeys"]>) => planUp(this.migrations, applied, { to: options.to });
+        if ((options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all") return this.executeInOneTransaction(plan, replan);
+        return this.execute(plan, dataVersion, replan, progress);
+      });
     });
-  }
-
-  /**
-   * `up` preceded, when something is pending, by a snapshot taken with SQLite's online backup API.
-   * That API is asynchronous (it copies in steps), hence a separate method; `up({ backup })` is the
-   * synchronous form, with `VACUUM INTO`. A failed migration's error carries `backupPath`.
-   */
-  async upWithOnlineBackup(options: UpOptions<VersionOf<R>> & { readonly backup: BackupOptions }): Promise<MigrationResult> {
-    const { backup: backupOptions, ...upOptions } = options;
-    const plan = this.planUp({ to: options.to });
-    if (plan.steps.length === 0) return this.up(upOptions);
-    this.withConnectionSettings(() => this.refuseUnmanagedDatabase());
-    const backup = await takeBackup(this.db, { ...backupOptions, version: plan.fromVersion });
-    this.emit({ type: "backed-up", backup });
-    try {
-      return { ...this.up(upOptions), backup };
-    } catch (error) {
-      throw error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
-    }
   }
 
   /**
@@ -309,38 +272,12 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * What `up` would run, without running it. Throws the same refusals `up` would. With `rehearse:
-   * true` it also runs the plan on an in-memory copy and returns durations, the schema diff, row
-   * counts and any failure; the database itself is only read. See `rehearsal.ts`.
+   * What `up` would run, without running it. Throws the same refusals `up` would. To also run the
+   * plan on an in-memory copy, use `rehearseUp(manager)`.
    */
-  planUp(options: ManagerPlanUpOptions<VersionOf<R>> & { readonly rehearse: true }): RehearsedPlan<R[number]>;
-  planUp(options?: ManagerPlanUpOptions<VersionOf<R>>): MigrationPlan<R[number]>;
-  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> | RehearsedPlan<R[number]> {
-    const plan = planUp(this.migrations as readonly R[number][], this.readKeysOrThrow(), { to: options.to });
-    if (!options.rehearse) return plan;
-    // Progress is forwarded so a long rehearsal can show a bar; other events would read as real applies.
-    const onEvent = (event: MigrationEvent) => {
-      if (event.type === "progress") this.emit(event);
-    };
-    return { ...plan, rehearsal: rehearseUp(this, { to: options.to, onEvent }) };
-  }
-
-  /**
-   * Compares the live schema with a replay of the applied migrations on an empty in-memory database,
-   * reporting drift made by hand. Never writes. See `verify.ts`.
-   */
-  verify(): SchemaVerification {
-    const verification = this.withConnectionSettings(() => verifySchema(this));
-    if (verification.ok) this.emit({ type: "verified", version: verification.version });
-    return verification;
-  }
-
-  /**
-   * Adopts a database created before stepwise: records migrations 1..`version` as applied, without
-   * running them, if the schema matches what they would have built. See `baseline.ts`.
-   */
-  baseline(version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
-    return this.withConnectionSettings(() => baselineDatabase(this, version, options));
+  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MigrationPlan<R[number]> {
+    refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
+    return planUp(this.migrations as readonly R[number][], this.readKeysOrThrow(), { to: options.to });
   }
 
   /** What `down` would run, without running it. Throws the same refusals `down` would. */
@@ -702,6 +639,49 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.onEvent?.(event);
     if (this.logger) this.logger.info(describeEvent(event));
   }
+
+  static {
+    internalsOf = (manager) => ({
+      emit: (event) => manager.emit(event),
+      withConnectionSettings: (action) => manager.withConnectionSettings(action),
+      refuseUnmanagedDatabase: () => manager.refuseUnmanagedDatabase(),
+    });
+  }
+}
+
+/**
+ * What the safety-net functions (`rehearseUp`, `verifySchema`, `baselineDatabase`, `upWithBackup`…)
+ * need from a manager beyond its public surface. They live outside the class so that an app which
+ * only migrates does not bundle them; this is how they still report through the manager's events
+ * and run under its connection settings.
+ */
+export interface ManagerInternals {
+  /** Sends an event to the manager's `onEvent` and logger. */
+  emit(event: MigrationEvent): void;
+  /** Runs `action` with the manager's busy timeout, translating SQLite errors as `up` does. */
+  withConnectionSettings<T>(action: () => T): T;
+  /** Throws `UNMANAGED_DATABASE` when the database has tables but no history, as `up` would. */
+  refuseUnmanagedDatabase(): void;
+}
+
+/**
+ * The manager's internals, for stepwise's own safety-net modules. Exported from this module only,
+ * never from the package entry.
+ *
+ * @internal
+ */
+export function managerInternals(manager: MigrationManager<MigrationRegistry>): ManagerInternals {
+  return internalsOf(manager);
+}
+
+/**
+ * Options that moved out of the manager into standalone functions still arrive from JavaScript or
+ * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
+ */
+function refuseMovedOption(options: object, name: string, replacement: string): void {
+  if ((options as Record<string, unknown>)[name]) {
+    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise").`);
+  }
 }
 
 /**
@@ -713,25 +693,31 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 export function migrate<R extends MigrationRegistry>(
   db: Database,
   migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions = {},
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<R> = {},
 ): MigrationResult {
-  const { to, backup, transaction, verifySchema: verifyFirst, ...props } = options;
-  const manager = new MigrationManager(db, migrations, props);
-  if (verifyFirst) {
-    const verification = manager.verify();
-    if (!verification.ok) throw new SchemaDriftError(verification);
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise" and pass { verifySchema }.`);
   }
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(backup ? { backup } : {}), ...(transaction === undefined ? {} : { transaction }) });
+  const manager = new MigrationManager(db, migrations, props);
+  verifyFirst?.(manager, { refuseDrift: true });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
 }
 
 /** Start-up options only {@link migrate} has. */
-export interface MigrateOptions {
+export interface MigrateOptions<R extends MigrationRegistry = MigrationRegistry> {
   /**
-   * Before applying anything, compare the schema with a replay of the applied migrations and refuse
-   * with `SCHEMA_DRIFT` on any difference; logs "schema verification passed" otherwise. Costs one
-   * in-memory replay per start. Default `false`.
+   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations
+   * before applying anything: it refuses with `SCHEMA_DRIFT` on any difference and logs "schema
+   * verification passed" otherwise. Costs one in-memory replay per start. A function rather than
+   * `true`, so apps that do not verify do not bundle the verification code. Default: no check.
+   *
+   * @example
+   * import { migrate, verifySchema } from "stepwise";
+   * migrate(db, migrations, { logger: console, verifySchema });
    */
-  readonly verifySchema?: boolean;
+  readonly verifySchema?: (manager: MigrationManager<R>, options: { readonly refuseDrift: true }) => unknown;
 }
 
 /** The one-line text a logger receives for an event. */

@@ -9,9 +9,10 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "./errors.js";
-import type { MigrationEvent, MigrationManager } from "./manager.js";
+import { managerInternals, type MigrationManager } from "./manager.js";
+import type { MigrationPlan } from "./planner.js";
 import { countRows, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { Database, MigrationRegistry } from "./types.js";
+import type { Database, MigrationEntry, MigrationRegistry, VersionOf } from "./types.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -61,12 +62,13 @@ export interface Rehearsal {
 }
 
 /** Options for {@link rehearseUp}. */
-export interface RehearseOptions {
+export interface RehearseOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
-  readonly to?: number;
-  /** Receives the events of the rehearsal run (progress, mostly); the manager's own handlers do not. */
-  readonly onEvent?: (event: MigrationEvent) => void;
+  readonly to?: V;
 }
+
+/** A plan together with its rehearsal: what {@link rehearseUp} returns. */
+export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
 /**
  * Opens an in-memory copy of a database. Never writes to the source.
@@ -89,29 +91,46 @@ export function openInMemoryCopy(db: Database): Database {
 }
 
 /**
- * Rehearses `manager.up({ to })` on an in-memory copy of `manager.db`. Refusals that `planUp` throws
- * are thrown; anything `up` would throw once running (an unmanaged database, a failing migration, a
- * foreign key violation) is reported in {@link Rehearsal.failure} instead.
+ * What `manager.up({ to })` would run, plus a rehearsal of it on an in-memory copy of `manager.db`:
+ * durations, the schema diff, row counts and any failure. The database itself is only read.
+ * Refusals that `planUp` throws are thrown; anything `up` would throw once running (an unmanaged
+ * database, a failing migration, a foreign key violation) is reported in {@link Rehearsal.failure}
+ * instead. The rehearsal's `progress` events reach the manager's `onEvent` and logger, so a long
+ * rehearsal can show a bar; its other events would read as real applies and are kept back.
+ *
+ * This replaces `manager.planUp({ rehearse: true })`: as a method, the rehearsal code would be in
+ * the bundle of every app that migrates, whether or not it ever rehearses.
+ *
+ * @example
+ * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
+ * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
-export function rehearseUp<R extends MigrationRegistry>(manager: MigrationManager<R>, options: RehearseOptions = {}): Rehearsal {
+export function rehearseUp<R extends MigrationRegistry>(manager: MigrationManager<R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+  const to = options.to === undefined ? {} : { to: options.to };
+  const plan = manager.planUp(to);
+  return { ...plan, rehearsal: rehearse(manager, to) };
+}
+
+function rehearse<R extends MigrationRegistry>(manager: MigrationManager<R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
+  const internals = managerInternals(manager);
   const copy = openInMemoryCopy(manager.db);
   try {
     const durations = new Map<number, number>();
     const rehearsal = manager.withDatabase(copy, {
       onEvent: (event) => {
         if (event.type === "migrated") durations.set(event.version, event.durationMs);
-        options.onEvent?.(event);
+        if (event.type === "progress") internals.emit(event);
       },
       logger: null,
     });
-    const plan = rehearsal.planUp(options.to === undefined ? {} : { to: options.to });
+    const plan = rehearsal.planUp(to);
     const exclude = { excludeTables: [manager.tableName] };
     const schemaBefore = readSchemaSnapshot(copy, exclude);
     const rowsBefore = countRows(copy, schemaBefore);
 
     let failure: RehearsalFailure | null = null;
     try {
-      rehearsal.up(options.to === undefined ? {} : { to: options.to });
+      rehearsal.up(to);
     } catch (error) {
       failure = describeFailure(error);
     }

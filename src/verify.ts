@@ -5,7 +5,7 @@
  */
 import { StepwiseError, UnmanagedDatabaseError } from "./errors.js";
 import { HistoryStore } from "./history-store.js";
-import type { MigrationManager } from "./manager.js";
+import { managerInternals, type MigrationManager } from "./manager.js";
 import { verifyHistoryOrThrow } from "./planner.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
@@ -21,6 +21,12 @@ export interface SchemaVerification {
   readonly differences: readonly SchemaDifference[];
   /** One sentence per difference: "index idx_x missing", "column contacts.nick added outside migrations". */
   readonly drift: readonly string[];
+}
+
+/** Options for {@link verifySchema}. */
+export interface VerifySchemaOptions {
+  /** Throw {@link SchemaDriftError} on any difference instead of returning it. Default `false`. */
+  readonly refuseDrift?: boolean;
 }
 
 /** The live schema differs from what the applied migrations build. */
@@ -41,12 +47,33 @@ export class SchemaDriftError extends StepwiseError {
 }
 
 /**
- * Compares the live schema with a replay of the applied migrations. Never writes.
+ * Compares the live schema with a replay of the applied migrations on an empty in-memory database,
+ * reporting drift made by hand. Never writes. Emits `verified` through the manager's `onEvent` and
+ * logger when the schema matches. Pass it to `migrate` as `{ verifySchema }` to check at start-up.
  *
- * @throws UnmanagedDatabaseError when the database has tables but no history (use baseline first),
- *   and the planner's refusals (checksum mismatch, database ahead…) when the history is not usable.
+ * A standalone function rather than a manager method, so an app that never verifies does not
+ * bundle the replay and schema-diff code.
+ *
+ * @example
+ * const verification = verifySchema(manager);
+ * if (!verification.ok) console.log(verification.drift.join("\n"));
+ *
+ * @throws SchemaDriftError on drift when `refuseDrift` is set; UnmanagedDatabaseError when the
+ *   database has tables but no history (use baseline first); and the planner's refusals (checksum
+ *   mismatch, database ahead…) when the history is not usable.
  */
-export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>): SchemaVerification {
+export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>, options: VerifySchemaOptions = {}): SchemaVerification {
+  const internals = managerInternals(manager);
+  const verification = internals.withConnectionSettings(() => compareWithReplay(manager));
+  if (!verification.ok) {
+    if (options.refuseDrift) throw new SchemaDriftError(verification);
+    return verification;
+  }
+  internals.emit({ type: "verified", version: verification.version });
+  return verification;
+}
+
+function compareWithReplay<R extends MigrationRegistry>(manager: MigrationManager<R>): SchemaVerification {
   const store = new HistoryStore(manager.db, manager.tableName);
   const live = readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] });
   if (!store.exists() && live.tables.length > 0) throw new UnmanagedDatabaseError(live.tables.map((table) => table.name));

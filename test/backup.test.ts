@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, type MigrationRegistry } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
 
 /** The version a database file holds, read as an outsider would: history and user_version. */
@@ -23,19 +23,21 @@ async function setUp(t: Parameters<typeof createTestProject>[0]) {
   return { project, migrations, file: project.databasePath(), backups: path.join(project.root, "backups") };
 }
 
-test("up({ backup }) writes a snapshot only when something is pending, at the old version", async (t) => {
+test("upWithBackup writes a snapshot only when something is pending, at the old version, and says so", async (t) => {
   const { migrations, file, backups } = await setUp(t);
   const db = new Database(file);
   t.after(() => db.close());
-  const manager = new MigrationManager(db, migrations);
+  const events: MigrationEvent[] = [];
+  const manager = new MigrationManager(db, migrations, { onEvent: (event) => events.push(event) });
   manager.up({ to: 1 });
 
-  const idle = manager.up({ to: 1, backup: { directory: backups } });
+  const idle = upWithBackup(manager, { to: 1, backup: { directory: backups } });
   assert.equal(idle.backup, undefined);
   assert.equal(existsSync(backups), false, "a backup folder was created although nothing was pending");
 
-  const result = manager.up({ to: 3, backup: { directory: backups } });
+  const result = upWithBackup(manager, { to: 3, backup: { directory: backups } });
   assert.ok(result.backup);
+  assert.deepEqual(events.filter((event) => event.type === "backed-up"), [{ type: "backed-up", backup: result.backup }]);
   assert.equal(result.backup.version, 1);
   assert.match(path.basename(result.backup.path), /^app\.db\.v1\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.bak$/);
   assert.deepEqual(versionOf(result.backup.path), { history: 1, userVersion: 1 });
@@ -49,7 +51,7 @@ test("a failed migration's error names the backup, which holds the version befor
   const manager = new MigrationManager(db, migrations);
   manager.up({ to: 3 });
   assert.throws(
-    () => manager.up({ backup: { directory: backups } }),
+    () => upWithBackup(manager, { backup: { directory: backups } }),
     (error: unknown) => {
       assert.ok(error instanceof MigrationFailedError);
       assert.equal(error.code, "MIGRATION_FAILED");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager, SchemaMismatchError } from "../src/index.js";
+import { MigrationManager, SchemaMismatchError, baselineDatabase, verifySchema } from "../src/index.js";
 import { fixturesDir, makeTempDir, repoRoot, runCli } from "./support/project.js";
 
 const legacyScript = readFileSync(path.join(fixturesDir, "legacy-contact-manager", "schema.sql"), "utf8");
@@ -41,9 +41,9 @@ test("baseline adopts a legacy database whose schema matches, and up continues f
   assert.equal(manager.currentVersion(), latestVersion);
   assert.equal(db.pragma("user_version", { simple: true }), latestVersion);
   assert.deepEqual(manager.up().steps, []);
-  assert.equal(manager.verify().ok, true);
+  assert.equal(verifySchema(manager).ok, true);
   assert.equal((db.prepare("SELECT count(*) AS n FROM contacts").get() as { n: number }).n, 1, "baseline touched the data");
-  assert.throws(() => manager.baseline(latestVersion), { code: "ALREADY_MANAGED" });
+  assert.throws(() => baselineDatabase(manager, latestVersion), { code: "ALREADY_MANAGED" });
 });
 
 test("baseline refuses with the diff as data when the schema does not match, and records nothing", (t) => {
@@ -54,7 +54,7 @@ test("baseline refuses with the diff as data when the schema does not match, and
 
   // The legacy schema already has what migrations 3 and 5 add.
   assert.throws(
-    () => manager.baseline(2),
+    () => baselineDatabase(manager, 2),
     (error: unknown) => {
       assert.ok(error instanceof SchemaMismatchError);
       assert.equal(error.code, "SCHEMA_MISMATCH");

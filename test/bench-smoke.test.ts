@@ -30,6 +30,7 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
       assert.ok(Number.isFinite(value) && value > 0, `${figure.id}: ${value}`);
     }
   }
+  assert.ok(Number.isSafeInteger(result.runtimeBundleBytes) && result.runtimeBundleBytes > 0, `runtime bundle: ${result.runtimeBundleBytes}`);
   const markdown = renderMarkdown(result);
   assert.equal(markdown.split("\n").filter((line) => line.startsWith("| ") && /\| 4 \|/.test(line)).length >= result.figures.length, true);
   assert.ok(evaluateTargets(result).length > 0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, type MigrationRegistry } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, rehearseUp, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 
 async function setUp(t: Parameters<typeof createTestProject>[0]) {
@@ -19,11 +19,15 @@ test("a dry run reports durations, the schema diff, row counts and the failure, 
   const before = readBytes(file);
 
   const db = new Database(file);
-  const manager = new MigrationManager(db, migrations);
-  const plan = manager.planUp({ rehearse: true });
+  const events: MigrationEvent[] = [];
+  const manager = new MigrationManager(db, migrations, { progressIntervalMs: 0, onEvent: (event) => events.push(event) });
+  const plan = rehearseUp(manager);
   const { rehearsal } = plan;
   db.close();
   assert.deepEqual(readBytes(file), before, "the database file changed during the rehearsal");
+  // Progress reaches the manager's handlers, so a long rehearsal can show a bar; applies do not.
+  assert.ok(events.length > 0, "no progress event reached the manager's onEvent");
+  assert.deepEqual([...new Set(events.map((event) => `${event.type} ${"version" in event ? event.version : ""}`))], ["progress 3"]);
 
   assert.deepEqual(plan.steps.map((entry) => entry.version), [2, 3, 4]);
   assert.equal(rehearsal.ok, false);
@@ -91,7 +95,7 @@ test("a dry run works on a WAL-mode database and leaves it as it was", async (t)
   const db = new Database(file);
   t.after(() => db.close());
   db.pragma("journal_mode = WAL");
-  const { rehearsal } = new MigrationManager(db, migrations).planUp({ to: 3, rehearse: true });
+  const { rehearsal } = rehearseUp(new MigrationManager(db, migrations), { to: 3 });
   assert.equal(rehearsal.ok, true);
   assert.equal(rehearsal.reachedVersion, 3);
   assert.equal(new MigrationManager(db, migrations).currentVersion(), 1);

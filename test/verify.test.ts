@@ -3,7 +3,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager, SchemaDriftError, migrate } from "../src/index.js";
+import { MigrationManager, SchemaDriftError, migrate, verifySchema } from "../src/index.js";
 import { makeTempDir, repoRoot, runCli } from "./support/project.js";
 
 function migratedDatabase(t: Parameters<typeof makeTempDir>[0]): string {
@@ -27,10 +27,10 @@ test("verify catches an added column, a dropped index and a changed trigger", (t
   const db = new Database(file);
   t.after(() => db.close());
   const manager = new MigrationManager(db, migrations);
-  assert.deepEqual(manager.verify(), { ok: true, version: latestVersion, differences: [], drift: [] });
+  assert.deepEqual(verifySchema(manager), { ok: true, version: latestVersion, differences: [], drift: [] });
 
   db.exec(HAND_EDITS);
-  const verification = manager.verify();
+  const verification = verifySchema(manager);
   assert.equal(verification.ok, false);
   assert.deepEqual(
     verification.differences.map((d) => [d.objectType, d.name, d.change]),
@@ -58,7 +58,7 @@ test("verify catches a changed column type and a changed default", (t) => {
       UPDATE session_config SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE key = NEW.key;
     END;
   `);
-  const verification = new MigrationManager(db, migrations).verify();
+  const verification = verifySchema(new MigrationManager(db, migrations));
   assert.deepEqual(
     verification.differences.map((d) => [d.name, d.change, d.details.map((detail) => detail.aspect)]),
     [
@@ -81,19 +81,19 @@ test("stepwise verify exits 1 on drift and 0 when the schema matches", async (t)
   assert.equal((JSON.parse(drifted.stdout) as { differences: unknown[] }).differences.length, 3);
 });
 
-test("migrate({ verifySchema: true }) logs that verification passed, and refuses a drifted schema", (t) => {
+test("migrate({ verifySchema }) logs that verification passed, and refuses a drifted schema", (t) => {
   const file = path.join(makeTempDir(t), "app.db");
   const db = new Database(file);
   t.after(() => db.close());
   const lines: string[] = [];
   const logger = { info: (line: string) => lines.push(line) };
 
-  migrate(db, migrations, { logger, verifySchema: true });
-  migrate(db, migrations, { logger, verifySchema: true });
+  migrate(db, migrations, { logger, verifySchema });
+  migrate(db, migrations, { logger, verifySchema });
   assert.ok(lines.filter((line) => line.startsWith("schema verification passed")).length === 2, lines.join("\n"));
 
   db.exec("DROP INDEX idx_contacts_username");
-  assert.throws(() => migrate(db, migrations, { logger, verifySchema: true }), (error: unknown) => {
+  assert.throws(() => migrate(db, migrations, { logger, verifySchema }), (error: unknown) => {
     assert.ok(error instanceof SchemaDriftError);
     assert.equal(error.code, "SCHEMA_DRIFT");
     assert.deepEqual(error.differences.map((d) => d.name), ["idx_contacts_username"]);

@@ -22,6 +22,8 @@ import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../backup.js";
+import { rehearseUp } from "../rehearsal.js";
+import { upWithOnlineBackup } from "../up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory, parseKeepCount } from "./safety-commands.js";
@@ -200,7 +202,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const to = options.to === undefined ? {} : { to: options.to };
       if (options.dryRun) {
         await withManager(command, "read", (manager) => {
-          const { rehearsal } = manager.planUp({ ...to, rehearse: true });
+          const { rehearsal } = rehearseUp(manager, to);
           progressDisplay.clear();
           if (options.json) printJson(rehearsal);
           else print(formatRehearsal(rehearsal, palette));
@@ -213,7 +215,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           directory: options.backup === true ? defaultBackupDirectory(databasePath) : path.resolve(props.cwd ?? process.cwd(), options.backup),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
-        printResult(backup ? await manager.upWithOnlineBackup({ ...to, backup }) : manager.up(to), Boolean(options.json));
+        printResult(backup ? await upWithOnlineBackup(manager, { ...to, backup }) : manager.up(to), Boolean(options.json));
       });
     });
 

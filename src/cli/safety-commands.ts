@@ -6,9 +6,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { restoreBackup } from "../backup.js";
+import { baselineDatabase } from "../baseline.js";
 import { UsageError } from "../errors.js";
 import type { MigrationManager } from "../manager.js";
 import type { MigrationRegistry } from "../types.js";
+import { verifySchema } from "../verify.js";
 import type { CliContext } from "./create-cli.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 
@@ -45,7 +47,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
       requireDatabase(command, "baseline");
       await deps.withManager(command, "write", (manager) => {
-        const result = manager.baseline(version as never, { dangerouslyForce: Boolean(options.force) });
+        const result = baselineDatabase(manager, version as never, { dangerouslyForce: Boolean(options.force) });
         if (options.json) printJson(result);
         else print(formatBaseline(result, context.palette));
       });
@@ -58,7 +60,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .action(async (options: { json?: boolean }, command: Command) => {
       requireDatabase(command, "verify");
       await deps.withManager(command, "read", (manager) => {
-        const verification = manager.verify();
+        const verification = verifySchema(manager);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
         if (!verification.ok) context.setExitCode(1);

@@ -4,7 +4,7 @@
  * if the line below it stops being an error.
  */
 import type { Database } from "../../src/types.js";
-import { MigrationManager, migrate, type MigrationRegistry } from "../../src/index.js";
+import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, upWithOnlineBackup, verifySchema, type MigrationRegistry } from "../../src/index.js";
 import { migrations, type MigrationVersion } from "../../generated/registry.js";
 
 declare const db: Database;
@@ -38,6 +38,25 @@ manager.planDown({ to: 9997 });
 migrate(db, migrations, { to: 3 });
 // @ts-expect-error migrate checks the target too
 migrate(db, migrations, { to: 9996 });
+
+// The safety nets are functions that take the manager, and check versions the same way.
+rehearseUp(manager, { to: 2 });
+// @ts-expect-error rehearsing takes the same versions as running
+rehearseUp(manager, { to: 6 });
+// @ts-expect-error rehearsal moved out of planUp, so apps that never rehearse do not bundle it
+manager.planUp({ rehearse: true });
+baselineDatabase(manager, 5);
+// @ts-expect-error 6 is not a version of the registry
+baselineDatabase(manager, 6);
+upWithBackup(manager, { to: 4, backup: { directory: "backups" } });
+// @ts-expect-error 6 is not a version of the registry
+void upWithOnlineBackup(manager, { to: 6, backup: { directory: "backups" } });
+// @ts-expect-error backups moved out of up
+manager.up({ backup: { directory: "backups" } });
+verifySchema(manager, { refuseDrift: true });
+migrate(db, migrations, { verifySchema });
+// @ts-expect-error verifySchema takes the function, so apps that do not verify do not bundle it
+migrate(db, migrations, { verifySchema: true });
 
 // A registry typed only as MigrationRegistry has no literal versions, so any number is accepted.
 declare const untyped: MigrationRegistry;

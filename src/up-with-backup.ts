@@ -1,0 +1,72 @@
+/**
+ * `up` preceded by a snapshot, taken only when something is pending. Standalone functions rather
+ * than manager options, so an app that never backs up does not bundle the backup code.
+ *
+ * The plan is read before the snapshot and `up` plans again under the write lock, so a run that
+ * another process finished in between still returns the snapshot it took, and applies nothing twice.
+ */
+import { takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
+import { MigrationFailedError } from "./errors.js";
+import { managerInternals, type MigrationManager, type MigrationResult, type UpOptions } from "./manager.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
+
+/** Options for {@link upWithBackup} and {@link upWithOnlineBackup}: those of `up`, plus where the snapshot goes. */
+export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
+  /** The folder for snapshots and how many to keep. */
+  readonly backup: BackupOptions;
+}
+
+/**
+ * `manager.up(options)` preceded, when something is pending, by a snapshot taken synchronously with
+ * `VACUUM INTO` (compacted, same schema, rows and `user_version`). Emits `backed-up`. The result
+ * carries the snapshot as `backup`; a failed migration's error carries `backupPath`.
+ *
+ * @example
+ * upWithBackup(new MigrationManager(db, migrations, { logger: console }), { backup: { directory: "backups", keep: 10 } });
+ *
+ * @throws UnmanagedDatabaseError before any snapshot when the database has tables but no history;
+ *   otherwise whatever `up` throws.
+ */
+export function upWithBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
+  const { backup: where, ...upOptions } = options;
+  const internals = managerInternals(manager);
+  return internals.withConnectionSettings(() => {
+    const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
+    if (plan.steps.length === 0) return manager.up(upOptions);
+    internals.refuseUnmanagedDatabase();
+    const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion });
+    internals.emit({ type: "backed-up", backup });
+    return upAfterBackup(manager, upOptions, backup);
+  });
+}
+
+/**
+ * `manager.up(options)` preceded, when something is pending, by a snapshot taken with SQLite's online
+ * backup API, which copies in steps and lets other connections write in between; it is asynchronous,
+ * hence a separate function from {@link upWithBackup}. Emits `backed-up`. The result carries the
+ * snapshot as `backup`; a failed migration's error carries `backupPath`.
+ *
+ * @example
+ * await upWithOnlineBackup(manager, { backup: { directory: "backups" } });
+ *
+ * @throws UnmanagedDatabaseError before any snapshot when the database has tables but no history;
+ *   otherwise whatever `up` throws.
+ */
+export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
+  const { backup: where, ...upOptions } = options;
+  const internals = managerInternals(manager);
+  const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
+  if (plan.steps.length === 0) return manager.up(upOptions);
+  internals.withConnectionSettings(() => internals.refuseUnmanagedDatabase());
+  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion });
+  internals.emit({ type: "backed-up", backup });
+  return upAfterBackup(manager, upOptions, backup);
+}
+
+function upAfterBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpOptions<VersionOf<R>>, backup: BackupRecord): MigrationResult {
+  try {
+    return { ...manager.up(options), backup };
+  } catch (error) {
+    throw error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * An app that only migrates bundles only the runtime core: the safety nets (rehearsal, backups,
+ * baseline, verification and the schema diff they share) and the CLI stay out unless imported. The
+ * check is structural, on esbuild's metafile, so it fails when a core module starts importing a
+ * feature, not when a byte count drifts.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { build } from "esbuild";
+import { migrations } from "../generated/registry.js";
+import { MigrationManager, migrate } from "../src/index.js";
+import { repoRoot } from "./support/project.js";
+
+const FEATURE_MODULES = ["src/backup.ts", "src/rehearsal.ts", "src/baseline.ts", "src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts"];
+
+/**
+ * The repo-relative source files that contribute code to a minified bundle of `entry`, an ES
+ * module's text. The metafile's top-level `inputs` lists every file esbuild parsed, tree-shaken or
+ * not; the output's `inputs` say how many bytes each one left in the bundle.
+ */
+async function bundledInputs(entry: string): Promise<string[]> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    minify: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    external: ["better-sqlite3"],
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  return Object.entries(output.inputs)
+    .filter(([, contribution]) => contribution.bytesInOutput > 0)
+    .map(([input]) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
+}
+
+test("importing only migrate and MigrationManager bundles no safety-net, CLI or commander module", async () => {
+  const inputs = await bundledInputs(`export { MigrationManager, migrate } from "./src/index.ts";`);
+  assert.ok(inputs.includes("src/manager.ts"), `the bundle lacks the manager itself: ${inputs.join(", ")}`);
+  const unwanted = inputs.filter((input) => FEATURE_MODULES.includes(input) || input.startsWith("src/cli/") || input.includes("node_modules/commander/"));
+  assert.deepEqual(unwanted, []);
+});
+
+test("the guard sees a safety net when an app does import one", async () => {
+  const inputs = await bundledInputs(`export { migrate, verifySchema, upWithBackup } from "./src/index.ts";`);
+  for (const feature of ["src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts", "src/backup.ts"]) {
+    assert.ok(inputs.includes(feature), `${feature} missing from ${inputs.join(", ")}`);
+  }
+});
+
+test("options that moved to standalone functions are refused with USAGE, not ignored, and nothing is applied", () => {
+  const db = new Database(":memory:");
+  try {
+    const manager = new MigrationManager(db, migrations);
+    const usage = { code: "USAGE" };
+    assert.throws(() => manager.up({ backup: { directory: "backups" } } as never), usage);
+    assert.throws(() => manager.planUp({ rehearse: true } as never), usage);
+    assert.throws(() => migrate(db, migrations, { verifySchema: true } as never), usage);
+    assert.throws(() => migrate(db, migrations, { backup: { directory: "backups" } } as never), usage);
+    assert.equal(manager.currentVersion(), 0);
+    assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master").pluck().get(), 0);
+  } finally {
+    db.close();
+  }
+});
