@@ -179,7 +179,10 @@ export class HistoryStore {
 
   /** Mirrors the schema version into `PRAGMA user_version`, which tools outside stepwise can read. */
   setUserVersion(version: number): void {
-    this.db.pragma(`user_version = ${Math.trunc(version)}`);
+    // exec, not pragma(): a PRAGMA cannot take a bound value, so pragma() would prepare a statement per
+    // migration that lives until garbage collection, and SQLite expires every live statement of the
+    // connection on each schema change.
+    this.db.exec(`PRAGMA user_version = ${Math.trunc(version)}`);
   }
 
 
