@@ -32,7 +32,8 @@ export type SqlSourceProblemCode =
   | "SQL_UNKNOWN_MARKER"
   | "SQL_UNKNOWN_FLAG"
   | "SQL_FLAG_ON_DOWN"
-  | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION";
+  | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
+  | "FOREIGN_KEYS_WITHOUT_TRANSACTION";
 
 /** A well-formed SQL migration. */
 export interface ParsedSqlMigration {
@@ -95,6 +96,11 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
         const flags = parseFlags(marker[2]!, text, lineNumber, report);
         transaction = flags.transaction;
         disableForeignKeys = flags.disableForeignKeys;
+        if (disableForeignKeys && !transaction) {
+          // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
+          report("FOREIGN_KEYS_WITHOUT_TRANSACTION", lineNumber, text.indexOf("foreign_keys:off") + 1,
+            `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`);
+        }
       } else if (directive === "down") {
         if (upLine === -1) {
           report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"-- migrate:down" comes before "-- migrate:up"; put the up section first`);

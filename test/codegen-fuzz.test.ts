@@ -103,6 +103,11 @@ function assertCompleteRegistry(text: string, migrationCount: number): void {
   const versions = [...text.matchAll(/\bversion: (\d+),/g)].map((match) => Number(match[1]));
   assert.deepEqual(versions, Array.from({ length: migrationCount }, (_, i) => i + 1));
   assert.match(text, new RegExp(`export const latestVersion = ${migrationCount};\\n$`));
+  // The runtime refuses a registry whose entry disables foreign keys outside a transaction
+  // (findRegistryProblems), so gen must never write one.
+  for (const entry of text.split(/\bversion: /).slice(1)) {
+    assert.ok(!(/\btransaction: false\b/.test(entry) && /\bdisableForeignKeys: true\b/.test(entry)), `gen wrote an entry the runtime refuses:\n${entry.slice(0, 400)}`);
+  }
 }
 
 const seed = process.env.STEPWISE_SEED ? Number(process.env.STEPWISE_SEED) : undefined;

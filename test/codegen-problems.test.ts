@@ -163,6 +163,8 @@ const cases: readonly FixtureCase[] = [
       ["SQL_UNKNOWN_FLAG", "002_unknown_flag.sql", 1, 15],
       ["SQL_FLAG_ON_DOWN", "003_flag_on_down.sql", 3, 4],
       ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "004_pragma_in_transaction.sql", 4, 3],
+      // Both flags together would give a registry the runtime refuses at every start.
+      ["FOREIGN_KEYS_WITHOUT_TRANSACTION", "007_foreign_keys_without_transaction.sql", 2, 33],
     ],
     acceptedVersions: [5, 6],
   },
