@@ -25,6 +25,7 @@ import { DEFAULT_BACKUP_KEEP } from "../backup.js";
 import { rehearseUp } from "../rehearsal.js";
 import { upWithOnlineBackup } from "../up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
+import { parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory, parseKeepCount } from "./safety-commands.js";
 
@@ -107,7 +108,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
-    .option("--table <name>", "history table name (default: schema_migrations)")
+    .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseNonNegativeInteger);
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
