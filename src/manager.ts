@@ -22,6 +22,7 @@ import type { BackupRecord } from "./backup.js";
 import { createMigrationContext, createProgressReporter, type ProgressMeasure } from "./progress.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
+import { listSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
@@ -46,6 +47,9 @@ import type {
 
 /** How often a process waiting for another's `transaction: false` migration looks again. */
 const WAIT_POLL_MS = 25;
+
+/** The order `reset` drops objects in: those that name a table before the table itself. */
+const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
 /** What one `up` or `down` call has done so far, kept across the re-plans after a wait. */
 interface Progress {
@@ -249,12 +253,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = this.switchOffForeignKeys();
       try {
         this.beginImmediate();
-        const objects = this.db
-          .prepare(
-            `SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-             ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END`,
-          )
-          .all() as Array<{ type: string; name: string }>;
+        const objects = listSchemaObjects(this.db).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
         for (const object of objects) {
           // Indexes and triggers go with their tables; dropping them first just avoids order problems.
           this.db.exec(`DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`);
@@ -310,13 +309,10 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
   private refuseUnmanagedDatabase(): void {
-    // One statement, so the history table and the user tables are seen in the same snapshot: another
-    // process's first migration creates both in one commit.
-    const tables = (
-      this.db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .all() as Array<{ name: string }>
-    ).map((row) => row.name);
+    // One statement (listSchemaObjects reads sqlite_master once, history table included), so the
+    // history table and the user tables are seen in the same snapshot: another process's first
+    // migration creates both in one commit.
+    const tables = listSchemaObjects(this.db, { types: ["table"] }).map((object) => object.name);
     if (tables.includes(this.store.tableName)) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
