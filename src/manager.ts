@@ -389,13 +389,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         if (dataVersion !== knownDataVersion) {
           // Another connection may have committed since we planned: trust only what the history says now.
           const fresh = replan(this.store.readKeys());
-          const stillPending = new Set(fresh.steps);
-          for (let i = next; i < queue.length; i++) {
-            const entry = queue[i]!;
-            if (!stillPending.has(entry)) {
-              this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
-            }
-          }
+          this.emitSkipped(direction, queue.slice(next), fresh.steps);
           queue = fresh.steps;
           next = 0;
           toVersion = fresh.toVersion;
@@ -447,25 +441,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       this.store.ensure();
       fresh = replan(this.store.readKeys());
       assertWholeRunPossible(fresh.steps, foreignKeysOn());
-      const stillPending = new Set(fresh.steps);
-      for (const entry of plan.steps) {
-        if (!stillPending.has(entry)) {
-          this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
-        }
-      }
+      this.emitSkipped(direction, plan.steps, fresh.steps);
       for (const entry of fresh.steps) {
-        this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
-        const started = performance.now();
-        try {
-          runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
-          if (!this.db.inTransaction) {
-            throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
-          }
-          if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
-        } catch (cause) {
-          throw this.migrationFailed(entry, direction, cause, true);
-        }
-        const durationMs = performance.now() - started;
+        const durationMs = this.runBodyInOpenTransaction(entry, direction);
         this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
         ran.push({ version: entry.version, name: entry.name, durationMs });
       }
@@ -481,8 +459,20 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
   }
 
-  /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+  /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
+  private emitSkipped(direction: MigrationDirection, previous: readonly R[number][], stillPending: readonly R[number][]): void {
+    const pending = new Set(stillPending);
+    for (const entry of previous) {
+      if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+    }
+  }
+
+  /**
+   * Runs one migration's body inside the already-open transaction and checks what it left behind: the
+   * transaction still open and, with foreign keys switched off, no dangling references. Throws the
+   * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
+   */
+  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection): number {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     try {
@@ -494,7 +484,12 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       throw this.migrationFailed(entry, direction, cause, true);
     }
-    const durationMs = performance.now() - started;
+    return performance.now() - started;
+  }
+
+  /** Runs one migration inside the already-open transaction, records it, and commits. */
+  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+    const durationMs = this.runBodyInOpenTransaction(entry, direction);
     this.record(entry, direction, durationMs);
     this.commit();
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
