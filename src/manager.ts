@@ -22,6 +22,7 @@ import type { BackupRecord } from "./backup.js";
 import { createMigrationContext, createProgressReporter, type ProgressMeasure } from "./progress.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
+import { formatMigrationLabel } from "./migration-file.js";
 import { listSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
@@ -713,20 +714,19 @@ export interface MigrateOptions<R extends MigrationRegistry = MigrationRegistry>
 
 /** The one-line text a logger receives for an event. */
 export function describeEvent(event: MigrationEvent): string {
-  const label = (version: number, name: string) => `${String(version).padStart(3, "0")}_${name}`;
   switch (event.type) {
     case "migrating":
-      return `${event.direction === "up" ? "applying" : "reverting"} ${label(event.version, event.name)}`;
+      return `${event.direction === "up" ? "applying" : "reverting"} ${formatMigrationLabel(event.version, event.name)}`;
     case "migrated":
-      return `${event.direction === "up" ? "applied" : "reverted"} ${label(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
+      return `${event.direction === "up" ? "applied" : "reverted"} ${formatMigrationLabel(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
     case "skipped":
-      return `skipped ${label(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
+      return `skipped ${formatMigrationLabel(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
     case "nothing-pending":
       return event.direction === "up"
         ? `nothing to apply: the database is at version ${event.currentVersion}`
         : `nothing to revert: the database is at version ${event.currentVersion}`;
     case "progress":
-      return `${label(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
+      return `${formatMigrationLabel(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
     case "backed-up":
       return `backed up version ${event.backup.version} to ${event.backup.path}`;
     case "verified":

@@ -139,5 +139,26 @@ export function formatMigrationFileName(
   kind: MigrationKind,
   width: number = DEFAULT_VERSION_WIDTH,
 ): string {
-  return `${String(version).padStart(width, "0")}_${name}.${kind}`;
+  return `${formatVersion(version, width)}_${name}.${kind}`;
+}
+
+/**
+ * A version as file names show it: zero-padded to `width` digits, and never truncated.
+ *
+ * @example
+ * formatVersion(7); // "007"
+ */
+export function formatVersion(version: number, width: number = DEFAULT_VERSION_WIDTH): string {
+  return String(version).padStart(width, "0");
+}
+
+/**
+ * How messages name one migration: its file name without the extension, so it can be found in the
+ * migrations folder at a glance.
+ *
+ * @example
+ * formatMigrationLabel(7, "add_index"); // "007_add_index"
+ */
+export function formatMigrationLabel(version: number, name: string): string {
+  return `${formatVersion(version)}_${name}`;
 }

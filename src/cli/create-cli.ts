@@ -16,6 +16,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { StepwiseError, UsageError } from "../errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
+import { formatMigrationLabel } from "../migration-file.js";
 import { describeRepair, repairIncompleteMigration } from "../repair.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
@@ -163,12 +164,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (event.type === "progress") return progressDisplay.show(event);
     progressDisplay.clear();
     if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette));
-    const label = `${String("version" in event ? event.version : 0).padStart(3, "0")}_${"name" in event ? event.name : ""}`;
     if (event.type === "migrated") {
       const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
-      print(`  ${arrow} ${label} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
+      print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
     } else if (event.type === "skipped") {
-      print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
+      print(`  ${palette.dim(`- ${formatMigrationLabel(event.version, event.name)} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
     }
   };
 
