@@ -177,7 +177,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly busyTimeoutMs: number;
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
-  private readonly props: MigrationManagerProps;
+  private readonly progressIntervalMs: number | undefined;
   /** Statements the hot paths run on every call, prepared once per manager. */
   private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
 
@@ -192,7 +192,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.onEvent = props.onEvent;
     this.logger = props.logger ?? null;
-    this.props = props;
+    this.progressIntervalMs = props.progressIntervalMs;
   }
 
   /**
@@ -200,7 +200,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * migrations on in-memory copies through the very code path of a real run.
    */
   withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, { tableName: this.tableName, busyTimeoutMs: this.busyTimeoutMs, progressIntervalMs: this.props.progressIntervalMs, ...props });
+    return new MigrationManager(db, this.migrations, { tableName: this.tableName, busyTimeoutMs: this.busyTimeoutMs, progressIntervalMs: this.progressIntervalMs, ...props });
   }
 
   /** The history table's name. */
@@ -622,7 +622,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private progressFor(entry: MigrationEntry, direction: MigrationDirection): (done: number, total: number | null) => void {
     return createProgressReporter({
-      intervalMs: this.props.progressIntervalMs,
+      intervalMs: this.progressIntervalMs,
       report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }),
     });
   }

@@ -37,7 +37,6 @@ export const DEFAULT_VERSION_WIDTH = 3;
 export const MAX_GENERATED_NAME_LENGTH = 60;
 
 const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
-const NAME_PATTERN = /^[a-z0-9]+(?:_[a-z0-9]+)*$/;
 
 /**
  * Classifies one entry of the migrations folder.
@@ -120,11 +119,6 @@ export function toSnakeCaseName(description: string): string {
     name = next;
   }
   return name;
-}
-
-/** True when `name` may stand between the version and the extension. */
-export function isValidMigrationName(name: string): boolean {
-  return NAME_PATTERN.test(name);
 }
 
 /**
