@@ -27,7 +27,7 @@ export const DEFAULT_BACKUP_KEEP = 5;
 
 /** Where to put backups and how many to keep. */
 export interface BackupOptions {
-  /** The folder for backup files; created when missing. */
+  /** The folder for backup files, as an absolute path; created when missing. */
   readonly directory: string;
   /** Keep this many of this database's backups in the folder, deleting the oldest. Default {@link DEFAULT_BACKUP_KEEP}. */
   readonly keep?: number;
@@ -105,16 +105,29 @@ export function pruneBackups(directory: string, databaseFile: string, keep: numb
   return doomed.map((backup) => backup.path);
 }
 
+/**
+ * Refuses a relative backup folder: the library has no working folder of its own to resolve it
+ * against, and the process's may not be the one the caller means.
+ *
+ * @throws UsageError naming the `directory` option.
+ */
+export function assertAbsoluteBackupDirectory(directory: string): void {
+  if (!path.isAbsolute(directory)) {
+    throw new UsageError(`The backup "directory" option must be an absolute path, not "${directory}"; resolve it against the folder you mean first.`);
+  }
+}
+
 function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: string; partialPath: string; date: Date } {
   if (db.memory) throw new UsageError("An in-memory database has no file to back up.");
+  assertAbsoluteBackupDirectory(options.directory);
   const keep = options.keep ?? DEFAULT_BACKUP_KEEP;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup (keep was ${keep}).`);
   mkdirSync(options.directory, { recursive: true });
   const date = options.now ?? new Date();
   const base = formatBackupFileName(db.name, options.version, date);
-  let finalPath = path.resolve(options.directory, base);
+  let finalPath = path.join(options.directory, base);
   // Two runs in the same millisecond would otherwise overwrite each other.
-  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.resolve(options.directory, base.replace(/\.bak$/, `-${counter}.bak`));
+  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, base.replace(/\.bak$/, `-${counter}.bak`));
   const partialPath = `${finalPath}.partial`;
   rmSync(partialPath, { force: true });
   return { finalPath, partialPath, date };

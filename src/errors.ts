@@ -11,6 +11,7 @@ export type StepwiseErrorCode =
   | "DATABASE_AHEAD"
   | "HISTORY_OUT_OF_ORDER"
   | "HISTORY_TABLE_INVALID"
+  | "INVALID_TABLE_NAME"
   | "INCOMPLETE_MIGRATION"
   | "UNMANAGED_DATABASE"
   | "IRREVERSIBLE_MIGRATION"
@@ -136,6 +137,19 @@ export class HistoryTableInvalidError extends StepwiseError {
     );
     this.table = table;
     this.missingColumns = missingColumns;
+  }
+}
+
+/** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
+export class InvalidTableNameError extends StepwiseError {
+  readonly tableName: string;
+
+  constructor(tableName: string) {
+    super(
+      "INVALID_TABLE_NAME",
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore.`,
+    );
+    this.tableName = tableName;
   }
 }
 

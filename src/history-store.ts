@@ -2,7 +2,7 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import { HistoryTableInvalidError, StepwiseError } from "./errors.js";
+import { HistoryTableInvalidError, InvalidTableNameError } from "./errors.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./types.js";
@@ -15,17 +15,12 @@ export const DEFAULT_TABLE_NAME = "schema_migrations";
 const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
-/** Options that name an invalid table are refused before any SQL runs. */
-export class InvalidTableNameError extends StepwiseError {
-  readonly tableName: string;
-
-  constructor(tableName: string) {
-    super(
-      "HISTORY_TABLE_INVALID",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore.`,
-    );
-    this.tableName = tableName;
-  }
+/**
+ * True when `tableName` can name the history table: a plain SQL identifier, so it can be quoted
+ * without escaping. {@link HistoryStore} throws {@link InvalidTableNameError} for any other name.
+ */
+export function isValidTableName(tableName: string): boolean {
+  return TABLE_NAME_PATTERN.test(tableName);
 }
 
 /** Reads and writes one history table on one connection. Statements are prepared once, on first use. */
@@ -37,7 +32,7 @@ export class HistoryStore {
   private shapeChecked = false;
 
   constructor(db: Database, tableName: string = DEFAULT_TABLE_NAME) {
-    if (!TABLE_NAME_PATTERN.test(tableName)) throw new InvalidTableNameError(tableName);
+    if (!isValidTableName(tableName)) throw new InvalidTableNameError(tableName);
     this.db = db;
     this.tableName = tableName;
     this.quoted = `"${tableName}"`;

@@ -41,7 +41,7 @@ export type {
 } from "./manager.js";
 export { WholeRunTransactionRefusedError, assertWholeRunPossible, findWholeRunObstacle } from "./whole-run-transaction.js";
 export type { WholeRunObstacle } from "./whole-run-transaction.js";
-export { DEFAULT_TABLE_NAME, HistoryStore, InvalidTableNameError } from "./history-store.js";
+export { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "./history-store.js";
 export {
   DEFAULT_DOWN_STEPS,
   assertValidRegistry,

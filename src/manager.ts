@@ -22,6 +22,8 @@ import type { BackupRecord } from "./backup.js";
 import { createMigrationContext, createProgressReporter, type ProgressMeasure } from "./progress.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
+import { formatMigrationLabel } from "./migration-file.js";
+import { listSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
@@ -46,6 +48,9 @@ import type {
 
 /** How often a process waiting for another's `transaction: false` migration looks again. */
 const WAIT_POLL_MS = 25;
+
+/** The order `reset` drops objects in: those that name a table before the table itself. */
+const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
 /** What one `up` or `down` call has done so far, kept across the re-plans after a wait. */
 interface Progress {
@@ -172,7 +177,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly busyTimeoutMs: number;
   private readonly onEvent: ((event: MigrationEvent) => void) | undefined;
   private readonly logger: MigrationLogger | null;
-  private readonly props: MigrationManagerProps;
+  private readonly progressIntervalMs: number | undefined;
   /** Statements the hot paths run on every call, prepared once per manager. */
   private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
 
@@ -187,7 +192,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.onEvent = props.onEvent;
     this.logger = props.logger ?? null;
-    this.props = props;
+    this.progressIntervalMs = props.progressIntervalMs;
   }
 
   /**
@@ -195,7 +200,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * migrations on in-memory copies through the very code path of a real run.
    */
   withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, { tableName: this.tableName, busyTimeoutMs: this.busyTimeoutMs, progressIntervalMs: this.props.progressIntervalMs, ...props });
+    return new MigrationManager(db, this.migrations, { tableName: this.tableName, busyTimeoutMs: this.busyTimeoutMs, progressIntervalMs: this.progressIntervalMs, ...props });
   }
 
   /** The history table's name. */
@@ -249,12 +254,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = this.switchOffForeignKeys();
       try {
         this.beginImmediate();
-        const objects = this.db
-          .prepare(
-            `SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-             ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END`,
-          )
-          .all() as Array<{ type: string; name: string }>;
+        const objects = listSchemaObjects(this.db).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
         for (const object of objects) {
           // Indexes and triggers go with their tables; dropping them first just avoids order problems.
           this.db.exec(`DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`);
@@ -310,13 +310,10 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
   private refuseUnmanagedDatabase(): void {
-    // One statement, so the history table and the user tables are seen in the same snapshot: another
-    // process's first migration creates both in one commit.
-    const tables = (
-      this.db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .all() as Array<{ name: string }>
-    ).map((row) => row.name);
+    // One statement (listSchemaObjects reads sqlite_master once, history table included), so the
+    // history table and the user tables are seen in the same snapshot: another process's first
+    // migration creates both in one commit.
+    const tables = listSchemaObjects(this.db, { types: ["table"] }).map((object) => object.name);
     if (tables.includes(this.store.tableName)) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
@@ -393,13 +390,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         if (dataVersion !== knownDataVersion) {
           // Another connection may have committed since we planned: trust only what the history says now.
           const fresh = replan(this.store.readKeys());
-          const stillPending = new Set(fresh.steps);
-          for (let i = next; i < queue.length; i++) {
-            const entry = queue[i]!;
-            if (!stillPending.has(entry)) {
-              this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
-            }
-          }
+          this.emitSkipped(direction, queue.slice(next), fresh.steps);
           queue = fresh.steps;
           next = 0;
           toVersion = fresh.toVersion;
@@ -451,25 +442,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       this.store.ensure();
       fresh = replan(this.store.readKeys());
       assertWholeRunPossible(fresh.steps, foreignKeysOn());
-      const stillPending = new Set(fresh.steps);
-      for (const entry of plan.steps) {
-        if (!stillPending.has(entry)) {
-          this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
-        }
-      }
+      this.emitSkipped(direction, plan.steps, fresh.steps);
       for (const entry of fresh.steps) {
-        this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
-        const started = performance.now();
-        try {
-          runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
-          if (!this.db.inTransaction) {
-            throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
-          }
-          if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
-        } catch (cause) {
-          throw this.migrationFailed(entry, direction, cause, true);
-        }
-        const durationMs = performance.now() - started;
+        const durationMs = this.runBodyInOpenTransaction(entry, direction);
         this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
         ran.push({ version: entry.version, name: entry.name, durationMs });
       }
@@ -485,8 +460,20 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
   }
 
-  /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+  /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
+  private emitSkipped(direction: MigrationDirection, previous: readonly R[number][], stillPending: readonly R[number][]): void {
+    const pending = new Set(stillPending);
+    for (const entry of previous) {
+      if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+    }
+  }
+
+  /**
+   * Runs one migration's body inside the already-open transaction and checks what it left behind: the
+   * transaction still open and, with foreign keys switched off, no dangling references. Throws the
+   * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
+   */
+  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection): number {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     try {
@@ -498,7 +485,12 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       throw this.migrationFailed(entry, direction, cause, true);
     }
-    const durationMs = performance.now() - started;
+    return performance.now() - started;
+  }
+
+  /** Runs one migration inside the already-open transaction, records it, and commits. */
+  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+    const durationMs = this.runBodyInOpenTransaction(entry, direction);
     this.record(entry, direction, durationMs);
     this.commit();
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
@@ -630,7 +622,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
 
   private progressFor(entry: MigrationEntry, direction: MigrationDirection): (done: number, total: number | null) => void {
     return createProgressReporter({
-      intervalMs: this.props.progressIntervalMs,
+      intervalMs: this.progressIntervalMs,
       report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }),
     });
   }
@@ -722,20 +714,19 @@ export interface MigrateOptions<R extends MigrationRegistry = MigrationRegistry>
 
 /** The one-line text a logger receives for an event. */
 export function describeEvent(event: MigrationEvent): string {
-  const label = (version: number, name: string) => `${String(version).padStart(3, "0")}_${name}`;
   switch (event.type) {
     case "migrating":
-      return `${event.direction === "up" ? "applying" : "reverting"} ${label(event.version, event.name)}`;
+      return `${event.direction === "up" ? "applying" : "reverting"} ${formatMigrationLabel(event.version, event.name)}`;
     case "migrated":
-      return `${event.direction === "up" ? "applied" : "reverted"} ${label(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
+      return `${event.direction === "up" ? "applied" : "reverted"} ${formatMigrationLabel(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
     case "skipped":
-      return `skipped ${label(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
+      return `skipped ${formatMigrationLabel(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
     case "nothing-pending":
       return event.direction === "up"
         ? `nothing to apply: the database is at version ${event.currentVersion}`
         : `nothing to revert: the database is at version ${event.currentVersion}`;
     case "progress":
-      return `${label(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
+      return `${formatMigrationLabel(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
     case "backed-up":
       return `backed up version ${event.backup.version} to ${event.backup.path}`;
     case "verified":

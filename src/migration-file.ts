@@ -37,7 +37,6 @@ export const DEFAULT_VERSION_WIDTH = 3;
 export const MAX_GENERATED_NAME_LENGTH = 60;
 
 const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
-const NAME_PATTERN = /^[a-z0-9]+(?:_[a-z0-9]+)*$/;
 
 /**
  * Classifies one entry of the migrations folder.
@@ -122,11 +121,6 @@ export function toSnakeCaseName(description: string): string {
   return name;
 }
 
-/** True when `name` may stand between the version and the extension. */
-export function isValidMigrationName(name: string): boolean {
-  return NAME_PATTERN.test(name);
-}
-
 /**
  * Builds a file name. The version is zero-padded to `width` digits, and never truncated.
  *
@@ -139,5 +133,26 @@ export function formatMigrationFileName(
   kind: MigrationKind,
   width: number = DEFAULT_VERSION_WIDTH,
 ): string {
-  return `${String(version).padStart(width, "0")}_${name}.${kind}`;
+  return `${formatVersion(version, width)}_${name}.${kind}`;
+}
+
+/**
+ * A version as file names show it: zero-padded to `width` digits, and never truncated.
+ *
+ * @example
+ * formatVersion(7); // "007"
+ */
+export function formatVersion(version: number, width: number = DEFAULT_VERSION_WIDTH): string {
+  return String(version).padStart(width, "0");
+}
+
+/**
+ * How messages name one migration: its file name without the extension, so it can be found in the
+ * migrations folder at a glance.
+ *
+ * @example
+ * formatMigrationLabel(7, "add_index"); // "007_add_index"
+ */
+export function formatMigrationLabel(version: number, name: string): string {
+  return `${formatVersion(version)}_${name}`;
 }

@@ -114,7 +114,9 @@ export function forEachBatch<Row extends Record<string, unknown>>(
     batches++;
     done += rows.length;
     last = rows[rows.length - 1]![key];
-    progress(Math.min(done, Math.max(total, done)), Math.max(total, done));
+    // The total was counted before the walk; rows added since (by the handler, or anything else in
+    // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
+    progress(done, Math.max(total, done));
     if (rows.length < batchSize) break;
   }
   return { rows: done, batches };

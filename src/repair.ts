@@ -13,6 +13,7 @@
 import { InvalidTargetError, MigrationInProgressError } from "./errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
+import { formatMigrationLabel } from "./migration-file.js";
 import { assessMigrationOwner, parseMigrationOwner } from "./migration-owner.js";
 import { guardSqlite } from "./sqlite-errors.js";
 import type { Database, MigrationRegistry } from "./types.js";
@@ -89,7 +90,7 @@ export function repairIncompleteMigration(db: Database, migrations: MigrationReg
 
 /** The line a CLI or logger prints for a repair. */
 export function describeRepair(result: RepairResult): string {
-  const label = `${String(result.version).padStart(3, "0")}_${result.name}`;
+  const label = formatMigrationLabel(result.version, result.name);
   return result.resolution === "applied"
     ? `repaired ${label}: marked applied (interrupted attempt started ${result.startedAt}); schema version is ${result.currentVersion}`
     : `repaired ${label}: forgot the interrupted attempt started ${result.startedAt}; "up" will run it again; schema version is ${result.currentVersion}`;

@@ -10,6 +10,7 @@
  * parsed from that text. Indexes, triggers and views are compared by their SQL after normalising
  * comments, whitespace, case and identifier quoting.
  */
+import { listSchemaObjects, type SchemaObject } from "./schema-objects.js";
 import type { Database } from "./types.js";
 
 /** One column, as it behaves rather than as it was spelled. */
@@ -104,21 +105,15 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Reads the schema of the `main` database. Never writes. */
 export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}): SchemaSnapshot {
-  const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
-  const rows = db
-    .prepare(
-      `SELECT type, name, tbl_name AS tableName, sql FROM sqlite_master
-       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name`,
-    )
-    .all() as Array<{ type: string; name: string; tableName: string; sql: string }>;
-  const kept = rows.filter((row) => !excluded.has(row.tableName.toLowerCase()));
+  const kept = listSchemaObjects(db, { excludeTables: options.excludeTables })
+    .filter((row): row is SchemaObject & { sql: string } => row.sql !== null);
   const tableFlags = new Map(
     (db.pragma("table_list") as Array<{ schema: string; name: string; wr: number; strict: number }>)
       .filter((row) => row.schema === "main")
       .map((row) => [row.name, row]),
   );
   const sqlObjects = (type: string): SqlObjectSnapshot[] =>
-    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tableName, sql: normalizeSql(row.sql) }));
+    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql) }));
   return {
     tables: kept.filter((row) => row.type === "table").map((row) => readTable(db, row.name, row.sql, tableFlags.get(row.name))),
     indexes: sqlObjects("index"),

@@ -5,14 +5,14 @@
  * The plan is read before the snapshot and `up` plans again under the write lock, so a run that
  * another process finished in between still returns the snapshot it took, and applies nothing twice.
  */
-import { takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
+import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
 import { MigrationFailedError } from "./errors.js";
 import { managerInternals, type MigrationManager, type MigrationResult, type UpOptions } from "./manager.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 
 /** Options for {@link upWithBackup} and {@link upWithOnlineBackup}: those of `up`, plus where the snapshot goes. */
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
-  /** The folder for snapshots and how many to keep. */
+  /** The folder for snapshots (an absolute path) and how many to keep. */
   readonly backup: BackupOptions;
 }
 
@@ -22,13 +22,15 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * carries the snapshot as `backup`; a failed migration's error carries `backupPath`.
  *
  * @example
- * upWithBackup(new MigrationManager(db, migrations, { logger: console }), { backup: { directory: "backups", keep: 10 } });
+ * upWithBackup(new MigrationManager(db, migrations, { logger: console }), { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
- * @throws UnmanagedDatabaseError before any snapshot when the database has tables but no history;
+ * @throws UsageError before anything else when `backup.directory` is not absolute;
+ *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
  *   otherwise whatever `up` throws.
  */
 export function upWithBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
+  assertAbsoluteBackupDirectory(where.directory);
   const internals = managerInternals(manager);
   return internals.withConnectionSettings(() => {
     const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
@@ -47,13 +49,15 @@ export function upWithBackup<R extends MigrationRegistry>(manager: MigrationMana
  * snapshot as `backup`; a failed migration's error carries `backupPath`.
  *
  * @example
- * await upWithOnlineBackup(manager, { backup: { directory: "backups" } });
+ * await upWithOnlineBackup(manager, { backup: { directory: path.join(dataDir, "backups") } });
  *
- * @throws UnmanagedDatabaseError before any snapshot when the database has tables but no history;
+ * @throws UsageError before anything else when `backup.directory` is not absolute;
+ *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
  *   otherwise whatever `up` throws.
  */
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
+  assertAbsoluteBackupDirectory(where.directory);
   const internals = managerInternals(manager);
   const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);

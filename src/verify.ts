@@ -3,7 +3,7 @@
  * A column added by hand, an index dropped to "fix" a slow write, a trigger edited in place: each
  * shows up as a difference with the object's name.
  */
-import { StepwiseError, UnmanagedDatabaseError } from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import { HistoryStore } from "./history-store.js";
 import { managerInternals, type MigrationManager } from "./manager.js";
 import { verifyHistoryOrThrow } from "./planner.js";
@@ -64,7 +64,10 @@ export class SchemaDriftError extends StepwiseError {
  */
 export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>, options: VerifySchemaOptions = {}): SchemaVerification {
   const internals = managerInternals(manager);
-  const verification = internals.withConnectionSettings(() => compareWithReplay(manager));
+  const verification = internals.withConnectionSettings(() => {
+    internals.refuseUnmanagedDatabase();
+    return compareWithReplay(manager);
+  });
   if (!verification.ok) {
     if (options.refuseDrift) throw new SchemaDriftError(verification);
     return verification;
@@ -76,7 +79,6 @@ export function verifySchema<R extends MigrationRegistry>(manager: MigrationMana
 function compareWithReplay<R extends MigrationRegistry>(manager: MigrationManager<R>): SchemaVerification {
   const store = new HistoryStore(manager.db, manager.tableName);
   const live = readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] });
-  if (!store.exists() && live.tables.length > 0) throw new UnmanagedDatabaseError(live.tables.map((table) => table.name));
   const version = verifyHistoryOrThrow(manager.migrations, store.readKeys());
   const differences = diffSchemas(replaySchema(manager, version), live);
   return {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, upWithOnlineBackup, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
 
 /** The version a database file holds, read as an outsider would: history and user_version. */
@@ -72,6 +72,18 @@ test("only the newest K backups of a database are kept", (t) => {
   const taken = [1, 2, 3, 4].map((minute) => takeBackupSync(db, { directory: backups, keep: 2, version: minute, now: new Date(Date.UTC(2025, 0, 1, 0, minute)) }));
   assert.deepEqual(listBackups(backups, "app.db").map((backup) => backup.version), [3, 4]);
   assert.deepEqual(taken[3]!.pruned, [taken[1]!.path]);
+});
+
+test("a relative backup directory is refused with USAGE before anything is written or applied", async (t) => {
+  const { migrations, file } = await setUp(t);
+  const db = new Database(file);
+  t.after(() => db.close());
+  const manager = new MigrationManager(db, migrations);
+  const usage = { code: "USAGE" };
+  assert.throws(() => upWithBackup(manager, { backup: { directory: "backups" } }), usage);
+  await assert.rejects(upWithOnlineBackup(manager, { backup: { directory: "backups" } }), usage);
+  assert.throws(() => takeBackupSync(db, { directory: path.join("relative", "backups"), version: 0 }), usage);
+  assert.equal(manager.currentVersion(), 0);
 });
 
 test("up --backup and restore --yes through the CLI bring the database back to the old version", async (t) => {

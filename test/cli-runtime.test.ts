@@ -221,3 +221,11 @@ test("--db and --table override the config", async (t) => {
   t.after(() => db.close());
   assert.deepEqual(db.prepare("SELECT version FROM app_migrations").pluck().all(), [1, 2, 3]);
 });
+
+test("a --table that is not a plain identifier is a usage error (exit 2) and touches nothing", async (t) => {
+  const { cli, database } = await project(t);
+  const [status, up] = await Promise.all([cli(["status", "--table", "bad-name"]), cli(["up", "--table", "bad-name"])]);
+  assert.equal(status.code, 2, status.stderr);
+  assert.equal(up.code, 2, up.stderr);
+  assert.equal(existsSync(database), false, "a refused --table created the database");
+});

@@ -94,6 +94,17 @@ test("a history table owned by another tool is refused with HISTORY_TABLE_INVALI
   assertRefusedWithoutChange(file, migrations, (manager) => manager.status(), { code: "HISTORY_TABLE_INVALID", table: "schema_migrations" });
 });
 
+test("a history table name that is not a plain identifier is refused with INVALID_TABLE_NAME, before any SQL", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await project.load();
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  for (const tableName of ["bad-name", "1st", 'x"; DROP TABLE y; --', ""]) {
+    assert.throws(() => new MigrationManager(db, migrations, { tableName }), { code: "INVALID_TABLE_NAME", tableName });
+  }
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master").all(), []);
+});
+
 test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const migrations = await project.load();

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, createProgressReporter, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "../src/index.js";
+import { MigrationManager, createProgressReporter, forEachBatch, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "../src/index.js";
 import { binPath, createTestProject, runCli } from "./support/project.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
@@ -33,6 +33,34 @@ test("progress events fire in the API, one per batch of the batch helper", async
   assert.equal(last.etaMs, 0);
   assert.ok(last.ratePerSecond !== null && last.ratePerSecond > 0);
   assert.equal((db.prepare("SELECT count(*) AS n FROM items WHERE label_upper = upper(label)").get() as { n: number }).n, 2000);
+});
+
+test("forEachBatch never reports a total below done when the walk finds rows added after the count", () => {
+  const db = new Database(":memory:");
+  try {
+    db.exec("CREATE TABLE queue (id INTEGER PRIMARY KEY)");
+    const insert = db.prepare("INSERT INTO queue (id) VALUES (?)");
+    for (let id = 1; id <= 10; id++) insert.run(id);
+    const reports: Array<[number, number | null]> = [];
+    // The first batch appends ten rows past the end: the walk meets 20 rows where it counted 10.
+    let appended = false;
+    const summary = forEachBatch(
+      db,
+      { table: "queue", batchSize: 4 },
+      () => {
+        if (appended) return;
+        appended = true;
+        for (let id = 11; id <= 20; id++) insert.run(id);
+      },
+      (done, total) => reports.push([done, total]),
+    );
+    assert.equal(summary.rows, 20);
+    assert.deepEqual(reports[0], [0, 10]);
+    assert.deepEqual(reports.at(-1), [20, 20]);
+    assert.ok(reports.every(([done, total]) => total !== null && done <= total), JSON.stringify(reports));
+  } finally {
+    db.close();
+  }
 });
 
 test("the progress reporter throttles but always reports the first and the last call", () => {

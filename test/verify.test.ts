@@ -100,3 +100,12 @@ test("migrate({ verifySchema }) logs that verification passed, and refuses a dri
     return true;
   });
 });
+
+test("verify refuses a database with tables but no history as unmanaged, and an empty one verifies at version 0", (t) => {
+  const db = new Database(path.join(makeTempDir(t), "legacy.db"));
+  t.after(() => db.close());
+  const manager = new MigrationManager(db, migrations);
+  assert.deepEqual(verifySchema(manager), { ok: true, version: 0, differences: [], drift: [] });
+  db.exec("CREATE TABLE legacy_contacts (id INTEGER PRIMARY KEY); CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY);");
+  assert.throws(() => verifySchema(manager), { code: "UNMANAGED_DATABASE", tables: ["legacy_contacts", "legacy_notes"] });
+});

@@ -13,9 +13,10 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { StepwiseError, UsageError } from "../errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
+import { formatMigrationLabel } from "../migration-file.js";
 import { describeRepair, repairIncompleteMigration } from "../repair.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
@@ -25,8 +26,9 @@ import { DEFAULT_BACKUP_KEEP } from "../backup.js";
 import { rehearseUp } from "../rehearsal.js";
 import { upWithOnlineBackup } from "../up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
+import { parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
-import { addSafetyCommands, defaultBackupDirectory, parseKeepCount } from "./safety-commands.js";
+import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
 /** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
 export interface CliIo {
@@ -107,15 +109,18 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
-    .option("--table <name>", "history table name (default: schema_migrations)")
+    .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseNonNegativeInteger);
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
+  /** Resolves a path the user typed against the CLI's working folder. */
+  const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
+  const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? null;
     if (chosen === null) throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}.`);
-    return chosen === ":memory:" ? chosen : path.resolve(props.cwd ?? process.cwd(), chosen);
+    return chosen === ":memory:" ? chosen : resolvePath(chosen);
   };
 
   /**
@@ -144,7 +149,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     try {
       const manager = new MigrationManager(db, migrations, {
-        tableName: flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName),
+        tableName: tableNameOf(flags),
         busyTimeoutMs: flags.busyTimeout ?? props.busyTimeoutMs,
         // Read-only commands emit only progress (a dry run) and verification events.
         onEvent: (event) => printEvent(event),
@@ -162,12 +167,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (event.type === "progress") return progressDisplay.show(event);
     progressDisplay.clear();
     if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette));
-    const label = `${String("version" in event ? event.version : 0).padStart(3, "0")}_${"name" in event ? event.name : ""}`;
     if (event.type === "migrated") {
       const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
-      print(`  ${arrow} ${label} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
+      print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
     } else if (event.type === "skipped") {
-      print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
+      print(`  ${palette.dim(`- ${formatMigrationLabel(event.version, event.name)} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
     }
   };
 
@@ -196,7 +200,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)")
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, parseKeepCount)
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, parsePositiveInteger)
     .action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
       quietEvents = Boolean(options.json);
       const to = options.to === undefined ? {} : { to: options.to };
@@ -212,7 +216,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       }
       await withManager(command, "write", async (manager, databasePath) => {
         const backup = options.backup === undefined ? undefined : {
-          directory: options.backup === true ? defaultBackupDirectory(databasePath) : path.resolve(props.cwd ?? process.cwd(), options.backup),
+          directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
         printResult(backup ? await upWithOnlineBackup(manager, { ...to, backup }) : manager.up(to), Boolean(options.json));
@@ -316,8 +320,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     printJson,
     withManager,
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
-    tableName: (command) => flagsOf(command).table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName),
-    resolvePath: (file) => path.resolve(props.cwd ?? process.cwd(), file),
+    tableName: (command) => tableNameOf(flagsOf(command)),
+    resolvePath,
   });
   props.extend?.(program, context);
 
@@ -353,16 +357,4 @@ export function reportError(error: unknown, io: CliIo, palette: Palette): number
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${detail}\n`);
   return 1;
-}
-
-function parsePositiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
-  return parsed;
-}
-
-function parseNonNegativeInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError("expected a whole number");
-  return parsed;
 }

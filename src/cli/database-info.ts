@@ -3,6 +3,7 @@
  */
 import { statSync } from "node:fs";
 import type { MigrationManager } from "../manager.js";
+import { listSchemaObjects, type SchemaObjectKind } from "../schema-objects.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {
@@ -31,13 +32,8 @@ export interface DatabaseInfo {
 export function collectDatabaseInfo(manager: MigrationManager, path: string): DatabaseInfo {
   const db = manager.db;
   const status = manager.status();
-  const counts = db
-    .prepare(
-      `SELECT type, count(*) AS n FROM sqlite_master
-       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> ? GROUP BY type`,
-    )
-    .all(manager.tableName) as Array<{ type: string; n: number }>;
-  const count = (type: string) => counts.find((row) => row.type === type)?.n ?? 0;
+  const objects = listSchemaObjects(db, { excludeTables: [manager.tableName] });
+  const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
   const last = manager.history().filter((row) => row.state === "applied").at(-1);
   return {

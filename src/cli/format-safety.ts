@@ -3,19 +3,18 @@
  */
 import type { BackupRecord, RestoreResult } from "../backup.js";
 import type { BaselineResult } from "../baseline.js";
+import { formatMigrationLabel } from "../migration-file.js";
 import type { Rehearsal } from "../rehearsal.js";
 import { describeSchemaDifference } from "../schema-snapshot.js";
 import type { SchemaVerification } from "../verify.js";
 import type { Palette } from "./format.js";
-
-const pad = (version: number) => String(version).padStart(3, "0");
 
 /** `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. */
 export function formatRehearsal(rehearsal: Rehearsal, palette: Palette): string {
   if (rehearsal.steps.length === 0) return palette.green(`Dry run: nothing to apply; the database is at version ${rehearsal.fromVersion}.`);
   const lines = [palette.bold(`Dry run on an in-memory copy (the database file was not touched): version ${rehearsal.fromVersion} → ${rehearsal.targetVersion}`), ""];
   for (const step of rehearsal.steps) {
-    const label = `${pad(step.version)}_${step.name}`;
+    const label = formatMigrationLabel(step.version, step.name);
     if (step.status === "applied") lines.push(`  ${palette.green("✓")} ${label} ${palette.dim(`${step.durationMs!.toFixed(1)} ms`)}`);
     else if (step.status === "failed") lines.push(`  ${palette.red("✗")} ${label} ${palette.red("failed")}`);
     else lines.push(`  ${palette.dim(`- ${label} (not reached)`)}`);

@@ -3,6 +3,7 @@
  * the CLI from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
  */
 import type { MigrationResult } from "../manager.js";
+import { formatVersion } from "../migration-file.js";
 import type { AppliedMigration, MigrationStatus } from "../planner.js";
 import type { DatabaseInfo } from "./database-info.js";
 
@@ -25,7 +26,6 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-const pad = (version: number) => String(version).padStart(3, "0");
 
 /** `status` as a table. */
 export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
@@ -40,21 +40,21 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     const name = row.name.padEnd(nameWidth);
     switch (row.state) {
       case "applied":
-        lines.push(`  ${palette.green("✓")} ${pad(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`);
+        lines.push(`  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`);
         break;
       case "pending":
-        lines.push(`  ${palette.yellow("·")} ${pad(row.version)} ${name}  ${palette.yellow("pending")}`);
+        lines.push(`  ${palette.yellow("·")} ${formatVersion(row.version)} ${name}  ${palette.yellow("pending")}`);
         break;
       case "changed":
-        lines.push(`  ${palette.red("✗")} ${pad(row.version)} ${name}  ${palette.red("changed since it was applied")}`);
+        lines.push(`  ${palette.red("✗")} ${formatVersion(row.version)} ${name}  ${palette.red("changed since it was applied")}`);
         break;
       case "incomplete":
-        lines.push(`  ${palette.red("!")} ${pad(row.version)} ${name}  ${palette.red(`interrupted (started ${formatTimestamp(row.appliedAt)})`)}`);
+        lines.push(`  ${palette.red("!")} ${formatVersion(row.version)} ${name}  ${palette.red(`interrupted (started ${formatTimestamp(row.appliedAt)})`)}`);
         break;
     }
   }
   for (const version of status.unknownAppliedVersions) {
-    lines.push(`  ${palette.red("?")} ${pad(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);
+    lines.push(`  ${palette.red("?")} ${formatVersion(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);
   }
   if (status.migrations.length === 0) lines.push(palette.dim("  no migrations in the registry"));
   if (status.problem) lines.push("", palette.red(`${status.problem.code}: ${status.problem.message}`));
@@ -69,7 +69,7 @@ export function formatHistory(rows: readonly AppliedMigration[], palette: Palett
   for (const row of rows) {
     const when = row.state === "started" ? palette.red("interrupted".padEnd(19)) : formatTimestamp(row.appliedAt).padEnd(19);
     const duration = row.durationMs === null ? "" : `${row.durationMs} ms`;
-    lines.push(`${pad(row.version)} ${row.name.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(row.checksum.slice(0, 12))}`);
+    lines.push(`${formatVersion(row.version)} ${row.name.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(row.checksum.slice(0, 12))}`);
   }
   return lines.join("\n");
 }
@@ -94,7 +94,7 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
     ["Indexes", String(info.objects.indexes)],
     ["Triggers", String(info.objects.triggers)],
     ["Views", String(info.objects.views)],
-    ["Last migration", info.lastMigration ? `${pad(info.lastMigration.version)} ${info.lastMigration.name} at ${formatTimestamp(info.lastMigration.appliedAt)}` : "none"],
+    ["Last migration", info.lastMigration ? `${formatVersion(info.lastMigration.version)} ${info.lastMigration.name} at ${formatTimestamp(info.lastMigration.appliedAt)}` : "none"],
     ["Journal mode", info.journalMode],
     ["History table", info.historyTable],
   ];

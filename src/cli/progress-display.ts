@@ -3,6 +3,7 @@
  * most once per interval otherwise, so logs of CI runs and services stay readable.
  */
 import type { MigrationEvent } from "../manager.js";
+import { formatMigrationLabel } from "../migration-file.js";
 import type { Palette } from "./format.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
@@ -36,7 +37,7 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
   let lastPlain: { version: number; elapsedMs: number } | null = null;
   return {
     show(event) {
-      const label = `${String(event.version).padStart(3, "0")}_${event.name}`;
+      const label = formatMigrationLabel(event.version, event.name);
       const counts = event.total === null ? `${formatCount(event.done)}` : `${formatCount(event.done)}/${formatCount(event.total)}`;
       // Nothing to walk: a bar or a line would only be noise.
       if (event.total === 0) return;

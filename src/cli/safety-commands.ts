@@ -85,13 +85,6 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     });
 }
 
-/** Parses `--keep-backups`. */
-export function parseKeepCount(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
-  return parsed;
-}
-
 /** The folder `up --backup` uses when none is given: `backups/` next to the database. */
 export function defaultBackupDirectory(databasePath: string): string {
   return path.join(path.dirname(databasePath), "backups");

@@ -1,0 +1,26 @@
+/**
+ * Option parsers shared by the CLI's commands. Each throws commander's `InvalidArgumentError`, so a
+ * bad value is a usage error (exit 2) reported before any command runs.
+ */
+import { InvalidArgumentError } from "commander";
+import { isValidTableName } from "../history-store.js";
+
+/** Parses `--table`: a name the history store accepts. */
+export function parseTableName(value: string): string {
+  if (!isValidTableName(value)) throw new InvalidArgumentError("expected letters, digits and underscores, starting with a letter or underscore");
+  return value;
+}
+
+/** Parses a count or version that must be 1 or more (`--to`, `--steps`, `--keep-backups`…). */
+export function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return parsed;
+}
+
+/** Parses a value that may be 0 (`down --to 0`, `--busy-timeout`). */
+export function parseNonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError("expected a whole number");
+  return parsed;
+}

@@ -1,0 +1,40 @@
+/**
+ * The one place that lists a database's own schema objects from `sqlite_master`, leaving out
+ * SQLite's internal ones (`sqlite_sequence`, `sqlite_stat1`, `sqlite_autoindex_…`), which no
+ * migration creates and none may drop.
+ */
+import type { Database } from "./types.js";
+
+/** The kinds of object `sqlite_master` lists. */
+export type SchemaObjectKind = "table" | "index" | "view" | "trigger";
+
+/** One row of `sqlite_master`, for an object a user (or a migration) made. */
+export interface SchemaObject {
+  readonly type: SchemaObjectKind;
+  readonly name: string;
+  /** The table an index or trigger belongs to; a table's or view's own name. */
+  readonly tblName: string;
+  /** The `CREATE` statement as stored, or `null` for objects SQLite made implicitly. */
+  readonly sql: string | null;
+}
+
+/** Options for {@link listSchemaObjects}. */
+export interface ListSchemaObjectsOptions {
+  /** Only these kinds. Default: all. */
+  readonly types?: readonly SchemaObjectKind[];
+  /** Leave out these tables and everything that belongs to them; compared case-insensitively, as SQLite does. */
+  readonly excludeTables?: readonly string[];
+}
+
+/**
+ * The user's schema objects in the `main` database, ordered by name. Reads `sqlite_master` in one
+ * statement, so what it returns comes from a single snapshot. Never writes.
+ */
+export function listSchemaObjects(db: Database, options: ListSchemaObjectsOptions = {}): SchemaObject[] {
+  const rows = db
+    .prepare(`SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
+    .all() as SchemaObject[];
+  const types = options.types ? new Set<string>(options.types) : null;
+  const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
+  return rows.filter((row) => (types === null || types.has(row.type)) && !excluded.has(row.tblName.toLowerCase()));
+}
