@@ -112,8 +112,13 @@ export function pruneBackups(directory: string, databaseFile: string, keep: numb
  * @throws UsageError naming the `directory` option.
  */
 export function assertAbsoluteBackupDirectory(directory: string): void {
-  if (!path.isAbsolute(directory)) {
-    throw new UsageError(`The backup "directory" option must be an absolute path, not "${directory}"; resolve it against the folder you mean first.`);
+  assertAbsolutePathOption("directory", directory);
+}
+
+/** The library never resolves against the working folder, so every path option must be absolute. */
+function assertAbsolutePathOption(option: string, value: string): void {
+  if (!path.isAbsolute(value)) {
+    throw new UsageError(`The backup "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
   }
 }
 
@@ -248,6 +253,8 @@ export interface RestoreResult {
  * can be replayed over the new content, as could happen after copying or renaming the file.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  assertAbsolutePathOption("backupFile", options.backupFile);
+  assertAbsolutePathOption("databasePath", options.databasePath);
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const inspection = inspectBackupOrThrow(options.backupFile, tableName);
   let previous: BackupRecord | null = null;
@@ -257,7 +264,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const store = new HistoryStore(current, tableName);
       const keys = store.exists() ? store.readKeys() : [];
       previous = await takeBackup(current, {
-        directory: path.dirname(path.resolve(options.backupFile)),
+        directory: path.dirname(options.backupFile),
         version: keys.length === 0 ? 0 : keys[keys.length - 1]!.version,
         // The restored file must survive; pruning could pick it as the oldest.
         keep: Number.MAX_SAFE_INTEGER,

@@ -32,8 +32,18 @@ interface TrialOutcome {
   readonly stderr: string;
 }
 
-/** Starts the worker, waits for "ready", then kills it after `killAfterMs` unless it finished first. */
-function runWorkerAndKill(registryFile: string, databasePath: string, journalMode: string, killAfterMs: number): Promise<TrialOutcome> {
+/** When to kill a worker: `delayMs` after it announces that migration `atVersion` is starting. */
+interface KillPlan {
+  readonly atVersion: number;
+  readonly delayMs: number;
+}
+
+/**
+ * Starts the worker and kills it per `plan` unless it finishes first (`plan` null: let it finish).
+ * Kills are timed from the worker's own progress, not from a wall-clock calibration, so a loaded or
+ * an idle machine gives the same spread of kill points.
+ */
+function runWorkerAndKill(registryFile: string, databasePath: string, journalMode: string, plan: KillPlan | null): Promise<TrialOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", tsxLoader, workerPath, registryFile, databasePath, journalMode], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -45,11 +55,11 @@ function runWorkerAndKill(registryFile: string, databasePath: string, journalMod
     let readyAt = 0;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (timer === undefined && stdout.includes("ready\n")) {
-        readyAt = performance.now();
+      if (readyAt === 0 && stdout.includes("ready\n")) readyAt = performance.now();
+      if (plan && timer === undefined && stdout.includes(`migrating ${plan.atVersion}\n`)) {
         timer = setTimeout(() => {
           killed = child.kill("SIGKILL");
-        }, killAfterMs);
+        }, plan.delayMs);
       }
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -113,14 +123,6 @@ test(`SIGKILL at random moments never leaves a partial migration (${trials} tria
   const migrations = await project.load();
   const { snapshots: replaySnapshots, durations } = replay(migrations, project.databasePath("replay.db"));
 
-  // Calibrate: a full run in a child, so kill times spread over the whole series on this machine.
-  const calibration = await runWorkerAndKill(project.registryFile, project.databasePath("calibration.db"), "delete", 10 * 60_000);
-  assert.equal(calibration.exitCode, 0, calibration.stderr);
-  // Kill times follow the work still to do, so most trials die mid-series rather than after it.
-  const replayTotalMs = durations.reduce((sum, ms) => sum + ms, 0);
-  const remainingMs = (recorded: number) => (calibration.ranMs * durations.slice(recorded + 1).reduce((sum, ms) => sum + ms, 0)) / replayTotalMs;
-  const fullRunMs = calibration.ranMs;
-
   const recordedCounts = new Map<number, number>();
   let kills = 0;
   let completions = 0;
@@ -130,9 +132,12 @@ test(`SIGKILL at random moments never leaves a partial migration (${trials} tria
     let journalMode = random() < 0.5 ? "wal" : "delete";
     let recorded = 0;
     for (let trial = 0; trial < laneTrials; trial++) {
-      const killAfterMs = Math.floor(random() * (remainingMs(recorded) + 20));
-      const context = `seed ${seed} (STEPWISE_SEED=${seed}), lane ${lane}, trial ${trial}, ${journalMode}, kill after ${killAfterMs} ms`;
-      const outcome = await runWorkerAndKill(project.registryFile, databasePath, journalMode, killAfterMs);
+      // Any pending migration, then a delay within about its own length: the kill lands before its
+      // body, inside it, during its commit, or in a later migration.
+      const atVersion = recorded + 1 + Math.floor(random() * (migrations.length - recorded));
+      const delayMs = Math.floor(random() * (durations[atVersion]! * 2 + 5));
+      const context = `seed ${seed} (STEPWISE_SEED=${seed}), lane ${lane}, trial ${trial}, ${journalMode}, kill ${delayMs} ms into migration ${atVersion}`;
+      const outcome = await runWorkerAndKill(project.registryFile, databasePath, journalMode, { atVersion, delayMs });
       assert.ok(outcome.killed || outcome.exitCode === 0, `${context}: the worker failed on its own:\n${outcome.stderr}`);
       recorded = assertConsistent(databasePath, migrations, replaySnapshots, context);
       recordedCounts.set(recorded, (recordedCounts.get(recorded) ?? 0) + 1);
@@ -146,7 +151,7 @@ test(`SIGKILL at random moments never leaves a partial migration (${trials} tria
       }
     }
     // Whatever state the lane ended in, one more up finishes the series.
-    const finish = await runWorkerAndKill(project.registryFile, databasePath, journalMode, 10 * 60_000);
+    const finish = await runWorkerAndKill(project.registryFile, databasePath, journalMode, null);
     assert.equal(finish.exitCode, 0, finish.stderr);
     assert.equal(assertConsistent(databasePath, migrations, replaySnapshots, `seed ${seed}, lane ${lane}, final up`), migrations.length);
   };
@@ -154,6 +159,7 @@ test(`SIGKILL at random moments never leaves a partial migration (${trials} tria
 
   t.diagnostic(`seed ${seed}: ${kills} kills, ${completions} completed series; killed at versions ${JSON.stringify(Object.fromEntries([...recordedCounts].sort((a, b) => a[0] - b[0])))}`);
   // A test that never kills mid-series proves nothing.
-  assert.ok(kills >= trials * 0.6, `seed ${seed}: only ${kills} of ${trials} trials were killed`);
+  // About 80% of trials die mid-series by construction; half is a bar a working harness never misses.
+  assert.ok(kills >= trials * 0.5, `seed ${seed}: only ${kills} of ${trials} trials were killed`);
   assert.ok(recordedCounts.size >= 3, `seed ${seed}: kills landed at too few positions`);
 });

@@ -123,6 +123,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     return chosen === ":memory:" ? chosen : resolvePath(chosen);
   };
 
+  /** Commands that change an existing database must not create an empty one by mistake. */
+  const refuseMissingDatabase = (command: Command, consequence: string): void => {
+    const databasePath = resolveDatabasePath(flagsOf(command));
+    if (databasePath !== ":memory:" && !existsSync(databasePath)) {
+      throw new UsageError(`There is no database at ${databasePath}; ${consequence}.`);
+    }
+  };
+
   /**
    * Opens the database for one command. Read-only commands never create a file: a missing one reads
    * as an empty database.
@@ -231,10 +239,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print the result as JSON instead of progress lines")
     .action(async (options: { steps?: number; to?: number; json?: boolean }, command: Command) => {
       quietEvents = Boolean(options.json);
-      const flags = flagsOf(command);
-      if (!existsSync(resolveDatabasePath(flags)) && resolveDatabasePath(flags) !== ":memory:") {
-        throw new UsageError(`There is no database at ${resolveDatabasePath(flags)}; nothing to revert.`);
-      }
+      refuseMissingDatabase(command, "nothing to revert");
       await withManager(command, "write", (manager) => {
         const result = options.to !== undefined ? manager.down({ to: options.to }) : manager.down({ steps: options.steps ?? 1 });
         printResult(result, Boolean(options.json));
@@ -295,6 +300,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const version = options.applied ?? options.forget;
       if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+      refuseMissingDatabase(command, "nothing to repair");
       await withManager(command, "write", (manager) => {
         const result = repairIncompleteMigration(manager.db, manager.migrations, {
           version,
