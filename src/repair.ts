@@ -11,12 +11,10 @@
  * nothing, `forget` when it completed.
  */
 import { InvalidTargetError, MigrationInProgressError } from "./errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
+import { HistoryStore } from "./history-store.js";
+import { managerInternals, type MigrationManager } from "./manager.js";
 import { formatMigrationLabel } from "./migration-file.js";
 import { assessMigrationOwner, parseMigrationOwner } from "./migration-owner.js";
-import { guardSqlite } from "./sqlite-errors.js";
-import type { Database, MigrationRegistry } from "./types.js";
 
 /** What the person found: the migration's changes are all there, or none are. */
 export type RepairResolution = "applied" | "forget";
@@ -26,10 +24,6 @@ export interface RepairOptions {
   /** The version whose `started` row to resolve. */
   readonly version: number;
   readonly resolution: RepairResolution;
-  /** Default {@link DEFAULT_TABLE_NAME}. */
-  readonly tableName?: string;
-  /** Milliseconds to wait for the write lock. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
-  readonly busyTimeoutMs?: number;
 }
 
 /** What {@link repairIncompleteMigration} changed: plain data, for logs and `--json`. */
@@ -44,48 +38,43 @@ export interface RepairResult {
 }
 
 /**
- * Resolves an interrupted `transaction: false` migration, in one write transaction.
+ * Resolves an interrupted `transaction: false` migration, in one write transaction, with the
+ * manager's history table and busy timeout.
  *
  * @example
- * repairIncompleteMigration(db, migrations, { version: 3, resolution: "forget" });
+ * repairIncompleteMigration(new MigrationManager(db, migrations), { version: 3, resolution: "forget" });
  * @throws InvalidTargetError when that version has no `started` row.
  * @throws MigrationInProgressError when the process that started it is still alive on this host.
  */
-export function repairIncompleteMigration(db: Database, migrations: MigrationRegistry, options: RepairOptions): RepairResult {
-  const store = new HistoryStore(db, options.tableName ?? DEFAULT_TABLE_NAME);
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const previousTimeout = db.pragma("busy_timeout", { simple: true }) as number;
-  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-  try {
-    return guardSqlite(() => {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const row = store.readAll().find((candidate) => candidate.version === options.version);
-        if (!row || row.state !== "started") {
-          throw new InvalidTargetError(
-            options.version,
-            `Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; "stepwise status" shows what needs attention.`,
-          );
-        }
-        const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
-        const owner = parseMigrationOwner(store.readStartedRow(options.version)?.owner ?? null);
-        if (assessMigrationOwner(owner) === "alive") {
-          throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
-        }
-        if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);
-        else store.delete(row.version);
-        const currentVersion = store.readAll().reduce((max, r) => (r.state === "applied" ? Math.max(max, r.version) : max), 0);
-        store.setUserVersion(currentVersion);
-        db.exec("COMMIT");
-        return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
-      } catch (error) {
-        if (db.inTransaction) db.exec("ROLLBACK");
-        throw error;
+export function repairIncompleteMigration(manager: MigrationManager, options: RepairOptions): RepairResult {
+  const { db, migrations } = manager;
+  const store = new HistoryStore(db, manager.tableName);
+  return managerInternals(manager).withConnectionSettings(() => {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const row = store.readAll().find((candidate) => candidate.version === options.version);
+      if (!row || row.state !== "started") {
+        throw new InvalidTargetError(
+          options.version,
+          `Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; "stepwise status" shows what needs attention.`,
+        );
       }
-    }, busyTimeoutMs);
-  } finally {
-    db.pragma(`busy_timeout = ${previousTimeout}`);
-  }
+      const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
+      const owner = parseMigrationOwner(store.readStartedRow(options.version)?.owner ?? null);
+      if (assessMigrationOwner(owner) === "alive") {
+        throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
+      }
+      if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);
+      else store.delete(row.version);
+      const currentVersion = store.readAll().reduce((max, r) => (r.state === "applied" ? Math.max(max, r.version) : max), 0);
+      store.setUserVersion(currentVersion);
+      db.exec("COMMIT");
+      return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  });
 }
 
 /** The line a CLI or logger prints for a repair. */

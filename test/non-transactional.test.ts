@@ -72,7 +72,7 @@ test("repair --applied records a migration whose changes are all there; up conti
   const result = new MigrationManager(db, migrations).up();
   assert.deepEqual(result.steps.map((step) => step.version), [3]);
   // Repairing again finds nothing to repair.
-  assert.throws(() => repairIncompleteMigration(db, migrations, { version: 2, resolution: "applied" }), { code: "INVALID_TARGET" });
+  assert.throws(() => repairIncompleteMigration(new MigrationManager(db, migrations), { version: 2, resolution: "applied" }), { code: "INVALID_TARGET" });
 });
 
 test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair refuses it", async (t) => {
@@ -97,7 +97,7 @@ test("a started row whose owner is alive is waited for, then reported as MIGRATI
     (error: StepwiseError & { owner: { pid: number } | null; version: number; waitedMs: number }) =>
       error.code === "MIGRATION_IN_PROGRESS" && error.version === 2 && error.owner?.pid === owner.pid && error.waitedMs >= 200,
   );
-  assert.throws(() => repairIncompleteMigration(db, migrations, { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
+  assert.throws(() => repairIncompleteMigration(new MigrationManager(db, migrations), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
 
   // Once the owner is gone, the same row reads as an interrupted attempt.
   owner.kill("SIGKILL");

@@ -302,11 +302,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
       refuseMissingDatabase(command, "nothing to repair");
       await withManager(command, "write", (manager) => {
-        const result = repairIncompleteMigration(manager.db, manager.migrations, {
+        const result = repairIncompleteMigration(manager, {
           version,
           resolution: options.applied !== undefined ? "applied" : "forget",
-          tableName: manager.tableName,
-          busyTimeoutMs: flagsOf(command).busyTimeout ?? props.busyTimeoutMs,
         });
         if (options.json) printJson(result);
         else print(describeRepair(result));
