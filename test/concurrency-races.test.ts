@@ -87,17 +87,22 @@ function interleaveBeforeFirstWriteLock(db: Database.Database, action: () => voi
   return () => fired;
 }
 
-/** The interleavings below are rare between real processes, so they are forced. */
-test("a process that planned before another committed re-plans instead of applying twice", async (t) => {
+/** Two connections to one fresh file of the side-effects fixture: one that locks late, one early. */
+async function openTwoConnections(t: Parameters<typeof createTestProject>[0]) {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const migrations = await project.load();
-  const file = project.databasePath();
-  const late = new Database(file);
-  const early = new Database(file);
+  const late = new Database(project.databasePath());
+  const early = new Database(project.databasePath());
   t.after(() => {
     late.close();
     early.close();
   });
+  return { migrations, late, early };
+}
+
+/** The interleavings below are rare between real processes, so they are forced. */
+test("a process that planned before another committed re-plans instead of applying twice", async (t) => {
+  const { migrations, late, early } = await openTwoConnections(t);
 
   // `late` reads its plan, then `early` applies everything before `late` takes the write lock.
   const interleaved = interleaveBeforeFirstWriteLock(late, () => new MigrationManager(early, migrations).up());
@@ -109,15 +114,7 @@ test("a process that planned before another committed re-plans instead of applyi
 });
 
 test("a process that sees another's first migration land before it locks does not call the database unmanaged", async (t) => {
-  const project = createTestProject(t, { fixture: "runtime/side-effects" });
-  const migrations = await project.load();
-  const file = project.databasePath();
-  const late = new Database(file);
-  const early = new Database(file);
-  t.after(() => {
-    late.close();
-    early.close();
-  });
+  const { migrations, late, early } = await openTwoConnections(t);
 
   // `late` planned on an empty file; by the time it locks, `early` has made tables and a history.
   const interleaved = interleaveBeforeFirstWriteLock(late, () => new MigrationManager(early, migrations).up({ to: 1 }));
