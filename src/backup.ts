@@ -19,6 +19,7 @@ import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError, UsageError } from "./errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
+import { highestRecordedVersion } from "./planner.js";
 import { sqliteCodeOf } from "./sqlite-errors.js";
 import type { Database } from "./types.js";
 
@@ -213,7 +214,7 @@ export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_T
     if (!store.exists()) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     store.assertShape();
     const keys = store.readKeys();
-    return { file, version: keys.length === 0 ? 0 : keys[keys.length - 1]!.version };
+    return { file, version: highestRecordedVersion(keys) };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
@@ -265,7 +266,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const keys = store.exists() ? store.readKeys() : [];
       previous = await takeBackup(current, {
         directory: path.dirname(options.backupFile),
-        version: keys.length === 0 ? 0 : keys[keys.length - 1]!.version,
+        version: highestRecordedVersion(keys),
         // The restored file must survive; pruning could pick it as the oldest.
         keep: Number.MAX_SAFE_INTEGER,
       });

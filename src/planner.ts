@@ -112,7 +112,7 @@ export function assertValidRegistry(registry: MigrationRegistry): void {
 export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
   const problem = findHistoryProblem(registry, applied);
   if (problem) throw problem;
-  return applied.length === 0 ? 0 : applied[applied.length - 1]!.version;
+  return highestRecordedVersion(applied);
 }
 
 /** Like {@link verifyHistoryOrThrow}, but returns the error instead of throwing it. */
@@ -139,7 +139,7 @@ export function findHistoryProblem(
     }
   }
 
-  const highest = applied.length === 0 ? 0 : applied[applied.length - 1]!.version;
+  const highest = highestRecordedVersion(applied);
   if (applied.length !== highest) {
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
@@ -270,7 +270,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     };
   });
   const problem = findHistoryProblem(registry, applied.map(toAppliedMigrationKey));
-  const currentVersion = applied.reduce((max, row) => (row.state === "applied" ? Math.max(max, row.version) : max), 0);
+  const currentVersion = highestAppliedVersion(applied);
   return {
     currentVersion,
     latestVersion: registry.length,
@@ -284,4 +284,14 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
 /** Reduces a full history row to what the planner reads. */
 export function toAppliedMigrationKey(row: AppliedMigration): AppliedMigrationKey {
   return { version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null };
+}
+
+/** The newest version with a history row of any state, from rows ascending by version; 0 when none. */
+export function highestRecordedVersion(rows: readonly Pick<AppliedMigrationKey, "version">[]): number {
+  return rows.length === 0 ? 0 : rows[rows.length - 1]!.version;
+}
+
+/** The newest version whose row is `applied` (an interrupted `started` row does not count); 0 when none. */
+export function highestAppliedVersion(rows: readonly Pick<AppliedMigration, "version" | "state">[]): number {
+  return rows.reduce((max, row) => (row.state === "applied" ? Math.max(max, row.version) : max), 0);
 }

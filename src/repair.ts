@@ -12,6 +12,7 @@
  */
 import { InvalidTargetError, MigrationInProgressError } from "./errors.js";
 import { HistoryStore } from "./history-store.js";
+import { highestAppliedVersion } from "./planner.js";
 import { managerInternals, type MigrationManager } from "./manager.js";
 import { formatMigrationLabel } from "./migration-file.js";
 import { assessMigrationOwner, parseMigrationOwner } from "./migration-owner.js";
@@ -66,7 +67,7 @@ export function repairIncompleteMigration(manager: MigrationManager, options: Re
       }
       if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);
       else store.delete(row.version);
-      const currentVersion = store.readAll().reduce((max, r) => (r.state === "applied" ? Math.max(max, r.version) : max), 0);
+      const currentVersion = highestAppliedVersion(store.readAll());
       store.setUserVersion(currentVersion);
       db.exec("COMMIT");
       return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
