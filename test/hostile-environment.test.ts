@@ -9,17 +9,18 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
-import { after, before, test } from "node:test";
+import path from "node:path";
+import { after as afterAll, before as beforeAll, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "../src/index.js";
-import { createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
 let unprivileged: UnprivilegedCli;
-before(() => {
+beforeAll(() => {
   unprivileged = prepareUnprivilegedCli();
 });
-after(() => unprivileged?.dispose());
+afterAll(() => unprivileged?.dispose());
 
 /** A project whose database has migration 1 applied and 2 pending. */
 async function projectWithPendingMigration(
@@ -79,10 +80,14 @@ test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding pr
   const holder = spawn(
     process.execPath,
     ["-e", `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setTimeout(() => {}, 60000);`, file],
-    { cwd: project.root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: new URL("../node_modules", import.meta.url).pathname } },
+    // A path, not a URL's percent-encoded pathname: the checkout may sit under "my proj é".
+    { cwd: project.root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: path.join(repoRoot, "node_modules") } },
   );
   t.after(() => holder.kill("SIGKILL"));
-  await new Promise<void>((resolve) => holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
+    holder.once("exit", (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock; its stderr is above`)));
+  });
 
   const db = new Database(file);
   t.after(() => db.close());
