@@ -26,8 +26,8 @@ const UNPRIVILEGED_UID = 65534;
 /** Where a staging folder may go, in order of preference; the first that everyone can enter wins. */
 const STAGING_PARENTS = [tmpdir(), "/tmp", "/var/tmp", "/dev/shm"];
 
-/** The part of the checkout the bin loads: its sources and the settings tsx reads. */
-const STAGED_SOURCES = ["package.json", "tsconfig.json", "src", "codegen"];
+/** The part of a checkout the bin loads: its sources and the settings tsx reads. */
+export const STAGED_SOURCES: readonly string[] = ["package.json", "tsconfig.json", "src", "codegen"];
 
 /** An account to run a child process as. */
 export interface Account {
@@ -57,18 +57,27 @@ export interface UnprivilegedCli {
   dispose(): void;
 }
 
+/** Where {@link prepareUnprivilegedCli} stages from. */
+export interface UnprivilegedCliOptions {
+  /**
+   * The stepwise checkout (with its node_modules) whose bin is staged; this repo unless given. Only
+   * a root suite stages; otherwise this repo's bin runs as it is.
+   */
+  readonly checkout?: string;
+}
+
 /**
  * Prepares the bin for unprivileged runs: when the suite is root, finds `nobody`, checks that this
  * process may switch to it, and stages what the bin needs where it can read it. Call it once per test
  * file and {@link UnprivilegedCli.dispose} after the file's tests.
  */
-export function prepareUnprivilegedCli(): UnprivilegedCli {
+export function prepareUnprivilegedCli(options: UnprivilegedCliOptions = {}): UnprivilegedCli {
   if (process.getuid?.() !== 0) return currentUserCli();
   const account = findUnprivilegedAccount();
   if (typeof account === "string") return unavailableCli(account);
   const probe = probeSwitch(account);
   if (probe.unavailable) return unavailableCli(probe.unavailable);
-  return stagedCli(account, probe.nodeReadable);
+  return stagedCli(options.checkout ?? repoRoot, account, probe.nodeReadable);
 }
 
 /** Not root: file modes already apply to this user, so the checkout's own bin is the one to run. */
@@ -150,7 +159,7 @@ function everyoneCanEnter(dir: string): boolean {
 }
 
 /** Root's side: the staged bin, run as `account`. */
-function stagedCli(account: Account, nodeReadable: boolean): UnprivilegedCli {
+function stagedCli(checkout: string, account: Account, nodeReadable: boolean): UnprivilegedCli {
   const parent = STAGING_PARENTS.find((candidate) => existsSync(candidate) && everyoneCanEnter(candidate));
   if (!parent) {
     throw new Error(`None of ${STAGING_PARENTS.join(", ")} can be entered by every user, so ${account.name} cannot reach a staged bin; point TMPDIR at a folder that can be.`);
@@ -163,12 +172,12 @@ function stagedCli(account: Account, nodeReadable: boolean): UnprivilegedCli {
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    const staged = stage(root, account, nodeReadable);
+    const staged = stage(checkout, root, account, nodeReadable);
     return {
       unavailable: null,
       account,
       createProject(t, options = {}) {
-        return shareProject(createTestProject(t, { ...options, parentDir: staged.projectsDir, stepwiseRoot: root }));
+        return shareProject(createTestProject(t, { ...options, parentDir: staged.projectsDir, stepwiseRoot: root }), account);
       },
       run(args, options) {
         const child = spawn(staged.node, ["--import", staged.tsxLoader, staged.bin, ...args], {
@@ -199,11 +208,12 @@ interface Staged {
   readonly tmp: string;
 }
 
-function stage(root: string, account: Account, nodeReadable: boolean): Staged {
-  for (const entry of STAGED_SOURCES) cpSync(path.join(repoRoot, entry), path.join(root, entry), { recursive: true });
-  const repoModules = path.join(repoRoot, "node_modules");
+function stage(checkout: string, root: string, account: Account, nodeReadable: boolean): Staged {
+  for (const entry of STAGED_SOURCES) cpSync(path.join(checkout, entry), path.join(root, entry), { recursive: true });
   const stagedModules = path.join(root, "node_modules");
-  for (const name of stagedPackages()) copyInstalledPackage(name, repoModules, stagedModules, { dependencies: true, optionalDependencies: true });
+  for (const name of unprivilegedCliPackages(checkout)) {
+    copyInstalledPackage(name, path.join(checkout, "node_modules"), stagedModules, { dependencies: true, optionalDependencies: true });
+  }
   let node = process.execPath;
   if (!nodeReadable) {
     node = path.join(root, "bin", path.basename(process.execPath));
@@ -221,8 +231,8 @@ function stage(root: string, account: Account, nodeReadable: boolean): Staged {
     chownSync(dir, account.uid, account.gid);
   }
 
-  const repoTsx = path.join(repoModules, "tsx");
-  const tsxLoaderInPackage = path.relative(repoTsx, fileURLToPath(import.meta.resolve("tsx")));
+  // The loader's place inside the tsx package, the same in every copy of that package.
+  const tsxLoaderInPackage = path.relative(path.join(repoRoot, "node_modules", "tsx"), fileURLToPath(import.meta.resolve("tsx")));
   return {
     node,
     tsxLoader: pathToFileURL(path.join(stagedModules, "tsx", tsxLoaderInPackage)).href,
@@ -234,12 +244,13 @@ function stage(root: string, account: Account, nodeReadable: boolean): Staged {
 }
 
 /**
- * The packages the bin's runtime commands load: stepwise's dependencies, its required peers
- * (better-sqlite3) and tsx, which runs the TypeScript bin and loads the project's registry. The
- * codegen peers (ts-morph, prettier) stay out: no unprivileged test runs `gen`.
+ * The packages the bin's runtime commands load, as named in the checkout's package.json: stepwise's
+ * dependencies, its required peers (better-sqlite3) and tsx, which runs the TypeScript bin and loads
+ * the project's registry. The codegen peers (ts-morph, prettier) stay out: no unprivileged test runs
+ * `gen`. Their own dependencies come along when they are copied.
  */
-function stagedPackages(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+export function unprivilegedCliPackages(checkout = repoRoot): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(checkout, "package.json"), "utf8")) as {
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
     peerDependenciesMeta?: Record<string, { optional?: boolean }>;
@@ -264,8 +275,13 @@ function grantReadToEveryone(dir: string): void {
   chmodSync(dir, stat.mode | 0o444 | (stat.mode & 0o100 ? 0o111 : 0));
 }
 
-/** Keeps a project readable by the child after each step that writes files into it. */
-function shareProject(project: TestProject): TestProject {
+/**
+ * Gives the project's folder to the child's account, as a user owns their app's folder (so its mode
+ * alone decides whether the child may create files there), and keeps the project readable by the
+ * child after each step that writes files into it.
+ */
+function shareProject(project: TestProject, account: Account): TestProject {
+  chownSync(project.root, account.uid, account.gid);
   grantReadToEveryone(project.root);
   return {
     ...project,
