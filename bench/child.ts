@@ -3,7 +3,6 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 
 /** How one child run went. */
 export interface ChildRun {
@@ -14,7 +13,7 @@ export interface ChildRun {
   readonly stderr: string;
 }
 
-const rssReporter = pathToFileURL(path.join(path.dirname(new URL(import.meta.url).pathname), "report-rss.mjs")).href;
+const rssReporter = new URL("report-rss.mjs", import.meta.url).href;
 
 /** The loader that runs TypeScript the way development does. */
 export const tsxLoader = import.meta.resolve("tsx");

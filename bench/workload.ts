@@ -98,9 +98,10 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
   const stub = path.join(modules, "stepwise");
   mkdirSync(stub, { recursive: true });
   writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts" } }));
-  // A relative path, not a file URL, so esbuild can follow it as well as tsx.
-  const runtime = path.relative(stub, path.join(repoRoot, "src", "index.ts")).split(path.sep).join("/");
-  writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(runtime)};\n`);
+  // The sources through a link, so the specifier is a plain "./src/index.ts" that esbuild and tsx both
+  // follow: a file URL is tsx's alone, and a path up to the repo breaks on a "#" or "%" in its name.
+  symlinkSync(path.join(repoRoot, "src"), path.join(stub, "src"), "dir");
+  writeFileSync(path.join(stub, "index.ts"), `export * from "./src/index.ts";\n`);
   symlinkSync(path.join(repoRoot, "node_modules", "better-sqlite3"), path.join(modules, "better-sqlite3"), "dir");
 
   const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.pragma(${JSON.stringify(pragma)});`).join("\n");

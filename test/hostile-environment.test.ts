@@ -2,42 +2,32 @@
  * A hostile environment: each case gets a typed error and leaves the file byte for byte as it was.
  *
  * Read-only cases: root ignores file modes, and tests may run as root, so the CLI runs as the
- * unprivileged user `nobody` (uid 65534) when the suite is root, and as the current user otherwise;
- * a connection opened with `{ readonly: true }` covers the same refusal in-process everywhere.
+ * unprivileged user `nobody` when the suite is root (from a staged copy it can read, wherever this
+ * checkout sits), and as the current user otherwise; a connection opened with `{ readonly: true }`
+ * covers the same refusal in-process everywhere.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
-import { test } from "node:test";
+import path from "node:path";
+import { after as afterAll, before as beforeAll, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "../src/index.js";
-import { binPath, createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
-const UNPRIVILEGED = 65534;
-const tsxLoader = import.meta.resolve("tsx");
-
-/** Runs the real bin as a user that file modes apply to. */
-function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
-  const asNobody = process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", HOME: cwd },
-      stdio: ["ignore", "pipe", "pipe"],
-      ...asNobody,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+let unprivileged: UnprivilegedCli;
+beforeAll(() => {
+  unprivileged = prepareUnprivilegedCli();
+});
+afterAll(() => unprivileged?.dispose());
 
 /** A project whose database has migration 1 applied and 2 pending. */
-async function projectWithPendingMigration(t: Parameters<typeof createTestProject>[0]): Promise<{ project: TestProject; file: string; migrations: Awaited<ReturnType<TestProject["load"]>> }> {
-  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+async function projectWithPendingMigration(
+  t: Parameters<typeof createTestProject>[0],
+  create: typeof createTestProject = createTestProject,
+): Promise<{ project: TestProject; file: string; migrations: Awaited<ReturnType<TestProject["load"]>> }> {
+  const project = create(t, { fixture: "fk-parent-rebuild" });
   const migrations = await project.load();
   const file = project.databasePath();
   const db = new Database(file);
@@ -56,12 +46,16 @@ test("a read-only connection: DATABASE_UNUSABLE (SQLITE_READONLY), nothing chang
 });
 
 test("a read-only database file and a read-only folder: the CLI exits 1 with DATABASE_UNUSABLE, nothing changed", async (t) => {
-  const { project, file } = await projectWithPendingMigration(t);
+  if (unprivileged.unavailable) {
+    t.skip(unprivileged.unavailable);
+    return;
+  }
+  const { project, file } = await projectWithPendingMigration(t, (context, options) => unprivileged.createProject(context, options));
   chmodSync(project.root, 0o755);
   const before = readBytes(file);
 
   chmodSync(file, 0o444);
-  const readOnlyFile = await runCliUnprivileged(["up", "--db", file], project.root);
+  const readOnlyFile = await unprivileged.run(["up", "--db", file], { cwd: project.root });
   assert.equal(readOnlyFile.code, 1, readOnlyFile.stderr);
   assert.match(readOnlyFile.stderr, /\[DATABASE_UNUSABLE\]/);
   assert.deepEqual(readBytes(file), before);
@@ -71,7 +65,7 @@ test("a read-only database file and a read-only folder: the CLI exits 1 with DAT
   chmodSync(project.root, 0o555);
   let readOnlyFolder: RunResult;
   try {
-    readOnlyFolder = await runCliUnprivileged(["up", "--db", file], project.root);
+    readOnlyFolder = await unprivileged.run(["up", "--db", file], { cwd: project.root });
   } finally {
     chmodSync(project.root, 0o755);
   }
@@ -86,10 +80,14 @@ test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding pr
   const holder = spawn(
     process.execPath,
     ["-e", `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setTimeout(() => {}, 60000);`, file],
-    { cwd: project.root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: new URL("../node_modules", import.meta.url).pathname } },
+    // A path, not a URL's percent-encoded pathname: the checkout may sit under "my proj é".
+    { cwd: project.root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: path.join(repoRoot, "node_modules") } },
   );
   t.after(() => holder.kill("SIGKILL"));
-  await new Promise<void>((resolve) => holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
+    holder.once("exit", (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock; its stderr is above`)));
+  });
 
   const db = new Database(file);
   t.after(() => db.close());

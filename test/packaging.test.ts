@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import Database from "better-sqlite3";
 import { transform as transformWithEsbuild } from "esbuild";
@@ -101,7 +102,7 @@ for (const specifier of ${JSON.stringify(specifiers)}) await import(specifier);
 console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
   const result = await runPlainNode(["--import", "./register-resolve-log.mjs", "--input-type=module", "-e", script], { cwd: app, env: { RESOLVE_LOG: log } });
   assert.equal(result.code, 0, describeRun(result));
-  const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean).map((url) => (url.startsWith("file:") ? new URL(url).pathname : url));
+  const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean).map((url) => (url.startsWith("file:") ? fileURLToPath(url) : url));
   return [...resolved, ...(JSON.parse(result.stdout) as string[])];
 }
 

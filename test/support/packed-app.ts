@@ -91,11 +91,18 @@ function keepBetterSqliteRuntime(relative: string): boolean {
 /**
  * Copies an installed package from `fromNodeModules` to `toNodeModules`, and with `dependencies`
  * every package it depends on, transitively (npm's flat layout; nested node_modules travel with their
- * parent). better-sqlite3 is copied without its sources, as its built module is all that runs.
+ * parent). With `optionalDependencies` too, the optional ones that are installed also travel: that is
+ * how esbuild (under tsx) finds its platform binary. better-sqlite3 is copied without its sources, as
+ * its built module is all that runs.
  *
  * @returns the names copied.
  */
-export function copyInstalledPackage(name: string, fromNodeModules: string, toNodeModules: string, options: { dependencies: boolean }): string[] {
+export function copyInstalledPackage(
+  name: string,
+  fromNodeModules: string,
+  toNodeModules: string,
+  options: { dependencies: boolean; optionalDependencies?: boolean },
+): string[] {
   const copied: string[] = [];
   const pending = [name];
   while (pending.length > 0) {
@@ -109,9 +116,18 @@ export function copyInstalledPackage(name: string, fromNodeModules: string, toNo
     });
     copied.push(next);
     if (!options.dependencies) continue;
-    const manifest = JSON.parse(readFileSync(path.join(source, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(path.join(source, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     for (const dependency of Object.keys(manifest.dependencies ?? {})) {
       if (!existsSync(path.join(source, "node_modules", dependency))) pending.push(dependency);
+    }
+    if (!options.optionalDependencies) continue;
+    // Only the optional packages npm installed here (such as this platform's esbuild binary).
+    for (const dependency of Object.keys(manifest.optionalDependencies ?? {})) {
+      const nested = existsSync(path.join(source, "node_modules", dependency));
+      if (!nested && existsSync(path.join(fromNodeModules, dependency, "package.json"))) pending.push(dependency);
     }
   }
   return copied;

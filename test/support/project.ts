@@ -4,7 +4,7 @@
  * A temp project gets a `node_modules/stepwise` stub that re-exports this repo's source, so its
  * migrations can `import { defineMigration } from "stepwise"` exactly as an app's do.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -21,9 +21,12 @@ export const binPath = path.join(repoRoot, "codegen", "bin.ts");
 export const fixturesDir = path.join(repoRoot, "test", "fixtures");
 const tsxLoader = import.meta.resolve("tsx");
 
-/** Removes the folder when the test ends; keeps it when STEPWISE_KEEP_TMP is set, for debugging. */
-export function makeTempDir(t: { after(fn: () => void): void }, prefix = "stepwise-test-"): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+/**
+ * Makes a fresh folder under `parent` (the system temp folder unless given) and removes it when the
+ * test ends; keeps it when STEPWISE_KEEP_TMP is set, for debugging.
+ */
+export function makeTempDir(t: { after(fn: () => void): void }, prefix = "stepwise-test-", parent = tmpdir()): string {
+  const dir = mkdtempSync(path.join(parent, prefix));
   t.after(() => {
     if (!process.env.STEPWISE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   });
@@ -45,12 +48,25 @@ export interface TestProject {
   databasePath(name?: string): string;
 }
 
+/** How {@link createTestProject} lays a project out. */
+export interface TestProjectOptions {
+  /** A folder of `test/fixtures` to copy into `migrations/`. */
+  fixture?: string;
+  /** Fields added to the project's package.json. */
+  packageJson?: object;
+  /** The folder the project is made in; the system temp folder unless given. */
+  parentDir?: string;
+  /** The stepwise checkout whose `src/` the `stepwise` stub re-exports; this repo unless given. */
+  stepwiseRoot?: string;
+}
+
 /**
  * Creates a project with package.json, a NodeNext tsconfig and the `stepwise` stub. With `fixture`,
  * copies `test/fixtures/<fixture>` into `migrations/`.
  */
-export function createTestProject(t: { after(fn: () => void): void }, options: { fixture?: string; packageJson?: object } = {}): TestProject {
-  const root = makeTempDir(t);
+export function createTestProject(t: { after(fn: () => void): void }, options: TestProjectOptions = {}): TestProject {
+  const root = makeTempDir(t, undefined, options.parentDir);
+  const stepwiseRoot = options.stepwiseRoot ?? repoRoot;
   writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "test-app", private: true, type: "module", ...options.packageJson }, null, 2));
   writeFileSync(
     path.join(root, "tsconfig.json"),
@@ -62,8 +78,8 @@ export function createTestProject(t: { after(fn: () => void): void }, options: {
     path.join(stub, "package.json"),
     JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./cli": "./cli.ts" } }),
   );
-  writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "index.ts")).href)};\n`);
-  writeFileSync(path.join(stub, "cli.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "cli", "index.ts")).href)};\n`);
+  writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "index.ts")).href)};\n`);
+  writeFileSync(path.join(stub, "cli.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "cli", "index.ts")).href)};\n`);
 
   const migrationsDir = path.join(root, "migrations");
   const registryFile = path.join(root, "generated", "registry.ts");
@@ -106,25 +122,33 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
-export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+/**
+ * Collects a spawned child's output until it closes; kills it after `timeoutMs`. The child must have
+ * been spawned with piped stdout and stderr.
+ */
+export function collectOutput(child: ChildProcess, timeoutMs = 60_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, script, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
+export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+  const child = spawn(process.execPath, ["--import", tsxLoader, script, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return collectOutput(child, options.timeoutMs);
 }
 
 /** Runs the real `stepwise` bin in `cwd`. */
