@@ -1,0 +1,205 @@
+/**
+ * The safety nets under hostile conditions, through the real bin and the public API: restore while
+ * other processes hold locks, stale WAL files, damaged or foreign backups, missing folders; pruning
+ * in a backup folder shared with other databases and strangers' files; a backup folder that is full.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import {
+  MigrationManager,
+  listBackups,
+  restoreBackup,
+  takeBackupSync,
+  upWithBackup,
+  type BackupDiskFullError,
+  type ForeignBackupError,
+  type MigrationRegistry,
+} from "../src/index.js";
+import { startLockHolder } from "./support/lock-holder.js";
+import { binPath, createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
+
+/** The version a database file holds, read through a fresh connection: history and user_version. */
+function versionOf(file: string): { history: number; userVersion: number } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
+    return { history: row.v ?? 0, userVersion: db.pragma("user_version", { simple: true }) as number };
+  } finally {
+    db.close();
+  }
+}
+
+function tableExists(file: string, table: string): boolean {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(table) === 1;
+  } finally {
+    db.close();
+  }
+}
+
+const NO_STACK = /^\s+at /m;
+
+/**
+ * A database at version 3 whose backup at version 1 is in `backups/`. `prepare` runs on the fresh
+ * database first (a page size, a journal mode).
+ */
+async function restoreScenario(t: Parameters<typeof createTestProject>[0], prepare?: (db: Database.Database) => void) {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  const migrations = await project.load<MigrationRegistry>();
+  const file = project.databasePath();
+  const backups = path.join(project.root, "backups");
+  const db = new Database(file);
+  prepare?.(db);
+  const manager = new MigrationManager(db, migrations);
+  manager.up({ to: 1 });
+  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  manager.up({ to: 3 });
+  db.close();
+  const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: project.root });
+  return { project, migrations, file, backups, backup, cli };
+}
+
+for (const role of ["reader", "wal-writer"] as const) {
+  test(`restore fails with DATABASE_LOCKED and changes nothing while another process holds a lock (${role})`, async (t) => {
+    const { file, backups, backup, cli } = await restoreScenario(t);
+    const holder = await startLockHolder(t, file, role);
+    const result = await cli("--busy-timeout", "400", "restore", backup, "--yes");
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /\[DATABASE_LOCKED\]/);
+    assert.doesNotMatch(result.stderr, NO_STACK);
+    await holder.send("release");
+    assert.deepEqual(versionOf(file), { history: 3, userVersion: 3 });
+    assert.deepEqual(listBackups(backups, file).map((entry) => entry.path), [backup], "a failed restore left a snapshot behind");
+  });
+
+  test(`restore waits within the busy timeout for a lock that is released, then restores (${role})`, async (t) => {
+    const { file, backup, cli } = await restoreScenario(t);
+    const holder = await startLockHolder(t, file, role);
+    const running = cli("--busy-timeout", "20000", "restore", backup, "--yes", "--json");
+    // Long enough for the bin to start and find the lock taken.
+    setTimeout(() => void holder.send("release"), 2500);
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { version: number }).version, 1);
+    assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+  });
+}
+
+test("restore over a target with a stale -wal left by a crashed writer: the backup's content wins", async (t) => {
+  const { file, backup, cli } = await restoreScenario(t);
+  const crashed = await startLockHolder(t, file, "wal-crash");
+  await crashed.kill();
+  assert.ok(existsSync(`${file}-wal`), "the crash should leave a -wal behind");
+  const result = await cli("restore", backup, "--yes");
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+  assert.equal(tableExists(file, "crash_marker"), false, "a table from the stale -wal survived the restore");
+});
+
+test("restore of a backup whose newest content is only in its own -wal brings that content", async (t) => {
+  const { file, backup, cli } = await restoreScenario(t);
+  const crashed = await startLockHolder(t, backup, "wal-crash");
+  await crashed.kill();
+  assert.ok(existsSync(`${backup}-wal`));
+  const result = await cli("restore", backup, "--yes");
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(tableExists(file, "crash_marker"), true, "the rows in the backup's -wal were not restored");
+  assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+});
+
+test("another process that had the database open sees the restored content, not its page cache", async (t) => {
+  const { file, backup, cli } = await restoreScenario(t);
+  const reader = await startLockHolder(t, file, "idle");
+  assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 3);
+  const result = await cli("restore", backup, "--yes");
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 1);
+});
+
+for (const journalMode of ["delete", "wal"] as const) {
+  test(`restore into a ${journalMode}-mode target with another page size brings the backup's pages`, async (t) => {
+    const { project, migrations, file, backups, cli } = await restoreScenario(t, (db) => {
+      db.pragma("page_size = 8192");
+      db.pragma(`journal_mode = ${journalMode}`);
+    });
+    // A backup with the default page size, from a second database of the same app.
+    const other = new Database(path.join(project.root, "other.db"));
+    new MigrationManager(other, migrations).up({ to: 2 });
+    const backup = takeBackupSync(other, { directory: backups, version: 2 }).path;
+    other.close();
+    const result = await cli("restore", backup, "--yes");
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(versionOf(file), { history: 2, userVersion: 2 });
+    const db = new Database(file, { readonly: true });
+    t.after(() => db.close());
+    assert.equal(db.pragma("page_size", { simple: true }), 4096);
+    assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+    assert.equal(db.pragma("journal_mode", { simple: true }), journalMode);
+  });
+}
+
+test("restore refuses a truncated or corrupted backup with BACKUP_INVALID and changes nothing", async (t) => {
+  const { project, file, backup, cli } = await restoreScenario(t);
+  const truncated = path.join(project.root, "truncated.bak");
+  copyFileSync(backup, truncated);
+  truncateSync(truncated, Math.floor(readFileSync(backup).length / 2));
+  const corrupted = path.join(project.root, "corrupted.bak");
+  const bytes = readFileSync(backup);
+  // Scribble over the last page, where the items table's rows are, keeping the header intact.
+  bytes.fill(0x5a, bytes.length - 3000, bytes.length - 100);
+  writeFileSync(corrupted, bytes);
+  const before = readBytes(file);
+  for (const candidate of [truncated, corrupted]) {
+    const result = await cli("restore", candidate, "--yes");
+    assert.equal(result.code, 1, `${candidate}: ${result.stdout}`);
+    assert.match(result.stderr, /\[BACKUP_INVALID\]/);
+    assert.doesNotMatch(result.stderr, NO_STACK);
+  }
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("restore refuses another app's backup with BACKUP_FOREIGN unless --force", async (t) => {
+  const { migrations, file, cli } = await restoreScenario(t);
+  const otherApp = createTestProject(t, { fixture: "fk-parent-rebuild" });
+  const otherMigrations = await otherApp.load<MigrationRegistry>();
+  const otherDb = new Database(otherApp.databasePath());
+  new MigrationManager(otherDb, otherMigrations).up();
+  const foreign = takeBackupSync(otherDb, { directory: path.join(otherApp.root, "backups"), version: otherMigrations.length }).path;
+  otherDb.close();
+  const before = readBytes(file);
+
+  const refused = await cli("restore", foreign, "--yes");
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, /\[BACKUP_FOREIGN\]/);
+  assert.doesNotMatch(refused.stderr, NO_STACK);
+  assert.deepEqual(readBytes(file), before);
+
+  await assert.rejects(restoreBackup({ backupFile: foreign, databasePath: file, migrations }), (error: ForeignBackupError) => {
+    assert.equal(error.code, "BACKUP_FOREIGN");
+    assert.equal(error.file, foreign);
+    assert.ok(error.reasons.some((reason) => reason.version === 1 && reason.kind === "name"), JSON.stringify(error.reasons));
+    return true;
+  });
+  assert.deepEqual(readBytes(file), before);
+
+  const forced = await cli("restore", foreign, "--yes", "--force", "--json");
+  assert.equal(forced.code, 0, forced.stderr);
+  const report = JSON.parse(forced.stdout) as { foreignReasons: Array<{ version: number; kind: string }> };
+  assert.ok(report.foreignReasons.length > 0);
+});
+
+test("restore into a folder that does not exist fails with DATABASE_FOLDER_MISSING, no stack trace, nothing created", async (t) => {
+  const { project, backup } = await restoreScenario(t);
+  const missing = path.join(project.root, "no", "such", "folder", "app.db");
+  const result = await runCli(["--db", missing, "restore", backup, "--yes"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /\[DATABASE_FOLDER_MISSING\]/);
+  assert.doesNotMatch(result.stderr, NO_STACK);
+  assert.equal(existsSync(path.join(project.root, "no")), false);
+  await assert.rejects(restoreBackup({ backupFile: backup, databasePath: missing }), { code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) });
+});
