@@ -203,3 +203,99 @@ test("restore into a folder that does not exist fails with DATABASE_FOLDER_MISSI
   assert.equal(existsSync(path.join(project.root, "no")), false);
   await assert.rejects(restoreBackup({ backupFile: backup, databasePath: missing }), { code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Pruning: only this database's backups, only files stepwise can prove it wrote.
+
+/** A database at `file` with one table, for backups. */
+function smallDatabase(t: { after(fn: () => void): void }, file: string): Database.Database {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  t.after(() => db.close());
+  db.exec("CREATE TABLE IF NOT EXISTS t (x)");
+  return db;
+}
+
+const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 0, minute));
+
+test("two databases with the same file name sharing a backup folder keep each other's backups", (t) => {
+  const dir = makeTempDir(t);
+  const shared = path.join(dir, "backups");
+  const a = smallDatabase(t, path.join(dir, "a", "app.db"));
+  const b = smallDatabase(t, path.join(dir, "b", "app.db"));
+  const fromB = [1, 2].map((minute) => takeBackupSync(b, { directory: shared, keep: 2, version: minute, now: at(minute) }).path);
+  const fromA = [3, 4, 5, 6].map((minute) => takeBackupSync(a, { directory: shared, keep: 2, version: minute, now: at(minute) }));
+  assert.deepEqual(fromA.flatMap((record) => record.pruned).sort(), [fromA[0]!.path, fromA[1]!.path].sort());
+  for (const file of fromB) assert.ok(existsSync(file), `${path.basename(file)} of b/app.db was deleted by a's pruning`);
+  assert.deepEqual(listBackups(shared, path.join(dir, "a", "app.db")).map((entry) => entry.version), [5, 6]);
+  assert.deepEqual(listBackups(shared, path.join(dir, "b", "app.db")).map((entry) => entry.version), [1, 2]);
+});
+
+test("databases whose names are prefixes of each other keep each other's backups", (t) => {
+  const dir = makeTempDir(t);
+  const shared = path.join(dir, "backups");
+  const names = ["app", "app.db", "app.db2", "app-old", "app.v1"];
+  const databases = names.map((name) => smallDatabase(t, path.join(dir, name)));
+  const written = databases.map((db, index) => takeBackupSync(db, { directory: shared, version: 1, now: at(index) }).path);
+  for (const [index, db] of databases.entries()) {
+    const again = takeBackupSync(db, { directory: shared, keep: 1, version: 2, now: at(10 + index) });
+    assert.deepEqual(again.pruned, [written[index]], `${names[index]} pruned the wrong files`);
+  }
+  assert.equal(readdirSync(shared).length, names.length);
+});
+
+test("pruning never deletes files stepwise cannot prove it wrote for this database: strangers, old names, symlinks", (t) => {
+  const dir = makeTempDir(t);
+  const shared = path.join(dir, "backups");
+  const file = path.join(dir, "app.db");
+  const db = smallDatabase(t, file);
+  const first = takeBackupSync(db, { directory: shared, version: 1, now: at(1) });
+  const identity = path.basename(first.path).split(".").at(-2)!;
+  // A name stepwise used before it recorded identities, a text file wearing this database's exact
+  // identity, and a symlink with that identity pointing at a real database elsewhere.
+  const oldStyle = path.join(shared, "app.db.v0.2020-01-01T00-00-00-000Z.bak");
+  copyFileSync(first.path, oldStyle);
+  const impostor = path.join(shared, `app.db.v0.2020-01-01T00-00-01-000Z.${identity}.bak`);
+  writeFileSync(impostor, "notes, not a database");
+  const precious = path.join(dir, "precious.db");
+  copyFileSync(first.path, precious);
+  const link = path.join(shared, `app.db.v0.2020-01-01T00-00-02-000Z.${identity}.bak`);
+  symlinkSync(precious, link);
+
+  const second = takeBackupSync(db, { directory: shared, keep: 1, version: 2, now: at(2) });
+  assert.deepEqual(second.pruned, [first.path]);
+  for (const survivor of [oldStyle, impostor, link, precious]) assert.ok(existsSync(survivor), `${path.basename(survivor)} was deleted`);
+});
+
+test("a backup folder that is the database's own folder: pruning leaves the database and its journal alone", (t) => {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const db = smallDatabase(t, file);
+  db.pragma("journal_mode = WAL");
+  db.exec("INSERT INTO t VALUES (1)");
+  const before = readdirSync(dir).sort();
+  for (const minute of [1, 2, 3]) takeBackupSync(db, { directory: dir, keep: 1, version: minute, now: at(minute) });
+  const after = readdirSync(dir).sort();
+  assert.deepEqual(after.filter((name) => !name.endsWith(".bak")), before);
+  assert.equal(after.filter((name) => name.endsWith(".bak")).length, 1);
+  assert.equal(db.prepare("SELECT count(*) FROM t").pluck().get(), 1);
+});
+
+test("up --backup through the bin prunes only this database's backups in a shared folder", async (t) => {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  const migrations = await project.load<MigrationRegistry>();
+  const shared = path.join(project.root, "shared-backups");
+  const neighbour = path.join(project.root, "other", "app.db");
+  const neighbourDb = smallDatabase(t, neighbour);
+  const neighbours = [1, 2, 3].map((minute) => takeBackupSync(neighbourDb, { directory: shared, version: minute, now: at(minute) }).path);
+  const file = project.databasePath();
+  const setup = new Database(file);
+  new MigrationManager(setup, migrations).up({ to: 1 });
+  setup.close();
+  for (const to of ["2", "3"]) {
+    const result = await runCli(["--db", file, "up", "--to", to, "--backup", shared, "--keep-backups", "1"], { cwd: project.root });
+    assert.equal(result.code, 0, result.stderr);
+  }
+  for (const other of neighbours) assert.ok(existsSync(other), `${path.basename(other)} of other/app.db was deleted`);
+  assert.deepEqual(listBackups(shared, file).map((entry) => entry.version), [2]);
+});
