@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -298,4 +299,89 @@ test("up --backup through the bin prunes only this database's backups in a share
   }
   for (const other of neighbours) assert.ok(existsSync(other), `${path.basename(other)} of other/app.db was deleted`);
   assert.deepEqual(listBackups(shared, file).map((entry) => entry.version), [2]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// A backup folder without room: BACKUP_DISK_FULL naming the folder, the database untouched.
+
+/** A project database at version 1 that is bigger than the room the tests give its backups. */
+async function bulkyDatabase(t: Parameters<typeof createTestProject>[0]) {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  const migrations = await project.load<MigrationRegistry>();
+  const file = project.databasePath();
+  const db = new Database(file);
+  new MigrationManager(db, migrations).up({ to: 1 });
+  db.exec("CREATE TABLE ballast (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) INSERT INTO ballast SELECT randomblob(1000) FROM n;");
+  db.close();
+  return { project, migrations, file };
+}
+
+/** A 256 KiB tmpfs, unmounted when the test ends; `skip` with the reason where mounting is not allowed. */
+function smallFileSystem(t: { after(fn: () => void): void }): { mountPoint: string } | { skip: string } {
+  if (process.platform !== "linux") return { skip: "tmpfs mounts need Linux" };
+  if (process.getuid?.() !== 0) return { skip: "mounting a tmpfs needs root" };
+  const mountPoint = mkdtempSync(path.join(tmpdir(), "stepwise-tmpfs-"));
+  // One hook, so the unmount happens before the folder is removed.
+  t.after(() => {
+    spawnSync("umount", [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint], { encoding: "utf8" });
+  if (mounted.status !== 0) return { skip: `mount -t tmpfs failed: ${(mounted.stderr || mounted.error?.message || "").trim()}` };
+  return { mountPoint };
+}
+
+test("up --backup into a full file system fails with BACKUP_DISK_FULL naming the folder; the database is untouched", async (t) => {
+  const room = smallFileSystem(t);
+  if ("skip" in room) return t.skip(room.skip);
+  const { project, file } = await bulkyDatabase(t);
+  const before = readBytes(file);
+  const backups = path.join(room.mountPoint, "backups");
+  const result = await runCli(["--db", file, "up", "--backup", backups], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /\[BACKUP_DISK_FULL\]/);
+  assert.doesNotMatch(result.stderr, /\[DISK_FULL\]/);
+  assert.doesNotMatch(result.stderr, NO_STACK);
+  assert.ok(result.stderr.includes(backups), "the message must name the backup folder");
+  assert.deepEqual(readBytes(file), before);
+  assert.deepEqual(readdirSync(backups), [], "a partial backup was left behind");
+});
+
+test("upWithBackup into a full file system throws BackupDiskFullError with the folder, and applies nothing", async (t) => {
+  const room = smallFileSystem(t);
+  if ("skip" in room) return t.skip(room.skip);
+  const { migrations, file } = await bulkyDatabase(t);
+  const db = new Database(file);
+  t.after(() => db.close());
+  const manager = new MigrationManager(db, migrations);
+  const backups = path.join(room.mountPoint, "sync-backups");
+  assert.throws(
+    () => upWithBackup(manager, { backup: { directory: backups } }),
+    (error: BackupDiskFullError) => {
+      assert.equal(error.code, "BACKUP_DISK_FULL");
+      assert.equal(error.directory, backups);
+      assert.ok(error.neededBytes !== null && error.neededBytes > 256 * 1024);
+      return true;
+    },
+  );
+  assert.equal(manager.currentVersion(), 1);
+  assert.deepEqual(readdirSync(backups), []);
+});
+
+test("up --backup under a file size limit (ulimit -f) fails with BACKUP_DISK_FULL; the database is untouched", async (t) => {
+  const { project, file } = await bulkyDatabase(t);
+  const before = readBytes(file);
+  const backups = path.join(project.root, "backups");
+  // The limit is below the database's size, so only the backup's write can hit it.
+  const script = `ulimit -f 256 && exec "$0" --import "$1" "$2" --db "$3" up --backup "$4"`;
+  const result = spawnSync("bash", ["-c", script, process.execPath, import.meta.resolve("tsx"), binPath, file, backups], {
+    cwd: project.root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
+  });
+  assert.equal(result.status, 1, result.stdout + result.stderr);
+  assert.match(result.stderr, /\[BACKUP_DISK_FULL\]/);
+  assert.doesNotMatch(result.stderr, NO_STACK);
+  assert.deepEqual(readBytes(file), before);
+  assert.deepEqual(readdirSync(backups), []);
 });
