@@ -385,3 +385,42 @@ test("up --backup under a file size limit (ulimit -f) fails with BACKUP_DISK_FUL
   assert.deepEqual(readBytes(file), before);
   assert.deepEqual(readdirSync(backups), []);
 });
+
+test("up --backup into a path where a file is in the way fails with BACKUP_FOLDER_UNWRITABLE; the database is untouched", async (t) => {
+  const { project, file } = await bulkyDatabase(t);
+  const before = readBytes(file);
+  const blocker = path.join(project.root, "not-a-folder");
+  writeFileSync(blocker, "a file, where the backup folder should be");
+  const result = await runCli(["--db", file, "up", "--backup", path.join(blocker, "backups")], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
+  assert.doesNotMatch(result.stderr, NO_STACK);
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("restore into a database file that does not exist yet (its folder does) creates it from the backup", async (t) => {
+  const { project, migrations, backup } = await restoreScenario(t);
+  const fresh = path.join(project.root, "fresh.db");
+  const result = await restoreBackup({ backupFile: backup, databasePath: fresh, migrations });
+  assert.equal(result.previous, null);
+  assert.deepEqual(versionOf(fresh), { history: 1, userVersion: 1 });
+});
+
+test("verify through the bin exits 1 on drift the pragmas cannot see (AUTOINCREMENT added by hand)", async (t) => {
+  const { project, file } = await restoreScenario(t);
+  const db = new Database(file);
+  db.exec(`
+    CREATE TABLE notes_rebuild (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, updated_at TEXT, priority INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO notes_rebuild SELECT id, body, updated_at, priority FROM notes;
+    DROP TABLE notes;
+    ALTER TABLE notes_rebuild RENAME TO notes;
+    CREATE INDEX idx_notes_body ON notes (body);
+    CREATE INDEX idx_notes_priority ON notes (priority);
+  `);
+  db.close();
+  const result = await runCli(["--db", file, "verify", "--json"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stderr);
+  const report = JSON.parse(result.stdout) as { ok: boolean; differences: Array<{ objectType: string; name: string; details: Array<{ aspect: string }> }> };
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.differences.map((d) => [d.objectType, d.name, d.details.map((detail) => detail.aspect)]), [["table", "notes", ["definition"]]]);
+});
