@@ -31,10 +31,13 @@ const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-
  */
 export function databaseIdentity(databasePath: string): string {
   let real = databasePath;
-  try {
-    real = realpathSync(databasePath);
-  } catch {
-    // Not there (yet): its path as given is the best identity there is.
+  // A relative path would resolve against the working folder, which the library never reads.
+  if (path.isAbsolute(databasePath)) {
+    try {
+      real = realpathSync(databasePath);
+    } catch {
+      // Not there (yet): its path as given is the best identity there is.
+    }
   }
   return createHash("sha256").update(real).digest("hex").slice(0, IDENTITY_LENGTH);
 }
