@@ -39,17 +39,20 @@ export interface BackupInspection {
  * @throws InvalidBackupError when it is missing, not SQLite, truncated, damaged, or has no history table.
  */
 export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME): BackupInspection {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
-  let db: Database;
-  try {
-    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
-  }
+  const db = openBackupOrThrow(file);
   try {
     return inspectOpenBackup(db, file, tableName);
   } finally {
     db.close();
+  }
+}
+
+function openBackupOrThrow(file: string): Database {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
+  try {
+    return new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
   }
 }
 
@@ -140,29 +143,35 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const { backupFile, databasePath } = options;
-  const inspection = inspectBackupOrThrow(backupFile, tableName);
-  const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
-  if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
-  const folder = path.dirname(databasePath);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
-
-  const existed = existsSync(databasePath);
-  const previous = existed ? await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs) : null;
-  const source = new BetterSqlite3(backupFile, { readonly: true, fileMustExist: true });
+  const source = openBackupOrThrow(backupFile);
   try {
-    await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous });
-  } catch (error) {
-    if (!(error instanceof RestoreUnverifiedError)) {
-      // The database is as it was, so its snapshot is only clutter that pruning would count, and a
-      // database that did not exist must not be left behind as an empty file.
-      if (previous) rmSync(previous.path, { force: true });
-      if (!existed) for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${databasePath}${suffix}`, { force: true });
+    // One read transaction from the check to the comparison: what was checked is what gets copied
+    // and what the copy is compared with, even if something rewrites the backup file meanwhile.
+    source.exec("BEGIN");
+    const inspection = inspectOpenBackup(source, backupFile, tableName);
+    const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
+    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
+    const folder = path.dirname(databasePath);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
+
+    const existed = existsSync(databasePath);
+    const previous = existed ? await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs) : null;
+    try {
+      await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous });
+    } catch (error) {
+      if (!(error instanceof RestoreUnverifiedError)) {
+        // The database is as it was, so its snapshot is only clutter that pruning would count, and a
+        // database that did not exist must not be left behind as an empty file.
+        if (previous) rmSync(previous.path, { force: true });
+        if (!existed) for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${databasePath}${suffix}`, { force: true });
+      }
+      throw error;
     }
-    throw error;
+    return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, foreignReasons };
   } finally {
+    if (source.inTransaction) source.exec("COMMIT");
     source.close();
   }
-  return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, foreignReasons };
 }
 
 async function snapshotCurrent(databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
