@@ -9,12 +9,12 @@
  * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
  * it had finished), so the lock is waited for here, within the busy timeout.
  */
-import { existsSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
-import { DatabaseFolderMissingError, DatabaseLockedError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "./errors.js";
+import { DatabaseFolderMissingError, DatabaseLockedError, DatabaseUnusableError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "./errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
 import { findLockHolders } from "./lock-holders.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
@@ -118,6 +118,11 @@ export interface RestoreResult {
    * restore itself can be undone; `null` when there was no database.
    */
   readonly previous: BackupRecord | null;
+  /**
+   * When the database was not readable as SQLite (`SQLITE_NOTADB`, `SQLITE_CORRUPT`), the copy of its
+   * bytes (and journals, with their suffixes) kept next to the backup; `null` otherwise.
+   */
+  readonly setAside: string | null;
   /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through; empty otherwise. */
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
@@ -155,7 +160,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
 
     const existed = existsSync(databasePath);
-    const previous = existed ? await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs) : null;
+    let previous: BackupRecord | null = null;
+    let setAside: string | null = null;
+    if (existed) {
+      try {
+        previous = await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs);
+      } catch (error) {
+        // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
+        if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
+        setAside = setAsideUnusable(databasePath, path.dirname(backupFile));
+      }
+    }
     try {
       await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous });
     } catch (error) {
@@ -163,14 +178,41 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         // The database is as it was, so its snapshot is only clutter that pruning would count, and a
         // database that did not exist must not be left behind as an empty file.
         if (previous) rmSync(previous.path, { force: true });
-        if (!existed) for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${databasePath}${suffix}`, { force: true });
+        if (!existed || setAside) removeDatabaseFiles(databasePath);
+        if (setAside) putBack(setAside, databasePath);
       }
       throw error;
     }
-    return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, foreignReasons };
+    return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, setAside, foreignReasons };
   } finally {
     if (source.inTransaction) source.exec("COMMIT");
     source.close();
+  }
+}
+
+const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
+const DATABASE_FILE_SUFFIXES = ["", "-journal", "-wal", "-shm"];
+
+function removeDatabaseFiles(databasePath: string): void {
+  for (const suffix of DATABASE_FILE_SUFFIXES) rmSync(`${databasePath}${suffix}`, { force: true });
+}
+
+/**
+ * Copies an unusable database file (and any journal beside it, which must not be replayed into the
+ * restored content) next to the backup, byte for byte, then removes them. Returns the copy's path.
+ */
+function setAsideUnusable(databasePath: string, directory: string): string {
+  const aside = path.join(directory, `${path.basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
+    if (existsSync(`${databasePath}${suffix}`)) copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+  }
+  removeDatabaseFiles(databasePath);
+  return aside;
+}
+
+function putBack(aside: string, databasePath: string): void {
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
+    if (existsSync(`${aside}${suffix}`)) copyFileSync(`${aside}${suffix}`, `${databasePath}${suffix}`);
   }
 }
 

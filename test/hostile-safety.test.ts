@@ -424,3 +424,15 @@ test("verify through the bin exits 1 on drift the pragmas cannot see (AUTOINCREM
   assert.equal(report.ok, false);
   assert.deepEqual(report.differences.map((d) => [d.objectType, d.name, d.details.map((detail) => detail.aspect)]), [["table", "notes", ["definition"]]]);
 });
+
+test("restore over a file that is not a readable database replaces it and keeps its bytes aside", async (t) => {
+  const { file, backup, cli } = await restoreScenario(t);
+  const garbage = Buffer.from("this was a database until something wrote over its header ".repeat(200));
+  writeFileSync(file, garbage);
+  const result = await cli("restore", backup, "--yes", "--json");
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { previous: unknown; setAside: string };
+  assert.equal(report.previous, null);
+  assert.deepEqual(readFileSync(report.setAside), garbage);
+  assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+});

@@ -66,6 +66,7 @@ export function formatBaseline(result: BaselineResult, palette: Palette): string
 export function formatRestore(result: RestoreResult, palette: Palette): string {
   const lines = [palette.green(`Restored ${result.restoredFrom} to ${result.databasePath}: the database is at version ${result.version}.`)];
   if (result.previous) lines.push(`The database it replaced was saved as ${result.previous.path}.`);
+  if (result.setAside) lines.push(`The file it replaced was not a readable database; its bytes were kept as ${result.setAside}.`);
   if (result.foreignReasons.length > 0) {
     lines.push(palette.yellow(`Forced: the backup's history does not match this app's migrations (${result.foreignReasons.length} difference${result.foreignReasons.length === 1 ? "" : "s"}, see --json); "up" may refuse it.`));
   }
