@@ -18,8 +18,9 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { composeBackupName, databaseIdentity, parseBackupName, type ParsedBackupName } from "./backup-name.js";
-import { BackupDiskFullError, BackupFolderUnwritableError, StepwiseError, UsageError } from "./errors.js";
-import { sqliteCodeOf } from "./sqlite-errors.js";
+import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "./errors.js";
+import { findLockHolders } from "./lock-holders.js";
+import { guardSqlite, sqliteCodeOf } from "./sqlite-errors.js";
 import type { Database } from "./types.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
@@ -37,6 +38,11 @@ export interface BackupOptions {
 export interface TakeBackupOptions extends BackupOptions {
   /** The schema version the database is at, for the file name. */
   readonly version: number;
+  /**
+   * How long {@link takeBackup} waits for another connection's exclusive lock on the database before
+   * failing with `DATABASE_LOCKED`. Default: the connection's own `busy_timeout`.
+   */
+  readonly busyTimeoutMs?: number;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
 }
@@ -221,7 +227,7 @@ export function takeBackupSync(db: Database, options: TakeBackupOptions): Backup
 export async function takeBackup(db: Database, options: TakeBackupOptions): Promise<BackupRecord> {
   const target = prepareTarget(db, options);
   try {
-    await db.backup(target.partialPath);
+    await copyOnline(db, target.partialPath, options.busyTimeoutMs ?? (db.pragma("busy_timeout", { simple: true }) as number));
     // The copy keeps the source's journal mode; a WAL-mode file cannot be opened read-only without
     // its -shm, so the backup is switched to a self-contained rollback-journal file.
     const copy = new BetterSqlite3(target.partialPath);
@@ -235,6 +241,35 @@ export async function takeBackup(db: Database, options: TakeBackupOptions): Prom
     throw backupWriteError(error, db, options.directory, target.partialPath);
   }
   return finish(db, options, target);
+}
+
+/**
+ * `db.backup()` resolves as if it had finished when the first step finds the database locked (an
+ * exclusive lock held by a writer in rollback-journal mode), having copied nothing; a backup of an
+ * empty file would then pass for a snapshot. So an empty result from a non-empty database is retried
+ * until the busy timeout, then refused with DATABASE_LOCKED.
+ */
+async function copyOnline(db: Database, partialPath: string, busyTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    const expectedPages = pageCountWaiting(db, Math.max(0, deadline - Date.now()), busyTimeoutMs);
+    const progress = await db.backup(partialPath);
+    if (progress.totalPages > 0 || expectedPages === 0) return;
+    rmSync(partialPath, { force: true });
+    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, findLockHolders(mainDatabaseFile(db)));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/** The page count, read with the connection's busy handler set to wait `waitMs` for a lock. */
+function pageCountWaiting(db: Database, waitMs: number, busyTimeoutMs: number): number {
+  const previous = db.pragma("busy_timeout", { simple: true }) as number;
+  db.pragma(`busy_timeout = ${Math.trunc(waitMs)}`);
+  try {
+    return guardSqlite(() => db.pragma("page_count", { simple: true }) as number, busyTimeoutMs);
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`);
+  }
 }
 
 const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);

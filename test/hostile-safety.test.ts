@@ -14,6 +14,7 @@ import {
   MigrationManager,
   listBackups,
   restoreBackup,
+  takeBackup,
   takeBackupSync,
   upWithBackup,
   type BackupDiskFullError,
@@ -435,4 +436,21 @@ test("restore over a file that is not a readable database replaces it and keeps 
   assert.equal(report.previous, null);
   assert.deepEqual(readFileSync(report.setAside), garbage);
   assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+});
+
+test("an online backup of a database another process holds exclusively fails with DATABASE_LOCKED instead of writing an empty file", async (t) => {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const db = smallDatabase(t, file);
+  db.exec("INSERT INTO t VALUES ('must be in the backup')");
+  const backups = path.join(dir, "backups");
+  const holder = await startLockHolder(t, file, "exclusive");
+  await assert.rejects(takeBackup(db, { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
+  assert.deepEqual(readdirSync(backups), [], "a backup file was written although nothing could be copied");
+
+  assert.equal(await holder.send("release-after 500"), "scheduled");
+  const record = await takeBackup(db, { directory: backups, version: 1, busyTimeoutMs: 20_000 });
+  const copy = new Database(record.path, { readonly: true });
+  t.after(() => copy.close());
+  assert.deepEqual(copy.prepare("SELECT x FROM t").pluck().all(), ["must be in the backup"]);
 });

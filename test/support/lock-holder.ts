@@ -5,9 +5,11 @@
  * Usage: lock-holder.ts <database> <role>
  * - `reader`: rollback journal; holds a read transaction (a SHARED lock).
  * - `wal-writer`: WAL mode; holds a write transaction (BEGIN IMMEDIATE).
+ * - `exclusive`: rollback journal; holds an EXCLUSIVE lock, so nobody else can even read.
  * - `idle`: opens, reads once (filling its page cache), holds nothing.
  * - `wal-crash`: WAL mode; commits a row into `crash_marker` and waits to be killed, leaving a `-wal`.
  * It prints `ready` once in place. On stdin, `release` ends its transaction (prints `released`),
+ * `release-after <ms>` ends it that much later (prints `scheduled` at once),
  * `read <table>` prints that table's rows as JSON, `exit` exits.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -25,7 +27,7 @@ export interface LockHolder {
 }
 
 /** The roles the child can play; see the file comment. */
-export type LockHolderRole = "reader" | "wal-writer" | "idle" | "wal-crash";
+export type LockHolderRole = "reader" | "wal-writer" | "exclusive" | "idle" | "wal-crash";
 
 /** Starts the child and resolves once it prints `ready`; it is killed when the test ends. */
 export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole): Promise<LockHolder> {
@@ -68,6 +70,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   } else if (role === "wal-writer") {
     db.pragma("journal_mode = WAL");
     db.exec("BEGIN IMMEDIATE");
+  } else if (role === "exclusive") {
+    db.exec("BEGIN EXCLUSIVE");
   } else if (role === "idle") {
     db.prepare("SELECT * FROM sqlite_master").all();
   } else if (role === "wal-crash") {
@@ -81,6 +85,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (command === "release") {
       if (db.inTransaction) db.exec("COMMIT");
       process.stdout.write("released\n");
+    } else if (command === "release-after") {
+      // For a parent that will be blocked in a synchronous wait when the lock should go.
+      setTimeout(() => {
+        if (db.inTransaction) db.exec("COMMIT");
+      }, Number(argument));
+      process.stdout.write("scheduled\n");
     } else if (command === "read") {
       process.stdout.write(`${JSON.stringify(db.prepare(`SELECT * FROM "${argument}"`).all())}\n`);
     } else if (command === "exit") {
