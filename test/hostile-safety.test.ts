@@ -114,14 +114,17 @@ test("restore of a backup whose newest content is only in its own -wal brings th
   assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
 });
 
-test("another process that had the database open sees the restored content, not its page cache", async (t) => {
-  const { file, backup, cli } = await restoreScenario(t);
-  const reader = await startLockHolder(t, file, "idle");
-  assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 3);
-  const result = await cli("restore", backup, "--yes");
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 1);
-});
+for (const journalMode of ["delete", "wal"] as const) {
+  test(`another process that had the database open sees the restored content, not its page cache (${journalMode})`, async (t) => {
+    const { file, backup, cli } = await restoreScenario(t, (db) => db.pragma(`journal_mode = ${journalMode}`));
+    const reader = await startLockHolder(t, file, "idle");
+    assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 3);
+    const result = await cli("restore", backup, "--yes");
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 1);
+    assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+  });
+}
 
 for (const journalMode of ["delete", "wal"] as const) {
   test(`restore into a ${journalMode}-mode target with another page size brings the backup's pages`, async (t) => {
