@@ -302,7 +302,9 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
   const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
-  const detail = difference.details.map((d) => (isDefinition(d) ? "definition changed" : `${d.aspect} ${d.before} → ${d.after}`)).join("; ");
+  const detail = difference.details
+    .map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "→")}` : `${d.aspect} ${d.before} → ${d.after}`))
+    .join("; ");
   if (wording === "change") {
     return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
   }
@@ -313,9 +315,30 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
       return `${subject} missing`;
     case "changed":
       return `${subject} differs from the migrations: ${difference.details
-        .map((d) => (isDefinition(d) ? "its definition was changed" : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
+        .map((d) => (isDefinition(d) ? `its definition was changed: ${describeTextChange(d.before, d.after, "migrations have")}` : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
         .join("; ")}`;
   }
+}
+
+const CONTEXT_TOKENS = 3;
+
+/**
+ * Where two normalised statements differ, in a few tokens either side, so a line says which clause
+ * changed rather than that something did: `… integer primary key autoincrement , a …`.
+ */
+function describeTextChange(before: string | null, after: string | null, joiner: "→" | "migrations have"): string {
+  const a = (before ?? "").split(" ");
+  const b = (after ?? "").split(" ");
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let end = 0;
+  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
+  const excerpt = (tokens: string[]) => {
+    const from = Math.max(0, start - CONTEXT_TOKENS);
+    const to = Math.min(tokens.length, tokens.length - end + CONTEXT_TOKENS);
+    return `${from > 0 ? "… " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " …" : ""}`;
+  };
+  return joiner === "→" ? `"${excerpt(a)}" → "${excerpt(b)}"` : `"${excerpt(b)}", migrations have "${excerpt(a)}"`;
 }
 
 // ---------------------------------------------------------------------------------------------
