@@ -66,7 +66,7 @@ async function restoreScenario(t: Parameters<typeof createTestProject>[0], prepa
   return { project, migrations, file, backups, backup, cli };
 }
 
-for (const role of ["reader", "wal-writer"] as const) {
+for (const role of ["reader", "writer", "wal-writer"] as const) {
   test(`restore fails with DATABASE_LOCKED and changes nothing while another process holds a lock (${role})`, async (t) => {
     const { file, backups, backup, cli } = await restoreScenario(t);
     const holder = await startLockHolder(t, file, role);
@@ -91,6 +91,16 @@ for (const role of ["reader", "wal-writer"] as const) {
     assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
   });
 }
+
+test("a reader in WAL mode does not block restore; fresh connections see the restored content", async (t) => {
+  const { file, backup, cli } = await restoreScenario(t, (db) => db.pragma("journal_mode = WAL"));
+  const reader = await startLockHolder(t, file, "wal-reader");
+  const result = await cli("--busy-timeout", "2000", "restore", backup, "--yes");
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
+  await reader.send("release");
+  assert.equal((JSON.parse(await reader.send("read schema_migrations")) as unknown[]).length, 1);
+});
 
 test("restore over a target with a stale -wal left by a crashed writer: the backup's content wins", async (t) => {
   const { file, backup, cli } = await restoreScenario(t);

@@ -4,6 +4,8 @@
  *
  * Usage: lock-holder.ts <database> <role>
  * - `reader`: rollback journal; holds a read transaction (a SHARED lock).
+ * - `writer`: rollback journal; holds a write transaction (BEGIN IMMEDIATE, a RESERVED lock).
+ * - `wal-reader`: WAL mode; holds a read transaction (an old snapshot).
  * - `wal-writer`: WAL mode; holds a write transaction (BEGIN IMMEDIATE).
  * - `exclusive`: rollback journal; holds an EXCLUSIVE lock, so nobody else can even read.
  * - `idle`: opens, reads once (filling its page cache), holds nothing.
@@ -27,7 +29,7 @@ export interface LockHolder {
 }
 
 /** The roles the child can play; see the file comment. */
-export type LockHolderRole = "reader" | "wal-writer" | "exclusive" | "idle" | "wal-crash";
+export type LockHolderRole = "reader" | "writer" | "wal-reader" | "wal-writer" | "exclusive" | "idle" | "wal-crash";
 
 /** Starts the child and resolves once it prints `ready`; it is killed when the test ends. */
 export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole): Promise<LockHolder> {
@@ -65,6 +67,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [databasePath, role] = process.argv.slice(2) as [string, LockHolderRole];
   const db = new Database(databasePath);
   if (role === "reader") {
+    db.exec("BEGIN");
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } else if (role === "writer") {
+    db.exec("BEGIN IMMEDIATE");
+  } else if (role === "wal-reader") {
+    db.pragma("journal_mode = WAL");
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } else if (role === "wal-writer") {
