@@ -11,16 +11,16 @@
  *   The copy is compacted, not page-identical, but holds the same schema, rows and `user_version`.
  *
  * Either writes to a `.partial` file and renames it, so a crash never leaves a file that looks like a
- * finished backup. Files are named `<database file>.v<version>.<UTC time>.bak`, so they sort by time
- * and say what they hold.
+ * finished backup. Files are named `<database file>.v<version>.<UTC time>.<identity>.bak`, so they
+ * sort by time, say what they hold, and say which database they belong to (see `backup-name.ts`).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { StepwiseError, UsageError } from "./errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
-import { highestRecordedVersion } from "./planner.js";
-import { sqliteCodeOf } from "./sqlite-errors.js";
+import { composeBackupName, databaseIdentity, parseBackupName, type ParsedBackupName } from "./backup-name.js";
+import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "./errors.js";
+import { findLockHolders } from "./lock-holders.js";
+import { guardSqlite, sqliteCodeOf } from "./sqlite-errors.js";
 import type { Database } from "./types.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
@@ -38,6 +38,11 @@ export interface BackupOptions {
 export interface TakeBackupOptions extends BackupOptions {
   /** The schema version the database is at, for the file name. */
   readonly version: number;
+  /**
+   * How long {@link takeBackup} waits for another connection's exclusive lock on the database before
+   * failing with `DATABASE_LOCKED`. Default: the connection's own `busy_timeout`.
+   */
+  readonly busyTimeoutMs?: number;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
 }
@@ -78,32 +83,76 @@ export class InvalidBackupError extends StepwiseError {
   }
 }
 
-const stampOf = (date: Date) => date.toISOString().replace(/[:.]/g, "-");
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** The file name of a backup: `<database file>.v<version>.<UTC time>.bak`. */
+/**
+ * The file name of a backup: `<database file>.v<version>.<UTC time>.<identity>.bak`, where the
+ * identity is a hash of the database's real path, so backups of two databases that share a name and
+ * a backup folder are told apart. `databaseFile` should be absolute.
+ */
 export function formatBackupFileName(databaseFile: string, version: number, date: Date): string {
-  return `${path.basename(databaseFile)}.v${version}.${stampOf(date)}.bak`;
+  return composeBackupName(databaseFile, version, date);
 }
 
-/** This database's backups in `directory`, oldest first. */
+/**
+ * Backups in `directory`, oldest first. Given the database's absolute path, only that database's
+ * (by the identity in their names); given a bare file name (`"app.db"`), every backup named after
+ * it, whichever database wrote it. Only regular files count, never symlinks.
+ */
 export function listBackups(directory: string, databaseFile: string): BackupFile[] {
   if (!existsSync(directory)) return [];
-  const pattern = new RegExp(`^${escapeRegExp(path.basename(databaseFile))}\\.v(\\d+)\\.(\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d-\\d{3}Z)(?:-(\\d+))?\\.bak$`);
+  const identity = path.isAbsolute(databaseFile) ? databaseIdentity(databaseFile) : null;
+  const databaseName = path.basename(databaseFile);
   return readdirSync(directory)
-    .map((name) => ({ name, match: pattern.exec(name) }))
-    .filter((item): item is { name: string; match: RegExpExecArray } => item.match !== null)
-    .map(({ name, match }) => ({ path: path.join(directory, name), version: Number(match[1]), stamp: match[2]!, counter: Number(match[3] ?? 0) }))
-    .sort((a, b) => a.stamp.localeCompare(b.stamp) || a.counter - b.counter)
-    .map(({ path: file, version, stamp }) => ({ path: file, version, stamp }));
+    .map((name) => ({ name, parsed: parseBackupName(name) }))
+    .filter((item): item is { name: string; parsed: ParsedBackupName } =>
+      item.parsed !== null && item.parsed.databaseName === databaseName && (identity === null || item.parsed.identity === identity))
+    .filter(({ name }) => isRegularFile(path.join(directory, name)))
+    .sort((a, b) => a.parsed.stamp.localeCompare(b.parsed.stamp) || a.parsed.counter - b.parsed.counter)
+    .map(({ name, parsed }) => ({ path: path.join(directory, name), version: parsed.version, stamp: parsed.stamp }));
 }
 
-/** Deletes all but the newest `keep` backups of this database in `directory`; returns what it deleted. */
+/**
+ * Deletes all but the newest `keep` backups of this database in `directory`; returns what it
+ * deleted. A file is deleted only when its name carries this database's identity, it is a regular
+ * file (not a symlink) and it starts with the SQLite header: anything stepwise cannot prove it wrote
+ * for this database stays, whatever its name.
+ *
+ * @throws UsageError when `databaseFile` is not absolute: its identity could not be known.
+ */
 export function pruneBackups(directory: string, databaseFile: string, keep: number): string[] {
-  const backups = listBackups(directory, databaseFile);
+  assertAbsolutePathOption("databaseFile", databaseFile);
+  const backups = listBackups(directory, databaseFile).filter((backup) => startsWithSqliteHeader(backup.path));
   const doomed = backups.slice(0, Math.max(0, backups.length - keep));
   for (const backup of doomed) rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+function startsWithSqliteHeader(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The absolute path SQLite opened for the connection's main database. */
+export function mainDatabaseFile(db: Database): string {
+  const rows = db.pragma("database_list") as Array<{ name: string; file: string }>;
+  return rows.find((row) => row.name === "main")?.file || db.name;
 }
 
 /**
@@ -116,8 +165,12 @@ export function assertAbsoluteBackupDirectory(directory: string): void {
   assertAbsolutePathOption("directory", directory);
 }
 
-/** The library never resolves against the working folder, so every path option must be absolute. */
-function assertAbsolutePathOption(option: string, value: string): void {
+/**
+ * The library never resolves against the working folder, so every path option must be absolute.
+ *
+ * @throws UsageError naming `option`.
+ */
+export function assertAbsolutePathOption(option: string, value: string): void {
   if (!path.isAbsolute(value)) {
     throw new UsageError(`The backup "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
   }
@@ -128,12 +181,16 @@ function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: s
   assertAbsoluteBackupDirectory(options.directory);
   const keep = options.keep ?? DEFAULT_BACKUP_KEEP;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup (keep was ${keep}).`);
-  mkdirSync(options.directory, { recursive: true });
+  try {
+    mkdirSync(options.directory, { recursive: true });
+  } catch (error) {
+    throw backupWriteError(error, db, options.directory, options.directory);
+  }
   const date = options.now ?? new Date();
-  const base = formatBackupFileName(db.name, options.version, date);
-  let finalPath = path.join(options.directory, base);
+  const databaseFile = mainDatabaseFile(db);
+  let finalPath = path.join(options.directory, composeBackupName(databaseFile, options.version, date));
   // Two runs in the same millisecond would otherwise overwrite each other.
-  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, base.replace(/\.bak$/, `-${counter}.bak`));
+  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, composeBackupName(databaseFile, options.version, date, counter));
   const partialPath = `${finalPath}.partial`;
   rmSync(partialPath, { force: true });
   return { finalPath, partialPath, date };
@@ -141,7 +198,7 @@ function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: s
 
 function finish(db: Database, options: TakeBackupOptions, target: { finalPath: string; partialPath: string; date: Date }): BackupRecord {
   renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneBackups(options.directory, db.name, options.keep ?? DEFAULT_BACKUP_KEEP);
+  const pruned = pruneBackups(options.directory, mainDatabaseFile(db), options.keep ?? DEFAULT_BACKUP_KEEP);
   return {
     path: target.finalPath,
     version: options.version,
@@ -161,7 +218,7 @@ export function takeBackupSync(db: Database, options: TakeBackupOptions): Backup
     db.prepare("VACUUM INTO ?").run(target.partialPath);
   } catch (error) {
     rmSync(target.partialPath, { force: true });
-    throw error;
+    throw backupWriteError(error, db, options.directory, target.partialPath);
   }
   return finish(db, options, target);
 }
@@ -170,7 +227,7 @@ export function takeBackupSync(db: Database, options: TakeBackupOptions): Backup
 export async function takeBackup(db: Database, options: TakeBackupOptions): Promise<BackupRecord> {
   const target = prepareTarget(db, options);
   try {
-    await db.backup(target.partialPath);
+    await copyOnline(db, target.partialPath, options.busyTimeoutMs ?? (db.pragma("busy_timeout", { simple: true }) as number));
     // The copy keeps the source's journal mode; a WAL-mode file cannot be opened read-only without
     // its -shm, so the backup is switched to a self-contained rollback-journal file.
     const copy = new BetterSqlite3(target.partialPath);
@@ -181,104 +238,75 @@ export async function takeBackup(db: Database, options: TakeBackupOptions): Prom
     }
   } catch (error) {
     rmSync(target.partialPath, { force: true });
-    throw error;
+    throw backupWriteError(error, db, options.directory, target.partialPath);
   }
   return finish(db, options, target);
 }
 
-/** What a backup file holds, checked before it is restored. */
-export interface BackupInspection {
-  readonly file: string;
-  /** The newest applied version in its history. */
-  readonly version: number;
+/**
+ * `db.backup()` resolves as if it had finished when the first step finds the database locked (an
+ * exclusive lock held by a writer in rollback-journal mode), having copied nothing; a backup of an
+ * empty file would then pass for a snapshot. So an empty result from a non-empty database is retried
+ * until the busy timeout, then refused with DATABASE_LOCKED.
+ */
+async function copyOnline(db: Database, partialPath: string, busyTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    const expectedPages = pageCountWaiting(db, Math.max(0, deadline - Date.now()), busyTimeoutMs);
+    const progress = await db.backup(partialPath);
+    if (progress.totalPages > 0 || expectedPages === 0) return;
+    rmSync(partialPath, { force: true });
+    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, findLockHolders(mainDatabaseFile(db)));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
+  }
 }
+
+/** The page count, read with the connection's busy handler set to wait `waitMs` for a lock. */
+function pageCountWaiting(db: Database, waitMs: number, busyTimeoutMs: number): number {
+  const previous = db.pragma("busy_timeout", { simple: true }) as number;
+  db.pragma(`busy_timeout = ${Math.trunc(waitMs)}`);
+  try {
+    return guardSqlite(() => db.pragma("page_count", { simple: true }) as number, busyTimeoutMs);
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`);
+  }
+}
+
+const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EEXIST", "ENOENT"]);
 
 /**
- * Checks that `file` is an intact SQLite database with a stepwise history table, and reads its
- * version. Never writes.
- *
- * @throws InvalidBackupError when it is missing, not SQLite, damaged, or has no history table.
+ * What went wrong while writing a backup, as the error that names the backup folder. SQLite says
+ * SQLITE_FULL on a full disk but only SQLITE_IOERR_WRITE when a size limit or quota refuses the
+ * write, so every write failure into the backup file counts as "no room"; the free space reported
+ * with it tells the two apart. Anything else (a locked or broken database) is returned unchanged.
  */
-export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME): BackupInspection {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
-  let db: Database;
-  try {
-    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
+function backupWriteError(error: unknown, db: Database, directory: string, target: string): unknown {
+  const sqliteCode = sqliteCodeOf(error);
+  const errno = typeof (error as { code?: unknown } | null)?.code === "string" ? (error as { code: string }).code : null;
+  const systemCode = sqliteCode ?? errno ?? "unknown";
+  if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_FULL") || sqliteCode.startsWith("SQLITE_IOERR"))) || (errno !== null && NO_ROOM_ERRNOS.has(errno))) {
+    return new BackupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(db), cause: error });
   }
+  if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_CANTOPEN") || sqliteCode.startsWith("SQLITE_READONLY") || sqliteCode.startsWith("SQLITE_PERM"))) || (errno !== null && UNWRITABLE_ERRNOS.has(errno))) {
+    return new BackupFolderUnwritableError(directory, systemCode, error);
+  }
+  return error;
+}
+
+function freeBytesIn(directory: string): number | null {
   try {
-    const check = db.pragma("quick_check", { simple: true });
-    if (check !== "ok") throw new InvalidBackupError(file, `it is damaged (quick_check: ${String(check)})`);
-    const store = new HistoryStore(db, tableName);
-    if (!store.exists()) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
-    store.assertShape();
-    const keys = store.readKeys();
-    return { file, version: highestRecordedVersion(keys) };
-  } catch (error) {
-    if (error instanceof StepwiseError) throw error;
-    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
-  } finally {
-    db.close();
+    const stats = statfsSync(directory);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
   }
 }
 
-/** Options for {@link restoreBackup}. */
-export interface RestoreOptions {
-  /** The backup file to put back. */
-  readonly backupFile: string;
-  /** The database to overwrite; created when missing. */
-  readonly databasePath: string;
-  /** Default {@link DEFAULT_TABLE_NAME}. */
-  readonly tableName?: string;
-}
-
-/** What {@link restoreBackup} did. */
-export interface RestoreResult {
-  readonly databasePath: string;
-  readonly restoredFrom: string;
-  /** The version the database is at now. */
-  readonly version: number;
-  /**
-   * A snapshot of the database as it was before the restore, next to the restored backup, so the
-   * restore itself can be undone; `null` when there was no database.
-   */
-  readonly previous: BackupRecord | null;
-}
-
-/**
- * Puts a backup back. The file is validated first ({@link inspectBackupOrThrow}). The database that
- * gets replaced is itself backed up next to the restored file. The copy goes through SQLite's
- * backup API into the live database, so it is one write transaction on it: other connections see
- * the old or the new content, never a mix, a crash leaves the old content, and no stale `-wal` file
- * can be replayed over the new content, as could happen after copying or renaming the file.
- */
-export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  assertAbsolutePathOption("backupFile", options.backupFile);
-  assertAbsolutePathOption("databasePath", options.databasePath);
-  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
-  const inspection = inspectBackupOrThrow(options.backupFile, tableName);
-  let previous: BackupRecord | null = null;
-  if (existsSync(options.databasePath)) {
-    const current = new BetterSqlite3(options.databasePath, { fileMustExist: true });
-    try {
-      const store = new HistoryStore(current, tableName);
-      const keys = store.exists() ? store.readKeys() : [];
-      previous = await takeBackup(current, {
-        directory: path.dirname(options.backupFile),
-        version: highestRecordedVersion(keys),
-        // The restored file must survive; pruning could pick it as the oldest.
-        keep: Number.MAX_SAFE_INTEGER,
-      });
-    } finally {
-      current.close();
-    }
-  }
-  const source = new BetterSqlite3(options.backupFile, { readonly: true, fileMustExist: true });
+function databaseSize(db: Database): number | null {
   try {
-    await source.backup(options.databasePath);
-  } finally {
-    source.close();
+    return (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number);
+  } catch {
+    return null;
   }
-  return { databasePath: options.databasePath, restoredFrom: options.backupFile, version: inspection.version, previous };
 }

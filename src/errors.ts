@@ -28,6 +28,11 @@ export type StepwiseErrorCode =
   | "DISK_FULL"
   | "MIGRATION_IN_PROGRESS"
   | "WHOLE_RUN_TRANSACTION_REFUSED"
+  | "BACKUP_DISK_FULL"
+  | "BACKUP_FOLDER_UNWRITABLE"
+  | "BACKUP_FOREIGN"
+  | "RESTORE_UNVERIFIED"
+  | "DATABASE_FOLDER_MISSING"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -358,6 +363,141 @@ export class DiskFullError extends StepwiseError {
     this.version = fields.version;
     this.file = fields.file;
     this.sqliteCode = fields.sqliteCode;
+  }
+}
+
+/**
+ * The backup could not be written because its folder ran out of room (or the file hit a size limit
+ * or quota). Distinct from {@link DiskFullError}: the database itself was not touched, and freeing
+ * space elsewhere does not help; `directory` says where.
+ */
+export class BackupDiskFullError extends StepwiseError {
+  /** The backup folder that ran out of room. */
+  readonly directory: string;
+  /** The file being written when it did (removed again). */
+  readonly path: string;
+  /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`…: what the system reported. */
+  readonly systemCode: string;
+  /** Free bytes in the backup folder's file system afterwards, when the system says. */
+  readonly availableBytes: number | null;
+  /** The size of the database being copied. */
+  readonly neededBytes: number | null;
+
+  constructor(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
+    super(
+      "BACKUP_DISK_FULL",
+      `The backup folder ${fields.directory} has no room for the backup (${fields.systemCode}` +
+        (fields.neededBytes === null ? "" : `; the database is ${fields.neededBytes} bytes`) +
+        (fields.availableBytes === null ? "" : `, ${fields.availableBytes} bytes are free there`) +
+        `). The partial backup was removed and the database was not touched. Free space in that folder, ` +
+        `lower --keep-backups, or back up to a folder on another disk.`,
+      { cause: fields.cause },
+    );
+    this.directory = fields.directory;
+    this.path = fields.path;
+    this.systemCode = fields.systemCode;
+    this.availableBytes = fields.availableBytes;
+    this.neededBytes = fields.neededBytes;
+  }
+}
+
+/** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
+export class BackupFolderUnwritableError extends StepwiseError {
+  readonly directory: string;
+  /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
+  readonly systemCode: string;
+
+  constructor(directory: string, systemCode: string, cause: unknown) {
+    super(
+      "BACKUP_FOLDER_UNWRITABLE",
+      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ` +
+        `Fix the folder's permissions, or pass a writable folder to --backup.`,
+      { cause },
+    );
+    this.directory = directory;
+    this.systemCode = systemCode;
+  }
+}
+
+/** Why a backup's history does not belong to this app's registry. */
+export interface ForeignBackupReason {
+  readonly version: number;
+  /** `unknown-version`: the registry has no such migration; `name` or `checksum`: it differs. */
+  readonly kind: "unknown-version" | "name" | "checksum";
+  /** What the backup records. */
+  readonly backup: string;
+  /** What the registry has; `null` for an unknown version. */
+  readonly registry: string | null;
+}
+
+/**
+ * The backup's migration history does not match this app's migrations: it is another app's
+ * database, or this app's from a branch or a newer release. Nothing was changed.
+ */
+export class ForeignBackupError extends StepwiseError {
+  readonly file: string;
+  /** Every disagreement, ascending by version. */
+  readonly reasons: readonly ForeignBackupReason[];
+
+  constructor(file: string, reasons: readonly ForeignBackupReason[]) {
+    const lines = reasons.slice(0, 10).map((reason) =>
+      reason.kind === "unknown-version"
+        ? `migration ${reason.version} (${reason.backup}) is not in this app's registry`
+        : `migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
+    );
+    super(
+      "BACKUP_FOREIGN",
+      `${file} does not hold this app's migrations:\n` +
+        lines.map((line) => `  - ${line}`).join("\n") +
+        (reasons.length > lines.length ? `\n  - … and ${reasons.length - lines.length} more` : "") +
+        `\nNothing was changed. Pick a backup of this database, or pass --force (dangerouslyAllowForeignBackup) ` +
+        `if you mean to put this one in place anyway.`,
+    );
+    this.file = file;
+    this.reasons = reasons;
+  }
+}
+
+/**
+ * After copying, the database read back through a fresh connection did not match the backup.
+ * `previousBackup` holds the database as it was before the restore.
+ */
+export class RestoreUnverifiedError extends StepwiseError {
+  readonly databasePath: string;
+  readonly backupFile: string;
+  /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
+  readonly mismatches: readonly string[];
+  /** The snapshot of the database taken before the restore, or `null` when there was none. */
+  readonly previousBackup: string | null;
+
+  constructor(fields: { databasePath: string; backupFile: string; mismatches: readonly string[]; previousBackup: string | null }) {
+    super(
+      "RESTORE_UNVERIFIED",
+      `Restoring ${fields.backupFile} into ${fields.databasePath} could not be confirmed: read back, the database ` +
+        `differs from the backup (${fields.mismatches.join(", ")}). ` +
+        (fields.previousBackup ? `The database as it was before is saved as ${fields.previousBackup}; ` : "") +
+        `stop every process using the database and run restore again.`,
+    );
+    this.databasePath = fields.databasePath;
+    this.backupFile = fields.backupFile;
+    this.mismatches = fields.mismatches;
+    this.previousBackup = fields.previousBackup;
+  }
+}
+
+/** The folder that should hold the database does not exist, so nothing can be written there. */
+export class DatabaseFolderMissingError extends StepwiseError {
+  readonly databasePath: string;
+  readonly folder: string;
+
+  constructor(databasePath: string, folder: string) {
+    super(
+      "DATABASE_FOLDER_MISSING",
+      `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` +
+        `Check --db, or create the folder first (mkdir -p "${folder}").`,
+    );
+    this.databasePath = databasePath;
+    this.folder = folder;
   }
 }
 

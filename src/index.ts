@@ -75,14 +75,16 @@ export {
   DEFAULT_BACKUP_KEEP,
   InvalidBackupError,
   formatBackupFileName,
-  inspectBackupOrThrow,
   listBackups,
   pruneBackups,
-  restoreBackup,
   takeBackup,
   takeBackupSync,
 } from "./backup.js";
-export type { BackupFile, BackupInspection, BackupOptions, BackupRecord, RestoreOptions, RestoreResult, TakeBackupOptions } from "./backup.js";
+export type { BackupFile, BackupOptions, BackupRecord, TakeBackupOptions } from "./backup.js";
+export { databaseIdentity, parseBackupName } from "./backup-name.js";
+export type { ParsedBackupName } from "./backup-name.js";
+export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "./restore.js";
+export type { BackupInspection, RestoreOptions, RestoreResult } from "./restore.js";
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "./baseline.js";
 export type { BaselineOptions, BaselineResult } from "./baseline.js";
 export { SchemaDriftError, verifySchema } from "./verify.js";

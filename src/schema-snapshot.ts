@@ -4,11 +4,14 @@
  * schema changed by hand) all go through these two functions, so they agree on what "the same schema"
  * means.
  *
- * Columns come from `PRAGMA table_xinfo` and foreign keys from `PRAGMA foreign_key_list`, because the
- * stored `CREATE TABLE` text changes with history that does not change the schema (`ALTER TABLE ADD
- * COLUMN` appends to it, `RENAME` quotes the name). What the pragmas do not expose (CHECK, COLLATE) is
- * parsed from that text. Indexes, triggers and views are compared by their SQL after normalising
- * comments, whitespace, case and identifier quoting.
+ * Columns come from `PRAGMA table_xinfo` and foreign keys from `PRAGMA foreign_key_list`, which give
+ * readable, per-column differences. The pragmas do not show everything that changes behaviour
+ * (AUTOINCREMENT, primary key order, ON CONFLICT, DEFERRABLE, generated column expressions…), so
+ * every table is also compared by its whole `CREATE TABLE` text, tokenised: comments, whitespace,
+ * keyword case and identifier quoting are ignored, anything else counts. `ALTER TABLE ADD COLUMN`
+ * inserts the column after the last column definition and `RENAME` quotes names, so a replay of the
+ * same migrations writes the same text, and a table written in one statement reads the same too.
+ * Indexes, triggers and views are compared by their SQL, normalised the same way.
  */
 import { listSchemaObjects, type SchemaObject } from "./schema-objects.js";
 import type { Database } from "./types.js";
@@ -51,6 +54,11 @@ export interface TableSnapshot {
   readonly uniqueConstraints: readonly (readonly string[])[];
   /** Table-level CHECK expressions, normalised. */
   readonly checks: readonly string[];
+  /**
+   * The whole `CREATE TABLE` statement, normalised (see {@link normalizeSql}), so that a difference
+   * the fields above do not capture still counts.
+   */
+  readonly sql: string;
 }
 
 /** An index, trigger or view: compared by its normalised SQL. */
@@ -181,6 +189,7 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
     foreignKeys,
     uniqueConstraints,
     checks: [...parsed.tableChecks].sort(),
+    sql: normalizeSql(sql),
   };
 }
 
@@ -264,6 +273,11 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
     ["check constraints", before.checks.join("; ") || "(none)", after.checks.join("; ") || "(none)"],
   ]);
   if (tableDetails.length > 0) differences.unshift({ objectType: "table", name: table, table, change: "changed", details: tableDetails });
+  // The text catches what the pragmas cannot show; reported only when nothing above explains it, so a
+  // column added by a migration does not also read as a rewritten table.
+  if (differences.length === 0 && before.sql !== after.sql) {
+    differences.push({ objectType: "table", name: table, table, change: "changed", details: [{ aspect: "definition", before: before.sql, after: after.sql }] });
+  }
   return differences;
 }
 
@@ -288,7 +302,9 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
   const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
-  const detail = difference.details.map((d) => (isDefinition(d) ? "definition changed" : `${d.aspect} ${d.before} → ${d.after}`)).join("; ");
+  const detail = difference.details
+    .map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "→")}` : `${d.aspect} ${d.before} → ${d.after}`))
+    .join("; ");
   if (wording === "change") {
     return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
   }
@@ -299,9 +315,30 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
       return `${subject} missing`;
     case "changed":
       return `${subject} differs from the migrations: ${difference.details
-        .map((d) => (isDefinition(d) ? "its definition was changed" : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
+        .map((d) => (isDefinition(d) ? `its definition was changed: ${describeTextChange(d.before, d.after, "migrations have")}` : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
         .join("; ")}`;
   }
+}
+
+const CONTEXT_TOKENS = 3;
+
+/**
+ * Where two normalised statements differ, in a few tokens either side, so a line says which clause
+ * changed rather than that something did: `… integer primary key autoincrement , a …`.
+ */
+function describeTextChange(before: string | null, after: string | null, joiner: "→" | "migrations have"): string {
+  const a = (before ?? "").split(" ");
+  const b = (after ?? "").split(" ");
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let end = 0;
+  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
+  const excerpt = (tokens: string[]) => {
+    const from = Math.max(0, start - CONTEXT_TOKENS);
+    const to = Math.min(tokens.length, tokens.length - end + CONTEXT_TOKENS);
+    return `${from > 0 ? "… " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " …" : ""}`;
+  };
+  return joiner === "→" ? `"${excerpt(a)}" → "${excerpt(b)}"` : `"${excerpt(b)}", migrations have "${excerpt(a)}"`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +384,8 @@ function tokenize(sql: string): Token[] {
       i = j + 1;
     } else if (/[A-Za-z0-9_$]/.test(char)) {
       let j = i;
-      while (j < sql.length && /[A-Za-z0-9_$.]/.test(sql[j]!)) j++;
+      // A dot is its own token, so `"t"."c"` and `t.c` read the same.
+      while (j < sql.length && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
       tokens.push({ text: sql.slice(i, j).toLowerCase(), kind: "word" });
       i = j;
     } else {

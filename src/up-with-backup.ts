@@ -61,8 +61,13 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: M
   const internals = managerInternals(manager);
   const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);
-  internals.withConnectionSettings(() => internals.refuseUnmanagedDatabase());
-  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion });
+  // The online copy runs across awaits, outside the manager's connection settings, so it is told
+  // the manager's busy timeout rather than left with the connection's.
+  const busyTimeoutMs = internals.withConnectionSettings(() => {
+    internals.refuseUnmanagedDatabase();
+    return manager.db.pragma("busy_timeout", { simple: true }) as number;
+  });
+  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs });
   internals.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }

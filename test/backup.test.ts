@@ -39,7 +39,7 @@ test("upWithBackup writes a snapshot only when something is pending, at the old 
   assert.ok(result.backup);
   assert.deepEqual(events.filter((event) => event.type === "backed-up"), [{ type: "backed-up", backup: result.backup }]);
   assert.equal(result.backup.version, 1);
-  assert.match(path.basename(result.backup.path), /^app\.db\.v1\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.bak$/);
+  assert.match(path.basename(result.backup.path), /^app\.db\.v1\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.[0-9a-f]{16}\.bak$/);
   assert.deepEqual(versionOf(result.backup.path), { history: 1, userVersion: 1 });
   assert.deepEqual(readdirSync(backups), [path.basename(result.backup.path)]);
 });

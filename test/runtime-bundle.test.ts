@@ -13,7 +13,7 @@ import { migrations } from "../generated/registry.js";
 import { MigrationManager, migrate } from "../src/index.js";
 import { repoRoot } from "./support/project.js";
 
-const FEATURE_MODULES = ["src/backup.ts", "src/rehearsal.ts", "src/baseline.ts", "src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts"];
+const FEATURE_MODULES = ["src/backup.ts", "src/rehearsal.ts", "src/baseline.ts", "src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts", "src/restore.ts", "src/backup-name.ts", "src/database-fingerprint.ts"];
 
 /**
  * The repo-relative source files that contribute code to a minified bundle of `entry`, an ES

@@ -1,7 +1,8 @@
 /**
  * Human-readable rendering of the safety-net reports: rehearsal, verification, baseline, restore.
  */
-import type { BackupRecord, RestoreResult } from "../backup.js";
+import type { BackupRecord } from "../backup.js";
+import type { RestoreResult } from "../restore.js";
 import type { BaselineResult } from "../baseline.js";
 import { formatMigrationLabel } from "../migration-file.js";
 import type { Rehearsal } from "../rehearsal.js";
@@ -65,6 +66,10 @@ export function formatBaseline(result: BaselineResult, palette: Palette): string
 export function formatRestore(result: RestoreResult, palette: Palette): string {
   const lines = [palette.green(`Restored ${result.restoredFrom} to ${result.databasePath}: the database is at version ${result.version}.`)];
   if (result.previous) lines.push(`The database it replaced was saved as ${result.previous.path}.`);
+  if (result.setAside) lines.push(`The file it replaced was not a readable database; its bytes were kept as ${result.setAside}.`);
+  if (result.foreignReasons.length > 0) {
+    lines.push(palette.yellow(`Forced: the backup's history does not match this app's migrations (${result.foreignReasons.length} difference${result.foreignReasons.length === 1 ? "" : "s"}, see --json); "up" may refuse it.`));
+  }
   return lines.join("\n");
 }
 

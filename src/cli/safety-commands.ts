@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { restoreBackup } from "../backup.js";
+import { restoreBackup } from "../restore.js";
 import { baselineDatabase } from "../baseline.js";
 import { UsageError } from "../errors.js";
 import type { MigrationManager } from "../manager.js";
@@ -72,14 +72,24 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .description("put a backup written by up --backup back in place of the database (checks it first)")
     .argument("<file>", "the backup file")
     .option("--yes", "confirm that the database's current content may be replaced")
+    .option("--force", "restore even when the backup's history does not match this app's migrations")
     .option("--json", "print plain JSON")
-    .action(async (file: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (file: string, options: { yes?: boolean; force?: boolean; json?: boolean }, command: Command) => {
       if (!options.yes) {
         throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
       }
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
-      const result = await restoreBackup({ backupFile: deps.resolvePath(file), databasePath, tableName: deps.tableName(command) });
+      // Only the registry is needed; the database is opened by the restore itself.
+      const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
+      const result = await restoreBackup({
+        backupFile: deps.resolvePath(file),
+        databasePath,
+        tableName: deps.tableName(command),
+        busyTimeoutMs: command.optsWithGlobals<{ busyTimeout?: number }>().busyTimeout,
+        migrations,
+        dangerouslyAllowForeignBackup: Boolean(options.force),
+      });
       if (options.json) printJson(result);
       else print(formatRestore(result, context.palette));
     });

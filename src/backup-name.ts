@@ -1,0 +1,58 @@
+/**
+ * Which files in a backup folder belong to which database. Several databases may share one folder
+ * (`/var/backups/app` for `/srv/a/app.db` and `/srv/b/app.db`), and the folder may hold files
+ * stepwise never wrote, so a backup's name carries the identity of the database it came from: a hash
+ * of that database's real, absolute path. Pruning deletes only files whose name proves they are this
+ * database's.
+ */
+import { createHash } from "node:crypto";
+import { realpathSync } from "node:fs";
+import path from "node:path";
+
+/** A backup file's name, taken apart. */
+export interface ParsedBackupName {
+  /** The database file's base name. */
+  readonly databaseName: string;
+  readonly version: number;
+  /** The UTC time from the name, as it appears there. */
+  readonly stamp: string;
+  /** Breaks ties between backups written in the same millisecond. */
+  readonly counter: number;
+  /** {@link databaseIdentity} of the database it came from; `null` in names written before stepwise recorded it. */
+  readonly identity: string | null;
+}
+
+const IDENTITY_LENGTH = 16;
+const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-(\d+))?(?:\.([0-9a-f]{16}))?\.bak$/;
+
+/**
+ * A short, stable identity for the database at `databasePath` (absolute): a hash of its real path,
+ * so a symlink and its target agree, and two files with the same name in different folders differ.
+ */
+export function databaseIdentity(databasePath: string): string {
+  let real = databasePath;
+  // A relative path would resolve against the working folder, which the library never reads.
+  if (path.isAbsolute(databasePath)) {
+    try {
+      real = realpathSync(databasePath);
+    } catch {
+      // Not there (yet): its path as given is the best identity there is.
+    }
+  }
+  return createHash("sha256").update(real).digest("hex").slice(0, IDENTITY_LENGTH);
+}
+
+const stampOf = (date: Date) => date.toISOString().replace(/[:.]/g, "-");
+
+/** The file name of a backup: `<database file>.v<version>.<UTC time>[-<counter>].<identity>.bak`. */
+export function composeBackupName(databasePath: string, version: number, date: Date, counter = 0): string {
+  const suffix = counter > 0 ? `-${counter}` : "";
+  return `${path.basename(databasePath)}.v${version}.${stampOf(date)}${suffix}.${databaseIdentity(databasePath)}.bak`;
+}
+
+/** Takes a backup file name apart; `null` when it is not one stepwise writes. */
+export function parseBackupName(fileName: string): ParsedBackupName | null {
+  const match = NAME_PATTERN.exec(fileName);
+  if (!match) return null;
+  return { databaseName: match[1]!, version: Number(match[2]), stamp: match[3]!, counter: Number(match[4] ?? 0), identity: match[5] ?? null };
+}

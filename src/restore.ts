@@ -1,0 +1,344 @@
+/**
+ * Putting a backup back, and proving it happened. A restore that "succeeds" without copying is worse
+ * than one that fails, so the copy is read back through a fresh connection and compared with the
+ * backup before anything reports success.
+ *
+ * The copy goes through SQLite's backup API into the live database: one write transaction on it, so
+ * other connections see the old or the new content, a crash leaves the old content, and no stale
+ * `-wal` of the target can be replayed over the new content (as after copying or renaming files).
+ * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
+ * it had finished), so the lock is waited for here, within the busy timeout.
+ */
+import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
+import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
+import { DatabaseFolderMissingError, DatabaseLockedError, DatabaseUnusableError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "./errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
+import { findLockHolders } from "./lock-holders.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
+import { highestRecordedVersion } from "./planner.js";
+import { sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
+import type { AppliedMigration } from "./planner.js";
+import type { Database, MigrationRegistry } from "./types.js";
+
+/** What a backup file holds, checked before it is restored. */
+export interface BackupInspection {
+  readonly file: string;
+  /** The newest applied version in its history. */
+  readonly version: number;
+  /** Its history rows, ascending by version. */
+  readonly history: readonly Pick<AppliedMigration, "version" | "name" | "checksum">[];
+}
+
+/**
+ * Checks that `file` is an intact SQLite database (`integrity_check`, which reads every page, not
+ * only the structure) with a stepwise history table, and reads its history. Never writes.
+ *
+ * @throws InvalidBackupError when it is missing, not SQLite, truncated, damaged, or has no history table.
+ */
+export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME): BackupInspection {
+  const db = openBackupOrThrow(file);
+  try {
+    return inspectOpenBackup(db, file, tableName);
+  } finally {
+    db.close();
+  }
+}
+
+function openBackupOrThrow(file: string): Database {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
+  try {
+    return new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
+  }
+}
+
+function inspectOpenBackup(db: Database, file: string, tableName: string): BackupInspection {
+  try {
+    const problems = db.pragma("integrity_check(20)", { simple: false }) as Array<{ integrity_check: string }>;
+    const messages = problems.map((row) => row.integrity_check);
+    if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
+    const store = new HistoryStore(db, tableName);
+    if (!store.exists()) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+    store.assertShape();
+    const history = store.readAll().map(({ version, name, checksum }) => ({ version, name, checksum }));
+    return { file, version: highestRecordedVersion(history), history };
+  } catch (error) {
+    if (error instanceof StepwiseError) throw error;
+    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
+  }
+}
+
+/**
+ * Where a backup's history disagrees with a registry: versions the registry lacks, and names or
+ * checksums that differ. Empty when every recorded migration is one of the registry's.
+ */
+export function compareBackupWithRegistry(inspection: BackupInspection, migrations: MigrationRegistry): ForeignBackupReason[] {
+  const byVersion = new Map(migrations.map((entry) => [entry.version, entry]));
+  const reasons: ForeignBackupReason[] = [];
+  for (const row of inspection.history) {
+    const entry = byVersion.get(row.version);
+    if (!entry) reasons.push({ version: row.version, kind: "unknown-version", backup: row.name, registry: null });
+    else if (entry.name !== row.name) reasons.push({ version: row.version, kind: "name", backup: row.name, registry: entry.name });
+    else if (entry.checksum !== row.checksum) reasons.push({ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum });
+  }
+  return reasons;
+}
+
+/** Options for {@link restoreBackup}. */
+export interface RestoreOptions {
+  /** The backup file to put back, as an absolute path. */
+  readonly backupFile: string;
+  /** The database to overwrite, as an absolute path; created when missing (its folder must exist). */
+  readonly databasePath: string;
+  /** Default {@link DEFAULT_TABLE_NAME}. */
+  readonly tableName?: string;
+  /** How long to wait for other connections' locks on the database. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  readonly busyTimeoutMs?: number;
+  /**
+   * This app's migrations. When given, a backup whose history records migrations the registry lacks,
+   * or with other names or checksums, is refused with `BACKUP_FOREIGN`.
+   */
+  readonly migrations?: MigrationRegistry;
+  /** Restore even when the backup's history does not match `migrations`. Default `false`. */
+  readonly dangerouslyAllowForeignBackup?: boolean;
+}
+
+/** What {@link restoreBackup} did. */
+export interface RestoreResult {
+  readonly databasePath: string;
+  readonly restoredFrom: string;
+  /** The version the database is at now. */
+  readonly version: number;
+  /**
+   * A snapshot of the database as it was before the restore, next to the restored backup, so the
+   * restore itself can be undone; `null` when there was no database.
+   */
+  readonly previous: BackupRecord | null;
+  /**
+   * When the database was not readable as SQLite (`SQLITE_NOTADB`, `SQLITE_CORRUPT`), the copy of its
+   * bytes (and journals, with their suffixes) kept next to the backup; `null` otherwise.
+   */
+  readonly setAside: string | null;
+  /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through; empty otherwise. */
+  readonly foreignReasons: readonly ForeignBackupReason[];
+}
+
+/**
+ * Puts a backup back, after checking it ({@link inspectBackupOrThrow}) and, given `migrations`, that it
+ * is this app's. The database it replaces is first saved next to the backup. Success is reported
+ * only after the database, read back through a fresh connection, matches the backup (page size and
+ * count, `user_version`, schema and every row).
+ *
+ * @example
+ * await restoreBackup({ backupFile: path.join(dataDir, "backups", name), databasePath: path.join(dataDir, "app.db"), migrations });
+ *
+ * @throws InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
+ *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
+ *   database's folder does not exist; DatabaseLockedError when another connection kept a lock past
+ *   the busy timeout; RestoreUnverifiedError when the copy cannot be confirmed. In each case the
+ *   database is as it was.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  assertAbsolutePathOption("backupFile", options.backupFile);
+  assertAbsolutePathOption("databasePath", options.databasePath);
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const { backupFile, databasePath } = options;
+  const source = openBackupOrThrow(backupFile);
+  try {
+    // One read transaction from the check to the comparison: what was checked is what gets copied
+    // and what the copy is compared with, even if something rewrites the backup file meanwhile.
+    source.exec("BEGIN");
+    const inspection = inspectOpenBackup(source, backupFile, tableName);
+    const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
+    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
+    const folder = path.dirname(databasePath);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
+
+    const existed = existsSync(databasePath);
+    let previous: BackupRecord | null = null;
+    let setAside: string | null = null;
+    if (existed) {
+      try {
+        previous = await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs);
+      } catch (error) {
+        // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
+        if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
+        setAside = setAsideUnusable(databasePath, path.dirname(backupFile));
+      }
+    }
+    try {
+      await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous });
+    } catch (error) {
+      if (!(error instanceof RestoreUnverifiedError)) {
+        // The database is as it was, so its snapshot is only clutter that pruning would count, and a
+        // database that did not exist must not be left behind as an empty file.
+        if (previous) rmSync(previous.path, { force: true });
+        if (!existed || setAside) removeDatabaseFiles(databasePath);
+        if (setAside) putBack(setAside, databasePath);
+      }
+      throw error;
+    }
+    return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, setAside, foreignReasons };
+  } finally {
+    if (source.inTransaction) source.exec("COMMIT");
+    source.close();
+  }
+}
+
+const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
+const DATABASE_FILE_SUFFIXES = ["", "-journal", "-wal", "-shm"];
+
+function removeDatabaseFiles(databasePath: string): void {
+  for (const suffix of DATABASE_FILE_SUFFIXES) rmSync(`${databasePath}${suffix}`, { force: true });
+}
+
+/**
+ * Copies an unusable database file (and any journal beside it, which must not be replayed into the
+ * restored content) next to the backup, byte for byte, then removes them. Returns the copy's path.
+ */
+function setAsideUnusable(databasePath: string, directory: string): string {
+  const aside = path.join(directory, `${path.basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
+    if (existsSync(`${databasePath}${suffix}`)) copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+  }
+  removeDatabaseFiles(databasePath);
+  return aside;
+}
+
+function putBack(aside: string, databasePath: string): void {
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
+    if (existsSync(`${aside}${suffix}`)) copyFileSync(`${aside}${suffix}`, `${databasePath}${suffix}`);
+  }
+}
+
+async function snapshotCurrent(databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
+  const current = openTarget(databasePath, busyTimeoutMs);
+  try {
+    const store = new HistoryStore(current, tableName);
+    const keys = store.exists() ? store.readKeys() : [];
+    // The restored file must survive; pruning could pick it as the oldest.
+    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER });
+  } catch (error) {
+    throw translateSqliteError(error, busyTimeoutMs);
+  } finally {
+    current.close();
+  }
+}
+
+function openTarget(databasePath: string, busyTimeoutMs: number): Database {
+  try {
+    return new BetterSqlite3(databasePath, { timeout: busyTimeoutMs });
+  } catch (error) {
+    throw translateSqliteError(error, busyTimeoutMs);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** After this many copies that read back wrong although no lock was in the way, stop retrying. */
+const UNEXPLAINED_MISMATCH_LIMIT = 3;
+
+async function copyAndConfirm(
+  source: Database,
+  target: { backupFile: string; databasePath: string; busyTimeoutMs: number; previous: BackupRecord | null },
+): Promise<void> {
+  const deadline = Date.now() + target.busyTimeoutMs;
+  let unexplained = 0;
+  for (;;) {
+    waitForExclusiveAccess(target.databasePath, target.busyTimeoutMs, deadline);
+    const leftWal = leaveWalForOtherPageSize(source, target.databasePath, target.busyTimeoutMs);
+    let copied = false;
+    try {
+      // totalPages stays 0 when the first step found the database locked and copied nothing.
+      copied = (await source.backup(target.databasePath)).totalPages > 0;
+    } catch (error) {
+      const code = sqliteCodeOf(error);
+      if (code === null || !(code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) throw translateSqliteError(error, target.busyTimeoutMs);
+    }
+    const mismatches = compareWithTarget(source, target.databasePath);
+    if (mismatches.length === 0) {
+      if (leftWal) setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
+      return;
+    }
+    if (copied) unexplained++;
+    if (Date.now() >= deadline) {
+      throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+    }
+    if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
+      throw new RestoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
+    }
+    await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/**
+ * Waits, up to the deadline, until no other connection holds a lock that would make the copy give up:
+ * an exclusive lock needs every rollback-journal reader gone, and in WAL mode the write lock free.
+ */
+function waitForExclusiveAccess(databasePath: string, busyTimeoutMs: number, deadline: number): void {
+  const probe = openTarget(databasePath, Math.max(0, deadline - Date.now()));
+  try {
+    probe.exec("BEGIN EXCLUSIVE");
+    probe.exec("COMMIT");
+  } catch (error) {
+    const code = sqliteCodeOf(error);
+    if (code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) {
+      throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath));
+    }
+    throw translateSqliteError(error, busyTimeoutMs);
+  } finally {
+    probe.close();
+  }
+}
+
+/**
+ * A WAL-mode database cannot change its page size, so the backup API refuses to copy a backup with
+ * another one into it (SQLITE_READONLY, as if the file were read-only). Leaving WAL mode for the
+ * copy lifts that; the caller switches back once the copy is confirmed. Returns whether it left WAL.
+ */
+function leaveWalForOtherPageSize(source: Database, databasePath: string, busyTimeoutMs: number): boolean {
+  const target = openTarget(databasePath, busyTimeoutMs);
+  try {
+    if (String(target.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") return false;
+    if (target.pragma("page_size", { simple: true }) === source.pragma("page_size", { simple: true })) return false;
+    target.pragma("journal_mode = DELETE");
+    return true;
+  } catch (error) {
+    throw translateSqliteError(error, busyTimeoutMs);
+  } finally {
+    target.close();
+  }
+}
+
+function setJournalMode(databasePath: string, mode: "WAL", busyTimeoutMs: number): void {
+  const target = openTarget(databasePath, busyTimeoutMs);
+  try {
+    target.pragma(`journal_mode = ${mode}`);
+  } catch (error) {
+    throw translateSqliteError(error, busyTimeoutMs);
+  } finally {
+    target.close();
+  }
+}
+
+function compareWithTarget(source: Database, databasePath: string): string[] {
+  const expected = fingerprintDatabase(source);
+  const fresh = new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    const check = fresh.pragma("quick_check", { simple: true });
+    const mismatches = compareFingerprints(expected, fingerprintDatabase(fresh));
+    return check === "ok" ? mismatches : ["integrity", ...mismatches];
+  } catch (error) {
+    // Read back while another connection holds an exclusive lock: the copy cannot be confirmed yet.
+    const code = sqliteCodeOf(error);
+    if (code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) return ["unreadable while locked"];
+    throw translateSqliteError(error, 0);
+  } finally {
+    fresh.close();
+  }
+}
