@@ -27,6 +27,12 @@ export interface ScannedMigration {
   /** SQL migrations only. */
   readonly upSql?: string;
   readonly downSql?: string | null;
+  /**
+   * TypeScript migrations only: the files outside the migrations folder that its checksum covers
+   * (local imports, followed transitively) or that were looked for while resolving them, with the
+   * SHA-256 of the bytes read (`null`: absent), so the gen cache can tell when one changes.
+   */
+  readonly dependencies?: readonly { readonly file: string; readonly sha256: string | null }[];
 }
 
 /** Everything found in the folder. The migrations are in version order; problems are unsorted. */
