@@ -193,7 +193,16 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
       problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
     } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
       // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration changed since ${registryLabel} was generated; ${fix}` });
+      const imports = migration.localImports ?? [];
+      const what = imports.length === 0 ? "this migration" : `this migration or a file it imports (${imports.join(", ")})`;
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: migration.file,
+        line: 1,
+        column: 1,
+        message: `${what} changed since ${registryLabel} was generated; ${fix}`,
+        ...(imports.length > 0 ? { relatedFiles: imports } : {}),
+      });
     }
   }
   for (const entry of recorded.values()) {
