@@ -50,11 +50,12 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
 
 /**
- * Only what SQLite's tokenizer skips as whitespace. Every other character, including no-break and
- * other Unicode spaces and a U+FEFF in the middle of the text, is part of an identifier to SQLite, so
- * `a\u00A0b` and `a b` are different statements and must hash differently.
+ * Only what SQLite's tokenizer skips as whitespace: ASCII space, tab, newline, form feed, carriage
+ * return, and a U+FEFF where a token would start. Every other character, including no-break and other
+ * Unicode spaces and a U+FEFF inside a name, is part of an identifier to SQLite, so `a\u00A0b` and
+ * `a b` are different statements and must hash differently.
  */
-const SQLITE_WHITESPACE = new Set([" ", "\t", "\n", "\f", "\r"]);
+const SQLITE_WHITESPACE = new Set([" ", "\t", "\n", "\f", "\r", "\uFEFF"]);
 /** Characters SQLite allows in an unquoted identifier (every non-ASCII one included), plus `$` for parameters. */
 const IDENTIFIER_START = /[A-Za-z0-9_$\u0080-\uFFFF]/;
 const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
@@ -83,7 +84,7 @@ export function canonicalizeSql(sql: string): string {
     out.push(token);
   };
 
-  let index = sql.startsWith("\uFEFF") ? 1 : 0;
+  let index = 0;
   const length = sql.length;
   while (index < length) {
     const char = sql[index]!;
