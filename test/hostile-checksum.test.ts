@@ -142,11 +142,11 @@ test("gen --check through the real bin fails naming the migration and the helper
 test("files that are not UTF-8 are refused with the position of the first bad byte, in SQL, TypeScript and imported helpers", (t) => {
   const project = createTestProject(t);
   const latin1 = Buffer.concat([Buffer.from("-- migrate:up\nINSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]);
-  project.writeMigration("001_latin1.sql", latin1);
+  write(project, "migrations/001_latin1.sql", latin1);
   const tsBytes = Buffer.from(migrationUsing('import { seed } from "./lib/seed.js";', 'db.exec("SELECT \'\u00e9\u00e9\'"); seed(db);'), "utf8");
   // A UTF-8 BOM is fine; a surrogate encoded in three bytes (ED A0 80) is not UTF-8.
-  project.writeMigration("002_surrogate.ts", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), tsBytes.subarray(0, tsBytes.indexOf("\u00e9\u00e9")), Buffer.from([0xed, 0xa0, 0x80]), tsBytes.subarray(tsBytes.indexOf("\u00e9\u00e9") + 4)]));
-  project.writeMigration("003_utf16.sql", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le")]));
+  write(project, "migrations/002_surrogate.ts", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), tsBytes.subarray(0, tsBytes.indexOf("\u00e9\u00e9")), Buffer.from([0xed, 0xa0, 0x80]), tsBytes.subarray(tsBytes.indexOf("\u00e9\u00e9") + 4)]));
+  write(project, "migrations/003_utf16.sql", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le")]));
   project.writeMigration("004_helper.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", Buffer.concat([Buffer.from("export function seed(db: unknown) {\n  // na"), Buffer.from([0xef, 0x76]), Buffer.from("ve\n  void db;\n}\n")]));
 
@@ -163,7 +163,7 @@ test("files that are not UTF-8 are refused with the position of the first bad by
 
 test("gen through the real bin prints the non-UTF-8 file as file:line:col and writes nothing", async (t) => {
   const project = createTestProject(t);
-  project.writeMigration("001_latin1.sql", Buffer.concat([Buffer.from("-- migrate:up\nSELECT '"), Buffer.from([0xe8]), Buffer.from("';\n")]));
+  write(project, "migrations/001_latin1.sql", Buffer.concat([Buffer.from("-- migrate:up\nSELECT '"), Buffer.from([0xe8]), Buffer.from("';\n")]));
   const result = await runCli(["gen"], { cwd: project.root });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^migrations\/001_latin1\.sql:2:9: .*\[FILE_NOT_UTF8\]$/m);
