@@ -53,12 +53,14 @@ const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = {
 
 /** A `.js`-style specifier names the file it compiles to; the source is tried first, as tsx and TypeScript do. */
 const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
-  ".js": [".ts", ".tsx", ".js"],
+  ".js": [".ts", ".tsx", ".js", ".d.ts"],
   ".jsx": [".tsx", ".jsx"],
   ".mjs": [".mts", ".mjs"],
   ".cjs": [".cts", ".cjs"],
 };
-const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"];
+const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".d.ts"];
+/** Declarations run nothing: an import that resolves only to one is type information. */
+const DECLARATION_FILE = /\.d\.[cm]?ts$/;
 
 /** Follows a migration's local imports and combines their checksums with its own. */
 export function followLocalImports(input: LocalImportsInput): LocalImports {
@@ -93,7 +95,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         continue;
       }
       // Packages reached through a relative path are still versioned by the lockfile.
-      if (resolved.split(path.sep).includes("node_modules") || visited.has(resolved)) continue;
+      if (resolved.split(path.sep).includes("node_modules") || DECLARATION_FILE.test(resolved) || visited.has(resolved)) continue;
       visited.add(resolved);
       const loaded = loadImportedFile(resolved, input.relative(resolved), probed, problems);
       if (!loaded) continue;
