@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/checksum.js";
 import { decodeSourceBytes } from "../src/source-text.js";
@@ -90,7 +91,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({
           code: "TS_IMPORT_NOT_FOUND",
           ...at,
-          message: `cannot find "${found.specifier}" (looked for ${candidatesFor(path.dirname(absolutePath), found.specifier).map((c) => input.relative(c)).join(", ")}); fix the path or create the file`,
+          message: `cannot find "${found.specifier}"${describeCandidates(candidatesFor(path.dirname(absolutePath), found.specifier).map(input.relative))}; fix the path or create the file, since the migration's checksum must cover what it imports`,
         });
         continue;
       }
@@ -162,13 +163,25 @@ function isLocalSpecifier(specifier: string): boolean {
 
 /** The files a specifier could mean, in the order the project's resolution tries them. */
 function candidatesFor(fromDir: string, specifier: string): string[] {
-  const base = specifier.startsWith("file:") ? new URL(specifier).pathname : path.resolve(fromDir, specifier);
+  let base: string;
+  try {
+    base = specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier);
+  } catch {
+    // A malformed file: URL names no file; the caller reports it as not found.
+    return [];
+  }
   const extension = path.extname(base);
   const outputs = SOURCE_FOR_OUTPUT[extension];
   if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
   if (extension in SCRIPT_KINDS) return [base];
   const stems = [base, path.join(base, "index")];
   return [...(extension ? [base] : []), ...stems.flatMap((stem) => EXTENSIONLESS_TRIES.map((tried) => stem + tried))];
+}
+
+function describeCandidates(candidates: readonly string[]): string {
+  if (candidates.length === 0) return "";
+  const shown = candidates.slice(0, 3).join(", ");
+  return ` (looked for ${shown}${candidates.length > 3 ? ` and ${candidates.length - 3} more` : ""})`;
 }
 
 function resolveLocalImport(fromDir: string, specifier: string, probed: Map<string, string | null>): string | null {
