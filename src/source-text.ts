@@ -51,7 +51,9 @@ export function decodeSourceBytes(bytes: Uint8Array): DecodedSource {
         lineStart = i + 1;
       }
     }
-    const column = [...strictUtf8.decode(bytes.subarray(lineStart, offset))].length + 1;
+    // A BOM is not a column an editor shows.
+    const hasBom = lineStart === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+    const column = [...strictUtf8.decode(bytes.subarray(hasBom ? 3 : lineStart, offset))].length + 1;
     const byte = bytes[offset]!.toString(16).toUpperCase().padStart(2, "0");
     return {
       ok: false,

@@ -149,15 +149,18 @@ test("files that are not UTF-8 are refused with the position of the first bad by
   write(project, "migrations/003_utf16.sql", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le")]));
   project.writeMigration("004_helper.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", Buffer.concat([Buffer.from("export function seed(db: unknown) {\n  // na"), Buffer.from([0xef, 0x76]), Buffer.from("ve\n  void db;\n}\n")]));
+  // After a UTF-8 BOM, on the first line: the BOM is not a column.
+  write(project, "migrations/005_bom.sql", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("-- "), Buffer.from([0xc0, 0xaf]), Buffer.from("\n-- migrate:up\nSELECT 1;\n")]));
 
   const problems = scan(project).problems;
-  assert.deepEqual(problems.map((p) => [p.code, p.file, p.line, p.column]), [
+  assert.deepEqual(problems.map((p) => [p.code, p.file, p.line, p.column]).sort(), [
     ["FILE_NOT_UTF8", "migrations/001_latin1.sql", 2, 27],
     ["FILE_NOT_UTF8", "migrations/002_surrogate.ts", 6, 22],
     ["FILE_NOT_UTF8", "migrations/003_utf16.sql", 1, 1],
+    ["FILE_NOT_UTF8", "migrations/005_bom.sql", 1, 4],
     ["FILE_NOT_UTF8", "migrations/lib/seed.ts", 2, 8],
   ]);
-  assert.match(problems[2]!.message, /UTF-16LE/);
+  assert.match(problems.find((p) => p.file.endsWith("003_utf16.sql"))!.message, /UTF-16LE/);
   for (const problem of problems) assert.match(problem.message, /re-save it as UTF-8/);
 });
 
@@ -179,7 +182,7 @@ function sqliteOutcome(sql: string): string {
   try {
     db.exec(sql);
     const objects = db.prepare("SELECT type, name, tbl_name FROM sqlite_master ORDER BY name").all() as Array<{ type: string; name: string }>;
-    const tables = objects.filter((o) => o.type === "table").map((o) => {
+    const tables = objects.filter((o) => o.type === "table" || o.type === "view").map((o) => {
       const quoted = `"${o.name.replace(/"/g, '""')}"`;
       return { columns: db.prepare(`PRAGMA table_xinfo(${quoted})`).all(), rows: db.prepare(`SELECT * FROM ${quoted}`).raw().all() };
     });
@@ -223,6 +226,8 @@ test("SQL that SQLite runs differently gets a different checksum: Unicode spaces
     ["backtick identifiers", "CREATE TABLE `my table`(x);", "CREATE TABLE `my  table`(x);"],
     ["a blob literal", "CREATE TABLE t(x); INSERT INTO t VALUES(X'0A');", "CREATE TABLE t(x); INSERT INTO t VALUES(X'0B');"],
     ["1e3 and 1000", "CREATE TABLE t(x); INSERT INTO t VALUES(typeof(1e3));", "CREATE TABLE t(x); INSERT INTO t VALUES(typeof(1000));"],
+    // Keyword case is kept, not folded: SQLite names a view's columns after the expression's text.
+    ["keyword case in a view's expression", "CREATE TABLE t(a); CREATE VIEW v AS SELECT a is null FROM t;", "CREATE TABLE t(a); CREATE VIEW v AS SELECT a IS NULL FROM t;"],
     ["block comments do not nest", "CREATE TABLE t(x); /* a /* b */ INSERT INTO t VALUES(1); /* */", "CREATE TABLE t(x); /* a /* b */ INSERT INTO t VALUES(2); /* */"],
   ];
   for (const [what, a, b] of pairs) {
@@ -248,4 +253,21 @@ test("SQL that SQLite runs identically keeps its checksum: ASCII whitespace, com
     assert.equal(sqliteOutcome(variant), sqliteOutcome(base), `${what}: SQLite must really treat it the same`);
     assert.equal(checksumOf(variant), checksumOf(base), `${what}: the checksum changed`);
   }
+});
+
+test("a database migrated before a helper was edited refuses to start with CHECKSUM_MISMATCH, through the real bin", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_seed.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
+  write(project, "migrations/lib/seed.ts", seedHelper("seeded"));
+  const database = project.databasePath();
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const applied = await runCli(["up", "--db", database], { cwd: project.root });
+  assert.equal(applied.code, 0, applied.stderr);
+
+  write(project, "migrations/lib/seed.ts", seedHelper("seeded_differently"));
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const refused = await runCli(["up", "--db", database], { cwd: project.root });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /\[CHECKSUM_MISMATCH\]/);
+  assert.match(refused.stderr, /001_seed\.ts/);
 });
