@@ -100,14 +100,17 @@ test("package and type-only imports are not part of the checksum, and a migratio
   assert.equal(checksumOf(typesOnly), original, "a type-only import runs nothing");
 });
 
-test("a missing import target and an import with a computed specifier are problems with file:line:col", (t) => {
+test("a missing import target, a helper that does not parse and an import with a computed specifier are problems with file:line:col", (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_seed.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", 'import { missing } from "../shared/gone.js";\nexport function seed(db: unknown) { void db; void missing; }\n');
   project.writeMigration("002_dynamic.ts", migrationUsing("const name = process.env.HELPER!;", 'void import(name);\n    void require(`./lib/${name}`);'));
-  const problems = scan(project).problems.map((p) => [p.code, p.file, p.line, p.column]);
+  project.writeMigration("003_broken_helper.ts", migrationUsing('import { seed } from "./lib/broken.js";'));
+  write(project, "migrations/lib/broken.ts", "export function seed(db) {\n  db.exec(\"x\";\n}\n");
+  const problems = scan(project).problems.map((p) => [p.code, p.file, p.line, p.column]).sort();
   assert.deepEqual(problems, [
     ["TS_IMPORT_NOT_FOUND", "migrations/lib/seed.ts", 1, 25],
+    ["TS_SYNTAX_ERROR", "migrations/lib/broken.ts", 2, 14],
     ["TS_UNTRACEABLE_IMPORT", "migrations/002_dynamic.ts", 6, 17],
     ["TS_UNTRACEABLE_IMPORT", "migrations/002_dynamic.ts", 7, 18],
   ]);
