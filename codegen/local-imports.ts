@@ -9,7 +9,7 @@
  * nothing. A specifier computed at run time cannot be followed, so it is refused.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
@@ -68,7 +68,9 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   const problems: Problem[] = [];
   const probed = new Map<string, string | null>();
   const digests = new Map<string, string>();
-  const visited = new Set<string>([input.absolutePath]);
+  // Keyed by real path, so a symlinked folder that points back up cannot make the walk endless; the
+  // checksum itself uses the paths as written, which do not depend on the machine's links.
+  const visited = new Set<string>([realPath(input.absolutePath)]);
   const queue: Array<{ absolutePath: string; sourceFile: ts.SourceFile }> = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
 
   while (queue.length > 0) {
@@ -96,8 +98,8 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         continue;
       }
       // Packages reached through a relative path are still versioned by the lockfile.
-      if (resolved.split(path.sep).includes("node_modules") || DECLARATION_FILE.test(resolved) || visited.has(resolved)) continue;
-      visited.add(resolved);
+      if (resolved.split(path.sep).includes("node_modules") || DECLARATION_FILE.test(resolved) || visited.has(realPath(resolved))) continue;
+      visited.add(realPath(resolved));
       const loaded = loadImportedFile(resolved, input.relative(resolved), probed, problems);
       if (!loaded) continue;
       digests.set(resolved, loaded.digest);
@@ -176,6 +178,14 @@ function candidatesFor(fromDir: string, specifier: string): string[] {
   if (extension in SCRIPT_KINDS) return [base];
   const stems = [base, path.join(base, "index")];
   return [...(extension ? [base] : []), ...stems.flatMap((stem) => EXTENSIONLESS_TRIES.map((tried) => stem + tried))];
+}
+
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 function describeCandidates(candidates: readonly string[]): string {

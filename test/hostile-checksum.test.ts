@@ -5,7 +5,7 @@
  * canonical form keeps apart exactly what SQLite keeps apart, checked against SQLite itself.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -79,6 +79,13 @@ test("local imports are followed transitively, through re-exports and cycles, in
   const original = checksumOf(project);
   assert.deepEqual(scan(project).migrations[0]!.localImports, ["migrations/lib/index.ts", "migrations/lib/other.ts", "migrations/lib/seed.ts"]);
   assert.equal(checksumOf(project), original, "the same folder gives the same checksum every time");
+
+  // A symlinked folder pointing back up is walked once, not until the path is too long.
+  symlinkSync("..", path.join(project.migrationsDir, "lib", "loop"));
+  write(project, "migrations/lib/seed.ts", 'import { other } from "./other.js";\nimport "./loop/lib/seed.js";\nexport function seed(db: { exec(sql: string): void }) { db.exec(other()); }\n');
+  const withLoop = checksumOf(project);
+  assert.notEqual(withLoop, original, "the new import line is code");
+  assert.equal(checksumOf(project), withLoop);
 
   // The deepest file in the chain (reached only through `export { } from` and a cycle) still counts.
   write(project, "migrations/lib/other.ts", 'import { seed } from "./seed.js";\nexport function other() { void seed; return "CREATE TABLE b (id INTEGER)"; }\n');
