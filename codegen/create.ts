@@ -2,7 +2,7 @@
  * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
  * registry, so the new file is registered the moment it exists.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/errors.js";
 import {
@@ -14,6 +14,7 @@ import {
 } from "../src/migration-file.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { toPortablePath } from "./portable-path.js";
+import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
 export interface CreateMigrationOptions {
@@ -41,6 +42,8 @@ export interface CreateMigrationResult {
  * Creates the migration after the highest existing version.
  *
  * @throws UsageError when the description leaves no usable name.
+ * @throws FileWriteError when the migration or the registry cannot be written in full; neither is
+ * then left behind changed.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";
@@ -70,14 +73,28 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const text = kind === "sql" ? sqlTemplate(description, fileName.replace(/\.sql$/, "")) : tsTemplate(description, runtimeModule);
   // A new project's first `create` is what makes the folder.
   mkdirSync(options.migrationsDir, { recursive: true });
-  writeFileSync(absolutePath, text, { flag: "wx" });
+  // Atomic and exclusive: a full disk leaves no half-written migration, and a file of the same name
+  // that appeared meanwhile is never overwritten.
+  writeFileAtomic(absolutePath, text, { exclusive: true });
 
-  const generate = await generateRegistry({
-    projectRoot: options.projectRoot,
-    migrationsDir: options.migrationsDir,
-    registryFile: options.registryFile,
-    runtimeModule,
-  });
+  let generate: GenerateResult;
+  try {
+    generate = await generateRegistry({
+      projectRoot: options.projectRoot,
+      migrationsDir: options.migrationsDir,
+      registryFile: options.registryFile,
+      runtimeModule,
+    });
+  } catch (error) {
+    // The registry could not be written (a full disk): take the untouched template back, so a failed
+    // create leaves the project as it was rather than with a migration the registry lacks.
+    try {
+      rmSync(absolutePath, { force: true });
+    } catch {
+      // The registry failure is the one to report.
+    }
+    throw error;
+  }
   return { version, name, absolutePath, file: toPortablePath(path.relative(options.projectRoot, absolutePath)), generate };
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { readRecordedEntries } from "./read-registry.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheKey } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
@@ -46,7 +46,10 @@ export type RegistrySourceResult =
   | { readonly ok: true; readonly source: string; readonly migrations: readonly ScannedMigration[] }
   | { readonly ok: false; readonly problems: readonly Problem[]; readonly migrations: readonly ScannedMigration[] };
 
-/** Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures. */
+/**
+ * Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures, such as
+ * {@link FileWriteError} when the registry cannot be written in full (the old one is then kept).
+ */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
   const cacheDir = options.cacheDir ?? null;
   const cacheKey: GenCacheKey = {
@@ -63,17 +66,33 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
       return { ok: true, status: "unchanged", problems: [], registryFile: options.registryFile, migrationCount, latestVersion };
     }
   }
-  const result = await generateUncached(options);
+  let outcome: UncachedOutcome;
+  try {
+    outcome = await generateUncached(options);
+  } catch (error) {
+    if (cacheDir) forgetRegistry(cacheDir, cacheKey);
+    throw error;
+  }
+  const { result, registryText, dependencies } = outcome;
   if (cacheDir) {
-    // Only remember a result whose inputs did not move while it was computed.
-    if (result.ok && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
+    // Only remember a result whose inputs did not move while it was computed, and vouch for the text
+    // gen rendered: the cache re-reads the file and refuses if the disk holds anything else.
+    if (result.ok && registryText !== null && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
       const { migrationCount, latestVersion } = result;
-      rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(readFileSync(options.registryFile)), migrationCount, latestVersion });
+      rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(registryText), migrationCount, latestVersion, dependencies });
     } else {
       forgetRegistry(cacheDir, cacheKey);
     }
   }
   return result;
+}
+
+/** What {@link generateUncached} found, with what the cache needs to vouch for it. */
+interface UncachedOutcome {
+  readonly result: GenerateResult;
+  /** The registry text gen rendered, when it got that far. */
+  readonly registryText: string | null;
+  readonly dependencies: readonly GenCacheDependency[];
 }
 
 /**
@@ -101,7 +120,7 @@ export async function buildRegistrySource(
   return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
 }
 
-async function generateUncached(options: GenerateOptions): Promise<GenerateResult> {
+async function generateUncached(options: GenerateOptions): Promise<UncachedOutcome> {
   const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
   const built = await buildRegistrySource(options);
   const summary = {
@@ -109,7 +128,9 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
     migrationCount: built.migrations.length,
     latestVersion: built.migrations.at(-1)?.version ?? 0,
   };
-  if (!built.ok) return { ok: false, status: "invalid", problems: built.problems, ...summary };
+  const dependencies = collectDependencies(built.migrations);
+  const done = (result: GenerateResult, registryText: string | null = null): UncachedOutcome => ({ result, registryText, dependencies });
+  if (!built.ok) return done({ ok: false, status: "invalid", problems: built.problems, ...summary });
 
   const formatted = built.source;
   let previous: string | null;
@@ -124,15 +145,24 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
       column: 1,
       message: `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
     };
-    return { ok: false, status: "invalid", problems: [problem], ...summary };
+    return done({ ok: false, status: "invalid", problems: [problem], ...summary });
   }
 
-  if (previous === formatted) return { ok: true, status: "unchanged", problems: [], ...summary };
+  if (previous === formatted) return done({ ok: true, status: "unchanged", problems: [], ...summary }, formatted);
   if (options.check) {
-    return { ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary };
+    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary });
   }
   writeFileAtomic(options.registryFile, formatted);
-  return { ok: true, status: "written", problems: [], ...summary };
+  return done({ ok: true, status: "written", problems: [], ...summary }, formatted);
+}
+
+/** Every file outside the migrations folder that the scan read or looked for, once, in a stable order. */
+function collectDependencies(migrations: readonly ScannedMigration[]): GenCacheDependency[] {
+  const byFile = new Map<string, string | null>();
+  for (const migration of migrations) {
+    for (const dependency of migration.dependencies ?? []) byFile.set(dependency.file, dependency.sha256);
+  }
+  return [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
 }
 
 /**
@@ -163,7 +193,16 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
       problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
     } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
       // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration changed since ${registryLabel} was generated; ${fix}` });
+      const imports = migration.localImports ?? [];
+      const what = imports.length === 0 ? "this migration" : `this migration or a file it imports (${imports.join(", ")})`;
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: migration.file,
+        line: 1,
+        column: 1,
+        message: `${what} changed since ${registryLabel} was generated; ${fix}`,
+        ...(imports.length > 0 ? { relatedFiles: imports } : {}),
+      });
     }
   }
   for (const entry of recorded.values()) {

@@ -27,7 +27,10 @@ export type ProblemCode =
   | "TS_NON_LITERAL_OPTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
   | "REGISTRY_STALE"
-  | "REGISTRY_UNREADABLE";
+  | "REGISTRY_UNREADABLE"
+  | "FILE_NOT_UTF8"
+  | "TS_IMPORT_NOT_FOUND"
+  | "TS_UNTRACEABLE_IMPORT";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {
@@ -41,6 +44,8 @@ export interface Problem {
   readonly message: string;
   /** `VERSION_GAP` only: the versions missing just before this file, inclusive, for scripts and tests. */
   readonly missingVersions?: { readonly from: number; readonly to: number };
+  /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
+  readonly relatedFiles?: readonly string[];
 }
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */

@@ -6,7 +6,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { Project } from "ts-morph";
 import { parseMigrationFileName, type MigrationKind } from "../src/migration-file.js";
+import { decodeSourceBytes } from "../src/source-text.js";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
+import { followLocalImports } from "./local-imports.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
@@ -27,6 +29,14 @@ export interface ScannedMigration {
   /** SQL migrations only. */
   readonly upSql?: string;
   readonly downSql?: string | null;
+  /**
+   * TypeScript migrations only: the files outside the migrations folder that its checksum covers
+   * (local imports, followed transitively) or that were looked for while resolving them, with the
+   * SHA-256 of the bytes read (`null`: absent), so the gen cache can tell when one changes.
+   */
+  readonly dependencies?: readonly { readonly file: string; readonly sha256: string | null }[];
+  /** TypeScript migrations only: the project files it imports, directly or not, project-relative. */
+  readonly localImports?: readonly string[];
 }
 
 /** Everything found in the folder. The migrations are in version order; problems are unsorted. */
@@ -77,7 +87,12 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       continue;
     }
     const { version, name, kind } = parsedName.migration;
-    const source = readFileSync(absolutePath, "utf8");
+    const decoded = decodeSourceBytes(readFileSync(absolutePath));
+    if (!decoded.ok) {
+      problems.push({ code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
+      continue;
+    }
+    const source = decoded.text;
     const base = { version, name, kind, file, absolutePath };
     if (kind === "sql") {
       const result = parseSqlMigrationSource(source);
@@ -100,12 +115,17 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
       const result = analyzeTsMigration(sourceFile, file);
+      const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative }) : null;
       project.removeSourceFile(sourceFile);
       if (!result.ok) {
         problems.push(...result.problems);
         continue;
       }
-      migrations.push({ ...base, ...result.facts });
+      if (imports!.problems.length > 0) {
+        problems.push(...imports!.problems);
+        continue;
+      }
+      migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, dependencies: imports!.probed, localImports: imports!.files });
     }
   }
 

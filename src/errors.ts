@@ -26,6 +26,7 @@ export type StepwiseErrorCode =
   | "MISSING_DEPENDENCY"
   | "FOREIGN_KEY_VIOLATION"
   | "DISK_FULL"
+  | "FILE_WRITE_FAILED"
   | "MIGRATION_IN_PROGRESS"
   | "WHOLE_RUN_TRANSACTION_REFUSED"
   | "BACKUP_DISK_FULL"
@@ -498,6 +499,42 @@ export class DatabaseFolderMissingError extends StepwiseError {
     );
     this.databasePath = databasePath;
     this.folder = folder;
+  }
+}
+
+/** The step of a file write that failed, for {@link FileWriteError}. */
+export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
+
+/**
+ * `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a rename across
+ * devices or into a read-only folder). The write went to a temporary file first, so the target was
+ * left as it was (or, for a new file, does not exist) and the temporary file was removed.
+ */
+export class FileWriteError extends StepwiseError {
+  /** The file that was being replaced or created, as the caller named it. */
+  readonly file: string;
+  readonly step: FileWriteStep;
+  /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`…), or `null`. */
+  readonly systemCode: string | null;
+  readonly bytesWritten: number;
+  readonly bytesExpected: number;
+
+  constructor(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
+    const progress = fields.step === "write" ? ` after ${fields.bytesWritten} of ${fields.bytesExpected} bytes` : "";
+    super(
+      "FILE_WRITE_FAILED",
+      `Could not write ${fields.file} (${fields.systemCode ?? "error"} during ${fields.step}${progress}). Nothing was replaced: ` +
+        `the file is as it was before, and the temporary copy was removed. ` +
+        (fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG"
+          ? "Free disk space (or raise the quota or file size limit) and run it again."
+          : "Check that the folder is writable and on a healthy disk, then run it again."),
+      { cause: fields.cause },
+    );
+    this.file = fields.file;
+    this.step = fields.step;
+    this.systemCode = fields.systemCode;
+    this.bytesWritten = fields.bytesWritten;
+    this.bytesExpected = fields.bytesExpected;
   }
 }
 

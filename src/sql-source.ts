@@ -196,7 +196,8 @@ function stripLineComment(text: string): string {
 function trimBlankLines(lines: string[]): string {
   let start = 0;
   let end = lines.length;
-  while (start < end && lines[start]!.trim() === "") start++;
-  while (end > start && lines[end - 1]!.trim() === "") end--;
+  // Only lines SQLite would skip: a line holding a no-break space is an identifier to it, not blank.
+  while (start < end && /^[ \t\f\r]*$/.test(lines[start]!)) start++;
+  while (end > start && /^[ \t\f\r]*$/.test(lines[end - 1]!)) end--;
   return lines.slice(start, end).join("\n");
 }

@@ -251,6 +251,9 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_FLAG_ON_DOWN: "fixture",
   REGISTRY_STALE: "test/cli-gen.test.ts",
   REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
+  FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
+  TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",
+  TS_UNTRACEABLE_IMPORT: "test/hostile-checksum.test.ts",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {
