@@ -2,7 +2,7 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { readRecordedEntries } from "./read-registry.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheKey } from "./gen-cache.js";
@@ -55,9 +55,9 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
   };
-  const fingerprint = cacheDir ? fingerprintGenInputs(cacheKey) : null;
+  const fingerprint = cacheDir ? tryCache(() => fingerprintGenInputs(cacheKey)) : null;
   if (cacheDir && fingerprint) {
-    const known = findCurrentRegistry(cacheDir, cacheKey, fingerprint);
+    const known = tryCache(() => findCurrentRegistry(cacheDir, cacheKey, fingerprint));
     if (known) {
       const { migrationCount, latestVersion } = known;
       return { ok: true, status: "unchanged", problems: [], registryFile: options.registryFile, migrationCount, latestVersion };
@@ -66,14 +66,29 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   const result = await generateUncached(options);
   if (cacheDir) {
     // Only remember a result whose inputs did not move while it was computed.
-    if (result.ok && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
-      const { migrationCount, latestVersion } = result;
-      rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(readFileSync(options.registryFile)), migrationCount, latestVersion });
-    } else {
-      forgetRegistry(cacheDir, cacheKey);
-    }
+    tryCache(() => {
+      if (result.ok && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
+        const { migrationCount, latestVersion } = result;
+        rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(readFileSync(options.registryFile)), migrationCount, latestVersion });
+      } else {
+        forgetRegistry(cacheDir, cacheKey);
+      }
+      return null;
+    });
   }
   return result;
+}
+
+/**
+ * The cache only saves time, so a path it cannot read (the migrations "folder" is a file, a registry
+ * path under a file) means no cache; the scan and the write then report the real cause.
+ */
+function tryCache<T>(use: () => T): T | null {
+  try {
+    return use();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -128,11 +143,48 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
   }
 
   if (previous === formatted) return { ok: true, status: "unchanged", problems: [], ...summary };
+  const blocked = findBlockingAncestor(options.registryFile);
+  if (blocked !== null) {
+    const blocker = toPortablePath(path.relative(options.projectRoot, blocked));
+    const problem: Problem = {
+      code: "REGISTRY_UNWRITABLE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `the registry cannot be written here: ${blocker} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`,
+    };
+    return { ok: false, status: "invalid", problems: [problem], ...summary };
+  }
   if (options.check) {
     return { ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary };
   }
-  writeFileAtomic(options.registryFile, formatted);
+  try {
+    writeFileAtomic(options.registryFile, formatted);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const problem: Problem = {
+      code: "REGISTRY_UNWRITABLE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `cannot write the registry (${reason}); make its folder writable by the user running stepwise, or choose another --out path`,
+    };
+    return { ok: false, status: "invalid", problems: [problem], ...summary };
+  }
   return { ok: true, status: "written", problems: [], ...summary };
+}
+
+/** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */
+function findBlockingAncestor(file: string): string | null {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      return statSync(dir).isDirectory() ? null : dir;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return null;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /**

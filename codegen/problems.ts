@@ -9,7 +9,12 @@ import type { SqlSourceProblemCode } from "../src/sql-source.js";
 export type ProblemCode =
   | SqlSourceProblemCode
   | "MIGRATIONS_DIR_MISSING"
+  | "MIGRATIONS_DIR_NOT_A_FOLDER"
+  | "MIGRATIONS_DIR_UNREADABLE"
   | "BAD_FILE_NAME"
+  | "MIGRATION_NOT_A_FILE"
+  | "MIGRATION_SYMLINK"
+  | "MIGRATION_UNREADABLE"
   | "DUPLICATE_VERSION"
   | "VERSIONS_DO_NOT_START_AT_ONE"
   | "VERSION_GAP"
@@ -27,7 +32,8 @@ export type ProblemCode =
   | "TS_NON_LITERAL_OPTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
   | "REGISTRY_STALE"
-  | "REGISTRY_UNREADABLE";
+  | "REGISTRY_UNREADABLE"
+  | "REGISTRY_UNWRITABLE";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

@@ -30,10 +30,12 @@ const cases: readonly FixtureCase[] = [
       ["BAD_FILE_NAME", "004_Add.ts", 1, 1],
       ["BAD_FILE_NAME", "0_init.ts", 1, 1],
       ["BAD_FILE_NAME", "4-add.ts", 1, 1],
+      // The badly named files still hold version 4, so 2 and 3 really are missing.
+      ["VERSION_GAP", "004_.sql", 1, 1],
     ],
     acceptedVersions: [1],
   },
-  // README.md, a helpers/ subfolder (holding would-be duplicates), a .d.ts, a .txt and a helper .ts.
+  // README.md, a helpers/ subfolder (holding would-be duplicates), and a .d.ts, a .txt and a helper .ts whose names do not start with a digit.
   { fixture: "ignored-files", problems: [], acceptedVersions: [1, 2] },
   {
     fixture: "duplicate-versions",
