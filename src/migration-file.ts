@@ -50,12 +50,14 @@ const LEADING_NOISE = /^[\s\p{Cf}.]+/u;
 const LEADING_DIGITS = /^\p{Nd}+/u;
 /** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */
 const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)\s*$/i;
+/** SQL is never a helper, so a `.sql` file is a migration whatever its name starts with. */
+const SQL_EXTENSION = /\.sql[\s\p{Cf}]*$/iu;
 
 /**
  * Classifies one entry of the migrations folder by its name.
  *
  * Rule: an entry is *migration-like* when its name starts with a decimal digit (of any script),
- * possibly after stray spaces or invisible characters; a hidden name (a leading dot) is
+ * possibly after stray spaces or invisible characters, or when it ends in `.sql`; a hidden name (a leading dot) is
  * migration-like when the rest starts with a digit and it ends in a source extension (so an
  * editor's `.001_init.sql.swp` is left alone). A migration-like entry must be exactly
  * `<ASCII digits>_<lowercase snake_case>.ts` or `.sql`, or it is refused: a skipped migration is the
@@ -89,9 +91,8 @@ export function parseMigrationFileName(fileName: string): MigrationFileNameResul
 
 /** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
 export function isMigrationLike(fileName: string): boolean {
-  const rest = fileName.replace(LEADING_NOISE, "");
-  if (!LEADING_DIGITS.test(rest)) return false;
-  return !fileName.startsWith(".") || SOURCE_EXTENSION.test(fileName);
+  if (fileName.startsWith(".")) return SOURCE_EXTENSION.test(fileName) && LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, ""));
+  return LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, "")) || SQL_EXTENSION.test(fileName);
 }
 
 function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
@@ -102,7 +103,12 @@ function malformed(fileName: string, reason: string, version: number | null, sug
 function explainBadFileName(fileName: string): MigrationFileNameResult {
   const leading = LEADING_NOISE.exec(fileName)?.[0] ?? "";
   const afterLeading = fileName.slice(leading.length);
-  const digits = LEADING_DIGITS.exec(afterLeading)![0];
+  const digits = LEADING_DIGITS.exec(afterLeading)?.[0] ?? "";
+  if (digits === "") {
+    const name = toSnakeCaseName(afterLeading.replace(/\.sql[\s\p{Cf}]*$/iu, ""));
+    const example = `${formatVersion(1)}_${name || "add_index"}.sql`;
+    return malformed(fileName, `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`, null, null);
+  }
   const asciiDigits = toAsciiDigits(digits);
   const parsedVersion = Number(asciiDigits);
   const version = Number.isSafeInteger(parsedVersion) && parsedVersion > 0 ? parsedVersion : null;

@@ -108,6 +108,9 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   // A down section above the up marker is reported once; its lines are skipped rather than also
   // being reported as SQL outside a section, or counted as the up section's SQL.
   let misplacedDownLine = -1;
+  // A misspelled up marker already says what is wrong; "no up marker" and "SQL outside a section"
+  // would only repeat it.
+  let upLookalikeLine = -1;
   const upLines: string[] = [];
   const downLines: string[] = [];
 
@@ -151,6 +154,7 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
       return;
     }
     if (comment && meaning.kind === "look-alike") {
+      if (meaning.intended === UP_MARKER) upLookalikeLine = lineNumber;
       report("SQL_MALFORMED_MARKER", lineNumber, comment.column,
         `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`);
     }
@@ -162,8 +166,8 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
     else if (upLine !== -1) upLines.push(lineText);
   });
 
-  reportSqlOutsideSections(tokens, upLine, misplacedDownLine, report);
-  if (upLine === -1) {
+  if (upLookalikeLine === -1) reportSqlOutsideSections(tokens, upLine, misplacedDownLine, report);
+  if (upLine === -1 && upLookalikeLine === -1) {
     report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
   }
   const upSql = trimBlankLines(upLines);
