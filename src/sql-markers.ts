@@ -40,8 +40,9 @@ export function classifyComment(text: string): MarkerComment {
     if (folded === "up" || folded === "down") {
       return { kind: "look-alike", intended: `-- migrate:${folded}`, reason: `the directive must be lowercase ASCII "${folded}"` };
     }
-    if (directive === "") return { kind: "look-alike", intended: "-- migrate:up", reason: "nothing may come between the colon and the directive" };
-    return { kind: "unknown-directive", directive };
+    const lookalike = classifyLookalike(text);
+    if (lookalike.kind === "look-alike") return { ...lookalike, reason: "nothing may come between the colon and the directive" };
+    return directive === "" ? { kind: "look-alike", intended: UP_MARKER, reason: "the directive must follow the colon directly" } : { kind: "unknown-directive", directive };
   }
   if (text.startsWith(DESCRIPTION_PREFIX)) return { kind: "description", value: text.slice(DESCRIPTION_PREFIX.length).trim() };
   return classifyLookalike(text);
