@@ -113,7 +113,29 @@ export async function buildRegistrySource(
     migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
     runtimeModule: options.runtimeModule,
   });
-  return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  try {
+    return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  } catch (error) {
+    return { ok: false, problems: [await describeFormatterFailure(error, options)], migrations: scan.migrations };
+  }
+}
+
+/**
+ * prettier throws on a config it cannot parse (or a plugin it cannot load); that is the project's
+ * config to fix, so it is reported at the config file rather than as a crash.
+ */
+async function describeFormatterFailure(error: unknown, options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Promise<Problem> {
+  const prettier = await import("prettier");
+  const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+  const label = toPortablePath(path.relative(options.projectRoot, configFile ?? options.registryFile));
+  const reason = (error instanceof Error ? error.message : String(error)).split("\n").map((line) => line.trim()).filter((line) => line !== "").slice(0, 2).join(" ");
+  return {
+    code: "FORMATTER_FAILED",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `prettier could not format the registry with this project's config (${reason}); fix ${configFile ? "this config file" : "the prettier config that applies to the registry"}, then run "stepwise gen" again`,
+  };
 }
 
 async function generateUncached(options: GenerateOptions): Promise<GenerateResult> {
@@ -137,7 +159,10 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
       file: registryLabel,
       line: 1,
       column: 1,
-      message: `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
+      message:
+        reason === "EISDIR"
+          ? `${registryLabel} is a folder, not the registry file; remove the folder, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`
+          : `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
     };
     return { ok: false, status: "invalid", problems: [problem], ...summary };
   }

@@ -33,7 +33,8 @@ export type ProblemCode =
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
   | "REGISTRY_STALE"
   | "REGISTRY_UNREADABLE"
-  | "REGISTRY_UNWRITABLE";
+  | "REGISTRY_UNWRITABLE"
+  | "FORMATTER_FAILED";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

@@ -307,6 +307,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REGISTRY_STALE: "test/cli-gen.test.ts",
   REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
   REGISTRY_UNWRITABLE: "test/hostile-codegen.test.ts",
+  FORMATTER_FAILED: "test/hostile-codegen.test.ts",
   MIGRATIONS_DIR_NOT_A_FOLDER: "test/hostile-codegen.test.ts",
   MIGRATIONS_DIR_UNREADABLE: "test/hostile-codegen.test.ts",
   MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",

@@ -207,6 +207,32 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
 });
 
+test("a prettier config that cannot be parsed is FORMATTER_FAILED at that file, and the old registry stays", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  await project.generate();
+  const registry = readBytes(project.registryFile);
+  project.writeMigration("002_next.sql", VALID_SQL.replace(" t ", " t2 "));
+  writeFileSync(path.join(project.root, ".prettierrc"), "{ not: [valid\n");
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assertNoStackTrace(result);
+  assert.deepEqual(parseProblemLines(result.stderr), [{ file: ".prettierrc", line: 1, column: 1, code: "FORMATTER_FAILED" }]);
+  assert.ok(readBytes(project.registryFile).equals(registry));
+});
+
+test("create with --dir naming a file, or a folder under a file, is a usage error (exit 2), not a stack trace", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "not-a-folder"), "x");
+  for (const dir of ["not-a-folder", "not-a-folder/inside"]) {
+    const result = await runCli(["create", "add things", "--dir", dir], { cwd: project.root });
+    assert.equal(result.code, 2, result.stderr);
+    assertNoStackTrace(result);
+    assert.ok(result.stderr.includes("not-a-folder"), result.stderr);
+  }
+  assert.equal(readFileSync(path.join(project.root, "not-a-folder"), "utf8"), "x");
+});
+
 test("an unreadable migration and an unlistable folder report their own codes, run as a user file modes apply to", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
