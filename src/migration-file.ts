@@ -49,9 +49,9 @@ const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
 const LEADING_NOISE = /^[\s\p{Cf}.]+/u;
 const LEADING_DIGITS = /^\p{Nd}+/u;
 /** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */
-const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)\s*$/i;
+const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
 /** SQL is never a helper, so a `.sql` file is a migration whatever its name starts with. */
-const SQL_EXTENSION = /\.sql[\s\p{Cf}]*$/iu;
+const SQL_EXTENSION = /\.sql$/i;
 
 /**
  * Classifies one entry of the migrations folder by its name.
@@ -91,8 +91,8 @@ export function parseMigrationFileName(fileName: string): MigrationFileNameResul
 
 /** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
 export function isMigrationLike(fileName: string): boolean {
-  if (fileName.startsWith(".")) return SOURCE_EXTENSION.test(fileName) && LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, ""));
-  return LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, "")) || SQL_EXTENSION.test(fileName);
+  if (fileName.startsWith(".")) return SOURCE_EXTENSION.test(trimTrailingNoise(fileName)) && LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, ""));
+  return LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, "")) || SQL_EXTENSION.test(trimTrailingNoise(fileName));
 }
 
 function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
@@ -105,14 +105,14 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const afterLeading = fileName.slice(leading.length);
   const digits = LEADING_DIGITS.exec(afterLeading)?.[0] ?? "";
   if (digits === "") {
-    const name = toSnakeCaseName(afterLeading.replace(/\.sql[\s\p{Cf}]*$/iu, ""));
+    const name = toSnakeCaseName(trimTrailingNoise(afterLeading).replace(/\.sql$/i, ""));
     const example = `${formatVersion(1)}_${name || "add_index"}.sql`;
     return malformed(fileName, `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`, null, null);
   }
   const asciiDigits = toAsciiDigits(digits);
   const parsedVersion = Number(asciiDigits);
   const version = Number.isSafeInteger(parsedVersion) && parsedVersion > 0 ? parsedVersion : null;
-  const rest = afterLeading.slice(digits.length).replace(/[\s\p{Cf}]+$/u, "");
+  const rest = trimTrailingNoise(afterLeading.slice(digits.length));
   const { stem, kind, extensionProblem } = splitExtension(rest);
   const name = toSnakeCaseName(stem.replace(/^[^\p{L}\p{N}]+/u, ""));
   const suggestedName = kind !== null && name !== "" ? `${asciiDigits}_${name}.${kind}` : null;
@@ -151,6 +151,13 @@ function splitExtension(rest: string): { stem: string; kind: MigrationKind | nul
     return { stem: stem.slice(0, inner.index), kind: inner[1]!.toLowerCase() as MigrationKind, extensionProblem: `".${extension}" after ".${inner[1]}" makes it something other than a migration` };
   }
   return { stem, kind: null, extensionProblem: `a file named like a migration must end in .ts or .sql, not ".${extension}"` };
+}
+
+/** Drops trailing spaces and invisible characters; a loop, because `/[\s]+$/` backtracks quadratically. */
+function trimTrailingNoise(text: string): string {
+  let end = text.length;
+  while (end > 0 && /[\s\p{Cf}]/u.test(text[end - 1]!)) end--;
+  return text.slice(0, end);
 }
 
 /** Maps decimal digits of any script to ASCII; Unicode keeps each script's 0-9 contiguous. */

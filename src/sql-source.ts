@@ -36,6 +36,7 @@ export type SqlSourceProblemCode =
   | "SQL_UNKNOWN_FLAG"
   | "SQL_FLAG_ON_DOWN"
   | "SQL_MALFORMED_MARKER"
+  | "SQL_MISPLACED_DESCRIPTION"
   | "SQL_MISPLACED_MARKER"
   | "SQL_DUPLICATE_FLAG"
   | "SQL_CONFLICTING_FLAGS"
@@ -158,9 +159,16 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
       report("SQL_MALFORMED_MARKER", lineNumber, comment.column,
         `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`);
     }
-    if (comment && meaning.kind === "description" && upLine === -1 && misplacedDownLine === -1 && description === null) {
-      description = meaning.value;
-      return;
+    if (comment && meaning.kind === "description") {
+      if (upLine === -1 && misplacedDownLine === -1 && description === null) {
+        description = meaning.value;
+        return;
+      }
+      // Anywhere else it would be dropped without a word, and the registry would show no description.
+      report("SQL_MISPLACED_DESCRIPTION", lineNumber, comment.column,
+        description !== null && upLine === -1
+          ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
+          : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`);
     }
     if (downLine !== -1) downLines.push(lineText);
     else if (upLine !== -1) upLines.push(lineText);

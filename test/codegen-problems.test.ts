@@ -183,6 +183,7 @@ const cases: readonly FixtureCase[] = [
       ["SQL_MALFORMED_MARKER", "006_description_case.sql", 1, 1],
       ["SQL_MALFORMED_MARKER", "007_flag_own_line.sql", 2, 1],
       ["SQL_UNTERMINATED", "008_unterminated.sql", 2, 30],
+      ["SQL_MISPLACED_DESCRIPTION", "010_description_below_up.sql", 2, 1],
     ],
     // 009's "-- migrate:down" lines sit inside a string and a block comment: text, not markers.
     acceptedVersions: [9],
@@ -315,6 +316,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   MIGRATION_UNREADABLE: "test/hostile-codegen.test.ts",
   SQL_MALFORMED_MARKER: "fixture",
   SQL_MISPLACED_MARKER: "fixture",
+  SQL_MISPLACED_DESCRIPTION: "fixture",
   SQL_DUPLICATE_FLAG: "fixture",
   SQL_CONFLICTING_FLAGS: "fixture",
   SQL_UNTERMINATED: "fixture",
