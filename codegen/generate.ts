@@ -55,6 +55,10 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
   };
+  const unusableRegistry = describeUnusableRegistryPath(options);
+  if (unusableRegistry) {
+    return { ok: false, status: "invalid", problems: [unusableRegistry], registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
+  }
   const fingerprint = cacheDir ? tryCache(() => fingerprintGenInputs(cacheKey)) : null;
   if (cacheDir && fingerprint) {
     const known = tryCache(() => findCurrentRegistry(cacheDir, cacheKey, fingerprint));
@@ -197,6 +201,30 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
     return { ok: false, status: "invalid", problems: [problem], ...summary };
   }
   return { ok: true, status: "written", problems: [], ...summary };
+}
+
+/**
+ * A registry path that is a folder, a pipe or a device: reading a pipe would block gen forever, so it
+ * is refused before anything reads it.
+ */
+function describeUnusableRegistryPath(options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Problem | null {
+  let stats;
+  try {
+    stats = statSync(options.registryFile);
+  } catch {
+    // Absent is normal, and an unusable parent is reported where the registry is written.
+    return null;
+  }
+  if (stats.isFile()) return null;
+  const label = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
+  return {
+    code: "REGISTRY_UNREADABLE",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`,
+  };
 }
 
 /** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */

@@ -207,6 +207,22 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
 });
 
+test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, and gen does not block reading the pipe", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  mkdirSync(path.join(project.root, "generated", "folder.ts"), { recursive: true });
+  execFileSync("mkfifo", [path.join(project.root, "generated", "pipe.ts")]);
+  for (const out of ["generated/folder.ts", "generated/pipe.ts"]) {
+    for (const args of [["gen", "--out", out], ["gen", "--check", "--out", out]]) {
+      const result = await runCli(args, { cwd: project.root, timeoutMs: 30_000 });
+      assert.equal(result.signal, null, `${args.join(" ")} blocked`);
+      assert.equal(result.code, 1, result.stdout);
+      assertNoStackTrace(result);
+      assert.deepEqual(parseProblemLines(result.stderr), [{ file: out, line: 1, column: 1, code: "REGISTRY_UNREADABLE" }]);
+    }
+  }
+});
+
 test("a prettier config that cannot be parsed is FORMATTER_FAILED at that file, and the old registry stays", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
