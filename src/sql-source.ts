@@ -61,7 +61,6 @@ export type SqlSourceResult =
   | { readonly ok: true; readonly migration: ParsedSqlMigration }
   | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
 
-
 type Report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => void;
 
 /**
