@@ -78,14 +78,26 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       continue;
     }
     const { name, kind } = parsedName.migration;
-    let source: string;
+    let bytes: Buffer;
     try {
-      source = readFileSync(absolutePath, "utf8");
+      bytes = readFileSync(absolutePath);
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       problems.push({ ...at, code: "MIGRATION_UNREADABLE", message: `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})` });
       continue;
     }
+    const decoded = decodeUtf8(bytes);
+    if (!decoded.ok) {
+      problems.push({
+        ...at,
+        line: decoded.line,
+        column: decoded.column,
+        code: "MIGRATION_BAD_ENCODING",
+        message: `this is not valid UTF-8 (another encoding, such as Latin-1 or UTF-16?); read as UTF-8 the character would be replaced and the migration would run something else than the file says: save the file as UTF-8`,
+      });
+      continue;
+    }
+    const source = decoded.text;
     const base = { version: version!, name, kind, file, absolutePath };
     if (kind === "sql") {
       const result = parseSqlMigrationSource(source);
@@ -120,6 +132,32 @@ export function scanMigrations(options: ScanOptions): ScanResult {
   problems.push(...checkVersions(versionHolders));
   migrations.sort((a, b) => a.version - b.version);
   return { migrations, problems };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Decodes strictly, so no byte is silently replaced; on failure, finds the first bad line (a `\n`
+ * byte never sits inside a multi-byte character, so lines decode independently) and its column.
+ */
+function decodeUtf8(bytes: Buffer): { ok: true; text: string } | { ok: false; line: number; column: number } {
+  try {
+    return { ok: true, text: strictUtf8.decode(bytes) };
+  } catch {
+    let line = 1;
+    for (let start = 0; ; line++) {
+      const newline = bytes.indexOf(0x0a, start);
+      const slice = bytes.subarray(start, newline === -1 ? bytes.length : newline);
+      try {
+        strictUtf8.decode(slice);
+      } catch {
+        return { ok: false, line, column: lenientUtf8.decode(slice).indexOf("\uFFFD") + 1 };
+      }
+      if (newline === -1) return { ok: false, line: 1, column: 1 };
+      start = newline + 1;
+    }
+  }
 }
 
 /** One entry that names a version; `valid` when its name follows the rules. */

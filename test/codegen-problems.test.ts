@@ -314,6 +314,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",
   MIGRATION_SYMLINK: "test/hostile-codegen.test.ts",
   MIGRATION_UNREADABLE: "test/hostile-codegen.test.ts",
+  MIGRATION_BAD_ENCODING: "test/hostile-codegen.test.ts",
   SQL_MALFORMED_MARKER: "fixture",
   SQL_MISPLACED_MARKER: "fixture",
   SQL_MISPLACED_DESCRIPTION: "fixture",

@@ -180,6 +180,20 @@ test("COMMIT; BEGIN; in a transactional SQL migration is refused by gen, and the
   assert.ok(readBytes(project.registryFile).equals(registry), "a failed gen keeps the old registry");
 });
 
+test("a migration that is not UTF-8 is refused at its first bad byte rather than inlined with replaced characters", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  // Latin-1 "café" (0xE9), and UTF-16 with its byte order mark.
+  writeFileSync(path.join(project.migrationsDir, "002_latin1.sql"), Buffer.concat([Buffer.from("-- migrate:up\nINSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]));
+  writeFileSync(path.join(project.migrationsDir, "003_utf16.ts"), Buffer.from("\uFEFFexport default 1;\n", "utf16le"));
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assert.deepEqual(parseProblemLines(result.stderr), [
+    { file: "migrations/002_latin1.sql", line: 2, column: 27, code: "MIGRATION_BAD_ENCODING" },
+    { file: "migrations/003_utf16.ts", line: 1, column: 1, code: "MIGRATION_BAD_ENCODING" },
+  ]);
+});
+
 test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing folder or a stack trace", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
