@@ -19,7 +19,17 @@ export type MarkerComment =
   | { readonly kind: "marker"; readonly direction: "up" | "down"; /** The text after the directive, flags and all. */ readonly rest: string; /** 0-based index of `rest` in the comment. */ readonly restIndex: number }
   | { readonly kind: "unknown-directive"; readonly directive: string }
   | { readonly kind: "description"; readonly value: string }
-  | { readonly kind: "look-alike"; /** What the comment seems meant as, spelled exactly. */ readonly intended: string; readonly reason: string }
+  | {
+      readonly kind: "look-alike";
+      /** What the comment seems meant as, spelled exactly. */
+      readonly intended: string;
+      readonly reason: string;
+      /**
+       * Only a bare direction word (`-- Down`, `-- up migration`): a heading rather than a marker
+       * when the section it names has already begun.
+       */
+      readonly bareDirection?: boolean;
+    }
   | { readonly kind: "comment" };
 
 /**
@@ -101,7 +111,7 @@ function classifyLookalike(text: string): MarkerComment {
     return { kind: "look-alike", intended: `-- migrate:${second}`, reason: "markers are spelled exactly, in lowercase ASCII, with one space after -- and none around the colon" };
   }
   if (DIRECTION_WORDS.has(first) && (words.length === 1 || (words.length === 2 && SECTION_WORDS.has(second)))) {
-    return { kind: "look-alike", intended: `-- migrate:${first}`, reason: `"${raw.trim()}" is how other tools mark a section` };
+    return { kind: "look-alike", intended: `-- migrate:${first}`, reason: `"${raw.trim()}" is how other tools mark a section`, bareDirection: true };
   }
   if (/^\s*desc(ription)?\s*[:=]/.test(body)) {
     return { kind: "look-alike", intended: `${DESCRIPTION_PREFIX} …`, reason: "the description line is spelled exactly, in lowercase, with one space after --" };

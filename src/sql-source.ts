@@ -153,7 +153,10 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
       report("SQL_UNKNOWN_MARKER", lineNumber, comment.column + 3, `unknown marker "migrate:${meaning.directive}"; the markers are "${UP_MARKER}" and "${DOWN_MARKER}"`);
       return;
     }
-    if (comment && meaning.kind === "look-alike") {
+    const inUpSection = upLine !== -1 && downLine === -1;
+    const namesCurrentSection = meaning.kind === "look-alike" && meaning.bareDirection === true
+      && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && downLine !== -1));
+    if (comment && meaning.kind === "look-alike" && !namesCurrentSection) {
       if (meaning.intended === UP_MARKER) upLookalikeLine = lineNumber;
       report("SQL_MALFORMED_MARKER", lineNumber, comment.column,
         `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`);
