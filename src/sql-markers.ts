@@ -66,7 +66,7 @@ export function looksLikeMarker(text: string): string | null {
   const body = text.startsWith("/*") ? `--${text.slice(2, text.endsWith("*/") ? -2 : undefined)}` : text;
   const meaning = classifyComment(body);
   if (meaning.kind === "marker") return meaning.direction === "up" ? UP_MARKER : DOWN_MARKER;
-  if (meaning.kind === "look-alike" && meaning.intended.startsWith("-- migrate:")) return meaning.intended;
+  if (meaning.kind === "look-alike" && meaning.intended.startsWith("-- migrate:") && !meaning.bareDirection) return meaning.intended;
   if (meaning.kind === "unknown-directive") return UP_MARKER;
   return null;
 }
