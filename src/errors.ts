@@ -17,6 +17,7 @@ export type StepwiseErrorCode =
   | "IRREVERSIBLE_MIGRATION"
   | "INVALID_TARGET"
   | "MIGRATION_FAILED"
+  | "TRANSACTION_ESCAPED"
   | "DATABASE_LOCKED"
   | "DATABASE_UNUSABLE"
   | "SCHEMA_MISMATCH"
@@ -252,6 +253,43 @@ export class MigrationFailedError extends StepwiseError {
   /** The same failure, naming the backup taken before the run. */
   withBackupPath(backupPath: string): MigrationFailedError {
     return new MigrationFailedError({ ...this, cause: this.cause, backupPath });
+  }
+}
+
+/**
+ * A migration ended the transaction stepwise runs it in (COMMIT, END, ROLLBACK, or RELEASE of a
+ * savepoint it did not open), so it could not be rolled back as one unit. It is never recorded.
+ */
+export class TransactionEscapedError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly direction: MigrationDirection;
+  /**
+   * True when the migration committed: what it ran before ending the transaction (and, with
+   * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in the
+   * database. False when nothing it did was committed: the database is as it was.
+   */
+  readonly committed: boolean;
+
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: boolean; cause?: unknown }) {
+    const failure = fields.cause === undefined ? "" : ` It then failed: ${fields.cause instanceof Error ? fields.cause.message : String(fields.cause)}.`;
+    super(
+      "TRANSACTION_ESCAPED",
+      `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +
+        `in the migration) while running ${fields.direction}.${failure} It was not recorded: the history still says ` +
+        `${fields.direction === "up" ? "it is not applied" : "it is applied"}.\n` +
+        (fields.committed
+          ? `The statements it ran before ending the transaction were COMMITTED and were not rolled back. Check the ` +
+            `database for them and undo them by hand (or restore a backup) before running it again.\n`
+          : `Nothing it did was committed: the database is as it was.\n`) +
+        `Remove the transaction statement from the migration (SAVEPOINT name ... RELEASE name nests safely inside ` +
+        `stepwise's transaction; use transaction: false for statements SQLite refuses in a transaction), regenerate, and run it again.`,
+      { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.committed = fields.committed;
   }
 }
 
