@@ -10,6 +10,7 @@
 import {
   DatabaseLockedError,
   DiskFullError,
+  type EscapedCommit,
   ForeignKeyViolationError,
   IncompleteMigrationError,
   MigrationFailedError,
@@ -32,9 +33,10 @@ import {
   createCommitWitness,
   dropCommitWitness,
   isAutomaticRollbackError,
+  judgeEscapedCommit,
   openBodySavepoint,
   releaseBodySavepoint,
-  witnessWasCommitted,
+  type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
@@ -190,7 +192,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly logger: MigrationLogger | null;
   private readonly progressIntervalMs: number | undefined;
   /** Statements the hot paths run on every call, prepared once per manager. */
-  private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
+  private prepared:
+    | { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement; schemaVersion: Statement; userVersion: Statement; totalChanges: Statement }
+    | undefined;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -406,6 +410,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = expected?.disableForeignKeys ? this.switchOffForeignKeys() : null;
       try {
         this.beginImmediate();
+        const start = this.readTransactionStart();
         if (!ensured) {
           // Checked under the write lock: outside it, another process may create the history table
           // between reading "no history" and listing the tables.
@@ -432,7 +437,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
           this.commit();
           continue;
         }
-        ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
+        ran.push(entry.transaction ? this.runInTransaction(entry, direction, start) : this.runWithoutTransaction(entry, direction));
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
         // would swallow a commit another connection made since ours.
@@ -490,6 +495,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     this.restoringConnectionSettings(() => {
       try {
         this.beginImmediate();
+        const start = this.readTransactionStart();
         if (direction === "up") this.refuseUnmanagedDatabase();
         this.store.ensure();
         fresh = replan(this.store.readKeys());
@@ -497,7 +503,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         this.emitSkipped(direction, plan.steps, fresh.steps);
         const witness = createCommitWitness(this.db);
         for (const entry of fresh.steps) {
-          const durationMs = this.runBodyInOpenTransaction(entry, direction, witness);
+          const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
           this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
           // Only the final value is ever committed, unless a later migration commits by itself; then
           // the rows it commits with it still agree with user_version.
@@ -531,9 +537,10 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
    * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, witness: string): number {
+  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, witness: string, start: TransactionStart): number {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
+    const changesBeforeBody = this.statements().totalChanges.get() as number;
     const savepoint = openBodySavepoint(this.db);
     let failure: { readonly cause: unknown } | null = null;
     try {
@@ -541,7 +548,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
-    if (!releaseBodySavepoint(this.db, savepoint)) throw this.escapedOrFailed(entry, direction, witness, failure);
+    if (!releaseBodySavepoint(this.db, savepoint)) throw this.escapedOrFailed(entry, direction, failure, () => judgeEscapedCommit(this.db, witness, start, changesBeforeBody));
     if (failure) throw this.migrationFailed(entry, direction, failure.cause, true);
     try {
       if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
@@ -555,18 +562,19 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * The error for a body after which our savepoint is gone. Rolls back first, because only then does
    * the commit witness tell whether the migration committed anything.
    */
-  private escapedOrFailed(entry: R[number], direction: MigrationDirection, witness: string, failure: { readonly cause: unknown } | null): StepwiseError {
+  private escapedOrFailed(
+    entry: R[number],
+    direction: MigrationDirection,
+    failure: { readonly cause: unknown } | null,
+    judgeCommitted: () => EscapedCommit,
+  ): StepwiseError {
     // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.
     const replacedTransaction = this.db.inTransaction;
     this.rollbackQuietly();
-    let committed: boolean;
-    try {
-      committed = witnessWasCommitted(this.db, witness);
-    } catch {
-      // Cannot tell; saying "may have been committed" is the honest answer.
-      committed = true;
-    }
-    if (failure && !committed && !replacedTransaction && isAutomaticRollbackError(sqliteCodeOf(failure.cause))) {
+    const committed = judgeCommitted();
+    // Rows it wrote count as "unknown" above, but after an error of this kind SQLite's own rollback is
+    // the likely reason our savepoint is gone; only a proven commit outweighs that.
+    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(sqliteCodeOf(failure.cause))) {
       // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
       return this.migrationFailed(entry, direction, failure.cause, true);
     }
@@ -574,9 +582,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+  private runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart): AppliedStep {
     const witness = createCommitWitness(this.db);
-    const durationMs = this.runBodyInOpenTransaction(entry, direction, witness);
+    const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
     this.record(entry, direction, durationMs);
     this.commitRecordedMigration(entry, direction, witness);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
@@ -717,6 +725,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /** The committed schema and user versions, read right after BEGIN, before stepwise writes. */
+  private readTransactionStart(): TransactionStart {
+    return { schemaVersion: this.statements().schemaVersion.get() as number, userVersion: this.statements().userVersion.get() as number };
+  }
+
   private dataVersion(): number {
     return this.statements().dataVersion.get() as number;
   }
@@ -728,6 +741,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       busyTimeout: this.db.prepare("PRAGMA busy_timeout").pluck(),
       begin: this.db.prepare("BEGIN IMMEDIATE"),
       commit: this.db.prepare("COMMIT"),
+      schemaVersion: this.db.prepare("PRAGMA schema_version").pluck(),
+      userVersion: this.db.prepare("PRAGMA user_version").pluck(),
+      totalChanges: this.db.prepare("SELECT total_changes()").pluck(),
     };
     return this.prepared;
   }

@@ -10,10 +10,23 @@
  *   commits and rolls back with the main one, so if the witness still exists after stepwise rolled
  *   back, something committed it, and with it whatever the migration had run until then.
  *
- * Both live only in this connection's temp schema and savepoint stack; nothing reaches the database file.
+ * The witness cannot see statements a migration runs after ending our transaction: SQLite commits
+ * each of those on its own. What can be proven about them comes from counters: `total_changes()`
+ * (rows written, committed or not) and the schema and user versions stepwise read when its
+ * transaction began. See {@link judgeEscapedCommit}.
+ *
+ * Both markers live only in this connection's temp schema and savepoint stack; nothing reaches the
+ * database file.
  */
 import { randomUUID } from "node:crypto";
+import type { EscapedCommit } from "./errors.js";
 import type { Database } from "./types.js";
+
+/** Committed-state counters read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
+export interface TransactionStart {
+  readonly schemaVersion: number;
+  readonly userVersion: number;
+}
 
 /** Unguessable, so a migration's own `RELEASE x` or `ROLLBACK TO x` can never name ours. */
 const NAME_PREFIX = `stepwise_guard_${randomUUID().replace(/-/g, "")}`;
@@ -39,13 +52,43 @@ export function dropCommitWitness(db: Database, name: string): void {
 }
 
 /**
- * Call after stepwise rolled back: true when the witness survived, which only a commit inside the
+ * After stepwise rolled back: true when the witness survived, which only a commit inside the
  * transaction can cause. Removes it in that case.
  */
-export function witnessWasCommitted(db: Database, name: string): boolean {
+function witnessWasCommitted(db: Database, name: string): boolean {
   const survived = db.prepare("SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
   if (survived) db.exec(`DROP TABLE temp."${name}"`);
   return survived;
+}
+
+/**
+ * What a migration that ended our transaction got committed, judged after stepwise rolled back:
+ * `yes` when the witness survived or the schema or user version moved since `start`; `no` when it
+ * wrote no row since `changesBeforeBody` either; `unknown` otherwise (it wrote rows, and cannot be
+ * proven to have written them only inside a transaction that was rolled back).
+ */
+export function judgeEscapedCommit(db: Database, witness: string, start: TransactionStart, changesBeforeBody: number): EscapedCommit {
+  try {
+    if (witnessWasCommitted(db, witness)) return "yes";
+    const now = readTransactionStart(db);
+    if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion) return "yes";
+    return readTotalChanges(db) === changesBeforeBody ? "no" : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Reads the counters {@link judgeEscapedCommit} compares against. */
+export function readTransactionStart(db: Database): TransactionStart {
+  return {
+    schemaVersion: db.pragma("schema_version", { simple: true }) as number,
+    userVersion: db.pragma("user_version", { simple: true }) as number,
+  };
+}
+
+/** Rows inserted, updated or deleted on this connection since it opened, committed or not. */
+export function readTotalChanges(db: Database): number {
+  return db.prepare("SELECT total_changes()").pluck().get() as number;
 }
 
 /** Opens the savepoint that brackets one migration's body; returns its name. */
