@@ -504,10 +504,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         const witness = createCommitWitness(this.db);
         for (const entry of fresh.steps) {
           const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
-          this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
-          // Only the final value is ever committed, unless a later migration commits by itself; then
-          // the rows it commits with it still agree with user_version.
-          this.store.setUserVersion(entry.version);
+          // Sets user_version at every step: only the final value is committed, unless a later
+          // migration commits by itself, and then the rows it commits agree with user_version.
+          this.recordInOpenTransaction(entry, direction, durationMs);
           ran.push({ version: entry.version, name: entry.name, durationMs });
         }
         const last = fresh.steps[fresh.steps.length - 1];
@@ -585,10 +584,22 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart): AppliedStep {
     const witness = createCommitWitness(this.db);
     const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
-    this.record(entry, direction, durationMs);
+    this.recordInOpenTransaction(entry, direction, durationMs);
     this.commitRecordedMigration(entry, direction, witness);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /**
+   * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
+   * meeting a full disk) is the migration's failure and names it; the caller rolls back.
+   */
+  private recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): void {
+    try {
+      this.record(entry, direction, durationMs);
+    } catch (cause) {
+      throw this.migrationFailed(entry, direction, cause, true);
+    }
   }
 
   /**
