@@ -95,6 +95,8 @@ describe("a migration that ends stepwise's transaction", () => {
     { name: "INSERT; ROLLBACK; INSERT (autocommitted)", sql: "INSERT INTO items (note) VALUES ('a'); ROLLBACK; INSERT INTO items (note) VALUES ('b');", committed: "unknown", notes: ["b"] },
     { name: "ROLLBACK; CREATE TABLE (autocommitted)", sql: "ROLLBACK; CREATE TABLE later (x);", committed: "yes", notes: [], tables: ["later"] },
     { name: "ROLLBACK; BEGIN; CREATE TABLE", sql: "ROLLBACK; BEGIN; CREATE TABLE later (x);", committed: "no", notes: [] },
+    { name: "ROLLBACK; SAVEPOINT x; INSERT; RELEASE x (commits its own transaction)", sql: "ROLLBACK; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;", committed: "unknown", notes: ["b"] },
+    { name: "INSERT; COMMIT; SAVEPOINT x; INSERT; RELEASE x", sql: "INSERT INTO items (note) VALUES ('a'); COMMIT; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;", committed: "yes", notes: ["a", "b"] },
     { name: "COMMIT TRANSACTION in lower case, then a failure", sql: "insert into items (note) values ('a'); commit transaction; select * from no_such_table;", committed: "yes", notes: ["a"] },
   ];
 
@@ -406,9 +408,9 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /\[MIGRATION_IN_PROGRESS\]/);
 
-    // As seen from another PID namespace: the pid means nothing here (no such process), the lock still holds.
+    // As seen from another PID namespace or host: the pid means nothing here (no such process), the lock still holds.
     const pid = await deadPid();
-    rewriteOwner(databasePath, (row) => ({ ...row, pid, token: "another-namespace" }));
+    rewriteOwner(databasePath, (row) => ({ ...row, pid, token: "another-namespace", host: "another-container" }));
     const stillWaited = await runCli(["up", "--busy-timeout", "300", "--db", databasePath], { cwd: project.root });
     assert.match(stillWaited.stderr, /\[MIGRATION_IN_PROGRESS\]/);
     const stillRefused = await runCli(["repair", "--applied", "2", "--yes", "--db", databasePath], { cwd: project.root });
