@@ -300,9 +300,30 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return planDown(this.migrations as readonly R[number][], this.readKeysOrThrow(), options);
   }
 
-  /** Where the database stands against the registry. Never writes and never throws for drift. */
+  /**
+   * Where the database stands against the registry. Never writes and never throws for drift. A
+   * `transaction: false` migration that is still running elsewhere is reported as
+   * `MIGRATION_IN_PROGRESS`, not as interrupted: the advice for an interrupted one would run it twice.
+   */
   status(): MigrationStatus {
-    return describeStatus(this.migrations, this.readHistoryOrThrow());
+    return this.withRunningOwnerProblem(describeStatus(this.migrations, this.readHistoryOrThrow()));
+  }
+
+  /** Replaces an INCOMPLETE_MIGRATION problem whose owner provably still runs (its lock is held). */
+  private withRunningOwnerProblem(status: MigrationStatus): MigrationStatus {
+    if (status.problem?.code !== "INCOMPLETE_MIGRATION") return status;
+    const row = status.migrations.find((migration) => migration.state === "incomplete");
+    if (!row) return status;
+    const owner = parseMigrationOwner(guardSqlite(() => this.store.readStartedRow(row.version), this.busyTimeoutMs)?.owner ?? null);
+    if (assessMigrationOwner(owner, this.db) !== "alive") return status;
+    const running = new MigrationInProgressError({
+      version: row.version,
+      file: row.file,
+      startedAt: row.appliedAt ?? "",
+      owner: owner && { pid: owner.pid, host: owner.host },
+      waitedMs: 0,
+    });
+    return { ...status, problem: { code: running.code, message: running.message } };
   }
 
   /** The history table's rows, oldest first. Never writes. */

@@ -407,6 +407,9 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
     const refused = await runCli(["repair", "--forget", "2", "--yes", "--db", databasePath], { cwd: project.root });
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /\[MIGRATION_IN_PROGRESS\]/);
+    // status does not call it interrupted either: its advice ("repair --forget") would run it twice.
+    const status = await runCli(["status", "--json", "--db", databasePath], { cwd: project.root });
+    assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "MIGRATION_IN_PROGRESS");
 
     // As seen from another PID namespace or host: the pid means nothing here (no such process), the lock still holds.
     const pid = await deadPid();
@@ -449,6 +452,8 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
       const refused = await runCli(["up", "--busy-timeout", "30000", "--db", databasePath], { cwd: project.root });
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, /\[INCOMPLETE_MIGRATION\]/);
+      const status = await runCli(["status", "--json", "--db", databasePath], { cwd: project.root });
+      assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "INCOMPLETE_MIGRATION");
       assert.deepEqual(readBytes(databasePath), before);
 
       const cleanup = new Database(databasePath);
