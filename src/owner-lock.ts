@@ -14,6 +14,7 @@
  * Node has no file-lock API of its own; better-sqlite3 is taken from the app's connection
  * (`db.constructor`), so this module imports no native code and an app bundles nothing new.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Database } from "./types.js";
 
@@ -81,18 +82,20 @@ export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: nu
 export function probeOwnerLock(db: Database, fileName: string): OwnerLockState {
   // The row is data from the database; only a bare file name next to it is ever opened.
   if (!hasSharedFile(db) || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
+  const lockPath = path.join(path.dirname(db.name), fileName);
   let connection: Database | null = null;
   try {
-    connection = new (db.constructor as DatabaseConstructor)(path.join(path.dirname(db.name), fileName), { readonly: true, fileMustExist: true, timeout: 0 });
+    connection = new (db.constructor as DatabaseConstructor)(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
     // Reading needs a shared lock, which the owner's exclusive lock refuses at once.
     connection.prepare("SELECT count(*) FROM sqlite_master").get();
     return "free";
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) return "held";
-    if (typeof code === "string" && code.startsWith("SQLITE_CANTOPEN")) return "free";
-    // better-sqlite3 reports a missing file with fileMustExist as a plain TypeError-like error.
-    if (error instanceof Error && /does not exist/i.test(error.message)) return "free";
+    // The owner creates the file before its row commits and nobody deletes it while it runs, so a
+    // missing file cannot be held. One that exists but cannot be opened (another user's, without
+    // read permission) proves nothing.
+    if (!existsSync(lockPath)) return "free";
     return "unknown";
   } finally {
     closeQuietly(connection);

@@ -467,6 +467,23 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
     });
   }
 
+  test("a lock file that cannot be probed proves nothing: the owner is judged by its pid, as rows without a lock are", async (t) => {
+    const { db, file } = openFileDatabase(t);
+    const migrations = [createItems, sqlEntry(2, "VACUUM;", { transaction: false })];
+    new MigrationManager(db, migrations).up({ to: 1 });
+    const lockFile = ownerLockFileName(file, "schema_migrations");
+    writeFileSync(path.join(path.dirname(file), lockFile), "this is not a SQLite database, and not ours to judge by");
+    assert.equal(probeOwnerLock(db, lockFile), "unknown");
+    const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    t.after(() => live.kill("SIGKILL"));
+    await new Promise((resolve) => live.once("spawn", resolve));
+    const owner = serializeMigrationOwner({ ...currentMigrationOwner(lockFile), pid: live.pid!, token: "someone-else" });
+    db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', 'checksum-2', ?, NULL, 'started', ?)").run(new Date().toISOString(), owner);
+    assert.throws(() => new MigrationManager(db, migrations, { busyTimeoutMs: 200 }).up(), { code: "MIGRATION_IN_PROGRESS", version: 2 });
+    // Only a bare file name next to the database is ever probed, whatever the row says.
+    assert.equal(probeOwnerLock(db, "../elsewhere/app.db"), "unknown");
+  });
+
   test("an owner whose transaction: false migration fails releases its lock; the row then reads as interrupted", (t) => {
     const { db, file } = openFileDatabase(t);
     const migrations = [createItems, tsEntry(2, { transaction: false, up: () => { throw new Error("boom"); } })];
