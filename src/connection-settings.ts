@@ -79,6 +79,9 @@ export function restoreConnectionSettings(db: Database, before: ConnectionSettin
     // Values came from SQLite itself (numbers, or a word such as "normal"), so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
     db.exec(`PRAGMA ${name} = ${value}`);
+    // Leaving exclusive locking mode keeps the file lock until the next access; release it now, or
+    // every other process stays locked out until the app happens to touch the database.
+    if (name === "locking_mode") db.prepare("SELECT count(*) FROM sqlite_master").get();
     restored.push(name);
   }
   return restored;

@@ -304,6 +304,10 @@ describe("connection settings after up and down", () => {
     const manager = new MigrationManager(db, migrations);
     manager.up({ to: 2 });
     assert.deepEqual(snapshotConnectionSettings(db), before, "after a successful up");
+    // locking_mode = EXCLUSIVE is not just put back but its file lock released: another connection can write.
+    const other = new Database(db.name, { timeout: 0 });
+    other.exec("CREATE TABLE written_by_another_connection (x)");
+    other.close();
     manager.down({ to: 1 });
     assert.deepEqual(snapshotConnectionSettings(db), before, "after a successful down");
     assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
