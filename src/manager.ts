@@ -405,7 +405,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
       return { direction, fromVersion: progress.fromVersion, toVersion: plan.toVersion, steps: ran };
     }
-    return this.restoringConnectionSettings(() => this.executeSteps(plan, plannedAtDataVersion, replan, progress));
+    return this.restoringConnectionSettings((restore) => this.executeSteps(plan, plannedAtDataVersion, replan, progress, restore));
   }
 
   private executeSteps(
@@ -413,6 +413,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     plannedAtDataVersion: number,
     replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
     progress: Progress,
+    restoreConnectionSettingsNow: () => void,
   ): MigrationResult {
     const direction = plan.direction;
     const ran = progress.ran;
@@ -458,7 +459,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
           this.commit();
           continue;
         }
-        ran.push(entry.transaction ? this.runInTransaction(entry, direction, start) : this.runWithoutTransaction(entry, direction));
+        if (entry.transaction) {
+          ran.push(this.runInTransaction(entry, direction, start));
+        } else {
+          ran.push(this.runWithoutTransaction(entry, direction));
+          // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
+          // after it run with the connection as the app set it, not as this one left it.
+          restoreConnectionSettingsNow();
+        }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
         // would swallow a commit another connection made since ours.
@@ -476,12 +484,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * Runs `action` and puts back every connection setting a migration changed (see
    * `RESTORED_CONNECTION_SETTINGS`), on success and on failure, so the app's connection behaves after
    * `up`/`down` as it did before. Taken only when migrations run, so a no-op start pays nothing.
+   * `action` may restore early (outside a transaction), after a step whose settings took effect.
    */
-  private restoringConnectionSettings<T>(action: () => T): T {
+  private restoringConnectionSettings<T>(action: (restoreNow: () => void) => T): T {
     const before = snapshotConnectionSettings(this.db);
     let failed = true;
     try {
-      const result = action();
+      const result = action(() => restoreConnectionSettings(this.db, before));
       failed = false;
       return result;
     } finally {

@@ -267,6 +267,19 @@ describe("connection settings after up and down", () => {
     assert.throws(() => db.prepare("INSERT INTO loose (item_id) VALUES (42)").run(), { code: "SQLITE_CONSTRAINT_FOREIGNKEY" });
   });
 
+  test("the migrations after a transaction: false migration that switched foreign keys off still run with enforcement", (t) => {
+    const { db } = openFileDatabase(t);
+    db.pragma("foreign_keys = ON");
+    const migrations = [
+      createItems,
+      sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE tags (item_id INTEGER NOT NULL REFERENCES items (id));", { transaction: false }),
+      sqlEntry(3, "INSERT INTO tags (item_id) VALUES (42);"),
+    ];
+    assert.throws(() => new MigrationManager(db, migrations).up(), { code: "MIGRATION_FAILED", version: 3, rolledBack: true });
+    assert.equal(db.prepare("SELECT count(*) FROM tags").pluck().get(), 0);
+    assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
+  });
+
   test("every restored setting a TypeScript migration changes is put back, after success and after a throw, up and down", (t) => {
     const { db } = openFileDatabase(t);
     const hostile = (db: Database.Database) => {
