@@ -6,7 +6,7 @@
  * Two markers answer two questions:
  * - a savepoint with a name no migration can guess, opened before the body: if `RELEASE` of it fails
  *   afterwards, the transaction it belonged to is gone;
- * - a temporary table created at the start of the transaction (the witness): SQLite's temp database
+ * - a temporary table created inside the transaction before the first body (the witness): SQLite's temp database
  *   commits and rolls back with the main one, so if the witness still exists after stepwise rolled
  *   back, something committed it, and with it whatever the migration had run until then.
  *
@@ -79,7 +79,7 @@ export function judgeEscapedCommit(db: Database, witness: string, start: Transac
 }
 
 /** Reads the counters {@link judgeEscapedCommit} compares against. */
-export function readTransactionStart(db: Database): TransactionStart {
+function readTransactionStart(db: Database): TransactionStart {
   return {
     schemaVersion: db.pragma("schema_version", { simple: true }) as number,
     userVersion: db.pragma("user_version", { simple: true }) as number,
@@ -87,7 +87,7 @@ export function readTransactionStart(db: Database): TransactionStart {
 }
 
 /** Rows inserted, updated or deleted on this connection since it opened, committed or not. */
-export function readTotalChanges(db: Database): number {
+function readTotalChanges(db: Database): number {
   return db.prepare("SELECT total_changes()").pluck().get() as number;
 }
 
