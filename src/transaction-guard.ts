@@ -6,9 +6,9 @@
  * Two markers answer two questions:
  * - a savepoint with a name no migration can guess, opened before the body: if `RELEASE` of it fails
  *   afterwards, the transaction it belonged to is gone;
- * - a temporary table created inside the transaction before the first body (the witness): SQLite's temp database
- *   commits and rolls back with the main one, so if the witness still exists after stepwise rolled
- *   back, something committed it, and with it whatever the migration had run until then.
+ * - a temporary table created inside the transaction before the first body (the witness): SQLite's
+ *   temp database commits and rolls back with the main one, so if the witness still exists after
+ *   stepwise rolled back, something committed it, and with it whatever the migration had run.
  *
  * The witness cannot see statements a migration runs after ending our transaction: SQLite commits
  * each of those on its own. What can be proven about them comes from counters: `total_changes()`
