@@ -239,6 +239,17 @@ describe("a migration that ends stepwise's transaction", () => {
     assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
   });
 
+  test("a transaction: false migration whose history write fails after its body says its changes may remain, and names it", (t) => {
+    const { db } = openFileDatabase(t);
+    // query_only makes stepwise's own UPDATE of the started row fail after the body committed its work.
+    const migrations = [createItems, sqlEntry(2, "CREATE TABLE done_outside (x); PRAGMA query_only = ON;", { transaction: false })];
+    const manager = new MigrationManager(db, migrations);
+    assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false });
+    assert.equal(db.pragma("query_only", { simple: true }), 0);
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'done_outside'").pluck().get(), 1);
+    assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+  });
+
   test("through the real bin, an escaping registry exits 1 with TRANSACTION_ESCAPED and no history row", async (t) => {
     const project = createTestProject(t);
     mkdirSync(path.dirname(project.registryFile), { recursive: true });
