@@ -17,6 +17,7 @@ export type StepwiseErrorCode =
   | "IRREVERSIBLE_MIGRATION"
   | "INVALID_TARGET"
   | "MIGRATION_FAILED"
+  | "TRANSACTION_ESCAPED"
   | "DATABASE_LOCKED"
   | "DATABASE_UNUSABLE"
   | "SCHEMA_MISMATCH"
@@ -260,6 +261,58 @@ export class MigrationFailedError extends StepwiseError {
     return new MigrationFailedError({ ...this, cause: this.cause, backupPath });
   }
 }
+
+/**
+ * Whether a migration that ended stepwise's transaction got anything committed: `yes` (proven),
+ * `no` (proven: the database is as it was), or `unknown` (it ran statements after ending the
+ * transaction, and SQLite commits each of those on its own).
+ */
+export type EscapedCommit = "yes" | "no" | "unknown";
+
+/**
+ * A migration ended the transaction stepwise runs it in (COMMIT, END or ROLLBACK in the migration),
+ * so it could not be rolled back as one unit. It is never recorded.
+ */
+export class TransactionEscapedError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly direction: MigrationDirection;
+  /**
+   * `yes` when the migration committed: what it ran before ending the transaction (and, with
+   * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
+   * the database. `no` when the database is as it was. `unknown` when statements may have been.
+   */
+  readonly committed: EscapedCommit;
+
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
+    const failure = fields.cause === undefined ? "" : ` It then failed: ${fields.cause instanceof Error ? fields.cause.message : String(fields.cause)}.`;
+    super(
+      "TRANSACTION_ESCAPED",
+      `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +
+        `in the migration) while running ${fields.direction}.${failure} It was not recorded: the history still says ` +
+        `${fields.direction === "up" ? "it is not applied" : "it is applied"}.\n` +
+        ESCAPED_COMMIT_ADVICE[fields.committed] +
+        `Remove the transaction statement from the migration (SAVEPOINT name ... RELEASE name nests safely inside ` +
+        `stepwise's transaction; use transaction: false for statements SQLite refuses in a transaction), regenerate, and run it again.`,
+      { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.committed = fields.committed;
+  }
+}
+
+const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
+  yes:
+    `The statements it ran before ending the transaction were COMMITTED and were not rolled back. Check the ` +
+    `database for them and undo them by hand (or restore a backup) before running it again.\n`,
+  unknown:
+    `Statements it ran after ending the transaction may have been COMMITTED (outside a transaction SQLite ` +
+    `commits each statement on its own) and were not rolled back. Check the database for them and undo them by hand ` +
+    `(or restore a backup) before running it again.\n`,
+  no: `Nothing it did was committed: the database is as it was.\n`,
+};
 
 /** A process that holds a lock on the database file, as far as the operating system tells. */
 export interface LockHolder {
