@@ -28,6 +28,9 @@ export type StepwiseErrorCode =
   | "DISK_FULL"
   | "MIGRATION_IN_PROGRESS"
   | "WHOLE_RUN_TRANSACTION_REFUSED"
+  | "BATCH_KEY_INVALID"
+  | "DATABASE_NEEDS_RECOVERY"
+  | "DATABASE_PATH_INVALID"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -138,6 +141,45 @@ export class HistoryTableInvalidError extends StepwiseError {
     this.table = table;
     this.missingColumns = missingColumns;
   }
+}
+
+/** Why a history row was refused by {@link HistoryRowInvalidError}. */
+export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-version" | "checksum-not-text" | "unknown-state";
+
+/**
+ * One row of the history table holds something stepwise never writes (a version of 0 or below, a
+ * fraction, text or NULL; a version twice; a state other than applied/started), so no plan can be
+ * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
+ */
+export class HistoryRowInvalidError extends StepwiseError {
+  readonly table: string;
+  /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
+  readonly rowid: number | null;
+  /** The `version` value as stored. */
+  readonly version: unknown;
+  readonly problem: HistoryRowProblem;
+
+  constructor(fields: { table: string; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
+    const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
+    super(
+      "HISTORY_TABLE_INVALID",
+      `The history table "${fields.table}" has a row stepwise never writes (${where}): ${fields.detail}.\n` +
+        `Nothing was changed. Fix or delete that row by hand (it was edited outside stepwise), or restore a backup.`,
+    );
+    this.table = fields.table;
+    this.rowid = fields.rowid;
+    this.version = fields.version;
+    this.problem = fields.problem;
+  }
+}
+
+/** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
+export function describeStoredValue(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  return String(value);
 }
 
 /** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
@@ -296,6 +338,105 @@ export class DatabaseUnusableError extends StepwiseError {
   constructor(message: string, sqliteCode: string | null, cause: unknown) {
     super("DATABASE_UNUSABLE", message, { cause });
     this.sqliteCode = sqliteCode;
+  }
+}
+
+/**
+ * A crashed writer left a hot journal (or an unrecovered WAL) that only a connection allowed to write
+ * can roll back, and this one may not write: the file, its folder or the connection is read-only.
+ */
+export class DatabaseNeedsRecoveryError extends StepwiseError {
+  /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
+  readonly sqliteCode: string;
+
+  constructor(sqliteCode: string, cause: unknown) {
+    super(
+      "DATABASE_NEEDS_RECOVERY",
+      `The database was left mid-write by a process that crashed (${sqliteCode}), and SQLite must roll that ` +
+        `write back before anything can read it, which needs write access. Nothing was changed. Run ` +
+        `"stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
+      { cause },
+    );
+    this.sqliteCode = sqliteCode;
+  }
+}
+
+/** Why {@link DatabasePathInvalidError} refused a path. */
+export type DatabasePathProblem = "empty" | "directory" | "parent-not-directory";
+
+/** The database path cannot name a database file: it is empty, or a folder, or under a file. */
+export class DatabasePathInvalidError extends StepwiseError {
+  readonly path: string;
+  readonly problem: DatabasePathProblem;
+
+  constructor(path: string, problem: DatabasePathProblem) {
+    const reason =
+      problem === "empty"
+        ? "the database path is empty"
+        : problem === "directory"
+          ? `${path} is a folder, not a database file`
+          : `a part of ${path} above the file is not a folder`;
+    super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
+    this.path = path;
+    this.problem = problem;
+  }
+}
+
+/** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
+export type BatchKeyProblem =
+  | "no-such-table"
+  | "no-such-column"
+  | "no-rowid"
+  | "null-key"
+  | "duplicate-key"
+  | "not-increasing"
+  | "unsafe-integer"
+  | "invalid-key";
+
+/**
+ * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or
+ * rowid alias) of the table, or some row's key is NULL, repeated, or cannot be compared exactly. A
+ * keyset walk over such a key would stop early or skip rows, so it is refused; when found before the
+ * first batch nothing was written, and when found later the migration's transaction rolls back.
+ */
+export class BatchKeyError extends StepwiseError {
+  readonly table: string;
+  readonly key: string;
+  readonly problem: BatchKeyProblem;
+  /** The table's columns, to pick a key from; empty when the table does not exist. */
+  readonly columns: readonly string[];
+  /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
+  readonly value: unknown;
+  /** The migration that called `forEachBatch`, when it ran inside one. */
+  readonly version: number | null;
+  readonly file: string | null;
+
+  constructor(fields: {
+    table: string;
+    key: string;
+    problem: BatchKeyProblem;
+    detail: string;
+    columns?: readonly string[];
+    value?: unknown;
+    version?: number | null;
+    file?: string | null;
+  }) {
+    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    super(
+      "BATCH_KEY_INVALID",
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
+        `A keyset walk by it could stop early or skip rows, so it stopped instead (inside a transaction, everything rolls back). ` +
+        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" on a table that has one)` +
+        (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
+        `.`,
+    );
+    this.table = fields.table;
+    this.key = fields.key;
+    this.problem = fields.problem;
+    this.columns = fields.columns ?? [];
+    this.value = fields.value ?? null;
+    this.version = fields.version ?? null;
+    this.file = fields.file ?? null;
   }
 }
 
