@@ -152,18 +152,19 @@ export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-vers
  * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
  */
 export class HistoryRowInvalidError extends StepwiseError {
-  readonly table: string;
+  /** `null` when the rows were handed to the planner directly, not read from a table. */
+  readonly table: string | null;
   /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
   readonly rowid: number | null;
   /** The `version` value as stored. */
   readonly version: unknown;
   readonly problem: HistoryRowProblem;
 
-  constructor(fields: { table: string; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
+  constructor(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
     const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
     super(
       "HISTORY_TABLE_INVALID",
-      `The history table "${fields.table}" has a row stepwise never writes (${where}): ${fields.detail}.\n` +
+      `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
         `Nothing was changed. Fix or delete that row by hand (it was edited outside stepwise), or restore a backup.`,
     );
     this.table = fields.table;
