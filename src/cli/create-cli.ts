@@ -14,7 +14,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, StepwiseError, UsageError } from "../errors.js";
+import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageError } from "../errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
 import { formatMigrationLabel } from "../migration-file.js";
 import { describeRepair, repairIncompleteMigration } from "../repair.js";
@@ -372,7 +372,8 @@ export function reportError(error: unknown, io: CliIo, palette: Palette): number
     // commander has printed its own message already.
     return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? 0 : 2;
   }
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError) {
+  // Each names a setting the user typed (a flag or the config), not a state of the database.
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
     return 2;
   }
