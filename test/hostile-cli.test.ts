@@ -140,7 +140,7 @@ describe("--db that does not name a database file", () => {
 });
 
 test("read commands wait as long as --busy-timeout says, past SQLite's default of 5 seconds", async (t) => {
-  const { database, cli } = await migratedProject(t);
+  const { database, cli, migrations } = await migratedProject(t);
   // An EXCLUSIVE lock in rollback-journal mode keeps readers out too, for 6.5 seconds.
   const holder = spawn(
     process.execPath,
@@ -150,12 +150,17 @@ test("read commands wait as long as --busy-timeout says, past SQLite's default o
   t.after(() => holder.kill("SIGKILL"));
   await new Promise<void>((resolve) => holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
 
-  const [shortWait, status, history, version] = await Promise.all([
+  const running = Promise.all([
     cli(["--busy-timeout", "100", "status"]),
     cli(["--busy-timeout", "30000", "status", "--json"]),
     cli(["--busy-timeout", "30000", "history", "--json"]),
     cli(["--busy-timeout", "30000", "version"]),
   ]);
+  // The API too: status() waits under the manager's busy timeout, not the connection's 5 s default.
+  const db = new Database(database);
+  t.after(() => db.close());
+  assert.equal(new MigrationManager(db, migrations as MigrationRegistry, { busyTimeoutMs: 30_000 }).status().currentVersion, 3);
+  const [shortWait, status, history, version] = await running;
   assertFailure(shortWait, 1, "DATABASE_LOCKED", "status --busy-timeout 100");
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 3);
