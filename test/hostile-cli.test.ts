@@ -282,6 +282,25 @@ test("up | head -1: the closed pipe ends no migration early and prints no stack 
   assert.equal(versionOf(second), 3);
 });
 
+test("DATABASE_URL: SQLite paths and URLs are read after --db and the config; other databases are refused without echoing secrets", async (t) => {
+  const { project, database } = await migratedProject(t);
+  const run = (url: string, args: readonly string[] = ["version"]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url } });
+  for (const url of [database, "app.db", "sqlite://app.db", `sqlite://${database}`, "file:app.db?mode=rwc", `file://${database}`]) {
+    const result = await run(url);
+    assert.equal(result.code, 0, `${url}: ${result.stderr}`);
+    assert.equal(result.stdout, "3\n", url);
+  }
+  for (const url of ["postgres://admin:s3cret-pass@db.internal:5432/app", "mysql://root:s3cret-pass@localhost/app", "sqlite:", "file://other-host/app.db"]) {
+    const result = await run(url, ["status"]);
+    assertFailure(result, 2, "DATABASE_PATH_INVALID", url);
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cret|admin|db\.internal/, "a secret from DATABASE_URL was printed");
+  }
+  // --db wins over DATABASE_URL, so a stray URL for another tool never gets in the way.
+  const explicit = await runCli(["--db", database, "version"], { cwd: project.root, env: { DATABASE_URL: "postgres://admin:s3cret-pass@db/app" } });
+  assert.equal(explicit.code, 0, explicit.stderr);
+  assert.equal(existsSync(path.join(project.root, "sqlite:")), false);
+});
+
 describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace", () => {
   test("flags", async (t) => {
     const { cli } = await migratedProject(t);

@@ -23,6 +23,7 @@ import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, translateFolderError } from "./database-path.js";
+import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../backup.js";
 import { rehearseUp } from "../rehearsal.js";
@@ -125,8 +126,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
-    const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? null;
-    if (chosen === null) throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}.`);
+    const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
+    if (chosen === null) {
+      throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}, or set DATABASE_URL to a SQLite path.`);
+    }
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
