@@ -363,7 +363,7 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "directory" | "parent-not-directory" | "unsupported-url";
+export type DatabasePathProblem = "empty" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
@@ -376,7 +376,9 @@ export class DatabasePathInvalidError extends StepwiseError {
         ? "the database path is empty"
         : problem === "directory"
           ? `${path} is a folder, not a database file`
-          : problem === "unsupported-url"
+          : problem === "not-a-file"
+            ? `${path} is a device, pipe or socket, not a database file`
+            : problem === "unsupported-url"
             ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
             : `a part of ${path} above the file is not a folder`;
     super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);

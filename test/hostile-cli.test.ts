@@ -118,10 +118,12 @@ describe("--db that does not name a database file", () => {
     assertFailure(dot, 2, "DATABASE_PATH_INVALID", "--db .");
   });
 
-  test("an empty path and a path through a file: DATABASE_PATH_INVALID (exit 2), not a stack trace", async (t) => {
+  test("an empty path, a path through a file, a device and a FIFO: DATABASE_PATH_INVALID (exit 2), not a stack trace or a hang", async (t) => {
     const { project } = await migratedProject(t);
     writeFileSync(path.join(project.root, "plain-file"), "not a folder");
-    for (const db of ["", "plain-file/app.db", "plain-file/deeper/app.db"]) {
+    const fifo = path.join(project.root, "a-fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    for (const db of ["", "plain-file/app.db", "plain-file/deeper/app.db", "/dev/null", fifo]) {
       for (const command of ["status", "up"]) {
         const result = await runCli(["--db", db, command], { cwd: project.root });
         assertFailure(result, 2, "DATABASE_PATH_INVALID", `--db "${db}" ${command}`);

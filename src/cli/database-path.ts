@@ -11,8 +11,8 @@ import { DatabasePathInvalidError, DatabaseUnusableError } from "../errors.js";
 const SPECIAL_PATHS = new Set([":memory:", ""]);
 
 /**
- * Throws {@link DatabasePathInvalidError} when `databasePath` is a folder, or when something on the
- * way to it is a file. A path that does not exist yet is fine: the caller decides whether to create it.
+ * Throws {@link DatabasePathInvalidError} when `databasePath` is a folder or a device, pipe or socket,
+ * or when something on the way to it is a file. A path that does not exist yet is fine: the caller decides whether to create it.
  */
 export function assertDatabasePathUsable(databasePath: string): void {
   if (SPECIAL_PATHS.has(databasePath)) return;
@@ -28,6 +28,8 @@ export function assertDatabasePathUsable(databasePath: string): void {
 function checkPath(databasePath: string): void {
   const own = statIfPresent(databasePath);
   if (own?.isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
+  // SQLite would read /dev/null as an empty database and "apply" migrations into it, and block on a FIFO.
+  if (own && !own.isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
   if (own) return;
   // The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir can get past it.
   for (let dir = path.dirname(databasePath); ; dir = path.dirname(dir)) {
