@@ -2,6 +2,7 @@
  * Every failure stepwise reports is a {@link StepwiseError} with a stable `code` and the facts behind
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
+import { describeStoredValue } from "./stored-value.js";
 import type { MigrationDirection } from "./types.js";
 
 /** Every `code` a {@link StepwiseError} can carry. */
@@ -172,15 +173,6 @@ export class HistoryRowInvalidError extends StepwiseError {
     this.version = fields.version;
     this.problem = fields.problem;
   }
-}
-
-/** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
-export function describeStoredValue(value: unknown): string {
-  if (value === null || value === undefined) return "NULL";
-  if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
-  return String(value);
 }
 
 /** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */

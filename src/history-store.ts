@@ -2,7 +2,8 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import { describeStoredValue, HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
+import { HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
+import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./types.js";

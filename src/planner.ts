@@ -5,7 +5,6 @@
 import {
   ChecksumMismatchError,
   DatabaseAheadError,
-  describeStoredValue,
   HistoryOutOfOrderError,
   HistoryRowInvalidError,
   IncompleteMigrationError,
@@ -16,6 +15,7 @@ import {
   type StepwiseError,
 } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+import { describeStoredValue } from "./stored-value.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {

@@ -3,7 +3,8 @@
  * that a TypeScript migration receives in its context. The reporter throttles, so a migration may
  * call it once per row without flooding the app's event handler or the terminal.
  */
-import { BatchKeyError, describeStoredValue, type BatchKeyProblem } from "./errors.js";
+import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
+import { describeStoredValue } from "./stored-value.js";
 import { quoteIdentifier, resolveBatchKey, type BatchOrigin } from "./batch-key.js";
 import type { BatchOptions, BatchSummary, Database, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
