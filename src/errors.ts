@@ -32,6 +32,7 @@ export type StepwiseErrorCode =
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
+  | "REGISTRY_LOAD_FAILED"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -64,6 +65,29 @@ export class RegistryInvalidError extends StepwiseError {
         `Regenerate it with "stepwise gen" instead of editing it by hand.`,
     );
     this.problems = problems;
+  }
+}
+
+/**
+ * The registry module could not be imported: it does not compile (edited by hand, or a merge left
+ * markers in it), or a migration it imports throws while loading.
+ */
+export class RegistryLoadError extends StepwiseError {
+  /** The registry file, relative to the project root. */
+  readonly file: string;
+  /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
+  readonly location: string | null;
+
+  constructor(fields: { file: string; location: string | null; cause: unknown }) {
+    const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
+    super(
+      "REGISTRY_LOAD_FAILED",
+      `Could not load ${fields.file}${fields.location ? ` (at ${fields.location})` : ""}: ${reason}\n` +
+        `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`,
+      { cause: fields.cause },
+    );
+    this.file = fields.file;
+    this.location = fields.location;
   }
 }
 

@@ -303,6 +303,24 @@ test("DATABASE_URL: SQLite paths and URLs are read after --db and the config; ot
   assert.equal(existsSync(path.join(project.root, "sqlite:")), false);
 });
 
+test("a registry that does not compile, or a migration that throws on import: REGISTRY_LOAD_FAILED naming the place", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const registry = readBytes(project.registryFile);
+  writeFileSync(project.registryFile, Buffer.concat([registry, Buffer.from("\n<<<<<<< HEAD\n")]));
+  const broken = await runCli(["--db", "app.db", "status"], { cwd: project.root });
+  assertFailure(broken, 1, "REGISTRY_LOAD_FAILED", "registry with a merge marker");
+  assert.match(broken.stderr, /generated\/registry\.ts:\d+:\d+/);
+
+  writeFileSync(project.registryFile, registry);
+  const migration = path.join(project.migrationsDir, "003_bump_counter.ts");
+  writeFileSync(migration, `throw new Error("no config at import time");\n${readBytes(migration).toString()}`);
+  const throwing = await runCli(["--db", "app.db", "up"], { cwd: project.root });
+  assertFailure(throwing, 1, "REGISTRY_LOAD_FAILED", "migration throwing on import");
+  assert.match(throwing.stderr, /migrations\/003_bump_counter\.ts:1:\d+/);
+  assert.equal(existsSync(path.join(project.root, "app.db")), false);
+});
+
 describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace", () => {
   test("flags", async (t) => {
     const { cli } = await migratedProject(t);
