@@ -379,7 +379,7 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
+export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
@@ -390,7 +390,11 @@ export class DatabasePathInvalidError extends StepwiseError {
     const reason =
       problem === "empty"
         ? "the database path is empty"
-        : problem === "directory"
+        : problem === "nul-byte"
+          ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
+          : problem === "too-long"
+            ? `the database path ${path} is longer than the file system allows`
+            : problem === "directory"
           ? `${path} is a folder, not a database file`
           : problem === "not-a-file"
             ? `${path} is a device, pipe or socket, not a database file`

@@ -118,17 +118,22 @@ describe("--db that does not name a database file", () => {
     assertFailure(dot, 2, "DATABASE_PATH_INVALID", "--db .");
   });
 
-  test("an empty path, a path through a file, a device and a FIFO: DATABASE_PATH_INVALID (exit 2), not a stack trace or a hang", async (t) => {
+  test("an empty path, a path through a file, a device, a FIFO, a name too long, a NUL: DATABASE_PATH_INVALID (exit 2), not a stack trace or a hang", async (t) => {
     const { project } = await migratedProject(t);
     writeFileSync(path.join(project.root, "plain-file"), "not a folder");
     const fifo = path.join(project.root, "a-fifo");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
-    for (const db of ["", "plain-file/app.db", "plain-file/deeper/app.db", "/dev/null", fifo]) {
+    for (const db of ["", "plain-file/app.db", "plain-file/deeper/app.db", "/dev/null", fifo, `${"n".repeat(300)}.db`, `${"n".repeat(300)}/app.db`]) {
       for (const command of ["status", "up"]) {
         const result = await runCli(["--db", db, command], { cwd: project.root });
         assertFailure(result, 2, "DATABASE_PATH_INVALID", `--db "${db}" ${command}`);
       }
     }
+    // Command lines cannot carry a NUL; a config and DATABASE_URL can.
+    writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ database: "app\u0000.db" }));
+    assertFailure(await runCli(["up"], { cwd: project.root }), 2, "DATABASE_PATH_INVALID", "a NUL in the config's database");
+    writeFileSync(path.join(project.root, "stepwise.config.json"), "{}");
+    assertFailure(await runCli(["status"], { cwd: project.root, env: { DATABASE_URL: "sqlite:app%00.db" } }), 2, "DATABASE_PATH_INVALID", "a NUL in DATABASE_URL");
   });
 
   test("a path into a missing folder: read commands report version 0 and create nothing", async (t) => {

@@ -16,11 +16,14 @@ const SPECIAL_PATHS = new Set([":memory:", ""]);
  */
 export function assertDatabasePathUsable(databasePath: string): void {
   if (SPECIAL_PATHS.has(databasePath)) return;
+  if (databasePath.includes("\0")) throw new DatabasePathInvalidError(databasePath, "nul-byte");
   try {
     checkPath(databasePath);
   } catch (error) {
     // stat says ENOTDIR when a file sits where a folder of the path should be.
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
+    if (code === "ENAMETOOLONG") throw new DatabasePathInvalidError(databasePath, "too-long");
     throw error;
   }
 }
@@ -46,6 +49,7 @@ function checkPath(databasePath: string): void {
 export function translateFolderError(error: unknown, databasePath: string): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === "ENOTDIR" || code === "EEXIST") return new DatabasePathInvalidError(databasePath, "parent-not-directory");
+  if (code === "ENAMETOOLONG") return new DatabasePathInvalidError(databasePath, "too-long");
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
     return new DatabaseUnusableError(
       `Cannot create the folder for ${databasePath} (${code}): a folder on the way is read-only or this process lacks permission. Create it, or pass --db a path you may write. Nothing was changed.`,
@@ -62,7 +66,7 @@ function statIfPresent(file: string): ReturnType<typeof statSync> | null {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // Not there, or not reachable: the open that follows reports it with SQLite's own code.
-    if (code === "ENOENT" || code === "EACCES" || code === "ELOOP" || code === "ENAMETOOLONG") return null;
+    if (code === "ENOENT" || code === "EACCES" || code === "ELOOP") return null;
     throw error;
   }
 }
