@@ -75,7 +75,7 @@ export class HistoryStore {
 
   /** Throws {@link HistoryTableInvalidError} unless the existing table has the columns stepwise writes. */
   assertShape(): void {
-    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).all() as Array<{ name: string; pk: number; type: string }>;
+    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).safeIntegers(false).all() as Array<{ name: string; pk: number; type: string }>;
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
@@ -115,6 +115,8 @@ export class HistoryStore {
       "keys",
       `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
     )
+      // Versions are small; an app's defaultSafeIntegers(true) must not turn them into bigints here.
+      .safeIntegers(false)
       .raw(true)
       .all() as Array<[unknown, unknown, unknown, string | null]>;
     const keys: AppliedMigrationKey[] = new Array(rows.length);
@@ -132,7 +134,9 @@ export class HistoryStore {
     const rows = this.statement(
       "all",
       `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    ).all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    )
+      .safeIntegers(false)
+      .all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
     rows.forEach((row, i) => this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version));
     return rows.map((row) => ({
       version: row.version,

@@ -124,15 +124,16 @@ function walkBatches<Row extends Record<string, unknown>>(
   if (!resolved.isRowid) {
     // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
     // no row, and a key shared across a batch boundary would skip the rows after the first.
-    const nulls = (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`).get(...params) as { n: number }).n;
+    const nulls = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`).get(...params) as { n: number | bigint }).n);
     if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
     const repeated = db
       .prepare(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`)
-      .get(...params) as { value: unknown; n: number } | undefined;
-    if (repeated) fail("duplicate-key", `${repeated.n} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
+      .get(...params) as { value: unknown; n: number | bigint } | undefined;
+    if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
   }
 
-  const total = (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number }).n;
+  // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint.
+  const total = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number | bigint }).n);
   const first = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${where} ORDER BY ${resolved.sql} LIMIT ?`);
   const next = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
   const sharing = resolved.isRowid ? null : db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} = ? AND ${where}`);
@@ -158,7 +159,7 @@ function walkBatches<Row extends Record<string, unknown>>(
     batches++;
     done += rows.length;
     // The handler may have added a row with the last key; the next batch would start past both.
-    const shared = sharing && rows.length === batchSize ? (sharing.get(last, ...params) as { n: number }).n : 0;
+    const shared = sharing && rows.length === batchSize ? Number((sharing.get(last, ...params) as { n: number | bigint }).n) : 0;
     if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
     // The total was counted before the walk; rows added since (by the handler, or anything else in
     // this transaction) can take `done` past it, and a total below `done` would read as over 100%.

@@ -20,6 +20,8 @@ interface WalkCase {
   readonly markTable?: string;
   /** The column to find a visited row by; default `options.key ?? "id"`. */
   readonly markColumn?: string;
+  /** Turns on `defaultSafeIntegers`, as an app with 64-bit keys does. */
+  readonly safeIntegers?: boolean;
   /** Runs after each batch is marked, to misbehave like a real handler might. */
   readonly afterBatch?: (db: Db, rows: Record<string, unknown>[]) => void;
 }
@@ -73,6 +75,7 @@ function runWalk(t: { after(fn: () => void): void }, walk: WalkCase) {
   const file = path.join(makeTempDir(t), "walk.db");
   const db = new Database(file);
   t.after(() => db.close());
+  if (walk.safeIntegers) db.defaultSafeIntegers(true);
   const seen: Record<string, unknown>[] = [];
   const manager = new MigrationManager(db, [sqlEntry(walk.setup), walkEntry(walk, seen)]);
   manager.up({ to: 1 });
@@ -90,7 +93,7 @@ function runWalk(t: { after(fn: () => void): void }, walk: WalkCase) {
 function assertEveryRowVisitedOnce(result: ReturnType<typeof runWalk>, table: string, rowCount: number): void {
   assert.equal(result.error, null, result.error?.message);
   assert.equal(result.version, 2);
-  const counts = result.db.prepare(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`).all();
+  const counts = result.db.prepare(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`).safeIntegers(false).all();
   assert.deepEqual(counts, [{ touched: 1, n: rowCount }]);
 }
 
@@ -179,6 +182,16 @@ describe("forEachBatch visits every row whatever the key's spelling", () => {
     assert.equal(result.version, 2);
     assert.equal(result.seen.length, 0);
   });
+});
+
+test("integer keys beyond 2^53 on a connection with defaultSafeIntegers(true): every row, as bigints", (t) => {
+  const result = runWalk(t, {
+    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
+    options: { table: "big", batchSize: 2 },
+    safeIntegers: true,
+  });
+  assertEveryRowVisitedOnce(result, "big", 7);
+  assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)));
 });
 
 describe("forEachBatch refuses a key it cannot walk, before writing anything", () => {
