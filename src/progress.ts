@@ -159,12 +159,13 @@ function walkBatches<Row extends Record<string, unknown>>(
     batches++;
     done += rows.length;
     // The handler may have added a row with the last key; the next batch would start past both.
-    const shared = sharing && rows.length === batchSize ? Number((sharing.get(last, ...params) as { n: number | bigint }).n) : 0;
+    const shared = sharing ? Number((sharing.get(last, ...params) as { n: number | bigint }).n) : 0;
     if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
     // The total was counted before the walk; rows added since (by the handler, or anything else in
     // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
     progress(done, Math.max(total, done));
-    if (rows.length < batchSize) break;
+    // No early exit on a short batch: the handler may have added rows past it, and the walk treats
+    // them as it treats rows added during a full batch. The empty query that ends it is one index seek.
   }
   return { rows: done, batches };
 }

@@ -272,3 +272,17 @@ describe("forEachBatch refuses a key it cannot walk, before writing anything", (
     assertRefusedUnchanged(result, "unsafe-integer");
   });
 });
+
+test("rows the handler appends during the last, short batch are visited too", (t) => {
+  let appended = false;
+  const result = runWalk(t, {
+    setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
+    options: { table: "queue", batchSize: 4 },
+    afterBatch: (db, rows) => {
+      if (rows.length === 4 || appended) return;
+      appended = true;
+      db.prepare("INSERT INTO queue (id) VALUES (6), (7)").run();
+    },
+  });
+  assertEveryRowVisitedOnce(result, "queue", 7);
+});
