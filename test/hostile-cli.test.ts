@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -102,6 +102,43 @@ describe("a hot journal left by a crashed writer", () => {
     }
     assert.deepEqual(readBytes(database), before);
   });
+});
+
+/** Runs the bin as user `nobody` when the suite runs as root (root ignores file modes), else as is. */
+function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1", HOME: cwd },
+      stdio: ["ignore", "pipe", "pipe"],
+      ...asNobody,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an unreadable file DATABASE_UNUSABLE, both unchanged", async (t) => {
+  const { project, database } = await migratedProject(t);
+  chmodSync(project.root, 0o755);
+  const unreadable = path.join(project.root, "unreadable.db");
+  writeFileSync(unreadable, readBytes(database));
+  chmodSync(unreadable, 0o000);
+  leaveHotJournal(database);
+  chmodSync(database, 0o444);
+  const before = readBytes(database);
+  for (const command of ["status", "history", "version", "up"]) {
+    assertFailure(await runCliUnprivileged(["--db", database, command], project.root), 1, "DATABASE_NEEDS_RECOVERY", `${command} on a hot journal`);
+    assertFailure(await runCliUnprivileged(["--db", unreadable, command], project.root), 1, "DATABASE_UNUSABLE", `${command} on an unreadable file`);
+  }
+  assert.deepEqual(readBytes(database), before);
+  assert.ok(existsSync(`${database}-journal`), "the journal was removed without rolling back");
+  chmodSync(database, 0o644);
 });
 
 describe("--db that does not name a database file", () => {
