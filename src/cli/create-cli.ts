@@ -29,7 +29,7 @@ import { DEFAULT_BACKUP_KEEP } from "../backup.js";
 import { rehearseUp } from "../rehearsal.js";
 import { upWithOnlineBackup } from "../up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
-import { parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
+import { parseBusyTimeout, parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
@@ -118,7 +118,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
     .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseNonNegativeInteger);
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout);
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
