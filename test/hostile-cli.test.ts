@@ -223,6 +223,7 @@ describe("history rows stepwise never writes", () => {
       const before = readBytes(database);
       const results = await Promise.all([cli(["status"]), cli(["up"]), cli(["history"]), cli(["down"]), cli(["up", "--dry-run"])]);
       for (const result of results) assertFailure(result, 1, "HISTORY_TABLE_INVALID", `version ${version}`);
+      assert.deepEqual(readBytes(database), before, "a refused command changed the file");
       const reader = new Database(database);
       assert.throws(
         () => new MigrationManager(reader, migrations as MigrationRegistry).up(),
@@ -231,7 +232,6 @@ describe("history rows stepwise never writes", () => {
       );
       reader.prepare("DELETE FROM schema_migrations WHERE version = ?").run(version);
       reader.close();
-      assert.equal(before.length > 0, true);
     }
   });
 
