@@ -187,6 +187,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         onEvent: (event) => printEvent(event),
       });
       return await action(manager, databasePath, exists);
+    } catch (error) {
+      // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
+      // here they report the busy timeout that was really in force, not reportError's unknown 0.
+      throw translateSqliteError(error, busyTimeoutMs);
     } finally {
       db.close();
     }
