@@ -336,12 +336,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return this.status().currentVersion;
   }
 
+  // Reads wait for a writer's lock too, so they run under the configured busy timeout like writes.
   private readKeysOrThrow() {
-    return guardSqlite(() => this.store.readKeys(), this.busyTimeoutMs);
+    return this.withConnectionSettings(() => this.store.readKeys());
   }
 
   private readHistoryOrThrow(): AppliedMigration[] {
-    return guardSqlite(() => this.store.readAll(), this.busyTimeoutMs);
+    return this.withConnectionSettings(() => this.store.readAll());
   }
 
   /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
@@ -350,7 +351,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     // history table and the user tables are seen in the same snapshot: another process's first
     // migration creates both in one commit.
     const tables = listSchemaObjects(this.db, { types: ["table"] }).map((object) => object.name);
-    if (tables.includes(this.store.tableName)) return;
+    if (tables.some((name) => this.store.isNamed(name))) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
 
