@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_TABLE_NAME } from "../src/history-store.js";
-import { UsageError } from "../src/errors.js";
+import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
+import { UsageError } from "../src/core/errors.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {

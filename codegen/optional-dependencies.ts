@@ -5,7 +5,7 @@
  * that needs them, so a missing one is reported with the exact install command instead of a
  * module-not-found stack trace.
  */
-import { StepwiseError } from "../src/errors.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /**
  * The optional peers, with the major version the package.json peer range allows (`^<major>.0.0`) and

@@ -3,7 +3,7 @@
  * stable code for tests and scripts, and a position for `file:line:col: message` output that editors
  * and CI annotations understand.
  */
-import type { SqlSourceProblemCode } from "../src/sql-source.js";
+import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
 
 /** Every code `stepwise gen` can report. */
 export type ProblemCode =

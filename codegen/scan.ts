@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { Project } from "ts-morph";
-import { parseMigrationFileName, type MigrationKind } from "../src/migration-file.js";
-import { decodeSourceBytes } from "../src/source-text.js";
-import { parseSqlMigrationSource } from "../src/sql-source.js";
+import { parseMigrationFileName, type MigrationKind } from "../src/shared/migration-file.js";
+import { decodeSourceBytes } from "../src/shared/source-text.js";
+import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { followLocalImports } from "./local-imports.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";

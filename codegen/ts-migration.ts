@@ -3,7 +3,7 @@
  * the literal options, whether it has a `down`, and the checksum of its code.
  */
 import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
-import { hashCanonicalMigration } from "../src/checksum.js";
+import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
 /** What a well-formed TypeScript migration declares. */

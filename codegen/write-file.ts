@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
-import { FileWriteError, type FileWriteStep } from "../src/errors.js";
+import { FileWriteError, type FileWriteStep } from "../src/core/errors.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {

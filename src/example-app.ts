@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { migrations } from "../generated/registry.js";
 import { createPalette, formatStatus } from "./cli/format.js";
-import { migrate, MigrationManager } from "./index.js";
+import { migrate, MigrationManager } from "./entries/better-sqlite3.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const databasePath = path.join(repoRoot, "data", "app.db");

@@ -1,59 +1,42 @@
 /**
- * stepwise's runtime entry. It loads neither ts-morph nor prettier nor any file from disk: an app
- * imports its generated registry and hands it to {@link MigrationManager} or {@link migrate}.
+ * stepwise's driver-agnostic entry: `defineMigration`, the registry and result types, the errors and
+ * the event text. It imports no driver; an app runs its registry through a driver's entry, such as
+ * `stepwise/better-sqlite3` (`migrate`, `MigrationManager` and the safety nets).
  *
  * @packageDocumentation
  */
-export { defineMigration } from "./types.js";
+export { defineMigration } from "./core/types.js";
 export type {
-  Database,
+  BatchOptions,
+  BatchSummary,
+  MigrationConnection,
+  MigrationConnections,
   MigrationContext,
   MigrationDefinition,
   MigrationDirection,
   MigrationEntry,
   MigrationEntryBase,
   MigrationFunction,
-  BatchOptions,
-  BatchSummary,
   MigrationRegistry,
   ModuleMigrationEntry,
   SqlMigrationEntry,
   VersionOf,
-} from "./types.js";
-export {
-  DEFAULT_BUSY_TIMEOUT_MS,
-  DEFAULT_TRANSACTION_MODE,
-  MigrationManager,
-  describeEvent,
-  migrate,
-} from "./manager.js";
+} from "./core/types.js";
+export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
 export type {
   AppliedStep,
   DownOptions,
   ManagerPlanUpOptions,
   MigrateOptions,
-  MigrationEvent,
-  MigrationLogger,
   MigrationManagerProps,
   MigrationResult,
   TransactionMode,
   UpOptions,
-} from "./manager.js";
-export { WholeRunTransactionRefusedError, assertWholeRunPossible, findWholeRunObstacle } from "./whole-run-transaction.js";
-export type { WholeRunObstacle } from "./whole-run-transaction.js";
-export { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "./history-store.js";
-export { RESTORED_CONNECTION_SETTINGS } from "./connection-settings.js";
-export type { RestoredConnectionSetting } from "./connection-settings.js";
-export {
-  DEFAULT_DOWN_STEPS,
-  assertValidRegistry,
-  describeStatus,
-  findHistoryProblem,
-  findRegistryProblems,
-  planDown,
-  planUp,
-  verifyHistoryOrThrow,
-} from "./planner.js";
+} from "./core/options.js";
+export { describeEvent } from "./core/events.js";
+export type { MigrationEvent, MigrationLogger } from "./core/events.js";
+export { DEFAULT_TABLE_NAME } from "./core/history.js";
+export { DEFAULT_DOWN_STEPS, describeStatus, planDown, planUp } from "./core/planner.js";
 export type {
   AppliedMigration,
   AppliedMigrationKey,
@@ -63,46 +46,17 @@ export type {
   MigrationStatusRow,
   PlanDownOptions,
   PlanUpOptions,
-} from "./planner.js";
-export { describeRepair, repairIncompleteMigration } from "./repair.js";
-export type { RepairOptions, RepairResolution, RepairResult } from "./repair.js";
-export * from "./errors.js";
-// Safety nets: rehearsal, backups, baseline, verification, progress. Standalone functions that take
-// the manager, so an app bundles only those it imports.
-export { openInMemoryCopy, rehearseUp } from "./rehearsal.js";
-export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "./rehearsal.js";
-export { upWithBackup, upWithOnlineBackup } from "./up-with-backup.js";
-export type { UpWithBackupOptions } from "./up-with-backup.js";
-export {
-  DEFAULT_BACKUP_KEEP,
-  InvalidBackupError,
-  formatBackupFileName,
-  listBackups,
-  pruneBackups,
-  takeBackup,
-  takeBackupSync,
-} from "./backup.js";
-export type { BackupFile, BackupOptions, BackupRecord, TakeBackupOptions } from "./backup.js";
-export { databaseIdentity, parseBackupName } from "./backup-name.js";
-export type { ParsedBackupName } from "./backup-name.js";
-export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "./restore.js";
-export type { BackupInspection, RestoreOptions, RestoreResult } from "./restore.js";
-export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "./baseline.js";
-export type { BaselineOptions, BaselineResult } from "./baseline.js";
-export { SchemaDriftError, verifySchema } from "./verify.js";
-export type { SchemaVerification, VerifySchemaOptions } from "./verify.js";
-export { replaySchema } from "./schema-replay.js";
-export { countRows, describeSchemaDifference, diffSchemas, normalizeSql, readSchemaSnapshot } from "./schema-snapshot.js";
-export type {
-  ColumnSnapshot,
-  ForeignKeySnapshot,
-  ReadSchemaOptions,
-  SchemaAspectChange,
-  SchemaDifference,
-  SchemaObjectType,
-  SchemaSnapshot,
-  SqlObjectSnapshot,
-  TableSnapshot,
-} from "./schema-snapshot.js";
-export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS, createProgressReporter, forEachBatch } from "./progress.js";
-export type { ProgressMeasure, ProgressReporterOptions } from "./progress.js";
+} from "./core/planner.js";
+export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from "./core/progress.js";
+export type { ProgressMeasure } from "./core/progress.js";
+export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";
+export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
+export { DriverCapabilityError } from "./core/driver.js";
+export type { DriverCapabilities, DriverCapability } from "./core/driver.js";
+export { AsyncInSyncRunnerError } from "./core/runners.js";
+export * from "./core/errors.js";
+/**
+ * The connection a migration receives, under its old name: kept so migration helpers typed
+ * `(db: Database)` against `stepwise` keep compiling. Prefer the driver entry's `Database`.
+ */
+export type { MigrationConnection as Database } from "./core/types.js";

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, upWithOnlineBackup, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, upWithOnlineBackup, type MigrationEvent, type MigrationRegistry } from "./support/stepwise.js";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
 
 /** The version a database file holds, read as an outsider would: history and user_version. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager, SchemaMismatchError, baselineDatabase, verifySchema } from "../src/index.js";
+import { MigrationManager, SchemaMismatchError, baselineDatabase, verifySchema } from "./support/stepwise.js";
 import { fixturesDir, makeTempDir, repoRoot, runCli } from "./support/project.js";
 
 const legacyScript = readFileSync(path.join(fixturesDir, "legacy-contact-manager", "schema.sql"), "utf8");

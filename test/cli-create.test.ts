@@ -8,8 +8,8 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createMigration } from "../codegen/create.js";
-import { UsageError } from "../src/errors.js";
-import { MigrationManager } from "../src/index.js";
+import { UsageError } from "../src/core/errors.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 
 /** Every file under `root` (except node_modules) with its size and mtime, to prove nothing else was written. */

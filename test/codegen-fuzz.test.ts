@@ -10,7 +10,7 @@ import path from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import { ts } from "ts-morph";
-import { findRegistryProblems } from "../src/planner.js";
+import { findRegistryProblems } from "../src/core/planner.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
 const SENTINEL = "// the previous registry: a failed gen must leave these bytes\n";

@@ -11,7 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { buildRegistrySource } from "../codegen/generate.js";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, fixturesDir, readBytes, repoRoot } from "./support/project.js";
 
 const goldenFixture = path.join(fixturesDir, "codegen", "golden");

@@ -8,7 +8,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, repoRoot, runNode } from "./support/project.js";
 
 const PROCESSES = 6;

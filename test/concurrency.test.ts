@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, repoRoot, runCli } from "./support/project.js";
 import type { WorkerReply, WorkerRequest } from "./support/concurrent-worker.js";
 import { envCount } from "./support/prng.js";

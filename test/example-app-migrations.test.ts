@@ -8,8 +8,8 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations } from "../generated/registry.js";
-import { MigrationManager } from "../src/index.js";
-import type { Database as Connection } from "../src/types.js";
+import { MigrationManager } from "./support/stepwise.js";
+import type { Database as Connection } from "better-sqlite3";
 import { snapshotDatabase, tableNames } from "./support/database-snapshot.js";
 import { makeTempDir } from "./support/project.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { makeTempDir, repoRoot, runCli } from "./support/project.js";
 import path from "node:path";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type BatchOptions, type MigrationContext, type MigrationEntry, type StepwiseError } from "../src/index.js";
+import { MigrationManager, type BatchOptions, type MigrationContext, type MigrationEntry, type StepwiseError } from "./support/stepwise.js";
 import { makeTempDir, readBytes } from "./support/project.js";
 
 type Db = InstanceType<typeof Database>;

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type ForeignKeyViolationError } from "../src/index.js";
+import { MigrationManager, type ForeignKeyViolationError } from "./support/stepwise.js";
 import { createTestProject, readBytes } from "./support/project.js";
 
 const REBUILD = "002_rebuild_authors_born_integer.sql";

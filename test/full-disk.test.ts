@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type DiskFullError } from "../src/index.js";
+import { MigrationManager, type DiskFullError } from "./support/stepwise.js";
 import { createTestProject, readBytes } from "./support/project.js";
 
 for (const journalMode of ["delete", "wal"] as const) {

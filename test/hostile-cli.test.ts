@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "no
 import path from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationRegistry, type StepwiseError } from "../src/index.js";
+import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
 import { binPath, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 
 const tsxLoader = import.meta.resolve("tsx");

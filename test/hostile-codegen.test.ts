@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, wr
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { binPath, createTestProject, fixturesDir, makeTempDir, readBytes, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines, type PrintedProblem } from "./support/problem-lines.js";
 

@@ -12,7 +12,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after as afterAll, before as beforeAll, test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "../src/index.js";
+import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "./support/stepwise.js";
 import { createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 

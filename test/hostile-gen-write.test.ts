@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import * as fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { FileWriteError } from "../src/errors.js";
+import { FileWriteError } from "../src/core/errors.js";
 import { writeFileAtomic, type AtomicWriteFileSystem } from "../codegen/write-file.js";
 import { binPath, createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
 

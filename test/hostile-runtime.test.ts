@@ -19,14 +19,19 @@ import {
   type ModuleMigrationEntry,
   type SqlMigrationEntry,
   type StepwiseError,
-} from "../src/index.js";
-import { snapshotConnectionSettings } from "../src/connection-settings.js";
-import { currentMigrationOwner, serializeMigrationOwner } from "../src/migration-owner.js";
-import { ownerLockFileName, probeOwnerLock } from "../src/owner-lock.js";
+} from "./support/stepwise.js";
+import { snapshotConnectionSettings as snapshotSettingsStep } from "../src/core/connection-settings.js";
+import { runSync } from "../src/core/runners.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
+import { ownerLockFileName, probeOwnerLock } from "../src/drivers/owner-lock.js";
 import { snapshotDatabase } from "./support/database-snapshot.js";
 import { createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
 
 type TestContext = Parameters<typeof makeTempDir>[0];
+
+/** The connection settings of `db`, read through the executor's step as the manager reads them. */
+const snapshotConnectionSettings = (db: Database.Database) => runSync(snapshotSettingsStep(), createBetterSqlite3Driver(db));
 
 function sqlEntry(version: number, upSql: string, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
   return {

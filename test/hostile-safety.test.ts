@@ -20,7 +20,7 @@ import {
   type BackupDiskFullError,
   type ForeignBackupError,
   type MigrationRegistry,
-} from "../src/index.js";
+} from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
 

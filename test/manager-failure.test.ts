@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, StepwiseError } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, StepwiseError } from "./support/stepwise.js";
 import { snapshotDatabase } from "./support/database-snapshot.js";
 import { createTestProject } from "./support/project.js";
 

@@ -7,7 +7,7 @@ import { rmSync, writeFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationRegistry } from "../src/index.js";
+import { MigrationManager, type MigrationRegistry } from "./support/stepwise.js";
 import { createTestProject, readBytes } from "./support/project.js";
 
 /** Runs `attempt` on a fresh connection and checks that it throws `expected` and leaves the file unchanged. */

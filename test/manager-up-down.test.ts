@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationEvent } from "../src/index.js";
+import { MigrationManager, type MigrationEvent } from "./support/stepwise.js";
 import { snapshotDatabase, tableNames } from "./support/database-snapshot.js";
 import { createTestProject, readBytes } from "./support/project.js";
 

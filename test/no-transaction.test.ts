@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager } from "../src/index.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject } from "./support/project.js";
 
 test("VACUUM and a journal-mode switch apply outside a transaction and are recorded as applied", async (t) => {

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, repairIncompleteMigration, type StepwiseError } from "../src/index.js";
-import { currentMigrationOwner, serializeMigrationOwner } from "../src/migration-owner.js";
+import { MigrationManager, repairIncompleteMigration, type StepwiseError } from "./support/stepwise.js";
+import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 
 async function crashDuringMigration2(t: Parameters<typeof createTestProject>[0], crashAt: "middle" | "end") {

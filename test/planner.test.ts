@@ -15,7 +15,7 @@ import {
   type AppliedMigrationKey,
   type MigrationEntry,
   type SqlMigrationEntry,
-} from "../src/index.js";
+} from "./support/stepwise.js";
 
 function entry(version: number, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
   const downSql = overrides.downSql === undefined ? `DROP TABLE t${version}` : overrides.downSql;

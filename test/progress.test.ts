@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, createProgressReporter, forEachBatch, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "../src/index.js";
+import { MigrationManager, createProgressReporter, forEachBatch, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "./support/stepwise.js";
 import { binPath, createTestProject, runCli } from "./support/project.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, rehearseUp, type MigrationEvent, type MigrationRegistry } from "../src/index.js";
+import { MigrationFailedError, MigrationManager, rehearseUp, type MigrationEvent, type MigrationRegistry } from "./support/stepwise.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 
 async function setUp(t: Parameters<typeof createTestProject>[0]) {

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
 import { migrations } from "../generated/registry.js";
-import { MigrationManager, migrate } from "../src/index.js";
+import { MigrationManager, migrate } from "./support/stepwise.js";
 import { repoRoot } from "./support/project.js";
 
 const FEATURE_MODULES = ["src/backup.ts", "src/rehearsal.ts", "src/baseline.ts", "src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts", "src/restore.ts", "src/backup-name.ts", "src/database-fingerprint.ts"];

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, baselineDatabase, verifySchema, type MigrationRegistry, type SchemaMismatchError } from "../src/index.js";
+import { MigrationManager, baselineDatabase, verifySchema, type MigrationRegistry, type SchemaMismatchError } from "./support/stepwise.js";
 import { createTestProject, makeTempDir } from "./support/project.js";
 
 /** What migrations 1..2 of the drift-catalogue fixture build, written as one legacy app would. */

@@ -3,7 +3,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager, SchemaDriftError, migrate, verifySchema } from "../src/index.js";
+import { MigrationManager, SchemaDriftError, migrate, verifySchema } from "./support/stepwise.js";
 import { makeTempDir, repoRoot, runCli } from "./support/project.js";
 
 function migratedDatabase(t: Parameters<typeof makeTempDir>[0]): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, StepwiseError, WholeRunTransactionRefusedError, type MigrationEvent } from "../src/index.js";
+import { MigrationManager, StepwiseError, WholeRunTransactionRefusedError, type MigrationEvent } from "./support/stepwise.js";
 import { createTestProject } from "./support/project.js";
 
 function tableNames(db: Database.Database): string[] {

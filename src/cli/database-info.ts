@@ -2,8 +2,8 @@
  * The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`.
  */
 import { statSync } from "node:fs";
-import type { MigrationManager } from "../manager.js";
-import { listSchemaObjects, type SchemaObjectKind } from "../schema-objects.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import { listSchemaObjects, type SchemaObjectKind } from "../core/schema-objects.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {

@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import path from "node:path";
-import { DatabasePathInvalidError, DatabaseUnusableError } from "../errors.js";
+import { DatabasePathInvalidError, DatabaseUnusableError } from "../core/errors.js";
 
 /** Paths SQLite treats as names, not files. */
 const SPECIAL_PATHS = new Set([":memory:", ""]);

@@ -5,7 +5,7 @@
  * a password in it never reaches the output.
  */
 import { fileURLToPath } from "node:url";
-import { DatabasePathInvalidError } from "../errors.js";
+import { DatabasePathInvalidError } from "../core/errors.js";
 
 const SQLITE_SCHEMES = new Set(["sqlite:", "sqlite3:"]);
 

@@ -1,13 +1,13 @@
 /**
  * Human-readable rendering of the safety-net reports: rehearsal, verification, baseline, restore.
  */
-import type { BackupRecord } from "../backup.js";
-import type { RestoreResult } from "../restore.js";
-import type { BaselineResult } from "../baseline.js";
-import { formatMigrationLabel } from "../migration-file.js";
-import type { Rehearsal } from "../rehearsal.js";
-import { describeSchemaDifference } from "../schema-snapshot.js";
-import type { SchemaVerification } from "../verify.js";
+import type { BackupRecord } from "../safety/backup.js";
+import type { RestoreResult } from "../safety/restore.js";
+import type { BaselineResult } from "../safety/baseline.js";
+import { formatMigrationLabel } from "../shared/migration-file.js";
+import type { Rehearsal } from "../safety/rehearsal.js";
+import { describeSchemaDifference } from "../safety/schema-snapshot.js";
+import type { SchemaVerification } from "../safety/verify.js";
 import type { Palette } from "./format.js";
 
 /** `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. */

@@ -2,9 +2,9 @@
  * Human-readable rendering of the plain data the library returns. Colour is a parameter, decided by
  * the CLI from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
  */
-import type { MigrationResult } from "../manager.js";
-import { formatVersion } from "../migration-file.js";
-import type { AppliedMigration, MigrationStatus } from "../planner.js";
+import type { MigrationResult } from "../core/options.js";
+import { formatVersion } from "../shared/migration-file.js";
+import type { AppliedMigration, MigrationStatus } from "../core/planner.js";
 import type { DatabaseInfo } from "./database-info.js";
 
 /** Wraps text in ANSI styles, or not at all. */

@@ -3,7 +3,7 @@
  * bad value is a usage error (exit 2) reported before any command runs.
  */
 import { InvalidArgumentError } from "commander";
-import { isValidTableName } from "../history-store.js";
+import { isValidTableName } from "../core/history.js";
 
 /** Parses `--table`: a name the history store accepts. */
 export function parseTableName(value: string): string {

@@ -2,8 +2,8 @@
  * Shows `progress` events: a bar redrawn in place, with rate and ETA, on a terminal; plain lines at
  * most once per interval otherwise, so logs of CI runs and services stay readable.
  */
-import type { MigrationEvent } from "../manager.js";
-import { formatMigrationLabel } from "../migration-file.js";
+import type { MigrationEvent } from "../core/events.js";
+import { formatMigrationLabel } from "../shared/migration-file.js";
 import type { Palette } from "./format.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;

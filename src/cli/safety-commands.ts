@@ -5,12 +5,12 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { restoreBackup } from "../restore.js";
-import { baselineDatabase } from "../baseline.js";
-import { UsageError } from "../errors.js";
-import type { MigrationManager } from "../manager.js";
-import type { MigrationRegistry } from "../types.js";
-import { verifySchema } from "../verify.js";
+import { restoreBackup } from "../safety/restore.js";
+import { baselineDatabase } from "../safety/baseline.js";
+import { UsageError } from "../core/errors.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { MigrationRegistry } from "../core/types.js";
+import { verifySchema } from "../safety/verify.js";
 import type { CliContext } from "./create-cli.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 

@@ -13,7 +13,7 @@
  *   and its `db.unsafeMode()` / `db.defaultSafeIntegers()`: SQLite cannot report them, so they cannot
  *   be compared. A migration should not register what the app does not expect.
  */
-import type { Database } from "./types.js";
+import { exec, queryOne, queryValue, type Step } from "./step.js";
 
 /**
  * Every setting the manager snapshots before running migrations and restores after them, on
@@ -58,10 +58,10 @@ export type RestoredConnectionSetting = (typeof RESTORED_CONNECTION_SETTINGS)[nu
 export type ConnectionSettingsSnapshot = Readonly<Partial<Record<RestoredConnectionSetting, string | number>>>;
 
 /** Reads every restored setting of `db`. Call it outside a transaction or inside; it only reads. */
-export function snapshotConnectionSettings(db: Database): ConnectionSettingsSnapshot {
+export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> {
   const snapshot: Partial<Record<RestoredConnectionSetting, string | number>> = {};
   for (const name of RESTORED_CONNECTION_SETTINGS) {
-    const value = readSetting(db, name);
+    const value = yield* readSetting(name);
     if (value !== undefined) snapshot[name] = value;
   }
   return snapshot;
@@ -71,27 +71,27 @@ export function snapshotConnectionSettings(db: Database): ConnectionSettingsSnap
  * Puts back every setting that differs from `before`; returns the names it restored. Must run
  * outside a transaction: SQLite ignores `foreign_keys` inside one and refuses `synchronous`.
  */
-export function restoreConnectionSettings(db: Database, before: ConnectionSettingsSnapshot): RestoredConnectionSetting[] {
+export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<RestoredConnectionSetting[]> {
   const restored: RestoredConnectionSetting[] = [];
   for (const name of RESTORED_CONNECTION_SETTINGS) {
     const wanted = before[name];
-    if (wanted === undefined || readSetting(db, name) === wanted) continue;
+    if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
     // Values came from SQLite itself (numbers, or a word such as "normal"), so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
-    db.exec(`PRAGMA ${name} = ${value}`);
+    yield* exec(`PRAGMA ${name} = ${value}`);
     // Leaving exclusive locking mode keeps the file lock until the next access; release it now, or
     // every other process stays locked out until the app happens to touch the database.
-    if (name === "locking_mode") db.prepare("SELECT count(*) FROM sqlite_master").get();
+    if (name === "locking_mode") yield* queryOne("SELECT count(*) AS n FROM sqlite_master");
     restored.push(name);
   }
   return restored;
 }
 
-function readSetting(db: Database, name: RestoredConnectionSetting): string | number | undefined {
+function* readSetting(name: RestoredConnectionSetting): Step<string | number | undefined> {
   try {
     // 1 when LIKE ignores case (the default, pragma off), 0 when case_sensitive_like is on.
-    if (name === "case_sensitive_like") return db.prepare("SELECT 'a' LIKE 'A'").pluck().get() === 1 ? 0 : 1;
-    const value: unknown = db.pragma(name, { simple: true });
+    if (name === "case_sensitive_like") return (yield* queryValue("SELECT 'a' LIKE 'A'")) === 1 ? 0 : 1;
+    const value: unknown = yield* queryValue(`PRAGMA ${name}`);
     return typeof value === "number" || typeof value === "string" ? value : undefined;
   } catch {
     // An app may replace like() with its own function; a setting that cannot be read is left alone.

@@ -5,10 +5,7 @@
 import { HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
-import type BetterSqlite3 from "better-sqlite3";
-import type { Database } from "./types.js";
-
-type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+import { exec, query, queryOne, run, type Step } from "./step.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
@@ -24,39 +21,37 @@ export function isValidTableName(tableName: string): boolean {
   return TABLE_NAME_PATTERN.test(tableName);
 }
 
-/** Reads and writes one history table on one connection. Statements are prepared once, on first use. */
+/**
+ * The history table's operations, expressed in SQL over the driver's primitives: each method is a
+ * {@link Step} the executor runs with `yield*`, so sync and async drivers share it.
+ */
 export class HistoryStore {
   readonly tableName: string;
-  private readonly db: Database;
   private readonly quoted: string;
-  private readonly statements = new Map<string, Statement>();
   private shapeChecked = false;
 
-  constructor(db: Database, tableName: string = DEFAULT_TABLE_NAME) {
+  /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
+  constructor(tableName: string = DEFAULT_TABLE_NAME) {
     if (!isValidTableName(tableName)) throw new InvalidTableNameError(tableName);
-    this.db = db;
     this.tableName = tableName;
     this.quoted = `"${tableName}"`;
   }
 
-  /** True when the table exists, under any ASCII case, as SQLite resolves names. Does not write. */
-  exists(): boolean {
-    return this.statement("exists", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(this.tableName) !== undefined;
+  /** Whether the history table exists (SQLite matches table names case-insensitively). */
+  *exists(): Step<boolean> {
+    return (yield* queryOne("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [this.tableName])) !== undefined;
   }
 
-  /** True when `name` names this table to SQLite: identifiers compare case-insensitively in ASCII. */
+  /** True when `name`, as SQLite lists it, is the history table. */
   isNamed(name: string): boolean {
     // The table name is plain ASCII (isValidTableName), so lower-casing both folds exactly ASCII.
     return name.toLowerCase() === this.tableName.toLowerCase();
   }
 
-  /**
-   * Creates the table when missing and checks the shape of an existing one. Call it inside the write
-   * transaction, so concurrent processes cannot race on creating it.
-   */
-  ensure(): void {
-    if (!this.exists()) {
-      this.db.exec(`CREATE TABLE ${this.quoted} (
+  /** Creates the table when missing; checks its shape and adds the `owner` column when present. */
+  *ensure(): Step<void> {
+    if (!(yield* this.exists())) {
+      yield* exec(`CREATE TABLE ${this.quoted} (
         version INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         checksum TEXT NOT NULL,
@@ -68,14 +63,14 @@ export class HistoryStore {
       this.shapeChecked = true;
       return;
     }
-    this.assertShape();
+    yield* this.assertShape();
     // Tables created before the owner column existed get it on the first write transaction.
-    if (!this.hasOwnerColumn()) this.db.exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
+    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
   }
 
-  /** Throws {@link HistoryTableInvalidError} unless the existing table has the columns stepwise writes. */
-  assertShape(): void {
-    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).safeIntegers(false).all() as Array<{ name: string; pk: number; type: string }>;
+  /** Throws {@link HistoryTableInvalidError} when a required column is missing or `version` is not the key. */
+  *assertShape(): Step<void> {
+    const columns = yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`);
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
@@ -86,58 +81,48 @@ export class HistoryStore {
     this.shapeChecked = true;
   }
 
-  /** True when the table exists; checks its shape first, so reads fail with a typed error, not SQL. */
-  private existsWithValidShape(): boolean {
-    if (!this.exists()) return false;
-    if (!this.shapeChecked) this.assertShape();
+  private *existsWithValidShape(): Step<boolean> {
+    if (!(yield* this.exists())) return false;
+    if (!this.shapeChecked) yield* this.assertShape();
     return true;
   }
 
-  private hasOwnerColumn(): boolean {
-    return (this.db.prepare(`PRAGMA table_info(${this.quoted})`).all() as Array<{ name: string }>).some((column) => column.name === "owner");
+  private *hasOwnerColumn(): Step<boolean> {
+    return (yield* query<{ name: string }>(`PRAGMA table_info(${this.quoted})`)).some((column) => column.name === "owner");
   }
 
-  /**
-   * The `started` row of `version` with its `owner` (`null` when none was recorded, or the table
-   * predates owners), or `null` when there is no such row, for example because it just finished.
-   */
-  readStartedRow(version: number): { readonly owner: string | null } | null {
-    if (!this.existsWithValidShape()) return null;
-    const ownerColumn = this.hasOwnerColumn() ? "owner" : "NULL AS owner";
-    const row = this.db.prepare(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version = ? AND state = 'started'`).get(version) as { owner: string | null } | undefined;
+  /** The `started` row of `version` with its owner, or `null` when there is none. */
+  *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
+    if (!(yield* this.existsWithValidShape())) return null;
+    const ownerColumn = (yield* this.hasOwnerColumn()) ? "owner" : "NULL AS owner";
+    const row = yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version = ? AND state = 'started'`, [version]);
     return row ?? null;
   }
 
-  /** What the planner needs, ascending by version; empty when the table does not exist. */
-  readKeys(): AppliedMigrationKey[] {
-    if (!this.existsWithValidShape()) return [];
-    const rows = this.statement(
-      "keys",
-      `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
-    )
-      // Versions are small; an app's defaultSafeIntegers(true) must not turn them into bigints here.
-      .safeIntegers(false)
-      .raw(true)
-      .all() as Array<[unknown, unknown, unknown, string | null]>;
+  /** What the planner needs of each row, oldest first; `[]` when the table does not exist. */
+  *readKeys(): Step<AppliedMigrationKey[]> {
+    if (!(yield* this.existsWithValidShape())) return [];
+    const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
+      `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+    );
     const keys: AppliedMigrationKey[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      this.assertRowValid(row[0], row[1], row[2], i === 0 ? null : rows[i - 1]![0]);
-      keys[i] = { version: row[0] as number, checksum: row[1] as string, startedAt: row[3] };
+      yield* this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version);
+      keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
     }
     return keys;
   }
 
-  /** Every row, ascending by version; empty when the table does not exist. */
-  readAll(): AppliedMigration[] {
-    if (!this.existsWithValidShape()) return [];
-    const rows = this.statement(
-      "all",
+  /** Every row, oldest first; `[]` when the table does not exist. */
+  *readAll(): Step<AppliedMigration[]> {
+    if (!(yield* this.existsWithValidShape())) return [];
+    const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
       `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    )
-      .safeIntegers(false)
-      .all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
-    rows.forEach((row, i) => this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version));
+    );
+    for (let i = 0; i < rows.length; i++) {
+      yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
+    }
     return rows.map((row) => ({
       version: row.version,
       name: row.name,
@@ -148,12 +133,7 @@ export class HistoryStore {
     }));
   }
 
-  /**
-   * Refuses a row stepwise never writes. Without this, a version of 0 or below read as "newer than
-   * this app", and text or NULL versions, or one recorded twice, broke the planner in stranger ways.
-   * `previous` is the version of the row before it in `ORDER BY version`.
-   */
-  private assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): void {
+  private *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
     let problem: HistoryRowProblem | null = null;
     let detail = "";
     if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
@@ -170,13 +150,12 @@ export class HistoryStore {
       detail = `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
     }
     if (problem === null) return;
-    throw new HistoryRowInvalidError({ table: this.tableName, rowid: this.rowidOf(version), version, problem, detail });
+    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
   }
 
-  /** The rowid of the last row holding `version` (for a duplicate, the later one), to name it in an error; `null` without a rowid. */
-  private rowidOf(version: unknown): number | null {
+  private *rowidOf(version: unknown): Step<number | null> {
     try {
-      const row = this.db.prepare(`SELECT rowid AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`).get(bindable(version)) as { id: number } | undefined;
+      const row = yield* queryOne<{ id: number }>(`SELECT rowid AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`, [bindable(version)]);
       return row?.id ?? null;
     } catch {
       // A WITHOUT ROWID table has no rowid; the version alone names the row.
@@ -184,60 +163,50 @@ export class HistoryStore {
     }
   }
 
-  /** Records a finished migration. */
-  insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): void {
-    this.statement(
-      "insertApplied",
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`,
-    ).run(row.version, row.name, row.checksum, row.appliedAt, row.durationMs);
+  /** Records a migration that committed with its body. */
+  *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
+    yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
+      row.version,
+      row.name,
+      row.checksum,
+      row.appliedAt,
+      row.durationMs,
+    ]);
   }
 
-  /** Records that a non-transactional migration is about to run. */
-  insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): void {
-    this.statement(
-      "insertStarted",
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`,
-    ).run(row.version, row.name, row.checksum, row.startedAt, row.owner);
+  /** Records that a `transaction: false` migration has started, and who runs it. */
+  *insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): Step<void> {
+    yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`, [
+      row.version,
+      row.name,
+      row.checksum,
+      row.startedAt,
+      row.owner,
+    ]);
   }
 
-  /** Turns a `started` row into an `applied` one. */
-  markApplied(version: number, appliedAt: string, durationMs: number | null): void {
-    this.statement(
-      "markApplied",
-      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ?`,
-    ).run(appliedAt, durationMs, version);
+  /** Turns a `started` row into an applied one. */
+  *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
+    yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ?`, [appliedAt, durationMs, version]);
   }
 
-  /** Marks an applied row as being reverted by a non-transactional migration. */
-  markStarted(version: number, startedAt: string, owner: string): void {
-    this.statement(
-      "markStarted",
-      `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`,
-    ).run(startedAt, owner, version);
+  /** Marks an applied row as started again, for a `transaction: false` down. */
+  *markStarted(version: number, startedAt: string, owner: string): Step<void> {
+    yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`, [startedAt, owner, version]);
   }
 
-  /** Removes a row (after a revert, or to forget an interrupted attempt). */
-  delete(version: number): void {
-    this.statement("delete", `DELETE FROM ${this.quoted} WHERE version = ?`).run(version);
+  /** Removes `version`'s row. */
+  *delete(version: number): Step<void> {
+    yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
   }
+}
 
-  /** Mirrors the schema version into `PRAGMA user_version`, which tools outside stepwise can read. */
-  setUserVersion(version: number): void {
-    // exec, not pragma(): a PRAGMA cannot take a bound value, so pragma() would prepare a statement per
-    // migration that lives until garbage collection, and SQLite expires every live statement of the
-    // connection on each schema change.
-    this.db.exec(`PRAGMA user_version = ${Math.trunc(version)}`);
-  }
-
-
-  private statement(key: string, sql: string): Statement {
-    let statement = this.statements.get(key);
-    if (!statement) {
-      statement = this.db.prepare<unknown[], unknown>(sql);
-      this.statements.set(key, statement);
-    }
-    return statement;
-  }
+/**
+ * Mirrors the version into `PRAGMA user_version`. `exec`, not a prepared statement: a PRAGMA cannot
+ * take a bound value, and a statement per version would live on, to be expired by every schema change.
+ */
+export function* setUserVersion(version: number): Step<void> {
+  yield* exec(`PRAGMA user_version = ${Math.trunc(version)}`);
 }
 
 /** A value read from SQLite, made safe to bind back (better-sqlite3 refuses `undefined`). */

@@ -20,7 +20,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { EscapedCommit } from "./errors.js";
-import type { Database } from "./types.js";
+import { exec, inTransaction, queryOne, queryValue, type Step } from "./step.js";
 
 /** Committed-state counters read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -40,24 +40,24 @@ function uniqueName(kind: string): string {
  * Creates the witness inside the transaction just opened with `BEGIN IMMEDIATE`; returns its name.
  * Drop it with {@link dropCommitWitness} before committing.
  */
-export function createCommitWitness(db: Database): string {
+export function* createCommitWitness(): Step<string> {
   const name = uniqueName("witness");
-  db.exec(`CREATE TEMP TABLE "${name}" (unused INTEGER)`);
+  yield* exec(`CREATE TEMP TABLE "${name}" (unused INTEGER)`);
   return name;
 }
 
 /** Removes the witness as part of the transaction about to commit, so nothing is left behind. */
-export function dropCommitWitness(db: Database, name: string): void {
-  db.exec(`DROP TABLE temp."${name}"`);
+export function* dropCommitWitness(name: string): Step<void> {
+  yield* exec(`DROP TABLE temp."${name}"`);
 }
 
 /**
  * After stepwise rolled back: true when the witness survived, which only a commit inside the
  * transaction can cause. Removes it in that case.
  */
-function witnessWasCommitted(db: Database, name: string): boolean {
-  const survived = db.prepare("SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-  if (survived) db.exec(`DROP TABLE temp."${name}"`);
+function* witnessWasCommitted(name: string): Step<boolean> {
+  const survived = (yield* queryOne("SELECT 1 AS found FROM temp.sqlite_master WHERE type = 'table' AND name = ?", [name])) !== undefined;
+  if (survived) yield* exec(`DROP TABLE temp."${name}"`);
   return survived;
 }
 
@@ -67,34 +67,34 @@ function witnessWasCommitted(db: Database, name: string): boolean {
  * wrote no row since `changesBeforeBody` either; `unknown` otherwise (it wrote rows, and cannot be
  * proven to have written them only inside a transaction that was rolled back).
  */
-export function judgeEscapedCommit(db: Database, witness: string, start: TransactionStart, changesBeforeBody: number): EscapedCommit {
+export function* judgeEscapedCommit(witness: string, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
   try {
-    if (witnessWasCommitted(db, witness)) return "yes";
-    const now = readTransactionStart(db);
+    if (yield* witnessWasCommitted(witness)) return "yes";
+    const now = yield* readTransactionStart();
     if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion) return "yes";
-    return readTotalChanges(db) === changesBeforeBody ? "no" : "unknown";
+    return (yield* readTotalChanges()) === changesBeforeBody ? "no" : "unknown";
   } catch {
     return "unknown";
   }
 }
 
 /** Reads the counters {@link judgeEscapedCommit} compares against. */
-function readTransactionStart(db: Database): TransactionStart {
+export function* readTransactionStart(): Step<TransactionStart> {
   return {
-    schemaVersion: db.pragma("schema_version", { simple: true }) as number,
-    userVersion: db.pragma("user_version", { simple: true }) as number,
+    schemaVersion: (yield* queryValue<number>("PRAGMA schema_version"))!,
+    userVersion: (yield* queryValue<number>("PRAGMA user_version"))!,
   };
 }
 
 /** Rows inserted, updated or deleted on this connection since it opened, committed or not. */
-function readTotalChanges(db: Database): number {
-  return db.prepare("SELECT total_changes()").pluck().get() as number;
+export function* readTotalChanges(): Step<number> {
+  return (yield* queryValue<number>("SELECT total_changes()"))!;
 }
 
 /** Opens the savepoint that brackets one migration's body; returns its name. */
-export function openBodySavepoint(db: Database): string {
+export function* openBodySavepoint(): Step<string> {
   const name = uniqueName("body");
-  db.exec(`SAVEPOINT "${name}"`);
+  yield* exec(`SAVEPOINT "${name}"`);
   return name;
 }
 
@@ -102,10 +102,10 @@ export function openBodySavepoint(db: Database): string {
  * Releases the body's savepoint into the surrounding transaction. Returns false when it no longer
  * exists: the migration ended or replaced the transaction (or SQLite rolled it back after an error).
  */
-export function releaseBodySavepoint(db: Database, name: string): boolean {
-  if (!db.inTransaction) return false;
+export function* releaseBodySavepoint(name: string): Step<boolean> {
+  if (!(yield* inTransaction())) return false;
   try {
-    db.exec(`RELEASE "${name}"`);
+    yield* exec(`RELEASE "${name}"`);
     return true;
   } catch {
     // "no such savepoint": a new transaction, begun by the migration after ending ours.

@@ -7,9 +7,9 @@
  */
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
-import { MigrationManager, StepwiseError } from "../../src/index.js";
-import { sqliteCodeOf } from "../../src/sqlite-errors.js";
-import type { MigrationRegistry } from "../../src/types.js";
+import { MigrationManager, StepwiseError } from "./stepwise.js";
+import { sqliteCodeOf } from "../../src/core/sqlite-errors.js";
+import type { MigrationRegistry } from "../../src/core/types.js";
 
 /** What the parent sends for one trial. */
 export interface WorkerRequest {

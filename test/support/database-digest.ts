@@ -4,7 +4,7 @@
  * be compared with a clean replay of the migrations its history records.
  */
 import { createHash } from "node:crypto";
-import type { Database } from "../../src/types.js";
+import type { Database } from "better-sqlite3";
 
 /** Plain data; compare with `assert.deepEqual`. */
 export interface DatabaseDigest {

@@ -2,7 +2,7 @@
  * Test support: everything observable about a database, as plain data, for "nothing changed"
  * assertions. Compare two snapshots with `assert.deepEqual`.
  */
-import type { Database } from "../../src/types.js";
+import type { Database } from "better-sqlite3";
 
 /** The schema, every table's rows, and `PRAGMA user_version`. */
 export interface DatabaseSnapshot {

@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
-import { migrate, type MigrationRegistry } from "../../src/index.js";
+import { migrate, type MigrationRegistry } from "./stepwise.js";
 
 const [registryFile, databasePath, barrierDir, id] = process.argv.slice(2);
 if (!registryFile || !databasePath || !barrierDir || !id) {

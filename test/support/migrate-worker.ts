@@ -8,8 +8,8 @@
  */
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationEvent } from "../../src/index.js";
-import type { MigrationRegistry } from "../../src/types.js";
+import { MigrationManager, type MigrationEvent } from "./stepwise.js";
+import type { MigrationRegistry } from "../../src/core/types.js";
 
 const [registryFile, databasePath, journalMode] = process.argv.slice(2);
 const { migrations } = (await import(pathToFileURL(registryFile!).href)) as { migrations: MigrationRegistry };

@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
-import type { MigrationRegistry } from "../../src/types.js";
+import type { MigrationRegistry } from "../../src/core/types.js";
 
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

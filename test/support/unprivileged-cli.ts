@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { copyInstalledPackage } from "./packed-app.js";
-import type { MigrationRegistry } from "../../src/types.js";
+import type { MigrationRegistry } from "../../src/core/types.js";
 import { collectOutput, createTestProject, repoRoot, runCli, type RunResult, type TestProject, type TestProjectOptions } from "./project.js";
 
 /** The account the child switches to; `nobody` is uid 65534 on most Linux systems. */

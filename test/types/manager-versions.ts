@@ -3,8 +3,8 @@
  * accept only versions of the registry they were given. Each `@ts-expect-error` fails the type check
  * if the line below it stops being an error.
  */
-import type { Database } from "../../src/types.js";
-import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, upWithOnlineBackup, verifySchema, type MigrationRegistry } from "../../src/index.js";
+import type { Database } from "better-sqlite3";
+import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, upWithOnlineBackup, verifySchema, type MigrationRegistry } from "../support/stepwise.js";
 import { migrations, type MigrationVersion } from "../../generated/registry.js";
 
 declare const db: Database;

@@ -3,10 +3,27 @@
  * entry in `generated/registry.ts` holds. Codegen writes exactly these shapes and the runtime reads
  * nothing else.
  */
-import type BetterSqlite3 from "better-sqlite3";
+/**
+ * The native connection types of the driver entries a program imports, keyed by driver name. Each
+ * driver entry adds its own (`stepwise/better-sqlite3` adds better-sqlite3's `Database`) by
+ * declaration merging, so a migration's `db` has the type of the connection it will receive without
+ * the core naming any driver.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface MigrationConnections {}
 
-/** The better-sqlite3 connection a migration receives. */
-export type Database = BetterSqlite3.Database;
+/** The connection a migration receives: the imported drivers' native types, or `unknown` when none is. */
+export type MigrationConnection = keyof MigrationConnections extends never ? unknown : MigrationConnections[keyof MigrationConnections];
+
+/**
+ * The part of a sync connection `forEachBatch` walks with (better-sqlite3's `Database` fits). Stage 2
+ * of the driver seam moves batching onto driver primitives.
+ */
+export interface BatchConnection {
+  prepare(sql: string): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] };
+  readonly inTransaction: boolean;
+  transaction(fn: () => void): () => void;
+}
 
 /** Which way a migration runs. */
 export type MigrationDirection = "up" | "down";
@@ -59,19 +76,20 @@ export interface BatchSummary {
 }
 
 /**
- * One direction of a TypeScript migration. It must be synchronous: better-sqlite3 transactions are
- * synchronous, so the awaited part of an async function would run after the commit.
+ * One direction of a TypeScript migration, on the driver's native connection `Db`. It must be
+ * synchronous with a sync driver: its transactions are synchronous, so the awaited part of an async
+ * function would run after the commit.
  */
-export type MigrationFunction = (db: Database, context: MigrationContext) => void;
+export type MigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => void;
 
 /** What `defineMigration` accepts: the default export of a `.ts` migration. */
-export interface MigrationDefinition {
+export interface MigrationDefinition<Db = MigrationConnection> {
   /** One line for `status` and `history`. Must be a string literal, so codegen can read it. */
   readonly description?: string;
   /** Applies the change. */
-  readonly up: MigrationFunction;
+  readonly up: MigrationFunction<Db>;
   /** Undoes `up`. Without it the migration is irreversible and `down` refuses to pass it. */
-  readonly down?: MigrationFunction;
+  readonly down?: MigrationFunction<Db>;
   /**
    * Run inside a transaction with its history row. Default `true`. Set `false` only for statements
    * SQLite refuses inside a transaction (VACUUM, some PRAGMAs).
@@ -86,7 +104,7 @@ export interface MigrationDefinition {
 }
 
 type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown>
-  ? "a migration function must be synchronous: better-sqlite3 transactions cannot span an await"
+  ? "a migration function must be synchronous: a sync driver's transactions cannot span an await"
   : F;
 
 /**
@@ -132,7 +150,9 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
 /** A `.ts` migration, statically imported by the registry. */
 export interface ModuleMigrationEntry extends MigrationEntryBase {
   readonly kind: "ts";
-  readonly module: MigrationDefinition;
+  // `any`: a registry is a plain value the runtime hands to whichever driver runs it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly module: MigrationDefinition<any>;
 }
 
 /** One entry of `generated/registry.ts`. */

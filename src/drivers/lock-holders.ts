@@ -5,7 +5,7 @@
  * Elsewhere this finds nothing and the error says so in general terms.
  */
 import { readFileSync, statSync } from "node:fs";
-import type { LockHolder } from "./errors.js";
+import type { LockHolder } from "../core/errors.js";
 
 /**
  * The other processes holding POSIX locks on the database file or its WAL index, writers first.

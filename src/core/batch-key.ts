@@ -5,7 +5,7 @@
  * instead of reading `undefined` from every row and stopping after the first batch.
  */
 import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
-import type { Database } from "./types.js";
+import type { BatchConnection as Database } from "./types.js";
 
 /** Which migration runs the walk, so its errors can name the file. */
 export interface BatchOrigin {

@@ -3,12 +3,15 @@
  * on every start: if its schema is exactly what migrations 1..N build, record 1..N as applied
  * without running them, so `up` continues from N+1.
  */
-import { InvalidTargetError, StepwiseError } from "./errors.js";
-import { HistoryStore } from "./history-store.js";
-import { managerInternals, type MigrationManager } from "./manager.js";
+import { InvalidTargetError, StepwiseError } from "../core/errors.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import { setUserVersion } from "../core/history.js";
+import { inline } from "../core/manager.js";
+import { requireCapabilities } from "../core/driver.js";
+import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { MigrationRegistry, VersionOf } from "./types.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
@@ -81,37 +84,39 @@ export class AlreadyManagedError extends StepwiseError {
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
 export function baselineDatabase<R extends MigrationRegistry>(manager: MigrationManager<R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
-  return managerInternals(manager).withConnectionSettings(() => recordBaseline(manager, version, options));
+  return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, version, options)));
 }
 
-function recordBaseline<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions): BaselineResult {
+function* recordBaseline<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions): Step<BaselineResult> {
+  requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
   }
-  const store = new HistoryStore(manager.db, manager.tableName);
-  const refuseManaged = () => {
-    const keys = store.exists() ? store.readKeys() : [];
+  const store = manager.executor.store;
+  const refuseManaged = function* (): Step<void> {
+    const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
     if (keys.length > 0) throw new AlreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
-  refuseManaged();
-  const differences = diffSchemas(replaySchema(manager, version), readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+  yield* refuseManaged();
+  const live = yield* inline(() => readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+  const differences = diffSchemas(replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw new SchemaMismatchError(version, differences);
 
   const recorded = manager.migrations.slice(0, version);
   const now = new Date().toISOString();
-  manager.db.exec("BEGIN IMMEDIATE");
+  yield* begin("immediate");
   try {
     // Another process may have migrated or baselined since the check above.
-    refuseManaged();
-    store.ensure();
+    yield* refuseManaged();
+    yield* store.ensure();
     for (const entry of recorded) {
-      store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: null });
+      yield* store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: null });
     }
-    store.setUserVersion(version);
-    manager.db.exec("COMMIT");
+    if (manager.driver.capabilities.userVersion) yield* setUserVersion(version);
+    yield* commit();
   } catch (error) {
-    if (manager.db.inTransaction) manager.db.exec("ROLLBACK");
+    yield* rollbackQuietly();
     throw error;
   }
   return {

@@ -16,7 +16,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Database } from "./types.js";
+import type { Database } from "better-sqlite3";
 
 /** A held owner lock; `release` is idempotent. */
 export interface HeldOwnerLock {

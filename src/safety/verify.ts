@@ -3,13 +3,15 @@
  * A column added by hand, an index dropped to "fix" a slow write, a trigger edited in place: each
  * shows up as a difference with the object's name.
  */
-import { StepwiseError } from "./errors.js";
-import { HistoryStore } from "./history-store.js";
-import { managerInternals, type MigrationManager } from "./manager.js";
-import { verifyHistoryOrThrow } from "./planner.js";
+import { StepwiseError } from "../core/errors.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import { requireCapabilities } from "../core/driver.js";
+import { inline } from "../core/manager.js";
+import { begin, rollbackQuietly, type Step } from "../core/step.js";
+import { verifyHistoryOrThrow } from "../core/planner.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { MigrationRegistry } from "./types.js";
+import type { MigrationRegistry } from "../core/types.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
@@ -63,23 +65,31 @@ export class SchemaDriftError extends StepwiseError {
  *   mismatch, database ahead…) when the history is not usable.
  */
 export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>, options: VerifySchemaOptions = {}): SchemaVerification {
-  const internals = managerInternals(manager);
-  const verification = internals.withConnectionSettings(() => {
-    internals.refuseUnmanagedDatabase();
-    return compareWithReplay(manager);
-  });
+  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
+  requireCapabilities(manager.driver, "verifySchema", "snapshot");
+  const verification = manager.run(manager.executor.withConnectionSettings(compareWithReplay(manager)));
   if (!verification.ok) {
     if (options.refuseDrift) throw new SchemaDriftError(verification);
     return verification;
   }
-  internals.emit({ type: "verified", version: verification.version });
+  manager.executor.emit({ type: "verified", version: verification.version });
   return verification;
 }
 
-function compareWithReplay<R extends MigrationRegistry>(manager: MigrationManager<R>): SchemaVerification {
-  const store = new HistoryStore(manager.db, manager.tableName);
-  const live = readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] });
-  const version = verifyHistoryOrThrow(manager.migrations, store.readKeys());
+function* compareWithReplay<R extends MigrationRegistry>(manager: MigrationManager<R>): Step<SchemaVerification> {
+  // One read transaction: the schema and the history come from the same snapshot, so a process that
+  // migrates meanwhile cannot make its new table look like drift against the old history.
+  yield* begin("deferred");
+  let live: ReturnType<typeof readSchemaSnapshot>;
+  let keys: Awaited<ReturnType<typeof manager.executor.store.readKeys>> extends Step<infer K> ? K : never;
+  try {
+    yield* manager.executor.refuseUnmanagedDatabase();
+    live = yield* inline(() => readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+    keys = yield* manager.executor.store.readKeys();
+  } finally {
+    yield* rollbackQuietly();
+  }
+  const version = verifyHistoryOrThrow(manager.migrations, keys);
   const differences = diffSchemas(replaySchema(manager, version), live);
   return {
     ok: differences.length === 0,

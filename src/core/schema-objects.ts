@@ -3,7 +3,12 @@
  * SQLite's internal ones (`sqlite_sequence`, `sqlite_stat1`, `sqlite_autoindex_…`), which no
  * migration creates and none may drop.
  */
-import type { Database } from "./types.js";
+import { query, type Step } from "./step.js";
+
+/** The part of a connection {@link listSchemaObjects} uses (better-sqlite3 and node:sqlite both fit). */
+interface Database {
+  prepare(sql: string): { all(): unknown[] };
+}
 
 /** The kinds of object `sqlite_master` lists. */
 export type SchemaObjectKind = "table" | "index" | "view" | "trigger";
@@ -31,9 +36,17 @@ export interface ListSchemaObjectsOptions {
  * statement, so what it returns comes from a single snapshot. Never writes.
  */
 export function listSchemaObjects(db: Database, options: ListSchemaObjectsOptions = {}): SchemaObject[] {
-  const rows = db
-    .prepare(`SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
-    .all() as SchemaObject[];
+  return filterSchemaObjects(db.prepare(SCHEMA_OBJECTS_SQL).all() as SchemaObject[], options);
+}
+
+/** {@link listSchemaObjects} as an executor step, over any driver. */
+export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
+  return filterSchemaObjects(yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL), options);
+}
+
+const SCHEMA_OBJECTS_SQL = `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`;
+
+function filterSchemaObjects(rows: SchemaObject[], options: ListSchemaObjectsOptions): SchemaObject[] {
   const types = options.types ? new Set<string>(options.types) : null;
   const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
   return rows.filter((row) => (types === null || types.has(row.type)) && !excluded.has(row.tblName.toLowerCase()));

@@ -18,10 +18,10 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { composeBackupName, databaseIdentity, parseBackupName, type ParsedBackupName } from "./backup-name.js";
-import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "./errors.js";
-import { findLockHolders } from "./lock-holders.js";
-import { guardSqlite, sqliteCodeOf } from "./sqlite-errors.js";
-import type { Database } from "./types.js";
+import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
+import { findLockHolders } from "../drivers/lock-holders.js";
+import { guardSqlite, sqliteCodeOf } from "../core/sqlite-errors.js";
+import type { Database } from "better-sqlite3";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;

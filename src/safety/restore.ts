@@ -14,14 +14,17 @@ import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
-import { DatabaseFolderMissingError, DatabaseLockedError, DatabaseUnusableError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "./errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore } from "./history-store.js";
-import { findLockHolders } from "./lock-holders.js";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "./manager.js";
-import { highestRecordedVersion } from "./planner.js";
-import { sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
-import type { AppliedMigration } from "./planner.js";
-import type { Database, MigrationRegistry } from "./types.js";
+import { DatabaseFolderMissingError, DatabaseLockedError, DatabaseUnusableError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
+import { runSync } from "../core/runners.js";
+import { createBetterSqlite3Driver } from "../drivers/better-sqlite3.js";
+import { findLockHolders } from "../drivers/lock-holders.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { highestRecordedVersion } from "../core/planner.js";
+import { sqliteCodeOf, translateSqliteError } from "../core/sqlite-errors.js";
+import type { AppliedMigration } from "../core/planner.js";
+import type { Database } from "better-sqlite3";
+import type { MigrationRegistry } from "../core/types.js";
 
 /** What a backup file holds, checked before it is restored. */
 export interface BackupInspection {
@@ -61,10 +64,11 @@ function inspectOpenBackup(db: Database, file: string, tableName: string): Backu
     const problems = db.pragma("integrity_check(20)", { simple: false }) as Array<{ integrity_check: string }>;
     const messages = problems.map((row) => row.integrity_check);
     if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
-    const store = new HistoryStore(db, tableName);
-    if (!store.exists()) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
-    store.assertShape();
-    const history = store.readAll().map(({ version, name, checksum }) => ({ version, name, checksum }));
+    const driver = createBetterSqlite3Driver(db);
+    const store = new HistoryStore(tableName);
+    if (!runSync(store.exists(), driver)) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+    runSync(store.assertShape(), driver);
+    const history = runSync(store.readAll(), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
     return { file, version: highestRecordedVersion(history), history };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
@@ -219,8 +223,9 @@ function putBack(aside: string, databasePath: string): void {
 async function snapshotCurrent(databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
   const current = openTarget(databasePath, busyTimeoutMs);
   try {
-    const store = new HistoryStore(current, tableName);
-    const keys = store.exists() ? store.readKeys() : [];
+    const driver = createBetterSqlite3Driver(current);
+    const store = new HistoryStore(tableName);
+    const keys = runSync(store.exists(), driver) ? runSync(store.readKeys(), driver) : [];
     // The restored file must survive; pruning could pick it as the oldest.
     return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER });
   } catch (error) {

@@ -6,9 +6,12 @@
  * another process finished in between still returns the snapshot it took, and applies nothing twice.
  */
 import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
-import { MigrationFailedError } from "./errors.js";
-import { managerInternals, type MigrationManager, type MigrationResult, type UpOptions } from "./manager.js";
-import type { MigrationRegistry, VersionOf } from "./types.js";
+import { MigrationFailedError } from "../core/errors.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { MigrationResult, UpOptions } from "../core/options.js";
+import { requireCapabilities } from "../core/driver.js";
+import { inline } from "../core/manager.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** Options for {@link upWithBackup} and {@link upWithOnlineBackup}: those of `up`, plus where the snapshot goes. */
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
@@ -31,15 +34,19 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 export function upWithBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
   assertAbsoluteBackupDirectory(where.directory);
-  const internals = managerInternals(manager);
-  return internals.withConnectionSettings(() => {
-    const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
-    if (plan.steps.length === 0) return manager.up(upOptions);
-    internals.refuseUnmanagedDatabase();
-    const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion });
-    internals.emit({ type: "backed-up", backup });
-    return upAfterBackup(manager, upOptions, backup);
-  });
+  const { executor } = manager;
+  return manager.run(
+    executor.withConnectionSettings(
+      (function* () {
+        const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
+        if (plan.steps.length === 0) return manager.up(upOptions);
+        yield* executor.refuseUnmanagedDatabase();
+        const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion });
+        executor.emit({ type: "backed-up", backup });
+        return yield* inline(() => upAfterBackup(manager, upOptions, backup));
+      })(),
+    ),
+  );
 }
 
 /**
@@ -58,17 +65,15 @@ export function upWithBackup<R extends MigrationRegistry>(manager: MigrationMana
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
   assertAbsoluteBackupDirectory(where.directory);
-  const internals = managerInternals(manager);
+  requireCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup");
   const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);
   // The online copy runs across awaits, outside the manager's connection settings, so it is told
   // the manager's busy timeout rather than left with the connection's.
-  const busyTimeoutMs = internals.withConnectionSettings(() => {
-    internals.refuseUnmanagedDatabase();
-    return manager.db.pragma("busy_timeout", { simple: true }) as number;
-  });
+  manager.run(manager.executor.withConnectionSettings(manager.executor.refuseUnmanagedDatabase()));
+  const busyTimeoutMs = Math.max(0, Math.trunc(manager.busyTimeoutMs));
   const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs });
-  internals.emit({ type: "backed-up", backup });
+  manager.executor.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }
 

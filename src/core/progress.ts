@@ -6,7 +6,7 @@
 import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import { quoteIdentifier, resolveBatchKey, type BatchOrigin } from "./batch-key.js";
-import type { BatchOptions, BatchSummary, Database, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
+import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;

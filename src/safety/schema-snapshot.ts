@@ -13,8 +13,8 @@
  * same migrations writes the same text, and a table written in one statement reads the same too.
  * Indexes, triggers and views are compared by their SQL, normalised the same way.
  */
-import { listSchemaObjects, type SchemaObject } from "./schema-objects.js";
-import type { Database } from "./types.js";
+import { listSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
+import type { Database } from "better-sqlite3";
 
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {

@@ -10,12 +10,13 @@
  * For an interrupted `down` the same words describe the database: `applied` when the revert did
  * nothing, `forget` when it completed.
  */
-import { InvalidTargetError, MigrationInProgressError } from "./errors.js";
-import { HistoryStore } from "./history-store.js";
-import { highestAppliedVersion } from "./planner.js";
-import { managerInternals, type MigrationManager } from "./manager.js";
-import { formatMigrationLabel } from "./migration-file.js";
-import { assessMigrationOwner, parseMigrationOwner } from "./migration-owner.js";
+import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js";
+import { highestAppliedVersion } from "../core/planner.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { setUserVersion } from "../core/history.js";
+import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
+import { formatMigrationLabel } from "../shared/migration-file.js";
+import { parseMigrationOwner } from "../core/migration-owner.js";
 
 /** What the person found: the migration's changes are all there, or none are. */
 export type RepairResolution = "applied" | "forget";
@@ -48,13 +49,17 @@ export interface RepairResult {
  * @throws MigrationInProgressError when the process that started it still runs: its owner lock is
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
-export function repairIncompleteMigration(manager: MigrationManager, options: RepairOptions): RepairResult {
-  const { db, migrations } = manager;
-  const store = new HistoryStore(db, manager.tableName);
-  return managerInternals(manager).withConnectionSettings(() => {
-    db.exec("BEGIN IMMEDIATE");
+export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult {
+  return manager.run(manager.executor.withConnectionSettings(repair(manager, options)));
+}
+
+function* repair(manager: SyncMigrationManager<unknown>, options: RepairOptions): Step<RepairResult> {
+  const { executor, migrations } = manager;
+  const store = executor.store;
+  {
+    yield* begin("immediate");
     try {
-      const row = store.readAll().find((candidate) => candidate.version === options.version);
+      const row = (yield* store.readAll()).find((candidate) => candidate.version === options.version);
       if (!row || row.state !== "started") {
         throw new InvalidTargetError(
           options.version,
@@ -62,23 +67,23 @@ export function repairIncompleteMigration(manager: MigrationManager, options: Re
         );
       }
       const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
-      const owner = parseMigrationOwner(store.readStartedRow(options.version)?.owner ?? null);
+      const owner = parseMigrationOwner((yield* store.readStartedRow(options.version))?.owner ?? null);
       // By the owner lock when the row has one: a pid reused by another process, or a pid from another
       // PID namespace, never blocks a repair once the owner is provably gone, nor allows one while it runs.
-      if (assessMigrationOwner(owner, db) === "alive") {
+      if ((yield* executor.assessOwner(owner)) === "alive") {
         throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
-      if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);
-      else store.delete(row.version);
-      const currentVersion = highestAppliedVersion(store.readAll());
-      store.setUserVersion(currentVersion);
-      db.exec("COMMIT");
+      if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);
+      else yield* store.delete(row.version);
+      const currentVersion = highestAppliedVersion(yield* store.readAll());
+      if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
+      yield* commit();
       return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
     } catch (error) {
-      if (db.inTransaction) db.exec("ROLLBACK");
+      yield* rollbackQuietly();
       throw error;
     }
-  });
+  }
 }
 
 /** The line a CLI or logger prints for a repair. */

@@ -40,6 +40,8 @@ export type StepwiseErrorCode =
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
   | "REGISTRY_LOAD_FAILED"
+  | "DRIVER_CAPABILITY_MISSING"
+  | "ASYNC_IN_SYNC_RUNNER"
   | "USAGE";
 
 /** The base class of all stepwise errors. */

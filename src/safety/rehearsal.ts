@@ -8,11 +8,13 @@
  * snapshot, WAL content included) without writing.
  */
 import BetterSqlite3 from "better-sqlite3";
-import { StepwiseError } from "./errors.js";
-import { managerInternals, type MigrationManager } from "./manager.js";
-import type { MigrationPlan } from "./planner.js";
+import { StepwiseError } from "../core/errors.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import { requireCapabilities } from "../core/driver.js";
+import type { MigrationPlan } from "../core/planner.js";
 import { countRows, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { Database, MigrationEntry, MigrationRegistry, VersionOf } from "./types.js";
+import type { Database } from "better-sqlite3";
+import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -106,20 +108,20 @@ export function openInMemoryCopy(db: Database): Database {
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
 export function rehearseUp<R extends MigrationRegistry>(manager: MigrationManager<R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+  requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   const plan = manager.planUp(to);
   return { ...plan, rehearsal: rehearse(manager, to) };
 }
 
 function rehearse<R extends MigrationRegistry>(manager: MigrationManager<R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
-  const internals = managerInternals(manager);
   const copy = openInMemoryCopy(manager.db);
   try {
     const durations = new Map<number, number>();
     const rehearsal = manager.withDatabase(copy, {
       onEvent: (event) => {
         if (event.type === "migrated") durations.set(event.version, event.durationMs);
-        if (event.type === "progress") internals.emit(event);
+        if (event.type === "progress") manager.executor.emit(event);
       },
       logger: null,
     });

@@ -3,9 +3,9 @@
  * code path, on an empty in-memory database. Baseline and verify compare a real schema with it.
  */
 import BetterSqlite3 from "better-sqlite3";
-import type { MigrationManager } from "./manager.js";
+import type { MigrationManager } from "../drivers/better-sqlite3.js";
 import { readSchemaSnapshot, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { MigrationRegistry } from "./types.js";
+import type { MigrationRegistry } from "../core/types.js";
 
 /**
  * Applies migrations 1..`version` of `manager`'s registry to a fresh in-memory database and reads

@@ -4,7 +4,7 @@
  * without having written anything (a lock it could not take, a page cache another process kept).
  */
 import { createHash } from "node:crypto";
-import type { Database } from "./types.js";
+import type { Database } from "better-sqlite3";
 
 /** What two databases must share to be the same content. Plain data. */
 export interface DatabaseFingerprint {

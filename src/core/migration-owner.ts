@@ -18,8 +18,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { probeOwnerLock } from "./owner-lock.js";
-import type { Database } from "./types.js";
 
 /** What a `started` row records about the process running it. */
 export interface MigrationOwner {
@@ -65,14 +63,13 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
 }
 
 /**
- * Whether the recorded owner may still be running the migration on `db`'s file: by its owner lock when
- * the row names one and the lock can be probed, else by its host and pid.
+ * Whether the recorded owner may still be running the migration: by its owner lock when the row
+ * names one and the driver probed it (`lock`, `null` when not probed), else by its host and pid.
  */
-export function assessMigrationOwner(owner: MigrationOwner | null, db: Database): OwnerLiveness {
+export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
   if (owner.token === PROCESS_TOKEN && owner.pid === process.pid) return "self";
-  if (owner.lockFile !== null) {
-    const lock = probeOwnerLock(db, owner.lockFile);
+  if (owner.lockFile !== null && lock !== null) {
     if (lock === "held") return "alive";
     if (lock === "free") return "dead";
   }

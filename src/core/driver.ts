@@ -1,0 +1,131 @@
+/**
+ * The seam between the algorithm and a database library. A driver supplies primitives (run SQL, read
+ * rows, an exclusive write section, a change counter, error classification, optional snapshot and
+ * backup) and declares what it can do; the executor (`executor.ts`) holds everything else. A sync
+ * driver's primitives return values, an async driver's return promises; one executor serves both.
+ */
+import { StepwiseError } from "./errors.js";
+import type { LockHolder } from "./errors.js";
+import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
+import type { OwnerLockHandle, Row } from "./step.js";
+
+/** What a driver can do beyond the required primitives. Declared, never discovered by failing. */
+export interface DriverCapabilities {
+  /** `PRAGMA user_version` can be written (Turso, D1 and Durable Objects refuse it). */
+  readonly userVersion: boolean;
+  /** Several processes share one database file under SQLite's file locks (the owner lock sidecar). */
+  readonly fileLocking: boolean;
+  /** Foreign-key enforcement can be switched off outside a transaction (`PRAGMA foreign_keys`). */
+  readonly foreignKeySwitch: boolean;
+  /** The whole database can be copied into memory and reopened (`snapshot`/`openSnapshot`). */
+  readonly snapshot: boolean;
+  /** SQLite's online backup API (`backupTo`). */
+  readonly onlineBackup: boolean;
+  /** The processes holding a lock can be named (`lockHolders`). */
+  readonly lockHolders: boolean;
+  /** `changeCounter()` returns a number; without it every attempt re-reads the history. */
+  readonly changeCounter: boolean;
+  /** `SAVEPOINT`/`RELEASE` work, so the transaction-escape guard can run. */
+  readonly savepoints: boolean;
+}
+
+/** One of {@link DriverCapabilities}' names. */
+export type DriverCapability = keyof DriverCapabilities;
+
+/** What a driver error means to stepwise. */
+export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "other";
+
+/** A driver's reading of an error it threw. */
+export interface ErrorClassification {
+  readonly kind: ErrorKind;
+  /** The library's own code (`SQLITE_BUSY`, `SQLITE_FULL`, a PostgreSQL SQLSTATE), or `null`. */
+  readonly nativeCode: string | null;
+}
+
+/** `T` for a sync driver, `Promise<T>` for an async one. */
+export type MaybePromise<T, Async extends boolean> = Async extends true ? Promise<T> : T;
+
+/**
+ * The primitives of one connection. `Db` is the library's native connection type, which migration
+ * bodies receive; `Async` says whether every primitive returns a promise.
+ */
+export interface Driver<Db = unknown, Async extends boolean = boolean> {
+  /** The library's name, for errors (`"better-sqlite3"`). */
+  readonly name: string;
+  /** The SQL dialect of the registries it accepts. */
+  readonly dialect: "sqlite" | "postgres";
+  /** Whether the primitives return promises (and so need the async runner). */
+  readonly async: Async;
+  /** The native connection, handed to migration bodies. */
+  readonly connection: Db;
+  /** The database file's path, or `null` for an in-memory or remote database. */
+  readonly filePath: string | null;
+  readonly capabilities: DriverCapabilities;
+  /** Runs statements without bound values. */
+  exec(sql: string): MaybePromise<void, Async>;
+  /** Reads rows as objects. Integers come back as numbers, whatever the app's connection defaults. */
+  query(sql: string, params: readonly unknown[]): MaybePromise<Row[], Async>;
+  /** Runs one statement with bound values. */
+  run(sql: string, params: readonly unknown[]): MaybePromise<{ changes: number }, Async>;
+  /** Opens the exclusive write section (on SQLite, `BEGIN IMMEDIATE` waits up to the busy timeout). */
+  begin(mode: "immediate" | "deferred"): MaybePromise<void, Async>;
+  commit(): MaybePromise<void, Async>;
+  rollback(): MaybePromise<void, Async>;
+  inTransaction(): MaybePromise<boolean, Async>;
+  /** A number that changes when another connection commits, or `null`: "none, always re-read". */
+  changeCounter(): MaybePromise<number | null, Async>;
+  getBusyTimeout(): MaybePromise<number, Async>;
+  setBusyTimeout(ms: number): MaybePromise<void, Async>;
+  /** Runs a TypeScript migration body on the native connection with its context. */
+  runBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown;
+  /** Builds the context a TypeScript migration receives (its `forEachBatch` runs on the native connection). */
+  createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
+  classifyError(error: unknown): ErrorClassification;
+  /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
+  holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
+  /** Whether another process holds the named owner lock (capability `fileLocking`). */
+  probeOwnerLock?(fileName: string): MaybePromise<"held" | "free" | "unknown", Async>;
+  /** The processes holding the database's lock (capability `lockHolders`). */
+  lockHolders?(): LockHolder[];
+  /** The whole database as bytes (capability `snapshot`). */
+  snapshot?(): MaybePromise<Uint8Array, Async>;
+  /** A driver on a new in-memory connection holding `bytes` (capability `snapshot`). */
+  openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
+  /** Copies the live database to `path` with the online backup API (capability `onlineBackup`). */
+  backupTo?(path: string): Promise<void>;
+}
+
+/** A driver whose primitives return values. */
+export type SyncDriver<Db = unknown> = Driver<Db, false>;
+/** A driver whose primitives return promises. */
+export type AsyncDriver<Db = unknown> = Driver<Db, true>;
+
+/**
+ * A safety net needs a capability the driver lacks. Thrown before anything runs, so nothing was
+ * changed and nothing was half done.
+ */
+export class DriverCapabilityError extends StepwiseError {
+  /** The driver's name, such as `"sql.js"`. */
+  readonly driver: string;
+  /** What it lacks. */
+  readonly capability: DriverCapability;
+  /** What was asked of it, such as `"rehearseUp"`. */
+  readonly operation: string;
+
+  constructor(fields: { driver: string; capability: DriverCapability; operation: string }) {
+    super(
+      "DRIVER_CAPABILITY_MISSING",
+      `${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.`,
+    );
+    this.driver = fields.driver;
+    this.capability = fields.capability;
+    this.operation = fields.operation;
+  }
+}
+
+/** Throws {@link DriverCapabilityError} unless `driver` declares every one of `capabilities`. */
+export function requireCapabilities(driver: Pick<Driver, "name" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {
+  for (const capability of capabilities) {
+    if (!driver.capabilities[capability]) throw new DriverCapabilityError({ driver: driver.name, capability, operation });
+  }
+}

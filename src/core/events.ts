@@ -1,0 +1,51 @@
+/**
+ * What the executor reports while it works: typed events for apps, and the one-line text a logger
+ * receives for each.
+ */
+import { formatMigrationLabel } from "../shared/migration-file.js";
+import type { BackupRecord } from "../safety/backup.js";
+import type { ProgressMeasure } from "./progress.js";
+import type { MigrationDirection } from "./types.js";
+
+/** Something the manager did, for apps that want to show or record progress. */
+export type MigrationEvent =
+  | { readonly type: "migrating"; readonly direction: MigrationDirection; readonly version: number; readonly name: string }
+  | {
+      readonly type: "migrated";
+      readonly direction: MigrationDirection;
+      readonly version: number;
+      readonly name: string;
+      readonly durationMs: number;
+    }
+  | { readonly type: "skipped"; readonly direction: MigrationDirection; readonly version: number; readonly name: string; readonly reason: "applied-elsewhere" }
+  | { readonly type: "nothing-pending"; readonly direction: MigrationDirection; readonly currentVersion: number }
+  | ({ readonly type: "progress"; readonly direction: MigrationDirection; readonly version: number; readonly name: string } & ProgressMeasure)
+  | { readonly type: "backed-up"; readonly backup: BackupRecord }
+  | { readonly type: "verified"; readonly version: number };
+
+/** A minimal logger; `console` fits. */
+export interface MigrationLogger {
+  info(message: string): void;
+}
+
+/** The one-line text a logger receives for an event. */
+export function describeEvent(event: MigrationEvent): string {
+  switch (event.type) {
+    case "migrating":
+      return `${event.direction === "up" ? "applying" : "reverting"} ${formatMigrationLabel(event.version, event.name)}`;
+    case "migrated":
+      return `${event.direction === "up" ? "applied" : "reverted"} ${formatMigrationLabel(event.version, event.name)} in ${event.durationMs.toFixed(1)} ms`;
+    case "skipped":
+      return `skipped ${formatMigrationLabel(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
+    case "nothing-pending":
+      return event.direction === "up"
+        ? `nothing to apply: the database is at version ${event.currentVersion}`
+        : `nothing to revert: the database is at version ${event.currentVersion}`;
+    case "progress":
+      return `${formatMigrationLabel(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
+    case "backed-up":
+      return `backed up version ${event.backup.version} to ${event.backup.path}`;
+    case "verified":
+      return `schema verification passed at version ${event.version}`;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The options and results of the manager's public methods: plain data shared by every driver entry.
+ */
+import type { BackupRecord } from "../safety/backup.js";
+import type { MigrationEvent, MigrationLogger } from "./events.js";
+import type { MigrationDirection } from "./types.js";
+
+/** How long `up` and `down` wait for another connection's write lock before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+/** Options for a `MigrationManager` constructor. */
+export interface MigrationManagerProps {
+  /** Name of the history table. Default `DEFAULT_TABLE_NAME` (`schema_migrations`). */
+  readonly tableName?: string;
+  /** Milliseconds to wait for another connection's write lock. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  readonly busyTimeoutMs?: number;
+  /** Receives every {@link MigrationEvent}. */
+  readonly onEvent?: (event: MigrationEvent) => void;
+  /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
+  readonly logger?: MigrationLogger | null;
+  /** Shortest gap between two `progress` events. Default `DEFAULT_PROGRESS_INTERVAL_MS` (100); 0 sends every one. */
+  readonly progressIntervalMs?: number;
+}
+
+/**
+ * How `up` groups migrations into transactions: `"each"` commits every migration with its history
+ * row on its own; `"all"` runs every pending migration in one transaction, all or nothing.
+ */
+export type TransactionMode = "each" | "all";
+
+/** The transaction mode `up` uses unless told otherwise. */
+export const DEFAULT_TRANSACTION_MODE: TransactionMode = "each";
+
+/** Options for `MigrationManager.up`. */
+export interface UpOptions<V extends number = number> {
+  /** Stop after this version. Default: the latest. */
+  readonly to?: V;
+  /**
+   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
+   * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
+   * refuses its statements inside a transaction) or needs foreign keys switched off while they are
+   * on (the switch would then cover every migration of the run). Default
+   * {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   *
+   * @example
+   * manager.up({ transaction: "all" });
+   */
+  readonly transaction?: TransactionMode;
+}
+
+/** Options for `MigrationManager.planUp`. To also run the plan on an in-memory copy, see `rehearseUp`. */
+export interface ManagerPlanUpOptions<V extends number = number> {
+  /** Stop after this version. Default: the latest. */
+  readonly to?: V;
+}
+
+/** Options for `MigrationManager.down`: a number of steps or a target version, never both. */
+export type DownOptions<V extends number = number> =
+  | { readonly steps?: number; readonly to?: undefined }
+  | { readonly to: V | 0; readonly steps?: undefined };
+
+/** One migration that ran. */
+export interface AppliedStep {
+  readonly version: number;
+  readonly name: string;
+  readonly durationMs: number;
+}
+
+/** What `up` or `down` did: plain data. */
+export interface MigrationResult {
+  readonly direction: MigrationDirection;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  /** The migrations this call ran, in order; excludes those another process ran meanwhile. */
+  readonly steps: readonly AppliedStep[];
+  /** The snapshot taken before applying, when `upWithBackup` or `upWithOnlineBackup` ran and something was pending. */
+  readonly backup?: BackupRecord;
+}
+
+/** Start-up options only `migrate` has; `M` is the driver entry's manager type. */
+export interface MigrateOptions<M = unknown> {
+  /**
+   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations
+   * before applying anything: it refuses with `SCHEMA_DRIFT` on any difference and logs "schema
+   * verification passed" otherwise. Costs one in-memory replay per start. A function rather than
+   * `true`, so apps that do not verify do not bundle the verification code. Default: no check.
+   *
+   * @example
+   * import { migrate, verifySchema } from "stepwise/better-sqlite3";
+   * migrate(db, migrations, { logger: console, verifySchema });
+   */
+  readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true }) => unknown;
+}

@@ -1,0 +1,127 @@
+/**
+ * The two runners of the executor's steps. Both perform the same {@link Operation}s on a driver and
+ * feed each result back into the generator (or throw the driver's error into it, so the algorithm's
+ * own try/finally rolls back). The sync runner never awaits; the async runner awaits every
+ * primitive, and a migration body, while the write transaction stays open.
+ */
+import { StepwiseError } from "./errors.js";
+import type { Driver } from "./driver.js";
+import type { Operation, Step } from "./step.js";
+
+/** A sync runner met a promise: an async driver primitive, or an async migration body. */
+export class AsyncInSyncRunnerError extends StepwiseError {
+  /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
+  readonly source: string;
+
+  constructor(source: string, message: string) {
+    super("ASYNC_IN_SYNC_RUNNER", message);
+    this.source = source;
+  }
+}
+
+/**
+ * Drives `step` to completion against a sync driver.
+ *
+ * @throws AsyncInSyncRunnerError when a primitive or a migration body returns a promise.
+ */
+export function runSync<T>(step: Step<T>, driver: Driver): T {
+  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  for (;;) {
+    const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
+    if (result.done) return result.value;
+    try {
+      const value = perform(driver, result.value);
+      if (isThenable(value)) {
+        // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
+        value.then(undefined, () => undefined);
+        throw asyncRefusal(result.value);
+      }
+      next = { ok: true, value };
+    } catch (error) {
+      next = { ok: false, error };
+    }
+  }
+}
+
+/** Drives `step` to completion against a driver whose primitives may return promises. */
+export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
+  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  for (;;) {
+    const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
+    if (result.done) return result.value;
+    try {
+      next = { ok: true, value: await perform(driver, result.value, true) };
+    } catch (error) {
+      next = { ok: false, error };
+    }
+  }
+}
+
+/** Performs one operation; the value may be a promise when the driver (or a body) is async. */
+function perform(driver: Driver, operation: Operation, async = false): unknown {
+  switch (operation.op) {
+    case "query":
+      return driver.query(operation.sql, operation.params);
+    case "run":
+      return driver.run(operation.sql, operation.params);
+    case "exec":
+      return driver.exec(operation.sql);
+    case "begin":
+      return driver.begin(operation.mode);
+    case "commit":
+      return driver.commit();
+    case "rollback":
+      return driver.rollback();
+    case "inTransaction":
+      return driver.inTransaction();
+    case "changeCounter":
+      return driver.changeCounter();
+    case "getBusyTimeout":
+      return driver.getBusyTimeout();
+    case "setBusyTimeout":
+      return driver.setBusyTimeout(operation.ms);
+    case "runBody":
+      return runBody(driver, operation, async);
+    case "sleep":
+      return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
+    case "holdOwnerLock":
+      return driver.holdOwnerLock?.(operation.tableName, operation.busyTimeoutMs) ?? null;
+    case "probeOwnerLock":
+      return driver.probeOwnerLock?.(operation.fileName) ?? "unknown";
+    case "lockHolders":
+      return driver.lockHolders?.() ?? [];
+  }
+}
+
+function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, async: boolean): unknown {
+  const { entry, direction, progress } = operation;
+  if (entry.kind === "sql") {
+    const sql = direction === "up" ? entry.upSql : entry.downSql;
+    if (sql === null) throw new Error("it has no down section");
+    return driver.exec(sql);
+  }
+  const body = direction === "up" ? entry.module.up : entry.module.down;
+  if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
+  const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
+  if (!async && isThenable(result)) {
+    result.then(undefined, () => undefined);
+    throw new AsyncInSyncRunnerError(
+      direction,
+      `${direction} returned a promise; migrations must be synchronous with the ${driver.name} driver, because its transactions cannot span an await`,
+    );
+  }
+  return result;
+}
+
+function asyncRefusal(operation: Operation): AsyncInSyncRunnerError {
+  return new AsyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** Blocks the thread for `ms`: the sync runner's wait between polls, which must not yield to the event loop. */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+}

@@ -1,0 +1,120 @@
+/**
+ * The vocabulary of the sans-I/O executor. The algorithm is written once, as generator functions
+ * that yield {@link Operation}s and receive their results; a runner (see `runners.ts`) performs each
+ * one on a driver, synchronously or by awaiting it. Nothing here touches a database.
+ */
+import type { MigrationDirection, MigrationEntry } from "./types.js";
+import type { LockHolder } from "./errors.js";
+
+/** One row as an object keyed by column name. */
+export type Row = Record<string, unknown>;
+
+/** A request from the executor to its runner. Each result type is noted beside the operation. */
+export type Operation =
+  /** Rows of a read. Result: `Row[]`. */
+  | { readonly op: "query"; readonly sql: string; readonly params: readonly unknown[] }
+  /** One write statement with bound values. Result: `{ changes: number }`. */
+  | { readonly op: "run"; readonly sql: string; readonly params: readonly unknown[] }
+  /** Statements without bound values, possibly several. Result: none. */
+  | { readonly op: "exec"; readonly sql: string }
+  /** Opens the write section. Result: none. */
+  | { readonly op: "begin"; readonly mode: "immediate" | "deferred" }
+  /** Result: none. */
+  | { readonly op: "commit" }
+  /** Result: none; never throws (a transaction SQLite already ended needs no rollback). */
+  | { readonly op: "rollback" }
+  /** Result: `boolean`. */
+  | { readonly op: "inTransaction" }
+  /** Result: `number | null` (null: the driver has no counter, so every attempt re-reads). */
+  | { readonly op: "changeCounter" }
+  /** Result: `number`. */
+  | { readonly op: "getBusyTimeout" }
+  /** Result: none. */
+  | { readonly op: "setBusyTimeout"; readonly ms: number }
+  /** Runs a migration's TypeScript body on the native connection. Result: none. */
+  | {
+      readonly op: "runBody";
+      readonly entry: MigrationEntry;
+      readonly direction: MigrationDirection;
+      readonly progress: (done: number, total: number | null) => void;
+    }
+  /** Result: none. */
+  | { readonly op: "sleep"; readonly ms: number }
+  /** Takes the owner lock sidecar; result: {@link OwnerLockHandle} or `null` when the driver has none. */
+  | { readonly op: "holdOwnerLock"; readonly tableName: string; readonly busyTimeoutMs: number }
+  /** Result: `"held" | "free" | "unknown"`. */
+  | { readonly op: "probeOwnerLock"; readonly fileName: string }
+  /** Result: `LockHolder[]` (empty when the driver cannot tell). */
+  | { readonly op: "lockHolders" };
+
+/** A held owner lock, as the `holdOwnerLock` operation returns it. */
+export interface OwnerLockHandle {
+  /** The sidecar file's name, recorded in the `started` row. */
+  readonly fileName: string;
+  /** Drops the lock; safe to call twice. */
+  release(): void;
+}
+
+/** A step of the algorithm: a generator of operations that finally returns `T`. */
+export type Step<T> = Generator<Operation, T, unknown>;
+
+/** Reads rows. */
+export function* query<T = Row>(sql: string, params: readonly unknown[] = []): Step<T[]> {
+  return (yield { op: "query", sql, params }) as T[];
+}
+
+/** Reads the first row, or `undefined`. */
+export function* queryOne<T = Row>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
+  return (yield* query<T>(sql, params))[0];
+}
+
+/** Reads the first column of the first row (a PRAGMA's value, a count). */
+export function* queryValue<T = unknown>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
+  const row = yield* queryOne(sql, params);
+  return row === undefined ? undefined : (Object.values(row)[0] as T);
+}
+
+/** Runs one write statement. */
+export function* run(sql: string, params: readonly unknown[] = []): Step<{ changes: number }> {
+  return (yield { op: "run", sql, params }) as { changes: number };
+}
+
+/** Runs statements without bound values. */
+export function* exec(sql: string): Step<void> {
+  yield { op: "exec", sql };
+}
+
+/** Opens the write section (`BEGIN IMMEDIATE` on SQLite). */
+export function* begin(mode: "immediate" | "deferred" = "immediate"): Step<void> {
+  yield { op: "begin", mode };
+}
+
+/** Commits the write section. */
+export function* commit(): Step<void> {
+  yield { op: "commit" };
+}
+
+/** Rolls back when a transaction is open; never throws. */
+export function* rollbackQuietly(): Step<void> {
+  if (yield* inTransaction()) yield { op: "rollback" };
+}
+
+/** Whether a transaction is open on the connection. */
+export function* inTransaction(): Step<boolean> {
+  return (yield { op: "inTransaction" }) as boolean;
+}
+
+/** The driver's change counter, or `null` when it has none. */
+export function* changeCounter(): Step<number | null> {
+  return (yield { op: "changeCounter" }) as number | null;
+}
+
+/** Waits `ms` milliseconds (blocking in the sync runner, a timer in the async one). */
+export function* sleep(ms: number): Step<void> {
+  yield { op: "sleep", ms };
+}
+
+/** Who holds the database's file lock, when the driver can tell. */
+export function* lockHolders(): Step<LockHolder[]> {
+  return (yield { op: "lockHolders" }) as LockHolder[];
+}

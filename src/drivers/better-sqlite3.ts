@@ -1,0 +1,172 @@
+/**
+ * The better-sqlite3 driver: the executor's primitives on better-sqlite3's native `Database`, and
+ * the `stepwise/better-sqlite3` entry (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs,
+ * `sqlite_master`) is the core's business; only better-sqlite3's API is called here.
+ */
+import BetterSqlite3 from "better-sqlite3";
+import type { Database } from "better-sqlite3";
+import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { UsageError } from "../core/errors.js";
+import { createMigrationContext } from "../core/progress.js";
+import { sqliteCodeOf } from "../core/sqlite-errors.js";
+import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { findLockHolders } from "./lock-holders.js";
+import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
+
+export type { Database } from "better-sqlite3";
+
+declare module "../core/types.js" {
+  interface MigrationConnections {
+    "better-sqlite3": Database;
+  }
+}
+
+/** Everything better-sqlite3 offers the executor and the safety nets. */
+export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
+  userVersion: true,
+  fileLocking: true,
+  foreignKeySwitch: true,
+  snapshot: true,
+  onlineBackup: true,
+  lockHolders: true,
+  changeCounter: true,
+  savepoints: true,
+};
+
+/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
+const STATEMENT_CACHE_LIMIT = 64;
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/**
+ * The executor's primitives on one better-sqlite3 connection.
+ *
+ * @example
+ * const driver = createBetterSqlite3Driver(new Database("data/app.db"));
+ */
+export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapabilities = BETTER_SQLITE3_CAPABILITIES): SyncDriver<Database> {
+  const statements = new Map<string, Statement>();
+  const prepare = (sql: string): Statement => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+      // Integers come back as numbers even when the app set defaultSafeIntegers(true).
+      statement = db.prepare<unknown[], unknown>(sql).safeIntegers(false);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const plucked = new Map<string, Statement>();
+  const value = (sql: string): unknown => {
+    let statement = plucked.get(sql);
+    if (!statement) {
+      statement = db.prepare<unknown[], unknown>(sql).safeIntegers(false).pluck();
+      plucked.set(sql, statement);
+    }
+    return statement.get();
+  };
+  const filePath = db.memory || db.name === "" ? null : db.name;
+  return {
+    name: "better-sqlite3",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath,
+    capabilities,
+    exec: (sql) => void db.exec(sql),
+    query: (sql, params) => prepare(sql).all(...params) as Row[],
+    run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
+    begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
+    commit: () => void prepare("COMMIT").run(),
+    rollback: () => {
+      if (!db.inTransaction) return;
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+      }
+    },
+    inTransaction: () => db.inTransaction,
+    changeCounter: () => value("PRAGMA data_version") as number,
+    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
+    setBusyTimeout: (ms) => void db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    runBody: (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return body!.call(entry.module, db, context);
+    },
+    createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
+    classifyError: classifySqliteError,
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeOwnerLock(db, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    snapshot: () => db.serialize(),
+    openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes)), capabilities),
+    backupTo: async (path) => {
+      await db.backup(path);
+    },
+  };
+}
+
+/** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
+export function classifySqliteError(error: unknown): ErrorClassification {
+  const code = sqliteCodeOf(error);
+  if (code === null) return { kind: "other", nativeCode: null };
+  const kind =
+    code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
+    : code.startsWith("SQLITE_FULL") ? "full"
+    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
+    : code === "SQLITE_NOTADB" ? "notadb"
+    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
+    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
+    : "other";
+  return { kind, nativeCode: code };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one better-sqlite3 connection.
+ *
+ * @example
+ * import Database from "better-sqlite3";
+ * import { MigrationManager } from "stepwise/better-sqlite3";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new Database("data/app.db"), migrations);
+ * manager.up();
+ * manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createBetterSqlite3Driver(db), migrations, props);
+  }
+
+  /** A manager with the same registry and settings on another connection (an in-memory copy, say). */
+  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * migrate(new Database("data/app.db"), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(
+  db: Database,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/better-sqlite3" and pass { verifySchema }.`);
+  }
+  const manager = new MigrationManager(db, migrations, props);
+  verifyFirst?.(manager, { refuseDrift: true });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}

@@ -1,0 +1,10 @@
+/**
+ * What the tests import: the root entry, the better-sqlite3 entry, and the few internals tests pin.
+ * Tests reach the runtime through this one file so each keeps one import line.
+ */
+export * from "../../src/index.js";
+export * from "../../src/entries/better-sqlite3.js";
+// Internals the tests pin directly; not part of any public entry.
+export { assertValidRegistry, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
+export { createProgressReporter, forEachBatch } from "../../src/core/progress.js";
+export type { Database } from "../../src/entries/better-sqlite3.js";
