@@ -91,6 +91,8 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   snapshot?(): MaybePromise<Uint8Array, Async>;
   /** A driver on a new in-memory connection holding `bytes` (capability `snapshot`). */
   openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
+  /** Closes a connection the driver opened itself (`openSnapshot`); never called on the app's own. */
+  close?(): MaybePromise<void, Async>;
   /** Copies the live database to `path` with the online backup API (capability `onlineBackup`). */
   backupTo?(path: string): Promise<void>;
 }

@@ -104,6 +104,7 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes)), capabilities),
+    close: () => void db.close(),
     backupTo: async (path) => {
       await db.backup(path);
     },

@@ -4,7 +4,8 @@
  * without running them, so `up` continues from N+1.
  */
 import { InvalidTargetError, StepwiseError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { Database } from "better-sqlite3";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { inline } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
@@ -83,11 +84,11 @@ export class AlreadyManagedError extends StepwiseError {
  * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
-export function baselineDatabase<R extends MigrationRegistry>(manager: MigrationManager<R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+export function baselineDatabase<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
   return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, version, options)));
 }
 
-function* recordBaseline<R extends MigrationRegistry>(manager: MigrationManager<R>, version: number, options: BaselineOptions): Step<BaselineResult> {
+function* recordBaseline<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, version: number, options: BaselineOptions): Step<BaselineResult> {
   requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {

@@ -9,7 +9,10 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import type { SyncDriver } from "../core/driver.js";
+import { runSync } from "../core/runners.js";
+import { exec, queryValue } from "../core/step.js";
 import { requireCapabilities } from "../core/driver.js";
 import type { MigrationPlan } from "../core/planner.js";
 import { countRows, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
@@ -107,18 +110,19 @@ export function openInMemoryCopy(db: Database): Database {
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
-export function rehearseUp<R extends MigrationRegistry>(manager: MigrationManager<R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+export function rehearseUp<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   const plan = manager.planUp(to);
   return { ...plan, rehearsal: rehearse(manager, to) };
 }
 
-function rehearse<R extends MigrationRegistry>(manager: MigrationManager<R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
-  const copy = openInMemoryCopy(manager.db);
+function rehearse<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
+  const copyDriver = openDriverCopy(manager.driver);
+  const copy = copyDriver.connection;
   try {
     const durations = new Map<number, number>();
-    const rehearsal = manager.withDatabase(copy, {
+    const rehearsal = manager.withDriver(copyDriver, {
       onEvent: (event) => {
         if (event.type === "migrated") durations.set(event.version, event.durationMs);
         if (event.type === "progress") manager.executor.emit(event);
@@ -158,8 +162,27 @@ function rehearse<R extends MigrationRegistry>(manager: MigrationManager<R>, to:
       failure,
     };
   } finally {
-    copy.close();
+    copyDriver.close?.();
   }
+}
+
+/**
+ * An in-memory copy of the driver's database, through its `snapshot` capability, with the
+ * connection settings that change what migrations do copied over (they are not stored in the file).
+ */
+function openDriverCopy(driver: SyncDriver<Database>): SyncDriver<Database> {
+  const image = driver.snapshot!();
+  // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
+  if (image.length > 19 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  const copy = driver.openSnapshot!(image);
+  for (const setting of ["foreign_keys", "recursive_triggers"]) {
+    const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
+    runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
+  }
+  return copy;
 }
 
 function describeFailure(error: unknown): RehearsalFailure {

@@ -7,7 +7,8 @@
  */
 import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
 import { MigrationFailedError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { Database } from "better-sqlite3";
+import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { requireCapabilities } from "../core/driver.js";
 import { inline } from "../core/manager.js";
@@ -31,7 +32,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
  *   otherwise whatever `up` throws.
  */
-export function upWithBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
+export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
   assertAbsoluteBackupDirectory(where.directory);
   const { executor } = manager;
@@ -62,7 +63,7 @@ export function upWithBackup<R extends MigrationRegistry>(manager: MigrationMana
  *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
  *   otherwise whatever `up` throws.
  */
-export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
+export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
   assertAbsoluteBackupDirectory(where.directory);
   requireCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup");
@@ -77,7 +78,7 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: M
   return upAfterBackup(manager, upOptions, backup);
 }
 
-function upAfterBackup<R extends MigrationRegistry>(manager: MigrationManager<R>, options: UpOptions<VersionOf<R>>, backup: BackupRecord): MigrationResult {
+function upAfterBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpOptions<VersionOf<R>>, backup: BackupRecord): MigrationResult {
   try {
     return { ...manager.up(options), backup };
   } catch (error) {

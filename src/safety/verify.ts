@@ -4,7 +4,8 @@
  * shows up as a difference with the object's name.
  */
 import { StepwiseError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { Database } from "better-sqlite3";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
 import { inline } from "../core/manager.js";
 import { begin, rollbackQuietly, type Step } from "../core/step.js";
@@ -64,7 +65,7 @@ export class SchemaDriftError extends StepwiseError {
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
  *   mismatch, database ahead…) when the history is not usable.
  */
-export function verifySchema<R extends MigrationRegistry>(manager: MigrationManager<R>, options: VerifySchemaOptions = {}): SchemaVerification {
+export function verifySchema<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: VerifySchemaOptions = {}): SchemaVerification {
   // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
   requireCapabilities(manager.driver, "verifySchema", "snapshot");
   const verification = manager.run(manager.executor.withConnectionSettings(compareWithReplay(manager)));
@@ -76,7 +77,7 @@ export function verifySchema<R extends MigrationRegistry>(manager: MigrationMana
   return verification;
 }
 
-function* compareWithReplay<R extends MigrationRegistry>(manager: MigrationManager<R>): Step<SchemaVerification> {
+function* compareWithReplay<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>): Step<SchemaVerification> {
   // One read transaction: the schema and the history come from the same snapshot, so a process that
   // migrates meanwhile cannot make its new table look like drift against the old history.
   yield* begin("deferred");

@@ -1,0 +1,256 @@
+/**
+ * The driver seam: one executor, two runners. The same generator steps that the better-sqlite3
+ * manager drives synchronously are driven here by the async runner over an async facade of
+ * better-sqlite3 (every primitive returns a promise), and safety nets a driver cannot support are
+ * refused by name before anything runs.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import Database from "better-sqlite3";
+import { Executor } from "../src/core/executor.js";
+import { SyncMigrationManager } from "../src/core/manager.js";
+import { runAsync } from "../src/core/runners.js";
+import type { AsyncDriver, SyncDriver } from "../src/core/driver.js";
+import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import {
+  BETTER_SQLITE3_CAPABILITIES,
+  DriverCapabilityError,
+  MigrationFailedError,
+  MigrationManager,
+  baselineDatabase,
+  createBetterSqlite3Driver,
+  rehearseUp,
+  upWithOnlineBackup,
+  verifySchema,
+} from "./support/stepwise.js";
+
+/** A file database in a fresh temp folder, closed and removed after the test. */
+function openDatabase(t: TestContext): Database.Database {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-seam-"));
+  const db = new Database(path.join(dir, "app.db"));
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return db;
+}
+
+/** better-sqlite3's primitives, each wrapped to answer through a promise settled on a later tick. */
+function asyncFacade(driver: SyncDriver<Database.Database>): AsyncDriver<Database.Database> {
+  const later = <T>(action: () => T): Promise<T> =>
+    new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(action());
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  return {
+    ...driver,
+    name: "better-sqlite3 (async facade)",
+    async: true,
+    exec: (sql) => later(() => driver.exec(sql)),
+    query: (sql, params) => later(() => driver.query(sql, params)),
+    run: (sql, params) => later(() => driver.run(sql, params)),
+    begin: (mode) => later(() => driver.begin(mode)),
+    commit: () => later(() => driver.commit()),
+    rollback: () => later(() => driver.rollback()),
+    inTransaction: () => later(() => driver.inTransaction()),
+    changeCounter: () => later(() => driver.changeCounter()),
+    getBusyTimeout: () => later(() => driver.getBusyTimeout()),
+    setBusyTimeout: (ms) => later(() => driver.setBusyTimeout(ms)),
+    holdOwnerLock: (tableName, busyTimeoutMs) => later(() => driver.holdOwnerLock!(tableName, busyTimeoutMs)),
+    probeOwnerLock: (fileName) => later(() => driver.probeOwnerLock!(fileName)),
+    snapshot: undefined,
+    openSnapshot: undefined,
+    close: undefined,
+  };
+}
+
+function sqlEntry(version: number, name: string, upSql: string, downSql: string | null): MigrationEntry {
+  return {
+    kind: "sql",
+    version,
+    name,
+    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
+    description: null,
+    checksum: `sha256:${version}`,
+    reversible: downSql !== null,
+    transaction: true,
+    disableForeignKeys: false,
+    upSql,
+    downSql,
+  };
+}
+
+function tsEntry(version: number, name: string, up: (db: Database.Database, context: MigrationContext) => unknown): MigrationEntry {
+  return {
+    kind: "ts",
+    version,
+    name,
+    file: `migrations/${String(version).padStart(3, "0")}_${name}.ts`,
+    description: null,
+    checksum: `sha256:${version}`,
+    reversible: false,
+    transaction: true,
+    disableForeignKeys: false,
+    // The registry type wants sync bodies; an async one is exactly what these tests feed in.
+    module: { up: up as (db: unknown) => void },
+  };
+}
+
+const registry: MigrationRegistry = [
+  sqlEntry(1, "contacts", "CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE contacts;"),
+  sqlEntry(2, "seed", "INSERT INTO contacts (name) VALUES ('Ada'), ('Grace');", "DELETE FROM contacts;"),
+];
+
+function executorFor(migrations: MigrationRegistry): Executor {
+  return new Executor(migrations, {
+    tableName: "schema_migrations",
+    busyTimeoutMs: 1_000,
+    progressIntervalMs: undefined,
+    onEvent: undefined,
+    logger: null,
+    driverName: "better-sqlite3 (async facade)",
+    capabilities: BETTER_SQLITE3_CAPABILITIES,
+  });
+}
+
+const tables = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter((name) => !name.startsWith("sqlite_"));
+
+test("the async runner drives the same executor: up, a second up that changes nothing, down", async (t) => {
+  const db = openDatabase(t);
+  const driver = asyncFacade(createBetterSqlite3Driver(db));
+  const executor = executorFor(registry);
+
+  const up = await runAsync(executor.up(), driver);
+  assert.deepEqual(up.steps.map((step) => step.version), [1, 2]);
+  assert.equal(up.toVersion, 2);
+  assert.equal(db.prepare("SELECT count(*) FROM contacts").pluck().get(), 2);
+  assert.equal(db.pragma("user_version", { simple: true }), 2);
+  assert.deepEqual((db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all() as number[]), [1, 2]);
+
+  const again = await runAsync(executor.up(), driver);
+  assert.deepEqual(again.steps, []);
+
+  const down = await runAsync(executor.down({ to: 0 }), driver);
+  assert.deepEqual(down.steps.map((step) => step.version), [2, 1]);
+  assert.deepEqual(tables(db), ["schema_migrations"]);
+  assert.equal(db.pragma("user_version", { simple: true }), 0);
+  assert.equal(db.inTransaction, false);
+});
+
+test("the async runner rolls a failing migration back with its history row", async (t) => {
+  const db = openDatabase(t);
+  const driver = asyncFacade(createBetterSqlite3Driver(db));
+  const failing = [...registry, sqlEntry(3, "broken", "CREATE TABLE notes (id INTEGER PRIMARY KEY); INSERT INTO missing VALUES (1);", null)];
+
+  await assert.rejects(runAsync(executorFor(failing).up(), driver), (error: unknown) => {
+    assert.ok(error instanceof MigrationFailedError);
+    assert.equal(error.code, "MIGRATION_FAILED");
+    assert.equal(error.version, 3);
+    assert.equal(error.rolledBack, true);
+    return true;
+  });
+  assert.deepEqual(tables(db), ["contacts", "schema_migrations"]);
+  assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2]);
+  assert.equal(db.pragma("user_version", { simple: true }), 2);
+  assert.equal(db.inTransaction, false);
+});
+
+test("an async migration body that throws after two awaited statements leaves nothing, through the async runner", async (t) => {
+  const db = openDatabase(t);
+  const driver = asyncFacade(createBetterSqlite3Driver(db));
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  let reachedThrow = false;
+  const asyncRegistry = [
+    ...registry,
+    tsEntry(3, "async_backfill", async (connection) => {
+      await tick();
+      connection.exec("CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)");
+      await tick();
+      connection.exec("INSERT INTO audit (note) VALUES ('half way')");
+      // The write transaction must still be open across the awaits, or the rows above would be committed.
+      assert.equal(connection.inTransaction, true);
+      reachedThrow = true;
+      throw new Error("fails after two awaited statements");
+    }),
+  ];
+
+  await assert.rejects(runAsync(executorFor(asyncRegistry).up(), driver), (error: unknown) => {
+    assert.ok(error instanceof MigrationFailedError);
+    assert.equal(error.version, 3);
+    assert.equal(error.rolledBack, true);
+    assert.equal((error.cause as Error).message, "fails after two awaited statements");
+    return true;
+  });
+  assert.equal(reachedThrow, true);
+  assert.deepEqual(tables(db), ["contacts", "schema_migrations"]);
+  assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2]);
+  assert.equal(db.inTransaction, false);
+});
+
+test("the sync runner refuses an async migration body and leaves nothing", (t) => {
+  const db = openDatabase(t);
+  const asyncRegistry = [
+    ...registry,
+    tsEntry(3, "async_body", async (connection) => {
+      connection.exec("CREATE TABLE audit (id INTEGER PRIMARY KEY)");
+      await Promise.resolve();
+    }),
+  ];
+  assert.throws(
+    () => new MigrationManager(db, asyncRegistry).up(),
+    (error: unknown) => {
+      assert.ok(error instanceof MigrationFailedError);
+      assert.equal(error.version, 3);
+      assert.equal(error.rolledBack, true);
+      assert.equal((error.cause as { code?: string }).code, "ASYNC_IN_SYNC_RUNNER");
+      return true;
+    },
+  );
+  assert.deepEqual(tables(db), ["contacts", "schema_migrations"]);
+  assert.equal(db.pragma("user_version", { simple: true }), 2);
+});
+
+test("safety nets a driver cannot support are refused by name before anything runs", async (t) => {
+  const db = openDatabase(t);
+  const limited = { ...BETTER_SQLITE3_CAPABILITIES, snapshot: false, onlineBackup: false };
+  const manager = new SyncMigrationManager(createBetterSqlite3Driver(db, limited), registry);
+  const refused = (operation: string, capability: string) => (error: unknown) => {
+    assert.ok(error instanceof DriverCapabilityError);
+    assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+    assert.equal(error.driver, "better-sqlite3");
+    assert.equal(error.capability, capability);
+    assert.equal(error.operation, operation);
+    return true;
+  };
+
+  assert.throws(() => rehearseUp(manager), refused("rehearseUp", "snapshot"));
+  assert.throws(() => verifySchema(manager), refused("verifySchema", "snapshot"));
+  assert.throws(() => baselineDatabase(manager, 1), refused("baselineDatabase", "snapshot"));
+  await assert.rejects(
+    upWithOnlineBackup(manager, { backup: { directory: path.join(tmpdir(), "never-written") } }),
+    refused("upWithOnlineBackup", "onlineBackup"),
+  );
+  // Refused, not half run: nothing was created, and the manager still migrates normally.
+  assert.deepEqual(tables(db), []);
+  assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2]);
+});
+
+test("a driver without a change counter re-reads the history on every attempt and still applies once", (t) => {
+  const db = openDatabase(t);
+  const base = createBetterSqlite3Driver(db, { ...BETTER_SQLITE3_CAPABILITIES, changeCounter: false });
+  const driver: SyncDriver<Database.Database> = { ...base, changeCounter: () => null };
+  const first = new SyncMigrationManager(driver, registry).up({ to: 1 });
+  assert.deepEqual(first.steps.map((step) => step.version), [1]);
+  const rest = new SyncMigrationManager(driver, registry).up();
+  assert.deepEqual(rest.steps.map((step) => step.version), [2]);
+  assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2]);
+});
