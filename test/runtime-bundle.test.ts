@@ -13,7 +13,7 @@ import { migrations } from "../generated/registry.js";
 import { MigrationManager, migrate } from "./support/stepwise.js";
 import { repoRoot } from "./support/project.js";
 
-const FEATURE_MODULES = ["src/backup.ts", "src/rehearsal.ts", "src/baseline.ts", "src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts", "src/restore.ts", "src/backup-name.ts", "src/database-fingerprint.ts"];
+const ENTRY = "./src/entries/better-sqlite3.ts";
 
 /**
  * The repo-relative source files that contribute code to a minified bundle of `entry`, an ES
@@ -40,16 +40,32 @@ async function bundledInputs(entry: string): Promise<string[]> {
     .map(([input]) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
 }
 
-test("importing only migrate and MigrationManager bundles no safety-net, CLI or commander module", async () => {
-  const inputs = await bundledInputs(`export { MigrationManager, migrate } from "./src/index.ts";`);
-  assert.ok(inputs.includes("src/manager.ts"), `the bundle lacks the manager itself: ${inputs.join(", ")}`);
-  const unwanted = inputs.filter((input) => FEATURE_MODULES.includes(input) || input.startsWith("src/cli/") || input.includes("node_modules/commander/"));
+test("importing only migrate and MigrationManager bundles no safety-net, build-time, CLI or commander module", async () => {
+  const inputs = await bundledInputs(`export { MigrationManager, migrate } from "${ENTRY}";`);
+  for (const core of ["src/core/executor.ts", "src/core/runners.ts", "src/drivers/better-sqlite3.ts"]) {
+    assert.ok(inputs.includes(core), `the bundle lacks ${core}: ${inputs.join(", ")}`);
+  }
+  // Build-time code (file-name rules, SQL parsing, checksums) lives in src/shared/ and codegen/.
+  const unwanted = inputs.filter(
+    (input) =>
+      input.startsWith("src/safety/") ||
+      input.startsWith("src/shared/") ||
+      input.startsWith("codegen/") ||
+      input.startsWith("src/cli/") ||
+      input.includes("node_modules/commander/"),
+  );
+  assert.deepEqual(unwanted, []);
+});
+
+test("the driver-agnostic root entry bundles no driver, safety-net, build-time or CLI module", async () => {
+  const inputs = await bundledInputs(`export * from "./src/index.ts";`);
+  const unwanted = inputs.filter((input) => input.startsWith("src/drivers/") || input.startsWith("src/safety/") || input.startsWith("src/shared/") || input.startsWith("src/cli/"));
   assert.deepEqual(unwanted, []);
 });
 
 test("the guard sees a safety net when an app does import one", async () => {
-  const inputs = await bundledInputs(`export { migrate, verifySchema, upWithBackup } from "./src/index.ts";`);
-  for (const feature of ["src/verify.ts", "src/schema-snapshot.ts", "src/schema-replay.ts", "src/up-with-backup.ts", "src/backup.ts"]) {
+  const inputs = await bundledInputs(`export { migrate, verifySchema, upWithBackup } from "${ENTRY}";`);
+  for (const feature of ["src/safety/verify.ts", "src/safety/schema-snapshot.ts", "src/safety/schema-replay.ts", "src/safety/up-with-backup.ts", "src/safety/backup.ts"]) {
     assert.ok(inputs.includes(feature), `${feature} missing from ${inputs.join(", ")}`);
   }
 });

@@ -18,7 +18,7 @@ import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageEr
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import { MigrationManager } from "../drivers/better-sqlite3.js";
-import { formatMigrationLabel } from "../shared/migration-file.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { Database } from "better-sqlite3";

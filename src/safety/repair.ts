@@ -15,7 +15,7 @@ import { highestAppliedVersion } from "../core/planner.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { formatMigrationLabel } from "../shared/migration-file.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import { parseMigrationOwner } from "../core/migration-owner.js";
 
 /** What the person found: the migration's changes are all there, or none are. */

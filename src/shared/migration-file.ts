@@ -4,6 +4,9 @@
  * This is the one place that knows the naming rules. Codegen uses it to scan a folder and `create`
  * uses it to name a new file, so the two can never disagree.
  */
+import { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion } from "../core/migration-label.js";
+
+export { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion };
 
 /** The two kinds of migration source. */
 export type MigrationKind = "ts" | "sql";
@@ -38,8 +41,6 @@ export type MigrationFileNameResult =
   | { readonly status: "malformed"; readonly problem: MalformedMigrationFileName }
   | { readonly status: "ignored" };
 
-/** The digits `create` pads a version to, until the versions outgrow it. */
-export const DEFAULT_VERSION_WIDTH = 3;
 
 /** The longest name `create` derives from a description, so file names stay readable. */
 export const MAX_GENERATED_NAME_LENGTH = 60;
@@ -212,23 +213,3 @@ export function formatMigrationFileName(
   return `${formatVersion(version, width)}_${name}.${kind}`;
 }
 
-/**
- * A version as file names show it: zero-padded to `width` digits, and never truncated.
- *
- * @example
- * formatVersion(7); // "007"
- */
-export function formatVersion(version: number, width: number = DEFAULT_VERSION_WIDTH): string {
-  return String(version).padStart(width, "0");
-}
-
-/**
- * How messages name one migration: its file name without the extension, so it can be found in the
- * migrations folder at a glance.
- *
- * @example
- * formatMigrationLabel(7, "add_index"); // "007_add_index"
- */
-export function formatMigrationLabel(version: number, name: string): string {
-  return `${formatVersion(version)}_${name}`;
-}
