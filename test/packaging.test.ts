@@ -125,7 +125,7 @@ test("a TypeScript app creates, generates and migrates with the packed bin, then
   await npmInstall(app);
 
   // Importing the runtime and the embeddable CLI loads no codegen module, even with them installed.
-  const runtimeModules = await modulesLoadedBy(app, ["stepwise", "stepwise/cli"]);
+  const runtimeModules = await modulesLoadedBy(app, ["stepwise", "stepwise/better-sqlite3", "stepwise/cli"]);
   assert.ok(runtimeModules.some((file) => /node_modules[\\/]stepwise[\\/]dist[\\/]src[\\/]index\.js$/.test(file)), runtimeModules.join("\n"));
   assert.deepEqual(runtimeModules.filter((file) => CODEGEN_MODULES.test(file)), []);
   const codegenModules = await modulesLoadedBy(app, ["stepwise/codegen"]);
@@ -194,7 +194,7 @@ export default defineMigration({
   writeFileSync(
     path.join(app, "src", "main.ts"),
     `import Database from "better-sqlite3";
-import { migrate } from "stepwise";
+import { migrate } from "stepwise/better-sqlite3";
 import { createCli } from "stepwise/cli";
 import { latestVersion, migrations } from "../generated/registry.js";
 
@@ -296,7 +296,7 @@ async function bundleWithRollup(app: string, outputFile: string): Promise<void> 
   writeFileSync(
     path.join(app, "src", "start.ts"),
     `import Database from "better-sqlite3";
-import { migrate } from "stepwise";
+import { migrate } from "stepwise/better-sqlite3";
 import { latestVersion, migrations } from "../generated/registry.js";
 
 const db = new Database(process.env.APP_DATABASE ?? "app.db");
@@ -335,7 +335,7 @@ test("an app that only runs migrations installs no codegen tools, and the bin na
   }
 
   const imported = await runPlainNode(
-    ["--input-type=module", "-e", `const runtime = await import("stepwise"); const cli = await import("stepwise/cli"); console.log(typeof runtime.migrate, typeof cli.createCli);`],
+    ["--input-type=module", "-e", `const runtime = await import("stepwise/better-sqlite3"); const cli = await import("stepwise/cli"); console.log(typeof runtime.migrate, typeof cli.createCli);`],
     { cwd: app },
   );
   assert.equal(imported.code, 0, describeRun(imported));
