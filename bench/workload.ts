@@ -97,11 +97,12 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
   const modules = path.join(root, "node_modules");
   const stub = path.join(modules, "stepwise");
   mkdirSync(stub, { recursive: true });
-  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts" } }));
+  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./better-sqlite3": "./better-sqlite3.ts" } }));
   // The sources through a link, so the specifier is a plain "./src/index.ts" that esbuild and tsx both
   // follow: a file URL is tsx's alone, and a path up to the repo breaks on a "#" or "%" in its name.
   symlinkSync(path.join(repoRoot, "src"), path.join(stub, "src"), "dir");
   writeFileSync(path.join(stub, "index.ts"), `export * from "./src/index.ts";\n`);
+  writeFileSync(path.join(stub, "better-sqlite3.ts"), `export * from "./src/entries/better-sqlite3.ts";\n`);
   symlinkSync(path.join(repoRoot, "node_modules", "better-sqlite3"), path.join(modules, "better-sqlite3"), "dir");
 
   const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.pragma(${JSON.stringify(pragma)});`).join("\n");
@@ -111,7 +112,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
   mkdirSync(path.dirname(appEntry), { recursive: true });
   writeFileSync(
     appEntry,
-    `import Database from "better-sqlite3";\nimport { migrate } from "stepwise";\nimport { migrations } from "../generated/registry.js";\n\n` +
+    `import Database from "better-sqlite3";\nimport { migrate } from "stepwise/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
       `const db = new Database(process.argv[2]!);\n${pragmas}\nmigrate(db, migrations);\ndb.close();\n`,
   );
   writeFileSync(

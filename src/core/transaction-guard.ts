@@ -18,7 +18,6 @@
  * Both markers live only in this connection's temp schema and savepoint stack; nothing reaches the
  * database file.
  */
-import { randomUUID } from "node:crypto";
 import type { EscapedCommit } from "./errors.js";
 import { exec, inTransaction, queryOne, queryValue, type Step } from "./step.js";
 
@@ -29,7 +28,7 @@ export interface TransactionStart {
 }
 
 /** Unguessable, so a migration's own `RELEASE x` or `ROLLBACK TO x` can never name ours. */
-const NAME_PREFIX = `stepwise_guard_${randomUUID().replace(/-/g, "")}`;
+const NAME_PREFIX = `stepwise_guard_${globalThis.crypto.randomUUID().replace(/-/g, "")}`;
 let nameCounter = 0;
 
 function uniqueName(kind: string): string {

@@ -76,9 +76,10 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
   mkdirSync(stub, { recursive: true });
   writeFileSync(
     path.join(stub, "package.json"),
-    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./cli": "./cli.ts" } }),
+    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./better-sqlite3": "./better-sqlite3.ts", "./cli": "./cli.ts" } }),
   );
   writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "index.ts")).href)};\n`);
+  writeFileSync(path.join(stub, "better-sqlite3.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "entries", "better-sqlite3.ts")).href)};\n`);
   writeFileSync(path.join(stub, "cli.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "cli", "index.ts")).href)};\n`);
 
   const migrationsDir = path.join(root, "migrations");
