@@ -245,10 +245,13 @@ function stage(checkout: string, root: string, account: Account, nodeReadable: b
 
 /**
  * The packages the bin's runtime commands load, as named in the checkout's package.json: stepwise's
- * dependencies, its required peers (better-sqlite3) and tsx, which runs the TypeScript bin and loads
- * the project's registry. The codegen peers (ts-morph, prettier) stay out: no unprivileged test runs
+ * dependencies, its required peers, the driver the CLI defaults to (better-sqlite3, an optional peer
+ * like every driver) and tsx, which runs the TypeScript bin and loads the project's registry. The codegen peers (ts-morph, prettier) stay out: no unprivileged test runs
  * `gen`. Their own dependencies come along when they are copied.
  */
+/** The driver the CLI opens databases with unless told otherwise. */
+const CLI_DEFAULT_DRIVER = "better-sqlite3";
+
 export function unprivilegedCliPackages(checkout = repoRoot): string[] {
   const manifest = JSON.parse(readFileSync(path.join(checkout, "package.json"), "utf8")) as {
     dependencies?: Record<string, string>;
@@ -256,7 +259,7 @@ export function unprivilegedCliPackages(checkout = repoRoot): string[] {
     peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   };
   const requiredPeers = Object.keys(manifest.peerDependencies ?? {}).filter((name) => !manifest.peerDependenciesMeta?.[name]?.optional);
-  return [...new Set([...Object.keys(manifest.dependencies ?? {}), ...requiredPeers, "tsx"])];
+  return [...new Set([...Object.keys(manifest.dependencies ?? {}), ...requiredPeers, CLI_DEFAULT_DRIVER, "tsx"])];
 }
 
 /**
