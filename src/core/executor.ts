@@ -25,7 +25,7 @@ import { createProgressReporter } from "./progress.js";
 import { HistoryStore, setUserVersion } from "./history.js";
 import { readSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
-import { restoreConnectionSettings, snapshotConnectionSettings } from "./connection-settings.js";
+import { restoreConnectionSettings, snapshotConnectionSettings, type ConnectionSettingsSnapshot } from "./connection-settings.js";
 import {
   createCommitWitness,
   dropCommitWitness,
@@ -239,10 +239,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * A `started` row owned by a live process means a `transaction: false` migration is running
-   * elsewhere without holding the lock: wait for it (up to the busy timeout) and plan again, rather
-   * than calling it interrupted. Only a row whose owner is gone is reported as incomplete.
+   * elsewhere without holding the lock: wait for it (up to the busy timeout) and try `attempt` again,
+   * rather than calling it interrupted. Only a row whose owner is gone is reported as incomplete.
+   * `up`, `down` and `verifySchema` all wait through it.
    */
-  private *waitWhileAnotherProcessMigrates(attempt: () => Step<MigrationResult>): Step<MigrationResult> {
+  *waitWhileAnotherProcessMigrates<T>(attempt: () => Step<T>): Step<T> {
     let waitingSince: number | null = null;
     const busyTimeoutMs = this.settings.busyTimeoutMs;
     for (;;) {
@@ -308,7 +309,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  private *restoreSettingsAfterRun(before: Awaited<ReturnType<typeof snapshotConnectionSettings> extends Step<infer S> ? S : never>, failed: boolean): Step<void> {
+  private *restoreSettingsAfterRun(before: ConnectionSettingsSnapshot, failed: boolean): Step<void> {
     // Settings only take effect outside a transaction; every path has ended its own by now.
     yield* rollbackQuietly();
     try {
@@ -324,7 +325,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     plannedAtCounter: number | null,
     replan: Replan<R[number]>,
     progress: Progress,
-    settingsBefore: Awaited<ReturnType<typeof snapshotConnectionSettings> extends Step<infer S> ? S : never>,
+    settingsBefore: ConnectionSettingsSnapshot,
   ): Step<MigrationResult> {
     const direction = plan.direction;
     const ran = progress.ran;

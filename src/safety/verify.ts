@@ -9,7 +9,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
 import { inline } from "../core/manager.js";
 import { begin, rollbackQuietly, type Step } from "../core/step.js";
-import { verifyHistoryOrThrow } from "../core/planner.js";
+import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -68,7 +68,10 @@ export class SchemaDriftError extends StepwiseError {
 export function verifySchema<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: VerifySchemaOptions = {}): SchemaVerification {
   // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
   requireCapabilities(manager.driver, "verifySchema", "snapshot");
-  const verification = manager.run(manager.executor.withConnectionSettings(compareWithReplay(manager)));
+  // A transaction: false migration another process is running shows as a started row: wait for it,
+  // as up does, rather than report the half-applied schema as drift or the row as interrupted.
+  const { executor } = manager;
+  const verification = manager.run(executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager))));
   if (!verification.ok) {
     if (options.refuseDrift) throw new SchemaDriftError(verification);
     return verification;
@@ -82,7 +85,7 @@ function* compareWithReplay<R extends MigrationRegistry>(manager: SyncMigrationM
   // migrates meanwhile cannot make its new table look like drift against the old history.
   yield* begin("deferred");
   let live: ReturnType<typeof readSchemaSnapshot>;
-  let keys: Awaited<ReturnType<typeof manager.executor.store.readKeys>> extends Step<infer K> ? K : never;
+  let keys: AppliedMigrationKey[];
   try {
     yield* manager.executor.refuseUnmanagedDatabase();
     live = yield* inline(() => readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
