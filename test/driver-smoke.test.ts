@@ -81,8 +81,10 @@ function tempFile(): { file: string; cleanup(): void } {
   return { file: path.join(dir, "app.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-const tableNames = (db: NativeConnection): string[] =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((row) => row.name);
+/** Rows as plain objects: node:sqlite gives them a null prototype, which deepEqual tells apart. */
+const rows = (db: NativeConnection, sql: string): Record<string, unknown>[] => db.prepare(sql).all().map((row) => ({ ...(row as object) }));
+
+const tableNames = (db: NativeConnection): string[] => rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((row) => String(row.name));
 
 const drivers = driversForThisRuntime();
 
@@ -109,8 +111,8 @@ for (const driver of drivers) {
         const first = migrate(db as never, registry);
         assert.deepEqual(first.steps.map((step) => step.version), [1, 2, 3]);
         assert.equal(first.toVersion, 3);
-        assert.deepEqual(db.prepare("SELECT upper FROM contacts ORDER BY id").all(), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
-        assert.deepEqual(db.prepare("PRAGMA user_version").all(), [{ user_version: 3 }]);
+        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.deepEqual(rows(db, "PRAGMA user_version"), [{ user_version: 3 }]);
 
         const manager = new MigrationManager(db as never, registry);
         assert.equal(manager.driver.name, driver.name);
@@ -122,7 +124,7 @@ for (const driver of drivers) {
         const down = manager.down({ steps: 2 });
         assert.deepEqual(down.steps.map((step) => step.version), [3, 2]);
         assert.equal(manager.currentVersion(), 1);
-        assert.deepEqual(db.prepare("SELECT count(*) AS n FROM contacts").all(), [{ n: 0 }]);
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
         assert.equal(manager.status().pendingCount, 2);
         assert.deepEqual(manager.history().map((row) => row.version), [1]);
       });
@@ -135,7 +137,7 @@ for (const driver of drivers) {
         const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", "sha256:edited"), seed];
         const manager = new MigrationManager(db as never, edited);
         assert.throws(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" });
-        assert.deepEqual(db.prepare("SELECT count(*) AS n FROM contacts").all(), [{ n: 0 }]);
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
       });
     });
 
@@ -160,7 +162,7 @@ for (const driver of drivers) {
         );
         assert.equal(manager.currentVersion(), 2);
         assert.deepEqual(tableNames(db), ["contacts", "schema_migrations"]);
-        assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'contacts_name'").all(), []);
+        assert.deepEqual(rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'contacts_name'"), []);
       });
     });
 
