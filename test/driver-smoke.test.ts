@@ -203,6 +203,34 @@ for (const driver of drivers) {
       });
     });
 
+    test("the snapshot and online backup it declares copy the database", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase(async (db, file) => {
+        const manager = new MigrationManager(db as never, registry);
+        manager.up();
+        const primitives = manager.driver;
+        if (primitives.capabilities.snapshot) {
+          const copy = primitives.openSnapshot!(primitives.snapshot!());
+          try {
+            assert.deepEqual({ ...copy.query("SELECT count(*) AS n FROM contacts", [])[0] }, { n: 3 });
+            assert.equal(copy.filePath, null);
+          } finally {
+            copy.close!();
+          }
+        }
+        if (primitives.capabilities.onlineBackup) {
+          const target = path.join(path.dirname(file), "copy.db");
+          await primitives.backupTo!(target);
+          const copy = (await driver.open(target)) as unknown as NativeConnection;
+          try {
+            assert.deepEqual(rows(copy, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+          } finally {
+            copy.close();
+          }
+        }
+      });
+    });
+
     test("each capability it lacks is refused with DRIVER_CAPABILITY_MISSING naming the driver, before anything runs", async (t) => {
       const { MigrationManager } = await driver.load();
       const probe = tempFile();
