@@ -130,6 +130,21 @@ for (const driver of drivers) {
       });
     });
 
+    test("a transaction: false migration walks in batches of its own transactions and releases its owner lock", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db, file) => {
+        const outside = { ...fillUpper, transaction: false } as MigrationEntry;
+        const manager = new MigrationManager(db as never, [createContacts, seed, outside]);
+        assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.equal(manager.driver.inTransaction(), false);
+        // The run took the sidecar lock; the file stays (deleting it could race a new owner), unheld.
+        assert.ok(existsSync(`${file}-stepwise-owner-schema_migrations`));
+        assert.equal(manager.driver.probeOwnerLock!("app.db-stepwise-owner-schema_migrations"), "free");
+        assert.equal(manager.status().pendingCount, 0);
+      });
+    });
+
     test("an applied migration whose checksum changed is refused with CHECKSUM_MISMATCH, nothing run", async () => {
       const { MigrationManager } = await driver.load();
       await withDatabase((db) => {
