@@ -10,7 +10,6 @@ import { sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { Driver, ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
 import type { BatchConnection } from "../core/types.js";
-import { ownerLockFileName, type OwnerLockState } from "./owner-lock.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
 export function classifySqliteError(error: unknown): ErrorClassification {
@@ -141,6 +140,14 @@ export function withSqliteCodes<D extends Driver>(driver: D, codeOf: (error: unk
   }
   return wrapped as D;
 }
+
+/** The owner lock sidecar's name for a database file and history table (see `owner-lock.ts`). */
+export function ownerLockFileName(databaseFile: string, tableName: string): string {
+  return `${path.basename(databaseFile)}-stepwise-owner-${tableName}`;
+}
+
+/** What a probe of a recorded owner lock found. */
+export type OwnerLockState = "held" | "free" | "unknown";
 
 /** A connection on the owner lock sidecar, opened with the app's own library. */
 export interface SidecarConnection {
