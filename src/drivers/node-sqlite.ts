@@ -38,7 +38,7 @@ export interface DatabaseSync {
   location(dbName?: string): string | null;
   /** Node 22.16 and newer. */
   readonly isTransaction: boolean;
-  /** Node 24.x and newer (see {@link nodeSqliteCapabilities}). */
+  /** Only on Nodes that have it (24.21 does; see {@link nodeSqliteCapabilities}). */
   serialize?(dbName?: string): Uint8Array;
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
@@ -52,7 +52,7 @@ declare module "../core/types.js" {
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;
 
-/** `backup()` from `node:sqlite` (Node 23.8 and 22.16 onward), or `null` on an older Node. */
+/** `backup()` from `node:sqlite` where this Node has it (24.21 does), or `null`. */
 function nodeSqliteBackup(): BackupFunction | null {
   const sqlite = process.getBuiltinModule?.("node:sqlite") as { backup?: unknown } | undefined;
   return typeof sqlite?.backup === "function" ? (sqlite.backup as BackupFunction) : null;
