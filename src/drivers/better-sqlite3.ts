@@ -8,13 +8,16 @@ import type { Database } from "better-sqlite3";
 import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
-import { sqliteCodeOf } from "../core/sqlite-errors.js";
-import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
+import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
+import { classifySqliteError } from "./sqlite-shared.js";
+
+/** Re-exported where it always was; it lives in `sqlite-shared.ts` so other drivers share it. */
+export { classifySqliteError };
 
 export type { Database } from "better-sqlite3";
 
@@ -109,21 +112,6 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
       await db.backup(path);
     },
   };
-}
-
-/** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
-export function classifySqliteError(error: unknown): ErrorClassification {
-  const code = sqliteCodeOf(error);
-  if (code === null) return { kind: "other", nativeCode: null };
-  const kind =
-    code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
-    : code.startsWith("SQLITE_FULL") ? "full"
-    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
-    : code === "SQLITE_NOTADB" ? "notadb"
-    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
-    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
-    : "other";
-  return { kind, nativeCode: code };
 }
 
 /**

@@ -41,17 +41,41 @@ export function hasSharedFile(db: Database): boolean {
 }
 
 /**
+ * A connection to the sidecar file, opened through the app's own SQLite library. Only `exec` and
+ * `close` are needed, which every SQLite binding offers under these names.
+ */
+export interface OwnerLockConnection {
+  exec(sql: string): unknown;
+  close(): unknown;
+}
+
+/**
+ * Opens `file` with the app's own SQLite library and a busy timeout of `timeoutMs`. `probe` asks for
+ * a read-only connection to an existing file where the library can say so; the caller has already
+ * checked that the file exists, so a library without those options may ignore them.
+ */
+export type OpenOwnerLockConnection = (file: string, options: { readonly probe: boolean; readonly timeoutMs: number }) => OwnerLockConnection;
+
+/**
  * Takes the owner lock for `db`'s file, waiting up to `busyTimeoutMs` for a process that is only
  * probing it. Returns `null` when the database has no file or the lock cannot be taken (for example a
  * folder without write permission for the sidecar): the caller then records no lock, and others fall
  * back to judging the owner by its pid, as rows written before the lock existed are judged.
  */
 export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: number): HeldOwnerLock | null {
-  if (!hasSharedFile(db)) return null;
-  const fileName = ownerLockFileName(db.name, tableName);
-  let connection: Database | null = null;
+  return holdOwnerLockWith(openLike(db), hasSharedFile(db) ? db.name : null, tableName, busyTimeoutMs);
+}
+
+/**
+ * {@link holdOwnerLock} for any SQLite library: `open` opens the sidecar with the app's library, and
+ * `databaseFile` is the database's path (`null` for one without a file, which needs no lock).
+ */
+export function holdOwnerLockWith(open: OpenOwnerLockConnection, databaseFile: string | null, tableName: string, busyTimeoutMs: number): HeldOwnerLock | null {
+  if (databaseFile === null) return null;
+  const fileName = ownerLockFileName(databaseFile, tableName);
+  let connection: OwnerLockConnection | null = null;
   try {
-    connection = new (db.constructor as DatabaseConstructor)(path.join(path.dirname(db.name), fileName), { timeout: Math.max(0, Math.trunc(busyTimeoutMs)) });
+    connection = open(path.join(path.dirname(databaseFile), fileName), { probe: false, timeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
     connection.exec("BEGIN EXCLUSIVE");
   } catch {
     closeQuietly(connection);
@@ -80,14 +104,21 @@ export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: nu
  * Never waits and never creates the file: a missing file cannot be held.
  */
 export function probeOwnerLock(db: Database, fileName: string): OwnerLockState {
+  return probeOwnerLockWith(openLike(db), hasSharedFile(db) ? db.name : null, fileName);
+}
+
+/** {@link probeOwnerLock} for any SQLite library; see {@link holdOwnerLockWith}. */
+export function probeOwnerLockWith(open: OpenOwnerLockConnection, databaseFile: string | null, fileName: string): OwnerLockState {
   // The row is data from the database; only a bare file name next to it is ever opened.
-  if (!hasSharedFile(db) || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
-  const lockPath = path.join(path.dirname(db.name), fileName);
-  let connection: Database | null = null;
+  if (databaseFile === null || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
+  const lockPath = path.join(path.dirname(databaseFile), fileName);
+  // Checked first because some libraries (libsql) create a missing file whatever they are told.
+  if (!existsSync(lockPath)) return "free";
+  let connection: OwnerLockConnection | null = null;
   try {
-    connection = new (db.constructor as DatabaseConstructor)(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
+    connection = open(lockPath, { probe: true, timeoutMs: 0 });
     // Reading needs a shared lock, which the owner's exclusive lock refuses at once.
-    connection.prepare("SELECT count(*) FROM sqlite_master").get();
+    connection.exec("SELECT count(*) FROM sqlite_master");
     return "free";
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -102,7 +133,13 @@ export function probeOwnerLock(db: Database, fileName: string): OwnerLockState {
   }
 }
 
-function closeQuietly(connection: Database | null): void {
+/** Opens sidecars with the constructor of `db` itself, so this module loads no native code. */
+function openLike(db: Database): OpenOwnerLockConnection {
+  return (file, { probe, timeoutMs }) =>
+    new (db.constructor as DatabaseConstructor)(file, probe ? { readonly: true, fileMustExist: true, timeout: timeoutMs } : { timeout: timeoutMs });
+}
+
+function closeQuietly(connection: OwnerLockConnection | null): void {
   try {
     connection?.close();
   } catch {
