@@ -16,7 +16,7 @@ import { describe, test, type TestContext } from "node:test";
 import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import type { MigrationManagerProps, MigrationResult } from "../src/core/options.js";
-import { availableDrivers, matrixRoot, type MatrixDriver } from "./support/driver-matrix.js";
+import { availableDrivers, matrixRoot, unloadableReason, type MatrixDriver } from "./support/driver-matrix.js";
 
 /** What every driver entry exports. */
 interface DriverEntry {
@@ -89,7 +89,8 @@ const tables = (manager: SyncMigrationManager<unknown>) =>
 const userVersion = (manager: SyncMigrationManager<unknown>) => rows(manager, "PRAGMA user_version")[0]?.user_version;
 
 for (const driver of availableDrivers()) {
-  describe(`driver ${driver.name}`, () => {
+  const skip = (await unloadableReason(driver)) ?? false;
+  describe(`driver ${driver.name}`, { skip }, () => {
     test("up applies every migration, a second up changes nothing, status reports it, down reverts", async (t) => {
       const { entry, db } = await setUp(t, driver);
       const up = entry.migrate(db, registry);

@@ -1,11 +1,12 @@
 /**
  * The driver test matrix: one line per driver entry. `runtime` is the runtime a driver needs
- * (`node20`: any supported Node; `node24`: Node 24 or later; `bun`: Bun), and `open(file)` opens that
- * library's native connection on a database file (sql.js has no file: it opens an empty in-memory
- * database, loading `file`'s bytes when the file exists). Libraries are imported inside `open`, so
+ * (`node20`: any supported Node, and Bun, which loads Node's packages; `node24`: Node 24 or later;
+ * `bun`: Bun only), and `open(file)` opens that library's native connection on a database file
+ * (sql.js has no file: it opens an in-memory database, loading `file`'s bytes when the file exists). Libraries are imported inside `open`, so
  * the matrix loads under every runtime and a test loads only the drivers it runs.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,9 +43,28 @@ export const matrixRoot = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export function isAvailable(driver: MatrixDriver): boolean {
   const bun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   if (driver.runtime === "bun") return bun;
-  if (bun) return false;
+  // Bun implements Node's module and addon APIs, so Node drivers run there too when they load.
+  if (bun) return driver.runtime !== "node24";
   const major = Number(process.versions.node.split(".")[0]);
   return driver.runtime === "node24" ? major >= 24 : major >= 20;
+}
+
+/**
+ * Why `driver` cannot open a connection here, or `null` when it can. A native addon built for another
+ * Node ABI (better-sqlite3 is built for the Node that installed it, not for Node 24) is a fact of this
+ * machine, not a driver bug: tests skip it by this reason instead of failing.
+ */
+export async function unloadableReason(driver: MatrixDriver): Promise<string | null> {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
+  try {
+    (await driver.open(path.join(dir, "probe.db"))).close();
+    return null;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_DLOPEN_FAILED") return `${driver.name} cannot load here: ${(error as Error).message.split("\n")[0]}`;
+    throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The drivers the running runtime can run; `STEPWISE_DRIVERS=a,b` narrows them by name. */
