@@ -75,7 +75,7 @@ test("libsql: a second connection's write transaction makes up wait out the busy
   assert.deepEqual(migrate(db, registry).steps.map((step) => step.version), [1]);
   assert.deepEqual(new MigrationManager(open(), registry).up().steps, []);
   // The connection's own busy timeout is put back after the run.
-  assert.equal(db.prepare("PRAGMA busy_timeout").all()[0]?.timeout, 0);
+  assert.equal((db.prepare("PRAGMA busy_timeout").all()[0] as { timeout?: number } | undefined)?.timeout, 0);
 });
 
 test("libsql: a transaction:false migration holds the owner lock sidecar, which another connection sees as held", (t) => {
@@ -110,7 +110,7 @@ test("libsql: a disableForeignKeys migration runs with enforcement off and the c
     upSql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, contact_id INTEGER REFERENCES contacts(id)); INSERT INTO notes VALUES (1, 99); DELETE FROM notes;",
   });
   assert.deepEqual(migrate(db, [...registry, rebuild]).steps.map((step) => step.version), [1, 2]);
-  assert.equal(db.prepare("PRAGMA foreign_keys").all()[0]?.foreign_keys, 1);
+  assert.equal((db.prepare("PRAGMA foreign_keys").all()[0] as { foreign_keys?: number } | undefined)?.foreign_keys, 1);
 });
 
 test("libsql: an app connection with defaultSafeIntegers(true) migrates and reports plain numbers", (t) => {

@@ -86,8 +86,8 @@ test("sql.js: forEachBatch walks in its own transactions in a transaction:false 
     const walk = entry(2, {
       transaction: false,
       module: {
-        up: (connection: initSqlJs.Database, context) => {
-          const summary = context.forEachBatch<{ id: number }>({ table: "contacts", batchSize: 2 }, (rows) => {
+        up: (connection: initSqlJs.Database, context: MigrationContext) => {
+          const summary = context.forEachBatch<{ id: number }>({ table: "contacts", batchSize: 2 }, (rows: { id: number }[]) => {
             batches.push(rows.length > 0);
             for (const row of rows) connection.run("UPDATE contacts SET name = upper(name) WHERE id = ?", [row.id]);
           });
