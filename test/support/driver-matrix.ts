@@ -2,8 +2,9 @@
  * The driver test matrix: one line per driver entry. `runtime` is the runtime a driver needs
  * (`node20`: any supported Node, and Bun, which loads Node's packages; `node24`: Node 24 or later;
  * `bun`: Bun only), and `open(file)` opens that library's native connection on a database file
- * (sql.js has no file: it opens an in-memory database, loading `file`'s bytes when the file exists). Libraries are imported inside `open`, so
- * the matrix loads under every runtime and a test loads only the drivers it runs.
+ * (sql.js has no file: it opens an in-memory database, loading `file`'s bytes when the file
+ * exists). Libraries are imported inside `open`, so the matrix loads under every runtime and a test
+ * loads only the drivers it runs.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
