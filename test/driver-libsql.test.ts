@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import Database from "libsql";
 import { MigrationManager, createLibsqlDriver, migrate } from "../src/entries/libsql.js";
 import { ownerLockFileName } from "../src/drivers/owner-lock.js";
-import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 
 function openFile(t: TestContext): { file: string; open: () => Database.Database } {
   const dir = mkdtempSync(path.join(tmpdir(), "stepwise-libsql-"));
@@ -34,7 +34,7 @@ function openFile(t: TestContext): { file: string; open: () => Database.Database
   };
 }
 
-function entry(version: number, fields: Partial<MigrationEntry> & ({ upSql: string } | { module: { up: (db: never) => void } })): MigrationEntry {
+function entry(version: number, fields: Partial<MigrationEntry> & ({ upSql: string } | { module: { up: (db: never, context: MigrationContext) => void } })): MigrationEntry {
   const base = {
     version,
     name: `m${version}`,
@@ -80,7 +80,7 @@ test("libsql: a second connection's write transaction makes up wait out the busy
   assert.equal((db.prepare("PRAGMA busy_timeout").all()[0] as { timeout?: number } | undefined)?.timeout, 0);
 });
 
-test("libsql: a transaction:false migration holds the owner lock sidecar, which another connection sees as held", (t) => {
+test("libsql: a transaction:false migration holds the owner lock sidecar, which another connection sees as held, and batches in their own transactions", (t) => {
   const { file, open } = openFile(t);
   const lockFile = ownerLockFileName(file, "schema_migrations");
   let seen: string | null = null;
@@ -88,14 +88,21 @@ test("libsql: a transaction:false migration holds the owner lock sidecar, which 
   const slow = entry(2, {
     transaction: false,
     module: {
-      up: (db: Database.Database) => {
-        db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY)");
+      up: (db: Database.Database, context: MigrationContext) => {
+        db.exec("INSERT INTO contacts (name) VALUES ('a'), ('b'), ('c')");
         seen = probe.probeOwnerLock!(lockFile) as string;
+        // Outside a transaction each batch gets its own, through libsql's db.transaction().
+        const summary = context.forEachBatch<{ id: number }>({ table: "contacts", batchSize: 2 }, (rows) => {
+          assert.equal(db.inTransaction, true);
+          for (const row of rows) db.prepare("UPDATE contacts SET name = upper(name) WHERE id = ?").run(row.id);
+        });
+        assert.deepEqual(summary, { rows: 3, batches: 2 });
       },
     },
   });
   migrate(open(), [...registry, slow]);
   assert.equal(seen, "held");
+  assert.deepEqual(probe.query("SELECT name FROM contacts ORDER BY id", []), [{ name: "A" }, { name: "B" }, { name: "C" }]);
   assert.equal(probe.probeOwnerLock!(lockFile), "free");
   assert.ok(existsSync(path.join(path.dirname(file), lockFile)));
   // A probe never creates a sidecar that is not there.
