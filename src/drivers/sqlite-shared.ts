@@ -156,8 +156,9 @@ export interface SidecarConnection {
 }
 
 /**
- * Opens the sidecar with the app's library. `readonly` connections must not create the file (a
- * missing file cannot be held); `busyTimeoutMs` is how long a statement waits for a lock.
+ * Opens the sidecar with the app's library. `readonly` connections should not create the file where
+ * the library can say so (the probe checks that it exists first, for libraries that cannot);
+ * `busyTimeoutMs` is how long a statement waits for a lock.
  */
 export type SidecarOpener = (file: string, options: { readonly: boolean; busyTimeoutMs: number }) => SidecarConnection;
 
@@ -202,6 +203,9 @@ export function probeSidecarLock(open: SidecarOpener, databaseFile: string | nul
   // The row is data from the database; only a bare file name next to it is ever opened.
   if (databaseFile === null || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
   const lockPath = path.join(path.dirname(databaseFile), fileName);
+  // The owner creates the file before its row commits, so a missing file cannot be held. Checked
+  // before opening because some libraries (libsql) create a missing file whatever they are told.
+  if (!existsSync(lockPath)) return "free";
   let connection: SidecarConnection | null = null;
   try {
     connection = open(lockPath, { readonly: true, busyTimeoutMs: 0 });
@@ -213,10 +217,9 @@ export function probeSidecarLock(open: SidecarOpener, databaseFile: string | nul
     const errcode = (error as { errcode?: unknown }).errcode;
     const primary = typeof code === "string" && code.startsWith("SQLITE_") ? code : typeof errcode === "number" ? sqliteCodeName(errcode) : null;
     if (primary !== null && (primary.startsWith("SQLITE_BUSY") || primary.startsWith("SQLITE_LOCKED"))) return "held";
-    // The owner creates the file before its row commits, so a missing file cannot be held; one that
-    // exists but cannot be opened proves nothing.
-    if (!existsSync(lockPath)) return "free";
-    return "unknown";
+    // Gone since the check above (deleted while no migration ran), or there but unopenable (another
+    // user's, without read permission), which proves nothing.
+    return existsSync(lockPath) ? "unknown" : "free";
   } finally {
     closeQuietly(connection);
   }
@@ -251,11 +254,12 @@ export function createBatchConnection(library: { prepare(sql: string): BatchStat
       library.exec("BEGIN");
       try {
         fn();
+        // Inside the try: a COMMIT that fails (a deferred foreign key) must not leave the batch open.
+        library.exec("COMMIT");
       } catch (error) {
         if (library.inTransaction()) library.exec("ROLLBACK");
         throw error;
       }
-      library.exec("COMMIT");
     },
   };
 }

@@ -1,0 +1,176 @@
+/**
+ * The libsql driver: the executor's primitives on a local connection of the `libsql` package
+ * (Turso's embedded libSQL, with a better-sqlite3-like API), and the `stepwise/libsql` entry
+ * (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs, `sqlite_master`) is the core's business;
+ * only libsql's API is called here.
+ *
+ * What libsql 0.5 lacks, and so what this driver declares it cannot do: `serialize()` and `backup()`
+ * throw "not implemented" (no rehearsal, schema replay or online backup); `db.name` is always empty,
+ * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
+ * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
+ * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
+ * with `SQLITE_BUSY`.
+ */
+import type Libsql from "libsql";
+import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { UsageError } from "../core/errors.js";
+import { createMigrationContext } from "../core/progress.js";
+import { requireCapabilities, type DriverCapabilities, type SyncDriver } from "../core/driver.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { findLockHolders } from "./lock-holders.js";
+import { classifySqliteError, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+
+/** The `libsql` package's native connection. */
+export type Database = Libsql.Database;
+
+// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
+// program-wide, so this repository's own typecheck, which sees every driver, would turn every
+// migration's `db` into a union of all drivers' connections. A libsql app's migrations type `db`
+// themselves (`up(db: Database)`) until the core keys the connection type by registry instead.
+
+/**
+ * What libsql offers the executor and the safety nets. No `snapshot` (`serialize()` is not
+ * implemented) and no `onlineBackup` (`backup()` is not implemented): rehearsal, schema replay,
+ * baseline, verification and online backups are refused with `DRIVER_CAPABILITY_MISSING`.
+ */
+export const LIBSQL_CAPABILITIES: DriverCapabilities = {
+  userVersion: true,
+  fileLocking: true,
+  foreignKeySwitch: true,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: true,
+  changeCounter: true,
+  savepoints: true,
+};
+
+/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
+const STATEMENT_CACHE_LIMIT = 64;
+
+type Statement = Libsql.Statement<unknown[]>;
+
+/**
+ * The executor's primitives on one libsql connection (a local file or `:memory:`).
+ *
+ * @example
+ * const driver = createLibsqlDriver(new Database("data/app.db"));
+ */
+export function createLibsqlDriver(db: Database, capabilities: DriverCapabilities = LIBSQL_CAPABILITIES): SyncDriver<Database> {
+  const statements = new Map<string, Statement>();
+  const prepare = (sql: string): Statement => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+      // Integers come back as numbers even when the app set defaultSafeIntegers(true).
+      statement = db.prepare(sql).safeIntegers(false) as Statement;
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  // Values are passed as one array: libsql reads a lone object argument (null, a Uint8Array) as
+  // named parameters.
+  const all = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
+  const value = (sql: string): unknown => {
+    const [row] = all(sql, []);
+    return row === undefined ? undefined : Object.values(row)[0];
+  };
+  const filePath = databaseFileOf(db);
+  const open: SidecarOpener = (file, { busyTimeoutMs }) => {
+    // libsql has no read-only or must-exist option; the probe checks that the file exists first.
+    const connection = new (db.constructor as new (file: string, options: { timeout: number }) => Database)(file, { timeout: busyTimeoutMs });
+    return { exec: (sql) => void connection.exec(sql), close: () => void connection.close() };
+  };
+  return {
+    name: "libsql",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath,
+    capabilities,
+    exec: (sql) => void db.exec(sql),
+    query: all,
+    run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
+    begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
+    commit: () => void db.exec("COMMIT"),
+    rollback: () => {
+      if (!db.inTransaction) return;
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+      }
+    },
+    inTransaction: () => db.inTransaction,
+    changeCounter: () => value("PRAGMA data_version") as number,
+    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
+    setBusyTimeout: (ms) => void db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    runBody: (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return body!.call(entry.module, db, context);
+    },
+    // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
+    // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
+    createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
+    classifyError: classifySqliteError,
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+  };
+}
+
+/** The main database's file, or `null` in memory: libsql leaves `db.name` empty, SQLite knows. */
+function databaseFileOf(db: Database): string | null {
+  if (db.memory) return null;
+  const [row] = db.prepare("SELECT file FROM pragma_database_list WHERE name = 'main'").all() as Array<{ file?: unknown }>;
+  return typeof row?.file === "string" && row.file !== "" ? row.file : null;
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one libsql connection.
+ *
+ * @example
+ * import Database from "libsql";
+ * import { MigrationManager } from "stepwise/libsql";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new Database("data/app.db"), migrations);
+ * manager.up();
+ * manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createLibsqlDriver(db), migrations, props);
+  }
+
+  /** A manager with the same registry and settings on another connection. */
+  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * migrate(new Database("data/app.db"), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(
+  db: Database,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function; with libsql it is refused anyway, for want of the "snapshot" capability.`);
+  }
+  const manager = new MigrationManager(db, migrations, props);
+  // Verification replays the migrations on an in-memory copy; refused here, before anything runs.
+  if (verifyFirst) requireCapabilities(manager.driver, "verifySchema", "snapshot");
+  verifyFirst?.(manager, { refuseDrift: true });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}

@@ -1,0 +1,269 @@
+/**
+ * The sql.js driver: the executor's primitives on an in-memory sql.js `Database` (SQLite compiled to
+ * WebAssembly), and the `stepwise/sql-js` entry (`migrate`, `MigrationManager`). The app calls
+ * `initSqlJs()` and passes its `Database`; this module imports none of sql.js's code.
+ *
+ * sql.js has no file and no other connection: no file locking, no owner lock, no lock holders, and a
+ * busy timeout that is accepted but never waited on. It has no online backup. Its `export()` is a
+ * serialization, but stepwise's rehearsal, replay and verification read the copy through
+ * better-sqlite3's API today, so `snapshot` is declared false rather than half-run. Its errors are
+ * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
+ * messages a user can act on back to SQLite's codes, and every primitive rethrows with that code
+ * set, so the core reports them as it does for other drivers.
+ */
+import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
+import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { UsageError } from "../core/errors.js";
+import { createMigrationContext } from "../core/progress.js";
+import { requireCapabilities, type DriverCapabilities, type SyncDriver } from "../core/driver.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { classifySqliteError, createBatchConnection } from "./sqlite-shared.js";
+
+/** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
+export type Database = SqlJsDatabase;
+
+// No `MigrationConnections` augmentation: see the note in `libsql.ts`.
+
+/**
+ * What sql.js offers the executor and the safety nets: no file, so no `fileLocking` or
+ * `lockHolders`; no `onlineBackup`; no `snapshot` (see the module note). `changeCounter` is
+ * `PRAGMA data_version`, which works though no other connection can ever move it.
+ */
+export const SQL_JS_CAPABILITIES: DriverCapabilities = {
+  userVersion: true,
+  fileLocking: false,
+  foreignKeySwitch: true,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: false,
+  changeCounter: true,
+  savepoints: true,
+};
+
+/** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
+const STATEMENT_CACHE_LIMIT = 64;
+
+/**
+ * SQLite's own text for the result codes a user can act on (`sqlite3_errstr`), which is what sql.js
+ * throws for them. Matched whole, so a migration's error that merely mentions one is not taken for it.
+ */
+const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map([
+  ["database is locked", "SQLITE_BUSY"],
+  ["database table is locked", "SQLITE_LOCKED"],
+  ["database or disk is full", "SQLITE_FULL"],
+  ["attempt to write a readonly database", "SQLITE_READONLY"],
+  ["file is not a database", "SQLITE_NOTADB"],
+  ["database disk image is malformed", "SQLITE_CORRUPT"],
+  ["unable to open database file", "SQLITE_CANTOPEN"],
+  ["disk I/O error", "SQLITE_IOERR"],
+  ["out of memory", "SQLITE_NOMEM"],
+  ["interrupted", "SQLITE_INTERRUPT"],
+]);
+
+/**
+ * The `SQLITE_*` code an sql.js error stands for, read from its message, or `null`. Constraint
+ * failures ("UNIQUE constraint failed: t.id") read as `SQLITE_CONSTRAINT`; other messages (syntax
+ * errors, "no such table") carry no code a user could act on and read as `null`.
+ */
+export function sqliteCodeOfMessage(message: string): string | null {
+  const exact = CODE_OF_MESSAGE.get(message);
+  if (exact !== undefined) return exact;
+  return /^(UNIQUE|NOT NULL|CHECK|FOREIGN KEY|PRIMARY KEY) constraint failed/.test(message) ? "SQLITE_CONSTRAINT" : null;
+}
+
+/**
+ * Gives an sql.js error the `code` SQLite's other bindings put on theirs. sql.js also throws bare
+ * strings for values it cannot bind; those become `Error`s.
+ */
+function withSqliteCode(error: unknown): unknown {
+  const failure = error instanceof Error ? error : typeof error === "string" ? new Error(error) : error;
+  if (failure instanceof Error && (failure as { code?: unknown }).code === undefined) {
+    const code = sqliteCodeOfMessage(failure.message);
+    if (code !== null) Object.defineProperty(failure, "code", { value: code, enumerable: true, configurable: true, writable: true });
+  }
+  return failure;
+}
+
+function coded<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
+  return (...args) => {
+    try {
+      return action(...args);
+    } catch (error) {
+      throw withSqliteCode(error);
+    }
+  };
+}
+
+/** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
+function readOnce(db: Database, sql: string, params: readonly unknown[]): Row[] {
+  const statement = db.prepare(sql);
+  try {
+    return readAll(statement, params);
+  } finally {
+    statement.free();
+  }
+}
+
+function readAll(statement: Statement, params: readonly unknown[]): Row[] {
+  try {
+    statement.bind(params as BindParams);
+    const rows: Row[] = [];
+    while (statement.step()) rows.push(statement.getAsObject() as Row);
+    return rows;
+  } finally {
+    statement.reset();
+  }
+}
+
+/**
+ * Whether SQLite is inside a transaction. sql.js exposes no `sqlite3_get_autocommit`, so this asks
+ * SQLite to open one: refused inside a transaction, otherwise opened and at once ended (an empty
+ * deferred transaction takes no lock and changes nothing).
+ */
+function isInTransaction(db: Database): boolean {
+  try {
+    db.exec("BEGIN");
+  } catch {
+    return true;
+  }
+  db.exec("COMMIT");
+  return false;
+}
+
+/**
+ * The part of better-sqlite3's API the batch walker of `forEachBatch` uses, on an sql.js
+ * connection. Each read prepares, runs and frees its statement, as the walker never frees any.
+ */
+function batchConnectionOf(db: Database): BatchConnection {
+  return createBatchConnection({
+    prepare: (sql) => ({
+      get: coded((...params: unknown[]) => readOnce(db, sql, params)[0]),
+      all: coded((...params: unknown[]) => readOnce(db, sql, params)),
+    }),
+    exec: (sql) => void db.exec(sql),
+    inTransaction: () => isInTransaction(db),
+  });
+}
+
+/**
+ * The executor's primitives on one sql.js connection. Its cached statements are freed when the cache
+ * fills and by `close()`; the app's `db.close()` frees any left.
+ *
+ * @example
+ * const SQL = await initSqlJs();
+ * const driver = createSqlJsDriver(new SQL.Database());
+ */
+export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities = SQL_JS_CAPABILITIES): SyncDriver<Database> {
+  const statements = new Map<string, Statement>();
+  const freeAll = () => {
+    for (const statement of statements.values()) statement.free();
+    statements.clear();
+  };
+  const prepare = (sql: string): Statement => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) freeAll();
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const query = coded((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
+  const value = (sql: string): unknown => {
+    const [row] = query(sql, []);
+    return row === undefined ? undefined : Object.values(row)[0];
+  };
+  const exec = coded((sql: string): void => void db.exec(sql));
+  return {
+    name: "sql.js",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath: null,
+    capabilities,
+    exec,
+    query,
+    run: coded((sql, params) => {
+      const statement = prepare(sql);
+      try {
+        statement.run(params as SqlValue[]);
+      } finally {
+        statement.reset();
+      }
+      return { changes: db.getRowsModified() };
+    }),
+    begin: (mode) => exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
+    commit: () => exec("COMMIT"),
+    rollback: () => {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // No transaction was open, or SQLite already rolled back (after SQLITE_FULL); nothing is left to undo.
+      }
+    },
+    inTransaction: () => isInTransaction(db),
+    changeCounter: () => value("PRAGMA data_version") as number,
+    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
+    // Kept so the executor's save-and-restore of the setting holds; with one connection nothing waits.
+    setBusyTimeout: (ms) => exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    runBody: coded((entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return body!.call(entry.module, db, context);
+    }),
+    createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
+    classifyError: (error) => classifySqliteError(withSqliteCode(error)),
+    close: freeAll,
+  };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on one sql.js connection.
+ *
+ * @example
+ * import initSqlJs from "sql.js";
+ * import { MigrationManager } from "stepwise/sql-js";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const SQL = await initSqlJs();
+ * const manager = new MigrationManager(new SQL.Database(), migrations);
+ * manager.up();
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createSqlJsDriver(db), migrations, props);
+  }
+
+  /** A manager with the same registry and settings on another connection. */
+  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * const SQL = await initSqlJs();
+ * const db = new SQL.Database(savedBytes);
+ * migrate(db, migrations);
+ */
+export function migrate<R extends MigrationRegistry>(
+  db: Database,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`);
+  }
+  const manager = new MigrationManager(db, migrations, props);
+  // Verification replays the migrations on an in-memory copy; refused here, before anything runs.
+  if (verifyFirst) requireCapabilities(manager.driver, "verifySchema", "snapshot");
+  verifyFirst?.(manager, { refuseDrift: true });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}
