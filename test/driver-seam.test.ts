@@ -14,6 +14,7 @@ import { Executor } from "../src/core/executor.js";
 import { SyncMigrationManager } from "../src/core/manager.js";
 import { runAsync } from "../src/core/runners.js";
 import type { AsyncDriver, SyncDriver } from "../src/core/driver.js";
+import { classifySqliteError } from "../src/drivers/sqlite-shared.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import {
   BETTER_SQLITE3_CAPABILITIES,
@@ -118,6 +119,7 @@ function executorFor(migrations: MigrationRegistry): Executor {
     logger: null,
     driverName: "better-sqlite3 (async facade)",
     capabilities: BETTER_SQLITE3_CAPABILITIES,
+    classifyError: classifySqliteError,
   });
 }
 
@@ -253,4 +255,32 @@ test("a driver without a change counter re-reads the history on every attempt an
   const rest = new SyncMigrationManager(driver, registry).up();
   assert.deepEqual(rest.steps.map((step) => step.version), [2]);
   assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2]);
+});
+
+test("the executor reads SQLite's codes through the driver's classifyError, so a library whose errors carry no code needs none faked", (t) => {
+  const db = openDatabase(t);
+  const driver = createBetterSqlite3Driver(db);
+  // A library that reports failures its own way: no `code` property, only what its driver can read.
+  const codeless = (message: string) => Object.assign(new Error(message), { libraryCode: message === "disk full" ? 13 : 5 });
+  const lockedOnBegin: SyncDriver<Database.Database> = {
+    ...driver,
+    begin: () => {
+      throw codeless("busy");
+    },
+    classifyError: (error) =>
+      (error as { libraryCode?: unknown }).libraryCode === 5 ? { kind: "locked", nativeCode: "SQLITE_BUSY" } : driver.classifyError(error),
+  };
+  assert.throws(() => new SyncMigrationManager(lockedOnBegin, registry, { busyTimeoutMs: 20 }).up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 20 });
+
+  const fullInBody: SyncDriver<Database.Database> = {
+    ...driver,
+    runBody: () => {
+      throw codeless("disk full");
+    },
+    classifyError: (error) =>
+      (error as { libraryCode?: unknown }).libraryCode === 13 ? { kind: "full", nativeCode: "SQLITE_FULL" } : driver.classifyError(error),
+  };
+  const filling = tsEntry(3, "fill", () => {});
+  assert.throws(() => new SyncMigrationManager(fullInBody, [...registry, filling]).up(), { code: "DISK_FULL", version: 3 });
+  assert.equal(new SyncMigrationManager(driver, registry).currentVersion(), 2);
 });

@@ -38,10 +38,10 @@ import {
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
+import { translateSqliteError } from "./sqlite-errors.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
-import { requireCapabilities, type DriverCapabilities } from "./driver.js";
+import { requireCapabilities, type DriverCapabilities, type ErrorClassification } from "./driver.js";
 import {
   begin,
   changeCounter,
@@ -82,6 +82,11 @@ export interface ExecutorSettings {
   /** The driver's name, for capability refusals. */
   readonly driverName: string;
   readonly capabilities: DriverCapabilities;
+  /**
+   * The driver's `classifyError`: the executor reads a failure's SQLite code through it, never off
+   * the error object, since each library reports codes its own way.
+   */
+  readonly classifyError: (error: unknown) => ErrorClassification;
 }
 
 type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
@@ -213,13 +218,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     try {
       previous = (yield { op: "getBusyTimeout" }) as number;
     } catch (error) {
-      throw translateSqliteError(error, this.settings.busyTimeoutMs);
+      throw this.translateError(error);
     }
     if (previous !== wanted) yield { op: "setBusyTimeout", ms: wanted };
     try {
       return yield* step;
     } catch (raw) {
-      const error = translateSqliteError(raw, this.settings.busyTimeoutMs);
+      const error = this.translateError(raw);
       // SQLite does not say who holds the lock; the operating system sometimes does.
       if (error instanceof DatabaseLockedError && error.holders.length === 0 && this.settings.capabilities.lockHolders) {
         const holders = yield* lockHolders();
@@ -496,7 +501,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const committed = yield* judgeCommitted;
     // Rows it wrote count as "unknown" above, but after an error of this kind SQLite's own rollback is
     // the likely reason our savepoint is gone; only a proven commit outweighs that.
-    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(sqliteCodeOf(failure.cause))) {
+    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
       // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
       return this.migrationFailed(entry, direction, failure.cause, true);
     }
@@ -614,13 +619,24 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
+  private sqliteCodeOf(error: unknown): string | null {
+    const code = this.settings.classifyError(error).nativeCode;
+    return code !== null && code.startsWith("SQLITE_") ? code : null;
+  }
+
+  /** The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code. */
+  private translateError(error: unknown): unknown {
+    return translateSqliteError(error, this.settings.busyTimeoutMs, this.sqliteCodeOf(error));
+  }
+
   private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
     if (cause instanceof StepwiseError && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
-    const sqliteCode = sqliteCodeOf(cause);
+    const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
-    const environmental = rolledBack ? translateSqliteError(cause, this.settings.busyTimeoutMs) : cause;
+    const environmental = rolledBack ? this.translateError(cause) : cause;
     if (environmental instanceof StepwiseError && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }
@@ -637,7 +653,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     try {
       yield* begin("immediate");
     } catch (error) {
-      throw translateSqliteError(error, this.settings.busyTimeoutMs);
+      throw this.translateError(error);
     }
   }
 
@@ -645,7 +661,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     try {
       yield* commit();
     } catch (error) {
-      throw translateSqliteError(error, this.settings.busyTimeoutMs);
+      throw this.translateError(error);
     }
   }
 }

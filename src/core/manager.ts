@@ -54,6 +54,7 @@ export class SyncMigrationManager<Db, R extends MigrationRegistry = MigrationReg
       logger: props.logger ?? null,
       driverName: driver.name,
       capabilities: driver.capabilities,
+      classifyError: (error) => driver.classifyError(error),
     });
   }
 

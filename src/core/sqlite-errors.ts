@@ -16,10 +16,14 @@ export function sqliteCodeOf(error: unknown): string | null {
   return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
 }
 
-/** The typed error for a SQLite failure a user can act on; anything else is returned unchanged. */
-export function translateSqliteError(error: unknown, busyTimeoutMs: number): unknown {
+/**
+ * The typed error for a SQLite failure a user can act on; anything else is returned unchanged.
+ * `code` is the error's `SQLITE_*` code: the executor passes the one its driver's `classifyError`
+ * reads, so a library whose errors carry no `code` property needs none faked; the default reads
+ * the property, as better-sqlite3 sets it.
+ */
+export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError) return error;
-  const code = sqliteCodeOf(error);
   if (code === null) return error;
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return new DatabaseLockedError(busyTimeoutMs, error);
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {

@@ -120,11 +120,17 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
   };
 }
 
-/** The main database's file, or `null` in memory: libsql leaves `db.name` empty, SQLite knows. */
+/**
+ * The main database's file, or `null` in memory: libsql leaves `db.name` empty, SQLite knows. The
+ * plain PRAGMA, not `pragma_database_list` in a SELECT: a SELECT must read the schema, which takes a
+ * shared lock and fails at once with SQLITE_BUSY while another process commits (this runs when the
+ * driver is made, before any busy timeout is set).
+ */
 function databaseFileOf(db: Database): string | null {
   if (db.memory) return null;
-  const [row] = db.prepare("SELECT file FROM pragma_database_list WHERE name = 'main'").all() as Array<{ file?: unknown }>;
-  return typeof row?.file === "string" && row.file !== "" ? row.file : null;
+  const rows = db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>;
+  const main = rows.find((row) => row.name === "main");
+  return typeof main?.file === "string" && main.file !== "" ? main.file : null;
 }
 
 /**
