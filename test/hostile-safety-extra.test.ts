@@ -13,6 +13,7 @@ import {
   MigrationManager,
   baselineDatabase,
   listBackups,
+  pruneBackups,
   restoreBackup,
   takeBackup,
   takeBackupSync,
@@ -275,4 +276,34 @@ test("baseline accepts a blob literal whose hex digits are spelled in another ca
 CREATE VIEW v AS SELECT id, status AS Status FROM t;`);
   const result = baselineDatabase(new MigrationManager(db, migrations), 1);
   assert.deepEqual(result.differences, []);
+});
+
+test("pruneBackups refuses a negative or fractional keep as takeBackup does, and deletes nothing", async (t) => {
+  const { file, backups } = await restoreScenario(t);
+  const db = new Database(file);
+  t.after(() => db.close());
+  for (let day = 1; day <= 3; day++) takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(Date.UTC(2025, 0, day)) });
+  const before = listBackups(backups, file).map((backup) => backup.path);
+  for (const keep of [-1, 1.5, Number.NaN]) {
+    assert.throws(() => pruneBackups(backups, file, keep), (error: { code?: string }) => error.code === "USAGE", `keep ${keep}`);
+    assert.deepEqual(listBackups(backups, file).map((backup) => backup.path), before, `keep ${keep} deleted backups`);
+  }
+});
+
+test("restore accepts the version-0 backup that up --backup wrote of a fresh database", async (t) => {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  await project.load<MigrationRegistry>();
+  const file = project.databasePath();
+  const backups = path.join(project.root, "backups");
+  const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: project.root });
+  const up = await cli("up", "--to", "3", "--backup", backups, "--json");
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const backup = JSON.parse(up.stdout).backup as { path: string; version: number };
+  assert.equal(backup.version, 0);
+  const restore = await cli("restore", backup.path, "--yes", "--json");
+  assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+  assert.equal(JSON.parse(restore.stdout).version, 0);
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'notes'").pluck().get(), 0);
 });
