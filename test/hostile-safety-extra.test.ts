@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -306,4 +306,28 @@ test("restore accepts the version-0 backup that up --backup wrote of a fresh dat
   const db = new Database(file, { readonly: true });
   t.after(() => db.close());
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'notes'").pluck().get(), 0);
+});
+
+test("restore over an unreadable database when the backup folder has no room for its bytes: BACKUP_DISK_FULL, no stack trace, nothing changed", async (t) => {
+  const project = createTestProject(t, { fixture: "safety-nets" });
+  const migrations = await project.load<MigrationRegistry>();
+  const file = project.databasePath();
+  const backups = path.join(project.root, "backups");
+  const source = new Database(path.join(project.root, "other.db"));
+  new MigrationManager(source, migrations).up({ to: 1 });
+  const backup = takeBackupSync(source, { directory: backups, version: 1 }).path;
+  source.close();
+  // Not a database: restore keeps its bytes next to the backup before replacing it, but they do not fit.
+  const junk = Buffer.alloc(200_000, 7);
+  writeFileSync(file, junk);
+  const run = spawnSync(
+    "sh",
+    ["-c", 'ulimit -f 100; exec "$@"', "sh", process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"],
+    { cwd: project.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.match(run.stderr, /\[BACKUP_DISK_FULL\]/);
+  assert.doesNotMatch(run.stderr, NO_STACK);
+  assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
+  assert.deepEqual(readdirSync(backups).filter((name) => name.includes(".unusable.")), [], "a partial copy was left behind");
 });
