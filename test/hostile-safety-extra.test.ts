@@ -331,3 +331,26 @@ test("restore over an unreadable database when the backup folder has no room for
   assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
   assert.deepEqual(readdirSync(backups).filter((name) => name.includes(".unusable.")), [], "a partial copy was left behind");
 });
+
+test("baseline accepts declared column types spelled with other whitespace or comments (formatting, not drift)", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_prices.sql",
+    `-- migrate:up
+CREATE TABLE prices (id INTEGER PRIMARY KEY, amount DECIMAL(10,2), code VARCHAR(10), ratio DOUBLE PRECISION);
+-- migrate:down
+DROP TABLE prices;
+`,
+  );
+  const migrations = await project.load<MigrationRegistry>();
+  const db = new Database(project.databasePath("legacy.db"));
+  t.after(() => db.close());
+  db.exec(`CREATE TABLE prices (
+  id INTEGER PRIMARY KEY,
+  amount DECIMAL(10, 2),
+  code VARCHAR (10),
+  ratio DOUBLE   PRECISION /* IEEE */
+);`);
+  const result = baselineDatabase(new MigrationManager(db, migrations), 1);
+  assert.deepEqual(result.differences, []);
+});
