@@ -354,3 +354,59 @@ DROP TABLE prices;
   const result = baselineDatabase(new MigrationManager(db, migrations), 1);
   assert.deepEqual(result.differences, []);
 });
+
+test("restore while another process runs a transaction:false migration on the database: refused, or the result is the backup, never a mix", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_base.sql", "-- migrate:up\nCREATE TABLE base (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE base;\n");
+  project.writeMigration(
+    "002_slow_rebuild.ts",
+    `import { defineMigration } from "stepwise";
+export default defineMigration({
+  transaction: false,
+  up(db) {
+    db.exec("CREATE TABLE first_half (x)");
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {}
+    db.exec("CREATE TABLE second_half (x)");
+  },
+});
+`,
+  );
+  const migrations = await project.load<MigrationRegistry>();
+  const file = project.databasePath();
+  const backups = path.join(project.root, "backups");
+  const db = new Database(file);
+  new MigrationManager(db, migrations).up({ to: 1 });
+  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  db.close();
+
+  const migrating = runCli(["--db", file, "up"], { cwd: project.root });
+  // Wait until the migration has committed its `started` row and its first half.
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const probe = new Database(file, { readonly: true });
+    const started = probe.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'first_half'").pluck().get() === 1;
+    probe.close();
+    if (started) break;
+    assert.ok(Date.now() < deadline, "the migration never started");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  let restored = false;
+  try {
+    await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 500 });
+    restored = true;
+  } catch {
+    // Refusing is fine.
+  }
+  await migrating;
+  const after = new Database(file, { readonly: true });
+  t.after(() => after.close());
+  const history = (after.prepare("SELECT max(version) FROM schema_migrations WHERE state = 'applied'").pluck().get() as number | null) ?? 0;
+  const userVersion = after.pragma("user_version", { simple: true }) as number;
+  const tables = after.prepare("SELECT name FROM sqlite_master WHERE name LIKE '%_half' ORDER BY name").pluck().all();
+  if (restored) {
+    // A restore that reported success while the migration was still running left neither the backup nor the migrated schema.
+    assert.deepEqual({ history, userVersion, tables }, { history: 1, userVersion: 1, tables: [] }, "restore reported success but the migration kept writing into the restored database");
+  } else {
+    assert.deepEqual({ history, userVersion, tables }, { history: 2, userVersion: 2, tables: ["first_half", "second_half"] });
+  }
+});
