@@ -2,7 +2,7 @@
  * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
  * registry, so the new file is registered the moment it exists.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/errors.js";
 import {
@@ -14,6 +14,7 @@ import {
 } from "../src/migration-file.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { toPortablePath } from "./portable-path.js";
+import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
 export interface CreateMigrationOptions {
@@ -41,6 +42,8 @@ export interface CreateMigrationResult {
  * Creates the migration after the highest existing version.
  *
  * @throws UsageError when the description leaves no usable name.
+ * @throws FileWriteError when the migration or the registry cannot be written in full; neither is
+ * then left behind changed.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";
@@ -52,7 +55,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
 
   let highest = 0;
   let width = DEFAULT_VERSION_WIDTH;
-  const existing = existsSync(options.migrationsDir) ? readdirSync(options.migrationsDir) : [];
+  const existing = listExistingMigrations(options.migrationsDir);
   for (const fileName of existing) {
     const parsed = parseMigrationFileName(fileName);
     if (parsed.status !== "migration") continue;
@@ -69,15 +72,34 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const runtimeModule = options.runtimeModule ?? "stepwise";
   const text = kind === "sql" ? sqlTemplate(description, fileName.replace(/\.sql$/, "")) : tsTemplate(description, runtimeModule);
   // A new project's first `create` is what makes the folder.
-  mkdirSync(options.migrationsDir, { recursive: true });
-  writeFileSync(absolutePath, text, { flag: "wx" });
+  try {
+    mkdirSync(options.migrationsDir, { recursive: true });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`Cannot create the migrations folder ${options.migrationsDir} (${reason}); point --dir at a writable folder.`);
+  }
+  // Atomic and exclusive: a full disk leaves no half-written migration, and a file of the same name
+  // that appeared meanwhile is never overwritten.
+  writeFileAtomic(absolutePath, text, { exclusive: true });
 
-  const generate = await generateRegistry({
-    projectRoot: options.projectRoot,
-    migrationsDir: options.migrationsDir,
-    registryFile: options.registryFile,
-    runtimeModule,
-  });
+  let generate: GenerateResult;
+  try {
+    generate = await generateRegistry({
+      projectRoot: options.projectRoot,
+      migrationsDir: options.migrationsDir,
+      registryFile: options.registryFile,
+      runtimeModule,
+    });
+  } catch (error) {
+    // The registry could not be written (a full disk): take the untouched template back, so a failed
+    // create leaves the project as it was rather than with a migration the registry lacks.
+    try {
+      rmSync(absolutePath, { force: true });
+    } catch {
+      // The registry failure is the one to report.
+    }
+    throw error;
+  }
   return { version, name, absolutePath, file: toPortablePath(path.relative(options.projectRoot, absolutePath)), generate };
 }
 
@@ -118,4 +140,17 @@ SELECT 'placeholder: write migration ${label} up';
 -- ALTER TABLE contacts DROP COLUMN nickname;
 SELECT 'placeholder: write migration ${label} down';
 `;
+}
+
+/** The folder's entry names; a path that exists but cannot hold migrations is a usage error, not a crash. */
+function listExistingMigrations(migrationsDir: string): string[] {
+  if (!existsSync(migrationsDir)) return [];
+  if (!statSync(migrationsDir).isDirectory()) {
+    throw new UsageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
+  }
+  try {
+    return readdirSync(migrationsDir);
+  } catch (error) {
+    throw new UsageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
+  }
 }

@@ -5,8 +5,15 @@
  * An entry says: "these exact inputs produce a registry with this SHA-256". The inputs are the bytes
  * of every file in the migrations folder and its file names, the options, the tsconfig chain, every
  * prettier and editorconfig file from the registry's folder up to the root, and the bytes of
- * stepwise's own codegen and shared source plus the prettier and ts-morph versions. A hit also
- * requires the registry on disk to hash to the recorded value, so a hand edit is still caught.
+ * stepwise's own codegen and shared source plus the prettier and ts-morph versions. Files outside the
+ * folder that a migration imports (`migrations/lib/*.ts`, `src/shared.ts`) are found only by scanning,
+ * so the entry records each one the scan read, with the SHA-256 of the bytes it read (or that it was
+ * absent), and a hit requires every one to be unchanged. A hit also requires the registry on disk to
+ * hash to the recorded value, which is the hash of the text `gen` rendered, not of what it believes it
+ * wrote: a truncated write or a hand edit is still caught.
+ *
+ * The cache can only ever cost a scan: an entry that is missing, truncated, corrupt, unreadable or
+ * unwritable is a miss, and no function here throws.
  *
  * Whenever an input cannot be captured by bytes (a JavaScript prettier config, plugins, a shared
  * config named by package, a tsconfig that extends a package), there is no fingerprint and the cache
@@ -15,14 +22,14 @@
  * Nothing here loads ts-morph or prettier; that is the point.
  */
 import { createHash, type Hash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 /** The inputs of one `gen` run that are not files. */
 export interface GenCacheKey {
@@ -38,6 +45,14 @@ export interface GenCacheEntry {
   readonly registrySha256: string;
   readonly migrationCount: number;
   readonly latestVersion: number;
+  /** Files outside the migrations folder that the scan read, and the SHA-256 of their bytes then (`null`: absent). */
+  readonly dependencies: readonly GenCacheDependency[];
+}
+
+/** One file a scan read, or looked for, outside the migrations folder. */
+export interface GenCacheDependency {
+  readonly file: string;
+  readonly sha256: string | null;
 }
 
 /** The conventional cache folder for a project: ignored by every VCS setup and wiped by `npm ci`. */
@@ -48,13 +63,27 @@ export function defaultGenCacheDir(projectRoot: string): string | null {
 
 /** Hashes every input of a `gen` run, or returns `null` when some input cannot be captured safely. */
 export function fingerprintGenInputs(key: GenCacheKey): string | null {
-  const hash = createHash("sha256");
-  hash.update(`stepwise-gen-cache:${CACHE_FORMAT}\0${JSON.stringify(key)}\0`);
-  hashToolchain(hash);
-  if (!hashMigrations(hash, key.migrationsDir)) return null;
-  if (!hashTsconfigChain(hash, path.join(key.projectRoot, "tsconfig.json"), new Set())) return null;
-  if (!hashFormatterConfig(hash, path.dirname(key.registryFile))) return null;
-  return hash.digest("hex");
+  try {
+    const hash = createHash("sha256");
+    hash.update(`stepwise-gen-cache:${CACHE_FORMAT}\0${JSON.stringify(key)}\0`);
+    hashToolchain(hash);
+    if (!hashMigrations(hash, key.migrationsDir)) return null;
+    if (!hashTsconfigChain(hash, path.join(key.projectRoot, "tsconfig.json"), new Set())) return null;
+    if (!hashFormatterConfig(hash, path.dirname(key.registryFile))) return null;
+    return hash.digest("hex");
+  } catch {
+    // An input that cannot be read (permissions, a file replaced mid-read) cannot be vouched for.
+    return null;
+  }
+}
+
+/** The SHA-256 of a file's bytes now, or `null` when it does not exist or cannot be read as a file. */
+export function hashFileIfPresent(file: string): string | null {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return null;
+  }
 }
 
 /** The SHA-256 of a registry's text, as recorded in an entry. */
@@ -69,23 +98,38 @@ export function hashRegistryText(text: string | Buffer): string {
 export function findCurrentRegistry(cacheDir: string, key: GenCacheKey, fingerprint: string): GenCacheEntry | null {
   const entry = readEntry(entryFile(cacheDir, key));
   if (!entry || entry.fingerprint !== fingerprint) return null;
-  if (!existsSync(key.registryFile)) return null;
-  return hashRegistryText(readFileSync(key.registryFile)) === entry.registrySha256 ? entry : null;
+  for (const dependency of entry.dependencies) {
+    if (hashFileIfPresent(dependency.file) !== dependency.sha256) return null;
+  }
+  const registrySha256 = hashFileIfPresent(key.registryFile);
+  return registrySha256 !== null && registrySha256 === entry.registrySha256 ? entry : null;
 }
 
-/** Records that `fingerprint`'s inputs produce a registry with these bytes. Failures are ignored: it is a cache. */
+/**
+ * Records that `fingerprint`'s inputs produce a registry with these bytes, but only when the registry
+ * on disk really holds them; otherwise drops the entry. Failures are ignored: it is a cache.
+ */
 export function rememberCurrentRegistry(cacheDir: string, key: GenCacheKey, entry: GenCacheEntry): void {
+  if (hashFileIfPresent(key.registryFile) !== entry.registrySha256) {
+    forgetRegistry(cacheDir, key);
+    return;
+  }
   try {
     mkdirSync(cacheDir, { recursive: true });
     writeFileAtomic(entryFile(cacheDir, key), `${JSON.stringify(entry)}\n`);
   } catch {
-    // A read-only node_modules just means no cache.
+    // A read-only or full node_modules just means no cache; the old entry must not outlive this run.
+    forgetRegistry(cacheDir, key);
   }
 }
 
 /** Drops the entry for these inputs, so a failed or stale run can never be mistaken for a current one. */
 export function forgetRegistry(cacheDir: string, key: GenCacheKey): void {
-  rmSync(entryFile(cacheDir, key), { force: true });
+  try {
+    rmSync(entryFile(cacheDir, key), { force: true });
+  } catch {
+    // An entry that cannot be removed still cannot produce a false hit: it names the old registry bytes.
+  }
 }
 
 function entryFile(cacheDir: string, key: GenCacheKey): string {
@@ -98,6 +142,11 @@ function readEntry(file: string): GenCacheEntry | null {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<GenCacheEntry>;
     if (typeof parsed.fingerprint !== "string" || typeof parsed.registrySha256 !== "string") return null;
     if (typeof parsed.migrationCount !== "number" || typeof parsed.latestVersion !== "number") return null;
+    if (!/^[0-9a-f]{64}$/.test(parsed.registrySha256) || !Array.isArray(parsed.dependencies)) return null;
+    for (const dependency of parsed.dependencies as unknown[]) {
+      const { file, sha256 } = (dependency ?? {}) as Partial<GenCacheDependency>;
+      if (typeof file !== "string" || !(sha256 === null || (typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256)))) return null;
+    }
     return parsed as GenCacheEntry;
   } catch {
     return null;

@@ -2,10 +2,10 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { readRecordedEntries } from "./read-registry.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheKey } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
@@ -46,7 +46,10 @@ export type RegistrySourceResult =
   | { readonly ok: true; readonly source: string; readonly migrations: readonly ScannedMigration[] }
   | { readonly ok: false; readonly problems: readonly Problem[]; readonly migrations: readonly ScannedMigration[] };
 
-/** Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures. */
+/**
+ * Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures, such as
+ * {@link FileWriteError} when the registry cannot be written in full (the old one is then kept).
+ */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
   const cacheDir = options.cacheDir ?? null;
   const cacheKey: GenCacheKey = {
@@ -55,25 +58,60 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
   };
-  const fingerprint = cacheDir ? fingerprintGenInputs(cacheKey) : null;
+  const unusableRegistry = describeUnusableRegistryPath(options);
+  if (unusableRegistry) {
+    return { ok: false, status: "invalid", problems: [unusableRegistry], registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
+  }
+  const fingerprint = cacheDir ? tryCache(() => fingerprintGenInputs(cacheKey)) : null;
   if (cacheDir && fingerprint) {
-    const known = findCurrentRegistry(cacheDir, cacheKey, fingerprint);
+    const known = tryCache(() => findCurrentRegistry(cacheDir, cacheKey, fingerprint));
     if (known) {
       const { migrationCount, latestVersion } = known;
       return { ok: true, status: "unchanged", problems: [], registryFile: options.registryFile, migrationCount, latestVersion };
     }
   }
-  const result = await generateUncached(options);
+  let outcome: UncachedOutcome;
+  try {
+    outcome = await generateUncached(options);
+  } catch (error) {
+    if (cacheDir) forgetRegistry(cacheDir, cacheKey);
+    throw error;
+  }
+  const { result, registryText, dependencies } = outcome;
   if (cacheDir) {
-    // Only remember a result whose inputs did not move while it was computed.
-    if (result.ok && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
-      const { migrationCount, latestVersion } = result;
-      rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(readFileSync(options.registryFile)), migrationCount, latestVersion });
-    } else {
-      forgetRegistry(cacheDir, cacheKey);
-    }
+    // Only remember a result whose inputs did not move while it was computed, and vouch for the text
+    // gen rendered: the cache re-reads the file and refuses if the disk holds anything else.
+    tryCache(() => {
+      if (result.ok && registryText !== null && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
+        const { migrationCount, latestVersion } = result;
+        rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(registryText), migrationCount, latestVersion, dependencies });
+      } else {
+        forgetRegistry(cacheDir, cacheKey);
+      }
+      return null;
+    });
   }
   return result;
+}
+
+/** What {@link generateUncached} found, with what the cache needs to vouch for it. */
+interface UncachedOutcome {
+  readonly result: GenerateResult;
+  /** The registry text gen rendered, when it got that far. */
+  readonly registryText: string | null;
+  readonly dependencies: readonly GenCacheDependency[];
+}
+
+/**
+ * The cache only saves time, so a path it cannot read (the migrations "folder" is a file, a registry
+ * path under a file) means no cache; the scan and the write then report the real cause.
+ */
+function tryCache<T>(use: () => T): T | null {
+  try {
+    return use();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -98,10 +136,32 @@ export async function buildRegistrySource(
     migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
     runtimeModule: options.runtimeModule,
   });
-  return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  try {
+    return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  } catch (error) {
+    return { ok: false, problems: [await describeFormatterFailure(error, options)], migrations: scan.migrations };
+  }
 }
 
-async function generateUncached(options: GenerateOptions): Promise<GenerateResult> {
+/**
+ * prettier throws on a config it cannot parse (or a plugin it cannot load); that is the project's
+ * config to fix, so it is reported at the config file rather than as a crash.
+ */
+async function describeFormatterFailure(error: unknown, options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Promise<Problem> {
+  const prettier = await import("prettier");
+  const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+  const label = toPortablePath(path.relative(options.projectRoot, configFile ?? options.registryFile));
+  const reason = (error instanceof Error ? error.message : String(error)).split("\n").map((line) => line.trim()).filter((line) => line !== "").slice(0, 2).join(" ");
+  return {
+    code: "FORMATTER_FAILED",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `prettier could not format the registry with this project's config (${reason}); fix ${configFile ? "this config file" : "the prettier config that applies to the registry"}, then run "stepwise gen" again`,
+  };
+}
+
+async function generateUncached(options: GenerateOptions): Promise<UncachedOutcome> {
   const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
   const built = await buildRegistrySource(options);
   const summary = {
@@ -109,7 +169,9 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
     migrationCount: built.migrations.length,
     latestVersion: built.migrations.at(-1)?.version ?? 0,
   };
-  if (!built.ok) return { ok: false, status: "invalid", problems: built.problems, ...summary };
+  const dependencies = collectDependencies(built.migrations);
+  const done = (result: GenerateResult, registryText: string | null = null): UncachedOutcome => ({ result, registryText, dependencies });
+  if (!built.ok) return done({ ok: false, status: "invalid", problems: built.problems, ...summary });
 
   const formatted = built.source;
   let previous: string | null;
@@ -122,17 +184,78 @@ async function generateUncached(options: GenerateOptions): Promise<GenerateResul
       file: registryLabel,
       line: 1,
       column: 1,
-      message: `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
+      message:
+        reason === "EISDIR"
+          ? `${registryLabel} is a folder, not the registry file; remove the folder, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`
+          : `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
     };
-    return { ok: false, status: "invalid", problems: [problem], ...summary };
+    return done({ ok: false, status: "invalid", problems: [problem], ...summary });
   }
 
-  if (previous === formatted) return { ok: true, status: "unchanged", problems: [], ...summary };
+  if (previous === formatted) return done({ ok: true, status: "unchanged", problems: [], ...summary }, formatted);
+  const blocked = findBlockingAncestor(options.registryFile);
+  if (blocked !== null) {
+    const blocker = toPortablePath(path.relative(options.projectRoot, blocked));
+    const problem: Problem = {
+      code: "REGISTRY_UNWRITABLE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `the registry cannot be written here: ${blocker} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`,
+    };
+    return done({ ok: false, status: "invalid", problems: [problem], ...summary });
+  }
   if (options.check) {
-    return { ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary };
+    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary });
   }
   writeFileAtomic(options.registryFile, formatted);
-  return { ok: true, status: "written", problems: [], ...summary };
+  return done({ ok: true, status: "written", problems: [], ...summary }, formatted);
+}
+
+/** Every file outside the migrations folder that the scan read or looked for, once, in a stable order. */
+function collectDependencies(migrations: readonly ScannedMigration[]): GenCacheDependency[] {
+  const byFile = new Map<string, string | null>();
+  for (const migration of migrations) {
+    for (const dependency of migration.dependencies ?? []) byFile.set(dependency.file, dependency.sha256);
+  }
+  return [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
+}
+
+/**
+ * A registry path that is a folder, a pipe or a device: reading a pipe would block gen forever, so it
+ * is refused before anything reads it.
+ */
+function describeUnusableRegistryPath(options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Problem | null {
+  let stats;
+  try {
+    stats = statSync(options.registryFile);
+  } catch {
+    // Absent is normal, and an unusable parent is reported where the registry is written.
+    return null;
+  }
+  if (stats.isFile()) return null;
+  const label = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
+  return {
+    code: "REGISTRY_UNREADABLE",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`,
+  };
+}
+
+/** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */
+function findBlockingAncestor(file: string): string | null {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      return statSync(dir).isDirectory() ? null : dir;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return null;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /**
@@ -163,7 +286,16 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
       problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
     } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
       // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration changed since ${registryLabel} was generated; ${fix}` });
+      const imports = migration.localImports ?? [];
+      const what = imports.length === 0 ? "this migration" : `this migration or a file it imports (${imports.join(", ")})`;
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: migration.file,
+        line: 1,
+        column: 1,
+        message: `${what} changed since ${registryLabel} was generated; ${fix}`,
+        ...(imports.length > 0 ? { relatedFiles: imports } : {}),
+      });
     }
   }
   for (const entry of recorded.values()) {

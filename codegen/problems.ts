@@ -9,7 +9,12 @@ import type { SqlSourceProblemCode } from "../src/sql-source.js";
 export type ProblemCode =
   | SqlSourceProblemCode
   | "MIGRATIONS_DIR_MISSING"
+  | "MIGRATIONS_DIR_NOT_A_FOLDER"
+  | "MIGRATIONS_DIR_UNREADABLE"
   | "BAD_FILE_NAME"
+  | "MIGRATION_NOT_A_FILE"
+  | "MIGRATION_SYMLINK"
+  | "MIGRATION_UNREADABLE"
   | "DUPLICATE_VERSION"
   | "VERSIONS_DO_NOT_START_AT_ONE"
   | "VERSION_GAP"
@@ -27,7 +32,12 @@ export type ProblemCode =
   | "TS_NON_LITERAL_OPTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
   | "REGISTRY_STALE"
-  | "REGISTRY_UNREADABLE";
+  | "REGISTRY_UNREADABLE"
+  | "FILE_NOT_UTF8"
+  | "TS_IMPORT_NOT_FOUND"
+  | "TS_UNTRACEABLE_IMPORT"
+  | "REGISTRY_UNWRITABLE"
+  | "FORMATTER_FAILED";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {
@@ -41,6 +51,8 @@ export interface Problem {
   readonly message: string;
   /** `VERSION_GAP` only: the versions missing just before this file, inclusive, for scripts and tests. */
   readonly missingVersions?: { readonly from: number; readonly to: number };
+  /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
+  readonly relatedFiles?: readonly string[];
 }
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */

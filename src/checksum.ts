@@ -50,9 +50,22 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
 
 /**
+ * Only what SQLite's tokenizer skips as whitespace: ASCII space, tab, newline, form feed, carriage
+ * return, and a U+FEFF where a token would start. Every other character, including no-break and other
+ * Unicode spaces and a U+FEFF inside a name, is part of an identifier to SQLite, so `a\u00A0b` and
+ * `a b` are different statements and must hash differently.
+ */
+const SQLITE_WHITESPACE = new Set([" ", "\t", "\n", "\f", "\r", "\uFEFF"]);
+/** Characters SQLite allows in an unquoted identifier (every non-ASCII one included), plus `$` for parameters. */
+const IDENTIFIER_START = /[A-Za-z0-9_$\u0080-\uFFFF]/;
+const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
+
+/**
  * Reduces SQL to its tokens: comments are dropped, runs of whitespace become one space (none next to
  * `( ) , ;`), and quoted strings and identifiers are kept exactly, since whitespace inside them is
- * data. A BOM and CRLF line endings disappear with the rest of the whitespace.
+ * data. A leading BOM and CRLF line endings disappear with the rest of the whitespace. Nothing is
+ * folded that SQLite would tell apart: no case folding, numbers as written, block comments ending at
+ * the first `*\/` (SQLite does not nest them), and only ASCII whitespace counts as whitespace.
  *
  * @example
  * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
@@ -75,7 +88,7 @@ export function canonicalizeSql(sql: string): string {
   const length = sql.length;
   while (index < length) {
     const char = sql[index]!;
-    if (char === "\uFEFF" || /\s/.test(char)) {
+    if (SQLITE_WHITESPACE.has(char)) {
       pendingSpace = true;
       index++;
     } else if (char === "-" && sql[index + 1] === "-") {
@@ -95,11 +108,9 @@ export function canonicalizeSql(sql: string): string {
       const end = close === -1 ? length : close + 1;
       emit(sql.slice(index, end));
       index = end;
-    } else if (/[A-Za-z0-9_$\u0080-\uFFFF]/.test(char)) {
+    } else if (IDENTIFIER_START.test(char)) {
       let end = index + 1;
-      while (end < length && /[A-Za-z0-9_$.\u0080-\uFFFF]/.test(sql[end]!) && sql[end] !== "\uFEFF") {
-        end++;
-      }
+      while (end < length && IDENTIFIER_PART.test(sql[end]!)) end++;
       emit(sql.slice(index, end));
       index = end;
     } else {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateRegistry } from "../codegen/generate.js";
 import { findCurrentRegistry, fingerprintGenInputs, type GenCacheKey } from "../codegen/gen-cache.js";
@@ -84,4 +84,30 @@ test("the bin's gen --check uses the cache and --no-cache bypasses it, both pass
   }
   writeFileSync(path.join(project.migrationsDir, "001_create_authors.sql"), "-- migrate:up\nCREATE TABLE authors (id INTEGER PRIMARY KEY);\n");
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
+});
+
+test("an imported helper is a cache input: editing it, or adding a file that changes what an import resolves to, misses", async (t) => {
+  const { project, run, hit } = setUp(t);
+  project.writeMigration(
+    "004_seed_shelves.ts",
+    `import { defineMigration } from "stepwise";\nimport { seed } from "./lib";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
+  );
+  const helper = path.join(project.migrationsDir, "lib", "index.ts");
+  mkdirSync(path.dirname(helper), { recursive: true });
+  const original = `export function seed(db: { exec(sql: string): void }): void {\n  db.exec("CREATE TABLE shelves (id INTEGER PRIMARY KEY)");\n}\n`;
+  writeFileSync(helper, original);
+  assert.equal((await run(false)).status, "written");
+  assert.equal(hit(), true);
+
+  writeFileSync(helper, original.replace("shelves (", "shelves_v2 ("));
+  assert.equal(hit(), false, "an edited helper misses");
+  assert.equal((await run(true)).status, "stale");
+  writeFileSync(helper, original);
+  assert.equal((await run(true)).status, "unchanged");
+  assert.equal(hit(), true, "the check re-recorded the current helper");
+
+  // lib.ts takes precedence over lib/index.ts: a file gen looked for and did not find is an input too.
+  writeFileSync(path.join(project.migrationsDir, "lib.ts"), original.replace("shelves (", "racks ("));
+  assert.equal(hit(), false, "a new file that changes the resolution misses");
+  assert.equal((await run(true)).status, "stale");
 });

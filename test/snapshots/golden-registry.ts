@@ -60,7 +60,7 @@ export const migrations = [
     kind: "ts",
     description: null,
     checksum:
-      "775ee3f00547678f207d2740fa6d18793e0d0bf3eadb6355eeeb1b1320f3c312",
+      "60e6a9838724e953697f651a7f88f01a086cce8268a8a8bf684f1d942f91b3bc",
     reversible: false,
     transaction: true,
     disableForeignKeys: false,
