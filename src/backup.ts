@@ -116,14 +116,27 @@ export function listBackups(directory: string, databaseFile: string): BackupFile
  * file (not a symlink) and it starts with the SQLite header: anything stepwise cannot prove it wrote
  * for this database stays, whatever its name.
  *
- * @throws UsageError when `databaseFile` is not absolute: its identity could not be known.
+ * `keep` counts `justWritten` (the backup the caller has just taken), which is never deleted: the
+ * names sort by the clock, and a clock set back would otherwise make the newest snapshot look oldest.
+ *
+ * @throws UsageError when `databaseFile` is not absolute (its identity could not be known), or `keep`
+ *   is not a whole number of at least 1; nothing is deleted then.
  */
-export function pruneBackups(directory: string, databaseFile: string, keep: number): string[] {
+export function pruneBackups(directory: string, databaseFile: string, keep: number, justWritten?: string): string[] {
   assertAbsolutePathOption("databaseFile", databaseFile);
+  assertKeep(keep);
+  const protectedPath = justWritten === undefined ? null : path.resolve(justWritten);
   const backups = listBackups(directory, databaseFile).filter((backup) => startsWithSqliteHeader(backup.path));
-  const doomed = backups.slice(0, Math.max(0, backups.length - keep));
+  const others = backups.filter((backup) => path.resolve(backup.path) !== protectedPath);
+  const keepOthers = protectedPath !== null && others.length < backups.length ? keep - 1 : keep;
+  const doomed = others.slice(0, Math.max(0, others.length - keepOthers));
   for (const backup of doomed) rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
+}
+
+/** @throws UsageError unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
+function assertKeep(keep: number): void {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup, as a whole number (keep was ${keep}).`);
 }
 
 function isRegularFile(file: string): boolean {
@@ -179,8 +192,7 @@ export function assertAbsolutePathOption(option: string, value: string): void {
 function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: string; partialPath: string; date: Date } {
   if (db.memory) throw new UsageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
-  const keep = options.keep ?? DEFAULT_BACKUP_KEEP;
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup (keep was ${keep}).`);
+  assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
   try {
     mkdirSync(options.directory, { recursive: true });
   } catch (error) {
@@ -198,14 +210,10 @@ function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: s
 
 function finish(db: Database, options: TakeBackupOptions, target: { finalPath: string; partialPath: string; date: Date }): BackupRecord {
   renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneBackups(options.directory, mainDatabaseFile(db), options.keep ?? DEFAULT_BACKUP_KEEP);
-  return {
-    path: target.finalPath,
-    version: options.version,
-    createdAt: target.date.toISOString(),
-    sizeBytes: statSync(target.finalPath).size,
-    pruned,
-  };
+  // Measured before pruning: a concurrent run's pruning may delete this file at any moment after it.
+  const sizeBytes = statSync(target.finalPath).size;
+  const pruned = pruneBackups(options.directory, mainDatabaseFile(db), options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
+  return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
 }
 
 /**
