@@ -36,6 +36,7 @@ export type StepwiseErrorCode =
   | "BACKUP_FOREIGN"
   | "RESTORE_UNVERIFIED"
   | "DATABASE_FOLDER_MISSING"
+  | "BACKUP_IS_DATABASE"
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
@@ -702,6 +703,26 @@ export class RestoreUnverifiedError extends StepwiseError {
     this.backupFile = fields.backupFile;
     this.mismatches = fields.mismatches;
     this.previousBackup = fields.previousBackup;
+  }
+}
+
+/**
+ * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
+ * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
+ * connection's lock. Nothing was changed.
+ */
+export class BackupIsDatabaseError extends StepwiseError {
+  readonly backupFile: string;
+  readonly databasePath: string;
+
+  constructor(backupFile: string, databasePath: string) {
+    super(
+      "BACKUP_IS_DATABASE",
+      `${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ` +
+        `Nothing was changed. Pick a backup written by "stepwise up --backup" (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
+    );
+    this.backupFile = backupFile;
+    this.databasePath = databasePath;
   }
 }
 
