@@ -82,7 +82,7 @@ export {
   takeBackup,
   takeBackupSync,
 } from "./backup.js";
-export type { BackupFile, BackupOptions, BackupRecord, TakeBackupOptions } from "./backup.js";
+export type { BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "./backup.js";
 export { databaseIdentity, parseBackupName } from "./backup-name.js";
 export type { ParsedBackupName } from "./backup-name.js";
 export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "./restore.js";

@@ -316,7 +316,7 @@ async function snapshotCurrent(databasePath: string, directory: string, tableNam
     const store = new HistoryStore(current, tableName);
     const keys = store.exists() ? store.readKeys() : [];
     // The restored file must survive; pruning could pick it as the oldest.
-    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER });
+    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
   } catch (error) {
     throw translateSqliteError(error, busyTimeoutMs);
   } finally {
