@@ -9,7 +9,7 @@
  * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
  * it had finished), so the lock is waited for here, within the busy timeout.
  */
-import { copyFileSync, existsSync, rmSync, statfsSync, statSync } from "node:fs";
+import { accessSync, constants, copyFileSync, existsSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
@@ -149,13 +149,14 @@ export interface RestoreResult {
   /** The version the database is at now. */
   readonly version: number;
   /**
-   * A snapshot of the database as it was before the restore, next to the restored backup, so the
-   * restore itself can be undone; `null` when there was no database.
+   * A snapshot of the database as it was before the restore, next to the restored backup (or next to
+   * the database when the backup's folder cannot be written), so the restore itself can be undone;
+   * `null` when there was no database.
    */
   readonly previous: BackupRecord | null;
   /**
    * When the database was not readable as SQLite (`SQLITE_NOTADB`, `SQLITE_CORRUPT`), the copy of its
-   * bytes (and journals, with their suffixes) kept next to the backup; `null` otherwise.
+   * bytes (and journals, with their suffixes) kept where `previous` would be; `null` otherwise.
    */
   readonly setAside: string | null;
   /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through; empty otherwise. */
@@ -198,13 +199,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const existed = existsSync(databasePath);
     let previous: BackupRecord | null = null;
     let setAside: string | null = null;
+    const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
     if (existed) {
       try {
-        previous = await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs);
+        previous = await snapshotCurrent(databasePath, keepDirectory, tableName, busyTimeoutMs);
       } catch (error) {
         // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
         if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
-        setAside = setAsideUnusable(databasePath, path.dirname(backupFile));
+        setAside = setAsideUnusable(databasePath, keepDirectory);
       }
     }
     try {
@@ -243,6 +245,21 @@ function refuseRestoreOntoItself(backupFile: string, databasePath: string): void
     return;
   }
   if (backup.dev === database.dev && backup.ino === database.ino) throw new BackupIsDatabaseError(backupFile, databasePath);
+}
+
+/**
+ * Where the replaced database is kept: next to the backup, where the user is already looking; when
+ * that folder cannot be written (a read-only mount of archived backups), next to the database, which
+ * a restore must be able to write anyway.
+ */
+function folderForReplacedDatabase(backupFile: string, databasePath: string): string {
+  const besideBackup = path.dirname(backupFile);
+  try {
+    accessSync(besideBackup, constants.W_OK);
+    return besideBackup;
+  } catch {
+    return path.dirname(databasePath);
+  }
 }
 
 const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);

@@ -422,7 +422,8 @@ function tokenize(sql: string): Token[] {
 
 /**
  * Lower-cases only the words whose case SQLite ignores everywhere they can stand: keywords, the name
- * before `(` (a function, type, table or CTE), a collation name, and the type in `CAST(… AS type)`.
+ * before `(` (a function, type, table or CTE) or before `.` (a qualifier such as `NEW.id`), a
+ * collation name, and the type in `CAST(… AS type)`.
  * Every other word keeps its case, because case there can change behaviour: a view's column is named
  * after its alias or expression as written (`AS Status`), and a word SQLite cannot resolve as a name
  * is a string (`DEFAULT Active`, `DEFAULT "Hello"`). A name that differs only in case is therefore
@@ -433,7 +434,8 @@ function foldCase(tokens: Token[]): Token[] {
   const folded = tokens.map((token, index) => {
     if (token.kind !== "word") return token;
     if (!token.quoted && CASE_FREE_WORDS.has(token.text.toLowerCase())) return lower(token);
-    if (tokens[index + 1]?.text === "(") return lower(token);
+    // A name before "(" is a function, type, table or CTE; before "." a table, alias or schema (NEW.id).
+    if (tokens[index + 1]?.text === "(" || tokens[index + 1]?.text === ".") return lower(token);
     if (tokens[index - 1]?.text.toLowerCase() === "collate") return lower(token);
     return token;
   });
