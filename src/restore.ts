@@ -174,9 +174,12 @@ export interface RestoreResult {
  *
  * @throws InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
  *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
- *   database's folder does not exist; DatabaseLockedError when another connection kept a lock past
- *   the busy timeout; RestoreUnverifiedError when the copy cannot be confirmed. In each case the
- *   database is as it was.
+ *   database's folder does not exist; DatabaseLockedError when another connection kept a lock on the
+ *   database or the backup past the busy timeout; BackupIsDatabaseError when the backup is the
+ *   database file itself; MigrationInProgressError when another process is still running a
+ *   `transaction: false` migration on it; BackupDiskFullError or BackupFolderUnwritableError when an
+ *   unreadable database cannot be set aside; RestoreUnverifiedError when the copy cannot be
+ *   confirmed. In each case the database is as it was.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   assertAbsolutePathOption("backupFile", options.backupFile);
