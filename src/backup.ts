@@ -285,9 +285,10 @@ function prepareTarget(db: Database, options: TakeBackupOptions): BackupTarget {
 }
 
 function finish(db: Database, options: TakeBackupOptions, target: BackupTarget): BackupRecord {
+  // Measured before the rename: once the file has its final name, a concurrent run's pruning may
+  // delete it at any moment, and this run must not fail for that.
+  const sizeBytes = statSync(target.partialPath).size;
   renameSync(target.partialPath, target.finalPath);
-  // Measured before pruning: a concurrent run's pruning may delete this file at any moment after it.
-  const sizeBytes = statSync(target.finalPath).size;
   const pruned = pruneWithIdentity(options.directory, path.basename(mainDatabaseFile(db)), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
   return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
 }

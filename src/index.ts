@@ -93,6 +93,7 @@ export { SchemaDriftError, verifySchema } from "./verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "./verify.js";
 export { replaySchema } from "./schema-replay.js";
 export { countRows, describeSchemaDifference, diffSchemas, normalizeSql, readSchemaSnapshot } from "./schema-snapshot.js";
+export type { NormalizeSqlOptions } from "./schema-snapshot.js";
 export type {
   ColumnSnapshot,
   ForeignKeySnapshot,

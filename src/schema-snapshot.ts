@@ -121,7 +121,9 @@ export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}
       .map((row) => [row.name, row]),
   );
   const sqlObjects = (type: string): SqlObjectSnapshot[] =>
-    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql) }));
+    kept
+      .filter((row) => row.type === type)
+      .map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
   return {
     tables: kept.filter((row) => row.type === "table").map((row) => readTable(db, row.name, row.sql, tableFlags.get(row.name))),
     indexes: sqlObjects("index"),
@@ -364,7 +366,7 @@ const CASE_FREE_WORDS = new Set(
   ).split(" "),
 );
 
-function tokenize(sql: string): Token[] {
+function tokenize(sql: string, foldBareNames = false): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < sql.length) {
@@ -417,7 +419,7 @@ function tokenize(sql: string): Token[] {
       i = j;
     }
   }
-  return foldCase(tokens);
+  return foldCase(tokens, foldBareNames);
 }
 
 /**
@@ -429,11 +431,11 @@ function tokenize(sql: string): Token[] {
  * is a string (`DEFAULT Active`, `DEFAULT "Hello"`). A name that differs only in case is therefore
  * reported; that errs towards drift, never away from it.
  */
-function foldCase(tokens: Token[]): Token[] {
+function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
   const folded = tokens.map((token, index) => {
     if (token.kind !== "word") return token;
-    if (!token.quoted && CASE_FREE_WORDS.has(token.text.toLowerCase())) return lower(token);
+    if (!token.quoted && (foldBareNames || CASE_FREE_WORDS.has(token.text.toLowerCase()))) return lower(token);
     // A name before "(" is a function, type, table or CTE; before "." a table, alias or schema (NEW.id).
     if (tokens[index + 1]?.text === "(" || tokens[index + 1]?.text === ".") return lower(token);
     if (tokens[index - 1]?.text.toLowerCase() === "collate") return lower(token);
@@ -457,13 +459,24 @@ function foldCase(tokens: Token[]): Token[] {
 
 const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
 
+/** Options for {@link normalizeSql}. */
+export interface NormalizeSqlOptions {
+  /**
+   * Also fold the case of every bare (unquoted) word. Right for indexes and triggers, where a bare
+   * word can only name a table, column or function (case-insensitive in SQLite) and only a quoted
+   * one can fall back to a string; wrong for views (column names follow the text) and tables
+   * (column names, `DEFAULT Active`). Default `false`.
+   */
+  readonly foldBareNames?: boolean;
+}
+
 /**
  * Normalises SQL for comparison: drops comments, a trailing `;` and `IF NOT EXISTS`, lower-cases
  * keywords and other words whose case SQLite ignores (see foldCase), unquotes identifiers, and puts
  * one space between tokens. String literals, aliases and other names keep their case.
  */
-export function normalizeSql(sql: string): string {
-  return normalizeTokens(tokenize(sql));
+export function normalizeSql(sql: string, options: NormalizeSqlOptions = {}): string {
+  return normalizeTokens(tokenize(sql, options.foldBareNames ?? false));
 }
 
 function normalizeTokens(tokens: Token[]): string {

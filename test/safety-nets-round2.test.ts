@@ -236,3 +236,16 @@ create trigger t_note after insert on t begin update t set name = 'Someone' wher
   const result = baselineDatabase(new MigrationManager(db, migrations), 1);
   assert.deepEqual(result.differences, []);
 });
+
+test("baseline accepts an index and a trigger whose bare names are spelled in another case (SQLite resolves them alike)", async (t) => {
+  const { project, migrations } = await oneMigration(t, `${BASE}
+CREATE INDEX t_name ON t (name, status);`);
+  const db = new Database(project.databasePath("legacy.db"));
+  t.after(() => db.close());
+  db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT CHECK (status IN ('Open', 'Closed')), amount NUMERIC(10,2) DEFAULT X'0A', name TEXT COLLATE NOCASE);
+CREATE VIEW v AS SELECT id, Status, CAST(amount AS TEXT) AS Amount FROM t WHERE name <> 'Nobody';
+CREATE TRIGGER t_note AFTER INSERT ON T BEGIN UPDATE T SET Name = 'Someone' WHERE ID = NEW.Id AND NAME IS NULL; END;
+CREATE INDEX t_name ON T (Name, STATUS);`);
+  const result = baselineDatabase(new MigrationManager(db, migrations), 1);
+  assert.deepEqual(result.differences, []);
+});
