@@ -55,12 +55,15 @@ export function databaseIdentity(databasePath: string, lineage: string | null = 
   return hash.digest("hex").slice(0, IDENTITY_LENGTH);
 }
 
-const stampOf = (date: Date) => date.toISOString().replace(/[:.]/g, "-");
+/** The time stamp a backup's name carries for `date`: ISO 8601 UTC with `:` and `.` as `-`, so it sorts as text. */
+export function formatBackupStamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, "-");
+}
 
 /** The file name of a backup: `<database file>.v<version>.<UTC time>[-<counter>].<identity>.bak`. */
 export function composeBackupName(databasePath: string, identity: string, version: number, date: Date, counter = 0): string {
   const suffix = counter > 0 ? `-${counter}` : "";
-  return `${path.basename(databasePath)}.v${version}.${stampOf(date)}${suffix}.${identity}.bak`;
+  return `${path.basename(databasePath)}.v${version}.${formatBackupStamp(date)}${suffix}.${identity}.bak`;
 }
 
 /** Takes a backup file name apart; `null` when it is not one stepwise writes. */

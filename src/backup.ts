@@ -17,7 +17,7 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { composeBackupName, databaseIdentity, parseBackupName, type ParsedBackupName } from "./backup-name.js";
+import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "./history-store.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "./errors.js";
 import { findLockHolders } from "./lock-holders.js";
@@ -138,7 +138,9 @@ export interface PruneBackupsOptions extends BackupIdentityOptions {
  * is locked or unreadable), nothing is deleted: its identity is not known.
  *
  * `keep` counts `justWritten`, which is never deleted: the names sort by the clock, and a clock set
- * back would otherwise make the newest snapshot look oldest.
+ * back would otherwise make the newest snapshot look oldest. With it, backups stamped in the future
+ * (a clock since set back) go first, and one stamped between `justWritten` and now (another run's,
+ * taken meanwhile) is kept, so concurrent runs never delete each other's fresh snapshots.
  *
  * @throws UsageError when `databaseFile` is not absolute (its identity could not be known), or `keep`
  *   is not a whole number of at least 1; nothing is deleted then.
@@ -152,13 +154,33 @@ export function pruneBackups(directory: string, databaseFile: string, keep: numb
 }
 
 function pruneWithIdentity(directory: string, databaseName: string, identity: string, keep: number, justWritten: string | null): string[] {
-  const protectedPath = justWritten === null ? null : path.resolve(justWritten);
   const backups = listBackupsWithIdentity(directory, databaseName, identity).filter((backup) => startsWithSqliteHeader(backup.path));
-  const others = backups.filter((backup) => path.resolve(backup.path) !== protectedPath);
-  const keepOthers = protectedPath !== null && others.length < backups.length ? keep - 1 : keep;
-  const doomed = others.slice(0, Math.max(0, others.length - keepOthers));
+  const written = justWritten === null ? null : backups.find((backup) => path.resolve(backup.path) === path.resolve(justWritten)) ?? null;
+  if (written === null) return deleteOldest(backups, keep);
+  const others = backups.filter((backup) => backup !== written);
+  const writtenKey = sortKeyOf(written);
+  const nowKey = `${formatBackupStamp(new Date())}#${"9".repeat(12)}`;
+  // Newer than ours but not in the future: another run took it while this one ran. Deleting it could
+  // leave that run, and, when both prune each other's, the folder, without its snapshot.
+  const concurrent = (backup: BackupFile) => sortKeyOf(backup) > writtenKey && sortKeyOf(backup) <= nowKey;
+  // Stamped in the future: written under a clock since set back, so older than ours whatever its name says.
+  const future = others.filter((backup) => sortKeyOf(backup) > nowKey);
+  const past = others.filter((backup) => !concurrent(backup) && sortKeyOf(backup) <= nowKey);
+  const doomed = [...future, ...past].slice(0, Math.max(0, others.length - (keep - 1)));
   for (const backup of doomed) rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
+}
+
+function deleteOldest(backups: readonly BackupFile[], keep: number): string[] {
+  const doomed = backups.slice(0, Math.max(0, backups.length - keep));
+  for (const backup of doomed) rmSync(backup.path, { force: true });
+  return doomed.map((backup) => backup.path);
+}
+
+/** Orders backups as their names do: by time stamp, then by the counter that breaks same-millisecond ties. */
+function sortKeyOf(backup: BackupFile): string {
+  const counter = parseBackupName(path.basename(backup.path))?.counter ?? 0;
+  return `${backup.stamp}#${String(counter).padStart(12, "0")}`;
 }
 
 /** @throws UsageError unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */

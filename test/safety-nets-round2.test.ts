@@ -158,6 +158,21 @@ test("pruneBackups refuses keep 0, Infinity and a number-like string with USAGE,
   assert.deepEqual(readdirSync(backups).sort(), before);
 });
 
+test("pruning keeps a backup another run wrote while this one ran (stamped after ours, before now), and ours", async (t) => {
+  const { file, project } = await restoreScenario(t);
+  const backups = path.join(project.root, "concurrent");
+  const db = new Database(file);
+  t.after(() => db.close());
+  const now = Date.now();
+  const older = takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(now - 60_000) });
+  // Run B finished its snapshot while run A, which started earlier, was still copying.
+  const fromB = takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(now - 1000) });
+  const fromA = takeBackupSync(db, { directory: backups, version: 3, keep: 1, now: new Date(now - 2000) });
+  assert.ok(existsSync(fromA.path), "the snapshot just taken was pruned");
+  assert.ok(existsSync(fromB.path), "the concurrent run's snapshot was pruned");
+  assert.deepEqual(fromA.pruned, [older.path], "the older backup was kept past keep");
+});
+
 test("a new database at the path of an old one (moved away) does not prune the old one's backups; its own pruning still works", async (t) => {
   const project = createTestProject(t, { fixture: "safety-nets" });
   const migrations = await project.load<MigrationRegistry>();
