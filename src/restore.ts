@@ -20,6 +20,7 @@ import {
   BackupIsDatabaseError,
   DatabaseFolderMissingError,
   DatabaseLockedError,
+  DatabasePathInvalidError,
   DatabaseUnusableError,
   ForeignBackupError,
   MigrationInProgressError,
@@ -200,6 +201,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
 
     const existed = existsSync(databasePath);
+    // SQLite would report a folder or a device as a disk refusing a write; say what the path is instead.
+    if (existed && statSync(databasePath).isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
+    if (existed && !statSync(databasePath).isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
     let previous: BackupRecord | null = null;
     let setAside: string | null = null;
     const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);

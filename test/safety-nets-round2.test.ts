@@ -65,13 +65,16 @@ test("restore of the database through a symlink to it is refused at once with BA
   assert.ok(readBytes(file).equals(before), "the database changed");
 });
 
-test("restore --db naming a folder through the bin is DATABASE_PATH_INVALID (exit 2), not a disk error", async (t) => {
+test("restore --db naming a folder through the bin is DATABASE_PATH_INVALID (exit 2), not a disk error; restoreBackup into a folder or a device too", async (t) => {
   const { project, backup } = await restoreScenario(t);
   const folder = path.join(project.root, "a-folder");
   mkdirSync(folder);
   const cli = await runCli(["--db", folder, "restore", backup, "--yes"], { cwd: project.root });
   assert.equal(cli.code, 2, cli.stderr);
   assert.match(cli.stderr, /\[DATABASE_PATH_INVALID\]/);
+  assert.deepEqual(readdirSync(folder), []);
+  assert.equal(await codeOf(restoreBackup({ backupFile: backup, databasePath: folder })), "DATABASE_PATH_INVALID");
+  assert.equal(await codeOf(restoreBackup({ backupFile: backup, databasePath: "/dev/null" })), "DATABASE_PATH_INVALID");
   assert.deepEqual(readdirSync(folder), []);
 });
 
