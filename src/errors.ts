@@ -407,6 +407,24 @@ export class DatabaseLockedError extends StepwiseError {
   }
 }
 
+/**
+ * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
+ * being written, or held open in a write transaction). Same code as {@link DatabaseLockedError}: the
+ * remedy is the same, waiting; `file` says which file. Nothing was changed.
+ */
+export class BackupLockedError extends DatabaseLockedError {
+  readonly file: string;
+
+  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
+    super(busyTimeoutMs, cause, holders);
+    this.file = file;
+    this.message =
+      `The backup ${file} stayed locked by another process for more than ${busyTimeoutMs} ms` +
+      (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
+      `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
+  }
+}
+
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */

@@ -18,6 +18,7 @@ import {
   BackupDiskFullError,
   BackupFolderUnwritableError,
   BackupIsDatabaseError,
+  BackupLockedError,
   DatabaseFolderMissingError,
   DatabaseLockedError,
   DatabasePathInvalidError,
@@ -71,7 +72,7 @@ function openBackupOrThrow(file: string, busyTimeoutMs: number): Database {
     // The busy timeout applies to the backup too: another process may be reading or writing it.
     return new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
   } catch (error) {
-    if (isLockError(error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(file));
+    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
     throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
   }
 }
@@ -95,7 +96,7 @@ function inspectOpenBackup(db: Database, file: string, tableName: string, busyTi
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     // Locked by another process is not damaged: waiting, or retrying later, will do.
-    if (isLockError(error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(file));
+    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
     throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
   }
 }

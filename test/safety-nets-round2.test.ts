@@ -267,3 +267,15 @@ CREATE INDEX t_name ON T (Name, STATUS);`);
   const result = baselineDatabase(new MigrationManager(db, migrations), 1);
   assert.deepEqual(result.differences, []);
 });
+
+test("restore of a locked backup file through the bin: DATABASE_LOCKED naming the backup, no stack trace, the database unchanged", async (t) => {
+  const { file, backup, project } = await restoreScenario(t);
+  await startLockHolder(t, backup, "exclusive");
+  const before = readBytes(file);
+  const cli = await runCli(["--db", file, "--busy-timeout", "300", "restore", backup, "--yes", "--json"], { cwd: project.root });
+  assert.equal(cli.code, 1, cli.stderr);
+  assert.match(cli.stderr, /\[DATABASE_LOCKED\]/);
+  assert.ok(cli.stderr.includes(backup), "the error does not name the backup");
+  assert.doesNotMatch(cli.stderr, NO_STACK);
+  assert.ok(readBytes(file).equals(before), "the database changed");
+});
