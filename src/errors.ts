@@ -646,11 +646,11 @@ export class BackupFolderUnwritableError extends StepwiseError {
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
   readonly systemCode: string;
 
-  constructor(directory: string, systemCode: string, cause: unknown) {
+  /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
+  constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
     super(
       "BACKUP_FOLDER_UNWRITABLE",
-      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ` +
-        `Fix the folder's permissions, or pass a writable folder to --backup.`,
+      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
       { cause },
     );
     this.directory = directory;

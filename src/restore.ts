@@ -299,6 +299,9 @@ function setAsideUnusable(databasePath: string, directory: string): string {
   return aside;
 }
 
+/** restore has no --backup option: the replaced database goes beside the backup, or else beside the database. */
+const RESTORE_FOLDER_REMEDY = "restore keeps the database it replaces there (or, when that folder is read-only, next to the database); make one of them writable.";
+
 const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
 const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EISDIR"]);
 
@@ -308,7 +311,7 @@ function setAsideError(error: unknown, directory: string, aside: string, databas
   if (NO_ROOM_ERRNOS.has(errno)) {
     return new BackupDiskFullError({ directory, path: aside, systemCode: errno, availableBytes: freeBytesIn(directory), neededBytes: sizeOf(databasePath), cause: error });
   }
-  if (UNWRITABLE_ERRNOS.has(errno)) return new BackupFolderUnwritableError(directory, errno, error);
+  if (UNWRITABLE_ERRNOS.has(errno)) return new BackupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
   return error;
 }
 
@@ -343,6 +346,7 @@ async function snapshotCurrent(databasePath: string, directory: string, tableNam
     // The restored file must survive; pruning could pick it as the oldest.
     return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
   } catch (error) {
+    if (error instanceof BackupFolderUnwritableError) throw new BackupFolderUnwritableError(error.directory, error.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
     throw translateSqliteError(error, busyTimeoutMs);
   } finally {
     current.close();

@@ -279,3 +279,24 @@ test("restore of a locked backup file through the bin: DATABASE_LOCKED naming th
   assert.doesNotMatch(cli.stderr, NO_STACK);
   assert.ok(readBytes(file).equals(before), "the database changed");
 });
+
+test("restore where neither the backup's folder nor the database's can be written: BACKUP_FOLDER_UNWRITABLE that does not suggest --backup, nothing changed", async (t) => {
+  const probe = spawnSync("unshare", ["-m", "--propagation", "private", "true"]);
+  if (probe.status !== 0) {
+    t.skip(`unshare -m is not allowed here: ${probe.stderr?.toString().trim() || probe.error?.message}`);
+    return;
+  }
+  const { file, backup, project } = await restoreScenario(t);
+  const before = readBytes(file);
+  const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"';
+  const run = spawnSync(
+    "unshare",
+    ["-m", "--propagation", "private", "sh", "-c", script, "sh", project.root, process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"],
+    { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" },
+  );
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.match(run.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
+  assert.doesNotMatch(run.stderr, /--backup/);
+  assert.doesNotMatch(run.stderr, NO_STACK);
+  assert.ok(readBytes(file).equals(before), "the database changed");
+});
