@@ -36,6 +36,7 @@ export type StepwiseErrorCode =
   | "BACKUP_FOREIGN"
   | "RESTORE_UNVERIFIED"
   | "DATABASE_FOLDER_MISSING"
+  | "BACKUP_IS_DATABASE"
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
@@ -406,6 +407,24 @@ export class DatabaseLockedError extends StepwiseError {
   }
 }
 
+/**
+ * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
+ * being written, or held open in a write transaction). Same code as {@link DatabaseLockedError}: the
+ * remedy is the same, waiting; `file` says which file. Nothing was changed.
+ */
+export class BackupLockedError extends DatabaseLockedError {
+  readonly file: string;
+
+  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
+    super(busyTimeoutMs, cause, holders);
+    this.file = file;
+    this.message =
+      `The backup ${file} stayed locked by another process for more than ${busyTimeoutMs} ms` +
+      (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
+      `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
+  }
+}
+
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
@@ -627,11 +646,11 @@ export class BackupFolderUnwritableError extends StepwiseError {
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
   readonly systemCode: string;
 
-  constructor(directory: string, systemCode: string, cause: unknown) {
+  /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
+  constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
     super(
       "BACKUP_FOLDER_UNWRITABLE",
-      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ` +
-        `Fix the folder's permissions, or pass a writable folder to --backup.`,
+      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
       { cause },
     );
     this.directory = directory;
@@ -702,6 +721,26 @@ export class RestoreUnverifiedError extends StepwiseError {
     this.backupFile = fields.backupFile;
     this.mismatches = fields.mismatches;
     this.previousBackup = fields.previousBackup;
+  }
+}
+
+/**
+ * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
+ * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
+ * connection's lock. Nothing was changed.
+ */
+export class BackupIsDatabaseError extends StepwiseError {
+  readonly backupFile: string;
+  readonly databasePath: string;
+
+  constructor(backupFile: string, databasePath: string) {
+    super(
+      "BACKUP_IS_DATABASE",
+      `${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ` +
+        `Nothing was changed. Pick a backup written by "stepwise up --backup" (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
+    );
+    this.backupFile = backupFile;
+    this.databasePath = databasePath;
   }
 }
 

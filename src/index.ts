@@ -82,7 +82,7 @@ export {
   takeBackup,
   takeBackupSync,
 } from "./backup.js";
-export type { BackupFile, BackupOptions, BackupRecord, TakeBackupOptions } from "./backup.js";
+export type { BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "./backup.js";
 export { databaseIdentity, parseBackupName } from "./backup-name.js";
 export type { ParsedBackupName } from "./backup-name.js";
 export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "./restore.js";
@@ -93,6 +93,7 @@ export { SchemaDriftError, verifySchema } from "./verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "./verify.js";
 export { replaySchema } from "./schema-replay.js";
 export { countRows, describeSchemaDifference, diffSchemas, normalizeSql, readSchemaSnapshot } from "./schema-snapshot.js";
+export type { NormalizeSqlOptions } from "./schema-snapshot.js";
 export type {
   ColumnSnapshot,
   ForeignKeySnapshot,

@@ -36,7 +36,7 @@ export function upWithBackup<R extends MigrationRegistry>(manager: MigrationMana
     const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
     if (plan.steps.length === 0) return manager.up(upOptions);
     internals.refuseUnmanagedDatabase();
-    const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion });
+    const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion, tableName: manager.tableName });
     internals.emit({ type: "backed-up", backup });
     return upAfterBackup(manager, upOptions, backup);
   });
@@ -67,7 +67,7 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: M
     internals.refuseUnmanagedDatabase();
     return manager.db.pragma("busy_timeout", { simple: true }) as number;
   });
-  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs });
+  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
   internals.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }

@@ -12,6 +12,7 @@ import type { MigrationManager } from "../manager.js";
 import type { MigrationRegistry } from "../types.js";
 import { verifySchema } from "../verify.js";
 import type { CliContext } from "./create-cli.js";
+import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 
 /** What the safety commands need from `createCli`. */
@@ -80,6 +81,8 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       }
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
+      // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
+      assertDatabasePathUsable(databasePath);
       // Only the registry is needed; the database is opened by the restore itself.
       const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
       const result = await restoreBackup({
