@@ -9,7 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
-import { UsageError } from "../src/errors.js";
+import { RegistryLoadError, UsageError } from "../src/errors.js";
 import type { MigrationRegistry } from "../src/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
@@ -29,11 +29,27 @@ async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
-  const loaded = (await tsImport(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
+  let loaded: { migrations?: MigrationRegistry };
+  try {
+    loaded = (await tsImport(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
+  } catch (error) {
+    throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(error), cause: error });
+  }
   if (!Array.isArray(loaded.migrations)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
   }
   return loaded.migrations;
+}
+
+/** The first project file (not node_modules, not Node's own) a load failure points at, as `file:line:col`. */
+function failureLocation(error: unknown): string | null {
+  const stack = error instanceof Error ? (error.stack ?? "") : "";
+  for (const match of stack.matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+    const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
+    if (file.includes("/node_modules/") || !file.startsWith(projectRoot)) continue;
+    return `${path.relative(projectRoot, file)}:${match[2]}:${match[3]}`;
+  }
+  return null;
 }
 
 function printProblems(problems: readonly Problem[], context: CliContext): void {

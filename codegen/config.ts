@@ -60,7 +60,8 @@ export function readConfig(projectRoot: string): StepwiseConfig {
     throw new UsageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
   }
   const source = fromFile !== undefined ? CONFIG_FILE_NAME : `the "stepwise" key of package.json`;
-  const raw = fromFile ?? fromPackage;
+  // `null` is a config too (a wrong one); `??` would read it as "no config" and blame the missing database.
+  const raw = fromFile !== undefined ? fromFile : fromPackage;
   if (raw === undefined) return {};
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new UsageError(`${source} must be an object such as {"database": "data/app.db"}.`);

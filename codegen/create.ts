@@ -2,7 +2,7 @@
  * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
  * registry, so the new file is registered the moment it exists.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/errors.js";
 import {
@@ -55,7 +55,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
 
   let highest = 0;
   let width = DEFAULT_VERSION_WIDTH;
-  const existing = existsSync(options.migrationsDir) ? readdirSync(options.migrationsDir) : [];
+  const existing = listExistingMigrations(options.migrationsDir);
   for (const fileName of existing) {
     const parsed = parseMigrationFileName(fileName);
     if (parsed.status !== "migration") continue;
@@ -72,7 +72,12 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const runtimeModule = options.runtimeModule ?? "stepwise";
   const text = kind === "sql" ? sqlTemplate(description, fileName.replace(/\.sql$/, "")) : tsTemplate(description, runtimeModule);
   // A new project's first `create` is what makes the folder.
-  mkdirSync(options.migrationsDir, { recursive: true });
+  try {
+    mkdirSync(options.migrationsDir, { recursive: true });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`Cannot create the migrations folder ${options.migrationsDir} (${reason}); point --dir at a writable folder.`);
+  }
   // Atomic and exclusive: a full disk leaves no half-written migration, and a file of the same name
   // that appeared meanwhile is never overwritten.
   writeFileAtomic(absolutePath, text, { exclusive: true });
@@ -135,4 +140,17 @@ SELECT 'placeholder: write migration ${label} up';
 -- ALTER TABLE contacts DROP COLUMN nickname;
 SELECT 'placeholder: write migration ${label} down';
 `;
+}
+
+/** The folder's entry names; a path that exists but cannot hold migrations is a usage error, not a crash. */
+function listExistingMigrations(migrationsDir: string): string[] {
+  if (!existsSync(migrationsDir)) return [];
+  if (!statSync(migrationsDir).isDirectory()) {
+    throw new UsageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
+  }
+  try {
+    return readdirSync(migrationsDir);
+  } catch (error) {
+    throw new UsageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
+  }
 }

@@ -2,7 +2,7 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { readRecordedEntries } from "./read-registry.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
@@ -58,9 +58,13 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
   };
-  const fingerprint = cacheDir ? fingerprintGenInputs(cacheKey) : null;
+  const unusableRegistry = describeUnusableRegistryPath(options);
+  if (unusableRegistry) {
+    return { ok: false, status: "invalid", problems: [unusableRegistry], registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
+  }
+  const fingerprint = cacheDir ? tryCache(() => fingerprintGenInputs(cacheKey)) : null;
   if (cacheDir && fingerprint) {
-    const known = findCurrentRegistry(cacheDir, cacheKey, fingerprint);
+    const known = tryCache(() => findCurrentRegistry(cacheDir, cacheKey, fingerprint));
     if (known) {
       const { migrationCount, latestVersion } = known;
       return { ok: true, status: "unchanged", problems: [], registryFile: options.registryFile, migrationCount, latestVersion };
@@ -77,12 +81,15 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   if (cacheDir) {
     // Only remember a result whose inputs did not move while it was computed, and vouch for the text
     // gen rendered: the cache re-reads the file and refuses if the disk holds anything else.
-    if (result.ok && registryText !== null && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
-      const { migrationCount, latestVersion } = result;
-      rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(registryText), migrationCount, latestVersion, dependencies });
-    } else {
-      forgetRegistry(cacheDir, cacheKey);
-    }
+    tryCache(() => {
+      if (result.ok && registryText !== null && fingerprint && fingerprintGenInputs(cacheKey) === fingerprint) {
+        const { migrationCount, latestVersion } = result;
+        rememberCurrentRegistry(cacheDir, cacheKey, { fingerprint, registrySha256: hashRegistryText(registryText), migrationCount, latestVersion, dependencies });
+      } else {
+        forgetRegistry(cacheDir, cacheKey);
+      }
+      return null;
+    });
   }
   return result;
 }
@@ -93,6 +100,18 @@ interface UncachedOutcome {
   /** The registry text gen rendered, when it got that far. */
   readonly registryText: string | null;
   readonly dependencies: readonly GenCacheDependency[];
+}
+
+/**
+ * The cache only saves time, so a path it cannot read (the migrations "folder" is a file, a registry
+ * path under a file) means no cache; the scan and the write then report the real cause.
+ */
+function tryCache<T>(use: () => T): T | null {
+  try {
+    return use();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -117,7 +136,29 @@ export async function buildRegistrySource(
     migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
     runtimeModule: options.runtimeModule,
   });
-  return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  try {
+    return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
+  } catch (error) {
+    return { ok: false, problems: [await describeFormatterFailure(error, options)], migrations: scan.migrations };
+  }
+}
+
+/**
+ * prettier throws on a config it cannot parse (or a plugin it cannot load); that is the project's
+ * config to fix, so it is reported at the config file rather than as a crash.
+ */
+async function describeFormatterFailure(error: unknown, options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Promise<Problem> {
+  const prettier = await import("prettier");
+  const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+  const label = toPortablePath(path.relative(options.projectRoot, configFile ?? options.registryFile));
+  const reason = (error instanceof Error ? error.message : String(error)).split("\n").map((line) => line.trim()).filter((line) => line !== "").slice(0, 2).join(" ");
+  return {
+    code: "FORMATTER_FAILED",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `prettier could not format the registry with this project's config (${reason}); fix ${configFile ? "this config file" : "the prettier config that applies to the registry"}, then run "stepwise gen" again`,
+  };
 }
 
 async function generateUncached(options: GenerateOptions): Promise<UncachedOutcome> {
@@ -143,12 +184,27 @@ async function generateUncached(options: GenerateOptions): Promise<UncachedOutco
       file: registryLabel,
       line: 1,
       column: 1,
-      message: `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
+      message:
+        reason === "EISDIR"
+          ? `${registryLabel} is a folder, not the registry file; remove the folder, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`
+          : `cannot read the registry (${reason}); make ${registryLabel} a readable file, or delete it and run "stepwise gen"`,
     };
     return done({ ok: false, status: "invalid", problems: [problem], ...summary });
   }
 
   if (previous === formatted) return done({ ok: true, status: "unchanged", problems: [], ...summary }, formatted);
+  const blocked = findBlockingAncestor(options.registryFile);
+  if (blocked !== null) {
+    const blocker = toPortablePath(path.relative(options.projectRoot, blocked));
+    const problem: Problem = {
+      code: "REGISTRY_UNWRITABLE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `the registry cannot be written here: ${blocker} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`,
+    };
+    return done({ ok: false, status: "invalid", problems: [problem], ...summary });
+  }
   if (options.check) {
     return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary });
   }
@@ -163,6 +219,43 @@ function collectDependencies(migrations: readonly ScannedMigration[]): GenCacheD
     for (const dependency of migration.dependencies ?? []) byFile.set(dependency.file, dependency.sha256);
   }
   return [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
+}
+
+/**
+ * A registry path that is a folder, a pipe or a device: reading a pipe would block gen forever, so it
+ * is refused before anything reads it.
+ */
+function describeUnusableRegistryPath(options: Pick<GenerateOptions, "projectRoot" | "registryFile">): Problem | null {
+  let stats;
+  try {
+    stats = statSync(options.registryFile);
+  } catch {
+    // Absent is normal, and an unusable parent is reported where the registry is written.
+    return null;
+  }
+  if (stats.isFile()) return null;
+  const label = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
+  return {
+    code: "REGISTRY_UNREADABLE",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`,
+  };
+}
+
+/** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */
+function findBlockingAncestor(file: string): string | null {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      return statSync(dir).isDirectory() ? null : dir;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return null;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /**

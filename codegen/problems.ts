@@ -9,7 +9,12 @@ import type { SqlSourceProblemCode } from "../src/sql-source.js";
 export type ProblemCode =
   | SqlSourceProblemCode
   | "MIGRATIONS_DIR_MISSING"
+  | "MIGRATIONS_DIR_NOT_A_FOLDER"
+  | "MIGRATIONS_DIR_UNREADABLE"
   | "BAD_FILE_NAME"
+  | "MIGRATION_NOT_A_FILE"
+  | "MIGRATION_SYMLINK"
+  | "MIGRATION_UNREADABLE"
   | "DUPLICATE_VERSION"
   | "VERSIONS_DO_NOT_START_AT_ONE"
   | "VERSION_GAP"
@@ -30,7 +35,9 @@ export type ProblemCode =
   | "REGISTRY_UNREADABLE"
   | "FILE_NOT_UTF8"
   | "TS_IMPORT_NOT_FOUND"
-  | "TS_UNTRACEABLE_IMPORT";
+  | "TS_UNTRACEABLE_IMPORT"
+  | "REGISTRY_UNWRITABLE"
+  | "FORMATTER_FAILED";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

@@ -2,7 +2,7 @@
  * Reads the migrations folder: classifies each file by name, parses TypeScript migrations with
  * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { Project } from "ts-morph";
 import { parseMigrationFileName, type MigrationKind } from "../src/migration-file.js";
@@ -55,16 +55,8 @@ export interface ScanOptions {
 export function scanMigrations(options: ScanOptions): ScanResult {
   const problems: Problem[] = [];
   const relative = (absolute: string) => toPortablePath(path.relative(options.projectRoot, absolute));
-  if (!existsSync(options.migrationsDir) || !statSync(options.migrationsDir).isDirectory()) {
-    problems.push({
-      code: "MIGRATIONS_DIR_MISSING",
-      file: relative(options.migrationsDir),
-      line: 1,
-      column: 1,
-      message: `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`,
-    });
-    return { migrations: [], problems };
-  }
+  const entries = readMigrationsFolder(options.migrationsDir, relative(options.migrationsDir), problems);
+  if (entries === null) return { migrations: [], problems };
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -72,28 +64,45 @@ export function scanMigrations(options: ScanOptions): ScanResult {
     compilerOptions: { allowJs: false, noLib: true },
   });
   const migrations: ScannedMigration[] = [];
-  const fileNames = readdirSync(options.migrationsDir, { withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => entry.name)
-    .sort();
+  // Every entry that names a version, valid or not, so a refused file still fills its place.
+  const versionHolders: VersionHolder[] = [];
 
-  for (const fileName of fileNames) {
+  for (const entry of entries) {
+    const fileName = entry.name;
     const parsedName = parseMigrationFileName(fileName);
+    if (parsedName.status === "ignored") continue;
     const absolutePath = path.join(options.migrationsDir, fileName);
     const file = relative(absolutePath);
-    if (parsedName.status === "ignored") continue;
-    if (parsedName.status === "malformed") {
-      problems.push({ code: "BAD_FILE_NAME", file, line: 1, column: 1, message: `not a valid migration file name: ${parsedName.problem.reason}` });
+    const at = { file, line: 1, column: 1 };
+    const quoted = JSON.stringify(fileName);
+    const version = parsedName.status === "migration" ? parsedName.migration.version : parsedName.problem.version;
+    if (version !== null) versionHolders.push({ version, file, valid: parsedName.status === "migration" });
+
+    const entryProblem = describeNonFileEntry(entry, absolutePath, quoted);
+    if (entryProblem) {
+      problems.push({ ...at, ...entryProblem });
       continue;
     }
-    const { version, name, kind } = parsedName.migration;
-    const decoded = decodeSourceBytes(readFileSync(absolutePath));
+    if (parsedName.status === "malformed") {
+      problems.push({ ...at, code: "BAD_FILE_NAME", message: `not a valid migration file name ${quoted}: ${parsedName.problem.reason}` });
+      continue;
+    }
+    const { name, kind } = parsedName.migration;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(absolutePath);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      problems.push({ ...at, code: "MIGRATION_UNREADABLE", message: `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})` });
+      continue;
+    }
+    const decoded = decodeSourceBytes(bytes);
     if (!decoded.ok) {
       problems.push({ code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
       continue;
     }
     const source = decoded.text;
-    const base = { version, name, kind, file, absolutePath };
+    const base = { version: version!, name, kind, file, absolutePath };
     if (kind === "sql") {
       const result = parseSqlMigrationSource(source);
       if (!result.ok) {
@@ -129,29 +138,92 @@ export function scanMigrations(options: ScanOptions): ScanResult {
     }
   }
 
-  problems.push(...checkVersions(fileNames, options.migrationsDir, relative));
+  problems.push(...checkVersions(versionHolders));
   migrations.sort((a, b) => a.version - b.version);
   return { migrations, problems };
 }
 
+/** One entry that names a version; `valid` when its name follows the rules. */
+interface VersionHolder {
+  readonly version: number;
+  readonly file: string;
+  readonly valid: boolean;
+}
+
+/** The folder's entries in name order, or `null` (with a problem saying why) when it cannot be listed. */
+function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
+  const at = { file: label, line: 1, column: 1 };
+  let stats;
+  try {
+    stats = statSync(migrationsDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      problems.push({ ...at, code: "MIGRATIONS_DIR_MISSING", message: `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir` });
+    } else if (code === "ENOTDIR") {
+      problems.push({ ...at, code: "MIGRATIONS_DIR_NOT_A_FOLDER", message: `a part of this path is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations` });
+    } else {
+      problems.push({ ...at, code: "MIGRATIONS_DIR_UNREADABLE", message: `cannot open the migrations folder (${code ?? (error as Error).message}); make it readable by the user running stepwise` });
+    }
+    return null;
+  }
+  if (!stats.isDirectory()) {
+    problems.push({ ...at, code: "MIGRATIONS_DIR_NOT_A_FOLDER", message: `this is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations` });
+    return null;
+  }
+  try {
+    return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    problems.push({ ...at, code: "MIGRATIONS_DIR_UNREADABLE", message: `cannot list the migrations folder (${code}); make it readable by the user running stepwise (for example chmod 755 on it)` });
+    return null;
+  }
+}
+
 /**
- * Versions must be unique and run 1, 2, 3… with no gaps. Files that failed their own checks still
- * hold their version, so a broken file is not also reported as a gap.
+ * A migration is a regular file. A symbolic link is refused rather than followed: the registry,
+ * the checksum and the gen cache must all follow what is committed in this folder, and a link's
+ * target can change without anything here changing.
  */
-function checkVersions(
-  fileNames: readonly string[],
-  migrationsDir: string,
-  relative: (absolute: string) => string,
-): Problem[] {
+function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: string): Pick<Problem, "code" | "message"> | null {
+  if (entry.isSymbolicLink()) {
+    let target = "an unreadable target";
+    try {
+      target = JSON.stringify(readlinkSync(absolutePath));
+    } catch {
+      // Keep the generic wording; the link itself is the problem either way.
+    }
+    return {
+      code: "MIGRATION_SYMLINK",
+      message: `${quoted} is a symbolic link to ${target}; stepwise reads only regular files, so that the registry and checksums follow what is in this folder: replace the link with a copy of the file`,
+    };
+  }
+  if (entry.isDirectory()) {
+    return {
+      code: "MIGRATION_NOT_A_FILE",
+      message: `${quoted} is a folder named like a migration; a migration is a file. Rename the folder so it does not start with a digit (helper code can live in a folder such as lib/)`,
+    };
+  }
+  if (!entry.isFile()) {
+    return { code: "MIGRATION_NOT_A_FILE", message: `${quoted} is not a regular file (a pipe, socket or device); replace it with the migration file, or remove it` };
+  }
+  return null;
+}
+
+/**
+ * Versions must be unique and run 1, 2, 3… with no gaps. Files that failed their own checks, even
+ * on their name, still hold their version, so a broken file is not also reported as a gap; only
+ * validly named files are compared for duplicates.
+ */
+function checkVersions(holders: readonly VersionHolder[]): Problem[] {
   const problems: Problem[] = [];
   const filesByVersion = new Map<number, string[]>();
-  for (const fileName of fileNames) {
-    const parsed = parseMigrationFileName(fileName);
-    if (parsed.status !== "migration") continue;
-    const list = filesByVersion.get(parsed.migration.version) ?? [];
-    list.push(relative(path.join(migrationsDir, fileName)));
-    filesByVersion.set(parsed.migration.version, list);
+  for (const holder of holders) {
+    const list = filesByVersion.get(holder.version) ?? [];
+    if (holder.valid) list.push(holder.file);
+    filesByVersion.set(holder.version, list);
   }
+  const firstFile = (version: number) => filesByVersion.get(version)![0] ?? holders.find((holder) => holder.version === version)!.file;
   for (const [version, files] of filesByVersion) {
     if (files.length < 2) continue;
     for (const file of files) {
@@ -169,10 +241,9 @@ function checkVersions(
   const versions = [...filesByVersion.keys()].sort((a, b) => a - b);
   if (versions.length === 0) return problems;
   if (versions[0]! > 1) {
-    const first = filesByVersion.get(versions[0]!)![0]!;
     problems.push({
       code: "VERSIONS_DO_NOT_START_AT_ONE",
-      file: first,
+      file: firstFile(versions[0]!),
       line: 1,
       column: 1,
       message: `versions must start at 1, but the first is ${versions[0]}; renumber it to ${String(1).padStart(3, "0")}`,
@@ -183,13 +254,12 @@ function checkVersions(
     const current = versions[i]!;
     if (current - previous <= 1) continue;
     const missing = describeRange(previous + 1, current - 1);
-    const file = filesByVersion.get(current)![0]!;
     problems.push({
       code: "VERSION_GAP",
-      file,
+      file: firstFile(current),
       line: 1,
       column: 1,
-      message: `version${current - previous > 2 ? "s" : ""} ${missing} ${current - previous > 2 ? "are" : "is"} missing between ${filesByVersion.get(previous)![0]} and this file; renumber so versions have no gaps`,
+      message: `version${current - previous > 2 ? "s" : ""} ${missing} ${current - previous > 2 ? "are" : "is"} missing between ${firstFile(previous)} and this file; renumber so versions have no gaps`,
       missingVersions: { from: previous + 1, to: current - 1 },
     });
   }

@@ -2,6 +2,7 @@
  * Every failure stepwise reports is a {@link StepwiseError} with a stable `code` and the facts behind
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
+import { describeStoredValue } from "./stored-value.js";
 import type { MigrationDirection } from "./types.js";
 
 /** Every `code` a {@link StepwiseError} can carry. */
@@ -17,6 +18,7 @@ export type StepwiseErrorCode =
   | "IRREVERSIBLE_MIGRATION"
   | "INVALID_TARGET"
   | "MIGRATION_FAILED"
+  | "TRANSACTION_ESCAPED"
   | "DATABASE_LOCKED"
   | "DATABASE_UNUSABLE"
   | "SCHEMA_MISMATCH"
@@ -34,6 +36,10 @@ export type StepwiseErrorCode =
   | "BACKUP_FOREIGN"
   | "RESTORE_UNVERIFIED"
   | "DATABASE_FOLDER_MISSING"
+  | "BATCH_KEY_INVALID"
+  | "DATABASE_NEEDS_RECOVERY"
+  | "DATABASE_PATH_INVALID"
+  | "REGISTRY_LOAD_FAILED"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -66,6 +72,29 @@ export class RegistryInvalidError extends StepwiseError {
         `Regenerate it with "stepwise gen" instead of editing it by hand.`,
     );
     this.problems = problems;
+  }
+}
+
+/**
+ * The registry module could not be imported: it does not compile (edited by hand, or a merge left
+ * markers in it), or a migration it imports throws while loading.
+ */
+export class RegistryLoadError extends StepwiseError {
+  /** The registry file, relative to the project root. */
+  readonly file: string;
+  /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
+  readonly location: string | null;
+
+  constructor(fields: { file: string; location: string | null; cause: unknown }) {
+    const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
+    super(
+      "REGISTRY_LOAD_FAILED",
+      `Could not load ${fields.file}${fields.location ? ` (at ${fields.location})` : ""}: ${reason}\n` +
+        `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`,
+      { cause: fields.cause },
+    );
+    this.file = fields.file;
+    this.location = fields.location;
   }
 }
 
@@ -143,6 +172,37 @@ export class HistoryTableInvalidError extends StepwiseError {
     );
     this.table = table;
     this.missingColumns = missingColumns;
+  }
+}
+
+/** Why a history row was refused by {@link HistoryRowInvalidError}. */
+export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-version" | "checksum-not-text" | "unknown-state";
+
+/**
+ * One row of the history table holds something stepwise never writes (a version of 0 or below, a
+ * fraction, text or NULL; a version twice; a state other than applied/started), so no plan can be
+ * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
+ */
+export class HistoryRowInvalidError extends StepwiseError {
+  /** `null` when the rows were handed to the planner directly, not read from a table. */
+  readonly table: string | null;
+  /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
+  readonly rowid: number | null;
+  /** The `version` value as stored. */
+  readonly version: unknown;
+  readonly problem: HistoryRowProblem;
+
+  constructor(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
+    const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
+    super(
+      "HISTORY_TABLE_INVALID",
+      `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
+        `Nothing was changed. Fix or delete that row by hand (it was edited outside stepwise), or restore a backup.`,
+    );
+    this.table = fields.table;
+    this.rowid = fields.rowid;
+    this.version = fields.version;
+    this.problem = fields.problem;
   }
 }
 
@@ -261,6 +321,58 @@ export class MigrationFailedError extends StepwiseError {
   }
 }
 
+/**
+ * Whether a migration that ended stepwise's transaction got anything committed: `yes` (proven),
+ * `no` (proven: the database is as it was), or `unknown` (it ran statements after ending the
+ * transaction, and SQLite commits each of those on its own).
+ */
+export type EscapedCommit = "yes" | "no" | "unknown";
+
+/**
+ * A migration ended the transaction stepwise runs it in (COMMIT, END or ROLLBACK in the migration),
+ * so it could not be rolled back as one unit. It is never recorded.
+ */
+export class TransactionEscapedError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  readonly direction: MigrationDirection;
+  /**
+   * `yes` when the migration committed: what it ran before ending the transaction (and, with
+   * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
+   * the database. `no` when the database is as it was. `unknown` when statements may have been.
+   */
+  readonly committed: EscapedCommit;
+
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
+    const failure = fields.cause === undefined ? "" : ` It then failed: ${fields.cause instanceof Error ? fields.cause.message : String(fields.cause)}.`;
+    super(
+      "TRANSACTION_ESCAPED",
+      `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +
+        `in the migration) while running ${fields.direction}.${failure} It was not recorded: the history still says ` +
+        `${fields.direction === "up" ? "it is not applied" : "it is applied"}.\n` +
+        ESCAPED_COMMIT_ADVICE[fields.committed] +
+        `Remove the transaction statement from the migration (SAVEPOINT name ... RELEASE name nests safely inside ` +
+        `stepwise's transaction; use transaction: false for statements SQLite refuses in a transaction), regenerate, and run it again.`,
+      { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.committed = fields.committed;
+  }
+}
+
+const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
+  yes:
+    `The statements it ran before ending the transaction were COMMITTED and were not rolled back. Check the ` +
+    `database for them and undo them by hand (or restore a backup) before running it again.\n`,
+  unknown:
+    `Statements it ran after ending the transaction may have been COMMITTED (outside a transaction SQLite ` +
+    `commits each statement on its own) and were not rolled back. Check the database for them and undo them by hand ` +
+    `(or restore a backup) before running it again.\n`,
+  no: `Nothing it did was committed: the database is as it was.\n`,
+};
+
 /** A process that holds a lock on the database file, as far as the operating system tells. */
 export interface LockHolder {
   readonly pid: number;
@@ -302,6 +414,113 @@ export class DatabaseUnusableError extends StepwiseError {
   constructor(message: string, sqliteCode: string | null, cause: unknown) {
     super("DATABASE_UNUSABLE", message, { cause });
     this.sqliteCode = sqliteCode;
+  }
+}
+
+/**
+ * A crashed writer left a hot journal (or an unrecovered WAL) that only a connection allowed to write
+ * can roll back, and this one may not write: the file, its folder or the connection is read-only.
+ */
+export class DatabaseNeedsRecoveryError extends StepwiseError {
+  /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
+  readonly sqliteCode: string;
+
+  constructor(sqliteCode: string, cause: unknown) {
+    super(
+      "DATABASE_NEEDS_RECOVERY",
+      `The database was left mid-write by a process that crashed (${sqliteCode}), and SQLite must roll that ` +
+        `write back before anything can read it, which needs write access. Nothing was changed. Run ` +
+        `"stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
+      { cause },
+    );
+    this.sqliteCode = sqliteCode;
+  }
+}
+
+/** Why {@link DatabasePathInvalidError} refused a path. */
+export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
+
+/** The database path cannot name a database file: it is empty, or a folder, or under a file. */
+export class DatabasePathInvalidError extends StepwiseError {
+  readonly path: string;
+  readonly problem: DatabasePathProblem;
+
+  constructor(path: string, problem: DatabasePathProblem) {
+    const reason =
+      problem === "empty"
+        ? "the database path is empty"
+        : problem === "nul-byte"
+          ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
+          : problem === "too-long"
+            ? `the database path ${path} is longer than the file system allows`
+            : problem === "directory"
+          ? `${path} is a folder, not a database file`
+          : problem === "not-a-file"
+            ? `${path} is a device, pipe or socket, not a database file`
+            : problem === "unsupported-url"
+            ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+            : `a part of ${path} above the file is not a folder`;
+    super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
+    this.path = path;
+    this.problem = problem;
+  }
+}
+
+/** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
+export type BatchKeyProblem =
+  | "no-such-table"
+  | "no-such-column"
+  | "no-rowid"
+  | "null-key"
+  | "duplicate-key"
+  | "not-increasing"
+  | "unsafe-integer"
+  | "invalid-key";
+
+/**
+ * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or
+ * rowid alias) of the table, or some row's key is NULL, repeated, or cannot be compared exactly. A
+ * keyset walk over such a key would stop early or skip rows, so it is refused; when found before the
+ * first batch nothing was written, and when found later the migration's transaction rolls back.
+ */
+export class BatchKeyError extends StepwiseError {
+  readonly table: string;
+  readonly key: string;
+  readonly problem: BatchKeyProblem;
+  /** The table's columns, to pick a key from; empty when the table does not exist. */
+  readonly columns: readonly string[];
+  /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
+  readonly value: unknown;
+  /** The migration that called `forEachBatch`, when it ran inside one. */
+  readonly version: number | null;
+  readonly file: string | null;
+
+  constructor(fields: {
+    table: string;
+    key: string;
+    problem: BatchKeyProblem;
+    detail: string;
+    columns?: readonly string[];
+    value?: unknown;
+    version?: number | null;
+    file?: string | null;
+  }) {
+    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    super(
+      "BATCH_KEY_INVALID",
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
+        `A keyset walk by it could stop early or skip rows, so it stopped instead (inside a transaction, everything rolls back). ` +
+        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" on a table that has one)` +
+        (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
+        `.`,
+    );
+    this.table = fields.table;
+    this.key = fields.key;
+    this.problem = fields.problem;
+    this.columns = fields.columns ?? [];
+    this.value = fields.value ?? null;
+    this.version = fields.version ?? null;
+    this.file = fields.file ?? null;
   }
 }
 

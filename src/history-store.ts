@@ -2,7 +2,8 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import { HistoryTableInvalidError, InvalidTableNameError } from "./errors.js";
+import { HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
+import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./types.js";
@@ -38,9 +39,15 @@ export class HistoryStore {
     this.quoted = `"${tableName}"`;
   }
 
-  /** True when the table exists. Does not write. */
+  /** True when the table exists, under any ASCII case, as SQLite resolves names. Does not write. */
   exists(): boolean {
-    return this.statement("exists", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tableName) !== undefined;
+    return this.statement("exists", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(this.tableName) !== undefined;
+  }
+
+  /** True when `name` names this table to SQLite: identifiers compare case-insensitively in ASCII. */
+  isNamed(name: string): boolean {
+    // The table name is plain ASCII (isValidTableName), so lower-casing both folds exactly ASCII.
+    return name.toLowerCase() === this.tableName.toLowerCase();
   }
 
   /**
@@ -68,7 +75,7 @@ export class HistoryStore {
 
   /** Throws {@link HistoryTableInvalidError} unless the existing table has the columns stepwise writes. */
   assertShape(): void {
-    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).all() as Array<{ name: string; pk: number; type: string }>;
+    const columns = this.db.prepare(`PRAGMA table_info(${this.quoted})`).safeIntegers(false).all() as Array<{ name: string; pk: number; type: string }>;
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
@@ -106,14 +113,17 @@ export class HistoryStore {
     if (!this.existsWithValidShape()) return [];
     const rows = this.statement(
       "keys",
-      `SELECT version, checksum, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
+      `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END FROM ${this.quoted} ORDER BY version`,
     )
+      // Versions are small; an app's defaultSafeIntegers(true) must not turn them into bigints here.
+      .safeIntegers(false)
       .raw(true)
-      .all() as Array<[number, string, string | null]>;
+      .all() as Array<[unknown, unknown, unknown, string | null]>;
     const keys: AppliedMigrationKey[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      keys[i] = { version: row[0], checksum: row[1], startedAt: row[2] };
+      this.assertRowValid(row[0], row[1], row[2], i === 0 ? null : rows[i - 1]![0]);
+      keys[i] = { version: row[0] as number, checksum: row[1] as string, startedAt: row[3] };
     }
     return keys;
   }
@@ -124,7 +134,10 @@ export class HistoryStore {
     const rows = this.statement(
       "all",
       `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    ).all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    )
+      .safeIntegers(false)
+      .all() as Array<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>;
+    rows.forEach((row, i) => this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version));
     return rows.map((row) => ({
       version: row.version,
       name: row.name,
@@ -133,6 +146,42 @@ export class HistoryStore {
       durationMs: row.duration_ms,
       state: row.state,
     }));
+  }
+
+  /**
+   * Refuses a row stepwise never writes. Without this, a version of 0 or below read as "newer than
+   * this app", and text or NULL versions, or one recorded twice, broke the planner in stranger ways.
+   * `previous` is the version of the row before it in `ORDER BY version`.
+   */
+  private assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): void {
+    let problem: HistoryRowProblem | null = null;
+    let detail = "";
+    if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+      problem = "version-not-positive-integer";
+      detail = `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1`;
+    } else if (version === previous) {
+      problem = "duplicate-version";
+      detail = `version ${version} is recorded more than once`;
+    } else if (typeof checksum !== "string") {
+      problem = "checksum-not-text";
+      detail = `its checksum is ${describeStoredValue(checksum)}, not text`;
+    } else if (state !== "applied" && state !== "started") {
+      problem = "unknown-state";
+      detail = `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
+    }
+    if (problem === null) return;
+    throw new HistoryRowInvalidError({ table: this.tableName, rowid: this.rowidOf(version), version, problem, detail });
+  }
+
+  /** The rowid of the last row holding `version` (for a duplicate, the later one), to name it in an error; `null` without a rowid. */
+  private rowidOf(version: unknown): number | null {
+    try {
+      const row = this.db.prepare(`SELECT rowid AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`).get(bindable(version)) as { id: number } | undefined;
+      return row?.id ?? null;
+    } catch {
+      // A WITHOUT ROWID table has no rowid; the version alone names the row.
+      return null;
+    }
   }
 
   /** Records a finished migration. */
@@ -189,4 +238,9 @@ export class HistoryStore {
     }
     return statement;
   }
+}
+
+/** A value read from SQLite, made safe to bind back (better-sqlite3 refuses `undefined`). */
+function bindable(value: unknown): unknown {
+  return value === undefined ? null : value;
 }

@@ -42,6 +42,8 @@ export type {
 export { WholeRunTransactionRefusedError, assertWholeRunPossible, findWholeRunObstacle } from "./whole-run-transaction.js";
 export type { WholeRunObstacle } from "./whole-run-transaction.js";
 export { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "./history-store.js";
+export { RESTORED_CONNECTION_SETTINGS } from "./connection-settings.js";
+export type { RestoredConnectionSetting } from "./connection-settings.js";
 export {
   DEFAULT_DOWN_STEPS,
   assertValidRegistry,

@@ -10,11 +10,13 @@
 import {
   DatabaseLockedError,
   DiskFullError,
+  type EscapedCommit,
   ForeignKeyViolationError,
   IncompleteMigrationError,
   MigrationFailedError,
   MigrationInProgressError,
   StepwiseError,
+  TransactionEscapedError,
   UnmanagedDatabaseError,
   UsageError,
 } from "./errors.js";
@@ -25,6 +27,17 @@ import { findLockHolders } from "./lock-holders.js";
 import { formatMigrationLabel } from "./migration-file.js";
 import { listSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, sleepSync } from "./migration-owner.js";
+import { holdOwnerLock } from "./owner-lock.js";
+import { restoreConnectionSettings, snapshotConnectionSettings } from "./connection-settings.js";
+import {
+  createCommitWitness,
+  dropCommitWitness,
+  isAutomaticRollbackError,
+  judgeEscapedCommit,
+  openBodySavepoint,
+  releaseBodySavepoint,
+  type TransactionStart,
+} from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
 import {
@@ -179,7 +192,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly logger: MigrationLogger | null;
   private readonly progressIntervalMs: number | undefined;
   /** Statements the hot paths run on every call, prepared once per manager. */
-  private prepared: { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement } | undefined;
+  private prepared:
+    | { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement; schemaVersion: Statement; userVersion: Statement; totalChanges: Statement }
+    | undefined;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -285,9 +300,30 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return planDown(this.migrations as readonly R[number][], this.readKeysOrThrow(), options);
   }
 
-  /** Where the database stands against the registry. Never writes and never throws for drift. */
+  /**
+   * Where the database stands against the registry. Never writes and never throws for drift. A
+   * `transaction: false` migration that is still running elsewhere is reported as
+   * `MIGRATION_IN_PROGRESS`, not as interrupted: the advice for an interrupted one would run it twice.
+   */
   status(): MigrationStatus {
-    return describeStatus(this.migrations, this.readHistoryOrThrow());
+    return this.withRunningOwnerProblem(describeStatus(this.migrations, this.readHistoryOrThrow()));
+  }
+
+  /** Replaces an INCOMPLETE_MIGRATION problem whose owner provably still runs (its lock is held). */
+  private withRunningOwnerProblem(status: MigrationStatus): MigrationStatus {
+    if (status.problem?.code !== "INCOMPLETE_MIGRATION") return status;
+    const row = status.migrations.find((migration) => migration.state === "incomplete");
+    if (!row) return status;
+    const owner = parseMigrationOwner(guardSqlite(() => this.store.readStartedRow(row.version), this.busyTimeoutMs)?.owner ?? null);
+    if (assessMigrationOwner(owner, this.db) !== "alive") return status;
+    const running = new MigrationInProgressError({
+      version: row.version,
+      file: row.file,
+      startedAt: row.appliedAt ?? "",
+      owner: owner && { pid: owner.pid, host: owner.host },
+      waitedMs: 0,
+    });
+    return { ...status, problem: { code: running.code, message: running.message } };
   }
 
   /** The history table's rows, oldest first. Never writes. */
@@ -300,12 +336,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return this.status().currentVersion;
   }
 
+  // Reads wait for a writer's lock too, so they run under the configured busy timeout like writes.
   private readKeysOrThrow() {
-    return guardSqlite(() => this.store.readKeys(), this.busyTimeoutMs);
+    return this.withConnectionSettings(() => this.store.readKeys());
   }
 
   private readHistoryOrThrow(): AppliedMigration[] {
-    return guardSqlite(() => this.store.readAll(), this.busyTimeoutMs);
+    return this.withConnectionSettings(() => this.store.readAll());
   }
 
   /** A database with tables but no history predates stepwise; migrating it blindly could clash. */
@@ -314,7 +351,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     // history table and the user tables are seen in the same snapshot: another process's first
     // migration creates both in one commit.
     const tables = listSchemaObjects(this.db, { types: ["table"] }).map((object) => object.name);
-    if (tables.includes(this.store.tableName)) return;
+    if (tables.some((name) => this.store.isNamed(name))) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
 
@@ -333,8 +370,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         const row = this.store.readStartedRow(error.version);
         if (row === null) continue; // finished between our two reads: plan again
         const owner = parseMigrationOwner(row.owner);
-        const liveness = assessMigrationOwner(owner);
-        if (liveness !== "alive" && liveness !== "unknown") throw error;
+        const liveness = assessMigrationOwner(owner, this.db);
+        if (liveness !== "alive" && liveness !== "unknown") {
+          // The owner may have finished (and released its lock) between our read and the probe; only a
+          // row still there, with the same owner, after the probe proves the attempt was abandoned.
+          if (this.store.readStartedRow(error.version)?.owner !== row.owner) continue;
+          throw error;
+        }
         waitingSince ??= performance.now();
         const waitedMs = Math.round(performance.now() - waitingSince);
         if (waitedMs >= this.busyTimeoutMs) {
@@ -364,6 +406,18 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
       return { direction, fromVersion: progress.fromVersion, toVersion: plan.toVersion, steps: ran };
     }
+    return this.restoringConnectionSettings((restore) => this.executeSteps(plan, plannedAtDataVersion, replan, progress, restore));
+  }
+
+  private executeSteps(
+    plan: MigrationPlan<R[number]>,
+    plannedAtDataVersion: number,
+    replan: (applied: ReturnType<HistoryStore["readKeys"]>) => MigrationPlan<R[number]>,
+    progress: Progress,
+    restoreConnectionSettingsNow: () => void,
+  ): MigrationResult {
+    const direction = plan.direction;
+    const ran = progress.ran;
     let queue: readonly R[number][] = plan.steps;
     let next = 0;
     let toVersion = plan.toVersion;
@@ -379,6 +433,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = expected?.disableForeignKeys ? this.switchOffForeignKeys() : null;
       try {
         this.beginImmediate();
+        const start = this.readTransactionStart();
         if (!ensured) {
           // Checked under the write lock: outside it, another process may create the history table
           // between reading "no history" and listing the tables.
@@ -405,7 +460,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
           this.commit();
           continue;
         }
-        ran.push(entry.transaction ? this.runInTransaction(entry, direction) : this.runWithoutTransaction(entry, direction));
+        if (entry.transaction) {
+          ran.push(this.runInTransaction(entry, direction, start));
+        } else {
+          ran.push(this.runWithoutTransaction(entry, direction));
+          // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
+          // after it run with the connection as the app set it, not as this one left it.
+          restoreConnectionSettingsNow();
+        }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
         // would swallow a commit another connection made since ours.
@@ -416,7 +478,32 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         restoreForeignKeys?.();
       }
     }
-    return { direction, fromVersion: progress.fromVersion, toVersion, steps: ran };
+    return { direction, fromVersion: progress.fromVersion!, toVersion, steps: ran };
+  }
+
+  /**
+   * Runs `action` and puts back every connection setting a migration changed (see
+   * `RESTORED_CONNECTION_SETTINGS`), on success and on failure, so the app's connection behaves after
+   * `up`/`down` as it did before. Taken only when migrations run, so a no-op start pays nothing.
+   * `action` may restore early (outside a transaction), after a step whose settings took effect.
+   */
+  private restoringConnectionSettings<T>(action: (restoreNow: () => void) => T): T {
+    const before = snapshotConnectionSettings(this.db);
+    let failed = true;
+    try {
+      const result = action(() => restoreConnectionSettings(this.db, before));
+      failed = false;
+      return result;
+    } finally {
+      // Settings only take effect outside a transaction; every path above has ended its own by now.
+      if (this.db.inTransaction) this.rollbackQuietly();
+      try {
+        restoreConnectionSettings(this.db, before);
+      } catch (error) {
+        // Never hide the migration's own failure behind a failure to tidy up after it.
+        if (!failed) throw error;
+      }
+    }
   }
 
   /**
@@ -436,25 +523,31 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
     const ran: AppliedStep[] = [];
     let fresh = plan;
-    try {
-      this.beginImmediate();
-      if (direction === "up") this.refuseUnmanagedDatabase();
-      this.store.ensure();
-      fresh = replan(this.store.readKeys());
-      assertWholeRunPossible(fresh.steps, foreignKeysOn());
-      this.emitSkipped(direction, plan.steps, fresh.steps);
-      for (const entry of fresh.steps) {
-        const durationMs = this.runBodyInOpenTransaction(entry, direction);
-        this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
-        ran.push({ version: entry.version, name: entry.name, durationMs });
+    this.restoringConnectionSettings(() => {
+      try {
+        this.beginImmediate();
+        const start = this.readTransactionStart();
+        if (direction === "up") this.refuseUnmanagedDatabase();
+        this.store.ensure();
+        fresh = replan(this.store.readKeys());
+        assertWholeRunPossible(fresh.steps, foreignKeysOn());
+        this.emitSkipped(direction, plan.steps, fresh.steps);
+        const witness = createCommitWitness(this.db);
+        for (const entry of fresh.steps) {
+          const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
+          // Sets user_version at every step: only the final value is committed, unless a later
+          // migration commits by itself, and then the rows it commits agree with user_version.
+          this.recordInOpenTransaction(entry, direction, durationMs);
+          ran.push({ version: entry.version, name: entry.name, durationMs });
+        }
+        const last = fresh.steps[fresh.steps.length - 1];
+        if (last) this.commitRecordedMigration(last, direction, witness);
+        else this.commit();
+      } catch (error) {
+        this.rollbackQuietly();
+        throw error;
       }
-      // One transaction, so only the final version is ever visible.
-      if (ran.length > 0) this.store.setUserVersion(fresh.toVersion);
-      this.commit();
-    } catch (error) {
-      this.rollbackQuietly();
-      throw error;
-    }
+    });
     for (const step of ran) this.emit({ type: "migrated", direction, ...step });
     if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
     return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
@@ -469,18 +562,25 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Runs one migration's body inside the already-open transaction and checks what it left behind: the
-   * transaction still open and, with foreign keys switched off, no dangling references. Throws the
+   * Runs one migration's body inside the already-open transaction (whose commit witness is
+   * `witness`) and checks what it left behind: our transaction still open (see
+   * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
    * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection): number {
+  private runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, witness: string, start: TransactionStart): number {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
+    const changesBeforeBody = this.statements().totalChanges.get() as number;
+    const savepoint = openBodySavepoint(this.db);
+    let failure: { readonly cause: unknown } | null = null;
     try {
       runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
-      if (!this.db.inTransaction) {
-        throw new Error("the migration ended the surrounding transaction (it ran COMMIT or ROLLBACK); remove that statement");
-      }
+    } catch (cause) {
+      failure = { cause };
+    }
+    if (!releaseBodySavepoint(this.db, savepoint)) throw this.escapedOrFailed(entry, direction, failure, () => judgeEscapedCommit(this.db, witness, start, changesBeforeBody));
+    if (failure) throw this.migrationFailed(entry, direction, failure.cause, true);
+    try {
       if (entry.disableForeignKeys) assertNoForeignKeyViolations(this.db, entry, direction);
     } catch (cause) {
       throw this.migrationFailed(entry, direction, cause, true);
@@ -488,13 +588,64 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     return performance.now() - started;
   }
 
+  /**
+   * The error for a body after which our savepoint is gone. Rolls back first, because only then does
+   * the commit witness tell whether the migration committed anything.
+   */
+  private escapedOrFailed(
+    entry: R[number],
+    direction: MigrationDirection,
+    failure: { readonly cause: unknown } | null,
+    judgeCommitted: () => EscapedCommit,
+  ): StepwiseError {
+    // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.
+    const replacedTransaction = this.db.inTransaction;
+    this.rollbackQuietly();
+    const committed = judgeCommitted();
+    // Rows it wrote count as "unknown" above, but after an error of this kind SQLite's own rollback is
+    // the likely reason our savepoint is gone; only a proven commit outweighs that.
+    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(sqliteCodeOf(failure.cause))) {
+      // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
+      return this.migrationFailed(entry, direction, failure.cause, true);
+    }
+    return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+  }
+
   /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private runInTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
-    const durationMs = this.runBodyInOpenTransaction(entry, direction);
-    this.record(entry, direction, durationMs);
-    this.commit();
+  private runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart): AppliedStep {
+    const witness = createCommitWitness(this.db);
+    const durationMs = this.runBodyInOpenTransaction(entry, direction, witness, start);
+    this.recordInOpenTransaction(entry, direction, durationMs);
+    this.commitRecordedMigration(entry, direction, witness);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /**
+   * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
+   * meeting a full disk) is the migration's failure and names it; the caller rolls back.
+   */
+  private recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): void {
+    try {
+      this.record(entry, direction, durationMs);
+    } catch (cause) {
+      throw this.migrationFailed(entry, direction, cause, true);
+    }
+  }
+
+  /**
+   * Commits a transaction that ran `entry` (the last of a whole run). A failure here (a full disk
+   * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
+   * transaction is rolled back first, so the error's "rolled back" is true.
+   */
+  private commitRecordedMigration(entry: R[number], direction: MigrationDirection, witness: string): void {
+    try {
+      dropCommitWitness(this.db, witness);
+      this.statements().commit.run();
+    } catch (cause) {
+      this.rollbackQuietly();
+      throw this.migrationFailed(entry, direction, cause, true);
+    }
   }
 
   /**
@@ -502,27 +653,57 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
    */
   private runWithoutTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
-    const startedAt = new Date().toISOString();
-    const owner = serializeMigrationOwner(currentMigrationOwner());
-    if (direction === "up") {
-      this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
-    } else {
-      this.store.markStarted(entry.version, startedAt, owner);
-    }
-    this.commit();
-    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
-    const started = performance.now();
+    // Taken before the started row commits, so no process can ever see the row without the lock held
+    // (a crash in between leaves neither). Held until the row is marked applied, or the attempt fails.
+    const lock = holdOwnerLock(this.db, this.store.tableName, this.busyTimeoutMs);
     try {
-      runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
-    } catch (cause) {
-      throw this.migrationFailed(entry, direction, cause, false);
+      const startedAt = new Date().toISOString();
+      const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? null));
+      try {
+        if (direction === "up") {
+          this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
+        } else {
+          this.store.markStarted(entry.version, startedAt, owner);
+        }
+        this.statements().commit.run();
+      } catch (cause) {
+        this.rollbackQuietly();
+        throw this.migrationFailed(entry, direction, cause, true);
+      }
+      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+      const started = performance.now();
+      try {
+        runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
+        this.refuseTransactionLeftOpen();
+      } catch (cause) {
+        throw this.migrationFailed(entry, direction, cause, false);
+      }
+      const durationMs = performance.now() - started;
+      try {
+        this.statements().begin.run();
+        this.record(entry, direction, durationMs);
+        this.statements().commit.run();
+      } catch (cause) {
+        // The body's changes are in the database but not its record: the started row stays, so the
+        // next run stops with INCOMPLETE_MIGRATION and a person confirms with "repair --applied".
+        this.rollbackQuietly();
+        throw this.migrationFailed(entry, direction, cause, false);
+      }
+      this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+      return { version: entry.version, name: entry.name, durationMs };
+    } finally {
+      lock?.release();
     }
-    const durationMs = performance.now() - started;
-    this.beginImmediate();
-    this.record(entry, direction, durationMs);
-    this.commit();
-    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-    return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /**
+   * A `transaction: false` migration that leaves a transaction open (BEGIN without COMMIT) would have
+   * its last statements committed, or lost, with stepwise's bookkeeping; neither is what it wrote.
+   */
+  private refuseTransactionLeftOpen(): void {
+    if (!this.db.inTransaction) return;
+    this.rollbackQuietly();
+    throw new Error("it left a transaction open (BEGIN without COMMIT); stepwise rolled back the statements that transaction held");
   }
 
   private record(entry: R[number], direction: MigrationDirection, durationMs: number): void {
@@ -586,6 +767,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /** The committed schema and user versions, read right after BEGIN, before stepwise writes. */
+  private readTransactionStart(): TransactionStart {
+    return { schemaVersion: this.statements().schemaVersion.get() as number, userVersion: this.statements().userVersion.get() as number };
+  }
+
   private dataVersion(): number {
     return this.statements().dataVersion.get() as number;
   }
@@ -597,6 +783,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       busyTimeout: this.db.prepare("PRAGMA busy_timeout").pluck(),
       begin: this.db.prepare("BEGIN IMMEDIATE"),
       commit: this.db.prepare("COMMIT"),
+      schemaVersion: this.db.prepare("PRAGMA schema_version").pluck(),
+      userVersion: this.db.prepare("PRAGMA user_version").pluck(),
+      totalChanges: this.db.prepare("SELECT total_changes()").pluck(),
     };
     return this.prepared;
   }

@@ -18,10 +18,18 @@ export interface ParsedMigrationFileName {
   readonly fileName: string;
 }
 
-/** Why a file that looks like a migration was refused. */
+/** Why an entry named like a migration was refused. */
 export interface MalformedMigrationFileName {
   readonly fileName: string;
   readonly reason: string;
+  /**
+   * The version the name starts with, when one can be read (digits of any script, after stray leading
+   * spaces or dots), so a badly named file still fills its place in the version sequence instead of
+   * also being reported as a gap.
+   */
+  readonly version: number | null;
+  /** The name it should probably have, or `null` when none can be derived. */
+  readonly suggestedName: string | null;
 }
 
 /** What a file name in the migrations folder turned out to be. */
@@ -37,63 +45,131 @@ export const DEFAULT_VERSION_WIDTH = 3;
 export const MAX_GENERATED_NAME_LENGTH = 60;
 
 const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
+/** Spaces (Unicode ones too), invisible format characters and dots that may precede a version. */
+const LEADING_NOISE = /^[\s\p{Cf}.]+/u;
+const LEADING_DIGITS = /^\p{Nd}+/u;
+/** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */
+const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
+/** SQL is never a helper, so a `.sql` file is a migration whatever its name starts with. */
+const SQL_EXTENSION = /\.sql$/i;
 
 /**
- * Classifies one entry of the migrations folder.
+ * Classifies one entry of the migrations folder by its name.
  *
- * A `.sql` file, or a `.ts` file whose name starts with a digit, is meant to be a migration, so a
- * broken name is an error rather than something to skip silently: a skipped migration is the very
- * failure stepwise exists to prevent. Declaration files and other extensions are ignored, as are
- * `.ts` files that do not start with a digit (shared helpers).
+ * Rule: an entry is *migration-like* when its name starts with a decimal digit (of any script),
+ * possibly after stray spaces or invisible characters, or when it ends in `.sql`; a hidden name (a leading dot) is
+ * migration-like when the rest starts with a digit and it ends in a source extension (so an
+ * editor's `.001_init.sql.swp` is left alone). A migration-like entry must be exactly
+ * `<ASCII digits>_<lowercase snake_case>.ts` or `.sql`, or it is refused: a skipped migration is the
+ * very failure stepwise exists to prevent. Everything else (a README, `lib/`, `helpers.ts`) is
+ * ignored.
  *
  * @example
  * parseMigrationFileName("002_add_preferences.ts"); // { status: "migration", migration: { version: 2, ... } }
- * parseMigrationFileName("004_Add.ts"); // { status: "malformed", problem: { reason: "..." } }
+ * parseMigrationFileName("002_b.SQL"); // { status: "malformed", problem: { version: 2, suggestedName: "002_b.sql", ... } }
  * parseMigrationFileName("README.md"); // { status: "ignored" }
  */
 export function parseMigrationFileName(fileName: string): MigrationFileNameResult {
-  if (fileName.endsWith(".d.ts")) return { status: "ignored" };
-  const isSql = fileName.endsWith(".sql");
-  const isTs = fileName.endsWith(".ts");
-  if (!isSql && !isTs) return { status: "ignored" };
-  if (isTs && !/^\d/.test(fileName)) return { status: "ignored" };
-
+  if (!isMigrationLike(fileName)) return { status: "ignored" };
   const match = VALID_FILE_NAME.exec(fileName);
   if (match) {
     const version = Number(match[1]);
     if (!Number.isSafeInteger(version)) {
-      return malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`);
+      return malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`, null, null);
     }
     if (version === 0) {
-      return malformed(fileName, "versions start at 1; rename it to 001_" + match[2] + "." + match[3]);
+      const suggestedName = `001_${match[2]}.${match[3]}`;
+      return malformed(fileName, `versions start at 1; rename it to ${suggestedName}`, null, suggestedName);
     }
     return {
       status: "migration",
       migration: { version, name: match[2]!, kind: match[3] as MigrationKind, fileName },
     };
   }
-  return malformed(fileName, explainBadFileName(fileName));
+  return explainBadFileName(fileName);
 }
 
-function malformed(fileName: string, reason: string): MigrationFileNameResult {
-  return { status: "malformed", problem: { fileName, reason } };
+/** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
+export function isMigrationLike(fileName: string): boolean {
+  if (fileName.startsWith(".")) return SOURCE_EXTENSION.test(trimTrailingNoise(fileName)) && LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, ""));
+  return LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, "")) || SQL_EXTENSION.test(trimTrailingNoise(fileName));
 }
 
-function explainBadFileName(fileName: string): string {
-  const extension = fileName.endsWith(".sql") ? ".sql" : ".ts";
-  const stem = fileName.slice(0, -extension.length);
-  const versionMatch = /^(\d+)(.*)$/.exec(stem);
-  const expected = `expected <version>_<name>${extension}, for example 004_add_index${extension}`;
-  if (!versionMatch) return `the name must start with a version number; ${expected}`;
-  const rest = versionMatch[2]!;
-  if (!rest.startsWith("_")) {
-    return `the version must be followed by an underscore; ${expected}`;
+function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
+  return { status: "malformed", problem: { fileName, reason, version, suggestedName } };
+}
+
+/** Names the first thing wrong, and builds the name the file should have. */
+function explainBadFileName(fileName: string): MigrationFileNameResult {
+  const leading = LEADING_NOISE.exec(fileName)?.[0] ?? "";
+  const afterLeading = fileName.slice(leading.length);
+  const digits = LEADING_DIGITS.exec(afterLeading)?.[0] ?? "";
+  if (digits === "") {
+    const name = toSnakeCaseName(trimTrailingNoise(afterLeading).replace(/\.sql$/i, ""));
+    const example = `${formatVersion(1)}_${name || "add_index"}.sql`;
+    return malformed(fileName, `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`, null, null);
   }
-  const name = rest.slice(1);
-  if (name === "") return `the name after the version is empty; ${expected}`;
-  const suggestion = toSnakeCaseName(name);
-  const hint = suggestion ? `; rename it to ${versionMatch[1]}_${suggestion}${extension}` : "";
-  return `the name "${name}" must be lowercase snake_case (a-z, 0-9 and single underscores)${hint}`;
+  const asciiDigits = toAsciiDigits(digits);
+  const parsedVersion = Number(asciiDigits);
+  const version = Number.isSafeInteger(parsedVersion) && parsedVersion > 0 ? parsedVersion : null;
+  const rest = trimTrailingNoise(afterLeading.slice(digits.length));
+  const { stem, kind, extensionProblem } = splitExtension(rest);
+  const name = toSnakeCaseName(stem.replace(/^[^\p{L}\p{N}]+/u, ""));
+  const suggestedName = kind !== null && name !== "" ? `${asciiDigits}_${name}.${kind}` : null;
+  const renameTo = suggestedName ? `; rename it to ${suggestedName}` : "";
+  const notAMigration = `; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/`;
+
+  let reason: string;
+  if (leading !== "") reason = `the name starts with ${leading.includes(".") ? "a dot" : "invisible or space characters"} before the version${renameTo}`;
+  else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
+  else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
+  else if (extensionProblem !== null) reason = `${extensionProblem}${renameTo}${kind === null ? notAMigration : ""}`;
+  else if (!rest.startsWith("_")) reason = `the version must be followed by an underscore, as in <version>_<name>.${kind}${renameTo}`;
+  else if (stem.length <= 1) reason = `the name after the version is empty; expected <version>_<name>.${kind}, for example ${asciiDigits}_add_index.${kind}`;
+  else reason = `the name "${stem.slice(1)}" must be lowercase snake_case (a-z, 0-9 and single underscores)${renameTo}`;
+  if (version === 0 || parsedVersion === 0) reason += "; versions start at 1";
+  return malformed(fileName, reason, version, suggestedName);
+}
+
+/** Splits off the extension, mapping near-misses (`.SQL`, `.mts`, `.js`) to the kind they were meant as. */
+function splitExtension(rest: string): { stem: string; kind: MigrationKind | null; extensionProblem: string | null } {
+  if (/\.d\.[cm]?ts$/i.test(rest)) {
+    return { stem: rest.replace(/\.d\.[cm]?ts$/i, ""), kind: null, extensionProblem: "a declaration file (.d.ts) cannot be a migration" };
+  }
+  const dot = rest.lastIndexOf(".");
+  if (dot === -1) return { stem: rest, kind: null, extensionProblem: "the name has no extension; a migration ends in .ts or .sql" };
+  const extension = rest.slice(dot + 1);
+  const stem = rest.slice(0, dot);
+  if (extension === "ts" || extension === "sql") return { stem, kind: extension, extensionProblem: null };
+  const lower = extension.toLowerCase();
+  if (lower === "sql" || lower === "ts") return { stem, kind: lower, extensionProblem: `the extension must be lowercase ".${lower}"` };
+  if (/^([cm]?[jt]sx?)$/.test(lower)) {
+    return { stem, kind: "ts", extensionProblem: `".${extension}" is not read as a migration; stepwise migrations are .ts or .sql files` };
+  }
+  const inner = /\.(sql|ts)$/i.exec(stem);
+  if (inner) {
+    return { stem: stem.slice(0, inner.index), kind: inner[1]!.toLowerCase() as MigrationKind, extensionProblem: `".${extension}" after ".${inner[1]}" makes it something other than a migration` };
+  }
+  return { stem, kind: null, extensionProblem: `a file named like a migration must end in .ts or .sql, not ".${extension}"` };
+}
+
+/** Drops trailing spaces and invisible characters; a loop, because `/[\s]+$/` backtracks quadratically. */
+function trimTrailingNoise(text: string): string {
+  let end = text.length;
+  while (end > 0 && /[\s\p{Cf}]/u.test(text[end - 1]!)) end--;
+  return text.slice(0, end);
+}
+
+/** Maps decimal digits of any script to ASCII; Unicode keeps each script's 0-9 contiguous. */
+function toAsciiDigits(digits: string): string {
+  let ascii = "";
+  for (const char of digits) {
+    const codePoint = char.codePointAt(0)!;
+    let value = 0;
+    while (value < 60 && /\p{Nd}/u.test(String.fromCodePoint(codePoint - value - 1))) value++;
+    ascii += String(value % 10);
+  }
+  return ascii;
 }
 
 /**

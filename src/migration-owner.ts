@@ -4,33 +4,44 @@
  * row must tell "still running elsewhere" (wait) from "crashed half way" (stop and ask a person), so
  * the row records its owner: host, pid and a token unique to the process.
  *
- * The token answers pid reuse inside one host's process table, which is common in containers where
+ * The row also names the owner lock the process holds while it runs (see `owner-lock.ts`): a file
+ * lock the operating system releases when the process dies, whatever its pid. That is the answer
+ * whenever the row has one and the database is a file, and it is right across PID namespaces (two
+ * containers sharing a volume) and across hosts, where pids mean nothing.
+ *
+ * Rows without a lock (written before it existed, or by an in-memory database) fall back to the pid:
+ * the token answers pid reuse inside one host's process table, which is common in containers where
  * the app is always pid 1: a row with our own pid but another token was written by a dead
- * predecessor. A pid reused by an unrelated process still reads as alive; the cost is a wait of at
- * most the busy timeout, then {@link MigrationInProgressError}, never a wrong answer.
+ * predecessor. A pid reused by an unrelated process still reads as alive there; the cost is a wait of
+ * at most the busy timeout, then `MigrationInProgressError`, never a wrong answer.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { probeOwnerLock } from "./owner-lock.js";
+import type { Database } from "./types.js";
 
 /** What a `started` row records about the process running it. */
 export interface MigrationOwner {
   readonly pid: number;
   readonly host: string;
   readonly token: string;
+  /** The owner lock's file name next to the database (see `owner-lock.ts`); `null` when none was held. */
+  readonly lockFile: string | null;
 }
 
 /**
- * `self`: this process (a nested call, which cannot be waited for); `alive`: running on this host;
- * `dead`: gone, or never recorded; `unknown`: on another host, so only time can tell.
+ * `self`: this process (a nested call, which cannot be waited for); `alive`: its owner lock is held,
+ * or (without a lock) its pid runs on this host; `dead`: gone, or never recorded; `unknown`: no lock
+ * to probe and on another host, so only time can tell.
  */
 export type OwnerLiveness = "self" | "alive" | "dead" | "unknown";
 
 const PROCESS_TOKEN = randomUUID();
 
-/** This process, as it records itself in a `started` row. */
-export function currentMigrationOwner(): MigrationOwner {
-  return { pid: process.pid, host: hostname(), token: PROCESS_TOKEN };
+/** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
+export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
+  return { pid: process.pid, host: hostname(), token: PROCESS_TOKEN, lockFile };
 }
 
 /** The text stored in the history table's `owner` column. */
@@ -44,7 +55,8 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
   try {
     const value = JSON.parse(text) as Partial<MigrationOwner>;
     if (Number.isSafeInteger(value.pid) && typeof value.host === "string" && typeof value.token === "string") {
-      return { pid: value.pid!, host: value.host, token: value.token };
+      // Rows written before the owner lock existed have no lockFile.
+      return { pid: value.pid!, host: value.host, token: value.token, lockFile: typeof value.lockFile === "string" ? value.lockFile : null };
     }
   } catch {
     // Written by something else; treat as unowned.
@@ -52,11 +64,21 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
   return null;
 }
 
-/** Whether the recorded owner may still be running the migration. */
-export function assessMigrationOwner(owner: MigrationOwner | null): OwnerLiveness {
+/**
+ * Whether the recorded owner may still be running the migration on `db`'s file: by its owner lock when
+ * the row names one and the lock can be probed, else by its host and pid.
+ */
+export function assessMigrationOwner(owner: MigrationOwner | null, db: Database): OwnerLiveness {
   if (owner === null) return "dead";
+  if (owner.token === PROCESS_TOKEN && owner.pid === process.pid) return "self";
+  if (owner.lockFile !== null) {
+    const lock = probeOwnerLock(db, owner.lockFile);
+    if (lock === "held") return "alive";
+    if (lock === "free") return "dead";
+  }
   if (owner.host !== hostname()) return "unknown";
-  if (owner.pid === process.pid) return owner.token === PROCESS_TOKEN ? "self" : "dead";
+  // Our pid with another token: a predecessor that had our pid and is gone.
+  if (owner.pid === process.pid) return "dead";
   return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 

@@ -6,6 +6,7 @@ import {
   ChecksumMismatchError,
   DatabaseAheadError,
   HistoryOutOfOrderError,
+  HistoryRowInvalidError,
   IncompleteMigrationError,
   InvalidTargetError,
   IrreversibleMigrationError,
@@ -14,6 +15,7 @@ import {
   type StepwiseError,
 } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+import { describeStoredValue } from "./stored-value.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {
@@ -121,7 +123,22 @@ export function findHistoryProblem(
   applied: readonly AppliedMigrationKey[],
 ): StepwiseError | null {
   const latest = registry.length;
-  const unknown = applied.filter((row) => row.version > latest || row.version < 1).map((row) => row.version);
+  // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
+  const malformed = applied.find((row) => !Number.isSafeInteger(row.version) || row.version < 1);
+  if (malformed) {
+    return new HistoryRowInvalidError({
+      table: null,
+      rowid: null,
+      version: malformed.version,
+      problem: "version-not-positive-integer",
+      detail: `its version is ${describeStoredValue(malformed.version)}, but versions are whole numbers from 1`,
+    });
+  }
+  const repeated = applied.find((row, i) => i > 0 && applied[i - 1]!.version === row.version);
+  if (repeated) {
+    return new HistoryRowInvalidError({ table: null, rowid: null, version: repeated.version, problem: "duplicate-version", detail: `version ${repeated.version} is recorded more than once` });
+  }
+  const unknown = applied.filter((row) => row.version > latest).map((row) => row.version);
   if (unknown.length > 0) return new DatabaseAheadError(unknown, latest);
 
   for (const row of applied) {

@@ -45,7 +45,8 @@ export interface RepairResult {
  * @example
  * repairIncompleteMigration(new MigrationManager(db, migrations), { version: 3, resolution: "forget" });
  * @throws InvalidTargetError when that version has no `started` row.
- * @throws MigrationInProgressError when the process that started it is still alive on this host.
+ * @throws MigrationInProgressError when the process that started it still runs: its owner lock is
+ * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: MigrationManager, options: RepairOptions): RepairResult {
   const { db, migrations } = manager;
@@ -62,7 +63,9 @@ export function repairIncompleteMigration(manager: MigrationManager, options: Re
       }
       const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
       const owner = parseMigrationOwner(store.readStartedRow(options.version)?.owner ?? null);
-      if (assessMigrationOwner(owner) === "alive") {
+      // By the owner lock when the row has one: a pid reused by another process, or a pid from another
+      // PID namespace, never blocks a repair once the owner is provably gone, nor allows one while it runs.
+      if (assessMigrationOwner(owner, db) === "alive") {
         throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
       if (options.resolution === "applied") store.markApplied(row.version, new Date().toISOString(), null);

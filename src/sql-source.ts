@@ -11,6 +11,9 @@
  * ```
  */
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
+import { classifyComment, DOWN_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, UP_MARKER } from "./sql-markers.js";
+import { findTransactionProblems } from "./sql-transaction-checks.js";
+import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
 
 /** A problem found in a SQL migration, positioned for `file:line:col` output (1-based). */
 export interface SqlSourceProblem {
@@ -32,6 +35,14 @@ export type SqlSourceProblemCode =
   | "SQL_UNKNOWN_MARKER"
   | "SQL_UNKNOWN_FLAG"
   | "SQL_FLAG_ON_DOWN"
+  | "SQL_MALFORMED_MARKER"
+  | "SQL_MISPLACED_DESCRIPTION"
+  | "SQL_MISPLACED_MARKER"
+  | "SQL_DUPLICATE_FLAG"
+  | "SQL_CONFLICTING_FLAGS"
+  | "SQL_UNTERMINATED"
+  | "SQL_TRANSACTION_CONTROL"
+  | "SQL_NEEDS_NO_TRANSACTION"
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION";
 
@@ -50,9 +61,7 @@ export type SqlSourceResult =
   | { readonly ok: true; readonly migration: ParsedSqlMigration }
   | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
 
-const MARKER = /^\s*--\s*migrate:(\S*)(.*)$/;
-const DESCRIPTION = /^\s*--\s*description:\s*(.*?)\s*$/;
-const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b/i;
+type Report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => void;
 
 /**
  * Splits a SQL migration into its up and down sections and validates the markers.
@@ -60,14 +69,38 @@ const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b/i;
  * Rules: exactly one `-- migrate:up` line, at most one `-- migrate:down` line after it, SQL in the
  * up section, and nothing but comments before the up marker. Flags go on the up marker line:
  * `transaction:false` runs it outside a transaction, `foreign_keys:off` runs it with foreign key
- * enforcement off and checks the keys before committing.
+ * enforcement off and checks the keys before committing. A marker is a `--` comment that starts its
+ * line outside any string or block comment; a comment that looks like a marker, flag or description
+ * but is not spelled exactly is refused, and so is a transactional migration that ends or opens a
+ * transaction itself.
  */
 export function parseSqlMigrationSource(source: string): SqlSourceResult {
-  const lines = source.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const text = source.replace(/^\uFEFF/, "");
+  const lines = text.split(/\r?\n/);
+  const tokens = tokenizeSql(text);
   const problems: SqlSourceProblem[] = [];
-  const report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => {
+  const report: Report = (code, line, column, message) => {
     problems.push({ code, line, column, message });
   };
+
+  const ownLineComments = new Map<number, SqlToken>();
+  tokens.forEach((token, index) => {
+    if (token.kind === "line-comment" && startsItsLine(tokens, index)) {
+      ownLineComments.set(token.line, token);
+    } else if ((token.kind === "line-comment" || (token.kind === "block-comment" && !token.text.includes("\n"))) && !token.unterminated) {
+      const intended = looksLikeMarker(token.text);
+      if (intended) {
+        report("SQL_MISPLACED_MARKER", token.line, token.column,
+          `this comment looks like the marker "${intended}" but is not read as one: a marker is a "--" comment on a line of its own; write "${intended}" on its own line`);
+      }
+    } else if (token.unterminated && !(token.kind === "block-comment" && !/migrat/i.test(token.text))) {
+      // SQLite reads an unclosed block comment to the end of the file and runs what came before, so one
+      // is harmless unless it swallows a marker; an unclosed string or identifier is a syntax error.
+      const what = token.kind === "block-comment" ? ["block comment", "*/"] : token.kind === "string" ? ["string", "'"] : ["quoted identifier", token.text[0] === "[" ? "]" : token.text[0]!];
+      report("SQL_UNTERMINATED", token.line, token.column,
+        `this ${what[0]} is never closed, so everything after it (markers included) is part of it; close it with ${what[1]}`);
+    }
+  });
 
   let description: string | null = null;
   let upLine = -1;
@@ -76,86 +109,94 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   let disableForeignKeys = false;
   // A down section above the up marker is reported once; its lines are skipped rather than also
   // being reported as SQL outside a section, or counted as the up section's SQL.
-  let inMisplacedDown = false;
+  let misplacedDownLine = -1;
+  // A misspelled up marker already says what is wrong; "no up marker" and "SQL outside a section"
+  // would only repeat it.
+  let upLookalikeLine = -1;
   const upLines: string[] = [];
   const downLines: string[] = [];
 
-  lines.forEach((text, index) => {
+  lines.forEach((lineText, index) => {
     const lineNumber = index + 1;
-    const marker = MARKER.exec(text);
-    if (marker) {
-      const directive = marker[1]!;
-      const column = text.indexOf("migrate:") + 1;
-      if (directive === "up") {
+    const comment = ownLineComments.get(lineNumber);
+    const meaning = comment ? classifyComment(comment.text) : { kind: "code" as const };
+    if (comment && meaning.kind === "marker") {
+      const column = comment.column + 3;
+      if (meaning.direction === "up") {
         if (upLine !== -1) {
-          report("SQL_DUPLICATE_UP", lineNumber, column, `a second "-- migrate:up" marker (the first is on line ${upLine}); keep exactly one`);
+          report("SQL_DUPLICATE_UP", lineNumber, column, `a second "${UP_MARKER}" marker (the first is on line ${upLine}); keep exactly one`);
           return;
         }
         upLine = lineNumber;
-        inMisplacedDown = false;
-        const flags = parseFlags(marker[2]!, text, lineNumber, report);
+        const flags = parseFlags(meaning.rest, comment.column + meaning.restIndex, lineNumber, report);
         transaction = flags.transaction;
         disableForeignKeys = flags.disableForeignKeys;
         if (disableForeignKeys && !transaction) {
           // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
-          report("FOREIGN_KEYS_WITHOUT_TRANSACTION", lineNumber, text.indexOf("foreign_keys:off") + 1,
+          report("FOREIGN_KEYS_WITHOUT_TRANSACTION", lineNumber, lineText.indexOf("foreign_keys:off") + 1,
             `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`);
         }
-      } else if (directive === "down") {
-        if (upLine === -1) {
-          report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"-- migrate:down" comes before "-- migrate:up"; put the up section first`);
-          inMisplacedDown = true;
-          return;
-        } else if (downLine !== -1) {
-          report("SQL_DUPLICATE_DOWN", lineNumber, column, `a second "-- migrate:down" marker (the first is on line ${downLine}); keep at most one`);
-          return;
-        }
-        downLine = lineNumber;
-        if (marker[2]!.trim() !== "") {
-          report("SQL_FLAG_ON_DOWN", lineNumber, column, `flags belong on the "-- migrate:up" line, where they apply to both directions; remove "${marker[2]!.trim()}" here`);
-        }
+      } else if (upLine === -1) {
+        report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"${DOWN_MARKER}" comes before "${UP_MARKER}"; put the up section first`);
+        if (misplacedDownLine === -1) misplacedDownLine = lineNumber;
+        return;
+      } else if (downLine !== -1) {
+        report("SQL_DUPLICATE_DOWN", lineNumber, column, `a second "${DOWN_MARKER}" marker (the first is on line ${downLine}); keep at most one`);
+        return;
       } else {
-        report("SQL_UNKNOWN_MARKER", lineNumber, column, `unknown marker "migrate:${directive}"; the markers are "-- migrate:up" and "-- migrate:down"`);
+        downLine = lineNumber;
+        if (meaning.rest.trim() !== "") {
+          report("SQL_FLAG_ON_DOWN", lineNumber, column, `flags belong on the "${UP_MARKER}" line, where they apply to both directions; remove "${meaning.rest.trim()}" here`);
+        }
       }
       return;
     }
-    if (inMisplacedDown) return;
-    if (downLine !== -1) {
-      downLines.push(text);
-    } else if (upLine !== -1) {
-      upLines.push(text);
-    } else {
-      const describedAs = DESCRIPTION.exec(text);
-      if (describedAs && description === null) {
-        description = describedAs[1]!;
-      } else if (canonicalizeSql(text) !== "") {
-        const column = text.search(/\S/) + 1;
-        report("SQL_OUTSIDE_SECTION", lineNumber, column, `SQL before the "-- migrate:up" marker would never run; move it below the marker`);
-      }
+    if (comment && meaning.kind === "unknown-directive") {
+      report("SQL_UNKNOWN_MARKER", lineNumber, comment.column + 3, `unknown marker "migrate:${meaning.directive}"; the markers are "${UP_MARKER}" and "${DOWN_MARKER}"`);
+      return;
     }
+    const inUpSection = upLine !== -1 && downLine === -1;
+    const namesCurrentSection = meaning.kind === "look-alike" && meaning.bareDirection === true
+      && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && downLine !== -1));
+    if (comment && meaning.kind === "look-alike" && !namesCurrentSection) {
+      if (meaning.intended === UP_MARKER) upLookalikeLine = lineNumber;
+      report("SQL_MALFORMED_MARKER", lineNumber, comment.column,
+        `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`);
+    }
+    if (comment && meaning.kind === "description") {
+      if (upLine === -1 && misplacedDownLine === -1 && description === null) {
+        description = meaning.value;
+        return;
+      }
+      // Anywhere else it would be dropped without a word, and the registry would show no description.
+      report("SQL_MISPLACED_DESCRIPTION", lineNumber, comment.column,
+        description !== null && upLine === -1
+          ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
+          : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`);
+    }
+    if (downLine !== -1) downLines.push(lineText);
+    else if (upLine !== -1) upLines.push(lineText);
   });
 
-  if (upLine === -1) {
-    report("SQL_MISSING_UP", 1, 1, `no "-- migrate:up" marker; start the migration's SQL with a line "-- migrate:up"`);
+  if (upLookalikeLine === -1) reportSqlOutsideSections(tokens, upLine, misplacedDownLine, report);
+  if (upLine === -1 && upLookalikeLine === -1) {
+    report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
   }
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
   if (upLine !== -1 && canonicalizeSql(upSql) === "") {
-    report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "-- migrate:up"`);
+    report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}"`);
   }
   if (downSql !== null && canonicalizeSql(downSql) === "") {
-    report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "-- migrate:down", or delete that line to mark the migration irreversible`);
+    report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "${DOWN_MARKER}", or delete that line to mark the migration irreversible`);
   }
-  if (transaction && !disableForeignKeys && upLine !== -1) {
-    const sections: Array<[string[], number]> = [[upLines, upLine], [downLines, downLine]];
-    for (const [sectionLines, markerLine] of sections) {
-      sectionLines.forEach((text, offset) => {
-        const found = FOREIGN_KEYS_PRAGMA.exec(stripLineComment(text));
-        if (found) {
-          report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", markerLine + 1 + offset, found.index + 1,
-            `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`);
-        }
-      });
+  if (upLine !== -1 && problems.length === 0) {
+    const sections = [
+      tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)),
+      tokens.filter((token) => downLine !== -1 && token.line > downLine),
+    ];
+    for (const section of sections) {
+      for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys })) report(problem.code, problem.line, problem.column, problem.message);
     }
   }
 
@@ -166,31 +207,53 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   return { ok: true, migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum } };
 }
 
-function parseFlags(
-  rest: string,
-  line: string,
-  lineNumber: number,
-  report: (code: SqlSourceProblemCode, line: number, column: number, message: string) => void,
-): { transaction: boolean; disableForeignKeys: boolean } {
-  let transaction = true;
-  let disableForeignKeys = false;
-  const offset = line.length - rest.length;
-  for (const match of rest.matchAll(/\S+/g)) {
-    const flag = match[0];
-    const column = offset + (match.index ?? 0) + 1;
-    if (flag === "transaction:false") transaction = false;
-    else if (flag === "transaction:true") transaction = true;
-    else if (flag === "foreign_keys:off") disableForeignKeys = true;
-    else {
-      report("SQL_UNKNOWN_FLAG", lineNumber, column, `unknown flag "${flag}"; the flags are "transaction:false" and "foreign_keys:off"`);
-    }
-  }
-  return { transaction, disableForeignKeys };
+/** A comment starts its line when nothing but whitespace comes before it on that line. */
+function startsItsLine(tokens: readonly SqlToken[], index: number): boolean {
+  const previous = tokens[index - 1];
+  return previous === undefined || (previous.kind === "whitespace" && (previous.offset === 0 || previous.text.includes("\n")));
 }
 
-function stripLineComment(text: string): string {
-  const index = text.indexOf("--");
-  return index === -1 ? text : text.slice(0, index);
+/** SQL above the up marker never runs; each line holding some is reported once. */
+function reportSqlOutsideSections(tokens: readonly SqlToken[], upLine: number, misplacedDownLine: number, report: Report): void {
+  const reported = new Set<number>();
+  for (const token of tokens) {
+    if (token.kind === "whitespace" || token.kind === "line-comment" || token.kind === "block-comment") continue;
+    if (upLine !== -1 && token.line >= upLine) break;
+    if (misplacedDownLine !== -1 && token.line > misplacedDownLine) break;
+    if (reported.has(token.line)) continue;
+    reported.add(token.line);
+    report("SQL_OUTSIDE_SECTION", token.line, token.column, `SQL before the "${UP_MARKER}" marker would never run; move it below the marker`);
+  }
+}
+
+function parseFlags(rest: string, restColumn: number, lineNumber: number, report: Report): { transaction: boolean; disableForeignKeys: boolean } {
+  let transaction = true;
+  let disableForeignKeys = false;
+  const seen = new Map<string, string>();
+  for (const match of rest.matchAll(/\S+/g)) {
+    const flag = match[0];
+    const column = restColumn + (match.index ?? 0);
+    if (!(KNOWN_FLAGS as readonly string[]).includes(flag)) {
+      const suggestion = suggestFlag(flag);
+      const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+      report("SQL_UNKNOWN_FLAG", lineNumber, column, `unknown flag "${flag}"; ${hint}flags are written exactly, in lowercase: "transaction:false" and "foreign_keys:off"`);
+      continue;
+    }
+    const [key] = flag.split(":") as [string];
+    const earlier = seen.get(key);
+    if (earlier === flag) {
+      report("SQL_DUPLICATE_FLAG", lineNumber, column, `"${flag}" is given twice; remove this one`);
+      continue;
+    }
+    if (earlier !== undefined) {
+      report("SQL_CONFLICTING_FLAGS", lineNumber, column, `"${flag}" contradicts "${earlier}" earlier on this line; keep only the one you mean`);
+      continue;
+    }
+    seen.set(key, flag);
+    if (flag === "transaction:false") transaction = false;
+    else if (flag === "foreign_keys:off") disableForeignKeys = true;
+  }
+  return { transaction, disableForeignKeys };
 }
 
 function trimBlankLines(lines: string[]): string {

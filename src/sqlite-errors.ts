@@ -2,7 +2,7 @@
  * SQLite reports trouble as error codes; stepwise turns the ones a user can act on (locked, not a
  * database, read-only, disk full) into typed errors that say what to do.
  */
-import { DatabaseLockedError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
+import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
 interface SqliteErrorLike {
@@ -25,7 +25,17 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number): unk
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
     return new DatabaseUnusableError(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`, code, error);
   }
-  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_PERM")) {
+  // A hot journal (or an unrecovered WAL) from a crashed writer, on a connection that may not write:
+  // the fix is to let a writer recover it, not to look for a permission problem on a healthy file.
+  if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return new DatabaseNeedsRecoveryError(code, error);
+  if (code.startsWith("SQLITE_CANTOPEN")) {
+    return new DatabaseUnusableError(
+      `SQLite cannot open the database file (${code}): the path, or a folder on it, is not accessible to this process, or is not a file. Check the path and its permissions; nothing was changed.`,
+      code,
+      error,
+    );
+  }
+  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
     return new DatabaseUnusableError(
       `The database cannot be written (${code}): the file or its folder is read-only, or this process lacks permission. Nothing was changed.`,
       code,
@@ -33,6 +43,9 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number): unk
     );
   }
   if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
+  if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") {
+    return new DatabaseUnusableError(`The database file could not be read (${code}): check that the path names a database file and the disk is healthy. Nothing was changed.`, code, error);
+  }
   if (code.startsWith("SQLITE_IOERR")) {
     return new DatabaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);
   }

@@ -36,7 +36,11 @@ export interface MigrationContext {
 /** Which rows {@link MigrationContext.forEachBatch} walks, and how many at a time. */
 export interface BatchOptions {
   readonly table: string;
-  /** A unique, non-null column to walk by, such as an INTEGER PRIMARY KEY. Default `"id"`. */
+  /**
+   * A unique, non-null column to walk by, such as an INTEGER PRIMARY KEY, or `"rowid"` (`"oid"`,
+   * `"_rowid_"`) on a table that has one. Matched case-insensitively, as SQLite does; rows carry it
+   * under this spelling. Anything else is refused with `BATCH_KEY_INVALID`. Default `"id"`.
+   */
   readonly key?: string;
   /** Columns each row carries; the key is added when missing. Default: every column (`*`). */
   readonly columns?: readonly string[];

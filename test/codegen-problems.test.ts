@@ -30,10 +30,12 @@ const cases: readonly FixtureCase[] = [
       ["BAD_FILE_NAME", "004_Add.ts", 1, 1],
       ["BAD_FILE_NAME", "0_init.ts", 1, 1],
       ["BAD_FILE_NAME", "4-add.ts", 1, 1],
+      // The badly named files still hold version 4, so 2 and 3 really are missing.
+      ["VERSION_GAP", "004_.sql", 1, 1],
     ],
     acceptedVersions: [1],
   },
-  // README.md, a helpers/ subfolder (holding would-be duplicates), a .d.ts, a .txt and a helper .ts.
+  // README.md, a helpers/ subfolder (holding would-be duplicates), and a .d.ts, a .txt and a helper .ts whose names do not start with a digit.
   { fixture: "ignored-files", problems: [], acceptedVersions: [1, 2] },
   {
     fixture: "duplicate-versions",
@@ -168,6 +170,49 @@ const cases: readonly FixtureCase[] = [
     ],
     acceptedVersions: [5, 6],
   },
+  {
+    // Each comment is meant as a marker but is not one exactly, so it would be read as a plain comment.
+    fixture: "sql-lookalike-markers",
+    problems: [
+      ["SQL_MALFORMED_MARKER", "001_case_variant.sql", 3, 1],
+      ["SQL_MALFORMED_MARKER", "002_no_space.sql", 3, 1],
+      ["SQL_MALFORMED_MARKER", "003_goose.sql", 1, 1],
+      ["SQL_MALFORMED_MARKER", "003_goose.sql", 3, 1],
+      ["SQL_MISPLACED_MARKER", "004_block_comment.sql", 3, 1],
+      ["SQL_MISPLACED_MARKER", "005_after_sql.sql", 2, 30],
+      ["SQL_MALFORMED_MARKER", "006_description_case.sql", 1, 1],
+      ["SQL_MALFORMED_MARKER", "007_flag_own_line.sql", 2, 1],
+      ["SQL_UNTERMINATED", "008_unterminated.sql", 2, 30],
+      ["SQL_MISPLACED_DESCRIPTION", "010_description_below_up.sql", 2, 1],
+    ],
+    // 009's "-- migrate:down" lines sit inside a string and a block comment: text, not markers.
+    // 011's "-- Up" and "-- Down migration" are headings inside the sections they name.
+    acceptedVersions: [9, 11],
+  },
+  {
+    fixture: "sql-flags",
+    problems: [
+      ["SQL_UNKNOWN_FLAG", "001_flag_case.sql", 1, 15],
+      ["SQL_DUPLICATE_FLAG", "002_duplicate.sql", 1, 33],
+      ["SQL_CONFLICTING_FLAGS", "003_conflicting.sql", 1, 33],
+      ["SQL_UNKNOWN_FLAG", "004_transaction_no.sql", 1, 15],
+    ],
+  },
+  {
+    fixture: "sql-transaction-control",
+    problems: [
+      ["SQL_TRANSACTION_CONTROL", "001_commit_begin.sql", 3, 1],
+      ["SQL_TRANSACTION_CONTROL", "001_commit_begin.sql", 4, 1],
+      ["SQL_TRANSACTION_CONTROL", "002_savepoints.sql", 3, 3],
+      ["SQL_TRANSACTION_CONTROL", "002_savepoints.sql", 4, 1],
+      ["SQL_TRANSACTION_CONTROL", "002_savepoints.sql", 5, 1],
+      ["SQL_TRANSACTION_CONTROL", "002_savepoints.sql", 7, 15],
+      ["SQL_NEEDS_NO_TRANSACTION", "003_vacuum.sql", 2, 1],
+    ],
+    // 004 holds the keywords only as strings, names, comments, a trigger body and CASE … END;
+    // 005 manages its own transaction and VACUUMs, which transaction:false allows.
+    acceptedVersions: [4, 5],
+  },
 ];
 
 function scanFixture(fixture: string) {
@@ -208,6 +253,18 @@ test("transaction:false on the up marker line is read as a flag", () => {
   assert.equal(byVersion.get(5)?.reversible, false);
   assert.equal(byVersion.get(6)?.transaction, true);
   assert.equal(byVersion.get(6)?.disableForeignKeys, true);
+});
+
+test("a marker inside a string or a block comment is text: the migration has no down section", () => {
+  const accepted = scanFixture("sql-lookalike-markers").migrations.find((m) => m.version === 9);
+  assert.equal(accepted?.reversible, false);
+  assert.match(accepted?.upSql ?? "", /-- migrate:down\nDROP TABLE i;\n\*\/$/);
+});
+
+test("a flag that is not spelled exactly names the flag it was probably meant as", () => {
+  const messages = scanFixture("sql-flags").problems.filter((p) => p.code === "SQL_UNKNOWN_FLAG").map((p) => p.message);
+  assert.equal(messages.length, 2);
+  for (const message of messages) assert.ok(message.includes(`"transaction:false"?`), message);
 });
 
 test("a missing migrations folder is one problem naming the folder", () => {
@@ -254,6 +311,21 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",
   TS_UNTRACEABLE_IMPORT: "test/hostile-checksum.test.ts",
+  REGISTRY_UNWRITABLE: "test/hostile-codegen.test.ts",
+  FORMATTER_FAILED: "test/hostile-codegen.test.ts",
+  MIGRATIONS_DIR_NOT_A_FOLDER: "test/hostile-codegen.test.ts",
+  MIGRATIONS_DIR_UNREADABLE: "test/hostile-codegen.test.ts",
+  MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",
+  MIGRATION_SYMLINK: "test/hostile-codegen.test.ts",
+  MIGRATION_UNREADABLE: "test/hostile-codegen.test.ts",
+  SQL_MALFORMED_MARKER: "fixture",
+  SQL_MISPLACED_MARKER: "fixture",
+  SQL_MISPLACED_DESCRIPTION: "fixture",
+  SQL_DUPLICATE_FLAG: "fixture",
+  SQL_CONFLICTING_FLAGS: "fixture",
+  SQL_UNTERMINATED: "fixture",
+  SQL_TRANSACTION_CONTROL: "fixture",
+  SQL_NEEDS_NO_TRANSACTION: "fixture",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {

@@ -151,6 +151,25 @@ describe("history checks", () => {
     assert.throws(() => planUp([], applied(1)), { code: "DATABASE_AHEAD", latestKnownVersion: 0 });
   });
 
+  test("a version of 0 or below, a fraction or a repeat is a broken history row, not a database ahead of the app", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      const rows = [...applied(1), { version: bad, checksum: "sum-x", startedAt: null }];
+      for (const plan of [() => planUp(registryOf(3), rows), () => planDown(registryOf(3), rows), () => describeStatus(registryOf(3), fullRows(rows))]) {
+        const outcome = (() => {
+          try {
+            const result = plan();
+            return "problem" in result ? result.problem : null;
+          } catch (error) {
+            return error as { code: string };
+          }
+        })();
+        assert.equal(outcome?.code, "HISTORY_TABLE_INVALID", `version ${bad}`);
+      }
+      assert.throws(() => planUp(registryOf(3), rows), { problem: "version-not-positive-integer" });
+    }
+    assert.throws(() => planUp(registryOf(3), applied(1, 1, 2)), { code: "HISTORY_TABLE_INVALID", problem: "duplicate-version", version: 1 });
+  });
+
   test("a changed checksum is refused with both checksums and the file", () => {
     const rows = applied(1, 2);
     const drifted = [rows[0]!, { ...rows[1]!, checksum: "old-sum" }];

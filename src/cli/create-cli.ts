@@ -14,19 +14,22 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, Option } from "commander";
-import { StepwiseError, UsageError } from "../errors.js";
+import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageError } from "../errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, MigrationManager, type MigrationEvent, type MigrationResult } from "../manager.js";
 import { formatMigrationLabel } from "../migration-file.js";
 import { describeRepair, repairIncompleteMigration } from "../repair.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
+import { writerIgnoringClosedStream } from "./closed-pipe.js";
+import { assertDatabasePathUsable, translateFolderError } from "./database-path.js";
+import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../backup.js";
 import { rehearseUp } from "../rehearsal.js";
 import { upWithOnlineBackup } from "../up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
-import { parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
+import { parseBusyTimeout, parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
@@ -86,8 +89,8 @@ interface GlobalFlags {
 /** Builds the runtime CLI: status, up, down, history, version, info, reset. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
   const io: CliIo = {
-    stdout: props.io?.stdout ?? ((text) => process.stdout.write(text)),
-    stderr: props.io?.stderr ?? ((text) => process.stderr.write(text)),
+    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
+    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
     env: props.io?.env ?? process.env,
     isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
   };
@@ -106,11 +109,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   program
     .description("Migrations for SQLite apps, compiled into a registry")
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      // commander's own usage errors carry the same code as the CLI's, so scripts can tell them apart.
+      outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
+    })
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
     .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseNonNegativeInteger);
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout);
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
@@ -118,9 +126,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
-    const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? null;
-    if (chosen === null) throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}.`);
-    return chosen === ":memory:" ? chosen : resolvePath(chosen);
+    const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
+    if (chosen === null) {
+      throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}, or set DATABASE_URL to a SQLite path.`);
+    }
+    // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
+    if (chosen === "") throw new DatabasePathInvalidError("", "empty");
+    if (chosen === ":memory:") return chosen;
+    const resolved = resolvePath(chosen);
+    assertDatabasePathUsable(resolved);
+    return resolved;
   };
 
   /** Commands that change an existing database must not create an empty one by mistake. */
@@ -144,25 +159,38 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const databasePath = resolveDatabasePath(flags);
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
+    const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (mode === "write" && databasePath !== ":memory:") {
+      try {
+        mkdirSync(path.dirname(databasePath), { recursive: true });
+      } catch (error) {
+        throw translateFolderError(error, databasePath);
+      }
+    }
     let db: Database;
     try {
-      if (mode === "write") {
-        if (databasePath !== ":memory:") mkdirSync(path.dirname(databasePath), { recursive: true });
-        db = new BetterSqlite3(databasePath);
-      } else {
-        db = exists ? new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true }) : new BetterSqlite3(":memory:");
-      }
+      // Read commands open the file read-write but never create it, and switch writes off: a hot
+      // journal left by a crashed writer can only be rolled back by a connection that may write, and
+      // every connection, this one included, rolls it back before its first read.
+      db = mode === "write" || exists ? new BetterSqlite3(databasePath, { fileMustExist: mode === "read" }) : new BetterSqlite3(":memory:");
     } catch (error) {
-      throw translateSqliteError(error, 0);
+      throw translateSqliteError(error, busyTimeoutMs);
     }
     try {
+      // Before the first read: even reading waits for a writer's lock, and that wait is the user's to set.
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (mode === "read") db.pragma("query_only = ON");
       const manager = new MigrationManager(db, migrations, {
         tableName: tableNameOf(flags),
-        busyTimeoutMs: flags.busyTimeout ?? props.busyTimeoutMs,
+        busyTimeoutMs,
         // Read-only commands emit only progress (a dry run) and verification events.
         onEvent: (event) => printEvent(event),
       });
       return await action(manager, databasePath, exists);
+    } catch (error) {
+      // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
+      // here they report the busy timeout that was really in force, not reportError's unknown 0.
+      throw translateSqliteError(error, busyTimeoutMs);
     } finally {
       db.close();
     }
@@ -343,14 +371,17 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   };
 }
 
+const USAGE_CODE: UsageError["code"] = "USAGE";
+
 /** Maps an error to its exit code after printing it; the one place the CLI decides exit codes. */
 export function reportError(error: unknown, io: CliIo, palette: Palette): number {
   if (error instanceof CommanderError) {
     // commander has printed its own message already.
     return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? 0 : 2;
   }
-  if (error instanceof UsageError) {
-    io.stderr(`${palette.red("error")}: ${error.message}\n`);
+  // Each names a setting the user typed (a flag or the config), not a state of the database.
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError) {
+    io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
     return 2;
   }
   const translated = translateSqliteError(error, 0);

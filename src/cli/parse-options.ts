@@ -24,3 +24,13 @@ export function parseNonNegativeInteger(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError("expected a whole number");
   return parsed;
 }
+
+/** SQLite keeps the busy timeout in a 32-bit int; a larger value would wrap to no wait at all. */
+const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
+
+/** Parses `--busy-timeout`: milliseconds, 0 up to what SQLite can hold. */
+export function parseBusyTimeout(value: string): number {
+  const parsed = parseNonNegativeInteger(value);
+  if (parsed > MAX_BUSY_TIMEOUT_MS) throw new InvalidArgumentError(`expected at most ${MAX_BUSY_TIMEOUT_MS} ms`);
+  return parsed;
+}

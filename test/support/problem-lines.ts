@@ -11,7 +11,7 @@ export interface PrintedProblem {
   readonly code: string;
 }
 
-const PROBLEM_LINE = /^(.+?):(\d+):(\d+): .* \[([A-Z_]+)\]$/;
+const PROBLEM_LINE = /^(.+?):(\d+):(\d+): .* \[([A-Z0-9_]+)\]$/;
 
 /** Every problem line in `output`, in printed order; other lines are skipped. */
 export function parseProblemLines(output: string): PrintedProblem[] {

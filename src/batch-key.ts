@@ -1,0 +1,80 @@
+/**
+ * Resolves the key a `forEachBatch` walk pages by, the way SQLite resolves a column name: ASCII
+ * case-insensitively, a real column before the rowid aliases, and no rowid on views or `WITHOUT
+ * ROWID` tables. A key SQLite would not find is refused here, before the walk writes anything,
+ * instead of reading `undefined` from every row and stopping after the first batch.
+ */
+import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
+import type { Database } from "./types.js";
+
+/** Which migration runs the walk, so its errors can name the file. */
+export interface BatchOrigin {
+  readonly version: number;
+  readonly file: string;
+}
+
+/** A key SQLite will find, and how to read it. */
+export interface ResolvedBatchKey {
+  /** The key in SQL: the quoted column as declared, or the bare rowid alias. */
+  readonly sql: string;
+  /** True for a rowid alias: unique and never NULL by construction, so those checks are skipped. */
+  readonly isRowid: boolean;
+  /** The table's columns as declared, for error messages. */
+  readonly columns: readonly string[];
+}
+
+const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);
+
+/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
+export function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
+/** Double-quotes an identifier, doubling any quote inside it. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+interface TableListRow {
+  schema: string;
+  name: string;
+  type: string;
+  wr: number;
+}
+
+/** Unqualified names resolve to `temp` first, then `main`, then attached databases. */
+const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
+
+/**
+ * Finds `key` in `table`.
+ *
+ * @throws BatchKeyError when the table does not exist, has no such column, or is asked for a rowid it
+ *   does not have.
+ */
+export function resolveBatchKey(db: Database, table: unknown, key: unknown, origin: BatchOrigin | null): ResolvedBatchKey {
+  const fail = (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
+    throw new BatchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
+  };
+  if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
+  if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
+
+  const found = (db.prepare("SELECT schema, name, type, wr FROM pragma_table_list(?)").all(table) as TableListRow[])
+    .filter((row) => row.type !== "shadow")
+    .sort((a, b) => schemaRank(a.schema) - schemaRank(b.schema))[0];
+  if (!found) return fail("no-such-table", "there is no such table or view");
+
+  const columns = (db.prepare("SELECT name, hidden FROM pragma_table_xinfo(?, ?)").all(found.name, found.schema) as Array<{ name: string; hidden: number }>)
+    // hidden = 1 marks a virtual table's hidden columns, which `*` leaves out.
+    .filter((column) => column.hidden !== 1)
+    .map((column) => column.name);
+  const wanted = foldIdentifier(key);
+  // A real column shadows the rowid alias of the same name, as in SQLite.
+  const column = columns.find((name) => foldIdentifier(name) === wanted);
+  if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns };
+  if (ROWID_ALIASES.has(wanted)) {
+    if (found.type === "view") return fail("no-rowid", `"${found.name}" is a view, and views have no rowid; walk it by one of its columns`, columns);
+    if (found.wr === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
+    return { sql: wanted, isRowid: true, columns };
+  }
+  return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
+}

@@ -1,0 +1,72 @@
+/**
+ * Checks the path a command is about to open as a database, before SQLite does: SQLite reports a
+ * folder as a read error and a file in the way of a folder as "cannot open", and mkdir reports it as
+ * a stack trace, none of which says "this path does not name a database file".
+ */
+import { statSync } from "node:fs";
+import path from "node:path";
+import { DatabasePathInvalidError, DatabaseUnusableError } from "../errors.js";
+
+/** Paths SQLite treats as names, not files. */
+const SPECIAL_PATHS = new Set([":memory:", ""]);
+
+/**
+ * Throws {@link DatabasePathInvalidError} when `databasePath` is a folder or a device, pipe or socket,
+ * or when something on the way to it is a file. A path that does not exist yet is fine: the caller decides whether to create it.
+ */
+export function assertDatabasePathUsable(databasePath: string): void {
+  if (SPECIAL_PATHS.has(databasePath)) return;
+  if (databasePath.includes("\0")) throw new DatabasePathInvalidError(databasePath, "nul-byte");
+  try {
+    checkPath(databasePath);
+  } catch (error) {
+    // stat says ENOTDIR when a file sits where a folder of the path should be.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
+    if (code === "ENAMETOOLONG") throw new DatabasePathInvalidError(databasePath, "too-long");
+    throw error;
+  }
+}
+
+function checkPath(databasePath: string): void {
+  const own = statIfPresent(databasePath);
+  if (own?.isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
+  // SQLite would read /dev/null as an empty database and "apply" migrations into it, and block on a FIFO.
+  if (own && !own.isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
+  if (own) return;
+  // The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir can get past it.
+  for (let dir = path.dirname(databasePath); ; dir = path.dirname(dir)) {
+    const stats = statIfPresent(dir);
+    if (stats) {
+      if (!stats.isDirectory()) throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
+      return;
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
+/** Maps a failure to create the database's folder to a typed error; anything else is returned as is. */
+export function translateFolderError(error: unknown, databasePath: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "ENOTDIR" || code === "EEXIST") return new DatabasePathInvalidError(databasePath, "parent-not-directory");
+  if (code === "ENAMETOOLONG") return new DatabasePathInvalidError(databasePath, "too-long");
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    return new DatabaseUnusableError(
+      `Cannot create the folder for ${databasePath} (${code}): a folder on the way is read-only or this process lacks permission. Create it, or pass --db a path you may write. Nothing was changed.`,
+      null,
+      error,
+    );
+  }
+  return error;
+}
+
+function statIfPresent(file: string): ReturnType<typeof statSync> | null {
+  try {
+    return statSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Not there, or not reachable: the open that follows reports it with SQLite's own code.
+    if (code === "ENOENT" || code === "EACCES" || code === "ELOOP") return null;
+    throw error;
+  }
+}

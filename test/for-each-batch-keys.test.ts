@@ -1,0 +1,288 @@
+/**
+ * `context.forEachBatch` under keys that do not match the rows: every case either visits every row
+ * exactly once, or throws BATCH_KEY_INVALID and leaves the file byte for byte as it was. Each walk
+ * runs as a real migration through the manager on a real SQLite file.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager, type BatchOptions, type MigrationContext, type MigrationEntry, type StepwiseError } from "../src/index.js";
+import { makeTempDir, readBytes } from "./support/project.js";
+
+type Db = InstanceType<typeof Database>;
+
+interface WalkCase {
+  /** Creates and fills the tables; it runs as migration 1, so the database is managed. */
+  readonly setup: string;
+  readonly options: BatchOptions;
+  /** The table the handler marks rows in, by the walk's key; default `options.table`. */
+  readonly markTable?: string;
+  /** The column to find a visited row by; default `options.key ?? "id"`. */
+  readonly markColumn?: string;
+  /** Turns on `defaultSafeIntegers`, as an app with 64-bit keys does. */
+  readonly safeIntegers?: boolean;
+  /** Runs after each batch is marked, to misbehave like a real handler might. */
+  readonly afterBatch?: (db: Db, rows: Record<string, unknown>[]) => void;
+}
+
+const sqlEntry = (setup: string): MigrationEntry => ({
+  kind: "sql",
+  version: 1,
+  name: "setup",
+  file: "migrations/001_setup.sql",
+  description: null,
+  checksum: "setup",
+  reversible: false,
+  transaction: true,
+  disableForeignKeys: false,
+  upSql: setup,
+  downSql: null,
+});
+
+/** Migration 2 walks with the case's options and counts each row it is handed in `touched`. */
+function walkEntry(walk: WalkCase, seen: Record<string, unknown>[]): MigrationEntry {
+  const key = walk.options.key ?? "id";
+  const markTable = walk.markTable ?? walk.options.table;
+  const markColumn = walk.markColumn ?? key;
+  return {
+    kind: "ts",
+    version: 2,
+    name: "walk",
+    file: "migrations/002_walk.ts",
+    description: null,
+    checksum: "walk",
+    reversible: false,
+    transaction: true,
+    disableForeignKeys: false,
+    module: {
+      up(db, context: MigrationContext) {
+        const mark = db.prepare(`UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} IS ?`);
+        context.forEachBatch(walk.options, (rows) => {
+          for (const row of rows) {
+            seen.push({ ...row });
+            mark.run(row[key]);
+          }
+          walk.afterBatch?.(db, rows);
+        });
+      },
+    },
+  };
+}
+
+/** Applies migration 1, then runs the walk as migration 2. */
+function runWalk(t: { after(fn: () => void): void }, walk: WalkCase) {
+  const file = path.join(makeTempDir(t), "walk.db");
+  const db = new Database(file);
+  t.after(() => db.close());
+  if (walk.safeIntegers) db.defaultSafeIntegers(true);
+  const seen: Record<string, unknown>[] = [];
+  const manager = new MigrationManager(db, [sqlEntry(walk.setup), walkEntry(walk, seen)]);
+  manager.up({ to: 1 });
+  const before = readBytes(file);
+  let error: StepwiseError | null = null;
+  try {
+    manager.up();
+  } catch (caught) {
+    error = caught as StepwiseError;
+  }
+  return { db, file, before, seen, error, version: manager.currentVersion() };
+}
+
+/** Asserts the walk handed every row of `table` to the handler exactly once, and was recorded. */
+function assertEveryRowVisitedOnce(result: ReturnType<typeof runWalk>, table: string, rowCount: number): void {
+  assert.equal(result.error, null, result.error?.message);
+  assert.equal(result.version, 2);
+  const counts = result.db.prepare(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`).safeIntegers(false).all();
+  assert.deepEqual(counts, [{ touched: 1, n: rowCount }]);
+}
+
+/** Asserts the walk was refused with BATCH_KEY_INVALID and the file is as it was before. */
+function assertRefusedUnchanged(result: ReturnType<typeof runWalk>, problem: string): void {
+  assert.ok(result.error, "the walk was not refused");
+  assert.equal(result.error.code, "BATCH_KEY_INVALID", result.error.message);
+  const fields = result.error as StepwiseError & { problem: string; version: number | null; file: string | null };
+  assert.equal(fields.problem, problem, result.error.message);
+  assert.equal(fields.version, 2);
+  assert.equal(fields.file, "migrations/002_walk.ts");
+  assert.equal(result.version, 1, "the migration was recorded as applied");
+  result.db.close();
+  assert.deepEqual(readBytes(result.file), result.before, "the file changed");
+}
+
+/** `count` rows `(1..count)` in `table`, which the setup declared with a `touched` column. */
+const fill = (table: string, columns: string, count: number, row: (i: number) => string) =>
+  `INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: count }, (_, i) => `(${row(i + 1)})`).join(", ")};`;
+
+describe("forEachBatch visits every row whatever the key's spelling", () => {
+  test("a column declared ID, walked with the default key id", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (ID INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "ID", 25, String)}`,
+      options: { table: "people", batchSize: 4 },
+    });
+    assertEveryRowVisitedOnce(result, "people", 25);
+    // Rows carry the key under the spelling the migration asked for.
+    assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
+  test("a text key declared Code, walked as code with columns that leave it out and spell another column differently", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE items (Code TEXT NOT NULL UNIQUE, Label TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "Code, Label", 12, (i) => `'c${String(i).padStart(2, "0")}', 'l${i}'`)}`,
+      options: { table: "ITEMS", key: "code", columns: ["label"], batchSize: 5 },
+      markTable: "items",
+    });
+    assertEveryRowVisitedOnce(result, "items", 12);
+    assert.deepEqual(Object.keys(result.seen[0]!).sort(), ["code", "label"]);
+    assert.equal(result.seen[0]!.label, "l1");
+  });
+
+  for (const alias of ["rowid", "ROWID", "oid", "_rowid_"]) {
+    test(`key "${alias}" without columns, on a table whose INTEGER PRIMARY KEY aliases the rowid`, (t) => {
+      const result = runWalk(t, {
+        setup: `CREATE TABLE events (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("events", "id", 11, (i) => String(i * 3))}`,
+        options: { table: "events", key: alias, batchSize: 3 },
+      });
+      assertEveryRowVisitedOnce(result, "events", 11);
+      assert.deepEqual(result.seen.map((row) => row[alias]), Array.from({ length: 11 }, (_, i) => (i + 1) * 3));
+    });
+  }
+
+  test(`key "rowid" with columns, on a table without an INTEGER PRIMARY KEY`, (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE notes (body TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("notes", "body", 9, (i) => `'n${i}'`)}`,
+      options: { table: "notes", key: "rowid", columns: ["body"], batchSize: 2 },
+    });
+    assertEveryRowVisitedOnce(result, "notes", 9);
+  });
+
+  test("a table name that needs quoting", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE "order ""items"" 2" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"order ""items"" 2"`, "id", 7, String)}`,
+      options: { table: 'order "items" 2', batchSize: 2 },
+    });
+    assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
+  });
+
+  test("a view walked by one of its columns", (t) => {
+    const result = runWalk(t, {
+      setup:
+        `CREATE TABLE accounts (id INTEGER PRIMARY KEY, active INTEGER, touched INTEGER NOT NULL DEFAULT 0); ` +
+        `${fill("accounts", "id, active", 10, (i) => `${i}, ${i % 2}`)} CREATE VIEW active_accounts AS SELECT id AS Account FROM accounts WHERE active = 1;`,
+      options: { table: "active_accounts", key: "account", batchSize: 2 },
+      markTable: "accounts",
+      markColumn: "id",
+    });
+    assert.equal(result.error, null, result.error?.message);
+    assert.deepEqual(result.db.prepare("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").pluck().all(), [1, 3, 5, 7, 9]);
+  });
+
+  test("an empty table: no batch, and the migration is applied", (t) => {
+    const result = runWalk(t, { setup: "CREATE TABLE empty (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);", options: { table: "empty" } });
+    assert.equal(result.error, null, result.error?.message);
+    assert.equal(result.version, 2);
+    assert.equal(result.seen.length, 0);
+  });
+});
+
+test("integer keys beyond 2^53 on a connection with defaultSafeIntegers(true): every row, as bigints", (t) => {
+  const result = runWalk(t, {
+    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
+    options: { table: "big", batchSize: 2 },
+    safeIntegers: true,
+  });
+  assertEveryRowVisitedOnce(result, "big", 7);
+  assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)));
+});
+
+describe("forEachBatch refuses a key it cannot walk, before writing anything", () => {
+  test("a key the table does not have", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (person_id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "person_id", 5, String)}`,
+      options: { table: "people", batchSize: 2 },
+      markColumn: "person_id",
+    });
+    assertRefusedUnchanged(result, "no-such-column");
+    assert.deepEqual((result.error as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
+  });
+
+  test("a table that does not exist", (t) => {
+    const result = runWalk(t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
+    assertRefusedUnchanged(result, "no-such-table");
+  });
+
+  test("rowid on a WITHOUT ROWID table", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE tags (name TEXT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; ${fill("tags", "name", 5, (i) => `'t${i}'`)}`,
+      options: { table: "tags", key: "rowid" },
+      markColumn: "name",
+    });
+    assertRefusedUnchanged(result, "no-rowid");
+  });
+
+  test("rowid on a view", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE base (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("base", "id", 5, String)} CREATE VIEW everything AS SELECT * FROM base;`,
+      options: { table: "everything", key: "oid" },
+      markTable: "base",
+      markColumn: "id",
+    });
+    assertRefusedUnchanged(result, "no-rowid");
+  });
+
+  test("a NULL key in one row", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (external_id INTEGER, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "external_id", 8, (i) => (i === 8 ? "NULL" : String(i)))}`,
+      options: { table: "people", key: "external_id", batchSize: 3 },
+    });
+    assertRefusedUnchanged(result, "null-key");
+  });
+
+  test("a key shared by rows that a batch boundary would split", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 9, (i) => String(Math.ceil(i / 3)))}`,
+      options: { table: "people", key: "team", batchSize: 2 },
+    });
+    assertRefusedUnchanged(result, "duplicate-key");
+  });
+
+  test("text keys equal under the column's collation", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (email TEXT COLLATE NOCASE, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO people (email) VALUES ('a@x'), ('A@X'), ('b@x');`,
+      options: { table: "people", key: "email", batchSize: 1 },
+    });
+    assertRefusedUnchanged(result, "duplicate-key");
+  });
+
+  test("a duplicate key the handler adds during the walk rolls the whole migration back", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 6, String)}`,
+      options: { table: "people", key: "team", batchSize: 2 },
+      afterBatch: (db, rows) => {
+        db.prepare("INSERT INTO people (team) VALUES (?)").run(rows.at(-1)!.team);
+      },
+    });
+    assertRefusedUnchanged(result, "duplicate-key");
+  });
+
+  test("integer keys beyond 2^53, which a JavaScript number cannot page past exactly", (t) => {
+    const result = runWalk(t, {
+      setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 6, (i) => `9007199254740990 + ${i}`)}`,
+      options: { table: "big", batchSize: 2 },
+    });
+    assertRefusedUnchanged(result, "unsafe-integer");
+  });
+});
+
+test("rows the handler appends during the last, short batch are visited too", (t) => {
+  let appended = false;
+  const result = runWalk(t, {
+    setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
+    options: { table: "queue", batchSize: 4 },
+    afterBatch: (db, rows) => {
+      if (rows.length === 4 || appended) return;
+      appended = true;
+      db.prepare("INSERT INTO queue (id) VALUES (6), (7)").run();
+    },
+  });
+  assertEveryRowVisitedOnce(result, "queue", 7);
+});

@@ -1,0 +1,308 @@
+/**
+ * Hostile migration folders through the real bin: every entry named like a migration is either a
+ * migration or refused by name, SQL that would silently run the wrong thing is refused with its
+ * position, and paths gen cannot use get their true cause, never a stack trace.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/index.js";
+import { binPath, createTestProject, fixturesDir, makeTempDir, readBytes, runCli, type RunResult } from "./support/project.js";
+import { parseProblemLines, type PrintedProblem } from "./support/problem-lines.js";
+
+const VALID_SQL = "-- migrate:up\nCREATE TABLE t (id INTEGER);\n";
+const UNPRIVILEGED = 65534;
+const tsxLoader = import.meta.resolve("tsx");
+
+function assertNoStackTrace(result: RunResult): void {
+  assert.doesNotMatch(result.stderr, /^\s+at .+:\d+:\d+\)?$/m, result.stderr);
+  assert.doesNotMatch(result.stderr, /unexpected error/i, result.stderr);
+}
+
+function sortPrinted(problems: readonly PrintedProblem[]): PrintedProblem[] {
+  return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.code.localeCompare(b.code));
+}
+
+/** Runs the real bin as a user that file modes apply to (`nobody` when the suite runs as root). */
+function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
+  const asNobody = process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, HOME: cwd },
+      stdio: ["ignore", "pipe", "pipe"],
+      ...asNobody,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+test("every entry named like a migration is a migration or refused by name, and none of them also reports a VERSION_GAP", async (t) => {
+  const project = createTestProject(t);
+  const outside = makeTempDir(t);
+  writeFileSync(path.join(outside, "real.sql"), VALID_SQL);
+  mkdirSync(path.join(outside, "folder"));
+
+  // Entry name → the code it must be refused with, and (for a bad name) the rename the message offers.
+  const refused: Record<string, readonly [string, string?]> = {
+    "002_b.SQL": ["BAD_FILE_NAME", "002_b.sql"],
+    "003_c.mts": ["BAD_FILE_NAME", "003_c.ts"],
+    "004_d.sql.txt": ["BAD_FILE_NAME", "004_d.sql"],
+    "005_e.d.ts": ["BAD_FILE_NAME"],
+    "006_f.sql ": ["BAD_FILE_NAME", "006_f.sql"],
+    " 007_g.sql": ["BAD_FILE_NAME", "007_g.sql"],
+    "008_h.sql\u00A0": ["BAD_FILE_NAME", "008_h.sql"],
+    "009_UPPER.sql": ["BAD_FILE_NAME", "009_upper.sql"],
+    "\u0661\u0660_arabic_digits.sql": ["BAD_FILE_NAME", "10_arabic_digits.sql"],
+    ".011_hidden.sql": ["BAD_FILE_NAME", "011_hidden.sql"],
+    "012-dash.sql": ["BAD_FILE_NAME", "012_dash.sql"],
+    "013nounderscore.sql": ["BAD_FILE_NAME", "013_nounderscore.sql"],
+    "014_js.mjs": ["BAD_FILE_NAME", "014_js.ts"],
+    "015_folder": ["MIGRATION_NOT_A_FILE"],
+    "016_link.sql": ["MIGRATION_SYMLINK"],
+    "017_dangling.sql": ["MIGRATION_SYMLINK"],
+    "018_folder_link.sql": ["MIGRATION_SYMLINK"],
+    "019_pipe.sql": ["MIGRATION_NOT_A_FILE"],
+    "020_tsx.tsx": ["BAD_FILE_NAME", "020_tsx.ts"],
+    "schema.sql": ["BAD_FILE_NAME"],
+  };
+  project.writeMigration("001_init.sql", VALID_SQL);
+  for (const name of Object.keys(refused)) {
+    const target = path.join(project.migrationsDir, name);
+    if (name === "015_folder") mkdirSync(target);
+    else if (name === "016_link.sql") symlinkSync(path.join(outside, "real.sql"), target);
+    else if (name === "017_dangling.sql") symlinkSync(path.join(outside, "missing.sql"), target);
+    else if (name === "018_folder_link.sql") symlinkSync(path.join(outside, "folder"), target);
+    else if (name === "019_pipe.sql") execFileSync("mkfifo", [target]);
+    else writeFileSync(target, VALID_SQL);
+  }
+  project.writeMigration("021_last.sql", VALID_SQL);
+  // Left alone: helpers, notes, an editor's swap file, and anything in a subfolder.
+  project.writeMigration("README.md", "# notes\n");
+  project.writeMigration("helpers.ts", "export const x = 1;\n");
+  project.writeMigration("types.d.ts", "export declare const x: number;\n");
+  project.writeMigration(".001_init.sql.swp", "swap");
+  mkdirSync(path.join(project.migrationsDir, "lib"));
+  writeFileSync(path.join(project.migrationsDir, "lib", "001_shared.sql"), "not a migration");
+
+  const expected = Object.entries(refused).map(([name, [code]]) => ({ file: `migrations/${name}`, line: 1, column: 1, code }));
+  for (const args of [["gen"], ["gen", "--check"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 1, result.stdout);
+    assertNoStackTrace(result);
+    const printed = parseProblemLines(result.stderr);
+    assert.deepEqual(sortPrinted(printed), sortPrinted(expected), result.stderr);
+    for (const [name, [, rename]] of Object.entries(refused)) {
+      if (!rename) continue;
+      const line = result.stderr.split("\n").find((text) => text.startsWith(`migrations/${name}:1:1:`));
+      assert.ok(line?.includes(`rename it to ${rename}`), `${JSON.stringify(name)}: ${line}`);
+    }
+  }
+  assert.equal(existsSync(project.registryFile), false);
+});
+
+test("two names for one version, 2_b.sql next to 002_a.sql, are a duplicate", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  project.writeMigration("002_a.sql", VALID_SQL);
+  project.writeMigration("2_b.sql", VALID_SQL);
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1);
+  assert.deepEqual(parseProblemLines(result.stderr), [
+    { file: "migrations/002_a.sql", line: 1, column: 1, code: "DUPLICATE_VERSION" },
+    { file: "migrations/2_b.sql", line: 1, column: 1, code: "DUPLICATE_VERSION" },
+  ]);
+});
+
+test("markers and flags spelled another way are refused with line and column through the bin, and nothing is generated", async (t) => {
+  const project = createTestProject(t);
+  const variants = [
+    "-- MIGRATE:DOWN", "--migrate:down", "-- migrate :down", "-- migrate: down", "--  migrate:down", "-- migrate-down", "-- migrate_down",
+    "-- migration:down", "-- +migrate Down", "-- down:", "-- Down", "--\tmigrate:down", "--\u00A0migrate:down", "-- migrate:d\u043Ewn", "-- \uFF4D\uFF49\uFF47\uFF52\uFF41\uFF54\uFF45:down",
+  ];
+  variants.forEach((marker, index) => {
+    project.writeMigration(`${String(index + 1).padStart(3, "0")}_variant.sql`, `-- migrate:up\nCREATE TABLE t${index} (id INTEGER);\n  ${marker}\nDROP TABLE t${index};\n`);
+  });
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1);
+  assertNoStackTrace(result);
+  assert.deepEqual(
+    parseProblemLines(result.stderr),
+    variants.map((_, index) => ({ file: `migrations/${String(index + 1).padStart(3, "0")}_variant.sql`, line: 3, column: 3, code: "SQL_MALFORMED_MARKER" })),
+  );
+  for (const line of result.stderr.split("\n").filter((text) => text.includes("[SQL_MALFORMED_MARKER]"))) {
+    assert.ok(line.includes(`"-- migrate:down"`), line);
+  }
+  assert.equal(existsSync(project.registryFile), false);
+});
+
+test("exact markers with CRLF line endings, a BOM, indentation and trailing spaces are still markers", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_crlf.sql", "\uFEFF-- description: CRLF\r\n  -- migrate:up transaction:false  \r\nVACUUM;\r\n-- migrate:down \r\nSELECT 1;\r\n");
+  const [migration] = await project.load();
+  assert.equal(migration?.transaction, false);
+  assert.equal(migration?.reversible, true);
+  assert.equal(migration?.description, "CRLF");
+});
+
+test("a migration whose keywords are data, names and trigger syntax is accepted and really runs inside its transaction", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "codegen", "sql-transaction-control", "004_not_control.sql"), path.join(project.migrationsDir, "001_not_control.sql"));
+  const migrations = await project.load();
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  new MigrationManager(db, migrations).up();
+  db.prepare(`INSERT INTO "end" ("begin") VALUES (11), (1)`).run();
+  assert.deepEqual(db.prepare("SELECT note FROM audit ORDER BY rowid").pluck().all(), ["big", "small"]);
+});
+
+test("COMMIT; BEGIN; in a transactional SQL migration is refused by gen, and the database is never touched", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");
+  await project.generate();
+  const registry = readBytes(project.registryFile);
+  project.writeMigration("002_commit.sql", "-- migrate:up\nINSERT INTO t VALUES (1);\ncommit transaction;\n  begin immediate;\nINSERT INTO missing VALUES (1);\n");
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1);
+  assert.deepEqual(parseProblemLines(result.stderr), [
+    { file: "migrations/002_commit.sql", line: 3, column: 1, code: "SQL_TRANSACTION_CONTROL" },
+    { file: "migrations/002_commit.sql", line: 4, column: 3, code: "SQL_TRANSACTION_CONTROL" },
+  ]);
+  assert.ok(result.stderr.includes("transaction:false"), result.stderr);
+  assert.ok(readBytes(project.registryFile).equals(registry), "a failed gen keeps the old registry");
+});
+
+test("a migration that is not UTF-8 is refused at its first bad byte rather than inlined with replaced characters", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  // Latin-1 "café" (0xE9), and UTF-16 with its byte order mark.
+  writeFileSync(path.join(project.migrationsDir, "002_latin1.sql"), Buffer.concat([Buffer.from("-- migrate:up\nINSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]));
+  writeFileSync(path.join(project.migrationsDir, "003_utf16.ts"), Buffer.from("\uFEFFexport default 1;\n", "utf16le"));
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assert.deepEqual(parseProblemLines(result.stderr), [
+    { file: "migrations/002_latin1.sql", line: 2, column: 27, code: "FILE_NOT_UTF8" },
+    { file: "migrations/003_utf16.ts", line: 1, column: 1, code: "FILE_NOT_UTF8" },
+  ]);
+});
+
+test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing folder or a stack trace", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  writeFileSync(path.join(project.root, "not-a-folder"), "x");
+  for (const args of [["gen", "--dir", "not-a-folder"], ["gen", "--check", "--dir", "not-a-folder"], ["gen", "--dir", "not-a-folder/inside"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 1, args.join(" "));
+    assertNoStackTrace(result);
+    assert.deepEqual(parseProblemLines(result.stderr).map((p) => p.code), ["MIGRATIONS_DIR_NOT_A_FOLDER"], result.stderr);
+  }
+});
+
+test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that file, not a stack trace", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  writeFileSync(path.join(project.root, "blocker"), "x");
+  for (const args of [["gen", "--out", "blocker/registry.ts"], ["gen", "--check", "--out", "blocker/deeper/registry.ts"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 1, args.join(" "));
+    assertNoStackTrace(result);
+    const printed = parseProblemLines(result.stderr);
+    assert.deepEqual(printed.map((p) => [p.code, p.file]), [["REGISTRY_UNWRITABLE", args.at(-1)]], result.stderr);
+    assert.ok(result.stderr.includes("blocker is a file"), result.stderr);
+  }
+  assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
+});
+
+test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, and gen does not block reading the pipe", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  mkdirSync(path.join(project.root, "generated", "folder.ts"), { recursive: true });
+  execFileSync("mkfifo", [path.join(project.root, "generated", "pipe.ts")]);
+  for (const out of ["generated/folder.ts", "generated/pipe.ts"]) {
+    for (const args of [["gen", "--out", out], ["gen", "--check", "--out", out]]) {
+      const result = await runCli(args, { cwd: project.root, timeoutMs: 30_000 });
+      assert.equal(result.signal, null, `${args.join(" ")} blocked`);
+      assert.equal(result.code, 1, result.stdout);
+      assertNoStackTrace(result);
+      assert.deepEqual(parseProblemLines(result.stderr), [{ file: out, line: 1, column: 1, code: "REGISTRY_UNREADABLE" }]);
+    }
+  }
+});
+
+test("a prettier config that cannot be parsed is FORMATTER_FAILED at that file, and the old registry stays", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  await project.generate();
+  const registry = readBytes(project.registryFile);
+  project.writeMigration("002_next.sql", VALID_SQL.replace(" t ", " t2 "));
+  writeFileSync(path.join(project.root, ".prettierrc"), "{ not: [valid\n");
+  const result = await runCli(["gen"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  assertNoStackTrace(result);
+  assert.deepEqual(parseProblemLines(result.stderr), [{ file: ".prettierrc", line: 1, column: 1, code: "FORMATTER_FAILED" }]);
+  assert.ok(readBytes(project.registryFile).equals(registry));
+});
+
+test("create with --dir naming a file, or a folder under a file, is a usage error (exit 2), not a stack trace", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "not-a-folder"), "x");
+  for (const dir of ["not-a-folder", "not-a-folder/inside"]) {
+    const result = await runCli(["create", "add things", "--dir", dir], { cwd: project.root });
+    assert.equal(result.code, 2, result.stderr);
+    assertNoStackTrace(result);
+    assert.ok(result.stderr.includes("not-a-folder"), result.stderr);
+  }
+  assert.equal(readFileSync(path.join(project.root, "not-a-folder"), "utf8"), "x");
+});
+
+test("an unreadable migration and an unlistable folder report their own codes, run as a user file modes apply to", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  const secret = project.writeMigration("002_secret.sql", VALID_SQL);
+  chmodSync(project.root, 0o777);
+  chmodSync(project.migrationsDir, 0o755);
+  chmodSync(secret, 0o000);
+  // gen writes the registry and its cache; let the unprivileged user do both.
+  mkdirSync(path.join(project.root, "generated"), { mode: 0o777 });
+  chmodSync(path.join(project.root, "node_modules"), 0o777);
+
+  const unreadable = await runCliUnprivileged(["gen"], project.root);
+  assert.equal(unreadable.code, 1, unreadable.stdout);
+  assertNoStackTrace(unreadable);
+  assert.deepEqual(parseProblemLines(unreadable.stderr), [{ file: "migrations/002_secret.sql", line: 1, column: 1, code: "MIGRATION_UNREADABLE" }]);
+
+  chmodSync(project.migrationsDir, 0o311);
+  const unlistable = await runCliUnprivileged(["gen"], project.root);
+  chmodSync(project.migrationsDir, 0o755);
+  assert.equal(unlistable.code, 1, unlistable.stdout);
+  assertNoStackTrace(unlistable);
+  assert.deepEqual(parseProblemLines(unlistable.stderr), [{ file: "migrations", line: 1, column: 1, code: "MIGRATIONS_DIR_UNREADABLE" }]);
+});
+
+test("a description with 300,000 spaces inside, and other huge lines, are read whole without hanging gen", { timeout: 60_000 }, async (t) => {
+  const spaces = " ".repeat(300_000);
+  const project = createTestProject(t);
+  project.writeMigration("001_described.sql", `-- description: a${spaces}b\n-- migrate:up\nSELECT 1;\n`);
+  project.writeMigration("002_long_marker.sql", `-- migrate:up${spaces}transaction:false${"\t".repeat(200_000)}\nVACUUM;\n`);
+  project.writeMigration("003_long_comment.sql", `--${spaces}x\n-- migrate:up\nSELECT 1;${spaces}-- ${"migrate ".repeat(20_000)}\n`);
+  project.writeMigration("004_described.ts", `import { defineMigration } from "stepwise";\nexport default defineMigration({ description: "a${spaces}b", up() {} });\n`);
+  // A hang guard, not a speed claim: a quadratic regex took minutes here.
+  const result = await runCli(["gen"], { cwd: project.root, timeoutMs: 20_000 });
+  assert.equal(result.signal, null, "gen was killed by the hang guard");
+  assert.equal(result.code, 0, result.stderr);
+  const migrations = await project.load();
+  assert.deepEqual(migrations.map((m) => [m.version, m.description, m.transaction]), [
+    [1, `a${spaces}b`, true],
+    [2, null, false],
+    [3, null, true],
+    [4, `a${spaces}b`, true],
+  ]);
+});
