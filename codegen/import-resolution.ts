@@ -22,6 +22,9 @@ export type Resolution =
   | { readonly kind: "package" }
   | { readonly kind: "not-found"; readonly candidates: readonly string[] };
 
+/** The package migrations import `defineMigration` from. */
+const RUNTIME_PACKAGE = "stepwise";
+
 /** Records every path looked at: its bytes' SHA-256 is filled in by the caller, `null` means absent. */
 export type ProbeLog = Map<string, string | null>;
 
@@ -83,6 +86,9 @@ export class ImportResolver {
   /** The file `specifier`, imported from a file in `fromDir`, loads. */
   resolve(fromDir: string, specifier: string, mode: ImportMode): Resolution {
     if (isPathSpecifier(specifier)) return this.#firstFile(candidatesFor(fromDir, specifier, mode));
+    // stepwise itself runs the migration rather than being part of it; an app's lockfile versions
+    // it, and in stepwise's own repo tsconfig `paths` map it to the source being developed.
+    if (specifier === RUNTIME_PACKAGE || specifier.startsWith(`${RUNTIME_PACKAGE}/`)) return { kind: "package" };
     if (specifier.startsWith("#")) return this.#resolvePackageImport(fromDir, specifier, mode);
     const mapped = this.#resolveThroughTsconfig(specifier, mode);
     if (mapped) return mapped;
