@@ -21,7 +21,7 @@ import { ImportResolver, isPathSpecifier, moduleFormatOf, type ImportMode } from
 import { decodeSourceBytes } from "../src/source-text.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
-import { checksumTypeScriptSource } from "./ts-migration.js";
+import { checksumTypeScriptSource, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
@@ -295,6 +295,11 @@ function loadImportedFile(
     return { digest: hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`), sourceFile: null };
   }
   const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const nulProblem = findRawNul(text, label);
+  if (nulProblem) {
+    problems.push(nulProblem);
+    return null;
+  }
   const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
   const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
   if (diagnostics.length > 0) {

@@ -44,6 +44,8 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
   }
   if (problems.length > 0) return { ok: false, problems };
+  const nulProblem = findRawNul(sourceFile.getFullText(), file);
+  if (nulProblem) return { ok: false, problems: [nulProblem] };
 
   const defaultExports: Node[] = [];
   for (const statement of sourceFile.getStatements()) {
@@ -143,6 +145,23 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
       reversible: down !== undefined,
       checksum: checksumTypeScriptSource(sourceFile.compilerNode),
     },
+  };
+}
+
+/**
+ * A raw NUL byte in TypeScript or JavaScript source: legal inside a string, but invisible in review
+ * and in diffs, and the one character the canonical forms use as a separator; `\0` says the same.
+ */
+export function findRawNul(text: string, file: string): Problem | null {
+  const nul = text.indexOf("\0");
+  if (nul === -1) return null;
+  const before = text.slice(0, nul);
+  return {
+    code: "TS_NUL_BYTE",
+    file,
+    line: before.split("\n").length,
+    column: nul - before.lastIndexOf("\n"),
+    message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it",
   };
 }
 
@@ -256,7 +275,7 @@ export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
     const slots = ambiguousSlots(node);
     if (slots !== null) parts.push(" slots:", slots);
     // Nested parentheses around a kept one add nothing.
-    if (ts.isParenthesizedExpression(node)) visit(ts.skipParentheses(node.expression));
+    if (ts.isParenthesizedExpression(node)) visit(withoutParentheses(node.expression));
     else ts.forEachChild(node, visit);
     parts.push(")");
   };
@@ -271,7 +290,7 @@ export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
  * checksum stays as it was.
  */
 function isMeaningfulParenthesis(node: ts.ParenthesizedExpression): boolean {
-  const inner = ts.skipParentheses(node.expression);
+  const inner = withoutParentheses(node.expression);
   if (ts.isOptionalChain(inner)) {
     let outer: ts.Node = node;
     while (ts.isNonNullExpression(outer.parent) || ts.isParenthesizedExpression(outer.parent)) outer = outer.parent;
@@ -285,6 +304,12 @@ function isMeaningfulParenthesis(node: ts.ParenthesizedExpression): boolean {
 }
 
 const USE_STRICT = "use strict";
+
+function withoutParentheses(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current)) current = current.expression;
+  return current;
+}
 
 /** Whether `node` is an expression statement among the leading string statements of a script or function body. */
 function isPrologueStatement(node: ts.Node): boolean {

@@ -1,0 +1,99 @@
+/**
+ * SQLite names an unaliased result column of a view, or of a `CREATE TABLE … AS SELECT` table, after
+ * the expression's source text, spaces and comments included: `SELECT a + 1` makes a column called
+ * `a + 1`, `SELECT a  +  1` one called `a  +  1`. The token-level canonical SQL form cannot see that,
+ * so this finds those columns and their exact text.
+ */
+
+/** One token of SQL as the canonicaliser saw it. */
+export interface SqlToken {
+  readonly text: string;
+  /** Offsets into the SQL: the token is `sql.slice(start, end)`. */
+  readonly start: number;
+  readonly end: number;
+  /** Whether the canonical form puts a space before it. */
+  readonly spaceBefore: boolean;
+}
+
+/** A result column whose name is its source text: the index of its first token, and that text. */
+export type NamedByText = readonly [tokenIndex: number, text: string];
+
+const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT"]);
+
+/**
+ * The outermost result columns of `CREATE VIEW` (without a column list) and `CREATE TABLE … AS`
+ * whose source text differs from their canonical rendering: the only places where the exact spacing
+ * and comments reach the schema. Columns written as their canonical rendering are left out, so the
+ * checksum of such SQL does not move. Only the first select of a compound names the columns, and a
+ * `WITH` clause feeding it does not.
+ */
+export function resultColumnsNamedByText(sql: string, tokens: readonly SqlToken[]): NamedByText[] {
+  const found: NamedByText[] = [];
+  let statementStart = 0;
+  for (let index = 0; index <= tokens.length; index++) {
+    if (index === tokens.length || tokens[index]!.text === ";") {
+      collectFromStatement(sql, tokens, statementStart, index, found);
+      statementStart = index + 1;
+    }
+  }
+  return found;
+}
+
+function collectFromStatement(sql: string, tokens: readonly SqlToken[], from: number, to: number, found: NamedByText[]): void {
+  const word = (index: number) => (index < to ? tokens[index]!.text.toUpperCase() : "");
+  let index = from;
+  if (word(index) !== "CREATE") return;
+  index++;
+  if (word(index) === "TEMP" || word(index) === "TEMPORARY") index++;
+  const isView = word(index) === "VIEW";
+  if (!isView && word(index) !== "TABLE") return;
+  index++;
+  if (word(index) === "IF" && word(index + 1) === "NOT" && word(index + 2) === "EXISTS") index += 3;
+  index++; // the name
+  if (word(index) === ".") index += 2; // schema.name
+  // A view's own column list names its columns.
+  if (word(index) !== "AS") return;
+  index++;
+  if (word(index) === "WITH") {
+    let depth = 0;
+    while (index < to && !(depth === 0 && (word(index) === "SELECT" || word(index) === "VALUES"))) {
+      if (tokens[index]!.text === "(") depth++;
+      else if (tokens[index]!.text === ")") depth--;
+      index++;
+    }
+  }
+  if (word(index) !== "SELECT") return;
+  index++;
+  if (word(index) === "DISTINCT" || word(index) === "ALL") index++;
+
+  let depth = 0;
+  let columnStart = index;
+  for (; index <= to; index++) {
+    const text = index < to ? tokens[index]!.text : ";";
+    if (text === "(") depth++;
+    else if (text === ")") depth--;
+    const ends = index === to || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()));
+    if (ends || (depth === 0 && text === ",")) {
+      const column = tokens.slice(columnStart, index);
+      if (isNamedByText(column)) {
+        const exact = sql.slice(column[0]!.start, column[column.length - 1]!.end);
+        if (exact !== canonicalRendering(column)) found.push([columnStart, exact]);
+      }
+      columnStart = index + 1;
+      if (ends) return;
+    }
+  }
+}
+
+/** An expression of more than one token without `AS alias`; a single token is already kept exactly. */
+function isNamedByText(column: readonly SqlToken[]): boolean {
+  if (column.length < 2) return false;
+  if (column.length >= 2 && column[column.length - 2]!.text.toUpperCase() === "AS") return false;
+  // `t.a` and `s.t.a` are named after the column, `t.*` names nothing.
+  const isReference = column.every((token, i) => (i % 2 === 1 ? token.text === "." : token.text !== "." && token.text !== "(" && token.text !== ")"));
+  return !isReference;
+}
+
+function canonicalRendering(column: readonly SqlToken[]): string {
+  return column.map((token, i) => (i > 0 && token.spaceBefore ? ` ${token.text}` : token.text)).join("");
+}
