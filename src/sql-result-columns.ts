@@ -86,12 +86,25 @@ function collectFromStatement(sql: string, tokens: readonly SqlToken[], from: nu
 }
 
 /** An expression of more than one token without `AS alias`; a single token is already kept exactly. */
-function isNamedByText(column: readonly SqlToken[]): boolean {
-  if (column.length < 2) return false;
-  if (column.length >= 2 && column[column.length - 2]!.text.toUpperCase() === "AS") return false;
-  // `t.a` and `s.t.a` are named after the column, `t.*` names nothing.
+function isNamedByText(whole: readonly SqlToken[]): boolean {
+  if (whole.length < 2) return false;
+  if (whole[whole.length - 2]!.text.toUpperCase() === "AS") return false;
+  // `t.a`, `s.t.a` and `(a)` are named after the column, `t.*` names nothing.
+  let column = whole;
+  while (column.length > 2 && wrapsWhole(column)) column = column.slice(1, -1);
   const isReference = column.every((token, i) => (i % 2 === 1 ? token.text === "." : token.text !== "." && token.text !== "(" && token.text !== ")"));
   return !isReference;
+}
+
+/** Whether the first token is a `(` whose `)` is the last token. */
+function wrapsWhole(column: readonly SqlToken[]): boolean {
+  if (column[0]!.text !== "(") return false;
+  let depth = 0;
+  for (let i = 0; i < column.length; i++) {
+    if (column[i]!.text === "(") depth++;
+    else if (column[i]!.text === ")" && --depth === 0) return i === column.length - 1;
+  }
+  return false;
 }
 
 function canonicalRendering(column: readonly SqlToken[]): string {
