@@ -8,6 +8,7 @@
  * `paths` (and `baseUrl`), package.json `imports` (`#x`) and the package's own name through its
  * `exports`. A bare specifier that none of them claims is a package, which the lockfile versions.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -181,12 +182,12 @@ export class ImportResolver {
 }
 
 /** Whether the nearest package.json makes `.ts`/`.js` files ES modules. */
-export function moduleFormatOf(file: string): ImportMode {
+export function moduleFormatOf(file: string, probed: ProbeLog | null = null): ImportMode {
   if (/\.m[tj]sx?$/.test(file)) return "import";
   if (/\.c[tj]sx?$/.test(file)) return "require";
   let dir = path.dirname(file);
   for (;;) {
-    const manifest = readPackageJson(path.join(dir, "package.json"), null);
+    const manifest = readPackageJson(path.join(dir, "package.json"), probed);
     if (manifest) return manifest.type === "module" ? "import" : "require";
     const parent = path.dirname(dir);
     if (parent === dir) return "require";
@@ -207,13 +208,21 @@ interface PackageJson {
   readonly exports?: unknown;
 }
 
+/** Reads a package.json, recording its bytes (or its absence) as an input of the result. */
 function readPackageJson(file: string, probed: ProbeLog | null): PackageJson | null {
+  let bytes: Buffer;
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    bytes = readFileSync(file);
+  } catch {
+    // Absent or unreadable: Node looks further up.
+    probed?.set(file, null);
+    return null;
+  }
+  probed?.set(file, createHash("sha256").update(bytes).digest("hex"));
+  try {
+    const parsed = JSON.parse(bytes.toString("utf8")) as unknown;
     return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
   } catch {
-    // Absent or unreadable: Node looks further up. The fingerprint covers the project's own one.
-    probed?.set(file, null);
     return null;
   }
 }

@@ -76,7 +76,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   while (queue.length > 0) {
     const { absolutePath, sourceFile } = queue.shift()!;
     const label = input.relative(absolutePath);
-    const format = moduleFormatOf(absolutePath);
+    const format = moduleFormatOf(absolutePath, probed);
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
       const at = { file: label, line: line + 1, column: character + 1 };
@@ -148,7 +148,7 @@ interface FoundImport {
   readonly fix?: string;
 }
 
-const CREATE_REQUIRE_FIX = "call createRequire(import.meta.url) and call the function it returns directly, with a string literal";
+const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.meta.url) returns, directly with a string literal";
 
 /** Every module a file loads when it runs. */
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
@@ -167,7 +167,10 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
       }
     } else if (ts.isCallExpression(node)) {
       const isDynamicImport = node.expression.kind === ts.SyntaxKind.ImportKeyword;
-      const isRequire = ts.isIdentifier(node.expression) && node.expression.text === "require";
+      const callee = node.expression;
+      const isRequire =
+        (ts.isIdentifier(callee) && callee.text === "require") ||
+        (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
       const argument = node.arguments[0];
       if (isDynamicImport || isRequire) {
         found.push({ node: argument ?? node, specifier: literal(argument), how: isDynamicImport ? "import()" : "require()", mode: isDynamicImport ? "import" : "require" });
@@ -180,8 +183,9 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
           else found.push({ node: argument ?? node, specifier: literal(argument), how, mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
         }
       }
-    } else if (ts.isIdentifier(node) && requireFunctions.has(node.text) && isUseAsValue(node)) {
-      found.push({ node, specifier: null, how: `"${node.text}", a require function made by createRequire(),`, untraceable: "is passed around rather than called", fix: CREATE_REQUIRE_FIX });
+    } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || node.text === "require") && isUseAsValue(node)) {
+      // A require function handed on (`const load = require`) loads whatever its caller names.
+      found.push({ node, specifier: null, how: `"${node.text}", a require function,`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
     }
     ts.forEachChild(node, visit);
   };
@@ -232,13 +236,12 @@ function createRequireBase(call: ts.CallExpression): string | null {
 /** A reference that hands the function on (an argument, an assignment), not a call or its declaration. */
 function isUseAsValue(node: ts.Identifier): boolean {
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) && parent.name === node) return false;
+  // A name being declared, or a property or member named alike, is not a use.
+  if ((parent as ts.Node & { name?: ts.Node }).name === node && !ts.isShorthandPropertyAssignment(parent)) return false;
   if (ts.isCallExpression(parent) && parent.expression === node) return false;
-  // `load.resolve("./x")` finds a path without loading anything.
-  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return false;
-  if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
-  if (ts.isPropertyAssignment(parent) && parent.name === node) return false;
-  if (ts.isTypeReferenceNode(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent)) return false;
+  // `load.resolve("./x")` finds a path without loading anything; `load.call(…)` loads.
+  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return ["call", "apply", "bind"].includes(parent.name.text);
+  if (ts.isTypeReferenceNode(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent) || ts.isTypeOfExpression(parent)) return false;
   if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent)) return false;
   return true;
 }

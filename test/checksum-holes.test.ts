@@ -159,6 +159,8 @@ test("imports that cannot be traced are refused with a code at their place: an u
   const cases: Array<[string, string, string, string]> = [
     ["an #import the package.json does not define", 'import { seed } from "#nowhere";', "seed(db);", "TS_IMPORT_NOT_FOUND"],
     ["createRequire with a computed base", 'import { createRequire } from "node:module";\nconst load = createRequire(process.argv[1]!);', 'load("./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
+    ["require handed on as a value", 'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nconst load = require;', 'load("./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
+    ["require called through .call", 'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);', 'require.call(null, "./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
     ["a created require passed to another function", 'import { createRequire } from "node:module";\nconst load = createRequire(import.meta.url);\nconst call = (f: (id: string) => { seed(db: unknown): void }) => f("./lib/seed.ts");', "call(load).seed(db);", "TS_UNTRACEABLE_IMPORT"],
   ];
   for (const [what, importLine, call, code] of cases) {
