@@ -48,7 +48,7 @@ const INDEX_TRIES: Readonly<Record<ImportMode, readonly string[]>> = {
 };
 
 /** The files a path-like specifier could mean, in the order tsx tries them. */
-export function candidatesFor(fromDir: string, specifier: string, mode: ImportMode): string[] {
+function candidatesFor(fromDir: string, specifier: string, mode: ImportMode): string[] {
   let base: string;
   try {
     base = specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier);

@@ -260,6 +260,11 @@ function editDistance(a: string, b: string): number {
  * commas. On top of that, parentheses around expressions and types are skipped (the tree's shape
  * already encodes precedence, and prettier drops the redundant ones), strings are compared by value (so quote style does not matter), numbers by numeric
  * value, and quoted property names like identifiers, which covers what prettier rewrites.
+ *
+ * Where that would let two programs that run differently meet, a little more is kept, and only
+ * there, so every other checksum stays as it was: parentheses that end an optional chain, an empty
+ * then-branch before `else`, which optional slot a child fills where that is ambiguous, a tagged
+ * template's raw text, and whether a prologue string is exactly the `"use strict"` directive.
  */
 export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
   const parts: string[] = [];
