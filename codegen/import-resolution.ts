@@ -8,11 +8,11 @@
  * `paths` (and `baseUrl`), package.json `imports` (`#x`) and the package's own name through its
  * `exports`. A bare specifier that none of them claims is a package, which the lockfile versions.
  */
-import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
+import { hashDependency } from "./gen-cache.js";
 
 /** How the importing code loads a module: `import` resolution (ESM) or `require` (CommonJS). */
 export type ImportMode = "import" | "require";
@@ -218,7 +218,7 @@ function readPackageJson(file: string, probed: ProbeLog | null): PackageJson | n
     probed?.set(file, null);
     return null;
   }
-  probed?.set(file, createHash("sha256").update(bytes).digest("hex"));
+  probed?.set(file, hashDependency(file));
   try {
     const parsed = JSON.parse(bytes.toString("utf8")) as unknown;
     return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;

@@ -21,13 +21,14 @@ import { ImportResolver, isPathSpecifier, moduleFormatOf, type ImportMode } from
 import { decodeSourceBytes } from "../src/source-text.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
+import { hashDependency } from "./gen-cache.js";
 import { checksumTypeScriptSource, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
   /** Project-relative paths of every imported file, sorted. */
   readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with the SHA-256 of its bytes (`null`: absent). */
+  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent). */
   readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; the migration's own when it imports nothing local. */
@@ -106,7 +107,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
       if (visited.has(realPath(resolved))) {
         // Another name for a file already hashed (a symlink): the checksum already covers its bytes,
         // but the gen cache must still notice when this name stops pointing there.
-        if (!probed.has(resolved)) probed.set(resolved, sha256OfFile(resolved));
+        if (!probed.has(resolved)) probed.set(resolved, hashDependency(resolved));
         continue;
       }
       visited.add(realPath(resolved));
@@ -250,14 +251,6 @@ function isInsidePackages(projectRoot: string, file: string): boolean {
   return path.relative(projectRoot, file).split(path.sep).includes("node_modules");
 }
 
-function sha256OfFile(file: string): string | null {
-  try {
-    return createHash("sha256").update(readFileSync(file)).digest("hex");
-  } catch {
-    return null;
-  }
-}
-
 function realPath(file: string): string {
   try {
     return realpathSync(file);
@@ -286,7 +279,7 @@ function loadImportedFile(
     problems.push({ code: "TS_IMPORT_NOT_FOUND", file: label, line: 1, column: 1, message: `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable` });
     return null;
   }
-  probed.set(absolutePath, createHash("sha256").update(bytes).digest("hex"));
+  probed.set(absolutePath, hashDependency(absolutePath));
   const decoded = decodeSourceBytes(bytes);
   if (!decoded.ok) {
     problems.push({ code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
