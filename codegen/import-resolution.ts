@@ -40,11 +40,11 @@ const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
 /** Extensions loaded as written. */
 const LOADABLE_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json"]);
 /** tsx never tries `.mts`, `.cts`, `.mjs` or `.cjs` for an extensionless specifier. */
-const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".jsx", ".js", ".json", ".d.ts"];
+const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".jsx", ".js", ".json"];
 /** A folder's index: ESM through tsx tries TypeScript first, CommonJS keeps Node's `.js`, `.json` first. */
 const INDEX_TRIES: Readonly<Record<ImportMode, readonly string[]>> = {
-  import: ["index.ts", "index.tsx", "index.jsx", "index.js", "index.json", "index.d.ts"],
-  require: ["index.js", "index.json", "index.ts", "index.tsx", "index.jsx", "index.d.ts"],
+  import: ["index.ts", "index.tsx", "index.jsx", "index.js", "index.json"],
+  require: ["index.js", "index.json", "index.ts", "index.tsx", "index.jsx"],
 };
 
 /** The files a path-like specifier could mean, in the order tsx tries them. */
@@ -64,7 +64,15 @@ function candidatesForPath(base: string, mode: ImportMode): string[] {
   const outputs = SOURCE_FOR_OUTPUT[extension];
   if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
   if (LOADABLE_EXTENSIONS.has(extension)) return [base];
-  return [...(extension ? [base] : []), ...EXTENSIONLESS_TRIES.map((tried) => base + tried), ...INDEX_TRIES[mode].map((index) => path.join(base, index))];
+  // Declarations come last: tsx never loads one, so any file it would load wins; a declaration
+  // found only means an import TypeScript elides (types only), which runs nothing.
+  return [
+    ...(extension ? [base] : []),
+    ...EXTENSIONLESS_TRIES.map((tried) => base + tried),
+    ...INDEX_TRIES[mode].map((index) => path.join(base, index)),
+    `${base}.d.ts`,
+    path.join(base, "index.d.ts"),
+  ];
 }
 
 /** A specifier that names a path rather than a package. */

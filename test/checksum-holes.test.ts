@@ -179,12 +179,13 @@ test("imports that cannot be traced are refused with a code at their place: an u
   assert.deepEqual(scanProject(project).migrations[0]!.localImports, []);
 });
 
-test("extensionless imports follow tsx's order in CommonJS too, and never reach .mts, .cts, .mjs or .cjs", async (t) => {
+test("extensionless imports follow tsx's order in CommonJS too, put declarations last, and never reach .mts, .cts, .mjs or .cjs", async (t) => {
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   const js = (table: string) => `export function seed(db) { db.exec("CREATE TABLE ${table} (id INTEGER)"); }\n`;
   const cases: Array<[string, object, Record<string, string>, string]> = [
     ["CommonJS project: seed/index.js before seed/index.ts", { type: "commonjs" }, { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") }, "migrations/lib/seed/index.js"],
     ["ES module project: seed/index.ts before seed/index.js", {}, { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") }, "migrations/lib/seed/index.ts"],
+    ["seed/index.ts before seed.d.ts, which tsx never loads", {}, { "migrations/lib/seed.d.ts": "export declare function seed(db: unknown): void;\n", "migrations/lib/seed/index.ts": seedHelper("from_index_ts") }, "migrations/lib/seed/index.ts"],
     ["seed.jsx before seed.js", {}, { "migrations/lib/seed.jsx": js("from_jsx"), "migrations/lib/seed.js": js("from_js") }, "migrations/lib/seed.jsx"],
   ];
   let load = 0;
