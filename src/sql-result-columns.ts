@@ -23,9 +23,9 @@ const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW
 /**
  * The outermost result columns of `CREATE VIEW` (without a column list) and `CREATE TABLE … AS`
  * whose source text differs from their canonical rendering: the only places where the exact spacing
- * and comments reach the schema. Columns written as their canonical rendering are left out, so the
- * checksum of such SQL does not move. Only the first select of a compound names the columns, and a
- * `WITH` clause feeding it does not.
+ * and comments reach the schema, plus the first select lists of FROM subqueries and CTEs, whose
+ * names `SELECT *` passes on. Columns written as their canonical rendering are left out, so the
+ * checksum of such SQL does not move. Only the first select of a compound names the columns.
  */
 export function resultColumnsNamedByText(sql: string, tokens: readonly SqlToken[]): NamedByText[] {
   const found: NamedByText[] = [];
@@ -40,7 +40,7 @@ export function resultColumnsNamedByText(sql: string, tokens: readonly SqlToken[
 }
 
 function collectFromStatement(sql: string, tokens: readonly SqlToken[], from: number, to: number, found: NamedByText[]): void {
-  const word = (index: number) => (index < to ? tokens[index]!.text.toUpperCase() : "");
+  const word = (index: number) => (index >= from && index < to ? tokens[index]!.text.toUpperCase() : "");
   let index = from;
   if (word(index) !== "CREATE") return;
   index++;
@@ -54,6 +54,7 @@ function collectFromStatement(sql: string, tokens: readonly SqlToken[], from: nu
   // A view's own column list names its columns.
   if (word(index) !== "AS") return;
   index++;
+  const body = index;
   if (word(index) === "WITH") {
     let depth = 0;
     while (index < to && !(depth === 0 && (word(index) === "SELECT" || word(index) === "VALUES"))) {
@@ -62,17 +63,29 @@ function collectFromStatement(sql: string, tokens: readonly SqlToken[], from: nu
       index++;
     }
   }
-  if (word(index) !== "SELECT") return;
-  index++;
-  if (word(index) === "DISTINCT" || word(index) === "ALL") index++;
+  if (word(index) === "SELECT") collectSelectList(sql, tokens, index + 1, to, found);
+  // `SELECT *` passes on the names of a subquery in FROM or of a CTE (one without its own column
+  // list), so their first select lists name columns too. A scalar subquery's never does, though one
+  // in a function's arguments is counted as well: telling it from a FROM list would need a parser.
+  for (let select = body + 1; select < to; select++) {
+    if (word(select) !== "SELECT" || tokens[select - 1]!.text !== "(") continue;
+    const before = word(select - 2);
+    const feedsStar = before === "FROM" || before === "JOIN" || before === "," || (before === "AS" && tokens[select - 3]?.text !== ")");
+    if (feedsStar) collectSelectList(sql, tokens, select + 1, to, found);
+  }
+}
 
+/** The result columns of the select list starting at `index` (just past SELECT). */
+function collectSelectList(sql: string, tokens: readonly SqlToken[], index: number, to: number, found: NamedByText[]): void {
+  if (index < to && ["DISTINCT", "ALL"].includes(tokens[index]!.text.toUpperCase())) index++;
   let depth = 0;
   let columnStart = index;
   for (; index <= to; index++) {
     const text = index < to ? tokens[index]!.text : ";";
     if (text === "(") depth++;
     else if (text === ")") depth--;
-    const ends = index === to || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()));
+    // A subquery's list also ends at its closing parenthesis.
+    const ends = index === to || depth < 0 || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()));
     if (ends || (depth === 0 && text === ",")) {
       const column = tokens.slice(columnStart, index);
       if (isNamedByText(column)) {

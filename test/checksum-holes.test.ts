@@ -229,6 +229,10 @@ test("result-column text counts exactly where SQLite names a column by it, and n
     ["SELECT DISTINCT a, - a FROM t", "SELECT DISTINCT a, -/* minus */a FROM t"],
   ].map(([a, b]) => [`CREATE TEMP VIEW IF NOT EXISTS v AS ${a};`, `CREATE TEMP VIEW IF NOT EXISTS v AS ${b};`]);
   apart.push(["CREATE TABLE main.c AS SELECT a*2 FROM t;", "CREATE TABLE main.c AS SELECT a * 2 FROM t;"]);
+  // `SELECT *` passes on the names of a FROM subquery or a CTE.
+  apart.push(["CREATE VIEW v AS SELECT * FROM (SELECT a + 1 FROM t);", "CREATE VIEW v AS SELECT * FROM (SELECT a  +  1 FROM t);"]);
+  apart.push(["CREATE VIEW v AS WITH c AS (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS (SELECT a/**/+ 1 FROM t) SELECT * FROM c;"]);
+  apart.push(["CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a + 1 FROM t UNION SELECT 2) s;", "CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a +\n1 FROM t UNION SELECT 2) s;"]);
   for (const [a, b] of apart) {
     const tempNames = (sql: string) => {
       const db = new Database(":memory:");
@@ -249,6 +253,8 @@ test("result-column text counts exactly where SQLite names a column by it, and n
     ["CREATE VIEW v AS SELECT a + 1 FROM t UNION SELECT a - 1 FROM t;", "CREATE VIEW v AS SELECT a + 1 FROM t UNION SELECT a  -  1 FROM t;"],
     ["CREATE VIEW v AS SELECT a + 1 FROM t WHERE a > 1;", "CREATE VIEW v AS SELECT a + 1 FROM t WHERE a  >  1 -- why\n;"],
     ["CREATE VIEW v AS SELECT ((a)) FROM t;", "CREATE VIEW v AS SELECT ( ( a ) ) FROM t;"],
+    ["CREATE VIEW v AS WITH c(x) AS (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c(x) AS (SELECT a  +  1 FROM t) SELECT * FROM c;"],
+    ["CREATE VIEW v AS SELECT a FROM t WHERE a IN (SELECT a + 1 FROM t);", "CREATE VIEW v AS SELECT a FROM t WHERE a IN (SELECT a  +  1 FROM t);"],
   ];
   for (const [a, b] of same) {
     assert.equal(columnNames(a), columnNames(b), `SQLite names the columns the same: ${a}`);
