@@ -36,6 +36,7 @@ export type ProblemCode =
   | "FILE_NOT_UTF8"
   | "TS_IMPORT_NOT_FOUND"
   | "TS_UNTRACEABLE_IMPORT"
+  | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
   | "FORMATTER_FAILED";
 
