@@ -1,0 +1,68 @@
+/**
+ * Hostile cases the earlier fixes did not cover, through the real bin where the promise is about the
+ * CLI. Each test here failed when it was written; it asserts on exit codes and printed `[CODE]`s.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { parseSqlMigrationSource } from "../src/sql-source.js";
+import { createTestProject, runCli, type RunResult } from "./support/project.js";
+import { parseProblemLines } from "./support/problem-lines.js";
+
+/** The code the CLI printed as `error [CODE]`, or null. */
+function printedCode(result: RunResult): string | null {
+  return /error \[([A-Z_]+)\]/.exec(result.stderr)?.[1] ?? null;
+}
+
+function codesOf(source: string): string[] {
+  const result = parseSqlMigrationSource(source);
+  return result.ok ? [] : result.problems.map((problem) => problem.code);
+}
+
+test("COMMIT after a CREATE whose object is named trigger (and a column named begin) is still SQL_TRANSACTION_CONTROL", async (t) => {
+  // SQLite accepts TRIGGER and BEGIN as bare identifiers (they are fallback keywords). The statement
+  // splitter takes "CREATE … trigger" within the first tokens for a CREATE TRIGGER, then "begin" for
+  // its body, and never leaves it: every later ";" is swallowed and the COMMIT is never a statement.
+  const sources = {
+    table: "-- migrate:up\nCREATE TABLE trigger (begin INTEGER);\nCOMMIT;\nCREATE TABLE later (id INTEGER);\n",
+    view: "-- migrate:up\nCREATE VIEW trigger AS SELECT 1 AS begin;\nCOMMIT;\n",
+    tempTable: "-- migrate:up\nCREATE TEMP TABLE trigger (begin INTEGER);\nBEGIN;\n",
+  };
+  for (const [label, source] of Object.entries(sources)) {
+    assert.ok(codesOf(source).includes("SQL_TRANSACTION_CONTROL"), `${label}: ${JSON.stringify(codesOf(source))}`);
+  }
+
+  // And through the real bin: gen must refuse the file, so it never reaches a database.
+  const project = createTestProject(t);
+  project.writeMigration("001_named_trigger.sql", sources.table);
+  const gen = await runCli(["gen"], { cwd: project.root });
+  assert.equal(gen.code, 1, gen.stdout + gen.stderr);
+  assert.ok(parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "SQL_TRANSACTION_CONTROL"), gen.stdout + gen.stderr);
+});
+
+test("DATABASE_URL holding a connection string that is not a URL is refused, never printed and never created as a file", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const before = readdirSync(project.root).sort();
+  const urls = [
+    // docker --env-file keeps quotes literally, so a quoted URL reaches the process with its quotes.
+    '"postgres://admin:s3cret-pass@db.internal:5432/app"',
+    "'mysql://admin:s3cret-pass@db.internal/app'",
+    // libpq's key=value form and an ADO.NET connection string; neither has a scheme.
+    "host=db.internal user=admin password=s3cret-pass dbname=app",
+    "Server=db.internal;User Id=admin;Password=s3cret-pass;",
+    // A scheme-relative URL.
+    "//admin:s3cret-pass@db.internal/app",
+  ];
+  for (const url of urls) {
+    for (const command of ["status", "up"]) {
+      const result = await runCli([command], { cwd: project.root, env: { DATABASE_URL: url } });
+      assert.doesNotMatch(result.stdout + result.stderr, /s3cret/, `${command} with DATABASE_URL=${url} printed the password:\n${result.stdout}${result.stderr}`);
+      assert.equal(result.code, 2, `${command} with DATABASE_URL=${url}: exit ${result.code}`);
+      assert.equal(printedCode(result), "DATABASE_PATH_INVALID", `${command} with DATABASE_URL=${url}`);
+    }
+  }
+  assert.deepEqual(readdirSync(project.root).sort(), before, "a database file was created under a connection string's name");
+  assert.equal(existsSync(path.join(project.root, "Server=db.internal;User Id=admin;Password=s3cret-pass;")), false);
+});
