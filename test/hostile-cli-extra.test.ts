@@ -3,7 +3,7 @@
  * CLI. Each test here failed when it was written; it asserts on exit codes and printed `[CODE]`s.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
@@ -65,4 +65,30 @@ test("DATABASE_URL holding a connection string that is not a URL is refused, nev
   }
   assert.deepEqual(readdirSync(project.root).sort(), before, "a database file was created under a connection string's name");
   assert.equal(existsSync(path.join(project.root, "Server=db.internal;User Id=admin;Password=s3cret-pass;")), false);
+});
+
+test("--table naming one of SQLite's reserved sqlite_ tables is INVALID_TABLE_NAME (exit 2), never a stack trace", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  for (const table of ["sqlite_master", "sqlite_sequence", "sqlite_stat1", "SQLITE_temp_master"]) {
+    for (const command of ["up", "status"]) {
+      const result = await runCli(["--db", database, "--table", table, command], { cwd: project.root });
+      assert.doesNotMatch(result.stderr, /unexpected error|^\s+at .+:\d+:\d+\)?$/m, `${command} --table ${table}: a stack trace leaked\n${result.stderr}`);
+      assert.equal(result.code, 2, `${command} --table ${table}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+      assert.ok(["INVALID_TABLE_NAME", "USAGE"].includes(printedCode(result) ?? ""), `${command} --table ${table}: ${result.stderr}`);
+    }
+  }
+});
+
+test("gen --dir '' (an unset variable) is a usage error, not a scan of the project root that empties the registry", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const registryBefore = readFileSync(project.registryFile);
+  for (const args of [["gen", "--dir", ""], ["gen", "--check", "--dir", ""]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 2, `${args.join(" ")}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+    assert.equal(printedCode(result), "USAGE", `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+  }
+  assert.deepEqual(readFileSync(project.registryFile), registryBefore, "the registry was rewritten");
 });
