@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -91,4 +92,21 @@ test("gen --dir '' (an unset variable) is a usage error, not a scan of the proje
     assert.equal(printedCode(result), "USAGE", `${args.join(" ")}: ${result.stdout}${result.stderr}`);
   }
   assert.deepEqual(readFileSync(project.registryFile), registryBefore, "the registry was rewritten");
+});
+
+test("a view that holds the history table's name is HISTORY_TABLE_INVALID from status and up, not 'version 0' and a stack trace", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  const db = new Database(database);
+  db.exec("CREATE VIEW schema_migrations AS SELECT 1 AS version");
+  db.close();
+  const before = readFileSync(database);
+  for (const command of ["up", "status"]) {
+    const result = await runCli(["--db", database, command], { cwd: project.root });
+    assert.doesNotMatch(result.stderr, /unexpected error|^\s+at .+:\d+:\d+\)?$/m, `${command}: a stack trace leaked\n${result.stderr}`);
+    assert.equal(result.code, 1, `${command}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+    assert.equal(printedCode(result), "HISTORY_TABLE_INVALID", `${command}: ${result.stdout}${result.stderr}`);
+  }
+  assert.deepEqual(readFileSync(database), before);
 });
