@@ -3,10 +3,11 @@
  * CLI. Each test here failed when it was written; it asserts on exit codes and printed `[CODE]`s.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { parseMigrationFileName } from "../src/migration-file.js";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -126,4 +127,33 @@ test("a one-line INSERT of 1.2 MB parses about as fast as the same SQL over many
   const multi = time(manyLines);
   const single = time(oneLine);
   assert.ok(single < 3 * multi + 1500, `one line took ${single.toFixed(0)} ms, many lines ${multi.toFixed(0)} ms`);
+});
+
+test("a migration name behind a control character or a combining mark is refused by name, not silently left out", async (t) => {
+  // Spaces and format characters (Cf) before the version are refused; control characters (Cc) and
+  // the invisible combining grapheme joiner (Mn) were not, so a .ts migration behind one vanished.
+  const names = ["\u0007002_b.ts", "\u001b002_b.ts", "\u007f002_b.ts", "\u034f002_b.ts"];
+  for (const name of names) {
+    assert.equal(parseMigrationFileName(name).status, "malformed", JSON.stringify(name));
+  }
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");
+  writeFileSync(path.join(project.migrationsDir, "\u0007002_b.ts"), 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up(db) { db.exec("DROP TABLE t"); } });\n');
+  const gen = await runCli(["gen", "--check"], { cwd: project.root });
+  assert.equal(gen.code, 1, gen.stdout + gen.stderr);
+  assert.ok(parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "BAD_FILE_NAME"), gen.stdout + gen.stderr);
+});
+
+test("look-alike markers and flags without a colon or a space are refused, not read as plain comments", () => {
+  const cases = {
+    "-- migrateDown": "-- migrate:up\nCREATE TABLE t (a);\n-- migrateDown\nDROP TABLE t;\n",
+    "-- migratedown": "-- migrate:up\nCREATE TABLE t (a);\n-- migratedown\nDROP TABLE t;\n",
+    "-- transaction false": "-- migrate:up\n-- transaction false\nCREATE TABLE t (a);\n",
+    "-- foreign_keys off": "-- migrate:up\n-- foreign_keys off\nCREATE TABLE t (a);\n",
+    "-- no-transaction": "-- migrate:up\n-- no-transaction\nCREATE TABLE t (a);\n",
+  };
+  for (const [label, source] of Object.entries(cases)) {
+    const codes = codesOf(source);
+    assert.ok(codes.some((code) => ["SQL_MALFORMED_MARKER", "SQL_UNKNOWN_FLAG"].includes(code)), `${label}: ${JSON.stringify(codes)}`);
+  }
 });
