@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { MigrationManager, type MigrationRegistry } from "../src/index.js";
 import { parseMigrationFileName } from "../src/migration-file.js";
 import { parseSqlMigrationSource } from "../src/sql-source.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
@@ -156,4 +157,16 @@ test("look-alike markers and flags without a colon or a space are refused, not r
     const codes = codesOf(source);
     assert.ok(codes.some((code) => ["SQL_MALFORMED_MARKER", "SQL_UNKNOWN_FLAG"].includes(code)), `${label}: ${JSON.stringify(codes)}`);
   }
+});
+
+test("a carriage return inside a SQL string literal reaches the database as written, not turned into a line feed by the registry", async (t) => {
+  // The registry inlines SQL in a template literal, and JavaScript reads a raw CR in a template as LF.
+  const project = createTestProject(t);
+  project.writeMigration("001_cr.sql", "-- migrate:up\nCREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('a\rb');\n");
+  const registry = await project.load<MigrationRegistry>();
+  const migrations = (registry as unknown as { migrations?: MigrationRegistry }).migrations ?? registry;
+  const db = new Database(":memory:");
+  t.after(() => db.close());
+  new MigrationManager(db, migrations).up();
+  assert.equal((db.prepare("SELECT hex(v) AS h FROM t").get() as { h: string }).h, "610D62");
 });
