@@ -170,3 +170,18 @@ test("a carriage return inside a SQL string literal reaches the database as writ
   new MigrationManager(db, migrations).up();
   assert.equal((db.prepare("SELECT hex(v) AS h FROM t").get() as { h: string }).h, "610D62");
 });
+
+test("--db with a trailing slash names a folder: DATABASE_PATH_INVALID (exit 2), no file created under the name", async (t) => {
+  // path.resolve drops the trailing "/" (and "/."), so "data/" became a database file named "data".
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  for (const db of ["data/", "data/.", "data.db/"]) {
+    for (const command of ["status", "up"]) {
+      const result = await runCli(["--db", db, command], { cwd: project.root });
+      assert.equal(result.code, 2, `--db ${db} ${command}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+      assert.equal(printedCode(result), "DATABASE_PATH_INVALID", `--db ${db} ${command}: ${result.stderr}`);
+    }
+  }
+  assert.equal(existsSync(path.join(project.root, "data")), false, "a database file named data was created");
+  assert.equal(existsSync(path.join(project.root, "data.db")), false, "a database file named data.db was created");
+});
