@@ -185,3 +185,16 @@ test("--db with a trailing slash names a folder: DATABASE_PATH_INVALID (exit 2),
   assert.equal(existsSync(path.join(project.root, "data")), false, "a database file named data was created");
   assert.equal(existsSync(path.join(project.root, "data.db")), false, "a database file named data.db was created");
 });
+
+test("no command at all, or help for an unknown command, is a usage error (exit 2), not success", async (t) => {
+  // `stepwise $COMMAND` with COMMAND unset printed help to stderr and exited 0, so a script went on.
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  for (const args of [[], ["--db", project.databasePath()], ["help", "bogus"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 2, `stepwise ${args.join(" ")}: exit ${result.code}`);
+  }
+  // Asking for help is not an error.
+  assert.equal((await runCli(["--help"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["help", "status"], { cwd: project.root })).code, 0);
+});
