@@ -198,3 +198,15 @@ test("no command at all, or help for an unknown command, is a usage error (exit 
   assert.equal((await runCli(["--help"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["help", "status"], { cwd: project.root })).code, 0);
 });
+
+test("gen --out naming a migration or another project file refuses, and never overwrites it with the registry", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  for (const out of ["migrations/001_create_log.sql", "migrations/003_bump_counter.ts", "package.json"]) {
+    const file = path.join(project.root, out);
+    const before = readFileSync(file);
+    const result = await runCli(["gen", "--out", out], { cwd: project.root });
+    assert.notEqual(result.code, 0, `gen --out ${out} succeeded:\n${result.stdout}${result.stderr}`);
+    assert.deepEqual(readFileSync(file), before, `gen --out ${out} overwrote the file`);
+  }
+});
