@@ -3,7 +3,7 @@
  * CLI. Each test here failed when it was written; it asserts on exit codes and printed `[CODE]`s.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -208,5 +208,21 @@ test("gen --out naming a migration or another project file refuses, and never ov
     const result = await runCli(["gen", "--out", out], { cwd: project.root });
     assert.notEqual(result.code, 0, `gen --out ${out} succeeded:\n${result.stdout}${result.stderr}`);
     assert.deepEqual(readFileSync(file), before, `gen --out ${out} overwrote the file`);
+  }
+});
+
+test("--db inside a dangling symlink (an unmounted volume) or a symlink loop: up and reset name the cause, no stack trace", async (t) => {
+  // mkdir of the database's folder fails with ENOENT (or ELOOP), which translateFolderError passes through.
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  symlinkSync("/nonexistent-volume/data", path.join(project.root, "data"));
+  symlinkSync("loop", path.join(project.root, "loop"));
+  for (const db of ["data/app.db", "loop/app.db"]) {
+    for (const args of [["up"], ["reset", "--yes"]]) {
+      const result = await runCli(["--db", db, ...args], { cwd: project.root });
+      assert.doesNotMatch(result.stderr, /unexpected error|^\s+at .+:\d+:\d+\)?$/m, `--db ${db} ${args.join(" ")}: a stack trace leaked\n${result.stderr}`);
+      assert.notEqual(result.code, 0);
+      assert.ok(["DATABASE_FOLDER_MISSING", "DATABASE_PATH_INVALID", "DATABASE_UNUSABLE"].includes(printedCode(result) ?? ""), `--db ${db} ${args.join(" ")}: ${result.stderr}`);
+    }
   }
 });
