@@ -226,3 +226,19 @@ test("--db inside a dangling symlink (an unmounted volume) or a symlink loop: up
     }
   }
 });
+
+test("gen prints a refused name with a line break or an escape sequence as one escaped problem line, never raw to the terminal", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");
+  writeFileSync(path.join(project.migrationsDir, "002_x\n.sql"), "-- migrate:up\nSELECT 1;\n");
+  writeFileSync(path.join(project.migrationsDir, "\u001b[2J003_y.sql"), "-- migrate:up\nSELECT 1;\n");
+  const result = await runCli(["gen", "--check"], { cwd: project.root });
+  const output = result.stdout + result.stderr;
+  assert.equal(result.code, 1, output);
+  assert.doesNotMatch(output, /\u001b/, "an escape sequence from a file name reached the terminal");
+  const refused = parseProblemLines(output).filter((problem) => problem.code === "BAD_FILE_NAME");
+  assert.equal(refused.length, 2, output);
+  for (const problem of refused) assert.match(problem.file, /^migrations\/.*(002_x|003_y)/, `a problem line names ${JSON.stringify(problem.file)}`);
+  // The refused names still hold versions 2 and 3: nothing else is wrong with the folder.
+  assert.deepEqual(parseProblemLines(output).map((problem) => problem.code).sort(), ["BAD_FILE_NAME", "BAD_FILE_NAME"], output);
+});
