@@ -31,6 +31,7 @@ test("COMMIT after a CREATE whose object is named trigger (and a column named be
     table: "-- migrate:up\nCREATE TABLE trigger (begin INTEGER);\nCOMMIT;\nCREATE TABLE later (id INTEGER);\n",
     view: "-- migrate:up\nCREATE VIEW trigger AS SELECT 1 AS begin;\nCOMMIT;\n",
     tempTable: "-- migrate:up\nCREATE TEMP TABLE trigger (begin INTEGER);\nBEGIN;\n",
+    index: "-- migrate:up\nCREATE TABLE t (begin INTEGER);\nCREATE INDEX trigger ON t (begin);\nCOMMIT;\n",
   };
   for (const [label, source] of Object.entries(sources)) {
     assert.ok(codesOf(source).includes("SQL_TRANSACTION_CONTROL"), `${label}: ${JSON.stringify(codesOf(source))}`);
