@@ -61,7 +61,7 @@ const PUNCTUATED_VERSION = new RegExp(`^(?:${terminalEscapePattern()}|[^\\p{L}\\
 
 /** ECMA-48 control sequences (CSI `ESC[…`, OSC `ESC]…BEL`, and the two-character ones). */
 function terminalEscapePattern(): string {
-  return String.raw`(?:\u001b|\u009b)\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]`;
+  return String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]`;
 }
 const LEADING_DIGITS = /^\p{Nd}+/u;
 /** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */

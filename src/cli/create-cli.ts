@@ -22,7 +22,7 @@ import { translateSqliteError } from "../sqlite-errors.js";
 import type { Database, MigrationRegistry } from "../types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
-import { assertDatabasePathUsable, createFolder, translateFolderError } from "./database-path.js";
+import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../backup.js";
@@ -165,7 +165,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (mode === "write" && databasePath !== ":memory:") {
       try {
-        createFolder(path.dirname(databasePath));
+        createDatabaseFolder(databasePath);
       } catch (error) {
         throw translateFolderError(error, databasePath);
       }

@@ -3,9 +3,9 @@
  * folder as a read error and a file in the way of a folder as "cannot open", and mkdir reports it as
  * a stack trace, none of which says "this path does not name a database file".
  */
-import { mkdirSync, statSync } from "node:fs";
+import { lstatSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { DatabaseFolderMissingError, DatabasePathInvalidError, DatabaseUnusableError, type StepwiseError } from "../errors.js";
+import { DatabaseFolderMissingError, DatabasePathInvalidError, DatabaseUnusableError, StepwiseError } from "../errors.js";
 
 /** Paths SQLite treats as names, not files. */
 const SPECIAL_PATHS = new Set([":memory:", ""]);
@@ -50,6 +50,7 @@ function checkPath(databasePath: string): void {
  * that is not one, becomes a {@link StepwiseError} that names the path and the fix, never a stack trace.
  */
 export function translateFolderError(error: unknown, databasePath: string): StepwiseError {
+  if (error instanceof StepwiseError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === "ENOTDIR" || code === "EEXIST") return new DatabasePathInvalidError(databasePath, "parent-not-directory");
   if (code === "ENAMETOOLONG") return new DatabasePathInvalidError(databasePath, "too-long");
@@ -82,13 +83,13 @@ function statIfPresent(file: string): ReturnType<typeof statSync> | null {
 }
 
 /**
- * Creates `folder` and its missing parents one level at a time. Node's recursive mkdir retries
+ * Creates the folder that holds `databasePath`, and its missing parents, one level at a time. Node's recursive mkdir retries
  * forever on some virtual file systems (under /proc it never returns); a plain mkdir per level fails
- * at once there with an errno that {@link translateFolderError} can name.
+ * at once there. Every failure is thrown as a typed error (see {@link translateFolderError}).
  */
-export function createFolder(folder: string): void {
+export function createDatabaseFolder(databasePath: string): void {
   const missing: string[] = [];
-  for (let dir = path.resolve(folder); statIfPresent(dir) === null; dir = path.dirname(dir)) {
+  for (let dir = path.dirname(path.resolve(databasePath)); statIfPresent(dir) === null; dir = path.dirname(dir)) {
     missing.push(dir);
     if (path.dirname(dir) === dir) break;
   }
@@ -97,7 +98,18 @@ export function createFolder(folder: string): void {
       mkdirSync(dir);
     } catch (error) {
       // Another process may create the same folder between the check and the mkdir.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || !statIfPresent(dir)?.isDirectory()) throw error;
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && statIfPresent(dir)?.isDirectory()) continue;
+      // A symlink whose target is gone (an unmounted volume): mkdir says EEXIST, but there is no folder.
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && isSymlink(dir)) throw new DatabaseFolderMissingError(databasePath, dir);
+      throw translateFolderError(error, databasePath);
     }
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
