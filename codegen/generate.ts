@@ -251,7 +251,8 @@ function describeUnusableRegistryPath(options: Pick<GenerateOptions, "projectRoo
  * An `--out` that names something other than a registry: an existing file without the registry's
  * header (a migration, package.json, any source file), or a migration-like name in the migrations
  * folder. Writing the registry there would destroy that file or add a bogus migration, so gen
- * refuses before the cache or the scan. A missing file, or a registry gen wrote before, is fine.
+ * refuses before the cache or the scan. A missing or empty file, or a registry gen wrote before
+ * (truncated or edited, as long as its header survives), is fine.
  */
 function describeForeignRegistryTarget(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile">): Problem | null {
   const label = toPortablePath(path.relative(options.projectRoot, options.registryFile));
@@ -272,7 +273,8 @@ function describeForeignRegistryTarget(options: Pick<GenerateOptions, "projectRo
     // Absent is normal; an unreadable file is reported where the registry is read.
     return null;
   }
-  return head.includes(REGISTRY_HEADER) ? null : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
+  // An emptied registry (a crash, a bad merge) is still the registry's place; gen rewrites it.
+  return head.trim() === "" || head.includes(REGISTRY_HEADER) ? null : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
 }
 
 /** A formatter or a licence banner may put a few lines above the header; it is never further down. */
