@@ -114,6 +114,11 @@ test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings a
     assert.equal(result.code, 2);
     assert.equal(printedCode(result), "DATABASE_PATH_INVALID");
   }
+  // The same URL handed to --db by a script is refused the same way, not created as folders.
+  const viaFlag = await runCli(["--db", "postgres://admin:s3cret@db.internal/app", "up"], { cwd: project.root });
+  assert.doesNotMatch(viaFlag.stdout + viaFlag.stderr, /s3cret/);
+  assert.equal(viaFlag.code, 2);
+  assert.equal(printedCode(viaFlag), "DATABASE_PATH_INVALID");
   assert.deepEqual(readdirSync(project.root).sort(), before);
 });
 

@@ -133,6 +133,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
+    // `--db "$DATABASE_URL"` in a script hands over another database's URL: created as a path, the
+    // password would become a folder name and appear in every message that names the file.
+    if (CREDENTIALED_URL.test(chosen)) throw new DatabasePathInvalidError("--db (a URL with credentials)", "unsupported-url");
     // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
     // would otherwise be created under the folder's own name.
     if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
@@ -375,6 +378,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 }
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
+
+/** `scheme://user[:password]@…`: never a file path anyone means. */
+const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
 
 /** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
 function namesFolder(file: string): boolean {
