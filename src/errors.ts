@@ -214,7 +214,8 @@ export class InvalidTableNameError extends StepwiseError {
   constructor(tableName: string) {
     super(
       "INVALID_TABLE_NAME",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore.`,
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore` +
+        (/^sqlite_/i.test(tableName) ? `, and not sqlite_, which SQLite reserves for its own tables.` : "."),
     );
     this.tableName = tableName;
   }
@@ -457,7 +458,7 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
+export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop";
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
@@ -478,6 +479,8 @@ export class DatabasePathInvalidError extends StepwiseError {
             ? `${path} is a device, pipe or socket, not a database file`
             : problem === "unsupported-url"
             ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+            : problem === "symlink-loop"
+            ? `the folders on the way to ${path} form a symbolic link loop`
             : `a part of ${path} above the file is not a folder`;
     super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
     this.path = path;

@@ -21,7 +21,9 @@ const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration
  * without escaping. {@link HistoryStore} throws {@link InvalidTableNameError} for any other name.
  */
 export function isValidTableName(tableName: string): boolean {
-  return TABLE_NAME_PATTERN.test(tableName);
+  // SQLite refuses to create a table whose name starts with sqlite_ (any case), and reading its own
+  // sqlite_master as the history would misread the schema as migrations.
+  return TABLE_NAME_PATTERN.test(tableName) && !/^sqlite_/i.test(tableName);
 }
 
 /** Reads and writes one history table on one connection. Statements are prepared once, on first use. */
@@ -41,7 +43,12 @@ export class HistoryStore {
 
   /** True when the table exists, under any ASCII case, as SQLite resolves names. Does not write. */
   exists(): boolean {
-    return this.statement("exists", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(this.tableName) !== undefined;
+    const types = (this.statement("exists", "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE").all(this.tableName) as Array<{ type: string }>).map((row) => row.type.toLowerCase());
+    if (types.includes("table")) return true;
+    // A view, index or trigger under the name is not a history table: reading it as one would show
+    // "version 0", and creating the table would fail on the name, so it is refused by name.
+    if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+    return false;
   }
 
   /** True when `name` names this table to SQLite: identifiers compare case-insensitively in ASCII. */

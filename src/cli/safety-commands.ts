@@ -14,6 +14,7 @@ import { verifySchema } from "../verify.js";
 import type { CliContext } from "./create-cli.js";
 import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
+import { parsePath } from "./parse-options.js";
 
 /** What the safety commands need from `createCli`. */
 export interface SafetyCommandDeps<R extends MigrationRegistry> {
@@ -71,7 +72,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
   program
     .command("restore")
     .description("put a backup written by up --backup back in place of the database (checks it first)")
-    .argument("<file>", "the backup file")
+    .argument("<file>", "the backup file", parsePath)
     .option("--yes", "confirm that the database's current content may be replaced")
     .option("--force", "restore even when the backup's history does not match this app's migrations")
     .option("--json", "print plain JSON")
