@@ -142,11 +142,15 @@ describe("the owner lock of a transaction: false migration, for one database rea
     `;
     const childRegistry = [createItems, sqlEntry(2, "VACUUM;", { transaction: false })];
     let seen: { status: string | null; repair: string; probe: string } | undefined;
+    let bodyRuns = 0;
     const migrations = [
       createItems,
       tsEntry(2, {
         transaction: false,
         up() {
+          bodyRuns++;
+          // Only the first run asks the other process; a second run is itself the failure asserted below.
+          if (seen) return;
           const probeDb = new Database(realPath, { readonly: true });
           const lockFile = (JSON.parse(probeDb.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string }).lockFile;
           const probe = probeOwnerLock(probeDb, lockFile);
@@ -172,6 +176,7 @@ describe("the owner lock of a transaction: false migration, for one database rea
     }
     assert.ok(seen, "the migration body ran");
     assert.deepEqual(seen, { probe: "held", status: "MIGRATION_IN_PROGRESS", repair: "MIGRATION_IN_PROGRESS" });
+    assert.equal(bodyRuns, 1, "exactly once");
   });
 });
 
@@ -199,5 +204,41 @@ describe("forEachBatch visits every row exactly once, or throws", () => {
     // Either each of the 10 rows once, or a BatchKeyError; never a walk that does not end.
     if (outcome !== null) assert.equal((outcome as { code?: string }).code, "BATCH_KEY_INVALID", String(outcome));
     else assert.equal(handed, 10);
+  });
+});
+
+describe("a transaction: false migration whose started row disappears while it runs", () => {
+  test("its body runs once, and up does not report it applied without a history row", (t) => {
+    const { db, file } = openFileDatabase(t);
+    let bodyRuns = 0;
+    const migrations = [
+      createItems,
+      tsEntry(2, {
+        transaction: false,
+        up(d) {
+          bodyRuns++;
+          if (bodyRuns > 3) throw new Error("run over and over");
+          d.exec("INSERT INTO items (note) VALUES ('once')");
+          // What a repair --forget from a process that misjudged the owner does (see the symlink test).
+          if (bodyRuns === 1) {
+            const other = new Database(file);
+            other.exec("DELETE FROM schema_migrations WHERE version = 2");
+            other.close();
+          }
+        },
+      }),
+    ];
+    let outcome: Record<string, unknown> | null = null;
+    let result: { steps: readonly { version: number }[] } | null = null;
+    try {
+      result = new MigrationManager(db, migrations).up();
+    } catch (error) {
+      outcome = error as Record<string, unknown>;
+    }
+    assert.equal(bodyRuns, 1, `the body ran ${bodyRuns} times; result ${JSON.stringify(result?.steps)}; error ${String(outcome?.code)}`);
+    assert.equal(db.prepare("SELECT count(*) FROM items").pluck().get(), 1);
+    if (outcome === null) {
+      assert.equal(db.prepare("SELECT state FROM schema_migrations WHERE version = 2").pluck().get(), "applied");
+    }
   });
 });
