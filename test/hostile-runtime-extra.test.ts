@@ -3,8 +3,8 @@
  * Each test states the promise it checks; each fails on the code as it stands (see the report).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
@@ -240,5 +240,75 @@ describe("a transaction: false migration whose started row disappears while it r
     if (outcome === null) {
       assert.equal(db.prepare("SELECT state FROM schema_migrations WHERE version = 2").pluck().get(), "applied");
     }
+  });
+});
+
+describe("connection settings a migration changes, seen by stepwise itself and by other processes", () => {
+  test("PRAGMA query_only = 1 in a migration is that migration's failure, not a read-only database", (t) => {
+    const { db } = openFileDatabase(t);
+    const migrations = [createItems, tsEntry(2, { up: (d) => void d.pragma("query_only = 1") })];
+    const error = caught(() => new MigrationManager(db, migrations).up());
+    // The file is writable; the migration switched writes off. DATABASE_UNUSABLE sends people to chmod.
+    assert.equal(error.code, "MIGRATION_FAILED");
+    assert.equal(error.version, 2);
+    assert.equal(error.rolledBack, true);
+    assert.equal(db.pragma("query_only", { simple: true }), 0);
+  });
+
+  test("a transaction: false migration that switches to WAL with locking_mode = EXCLUSIVE does not lock other processes out after up", (t) => {
+    const { db, file } = openFileDatabase(t);
+    const migrations = [
+      createItems,
+      tsEntry(2, {
+        transaction: false,
+        up(d) {
+          d.pragma("journal_mode = WAL");
+          d.pragma("locking_mode = EXCLUSIVE");
+          d.exec("INSERT INTO items (note) VALUES ('x')");
+        },
+      }),
+    ];
+    new MigrationManager(db, migrations).up();
+    assert.equal(db.pragma("locking_mode", { simple: true }), "normal");
+    // Before the migration another connection could write; locking_mode is in the restored list.
+    const other = new Database(file, { timeout: 200 });
+    t.after(() => other.close());
+    let code: string | null = null;
+    try {
+      other.exec("INSERT INTO items (note) VALUES ('another process')");
+    } catch (error) {
+      code = (error as { code: string }).code;
+    }
+    assert.equal(code, null);
+  });
+
+  test("a transaction: false migration that sets busy_timeout = 0 does not make its own history write fail on a brief lock", async (t) => {
+    const { db, file } = openFileDatabase(t);
+    const held = path.join(path.dirname(file), "held");
+    const migrations = [
+      createItems,
+      tsEntry(2, {
+        transaction: false,
+        up(d) {
+          d.pragma("busy_timeout = 0");
+          // Another process takes the write lock for half a second, as a concurrent app write would.
+          const holder = `const D=require("better-sqlite3");const o=new D(${JSON.stringify(file)});o.exec("BEGIN IMMEDIATE");require("fs").writeFileSync(${JSON.stringify(held)},"");setTimeout(()=>{o.exec("COMMIT");o.close()},500)`;
+          spawn(process.execPath, ["-e", holder], { cwd: repoRoot, stdio: "ignore" });
+          const until = Date.now() + 30_000;
+          while (!existsSync(held) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        },
+      }),
+    ];
+    const error = (() => {
+      try {
+        new MigrationManager(db, migrations, { busyTimeoutMs: 30_000 }).up();
+        return null;
+      } catch (e) {
+        return e as Record<string, unknown>;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(error?.code ?? null, null, `got ${String(error?.code)} rolledBack=${String(error?.rolledBack)}`);
+    assert.equal(db.prepare("SELECT state FROM schema_migrations WHERE version = 2").pluck().get(), "applied");
   });
 });
