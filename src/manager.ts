@@ -193,8 +193,10 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private readonly progressIntervalMs: number | undefined;
   /** Statements the hot paths run on every call, prepared once per manager. */
   private prepared:
-    | { dataVersion: Statement; busyTimeout: Statement; begin: Statement; commit: Statement; schemaVersion: Statement; userVersion: Statement; totalChanges: Statement }
+    | { dataVersion: Statement; begin: Statement; commit: Statement; schemaVersion: Statement; userVersion: Statement; totalChanges: Statement }
     | undefined;
+  /** Prepared apart from {@link prepared}, because it must run before the busy timeout is set. */
+  private busyTimeoutStatement: Statement | undefined;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -780,7 +782,6 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   private statements(): NonNullable<typeof this.prepared> {
     this.prepared ??= {
       dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
-      busyTimeout: this.db.prepare("PRAGMA busy_timeout").pluck(),
       begin: this.db.prepare("BEGIN IMMEDIATE"),
       commit: this.db.prepare("COMMIT"),
       schemaVersion: this.db.prepare("PRAGMA schema_version").pluck(),
@@ -793,7 +794,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   /** Applies the busy timeout for the duration of one call and restores the caller's setting. */
   private withConnectionSettings<T>(action: () => T): T {
     const wanted = Math.max(0, Math.trunc(this.busyTimeoutMs));
-    const previous = guardSqlite(() => this.statements().busyTimeout.get() as number, this.busyTimeoutMs);
+    // Read with its own statement: preparing the others (PRAGMA schema_version, user_version) loads
+    // the schema, which waits for another connection's lock under the old timeout, not ours.
+    this.busyTimeoutStatement ??= this.db.prepare("PRAGMA busy_timeout").pluck();
+    const busyTimeoutStatement = this.busyTimeoutStatement;
+    const previous = guardSqlite(() => busyTimeoutStatement.get() as number, this.busyTimeoutMs);
     if (previous !== wanted) this.db.pragma(`busy_timeout = ${wanted}`);
     try {
       return guardSqlite(action, this.busyTimeoutMs);
