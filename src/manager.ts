@@ -35,6 +35,7 @@ import {
   isAutomaticRollbackError,
   judgeEscapedCommit,
   openBodySavepoint,
+  readTransactionStart as readGuardedTransactionStart,
   releaseBodySavepoint,
   type TransactionStart,
 } from "./transaction-guard.js";
@@ -769,9 +770,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** The committed schema and user versions, read right after BEGIN, before stepwise writes. */
+  /** The committed state the escape judgement compares against, read right after BEGIN, before stepwise writes. */
   private readTransactionStart(): TransactionStart {
-    return { schemaVersion: this.statements().schemaVersion.get() as number, userVersion: this.statements().userVersion.get() as number };
+    return readGuardedTransactionStart(this.db);
   }
 
   private dataVersion(): number {
