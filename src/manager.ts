@@ -12,6 +12,7 @@ import {
   DiskFullError,
   type EscapedCommit,
   ForeignKeyViolationError,
+  HistoryRowMissingError,
   IncompleteMigrationError,
   MigrationFailedError,
   MigrationInProgressError,
@@ -725,6 +726,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
+    // Recording nothing would let the next plan run it again; the store writes a trace back instead.
+    if (cause instanceof HistoryRowMissingError) return this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (cause instanceof StepwiseError) return cause;
     const sqliteCode = sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
