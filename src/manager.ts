@@ -41,7 +41,7 @@ import {
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
+import { guardSqlite, isQueryOnlyRefusal, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
 import {
   assertValidRegistry,
   describeStatus,
@@ -733,7 +733,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
-    const environmental = rolledBack ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
+    const environmental = rolledBack && !isQueryOnlyRefusal(this.db, cause) ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
     if (environmental instanceof StepwiseError) return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }
