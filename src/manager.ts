@@ -467,7 +467,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         if (entry.transaction) {
           ran.push(this.runInTransaction(entry, direction, start));
         } else {
-          ran.push(this.runWithoutTransaction(entry, direction));
+          ran.push(this.runWithoutTransaction(entry, direction, restoreConnectionSettingsNow));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
           restoreConnectionSettingsNow();
@@ -656,7 +656,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * Runs a `transaction: false` migration. A `started` row is committed first, so a crash in the
    * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
    */
-  private runWithoutTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+  private runWithoutTransaction(entry: R[number], direction: MigrationDirection, restoreConnectionSettingsNow: () => void): AppliedStep {
     // Taken before the started row commits, so no process can ever see the row without the lock held
     // (a crash in between leaves neither). Held until the row is marked applied, or the attempt fails.
     const lock = holdOwnerLock(this.db, this.store.tableName, this.busyTimeoutMs);
@@ -679,6 +679,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       try {
         runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
         this.refuseTransactionLeftOpen();
+        // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
+        // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
+        restoreConnectionSettingsNow();
       } catch (cause) {
         throw this.migrationFailed(entry, direction, cause, false);
       }
