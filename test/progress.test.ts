@@ -78,11 +78,12 @@ test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, befor
           module: { up: (_db: unknown, context: { forEachBatch: (o: object, h: () => void) => unknown }) => void context.forEachBatch({ table: "items", batchSize }, () => void handled++) },
         },
       ] as unknown as MigrationRegistry;
-      let error: { code?: string; option?: string; value?: unknown; version?: number | null; file?: string | null } | null = null;
+      type Refusal = { code?: string; option?: string; value?: unknown; version?: number | null; file?: string | null };
+      let error: Refusal | null = null;
       try {
         new MigrationManager(db, migrations).up();
       } catch (caught) {
-        error = caught as typeof error;
+        error = caught as Refusal;
       }
       assert.equal(error?.code, "BATCH_OPTIONS_INVALID", `batchSize ${String(batchSize)}: ${String(error)}`);
       assert.equal(error?.option, "batchSize");
