@@ -582,6 +582,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
+    if (!this.db.open) throw failure!.cause;
     if (!releaseBodySavepoint(this.db, savepoint)) throw this.escapedOrFailed(entry, direction, failure, () => judgeEscapedCommit(this.db, witness, start, changesBeforeBody));
     if (failure) throw this.migrationFailed(entry, direction, failure.cause, true);
     try {
@@ -746,7 +747,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     if (this.db.pragma("foreign_keys", { simple: true }) !== 1) return null;
     this.db.pragma("foreign_keys = OFF");
     return () => {
-      this.db.pragma("foreign_keys = ON");
+      if (this.db.open) this.db.pragma("foreign_keys = ON");
     };
   }
 
@@ -817,7 +818,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       }
       throw error;
     } finally {
-      if (previous !== wanted) this.db.pragma(`busy_timeout = ${previous}`);
+      if (previous !== wanted && this.db.open) this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 
@@ -945,10 +946,29 @@ function runMigrationBody(db: Database, entry: MigrationEntry, direction: Migrat
   const run = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof run !== "function") throw new Error(`it has no ${direction} function`);
   const context: MigrationContext = createMigrationContext(db, entry, direction, progress);
-  const result: unknown = run.call(entry.module, db, context);
+  let result: unknown;
+  try {
+    result = run.call(entry.module, db, context);
+  } finally {
+    // Every later step (release, record, restore) would fail with better-sqlite3's bare TypeError.
+    if (!db.open) throw connectionClosedFailure(entry, direction);
+  }
   if (result !== undefined && typeof (result as { then?: unknown })?.then === "function") {
     throw new Error(`${direction} returned a promise; migrations must be synchronous, because better-sqlite3 transactions cannot span an await`);
   }
+}
+
+/**
+ * A migration closed the connection it was given. SQLite rolled back the transaction that was open,
+ * but whatever the migration committed before closing stays, and nothing can be checked through a
+ * closed connection: so never "rolled back".
+ */
+function connectionClosedFailure(entry: MigrationEntry, direction: MigrationDirection): MigrationFailedError {
+  const cause = new Error(
+    "it closed the database connection it was given (db.close()); stepwise could not record it. SQLite rolled back the transaction that was open, " +
+      "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
+  );
+  return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
 }
 
 function assertNoForeignKeyViolations(db: Database, entry: MigrationEntry, direction: MigrationDirection): void {
