@@ -21,9 +21,7 @@
  * Both markers live only in this connection's temp schema and savepoint stack; nothing reaches the
  * database file.
  */
-import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { resolveDatabaseFile } from "./database-file.js";
 import type { EscapedCommit } from "./errors.js";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./types.js";
@@ -36,10 +34,7 @@ export interface TransactionStart {
   readonly journalMode: string;
   /** Moves whenever another connection commits; this connection's own commits leave it alone. */
   readonly dataVersion: number;
-  /**
-   * The database file's 100-byte header (change counter, schema cookie, versions) and, in WAL mode,
-   * the WAL's header and size, as read from disk; `null` when there is no file or it cannot be read.
-   */
+  /** Reserved for an on-disk check; always `null`, since reading the file would drop SQLite's locks. */
   readonly fileState: string | null;
   /** True when the database is a file, so `fileState` is needed to prove nothing was committed. */
   readonly hasFile: boolean;
@@ -85,10 +80,9 @@ function witnessWasCommitted(db: Database, name: string): boolean {
  *   version, application id or journal mode stored in the file differ from `start`;
  * - `no` only when every signal agrees nothing was committed: no row written on this connection since
  *   `changesBeforeBody` (`total_changes()`), `PRAGMA data_version` unmoved (no other connection
- *   committed, which the migration may have opened itself), and, for a file, its header bytes on
- *   disk unchanged (the change counter moves on every commit, including header-only writes such as
- *   `PRAGMA application_id`) and, in WAL mode, the WAL's header and size unchanged too (commits go
- *   there, not to the file header, until a checkpoint);
+ *   committed, which the migration may have opened itself). The header fields a migration can commit
+ *   alone (application id, user version, schema cookie, journal mode) are compared through SQLite;
+ *   the file is not read directly, which would drop this process's POSIX locks on it;
  * - `unknown` otherwise, and whenever a signal cannot be read.
  */
 export function judgeEscapedCommit(db: Database, witness: string, start: TransactionStart, changesBeforeBody: number): EscapedCommit {
@@ -104,7 +98,6 @@ export function judgeEscapedCommit(db: Database, witness: string, start: Transac
       return "yes";
     }
     if (readTotalChanges(db) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
-    if (start.hasFile && (start.fileState === null || now.fileState !== start.fileState)) return "unknown";
     return "no";
   } catch {
     return "unknown";
@@ -136,7 +129,6 @@ function reads(db: Database) {
  */
 export function readTransactionStart(db: Database): TransactionStart {
   const statements = reads(db);
-  const file = resolveDatabaseFile(db);
   const journalMode = String(statements.journalMode.get()).toLowerCase();
   return {
     schemaVersion: Number(statements.schemaVersion.get()),
@@ -144,36 +136,11 @@ export function readTransactionStart(db: Database): TransactionStart {
     applicationId: Number(statements.applicationId.get()),
     journalMode,
     dataVersion: Number(statements.dataVersion.get()),
-    fileState: file === null ? null : readFileState(file),
-    hasFile: file !== null,
+    // Never read from disk with fs: closing any descriptor on the file drops every POSIX lock this
+    // process holds on it, SQLite's included (see https://www.sqlite.org/howtocorrupt.html, 2.2).
+    fileState: null,
+    hasFile: !db.memory,
   };
-}
-
-/** The on-disk bytes every commit changes: the file header, and the WAL's header and length. */
-function readFileState(file: string): string | null {
-  try {
-    const header = readHead(file, 100);
-    let wal = "no-wal";
-    try {
-      wal = `${statSync(`${file}-wal`).size}:${readHead(`${file}-wal`, 32)}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return null;
-    }
-    return `${header}|${wal}`;
-  } catch {
-    return null;
-  }
-}
-
-function readHead(file: string, length: number): string {
-  const fd = openSync(file, "r");
-  try {
-    const buffer = Buffer.alloc(length);
-    const read = readSync(fd, buffer, 0, length, 0);
-    return buffer.subarray(0, read).toString("hex");
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Rows inserted, updated or deleted on this connection since it opened, committed or not. */
