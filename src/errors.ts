@@ -41,6 +41,8 @@ export type StepwiseErrorCode =
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
   | "REGISTRY_LOAD_FAILED"
+  | "HISTORY_ROW_MISSING"
+  | "BATCH_OPTIONS_INVALID"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -238,6 +240,81 @@ export class IncompleteMigrationError extends StepwiseError {
     this.version = fields.version;
     this.file = fields.file;
     this.startedAt = fields.startedAt;
+  }
+}
+
+/** Which history write found its row gone, in {@link HistoryRowMissingError}. */
+export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
+
+/**
+ * The history row of a migration this process was running disappeared under it (another process ran
+ * `repair --forget`, or deleted it by hand). Running the migration again would apply it twice, so it
+ * stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
+ * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
+ */
+export class HistoryRowMissingError extends StepwiseError {
+  readonly table: string;
+  readonly version: number;
+  readonly operation: HistoryRowOperation;
+  /** The migration's file, once the manager has named it; `null` from the history store alone. */
+  readonly file: string | null;
+  readonly direction: MigrationDirection | null;
+  /** Always false: the migration's changes stay in the database. */
+  readonly rolledBack: false;
+  /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
+  readonly restoredStartedRow: boolean;
+
+  constructor(fields: {
+    table: string;
+    version: number;
+    operation: HistoryRowOperation;
+    file?: string | null;
+    direction?: MigrationDirection | null;
+    restoredStartedRow?: boolean;
+  }) {
+    const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
+    const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
+    super(
+      "HISTORY_ROW_MISSING",
+      `${label}: its row in the history table "${fields.table}" was removed by another process (a "stepwise repair --forget", ` +
+        `or a manual DELETE) while this process was running it ${direction}. Its changes are in the database and it was not run again.\n` +
+        (direction === "up"
+          ? fields.restoredStartedRow
+            ? `It is recorded as interrupted again. Check the database, then run "stepwise repair --applied ${fields.version} --yes" if its changes are all there.`
+            : `It could not be recorded as interrupted. Check the database before running "up" again: it would run the migration a second time.`
+          : `The history no longer lists it, as a finished revert would; check that the revert is complete.`),
+    );
+    this.table = fields.table;
+    this.version = fields.version;
+    this.operation = fields.operation;
+    this.file = fields.file ?? null;
+    this.direction = fields.direction ?? null;
+    this.rolledBack = false;
+    this.restoredStartedRow = fields.restoredStartedRow ?? false;
+  }
+}
+
+/**
+ * `context.forEachBatch` was given options it cannot walk with (a `batchSize` that is not a whole
+ * number from 1 to 2^53). Refused before the first batch, so nothing was written.
+ */
+export class BatchOptionsInvalidError extends StepwiseError {
+  readonly option: "batchSize";
+  readonly value: unknown;
+  readonly version: number | null;
+  readonly file: string | null;
+
+  constructor(fields: { option: "batchSize"; value: unknown; version?: number | null; file?: string | null }) {
+    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    super(
+      "BATCH_OPTIONS_INVALID",
+      `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
+        `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
+    );
+    this.option = fields.option;
+    this.value = fields.value;
+    this.version = fields.version ?? null;
+    this.file = fields.file ?? null;
   }
 }
 

@@ -2,11 +2,20 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import { HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
+import {
+  HistoryRowInvalidError,
+  HistoryRowMissingError,
+  HistoryTableInvalidError,
+  InvalidTableNameError,
+  MigrationFailedError,
+  type HistoryRowOperation,
+  type HistoryRowProblem,
+  type StepwiseError,
+} from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import type BetterSqlite3 from "better-sqlite3";
-import type { Database } from "./types.js";
+import type { Database, MigrationDirection, MigrationEntry } from "./types.js";
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
@@ -207,25 +216,73 @@ export class HistoryStore {
     ).run(row.version, row.name, row.checksum, row.startedAt, row.owner);
   }
 
-  /** Turns a `started` row into an `applied` one. */
+  /**
+   * Turns a `started` row into an `applied` one.
+   *
+   * @throws HistoryRowMissingError when there is no `started` row for `version`: another process
+   *   removed it while the migration ran, and recording nothing would let the next plan run it again.
+   */
   markApplied(version: number, appliedAt: string, durationMs: number | null): void {
-    this.statement(
+    const result = this.statement(
       "markApplied",
-      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ?`,
+      `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`,
     ).run(appliedAt, durationMs, version);
+    this.assertChanged(result.changes, version, "mark-applied");
   }
 
-  /** Marks an applied row as being reverted by a non-transactional migration. */
+  /**
+   * Marks an applied row as being reverted by a non-transactional migration.
+   *
+   * @throws HistoryRowMissingError when `version` has no row.
+   */
   markStarted(version: number, startedAt: string, owner: string): void {
-    this.statement(
+    const result = this.statement(
       "markStarted",
       `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`,
     ).run(startedAt, owner, version);
+    this.assertChanged(result.changes, version, "mark-started");
   }
 
-  /** Removes a row (after a revert, or to forget an interrupted attempt). */
+  /**
+   * Removes a row (after a revert, or to forget an interrupted attempt).
+   *
+   * @throws HistoryRowMissingError when `version` has no row: whoever removed it did so behind the
+   *   caller's back, and the caller must not report a revert it cannot account for.
+   */
   delete(version: number): void {
-    this.statement("delete", `DELETE FROM ${this.quoted} WHERE version = ?`).run(version);
+    const result = this.statement("delete", `DELETE FROM ${this.quoted} WHERE version = ?`).run(version);
+    this.assertChanged(result.changes, version, "delete");
+  }
+
+  private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
+    if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
+  }
+
+  /**
+   * The error to report for a history write that found its row gone while `entry` ran. Inside a
+   * transaction that was rolled back, it is the migration's failure like any other. Outside one (a
+   * `transaction: false` migration, whose changes stay), an `up` writes its `started` row back in a
+   * transaction of its own, so the next run stops with INCOMPLETE_MIGRATION for a person to check,
+   * instead of planning the migration again. Call it outside any transaction.
+   */
+  reportMissingRow(error: HistoryRowMissingError, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): StepwiseError {
+    if (rolledBack) return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
+    let restoredStartedRow = false;
+    if (direction === "up" && !this.db.inTransaction) {
+      try {
+        this.db.exec("BEGIN IMMEDIATE");
+        // Only when nothing took the version meanwhile: a row there now belongs to someone else.
+        if (this.db.prepare(`SELECT 1 FROM ${this.quoted} WHERE version = ?`).get(entry.version) === undefined) {
+          this.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner: "" });
+          restoredStartedRow = true;
+        }
+        this.db.exec("COMMIT");
+      } catch {
+        restoredStartedRow = false;
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      }
+    }
+    return new HistoryRowMissingError({ table: error.table, version: error.version, operation: error.operation, file: entry.file, direction, restoredStartedRow });
   }
 
   /** Mirrors the schema version into `PRAGMA user_version`, which tools outside stepwise can read. */

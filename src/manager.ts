@@ -12,6 +12,7 @@ import {
   DiskFullError,
   type EscapedCommit,
   ForeignKeyViolationError,
+  HistoryRowMissingError,
   IncompleteMigrationError,
   MigrationFailedError,
   MigrationInProgressError,
@@ -35,11 +36,12 @@ import {
   isAutomaticRollbackError,
   judgeEscapedCommit,
   openBodySavepoint,
+  readTransactionStart as readGuardedTransactionStart,
   releaseBodySavepoint,
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { guardSqlite, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
+import { guardSqlite, isQueryOnlyRefusal, sqliteCodeOf, translateSqliteError } from "./sqlite-errors.js";
 import {
   assertValidRegistry,
   describeStatus,
@@ -465,7 +467,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
         if (entry.transaction) {
           ran.push(this.runInTransaction(entry, direction, start));
         } else {
-          ran.push(this.runWithoutTransaction(entry, direction));
+          ran.push(this.runWithoutTransaction(entry, direction, restoreConnectionSettingsNow));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
           restoreConnectionSettingsNow();
@@ -580,6 +582,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
+    if (!this.db.open) throw failure!.cause;
     if (!releaseBodySavepoint(this.db, savepoint)) throw this.escapedOrFailed(entry, direction, failure, () => judgeEscapedCommit(this.db, witness, start, changesBeforeBody));
     if (failure) throw this.migrationFailed(entry, direction, failure.cause, true);
     try {
@@ -654,7 +657,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
    * Runs a `transaction: false` migration. A `started` row is committed first, so a crash in the
    * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
    */
-  private runWithoutTransaction(entry: R[number], direction: MigrationDirection): AppliedStep {
+  private runWithoutTransaction(entry: R[number], direction: MigrationDirection, restoreConnectionSettingsNow: () => void): AppliedStep {
     // Taken before the started row commits, so no process can ever see the row without the lock held
     // (a crash in between leaves neither). Held until the row is marked applied, or the attempt fails.
     const lock = holdOwnerLock(this.db, this.store.tableName, this.busyTimeoutMs);
@@ -677,6 +680,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       try {
         runMigrationBody(this.db, entry, direction, this.progressFor(entry, direction));
         this.refuseTransactionLeftOpen();
+        // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
+        // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
+        restoreConnectionSettingsNow();
       } catch (cause) {
         throw this.migrationFailed(entry, direction, cause, false);
       }
@@ -724,12 +730,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
+    // Recording nothing would let the next plan run it again; the store writes a trace back instead.
+    if (cause instanceof HistoryRowMissingError) return this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (cause instanceof StepwiseError) return cause;
     const sqliteCode = sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
-    const environmental = rolledBack ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
+    const environmental = rolledBack && !isQueryOnlyRefusal(this.db, cause) ? translateSqliteError(cause, this.busyTimeoutMs) : cause;
     if (environmental instanceof StepwiseError) return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }
@@ -739,7 +747,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     if (this.db.pragma("foreign_keys", { simple: true }) !== 1) return null;
     this.db.pragma("foreign_keys = OFF");
     return () => {
-      this.db.pragma("foreign_keys = ON");
+      if (this.db.open) this.db.pragma("foreign_keys = ON");
     };
   }
 
@@ -769,9 +777,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** The committed schema and user versions, read right after BEGIN, before stepwise writes. */
+  /** The committed state the escape judgement compares against, read right after BEGIN, before stepwise writes. */
   private readTransactionStart(): TransactionStart {
-    return { schemaVersion: this.statements().schemaVersion.get() as number, userVersion: this.statements().userVersion.get() as number };
+    return readGuardedTransactionStart(this.db);
   }
 
   private dataVersion(): number {
@@ -810,7 +818,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> {
       }
       throw error;
     } finally {
-      if (previous !== wanted) this.db.pragma(`busy_timeout = ${previous}`);
+      if (previous !== wanted && this.db.open) this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 
@@ -938,10 +946,29 @@ function runMigrationBody(db: Database, entry: MigrationEntry, direction: Migrat
   const run = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof run !== "function") throw new Error(`it has no ${direction} function`);
   const context: MigrationContext = createMigrationContext(db, entry, direction, progress);
-  const result: unknown = run.call(entry.module, db, context);
+  let result: unknown;
+  try {
+    result = run.call(entry.module, db, context);
+  } finally {
+    // Every later step (release, record, restore) would fail with better-sqlite3's bare TypeError.
+    if (!db.open) throw connectionClosedFailure(entry, direction);
+  }
   if (result !== undefined && typeof (result as { then?: unknown })?.then === "function") {
     throw new Error(`${direction} returned a promise; migrations must be synchronous, because better-sqlite3 transactions cannot span an await`);
   }
+}
+
+/**
+ * A migration closed the connection it was given. SQLite rolled back the transaction that was open,
+ * but whatever the migration committed before closing stays, and nothing can be checked through a
+ * closed connection: so never "rolled back".
+ */
+function connectionClosedFailure(entry: MigrationEntry, direction: MigrationDirection): MigrationFailedError {
+  const cause = new Error(
+    "it closed the database connection it was given (db.close()); stepwise could not record it. SQLite rolled back the transaction that was open, " +
+      "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
+  );
+  return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
 }
 
 function assertNoForeignKeyViolations(db: Database, entry: MigrationEntry, direction: MigrationDirection): void {

@@ -3,7 +3,9 @@
  * other process, whatever its pid, PID namespace or host.
  *
  * The owner opens a second connection on a small sidecar file next to the database,
- * `<database>-stepwise-owner-<history table>`, and holds `BEGIN EXCLUSIVE` on it while the migration
+ * `<database>-stepwise-owner-<history table>`, placed by the database file's real path (symlinks and
+ * relative paths resolved, see `database-file.ts`) so every process that opens the same file, by
+ * whatever path, holds and probes the same sidecar, and holds `BEGIN EXCLUSIVE` on it while the migration
  * runs. That is an operating-system file lock (fcntl on POSIX), and the operating system releases it
  * when the process dies, however it dies. Another process tests it by reading the file with a busy
  * timeout of 0: "busy" means the owner is alive, success means it is gone. This works wherever SQLite
@@ -16,6 +18,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { resolveDatabaseFile } from "./database-file.js";
 import type { Database } from "./types.js";
 
 /** A held owner lock; `release` is idempotent. */
@@ -30,7 +33,7 @@ export type OwnerLockState = "held" | "free" | "unknown";
 
 type DatabaseConstructor = new (file: string, options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => Database;
 
-/** The sidecar file's name for a database file and history table. */
+/** The sidecar file's name for a database file (its real path, see `database-file.ts`) and history table. */
 export function ownerLockFileName(databaseFile: string, tableName: string): string {
   return `${path.basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
@@ -47,11 +50,12 @@ export function hasSharedFile(db: Database): boolean {
  * back to judging the owner by its pid, as rows written before the lock existed are judged.
  */
 export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: number): HeldOwnerLock | null {
-  if (!hasSharedFile(db)) return null;
-  const fileName = ownerLockFileName(db.name, tableName);
+  const databaseFile = hasSharedFile(db) ? resolveDatabaseFile(db) : null;
+  if (databaseFile === null) return null;
+  const fileName = ownerLockFileName(databaseFile, tableName);
   let connection: Database | null = null;
   try {
-    connection = new (db.constructor as DatabaseConstructor)(path.join(path.dirname(db.name), fileName), { timeout: Math.max(0, Math.trunc(busyTimeoutMs)) });
+    connection = new (db.constructor as DatabaseConstructor)(path.join(path.dirname(databaseFile), fileName), { timeout: Math.max(0, Math.trunc(busyTimeoutMs)) });
     connection.exec("BEGIN EXCLUSIVE");
   } catch {
     closeQuietly(connection);
@@ -82,7 +86,10 @@ export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: nu
 export function probeOwnerLock(db: Database, fileName: string): OwnerLockState {
   // The row is data from the database; only a bare file name next to it is ever opened.
   if (!hasSharedFile(db) || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
-  const lockPath = path.join(path.dirname(db.name), fileName);
+  // Resolved as the holder resolved it, so a process that reached the file by another path finds it.
+  const databaseFile = resolveDatabaseFile(db);
+  if (databaseFile === null) return "unknown";
+  const lockPath = path.join(path.dirname(databaseFile), fileName);
   let connection: Database | null = null;
   try {
     connection = new (db.constructor as DatabaseConstructor)(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });

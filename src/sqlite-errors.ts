@@ -2,6 +2,7 @@
  * SQLite reports trouble as error codes; stepwise turns the ones a user can act on (locked, not a
  * database, read-only, disk full) into typed errors that say what to do.
  */
+import type { Database } from "./types.js";
 import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
@@ -50,6 +51,22 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number): unk
     return new DatabaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);
   }
   return error;
+}
+
+/**
+ * True when `error` is SQLite refusing a write because the connection itself was told not to write
+ * (`PRAGMA query_only = 1`, which a migration can run), not because the file, its folder or the
+ * connection's open mode forbid it. Such a refusal is the migration's failure, not the environment's:
+ * reporting it as a read-only database would send people to check file permissions for nothing.
+ */
+export function isQueryOnlyRefusal(db: Database, error: unknown): boolean {
+  const code = sqliteCodeOf(error);
+  if (code !== "SQLITE_READONLY" || db.readonly) return false;
+  try {
+    return db.pragma("query_only", { simple: true }) === 1;
+  } catch {
+    return false;
+  }
 }
 
 /** Maps SQLite's own failures (locked, not a database, read-only) to typed errors. */
