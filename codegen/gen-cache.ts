@@ -22,14 +22,14 @@
  * Nothing here loads ts-morph or prettier; that is the point.
  */
 import { createHash, type Hash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 /** The inputs of one `gen` run that are not files. */
 export interface GenCacheKey {
@@ -45,7 +45,7 @@ export interface GenCacheEntry {
   readonly registrySha256: string;
   readonly migrationCount: number;
   readonly latestVersion: number;
-  /** Files outside the migrations folder that the scan read, and the SHA-256 of their bytes then (`null`: absent). */
+  /** Files outside the migrations folder that the scan read, and {@link hashDependency} of them then (`null`: absent). */
   readonly dependencies: readonly GenCacheDependency[];
 }
 
@@ -86,6 +86,22 @@ export function hashFileIfPresent(file: string): string | null {
   }
 }
 
+/**
+ * How a file the scan read is recorded as a dependency: the SHA-256 of its bytes and, when the path
+ * reaches it through a symlink, of where it really is, so a link pointed at another file with the
+ * same bytes still misses (the scan tells files apart by real path). `null`: absent or unreadable.
+ */
+export function hashDependency(file: string): string | null {
+  try {
+    const hash = createHash("sha256").update(readFileSync(file));
+    const real = realpathSync(file);
+    if (real !== path.resolve(file)) hash.update(`\0realpath:${real}`);
+    return hash.digest("hex");
+  } catch {
+    return null;
+  }
+}
+
 /** The SHA-256 of a registry's text, as recorded in an entry. */
 export function hashRegistryText(text: string | Buffer): string {
   return createHash("sha256").update(text).digest("hex");
@@ -99,7 +115,7 @@ export function findCurrentRegistry(cacheDir: string, key: GenCacheKey, fingerpr
   const entry = readEntry(entryFile(cacheDir, key));
   if (!entry || entry.fingerprint !== fingerprint) return null;
   for (const dependency of entry.dependencies) {
-    if (hashFileIfPresent(dependency.file) !== dependency.sha256) return null;
+    if (hashDependency(dependency.file) !== dependency.sha256) return null;
   }
   const registrySha256 = hashFileIfPresent(key.registryFile);
   return registrySha256 !== null && registrySha256 === entry.registrySha256 ? entry : null;

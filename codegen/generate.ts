@@ -4,7 +4,9 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { isMigrationLike } from "../src/shared/migration-file.js";
 import { readRecordedEntries } from "./read-registry.js";
+import { REGISTRY_HEADER } from "./render.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
@@ -58,7 +60,7 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
   };
-  const unusableRegistry = describeUnusableRegistryPath(options);
+  const unusableRegistry = describeUnusableRegistryPath(options) ?? describeForeignRegistryTarget(options);
   if (unusableRegistry) {
     return { ok: false, status: "invalid", problems: [unusableRegistry], registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
   }
@@ -244,6 +246,39 @@ function describeUnusableRegistryPath(options: Pick<GenerateOptions, "projectRoo
     message: `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`,
   };
 }
+
+/**
+ * An `--out` that names something other than a registry: an existing file without the registry's
+ * header (a migration, package.json, any source file), or a migration-like name in the migrations
+ * folder. Writing the registry there would destroy that file or add a bogus migration, so gen
+ * refuses before the cache or the scan. A missing or empty file, or a registry gen wrote before
+ * (truncated or edited, as long as its header survives), is fine.
+ */
+function describeForeignRegistryTarget(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile">): Problem | null {
+  const label = toPortablePath(path.relative(options.projectRoot, options.registryFile));
+  const refuse = (what: string): Problem => ({
+    code: "REGISTRY_UNWRITABLE",
+    file: label,
+    line: 1,
+    column: 1,
+    message: `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`,
+  });
+  if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
+    return refuse("is named like a migration in the migrations folder");
+  }
+  let head: string;
+  try {
+    head = readFileSync(options.registryFile, "utf8").slice(0, REGISTRY_HEADER_SEARCH_LENGTH);
+  } catch {
+    // Absent is normal; an unreadable file is reported where the registry is read.
+    return null;
+  }
+  // An emptied registry (a crash, a bad merge) is still the registry's place; gen rewrites it.
+  return head.trim() === "" || head.includes(REGISTRY_HEADER) ? null : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
+}
+
+/** A formatter or a licence banner may put a few lines above the header; it is never further down. */
+const REGISTRY_HEADER_SEARCH_LENGTH = 4096;
 
 /** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */
 function findBlockingAncestor(file: string): string | null {

@@ -1,29 +1,34 @@
 /**
  * A TypeScript migration's behaviour includes the project files it imports: a helper in
  * `migrations/lib/` that an applied migration calls decides what a new database gets as much as the
- * migration does. So its checksum covers every file reached by following relative imports
+ * migration does. So its checksum covers every project file reached by following imports
  * transitively (`import`, `export … from`, `import x = require()`, `require()`, `import()` with a
- * literal specifier), each hashed by meaning the same way the migration is.
+ * literal specifier, a function made by `createRequire`), each hashed by meaning the same way the
+ * migration is. A specifier counts as local when it resolves to a file of the project, however it is
+ * written: a relative path, a tsconfig `paths` alias, a package.json `#import`, or the package's own
+ * name (see `import-resolution.ts`).
  *
- * Package imports are left out: the lockfile versions them. Type-only imports are left out: they run
+ * Packages are left out: the lockfile versions them. Type-only imports are left out: they run
  * nothing. A specifier computed at run time cannot be followed, so it is refused.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
+import { ImportResolver, isPathSpecifier, moduleFormatOf, type ImportMode } from "./import-resolution.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
-import { checksumTypeScriptSource } from "./ts-migration.js";
+import { hashDependency } from "./gen-cache.js";
+import { checksumTypeScriptSource, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
   /** Project-relative paths of every imported file, sorted. */
   readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with the SHA-256 of its bytes (`null`: absent). */
+  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent). */
   readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; the migration's own when it imports nothing local. */
@@ -38,6 +43,8 @@ export interface LocalImportsInput {
   readonly ownChecksum: string;
   /** Turns an absolute path into the project-relative one problems use. */
   readonly relative: (absolute: string) => string;
+  /** The project root: packages are judged by the path inside it, and its tsconfig maps `paths`. */
+  readonly projectRoot: string;
 }
 
 const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = {
@@ -52,14 +59,6 @@ const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = {
   ".json": ts.ScriptKind.JSON,
 };
 
-/** A `.js`-style specifier names the file it compiles to; the source is tried first, as tsx and TypeScript do. */
-const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
-  ".js": [".ts", ".tsx", ".js", ".d.ts"],
-  ".jsx": [".tsx", ".jsx"],
-  ".mjs": [".mts", ".mjs"],
-  ".cjs": [".cts", ".cjs"],
-};
-const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".d.ts"];
 /** Declarations run nothing: an import that resolves only to one is type information. */
 const DECLARATION_FILE = /\.d\.[cm]?ts$/;
 
@@ -73,9 +72,12 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   const visited = new Set<string>([realPath(input.absolutePath)]);
   const queue: Array<{ absolutePath: string; sourceFile: ts.SourceFile }> = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
 
+  const resolver = new ImportResolver(input.projectRoot, probed);
+
   while (queue.length > 0) {
     const { absolutePath, sourceFile } = queue.shift()!;
     const label = input.relative(absolutePath);
+    const format = moduleFormatOf(absolutePath, probed);
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
       const at = { file: label, line: line + 1, column: character + 1 };
@@ -83,22 +85,31 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({
           code: "TS_UNTRACEABLE_IMPORT",
           ...at,
-          message: `${found.how} with a specifier computed at run time: codegen cannot tell which file it loads, so the migration's checksum could not cover it; import the file with a string literal`,
+          message: `${found.how} ${found.untraceable ?? "with a specifier computed at run time"}: codegen cannot tell which file it loads, so the migration's checksum could not cover it; ${found.fix ?? "import the file with a string literal"}`,
         });
         continue;
       }
-      if (!isLocalSpecifier(found.specifier)) continue;
-      const resolved = resolveLocalImport(path.dirname(absolutePath), found.specifier, probed);
-      if (resolved === null) {
+      const fromDir = found.fromDir ?? path.dirname(absolutePath);
+      const resolution = resolver.resolve(fromDir, found.specifier, found.mode ?? format);
+      if (resolution.kind === "package") continue;
+      if (resolution.kind === "not-found") {
         problems.push({
           code: "TS_IMPORT_NOT_FOUND",
           ...at,
-          message: `cannot find "${found.specifier}"${describeCandidates(candidatesFor(path.dirname(absolutePath), found.specifier).map(input.relative))}; fix the path or create the file, since the migration's checksum must cover what it imports`,
+          message: `cannot find "${found.specifier}"${describeCandidates(resolution.candidates.map(input.relative))}; fix the path${isPathSpecifier(found.specifier) ? "" : " (or the package.json imports/exports entry it goes through)"} or create the file, since the migration's checksum must cover what it imports`,
         });
         continue;
       }
-      // Packages reached through a relative path are still versioned by the lockfile.
-      if (resolved.split(path.sep).includes("node_modules") || DECLARATION_FILE.test(resolved) || visited.has(realPath(resolved))) continue;
+      const resolved = resolution.file;
+      // Packages reached through a path are still versioned by the lockfile. Judged inside the
+      // project only: a project may itself live under a folder named node_modules.
+      if (isInsidePackages(input.projectRoot, resolved) || DECLARATION_FILE.test(resolved)) continue;
+      if (visited.has(realPath(resolved))) {
+        // Another name for a file already hashed (a symlink): the checksum already covers its bytes,
+        // but the gen cache must still notice when this name stops pointing there.
+        if (!probed.has(resolved)) probed.set(resolved, hashDependency(resolved));
+        continue;
+      }
       visited.add(realPath(resolved));
       const loaded = loadImportedFile(resolved, input.relative(resolved), probed, problems);
       if (!loaded) continue;
@@ -126,16 +137,26 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
 
 interface FoundImport {
   readonly node: ts.Node;
-  /** `null` when the specifier is not a literal. */
+  /** `null` when the specifier cannot be read without running the code. */
   readonly specifier: string | null;
   readonly how: string;
+  /** How it loads; absent: as the file's own module format decides (a static import). */
+  readonly mode?: ImportMode;
+  /** The folder relative specifiers start from; absent: the importing file's folder. */
+  readonly fromDir?: string;
+  /** For an untraceable import: why, and what to write instead. */
+  readonly untraceable?: string;
+  readonly fix?: string;
 }
+
+const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.meta.url) returns, directly with a string literal";
 
 /** Every module a file loads when it runs. */
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   const found: FoundImport[] = [];
   const literal = (node: ts.Node | undefined): string | null =>
     node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null;
+  const requireFunctions = findCreatedRequireFunctions(sourceFile);
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
       if (!node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
@@ -143,15 +164,29 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
       if (node.moduleSpecifier && !node.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "export … from" });
     } else if (ts.isImportEqualsDeclaration(node)) {
       if (ts.isExternalModuleReference(node.moduleReference) && !node.isTypeOnly) {
-        found.push({ node: node.moduleReference.expression, specifier: literal(node.moduleReference.expression), how: "import = require()" });
+        found.push({ node: node.moduleReference.expression, specifier: literal(node.moduleReference.expression), how: "import = require()", mode: "require" });
       }
     } else if (ts.isCallExpression(node)) {
       const isDynamicImport = node.expression.kind === ts.SyntaxKind.ImportKeyword;
-      const isRequire = ts.isIdentifier(node.expression) && node.expression.text === "require";
+      const callee = node.expression;
+      const isRequire =
+        (ts.isIdentifier(callee) && callee.text === "require") ||
+        (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
+      const argument = node.arguments[0];
       if (isDynamicImport || isRequire) {
-        const argument = node.arguments[0];
-        found.push({ node: argument ?? node, specifier: literal(argument), how: isDynamicImport ? "import()" : "require()" });
+        found.push({ node: argument ?? node, specifier: literal(argument), how: isDynamicImport ? "import()" : "require()", mode: isDynamicImport ? "import" : "require" });
+      } else {
+        // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
+        const base = ts.isIdentifier(node.expression) ? requireFunctions.get(node.expression.text) : isCreateRequireCall(node.expression) ? createRequireBase(node.expression) : undefined;
+        if (base !== undefined) {
+          const how = "a require function made by createRequire()";
+          if (base === null) found.push({ node: node.expression, specifier: null, how, untraceable: "with a base path computed at run time", fix: CREATE_REQUIRE_FIX });
+          else found.push({ node: argument ?? node, specifier: literal(argument), how, mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
+        }
       }
+    } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || node.text === "require") && isUseAsValue(node)) {
+      // A require function handed on (`const load = require`) loads whatever its caller names.
+      found.push({ node, specifier: null, how: `"${node.text}", a require function,`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
     }
     ts.forEachChild(node, visit);
   };
@@ -159,25 +194,61 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   return found;
 }
 
-function isLocalSpecifier(specifier: string): boolean {
-  return specifier === "." || specifier === ".." || specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier.startsWith("file:");
+/** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
+const SAME_FOLDER = "\0same-folder";
+
+/** Names bound to `createRequire(base)`, with the folder they resolve from (`null`: not static). */
+function findCreatedRequireFunctions(sourceFile: ts.SourceFile): Map<string, string | null> {
+  const functions = new Map<string, string | null>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isCreateRequireCall(node.initializer)) {
+      functions.set(node.name.text, createRequireBase(node.initializer));
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return functions;
 }
 
-/** The files a specifier could mean, in the order the project's resolution tries them. */
-function candidatesFor(fromDir: string, specifier: string): string[] {
-  let base: string;
-  try {
-    base = specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier);
-  } catch {
-    // A malformed file: URL names no file; the caller reports it as not found.
-    return [];
+function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
+  if (!ts.isCallExpression(node)) return false;
+  const callee = node.expression;
+  return (ts.isIdentifier(callee) && callee.text === "createRequire") || (ts.isPropertyAccessExpression(callee) && callee.name.text === "createRequire");
+}
+
+/** The folder a created require resolves from, when written so codegen can read it. */
+function createRequireBase(call: ts.CallExpression): string | null {
+  const base = call.arguments[0];
+  if (!base) return null;
+  const isOwnUrl = ts.isPropertyAccessExpression(base) && ts.isMetaProperty(base.expression) && base.name.text === "url";
+  if (isOwnUrl || (ts.isIdentifier(base) && base.text === "__filename")) return SAME_FOLDER;
+  if (ts.isStringLiteral(base) || ts.isNoSubstitutionTemplateLiteral(base)) {
+    try {
+      const file = base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text;
+      if (!path.isAbsolute(file)) return null;
+      return file.endsWith("/") ? file : path.dirname(file);
+    } catch {
+      return null;
+    }
   }
-  const extension = path.extname(base);
-  const outputs = SOURCE_FOR_OUTPUT[extension];
-  if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
-  if (extension in SCRIPT_KINDS) return [base];
-  const stems = [base, path.join(base, "index")];
-  return [...(extension ? [base] : []), ...stems.flatMap((stem) => EXTENSIONLESS_TRIES.map((tried) => stem + tried))];
+  return null;
+}
+
+/** A reference that hands the function on (an argument, an assignment), not a call or its declaration. */
+function isUseAsValue(node: ts.Identifier): boolean {
+  const parent = node.parent;
+  // A name being declared, or a property or member named alike, is not a use.
+  if ((parent as ts.Node & { name?: ts.Node }).name === node && !ts.isShorthandPropertyAssignment(parent)) return false;
+  if (ts.isCallExpression(parent) && parent.expression === node) return false;
+  // `load.resolve("./x")` finds a path without loading anything; `load.call(…)` loads.
+  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return ["call", "apply", "bind"].includes(parent.name.text);
+  if (ts.isTypeReferenceNode(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent) || ts.isTypeOfExpression(parent)) return false;
+  if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent)) return false;
+  return true;
+}
+
+function isInsidePackages(projectRoot: string, file: string): boolean {
+  return path.relative(projectRoot, file).split(path.sep).includes("node_modules");
 }
 
 function realPath(file: string): string {
@@ -194,20 +265,6 @@ function describeCandidates(candidates: readonly string[]): string {
   return ` (looked for ${shown}${candidates.length > 3 ? ` and ${candidates.length - 3} more` : ""})`;
 }
 
-function resolveLocalImport(fromDir: string, specifier: string, probed: Map<string, string | null>): string | null {
-  for (const candidate of candidatesFor(fromDir, specifier)) {
-    let isFile = false;
-    try {
-      isFile = statSync(candidate).isFile();
-    } catch {
-      // Absent: try the next one.
-    }
-    if (isFile) return candidate;
-    probed.set(candidate, null);
-  }
-  return null;
-}
-
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
 function loadImportedFile(
   absolutePath: string,
@@ -222,7 +279,7 @@ function loadImportedFile(
     problems.push({ code: "TS_IMPORT_NOT_FOUND", file: label, line: 1, column: 1, message: `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable` });
     return null;
   }
-  probed.set(absolutePath, createHash("sha256").update(bytes).digest("hex"));
+  probed.set(absolutePath, hashDependency(absolutePath));
   const decoded = decodeSourceBytes(bytes);
   if (!decoded.ok) {
     problems.push({ code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
@@ -234,6 +291,11 @@ function loadImportedFile(
     return { digest: hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`), sourceFile: null };
   }
   const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const nulProblem = findRawNul(text, label);
+  if (nulProblem) {
+    problems.push(nulProblem);
+    return null;
+  }
   const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
   const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
   if (diagnostics.length > 0) {

@@ -36,6 +36,7 @@ export type ProblemCode =
   | "FILE_NOT_UTF8"
   | "TS_IMPORT_NOT_FOUND"
   | "TS_UNTRACEABLE_IMPORT"
+  | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
   | "FORMATTER_FAILED";
 
@@ -57,8 +58,23 @@ export interface Problem {
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */
 export function formatProblem(problem: Problem): string {
-  return `${problem.file}:${problem.line}:${problem.column}: ${problem.message} [${problem.code}]`;
+  return `${escapeControlCharacters(problem.file)}:${problem.line}:${problem.column}: ${escapeControlCharacters(problem.message)} [${problem.code}]`;
 }
+
+/**
+ * A file name may hold a line break or a terminal escape sequence, and messages quote names: printed
+ * raw, one would split the `file:line:col` line in two and the other would reach the terminal. Each
+ * control character (C0, DEL, C1, and the Unicode line and paragraph separators) becomes its
+ * JSON-style escape, so every problem stays one inert line.
+ *
+ * @example
+ * escapeControlCharacters("migrations/002_x\n.sql"); // "migrations/002_x\\n.sql"
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => CONTROL_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+const CONTROL_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
 
 /** Orders problems by file, then position, so output is stable from run to run. */
 export function sortProblems(problems: readonly Problem[]): Problem[] {

@@ -81,7 +81,12 @@ function moduleIdentifier(migration: ScannedMigration): string {
   return `migration${String(migration.version).padStart(3, "0")}`;
 }
 
-/** SQL reads best as a multi-line template; only backslashes, backticks and `${` need escaping. */
+/**
+ * SQL reads best as a multi-line template, which must cook back to exactly the text that was hashed.
+ * Backslashes, backticks and `${` would be read as syntax; a carriage return would be cooked (and
+ * formatted) into a line feed, so it is written as the escape `\r`. Every other character, line
+ * and paragraph separators included, cooks to itself.
+ */
 function templateLiteral(text: string): string {
-  return "`" + text.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${") + "`";
+  return "`" + text.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${").replace(/\r/g, "\\r") + "`";
 }

@@ -124,7 +124,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
       const result = analyzeTsMigration(sourceFile, file);
-      const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative }) : null;
+      const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative, projectRoot: options.projectRoot }) : null;
       project.removeSourceFile(sourceFile);
       if (!result.ok) {
         problems.push(...result.problems);

@@ -44,6 +44,8 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
   }
   if (problems.length > 0) return { ok: false, problems };
+  const nulProblem = findRawNul(sourceFile.getFullText(), file);
+  if (nulProblem) return { ok: false, problems: [nulProblem] };
 
   const defaultExports: Node[] = [];
   for (const statement of sourceFile.getStatements()) {
@@ -146,6 +148,23 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
   };
 }
 
+/**
+ * A raw NUL byte in TypeScript or JavaScript source: legal inside a string, but invisible in review
+ * and in diffs, and the one character the canonical forms use as a separator; `\0` says the same.
+ */
+export function findRawNul(text: string, file: string): Problem | null {
+  const nul = text.indexOf("\0");
+  if (nul === -1) return null;
+  const before = text.slice(0, nul);
+  return {
+    code: "TS_NUL_BYTE",
+    file,
+    line: before.split("\n").length,
+    column: nul - before.lastIndexOf("\n"),
+    message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it",
+  };
+}
+
 function checkMigrationFunction(
   property: Node,
   which: "up" | "down",
@@ -241,23 +260,104 @@ function editDistance(a: string, b: string): number {
  * commas. On top of that, parentheses around expressions and types are skipped (the tree's shape
  * already encodes precedence, and prettier drops the redundant ones), strings are compared by value (so quote style does not matter), numbers by numeric
  * value, and quoted property names like identifiers, which covers what prettier rewrites.
+ *
+ * Where that would let two programs that run differently meet, a little more is kept, and only
+ * there, so every other checksum stays as it was: parentheses that end an optional chain, an empty
+ * then-branch before `else`, which optional slot a child fills where that is ambiguous, a tagged
+ * template's raw text, and whether a prologue string is exactly the `"use strict"` directive.
  */
 export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
   const parts: string[] = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isParenthesizedExpression(node)) return visit(node.expression);
+    if (ts.isParenthesizedExpression(node) && !isMeaningfulParenthesis(node)) return visit(node.expression);
     if (ts.isParenthesizedTypeNode(node)) return visit(node.type);
-    if (node.kind === ts.SyntaxKind.EmptyStatement || node.kind === ts.SyntaxKind.SemicolonClassElement) return;
+    if ((node.kind === ts.SyntaxKind.EmptyStatement && !isEmptyThenBeforeElse(node)) || node.kind === ts.SyntaxKind.SemicolonClassElement) return;
     // A quoted and a bare property name are one name, so both get the same label, not their kinds.
     const key = propertyKey(node);
     parts.push("(", key === null ? kindName(node.kind) : "PropertyName");
     const detail = key ?? nodeDetail(node);
     if (detail !== null) parts.push(" ", detail);
-    ts.forEachChild(node, visit);
+    const slots = ambiguousSlots(node);
+    if (slots !== null) parts.push(" slots:", slots);
+    // Nested parentheses around a kept one add nothing.
+    if (ts.isParenthesizedExpression(node)) visit(withoutParentheses(node.expression));
+    else ts.forEachChild(node, visit);
     parts.push(")");
   };
   visit(sourceFile);
   return hashCanonicalMigration("ts", parts.join(""));
+}
+
+/**
+ * Parentheses are dropped because the tree encodes precedence, except where they change what runs:
+ * `(a?.b).c` ends the optional chain (it throws when `a` is nullish, `a?.b.c` does not), and
+ * `("use strict")` is an expression, not a directive. Only those keep a node, so every other
+ * checksum stays as it was.
+ */
+function isMeaningfulParenthesis(node: ts.ParenthesizedExpression): boolean {
+  const inner = withoutParentheses(node.expression);
+  if (ts.isOptionalChain(inner)) {
+    let outer: ts.Node = node;
+    while (ts.isNonNullExpression(outer.parent) || ts.isParenthesizedExpression(outer.parent)) outer = outer.parent;
+    const parent = outer.parent;
+    return (
+      ((ts.isPropertyAccessExpression(parent) || ts.isElementAccessExpression(parent) || ts.isCallExpression(parent)) && parent.expression === outer) ||
+      (ts.isTaggedTemplateExpression(parent) && parent.tag === outer)
+    );
+  }
+  return ts.isStringLiteral(inner) && inner.text === USE_STRICT && isPrologueStatement(node.parent);
+}
+
+const USE_STRICT = "use strict";
+
+function withoutParentheses(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current)) current = current.expression;
+  return current;
+}
+
+/** Whether `node` is an expression statement among the leading string statements of a script or function body. */
+function isPrologueStatement(node: ts.Node): boolean {
+  if (!ts.isExpressionStatement(node)) return false;
+  const list = node.parent;
+  const isBody = ts.isSourceFile(list) || (ts.isBlock(list) && ts.isFunctionLike(list.parent));
+  if (!isBody) return false;
+  for (const statement of list.statements) {
+    if (statement === node) return true;
+    if (!ts.isExpressionStatement(statement) || !ts.isStringLiteral(statement.expression)) return false;
+  }
+  return false;
+}
+
+/** `if (x) ; else y` is not `if (x) y`: there the empty statement holds the then-slot. */
+function isEmptyThenBeforeElse(node: ts.Node): boolean {
+  const parent = node.parent;
+  return ts.isIfStatement(parent) && parent.thenStatement === node && parent.elseStatement !== undefined;
+}
+
+/**
+ * Which optional child slots are filled, for the node kinds where the children alone could fit more
+ * than one set of slots: `for (i = 0; i < 2; )` against `for (i = 0; ; i < 2)`, `{ a: b }` against
+ * `{ a = b }`. `null` (no label) wherever the children are unambiguous, so those checksums do not move.
+ */
+function ambiguousSlots(node: ts.Node): string | null {
+  if (ts.isForStatement(node)) {
+    const expressionSlots = [node.initializer && !ts.isVariableDeclarationList(node.initializer) ? node.initializer : undefined, node.condition, node.incrementor];
+    const missing = [node.initializer, node.condition, node.incrementor].filter((slot) => slot === undefined).length;
+    const presentExpressions = expressionSlots.filter((slot) => slot !== undefined).length;
+    if (missing === 0 || presentExpressions === 0) return null;
+    // Each ambiguous shape has one unlabelled reading, the one with no condition and an incrementor
+    // (`for (let i = 0; ; i += step)`, the common form), so those checksums do not move either.
+    if (node.condition === undefined && node.incrementor !== undefined) return null;
+    return [node.initializer ? "init" : "", node.condition ? "cond" : "", node.incrementor ? "incr" : ""].join(",");
+  }
+  // A renamed binding and a defaulted one both have two children; only the default without a rename
+  // is labelled, so `{ a: b }` keeps its checksum.
+  if (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent) && node.propertyName === undefined && node.initializer !== undefined) return "name,default";
+  // Type-level, but labelled all the same: `<T extends U>` and `<T = U>` are different declarations.
+  if (ts.isTypeParameterDeclaration(node) && node.constraint === undefined && node.default !== undefined) return "name,default";
+  if (ts.isMappedTypeNode(node) && node.nameType !== undefined && node.type === undefined) return "as";
+  return null;
 }
 
 /**
@@ -291,6 +391,15 @@ function nodeDetail(node: ts.Node): string | null {
   if (ts.isNumericLiteral(node)) return String(Number(node.text.replace(/_/g, "")));
   if (ts.isBigIntLiteral(node)) return node.text.replace(/_/g, "").toLowerCase();
   if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) return node.text;
+  if (ts.isNoSubstitutionTemplateLiteral(node) && ts.isTaggedTemplateExpression(node.parent) && node.rawText !== undefined && node.rawText !== node.text) {
+    // The tag reads the raw text (String.raw sees `\n` as two characters); labelled only where raw
+    // and cooked differ, so a plain tagged template keeps its checksum.
+    return `raw:${JSON.stringify(node.rawText)}`;
+  }
+  if (ts.isStringLiteral(node) && node.text === USE_STRICT && isPrologueStatement(node.parent) && node.getText().slice(1, -1) !== USE_STRICT) {
+    // Only the exact text `"use strict"` is a directive; `"use\x20strict"` has the value and not the effect.
+    return `not-a-directive:${JSON.stringify(node.text)}`;
+  }
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isRegularExpressionLiteral(node) || ts.isJsxText(node)) {
     return JSON.stringify(node.text);
   }

@@ -311,6 +311,8 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",
   TS_UNTRACEABLE_IMPORT: "test/hostile-checksum.test.ts",
+  TS_NUL_BYTE: "test/checksum-holes.test.ts",
+  SQL_NUL_BYTE: "test/checksum-holes.test.ts",
   REGISTRY_UNWRITABLE: "test/hostile-codegen.test.ts",
   FORMATTER_FAILED: "test/hostile-codegen.test.ts",
   MIGRATIONS_DIR_NOT_A_FOLDER: "test/hostile-codegen.test.ts",

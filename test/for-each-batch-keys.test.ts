@@ -273,16 +273,33 @@ describe("forEachBatch refuses a key it cannot walk, before writing anything", (
   });
 });
 
-test("rows the handler appends during the last, short batch are visited too", (t) => {
-  let appended = false;
+test("rows the handler appends past the walk's bound are not visited, from a full batch or the last, short one", (t) => {
+  // The walk covers keys up to the largest one when it starts (so a handler that keeps feeding rows
+  // ahead cannot make it endless); rows appended past it are treated alike whichever batch adds them.
   const result = runWalk(t, {
     setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
     options: { table: "queue", batchSize: 4 },
     afterBatch: (db, rows) => {
-      if (rows.length === 4 || appended) return;
-      appended = true;
-      db.prepare("INSERT INTO queue (id) VALUES (6), (7)").run();
+      if (rows.length === 4) db.prepare("INSERT INTO queue (id) VALUES (100)").run();
+      else db.prepare("INSERT INTO queue (id) VALUES (6), (7)").run();
     },
   });
-  assertEveryRowVisitedOnce(result, "queue", 7);
+  assert.equal(result.error, null, result.error?.message);
+  assert.equal(result.version, 2);
+  assert.deepEqual(result.db.prepare("SELECT id FROM queue WHERE touched = 1 ORDER BY id").pluck().all(), [1, 2, 3, 4, 5]);
+  assert.deepEqual(result.db.prepare("SELECT id FROM queue WHERE touched = 0 ORDER BY id").pluck().all(), [6, 7, 100]);
+});
+
+test("rows the handler adds inside the walk's bound, ahead of it, are visited once", (t) => {
+  let added = false;
+  const result = runWalk(t, {
+    setup: `CREATE TABLE gaps (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO gaps (id) VALUES (1), (2), (3), (20);`,
+    options: { table: "gaps", batchSize: 2 },
+    afterBatch: (db) => {
+      if (added) return;
+      added = true;
+      db.prepare("INSERT INTO gaps (id) VALUES (10), (11)").run();
+    },
+  });
+  assertEveryRowVisitedOnce(result, "gaps", 6);
 });

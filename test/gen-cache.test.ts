@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateRegistry } from "../codegen/generate.js";
 import { findCurrentRegistry, fingerprintGenInputs, type GenCacheKey } from "../codegen/gen-cache.js";
@@ -110,4 +110,27 @@ test("an imported helper is a cache input: editing it, or adding a file that cha
   writeFileSync(path.join(project.migrationsDir, "lib.ts"), original.replace("shelves (", "racks ("));
   assert.equal(hit(), false, "a new file that changes the resolution misses");
   assert.equal((await run(true)).status, "stale");
+});
+
+test("a helper symlink pointed at another file with the same bytes misses, since the scan tells files apart by real path", async (t) => {
+  const { project, run, hit } = setUp(t);
+  project.writeMigration(
+    "004_seed_shelves.ts",
+    `import { defineMigration } from "stepwise";\nimport { seed } from "./lib/a.js";\nimport { seed as again } from "./lib/b.js";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n    again(db);\n  },\n});\n`,
+  );
+  const lib = path.join(project.migrationsDir, "lib");
+  mkdirSync(lib, { recursive: true });
+  const helper = `export function seed(db: { exec(sql: string): void }): void {\n  db.exec("CREATE TABLE IF NOT EXISTS shelves (id INTEGER PRIMARY KEY)");\n}\n`;
+  writeFileSync(path.join(lib, "a.ts"), helper);
+  writeFileSync(path.join(lib, "c.ts"), helper);
+  symlinkSync("a.ts", path.join(lib, "b.ts"));
+  assert.equal((await run(false)).status, "written");
+  assert.equal(hit(), true);
+
+  // b.ts now names a file of its own (c.ts), which the checksum covers separately.
+  rmSync(path.join(lib, "b.ts"));
+  symlinkSync("c.ts", path.join(lib, "b.ts"));
+  const uncached = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, check: true });
+  assert.equal(uncached.status, "stale", "without the cache the registry is stale");
+  assert.equal(hit(), false, "the cache vouched for a stale registry");
 });

@@ -247,11 +247,14 @@ describe("a migration that ends stepwise's transaction", () => {
 
   test("a transaction: false migration whose history write fails after its body says its changes may remain, and names it", (t) => {
     const { db } = openFileDatabase(t);
-    // query_only makes stepwise's own UPDATE of the started row fail after the body committed its work.
-    const migrations = [createItems, sqlEntry(2, "CREATE TABLE done_outside (x); PRAGMA query_only = ON;", { transaction: false })];
+    // A trigger makes stepwise's own UPDATE of the started row fail after the body committed its work.
+    // (Connection settings such as query_only are restored before that write, so they cannot.)
+    const migrations = [
+      createItems,
+      sqlEntry(2, "CREATE TABLE done_outside (x); CREATE TRIGGER refuse_history BEFORE UPDATE ON schema_migrations BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;", { transaction: false }),
+    ];
     const manager = new MigrationManager(db, migrations);
     assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false });
-    assert.equal(db.pragma("query_only", { simple: true }), 0);
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'done_outside'").pluck().get(), 1);
     assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
   });

@@ -40,9 +40,10 @@ test("forEachBatch never reports a total below done when the walk finds rows add
   try {
     db.exec("CREATE TABLE queue (id INTEGER PRIMARY KEY)");
     const insert = db.prepare("INSERT INTO queue (id) VALUES (?)");
-    for (let id = 1; id <= 10; id++) insert.run(id);
+    for (let id = 10; id <= 100; id += 10) insert.run(id);
     const reports: Array<[number, number | null]> = [];
-    // The first batch appends ten rows past the end: the walk meets 20 rows where it counted 10.
+    // The first batch adds ten rows ahead of the walk, inside its bound (the largest key when it
+    // started): the walk meets 20 rows where it counted 10.
     let appended = false;
     const summary = forEachBatch(
       db,
@@ -50,7 +51,7 @@ test("forEachBatch never reports a total below done when the walk finds rows add
       () => {
         if (appended) return;
         appended = true;
-        for (let id = 11; id <= 20; id++) insert.run(id);
+        for (const id of [41, 42, 43, 44, 45, 46, 47, 48, 49, 51]) insert.run(id);
       },
       (done, total) => reports.push([done, total]),
     );
@@ -60,6 +61,40 @@ test("forEachBatch never reports a total below done when the walk finds rows add
     assert.ok(reports.every(([done, total]) => total !== null && done <= total), JSON.stringify(reports));
   } finally {
     db.close();
+  }
+});
+
+test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-batch-size-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const batchSize of [Infinity, 0, -1, 2.5, Number.NaN, "10" as unknown as number, 2 ** 60]) {
+    const db = new Database(path.join(dir, `${String(batchSize)}.db`));
+    try {
+      let handled = 0;
+      const migrations = [
+        { kind: "sql", version: 1, name: "items", file: "migrations/001_items.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items (id) VALUES (1), (2);", downSql: null },
+        {
+          kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
+          module: { up: (_db: unknown, context: { forEachBatch: (o: object, h: () => void) => unknown }) => void context.forEachBatch({ table: "items", batchSize }, () => void handled++) },
+        },
+      ] as unknown as MigrationRegistry;
+      type Refusal = { code?: string; option?: string; value?: unknown; version?: number | null; file?: string | null };
+      let error: Refusal | null = null;
+      try {
+        new MigrationManager(db, migrations).up();
+      } catch (caught) {
+        error = caught as Refusal;
+      }
+      assert.equal(error?.code, "BATCH_OPTIONS_INVALID", `batchSize ${String(batchSize)}: ${String(error)}`);
+      assert.equal(error?.option, "batchSize");
+      assert.ok(Object.is(error?.value, batchSize));
+      assert.equal(error?.version, 2);
+      assert.equal(error?.file, "migrations/002_walk.ts");
+      assert.equal(handled, 0);
+      assert.equal(db.pragma("user_version", { simple: true }), 1, "migration 2 rolled back");
+    } finally {
+      db.close();
+    }
   }
 });
 

@@ -10,7 +10,7 @@
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
  * 0 success, 1 a refusal or failed migration, 2 a usage error.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, Option } from "commander";
@@ -25,14 +25,14 @@ import type { Database } from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
-import { assertDatabasePathUsable, translateFolderError } from "./database-path.js";
+import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
 import { rehearseUp } from "../safety/rehearsal.js";
 import { upWithOnlineBackup } from "../safety/up-with-backup.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
-import { parseBusyTimeout, parseNonNegativeInteger, parsePositiveInteger, parseTableName } from "./parse-options.js";
+import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
@@ -136,6 +136,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
+    // `--db "$DATABASE_URL"` in a script hands over another database's URL: created as a path, the
+    // password would become a folder name and appear in every message that names the file.
+    if (CREDENTIALED_URL.test(chosen)) throw new DatabasePathInvalidError("--db (a URL with credentials)", "unsupported-url");
+    // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
+    // would otherwise be created under the folder's own name.
+    if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
     const resolved = resolvePath(chosen);
     assertDatabasePathUsable(resolved);
     return resolved;
@@ -165,7 +171,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (mode === "write" && databasePath !== ":memory:") {
       try {
-        mkdirSync(path.dirname(databasePath), { recursive: true });
+        createDatabaseFolder(databasePath);
       } catch (error) {
         throw translateFolderError(error, databasePath);
       }
@@ -238,7 +244,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--to <version>", "stop after this version", parsePositiveInteger)
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
-    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)")
+    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", parsePath)
     .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, parsePositiveInteger)
     .action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
       quietEvents = Boolean(options.json);
@@ -376,11 +382,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
 
+/** `scheme://user[:password]@…`: never a file path anyone means. */
+const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
+
+/** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
+function namesFolder(file: string): boolean {
+  return /[\\/]$/.test(file) || /(^|[\\/])\.{1,2}$/.test(file);
+}
+
 /** Maps an error to its exit code after printing it; the one place the CLI decides exit codes. */
 export function reportError(error: unknown, io: CliIo, palette: Palette): number {
   if (error instanceof CommanderError) {
     // commander has printed its own message already.
-    return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? 0 : 2;
+    // Help asked for (--help, `help <command>`) is success; help shown because no command or an
+    // unknown one was given carries commander's non-zero exit code and is a usage error.
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+    if (error.code === "commander.help") return error.exitCode === 0 ? 0 : 2;
+    return 2;
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
   if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError) {

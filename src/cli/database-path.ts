@@ -3,9 +3,9 @@
  * folder as a read error and a file in the way of a folder as "cannot open", and mkdir reports it as
  * a stack trace, none of which says "this path does not name a database file".
  */
-import { statSync } from "node:fs";
+import { lstatSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { DatabasePathInvalidError, DatabaseUnusableError } from "../core/errors.js";
+import { DatabaseFolderMissingError, DatabasePathInvalidError, DatabaseUnusableError, StepwiseError } from "../core/errors.js";
 
 /** Paths SQLite treats as names, not files. */
 const SPECIAL_PATHS = new Set([":memory:", ""]);
@@ -45,8 +45,12 @@ function checkPath(databasePath: string): void {
   }
 }
 
-/** Maps a failure to create the database's folder to a typed error; anything else is returned as is. */
-export function translateFolderError(error: unknown, databasePath: string): unknown {
+/**
+ * Maps a failure to create the database's folder to a typed error. Total: every errno, and anything
+ * that is not one, becomes a {@link StepwiseError} that names the path and the fix, never a stack trace.
+ */
+export function translateFolderError(error: unknown, databasePath: string): StepwiseError {
+  if (error instanceof StepwiseError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === "ENOTDIR" || code === "EEXIST") return new DatabasePathInvalidError(databasePath, "parent-not-directory");
   if (code === "ENAMETOOLONG") return new DatabasePathInvalidError(databasePath, "too-long");
@@ -57,7 +61,14 @@ export function translateFolderError(error: unknown, databasePath: string): unkn
       error,
     );
   }
-  return error;
+  // A dangling symlink (an unmounted volume, a deleted target) on the way: nothing there to hold it.
+  if (code === "ENOENT") return new DatabaseFolderMissingError(databasePath, path.dirname(databasePath));
+  if (code === "ELOOP") return new DatabasePathInvalidError(databasePath, "symlink-loop");
+  return new DatabaseUnusableError(
+    `Cannot create the folder for ${databasePath} (${code ?? (error instanceof Error ? error.message : String(error))}). Create the folder yourself, or pass --db a path on a writable local disk. Nothing was changed.`,
+    null,
+    error,
+  );
 }
 
 function statIfPresent(file: string): ReturnType<typeof statSync> | null {
@@ -68,5 +79,37 @@ function statIfPresent(file: string): ReturnType<typeof statSync> | null {
     // Not there, or not reachable: the open that follows reports it with SQLite's own code.
     if (code === "ENOENT" || code === "EACCES" || code === "ELOOP") return null;
     throw error;
+  }
+}
+
+/**
+ * Creates the folder that holds `databasePath`, and its missing parents, one level at a time. Node's recursive mkdir retries
+ * forever on some virtual file systems (under /proc it never returns); a plain mkdir per level fails
+ * at once there. Every failure is thrown as a typed error (see {@link translateFolderError}).
+ */
+export function createDatabaseFolder(databasePath: string): void {
+  const missing: string[] = [];
+  for (let dir = path.dirname(path.resolve(databasePath)); statIfPresent(dir) === null; dir = path.dirname(dir)) {
+    missing.push(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      // Another process may create the same folder between the check and the mkdir.
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && statIfPresent(dir)?.isDirectory()) continue;
+      // A symlink whose target is gone (an unmounted volume): mkdir says EEXIST, but there is no folder.
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && isSymlink(dir)) throw new DatabaseFolderMissingError(databasePath, dir);
+      throw translateFolderError(error, databasePath);
+    }
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
   }
 }

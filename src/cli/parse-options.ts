@@ -7,7 +7,23 @@ import { isValidTableName } from "../core/history.js";
 
 /** Parses `--table`: a name the history store accepts. */
 export function parseTableName(value: string): string {
-  if (!isValidTableName(value)) throw new InvalidArgumentError("expected letters, digits and underscores, starting with a letter or underscore");
+  if (!isValidTableName(value)) {
+    throw new InvalidArgumentError(
+      /^sqlite_/i.test(value)
+        ? "names starting with sqlite_ are reserved by SQLite for its own tables; choose another, such as schema_migrations"
+        : "expected letters, digits and underscores, starting with a letter or underscore",
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses a path option or argument (`--dir`, `--out`, `--backup`, a backup file). An empty value is
+ * what an unset shell variable leaves, and would resolve to the working folder itself, so it is
+ * refused rather than read as "here".
+ */
+export function parsePath(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
   return value;
 }
 

@@ -12,7 +12,9 @@ import type { MigrationManager } from "../drivers/better-sqlite3.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { verifySchema } from "../safety/verify.js";
 import type { CliContext } from "./create-cli.js";
+import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
+import { parsePath } from "./parse-options.js";
 
 /** What the safety commands need from `createCli`. */
 export interface SafetyCommandDeps<R extends MigrationRegistry> {
@@ -70,7 +72,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
   program
     .command("restore")
     .description("put a backup written by up --backup back in place of the database (checks it first)")
-    .argument("<file>", "the backup file")
+    .argument("<file>", "the backup file", parsePath)
     .option("--yes", "confirm that the database's current content may be replaced")
     .option("--force", "restore even when the backup's history does not match this app's migrations")
     .option("--json", "print plain JSON")
@@ -80,6 +82,8 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       }
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
+      // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
+      assertDatabasePathUsable(databasePath);
       // Only the registry is needed; the database is opened by the restore itself.
       const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
       const result = await restoreBackup({

@@ -6,14 +6,15 @@
  *
  * Not restored, on purpose:
  * - `journal_mode`: WAL is a property of the database file, not the connection; a migration that
- *   switches it means to, and switching back needs every other connection closed.
+ *   switches it means to, and switching back needs every other connection closed. (It is left and
+ *   re-entered, staying WAL, only to release an exclusive lock; see `releaseExclusiveFileLocks`.)
  * - `page_size`, `auto_vacuum`, `encoding`, `user_version`, `application_id`: stored in the file,
  *   part of what the migration produced.
  * - Functions, collations and extensions a TypeScript migration registers through better-sqlite3,
  *   and its `db.unsafeMode()` / `db.defaultSafeIntegers()`: SQLite cannot report them, so they cannot
  *   be compared. A migration should not register what the app does not expect.
  */
-import { exec, queryOne, queryValue, type Step } from "./step.js";
+import { exec, query, queryOne, queryValue, type Step } from "./step.js";
 
 /**
  * Every setting the manager snapshots before running migrations and restores after them, on
@@ -79,18 +80,45 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
     // Values came from SQLite itself (numbers, or a word such as "normal"), so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
     yield* exec(`PRAGMA ${name} = ${value}`);
-    // Leaving exclusive locking mode keeps the file lock until the next access; release it now, or
-    // every other process stays locked out until the app happens to touch the database.
-    if (name === "locking_mode") yield* queryOne("SELECT count(*) AS n FROM sqlite_master");
+    if (name === "locking_mode" && wanted === "normal") yield* releaseExclusiveFileLocks();
     restored.push(name);
   }
   return restored;
+}
+
+/**
+ * Leaving exclusive locking mode keeps the file lock until the next access; this releases it now, or
+ * every other process stays locked out until the app happens to touch the database.
+ *
+ * A database whose WAL was first opened in exclusive mode keeps its WAL index in this process's heap
+ * instead of the shared `-shm` file, and SQLite then refuses `locking_mode = NORMAL` for as long as
+ * it stays in WAL mode. For such a database the WAL is left (which checkpoints it; the exclusive lock
+ * guarantees no other connection is using it) and entered again in normal mode: the file stays in
+ * WAL, as the migration left it, now with a shared index other processes can use.
+ */
+function* releaseExclusiveFileLocks(): Step<void> {
+  const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
+  for (const schema of schemas) {
+    const quoted = `"${schema.replace(/"/g, '""')}"`;
+    if ((yield* queryValue(`PRAGMA ${quoted}.locking_mode`)) !== "exclusive") continue;
+    if ((yield* queryValue(`PRAGMA ${quoted}.journal_mode`)) !== "wal") continue;
+    yield* queryValue(`PRAGMA ${quoted}.journal_mode = DELETE`);
+    yield* queryValue(`PRAGMA ${quoted}.locking_mode = NORMAL`);
+    yield* queryValue(`PRAGMA ${quoted}.journal_mode = WAL`);
+  }
+  // The read's end is what drops the lock held since the exclusive mode took it.
+  yield* queryOne("SELECT count(*) AS n FROM sqlite_master");
 }
 
 function* readSetting(name: RestoredConnectionSetting): Step<string | number | undefined> {
   try {
     // 1 when LIKE ignores case (the default, pragma off), 0 when case_sensitive_like is on.
     if (name === "case_sensitive_like") return (yield* queryValue("SELECT 'a' LIKE 'A'")) === 1 ? 0 : 1;
+    // The bare pragma reports only the default for new attachments; `PRAGMA main.locking_mode = …`
+    // changes the main database alone, and would otherwise go unseen and keep its lock.
+    if (name === "locking_mode") {
+      return [yield* queryValue("PRAGMA locking_mode"), yield* queryValue("PRAGMA main.locking_mode")].includes("exclusive") ? "exclusive" : "normal";
+    }
     const value: unknown = yield* queryValue(`PRAGMA ${name}`);
     return typeof value === "number" || typeof value === "string" ? value : undefined;
   } catch {

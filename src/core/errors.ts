@@ -36,12 +36,15 @@ export type StepwiseErrorCode =
   | "BACKUP_FOREIGN"
   | "RESTORE_UNVERIFIED"
   | "DATABASE_FOLDER_MISSING"
+  | "BACKUP_IS_DATABASE"
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
   | "REGISTRY_LOAD_FAILED"
   | "DRIVER_CAPABILITY_MISSING"
   | "ASYNC_IN_SYNC_RUNNER"
+  | "HISTORY_ROW_MISSING"
+  | "BATCH_OPTIONS_INVALID"
   | "USAGE";
 
 /** The base class of all stepwise errors. */
@@ -215,7 +218,8 @@ export class InvalidTableNameError extends StepwiseError {
   constructor(tableName: string) {
     super(
       "INVALID_TABLE_NAME",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore.`,
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore` +
+        (/^sqlite_/i.test(tableName) ? `, and not sqlite_, which SQLite reserves for its own tables.` : "."),
     );
     this.tableName = tableName;
   }
@@ -238,6 +242,81 @@ export class IncompleteMigrationError extends StepwiseError {
     this.version = fields.version;
     this.file = fields.file;
     this.startedAt = fields.startedAt;
+  }
+}
+
+/** Which history write found its row gone, in {@link HistoryRowMissingError}. */
+export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
+
+/**
+ * The history row of a migration this process was running disappeared under it (another process ran
+ * `repair --forget`, or deleted it by hand). Running the migration again would apply it twice, so it
+ * stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
+ * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
+ */
+export class HistoryRowMissingError extends StepwiseError {
+  readonly table: string;
+  readonly version: number;
+  readonly operation: HistoryRowOperation;
+  /** The migration's file, once the manager has named it; `null` from the history store alone. */
+  readonly file: string | null;
+  readonly direction: MigrationDirection | null;
+  /** Always false: the migration's changes stay in the database. */
+  readonly rolledBack: false;
+  /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
+  readonly restoredStartedRow: boolean;
+
+  constructor(fields: {
+    table: string;
+    version: number;
+    operation: HistoryRowOperation;
+    file?: string | null;
+    direction?: MigrationDirection | null;
+    restoredStartedRow?: boolean;
+  }) {
+    const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
+    const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
+    super(
+      "HISTORY_ROW_MISSING",
+      `${label}: its row in the history table "${fields.table}" was removed by another process (a "stepwise repair --forget", ` +
+        `or a manual DELETE) while this process was running it ${direction}. Its changes are in the database and it was not run again.\n` +
+        (direction === "up"
+          ? fields.restoredStartedRow
+            ? `It is recorded as interrupted again. Check the database, then run "stepwise repair --applied ${fields.version} --yes" if its changes are all there.`
+            : `It could not be recorded as interrupted. Check the database before running "up" again: it would run the migration a second time.`
+          : `The history no longer lists it, as a finished revert would; check that the revert is complete.`),
+    );
+    this.table = fields.table;
+    this.version = fields.version;
+    this.operation = fields.operation;
+    this.file = fields.file ?? null;
+    this.direction = fields.direction ?? null;
+    this.rolledBack = false;
+    this.restoredStartedRow = fields.restoredStartedRow ?? false;
+  }
+}
+
+/**
+ * `context.forEachBatch` was given options it cannot walk with (a `batchSize` that is not a whole
+ * number from 1 to 2^53). Refused before the first batch, so nothing was written.
+ */
+export class BatchOptionsInvalidError extends StepwiseError {
+  readonly option: "batchSize";
+  readonly value: unknown;
+  readonly version: number | null;
+  readonly file: string | null;
+
+  constructor(fields: { option: "batchSize"; value: unknown; version?: number | null; file?: string | null }) {
+    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    super(
+      "BATCH_OPTIONS_INVALID",
+      `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
+        `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
+    );
+    this.option = fields.option;
+    this.value = fields.value;
+    this.version = fields.version ?? null;
+    this.file = fields.file ?? null;
   }
 }
 
@@ -408,6 +487,24 @@ export class DatabaseLockedError extends StepwiseError {
   }
 }
 
+/**
+ * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
+ * being written, or held open in a write transaction). Same code as {@link DatabaseLockedError}: the
+ * remedy is the same, waiting; `file` says which file. Nothing was changed.
+ */
+export class BackupLockedError extends DatabaseLockedError {
+  readonly file: string;
+
+  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
+    super(busyTimeoutMs, cause, holders);
+    this.file = file;
+    this.message =
+      `The backup ${file} stayed locked by another process for more than ${busyTimeoutMs} ms` +
+      (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
+      `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
+  }
+}
+
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
@@ -440,7 +537,7 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url";
+export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop";
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
@@ -461,6 +558,8 @@ export class DatabasePathInvalidError extends StepwiseError {
             ? `${path} is a device, pipe or socket, not a database file`
             : problem === "unsupported-url"
             ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+            : problem === "symlink-loop"
+            ? `the folders on the way to ${path} form a symbolic link loop`
             : `a part of ${path} above the file is not a folder`;
     super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
     this.path = path;
@@ -629,11 +728,11 @@ export class BackupFolderUnwritableError extends StepwiseError {
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
   readonly systemCode: string;
 
-  constructor(directory: string, systemCode: string, cause: unknown) {
+  /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
+  constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
     super(
       "BACKUP_FOLDER_UNWRITABLE",
-      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ` +
-        `Fix the folder's permissions, or pass a writable folder to --backup.`,
+      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
       { cause },
     );
     this.directory = directory;
@@ -704,6 +803,26 @@ export class RestoreUnverifiedError extends StepwiseError {
     this.backupFile = fields.backupFile;
     this.mismatches = fields.mismatches;
     this.previousBackup = fields.previousBackup;
+  }
+}
+
+/**
+ * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
+ * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
+ * connection's lock. Nothing was changed.
+ */
+export class BackupIsDatabaseError extends StepwiseError {
+  readonly backupFile: string;
+  readonly databasePath: string;
+
+  constructor(backupFile: string, databasePath: string) {
+    super(
+      "BACKUP_IS_DATABASE",
+      `${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ` +
+        `Nothing was changed. Pick a backup written by "stepwise up --backup" (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
+    );
+    this.backupFile = backupFile;
+    this.databasePath = databasePath;
   }
 }
 

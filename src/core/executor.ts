@@ -14,6 +14,7 @@ import {
   DiskFullError,
   type EscapedCommit,
   ForeignKeyViolationError,
+  HistoryRowMissingError,
   IncompleteMigrationError,
   MigrationFailedError,
   MigrationInProgressError,
@@ -379,7 +380,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (entry.transaction) {
           ran.push(yield* this.runInTransaction(entry, direction, start));
         } else {
-          ran.push(yield* this.runWithoutTransaction(entry, direction));
+          ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
           yield* restoreConnectionSettings(settingsBefore);
@@ -476,11 +477,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (!(yield* releaseBodySavepoint(savepoint))) {
       throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(witness, start, changesBeforeBody));
     }
-    if (failure) throw this.migrationFailed(entry, direction, failure.cause, true);
+    if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true);
     try {
       if (entry.disableForeignKeys) yield* assertNoForeignKeyViolations(entry, direction);
     } catch (cause) {
-      throw this.migrationFailed(entry, direction, cause, true);
+      throw yield* this.migrationFailed(entry, direction, cause, true);
     }
     return performance.now() - started;
   }
@@ -503,7 +504,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // the likely reason our savepoint is gone; only a proven commit outweighs that.
     if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
       // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
-      return this.migrationFailed(entry, direction, failure.cause, true);
+      return yield* this.migrationFailed(entry, direction, failure.cause, true);
     }
     return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
   }
@@ -526,7 +527,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     try {
       yield* this.record(entry, direction, durationMs);
     } catch (cause) {
-      throw this.migrationFailed(entry, direction, cause, true);
+      throw yield* this.migrationFailed(entry, direction, cause, true);
     }
   }
 
@@ -541,7 +542,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       yield* commit();
     } catch (cause) {
       yield* rollbackQuietly();
-      throw this.migrationFailed(entry, direction, cause, true);
+      throw yield* this.migrationFailed(entry, direction, cause, true);
     }
   }
 
@@ -549,7 +550,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * Runs a `transaction: false` migration. A `started` row is committed first, so a crash in the
    * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
    */
-  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection): Step<AppliedStep> {
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
     // Taken before the started row commits, so no process can ever see the row without the lock held
     // (a crash in between leaves neither). Held until the row is marked applied, or the attempt fails.
     const lock = this.settings.capabilities.fileLocking
@@ -567,15 +568,18 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* commit();
       } catch (cause) {
         yield* rollbackQuietly();
-        throw this.migrationFailed(entry, direction, cause, true);
+        throw yield* this.migrationFailed(entry, direction, cause, true);
       }
       this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       const started = performance.now();
       try {
         yield* this.runBody(entry, direction);
         yield* refuseTransactionLeftOpen();
+        // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
+        // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
+        yield* restoreConnectionSettings(settingsBefore);
       } catch (cause) {
-        throw this.migrationFailed(entry, direction, cause, false);
+        throw yield* this.migrationFailed(entry, direction, cause, false);
       }
       const durationMs = performance.now() - started;
       try {
@@ -586,7 +590,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // The body's changes are in the database but not its record: the started row stays, so the
         // next run stops with INCOMPLETE_MIGRATION and a person confirms with "repair --applied".
         yield* rollbackQuietly();
-        throw this.migrationFailed(entry, direction, cause, false);
+        throw yield* this.migrationFailed(entry, direction, cause, false);
       }
       this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
       return { version: entry.version, name: entry.name, durationMs };
@@ -619,6 +623,22 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /**
+   * True when a write was refused because the connection itself was told not to write
+   * (`PRAGMA query_only = 1`, which a migration can run), not because the file, its folder or the
+   * connection's open mode forbid it. Such a refusal is the migration's failure, not the
+   * environment's: reporting it as a read-only database would send people to check file permissions
+   * for nothing.
+   */
+  private *isQueryOnlyRefusal(sqliteCode: string | null): Step<boolean> {
+    if (sqliteCode !== "SQLITE_READONLY") return false;
+    try {
+      return (yield* queryValue("PRAGMA query_only")) === 1;
+    } catch {
+      return false;
+    }
+  }
+
   /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
   private sqliteCodeOf(error: unknown): string | null {
     const code = this.settings.classifyError(error).nativeCode;
@@ -630,13 +650,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return translateSqliteError(error, this.settings.busyTimeoutMs, this.sqliteCodeOf(error));
   }
 
-  private migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): StepwiseError {
+  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): Step<StepwiseError> {
+    // Recording nothing would let the next plan run it again; the store writes a trace back instead.
+    if (cause instanceof HistoryRowMissingError) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (cause instanceof StepwiseError && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
-    const environmental = rolledBack ? this.translateError(cause) : cause;
+    const environmental = rolledBack && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (environmental instanceof StepwiseError && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
   }

@@ -2,10 +2,20 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import { HistoryRowInvalidError, HistoryTableInvalidError, InvalidTableNameError, type HistoryRowProblem } from "./errors.js";
+import {
+  HistoryRowInvalidError,
+  HistoryRowMissingError,
+  HistoryTableInvalidError,
+  InvalidTableNameError,
+  MigrationFailedError,
+  type HistoryRowOperation,
+  type HistoryRowProblem,
+  type StepwiseError,
+} from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
-import { exec, query, queryOne, run, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
@@ -18,7 +28,9 @@ const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration
  * without escaping. {@link HistoryStore} throws {@link InvalidTableNameError} for any other name.
  */
 export function isValidTableName(tableName: string): boolean {
-  return TABLE_NAME_PATTERN.test(tableName);
+  // SQLite refuses to create a table whose name starts with sqlite_ (any case), and reading its own
+  // sqlite_master as the history would misread the schema as migrations.
+  return TABLE_NAME_PATTERN.test(tableName) && !/^sqlite_/i.test(tableName);
 }
 
 /**
@@ -37,9 +49,17 @@ export class HistoryStore {
     this.quoted = `"${tableName}"`;
   }
 
-  /** Whether the history table exists (SQLite matches table names case-insensitively). */
+  /**
+   * Whether the history table exists (SQLite matches table names case-insensitively). Does not write.
+   *
+   * @throws HistoryTableInvalidError when a view, index or trigger has the name: reading it as the
+   *   history would show "version 0", and creating the table would fail on the name.
+   */
   *exists(): Step<boolean> {
-    return (yield* queryOne("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [this.tableName])) !== undefined;
+    const types = (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [this.tableName])).map((row) => row.type.toLowerCase());
+    if (types.includes("table")) return true;
+    if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+    return false;
   }
 
   /** True when `name`, as SQLite lists it, is the history table. */
@@ -185,19 +205,71 @@ export class HistoryStore {
     ]);
   }
 
-  /** Turns a `started` row into an applied one. */
+  /**
+   * Turns a `started` row into an applied one.
+   *
+   * @throws HistoryRowMissingError when there is no `started` row for `version`: another process
+   *   removed it while the migration ran, and recording nothing would let the next plan run it again.
+   */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
-    yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ?`, [appliedAt, durationMs, version]);
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [
+      appliedAt,
+      durationMs,
+      version,
+    ]);
+    this.assertChanged(result.changes, version, "mark-applied");
   }
 
-  /** Marks an applied row as started again, for a `transaction: false` down. */
+  /**
+   * Marks an applied row as started again, for a `transaction: false` down.
+   *
+   * @throws HistoryRowMissingError when `version` has no row.
+   */
   *markStarted(version: number, startedAt: string, owner: string): Step<void> {
-    yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`, [startedAt, owner, version]);
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`, [startedAt, owner, version]);
+    this.assertChanged(result.changes, version, "mark-started");
   }
 
-  /** Removes `version`'s row. */
+  /**
+   * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
+   *
+   * @throws HistoryRowMissingError when `version` has no row: whoever removed it did so behind the
+   *   caller's back, and the caller must not report a revert it cannot account for.
+   */
   *delete(version: number): Step<void> {
-    yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
+    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
+    this.assertChanged(result.changes, version, "delete");
+  }
+
+  private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
+    if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
+  }
+
+  /**
+   * The error to report for a history write that found its row gone while `entry` ran. Inside a
+   * transaction that was rolled back, it is the migration's failure like any other. Outside one (a
+   * `transaction: false` migration, whose changes stay), an `up` writes its `started` row back in a
+   * transaction of its own, so the next run stops with INCOMPLETE_MIGRATION for a person to check,
+   * instead of planning the migration again. Call it outside any transaction.
+   */
+  *reportMissingRow(error: HistoryRowMissingError, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
+    if (rolledBack) return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
+    let restoredStartedRow = false;
+    if (direction === "up" && !(yield* inTransaction())) {
+      try {
+        yield* begin("immediate");
+        // Only when nothing took the version meanwhile: a row there now belongs to someone else.
+        if ((yield* queryOne(`SELECT 1 AS found FROM ${this.quoted} WHERE version = ?`, [entry.version])) === undefined) {
+          yield* this.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner: "" });
+          restoredStartedRow = true;
+        }
+        yield* commit();
+      } catch {
+        restoredStartedRow = false;
+        yield* rollbackQuietly();
+      }
+    }
+    return new HistoryRowMissingError({ table: error.table, version: error.version, operation: error.operation, file: entry.file, direction, restoredStartedRow });
   }
 }
 

@@ -3,7 +3,7 @@
  * that a TypeScript migration receives in its context. The reporter throttles, so a migration may
  * call it once per row without flooding the app's event handler or the terminal.
  */
-import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
+import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import { quoteIdentifier, resolveBatchKey, type BatchOrigin } from "./batch-key.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
@@ -80,6 +80,12 @@ export function createMigrationContext(
  * keeps every batch as cheap as the first (OFFSET would rescan), and rows the handler changes so
  * they no longer match `where` are not skipped or visited twice.
  *
+ * The walk is bounded: it covers keys up to the largest matching key when it starts. A handler that
+ * moves keys forward (`UPDATE t SET id = id + 1000`) or appends rows past that bound therefore ends
+ * the walk instead of feeding it forever; those rows were visited already, or are new, and are not
+ * visited (again). Rows added or moved to a key inside the bound, ahead of the walk, are new rows to
+ * it and are visited. Keys only ever increase from batch to batch, so no key is handed twice.
+ *
  * Every matching row is visited, or it throws {@link BatchKeyError}: before the first batch when the
  * key is not a column of the table (matched case-insensitively, as SQLite does) or a rowid it has, or
  * when a matching row's key is NULL or shared with another row; during the walk when a key turns out
@@ -87,6 +93,8 @@ export function createMigrationContext(
  * each listed column under its own spelling.
  *
  * @throws BatchKeyError as above; inside a migration's transaction, the whole migration rolls back.
+ * @throws BatchOptionsInvalidError when `batchSize` is not a whole number from 1 to 2^53, before
+ *   anything is read or written.
  */
 export function forEachBatch<Row extends Record<string, unknown>>(
   db: Database,
@@ -106,7 +114,9 @@ function walkBatches<Row extends Record<string, unknown>>(
 ): BatchSummary {
   const key = options.key ?? "id";
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number of at least 1, not ${batchSize}`);
+  if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
+    throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
+  }
   const resolved = resolveBatchKey(db, options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
     throw new BatchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
@@ -134,8 +144,16 @@ function walkBatches<Row extends Record<string, unknown>>(
 
   // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint.
   const total = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number | bigint }).n);
-  const first = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${where} ORDER BY ${resolved.sql} LIMIT ?`);
-  const next = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
+  // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
+  // does, collation included, so every row the walk would reach is at or below it.
+  // Read as text too: a driver's integers are numbers, which round beyond 2^53.
+  const boundRow = db
+    .prepare(`SELECT max(${resolved.sql}) AS bound, typeof(max(${resolved.sql})) AS type, CAST(max(${resolved.sql}) AS TEXT) AS text FROM ${table} WHERE ${where}`)
+    .get(...params) as { bound: unknown; type: string; text: string | null } | undefined;
+  const bound = boundRow === undefined || boundRow.bound === null ? null : boundRow.type === "integer" && boundRow.text !== null ? exactInteger(boundRow.text) : boundRow.bound;
+  if (bound === null) return { rows: 0, batches: 0 };
+  const first = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
+  const next = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
   const sharing = resolved.isRowid ? null : db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} = ? AND ${where}`);
   // Outside a transaction (a `transaction: false` migration) every statement would commit alone;
   // one transaction per batch keeps that cost down while still committing as it goes.
@@ -146,7 +164,7 @@ function walkBatches<Row extends Record<string, unknown>>(
   // With nothing to walk there is no progress to show, and an event would only be noise in logs.
   if (total > 0) progress(0, total);
   for (;;) {
-    const rows = (batches === 0 ? first.all(...params, batchSize) : next.all(last, ...params, batchSize)) as Row[];
+    const rows = (batches === 0 ? first.all(bound, ...params, batchSize) : next.all(last, bound, ...params, batchSize)) as Row[];
     if (rows.length === 0) break;
     // Read before the handler runs: it may change the row objects it is given.
     for (const row of rows) {
@@ -199,4 +217,10 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
     const same = value === previous || (value instanceof Uint8Array && Buffer.compare(value, previous as Uint8Array) === 0);
     fail(same ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
   }
+}
+
+/** An integer SQLite printed as text: a number when that is exact, else a bigint. */
+function exactInteger(text: string): number | bigint {
+  const value = BigInt(text);
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value;
 }

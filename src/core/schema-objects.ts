@@ -27,7 +27,11 @@ export interface SchemaObject {
 export interface ListSchemaObjectsOptions {
   /** Only these kinds. Default: all. */
   readonly types?: readonly SchemaObjectKind[];
-  /** Leave out these tables and everything that belongs to them; compared case-insensitively, as SQLite does. */
+  /**
+   * Leave out these tables themselves (compared case-insensitively, as SQLite does). Indexes,
+   * triggers and views on them stay listed: stepwise never creates any on its history table, so one
+   * there was made by hand (a trigger on it fires on every migration) and must be seen.
+   */
   readonly excludeTables?: readonly string[];
 }
 
@@ -49,5 +53,5 @@ const SCHEMA_OBJECTS_SQL = `SELECT type, name, tbl_name AS tblName, sql FROM sql
 function filterSchemaObjects(rows: SchemaObject[], options: ListSchemaObjectsOptions): SchemaObject[] {
   const types = options.types ? new Set<string>(options.types) : null;
   const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
-  return rows.filter((row) => (types === null || types.has(row.type)) && !excluded.has(row.tblName.toLowerCase()));
+  return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name.toLowerCase())));
 }

@@ -10,10 +10,13 @@
  *   temp database commits and rolls back with the main one, so if the witness still exists after
  *   stepwise rolled back, something committed it, and with it whatever the migration had run.
  *
+ * Each marker gets its own name from fresh cryptographic randomness. The witness is visible in
+ * `temp.sqlite_master`, so nothing in its name may lead to the savepoint's: a migration that could
+ * name our savepoint could re-create it in a transaction of its own and pass for never having left.
+ *
  * The witness cannot see statements a migration runs after ending our transaction: SQLite commits
- * each of those on its own. What can be proven about them comes from counters: `total_changes()`
- * (rows written, committed or not) and the schema and user versions stepwise read when its
- * transaction began. See {@link judgeEscapedCommit}.
+ * each of those on its own. What can be proven about them comes from signals read when our
+ * transaction began, see {@link judgeEscapedCommit}.
  *
  * Both markers live only in this connection's temp schema and savepoint stack; nothing reaches the
  * database file.
@@ -21,18 +24,25 @@
 import type { EscapedCommit } from "./errors.js";
 import { exec, inTransaction, queryOne, queryValue, type Step } from "./step.js";
 
-/** Committed-state counters read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
+/** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
   readonly schemaVersion: number;
   readonly userVersion: number;
+  readonly applicationId: number;
+  readonly journalMode: string;
+  /** Moves whenever another connection commits; this connection's own commits leave it alone. */
+  readonly dataVersion: number;
 }
 
-/** Unguessable, so a migration's own `RELEASE x` or `ROLLBACK TO x` can never name ours. */
-const NAME_PREFIX = `stepwise_guard_${globalThis.crypto.randomUUID().replace(/-/g, "")}`;
-let nameCounter = 0;
+/** `bytes` random bytes as hex, from Web Crypto (no `node:` import in the core). */
+function randomHex(bytes: number): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
+/** Unguessable and unrelated to any other marker's name, so a migration can never name ours. */
 function uniqueName(kind: string): string {
-  return `${NAME_PREFIX}_${kind}_${++nameCounter}`;
+  // The fixed prefix only tells a person reading temp.sqlite_master what the table is.
+  return `stepwise_guard_${randomHex(16)}_${kind}_${randomHex(8)}`;
 }
 
 /**
@@ -61,27 +71,49 @@ function* witnessWasCommitted(name: string): Step<boolean> {
 }
 
 /**
- * What a migration that ended our transaction got committed, judged after stepwise rolled back:
- * `yes` when the witness survived or the schema or user version moved since `start`; `no` when it
- * wrote no row since `changesBeforeBody` either; `unknown` otherwise (it wrote rows, and cannot be
- * proven to have written them only inside a transaction that was rolled back).
+ * What a migration that ended our transaction got committed, judged after stepwise rolled back.
+ *
+ * Once a migration replaced our transaction, "no" must be proven; anything short of proof is
+ * `unknown`:
+ * - `yes` when the witness survived (our own transaction was committed), or the schema version, user
+ *   version, application id or journal mode stored in the file differ from `start`;
+ * - `no` only when every signal agrees nothing was committed: no row written on this connection since
+ *   `changesBeforeBody` (`total_changes()`), `PRAGMA data_version` unmoved (no other connection
+ *   committed, which the migration may have opened itself). The header fields a migration can commit
+ *   alone (application id, user version, schema cookie, journal mode) are compared through SQLite;
+ *   the file is not read directly, which would drop this process's POSIX locks on it;
+ * - `unknown` otherwise, and whenever a signal cannot be read.
  */
 export function* judgeEscapedCommit(witness: string, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
   try {
     if (yield* witnessWasCommitted(witness)) return "yes";
     const now = yield* readTransactionStart();
-    if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion) return "yes";
-    return (yield* readTotalChanges()) === changesBeforeBody ? "no" : "unknown";
+    if (
+      now.schemaVersion !== start.schemaVersion ||
+      now.userVersion !== start.userVersion ||
+      now.applicationId !== start.applicationId ||
+      now.journalMode !== start.journalMode
+    ) {
+      return "yes";
+    }
+    if ((yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
+    return "no";
   } catch {
     return "unknown";
   }
 }
 
-/** Reads the counters {@link judgeEscapedCommit} compares against. */
+/**
+ * Reads what {@link judgeEscapedCommit} compares against. Call it right after `BEGIN IMMEDIATE`,
+ * before stepwise writes: the write lock keeps the file as the last commit left it.
+ */
 export function* readTransactionStart(): Step<TransactionStart> {
   return {
-    schemaVersion: (yield* queryValue<number>("PRAGMA schema_version"))!,
-    userVersion: (yield* queryValue<number>("PRAGMA user_version"))!,
+    schemaVersion: Number(yield* queryValue<number>("PRAGMA schema_version")),
+    userVersion: Number(yield* queryValue<number>("PRAGMA user_version")),
+    applicationId: Number(yield* queryValue<number>("PRAGMA application_id")),
+    journalMode: String(yield* queryValue<string>("PRAGMA journal_mode")).toLowerCase(),
+    dataVersion: Number(yield* queryValue<number>("PRAGMA data_version")),
   };
 }
 

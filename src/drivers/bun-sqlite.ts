@@ -49,11 +49,9 @@ export interface Database {
   readonly inTransaction: boolean;
 }
 
-declare module "../core/types.js" {
-  interface MigrationConnections {
-    "bun-sqlite": Database;
-  }
-}
+// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
+// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
+// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
 
 /** bun:sqlite's `Database` class, as reached through a connection. */
 interface DatabaseClass {

@@ -19,6 +19,7 @@ import { requireCapabilities, type DriverCapabilities, type SyncDriver } from ".
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -128,9 +129,8 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
  */
 function databaseFileOf(db: Database): string | null {
   if (db.memory) return null;
-  const rows = db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>;
-  const main = rows.find((row) => row.name === "main");
-  return typeof main?.file === "string" && main.file !== "" ? main.file : null;
+  const file = mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>);
+  return file === "" ? null : file;
 }
 
 /**

@@ -43,11 +43,9 @@ export interface DatabaseSync {
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
 
-declare module "../core/types.js" {
-  interface MigrationConnections {
-    "node-sqlite": DatabaseSync;
-  }
-}
+// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
+// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
+// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
 
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;

@@ -16,6 +16,7 @@
  * lock itself is `sqlite-shared.ts`'s, which every SQLite driver opens with its own library.
  */
 import type { Database } from "better-sqlite3";
+import { mainDatabaseFile } from "./database-file.js";
 import { holdSidecarLock, probeSidecarLock, type OwnerLockState, type SidecarOpener } from "./sqlite-shared.js";
 
 export { ownerLockFileName } from "./sqlite-shared.js";
@@ -51,7 +52,7 @@ function sidecarOpener(db: Database): SidecarOpener {
  * back to judging the owner by its pid, as rows written before the lock existed are judged.
  */
 export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: number): HeldOwnerLock | null {
-  return holdSidecarLock(sidecarOpener(db), hasSharedFile(db) ? db.name : null, tableName, busyTimeoutMs);
+  return holdSidecarLock(sidecarOpener(db), openedFile(db), tableName, busyTimeoutMs);
 }
 
 /**
@@ -59,5 +60,19 @@ export function holdOwnerLock(db: Database, tableName: string, busyTimeoutMs: nu
  * Never waits and never creates the file: a missing file cannot be held.
  */
 export function probeOwnerLock(db: Database, fileName: string): OwnerLockState {
-  return probeSidecarLock(sidecarOpener(db), hasSharedFile(db) ? db.name : null, fileName);
+  return probeSidecarLock(sidecarOpener(db), openedFile(db), fileName);
+}
+
+/**
+ * The database's file as SQLite named it when it opened it: absolute, so a later `chdir` does not
+ * move it (`db.name` is the string the app passed). `null` without a file.
+ */
+function openedFile(db: Database): string | null {
+  if (!hasSharedFile(db)) return null;
+  try {
+    return mainDatabaseFile(db.pragma("database_list") as Array<{ name: string; file: string }>);
+  } catch {
+    // A closed connection cannot be asked; its name is the best remaining answer.
+    return db.name;
+  }
 }

@@ -10,6 +10,7 @@ import { sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { Driver, ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
 import type { BatchConnection } from "../core/types.js";
+import { resolveDatabaseFile } from "./database-file.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
 export function classifySqliteError(error: unknown): ErrorClassification {
@@ -166,8 +167,11 @@ export type SidecarOpener = (file: string, options: { readonly: boolean; busyTim
  * Takes the owner lock (see `owner-lock.ts`) next to `databaseFile`, holding `BEGIN EXCLUSIVE` on a
  * sidecar opened by `open`. Returns `null` for a database without a file, or when the lock cannot
  * be taken: the caller then records no lock, as rows written before the lock existed record none.
+ * `databaseFile` is the name SQLite reported; the sidecar goes next to its real path (symlinks
+ * resolved, see `database-file.ts`), so every process that reaches the file by another path finds it.
  */
-export function holdSidecarLock(open: SidecarOpener, databaseFile: string | null, tableName: string, busyTimeoutMs: number): OwnerLockHandle | null {
+export function holdSidecarLock(open: SidecarOpener, opened: string | null, tableName: string, busyTimeoutMs: number): OwnerLockHandle | null {
+  const databaseFile = resolveDatabaseFile(opened);
   if (databaseFile === null) return null;
   const fileName = ownerLockFileName(databaseFile, tableName);
   let connection: SidecarConnection | null = null;
@@ -199,7 +203,9 @@ export function holdSidecarLock(open: SidecarOpener, databaseFile: string | null
  * Whether the owner lock recorded as `fileName` next to `databaseFile` is held right now. Never
  * waits and never creates the file.
  */
-export function probeSidecarLock(open: SidecarOpener, databaseFile: string | null, fileName: string): OwnerLockState {
+export function probeSidecarLock(open: SidecarOpener, opened: string | null, fileName: string): OwnerLockState {
+  // Resolved as the holder resolved it, so a process that reached the file by another path finds it.
+  const databaseFile = resolveDatabaseFile(opened);
   // The row is data from the database; only a bare file name next to it is ever opened.
   if (databaseFile === null || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
   const lockPath = path.join(path.dirname(databaseFile), fileName);

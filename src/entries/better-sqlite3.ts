@@ -14,7 +14,7 @@ export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, Rehears
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
 export { DEFAULT_BACKUP_KEEP, InvalidBackupError, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
-export type { BackupFile, BackupOptions, BackupRecord, TakeBackupOptions } from "../safety/backup.js";
+export type { BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
 export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "../safety/restore.js";
 export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "../safety/baseline.js";
@@ -35,3 +35,4 @@ export type {
   SqlObjectSnapshot,
   TableSnapshot,
 } from "../safety/schema-snapshot.js";
+export type { NormalizeSqlOptions } from "../safety/schema-snapshot.js";

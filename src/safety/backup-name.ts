@@ -1,9 +1,17 @@
 /**
  * Which files in a backup folder belong to which database. Several databases may share one folder
  * (`/var/backups/app` for `/srv/a/app.db` and `/srv/b/app.db`), and the folder may hold files
- * stepwise never wrote, so a backup's name carries the identity of the database it came from: a hash
- * of that database's real, absolute path. Pruning deletes only files whose name proves they are this
- * database's.
+ * stepwise never wrote, so a backup's name carries the identity of the database it came from.
+ * Pruning deletes only files whose name proves they are this database's.
+ *
+ * A path alone does not tell databases apart: two containers each see their own `/data/app.db` and
+ * may share one backup folder. So the identity also hashes the database's lineage, read from inside
+ * the file: when its first migration was recorded (the lowest history row's `applied_at` and
+ * checksum). That is stable across processes, hosts and mount namespaces, survives the file being
+ * copied or moved to another inode, and is put back by a restore, so a restored database prunes the
+ * backups of the database it was restored from. Two databases migrated in separate places differ in
+ * it, unless their first migrations were recorded in the same millisecond. A database without history
+ * rows (before its first migration) has only its path; its backups are of an empty schema.
  */
 import { createHash } from "node:crypto";
 import { realpathSync } from "node:fs";
@@ -26,10 +34,12 @@ const IDENTITY_LENGTH = 16;
 const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-(\d+))?(?:\.([0-9a-f]{16}))?\.bak$/;
 
 /**
- * A short, stable identity for the database at `databasePath` (absolute): a hash of its real path,
- * so a symlink and its target agree, and two files with the same name in different folders differ.
+ * A short, stable identity for the database at `databasePath` (absolute): a hash of its real path
+ * (so a symlink and its target agree, and two files with the same name in different folders differ)
+ * and of its `lineage` (see the module comment; `null` before its first migration), so two databases
+ * at the same path in two containers differ too.
  */
-export function databaseIdentity(databasePath: string): string {
+export function databaseIdentity(databasePath: string, lineage: string | null = null): string {
   let real = databasePath;
   // A relative path would resolve against the working folder, which the library never reads.
   if (path.isAbsolute(databasePath)) {
@@ -39,15 +49,21 @@ export function databaseIdentity(databasePath: string): string {
       // Not there (yet): its path as given is the best identity there is.
     }
   }
-  return createHash("sha256").update(real).digest("hex").slice(0, IDENTITY_LENGTH);
+  const hash = createHash("sha256").update(real);
+  // Without a lineage the hash is the path's alone, as in names written before lineages existed.
+  if (lineage !== null) hash.update(`\u0000${lineage}`);
+  return hash.digest("hex").slice(0, IDENTITY_LENGTH);
 }
 
-const stampOf = (date: Date) => date.toISOString().replace(/[:.]/g, "-");
+/** The time stamp a backup's name carries for `date`: ISO 8601 UTC with `:` and `.` as `-`, so it sorts as text. */
+export function formatBackupStamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, "-");
+}
 
 /** The file name of a backup: `<database file>.v<version>.<UTC time>[-<counter>].<identity>.bak`. */
-export function composeBackupName(databasePath: string, version: number, date: Date, counter = 0): string {
+export function composeBackupName(databasePath: string, identity: string, version: number, date: Date, counter = 0): string {
   const suffix = counter > 0 ? `-${counter}` : "";
-  return `${path.basename(databasePath)}.v${version}.${stampOf(date)}${suffix}.${databaseIdentity(databasePath)}.bak`;
+  return `${path.basename(databasePath)}.v${version}.${formatBackupStamp(date)}${suffix}.${identity}.bak`;
 }
 
 /** Takes a backup file name apart; `null` when it is not one stepwise writes. */

@@ -17,7 +17,8 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { composeBackupName, databaseIdentity, parseBackupName, type ParsedBackupName } from "./backup-name.js";
+import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
+import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
 import { guardSqlite, sqliteCodeOf } from "../core/sqlite-errors.js";
@@ -43,6 +44,8 @@ export interface TakeBackupOptions extends BackupOptions {
    * failing with `DATABASE_LOCKED`. Default: the connection's own `busy_timeout`.
    */
   readonly busyTimeoutMs?: number;
+  /** The history table, from which the database's lineage is read for its identity. Default {@link DEFAULT_TABLE_NAME}. */
+  readonly tableName?: string;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
 }
@@ -85,22 +88,33 @@ export class InvalidBackupError extends StepwiseError {
 
 /**
  * The file name of a backup: `<database file>.v<version>.<UTC time>.<identity>.bak`, where the
- * identity is a hash of the database's real path, so backups of two databases that share a name and
- * a backup folder are told apart. `databaseFile` should be absolute.
+ * identity is a hash of the database's real path and lineage (see `backup-name.ts`), so backups of two
+ * databases that share a name and a backup folder are told apart. `databaseFile` should be absolute;
+ * the lineage is read from it (history table `tableName`) when it exists.
  */
-export function formatBackupFileName(databaseFile: string, version: number, date: Date): string {
-  return composeBackupName(databaseFile, version, date);
+export function formatBackupFileName(databaseFile: string, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
+  return composeBackupName(databaseFile, identityOfFile(databaseFile, tableName) ?? databaseIdentity(databaseFile), version, date);
+}
+
+/** Where to look for a database's lineage: its history table. */
+export interface BackupIdentityOptions {
+  /** The history table. Default {@link DEFAULT_TABLE_NAME}. */
+  readonly tableName?: string;
 }
 
 /**
  * Backups in `directory`, oldest first. Given the database's absolute path, only that database's
- * (by the identity in their names); given a bare file name (`"app.db"`), every backup named after
- * it, whichever database wrote it. Only regular files count, never symlinks.
+ * (by the identity in their names, which reads the database's lineage from the file); given a bare
+ * file name (`"app.db"`), every backup named after it, whichever database wrote it. Only regular
+ * files count, never symlinks.
  */
-export function listBackups(directory: string, databaseFile: string): BackupFile[] {
+export function listBackups(directory: string, databaseFile: string, options: BackupIdentityOptions = {}): BackupFile[] {
+  const identity = path.isAbsolute(databaseFile) ? (identityOfFile(databaseFile, options.tableName ?? DEFAULT_TABLE_NAME) ?? databaseIdentity(databaseFile)) : null;
+  return listBackupsWithIdentity(directory, path.basename(databaseFile), identity);
+}
+
+function listBackupsWithIdentity(directory: string, databaseName: string, identity: string | null): BackupFile[] {
   if (!existsSync(directory)) return [];
-  const identity = path.isAbsolute(databaseFile) ? databaseIdentity(databaseFile) : null;
-  const databaseName = path.basename(databaseFile);
   return readdirSync(directory)
     .map((name) => ({ name, parsed: parseBackupName(name) }))
     .filter((item): item is { name: string; parsed: ParsedBackupName } =>
@@ -110,21 +124,109 @@ export function listBackups(directory: string, databaseFile: string): BackupFile
     .map(({ name, parsed }) => ({ path: path.join(directory, name), version: parsed.version, stamp: parsed.stamp }));
 }
 
+/** Options for {@link pruneBackups}. */
+export interface PruneBackupsOptions extends BackupIdentityOptions {
+  /** The backup the caller has just taken: never deleted, and counted in `keep`. */
+  readonly justWritten?: string;
+}
+
 /**
  * Deletes all but the newest `keep` backups of this database in `directory`; returns what it
  * deleted. A file is deleted only when its name carries this database's identity, it is a regular
  * file (not a symlink) and it starts with the SQLite header: anything stepwise cannot prove it wrote
- * for this database stays, whatever its name.
+ * for this database stays, whatever its name. When the database's lineage cannot be read (the file
+ * is locked or unreadable), nothing is deleted: its identity is not known.
  *
- * @throws UsageError when `databaseFile` is not absolute: its identity could not be known.
+ * `keep` counts `justWritten`, which is never deleted: the names sort by the clock, and a clock set
+ * back would otherwise make the newest snapshot look oldest. With it, backups stamped in the future
+ * (a clock since set back) go first, and one stamped between `justWritten` and now (another run's,
+ * taken meanwhile) is kept, so concurrent runs never delete each other's fresh snapshots.
+ *
+ * @throws UsageError when `databaseFile` is not absolute (its identity could not be known), or `keep`
+ *   is not a whole number of at least 1; nothing is deleted then.
  */
-export function pruneBackups(directory: string, databaseFile: string, keep: number): string[] {
+export function pruneBackups(directory: string, databaseFile: string, keep: number, options: PruneBackupsOptions = {}): string[] {
   assertAbsolutePathOption("databaseFile", databaseFile);
-  const backups = listBackups(directory, databaseFile).filter((backup) => startsWithSqliteHeader(backup.path));
+  assertKeep(keep);
+  const identity = identityOfFile(databaseFile, options.tableName ?? DEFAULT_TABLE_NAME);
+  if (identity === null) return [];
+  return pruneWithIdentity(directory, path.basename(databaseFile), identity, keep, options.justWritten ?? null);
+}
+
+function pruneWithIdentity(directory: string, databaseName: string, identity: string, keep: number, justWritten: string | null): string[] {
+  const backups = listBackupsWithIdentity(directory, databaseName, identity).filter((backup) => startsWithSqliteHeader(backup.path));
+  const written = justWritten === null ? null : backups.find((backup) => path.resolve(backup.path) === path.resolve(justWritten)) ?? null;
+  if (written === null) return deleteOldest(backups, keep);
+  const others = backups.filter((backup) => backup !== written);
+  const writtenKey = sortKeyOf(written);
+  const nowKey = `${formatBackupStamp(new Date())}#${"9".repeat(12)}`;
+  // Newer than ours but not in the future: another run took it while this one ran. Deleting it could
+  // leave that run, and, when both prune each other's, the folder, without its snapshot.
+  const concurrent = (backup: BackupFile) => sortKeyOf(backup) > writtenKey && sortKeyOf(backup) <= nowKey;
+  // Stamped in the future: written under a clock since set back, so older than ours whatever its name says.
+  const future = others.filter((backup) => sortKeyOf(backup) > nowKey);
+  const past = others.filter((backup) => !concurrent(backup) && sortKeyOf(backup) <= nowKey);
+  const doomed = [...future, ...past].slice(0, Math.max(0, others.length - (keep - 1)));
+  for (const backup of doomed) rmSync(backup.path, { force: true });
+  return doomed.map((backup) => backup.path);
+}
+
+function deleteOldest(backups: readonly BackupFile[], keep: number): string[] {
   const doomed = backups.slice(0, Math.max(0, backups.length - keep));
   for (const backup of doomed) rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
 }
+
+/** Orders backups as their names do: by time stamp, then by the counter that breaks same-millisecond ties. */
+function sortKeyOf(backup: BackupFile): string {
+  const counter = parseBackupName(path.basename(backup.path))?.counter ?? 0;
+  return `${backup.stamp}#${String(counter).padStart(12, "0")}`;
+}
+
+/** @throws UsageError unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
+function assertKeep(keep: number): void {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup, as a whole number (keep was ${keep}).`);
+}
+
+/**
+ * The database's lineage: when and with what its first recorded migration was applied, from inside
+ * the file, so it follows the database rather than the path. `null` without history rows.
+ */
+function readLineage(db: Database, tableName: string): string | null {
+  const quoted = `"${tableName.replace(/"/g, '""')}"`;
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck().get(tableName) !== undefined;
+  if (!exists) return null;
+  const row = db.prepare(`SELECT CAST(applied_at AS TEXT) || ' ' || CAST(checksum AS TEXT) FROM ${quoted} ORDER BY version LIMIT 1`).pluck().safeIntegers(false).get() as string | null | undefined;
+  return row ?? null;
+}
+
+/** The identity of the database `db` has open; see `backup-name.ts`. */
+function identityOfConnection(db: Database, tableName: string): string {
+  let lineage: string | null = null;
+  try {
+    lineage = readLineage(db, tableName);
+  } catch {
+    // A history table of another shape carries no lineage; the path still identifies the database.
+  }
+  return databaseIdentity(mainDatabaseFile(db), lineage);
+}
+
+/** The identity of the database file at `file`; `null` when it exists but its lineage cannot be read. */
+function identityOfFile(file: string, tableName: string): string | null {
+  if (!existsSync(file)) return databaseIdentity(file);
+  let db: Database | null = null;
+  try {
+    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: LINEAGE_READ_TIMEOUT_MS });
+    return databaseIdentity(file, readLineage(db, tableName));
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/** How long reading a database's lineage waits for a writer's exclusive lock: a commit is short. */
+const LINEAGE_READ_TIMEOUT_MS = 5_000;
 
 function isRegularFile(file: string): boolean {
   try {
@@ -176,11 +278,18 @@ export function assertAbsolutePathOption(option: string, value: string): void {
   }
 }
 
-function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: string; partialPath: string; date: Date } {
+interface BackupTarget {
+  readonly finalPath: string;
+  readonly partialPath: string;
+  readonly date: Date;
+  /** Read once, before the copy, so the name and the pruning agree on whose backups these are. */
+  readonly identity: string;
+}
+
+function prepareTarget(db: Database, options: TakeBackupOptions): BackupTarget {
   if (db.memory) throw new UsageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
-  const keep = options.keep ?? DEFAULT_BACKUP_KEEP;
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup (keep was ${keep}).`);
+  assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
   try {
     mkdirSync(options.directory, { recursive: true });
   } catch (error) {
@@ -188,24 +297,22 @@ function prepareTarget(db: Database, options: TakeBackupOptions): { finalPath: s
   }
   const date = options.now ?? new Date();
   const databaseFile = mainDatabaseFile(db);
-  let finalPath = path.join(options.directory, composeBackupName(databaseFile, options.version, date));
+  const identity = identityOfConnection(db, options.tableName ?? DEFAULT_TABLE_NAME);
+  let finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date));
   // Two runs in the same millisecond would otherwise overwrite each other.
-  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, composeBackupName(databaseFile, options.version, date, counter));
+  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date, counter));
   const partialPath = `${finalPath}.partial`;
   rmSync(partialPath, { force: true });
-  return { finalPath, partialPath, date };
+  return { finalPath, partialPath, date, identity };
 }
 
-function finish(db: Database, options: TakeBackupOptions, target: { finalPath: string; partialPath: string; date: Date }): BackupRecord {
+function finish(db: Database, options: TakeBackupOptions, target: BackupTarget): BackupRecord {
+  // Measured before the rename: once the file has its final name, a concurrent run's pruning may
+  // delete it at any moment, and this run must not fail for that.
+  const sizeBytes = statSync(target.partialPath).size;
   renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneBackups(options.directory, mainDatabaseFile(db), options.keep ?? DEFAULT_BACKUP_KEEP);
-  return {
-    path: target.finalPath,
-    version: options.version,
-    createdAt: target.date.toISOString(),
-    sizeBytes: statSync(target.finalPath).size,
-    pruned,
-  };
+  const pruned = pruneWithIdentity(options.directory, path.basename(mainDatabaseFile(db)), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
+  return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
 }
 
 /**

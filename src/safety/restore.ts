@@ -9,17 +9,33 @@
  * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
  * it had finished), so the lock is waited for here, within the busy timeout.
  */
-import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, copyFileSync, existsSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
-import { DatabaseFolderMissingError, DatabaseLockedError, DatabaseUnusableError, ForeignBackupError, RestoreUnverifiedError, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
+import {
+  BackupDiskFullError,
+  BackupFolderUnwritableError,
+  BackupIsDatabaseError,
+  BackupLockedError,
+  DatabaseFolderMissingError,
+  DatabaseLockedError,
+  DatabasePathInvalidError,
+  DatabaseUnusableError,
+  ForeignBackupError,
+  MigrationInProgressError,
+  RestoreUnverifiedError,
+  StepwiseError,
+  type ForeignBackupReason,
+} from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { runSync } from "../core/runners.js";
 import { createBetterSqlite3Driver } from "../drivers/better-sqlite3.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
+import { probeOwnerLock } from "../drivers/owner-lock.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { highestRecordedVersion } from "../core/planner.js";
 import { sqliteCodeOf, translateSqliteError } from "../core/sqlite-errors.js";
 import type { AppliedMigration } from "../core/planner.js";
@@ -37,43 +53,64 @@ export interface BackupInspection {
 
 /**
  * Checks that `file` is an intact SQLite database (`integrity_check`, which reads every page, not
- * only the structure) with a stepwise history table, and reads its history. Never writes.
+ * only the structure) with a stepwise history table, and reads its history. Never writes. An empty
+ * database (no schema object at all, `user_version` 0) is the version-0 backup `up --backup` writes
+ * of a fresh database, and reads as version 0 with no history; anything with a schema but no history
+ * table was not made by stepwise.
  *
  * @throws InvalidBackupError when it is missing, not SQLite, truncated, damaged, or has no history table.
+ * @throws DatabaseLockedError when another process keeps the file locked past `busyTimeoutMs`.
  */
-export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME): BackupInspection {
-  const db = openBackupOrThrow(file);
+export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): BackupInspection {
+  const db = openBackupOrThrow(file, busyTimeoutMs);
   try {
-    return inspectOpenBackup(db, file, tableName);
+    return inspectOpenBackup(db, file, tableName, busyTimeoutMs);
   } finally {
     db.close();
   }
 }
 
-function openBackupOrThrow(file: string): Database {
+function openBackupOrThrow(file: string, busyTimeoutMs: number): Database {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
   try {
-    return new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    // The busy timeout applies to the backup too: another process may be reading or writing it.
+    return new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
   } catch (error) {
+    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
     throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
   }
 }
 
-function inspectOpenBackup(db: Database, file: string, tableName: string): BackupInspection {
+function isLockError(error: unknown): boolean {
+  const code = sqliteCodeOf(error);
+  return code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+function inspectOpenBackup(db: Database, file: string, tableName: string, busyTimeoutMs: number): BackupInspection {
   try {
     const problems = db.pragma("integrity_check(20)", { simple: false }) as Array<{ integrity_check: string }>;
     const messages = problems.map((row) => row.integrity_check);
     if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
     const driver = createBetterSqlite3Driver(db);
     const store = new HistoryStore(tableName);
-    if (!runSync(store.exists(), driver)) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+    const hasHistory = runSync(store.exists(), driver);
+    if (!hasHistory && isEmptyDatabase(db)) return { file, version: 0, history: [] };
+    if (!hasHistory) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     runSync(store.assertShape(), driver);
     const history = runSync(store.readAll(), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
     return { file, version: highestRecordedVersion(history), history };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
+    // Locked by another process is not damaged: waiting, or retrying later, will do.
+    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
     throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
   }
+}
+
+/** No schema object of any kind and `user_version` 0: a snapshot of a database before its first migration. */
+function isEmptyDatabase(db: Database): boolean {
+  const objects = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number;
+  return objects === 0 && db.pragma("user_version", { simple: true }) === 0;
 }
 
 /**
@@ -104,7 +141,9 @@ export interface RestoreOptions {
   readonly busyTimeoutMs?: number;
   /**
    * This app's migrations. When given, a backup whose history records migrations the registry lacks,
-   * or with other names or checksums, is refused with `BACKUP_FOREIGN`.
+   * or with other names or checksums, is refused with `BACKUP_FOREIGN`. Without it that check is
+   * skipped (any stepwise backup is accepted), so pass it unless the registry is truly unknown; the
+   * CLI always does.
    */
   readonly migrations?: MigrationRegistry;
   /** Restore even when the backup's history does not match `migrations`. Default `false`. */
@@ -118,13 +157,14 @@ export interface RestoreResult {
   /** The version the database is at now. */
   readonly version: number;
   /**
-   * A snapshot of the database as it was before the restore, next to the restored backup, so the
-   * restore itself can be undone; `null` when there was no database.
+   * A snapshot of the database as it was before the restore, next to the restored backup (or next to
+   * the database when the backup's folder cannot be written), so the restore itself can be undone;
+   * `null` when there was no database.
    */
   readonly previous: BackupRecord | null;
   /**
    * When the database was not readable as SQLite (`SQLITE_NOTADB`, `SQLITE_CORRUPT`), the copy of its
-   * bytes (and journals, with their suffixes) kept next to the backup; `null` otherwise.
+   * bytes (and journals, with their suffixes) kept where `previous` would be; `null` otherwise.
    */
   readonly setAside: string | null;
   /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through; empty otherwise. */
@@ -142,9 +182,12 @@ export interface RestoreResult {
  *
  * @throws InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
  *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
- *   database's folder does not exist; DatabaseLockedError when another connection kept a lock past
- *   the busy timeout; RestoreUnverifiedError when the copy cannot be confirmed. In each case the
- *   database is as it was.
+ *   database's folder does not exist; DatabaseLockedError when another connection kept a lock on the
+ *   database or the backup past the busy timeout; BackupIsDatabaseError when the backup is the
+ *   database file itself; MigrationInProgressError when another process is still running a
+ *   `transaction: false` migration on it; BackupDiskFullError or BackupFolderUnwritableError when an
+ *   unreadable database cannot be set aside; RestoreUnverifiedError when the copy cannot be
+ *   confirmed. In each case the database is as it was.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   assertAbsolutePathOption("backupFile", options.backupFile);
@@ -152,31 +195,36 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const { backupFile, databasePath } = options;
-  const source = openBackupOrThrow(backupFile);
+  refuseRestoreOntoItself(backupFile, databasePath);
+  const source = openBackupOrThrow(backupFile, busyTimeoutMs);
   try {
     // One read transaction from the check to the comparison: what was checked is what gets copied
     // and what the copy is compared with, even if something rewrites the backup file meanwhile.
     source.exec("BEGIN");
-    const inspection = inspectOpenBackup(source, backupFile, tableName);
+    const inspection = inspectOpenBackup(source, backupFile, tableName, busyTimeoutMs);
     const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
     const folder = path.dirname(databasePath);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
 
     const existed = existsSync(databasePath);
+    // SQLite would report a folder or a device as a disk refusing a write; say what the path is instead.
+    if (existed && statSync(databasePath).isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
+    if (existed && !statSync(databasePath).isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
     let previous: BackupRecord | null = null;
     let setAside: string | null = null;
+    const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
     if (existed) {
       try {
-        previous = await snapshotCurrent(databasePath, path.dirname(backupFile), tableName, busyTimeoutMs);
+        previous = await snapshotCurrent(databasePath, keepDirectory, tableName, busyTimeoutMs);
       } catch (error) {
         // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
         if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
-        setAside = setAsideUnusable(databasePath, path.dirname(backupFile));
+        setAside = setAsideUnusable(databasePath, keepDirectory);
       }
     }
     try {
-      await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous });
+      await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous, tableName, migrations: options.migrations ?? null });
     } catch (error) {
       if (!(error instanceof RestoreUnverifiedError)) {
         // The database is as it was, so its snapshot is only clutter that pruning would count, and a
@@ -194,6 +242,40 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
 }
 
+/**
+ * The same file under two names (a hard link, a symlink, the same path) is caught by device and inode:
+ * the copy would read and write one file, and its own read lock would look like another connection's.
+ *
+ * @throws BackupIsDatabaseError when `backupFile` is the database file.
+ */
+function refuseRestoreOntoItself(backupFile: string, databasePath: string): void {
+  let backup: ReturnType<typeof statSync>;
+  let database: ReturnType<typeof statSync>;
+  try {
+    backup = statSync(backupFile);
+    database = statSync(databasePath);
+  } catch {
+    // One of them does not exist: they cannot be the same file (the backup's absence is reported later).
+    return;
+  }
+  if (backup.dev === database.dev && backup.ino === database.ino) throw new BackupIsDatabaseError(backupFile, databasePath);
+}
+
+/**
+ * Where the replaced database is kept: next to the backup, where the user is already looking; when
+ * that folder cannot be written (a read-only mount of archived backups), next to the database, which
+ * a restore must be able to write anyway.
+ */
+function folderForReplacedDatabase(backupFile: string, databasePath: string): string {
+  const besideBackup = path.dirname(backupFile);
+  try {
+    accessSync(besideBackup, constants.W_OK);
+    return besideBackup;
+  } catch {
+    return path.dirname(databasePath);
+  }
+}
+
 const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
 const DATABASE_FILE_SUFFIXES = ["", "-journal", "-wal", "-shm"];
 
@@ -204,14 +286,56 @@ function removeDatabaseFiles(databasePath: string): void {
 /**
  * Copies an unusable database file (and any journal beside it, which must not be replayed into the
  * restored content) next to the backup, byte for byte, then removes them. Returns the copy's path.
+ * The originals are removed only once every copy is complete; a copy that fails (no room, a size
+ * limit, no permission) is removed, the database is left as it was, and the failure is typed.
+ *
+ * @throws BackupDiskFullError or BackupFolderUnwritableError naming `directory`.
  */
 function setAsideUnusable(databasePath: string, directory: string): string {
   const aside = path.join(directory, `${path.basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  for (const suffix of DATABASE_FILE_SUFFIXES) {
-    if (existsSync(`${databasePath}${suffix}`)) copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+  try {
+    for (const suffix of DATABASE_FILE_SUFFIXES) {
+      if (existsSync(`${databasePath}${suffix}`)) copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+    }
+  } catch (error) {
+    for (const suffix of DATABASE_FILE_SUFFIXES) rmSync(`${aside}${suffix}`, { force: true });
+    throw setAsideError(error, directory, aside, databasePath);
   }
   removeDatabaseFiles(databasePath);
   return aside;
+}
+
+/** restore has no --backup option: the replaced database goes beside the backup, or else beside the database. */
+const RESTORE_FOLDER_REMEDY = "restore keeps the database it replaces there (or, when that folder is read-only, next to the database); make one of them writable.";
+
+const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EISDIR"]);
+
+function setAsideError(error: unknown, directory: string, aside: string, databasePath: string): unknown {
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno !== "string") return error;
+  if (NO_ROOM_ERRNOS.has(errno)) {
+    return new BackupDiskFullError({ directory, path: aside, systemCode: errno, availableBytes: freeBytesIn(directory), neededBytes: sizeOf(databasePath), cause: error });
+  }
+  if (UNWRITABLE_ERRNOS.has(errno)) return new BackupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
+  return error;
+}
+
+function freeBytesIn(directory: string): number | null {
+  try {
+    const stats = statfsSync(directory);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}
+
+function sizeOf(file: string): number | null {
+  try {
+    return statSync(file).size;
+  } catch {
+    return null;
+  }
 }
 
 function putBack(aside: string, databasePath: string): void {
@@ -227,8 +351,9 @@ async function snapshotCurrent(databasePath: string, directory: string, tableNam
     const store = new HistoryStore(tableName);
     const keys = runSync(store.exists(), driver) ? runSync(store.readKeys(), driver) : [];
     // The restored file must survive; pruning could pick it as the oldest.
-    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER });
+    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
   } catch (error) {
+    if (error instanceof BackupFolderUnwritableError) throw new BackupFolderUnwritableError(error.directory, error.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
     throw translateSqliteError(error, busyTimeoutMs);
   } finally {
     current.close();
@@ -250,34 +375,111 @@ const UNEXPLAINED_MISMATCH_LIMIT = 3;
 
 async function copyAndConfirm(
   source: Database,
-  target: { backupFile: string; databasePath: string; busyTimeoutMs: number; previous: BackupRecord | null },
+  target: {
+    backupFile: string;
+    databasePath: string;
+    busyTimeoutMs: number;
+    previous: BackupRecord | null;
+    tableName: string;
+    migrations: MigrationRegistry | null;
+  },
 ): Promise<void> {
   const deadline = Date.now() + target.busyTimeoutMs;
   let unexplained = 0;
-  for (;;) {
-    waitForExclusiveAccess(target.databasePath, target.busyTimeoutMs, deadline);
-    const leftWal = leaveWalForOtherPageSize(source, target.databasePath, target.busyTimeoutMs);
-    let copied = false;
-    try {
-      // totalPages stays 0 when the first step found the database locked and copied nothing.
-      copied = (await source.backup(target.databasePath)).totalPages > 0;
-    } catch (error) {
-      const code = sqliteCodeOf(error);
-      if (code === null || !(code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) throw translateSqliteError(error, target.busyTimeoutMs);
+  // Sticky across attempts: once left, the database is in rollback-journal mode until put back.
+  let leftWal = false;
+  try {
+    for (;;) {
+      waitForExclusiveAccess(target.databasePath, target.busyTimeoutMs, deadline);
+      const inProgress = migrationInProgress(target.databasePath, target.tableName, target.migrations);
+      if (inProgress !== null) {
+        if (Date.now() >= deadline) throw new MigrationInProgressError({ ...inProgress, waitedMs: target.busyTimeoutMs });
+        await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
+        continue;
+      }
+      const journal = leaveWalForOtherPageSize(source, target.databasePath, target.busyTimeoutMs);
+      if (journal === "busy") {
+        // Leaving WAL needs every other connection closed, and SQLite does not wait for that itself.
+        if (Date.now() >= deadline) throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+        await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
+        continue;
+      }
+      if (journal === "left") leftWal = true;
+      let copied = false;
+      try {
+        // totalPages stays 0 when the first step found the database locked and copied nothing.
+        copied = (await source.backup(target.databasePath)).totalPages > 0;
+      } catch (error) {
+        if (!isLockError(error)) throw translateSqliteError(error, target.busyTimeoutMs);
+      }
+      const mismatches = compareWithTarget(source, target.databasePath);
+      if (mismatches.length === 0) {
+        if (leftWal) {
+          setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
+          leftWal = false;
+        }
+        return;
+      }
+      if (copied) unexplained++;
+      if (Date.now() >= deadline) {
+        throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+      }
+      if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
+        throw new RestoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
+      }
+      await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
     }
-    const mismatches = compareWithTarget(source, target.databasePath);
-    if (mismatches.length === 0) {
-      if (leftWal) setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
-      return;
+  } catch (error) {
+    // A failed restore leaves the database as it was, journal mode included.
+    if (leftWal) {
+      try {
+        setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
+      } catch {
+        // The error being thrown says why the restore failed; this one would only hide it.
+      }
     }
-    if (copied) unexplained++;
-    if (Date.now() >= deadline) {
-      throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+    throw error;
+  }
+}
+
+/**
+ * A `transaction: false` migration that another process is still running, read from the database's
+ * `started` rows and judged by its owner lock (see `migration-owner.ts`); `null` when there is none.
+ * Copying under it would let it keep writing into the restored content, so restore waits for it, as
+ * `up` and `repair` do. A `started` row whose owner is gone is an interrupted migration, which a
+ * restore is a legitimate way out of.
+ */
+function migrationInProgress(
+  databasePath: string,
+  tableName: string,
+  migrations: MigrationRegistry | null,
+): { version: number; file: string; startedAt: string; owner: { pid: number; host: string } | null } | null {
+  let db: Database;
+  try {
+    db = new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true, timeout: 0 });
+  } catch {
+    return null;
+  }
+  try {
+    const driver = createBetterSqlite3Driver(db);
+    const store = new HistoryStore(tableName);
+    if (!runSync(store.exists(), driver)) return null;
+    for (const key of runSync(store.readKeys(), driver)) {
+      if (key.startedAt === null) continue;
+      const owner = parseMigrationOwner(runSync(store.readStartedRow(key.version), driver)?.owner ?? null);
+      // The owner lock when the row names one, else the pid, as `up` judges a recorded owner.
+      const lock = owner?.lockFile ? probeOwnerLock(db, owner.lockFile) : null;
+      if (assessMigrationOwner(owner, lock) === "alive") {
+        const file = migrations?.find((entry) => entry.version === key.version)?.file ?? `version ${key.version}`;
+        return { version: key.version, file, startedAt: key.startedAt, owner: owner === null ? null : { pid: owner.pid, host: owner.host } };
+      }
     }
-    if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
-      throw new RestoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
-    }
-    await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
+    return null;
+  } catch {
+    // Unreadable history: the copy replaces it; the checks around the copy report real trouble.
+    return null;
+  } finally {
+    db.close();
   }
 }
 
@@ -304,16 +506,18 @@ function waitForExclusiveAccess(databasePath: string, busyTimeoutMs: number, dea
 /**
  * A WAL-mode database cannot change its page size, so the backup API refuses to copy a backup with
  * another one into it (SQLITE_READONLY, as if the file were read-only). Leaving WAL mode for the
- * copy lifts that; the caller switches back once the copy is confirmed. Returns whether it left WAL.
+ * copy lifts that; the caller switches back once the copy is confirmed (or has failed). `busy` when
+ * another connection is open, which leaving WAL mode needs gone; the caller retries within the busy timeout.
  */
-function leaveWalForOtherPageSize(source: Database, databasePath: string, busyTimeoutMs: number): boolean {
+function leaveWalForOtherPageSize(source: Database, databasePath: string, busyTimeoutMs: number): "unchanged" | "left" | "busy" {
   const target = openTarget(databasePath, busyTimeoutMs);
   try {
-    if (String(target.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") return false;
-    if (target.pragma("page_size", { simple: true }) === source.pragma("page_size", { simple: true })) return false;
+    if (String(target.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") return "unchanged";
+    if (target.pragma("page_size", { simple: true }) === source.pragma("page_size", { simple: true })) return "unchanged";
     target.pragma("journal_mode = DELETE");
-    return true;
+    return "left";
   } catch (error) {
+    if (isLockError(error)) return "busy";
     throw translateSqliteError(error, busyTimeoutMs);
   } finally {
     target.close();

@@ -19,7 +19,7 @@ import type { Database } from "better-sqlite3";
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
   readonly name: string;
-  /** The declared type, upper-cased; `""` when none was declared. */
+  /** The declared type, upper-cased, spaced as {@link normalizeColumnType} does; `""` when none was declared. */
   readonly type: string;
   readonly notNull: boolean;
   /** The default expression as SQLite stores it, normalised; `null` when there is none. */
@@ -80,7 +80,7 @@ export interface SchemaSnapshot {
 
 /** Options for {@link readSchemaSnapshot}. */
 export interface ReadSchemaOptions {
-  /** Tables to leave out, with their indexes and triggers: the history table, typically. */
+  /** Tables to leave out (only the tables: their indexes and triggers are still read): the history table, typically. */
   readonly excludeTables?: readonly string[];
 }
 
@@ -121,7 +121,9 @@ export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}
       .map((row) => [row.name, row]),
   );
   const sqlObjects = (type: string): SqlObjectSnapshot[] =>
-    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql) }));
+    kept
+      .filter((row) => row.type === type)
+      .map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
   return {
     tables: kept.filter((row) => row.type === "table").map((row) => readTable(db, row.name, row.sql, tableFlags.get(row.name))),
     indexes: sqlObjects("index"),
@@ -146,7 +148,7 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
       const definition = parsed.columns.get(column.name.toLowerCase());
       return {
         name: column.name,
-        type: column.type.toUpperCase(),
+        type: normalizeColumnType(column.type),
         notNull: column.notnull === 1,
         defaultValue: column.dflt_value === null ? null : normalizeSql(column.dflt_value),
         primaryKeyPosition: column.pk,
@@ -189,7 +191,7 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
     foreignKeys,
     uniqueConstraints,
     checks: [...parsed.tableChecks].sort(),
-    sql: normalizeSql(sql),
+    sql: normalizeCreateTable(sql),
   };
 }
 
@@ -344,9 +346,27 @@ function describeTextChange(before: string | null, after: string | null, joiner:
 // ---------------------------------------------------------------------------------------------
 // SQL text normalisation: just enough tokenising to compare statements and split a CREATE TABLE.
 
-type Token = { readonly text: string; readonly kind: "word" | "string" | "punct" };
+type Token = { readonly text: string; readonly kind: "word" | "string" | "punct"; readonly quoted: boolean };
 
-function tokenize(sql: string): Token[] {
+/**
+ * SQLite's keywords, plus the few bare words whose case SQLite ignores although they are not
+ * keywords (`TRUE`, `FALSE`, `ROWID`, `STRICT`, `STORED`): their case is formatting.
+ */
+const CASE_FREE_WORDS = new Set(
+  (
+    "abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast " +
+    "check collate column commit conflict constraint create cross current current_date current_time current_timestamp database " +
+    "default deferrable deferred delete desc detach distinct do drop each else end escape except exclude exclusive exists explain " +
+    "fail filter first following for foreign from full generated glob group groups having if ignore immediate in index indexed " +
+    "initially inner insert instead intersect into is isnull join key last left like limit match materialized natural no not " +
+    "nothing notnull null nulls of offset on or order others outer over partition plan pragma preceding primary query raise range " +
+    "recursive references regexp reindex release rename replace restrict returning right rollback row rows savepoint select set " +
+    "table temp temporary then ties to transaction trigger unbounded union unique update using vacuum values view virtual when " +
+    "where window with without true false rowid strict stored"
+  ).split(" "),
+);
+
+function tokenize(sql: string, foldBareNames = false): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < sql.length) {
@@ -358,10 +378,13 @@ function tokenize(sql: string): Token[] {
     } else if (char === "/" && sql[i + 1] === "*") {
       const end = sql.indexOf("*/", i + 2);
       i = end === -1 ? sql.length : end + 2;
-    } else if (char === "'") {
-      let j = i + 1;
+    } else if (char === "'" || ((char === "x" || char === "X") && sql[i + 1] === "'")) {
+      const open = char === "'" ? i : i + 1;
+      let j = open + 1;
       while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" ? 2 : 1;
-      tokens.push({ text: sql.slice(i, j + 1), kind: "string" });
+      // A blob literal's hex digits are a value, the same in either case; a string's letters are not.
+      const text = sql.slice(i, j + 1);
+      tokens.push({ text: char === "'" ? text : text.toLowerCase(), kind: "string", quoted: true });
       i = j + 1;
     } else if (char === '"' || char === "`" || char === "[") {
       const close = char === "[" ? "]" : char;
@@ -379,33 +402,84 @@ function tokenize(sql: string): Token[] {
         text += sql[j];
         j++;
       }
-      // Quoting does not change which object a name refers to, so quoted and bare names compare equal.
-      tokens.push({ text: text.toLowerCase(), kind: "word" });
+      // Quoting style does not change what a name means, so quoted and bare names compare equal; their
+      // case is kept (see foldCase).
+      tokens.push({ text, kind: "word", quoted: true });
       i = j + 1;
     } else if (/[A-Za-z0-9_$]/.test(char)) {
       let j = i;
       // A dot is its own token, so `"t"."c"` and `t.c` read the same.
       while (j < sql.length && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j).toLowerCase(), kind: "word" });
+      tokens.push({ text: sql.slice(i, j), kind: "word", quoted: false });
       i = j;
     } else {
       let j = i + 1;
       if ("<>=!|".includes(char)) while (j < sql.length && "<>=!|".includes(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j), kind: "punct" });
+      tokens.push({ text: sql.slice(i, j), kind: "punct", quoted: false });
       i = j;
     }
   }
-  return tokens;
+  return foldCase(tokens, foldBareNames);
+}
+
+/**
+ * Lower-cases only the words whose case SQLite ignores everywhere they can stand: keywords, the name
+ * before `(` (a function, type, table or CTE) or before `.` (a qualifier such as `NEW.id`), a
+ * collation name, and the type in `CAST(… AS type)`.
+ * Every other word keeps its case, because case there can change behaviour: a view's column is named
+ * after its alias or expression as written (`AS Status`), and a word SQLite cannot resolve as a name
+ * is a string (`DEFAULT Active`, `DEFAULT "Hello"`). A name that differs only in case is therefore
+ * reported; that errs towards drift, never away from it.
+ */
+function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
+  const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
+  const folded = tokens.map((token, index) => {
+    if (token.kind !== "word") return token;
+    if (!token.quoted && (foldBareNames || CASE_FREE_WORDS.has(token.text.toLowerCase()))) return lower(token);
+    // A name before "(" is a function, type, table or CTE; before "." a table, alias or schema (NEW.id).
+    if (tokens[index + 1]?.text === "(" || tokens[index + 1]?.text === ".") return lower(token);
+    if (tokens[index - 1]?.text.toLowerCase() === "collate") return lower(token);
+    return token;
+  });
+  // CAST(expr AS type): the words after the AS at the CAST's own depth are a type name.
+  for (let i = 0; i + 1 < folded.length; i++) {
+    if (folded[i]!.text !== "cast" || folded[i + 1]!.text !== "(") continue;
+    let depth = 0;
+    let inType = false;
+    for (let j = i + 1; j < folded.length; j++) {
+      const text = folded[j]!.text;
+      if (text === "(") depth++;
+      else if (text === ")" && --depth === 0) break;
+      else if (depth === 1 && text === "as") inType = true;
+      else if (inType && depth === 1 && folded[j]!.kind === "word") folded[j] = lower(folded[j]!);
+    }
+  }
+  return folded;
 }
 
 const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
 
+/** Options for {@link normalizeSql}. */
+export interface NormalizeSqlOptions {
+  /**
+   * Also fold the case of every bare (unquoted) word. Right for indexes and triggers, where a bare
+   * word can only name a table, column or function (case-insensitive in SQLite) and only a quoted
+   * one can fall back to a string; wrong for views (column names follow the text) and tables
+   * (column names, `DEFAULT Active`). Default `false`.
+   */
+  readonly foldBareNames?: boolean;
+}
+
 /**
  * Normalises SQL for comparison: drops comments, a trailing `;` and `IF NOT EXISTS`, lower-cases
- * everything but string literals, unquotes identifiers, and puts one space between tokens.
+ * keywords and other words whose case SQLite ignores (see foldCase), unquotes identifiers, and puts
+ * one space between tokens. String literals, aliases and other names keep their case.
  */
-export function normalizeSql(sql: string): string {
-  const tokens = tokenize(sql);
+export function normalizeSql(sql: string, options: NormalizeSqlOptions = {}): string {
+  return normalizeTokens(tokenize(sql, options.foldBareNames ?? false));
+}
+
+function normalizeTokens(tokens: Token[]): string {
   while (tokens.length > 0 && tokens[tokens.length - 1]!.text === ";") tokens.pop();
   for (let i = 0; i + 2 < tokens.length; i++) {
     if (tokens[i]!.text === "if" && tokens[i + 1]!.text === "not" && tokens[i + 2]!.text === "exists" && i < 5) {
@@ -414,6 +488,54 @@ export function normalizeSql(sql: string): string {
     }
   }
   return join(tokens);
+}
+
+/**
+ * A declared column type as SQLite reads it: upper-cased, comments dropped, one space between words
+ * and none around punctuation, so `DECIMAL(10, 2)`, `decimal (10,2)` and `DOUBLE   PRECISION` compare
+ * by what they declare. SQLite derives the affinity from the words alone.
+ */
+export function normalizeColumnType(type: string): string {
+  let text = "";
+  let previous: Token | null = null;
+  for (const token of tokenize(type)) {
+    if (previous?.kind === "word" && token.kind === "word") text += " ";
+    text += token.kind === "word" ? token.text.toUpperCase() : token.text;
+    previous = token;
+  }
+  return text;
+}
+
+/**
+ * A `CREATE TABLE` statement normalised like {@link normalizeSql}, with each column's declared type
+ * also folded to lower case: `name TEXT` and `name text` declare the same column.
+ */
+function normalizeCreateTable(sql: string): string {
+  const tokens = tokenize(sql);
+  const open = tokens.findIndex((token) => token.text === "(");
+  if (open !== -1) {
+    let depth = 0;
+    let atColumnStart = true;
+    let inType = false;
+    for (let i = open + 1; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      if (token.text === "(") depth++;
+      else if (token.text === ")" && depth-- === 0) break;
+      if (depth === 0 && token.text === ",") {
+        atColumnStart = true;
+        inType = false;
+        continue;
+      }
+      if (depth === 0 && atColumnStart) {
+        atColumnStart = false;
+        inType = !(token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text));
+        continue;
+      }
+      if (inType && depth === 0 && token.kind === "word" && !token.quoted && CASE_FREE_WORDS.has(token.text)) inType = false;
+      if (inType && token.kind === "word") tokens[i] = { ...token, text: token.text.toLowerCase() };
+    }
+  }
+  return normalizeTokens(tokens);
 }
 
 interface ParsedTable {
@@ -451,12 +573,12 @@ function parseCreateTable(sql: string): ParsedTable {
   for (const part of parts) {
     if (part.length === 0) continue;
     const checks = extractChecks(part);
-    if (part[0]!.kind === "word" && TABLE_CONSTRAINT_STARTS.has(part[0]!.text)) {
+    if (part[0]!.kind === "word" && !part[0]!.quoted && TABLE_CONSTRAINT_STARTS.has(part[0]!.text)) {
       tableChecks.push(...checks);
       continue;
     }
     const collateAt = part.findIndex((token) => token.text === "collate");
-    columns.set(part[0]!.text, { collation: collateAt === -1 ? null : (part[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+    columns.set(part[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (part[collateAt + 1]?.text.toUpperCase() ?? null), checks });
   }
   return { columns, tableChecks, withoutRowid: /\bwithout rowid\b/.test(trailer) };
 }

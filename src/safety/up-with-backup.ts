@@ -42,7 +42,7 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
         const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
         if (plan.steps.length === 0) return manager.up(upOptions);
         yield* executor.refuseUnmanagedDatabase();
-        const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion });
+        const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion, tableName: manager.tableName });
         executor.emit({ type: "backed-up", backup });
         return yield* inline(() => upAfterBackup(manager, upOptions, backup));
       })(),
@@ -73,7 +73,7 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: S
   // the manager's busy timeout rather than left with the connection's.
   manager.run(manager.executor.withConnectionSettings(manager.executor.refuseUnmanagedDatabase()));
   const busyTimeoutMs = Math.max(0, Math.trunc(manager.busyTimeoutMs));
-  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs });
+  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
   manager.executor.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }

@@ -8,6 +8,7 @@
  * defined once.
  */
 import { createHash } from "node:crypto";
+import { resultColumnsNamedByText, type SqlToken } from "./sql-result-columns.js";
 
 /** Bumped whenever canonicalisation changes, so old and new digests can never be confused. */
 export const CHECKSUM_FORMAT_VERSION = 1;
@@ -44,7 +45,12 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
     `up=${canonicalizeSql(input.upSql)}`,
     input.downSql === null ? "down=<none>" : `down=${canonicalizeSql(input.downSql)}`,
   ];
-  return hashCanonicalMigration("sql", parts.join("\0"));
+  // Joining with NUL is unambiguous only while no part holds one. `gen` refuses a NUL in SQL
+  // (SQL_NUL_BYTE), but a canonical form that records result-column text does hold one, and so
+  // may SQL passed here directly; those parts are encoded as JSON, which cannot collide with the
+  // plain join (that always starts "transaction=").
+  const joined = parts.some((part) => part.includes("\0")) ? JSON.stringify(parts) : parts.join("\0");
+  return hashCanonicalMigration("sql", joined);
 }
 
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
@@ -66,25 +72,34 @@ const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
  * data. A leading BOM and CRLF line endings disappear with the rest of the whitespace. Nothing is
  * folded that SQLite would tell apart: no case folding, numbers as written, block comments ending at
  * the first `*\/` (SQLite does not nest them), and only ASCII whitespace counts as whitespace.
+ * One exception: an unaliased result column of a view or a `CREATE TABLE … AS` table is named after
+ * its exact source text, so where that text differs from the canonical spacing it is appended to the
+ * canonical form (see `sql-result-columns.ts`).
  *
  * @example
  * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
  */
 export function canonicalizeSql(sql: string): string {
   const out: string[] = [];
+  const tokens: SqlToken[] = [];
   let pendingSpace = false;
+  let index = 0;
   const emit = (token: string) => {
+    let spaceBefore = false;
     if (pendingSpace && out.length > 0) {
       const previous = out[out.length - 1]!;
       const joinsPunctuation =
         SPACE_FREE_PUNCTUATION.has(previous) || SPACE_FREE_PUNCTUATION.has(token);
-      if (!joinsPunctuation) out.push(" ");
+      if (!joinsPunctuation) {
+        out.push(" ");
+        spaceBefore = true;
+      }
     }
     pendingSpace = false;
     out.push(token);
+    tokens.push({ text: token, start: index, end: index + token.length, spaceBefore });
   };
 
-  let index = 0;
   const length = sql.length;
   while (index < length) {
     const char = sql[index]!;
@@ -118,7 +133,10 @@ export function canonicalizeSql(sql: string): string {
       index++;
     }
   }
-  return out.join("");
+  // A NUL is doubled so that the single NUL opening the result-column section cannot be forged.
+  const canonical = out.join("").replace(/\0/g, "\0\0");
+  const namedByText = resultColumnsNamedByText(sql, tokens);
+  return namedByText.length === 0 ? canonical : `${canonical}\0result-columns:${JSON.stringify(namedByText)}`;
 }
 
 /** Returns the index just past the closing quote; a doubled quote is an escaped one. */

@@ -46,8 +46,24 @@ export type MigrationFileNameResult =
 export const MAX_GENERATED_NAME_LENGTH = 60;
 
 const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
-/** Spaces (Unicode ones too), invisible format characters and dots that may precede a version. */
-const LEADING_NOISE = /^[\s\p{Cf}.]+/u;
+/**
+ * Spaces (Unicode ones too), control and invisible format characters, combining marks (which show
+ * nothing on their own) and dots that may precede a version.
+ */
+const INVISIBLE_NOISE = new RegExp(`^(?:${terminalEscapePattern()}|[\\s\\p{Cc}\\p{Cf}\\p{Mn}\\p{Me}.])+`, "u");
+/**
+ * Anything but a letter or a digit, before a version: what {@link explainBadFileName} strips. A
+ * terminal escape sequence counts whole, or the letters and digits inside `ESC[2J` would be read as
+ * the version and name.
+ */
+const LEADING_NOISE = new RegExp(`^(?:${terminalEscapePattern()}|[^\\p{L}\\p{N}])+`, "u");
+/** Punctuation of any kind, then a version and an underscore: `-002_b.ts`, `~002_b.sql`, `#002_b.ts`. */
+const PUNCTUATED_VERSION = new RegExp(`^(?:${terminalEscapePattern()}|[^\\p{L}\\p{N}])+\\p{Nd}+_`, "u");
+
+/** ECMA-48 control sequences (CSI `ESC[…`, OSC `ESC]…BEL`, and the two-character ones). */
+function terminalEscapePattern(): string {
+  return String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]`;
+}
 const LEADING_DIGITS = /^\p{Nd}+/u;
 /** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */
 const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
@@ -92,8 +108,13 @@ export function parseMigrationFileName(fileName: string): MigrationFileNameResul
 
 /** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
 export function isMigrationLike(fileName: string): boolean {
-  if (fileName.startsWith(".")) return SOURCE_EXTENSION.test(trimTrailingNoise(fileName)) && LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, ""));
-  return LEADING_DIGITS.test(fileName.replace(LEADING_NOISE, "")) || SQL_EXTENSION.test(trimTrailingNoise(fileName));
+  const hasSourceExtension = SOURCE_EXTENSION.test(trimTrailingNoise(fileName));
+  // A version behind any punctuation is a migration gone astray; an editor's autosave file
+  // (`#001_init.sql#`) does not end in a source extension, and a hidden one (an editor's lock file,
+  // `.#001_init.sql`) follows the stricter rule below.
+  if (!fileName.startsWith(".") && PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) return true;
+  if (fileName.startsWith(".")) return hasSourceExtension && LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, ""));
+  return LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, "")) || SQL_EXTENSION.test(trimTrailingNoise(fileName));
 }
 
 function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
@@ -121,7 +142,7 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const notAMigration = `; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/`;
 
   let reason: string;
-  if (leading !== "") reason = `the name starts with ${leading.includes(".") ? "a dot" : "invisible or space characters"} before the version${renameTo}`;
+  if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}`;
   else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
   else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
   else if (extensionProblem !== null) reason = `${extensionProblem}${renameTo}${kind === null ? notAMigration : ""}`;
@@ -130,6 +151,13 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   else reason = `the name "${stem.slice(1)}" must be lowercase snake_case (a-z, 0-9 and single underscores)${renameTo}`;
   if (version === 0 || parsedVersion === 0) reason += "; versions start at 1";
   return malformed(fileName, reason, version, suggestedName);
+}
+
+/** Names what precedes the version, escaped, so an invisible or control character can be found. */
+function describeLeading(leading: string): string {
+  if (/^\.+$/.test(leading)) return "a dot";
+  const shown = [...leading].map((char) => (char > " " && char < "\u007f" ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`)).join("");
+  return `${INVISIBLE_NOISE.exec(leading)?.[0] === leading ? "invisible or space characters" : "other characters"} ("${shown}")`;
 }
 
 /** Splits off the extension, mapping near-misses (`.SQL`, `.mts`, `.js`) to the kind they were meant as. */
@@ -157,7 +185,7 @@ function splitExtension(rest: string): { stem: string; kind: MigrationKind | nul
 /** Drops trailing spaces and invisible characters; a loop, because `/[\s]+$/` backtracks quadratically. */
 function trimTrailingNoise(text: string): string {
   let end = text.length;
-  while (end > 0 && /[\s\p{Cf}]/u.test(text[end - 1]!)) end--;
+  while (end > 0 && /[\s\p{Cc}\p{Cf}]/u.test(text[end - 1]!)) end--;
   return text.slice(0, end);
 }
 

@@ -88,6 +88,34 @@ const MIGRATE_WORDS = new Set(["migrate", "migration", "migrations", "migrates"]
 const SECTION_WORDS = new Set(["migration", "migrations", "section", "sql", "script"]);
 const OTHER_TOOL_DIRECTIVES = new Set(["statementbegin", "statementend", "notransaction", "envsub"]);
 
+const FLAG_OFF_LINE = "flags go on the up marker line; on a line of their own they are only a comment";
+const SPELLED_EXACTLY = "markers are spelled exactly, in lowercase ASCII, with one space after -- and none around the colon";
+
+/**
+ * Whole comments that, with everything but their letters removed, spell a marker or a flag: the
+ * separators (`:`, `-`, `_`, spaces) and the case are what a writer gets wrong, not the words.
+ */
+const SQUEEZED_LOOKALIKES: ReadonlyMap<string, LookalikeFix> = new Map([
+  ...squeezedEntries(["migrateup", "migrationup", "migrationsup"], UP_MARKER, SPELLED_EXACTLY),
+  ...squeezedEntries(["migratedown", "migrationdown", "migrationsdown"], DOWN_MARKER, SPELLED_EXACTLY),
+  ...squeezedEntries(
+    ["transactionfalse", "transactionsfalse", "transactionoff", "transactionsoff", "transactionno", "notransaction", "notransactions", "notx", "withouttransaction"],
+    `${UP_MARKER} transaction:false`,
+    FLAG_OFF_LINE,
+  ),
+  ...squeezedEntries(["transactiontrue", "transactionon", "transactionyes"], `${UP_MARKER} transaction:true`, FLAG_OFF_LINE),
+  ...squeezedEntries(["foreignkeysoff", "foreignkeyoff", "foreignkeysfalse", "noforeignkeys", "fkoff", "fksoff", "noforeignkeychecks"], `${UP_MARKER} foreign_keys:off`, FLAG_OFF_LINE),
+]);
+
+interface LookalikeFix {
+  readonly intended: string;
+  readonly reason: string;
+}
+
+function squeezedEntries(keys: readonly string[], intended: string, reason: string): Array<[string, LookalikeFix]> {
+  return keys.map((key) => [key, { intended, reason }]);
+}
+
 function classifyLookalike(text: string): MarkerComment {
   // Only the start of a comment can make it a marker; bounding it keeps long comments cheap.
   const raw = text.slice(0, 200);
@@ -116,6 +144,8 @@ function classifyLookalike(text: string): MarkerComment {
   if (/^\s*desc(ription)?\s*[:=]/.test(body)) {
     return { kind: "look-alike", intended: `${DESCRIPTION_PREFIX} …`, reason: "the description line is spelled exactly, in lowercase, with one space after --" };
   }
+  const squeezed = SQUEEZED_LOOKALIKES.get(body.replace(/[^a-z]/g, ""));
+  if (squeezed) return { kind: "look-alike", ...squeezed };
   if (/^\s*(transaction|foreign[\s_-]?keys)\s*[:=]/.test(body)) {
     return { kind: "look-alike", intended: `${UP_MARKER} ${body.includes("foreign") ? "foreign_keys:off" : "transaction:false"}`, reason: "flags go on the up marker line; on a line of their own they are only a comment" };
   }

@@ -41,6 +41,7 @@ export type SqlSourceProblemCode =
   | "SQL_DUPLICATE_FLAG"
   | "SQL_CONFLICTING_FLAGS"
   | "SQL_UNTERMINATED"
+  | "SQL_NUL_BYTE"
   | "SQL_TRANSACTION_CONTROL"
   | "SQL_NEEDS_NO_TRANSACTION"
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
@@ -82,6 +83,16 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   const report: Report = (code, line, column, message) => {
     problems.push({ code, line, column, message });
   };
+
+  // SQLite stops reading a statement at a NUL, so whatever follows it would be hashed but never run.
+  const nul = text.indexOf("\0");
+  if (nul !== -1) {
+    const before = text.slice(0, nul);
+    const line = before.split("\n").length;
+    const column = nul - before.lastIndexOf("\n");
+    report("SQL_NUL_BYTE", line, column,
+      "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)");
+  }
 
   const ownLineComments = new Map<number, SqlToken>();
   tokens.forEach((token, index) => {

@@ -35,10 +35,13 @@ export function tokenizeSql(source: string): SqlToken[] {
   const length = source.length;
   const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
     tokens.push({ kind, text: source.slice(index, end), offset: index, line, column: index - lineStart + 1, unterminated });
-    // Line breaks inside the token move the position of the next one.
-    for (let at = source.indexOf("\n", index); at !== -1 && at < end; at = source.indexOf("\n", at + 1)) {
-      line++;
-      lineStart = at + 1;
+    // Line breaks inside the token move the position of the next one. Only the token's own characters
+    // are read: searching on from its start would scan the rest of a long line once per token.
+    for (let at = index; at < end; at++) {
+      if (source.charCodeAt(at) === 10) {
+        line++;
+        lineStart = at + 1;
+      }
     }
     index = end;
   };
@@ -89,34 +92,56 @@ export interface SqlStatement {
  * Groups significant tokens into statements at each `;`, except the `;`s inside the
  * `BEGIN … END` body of a `CREATE TRIGGER`, which belong to the trigger. A `CASE … END` inside the
  * body does not end it; the body's own `END` is the one that follows a `;`.
+ *
+ * SQLite lets `TRIGGER`, `BEGIN` and `END` be bare identifiers, so a trigger is recognised only by
+ * grammar position: `CREATE [TEMP|TEMPORARY] TRIGGER`, and its body's `BEGIN` only after the
+ * header's `ON`, where a statement of the body follows it.
  */
 export function splitSqlStatements(tokens: readonly SqlToken[]): SqlStatement[] {
   const statements: SqlStatement[] = [];
+  const significant = significantTokens(tokens);
   let current: SqlToken[] = [];
   let isTrigger = false;
+  let afterOn = false;
   let inTriggerBody = false;
-  let caseDepth = 0;
-  for (const token of significantTokens(tokens)) {
+  for (let index = 0; index < significant.length; index++) {
+    const token = significant[index]!;
     const previous = current.at(-1);
-    const keyword = token.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
+    const keyword = keywordAt(token, previous);
     if (token.text === ";" && token.kind === "punctuation" && !inTriggerBody) {
       if (current.length > 0) statements.push({ tokens: current });
       current = [];
       isTrigger = false;
-      caseDepth = 0;
+      afterOn = false;
       continue;
     }
-    if (keyword === "TRIGGER" && current.length <= 3 && current[0]?.text.toUpperCase() === "CREATE") isTrigger = true;
-    else if (keyword === "BEGIN" && isTrigger && !inTriggerBody) inTriggerBody = true;
-    else if (keyword === "CASE") caseDepth++;
-    else if (keyword === "END") {
-      if (inTriggerBody && previous?.text === ";") inTriggerBody = false;
-      else if (caseDepth > 0) caseDepth--;
-    }
+    if (keyword === "TRIGGER" && isTriggerPosition(current)) isTrigger = true;
+    else if (keyword === "ON" && isTrigger && !inTriggerBody) afterOn = true;
+    else if (keyword === "BEGIN" && afterOn && !inTriggerBody && startsBodyStatement(significant[index + 1])) inTriggerBody = true;
+    else if (keyword === "END" && inTriggerBody && previous?.text === ";" && previous.kind === "punctuation") inTriggerBody = false;
     current.push(token);
   }
   if (current.length > 0) statements.push({ tokens: current });
   return statements;
+}
+
+/** A bare word's uppercase text, unless it follows a `.` (then it names a column or table). */
+function keywordAt(token: SqlToken, previous: SqlToken | undefined): string | null {
+  return token.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
+}
+
+/** Whether `TRIGGER` would be the statement's third keyword of `CREATE [TEMP|TEMPORARY] TRIGGER`. */
+function isTriggerPosition(current: readonly SqlToken[]): boolean {
+  const words = current.map((token) => (token.kind === "word" ? token.text.toUpperCase() : null));
+  if (words[0] !== "CREATE") return false;
+  return current.length === 1 || (current.length === 2 && (words[1] === "TEMP" || words[1] === "TEMPORARY"));
+}
+
+/** The statements a trigger body may hold, so a `BEGIN` followed by one opens the body. */
+const BODY_STATEMENT_KEYWORDS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"]);
+
+function startsBodyStatement(next: SqlToken | undefined): boolean {
+  return next?.kind === "word" && BODY_STATEMENT_KEYWORDS.has(next.text.toUpperCase());
 }
 
 /** Whitespace as SQLite's tokeniser sees it, plus the Unicode spaces and BOM an editor may leave. */

@@ -1,0 +1,253 @@
+/**
+ * The other instances of each class of failure in hostile-cli-extra.test.ts: the tester named one
+ * example per class; these are the neighbours a fix of only that example would miss. Real files,
+ * real SQLite databases and the real bin; assertions on codes, exit codes and structured fields.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { escapeControlCharacters } from "../codegen/problems.js";
+import { translateFolderError } from "../src/cli/database-path.js";
+import { databasePathFromUrl } from "../src/cli/database-url.js";
+import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError } from "./support/stepwise.js";
+import { HistoryStore, isValidTableName } from "../src/core/history.js";
+import { parseMigrationFileName } from "../src/shared/migration-file.js";
+import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
+import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
+import { parseProblemLines } from "./support/problem-lines.js";
+
+function printedCode(result: RunResult): string | null {
+  return /error \[([A-Z_]+)\]/.exec(result.stderr)?.[1] ?? null;
+}
+
+function problemsOf(source: string): Array<{ code: string; line: number }> {
+  const result = parseSqlMigrationSource(source);
+  return result.ok ? [] : result.problems.map((problem) => ({ code: problem.code, line: problem.line }));
+}
+
+const STACK_TRACE = /unexpected error|^\s+at .+:\d+:\d+\)?$/m;
+
+test("a trigger is recognised by grammar position only: bare trigger/begin/end identifiers never swallow a later COMMIT, and a real trigger body still holds its ;s", () => {
+  const cases: Array<[string, string, number]> = [
+    ["space before ;", "-- migrate:up\nCREATE TABLE t (x) ;\nCOMMIT\n", 3],
+    ["quoted trigger name", '-- migrate:up\nCREATE TABLE "trigger" (begin INTEGER, end INTEGER);\nROLLBACK;\n', 3],
+    ["column named trigger", "-- migrate:up\nCREATE TABLE t (trigger INTEGER, begin TEXT);\nEND;\n", 3],
+    ["view over begin", "-- migrate:up\nCREATE TEMPORARY VIEW begin AS SELECT 1 AS trigger;\nSAVEPOINT s;\n", 3],
+    ["unique index named trigger", "-- migrate:up\nCREATE TABLE t (begin INTEGER);\nCREATE UNIQUE INDEX trigger ON t (begin);\nCOMMIT;\n", 4],
+    ["virtual table named trigger", "-- migrate:up\nCREATE VIRTUAL TABLE trigger USING fts5(begin);\nCOMMIT;\n", 3],
+    ["temp view named trigger", "-- migrate:up\nCREATE TEMP VIEW trigger AS SELECT 1 AS begin;\nRELEASE s;\n", 3],
+    [
+      "real trigger with begin/end identifiers in header and body",
+      "-- migrate:up\nCREATE TABLE t (begin INTEGER, end INTEGER);\nCREATE TEMP TRIGGER IF NOT EXISTS trg AFTER UPDATE OF begin ON t WHEN begin > 0 BEGIN\n  SELECT CASE WHEN 1 THEN 2 END;\n  UPDATE t SET end = 1;\nEND;\nCOMMIT;\n",
+      7,
+    ],
+  ];
+  for (const [label, source, line] of cases) {
+    // Exactly one problem, at the transaction statement: a trigger body cut in two would add an END.
+    assert.deepEqual(problemsOf(source), [{ code: "SQL_TRANSACTION_CONTROL", line }], label);
+  }
+});
+
+test("line and column tracking is linear: a multi-MB single-line INSERT tokenises, with exact positions after it, well inside a hang guard", async () => {
+  // Not a speed claim: the guard is many times what a linear pass needs, and a quadratic one
+  // (a scan to the line's end per token) needs minutes for these 600,000 rows.
+  const result = await runNode(path.join(repoRoot, "test", "support", "tokenize-long-line.ts"), ["600000"], { cwd: repoRoot, timeoutMs: 30_000 });
+  assert.equal(result.signal, null, "the tokeniser did not finish inside the hang guard");
+  assert.equal(result.code, 0, result.stderr);
+  const position = JSON.parse(result.stdout) as { lineLength: number; line: number; column: number; offset: number };
+  assert.deepEqual(position, { lineLength: position.lineLength, line: 2, column: 1, offset: position.lineLength + 1 });
+  assert.ok(position.lineLength > 4_000_000);
+});
+
+test("a version behind any punctuation, control sequence or combining mark is refused with the right version and rename; editor lock and autosave files are left alone", () => {
+  for (const name of ["-002_b.ts", "~002_b.sql", "#002_b.ts", "\u0301002_b.ts", "\u001b[31m002_b.ts", "\u009b2J002_b.ts", "\u001b]0;x\u0007002_b.ts", "\u0000002_b.ts"]) {
+    const parsed = parseMigrationFileName(name);
+    assert.equal(parsed.status, "malformed", JSON.stringify(name));
+    if (parsed.status !== "malformed") continue;
+    assert.equal(parsed.problem.version, 2, JSON.stringify(name));
+    assert.match(parsed.problem.suggestedName ?? "", /^002_b\.(ts|sql)$/, JSON.stringify(name));
+  }
+  for (const name of ["#002_b.sql#", ".#002_b.sql", "_helpers.ts", "README.md"]) {
+    assert.equal(parseMigrationFileName(name).status, "ignored", JSON.stringify(name));
+  }
+});
+
+test("marker and flag look-alikes are refused whatever the case or separators", () => {
+  for (const comment of ["-- MIGRATE-DOWN", "-- Migrate_Down", "-- migration down", "-- TransactionFalse", "-- transaction=false", "-- foreign-keys-off", "-- notransaction", "-- NO TRANSACTION"]) {
+    const source = `-- migrate:up\nCREATE TABLE t (a);\n${comment}\nDROP TABLE t;\n`;
+    const codes = problemsOf(source).map((problem) => problem.code);
+    assert.ok(codes.some((code) => code === "SQL_MALFORMED_MARKER" || code === "SQL_UNKNOWN_FLAG"), `${comment}: ${JSON.stringify(codes)}`);
+  }
+  // Plain prose that merely mentions the words stays a comment.
+  assert.deepEqual(problemsOf("-- migrate:up\n-- Foreign keys are checked by the app\nCREATE TABLE t (a);\n"), []);
+});
+
+test("each printed problem stays one line, whatever control character a file name holds", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");
+  for (const name of ["002_a\r.sql", "003_b\u2028.sql", "004_c\u009b.sql", "005_d\t.sql"]) writeFileSync(path.join(project.migrationsDir, name), "-- migrate:up\nSELECT 1;\n");
+  const result = await runCli(["gen", "--check"], { cwd: project.root });
+  const output = result.stdout + result.stderr;
+  assert.equal(result.code, 1, output);
+  assert.doesNotMatch(output, /[\r\u2028\u009b\t]/, "a control character from a file name was printed raw");
+  const codes = parseProblemLines(output).map((problem) => problem.code);
+  assert.deepEqual(codes, ["BAD_FILE_NAME", "BAD_FILE_NAME", "BAD_FILE_NAME", "BAD_FILE_NAME"], output);
+  assert.equal(escapeControlCharacters("a\nb\u001bc"), "a\\nb\\u001bc");
+});
+
+test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings are refused by shape; plain SQLite paths and URLs with a query still work", async (t) => {
+  for (const url of ["sqlite://admin:s3cret@host/app.db", "file:///srv/admin:s3cret@app.db", "Data Source=app.db;Password=s3cret", "app.db;Password=s3cret", "`sqlite:app.db`"]) {
+    assert.throws(() => databasePathFromUrl(url), (error: unknown) => error instanceof DatabasePathInvalidError && error.problem === "unsupported-url" && !error.message.includes("s3cret"), url);
+  }
+  assert.equal(databasePathFromUrl("file:data/app.db?mode=rwc"), "data/app.db");
+  assert.equal(databasePathFromUrl("sqlite:///srv/app.db"), "/srv/app.db");
+  assert.equal(databasePathFromUrl("data/app.db"), "data/app.db");
+
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const before = readdirSync(project.root).sort();
+  for (const url of ["sqlite://admin:s3cret@host/app.db", "Data Source=app.db;Password=s3cret"]) {
+    const result = await runCli(["up"], { cwd: project.root, env: { DATABASE_URL: url } });
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cret/);
+    assert.equal(result.code, 2);
+    assert.equal(printedCode(result), "DATABASE_PATH_INVALID");
+  }
+  // The same URL handed to --db by a script is refused the same way, not created as folders.
+  const viaFlag = await runCli(["--db", "postgres://admin:s3cret@db.internal/app", "up"], { cwd: project.root });
+  assert.doesNotMatch(viaFlag.stdout + viaFlag.stderr, /s3cret/);
+  assert.equal(viaFlag.code, 2);
+  assert.equal(printedCode(viaFlag), "DATABASE_PATH_INVALID");
+  assert.deepEqual(readdirSync(project.root).sort(), before);
+});
+
+test("sqlite_ names are refused as the history table in the library too, in any case", () => {
+  for (const name of ["sqlite_master", "Sqlite_Anything", "SQLITE_"]) {
+    assert.equal(isValidTableName(name), false, name);
+    const db = new Database(":memory:");
+    try {
+      assert.throws(() => new HistoryStore(name), (error: unknown) => error instanceof InvalidTableNameError && error.code === "INVALID_TABLE_NAME");
+    } finally {
+      db.close();
+    }
+  }
+  assert.equal(isValidTableName("my_sqlite_history"), true);
+});
+
+test("an index or trigger, or a view in another case, holding the history table's name is HISTORY_TABLE_INVALID, the file untouched", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const setups = {
+    index: "CREATE TABLE other (a); CREATE INDEX schema_migrations ON other (a)",
+    trigger: "CREATE TABLE other (a); CREATE TRIGGER schema_migrations AFTER INSERT ON other BEGIN SELECT 1; END",
+    view: "CREATE VIEW Schema_Migrations AS SELECT 1 AS version",
+  };
+  for (const [label, sql] of Object.entries(setups)) {
+    const database = project.databasePath(`${label}.db`);
+    const db = new Database(database);
+    db.exec(sql);
+    db.close();
+    const before = readFileSync(database);
+    for (const command of ["status", "up"]) {
+      const result = await runCli(["--db", database, command], { cwd: project.root });
+      assert.doesNotMatch(result.stderr, STACK_TRACE, `${label} ${command}`);
+      assert.equal(result.code, 1, `${label} ${command}: ${result.stdout}${result.stderr}`);
+      assert.equal(printedCode(result), "HISTORY_TABLE_INVALID", `${label} ${command}`);
+    }
+    assert.deepEqual(readFileSync(database), before, label);
+  }
+});
+
+test("every path option and argument refuses an empty string with USAGE (exit 2)", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  const runs = [
+    ["gen", "--out", ""],
+    ["gen", "--out", "  "],
+    ["create", "add thing", "--dir", ""],
+    ["create", "add thing", "--out", ""],
+    ["--db", database, "up", "--backup", ""],
+    ["--db", database, "restore", "", "--yes"],
+  ];
+  const registryBefore = readFileSync(project.registryFile);
+  const migrationsBefore = readdirSync(project.migrationsDir).sort();
+  for (const args of runs) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 2, `${JSON.stringify(args)}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+    assert.equal(printedCode(result), "USAGE", `${JSON.stringify(args)}: ${result.stderr}`);
+  }
+  assert.deepEqual(readFileSync(project.registryFile), registryBefore);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), migrationsBefore);
+  assert.equal(existsSync(database), false);
+});
+
+test("--db naming a folder by its last segment (.. or ./) is DATABASE_PATH_INVALID, nothing created", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const before = readdirSync(project.root).sort();
+  for (const db of ["data/..", "./", ".", "sub/./", "..", "data//"]) {
+    const result = await runCli(["--db", db, "up"], { cwd: project.root });
+    assert.equal(result.code, 2, `--db ${db}: exit ${result.code}\n${result.stderr}`);
+    assert.equal(printedCode(result), "DATABASE_PATH_INVALID", `--db ${db}`);
+  }
+  assert.deepEqual(readdirSync(project.root).sort(), before);
+});
+
+test("gen --out refuses tsconfig.json and a migration-like name in the migrations folder, but rewrites its own earlier registry", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const tsconfig = path.join(project.root, "tsconfig.json");
+  writeFileSync(tsconfig, '{ "compilerOptions": {} }\n');
+  const tsconfigBefore = readFileSync(tsconfig);
+  const refused = await runCli(["gen", "--out", "tsconfig.json"], { cwd: project.root });
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.ok(parseProblemLines(refused.stderr).some((problem) => problem.code === "REGISTRY_UNWRITABLE"), refused.stderr);
+  assert.deepEqual(readFileSync(tsconfig), tsconfigBefore);
+
+  const intoMigrations = await runCli(["gen", "--out", "migrations/099_registry.ts"], { cwd: project.root });
+  assert.equal(intoMigrations.code, 1, intoMigrations.stdout + intoMigrations.stderr);
+  assert.equal(existsSync(path.join(project.migrationsDir, "099_registry.ts")), false);
+
+  // A registry stepwise wrote is its to rewrite, at its default place and at another.
+  const again = await runCli(["gen", "--out", "other/registry.ts"], { cwd: project.root });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const rewrite = await runCli(["gen", "--out", "other/registry.ts", "--no-cache"], { cwd: project.root });
+  assert.equal(rewrite.code, 0, rewrite.stdout + rewrite.stderr);
+});
+
+test("translateFolderError turns every errno into a typed StepwiseError; a dangling symlink is DATABASE_FOLDER_MISSING through the bin", async (t) => {
+  for (const code of ["ENOENT", "ELOOP", "EIO", "ENOSPC", "EMLINK", undefined]) {
+    const error = Object.assign(new Error("boom"), code === undefined ? {} : { code });
+    assert.ok(translateFolderError(error, "/x/app.db") instanceof StepwiseError, String(code));
+  }
+  assert.ok(translateFolderError("not an error", "/x/app.db") instanceof StepwiseError);
+
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  symlinkSync("/nonexistent-volume/data", path.join(project.root, "mnt"));
+  const result = await runCli(["--db", "mnt/deep/app.db", "up"], { cwd: project.root });
+  assert.doesNotMatch(result.stderr, STACK_TRACE);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(printedCode(result), "DATABASE_FOLDER_MISSING", result.stderr);
+});
+
+test("--db under /proc fails at once with a typed error instead of hanging in a recursive mkdir", { skip: !existsSync("/proc/self") }, async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const result = await runCli(["--db", "/proc/stepwise-no-such/deeper/app.db", "up"], { cwd: project.root, timeoutMs: 30_000 });
+  assert.doesNotMatch(result.stderr, STACK_TRACE);
+  assert.notEqual(result.code, 0);
+  assert.ok(["DATABASE_UNUSABLE", "DATABASE_FOLDER_MISSING", "DATABASE_PATH_INVALID"].includes(printedCode(result) ?? ""), result.stderr);
+});
+
+test("help asked for exits 0; help for nothing or for an unknown command exits 2", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  assert.equal((await runCli(["help"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["help", "gen"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["up", "--help"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["help", "nope"], { cwd: project.root })).code, 2);
+  assert.equal((await runCli(["--table", "t"], { cwd: project.root })).code, 2);
+});
