@@ -132,7 +132,7 @@ describe("the owner lock of a transaction: false migration, for one database rea
     // Another process, opening the real path, as a second container or a cron job configured differently would.
     const childScript = `
       import Database from "better-sqlite3";
-      import { MigrationManager, repairIncompleteMigration } from ${JSON.stringify(path.join(repoRoot, "src/index.ts"))};
+      import { MigrationManager, repairIncompleteMigration } from ${JSON.stringify(path.join(repoRoot, "src/entries/better-sqlite3.ts"))};
       const migrations = JSON.parse(process.env.REGISTRY);
       const db = new Database(process.env.DB);
       const manager = new MigrationManager(db, migrations, { busyTimeoutMs: 200 });

@@ -918,3 +918,19 @@ export class UsageError extends StepwiseError {
     super("USAGE", message);
   }
 }
+
+/**
+ * A migration closed the connection it was given (`db.close()`). SQLite rolled back the transaction
+ * that was open, but whatever the migration committed before closing stays, and nothing can be
+ * checked through a closed connection: so never "rolled back". A driver throws it from `runBody`;
+ * the executor stops at once, since no further step can run on the connection.
+ */
+export class ConnectionClosedError extends MigrationFailedError {
+  constructor(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection) {
+    const cause = new Error(
+      "it closed the database connection it was given (db.close()); stepwise could not record it. SQLite rolled back the transaction that was open, " +
+        "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
+    );
+    super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
+  }
+}

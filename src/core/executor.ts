@@ -10,6 +10,7 @@
  * at all, and several processes migrating one database apply each migration exactly once.
  */
 import {
+  ConnectionClosedError,
   DatabaseLockedError,
   DiskFullError,
   type EscapedCommit,
@@ -474,6 +475,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
+    // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
+    if (failure?.cause instanceof ConnectionClosedError) throw failure.cause;
     if (!(yield* releaseBodySavepoint(savepoint))) {
       throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(witness, start, changesBeforeBody));
     }

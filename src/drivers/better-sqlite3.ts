@@ -6,7 +6,7 @@
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
-import { UsageError } from "../core/errors.js";
+import { ConnectionClosedError, UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -85,20 +85,29 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
     commit: () => void prepare("COMMIT").run(),
     rollback: () => {
-      if (!db.inTransaction) return;
+      // A closed connection (a migration called db.close()) holds no transaction any more.
+      if (!db.open || !db.inTransaction) return;
       try {
         db.exec("ROLLBACK");
       } catch {
         // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => db.inTransaction,
+    inTransaction: () => db.open && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => void db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+    },
     runBody: (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
+      try {
+        return body!.call(entry.module, db, context);
+      } finally {
+        // Every later step (release, record, restore) would fail with better-sqlite3's bare TypeError.
+        if (!db.open) throw new ConnectionClosedError(entry, direction);
+      }
     },
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     classifyError: classifySqliteError,
