@@ -8,17 +8,18 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
 import { binPath, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
+import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
 const tsxLoader = import.meta.resolve("tsx");
 const nodeModules = path.join(repoRoot, "node_modules");
 
 /** A project on the runtime fixture with its database migrated to version 3 by the real bin. */
-async function migratedProject(t: Parameters<typeof createTestProject>[0]) {
-  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+async function migratedProject(t: Parameters<typeof createTestProject>[0], create: typeof createTestProject = createTestProject) {
+  const project = create(t, { fixture: "runtime/side-effects" });
   const migrations = await project.load();
   const database = project.databasePath();
   const cli = (args: readonly string[], env?: Record<string, string | undefined>) => runCli(["--db", database, ...args], { cwd: project.root, env });
@@ -104,27 +105,17 @@ describe("a hot journal left by a crashed writer", () => {
   });
 });
 
-/** Runs the bin as user `nobody` when the suite runs as root (root ignores file modes), else as is. */
-function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
-  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", HOME: cwd },
-      stdio: ["ignore", "pipe", "pipe"],
-      ...asNobody,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+// The staged copy, so the unprivileged child can read what it runs even when the checkout sits under
+// a folder only root can enter.
+let unprivileged: UnprivilegedCli;
+before(() => {
+  unprivileged = prepareUnprivilegedCli();
+});
+after(() => unprivileged?.dispose());
 
 test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an unreadable file DATABASE_UNUSABLE, both unchanged", async (t) => {
-  const { project, database } = await migratedProject(t);
+  if (unprivileged.unavailable) return t.skip(unprivileged.unavailable);
+  const { project, database } = await migratedProject(t, (context, options) => unprivileged.createProject(context, options));
   chmodSync(project.root, 0o755);
   const unreadable = path.join(project.root, "unreadable.db");
   writeFileSync(unreadable, readBytes(database));
@@ -133,8 +124,8 @@ test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an
   chmodSync(database, 0o444);
   const before = readBytes(database);
   for (const command of ["status", "history", "version", "up"]) {
-    assertFailure(await runCliUnprivileged(["--db", database, command], project.root), 1, "DATABASE_NEEDS_RECOVERY", `${command} on a hot journal`);
-    assertFailure(await runCliUnprivileged(["--db", unreadable, command], project.root), 1, "DATABASE_UNUSABLE", `${command} on an unreadable file`);
+    assertFailure(await unprivileged.run(["--db", database, command], { cwd: project.root }), 1, "DATABASE_NEEDS_RECOVERY", `${command} on a hot journal`);
+    assertFailure(await unprivileged.run(["--db", unreadable, command], { cwd: project.root }), 1, "DATABASE_UNUSABLE", `${command} on an unreadable file`);
   }
   assert.deepEqual(readBytes(database), before);
   assert.ok(existsSync(`${database}-journal`), "the journal was removed without rolling back");

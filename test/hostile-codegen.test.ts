@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "./support/stepwise.js";
 import { binPath, createTestProject, fixturesDir, makeTempDir, readBytes, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines, type PrintedProblem } from "./support/problem-lines.js";
+import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
 const VALID_SQL = "-- migrate:up\nCREATE TABLE t (id INTEGER);\n";
 const UNPRIVILEGED = 65534;
@@ -26,24 +27,13 @@ function sortPrinted(problems: readonly PrintedProblem[]): PrintedProblem[] {
   return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.code.localeCompare(b.code));
 }
 
-/** Runs the real bin as a user that file modes apply to (`nobody` when the suite runs as root). */
-function runCliUnprivileged(args: readonly string[], cwd: string): Promise<RunResult> {
-  const asNobody = process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, HOME: cwd },
-      stdio: ["ignore", "pipe", "pipe"],
-      ...asNobody,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+// The staged copy (with the codegen tools), so the unprivileged child can read what it runs even when
+// the checkout sits under a folder only root can enter.
+let unprivileged: UnprivilegedCli;
+before(() => {
+  unprivileged = prepareUnprivilegedCli({ extraPackages: ["ts-morph", "prettier"] });
+});
+after(() => unprivileged?.dispose());
 
 test("every entry named like a migration is a migration or refused by name, and none of them also reports a VERSION_GAP", async (t) => {
   const project = createTestProject(t);
@@ -264,7 +254,8 @@ test("create with --dir naming a file, or a folder under a file, is a usage erro
 });
 
 test("an unreadable migration and an unlistable folder report their own codes, run as a user file modes apply to", async (t) => {
-  const project = createTestProject(t);
+  if (unprivileged.unavailable) return t.skip(unprivileged.unavailable);
+  const project = unprivileged.createProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
   const secret = project.writeMigration("002_secret.sql", VALID_SQL);
   chmodSync(project.root, 0o777);
@@ -274,13 +265,13 @@ test("an unreadable migration and an unlistable folder report their own codes, r
   mkdirSync(path.join(project.root, "generated"), { mode: 0o777 });
   chmodSync(path.join(project.root, "node_modules"), 0o777);
 
-  const unreadable = await runCliUnprivileged(["gen"], project.root);
+  const unreadable = await unprivileged.run(["gen"], { cwd: project.root });
   assert.equal(unreadable.code, 1, unreadable.stdout);
   assertNoStackTrace(unreadable);
   assert.deepEqual(parseProblemLines(unreadable.stderr), [{ file: "migrations/002_secret.sql", line: 1, column: 1, code: "MIGRATION_UNREADABLE" }]);
 
   chmodSync(project.migrationsDir, 0o311);
-  const unlistable = await runCliUnprivileged(["gen"], project.root);
+  const unlistable = await unprivileged.run(["gen"], { cwd: project.root });
   chmodSync(project.migrationsDir, 0o755);
   assert.equal(unlistable.code, 1, unlistable.stdout);
   assertNoStackTrace(unlistable);

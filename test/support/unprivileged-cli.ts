@@ -64,6 +64,8 @@ export interface UnprivilegedCliOptions {
    * a root suite stages; otherwise this repo's bin runs as it is.
    */
   readonly checkout?: string;
+  /** Packages to stage beyond the runtime's, such as `ts-morph` and `prettier` for a test that runs `gen`. */
+  readonly extraPackages?: readonly string[];
 }
 
 /**
@@ -77,7 +79,7 @@ export function prepareUnprivilegedCli(options: UnprivilegedCliOptions = {}): Un
   if (typeof account === "string") return unavailableCli(account);
   const probe = probeSwitch(account);
   if (probe.unavailable) return unavailableCli(probe.unavailable);
-  return stagedCli(options.checkout ?? repoRoot, account, probe.nodeReadable);
+  return stagedCli(options.checkout ?? repoRoot, account, probe.nodeReadable, options.extraPackages ?? []);
 }
 
 /** Not root: file modes already apply to this user, so the checkout's own bin is the one to run. */
@@ -159,7 +161,7 @@ function everyoneCanEnter(dir: string): boolean {
 }
 
 /** Root's side: the staged bin, run as `account`. */
-function stagedCli(checkout: string, account: Account, nodeReadable: boolean): UnprivilegedCli {
+function stagedCli(checkout: string, account: Account, nodeReadable: boolean, extraPackages: readonly string[]): UnprivilegedCli {
   const parent = STAGING_PARENTS.find((candidate) => existsSync(candidate) && everyoneCanEnter(candidate));
   if (!parent) {
     throw new Error(`None of ${STAGING_PARENTS.join(", ")} can be entered by every user, so ${account.name} cannot reach a staged bin; point TMPDIR at a folder that can be.`);
@@ -172,7 +174,7 @@ function stagedCli(checkout: string, account: Account, nodeReadable: boolean): U
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    const staged = stage(checkout, root, account, nodeReadable);
+    const staged = stage(checkout, root, account, nodeReadable, extraPackages);
     return {
       unavailable: null,
       account,
@@ -208,10 +210,10 @@ interface Staged {
   readonly tmp: string;
 }
 
-function stage(checkout: string, root: string, account: Account, nodeReadable: boolean): Staged {
+function stage(checkout: string, root: string, account: Account, nodeReadable: boolean, extraPackages: readonly string[]): Staged {
   for (const entry of STAGED_SOURCES) cpSync(path.join(checkout, entry), path.join(root, entry), { recursive: true });
   const stagedModules = path.join(root, "node_modules");
-  for (const name of unprivilegedCliPackages(checkout)) {
+  for (const name of [...unprivilegedCliPackages(checkout), ...extraPackages]) {
     copyInstalledPackage(name, path.join(checkout, "node_modules"), stagedModules, { dependencies: true, optionalDependencies: true });
   }
   let node = process.execPath;
@@ -246,8 +248,8 @@ function stage(checkout: string, root: string, account: Account, nodeReadable: b
 /**
  * The packages the bin's runtime commands load, as named in the checkout's package.json: stepwise's
  * dependencies, its required peers, the driver the CLI defaults to (better-sqlite3, an optional peer
- * like every driver) and tsx, which runs the TypeScript bin and loads the project's registry. The codegen peers (ts-morph, prettier) stay out: no unprivileged test runs
- * `gen`. Their own dependencies come along when they are copied.
+ * like every driver) and tsx, which runs the TypeScript bin and loads the project's registry. The codegen peers (ts-morph, prettier) are staged only when a test asks
+ * (`extraPackages`). Their own dependencies come along when they are copied.
  */
 /** The driver the CLI opens databases with unless told otherwise. */
 const CLI_DEFAULT_DRIVER = "better-sqlite3";
