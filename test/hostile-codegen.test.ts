@@ -15,8 +15,6 @@ import { parseProblemLines, type PrintedProblem } from "./support/problem-lines.
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
 const VALID_SQL = "-- migrate:up\nCREATE TABLE t (id INTEGER);\n";
-const UNPRIVILEGED = 65534;
-const tsxLoader = import.meta.resolve("tsx");
 
 function assertNoStackTrace(result: RunResult): void {
   assert.doesNotMatch(result.stderr, /^\s+at .+:\d+:\d+\)?$/m, result.stderr);
