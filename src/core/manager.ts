@@ -8,13 +8,14 @@ import { assertValidRegistry, planDown, planUp, type AppliedMigration, type Migr
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { Executor } from "./executor.js";
 import { runSync } from "./runners.js";
-import type { SyncDriver } from "./driver.js";
+import { requireCapabilities, type SyncDriver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import {
   DEFAULT_BUSY_TIMEOUT_MS,
   type DownOptions,
   type ManagerPlanUpOptions,
+  type MigrateOptions,
   type MigrationManagerProps,
   type MigrationResult,
   type UpOptions,
@@ -68,8 +69,16 @@ export class SyncMigrationManager<Db, R extends MigrationRegistry = MigrationReg
    * and replay migrations on in-memory copies through the very code path of a real run.
    */
   withDriver(driver: SyncDriver<Db>, props: MigrationManagerProps = {}): SyncMigrationManager<Db, R> {
+    return new SyncMigrationManager(driver, this.migrations, this.copySettings(props));
+  }
+
+  /**
+   * This manager's settings for a copy on another connection: the table and timeouts carry over,
+   * the listeners do not (a rehearsal's events are not the app's), and `props` win.
+   */
+  protected copySettings(props: MigrationManagerProps): MigrationManagerProps {
     const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
-    return new SyncMigrationManager(driver, this.migrations, { ...settings, tableName: this.tableName, ...props });
+    return { ...settings, tableName: this.tableName, ...props };
   }
 
   /** The history table's name. */
@@ -157,4 +166,34 @@ export function refuseMovedOption(options: object, name: string, replacement: st
 /** A step that runs a synchronous action in place: how code written against a sync connection joins a step. */
 export function* inline<T>(action: () => T): Step<T> {
   return action();
+}
+
+/** How a driver's `migrate` treats the `verifySchema` option. */
+export interface VerifySchemaPolicy {
+  /** The USAGE message for any `verifySchema` this driver cannot take yet; `null` when it can. */
+  readonly refusal: string | null;
+  /** The USAGE message for a `verifySchema` that is not the function. */
+  readonly notAFunction: string;
+}
+
+/**
+ * The body of every driver entry's `migrate`: split the options, refuse moved ones, verify first
+ * when asked (refused before anything runs when the driver lacks the snapshot it replays on), then
+ * apply everything pending.
+ */
+export function migrateWithManager<M extends SyncMigrationManager<unknown, MigrationRegistry>>(
+  options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>,
+  createManager: (props: MigrationManagerProps) => M,
+  verifyPolicy: VerifySchemaPolicy,
+): MigrationResult {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  if (verifyFirst && verifyPolicy.refusal !== null) throw new UsageError(verifyPolicy.refusal);
+  if (verifyFirst && typeof verifyFirst !== "function") throw new UsageError(verifyPolicy.notAFunction);
+  const manager = createManager(props);
+  if (verifyFirst) {
+    requireCapabilities(manager.driver, "verifySchema", "snapshot");
+    verifyFirst(manager, { refuseDrift: true });
+  }
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
 }

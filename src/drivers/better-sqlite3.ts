@@ -5,8 +5,8 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
-import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
-import { ConnectionClosedError, UsageError } from "../core/errors.js";
+import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { ConnectionClosedError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -143,8 +143,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
   /** A manager with the same registry and settings on another connection (an in-memory copy, say). */
   withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
-    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+    return new MigrationManager(db, this.migrations, this.copySettings(props));
   }
 }
 
@@ -159,12 +158,8 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if (verifyFirst && typeof verifyFirst !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/better-sqlite3" and pass { verifySchema }.`);
-  }
-  const manager = new MigrationManager(db, migrations, props);
-  verifyFirst?.(manager, { refuseDrift: true });
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
+    refusal: null,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/better-sqlite3" and pass { verifySchema }.`,
+  });
 }

@@ -13,8 +13,7 @@
  * vacuumed file rather than the same pages. So `onlineBackup` is declared false and the safety net
  * that needs it refuses with `DRIVER_CAPABILITY_MISSING`.
  */
-import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
-import { UsageError } from "../core/errors.js";
+import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -183,8 +182,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
   /** A manager with the same registry and settings on another connection. */
   withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
-    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+    return new MigrationManager(db, this.migrations, this.copySettings(props));
   }
 }
 
@@ -199,9 +197,8 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if (verifyFirst) throw new UsageError("verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/bun-sqlite cannot take it yet.");
-  const manager = new MigrationManager(db, migrations, props);
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
+    refusal: "verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/bun-sqlite cannot take it yet.",
+    notAFunction: "verifySchema takes the verifySchema function.",
+  });
 }

@@ -8,7 +8,7 @@
  * `process.getBuiltinModule` only when asked for. So the package's Node 20 floor holds for everything
  * but this entry, and stepwise needs no `@types/node` newer than 20 (the types below are structural).
  */
-import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
+import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
@@ -192,8 +192,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
   /** A manager with the same registry and settings on another connection. */
   withDatabase(db: DatabaseSync, props: MigrationManagerProps = {}): MigrationManager<R> {
-    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
-    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+    return new MigrationManager(db, this.migrations, this.copySettings(props));
   }
 }
 
@@ -208,9 +207,8 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if (verifyFirst) throw new UsageError("verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/node-sqlite cannot take it yet.");
-  const manager = new MigrationManager(db, migrations, props);
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
+    refusal: "verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/node-sqlite cannot take it yet.",
+    notAFunction: "verifySchema takes the verifySchema function.",
+  });
 }

@@ -12,10 +12,9 @@
  * set, so the core reports them as it does for other drivers.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
-import { SyncMigrationManager, refuseMovedOption } from "../core/manager.js";
-import { UsageError } from "../core/errors.js";
+import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
-import { requireCapabilities, type DriverCapabilities, type SyncDriver } from "../core/driver.js";
+import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -238,8 +237,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
   /** A manager with the same registry and settings on another connection. */
   withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
-    return new MigrationManager(db, this.migrations, { ...settings, tableName: this.tableName, ...props });
+    return new MigrationManager(db, this.migrations, this.copySettings(props));
   }
 }
 
@@ -256,14 +254,8 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if (verifyFirst && typeof verifyFirst !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`);
-  }
-  const manager = new MigrationManager(db, migrations, props);
-  // Verification replays the migrations on an in-memory copy; refused here, before anything runs.
-  if (verifyFirst) requireCapabilities(manager.driver, "verifySchema", "snapshot");
-  verifyFirst?.(manager, { refuseDrift: true });
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
+    refusal: null,
+    notAFunction: `verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`,
+  });
 }

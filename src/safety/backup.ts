@@ -401,7 +401,8 @@ function backupWriteError(error: unknown, db: Database, directory: string, targe
   return error;
 }
 
-function freeBytesIn(directory: string): number | null {
+/** Bytes free to this user in `directory`, or `null` when the file system will not say. */
+export function freeBytesIn(directory: string): number | null {
   try {
     const stats = statfsSync(directory);
     return stats.bavail * stats.bsize;

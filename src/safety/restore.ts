@@ -9,10 +9,10 @@
  * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
  * it had finished), so the lock is waited for here, within the busy timeout.
  */
-import { accessSync, constants, copyFileSync, existsSync, rmSync, statfsSync, statSync } from "node:fs";
+import { accessSync, constants, copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { assertAbsolutePathOption, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
+import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
 import {
   BackupDiskFullError,
@@ -319,15 +319,6 @@ function setAsideError(error: unknown, directory: string, aside: string, databas
   }
   if (UNWRITABLE_ERRNOS.has(errno)) return new BackupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
   return error;
-}
-
-function freeBytesIn(directory: string): number | null {
-  try {
-    const stats = statfsSync(directory);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
-  }
 }
 
 function sizeOf(file: string): number | null {
