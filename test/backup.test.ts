@@ -5,6 +5,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationFailedError, MigrationManager, listBackups, takeBackupSync, upWithBackup, upWithOnlineBackup, type MigrationEvent, type MigrationRegistry } from "./support/stepwise.js";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 
 /** The version a database file holds, read as an outsider would: history and user_version. */
 function versionOf(file: string): { history: number; userVersion: number } {
@@ -69,7 +70,7 @@ test("only the newest K backups of a database are kept", (t) => {
   t.after(() => db.close());
   db.exec("CREATE TABLE t (x)");
   const backups = path.join(dir, "backups");
-  const taken = [1, 2, 3, 4].map((minute) => takeBackupSync(db, { directory: backups, keep: 2, version: minute, now: new Date(Date.UTC(2025, 0, 1, 0, minute)) }));
+  const taken = [1, 2, 3, 4].map((minute) => takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, keep: 2, version: minute, now: new Date(Date.UTC(2025, 0, 1, 0, minute)) }));
   assert.deepEqual(listBackups(backups, "app.db").map((backup) => backup.version), [3, 4]);
   assert.deepEqual(taken[3]!.pruned, [taken[1]!.path]);
 });
@@ -82,7 +83,7 @@ test("a relative backup directory is refused with USAGE before anything is writt
   const usage = { code: "USAGE" };
   assert.throws(() => upWithBackup(manager, { backup: { directory: "backups" } }), usage);
   await assert.rejects(upWithOnlineBackup(manager, { backup: { directory: "backups" } }), usage);
-  assert.throws(() => takeBackupSync(db, { directory: path.join("relative", "backups"), version: 0 }), usage);
+  assert.throws(() => takeBackupSync(createBetterSqlite3Driver(db), { directory: path.join("relative", "backups"), version: 0 }), usage);
   assert.equal(manager.currentVersion(), 0);
 });
 

@@ -37,6 +37,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -117,9 +118,8 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes)), capabilities),
     close: () => void db.close(),
-    backupTo: async (path) => {
-      await db.backup(path);
-    },
+    backupTo: async (path) => (await db.backup(path)).totalPages,
+    openFile: (file, { readonly, busyTimeoutMs }) => createBetterSqlite3Driver(new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities),
   };
 }
 

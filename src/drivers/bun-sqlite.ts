@@ -68,6 +68,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -159,6 +160,17 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
       return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes), capabilities);
     },
     close: () => db.close(),
+    openFile: (file, { readonly, busyTimeoutMs }) => {
+      const Class = db.constructor as DatabaseClass;
+      const other = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
+      try {
+        other.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      } catch (error) {
+        other.close();
+        throw error;
+      }
+      return createBunSqliteDriver(other, capabilities);
+    },
   };
 }
 

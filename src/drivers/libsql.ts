@@ -44,6 +44,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -117,6 +118,10 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    openFile: (file, { readonly, busyTimeoutMs }) => {
+      const Class = db.constructor as new (file: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
+      return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities);
+    },
   };
 }
 

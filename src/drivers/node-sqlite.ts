@@ -70,6 +70,7 @@ export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
     lockHolders: true,
     changeCounter: true,
     savepoints: true,
+    openFile: true,
   };
 }
 
@@ -154,6 +155,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     close: () => db.close(),
+    openFile: (file, { readonly, busyTimeoutMs }) =>
+      createNodeSqliteDriver(new (db.constructor as DatabaseSyncConstructor)(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) }), capabilities),
   };
   if (capabilities.snapshot) {
     driver.snapshot = () => db.serialize!();
@@ -165,9 +168,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   }
   const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
   if (backup !== null) {
-    driver.backupTo = async (path) => {
-      await backup(db, path);
-    };
+    driver.backupTo = async (path) => await backup(db, path);
   }
   return withSqliteCodes(driver, errcodeOf);
 }

@@ -39,6 +39,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   lockHolders: false,
   changeCounter: true,
   savepoints: true,
+  openFile: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
