@@ -3,8 +3,10 @@
  * `migrate` and `MigrationManager` take the app's own `Database`. Importing this entry loads no other
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *
- * The safety nets (rehearsal, backups, restore, baseline, verification) still read the database
- * through better-sqlite3 and are exported by `stepwise/better-sqlite3` only, for now.
+ * Backups, restore and `upWithBackup` are exported here as from every entry (`safety-nets.ts`);
+ * bun:sqlite has no online backup, so `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse
+ * with `DRIVER_CAPABILITY_MISSING`. Rehearsal, baseline and verification are exported by
+ * `stepwise/better-sqlite3` only, for now.
  *
  * @packageDocumentation
  */
@@ -12,3 +14,4 @@ export { MigrationManager, migrate, createBunSqliteDriver, BUN_SQLITE_CAPABILITI
 export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
+export * from "./safety-nets.js";

@@ -4,8 +4,10 @@
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.
  *
- * The safety nets (rehearsal, backups, restore, baseline, verification) still read the database
- * through better-sqlite3 and are exported by `stepwise/better-sqlite3` only, for now.
+ * Backups, restore and `upWithBackup` are exported here as from every entry (`safety-nets.ts`); the
+ * online ones need node:sqlite's `backup()` (Node 24 has it) and refuse with
+ * `DRIVER_CAPABILITY_MISSING` without it. Rehearsal, baseline and verification are exported by
+ * `stepwise/better-sqlite3` only, for now.
  *
  * @packageDocumentation
  */
@@ -14,3 +16,4 @@ export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 export { SqliteCodedError } from "../drivers/sqlite-shared.js";
+export * from "./safety-nets.js";
