@@ -246,11 +246,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, setAside, foreignReasons };
   } finally {
-    try {
-      if (source.inTransaction()) source.exec("COMMIT");
-    } finally {
-      closeQuietly(source);
-    }
+    // Ends the read transaction: it wrote nothing, and on a damaged file a COMMIT can fail with
+    // SQLITE_CORRUPT and hide the BACKUP_INVALID being thrown; the driver's rollback never throws.
+    source.rollback();
+    closeQuietly(source);
   }
 }
 
