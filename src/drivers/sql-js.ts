@@ -26,8 +26,8 @@ export type Database = SqlJsDatabase;
 // No `MigrationConnections` augmentation: see the note in `libsql.ts`.
 
 /**
- * What sql.js offers the executor and the safety nets: no file, so no `fileLocking` or
- * `lockHolders`; no `onlineBackup`; no `snapshot` (see the module note). `changeCounter` is
+ * What sql.js offers the executor and the safety nets: no file, so no `fileLocking`,
+ * `lockHolders` or `openFile` (backups and restore are refused); no `onlineBackup`; no `snapshot` (see the module note). `changeCounter` is
  * `PRAGMA data_version`, which works though no other connection can ever move it.
  */
 export const SQL_JS_CAPABILITIES: DriverCapabilities = {

@@ -24,7 +24,7 @@ import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
 import { guardSqlite } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
-import { closeQuietly, driverOf, driverWith, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
@@ -432,7 +432,13 @@ async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
     const expectedPages = pageCountWaiting(driver, Math.max(0, deadline - Date.now()), busyTimeoutMs);
-    const copiedPages = await driver.backupTo!(partialPath);
+    let copiedPages = 0;
+    try {
+      copiedPages = await driver.backupTo!(partialPath);
+    } catch (error) {
+      // Some libraries reject where better-sqlite3 resolves empty; either way nothing was copied yet.
+      if (!isLockError(driver, error)) throw error;
+    }
     if (copiedPages > 0 || expectedPages === 0) return;
     rmSync(partialPath, { force: true });
     if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? []);
