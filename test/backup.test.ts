@@ -182,6 +182,21 @@ await describeEachDriver("backups and restore", (h) => {
     });
   });
 
+  test("an online backup of a database another connection holds exclusively is DATABASE_LOCKED, not an empty file; released, it is taken", async (t) => {
+    if (h.lacks(t, "onlineBackup", "openFile")) return;
+    await h.withDatabase(async (db) => {
+      db.manager(registry).up({ to: 1 });
+      const other = await db.reopen();
+      other.exec("BEGIN EXCLUSIVE");
+      const backups = backupsIn(db);
+      await assert.rejects(nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
+      assert.deepEqual(existsSync(backups) ? readdirSync(backups) : [], [], "a locked online backup left a file");
+      other.exec("COMMIT");
+      const record = await nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 300 });
+      assert.equal((await contentsOf(h, record.path)).history, 1);
+    });
+  });
+
   test("restoreBackup puts a backup back, proves it, and keeps the database it replaced", async (t) => {
     if (h.lacks(t, "openFile", "onlineBackup")) return;
     await h.withDatabase(async (db) => {
