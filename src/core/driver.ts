@@ -113,6 +113,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
 
 /** How {@link Driver.openFile} opens a file. */
 export interface OpenFileOptions {
+  /** Open for reading only; the file must exist. Otherwise read-write, created when missing. */
   readonly readonly: boolean;
   /** How long its statements wait for another connection's lock. */
   readonly busyTimeoutMs: number;

@@ -135,7 +135,9 @@ export interface RestoreOptions {
    * A connection of the app's SQLite library (a driver or a manager; an in-memory connection will do),
    * whose driver opens the backup and the database. It needs the capabilities `openFile` and
    * `onlineBackup` (better-sqlite3, node:sqlite where Node has `backup()`); others are refused with
-   * `DRIVER_CAPABILITY_MISSING` before anything is read or written.
+   * `DRIVER_CAPABILITY_MISSING` before anything is read or written. Its own connection is only the
+   * way to the library: if it is open on the database being restored, it counts as another
+   * connection (leaving WAL mode for a backup with another page size waits for it to close).
    */
   readonly driver: DriverSource;
   /** The backup file to put back, as an absolute path. */
