@@ -14,7 +14,7 @@ import { MigrationManager } from "./support/stepwise.js";
 import { probeOwnerLock } from "../src/drivers/owner-lock.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { startDriverChild } from "./support/driver-child.js";
-import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import { caught, createItems, registryLosingStartedRow, sqlEntry, tsEntry } from "./support/registry-builders.js";
 import { describeForDriver } from "./support/single-driver.js";
 import { makeTempDir } from "./support/project.js";
 
@@ -175,20 +175,8 @@ await describeEachDriver("a transaction: false migration whose started row disap
       if (h.lacks(t, "fileLocking")) return;
       db.manager([createItems]).up();
       const other = await db.reopen();
-      let bodyRuns = 0;
-      const migrations = [
-        createItems,
-        tsEntry(2, {
-          transaction: false,
-          up(d) {
-            bodyRuns++;
-            if (bodyRuns > 3) throw new Error("run over and over");
-            d.exec("INSERT INTO items (note) VALUES ('once')");
-            // What a repair --forget from a process that misjudged the owner does (see the symlink test).
-            if (bodyRuns === 1) other.exec("DELETE FROM schema_migrations WHERE version = 2");
-          },
-        }),
-      ];
+      // What a repair --forget from a process that misjudged the owner does (see the symlink test).
+      const { migrations, bodyRuns } = registryLosingStartedRow(() => other.exec("DELETE FROM schema_migrations WHERE version = 2"));
       let outcome: Record<string, unknown> | null = null;
       let result: { steps: readonly { version: number }[] } | null = null;
       try {
@@ -196,7 +184,7 @@ await describeEachDriver("a transaction: false migration whose started row disap
       } catch (error) {
         outcome = error as Record<string, unknown>;
       }
-      assert.equal(bodyRuns, 1, `the body ran ${bodyRuns} times; result ${JSON.stringify(result?.steps)}; error ${String(outcome?.code)}`);
+      assert.equal(bodyRuns(), 1, `the body ran ${bodyRuns()} times; result ${JSON.stringify(result?.steps)}; error ${String(outcome?.code)}`);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);
       if (outcome === null) assert.equal(db.value("SELECT state FROM schema_migrations WHERE version = 2"), "applied");
     }));

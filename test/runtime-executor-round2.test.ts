@@ -11,7 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { runDriverChild } from "./support/driver-child.js";
-import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import { caught, createItems, registryLosingStartedRow, sqlEntry, tsEntry } from "./support/registry-builders.js";
 import { makeTempDir } from "./support/project.js";
 
 // sql.js keeps its database in memory: no WAL, no file another connection or process shares. It
@@ -101,19 +101,7 @@ await describeEachDriver("a history row lost while a transaction: false migratio
       if (h.lacks(t, "fileLocking")) return;
       db.manager([createItems]).up();
       const other = await db.reopen();
-      let bodyRuns = 0;
-      const migrations = [
-        createItems,
-        tsEntry(2, {
-          transaction: false,
-          up(d) {
-            bodyRuns++;
-            if (bodyRuns > 3) throw new Error("run over and over");
-            d.exec("INSERT INTO items (note) VALUES ('once')");
-            other.exec("DELETE FROM schema_migrations WHERE version = 2");
-          },
-        }),
-      ];
+      const { migrations, bodyRuns } = registryLosingStartedRow(() => other.exec("DELETE FROM schema_migrations WHERE version = 2"));
       const manager = db.manager(migrations);
       const error = caught(() => manager.up());
       assert.equal(error.code, "HISTORY_ROW_MISSING");
@@ -123,9 +111,9 @@ await describeEachDriver("a history row lost while a transaction: false migratio
       assert.equal(error.operation, "mark-applied");
       assert.equal(error.rolledBack, false);
       assert.equal(error.restoredStartedRow, true);
-      assert.equal(bodyRuns, 1);
+      assert.equal(bodyRuns(), 1);
       assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
-      assert.equal(bodyRuns, 1);
+      assert.equal(bodyRuns(), 1);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);
     }));
 

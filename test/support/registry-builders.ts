@@ -5,7 +5,7 @@
  * with checksum `checksum-<version>`, so tests can name the file an error must carry.
  */
 import assert from "node:assert/strict";
-import type { MigrationDefinition, ModuleMigrationEntry, SqlMigrationEntry } from "../../src/core/types.js";
+import type { MigrationDefinition, MigrationEntry, ModuleMigrationEntry, SqlMigrationEntry } from "../../src/core/types.js";
 
 /**
  * What every driver's native connection offers a migration body: `exec` of statements without bound
@@ -71,4 +71,26 @@ export function caught(action: () => unknown): Record<string, unknown> {
     return error as Record<string, unknown>;
   }
   assert.fail("expected a throw");
+}
+
+/**
+ * Migrations 1 and 2, where 2 (`transaction: false`) inserts one `items` row and, on its first run,
+ * calls `forget` to delete its own `started` history row mid-run, as a `repair --forget` from a
+ * process that misjudged the owner would. `bodyRuns()` counts how often its body ran.
+ */
+export function registryLosingStartedRow(forget: () => void): { migrations: MigrationEntry[]; bodyRuns(): number } {
+  let runs = 0;
+  const migrations = [
+    createItems,
+    tsEntry(2, {
+      transaction: false,
+      up(d) {
+        runs++;
+        if (runs > 3) throw new Error("run over and over");
+        d.exec("INSERT INTO items (note) VALUES ('once')");
+        if (runs === 1) forget();
+      },
+    }),
+  ];
+  return { migrations, bodyRuns: () => runs };
 }
