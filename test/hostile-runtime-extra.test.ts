@@ -30,27 +30,30 @@ await describeEachDriver("an escaped transaction: committed must never be 'no' w
       assert.notEqual(error.committed, "no");
     }));
 
-  test('ROLLBACK, then another connection writes a row, then BEGIN — a committed row, so committed is not "no"', (t) =>
-    h.withDatabase(async (db) => {
-      // sql.js shares no file between connections (no fileLocking): there is no "another connection" to write.
-      if (h.lacks(t, "fileLocking")) return;
-      db.manager([createItems]).up();
-      const other = await db.reopen();
-      const migrations = [
-        createItems,
-        tsEntry(2, {
-          up(d) {
-            d.exec("ROLLBACK");
-            other.exec("INSERT INTO items (note) VALUES ('written by a second connection')");
-            d.exec("BEGIN");
-          },
-        }),
-      ];
-      const error = caught(() => db.manager(migrations).up());
-      assert.equal(error.code, "TRANSACTION_ESCAPED");
-      assert.equal(db.value("SELECT count(*) FROM items"), 1, "precondition: the row really is committed");
-      assert.notEqual(error.committed, "no");
-    }));
+  for (const mode of ["delete", "wal"] as const) {
+    test(`ROLLBACK, then another connection writes a row, then BEGIN (${mode} journal mode) — a committed row, so committed is not "no"`, (t) =>
+      h.withDatabase(async (db) => {
+        // sql.js shares no file between connections (no fileLocking): there is no "another connection" to write.
+        if (h.lacks(t, "fileLocking")) return;
+        db.exec(`PRAGMA journal_mode = ${mode}`);
+        db.manager([createItems]).up();
+        const other = await db.reopen();
+        const migrations = [
+          createItems,
+          tsEntry(2, {
+            up(d) {
+              d.exec("ROLLBACK");
+              other.exec("INSERT INTO items (note) VALUES ('written by a second connection')");
+              d.exec("BEGIN");
+            },
+          }),
+        ];
+        const error = caught(() => db.manager(migrations).up());
+        assert.equal(error.code, "TRANSACTION_ESCAPED");
+        assert.equal(db.value("SELECT count(*) FROM items"), 1, "precondition: the row really is committed");
+        assert.notEqual(error.committed, "no");
+      }));
+  }
 
   test("the body savepoint's name is derivable from the witness table: COMMIT; BEGIN; SAVEPOINT <it>; throw is reported rolled back while its row stays", () =>
     h.withDatabase((db) => {
