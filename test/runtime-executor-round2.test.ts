@@ -6,9 +6,10 @@
  * processes of the driver's own library (`support/driver-child.ts`).
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { runDriverChild } from "./support/driver-child.js";
 import { caught, createItems, registryLosingStartedRow, sqlEntry, tsEntry } from "./support/registry-builders.js";
@@ -72,6 +73,33 @@ await describeEachDriver("the owner lock is found by every path to the same file
     process.chdir(path.join(dir, "elsewhere"));
     owner.manager(migrations).up();
     assert.equal(probe, "held");
+  });
+
+  test("an owner that opened the database through a symlink is held for a connection using the real path", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    const dir = makeTempDir(t);
+    mkdirSync(path.join(dir, "real"));
+    const realPath = path.join(dir, "real", "app.db");
+    const linkPath = path.join(dir, "link.db");
+    const reader = await h.open(realPath);
+    t.after(() => reader.close());
+    symlinkSync(realPath, linkPath);
+    const owner = await h.open(linkPath);
+    t.after(() => owner.close());
+    let probe: string | null = null;
+    const migrations = [
+      createItems,
+      tsEntry(2, {
+        transaction: false,
+        up() {
+          const lockFile = (JSON.parse(String(reader.value("SELECT owner FROM schema_migrations WHERE version = 2"))) as { lockFile: string }).lockFile;
+          probe = reader.driver.probeOwnerLock!(lockFile);
+        },
+      }),
+    ];
+    owner.manager(migrations).up();
+    assert.equal(probe, "held");
+    assert.equal(reader.driver.probeOwnerLock!(ownerLockFileName(realPath, "schema_migrations")), "free");
   });
 });
 
