@@ -38,8 +38,8 @@ export interface DatabaseSync {
   location(dbName?: string): string | null;
   /** Node 22.16 and newer. */
   readonly isTransaction: boolean;
-  /** Node 22.15 and newer, so every Node this driver accepts. */
-  readonly isOpen: boolean;
+  /** Node 22.15 and newer, so every Node this driver accepts (read as open where it is missing). */
+  readonly isOpen?: boolean;
   /** Only on Nodes that have it (24.21 does; see {@link nodeSqliteCapabilities}). */
   serialize?(dbName?: string): Uint8Array;
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
@@ -119,6 +119,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   const filePath = db.location();
   const openSidecar = sidecarOpener(db);
   const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
+  // `false` only once closed; a Node without the flag is taken at its word that the connection is open.
+  const isOpen = (): boolean => db.isOpen !== false;
   const driver: SyncDriver<DatabaseSync> = {
     name: "node-sqlite",
     dialect: "sqlite",
@@ -133,21 +135,21 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     commit: () => db.exec("COMMIT"),
     rollback: () => {
       // A closed connection (a migration called db.close()) holds no transaction any more.
-      if (!db.isOpen || !db.isTransaction) return;
+      if (!isOpen() || !db.isTransaction) return;
       try {
         db.exec("ROLLBACK");
       } catch {
         // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => db.isOpen && db.isTransaction,
+    inTransaction: () => isOpen() && db.isTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     setBusyTimeout: (ms) => {
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (db.isOpen) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
-    runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.isOpen, entry, direction, context),
+    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: (error) => {
       const errcode = errcodeOf(error);
