@@ -18,7 +18,7 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
-import { classifySqliteError, createBatchConnection } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, runBodyOnConnection } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -176,6 +176,8 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     return row === undefined ? undefined : Object.values(row)[0];
   };
   const exec = coded((sql: string): void => void db.exec(sql));
+  // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
+  const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
   return {
     name: "sql.js",
     dialect: "sqlite",
@@ -203,15 +205,16 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
         // No transaction was open, or SQLite already rolled back (after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => isInTransaction(db),
+    // A closed connection (a migration called db.close()) holds no transaction; BEGIN would throw there.
+    inTransaction: () => isOpen() && isInTransaction(db),
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     // Kept so the executor's save-and-restore of the setting holds; with one connection nothing waits.
-    setBusyTimeout: (ms) => exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: coded((entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
-    }),
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (isOpen()) exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+    },
+    runBody: coded((entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context)),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: (error) => classifySqliteError(withSqliteCode(error)),
     close: freeAll,
