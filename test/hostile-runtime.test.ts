@@ -401,6 +401,7 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
     };
     const finished = runCli(["up", "--json", "--db", databasePath], { cwd: project.root, env: { STEPWISE_PAUSE_DIR: pauseDir, STEPWISE_PAUSE_AT: "middle" } });
     // Never leave the owner waiting if an assertion fails first.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- node:test awaits an async hook
     t.after(async () => {
       resume();
       await finished;

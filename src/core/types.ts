@@ -9,7 +9,7 @@
  * declaration merging, so a migration's `db` has the type of the connection it will receive without
  * the core naming any driver.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until a driver entry merges its connection in
 export interface MigrationConnections {}
 
 /** The connection a migration receives: the imported drivers' native types, or `unknown` when none is. */

@@ -106,6 +106,7 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
         return body!.call(entry.module, db, context);
       } finally {
         // Every later step (release, record, restore) would fail with better-sqlite3's bare TypeError.
+        // eslint-disable-next-line no-unsafe-finally -- a closed connection outranks the body's own error
         if (!db.open) throw new ConnectionClosedError(entry, direction);
       }
     },
