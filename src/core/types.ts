@@ -127,6 +127,26 @@ export function defineMigration<const T extends MigrationDefinition>(
   return definition;
 }
 
+/**
+ * `defineMigration` with `db` typed as one driver's native connection `Db`: the one each driver entry
+ * exports, so `import { defineMigration } from "stepwise/node-sqlite"` gives `up(db)` node:sqlite's
+ * `DatabaseSync`. Per entry rather than by declaration merging, because merged declarations add up:
+ * a program that imports two drivers (a test suite, this repository) would type every `db` as the
+ * union of both connections.
+ */
+export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
+  definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
+) => MigrationDefinition<any>;
+
+/**
+ * What every entry's `defineMigration` does at run time: nothing but return the definition, since
+ * the types do the checking and codegen reads the call without running it.
+ */
+export function returnDefinition<T>(definition: T): T {
+  return definition;
+}
+
 /** Fields every registry entry carries. */
 export interface MigrationEntryBase {
   readonly version: number;

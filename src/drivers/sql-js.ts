@@ -17,7 +17,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
@@ -259,3 +259,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: `verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`,
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is sql.js's `Database`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/sql-js";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<Database> = returnDefinition;

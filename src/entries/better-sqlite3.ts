@@ -36,3 +36,4 @@ export type {
   TableSnapshot,
 } from "../safety/schema-snapshot.js";
 export type { NormalizeSqlOptions } from "../safety/schema-snapshot.js";
+export { defineMigration } from "../drivers/better-sqlite3.js";

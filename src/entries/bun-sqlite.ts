@@ -12,3 +12,4 @@ export { MigrationManager, migrate, createBunSqliteDriver, BUN_SQLITE_CAPABILITI
 export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
+export { defineMigration } from "../drivers/bun-sqlite.js";

@@ -9,3 +9,4 @@
  */
 export { MigrationManager, migrate, createLibsqlDriver, LIBSQL_CAPABILITIES } from "../drivers/libsql.js";
 export type { Database } from "../drivers/libsql.js";
+export { defineMigration } from "../drivers/libsql.js";

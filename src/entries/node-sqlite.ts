@@ -14,3 +14,4 @@ export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 export { SqliteCodedError } from "../drivers/sqlite-shared.js";
+export { defineMigration } from "../drivers/node-sqlite.js";

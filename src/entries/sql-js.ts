@@ -10,3 +10,4 @@
  */
 export { MigrationManager, migrate, createSqlJsDriver, SQL_JS_CAPABILITIES, sqliteCodeOfMessage } from "../drivers/sql-js.js";
 export type { Database } from "../drivers/sql-js.js";
+export { defineMigration } from "../drivers/sql-js.js";
