@@ -16,7 +16,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -169,7 +169,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
       await backup(db, path);
     };
   }
-  return withSqliteCodes(driver, errcodeOf);
+  // No wrapping: errors reach the app as node:sqlite threw them, and classifyError names their errcode.
+  return driver;
 }
 
 /**

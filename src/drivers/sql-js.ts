@@ -8,13 +8,13 @@
  * serialization, but stepwise's rehearsal, replay and verification read the copy through
  * better-sqlite3's API today, so `snapshot` is declared false rather than half-run. Its errors are
  * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
- * messages a user can act on back to SQLite's codes, and every primitive rethrows with that code
- * set, so the core reports them as it does for other drivers.
+ * messages a user can act on back to SQLite's codes, and the driver's `classifyError` reports that
+ * code, so the core reports them as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
@@ -73,26 +73,25 @@ export function sqliteCodeOfMessage(message: string): string | null {
 }
 
 /**
- * Gives an sql.js error the `code` SQLite's other bindings put on theirs. sql.js also throws bare
- * strings for values it cannot bind; those become `Error`s.
+ * sql.js throws bare strings for values it cannot bind; those become `Error`s, so a failure always
+ * has a message and a stack. Its `Error`s pass as they are: {@link classifySqlJsError} reads their
+ * code from the message, with nothing added to them.
  */
-function withSqliteCode(error: unknown): unknown {
-  const failure = error instanceof Error ? error : typeof error === "string" ? new Error(error) : error;
-  if (failure instanceof Error && (failure as { code?: unknown }).code === undefined) {
-    const code = sqliteCodeOfMessage(failure.message);
-    if (code !== null) Object.defineProperty(failure, "code", { value: code, enumerable: true, configurable: true, writable: true });
-  }
-  return failure;
-}
-
-function coded<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
+function throwingErrors<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
   return (...args) => {
     try {
       return action(...args);
     } catch (error) {
-      throw withSqliteCode(error);
+      throw typeof error === "string" ? new Error(error) : error;
     }
   };
+}
+
+/** sql.js's errors carry SQLite's message and no code; the message names the code. */
+function classifySqlJsError(error: unknown): ErrorClassification {
+  if (!(error instanceof Error)) return classifySqliteError(error);
+  const code = sqliteCodeOfMessage(error.message);
+  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
 }
 
 /** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
@@ -138,8 +137,8 @@ function isInTransaction(db: Database): boolean {
 function batchConnectionOf(db: Database): BatchConnection {
   return createBatchConnection({
     prepare: (sql) => ({
-      get: coded((...params: unknown[]) => readOnce(db, sql, params)[0]),
-      all: coded((...params: unknown[]) => readOnce(db, sql, params)),
+      get: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)[0]),
+      all: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)),
     }),
     exec: (sql) => void db.exec(sql),
     inTransaction: () => isInTransaction(db),
@@ -169,12 +168,12 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     }
     return statement;
   };
-  const query = coded((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
+  const query = throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
   const value = (sql: string): unknown => {
     const [row] = query(sql, []);
     return row === undefined ? undefined : Object.values(row)[0];
   };
-  const exec = coded((sql: string): void => void db.exec(sql));
+  const exec = throwingErrors((sql: string): void => void db.exec(sql));
   return {
     name: "sql.js",
     dialect: "sqlite",
@@ -184,7 +183,7 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     capabilities,
     exec,
     query,
-    run: coded((sql, params) => {
+    run: throwingErrors((sql, params) => {
       const statement = prepare(sql);
       try {
         statement.run(params as SqlValue[]);
@@ -207,12 +206,12 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     // Kept so the executor's save-and-restore of the setting holds; with one connection nothing waits.
     setBusyTimeout: (ms) => exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: coded((entry, direction, context) => {
+    runBody: throwingErrors((entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
       return body!.call(entry.module, db, context);
     }),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
-    classifyError: (error) => classifySqliteError(withSqliteCode(error)),
+    classifyError: classifySqlJsError,
     close: freeAll,
   };
 }

@@ -13,5 +13,4 @@ export { MigrationManager, migrate, createNodeSqliteDriver, nodeSqliteCapabiliti
 export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
-export { SqliteCodedError } from "../drivers/sqlite-shared.js";
 export { defineMigration } from "../drivers/node-sqlite.js";
