@@ -279,6 +279,21 @@ for (const driver of drivers) {
       });
     });
 
+    test("a connection that may not write is DATABASE_UNUSABLE with nativeKind readonly, nothing created", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        // Read-only the way every library can be: the app's own query_only (root ignores file modes).
+        db.exec("PRAGMA query_only = 1");
+        const manager = new MigrationManager(db as never, registry);
+        assert.throws(() => manager.up(), (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+          assert.deepEqual({ code: error.code, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DATABASE_UNUSABLE", nativeCode: "SQLITE_READONLY", nativeKind: "readonly" });
+          assertLibraryError(error.cause);
+          return true;
+        });
+        assert.deepEqual(tableNames(manager), []);
+      });
+    });
+
     test("a database another connection holds is DATABASE_LOCKED after the busy timeout, nothing changed", async (t) => {
       const { MigrationManager } = await driver.load();
       if (!(await declares(driver, "fileLocking"))) return void t.skip(`${driver.name} has no file another connection could lock`);
