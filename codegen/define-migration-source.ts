@@ -6,14 +6,7 @@
 import type { Node, SourceFile } from "ts-morph";
 
 /** The package entries that export `defineMigration`; `test/codegen-define-migration.test.ts` holds this to package.json's `exports`. */
-export const DEFINE_MIGRATION_SOURCES: readonly string[] = [
-  "stepwise",
-  "stepwise/better-sqlite3",
-  "stepwise/node-sqlite",
-  "stepwise/bun-sqlite",
-  "stepwise/libsql",
-  "stepwise/sql-js",
-];
+export const DEFINE_MIGRATION_SOURCES: readonly string[] = ["stepwise", "stepwise/better-sqlite3", "stepwise/node-sqlite", "stepwise/bun-sqlite", "stepwise/libsql", "stepwise/sql-js"];
 
 /** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */
 export interface ForeignDefineMigration {
@@ -48,5 +41,7 @@ export function findForeignDefineMigration(sourceFile: SourceFile): ForeignDefin
 /** The fix, for the problem's message. */
 export function describeForeignDefineMigration(found: ForeignDefineMigration): string {
   const what = found.importedName === "defineMigration" ? `defineMigration is imported from "${found.source}"` : `"${found.importedName}" of "${found.source}" is imported as defineMigration`;
-  return `${what}, so codegen cannot know what the call does; write import { defineMigration } from "stepwise" (or from your driver's entry: ${DEFINE_MIGRATION_SOURCES.slice(1).map((s) => `"${s}"`).join(", ")})`;
+  return `${what}, so codegen cannot know what the call does; write import { defineMigration } from "stepwise" (or from your driver's entry: ${DEFINE_MIGRATION_SOURCES.slice(1)
+    .map((s) => `"${s}"`)
+    .join(", ")})`;
 }

@@ -53,10 +53,16 @@ for (const driver of DRIVERS) {
     const db = await driver.open(project.databasePath());
     try {
       const { migrate, MigrationManager } = await driver.load();
-      assert.deepEqual(migrate(db as never, registry).steps.map((step) => step.version), [1]);
+      assert.deepEqual(
+        migrate(db as never, registry).steps.map((step) => step.version),
+        [1],
+      );
       // Applied once: a second run finds nothing to do, and the table the body made is there to drop.
       assert.deepEqual(migrate(db as never, registry).steps, []);
-      assert.deepEqual(new MigrationManager(db as never, registry).down({ to: 0 }).steps.map((step) => step.version), [1]);
+      assert.deepEqual(
+        new MigrationManager(db as never, registry).down({ to: 0 }).steps.map((step) => step.version),
+        [1],
+      );
     } finally {
       db.close();
     }
