@@ -3,7 +3,7 @@
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
 import { describeStoredValue } from "./stored-value.js";
-import type { ErrorClassification, ErrorKind } from "./driver.js";
+import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
 /** Every `code` a {@link StepwiseError} can carry. */
@@ -409,7 +409,10 @@ export class MigrationFailedError extends StepwiseError {
 
   /** The same failure, naming the backup taken before the run. */
   withBackupPath(backupPath: string): MigrationFailedError {
-    return recordNativeError(new MigrationFailedError({ ...this, cause: this.cause, backupPath }), { kind: this.nativeKind ?? "other", nativeCode: this.nativeCode });
+    const copy = new MigrationFailedError({ ...this, cause: this.cause, backupPath });
+    // The same failure, so the same reading of the library's error (see `native-error.ts`).
+    Object.assign(copy, { nativeCode: this.nativeCode, nativeKind: this.nativeKind });
+    return copy;
   }
 }
 
@@ -944,25 +947,4 @@ export class ConnectionClosedError extends MigrationFailedError {
     );
     super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
   }
-}
-
-/**
- * Records a driver's reading of the library error `error` wraps as its `nativeCode` and
- * `nativeKind`. The first reading wins, and a reading without a code records nothing.
- */
-export function recordNativeError<E extends StepwiseError>(error: E, classification: ErrorClassification): E {
-  if (error.nativeCode !== null || classification.nativeCode === null) return error;
-  // The fields are read-only to everyone else; they are set once, here, right after construction.
-  const fields = error as { nativeCode: string | null; nativeKind: ErrorKind | null };
-  fields.nativeCode = classification.nativeCode;
-  fields.nativeKind = classification.kind;
-  return error;
-}
-
-/** The library error a stepwise error wraps: the first cause down its chain that is not a stepwise error, or `undefined`. */
-export function nativeCauseOf(error: StepwiseError): unknown {
-  let cause: unknown = error.cause;
-  // Bounded: a cause chain is data, and a cyclic one must not hang error handling.
-  for (let depth = 0; depth < 8 && cause instanceof StepwiseError; depth++) cause = cause.cause;
-  return cause instanceof StepwiseError ? undefined : cause;
 }

@@ -4,7 +4,8 @@
  * own try/finally rolls back). The sync runner never awaits; the async runner awaits every
  * primitive, and a migration body, while the write transaction stays open.
  */
-import { StepwiseError, nativeCauseOf, recordNativeError } from "./errors.js";
+import { StepwiseError } from "./errors.js";
+import { nativeCauseOf, recordNativeError } from "./native-error.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 

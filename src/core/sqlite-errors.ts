@@ -3,7 +3,8 @@
  * database, read-only, disk full) into typed errors that say what to do.
  */
 import type { ErrorKind } from "./driver.js";
-import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError, recordNativeError } from "./errors.js";
+import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
+import { recordNativeError } from "./native-error.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
 interface SqliteErrorLike {
