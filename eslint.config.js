@@ -2,6 +2,7 @@
 // `console`, `process.exit` or `process.cwd()` outside the CLI entry points). Formatting is
 // prettier's job (`npm run format:check`), so no stylistic rules here.
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 /** The brief's side-effect ban, as `no-restricted-properties` entries. */
@@ -10,10 +11,10 @@ const LIBRARY_SIDE_EFFECTS = [
   { object: "process", property: "cwd", message: "Library code takes paths as options (projectRoot, cwd) instead of reading the process's working directory." },
 ];
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ["dist/", "node_modules/", "generated/", "test/fixtures/", "test/snapshots/", "bench/results/", "**/*.d.ts"] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
     languageOptions: {
