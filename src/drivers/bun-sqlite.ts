@@ -49,8 +49,8 @@ export interface Database {
 }
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
-// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /** bun:sqlite's `Database` class, as reached through a connection. */
 interface DatabaseClass {

@@ -26,9 +26,8 @@ import { classifySqliteError, holdSidecarLock, probeSidecarLock, type SidecarOpe
 export type Database = Libsql.Database;
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so this repository's own typecheck, which sees every driver, would turn every
-// migration's `db` into a union of all drivers' connections. A libsql app's migrations type `db`
-// themselves (`up(db: Database)`) until the core keys the connection type by registry instead.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /**
  * What libsql offers the executor and the safety nets. No `snapshot` (`serialize()` is not

@@ -44,8 +44,8 @@ export interface DatabaseSync {
 }
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
-// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;

@@ -23,7 +23,9 @@ import { classifySqliteError, createBatchConnection } from "./sqlite-shared.js";
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
 
-// No `MigrationConnections` augmentation: see the note in `libsql.ts`.
+// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /**
  * What sql.js offers the executor and the safety nets: no file, so no `fileLocking` or
