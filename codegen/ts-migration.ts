@@ -4,6 +4,7 @@
  */
 import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
+import { describeForeignDefineMigration, findForeignDefineMigration } from "./define-migration-source.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
 /** What a well-formed TypeScript migration declares. */
@@ -69,7 +70,12 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
   const exported = defaultExports[0]!;
   const call = Node.isExportAssignment(exported) ? unwrapParentheses(exported.getExpression()) : undefined;
   if (!call || !Node.isCallExpression(call) || call.getExpression().getText() !== "defineMigration") {
-    report("TS_NOT_DEFINE_MIGRATION", exported, `the default export must be "defineMigration({ ... })", imported from "stepwise", so codegen can read it without running it`);
+    report("TS_NOT_DEFINE_MIGRATION", exported, `the default export must be "defineMigration({ ... })", imported from "stepwise" or a driver entry such as "stepwise/node-sqlite", so codegen can read it without running it`);
+    return { ok: false, problems };
+  }
+  const foreign = findForeignDefineMigration(sourceFile);
+  if (foreign) {
+    report("TS_DEFINE_MIGRATION_SOURCE", foreign.node, describeForeignDefineMigration(foreign));
     return { ok: false, problems };
   }
   const [argument, ...extraArguments] = call.getArguments();

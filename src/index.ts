@@ -9,6 +9,7 @@ export { defineMigration } from "./core/types.js";
 export type {
   BatchOptions,
   BatchSummary,
+  DefineMigration,
   MigrationConnection,
   MigrationConnections,
   MigrationContext,

@@ -205,7 +205,7 @@ test("extensionless imports follow tsx's order in CommonJS too, put declarations
   const project = createTestProject(t);
   project.writeMigration("001_seed.ts", seedMigration('import { seed } from "./lib/seed";'));
   write(project.root, "migrations/lib/seed.mts", seedHelper("from_mts"));
-  await assert.rejects(tsImport(`${path.join(project.migrationsDir, "001_seed.ts")}?order=${++load}`, import.meta.url), "tsx does not find seed.mts");
+  await assert.rejects(tsImport(`${path.join(project.migrationsDir, "001_seed.ts")}?order=${load + 1}`, import.meta.url), "tsx does not find seed.mts");
   assert.deepEqual(scanProject(project).problems.map((p) => p.code), ["TS_IMPORT_NOT_FOUND"]);
 });
 

@@ -16,6 +16,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import type { DriverCapabilities, DriverCapability } from "../src/core/driver.js";
 import type { SyncMigrationManager } from "../src/core/manager.js";
+import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { availableDrivers, currentRuntime, unloadableReason, type DriverUnderTest } from "./support/driver-matrix.js";
 
@@ -90,6 +91,18 @@ const rows = (manager: Manager, sql: string): Record<string, unknown>[] => manag
 
 const tableNames = (manager: Manager): string[] =>
   rows(manager, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").map((row) => String(row.name));
+
+/**
+ * The cause stepwise reports is the library's error: an `Error`, not a stepwise one, whose `code`
+ * (when it has one) is the library's own (`SQLITE_*`, or node:sqlite's `ERR_SQLITE_ERROR`). The
+ * failing-migration test also checks it is the very object the library threw.
+ */
+function assertLibraryError(cause: unknown): void {
+  assert.ok(cause instanceof Error, "the cause is the library's Error");
+  assert.ok(!(cause instanceof StepwiseError), "the cause is not a stepwise error");
+  const code = (cause as { code?: unknown }).code;
+  if (code !== undefined) assert.ok(typeof code === "string" && (code.startsWith("SQLITE_") || code === "ERR_SQLITE_ERROR"), `the library's own code, not ${String(code)}`);
+}
 
 const drivers = availableDrivers();
 
@@ -192,23 +205,33 @@ for (const driver of drivers) {
       });
     });
 
-    test("a failing migration rolls back whole: MIGRATION_FAILED rolledBack, SQLite's code on the cause", async () => {
+    test("a failing migration rolls back whole: MIGRATION_FAILED rolledBack, SQLite's code as nativeCode, the library's own error as cause", async () => {
       const { MigrationManager } = await driver.load();
       await withDatabase((db) => {
+        let thrown: unknown;
         const failing = tsEntry(3, "duplicate", (conn) => {
           conn.exec("CREATE TABLE audit (id INTEGER PRIMARY KEY)");
           conn.exec("CREATE UNIQUE INDEX contacts_name ON contacts (name)");
-          conn.exec("INSERT INTO contacts (name) VALUES ('Ada')");
+          try {
+            conn.exec("INSERT INTO contacts (name) VALUES ('Ada')");
+          } catch (error) {
+            thrown = error;
+            throw error;
+          }
         });
         const manager = new MigrationManager(db as never, [createContacts, seed, failing]);
         assert.throws(
           () => manager.up(),
-          (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: { code?: string } }) => {
+          (error: Error & { code?: string; version?: number; rolledBack?: boolean; nativeCode?: string | null; nativeKind?: string | null }) => {
             assert.equal(error.code, "MIGRATION_FAILED");
             assert.equal(error.version, 3);
             assert.equal(error.rolledBack, true);
             // sql.js reports SQLite's message only, which names the primary code.
-            assert.equal(error.cause?.code, driver.name === "sql.js" ? "SQLITE_CONSTRAINT" : "SQLITE_CONSTRAINT_UNIQUE");
+            assert.equal(error.nativeCode, driver.name === "sql.js" ? "SQLITE_CONSTRAINT" : "SQLITE_CONSTRAINT_UNIQUE");
+            assert.equal(error.nativeKind, "other");
+            // The very object the library threw, not a copy or a wrapper.
+            assert.equal(error.cause, thrown);
+            assertLibraryError(error.cause);
             return true;
           },
         );
@@ -237,6 +260,40 @@ for (const driver of drivers) {
       });
     });
 
+    test("a migration that fills the database is DISK_FULL with its version and nativeCode SQLITE_FULL, nothing of it kept", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        const manager = new MigrationManager(db as never, [createContacts, seed]);
+        manager.up();
+        // The app's own cap on the file's size: one page more than it has, so the blob cannot fit.
+        db.exec(`PRAGMA max_page_count = ${Number(rows(manager, "PRAGMA page_count")[0]!.page_count) + 1}`);
+        const big = sqlEntry(3, "big", "CREATE TABLE blobs (b BLOB); INSERT INTO blobs VALUES (randomblob(200000));", null);
+        const filling = new MigrationManager(db as never, [createContacts, seed, big]);
+        assert.throws(() => filling.up(), (error: { code?: unknown; version?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+          assert.deepEqual({ code: error.code, version: error.version, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DISK_FULL", version: 3, nativeCode: "SQLITE_FULL", nativeKind: "full" });
+          assertLibraryError(error.cause);
+          return true;
+        });
+        assert.deepEqual(tableNames(filling), ["contacts", "schema_migrations"]);
+        assert.equal(filling.currentVersion(), 2);
+      });
+    });
+
+    test("a connection that may not write is DATABASE_UNUSABLE with nativeKind readonly, nothing created", async () => {
+      const { MigrationManager } = await driver.load();
+      await withDatabase((db) => {
+        // Read-only the way every library can be: the app's own query_only (root ignores file modes).
+        db.exec("PRAGMA query_only = 1");
+        const manager = new MigrationManager(db as never, registry);
+        assert.throws(() => manager.up(), (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+          assert.deepEqual({ code: error.code, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DATABASE_UNUSABLE", nativeCode: "SQLITE_READONLY", nativeKind: "readonly" });
+          assertLibraryError(error.cause);
+          return true;
+        });
+        assert.deepEqual(tableNames(manager), []);
+      });
+    });
+
     test("a database another connection holds is DATABASE_LOCKED after the busy timeout, nothing changed", async (t) => {
       const { MigrationManager } = await driver.load();
       if (!(await declares(driver, "fileLocking"))) return void t.skip(`${driver.name} has no file another connection could lock`);
@@ -245,7 +302,12 @@ for (const driver of drivers) {
         try {
           other.exec("BEGIN IMMEDIATE");
           const manager = new MigrationManager(db as never, registry, { busyTimeoutMs: 50 });
-          assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50 });
+          assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50, nativeKind: "locked" });
+          assert.throws(() => manager.up(), (error: { nativeCode?: unknown; cause?: unknown }) => {
+            assert.match(String(error.nativeCode), /^SQLITE_BUSY/);
+            assertLibraryError(error.cause);
+            return true;
+          });
           other.exec("ROLLBACK");
           assert.deepEqual(tableNames(manager), []);
         } finally {

@@ -4,13 +4,13 @@
  * position, and paths gen cannot use get their true cause, never a stack trace.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "./support/stepwise.js";
-import { binPath, createTestProject, fixturesDir, makeTempDir, readBytes, runCli, type RunResult } from "./support/project.js";
+import { createTestProject, fixturesDir, makeTempDir, readBytes, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines, type PrintedProblem } from "./support/problem-lines.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 

@@ -268,6 +268,7 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
     };
     const finished = runCli(["up", "--json", "--db", databasePath], { cwd: project.root, env: { STEPWISE_PAUSE_DIR: pauseDir, STEPWISE_PAUSE_AT: "middle" } });
     // Never leave the owner waiting if an assertion fails first.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- node:test awaits an async hook
     t.after(async () => {
       resume();
       await finished;

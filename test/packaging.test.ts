@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { transform as transformWithEsbuild } from "esbuild";
 import { rollup, type Plugin } from "rollup";
 import { makeTempDir, repoRoot } from "./support/project.js";
-import { copyInstalledPackage, describeRun, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
+import { copyInstalledPackage, describeRun, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
 const repoManifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   exports: Record<string, string | Record<string, string>>;

@@ -3,6 +3,7 @@
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
 import { describeStoredValue } from "./stored-value.js";
+import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
 /** Every `code` a {@link StepwiseError} can carry. */
@@ -51,6 +52,16 @@ export type StepwiseErrorCode =
 export class StepwiseError extends Error {
   /** Stable identifier; safe to branch on. */
   readonly code: StepwiseErrorCode;
+  /**
+   * When this error wraps a database library's error (its `cause`, or the first cause down the
+   * chain that is not a stepwise error): that error's code as the driver reads it, SQLite's
+   * `SQLITE_*` name (`SQLITE_CONSTRAINT_UNIQUE`), the same on every driver, whatever shape the
+   * library gives it. `null` when it wraps none, or the library's error carries no code. The
+   * `cause` stays the library's own error, untouched.
+   */
+  readonly nativeCode: string | null = null;
+  /** The same reading as stepwise's kind of failure (`locked`, `full`, `readonly`…), or `null` with {@link nativeCode}. */
+  readonly nativeKind: ErrorKind | null = null;
 
   constructor(code: StepwiseErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -398,7 +409,10 @@ export class MigrationFailedError extends StepwiseError {
 
   /** The same failure, naming the backup taken before the run. */
   withBackupPath(backupPath: string): MigrationFailedError {
-    return new MigrationFailedError({ ...this, cause: this.cause, backupPath });
+    const copy = new MigrationFailedError({ ...this, cause: this.cause, backupPath });
+    // The same failure, so the same reading of the library's error (see `native-error.ts`).
+    Object.assign(copy, { nativeCode: this.nativeCode, nativeKind: this.nativeKind });
+    return copy;
   }
 }
 

@@ -414,7 +414,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
     }
     const ran: AppliedStep[] = [];
-    let fresh = plan;
+    // Read again inside the transaction: another connection may have migrated since planning.
+    let fresh: typeof plan;
     const before = yield* snapshotConnectionSettings();
     let failed = true;
     try {

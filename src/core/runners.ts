@@ -5,6 +5,7 @@
  * primitive, and a migration body, while the write transaction stays open.
  */
 import { StepwiseError } from "./errors.js";
+import { nativeCauseOf, recordNativeError } from "./native-error.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 
@@ -27,7 +28,7 @@ export class AsyncInSyncRunnerError extends StepwiseError {
 export function runSync<T>(step: Step<T>, driver: Driver): T {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
+    const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     try {
       const value = perform(driver, result.value);
@@ -47,13 +48,30 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
+    const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     try {
       next = { ok: true, value: await perform(driver, result.value, true) };
     } catch (error) {
       next = { ok: false, error };
     }
+  }
+}
+
+/**
+ * Feeds `next` into the algorithm. The error it ends with gets the driver's reading of the library
+ * error it wraps (`nativeCode`, `nativeKind`), here, where the driver is known, so every path of the
+ * executor reports it the same way on every driver.
+ */
+function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: false; error: unknown }, driver: Driver): IteratorResult<Operation, T> {
+  try {
+    return next.ok ? step.next(next.value) : step.throw(next.error);
+  } catch (error) {
+    if (error instanceof StepwiseError && error.nativeCode === null) {
+      const cause = nativeCauseOf(error);
+      if (cause !== undefined) recordNativeError(error, driver.classifyError(cause));
+    }
+    throw error;
   }
 }
 

@@ -2,7 +2,9 @@
  * SQLite reports trouble as error codes; stepwise turns the ones a user can act on (locked, not a
  * database, read-only, disk full) into typed errors that say what to do.
  */
+import type { ErrorKind } from "./driver.js";
 import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
+import { recordNativeError } from "./native-error.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
 interface SqliteErrorLike {
@@ -25,6 +27,22 @@ export function sqliteCodeOf(error: unknown): string | null {
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError) return error;
   if (code === null) return error;
+  const translated = toTypedSqliteError(error, busyTimeoutMs, code);
+  return translated instanceof StepwiseError ? recordNativeError(translated, { kind: kindOfSqliteCode(code), nativeCode: code }) : translated;
+}
+
+/** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
+export function kindOfSqliteCode(code: string): ErrorKind {
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
+    : code.startsWith("SQLITE_FULL") ? "full"
+    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
+    : code === "SQLITE_NOTADB" ? "notadb"
+    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
+    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
+    : "other";
+}
+
+function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string): unknown {
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return new DatabaseLockedError(busyTimeoutMs, error);
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
     return new DatabaseUnusableError(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`, code, error);

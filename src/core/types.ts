@@ -9,7 +9,7 @@
  * declaration merging, so a migration's `db` has the type of the connection it will receive without
  * the core naming any driver.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until a driver entry merges its connection in
 export interface MigrationConnections {}
 
 /** The connection a migration receives: the imported drivers' native types, or `unknown` when none is. */
@@ -124,6 +124,26 @@ export function defineMigration<const T extends MigrationDefinition>(
 ): MigrationDefinition<any> {
   // Returning the named type over `any`, not T, keeps declaration emit in apps from having to name
   // the driver's connection type (it comes from whichever driver entries the program imports).
+  return definition;
+}
+
+/**
+ * `defineMigration` with `db` typed as one driver's native connection `Db`: the one each driver entry
+ * exports, so `import { defineMigration } from "stepwise/node-sqlite"` gives `up(db)` node:sqlite's
+ * `DatabaseSync`. Per entry rather than by declaration merging, because merged declarations add up:
+ * a program that imports two drivers (a test suite, this repository) would type every `db` as the
+ * union of both connections.
+ */
+export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
+  definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
+) => MigrationDefinition<any>;
+
+/**
+ * What every entry's `defineMigration` does at run time: nothing but return the definition, since
+ * the types do the checking and codegen reads the call without running it.
+ */
+export function returnDefinition<T>(definition: T): T {
   return definition;
 }
 

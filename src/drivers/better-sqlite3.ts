@@ -10,7 +10,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
 import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
@@ -154,3 +154,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/better-sqlite3" and pass { verifySchema }.`,
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is better-sqlite3's `Database`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/better-sqlite3";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -18,7 +18,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
@@ -50,8 +50,8 @@ export interface Database {
 }
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
-// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /** bun:sqlite's `Database` class, as reached through a connection. */
 interface DatabaseClass {
@@ -242,3 +242,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: "verifySchema takes the verifySchema function.",
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is bun:sqlite's `Database`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/bun-sqlite";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -17,7 +17,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
@@ -26,9 +26,8 @@ import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnec
 export type Database = Libsql.Database;
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so this repository's own typecheck, which sees every driver, would turn every
-// migration's `db` into a union of all drivers' connections. A libsql app's migrations type `db`
-// themselves (`up(db: Database)`) until the core keys the connection type by registry instead.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /**
  * What libsql offers the executor and the safety nets. No `snapshot` (`serialize()` is not
@@ -181,3 +180,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: `verifySchema takes the verifySchema function; with libsql it is refused anyway, for want of the "snapshot" capability.`,
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is libsql's `Database`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/libsql";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -14,9 +14,9 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -46,8 +46,8 @@ export interface DatabaseSync {
 }
 
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers (this repository's own typecheck) would type
-// every migration's `db` as a union of their connections. Migrations type `db` themselves here.
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;
@@ -175,7 +175,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   if (backup !== null) {
     driver.backupTo = async (path) => await backup(db, path);
   }
-  return withSqliteCodes(driver, errcodeOf);
+  // No wrapping: errors reach the app as node:sqlite threw them, and classifyError names their errcode.
+  return driver;
 }
 
 /**
@@ -218,3 +219,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: "verifySchema takes the verifySchema function.",
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is node:sqlite's `DatabaseSync`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/node-sqlite";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<DatabaseSync> = returnDefinition;

@@ -8,22 +8,24 @@
  * serialization, but stepwise's rehearsal, replay and verification read the copy through
  * better-sqlite3's API today, so `snapshot` is declared false rather than half-run. Its errors are
  * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
- * messages a user can act on back to SQLite's codes, and every primitive rethrows with that code
- * set, so the core reports them as it does for other drivers.
+ * messages a user can act on back to SQLite's codes, and the driver's `classifyError` reports that
+ * code, so the core reports them as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection, runBodyOnConnection } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
 
-// No `MigrationConnections` augmentation: see the note in `libsql.ts`.
+// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
+// program-wide, so a program that sees several drivers would type every `db` as a union. This
+// entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /**
  * What sql.js offers the executor and the safety nets: no file, so no `fileLocking`,
@@ -74,26 +76,25 @@ export function sqliteCodeOfMessage(message: string): string | null {
 }
 
 /**
- * Gives an sql.js error the `code` SQLite's other bindings put on theirs. sql.js also throws bare
- * strings for values it cannot bind; those become `Error`s.
+ * sql.js throws bare strings for values it cannot bind; those become `Error`s, so a failure always
+ * has a message and a stack. Its `Error`s pass as they are: {@link classifySqlJsError} reads their
+ * code from the message, with nothing added to them.
  */
-function withSqliteCode(error: unknown): unknown {
-  const failure = error instanceof Error ? error : typeof error === "string" ? new Error(error) : error;
-  if (failure instanceof Error && (failure as { code?: unknown }).code === undefined) {
-    const code = sqliteCodeOfMessage(failure.message);
-    if (code !== null) Object.defineProperty(failure, "code", { value: code, enumerable: true, configurable: true, writable: true });
-  }
-  return failure;
-}
-
-function coded<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
+function throwingErrors<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
   return (...args) => {
     try {
       return action(...args);
     } catch (error) {
-      throw withSqliteCode(error);
+      throw typeof error === "string" ? new Error(error) : error;
     }
   };
+}
+
+/** sql.js's errors carry SQLite's message and no code; the message names the code. */
+function classifySqlJsError(error: unknown): ErrorClassification {
+  if (!(error instanceof Error)) return classifySqliteError(error);
+  const code = sqliteCodeOfMessage(error.message);
+  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
 }
 
 /** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
@@ -139,8 +140,8 @@ function isInTransaction(db: Database): boolean {
 function batchConnectionOf(db: Database): BatchConnection {
   return createBatchConnection({
     prepare: (sql) => ({
-      get: coded((...params: unknown[]) => readOnce(db, sql, params)[0]),
-      all: coded((...params: unknown[]) => readOnce(db, sql, params)),
+      get: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)[0]),
+      all: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)),
     }),
     exec: (sql) => void db.exec(sql),
     inTransaction: () => isInTransaction(db),
@@ -170,12 +171,12 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     }
     return statement;
   };
-  const query = coded((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
+  const query = throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
   const value = (sql: string): unknown => {
     const [row] = query(sql, []);
     return row === undefined ? undefined : Object.values(row)[0];
   };
-  const exec = coded((sql: string): void => void db.exec(sql));
+  const exec = throwingErrors((sql: string): void => void db.exec(sql));
   // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
   const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
   return {
@@ -187,7 +188,7 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     capabilities,
     exec,
     query,
-    run: coded((sql, params) => {
+    run: throwingErrors((sql, params) => {
       const statement = prepare(sql);
       try {
         statement.run(params as SqlValue[]);
@@ -214,9 +215,9 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
       if (isOpen()) exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
-    runBody: coded((entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context)),
+    runBody: throwingErrors((entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context)),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
-    classifyError: (error) => classifySqliteError(withSqliteCode(error)),
+    classifyError: classifySqlJsError,
     close: freeAll,
   };
 }
@@ -263,3 +264,13 @@ export function migrate<R extends MigrationRegistry>(
     notAFunction: `verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`,
   });
 }
+
+/**
+ * Declares a TypeScript migration whose `db` is sql.js's `Database`, whatever other drivers the program
+ * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
+ *
+ * @example
+ * import { defineMigration } from "stepwise/sql-js";
+ * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export const defineMigration: DefineMigration<Database> = returnDefinition;

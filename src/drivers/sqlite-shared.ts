@@ -6,8 +6,8 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { sqliteCodeOf } from "../core/sqlite-errors.js";
-import type { Driver, ErrorClassification } from "../core/driver.js";
+import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
+import type { ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
 import { ConnectionClosedError } from "../core/errors.js";
 import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
@@ -16,16 +16,7 @@ import { resolveDatabaseFile } from "./database-file.js";
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
 export function classifySqliteError(error: unknown): ErrorClassification {
   const code = sqliteCodeOf(error);
-  if (code === null) return { kind: "other", nativeCode: null };
-  const kind =
-    code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
-    : code.startsWith("SQLITE_FULL") ? "full"
-    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
-    : code === "SQLITE_NOTADB" ? "notadb"
-    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
-    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
-    : "other";
-  return { kind, nativeCode: code };
+  return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
 }
 
 /** SQLite's primary result codes (the low byte of an extended code), by number. */
@@ -90,57 +81,6 @@ const EXTENDED_CODES: Readonly<Record<number, string>> = {
 /** The `SQLITE_*` name of a numeric (possibly extended) result code, or `null` for an unknown one. */
 export function sqliteCodeName(code: number): string | null {
   return EXTENDED_CODES[code] ?? PRIMARY_CODES[code & 0xff] ?? null;
-}
-
-/**
- * An error from a library that reports SQLite's result code as a number (node:sqlite's `errcode`),
- * carrying the `SQLITE_*` name as `code`, which is how the executor and its typed errors read SQLite
- * failures. The library's own error is the `cause`, untouched.
- */
-export class SqliteCodedError extends Error {
-  /** The `SQLITE_*` name, such as `"SQLITE_BUSY"` or `"SQLITE_CONSTRAINT_UNIQUE"`. */
-  readonly code: string;
-  /** SQLite's numeric (extended) result code. */
-  readonly errcode: number;
-
-  constructor(code: string, errcode: number, cause: Error) {
-    super(cause.message, { cause });
-    this.name = "SqliteCodedError";
-    this.code = code;
-    this.errcode = errcode;
-  }
-}
-
-/**
- * Wraps every primitive of `driver` so that an error `codeOf` can name (a numeric SQLite code) is
- * rethrown as a {@link SqliteCodedError}. Errors that already carry an `SQLITE_*` code, and errors
- * that do not come from SQLite, pass through unchanged. Migration bodies are covered too, since they
- * run through the driver's `runBody`.
- */
-export function withSqliteCodes<D extends Driver>(driver: D, codeOf: (error: unknown) => number | null): D {
-  const recode = (error: unknown): unknown => {
-    if (!(error instanceof Error) || sqliteCodeOf(error) !== null) return error;
-    const errcode = codeOf(error);
-    const name = errcode === null ? null : sqliteCodeName(errcode);
-    return name === null || errcode === null ? error : new SqliteCodedError(name, errcode, error);
-  };
-  const wrapped: Record<string, unknown> = { ...(driver as object) };
-  for (const [key, value] of Object.entries(driver)) {
-    // Snapshots return a driver that is wrapped by its own factory; close and the lock's release run in `finally` paths.
-    if (typeof value !== "function" || key === "classifyError" || key === "createContext") continue;
-    const primitive = value as (...args: unknown[]) => unknown;
-    wrapped[key] = (...args: unknown[]) => {
-      let result: unknown;
-      try {
-        result = primitive(...args);
-      } catch (error) {
-        throw recode(error);
-      }
-      // backupTo is async even on a sync driver; any other promise (a migration body's) is the runner's to refuse.
-      return key === "backupTo" && result instanceof Promise ? result.catch((error: unknown) => Promise.reject(recode(error))) : result;
-    };
-  }
-  return wrapped as D;
 }
 
 /** The owner lock sidecar's name for a database file and history table (see `owner-lock.ts`). */

@@ -31,3 +31,4 @@ export type {
 } from "../safety/schema-snapshot.js";
 export type { NormalizeSqlOptions } from "../safety/schema-snapshot.js";
 export * from "./safety-nets.js";
+export { defineMigration } from "../drivers/better-sqlite3.js";

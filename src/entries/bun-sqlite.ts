@@ -15,3 +15,4 @@ export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 export * from "./safety-nets.js";
+export { defineMigration } from "../drivers/bun-sqlite.js";

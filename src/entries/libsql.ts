@@ -11,3 +11,4 @@
 export { MigrationManager, migrate, createLibsqlDriver, LIBSQL_CAPABILITIES } from "../drivers/libsql.js";
 export type { Database } from "../drivers/libsql.js";
 export * from "./safety-nets.js";
+export { defineMigration } from "../drivers/libsql.js";

@@ -15,5 +15,5 @@ export { MigrationManager, migrate, createNodeSqliteDriver, nodeSqliteCapabiliti
 export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
-export { SqliteCodedError } from "../drivers/sqlite-shared.js";
 export * from "./safety-nets.js";
+export { defineMigration } from "../drivers/node-sqlite.js";

@@ -12,3 +12,4 @@
 export { MigrationManager, migrate, createSqlJsDriver, SQL_JS_CAPABILITIES, sqliteCodeOfMessage } from "../drivers/sql-js.js";
 export type { Database } from "../drivers/sql-js.js";
 export * from "./safety-nets.js";
+export { defineMigration } from "../drivers/sql-js.js";

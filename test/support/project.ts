@@ -60,6 +60,9 @@ export interface TestProjectOptions {
   stepwiseRoot?: string;
 }
 
+/** The driver entries the `stepwise` stub re-exports, as `stepwise/<name>`. */
+const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"] as const;
+
 /**
  * Creates a project with package.json, a NodeNext tsconfig and the `stepwise` stub. With `fixture`,
  * copies `test/fixtures/<fixture>` into `migrations/`.
@@ -76,10 +79,12 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
   mkdirSync(stub, { recursive: true });
   writeFileSync(
     path.join(stub, "package.json"),
-    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./better-sqlite3": "./better-sqlite3.ts", "./cli": "./cli.ts" } }),
+    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", ...Object.fromEntries(DRIVER_ENTRIES.map((entry) => [`./${entry}`, `./${entry}.ts`])), "./cli": "./cli.ts" } }),
   );
   writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "index.ts")).href)};\n`);
-  writeFileSync(path.join(stub, "better-sqlite3.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "entries", "better-sqlite3.ts")).href)};\n`);
+  for (const entry of DRIVER_ENTRIES) {
+    writeFileSync(path.join(stub, `${entry}.ts`), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "entries", `${entry}.ts`)).href)};\n`);
+  }
   writeFileSync(path.join(stub, "cli.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "cli", "index.ts")).href)};\n`);
 
   const migrationsDir = path.join(root, "migrations");

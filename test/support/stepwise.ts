@@ -4,6 +4,8 @@
  */
 export * from "../../src/index.js";
 export * from "../../src/entries/better-sqlite3.js";
+// Both entries export one; the tests' migrations use the root one, as this repository's do.
+export { defineMigration } from "../../src/index.js";
 // Internals the tests pin directly; not part of any public entry.
 export { assertValidRegistry, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
 export { createProgressReporter, forEachBatch } from "../../src/core/progress.js";

@@ -22,7 +22,7 @@ export type RefusesAMissingVersion = Expect<Equal<MigrationVersion, 1 | 2 | 3 | 
 // @ts-expect-error number is wider than the union
 export type RefusesPlainNumber = Expect<Equal<MigrationVersion, number>>;
 // @ts-expect-error any is not the union
-export type RefusesAny = Expect<Equal<MigrationVersion, any>>;
+export type RefusesAny = Expect<Equal<MigrationVersion, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the point of the check
 
 /** An app can use the type to refuse a version its registry lacks at compile time. */
 export function pickVersion(version: MigrationVersion): MigrationVersion {
