@@ -4,13 +4,18 @@
  * (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs, `sqlite_master`) is the core's business;
  * only libsql's API is called here.
  *
- * What libsql 0.5 lacks, and so what this driver declares it cannot do: `serialize()` and `backup()`
- * throw "not implemented" (no rehearsal, schema replay or online backup); `db.name` is always empty,
+ * What libsql 0.5 lacks, and so what this driver declares it cannot do: `backup()` throws "not
+ * implemented" (no online backup). `serialize()` throws too, so the `snapshot` is SQLite's own
+ * `VACUUM INTO` a private temporary file, read back as bytes, and a copy is a connection on another
+ * such file, deleted when the copy is closed. `db.name` is always empty,
  * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
  * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
  * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
  * with `SQLITE_BUSY`.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
@@ -31,15 +36,15 @@ export type Database = Libsql.Database;
 // themselves (`up(db: Database)`) until the core keys the connection type by registry instead.
 
 /**
- * What libsql offers the executor and the safety nets. No `snapshot` (`serialize()` is not
- * implemented) and no `onlineBackup` (`backup()` is not implemented): rehearsal, schema replay,
- * baseline, verification and online backups are refused with `DRIVER_CAPABILITY_MISSING`.
+ * What libsql offers the executor and the safety nets. A `snapshot` through `VACUUM INTO` (see the
+ * module note); no `onlineBackup` (`backup()` is not implemented), so online backups are refused
+ * with `DRIVER_CAPABILITY_MISSING`.
  */
 export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   userVersion: true,
   fileLocking: true,
   foreignKeySwitch: true,
-  snapshot: false,
+  snapshot: true,
   onlineBackup: false,
   lockHolders: true,
   changeCounter: true,
@@ -82,7 +87,7 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     const connection = new (db.constructor as new (file: string, options: { timeout: number }) => Database)(file, { timeout: busyTimeoutMs });
     return { exec: (sql) => void connection.exec(sql), close: () => void connection.close() };
   };
-  return {
+  const driver: SyncDriver<Database> = {
     name: "libsql",
     dialect: "sqlite",
     async: false,
@@ -118,6 +123,64 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
   };
+  if (capabilities.snapshot) {
+    driver.snapshot = () => snapshotOf(db);
+    driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
+  }
+  return driver;
+}
+
+type DatabaseConstructor = new (file: string) => Database;
+
+/** A fresh private folder for one copy, under the system's temporary folder. */
+const privateFolder = (): string => mkdtempSync(path.join(tmpdir(), "stepwise-libsql-copy-"));
+
+/**
+ * The database as bytes: `VACUUM INTO` writes a consistent copy (WAL content included, rollback
+ * journal mode, `user_version` and `application_id` kept) through a read transaction, so the source
+ * is never written.
+ */
+function snapshotOf(db: Database): Uint8Array {
+  const folder = privateFolder();
+  try {
+    const file = path.join(folder, "snapshot.db");
+    db.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+    return new Uint8Array(readFileSync(file));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A driver on a new connection holding `bytes`, on a private file deleted by `close()`. libsql has
+ * no way to load bytes into a `:memory:` database. The copy reports no file: no other process can
+ * reach it, so it has no owner lock to take and no lock holders to name.
+ */
+function openCopy(db: Database, bytes: Uint8Array, capabilities: DriverCapabilities): SyncDriver<Database> {
+  const folder = privateFolder();
+  try {
+    const file = path.join(folder, "copy.db");
+    if (bytes.length > 0) writeFileSync(file, bytes);
+    // The app's own class, reached through its connection, as the owner lock sidecar is opened.
+    const copy = new (db.constructor as DatabaseConstructor)(file);
+    // A scratch copy needs no durability; without fsyncs a rehearsal on it runs at memory speed.
+    copy.exec("PRAGMA synchronous = OFF");
+    const { holdOwnerLock: _hold, probeOwnerLock: _probe, lockHolders: _holders, ...copyDriver } = createLibsqlDriver(copy, capabilities);
+    return {
+      ...copyDriver,
+      filePath: null,
+      close: () => {
+        try {
+          copy.close();
+        } finally {
+          rmSync(folder, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /**
@@ -169,6 +232,6 @@ export function migrate<R extends MigrationRegistry>(
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
     refusal: null,
-    notAFunction: `verifySchema takes the verifySchema function; with libsql it is refused anyway, for want of the "snapshot" capability.`,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/libsql" and pass { verifySchema }.`,
   });
 }

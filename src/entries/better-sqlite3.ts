@@ -9,30 +9,10 @@
 export { MigrationManager, migrate, createBetterSqlite3Driver, BETTER_SQLITE3_CAPABILITIES } from "../drivers/better-sqlite3.js";
 export type { Database } from "../drivers/better-sqlite3.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
-export { rehearseUp } from "../safety/rehearsal.js";
-export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
+export * from "./safety-nets.js";
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
 export { DEFAULT_BACKUP_KEEP, InvalidBackupError, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
 export type { BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
 export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "../safety/restore.js";
 export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
-export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "../safety/baseline.js";
-export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
-export { SchemaDriftError, verifySchema } from "../safety/verify.js";
-export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";
-export { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
-export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
-export { describeSchemaDifference, diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
-export type {
-  ColumnSnapshot,
-  ForeignKeySnapshot,
-  ReadSchemaOptions,
-  SchemaAspectChange,
-  SchemaDifference,
-  SchemaObjectType,
-  SchemaSnapshot,
-  SqlObjectSnapshot,
-  TableSnapshot,
-} from "../safety/schema-snapshot.js";
-export type { NormalizeSqlOptions } from "../safety/schema-snapshot.js";

@@ -4,13 +4,16 @@
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.
  *
- * The safety nets (rehearsal, backups, restore, baseline, verification) still read the database
- * through better-sqlite3 and are exported by `stepwise/better-sqlite3` only, for now.
+ * The safety nets that read through the driver (rehearsal, baseline, verification, repair, the schema
+ * snapshot) are exported here as from every entry; backups and restore are exported by
+ * `stepwise/better-sqlite3` only, for now. Rehearsal, baseline and verification need
+ * `DatabaseSync#serialize` (Node 24.21 has it); on a Node without it they refuse with
+ * `DRIVER_CAPABILITY_MISSING`.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createNodeSqliteDriver, nodeSqliteCapabilities } from "../drivers/node-sqlite.js";
 export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
-export { DriverCapabilityError } from "../core/driver.js";
-export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 export { SqliteCodedError } from "../drivers/sqlite-shared.js";
+// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
+export * from "./safety-nets.js";

@@ -2,11 +2,13 @@
  * `stepwise/sql-js`: migrate an in-memory sql.js database (SQLite in WebAssembly, for browsers and
  * workers). `migrate` and `MigrationManager` take sql.js's own `Database`; the app loads sql.js with
  * `initSqlJs()` and saves `db.export()` wherever it keeps its data. sql.js has no file, locking or
- * online backup, and stepwise cannot yet rehearse on it, so those safety nets are not exported here;
- * given an sql.js manager they refuse with `DRIVER_CAPABILITY_MISSING`. Importing this entry loads no
- * other driver, and none of sql.js itself.
+ * online backup; the safety nets that read through the driver (rehearsal on a copy made by
+ * `export()`, baseline, verification, repair, the schema snapshot) are exported here as from every
+ * entry. Importing this entry loads no other driver, and none of sql.js itself.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createSqlJsDriver, SQL_JS_CAPABILITIES, sqliteCodeOfMessage } from "../drivers/sql-js.js";
 export type { Database } from "../drivers/sql-js.js";
+// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
+export * from "./safety-nets.js";
