@@ -6,10 +6,12 @@
  * `load` and `open`, so this list can be read on any runtime and a test loads only the drivers it
  * runs ({@link availableDrivers}). Adding a driver is one line here.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { describe } from "node:test";
+import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
@@ -40,6 +42,11 @@ export interface DriverUnderTest {
    * file exists.
    */
   open(file: string): Promise<{ close(): unknown }>;
+  /**
+   * Writes an in-memory library's database back to `file` (sql.js), so a test that closes and
+   * reopens sees what it wrote, as it would on a file driver. `undefined` for file drivers.
+   */
+  readonly save?: (connection: unknown, file: string) => void;
 }
 
 // Variable specifiers: @types/node 20 has no node:sqlite, and each module exists only on its runtime.
@@ -47,8 +54,8 @@ const NODE_SQLITE: string = "node:sqlite";
 const BUN_SQLITE: string = "bun:sqlite";
 
 /** A matrix line; the driver's own module sits next to its entry's name under `src/drivers/`. */
-function driver(name: string, runtime: DriverRuntime, file: string, load: () => Promise<unknown>, open: DriverUnderTest["open"]): DriverUnderTest {
-  return { name, runtime, entry: `src/entries/${file}.ts`, driverFile: `src/drivers/${file}.ts`, load: async () => (await load()) as DriverEntry, open };
+function driver(name: string, runtime: DriverRuntime, file: string, load: () => Promise<unknown>, open: DriverUnderTest["open"], save?: DriverUnderTest["save"]): DriverUnderTest {
+  return { name, runtime, entry: `src/entries/${file}.ts`, driverFile: `src/drivers/${file}.ts`, load: async () => (await load()) as DriverEntry, open, ...(save ? { save } : {}) };
 }
 
 /** Every driver, one line each. */
@@ -60,7 +67,7 @@ export const DRIVERS: readonly DriverUnderTest[] = [
   driver("sql.js", "node20", "sql-js", () => import("../../src/entries/sql-js.js"), async (file) => {
     const SQL = await (await import("sql.js")).default();
     return new SQL.Database(existsSync(file) ? readFileSync(file) : undefined);
-  }),
+  }, (connection, file) => writeFileSync(file, (connection as { export(): Uint8Array }).export())),
 ];
 
 /** The repository root, for `entry`. */
@@ -105,4 +112,141 @@ export async function unloadableReason(driver: DriverUnderTest): Promise<string 
 export function availableDrivers(): DriverUnderTest[] {
   const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
   return DRIVERS.filter((candidate) => isAvailable(candidate) && (!only || only.includes(candidate.name)));
+}
+
+/** A database a harness test works on: the library's own connection, and reads through its driver. */
+export interface TestDatabase {
+  /** The library's native connection, for `migrate`/`MigrationManager` and migration bodies. */
+  readonly native: never;
+  /** The database file (sql.js: where {@link close} saves it). */
+  readonly file: string;
+  /** The temp folder holding {@link file}; removed after the test. */
+  readonly dir: string;
+  /** The driver's primitives on {@link native}: reads in tests go through these, so every library is read the same way. */
+  readonly driver: SyncDriver<unknown>;
+  /** Rows as plain objects (node:sqlite gives them a null prototype, which deepEqual tells apart). */
+  rows(sql: string, params?: readonly unknown[]): Record<string, unknown>[];
+  /** The first column of the first row, or `undefined` when there is no row. */
+  value(sql: string, params?: readonly unknown[]): unknown;
+  exec(sql: string): void;
+  /** Tables other than SQLite's own, sorted. */
+  tableNames(): string[];
+  userVersion(): number;
+  /** A manager from the driver's own entry on {@link native}. */
+  manager(migrations: MigrationRegistry, props?: MigrationManagerProps): SyncMigrationManager<unknown, MigrationRegistry>;
+  /** The driver entry's `migrate` on {@link native}. */
+  migrate(migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): MigrationResult;
+  /** Another connection of the same library on the same file (sql.js: on its saved bytes). Closed with this one. */
+  reopen(): Promise<TestDatabase>;
+  /** Closes the connection (sql.js: saves it to {@link file} first). Idempotent. */
+  close(): void;
+}
+
+/** One driver, as the parameterised suite sees it. */
+export interface DriverHarness {
+  readonly name: string;
+  readonly runtime: DriverRuntime;
+  readonly underTest: DriverUnderTest;
+  /** The driver entry, loaded. */
+  readonly entry: DriverEntry;
+  /** What the driver declares on this runtime. */
+  readonly capabilities: DriverCapabilities;
+  /** A fresh database file in a temp folder, open; closed and removed when `run` settles. */
+  withDatabase<T>(run: (db: TestDatabase) => Promise<T> | T): Promise<T>;
+  /** Opens `file` (created when missing); the caller closes it. */
+  open(file: string): Promise<TestDatabase>;
+  /**
+   * `true`, after skipping `t` with a printed reason, when the driver does not declare every one of
+   * `capabilities`: the only way a parameterised test may skip a driver.
+   */
+  lacks(t: { skip(message?: string): void }, ...capabilities: DriverCapability[]): boolean;
+}
+
+function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: { close(): unknown }, file: string, dir: string, extraClosers: Array<() => void>): TestDatabase {
+  const driver = new entry.MigrationManager(native as never, []).driver;
+  let closed = false;
+  const rows = (sql: string, params: readonly unknown[] = []): Record<string, unknown>[] => driver.query(sql, params).map((row) => ({ ...row }));
+  const database: TestDatabase = {
+    native: native as never,
+    file,
+    dir,
+    driver,
+    rows,
+    value: (sql, params) => {
+      const first = rows(sql, params)[0];
+      return first === undefined ? undefined : Object.values(first)[0];
+    },
+    exec: (sql) => void driver.exec(sql),
+    tableNames: () => rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").map((row) => String(row.name)),
+    userVersion: () => Number(rows("PRAGMA user_version")[0]?.user_version),
+    manager: (migrations, props) => new entry.MigrationManager(native as never, migrations, props),
+    migrate: (migrations, options) => entry.migrate(native as never, migrations, options),
+    reopen: async () => {
+      if (underTest.save) underTest.save(native, file);
+      const other = wrapConnection(underTest, entry, await underTest.open(file), file, dir, []);
+      extraClosers.push(() => other.close());
+      return other;
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const closeOther of extraClosers.splice(0)) closeOther();
+      if (underTest.save) underTest.save(native, file);
+      native.close();
+    },
+  };
+  return database;
+}
+
+/**
+ * Declares `body`'s tests once per driver available on this runtime, each inside a `describe` named
+ * `title [driver]`. A driver whose library cannot load here (a native addon built for another ABI) is
+ * skipped as a whole with the reason printed. Await it at the top level of the test file:
+ *
+ *   await describeEachDriver("up and down", (h) => { test("…", (t) => h.withDatabase((db) => …)); });
+ */
+export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void): Promise<void> {
+  for (const underTest of availableDrivers()) {
+    const unloadable = await unloadableReason(underTest);
+    if (unloadable !== null) {
+      describe(`${title} [${underTest.name}]`, { skip: unloadable }, () => {});
+      continue;
+    }
+    const entry = await underTest.load();
+    const open = async (file: string): Promise<TestDatabase> => wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
+    const probeDir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
+    let capabilities: DriverCapabilities;
+    try {
+      const probe = await open(path.join(probeDir, "probe.db"));
+      capabilities = { ...probe.driver.capabilities };
+      probe.close();
+    } finally {
+      rmSync(probeDir, { recursive: true, force: true });
+    }
+    const harness: DriverHarness = {
+      name: underTest.name,
+      runtime: underTest.runtime,
+      underTest,
+      entry,
+      capabilities,
+      open,
+      withDatabase: async (run) => {
+        const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-"));
+        const database = await open(path.join(dir, "app.db"));
+        try {
+          return await run(database);
+        } finally {
+          database.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      lacks: (t, ...needed) => {
+        const missing = needed.filter((capability) => !capabilities[capability]);
+        if (missing.length === 0) return false;
+        t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
+        return true;
+      },
+    };
+    describe(`${title} [${underTest.name}]`, () => body(harness));
+  }
 }
