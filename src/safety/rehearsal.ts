@@ -155,9 +155,15 @@ function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
     image[19] = 1;
   }
   const copy = driver.openSnapshot!(image);
-  for (const setting of ["foreign_keys", "recursive_triggers"]) {
-    const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
-    runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
+  try {
+    for (const setting of ["foreign_keys", "recursive_triggers"]) {
+      const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
+      runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
+    }
+  } catch (error) {
+    // A copy on a temporary file (libsql) would outlive the rehearsal otherwise.
+    copy.close?.();
+    throw error;
   }
   return copy;
 }
