@@ -132,3 +132,47 @@ test("stepwise verify exits 1 on drift and 0 when the schema matches", { skip: c
   assert.equal(drifted.code, 1, drifted.stderr);
   assert.equal((JSON.parse(drifted.stdout) as { differences: unknown[] }).differences.length, 3);
 });
+
+/** A schema touching every part of a snapshot: pragmas, parsed constraints and normalised SQL. */
+const EVERY_ASPECT = `
+  CREATE TABLE owners (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL COLLATE NOCASE, UNIQUE (email));
+  CREATE TABLE pets (
+    owner_id INTEGER NOT NULL REFERENCES owners (id) ON DELETE CASCADE,
+    name TEXT NOT NULL CHECK (length(name) > 0),
+    weight REAL DEFAULT (0.5),
+    label TEXT GENERATED ALWAYS AS (upper(name)) VIRTUAL,
+    slug TEXT AS (lower(name)) STORED,
+    PRIMARY KEY (owner_id, name),
+    UNIQUE (name, weight),
+    CHECK (weight >= 0)
+  ) WITHOUT ROWID;
+  CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, payload BLOB) STRICT;
+  CREATE INDEX idx_pets_label ON pets (lower(name)) WHERE weight > 1;
+  CREATE VIEW heavy_pets AS SELECT owner_id, name FROM pets WHERE weight > 10;
+  CREATE TRIGGER owners_audit AFTER DELETE ON owners BEGIN INSERT INTO events (payload) VALUES (x'00'); END;
+`;
+
+test("readSchemaSnapshot reads the same snapshot through every driver available here", async (t) => {
+  const { readSchemaSnapshot } = await import("../src/entries/safety-nets.js");
+  const { availableDrivers, unloadableReason } = await import("./support/driver-matrix.js");
+  const snapshots: Array<{ driver: string; snapshot: unknown }> = [];
+  for (const driver of availableDrivers()) {
+    if ((await unloadableReason(driver)) !== null) continue;
+    const { MigrationManager } = await driver.load();
+    const db = (await driver.open(path.join(makeTempDir(t), "app.db"))) as NativeConnection;
+    try {
+      db.exec(EVERY_ASPECT);
+      snapshots.push({ driver: driver.name, snapshot: readSchemaSnapshot(new MigrationManager(db as never, [])) });
+    } finally {
+      db.close();
+    }
+  }
+  if (snapshots.length < 2) return void t.skip(`only ${snapshots.map((entry) => entry.driver).join("") || "no driver"} can run here; nothing to compare with`);
+  const [first, ...others] = snapshots;
+  const read = first!.snapshot as { tables: Array<{ name: string; columns: unknown[] }>; indexes: unknown[]; triggers: unknown[]; views: unknown[] };
+  assert.deepEqual(read.tables.map((table) => [table.name, table.columns.length]), [["events", 3], ["owners", 2], ["pets", 5]]);
+  assert.deepEqual([read.indexes.length, read.triggers.length, read.views.length], [1, 1, 1]);
+  // Read through each library, yet every field the same: PRAGMA rows have one shape and integers are numbers everywhere.
+  for (const other of others) assert.deepEqual(other.snapshot, first!.snapshot, `${other.driver} reads another snapshot than ${first!.driver}`);
+  assert.deepEqual(JSON.parse(JSON.stringify(first!.snapshot)), first!.snapshot);
+});
