@@ -13,9 +13,6 @@
  * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
  * with `SQLITE_BUSY`.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { createMigrationContext } from "../core/progress.js";
@@ -24,6 +21,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
+import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -124,7 +122,7 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
   };
   if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotOf(db);
+    driver.snapshot = () => snapshotByVacuum((sql) => void db.exec(sql));
     driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
   }
   return driver;
@@ -132,55 +130,12 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
 
 type DatabaseConstructor = new (file: string) => Database;
 
-/** A fresh private folder for one copy, under the system's temporary folder. */
-const privateFolder = (): string => mkdtempSync(path.join(tmpdir(), "stepwise-libsql-copy-"));
-
-/**
- * The database as bytes: `VACUUM INTO` writes a consistent copy (WAL content included, rollback
- * journal mode, `user_version` and `application_id` kept) through a read transaction, so the source
- * is never written.
- */
-function snapshotOf(db: Database): Uint8Array {
-  const folder = privateFolder();
-  try {
-    const file = path.join(folder, "snapshot.db");
-    db.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
-    return new Uint8Array(readFileSync(file));
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
-}
-
-/**
- * A driver on a new connection holding `bytes`, on a private file deleted by `close()`. libsql has
- * no way to load bytes into a `:memory:` database. The copy reports no file: no other process can
- * reach it, so it has no owner lock to take and no lock holders to name.
- */
+/** A copy on a private file, opened with the app's own class (reached through its connection). */
 function openCopy(db: Database, bytes: Uint8Array, capabilities: DriverCapabilities): SyncDriver<Database> {
-  const folder = privateFolder();
-  try {
-    const file = path.join(folder, "copy.db");
-    if (bytes.length > 0) writeFileSync(file, bytes);
-    // The app's own class, reached through its connection, as the owner lock sidecar is opened.
+  return openFileCopy(bytes, (file) => {
     const copy = new (db.constructor as DatabaseConstructor)(file);
-    // A scratch copy needs no durability; without fsyncs a rehearsal on it runs at memory speed.
-    copy.exec("PRAGMA synchronous = OFF");
-    const { holdOwnerLock: _hold, probeOwnerLock: _probe, lockHolders: _holders, ...copyDriver } = createLibsqlDriver(copy, capabilities);
-    return {
-      ...copyDriver,
-      filePath: null,
-      close: () => {
-        try {
-          copy.close();
-        } finally {
-          rmSync(folder, { recursive: true, force: true });
-        }
-      },
-    };
-  } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
+    return { driver: createLibsqlDriver(copy, capabilities), close: () => void copy.close() };
+  });
 }
 
 /**

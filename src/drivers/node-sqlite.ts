@@ -15,6 +15,7 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -58,19 +59,25 @@ function nodeSqliteBackup(): BackupFunction | null {
 
 /**
  * What node:sqlite offers on this Node. Fixed by the Node version, never by a failed attempt:
- * `snapshot` needs `DatabaseSync#serialize`/`deserialize`, `onlineBackup` needs `backup()`.
+ * `snapshot` is `DatabaseSync#serialize`/`deserialize` where this Node has them, and `VACUUM INTO` a
+ * private temporary file where it does not (see `file-copy.ts`); `onlineBackup` needs `backup()`.
  */
 export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
   return {
     userVersion: true,
     fileLocking: true,
     foreignKeySwitch: true,
-    snapshot: typeof db.serialize === "function" && typeof db.deserialize === "function",
+    snapshot: true,
     onlineBackup: nodeSqliteBackup() !== null,
     lockHolders: true,
     changeCounter: true,
     savepoints: true,
   };
+}
+
+/** Whether this Node's `DatabaseSync` can serialize (24.21 can; 22.x cannot). */
+function hasSerialize(db: DatabaseSync): boolean {
+  return typeof db.serialize === "function" && typeof db.deserialize === "function";
 }
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -155,13 +162,20 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     close: () => db.close(),
   };
-  if (capabilities.snapshot) {
+  if (capabilities.snapshot && hasSerialize(db)) {
     driver.snapshot = () => db.serialize!();
     driver.openSnapshot = (bytes) => {
       const copy = new (db.constructor as DatabaseSyncConstructor)(":memory:");
       if (bytes.length > 0) copy.deserialize!(bytes);
       return createNodeSqliteDriver(copy, capabilities);
     };
+  } else if (capabilities.snapshot) {
+    driver.snapshot = () => snapshotByVacuum((sql) => db.exec(sql));
+    driver.openSnapshot = (bytes) =>
+      openFileCopy(bytes, (file) => {
+        const copy = new (db.constructor as DatabaseSyncConstructor)(file);
+        return { driver: createNodeSqliteDriver(copy, capabilities), close: () => copy.close() };
+      });
   }
   const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
   if (backup !== null) {

@@ -6,9 +6,9 @@
  *
  * The safety nets that read through the driver (rehearsal, baseline, verification, repair, the schema
  * snapshot) are exported here as from every entry; backups and restore are exported by
- * `stepwise/better-sqlite3` only, for now. Rehearsal, baseline and verification need
- * `DatabaseSync#serialize` (Node 24.21 has it); on a Node without it they refuse with
- * `DRIVER_CAPABILITY_MISSING`.
+ * `stepwise/better-sqlite3` only, for now. Rehearsal, baseline and verification copy the database
+ * with `DatabaseSync#serialize` where Node has it (24.21 does), and by `VACUUM INTO` a private
+ * temporary file where it does not.
  *
  * @packageDocumentation
  */
