@@ -69,6 +69,7 @@ function asyncFacade(driver: SyncDriver<Database.Database>): AsyncDriver<Databas
     probeOwnerLock: (fileName) => later(() => driver.probeOwnerLock!(fileName)),
     snapshot: undefined,
     openSnapshot: undefined,
+    openFile: undefined,
     close: undefined,
   };
 }

@@ -1,80 +1,28 @@
 /**
- * Hostile migrations and hostile surroundings at run time, on real SQLite files and through the real
- * bin: a migration that ends stepwise's transaction, one that leaves the connection's settings
- * changed, a `transaction: false` owner judged across PID namespaces, and a full disk at COMMIT.
+ * Hostile migrations and hostile surroundings at run time, on real SQLite files, on every driver: a
+ * migration that ends stepwise's transaction, one that leaves the connection's settings changed, an
+ * owner lock that proves nothing, and a full disk or a deferred key at COMMIT. The CLI's own cases
+ * (the real bin, owners across PID namespaces) run on better-sqlite3, the only driver the CLI has.
  *
- * Registries are built here as plain objects, as an older `gen` or a hand edit could have written
- * them: the runtime is the backstop for what `gen` now refuses.
+ * Registries are built by hand (`support/registry-builders.ts`): the runtime is the backstop for
+ * what `gen` now refuses.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import Database from "better-sqlite3";
-import {
-  MigrationManager,
-  type MigrationDefinition,
-  type MigrationRegistry,
-  type ModuleMigrationEntry,
-  type SqlMigrationEntry,
-  type StepwiseError,
-} from "./support/stepwise.js";
-import { snapshotConnectionSettings as snapshotSettingsStep } from "../src/core/connection-settings.js";
-import { runSync } from "../src/core/runners.js";
-import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { ownerLockFileName, probeOwnerLock } from "../src/drivers/owner-lock.js";
-import { snapshotDatabase } from "./support/database-snapshot.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { connectionSettingsOf, snapshotThroughDriver } from "./support/driver-snapshot.js";
+import { describeForDriver } from "./support/single-driver.js";
+import { createItems, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import { createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
 
 type TestContext = Parameters<typeof makeTempDir>[0];
-
-/** The connection settings of `db`, read through the executor's step as the manager reads them. */
-const snapshotConnectionSettings = (db: Database.Database) => runSync(snapshotSettingsStep(), createBetterSqlite3Driver(db));
-
-function sqlEntry(version: number, upSql: string, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
-  return {
-    kind: "sql",
-    version,
-    name: `step_${version}`,
-    file: `migrations/${String(version).padStart(3, "0")}_step_${version}.sql`,
-    description: null,
-    checksum: `checksum-${version}`,
-    reversible: overrides.downSql != null,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql: null,
-    ...overrides,
-  };
-}
-
-// These migrations run on better-sqlite3; typed so, as other driver entries widen MigrationConnection.
-function tsEntry(version: number, module: MigrationDefinition<Database.Database>, overrides: Partial<ModuleMigrationEntry> = {}): ModuleMigrationEntry {
-  return {
-    kind: "ts",
-    version,
-    name: `step_${version}`,
-    file: `migrations/${String(version).padStart(3, "0")}_step_${version}.ts`,
-    description: null,
-    checksum: `checksum-${version}`,
-    reversible: typeof module.down === "function",
-    transaction: module.transaction ?? true,
-    disableForeignKeys: module.disableForeignKeys ?? false,
-    module,
-    ...overrides,
-  };
-}
-
-const createItems = sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", { downSql: "DROP TABLE items;" });
-
-function openFileDatabase(t: TestContext, name = "app.db"): { db: Database.Database; file: string } {
-  const file = path.join(makeTempDir(t), name);
-  const db = new Database(file);
-  t.after(() => db.close());
-  return { db, file };
-}
 
 type EscapedError = StepwiseError & { version: number; file: string; direction: string; committed: string };
 
@@ -92,7 +40,25 @@ function assertEscaped(action: () => unknown, expected: { version: number; file:
   return caught!;
 }
 
-describe("a migration that ends stepwise's transaction", () => {
+/** The first column of every row. */
+const column = (db: TestDatabase, sql: string, params: readonly unknown[] = []): unknown[] => db.rows(sql, params).map((row) => Object.values(row)[0]);
+
+/** A pid that no process has: one that ran and was reaped. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await new Promise((resolve) => child.once("exit", resolve));
+  return child.pid!;
+}
+
+/** A live process that is not stepwise's, killed when the test ends. */
+async function liveUnrelatedProcess(t: TestContext): Promise<number> {
+  const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  t.after(() => live.kill("SIGKILL"));
+  await new Promise((resolve) => live.once("spawn", resolve));
+  return live.pid!;
+}
+
+await describeEachDriver("a migration that ends stepwise's transaction", (h) => {
   // Each variant: the SQL of migration 2, what it leaves committed, and the honest answer about it.
   const sqlVariants: ReadonlyArray<{ name: string; sql: string; committed: "yes" | "no" | "unknown"; notes: string[]; tables?: string[] }> = [
     { name: "INSERT; COMMIT; BEGIN; <error>", sql: "INSERT INTO items (note) VALUES ('a'); COMMIT; BEGIN; SELECT * FROM no_such_table;", committed: "yes", notes: ["a"] },
@@ -107,158 +73,171 @@ describe("a migration that ends stepwise's transaction", () => {
   ];
 
   for (const variant of sqlVariants) {
-    test(`SQL "${variant.name}" is TRANSACTION_ESCAPED (committed: ${variant.committed}) and never recorded`, (t) => {
-      const { db } = openFileDatabase(t);
-      const migrations = [createItems, sqlEntry(2, variant.sql), sqlEntry(3, "CREATE TABLE after_escape (x);")];
-      const manager = new MigrationManager(db, migrations);
-      manager.up({ to: 1 });
-      const before = snapshotDatabase(db);
+    test(`SQL "${variant.name}" is TRANSACTION_ESCAPED (committed: ${variant.committed}) and never recorded`, () =>
+      h.withDatabase((db) => {
+        const migrations = [createItems, sqlEntry(2, variant.sql), sqlEntry(3, "CREATE TABLE after_escape (x);")];
+        const manager = db.manager(migrations);
+        manager.up({ to: 1 });
+        const before = snapshotThroughDriver(db);
 
-      assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.sql", direction: "up", committed: variant.committed });
-      assert.equal(db.inTransaction, false);
-      assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"]], "the escaped migration was recorded");
-      assert.equal(db.pragma("user_version", { simple: true }), 1);
-      // What the error claims matches the file: committed rows are there, and only those.
-      assert.deepEqual(db.prepare("SELECT note FROM items ORDER BY id").pluck().all(), variant.notes);
-      for (const table of variant.tables ?? []) assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(table), 1);
-      if (variant.committed === "no") assert.deepEqual(snapshotDatabase(db), before);
-      assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'after_escape'").pluck().get(), 0, "the run went on after the escape");
-      assert.equal(db.prepare("SELECT count(*) FROM temp.sqlite_master").pluck().get(), 0, "stepwise left a temp object behind");
-    });
+        assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.sql", direction: "up", committed: variant.committed });
+        assert.equal(db.driver.inTransaction(), false);
+        assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"]], "the escaped migration was recorded");
+        assert.equal(db.userVersion(), 1);
+        // What the error claims matches the file: committed rows are there, and only those.
+        assert.deepEqual(column(db, "SELECT note FROM items ORDER BY id"), variant.notes);
+        for (const table of variant.tables ?? []) assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name = ?", [table]), 1);
+        if (variant.committed === "no") assert.deepEqual(snapshotThroughDriver(db), before);
+        assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name = 'after_escape'"), 0, "the run went on after the escape");
+        assert.equal(db.value("SELECT count(*) FROM temp.sqlite_master"), 0, "stepwise left a temp object behind");
+      }));
   }
 
-  test('TypeScript db.exec("ROLLBACK; BEGIN") is refused, not recorded as applied, and leaves the database as it was', (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      tsEntry(2, {
-        up(db) {
-          db.exec("ROLLBACK; BEGIN");
-          db.exec("CREATE TABLE half (x)");
-        },
-      }),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 1 });
-    const before = snapshotDatabase(db);
-    assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "no" });
-    assert.deepEqual(snapshotDatabase(db), before);
-    assert.equal(manager.currentVersion(), 1);
-  });
+  test('TypeScript exec("ROLLBACK; BEGIN") is refused, not recorded as applied, and leaves the database as it was', () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up(d) {
+            d.exec("ROLLBACK; BEGIN");
+            d.exec("CREATE TABLE half (x)");
+          },
+        }),
+      ];
+      const manager = db.manager(migrations);
+      manager.up({ to: 1 });
+      const before = snapshotThroughDriver(db);
+      assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "no" });
+      assert.deepEqual(snapshotThroughDriver(db), before);
+      assert.equal(manager.currentVersion(), 1);
+    }));
 
-  test('TypeScript rows written, then db.exec("ROLLBACK; BEGIN"), more rows: committed "unknown" is honest and nothing stays', (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      tsEntry(2, {
-        up(db) {
-          db.exec("INSERT INTO items (note) VALUES ('before')");
-          db.exec("ROLLBACK; BEGIN");
-          db.exec("INSERT INTO items (note) VALUES ('after')");
-        },
-      }),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 1 });
-    const before = snapshotDatabase(db);
-    assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "unknown" });
-    assert.deepEqual(snapshotDatabase(db), before);
-  });
+  test('TypeScript rows written, then exec("ROLLBACK; BEGIN"), more rows: committed "unknown" is honest and nothing stays', () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up(d) {
+            d.exec("INSERT INTO items (note) VALUES ('before')");
+            d.exec("ROLLBACK; BEGIN");
+            d.exec("INSERT INTO items (note) VALUES ('after')");
+          },
+        }),
+      ];
+      const manager = db.manager(migrations);
+      manager.up({ to: 1 });
+      const before = snapshotThroughDriver(db);
+      assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "unknown" });
+      assert.deepEqual(snapshotThroughDriver(db), before);
+    }));
 
-  test("TypeScript COMMIT then throw keeps the error as the cause and says the work was committed", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      tsEntry(2, {
-        up(db) {
-          db.exec("INSERT INTO items (note) VALUES ('kept')");
-          db.exec("COMMIT");
-          throw new Error("failed after committing");
-        },
-      }),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 1 });
-    const error = assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "yes" });
-    assert.equal((error.cause as Error).message, "failed after committing");
-    assert.deepEqual(db.prepare("SELECT note FROM items").pluck().all(), ["kept"]);
-    assert.equal(manager.currentVersion(), 1);
-  });
+  test("TypeScript COMMIT then throw keeps the error as the cause and says the work was committed", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up(d) {
+            d.exec("INSERT INTO items (note) VALUES ('kept')");
+            d.exec("COMMIT");
+            throw new Error("failed after committing");
+          },
+        }),
+      ];
+      const manager = db.manager(migrations);
+      manager.up({ to: 1 });
+      const error = assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "yes" });
+      assert.equal((error.cause as Error).message, "failed after committing");
+      assert.deepEqual(column(db, "SELECT note FROM items"), ["kept"]);
+      assert.equal(manager.currentVersion(), 1);
+    }));
 
-  test("a down that commits by itself is refused and the migration stays recorded as applied", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [createItems, sqlEntry(2, "CREATE TABLE extra (x);", { downSql: "DROP TABLE extra; COMMIT; BEGIN; SELECT * FROM no_such_table;" })];
-    const manager = new MigrationManager(db, migrations);
-    manager.up();
-    assertEscaped(() => manager.down(), { version: 2, file: "migrations/002_step_2.sql", direction: "down", committed: "yes" });
-    assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
-    assert.equal(db.pragma("user_version", { simple: true }), 2);
-  });
+  test("a down that commits by itself is refused and the migration stays recorded as applied", () =>
+    h.withDatabase((db) => {
+      const migrations = [createItems, sqlEntry(2, "CREATE TABLE extra (x);", { downSql: "DROP TABLE extra; COMMIT; BEGIN; SELECT * FROM no_such_table;" })];
+      const manager = db.manager(migrations);
+      manager.up();
+      assertEscaped(() => manager.down(), { version: 2, file: "migrations/002_step_2.sql", direction: "down", committed: "yes" });
+      assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+    }));
 
-  test('with transaction: "all", an escape at migration 3 is refused; what it committed is recorded consistently', (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      sqlEntry(2, "INSERT INTO items (note) VALUES ('two');"),
-      sqlEntry(3, "INSERT INTO items (note) VALUES ('three'); COMMIT; BEGIN; SELECT * FROM no_such_table;"),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    assertEscaped(() => manager.up({ transaction: "all" }), { version: 3, file: "migrations/003_step_3.sql", direction: "up", committed: "yes" });
-    // The escape committed 1 and 2 with their history rows; the history and user_version agree with that.
-    assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
-    assert.equal(db.pragma("user_version", { simple: true }), 2);
-  });
+  test('with transaction: "all", an escape at migration 3 is refused; what it committed is recorded consistently', () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        sqlEntry(2, "INSERT INTO items (note) VALUES ('two');"),
+        sqlEntry(3, "INSERT INTO items (note) VALUES ('three'); COMMIT; BEGIN; SELECT * FROM no_such_table;"),
+      ];
+      const manager = db.manager(migrations);
+      assertEscaped(() => manager.up({ transaction: "all" }), { version: 3, file: "migrations/003_step_3.sql", direction: "up", committed: "yes" });
+      // The escape committed 1 and 2 with their history rows; the history and user_version agree with that.
+      assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+    }));
 
-  test('with transaction: "all", "ROLLBACK; BEGIN" in migration 2 leaves nothing of the run', (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [createItems, tsEntry(2, { up: (db) => void db.exec("ROLLBACK; BEGIN") }), sqlEntry(3, "CREATE TABLE c (x);")];
-    const manager = new MigrationManager(db, migrations);
-    assertEscaped(() => manager.up({ transaction: "all" }), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "no" });
-    assert.deepEqual(db.prepare("SELECT name FROM sqlite_master").pluck().all(), []);
-  });
+  test('with transaction: "all", "ROLLBACK; BEGIN" in migration 2 leaves nothing of the run', () =>
+    h.withDatabase((db) => {
+      const migrations = [createItems, tsEntry(2, { up: (d) => void d.exec("ROLLBACK; BEGIN") }), sqlEntry(3, "CREATE TABLE c (x);")];
+      const manager = db.manager(migrations);
+      assertEscaped(() => manager.up({ transaction: "all" }), { version: 2, file: "migrations/002_step_2.ts", direction: "up", committed: "no" });
+      assert.deepEqual(column(db, "SELECT name FROM sqlite_master"), []);
+    }));
 
-  test("savepoints of the migration's own, nested or rolled back to, and db.transaction() still work", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      sqlEntry(2, "SAVEPOINT mine; INSERT INTO items (note) VALUES ('a'); RELEASE mine; SAVEPOINT undo; INSERT INTO items (note) VALUES ('gone'); ROLLBACK TO undo; RELEASE undo;"),
-      tsEntry(3, {
-        up(db) {
-          db.transaction(() => db.prepare("INSERT INTO items (note) VALUES (?)").run("b"))();
-          db.exec("SAVEPOINT left_open; INSERT INTO items (note) VALUES ('c')");
-        },
-      }),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
-    assert.deepEqual(db.prepare("SELECT note FROM items ORDER BY id").pluck().all(), ["a", "b", "c"]);
+  test("savepoints of the migration's own, nested, rolled back to or left open, still work", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        sqlEntry(2, "SAVEPOINT mine; INSERT INTO items (note) VALUES ('a'); RELEASE mine; SAVEPOINT undo; INSERT INTO items (note) VALUES ('gone'); ROLLBACK TO undo; RELEASE undo;"),
+        tsEntry(3, {
+          up(d) {
+            d.exec("SAVEPOINT outer_one; SAVEPOINT inner_one; INSERT INTO items (note) VALUES ('b'); RELEASE inner_one; RELEASE outer_one");
+            d.exec("SAVEPOINT left_open; INSERT INTO items (note) VALUES ('c')");
+          },
+        }),
+      ];
+      const manager = db.manager(migrations);
+      assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+      assert.deepEqual(column(db, "SELECT note FROM items ORDER BY id"), ["a", "b", "c"]);
+      assert.equal(db.driver.inTransaction(), false);
+    }));
+
+  test("a transaction: false migration that leaves a transaction open fails, not rolled back, and blocks the next run", () =>
+    h.withDatabase((db) => {
+      const migrations = [createItems, sqlEntry(2, "CREATE TABLE outside (x); BEGIN; INSERT INTO items (note) VALUES ('pending');", { transaction: false })];
+      const manager = db.manager(migrations);
+      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
+      assert.equal(db.driver.inTransaction(), false);
+      assert.equal(db.value("SELECT count(*) FROM items"), 0);
+      assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+    }));
+
+  test("a transaction: false migration whose history write fails after its body says its changes may remain, and names it", () =>
+    h.withDatabase((db) => {
+      // A trigger makes stepwise's own UPDATE of the started row fail after the body committed its work.
+      // (Connection settings such as query_only are restored before that write, so they cannot.)
+      const migrations = [
+        createItems,
+        sqlEntry(2, "CREATE TABLE done_outside (x); CREATE TRIGGER refuse_history BEFORE UPDATE ON schema_migrations BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;", { transaction: false }),
+      ];
+      const manager = db.manager(migrations);
+      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false });
+      assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name = 'done_outside'"), 1);
+      assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+    }));
+});
+
+await describeForDriver("better-sqlite3", "better-sqlite3's own db.transaction() inside a migration", () => {
+  test("a nested db.transaction() (a savepoint of better-sqlite3's) commits with the migration", (t) => {
+    const db = new Database(path.join(makeTempDir(t), "app.db"));
+    t.after(() => db.close());
+    const migrations = [createItems, tsEntry<Database.Database>(2, { up: (d) => d.transaction(() => d.prepare("INSERT INTO items (note) VALUES (?)").run("b"))() })];
+    assert.deepEqual(new MigrationManager(db, migrations).up().steps.map((step) => step.version), [1, 2]);
+    assert.deepEqual(db.prepare("SELECT note FROM items").pluck().all(), ["b"]);
     assert.equal(db.inTransaction, false);
   });
+});
 
-  test("a transaction: false migration that leaves a transaction open fails, not rolled back, and blocks the next run", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [createItems, sqlEntry(2, "CREATE TABLE outside (x); BEGIN; INSERT INTO items (note) VALUES ('pending');", { transaction: false })];
-    const manager = new MigrationManager(db, migrations);
-    assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
-    assert.equal(db.inTransaction, false);
-    assert.deepEqual(db.prepare("SELECT count(*) FROM items").pluck().get(), 0);
-    assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
-  });
-
-  test("a transaction: false migration whose history write fails after its body says its changes may remain, and names it", (t) => {
-    const { db } = openFileDatabase(t);
-    // A trigger makes stepwise's own UPDATE of the started row fail after the body committed its work.
-    // (Connection settings such as query_only are restored before that write, so they cannot.)
-    const migrations = [
-      createItems,
-      sqlEntry(2, "CREATE TABLE done_outside (x); CREATE TRIGGER refuse_history BEFORE UPDATE ON schema_migrations BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;", { transaction: false }),
-    ];
-    const manager = new MigrationManager(db, migrations);
-    assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false });
-    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'done_outside'").pluck().get(), 1);
-    assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
-  });
-
+await describeForDriver("better-sqlite3", "the real bin (the CLI opens databases with better-sqlite3)", () => {
   test("through the real bin, an escaping registry exits 1 with TRANSACTION_ESCAPED and no history row", async (t) => {
     const project = createTestProject(t);
     mkdirSync(path.dirname(project.registryFile), { recursive: true });
@@ -276,119 +255,7 @@ describe("a migration that ends stepwise's transaction", () => {
   });
 });
 
-describe("connection settings after up and down", () => {
-  test("PRAGMA foreign_keys=OFF in a transaction: false SQL migration does not leak to the app's connection", (t) => {
-    const { db } = openFileDatabase(t);
-    db.pragma("foreign_keys = ON");
-    const migrations = [createItems, sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE loose (item_id INTEGER REFERENCES items (id));", { transaction: false })];
-    new MigrationManager(db, migrations).up();
-    assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
-    // Enforcement really is back: the app's own insert of a dangling reference is refused.
-    assert.throws(() => db.prepare("INSERT INTO loose (item_id) VALUES (42)").run(), { code: "SQLITE_CONSTRAINT_FOREIGNKEY" });
-  });
-
-  test("the migrations after a transaction: false migration that switched foreign keys off still run with enforcement", (t) => {
-    const { db } = openFileDatabase(t);
-    db.pragma("foreign_keys = ON");
-    const migrations = [
-      createItems,
-      sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE tags (item_id INTEGER NOT NULL REFERENCES items (id));", { transaction: false }),
-      sqlEntry(3, "INSERT INTO tags (item_id) VALUES (42);"),
-    ];
-    assert.throws(() => new MigrationManager(db, migrations).up(), { code: "MIGRATION_FAILED", version: 3, rolledBack: true });
-    assert.equal(db.prepare("SELECT count(*) FROM tags").pluck().get(), 0);
-    assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
-  });
-
-  test("every restored setting a TypeScript migration changes is put back, after success and after a throw, up and down", (t) => {
-    const { db } = openFileDatabase(t);
-    const hostile = (db: Database.Database) => {
-      db.pragma("foreign_keys = OFF");
-      db.pragma("recursive_triggers = ON");
-      db.pragma("ignore_check_constraints = ON");
-      db.pragma("legacy_alter_table = ON");
-      db.pragma("case_sensitive_like = ON");
-      db.pragma("trusted_schema = OFF");
-      db.pragma("cell_size_check = ON");
-      db.pragma("automatic_index = OFF");
-      db.pragma("reverse_unordered_selects = ON");
-      db.pragma("secure_delete = ON");
-      db.pragma("synchronous = OFF");
-      db.pragma("busy_timeout = 1");
-      db.pragma("cache_size = 123");
-      db.pragma("temp_store = MEMORY");
-      db.pragma("mmap_size = 65536");
-      db.pragma("journal_size_limit = 4096");
-      db.pragma("wal_autocheckpoint = 7");
-      db.pragma("locking_mode = EXCLUSIVE");
-    };
-    const migrations = [
-      createItems,
-      tsEntry(2, { transaction: false, up: hostile, down: hostile }),
-      tsEntry(3, {
-        transaction: false,
-        up(db) {
-          hostile(db);
-          throw new Error("fails after changing every setting");
-        },
-      }),
-    ];
-    const before = snapshotConnectionSettings(db);
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 2 });
-    assert.deepEqual(snapshotConnectionSettings(db), before, "after a successful up");
-    // locking_mode = EXCLUSIVE is not just put back but its file lock released: another connection can write.
-    const other = new Database(db.name, { timeout: 0 });
-    other.exec("CREATE TABLE written_by_another_connection (x)");
-    other.close();
-    manager.down({ to: 1 });
-    assert.deepEqual(snapshotConnectionSettings(db), before, "after a successful down");
-    assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
-    assert.deepEqual(snapshotConnectionSettings(db), before, "after a failed up");
-    assert.equal(db.prepare("SELECT 'a' LIKE 'A'").pluck().get(), 1, "LIKE is case-insensitive again");
-  });
-
-  test("settings changed inside a transactional migration, and the app's own non-default values, are restored", (t) => {
-    const { db } = openFileDatabase(t);
-    db.pragma("foreign_keys = OFF"); // the app's choice, which a migration must not overturn either
-    db.pragma("recursive_triggers = ON");
-    const migrations = [
-      createItems,
-      tsEntry(2, {
-        up(db) {
-          db.pragma("foreign_keys = ON"); // ignored inside a transaction, but harmless to try
-          db.pragma("recursive_triggers = OFF");
-          db.pragma("query_only = ON");
-          db.pragma("defer_foreign_keys = ON");
-          db.pragma("query_only = OFF");
-        },
-      }),
-      tsEntry(3, {
-        up(db) {
-          db.pragma("ignore_check_constraints = ON");
-          db.pragma("query_only = ON"); // stepwise's own record then fails: the migration fails and rolls back
-        },
-      }),
-    ];
-    const before = snapshotConnectionSettings(db);
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 2 });
-    assert.deepEqual(snapshotConnectionSettings(db), before);
-    assert.throws(() => manager.up());
-    assert.deepEqual(snapshotConnectionSettings(db), before);
-    assert.equal(manager.currentVersion(), 2);
-  });
-
-  test("reset restores the settings its migrations change", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [createItems, sqlEntry(2, "PRAGMA foreign_keys = OFF; PRAGMA recursive_triggers = ON;", { transaction: false })];
-    const before = snapshotConnectionSettings(db);
-    new MigrationManager(db, migrations).reset({ dangerouslyDropAllData: true });
-    assert.deepEqual(snapshotConnectionSettings(db), before);
-  });
-});
-
-describe("who owns a transaction: false migration, across PID namespaces", () => {
+await describeForDriver("better-sqlite3", "who owns a transaction: false migration, across PID namespaces, through the CLI", () => {
   /** Starts the real bin's `up`, which pauses inside migration 2 (a transaction: false migration) until resumed. */
   async function startPausedOwner(t: TestContext) {
     const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
@@ -411,13 +278,6 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return { project, migrations, databasePath, finished, resume };
-  }
-
-  /** A pid that no process has: one that ran and was reaped. */
-  async function deadPid(): Promise<number> {
-    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-    await new Promise((resolve) => child.once("exit", resolve));
-    return child.pid!;
   }
 
   function rewriteOwner(databasePath: string, change: (owner: Record<string, unknown>) => Record<string, unknown>): void {
@@ -503,93 +363,219 @@ describe("who owns a transaction: false migration, across PID namespaces", () =>
       assert.deepEqual((JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version), [2, 3]);
     });
   }
-
-  test("a lock file that cannot be probed proves nothing: the owner is judged by its pid, as rows without a lock are", async (t) => {
-    const { db, file } = openFileDatabase(t);
-    const migrations = [createItems, sqlEntry(2, "VACUUM;", { transaction: false })];
-    new MigrationManager(db, migrations).up({ to: 1 });
-    const lockFile = ownerLockFileName(file, "schema_migrations");
-    writeFileSync(path.join(path.dirname(file), lockFile), "this is not a SQLite database, and not ours to judge by");
-    assert.equal(probeOwnerLock(db, lockFile), "unknown");
-    const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
-    t.after(() => live.kill("SIGKILL"));
-    await new Promise((resolve) => live.once("spawn", resolve));
-    const owner = serializeMigrationOwner({ ...currentMigrationOwner(lockFile), pid: live.pid!, token: "someone-else" });
-    db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', 'checksum-2', ?, NULL, 'started', ?)").run(new Date().toISOString(), owner);
-    assert.throws(() => new MigrationManager(db, migrations, { busyTimeoutMs: 200 }).up(), { code: "MIGRATION_IN_PROGRESS", version: 2 });
-    // Only a bare file name next to the database is ever probed, whatever the row says.
-    assert.equal(probeOwnerLock(db, "../elsewhere/app.db"), "unknown");
-  });
-
-  test("an owner whose transaction: false migration fails releases its lock; the row then reads as interrupted", (t) => {
-    const { db, file } = openFileDatabase(t);
-    const migrations = [createItems, tsEntry(2, { transaction: false, up: () => { throw new Error("boom"); } })];
-    assert.throws(() => new MigrationManager(db, migrations).up(), { code: "MIGRATION_FAILED", rolledBack: false });
-    const owner = JSON.parse(db.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string };
-    assert.equal(owner.lockFile, ownerLockFileName(file, "schema_migrations"));
-    assert.equal(probeOwnerLock(db, owner.lockFile), "free");
-    // Another connection, as another process would be: the owner is gone, so no waiting.
-    const other = new Database(file);
-    t.after(() => other.close());
-    const otherOwner = JSON.stringify({ ...owner, pid: process.pid, token: "a-finished-process" });
-    other.prepare("UPDATE schema_migrations SET owner = ? WHERE version = 2").run(otherOwner);
-    assert.throws(() => new MigrationManager(other, migrations, { busyTimeoutMs: 30_000 }).up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
-  });
 });
 
-describe("a full disk at COMMIT", () => {
-  test("SQLITE_FULL raised by the COMMIT (not the body) is DISK_FULL naming the migration, and the file is unchanged", (t) => {
-    const dir = makeTempDir(t);
-    const file = path.join(dir, "app.db");
-    const migrations: MigrationRegistry = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('fits in the page cache'); CREATE TABLE more (x);")];
-    const setup = new Database(file);
-    setup.pragma("journal_mode = WAL");
-    new MigrationManager(setup, migrations).up({ to: 1 });
-    setup.close(); // checkpoints and deletes the -wal file
-    // The write-ahead log is where a WAL-mode COMMIT writes the transaction's pages; /dev/full's device
-    // answers every write with ENOSPC, as a full disk does. The body's pages stay in the page cache.
-    try {
-      execFileSync("mknod", [`${file}-wal`, "c", "1", "7"], { stdio: "ignore" });
-    } catch {
-      t.skip("mknod is not permitted here (it needs root or CAP_MKNOD)");
-      return;
-    }
-    const before = readBytes(file);
-    const db = new Database(file);
-    let closed = false;
-    t.after(() => {
-      if (!closed) db.close();
-    });
-    assert.throws(
-      () => new MigrationManager(db, migrations).up(),
-      (error: StepwiseError & { version: number | null; file: string | null; sqliteCode: string }) =>
-        error.code === "DISK_FULL" && error.version === 2 && error.file === "migrations/002_step_2.sql" && error.sqliteCode.startsWith("SQLITE_FULL"),
-    );
-    assert.equal(db.inTransaction, false);
-    db.close();
-    closed = true;
-    rmSync(`${file}-wal`, { force: true });
-    assert.deepEqual(readBytes(file), before, "the file changed");
+await describeEachDriver("connection settings after up and down", (h) => {
+  test("PRAGMA foreign_keys=OFF in a transaction: false SQL migration does not leak to the app's connection", () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const migrations = [createItems, sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE loose (item_id INTEGER REFERENCES items (id));", { transaction: false })];
+      db.manager(migrations).up();
+      assert.equal(db.value("PRAGMA foreign_keys"), 1);
+      // Enforcement really is back: the app's own insert of a dangling reference is refused.
+      assert.throws(() => db.exec("INSERT INTO loose (item_id) VALUES (42)"), (error) => /^SQLITE_CONSTRAINT/.test(db.driver.classifyError(error).nativeCode ?? ""));
+      assert.equal(db.value("SELECT count(*) FROM loose"), 0);
+    }));
 
-    // With room again, the same migration applies.
-    const retry = new Database(file);
-    t.after(() => retry.close());
-    assert.deepEqual(new MigrationManager(retry, migrations).up().steps.map((step) => step.version), [2]);
-  });
+  test("the migrations after a transaction: false migration that switched foreign keys off still run with enforcement", () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const migrations = [
+        createItems,
+        sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE tags (item_id INTEGER NOT NULL REFERENCES items (id));", { transaction: false }),
+        sqlEntry(3, "INSERT INTO tags (item_id) VALUES (42);"),
+      ];
+      assert.throws(() => db.manager(migrations).up(), { code: "MIGRATION_FAILED", version: 3, rolledBack: true });
+      assert.equal(db.value("SELECT count(*) FROM tags"), 0);
+      assert.equal(db.value("PRAGMA foreign_keys"), 1);
+    }));
 
-  test("a deferred foreign key refused at COMMIT names the migration and rolls it back", (t) => {
-    const { db } = openFileDatabase(t);
-    const migrations = [
-      createItems,
-      sqlEntry(2, "CREATE TABLE tags (item_id INTEGER REFERENCES items (id) DEFERRABLE INITIALLY DEFERRED);"),
-      sqlEntry(3, "INSERT INTO tags (item_id) VALUES (99);"),
-    ];
-    db.pragma("foreign_keys = ON");
-    const manager = new MigrationManager(db, migrations);
-    manager.up({ to: 2 });
-    const before = snapshotDatabase(db);
-    assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true });
-    assert.equal(db.inTransaction, false);
-    assert.deepEqual(snapshotDatabase(db), before);
-  });
+  test("every restored setting a TypeScript migration changes is put back, after success and after a throw, up and down", () =>
+    h.withDatabase(async (db) => {
+      const hostile = (d: PortableConnection) =>
+        d.exec(
+          [
+            "PRAGMA foreign_keys = OFF",
+            "PRAGMA recursive_triggers = ON",
+            "PRAGMA ignore_check_constraints = ON",
+            "PRAGMA legacy_alter_table = ON",
+            "PRAGMA case_sensitive_like = ON",
+            "PRAGMA trusted_schema = OFF",
+            "PRAGMA cell_size_check = ON",
+            "PRAGMA automatic_index = OFF",
+            "PRAGMA reverse_unordered_selects = ON",
+            "PRAGMA secure_delete = ON",
+            "PRAGMA synchronous = OFF",
+            "PRAGMA busy_timeout = 1",
+            "PRAGMA cache_size = 123",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA mmap_size = 65536",
+            "PRAGMA journal_size_limit = 4096",
+            "PRAGMA wal_autocheckpoint = 7",
+            "PRAGMA locking_mode = EXCLUSIVE",
+          ].join("; "),
+        );
+      const migrations = [
+        createItems,
+        tsEntry(2, { transaction: false, up: hostile, down: hostile }),
+        tsEntry(3, {
+          transaction: false,
+          up(d) {
+            hostile(d);
+            throw new Error("fails after changing every setting");
+          },
+        }),
+      ];
+      const before = connectionSettingsOf(db.driver);
+      const manager = db.manager(migrations);
+      manager.up({ to: 2 });
+      assert.deepEqual(connectionSettingsOf(db.driver), before, "after a successful up");
+      // sql.js has no file another connection could share (no fileLocking): there is no lock to release.
+      if (h.capabilities.fileLocking) {
+        // locking_mode = EXCLUSIVE is not just put back but its file lock released: another connection can write.
+        const other = await db.reopen();
+        other.exec("PRAGMA busy_timeout = 0");
+        other.exec("CREATE TABLE written_by_another_connection (x)");
+        other.close();
+      }
+      manager.down({ to: 1 });
+      assert.deepEqual(connectionSettingsOf(db.driver), before, "after a successful down");
+      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
+      assert.deepEqual(connectionSettingsOf(db.driver), before, "after a failed up");
+      assert.equal(db.value("SELECT 'a' LIKE 'A'"), 1, "LIKE is case-insensitive again");
+    }));
+
+  test("settings changed inside a transactional migration, and the app's own non-default values, are restored", () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = OFF"); // the app's choice, which a migration must not overturn either
+      db.exec("PRAGMA recursive_triggers = ON");
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up(d) {
+            d.exec("PRAGMA foreign_keys = ON"); // ignored inside a transaction, but harmless to try
+            d.exec("PRAGMA recursive_triggers = OFF");
+            d.exec("PRAGMA query_only = ON");
+            d.exec("PRAGMA defer_foreign_keys = ON");
+            d.exec("PRAGMA query_only = OFF");
+          },
+        }),
+        tsEntry(3, {
+          up(d) {
+            d.exec("PRAGMA ignore_check_constraints = ON");
+            d.exec("PRAGMA query_only = ON"); // stepwise's own record then fails: the migration fails and rolls back
+          },
+        }),
+      ];
+      const before = connectionSettingsOf(db.driver);
+      const manager = db.manager(migrations);
+      manager.up({ to: 2 });
+      assert.deepEqual(connectionSettingsOf(db.driver), before);
+      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
+      assert.deepEqual(connectionSettingsOf(db.driver), before);
+      assert.equal(manager.currentVersion(), 2);
+    }));
+
+  test("reset restores the settings its migrations change", () =>
+    h.withDatabase((db) => {
+      const migrations = [createItems, sqlEntry(2, "PRAGMA foreign_keys = OFF; PRAGMA recursive_triggers = ON;", { transaction: false })];
+      const before = connectionSettingsOf(db.driver);
+      db.manager(migrations).reset({ dangerouslyDropAllData: true });
+      assert.deepEqual(connectionSettingsOf(db.driver), before);
+    }));
+});
+
+await describeEachDriver("the owner lock of a transaction: false migration", (h) => {
+  test("a lock file that cannot be probed proves nothing: the owner is judged by its pid, as rows without a lock are", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "fileLocking")) return;
+      const migrations = [createItems, sqlEntry(2, "VACUUM;", { transaction: false })];
+      db.manager(migrations).up({ to: 1 });
+      const lockFile = ownerLockFileName(db.file, "schema_migrations");
+      writeFileSync(path.join(db.dir, lockFile), "this is not a SQLite database, and not ours to judge by");
+      assert.equal(db.driver.probeOwnerLock!(lockFile), "unknown");
+      const owner = serializeMigrationOwner({ ...currentMigrationOwner(lockFile), pid: await liveUnrelatedProcess(t), token: "someone-else" });
+      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', 'checksum-2', ?, NULL, 'started', ?)", [new Date().toISOString(), owner]);
+      assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), { code: "MIGRATION_IN_PROGRESS", version: 2 });
+      // Only a bare file name next to the database is ever probed, whatever the row says.
+      assert.equal(db.driver.probeOwnerLock!("../elsewhere/app.db"), "unknown");
+    }));
+
+  test("an owner whose transaction: false migration fails releases its lock; the row then reads as interrupted", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "fileLocking")) return;
+      const migrations = [createItems, tsEntry(2, { transaction: false, up: () => { throw new Error("boom"); } })];
+      assert.throws(() => db.manager(migrations).up(), { code: "MIGRATION_FAILED", rolledBack: false });
+      const owner = JSON.parse(String(db.value("SELECT owner FROM schema_migrations WHERE version = 2"))) as { lockFile: string };
+      assert.equal(owner.lockFile, ownerLockFileName(db.file, "schema_migrations"));
+      assert.equal(db.driver.probeOwnerLock!(owner.lockFile), "free");
+      // Another connection, as another process would be: the owner is gone, so no waiting.
+      const other = await db.reopen();
+      const otherOwner = JSON.stringify({ ...owner, pid: process.pid, token: "a-finished-process" });
+      other.driver.run("UPDATE schema_migrations SET owner = ? WHERE version = 2", [otherOwner]);
+      assert.throws(() => other.manager(migrations, { busyTimeoutMs: 30_000 }).up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+    }));
+});
+
+await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
+  test("SQLITE_FULL raised by the COMMIT (not the body) is DISK_FULL naming the migration, and the file is unchanged", (t) =>
+    h.withDatabase(async (db) => {
+      // sql.js keeps the database in memory and shares no file (no fileLocking): its COMMIT writes nothing to a disk.
+      if (h.lacks(t, "fileLocking")) return;
+      const migrations: MigrationRegistry = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('fits in the page cache'); CREATE TABLE more (x);")];
+      db.exec("PRAGMA journal_mode = WAL");
+      db.manager(migrations).up({ to: 1 });
+      // A copy of the checkpointed file, not the file itself: libsql keeps a closed connection (and its
+      // -wal) alive while any prepared statement of it lives, so the original's -wal may still be there.
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      db.close();
+      const file = path.join(db.dir, "full.db");
+      copyFileSync(db.file, file);
+      // The write-ahead log is where a WAL-mode COMMIT writes the transaction's pages; /dev/full's device
+      // answers every write with ENOSPC, as a full disk does. The body's pages stay in the page cache.
+      try {
+        execFileSync("mknod", [`${file}-wal`, "c", "1", "7"], { stdio: "ignore" });
+      } catch {
+        t.skip("mknod is not permitted here (it needs root or CAP_MKNOD)");
+        return;
+      }
+      const before = readBytes(file);
+      const full = await h.open(file);
+      try {
+        assert.throws(
+          () => full.manager(migrations).up(),
+          (error: StepwiseError & { version: number | null; file: string | null; sqliteCode: string }) =>
+            error.code === "DISK_FULL" && error.version === 2 && error.file === "migrations/002_step_2.sql" && error.sqliteCode.startsWith("SQLITE_FULL"),
+        );
+        assert.equal(full.driver.inTransaction(), false);
+      } finally {
+        full.close();
+      }
+      rmSync(`${file}-wal`, { force: true });
+      assert.deepEqual(readBytes(file), before, "the file changed");
+
+      // With room again, the same migration applies.
+      const retry = await h.open(file);
+      try {
+        assert.deepEqual(retry.manager(migrations).up().steps.map((step) => step.version), [2]);
+      } finally {
+        retry.close();
+      }
+    }));
+
+  test("a deferred foreign key refused at COMMIT names the migration and rolls it back", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        sqlEntry(2, "CREATE TABLE tags (item_id INTEGER REFERENCES items (id) DEFERRABLE INITIALLY DEFERRED);"),
+        sqlEntry(3, "INSERT INTO tags (item_id) VALUES (99);"),
+      ];
+      db.exec("PRAGMA foreign_keys = ON");
+      const manager = db.manager(migrations);
+      manager.up({ to: 2 });
+      const before = snapshotThroughDriver(db);
+      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true });
+      assert.equal(db.driver.inTransaction(), false);
+      assert.deepEqual(snapshotThroughDriver(db), before);
+    }));
 });

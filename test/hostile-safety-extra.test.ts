@@ -22,6 +22,10 @@ import {
 } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, runCli } from "./support/project.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+
+/** The SQLite library through which restore, and the backup nets given a path, open files. */
+const library = createBetterSqlite3Driver(new Database(":memory:"));
 
 const NO_STACK = /^\s+at /m;
 
@@ -43,7 +47,7 @@ async function restoreScenario(t: Parameters<typeof createTestProject>[0]) {
   const db = new Database(file);
   const manager = new MigrationManager(db, migrations);
   manager.up({ to: 1 });
-  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  const backup = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 1 }).path;
   manager.up({ to: 3 });
   db.close();
   return { project, migrations, file, backups, backup };
@@ -73,10 +77,10 @@ test("restore into a WAL database with another page size waits for a connection 
   // The app still has the file open (idle: no transaction), and closes it half a second later.
   const holder = await startLockHolder(t, file, "idle");
   setTimeout(() => void holder.send("exit").catch(() => {}), 500);
-  const result = await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 10_000 });
+  const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 10_000 });
   assert.equal(result.version, 1);
   assert.equal(versionOf(file), 1);
-  assert.ok(listBackups(backups, file).length >= 2);
+  assert.ok(listBackups(backups, file, { driver: library }).length >= 2);
 });
 
 test("restore into a WAL database with another page size, a reader open past the busy timeout: restores, or DATABASE_LOCKED only after the busy timeout", async (t) => {
@@ -89,7 +93,7 @@ test("restore into a WAL database with another page size, a reader open past the
   await startLockHolder(t, file, "wal-reader");
   const start = Date.now();
   try {
-    await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 1500 });
+    await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 1500 });
     assert.equal(versionOf(file), 1);
   } catch (error) {
     const elapsedMs = Date.now() - start;
@@ -102,7 +106,7 @@ test("restore into a WAL database with another page size, a reader open past the
 test("restore of a backup file another process holds exclusively fails with DATABASE_LOCKED within the busy timeout, not BACKUP_INVALID", async (t) => {
   const { file, backup, migrations } = await restoreScenario(t);
   await startLockHolder(t, backup, "exclusive");
-  const outcome = await rejection(restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 1000 }));
+  const outcome = await rejection(restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 1000 }));
   assert.equal(outcome.code, "DATABASE_LOCKED");
   assert.ok(outcome.elapsedMs < 4000, `waited ${outcome.elapsedMs} ms with a busy timeout of 1000 ms`);
   assert.equal(versionOf(file), 3);
@@ -112,7 +116,7 @@ test("restore waits within the busy timeout for a lock on the backup file that i
   const { file, backup, migrations } = await restoreScenario(t);
   const holder = await startLockHolder(t, backup, "exclusive");
   assert.equal(await holder.send("release-after 5500"), "scheduled");
-  const result = await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 12_000 });
+  const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 12_000 });
   assert.equal(result.version, 1);
   assert.equal(versionOf(file), 1);
 });
@@ -127,7 +131,7 @@ for (const how of ["the same path", "a hard link"] as const) {
     }
     const start = Date.now();
     try {
-      await restoreBackup({ backupFile, databasePath: file, migrations, busyTimeoutMs: 3000 });
+      await restoreBackup({ driver: library, backupFile, databasePath: file, migrations, busyTimeoutMs: 3000 });
     } catch (error) {
       const elapsedMs = Date.now() - start;
       assert.notEqual((error as { code?: string }).code, "DATABASE_LOCKED", "blamed another connection for its own read transaction");
@@ -145,12 +149,12 @@ test("pruning never deletes the backup it just wrote, even when older backups ca
   const db = new Database(file);
   t.after(() => db.close());
   // Taken while the clock was a few years ahead, before NTP corrected it.
-  await takeBackup(db, { directory: backups, version: 3, keep: 10, now: new Date("2031-01-01T00:00:00Z") });
-  await takeBackup(db, { directory: backups, version: 3, keep: 10, now: new Date("2031-01-02T00:00:00Z") });
-  const fresh = await takeBackup(db, { directory: backups, version: 3, keep: 2 });
+  await takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date("2031-01-01T00:00:00Z") });
+  await takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date("2031-01-02T00:00:00Z") });
+  const fresh = await takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 2 });
   assert.ok(existsSync(fresh.path), "the snapshot just taken was deleted by its own pruning");
   assert.ok(!fresh.pruned.includes(fresh.path));
-  const sync = takeBackupSync(db, { directory: backups, version: 3, keep: 1 });
+  const sync = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 1 });
   assert.ok(existsSync(sync.path), "the VACUUM INTO snapshot just taken was deleted by its own pruning");
 });
 
@@ -282,11 +286,11 @@ test("pruneBackups refuses a negative or fractional keep as takeBackup does, and
   const { file, backups } = await restoreScenario(t);
   const db = new Database(file);
   t.after(() => db.close());
-  for (let day = 1; day <= 3; day++) takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(Date.UTC(2025, 0, day)) });
-  const before = listBackups(backups, file).map((backup) => backup.path);
+  for (let day = 1; day <= 3; day++) takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date(Date.UTC(2025, 0, day)) });
+  const before = listBackups(backups, file, { driver: library }).map((backup) => backup.path);
   for (const keep of [-1, 1.5, Number.NaN]) {
-    assert.throws(() => pruneBackups(backups, file, keep), (error: { code?: string }) => error.code === "USAGE", `keep ${keep}`);
-    assert.deepEqual(listBackups(backups, file).map((backup) => backup.path), before, `keep ${keep} deleted backups`);
+    assert.throws(() => pruneBackups(backups, file, keep, { driver: library }), (error: { code?: string }) => error.code === "USAGE", `keep ${keep}`);
+    assert.deepEqual(listBackups(backups, file, { driver: library }).map((backup) => backup.path), before, `keep ${keep} deleted backups`);
   }
 });
 
@@ -317,7 +321,7 @@ test("restore over an unreadable database when the backup folder has no room for
   const backups = path.join(project.root, "backups");
   const source = new Database(path.join(project.root, "other.db"));
   new MigrationManager(source, migrations).up({ to: 1 });
-  const backup = takeBackupSync(source, { directory: backups, version: 1 }).path;
+  const backup = takeBackupSync(createBetterSqlite3Driver(source), { directory: backups, version: 1 }).path;
   source.close();
   // Not a database: restore keeps its bytes next to the backup before replacing it, but they do not fit.
   const junk = Buffer.alloc(200_000, 7);
@@ -379,7 +383,7 @@ export default defineMigration({
   const backups = path.join(project.root, "backups");
   const db = new Database(file);
   new MigrationManager(db, migrations).up({ to: 1 });
-  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  const backup = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 1 }).path;
   db.close();
 
   const migrating = runCli(["--db", file, "up"], { cwd: project.root });
@@ -394,7 +398,7 @@ export default defineMigration({
   }
   let restored = false;
   try {
-    await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 500 });
+    await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 500 });
     restored = true;
   } catch {
     // Refusing is fine.

@@ -23,6 +23,10 @@ import {
 } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+
+/** The SQLite library through which restore, and the backup nets given a path, open files. */
+const library = createBetterSqlite3Driver(new Database(":memory:"));
 
 /** The version a database file holds, read through a fresh connection: history and user_version. */
 function versionOf(file: string): { history: number; userVersion: number } {
@@ -59,7 +63,7 @@ async function restoreScenario(t: Parameters<typeof createTestProject>[0], prepa
   prepare?.(db);
   const manager = new MigrationManager(db, migrations);
   manager.up({ to: 1 });
-  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  const backup = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 1 }).path;
   manager.up({ to: 3 });
   db.close();
   const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: project.root });
@@ -76,7 +80,7 @@ for (const role of ["reader", "writer", "wal-writer"] as const) {
     assert.doesNotMatch(result.stderr, NO_STACK);
     await holder.send("release");
     assert.deepEqual(versionOf(file), { history: 3, userVersion: 3 });
-    assert.deepEqual(listBackups(backups, file).map((entry) => entry.path), [backup], "a failed restore left a snapshot behind");
+    assert.deepEqual(listBackups(backups, file, { driver: library }).map((entry) => entry.path), [backup], "a failed restore left a snapshot behind");
   });
 
   test(`restore waits within the busy timeout for a lock that is released, then restores (${role})`, async (t) => {
@@ -145,7 +149,7 @@ for (const journalMode of ["delete", "wal"] as const) {
     // A backup with the default page size, from a second database of the same app.
     const other = new Database(path.join(project.root, "other.db"));
     new MigrationManager(other, migrations).up({ to: 2 });
-    const backup = takeBackupSync(other, { directory: backups, version: 2 }).path;
+    const backup = takeBackupSync(createBetterSqlite3Driver(other), { directory: backups, version: 2 }).path;
     other.close();
     const result = await cli("restore", backup, "--yes");
     assert.equal(result.code, 0, result.stderr);
@@ -184,7 +188,7 @@ test("restore refuses another app's backup with BACKUP_FOREIGN unless --force", 
   const otherMigrations = await otherApp.load<MigrationRegistry>();
   const otherDb = new Database(otherApp.databasePath());
   new MigrationManager(otherDb, otherMigrations).up();
-  const foreign = takeBackupSync(otherDb, { directory: path.join(otherApp.root, "backups"), version: otherMigrations.length }).path;
+  const foreign = takeBackupSync(createBetterSqlite3Driver(otherDb), { directory: path.join(otherApp.root, "backups"), version: otherMigrations.length }).path;
   otherDb.close();
   const before = readBytes(file);
 
@@ -194,7 +198,7 @@ test("restore refuses another app's backup with BACKUP_FOREIGN unless --force", 
   assert.doesNotMatch(refused.stderr, NO_STACK);
   assert.deepEqual(readBytes(file), before);
 
-  await assert.rejects(restoreBackup({ backupFile: foreign, databasePath: file, migrations }), (error: ForeignBackupError) => {
+  await assert.rejects(restoreBackup({ driver: library, backupFile: foreign, databasePath: file, migrations }), (error: ForeignBackupError) => {
     assert.equal(error.code, "BACKUP_FOREIGN");
     assert.equal(error.file, foreign);
     assert.ok(error.reasons.some((reason) => reason.version === 1 && reason.kind === "name"), JSON.stringify(error.reasons));
@@ -216,7 +220,7 @@ test("restore into a folder that does not exist fails with DATABASE_FOLDER_MISSI
   assert.match(result.stderr, /\[DATABASE_FOLDER_MISSING\]/);
   assert.doesNotMatch(result.stderr, NO_STACK);
   assert.equal(existsSync(path.join(project.root, "no")), false);
-  await assert.rejects(restoreBackup({ backupFile: backup, databasePath: missing }), { code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) });
+  await assert.rejects(restoreBackup({ driver: library, backupFile: backup, databasePath: missing }), { code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -238,12 +242,12 @@ test("two databases with the same file name sharing a backup folder keep each ot
   const shared = path.join(dir, "backups");
   const a = smallDatabase(t, path.join(dir, "a", "app.db"));
   const b = smallDatabase(t, path.join(dir, "b", "app.db"));
-  const fromB = [1, 2].map((minute) => takeBackupSync(b, { directory: shared, keep: 2, version: minute, now: at(minute) }).path);
-  const fromA = [3, 4, 5, 6].map((minute) => takeBackupSync(a, { directory: shared, keep: 2, version: minute, now: at(minute) }));
+  const fromB = [1, 2].map((minute) => takeBackupSync(createBetterSqlite3Driver(b), { directory: shared, keep: 2, version: minute, now: at(minute) }).path);
+  const fromA = [3, 4, 5, 6].map((minute) => takeBackupSync(createBetterSqlite3Driver(a), { directory: shared, keep: 2, version: minute, now: at(minute) }));
   assert.deepEqual(fromA.flatMap((record) => record.pruned).sort(), [fromA[0]!.path, fromA[1]!.path].sort());
   for (const file of fromB) assert.ok(existsSync(file), `${path.basename(file)} of b/app.db was deleted by a's pruning`);
-  assert.deepEqual(listBackups(shared, path.join(dir, "a", "app.db")).map((entry) => entry.version), [5, 6]);
-  assert.deepEqual(listBackups(shared, path.join(dir, "b", "app.db")).map((entry) => entry.version), [1, 2]);
+  assert.deepEqual(listBackups(shared, path.join(dir, "a", "app.db"), { driver: library }).map((entry) => entry.version), [5, 6]);
+  assert.deepEqual(listBackups(shared, path.join(dir, "b", "app.db"), { driver: library }).map((entry) => entry.version), [1, 2]);
 });
 
 test("databases whose names are prefixes of each other keep each other's backups", (t) => {
@@ -251,9 +255,9 @@ test("databases whose names are prefixes of each other keep each other's backups
   const shared = path.join(dir, "backups");
   const names = ["app", "app.db", "app.db2", "app-old", "app.v1"];
   const databases = names.map((name) => smallDatabase(t, path.join(dir, name)));
-  const written = databases.map((db, index) => takeBackupSync(db, { directory: shared, version: 1, now: at(index) }).path);
+  const written = databases.map((db, index) => takeBackupSync(createBetterSqlite3Driver(db), { directory: shared, version: 1, now: at(index) }).path);
   for (const [index, db] of databases.entries()) {
-    const again = takeBackupSync(db, { directory: shared, keep: 1, version: 2, now: at(10 + index) });
+    const again = takeBackupSync(createBetterSqlite3Driver(db), { directory: shared, keep: 1, version: 2, now: at(10 + index) });
     assert.deepEqual(again.pruned, [written[index]], `${names[index]} pruned the wrong files`);
   }
   assert.equal(readdirSync(shared).length, names.length);
@@ -264,7 +268,7 @@ test("pruning never deletes files stepwise cannot prove it wrote for this databa
   const shared = path.join(dir, "backups");
   const file = path.join(dir, "app.db");
   const db = smallDatabase(t, file);
-  const first = takeBackupSync(db, { directory: shared, version: 1, now: at(1) });
+  const first = takeBackupSync(createBetterSqlite3Driver(db), { directory: shared, version: 1, now: at(1) });
   const identity = path.basename(first.path).split(".").at(-2)!;
   // A name stepwise used before it recorded identities, a text file wearing this database's exact
   // identity, and a symlink with that identity pointing at a real database elsewhere.
@@ -277,7 +281,7 @@ test("pruning never deletes files stepwise cannot prove it wrote for this databa
   const link = path.join(shared, `app.db.v0.2020-01-01T00-00-02-000Z.${identity}.bak`);
   symlinkSync(precious, link);
 
-  const second = takeBackupSync(db, { directory: shared, keep: 1, version: 2, now: at(2) });
+  const second = takeBackupSync(createBetterSqlite3Driver(db), { directory: shared, keep: 1, version: 2, now: at(2) });
   assert.deepEqual(second.pruned, [first.path]);
   for (const survivor of [oldStyle, impostor, link, precious]) assert.ok(existsSync(survivor), `${path.basename(survivor)} was deleted`);
 });
@@ -289,7 +293,7 @@ test("a backup folder that is the database's own folder: pruning leaves the data
   db.pragma("journal_mode = WAL");
   db.exec("INSERT INTO t VALUES (1)");
   const before = readdirSync(dir).sort();
-  for (const minute of [1, 2, 3]) takeBackupSync(db, { directory: dir, keep: 1, version: minute, now: at(minute) });
+  for (const minute of [1, 2, 3]) takeBackupSync(createBetterSqlite3Driver(db), { directory: dir, keep: 1, version: minute, now: at(minute) });
   const after = readdirSync(dir).sort();
   assert.deepEqual(after.filter((name) => !name.endsWith(".bak")), before);
   assert.equal(after.filter((name) => name.endsWith(".bak")).length, 1);
@@ -302,7 +306,7 @@ test("up --backup through the bin prunes only this database's backups in a share
   const shared = path.join(project.root, "shared-backups");
   const neighbour = path.join(project.root, "other", "app.db");
   const neighbourDb = smallDatabase(t, neighbour);
-  const neighbours = [1, 2, 3].map((minute) => takeBackupSync(neighbourDb, { directory: shared, version: minute, now: at(minute) }).path);
+  const neighbours = [1, 2, 3].map((minute) => takeBackupSync(createBetterSqlite3Driver(neighbourDb), { directory: shared, version: minute, now: at(minute) }).path);
   const file = project.databasePath();
   const setup = new Database(file);
   new MigrationManager(setup, migrations).up({ to: 1 });
@@ -312,7 +316,7 @@ test("up --backup through the bin prunes only this database's backups in a share
     assert.equal(result.code, 0, result.stderr);
   }
   for (const other of neighbours) assert.ok(existsSync(other), `${path.basename(other)} of other/app.db was deleted`);
-  assert.deepEqual(listBackups(shared, file).map((entry) => entry.version), [2]);
+  assert.deepEqual(listBackups(shared, file, { driver: library }).map((entry) => entry.version), [2]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +419,7 @@ test("up --backup into a path where a file is in the way fails with BACKUP_FOLDE
 test("restore into a database file that does not exist yet (its folder does) creates it from the backup", async (t) => {
   const { project, migrations, backup } = await restoreScenario(t);
   const fresh = path.join(project.root, "fresh.db");
-  const result = await restoreBackup({ backupFile: backup, databasePath: fresh, migrations });
+  const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: fresh, migrations });
   assert.equal(result.previous, null);
   assert.deepEqual(versionOf(fresh), { history: 1, userVersion: 1 });
 });
@@ -458,11 +462,11 @@ test("an online backup of a database another process holds exclusively fails wit
   db.exec("INSERT INTO t VALUES ('must be in the backup')");
   const backups = path.join(dir, "backups");
   const holder = await startLockHolder(t, file, "exclusive");
-  await assert.rejects(takeBackup(db, { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
+  await assert.rejects(takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
   assert.deepEqual(readdirSync(backups), [], "a backup file was written although nothing could be copied");
 
   assert.equal(await holder.send("release-after 500"), "scheduled");
-  const record = await takeBackup(db, { directory: backups, version: 1, busyTimeoutMs: 20_000 });
+  const record = await takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, busyTimeoutMs: 20_000 });
   const copy = new Database(record.path, { readonly: true });
   t.after(() => copy.close());
   assert.deepEqual(copy.prepare("SELECT x FROM t").pluck().all(), ["must be in the backup"]);

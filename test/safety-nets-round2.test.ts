@@ -22,6 +22,10 @@ import {
 } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, readBytes, runCli } from "./support/project.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+
+/** The SQLite library through which restore, and the backup nets given a path, open files. */
+const library = createBetterSqlite3Driver(new Database(":memory:"));
 
 const NO_STACK = /^\s+at /m;
 
@@ -43,7 +47,7 @@ async function restoreScenario(t: Parameters<typeof createTestProject>[0]) {
   const db = new Database(file);
   const manager = new MigrationManager(db, migrations);
   manager.up({ to: 1 });
-  const backup = takeBackupSync(db, { directory: backups, version: 1 }).path;
+  const backup = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 1 }).path;
   manager.up({ to: 3 });
   db.close();
   return { project, migrations, file, backups, backup };
@@ -57,7 +61,7 @@ test("restore of the database through a symlink to it is refused at once with BA
   const link = path.join(project.root, "backups", "looks-like-a-backup.bak");
   symlinkSync(file, link);
   const before = readBytes(file);
-  assert.equal(await codeOf(restoreBackup({ backupFile: link, databasePath: file, migrations, busyTimeoutMs: 3000 })), "BACKUP_IS_DATABASE");
+  assert.equal(await codeOf(restoreBackup({ driver: library, backupFile: link, databasePath: file, migrations, busyTimeoutMs: 3000 })), "BACKUP_IS_DATABASE");
   const cli = await runCli(["--db", file, "restore", file, "--yes"], { cwd: project.root });
   assert.equal(cli.code, 1, cli.stderr);
   assert.match(cli.stderr, /\[BACKUP_IS_DATABASE\]/);
@@ -73,8 +77,8 @@ test("restore --db naming a folder through the bin is DATABASE_PATH_INVALID (exi
   assert.equal(cli.code, 2, cli.stderr);
   assert.match(cli.stderr, /\[DATABASE_PATH_INVALID\]/);
   assert.deepEqual(readdirSync(folder), []);
-  assert.equal(await codeOf(restoreBackup({ backupFile: backup, databasePath: folder })), "DATABASE_PATH_INVALID");
-  assert.equal(await codeOf(restoreBackup({ backupFile: backup, databasePath: "/dev/null" })), "DATABASE_PATH_INVALID");
+  assert.equal(await codeOf(restoreBackup({ driver: library, backupFile: backup, databasePath: folder })), "DATABASE_PATH_INVALID");
+  assert.equal(await codeOf(restoreBackup({ driver: library, backupFile: backup, databasePath: "/dev/null" })), "DATABASE_PATH_INVALID");
   assert.deepEqual(readdirSync(folder), []);
 });
 
@@ -97,12 +101,12 @@ test("restore waits for a running transaction:false migration (its owner lock he
   const holder = await startLockHolder(t, lockPath, "exclusive");
   const before = readBytes(file);
   const start = Date.now();
-  assert.equal(await codeOf(restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 800 })), "MIGRATION_IN_PROGRESS");
+  assert.equal(await codeOf(restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 800 })), "MIGRATION_IN_PROGRESS");
   assert.ok(Date.now() - start >= 700, "refused before the busy timeout");
   assert.ok(readBytes(file).equals(before), "the database changed");
   await holder.send("exit").catch(() => {});
   // The owner died half way: restoring the backup is a way out of its interrupted migration.
-  const result = await restoreBackup({ backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 5000 });
+  const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations, busyTimeoutMs: 5000 });
   assert.equal(result.version, 1);
 });
 
@@ -112,17 +116,17 @@ test("restore waits for a running transaction:false migration (its owner lock he
 test("restore accepts an empty version-0 backup through the API, and still refuses a database with tables but no history", async (t) => {
   const { file, migrations, project } = await restoreScenario(t);
   const fresh = new Database(path.join(project.root, "fresh.db"));
-  const empty = takeBackupSync(fresh, { directory: path.join(project.root, "v0"), version: 0 }).path;
+  const empty = takeBackupSync(createBetterSqlite3Driver(fresh), { directory: path.join(project.root, "v0"), version: 0 }).path;
   fresh.exec("CREATE TABLE strangers (id INTEGER PRIMARY KEY)");
-  const foreign = takeBackupSync(fresh, { directory: path.join(project.root, "foreign"), version: 0 }).path;
+  const foreign = takeBackupSync(createBetterSqlite3Driver(fresh), { directory: path.join(project.root, "foreign"), version: 0 }).path;
   fresh.pragma("user_version = 7");
   fresh.exec("DROP TABLE strangers");
-  const stamped = takeBackupSync(fresh, { directory: path.join(project.root, "stamped"), version: 0 }).path;
+  const stamped = takeBackupSync(createBetterSqlite3Driver(fresh), { directory: path.join(project.root, "stamped"), version: 0 }).path;
   fresh.close();
   for (const refused of [foreign, stamped]) {
-    assert.equal(await codeOf(restoreBackup({ backupFile: refused, databasePath: file, migrations })), "BACKUP_INVALID", path.basename(path.dirname(refused)));
+    assert.equal(await codeOf(restoreBackup({ driver: library, backupFile: refused, databasePath: file, migrations })), "BACKUP_INVALID", path.basename(path.dirname(refused)));
   }
-  const result = await restoreBackup({ backupFile: empty, databasePath: file, migrations });
+  const result = await restoreBackup({ driver: library, backupFile: empty, databasePath: file, migrations });
   assert.equal(result.version, 0);
   const db = new Database(file, { readonly: true });
   t.after(() => db.close());
@@ -156,7 +160,7 @@ test("pruneBackups refuses keep 0, Infinity and a number-like string with USAGE,
   const { file, backups } = await restoreScenario(t);
   const before = readdirSync(backups).sort();
   for (const keep of [0, Number.POSITIVE_INFINITY, "2" as unknown as number]) {
-    assert.throws(() => pruneBackups(backups, file, keep), (error: { code?: string }) => error.code === "USAGE", `keep ${String(keep)}`);
+    assert.throws(() => pruneBackups(backups, file, keep, { driver: library }), (error: { code?: string }) => error.code === "USAGE", `keep ${String(keep)}`);
   }
   assert.deepEqual(readdirSync(backups).sort(), before);
 });
@@ -167,10 +171,10 @@ test("pruning keeps a backup another run wrote while this one ran (stamped after
   const db = new Database(file);
   t.after(() => db.close());
   const now = Date.now();
-  const older = takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(now - 60_000) });
+  const older = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date(now - 60_000) });
   // Run B finished its snapshot while run A, which started earlier, was still copying.
-  const fromB = takeBackupSync(db, { directory: backups, version: 3, keep: 10, now: new Date(now - 1000) });
-  const fromA = takeBackupSync(db, { directory: backups, version: 3, keep: 1, now: new Date(now - 2000) });
+  const fromB = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date(now - 1000) });
+  const fromA = takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 1, now: new Date(now - 2000) });
   assert.ok(existsSync(fromA.path), "the snapshot just taken was pruned");
   assert.ok(existsSync(fromB.path), "the concurrent run's snapshot was pruned");
   assert.deepEqual(fromA.pruned, [older.path], "the older backup was kept past keep");
@@ -197,13 +201,13 @@ test("a new database at the path of an old one (moved away) does not prune the o
   assert.ok(existsSync(old), "the other database's only backup was pruned");
   const next = upWithBackup(manager, { to: 3, backup: { directory: backups, keep: 1 } }).backup!;
   assert.deepEqual(next.pruned, [mine.path], "a database's own older backup is still pruned");
-  assert.deepEqual(listBackups(backups, file).map((entry) => entry.path), [next.path]);
+  assert.deepEqual(listBackups(backups, file, { driver: library }).map((entry) => entry.path), [next.path]);
 });
 
 test("a restored database keeps the identity of the database its backup came from: its backups list and prune together", async (t) => {
   const { file, backup, migrations, backups } = await restoreScenario(t);
-  const result = await restoreBackup({ backupFile: backup, databasePath: file, migrations });
-  const listed = listBackups(backups, file).map((entry) => entry.path).sort();
+  const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations });
+  const listed = listBackups(backups, file, { driver: library }).map((entry) => entry.path).sort();
   assert.deepEqual(listed, [backup, result.previous!.path].sort());
 });
 

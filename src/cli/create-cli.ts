@@ -17,7 +17,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
-import { MigrationManager } from "../drivers/better-sqlite3.js";
+import { MigrationManager, createBetterSqlite3Driver } from "../drivers/better-sqlite3.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
@@ -363,6 +363,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
     tableName: (command) => tableNameOf(flagsOf(command)),
     resolvePath,
+    // The library restore opens the backup and the database with; the CLI's is better-sqlite3.
+    scratchDriver: () => createBetterSqlite3Driver(new BetterSqlite3(":memory:")),
   });
   props.extend?.(program, context);
 

@@ -10,6 +10,7 @@ import { baselineDatabase } from "../safety/baseline.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrationManager } from "../drivers/better-sqlite3.js";
 import type { MigrationRegistry } from "../core/types.js";
+import type { SyncDriver } from "../core/driver.js";
 import { verifySchema } from "../safety/verify.js";
 import type { CliContext } from "./create-cli.js";
 import { assertDatabasePathUsable } from "./database-path.js";
@@ -30,6 +31,8 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
     mode: "read" | "write",
     action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
   ) => Promise<Awaited<T>>;
+  /** A fresh in-memory connection of the CLI's SQLite library, through which restore opens files; the caller closes it. */
+  readonly scratchDriver: (command: Command) => SyncDriver;
 }
 
 /** Adds `baseline`, `verify` and `restore` to the program. */
@@ -86,14 +89,16 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       assertDatabasePathUsable(databasePath);
       // Only the registry is needed; the database is opened by the restore itself.
       const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
+      const driver = deps.scratchDriver(command);
       const result = await restoreBackup({
+        driver,
         backupFile: deps.resolvePath(file),
         databasePath,
         tableName: deps.tableName(command),
         busyTimeoutMs: command.optsWithGlobals<{ busyTimeout?: number }>().busyTimeout,
         migrations,
         dangerouslyAllowForeignBackup: Boolean(options.force),
-      });
+      }).finally(() => driver.close?.());
       if (options.json) printJson(result);
       else print(formatRestore(result, context.palette));
     });

@@ -27,6 +27,11 @@ export interface DriverCapabilities {
   readonly changeCounter: boolean;
   /** `SAVEPOINT`/`RELEASE` work, so the transaction-escape guard can run. */
   readonly savepoints: boolean;
+  /**
+   * The library reaches real files by path: it can open another database file (`openFile`) and write
+   * one (`VACUUM INTO`, the online backup). sql.js cannot: its files live in WebAssembly memory.
+   */
+  readonly openFile: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */
@@ -96,8 +101,25 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
   /** Closes a connection the driver opened itself (`openSnapshot`); never called on the app's own. */
   close?(): MaybePromise<void, Async>;
-  /** Copies the live database to `path` with the online backup API (capability `onlineBackup`). */
-  backupTo?(path: string): Promise<void>;
+  /**
+   * Copies the live database to `path` with the online backup API (capability `onlineBackup`).
+   * Resolves to the number of pages copied: 0 when the first step found `path` locked and gave up.
+   */
+  backupTo?(path: string): Promise<number>;
+  /**
+   * A driver of the same library on another database file (capability `openFile`), for the safety
+   * nets that read or write a second file (a backup, a restore's target). `readonly` needs the file
+   * to exist; otherwise it is created. The caller closes it.
+   */
+  openFile?(path: string, options: OpenFileOptions): MaybePromise<Driver<Db, Async>, Async>;
+}
+
+/** How {@link Driver.openFile} opens a file. */
+export interface OpenFileOptions {
+  /** Open for reading only; the file must exist. Otherwise read-write, created when missing. */
+  readonly readonly: boolean;
+  /** How long its statements wait for another connection's lock. */
+  readonly busyTimeoutMs: number;
 }
 
 /** A driver whose primitives return values. */

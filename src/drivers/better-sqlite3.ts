@@ -6,7 +6,6 @@
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
-import { ConnectionClosedError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -14,7 +13,7 @@ import type { Row } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
-import { classifySqliteError } from "./sqlite-shared.js";
+import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds (shared by every SQLite driver). */
 export { classifySqliteError };
@@ -37,6 +36,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -100,15 +100,7 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
       if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
-    runBody: (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      try {
-        return body!.call(entry.module, db, context);
-      } finally {
-        // Every later step (release, record, restore) would fail with better-sqlite3's bare TypeError.
-        if (!db.open) throw new ConnectionClosedError(entry, direction);
-      }
-    },
+    runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.open, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
@@ -117,9 +109,8 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes)), capabilities),
     close: () => void db.close(),
-    backupTo: async (path) => {
-      await db.backup(path);
-    },
+    backupTo: async (path) => (await db.backup(path)).totalPages,
+    openFile: (file, { readonly, busyTimeoutMs }) => createBetterSqlite3Driver(new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities),
   };
 }
 

@@ -19,8 +19,9 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
 export interface BunStatement {
@@ -68,6 +69,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -116,8 +118,17 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
     const row = prepare(sql).get() as Row | null;
     return row === null || row === undefined ? undefined : Object.values(row)[0];
   };
-  const filePath = db.filename === "" || db.filename === ":memory:" ? null : db.filename;
+  const filePath = databaseFileOf(db);
   const openSidecar = sidecarOpener(db);
+  // bun:sqlite has no open flag; its inTransaction getter throws "Database has closed" once closed.
+  const isOpen = (): boolean => {
+    try {
+      void db.inTransaction;
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => void db.exec(sql), inTransaction: () => db.inTransaction });
   return {
     name: "bun-sqlite",
@@ -132,21 +143,22 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
     begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => void db.exec("COMMIT"),
     rollback: () => {
-      if (!db.inTransaction) return;
+      // A closed connection (a migration called db.close()) holds no transaction any more.
+      if (!isOpen() || !db.inTransaction) return;
       try {
         db.exec("ROLLBACK");
       } catch {
         // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => db.inTransaction,
+    inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => void db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
+    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     // bun:sqlite's errors already carry SQLite's extended code as `code` ("SQLITE_BUSY").
     classifyError: classifySqliteError,
@@ -159,7 +171,35 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
       return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes), capabilities);
     },
     close: () => db.close(),
+    openFile: (file, { readonly, busyTimeoutMs }) => {
+      const Class = db.constructor as DatabaseClass;
+      const other = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
+      try {
+        other.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      } catch (error) {
+        other.close();
+        throw error;
+      }
+      return createBunSqliteDriver(other, capabilities);
+    },
   };
+}
+
+/**
+ * The main database's file as SQLite resolved it at open time, or `null` in memory. Not `db.filename`:
+ * that is the string the app passed, and a relative one would point elsewhere after a `chdir`, so the
+ * owner lock would be taken (or looked for) next to another file. The plain PRAGMA, not a SELECT: a
+ * SELECT reads the schema, which fails at once with SQLITE_BUSY while another process commits.
+ */
+function databaseFileOf(db: Database): string | null {
+  if (db.filename === "" || db.filename === ":memory:") return null;
+  const statement = db.prepare("PRAGMA database_list");
+  try {
+    const file = mainDatabaseFile(statement.all() as Array<{ name?: unknown; file?: unknown }>);
+    return file === "" ? null : file;
+  } finally {
+    statement.finalize();
+  }
 }
 
 /**

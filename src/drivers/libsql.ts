@@ -23,7 +23,7 @@ import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/type
 import { mainDatabaseFile } from "./database-file.js";
 import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -47,6 +47,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   lockHolders: true,
   changeCounter: true,
   savepoints: true,
+  openFile: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -79,6 +80,10 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     const [row] = all(sql, []);
     return row === undefined ? undefined : Object.values(row)[0];
   };
+  // A closed connection (a migration called db.close()) holds no transaction. libsql 0.5 aborts the
+  // whole process (a Rust panic, not an exception) when inTransaction is read after close().
+  const isOpen = (): boolean => db.open;
+  const isInTransaction = (): boolean => isOpen() && db.inTransaction;
   const filePath = databaseFileOf(db);
   const open: SidecarOpener = (file, { busyTimeoutMs }) => {
     // libsql has no read-only or must-exist option; the probe checks that the file exists first.
@@ -98,21 +103,21 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => void db.exec("COMMIT"),
     rollback: () => {
-      if (!db.inTransaction) return;
+      if (!isInTransaction()) return;
       try {
         db.exec("ROLLBACK");
       } catch {
         // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => db.inTransaction,
+    inTransaction: isInTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => void db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
+    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
@@ -120,6 +125,10 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    openFile: (file, { readonly, busyTimeoutMs }) => {
+      const Class = db.constructor as new (file: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
+      return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities);
+    },
   };
   if (capabilities.snapshot) {
     driver.snapshot = () => snapshotByVacuum((sql) => void db.exec(sql));

@@ -17,7 +17,7 @@ import type { Row } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, withSqliteCodes, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -39,6 +39,8 @@ export interface DatabaseSync {
   location(dbName?: string): string | null;
   /** Node 22.16 and newer. */
   readonly isTransaction: boolean;
+  /** Node 22.15 and newer, so every Node this driver accepts (read as open where it is missing). */
+  readonly isOpen?: boolean;
   /** Only on Nodes that have it (24.21 does; see {@link nodeSqliteCapabilities}). */
   serialize?(dbName?: string): Uint8Array;
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
@@ -72,6 +74,7 @@ export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
     lockHolders: true,
     changeCounter: true,
     savepoints: true,
+    openFile: true,
   };
 }
 
@@ -124,6 +127,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   const filePath = db.location();
   const openSidecar = sidecarOpener(db);
   const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
+  // `false` only once closed; a Node without the flag is taken at its word that the connection is open.
+  const isOpen = (): boolean => db.isOpen !== false;
   const driver: SyncDriver<DatabaseSync> = {
     name: "node-sqlite",
     dialect: "sqlite",
@@ -137,21 +142,22 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     begin: (mode) => db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => db.exec("COMMIT"),
     rollback: () => {
-      if (!db.isTransaction) return;
+      // A closed connection (a migration called db.close()) holds no transaction any more.
+      if (!isOpen() || !db.isTransaction) return;
       try {
         db.exec("ROLLBACK");
       } catch {
         // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => db.isTransaction,
+    inTransaction: () => isOpen() && db.isTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
+    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: (error) => {
       const errcode = errcodeOf(error);
@@ -161,6 +167,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     close: () => db.close(),
+    openFile: (file, { readonly, busyTimeoutMs }) =>
+      createNodeSqliteDriver(new (db.constructor as DatabaseSyncConstructor)(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) }), capabilities),
   };
   if (capabilities.snapshot && hasSerialize(db)) {
     driver.snapshot = () => db.serialize!();
@@ -179,9 +187,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   }
   const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
   if (backup !== null) {
-    driver.backupTo = async (path) => {
-      await backup(db, path);
-    };
+    driver.backupTo = async (path) => await backup(db, path);
   }
   return withSqliteCodes(driver, errcodeOf);
 }

@@ -18,7 +18,7 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { BatchConnection, MigrationRegistry, VersionOf } from "../core/types.js";
-import { classifySqliteError, createBatchConnection } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, runBodyOnConnection } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -26,8 +26,9 @@ export type Database = SqlJsDatabase;
 // No `MigrationConnections` augmentation: see the note in `libsql.ts`.
 
 /**
- * What sql.js offers the executor and the safety nets: no file, so no `fileLocking` or
- * `lockHolders`; no `onlineBackup`; a `snapshot` through `export()` (see the module note). `changeCounter` is
+ * What sql.js offers the executor and the safety nets: no file, so no `fileLocking`,
+ * `lockHolders` or `openFile` (backups and restore are refused); no `onlineBackup`; a `snapshot`
+ * through `export()` (see the module note). `changeCounter` is
  * `PRAGMA data_version`, which works though no other connection can ever move it.
  */
 export const SQL_JS_CAPABILITIES: DriverCapabilities = {
@@ -39,6 +40,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   lockHolders: false,
   changeCounter: true,
   savepoints: true,
+  openFile: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
@@ -175,6 +177,8 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     return row === undefined ? undefined : Object.values(row)[0];
   };
   const exec = coded((sql: string): void => void db.exec(sql));
+  // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
+  const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
   const driver: SyncDriver<Database> = {
     name: "sql.js",
     dialect: "sqlite",
@@ -202,15 +206,16 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
         // No transaction was open, or SQLite already rolled back (after SQLITE_FULL); nothing is left to undo.
       }
     },
-    inTransaction: () => isInTransaction(db),
+    // A closed connection (a migration called db.close()) holds no transaction; BEGIN would throw there.
+    inTransaction: () => isOpen() && isInTransaction(db),
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     // Kept so the executor's save-and-restore of the setting holds; with one connection nothing waits.
-    setBusyTimeout: (ms) => exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`),
-    runBody: coded((entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      return body!.call(entry.module, db, context);
-    }),
+    setBusyTimeout: (ms) => {
+      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
+      if (isOpen()) exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+    },
+    runBody: coded((entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context)),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: (error) => classifySqliteError(withSqliteCode(error)),
     close: freeAll,

@@ -9,7 +9,8 @@ import path from "node:path";
 import { sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { Driver, ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
-import type { BatchConnection } from "../core/types.js";
+import { ConnectionClosedError } from "../core/errors.js";
+import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
 import { resolveDatabaseFile } from "./database-file.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
@@ -268,4 +269,20 @@ export function createBatchConnection(library: { prepare(sql: string): BatchStat
       }
     },
   };
+}
+
+/**
+ * Runs a TypeScript migration's body on the app's connection, and turns a connection the body closed
+ * (`db.close()`) into {@link ConnectionClosedError}: every later step (release, record, restore)
+ * would otherwise fail with the library's own bare error, or on libsql abort the whole process.
+ * `isOpen` is the library's own answer, read after the body however it ended.
+ */
+export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
+  const body = direction === "up" ? entry.module.up : entry.module.down;
+  try {
+    return body!.call(entry.module, connection, context);
+  } finally {
+    // Thrown from finally on purpose: the closed connection is the failure to report, whatever the body threw.
+    if (!isOpen()) throw new ConnectionClosedError(entry, direction);
+  }
 }

@@ -10,9 +10,3 @@ export { MigrationManager, migrate, createBetterSqlite3Driver, BETTER_SQLITE3_CA
 export type { Database } from "../drivers/better-sqlite3.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";
-export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
-export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
-export { DEFAULT_BACKUP_KEEP, InvalidBackupError, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
-export type { BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
-export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "../safety/restore.js";
-export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";

@@ -3,9 +3,9 @@
  * `migrate` and `MigrationManager` take the app's own `Database`. Importing this entry loads no other
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *
- * The safety nets that read through the driver (rehearsal, baseline, verification, repair, the schema
- * snapshot) are exported here as from every entry; backups and restore are exported by
- * `stepwise/better-sqlite3` only, for now.
+ * Every safety net is exported here as from every entry (`safety-nets.ts`): rehearsal, baseline,
+ * verification, repair, backups, restore and `upWithBackup`. bun:sqlite has no online backup, so
+ * `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse with `DRIVER_CAPABILITY_MISSING`.
  *
  * @packageDocumentation
  */

@@ -1,10 +1,10 @@
 /**
  * `stepwise/libsql`: migrate a local database through the `libsql` package (Turso's embedded
- * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. The safety nets that read
- * through the driver (rehearsal, baseline, verification, repair, the schema snapshot) are exported
- * here as from every entry; rehearsal copies the database with `VACUUM INTO` a private temporary
- * file, as libsql has no `serialize()`. libsql has no `backup()`, so online backups refuse with
- * `DRIVER_CAPABILITY_MISSING`. Importing this entry loads no other driver.
+ * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. Every safety net is
+ * exported here as from every entry (`safety-nets.ts`). libsql has no `serialize()`, so rehearsal,
+ * baseline and verification copy the database with `VACUUM INTO` a private temporary file; it has no
+ * `backup()`, so the online backup and restore refuse with `DRIVER_CAPABILITY_MISSING`, while
+ * `takeBackupSync`/`upWithBackup` work. Importing this entry loads no other driver.
  *
  * @packageDocumentation
  */

@@ -4,11 +4,10 @@
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.
  *
- * The safety nets that read through the driver (rehearsal, baseline, verification, repair, the schema
- * snapshot) are exported here as from every entry; backups and restore are exported by
- * `stepwise/better-sqlite3` only, for now. Rehearsal, baseline and verification copy the database
- * with `DatabaseSync#serialize` where Node has it (24.21 does), and by `VACUUM INTO` a private
- * temporary file where it does not.
+ * Every safety net is exported here as from every entry (`safety-nets.ts`). Rehearsal, baseline and
+ * verification copy the database with `DatabaseSync#serialize` where Node has it (24.21 does), and
+ * by `VACUUM INTO` a private temporary file where it does not. The online backup and restore need
+ * node:sqlite's `backup()` (Node 24 has it) and refuse with `DRIVER_CAPABILITY_MISSING` without it.
  *
  * @packageDocumentation
  */

@@ -1,14 +1,24 @@
 /**
- * The safety nets every driver entry exports, listed once so the five entries cannot drift apart.
- * Each net takes the entry's `MigrationManager` and reads only through its driver's primitives, so
- * none of these modules imports a database library; a net that needs a capability the driver lacks
- * refuses with `DRIVER_CAPABILITY_MISSING` before anything runs. Standalone functions rather than
- * manager methods, so an app bundles only the nets it imports.
+ * The safety nets every driver entry exports (`export *`), listed once so each entry has the same
+ * surface. They read and write only through a driver's primitives and import no database library; a
+ * driver that lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
+ * Standalone functions rather than manager methods, so an app bundles only the nets it imports.
  *
  * Kept in blocks, one per net, sorted by module name.
  *
  * @packageDocumentation
  */
+
+// Backups, restore and up-with-backup: they take a manager (or a driver) and open any other file
+// through the driver's `openFile`.
+export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
+export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
+export { DEFAULT_BACKUP_KEEP, InvalidBackupError, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
+export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
+export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "../safety/restore.js";
+export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
+export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
+export type { DriverSource } from "../safety/driver-source.js";
 
 // Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "../safety/baseline.js";

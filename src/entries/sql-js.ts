@@ -1,10 +1,11 @@
 /**
  * `stepwise/sql-js`: migrate an in-memory sql.js database (SQLite in WebAssembly, for browsers and
  * workers). `migrate` and `MigrationManager` take sql.js's own `Database`; the app loads sql.js with
- * `initSqlJs()` and saves `db.export()` wherever it keeps its data. sql.js has no file, locking or
- * online backup; the safety nets that read through the driver (rehearsal on a copy made by
- * `export()`, baseline, verification, repair, the schema snapshot) are exported here as from every
- * entry. Importing this entry loads no other driver, and none of sql.js itself.
+ * `initSqlJs()` and saves `db.export()` wherever it keeps its data. Every safety net is exported here
+ * as from every entry (`safety-nets.ts`): rehearsal (on a copy made by `export()`), baseline,
+ * verification and repair work; sql.js has no file, locking or online backup, so backups, restore
+ * and `upWithBackup` refuse with `DRIVER_CAPABILITY_MISSING` (capability `openFile`) before anything
+ * runs. Importing this entry loads no other driver, and none of sql.js itself.
  *
  * @packageDocumentation
  */

@@ -3,12 +3,15 @@
  *
  * Two ways to take one, both consistent (each reads inside one read transaction, so a writer in
  * another process cannot tear it):
- * - {@link takeBackup} uses SQLite's online backup API through better-sqlite3's `db.backup()`. It is
- *   asynchronous (it copies in steps and lets other connections write in between), which suits the
- *   CLI.
- * - {@link takeBackupSync} uses `VACUUM INTO`, because `MigrationManager.up()` is synchronous (a
- *   better-sqlite3 transaction cannot span an await) and the online backup has no synchronous form.
- *   The copy is compacted, not page-identical, but holds the same schema, rows and `user_version`.
+ * - {@link takeBackup} uses SQLite's online backup API (the driver's `backupTo`, capability
+ *   `onlineBackup`). It is asynchronous (it copies in steps and lets other connections write in
+ *   between), which suits the CLI.
+ * - {@link takeBackupSync} uses `VACUUM INTO`, because `MigrationManager.up()` is synchronous and
+ *   the online backup has no synchronous form. It needs only SQL and a real file (capability
+ *   `openFile`), so it works on every driver with files. The copy is compacted, not page-identical,
+ *   but holds the same schema, rows and `user_version`.
+ *
+ * Everything goes through a driver's primitives; no SQLite library is imported here.
  *
  * Either writes to a `.partial` file and renames it, so a crash never leaves a file that looks like a
  * finished backup. Files are named `<database file>.v<version>.<UTC time>.<identity>.bak`, so they
@@ -16,13 +19,13 @@
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
-import { findLockHolders } from "../drivers/lock-holders.js";
-import { guardSqlite, sqliteCodeOf } from "../core/sqlite-errors.js";
-import type { Database } from "better-sqlite3";
+import { guardSqlite } from "../core/sqlite-errors.js";
+import type { SyncDriver } from "../core/driver.js";
+import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { readValue } from "./database-fingerprint.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -87,30 +90,71 @@ export class InvalidBackupError extends StepwiseError {
 }
 
 /**
- * The file name of a backup: `<database file>.v<version>.<UTC time>.<identity>.bak`, where the
- * identity is a hash of the database's real path and lineage (see `backup-name.ts`), so backups of two
- * databases that share a name and a backup folder are told apart. `databaseFile` should be absolute;
- * the lineage is read from it (history table `tableName`) when it exists.
+ * The file name of a backup of the database `source` has open:
+ * `<database file>.v<version>.<UTC time>.<identity>.bak`, where the identity is a hash of the
+ * database's real path and lineage (see `backup-name.ts`), so backups of two databases that share a
+ * name and a backup folder are told apart.
+ *
+ * @throws UsageError for an in-memory database, which has no file.
  */
-export function formatBackupFileName(databaseFile: string, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
-  return composeBackupName(databaseFile, identityOfFile(databaseFile, tableName) ?? databaseIdentity(databaseFile), version, date);
+export function formatBackupFileName(source: DriverSource, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
+  const driver = driverOf(source);
+  const databaseFile = mainDatabaseFile(driver);
+  if (databaseFile === null) throw new UsageError("An in-memory database has no file to back up.");
+  return composeBackupName(databaseFile, identityOfConnection(driver, databaseFile, tableName), version, date);
 }
 
-/** Where to look for a database's lineage: its history table. */
+/** Where to look for a database's lineage: its history table, and the library that reads it. */
 export interface BackupIdentityOptions {
   /** The history table. Default {@link DEFAULT_TABLE_NAME}. */
   readonly tableName?: string;
+  /**
+   * A connection of the app's SQLite library (a driver or a manager; capability `openFile`), to read
+   * the lineage of a database given by its absolute path. Not needed when the database itself is
+   * passed as a driver or manager.
+   */
+  readonly driver?: DriverSource;
 }
 
 /**
- * Backups in `directory`, oldest first. Given the database's absolute path, only that database's
- * (by the identity in their names, which reads the database's lineage from the file); given a bare
- * file name (`"app.db"`), every backup named after it, whichever database wrote it. Only regular
- * files count, never symlinks.
+ * Which database's backups to find: its open connection (a driver or manager), its absolute path
+ * (with `options.driver` to read its lineage), or a bare file name (`"app.db"`).
  */
-export function listBackups(directory: string, databaseFile: string, options: BackupIdentityOptions = {}): BackupFile[] {
-  const identity = path.isAbsolute(databaseFile) ? (identityOfFile(databaseFile, options.tableName ?? DEFAULT_TABLE_NAME) ?? databaseIdentity(databaseFile)) : null;
-  return listBackupsWithIdentity(directory, path.basename(databaseFile), identity);
+export type BackupDatabase = DriverSource | string;
+
+/**
+ * Backups in `directory`, oldest first. Given the database (its connection, or its absolute path
+ * with `options.driver`), only that database's, by the identity in their names, which carries the
+ * database's lineage; given a bare file name (`"app.db"`), every backup named after it, whichever
+ * database wrote it. Only regular files count, never symlinks.
+ *
+ * @throws UsageError for an absolute path without `options.driver`, or a relative path;
+ *   DriverCapabilityError when that driver cannot open files.
+ */
+export function listBackups(directory: string, database: BackupDatabase, options: BackupIdentityOptions = {}): BackupFile[] {
+  if (typeof database === "string" && !path.isAbsolute(database) && path.basename(database) === database) return listBackupsWithIdentity(directory, database, null);
+  const { databaseFile, identity } = identityOf(database, options, "listBackups");
+  return listBackupsWithIdentity(directory, path.basename(databaseFile), identity ?? databaseIdentity(databaseFile));
+}
+
+/**
+ * The database's file and identity; `identity` is `null` when the file exists but its lineage cannot
+ * be read (locked, unreadable).
+ */
+function identityOf(database: BackupDatabase, options: BackupIdentityOptions, operation: string): { databaseFile: string; identity: string | null } {
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  if (typeof database !== "string") {
+    const driver = driverOf(database);
+    const databaseFile = mainDatabaseFile(driver);
+    if (databaseFile === null) throw new UsageError("An in-memory database has no backups.");
+    return { databaseFile, identity: identityOfConnection(driver, databaseFile, tableName) };
+  }
+  assertAbsolutePathOption("databaseFile", database);
+  if (options.driver === undefined) {
+    throw new UsageError(`Reading the lineage of ${database} needs the app's SQLite library: pass the database's connection (a manager) instead of its path, or { driver: manager }.`);
+  }
+  const opener = driverWith(options.driver, operation, "openFile");
+  return { databaseFile: database, identity: identityOfFile(opener, database, tableName) };
 }
 
 function listBackupsWithIdentity(directory: string, databaseName: string, identity: string | null): BackupFile[] {
@@ -142,13 +186,17 @@ export interface PruneBackupsOptions extends BackupIdentityOptions {
  * (a clock since set back) go first, and one stamped between `justWritten` and now (another run's,
  * taken meanwhile) is kept, so concurrent runs never delete each other's fresh snapshots.
  *
- * @throws UsageError when `databaseFile` is not absolute (its identity could not be known), or `keep`
- *   is not a whole number of at least 1; nothing is deleted then.
+ * `database` is the database's connection (a driver or manager), or its absolute path with
+ * `options.driver` to read its lineage.
+ *
+ * @throws UsageError when `database` is a path that is not absolute or comes without
+ *   `options.driver` (its identity could not be known), or `keep` is not a whole number of at
+ *   least 1; nothing is deleted then.
  */
-export function pruneBackups(directory: string, databaseFile: string, keep: number, options: PruneBackupsOptions = {}): string[] {
-  assertAbsolutePathOption("databaseFile", databaseFile);
+export function pruneBackups(directory: string, database: BackupDatabase, keep: number, options: PruneBackupsOptions = {}): string[] {
+  if (typeof database === "string") assertAbsolutePathOption("databaseFile", database);
   assertKeep(keep);
-  const identity = identityOfFile(databaseFile, options.tableName ?? DEFAULT_TABLE_NAME);
+  const { databaseFile, identity } = identityOf(database, options, "pruneBackups");
   if (identity === null) return [];
   return pruneWithIdentity(directory, path.basename(databaseFile), identity, keep, options.justWritten ?? null);
 }
@@ -192,36 +240,37 @@ function assertKeep(keep: number): void {
  * The database's lineage: when and with what its first recorded migration was applied, from inside
  * the file, so it follows the database rather than the path. `null` without history rows.
  */
-function readLineage(db: Database, tableName: string): string | null {
+function readLineage(driver: SyncDriver, tableName: string): string | null {
   const quoted = `"${tableName.replace(/"/g, '""')}"`;
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck().get(tableName) !== undefined;
+  const exists = driver.query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [tableName]).length > 0;
   if (!exists) return null;
-  const row = db.prepare(`SELECT CAST(applied_at AS TEXT) || ' ' || CAST(checksum AS TEXT) FROM ${quoted} ORDER BY version LIMIT 1`).pluck().safeIntegers(false).get() as string | null | undefined;
-  return row ?? null;
+  const [row] = driver.query(`SELECT CAST(applied_at AS TEXT) || ' ' || CAST(checksum AS TEXT) AS lineage FROM ${quoted} ORDER BY version LIMIT 1`, []);
+  const lineage = row?.lineage;
+  return lineage === undefined || lineage === null ? null : String(lineage);
 }
 
-/** The identity of the database `db` has open; see `backup-name.ts`. */
-function identityOfConnection(db: Database, tableName: string): string {
+/** The identity of the database `driver` has open at `databaseFile`; see `backup-name.ts`. */
+function identityOfConnection(driver: SyncDriver, databaseFile: string, tableName: string): string {
   let lineage: string | null = null;
   try {
-    lineage = readLineage(db, tableName);
+    lineage = readLineage(driver, tableName);
   } catch {
     // A history table of another shape carries no lineage; the path still identifies the database.
   }
-  return databaseIdentity(mainDatabaseFile(db), lineage);
+  return databaseIdentity(databaseFile, lineage);
 }
 
-/** The identity of the database file at `file`; `null` when it exists but its lineage cannot be read. */
-function identityOfFile(file: string, tableName: string): string | null {
+/** The identity of the database file at `file`, opened with `opener`'s library; `null` when it exists but its lineage cannot be read. */
+function identityOfFile(opener: SyncDriver, file: string, tableName: string): string | null {
   if (!existsSync(file)) return databaseIdentity(file);
-  let db: Database | null = null;
+  let driver: SyncDriver | null = null;
   try {
-    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: LINEAGE_READ_TIMEOUT_MS });
-    return databaseIdentity(file, readLineage(db, tableName));
+    driver = opener.openFile!(file, { readonly: true, busyTimeoutMs: LINEAGE_READ_TIMEOUT_MS });
+    return databaseIdentity(file, readLineage(driver, tableName));
   } catch {
     return null;
   } finally {
-    db?.close();
+    if (driver !== null) closeQuietly(driver);
   }
 }
 
@@ -251,10 +300,16 @@ function startsWithSqliteHeader(file: string): boolean {
   }
 }
 
-/** The absolute path SQLite opened for the connection's main database. */
-export function mainDatabaseFile(db: Database): string {
-  const rows = db.pragma("database_list") as Array<{ name: string; file: string }>;
-  return rows.find((row) => row.name === "main")?.file || db.name;
+/**
+ * The absolute path SQLite opened for the connection's main database (the driver's `filePath` is the
+ * path as the app gave it, perhaps relative), or `null` in memory. The plain PRAGMA, which needs no
+ * schema lock, so a writer committing elsewhere cannot make it fail.
+ */
+export function mainDatabaseFile(driver: SyncDriver): string | null {
+  if (driver.filePath === null) return null;
+  const main = driver.query("PRAGMA database_list", []).find((row) => row.name === "main");
+  const file = typeof main?.file === "string" ? main.file : "";
+  return file === "" ? driver.filePath : file;
 }
 
 /**
@@ -284,98 +339,121 @@ interface BackupTarget {
   readonly date: Date;
   /** Read once, before the copy, so the name and the pruning agree on whose backups these are. */
   readonly identity: string;
+  readonly databaseFile: string;
 }
 
-function prepareTarget(db: Database, options: TakeBackupOptions): BackupTarget {
-  if (db.memory) throw new UsageError("An in-memory database has no file to back up.");
+function prepareTarget(driver: SyncDriver, options: TakeBackupOptions): BackupTarget {
+  const databaseFile = mainDatabaseFile(driver);
+  if (databaseFile === null) throw new UsageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
   assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
   try {
     mkdirSync(options.directory, { recursive: true });
   } catch (error) {
-    throw backupWriteError(error, db, options.directory, options.directory);
+    throw backupWriteError(error, driver, options.directory, options.directory);
   }
   const date = options.now ?? new Date();
-  const databaseFile = mainDatabaseFile(db);
-  const identity = identityOfConnection(db, options.tableName ?? DEFAULT_TABLE_NAME);
+  const identity = identityOfConnection(driver, databaseFile, options.tableName ?? DEFAULT_TABLE_NAME);
   let finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date));
   // Two runs in the same millisecond would otherwise overwrite each other.
   for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date, counter));
   const partialPath = `${finalPath}.partial`;
   rmSync(partialPath, { force: true });
-  return { finalPath, partialPath, date, identity };
+  return { finalPath, partialPath, date, identity, databaseFile };
 }
 
-function finish(db: Database, options: TakeBackupOptions, target: BackupTarget): BackupRecord {
+function finish(options: TakeBackupOptions, target: BackupTarget): BackupRecord {
   // Measured before the rename: once the file has its final name, a concurrent run's pruning may
   // delete it at any moment, and this run must not fail for that.
   const sizeBytes = statSync(target.partialPath).size;
   renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneWithIdentity(options.directory, path.basename(mainDatabaseFile(db)), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
+  const pruned = pruneWithIdentity(options.directory, path.basename(target.databaseFile), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
   return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
 }
 
 /**
- * Snapshots the database with `VACUUM INTO`, synchronously. Must be called outside a transaction.
- * Prunes old backups of the same database to `keep`.
+ * Snapshots the database `source` has open (a driver or a manager) with `VACUUM INTO`,
+ * synchronously. Must be called outside a transaction. Prunes old backups of the same database to
+ * `keep`.
+ *
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything is written when the
+ *   driver has no real files (capability `openFile`: sql.js); UsageError for an in-memory database
+ *   or a relative folder; BackupDiskFullError or BackupFolderUnwritableError naming the folder.
  */
-export function takeBackupSync(db: Database, options: TakeBackupOptions): BackupRecord {
-  const target = prepareTarget(db, options);
+export function takeBackupSync(source: DriverSource, options: TakeBackupOptions): BackupRecord {
+  const driver = driverWith(source, "takeBackupSync", "openFile");
+  const target = prepareTarget(driver, options);
   try {
-    db.prepare("VACUUM INTO ?").run(target.partialPath);
+    driver.run("VACUUM INTO ?", [target.partialPath]);
   } catch (error) {
     rmSync(target.partialPath, { force: true });
-    throw backupWriteError(error, db, options.directory, target.partialPath);
+    throw backupWriteError(error, driver, options.directory, target.partialPath);
   }
-  return finish(db, options, target);
-}
-
-/** Snapshots the database with SQLite's online backup API. Prunes old backups to `keep`. */
-export async function takeBackup(db: Database, options: TakeBackupOptions): Promise<BackupRecord> {
-  const target = prepareTarget(db, options);
-  try {
-    await copyOnline(db, target.partialPath, options.busyTimeoutMs ?? (db.pragma("busy_timeout", { simple: true }) as number));
-    // The copy keeps the source's journal mode; a WAL-mode file cannot be opened read-only without
-    // its -shm, so the backup is switched to a self-contained rollback-journal file.
-    const copy = new BetterSqlite3(target.partialPath);
-    try {
-      copy.pragma("journal_mode = DELETE");
-    } finally {
-      copy.close();
-    }
-  } catch (error) {
-    rmSync(target.partialPath, { force: true });
-    throw backupWriteError(error, db, options.directory, target.partialPath);
-  }
-  return finish(db, options, target);
+  return finish(options, target);
 }
 
 /**
- * `db.backup()` resolves as if it had finished when the first step finds the database locked (an
- * exclusive lock held by a writer in rollback-journal mode), having copied nothing; a backup of an
- * empty file would then pass for a snapshot. So an empty result from a non-empty database is retried
- * until the busy timeout, then refused with DATABASE_LOCKED.
+ * Snapshots the database `source` has open (a driver or a manager) with SQLite's online backup API.
+ * Prunes old backups to `keep`.
+ *
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything is written when the
+ *   driver lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; DatabaseLockedError when
+ *   another connection keeps the database locked past the busy timeout; otherwise as
+ *   {@link takeBackupSync}.
  */
-async function copyOnline(db: Database, partialPath: string, busyTimeoutMs: number): Promise<void> {
+export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
+  const driver = driverWith(source, "takeBackup", "onlineBackup", "openFile");
+  const target = prepareTarget(driver, options);
+  const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
+  try {
+    await copyOnline(driver, target.partialPath, busyTimeoutMs);
+    // The copy keeps the source's journal mode; a WAL-mode file cannot be opened read-only without
+    // its -shm, so the backup is switched to a self-contained rollback-journal file.
+    const copy = driver.openFile!(target.partialPath, { readonly: false, busyTimeoutMs });
+    try {
+      readValue(copy, "PRAGMA journal_mode = DELETE");
+    } finally {
+      closeQuietly(copy);
+    }
+  } catch (error) {
+    rmSync(target.partialPath, { force: true });
+    throw backupWriteError(error, driver, options.directory, target.partialPath);
+  }
+  return finish(options, target);
+}
+
+/**
+ * The online backup gives up, having copied nothing, when its first step finds the database locked
+ * (an exclusive lock held by a writer in rollback-journal mode); a backup of an empty file would then
+ * pass for a snapshot. So an empty result from a non-empty database is retried until the busy
+ * timeout, then refused with DATABASE_LOCKED.
+ */
+async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs: number): Promise<void> {
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
-    const expectedPages = pageCountWaiting(db, Math.max(0, deadline - Date.now()), busyTimeoutMs);
-    const progress = await db.backup(partialPath);
-    if (progress.totalPages > 0 || expectedPages === 0) return;
+    const expectedPages = pageCountWaiting(driver, Math.max(0, deadline - Date.now()), busyTimeoutMs);
+    let copiedPages = 0;
+    try {
+      copiedPages = await driver.backupTo!(partialPath);
+    } catch (error) {
+      // Some libraries reject where better-sqlite3 resolves empty; either way nothing was copied yet.
+      if (!isLockError(driver, error)) throw error;
+    }
+    if (copiedPages > 0 || expectedPages === 0) return;
     rmSync(partialPath, { force: true });
-    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, findLockHolders(mainDatabaseFile(db)));
+    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? []);
     await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
   }
 }
 
 /** The page count, read with the connection's busy handler set to wait `waitMs` for a lock. */
-function pageCountWaiting(db: Database, waitMs: number, busyTimeoutMs: number): number {
-  const previous = db.pragma("busy_timeout", { simple: true }) as number;
-  db.pragma(`busy_timeout = ${Math.trunc(waitMs)}`);
+function pageCountWaiting(driver: SyncDriver, waitMs: number, busyTimeoutMs: number): number {
+  const previous = driver.getBusyTimeout();
+  driver.setBusyTimeout(waitMs);
   try {
-    return guardSqlite(() => db.pragma("page_count", { simple: true }) as number, busyTimeoutMs);
+    return guardSqlite(() => Number(readValue(driver, "PRAGMA page_count")), busyTimeoutMs);
   } finally {
-    db.pragma(`busy_timeout = ${previous}`);
+    driver.setBusyTimeout(previous);
   }
 }
 
@@ -388,12 +466,12 @@ const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EEXIS
  * write, so every write failure into the backup file counts as "no room"; the free space reported
  * with it tells the two apart. Anything else (a locked or broken database) is returned unchanged.
  */
-function backupWriteError(error: unknown, db: Database, directory: string, target: string): unknown {
-  const sqliteCode = sqliteCodeOf(error);
+function backupWriteError(error: unknown, driver: SyncDriver, directory: string, target: string): unknown {
+  const sqliteCode = sqliteCodeFrom(driver, error);
   const errno = typeof (error as { code?: unknown } | null)?.code === "string" ? (error as { code: string }).code : null;
   const systemCode = sqliteCode ?? errno ?? "unknown";
   if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_FULL") || sqliteCode.startsWith("SQLITE_IOERR"))) || (errno !== null && NO_ROOM_ERRNOS.has(errno))) {
-    return new BackupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(db), cause: error });
+    return new BackupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(driver), cause: error });
   }
   if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_CANTOPEN") || sqliteCode.startsWith("SQLITE_READONLY") || sqliteCode.startsWith("SQLITE_PERM"))) || (errno !== null && UNWRITABLE_ERRNOS.has(errno))) {
     return new BackupFolderUnwritableError(directory, systemCode, error);
@@ -411,9 +489,9 @@ export function freeBytesIn(directory: string): number | null {
   }
 }
 
-function databaseSize(db: Database): number | null {
+function databaseSize(driver: SyncDriver): number | null {
   try {
-    return (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number);
+    return Number(readValue(driver, "PRAGMA page_count")) * Number(readValue(driver, "PRAGMA page_size"));
   } catch {
     return null;
   }

@@ -2,9 +2,12 @@
  * A digest of what a database holds, for checking a copy against its original: `restore` reads the
  * restored file back through a fresh connection and compares, because a copy can report success
  * without having written anything (a lock it could not take, a page cache another process kept).
+ *
+ * Read through the driver's `query`, which returns integers as numbers, so every value is read as
+ * SQLite's own `quote()` of it: exact for 64-bit integers, and 1, 1.0, '1' and x'31' stay apart.
  */
 import { createHash } from "node:crypto";
-import type { Database } from "better-sqlite3";
+import type { SyncDriver } from "../core/driver.js";
 
 /** What two databases must share to be the same content. Plain data. */
 export interface DatabaseFingerprint {
@@ -19,11 +22,17 @@ export interface DatabaseFingerprint {
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/** The one value of a one-row, one-column read (a PRAGMA). */
+export function readValue(driver: SyncDriver, sql: string): unknown {
+  const [row] = driver.query(sql, []);
+  return row === undefined ? undefined : Object.values(row)[0];
+}
+
 /** Reads the fingerprint inside one read transaction, so a concurrent writer cannot tear it. Never writes. */
-export function fingerprintDatabase(db: Database): DatabaseFingerprint {
-  const read = () => {
+export function fingerprintDatabase(driver: SyncDriver): DatabaseFingerprint {
+  const read = (): DatabaseFingerprint => {
     const schemaHash = createHash("sha256");
-    const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").raw(true).all() as Array<[string, string, string, string | null]>;
+    const objects = driver.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name", []).map((row) => [row.type, row.name, row.tbl_name, row.sql] as [string, string, string, string | null]);
     for (const row of objects) schemaHash.update(JSON.stringify(row));
     const contentHash = createHash("sha256");
     for (const [type, name, , sql] of objects) {
@@ -31,23 +40,25 @@ export function fingerprintDatabase(db: Database): DatabaseFingerprint {
       // virtual table itself would need its module loaded.
       if (type !== "table" || /^\s*create\s+virtual\b/i.test(sql ?? "")) continue;
       contentHash.update(`\u0000table ${name}\u0000`);
-      const rows = db.prepare(`SELECT * FROM ${quoteIdentifier(name)}`).raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>;
-      for (const row of rows) contentHash.update(JSON.stringify(row, encodeValue));
+      const columns = driver.query("SELECT name FROM pragma_table_info(?)", [name]).map((row) => String(row.name));
+      if (columns.length === 0) continue;
+      const values = columns.map((column) => `quote(${quoteIdentifier(column)})`).join(" || ',' || ");
+      for (const row of driver.query(`SELECT ${values} AS v FROM ${quoteIdentifier(name)}`, [])) contentHash.update(`${String(row.v)}\u0000`);
     }
     return {
-      pageSize: db.pragma("page_size", { simple: true }) as number,
-      pageCount: db.pragma("page_count", { simple: true }) as number,
-      userVersion: db.pragma("user_version", { simple: true }) as number,
+      pageSize: Number(readValue(driver, "PRAGMA page_size")),
+      pageCount: Number(readValue(driver, "PRAGMA page_count")),
+      userVersion: Number(readValue(driver, "PRAGMA user_version")),
       schema: schemaHash.digest("hex"),
       content: contentHash.digest("hex"),
     };
   };
-  if (db.inTransaction) return read();
-  db.exec("BEGIN");
+  if (driver.inTransaction()) return read();
+  driver.exec("BEGIN");
   try {
     return read();
   } finally {
-    db.exec("COMMIT");
+    driver.exec("COMMIT");
   }
 }
 
@@ -61,11 +72,4 @@ export function compareFingerprints(expected: DatabaseFingerprint, actual: Datab
     ["content", expected.content, actual.content],
   ];
   return aspects.filter(([, a, b]) => a !== b).map(([aspect]) => aspect);
-}
-
-function encodeValue(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return { i: value.toString() };
-  if (typeof value === "number") return { r: Object.is(value, -0) ? "-0" : String(value) };
-  if (value !== null && typeof value === "object" && (value as { type?: unknown }).type === "Buffer") return { b: Buffer.from((value as { data: number[] }).data).toString("hex") };
-  return value;
 }

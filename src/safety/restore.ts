@@ -6,12 +6,15 @@
  * The copy goes through SQLite's backup API into the live database: one write transaction on it, so
  * other connections see the old or the new content, a crash leaves the old content, and no stale
  * `-wal` of the target can be replayed over the new content (as after copying or renaming files).
- * The API gives up at once when another connection holds a lock (better-sqlite3 then resolves as if
- * it had finished), so the lock is waited for here, within the busy timeout.
+ * The API gives up at once when another connection holds a lock (the driver's `backupTo` then
+ * resolves having copied nothing), so the lock is waited for here, within the busy timeout.
+ *
+ * Every file is opened through the app's own library (the driver's `openFile`), so a restore needs
+ * the capabilities `openFile` and `onlineBackup`; a driver without them is refused before anything
+ * is read or written.
  */
 import { accessSync, constants, copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
 import {
@@ -31,15 +34,15 @@ import {
 } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { runSync } from "../core/runners.js";
-import { createBetterSqlite3Driver } from "../drivers/better-sqlite3.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { probeOwnerLock } from "../drivers/owner-lock.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { highestRecordedVersion } from "../core/planner.js";
-import { sqliteCodeOf, translateSqliteError } from "../core/sqlite-errors.js";
+import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { AppliedMigration } from "../core/planner.js";
-import type { Database } from "better-sqlite3";
+import type { SyncDriver } from "../core/driver.js";
+import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { readValue } from "./database-fingerprint.js";
 import type { MigrationRegistry } from "../core/types.js";
 
 /** What a backup file holds, checked before it is restored. */
@@ -58,43 +61,41 @@ export interface BackupInspection {
  * of a fresh database, and reads as version 0 with no history; anything with a schema but no history
  * table was not made by stepwise.
  *
+ * `source` is a connection of the app's SQLite library (a driver or manager; an in-memory one will do),
+ * whose driver opens the file.
+ *
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) when that driver cannot open files.
  * @throws InvalidBackupError when it is missing, not SQLite, truncated, damaged, or has no history table.
  * @throws DatabaseLockedError when another process keeps the file locked past `busyTimeoutMs`.
  */
-export function inspectBackupOrThrow(file: string, tableName: string = DEFAULT_TABLE_NAME, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): BackupInspection {
-  const db = openBackupOrThrow(file, busyTimeoutMs);
+export function inspectBackupOrThrow(source: DriverSource, file: string, tableName: string = DEFAULT_TABLE_NAME, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): BackupInspection {
+  const opener = driverWith(source, "inspectBackupOrThrow", "openFile");
+  const db = openBackupOrThrow(opener, file, busyTimeoutMs);
   try {
     return inspectOpenBackup(db, file, tableName, busyTimeoutMs);
   } finally {
-    db.close();
+    closeQuietly(db);
   }
 }
 
-function openBackupOrThrow(file: string, busyTimeoutMs: number): Database {
+function openBackupOrThrow(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
   try {
     // The busy timeout applies to the backup too: another process may be reading or writing it.
-    return new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    return opener.openFile!(file, { readonly: true, busyTimeoutMs });
   } catch (error) {
-    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
-    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeOf(error) ?? "unknown error"})`, error);
+    if (isLockError(opener, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
   }
 }
 
-function isLockError(error: unknown): boolean {
-  const code = sqliteCodeOf(error);
-  return code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-}
-
-function inspectOpenBackup(db: Database, file: string, tableName: string, busyTimeoutMs: number): BackupInspection {
+function inspectOpenBackup(driver: SyncDriver, file: string, tableName: string, busyTimeoutMs: number): BackupInspection {
   try {
-    const problems = db.pragma("integrity_check(20)", { simple: false }) as Array<{ integrity_check: string }>;
-    const messages = problems.map((row) => row.integrity_check);
+    const messages = driver.query("PRAGMA integrity_check(20)", []).map((row) => String(Object.values(row)[0]));
     if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
-    const driver = createBetterSqlite3Driver(db);
     const store = new HistoryStore(tableName);
     const hasHistory = runSync(store.exists(), driver);
-    if (!hasHistory && isEmptyDatabase(db)) return { file, version: 0, history: [] };
+    if (!hasHistory && isEmptyDatabase(driver)) return { file, version: 0, history: [] };
     if (!hasHistory) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     runSync(store.assertShape(), driver);
     const history = runSync(store.readAll(), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
@@ -102,15 +103,14 @@ function inspectOpenBackup(db: Database, file: string, tableName: string, busyTi
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     // Locked by another process is not damaged: waiting, or retrying later, will do.
-    if (isLockError(error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
-    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeOf(error) ?? String(error)})`, error);
+    if (isLockError(driver, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(driver, error) ?? String(error)})`, error);
   }
 }
 
 /** No schema object of any kind and `user_version` 0: a snapshot of a database before its first migration. */
-function isEmptyDatabase(db: Database): boolean {
-  const objects = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number;
-  return objects === 0 && db.pragma("user_version", { simple: true }) === 0;
+function isEmptyDatabase(driver: SyncDriver): boolean {
+  return Number(readValue(driver, "SELECT count(*) FROM sqlite_master")) === 0 && Number(readValue(driver, "PRAGMA user_version")) === 0;
 }
 
 /**
@@ -131,6 +131,15 @@ export function compareBackupWithRegistry(inspection: BackupInspection, migratio
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
+  /**
+   * A connection of the app's SQLite library (a driver or a manager; an in-memory connection will do),
+   * whose driver opens the backup and the database. It needs the capabilities `openFile` and
+   * `onlineBackup` (better-sqlite3, node:sqlite where Node has `backup()`); others are refused with
+   * `DRIVER_CAPABILITY_MISSING` before anything is read or written. Its own connection is only the
+   * way to the library: if it is open on the database being restored, it counts as another
+   * connection (leaving WAL mode for a backup with another page size waits for it to close).
+   */
+  readonly driver: DriverSource;
   /** The backup file to put back, as an absolute path. */
   readonly backupFile: string;
   /** The database to overwrite, as an absolute path; created when missing (its folder must exist). */
@@ -180,7 +189,8 @@ export interface RestoreResult {
  * @example
  * await restoreBackup({ backupFile: path.join(dataDir, "backups", name), databasePath: path.join(dataDir, "app.db"), migrations });
  *
- * @throws InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when `driver` lacks
+ *   `openFile` or `onlineBackup`; InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
  *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
  *   database's folder does not exist; DatabaseLockedError when another connection kept a lock on the
  *   database or the backup past the busy timeout; BackupIsDatabaseError when the backup is the
@@ -190,13 +200,14 @@ export interface RestoreResult {
  *   confirmed. In each case the database is as it was.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const opener = driverWith(options.driver, "restoreBackup", "openFile", "onlineBackup");
   assertAbsolutePathOption("backupFile", options.backupFile);
   assertAbsolutePathOption("databasePath", options.databasePath);
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const { backupFile, databasePath } = options;
   refuseRestoreOntoItself(backupFile, databasePath);
-  const source = openBackupOrThrow(backupFile, busyTimeoutMs);
+  const source = openBackupOrThrow(opener, backupFile, busyTimeoutMs);
   try {
     // One read transaction from the check to the comparison: what was checked is what gets copied
     // and what the copy is compared with, even if something rewrites the backup file meanwhile.
@@ -216,7 +227,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
     if (existed) {
       try {
-        previous = await snapshotCurrent(databasePath, keepDirectory, tableName, busyTimeoutMs);
+        previous = await snapshotCurrent(opener, databasePath, keepDirectory, tableName, busyTimeoutMs);
       } catch (error) {
         // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
         if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
@@ -224,7 +235,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
     }
     try {
-      await copyAndConfirm(source, { backupFile, databasePath, busyTimeoutMs, previous, tableName, migrations: options.migrations ?? null });
+      await copyAndConfirm(opener, source, { backupFile, databasePath, busyTimeoutMs, previous, tableName, migrations: options.migrations ?? null });
     } catch (error) {
       if (!(error instanceof RestoreUnverifiedError)) {
         // The database is as it was, so its snapshot is only clutter that pruning would count, and a
@@ -237,8 +248,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, setAside, foreignReasons };
   } finally {
-    if (source.inTransaction) source.exec("COMMIT");
-    source.close();
+    // Ends the read transaction: it wrote nothing, and on a damaged file a COMMIT can fail with
+    // SQLITE_CORRUPT and hide the BACKUP_INVALID being thrown; the driver's rollback never throws.
+    source.rollback();
+    closeQuietly(source);
   }
 }
 
@@ -335,27 +348,26 @@ function putBack(aside: string, databasePath: string): void {
   }
 }
 
-async function snapshotCurrent(databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
-  const current = openTarget(databasePath, busyTimeoutMs);
+async function snapshotCurrent(opener: SyncDriver, databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
+  const current = openTarget(opener, databasePath, busyTimeoutMs);
   try {
-    const driver = createBetterSqlite3Driver(current);
     const store = new HistoryStore(tableName);
-    const keys = runSync(store.exists(), driver) ? runSync(store.readKeys(), driver) : [];
+    const keys = runSync(store.exists(), current) ? runSync(store.readKeys(), current) : [];
     // The restored file must survive; pruning could pick it as the oldest.
     return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
   } catch (error) {
     if (error instanceof BackupFolderUnwritableError) throw new BackupFolderUnwritableError(error.directory, error.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
-    throw translateSqliteError(error, busyTimeoutMs);
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(current, error));
   } finally {
-    current.close();
+    closeQuietly(current);
   }
 }
 
-function openTarget(databasePath: string, busyTimeoutMs: number): Database {
+function openTarget(opener: SyncDriver, databasePath: string, busyTimeoutMs: number): SyncDriver {
   try {
-    return new BetterSqlite3(databasePath, { timeout: busyTimeoutMs });
+    return opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
   } catch (error) {
-    throw translateSqliteError(error, busyTimeoutMs);
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
   }
 }
 
@@ -365,7 +377,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const UNEXPLAINED_MISMATCH_LIMIT = 3;
 
 async function copyAndConfirm(
-  source: Database,
+  opener: SyncDriver,
+  source: SyncDriver,
   target: {
     backupFile: string;
     databasePath: string;
@@ -381,14 +394,14 @@ async function copyAndConfirm(
   let leftWal = false;
   try {
     for (;;) {
-      waitForExclusiveAccess(target.databasePath, target.busyTimeoutMs, deadline);
-      const inProgress = migrationInProgress(target.databasePath, target.tableName, target.migrations);
+      waitForExclusiveAccess(opener, target.databasePath, target.busyTimeoutMs, deadline);
+      const inProgress = migrationInProgress(opener, target.databasePath, target.tableName, target.migrations);
       if (inProgress !== null) {
         if (Date.now() >= deadline) throw new MigrationInProgressError({ ...inProgress, waitedMs: target.busyTimeoutMs });
         await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
         continue;
       }
-      const journal = leaveWalForOtherPageSize(source, target.databasePath, target.busyTimeoutMs);
+      const journal = leaveWalForOtherPageSize(opener, source, target.databasePath, target.busyTimeoutMs);
       if (journal === "busy") {
         // Leaving WAL needs every other connection closed, and SQLite does not wait for that itself.
         if (Date.now() >= deadline) throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
@@ -398,15 +411,15 @@ async function copyAndConfirm(
       if (journal === "left") leftWal = true;
       let copied = false;
       try {
-        // totalPages stays 0 when the first step found the database locked and copied nothing.
-        copied = (await source.backup(target.databasePath)).totalPages > 0;
+        // 0 pages when the first step found the database locked and copied nothing.
+        copied = (await source.backupTo!(target.databasePath)) > 0;
       } catch (error) {
-        if (!isLockError(error)) throw translateSqliteError(error, target.busyTimeoutMs);
+        if (!isLockError(source, error)) throw translateSqliteError(error, target.busyTimeoutMs, sqliteCodeFrom(source, error));
       }
-      const mismatches = compareWithTarget(source, target.databasePath);
+      const mismatches = compareWithTarget(opener, source, target.databasePath);
       if (mismatches.length === 0) {
         if (leftWal) {
-          setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
+          setJournalMode(opener, target.databasePath, "WAL", target.busyTimeoutMs);
           leftWal = false;
         }
         return;
@@ -424,7 +437,7 @@ async function copyAndConfirm(
     // A failed restore leaves the database as it was, journal mode included.
     if (leftWal) {
       try {
-        setJournalMode(target.databasePath, "WAL", target.busyTimeoutMs);
+        setJournalMode(opener, target.databasePath, "WAL", target.busyTimeoutMs);
       } catch {
         // The error being thrown says why the restore failed; this one would only hide it.
       }
@@ -441,25 +454,25 @@ async function copyAndConfirm(
  * restore is a legitimate way out of.
  */
 function migrationInProgress(
+  opener: SyncDriver,
   databasePath: string,
   tableName: string,
   migrations: MigrationRegistry | null,
 ): { version: number; file: string; startedAt: string; owner: { pid: number; host: string } | null } | null {
-  let db: Database;
+  let db: SyncDriver;
   try {
-    db = new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true, timeout: 0 });
+    db = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs: 0 });
   } catch {
     return null;
   }
   try {
-    const driver = createBetterSqlite3Driver(db);
     const store = new HistoryStore(tableName);
-    if (!runSync(store.exists(), driver)) return null;
-    for (const key of runSync(store.readKeys(), driver)) {
+    if (!runSync(store.exists(), db)) return null;
+    for (const key of runSync(store.readKeys(), db)) {
       if (key.startedAt === null) continue;
-      const owner = parseMigrationOwner(runSync(store.readStartedRow(key.version), driver)?.owner ?? null);
+      const owner = parseMigrationOwner(runSync(store.readStartedRow(key.version), db)?.owner ?? null);
       // The owner lock when the row names one, else the pid, as `up` judges a recorded owner.
-      const lock = owner?.lockFile ? probeOwnerLock(db, owner.lockFile) : null;
+      const lock = owner?.lockFile && db.probeOwnerLock ? db.probeOwnerLock(owner.lockFile) : null;
       if (assessMigrationOwner(owner, lock) === "alive") {
         const file = migrations?.find((entry) => entry.version === key.version)?.file ?? `version ${key.version}`;
         return { version: key.version, file, startedAt: key.startedAt, owner: owner === null ? null : { pid: owner.pid, host: owner.host } };
@@ -470,7 +483,7 @@ function migrationInProgress(
     // Unreadable history: the copy replaces it; the checks around the copy report real trouble.
     return null;
   } finally {
-    db.close();
+    closeQuietly(db);
   }
 }
 
@@ -478,19 +491,16 @@ function migrationInProgress(
  * Waits, up to the deadline, until no other connection holds a lock that would make the copy give up:
  * an exclusive lock needs every rollback-journal reader gone, and in WAL mode the write lock free.
  */
-function waitForExclusiveAccess(databasePath: string, busyTimeoutMs: number, deadline: number): void {
-  const probe = openTarget(databasePath, Math.max(0, deadline - Date.now()));
+function waitForExclusiveAccess(opener: SyncDriver, databasePath: string, busyTimeoutMs: number, deadline: number): void {
+  const probe = openTarget(opener, databasePath, Math.max(0, deadline - Date.now()));
   try {
     probe.exec("BEGIN EXCLUSIVE");
     probe.exec("COMMIT");
   } catch (error) {
-    const code = sqliteCodeOf(error);
-    if (code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) {
-      throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath));
-    }
-    throw translateSqliteError(error, busyTimeoutMs);
+    if (isLockError(probe, error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath));
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(probe, error));
   } finally {
-    probe.close();
+    closeQuietly(probe);
   }
 }
 
@@ -500,45 +510,46 @@ function waitForExclusiveAccess(databasePath: string, busyTimeoutMs: number, dea
  * copy lifts that; the caller switches back once the copy is confirmed (or has failed). `busy` when
  * another connection is open, which leaving WAL mode needs gone; the caller retries within the busy timeout.
  */
-function leaveWalForOtherPageSize(source: Database, databasePath: string, busyTimeoutMs: number): "unchanged" | "left" | "busy" {
-  const target = openTarget(databasePath, busyTimeoutMs);
+function leaveWalForOtherPageSize(opener: SyncDriver, source: SyncDriver, databasePath: string, busyTimeoutMs: number): "unchanged" | "left" | "busy" {
+  const target = openTarget(opener, databasePath, busyTimeoutMs);
   try {
-    if (String(target.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") return "unchanged";
-    if (target.pragma("page_size", { simple: true }) === source.pragma("page_size", { simple: true })) return "unchanged";
-    target.pragma("journal_mode = DELETE");
+    if (String(readValue(target, "PRAGMA journal_mode")).toLowerCase() !== "wal") return "unchanged";
+    if (Number(readValue(target, "PRAGMA page_size")) === Number(readValue(source, "PRAGMA page_size"))) return "unchanged";
+    // SQLite answers with the mode it is in, and does not throw, when others keep it from leaving WAL.
+    if (String(readValue(target, "PRAGMA journal_mode = DELETE")).toLowerCase() === "wal") return "busy";
     return "left";
   } catch (error) {
-    if (isLockError(error)) return "busy";
-    throw translateSqliteError(error, busyTimeoutMs);
+    if (isLockError(target, error)) return "busy";
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(target, error));
   } finally {
-    target.close();
+    closeQuietly(target);
   }
 }
 
-function setJournalMode(databasePath: string, mode: "WAL", busyTimeoutMs: number): void {
-  const target = openTarget(databasePath, busyTimeoutMs);
+function setJournalMode(opener: SyncDriver, databasePath: string, mode: "WAL", busyTimeoutMs: number): void {
+  const target = openTarget(opener, databasePath, busyTimeoutMs);
   try {
-    target.pragma(`journal_mode = ${mode}`);
+    readValue(target, `PRAGMA journal_mode = ${mode}`);
   } catch (error) {
-    throw translateSqliteError(error, busyTimeoutMs);
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(target, error));
   } finally {
-    target.close();
+    closeQuietly(target);
   }
 }
 
-function compareWithTarget(source: Database, databasePath: string): string[] {
+function compareWithTarget(opener: SyncDriver, source: SyncDriver, databasePath: string): string[] {
   const expected = fingerprintDatabase(source);
-  const fresh = new BetterSqlite3(databasePath, { readonly: true, fileMustExist: true });
+  let fresh: SyncDriver | null = null;
   try {
-    const check = fresh.pragma("quick_check", { simple: true });
+    fresh = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs: 0 });
+    const check = readValue(fresh, "PRAGMA quick_check");
     const mismatches = compareFingerprints(expected, fingerprintDatabase(fresh));
     return check === "ok" ? mismatches : ["integrity", ...mismatches];
   } catch (error) {
     // Read back while another connection holds an exclusive lock: the copy cannot be confirmed yet.
-    const code = sqliteCodeOf(error);
-    if (code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) return ["unreadable while locked"];
-    throw translateSqliteError(error, 0);
+    if (isLockError(fresh ?? opener, error)) return ["unreadable while locked"];
+    throw translateSqliteError(error, 0, sqliteCodeFrom(fresh ?? opener, error));
   } finally {
-    fresh.close();
+    if (fresh !== null) closeQuietly(fresh);
   }
 }

@@ -7,7 +7,6 @@
  */
 import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
 import { MigrationFailedError } from "../core/errors.js";
-import type { Database } from "better-sqlite3";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { requireCapabilities } from "../core/driver.js";
@@ -28,12 +27,15 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @example
  * upWithBackup(new MigrationManager(db, migrations, { logger: console }), { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
- * @throws UsageError before anything else when `backup.directory` is not absolute;
- *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
- *   otherwise whatever `up` throws.
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver has
+ *   no real files (capability `openFile`: sql.js); UsageError before anything else when
+ *   `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the database
+ *   has tables but no history; otherwise whatever `up` throws.
  */
-export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
+export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
+  // Refused before anything is read or written: a driver without files cannot hold the snapshot.
+  requireCapabilities(manager.driver, "upWithBackup", "openFile");
   assertAbsoluteBackupDirectory(where.directory);
   const { executor } = manager;
   return manager.run(
@@ -42,7 +44,7 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
         const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
         if (plan.steps.length === 0) return manager.up(upOptions);
         yield* executor.refuseUnmanagedDatabase();
-        const backup = takeBackupSync(manager.db, { ...where, version: plan.fromVersion, tableName: manager.tableName });
+        const backup = takeBackupSync(manager.driver, { ...where, version: plan.fromVersion, tableName: manager.tableName });
         executor.emit({ type: "backed-up", backup });
         return yield* inline(() => upAfterBackup(manager, upOptions, backup));
       })(),
@@ -59,26 +61,27 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
  * @example
  * await upWithOnlineBackup(manager, { backup: { directory: path.join(dataDir, "backups") } });
  *
- * @throws UsageError before anything else when `backup.directory` is not absolute;
- *   UnmanagedDatabaseError before any snapshot when the database has tables but no history;
- *   otherwise whatever `up` throws.
+ * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver
+ *   lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; UsageError before anything else
+ *   when `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the
+ *   database has tables but no history; otherwise whatever `up` throws.
  */
-export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
+export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
+  requireCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
   assertAbsoluteBackupDirectory(where.directory);
-  requireCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup");
   const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);
   // The online copy runs across awaits, outside the manager's connection settings, so it is told
   // the manager's busy timeout rather than left with the connection's.
   manager.run(manager.executor.withConnectionSettings(manager.executor.refuseUnmanagedDatabase()));
   const busyTimeoutMs = Math.max(0, Math.trunc(manager.busyTimeoutMs));
-  const backup = await takeBackup(manager.db, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
+  const backup = await takeBackup(manager.driver, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
   manager.executor.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }
 
-function upAfterBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: UpOptions<VersionOf<R>>, backup: BackupRecord): MigrationResult {
+function upAfterBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpOptions<VersionOf<R>>, backup: BackupRecord): MigrationResult {
   try {
     return { ...manager.up(options), backup };
   } catch (error) {
