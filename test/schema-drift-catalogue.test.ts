@@ -2,16 +2,15 @@
  * Drift the pragmas cannot see: every clause of a table, index, trigger or view definition that
  * changes behaviour must count, for `verify` and for `baseline`; formatting must not.
  *
- * On better-sqlite3 only for now: `verifySchema` and `baselineDatabase` take a better-sqlite3 manager
- * (the safety nets are moving onto the driver primitives). Once they take any driver declaring
- * `snapshot`, this becomes `describeEachDriver` with `h.lacks(t, "snapshot")`.
+ * On every driver that declares `snapshot`: the schema is read through the driver, and replayed on a
+ * scratch database the driver opens.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
-import { describeForDriver } from "./support/single-driver.js";
-import Database from "better-sqlite3";
-import { MigrationManager, baselineDatabase, verifySchema, type MigrationRegistry, type SchemaMismatchError } from "./support/stepwise.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { baselineDatabase, verifySchema, type SchemaMismatchError } from "../src/entries/safety-nets.js";
+import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, makeTempDir } from "./support/project.js";
 
 /** What migrations 1..2 of the drift-catalogue fixture build, written as one legacy app would. */
@@ -68,45 +67,41 @@ async function loadCatalogue(t: Parameters<typeof createTestProject>[0]): Promis
   return createTestProject(t, { fixture: "drift-catalogue" }).load<MigrationRegistry>();
 }
 
-function applyScript(file: string, script: string): void {
-  const db = new Database(file);
-  try {
-    db.exec(script);
-  } finally {
-    db.close();
-  }
+/** A fresh database in `dir`, on the harness's driver, holding `script` as a legacy app wrote it. */
+async function withScript(h: DriverHarness, dir: string, name: string, script: string): Promise<TestDatabase> {
+  const db = await h.open(path.join(dir, `${name.replace(/\W+/g, "-")}.db`));
+  db.exec(script);
+  return db;
 }
 
 /** A migrated database whose objects were then dropped and re-created by hand from `script`. */
-function migratedThenRewritten(dir: string, migrations: MigrationRegistry, name: string, script: string): string {
-  const file = path.join(dir, `${name.replace(/\W+/g, "-")}.db`);
-  const db = new Database(file);
-  try {
-    new MigrationManager(db, migrations).up();
-    db.exec("DROP VIEW v; DROP TABLE t; DROP TABLE parent;");
-    db.exec(script);
-  } finally {
-    db.close();
-  }
-  return file;
+async function migratedThenRewritten(h: DriverHarness, dir: string, migrations: MigrationRegistry, name: string, script: string): Promise<TestDatabase> {
+  const db = await h.open(path.join(dir, `${name.replace(/\W+/g, "-")}.db`));
+  db.manager(migrations).up();
+  db.exec("DROP VIEW v; DROP TABLE t; DROP TABLE parent;");
+  db.exec(script);
+  return db;
 }
 
-await describeForDriver("better-sqlite3", "the drift catalogue", () => {
+await describeEachDriver("the drift catalogue", (h) => {
   test("verify reports every behaviour-changing edit of a definition as drift", async (t) => {
+    if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);
     const dir = makeTempDir(t);
-    const clean = migratedThenRewritten(dir, migrations, "clean", SCHEMA);
-    const db = new Database(clean);
-    t.after(() => db.close());
-    assert.deepEqual(verifySchema(new MigrationManager(db, migrations)).differences, [], "the hand-written schema itself must match");
+    const clean = await migratedThenRewritten(h, dir, migrations, "clean", SCHEMA);
+    try {
+      assert.deepEqual(verifySchema(clean.manager(migrations)).differences, [], "the hand-written schema itself must match");
+    } finally {
+      // Closed here, not in t.after: sql.js saves its bytes on close, into the folder t.after removes.
+      clean.close();
+    }
 
     const missed: string[] = [];
     for (const [what, from, to] of DRIFTS) {
       assert.ok(SCHEMA.includes(from), `${what}: the test's own replacement does not apply`);
-      const file = migratedThenRewritten(dir, migrations, what, SCHEMA.replace(from, to));
-      const live = new Database(file, { readonly: true });
+      const live = await migratedThenRewritten(h, dir, migrations, what, SCHEMA.replace(from, to));
       try {
-        const verification = verifySchema(new MigrationManager(live, migrations));
+        const verification = verifySchema(live.manager(migrations));
         if (verification.ok) missed.push(what);
         else assert.ok(verification.drift.length > 0);
       } finally {
@@ -117,25 +112,27 @@ await describeForDriver("better-sqlite3", "the drift catalogue", () => {
   });
 
   test("verify does not report formatting: whitespace, comments, keyword case, quoting, ADD COLUMN text", async (t) => {
+    if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);
-    const file = migratedThenRewritten(makeTempDir(t), migrations, "spelled", SAME_SCHEMA_SPELLED_DIFFERENTLY);
-    const db = new Database(file);
-    t.after(() => db.close());
-    const verification = verifySchema(new MigrationManager(db, migrations));
-    assert.deepEqual(verification.drift, []);
-    assert.equal(verification.ok, true);
+    const db = await migratedThenRewritten(h, makeTempDir(t), migrations, "spelled", SAME_SCHEMA_SPELLED_DIFFERENTLY);
+    try {
+      const verification = verifySchema(db.manager(migrations));
+      assert.deepEqual(verification.drift, []);
+      assert.equal(verification.ok, true);
+    } finally {
+      db.close();
+    }
   });
 
   test("baseline refuses every behaviour-changing edit with SCHEMA_MISMATCH and records nothing", async (t) => {
+    if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);
     const dir = makeTempDir(t);
     const accepted: string[] = [];
     for (const [what, from, to] of DRIFTS) {
-      const file = path.join(dir, `${what.replace(/\W+/g, "-")}.db`);
-      applyScript(file, SCHEMA.replace(from, to));
-      const db = new Database(file);
+      const db = await withScript(h, dir, what, SCHEMA.replace(from, to));
       try {
-        const manager = new MigrationManager(db, migrations);
+        const manager = db.manager(migrations);
         try {
           baselineDatabase(manager, 2);
           accepted.push(what);
@@ -152,14 +149,13 @@ await describeForDriver("better-sqlite3", "the drift catalogue", () => {
   });
 
   test("baseline accepts the same schema written with other formatting and with a column written in place instead of added", async (t) => {
+    if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);
     const dir = makeTempDir(t);
     for (const [label, script] of [["as migrations build it", SCHEMA], ["spelled differently", SAME_SCHEMA_SPELLED_DIFFERENTLY]] as const) {
-      const file = path.join(dir, `${label.replace(/\W+/g, "-")}.db`);
-      applyScript(file, script);
-      const db = new Database(file);
+      const db = await withScript(h, dir, label, script);
       try {
-        const result = baselineDatabase(new MigrationManager(db, migrations), 2);
+        const result = baselineDatabase(db.manager(migrations), 2);
         assert.deepEqual(result.drift, [], label);
         assert.deepEqual(result.recorded, [1, 2]);
       } finally {

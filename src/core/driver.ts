@@ -17,7 +17,7 @@ export interface DriverCapabilities {
   readonly fileLocking: boolean;
   /** Foreign-key enforcement can be switched off outside a transaction (`PRAGMA foreign_keys`). */
   readonly foreignKeySwitch: boolean;
-  /** The whole database can be copied into memory and reopened (`snapshot`/`openSnapshot`). */
+  /** The whole database can be copied into a private connection and reopened (`snapshot`/`openSnapshot`). */
   readonly snapshot: boolean;
   /** SQLite's online backup API (`backupTo`). */
   readonly onlineBackup: boolean;
@@ -94,7 +94,10 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   lockHolders?(): LockHolder[];
   /** The whole database as bytes (capability `snapshot`). */
   snapshot?(): MaybePromise<Uint8Array, Async>;
-  /** A driver on a new in-memory connection holding `bytes` (capability `snapshot`). */
+  /**
+   * A driver on a new private connection holding `bytes`, empty when `bytes` is (capability
+   * `snapshot`): in memory, or on a temporary file its `close` deletes (libsql). It reports no file.
+   */
   openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
   /** Closes a connection the driver opened itself (`openSnapshot`); never called on the app's own. */
   close?(): MaybePromise<void, Async>;

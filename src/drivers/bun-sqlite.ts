@@ -238,8 +238,8 @@ export function migrate<R extends MigrationRegistry>(
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
-    refusal: "verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/bun-sqlite cannot take it yet.",
-    notAFunction: "verifySchema takes the verifySchema function.",
+    refusal: null,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/bun-sqlite" and pass { verifySchema }.`,
   });
 }
 

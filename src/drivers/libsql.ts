@@ -4,8 +4,10 @@
  * (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs, `sqlite_master`) is the core's business;
  * only libsql's API is called here.
  *
- * What libsql 0.5 lacks, and so what this driver declares it cannot do: `serialize()` and `backup()`
- * throw "not implemented" (no rehearsal, schema replay or online backup); `db.name` is always empty,
+ * What libsql 0.5 lacks, and so what this driver declares it cannot do: `backup()` throws "not
+ * implemented" (no online backup). `serialize()` throws too, so the `snapshot` is SQLite's own
+ * `VACUUM INTO` a private temporary file, read back as bytes, and a copy is a connection on another
+ * such file, deleted when the copy is closed. `db.name` is always empty,
  * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
  * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
  * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
@@ -19,6 +21,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
+import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -30,15 +33,15 @@ export type Database = Libsql.Database;
 // entry's own `defineMigration` (at the end of this file) types `db` instead.
 
 /**
- * What libsql offers the executor and the safety nets. No `snapshot` (`serialize()` is not
- * implemented) and no `onlineBackup` (`backup()` is not implemented): rehearsal, schema replay,
- * baseline, verification and online backups are refused with `DRIVER_CAPABILITY_MISSING`.
+ * What libsql offers the executor and the safety nets. A `snapshot` through `VACUUM INTO` (see the
+ * module note); no `onlineBackup` (`backup()` is not implemented), so online backups are refused
+ * with `DRIVER_CAPABILITY_MISSING`.
  */
 export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   userVersion: true,
   fileLocking: true,
   foreignKeySwitch: true,
-  snapshot: false,
+  snapshot: true,
   onlineBackup: false,
   lockHolders: true,
   changeCounter: true,
@@ -86,7 +89,7 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     const connection = new (db.constructor as new (file: string, options: { timeout: number }) => Database)(file, { timeout: busyTimeoutMs });
     return { exec: (sql) => void connection.exec(sql), close: () => void connection.close() };
   };
-  return {
+  const driver: SyncDriver<Database> = {
     name: "libsql",
     dialect: "sqlite",
     async: false,
@@ -126,6 +129,21 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
       return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities);
     },
   };
+  if (capabilities.snapshot) {
+    driver.snapshot = () => snapshotByVacuum((sql) => void db.exec(sql));
+    driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
+  }
+  return driver;
+}
+
+type DatabaseConstructor = new (file: string) => Database;
+
+/** A copy on a private file, opened with the app's own class (reached through its connection). */
+function openCopy(db: Database, bytes: Uint8Array, capabilities: DriverCapabilities): SyncDriver<Database> {
+  return openFileCopy(bytes, (file) => {
+    const copy = new (db.constructor as DatabaseConstructor)(file);
+    return { driver: createLibsqlDriver(copy, capabilities), close: () => void copy.close() };
+  });
 }
 
 /**
@@ -177,7 +195,7 @@ export function migrate<R extends MigrationRegistry>(
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
     refusal: null,
-    notAFunction: `verifySchema takes the verifySchema function; with libsql it is refused anyway, for want of the "snapshot" capability.`,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/libsql" and pass { verifySchema }.`,
   });
 }
 

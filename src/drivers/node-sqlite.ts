@@ -15,6 +15,7 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
+import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -60,20 +61,26 @@ function nodeSqliteBackup(): BackupFunction | null {
 
 /**
  * What node:sqlite offers on this Node. Fixed by the Node version, never by a failed attempt:
- * `snapshot` needs `DatabaseSync#serialize`/`deserialize`, `onlineBackup` needs `backup()`.
+ * `snapshot` is `DatabaseSync#serialize`/`deserialize` where this Node has them, and `VACUUM INTO` a
+ * private temporary file where it does not (see `file-copy.ts`); `onlineBackup` needs `backup()`.
  */
 export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
   return {
     userVersion: true,
     fileLocking: true,
     foreignKeySwitch: true,
-    snapshot: typeof db.serialize === "function" && typeof db.deserialize === "function",
+    snapshot: true,
     onlineBackup: nodeSqliteBackup() !== null,
     lockHolders: true,
     changeCounter: true,
     savepoints: true,
     openFile: true,
   };
+}
+
+/** Whether this Node's `DatabaseSync` can serialize (24.21 can; 22.x cannot). */
+function hasSerialize(db: DatabaseSync): boolean {
+  return typeof db.serialize === "function" && typeof db.deserialize === "function";
 }
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -163,13 +170,20 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     openFile: (file, { readonly, busyTimeoutMs }) =>
       createNodeSqliteDriver(new (db.constructor as DatabaseSyncConstructor)(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) }), capabilities),
   };
-  if (capabilities.snapshot) {
+  if (capabilities.snapshot && hasSerialize(db)) {
     driver.snapshot = () => db.serialize!();
     driver.openSnapshot = (bytes) => {
       const copy = new (db.constructor as DatabaseSyncConstructor)(":memory:");
       if (bytes.length > 0) copy.deserialize!(bytes);
       return createNodeSqliteDriver(copy, capabilities);
     };
+  } else if (capabilities.snapshot) {
+    driver.snapshot = () => snapshotByVacuum((sql) => db.exec(sql));
+    driver.openSnapshot = (bytes) =>
+      openFileCopy(bytes, (file) => {
+        const copy = new (db.constructor as DatabaseSyncConstructor)(file);
+        return { driver: createNodeSqliteDriver(copy, capabilities), close: () => copy.close() };
+      });
   }
   const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
   if (backup !== null) {
@@ -215,8 +229,8 @@ export function migrate<R extends MigrationRegistry>(
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
-    refusal: "verifySchema runs on better-sqlite3 only for now (its schema reader uses better-sqlite3's pragma()); stepwise/node-sqlite cannot take it yet.",
-    notAFunction: "verifySchema takes the verifySchema function.",
+    refusal: null,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/node-sqlite" and pass { verifySchema }.`,
   });
 }
 

@@ -4,9 +4,9 @@
  * `initSqlJs()` and passes its `Database`; this module imports none of sql.js's code.
  *
  * sql.js has no file and no other connection: no file locking, no owner lock, no lock holders, and a
- * busy timeout that is accepted but never waited on. It has no online backup. Its `export()` is a
- * serialization, but stepwise's rehearsal, replay and verification read the copy through
- * better-sqlite3's API today, so `snapshot` is declared false rather than half-run. Its errors are
+ * busy timeout that is accepted but never waited on. It has no online backup. Its `export()` (1.16
+ * copies through SQLite's backup API and leaves the connection, its statements and its settings as
+ * they were) is the `snapshot`, and a `Database` built from those bytes is the copy. Its errors are
  * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
  * messages a user can act on back to SQLite's codes, and the driver's `classifyError` reports that
  * code, so the core reports them as it does for other drivers while the error itself stays sql.js's.
@@ -29,14 +29,15 @@ export type Database = SqlJsDatabase;
 
 /**
  * What sql.js offers the executor and the safety nets: no file, so no `fileLocking`,
- * `lockHolders` or `openFile` (backups and restore are refused); no `onlineBackup`; no `snapshot` (see the module note). `changeCounter` is
+ * `lockHolders` or `openFile` (backups and restore are refused); no `onlineBackup`; a `snapshot`
+ * through `export()` (see the module note). `changeCounter` is
  * `PRAGMA data_version`, which works though no other connection can ever move it.
  */
 export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   userVersion: true,
   fileLocking: false,
   foreignKeySwitch: true,
-  snapshot: false,
+  snapshot: true,
   onlineBackup: false,
   lockHolders: false,
   changeCounter: true,
@@ -179,7 +180,7 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
   const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
-  return {
+  const driver: SyncDriver<Database> = {
     name: "sql.js",
     dialect: "sqlite",
     async: false,
@@ -220,6 +221,17 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     classifyError: classifySqlJsError,
     close: freeAll,
   };
+  if (capabilities.snapshot) {
+    driver.snapshot = throwingErrors(() => db.export());
+    // The app's `Database` class, reached through its connection: this module imports none of sql.js.
+    driver.openSnapshot = throwingErrors((bytes: Uint8Array) => {
+      const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
+      const copyDriver = createSqlJsDriver(copy, capabilities);
+      // Unlike the app's connection, the copy is ours to close.
+      return { ...copyDriver, close: () => { copyDriver.close!(); copy.close(); } };
+    });
+  }
+  return driver;
 }
 
 /**
@@ -261,7 +273,7 @@ export function migrate<R extends MigrationRegistry>(
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
     refusal: null,
-    notAFunction: `verifySchema takes the verifySchema function; with sql.js it is refused anyway, for want of the "snapshot" capability.`,
+    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/sql-js" and pass { verifySchema }.`,
   });
 }
 

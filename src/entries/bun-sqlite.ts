@@ -3,16 +3,14 @@
  * `migrate` and `MigrationManager` take the app's own `Database`. Importing this entry loads no other
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *
- * Backups, restore and `upWithBackup` are exported here as from every entry (`safety-nets.ts`);
- * bun:sqlite has no online backup, so `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse
- * with `DRIVER_CAPABILITY_MISSING`. Rehearsal, baseline and verification are exported by
- * `stepwise/better-sqlite3` only, for now.
+ * Every safety net is exported here as from every entry (`safety-nets.ts`): rehearsal, baseline,
+ * verification, repair, backups, restore and `upWithBackup`. bun:sqlite has no online backup, so
+ * `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse with `DRIVER_CAPABILITY_MISSING`.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createBunSqliteDriver, BUN_SQLITE_CAPABILITIES } from "../drivers/bun-sqlite.js";
 export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
-export { DriverCapabilityError } from "../core/driver.js";
-export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
+// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";
 export { defineMigration } from "../drivers/bun-sqlite.js";

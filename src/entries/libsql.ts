@@ -1,14 +1,15 @@
 /**
  * `stepwise/libsql`: migrate a local database through the `libsql` package (Turso's embedded
- * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. libsql has no
- * `serialize()` or `backup()`, so the safety nets that need them (rehearsal, schema replay and
- * verification) are not exported here; given a libsql manager they refuse with
- * `DRIVER_CAPABILITY_MISSING`. Backups, restore and `upWithBackup` are exported as from every entry
- * (`safety-nets.ts`): `takeBackupSync`/`upWithBackup` work, the online backup and restore refuse. Importing this entry loads no other driver.
+ * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. Every safety net is
+ * exported here as from every entry (`safety-nets.ts`). libsql has no `serialize()`, so rehearsal,
+ * baseline and verification copy the database with `VACUUM INTO` a private temporary file; it has no
+ * `backup()`, so the online backup and restore refuse with `DRIVER_CAPABILITY_MISSING`, while
+ * `takeBackupSync`/`upWithBackup` work. Importing this entry loads no other driver.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createLibsqlDriver, LIBSQL_CAPABILITIES } from "../drivers/libsql.js";
 export type { Database } from "../drivers/libsql.js";
+// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";
 export { defineMigration } from "../drivers/libsql.js";

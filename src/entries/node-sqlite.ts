@@ -4,16 +4,15 @@
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.
  *
- * Backups, restore and `upWithBackup` are exported here as from every entry (`safety-nets.ts`); the
- * online ones need node:sqlite's `backup()` (Node 24 has it) and refuse with
- * `DRIVER_CAPABILITY_MISSING` without it. Rehearsal, baseline and verification are exported by
- * `stepwise/better-sqlite3` only, for now.
+ * Every safety net is exported here as from every entry (`safety-nets.ts`). Rehearsal, baseline and
+ * verification copy the database with `DatabaseSync#serialize` where Node has it (24.21 does), and
+ * by `VACUUM INTO` a private temporary file where it does not. The online backup and restore need
+ * node:sqlite's `backup()` (Node 24 has it) and refuse with `DRIVER_CAPABILITY_MISSING` without it.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createNodeSqliteDriver, nodeSqliteCapabilities } from "../drivers/node-sqlite.js";
 export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
-export { DriverCapabilityError } from "../core/driver.js";
-export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
+// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";
 export { defineMigration } from "../drivers/node-sqlite.js";

@@ -1,7 +1,10 @@
 /**
- * The safety nets every driver entry exports (`export *`), so each entry has the same surface. They
- * read and write only through a driver's primitives and import no database library; a driver that
- * lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
+ * The safety nets every driver entry exports (`export *`), listed once so each entry has the same
+ * surface. They read and write only through a driver's primitives and import no database library; a
+ * driver that lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
+ * Standalone functions rather than manager methods, so an app bundles only the nets it imports.
+ *
+ * Kept in blocks, one per net, sorted by module name.
  *
  * @packageDocumentation
  */
@@ -16,3 +19,38 @@ export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "
 export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
+
+// Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
+export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "../safety/baseline.js";
+export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
+
+// The refusal every net throws for a capability its driver lacks.
+export { DriverCapabilityError } from "../core/driver.js";
+export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
+
+// A dry run that runs: the pending migrations applied to a private copy of the database.
+export { rehearseUp } from "../safety/rehearsal.js";
+export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
+
+// The way out after an interrupted `transaction: false` migration.
+export { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
+export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
+
+// The schema as plain data, and what differs between two schemas.
+export { describeSchemaDifference, diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
+export type {
+  ColumnSnapshot,
+  ForeignKeySnapshot,
+  NormalizeSqlOptions,
+  ReadSchemaOptions,
+  SchemaAspectChange,
+  SchemaDifference,
+  SchemaObjectType,
+  SchemaSnapshot,
+  SqlObjectSnapshot,
+  TableSnapshot,
+} from "../safety/schema-snapshot.js";
+
+// Drift detection: the live schema against a replay of the applied migrations.
+export { SchemaDriftError, verifySchema } from "../safety/verify.js";
+export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";

@@ -4,14 +4,12 @@
  * without running them, so `up` continues from N+1.
  */
 import { InvalidTargetError, StepwiseError } from "../core/errors.js";
-import type { Database } from "better-sqlite3";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
-import { inline } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { replaySchema } from "./schema-replay.js";
-import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
+import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** Options for {@link baselineDatabase}. */
@@ -84,12 +82,13 @@ export class AlreadyManagedError extends StepwiseError {
  * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
-export function baselineDatabase<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+  // The replay needs a scratch database; refused before the busy timeout is even touched.
+  requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
   return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, version, options)));
 }
 
-function* recordBaseline<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, version: number, options: BaselineOptions): Step<BaselineResult> {
-  requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
+function* recordBaseline<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number, options: BaselineOptions): Step<BaselineResult> {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
@@ -100,7 +99,7 @@ function* recordBaseline<R extends MigrationRegistry>(manager: SyncMigrationMana
     if (keys.length > 0) throw new AlreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
-  const live = yield* inline(() => readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+  const live = yield* readSchema({ excludeTables: [manager.tableName] });
   const differences = diffSchemas(replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw new SchemaMismatchError(version, differences);
 

@@ -4,10 +4,9 @@
  * schema diff, row counts, failure) is what the real run would produce, and nothing is written to the
  * file, not even by `transaction: false` migrations.
  *
- * The copy comes from `db.serialize()`, which reads the database through SQLite (a consistent
- * snapshot, WAL content included) without writing.
+ * The copy comes from the driver's `snapshot` primitive, which reads the database through SQLite (a
+ * consistent snapshot, WAL content included) without writing, whatever the library.
  */
-import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { SyncDriver } from "../core/driver.js";
@@ -15,8 +14,7 @@ import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
 import { requireCapabilities } from "../core/driver.js";
 import type { MigrationPlan } from "../core/planner.js";
-import { countRows, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
-import type { Database } from "better-sqlite3";
+import { countRows, diffSchemas, readSchema, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** How one planned migration fared in the rehearsal. */
@@ -76,27 +74,7 @@ export interface RehearseOptions<V extends number = number> {
 export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
 /**
- * Opens an in-memory copy of a database. Never writes to the source.
- *
- * A WAL-mode header makes SQLite look for a `-wal` file that an in-memory database cannot have, so
- * the copy's header is switched to rollback-journal mode; the content is the same.
- */
-export function openInMemoryCopy(db: Database): Database {
-  const image = db.serialize();
-  if (image.length === 0) return new BetterSqlite3(":memory:");
-  if (image.length > 19 && image[18] === 2 && image[19] === 2) {
-    image[18] = 1;
-    image[19] = 1;
-  }
-  const copy = new BetterSqlite3(image);
-  // Connection settings are not stored in the file; copy the ones that change what migrations do.
-  copy.pragma(`foreign_keys = ${db.pragma("foreign_keys", { simple: true }) === 1 ? "ON" : "OFF"}`);
-  copy.pragma(`recursive_triggers = ${db.pragma("recursive_triggers", { simple: true }) === 1 ? "ON" : "OFF"}`);
-  return copy;
-}
-
-/**
- * What `manager.up({ to })` would run, plus a rehearsal of it on an in-memory copy of `manager.db`:
+ * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of `manager.db`:
  * durations, the schema diff, row counts and any failure. The database itself is only read.
  * Refusals that `planUp` throws are thrown; anything `up` would throw once running (an unmanaged
  * database, a failing migration, a foreign key violation) is reported in {@link Rehearsal.failure}
@@ -110,16 +88,15 @@ export function openInMemoryCopy(db: Database): Database {
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
-export function rehearseUp<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   const plan = manager.planUp(to);
   return { ...plan, rehearsal: rehearse(manager, to) };
 }
 
-function rehearse<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
+function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
   const copyDriver = openDriverCopy(manager.driver);
-  const copy = copyDriver.connection;
   try {
     const durations = new Map<number, number>();
     const rehearsal = manager.withDriver(copyDriver, {
@@ -131,8 +108,8 @@ function rehearse<R extends MigrationRegistry>(manager: SyncMigrationManager<Dat
     });
     const plan = rehearsal.planUp(to);
     const exclude = { excludeTables: [manager.tableName] };
-    const schemaBefore = readSchemaSnapshot(copy, exclude);
-    const rowsBefore = countRows(copy, schemaBefore);
+    const schemaBefore = runSync(readSchema(exclude), copyDriver);
+    const rowsBefore = runSync(countRows(schemaBefore), copyDriver);
 
     let failure: RehearsalFailure | null = null;
     try {
@@ -141,8 +118,8 @@ function rehearse<R extends MigrationRegistry>(manager: SyncMigrationManager<Dat
       failure = describeFailure(error);
     }
 
-    const schemaAfter = readSchemaSnapshot(copy, exclude);
-    const rowsAfter = countRows(copy, schemaAfter);
+    const schemaAfter = runSync(readSchema(exclude), copyDriver);
+    const rowsAfter = runSync(countRows(schemaAfter), copyDriver);
     const reachedVersion = rehearsal.currentVersion();
     const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
     const steps = plan.steps.map((entry): RehearsalStep => {
@@ -167,10 +144,10 @@ function rehearse<R extends MigrationRegistry>(manager: SyncMigrationManager<Dat
 }
 
 /**
- * An in-memory copy of the driver's database, through its `snapshot` capability, with the
+ * A private copy of the driver's database, through its `snapshot` capability, with the
  * connection settings that change what migrations do copied over (they are not stored in the file).
  */
-function openDriverCopy(driver: SyncDriver<Database>): SyncDriver<Database> {
+function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
   const image = driver.snapshot!();
   // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
   if (image.length > 19 && image[18] === 2 && image[19] === 2) {
@@ -178,9 +155,15 @@ function openDriverCopy(driver: SyncDriver<Database>): SyncDriver<Database> {
     image[19] = 1;
   }
   const copy = driver.openSnapshot!(image);
-  for (const setting of ["foreign_keys", "recursive_triggers"]) {
-    const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
-    runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
+  try {
+    for (const setting of ["foreign_keys", "recursive_triggers"]) {
+      const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
+      runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
+    }
+  } catch (error) {
+    // A copy on a temporary file (libsql) would outlive the rehearsal otherwise.
+    copy.close?.();
+    throw error;
   }
   return copy;
 }

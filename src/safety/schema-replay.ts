@@ -1,23 +1,22 @@
 /**
  * The schema a run of migrations 1..N builds, obtained by running them, through the manager's own
- * code path, on an empty in-memory database the driver opens. Baseline and verify compare a real
+ * code path, on an empty scratch database the driver opens. Baseline and verify compare a real
  * schema with it.
  */
-import type { Database } from "better-sqlite3";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
-import { readSchemaSnapshot, type SchemaSnapshot } from "./schema-snapshot.js";
+import { readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
 
 /**
- * Applies migrations 1..`version` of `manager`'s registry to a fresh in-memory database and reads
- * its schema (without the history table). Data migrations run against empty tables.
+ * Applies migrations 1..`version` of `manager`'s registry to a fresh scratch database and reads its
+ * schema (without the history table). Data migrations run against empty tables.
  *
- * @throws DriverCapabilityError when the driver cannot open an in-memory database (`snapshot`).
+ * @throws DriverCapabilityError when the driver cannot open a scratch database (`snapshot`).
  */
-export function replaySchema<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, version: number): SchemaSnapshot {
+export function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number): SchemaSnapshot {
   requireCapabilities(manager.driver, "replaySchema", "snapshot");
   const scratch = manager.driver.openSnapshot!(new Uint8Array(0));
   try {
@@ -25,7 +24,7 @@ export function replaySchema<R extends MigrationRegistry>(manager: SyncMigration
     const foreignKeys = manager.run(queryValue("PRAGMA foreign_keys")) === 1;
     runSync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), scratch);
     if (version > 0) manager.withDriver(scratch, { onEvent: undefined, logger: null }).up({ to: version });
-    return readSchemaSnapshot(scratch.connection, { excludeTables: [manager.tableName] });
+    return runSync(readSchema({ excludeTables: [manager.tableName] }), scratch);
   } finally {
     scratch.close?.();
   }

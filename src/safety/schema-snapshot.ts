@@ -13,8 +13,9 @@
  * same migrations writes the same text, and a table written in one statement reads the same too.
  * Indexes, triggers and views are compared by their SQL, normalised the same way.
  */
-import { listSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
-import type { Database } from "better-sqlite3";
+import { readSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { query, queryValue, type Step } from "../core/step.js";
 
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
@@ -111,12 +112,26 @@ export interface SchemaDifference {
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** Reads the schema of the `main` database. Never writes. */
-export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}): SchemaSnapshot {
-  const kept = listSchemaObjects(db, { excludeTables: options.excludeTables })
+/**
+ * Reads the schema of the `main` database through the manager's driver, whatever the library. Never
+ * writes.
+ *
+ * @example
+ * const snapshot = readSchemaSnapshot(manager, { excludeTables: [manager.tableName] });
+ */
+export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, options: ReadSchemaOptions = {}): SchemaSnapshot {
+  return manager.run(readSchema(options));
+}
+
+/**
+ * {@link readSchemaSnapshot} as an executor step, so a safety net can read the schema inside its own
+ * read transaction, or on a copy's driver (`runSync(readSchema(), copy)`).
+ */
+export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapshot> {
+  const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables }))
     .filter((row): row is SchemaObject & { sql: string } => row.sql !== null);
   const tableFlags = new Map(
-    (db.pragma("table_list") as Array<{ schema: string; name: string; wr: number; strict: number }>)
+    (yield* query<{ schema: string; name: string; wr: number; strict: number }>("PRAGMA table_list"))
       .filter((row) => row.schema === "main")
       .map((row) => [row.name, row]),
   );
@@ -124,24 +139,23 @@ export function readSchemaSnapshot(db: Database, options: ReadSchemaOptions = {}
     kept
       .filter((row) => row.type === type)
       .map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
-  return {
-    tables: kept.filter((row) => row.type === "table").map((row) => readTable(db, row.name, row.sql, tableFlags.get(row.name))),
-    indexes: sqlObjects("index"),
-    triggers: sqlObjects("trigger"),
-    views: sqlObjects("view"),
-  };
+  const tables: TableSnapshot[] = [];
+  for (const row of kept) {
+    if (row.type === "table") tables.push(yield* readTable(row.name, row.sql, tableFlags.get(row.name)));
+  }
+  return { tables, indexes: sqlObjects("index"), triggers: sqlObjects("trigger"), views: sqlObjects("view") };
 }
 
-function readTable(db: Database, name: string, sql: string, flags: { wr: number; strict: number } | undefined): TableSnapshot {
+function* readTable(name: string, sql: string, flags: { wr: number; strict: number } | undefined): Step<TableSnapshot> {
   const parsed = parseCreateTable(sql);
-  const info = db.pragma(`table_xinfo(${quoteIdentifier(name)})`) as Array<{
+  const info = yield* query<{
     name: string;
     type: string;
     notnull: number;
     dflt_value: string | null;
     pk: number;
     hidden: number;
-  }>;
+  }>(`PRAGMA table_xinfo(${quoteIdentifier(name)})`);
   const columns = info
     .filter((column) => column.hidden !== 1)
     .map((column): ColumnSnapshot => {
@@ -157,7 +171,7 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
         generated: column.hidden === 2 ? "virtual" : column.hidden === 3 ? "stored" : null,
       };
     });
-  const keys = db.pragma(`foreign_key_list(${quoteIdentifier(name)})`) as Array<{
+  const keys = yield* query<{
     id: number;
     seq: number;
     table: string;
@@ -165,7 +179,7 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
     to: string | null;
     on_update: string;
     on_delete: string;
-  }>;
+  }>(`PRAGMA foreign_key_list(${quoteIdentifier(name)})`);
   const byId = new Map<number, { columns: string[]; referencedTable: string; referencedColumns: string[]; onUpdate: string; onDelete: string }>();
   for (const key of [...keys].sort((a, b) => a.id - b.id || a.seq - b.seq)) {
     let entry = byId.get(key.id);
@@ -177,12 +191,13 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
     entry.referencedColumns.push(key.to ?? "");
   }
   const foreignKeys = [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b)));
-  const uniqueConstraints = (db.pragma(`index_list(${quoteIdentifier(name)})`) as Array<{ name: string; origin: string }>)
-    .filter((index) => index.origin === "u")
-    .map((index) => (db.pragma(`index_info(${quoteIdentifier(index.name)})`) as Array<{ seqno: number; name: string | null }>)
-      .sort((a, b) => a.seqno - b.seqno)
-      .map((column) => column.name ?? "<expression>"))
-    .sort((a, b) => a.join(",").localeCompare(b.join(",")));
+  const uniqueConstraints: string[][] = [];
+  for (const index of yield* query<{ name: string; origin: string }>(`PRAGMA index_list(${quoteIdentifier(name)})`)) {
+    if (index.origin !== "u") continue;
+    const indexColumns = yield* query<{ seqno: number; name: string | null }>(`PRAGMA index_info(${quoteIdentifier(index.name)})`);
+    uniqueConstraints.push([...indexColumns].sort((a, b) => a.seqno - b.seqno).map((column) => column.name ?? "<expression>"));
+  }
+  uniqueConstraints.sort((a, b) => a.join(",").localeCompare(b.join(",")));
   return {
     name,
     columns,
@@ -195,11 +210,11 @@ function readTable(db: Database, name: string, sql: string, flags: { wr: number;
   };
 }
 
-/** Rows per table, for the tables of a snapshot. Never writes. */
-export function countRows(db: Database, snapshot: SchemaSnapshot): Record<string, number> {
+/** Rows per table, for the tables of a snapshot, as an executor step. Never writes. */
+export function* countRows(snapshot: SchemaSnapshot): Step<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of snapshot.tables) {
-    counts[table.name] = (db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table.name)}`).get() as { n: number }).n;
+    counts[table.name] = Number(yield* queryValue(`SELECT count(*) AS n FROM ${quoteIdentifier(table.name)}`));
   }
   return counts;
 }

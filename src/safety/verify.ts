@@ -4,14 +4,12 @@
  * shows up as a difference with the object's name.
  */
 import { StepwiseError } from "../core/errors.js";
-import type { Database } from "better-sqlite3";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
-import { inline } from "../core/manager.js";
 import { begin, rollbackQuietly, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { replaySchema } from "./schema-replay.js";
-import { describeSchemaDifference, diffSchemas, readSchemaSnapshot, type SchemaDifference } from "./schema-snapshot.js";
+import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
 
 /** What {@link verifySchema} found. Plain data. */
@@ -65,7 +63,7 @@ export class SchemaDriftError extends StepwiseError {
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
  *   mismatch, database ahead…) when the history is not usable.
  */
-export function verifySchema<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>, options: VerifySchemaOptions = {}): SchemaVerification {
+export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: VerifySchemaOptions = {}): SchemaVerification {
   // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
   requireCapabilities(manager.driver, "verifySchema", "snapshot");
   // A transaction: false migration another process is running shows as a started row: wait for it,
@@ -80,15 +78,15 @@ export function verifySchema<R extends MigrationRegistry>(manager: SyncMigration
   return verification;
 }
 
-function* compareWithReplay<R extends MigrationRegistry>(manager: SyncMigrationManager<Database, R>): Step<SchemaVerification> {
+function* compareWithReplay<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>): Step<SchemaVerification> {
   // One read transaction: the schema and the history come from the same snapshot, so a process that
   // migrates meanwhile cannot make its new table look like drift against the old history.
   yield* begin("deferred");
-  let live: ReturnType<typeof readSchemaSnapshot>;
+  let live: SchemaSnapshot;
   let keys: AppliedMigrationKey[];
   try {
     yield* manager.executor.refuseUnmanagedDatabase();
-    live = yield* inline(() => readSchemaSnapshot(manager.db, { excludeTables: [manager.tableName] }));
+    live = yield* readSchema({ excludeTables: [manager.tableName] });
     keys = yield* manager.executor.store.readKeys();
   } finally {
     yield* rollbackQuietly();
