@@ -123,6 +123,7 @@ const cli = createCli({
   migrations: () => loadRegistry(settings().registryFile),
   database: () => settings().database,
   tableName: () => settings().tableName,
+  driver: () => settings().driver,
   cwd: process.cwd(),
   extend: addBuildCommands,
 });

@@ -12,25 +12,25 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
+import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
-import { MigrationManager } from "../drivers/better-sqlite3.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
-import type { Database } from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
-import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
-import { rehearseUp } from "../safety/rehearsal.js";
-import { upWithOnlineBackup } from "../safety/up-with-backup.js";
+import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
+import { errorToJson } from "./json-error.js";
+import { assertNetRuns } from "./net-support.js";
+import { assertDriverWrites, openDatabase } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -66,6 +66,11 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly cwd?: string;
   /** History table name, or a function returning it; `--table` overrides. Default `schema_migrations`. */
   readonly tableName?: string | (() => string);
+  /**
+   * The driver that opens the database, or a function returning it (`null`: the default,
+   * better-sqlite3); `--driver` overrides. Its library is loaded only when a command runs.
+   */
+  readonly driver?: CliDriverName | (() => CliDriverName | null);
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /** Shown in help and usage lines. Default `"stepwise"`. */
@@ -87,6 +92,7 @@ interface GlobalFlags {
   db?: string;
   table?: string;
   busyTimeout?: number;
+  driver?: CliDriverName;
 }
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset. */
@@ -121,11 +127,19 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
     .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout);
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout)
+    .option(
+      "--driver <name>",
+      `the SQLite library that opens the database: ${CLI_DRIVER_NAMES.join(", ")} (or sql.js)` +
+        `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
+      (value: string) => parseDriverName(value, "--driver"),
+    );
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
   const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
+  const driverOf = (flags: GlobalFlags): CliDriverName =>
+    flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
@@ -162,10 +176,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const withManager = async <T>(
     command: Command,
     mode: "read" | "write",
-    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const databasePath = resolveDatabasePath(flags);
+    const driver = driverOf(flags);
+    const operation = `stepwise ${command.name()}`;
+    // Before the folder is made: a driver that cannot write refuses with nothing touched.
+    if (mode === "write") assertDriverWrites(driver, operation);
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -176,32 +194,28 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         throw translateFolderError(error, databasePath);
       }
     }
-    let db: Database;
-    try {
-      // Read commands open the file read-write but never create it, and switch writes off: a hot
-      // journal left by a crashed writer can only be rolled back by a connection that may write, and
-      // every connection, this one included, rolls it back before its first read.
-      db = mode === "write" || exists ? new BetterSqlite3(databasePath, { fileMustExist: mode === "read" }) : new BetterSqlite3(":memory:");
-    } catch (error) {
-      throw translateSqliteError(error, busyTimeoutMs);
-    }
-    try {
-      // Before the first read: even reading waits for a writer's lock, and that wait is the user's to set.
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      if (mode === "read") db.pragma("query_only = ON");
-      const manager = new MigrationManager(db, migrations, {
+    const opened = await openDatabase({
+      driver,
+      databasePath,
+      mode,
+      busyTimeoutMs,
+      migrations,
+      operation,
+      props: {
         tableName: tableNameOf(flags),
         busyTimeoutMs,
         // Read-only commands emit only progress (a dry run) and verification events.
         onEvent: (event) => printEvent(event),
-      });
-      return await action(manager, databasePath, exists);
+      },
+    });
+    try {
+      return await action(opened.manager, databasePath, exists);
     } catch (error) {
       // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
       // here they report the busy timeout that was really in force, not reportError's unknown 0.
       throw translateSqliteError(error, busyTimeoutMs);
     } finally {
-      db.close();
+      opened.close();
     }
   };
 
@@ -250,8 +264,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       quietEvents = Boolean(options.json);
       const to = options.to === undefined ? {} : { to: options.to };
       if (options.dryRun) {
-        await withManager(command, "read", (manager) => {
-          const { rehearsal } = rehearseUp(manager, to);
+        await withManager(command, "read", async (manager) => {
+          assertNetRuns(manager, "rehearseUp", "snapshot");
+          const { rehearseUp } = await import("../safety/rehearsal.js");
+          const { rehearsal } = rehearseUp(manager as never, to);
           progressDisplay.clear();
           if (options.json) printJson(rehearsal);
           else print(formatRehearsal(rehearsal, palette));
@@ -264,7 +280,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
-        printResult(backup ? await upWithOnlineBackup(manager, { ...to, backup }) : manager.up(to), Boolean(options.json));
+        if (!backup) return printResult(manager.up(to), Boolean(options.json));
+        assertNetRuns(manager, "upWithOnlineBackup", "onlineBackup");
+        const { upWithOnlineBackup } = await import("../safety/up-with-backup.js");
+        printResult(await upWithOnlineBackup(manager as never, { ...to, backup }), Boolean(options.json));
       });
     });
 
@@ -362,6 +381,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     withManager,
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
     tableName: (command) => tableNameOf(flagsOf(command)),
+    driver: (command) => driverOf(flagsOf(command)),
     resolvePath,
   });
   props.extend?.(program, context);
@@ -374,6 +394,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
+        // A script that asked for JSON gets the failure as JSON too, on stdout where it reads.
+        if (asksForJson(argv) && error instanceof StepwiseError) printJson({ error: errorToJson(error) });
         return reportError(error, io, palette);
       }
     },
@@ -384,6 +406,12 @@ const USAGE_CODE: UsageError["code"] = "USAGE";
 
 /** `scheme://user[:password]@…`: never a file path anyone means. */
 const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
+
+/** Whether `--json` is among the options (before a `--` that ends them). */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
 
 /** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
 function namesFolder(file: string): boolean {
@@ -401,7 +429,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette): number
     return 2;
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError) {
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
     return 2;
   }

@@ -5,15 +5,15 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { restoreBackup } from "../safety/restore.js";
-import { baselineDatabase } from "../safety/baseline.js";
 import { UsageError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { verifySchema } from "../safety/verify.js";
 import type { CliContext } from "./create-cli.js";
+import type { CliDriverName } from "./driver-names.js";
 import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
+import { assertNetRuns } from "./net-support.js";
+import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
 
 /** What the safety commands need from `createCli`. */
@@ -23,12 +23,14 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly printJson: (value: unknown) => void;
   readonly resolveDatabasePath: (command: Command) => string;
   readonly tableName: (command: Command) => string | undefined;
+  /** The driver the command opens the database with. */
+  readonly driver: (command: Command) => CliDriverName;
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
   readonly withManager: <T>(
     command: Command,
     mode: "read" | "write",
-    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
   ) => Promise<Awaited<T>>;
 }
 
@@ -48,8 +50,11 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
       requireDatabase(command, "baseline");
-      await deps.withManager(command, "write", (manager) => {
-        const result = baselineDatabase(manager, version as never, { dangerouslyForce: Boolean(options.force) });
+      await deps.withManager(command, "write", async (manager) => {
+        assertNetRuns(manager, "baselineDatabase", "snapshot");
+        // Loaded on use: the nets still import better-sqlite3, which a project on another driver may lack.
+        const { baselineDatabase } = await import("../safety/baseline.js");
+        const result = baselineDatabase(manager as never, version as never, { dangerouslyForce: Boolean(options.force) });
         if (options.json) printJson(result);
         else print(formatBaseline(result, context.palette));
       });
@@ -61,8 +66,10 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       requireDatabase(command, "verify");
-      await deps.withManager(command, "read", (manager) => {
-        const verification = verifySchema(manager);
+      await deps.withManager(command, "read", async (manager) => {
+        assertNetRuns(manager, "verifySchema", "snapshot");
+        const { verifySchema } = await import("../safety/verify.js");
+        const verification = verifySchema(manager as never);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
         if (!verification.ok) context.setExitCode(1);
@@ -84,8 +91,13 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
       // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
       assertDatabasePathUsable(databasePath);
-      // Only the registry is needed; the database is opened by the restore itself.
-      const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
+      assertDriverWrites(deps.driver(command), "stepwise restore");
+      // Only the registry (and the driver's capabilities) are needed; the restore opens the database itself.
+      const migrations = await deps.withManager(command, "read", (manager) => {
+        assertNetRuns(manager, "restoreBackup", "onlineBackup");
+        return manager.migrations;
+      });
+      const { restoreBackup } = await import("../safety/restore.js");
       const result = await restoreBackup({
         backupFile: deps.resolvePath(file),
         databasePath,

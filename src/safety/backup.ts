@@ -24,8 +24,8 @@ import { findLockHolders } from "../drivers/lock-holders.js";
 import { guardSqlite, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { Database } from "better-sqlite3";
 
-/** How many backups of one database are kept in a folder when `keep` is not given. */
-export const DEFAULT_BACKUP_KEEP = 5;
+import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
+export { DEFAULT_BACKUP_KEEP };
 
 /** Where to put backups and how many to keep. */
 export interface BackupOptions {
