@@ -30,7 +30,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
 import { assertNetRuns } from "./net-support.js";
-import { assertDriverWrites, openDatabase } from "./open-database.js";
+import { loadDriver } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -182,8 +182,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const databasePath = resolveDatabasePath(flags);
     const driver = driverOf(flags);
     const operation = `stepwise ${command.name()}`;
-    // Before the folder is made: a driver that cannot write refuses with nothing touched.
-    if (mode === "write") assertDriverWrites(driver, operation);
+    // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
+    const connector = await loadDriver(driver, mode, operation);
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -194,13 +194,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         throw translateFolderError(error, databasePath);
       }
     }
-    const opened = await openDatabase({
-      driver,
+    const opened = connector.open({
       databasePath,
-      mode,
       busyTimeoutMs,
       migrations,
-      operation,
       props: {
         tableName: tableNameOf(flags),
         busyTimeoutMs,
@@ -338,10 +335,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .command("reset")
     .description("drop every table, view, index and trigger, then apply all migrations (destroys all data)")
     .option("--yes", "confirm that all data in the database may be destroyed")
-    .action(async (options: { yes?: boolean }, command: Command) => {
+    .option("--json", "print the result as JSON instead of progress lines")
+    .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
       if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
+      quietEvents = Boolean(options.json);
       await withManager(command, "write", (manager) => {
-        print(formatResult(manager.reset({ dangerouslyDropAllData: true }), palette));
+        printResult(manager.reset({ dangerouslyDropAllData: true }), Boolean(options.json));
       });
     });
 

@@ -16,21 +16,13 @@ import type { CliDriverName } from "./driver-names.js";
 /** What a command asks of the connection. */
 export type OpenMode = "read" | "write";
 
-/** Options for {@link openDatabase}. */
+/** Options for {@link DriverConnector.open}. */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
-  readonly driver: CliDriverName;
   /** Absolute path, or `:memory:`. */
   readonly databasePath: string;
-  /**
-   * `read` never creates the file (a missing one reads as an empty in-memory database) and switches
-   * writes off; `write` opens or creates it.
-   */
-  readonly mode: OpenMode;
   readonly busyTimeoutMs: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
-  /** The command, for refusals (`"stepwise up"`). */
-  readonly operation: string;
 }
 
 /** A manager on a connection the CLI opened, and how to close that connection. */
@@ -39,39 +31,69 @@ export interface OpenedDatabase<R extends MigrationRegistry> {
   close(): void;
 }
 
+/** A driver whose library is loaded and whose runtime is right: all that is left is opening the file. */
+export interface DriverConnector {
+  /**
+   * Opens the database and builds its manager. The busy timeout is set before the first read (even
+   * reading waits for a writer's lock), and read mode sets `query_only`.
+   */
+  open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): OpenedDatabase<R>;
+}
+
 /** The part of every native connection this module uses; all five libraries have both. */
 interface NativeConnection {
   exec(sql: string): unknown;
   close(): unknown;
 }
 
-type Opener = <R extends MigrationRegistry>(options: OpenDatabaseOptions<R>, exists: boolean) => Promise<{ db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> }>;
+/** Opens the native connection (`file` is the database or `:memory:`) and makes a manager on it. */
+type Connect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
 
 /**
- * Opens `databasePath` with the chosen driver and builds its manager. The busy timeout is set before
- * the first read (even reading waits for a writer's lock), and read mode sets `query_only`.
+ * Checks the runtime and loads the chosen driver's library, touching no file. `read` connections
+ * never create the file (a missing one reads as an empty in-memory database) and switch writes off;
+ * `write` ones open or create it.
  *
+ * @param operation - the command, for refusals (`"stepwise up"`).
  * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
- *   asked to write), each before the file is touched.
+ *   asked to write).
  */
-export async function openDatabase<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>> {
-  const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
-  let opened: { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
-  try {
-    opened = await OPENERS[options.driver](options, exists);
-  } catch (error) {
-    throw translateSqliteError(error, options.busyTimeoutMs);
-  }
-  const { db } = opened;
-  try {
-    db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
-    if (options.mode === "read") db.exec("PRAGMA query_only = ON");
-    return { manager: opened.createManager(), close: () => void db.close() };
-  } catch (error) {
-    db.close();
-    throw translateSqliteError(error, options.busyTimeoutMs);
-  }
+export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string): Promise<DriverConnector> {
+  if (mode === "write") assertDriverWrites(driver, operation);
+  const connect = await LOADERS[driver](operation, mode);
+  return {
+    open(options) {
+      const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
+      // Read commands open the file read-write but never create it: a hot journal left by a crashed
+      // writer can only be rolled back by a connection that may write.
+      const file = mode === "write" || exists ? options.databasePath : ":memory:";
+      let opened: ReturnType<typeof connect<typeof options.migrations>>;
+      try {
+        opened = connect(file, exists, options);
+      } catch (error) {
+        throw translateSqliteError(libraryError(driver, PACKAGES[driver], error) ?? error, options.busyTimeoutMs);
+      }
+      const { db } = opened;
+      try {
+        db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
+        if (mode === "read") db.exec("PRAGMA query_only = ON");
+        return { manager: opened.createManager(), close: () => void db.close() };
+      } catch (error) {
+        db.close();
+        throw translateSqliteError(error, options.busyTimeoutMs);
+      }
+    },
+  };
 }
+
+/** The npm package behind each driver (node:sqlite and bun:sqlite are built into their runtimes). */
+const PACKAGES: Record<CliDriverName, string> = {
+  "better-sqlite3": "better-sqlite3",
+  "node-sqlite": "node:sqlite",
+  "bun-sqlite": "bun:sqlite",
+  libsql: "libsql",
+  "sql-js": "sql.js",
+};
 
 /**
  * Imports a driver's library (and stepwise's module for it, which imports the library too), turning
@@ -157,60 +179,59 @@ function liveWriterSidecar(databasePath: string): string | null {
   return null;
 }
 
-const OPENERS: Record<CliDriverName, Opener> = {
-  "better-sqlite3": async (options, exists) => {
+const LOADERS: Record<CliDriverName, (operation: string, mode: OpenMode) => Promise<Connect>> = {
+  "better-sqlite3": async (_operation, mode) => {
     const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
       Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
     );
-    // Read commands open the file read-write but never create it: a hot journal left by a crashed
-    // writer can only be rolled back by a connection that may write.
-    const file = options.mode === "write" || exists ? options.databasePath : ":memory:";
-    let db: InstanceType<typeof Database>;
-    try {
-      db = new Database(file, { fileMustExist: options.mode === "read" });
-    } catch (error) {
-      throw libraryError("better-sqlite3", "better-sqlite3", error) ?? error;
-    }
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    return (file, exists, options) => {
+      // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
+      const db = new Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
+      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    };
   },
 
-  "node-sqlite": async (options, exists) => {
+  "node-sqlite": async () => {
     assertNodeSqliteRuntime();
     const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([
       import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => import("../drivers/node-sqlite.js").DatabaseSync }>,
       import("../drivers/node-sqlite.js"),
     ]);
-    const db = new DatabaseSync(options.mode === "write" || exists ? options.databasePath : ":memory:");
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    return (file, _exists, options) => {
+      const db = new DatabaseSync(file);
+      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    };
   },
 
-  "bun-sqlite": async (options, exists) => {
+  "bun-sqlite": async () => {
     assertBunRuntime();
     const [{ Database }, { MigrationManager }] = await Promise.all([
       import(BUN_SQLITE) as Promise<{ Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => import("../drivers/bun-sqlite.js").Database }>,
       import("../drivers/bun-sqlite.js"),
     ]);
-    const db =
-      options.mode === "write" ? new Database(options.databasePath) : exists ? new Database(options.databasePath, { readwrite: true, create: false }) : new Database(":memory:");
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    return (file, exists, options) => {
+      const db = exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file);
+      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    };
   },
 
-  libsql: async (options, exists) => {
+  libsql: async () => {
     const [{ default: Database }, { MigrationManager }] = await loadLibrary("libsql", "libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
-    // libsql has no "must exist" option; read mode opens only a file that is there.
-    const db = new Database(options.mode === "write" || exists ? options.databasePath : ":memory:");
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    return (file, _exists, options) => {
+      // libsql has no "must exist" option; a read opens the file only when it is there.
+      const db = new Database(file);
+      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    };
   },
 
-  "sql-js": async (options, exists) => {
-    if (options.mode === "write") assertDriverWrites(options.driver, options.operation);
-    const sidecar = exists && options.databasePath !== ":memory:" ? liveWriterSidecar(options.databasePath) : null;
-    if (sidecar !== null) {
-      throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${options.operation} while ${sidecar} shows a connection writing` });
-    }
+  "sql-js": async (operation) => {
     const [{ default: initSqlJs }, { MigrationManager }] = await loadLibrary("sql-js", "sql.js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
-    const db = new SQL.Database(exists && options.databasePath !== ":memory:" ? readFileSync(options.databasePath) : undefined);
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    return (file, exists, options) => {
+      const sidecar = exists && file !== ":memory:" ? liveWriterSidecar(file) : null;
+      if (sidecar !== null) throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${sidecar} shows a connection writing` });
+      const db = new SQL.Database(exists && file !== ":memory:" ? readFileSync(file) : undefined);
+      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    };
   },
 };
