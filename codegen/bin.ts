@@ -9,6 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -129,6 +130,7 @@ const cli = createCli({
   database: () => settings().database,
   tableName: () => settings().tableName,
   driver: () => settings().driver,
+  drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   extend: addBuildCommands,
 });

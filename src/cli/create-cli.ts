@@ -27,10 +27,10 @@ import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import type { SyncMigrationManager } from "../core/manager.js";
-import { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
+import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
 import { assertNetRuns } from "./net-support.js";
-import { loadDriver } from "./open-database.js";
+import { betterSqlite3Loader, loadDriver, type DriverLoaders } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -71,6 +71,11 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
    * better-sqlite3); `--driver` overrides. Its library is loaded only when a command runs.
    */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
+  /**
+   * How each driver the CLI offers opens its connection. Default: better-sqlite3 only, so an app's
+   * bundle does not look for the other libraries; the `stepwise` bin passes all five.
+   */
+  readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /** Shown in help and usage lines. Default `"stepwise"`. */
@@ -114,6 +119,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     return loaded;
   };
 
+  const offeredDrivers = Object.keys(props.drivers ?? DEFAULT_DRIVERS);
   const program = new Command(props.programName ?? "stepwise");
   program
     .description("Migrations for SQLite apps, compiled into a registry")
@@ -130,7 +136,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout)
     .option(
       "--driver <name>",
-      `the SQLite library that opens the database: ${CLI_DRIVER_NAMES.join(", ")} (or sql.js)` +
+      `the SQLite library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}` +
         `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
       (value: string) => parseDriverName(value, "--driver"),
     );
@@ -183,7 +189,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const driver = driverOf(flags);
     const operation = `stepwise ${command.name()}`;
     // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
-    const connector = await loadDriver(driver, mode, operation);
+    const connector = await loadDriver(driver, mode, operation, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -402,6 +408,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 }
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
+
+const DEFAULT_DRIVERS: DriverLoaders = { "better-sqlite3": betterSqlite3Loader };
 
 /** `scheme://user[:password]@…`: never a file path anyone means. */
 const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;

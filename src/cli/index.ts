@@ -12,3 +12,7 @@ export type { DatabaseInfo, SchemaObjectCounts } from "./database-info.js";
 export { formatBaseline, formatRehearsal, formatRestore, formatVerification } from "./format-safety.js";
 export { createProgressDisplay } from "./progress-display.js";
 export type { ProgressDisplay, ProgressDisplayOptions } from "./progress-display.js";
+export { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
+export type { CliDriverName } from "./driver-names.js";
+export { betterSqlite3Loader } from "./open-database.js";
+export type { DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode } from "./open-database.js";

@@ -4,9 +4,9 @@
  * installed never needs better-sqlite3. Every failure to get a connection is typed and thrown before
  * the database file is touched.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
-import { DriverNotInstalledError, DriverRuntimeUnsupportedError } from "../core/errors.js";
+import { DriverNotInstalledError, DriverUnknownError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationManagerProps } from "../core/options.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
@@ -47,7 +47,16 @@ interface NativeConnection {
 }
 
 /** Opens the native connection (`file` is the database or `:memory:`) and makes a manager on it. */
-type Connect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
+export type DriverConnect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
+
+/**
+ * Checks the runtime and loads a driver's library, touching no file, and returns how to open a
+ * connection with it. `operation` names the command in refusals.
+ */
+export type DriverLoader = (operation: string, mode: OpenMode) => Promise<DriverConnect>;
+
+/** The drivers a CLI can open databases with, by name. */
+export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
 
 /**
  * Checks the runtime and loads the chosen driver's library, touching no file. `read` connections
@@ -58,9 +67,12 @@ type Connect = <R extends MigrationRegistry>(file: string, exists: boolean, opti
  * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
  *   asked to write).
  */
-export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string): Promise<DriverConnector> {
+export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
   if (mode === "write") assertDriverWrites(driver, operation);
-  const connect = await LOADERS[driver](operation, mode);
+  const loader = loaders[driver];
+  // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
+  if (loader === undefined) throw new DriverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
+  const connect = await loader(operation, mode);
   return {
     open(options) {
       const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
@@ -99,7 +111,7 @@ const PACKAGES: Record<CliDriverName, string> = {
  * Imports a driver's library (and stepwise's module for it, which imports the library too), turning
  * "not installed" and "installed for another runtime" into {@link DriverNotInstalledError}.
  */
-async function loadLibrary<T>(driver: CliDriverName, packageName: string, load: () => Promise<T>): Promise<T> {
+export async function loadLibrary<T>(driver: CliDriverName, packageName: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
@@ -133,105 +145,17 @@ export function assertDriverWrites(driver: CliDriverName, operation: string): vo
   if (driver === "sql-js") throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
-/** The running runtime, as errors name it. */
-function runtimeName(): string {
-  const bun = (process.versions as { bun?: string }).bun;
-  return bun === undefined ? `node ${process.versions.node}` : `bun ${bun}`;
-}
-
-/** node:sqlite's `DatabaseSync#isTransaction`, which the driver needs, arrived in Node 22.16. */
-const NODE_SQLITE_MINIMUM: readonly [number, number] = [22, 16];
-
-function assertNodeSqliteRuntime(): void {
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  const [needMajor, needMinor] = NODE_SQLITE_MINIMUM;
-  const isBun = (process.versions as { bun?: string }).bun !== undefined;
-  if (isBun || major < needMajor || (major === needMajor && minor < needMinor)) {
-    throw new DriverRuntimeUnsupportedError({
-      driver: "node-sqlite",
-      runtime: runtimeName(),
-      required: `node >= ${needMajor}.${needMinor}`,
-      hint: isBun ? 'Under Bun use --driver bun-sqlite.' : `Run stepwise with Node ${needMajor}.${needMinor} or newer, or choose another driver with --driver.`,
-    });
-  }
-}
-
-function assertBunRuntime(): void {
-  if ((process.versions as { bun?: string }).bun === undefined) {
-    throw new DriverRuntimeUnsupportedError({ driver: "bun-sqlite", runtime: runtimeName(), required: "bun", hint: "Run stepwise with bun, or choose another driver with --driver." });
-  }
-}
-
-// Variable specifiers: @types/node 20 has no node:sqlite, and bun:sqlite exists only under Bun.
-const NODE_SQLITE: string = "node:sqlite";
-const BUN_SQLITE: string = "bun:sqlite";
-
 /**
- * A file that a live connection is writing: its committed pages may sit in the `-wal` file, or its
- * half-written ones in the file itself with the `-journal` beside it. sql.js reads bytes without
- * taking SQLite's locks, so neither can be read safely.
+ * better-sqlite3, the default driver: the only one `createCli` knows unless given others. Loaded on
+ * first use, so a CLI whose user chose another driver never needs it installed.
  */
-function liveWriterSidecar(databasePath: string): string | null {
-  for (const suffix of ["-wal", "-journal"]) {
-    const sidecar = `${databasePath}${suffix}`;
-    if (existsSync(sidecar) && statSync(sidecar).size > 0) return sidecar;
-  }
-  return null;
-}
-
-const LOADERS: Record<CliDriverName, (operation: string, mode: OpenMode) => Promise<Connect>> = {
-  "better-sqlite3": async (_operation, mode) => {
-    const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
-      Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
-    );
-    return (file, exists, options) => {
-      // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
-      const db = new Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
-    };
-  },
-
-  "node-sqlite": async () => {
-    assertNodeSqliteRuntime();
-    const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([
-      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => import("../drivers/node-sqlite.js").DatabaseSync }>,
-      import("../drivers/node-sqlite.js"),
-    ]);
-    return (file, _exists, options) => {
-      const db = new DatabaseSync(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
-    };
-  },
-
-  "bun-sqlite": async () => {
-    assertBunRuntime();
-    const [{ Database }, { MigrationManager }] = await Promise.all([
-      import(BUN_SQLITE) as Promise<{ Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => import("../drivers/bun-sqlite.js").Database }>,
-      import("../drivers/bun-sqlite.js"),
-    ]);
-    return (file, exists, options) => {
-      const db = exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
-    };
-  },
-
-  libsql: async () => {
-    const [{ default: Database }, { MigrationManager }] = await loadLibrary("libsql", "libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
-    return (file, _exists, options) => {
-      // libsql has no "must exist" option; a read opens the file only when it is there.
-      const db = new Database(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
-    };
-  },
-
-  "sql-js": async (operation) => {
-    const [{ default: initSqlJs }, { MigrationManager }] = await loadLibrary("sql-js", "sql.js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
-    const SQL = await initSqlJs();
-    return (file, exists, options) => {
-      const sidecar = exists && file !== ":memory:" ? liveWriterSidecar(file) : null;
-      if (sidecar !== null) throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${sidecar} shows a connection writing` });
-      const db = new SQL.Database(exists && file !== ":memory:" ? readFileSync(file) : undefined);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
-    };
-  },
+export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => {
+  const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
+    Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
+  );
+  return (file, exists, options) => {
+    // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
+    const db = new Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
+    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+  };
 };
