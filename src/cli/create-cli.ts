@@ -8,7 +8,9 @@
  * ```
  *
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
- * 0 success, 1 a refusal or failed migration, 2 a usage error.
+ * 0 success, 1 a refusal or failed migration, 2 a usage error. It imports no database library: the
+ * drivers it offers come in `drivers` (`stepwise/cli`'s `createCli`, in `embedded-cli.ts`, adds
+ * better-sqlite3; the bin adds all five, loaded on use).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -30,7 +32,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
 import { assertNetRuns } from "./net-support.js";
-import { betterSqlite3Loader, loadDriver, type DriverLoaders } from "./open-database.js";
+import { loadDriver, type DriverLoaders } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -72,8 +74,9 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
    */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
   /**
-   * How each driver the CLI offers opens its connection. Default: better-sqlite3 only, so an app's
-   * bundle does not look for the other libraries; the `stepwise` bin passes all five.
+   * How each driver the CLI offers opens its connection. `stepwise/cli`'s `createCli` defaults it to
+   * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
+   * bin passes all five, each loaded only when chosen.
    */
   readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
@@ -409,7 +412,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
 
-const DEFAULT_DRIVERS: DriverLoaders = { "better-sqlite3": betterSqlite3Loader };
+/** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
+const DEFAULT_DRIVERS: DriverLoaders = {};
 
 /** `scheme://user[:password]@…`: never a file path anyone means. */
 const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;

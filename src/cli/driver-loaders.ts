@@ -1,13 +1,13 @@
 /**
- * How the stepwise bin opens a database with each driver besides better-sqlite3 (which
- * `open-database.ts` holds, as `createCli`'s default). Only the bin imports this module: its dynamic
- * imports of every library would make a bundler look for all of them in an app that embeds
- * `createCli`, where only the app's own driver is installed.
+ * How the stepwise bin opens a database with each driver, every library imported only when its
+ * driver is chosen, so a project that installed only libsql never needs better-sqlite3. Only the bin
+ * imports this module: an app that embeds `createCli` gets better-sqlite3 through a static import
+ * (`better-sqlite3-loader.ts`), which its bundler can resolve, and no `import()` at run time.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
 import { DriverRuntimeUnsupportedError } from "../core/errors.js";
-import { betterSqlite3Loader, loadLibrary, type DriverLoader } from "./open-database.js";
+import { connectBetterSqlite3, loadLibrary, type DriverLoader } from "./open-database.js";
 import type { CliDriverName } from "./driver-names.js";
 
 /** The running runtime, as errors name it. */
@@ -58,7 +58,12 @@ function liveWriterSidecar(databasePath: string): string | null {
 
 /** Every driver the CLI supports, each loaded only when chosen. */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
-  "better-sqlite3": betterSqlite3Loader,
+  "better-sqlite3": async (_operation, mode) => {
+    const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
+      Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
+    );
+    return connectBetterSqlite3({ Database, MigrationManager }, mode);
+  },
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
     const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([

@@ -11,6 +11,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationManagerProps } from "../core/options.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry } from "../core/types.js";
+import type { Database } from "../drivers/better-sqlite3.js";
 import type { CliDriverName } from "./driver-names.js";
 
 /** What a command asks of the connection. */
@@ -145,17 +146,20 @@ export function assertDriverWrites(driver: CliDriverName, operation: string): vo
   if (driver === "sql-js") throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
+/** The parts of better-sqlite3 and its stepwise driver that {@link connectBetterSqlite3} uses. */
+export interface BetterSqlite3Modules {
+  readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
+  readonly MigrationManager: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
+}
+
 /**
- * better-sqlite3, the default driver: the only one `createCli` knows unless given others. Loaded on
- * first use, so a CLI whose user chose another driver never needs it installed.
+ * How better-sqlite3 opens a connection, for its two loaders: the bin's, which imports the library
+ * on first use, and `stepwise/cli`'s default, which imports it statically so a bundler resolves it.
  */
-export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => {
-  const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
-    Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
-  );
+export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
   return (file, exists, options) => {
     // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
-    const db = new Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
-    return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+    const db = new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
+    return { db, createManager: () => new modules.MigrationManager(db, options.migrations, options.props) };
   };
-};
+}
