@@ -262,3 +262,21 @@ test("--help documents --driver, every driver name, the config key and the defau
   assert.match(line, /"driver" in the stepwise config/);
   assert.match(line, /default: better-sqlite3/);
 });
+
+test("stepwise/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
+  const { createCli } = await import("../src/cli/index.js");
+  const created = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await created.load();
+  const database = path.join(created.root, "app.db");
+  let stdout = "";
+  const cli = createCli({ migrations, database, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+
+  assert.equal(await cli.run(["up", "--json"]), 0);
+  assert.deepEqual(readBack(database, "libsql").applied, FIXTURE_VERSIONS);
+  stdout = "";
+  const before = readBytes(database);
+  assert.equal(await cli.run(["--driver", "libsql", "status", "--json"]), 2);
+  const { error } = JSON.parse(stdout) as JsonError;
+  assert.deepEqual([error.code, error.driver, error.source, error.validDrivers], ["DRIVER_UNKNOWN", "libsql", "--driver", ["better-sqlite3"]]);
+  assert.deepEqual(readBytes(database), before);
+});
