@@ -1,8 +1,9 @@
 /**
- * How the CLI opens a database through the driver the user chose: one entry per driver, each loading
- * its library only when chosen (the CLI is not the bundled runtime), so a project with only `libsql`
- * installed never needs better-sqlite3. Every failure to get a connection is typed and thrown before
- * the database file is touched.
+ * How the CLI opens a database through the driver the user chose: the loader contract every driver
+ * fills, the typed failures, and better-sqlite3's connection. The loaders themselves live in
+ * `driver-loaders.ts` (the bin: each library imported on use, so a project with only `libsql` never
+ * needs better-sqlite3) and `better-sqlite3-loader.ts` (`stepwise/cli`: a static import a bundler
+ * resolves). Every failure to get a connection is typed and thrown before the file is touched.
  */
 import { existsSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
@@ -127,9 +128,13 @@ function libraryError(driver: CliDriverName, packageName: string, error: unknown
   if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(`'${packageName}'`)) {
     return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing", cause: error });
   }
-  // A native addon built for another Node (better-sqlite3 loads it on the first `new Database`).
+  // A native addon built for another Node (better-sqlite3 loads it on the first `new Database`), or
+  // a part of the package that is missing (libsql's binary for this platform is a package of its own).
   if (code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text)) {
     return new DriverNotInstalledError({ driver, packageName, installCommand: `npm rebuild ${packageName}`, reason: "unloadable", cause: error });
+  }
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "unloadable", cause: error });
   }
   return null;
 }
