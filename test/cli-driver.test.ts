@@ -275,3 +275,9 @@ test("stepwise/cli's createCli offers better-sqlite3 alone: another driver is DR
   assert.deepEqual([error.code, error.driver, error.source, error.validDrivers], ["DRIVER_UNKNOWN", "libsql", "--driver", ["better-sqlite3"]]);
   assert.deepEqual(readBytes(database), before);
 });
+
+test("with --json, a usage error found while parsing flags is a structured error too", async (t) => {
+  const { cli } = await project(t);
+  const error = refusal(await cli(["--busy-timeout", "soon", "status", "--json"]), 2);
+  assert.equal(error.code, "USAGE");
+});

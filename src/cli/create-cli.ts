@@ -403,7 +403,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         return exitCode;
       } catch (error) {
         // A script that asked for JSON gets the failure as JSON too, on stdout where it reads.
-        if (asksForJson(argv) && error instanceof StepwiseError) printJson({ error: errorToJson(error) });
+        if (asksForJson(argv)) {
+          if (error instanceof StepwiseError) printJson({ error: errorToJson(error) });
+          else if (error instanceof CommanderError && !IS_HELP.has(error.code)) {
+            printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
+          }
+        }
         return reportError(error, io, palette);
       }
     },
@@ -411,6 +416,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 }
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
+
+/** commander's codes for help or a version asked for, which are not failures. */
+const IS_HELP = new Set(["commander.helpDisplayed", "commander.version", "commander.help"]);
 
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};

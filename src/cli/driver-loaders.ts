@@ -56,6 +56,29 @@ function liveWriterSidecar(databasePath: string): string | null {
   return null;
 }
 
+/**
+ * The database file's bytes, read when no connection is writing it: no writer's sidecar before or
+ * after the read, and the file's size and modification time unchanged across it (a write that
+ * started and ended during the read leaves no sidecar behind, but moves those).
+ *
+ * @throws DriverCapabilityError (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
+ */
+function readQuietFile(file: string, operation: string): Uint8Array {
+  const refuse = (why: string) => new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}` });
+  const stamp = () => {
+    const stats = statSync(file);
+    return `${stats.size}:${stats.mtimeMs}`;
+  };
+  const sidecarBefore = liveWriterSidecar(file);
+  if (sidecarBefore !== null) throw refuse(`${sidecarBefore} shows a connection writing`);
+  const before = stamp();
+  const bytes = readFileSync(file);
+  const sidecarAfter = liveWriterSidecar(file);
+  if (sidecarAfter !== null) throw refuse(`${sidecarAfter} shows a connection writing`);
+  if (stamp() !== before) throw refuse(`another connection wrote ${file} during the read`);
+  return bytes;
+}
+
 /** Every driver the CLI supports, each loaded only when chosen. */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
   "better-sqlite3": async (_operation, mode) => {
@@ -101,9 +124,7 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
     const [{ default: initSqlJs }, { MigrationManager }] = await loadLibrary("sql-js", "sql.js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
     return (file, exists, options) => {
-      const sidecar = exists && file !== ":memory:" ? liveWriterSidecar(file) : null;
-      if (sidecar !== null) throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${sidecar} shows a connection writing` });
-      const db = new SQL.Database(exists && file !== ":memory:" ? readFileSync(file) : undefined);
+      const db = new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined);
       return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
     };
   },
