@@ -9,6 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -23,16 +24,21 @@ const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
   return cachedSettings;
 };
 
-/** Loads the registry as the app would import it; tsx compiles the TypeScript on the fly. */
+/** Bun runs TypeScript itself (and tsx's loader does not work there), which `--driver bun-sqlite` needs. */
+const runsOnBun = (process.versions as { bun?: string }).bun !== undefined;
+
+/** Loads the registry as the app would import it; tsx compiles the TypeScript on the fly (Bun needs no help). */
 async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
-  assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
+  if (!runsOnBun) assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
   if (!existsSync(registryFile)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
-  const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
+  const importTs = runsOnBun
+    ? (specifier: string) => import(specifier)
+    : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
   let loaded: { migrations?: MigrationRegistry };
   try {
-    loaded = (await tsImport(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
+    loaded = (await importTs(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
   } catch (error) {
     throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(error), cause: error });
   }
@@ -123,6 +129,8 @@ const cli = createCli({
   migrations: () => loadRegistry(settings().registryFile),
   database: () => settings().database,
   tableName: () => settings().tableName,
+  driver: () => settings().driver,
+  drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   extend: addBuildCommands,
 });

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { UsageError } from "../src/core/errors.js";
+import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -15,6 +16,8 @@ export interface StepwiseSettings {
   /** `null` when neither a flag nor the config names one; runtime commands then ask for `--db`. */
   readonly database: string | null;
   readonly tableName: string;
+  /** The driver the runtime commands open the database with; `null` when the config names none (`--driver` may). */
+  readonly driver: CliDriverName | null;
 }
 
 /** What a config may set; paths are relative to the project root. */
@@ -23,6 +26,8 @@ export interface StepwiseConfig {
   readonly registryFile?: string;
   readonly database?: string;
   readonly tableName?: string;
+  /** A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`). */
+  readonly driver?: string;
 }
 
 /** Where migrations live unless configured. */
@@ -32,7 +37,7 @@ export const DEFAULT_REGISTRY_FILE = "generated/registry.ts";
 /** The optional config file at the project root. */
 export const CONFIG_FILE_NAME = "stepwise.config.json";
 
-const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName"]);
+const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver"]);
 
 /**
  * The nearest folder at or above `startDir` that holds a package.json; `startDir` itself when none
@@ -74,7 +79,11 @@ export function readConfig(projectRoot: string): StepwiseConfig {
       throw new UsageError(`Setting "${key}" in ${source} must be a non-empty string.`);
     }
   }
-  return raw as StepwiseConfig;
+  const config = raw as StepwiseConfig;
+  if (config.driver === undefined) return config;
+  // Checked here, so the error names the file the name came from; stored in its canonical spelling.
+  const where = fromFile !== undefined ? configPath : `${packagePath} ("stepwise"."driver")`;
+  return { ...config, driver: parseDriverName(config.driver, where) };
 }
 
 /** Combines flags, config and defaults. */
@@ -88,6 +97,7 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     registryFile: path.resolve(projectRoot, pick("registryFile") ?? DEFAULT_REGISTRY_FILE),
     database: database === undefined ? null : path.resolve(projectRoot, database),
     tableName: pick("tableName") ?? DEFAULT_TABLE_NAME,
+    driver: (pick("driver") as CliDriverName | undefined) ?? null,
   };
 }
 

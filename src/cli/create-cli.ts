@@ -8,29 +8,32 @@
  * ```
  *
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
- * 0 success, 1 a refusal or failed migration, 2 a usage error.
+ * 0 success, 1 a refusal or failed migration, 2 a usage error. It imports no database library: the
+ * drivers it offers come in `drivers` (`stepwise/cli`'s `createCli`, in `embedded-cli.ts`, adds
+ * better-sqlite3; the bin adds all five, loaded on use).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
+import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
-import { MigrationManager, createBetterSqlite3Driver } from "../drivers/better-sqlite3.js";
+import { rehearseUp } from "../safety/rehearsal.js";
+import { upWithOnlineBackup } from "../safety/up-with-backup.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
-import type { Database } from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
-import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
-import { rehearseUp } from "../safety/rehearsal.js";
-import { upWithOnlineBackup } from "../safety/up-with-backup.js";
+import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
+import { errorToJson } from "./json-error.js";
+import { loadDriver, type DriverLoaders } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -66,6 +69,17 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly cwd?: string;
   /** History table name, or a function returning it; `--table` overrides. Default `schema_migrations`. */
   readonly tableName?: string | (() => string);
+  /**
+   * The driver that opens the database, or a function returning it (`null`: the default,
+   * better-sqlite3); `--driver` overrides. Its library is loaded only when a command runs.
+   */
+  readonly driver?: CliDriverName | (() => CliDriverName | null);
+  /**
+   * How each driver the CLI offers opens its connection. `stepwise/cli`'s `createCli` defaults it to
+   * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
+   * bin passes all five, each loaded only when chosen.
+   */
+  readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /** Shown in help and usage lines. Default `"stepwise"`. */
@@ -87,6 +101,7 @@ interface GlobalFlags {
   db?: string;
   table?: string;
   busyTimeout?: number;
+  driver?: CliDriverName;
 }
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset. */
@@ -108,6 +123,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     return loaded;
   };
 
+  const offeredDrivers = Object.keys(props.drivers ?? DEFAULT_DRIVERS);
   const program = new Command(props.programName ?? "stepwise");
   program
     .description("Migrations for SQLite apps, compiled into a registry")
@@ -121,11 +137,19 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
     .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout);
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout)
+    .option(
+      "--driver <name>",
+      `the SQLite library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}` +
+        `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
+      (value: string) => parseDriverName(value, "--driver"),
+    );
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
   const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
+  const driverOf = (flags: GlobalFlags): CliDriverName =>
+    flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
@@ -162,10 +186,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const withManager = async <T>(
     command: Command,
     mode: "read" | "write",
-    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const databasePath = resolveDatabasePath(flags);
+    const driver = driverOf(flags);
+    const operation = `stepwise ${command.name()}`;
+    // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
+    const connector = await loadDriver(driver, mode, operation, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -176,32 +204,25 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         throw translateFolderError(error, databasePath);
       }
     }
-    let db: Database;
-    try {
-      // Read commands open the file read-write but never create it, and switch writes off: a hot
-      // journal left by a crashed writer can only be rolled back by a connection that may write, and
-      // every connection, this one included, rolls it back before its first read.
-      db = mode === "write" || exists ? new BetterSqlite3(databasePath, { fileMustExist: mode === "read" }) : new BetterSqlite3(":memory:");
-    } catch (error) {
-      throw translateSqliteError(error, busyTimeoutMs);
-    }
-    try {
-      // Before the first read: even reading waits for a writer's lock, and that wait is the user's to set.
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      if (mode === "read") db.pragma("query_only = ON");
-      const manager = new MigrationManager(db, migrations, {
+    const opened = connector.open({
+      databasePath,
+      busyTimeoutMs,
+      migrations,
+      props: {
         tableName: tableNameOf(flags),
         busyTimeoutMs,
         // Read-only commands emit only progress (a dry run) and verification events.
         onEvent: (event) => printEvent(event),
-      });
-      return await action(manager, databasePath, exists);
+      },
+    });
+    try {
+      return await action(opened.manager, databasePath, exists);
     } catch (error) {
       // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
       // here they report the busy timeout that was really in force, not reportError's unknown 0.
       throw translateSqliteError(error, busyTimeoutMs);
     } finally {
-      db.close();
+      opened.close();
     }
   };
 
@@ -250,7 +271,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       quietEvents = Boolean(options.json);
       const to = options.to === undefined ? {} : { to: options.to };
       if (options.dryRun) {
-        await withManager(command, "read", (manager) => {
+        await withManager(command, "read", async (manager) => {
           const { rehearsal } = rehearseUp(manager, to);
           progressDisplay.clear();
           if (options.json) printJson(rehearsal);
@@ -264,7 +285,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
-        printResult(backup ? await upWithOnlineBackup(manager, { ...to, backup }) : manager.up(to), Boolean(options.json));
+        if (!backup) return printResult(manager.up(to), Boolean(options.json));
+        printResult(await upWithOnlineBackup(manager, { ...to, backup }), Boolean(options.json));
       });
     });
 
@@ -319,10 +341,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .command("reset")
     .description("drop every table, view, index and trigger, then apply all migrations (destroys all data)")
     .option("--yes", "confirm that all data in the database may be destroyed")
-    .action(async (options: { yes?: boolean }, command: Command) => {
+    .option("--json", "print the result as JSON instead of progress lines")
+    .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
       if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
+      quietEvents = Boolean(options.json);
       await withManager(command, "write", (manager) => {
-        print(formatResult(manager.reset({ dangerouslyDropAllData: true }), palette));
+        printResult(manager.reset({ dangerouslyDropAllData: true }), Boolean(options.json));
       });
     });
 
@@ -362,9 +386,15 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     withManager,
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
     tableName: (command) => tableNameOf(flagsOf(command)),
+    driver: (command) => driverOf(flagsOf(command)),
     resolvePath,
-    // The library restore opens the backup and the database with; the CLI's is better-sqlite3.
-    scratchDriver: () => createBetterSqlite3Driver(new BetterSqlite3(":memory:")),
+    scratchDriver: async (command) => {
+      const flags = flagsOf(command);
+      const connector = await loadDriver(driverOf(flags), "write", `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
+      const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+      const opened = connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
+      return { driver: opened.manager.driver, close: () => opened.close() };
+    },
   });
   props.extend?.(program, context);
 
@@ -376,6 +406,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
+        // A script that asked for JSON gets the failure as JSON too, on stdout where it reads.
+        if (asksForJson(argv)) {
+          if (error instanceof StepwiseError) printJson({ error: errorToJson(error) });
+          else if (error instanceof CommanderError && !IS_HELP.has(error.code)) {
+            printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
+          }
+        }
         return reportError(error, io, palette);
       }
     },
@@ -384,8 +421,20 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
 
+/** commander's codes for help or a version asked for, which are not failures. */
+const IS_HELP = new Set(["commander.helpDisplayed", "commander.version", "commander.help"]);
+
+/** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
+const DEFAULT_DRIVERS: DriverLoaders = {};
+
 /** `scheme://user[:password]@…`: never a file path anyone means. */
 const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
+
+/** Whether `--json` is among the options (before a `--` that ends them). */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
 
 /** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
 function namesFolder(file: string): boolean {
@@ -403,7 +452,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette): number
     return 2;
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError) {
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
     return 2;
   }

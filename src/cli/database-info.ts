@@ -1,9 +1,10 @@
 /**
  * The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`.
  */
-import { statSync } from "node:fs";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
-import { listSchemaObjects, type SchemaObjectKind } from "../core/schema-objects.js";
+import { existsSync, statSync } from "node:fs";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { readSchemaObjects, type SchemaObjectKind } from "../core/schema-objects.js";
+import { queryValue } from "../core/step.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {
@@ -28,24 +29,29 @@ export interface DatabaseInfo {
   readonly historyTable: string;
 }
 
-/** Reads {@link DatabaseInfo} without writing. `path` is what the user passed, shown as given. */
-export function collectDatabaseInfo(manager: MigrationManager, path: string): DatabaseInfo {
-  const db = manager.db;
+/**
+ * Reads {@link DatabaseInfo} without writing, through the manager's driver (any of them). `path` is
+ * what the user passed, shown as given; the size is the file's, which for sql.js (no file of its
+ * own) is read at `path`.
+ */
+export function collectDatabaseInfo(manager: SyncMigrationManager<unknown>, path: string): DatabaseInfo {
   const status = manager.status();
-  const objects = listSchemaObjects(db, { excludeTables: [manager.tableName] });
+  const objects = manager.run(readSchemaObjects({ excludeTables: [manager.tableName] }));
+  const pragma = (name: string): unknown => manager.run(queryValue(`PRAGMA ${name}`));
+  const file = manager.driver.filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
   const last = manager.history().filter((row) => row.state === "applied").at(-1);
   return {
     path,
-    sizeBytes: db.memory ? 0 : statSync(db.name).size,
+    sizeBytes: file === null ? 0 : statSync(file).size,
     currentVersion: status.currentVersion,
     latestVersion: status.latestVersion,
     pendingCount: status.pendingCount,
-    userVersion: db.pragma("user_version", { simple: true }) as number,
+    userVersion: Number(pragma("user_version")),
     objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
     lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
-    journalMode: String(db.pragma("journal_mode", { simple: true })),
+    journalMode: String(pragma("journal_mode")),
     historyTable: manager.tableName,
   };
 }

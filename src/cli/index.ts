@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-export { createCli, reportError } from "./create-cli.js";
+export { createCli } from "./embedded-cli.js";
+export { reportError } from "./create-cli.js";
 export type { Cli, CliContext, CliIo, CreateCliProps } from "./create-cli.js";
 export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } from "./format.js";
 export type { Palette } from "./format.js";
@@ -12,3 +13,8 @@ export type { DatabaseInfo, SchemaObjectCounts } from "./database-info.js";
 export { formatBaseline, formatRehearsal, formatRestore, formatVerification } from "./format-safety.js";
 export { createProgressDisplay } from "./progress-display.js";
 export type { ProgressDisplay, ProgressDisplayOptions } from "./progress-display.js";
+export { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
+export type { CliDriverName } from "./driver-names.js";
+export { betterSqlite3Loader } from "./better-sqlite3-loader.js";
+export { connectBetterSqlite3 } from "./open-database.js";
+export type { BetterSqlite3Modules, DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode } from "./open-database.js";

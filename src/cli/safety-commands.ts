@@ -5,16 +5,18 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { restoreBackup } from "../safety/restore.js";
-import { baselineDatabase } from "../safety/baseline.js";
 import { UsageError } from "../core/errors.js";
-import type { MigrationManager } from "../drivers/better-sqlite3.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SyncDriver } from "../core/driver.js";
+import { baselineDatabase } from "../safety/baseline.js";
 import { verifySchema } from "../safety/verify.js";
+import { restoreBackup } from "../safety/restore.js";
 import type { CliContext } from "./create-cli.js";
+import type { CliDriverName } from "./driver-names.js";
 import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
+import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
 
 /** What the safety commands need from `createCli`. */
@@ -24,15 +26,17 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly printJson: (value: unknown) => void;
   readonly resolveDatabasePath: (command: Command) => string;
   readonly tableName: (command: Command) => string | undefined;
+  /** The driver the command opens the database with. */
+  readonly driver: (command: Command) => CliDriverName;
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
   readonly withManager: <T>(
     command: Command,
     mode: "read" | "write",
-    action: (manager: MigrationManager<R>, databasePath: string, exists: boolean) => T,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
   ) => Promise<Awaited<T>>;
-  /** A fresh in-memory connection of the CLI's SQLite library, through which restore opens files; the caller closes it. */
-  readonly scratchDriver: (command: Command) => SyncDriver;
+  /** A fresh in-memory connection of the chosen driver's library, through which restore opens files; the caller closes it. */
+  readonly scratchDriver: (command: Command) => Promise<{ readonly driver: SyncDriver; close(): void }>;
 }
 
 /** Adds `baseline`, `verify` and `restore` to the program. */
@@ -51,7 +55,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
       requireDatabase(command, "baseline");
-      await deps.withManager(command, "write", (manager) => {
+      await deps.withManager(command, "write", async (manager) => {
         const result = baselineDatabase(manager, version as never, { dangerouslyForce: Boolean(options.force) });
         if (options.json) printJson(result);
         else print(formatBaseline(result, context.palette));
@@ -64,7 +68,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       requireDatabase(command, "verify");
-      await deps.withManager(command, "read", (manager) => {
+      await deps.withManager(command, "read", async (manager) => {
         const verification = verifySchema(manager);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
@@ -87,9 +91,12 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
       // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
       assertDatabasePathUsable(databasePath);
-      // Only the registry is needed; the database is opened by the restore itself.
+      assertDriverWrites(deps.driver(command), "stepwise restore");
+      // Only the registry is needed from the database; the restore opens it itself, through a
+      // scratch in-memory connection of the chosen driver's library (its openFile).
       const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
-      const driver = deps.scratchDriver(command);
+      const scratch = await deps.scratchDriver(command);
+      const driver = scratch.driver;
       const result = await restoreBackup({
         driver,
         backupFile: deps.resolvePath(file),
@@ -98,7 +105,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
         busyTimeoutMs: command.optsWithGlobals<{ busyTimeout?: number }>().busyTimeout,
         migrations,
         dangerouslyAllowForeignBackup: Boolean(options.force),
-      }).finally(() => driver.close?.());
+      }).finally(() => scratch.close());
       if (options.json) printJson(result);
       else print(formatRestore(result, context.palette));
     });

@@ -46,7 +46,10 @@ export type StepwiseErrorCode =
   | "ASYNC_IN_SYNC_RUNNER"
   | "HISTORY_ROW_MISSING"
   | "BATCH_OPTIONS_INVALID"
-  | "USAGE";
+  | "USAGE"
+  | "DRIVER_UNKNOWN"
+  | "DRIVER_NOT_INSTALLED"
+  | "DRIVER_RUNTIME_UNSUPPORTED";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -946,5 +949,80 @@ export class ConnectionClosedError extends MigrationFailedError {
         "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
     );
     super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
+  }
+}
+
+/**
+ * A driver name (the CLI's `--driver`, or `driver` in the config) that names none of stepwise's
+ * drivers. The CLI exits with code 2 for it: it is a setting the user typed.
+ */
+export class DriverUnknownError extends StepwiseError {
+  /** The name as given. */
+  readonly driver: string;
+  /** Where it came from: `"--driver"`, or the config file's path (and key). */
+  readonly source: string;
+  /** The names that are accepted. */
+  readonly validDrivers: readonly string[];
+
+  constructor(fields: { driver: string; source: string; validDrivers: readonly string[] }) {
+    super(
+      "DRIVER_UNKNOWN",
+      `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`,
+    );
+    this.driver = fields.driver;
+    this.source = fields.source;
+    this.validDrivers = fields.validDrivers;
+  }
+}
+
+/**
+ * The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or installed
+ * but failing to load on this runtime, such as a native addon built for another Node
+ * (`reason: "unloadable"`). Thrown before the database is opened.
+ */
+export class DriverNotInstalledError extends StepwiseError {
+  /** The driver's name, such as `"libsql"`. */
+  readonly driver: string;
+  /** The npm package that provides it. */
+  readonly packageName: string;
+  /** The command that installs (or rebuilds) it. */
+  readonly installCommand: string;
+  readonly reason: "missing" | "unloadable";
+
+  constructor(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
+    super(
+      "DRIVER_NOT_INSTALLED",
+      fields.reason === "missing"
+        ? `The ${fields.driver} driver needs the "${fields.packageName}" package, which is not installed. Nothing was changed. Install it with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`
+        : `The "${fields.packageName}" package is installed but failed to load on this runtime (${fields.cause instanceof Error ? fields.cause.message.replace(/\s+/g, " ") : String(fields.cause)}). Nothing was changed. Rebuild it for this runtime with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`,
+      { cause: fields.cause },
+    );
+    this.driver = fields.driver;
+    this.packageName = fields.packageName;
+    this.installCommand = fields.installCommand;
+    this.reason = fields.reason;
+  }
+}
+
+/**
+ * The chosen driver is built into another runtime: node-sqlite on a Node too old for it, bun-sqlite
+ * outside Bun. Thrown before the database is opened.
+ */
+export class DriverRuntimeUnsupportedError extends StepwiseError {
+  /** The driver's name. */
+  readonly driver: string;
+  /** The runtime this process is, such as `"node 20.18.0"`. */
+  readonly runtime: string;
+  /** What the driver needs, such as `"node >= 22.16"` or `"bun"`. */
+  readonly required: string;
+
+  constructor(fields: { driver: string; runtime: string; required: string; hint: string }) {
+    super(
+      "DRIVER_RUNTIME_UNSUPPORTED",
+      `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`,
+    );
+    this.driver = fields.driver;
+    this.runtime = fields.runtime;
+    this.required = fields.required;
   }
 }

@@ -27,8 +27,8 @@ import type { SyncDriver } from "../core/driver.js";
 import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 
-/** How many backups of one database are kept in a folder when `keep` is not given. */
-export const DEFAULT_BACKUP_KEEP = 5;
+import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
+export { DEFAULT_BACKUP_KEEP };
 
 /** Where to put backups and how many to keep. */
 export interface BackupOptions {

@@ -1,0 +1,35 @@
+/**
+ * The driver names the CLI and the config accept. Kept apart from the code that opens a connection,
+ * so the config reader can check a name without loading any database library.
+ */
+import { DriverUnknownError } from "../core/errors.js";
+
+/** The drivers the CLI can open a database with, one per driver entry. */
+export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"] as const;
+
+/** One of {@link CLI_DRIVER_NAMES}. */
+export type CliDriverName = (typeof CLI_DRIVER_NAMES)[number];
+
+/** The driver used when neither `--driver` nor the config names one. */
+export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
+
+/** Other spellings people use: the package's own name (`sql.js`) and the modules' (`node:sqlite`). */
+const ALIASES: Readonly<Record<string, CliDriverName>> = {
+  "sql.js": "sql-js",
+  "node:sqlite": "node-sqlite",
+  "bun:sqlite": "bun-sqlite",
+};
+
+/**
+ * The driver `value` names.
+ *
+ * @param source - where the value came from (`"--driver"`, or the config file's path), named in the error.
+ * @throws DriverUnknownError listing the valid names.
+ */
+export function parseDriverName(value: string, source: string): CliDriverName {
+  const name = value.trim().toLowerCase();
+  if ((CLI_DRIVER_NAMES as readonly string[]).includes(name)) return name as CliDriverName;
+  const alias = ALIASES[name];
+  if (alias !== undefined) return alias;
+  throw new DriverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, "sql.js"] });
+}

@@ -1,0 +1,170 @@
+/**
+ * How the CLI opens a database through the driver the user chose: the loader contract every driver
+ * fills, the typed failures, and better-sqlite3's connection. The loaders themselves live in
+ * `driver-loaders.ts` (the bin: each library imported on use, so a project with only `libsql` never
+ * needs better-sqlite3) and `better-sqlite3-loader.ts` (`stepwise/cli`: a static import a bundler
+ * resolves). Every failure to get a connection is typed and thrown before the file is touched.
+ */
+import { existsSync } from "node:fs";
+import { DriverCapabilityError } from "../core/driver.js";
+import { DriverNotInstalledError, DriverUnknownError } from "../core/errors.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import type { MigrationManagerProps } from "../core/options.js";
+import { translateSqliteError } from "../core/sqlite-errors.js";
+import type { MigrationRegistry } from "../core/types.js";
+import type { Database } from "../drivers/better-sqlite3.js";
+import type { CliDriverName } from "./driver-names.js";
+
+/** What a command asks of the connection. */
+export type OpenMode = "read" | "write";
+
+/** Options for {@link DriverConnector.open}. */
+export interface OpenDatabaseOptions<R extends MigrationRegistry> {
+  /** Absolute path, or `:memory:`. */
+  readonly databasePath: string;
+  readonly busyTimeoutMs: number;
+  readonly migrations: R;
+  readonly props: MigrationManagerProps;
+}
+
+/** A manager on a connection the CLI opened, and how to close that connection. */
+export interface OpenedDatabase<R extends MigrationRegistry> {
+  readonly manager: SyncMigrationManager<unknown, R>;
+  close(): void;
+}
+
+/** A driver whose library is loaded and whose runtime is right: all that is left is opening the file. */
+export interface DriverConnector {
+  /**
+   * Opens the database and builds its manager. The busy timeout is set before the first read (even
+   * reading waits for a writer's lock), and read mode sets `query_only`.
+   */
+  open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): OpenedDatabase<R>;
+}
+
+/** The part of every native connection this module uses; all five libraries have both. */
+interface NativeConnection {
+  exec(sql: string): unknown;
+  close(): unknown;
+}
+
+/** Opens the native connection (`file` is the database or `:memory:`) and makes a manager on it. */
+export type DriverConnect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
+
+/**
+ * Checks the runtime and loads a driver's library, touching no file, and returns how to open a
+ * connection with it. `operation` names the command in refusals.
+ */
+export type DriverLoader = (operation: string, mode: OpenMode) => Promise<DriverConnect>;
+
+/** The drivers a CLI can open databases with, by name. */
+export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
+
+/**
+ * Checks the runtime and loads the chosen driver's library, touching no file. `read` connections
+ * never create the file (a missing one reads as an empty in-memory database) and switch writes off;
+ * `write` ones open or create it.
+ *
+ * @param operation - the command, for refusals (`"stepwise up"`).
+ * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
+ *   asked to write).
+ */
+export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
+  if (mode === "write") assertDriverWrites(driver, operation);
+  const loader = loaders[driver];
+  // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
+  if (loader === undefined) throw new DriverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
+  const connect = await loader(operation, mode);
+  return {
+    open(options) {
+      const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
+      // Read commands open the file read-write but never create it: a hot journal left by a crashed
+      // writer can only be rolled back by a connection that may write.
+      const file = mode === "write" || exists ? options.databasePath : ":memory:";
+      let opened: ReturnType<typeof connect<typeof options.migrations>>;
+      try {
+        opened = connect(file, exists, options);
+      } catch (error) {
+        throw translateSqliteError(libraryError(driver, PACKAGES[driver], error) ?? error, options.busyTimeoutMs);
+      }
+      const { db } = opened;
+      try {
+        db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
+        if (mode === "read") db.exec("PRAGMA query_only = ON");
+        return { manager: opened.createManager(), close: () => void db.close() };
+      } catch (error) {
+        db.close();
+        throw translateSqliteError(error, options.busyTimeoutMs);
+      }
+    },
+  };
+}
+
+/** The npm package behind each driver (node:sqlite and bun:sqlite are built into their runtimes). */
+const PACKAGES: Record<CliDriverName, string> = {
+  "better-sqlite3": "better-sqlite3",
+  "node-sqlite": "node:sqlite",
+  "bun-sqlite": "bun:sqlite",
+  libsql: "libsql",
+  "sql-js": "sql.js",
+};
+
+/**
+ * Imports a driver's library (and stepwise's module for it, which imports the library too), turning
+ * "not installed" and "installed for another runtime" into {@link DriverNotInstalledError}.
+ */
+export async function loadLibrary<T>(driver: CliDriverName, packageName: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw libraryError(driver, packageName, error) ?? error;
+  }
+}
+
+/** The typed error for a library that is missing or fails to load, or `null` for any other failure. */
+function libraryError(driver: CliDriverName, packageName: string, error: unknown): DriverNotInstalledError | null {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === "string" ? message : "";
+  if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(`'${packageName}'`)) {
+    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing", cause: error });
+  }
+  // A native addon built for another Node (better-sqlite3 loads it on the first `new Database`), or
+  // a part of the package that is missing (libsql's binary for this platform is a package of its own).
+  if (code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text)) {
+    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm rebuild ${packageName}`, reason: "unloadable", cause: error });
+  }
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "unloadable", cause: error });
+  }
+  return null;
+}
+
+/**
+ * Refuses a command that writes when the driver cannot write the file safely: sql.js works on bytes
+ * in memory, so it can neither lock the file against other writers nor write it back atomically, and
+ * a migration applied through it could be lost or could overwrite another process's. Reading is
+ * safe (see `liveWriterSidecar`), so read commands work.
+ *
+ * @throws DriverCapabilityError (`fileLocking`) before anything is touched.
+ */
+export function assertDriverWrites(driver: CliDriverName, operation: string): void {
+  if (driver === "sql-js") throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
+}
+
+/** The parts of better-sqlite3 and its stepwise driver that {@link connectBetterSqlite3} uses. */
+export interface BetterSqlite3Modules {
+  readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
+  readonly MigrationManager: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
+}
+
+/**
+ * How better-sqlite3 opens a connection, for its two loaders: the bin's, which imports the library
+ * on first use, and `stepwise/cli`'s default, which imports it statically so a bundler resolves it.
+ */
+export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
+  return (file, exists, options) => {
+    // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
+    const db = new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
+    return { db, createManager: () => new modules.MigrationManager(db, options.migrations, options.props) };
+  };
+}

