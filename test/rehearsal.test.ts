@@ -143,6 +143,22 @@ await describeEachDriver("rehearseUp", (h) => {
       }
     }));
 
+  test("a query_only connection (the CLI's read commands, an app's read-only handle) is rehearsed and verified, and stays query_only", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const registry = [sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);"), sqlEntry(2, "tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);")];
+      db.manager(registry).up({ to: 1 });
+      db.exec("PRAGMA query_only = ON");
+      const { rehearsal } = rehearseUp(db.manager(registry));
+      assert.equal(rehearsal.ok, true);
+      assert.equal(rehearsal.reachedVersion, 2);
+      const { verifySchema } = await import("../src/entries/safety-nets.js");
+      assert.equal(verifySchema(db.manager(registry)).ok, true);
+      assert.deepEqual(db.rows("PRAGMA query_only"), [{ query_only: 1 }]);
+      assert.throws(() => db.exec("CREATE TABLE sneaked (id INTEGER)"));
+      assert.deepEqual(db.tableNames(), ["notes", "schema_migrations"]);
+    }));
+
   test("works on a WAL-mode database and leaves it as it was", (t) =>
     h.withDatabase(async (db) => {
       // WAL is a file's journal shared by processes; a driver without a file has none.

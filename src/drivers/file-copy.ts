@@ -17,12 +17,22 @@ const privateFolder = (): string => mkdtempSync(path.join(tmpdir(), "stepwise-co
  * The database as bytes, through `VACUUM INTO`: a read transaction, so the source is never written;
  * WAL content included; the copy in rollback-journal mode with `user_version` and `application_id`
  * kept. Like any VACUUM it cannot run inside a transaction.
+ *
+ * SQLite refuses `VACUUM INTO` on a `query_only` connection (the CLI's read commands set it, and so
+ * may an app's read-only connection), though it writes only the new file. The setting is lifted for
+ * that one statement and put back whatever happens, so the source stays read-only to everything else.
  */
-export function snapshotByVacuum(exec: (sql: string) => void): Uint8Array {
+export function snapshotByVacuum(connection: { exec(sql: string): void; queryOnly(): boolean }): Uint8Array {
   const folder = privateFolder();
+  const wasQueryOnly = connection.queryOnly();
   try {
     const file = path.join(folder, "snapshot.db");
-    exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+    if (wasQueryOnly) connection.exec("PRAGMA query_only = OFF");
+    try {
+      connection.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+    } finally {
+      if (wasQueryOnly) connection.exec("PRAGMA query_only = ON");
+    }
     return new Uint8Array(readFileSync(file));
   } finally {
     rmSync(folder, { recursive: true, force: true });

@@ -130,7 +130,7 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     },
   };
   if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotByVacuum((sql) => void db.exec(sql));
+    driver.snapshot = () => snapshotByVacuum({ exec: (sql) => void db.exec(sql), queryOnly: () => Number(value("PRAGMA query_only")) === 1 });
     driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
   }
   return driver;

@@ -178,7 +178,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
       return createNodeSqliteDriver(copy, capabilities);
     };
   } else if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotByVacuum((sql) => db.exec(sql));
+    driver.snapshot = () => snapshotByVacuum({ exec: (sql) => db.exec(sql), queryOnly: () => Number(value("PRAGMA query_only")) === 1 });
     driver.openSnapshot = (bytes) =>
       openFileCopy(bytes, (file) => {
         const copy = new (db.constructor as DatabaseSyncConstructor)(file);
