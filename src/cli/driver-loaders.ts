@@ -9,6 +9,8 @@ import { DriverCapabilityError } from "../core/driver.js";
 import { DriverRuntimeUnsupportedError } from "../core/errors.js";
 import { connectBetterSqlite3, loadLibrary, type DriverLoader } from "./open-database.js";
 import type { CliDriverName } from "./driver-names.js";
+import type { DatabaseSync } from "../drivers/node-sqlite.js";
+import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
 
 /** The running runtime, as errors name it. */
 function runtimeName(): string {
@@ -90,7 +92,7 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
     const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([
-      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => import("../drivers/node-sqlite.js").DatabaseSync }>,
+      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>,
       import("../drivers/node-sqlite.js"),
     ]);
     return (file, _exists, options) => {
@@ -102,7 +104,7 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
   "bun-sqlite": async () => {
     assertBunRuntime();
     const [{ Database }, { MigrationManager }] = await Promise.all([
-      import(BUN_SQLITE) as Promise<{ Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => import("../drivers/bun-sqlite.js").Database }>,
+      import(BUN_SQLITE) as Promise<{ Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase }>,
       import("../drivers/bun-sqlite.js"),
     ]);
     return (file, exists, options) => {

@@ -223,6 +223,7 @@ export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, 
     return body!.call(entry.module, connection, context);
   } finally {
     // Thrown from finally on purpose: the closed connection is the failure to report, whatever the body threw.
+    // eslint-disable-next-line no-unsafe-finally -- see above
     if (!isOpen()) throw new ConnectionClosedError(entry, direction);
   }
 }
