@@ -157,9 +157,9 @@ export class SyncMigrationManager<Db, R extends MigrationRegistry = MigrationReg
  * Options that moved out of the manager into standalone functions still arrive from JavaScript or
  * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
  */
-export function refuseMovedOption(options: object, name: string, replacement: string): void {
+export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
   if ((options as Record<string, unknown>)[name]) {
-    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise/better-sqlite3").`);
+    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
   }
 }
 
@@ -168,28 +168,21 @@ export function* inline<T>(action: () => T): Step<T> {
   return action();
 }
 
-/** How a driver's `migrate` treats the `verifySchema` option. */
-export interface VerifySchemaPolicy {
-  /** The USAGE message for any `verifySchema` this driver cannot take yet; `null` when it can. */
-  readonly refusal: string | null;
-  /** The USAGE message for a `verifySchema` that is not the function. */
-  readonly notAFunction: string;
-}
-
 /**
- * The body of every driver entry's `migrate`: split the options, refuse moved ones, verify first
- * when asked (refused before anything runs when the driver lacks the snapshot it replays on), then
- * apply everything pending.
+ * The body of every driver entry's `migrate` (`entry` is its package entry, for messages): split the
+ * options, refuse moved ones, verify first when asked (refused before anything runs when the driver
+ * lacks the snapshot it replays on), then apply everything pending.
  */
 export function migrateWithManager<M extends SyncMigrationManager<unknown, MigrationRegistry>>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>,
   createManager: (props: MigrationManagerProps) => M,
-  verifyPolicy: VerifySchemaPolicy,
+  entry: string,
 ): MigrationResult {
   const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if (verifyFirst && verifyPolicy.refusal !== null) throw new UsageError(verifyPolicy.refusal);
-  if (verifyFirst && typeof verifyFirst !== "function") throw new UsageError(verifyPolicy.notAFunction);
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`);
+  }
   const manager = createManager(props);
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");

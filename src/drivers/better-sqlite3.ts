@@ -149,10 +149,7 @@ export function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), {
-    refusal: null,
-    notAFunction: `verifySchema takes the verifySchema function: import { verifySchema } from "stepwise/better-sqlite3" and pass { verifySchema }.`,
-  });
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/better-sqlite3");
 }
 
 /**
