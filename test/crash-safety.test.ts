@@ -15,7 +15,11 @@
  * (default 300) per driver. STEPWISE_SEED replays a failing sequence.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../src/core/options.js";
+import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import type { DatabaseDigest } from "./support/database-digest.js";
 import { createTestProject } from "./support/project.js";
@@ -204,5 +208,41 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
     // A test that never kills mid-series proves nothing.
     assert.ok(kills >= trials * 0.5, `seed ${seed}: only ${kills} of ${trials} trials were killed`);
     assert.ok(killsInTransaction > 0 && killsHoldingOwnerLock > 0, `seed ${seed}: kills missed a kind of migration`);
+  });
+
+  test("a process waiting on a live owner's started row reports INCOMPLETE_MIGRATION once the owner is SIGKILLed, by its lock, not by waiting out the timeout", { timeout: 5 * 60_000 }, async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    const own = createTestProject(t);
+    own.writeMigration("001_notes.sql", "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n");
+    own.writeMigration(
+      "002_slow_outside_transaction.ts",
+      'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  transaction: false,\n  up(db) {\n    db.exec("INSERT INTO notes DEFAULT VALUES");\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);\n  },\n});\n',
+    );
+    const ownMigrations = await own.load();
+    const file = own.databasePath();
+    const waiter = await h.startWorker(own.registryFile);
+    const owner = h.spawnChild("crash", [own.registryFile, file, "delete"]);
+    const closed = once(owner, "close");
+    let output = "";
+    await new Promise<void>((resolve) => owner.stdout.on("data", (chunk: Buffer) => ((output += chunk.toString()), output.includes("migrating 2\n") && resolve())));
+    // The owner is inside its body, holding the owner lock; the waiter meets its started row and waits.
+    const answer = waiter.request({ databasePath: file, startAt: Date.now(), sideEffectLog: own.databasePath("unused.log") });
+    await sleep(500);
+    const killedAt = performance.now();
+    owner.kill("SIGKILL");
+    await closed;
+    const reply = await answer;
+    const answeredAfterMs = performance.now() - killedAt;
+    assert.equal(await waiter.stop(), 0);
+    assert.equal(reply.ok, false, "the waiter went on as if nothing were interrupted");
+    assert.deepEqual(reply.ok ? null : { code: reply.code, version: reply.version }, { code: "INCOMPLETE_MIGRATION", version: 2 }, reply.ok ? "" : reply.message);
+    // It answered only after the kill (it waited for the live owner), and long before the busy timeout (the lock told it).
+    assert.ok(answeredAfterMs > 0 && answeredAfterMs < DEFAULT_BUSY_TIMEOUT_MS / 3, `answered ${Math.round(answeredAfterMs)} ms after the kill`);
+    const reader = await h.openReader(file);
+    t.after(() => reader.close());
+    assert.equal(reader.manager(ownMigrations).status().problem?.code, "INCOMPLETE_MIGRATION");
+    // The row names the owner lock, which is what the waiter probed before the pid.
+    const startedBy = JSON.parse(String(reader.driver.query("SELECT owner FROM schema_migrations WHERE version = 2", [])[0]?.owner)) as { lockFile: string | null };
+    assert.equal(startedBy.lockFile, ownerLockFileName(file, "schema_migrations"));
   });
 });

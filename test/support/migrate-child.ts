@@ -39,7 +39,7 @@ export interface WorkerRequest {
 /** What a `serve` worker answers. */
 export type WorkerReply =
   | { readonly ok: true; readonly ran: number[]; readonly skipped: number[] }
-  | { readonly ok: false; readonly code: string | null; readonly nativeCode: string | null; readonly message: string };
+  | { readonly ok: false; readonly code: string | null; readonly version: number | null; readonly nativeCode: string | null; readonly message: string };
 
 /** What `replay` prints: `digests[v]` is the database after version `v` (0: before any). */
 export interface ReplayReport {
@@ -120,6 +120,7 @@ async function serve(): Promise<void> {
       return {
         ok: false,
         code: error instanceof StepwiseError ? error.code : null,
+        version: typeof (error as { version?: unknown }).version === "number" ? (error as { version: number }).version : null,
         nativeCode: manager.driver.classifyError(error).nativeCode ?? (cause === undefined ? null : manager.driver.classifyError(cause).nativeCode),
         message: error instanceof Error ? (error.stack ?? error.message) : String(error),
       };
