@@ -133,7 +133,6 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
   test(`SIGKILL at seeded random moments never leaves a partial migration (${trials} trials)`, { timeout: 60 * 60_000 }, async (t) => {
     if (h.lacks(t, "fileLocking")) return;
     const seed = chooseSeed();
-    const random = createPrng(seed);
     const replay = JSON.parse(await collect(h.spawnChild("replay", [project.registryFile, project.databasePath(`${h.name}-replay.db`)]))) as ReplayReport;
     const started = performance.now();
 
@@ -144,6 +143,8 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
     let startedRowsResolved = 0;
     let completions = 0;
     const runLane = async (lane: number, laneTrials: number) => {
+      // A generator per lane: lanes run side by side, so a shared one would hand out its numbers in whatever order they ask.
+      const random = createPrng(seed + lane);
       let series = 0;
       let databasePath = project.databasePath(`${h.name}-lane${lane}-series${series}.db`);
       let journalMode = random() < 0.5 ? "wal" : "delete";
@@ -203,7 +204,7 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
     await Promise.all(Array.from({ length: LANES }, (_, lane) => runLane(lane, Math.ceil(trials / LANES) - (lane < trials % LANES || trials % LANES === 0 ? 0 : 1))));
 
     t.diagnostic(
-      `${h.name}, seed ${seed}: ${trials} trials in ${Math.round(performance.now() - started)} ms; ${kills} kills (${killsInTransaction} in a transactional migration, ${killsHoldingOwnerLock} holding the owner lock in migration ${outsideTransaction}), ${startedRowsResolved} started rows refused and resolved, ${completions} completed series`,
+      `${h.name}, seed ${seed}: ${trials} trials in ${Math.round(performance.now() - started)} ms; ${kills} kills (${killsInTransaction} in a transactional migration, ${killsHoldingOwnerLock} holding the owner lock in migration ${outsideTransaction}), ${startedRowsResolved} started rows refused and resolved, ${completions} completed series; runs found ${JSON.stringify(Object.fromEntries([...recordedCounts].sort((a, b) => a[0] - b[0])))} migrations applied`,
     );
     // A test that never kills mid-series proves nothing.
     assert.ok(kills >= trials * 0.5, `seed ${seed}: only ${kills} of ${trials} trials were killed`);

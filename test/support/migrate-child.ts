@@ -19,7 +19,9 @@
  *   child prints `refused {code, version}`, resolves it as an operator would ("forget": its fixture
  *   migration is safe to run again) and carries on. The parent kills it at random points.
  */
-import { writeSync } from "node:fs";
+import { mkdtempSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { DRIVERS, unloadableReason, type DriverEntry } from "./driver-matrix.js";
 import { digestDatabase, type DatabaseDigest, type DigestReader } from "./database-digest.js";
@@ -91,9 +93,6 @@ function inspect(reader: DigestReader): Inspection {
 async function probe(): Promise<void> {
   const unloadable = await unloadableReason(underTest!);
   if (unloadable !== null) return print(JSON.stringify({ unloadable }));
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const path = await import("node:path");
   const dir = mkdtempSync(path.join(tmpdir(), "stepwise-child-probe-"));
   try {
     const { manager, close } = await openManager(await underTest!.load(), path.join(dir, "probe.db"), []);
