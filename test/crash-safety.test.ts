@@ -1,165 +1,252 @@
 /**
- * Crash safety: a child process applies a long series of migrations (some heavy on data, some table
- * rebuilds) and is killed with SIGKILL at a random moment. After each kill the database must hold
- * exactly the migrations its history records: its schema and every table's rows equal a clean replay
- * of those migrations, nothing is half-applied, and the next `up` carries on.
+ * Crash safety, on every driver with a file and a lock: a child process, in the driver's own runtime,
+ * applies a long series of migrations (some heavy on data, some table rebuilds, one outside a
+ * transaction that commits batch by batch under the owner lock) and is killed with SIGKILL at a
+ * seeded random moment. After each kill the database must hold exactly the migrations its history
+ * records: its schema and every table's rows equal a clean replay of those migrations on the same
+ * driver, nothing is half-applied, and the next `up` carries on. A kill inside the `transaction:
+ * false` migration leaves its `started` row: the next `up` must call it interrupted
+ * (`INCOMPLETE_MIGRATION`, never `MIGRATION_IN_PROGRESS`: the killed owner's lock died with it), and
+ * once an operator resolves it (`repair --forget`, right for this migration, which is safe to run
+ * again) `up` finishes and the database equals the full replay.
  *
- * `npm test` runs CRASH_TRIALS_DEFAULT trials; STEPWISE_SOAK=1 runs STEPWISE_SOAK_CRASH_TRIALS
- * (default 300). STEPWISE_SEED replays a failing sequence.
+ * Every state is read by the next child through the driver under test, before it migrates.
+ * `npm test` runs CRASH_TRIALS_DEFAULT trials per driver; STEPWISE_SOAK=1 runs STEPWISE_SOAK_CRASH_TRIALS
+ * (default 300) per driver. STEPWISE_SEED replays a failing sequence.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationManager } from "./support/stepwise.js";
+import { once } from "node:events";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../src/core/options.js";
+import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { digestDatabase, type DatabaseDigest } from "./support/database-digest.js";
-import { createTestProject, repoRoot } from "./support/project.js";
+import type { DatabaseDigest } from "./support/database-digest.js";
+import { createTestProject } from "./support/project.js";
 import { chooseSeed, createPrng, envCount } from "./support/prng.js";
+import { collect, describeEachChildDriver, type ChildDriverHarness } from "./support/child-drivers.js";
+import type { Inspection, ReplayReport } from "./support/migrate-child.js";
 
-const CRASH_TRIALS_DEFAULT = 30;
+const CRASH_TRIALS_DEFAULT = 4;
 const LANES = 2;
 const trials = process.env.STEPWISE_SOAK ? envCount("STEPWISE_SOAK_CRASH_TRIALS", 300) : CRASH_TRIALS_DEFAULT;
-const workerPath = path.join(repoRoot, "test", "support", "migrate-worker.ts");
-const tsxLoader = import.meta.resolve("tsx");
 
-interface TrialOutcome {
-  readonly killed: boolean;
-  /** From "ready" to exit: how long the migrations ran. */
-  readonly ranMs: number;
-  readonly exitCode: number | null;
-  readonly stderr: string;
-}
-
-/** When to kill a worker: `delayMs` after it announces that migration `atVersion` is starting. */
+/** When to kill a child: `delayMs` after it announces that migration `atVersion` is starting. */
 interface KillPlan {
   readonly atVersion: number;
   readonly delayMs: number;
 }
 
+interface TrialOutcome {
+  readonly killed: boolean;
+  /** The database as the child found it, before it migrated. */
+  readonly before: Inspection | null;
+  /** The database as the child left it, when it finished. */
+  readonly after: Inspection | null;
+  /** The interrupted migration `up` refused, when it did. */
+  readonly refused: { code: string; version: number } | null;
+  /** The last migration the child announced before it died or finished. */
+  readonly lastStarted: number | null;
+  readonly exitCode: number | null;
+  readonly stderr: string;
+}
+
 /**
- * Starts the worker and kills it per `plan` unless it finishes first (`plan` null: let it finish).
- * Kills are timed from the worker's own progress, not from a wall-clock calibration, so a loaded or
- * an idle machine gives the same spread of kill points.
+ * Runs a `crash` child and kills it per the plan `choose` makes from the database as the child found
+ * it, unless it finishes first (`null`: let it finish). Kills are timed from the child's own
+ * progress, not from a wall-clock calibration, so a loaded or an idle machine gives the same spread
+ * of kill points.
  */
-function runWorkerAndKill(registryFile: string, databasePath: string, journalMode: string, plan: KillPlan | null): Promise<TrialOutcome> {
+function runAndKill(h: ChildDriverHarness, registryFile: string, databasePath: string, journalMode: string, choose: (found: Inspection) => KillPlan | null): Promise<TrialOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, workerPath, registryFile, databasePath, journalMode], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = h.spawnChild("crash", [registryFile, databasePath, journalMode]);
     let stdout = "";
     let stderr = "";
     let killed = false;
     let timer: NodeJS.Timeout | undefined;
-    let readyAt = 0;
+    let plan: KillPlan | null = null;
+    let before: Inspection | null = null;
+    let after: Inspection | null = null;
+    let refused: TrialOutcome["refused"] = null;
+    let lastStarted: number | null = null;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (readyAt === 0 && stdout.includes("ready\n")) readyAt = performance.now();
-      if (plan && timer === undefined && stdout.includes(`migrating ${plan.atVersion}\n`)) {
-        timer = setTimeout(() => {
-          killed = child.kill("SIGKILL");
-        }, plan.delayMs);
+      for (let end = stdout.indexOf("\n"); end >= 0; end = stdout.indexOf("\n")) {
+        const line = stdout.slice(0, end);
+        stdout = stdout.slice(end + 1);
+        const space = line.indexOf(" ");
+        const [word, rest] = space < 0 ? [line, ""] : [line.slice(0, space), line.slice(space + 1)];
+        if (word === "state") {
+          before = JSON.parse(rest) as Inspection;
+          plan = choose(before);
+        } else if (word === "done") after = JSON.parse(rest) as Inspection;
+        else if (word === "refused") refused = JSON.parse(rest) as TrialOutcome["refused"];
+        else if (word === "migrating") {
+          lastStarted = Number(rest);
+          if (plan && timer === undefined && lastStarted === plan.atVersion) timer = setTimeout(() => (killed = child.kill("SIGKILL")), plan.delayMs);
+        }
       }
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ killed: killed && signal === "SIGKILL", ranMs: readyAt === 0 ? 0 : performance.now() - readyAt, exitCode: code, stderr });
+      resolve({ killed: killed && signal === "SIGKILL", before, after, refused, lastStarted, exitCode: code, stderr });
     });
   });
 }
 
-/** Replays the registry once on a fresh database; snapshots and durations after every version. */
-function replay(migrations: MigrationRegistry, file: string): { snapshots: DatabaseDigest[]; durations: number[] } {
-  const db = new Database(file);
-  try {
-    db.pragma("foreign_keys = ON");
-    const snapshots: DatabaseDigest[] = [digestDatabase(db)];
-    const durations: number[] = [0];
-    new MigrationManager(db, migrations, {
-      onEvent: (event) => {
-        if (event.type !== "migrated") return;
-        durations[event.version] = event.durationMs;
-        snapshots[event.version] = digestDatabase(db);
-      },
-    }).up();
-    return { snapshots, durations };
-  } finally {
-    db.close();
-  }
+/** What the history records: `applied` versions 1..recorded, and the version of a `started` row, if any. */
+interface Recorded {
+  readonly recorded: number;
+  readonly started: number | null;
 }
 
-/** The invariant after a kill: history, schema and data agree with a replay of what is recorded. */
-function assertConsistent(databasePath: string, migrations: MigrationRegistry, replay: DatabaseDigest[], context: string): number {
-  const db = new Database(databasePath);
-  try {
-    db.pragma("foreign_keys = ON");
-    const manager = new MigrationManager(db, migrations);
-    const history = manager.history();
-    assert.ok(history.every((row) => row.state === "applied"), `${context}: a started row remained`);
-    const recorded = history.length;
-    assert.deepEqual(
-      history.map((row) => row.version),
-      Array.from({ length: recorded }, (_, i) => i + 1),
-      `${context}: history is not a prefix of the registry`,
-    );
-    assert.deepEqual(digestDatabase(db), replay[recorded], `${context}: database differs from a replay of versions 1..${recorded}`);
-    assert.equal(db.pragma("integrity_check", { simple: true }), "ok", `${context}: integrity_check failed`);
-    assert.deepEqual(db.pragma("foreign_key_check"), [], `${context}: foreign key violations`);
-    // The next up has a plan, not a refusal.
-    assert.equal(manager.planUp().steps.length, migrations.length - recorded, `${context}: next up would not run the rest`);
-    return recorded;
-  } finally {
-    db.close();
+/**
+ * The invariant after a kill: history, schema and data agree with a replay of what is recorded. A
+ * `started` row may follow them only for a `transaction: false` migration, whose partial batches are
+ * in the database by design; then `user_version` still names the last applied one.
+ */
+function assertConsistent(state: Inspection, migrations: MigrationRegistry, replay: readonly DatabaseDigest[], context: string): Recorded {
+  const applied = state.history.filter((row) => row.state === "applied").map((row) => row.version);
+  const recorded = applied.length;
+  assert.deepEqual(applied, Array.from({ length: recorded }, (_, i) => i + 1), `${context}: history is not a prefix of the registry`);
+  const others = state.history.filter((row) => row.state !== "applied");
+  assert.equal(state.integrity, "ok", `${context}: integrity_check failed`);
+  assert.equal(state.foreignKeyViolations, 0, `${context}: foreign key violations`);
+  if (others.length === 0) {
+    assert.deepEqual(state.digest, replay[recorded], `${context}: database differs from a replay of versions 1..${recorded}`);
+    return { recorded, started: null };
   }
+  assert.deepEqual(others, [{ version: recorded + 1, state: "started" }], `${context}: unexpected history rows`);
+  assert.equal(migrations[recorded]?.transaction, false, `${context}: a started row for a migration that runs in a transaction`);
+  assert.equal(state.digest.userVersion, recorded, `${context}: user_version counts an unfinished migration`);
+  return { recorded, started: recorded + 1 };
 }
 
-test(`SIGKILL at random moments never leaves a partial migration (${trials} trials)`, { timeout: 60 * 60_000 }, async (t) => {
-  const seed = chooseSeed();
-  const random = createPrng(seed);
-  const project = createTestProject(t, { fixture: "crash-series" });
-  const migrations = await project.load();
-  const { snapshots: replaySnapshots, durations } = replay(migrations, project.databasePath("replay.db"));
+// One project for every driver: generating the registry is the slow part of setting one up.
+const project = createTestProject({ after }, { fixture: "crash-series" });
+const migrations = await project.load();
+const outsideTransaction = migrations.find((entry) => !entry.transaction)!.version;
 
-  const recordedCounts = new Map<number, number>();
-  let kills = 0;
-  let completions = 0;
-  const runLane = async (lane: number, laneTrials: number) => {
-    let series = 0;
-    let databasePath = project.databasePath(`lane${lane}-series${series}.db`);
-    let journalMode = random() < 0.5 ? "wal" : "delete";
-    let recorded = 0;
-    for (let trial = 0; trial < laneTrials; trial++) {
-      // Any pending migration, then a delay within about its own length: the kill lands before its
-      // body, inside it, during its commit, or in a later migration.
-      const atVersion = recorded + 1 + Math.floor(random() * (migrations.length - recorded));
-      const delayMs = Math.floor(random() * (durations[atVersion]! * 2 + 5));
-      const context = `seed ${seed} (STEPWISE_SEED=${seed}), lane ${lane}, trial ${trial}, ${journalMode}, kill ${delayMs} ms into migration ${atVersion}`;
-      const outcome = await runWorkerAndKill(project.registryFile, databasePath, journalMode, { atVersion, delayMs });
-      assert.ok(outcome.killed || outcome.exitCode === 0, `${context}: the worker failed on its own:\n${outcome.stderr}`);
-      recorded = assertConsistent(databasePath, migrations, replaySnapshots, context);
-      recordedCounts.set(recorded, (recordedCounts.get(recorded) ?? 0) + 1);
-      if (outcome.killed) kills++;
-      if (recorded === migrations.length) {
+await describeEachChildDriver("SIGKILL crash series", (h) => {
+  test(`SIGKILL at seeded random moments never leaves a partial migration (${trials} trials)`, { timeout: 60 * 60_000 }, async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    const seed = chooseSeed();
+    const replay = JSON.parse(await collect(h.spawnChild("replay", [project.registryFile, project.databasePath(`${h.name}-replay.db`)]))) as ReplayReport;
+    const started = performance.now();
+
+    const recordedCounts = new Map<number, number>();
+    let kills = 0;
+    let killsInTransaction = 0;
+    let killsHoldingOwnerLock = 0;
+    let startedRowsResolved = 0;
+    let completions = 0;
+    const runLane = async (lane: number, laneTrials: number) => {
+      // A generator per lane: lanes run side by side, so a shared one would hand out its numbers in whatever order they ask.
+      const random = createPrng(seed + lane);
+      let series = 0;
+      let databasePath = project.databasePath(`${h.name}-lane${lane}-series${series}.db`);
+      let journalMode = random() < 0.5 ? "wal" : "delete";
+      // What the previous child left: known when it finished, learned from the next child's own reading after a kill.
+      let expected: Recorded | null = { recorded: 0, started: null };
+      const check = (outcome: TrialOutcome, context: string): void => {
+        assert.ok(outcome.killed || outcome.exitCode === 0, `${context}: the child failed on its own:\n${outcome.stderr}`);
+        assert.ok(outcome.before, `${context}: the child never read the database:\n${outcome.stderr}`);
+        const found = assertConsistent(outcome.before, migrations, replay.digests, `${context}, as found`);
+        if (expected !== null) assert.deepEqual(found, expected, `${context}: the database changed between two runs`);
+        recordedCounts.set(found.recorded, (recordedCounts.get(found.recorded) ?? 0) + 1);
+        // A started row whose owner was killed is interrupted, not in progress: its owner lock died with it.
+        assert.deepEqual(outcome.refused, found.started === null ? null : { code: "INCOMPLETE_MIGRATION", version: found.started }, `${context}: the next up's refusal`);
+        if (found.started !== null) startedRowsResolved++;
+        if (outcome.killed) {
+          kills++;
+          if (outcome.lastStarted === outsideTransaction) killsHoldingOwnerLock++;
+          else killsInTransaction++;
+          expected = null;
+          return;
+        }
+        assert.ok(outcome.after, `${context}: finished without a final reading:\n${outcome.stderr}`);
+        assert.deepEqual(assertConsistent(outcome.after, migrations, replay.digests, `${context}, finished`), { recorded: migrations.length, started: null });
         completions++;
         series++;
-        databasePath = project.databasePath(`lane${lane}-series${series}.db`);
+        databasePath = project.databasePath(`${h.name}-lane${lane}-series${series}.db`);
         journalMode = random() < 0.5 ? "wal" : "delete";
-        recorded = 0;
+        expected = { recorded: 0, started: null };
+      };
+      for (let trial = 0; trial < laneTrials; trial++) {
+        let context = `${h.name}, seed ${seed} (STEPWISE_SEED=${seed}), lane ${lane}, trial ${trial}, ${journalMode}`;
+        const outcome = await runAndKill(h, project.registryFile, databasePath, journalMode, (found) => {
+          const applied = found.history.filter((row) => row.state === "applied").length;
+          if (applied === migrations.length) return null;
+          // Half the trials aim inside the migration that runs outside a transaction (it holds the
+          // owner lock throughout, and its body commits batch by batch), early enough to land in its
+          // body however much faster than the replay this run goes. The rest aim at a pending
+          // transactional migration that does real work, with a delay within about its own length:
+          // before its body, inside it, during its commit, or in a later migration.
+          const aimOutside = (trial + lane) % 2 === 0 && applied < outsideTransaction;
+          const heavy = migrations.filter((entry) => entry.version > applied && entry.version < outsideTransaction && replay.durations[entry.version]! >= 5);
+          // Past the heavy ones, only quick migrations are left: killing in them every time would keep
+          // a lane there, so most such runs are let finish and a new series starts.
+          if (!aimOutside && heavy.length === 0 && applied >= outsideTransaction && random() < 0.7) return null;
+          const atVersion =
+            aimOutside ? outsideTransaction
+            : heavy.length > 0 ? heavy[Math.floor(random() * heavy.length)]!.version
+            : applied + 1 + Math.floor(random() * (migrations.length - applied));
+          const duration = replay.durations[atVersion]!;
+          const delayMs = Math.floor(random() * (atVersion === outsideTransaction ? duration * 0.25 : duration * 1.5 + 2));
+          context += `, kill ${delayMs} ms into migration ${atVersion}`;
+          return { atVersion, delayMs };
+        });
+        check(outcome, context);
       }
-    }
-    // Whatever state the lane ended in, one more up finishes the series.
-    const finish = await runWorkerAndKill(project.registryFile, databasePath, journalMode, null);
-    assert.equal(finish.exitCode, 0, finish.stderr);
-    assert.equal(assertConsistent(databasePath, migrations, replaySnapshots, `seed ${seed}, lane ${lane}, final up`), migrations.length);
-  };
-  await Promise.all(Array.from({ length: LANES }, (_, lane) => runLane(lane, Math.ceil(trials / LANES) - (lane < trials % LANES || trials % LANES === 0 ? 0 : 1))));
+      // Whatever state the lane ended in, one more up finishes the series.
+      const finish = await runAndKill(h, project.registryFile, databasePath, journalMode, () => null);
+      check(finish, `${h.name}, seed ${seed}, lane ${lane}, final up`);
+    };
+    await Promise.all(Array.from({ length: LANES }, (_, lane) => runLane(lane, Math.ceil(trials / LANES) - (lane < trials % LANES || trials % LANES === 0 ? 0 : 1))));
 
-  t.diagnostic(`seed ${seed}: ${kills} kills, ${completions} completed series; killed at versions ${JSON.stringify(Object.fromEntries([...recordedCounts].sort((a, b) => a[0] - b[0])))}`);
-  // A test that never kills mid-series proves nothing.
-  // About 80% of trials die mid-series by construction; half is a bar a working harness never misses.
-  assert.ok(kills >= trials * 0.5, `seed ${seed}: only ${kills} of ${trials} trials were killed`);
-  assert.ok(recordedCounts.size >= 3, `seed ${seed}: kills landed at too few positions`);
+    t.diagnostic(
+      `${h.name}, seed ${seed}: ${trials} trials in ${Math.round(performance.now() - started)} ms; ${kills} kills (${killsInTransaction} in a transactional migration, ${killsHoldingOwnerLock} holding the owner lock in migration ${outsideTransaction}), ${startedRowsResolved} started rows refused and resolved, ${completions} completed series; runs found ${JSON.stringify(Object.fromEntries([...recordedCounts].sort((a, b) => a[0] - b[0])))} migrations applied`,
+    );
+    // A test that never kills mid-series proves nothing.
+    assert.ok(kills >= trials * 0.5, `seed ${seed}: only ${kills} of ${trials} trials were killed`);
+    assert.ok(killsInTransaction > 0 && killsHoldingOwnerLock > 0, `seed ${seed}: kills missed a kind of migration`);
+  });
+
+  test("a process waiting on a live owner's started row reports INCOMPLETE_MIGRATION once the owner is SIGKILLed, by its lock, not by waiting out the timeout", { timeout: 5 * 60_000 }, async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    const own = createTestProject(t);
+    own.writeMigration("001_notes.sql", "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n");
+    own.writeMigration(
+      "002_slow_outside_transaction.ts",
+      'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  transaction: false,\n  up(db) {\n    db.exec("INSERT INTO notes DEFAULT VALUES");\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);\n  },\n});\n',
+    );
+    const ownMigrations = await own.load();
+    const file = own.databasePath();
+    const waiter = await h.startWorker(own.registryFile);
+    const owner = h.spawnChild("crash", [own.registryFile, file, "delete"]);
+    const closed = once(owner, "close");
+    let output = "";
+    await new Promise<void>((resolve) => owner.stdout.on("data", (chunk: Buffer) => ((output += chunk.toString()), output.includes("migrating 2\n") && resolve())));
+    // The owner is inside its body, holding the owner lock; the waiter meets its started row and waits.
+    const answer = waiter.request({ databasePath: file, startAt: Date.now(), sideEffectLog: own.databasePath("unused.log") });
+    await sleep(500);
+    const killedAt = performance.now();
+    owner.kill("SIGKILL");
+    await closed;
+    const reply = await answer;
+    const answeredAfterMs = performance.now() - killedAt;
+    assert.equal(await waiter.stop(), 0);
+    assert.equal(reply.ok, false, "the waiter went on as if nothing were interrupted");
+    assert.deepEqual(reply.ok ? null : { code: reply.code, version: reply.version }, { code: "INCOMPLETE_MIGRATION", version: 2 }, reply.ok ? "" : reply.message);
+    // It answered only after the kill (it waited for the live owner), and long before the busy timeout (the lock told it).
+    assert.ok(answeredAfterMs > 0 && answeredAfterMs < DEFAULT_BUSY_TIMEOUT_MS / 3, `answered ${Math.round(answeredAfterMs)} ms after the kill`);
+    const reader = await h.openReader(file);
+    t.after(() => reader.close());
+    assert.equal(reader.manager(ownMigrations).status().problem?.code, "INCOMPLETE_MIGRATION");
+    // The row names the owner lock, which is what the waiter probed before the pid.
+    const startedBy = JSON.parse(String(reader.driver.query("SELECT owner FROM schema_migrations WHERE version = 2", [])[0]?.owner)) as { lockFile: string | null };
+    assert.equal(startedBy.lockFile, ownerLockFileName(file, "schema_migrations"));
+  });
 });

