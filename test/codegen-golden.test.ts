@@ -70,3 +70,28 @@ test("the golden registry loads as an app imports it, keeps SQL text exact, and 
   assert.equal(manager.up().steps.length, 5);
   assert.deepEqual(db.prepare("SELECT body FROM notes ORDER BY rowid").pluck().all(), ["a `quoted` word", "C:\\temp\\new"]);
 });
+
+// The no-op start's cost is the bench's business (bench/README.md); what a test can pin is the shape
+// that makes it cheap and the compatibility it must keep.
+test("the golden registry keeps SQL behind getters that give the exact text, and its entries copy as plain objects", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const migrations = await project.load();
+  for (const entry of migrations) {
+    if (entry.kind !== "sql") {
+      assert.equal(typeof entry.module.up, "function", `${entry.file}: a TypeScript entry carries its module`);
+      continue;
+    }
+    const source = readFileSync(path.join(project.root, entry.file), "utf8");
+    const up = Object.getOwnPropertyDescriptor(entry, "upSql");
+    const down = Object.getOwnPropertyDescriptor(entry, "downSql");
+    assert.equal(typeof up?.get, "function", `${entry.file}: upSql is a getter, so loading the registry builds no SQL`);
+    assert.equal(typeof down?.get, "function", `${entry.file}: downSql is a getter`);
+    assert.ok(up?.enumerable && down?.enumerable, "spread and JSON see the SQL");
+    assert.ok(source.includes(entry.upSql), `${entry.file}: up SQL is the file's text`);
+    assert.equal(entry.downSql === null, !entry.reversible);
+    // Code that copies an entry (tests that tamper with one, tools that serialise it) gets the text.
+    const copy = { ...entry };
+    assert.equal(Object.getOwnPropertyDescriptor(copy, "upSql")?.value, entry.upSql);
+    assert.equal(JSON.parse(JSON.stringify(entry)).downSql, entry.downSql);
+  }
+});
