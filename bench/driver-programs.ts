@@ -98,6 +98,13 @@ export interface DriverProgramFiles {
   readonly floor: string;
 }
 
+/**
+ * The start programs end by printing the CPU time the process used so far, user plus system, in ms.
+ * On a shared machine a start's wall time is mostly waiting for a core; its CPU time is not, so the
+ * two together tell load from cost. Both sides print it, so both pay the same for it.
+ */
+const reportCpu = `{\n  const cpu = process.cpuUsage();\n  process.stdout.write(String((cpu.user + cpu.system) / 1000));\n}\n`;
+
 const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.exec(${JSON.stringify(`PRAGMA ${pragma}`)});`).join("\n");
 
 /**
@@ -114,9 +121,9 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
   writeFileSync(
     files.app,
     `${driver.prelude}\nimport { migrate } from "stepwise/${driver.entry}";\n${registryImport}\n\n` +
-      `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\nmigrate(db as never, migrations);\ndb.close();\n`,
+      `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\nmigrate(db as never, migrations);\ndb.close();\n${reportCpu}`,
   );
-  writeFileSync(files.floor, `${driver.prelude}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\ndb.close();\n`);
+  writeFileSync(files.floor, `${driver.prelude}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\ndb.close();\n${reportCpu}`);
   writeFileSync(
     files.apply,
     `${driver.prelude}\nimport { readFileSync as readText, rmSync } from "node:fs";\nimport { MigrationManager } from "stepwise/${driver.entry}";\n${registryImport}\n\n` +

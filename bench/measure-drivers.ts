@@ -108,13 +108,23 @@ export async function measureDrivers(
       run(files.floor, [startDb]);
       const app: number[] = [];
       const floor: number[] = [];
+      const appCpu: number[] = [];
+      const floorCpu: number[] = [];
       for (let i = 0; i < runs.driverStart; i++) {
-        app.push(run(files.app, [startDb]).ms);
-        floor.push(run(files.floor, [startDb]).ms);
+        const ours = run(files.app, [startDb], true);
+        const theirs = run(files.floor, [startDb], true);
+        app.push(ours.ms);
+        floor.push(theirs.ms);
+        appCpu.push(Number(ours.stdout));
+        floorCpu.push(Number(theirs.stdout));
       }
       const id = prepared.registryKind === "sql" ? DRIVER_FIGURE_IDS.startSql : DRIVER_FIGURE_IDS.startTs;
       const what = prepared.registryKind === "sql" ? "mostly-SQL registry" : "TypeScript-only registry";
-      figures.push(driverFigure(id, driver, `whole-process no-op start, esbuild bundle, ${what}`, prepared.workload.size, app, floor, "process: open + read the history rows"));
+      figures.push({
+        ...driverFigure(id, driver, `whole-process no-op start, esbuild bundle, ${what}`, prepared.workload.size, app, floor, "process: open + read the history rows"),
+        stepwiseCpuMs: summarize(appCpu),
+        baselineCpuMs: summarize(floorCpu),
+      });
     }
   }
   return { figures, skipped };

@@ -73,21 +73,31 @@ export function evaluateDriverTargets(result: BenchResult): DriverVerdict[] {
   return verdicts;
 }
 
-/** The per-driver tables: ratios, median and min, per driver; then pass or fail per target. */
+const cpuTargets = DRIVER_TARGETS.filter((target) => target.id !== DRIVER_FIGURE_IDS.apply);
+
+function formatRatios(stepwise: Summary, baseline: Summary): string {
+  return `${(stepwise.median / baseline.median).toFixed(2)}× (${(stepwise.min / baseline.min).toFixed(2)}×)`;
+}
+
+/** The per-driver tables: ratios, median and min, per driver (wall time, then CPU time of the starts); then pass or fail per target on wall time. */
 export function renderDriverMarkdown(result: BenchResult): string {
   const verdicts = evaluateDriverTargets(result);
   const drivers = [...new Set(verdicts.map((verdict) => verdict.driver))];
   const lines = [
-    "| driver | runtime | N | " + DRIVER_TARGETS.map((target) => `${target.what} / ${target.against}: median (min)`).join(" | ") + " |",
-    "|---|---|--:|" + DRIVER_TARGETS.map(() => "--:").join("|") + "|",
+    "| driver | runtime | N | " + DRIVER_TARGETS.map((target) => `${target.what} / ${target.against}: median (min)`).join(" | ") + " | " + cpuTargets.map((target) => `${target.what}, CPU time: median (min)`).join(" | ") + " |",
+    "|---|---|--:|" + [...DRIVER_TARGETS, ...cpuTargets].map(() => "--:").join("|") + "|",
   ];
   for (const driver of drivers) {
     const mine = verdicts.filter((verdict) => verdict.driver === driver);
     const any = mine.find((verdict) => verdict.figure)?.figure;
-    const cells = mine.map((verdict) => (verdict.figure ? `${verdict.figure.ratio.toFixed(2)}× (${(verdict.figure.stepwise.min / verdict.figure.baseline.min).toFixed(2)}×)` : "–"));
-    lines.push(`| ${driver} | ${any?.runtime ?? ""} | ${any ? any.size.toLocaleString("en-US") : ""} | ${cells.join(" | ")} |`);
+    const cells = mine.map((verdict) => (verdict.figure ? formatRatios(verdict.figure.stepwise, verdict.figure.baseline) : "–"));
+    const cpuCells = cpuTargets.map((target) => {
+      const figure = mine.find((verdict) => verdict.target.id === target.id)?.figure;
+      return figure?.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–";
+    });
+    lines.push(`| ${driver} | ${any?.runtime ?? ""} | ${any ? any.size.toLocaleString("en-US") : ""} | ${[...cells, ...cpuCells].join(" | ")} |`);
   }
-  for (const skipped of result.skippedDrivers) lines.push(`| ${skipped.driver} | skipped: ${skipped.reason} | | ${DRIVER_TARGETS.map(() => "–").join(" | ")} |`);
+  for (const skipped of result.skippedDrivers) lines.push(`| ${skipped.driver} | skipped: ${skipped.reason} | | ${[...DRIVER_TARGETS, ...cpuTargets].map(() => "–").join(" | ")} |`);
   lines.push("", "| driver | " + DRIVER_TARGETS.map((target) => `${target.what}: ≤ ${target.limit.toFixed(2)}× ${target.against}`).join(" | ") + " |");
   lines.push("|---|" + DRIVER_TARGETS.map(() => "---").join("|") + "|");
   for (const driver of drivers) {

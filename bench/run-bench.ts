@@ -54,6 +54,9 @@ export interface Figure {
   readonly ratio: number;
   readonly stepwiseRssMiB?: Summary;
   readonly baselineRssMiB?: Summary;
+  /** CPU time (user + system) of each process, where the programs report it: the cost without the wait for a core. */
+  readonly stepwiseCpuMs?: Summary;
+  readonly baselineCpuMs?: Summary;
   /** For per-driver figures: the driver, and the runtime it ran under. */
   readonly driver?: string;
   readonly runtime?: string;

@@ -28,6 +28,9 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
       for (const figure of figures) {
         assert.equal(figure.runtime, driver.runtime);
         for (const value of [figure.stepwise.median, figure.baseline.median, figure.ratio]) assert.ok(Number.isFinite(value) && value > 0, `${figure.id}: ${value}`);
+        if (figure.id === DRIVER_FIGURE_IDS.apply) continue;
+        // The start programs report their CPU time; a parse failure would be NaN.
+        for (const cpu of [figure.stepwiseCpuMs?.median, figure.baselineCpuMs?.median]) assert.ok(cpu !== undefined && Number.isFinite(cpu) && cpu > 0, `${figure.id} CPU: ${cpu}`);
       }
       const verdicts = evaluateDriverTargets(result).filter((verdict) => verdict.driver === driver.name);
       assert.deepEqual(verdicts.map((verdict) => verdict.target.id), DRIVER_TARGETS.map((target) => target.id));
