@@ -95,3 +95,27 @@ test("the golden registry keeps SQL behind getters that give the exact text, and
     assert.equal(JSON.parse(JSON.stringify(entry)).downSql, entry.downSql);
   }
 });
+
+test("a no-op start reads no SQL text: migrate on an up-to-date database never calls a getter, and a plain entry that lies about its down is still refused", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const migrations = await project.load();
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  new MigrationManager(db, migrations).up();
+
+  // The same entries, their SQL behind getters that fail the test when read.
+  const reads: string[] = [];
+  const trapped = migrations.map((entry) => {
+    if (entry.kind !== "sql") return entry;
+    const { upSql: _up, downSql: _down, ...hot } = entry;
+    const trap = (field: string) => ({ enumerable: true, get: () => (reads.push(`${entry.version}.${field}`), null) });
+    return Object.defineProperties(hot, { upSql: trap("upSql"), downSql: trap("downSql") }) as typeof entry;
+  });
+  const result = new MigrationManager(db, trapped).up();
+  assert.equal(result.steps.length, 0);
+  assert.deepEqual(reads, [], "the no-op start read SQL it never runs");
+
+  // Plain fields are checked as before: a reversible flag without a down is REGISTRY_INVALID.
+  const lying = migrations.map((entry) => (entry.kind === "sql" && entry.version === 1 ? { ...entry, downSql: null } : entry));
+  assert.throws(() => new MigrationManager(db, lying), { code: "REGISTRY_INVALID" });
+});
