@@ -1,4 +1,4 @@
-/** Turns a {@link BenchResult} into the markdown table and the verdict on each target of issue 6. */
+/** Turns a {@link BenchResult} into the markdown tables and the verdict on each target of issues 6 and 11. */
 import { DRIVER_FIGURE_IDS } from "./measure-drivers.js";
 import type { BenchResult, Figure } from "./run-bench.js";
 import type { Summary } from "./stats.js";
