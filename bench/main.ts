@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: measures stepwise against raw better-sqlite3 at N = 100, 1,000 and 10,000, prints
- * a markdown table and writes the full samples to bench/results/.
+ * `npm run bench`: measures stepwise against raw better-sqlite3 at N = 100, 1,000 and 10,000, and
+ * every driver against the same work hand-written on it, under its own runtime; prints markdown
+ * tables and writes the full samples to bench/results/.
  *
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders.
  */

@@ -13,7 +13,8 @@ export interface RawMigration extends WorkloadMigration {
   readonly checksum: string;
 }
 
-const CREATE_HISTORY = `CREATE TABLE IF NOT EXISTS schema_migrations (
+/** The history table, as stepwise creates it. */
+export const CREATE_HISTORY = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   checksum TEXT NOT NULL,

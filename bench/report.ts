@@ -1,4 +1,5 @@
-/** Turns a {@link BenchResult} into the markdown table and the verdict on each target of issue 6. */
+/** Turns a {@link BenchResult} into the markdown tables and the verdict on each target of issues 6 and 11. */
+import { DRIVER_FIGURE_IDS } from "./measure-drivers.js";
 import type { BenchResult, Figure } from "./run-bench.js";
 import type { Summary } from "./stats.js";
 
@@ -42,6 +43,70 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
   return verdicts;
 }
 
+/** The per-driver targets of issue 11, at the largest N where the driver figures were measured. */
+export const DRIVER_TARGETS = [
+  { id: DRIVER_FIGURE_IDS.apply, what: "fresh apply", limit: 1.05, against: "the hand-written loop" },
+  { id: DRIVER_FIGURE_IDS.startSql, what: "no-op start, mostly-SQL registry", limit: 1.1, against: "the floor" },
+  { id: DRIVER_FIGURE_IDS.startTs, what: "no-op start, TypeScript-only registry", limit: 1.1, against: "the floor" },
+] as const;
+
+/** One driver's verdict on one target; `met` is null when the figure was not measured. */
+export interface DriverVerdict {
+  readonly driver: string;
+  readonly target: (typeof DRIVER_TARGETS)[number];
+  readonly figure: Figure | undefined;
+  readonly met: boolean | null;
+}
+
+/** Checks each driver's figures against {@link DRIVER_TARGETS}, judged by the ratio of medians. */
+export function evaluateDriverTargets(result: BenchResult): DriverVerdict[] {
+  const driverFigures = result.figures.filter((figure) => figure.driver !== undefined);
+  const drivers = [...new Set(driverFigures.map((figure) => figure.driver!))];
+  const verdicts: DriverVerdict[] = [];
+  for (const driver of drivers) {
+    for (const target of DRIVER_TARGETS) {
+      const candidates = driverFigures.filter((figure) => figure.driver === driver && figure.id === target.id).sort((a, b) => b.size - a.size);
+      const figure = candidates.find((candidate) => candidate.size === 1000) ?? candidates[0];
+      verdicts.push({ driver, target, figure, met: figure ? figure.ratio <= target.limit : null });
+    }
+  }
+  return verdicts;
+}
+
+const cpuTargets = DRIVER_TARGETS.filter((target) => target.id !== DRIVER_FIGURE_IDS.apply);
+
+function formatRatios(stepwise: Summary, baseline: Summary): string {
+  return `${(stepwise.median / baseline.median).toFixed(2)}× (${(stepwise.min / baseline.min).toFixed(2)}×)`;
+}
+
+/** The per-driver tables: ratios, median and min, per driver (wall time, then CPU time of the starts); then pass or fail per target on wall time. */
+export function renderDriverMarkdown(result: BenchResult): string {
+  const verdicts = evaluateDriverTargets(result);
+  const drivers = [...new Set(verdicts.map((verdict) => verdict.driver))];
+  const lines = [
+    "| driver | runtime | N | " + DRIVER_TARGETS.map((target) => `${target.what} / ${target.against}: median (min)`).join(" | ") + " | " + cpuTargets.map((target) => `${target.what}, CPU time: median (min)`).join(" | ") + " |",
+    "|---|---|--:|" + [...DRIVER_TARGETS, ...cpuTargets].map(() => "--:").join("|") + "|",
+  ];
+  for (const driver of drivers) {
+    const mine = verdicts.filter((verdict) => verdict.driver === driver);
+    const any = mine.find((verdict) => verdict.figure)?.figure;
+    const cells = mine.map((verdict) => (verdict.figure ? formatRatios(verdict.figure.stepwise, verdict.figure.baseline) : "–"));
+    const cpuCells = cpuTargets.map((target) => {
+      const figure = mine.find((verdict) => verdict.target.id === target.id)?.figure;
+      return figure?.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–";
+    });
+    lines.push(`| ${driver} | ${any?.runtime ?? ""} | ${any ? any.size.toLocaleString("en-US") : ""} | ${[...cells, ...cpuCells].join(" | ")} |`);
+  }
+  for (const skipped of result.skippedDrivers) lines.push(`| ${skipped.driver} | skipped: ${skipped.reason} | | ${[...DRIVER_TARGETS, ...cpuTargets].map(() => "–").join(" | ")} |`);
+  lines.push("", "| driver | " + DRIVER_TARGETS.map((target) => `${target.what}: ≤ ${target.limit.toFixed(2)}× ${target.against}`).join(" | ") + " |");
+  lines.push("|---|" + DRIVER_TARGETS.map(() => "---").join("|") + "|");
+  for (const driver of drivers) {
+    const cells = verdicts.filter((verdict) => verdict.driver === driver).map((verdict) => (verdict.met === null ? "not measured" : verdict.met ? "yes" : "**no**"));
+    lines.push(`| ${driver} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
 /**
  * Compares gen's cost per file at the largest N with its cost at 1,000. The fixed start-up cost
  * (loading ts-morph and prettier) is taken out first using the per-file slope between the two sizes.
@@ -73,6 +138,9 @@ export function renderMarkdown(result: BenchResult): string {
   for (const verdict of evaluateTargets(result)) {
     const label = result.figures.find((figure) => figure.id === verdict.figureId)?.label ?? verdict.figureId;
     lines.push(`| ${label}: ${verdict.target} | ${verdict.size.toLocaleString("en-US")} | ${verdict.met === null ? "not measured" : verdict.met ? "yes" : "**no**"} |`);
+  }
+  if (result.figures.some((figure) => figure.driver !== undefined) || result.skippedDrivers.length > 0) {
+    lines.push("", "Per driver, each against its own baselines in this run (ratio of medians, ratio of mins in brackets):", "", renderDriverMarkdown(result));
   }
   return lines.join("\n");
 }

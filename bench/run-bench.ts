@@ -12,6 +12,7 @@ import { tsImport } from "tsx/esm/api";
 import { MigrationManager, migrate } from "../src/entries/better-sqlite3.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { runChildOrThrow, tsxLoader } from "./child.js";
+import { measureDrivers, type PreparedWorkload, type SkippedDriver } from "./measure-drivers.js";
 import { measureRuntimeBundleBytes } from "./runtime-bundle-size.js";
 import { applyRawInOneTransaction, applyRawPerMigration, readRawHistory, rollbackRawPerMigration, type RawMigration } from "./raw-baseline.js";
 import { summarize, timeMs, type Summary } from "./stats.js";
@@ -25,6 +26,10 @@ export interface RunCounts {
   readonly applyAll: number;
   readonly noopInProcess: number;
   readonly startProcess: number;
+  /** Apply runs per driver (`bench/measure-drivers.ts`); 0 skips them. */
+  readonly driverApply: number;
+  /** No-op start runs per driver and registry; 0 skips them, and the TypeScript-only workload. */
+  readonly driverStart: number;
 }
 
 /** What to run. */
@@ -49,6 +54,12 @@ export interface Figure {
   readonly ratio: number;
   readonly stepwiseRssMiB?: Summary;
   readonly baselineRssMiB?: Summary;
+  /** CPU time (user + system) of each process, where the programs report it: the cost without the wait for a core. */
+  readonly stepwiseCpuMs?: Summary;
+  readonly baselineCpuMs?: Summary;
+  /** For per-driver figures: the driver, and the runtime it ran under. */
+  readonly driver?: string;
+  readonly runtime?: string;
 }
 
 /** Everything one run measured. */
@@ -61,6 +72,8 @@ export interface BenchResult {
   readonly figures: readonly Figure[];
   /** Minified bytes of a bundle importing only `MigrationManager` and `migrate`; see `runtime-bundle-size.ts`. */
   readonly runtimeBundleBytes: number;
+  /** Drivers whose runtime is not installed here, with the reason. */
+  readonly skippedDrivers: readonly SkippedDriver[];
 }
 
 const binPath = path.join(repoRoot, "codegen", "bin.ts");
@@ -72,22 +85,39 @@ const readMigrationsScript = path.join(repoRoot, "bench", "read-migrations.ts");
  * rescans sqlite_master), so one apply or rollback takes seconds on either side.
  */
 export function defaultRunCounts(size: number): RunCounts {
-  if (size >= 10_000) return { gen: 3, apply: 2, applyAll: 0, noopInProcess: 30, startProcess: 5 };
-  if (size >= 1_000) return { gen: 5, apply: 5, applyAll: 5, noopInProcess: 200, startProcess: 15 };
-  return { gen: 5, apply: 7, applyAll: 7, noopInProcess: 500, startProcess: 15 };
+  // The per-driver targets are set at N = 1,000; at 10,000 they would add minutes for no target.
+  if (size >= 10_000) return { gen: 3, apply: 2, applyAll: 0, noopInProcess: 30, startProcess: 5, driverApply: 0, driverStart: 0 };
+  if (size >= 1_000) return { gen: 5, apply: 5, applyAll: 5, noopInProcess: 200, startProcess: 15, driverApply: 5, driverStart: 15 };
+  return { gen: 5, apply: 7, applyAll: 7, noopInProcess: 500, startProcess: 15, driverApply: 7, driverStart: 15 };
 }
 
 /** Runs the benchmark. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const { cpus } = await import("node:os");
   const figures: Figure[] = [];
+  const skippedDrivers = new Map<string, SkippedDriver>();
   for (const size of options.sizes) {
     const progress = (message: string) => options.onProgress?.(`[N=${size}] ${message}`);
+    const runs = options.runs(size);
     const workload = createWorkload(size, options.workDir);
+    const created = [workload];
     try {
-      figures.push(...(await measureWorkload(workload, options.runs(size), progress)));
+      const measured = await measureWorkload(workload, runs, progress);
+      figures.push(...measured.figures);
+      if (runs.driverApply > 0 || runs.driverStart > 0) {
+        const prepared: PreparedWorkload[] = [{ workload, registryKind: "sql", appliedDb: path.join(workload.root, "applied.db"), checksums: measured.registry.map((entry) => entry.checksum) }];
+        if (runs.driverStart > 0) {
+          progress("TypeScript-only workload: gen and apply");
+          const tsWorkload = createWorkload(size, options.workDir, 1);
+          created.push(tsWorkload);
+          prepared.push(await prepareTsOnlyWorkload(tsWorkload));
+        }
+        const drivers = await measureDrivers(prepared, runs, progress);
+        figures.push(...drivers.figures);
+        for (const skip of drivers.skipped) skippedDrivers.set(skip.driver, skip);
+      }
     } finally {
-      if (!options.keep) rmSync(workload.root, { recursive: true, force: true });
+      if (!options.keep) for (const folder of created) rmSync(folder.root, { recursive: true, force: true });
     }
   }
   return {
@@ -98,10 +128,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     pragmas: CONNECTION_PRAGMAS,
     figures,
     runtimeBundleBytes: await measureRuntimeBundleBytes(),
+    skippedDrivers: [...skippedDrivers.values()],
   };
 }
 
-async function measureWorkload(workload: Workload, runs: RunCounts, progress: (message: string) => void): Promise<Figure[]> {
+/** Generates the TypeScript-only workload's registry and migrates its `applied.db` with it. */
+async function prepareTsOnlyWorkload(workload: Workload): Promise<PreparedWorkload> {
+  runChildOrThrow(["--import", tsxLoader], binPath, ["gen"], { cwd: workload.root });
+  const registry = await loadRegistry(workload);
+  withDatabase(workload.root, "applied.db", (db) => void migrate(db, registry));
+  return { workload, registryKind: "ts", appliedDb: path.join(workload.root, "applied.db"), checksums: registry.map((entry) => entry.checksum) };
+}
+
+async function measureWorkload(workload: Workload, runs: RunCounts, progress: (message: string) => void): Promise<{ figures: Figure[]; registry: MigrationRegistry }> {
   const figures: Figure[] = [];
   const { size, root } = workload;
   const tsx = ["--import", tsxLoader];
@@ -202,7 +241,7 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
     figures.push(figure(`start-${mode.id}`, `whole-process no-op start, ${mode.label}`, size, app, floor, "process: open + one SELECT"));
     figures.push(figure(`start-registry-${mode.id}`, `process importing only the registry, ${mode.label}`, size, registryOnly, floor, "process: open + one SELECT"));
   }
-  return figures;
+  return { figures, registry };
 
   function measureGen(target: Workload, count: number): Figure[] {
     const cacheDir = path.join(target.root, "node_modules", ".cache");

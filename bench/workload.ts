@@ -44,13 +44,13 @@ export const TS_MIGRATION_EVERY = 10;
 /** The pragmas both stepwise and the raw baseline run with: what a typical app sets. */
 export const CONNECTION_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"] as const;
 
-/** The SQL of migration `version`. */
-export function describeWorkloadMigration(version: number): WorkloadMigration {
+/** The SQL of migration `version`; every `tsEvery`-th migration is TypeScript (1: all of them). */
+export function describeWorkloadMigration(version: number, tsEvery: number = TS_MIGRATION_EVERY): WorkloadMigration {
   const table = `bench_table_${version}`;
   return {
     version,
     name: `create_bench_table_${version}`,
-    kind: version % TS_MIGRATION_EVERY === 0 ? "ts" : "sql",
+    kind: version % tsEvery === 0 ? "ts" : "sql",
     upSql:
       `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount INTEGER NOT NULL DEFAULT 0, ` +
       `note TEXT, created_at TEXT NOT NULL);\nCREATE INDEX idx_${table}_name ON ${table} (name);`,
@@ -61,16 +61,17 @@ export function describeWorkloadMigration(version: number): WorkloadMigration {
 /**
  * Writes a project with `size` migrations into a new temp folder (under `parentDir` when given): the
  * migrations, package.json, tsconfig, a `node_modules/stepwise` that points at this repo's source, a
- * link to this repo's better-sqlite3, and the two start-up programs. The registry is not generated.
+ * link to this repo's driver libraries, and the start-up programs. The registry is not generated.
+ * With `tsEvery` 1 every migration is TypeScript: the registry of an app that writes only those.
  */
-export function createWorkload(size: number, parentDir: string = tmpdir()): Workload {
-  const root = mkdtempSync(path.join(parentDir, `stepwise-bench-${size}-`));
+export function createWorkload(size: number, parentDir: string = tmpdir(), tsEvery: number = TS_MIGRATION_EVERY): Workload {
+  const root = mkdtempSync(path.join(parentDir, `stepwise-bench-${size}${tsEvery === 1 ? "-ts" : ""}-`));
   const migrationsDir = path.join(root, "migrations");
   mkdirSync(migrationsDir, { recursive: true });
   const width = Math.max(3, String(size).length);
   const migrations: WorkloadMigration[] = [];
   for (let version = 1; version <= size; version++) {
-    const migration = describeWorkloadMigration(version);
+    const migration = describeWorkloadMigration(version, tsEvery);
     migrations.push(migration);
     const base = `${String(version).padStart(width, "0")}_${migration.name}`;
     if (migration.kind === "sql") {
@@ -97,13 +98,15 @@ export function createWorkload(size: number, parentDir: string = tmpdir()): Work
   const modules = path.join(root, "node_modules");
   const stub = path.join(modules, "stepwise");
   mkdirSync(stub, { recursive: true });
-  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", "./better-sqlite3": "./better-sqlite3.ts" } }));
+  const entries = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"];
+  const exports = Object.fromEntries([[".", "./index.ts"], ...entries.map((entry) => [`./${entry}`, `./${entry}.ts`])]);
+  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports }));
   // The sources through a link, so the specifier is a plain "./src/index.ts" that esbuild and tsx both
   // follow: a file URL is tsx's alone, and a path up to the repo breaks on a "#" or "%" in its name.
   symlinkSync(path.join(repoRoot, "src"), path.join(stub, "src"), "dir");
   writeFileSync(path.join(stub, "index.ts"), `export * from "./src/index.ts";\n`);
-  writeFileSync(path.join(stub, "better-sqlite3.ts"), `export * from "./src/entries/better-sqlite3.ts";\n`);
-  symlinkSync(path.join(repoRoot, "node_modules", "better-sqlite3"), path.join(modules, "better-sqlite3"), "dir");
+  for (const entry of entries) writeFileSync(path.join(stub, `${entry}.ts`), `export * from "./src/entries/${entry}.ts";\n`);
+  for (const library of ["better-sqlite3", "libsql", "sql.js"]) symlinkSync(path.join(repoRoot, "node_modules", library), path.join(modules, library), "dir");
 
   const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.pragma(${JSON.stringify(pragma)});`).join("\n");
   const appEntry = path.join(root, "src", "app.ts");

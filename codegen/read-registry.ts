@@ -16,8 +16,10 @@ export interface RecordedEntry {
 }
 
 /**
- * The entries of `export const migrations = [...]`, keyed by their `file`. Entries that cannot be
- * read (a hand-edited or foreign file) are left out; the caller then reports the file as a whole.
+ * The entries of `export const migrations = [...]`, keyed by their `file`: calls `sql(version, name,
+ * file, description, checksum, flags)` and `ts(..., module)`, or the object literals of registries
+ * written before that shape. Entries that cannot be read (a hand-edited or foreign file) are left
+ * out; the caller then reports the file as a whole.
  */
 export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
@@ -29,8 +31,8 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
       const list = unwrapExpression(declaration.initializer);
       if (!ts.isArrayLiteralExpression(list)) continue;
       for (const element of list.elements) {
-        if (!ts.isObjectLiteralExpression(element)) continue;
-        const fields = readLiteralFields(element);
+        const fields = ts.isObjectLiteralExpression(element) ? readLiteralFields(element) : ts.isCallExpression(element) ? readCallFields(element) : null;
+        if (fields === null) continue;
         const file = fields.get("file");
         if (typeof file !== "string") continue;
         const checksum = fields.get("checksum");
@@ -44,6 +46,21 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
     }
   }
   return entries;
+}
+
+/** The positions of `sql(...)` and `ts(...)` arguments, as `codegen/render.ts` writes them. */
+const CALL_FIELDS = ["version", "name", "file", "description", "checksum"] as const;
+
+function readCallFields(call: ts.CallExpression): Map<string, string | null> {
+  const fields = new Map<string, string | null>();
+  CALL_FIELDS.forEach((name, index) => {
+    const argument = call.arguments[index];
+    if (argument === undefined) return;
+    const value = unwrapExpression(argument);
+    if (ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value)) fields.set(name, value.text);
+    else if (value.kind === ts.SyntaxKind.NullKeyword) fields.set(name, null);
+  });
+  return fields;
 }
 
 function readLiteralFields(object: ts.ObjectLiteralExpression): Map<string, string | null> {

@@ -1,6 +1,12 @@
 /**
  * Renders `generated/registry.ts` from scanned migrations. The output depends only on its input, so
  * the same folder always gives the same bytes: no timestamps, no absolute paths, stable order.
+ *
+ * The shape is chosen for a start with nothing to apply, which reads only each entry's version,
+ * checksum and flags (measured in bench/README.md): one `sql(...)`/`ts(...)` call per migration,
+ * which compiles to less than an object literal each, and the SQL in one `sqlOf()` switch behind
+ * getters. The engine still scans that function's text but never compiles it or builds its strings
+ * unless a migration runs. Everything stays static and in the one file, readable in review.
  */
 import path from "node:path";
 import type { ScannedMigration } from "./scan.js";
@@ -32,8 +38,12 @@ export function renderRegistry(options: RenderOptions): string {
     REGISTRY_HEADER,
     `// Source: ${options.migrationsDirLabel}/. After adding, removing or editing a migration, run \`stepwise gen\``,
     "// (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.",
+    "//",
+    "// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum",
+    "// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function",
+    "// the JavaScript engine only skims at start-up and compiles the first time a migration runs.",
     "",
-    `import type { MigrationRegistry } from ${JSON.stringify(runtimeModule)};`,
+    `import type { ModuleMigrationEntry, SqlMigrationEntry } from ${JSON.stringify(runtimeModule)};`,
   ];
   for (const migration of options.migrations) {
     if (migration.kind !== "ts") continue;
@@ -42,30 +52,26 @@ export function renderRegistry(options: RenderOptions): string {
     specifier = specifier.replace(/\.ts$/, options.importExtension);
     lines.push(`import ${moduleIdentifier(migration)} from ${JSON.stringify(specifier)};`);
   }
-  lines.push("", "/** Every migration, in version order. */", "export const migrations = [");
+  const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
+  const hasTs = options.migrations.some((migration) => migration.kind === "ts");
+  // Only what the entries use is emitted, so an app compiling with noUnusedLocals accepts the file.
+  if (hasSql || hasTs) lines.push("", "const REVERSIBLE = 1;", "const TRANSACTION = 2;", "const DISABLE_FOREIGN_KEYS = 4;");
+  lines.push("", "/** Every migration, in version order. */", "export const migrations: readonly RegistryEntry[] = [");
   for (const migration of options.migrations) {
-    const fields = [
-      `version: ${migration.version}`,
-      `name: ${JSON.stringify(migration.name)}`,
-      `file: ${JSON.stringify(migration.file)}`,
-      `kind: ${JSON.stringify(migration.kind)}`,
-      `description: ${migration.description === null ? "null" : JSON.stringify(migration.description)}`,
-      `checksum: ${JSON.stringify(migration.checksum)}`,
-      `reversible: ${migration.reversible}`,
-      `transaction: ${migration.transaction}`,
-      `disableForeignKeys: ${migration.disableForeignKeys}`,
+    const args = [
+      String(migration.version),
+      JSON.stringify(migration.name),
+      JSON.stringify(migration.file),
+      migration.description === null ? "null" : JSON.stringify(migration.description),
+      JSON.stringify(migration.checksum),
+      renderFlags(migration),
     ];
-    if (migration.kind === "ts") {
-      fields.push(`module: ${moduleIdentifier(migration)}`);
-    } else {
-      fields.push(`upSql: ${templateLiteral(migration.upSql ?? "")}`);
-      fields.push(`downSql: ${migration.downSql == null ? "null" : templateLiteral(migration.downSql)}`);
-    }
-    lines.push(`  { ${fields.join(", ")} },`);
+    if (migration.kind === "ts") args.push(moduleIdentifier(migration));
+    lines.push(`  ${migration.kind === "ts" ? "ts" : "sql"}(${args.join(", ")}),`);
   }
   const versions = options.migrations.map((migration) => migration.version);
   lines.push(
-    "] as const satisfies MigrationRegistry;",
+    "];",
     "",
     "/** The versions this registry contains. */",
     `export type MigrationVersion = ${versions.length === 0 ? "never" : versions.join(" | ")};`,
@@ -73,8 +79,56 @@ export function renderRegistry(options: RenderOptions): string {
     "/** The newest version; 0 when there are no migrations. */",
     `export const latestVersion = ${versions.length === 0 ? 0 : versions[versions.length - 1]};`,
     "",
+    "/** One entry; its version is one of this registry's, so `up({ to })` accepts only those. */",
+    "export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };",
   );
+  if (hasSql) {
+    lines.push(
+      "",
+      "/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */",
+      "function sql(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number): RegistryEntry {",
+      "  return {",
+      '    version, name, file, kind: "sql", description, checksum,',
+      "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
+      "    get upSql() { return sqlOf(version)[0]; },",
+      "    get downSql() { return sqlOf(version)[1]; },",
+      "  };",
+      "}",
+    );
+  }
+  if (hasTs) {
+    lines.push(
+      "",
+      "/** A `.ts` migration, its module imported above. */",
+      'function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]): RegistryEntry {',
+      "  return {",
+      '    version, name, file, kind: "ts", description, checksum,',
+      "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
+      "    module,",
+      "  };",
+      "}",
+    );
+  }
+  if (hasSql) {
+    lines.push("", "/** The up and down SQL of each `.sql` migration, by version. */", "function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {", "  switch (version) {");
+    for (const migration of options.migrations) {
+      if (migration.kind === "ts") continue;
+      const down = migration.downSql == null ? "null" : templateLiteral(migration.downSql);
+      lines.push(`    case ${migration.version}: // ${migration.name}`, `      return [${templateLiteral(migration.upSql ?? "")}, ${down}];`);
+    }
+    lines.push("  }", "  throw new Error(`no SQL migration has version ${version}`);", "}");
+  }
+  lines.push("");
   return lines.join("\n");
+}
+
+function renderFlags(migration: ScannedMigration): string {
+  const flags = [
+    migration.reversible ? "REVERSIBLE" : null,
+    migration.transaction ? "TRANSACTION" : null,
+    migration.disableForeignKeys ? "DISABLE_FOREIGN_KEYS" : null,
+  ].filter((flag) => flag !== null);
+  return flags.length === 0 ? "0" : flags.join(" | ");
 }
 
 function moduleIdentifier(migration: ScannedMigration): string {

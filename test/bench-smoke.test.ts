@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { evaluateTargets, renderMarkdown } from "../bench/report.js";
+import { BENCH_DRIVERS } from "../bench/driver-programs.js";
+import { DRIVER_FIGURE_IDS } from "../bench/measure-drivers.js";
+import { DRIVER_TARGETS, evaluateDriverTargets, evaluateTargets, renderMarkdown } from "../bench/report.js";
 import { runBench } from "../bench/run-bench.js";
 import { makeTempDir } from "./support/project.js";
 
@@ -8,9 +10,36 @@ import { makeTempDir } from "./support/project.js";
 // only checked to be numbers: speed is the bench's business, not the suite's.
 test("the bench runs end to end on a tiny workload and reports every figure", async (t) => {
   const workDir = makeTempDir(t, "stepwise-bench-smoke-");
-  const result = await runBench({ sizes: [4], runs: () => ({ gen: 1, apply: 1, applyAll: 1, noopInProcess: 2, startProcess: 1 }), workDir });
+  const result = await runBench({ sizes: [4], runs: () => ({ gen: 1, apply: 1, applyAll: 1, noopInProcess: 2, startProcess: 1, driverApply: 1, driverStart: 1 }), workDir });
 
-  const ids = result.figures.map((figure) => figure.id).sort();
+  // Every driver is either measured under its own runtime (apply, and a no-op start on both
+  // registries) or skipped because that runtime is not installed here, and the skip says so.
+  const driverIds = Object.values(DRIVER_FIGURE_IDS).sort();
+  for (const driver of BENCH_DRIVERS) {
+    await t.test(`per-driver figures: ${driver.name}`, (st) => {
+      const skipped = result.skippedDrivers.find((skip) => skip.driver === driver.name);
+      const figures = result.figures.filter((figure) => figure.driver === driver.name);
+      if (skipped) {
+        assert.equal(figures.length, 0);
+        st.skip(skipped.reason);
+        return;
+      }
+      assert.deepEqual(figures.map((figure) => figure.id).sort(), driverIds);
+      for (const figure of figures) {
+        assert.equal(figure.runtime, driver.runtime);
+        for (const value of [figure.stepwise.median, figure.baseline.median, figure.ratio]) assert.ok(Number.isFinite(value) && value > 0, `${figure.id}: ${value}`);
+        if (figure.id === DRIVER_FIGURE_IDS.apply) continue;
+        // The start programs report their CPU time; a parse failure would be NaN.
+        for (const cpu of [figure.stepwiseCpuMs?.median, figure.baselineCpuMs?.median]) assert.ok(cpu !== undefined && Number.isFinite(cpu) && cpu > 0, `${figure.id} CPU: ${cpu}`);
+      }
+      const verdicts = evaluateDriverTargets(result).filter((verdict) => verdict.driver === driver.name);
+      assert.deepEqual(verdicts.map((verdict) => verdict.target.id), DRIVER_TARGETS.map((target) => target.id));
+      assert.ok(verdicts.every((verdict) => verdict.met !== null));
+    });
+  }
+  assert.ok(result.figures.some((figure) => figure.driver === "better-sqlite3"), "better-sqlite3 runs under this Node, so it is never skipped");
+
+  const ids = result.figures.filter((figure) => figure.driver === undefined).map((figure) => figure.id).sort();
   assert.deepEqual(ids, [
     "apply",
     "apply-all",

@@ -33,8 +33,9 @@ test("gen --check names an edited, a removed and a renamed migration", async (t)
   const registryText = readFileSync(project.registryFile, "utf8");
   const entryLine = (file: string) => {
     const lines = registryText.split("\n");
-    const fileLine = lines.findIndex((line) => line.includes(`file: "${file}"`));
-    return lines.slice(0, fileLine).findLastIndex((line) => line.trim() === "{") + 1;
+    // An entry is a call, sql(...) or ts(...), whose third argument is the file.
+    const fileLine = lines.findIndex((line) => line.trim() === `${JSON.stringify(file)},`);
+    return lines.slice(0, fileLine).findLastIndex((line) => /^\s*(sql|ts)\($/.test(line)) + 1;
   };
   const check = async () => {
     const result = await runCli(["gen", "--check"], { cwd: project.root });

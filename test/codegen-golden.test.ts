@@ -70,3 +70,52 @@ test("the golden registry loads as an app imports it, keeps SQL text exact, and 
   assert.equal(manager.up().steps.length, 5);
   assert.deepEqual(db.prepare("SELECT body FROM notes ORDER BY rowid").pluck().all(), ["a `quoted` word", "C:\\temp\\new"]);
 });
+
+// The no-op start's cost is the bench's business (bench/README.md); what a test can pin is the shape
+// that makes it cheap and the compatibility it must keep.
+test("the golden registry keeps SQL behind getters that give the exact text, and its entries copy as plain objects", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const migrations = await project.load();
+  for (const entry of migrations) {
+    if (entry.kind !== "sql") {
+      assert.equal(typeof entry.module.up, "function", `${entry.file}: a TypeScript entry carries its module`);
+      continue;
+    }
+    const source = readFileSync(path.join(project.root, entry.file), "utf8");
+    const up = Object.getOwnPropertyDescriptor(entry, "upSql");
+    const down = Object.getOwnPropertyDescriptor(entry, "downSql");
+    assert.equal(typeof up?.get, "function", `${entry.file}: upSql is a getter, so loading the registry builds no SQL`);
+    assert.equal(typeof down?.get, "function", `${entry.file}: downSql is a getter`);
+    assert.ok(up?.enumerable && down?.enumerable, "spread and JSON see the SQL");
+    assert.ok(source.includes(entry.upSql), `${entry.file}: up SQL is the file's text`);
+    assert.equal(entry.downSql === null, !entry.reversible);
+    // Code that copies an entry (tests that tamper with one, tools that serialise it) gets the text.
+    const copy = { ...entry };
+    assert.equal(Object.getOwnPropertyDescriptor(copy, "upSql")?.value, entry.upSql);
+    assert.equal(JSON.parse(JSON.stringify(entry)).downSql, entry.downSql);
+  }
+});
+
+test("a no-op start reads no SQL text: migrate on an up-to-date database never calls a getter, and a plain entry that lies about its down is still refused", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const migrations = await project.load();
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  new MigrationManager(db, migrations).up();
+
+  // The same entries, their SQL behind getters that fail the test when read.
+  const reads: string[] = [];
+  const trapped = migrations.map((entry) => {
+    if (entry.kind !== "sql") return entry;
+    const { upSql: _up, downSql: _down, ...hot } = entry;
+    const trap = (field: string) => ({ enumerable: true, get: () => (reads.push(`${entry.version}.${field}`), null) });
+    return Object.defineProperties(hot, { upSql: trap("upSql"), downSql: trap("downSql") }) as typeof entry;
+  });
+  const result = new MigrationManager(db, trapped).up();
+  assert.equal(result.steps.length, 0);
+  assert.deepEqual(reads, [], "the no-op start read SQL it never runs");
+
+  // Plain fields are checked as before: a reversible flag without a down is REGISTRY_INVALID.
+  const lying = migrations.map((entry) => (entry.kind === "sql" && entry.version === 1 ? { ...entry, downSql: null } : entry));
+  assert.throws(() => new MigrationManager(db, lying), { code: "REGISTRY_INVALID" });
+});

@@ -91,11 +91,23 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
       problems.push({ version: entry.version, file, message: `migration ${entry.version} has no checksum` });
     } else if (entry.disableForeignKeys && !entry.transaction) {
       problems.push({ version: entry.version, file, message: `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back` });
-    } else if (entry.reversible !== (entry.kind === "sql" ? entry.downSql !== null : typeof entry.module?.down === "function")) {
+    } else if (entry.reversible !== hasDown(entry)) {
       problems.push({ version: entry.version, file, message: `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down` });
     }
   });
   return problems;
+}
+
+/**
+ * Whether an entry has a down. A generated registry keeps each SQL text behind a getter so that a
+ * start that runs nothing never builds it (see `codegen/render.ts`); reading `downSql` here, for every
+ * entry, would build it all. gen derives `reversible` from the same file as that getter's text, so an
+ * accessor is taken at its flag; an entry with plain fields, as one written by hand, is checked.
+ */
+function hasDown(entry: MigrationEntry): boolean {
+  if (entry.kind !== "sql") return typeof entry.module?.down === "function";
+  if (typeof Object.getOwnPropertyDescriptor(entry, "downSql")?.get === "function") return entry.reversible;
+  return entry.downSql !== null;
 }
 
 /** Throws {@link RegistryInvalidError} when {@link findRegistryProblems} finds anything. */
