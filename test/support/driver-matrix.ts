@@ -132,6 +132,10 @@ export interface TestDatabase {
   /** Tables other than SQLite's own, sorted. */
   tableNames(): string[];
   userVersion(): number;
+  /** Whether the connection is inside a transaction, as the driver reports it. */
+  inTransaction(): boolean;
+  /** Everything observable (schema, every table's rows, `user_version`), for "nothing changed" assertions. */
+  snapshot(): DatabaseContents;
   /** A manager from the driver's own entry on {@link native}. */
   manager(migrations: MigrationRegistry, props?: MigrationManagerProps): SyncMigrationManager<unknown, MigrationRegistry>;
   /** The driver entry's `migrate` on {@link native}. */
@@ -140,6 +144,13 @@ export interface TestDatabase {
   reopen(): Promise<TestDatabase>;
   /** Closes the connection (sql.js: saves it to {@link file} first). Idempotent. */
   close(): void;
+}
+
+/** What {@link TestDatabase.snapshot} reads; compare two with `assert.deepEqual`. */
+export interface DatabaseContents {
+  readonly schema: readonly Record<string, unknown>[];
+  readonly rows: Readonly<Record<string, readonly Record<string, unknown>[]>>;
+  readonly userVersion: number;
 }
 
 /** One driver, as the parameterised suite sees it. */
@@ -179,6 +190,17 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
     exec: (sql) => void driver.exec(sql),
     tableNames: () => rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").map((row) => String(row.name)),
     userVersion: () => Number(rows("PRAGMA user_version")[0]?.user_version),
+    inTransaction: () => driver.inTransaction(),
+    snapshot: () => {
+      const contents: Record<string, Record<string, unknown>[]> = {};
+      for (const name of database.tableNames()) {
+        const quoted = `"${name.replace(/"/g, '""')}"`;
+        // ORDER BY every column: WITHOUT ROWID tables have no rowid to sort by.
+        const columns = rows(`PRAGMA table_info(${quoted})`).map((column) => `"${String(column.name).replace(/"/g, '""')}"`);
+        contents[name] = rows(`SELECT * FROM ${quoted} ORDER BY ${columns.join(", ")}`);
+      }
+      return { schema: rows("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"), rows: contents, userVersion: database.userVersion() };
+    },
     manager: (migrations, props) => new entry.MigrationManager(native as never, migrations, props),
     migrate: (migrations, options) => entry.migrate(native as never, migrations, options),
     reopen: async () => {
@@ -191,7 +213,8 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
       if (closed) return;
       closed = true;
       for (const closeOther of extraClosers.splice(0)) closeOther();
-      if (underTest.save) underTest.save(native, file);
+      // A test's folder may be removed (by its own `t.after`) before this close runs: nothing to keep then.
+      if (underTest.save && existsSync(path.dirname(file))) underTest.save(native, file);
       native.close();
     },
   };

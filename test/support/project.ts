@@ -105,7 +105,8 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
       if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
       // A query string makes each load a fresh module, so a test can edit and reload.
       const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
-      const loaded = (await tsImport(url, import.meta.url)) as { migrations: R };
+      // Bun runs TypeScript itself and has no `module.register`, which tsx's `tsImport` relies on.
+      const loaded = ("Bun" in globalThis ? await import(url) : await tsImport(url, import.meta.url)) as { migrations: R };
       return loaded.migrations;
     },
     databasePath(name = "app.db") {
