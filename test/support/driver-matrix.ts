@@ -6,7 +6,7 @@
  * `load` and `open`, so this list can be read on any runtime and a test loads only the drivers it
  * runs ({@link availableDrivers}). Adding a driver is one line here.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +58,17 @@ function driver(name: string, runtime: DriverRuntime, file: string, load: () => 
   return { name, runtime, entry: `src/entries/${file}.ts`, driverFile: `src/drivers/${file}.ts`, load: async () => (await load()) as DriverEntry, open, ...(save ? { save } : {}) };
 }
 
+/**
+ * Writes a sql.js database to `file`. An untouched empty database stays the zero-byte file it was, as
+ * it does on a file driver until something is written: `export()` would write a 4096-byte header page.
+ */
+function saveSqlJs(connection: unknown, file: string): void {
+  const db = connection as { export(): Uint8Array; exec(sql: string): Array<{ values: unknown[][] }> };
+  const untouched = db.exec("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version)")[0]?.values[0]?.[0] === 0;
+  if (untouched && existsSync(file) && statSync(file).size === 0) return;
+  writeFileSync(file, db.export());
+}
+
 /** Every driver, one line each. */
 export const DRIVERS: readonly DriverUnderTest[] = [
   driver("better-sqlite3", "node20", "better-sqlite3", () => import("../../src/entries/better-sqlite3.js"), async (file) => new (await import("better-sqlite3")).default(file)),
@@ -67,7 +78,7 @@ export const DRIVERS: readonly DriverUnderTest[] = [
   driver("sql.js", "node20", "sql-js", () => import("../../src/entries/sql-js.js"), async (file) => {
     const SQL = await (await import("sql.js")).default();
     return new SQL.Database(existsSync(file) ? readFileSync(file) : undefined);
-  }, (connection, file) => writeFileSync(file, (connection as { export(): Uint8Array }).export())),
+  }, saveSqlJs),
 ];
 
 /** The repository root, for `entry`. */
