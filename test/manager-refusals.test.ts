@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { rmSync, writeFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import type { MigrationRegistry, SyncMigrationManager } from "./support/stepwise.js";
+import type { MigrationRegistry } from "./support/stepwise.js";
+import type { SyncMigrationManager } from "../src/core/manager.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 

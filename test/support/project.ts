@@ -105,8 +105,7 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
       if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
       // A query string makes each load a fresh module, so a test can edit and reload.
       const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
-      // Bun runs TypeScript itself and has no `module.register`, which tsx's `tsImport` relies on.
-      const loaded = ("Bun" in globalThis ? await import(url) : await tsImport(url, import.meta.url)) as { migrations: R };
+      const loaded = ("Bun" in globalThis ? await importFreshUnderBun(root, migrationsDir, registryFile, loadCount) : await tsImport(url, import.meta.url)) as { migrations: R };
       return loaded.migrations;
     },
     databasePath(name = "app.db") {
@@ -114,6 +113,20 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
     },
   };
   return project;
+}
+
+/**
+ * Imports the registry under Bun, which runs TypeScript itself and has no `module.register` (what
+ * tsx's `tsImport` needs), and caches a module by its path whatever the query string: so each load
+ * imports a copy of the registry and the migrations from a folder of its own, inside the project so
+ * that `stepwise` still resolves.
+ */
+async function importFreshUnderBun(root: string, migrationsDir: string, registryFile: string, loadCount: number): Promise<unknown> {
+  const copy = path.join(root, `.load-${loadCount}`);
+  cpSync(migrationsDir, path.join(copy, path.relative(root, migrationsDir)), { recursive: true });
+  const registryCopy = path.join(copy, path.relative(root, registryFile));
+  cpSync(registryFile, registryCopy);
+  return import(pathToFileURL(registryCopy).href);
 }
 
 /** What a child process did. */
