@@ -233,6 +233,20 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
 }
 
 /**
+ * Opens `file` with the first driver that loads on this runtime; the caller closes it. For a test
+ * whose subject is not the driver (the CLI, say) but that must still set up or read a database, on
+ * whichever runtime it runs.
+ */
+export async function openWithAnyDriver(file: string): Promise<TestDatabase> {
+  for (const underTest of availableDrivers()) {
+    if ((await unloadableReason(underTest)) !== null) continue;
+    const entry = await underTest.load();
+    return wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
+  }
+  throw new Error("no driver loads on this runtime");
+}
+
+/**
  * Declares `body`'s tests once per driver available on this runtime, each inside a `describe` named
  * `title [driver]`. A driver whose library cannot load here (a native addon built for another ABI) is
  * skipped as a whole with the reason printed. Await it at the top level of the test file:

@@ -157,8 +157,8 @@ export function collectOutput(child: ChildProcess, timeoutMs = 60_000): Promise<
 }
 
 /** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
-export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
-  const child = spawn(process.execPath, ["--import", tsxLoader, script, ...args], {
+export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; node?: string }): Promise<RunResult> {
+  const child = spawn(options.node ?? process.execPath, ["--import", tsxLoader, script, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -166,9 +166,20 @@ export function runNode(script: string, args: readonly string[], options: { cwd:
   return collectOutput(child, options.timeoutMs);
 }
 
+/**
+ * The Node that runs the bin. The CLI opens databases with better-sqlite3, whose addon is built for
+ * the Node that installed it, so a test running under Node 24 or Bun runs the bin under that Node:
+ * `STEPWISE_CLI_NODE` (set by `npm test`), else `node` on the PATH.
+ */
+export function cliNode(): string {
+  if (process.env.STEPWISE_CLI_NODE) return process.env.STEPWISE_CLI_NODE;
+  const underNode20 = !("Bun" in globalThis) && Number(process.versions.node.split(".")[0]) < 24;
+  return underNode20 ? process.execPath : "node";
+}
+
 /** Runs the real `stepwise` bin in `cwd`. */
 export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
-  return runNode(binPath, args, options);
+  return runNode(binPath, args, { ...options, node: cliNode() });
 }
 
 /** Reads a file's bytes, for before/after comparisons. */
