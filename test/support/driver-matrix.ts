@@ -255,46 +255,55 @@ export async function openWithAnyDriver(file: string): Promise<TestDatabase> {
  */
 export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void): Promise<void> {
   for (const underTest of availableDrivers()) {
-    const unloadable = await unloadableReason(underTest);
-    if (unloadable !== null) {
-      describe(`${title} [${underTest.name}]`, { skip: unloadable }, () => {});
+    const harness = await harnessOf(underTest);
+    if (typeof harness === "string") {
+      describe(`${title} [${underTest.name}]`, { skip: harness }, () => {});
       continue;
     }
-    const entry = await underTest.load();
-    const open = async (file: string): Promise<TestDatabase> => wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
-    const probeDir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
-    let capabilities: DriverCapabilities;
-    try {
-      const probe = await open(path.join(probeDir, "probe.db"));
-      capabilities = { ...probe.driver.capabilities };
-      probe.close();
-    } finally {
-      rmSync(probeDir, { recursive: true, force: true });
-    }
-    const harness: DriverHarness = {
-      name: underTest.name,
-      runtime: underTest.runtime,
-      underTest,
-      entry,
-      capabilities,
-      open,
-      withDatabase: async (run) => {
-        const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-"));
-        const database = await open(path.join(dir, "app.db"));
-        try {
-          return await run(database);
-        } finally {
-          database.close();
-          rmSync(dir, { recursive: true, force: true });
-        }
-      },
-      lacks: (t, ...needed) => {
-        const missing = needed.filter((capability) => !capabilities[capability]);
-        if (missing.length === 0) return false;
-        t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
-        return true;
-      },
-    };
     describe(`${title} [${underTest.name}]`, () => body(harness));
   }
+}
+
+/**
+ * The harness of one driver, or why its library cannot load here. For a test about one library's
+ * own feature (better-sqlite3's `defaultSafeIntegers`, say), which skips with that reason elsewhere.
+ */
+export async function harnessOf(underTest: DriverUnderTest): Promise<DriverHarness | string> {
+  const unloadable = await unloadableReason(underTest);
+  if (unloadable !== null) return unloadable;
+  const entry = await underTest.load();
+  const open = async (file: string): Promise<TestDatabase> => wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
+  const probeDir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
+  let capabilities: DriverCapabilities;
+  try {
+    const probe = await open(path.join(probeDir, "probe.db"));
+    capabilities = { ...probe.driver.capabilities };
+    probe.close();
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+  return {
+    name: underTest.name,
+    runtime: underTest.runtime,
+    underTest,
+    entry,
+    capabilities,
+    open,
+    withDatabase: async (run) => {
+      const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-"));
+      const database = await open(path.join(dir, "app.db"));
+      try {
+        return await run(database);
+      } finally {
+        database.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    lacks: (t, ...needed) => {
+      const missing = needed.filter((capability) => !capabilities[capability]);
+      if (missing.length === 0) return false;
+      t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
+      return true;
+    },
+  };
 }
