@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
 import type { BatchOptions, MigrationContext, MigrationEntry, StepwiseError } from "./support/stepwise.js";
-import { availableDrivers, describeEachDriver, harnessOf, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
+import { availableDrivers, describeEachDriver, harnessOf, skipWithReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { makeTempDir, readBytes } from "./support/project.js";
 
 interface WalkCase {
@@ -305,7 +305,7 @@ const betterSqlite3 = betterSqlite3Entry ? await harnessOf(betterSqlite3Entry) :
 
 test("better-sqlite3: integer keys beyond 2^53 on a connection with defaultSafeIntegers(true): every row, as bigints", async (t) => {
   if (typeof betterSqlite3 === "string") {
-    t.skip(betterSqlite3);
+    skipWithReason(t, betterSqlite3);
     return;
   }
   const openSafe = async (file: string) => {

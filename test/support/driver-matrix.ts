@@ -233,6 +233,15 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
 }
 
 /**
+ * Skips `t` with `reason` printed. Bun's reporter shows a skipped test's name but not the reason
+ * `t.skip` was given, so under Bun the reason also goes to stderr.
+ */
+export function skipWithReason(t: { skip(message?: string): void }, reason: string): void {
+  t.skip(reason);
+  if ("Bun" in globalThis) process.stderr.write(`# skip: ${reason}\n`);
+}
+
+/**
  * Opens `file` with the first driver that loads on this runtime; the caller closes it. For a test
  * whose subject is not the driver (the CLI, say) but that must still set up or read a database, on
  * whichever runtime it runs.
@@ -302,7 +311,7 @@ export async function harnessOf(underTest: DriverUnderTest): Promise<DriverHarne
     lacks: (t, ...needed) => {
       const missing = needed.filter((capability) => !capabilities[capability]);
       if (missing.length === 0) return false;
-      t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
+      skipWithReason(t, `${underTest.name} does not declare ${missing.join(", ")}`);
       return true;
     },
   };
