@@ -267,6 +267,7 @@ export async function describeEachDriver(title: string, body: (harness: DriverHa
     const harness = await harnessOf(underTest);
     if (typeof harness === "string") {
       describe(`${title} [${underTest.name}]`, { skip: harness }, () => {});
+      if ("Bun" in globalThis) process.stderr.write(`# skip: ${title} [${underTest.name}]: ${harness}\n`);
       continue;
     }
     describe(`${title} [${underTest.name}]`, () => body(harness));
