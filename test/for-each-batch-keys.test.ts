@@ -1,16 +1,15 @@
 /**
  * `context.forEachBatch` under keys that do not match the rows: every case either visits every row
  * exactly once, or throws BATCH_KEY_INVALID and leaves the file byte for byte as it was. Each walk
- * runs as a real migration through the manager on a real SQLite file.
+ * runs as a real migration through the manager on a real SQLite file, on every driver available here,
+ * so each driver's batch adapter is walked; handlers write through the driver's own `run`.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationManager, type BatchOptions, type MigrationContext, type MigrationEntry, type StepwiseError } from "./support/stepwise.js";
+import type { BatchOptions, MigrationContext, MigrationEntry, StepwiseError } from "./support/stepwise.js";
+import { availableDrivers, describeEachDriver, harnessOf, skipWithReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { makeTempDir, readBytes } from "./support/project.js";
-
-type Db = InstanceType<typeof Database>;
 
 interface WalkCase {
   /** Creates and fills the tables; it runs as migration 1, so the database is managed. */
@@ -20,10 +19,8 @@ interface WalkCase {
   readonly markTable?: string;
   /** The column to find a visited row by; default `options.key ?? "id"`. */
   readonly markColumn?: string;
-  /** Turns on `defaultSafeIntegers`, as an app with 64-bit keys does. */
-  readonly safeIntegers?: boolean;
-  /** Runs after each batch is marked, to misbehave like a real handler might. */
-  readonly afterBatch?: (db: Db, rows: Record<string, unknown>[]) => void;
+  /** Runs after each batch is marked, to misbehave like a real handler might; writes go through the driver. */
+  readonly afterBatch?: (db: TestDatabase, rows: Record<string, unknown>[]) => void;
 }
 
 const sqlEntry = (setup: string): MigrationEntry => ({
@@ -41,7 +38,7 @@ const sqlEntry = (setup: string): MigrationEntry => ({
 });
 
 /** Migration 2 walks with the case's options and counts each row it is handed in `touched`. */
-function walkEntry(walk: WalkCase, seen: Record<string, unknown>[]): MigrationEntry {
+function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], db: TestDatabase): MigrationEntry {
   const key = walk.options.key ?? "id";
   const markTable = walk.markTable ?? walk.options.table;
   const markColumn = walk.markColumn ?? key;
@@ -56,12 +53,12 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[]): MigrationEn
     transaction: true,
     disableForeignKeys: false,
     module: {
-      up(db, context: MigrationContext) {
-        const mark = db.prepare(`UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} IS ?`);
+      up(_native, context: MigrationContext) {
+        const mark = `UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} IS ?`;
         context.forEachBatch(walk.options, (rows) => {
           for (const row of rows) {
             seen.push({ ...row });
-            mark.run(row[key]);
+            db.driver.run(mark, [row[key]]);
           }
           walk.afterBatch?.(db, rows);
         });
@@ -70,35 +67,40 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[]): MigrationEn
   };
 }
 
-/** Applies migration 1, then runs the walk as migration 2. */
-function runWalk(t: { after(fn: () => void): void }, walk: WalkCase) {
+/** Applies migration 1, then runs the walk as migration 2, on `h`'s driver. */
+async function runWalk(h: DriverHarness, t: { after(fn: () => void): void }, walk: WalkCase, open?: (file: string) => Promise<TestDatabase>) {
   const file = path.join(makeTempDir(t), "walk.db");
-  const db = new Database(file);
+  const db = await (open ?? h.open)(file);
   t.after(() => db.close());
-  if (walk.safeIntegers) db.defaultSafeIntegers(true);
   const seen: Record<string, unknown>[] = [];
-  const manager = new MigrationManager(db, [sqlEntry(walk.setup), walkEntry(walk, seen)]);
+  const manager = db.manager([sqlEntry(walk.setup), walkEntry(walk, seen, db)]);
   manager.up({ to: 1 });
+  db.close();
   const before = readBytes(file);
+  const walking = await (open ?? h.open)(file);
+  t.after(() => walking.close());
+  const walkingManager = walking.manager([sqlEntry(walk.setup), walkEntry(walk, seen, walking)]);
   let error: StepwiseError | null = null;
   try {
-    manager.up();
+    walkingManager.up();
   } catch (caught) {
     error = caught as StepwiseError;
   }
-  return { db, file, before, seen, error, version: manager.currentVersion() };
+  return { db: walking, file, before, seen, error, version: walkingManager.currentVersion() };
 }
 
+type WalkResult = Awaited<ReturnType<typeof runWalk>>;
+
 /** Asserts the walk handed every row of `table` to the handler exactly once, and was recorded. */
-function assertEveryRowVisitedOnce(result: ReturnType<typeof runWalk>, table: string, rowCount: number): void {
+function assertEveryRowVisitedOnce(result: WalkResult, table: string, rowCount: number): void {
   assert.equal(result.error, null, result.error?.message);
   assert.equal(result.version, 2);
-  const counts = result.db.prepare(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`).safeIntegers(false).all();
+  const counts = result.db.rows(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`);
   assert.deepEqual(counts, [{ touched: 1, n: rowCount }]);
 }
 
 /** Asserts the walk was refused with BATCH_KEY_INVALID and the file is as it was before. */
-function assertRefusedUnchanged(result: ReturnType<typeof runWalk>, problem: string): void {
+function assertRefusedUnchanged(result: WalkResult, problem: string): void {
   assert.ok(result.error, "the walk was not refused");
   assert.equal(result.error.code, "BATCH_KEY_INVALID", result.error.message);
   const fields = result.error as StepwiseError & { problem: string; version: number | null; file: string | null };
@@ -114,192 +116,207 @@ function assertRefusedUnchanged(result: ReturnType<typeof runWalk>, problem: str
 const fill = (table: string, columns: string, count: number, row: (i: number) => string) =>
   `INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: count }, (_, i) => `(${row(i + 1)})`).join(", ")};`;
 
-describe("forEachBatch visits every row whatever the key's spelling", () => {
-  test("a column declared ID, walked with the default key id", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (ID INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "ID", 25, String)}`,
-      options: { table: "people", batchSize: 4 },
-    });
-    assertEveryRowVisitedOnce(result, "people", 25);
-    // Rows carry the key under the spelling the migration asked for.
-    assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 25 }, (_, i) => i + 1));
-  });
-
-  test("a text key declared Code, walked as code with columns that leave it out and spell another column differently", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE items (Code TEXT NOT NULL UNIQUE, Label TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "Code, Label", 12, (i) => `'c${String(i).padStart(2, "0")}', 'l${i}'`)}`,
-      options: { table: "ITEMS", key: "code", columns: ["label"], batchSize: 5 },
-      markTable: "items",
-    });
-    assertEveryRowVisitedOnce(result, "items", 12);
-    assert.deepEqual(Object.keys(result.seen[0]!).sort(), ["code", "label"]);
-    assert.equal(result.seen[0]!.label, "l1");
-  });
-
-  for (const alias of ["rowid", "ROWID", "oid", "_rowid_"]) {
-    test(`key "${alias}" without columns, on a table whose INTEGER PRIMARY KEY aliases the rowid`, (t) => {
-      const result = runWalk(t, {
-        setup: `CREATE TABLE events (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("events", "id", 11, (i) => String(i * 3))}`,
-        options: { table: "events", key: alias, batchSize: 3 },
+await describeEachDriver("forEachBatch keys", (h) => {
+  describe("forEachBatch visits every row whatever the key's spelling", () => {
+    test("a column declared ID, walked with the default key id", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (ID INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "ID", 25, String)}`,
+        options: { table: "people", batchSize: 4 },
       });
-      assertEveryRowVisitedOnce(result, "events", 11);
-      assert.deepEqual(result.seen.map((row) => row[alias]), Array.from({ length: 11 }, (_, i) => (i + 1) * 3));
+      assertEveryRowVisitedOnce(result, "people", 25);
+      // Rows carry the key under the spelling the migration asked for.
+      assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 25 }, (_, i) => i + 1));
     });
-  }
 
-  test(`key "rowid" with columns, on a table without an INTEGER PRIMARY KEY`, (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE notes (body TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("notes", "body", 9, (i) => `'n${i}'`)}`,
-      options: { table: "notes", key: "rowid", columns: ["body"], batchSize: 2 },
+    test("a text key declared Code, walked as code with columns that leave it out and spell another column differently", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE items (Code TEXT NOT NULL UNIQUE, Label TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "Code, Label", 12, (i) => `'c${String(i).padStart(2, "0")}', 'l${i}'`)}`,
+        options: { table: "ITEMS", key: "code", columns: ["label"], batchSize: 5 },
+        markTable: "items",
+      });
+      assertEveryRowVisitedOnce(result, "items", 12);
+      assert.deepEqual(Object.keys(result.seen[0]!).sort(), ["code", "label"]);
+      assert.equal(result.seen[0]!.label, "l1");
     });
-    assertEveryRowVisitedOnce(result, "notes", 9);
-  });
 
-  test("a table name that needs quoting", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE "order ""items"" 2" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"order ""items"" 2"`, "id", 7, String)}`,
-      options: { table: 'order "items" 2', batchSize: 2 },
+    for (const alias of ["rowid", "ROWID", "oid", "_rowid_"]) {
+      test(`key "${alias}" without columns, on a table whose INTEGER PRIMARY KEY aliases the rowid`, async (t) => {
+        const result = await runWalk(h, t, {
+          setup: `CREATE TABLE events (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("events", "id", 11, (i) => String(i * 3))}`,
+          options: { table: "events", key: alias, batchSize: 3 },
+        });
+        assertEveryRowVisitedOnce(result, "events", 11);
+        assert.deepEqual(result.seen.map((row) => row[alias]), Array.from({ length: 11 }, (_, i) => (i + 1) * 3));
+      });
+    }
+
+    test(`key "rowid" with columns, on a table without an INTEGER PRIMARY KEY`, async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE notes (body TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("notes", "body", 9, (i) => `'n${i}'`)}`,
+        options: { table: "notes", key: "rowid", columns: ["body"], batchSize: 2 },
+      });
+      assertEveryRowVisitedOnce(result, "notes", 9);
     });
-    assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
-  });
 
-  test("a view walked by one of its columns", (t) => {
-    const result = runWalk(t, {
-      setup:
-        `CREATE TABLE accounts (id INTEGER PRIMARY KEY, active INTEGER, touched INTEGER NOT NULL DEFAULT 0); ` +
-        `${fill("accounts", "id, active", 10, (i) => `${i}, ${i % 2}`)} CREATE VIEW active_accounts AS SELECT id AS Account FROM accounts WHERE active = 1;`,
-      options: { table: "active_accounts", key: "account", batchSize: 2 },
-      markTable: "accounts",
-      markColumn: "id",
+    test("a table name that needs quoting", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE "order ""items"" 2" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"order ""items"" 2"`, "id", 7, String)}`,
+        options: { table: 'order "items" 2', batchSize: 2 },
+      });
+      assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
     });
-    assert.equal(result.error, null, result.error?.message);
-    assert.deepEqual(result.db.prepare("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").pluck().all(), [1, 3, 5, 7, 9]);
-  });
 
-  test("an empty table: no batch, and the migration is applied", (t) => {
-    const result = runWalk(t, { setup: "CREATE TABLE empty (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);", options: { table: "empty" } });
-    assert.equal(result.error, null, result.error?.message);
-    assert.equal(result.version, 2);
-    assert.equal(result.seen.length, 0);
-  });
-});
-
-test("integer keys beyond 2^53 on a connection with defaultSafeIntegers(true): every row, as bigints", (t) => {
-  const result = runWalk(t, {
-    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
-    options: { table: "big", batchSize: 2 },
-    safeIntegers: true,
-  });
-  assertEveryRowVisitedOnce(result, "big", 7);
-  assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)));
-});
-
-describe("forEachBatch refuses a key it cannot walk, before writing anything", () => {
-  test("a key the table does not have", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (person_id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "person_id", 5, String)}`,
-      options: { table: "people", batchSize: 2 },
-      markColumn: "person_id",
+    test("a view walked by one of its columns", async (t) => {
+      const result = await runWalk(h, t, {
+        setup:
+          `CREATE TABLE accounts (id INTEGER PRIMARY KEY, active INTEGER, touched INTEGER NOT NULL DEFAULT 0); ` +
+          `${fill("accounts", "id, active", 10, (i) => `${i}, ${i % 2}`)} CREATE VIEW active_accounts AS SELECT id AS Account FROM accounts WHERE active = 1;`,
+        options: { table: "active_accounts", key: "account", batchSize: 2 },
+        markTable: "accounts",
+        markColumn: "id",
+      });
+      assert.equal(result.error, null, result.error?.message);
+      assert.deepEqual(result.db.rows("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").map((row) => row.id), [1, 3, 5, 7, 9]);
     });
-    assertRefusedUnchanged(result, "no-such-column");
-    assert.deepEqual((result.error as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
-  });
 
-  test("a table that does not exist", (t) => {
-    const result = runWalk(t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
-    assertRefusedUnchanged(result, "no-such-table");
-  });
-
-  test("rowid on a WITHOUT ROWID table", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE tags (name TEXT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; ${fill("tags", "name", 5, (i) => `'t${i}'`)}`,
-      options: { table: "tags", key: "rowid" },
-      markColumn: "name",
+    test("an empty table: no batch, and the migration is applied", async (t) => {
+      const result = await runWalk(h, t, { setup: "CREATE TABLE empty (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);", options: { table: "empty" } });
+      assert.equal(result.error, null, result.error?.message);
+      assert.equal(result.version, 2);
+      assert.equal(result.seen.length, 0);
     });
-    assertRefusedUnchanged(result, "no-rowid");
   });
 
-  test("rowid on a view", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE base (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("base", "id", 5, String)} CREATE VIEW everything AS SELECT * FROM base;`,
-      options: { table: "everything", key: "oid" },
-      markTable: "base",
-      markColumn: "id",
+  describe("forEachBatch refuses a key it cannot walk, before writing anything", () => {
+    test("a key the table does not have", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (person_id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "person_id", 5, String)}`,
+        options: { table: "people", batchSize: 2 },
+        markColumn: "person_id",
+      });
+      assertRefusedUnchanged(result, "no-such-column");
+      assert.deepEqual((result.error as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
     });
-    assertRefusedUnchanged(result, "no-rowid");
-  });
 
-  test("a NULL key in one row", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (external_id INTEGER, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "external_id", 8, (i) => (i === 8 ? "NULL" : String(i)))}`,
-      options: { table: "people", key: "external_id", batchSize: 3 },
+    test("a table that does not exist", async (t) => {
+      const result = await runWalk(h, t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
+      assertRefusedUnchanged(result, "no-such-table");
     });
-    assertRefusedUnchanged(result, "null-key");
-  });
 
-  test("a key shared by rows that a batch boundary would split", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 9, (i) => String(Math.ceil(i / 3)))}`,
-      options: { table: "people", key: "team", batchSize: 2 },
+    test("rowid on a WITHOUT ROWID table", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE tags (name TEXT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; ${fill("tags", "name", 5, (i) => `'t${i}'`)}`,
+        options: { table: "tags", key: "rowid" },
+        markColumn: "name",
+      });
+      assertRefusedUnchanged(result, "no-rowid");
     });
-    assertRefusedUnchanged(result, "duplicate-key");
-  });
 
-  test("text keys equal under the column's collation", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (email TEXT COLLATE NOCASE, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO people (email) VALUES ('a@x'), ('A@X'), ('b@x');`,
-      options: { table: "people", key: "email", batchSize: 1 },
+    test("rowid on a view", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE base (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("base", "id", 5, String)} CREATE VIEW everything AS SELECT * FROM base;`,
+        options: { table: "everything", key: "oid" },
+        markTable: "base",
+        markColumn: "id",
+      });
+      assertRefusedUnchanged(result, "no-rowid");
     });
-    assertRefusedUnchanged(result, "duplicate-key");
+
+    test("a NULL key in one row", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (external_id INTEGER, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "external_id", 8, (i) => (i === 8 ? "NULL" : String(i)))}`,
+        options: { table: "people", key: "external_id", batchSize: 3 },
+      });
+      assertRefusedUnchanged(result, "null-key");
+    });
+
+    test("a key shared by rows that a batch boundary would split", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 9, (i) => String(Math.ceil(i / 3)))}`,
+        options: { table: "people", key: "team", batchSize: 2 },
+      });
+      assertRefusedUnchanged(result, "duplicate-key");
+    });
+
+    test("text keys equal under the column's collation", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (email TEXT COLLATE NOCASE, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO people (email) VALUES ('a@x'), ('A@X'), ('b@x');`,
+        options: { table: "people", key: "email", batchSize: 1 },
+      });
+      assertRefusedUnchanged(result, "duplicate-key");
+    });
+
+    test("a duplicate key the handler adds during the walk rolls the whole migration back", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 6, String)}`,
+        options: { table: "people", key: "team", batchSize: 2 },
+        afterBatch: (db, rows) => {
+          db.driver.run("INSERT INTO people (team) VALUES (?)", [rows.at(-1)!.team]);
+        },
+      });
+      assertRefusedUnchanged(result, "duplicate-key");
+    });
+
+    test("integer keys beyond 2^53, which a JavaScript number cannot page past exactly", async (t) => {
+      const result = await runWalk(h, t, {
+        setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 6, (i) => `9007199254740990 + ${i}`)}`,
+        options: { table: "big", batchSize: 2 },
+      });
+      assertRefusedUnchanged(result, "unsafe-integer");
+    });
   });
 
-  test("a duplicate key the handler adds during the walk rolls the whole migration back", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 6, String)}`,
-      options: { table: "people", key: "team", batchSize: 2 },
+  test("rows the handler appends past the walk's bound are not visited, from a full batch or the last, short one", async (t) => {
+    // The walk covers keys up to the largest one when it starts (so a handler that keeps feeding rows
+    // ahead cannot make it endless); rows appended past it are treated alike whichever batch adds them.
+    const result = await runWalk(h, t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
+      options: { table: "queue", batchSize: 4 },
       afterBatch: (db, rows) => {
-        db.prepare("INSERT INTO people (team) VALUES (?)").run(rows.at(-1)!.team);
+        if (rows.length === 4) db.exec("INSERT INTO queue (id) VALUES (100)");
+        else db.exec("INSERT INTO queue (id) VALUES (6), (7)");
       },
     });
-    assertRefusedUnchanged(result, "duplicate-key");
+    assert.equal(result.error, null, result.error?.message);
+    assert.equal(result.version, 2);
+    assert.deepEqual(result.db.rows("SELECT id FROM queue WHERE touched = 1 ORDER BY id").map((row) => row.id), [1, 2, 3, 4, 5]);
+    assert.deepEqual(result.db.rows("SELECT id FROM queue WHERE touched = 0 ORDER BY id").map((row) => row.id), [6, 7, 100]);
   });
 
-  test("integer keys beyond 2^53, which a JavaScript number cannot page past exactly", (t) => {
-    const result = runWalk(t, {
-      setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 6, (i) => `9007199254740990 + ${i}`)}`,
-      options: { table: "big", batchSize: 2 },
+  test("rows the handler adds inside the walk's bound, ahead of it, are visited once", async (t) => {
+    let added = false;
+    const result = await runWalk(h, t, {
+      setup: `CREATE TABLE gaps (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO gaps (id) VALUES (1), (2), (3), (20);`,
+      options: { table: "gaps", batchSize: 2 },
+      afterBatch: (db) => {
+        if (added) return;
+        added = true;
+        db.exec("INSERT INTO gaps (id) VALUES (10), (11)");
+      },
     });
-    assertRefusedUnchanged(result, "unsafe-integer");
+    assertEveryRowVisitedOnce(result, "gaps", 6);
   });
 });
 
-test("rows the handler appends past the walk's bound are not visited, from a full batch or the last, short one", (t) => {
-  // The walk covers keys up to the largest one when it starts (so a handler that keeps feeding rows
-  // ahead cannot make it endless); rows appended past it are treated alike whichever batch adds them.
-  const result = runWalk(t, {
-    setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
-    options: { table: "queue", batchSize: 4 },
-    afterBatch: (db, rows) => {
-      if (rows.length === 4) db.prepare("INSERT INTO queue (id) VALUES (100)").run();
-      else db.prepare("INSERT INTO queue (id) VALUES (6), (7)").run();
-    },
-  });
-  assert.equal(result.error, null, result.error?.message);
-  assert.equal(result.version, 2);
-  assert.deepEqual(result.db.prepare("SELECT id FROM queue WHERE touched = 1 ORDER BY id").pluck().all(), [1, 2, 3, 4, 5]);
-  assert.deepEqual(result.db.prepare("SELECT id FROM queue WHERE touched = 0 ORDER BY id").pluck().all(), [6, 7, 100]);
-});
+// better-sqlite3's own `defaultSafeIntegers`, which the better-sqlite3 driver must honour: so this
+// runs on that library only, and skips with the reason wherever it is not run or its addon cannot load.
+const betterSqlite3Entry = availableDrivers().find((candidate) => candidate.name === "better-sqlite3");
+const betterSqlite3 = betterSqlite3Entry ? await harnessOf(betterSqlite3Entry) : "better-sqlite3 is not among the drivers this runtime runs (STEPWISE_DRIVERS, or the runtime)";
 
-test("rows the handler adds inside the walk's bound, ahead of it, are visited once", (t) => {
-  let added = false;
-  const result = runWalk(t, {
-    setup: `CREATE TABLE gaps (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO gaps (id) VALUES (1), (2), (3), (20);`,
-    options: { table: "gaps", batchSize: 2 },
-    afterBatch: (db) => {
-      if (added) return;
-      added = true;
-      db.prepare("INSERT INTO gaps (id) VALUES (10), (11)").run();
-    },
-  });
-  assertEveryRowVisitedOnce(result, "gaps", 6);
+test("better-sqlite3: integer keys beyond 2^53 on a connection with defaultSafeIntegers(true): every row, as bigints", async (t) => {
+  if (typeof betterSqlite3 === "string") {
+    skipWithReason(t, betterSqlite3);
+    return;
+  }
+  const openSafe = async (file: string) => {
+    const db = await betterSqlite3.open(file);
+    (db.native as { defaultSafeIntegers(on: boolean): void }).defaultSafeIntegers(true);
+    return db;
+  };
+  const result = await runWalk(betterSqlite3, t, {
+    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
+    options: { table: "big", batchSize: 2 },
+  }, openSafe);
+  assertEveryRowVisitedOnce(result, "big", 7);
+  assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)));
 });

@@ -2,65 +2,72 @@
  * Table rebuilds with foreign keys. Rebuilding a parent table (create, copy, DROP, rename) with
  * enforcement on cascade-deletes its children, because DROP TABLE deletes every row first. The
  * `foreign_keys:off` flag (TS: `disableForeignKeys`) switches enforcement off around the
- * transaction, checks `PRAGMA foreign_key_check` before committing, and restores it.
+ * transaction, checks `PRAGMA foreign_key_check` before committing, and restores it. The runtime
+ * tests run on every driver available here; they need the declared `foreignKeySwitch`.
  */
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationManager, type ForeignKeyViolationError } from "./support/stepwise.js";
+import type { ForeignKeyViolationError } from "./support/stepwise.js";
+import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 
 const REBUILD = "002_rebuild_authors_born_integer.sql";
 
-function openWithForeignKeys(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma("foreign_keys = ON");
+async function openWithForeignKeys(h: DriverHarness, t: { after(fn: () => void): void }, file: string) {
+  const db = await h.open(file);
+  t.after(() => db.close());
+  db.exec("PRAGMA foreign_keys = ON");
   return db;
 }
 
-test("rebuilding a parent table with foreign_keys:off keeps every child row, and enforcement is restored", async (t) => {
-  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
-  const migrations = await project.load();
-  const db = openWithForeignKeys(project.databasePath());
-  t.after(() => db.close());
-  new MigrationManager(db, migrations).up();
-  assert.equal(db.prepare("SELECT count(*) FROM books").pluck().get(), 4);
-  assert.equal(db.prepare("SELECT typeof(born) FROM authors WHERE id = 1").pluck().get(), "integer");
-  assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
-  assert.deepEqual(db.pragma("foreign_key_check"), []);
-});
+await describeEachDriver("foreign-key rebuilds", (h) => {
+  test("rebuilding a parent table with foreign_keys:off keeps every child row, and enforcement is restored", async (t) => {
+    if (h.lacks(t, "foreignKeySwitch")) return;
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    const migrations = await project.load();
+    const db = await openWithForeignKeys(h, t, project.databasePath());
+    db.manager(migrations).up();
+    assert.equal(db.value("SELECT count(*) FROM books"), 4);
+    assert.equal(db.value("SELECT typeof(born) FROM authors WHERE id = 1"), "integer");
+    assert.equal(db.value("PRAGMA foreign_keys"), 1);
+    assert.deepEqual(db.rows("PRAGMA foreign_key_check"), []);
+  });
 
-test("the same rebuild without the flag cascade-deletes the children (what the flag prevents)", async (t) => {
-  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
-  const file = path.join(project.migrationsDir, REBUILD);
-  writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up foreign_keys:off", "-- migrate:up"));
-  const migrations = await project.load();
-  const db = openWithForeignKeys(project.databasePath());
-  t.after(() => db.close());
-  new MigrationManager(db, migrations).up();
-  assert.equal(db.prepare("SELECT count(*) FROM books").pluck().get(), 0);
-});
+  test("the same rebuild without the flag cascade-deletes the children (what the flag prevents)", async (t) => {
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    const file = path.join(project.migrationsDir, REBUILD);
+    writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up foreign_keys:off", "-- migrate:up"));
+    const migrations = await project.load();
+    const db = await openWithForeignKeys(h, t, project.databasePath());
+    db.manager(migrations).up();
+    assert.equal(db.value("SELECT count(*) FROM books"), 0);
+  });
 
-test("a rebuild that leaves dangling references rolls back with FOREIGN_KEY_VIOLATION", async (t) => {
-  const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
-  const file = path.join(project.migrationsDir, REBUILD);
-  writeFileSync(file, readFileSync(file, "utf8").replace("FROM authors;", "FROM authors WHERE id <> 3;"));
-  const migrations = await project.load();
-  const db = openWithForeignKeys(project.databasePath());
-  t.after(() => db.close());
-  const manager = new MigrationManager(db, migrations);
-  manager.up({ to: 1 });
-  const before = readBytes(project.databasePath());
-  assert.throws(
-    () => manager.up(),
-    (error: ForeignKeyViolationError) =>
-      error.code === "FOREIGN_KEY_VIOLATION" && error.version === 2 && error.violationCount === 1 && error.violations[0]!.table === "books" && error.violations[0]!.parent === "authors",
-  );
-  assert.deepEqual(readBytes(project.databasePath()), before, "the failed rebuild changed the file");
-  assert.equal(manager.currentVersion(), 1);
-  assert.equal(db.pragma("foreign_keys", { simple: true }), 1, "enforcement was not restored");
+  test("a rebuild that leaves dangling references rolls back with FOREIGN_KEY_VIOLATION", async (t) => {
+    if (h.lacks(t, "foreignKeySwitch")) return;
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    const file = path.join(project.migrationsDir, REBUILD);
+    writeFileSync(file, readFileSync(file, "utf8").replace("FROM authors;", "FROM authors WHERE id <> 3;"));
+    const migrations = await project.load();
+    const databaseFile = project.databasePath();
+    const first = await h.open(databaseFile);
+    first.manager(migrations).up({ to: 1 });
+    first.close();
+    const before = readBytes(databaseFile);
+    const db = await openWithForeignKeys(h, t, databaseFile);
+    const manager = db.manager(migrations);
+    assert.throws(
+      () => manager.up(),
+      (error: ForeignKeyViolationError) =>
+        error.code === "FOREIGN_KEY_VIOLATION" && error.version === 2 && error.violationCount === 1 && error.violations[0]!.table === "books" && error.violations[0]!.parent === "authors",
+    );
+    assert.equal(manager.currentVersion(), 1);
+    assert.equal(db.value("PRAGMA foreign_keys"), 1, "enforcement was not restored");
+    db.close();
+    assert.deepEqual(readBytes(databaseFile), before, "the failed rebuild changed the file");
+  });
 });
 
 test("gen flags PRAGMA foreign_keys inside a transactional migration, SQL and TypeScript", async (t) => {

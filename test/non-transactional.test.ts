@@ -2,13 +2,15 @@
  * `transaction: false` migrations: a `started` row is committed before the body runs and marked
  * applied after it. A crash in between leaves the row, `up` refuses with INCOMPLETE_MIGRATION, and
  * `stepwise repair` records what a person found. A row whose owner is still alive is waited for.
+ * The crash is a real SIGKILL of the CLI (which runs better-sqlite3); every driver available here
+ * then reads, refuses and repairs the file it left.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationManager, repairIncompleteMigration, type StepwiseError } from "./support/stepwise.js";
+import { repairIncompleteMigration, type StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
+import { describeEachDriver, openWithAnyDriver } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 
 async function crashDuringMigration2(t: Parameters<typeof createTestProject>[0], crashAt: "middle" | "end") {
@@ -20,17 +22,10 @@ async function crashDuringMigration2(t: Parameters<typeof createTestProject>[0],
   return { project, migrations, databasePath };
 }
 
-test("a crash inside a transaction:false migration leaves a started row, and up refuses with INCOMPLETE_MIGRATION", async (t) => {
-  const { project, migrations, databasePath } = await crashDuringMigration2(t, "middle");
-  const db = new Database(databasePath);
-  t.after(() => db.close());
-  assert.deepEqual(db.prepare("SELECT version, state FROM schema_migrations ORDER BY version").all(), [
-    { version: 1, state: "applied" },
-    { version: 2, state: "started" },
-  ]);
+// The CLI's own messages and flow: once, not per driver (the bin runs better-sqlite3 whichever runtime this is).
+test("the CLI refuses an interrupted migration with the command that repairs it", async (t) => {
+  const { project, databasePath } = await crashDuringMigration2(t, "middle");
   const before = readBytes(databasePath);
-  assert.throws(() => new MigrationManager(db, migrations).up(), (error: StepwiseError & { version: number }) => error.code === "INCOMPLETE_MIGRATION" && error.version === 2);
-
   const refused = await runCli(["up", "--db", databasePath], { cwd: project.root });
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\[INCOMPLETE_MIGRATION\]/);
@@ -45,7 +40,7 @@ test("repair --forget, after cleaning up by hand, lets up run the migration agai
   const withoutYes = await runCli(["repair", "--forget", "2", "--db", databasePath], { cwd: project.root });
   assert.equal(withoutYes.code, 2);
 
-  const cleanup = new Database(databasePath);
+  const cleanup = await openWithAnyDriver(databasePath);
   cleanup.exec("DROP TABLE notes_copy"); // what the person does after checking: undo the partial step
   cleanup.close();
   const repaired = await runCli(["repair", "--forget", "2", "--yes", "--json", "--db", databasePath], { cwd: project.root });
@@ -56,51 +51,78 @@ test("repair --forget, after cleaning up by hand, lets up run the migration agai
   const up = await runCli(["up", "--json", "--db", databasePath], { cwd: project.root });
   assert.equal(up.code, 0, up.stderr);
   assert.deepEqual((JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((s) => s.version), [2, 3]);
-  const db = new Database(databasePath, { readonly: true });
+  const db = await openWithAnyDriver(databasePath);
   t.after(() => db.close());
-  assert.equal(db.prepare("SELECT count(*) FROM notes_copy").pluck().get(), 3);
+  assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
 });
 
-test("repair --applied records a migration whose changes are all there; up continues after it", async (t) => {
-  const { project, migrations, databasePath } = await crashDuringMigration2(t, "end");
-  const repaired = await runCli(["repair", "--applied", "2", "--yes", "--db", databasePath], { cwd: project.root });
-  assert.equal(repaired.code, 0, repaired.stderr);
-  assert.match(repaired.stdout, /marked applied/);
-  const db = new Database(databasePath);
-  t.after(() => db.close());
-  assert.equal(db.pragma("user_version", { simple: true }), 2);
-  const result = new MigrationManager(db, migrations).up();
-  assert.deepEqual(result.steps.map((step) => step.version), [3]);
-  // Repairing again finds nothing to repair.
-  assert.throws(() => repairIncompleteMigration(new MigrationManager(db, migrations), { version: 2, resolution: "applied" }), { code: "INVALID_TARGET" });
-});
+await describeEachDriver("interrupted transaction: false migrations", (h) => {
+  test("a crash inside a transaction:false migration leaves a started row, and up refuses with INCOMPLETE_MIGRATION", async (t) => {
+    const { migrations, databasePath } = await crashDuringMigration2(t, "middle");
+    const db = await h.open(databasePath);
+    t.after(() => db.close());
+    assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [
+      { version: 1, state: "applied" },
+      { version: 2, state: "started" },
+    ]);
+    const before = readBytes(databasePath);
+    assert.throws(() => db.manager(migrations).up(), (error: StepwiseError & { version: number }) => error.code === "INCOMPLETE_MIGRATION" && error.version === 2);
+    assert.equal(db.manager(migrations).status().problem?.code, "INCOMPLETE_MIGRATION");
+    assert.deepEqual(readBytes(databasePath), before, "refusing changed the file");
+  });
 
-test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair refuses it", async (t) => {
-  const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
-  const migrations = await project.load();
-  const db = new Database(project.databasePath());
-  t.after(() => db.close());
-  new MigrationManager(db, migrations).up({ to: 1 });
-  // A live process on this host stands in for the one still running migration 2.
-  const owner = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
-  t.after(() => owner.kill("SIGKILL"));
-  await new Promise((resolve) => owner.once("spawn", resolve));
-  const row = serializeMigrationOwner({ ...currentMigrationOwner(), pid: owner.pid! });
-  db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)").run(
-    migrations[1]!.name,
-    migrations[1]!.checksum,
-    new Date().toISOString(),
-    row,
-  );
-  assert.throws(
-    () => new MigrationManager(db, migrations, { busyTimeoutMs: 200 }).up(),
-    (error: StepwiseError & { owner: { pid: number } | null; version: number; waitedMs: number }) =>
-      error.code === "MIGRATION_IN_PROGRESS" && error.version === 2 && error.owner?.pid === owner.pid && error.waitedMs >= 200,
-  );
-  assert.throws(() => repairIncompleteMigration(new MigrationManager(db, migrations), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
+  test("repair --applied records a migration whose changes are all there; up continues after it", async (t) => {
+    const { project, migrations, databasePath } = await crashDuringMigration2(t, "end");
+    const repaired = await runCli(["repair", "--applied", "2", "--yes", "--db", databasePath], { cwd: project.root });
+    assert.equal(repaired.code, 0, repaired.stderr);
+    assert.match(repaired.stdout, /marked applied/);
+    const db = await h.open(databasePath);
+    t.after(() => db.close());
+    assert.equal(db.userVersion(), 2);
+    const result = db.manager(migrations).up();
+    assert.deepEqual(result.steps.map((step) => step.version), [3]);
+    // Repairing again finds nothing to repair.
+    assert.throws(() => repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "applied" }), { code: "INVALID_TARGET" });
+  });
 
-  // Once the owner is gone, the same row reads as an interrupted attempt.
-  owner.kill("SIGKILL");
-  await new Promise((resolve) => owner.once("exit", resolve));
-  assert.throws(() => new MigrationManager(db, migrations, { busyTimeoutMs: 200 }).up(), { code: "INCOMPLETE_MIGRATION" });
+  test("repair through the API, on the driver's own connection: forget, then up runs the migration again", async (t) => {
+    const { migrations, databasePath } = await crashDuringMigration2(t, "middle");
+    const db = await h.open(databasePath);
+    t.after(() => db.close());
+    db.exec("DROP TABLE notes_copy");
+    const repaired = repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" });
+    assert.deepEqual({ version: repaired.version, resolution: repaired.resolution, currentVersion: repaired.currentVersion }, { version: 2, resolution: "forget", currentVersion: 1 });
+    assert.deepEqual(db.manager(migrations).up().steps.map((step) => step.version), [2, 3]);
+    assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
+  });
+
+  test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair refuses it", async (t) => {
+    const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.manager(migrations).up({ to: 1 });
+    // A live process on this host stands in for the one still running migration 2.
+    const owner = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    t.after(() => owner.kill("SIGKILL"));
+    await new Promise((resolve) => owner.once("spawn", resolve));
+    const row = serializeMigrationOwner({ ...currentMigrationOwner(), pid: owner.pid! });
+    db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
+      migrations[1]!.name,
+      migrations[1]!.checksum,
+      new Date().toISOString(),
+      row,
+    ]);
+    assert.throws(
+      () => db.manager(migrations, { busyTimeoutMs: 200 }).up(),
+      (error: StepwiseError & { owner: { pid: number } | null; version: number; waitedMs: number }) =>
+        error.code === "MIGRATION_IN_PROGRESS" && error.version === 2 && error.owner?.pid === owner.pid && error.waitedMs >= 200,
+    );
+    assert.throws(() => repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
+
+    // Once the owner is gone, the same row reads as an interrupted attempt.
+    owner.kill("SIGKILL");
+    await new Promise((resolve) => owner.once("exit", resolve));
+    assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), { code: "INCOMPLETE_MIGRATION" });
+  });
 });

@@ -1,101 +1,111 @@
+/**
+ * Progress: events from the batch helper on every driver available here (each driver's batch
+ * adapter), the reporter's throttling, and the CLI's plain lines and terminal bar (the CLI runs
+ * better-sqlite3, so those run once).
+ */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { MigrationManager, createProgressReporter, forEachBatch, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "./support/stepwise.js";
-import { binPath, createTestProject, runCli } from "./support/project.js";
+import { createProgressReporter, type MigrationContext, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "./support/stepwise.js";
+import { describeEachDriver } from "./support/driver-matrix.js";
+import { binPath, cliNode, createTestProject, runCli } from "./support/project.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
 const tsxLoader = import.meta.resolve("tsx");
 
-test("progress events fire in the API, one per batch of the batch helper", async (t) => {
-  const project = createTestProject(t, { fixture: "safety-nets" });
-  const migrations = await project.load<MigrationRegistry>();
-  const db = new Database(project.databasePath());
-  t.after(() => db.close());
-  const events: ProgressEvent[] = [];
-  const manager = new MigrationManager(db, migrations, {
-    progressIntervalMs: 0,
-    onEvent: (event) => {
-      if (event.type === "progress") events.push(event);
-    },
-  });
-  manager.up({ to: 3 });
-
-  assert.ok(events.every((event) => event.version === 3 && event.name === "backfill_item_labels" && event.direction === "up"));
-  // 2000 rows in batches of 100: a report before the first batch and one after each.
-  assert.deepEqual(events.map((event) => event.done), Array.from({ length: 21 }, (_, i) => i * 100));
-  assert.ok(events.every((event) => event.total === 2000));
-  const last = events.at(-1)!;
-  assert.equal(last.etaMs, 0);
-  assert.ok(last.ratePerSecond !== null && last.ratePerSecond > 0);
-  assert.equal((db.prepare("SELECT count(*) AS n FROM items WHERE label_upper = upper(label)").get() as { n: number }).n, 2000);
-});
-
-test("forEachBatch never reports a total below done when the walk finds rows added after the count", () => {
-  const db = new Database(":memory:");
-  try {
-    db.exec("CREATE TABLE queue (id INTEGER PRIMARY KEY)");
-    const insert = db.prepare("INSERT INTO queue (id) VALUES (?)");
-    for (let id = 10; id <= 100; id += 10) insert.run(id);
-    const reports: Array<[number, number | null]> = [];
-    // The first batch adds ten rows ahead of the walk, inside its bound (the largest key when it
-    // started): the walk meets 20 rows where it counted 10.
-    let appended = false;
-    const summary = forEachBatch(
-      db,
-      { table: "queue", batchSize: 4 },
-      () => {
-        if (appended) return;
-        appended = true;
-        for (const id of [41, 42, 43, 44, 45, 46, 47, 48, 49, 51]) insert.run(id);
+await describeEachDriver("progress and forEachBatch", (h) => {
+  test("progress events fire in the API, one per batch of the batch helper", async (t) => {
+    const project = createTestProject(t, { fixture: "safety-nets" });
+    const migrations = await project.load<MigrationRegistry>();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const events: ProgressEvent[] = [];
+    const manager = db.manager(migrations, {
+      progressIntervalMs: 0,
+      onEvent: (event) => {
+        if (event.type === "progress") events.push(event);
       },
-      (done, total) => reports.push([done, total]),
-    );
-    assert.equal(summary.rows, 20);
-    assert.deepEqual(reports[0], [0, 10]);
-    assert.deepEqual(reports.at(-1), [20, 20]);
-    assert.ok(reports.every(([done, total]) => total !== null && done <= total), JSON.stringify(reports));
-  } finally {
-    db.close();
-  }
-});
+    });
+    manager.up({ to: 3 });
 
-test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-batch-size-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const batchSize of [Infinity, 0, -1, 2.5, Number.NaN, "10" as unknown as number, 2 ** 60]) {
-    const db = new Database(path.join(dir, `${String(batchSize)}.db`));
-    try {
-      let handled = 0;
-      const migrations = [
-        { kind: "sql", version: 1, name: "items", file: "migrations/001_items.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items (id) VALUES (1), (2);", downSql: null },
-        {
-          kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
-          module: { up: (_db: unknown, context: { forEachBatch: (o: object, h: () => void) => unknown }) => void context.forEachBatch({ table: "items", batchSize }, () => void handled++) },
+    assert.ok(events.every((event) => event.version === 3 && event.name === "backfill_item_labels" && event.direction === "up"));
+    // 2000 rows in batches of 100: a report before the first batch and one after each.
+    assert.deepEqual(events.map((event) => event.done), Array.from({ length: 21 }, (_, i) => i * 100));
+    assert.ok(events.every((event) => event.total === 2000));
+    const last = events.at(-1)!;
+    assert.equal(last.etaMs, 0);
+    assert.ok(last.ratePerSecond !== null && last.ratePerSecond > 0);
+    assert.equal(db.value("SELECT count(*) AS n FROM items WHERE label_upper = upper(label)"), 2000);
+  });
+
+  test("forEachBatch never reports a total below done when the walk finds rows added after the count", () =>
+    h.withDatabase((db) => {
+      const reports: Array<[number, number | null]> = [];
+      let summary: { rows: number } | null = null;
+      // The first batch adds ten rows ahead of the walk, inside its bound (the largest key when it
+      // started): the walk meets 20 rows where it counted 10.
+      let appended = false;
+      const walk = {
+        kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
+        module: {
+          up: (_native: unknown, context: MigrationContext) => {
+            summary = context.forEachBatch({ table: "queue", batchSize: 4 }, () => {
+              if (appended) return;
+              appended = true;
+              for (const id of [41, 42, 43, 44, 45, 46, 47, 48, 49, 51]) db.driver.run("INSERT INTO queue (id) VALUES (?)", [id]);
+            });
+          },
         },
-      ] as unknown as MigrationRegistry;
-      type Refusal = { code?: string; option?: string; value?: unknown; version?: number | null; file?: string | null };
-      let error: Refusal | null = null;
+      };
+      const queue = { kind: "sql", version: 1, name: "queue", file: "migrations/001_queue.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE queue (id INTEGER PRIMARY KEY); INSERT INTO queue (id) VALUES (10), (20), (30), (40), (50), (60), (70), (80), (90), (100);", downSql: null };
+      db.manager([queue, walk] as unknown as MigrationRegistry, {
+        progressIntervalMs: 0,
+        onEvent: (event) => {
+          if (event.type === "progress") reports.push([event.done, event.total]);
+        },
+      }).up();
+      assert.equal(summary!.rows, 20);
+      assert.deepEqual(reports[0], [0, 10]);
+      assert.deepEqual(reports.at(-1), [20, 20]);
+      assert.ok(reports.every(([done, total]) => total !== null && done <= total), JSON.stringify(reports));
+    }));
+
+  test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-batch-size-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const batchSize of [Infinity, 0, -1, 2.5, Number.NaN, "10" as unknown as number, 2 ** 60]) {
+      const db = await h.open(path.join(dir, `${String(batchSize)}.db`));
       try {
-        new MigrationManager(db, migrations).up();
-      } catch (caught) {
-        error = caught as Refusal;
+        let handled = 0;
+        const migrations = [
+          { kind: "sql", version: 1, name: "items", file: "migrations/001_items.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items (id) VALUES (1), (2);", downSql: null },
+          {
+            kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
+            module: { up: (_db: unknown, context: { forEachBatch: (o: object, h: () => void) => unknown }) => void context.forEachBatch({ table: "items", batchSize }, () => void handled++) },
+          },
+        ] as unknown as MigrationRegistry;
+        type Refusal = { code?: string; option?: string; value?: unknown; version?: number | null; file?: string | null };
+        let error: Refusal | null = null;
+        try {
+          db.manager(migrations).up();
+        } catch (caught) {
+          error = caught as Refusal;
+        }
+        assert.equal(error?.code, "BATCH_OPTIONS_INVALID", `batchSize ${String(batchSize)}: ${String(error)}`);
+        assert.equal(error?.option, "batchSize");
+        assert.ok(Object.is(error?.value, batchSize));
+        assert.equal(error?.version, 2);
+        assert.equal(error?.file, "migrations/002_walk.ts");
+        assert.equal(handled, 0);
+        assert.equal(db.userVersion(), 1, "migration 2 rolled back");
+      } finally {
+        db.close();
       }
-      assert.equal(error?.code, "BATCH_OPTIONS_INVALID", `batchSize ${String(batchSize)}: ${String(error)}`);
-      assert.equal(error?.option, "batchSize");
-      assert.ok(Object.is(error?.value, batchSize));
-      assert.equal(error?.version, 2);
-      assert.equal(error?.file, "migrations/002_walk.ts");
-      assert.equal(handled, 0);
-      assert.equal(db.pragma("user_version", { simple: true }), 1, "migration 2 rolled back");
-    } finally {
-      db.close();
     }
-  }
+  });
 });
 
 test("the progress reporter throttles but always reports the first and the last call", () => {
@@ -176,7 +186,7 @@ test("on a terminal, the CLI draws a progress bar with rate and ETA", async (t) 
   }
   const project = createTestProject(t, { fixture: "safety-nets" });
   await project.generate();
-  const output = await runInPseudoTerminal(runner, [process.execPath, "--import", tsxLoader, binPath, "--db", project.databasePath(), "up", "--to", "3"], project.root);
+  const output = await runInPseudoTerminal(runner, [cliNode(), "--import", tsxLoader, binPath, "--db", project.databasePath(), "up", "--to", "3"], project.root);
   assert.match(output, /003_backfill_item_labels \[█+\] 100% 2,000\/2,000 +[\d,]+\/s +ETA 0s/, output);
   assert.match(output, /\r\u001b\[2K/, "the bar is not redrawn in place");
   assert.match(output, /Applied 3 migrations/);

@@ -17,7 +17,7 @@ import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -25,6 +25,34 @@ export interface StatementSync {
   get(...params: unknown[]): unknown;
   run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   setReadBigInts(enabled: boolean): void;
+}
+
+/**
+ * A batch statement that reads an integer beyond 2^53 as an inexact number, as better-sqlite3 and
+ * bun:sqlite do, where node:sqlite throws ERR_OUT_OF_RANGE: `forEachBatch` then refuses the key as
+ * BATCH_KEY_INVALID (`unsafe-integer`) with its fix, instead of failing with a bare range error. A
+ * connection opened with `readBigInts` never throws it, and keeps its bigints.
+ */
+function inexactBeyondSafeIntegers(statement: StatementSync): BatchStatement {
+  const toNumbers = (row: unknown): unknown =>
+    row !== null && typeof row === "object" ? Object.fromEntries(Object.entries(row).map(([column, cell]) => [column, typeof cell === "bigint" ? Number(cell) : cell])) : row;
+  const read = <T>(run: () => T, convert: (result: T) => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
+      statement.setReadBigInts(true);
+      try {
+        return convert(run());
+      } finally {
+        statement.setReadBigInts(false);
+      }
+    }
+  };
+  return {
+    get: (...params) => read(() => statement.get(...params), toNumbers),
+    all: (...params) => read(() => statement.all(...params), (rows) => rows.map(toNumbers)),
+  };
 }
 
 /**
@@ -128,7 +156,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   };
   const filePath = db.location();
   const openSidecar = sidecarOpener(db);
-  const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
+  const batchConnection = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
   // `false` only once closed; a Node without the flag is taken at its word that the connection is open.
   const isOpen = (): boolean => db.isOpen !== false;
   const driver: SyncDriver<DatabaseSync> = {

@@ -6,7 +6,7 @@
  * `load` and `open`, so this list can be read on any runtime and a test loads only the drivers it
  * runs ({@link availableDrivers}). Adding a driver is one line here.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +58,17 @@ function driver(name: string, runtime: DriverRuntime, file: string, load: () => 
   return { name, runtime, entry: `src/entries/${file}.ts`, driverFile: `src/drivers/${file}.ts`, load: async () => (await load()) as DriverEntry, open, ...(save ? { save } : {}) };
 }
 
+/**
+ * Writes a sql.js database to `file`. An untouched empty database stays the zero-byte file it was, as
+ * it does on a file driver until something is written: `export()` would write a 4096-byte header page.
+ */
+function saveSqlJs(connection: unknown, file: string): void {
+  const db = connection as { export(): Uint8Array; exec(sql: string): Array<{ values: unknown[][] }> };
+  const untouched = db.exec("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version)")[0]?.values[0]?.[0] === 0;
+  if (untouched && existsSync(file) && statSync(file).size === 0) return;
+  writeFileSync(file, db.export());
+}
+
 /** Every driver, one line each. */
 export const DRIVERS: readonly DriverUnderTest[] = [
   driver("better-sqlite3", "node20", "better-sqlite3", () => import("../../src/entries/better-sqlite3.js"), async (file) => new (await import("better-sqlite3")).default(file)),
@@ -67,7 +78,7 @@ export const DRIVERS: readonly DriverUnderTest[] = [
   driver("sql.js", "node20", "sql-js", () => import("../../src/entries/sql-js.js"), async (file) => {
     const SQL = await (await import("sql.js")).default();
     return new SQL.Database(existsSync(file) ? readFileSync(file) : undefined);
-  }, (connection, file) => writeFileSync(file, (connection as { export(): Uint8Array }).export())),
+  }, saveSqlJs),
 ];
 
 /** The repository root, for `entry`. */
@@ -132,6 +143,10 @@ export interface TestDatabase {
   /** Tables other than SQLite's own, sorted. */
   tableNames(): string[];
   userVersion(): number;
+  /** Whether the connection is inside a transaction, as the driver reports it. */
+  inTransaction(): boolean;
+  /** Everything observable (schema, every table's rows, `user_version`), for "nothing changed" assertions. */
+  snapshot(): DatabaseContents;
   /** A manager from the driver's own entry on {@link native}. */
   manager(migrations: MigrationRegistry, props?: MigrationManagerProps): SyncMigrationManager<unknown, MigrationRegistry>;
   /** The driver entry's `migrate` on {@link native}. */
@@ -140,6 +155,13 @@ export interface TestDatabase {
   reopen(): Promise<TestDatabase>;
   /** Closes the connection (sql.js: saves it to {@link file} first). Idempotent. */
   close(): void;
+}
+
+/** What {@link TestDatabase.snapshot} reads; compare two with `assert.deepEqual`. */
+export interface DatabaseContents {
+  readonly schema: readonly Record<string, unknown>[];
+  readonly rows: Readonly<Record<string, readonly Record<string, unknown>[]>>;
+  readonly userVersion: number;
 }
 
 /** One driver, as the parameterised suite sees it. */
@@ -179,6 +201,17 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
     exec: (sql) => void driver.exec(sql),
     tableNames: () => rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").map((row) => String(row.name)),
     userVersion: () => Number(rows("PRAGMA user_version")[0]?.user_version),
+    inTransaction: () => driver.inTransaction(),
+    snapshot: () => {
+      const contents: Record<string, Record<string, unknown>[]> = {};
+      for (const name of database.tableNames()) {
+        const quoted = `"${name.replace(/"/g, '""')}"`;
+        // ORDER BY every column: WITHOUT ROWID tables have no rowid to sort by.
+        const columns = rows(`PRAGMA table_info(${quoted})`).map((column) => `"${String(column.name).replace(/"/g, '""')}"`);
+        contents[name] = rows(`SELECT * FROM ${quoted} ORDER BY ${columns.join(", ")}`);
+      }
+      return { schema: rows("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"), rows: contents, userVersion: database.userVersion() };
+    },
     manager: (migrations, props) => new entry.MigrationManager(native as never, migrations, props),
     migrate: (migrations, options) => entry.migrate(native as never, migrations, options),
     reopen: async () => {
@@ -191,11 +224,35 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
       if (closed) return;
       closed = true;
       for (const closeOther of extraClosers.splice(0)) closeOther();
-      if (underTest.save) underTest.save(native, file);
+      // A test's folder may be removed (by its own `t.after`) before this close runs: nothing to keep then.
+      if (underTest.save && existsSync(path.dirname(file))) underTest.save(native, file);
       native.close();
     },
   };
   return database;
+}
+
+/**
+ * Skips `t` with `reason` printed. Bun's reporter shows a skipped test's name but not the reason
+ * `t.skip` was given, so under Bun the reason also goes to stderr.
+ */
+export function skipWithReason(t: { skip(message?: string): void }, reason: string): void {
+  t.skip(reason);
+  if ("Bun" in globalThis) process.stderr.write(`# skip: ${reason}\n`);
+}
+
+/**
+ * Opens `file` with the first driver that loads on this runtime; the caller closes it. For a test
+ * whose subject is not the driver (the CLI, say) but that must still set up or read a database, on
+ * whichever runtime it runs.
+ */
+export async function openWithAnyDriver(file: string): Promise<TestDatabase> {
+  for (const underTest of availableDrivers()) {
+    if ((await unloadableReason(underTest)) !== null) continue;
+    const entry = await underTest.load();
+    return wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
+  }
+  throw new Error("no driver loads on this runtime");
 }
 
 /**
@@ -207,46 +264,12 @@ function wrapConnection(underTest: DriverUnderTest, entry: DriverEntry, native: 
  */
 export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void): Promise<void> {
   for (const underTest of availableDrivers()) {
-    const unloadable = await unloadableReason(underTest);
-    if (unloadable !== null) {
-      describe(`${title} [${underTest.name}]`, { skip: unloadable }, () => {});
+    const harness = await harnessOf(underTest);
+    if (typeof harness === "string") {
+      describe(`${title} [${underTest.name}]`, { skip: harness }, () => {});
+      if ("Bun" in globalThis) process.stderr.write(`# skip: ${title} [${underTest.name}]: ${harness}\n`);
       continue;
     }
-    const entry = await underTest.load();
-    const open = async (file: string): Promise<TestDatabase> => wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
-    const probeDir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
-    let capabilities: DriverCapabilities;
-    try {
-      const probe = await open(path.join(probeDir, "probe.db"));
-      capabilities = { ...probe.driver.capabilities };
-      probe.close();
-    } finally {
-      rmSync(probeDir, { recursive: true, force: true });
-    }
-    const harness: DriverHarness = {
-      name: underTest.name,
-      runtime: underTest.runtime,
-      underTest,
-      entry,
-      capabilities,
-      open,
-      withDatabase: async (run) => {
-        const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-"));
-        const database = await open(path.join(dir, "app.db"));
-        try {
-          return await run(database);
-        } finally {
-          database.close();
-          rmSync(dir, { recursive: true, force: true });
-        }
-      },
-      lacks: (t, ...needed) => {
-        const missing = needed.filter((capability) => !capabilities[capability]);
-        if (missing.length === 0) return false;
-        t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
-        return true;
-      },
-    };
     describe(`${title} [${underTest.name}]`, () => body(harness));
   }
 }
@@ -266,4 +289,48 @@ export function childCommand(driver: DriverUnderTest, script: string, args: read
   const runsBun = command === process.execPath ? runtime === "bun" : driver.runtime === "bun";
   const loader = runsBun ? [] : ["--import", import.meta.resolve("tsx")];
   return { command, args: [...loader, script, ...args], missing: existsSync(command) ? null : command };
+}
+
+/**
+ * The harness of one driver, or why its library cannot load here. For a test about one library's
+ * own feature (better-sqlite3's `defaultSafeIntegers`, say), which skips with that reason elsewhere.
+ */
+export async function harnessOf(underTest: DriverUnderTest): Promise<DriverHarness | string> {
+  const unloadable = await unloadableReason(underTest);
+  if (unloadable !== null) return unloadable;
+  const entry = await underTest.load();
+  const open = async (file: string): Promise<TestDatabase> => wrapConnection(underTest, entry, await underTest.open(file), file, path.dirname(file), []);
+  const probeDir = mkdtempSync(path.join(tmpdir(), "stepwise-matrix-"));
+  let capabilities: DriverCapabilities;
+  try {
+    const probe = await open(path.join(probeDir, "probe.db"));
+    capabilities = { ...probe.driver.capabilities };
+    probe.close();
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+  return {
+    name: underTest.name,
+    runtime: underTest.runtime,
+    underTest,
+    entry,
+    capabilities,
+    open,
+    withDatabase: async (run) => {
+      const dir = mkdtempSync(path.join(tmpdir(), "stepwise-driver-"));
+      const database = await open(path.join(dir, "app.db"));
+      try {
+        return await run(database);
+      } finally {
+        database.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    lacks: (t, ...needed) => {
+      const missing = needed.filter((capability) => !capabilities[capability]);
+      if (missing.length === 0) return false;
+      skipWithReason(t, `${underTest.name} does not declare ${missing.join(", ")}`);
+      return true;
+    },
+  };
 }

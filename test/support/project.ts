@@ -110,9 +110,7 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
       if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
       // A query string makes each load a fresh module, so a test can edit and reload.
       const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
-      // Bun runs TypeScript itself, and tsx's loader does not register there.
-      const runsTypeScript = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-      const loaded = (runsTypeScript ? await import(url) : await tsImport(url, import.meta.url)) as { migrations: R };
+      const loaded = ("Bun" in globalThis ? await importFreshUnderBun(root, migrationsDir, registryFile, loadCount) : await tsImport(url, import.meta.url)) as { migrations: R };
       return loaded.migrations;
     },
     databasePath(name = "app.db") {
@@ -120,6 +118,20 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
     },
   };
   return project;
+}
+
+/**
+ * Imports the registry under Bun, which runs TypeScript itself and has no `module.register` (what
+ * tsx's `tsImport` needs), and caches a module by its path whatever the query string: so each load
+ * imports a copy of the registry and the migrations from a folder of its own, inside the project so
+ * that `stepwise` still resolves.
+ */
+async function importFreshUnderBun(root: string, migrationsDir: string, registryFile: string, loadCount: number): Promise<unknown> {
+  const copy = path.join(root, `.load-${loadCount}`);
+  cpSync(migrationsDir, path.join(copy, path.relative(root, migrationsDir)), { recursive: true });
+  const registryCopy = path.join(copy, path.relative(root, registryFile));
+  cpSync(registryFile, registryCopy);
+  return import(pathToFileURL(registryCopy).href);
 }
 
 /** What a child process did. */
@@ -150,8 +162,8 @@ export function collectOutput(child: ChildProcess, timeoutMs = 60_000): Promise<
 }
 
 /** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
-export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
-  const child = spawn(process.execPath, ["--import", tsxLoader, script, ...args], {
+export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; node?: string }): Promise<RunResult> {
+  const child = spawn(options.node ?? process.execPath, ["--import", tsxLoader, script, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -159,9 +171,20 @@ export function runNode(script: string, args: readonly string[], options: { cwd:
   return collectOutput(child, options.timeoutMs);
 }
 
+/**
+ * The Node that runs the bin. The CLI opens databases with better-sqlite3, whose addon is built for
+ * the Node that installed it, so a test running under Node 24 or Bun runs the bin under that Node:
+ * `STEPWISE_CLI_NODE` (set by `npm test`), else `node` on the PATH.
+ */
+export function cliNode(): string {
+  if (process.env.STEPWISE_CLI_NODE) return process.env.STEPWISE_CLI_NODE;
+  const underNode20 = !("Bun" in globalThis) && Number(process.versions.node.split(".")[0]) < 24;
+  return underNode20 ? process.execPath : "node";
+}
+
 /** Runs the real `stepwise` bin in `cwd`. */
 export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
-  return runNode(binPath, args, options);
+  return runNode(binPath, args, { ...options, node: cliNode() });
 }
 
 /** Reads a file's bytes, for before/after comparisons. */

