@@ -1,0 +1,287 @@
+/**
+ * Hostile tester H (issue 11): the driver seam's promises attacked with inputs the driver suites did
+ * not try, on every driver of `test/support/driver-matrix.ts`. Two promises are under attack: the same
+ * hostile migration gives the same `code` and the same final database on every driver, and a safety
+ * net either works or refuses with a typed error, changing nothing. Some of these tests fail on some
+ * drivers at the time of writing; the report lists which. The rest pin a promise that held.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { StepwiseError } from "../src/core/errors.js";
+import type { MigrationEntry } from "../src/core/types.js";
+import { rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+
+/** What a failed migration must leave: migration 1 applied and nothing of migration 2. */
+function assertAsAfterMigrationOne(db: TestDatabase, journalMode = "delete"): void {
+  assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
+  assert.deepEqual(db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version), [1]);
+  assert.equal(db.userVersion(), 1);
+  assert.equal(String(db.value("PRAGMA journal_mode")), journalMode);
+  assert.equal(db.driver.inTransaction(), false, "the app's connection was left inside a transaction");
+}
+
+/** The error `action` throws or rejects with, or `undefined` when it settles normally. */
+async function settledError(action: () => unknown): Promise<unknown> {
+  try {
+    await action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** A failure a caller can branch on: a StepwiseError with a stable code, never a library's raw error. */
+function assertTyped(error: unknown, what: string): asserts error is StepwiseError {
+  assert.ok(
+    error instanceof StepwiseError,
+    `${what} threw a ${error === null || error === undefined ? String(error) : (error as object).constructor?.name} instead of a StepwiseError: ${String((error as { message?: unknown })?.message ?? error)}`,
+  );
+  assert.equal(typeof error.code, "string");
+}
+
+await describeEachDriver("hostile migration bodies give the same code and the same database on every driver", (h) => {
+  // Fails on node-sqlite (Node 24): its error classifier destructures the thrown value, so `throw null`
+  // escapes as a raw TypeError ("Cannot destructure property 'code' of 'error' as it is null").
+  for (const [label, thrown] of [["null", null], ["undefined", undefined]] as const) {
+    test(`a body that throws ${label} is MIGRATION_FAILED for that migration, rolled back (fails on node-sqlite)`, () =>
+      h.withDatabase((db) => {
+        const migrations = [
+          createItems,
+          tsEntry(2, {
+            up: (d) => {
+              d.exec("CREATE TABLE half_done (x)");
+              throw thrown;
+            },
+          }),
+        ];
+        const error = caught(() => db.manager(migrations).up());
+        assert.equal(error.code, "MIGRATION_FAILED", `got ${String(error?.constructor?.name)}: ${String(error?.message)}`);
+        assert.equal(error.version, 2);
+        assert.equal(error.rolledBack, true);
+        assertAsAfterMigrationOne(db);
+      }));
+  }
+
+  // Fails on every driver: the executor reads `code` off whatever a body throws, so a plain object
+  // whose `code` happens to be "SQLITE_BUSY" becomes DATABASE_LOCKED ("stayed locked by another
+  // connection for more than 30000 ms") at once, naming no migration and no file.
+  test("a plain object a body throws is that migration's failure, not a lock it never waited for (fails on every driver)", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up: () => {
+            throw { code: "SQLITE_BUSY", message: "an app-level error object" };
+          },
+        }),
+      ];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 2);
+      assertAsAfterMigrationOne(db);
+    }));
+
+  const refusedInsideTransaction: Array<[string, string]> = [
+    ["VACUUM", "VACUUM;"],
+    ["PRAGMA journal_mode = WAL", "PRAGMA journal_mode = WAL;"],
+    ["BEGIN", "CREATE TABLE z (x); BEGIN;"],
+    ["DETACH main", "CREATE TABLE z (x); DETACH main;"],
+  ];
+  for (const [label, upSql] of refusedInsideTransaction) {
+    test(`a SQL migration running ${label} inside its transaction is MIGRATION_FAILED and leaves the database as it was`, () =>
+      h.withDatabase((db) => {
+        const error = caught(() => db.manager([createItems, sqlEntry(2, upSql)]).up());
+        assert.equal(error.code, "MIGRATION_FAILED");
+        assert.equal(error.version, 2);
+        assert.equal(error.rolledBack, true);
+        assert.equal(error.nativeKind, "other");
+        assertAsAfterMigrationOne(db);
+      }));
+  }
+
+  // Fails on sql.js: the error's nativeCode is null where every other driver says SQLITE_ERROR, so an
+  // app branching on nativeCode behaves differently on sql.js for the same failing SQL.
+  test("a plain SQLite error (VACUUM inside the migration's transaction) carries nativeCode SQLITE_ERROR (fails on sql.js)", () =>
+    h.withDatabase((db) => {
+      const error = caught(() => db.manager([createItems, sqlEntry(2, "VACUUM;")]).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.nativeCode, "SQLITE_ERROR");
+    }));
+
+  test("COMMIT inside a SQL migration is TRANSACTION_ESCAPED with committed 'yes'; ROLLBACK with committed 'no' and nothing kept", () =>
+    h.withDatabase(async (db) => {
+      const committed = caught(() => db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x); COMMIT;")]).up());
+      assert.equal(committed.code, "TRANSACTION_ESCAPED");
+      assert.equal(committed.committed, "yes");
+      assert.equal(db.driver.inTransaction(), false);
+      const other = await h.withDatabase((fresh) => {
+        const rolledBack = caught(() => fresh.manager([createItems, sqlEntry(2, "CREATE TABLE z (x); ROLLBACK;")]).up());
+        assertAsAfterMigrationOne(fresh);
+        return rolledBack;
+      });
+      assert.equal(other.code, "TRANSACTION_ESCAPED");
+      assert.equal(other.committed, "no");
+    }));
+
+  test("an unreleased SAVEPOINT and a SAVEPOINT … RELEASE inside a SQL migration both apply it, leaving no transaction open", () =>
+    h.withDatabase((db) => {
+      const migrations: MigrationEntry[] = [createItems, sqlEntry(2, "SAVEPOINT a; CREATE TABLE z (x);"), sqlEntry(3, "SAVEPOINT b; CREATE TABLE y (x); RELEASE b;")];
+      assert.deepEqual(db.manager(migrations).up().steps.map((step) => step.version), [1, 2, 3]);
+      assert.deepEqual(db.tableNames(), ["items", "schema_migrations", "y", "z"]);
+      assert.equal(db.driver.inTransaction(), false);
+    }));
+
+  test("PRAGMA journal_mode = WAL in a transaction: false migration is applied and recorded", () =>
+    h.withDatabase((db) => {
+      const result = db.manager([createItems, sqlEntry(2, "PRAGMA journal_mode = WAL;", { transaction: false })]).up();
+      assert.deepEqual(result.steps.map((step) => step.version), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+      assert.equal(String(db.value("PRAGMA journal_mode")), "wal");
+    }));
+
+  test("a migration that ATTACHes another database and writes there is applied; stepwise's own rows stay in main", () =>
+    h.withDatabase((db) => {
+      const result = db.manager([createItems, sqlEntry(2, "ATTACH ':memory:' AS scratch; CREATE TABLE scratch.t (x); INSERT INTO scratch.t VALUES (1);")]).up();
+      assert.deepEqual(result.steps.map((step) => step.version), [1, 2]);
+      assert.deepEqual(db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version), [1, 2]);
+    }));
+});
+
+await describeEachDriver("safety nets on a connection the app left inside a transaction", (h) => {
+  const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');")];
+
+  // Fails on libsql: its snapshot is VACUUM INTO, which SQLite refuses inside a transaction, and the
+  // raw SqliteError ("cannot VACUUM from within a transaction") escapes. better-sqlite3, node:sqlite,
+  // bun:sqlite and sql.js serialize and rehearse fine here.
+  test("rehearseUp with an open read transaction rehearses, and leaves the app's transaction open (fails on libsql)", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager(registry);
+      manager.up({ to: 1 });
+      db.exec("BEGIN");
+      db.value("SELECT count(*) FROM items");
+      const error = await settledError(() => rehearseUp(manager));
+      if (error !== undefined) assertTyped(error, "rehearseUp");
+      assert.equal(error, undefined, "rehearseUp works on better-sqlite3, node-sqlite, bun-sqlite and sql.js in the same situation");
+      assert.equal(db.driver.inTransaction(), true);
+      db.exec("ROLLBACK");
+      assert.equal(manager.currentVersion(), 1);
+    }));
+
+  // Fails on libsql (VACUUM INTO refused) and on sql.js (a raw Error from `export()`: "Unable to export:
+  // SQLite is busy or locked"). The other drivers rehearse and keep the uncommitted row uncommitted.
+  test("rehearseUp with an uncommitted write pending rehearses, and the app's write stays pending (fails on libsql, sql.js)", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager(registry);
+      manager.up({ to: 1 });
+      db.exec("BEGIN");
+      db.exec("INSERT INTO items (note) VALUES ('pending')");
+      const error = await settledError(() => rehearseUp(manager));
+      if (error !== undefined) assertTyped(error, "rehearseUp");
+      assert.equal(error, undefined, "rehearseUp works on better-sqlite3, node-sqlite and bun-sqlite in the same situation");
+      assert.equal(db.driver.inTransaction(), true);
+      assert.equal(db.value("SELECT count(*) FROM items"), 1);
+      db.exec("ROLLBACK");
+      assert.equal(db.value("SELECT count(*) FROM items"), 0);
+    }));
+
+  // Fails on every driver: verifySchema opens its own BEGIN and the raw library error ("cannot start
+  // a transaction within a transaction") escapes untyped.
+  test("verifySchema inside an open transaction works or refuses with a typed error, the app's transaction untouched (fails on every driver)", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager(registry);
+      manager.up();
+      db.exec("BEGIN");
+      try {
+        verifySchema(manager);
+      } catch (error) {
+        assertTyped(error, "verifySchema");
+      }
+      assert.equal(db.driver.inTransaction(), true);
+      db.exec("ROLLBACK");
+    }));
+
+  // Fails on every driver with openFile (better-sqlite3, node-sqlite, bun-sqlite, libsql): a raw
+  // "cannot VACUUM from within a transaction" escapes, and the backup folder it made is left behind.
+  // sql.js is refused by capability first, which holds.
+  test("takeBackupSync inside an open transaction refuses with a typed error and creates no backup folder (fails on every driver with openFile)", (t) =>
+    h.withDatabase(async (db) => {
+      const manager = db.manager(registry);
+      manager.up();
+      db.exec("BEGIN");
+      const directory = path.join(db.dir, "backups");
+      const error = await settledError(() => takeBackupSync(manager, { directory, version: 2 }));
+      if (!h.capabilities.openFile) t.diagnostic(`${h.name} does not declare openFile: refused by capability`);
+      assertTyped(error, "takeBackupSync");
+      assert.equal(existsSync(directory), false, "the refused backup left its folder behind");
+      assert.equal(db.driver.inTransaction(), true);
+      db.exec("ROLLBACK");
+    }));
+
+  test("rehearseUp on a query_only connection rehearses and leaves query_only on", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager(registry);
+      manager.up({ to: 1 });
+      db.exec("PRAGMA query_only = ON");
+      rehearseUp(manager);
+      assert.equal(db.value("PRAGMA query_only"), 1);
+      assert.equal(manager.currentVersion(), 1);
+    }));
+});
+
+await describeEachDriver("snapshots when the system's temporary folder is unusable", (h) => {
+  const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');")];
+
+  // Fails on libsql: its snapshot writes through os.tmpdir(), and a TMPDIR that does not exist (or is
+  // a file) surfaces as a raw ENOENT/ENOTDIR from mkdtemp, untyped and naming no fix. The other
+  // drivers snapshot in memory and rehearse normally.
+  for (const kind of ["a missing folder", "a regular file"] as const) {
+    test(`rehearseUp with TMPDIR pointing at ${kind} works or refuses with a typed error, changing nothing (fails on libsql)`, (t) =>
+      h.withDatabase((db) => {
+        if (h.lacks(t, "snapshot")) return;
+        const manager = db.manager(registry);
+        manager.up({ to: 1 });
+        const target = path.join(db.dir, "not-a-temp-folder");
+        if (kind === "a regular file") writeFileSync(target, "x");
+        const saved = process.env.TMPDIR;
+        process.env.TMPDIR = kind === "a missing folder" ? path.join(target, "deeper") : target;
+        let error: unknown;
+        try {
+          rehearseUp(manager);
+        } catch (caughtError) {
+          error = caughtError;
+        } finally {
+          if (saved === undefined) delete process.env.TMPDIR;
+          else process.env.TMPDIR = saved;
+        }
+        if (error !== undefined) assertTyped(error, "rehearseUp");
+        assert.equal(manager.currentVersion(), 1);
+        assert.equal(db.driver.inTransaction(), false);
+      }));
+  }
+});
+
+await describeEachDriver("a refused safety net leaves nothing next to the database", (h) => {
+  test("after a refused takeBackupSync, the database's folder holds only what it held before", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.capabilities.openFile) {
+        t.skip(`${h.name} declares openFile: takeBackupSync is not refused`);
+        return;
+      }
+      const manager = db.manager([createItems]);
+      manager.up();
+      const before = readdirSync(db.dir).sort();
+      const directory = path.join(db.dir, "nested", "backups");
+      const error = await settledError(() => takeBackupSync(manager, { directory, version: 1 }));
+      assertTyped(error, "takeBackupSync");
+      assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+      assert.deepEqual(readdirSync(db.dir).sort(), before);
+    }));
+});
