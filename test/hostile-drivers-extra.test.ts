@@ -383,7 +383,7 @@ test("CLI --driver sql-js on a WAL database another connection is writing refuse
   writer.pragma("wal_autocheckpoint = 0");
   writer.exec("CREATE TABLE written_later (x); INSERT INTO written_later VALUES (1)");
   const wal = readFileSync(`${database}-wal`);
-  for (const command of [["status"], ["info"], ["history"], ["version"], ["verify"]]) {
+  for (const command of [["status"], ["info"], ["history"], ["verify"], ["up", "--dry-run"]]) {
     const error = jsonError(await runCli(["--driver", "sql-js", ...command, "--json"], { cwd: project.root }), 1);
     assert.deepEqual({ code: error.code, capability: error.capability, driver: error.driver }, { code: "DRIVER_CAPABILITY_MISSING", capability: "fileLocking", driver: "sql.js" }, command.join(" "));
     assert.deepEqual(readFileSync(`${database}-wal`), wal, `${command.join(" ")} touched the -wal`);
