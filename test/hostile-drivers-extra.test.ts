@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationEntry } from "../src/core/types.js";
-import { rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
+import { baselineDatabase, rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
 import { DRIVERS, currentRuntime, describeEachDriver, type DriverUnderTest, type TestDatabase } from "./support/driver-matrix.js";
 import { collectOutput, createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
@@ -268,6 +269,90 @@ await describeEachDriver("snapshots when the system's temporary folder is unusab
         if (error !== undefined) assertTyped(error, "rehearseUp");
         assert.equal(manager.currentVersion(), 1);
         assert.equal(db.driver.inTransaction(), false);
+      }));
+  }
+});
+
+/** Runs `action` with TMPDIR pointing at a fresh empty folder; returns what `action` left in it. */
+function leftInPrivateTmp(action: () => void): string[] {
+  const folder = mkdtempSync(path.join(tmpdir(), "stepwise-h-tmp-"));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = folder;
+  try {
+    action();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  const left = readdirSync(folder);
+  rmSync(folder, { recursive: true, force: true });
+  return left;
+}
+
+await describeEachDriver("a migration body that closes the private copy's connection inside a safety net", (h) => {
+  const closes = tsEntry(2, {
+    up: (d) => {
+      d.exec("CREATE TABLE half_done (x)");
+      d.close();
+    },
+  });
+
+  // Fails on every driver: `up` turns a body closing its connection into ConnectionClosedError
+  // (MIGRATION_FAILED, version 2), but in a rehearsal the body closes the private copy and the raw
+  // library error escapes: better-sqlite3 and libsql a TypeError ("The database connection is not
+  // open"), node:sqlite ERR_INVALID_STATE, sql.js "Statement closed", bun:sqlite its own.
+  test("rehearseUp reports it as migration 2's failure, typed, and the app's own connection stays open and unchanged (fails on every driver)", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager([createItems, closes]);
+      manager.up({ to: 1 });
+      let error: unknown;
+      let failure: { code: string | null; fields: Readonly<Record<string, unknown>> } | null = null;
+      const left = leftInPrivateTmp(() => {
+        try {
+          failure = rehearseUp(manager).rehearsal.failure;
+        } catch (caughtError) {
+          error = caughtError;
+        }
+      });
+      if (error !== undefined) assertTyped(error, "rehearseUp");
+      // `up` throws MIGRATION_FAILED for version 2 here; a rehearsal reports the same as data.
+      const reported = failure as { code: string | null; fields: Readonly<Record<string, unknown>> } | null;
+      assert.deepEqual({ code: reported?.code, version: reported?.fields.version }, { code: "MIGRATION_FAILED", version: 2 });
+      assert.deepEqual(left, [], "the rehearsal left files in the temporary folder");
+      assertAsAfterMigrationOne(db);
+    }));
+
+  // Fails on node-sqlite (Node 24): the raw ERR_INVALID_STATE ("database is not open") escapes, where
+  // better-sqlite3, libsql and sql.js report MIGRATION_FAILED (ConnectionClosedError) for migration 2.
+  test("baselineDatabase reports it as MIGRATION_FAILED for migration 2 and records nothing (fails on node-sqlite)", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL); CREATE TABLE half_done (x)");
+      const manager = db.manager([createItems, closes]);
+      const error = caught(() => baselineDatabase(manager, 2));
+      assert.equal(error.code, "MIGRATION_FAILED", `got ${String(error?.constructor?.name)} ${String(error?.code)}: ${String(error?.message)}`);
+      assert.equal(error.version, 2);
+      assert.deepEqual(db.tableNames(), ["half_done", "items"]);
+    }));
+
+  for (const [label, body] of [
+    ["fails with a SQL error", sqlEntry(2, "CREATE TABLE z (x); INSERT INTO missing VALUES (1);")],
+    ["commits its own transaction", sqlEntry(2, "CREATE TABLE z (x); COMMIT;")],
+    ["throws", tsEntry(2, { up: () => { throw new Error("boom"); } })],
+  ] as const) {
+    test(`rehearseUp of a migration that ${label} leaves nothing in the temporary folder and the database as it was`, (t) =>
+      h.withDatabase((db) => {
+        if (h.lacks(t, "snapshot")) return;
+        const manager = db.manager([createItems, body]);
+        manager.up({ to: 1 });
+        const left = leftInPrivateTmp(() => {
+          const { rehearsal } = rehearseUp(manager);
+          assert.equal(rehearsal.ok, false);
+          assert.equal(rehearsal.failure?.fields.version, 2);
+        });
+        assert.deepEqual(left, []);
+        assertAsAfterMigrationOne(db);
       }));
   }
 });
