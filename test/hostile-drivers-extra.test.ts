@@ -156,6 +156,28 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
     }));
 });
 
+await describeEachDriver("a history row holding an integer beyond 2^53", (h) => {
+  // Fails on node-sqlite (Node 24): node:sqlite refuses to read the row ("Value is too large to be
+  // represented as a JavaScript number") and its raw ERR_OUT_OF_RANGE escapes from status and up,
+  // where every other driver reads it and refuses with HISTORY_TABLE_INVALID naming the row.
+  for (const version of ["9007199254740993", "9223372036854775807"]) {
+    test(`version ${version} written by hand: status and up refuse with HISTORY_TABLE_INVALID and change nothing (fails on node-sqlite)`, () =>
+      h.withDatabase((db) => {
+        const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);")]);
+        manager.up({ to: 1 });
+        const columns = db.rows("PRAGMA table_info(schema_migrations)").map((row) => String(row.name));
+        const copied = columns.map((column) => (column === "version" ? version : column)).join(", ");
+        db.exec(`INSERT INTO schema_migrations (${columns.join(", ")}) SELECT ${copied} FROM schema_migrations WHERE version = 1`);
+        for (const [operation, action] of [["status", () => manager.status()], ["up", () => manager.up()]] as const) {
+          const error = caught(action);
+          assert.equal(error.code, "HISTORY_TABLE_INVALID", `${operation}: ${String(error?.constructor?.name)} ${String(error?.code)}: ${String(error?.message)}`);
+        }
+        assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
+        assert.equal(db.userVersion(), 1);
+      }));
+  }
+});
+
 await describeEachDriver("safety nets on a connection the app left inside a transaction", (h) => {
   const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');")];
 
