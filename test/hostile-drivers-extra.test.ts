@@ -251,6 +251,20 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       db.exec("ROLLBACK");
     }));
 
+  test("rehearseUp and verifySchema with another database ATTACHed to the app's connection work, and the attached data is untouched", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      const manager = db.manager(registry);
+      manager.up({ to: 1 });
+      db.exec("ATTACH ':memory:' AS side; CREATE TABLE side.notes (x); INSERT INTO side.notes VALUES (42)");
+      const { rehearsal } = rehearseUp(manager);
+      assert.equal(rehearsal.ok, true);
+      manager.up();
+      assert.equal(verifySchema(manager).ok, true);
+      assert.equal(db.value("SELECT x FROM side.notes"), 42);
+      assert.deepEqual(db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version), [1, 2]);
+    }));
+
   test("rehearseUp on a query_only connection rehearses and leaves query_only on", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
@@ -380,6 +394,37 @@ await describeEachDriver("a migration body that closes the private copy's connec
 });
 
 await describeEachDriver("a refused safety net leaves nothing next to the database", (h) => {
+  // backup.test.ts checks the refusals on a database already at version 1; on a brand-new, empty
+  // database a refusal that came after the history table (or the file header) was written would show.
+  const nets = h.entry as unknown as typeof import("../src/entries/safety-nets.js");
+  const refusable: Array<{ name: string; needs: Array<keyof typeof h.capabilities>; call(db: TestDatabase): Promise<unknown> }> = [
+    { name: "upWithBackup", needs: ["openFile"], call: async (db) => nets.upWithBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },
+    { name: "upWithOnlineBackup", needs: ["onlineBackup", "openFile"], call: (db) => nets.upWithOnlineBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },
+    { name: "takeBackup", needs: ["onlineBackup", "openFile"], call: (db) => nets.takeBackup(db.driver, { directory: path.join(db.dir, "backups"), version: 0 }) },
+    {
+      name: "restoreBackup",
+      needs: ["openFile", "onlineBackup"],
+      call: (db) => nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "missing.bak"), databasePath: path.join(db.dir, "restored", "app.db"), migrations: [createItems] }),
+    },
+  ];
+  test("each net the driver lacks a capability for, on a brand-new empty database: refused, no history table, no header, no file", (t) =>
+    h.withDatabase(async (db) => {
+      const refused = refusable.filter((net) => net.needs.some((capability) => !h.capabilities[capability]));
+      if (refused.length === 0) return void t.skip(`${h.name} declares every capability these nets need`);
+      const before = readdirSync(db.dir).sort();
+      const size = existsSync(db.file) ? readFileSync(db.file).length : null;
+      for (const net of refused) {
+        const error = await settledError(() => net.call(db));
+        assertTyped(error, net.name);
+        assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", net.name);
+        assert.deepEqual(db.tableNames(), [], `${net.name} created a table`);
+        assert.equal(db.userVersion(), 0, `${net.name} wrote user_version`);
+        assert.deepEqual(readdirSync(db.dir).sort(), before, `${net.name} created files`);
+        if (size !== null) assert.equal(readFileSync(db.file).length, size, `${net.name} wrote to the database file`);
+      }
+    }));
+
+
   test("after a refused takeBackupSync, the database's folder holds only what it held before", (t) =>
     h.withDatabase(async (db) => {
       if (h.capabilities.openFile) {
