@@ -523,6 +523,28 @@ for (const driver of DRIVERS) {
   });
 }
 
+for (const driver of DRIVERS) {
+  // Fails on libsql and bun-sqlite (the drivers without onlineBackup that can apply): the refusal is
+  // DRIVER_CAPABILITY_MISSING, "Nothing was changed", yet an empty data/app.db now exists where there
+  // was none, so the next `status` reports "exists: true".
+  test(`CLI --driver ${cliName(driver)} up --backup on a database that does not exist yet: applied with a backup, or refused creating no file (fails on libsql, bun-sqlite)`, async (t) => {
+    const runtime = binaryFor(driver);
+    if ("skip" in runtime) return void t.skip(runtime.skip);
+    const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
+    await project.load();
+    const data = path.join(project.root, "data");
+    mkdirSync(data);
+    const result = await runBin(runtime.binary, project.root, ["--driver", cliName(driver), "up", "--backup", "--json"]);
+    if (result.code === 0) {
+      assert.ok(existsSync(path.join(data, "app.db")));
+      return;
+    }
+    const error = jsonError(result, 1);
+    assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+    assert.deepEqual(readdirSync(data), [], "the refused command created files");
+  });
+}
+
 test("CLI --driver sql-js on a WAL database another connection is writing refuses every read with DRIVER_CAPABILITY_MISSING (fileLocking), the -wal untouched", async (t) => {
   if (cliSkip !== null) return void t.skip(cliSkip);
   const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
