@@ -21,7 +21,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
+import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -47,6 +47,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   changeCounter: true,
   savepoints: true,
   openFile: true,
+  snapshotInTransaction: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -130,7 +131,8 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     },
   };
   if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotByVacuum({ exec: (sql) => void db.exec(sql), queryOnly: () => Number(value("PRAGMA query_only")) === 1 });
+    driver.snapshot = () =>
+      snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: (sql) => all(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction: isInTransaction });
     driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
   }
   return driver;
