@@ -181,10 +181,10 @@ await describeEachDriver("a history row holding an integer beyond 2^53", (h) => 
 await describeEachDriver("safety nets on a connection the app left inside a transaction", (h) => {
   const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');")];
 
-  // Fails on libsql: its snapshot is VACUUM INTO, which SQLite refuses inside a transaction, and the
-  // raw SqliteError ("cannot VACUUM from within a transaction") escapes. better-sqlite3, node:sqlite,
-  // bun:sqlite and sql.js serialize and rehearse fine here.
-  test("rehearseUp with an open read transaction rehearses, and leaves the app's transaction open (fails on libsql)", (t) =>
+  // Was broken on libsql (VACUUM INTO refused inside a transaction, raw error). A snapshot is a read
+  // on the app's connection: it works inside the app's transaction where the driver declares
+  // snapshotInTransaction, and elsewhere works or is refused with TRANSACTION_OPEN, the transaction kept.
+  test("rehearseUp with an open read transaction rehearses, and leaves the app's transaction open", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "snapshot")) return;
       const manager = db.manager(registry);
@@ -192,16 +192,20 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       db.exec("BEGIN");
       db.value("SELECT count(*) FROM items");
       const error = await settledError(() => rehearseUp(manager));
-      if (error !== undefined) assertTyped(error, "rehearseUp");
-      assert.equal(error, undefined, "rehearseUp works on better-sqlite3, node-sqlite, bun-sqlite and sql.js in the same situation");
+      if (error !== undefined) {
+        assertTyped(error, "rehearseUp");
+        assert.equal(h.capabilities.snapshotInTransaction, false, `${h.name} declares snapshotInTransaction yet refused: ${error.message}`);
+        assert.deepEqual({ code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation }, { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" });
+      }
       assert.equal(db.driver.inTransaction(), true);
       db.exec("ROLLBACK");
       assert.equal(manager.currentVersion(), 1);
     }));
 
-  // Fails on libsql (VACUUM INTO refused) and on sql.js (a raw Error from `export()`: "Unable to export:
-  // SQLite is busy or locked"). The other drivers rehearse and keep the uncommitted row uncommitted.
-  test("rehearseUp with an uncommitted write pending rehearses, and the app's write stays pending (fails on libsql, sql.js)", (t) =>
+  // Was broken on libsql (VACUUM INTO) and sql.js (a raw "Unable to export" Error). Decision: the copy
+  // holds what the app's connection reads, its uncommitted writes included (as serialize() gives it);
+  // a driver that cannot copy them (sql.js: export() stops at a pending write) refuses, typed.
+  test("rehearseUp with an uncommitted write pending rehearses a copy holding that write, or refuses with TRANSACTION_OPEN; the app's write stays pending", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "snapshot")) return;
       const manager = db.manager(registry);
@@ -209,35 +213,39 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       db.exec("BEGIN");
       db.exec("INSERT INTO items (note) VALUES ('pending')");
       const error = await settledError(() => rehearseUp(manager));
-      if (error !== undefined) assertTyped(error, "rehearseUp");
-      assert.equal(error, undefined, "rehearseUp works on better-sqlite3, node-sqlite and bun-sqlite in the same situation");
+      if (h.capabilities.snapshotInTransaction) {
+        assert.equal(error, undefined, `${h.name} declares snapshotInTransaction`);
+      } else {
+        t.diagnostic(`${h.name} does not declare snapshotInTransaction: refused`);
+        assertTyped(error, "rehearseUp");
+        assert.deepEqual({ code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation }, { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" });
+      }
       assert.equal(db.driver.inTransaction(), true);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);
+      if (error === undefined) {
+        const { rehearsal } = rehearseUp(manager);
+        assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "items"), { table: "items", before: 1, after: 2 }, "the copy holds the app's pending row");
+      }
       db.exec("ROLLBACK");
       assert.equal(db.value("SELECT count(*) FROM items"), 0);
     }));
 
-  // Fails on every driver: verifySchema opens its own BEGIN and the raw library error ("cannot start
-  // a transaction within a transaction") escapes untyped.
-  test("verifySchema inside an open transaction works or refuses with a typed error, the app's transaction untouched (fails on every driver)", (t) =>
+  // Was broken on every driver (verifySchema's own BEGIN, raw "cannot start a transaction within a
+  // transaction"). Decision: verify only reads, so inside the app's transaction it reads in it.
+  test("verifySchema inside an open transaction verifies, the app's transaction untouched", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
       const manager = db.manager(registry);
       manager.up();
       db.exec("BEGIN");
-      try {
-        verifySchema(manager);
-      } catch (error) {
-        assertTyped(error, "verifySchema");
-      }
+      assert.equal(verifySchema(manager).ok, true);
       assert.equal(db.driver.inTransaction(), true);
       db.exec("ROLLBACK");
     }));
 
-  // Fails on every driver with openFile (better-sqlite3, node-sqlite, bun-sqlite, libsql): a raw
-  // "cannot VACUUM from within a transaction" escapes, and the backup folder it made is left behind.
-  // sql.js is refused by capability first, which holds.
-  test("takeBackupSync inside an open transaction refuses with a typed error and creates no backup folder (fails on every driver with openFile)", (t) =>
+  // Was broken on every driver with openFile (a raw "cannot VACUUM from within a transaction", and the
+  // backup folder left behind). sql.js is refused by capability first.
+  test("takeBackupSync inside an open transaction refuses with TRANSACTION_OPEN and creates no backup folder", (t) =>
     h.withDatabase(async (db) => {
       const manager = db.manager(registry);
       manager.up();
@@ -246,6 +254,7 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       const error = await settledError(() => takeBackupSync(manager, { directory, version: 2 }));
       if (!h.capabilities.openFile) t.diagnostic(`${h.name} does not declare openFile: refused by capability`);
       assertTyped(error, "takeBackupSync");
+      assert.equal(error.code, h.capabilities.openFile ? "TRANSACTION_OPEN" : "DRIVER_CAPABILITY_MISSING");
       assert.equal(existsSync(directory), false, "the refused backup left its folder behind");
       assert.equal(db.driver.inTransaction(), true);
       db.exec("ROLLBACK");
@@ -280,11 +289,10 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
 await describeEachDriver("snapshots when the system's temporary folder is unusable", (h) => {
   const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');")];
 
-  // Fails on libsql: its snapshot writes through os.tmpdir(), and a TMPDIR that does not exist (or is
-  // a file) surfaces as a raw ENOENT/ENOTDIR from mkdtemp, untyped and naming no fix. The other
-  // drivers snapshot in memory and rehearse normally.
+  // Was broken on libsql (a raw ENOENT/ENOTDIR from mkdtemp): its copy lives on a temporary file.
+  // Drivers that copy in memory rehearse; a copy on a file is refused with TEMP_FOLDER_UNUSABLE naming the folder.
   for (const kind of ["a missing folder", "a regular file"] as const) {
-    test(`rehearseUp with TMPDIR pointing at ${kind} works or refuses with a typed error, changing nothing (fails on libsql)`, (t) =>
+    test(`rehearseUp with TMPDIR pointing at ${kind} works or refuses with TEMP_FOLDER_UNUSABLE naming it, changing nothing`, (t) =>
       h.withDatabase((db) => {
         if (h.lacks(t, "snapshot")) return;
         const manager = db.manager(registry);
@@ -302,7 +310,11 @@ await describeEachDriver("snapshots when the system's temporary folder is unusab
           if (saved === undefined) delete process.env.TMPDIR;
           else process.env.TMPDIR = saved;
         }
-        if (error !== undefined) assertTyped(error, "rehearseUp");
+        if (error !== undefined) {
+          assertTyped(error, "rehearseUp");
+          const folder = kind === "a missing folder" ? path.join(target, "deeper") : target;
+          assert.deepEqual({ code: error.code, folder: (error as unknown as { folder: unknown }).folder }, { code: "TEMP_FOLDER_UNUSABLE", folder });
+        }
         assert.equal(manager.currentVersion(), 1);
         assert.equal(db.driver.inTransaction(), false);
       }));
