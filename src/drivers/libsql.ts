@@ -5,9 +5,10 @@
  * only libsql's API is called here.
  *
  * What libsql 0.5 lacks, and so what this driver declares it cannot do: `backup()` throws "not
- * implemented" (no online backup). `serialize()` throws too, so the `snapshot` is SQLite's own
- * `VACUUM INTO` a private temporary file, read back as bytes, and a copy is a connection on another
- * such file, deleted when the copy is closed. `db.name` is always empty,
+ * implemented" (no online backup). `serialize()` throws too, so the `snapshot` reads every page
+ * through SQLite's `sqlite_dbpage` on the app's connection (inside the app's transaction too, its
+ * uncommitted writes included), and a copy is a connection on a private temporary file, deleted when
+ * the copy is closed (see `file-copy.ts`). `db.name` is always empty,
  * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
  * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
  * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails

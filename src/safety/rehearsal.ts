@@ -5,7 +5,9 @@
  * file, not even by `transaction: false` migrations.
  *
  * The copy comes from the driver's `snapshot` primitive, which reads the database through SQLite (a
- * consistent snapshot, WAL content included) without writing, whatever the library.
+ * consistent snapshot, WAL content included) without writing, whatever the library. Inside the app's
+ * own transaction the copy holds what that connection reads, its uncommitted writes included; a driver
+ * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
 import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
