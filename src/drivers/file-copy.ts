@@ -110,9 +110,11 @@ export interface FileCopyConnection<Db> {
 }
 
 /**
- * A driver on a new connection holding `bytes` (empty: a new database), opened by `open` on a private
- * file that `close()` deletes. The copy reports no file: no other process can reach it, so it has no
- * owner lock to take and no lock holders to name.
+ * A driver on a new connection holding `bytes`, opened by `open` on a private file that `close()`
+ * deletes; empty `bytes` open SQLite's in-memory database instead. The copy reports no file: no other
+ * process can reach it, so it has no owner lock to take and no lock holders to name.
+ *
+ * @throws TempFolderUnusableError when the temporary folder cannot hold the copy.
  */
 export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => FileCopyConnection<Db>): SyncDriver<Db> {
   // An empty database needs no file: SQLite's own in-memory database is that, and the temporary folder
@@ -125,7 +127,10 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
       const file = path.join(folder, "copy.db");
       writeFileSync(file, bytes);
       connection = open(file);
-      return privateCopy(connection, () => rmSync(folder, { recursive: true, force: true }));
+      const opened = connection;
+      // From here privateCopy owns the connection: it closes it itself if it fails.
+      connection = null;
+      return privateCopy(opened, () => rmSync(folder, { recursive: true, force: true }));
     } catch (error) {
       try {
         connection?.close();
