@@ -32,6 +32,12 @@ export interface DriverCapabilities {
    * one (`VACUUM INTO`, the online backup). sql.js cannot: its files live in WebAssembly memory.
    */
   readonly openFile: boolean;
+  /**
+   * `snapshot` works while the app's connection is inside a transaction, and the copy holds what that
+   * connection reads, its uncommitted writes included. Without it, a snapshot there is refused with
+   * `TRANSACTION_OPEN` where it cannot be taken (sql.js's `export()` with a write pending).
+   */
+  readonly snapshotInTransaction: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */

@@ -49,7 +49,9 @@ export type StepwiseErrorCode =
   | "USAGE"
   | "DRIVER_UNKNOWN"
   | "DRIVER_NOT_INSTALLED"
-  | "DRIVER_RUNTIME_UNSUPPORTED";
+  | "DRIVER_RUNTIME_UNSUPPORTED"
+  | "TRANSACTION_OPEN"
+  | "TEMP_FOLDER_UNUSABLE";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -1024,5 +1026,56 @@ export class DriverRuntimeUnsupportedError extends StepwiseError {
     this.driver = fields.driver;
     this.runtime = fields.runtime;
     this.required = fields.required;
+  }
+}
+
+/**
+ * An operation that must start its own transaction (or `VACUUM`) was called on a connection the app
+ * left inside a transaction. Refused before anything ran: the app's transaction is still open, with
+ * its uncommitted writes, and nothing else was changed.
+ */
+export class TransactionOpenError extends StepwiseError {
+  /** The driver's name, such as `"libsql"`. */
+  readonly driver: string;
+  /** What was asked, such as `"takeBackupSync"`. */
+  readonly operation: string;
+
+  constructor(fields: { driver: string; operation: string; cause?: unknown }) {
+    super(
+      "TRANSACTION_OPEN",
+      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. Nothing was changed, ` +
+        `and the app's transaction is still open. Commit or roll back that transaction first, then call ${fields.operation} again.`,
+      fields.cause === undefined ? undefined : { cause: fields.cause },
+    );
+    this.driver = fields.driver;
+    this.operation = fields.operation;
+  }
+}
+
+/**
+ * The system's temporary folder (`TMPDIR`, else the platform's default) cannot hold the private copy
+ * a safety net needs: it is missing, not a folder, not writable, or full. Nothing was changed.
+ */
+export class TempFolderUnusableError extends StepwiseError {
+  /** The temporary folder as resolved (`os.tmpdir()`). */
+  readonly folder: string;
+  /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`…), or `null`. */
+  readonly systemCode: string | null;
+  /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
+  readonly operation: string;
+
+  constructor(fields: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
+    const full = fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG";
+    super(
+      "TEMP_FOLDER_UNUSABLE",
+      `${fields.operation} needs a private copy of the database in the temporary folder ${fields.folder}, which ` +
+        (full ? "has no room for it" : "cannot be written") +
+        ` (${fields.systemCode ?? "error"}). Nothing was changed. ` +
+        (full ? "Free space there, or point TMPDIR at a folder with room, and run it again." : "Point TMPDIR at an existing, writable folder (or create this one), and run it again."),
+      fields.cause === undefined ? undefined : { cause: fields.cause },
+    );
+    this.folder = fields.folder;
+    this.systemCode = fields.systemCode;
+    this.operation = fields.operation;
   }
 }

@@ -9,6 +9,7 @@
  * the migration, record it, commit. A migration and its history row therefore commit together or not
  * at all, and several processes migrating one database apply each migration exactly once.
  */
+import { refuseOpenTransaction } from "./transaction-open.js";
 import {
   ConnectionClosedError,
   DatabaseLockedError,
@@ -110,6 +111,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
   *up(options: UpOptions = {}): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, "up");
     return yield* this.withConnectionSettings(
       (function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
@@ -129,6 +131,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Reverts applied migrations; see `MigrationManager.down`. */
   *down(options: DownOptions = {}): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, "down");
     return yield* this.withConnectionSettings(
       (function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
@@ -146,6 +149,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Drops every table, view, index and trigger, in one write section, then applies everything. */
   *reset(): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, "reset");
     yield* this.withConnectionSettings(
       (function* (this: Executor<R>): Step<void> {
         const restoreForeignKeys = yield* this.switchOffForeignKeys();

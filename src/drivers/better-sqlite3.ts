@@ -37,6 +37,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   changeCounter: true,
   savepoints: true,
   openFile: true,
+  snapshotInTransaction: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

@@ -70,6 +70,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   changeCounter: true,
   savepoints: true,
   openFile: true,
+  snapshotInTransaction: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

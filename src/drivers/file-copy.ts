@@ -1,42 +1,106 @@
 /**
  * The `snapshot` capability for a library that cannot serialize a connection (libsql, node:sqlite
- * before `DatabaseSync#serialize`): SQLite's own `VACUUM INTO` writes a consistent copy to a private
- * temporary file, read back as bytes, and a copy is a connection of the same library on another such
- * file, deleted when the copy is closed. Nothing here imports a database library: the driver passes
- * in its connection's `exec` and a way to open a file with the app's own library.
+ * before `DatabaseSync#serialize`). The bytes are read page by page through SQLite's `sqlite_dbpage`
+ * table where the library has it: on the app's own connection, so (like `serialize()` elsewhere) the
+ * copy is what that connection reads, its uncommitted writes included, and no file is written.
+ * Without it, SQLite's own `VACUUM INTO` writes a consistent copy to a private temporary file, read
+ * back as bytes. A copy is a connection of the same library on another such file, deleted when the
+ * copy is closed. Nothing here imports a database library: the driver passes in its connection's
+ * primitives and a way to open a file with the app's own library.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { SyncDriver } from "../core/driver.js";
-
-/** A fresh private folder for one copy, under the system's temporary folder. */
-const privateFolder = (): string => mkdtempSync(path.join(tmpdir(), "stepwise-copy-"));
+import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
+import type { Row } from "../core/step.js";
 
 /**
- * The database as bytes, through `VACUUM INTO`: a read transaction, so the source is never written;
- * WAL content included; the copy in rollback-journal mode with `user_version` and `application_id`
- * kept. Like any VACUUM it cannot run inside a transaction.
+ * `action` on the system's temporary folder; a failure of the folder itself (missing, a file, not
+ * writable, full) becomes {@link TempFolderUnusableError} naming it.
+ */
+function inTempFolder<T>(action: (tempRoot: string) => T): T {
+  const tempRoot = tmpdir();
+  try {
+    return action(tempRoot);
+  } catch (error) {
+    if (error instanceof StepwiseError) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === "string" && TEMP_FOLDER_ERRNOS.has(code)) throw new TempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
+    // Only the copy's own file can be full or unopenable here; the source is read, never written.
+    if (typeof code === "string" && /^SQLITE_(FULL|CANTOPEN)/.test(code)) throw new TempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
+    throw error;
+  }
+}
+
+const TEMP_FOLDER_ERRNOS = new Set(["ENOENT", "ENOTDIR", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EFBIG", "EEXIST", "EISDIR"]);
+
+/** A fresh private folder for one copy, under the system's temporary folder. */
+const privateFolder = (tempRoot: string): string => mkdtempSync(path.join(tempRoot, "stepwise-copy-"));
+
+/** What {@link snapshotOfConnection} needs of the app's connection. */
+export interface SnapshotConnection {
+  /** The driver's name, for a refusal. */
+  readonly name: string;
+  exec(sql: string): void;
+  query(sql: string): Row[];
+  queryOnly(): boolean;
+  inTransaction(): boolean;
+}
+
+/**
+ * The database as bytes. Through `sqlite_dbpage` where the library has it (see the module note);
+ * otherwise through `VACUUM INTO`, which reads in a read transaction, so the source is never written,
+ * WAL content included, and gives a copy in rollback-journal mode with `user_version` and
+ * `application_id` kept. `VACUUM` cannot run inside a transaction, so there the app's open
+ * transaction is refused with {@link TransactionOpenError} before anything runs.
  *
  * SQLite refuses `VACUUM INTO` on a `query_only` connection (the CLI's read commands set it, and so
  * may an app's read-only connection), though it writes only the new file. The setting is lifted for
  * that one statement and put back whatever happens, so the source stays read-only to everything else.
+ *
+ * @throws TransactionOpenError; TempFolderUnusableError when the temporary folder cannot hold the copy.
  */
-export function snapshotByVacuum(connection: { exec(sql: string): void; queryOnly(): boolean }): Uint8Array {
-  const folder = privateFolder();
-  const wasQueryOnly = connection.queryOnly();
-  try {
-    const file = path.join(folder, "snapshot.db");
-    if (wasQueryOnly) connection.exec("PRAGMA query_only = OFF");
+export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array {
+  const pages = readPages(connection);
+  if (pages !== null) return pages;
+  if (connection.inTransaction()) throw new TransactionOpenError({ driver: connection.name, operation: "snapshot" });
+  return inTempFolder((tempRoot) => {
+    const folder = privateFolder(tempRoot);
+    const wasQueryOnly = connection.queryOnly();
     try {
-      connection.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+      const file = path.join(folder, "snapshot.db");
+      if (wasQueryOnly) connection.exec("PRAGMA query_only = OFF");
+      try {
+        connection.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+      } finally {
+        if (wasQueryOnly) connection.exec("PRAGMA query_only = ON");
+      }
+      return new Uint8Array(readFileSync(file));
     } finally {
-      if (wasQueryOnly) connection.exec("PRAGMA query_only = ON");
+      rmSync(folder, { recursive: true, force: true });
     }
-    return new Uint8Array(readFileSync(file));
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
+  });
+}
+
+/** Every page of `main`, in order, as one image; `null` when the library has no `sqlite_dbpage`. */
+function readPages(connection: SnapshotConnection): Uint8Array | null {
+  let rows: Row[];
+  try {
+    // One statement: one read snapshot (or the app's own transaction), so the pages agree.
+    rows = connection.query("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno");
+  } catch (error) {
+    if (error instanceof Error && /no such table: sqlite_dbpage/i.test(error.message)) return null;
+    throw error;
   }
+  const chunks = rows.map((row) => (row.data instanceof Uint8Array ? row.data : new Uint8Array(row.data as ArrayBuffer)));
+  const image = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    image.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return image;
 }
 
 /** A connection `openFileCopy` opened: the driver on it, and how to close the library's connection. */
@@ -46,18 +110,44 @@ export interface FileCopyConnection<Db> {
 }
 
 /**
- * A driver on a new connection holding `bytes` (empty: a new database), opened by `open` on a private
- * file that `close()` deletes. The copy reports no file: no other process can reach it, so it has no
- * owner lock to take and no lock holders to name.
+ * A driver on a new connection holding `bytes`, opened by `open` on a private file that `close()`
+ * deletes; empty `bytes` open SQLite's in-memory database instead. The copy reports no file: no other
+ * process can reach it, so it has no owner lock to take and no lock holders to name.
+ *
+ * @throws TempFolderUnusableError when the temporary folder cannot hold the copy.
  */
 export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => FileCopyConnection<Db>): SyncDriver<Db> {
-  const folder = privateFolder();
-  let connection: FileCopyConnection<Db> | null = null;
+  // An empty database needs no file: SQLite's own in-memory database is that, and the temporary folder
+  // is then not needed at all.
+  if (bytes.length === 0) return privateCopy(open(":memory:"), () => {});
+  return inTempFolder((tempRoot) => {
+    const folder = privateFolder(tempRoot);
+    let connection: FileCopyConnection<Db> | null = null;
+    try {
+      const file = path.join(folder, "copy.db");
+      writeFileSync(file, bytes);
+      connection = open(file);
+      const opened = connection;
+      // From here privateCopy owns the connection: it closes it itself if it fails.
+      connection = null;
+      return privateCopy(opened, () => rmSync(folder, { recursive: true, force: true }));
+    } catch (error) {
+      try {
+        connection?.close();
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+      throw error;
+    }
+  });
+}
+
+/**
+ * The copy's driver: no file reported (no other process can reach it, so it has no owner lock to
+ * take and no lock holders to name), and a `close` that closes the connection, then calls `discard`.
+ */
+function privateCopy<Db>(connection: FileCopyConnection<Db>, discard: () => void): SyncDriver<Db> {
   try {
-    const file = path.join(folder, "copy.db");
-    if (bytes.length > 0) writeFileSync(file, bytes);
-    connection = open(file);
-    const opened = connection;
     const { holdOwnerLock: _hold, probeOwnerLock: _probe, lockHolders: _holders, ...driver } = connection.driver;
     // A scratch copy needs no durability; without fsyncs a rehearsal on it runs at memory speed.
     driver.exec("PRAGMA synchronous = OFF");
@@ -66,17 +156,17 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
       filePath: null,
       close: () => {
         try {
-          opened.close();
+          connection.close();
         } finally {
-          rmSync(folder, { recursive: true, force: true });
+          discard();
         }
       },
     };
   } catch (error) {
     try {
-      connection?.close();
+      connection.close();
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      discard();
     }
     throw error;
   }

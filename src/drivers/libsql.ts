@@ -5,9 +5,10 @@
  * only libsql's API is called here.
  *
  * What libsql 0.5 lacks, and so what this driver declares it cannot do: `backup()` throws "not
- * implemented" (no online backup). `serialize()` throws too, so the `snapshot` is SQLite's own
- * `VACUUM INTO` a private temporary file, read back as bytes, and a copy is a connection on another
- * such file, deleted when the copy is closed. `db.name` is always empty,
+ * implemented" (no online backup). `serialize()` throws too, so the `snapshot` reads every page
+ * through SQLite's `sqlite_dbpage` on the app's connection (inside the app's transaction too, its
+ * uncommitted writes included), and a copy is a connection on a private temporary file, deleted when
+ * the copy is closed (see `file-copy.ts`). `db.name` is always empty,
  * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
  * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
  * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
@@ -21,7 +22,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
+import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -47,6 +48,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   changeCounter: true,
   savepoints: true,
   openFile: true,
+  snapshotInTransaction: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -130,7 +132,8 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     },
   };
   if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotByVacuum({ exec: (sql) => void db.exec(sql), queryOnly: () => Number(value("PRAGMA query_only")) === 1 });
+    driver.snapshot = () =>
+      snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: (sql) => all(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction: isInTransaction });
     driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
   }
   return driver;

@@ -15,7 +15,7 @@ import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
-import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
+import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
 
@@ -92,9 +92,8 @@ function nodeSqliteBackup(): BackupFunction | null {
  * `snapshot` is `DatabaseSync#serialize`/`deserialize` where this Node has them, and `VACUUM INTO` a
  * private temporary file where it does not (see `file-copy.ts`); `onlineBackup` needs `backup()`.
  */
-export function nodeSqliteCapabilities(_db: DatabaseSync): DriverCapabilities {
-  // The connection is taken though every answer comes from the Node version today, so a capability
-  // that one day depends on how the database was opened needs no signature change.
+export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
+  // Every answer comes from the Node version, read through the connection's own class.
   return {
     userVersion: true,
     fileLocking: true,
@@ -105,6 +104,8 @@ export function nodeSqliteCapabilities(_db: DatabaseSync): DriverCapabilities {
     changeCounter: true,
     savepoints: true,
     openFile: true,
+    // serialize() reads through the connection; the VACUUM INTO fallback cannot run in a transaction.
+    snapshotInTransaction: hasSerialize(db),
   };
 }
 
@@ -208,7 +209,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
       return createNodeSqliteDriver(copy, capabilities);
     };
   } else if (capabilities.snapshot) {
-    driver.snapshot = () => snapshotByVacuum({ exec: (sql) => db.exec(sql), queryOnly: () => Number(value("PRAGMA query_only")) === 1 });
+    driver.snapshot = () =>
+      snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query: (sql) => driver.query(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction: () => driver.inTransaction() });
     driver.openSnapshot = (bytes) =>
       openFileCopy(bytes, (file) => {
         const copy = new (db.constructor as DatabaseSyncConstructor)(file);

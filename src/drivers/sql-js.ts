@@ -17,6 +17,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
+import { TransactionOpenError } from "../core/errors.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection, runBodyOnConnection } from "./sqlite-shared.js";
 
@@ -43,6 +44,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   changeCounter: true,
   savepoints: true,
   openFile: false,
+  snapshotInTransaction: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
@@ -222,7 +224,16 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     close: freeAll,
   };
   if (capabilities.snapshot) {
-    driver.snapshot = throwingErrors(() => db.export());
+    driver.snapshot = throwingErrors(() => {
+      try {
+        return db.export();
+      } catch (error) {
+        // export() copies with SQLite's backup API, which cannot read past this connection's own
+        // pending writes: the copy cannot hold them, so the app's transaction is refused, untouched.
+        if (driver.inTransaction()) throw new TransactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
+        throw error;
+      }
+    });
     // The app's `Database` class, reached through its connection: this module imports none of sql.js.
     driver.openSnapshot = throwingErrors((bytes: Uint8Array) => {
       const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);

@@ -1,8 +1,8 @@
 /**
  * `stepwise/libsql`: migrate a local database through the `libsql` package (Turso's embedded
  * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. Every safety net is
- * exported here as from every entry (`safety-nets.ts`). libsql has no `serialize()`, so rehearsal,
- * baseline and verification copy the database with `VACUUM INTO` a private temporary file; it has no
+ * exported here as from every entry (`safety-nets.ts`). libsql has no `serialize()`, so rehearsal reads
+ * the database page by page (`sqlite_dbpage`) and opens the copy on a private temporary file; it has no
  * `backup()`, so the online backup and restore refuse with `DRIVER_CAPABILITY_MISSING`, while
  * `takeBackupSync`/`upWithBackup` work. Importing this entry loads no other driver.
  *

@@ -24,6 +24,7 @@ import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
 import { guardSqlite } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
+import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 
@@ -382,6 +383,8 @@ function finish(options: TakeBackupOptions, target: BackupTarget): BackupRecord 
  */
 export function takeBackupSync(source: DriverSource, options: TakeBackupOptions): BackupRecord {
   const driver = driverWith(source, "takeBackupSync", "openFile");
+  // VACUUM cannot run in a transaction; refused before the folder is made, so nothing is left behind.
+  refuseOpenTransactionOn(driver, "takeBackupSync");
   const target = prepareTarget(driver, options);
   try {
     driver.run("VACUUM INTO ?", [target.partialPath]);
@@ -403,6 +406,9 @@ export function takeBackupSync(source: DriverSource, options: TakeBackupOptions)
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const driver = driverWith(source, "takeBackup", "onlineBackup", "openFile");
+  // A backup is of the committed database. From inside the app's transaction the online copy would
+  // see, or be blocked by, writes that may yet be rolled back: refused like takeBackupSync.
+  refuseOpenTransactionOn(driver, "takeBackup");
   const target = prepareTarget(driver, options);
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   try {

@@ -7,6 +7,7 @@ import { InvalidTargetError, StepwiseError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { requireCapabilities } from "../core/driver.js";
+import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference } from "./schema-snapshot.js";
@@ -85,6 +86,8 @@ export class AlreadyManagedError extends StepwiseError {
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
   // The replay needs a scratch database; refused before the busy timeout is even touched.
   requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
+  // It records in its own write transaction, which SQLite cannot nest inside the app's.
+  refuseOpenTransactionOn(manager.driver, "baselineDatabase");
   return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, version, options)));
 }
 

@@ -5,9 +5,11 @@
  * file, not even by `transaction: false` migrations.
  *
  * The copy comes from the driver's `snapshot` primitive, which reads the database through SQLite (a
- * consistent snapshot, WAL content included) without writing, whatever the library.
+ * consistent snapshot, WAL content included) without writing, whatever the library. Inside the app's
+ * own transaction the copy holds what that connection reads, its uncommitted writes included; a driver
+ * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
-import { StepwiseError } from "../core/errors.js";
+import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -148,13 +150,13 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
  * connection settings that change what migrations do copied over (they are not stored in the file).
  */
 function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
-  const image = driver.snapshot!();
+  const image = asRehearsal(() => driver.snapshot!());
   // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
   if (image.length > 19 && image[18] === 2 && image[19] === 2) {
     image[18] = 1;
     image[19] = 1;
   }
-  const copy = driver.openSnapshot!(image);
+  const copy = asRehearsal(() => driver.openSnapshot!(image));
   try {
     for (const setting of ["foreign_keys", "recursive_triggers"]) {
       const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
@@ -166,6 +168,22 @@ function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
     throw error;
   }
   return copy;
+}
+
+/**
+ * Runs a snapshot primitive, naming `rehearseUp` in its refusals (the primitive knows only that it
+ * was asked for a snapshot), so the message tells the caller what to call again.
+ */
+function asRehearsal<T>(primitive: () => T): T {
+  try {
+    return primitive();
+  } catch (error) {
+    if (error instanceof TransactionOpenError) throw new TransactionOpenError({ driver: error.driver, operation: "rehearseUp", cause: error.cause });
+    if (error instanceof TempFolderUnusableError) {
+      throw new TempFolderUnusableError({ folder: error.folder, systemCode: error.systemCode, operation: "rehearseUp", cause: error.cause });
+    }
+    throw error;
+  }
 }
 
 function describeFailure(error: unknown): RehearsalFailure {

@@ -14,6 +14,7 @@ import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js"
 import { highestAppliedVersion } from "../core/planner.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
+import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { parseMigrationOwner } from "../core/migration-owner.js";
@@ -50,6 +51,8 @@ export interface RepairResult {
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult {
+  // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
+  refuseOpenTransactionOn(manager.driver, "repairIncompleteMigration");
   return manager.run(manager.executor.withConnectionSettings(repair(manager, options)));
 }
 

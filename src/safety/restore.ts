@@ -15,7 +15,7 @@
  */
 import { accessSync, constants, copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, takeBackup, type BackupRecord } from "./backup.js";
+import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, mainDatabaseFile, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
 import {
   BackupDiskFullError,
@@ -30,6 +30,7 @@ import {
   MigrationInProgressError,
   RestoreUnverifiedError,
   StepwiseError,
+  TransactionOpenError,
   type ForeignBackupReason,
 } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
@@ -207,6 +208,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const { backupFile, databasePath } = options;
   refuseRestoreOntoItself(backupFile, databasePath);
+  refuseRestoreUnderOwnTransaction(opener, databasePath);
   const source = openBackupOrThrow(opener, backupFile, busyTimeoutMs);
   try {
     // One read transaction from the check to the comparison: what was checked is what gets copied
@@ -253,6 +255,29 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     source.rollback();
     closeQuietly(source);
   }
+}
+
+/**
+ * The app's connection, open on the very database being restored and inside a transaction, holds a
+ * lock the restore would wait on until the busy timeout, and a restore under it would pull the
+ * content from under that transaction. Refused at once instead; a connection on another database
+ * (the usual in-memory opener) does not count.
+ *
+ * @throws TransactionOpenError when `opener` is inside a transaction on `databasePath`.
+ */
+function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: string): void {
+  if (!opener.inTransaction()) return;
+  const openerFile = mainDatabaseFile(opener);
+  if (openerFile === null) return;
+  try {
+    const open = statSync(openerFile);
+    const target = statSync(databasePath);
+    if (open.dev !== target.dev || open.ino !== target.ino) return;
+  } catch {
+    // One of them does not exist: the opener cannot be open on the database being restored.
+    return;
+  }
+  throw new TransactionOpenError({ driver: opener.name, operation: "restoreBackup" });
 }
 
 /**

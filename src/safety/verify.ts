@@ -6,7 +6,7 @@
 import { StepwiseError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
-import { begin, rollbackQuietly, type Step } from "../core/step.js";
+import { begin, inTransaction, rollbackQuietly, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { replaySchema } from "./schema-replay.js";
 import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
@@ -80,8 +80,11 @@ export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigra
 
 function* compareWithReplay<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>): Step<SchemaVerification> {
   // One read transaction: the schema and the history come from the same snapshot, so a process that
-  // migrates meanwhile cannot make its new table look like drift against the old history.
-  yield* begin("deferred");
+  // migrates meanwhile cannot make its new table look like drift against the old history. Inside the
+  // app's own transaction that snapshot is already held: its reads are used as they are (what the
+  // app's connection sees, its uncommitted writes included), and the transaction is left to the app.
+  const ownTransaction = !(yield* inTransaction());
+  if (ownTransaction) yield* begin("deferred");
   let live: SchemaSnapshot;
   let keys: AppliedMigrationKey[];
   try {
@@ -89,7 +92,7 @@ function* compareWithReplay<Db, R extends MigrationRegistry>(manager: SyncMigrat
     live = yield* readSchema({ excludeTables: [manager.tableName] });
     keys = yield* manager.executor.store.readKeys();
   } finally {
-    yield* rollbackQuietly();
+    if (ownTransaction) yield* rollbackQuietly();
   }
   const version = verifyHistoryOrThrow(manager.migrations, keys);
   const differences = diffSchemas(replaySchema(manager, version), live);

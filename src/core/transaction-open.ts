@@ -1,0 +1,19 @@
+/**
+ * The refusal every operation that starts its own transaction (or runs `VACUUM`) makes when the app
+ * left its connection inside one. SQLite cannot nest `BEGIN`, and the usual clean-up after a failed
+ * `BEGIN` (a rollback) would throw away the app's own uncommitted writes: so the check comes first,
+ * before anything is read, written or created.
+ */
+import { TransactionOpenError } from "./errors.js";
+import type { SyncDriver } from "./driver.js";
+import { inTransaction, type Step } from "./step.js";
+
+/** Throws {@link TransactionOpenError} when the connection the step runs on is inside a transaction. */
+export function* refuseOpenTransaction(driver: string, operation: string): Step<void> {
+  if (yield* inTransaction()) throw new TransactionOpenError({ driver, operation });
+}
+
+/** {@link refuseOpenTransaction} for code that holds a sync driver rather than running steps. */
+export function refuseOpenTransactionOn(driver: Pick<SyncDriver, "name" | "inTransaction">, operation: string): void {
+  if (driver.inTransaction()) throw new TransactionOpenError({ driver: driver.name, operation });
+}
