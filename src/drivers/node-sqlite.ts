@@ -17,7 +17,7 @@ import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotByVacuum } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, totalClassifier, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -90,7 +90,9 @@ const STATEMENT_CACHE_LIMIT = 64;
 
 /** node:sqlite reports SQLite's result code as the number `errcode`, under `code: "ERR_SQLITE_ERROR"`. */
 function errcodeOf(error: unknown): number | null {
-  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  // Optional reads: a migration body may throw null or undefined, which have no properties at all.
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  const errcode = (error as { errcode?: unknown } | null | undefined)?.errcode;
   return code === "ERR_SQLITE_ERROR" && typeof errcode === "number" ? errcode : null;
 }
 
@@ -161,10 +163,10 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
-    classifyError: (error) => {
+    classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);
       return errcode === null ? classifySqliteError(error) : classifySqliteError({ code: sqliteCodeName(errcode) });
-    },
+    }),
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
