@@ -126,7 +126,7 @@ await describeEachDriver("what a migration body throws is that migration's failu
       }
     }));
 
-  test("a DISK_FULL met by a body still names the migration: the one environmental code a body's failure keeps", () =>
+  test("a DISK_FULL met by a body still names the migration", () =>
     h.withDatabase((db) => {
       db.manager([createItems]).up();
       const pages = Number(db.value("PRAGMA page_count"));

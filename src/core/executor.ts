@@ -40,7 +40,7 @@ import {
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { translateSqliteError } from "./sqlite-errors.js";
+import { kindOfSqliteCode, translateSqliteError } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -658,13 +658,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
-   * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT). What a body
-   * threw is that migration's failure, whatever it reads as: stepwise already holds the write lock
-   * while a body runs, so a busy or read-only error there comes from something the body reached for
-   * (an ATTACHed database, a connection of its own, `query_only`), or is a value the app threw that
-   * merely looks like one, and DATABASE_LOCKED or DATABASE_UNUSABLE would name no migration and
-   * send people to the wrong file. Only a full disk keeps its own code (DISK_FULL names the
-   * migration too). The library's reading stays on the error as `nativeCode`/`nativeKind`.
+   * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
    */
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
@@ -672,11 +666,27 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
-    // A read-only file or folder, a locked or corrupt database met by stepwise's own statements is the
-    // environment's fault, not the migration's: report it as such, so nobody looks for a bug in it.
-    const environmental = rolledBack && origin === "stepwise" && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
+    // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
+    // migration's: report it as such, so nobody goes looking for a bug in the migration.
+    const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
+  }
+
+  /**
+   * Whether a failure is the environment's (DATABASE_LOCKED, DATABASE_UNUSABLE…) rather than the
+   * migration's. Never a value that is no `Error`: libraries throw `Error`s, so `{ code: "SQLITE_BUSY" }`
+   * is the app's own value that merely looks like one. And from a body, never a lock, an unopenable
+   * or a non-database file: stepwise holds the main database's write lock and has read it while the
+   * body runs, so those come from something the body reached for (an ATTACHed file, a connection of
+   * its own), and an error naming no migration would send people to the wrong file. A read-only,
+   * corrupt or failing main database is met first by whoever writes, the body included.
+   */
+  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: "body" | "stepwise"): boolean {
+    if (!isInstanceSafely(cause, Error)) return false;
+    if (origin === "stepwise" || sqliteCode === null) return true;
+    const kind = kindOfSqliteCode(sqliteCode);
+    return kind !== "locked" && kind !== "cantopen" && kind !== "notadb";
   }
 
   /** Turns enforcement off (a no-op inside a transaction, hence done before BEGIN); true when it was on. */
