@@ -7,9 +7,10 @@
  * busy timeout that is accepted but never waited on. It has no online backup. Its `export()` (1.16
  * copies through SQLite's backup API and leaves the connection, its statements and its settings as
  * they were) is the `snapshot`, and a `Database` built from those bytes is the copy. Its errors are
- * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
- * messages a user can act on back to SQLite's codes, and the driver's `classifyError` reports that
- * code, so the core reports them as it does for other drivers while the error itself stays sql.js's.
+ * plain `Error`s carrying SQLite's message and no code; the driver notes the result code SQLite gave
+ * for each (see `watchResultCodes`), {@link sqliteCodeOfMessage} refines it from the message where
+ * that says more (constraints), and the driver's `classifyError` reports it, so the core reports them
+ * as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
