@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { MigrationContext, MigrationEntry } from "../src/core/types.js";
-import { baselineDatabase, rehearseUp, verifySchema } from "./support/stepwise.js";
+import { rehearseUp, verifySchema } from "./support/stepwise.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { caught, createItems, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 
