@@ -48,10 +48,10 @@ function assertTyped(error: unknown, what: string): asserts error is StepwiseErr
 }
 
 await describeEachDriver("hostile migration bodies give the same code and the same database on every driver", (h) => {
-  // Fails on node-sqlite (Node 24): its error classifier destructures the thrown value, so `throw null`
-  // escapes as a raw TypeError ("Cannot destructure property 'code' of 'error' as it is null").
+  // Every driver's classifier reads whatever was thrown without throwing itself (node:sqlite's once
+  // destructured it, so `throw null` escaped as a raw TypeError).
   for (const [label, thrown] of [["null", null], ["undefined", undefined]] as const) {
-    test(`a body that throws ${label} is MIGRATION_FAILED for that migration, rolled back (fails on node-sqlite)`, () =>
+    test(`a body that throws ${label} is MIGRATION_FAILED for that migration, rolled back`, () =>
       h.withDatabase((db) => {
         const migrations = [
           createItems,
@@ -70,22 +70,26 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
       }));
   }
 
-  // Fails on every driver: the executor reads `code` off whatever a body throws, so a plain object
-  // whose `code` happens to be "SQLITE_BUSY" becomes DATABASE_LOCKED ("stayed locked by another
-  // connection for more than 30000 ms") at once, naming no migration and no file.
-  test("a plain object a body throws is that migration's failure, not a lock it never waited for (fails on every driver)", () =>
+  // Decided (docs/guarantees.md, "Errors through the drivers"): what a body throws is that migration's
+  // failure; DATABASE_LOCKED is for stepwise's own lock. The library's reading stays as nativeCode/nativeKind.
+  test("a plain object a body throws is that migration's failure, not a lock it never waited for", () =>
     h.withDatabase((db) => {
+      const thrown = { code: "SQLITE_BUSY", message: "an app-level error object" };
       const migrations = [
         createItems,
         tsEntry(2, {
           up: () => {
-            throw { code: "SQLITE_BUSY", message: "an app-level error object" };
+            throw thrown;
           },
         }),
       ];
       const error = caught(() => db.manager(migrations).up());
       assert.equal(error.code, "MIGRATION_FAILED");
       assert.equal(error.version, 2);
+      assert.equal(error.file, "migrations/002_step_2.ts");
+      assert.equal(error.cause, thrown);
+      const reading = db.driver.classifyError(thrown);
+      assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: reading.nativeCode, nativeKind: reading.nativeCode === null ? null : reading.kind });
       assertAsAfterMigrationOne(db);
     }));
 
@@ -106,10 +110,9 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
       }));
   }
 
-  // Fails on sql.js: nativeCode and nativeKind are null where every other driver says SQLITE_ERROR and
-  // "other", so an app branching on them behaves differently on sql.js for the same failing SQL.
+  // sql.js's errors carry no code; its driver keeps the result code SQLite gave (it once read null).
   for (const [label, upSql] of refusedInsideTransaction) {
-    test(`a plain SQLite error (${label} inside the migration's transaction) carries nativeCode SQLITE_ERROR and nativeKind "other" (fails on sql.js)`, () =>
+    test(`a plain SQLite error (${label} inside the migration's transaction) carries nativeCode SQLITE_ERROR and nativeKind "other"`, () =>
       h.withDatabase((db) => {
         const error = caught(() => db.manager([createItems, sqlEntry(2, upSql)]).up());
         assert.equal(error.code, "MIGRATION_FAILED");
@@ -157,11 +160,10 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
 });
 
 await describeEachDriver("a history row holding an integer beyond 2^53", (h) => {
-  // Fails on node-sqlite (Node 24): node:sqlite refuses to read the row ("Value is too large to be
-  // represented as a JavaScript number") and its raw ERR_OUT_OF_RANGE escapes from status and up,
-  // where every other driver reads it and refuses with HISTORY_TABLE_INVALID naming the row.
+  // node:sqlite once refused to read the row (a raw ERR_OUT_OF_RANGE) and the other drivers rounded
+  // the version to a neighbour; the error now names the exact stored value on every driver.
   for (const version of ["9007199254740993", "9223372036854775807"]) {
-    test(`version ${version} written by hand: status and up refuse with HISTORY_TABLE_INVALID and change nothing (fails on node-sqlite)`, () =>
+    test(`version ${version} written by hand: status and up refuse with HISTORY_TABLE_INVALID naming it exactly, and change nothing`, () =>
       h.withDatabase((db) => {
         const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);")]);
         manager.up({ to: 1 });
@@ -171,6 +173,7 @@ await describeEachDriver("a history row holding an integer beyond 2^53", (h) => 
         for (const [operation, action] of [["status", () => manager.status()], ["up", () => manager.up()]] as const) {
           const error = caught(action);
           assert.equal(error.code, "HISTORY_TABLE_INVALID", `${operation}: ${String(error?.constructor?.name)} ${String(error?.code)}: ${String(error?.message)}`);
+          assert.equal(String(error.version), version, `${operation}: the error names a rounded version`);
         }
         assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
         assert.equal(db.userVersion(), 1);
@@ -345,11 +348,9 @@ await describeEachDriver("a migration body that closes the private copy's connec
     },
   });
 
-  // Fails on every driver: `up` turns a body closing its connection into ConnectionClosedError
-  // (MIGRATION_FAILED, version 2), but in a rehearsal the body closes the private copy and the raw
-  // library error escapes: better-sqlite3 and libsql a TypeError ("The database connection is not
-  // open"), node:sqlite ERR_INVALID_STATE, sql.js "Statement closed", bun:sqlite its own.
-  test("rehearseUp reports it as migration 2's failure, typed, and the app's own connection stays open and unchanged (fails on every driver)", (t) =>
+  // `up` turns a body closing its connection into ConnectionClosedError (MIGRATION_FAILED, version 2);
+  // a rehearsal reports the same as data, though the body closed the private copy it read from.
+  test("rehearseUp reports it as migration 2's failure, typed, and the app's own connection stays open and unchanged", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
       const manager = db.manager([createItems, closes]);
@@ -371,9 +372,8 @@ await describeEachDriver("a migration body that closes the private copy's connec
       assertAsAfterMigrationOne(db);
     }));
 
-  // Fails on node-sqlite (Node 24): the raw ERR_INVALID_STATE ("database is not open") escapes, where
-  // better-sqlite3, libsql and sql.js report MIGRATION_FAILED (ConnectionClosedError) for migration 2.
-  test("baselineDatabase reports it as MIGRATION_FAILED for migration 2 and records nothing (fails on node-sqlite)", (t) =>
+  // node:sqlite once threw ERR_INVALID_STATE closing the replay's scratch copy a second time.
+  test("baselineDatabase reports it as MIGRATION_FAILED for migration 2 and records nothing", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
       db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL); CREATE TABLE half_done (x)");

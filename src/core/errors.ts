@@ -3,6 +3,7 @@
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
 import { describeStoredValue } from "./stored-value.js";
+import { describeThrownValue } from "./thrown-value.js";
 import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
@@ -395,7 +396,7 @@ export class MigrationFailedError extends StepwiseError {
     rolledBack: boolean;
     backupPath?: string | null;
   }) {
-    const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
+    const reason = describeThrownValue(fields.cause);
     super(
       "MIGRATION_FAILED",
       `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
@@ -444,7 +445,7 @@ export class TransactionEscapedError extends StepwiseError {
   readonly committed: EscapedCommit;
 
   constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
-    const failure = fields.cause === undefined ? "" : ` It then failed: ${fields.cause instanceof Error ? fields.cause.message : String(fields.cause)}.`;
+    const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
     super(
       "TRANSACTION_ESCAPED",
       `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +

@@ -41,7 +41,9 @@ import {
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { translateSqliteError } from "./sqlite-errors.js";
+import { kindOfSqliteCode, translateSqliteError } from "./sqlite-errors.js";
+import { classifySafely } from "./native-error.js";
+import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { requireCapabilities, type DriverCapabilities, type ErrorClassification } from "./driver.js";
@@ -481,11 +483,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       failure = { cause };
     }
     // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
-    if (failure?.cause instanceof ConnectionClosedError) throw failure.cause;
+    if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
     if (!(yield* releaseBodySavepoint(savepoint))) {
       throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(witness, start, changesBeforeBody));
     }
-    if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true);
+    if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     try {
       if (entry.disableForeignKeys) yield* assertNoForeignKeyViolations(entry, direction);
     } catch (cause) {
@@ -512,7 +514,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // the likely reason our savepoint is gone; only a proven commit outweighs that.
     if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
       // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
-      return yield* this.migrationFailed(entry, direction, failure.cause, true);
+      return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
     return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
   }
@@ -587,7 +589,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
         yield* restoreConnectionSettings(settingsBefore);
       } catch (cause) {
-        throw yield* this.migrationFailed(entry, direction, cause, false);
+        throw yield* this.migrationFailed(entry, direction, cause, false, "body");
       }
       const durationMs = performance.now() - started;
       try {
@@ -649,7 +651,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
   private sqliteCodeOf(error: unknown): string | null {
-    const code = this.settings.classifyError(error).nativeCode;
+    const code = classifySafely(this.settings.classifyError, error).nativeCode;
     return code !== null && code.startsWith("SQLITE_") ? code : null;
   }
 
@@ -658,17 +660,37 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return translateSqliteError(error, this.settings.busyTimeoutMs, this.sqliteCodeOf(error));
   }
 
-  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean): Step<StepwiseError> {
+  /**
+   * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
+   * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
+   */
+  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
-    if (cause instanceof HistoryRowMissingError) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
-    if (cause instanceof StepwiseError && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
+    if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
+    if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
-    const environmental = rolledBack && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
-    if (environmental instanceof StepwiseError && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
+    const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
+    if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
+  }
+
+  /**
+   * Whether a failure is the environment's (DATABASE_LOCKED, DATABASE_UNUSABLE…) rather than the
+   * migration's. Never a value that is no `Error`: libraries throw `Error`s, so `{ code: "SQLITE_BUSY" }`
+   * is the app's own value that merely looks like one. And from a body, never a lock, an unopenable
+   * or a non-database file: stepwise holds the main database's write lock and has read it while the
+   * body runs, so those come from something the body reached for (an ATTACHed file, a connection of
+   * its own), and an error naming no migration would send people to the wrong file. A read-only,
+   * corrupt or failing main database is met first by whoever writes, the body included.
+   */
+  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: "body" | "stepwise"): boolean {
+    if (!isInstanceSafely(cause, Error)) return false;
+    if (origin === "stepwise" || sqliteCode === null) return true;
+    const kind = kindOfSqliteCode(sqliteCode);
+    return kind !== "locked" && kind !== "cantopen" && kind !== "notadb";
   }
 
   /** Turns enforcement off (a no-op inside a transaction, hence done before BEGIN); true when it was on. */

@@ -21,6 +21,14 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
 export const DEFAULT_TABLE_NAME = "schema_migrations";
 
 const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The `version` column as read back: an integer JavaScript cannot hold exactly (past 2^53, written by
+ * hand) comes back as its exact decimal text, never rounded to a neighbour (which would name another
+ * row) nor refused by the library (node:sqlite throws on it). Such a row is then invalid like any
+ * other, and its error names the stored value.
+ */
+const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN CAST(version AS TEXT) ELSE version END AS version`;
+
 const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
 /**
@@ -123,7 +131,7 @@ export class HistoryStore {
   *readKeys(): Step<AppliedMigrationKey[]> {
     if (!(yield* this.existsWithValidShape())) return [];
     const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+      `SELECT ${EXACT_VERSION}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
     );
     const keys: AppliedMigrationKey[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -138,7 +146,7 @@ export class HistoryStore {
   *readAll(): Step<AppliedMigration[]> {
     if (!(yield* this.existsWithValidShape())) return [];
     const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
-      `SELECT version, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+      `SELECT ${EXACT_VERSION}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
     );
     for (let i = 0; i < rows.length; i++) {
       yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
@@ -158,7 +166,9 @@ export class HistoryStore {
     let detail = "";
     if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
       problem = "version-not-positive-integer";
-      detail = `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1`;
+      // Digits only: an integer EXACT_VERSION gave as text (INTEGER affinity stores digit text as an integer).
+      const shown = typeof version === "string" && /^-?\d+$/.test(version) ? version : describeStoredValue(version);
+      detail = `its version is ${shown}, but versions are whole numbers from 1`;
     } else if (version === previous) {
       problem = "duplicate-version";
       detail = `version ${version} is recorded more than once`;
@@ -175,7 +185,11 @@ export class HistoryStore {
 
   private *rowidOf(version: unknown): Step<number | null> {
     try {
-      const row = yield* queryOne<{ id: number }>(`SELECT rowid AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`, [bindable(version)]);
+      // A rowid past 2^53 (the version's own, in the usual table) would be rounded: the version names the row then.
+      const row = yield* queryOne<{ id: number | null }>(
+        `SELECT CASE WHEN rowid BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN rowid END AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`,
+        [bindable(version)],
+      );
       return row?.id ?? null;
     } catch {
       // A WITHOUT ROWID table has no rowid; the version alone names the row.

@@ -5,6 +5,7 @@
  */
 import type { ErrorClassification, ErrorKind } from "./driver.js";
 import { StepwiseError } from "./errors.js";
+import { isInstanceSafely } from "./thrown-value.js";
 
 /**
  * Records a driver's reading of the library error `error` wraps as its `nativeCode` and
@@ -23,6 +24,22 @@ export function recordNativeError<E extends StepwiseError>(error: E, classificat
 export function nativeCauseOf(error: StepwiseError): unknown {
   let cause: unknown = error.cause;
   // Bounded: a cause chain is data, and a cyclic one must not hang error handling.
-  for (let depth = 0; depth < 8 && cause instanceof StepwiseError; depth++) cause = cause.cause;
-  return cause instanceof StepwiseError ? undefined : cause;
+  for (let depth = 0; depth < 8 && isInstanceSafely(cause, StepwiseError); depth++) cause = cause.cause;
+  return isInstanceSafely(cause, StepwiseError) ? undefined : cause;
+}
+
+/** What a reading that cannot be made reports: no code, kind `other`. */
+const UNREADABLE: ErrorClassification = { kind: "other", nativeCode: null };
+
+/**
+ * `classify(error)`, or no code when the classifier throws. A migration body can throw any value
+ * (`null`, a frozen object, a Proxy whose getters throw), and a driver's classifier, the app's own
+ * included, must never turn that migration's failure into a `TypeError` of its own.
+ */
+export function classifySafely(classify: (error: unknown) => ErrorClassification, error: unknown): ErrorClassification {
+  try {
+    return classify(error) ?? UNREADABLE;
+  } catch {
+    return UNREADABLE;
+  }
 }

@@ -5,7 +5,7 @@
  * primitive, and a migration body, while the write transaction stays open.
  */
 import { StepwiseError } from "./errors.js";
-import { nativeCauseOf, recordNativeError } from "./native-error.js";
+import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 
@@ -69,7 +69,7 @@ function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: fal
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
-      if (cause !== undefined) recordNativeError(error, driver.classifyError(cause));
+      if (cause !== undefined) recordNativeError(error, classifySafely((value) => driver.classifyError(value), cause));
     }
     throw error;
   }

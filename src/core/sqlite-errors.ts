@@ -14,8 +14,13 @@ interface SqliteErrorLike {
 
 /** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
 export function sqliteCodeOf(error: unknown): string | null {
-  const code = (error as SqliteErrorLike | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
+  // A body may throw anything, a Proxy whose getter throws included; reading it must not replace the failure.
+  try {
+    const code = (error as SqliteErrorLike | null)?.code;
+    return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

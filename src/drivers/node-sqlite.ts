@@ -17,7 +17,7 @@ import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, totalClassifier, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -119,8 +119,24 @@ const STATEMENT_CACHE_LIMIT = 64;
 
 /** node:sqlite reports SQLite's result code as the number `errcode`, under `code: "ERR_SQLITE_ERROR"`. */
 function errcodeOf(error: unknown): number | null {
-  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  // Optional reads: a migration body may throw null or undefined, which have no properties at all.
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  const errcode = (error as { errcode?: unknown } | null | undefined)?.errcode;
   return code === "ERR_SQLITE_ERROR" && typeof errcode === "number" ? errcode : null;
+}
+
+/**
+ * A row with its integers as numbers, as every other driver reads them. Read as bigints first: with
+ * readBigInts off, node:sqlite refuses a whole read that meets one integer past 2^53 (ERR_OUT_OF_RANGE,
+ * from a history row written by hand, say) where the other libraries give the nearest number; the core
+ * asks SQLite for the exact text where it matters (see `history.ts`).
+ */
+function numbersOf(row: Row): Row {
+  for (const key of Object.keys(row)) {
+    const cell = row[key];
+    if (typeof cell === "bigint") row[key] = Number(cell);
+  }
+  return row;
 }
 
 /** The owner lock sidecar, opened with node:sqlite itself (the app's library, not another). */
@@ -145,15 +161,15 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     if (!statement) {
       if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
       statement = db.prepare(sql);
-      // Integers come back as numbers even when the app opened the database with readBigInts.
-      statement.setReadBigInts(false);
+      // Read as bigints, then made numbers (see numbersOf), whatever readBigInts the app opened with.
+      statement.setReadBigInts(true);
       statements.set(sql, statement);
     }
     return statement;
   };
   const value = (sql: string): unknown => {
     const row = prepare(sql).get() as Row | undefined;
-    return row === undefined ? undefined : Object.values(row)[0];
+    return row === undefined ? undefined : numbersOf(row)[Object.keys(row)[0]!];
   };
   const filePath = db.location();
   const openSidecar = sidecarOpener(db);
@@ -168,7 +184,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     filePath,
     capabilities,
     exec: (sql) => db.exec(sql),
-    query: (sql, params) => prepare(sql).all(...params) as Row[],
+    query: (sql, params) => (prepare(sql).all(...params) as Row[]).map(numbersOf),
     run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
     begin: (mode) => db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => db.exec("COMMIT"),
@@ -190,14 +206,17 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
-    classifyError: (error) => {
+    classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);
       return errcode === null ? classifySqliteError(error) : classifySqliteError({ code: sqliteCodeName(errcode) });
-    },
+    }),
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
-    close: () => db.close(),
+    // node:sqlite throws ERR_INVALID_STATE when closing twice; a migration may have closed it already.
+    close: () => {
+      if (isOpen()) db.close();
+    },
     openFile: (file, { readonly, busyTimeoutMs }) =>
       createNodeSqliteDriver(new (db.constructor as DatabaseSyncConstructor)(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) }), capabilities),
   };
@@ -214,7 +233,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     driver.openSnapshot = (bytes) =>
       openFileCopy(bytes, (file) => {
         const copy = new (db.constructor as DatabaseSyncConstructor)(file);
-        return { driver: createNodeSqliteDriver(copy, capabilities), close: () => copy.close() };
+        const copyDriver = createNodeSqliteDriver(copy, capabilities);
+        return { driver: copyDriver, close: () => copyDriver.close!() };
       });
   }
   const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;

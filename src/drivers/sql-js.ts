@@ -7,9 +7,10 @@
  * busy timeout that is accepted but never waited on. It has no online backup. Its `export()` (1.16
  * copies through SQLite's backup API and leaves the connection, its statements and its settings as
  * they were) is the `snapshot`, and a `Database` built from those bytes is the copy. Its errors are
- * plain `Error`s carrying SQLite's message and no code; {@link sqliteCodeOfMessage} maps the
- * messages a user can act on back to SQLite's codes, and the driver's `classifyError` reports that
- * code, so the core reports them as it does for other drivers while the error itself stays sql.js's.
+ * plain `Error`s carrying SQLite's message and no code; the driver notes the result code SQLite gave
+ * for each (see `watchResultCodes`), {@link sqliteCodeOfMessage} refines it from the message where
+ * that says more (constraints), and the driver's `classifyError` reports it, so the core reports them
+ * as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
@@ -19,7 +20,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import { TransactionOpenError } from "../core/errors.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
-import { classifySqliteError, createBatchConnection, runBodyOnConnection } from "./sqlite-shared.js";
+import { classifySqliteError, createBatchConnection, runBodyOnConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -93,12 +94,53 @@ function throwingErrors<A extends unknown[], T>(action: (...args: A) => T): (...
   };
 }
 
-/** sql.js's errors carry SQLite's message and no code; the message names the code. */
-function classifySqlJsError(error: unknown): ErrorClassification {
-  if (!(error instanceof Error)) return classifySqliteError(error);
-  const code = sqliteCodeOfMessage(error.message);
-  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
+/**
+ * SQLite's result code for each error sql.js raised from it, keyed by the error object itself, so the
+ * error reaches the app untouched. Filled by {@link watchResultCodes}.
+ */
+const resultCodes = new WeakMap<object, number>();
+/** The connections whose `handleError` is already watched. */
+const watched = new WeakSet<object>();
+
+/**
+ * Notes SQLite's result code for every error this connection raises. sql.js turns every failing
+ * SQLite call, the app's own included, into `throw new Error(sqlite3_errmsg)` in one method,
+ * `handleError(resultCode)`, which sees the code and drops it; a wrapper on the instance (never on
+ * sql.js's prototype) keeps it. So every error that came from SQLite gets its code, "cannot VACUUM
+ * from within a transaction" (SQLITE_ERROR) as much as "database is locked", and an error that
+ * did not (the app's own `throw new Error(...)`) gets none, whatever its message says.
+ */
+function watchResultCodes(db: Database): void {
+  const connection = db as unknown as { handleError?: unknown };
+  const original = connection.handleError;
+  if (watched.has(db) || typeof original !== "function") return;
+  watched.add(db);
+  Object.defineProperty(db, "handleError", {
+    configurable: true,
+    writable: true,
+    value(this: unknown, resultCode: unknown) {
+      try {
+        return (original as (code: unknown) => unknown).call(this, resultCode);
+      } catch (error) {
+        if (typeof error === "object" && error !== null && typeof resultCode === "number") resultCodes.set(error, resultCode);
+        throw error;
+      }
+    },
+  });
 }
+
+/**
+ * sql.js's errors carry SQLite's message and no code: the result code {@link watchResultCodes}
+ * noted, else the message's (an error raised before the driver watched the connection).
+ */
+const classifySqlJsError = totalClassifier((error: unknown): ErrorClassification => {
+  if (!(error instanceof Error)) return classifySqliteError(error);
+  const resultCode = resultCodes.get(error);
+  const named = resultCode === undefined ? null : sqliteCodeName(resultCode);
+  // The message may say more than the primary code (constraint kinds); the code says it for everything else.
+  const code = sqliteCodeOfMessage(error.message) ?? named;
+  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
+});
 
 /** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
 function readOnce(db: Database, sql: string, params: readonly unknown[]): Row[] {
@@ -160,6 +202,7 @@ function batchConnectionOf(db: Database): BatchConnection {
  * const driver = createSqlJsDriver(new SQL.Database());
  */
 export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities = SQL_JS_CAPABILITIES): SyncDriver<Database> {
+  watchResultCodes(db);
   const statements = new Map<string, Statement>();
   const freeAll = () => {
     for (const statement of statements.values()) statement.free();
@@ -218,7 +261,8 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
       if (isOpen()) exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
-    runBody: throwingErrors((entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context)),
+    // Unwrapped: what a body throws is the app's own value (a string included), reported as it was thrown.
+    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
     close: freeAll,

@@ -9,7 +9,8 @@
  * own transaction the copy holds what that connection reads, its uncommitted writes included; a driver
  * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
-import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
+import { ConnectionClosedError, StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
+import { isInstanceSafely } from "../core/thrown-value.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -114,15 +115,26 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
     const rowsBefore = runSync(countRows(schemaBefore), copyDriver);
 
     let failure: RehearsalFailure | null = null;
+    let copyClosed = false;
     try {
       rehearsal.up(to);
     } catch (error) {
       failure = describeFailure(error);
+      copyClosed = isInstanceSafely(error, ConnectionClosedError);
     }
 
-    const schemaAfter = runSync(readSchema(exclude), copyDriver);
-    const rowsAfter = runSync(countRows(schemaAfter), copyDriver);
-    const reachedVersion = rehearsal.currentVersion();
+    // A migration that closed the copy's connection took the copy with it. What the real run leaves
+    // (the migrations before it, each committed) is read from a second copy brought to that version.
+    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : rehearsal.currentVersion();
+    const afterDriver = copyClosed ? replayedCopy(manager, plan.fromVersion, reachedVersion) : copyDriver;
+    let schemaAfter: typeof schemaBefore;
+    let rowsAfter: typeof rowsBefore;
+    try {
+      schemaAfter = runSync(readSchema(exclude), afterDriver);
+      rowsAfter = runSync(countRows(schemaAfter), afterDriver);
+    } finally {
+      if (afterDriver !== copyDriver) afterDriver.close?.();
+    }
     const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
     const steps = plan.steps.map((entry): RehearsalStep => {
       const durationMs = durations.get(entry.version) ?? null;
@@ -142,6 +154,18 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
     };
   } finally {
     copyDriver.close?.();
+  }
+}
+
+/** A fresh private copy of `manager`'s database with the migrations after `fromVersion` up to `version` applied. */
+function replayedCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, fromVersion: number, version: number): SyncDriver<Db> {
+  const copy = openDriverCopy(manager.driver);
+  try {
+    if (version > fromVersion) manager.withDriver(copy, { onEvent: undefined, logger: null }).up({ to: version as VersionOf<R> });
+    return copy;
+  } catch (error) {
+    copy.close?.();
+    throw error;
   }
 }
 
@@ -192,16 +216,16 @@ function describeFailure(error: unknown): RehearsalFailure {
   for (const [key, value] of Object.entries(error)) {
     if (key !== "code" && key !== "name" && key !== "message" && key !== "stack") fields[key] = value;
   }
-  const cause = error.cause;
-  const causeCode = cause instanceof Error ? (cause as Error & { code?: unknown }).code : undefined;
-  return {
-    code: error instanceof StepwiseError ? error.code : null,
-    name: error.name,
-    message: error.message,
-    fields,
-    cause:
-      cause instanceof Error
-        ? { name: cause.name, message: cause.message, code: typeof causeCode === "string" ? causeCode : null }
-        : null,
-  };
+  return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause: describeCause(error.cause) };
+}
+
+/** What the migration threw, as data; `null` when it is no `Error` or cannot be read (a Proxy whose getters throw). */
+function describeCause(cause: unknown): RehearsalFailure["cause"] {
+  try {
+    if (!(cause instanceof Error)) return null;
+    const code = (cause as Error & { code?: unknown }).code;
+    return { name: String(cause.name), message: String(cause.message), code: typeof code === "string" ? code : null };
+  } catch {
+    return null;
+  }
 }
