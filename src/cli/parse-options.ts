@@ -50,3 +50,23 @@ export function parseBusyTimeout(value: string): number {
   if (parsed > MAX_BUSY_TIMEOUT_MS) throw new InvalidArgumentError(`expected at most ${MAX_BUSY_TIMEOUT_MS} ms`);
   return parsed;
 }
+
+/**
+ * Wraps the parser of an option that takes one value, so that giving it twice with two different
+ * values (`--driver libsql --driver sql-js`, `--db a.db --db b.db`) is a usage error naming both.
+ * commander would keep the last one silently, and a script that appends a flag to a command line
+ * that already had it would then migrate another database, or with another library, than the one
+ * it named first. The same value twice passes. Values are compared after parsing, so two spellings
+ * of one driver (`sql.js`, `sql-js`) are the same value.
+ *
+ * The option must have no default: commander hands the parser the default as the previous value.
+ */
+export function singleValued<T>(parse: (value: string) => T = (value) => value as T): (value: string, previous: T | undefined) => T {
+  return (value, previous) => {
+    const parsed = parse(value);
+    if (previous !== undefined && previous !== parsed) {
+      throw new InvalidArgumentError(`given twice with different values (${JSON.stringify(previous)} and ${JSON.stringify(parsed)}); give it once`);
+    }
+    return parsed;
+  };
+}
