@@ -41,6 +41,8 @@ const TWICE: ReadonlyArray<{ args: readonly string[]; values: readonly [string, 
   { args: ["--driver", "sql-js", "--driver", "libsql", "up"], values: ["sql-js", "libsql"] },
   { args: ["up", "--to", "1", "--to", "2"], values: ["1", "2"] },
   { args: ["up", "--backup", "one", "--backup", "two"], values: ["one", "two"] },
+  { args: ["up", "--backup", "--backup", "two"], values: ["true", "two"] },
+  { args: ["up", "--backup", "one", "--backup"], values: ["one", "the default"] },
   { args: ["up", "--backup", "--keep-backups", "1", "--keep-backups", "2"], values: ["1", "2"] },
   { args: ["down", "--steps", "1", "--steps", "2"], values: ["1", "2"] },
   { args: ["down", "--to", "0", "--to", "1"], values: ["0", "1"] },
@@ -65,7 +67,7 @@ test("every single-valued runtime option given twice with different values is US
 test("the same value twice, or two spellings of one driver, is accepted", async (t) => {
   const dir = makeTempDir(t);
   const cli = cliIn(dir);
-  for (const args of [["--db", "a.db", "--db", "a.db", "status"], ["--driver", "sql.js", "--driver", "sql-js", "status"], ["--table", "h", "--table", "h", "status"]]) {
+  for (const args of [["--db", "a.db", "--db", "a.db", "status"], ["--driver", "sql.js", "--driver", "sql-js", "status"], ["--table", "h", "--table", "h", "status"], ["--busy-timeout", "5", "--busy-timeout", "5", "status"]]) {
     const { code, stdout } = await cli.run(args);
     assert.equal(code, 0, `${args.join(" ")}: ${stdout}`);
   }

@@ -35,7 +35,7 @@ import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./drive
 import { errorToJson } from "./json-error.js";
 import { loadDriver, type DriverLoaders } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
-import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, singleValued } from "./parse-options.js";
+import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
@@ -274,15 +274,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
     });
 
-  program
+  const up = program
     .command("up")
     .description("apply pending migrations, in order")
     .option("--to <version>", "stop after this version", singleValued(parsePositiveInteger))
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger))
-    .action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
+  refuseBareRepeat(up, "backup", "--backup [dir]");
+  up.action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
       quietEvents = Boolean(options.json);
       const to = options.to === undefined ? {} : { to: options.to };
       if (options.dryRun) {

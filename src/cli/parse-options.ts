@@ -2,7 +2,8 @@
  * Option parsers shared by the CLI's commands. Each throws commander's `InvalidArgumentError`, so a
  * bad value is a usage error (exit 2) reported before any command runs.
  */
-import { InvalidArgumentError } from "commander";
+import type { EventEmitter } from "node:events";
+import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
 
 /** Parses `--table`: a name the history store accepts. */
@@ -69,4 +70,23 @@ export function singleValued<T>(parse: (value: string) => T = (value) => value a
     }
     return parsed;
   };
+}
+
+/**
+ * The other half of {@link singleValued} for an option whose value is optional (`--backup [dir]`):
+ * commander calls no parser when it comes without a value, so `--backup /mnt/usb --backup` would
+ * silently fall back to the default folder. Listens before commander's own handler, which still sees
+ * the value given earlier.
+ */
+export function refuseBareRepeat(command: Command, attribute: string, flag: string): void {
+  // commander's Command is an EventEmitter at run time, though its types leave that out.
+  (command as unknown as EventEmitter).prependListener(`option:${attribute}`, (value: string | null | undefined) => {
+    const previous: unknown = command.getOptionValue(attribute);
+    if (value == null && typeof previous === "string") {
+      command.error(`error: option '${flag}' given twice with different values (${JSON.stringify(previous)} and the default); give it once`, {
+        code: "commander.invalidArgument",
+        exitCode: 2,
+      });
+    }
+  });
 }
