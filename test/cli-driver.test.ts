@@ -150,7 +150,7 @@ test("--driver sql-js refuses to read a file that a live connection is writing (
 });
 
 test('"driver" in the config opens the database, and --driver wins over it', async (t) => {
-  const { cli, database } = await project(t, { database: "data/app.db", driver: "libsql" });
+  const { cli } = await project(t, { database: "data/app.db", driver: "libsql" });
   parseJson(await cli(["up", "--to", "1", "--json"]));
   // libsql has no online backup API, so up --backup takes a VACUUM INTO snapshot: proof the config's driver opened the file.
   const viaConfig = parseJson<{ toVersion: number; backupMethod: string }>(await cli(["up", "--to", "2", "--backup", "--json"]));

@@ -59,7 +59,11 @@ test("every single-valued runtime option given twice with different values is US
     const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
     assert.equal(error.code, "USAGE", args.join(" "));
     const named = /given twice with different values \((.+) and (.+)\)/.exec(error.message);
-    assert.deepEqual(named?.slice(1).map((value) => value.replaceAll('"', "")), values, `${args.join(" ")}: ${error.message}`);
+    assert.deepEqual(
+      named?.slice(1).map((value) => value.replaceAll('"', "")),
+      values,
+      `${args.join(" ")}: ${error.message}`,
+    );
     for (const file of ["a.db", "b.db", "default.db", "one", "two"]) assert.equal(existsSync(path.join(dir, file)), false, `${args.join(" ")} created ${file}`);
   }
 });
@@ -67,7 +71,12 @@ test("every single-valued runtime option given twice with different values is US
 test("the same value twice, or two spellings of one driver, is accepted", async (t) => {
   const dir = makeTempDir(t);
   const cli = cliIn(dir);
-  for (const args of [["--db", "a.db", "--db", "a.db", "status"], ["--driver", "sql.js", "--driver", "sql-js", "status"], ["--table", "h", "--table", "h", "status"], ["--busy-timeout", "5", "--busy-timeout", "5", "status"]]) {
+  for (const args of [
+    ["--db", "a.db", "--db", "a.db", "status"],
+    ["--driver", "sql.js", "--driver", "sql-js", "status"],
+    ["--table", "h", "--table", "h", "status"],
+    ["--busy-timeout", "5", "--busy-timeout", "5", "status"],
+  ]) {
     const { code, stdout } = await cli.run(args);
     assert.equal(code, 0, `${args.join(" ")}: ${stdout}`);
   }
@@ -75,7 +84,11 @@ test("the same value twice, or two spellings of one driver, is accepted", async 
 
 test("gen and create refuse --dir or --out given twice with different values (USAGE, exit 2), writing nothing", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
-  for (const args of [["gen", "--dir", "migrations", "--dir", "other"], ["gen", "--out", "a.ts", "--out", "b.ts"], ["create", "x", "--dir", "migrations", "--dir", "other"]]) {
+  for (const args of [
+    ["gen", "--dir", "migrations", "--dir", "other"],
+    ["gen", "--out", "a.ts", "--out", "b.ts"],
+    ["create", "x", "--dir", "migrations", "--dir", "other"],
+  ]) {
     const result = await runCli([...args, "--json"], { cwd: project.root });
     assert.equal(result.code, 2, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
     assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
@@ -85,10 +98,18 @@ test("gen and create refuse --dir or --out given twice with different values (US
 
 test('a config "driver" is read case- and space-insensitively, stored by its canonical name; an unknown one is DRIVER_UNKNOWN naming the file', (t) => {
   const dir = makeTempDir(t);
-  for (const [written, canonical] of [["LibSQL", "libsql"], [" libsql ", "libsql"], ["SQL.JS", "sql-js"], ["Node:SQLite", "node-sqlite"]] as const) {
+  for (const [written, canonical] of [
+    ["LibSQL", "libsql"],
+    [" libsql ", "libsql"],
+    ["SQL.JS", "sql-js"],
+    ["Node:SQLite", "node-sqlite"],
+  ] as const) {
     writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: written } }));
     assert.equal(readConfig(dir).driver, canonical, written);
   }
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: "lib sql" } }));
-  assert.throws(() => readConfig(dir), (error: { code?: string; source?: string }) => error.code === "DRIVER_UNKNOWN" && String(error.source).includes("package.json"));
+  assert.throws(
+    () => readConfig(dir),
+    (error: { code?: string; source?: string }) => error.code === "DRIVER_UNKNOWN" && String(error.source).includes("package.json"),
+  );
 });
