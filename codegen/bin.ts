@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
-import { parsePath } from "../src/cli/parse-options.js";
+import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
@@ -72,8 +72,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .command("gen")
     .description("check migrations/ and write generated/registry.ts")
     .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
-    .option("--dir <path>", "migrations folder (default: migrations)", parsePath)
-    .option("--out <file>", "registry file (default: generated/registry.ts)", parsePath)
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .action(async (options: { check?: boolean; dir?: string; out?: string; cache: boolean }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
@@ -103,8 +103,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .description("create the next migration from a template and register it")
     .argument("<description>", 'what the migration does, such as "add email to contacts"')
     .option("--sql", "write a .sql migration instead of a .ts one")
-    .option("--dir <path>", "migrations folder (default: migrations)", parsePath)
-    .option("--out <file>", "registry file (default: generated/registry.ts)", parsePath)
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
       assertPeersInstalled("stepwise create", CODEGEN_PEERS);

@@ -150,15 +150,13 @@ test("--driver sql-js refuses to read a file that a live connection is writing (
 });
 
 test('"driver" in the config opens the database, and --driver wins over it', async (t) => {
-  const { cli, database } = await project(t, { database: "data/app.db", driver: "libsql" });
+  const { cli } = await project(t, { database: "data/app.db", driver: "libsql" });
   parseJson(await cli(["up", "--to", "1", "--json"]));
-  // libsql has no online backup API, so that net refuses it: proof the config's driver opened the file.
-  const before = readBytes(database);
-  const viaConfig = refusal(await cli(["up", "--backup", "--json"]));
-  assert.deepEqual([viaConfig.code, viaConfig.driver, viaConfig.capability], ["DRIVER_CAPABILITY_MISSING", "libsql", "onlineBackup"]);
-  assert.deepEqual(readBytes(database), before);
-  const viaFlag = parseJson<{ toVersion: number }>(await cli(["--driver", "better-sqlite3", "up", "--backup", "--json"]));
-  assert.equal(viaFlag.toVersion, 3);
+  // libsql has no online backup API, so up --backup takes a VACUUM INTO snapshot: proof the config's driver opened the file.
+  const viaConfig = parseJson<{ toVersion: number; backupMethod: string }>(await cli(["up", "--to", "2", "--backup", "--json"]));
+  assert.deepEqual([viaConfig.toVersion, viaConfig.backupMethod], [2, "vacuum-into"]);
+  const viaFlag = parseJson<{ toVersion: number; backupMethod: string }>(await cli(["--driver", "better-sqlite3", "up", "--backup", "--json"]));
+  assert.deepEqual([viaFlag.toVersion, viaFlag.backupMethod], [3, "online-backup"]);
 
   const aliased = await project(t, { database: "data/app.db", driver: "sql.js" });
   const error = refusal(await aliased.cli(["up", "--json"]));
@@ -239,8 +237,8 @@ test("a safety net whose capability the driver lacks is refused by the net, type
   const verification = parseJson<{ ok: boolean }>(await cli(["--driver", "libsql", "verify", "--json"]));
   assert.equal(verification.ok, true);
   assert.deepEqual(readBytes(database), before);
+  // up --backup is not among them: without onlineBackup it takes a VACUUM INTO snapshot (test/cli-backup-method.test.ts).
   const cases: ReadonlyArray<{ args: readonly string[]; capability: string; operation: string }> = [
-    { args: ["up", "--backup"], capability: "onlineBackup", operation: "upWithOnlineBackup" },
     { args: ["restore", backup, "--yes"], capability: "onlineBackup", operation: "restoreBackup" },
   ];
   for (const { args, capability, operation } of cases) {
@@ -248,7 +246,7 @@ test("a safety net whose capability the driver lacks is refused by the net, type
     assert.deepEqual([error.code, error.driver, error.capability, error.operation], ["DRIVER_CAPABILITY_MISSING", "libsql", capability, operation], args.join(" "));
     assert.deepEqual(readBytes(database), before, `${args.join(" ")} changed the database`);
   }
-  assert.equal(existsSync(path.join(path.dirname(database), "backups")), false, "a refused up --backup made the backup folder");
+  assert.equal(existsSync(path.join(path.dirname(database), "backups")), false, "a refused restore made the backup folder");
 });
 
 test("--help documents --driver, every driver name, the config key and the default", async (t) => {

@@ -134,15 +134,16 @@ test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an
 
 describe("--db that does not name a database file", () => {
   test("a folder: DATABASE_PATH_INVALID (exit 2) from every command, and nothing is created in it", async (t) => {
-    const { project, cli } = await migratedProject(t);
+    const { project } = await migratedProject(t);
     const folder = path.join(project.root, "data-folder");
     mkdirSync(folder);
     const commands = [["status"], ["history"], ["version"], ["info"], ["verify"], ["up"], ["up", "--dry-run"], ["down"], ["baseline", "1"], ["repair", "--forget", "1", "--yes"]];
     const results = await Promise.all(commands.map((args) => runCli(["--db", folder, ...args], { cwd: project.root })));
     results.forEach((result, i) => assertFailure(result, 2, "DATABASE_PATH_INVALID", commands[i]!.join(" ")));
     assert.deepEqual(readdirSync(folder), []);
-    // The working folder itself, as `--db .` and `--db ""` would name it.
-    const dot = await cli(["--db", ".", "status"]);
+    // The working folder itself, as `--db .` and `--db ""` would name it (given once: `cli` adds its
+    // own --db, and two different --db values are a usage error of their own).
+    const dot = await runCli(["--db", ".", "status"], { cwd: project.root });
     assertFailure(dot, 2, "DATABASE_PATH_INVALID", "--db .");
   });
 

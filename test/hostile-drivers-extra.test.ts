@@ -536,10 +536,10 @@ for (const driver of DRIVERS) {
 }
 
 for (const driver of DRIVERS) {
-  // Fails on libsql and bun-sqlite (the drivers without onlineBackup that can apply): the refusal is
-  // DRIVER_CAPABILITY_MISSING, "Nothing was changed", yet an empty data/app.db now exists where there
-  // was none, so the next `status` reports "exists: true".
-  test(`CLI --driver ${cliName(driver)} up --backup on a database that does not exist yet: applied with a backup, or refused creating no file (fails on libsql, bun-sqlite)`, async (t) => {
+  // Was broken on libsql and bun-sqlite (no onlineBackup): the refusal came after the file was
+  // opened, leaving an empty data/app.db that `status` then reported as existing. Now `up --backup`
+  // takes a VACUUM INTO snapshot there, and a driver that cannot write refuses before any file.
+  test(`CLI --driver ${cliName(driver)} up --backup on a database that does not exist yet: applied with a backup where the driver can write, refused creating no file where it cannot`, async (t) => {
     const runtime = binaryFor(driver);
     if ("skip" in runtime) return void t.skip(runtime.skip);
     const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
@@ -547,8 +547,13 @@ for (const driver of DRIVERS) {
     const data = path.join(project.root, "data");
     mkdirSync(data);
     const result = await runBin(runtime.binary, project.root, ["--driver", cliName(driver), "up", "--backup", "--json"]);
+    // sql.js alone cannot write (no fileLocking); every other driver has openFile, enough for a VACUUM INTO snapshot.
+    if (driver.name !== "sql.js") assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     if (result.code === 0) {
       assert.ok(existsSync(path.join(data, "app.db")));
+      const applied = JSON.parse(result.stdout) as { toVersion: number; backup: { path: string; version: number } };
+      assert.deepEqual([applied.toVersion, applied.backup.version], [3, 0]);
+      assert.ok(existsSync(applied.backup.path), "the snapshot the result names is not there");
       return;
     }
     const error = jsonError(result, 1);
@@ -576,15 +581,15 @@ test("CLI --driver sql-js on a WAL database another connection is writing refuse
   }
 });
 
-// Fails: commander keeps the last --driver silently, so "--driver libsql --driver sql-js up" runs
-// sql.js (and the reverse runs libsql) where the user named two libraries. The first value is still
-// validated ("--driver bogus --driver libsql" is DRIVER_UNKNOWN), so the flag is half "repeatable".
-test("CLI --driver given twice with two different libraries is a usage refusal (exit 2) naming both, nothing opened (fails)", async (t) => {
+// Was broken: commander kept the last --driver silently, so "--driver libsql --driver sql-js up" ran
+// sql.js. Every single-valued option now refuses two different values (test/cli-single-valued-options.test.ts).
+test("CLI --driver given twice with two different libraries is a usage refusal (exit 2) naming both, nothing opened", async (t) => {
   if (cliSkip !== null) return void t.skip(cliSkip);
   const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });
   await project.load();
   const result = await runCli(["--driver", "sql-js", "--driver", "libsql", "up", "--json"], { cwd: project.root });
   const error = jsonError(result, 2);
-  assert.equal(typeof error.code, "string");
+  assert.equal(error.code, "USAGE");
+  assert.match(String(error.message), /"sql-js" and "libsql"/);
   assert.equal(existsSync(path.join(project.root, "data", "app.db")), false, "a database was created");
 });

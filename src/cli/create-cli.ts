@@ -19,7 +19,7 @@ import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, St
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import { rehearseUp } from "../safety/rehearsal.js";
-import { upWithOnlineBackup } from "../safety/up-with-backup.js";
+import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
@@ -35,7 +35,7 @@ import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./drive
 import { errorToJson } from "./json-error.js";
 import { loadDriver, type DriverLoaders } from "./open-database.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
-import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName } from "./parse-options.js";
+import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 
@@ -135,14 +135,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
     .showHelpAfterError("(run with --help for usage)")
-    .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""))
-    .option("--table <name>", "history table name (default: schema_migrations)", parseTableName)
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, parseBusyTimeout)
+    .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""), singleValued())
+    .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, singleValued(parseBusyTimeout))
     .option(
       "--driver <name>",
       `the SQLite library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}` +
         `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
-      (value: string) => parseDriverName(value, "--driver"),
+      singleValued((value: string) => parseDriverName(value, "--driver")),
     );
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
@@ -181,12 +181,15 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
   /**
    * Opens the database for one command. Read-only commands never create a file: a missing one reads
-   * as an empty database.
+   * as an empty database. A write command on a database that does not exist yet first runs
+   * `preflight` on an in-memory database of the same library and registry, so whatever it refuses
+   * (the registry, `--to`, a capability the library lacks) is refused before a folder or file is made.
    */
   const withManager = async <T>(
     command: Command,
     mode: "read" | "write",
     action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
+    preflight?: (manager: SyncMigrationManager<unknown, R>) => void,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const databasePath = resolveDatabasePath(flags);
@@ -197,6 +200,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (mode === "write" && !exists) {
+      // Opening the real path creates the file, and a refusal after that would leave an empty
+      // database behind that `status` then reports as existing.
+      const scratch = connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName: tableNameOf(flags), busyTimeoutMs } });
+      try {
+        preflight?.(scratch.manager);
+      } finally {
+        scratch.close();
+      }
+    }
     if (mode === "write" && databasePath !== ":memory:") {
       try {
         createDatabaseFolder(databasePath);
@@ -227,12 +240,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   };
 
   let quietEvents = false;
+  /** The snapshot `up --backup` is taking, named where its `backed-up` event is printed. */
+  let backupMethod: CliBackupMethod | undefined;
   const progressDisplay = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY, palette });
   const printEvent = (event: MigrationEvent) => {
     if (quietEvents) return;
     if (event.type === "progress") return progressDisplay.show(event);
     progressDisplay.clear();
-    if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette));
+    if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette, backupMethod));
     if (event.type === "migrated") {
       const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
       print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
@@ -241,7 +256,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
   };
 
-  const printResult = (result: MigrationResult, json: boolean) => {
+  const printResult = (result: MigrationResult & { readonly backupMethod?: CliBackupMethod }, json: boolean) => {
     if (json) printJson(result);
     else print(formatResult(result, palette));
   };
@@ -259,15 +274,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
     });
 
-  program
+  const up = program
     .command("up")
     .description("apply pending migrations, in order")
-    .option("--to <version>", "stop after this version", parsePositiveInteger)
+    .option("--to <version>", "stop after this version", singleValued(parsePositiveInteger))
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
-    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", parsePath)
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, parsePositiveInteger)
-    .action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
+    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
+  refuseBareRepeat(up, "backup", "--backup [dir]");
+  up.action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
       quietEvents = Boolean(options.json);
       const to = options.to === undefined ? {} : { to: options.to };
       if (options.dryRun) {
@@ -280,21 +296,32 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         });
         return;
       }
-      await withManager(command, "write", async (manager, databasePath) => {
-        const backup = options.backup === undefined ? undefined : {
-          directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
-          keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
-        };
-        if (!backup) return printResult(manager.up(to), Boolean(options.json));
-        printResult(await upWithOnlineBackup(manager, { ...to, backup }), Boolean(options.json));
-      });
+      await withManager(
+        command,
+        "write",
+        async (manager, databasePath) => {
+          const backup = options.backup === undefined ? undefined : {
+            directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
+            keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
+          };
+          if (!backup) return printResult(manager.up(to), Boolean(options.json));
+          backupMethod = chooseBackupMethod(manager);
+          const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
+          // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
+          printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
+        },
+        (manager) => {
+          manager.planUp(to);
+          if (options.backup !== undefined) chooseBackupMethod(manager);
+        },
+      );
     });
 
   program
     .command("down")
     .description("revert applied migrations, newest first (default: one)")
-    .addOption(new Option("--steps <count>", "how many to revert").argParser(parsePositiveInteger).conflicts("to"))
-    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(parseNonNegativeInteger))
+    .addOption(new Option("--steps <count>", "how many to revert").argParser(singleValued(parsePositiveInteger)).conflicts("to"))
+    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parseNonNegativeInteger)))
     .option("--json", "print the result as JSON instead of progress lines")
     .action(async (options: { steps?: number; to?: number; json?: boolean }, command: Command) => {
       quietEvents = Boolean(options.json);
@@ -353,8 +380,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   program
     .command("repair")
     .description("resolve an interrupted transaction:false migration: mark it applied, or forget the attempt")
-    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(parsePositiveInteger).conflicts("forget"))
-    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(parsePositiveInteger))
+    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts("forget"))
+    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)))
     .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
     .option("--json", "print the result as JSON")
     .action(async (options: { applied?: number; forget?: number; yes?: boolean; json?: boolean }, command: Command) => {

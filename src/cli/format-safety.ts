@@ -9,6 +9,7 @@ import type { Rehearsal } from "../safety/rehearsal.js";
 import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";
 import type { Palette } from "./format.js";
+import type { CliBackupMethod } from "./backup-method.js";
 
 /** `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. */
 export function formatRehearsal(rehearsal: Rehearsal, palette: Palette): string {
@@ -74,6 +75,7 @@ export function formatRestore(result: RestoreResult, palette: Palette): string {
 }
 
 /** The line printed after `up --backup` wrote a snapshot. */
-export function formatBackupTaken(backup: BackupRecord, palette: Palette): string {
-  return palette.dim(`  backup of version ${backup.version}: ${backup.path}${backup.pruned.length > 0 ? ` (removed ${backup.pruned.length} older)` : ""}`);
+export function formatBackupTaken(backup: BackupRecord, palette: Palette, method?: CliBackupMethod): string {
+  const how = method === undefined ? "" : ` (${method === "online-backup" ? "online backup" : "VACUUM INTO"})`;
+  return palette.dim(`  backup of version ${backup.version}${how}: ${backup.path}${backup.pruned.length > 0 ? ` (removed ${backup.pruned.length} older)` : ""}`);
 }

@@ -2,7 +2,8 @@
  * Option parsers shared by the CLI's commands. Each throws commander's `InvalidArgumentError`, so a
  * bad value is a usage error (exit 2) reported before any command runs.
  */
-import { InvalidArgumentError } from "commander";
+import type { EventEmitter } from "node:events";
+import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
 
 /** Parses `--table`: a name the history store accepts. */
@@ -49,4 +50,43 @@ export function parseBusyTimeout(value: string): number {
   const parsed = parseNonNegativeInteger(value);
   if (parsed > MAX_BUSY_TIMEOUT_MS) throw new InvalidArgumentError(`expected at most ${MAX_BUSY_TIMEOUT_MS} ms`);
   return parsed;
+}
+
+/**
+ * Wraps the parser of an option that takes one value, so that giving it twice with two different
+ * values (`--driver libsql --driver sql-js`, `--db a.db --db b.db`) is a usage error naming both.
+ * commander would keep the last one silently, and a script that appends a flag to a command line
+ * that already had it would then migrate another database, or with another library, than the one
+ * it named first. The same value twice passes. Values are compared after parsing, so two spellings
+ * of one driver (`sql.js`, `sql-js`) are the same value.
+ *
+ * The option must have no default: commander hands the parser the default as the previous value.
+ */
+export function singleValued<T>(parse: (value: string) => T = (value) => value as T): (value: string, previous: T | undefined) => T {
+  return (value, previous) => {
+    const parsed = parse(value);
+    if (previous !== undefined && previous !== parsed) {
+      throw new InvalidArgumentError(`given twice with different values (${JSON.stringify(previous)} and ${JSON.stringify(parsed)}); give it once`);
+    }
+    return parsed;
+  };
+}
+
+/**
+ * The other half of {@link singleValued} for an option whose value is optional (`--backup [dir]`):
+ * commander calls no parser when it comes without a value, so `--backup /mnt/usb --backup` would
+ * silently fall back to the default folder. Listens before commander's own handler, which still sees
+ * the value given earlier.
+ */
+export function refuseBareRepeat(command: Command, attribute: string, flag: string): void {
+  // commander's Command is an EventEmitter at run time, though its types leave that out.
+  (command as unknown as EventEmitter).prependListener(`option:${attribute}`, (value: string | null | undefined) => {
+    const previous: unknown = command.getOptionValue(attribute);
+    if (value == null && typeof previous === "string") {
+      command.error(`error: option '${flag}' given twice with different values (${JSON.stringify(previous)} and the default); give it once`, {
+        code: "commander.invalidArgument",
+        exitCode: 2,
+      });
+    }
+  });
 }
