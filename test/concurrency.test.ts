@@ -76,7 +76,7 @@ await describeEachChildDriver("8 processes racing up", (h) => {
   });
 });
 
-// The CLI has no --driver option yet, so the real bin runs on better-sqlite3 only; its file is read through libsql's driver.
+// The real bin on its default driver, better-sqlite3 (the library-level race above covers every driver); its file is read through libsql's driver.
 test("8 real `stepwise up` processes on one fresh file all exit 0 and apply each migration once", { timeout: 5 * 60_000 }, async (t) => {
   const project = createTestProject(t, { fixture: "concurrent-side-effects" });
   const migrations = await project.load();
