@@ -2,6 +2,7 @@
  * Checksums follow meaning, not formatting. Each variant is written to a real migrations folder and
  * scanned exactly as `gen` scans it, so BOM and line-ending handling are covered too.
  */
+import { readRecordedEntries } from "../codegen/read-registry.js";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -119,7 +120,7 @@ test("running prettier for real over the repo's TypeScript migrations keeps thei
   const registry = readFileSync(path.join(repoRoot, "generated", "registry.ts"), "utf8");
   for (const fileName of ["002_add_contact_preferences.ts", "005_backfill_normalized_phone.ts"]) {
     const source = readFileSync(path.join(repoRoot, "migrations", fileName), "utf8");
-    const committed = new RegExp(`migrations/${fileName}"[\\s\\S]*?checksum:\\s*"([0-9a-f]{64})"`).exec(registry)?.[1];
+    const committed = readRecordedEntries(registry).get(`migrations/${fileName}`)?.checksum;
     assert.ok(committed, `the registry lists ${fileName}`);
     const reformatted = await prettier.format(source, { parser: "typescript", singleQuote: true, semi: false, printWidth: 60, arrowParens: "avoid" });
     assert.notEqual(reformatted, source);

@@ -98,17 +98,40 @@ function assertNoTemporaryFiles(project: TestProject): void {
 
 /** A complete registry: parses as TypeScript and its entries follow the version rules. */
 function assertCompleteRegistry(text: string, migrationCount: number): void {
-  const source = ts.createSourceFile("registry.ts", text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+  const source = ts.createSourceFile("registry.ts", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const diagnostics = (source as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics;
   assert.deepEqual(diagnostics, [], "the registry does not parse");
-  const versions = [...text.matchAll(/\bversion: (\d+),/g)].map((match) => Number(match[1]));
-  assert.deepEqual(versions, Array.from({ length: migrationCount }, (_, i) => i + 1));
-  assert.match(text, new RegExp(`export const latestVersion = ${migrationCount};\\n$`));
+  const entries = registryCalls(source);
+  assert.deepEqual(
+    entries.map((call) => Number((call.arguments[0] as ts.NumericLiteral).text)),
+    Array.from({ length: migrationCount }, (_, i) => i + 1),
+  );
+  assert.match(text, new RegExp(`\\nexport const latestVersion = ${migrationCount};\\n`));
+  // Every declaration the runtime needs is there: a file cut short would lose the last ones.
+  assert.ok(/[;}]\n$/.test(text) && /\nexport type RegistryEntry\b/.test(text), "the registry is cut short");
+  if (entries.some((call) => (call.expression as ts.Identifier).text === "sql")) assert.match(text, /\nfunction sqlOf\(/, "the SQL texts are missing");
   // The runtime refuses a registry whose entry disables foreign keys outside a transaction
   // (findRegistryProblems), so gen must never write one.
-  for (const entry of text.split(/\bversion: /).slice(1)) {
-    assert.ok(!(/\btransaction: false\b/.test(entry) && /\bdisableForeignKeys: true\b/.test(entry)), `gen wrote an entry the runtime refuses:\n${entry.slice(0, 400)}`);
+  for (const call of entries) {
+    const flags = call.arguments[5]?.getText(source) ?? "";
+    assert.ok(!(/\bDISABLE_FOREIGN_KEYS\b/.test(flags) && !/\bTRANSACTION\b/.test(flags)), `gen wrote an entry the runtime refuses:\n${call.getText(source).slice(0, 400)}`);
   }
+}
+
+/** The `sql(...)`/`ts(...)` calls of `export const migrations = [...]`, in order. */
+function registryCalls(source: ts.SourceFile): ts.CallExpression[] {
+  for (const statement of source.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (ts.isIdentifier(declaration.name) && declaration.name.text === "migrations" && declaration.initializer && ts.isArrayLiteralExpression(declaration.initializer)) {
+        return declaration.initializer.elements.map((element) => {
+          assert.ok(ts.isCallExpression(element) && ts.isIdentifier(element.expression) && ["sql", "ts"].includes(element.expression.text), element.getText(source));
+          return element;
+        });
+      }
+    }
+  }
+  assert.fail("the registry has no migrations array");
 }
 
 const seed = process.env.STEPWISE_SEED ? Number(process.env.STEPWISE_SEED) : undefined;
