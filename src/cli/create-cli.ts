@@ -232,8 +232,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       return await action(opened.manager, databasePath, exists);
     } catch (error) {
       // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
-      // here they report the busy timeout that was really in force, not reportError's unknown 0.
-      throw translateSqliteError(error, busyTimeoutMs);
+      // here they report the busy timeout that was really in force, not reportError's unknown 0. The
+      // code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
+      throw translateSqliteError(error, busyTimeoutMs, opened.manager.driver.classifyError(error).nativeCode);
     } finally {
       opened.close();
     }

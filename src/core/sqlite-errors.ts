@@ -78,12 +78,3 @@ function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string)
   }
   return error;
 }
-
-/** Maps SQLite's own failures (locked, not a database, read-only) to typed errors. */
-export function guardSqlite<T>(action: () => T, busyTimeoutMs: number): T {
-  try {
-    return action();
-  } catch (error) {
-    throw translateSqliteError(error, busyTimeoutMs);
-  }
-}

@@ -22,7 +22,7 @@ import path from "node:path";
 import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
-import { guardSqlite } from "../core/sqlite-errors.js";
+import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
@@ -457,7 +457,12 @@ function pageCountWaiting(driver: SyncDriver, waitMs: number, busyTimeoutMs: num
   const previous = driver.getBusyTimeout();
   driver.setBusyTimeout(waitMs);
   try {
-    return guardSqlite(() => Number(readValue(driver, "PRAGMA page_count")), busyTimeoutMs);
+    try {
+      return Number(readValue(driver, "PRAGMA page_count"));
+    } catch (error) {
+      // The driver's reading of the code: node:sqlite's errors carry a number, not `SQLITE_BUSY`.
+      throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(driver, error));
+    }
   } finally {
     driver.setBusyTimeout(previous);
   }
