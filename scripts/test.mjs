@@ -18,6 +18,7 @@
  *
  * STEPWISE_TEST_CONCURRENCY sets Node's --test-concurrency (files at once per runtime; default 2).
  */
+import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";

@@ -6,6 +6,7 @@
  * system's temporary folder, with that folder unusable: it works without it, or refuses with
  * TEMP_FOLDER_UNUSABLE naming the folder, changing nothing.
  */
+import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +19,7 @@ import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createItems, sqlEntry } from "./support/registry-builders.js";
 
-type Nets = typeof import("../src/entries/safety-nets.js");
+type Nets = typeof SafetyNetsModule;
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
 const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');", { downSql: "DELETE FROM items;" })];
