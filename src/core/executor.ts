@@ -386,7 +386,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           yield* this.store.ensure();
           ensured = true;
         }
-        const counter = yield* changeCounter();
+        // Read with the transaction's start, in the same moment under the lock.
+        const counter = start.changeCounter;
         // A driver without a counter cannot tell, so it trusts only what the history says now.
         if (counter === null || counter !== knownCounter) {
           const fresh = replan(yield* this.store.readKeys());

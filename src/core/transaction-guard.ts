@@ -25,7 +25,7 @@
  * database file.
  */
 import type { EscapedCommit } from "./errors.js";
-import { exec, inTransaction, queryOne, queryValue, run, type Step } from "./step.js";
+import { changeCounter, exec, inTransaction, queryOne, queryValue, run, type Step } from "./step.js";
 
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -35,6 +35,12 @@ export interface TransactionStart {
   readonly journalMode: string;
   /** Moves whenever another connection commits; this connection's own commits leave it alone. */
   readonly dataVersion: number;
+  /**
+   * The driver's change counter at the same moment, or `null` when it has none. When it has one,
+   * it is `dataVersion`'s source: the driver reads `PRAGMA data_version` for it, and reading that
+   * twice per migration was the guard's costliest redundancy on the slower bindings.
+   */
+  readonly changeCounter: number | null;
 }
 
 /** `bytes` random bytes as hex, from Web Crypto (no `node:` import in the core). */
@@ -148,12 +154,15 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
  * before stepwise writes: the write lock keeps the file as the last commit left it.
  */
 export function* readTransactionStart(): Step<TransactionStart> {
+  const counter = yield* changeCounter();
   return {
     schemaVersion: Number(yield* queryValue<number>("PRAGMA schema_version")),
     userVersion: Number(yield* queryValue<number>("PRAGMA user_version")),
     applicationId: Number(yield* queryValue<number>("PRAGMA application_id")),
     journalMode: String(yield* queryValue<string>("PRAGMA journal_mode")).toLowerCase(),
-    dataVersion: Number(yield* queryValue<number>("PRAGMA data_version")),
+    // The driver's counter means the same ("moves only when another connection commits").
+    dataVersion: counter ?? Number(yield* queryValue<number>("PRAGMA data_version")),
+    changeCounter: counter,
   };
 }
 
