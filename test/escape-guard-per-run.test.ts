@@ -71,3 +71,23 @@ await describeEachDriver("the escape guard, made once per run", (h) => {
       assert.equal(db.value(GUARD_TABLES), 0);
     }));
 });
+
+await describeEachDriver("the escape guard, when a migration tampers with the run's witness", (h) => {
+  test("a migration that deletes the witness row does not blind the guard: a later COMMIT is still proven committed", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          up(d) {
+            const table = String(db.value("SELECT name FROM temp.sqlite_master WHERE name LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'"));
+            d.exec(`DELETE FROM temp."${table}"`);
+          },
+        }),
+        tsEntry(3, { up: (d) => void d.exec("COMMIT; BEGIN") }),
+      ];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "TRANSACTION_ESCAPED");
+      assert.equal(error.version, 3);
+      assert.equal(error.committed, "yes");
+    }));
+});

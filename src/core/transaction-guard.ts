@@ -94,7 +94,10 @@ export function* renewCommitWitness(witness: CommitWitness): Step<void> {
  */
 export function* markCommitWitness(witness: CommitWitness): Step<number> {
   witness.token++;
-  yield* run(`UPDATE temp."${witness.table}" SET token = ?`, [witness.token]);
+  const { changes } = yield* run(`UPDATE temp."${witness.table}" SET token = ?`, [witness.token]);
+  // An earlier migration of the run deleted the row: the row inserted now is the token, and it too
+  // survives a rollback only if something committed it.
+  if (changes === 0) yield* run(`INSERT INTO temp."${witness.table}" (token) VALUES (?)`, [witness.token]);
   return witness.token;
 }
 
