@@ -30,8 +30,12 @@ import { readSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import { restoreConnectionSettings, snapshotConnectionSettings, type ConnectionSettingsSnapshot } from "./connection-settings.js";
 import {
+  bodySavepointName,
   createCommitWitness,
   dropCommitWitness,
+  markCommitWitness,
+  renewCommitWitness,
+  type CommitWitness,
   isAutomaticRollbackError,
   judgeEscapedCommit,
   openBodySavepoint,
@@ -92,6 +96,12 @@ export interface ExecutorSettings {
    * the error object, since each library reports codes its own way.
    */
   readonly classifyError: (error: unknown) => ErrorClassification;
+}
+
+/** The escape guard's markers for one run (see `transaction-guard.ts`). */
+interface RunGuard {
+  readonly witness: CommitWitness;
+  readonly savepoint: string;
 }
 
 type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
@@ -313,12 +323,28 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
     const before = yield* snapshotConnectionSettings();
     let failed = true;
+    let guard: RunGuard | null = null;
     try {
-      const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before);
+      guard = yield* this.createRunGuard();
+      const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
       failed = false;
       return result;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
+      if (guard) yield* dropCommitWitness(guard.witness);
+    }
+  }
+
+  /**
+   * The escape guard's markers for one run, made once: the witness table (outside any transaction)
+   * and the body savepoint's name. Per run rather than per migration, since both only need to be
+   * unguessable by a migration and distinct within this connection.
+   */
+  private *createRunGuard(): Step<RunGuard> {
+    try {
+      return { witness: yield* createCommitWitness(), savepoint: bodySavepointName() };
+    } catch (error) {
+      throw this.translateError(error);
     }
   }
 
@@ -339,6 +365,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     replan: Replan<R[number]>,
     progress: Progress,
     settingsBefore: ConnectionSettingsSnapshot,
+    guard: RunGuard,
   ): Step<MigrationResult> {
     const direction = plan.direction;
     const ran = progress.ran;
@@ -365,7 +392,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           yield* this.store.ensure();
           ensured = true;
         }
-        const counter = yield* changeCounter();
+        // Read with the transaction's start, in the same moment under the lock.
+        const counter = start.changeCounter;
         // A driver without a counter cannot tell, so it trusts only what the history says now.
         if (counter === null || counter !== knownCounter) {
           const fresh = replan(yield* this.store.readKeys());
@@ -385,12 +413,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           continue;
         }
         if (entry.transaction) {
-          ran.push(yield* this.runInTransaction(entry, direction, start));
+          ran.push(yield* this.runInTransaction(entry, direction, start, guard));
         } else {
           ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
           yield* restoreConnectionSettings(settingsBefore);
+          // A temp_store change (its own, or restoring it just now) deletes every temp table.
+          yield* renewCommitWitness(guard.witness);
         }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
@@ -424,8 +454,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     let fresh: typeof plan;
     const before = yield* snapshotConnectionSettings();
     let failed = true;
+    let guard: RunGuard | null = null;
     try {
       try {
+        guard = yield* this.createRunGuard();
         yield* this.beginImmediate();
         const start = yield* readTransactionStart();
         if (direction === "up") yield* this.refuseUnmanagedDatabase();
@@ -433,16 +465,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         fresh = replan(yield* this.store.readKeys());
         assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
         this.emitSkipped(direction, plan.steps, fresh.steps);
-        const witness = yield* createCommitWitness();
+        const token = yield* markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
-          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, witness, start);
+          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
           // Sets user_version at every step: only the final value is committed, unless a later
           // migration commits by itself, and then the rows it commits agree with user_version.
           yield* this.recordInOpenTransaction(entry, direction, durationMs);
           ran.push({ version: entry.version, name: entry.name, durationMs });
         }
         const last = fresh.steps[fresh.steps.length - 1];
-        if (last) yield* this.commitRecordedMigration(last, direction, witness);
+        if (last) yield* this.commitRecordedMigration(last, direction);
         else yield* this.commitTranslated();
       } catch (error) {
         yield* rollbackQuietly();
@@ -451,6 +483,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       failed = false;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
+      if (guard) yield* dropCommitWitness(guard.witness);
     }
     for (const step of ran) this.emit({ type: "migrated", direction, ...step });
     if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
@@ -466,16 +499,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Runs one migration's body inside the already-open transaction (whose commit witness is
-   * `witness`) and checks what it left behind: our transaction still open (see
+   * Runs one migration's body inside the already-open transaction (its commit witness in `guard`
+   * marked with `token`) and checks what it left behind: our transaction still open (see
    * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
    * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, witness: string, start: TransactionStart): Step<number> {
+  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, guard: RunGuard, token: number, start: TransactionStart): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     const changesBeforeBody = yield* readTotalChanges();
-    const savepoint = yield* openBodySavepoint();
+    const savepoint = yield* openBodySavepoint(guard.savepoint);
     let failure: { readonly cause: unknown } | null = null;
     try {
       yield* this.runBody(entry, direction);
@@ -485,7 +518,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
     if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
     if (!(yield* releaseBodySavepoint(savepoint))) {
-      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(witness, start, changesBeforeBody));
+      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(guard.witness, token, start, changesBeforeBody));
     }
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     try {
@@ -520,11 +553,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private *runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart): Step<AppliedStep> {
-    const witness = yield* createCommitWitness();
-    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, witness, start);
+  private *runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart, guard: RunGuard): Step<AppliedStep> {
+    const token = yield* markCommitWitness(guard.witness);
+    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
     yield* this.recordInOpenTransaction(entry, direction, durationMs);
-    yield* this.commitRecordedMigration(entry, direction, witness);
+    yield* this.commitRecordedMigration(entry, direction);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
   }
@@ -546,9 +579,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
    * transaction is rolled back first, so the error's "rolled back" is true.
    */
-  private *commitRecordedMigration(entry: R[number], direction: MigrationDirection, witness: string): Step<void> {
+  private *commitRecordedMigration(entry: R[number], direction: MigrationDirection): Step<void> {
     try {
-      yield* dropCommitWitness(witness);
       yield* commit();
     } catch (cause) {
       yield* rollbackQuietly();

@@ -65,12 +65,15 @@ export function* query<T = Row>(sql: string, params: readonly unknown[] = []): S
 
 /** Reads the first row, or `undefined`. */
 export function* queryOne<T = Row>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  return (yield* query<T>(sql, params))[0];
+  return ((yield { op: "query", sql, params }) as T[])[0];
 }
 
 /** Reads the first column of the first row (a PRAGMA's value, a count). */
 export function* queryValue<T = unknown>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  const row = yield* queryOne(sql, params);
+  // Yields the operation itself rather than through queryOne and query: every generator level an
+  // operation passes costs a resume on the way in and out, and the executor reads several PRAGMAs
+  // per migration.
+  const row = ((yield { op: "query", sql, params }) as Row[])[0];
   return row === undefined ? undefined : (Object.values(row)[0] as T);
 }
 

@@ -6,11 +6,14 @@
  * Two markers answer two questions:
  * - a savepoint with a name no migration can guess, opened before the body: if `RELEASE` of it fails
  *   afterwards, the transaction it belonged to is gone;
- * - a temporary table created inside the transaction before the first body (the witness): SQLite's
- *   temp database commits and rolls back with the main one, so if the witness still exists after
- *   stepwise rolled back, something committed it, and with it whatever the migration had run.
+ * - a token written into a temporary table inside the transaction before the first body (the
+ *   witness): SQLite's temp database commits and rolls back with the main one, so if the token is
+ *   still there after stepwise rolled back, something committed it, and with it whatever the
+ *   migration had run.
  *
- * Each marker gets its own name from fresh cryptographic randomness. The witness is visible in
+ * Each marker gets its own name from fresh cryptographic randomness, drawn once per run (per `up`,
+ * `down` or `reset`), not per migration: the names only have to be unguessable by a migration and
+ * distinct within this connection, and a fresh draw per run gives both. The witness is visible in
  * `temp.sqlite_master`, so nothing in its name may lead to the savepoint's: a migration that could
  * name our savepoint could re-create it in a transaction of its own and pass for never having left.
  *
@@ -22,7 +25,7 @@
  * database file.
  */
 import type { EscapedCommit } from "./errors.js";
-import { exec, inTransaction, queryOne, queryValue, type Step } from "./step.js";
+import { changeCounter, exec, inTransaction, queryOne, queryValue, run, type Step } from "./step.js";
 
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -32,6 +35,12 @@ export interface TransactionStart {
   readonly journalMode: string;
   /** Moves whenever another connection commits; this connection's own commits leave it alone. */
   readonly dataVersion: number;
+  /**
+   * The driver's change counter at the same moment, or `null` when it has none. When it has one,
+   * it is `dataVersion`'s source: the driver reads `PRAGMA data_version` for it, and reading that
+   * twice per migration was the guard's costliest redundancy on the slower bindings.
+   */
+  readonly changeCounter: number | null;
 }
 
 /** `bytes` random bytes as hex, from Web Crypto (no `node:` import in the core). */
@@ -46,28 +55,68 @@ function uniqueName(kind: string): string {
 }
 
 /**
- * Creates the witness inside the transaction just opened with `BEGIN IMMEDIATE`; returns its name.
- * Drop it with {@link dropCommitWitness} before committing.
+ * The witness of one run: a temp table made once, outside any transaction, whose single row each
+ * transaction overwrites with its own token. A token that survives stepwise's rollback was
+ * committed, and with it whatever the migration had run. Made once per run rather than created and
+ * dropped in every transaction: DDL per migration cost more than the hand-written loop's own
+ * statements, and a row write in the transaction proves the same thing.
  */
-export function* createCommitWitness(): Step<string> {
-  const name = uniqueName("witness");
-  yield* exec(`CREATE TEMP TABLE "${name}" (unused INTEGER)`);
-  return name;
-}
-
-/** Removes the witness as part of the transaction about to commit, so nothing is left behind. */
-export function* dropCommitWitness(name: string): Step<void> {
-  yield* exec(`DROP TABLE temp."${name}"`);
+export interface CommitWitness {
+  /** The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). */
+  readonly table: string;
+  /** The token the current transaction wrote; 0 before any. */
+  token: number;
 }
 
 /**
- * After stepwise rolled back: true when the witness survived, which only a commit inside the
- * transaction can cause. Removes it in that case.
+ * Creates the run's witness table, in autocommit mode so no rollback of ours can remove it. Drop it
+ * with {@link dropCommitWitness} when the run ends.
  */
-function* witnessWasCommitted(name: string): Step<boolean> {
-  const survived = (yield* queryOne("SELECT 1 AS found FROM temp.sqlite_master WHERE type = 'table' AND name = ?", [name])) !== undefined;
-  if (survived) yield* exec(`DROP TABLE temp."${name}"`);
-  return survived;
+export function* createCommitWitness(): Step<CommitWitness> {
+  const witness: CommitWitness = { table: uniqueName("witness"), token: 0 };
+  yield* renewCommitWitness(witness);
+  return witness;
+}
+
+/**
+ * Makes the witness table again if it is gone, outside any transaction. A `transaction: false`
+ * migration can remove it: changing `PRAGMA temp_store` (or restoring it afterwards) deletes every
+ * temp table, and it may drop the table itself.
+ */
+export function* renewCommitWitness(witness: CommitWitness): Step<void> {
+  const table = `temp."${witness.table}"`;
+  yield* exec(`CREATE TABLE IF NOT EXISTS ${table} (token INTEGER NOT NULL); INSERT INTO ${table} (token) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${table})`);
+}
+
+/**
+ * Marks the transaction just opened with `BEGIN IMMEDIATE`: writes a token no earlier transaction of
+ * this run wrote. A counter is enough, since only this connection writes the table.
+ */
+export function* markCommitWitness(witness: CommitWitness): Step<number> {
+  witness.token++;
+  const { changes } = yield* run(`UPDATE temp."${witness.table}" SET token = ?`, [witness.token]);
+  // An earlier migration of the run deleted the row: the row inserted now is the token, and it too
+  // survives a rollback only if something committed it.
+  if (changes === 0) yield* run(`INSERT INTO temp."${witness.table}" (token) VALUES (?)`, [witness.token]);
+  return witness.token;
+}
+
+/** Removes the run's witness table; a connection a migration closed has none left to remove. */
+export function* dropCommitWitness(witness: CommitWitness): Step<void> {
+  try {
+    if (yield* inTransaction()) return; // only ever called after the run's own transactions ended
+    yield* exec(`DROP TABLE IF EXISTS temp."${witness.table}"`);
+  } catch {
+    // A closed connection: its temp schema went with it.
+  }
+}
+
+/**
+ * After stepwise rolled back: true when the token the transaction wrote survived, which only a
+ * commit inside the transaction can cause.
+ */
+function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boolean> {
+  return (yield* queryValue<number>(`SELECT token FROM temp."${witness.table}"`)) === token;
 }
 
 /**
@@ -84,9 +133,9 @@ function* witnessWasCommitted(name: string): Step<boolean> {
  *   the file is not read directly, which would drop this process's POSIX locks on it;
  * - `unknown` otherwise, and whenever a signal cannot be read.
  */
-export function* judgeEscapedCommit(witness: string, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
+export function* judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
   try {
-    if (yield* witnessWasCommitted(witness)) return "yes";
+    if (yield* witnessWasCommitted(witness, token)) return "yes";
     const now = yield* readTransactionStart();
     if (
       now.schemaVersion !== start.schemaVersion ||
@@ -108,12 +157,15 @@ export function* judgeEscapedCommit(witness: string, start: TransactionStart, ch
  * before stepwise writes: the write lock keeps the file as the last commit left it.
  */
 export function* readTransactionStart(): Step<TransactionStart> {
+  const counter = yield* changeCounter();
   return {
     schemaVersion: Number(yield* queryValue<number>("PRAGMA schema_version")),
     userVersion: Number(yield* queryValue<number>("PRAGMA user_version")),
     applicationId: Number(yield* queryValue<number>("PRAGMA application_id")),
     journalMode: String(yield* queryValue<string>("PRAGMA journal_mode")).toLowerCase(),
-    dataVersion: Number(yield* queryValue<number>("PRAGMA data_version")),
+    // The driver's counter means the same ("moves only when another connection commits").
+    dataVersion: counter ?? Number(yield* queryValue<number>("PRAGMA data_version")),
+    changeCounter: counter,
   };
 }
 
@@ -122,10 +174,19 @@ export function* readTotalChanges(): Step<number> {
   return (yield* queryValue<number>("SELECT total_changes()"))!;
 }
 
-/** Opens the savepoint that brackets one migration's body; returns its name. */
-export function* openBodySavepoint(): Step<string> {
-  const name = uniqueName("body");
-  yield* exec(`SAVEPOINT "${name}"`);
+/**
+ * The body savepoint's name for one run: drawn once from fresh randomness, so no migration can guess
+ * it, and reused for every migration of the run, since each body's savepoint is released (or gone)
+ * before the next is opened. One draw per run instead of two per migration, and one statement text,
+ * so drivers reuse the prepared statement.
+ */
+export function bodySavepointName(): string {
+  return uniqueName("body");
+}
+
+/** Opens the savepoint named `name` (see {@link bodySavepointName}) that brackets one migration's body. */
+export function* openBodySavepoint(name: string): Step<string> {
+  yield* run(`SAVEPOINT "${name}"`);
   return name;
 }
 
@@ -134,12 +195,13 @@ export function* openBodySavepoint(): Step<string> {
  * exists: the migration ended or replaced the transaction (or SQLite rolled it back after an error).
  */
 export function* releaseBodySavepoint(name: string): Step<boolean> {
-  if (!(yield* inTransaction())) return false;
+  // No separate "in a transaction?" check first: outside one, RELEASE fails with "no such savepoint"
+  // just the same, and on sql.js that check costs two statements per migration.
   try {
-    yield* exec(`RELEASE "${name}"`);
+    yield* run(`RELEASE "${name}"`);
     return true;
   } catch {
-    // "no such savepoint": a new transaction, begun by the migration after ending ours.
+    // "no such savepoint": our transaction is gone, or a new one begun by the migration after ending ours.
     return false;
   }
 }
