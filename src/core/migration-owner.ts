@@ -15,7 +15,7 @@
  * predecessor. A pid reused by an unrelated process still reads as alive there; the cost is a wait of
  * at most the busy timeout, then `MigrationInProgressError`, never a wrong answer.
  */
-import { nodeFs, nodeOs } from "../shared/node-builtins.js";
+import { nodeFs, nodeOs } from "./node-builtins.js";
 
 /** What a `started` row records about the process running it. */
 export interface MigrationOwner {

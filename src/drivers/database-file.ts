@@ -5,7 +5,7 @@
  * SQLite itself resolved when it opened the file (`PRAGMA database_list`, which a driver reads with
  * its own library), with symlinks resolved. Library-agnostic: it takes that name, never a connection.
  */
-import { nodeFs } from "../shared/node-builtins.js";
+import { nodeFs } from "../core/node-builtins.js";
 import path from "node:path";
 
 /**

@@ -5,7 +5,7 @@
  * file, deleted when the copy is closed. Nothing here imports a database library: the driver passes
  * in its connection's `exec` and a way to open a file with the app's own library.
  */
-import { nodeFs, nodeOs } from "../shared/node-builtins.js";
+import { nodeFs, nodeOs } from "../core/node-builtins.js";
 import path from "node:path";
 import type { SyncDriver } from "../core/driver.js";
 

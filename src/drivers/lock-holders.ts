@@ -4,7 +4,7 @@
  * process holding the database (rollback journal: locks on the file itself; WAL: on `-shm`).
  * Elsewhere this finds nothing and the error says so in general terms.
  */
-import { nodeFs } from "../shared/node-builtins.js";
+import { nodeFs } from "../core/node-builtins.js";
 import type { LockHolder } from "../core/errors.js";
 
 /**

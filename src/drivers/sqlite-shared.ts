@@ -4,7 +4,7 @@
  * file passes in its library's few primitives; nothing here imports a database library, so a bundle
  * of one driver's entry carries no other driver's code.
  */
-import { nodeFs } from "../shared/node-builtins.js";
+import { nodeFs } from "../core/node-builtins.js";
 import path from "node:path";
 import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { ErrorClassification } from "../core/driver.js";

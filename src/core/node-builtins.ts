@@ -9,7 +9,7 @@
  */
 import type * as Fs from "node:fs";
 import type * as Os from "node:os";
-import { UsageError } from "../core/errors.js";
+import { UsageError } from "./errors.js";
 
 function builtin<T>(id: "node:fs" | "node:os"): T {
   const lookUp = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
