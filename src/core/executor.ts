@@ -130,10 +130,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const replan: Replan<R[number]> = (applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to });
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: Executor<R>): Step<MigrationResult> {
-            // Read before the history, so a commit by another connection in between forces a re-plan.
-            const counter = yield* changeCounter();
-            const plan = replan(yield* this.store.readKeys());
-            if ((options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all") return yield* this.executeInOneTransaction(plan, replan);
+            const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
+            const { plan, counter } = yield* this.planWithCounter(replan, !all);
+            if (all) return yield* this.executeInOneTransaction(plan, replan);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
@@ -150,8 +149,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const replan: Replan<R[number]> = (applied) => planDown(this.migrations as readonly R[number][], applied, options);
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: Executor<R>): Step<MigrationResult> {
-            const counter = yield* changeCounter();
-            const plan = replan(yield* this.store.readKeys());
+            const { plan, counter } = yield* this.planWithCounter(replan, true);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
@@ -183,6 +181,19 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }).call(this),
     );
     return yield* this.up();
+  }
+
+  /**
+   * Plans from the history and, when the plan has work and `wantCounter`, reads the change counter
+   * and plans again: the counter must be read before the history the plan comes from, so a commit
+   * by another connection in between forces a re-plan under the lock. A start with nothing to do, the
+   * usual one, reads the history once and never the counter.
+   */
+  private *planWithCounter(replan: Replan<R[number]>, wantCounter: boolean): Step<{ plan: MigrationPlan<R[number]>; counter: number | null }> {
+    const plan = replan(yield* this.store.readKeys());
+    if (plan.steps.length === 0 || !wantCounter) return { plan, counter: null };
+    const counter = yield* changeCounter();
+    return { plan: replan(yield* this.store.readKeys()), counter };
   }
 
   /** The history's planner keys, read under the connection settings. */

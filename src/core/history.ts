@@ -98,7 +98,10 @@ export class HistoryStore {
 
   /** Throws {@link HistoryTableInvalidError} when a required column is missing or `version` is not the key. */
   *assertShape(): Step<void> {
-    const columns = yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`);
+    this.checkColumns(yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`));
+  }
+
+  private checkColumns(columns: readonly { name: string; pk: number; type: string }[]): void {
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
@@ -110,8 +113,18 @@ export class HistoryStore {
   }
 
   private *existsWithValidShape(): Step<boolean> {
-    if (!(yield* this.exists())) return false;
-    if (!this.shapeChecked) yield* this.assertShape();
+    if (this.shapeChecked) return yield* this.exists();
+    // Both questions in one statement: every read of the history asks them first, a no-op start included.
+    const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
+      "SELECT m.type AS type, c.name AS name, c.pk AS pk, c.type AS column_type FROM sqlite_master AS m LEFT JOIN pragma_table_info(m.name) AS c WHERE m.name = ? COLLATE NOCASE",
+      [this.tableName],
+    );
+    const types = rows.map((row) => row.type.toLowerCase());
+    if (!types.includes("table")) {
+      if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+      return false;
+    }
+    this.checkColumns(rows.filter((row) => row.type.toLowerCase() === "table" && row.name !== null).map((row) => ({ name: row.name!, pk: row.pk!, type: row.column_type ?? "" })));
     return true;
   }
 
@@ -133,13 +146,12 @@ export class HistoryStore {
     const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
       `SELECT ${EXACT_VERSION}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
     );
-    const keys: AppliedMigrationKey[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      yield* this.assertRowValid(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version);
-      keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
+    const keys = toKeys(rows);
+    if (typeof keys === "number") {
+      const row = rows[keys]!;
+      yield* this.assertRowValid(row.version, row.checksum, row.state, keys === 0 ? null : rows[keys - 1]!.version);
     }
-    return keys;
+    return keys as AppliedMigrationKey[];
   }
 
   /** Every row, oldest first; `[]` when the table does not exist. */
@@ -162,24 +174,9 @@ export class HistoryStore {
   }
 
   private *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
-    let problem: HistoryRowProblem | null = null;
-    let detail = "";
-    if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
-      problem = "version-not-positive-integer";
-      // Digits only: an integer EXACT_VERSION gave as text (INTEGER affinity stores digit text as an integer).
-      const shown = typeof version === "string" && /^-?\d+$/.test(version) ? version : describeStoredValue(version);
-      detail = `its version is ${shown}, but versions are whole numbers from 1`;
-    } else if (version === previous) {
-      problem = "duplicate-version";
-      detail = `version ${version} is recorded more than once`;
-    } else if (typeof checksum !== "string") {
-      problem = "checksum-not-text";
-      detail = `its checksum is ${describeStoredValue(checksum)}, not text`;
-    } else if (state !== "applied" && state !== "started") {
-      problem = "unknown-state";
-      detail = `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
-    }
+    const problem = rowProblemOf(version, checksum, state, previous);
     if (problem === null) return;
+    const detail = describeRowProblem(problem, version, checksum, state);
     throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
   }
 
@@ -298,4 +295,49 @@ export function* setUserVersion(version: number): Step<void> {
 /** A value read from SQLite, made safe to bind back (better-sqlite3 refuses `undefined`). */
 function bindable(value: unknown): unknown {
   return value === undefined ? null : value;
+}
+
+/**
+ * What is wrong with one history row as read, or `null`; `previous` is the version of the row before
+ * it. No messages here (see {@link describeRowProblem}): it runs on every row of every start, inside
+ * a loop that V8 compiles with its optimising compiler, whose cost grows with what the loop inlines.
+ */
+function rowProblemOf(version: unknown, checksum: unknown, state: unknown, previous: unknown): HistoryRowProblem | null {
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) return "version-not-positive-integer";
+  if (version === previous) return "duplicate-version";
+  if (typeof checksum !== "string") return "checksum-not-text";
+  if (state !== "applied" && state !== "started") return "unknown-state";
+  return null;
+}
+
+/** The sentence for a row's {@link rowProblemOf}. */
+function describeRowProblem(problem: HistoryRowProblem, version: unknown, checksum: unknown, state: unknown): string {
+  switch (problem) {
+    case "version-not-positive-integer": {
+      // Digits only: an integer EXACT_VERSION gave as text (INTEGER affinity stores digit text as an integer).
+      const shown = typeof version === "string" && /^-?\d+$/.test(version) ? version : describeStoredValue(version);
+      return `its version is ${shown}, but versions are whole numbers from 1`;
+    }
+    case "duplicate-version":
+      return `version ${String(version)} is recorded more than once`;
+    case "checksum-not-text":
+      return `its checksum is ${describeStoredValue(checksum)}, not text`;
+    default:
+      return `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
+  }
+}
+
+/**
+ * The planner's keys of the rows, or the index of the first row {@link rowProblemOf} rejects. A
+ * plain function, not a step: a no-op start runs it over every row, and a loop inside a generator
+ * (or a generator per row, as before) stays slow for longer while the engine warms up.
+ */
+function toKeys(rows: readonly { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[]): AppliedMigrationKey[] | number {
+  const keys: AppliedMigrationKey[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (rowProblemOf(row.version, row.checksum, row.state, i === 0 ? null : rows[i - 1]!.version) !== null) return i;
+    keys[i] = { version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at };
+  }
+  return keys;
 }

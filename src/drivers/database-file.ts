@@ -5,7 +5,7 @@
  * SQLite itself resolved when it opened the file (`PRAGMA database_list`, which a driver reads with
  * its own library), with symlinks resolved. Library-agnostic: it takes that name, never a connection.
  */
-import { realpathSync } from "node:fs";
+import { nodeFs } from "../core/node-builtins.js";
 import path from "node:path";
 
 /**
@@ -19,10 +19,10 @@ export function resolveDatabaseFile(opened: string | null): string | null {
   if (opened === null || opened === "" || opened === ":memory:") return null;
   const absolute = path.resolve(opened);
   try {
-    return realpathSync(absolute);
+    return nodeFs().realpathSync(absolute);
   } catch {
     try {
-      return path.join(realpathSync(path.dirname(absolute)), path.basename(absolute));
+      return path.join(nodeFs().realpathSync(path.dirname(absolute)), path.basename(absolute));
     } catch {
       return absolute;
     }

@@ -8,8 +8,7 @@
  * copy is closed. Nothing here imports a database library: the driver passes in its connection's
  * primitives and a way to open a file with the app's own library.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { nodeFs, nodeOs } from "../core/node-builtins.js";
 import path from "node:path";
 import type { SyncDriver } from "../core/driver.js";
 import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
@@ -20,7 +19,7 @@ import type { Row } from "../core/step.js";
  * writable, full) becomes {@link TempFolderUnusableError} naming it.
  */
 function inTempFolder<T>(action: (tempRoot: string) => T): T {
-  const tempRoot = tmpdir();
+  const tempRoot = nodeOs().tmpdir();
   try {
     return action(tempRoot);
   } catch (error) {
@@ -36,7 +35,7 @@ function inTempFolder<T>(action: (tempRoot: string) => T): T {
 const TEMP_FOLDER_ERRNOS = new Set(["ENOENT", "ENOTDIR", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EFBIG", "EEXIST", "EISDIR"]);
 
 /** A fresh private folder for one copy, under the system's temporary folder. */
-const privateFolder = (tempRoot: string): string => mkdtempSync(path.join(tempRoot, "stepwise-copy-"));
+const privateFolder = (tempRoot: string): string => nodeFs().mkdtempSync(path.join(tempRoot, "stepwise-copy-"));
 
 /** What {@link snapshotOfConnection} needs of the app's connection. */
 export interface SnapshotConnection {
@@ -76,9 +75,9 @@ export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array
       } finally {
         if (wasQueryOnly) connection.exec("PRAGMA query_only = ON");
       }
-      return new Uint8Array(readFileSync(file));
+      return new Uint8Array(nodeFs().readFileSync(file));
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      nodeFs().rmSync(folder, { recursive: true, force: true });
     }
   });
 }
@@ -125,17 +124,17 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
     let connection: FileCopyConnection<Db> | null = null;
     try {
       const file = path.join(folder, "copy.db");
-      writeFileSync(file, bytes);
+      nodeFs().writeFileSync(file, bytes);
       connection = open(file);
       const opened = connection;
       // From here privateCopy owns the connection: it closes it itself if it fails.
       connection = null;
-      return privateCopy(opened, () => rmSync(folder, { recursive: true, force: true }));
+      return privateCopy(opened, () => nodeFs().rmSync(folder, { recursive: true, force: true }));
     } catch (error) {
       try {
         connection?.close();
       } finally {
-        rmSync(folder, { recursive: true, force: true });
+        nodeFs().rmSync(folder, { recursive: true, force: true });
       }
       throw error;
     }

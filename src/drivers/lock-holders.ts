@@ -4,7 +4,7 @@
  * process holding the database (rollback journal: locks on the file itself; WAL: on `-shm`).
  * Elsewhere this finds nothing and the error says so in general terms.
  */
-import { readFileSync, statSync } from "node:fs";
+import { nodeFs } from "../core/node-builtins.js";
 import type { LockHolder } from "../core/errors.js";
 
 /**
@@ -16,14 +16,14 @@ export function findLockHolders(databasePath: string): LockHolder[] {
   const inodes = new Set<number>();
   for (const file of [databasePath, `${databasePath}-shm`]) {
     try {
-      inodes.add(statSync(file).ino);
+      inodes.add(nodeFs().statSync(file).ino);
     } catch {
       // No WAL index: the database is in rollback-journal mode.
     }
   }
   let table: string;
   try {
-    table = readFileSync("/proc/locks", "utf8");
+    table = nodeFs().readFileSync("/proc/locks", "utf8");
   } catch {
     return [];
   }
@@ -44,7 +44,7 @@ export function findLockHolders(databasePath: string): LockHolder[] {
 
 function readCommandLine(pid: number): string | null {
   try {
-    const text = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    const text = nodeFs().readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
     return text === "" ? null : text.length > 200 ? `${text.slice(0, 200)}…` : text;
   } catch {
     return null;

@@ -4,7 +4,7 @@
  * file passes in its library's few primitives; nothing here imports a database library, so a bundle
  * of one driver's entry carries no other driver's code.
  */
-import { existsSync } from "node:fs";
+import { nodeFs } from "../core/node-builtins.js";
 import path from "node:path";
 import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { ErrorClassification } from "../core/driver.js";
@@ -167,7 +167,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   const lockPath = path.join(path.dirname(databaseFile), fileName);
   // The owner creates the file before its row commits, so a missing file cannot be held. Checked
   // before opening because some libraries (libsql) create a missing file whatever they are told.
-  if (!existsSync(lockPath)) return "free";
+  if (!nodeFs().existsSync(lockPath)) return "free";
   let connection: SidecarConnection | null = null;
   try {
     connection = open(lockPath, { readonly: true, busyTimeoutMs: 0 });
@@ -181,7 +181,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
     if (primary !== null && (primary.startsWith("SQLITE_BUSY") || primary.startsWith("SQLITE_LOCKED"))) return "held";
     // Gone since the check above (deleted while no migration ran), or there but unopenable (another
     // user's, without read permission), which proves nothing.
-    return existsSync(lockPath) ? "unknown" : "free";
+    return nodeFs().existsSync(lockPath) ? "unknown" : "free";
   } finally {
     closeQuietly(connection);
   }

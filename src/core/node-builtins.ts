@@ -1,0 +1,35 @@
+/**
+ * `node:fs` and `node:os`, looked up when first called rather than imported.
+ *
+ * An ES module that imports a built-in makes the runtime build that module's ESM facade, which reads
+ * every export: for `node:fs` that runs the lazy `ReadStream` getter and loads the whole streams
+ * stack. Under Node 24 the two facades cost a no-op start about 10 ms of its ~40 ms floor, for files
+ * that such a start never touches (lock sidecars, `/proc`, snapshot copies). `process.getBuiltinModule`
+ * (Node 20.16+, 22.3+, Bun) returns the plain module without a facade.
+ */
+import type * as Fs from "node:fs";
+import type * as Os from "node:os";
+import { UsageError } from "./errors.js";
+
+function builtin<T>(id: "node:fs" | "node:os"): T {
+  const lookUp = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof lookUp !== "function") {
+    throw new UsageError(`stepwise needs process.getBuiltinModule to load ${id}: upgrade to Node 20.16 or newer (or Node 22.3+, or Bun).`);
+  }
+  return lookUp(id) as T;
+}
+
+let fs: typeof Fs | undefined;
+let os: typeof Os | undefined;
+
+/** `node:fs`, loaded on first use. */
+export function nodeFs(): typeof Fs {
+  fs ??= builtin<typeof Fs>("node:fs");
+  return fs;
+}
+
+/** `node:os`, loaded on first use. */
+export function nodeOs(): typeof Os {
+  os ??= builtin<typeof Os>("node:os");
+  return os;
+}
