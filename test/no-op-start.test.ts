@@ -67,7 +67,8 @@ await describeEachDriver("a no-op start", (h) => {
       assert.deepEqual(result.steps, []);
       const queries = calls.filter((call) => call.method === "query" || call.method === "queryOne");
       // Every call must be one of these: no exec, run or change-counter read, no lock, no write.
-      const allowed = new Set(["getBusyTimeout", "setBusyTimeout", "query", "queryOne", "classifyError"]);
+      // inTransaction is the TRANSACTION_OPEN guard (the app's own open transaction is refused first).
+      const allowed = new Set(["getBusyTimeout", "setBusyTimeout", "query", "queryOne", "classifyError", "inTransaction"]);
       assert.deepEqual(calls.filter((call) => !allowed.has(call.method)), []);
       assert.equal(queries.length, 2, `two queries: the history's existence and shape, then its rows; got ${JSON.stringify(queries)}`);
       assert.match(queries[1]!.sql!, /FROM "schema_migrations"/);
