@@ -85,8 +85,7 @@ export async function measureDrivers(
       progress(`${driver.name}: skipped, ${runtime.skip}`);
       continue;
     }
-    const run = (script: string, args: string[], captureStdout = false) =>
-      runChildOrThrow([], script, args, { cwd: path.dirname(script), executable: runtime.path, captureStdout });
+    const run = (script: string, args: string[], captureStdout = false) => runChildOrThrow([], script, args, { cwd: path.dirname(script), executable: runtime.path, captureStdout });
 
     const sqlWorkload = workloads.find((prepared) => prepared.registryKind === "sql");
     if (sqlWorkload && runs.driverApply > 0) {

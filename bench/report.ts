@@ -84,7 +84,11 @@ export function renderDriverMarkdown(result: BenchResult): string {
   const verdicts = evaluateDriverTargets(result);
   const drivers = [...new Set(verdicts.map((verdict) => verdict.driver))];
   const lines = [
-    "| driver | runtime | N | " + DRIVER_TARGETS.map((target) => `${target.what} / ${target.against}: median (min)`).join(" | ") + " | " + cpuTargets.map((target) => `${target.what}, CPU time: median (min)`).join(" | ") + " |",
+    "| driver | runtime | N | " +
+      DRIVER_TARGETS.map((target) => `${target.what} / ${target.against}: median (min)`).join(" | ") +
+      " | " +
+      cpuTargets.map((target) => `${target.what}, CPU time: median (min)`).join(" | ") +
+      " |",
     "|---|---|--:|" + [...DRIVER_TARGETS, ...cpuTargets].map(() => "--:").join("|") + "|",
   ];
   for (const driver of drivers) {

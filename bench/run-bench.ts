@@ -159,22 +159,42 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
   const rollback: number[] = [];
   const rollbackRaw: number[] = [];
   for (let run = 0; run < runs.apply; run++) {
-    withDatabase(root, `raw-${run}.db`, (db) => {
-      applyRaw.push(timeMs(() => applyRawPerMigration(db, raw)));
-      rollbackRaw.push(timeMs(() => rollbackRawPerMigration(db, raw)));
-    }, true);
-    withDatabase(root, `stepwise-${run}.db`, (db) => {
-      apply.push(timeMs(() => new MigrationManager(db, registry).up()));
-      rollback.push(timeMs(() => new MigrationManager(db, registry).down({ to: 0 })));
-    }, true);
+    withDatabase(
+      root,
+      `raw-${run}.db`,
+      (db) => {
+        applyRaw.push(timeMs(() => applyRawPerMigration(db, raw)));
+        rollbackRaw.push(timeMs(() => rollbackRawPerMigration(db, raw)));
+      },
+      true,
+    );
+    withDatabase(
+      root,
+      `stepwise-${run}.db`,
+      (db) => {
+        apply.push(timeMs(() => new MigrationManager(db, registry).up()));
+        rollback.push(timeMs(() => new MigrationManager(db, registry).down({ to: 0 })));
+      },
+      true,
+    );
   }
   for (let run = 0; run < runs.applyAll; run++) {
-    withDatabase(root, `raw-all-${run}.db`, (db) => {
-      applyAllRaw.push(timeMs(() => applyRawInOneTransaction(db, raw)));
-    }, true);
-    withDatabase(root, `stepwise-all-${run}.db`, (db) => {
-      applyAll.push(timeMs(() => new MigrationManager(db, registry).up({ transaction: "all" })));
-    }, true);
+    withDatabase(
+      root,
+      `raw-all-${run}.db`,
+      (db) => {
+        applyAllRaw.push(timeMs(() => applyRawInOneTransaction(db, raw)));
+      },
+      true,
+    );
+    withDatabase(
+      root,
+      `stepwise-all-${run}.db`,
+      (db) => {
+        applyAll.push(timeMs(() => new MigrationManager(db, registry).up({ transaction: "all" })));
+      },
+      true,
+    );
   }
   figures.push(figure("apply", "fresh apply", size, apply, applyRaw, "raw: a transaction per migration"));
   if (runs.applyAll > 0) figures.push(figure("apply-all", 'fresh apply, transaction: "all"', size, applyAll, applyAllRaw, "raw: one transaction"));
@@ -247,7 +267,12 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
     const cacheDir = path.join(target.root, "node_modules", ".cache");
     const gen = (check: boolean) => runChildOrThrow(tsx, binPath, check ? ["gen", "--check"] : ["gen"], { cwd: target.root, measureRss: true });
     const read = () => runChildOrThrow(tsx, readMigrationsScript, [target.migrationsDir], { cwd: target.root, measureRss: true });
-    const samples = { cold: [] as { ms: number; rss: number }[], checkMiss: [] as { ms: number; rss: number }[], checkHit: [] as { ms: number; rss: number }[], floor: [] as { ms: number; rss: number }[] };
+    const samples = {
+      cold: [] as { ms: number; rss: number }[],
+      checkMiss: [] as { ms: number; rss: number }[],
+      checkHit: [] as { ms: number; rss: number }[],
+      floor: [] as { ms: number; rss: number }[],
+    };
     const keep = (list: { ms: number; rss: number }[], run: ReturnType<typeof gen>) => list.push({ ms: run.ms, rss: run.rssMiB ?? Number.NaN });
     read();
     for (let run = 0; run < count; run++) {
@@ -264,7 +289,14 @@ async function measureWorkload(workload: Workload, runs: RunCounts, progress: (m
     const floorRss = summarize(samples.floor.map((sample) => sample.rss));
     const floorLabel = "process: read + hash every file";
     const make = (id: string, label: string, list: { ms: number; rss: number }[]): Figure => ({
-      ...figure(id, label, target.size, list.map((sample) => sample.ms), floorMs, floorLabel),
+      ...figure(
+        id,
+        label,
+        target.size,
+        list.map((sample) => sample.ms),
+        floorMs,
+        floorLabel,
+      ),
       stepwiseRssMiB: summarize(list.map((sample) => sample.rss)),
       baselineRssMiB: floorRss,
     });

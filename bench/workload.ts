@@ -75,10 +75,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir(), tsEve
     migrations.push(migration);
     const base = `${String(version).padStart(width, "0")}_${migration.name}`;
     if (migration.kind === "sql") {
-      writeFileSync(
-        path.join(migrationsDir, `${base}.sql`),
-        `-- description: Bench table ${version}\n-- migrate:up\n${migration.upSql}\n-- migrate:down\n${migration.downSql}\n`,
-      );
+      writeFileSync(path.join(migrationsDir, `${base}.sql`), `-- description: Bench table ${version}\n-- migrate:up\n${migration.upSql}\n-- migrate:down\n${migration.downSql}\n`);
     } else {
       writeFileSync(
         path.join(migrationsDir, `${base}.ts`),
@@ -120,8 +117,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir(), tsEve
   );
   writeFileSync(
     floorEntry,
-    `import Database from "better-sqlite3";\n\n` +
-      `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\ndb.close();\n`,
+    `import Database from "better-sqlite3";\n\n` + `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\ndb.close();\n`,
   );
   writeFileSync(
     registryOnlyEntry,

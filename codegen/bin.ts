@@ -33,9 +33,7 @@ async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
   if (!existsSync(registryFile)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
-  const importTs = runsOnBun
-    ? (specifier: string) => import(specifier)
-    : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+  const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
   let loaded: { migrations?: MigrationRegistry };
   try {
     loaded = (await importTs(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };

@@ -5,13 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/core/errors.js";
-import {
-  DEFAULT_VERSION_WIDTH,
-  formatMigrationFileName,
-  parseMigrationFileName,
-  toSnakeCaseName,
-  type MigrationKind,
-} from "../src/shared/migration-file.js";
+import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "../src/shared/migration-file.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { toPortablePath } from "./portable-path.js";
 import { writeFileAtomic } from "./write-file.js";

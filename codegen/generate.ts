@@ -120,15 +120,9 @@ function tryCache<T>(use: () => T): T | null {
  * Scans, renders and formats without touching the registry file: what {@link generateRegistry}
  * would write. Golden tests and tools that want the text without writing it use this.
  */
-export async function buildRegistrySource(
-  options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule">,
-): Promise<RegistrySourceResult> {
+export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule">): Promise<RegistrySourceResult> {
   // Loaded here, not at the top, so a cache hit never pays for ts-morph and prettier.
-  const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([
-    import("./scan.js"),
-    import("./render.js"),
-    import("./module-resolution.js"),
-  ]);
+  const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([import("./scan.js"), import("./render.js"), import("./module-resolution.js")]);
   const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir });
   if (scan.problems.length > 0) return { ok: false, problems: sortProblems(scan.problems), migrations: scan.migrations };
   const source = renderRegistry({
@@ -153,7 +147,12 @@ async function describeFormatterFailure(error: unknown, options: Pick<GenerateOp
   const prettier = await import("prettier");
   const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
   const label = toPortablePath(path.relative(options.projectRoot, configFile ?? options.registryFile));
-  const reason = (error instanceof Error ? error.message : String(error)).split("\n").map((line) => line.trim()).filter((line) => line !== "").slice(0, 2).join(" ");
+  const reason = (error instanceof Error ? error.message : String(error))
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .slice(0, 2)
+    .join(" ");
   return {
     code: "FORMATTER_FAILED",
     file: label,

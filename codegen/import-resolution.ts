@@ -18,10 +18,7 @@ import { hashDependency } from "./gen-cache.js";
 export type ImportMode = "import" | "require";
 
 /** The answer for one specifier. */
-export type Resolution =
-  | { readonly kind: "file"; readonly file: string }
-  | { readonly kind: "package" }
-  | { readonly kind: "not-found"; readonly candidates: readonly string[] };
+export type Resolution = { readonly kind: "file"; readonly file: string } | { readonly kind: "package" } | { readonly kind: "not-found"; readonly candidates: readonly string[] };
 
 /** The package migrations import `defineMigration` from. */
 const RUNTIME_PACKAGE = "stepwise";

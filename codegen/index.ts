@@ -9,14 +9,7 @@ export { generateRegistry } from "./generate.js";
 export type { GenerateOptions, GenerateResult } from "./generate.js";
 export { createMigration } from "./create.js";
 export type { CreateMigrationOptions, CreateMigrationResult } from "./create.js";
-export {
-  CONFIG_FILE_NAME,
-  DEFAULT_MIGRATIONS_DIR,
-  DEFAULT_REGISTRY_FILE,
-  findProjectRoot,
-  readConfig,
-  resolveSettings,
-} from "./config.js";
+export { CONFIG_FILE_NAME, DEFAULT_MIGRATIONS_DIR, DEFAULT_REGISTRY_FILE, findProjectRoot, readConfig, resolveSettings } from "./config.js";
 export type { StepwiseConfig, StepwiseSettings } from "./config.js";
 export { formatProblem } from "./problems.js";
 export type { Problem, ProblemCode } from "./problems.js";

@@ -123,10 +123,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
     .map(([file, digest]) => ({ key: toPortablePath(path.relative(migrationDir, file)), file, digest }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Without local imports the checksum stays the migration's own, so existing checksums do not move.
-  const checksum =
-    ordered.length === 0
-      ? input.ownChecksum
-      : hashCanonicalMigration("ts", [input.ownChecksum, "local-imports", ...ordered.flatMap((entry) => [entry.key, entry.digest])].join("\0"));
+  const checksum = ordered.length === 0 ? input.ownChecksum : hashCanonicalMigration("ts", [input.ownChecksum, "local-imports", ...ordered.flatMap((entry) => [entry.key, entry.digest])].join("\0"));
   return {
     files: ordered.map((entry) => input.relative(entry.file)).sort(),
     probed: [...probed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
@@ -154,8 +151,7 @@ const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.m
 /** Every module a file loads when it runs. */
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   const found: FoundImport[] = [];
-  const literal = (node: ts.Node | undefined): string | null =>
-    node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null;
+  const literal = (node: ts.Node | undefined): string | null => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null);
   const requireFunctions = findCreatedRequireFunctions(sourceFile);
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
@@ -266,17 +262,18 @@ function describeCandidates(candidates: readonly string[]): string {
 }
 
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
-function loadImportedFile(
-  absolutePath: string,
-  label: string,
-  probed: Map<string, string | null>,
-  problems: Problem[],
-): { digest: string; sourceFile: ts.SourceFile | null } | null {
+function loadImportedFile(absolutePath: string, label: string, probed: Map<string, string | null>, problems: Problem[]): { digest: string; sourceFile: ts.SourceFile | null } | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(absolutePath);
   } catch (error) {
-    problems.push({ code: "TS_IMPORT_NOT_FOUND", file: label, line: 1, column: 1, message: `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable` });
+    problems.push({
+      code: "TS_IMPORT_NOT_FOUND",
+      file: label,
+      line: 1,
+      column: 1,
+      message: `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`,
+    });
     return null;
   }
   probed.set(absolutePath, hashDependency(absolutePath));
@@ -301,7 +298,13 @@ function loadImportedFile(
   if (diagnostics.length > 0) {
     for (const diagnostic of diagnostics) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-      problems.push({ code: "TS_SYNTAX_ERROR", file: label, line: line + 1, column: character + 1, message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}` });
+      problems.push({
+        code: "TS_SYNTAX_ERROR",
+        file: label,
+        line: line + 1,
+        column: character + 1,
+        message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
+      });
     }
     return null;
   }

@@ -110,7 +110,12 @@ export function renderRegistry(options: RenderOptions): string {
     );
   }
   if (hasSql) {
-    lines.push("", "/** The up and down SQL of each `.sql` migration, by version. */", "function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {", "  switch (version) {");
+    lines.push(
+      "",
+      "/** The up and down SQL of each `.sql` migration, by version. */",
+      "function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {",
+      "  switch (version) {",
+    );
     for (const migration of options.migrations) {
       if (migration.kind === "ts") continue;
       const down = migration.downSql == null ? "null" : templateLiteral(migration.downSql);
@@ -123,11 +128,9 @@ export function renderRegistry(options: RenderOptions): string {
 }
 
 function renderFlags(migration: ScannedMigration): string {
-  const flags = [
-    migration.reversible ? "REVERSIBLE" : null,
-    migration.transaction ? "TRANSACTION" : null,
-    migration.disableForeignKeys ? "DISABLE_FOREIGN_KEYS" : null,
-  ].filter((flag) => flag !== null);
+  const flags = [migration.reversible ? "REVERSIBLE" : null, migration.transaction ? "TRANSACTION" : null, migration.disableForeignKeys ? "DISABLE_FOREIGN_KEYS" : null].filter(
+    (flag) => flag !== null,
+  );
   return flags.length === 0 ? "0" : flags.join(" | ");
 }
 

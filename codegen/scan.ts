@@ -161,7 +161,11 @@ function readMigrationsFolder(migrationsDir: string, label: string, problems: Pr
     if (code === "ENOENT") {
       problems.push({ ...at, code: "MIGRATIONS_DIR_MISSING", message: `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir` });
     } else if (code === "ENOTDIR") {
-      problems.push({ ...at, code: "MIGRATIONS_DIR_NOT_A_FOLDER", message: `a part of this path is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations` });
+      problems.push({
+        ...at,
+        code: "MIGRATIONS_DIR_NOT_A_FOLDER",
+        message: `a part of this path is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`,
+      });
     } else {
       problems.push({ ...at, code: "MIGRATIONS_DIR_UNREADABLE", message: `cannot open the migrations folder (${code ?? (error as Error).message}); make it readable by the user running stepwise` });
     }
@@ -271,4 +275,3 @@ function describeRange(from: number, to: number): string {
   if (to - from < 5) return Array.from({ length: to - from + 1 }, (_, i) => from + i).join(", ");
   return `${from}–${to}`;
 }
-

@@ -17,9 +17,7 @@ export interface TsMigrationFacts {
 }
 
 /** The facts, or every problem found. */
-export type TsMigrationResult =
-  | { readonly ok: true; readonly facts: TsMigrationFacts }
-  | { readonly ok: false; readonly problems: Problem[] };
+export type TsMigrationResult = { readonly ok: true; readonly facts: TsMigrationFacts } | { readonly ok: false; readonly problems: Problem[] };
 
 const KNOWN_PROPERTIES = ["description", "up", "down", "transaction", "disableForeignKeys"] as const;
 type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
@@ -70,7 +68,11 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
   const exported = defaultExports[0]!;
   const call = Node.isExportAssignment(exported) ? unwrapParentheses(exported.getExpression()) : undefined;
   if (!call || !Node.isCallExpression(call) || call.getExpression().getText() !== "defineMigration") {
-    report("TS_NOT_DEFINE_MIGRATION", exported, `the default export must be "defineMigration({ ... })", imported from "stepwise" or a driver entry such as "stepwise/node-sqlite", so codegen can read it without running it`);
+    report(
+      "TS_NOT_DEFINE_MIGRATION",
+      exported,
+      `the default export must be "defineMigration({ ... })", imported from "stepwise" or a driver entry such as "stepwise/node-sqlite", so codegen can read it without running it`,
+    );
     return { ok: false, problems };
   }
   const foreign = findForeignDefineMigration(sourceFile);
@@ -128,8 +130,15 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     // rest of the analysis together.
     const compilerFile = sourceFile.compilerNode;
     const visit = (node: ts.Node): void => {
-      if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && FOREIGN_KEYS_PRAGMA.test(node.getText(compilerFile).slice(1))) {
-        report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", node.getStart(compilerFile), "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit");
+      if (
+        (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) &&
+        FOREIGN_KEYS_PRAGMA.test(node.getText(compilerFile).slice(1))
+      ) {
+        report(
+          "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",
+          node.getStart(compilerFile),
+          "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit",
+        );
       }
       ts.forEachChild(node, visit);
     };
@@ -171,12 +180,7 @@ export function findRawNul(text: string, file: string): Problem | null {
   };
 }
 
-function checkMigrationFunction(
-  property: Node,
-  which: "up" | "down",
-  sourceFile: SourceFile,
-  report: (code: ProblemCode, node: Node, message: string) => void,
-): void {
+function checkMigrationFunction(property: Node, which: "up" | "down", sourceFile: SourceFile, report: (code: ProblemCode, node: Node, message: string) => void): void {
   const fn = resolveFunction(property, sourceFile);
   if (!fn) {
     report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
@@ -184,7 +188,11 @@ function checkMigrationFunction(
   }
   const isAsync = (Node.isAsyncable(fn) && fn.isAsync()) || /^(Promise|PromiseLike)\b/.test(fn.getReturnTypeNode()?.getText() ?? "");
   if (isAsync) {
-    report("TS_ASYNC_MIGRATION", property, `"${which}" must be synchronous: better-sqlite3 transactions are synchronous, so code after an await would run after the commit, outside the migration's transaction`);
+    report(
+      "TS_ASYNC_MIGRATION",
+      property,
+      `"${which}" must be synchronous: better-sqlite3 transactions are synchronous, so code after an await would run after the commit, outside the migration's transaction`,
+    );
   } else if (Node.isGeneratorable(fn) && fn.isGenerator()) {
     report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
   }
@@ -211,18 +219,18 @@ function resolveFunction(property: Node, sourceFile: SourceFile): FunctionLike |
   return undefined;
 }
 
-function readLiteral(
-  property: Node | undefined,
-  type: "string" | "boolean",
-  report: (code: ProblemCode, node: Node, message: string) => void,
-): string | boolean | undefined {
+function readLiteral(property: Node | undefined, type: "string" | "boolean", report: (code: ProblemCode, node: Node, message: string) => void): string | boolean | undefined {
   if (!property) return undefined;
   const name = Node.isPropertyAssignment(property) ? property.getName() : property.getText();
   const value = Node.isPropertyAssignment(property) ? unwrapParentheses(property.getInitializerOrThrow()) : undefined;
   if (value && type === "string" && (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value))) return value.getLiteralValue();
   if (value && type === "boolean" && value.getKind() === SyntaxKind.TrueKeyword) return true;
   if (value && type === "boolean" && value.getKind() === SyntaxKind.FalseKeyword) return false;
-  report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${type === "string" ? 'string literal, such as "Add an index"' : "literal true or false"}, so codegen can read it without running the file`);
+  report(
+    "TS_NON_LITERAL_OPTION",
+    value ?? property,
+    `"${name}" must be a ${type === "string" ? 'string literal, such as "Add an index"' : "literal true or false"}, so codegen can read it without running the file`,
+  );
   return undefined;
 }
 
@@ -385,7 +393,17 @@ function kindName(kind: ts.SyntaxKind): string {
 /** `key:"name"` for a property name written bare, quoted or as a number; `null` for anything else. */
 function propertyKey(node: ts.Node): string | null {
   const parent = node.parent as (ts.Node & { name?: ts.Node }) | undefined;
-  const isPropertyName = parent !== undefined && parent.name === node && (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodSignature(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent) || ts.isEnumMember(parent));
+  const isPropertyName =
+    parent !== undefined &&
+    parent.name === node &&
+    (ts.isPropertyAssignment(parent) ||
+      ts.isMethodDeclaration(parent) ||
+      ts.isPropertyDeclaration(parent) ||
+      ts.isPropertySignature(parent) ||
+      ts.isMethodSignature(parent) ||
+      ts.isGetAccessor(parent) ||
+      ts.isSetAccessor(parent) ||
+      ts.isEnumMember(parent));
   if (isPropertyName && (ts.isIdentifier(node) || ts.isStringLiteral(node) || ts.isNumericLiteral(node))) {
     return `key:${JSON.stringify(ts.isNumericLiteral(node) ? String(Number(node.text)) : node.text)}`;
   }

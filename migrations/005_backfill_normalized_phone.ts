@@ -23,12 +23,9 @@ export default defineMigration({
   up(db, context) {
     db.exec(`ALTER TABLE contacts ADD COLUMN phone_normalized TEXT`);
     const update = db.prepare(`UPDATE contacts SET phone_normalized = ? WHERE id = ?`);
-    context.forEachBatch<{ id: number; phone: string }>(
-      { table: "contacts", key: "id", columns: ["phone"], where: "phone IS NOT NULL", batchSize: BATCH_SIZE },
-      (rows) => {
-        for (const row of rows) update.run(normalizePhone(row.phone), row.id);
-      },
-    );
+    context.forEachBatch<{ id: number; phone: string }>({ table: "contacts", key: "id", columns: ["phone"], where: "phone IS NOT NULL", batchSize: BATCH_SIZE }, (rows) => {
+      for (const row of rows) update.run(normalizePhone(row.phone), row.id);
+    });
     db.exec(`CREATE INDEX idx_contacts_phone_normalized ON contacts (phone_normalized)`);
   },
   down(db) {

@@ -61,7 +61,11 @@ const runs = [
     env: { ...shared, STEPWISE_DRIVERS: "node-sqlite" },
   },
   // Bun's test runner gives each test 5 s unless told; the CLI tests wait on child processes longer.
-  { name: "bun", steps: [{ command: bun, args: ["test", "--timeout", "120000", "-t", driverTests("bun-sqlite"), ...pick(parameterised).map((file) => `./${file}`)] }], env: { ...shared, STEPWISE_DRIVERS: "bun-sqlite" } },
+  {
+    name: "bun",
+    steps: [{ command: bun, args: ["test", "--timeout", "120000", "-t", driverTests("bun-sqlite"), ...pick(parameterised).map((file) => `./${file}`)] }],
+    env: { ...shared, STEPWISE_DRIVERS: "bun-sqlite" },
+  },
   { name: "node20", steps: [{ command: process.execPath, args: [...nodeTest, ...pick(allFiles)] }], env: shared },
 ]
   .map((run) => ({ ...run, steps: run.steps.filter((step) => step.args.some((arg) => arg.endsWith(".ts"))) }))

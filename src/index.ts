@@ -24,30 +24,12 @@ export type {
   VersionOf,
 } from "./core/types.js";
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
-export type {
-  AppliedStep,
-  DownOptions,
-  ManagerPlanUpOptions,
-  MigrateOptions,
-  MigrationManagerProps,
-  MigrationResult,
-  TransactionMode,
-  UpOptions,
-} from "./core/options.js";
+export type { AppliedStep, DownOptions, ManagerPlanUpOptions, MigrateOptions, MigrationManagerProps, MigrationResult, TransactionMode, UpOptions } from "./core/options.js";
 export { describeEvent } from "./core/events.js";
 export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export { DEFAULT_TABLE_NAME } from "./core/history.js";
 export { DEFAULT_DOWN_STEPS, describeStatus, planDown, planUp } from "./core/planner.js";
-export type {
-  AppliedMigration,
-  AppliedMigrationKey,
-  MigrationPlan,
-  MigrationState,
-  MigrationStatus,
-  MigrationStatusRow,
-  PlanDownOptions,
-  PlanUpOptions,
-} from "./core/planner.js";
+export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
 export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from "./core/progress.js";
 export type { ProgressMeasure } from "./core/progress.js";
 export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";

@@ -99,7 +99,10 @@ await describeEachDriver("backups and restore", (h) => {
 
       const result = nets.upWithBackup(manager, { to: 3, backup: { directory: backups } });
       assert.ok(result.backup);
-      assert.deepEqual(events.filter((event) => event.type === "backed-up"), [{ type: "backed-up", backup: result.backup }]);
+      assert.deepEqual(
+        events.filter((event) => event.type === "backed-up"),
+        [{ type: "backed-up", backup: result.backup }],
+      );
       assert.equal(result.backup.version, 1);
       assert.match(path.basename(result.backup.path), /^app\.db\.v1\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.[0-9a-f]{16}\.bak$/);
       assert.deepEqual(readdirSync(backups), [path.basename(result.backup.path)]);
@@ -137,9 +140,18 @@ await describeEachDriver("backups and restore", (h) => {
       db.manager(registry).up({ to: 1 });
       const backups = backupsIn(db);
       const taken = [1, 2, 3, 4].map((minute) => nets.takeBackupSync(db.driver, { directory: backups, keep: 2, version: minute, now: new Date(Date.UTC(2025, 0, 1, 0, minute)) }));
-      assert.deepEqual(nets.listBackups(backups, "app.db").map((backup) => backup.version), [3, 4]);
-      assert.deepEqual(nets.listBackups(backups, db.driver).map((backup) => backup.version), [3, 4]);
-      assert.deepEqual(nets.listBackups(backups, db.file, { driver: db.driver }).map((backup) => backup.version), [3, 4]);
+      assert.deepEqual(
+        nets.listBackups(backups, "app.db").map((backup) => backup.version),
+        [3, 4],
+      );
+      assert.deepEqual(
+        nets.listBackups(backups, db.driver).map((backup) => backup.version),
+        [3, 4],
+      );
+      assert.deepEqual(
+        nets.listBackups(backups, db.file, { driver: db.driver }).map((backup) => backup.version),
+        [3, 4],
+      );
       assert.deepEqual(taken[3]!.pruned, [taken[1]!.path]);
       assert.deepEqual(nets.pruneBackups(backups, db.file, 1, { driver: db.driver }), [taken[2]!.path]);
       assert.deepEqual(readdirSync(backups), [path.basename(taken[3]!.path)]);
@@ -250,19 +262,19 @@ await describeEachDriver("backups and restore", (h) => {
         const bytes = readFileSync(db.file);
         const again = await h.open(db.file);
         const againManager = again.manager(registry);
-        await assert.rejects(
-          net.call(nets, again, againManager),
-          (error: { code?: string; driver?: string; capability?: DriverCapability; operation?: string }) => {
-            assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", `${net.name}: ${String(error)}`);
-            assert.equal(error.driver, again.driver.name);
-            assert.equal(error.operation, net.name);
-            assert.ok(error.capability !== undefined && net.needs.includes(error.capability) && !h.capabilities[error.capability], `${net.name} named ${error.capability}`);
-            return true;
-          },
-        );
+        await assert.rejects(net.call(nets, again, againManager), (error: { code?: string; driver?: string; capability?: DriverCapability; operation?: string }) => {
+          assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", `${net.name}: ${String(error)}`);
+          assert.equal(error.driver, again.driver.name);
+          assert.equal(error.operation, net.name);
+          assert.ok(error.capability !== undefined && net.needs.includes(error.capability) && !h.capabilities[error.capability], `${net.name} named ${error.capability}`);
+          return true;
+        });
         assert.equal(existsSync(backupsIn(again)), false, `${net.name} created the backup folder`);
         assert.equal(againManager.currentVersion(), 1, `${net.name} migrated`);
-        assert.deepEqual(readdirSync(db.dir).filter((name) => name.endsWith(".partial") || name.includes(".bak.")), []);
+        assert.deepEqual(
+          readdirSync(db.dir).filter((name) => name.endsWith(".partial") || name.includes(".bak.")),
+          [],
+        );
         again.close();
         assert.deepEqual(readFileSync(db.file), bytes, `${net.name} changed the database file`);
       });
@@ -317,7 +329,10 @@ test("up --backup and restore --yes through the CLI bring the database back to t
   assert.equal(status.currentVersion, 1);
   assert.equal(status.problem, null);
   // The database the restore replaced was saved next to the backup, so the restore can be undone.
-  assert.deepEqual(listBackups(backups, "app.db").map((backup) => backup.version), [1, 3]);
+  assert.deepEqual(
+    listBackups(backups, "app.db").map((backup) => backup.version),
+    [1, 3],
+  );
 });
 
 test("restore refuses a file that is not a stepwise backup and changes nothing", { skip: cliSkip }, async (t) => {

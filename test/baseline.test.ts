@@ -37,7 +37,10 @@ await describeEachDriver("baselineDatabase", (h) => {
       const result = baselineDatabase(manager, latestVersion);
       assert.deepEqual(result, { version: latestVersion, recorded: [1, 2, 3, 4, 5], forced: false, differences: [], drift: [] });
       assert.equal(manager.currentVersion(), latestVersion);
-      assert.deepEqual(manager.history().map((row) => row.version), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2, 3, 4, 5],
+      );
       assert.equal(db.userVersion(), latestVersion);
       assert.deepEqual(manager.up().steps, []);
       assert.equal(verifySchema(manager).ok, true);
@@ -77,16 +80,31 @@ await describeEachDriver("baselineDatabase", (h) => {
       db.exec("ALTER TABLE contacts ADD COLUMN nick TEXT; DROP INDEX idx_sync_log_started_at;");
       const manager = db.manager(migrations);
       const state = databaseState(db);
-      assert.throws(() => baselineDatabase(manager, latestVersion), (error: unknown) => {
-        assert.ok(error instanceof SchemaMismatchError);
-        assert.deepEqual(error.differences.map((d) => [d.objectType, d.name, d.change]), [["column", "contacts.nick", "added"], ["index", "idx_sync_log_started_at", "removed"]]);
-        return true;
-      });
+      assert.throws(
+        () => baselineDatabase(manager, latestVersion),
+        (error: unknown) => {
+          assert.ok(error instanceof SchemaMismatchError);
+          assert.deepEqual(
+            error.differences.map((d) => [d.objectType, d.name, d.change]),
+            [
+              ["column", "contacts.nick", "added"],
+              ["index", "idx_sync_log_started_at", "removed"],
+            ],
+          );
+          return true;
+        },
+      );
       assert.deepEqual(databaseState(db), state);
 
       const forced = baselineDatabase(manager, latestVersion, { dangerouslyForce: true });
       assert.equal(forced.forced, true);
-      assert.deepEqual(forced.differences.map((d) => [d.name, d.change]), [["contacts.nick", "added"], ["idx_sync_log_started_at", "removed"]]);
+      assert.deepEqual(
+        forced.differences.map((d) => [d.name, d.change]),
+        [
+          ["contacts.nick", "added"],
+          ["idx_sync_log_started_at", "removed"],
+        ],
+      );
       assert.equal(manager.currentVersion(), latestVersion);
     }));
 
@@ -161,6 +179,12 @@ test("stepwise baseline names a hand-made difference; --force records anyway and
   assert.equal(forced.code, 0, forced.stderr);
   const result = JSON.parse(forced.stdout) as { forced: boolean; differences: Array<{ name: string; change: string }> };
   assert.equal(result.forced, true);
-  assert.deepEqual(result.differences.map((d) => [d.name, d.change]), [["contacts.nick", "added"], ["idx_sync_log_started_at", "removed"]]);
+  assert.deepEqual(
+    result.differences.map((d) => [d.name, d.change]),
+    [
+      ["contacts.nick", "added"],
+      ["idx_sync_log_started_at", "removed"],
+    ],
+  );
   assert.equal(JSON.parse((await cli("status", "--json")).stdout).currentVersion, latestVersion);
 });

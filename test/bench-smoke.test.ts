@@ -33,13 +33,22 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
         for (const cpu of [figure.stepwiseCpuMs?.median, figure.baselineCpuMs?.median]) assert.ok(cpu !== undefined && Number.isFinite(cpu) && cpu > 0, `${figure.id} CPU: ${cpu}`);
       }
       const verdicts = evaluateDriverTargets(result).filter((verdict) => verdict.driver === driver.name);
-      assert.deepEqual(verdicts.map((verdict) => verdict.target.id), DRIVER_TARGETS.map((target) => target.id));
+      assert.deepEqual(
+        verdicts.map((verdict) => verdict.target.id),
+        DRIVER_TARGETS.map((target) => target.id),
+      );
       assert.ok(verdicts.every((verdict) => verdict.met !== null));
     });
   }
-  assert.ok(result.figures.some((figure) => figure.driver === "better-sqlite3"), "better-sqlite3 runs under this Node, so it is never skipped");
+  assert.ok(
+    result.figures.some((figure) => figure.driver === "better-sqlite3"),
+    "better-sqlite3 runs under this Node, so it is never skipped",
+  );
 
-  const ids = result.figures.filter((figure) => figure.driver === undefined).map((figure) => figure.id).sort();
+  const ids = result.figures
+    .filter((figure) => figure.driver === undefined)
+    .map((figure) => figure.id)
+    .sort();
   assert.deepEqual(ids, [
     "apply",
     "apply-all",

@@ -59,15 +59,43 @@ function runUp(source: string): string {
 test("TypeScript pairs that differ only in which optional slot a child fills, or in meaningful parentheses, hash apart", (t) => {
   const checksumOf = tsChecksummer(t);
   const pairs: Array<[string, string, string]> = [
-    ["for: initializer versus incrementor", 'let n = 0; for (n++; ; ) { db.exec(`CREATE TABLE t${n}(x)`); if (n++ > 3) break; }', 'let n = 0; for (; ; n++) { db.exec(`CREATE TABLE t${n}(x)`); if (n++ > 3) break; }'],
-    ["for: condition alone versus initializer alone", 'let n = 0; for (; n++ < 2; ) db.exec(`CREATE TABLE t${n}(x)`);', 'let n = 0; for (n++ < 2; ; ) { db.exec(`CREATE TABLE t${n}(x)`); break; }'],
-    ["for: initializer and condition versus condition and incrementor", 'let n = 0; for (n = 5; n < 7; ) { db.exec(`CREATE TABLE t${n}(x)`); n++; }', 'let n = 0; for (; n = 5, n < 7; n++) { db.exec(`CREATE TABLE t${n}(x)`); break; }'],
-    ["for-of destructuring: rename versus default", 'const b = "DROP TABLE keep"; for (const { a: b } of [{ a: "CREATE TABLE t(x)" }]) db.exec(b);', 'const b = "DROP TABLE keep"; for (const { a = b } of [{ a: "CREATE TABLE t(x)" }]) db.exec(b);'],
+    [
+      "for: initializer versus incrementor",
+      "let n = 0; for (n++; ; ) { db.exec(`CREATE TABLE t${n}(x)`); if (n++ > 3) break; }",
+      "let n = 0; for (; ; n++) { db.exec(`CREATE TABLE t${n}(x)`); if (n++ > 3) break; }",
+    ],
+    ["for: condition alone versus initializer alone", "let n = 0; for (; n++ < 2; ) db.exec(`CREATE TABLE t${n}(x)`);", "let n = 0; for (n++ < 2; ; ) { db.exec(`CREATE TABLE t${n}(x)`); break; }"],
+    [
+      "for: initializer and condition versus condition and incrementor",
+      "let n = 0; for (n = 5; n < 7; ) { db.exec(`CREATE TABLE t${n}(x)`); n++; }",
+      "let n = 0; for (; n = 5, n < 7; n++) { db.exec(`CREATE TABLE t${n}(x)`); break; }",
+    ],
+    [
+      "for-of destructuring: rename versus default",
+      'const b = "DROP TABLE keep"; for (const { a: b } of [{ a: "CREATE TABLE t(x)" }]) db.exec(b);',
+      'const b = "DROP TABLE keep"; for (const { a = b } of [{ a: "CREATE TABLE t(x)" }]) db.exec(b);',
+    ],
     ["nested: an empty then-branch before else-if", 'if (db.open) ; else if (true) db.exec("DROP TABLE contacts");', 'if (db.open) if (true) db.exec("DROP TABLE contacts");'],
-    ["element access after a chain", 'const rows = null as null | { list: string[] }; db.exec((rows?.list)[0] ?? "SELECT 1");', 'const rows = null as null | { list: string[] }; db.exec(rows?.list[0] ?? "SELECT 1");'],
-    ["a call after a chained call", 'const make = null as null | (() => () => void); (make?.())(); db.exec("CREATE TABLE t(x)");', 'const make = null as null | (() => () => void); make?.()(); db.exec("CREATE TABLE t(x)");'],
-    ["doubled parentheses after a chain", 'const config = null as null | { sql: { text: string } }; db.exec(((config?.sql)).text ?? "SELECT 1");', 'const config = null as null | { sql: { text: string } }; db.exec(config?.sql.text ?? "SELECT 1");'],
-    ["a tagged template with a custom tag", 'const tag = (parts: TemplateStringsArray) => parts.raw[0]!; db.exec(tag`INSERT INTO n VALUES (\'\\u0041\')`);', 'const tag = (parts: TemplateStringsArray) => parts.raw[0]!; db.exec(tag`INSERT INTO n VALUES (\'A\')`);'],
+    [
+      "element access after a chain",
+      'const rows = null as null | { list: string[] }; db.exec((rows?.list)[0] ?? "SELECT 1");',
+      'const rows = null as null | { list: string[] }; db.exec(rows?.list[0] ?? "SELECT 1");',
+    ],
+    [
+      "a call after a chained call",
+      'const make = null as null | (() => () => void); (make?.())(); db.exec("CREATE TABLE t(x)");',
+      'const make = null as null | (() => () => void); make?.()(); db.exec("CREATE TABLE t(x)");',
+    ],
+    [
+      "doubled parentheses after a chain",
+      'const config = null as null | { sql: { text: string } }; db.exec(((config?.sql)).text ?? "SELECT 1");',
+      'const config = null as null | { sql: { text: string } }; db.exec(config?.sql.text ?? "SELECT 1");',
+    ],
+    [
+      "a tagged template with a custom tag",
+      "const tag = (parts: TemplateStringsArray) => parts.raw[0]!; db.exec(tag`INSERT INTO n VALUES ('\\u0041')`);",
+      "const tag = (parts: TemplateStringsArray) => parts.raw[0]!; db.exec(tag`INSERT INTO n VALUES ('A')`);",
+    ],
   ];
   const collisions: string[] = [];
   for (const [what, a, b] of pairs) {
@@ -103,14 +131,21 @@ test("checksums of TypeScript and SQL that hit none of the holes are the ones re
   for (const [upSql, recorded] of sql) assert.equal(checksumSqlMigration({ upSql, downSql: null, transaction: true, disableForeignKeys: false }), recorded, upSql);
 });
 
-test("a parenthesised or escaped \"use strict\" in a function body is not a directive, and hashes apart from one", async (t) => {
+test('a parenthesised or escaped "use strict" in a function body is not a directive, and hashes apart from one', async (t) => {
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   const outcomes: Array<{ checksum: string; executed: string[] }> = [];
   let load = 0;
   for (const directive of ['"use strict";', '("use strict");', "'use\\u0020strict';"]) {
     const project = createTestProject(t);
-    project.writeMigration("001_mode.ts", `import { defineMigration } from "stepwise";\nimport { seed } from "./lib/mode.cjs";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`);
-    write(project.root, "migrations/lib/mode.cjs", `exports.seed = function (db) {\n  ${directive}\n  const strict = (function () { return this === undefined; })();\n  db.exec(strict ? "CREATE TABLE strict_mode (x)" : "CREATE TABLE sloppy_mode (x)");\n};\n`);
+    project.writeMigration(
+      "001_mode.ts",
+      `import { defineMigration } from "stepwise";\nimport { seed } from "./lib/mode.cjs";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
+    );
+    write(
+      project.root,
+      "migrations/lib/mode.cjs",
+      `exports.seed = function (db) {\n  ${directive}\n  const strict = (function () { return this === undefined; })();\n  db.exec(strict ? "CREATE TABLE strict_mode (x)" : "CREATE TABLE sloppy_mode (x)");\n};\n`,
+    );
     const scan = scanProject(project);
     assert.deepEqual(scan.problems, []);
     const module = (await tsImport(`${path.join(project.migrationsDir, "001_mode.ts")}?mode=${++load}`, import.meta.url)) as { default: { up(db: unknown): void } };
@@ -134,11 +169,26 @@ const seedHelper = (table: string) => `export function seed(db: { exec(sql: stri
 
 test("non-relative imports that resolve into the project are followed: paths fallbacks, baseUrl, conditional #imports and exports", (t) => {
   const cases: Array<{ what: string; importLine: string; helper: string; packageJson?: object; compilerOptions?: object }> = [
-    { what: "a paths alias whose first substitution is missing", importLine: 'import { seed } from "@lib/seed.js";', helper: "migrations/shared/seed.ts", compilerOptions: { paths: { "@lib/*": ["missing/*", "migrations/shared/*"] } } },
+    {
+      what: "a paths alias whose first substitution is missing",
+      importLine: 'import { seed } from "@lib/seed.js";',
+      helper: "migrations/shared/seed.ts",
+      compilerOptions: { paths: { "@lib/*": ["missing/*", "migrations/shared/*"] } },
+    },
     { what: "an exact paths alias", importLine: 'import { seed } from "seeder";', helper: "migrations/lib/seed.ts", compilerOptions: { paths: { seeder: ["./migrations/lib/seed.ts"] } } },
     { what: "baseUrl alone", importLine: 'import { seed } from "migrations/lib/seed.js";', helper: "migrations/lib/seed.ts", compilerOptions: { baseUrl: "." } },
-    { what: "#imports with conditions", importLine: 'import { seed } from "#seed";', helper: "migrations/lib/seed.ts", packageJson: { imports: { "#seed": { types: "./nowhere.d.ts", import: "./migrations/lib/seed.ts", default: "./nowhere.js" } } } },
-    { what: "self-reference through the root export", importLine: 'import { seed } from "test-app";', helper: "migrations/lib/seed.ts", packageJson: { exports: { ".": { import: "./migrations/lib/seed.ts" } } } },
+    {
+      what: "#imports with conditions",
+      importLine: 'import { seed } from "#seed";',
+      helper: "migrations/lib/seed.ts",
+      packageJson: { imports: { "#seed": { types: "./nowhere.d.ts", import: "./migrations/lib/seed.ts", default: "./nowhere.js" } } },
+    },
+    {
+      what: "self-reference through the root export",
+      importLine: 'import { seed } from "test-app";',
+      helper: "migrations/lib/seed.ts",
+      packageJson: { exports: { ".": { import: "./migrations/lib/seed.ts" } } },
+    },
   ];
   for (const c of cases) {
     const project = createTestProject(t, { packageJson: c.packageJson });
@@ -159,16 +209,35 @@ test("imports that cannot be traced are refused with a code at their place: an u
   const cases: Array<[string, string, string, string]> = [
     ["an #import the package.json does not define", 'import { seed } from "#nowhere";', "seed(db);", "TS_IMPORT_NOT_FOUND"],
     ["createRequire with a computed base", 'import { createRequire } from "node:module";\nconst load = createRequire(process.argv[1]!);', 'load("./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
-    ["require handed on as a value", 'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nconst load = require;', 'load("./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
-    ["require called through .call", 'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);', 'require.call(null, "./lib/seed.ts").seed(db);', "TS_UNTRACEABLE_IMPORT"],
-    ["a created require passed to another function", 'import { createRequire } from "node:module";\nconst load = createRequire(import.meta.url);\nconst call = (f: (id: string) => { seed(db: unknown): void }) => f("./lib/seed.ts");', "call(load).seed(db);", "TS_UNTRACEABLE_IMPORT"],
+    [
+      "require handed on as a value",
+      'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nconst load = require;',
+      'load("./lib/seed.ts").seed(db);',
+      "TS_UNTRACEABLE_IMPORT",
+    ],
+    [
+      "require called through .call",
+      'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);',
+      'require.call(null, "./lib/seed.ts").seed(db);',
+      "TS_UNTRACEABLE_IMPORT",
+    ],
+    [
+      "a created require passed to another function",
+      'import { createRequire } from "node:module";\nconst load = createRequire(import.meta.url);\nconst call = (f: (id: string) => { seed(db: unknown): void }) => f("./lib/seed.ts");',
+      "call(load).seed(db);",
+      "TS_UNTRACEABLE_IMPORT",
+    ],
   ];
   for (const [what, importLine, call, code] of cases) {
     const project = createTestProject(t);
     project.writeMigration("001_seed.ts", seedMigration(importLine, call));
     write(project.root, "migrations/lib/seed.ts", seedHelper("seeded"));
     const problems = scanProject(project).problems;
-    assert.deepEqual(problems.map((p) => [p.code, p.file]), [[code, "migrations/001_seed.ts"]], what);
+    assert.deepEqual(
+      problems.map((p) => [p.code, p.file]),
+      [[code, "migrations/001_seed.ts"]],
+      what,
+    );
     assert.ok(problems[0]!.line > 1, what);
   }
   // The stepwise runtime is never part of a migration, however the project maps its name.
@@ -183,9 +252,24 @@ test("extensionless imports follow tsx's order in CommonJS too, put declarations
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   const js = (table: string) => `export function seed(db) { db.exec("CREATE TABLE ${table} (id INTEGER)"); }\n`;
   const cases: Array<[string, object, Record<string, string>, string]> = [
-    ["CommonJS project: seed/index.js before seed/index.ts", { type: "commonjs" }, { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") }, "migrations/lib/seed/index.js"],
-    ["ES module project: seed/index.ts before seed/index.js", {}, { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") }, "migrations/lib/seed/index.ts"],
-    ["seed/index.ts before seed.d.ts, which tsx never loads", {}, { "migrations/lib/seed.d.ts": "export declare function seed(db: unknown): void;\n", "migrations/lib/seed/index.ts": seedHelper("from_index_ts") }, "migrations/lib/seed/index.ts"],
+    [
+      "CommonJS project: seed/index.js before seed/index.ts",
+      { type: "commonjs" },
+      { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") },
+      "migrations/lib/seed/index.js",
+    ],
+    [
+      "ES module project: seed/index.ts before seed/index.js",
+      {},
+      { "migrations/lib/seed/index.ts": seedHelper("from_index_ts"), "migrations/lib/seed/index.js": js("from_index_js") },
+      "migrations/lib/seed/index.ts",
+    ],
+    [
+      "seed/index.ts before seed.d.ts, which tsx never loads",
+      {},
+      { "migrations/lib/seed.d.ts": "export declare function seed(db: unknown): void;\n", "migrations/lib/seed/index.ts": seedHelper("from_index_ts") },
+      "migrations/lib/seed/index.ts",
+    ],
     ["seed.jsx before seed.js", {}, { "migrations/lib/seed.jsx": js("from_jsx"), "migrations/lib/seed.js": js("from_js") }, "migrations/lib/seed.jsx"],
   ];
   let load = 0;
@@ -193,7 +277,9 @@ test("extensionless imports follow tsx's order in CommonJS too, put declarations
     const project = createTestProject(t, { packageJson });
     project.writeMigration("001_seed.ts", seedMigration('import * as helper from "./lib/seed";', "(helper as unknown as { seed(db: unknown): void }).seed(db);"));
     for (const [file, text] of Object.entries(files)) write(project.root, file, text);
-    const module = (await tsImport(`${path.join(project.migrationsDir, "001_seed.ts")}?order=${++load}`, import.meta.url)) as { default: { up?(db: unknown): void; default?: { up(db: unknown): void } } };
+    const module = (await tsImport(`${path.join(project.migrationsDir, "001_seed.ts")}?order=${++load}`, import.meta.url)) as {
+      default: { up?(db: unknown): void; default?: { up(db: unknown): void } };
+    };
     // A CommonJS module's exports arrive as the default export.
     const migration = module.default.up ? module.default : module.default.default!;
     const executed: string[] = [];
@@ -206,7 +292,10 @@ test("extensionless imports follow tsx's order in CommonJS too, put declarations
   project.writeMigration("001_seed.ts", seedMigration('import { seed } from "./lib/seed";'));
   write(project.root, "migrations/lib/seed.mts", seedHelper("from_mts"));
   await assert.rejects(tsImport(`${path.join(project.migrationsDir, "001_seed.ts")}?order=${load + 1}`, import.meta.url), "tsx does not find seed.mts");
-  assert.deepEqual(scanProject(project).problems.map((p) => p.code), ["TS_IMPORT_NOT_FOUND"]);
+  assert.deepEqual(
+    scanProject(project).problems.map((p) => p.code),
+    ["TS_IMPORT_NOT_FOUND"],
+  );
 });
 
 function columnNames(sql: string): string {

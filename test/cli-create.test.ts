@@ -29,7 +29,10 @@ function listTree(root: string): Map<string, string> {
 
 function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
   const names = new Set([...before.keys(), ...after.keys()]);
-  return [...names].filter((name) => before.get(name) !== after.get(name)).map((name) => name.split(path.sep).join("/")).sort();
+  return [...names]
+    .filter((name) => before.get(name) !== after.get(name))
+    .map((name) => name.split(path.sep).join("/"))
+    .sort();
 }
 
 async function migrateFresh(t: { after(fn: () => void): void }, project: TestProject): Promise<number> {
@@ -51,10 +54,7 @@ test("create writes the next TypeScript migration with 3-digit padding, register
   const check = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(check.code, 0, check.stderr);
   const migrations = await project.load();
-  assert.deepEqual(
-    [migrations.at(-1)?.version, migrations.at(-1)?.kind, migrations.at(-1)?.reversible, migrations.at(-1)?.description],
-    [6, "ts", true, "Add e-mail to Contacts"],
-  );
+  assert.deepEqual([migrations.at(-1)?.version, migrations.at(-1)?.kind, migrations.at(-1)?.reversible, migrations.at(-1)?.description], [6, "ts", true, "Add e-mail to Contacts"]);
   assert.equal(await migrateFresh(t, project), 6);
 });
 
@@ -90,7 +90,10 @@ test("create never writes outside the migrations folder, whatever the descriptio
   assert.equal(created.code, 0, created.stderr);
   assert.equal(created.stdout.trim(), "migrations/006_outside_etc_passwd.ts");
   assert.deepEqual(changedFiles(before, listTree(project.root)), ["generated/registry.ts", "migrations/006_outside_etc_passwd.ts"]);
-  assert.deepEqual(readdirSync(path.dirname(project.root)).filter((name) => name === "outside" || name === "etc"), []);
+  assert.deepEqual(
+    readdirSync(path.dirname(project.root)).filter((name) => name === "outside" || name === "etc"),
+    [],
+  );
 });
 
 test("create pads to 3 digits, keeps a wider existing width, and grows past 999", async (t) => {

@@ -58,8 +58,7 @@ function refusal(result: RunResult, exitCode = 1): JsonError["error"] {
 
 /** What the file holds, read through better-sqlite3 or libsql (both expose the same calls). */
 function readBack(database: string, library: "better-sqlite3" | "libsql") {
-  const db: { prepare(sql: string): { all(): unknown[] }; close(): unknown } =
-    library === "libsql" ? new Libsql(database) : new BetterSqlite3(database, { readonly: true, fileMustExist: true });
+  const db: { prepare(sql: string): { all(): unknown[] }; close(): unknown } = library === "libsql" ? new Libsql(database) : new BetterSqlite3(database, { readonly: true, fileMustExist: true });
   try {
     const applied = (db.prepare("SELECT version FROM schema_migrations WHERE state = 'applied' ORDER BY version").all() as Array<{ version: number }>).map((row) => row.version);
     const items = (db.prepare("SELECT count(*) AS n FROM items").all() as Array<{ n: number }>)[0]!.n;
@@ -92,7 +91,10 @@ for (const driver of DRIVERS) {
     const status = parseJson<{ exists: boolean; currentVersion: number; pendingCount: number }>(await cli(["status", "--json"]));
     assert.deepEqual([status.exists, status.currentVersion, status.pendingCount], [true, 3, 0]);
     const history = parseJson<Array<{ version: number }>>(await cli(["history", "--json"]));
-    assert.deepEqual(history.map((row) => row.version), FIXTURE_VERSIONS);
+    assert.deepEqual(
+      history.map((row) => row.version),
+      FIXTURE_VERSIONS,
+    );
     const info = parseJson<{ userVersion: number; sizeBytes: number }>(await cli(["info", "--json"]));
     assert.deepEqual([info.userVersion, info.sizeBytes], [3, readBytes(database).length]);
     parseJson(await cli(["down", "--json"]));
@@ -106,7 +108,10 @@ test("--driver sql-js reads status, info and history of a file another driver wr
 
   const status = parseJson<{ currentVersion: number; pendingCount: number; migrations: Array<{ state: string }> }>(await cli(["--driver", "sql-js", "status", "--json"]));
   assert.deepEqual([status.currentVersion, status.pendingCount], [2, 1]);
-  assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "applied", "pending"]);
+  assert.deepEqual(
+    status.migrations.map((row) => row.state),
+    ["applied", "applied", "pending"],
+  );
   const reference = parseJson<unknown>(await cli(["--driver", "better-sqlite3", "history", "--json"]));
   assert.deepEqual(parseJson<unknown>(await cli(["--driver", "sql.js", "history", "--json"])), reference);
   const info = parseJson<{ currentVersion: number; sizeBytes: number; journalMode: string }>(await cli(["--driver", "sql-js", "info", "--json"]));
@@ -217,7 +222,10 @@ test("a project with only libsql installed runs on it; a driver whose library is
 
   const before = readBytes(database);
   const byDefault = refusal(await cli(["status", "--json"]));
-  assert.deepEqual([byDefault.code, byDefault.driver, byDefault.packageName, byDefault.installCommand, byDefault.reason], ["DRIVER_NOT_INSTALLED", "better-sqlite3", "better-sqlite3", "npm install better-sqlite3", "missing"]);
+  assert.deepEqual(
+    [byDefault.code, byDefault.driver, byDefault.packageName, byDefault.installCommand, byDefault.reason],
+    ["DRIVER_NOT_INSTALLED", "better-sqlite3", "better-sqlite3", "npm install better-sqlite3", "missing"],
+  );
   const sqlJs = refusal(await cli(["--driver", "sql.js", "status", "--json"]));
   assert.deepEqual([sqlJs.code, sqlJs.driver, sqlJs.packageName, sqlJs.installCommand], ["DRIVER_NOT_INSTALLED", "sql-js", "sql.js", "npm install sql.js"]);
   assert.deepEqual(readBytes(database), before);
@@ -238,9 +246,7 @@ test("a safety net whose capability the driver lacks is refused by the net, type
   assert.equal(verification.ok, true);
   assert.deepEqual(readBytes(database), before);
   // up --backup is not among them: without onlineBackup it takes a VACUUM INTO snapshot (test/cli-backup-method.test.ts).
-  const cases: ReadonlyArray<{ args: readonly string[]; capability: string; operation: string }> = [
-    { args: ["restore", backup, "--yes"], capability: "onlineBackup", operation: "restoreBackup" },
-  ];
+  const cases: ReadonlyArray<{ args: readonly string[]; capability: string; operation: string }> = [{ args: ["restore", backup, "--yes"], capability: "onlineBackup", operation: "restoreBackup" }];
   for (const { args, capability, operation } of cases) {
     const error = refusal(await cli(["--driver", "libsql", ...args, "--json"]));
     assert.deepEqual([error.code, error.driver, error.capability, error.operation], ["DRIVER_CAPABILITY_MISSING", "libsql", capability, operation], args.join(" "));

@@ -53,9 +53,7 @@ test("gen --check names an edited, a removed and a renamed migration", async (t)
   const removedBytes = readBytes(removed);
   rmSync(removed);
   const afterRemoval = await check();
-  assert.deepEqual(parseProblemLines(afterRemoval.stderr), [
-    { file: "generated/registry.ts", line: entryLine("migrations/005_escaping_in_sql.sql"), column: 1, code: "REGISTRY_STALE" },
-  ]);
+  assert.deepEqual(parseProblemLines(afterRemoval.stderr), [{ file: "generated/registry.ts", line: entryLine("migrations/005_escaping_in_sql.sql"), column: 1, code: "REGISTRY_STALE" }]);
   assert.match(afterRemoval.stderr, /migrations\/005_escaping_in_sql\.sql/);
   writeFileSync(removed, removedBytes);
 

@@ -47,7 +47,10 @@ test("read-only commands on a missing database report version 0 and do not creat
   assert.equal(parsed.currentVersion, 0);
   assert.equal(parsed.latestVersion, 3);
   assert.equal(parsed.pendingCount, 3);
-  assert.deepEqual(parsed.migrations.map((row) => row.state), ["pending", "pending", "pending"]);
+  assert.deepEqual(
+    parsed.migrations.map((row) => row.state),
+    ["pending", "pending", "pending"],
+  );
   assert.equal(parsed.problem, null);
   assert.equal(version.code, 0);
   assert.equal(version.stdout, "0\n");
@@ -59,31 +62,34 @@ test("read-only commands on a missing database report version 0 and do not creat
 
 test("up, status, history, info and version print JSON with the right fields; a second up applies nothing", async (t) => {
   const { cli, database, migrations } = await project(t);
-  const up = parseJson<{ direction: string; fromVersion: number; toVersion: number; steps: Array<{ version: number; name: string; durationMs: number }> }>(
-    await cli(["up", "--json"]),
-  );
+  const up = parseJson<{ direction: string; fromVersion: number; toVersion: number; steps: Array<{ version: number; name: string; durationMs: number }> }>(await cli(["up", "--json"]));
   assert.equal(up.direction, "up");
   assert.deepEqual([up.fromVersion, up.toVersion], [0, 3]);
-  assert.deepEqual(up.steps.map((step) => [step.version, step.name]), migrations.map((m) => [m.version, m.name]));
+  assert.deepEqual(
+    up.steps.map((step) => [step.version, step.name]),
+    migrations.map((m) => [m.version, m.name]),
+  );
   for (const step of up.steps) assert.equal(typeof step.durationMs, "number");
 
   const bytesAfterUp = readBytes(database);
-  const [status, history, info, version, again] = await Promise.all([
-    cli(["status", "--json"]),
-    cli(["history", "--json"]),
-    cli(["info", "--json"]),
-    cli(["version"]),
-    cli(["up", "--json"]),
-  ]);
-  const parsedStatus = parseJson<{ exists: boolean; currentVersion: number; pendingCount: number; problem: unknown; migrations: Array<{ version: number; state: string; appliedAt: string | null }> }>(status);
+  const [status, history, info, version, again] = await Promise.all([cli(["status", "--json"]), cli(["history", "--json"]), cli(["info", "--json"]), cli(["version"]), cli(["up", "--json"])]);
+  const parsedStatus = parseJson<{ exists: boolean; currentVersion: number; pendingCount: number; problem: unknown; migrations: Array<{ version: number; state: string; appliedAt: string | null }> }>(
+    status,
+  );
   assert.equal(parsedStatus.exists, true);
   assert.equal(parsedStatus.currentVersion, 3);
   assert.equal(parsedStatus.pendingCount, 0);
   assert.equal(parsedStatus.problem, null);
-  assert.deepEqual(parsedStatus.migrations.map((row) => row.state), ["applied", "applied", "applied"]);
+  assert.deepEqual(
+    parsedStatus.migrations.map((row) => row.state),
+    ["applied", "applied", "applied"],
+  );
 
   const rows = parseJson<Array<{ version: number; name: string; checksum: string; appliedAt: string; durationMs: number; state: string }>>(history);
-  assert.deepEqual(rows.map((row) => [row.version, row.name, row.checksum, row.state]), migrations.map((m) => [m.version, m.name, m.checksum, "applied"]));
+  assert.deepEqual(
+    rows.map((row) => [row.version, row.name, row.checksum, row.state]),
+    migrations.map((m) => [m.version, m.name, m.checksum, "applied"]),
+  );
   for (const row of rows) assert.match(row.appliedAt, /Z$/);
 
   const parsedInfo = parseJson<{
@@ -117,12 +123,18 @@ test("down by steps and to 0 through the CLI", async (t) => {
   const { cli } = await project(t);
   assert.equal((await cli(["up"])).code, 0);
   const oneStep = parseJson<{ fromVersion: number; toVersion: number; steps: Array<{ version: number }> }>(await cli(["down", "--steps", "2", "--json"]));
-  assert.deepEqual(oneStep.steps.map((step) => step.version), [3, 2]);
+  assert.deepEqual(
+    oneStep.steps.map((step) => step.version),
+    [3, 2],
+  );
   assert.equal(oneStep.toVersion, 1);
   assert.equal((await cli(["up", "--to", "2"])).code, 0);
   assert.equal((await cli(["version"])).stdout, "2\n");
   const all = parseJson<{ toVersion: number; steps: Array<{ version: number }> }>(await cli(["down", "--to", "0", "--json"]));
-  assert.deepEqual(all.steps.map((step) => step.version), [2, 1]);
+  assert.deepEqual(
+    all.steps.map((step) => step.version),
+    [2, 1],
+  );
   assert.equal((await cli(["version"])).stdout, "0\n");
 });
 

@@ -37,15 +37,62 @@ export default defineMigration({
 });
 `;
 const SNIPPETS = [
-  "async ", "-- migrate:up", "-- migrate:down", "-- migrate:up transaction:false", "-- migrate:up foreign_keys:off", "PRAGMA foreign_keys = OFF;",
-  "export default ", "defineMigration(", "}", "{", ")", "`", "${", "\u0000", "\uFEFF", "\r\n", "\n", "/*", "*/", "//", "'", '"', "transaction: false,",
-  "disableForeignKeys: true,", "description: `x`,", "up: 5,", "down(db) {},", "export default 1;", "\u2028", "🦆",
+  "async ",
+  "-- migrate:up",
+  "-- migrate:down",
+  "-- migrate:up transaction:false",
+  "-- migrate:up foreign_keys:off",
+  "PRAGMA foreign_keys = OFF;",
+  "export default ",
+  "defineMigration(",
+  "}",
+  "{",
+  ")",
+  "`",
+  "${",
+  "\u0000",
+  "\uFEFF",
+  "\r\n",
+  "\n",
+  "/*",
+  "*/",
+  "//",
+  "'",
+  '"',
+  "transaction: false,",
+  "disableForeignKeys: true,",
+  "description: `x`,",
+  "up: 5,",
+  "down(db) {},",
+  "export default 1;",
+  "\u2028",
+  "🦆",
 ];
 
 /** A file name: mostly migration-shaped, sometimes anything. */
 const fileName = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.constantFrom("add_widgets", "seed", "x", "rebuild_table_2"), fc.constantFrom(".sql", ".ts")).map(([v, n, e]) => `${String(v).padStart(3, "0")}_${n}${e}`) },
-  { weight: 1, arbitrary: fc.constantFrom("99999999999999999999_huge.sql", "1_short.ts", "001-dash.sql", "001_Upper.sql", "001_ spaced.ts", "001_x.d.ts", "README.md", "001_.sql", "0001_ok.SQL", "001_émoji.ts", "_001_x.sql") },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 6 }), fc.constantFrom("add_widgets", "seed", "x", "rebuild_table_2"), fc.constantFrom(".sql", ".ts"))
+      .map(([v, n, e]) => `${String(v).padStart(3, "0")}_${n}${e}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "99999999999999999999_huge.sql",
+      "1_short.ts",
+      "001-dash.sql",
+      "001_Upper.sql",
+      "001_ spaced.ts",
+      "001_x.d.ts",
+      "README.md",
+      "001_.sql",
+      "0001_ok.SQL",
+      "001_émoji.ts",
+      "_001_x.sql",
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/[/\\\0]/.test(s) && s !== "." && s !== "..") },
 );
 
@@ -75,10 +122,7 @@ interface FolderEntry {
   /** Make it a folder instead of a file. */
   readonly directory: boolean;
 }
-const folder = fc.uniqueArray(
-  fc.record({ name: fileName, content, directory: fc.integer({ min: 0, max: 19 }).map((n) => n === 0) }),
-  { maxLength: 7, selector: (entry) => entry.name },
-);
+const folder = fc.uniqueArray(fc.record({ name: fileName, content, directory: fc.integer({ min: 0, max: 19 }).map((n) => n === 0) }), { maxLength: 7, selector: (entry) => entry.name });
 
 function materialize(project: TestProject, entries: readonly FolderEntry[]): void {
   rmSync(project.migrationsDir, { recursive: true, force: true });
@@ -93,7 +137,10 @@ function materialize(project: TestProject, entries: readonly FolderEntry[]): voi
 }
 
 function assertNoTemporaryFiles(project: TestProject): void {
-  assert.deepEqual(readdirSync(path.dirname(project.registryFile)).filter((name) => name !== path.basename(project.registryFile)), []);
+  assert.deepEqual(
+    readdirSync(path.dirname(project.registryFile)).filter((name) => name !== path.basename(project.registryFile)),
+    [],
+  );
 }
 
 /** A complete registry: parses as TypeScript and its entries follow the version rules. */
@@ -171,7 +218,10 @@ test("registries gen writes from valid folders load and satisfy the runtime's ru
   const project = createTestProject(t);
   await fc.assert(
     fc.asyncProperty(fc.array(fc.constantFrom(VALID_SQL, VALID_TS), { minLength: 1, maxLength: 5 }), async (contents) => {
-      materialize(project, contents.map((text, i) => ({ name: `${String(i + 1).padStart(3, "0")}_step.${text === VALID_SQL ? "sql" : "ts"}`, content: text, directory: false })));
+      materialize(
+        project,
+        contents.map((text, i) => ({ name: `${String(i + 1).padStart(3, "0")}_step.${text === VALID_SQL ? "sql" : "ts"}`, content: text, directory: false })),
+      );
       const migrations = await project.load();
       assert.equal(migrations.length, contents.length);
       assert.deepEqual(findRegistryProblems(migrations), []);

@@ -229,7 +229,11 @@ for (const { fixture, problems, acceptedVersions } of cases) {
     const actual = scan.problems.map((p): Expected => [p.code, p.file, p.line, p.column]);
     const expected = problems.map(([code, fileName, line, column]): Expected => [code, `${fixture}/${fileName}`, line, column]);
     assert.deepEqual(sortExpected(actual), sortExpected(expected));
-    if (acceptedVersions) assert.deepEqual(scan.migrations.map((m) => m.version), acceptedVersions);
+    if (acceptedVersions)
+      assert.deepEqual(
+        scan.migrations.map((m) => m.version),
+        acceptedVersions,
+      );
   });
 }
 
@@ -243,7 +247,9 @@ test("a gap names the missing versions as data", () => {
 });
 
 test("a duplicated version names every file that holds it, and no other", () => {
-  const files = scanFixture("duplicate-versions").problems.map((p) => p.file).sort();
+  const files = scanFixture("duplicate-versions")
+    .problems.map((p) => p.file)
+    .sort();
   assert.deepEqual(files, ["duplicate-versions/0002_third.sql", "duplicate-versions/002_second.ts", "duplicate-versions/002_second_again.sql"]);
 });
 
@@ -262,14 +268,19 @@ test("a marker inside a string or a block comment is text: the migration has no 
 });
 
 test("a flag that is not spelled exactly names the flag it was probably meant as", () => {
-  const messages = scanFixture("sql-flags").problems.filter((p) => p.code === "SQL_UNKNOWN_FLAG").map((p) => p.message);
+  const messages = scanFixture("sql-flags")
+    .problems.filter((p) => p.code === "SQL_UNKNOWN_FLAG")
+    .map((p) => p.message);
   assert.equal(messages.length, 2);
   for (const message of messages) assert.ok(message.includes(`"transaction:false"?`), message);
 });
 
 test("a missing migrations folder is one problem naming the folder", () => {
   const scan = scanFixture("does-not-exist");
-  assert.deepEqual(scan.problems.map((p) => [p.code, p.file, p.line, p.column]), [["MIGRATIONS_DIR_MISSING", "does-not-exist", 1, 1]]);
+  assert.deepEqual(
+    scan.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [["MIGRATIONS_DIR_MISSING", "does-not-exist", 1, 1]],
+  );
 });
 
 /**

@@ -44,7 +44,10 @@ test("a gen whose formatter fails reports FORMATTER_FAILED and leaves the previo
   // The formatter failed, not the migrations: one problem at the broken config, no exception.
   const result = await project.generate();
   assert.equal(result.ok, false);
-  assert.deepEqual(result.problems.map((p) => [p.code, p.file]), [["FORMATTER_FAILED", ".prettierrc.json"]]);
+  assert.deepEqual(
+    result.problems.map((p) => [p.code, p.file]),
+    [["FORMATTER_FAILED", ".prettierrc.json"]],
+  );
   assert.ok(readBytes(project.registryFile).equals(before));
   assert.deepEqual(readdirSync(path.dirname(project.registryFile)), ["registry.ts"]);
 });
@@ -66,7 +69,10 @@ test("a registry path that cannot be read is reported, not thrown", async (t) =>
   mkdirSync(project.registryFile, { recursive: true });
   for (const check of [false, true]) {
     const result = await project.generate({ check });
-    assert.deepEqual(result.problems.map((p) => [p.code, p.file, p.line, p.column]), [["REGISTRY_UNREADABLE", "generated/registry.ts", 1, 1]]);
+    assert.deepEqual(
+      result.problems.map((p) => [p.code, p.file, p.line, p.column]),
+      [["REGISTRY_UNREADABLE", "generated/registry.ts", 1, 1]],
+    );
   }
 });
 

@@ -34,21 +34,19 @@ const migrations: MigrationRegistry = [
   "CREATE TABLE side_effects (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); INSERT INTO side_effects (version) VALUES (1);",
   "CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL); INSERT INTO items (label) VALUES ('first'); INSERT INTO side_effects (version) VALUES (2);",
   "INSERT INTO items (label) SELECT 'bulk ' || value FROM json_each('[1,2,3]'); INSERT INTO side_effects (version) VALUES (3);",
-].map(
-  (upSql, index): MigrationEntry => ({
-    kind: "sql",
-    version: index + 1,
-    name: `m${index + 1}`,
-    file: `migrations/00${index + 1}_m${index + 1}.sql`,
-    description: null,
-    checksum: `sha256:${index + 1}`,
-    reversible: false,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql: null,
-  }),
-);
+].map((upSql, index): MigrationEntry => ({
+  kind: "sql",
+  version: index + 1,
+  name: `m${index + 1}`,
+  file: `migrations/00${index + 1}_m${index + 1}.sql`,
+  description: null,
+  checksum: `sha256:${index + 1}`,
+  reversible: false,
+  transaction: true,
+  disableForeignKeys: false,
+  upSql,
+  downSql: null,
+}));
 
 /** Two connections to one fresh file: one that locks late, one early. */
 async function twoConnections(h: DriverHarness, run: (late: TestDatabase, early: TestDatabase) => void): Promise<void> {
@@ -64,7 +62,10 @@ await describeEachDriver("a commit between another process's plan and its lock",
       const interleaved = interleaveBeforeFirstWriteLock(manager, () => early.manager(migrations).up());
       assert.deepEqual(manager.up().steps, []);
       assert.ok(interleaved());
-      assert.deepEqual(late.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version), [1, 2, 3]);
+      assert.deepEqual(
+        late.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version),
+        [1, 2, 3],
+      );
     });
   });
 
@@ -74,9 +75,15 @@ await describeEachDriver("a commit between another process's plan and its lock",
       // `late` planned on an empty file; by the time it locks, `early` has made tables and a history.
       const manager = late.manager(migrations);
       const interleaved = interleaveBeforeFirstWriteLock(manager, () => early.manager(migrations).up({ to: 1 }));
-      assert.deepEqual(manager.up().steps.map((step) => step.version), [2, 3]);
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [2, 3],
+      );
       assert.ok(interleaved());
-      assert.deepEqual(late.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version), [1, 2, 3]);
+      assert.deepEqual(
+        late.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version),
+        [1, 2, 3],
+      );
     });
   });
 });

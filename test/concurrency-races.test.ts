@@ -25,7 +25,11 @@ await describeEachChildDriver("processes racing up on a migration that holds the
     const workers = await Promise.all(Array.from({ length: PROCESSES }, () => h.startWorker(project.registryFile)));
     const startAt = Date.now() + 200;
     const replies = await Promise.all(workers.map((worker) => worker.request({ databasePath: file, startAt, sideEffectLog: project.databasePath("unused.log") })));
-    assert.deepEqual(await Promise.all(workers.map((worker) => worker.stop())), workers.map(() => 0), "every process exits 0");
+    assert.deepEqual(
+      await Promise.all(workers.map((worker) => worker.stop())),
+      workers.map(() => 0),
+      "every process exits 0",
+    );
 
     const applied: number[] = [];
     for (const reply of replies) {
@@ -37,11 +41,21 @@ await describeEachChildDriver("processes racing up on a migration that holds the
     const reader = await h.openReader(file);
     t.after(() => reader.close());
     const value = (sql: string) => Object.values(reader.driver.query(sql, [])[0] ?? {})[0];
-    assert.deepEqual(reader.driver.query("SELECT version FROM side_effects ORDER BY version", []).map((row) => row.version), [1, 2, 3]);
+    assert.deepEqual(
+      reader.driver.query("SELECT version FROM side_effects ORDER BY version", []).map((row) => row.version),
+      [1, 2, 3],
+    );
     assert.equal(value("SELECT count(*) FROM counter"), 1);
     assert.equal(value("SELECT count(*) FROM items"), 3 + 2_000);
     const manager = reader.manager(migrations);
-    assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"], [2, "applied"], [3, "applied"]]);
+    assert.deepEqual(
+      manager.history().map((row) => [row.version, row.state]),
+      [
+        [1, "applied"],
+        [2, "applied"],
+        [3, "applied"],
+      ],
+    );
     assert.equal(manager.status().problem, null);
     assert.equal(value("PRAGMA user_version"), 3);
   });

@@ -24,12 +24,24 @@ const trials = process.env.STEPWISE_SOAK ? envCount("STEPWISE_SOAK_CONCURRENCY_T
 /** Each migration ran once: by the processes' own account, in the database, and outside it. */
 function assertExactlyOnce(reader: ParentReader, sideEffectLog: string, replies: readonly WorkerReply[], latest: number, context: string): void {
   const ran = replies.flatMap((reply) => (reply.ok ? reply.ran : [])).sort((a, b) => a - b);
-  assert.deepEqual(ran, Array.from({ length: latest }, (_, i) => i + 1), `${context}: versions run across processes`);
+  assert.deepEqual(
+    ran,
+    Array.from({ length: latest }, (_, i) => i + 1),
+    `${context}: versions run across processes`,
+  );
   const effects = reader.driver.query("SELECT version FROM effects ORDER BY version", []).map((row) => row.version);
   assert.deepEqual(effects, [1, 2, 3, 4, 5], `${context}: effects rows`);
   const history = reader.driver.query("SELECT version, state FROM schema_migrations ORDER BY version", []).map((row) => ({ ...row }));
-  assert.deepEqual(history, [1, 2, 3, 4, 5].map((version) => ({ version, state: "applied" })), `${context}: history`);
-  const logged = readFileSync(sideEffectLog, "utf8").trim().split("\n").map((line) => Number(line.split(" ")[0])).sort((a, b) => a - b);
+  assert.deepEqual(
+    history,
+    [1, 2, 3, 4, 5].map((version) => ({ version, state: "applied" })),
+    `${context}: history`,
+  );
+  const logged = readFileSync(sideEffectLog, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => Number(line.split(" ")[0]))
+    .sort((a, b) => a - b);
   assert.deepEqual(logged, [2, 3, 5], `${context}: TypeScript migration bodies invoked`);
 }
 
@@ -70,7 +82,11 @@ await describeEachChildDriver("8 processes racing up", (h) => {
         waitedOnOthers += replies.filter((reply) => reply.ok && reply.ran.length === 0).length;
       }
     } finally {
-      assert.deepEqual(await Promise.all(workers.map((worker) => worker.stop())), workers.map(() => 0), "every worker exits 0");
+      assert.deepEqual(
+        await Promise.all(workers.map((worker) => worker.stop())),
+        workers.map(() => 0),
+        "every worker exits 0",
+      );
     }
     t.diagnostic(`${h.name}: ${trials} trials × ${PROCESSES} processes in ${Math.round(performance.now() - started)} ms; ${waitedOnOthers} process runs found everything done by others`);
   });
@@ -83,9 +99,7 @@ test("8 real `stepwise up` processes on one fresh file all exit 0 and apply each
   const databasePath = project.databasePath("cli.db");
   const sideEffectLog = project.databasePath("cli.log");
   writeFileSync(sideEffectLog, "");
-  const results = await Promise.all(
-    Array.from({ length: PROCESSES }, () => runCli(["up", "--db", databasePath, "--json"], { cwd: project.root, env: { STEPWISE_SIDE_EFFECT_LOG: sideEffectLog } })),
-  );
+  const results = await Promise.all(Array.from({ length: PROCESSES }, () => runCli(["up", "--db", databasePath, "--json"], { cwd: project.root, env: { STEPWISE_SIDE_EFFECT_LOG: sideEffectLog } })));
   for (const result of results) assert.equal(result.code, 0, result.stderr);
   const replies: WorkerReply[] = results.map((result) => ({ ok: true, ran: (JSON.parse(result.stdout) as { steps: Array<{ version: number }> }).steps.map((s) => s.version), skipped: [] }));
   const libsql = DRIVERS.find((candidate) => candidate.name === "libsql")!;

@@ -110,7 +110,11 @@ interface Recorded {
 function assertConsistent(state: Inspection, migrations: MigrationRegistry, replay: readonly DatabaseDigest[], context: string): Recorded {
   const applied = state.history.filter((row) => row.state === "applied").map((row) => row.version);
   const recorded = applied.length;
-  assert.deepEqual(applied, Array.from({ length: recorded }, (_, i) => i + 1), `${context}: history is not a prefix of the registry`);
+  assert.deepEqual(
+    applied,
+    Array.from({ length: recorded }, (_, i) => i + 1),
+    `${context}: history is not a prefix of the registry`,
+  );
   const others = state.history.filter((row) => row.state !== "applied");
   assert.equal(state.integrity, "ok", `${context}: integrity_check failed`);
   assert.equal(state.foreignKeyViolations, 0, `${context}: foreign key violations`);
@@ -189,10 +193,11 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
           // Past the heavy ones, only quick migrations are left: killing in them every time would keep
           // a lane there, so most such runs are let finish and a new series starts.
           if (!aimOutside && heavy.length === 0 && applied >= outsideTransaction && random() < 0.7) return null;
-          const atVersion =
-            aimOutside ? outsideTransaction
-            : heavy.length > 0 ? heavy[Math.floor(random() * heavy.length)]!.version
-            : applied + 1 + Math.floor(random() * (migrations.length - applied));
+          const atVersion = aimOutside
+            ? outsideTransaction
+            : heavy.length > 0
+              ? heavy[Math.floor(random() * heavy.length)]!.version
+              : applied + 1 + Math.floor(random() * (migrations.length - applied));
           const duration = replay.durations[atVersion]!;
           const delayMs = Math.floor(random() * (atVersion === outsideTransaction ? duration * 0.25 : duration * 1.5 + 2));
           context += `, kill ${delayMs} ms into migration ${atVersion}`;

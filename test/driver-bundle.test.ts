@@ -47,12 +47,22 @@ for (const driver of DRIVERS) {
     assert.ok(inputs.includes(driver.driverFile), `${driver.driverFile} missing from ${inputs.join(", ")}`);
     assert.ok(inputs.includes("src/core/executor.ts"), inputs.join(", "));
     const otherDrivers = DRIVERS.filter((other) => other !== driver).flatMap((other) => [other.driverFile, other.entry]);
-    assert.deepEqual(inputs.filter((input) => otherDrivers.includes(input) || input.includes("node_modules/") || input.startsWith("src/cli/")), []);
+    assert.deepEqual(
+      inputs.filter((input) => otherDrivers.includes(input) || input.includes("node_modules/") || input.startsWith("src/cli/")),
+      [],
+    );
     // Every entry exports every safety net (entries/safety-nets.ts); they reach SQLite only through the
     // driver, so they bring no library of their own into another driver's bundle.
-    assert.deepEqual(SAFETY_NETS.filter((net) => !inputs.includes(net)), [], `missing from ${driver.entry}`);
+    assert.deepEqual(
+      SAFETY_NETS.filter((net) => !inputs.includes(net)),
+      [],
+      `missing from ${driver.entry}`,
+    );
     const allowed = driver.name === "better-sqlite3" ? ["better-sqlite3"] : [];
-    assert.deepEqual(imports.filter((imported) => DATABASE_LIBRARIES.includes(imported) && !allowed.includes(imported)), []);
+    assert.deepEqual(
+      imports.filter((imported) => DATABASE_LIBRARIES.includes(imported) && !allowed.includes(imported)),
+      [],
+    );
   });
 }
 

@@ -22,20 +22,40 @@ import { caught, createItems, sqlEntry, tsEntry, type PortableConnection } from 
 /** Migration 1 applied, nothing of migration 2, no transaction left open. */
 function assertAsAfterMigrationOne(db: TestDatabase): void {
   assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
-  assert.deepEqual(db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version), [1]);
+  assert.deepEqual(
+    db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+    [1],
+  );
   assert.equal(db.userVersion(), 1);
   assert.equal(db.driver.inTransaction(), false);
 }
 
 /** Values JavaScript lets a body throw that are no library's error, and none of which has a usable `code`. */
 function oddValues(): Array<[string, unknown]> {
-  const throwsOnGet = new Proxy({}, { get: () => { throw new Error("trap: get"); } });
+  const throwsOnGet = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error("trap: get");
+      },
+    },
+  );
   const throwsOnEverything = new Proxy(new Error("wrapped"), {
-    get: () => { throw new Error("trap: get"); },
-    getPrototypeOf: () => { throw new Error("trap: getPrototypeOf"); },
-    has: () => { throw new Error("trap: has"); },
-    ownKeys: () => { throw new Error("trap: ownKeys"); },
-    getOwnPropertyDescriptor: () => { throw new Error("trap: getOwnPropertyDescriptor"); },
+    get: () => {
+      throw new Error("trap: get");
+    },
+    getPrototypeOf: () => {
+      throw new Error("trap: getPrototypeOf");
+    },
+    has: () => {
+      throw new Error("trap: has");
+    },
+    ownKeys: () => {
+      throw new Error("trap: ownKeys");
+    },
+    getOwnPropertyDescriptor: () => {
+      throw new Error("trap: getOwnPropertyDescriptor");
+    },
   });
   return [
     ["null", null],
@@ -59,24 +79,63 @@ await describeEachDriver("what a migration body throws is that migration's failu
         const reading = db.driver.classifyError(thrown);
         assert.deepEqual(reading, { kind: "other", nativeCode: null });
 
-        const up = caught(() => db.manager([createItems, tsEntry(2, { up: (d) => { d.exec("CREATE TABLE half_done (x)"); throw thrown; } })]).up());
+        const up = caught(() =>
+          db
+            .manager([
+              createItems,
+              tsEntry(2, {
+                up: (d) => {
+                  d.exec("CREATE TABLE half_done (x)");
+                  throw thrown;
+                },
+              }),
+            ])
+            .up(),
+        );
         assert.deepEqual({ code: up.code, version: up.version, direction: up.direction, rolledBack: up.rolledBack }, { code: "MIGRATION_FAILED", version: 2, direction: "up", rolledBack: true });
         assert.ok(Object.is(up.cause, thrown), "the cause is not the very value the body threw");
         assert.equal(up.nativeCode, null);
         assert.equal(typeof up.message, "string");
         assertAsAfterMigrationOne(db);
 
-        const reverting = [createItems, tsEntry(2, { up: () => {}, down: (d) => { d.exec("DROP TABLE items"); throw thrown; } })];
+        const reverting = [
+          createItems,
+          tsEntry(2, {
+            up: () => {},
+            down: (d) => {
+              d.exec("DROP TABLE items");
+              throw thrown;
+            },
+          }),
+        ];
         db.manager(reverting).up();
         const down = caught(() => db.manager(reverting).down());
-        assert.deepEqual({ code: down.code, version: down.version, direction: down.direction, rolledBack: down.rolledBack }, { code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true });
-        assert.deepEqual(db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version), [1, 2]);
+        assert.deepEqual(
+          { code: down.code, version: down.version, direction: down.direction, rolledBack: down.rolledBack },
+          { code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true },
+        );
+        assert.deepEqual(
+          db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+          [1, 2],
+        );
         assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
       }));
 
     test(`${label}, thrown by a transaction: false migration: MIGRATION_FAILED naming it, not rolled back`, () =>
       h.withDatabase((db) => {
-        const error = caught(() => db.manager([createItems, tsEntry(2, { transaction: false, up: () => { throw thrown; } })]).up());
+        const error = caught(() =>
+          db
+            .manager([
+              createItems,
+              tsEntry(2, {
+                transaction: false,
+                up: () => {
+                  throw thrown;
+                },
+              }),
+            ])
+            .up(),
+        );
         assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
         assert.ok(Object.is(error.cause, thrown));
       }));
@@ -87,7 +146,18 @@ await describeEachDriver("what a migration body throws is that migration's failu
     test(`a plain object with code ${code} thrown by a body is MIGRATION_FAILED for it, rolled back, with the driver's reading as nativeCode`, () =>
       h.withDatabase((db) => {
         const thrown = { code, message: "an app-level error object" };
-        const error = caught(() => db.manager([createItems, tsEntry(2, { up: () => { throw thrown; } })]).up());
+        const error = caught(() =>
+          db
+            .manager([
+              createItems,
+              tsEntry(2, {
+                up: () => {
+                  throw thrown;
+                },
+              }),
+            ])
+            .up(),
+        );
         assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "MIGRATION_FAILED", version: 2, rolledBack: true });
         const reading = db.driver.classifyError(thrown);
         assert.equal(error.nativeCode, reading.nativeCode);
@@ -132,7 +202,9 @@ await describeEachDriver("what a migration body throws is that migration's failu
       const pages = Number(db.value("PRAGMA page_count"));
       db.exec(`PRAGMA max_page_count = ${pages + 2}`);
       const error = caught(() =>
-        db.manager([createItems, sqlEntry(2, "CREATE TABLE big (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO big SELECT randomblob(500) FROM n;")]).up(),
+        db
+          .manager([createItems, sqlEntry(2, "CREATE TABLE big (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO big SELECT randomblob(500) FROM n;")])
+          .up(),
       );
       assert.deepEqual({ code: error.code, version: error.version }, { code: "DISK_FULL", version: 2 });
       assert.equal(error.nativeKind, "full");
@@ -163,7 +235,18 @@ await describeEachDriver("every error SQLite raises carries its code, on every d
 
   test("an Error the app builds with a SQLite-like message carries no nativeCode: only SQLite's own errors do", () =>
     h.withDatabase((db) => {
-      const error = caught(() => db.manager([createItems, tsEntry(2, { up: () => { throw new Error("no such table: missing"); } })]).up());
+      const error = caught(() =>
+        db
+          .manager([
+            createItems,
+            tsEntry(2, {
+              up: () => {
+                throw new Error("no such table: missing");
+              },
+            }),
+          ])
+          .up(),
+      );
       assert.equal(error.code, "MIGRATION_FAILED");
       assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: null, nativeKind: null });
     }));
@@ -171,7 +254,13 @@ await describeEachDriver("every error SQLite raises carries its code, on every d
 
 await describeEachDriver("a body that closes its connection, on every path that runs a body", (h) => {
   const closing = (extra: Partial<{ transaction: boolean }> = {}): MigrationEntry =>
-    tsEntry(2, { ...extra, up: (d: PortableConnection) => { d.exec("CREATE TABLE half_done (x)"); d.close(); } });
+    tsEntry(2, {
+      ...extra,
+      up: (d: PortableConnection) => {
+        d.exec("CREATE TABLE half_done (x)");
+        d.close();
+      },
+    });
 
   test("verifySchema's replay reports it as MIGRATION_FAILED for migration 2, the app's connection open and unchanged", (t) =>
     h.withDatabase((db) => {
@@ -203,9 +292,15 @@ await describeEachDriver("a body that closes its connection, on every path that 
       const manager = db.manager(migrations);
       manager.up({ to: 1 });
       const { rehearsal } = rehearseUp(manager);
-      assert.deepEqual(rehearsal.steps.map((step) => step.status), ["applied", "failed"]);
+      assert.deepEqual(
+        rehearsal.steps.map((step) => step.status),
+        ["applied", "failed"],
+      );
       assert.equal(rehearsal.reachedVersion, 2);
-      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "kept"), { table: "kept", before: null, after: 1 });
+      assert.deepEqual(
+        rehearsal.rowCounts.find((row) => row.table === "kept"),
+        { table: "kept", before: null, after: 1 },
+      );
       assertAsAfterMigrationOne(db);
     }));
 

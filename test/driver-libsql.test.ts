@@ -64,16 +64,22 @@ test("libsql: a second connection's write transaction makes up wait out the busy
   holder.exec("BEGIN IMMEDIATE");
   const db = open();
   const started = Date.now();
-  assert.throws(() => migrate(db, registry, { busyTimeoutMs: 300 }), (error: Record<string, unknown>) => {
-    assert.equal(error.code, "DATABASE_LOCKED");
-    assert.equal(error.busyTimeoutMs, 300);
-    return true;
-  });
+  assert.throws(
+    () => migrate(db, registry, { busyTimeoutMs: 300 }),
+    (error: Record<string, unknown>) => {
+      assert.equal(error.code, "DATABASE_LOCKED");
+      assert.equal(error.busyTimeoutMs, 300);
+      return true;
+    },
+  );
   assert.ok(Date.now() - started >= 250, `gave up after ${Date.now() - started} ms`);
   holder.exec("ROLLBACK");
   assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name = 'contacts'").all(), []);
   // Once the other writer is gone, the same call goes through; a second connection then sees it applied.
-  assert.deepEqual(migrate(db, registry).steps.map((step) => step.version), [1]);
+  assert.deepEqual(
+    migrate(db, registry).steps.map((step) => step.version),
+    [1],
+  );
   assert.deepEqual(new MigrationManager(open(), registry).up().steps, []);
   // The connection's own busy timeout is put back after the run.
   assert.equal((db.prepare("PRAGMA busy_timeout").all()[0] as { timeout?: number } | undefined)?.timeout, 0);
@@ -117,7 +123,10 @@ test("libsql: a disableForeignKeys migration runs with enforcement off and the c
     disableForeignKeys: true,
     upSql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, contact_id INTEGER REFERENCES contacts(id)); INSERT INTO notes VALUES (1, 99); DELETE FROM notes;",
   });
-  assert.deepEqual(migrate(db, [...registry, rebuild]).steps.map((step) => step.version), [1, 2]);
+  assert.deepEqual(
+    migrate(db, [...registry, rebuild]).steps.map((step) => step.version),
+    [1, 2],
+  );
   assert.equal((db.prepare("PRAGMA foreign_keys").all()[0] as { foreign_keys?: number } | undefined)?.foreign_keys, 1);
 });
 

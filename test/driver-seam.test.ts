@@ -124,8 +124,7 @@ function executorFor(migrations: MigrationRegistry): Executor {
   });
 }
 
-const tables = (db: Database.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter((name) => !name.startsWith("sqlite_"));
+const tables = (db: Database.Database) => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter((name) => !name.startsWith("sqlite_"));
 
 test("the async runner drives the same executor: up, a second up that changes nothing, down", async (t) => {
   const db = openDatabase(t);
@@ -133,17 +132,23 @@ test("the async runner drives the same executor: up, a second up that changes no
   const executor = executorFor(registry);
 
   const up = await runAsync(executor.up(), driver);
-  assert.deepEqual(up.steps.map((step) => step.version), [1, 2]);
+  assert.deepEqual(
+    up.steps.map((step) => step.version),
+    [1, 2],
+  );
   assert.equal(up.toVersion, 2);
   assert.equal(db.prepare("SELECT count(*) FROM contacts").pluck().get(), 2);
   assert.equal(db.pragma("user_version", { simple: true }), 2);
-  assert.deepEqual((db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all() as number[]), [1, 2]);
+  assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all() as number[], [1, 2]);
 
   const again = await runAsync(executor.up(), driver);
   assert.deepEqual(again.steps, []);
 
   const down = await runAsync(executor.down({ to: 0 }), driver);
-  assert.deepEqual(down.steps.map((step) => step.version), [2, 1]);
+  assert.deepEqual(
+    down.steps.map((step) => step.version),
+    [2, 1],
+  );
   assert.deepEqual(tables(db), ["schema_migrations"]);
   assert.equal(db.pragma("user_version", { simple: true }), 0);
   assert.equal(db.inTransaction, false);
@@ -238,13 +243,13 @@ test("safety nets a driver cannot support are refused by name before anything ru
   assert.throws(() => rehearseUp(manager), refused("rehearseUp", "snapshot"));
   assert.throws(() => verifySchema(manager), refused("verifySchema", "snapshot"));
   assert.throws(() => baselineDatabase(manager, 1), refused("baselineDatabase", "snapshot"));
-  await assert.rejects(
-    upWithOnlineBackup(manager, { backup: { directory: path.join(tmpdir(), "never-written") } }),
-    refused("upWithOnlineBackup", "onlineBackup"),
-  );
+  await assert.rejects(upWithOnlineBackup(manager, { backup: { directory: path.join(tmpdir(), "never-written") } }), refused("upWithOnlineBackup", "onlineBackup"));
   // Refused, not half run: nothing was created, and the manager still migrates normally.
   assert.deepEqual(tables(db), []);
-  assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2]);
+  assert.deepEqual(
+    manager.up().steps.map((step) => step.version),
+    [1, 2],
+  );
 });
 
 test("a driver without a change counter re-reads the history on every attempt and still applies once", (t) => {
@@ -252,9 +257,15 @@ test("a driver without a change counter re-reads the history on every attempt an
   const base = createBetterSqlite3Driver(db, { ...BETTER_SQLITE3_CAPABILITIES, changeCounter: false });
   const driver: SyncDriver<Database.Database> = { ...base, changeCounter: () => null };
   const first = new SyncMigrationManager(driver, registry).up({ to: 1 });
-  assert.deepEqual(first.steps.map((step) => step.version), [1]);
+  assert.deepEqual(
+    first.steps.map((step) => step.version),
+    [1],
+  );
   const rest = new SyncMigrationManager(driver, registry).up();
-  assert.deepEqual(rest.steps.map((step) => step.version), [2]);
+  assert.deepEqual(
+    rest.steps.map((step) => step.version),
+    [2],
+  );
   assert.deepEqual(db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2]);
 });
 
@@ -268,8 +279,7 @@ test("the executor reads SQLite's codes through the driver's classifyError, so a
     begin: () => {
       throw codeless("busy");
     },
-    classifyError: (error) =>
-      (error as { libraryCode?: unknown }).libraryCode === 5 ? { kind: "locked", nativeCode: "SQLITE_BUSY" } : driver.classifyError(error),
+    classifyError: (error) => ((error as { libraryCode?: unknown }).libraryCode === 5 ? { kind: "locked", nativeCode: "SQLITE_BUSY" } : driver.classifyError(error)),
   };
   assert.throws(() => new SyncMigrationManager(lockedOnBegin, registry, { busyTimeoutMs: 20 }).up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 20 });
 
@@ -278,8 +288,7 @@ test("the executor reads SQLite's codes through the driver's classifyError, so a
     runBody: () => {
       throw codeless("disk full");
     },
-    classifyError: (error) =>
-      (error as { libraryCode?: unknown }).libraryCode === 13 ? { kind: "full", nativeCode: "SQLITE_FULL" } : driver.classifyError(error),
+    classifyError: (error) => ((error as { libraryCode?: unknown }).libraryCode === 13 ? { kind: "full", nativeCode: "SQLITE_FULL" } : driver.classifyError(error)),
   };
   const filling = tsEntry(3, "fill", () => {});
   assert.throws(() => new SyncMigrationManager(fullInBody, [...registry, filling]).up(), { code: "DISK_FULL", version: 3 });

@@ -143,7 +143,10 @@ for (const driver of drivers) {
       const { MigrationManager, migrate } = await driver.load();
       await withDatabase((db) => {
         const first = migrate(db as never, registry);
-        assert.deepEqual(first.steps.map((step) => step.version), [1, 2, 3]);
+        assert.deepEqual(
+          first.steps.map((step) => step.version),
+          [1, 2, 3],
+        );
         assert.equal(first.toVersion, 3);
 
         const manager = new MigrationManager(db as never, registry);
@@ -154,18 +157,30 @@ for (const driver of drivers) {
         assert.equal(status.currentVersion, 3);
         assert.equal(status.pendingCount, 0);
         assert.equal(status.problem, null);
-        assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "applied", "applied"]);
+        assert.deepEqual(
+          status.migrations.map((row) => row.state),
+          ["applied", "applied", "applied"],
+        );
         // Plain data: what `status --json` prints.
         assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
         assert.deepEqual(manager.up().steps, []);
 
         const down = manager.down({ steps: 2 });
-        assert.deepEqual(down.steps.map((step) => step.version), [3, 2]);
+        assert.deepEqual(
+          down.steps.map((step) => step.version),
+          [3, 2],
+        );
         assert.equal(manager.currentVersion(), 1);
         assert.deepEqual(rows(manager, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
         assert.equal(manager.status().pendingCount, 2);
-        assert.deepEqual(manager.history().map((row) => row.version), [1]);
-        assert.deepEqual(manager.down({ steps: 1 }).steps.map((step) => step.version), [1]);
+        assert.deepEqual(
+          manager.history().map((row) => row.version),
+          [1],
+        );
+        assert.deepEqual(
+          manager.down({ steps: 1 }).steps.map((step) => step.version),
+          [1],
+        );
         assert.deepEqual(tableNames(manager), ["schema_migrations"]);
         assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 0 }]);
         assert.equal(manager.driver.inTransaction(), false);
@@ -177,7 +192,10 @@ for (const driver of drivers) {
       await withDatabase((db, file) => {
         const outside = { ...fillUpper, transaction: false } as MigrationEntry;
         const manager = new MigrationManager(db as never, [createContacts, seed, outside]);
-        assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+        assert.deepEqual(
+          manager.up().steps.map((step) => step.version),
+          [1, 2, 3],
+        );
         assert.deepEqual(rows(manager, "SELECT upper FROM contacts ORDER BY id"), [{ upper: "ADA" }, { upper: "GRACE" }, { upper: "EDSGER" }]);
         assert.equal(manager.driver.inTransaction(), false);
         if (manager.driver.capabilities.fileLocking) {
@@ -248,13 +266,16 @@ for (const driver of drivers) {
       await withDatabase((db) => {
         const broken = sqlEntry(3, "broken", "CREATE TABLE notes (id INTEGER PRIMARY KEY); INSERT INTO missing VALUES (1);", null);
         const manager = new MigrationManager(db as never, [createContacts, seed, broken]);
-        assert.throws(() => manager.up(), (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: Error }) => {
-          assert.equal(error.code, "MIGRATION_FAILED");
-          assert.equal(error.version, 3);
-          assert.equal(error.rolledBack, true);
-          assert.match(String(error.cause?.message), /no such table: missing/);
-          return true;
-        });
+        assert.throws(
+          () => manager.up(),
+          (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: Error }) => {
+            assert.equal(error.code, "MIGRATION_FAILED");
+            assert.equal(error.version, 3);
+            assert.equal(error.rolledBack, true);
+            assert.match(String(error.cause?.message), /no such table: missing/);
+            return true;
+          },
+        );
         assert.deepEqual(tableNames(manager), ["contacts", "schema_migrations"]);
         assert.deepEqual(rows(manager, "SELECT version FROM schema_migrations ORDER BY version"), [{ version: 1 }, { version: 2 }]);
       });
@@ -269,11 +290,17 @@ for (const driver of drivers) {
         db.exec(`PRAGMA max_page_count = ${Number(rows(manager, "PRAGMA page_count")[0]!.page_count) + 1}`);
         const big = sqlEntry(3, "big", "CREATE TABLE blobs (b BLOB); INSERT INTO blobs VALUES (randomblob(200000));", null);
         const filling = new MigrationManager(db as never, [createContacts, seed, big]);
-        assert.throws(() => filling.up(), (error: { code?: unknown; version?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
-          assert.deepEqual({ code: error.code, version: error.version, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DISK_FULL", version: 3, nativeCode: "SQLITE_FULL", nativeKind: "full" });
-          assertLibraryError(error.cause);
-          return true;
-        });
+        assert.throws(
+          () => filling.up(),
+          (error: { code?: unknown; version?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+            assert.deepEqual(
+              { code: error.code, version: error.version, nativeCode: error.nativeCode, nativeKind: error.nativeKind },
+              { code: "DISK_FULL", version: 3, nativeCode: "SQLITE_FULL", nativeKind: "full" },
+            );
+            assertLibraryError(error.cause);
+            return true;
+          },
+        );
         assert.deepEqual(tableNames(filling), ["contacts", "schema_migrations"]);
         assert.equal(filling.currentVersion(), 2);
       });
@@ -285,11 +312,14 @@ for (const driver of drivers) {
         // Read-only the way every library can be: the app's own query_only (root ignores file modes).
         db.exec("PRAGMA query_only = 1");
         const manager = new MigrationManager(db as never, registry);
-        assert.throws(() => manager.up(), (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
-          assert.deepEqual({ code: error.code, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DATABASE_UNUSABLE", nativeCode: "SQLITE_READONLY", nativeKind: "readonly" });
-          assertLibraryError(error.cause);
-          return true;
-        });
+        assert.throws(
+          () => manager.up(),
+          (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+            assert.deepEqual({ code: error.code, nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { code: "DATABASE_UNUSABLE", nativeCode: "SQLITE_READONLY", nativeKind: "readonly" });
+            assertLibraryError(error.cause);
+            return true;
+          },
+        );
         assert.deepEqual(tableNames(manager), []);
       });
     });
@@ -303,11 +333,14 @@ for (const driver of drivers) {
           other.exec("BEGIN IMMEDIATE");
           const manager = new MigrationManager(db as never, registry, { busyTimeoutMs: 50 });
           assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50, nativeKind: "locked" });
-          assert.throws(() => manager.up(), (error: { nativeCode?: unknown; cause?: unknown }) => {
-            assert.match(String(error.nativeCode), /^SQLITE_BUSY/);
-            assertLibraryError(error.cause);
-            return true;
-          });
+          assert.throws(
+            () => manager.up(),
+            (error: { nativeCode?: unknown; cause?: unknown }) => {
+              assert.match(String(error.nativeCode), /^SQLITE_BUSY/);
+              assertLibraryError(error.cause);
+              return true;
+            },
+          );
           other.exec("ROLLBACK");
           assert.deepEqual(tableNames(manager), []);
         } finally {
@@ -379,10 +412,7 @@ for (const driver of drivers) {
         if (!net) continue;
         await withDatabase(async (db, file) => {
           const manager = new MigrationManager(db as never, registry);
-          await assert.rejects(
-            (async () => net(manager as never, path.join(path.dirname(file), "backups")))(),
-            { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability },
-          );
+          await assert.rejects((async () => net(manager as never, path.join(path.dirname(file), "backups")))(), { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability });
           if (capability === "snapshot") {
             const { verifySchema } = await import("../src/safety/verify.js");
             assert.throws(() => migrate(db as never, registry, { verifySchema }), { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability, operation: "verifySchema" });

@@ -31,7 +31,7 @@ test("sql.js: SQLite's messages read as its codes only when they are the whole m
   assert.equal(sqliteCodeOfMessage("the import said: database or disk is full"), null);
   const driver = createSqlJsDriver(new SQL.Database());
   assert.deepEqual(driver.classifyError(new Error("database or disk is full")), { kind: "full", nativeCode: "SQLITE_FULL" });
-  assert.deepEqual(driver.classifyError(new Error("near \"x\": syntax error")), { kind: "other", nativeCode: null });
+  assert.deepEqual(driver.classifyError(new Error('near "x": syntax error')), { kind: "other", nativeCode: null });
 });
 
 test("sql.js: a migration that fills the database is DISK_FULL with its version, and nothing of it stays", () => {
@@ -40,12 +40,15 @@ test("sql.js: a migration that fills the database is DISK_FULL with its version,
     migrate(db, registry);
     db.exec(`PRAGMA max_page_count = ${Number(value(db, "PRAGMA page_count")) + 1}`);
     const big = entry(2, { upSql: "CREATE TABLE blobs (b BLOB); INSERT INTO blobs VALUES (randomblob(200000));" });
-    assert.throws(() => migrate(db, [...registry, big]), (error: Record<string, unknown>) => {
-      assert.equal(error.code, "DISK_FULL");
-      assert.equal(error.version, 2);
-      assert.equal(error.sqliteCode, "SQLITE_FULL");
-      return true;
-    });
+    assert.throws(
+      () => migrate(db, [...registry, big]),
+      (error: Record<string, unknown>) => {
+        assert.equal(error.code, "DISK_FULL");
+        assert.equal(error.version, 2);
+        assert.equal(error.sqliteCode, "SQLITE_FULL");
+        return true;
+      },
+    );
     assert.equal(value(db, "SELECT count(*) FROM sqlite_master WHERE name = 'blobs'"), 0);
     assert.equal(value(db, "SELECT max(version) FROM schema_migrations"), 1);
     assert.equal(value(db, "PRAGMA user_version"), 1);
@@ -99,7 +102,10 @@ test("sql.js: forEachBatch walks in its own transactions in a transaction:false 
       disableForeignKeys: true,
       upSql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, contact_id INTEGER REFERENCES contacts(id)); INSERT INTO notes VALUES (1, 99); DELETE FROM notes;",
     });
-    assert.deepEqual(migrate(db, [...registry, walk, loose]).steps.map((step) => step.version), [1, 2, 3]);
+    assert.deepEqual(
+      migrate(db, [...registry, walk, loose]).steps.map((step) => step.version),
+      [1, 2, 3],
+    );
     assert.deepEqual(db.exec("SELECT name FROM contacts ORDER BY id")[0]?.values, [["A"], ["B"], ["C"]]);
     assert.equal(batches.length, 2);
     assert.equal(value(db, "PRAGMA foreign_keys"), 1);

@@ -95,7 +95,13 @@ test("the batched backfill (005) normalizes every phone across more than one bat
       insert.run(1_000 + i, phone);
     }
   })();
-  assert.equal(manager.up({ to: 5 }).steps.map((step) => step.version).join(), "5");
+  assert.equal(
+    manager
+      .up({ to: 5 })
+      .steps.map((step) => step.version)
+      .join(),
+    "5",
+  );
 
   const rows = db.prepare("SELECT id, telegram_id, phone, phone_normalized FROM contacts ORDER BY id").all() as Array<{
     telegram_id: number;
@@ -125,7 +131,10 @@ test("every example migration reverts: down to 0, then up again reaches the same
 
   const down = manager.down({ to: 0 });
   // Derived from the registry, so trying a recipe's new migration in this repo keeps the test true.
-  assert.deepEqual(down.steps.map((step) => step.version), migrations.map((entry) => entry.version).reverse());
+  assert.deepEqual(
+    down.steps.map((step) => step.version),
+    migrations.map((entry) => entry.version).reverse(),
+  );
   assert.deepEqual(tableNames(db), ["schema_migrations"]);
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name <> 'schema_migrations'").pluck().get(), 0);
   assert.equal(manager.currentVersion(), 0);

@@ -125,7 +125,10 @@ await describeEachDriver("forEachBatch keys", (h) => {
       });
       assertEveryRowVisitedOnce(result, "people", 25);
       // Rows carry the key under the spelling the migration asked for.
-      assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 25 }, (_, i) => i + 1));
+      assert.deepEqual(
+        result.seen.map((row) => row.id),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
     });
 
     test("a text key declared Code, walked as code with columns that leave it out and spell another column differently", async (t) => {
@@ -146,7 +149,10 @@ await describeEachDriver("forEachBatch keys", (h) => {
           options: { table: "events", key: alias, batchSize: 3 },
         });
         assertEveryRowVisitedOnce(result, "events", 11);
-        assert.deepEqual(result.seen.map((row) => row[alias]), Array.from({ length: 11 }, (_, i) => (i + 1) * 3));
+        assert.deepEqual(
+          result.seen.map((row) => row[alias]),
+          Array.from({ length: 11 }, (_, i) => (i + 1) * 3),
+        );
       });
     }
 
@@ -176,7 +182,10 @@ await describeEachDriver("forEachBatch keys", (h) => {
         markColumn: "id",
       });
       assert.equal(result.error, null, result.error?.message);
-      assert.deepEqual(result.db.rows("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").map((row) => row.id), [1, 3, 5, 7, 9]);
+      assert.deepEqual(
+        result.db.rows("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").map((row) => row.id),
+        [1, 3, 5, 7, 9],
+      );
     });
 
     test("an empty table: no batch, and the migration is applied", async (t) => {
@@ -279,8 +288,14 @@ await describeEachDriver("forEachBatch keys", (h) => {
     });
     assert.equal(result.error, null, result.error?.message);
     assert.equal(result.version, 2);
-    assert.deepEqual(result.db.rows("SELECT id FROM queue WHERE touched = 1 ORDER BY id").map((row) => row.id), [1, 2, 3, 4, 5]);
-    assert.deepEqual(result.db.rows("SELECT id FROM queue WHERE touched = 0 ORDER BY id").map((row) => row.id), [6, 7, 100]);
+    assert.deepEqual(
+      result.db.rows("SELECT id FROM queue WHERE touched = 1 ORDER BY id").map((row) => row.id),
+      [1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      result.db.rows("SELECT id FROM queue WHERE touched = 0 ORDER BY id").map((row) => row.id),
+      [6, 7, 100],
+    );
   });
 
   test("rows the handler adds inside the walk's bound, ahead of it, are visited once", async (t) => {
@@ -313,10 +328,18 @@ test("better-sqlite3: integer keys beyond 2^53 on a connection with defaultSafeI
     (db.native as { defaultSafeIntegers(on: boolean): void }).defaultSafeIntegers(true);
     return db;
   };
-  const result = await runWalk(betterSqlite3, t, {
-    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
-    options: { table: "big", batchSize: 2 },
-  }, openSafe);
+  const result = await runWalk(
+    betterSqlite3,
+    t,
+    {
+      setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
+      options: { table: "big", batchSize: 2 },
+    },
+    openSafe,
+  );
   assertEveryRowVisitedOnce(result, "big", 7);
-  assert.deepEqual(result.seen.map((row) => row.id), Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)));
+  assert.deepEqual(
+    result.seen.map((row) => row.id),
+    Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)),
+  );
 });

@@ -41,6 +41,9 @@ for (const journalMode of ["delete", "wal"] as const) {
     // With room again, the same migration applies.
     const retry = new Database(file);
     t.after(() => retry.close());
-    assert.deepEqual(new MigrationManager(retry, migrations).up().steps.map((step) => step.version), [3]);
+    assert.deepEqual(
+      new MigrationManager(retry, migrations).up().steps.map((step) => step.version),
+      [3],
+    );
   });
 }

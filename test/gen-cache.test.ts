@@ -78,7 +78,10 @@ test("the bin's gen --check uses the cache and --no-cache bypasses it, both pass
   const written = await runCli(["gen"], { cwd: project.root });
   assert.equal(written.code, 0, written.stderr);
   assert.equal(hit(), true, "the bin caches in node_modules/.cache/stepwise");
-  for (const args of [["gen", "--check"], ["gen", "--check", "--no-cache"]]) {
+  for (const args of [
+    ["gen", "--check"],
+    ["gen", "--check", "--no-cache"],
+  ]) {
     const result = await runCli(args, { cwd: project.root });
     assert.equal(result.code, 0, result.stderr);
   }

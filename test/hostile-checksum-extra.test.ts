@@ -115,10 +115,22 @@ export default defineMigration({${description === null ? "" : `\n  description: 
 test("TypeScript that fills different optional slots of a node hashes differently: destructuring defaults, for-loop clauses, an empty then-branch", (t) => {
   assertPairsHashApart(t, [
     // BindingElement(propertyName?, name, initializer?): `a: b` renames, `a = b` defaults.
-    ["destructuring: rename versus default", 'const b = "DROP TABLE keep"; { const { a: b } = { a: "CREATE TABLE t(x)" }; db.exec(b); }', 'const b = "DROP TABLE keep"; { const { a = b } = { a: "CREATE TABLE t(x)" }; db.exec(b); }'],
-    ["destructuring in a parameter", 'const text = "DROP TABLE keep"; const run = ({ sql: text }: { sql?: string }) => db.exec(String(text)); run({ sql: "CREATE TABLE t(x)" });', 'const text = "DROP TABLE keep"; const run = ({ sql = text }: { sql?: string }) => db.exec(String(text)); run({ sql: "CREATE TABLE t(x)" });'],
+    [
+      "destructuring: rename versus default",
+      'const b = "DROP TABLE keep"; { const { a: b } = { a: "CREATE TABLE t(x)" }; db.exec(b); }',
+      'const b = "DROP TABLE keep"; { const { a = b } = { a: "CREATE TABLE t(x)" }; db.exec(b); }',
+    ],
+    [
+      "destructuring in a parameter",
+      'const text = "DROP TABLE keep"; const run = ({ sql: text }: { sql?: string }) => db.exec(String(text)); run({ sql: "CREATE TABLE t(x)" });',
+      'const text = "DROP TABLE keep"; const run = ({ sql = text }: { sql?: string }) => db.exec(String(text)); run({ sql: "CREATE TABLE t(x)" });',
+    ],
     // ForStatement(initializer?, condition?, incrementor?, statement).
-    ["for: condition versus incrementor", "for (let i = 0; i < 2; ) { db.exec(`CREATE TABLE t${i}(x)`); if (++i > 3) break; }", "for (let i = 0; ; i < 2) { db.exec(`CREATE TABLE t${i}(x)`); if (++i > 3) break; }"],
+    [
+      "for: condition versus incrementor",
+      "for (let i = 0; i < 2; ) { db.exec(`CREATE TABLE t${i}(x)`); if (++i > 3) break; }",
+      "for (let i = 0; ; i < 2) { db.exec(`CREATE TABLE t${i}(x)`); if (++i > 3) break; }",
+    ],
     ["for: initializer versus condition", 'let n = 0; for (n++; ; ) { db.exec("CREATE TABLE t(x)"); break; }', 'let n = 0; for (; n++; ) { db.exec("CREATE TABLE t(x)"); break; }'],
     // IfStatement(expression, thenStatement, elseStatement?) with the empty then-branch dropped.
     ["if with an empty then-branch and an else", 'if (db.open) ; else db.exec("DROP TABLE contacts");', 'if (db.open) db.exec("DROP TABLE contacts");'],
@@ -128,9 +140,21 @@ test("TypeScript that fills different optional slots of a node hashes differentl
 test("parentheses that end an optional chain are part of a TypeScript migration's checksum", (t) => {
   assertPairsHashApart(t, [
     // `a?.b.c` short-circuits to undefined when a is nullish; `(a?.b).c` throws.
-    ["property access after a chain", 'const config = null as null | { sql: { text: string } }; db.exec((config?.sql).text ?? "SELECT 1");', 'const config = null as null | { sql: { text: string } }; db.exec(config?.sql.text ?? "SELECT 1");'],
-    ["call after a chain", 'const hooks = null as null | { before: () => void }; (hooks?.before)(); db.exec("CREATE TABLE t(x)");', 'const hooks = null as null | { before: () => void }; hooks?.before(); db.exec("CREATE TABLE t(x)");'],
-    ["non-null assertion after a chain", 'const config = null as null | { sql: { text: string } }; db.exec((config?.sql)!.text ?? "SELECT 1");', 'const config = null as null | { sql: { text: string } }; db.exec(config?.sql!.text ?? "SELECT 1");'],
+    [
+      "property access after a chain",
+      'const config = null as null | { sql: { text: string } }; db.exec((config?.sql).text ?? "SELECT 1");',
+      'const config = null as null | { sql: { text: string } }; db.exec(config?.sql.text ?? "SELECT 1");',
+    ],
+    [
+      "call after a chain",
+      'const hooks = null as null | { before: () => void }; (hooks?.before)(); db.exec("CREATE TABLE t(x)");',
+      'const hooks = null as null | { before: () => void }; hooks?.before(); db.exec("CREATE TABLE t(x)");',
+    ],
+    [
+      "non-null assertion after a chain",
+      'const config = null as null | { sql: { text: string } }; db.exec((config?.sql)!.text ?? "SELECT 1");',
+      'const config = null as null | { sql: { text: string } }; db.exec(config?.sql!.text ?? "SELECT 1");',
+    ],
   ]);
 });
 
@@ -178,7 +202,12 @@ test("a helper reached through tsconfig paths, package.json imports, the package
   const cases: Array<{ what: string; importLine: string; call?: string; helper: string; packageJson?: object; tsconfigPaths?: Record<string, string[]> }> = [
     { what: "tsconfig paths alias (tsx resolves it)", importLine: 'import { seed } from "@lib/seed.js";', helper: "migrations/lib/seed.ts", tsconfigPaths: { "@lib/*": ["migrations/lib/*"] } },
     { what: "package.json imports (#lib/*)", importLine: 'import { seed } from "#lib/seed.js";', helper: "migrations/lib/seed.ts", packageJson: { imports: { "#lib/*": "./migrations/lib/*" } } },
-    { what: "self-reference through package.json exports", importLine: 'import { seed } from "test-app/lib/seed.js";', helper: "migrations/lib/seed.ts", packageJson: { exports: { "./lib/*": "./migrations/lib/*" } } },
+    {
+      what: "self-reference through package.json exports",
+      importLine: 'import { seed } from "test-app/lib/seed.js";',
+      helper: "migrations/lib/seed.ts",
+      packageJson: { exports: { "./lib/*": "./migrations/lib/*" } },
+    },
     {
       what: "createRequire(import.meta.url)",
       importLine: 'import { createRequire } from "node:module";\nconst load = createRequire(import.meta.url);',
@@ -223,7 +252,10 @@ test("through the real bin: a helper imported as #lib/… is edited, a new datab
   };
   assert.notDeepEqual(tables(project.databasePath("first.db")), tables(project.databasePath("second.db")), "the helper really decides the schema");
 
-  for (const args of [["gen", "--check"], ["gen", "--check", "--no-cache"]]) {
+  for (const args of [
+    ["gen", "--check"],
+    ["gen", "--check", "--no-cache"],
+  ]) {
     const check = await runCli(args, { cwd: project.root });
     assert.equal(check.code, 1, `${args.join(" ")} passed although the migration's helper changed:\n${check.stdout}`);
   }
@@ -233,9 +265,24 @@ test("an extensionless import is resolved in the order tsx uses, so the file tha
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   // [what, the files next to each other, the file tsx loads for "./lib/seed"]
   const cases: Array<[string, Record<string, string>, string]> = [
-    ["seed.js beside seed.mts", { "migrations/lib/seed.mts": seedHelper("from_mts"), "migrations/lib/seed.js": 'export function seed(db) { db.exec("CREATE TABLE from_js (id INTEGER)"); }\n' }, "migrations/lib/seed.js"],
-    ["seed.js beside seed.cts", { "migrations/lib/seed.cts": "exports.seed = (db: any) => db.exec(\"CREATE TABLE from_cts (id INTEGER)\");\n", "migrations/lib/seed.js": 'export function seed(db) { db.exec("CREATE TABLE from_js (id INTEGER)"); }\n' }, "migrations/lib/seed.js"],
-    ["seed.json beside seed/index.ts", { "migrations/lib/seed/index.ts": 'export default { table: "from_index" };\n', "migrations/lib/seed.json": '{ "table": "from_json" }\n' }, "migrations/lib/seed.json"],
+    [
+      "seed.js beside seed.mts",
+      { "migrations/lib/seed.mts": seedHelper("from_mts"), "migrations/lib/seed.js": 'export function seed(db) { db.exec("CREATE TABLE from_js (id INTEGER)"); }\n' },
+      "migrations/lib/seed.js",
+    ],
+    [
+      "seed.js beside seed.cts",
+      {
+        "migrations/lib/seed.cts": 'exports.seed = (db: any) => db.exec("CREATE TABLE from_cts (id INTEGER)");\n',
+        "migrations/lib/seed.js": 'export function seed(db) { db.exec("CREATE TABLE from_js (id INTEGER)"); }\n',
+      },
+      "migrations/lib/seed.js",
+    ],
+    [
+      "seed.json beside seed/index.ts",
+      { "migrations/lib/seed/index.ts": 'export default { table: "from_index" };\n', "migrations/lib/seed.json": '{ "table": "from_json" }\n' },
+      "migrations/lib/seed.json",
+    ],
   ];
   let load = 0;
   const holes: string[] = [];
@@ -353,7 +400,7 @@ test("the canonical SQL form cannot be confused across the up/down boundary (a N
   assert.notEqual(checksumSqlMigration(irreversible), checksumSqlMigration(reversible), "a reversible and an irreversible migration share a checksum");
 });
 
-test("a directive is recognised by its exact text, so an escaped \"use strict\" in a helper is not the same code", async (t) => {
+test('a directive is recognised by its exact text, so an escaped "use strict" in a helper is not the same code', async (t) => {
   // "use\x20strict" has the value "use strict" but is not a directive: the helper runs in sloppy mode.
   const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   const outcomes: Array<{ checksum: string; executed: string[] }> = [];
@@ -389,9 +436,14 @@ test("the registry runs the SQL that was hashed: a lone carriage return inside a
   assert.equal(entry.upSql, scanned.migrations[0]!.upSql, "the registry inlines other SQL than the checksum covers");
 });
 
-test("a tsconfig option that changes what a TypeScript migration does when tsx runs it is part of its checksum", { todo: "compiler options are outside the checksum, like package versions (README, Checksums; docs/guarantees.md): hashing them would move every TS checksum on a tsconfig edit that changes no emit" }, async (t) => {
-  // useDefineForClassFields decides whether a class field calls an inherited setter (tsx honours it).
-  const migration = `import { defineMigration } from "stepwise";
+test(
+  "a tsconfig option that changes what a TypeScript migration does when tsx runs it is part of its checksum",
+  {
+    todo: "compiler options are outside the checksum, like package versions (README, Checksums; docs/guarantees.md): hashing them would move every TS checksum on a tsconfig edit that changes no emit",
+  },
+  async (t) => {
+    // useDefineForClassFields decides whether a class field calls an inherited setter (tsx honours it).
+    const migration = `import { defineMigration } from "stepwise";
 
 class Base {
   created: string[] = [];
@@ -409,27 +461,28 @@ export default defineMigration({
   },
 });
 `;
-  const outcomes: Array<{ checksum: string; tables: string[] }> = [];
-  for (const useDefineForClassFields of [true, false]) {
-    const project = createTestProject(t);
-    writeFileSync(
-      path.join(project.root, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, useDefineForClassFields } }),
-    );
-    project.writeMigration("001_contacts.ts", migration);
-    const scan = scanProject(project);
-    assert.deepEqual(scan.problems, []);
-    assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
-    const up = await runCli(["up", "--db", project.databasePath()], { cwd: project.root });
-    assert.equal(up.code, 0, up.stderr);
-    const db = new Database(project.databasePath(), { readonly: true });
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'").all() as Array<{ name: string }>).map((row) => row.name);
-    db.close();
-    outcomes.push({ checksum: scan.migrations[0]!.checksum, tables });
-  }
-  assert.notDeepEqual(outcomes[0]!.tables, outcomes[1]!.tables, "the option really changes the schema");
-  assert.notEqual(outcomes[0]!.checksum, outcomes[1]!.checksum, "same checksum for a migration that creates another table under another tsconfig");
-});
+    const outcomes: Array<{ checksum: string; tables: string[] }> = [];
+    for (const useDefineForClassFields of [true, false]) {
+      const project = createTestProject(t);
+      writeFileSync(
+        path.join(project.root, "tsconfig.json"),
+        JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, useDefineForClassFields } }),
+      );
+      project.writeMigration("001_contacts.ts", migration);
+      const scan = scanProject(project);
+      assert.deepEqual(scan.problems, []);
+      assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+      const up = await runCli(["up", "--db", project.databasePath()], { cwd: project.root });
+      assert.equal(up.code, 0, up.stderr);
+      const db = new Database(project.databasePath(), { readonly: true });
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'").all() as Array<{ name: string }>).map((row) => row.name);
+      db.close();
+      outcomes.push({ checksum: scan.migrations[0]!.checksum, tables });
+    }
+    assert.notDeepEqual(outcomes[0]!.tables, outcomes[1]!.tables, "the option really changes the schema");
+    assert.notEqual(outcomes[0]!.checksum, outcomes[1]!.checksum, "same checksum for a migration that creates another table under another tsconfig");
+  },
+);
 
 test("a project that lives under a folder named node_modules still has its helpers covered", (t) => {
   // Only packages are left out; the test for one must look at the path inside the project, not above it.

@@ -111,10 +111,12 @@ test("a missing import target, a helper that does not parse and an import with a
   const project = createTestProject(t);
   project.writeMigration("001_seed.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", 'import { missing } from "../shared/gone.js";\nexport function seed(db: unknown) { void db; void missing; }\n');
-  project.writeMigration("002_dynamic.ts", migrationUsing("const name = process.env.HELPER!;", 'void import(name);\n    void require(`./lib/${name}`);'));
+  project.writeMigration("002_dynamic.ts", migrationUsing("const name = process.env.HELPER!;", "void import(name);\n    void require(`./lib/${name}`);"));
   project.writeMigration("003_broken_helper.ts", migrationUsing('import { seed } from "./lib/broken.js";'));
-  write(project, "migrations/lib/broken.ts", "export function seed(db) {\n  db.exec(\"x\";\n}\n");
-  const problems = scan(project).problems.map((p) => [p.code, p.file, p.line, p.column]).sort();
+  write(project, "migrations/lib/broken.ts", 'export function seed(db) {\n  db.exec("x";\n}\n');
+  const problems = scan(project)
+    .problems.map((p) => [p.code, p.file, p.line, p.column])
+    .sort();
   assert.deepEqual(problems, [
     ["TS_IMPORT_NOT_FOUND", "migrations/lib/seed.ts", 1, 25],
     ["TS_SYNTAX_ERROR", "migrations/lib/broken.ts", 2, 14],
@@ -131,13 +133,19 @@ test("gen --check through the real bin fails naming the migration and the helper
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0, "the cache is primed");
 
   write(project, "migrations/lib/seed.ts", seedHelper("seeded_differently"));
-  for (const args of [["gen", "--check"], ["gen", "--check", "--no-cache"]]) {
+  for (const args of [
+    ["gen", "--check"],
+    ["gen", "--check", "--no-cache"],
+  ]) {
     const check = await runCli(args, { cwd: project.root });
     assert.equal(check.code, 1, `${args.join(" ")} passed a stale registry`);
     assert.match(check.stderr, /^migrations\/001_seed\.ts:1:1: .*migrations\/lib\/seed\.ts.*\[REGISTRY_STALE\]$/m);
   }
   const result = await project.generate({ check: true });
-  assert.deepEqual(result.problems.map((p) => [p.code, p.file, p.relatedFiles]), [["REGISTRY_STALE", "migrations/001_seed.ts", ["migrations/lib/seed.ts"]]]);
+  assert.deepEqual(
+    result.problems.map((p) => [p.code, p.file, p.relatedFiles]),
+    [["REGISTRY_STALE", "migrations/001_seed.ts", ["migrations/lib/seed.ts"]]],
+  );
 
   // A new file that changes what "./lib" resolves to is caught too, though it was not read before.
   project.writeMigration("001_seed.ts", migrationUsing('import { seed } from "./lib";'));
@@ -153,9 +161,13 @@ test("files that are not UTF-8 are refused with the position of the first bad by
   const project = createTestProject(t);
   const latin1 = Buffer.concat([Buffer.from("-- migrate:up\nINSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]);
   write(project, "migrations/001_latin1.sql", latin1);
-  const tsBytes = Buffer.from(migrationUsing('import { seed } from "./lib/seed.js";', 'db.exec("SELECT \'\u00e9\u00e9\'"); seed(db);'), "utf8");
+  const tsBytes = Buffer.from(migrationUsing('import { seed } from "./lib/seed.js";', "db.exec(\"SELECT '\u00e9\u00e9'\"); seed(db);"), "utf8");
   // A UTF-8 BOM is fine; a surrogate encoded in three bytes (ED A0 80) is not UTF-8.
-  write(project, "migrations/002_surrogate.ts", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), tsBytes.subarray(0, tsBytes.indexOf("\u00e9\u00e9")), Buffer.from([0xed, 0xa0, 0x80]), tsBytes.subarray(tsBytes.indexOf("\u00e9\u00e9") + 4)]));
+  write(
+    project,
+    "migrations/002_surrogate.ts",
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), tsBytes.subarray(0, tsBytes.indexOf("\u00e9\u00e9")), Buffer.from([0xed, 0xa0, 0x80]), tsBytes.subarray(tsBytes.indexOf("\u00e9\u00e9") + 4)]),
+  );
   write(project, "migrations/003_utf16.sql", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le")]));
   project.writeMigration("004_helper.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", Buffer.concat([Buffer.from("export function seed(db: unknown) {\n  // na"), Buffer.from([0xef, 0x76]), Buffer.from("ve\n  void db;\n}\n")]));
@@ -192,10 +204,12 @@ function sqliteOutcome(sql: string): string {
   try {
     db.exec(sql);
     const objects = db.prepare("SELECT type, name, tbl_name FROM sqlite_master ORDER BY name").all() as Array<{ type: string; name: string }>;
-    const tables = objects.filter((o) => o.type === "table" || o.type === "view").map((o) => {
-      const quoted = `"${o.name.replace(/"/g, '""')}"`;
-      return { columns: db.prepare(`PRAGMA table_xinfo(${quoted})`).all(), rows: db.prepare(`SELECT * FROM ${quoted}`).raw().all() };
-    });
+    const tables = objects
+      .filter((o) => o.type === "table" || o.type === "view")
+      .map((o) => {
+        const quoted = `"${o.name.replace(/"/g, '""')}"`;
+        return { columns: db.prepare(`PRAGMA table_xinfo(${quoted})`).all(), rows: db.prepare(`SELECT * FROM ${quoted}`).raw().all() };
+      });
     return JSON.stringify({ objects, tables });
   } catch (error) {
     return `error: ${(error as Error).message}`;

@@ -78,7 +78,10 @@ test("marker and flag look-alikes are refused whatever the case or separators", 
   for (const comment of ["-- MIGRATE-DOWN", "-- Migrate_Down", "-- migration down", "-- TransactionFalse", "-- transaction=false", "-- foreign-keys-off", "-- notransaction", "-- NO TRANSACTION"]) {
     const source = `-- migrate:up\nCREATE TABLE t (a);\n${comment}\nDROP TABLE t;\n`;
     const codes = problemsOf(source).map((problem) => problem.code);
-    assert.ok(codes.some((code) => code === "SQL_MALFORMED_MARKER" || code === "SQL_UNKNOWN_FLAG"), `${comment}: ${JSON.stringify(codes)}`);
+    assert.ok(
+      codes.some((code) => code === "SQL_MALFORMED_MARKER" || code === "SQL_UNKNOWN_FLAG"),
+      `${comment}: ${JSON.stringify(codes)}`,
+    );
   }
   // Plain prose that merely mentions the words stays a comment.
   assert.deepEqual(problemsOf("-- migrate:up\n-- Foreign keys are checked by the app\nCREATE TABLE t (a);\n"), []);
@@ -99,7 +102,11 @@ test("each printed problem stays one line, whatever control character a file nam
 
 test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings are refused by shape; plain SQLite paths and URLs with a query still work", async (t) => {
   for (const url of ["sqlite://admin:s3cret@host/app.db", "file:///srv/admin:s3cret@app.db", "Data Source=app.db;Password=s3cret", "app.db;Password=s3cret", "`sqlite:app.db`"]) {
-    assert.throws(() => databasePathFromUrl(url), (error: unknown) => error instanceof DatabasePathInvalidError && error.problem === "unsupported-url" && !error.message.includes("s3cret"), url);
+    assert.throws(
+      () => databasePathFromUrl(url),
+      (error: unknown) => error instanceof DatabasePathInvalidError && error.problem === "unsupported-url" && !error.message.includes("s3cret"),
+      url,
+    );
   }
   assert.equal(databasePathFromUrl("file:data/app.db?mode=rwc"), "data/app.db");
   assert.equal(databasePathFromUrl("sqlite:///srv/app.db"), "/srv/app.db");
@@ -127,7 +134,10 @@ test("sqlite_ names are refused as the history table in the library too, in any 
     assert.equal(isValidTableName(name), false, name);
     const db = new Database(":memory:");
     try {
-      assert.throws(() => new HistoryStore(name), (error: unknown) => error instanceof InvalidTableNameError && error.code === "INVALID_TABLE_NAME");
+      assert.throws(
+        () => new HistoryStore(name),
+        (error: unknown) => error instanceof InvalidTableNameError && error.code === "INVALID_TABLE_NAME",
+      );
     } finally {
       db.close();
     }
@@ -203,7 +213,10 @@ test("gen --out refuses tsconfig.json and a migration-like name in the migration
   const tsconfigBefore = readFileSync(tsconfig);
   const refused = await runCli(["gen", "--out", "tsconfig.json"], { cwd: project.root });
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-  assert.ok(parseProblemLines(refused.stderr).some((problem) => problem.code === "REGISTRY_UNWRITABLE"), refused.stderr);
+  assert.ok(
+    parseProblemLines(refused.stderr).some((problem) => problem.code === "REGISTRY_UNWRITABLE"),
+    refused.stderr,
+  );
   assert.deepEqual(readFileSync(tsconfig), tsconfigBefore);
 
   const intoMigrations = await runCli(["gen", "--out", "migrations/099_registry.ts"], { cwd: project.root });

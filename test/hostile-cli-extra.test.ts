@@ -42,7 +42,10 @@ test("COMMIT after a CREATE whose object is named trigger (and a column named be
   project.writeMigration("001_named_trigger.sql", sources.table);
   const gen = await runCli(["gen"], { cwd: project.root });
   assert.equal(gen.code, 1, gen.stdout + gen.stderr);
-  assert.ok(parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "SQL_TRANSACTION_CONTROL"), gen.stdout + gen.stderr);
+  assert.ok(
+    parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "SQL_TRANSACTION_CONTROL"),
+    gen.stdout + gen.stderr,
+  );
 });
 
 test("DATABASE_URL holding a connection string that is not a URL is refused, never printed and never created as a file", async (t) => {
@@ -89,7 +92,10 @@ test("gen --dir '' (an unset variable) is a usage error, not a scan of the proje
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   await project.generate();
   const registryBefore = readFileSync(project.registryFile);
-  for (const args of [["gen", "--dir", ""], ["gen", "--check", "--dir", ""]]) {
+  for (const args of [
+    ["gen", "--dir", ""],
+    ["gen", "--check", "--dir", ""],
+  ]) {
     const result = await runCli(args, { cwd: project.root });
     assert.equal(result.code, 2, `${args.join(" ")}: exit ${result.code}\n${result.stdout}${result.stderr}`);
     assert.equal(printedCode(result), "USAGE", `${args.join(" ")}: ${result.stdout}${result.stderr}`);
@@ -143,7 +149,10 @@ test("a migration name behind a control character or a combining mark is refused
   writeFileSync(path.join(project.migrationsDir, "\u0007002_b.ts"), 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up(db) { db.exec("DROP TABLE t"); } });\n');
   const gen = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(gen.code, 1, gen.stdout + gen.stderr);
-  assert.ok(parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "BAD_FILE_NAME"), gen.stdout + gen.stderr);
+  assert.ok(
+    parseProblemLines(gen.stdout + gen.stderr).some((problem) => problem.code === "BAD_FILE_NAME"),
+    gen.stdout + gen.stderr,
+  );
 });
 
 test("look-alike markers and flags without a colon or a space are refused, not read as plain comments", () => {
@@ -156,7 +165,10 @@ test("look-alike markers and flags without a colon or a space are refused, not r
   };
   for (const [label, source] of Object.entries(cases)) {
     const codes = codesOf(source);
-    assert.ok(codes.some((code) => ["SQL_MALFORMED_MARKER", "SQL_UNKNOWN_FLAG"].includes(code)), `${label}: ${JSON.stringify(codes)}`);
+    assert.ok(
+      codes.some((code) => ["SQL_MALFORMED_MARKER", "SQL_UNKNOWN_FLAG"].includes(code)),
+      `${label}: ${JSON.stringify(codes)}`,
+    );
   }
 });
 
@@ -241,5 +253,11 @@ test("gen prints a refused name with a line break or an escape sequence as one e
   assert.equal(refused.length, 2, output);
   for (const problem of refused) assert.match(problem.file, /^migrations\/.*(002_x|003_y)/, `a problem line names ${JSON.stringify(problem.file)}`);
   // The refused names still hold versions 2 and 3: nothing else is wrong with the folder.
-  assert.deepEqual(parseProblemLines(output).map((problem) => problem.code).sort(), ["BAD_FILE_NAME", "BAD_FILE_NAME"], output);
+  assert.deepEqual(
+    parseProblemLines(output)
+      .map((problem) => problem.code)
+      .sort(),
+    ["BAD_FILE_NAME", "BAD_FILE_NAME"],
+    output,
+  );
 });

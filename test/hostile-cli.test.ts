@@ -180,7 +180,11 @@ test("read commands wait as long as --busy-timeout says, past SQLite's default o
   // An EXCLUSIVE lock in rollback-journal mode keeps readers out too, for 6.5 seconds.
   const holder = spawn(
     process.execPath,
-    ["-e", `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN EXCLUSIVE"); db.exec("DELETE FROM side_effects WHERE 0"); console.log("locked"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, 6500);`, database],
+    [
+      "-e",
+      `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN EXCLUSIVE"); db.exec("DELETE FROM side_effects WHERE 0"); console.log("locked"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, 6500);`,
+      database,
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: nodeModules } },
   );
   t.after(() => holder.kill("SIGKILL"));

@@ -113,8 +113,21 @@ test("two names for one version, 2_b.sql next to 002_a.sql, are a duplicate", as
 test("markers and flags spelled another way are refused with line and column through the bin, and nothing is generated", async (t) => {
   const project = createTestProject(t);
   const variants = [
-    "-- MIGRATE:DOWN", "--migrate:down", "-- migrate :down", "-- migrate: down", "--  migrate:down", "-- migrate-down", "-- migrate_down",
-    "-- migration:down", "-- +migrate Down", "-- down:", "-- Down", "--\tmigrate:down", "--\u00A0migrate:down", "-- migrate:d\u043Ewn", "-- \uFF4D\uFF49\uFF47\uFF52\uFF41\uFF54\uFF45:down",
+    "-- MIGRATE:DOWN",
+    "--migrate:down",
+    "-- migrate :down",
+    "-- migrate: down",
+    "--  migrate:down",
+    "-- migrate-down",
+    "-- migrate_down",
+    "-- migration:down",
+    "-- +migrate Down",
+    "-- down:",
+    "-- Down",
+    "--\tmigrate:down",
+    "--\u00A0migrate:down",
+    "-- migrate:d\u043Ewn",
+    "-- \uFF4D\uFF49\uFF47\uFF52\uFF41\uFF54\uFF45:down",
   ];
   variants.forEach((marker, index) => {
     project.writeMigration(`${String(index + 1).padStart(3, "0")}_variant.sql`, `-- migrate:up\nCREATE TABLE t${index} (id INTEGER);\n  ${marker}\nDROP TABLE t${index};\n`);
@@ -186,11 +199,19 @@ test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
   writeFileSync(path.join(project.root, "not-a-folder"), "x");
-  for (const args of [["gen", "--dir", "not-a-folder"], ["gen", "--check", "--dir", "not-a-folder"], ["gen", "--dir", "not-a-folder/inside"]]) {
+  for (const args of [
+    ["gen", "--dir", "not-a-folder"],
+    ["gen", "--check", "--dir", "not-a-folder"],
+    ["gen", "--dir", "not-a-folder/inside"],
+  ]) {
     const result = await runCli(args, { cwd: project.root });
     assert.equal(result.code, 1, args.join(" "));
     assertNoStackTrace(result);
-    assert.deepEqual(parseProblemLines(result.stderr).map((p) => p.code), ["MIGRATIONS_DIR_NOT_A_FOLDER"], result.stderr);
+    assert.deepEqual(
+      parseProblemLines(result.stderr).map((p) => p.code),
+      ["MIGRATIONS_DIR_NOT_A_FOLDER"],
+      result.stderr,
+    );
   }
 });
 
@@ -198,12 +219,19 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
   writeFileSync(path.join(project.root, "blocker"), "x");
-  for (const args of [["gen", "--out", "blocker/registry.ts"], ["gen", "--check", "--out", "blocker/deeper/registry.ts"]]) {
+  for (const args of [
+    ["gen", "--out", "blocker/registry.ts"],
+    ["gen", "--check", "--out", "blocker/deeper/registry.ts"],
+  ]) {
     const result = await runCli(args, { cwd: project.root });
     assert.equal(result.code, 1, args.join(" "));
     assertNoStackTrace(result);
     const printed = parseProblemLines(result.stderr);
-    assert.deepEqual(printed.map((p) => [p.code, p.file]), [["REGISTRY_UNWRITABLE", args.at(-1)]], result.stderr);
+    assert.deepEqual(
+      printed.map((p) => [p.code, p.file]),
+      [["REGISTRY_UNWRITABLE", args.at(-1)]],
+      result.stderr,
+    );
     assert.ok(result.stderr.includes("blocker is a file"), result.stderr);
   }
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
@@ -215,7 +243,10 @@ test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, a
   mkdirSync(path.join(project.root, "generated", "folder.ts"), { recursive: true });
   execFileSync("mkfifo", [path.join(project.root, "generated", "pipe.ts")]);
   for (const out of ["generated/folder.ts", "generated/pipe.ts"]) {
-    for (const args of [["gen", "--out", out], ["gen", "--check", "--out", out]]) {
+    for (const args of [
+      ["gen", "--out", out],
+      ["gen", "--check", "--out", out],
+    ]) {
       const result = await runCli(args, { cwd: project.root, timeoutMs: 30_000 });
       assert.equal(result.signal, null, `${args.join(" ")} blocked`);
       assert.equal(result.code, 1, result.stdout);
@@ -288,10 +319,13 @@ test("a description with 300,000 spaces inside, and other huge lines, are read w
   assert.equal(result.signal, null, "gen was killed by the hang guard");
   assert.equal(result.code, 0, result.stderr);
   const migrations = await project.load();
-  assert.deepEqual(migrations.map((m) => [m.version, m.description, m.transaction]), [
-    [1, `a${spaces}b`, true],
-    [2, null, false],
-    [3, null, true],
-    [4, `a${spaces}b`, true],
-  ]);
+  assert.deepEqual(
+    migrations.map((m) => [m.version, m.description, m.transaction]),
+    [
+      [1, `a${spaces}b`, true],
+      [2, null, false],
+      [3, null, true],
+      [4, `a${spaces}b`, true],
+    ],
+  );
 });

@@ -23,7 +23,10 @@ import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-build
 /** What a failed migration must leave: migration 1 applied and nothing of migration 2. */
 function assertAsAfterMigrationOne(db: TestDatabase, journalMode = "delete"): void {
   assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
-  assert.deepEqual(db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version), [1]);
+  assert.deepEqual(
+    db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+    [1],
+  );
   assert.equal(db.userVersion(), 1);
   assert.equal(String(db.value("PRAGMA journal_mode")), journalMode);
   assert.equal(db.driver.inTransaction(), false, "the app's connection was left inside a transaction");
@@ -51,7 +54,10 @@ function assertTyped(error: unknown, what: string): asserts error is StepwiseErr
 await describeEachDriver("hostile migration bodies give the same code and the same database on every driver", (h) => {
   // Every driver's classifier reads whatever was thrown without throwing itself (node:sqlite's once
   // destructured it, so `throw null` escaped as a raw TypeError).
-  for (const [label, thrown] of [["null", null], ["undefined", undefined]] as const) {
+  for (const [label, thrown] of [
+    ["null", null],
+    ["undefined", undefined],
+  ] as const) {
     test(`a body that throws ${label} is MIGRATION_FAILED for that migration, rolled back`, () =>
       h.withDatabase((db) => {
         const migrations = [
@@ -139,7 +145,13 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
   test("an unreleased SAVEPOINT and a SAVEPOINT … RELEASE inside a SQL migration both apply it, leaving no transaction open", () =>
     h.withDatabase((db) => {
       const migrations: MigrationEntry[] = [createItems, sqlEntry(2, "SAVEPOINT a; CREATE TABLE z (x);"), sqlEntry(3, "SAVEPOINT b; CREATE TABLE y (x); RELEASE b;")];
-      assert.deepEqual(db.manager(migrations).up().steps.map((step) => step.version), [1, 2, 3]);
+      assert.deepEqual(
+        db
+          .manager(migrations)
+          .up()
+          .steps.map((step) => step.version),
+        [1, 2, 3],
+      );
       assert.deepEqual(db.tableNames(), ["items", "schema_migrations", "y", "z"]);
       assert.equal(db.driver.inTransaction(), false);
     }));
@@ -147,7 +159,10 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
   test("PRAGMA journal_mode = WAL in a transaction: false migration is applied and recorded", () =>
     h.withDatabase((db) => {
       const result = db.manager([createItems, sqlEntry(2, "PRAGMA journal_mode = WAL;", { transaction: false })]).up();
-      assert.deepEqual(result.steps.map((step) => step.version), [1, 2]);
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2],
+      );
       assert.equal(db.userVersion(), 2);
       assert.equal(String(db.value("PRAGMA journal_mode")), "wal");
     }));
@@ -155,8 +170,14 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
   test("a migration that ATTACHes another database and writes there is applied; stepwise's own rows stay in main", () =>
     h.withDatabase((db) => {
       const result = db.manager([createItems, sqlEntry(2, "ATTACH ':memory:' AS scratch; CREATE TABLE scratch.t (x); INSERT INTO scratch.t VALUES (1);")]).up();
-      assert.deepEqual(result.steps.map((step) => step.version), [1, 2]);
-      assert.deepEqual(db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2],
+      );
+      assert.deepEqual(
+        db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version),
+        [1, 2],
+      );
     }));
 });
 
@@ -171,7 +192,10 @@ await describeEachDriver("a history row holding an integer beyond 2^53", (h) => 
         const columns = db.rows("PRAGMA table_info(schema_migrations)").map((row) => String(row.name));
         const copied = columns.map((column) => (column === "version" ? version : column)).join(", ");
         db.exec(`INSERT INTO schema_migrations (${columns.join(", ")}) SELECT ${copied} FROM schema_migrations WHERE version = 1`);
-        for (const [operation, action] of [["status", () => manager.status()], ["up", () => manager.up()]] as const) {
+        for (const [operation, action] of [
+          ["status", () => manager.status()],
+          ["up", () => manager.up()],
+        ] as const) {
           const error = caught(action);
           assert.equal(error.code, "HISTORY_TABLE_INVALID", `${operation}: ${String(error?.constructor?.name)} ${String(error?.code)}: ${String(error?.message)}`);
           assert.equal(String(error.version), version, `${operation}: the error names a rounded version`);
@@ -199,7 +223,10 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       if (error !== undefined) {
         assertTyped(error, "rehearseUp");
         assert.equal(h.capabilities.snapshotInTransaction, false, `${h.name} declares snapshotInTransaction yet refused: ${error.message}`);
-        assert.deepEqual({ code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation }, { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" });
+        assert.deepEqual(
+          { code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation },
+          { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" },
+        );
       }
       assert.equal(db.driver.inTransaction(), true);
       db.exec("ROLLBACK");
@@ -222,13 +249,20 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       } else {
         t.diagnostic(`${h.name} does not declare snapshotInTransaction: refused`);
         assertTyped(error, "rehearseUp");
-        assert.deepEqual({ code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation }, { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" });
+        assert.deepEqual(
+          { code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation },
+          { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" },
+        );
       }
       assert.equal(db.driver.inTransaction(), true);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);
       if (error === undefined) {
         const { rehearsal } = rehearseUp(manager);
-        assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "items"), { table: "items", before: 1, after: 2 }, "the copy holds the app's pending row");
+        assert.deepEqual(
+          rehearsal.rowCounts.find((row) => row.table === "items"),
+          { table: "items", before: 1, after: 2 },
+          "the copy holds the app's pending row",
+        );
       }
       db.exec("ROLLBACK");
       assert.equal(db.value("SELECT count(*) FROM items"), 0);
@@ -275,7 +309,10 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       manager.up();
       assert.equal(verifySchema(manager).ok, true);
       assert.equal(db.value("SELECT x FROM side.notes"), 42);
-      assert.deepEqual(db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version),
+        [1, 2],
+      );
     }));
 
   test("rehearseUp on a query_only connection rehearses and leaves query_only on", (t) =>
@@ -388,7 +425,14 @@ await describeEachDriver("a migration body that closes the private copy's connec
   for (const [label, body] of [
     ["fails with a SQL error", sqlEntry(2, "CREATE TABLE z (x); INSERT INTO missing VALUES (1);")],
     ["commits its own transaction", sqlEntry(2, "CREATE TABLE z (x); COMMIT;")],
-    ["throws", tsEntry(2, { up: () => { throw new Error("boom"); } })],
+    [
+      "throws",
+      tsEntry(2, {
+        up: () => {
+          throw new Error("boom");
+        },
+      }),
+    ],
   ] as const) {
     test(`rehearseUp of a migration that ${label} leaves nothing in the temporary folder and the database as it was`, (t) =>
       h.withDatabase((db) => {
@@ -436,7 +480,6 @@ await describeEachDriver("a refused safety net leaves nothing next to the databa
         if (size !== null) assert.equal(readFileSync(db.file).length, size, `${net.name} wrote to the database file`);
       }
     }));
-
 
   test("after a refused takeBackupSync, the database's folder holds only what it held before", (t) =>
     h.withDatabase(async (db) => {
@@ -532,7 +575,11 @@ for (const driver of DRIVERS) {
     assert.equal(status.code, 0, status.stderr);
     const parsed = JSON.parse(status.stdout) as { database: string; currentVersion: number; pendingCount: number };
     assert.deepEqual({ database: parsed.database, currentVersion: parsed.currentVersion, pendingCount: parsed.pendingCount }, { database, currentVersion: 3, pendingCount: 0 });
-    assert.deepEqual(readdirSync(path.dirname(database)).filter((name) => !name.startsWith("base de données ü.db")), [], "files with a mangled name were created");
+    assert.deepEqual(
+      readdirSync(path.dirname(database)).filter((name) => !name.startsWith("base de données ü.db")),
+      [],
+      "files with a mangled name were created",
+    );
   });
 }
 

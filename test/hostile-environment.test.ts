@@ -41,7 +41,10 @@ test("a read-only connection: DATABASE_UNUSABLE (SQLITE_READONLY), nothing chang
   const before = readBytes(file);
   const db = new Database(file, { readonly: true });
   t.after(() => db.close());
-  assert.throws(() => new MigrationManager(db, migrations).up(), (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_READONLY");
+  assert.throws(
+    () => new MigrationManager(db, migrations).up(),
+    (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_READONLY",
+  );
   assert.deepEqual(readBytes(file), before);
 });
 
@@ -117,7 +120,10 @@ test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the libr
   const before = readBytes(file);
   const db = new Database(file);
   t.after(() => db.close());
-  assert.throws(() => new MigrationManager(db, migrations).up(), (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_NOTADB");
+  assert.throws(
+    () => new MigrationManager(db, migrations).up(),
+    (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_NOTADB",
+  );
   const cli = await runCli(["up", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
   assert.match(cli.stderr, /\[DATABASE_UNUSABLE\]/);
@@ -134,7 +140,10 @@ test("user tables without a history table: UNMANAGED_DATABASE listing them, noth
   const before = readBytes(file);
   const db = new Database(file);
   t.after(() => db.close());
-  assert.throws(() => new MigrationManager(db, migrations).up(), (error: UnmanagedDatabaseError) => error.code === "UNMANAGED_DATABASE" && error.tables.includes("authors"));
+  assert.throws(
+    () => new MigrationManager(db, migrations).up(),
+    (error: UnmanagedDatabaseError) => error.code === "UNMANAGED_DATABASE" && error.tables.includes("authors"),
+  );
   const cli = await runCli(["up", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
   assert.match(cli.stderr, /\[UNMANAGED_DATABASE\]/);

@@ -62,7 +62,10 @@ test("gen through the real bin under a file size limit fails with FILE_WRITE_FAI
   assertOnlyRegistryIn(project);
 
   // The cache must not vouch for the old registry against the new inputs.
-  for (const args of [["gen", "--check"], ["gen", "--check", "--no-cache"]]) {
+  for (const args of [
+    ["gen", "--check"],
+    ["gen", "--check", "--no-cache"],
+  ]) {
     const check = await runCli(args, { cwd: project.root });
     assert.equal(check.code, 1, `${args.join(" ")}: ${check.stdout}`);
     assert.match(check.stderr, /migrations\/006_bulky\.sql:1:1: .*\[REGISTRY_STALE\]/);
@@ -213,7 +216,10 @@ test("every failing step of an atomic write (in-process) throws FILE_WRITE_FAILE
 
   // Exclusive (create): an existing file is never replaced, and a failed link leaves nothing.
   const fresh = path.join(dir, "001_new.sql");
-  assert.throws(() => writeFileAtomic(target, "new", { exclusive: true }), (error: FileWriteError) => error.systemCode === "EEXIST" && error.step === "link");
+  assert.throws(
+    () => writeFileAtomic(target, "new", { exclusive: true }),
+    (error: FileWriteError) => error.systemCode === "EEXIST" && error.step === "link",
+  );
   assert.throws(() => writeFileAtomic(fresh, "new", { exclusive: true, fileSystem: failingFileSystem({ step: "link", code: "EIO" }) }), FileWriteError);
   assert.deepEqual(readdirSync(dir), ["registry.ts"]);
   assert.equal(readFileSync(target, "utf8"), text);

@@ -103,26 +103,30 @@ await describeForDriver("better-sqlite3", "the owner lock of a transaction: fals
     let bodyRuns = 0;
     const migrations = [
       createItems,
-      tsEntry(2, {
-        transaction: false,
-        up() {
-          bodyRuns++;
-          // Only the first run asks the other process; a second run is itself the failure asserted below.
-          if (seen) return;
-          const probeDb = new Database(realPath, { readonly: true });
-          const lockFile = (JSON.parse(probeDb.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string }).lockFile;
-          const probe = probeOwnerLock(probeDb, lockFile);
-          probeDb.close();
-          const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", childScript], {
-            cwd: repoRoot,
-            env: { ...process.env, DB: realPath, REGISTRY: JSON.stringify(childRegistry) },
-            encoding: "utf8",
-            timeout: 60_000,
-          });
-          assert.equal(child.status, 0, child.stderr);
-          seen = { ...(JSON.parse(child.stdout.trim().split("\n").pop()!) as { status: string | null; repair: string }), probe };
+      tsEntry(
+        2,
+        {
+          transaction: false,
+          up() {
+            bodyRuns++;
+            // Only the first run asks the other process; a second run is itself the failure asserted below.
+            if (seen) return;
+            const probeDb = new Database(realPath, { readonly: true });
+            const lockFile = (JSON.parse(probeDb.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string }).lockFile;
+            const probe = probeOwnerLock(probeDb, lockFile);
+            probeDb.close();
+            const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", childScript], {
+              cwd: repoRoot,
+              env: { ...process.env, DB: realPath, REGISTRY: JSON.stringify(childRegistry) },
+              encoding: "utf8",
+              timeout: 60_000,
+            });
+            assert.equal(child.status, 0, child.stderr);
+            seen = { ...(JSON.parse(child.stdout.trim().split("\n").pop()!) as { status: string | null; repair: string }), probe };
+          },
         },
-      }, { checksum: "checksum-2" }),
+        { checksum: "checksum-2" },
+      ),
     ];
     const owner = new Database(linkPath);
     t.after(() => owner.close());

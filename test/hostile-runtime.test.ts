@@ -33,10 +33,7 @@ function assertEscaped(action: () => unknown, expected: { version: number; file:
     return true;
   });
   assert.equal(caught!.code, "TRANSACTION_ESCAPED", caught!.message);
-  assert.deepEqual(
-    { version: caught!.version, file: caught!.file, direction: caught!.direction, committed: caught!.committed },
-    expected,
-  );
+  assert.deepEqual({ version: caught!.version, file: caught!.file, direction: caught!.direction, committed: caught!.committed }, expected);
   return caught!;
 }
 
@@ -67,8 +64,18 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
     { name: "INSERT; ROLLBACK; INSERT (autocommitted)", sql: "INSERT INTO items (note) VALUES ('a'); ROLLBACK; INSERT INTO items (note) VALUES ('b');", committed: "unknown", notes: ["b"] },
     { name: "ROLLBACK; CREATE TABLE (autocommitted)", sql: "ROLLBACK; CREATE TABLE later (x);", committed: "yes", notes: [], tables: ["later"] },
     { name: "ROLLBACK; BEGIN; CREATE TABLE", sql: "ROLLBACK; BEGIN; CREATE TABLE later (x);", committed: "no", notes: [] },
-    { name: "ROLLBACK; SAVEPOINT x; INSERT; RELEASE x (commits its own transaction)", sql: "ROLLBACK; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;", committed: "unknown", notes: ["b"] },
-    { name: "INSERT; COMMIT; SAVEPOINT x; INSERT; RELEASE x", sql: "INSERT INTO items (note) VALUES ('a'); COMMIT; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;", committed: "yes", notes: ["a", "b"] },
+    {
+      name: "ROLLBACK; SAVEPOINT x; INSERT; RELEASE x (commits its own transaction)",
+      sql: "ROLLBACK; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;",
+      committed: "unknown",
+      notes: ["b"],
+    },
+    {
+      name: "INSERT; COMMIT; SAVEPOINT x; INSERT; RELEASE x",
+      sql: "INSERT INTO items (note) VALUES ('a'); COMMIT; SAVEPOINT x; INSERT INTO items (note) VALUES ('b'); RELEASE x;",
+      committed: "yes",
+      notes: ["a", "b"],
+    },
     { name: "COMMIT TRANSACTION in lower case, then a failure", sql: "insert into items (note) values ('a'); commit transaction; select * from no_such_table;", committed: "yes", notes: ["a"] },
   ];
 
@@ -82,7 +89,11 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
 
         assertEscaped(() => manager.up(), { version: 2, file: "migrations/002_step_2.sql", direction: "up", committed: variant.committed });
         assert.equal(db.driver.inTransaction(), false);
-        assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"]], "the escaped migration was recorded");
+        assert.deepEqual(
+          manager.history().map((row) => [row.version, row.state]),
+          [[1, "applied"]],
+          "the escaped migration was recorded",
+        );
         assert.equal(db.userVersion(), 1);
         // What the error claims matches the file: committed rows are there, and only those.
         assert.deepEqual(column(db, "SELECT note FROM items ORDER BY id"), variant.notes);
@@ -157,21 +168,23 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
       const manager = db.manager(migrations);
       manager.up();
       assertEscaped(() => manager.down(), { version: 2, file: "migrations/002_step_2.sql", direction: "down", committed: "yes" });
-      assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2],
+      );
       assert.equal(db.userVersion(), 2);
     }));
 
   test('with transaction: "all", an escape at migration 3 is refused; what it committed is recorded consistently', () =>
     h.withDatabase((db) => {
-      const migrations = [
-        createItems,
-        sqlEntry(2, "INSERT INTO items (note) VALUES ('two');"),
-        sqlEntry(3, "INSERT INTO items (note) VALUES ('three'); COMMIT; BEGIN; SELECT * FROM no_such_table;"),
-      ];
+      const migrations = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('two');"), sqlEntry(3, "INSERT INTO items (note) VALUES ('three'); COMMIT; BEGIN; SELECT * FROM no_such_table;")];
       const manager = db.manager(migrations);
       assertEscaped(() => manager.up({ transaction: "all" }), { version: 3, file: "migrations/003_step_3.sql", direction: "up", committed: "yes" });
       // The escape committed 1 and 2 with their history rows; the history and user_version agree with that.
-      assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2],
+      );
       assert.equal(db.userVersion(), 2);
     }));
 
@@ -196,7 +209,10 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
         }),
       ];
       const manager = db.manager(migrations);
-      assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [1, 2, 3],
+      );
       assert.deepEqual(column(db, "SELECT note FROM items ORDER BY id"), ["a", "b", "c"]);
       assert.equal(db.driver.inTransaction(), false);
     }));
@@ -231,7 +247,10 @@ await describeForDriver("better-sqlite3", "better-sqlite3's own db.transaction()
     const db = new Database(path.join(makeTempDir(t), "app.db"));
     t.after(() => db.close());
     const migrations = [createItems, tsEntry<Database.Database>(2, { up: (d) => d.transaction(() => d.prepare("INSERT INTO items (note) VALUES (?)").run("b"))() })];
-    assert.deepEqual(new MigrationManager(db, migrations).up().steps.map((step) => step.version), [1, 2]);
+    assert.deepEqual(
+      new MigrationManager(db, migrations).up().steps.map((step) => step.version),
+      [1, 2],
+    );
     assert.deepEqual(db.prepare("SELECT note FROM items").pluck().all(), ["b"]);
     assert.equal(db.inTransaction, false);
   });
@@ -320,7 +339,10 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
     resume();
     const done = await finished;
     assert.equal(done.code, 0, done.stderr);
-    assert.deepEqual((JSON.parse(done.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version), [1, 2, 3]);
+    assert.deepEqual(
+      (JSON.parse(done.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
+      [1, 2, 3],
+    );
     assert.equal(probeOwnerLock(probe, owner.lockFile), "free");
   });
 
@@ -361,7 +383,10 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
       assert.equal(repaired.code, 0, repaired.stderr);
       const up = await runCli(["up", "--json", "--db", databasePath], { cwd: project.root });
       assert.equal(up.code, 0, up.stderr);
-      assert.deepEqual((JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version), [2, 3]);
+      assert.deepEqual(
+        (JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
+        [2, 3],
+      );
     });
   }
 });
@@ -374,7 +399,10 @@ await describeEachDriver("connection settings after up and down", (h) => {
       db.manager(migrations).up();
       assert.equal(db.value("PRAGMA foreign_keys"), 1);
       // Enforcement really is back: the app's own insert of a dangling reference is refused.
-      assert.throws(() => db.exec("INSERT INTO loose (item_id) VALUES (42)"), (error) => /^SQLITE_CONSTRAINT/.test(db.driver.classifyError(error).nativeCode ?? ""));
+      assert.throws(
+        () => db.exec("INSERT INTO loose (item_id) VALUES (42)"),
+        (error) => /^SQLITE_CONSTRAINT/.test(db.driver.classifyError(error).nativeCode ?? ""),
+      );
       assert.equal(db.value("SELECT count(*) FROM loose"), 0);
     }));
 
@@ -496,7 +524,10 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
       writeFileSync(path.join(db.dir, lockFile), "this is not a SQLite database, and not ours to judge by");
       assert.equal(db.driver.probeOwnerLock!(lockFile), "unknown");
       const owner = serializeMigrationOwner({ ...currentMigrationOwner(lockFile), pid: await liveUnrelatedProcess(t), token: "someone-else" });
-      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', 'checksum-2', ?, NULL, 'started', ?)", [new Date().toISOString(), owner]);
+      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', 'checksum-2', ?, NULL, 'started', ?)", [
+        new Date().toISOString(),
+        owner,
+      ]);
       assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), { code: "MIGRATION_IN_PROGRESS", version: 2 });
       // Only a bare file name next to the database is ever probed, whatever the row says.
       assert.equal(db.driver.probeOwnerLock!("../elsewhere/app.db"), "unknown");
@@ -505,7 +536,15 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
   test("an owner whose transaction: false migration fails releases its lock; the row then reads as interrupted", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "fileLocking")) return;
-      const migrations = [createItems, tsEntry(2, { transaction: false, up: () => { throw new Error("boom"); } })];
+      const migrations = [
+        createItems,
+        tsEntry(2, {
+          transaction: false,
+          up: () => {
+            throw new Error("boom");
+          },
+        }),
+      ];
       assert.throws(() => db.manager(migrations).up(), { code: "MIGRATION_FAILED", rolledBack: false });
       const owner = JSON.parse(String(db.value("SELECT owner FROM schema_migrations WHERE version = 2"))) as { lockFile: string };
       assert.equal(owner.lockFile, ownerLockFileName(db.file, "schema_migrations"));
@@ -558,7 +597,13 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
       // With room again, the same migration applies.
       const retry = await h.open(file);
       try {
-        assert.deepEqual(retry.manager(migrations).up().steps.map((step) => step.version), [2]);
+        assert.deepEqual(
+          retry
+            .manager(migrations)
+            .up()
+            .steps.map((step) => step.version),
+          [2],
+        );
       } finally {
         retry.close();
       }
@@ -566,11 +611,7 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
 
   test("a deferred foreign key refused at COMMIT names the migration and rolls it back", () =>
     h.withDatabase((db) => {
-      const migrations = [
-        createItems,
-        sqlEntry(2, "CREATE TABLE tags (item_id INTEGER REFERENCES items (id) DEFERRABLE INITIALLY DEFERRED);"),
-        sqlEntry(3, "INSERT INTO tags (item_id) VALUES (99);"),
-      ];
+      const migrations = [createItems, sqlEntry(2, "CREATE TABLE tags (item_id INTEGER REFERENCES items (id) DEFERRABLE INITIALLY DEFERRED);"), sqlEntry(3, "INSERT INTO tags (item_id) VALUES (99);")];
       db.exec("PRAGMA foreign_keys = ON");
       const manager = db.manager(migrations);
       manager.up({ to: 2 });

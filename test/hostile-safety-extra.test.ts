@@ -9,17 +9,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSyn
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import {
-  MigrationManager,
-  baselineDatabase,
-  listBackups,
-  pruneBackups,
-  restoreBackup,
-  takeBackup,
-  takeBackupSync,
-  verifySchema,
-  type MigrationRegistry,
-} from "./support/stepwise.js";
+import { MigrationManager, baselineDatabase, listBackups, pruneBackups, restoreBackup, takeBackup, takeBackupSync, verifySchema, type MigrationRegistry } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, runCli } from "./support/project.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
@@ -193,7 +183,24 @@ test("two databases at the same path in two mount namespaces (two containers) sh
     const script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"';
     const run = spawnSync(
       "unshare",
-      ["-m", "--propagation", "private", "sh", "-c", script, "sh", host, mountPoint, process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", path.join(mountPoint, "app.db"), ...args],
+      [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        host,
+        mountPoint,
+        process.execPath,
+        "--import",
+        import.meta.resolve("tsx"),
+        binPath,
+        "--db",
+        path.join(mountPoint, "app.db"),
+        ...args,
+      ],
       { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" },
     );
     assert.equal(run.status, 0, run.stdout + run.stderr);
@@ -269,7 +276,10 @@ test("baseline refuses a legacy DEFAULT whose string differs only in case, with 
   t.after(() => db.close());
   db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT DEFAULT active, note TEXT DEFAULT "Hello", raw BLOB DEFAULT x'00ff');
 CREATE VIEW v AS SELECT id, status AS Status FROM t;`);
-  assert.throws(() => baselineDatabase(new MigrationManager(db, migrations), 1), (error: { code?: string }) => error.code === "SCHEMA_MISMATCH");
+  assert.throws(
+    () => baselineDatabase(new MigrationManager(db, migrations), 1),
+    (error: { code?: string }) => error.code === "SCHEMA_MISMATCH",
+  );
 });
 
 test("baseline accepts a blob literal whose hex digits are spelled in another case (the same value)", async (t) => {
@@ -289,8 +299,16 @@ test("pruneBackups refuses a negative or fractional keep as takeBackup does, and
   for (let day = 1; day <= 3; day++) takeBackupSync(createBetterSqlite3Driver(db), { directory: backups, version: 3, keep: 10, now: new Date(Date.UTC(2025, 0, day)) });
   const before = listBackups(backups, file, { driver: library }).map((backup) => backup.path);
   for (const keep of [-1, 1.5, Number.NaN]) {
-    assert.throws(() => pruneBackups(backups, file, keep, { driver: library }), (error: { code?: string }) => error.code === "USAGE", `keep ${keep}`);
-    assert.deepEqual(listBackups(backups, file, { driver: library }).map((backup) => backup.path), before, `keep ${keep} deleted backups`);
+    assert.throws(
+      () => pruneBackups(backups, file, keep, { driver: library }),
+      (error: { code?: string }) => error.code === "USAGE",
+      `keep ${keep}`,
+    );
+    assert.deepEqual(
+      listBackups(backups, file, { driver: library }).map((backup) => backup.path),
+      before,
+      `keep ${keep} deleted backups`,
+    );
   }
 });
 
@@ -326,16 +344,20 @@ test("restore over an unreadable database when the backup folder has no room for
   // Not a database: restore keeps its bytes next to the backup before replacing it, but they do not fit.
   const junk = Buffer.alloc(200_000, 7);
   writeFileSync(file, junk);
-  const run = spawnSync(
-    "sh",
-    ["-c", 'ulimit -f 100; exec "$@"', "sh", process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"],
-    { cwd: project.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
-  );
+  const run = spawnSync("sh", ["-c", 'ulimit -f 100; exec "$@"', "sh", process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"], {
+    cwd: project.root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   assert.equal(run.status, 1, run.stdout + run.stderr);
   assert.match(run.stderr, /\[BACKUP_DISK_FULL\]/);
   assert.doesNotMatch(run.stderr, NO_STACK);
   assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
-  assert.deepEqual(readdirSync(backups).filter((name) => name.includes(".unusable.")), [], "a partial copy was left behind");
+  assert.deepEqual(
+    readdirSync(backups).filter((name) => name.includes(".unusable.")),
+    [],
+    "a partial copy was left behind",
+  );
 });
 
 test("baseline accepts declared column types spelled with other whitespace or comments (formatting, not drift)", async (t) => {
@@ -388,7 +410,7 @@ export default defineMigration({
 
   const migrating = runCli(["--db", file, "up"], { cwd: project.root });
   // Wait until the migration has committed its `started` row and its first half.
-  for (const deadline = Date.now() + 20_000; ; ) {
+  for (const deadline = Date.now() + 20_000; ;) {
     const probe = new Database(file, { readonly: true });
     const started = probe.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'first_half'").pluck().get() === 1;
     probe.close();

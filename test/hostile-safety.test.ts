@@ -80,7 +80,11 @@ for (const role of ["reader", "writer", "wal-writer"] as const) {
     assert.doesNotMatch(result.stderr, NO_STACK);
     await holder.send("release");
     assert.deepEqual(versionOf(file), { history: 3, userVersion: 3 });
-    assert.deepEqual(listBackups(backups, file, { driver: library }).map((entry) => entry.path), [backup], "a failed restore left a snapshot behind");
+    assert.deepEqual(
+      listBackups(backups, file, { driver: library }).map((entry) => entry.path),
+      [backup],
+      "a failed restore left a snapshot behind",
+    );
   });
 
   test(`restore waits within the busy timeout for a lock that is released, then restores (${role})`, async (t) => {
@@ -201,7 +205,10 @@ test("restore refuses another app's backup with BACKUP_FOREIGN unless --force", 
   await assert.rejects(restoreBackup({ driver: library, backupFile: foreign, databasePath: file, migrations }), (error: ForeignBackupError) => {
     assert.equal(error.code, "BACKUP_FOREIGN");
     assert.equal(error.file, foreign);
-    assert.ok(error.reasons.some((reason) => reason.version === 1 && reason.kind === "name"), JSON.stringify(error.reasons));
+    assert.ok(
+      error.reasons.some((reason) => reason.version === 1 && reason.kind === "name"),
+      JSON.stringify(error.reasons),
+    );
     return true;
   });
   assert.deepEqual(readBytes(file), before);
@@ -246,8 +253,14 @@ test("two databases with the same file name sharing a backup folder keep each ot
   const fromA = [3, 4, 5, 6].map((minute) => takeBackupSync(createBetterSqlite3Driver(a), { directory: shared, keep: 2, version: minute, now: at(minute) }));
   assert.deepEqual(fromA.flatMap((record) => record.pruned).sort(), [fromA[0]!.path, fromA[1]!.path].sort());
   for (const file of fromB) assert.ok(existsSync(file), `${path.basename(file)} of b/app.db was deleted by a's pruning`);
-  assert.deepEqual(listBackups(shared, path.join(dir, "a", "app.db"), { driver: library }).map((entry) => entry.version), [5, 6]);
-  assert.deepEqual(listBackups(shared, path.join(dir, "b", "app.db"), { driver: library }).map((entry) => entry.version), [1, 2]);
+  assert.deepEqual(
+    listBackups(shared, path.join(dir, "a", "app.db"), { driver: library }).map((entry) => entry.version),
+    [5, 6],
+  );
+  assert.deepEqual(
+    listBackups(shared, path.join(dir, "b", "app.db"), { driver: library }).map((entry) => entry.version),
+    [1, 2],
+  );
 });
 
 test("databases whose names are prefixes of each other keep each other's backups", (t) => {
@@ -295,7 +308,10 @@ test("a backup folder that is the database's own folder: pruning leaves the data
   const before = readdirSync(dir).sort();
   for (const minute of [1, 2, 3]) takeBackupSync(createBetterSqlite3Driver(db), { directory: dir, keep: 1, version: minute, now: at(minute) });
   const after = readdirSync(dir).sort();
-  assert.deepEqual(after.filter((name) => !name.endsWith(".bak")), before);
+  assert.deepEqual(
+    after.filter((name) => !name.endsWith(".bak")),
+    before,
+  );
   assert.equal(after.filter((name) => name.endsWith(".bak")).length, 1);
   assert.equal(db.prepare("SELECT count(*) FROM t").pluck().get(), 1);
 });
@@ -316,7 +332,10 @@ test("up --backup through the bin prunes only this database's backups in a share
     assert.equal(result.code, 0, result.stderr);
   }
   for (const other of neighbours) assert.ok(existsSync(other), `${path.basename(other)} of other/app.db was deleted`);
-  assert.deepEqual(listBackups(shared, file, { driver: library }).map((entry) => entry.version), [2]);
+  assert.deepEqual(
+    listBackups(shared, file, { driver: library }).map((entry) => entry.version),
+    [2],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +459,10 @@ test("verify through the bin exits 1 on drift the pragmas cannot see (AUTOINCREM
   assert.equal(result.code, 1, result.stderr);
   const report = JSON.parse(result.stdout) as { ok: boolean; differences: Array<{ objectType: string; name: string; details: Array<{ aspect: string }> }> };
   assert.equal(report.ok, false);
-  assert.deepEqual(report.differences.map((d) => [d.objectType, d.name, d.details.map((detail) => detail.aspect)]), [["table", "notes", ["definition"]]]);
+  assert.deepEqual(
+    report.differences.map((d) => [d.objectType, d.name, d.details.map((detail) => detail.aspect)]),
+    [["table", "notes", ["definition"]]],
+  );
 });
 
 test("restore over a file that is not a readable database replaces it and keeps its bytes aside", async (t) => {

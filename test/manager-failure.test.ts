@@ -53,21 +53,29 @@ await describeEachDriver("failure atomicity", (h) => {
     assert.notEqual(repaired[1]!.checksum, failing[1]!.checksum);
 
     const manager = db.manager(repaired);
-    assert.deepEqual(manager.up().steps.map((step) => step.version), [2]);
+    assert.deepEqual(
+      manager.up().steps.map((step) => step.version),
+      [2],
+    );
     assert.equal(manager.currentVersion(), 2);
-    assert.deepEqual(manager.history().map((row) => row.checksum), [repaired[0]!.checksum, repaired[1]!.checksum]);
+    assert.deepEqual(
+      manager.history().map((row) => row.checksum),
+      [repaired[0]!.checksum, repaired[1]!.checksum],
+    );
     assert.deepEqual(db.rows("SELECT name, balance, email FROM accounts ORDER BY id"), [{ name: "alice", balance: 200, email: "alice@example.com" }]);
-    assert.deepEqual(db.rows("SELECT event FROM audit").map((row) => row.event), ["emails added"]);
+    assert.deepEqual(
+      db.rows("SELECT event FROM audit").map((row) => row.event),
+      ["emails added"],
+    );
   });
 
   test("a failing down leaves the migration applied and the data in place", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/failing" });
     project.writeMigration(
       "002_audit_and_email.ts",
-      readFileSync(path.join(project.migrationsDir, "002_audit_and_email.ts"), "utf8").replace(/^\s*throw .*\n/m, "").replace(
-        "down(db) {",
-        "down(db) {\n    db.exec(`DROP TABLE audit`);\n    throw new Error(\"down fails after dropping a table\");",
-      ),
+      readFileSync(path.join(project.migrationsDir, "002_audit_and_email.ts"), "utf8")
+        .replace(/^\s*throw .*\n/m, "")
+        .replace("down(db) {", 'down(db) {\n    db.exec(`DROP TABLE audit`);\n    throw new Error("down fails after dropping a table");'),
     );
     const migrations = await project.load();
     const db = await h.open(project.databasePath());

@@ -60,7 +60,10 @@ await describeEachDriver("refusals", (h) => {
     t.after(() => db.close());
     const status = db.manager(drifted).status();
     assert.equal(status.problem?.code, "CHECKSUM_MISMATCH");
-    assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "changed", "applied"]);
+    assert.deepEqual(
+      status.migrations.map((row) => row.state),
+      ["applied", "changed", "applied"],
+    );
   });
 
   test("a database migrated by a newer app is refused", async (t) => {

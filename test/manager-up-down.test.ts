@@ -19,7 +19,10 @@ await describeEachDriver("up and down", (h) => {
     const manager = db.manager(migrations, { onEvent: (event) => events.push(event) });
 
     const first = manager.up();
-    assert.deepEqual(first.steps.map((step) => step.version), [1, 2, 3]);
+    assert.deepEqual(
+      first.steps.map((step) => step.version),
+      [1, 2, 3],
+    );
     assert.deepEqual([first.fromVersion, first.toVersion], [0, 3]);
     assert.equal(manager.currentVersion(), 3);
     assert.equal(db.userVersion(), 3);
@@ -29,12 +32,18 @@ await describeEachDriver("up and down", (h) => {
     );
 
     const history = manager.history();
-    assert.deepEqual(history.map((row) => [row.version, row.name, row.checksum, row.state]), migrations.map((m) => [m.version, m.name, m.checksum, "applied"]));
+    assert.deepEqual(
+      history.map((row) => [row.version, row.name, row.checksum, row.state]),
+      migrations.map((m) => [m.version, m.name, m.checksum, "applied"]),
+    );
     for (const row of history) {
       assert.match(row.appliedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       assert.equal(typeof row.durationMs, "number");
     }
-    assert.deepEqual(db.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version), [1, 2, 3]);
+    assert.deepEqual(
+      db.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version),
+      [1, 2, 3],
+    );
 
     const before = db.snapshot();
     db.close();
@@ -63,10 +72,16 @@ await describeEachDriver("up and down", (h) => {
     t.after(() => db.close());
     const manager = db.manager(migrations);
 
-    assert.deepEqual(manager.up({ to: 2 }).steps.map((step) => step.version), [1, 2]);
+    assert.deepEqual(
+      manager.up({ to: 2 }).steps.map((step) => step.version),
+      [1, 2],
+    );
     assert.equal(manager.currentVersion(), 2);
     assert.equal(manager.status().pendingCount, 1);
-    assert.deepEqual(manager.up().steps.map((step) => step.version), [3]);
+    assert.deepEqual(
+      manager.up().steps.map((step) => step.version),
+      [3],
+    );
     assert.throws(() => manager.up({ to: 1 }), { code: "INVALID_TARGET", target: 1 });
   });
 
@@ -82,29 +97,44 @@ await describeEachDriver("up and down", (h) => {
     manager.up();
 
     const twoSteps = manager.down({ steps: 2 });
-    assert.deepEqual(twoSteps.steps.map((step) => step.version), [3, 2]);
+    assert.deepEqual(
+      twoSteps.steps.map((step) => step.version),
+      [3, 2],
+    );
     assert.deepEqual([twoSteps.fromVersion, twoSteps.toVersion], [3, 1]);
     assert.equal(manager.currentVersion(), 1);
     assert.deepEqual(db.snapshot(), atVersion1);
 
     manager.up();
     const toOne = manager.down({ to: 1 });
-    assert.deepEqual(toOne.steps.map((step) => step.version), [3, 2]);
+    assert.deepEqual(
+      toOne.steps.map((step) => step.version),
+      [3, 2],
+    );
     assert.deepEqual(db.snapshot(), atVersion1);
 
     const defaultStep = manager.down();
-    assert.deepEqual(defaultStep.steps.map((step) => step.version), [1]);
+    assert.deepEqual(
+      defaultStep.steps.map((step) => step.version),
+      [1],
+    );
 
     manager.up();
     const all = manager.down({ to: 0 });
-    assert.deepEqual(all.steps.map((step) => step.version), [3, 2, 1]);
+    assert.deepEqual(
+      all.steps.map((step) => step.version),
+      [3, 2, 1],
+    );
     assert.equal(manager.currentVersion(), 0);
     assert.equal(db.userVersion(), 0);
     assert.deepEqual(db.tableNames(), ["schema_migrations"]);
     assert.deepEqual(manager.history(), []);
 
     assert.throws(() => manager.down({ steps: 1 }), { code: "INVALID_TARGET" });
-    assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+    assert.deepEqual(
+      manager.up().steps.map((step) => step.version),
+      [1, 2, 3],
+    );
     assert.equal(db.value("SELECT count(*) FROM counter"), 1);
   });
 
@@ -133,7 +163,13 @@ await describeEachDriver("up and down", (h) => {
     const reopened = await h.open(file);
     t.after(() => reopened.close());
     const again = reopened.manager(migrations);
-    assert.deepEqual(again.down({ to: 2 }).steps.map((step) => step.version), [3]);
-    assert.deepEqual(again.status().migrations.map((row) => row.state), ["applied", "applied", "pending"]);
+    assert.deepEqual(
+      again.down({ to: 2 }).steps.map((step) => step.version),
+      [3],
+    );
+    assert.deepEqual(
+      again.status().migrations.map((row) => row.state),
+      ["applied", "applied", "pending"],
+    );
   });
 });

@@ -69,7 +69,10 @@ await describeEachDriver("a no-op start", (h) => {
       // Every call must be one of these: no exec, run or change-counter read, no lock, no write.
       // inTransaction is the TRANSACTION_OPEN guard (the app's own open transaction is refused first).
       const allowed = new Set(["getBusyTimeout", "setBusyTimeout", "query", "queryOne", "classifyError", "inTransaction"]);
-      assert.deepEqual(calls.filter((call) => !allowed.has(call.method)), []);
+      assert.deepEqual(
+        calls.filter((call) => !allowed.has(call.method)),
+        [],
+      );
       assert.equal(queries.length, 2, `two queries: the history's existence and shape, then its rows; got ${JSON.stringify(queries)}`);
       assert.match(queries[1]!.sql!, /FROM "schema_migrations"/);
     }));
@@ -90,10 +93,13 @@ await describeEachDriver("a no-op start", (h) => {
   test("still refuses a history table without the columns stepwise writes", () =>
     h.withDatabase((db) => {
       db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, checksum TEXT)");
-      assert.throws(() => db.migrate(registry), (error: { code?: string; missingColumns?: string[] }) => {
-        assert.equal(error.code, "HISTORY_TABLE_INVALID");
-        return true;
-      });
+      assert.throws(
+        () => db.migrate(registry),
+        (error: { code?: string; missingColumns?: string[] }) => {
+          assert.equal(error.code, "HISTORY_TABLE_INVALID");
+          return true;
+        },
+      );
     }));
 });
 
@@ -104,7 +110,12 @@ test("an app importing migrate and MigrationManager from any driver entry import
   for (const entry of entries) {
     const result = await build({
       // What an app that migrates at start imports; the safety nets may load what they need.
-      stdin: { contents: `import { migrate, MigrationManager } from "./src/entries/${entry}";\nexport const used = [migrate, MigrationManager];\n`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+      stdin: {
+        contents: `import { migrate, MigrationManager } from "./src/entries/${entry}";\nexport const used = [migrate, MigrationManager];\n`,
+        resolveDir: repoRoot,
+        sourcefile: "app.ts",
+        loader: "ts",
+      },
       bundle: true,
       write: false,
       metafile: true,

@@ -11,7 +11,10 @@ await describeEachDriver("transaction: false", (h) => {
   test("VACUUM and a journal-mode switch apply outside a transaction and are recorded as applied", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/no-transaction" });
     const migrations = await project.load();
-    assert.deepEqual(migrations.map((m) => m.transaction), [true, false, false]);
+    assert.deepEqual(
+      migrations.map((m) => m.transaction),
+      [true, false, false],
+    );
     const db = await h.open(project.databasePath());
     t.after(() => db.close());
 
@@ -21,20 +24,39 @@ await describeEachDriver("transaction: false", (h) => {
     db.exec("ROLLBACK");
 
     const manager = db.manager(migrations);
-    assert.deepEqual(manager.up().steps.map((step) => step.version), [1, 2, 3]);
+    assert.deepEqual(
+      manager.up().steps.map((step) => step.version),
+      [1, 2, 3],
+    );
 
     assert.equal(db.value("PRAGMA journal_mode"), "wal");
     assert.equal(db.inTransaction(), false);
     const history = manager.history();
-    assert.deepEqual(history.map((row) => [row.version, row.state]), [[1, "applied"], [2, "applied"], [3, "applied"]]);
+    assert.deepEqual(
+      history.map((row) => [row.version, row.state]),
+      [
+        [1, "applied"],
+        [2, "applied"],
+        [3, "applied"],
+      ],
+    );
     for (const row of history) assert.equal(typeof row.durationMs, "number");
     assert.equal(db.userVersion(), 3);
     assert.equal(manager.status().problem, null);
-    assert.deepEqual(db.rows("SELECT body FROM documents ORDER BY id").map((row) => row.body), ["a", "b"]);
+    assert.deepEqual(
+      db.rows("SELECT body FROM documents ORDER BY id").map((row) => row.body),
+      ["a", "b"],
+    );
 
-    assert.deepEqual(manager.down({ to: 1 }).steps.map((step) => step.version), [3, 2]);
+    assert.deepEqual(
+      manager.down({ to: 1 }).steps.map((step) => step.version),
+      [3, 2],
+    );
     assert.equal(db.value("PRAGMA journal_mode"), "delete");
-    assert.deepEqual(manager.history().map((row) => row.version), [1]);
+    assert.deepEqual(
+      manager.history().map((row) => row.version),
+      [1],
+    );
     assert.equal(manager.currentVersion(), 1);
   });
 
@@ -64,7 +86,15 @@ export default defineMigration({
     assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 4, rolledBack: false, direction: "up" });
     assert.equal(db.inTransaction(), false);
     assert.equal(db.tableNames().includes("half_done"), true, "the unwrapped statement before the throw stays");
-    assert.deepEqual(manager.history().map((row) => [row.version, row.state]), [[1, "applied"], [2, "applied"], [3, "applied"], [4, "started"]]);
+    assert.deepEqual(
+      manager.history().map((row) => [row.version, row.state]),
+      [
+        [1, "applied"],
+        [2, "applied"],
+        [3, "applied"],
+        [4, "started"],
+      ],
+    );
     assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 4, file: "migrations/004_broken_unwrapped.ts" });
     assert.equal(manager.status().migrations[3]!.state, "incomplete");
   });

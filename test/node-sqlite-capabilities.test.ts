@@ -60,7 +60,9 @@ test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO co
   Object.defineProperty(db, "deserialize", { value: undefined });
   const driver = createNodeSqliteDriver(db);
   assert.equal(driver.capabilities.snapshot, true);
-  db.exec("PRAGMA journal_mode = WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('only in the wal'); PRAGMA user_version = 9; PRAGMA application_id = 77;");
+  db.exec(
+    "PRAGMA journal_mode = WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('only in the wal'); PRAGMA user_version = 9; PRAGMA application_id = 77;",
+  );
   const copy = driver.openSnapshot!(driver.snapshot!());
   try {
     const read = (sql: string) => copy.query(sql, []).map((row) => ({ ...row }));
@@ -72,14 +74,23 @@ test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO co
   } finally {
     copy.close!();
   }
-  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM notes").all().map((row) => ({ ...(row as object) })), [{ n: 1 }]);
+  assert.deepEqual(
+    db
+      .prepare("SELECT count(*) AS n FROM notes")
+      .all()
+      .map((row) => ({ ...(row as object) })),
+    [{ n: 1 }],
+  );
 
   db.exec("DROP TABLE notes; PRAGMA user_version = 0");
   const { rehearseUp, verifySchema, baselineDatabase } = await import("../src/entries/safety-nets.js");
   const manager = new SyncMigrationManager(driver, registry);
   const { rehearsal } = rehearseUp(manager);
   assert.equal(rehearsal.ok, true);
-  assert.deepEqual(rehearsal.schemaChanges.map((change) => [change.objectType, change.name, change.change]), [["table", "contacts", "added"]]);
+  assert.deepEqual(
+    rehearsal.schemaChanges.map((change) => [change.objectType, change.name, change.change]),
+    [["table", "contacts", "added"]],
+  );
   assert.equal(manager.currentVersion(), 0);
   db.exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY)");
   assert.deepEqual(baselineDatabase(manager, 1).recorded, [1]);
@@ -95,7 +106,10 @@ test("a driver declaring no snapshot is refused by rehearseUp naming node-sqlite
   assert.throws(() => rehearseUp(manager as never), { code: "DRIVER_CAPABILITY_MISSING", driver: "node-sqlite", capability: "snapshot", operation: "rehearseUp" });
   assert.equal(manager.currentVersion(), 0);
   assert.deepEqual(
-    db.prepare("SELECT name FROM sqlite_master").all().map((row) => ({ ...(row as object) })),
+    db
+      .prepare("SELECT name FROM sqlite_master")
+      .all()
+      .map((row) => ({ ...(row as object) })),
     [],
   );
 });

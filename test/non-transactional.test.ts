@@ -50,7 +50,10 @@ test("repair --forget, after cleaning up by hand, lets up run the migration agai
 
   const up = await runCli(["up", "--json", "--db", databasePath], { cwd: project.root });
   assert.equal(up.code, 0, up.stderr);
-  assert.deepEqual((JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((s) => s.version), [2, 3]);
+  assert.deepEqual(
+    (JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((s) => s.version),
+    [2, 3],
+  );
   const db = await openWithAnyDriver(databasePath);
   t.after(() => db.close());
   assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
@@ -66,7 +69,10 @@ await describeEachDriver("interrupted transaction: false migrations", (h) => {
       { version: 2, state: "started" },
     ]);
     const before = readBytes(databasePath);
-    assert.throws(() => db.manager(migrations).up(), (error: StepwiseError & { version: number }) => error.code === "INCOMPLETE_MIGRATION" && error.version === 2);
+    assert.throws(
+      () => db.manager(migrations).up(),
+      (error: StepwiseError & { version: number }) => error.code === "INCOMPLETE_MIGRATION" && error.version === 2,
+    );
     assert.equal(db.manager(migrations).status().problem?.code, "INCOMPLETE_MIGRATION");
     assert.deepEqual(readBytes(databasePath), before, "refusing changed the file");
   });
@@ -80,7 +86,10 @@ await describeEachDriver("interrupted transaction: false migrations", (h) => {
     t.after(() => db.close());
     assert.equal(db.userVersion(), 2);
     const result = db.manager(migrations).up();
-    assert.deepEqual(result.steps.map((step) => step.version), [3]);
+    assert.deepEqual(
+      result.steps.map((step) => step.version),
+      [3],
+    );
     // Repairing again finds nothing to repair.
     assert.throws(() => repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "applied" }), { code: "INVALID_TARGET" });
   });
@@ -92,7 +101,13 @@ await describeEachDriver("interrupted transaction: false migrations", (h) => {
     db.exec("DROP TABLE notes_copy");
     const repaired = repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" });
     assert.deepEqual({ version: repaired.version, resolution: repaired.resolution, currentVersion: repaired.currentVersion }, { version: 2, resolution: "forget", currentVersion: 1 });
-    assert.deepEqual(db.manager(migrations).up().steps.map((step) => step.version), [2, 3]);
+    assert.deepEqual(
+      db
+        .manager(migrations)
+        .up()
+        .steps.map((step) => step.version),
+      [2, 3],
+    );
     assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
   });
 

@@ -102,7 +102,10 @@ for (const specifier of ${JSON.stringify(specifiers)}) await import(specifier);
 console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
   const result = await runPlainNode(["--import", "./register-resolve-log.mjs", "--input-type=module", "-e", script], { cwd: app, env: { RESOLVE_LOG: log } });
   assert.equal(result.code, 0, describeRun(result));
-  const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean).map((url) => (url.startsWith("file:") ? fileURLToPath(url) : url));
+  const resolved = readFileSync(log, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((url) => (url.startsWith("file:") ? fileURLToPath(url) : url));
   return [...resolved, ...(JSON.parse(result.stdout) as string[])];
 }
 
@@ -126,10 +129,19 @@ test("a TypeScript app creates, generates and migrates with the packed bin, then
 
   // Importing the runtime and the embeddable CLI loads no codegen module, even with them installed.
   const runtimeModules = await modulesLoadedBy(app, ["stepwise", "stepwise/better-sqlite3", "stepwise/cli"]);
-  assert.ok(runtimeModules.some((file) => /node_modules[\\/]stepwise[\\/]dist[\\/]src[\\/]index\.js$/.test(file)), runtimeModules.join("\n"));
-  assert.deepEqual(runtimeModules.filter((file) => CODEGEN_MODULES.test(file)), []);
+  assert.ok(
+    runtimeModules.some((file) => /node_modules[\\/]stepwise[\\/]dist[\\/]src[\\/]index\.js$/.test(file)),
+    runtimeModules.join("\n"),
+  );
+  assert.deepEqual(
+    runtimeModules.filter((file) => CODEGEN_MODULES.test(file)),
+    [],
+  );
   const codegenModules = await modulesLoadedBy(app, ["stepwise/codegen"]);
-  assert.ok(codegenModules.some((file) => /[\\/]ts-morph[\\/]/.test(file)), "the module log must see ts-morph when codegen loads it");
+  assert.ok(
+    codegenModules.some((file) => /[\\/]ts-morph[\\/]/.test(file)),
+    "the module log must see ts-morph when codegen loads it",
+  );
   // prettier is not checked here: codegen imports it only when a registry is formatted, not on import.
 
   // Three migrations from `create`, each edited into a real change.
@@ -217,7 +229,20 @@ if (process.argv.length > 2) {
   assert.equal(typecheck.code, 0, describeRun(typecheck));
 
   const bundled = await runNpm(
-    ["exec", "--", "esbuild", "src/main.ts", "--bundle", "--platform=node", "--target=node20", "--format=cjs", "--external:better-sqlite3", "--outfile=dist/app.cjs", "--metafile=dist/meta.json", "--log-level=warning"],
+    [
+      "exec",
+      "--",
+      "esbuild",
+      "src/main.ts",
+      "--bundle",
+      "--platform=node",
+      "--target=node20",
+      "--format=cjs",
+      "--external:better-sqlite3",
+      "--outfile=dist/app.cjs",
+      "--metafile=dist/meta.json",
+      "--log-level=warning",
+    ],
     { cwd: app },
   );
   assert.equal(bundled.code, 0, describeRun(bundled));
@@ -228,8 +253,14 @@ if (process.argv.length > 2) {
   assert.match(bundle, /seeded from the bundle/, "the TypeScript migrations are bundled");
   const meta = JSON.parse(readFileSync(path.join(app, "dist", "meta.json"), "utf8")) as { inputs: Record<string, unknown> };
   const inputs = Object.keys(meta.inputs);
-  assert.ok(inputs.some((input) => input.includes("node_modules/stepwise/dist/src/")), inputs.join("\n"));
-  assert.deepEqual(inputs.filter((input) => CODEGEN_MODULES.test(input) || input.includes("stepwise/dist/codegen/")), []);
+  assert.ok(
+    inputs.some((input) => input.includes("node_modules/stepwise/dist/src/")),
+    inputs.join("\n"),
+  );
+  assert.deepEqual(
+    inputs.filter((input) => CODEGEN_MODULES.test(input) || input.includes("stepwise/dist/codegen/")),
+    [],
+  );
 
   // Only the bundle and better-sqlite3: no migrations/, no generated/, no stepwise.
   const deploy = makeTempDir(t, "stepwise-deploy-");
@@ -317,8 +348,14 @@ db.close();
     const { output } = await build.write({ file: outputFile, format: "esm" });
     const chunk = output[0];
     const modules = Object.keys(chunk.modules);
-    assert.ok(modules.some((id) => id.includes(`node_modules${path.sep}stepwise${path.sep}dist${path.sep}src`)), modules.join("\n"));
-    assert.deepEqual(modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise${path.sep}dist${path.sep}codegen`)), []);
+    assert.ok(
+      modules.some((id) => id.includes(`node_modules${path.sep}stepwise${path.sep}dist${path.sep}src`)),
+      modules.join("\n"),
+    );
+    assert.deepEqual(
+      modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise${path.sep}dist${path.sep}codegen`)),
+      [],
+    );
     assert.deepEqual(chunk.dynamicImports, []);
     assert.ok(!chunk.code.includes("import("), "the Rollup bundle must not import anything at run time");
     assert.doesNotMatch(chunk.code, /require\(\s*["'`][^"'`]*(migrations|generated)[\\/]/);

@@ -206,7 +206,10 @@ describe("describeStatus", () => {
     assert.equal(status.currentVersion, 2);
     assert.equal(status.latestVersion, 3);
     assert.equal(status.pendingCount, 1);
-    assert.deepEqual(status.migrations.map((row) => row.state), ["applied", "applied", "pending"]);
+    assert.deepEqual(
+      status.migrations.map((row) => row.state),
+      ["applied", "applied", "pending"],
+    );
     assert.equal(status.migrations[0]!.appliedAt, "2024-01-01T00:00:00.000Z");
     assert.equal(status.migrations[2]!.appliedAt, null);
     assert.equal(status.problem, null);
@@ -214,7 +217,10 @@ describe("describeStatus", () => {
 
   test("reports drift, unknown versions and interruptions as data instead of throwing", () => {
     const changed = describeStatus(registryOf(2), fullRows([{ version: 1, checksum: "old", startedAt: null }]));
-    assert.deepEqual(changed.migrations.map((row) => row.state), ["changed", "pending"]);
+    assert.deepEqual(
+      changed.migrations.map((row) => row.state),
+      ["changed", "pending"],
+    );
     assert.equal(changed.problem?.code, "CHECKSUM_MISMATCH");
 
     const ahead = describeStatus(registryOf(2), fullRows(applied(1, 2, 3)));
@@ -222,7 +228,10 @@ describe("describeStatus", () => {
     assert.equal(ahead.problem?.code, "DATABASE_AHEAD");
 
     const interrupted = describeStatus(registryOf(2), fullRows([...applied(1), { version: 2, checksum: "sum-2", startedAt: "2024-01-02T00:00:00.000Z" }]));
-    assert.deepEqual(interrupted.migrations.map((row) => row.state), ["applied", "incomplete"]);
+    assert.deepEqual(
+      interrupted.migrations.map((row) => row.state),
+      ["applied", "incomplete"],
+    );
     assert.equal(interrupted.currentVersion, 1);
     assert.equal(interrupted.problem?.code, "INCOMPLETE_MIGRATION");
   });
@@ -237,26 +246,56 @@ describe("findRegistryProblems", () => {
 
   test("duplicates, gaps, a start above 1 and invalid versions are each reported", () => {
     const duplicate = [entry(1), entry(1, { file: "migrations/001_other.sql" }), entry(2)];
-    assert.deepEqual(findRegistryProblems(duplicate).map((p) => p.version), [1, 2]);
+    assert.deepEqual(
+      findRegistryProblems(duplicate).map((p) => p.version),
+      [1, 2],
+    );
     assert.equal(findRegistryProblems(duplicate)[0]!.file, "migrations/001_other.sql");
 
-    assert.deepEqual(findRegistryProblems([entry(1), entry(3)]).map((p) => p.version), [3]);
-    assert.deepEqual(findRegistryProblems([entry(2), entry(3)]).map((p) => p.version), [2, 3]);
-    assert.deepEqual(findRegistryProblems([entry(0)]).map((p) => p.version), [null]);
-    assert.deepEqual(findRegistryProblems([entry(1.5)]).map((p) => p.version), [null]);
+    assert.deepEqual(
+      findRegistryProblems([entry(1), entry(3)]).map((p) => p.version),
+      [3],
+    );
+    assert.deepEqual(
+      findRegistryProblems([entry(2), entry(3)]).map((p) => p.version),
+      [2, 3],
+    );
+    assert.deepEqual(
+      findRegistryProblems([entry(0)]).map((p) => p.version),
+      [null],
+    );
+    assert.deepEqual(
+      findRegistryProblems([entry(1.5)]).map((p) => p.version),
+      [null],
+    );
   });
 
   test("a missing checksum, a false reversible flag and foreign keys off without a transaction are reported", () => {
-    assert.deepEqual(findRegistryProblems([entry(1, { checksum: "" })]).map((p) => p.version), [1]);
-    assert.deepEqual(findRegistryProblems([entry(1, { reversible: false })]).map((p) => p.version), [1]);
-    assert.deepEqual(findRegistryProblems([entry(1, { transaction: false, disableForeignKeys: true })]).map((p) => p.version), [1]);
+    assert.deepEqual(
+      findRegistryProblems([entry(1, { checksum: "" })]).map((p) => p.version),
+      [1],
+    );
+    assert.deepEqual(
+      findRegistryProblems([entry(1, { reversible: false })]).map((p) => p.version),
+      [1],
+    );
+    assert.deepEqual(
+      findRegistryProblems([entry(1, { transaction: false, disableForeignKeys: true })]).map((p) => p.version),
+      [1],
+    );
   });
 
   test("assertValidRegistry throws REGISTRY_INVALID with every problem", () => {
-    assert.throws(() => assertValidRegistry([entry(1), entry(3), entry(4)]), (error: unknown) => {
-      assert.equal((error as { code?: string }).code, "REGISTRY_INVALID");
-      assert.deepEqual((error as { problems: Array<{ version: number | null }> }).problems.map((p) => p.version), [3, 4]);
-      return true;
-    });
+    assert.throws(
+      () => assertValidRegistry([entry(1), entry(3), entry(4)]),
+      (error: unknown) => {
+        assert.equal((error as { code?: string }).code, "REGISTRY_INVALID");
+        assert.deepEqual(
+          (error as { problems: Array<{ version: number | null }> }).problems.map((p) => p.version),
+          [3, 4],
+        );
+        return true;
+      },
+    );
   });
 });

@@ -33,7 +33,10 @@ await describeEachDriver("progress and forEachBatch", (h) => {
 
     assert.ok(events.every((event) => event.version === 3 && event.name === "backfill_item_labels" && event.direction === "up"));
     // 2000 rows in batches of 100: a report before the first batch and one after each.
-    assert.deepEqual(events.map((event) => event.done), Array.from({ length: 21 }, (_, i) => i * 100));
+    assert.deepEqual(
+      events.map((event) => event.done),
+      Array.from({ length: 21 }, (_, i) => i * 100),
+    );
     assert.ok(events.every((event) => event.total === 2000));
     const last = events.at(-1)!;
     assert.equal(last.etaMs, 0);
@@ -49,7 +52,15 @@ await describeEachDriver("progress and forEachBatch", (h) => {
       // started): the walk meets 20 rows where it counted 10.
       let appended = false;
       const walk = {
-        kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
+        kind: "ts",
+        version: 2,
+        name: "walk",
+        file: "migrations/002_walk.ts",
+        description: null,
+        checksum: "c2",
+        reversible: false,
+        transaction: true,
+        disableForeignKeys: false,
         module: {
           up: (_native: unknown, context: MigrationContext) => {
             summary = context.forEachBatch({ table: "queue", batchSize: 4 }, () => {
@@ -60,7 +71,19 @@ await describeEachDriver("progress and forEachBatch", (h) => {
           },
         },
       };
-      const queue = { kind: "sql", version: 1, name: "queue", file: "migrations/001_queue.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE queue (id INTEGER PRIMARY KEY); INSERT INTO queue (id) VALUES (10), (20), (30), (40), (50), (60), (70), (80), (90), (100);", downSql: null };
+      const queue = {
+        kind: "sql",
+        version: 1,
+        name: "queue",
+        file: "migrations/001_queue.sql",
+        description: null,
+        checksum: "c1",
+        reversible: false,
+        transaction: true,
+        disableForeignKeys: false,
+        upSql: "CREATE TABLE queue (id INTEGER PRIMARY KEY); INSERT INTO queue (id) VALUES (10), (20), (30), (40), (50), (60), (70), (80), (90), (100);",
+        downSql: null,
+      };
       db.manager([queue, walk] as unknown as MigrationRegistry, {
         progressIntervalMs: 0,
         onEvent: (event) => {
@@ -70,7 +93,10 @@ await describeEachDriver("progress and forEachBatch", (h) => {
       assert.equal(summary!.rows, 20);
       assert.deepEqual(reports[0], [0, 10]);
       assert.deepEqual(reports.at(-1), [20, 20]);
-      assert.ok(reports.every(([done, total]) => total !== null && done <= total), JSON.stringify(reports));
+      assert.ok(
+        reports.every(([done, total]) => total !== null && done <= total),
+        JSON.stringify(reports),
+      );
     }));
 
   test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", async (t) => {
@@ -81,9 +107,29 @@ await describeEachDriver("progress and forEachBatch", (h) => {
       try {
         let handled = 0;
         const migrations = [
-          { kind: "sql", version: 1, name: "items", file: "migrations/001_items.sql", description: null, checksum: "c1", reversible: false, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items (id) VALUES (1), (2);", downSql: null },
           {
-            kind: "ts", version: 2, name: "walk", file: "migrations/002_walk.ts", description: null, checksum: "c2", reversible: false, transaction: true, disableForeignKeys: false,
+            kind: "sql",
+            version: 1,
+            name: "items",
+            file: "migrations/001_items.sql",
+            description: null,
+            checksum: "c1",
+            reversible: false,
+            transaction: true,
+            disableForeignKeys: false,
+            upSql: "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items (id) VALUES (1), (2);",
+            downSql: null,
+          },
+          {
+            kind: "ts",
+            version: 2,
+            name: "walk",
+            file: "migrations/002_walk.ts",
+            description: null,
+            checksum: "c2",
+            reversible: false,
+            transaction: true,
+            disableForeignKeys: false,
             module: { up: (_db: unknown, context: { forEachBatch: (o: object, h: () => void) => unknown }) => void context.forEachBatch({ table: "items", batchSize }, () => void handled++) },
           },
         ] as unknown as MigrationRegistry;
@@ -117,7 +163,10 @@ test("the progress reporter throttles but always reports the first and the last 
     clock += 5;
   }
   // 101 calls, 5 ms apart: the first, one every 100 ms, and the last.
-  assert.deepEqual(reports.map((measure) => measure.done), [0, 200, 400, 600, 800, 1000]);
+  assert.deepEqual(
+    reports.map((measure) => measure.done),
+    [0, 200, 400, 600, 800, 1000],
+  );
   assert.equal(reports[1]!.ratePerSecond, 2000);
   assert.equal(reports[1]!.etaMs, 400);
 });

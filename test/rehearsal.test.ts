@@ -52,12 +52,22 @@ await describeEachDriver("rehearseUp", (h) => {
       assert.ok(events.length > 0, "no progress event reached the manager's onEvent");
       assert.deepEqual([...new Set(events.map((event) => `${event.type} ${"version" in event ? event.version : ""}`))], ["progress 3"]);
 
-      assert.deepEqual(plan.steps.map((entry) => entry.version), [2, 3, 4]);
+      assert.deepEqual(
+        plan.steps.map((entry) => entry.version),
+        [2, 3, 4],
+      );
       assert.equal(rehearsal.ok, false);
       assert.equal(rehearsal.fromVersion, 1);
       assert.equal(rehearsal.targetVersion, 4);
       assert.equal(rehearsal.reachedVersion, 3);
-      assert.deepEqual(rehearsal.steps.map((step) => [step.version, step.status]), [[2, "applied"], [3, "applied"], [4, "failed"]]);
+      assert.deepEqual(
+        rehearsal.steps.map((step) => [step.version, step.status]),
+        [
+          [2, "applied"],
+          [3, "applied"],
+          [4, "failed"],
+        ],
+      );
       for (const step of rehearsal.steps.slice(0, 2)) assert.equal(typeof step.durationMs, "number");
       assert.equal(rehearsal.steps[2]!.durationMs, null);
 
@@ -70,8 +80,14 @@ await describeEachDriver("rehearseUp", (h) => {
           ["trigger", "notes_touch", "removed"],
         ],
       );
-      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "notes"), { table: "notes", before: 2, after: 5 });
-      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "items"), { table: "items", before: 2000, after: 2000 });
+      assert.deepEqual(
+        rehearsal.rowCounts.find((row) => row.table === "notes"),
+        { table: "notes", before: 2, after: 5 },
+      );
+      assert.deepEqual(
+        rehearsal.rowCounts.find((row) => row.table === "items"),
+        { table: "items", before: 2000, after: 2000 },
+      );
       assert.deepEqual(JSON.parse(JSON.stringify(rehearsal)), rehearsal, "a rehearsal is plain data");
 
       // The real run fails the same way.
@@ -112,7 +128,10 @@ await describeEachDriver("rehearseUp", (h) => {
         const { rehearsal } = rehearseUp(db.manager(registry));
         assert.equal(rehearsal.ok, !on, `foreign_keys ${on ? "ON" : "OFF"} did not reach the copy`);
         if (on) assert.match(String(rehearsal.failure?.fields.nativeCode), /^SQLITE_CONSTRAINT/);
-        assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "counter"), { table: "counter", before: null, after: on ? 3 : 2 });
+        assert.deepEqual(
+          rehearsal.rowCounts.find((row) => row.table === "counter"),
+          { table: "counter", before: null, after: on ? 3 : 2 },
+        );
         assert.deepEqual(db.rows("PRAGMA foreign_keys"), [{ foreign_keys: on ? 1 : 0 }]);
         assert.deepEqual(db.rows("PRAGMA recursive_triggers"), [{ recursive_triggers: on ? 1 : 0 }]);
         assert.deepEqual(db.tableNames(), ["children", "parents", "schema_migrations"]);
@@ -127,7 +146,10 @@ await describeEachDriver("rehearseUp", (h) => {
       try {
         assert.equal(copy.filePath, null);
         const read = (sql: string) => copy.query(sql, []).map((row) => ({ ...row }));
-        assert.deepEqual(read("SELECT id, body FROM t ORDER BY id"), [{ id: 1, body: "a" }, { id: 2, body: "b" }]);
+        assert.deepEqual(read("SELECT id, body FROM t ORDER BY id"), [
+          { id: 1, body: "a" },
+          { id: 2, body: "b" },
+        ]);
         assert.deepEqual(read("PRAGMA user_version"), [{ user_version: 7 }]);
         assert.deepEqual(read("PRAGMA application_id"), [{ application_id: 1234 }]);
         copy.exec("INSERT INTO t (body) VALUES ('copy only')");
@@ -137,7 +159,10 @@ await describeEachDriver("rehearseUp", (h) => {
       }
       const empty = db.driver.openSnapshot!(new Uint8Array(0));
       try {
-        assert.deepEqual(empty.query("SELECT count(*) AS n FROM sqlite_master", []).map((row) => ({ ...row })), [{ n: 0 }]);
+        assert.deepEqual(
+          empty.query("SELECT count(*) AS n FROM sqlite_master", []).map((row) => ({ ...row })),
+          [{ n: 0 }],
+        );
       } finally {
         empty.close!();
       }
@@ -171,7 +196,10 @@ await describeEachDriver("rehearseUp", (h) => {
       const { rehearsal } = rehearseUp(db.manager(migrations), { to: 3 });
       assert.equal(rehearsal.ok, true);
       assert.equal(rehearsal.reachedVersion, 3);
-      assert.deepEqual(rehearsal.rowCounts.find((row) => row.table === "notes"), { table: "notes", before: 3, after: 6 });
+      assert.deepEqual(
+        rehearsal.rowCounts.find((row) => row.table === "notes"),
+        { table: "notes", before: 3, after: 6 },
+      );
       assert.equal(db.manager(migrations).currentVersion(), 1);
     }));
 

@@ -51,7 +51,10 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       assert.match(describeRepair(result), /forgot the interrupted attempt/);
       assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [{ version: 1, state: "applied" }]);
       assert.equal(db.userVersion(), 1);
-      assert.deepEqual(manager.up().steps.map((step) => step.version), [2, 3]);
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [2, 3],
+      );
       assert.deepEqual(db.rows("SELECT count(*) AS n FROM notes"), [{ n: 2 }]);
     }));
 
@@ -61,9 +64,15 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       const manager = db.manager(registry);
       const result = repairIncompleteMigration(manager, { version: 2, resolution: "applied" });
       assert.equal(result.currentVersion, 2);
-      assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [{ version: 1, state: "applied" }, { version: 2, state: "applied" }]);
+      assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [
+        { version: 1, state: "applied" },
+        { version: 2, state: "applied" },
+      ]);
       assert.equal(db.userVersion(), 2);
-      assert.deepEqual(manager.up().steps.map((step) => step.version), [3]);
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [3],
+      );
     }));
 
   test("a version without an interrupted attempt is INVALID_TARGET, nothing changed", () =>
@@ -96,4 +105,3 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       assert.equal(repairIncompleteMigration(db.manager(registry), { version: 2, resolution: "forget" }).currentVersion, 1);
     }));
 });
-

@@ -172,7 +172,10 @@ await describeEachDriver("restore", (h) => {
       assert.equal(restoredFile, db.file);
       const result = await nets.restoreBackup({ driver: db.driver, backupFile: first.path, databasePath: db.file, migrations: registry });
       assert.ok(result.previous !== null && existsSync(result.previous.path));
-      const listed = nets.listBackups(backups, db.driver).map((entry) => entry.path).sort();
+      const listed = nets
+        .listBackups(backups, db.driver)
+        .map((entry) => entry.path)
+        .sort();
       assert.deepEqual(listed, [first.path, result.previous.path].sort());
     });
   });

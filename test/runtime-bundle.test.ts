@@ -47,12 +47,7 @@ test("importing only migrate and MigrationManager bundles no safety-net, build-t
   }
   // Build-time code (file-name rules, SQL parsing, checksums) lives in src/shared/ and codegen/.
   const unwanted = inputs.filter(
-    (input) =>
-      input.startsWith("src/safety/") ||
-      input.startsWith("src/shared/") ||
-      input.startsWith("codegen/") ||
-      input.startsWith("src/cli/") ||
-      input.includes("node_modules/commander/"),
+    (input) => input.startsWith("src/safety/") || input.startsWith("src/shared/") || input.startsWith("codegen/") || input.startsWith("src/cli/") || input.includes("node_modules/commander/"),
   );
   assert.deepEqual(unwanted, []);
 });

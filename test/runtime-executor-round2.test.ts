@@ -167,7 +167,10 @@ await describeEachDriver("connection settings a migration changes", (h) => {
   test("a transaction: false migration that leaves query_only = 1 is still recorded, and query_only is put back", () =>
     h.withDatabase((db) => {
       const result = db.manager([createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('x'); PRAGMA query_only = 1;", { transaction: false })]).up();
-      assert.deepEqual(result.steps.map((step) => step.version), [1, 2]);
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2],
+      );
       assert.equal(db.value("SELECT state FROM schema_migrations WHERE version = 2"), "applied");
       assert.equal(db.value("PRAGMA query_only"), 0);
     }));

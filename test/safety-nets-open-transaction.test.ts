@@ -78,7 +78,10 @@ await describeEachDriver("operations that start their own transaction, on a conn
         assert.deepEqual(readdirSync(db.dir).sort(), files, "a file or folder was made");
         db.exec("ROLLBACK");
         assert.equal(db.value("SELECT count(*) FROM items"), 0);
-        assert.deepEqual(db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version), [1]);
+        assert.deepEqual(
+          db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+          [1],
+        );
         assert.equal(db.userVersion(), 1);
       }));
   }
@@ -87,7 +90,9 @@ await describeEachDriver("operations that start their own transaction, on a conn
     h.withDatabase(async (db) => {
       if (h.lacks(t, "openFile", "onlineBackup")) return;
       db.exec("CREATE TABLE t (x); BEGIN; INSERT INTO t VALUES (1)");
-      const error = await settledError(() => nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "missing.bak"), databasePath: path.join(db.dir, "other.db"), migrations: registry }));
+      const error = await settledError(() =>
+        nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "missing.bak"), databasePath: path.join(db.dir, "other.db"), migrations: registry }),
+      );
       // It went on to check the backup, which does not exist.
       assert.equal(refusal(error).code, "BACKUP_INVALID");
       assert.equal(db.driver.inTransaction(), true);
@@ -103,7 +108,10 @@ await describeEachDriver("operations that start their own transaction, on a conn
       db.exec("CREATE TABLE by_hand (x)");
       const inside = nets.verifySchema(manager);
       assert.equal(inside.ok, false);
-      assert.deepEqual(inside.differences.map((difference) => [difference.name, difference.change]), [["by_hand", "added"]]);
+      assert.deepEqual(
+        inside.differences.map((difference) => [difference.name, difference.change]),
+        [["by_hand", "added"]],
+      );
       assert.equal(db.driver.inTransaction(), true);
       db.exec("ROLLBACK");
       assert.equal(nets.verifySchema(manager).ok, true);
@@ -116,7 +124,10 @@ await describeEachDriver("operations that start their own transaction, on a conn
       db.exec("BEGIN");
       db.exec("INSERT INTO items (note) VALUES ('pending')");
       assert.equal(manager.status().currentVersion, 1);
-      assert.deepEqual(manager.history().map((row) => row.version), [1]);
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1],
+      );
       assert.equal(db.driver.inTransaction(), true);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);
       db.exec("ROLLBACK");

@@ -9,17 +9,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from "nod
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import {
-  MigrationManager,
-  baselineDatabase,
-  listBackups,
-  pruneBackups,
-  restoreBackup,
-  takeBackupSync,
-  upWithBackup,
-  verifySchema,
-  type MigrationRegistry,
-} from "./support/stepwise.js";
+import { MigrationManager, baselineDatabase, listBackups, pruneBackups, restoreBackup, takeBackupSync, upWithBackup, verifySchema, type MigrationRegistry } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, readBytes, runCli } from "./support/project.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
@@ -88,7 +78,10 @@ test("restore --db naming a folder through the bin is DATABASE_PATH_INVALID (exi
 function recordStartedMigration(file: string, lockFile: string): void {
   const db = new Database(file);
   const owner = JSON.stringify({ pid: 999_999, host: "another-container", token: "not-this-process", lockFile });
-  db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (4, 'broken_insert', 'x', ?, NULL, 'started', ?)").run(new Date().toISOString(), owner);
+  db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (4, 'broken_insert', 'x', ?, NULL, 'started', ?)").run(
+    new Date().toISOString(),
+    owner,
+  );
   db.close();
 }
 
@@ -160,7 +153,11 @@ test("pruneBackups refuses keep 0, Infinity and a number-like string with USAGE,
   const { file, backups } = await restoreScenario(t);
   const before = readdirSync(backups).sort();
   for (const keep of [0, Number.POSITIVE_INFINITY, "2" as unknown as number]) {
-    assert.throws(() => pruneBackups(backups, file, keep, { driver: library }), (error: { code?: string }) => error.code === "USAGE", `keep ${String(keep)}`);
+    assert.throws(
+      () => pruneBackups(backups, file, keep, { driver: library }),
+      (error: { code?: string }) => error.code === "USAGE",
+      `keep ${String(keep)}`,
+    );
   }
   assert.deepEqual(readdirSync(backups).sort(), before);
 });
@@ -201,13 +198,18 @@ test("a new database at the path of an old one (moved away) does not prune the o
   assert.ok(existsSync(old), "the other database's only backup was pruned");
   const next = upWithBackup(manager, { to: 3, backup: { directory: backups, keep: 1 } }).backup!;
   assert.deepEqual(next.pruned, [mine.path], "a database's own older backup is still pruned");
-  assert.deepEqual(listBackups(backups, file, { driver: library }).map((entry) => entry.path), [next.path]);
+  assert.deepEqual(
+    listBackups(backups, file, { driver: library }).map((entry) => entry.path),
+    [next.path],
+  );
 });
 
 test("a restored database keeps the identity of the database its backup came from: its backups list and prune together", async (t) => {
   const { file, backup, migrations, backups } = await restoreScenario(t);
   const result = await restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations });
-  const listed = listBackups(backups, file, { driver: library }).map((entry) => entry.path).sort();
+  const listed = listBackups(backups, file, { driver: library })
+    .map((entry) => entry.path)
+    .sort();
   assert.deepEqual(listed, [backup, result.previous!.path].sort());
 });
 
@@ -260,8 +262,11 @@ create trigger t_note after insert on t begin update t set name = 'Someone' wher
 });
 
 test("baseline accepts an index and a trigger whose bare names are spelled in another case (SQLite resolves them alike)", async (t) => {
-  const { project, migrations } = await oneMigration(t, `${BASE}
-CREATE INDEX t_name ON t (name, status);`);
+  const { project, migrations } = await oneMigration(
+    t,
+    `${BASE}
+CREATE INDEX t_name ON t (name, status);`,
+  );
   const db = new Database(project.databasePath("legacy.db"));
   t.after(() => db.close());
   db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT CHECK (status IN ('Open', 'Closed')), amount NUMERIC(10,2) DEFAULT X'0A', name TEXT COLLATE NOCASE);

@@ -152,7 +152,10 @@ await describeEachDriver("the drift catalogue", (h) => {
     if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);
     const dir = makeTempDir(t);
-    for (const [label, script] of [["as migrations build it", SCHEMA], ["spelled differently", SAME_SCHEMA_SPELLED_DIFFERENTLY]] as const) {
+    for (const [label, script] of [
+      ["as migrations build it", SCHEMA],
+      ["spelled differently", SAME_SCHEMA_SPELLED_DIFFERENTLY],
+    ] as const) {
       const db = await withScript(h, dir, label, script);
       try {
         const result = baselineDatabase(db.manager(migrations), 2);

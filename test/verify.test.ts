@@ -84,13 +84,19 @@ await describeEachDriver("verifySchema", (h) => {
 
       db.exec("DROP INDEX idx_contacts_username");
       const before = databaseState(db);
-      assert.throws(() => db.migrate(migrations, { logger, verifySchema }), (error: unknown) => {
-        assert.ok(error instanceof SchemaDriftError);
-        assert.equal(error.code, "SCHEMA_DRIFT");
-        assert.equal(error.version, latestVersion);
-        assert.deepEqual(error.differences.map((d) => d.name), ["idx_contacts_username"]);
-        return true;
-      });
+      assert.throws(
+        () => db.migrate(migrations, { logger, verifySchema }),
+        (error: unknown) => {
+          assert.ok(error instanceof SchemaDriftError);
+          assert.equal(error.code, "SCHEMA_DRIFT");
+          assert.equal(error.version, latestVersion);
+          assert.deepEqual(
+            error.differences.map((d) => d.name),
+            ["idx_contacts_username"],
+          );
+          return true;
+        },
+      );
       assert.deepEqual(databaseState(db), before);
     }));
 
@@ -170,7 +176,14 @@ test("readSchemaSnapshot reads the same snapshot through every driver available 
   if (snapshots.length < 2) return void t.skip(`only ${snapshots.map((entry) => entry.driver).join("") || "no driver"} can run here; nothing to compare with`);
   const [first, ...others] = snapshots;
   const read = first!.snapshot as { tables: Array<{ name: string; columns: unknown[] }>; indexes: unknown[]; triggers: unknown[]; views: unknown[] };
-  assert.deepEqual(read.tables.map((table) => [table.name, table.columns.length]), [["events", 3], ["owners", 2], ["pets", 5]]);
+  assert.deepEqual(
+    read.tables.map((table) => [table.name, table.columns.length]),
+    [
+      ["events", 3],
+      ["owners", 2],
+      ["pets", 5],
+    ],
+  );
   assert.deepEqual([read.indexes.length, read.triggers.length, read.views.length], [1, 1, 1]);
   // Read through each library, yet every field the same: PRAGMA rows have one shape and integers are numbers everywhere.
   for (const other of others) assert.deepEqual(other.snapshot, first!.snapshot, `${other.driver} reads another snapshot than ${first!.driver}`);

@@ -24,15 +24,31 @@ await describeEachDriver("whole-run transaction", (h) => {
     );
     assert.deepEqual(db.tableNames(), [], "neither the migrations' tables nor the history table survive");
     assert.equal(db.userVersion(), 0);
-    assert.equal(events.some((event) => event.type === "migrated"), false, "nothing is reported as migrated when the run rolled back");
+    assert.equal(
+      events.some((event) => event.type === "migrated"),
+      false,
+      "nothing is reported as migrated when the run rolled back",
+    );
 
     const partial = manager.up({ to: 2, transaction: "all" });
-    assert.deepEqual(partial.steps.map((step) => step.version), [1, 2]);
-    assert.deepEqual(manager.history().map((row) => row.version), [1, 2]);
+    assert.deepEqual(
+      partial.steps.map((step) => step.version),
+      [1, 2],
+    );
+    assert.deepEqual(
+      manager.history().map((row) => row.version),
+      [1, 2],
+    );
     assert.equal(db.userVersion(), 2);
-    assert.deepEqual(db.rows("SELECT name FROM authors").map((row) => row.name), ["Ursula"]);
+    assert.deepEqual(
+      db.rows("SELECT name FROM authors").map((row) => row.name),
+      ["Ursula"],
+    );
 
-    assert.throws(() => manager.up({ transaction: "all" }), (error: unknown) => (error as StepwiseError).code === "MIGRATION_FAILED");
+    assert.throws(
+      () => manager.up({ transaction: "all" }),
+      (error: unknown) => (error as StepwiseError).code === "MIGRATION_FAILED",
+    );
     assert.equal(manager.currentVersion(), 2, "the failed run left the earlier, separately committed run alone");
     assert.deepEqual(db.tableNames(), ["authors", "books", "schema_migrations"]);
 
@@ -60,7 +76,11 @@ await describeEachDriver("whole-run transaction", (h) => {
 
     manager.up({ to: 2 });
     const rest = manager.up({ transaction: "all" });
-    assert.deepEqual(rest.steps.map((step) => step.version), [3], "an applied transaction: false migration is no obstacle");
+    assert.deepEqual(
+      rest.steps.map((step) => step.version),
+      [3],
+      "an applied transaction: false migration is no obstacle",
+    );
     assert.equal(manager.currentVersion(), 3);
   });
 });

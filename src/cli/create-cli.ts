@@ -148,8 +148,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
   const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
-  const driverOf = (flags: GlobalFlags): CliDriverName =>
-    flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
+  const driverOf = (flags: GlobalFlags): CliDriverName => flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
@@ -285,38 +284,41 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
   refuseBareRepeat(up, "backup", "--backup [dir]");
   up.action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
-      quietEvents = Boolean(options.json);
-      const to = options.to === undefined ? {} : { to: options.to };
-      if (options.dryRun) {
-        await withManager(command, "read", async (manager) => {
-          const { rehearsal } = rehearseUp(manager, to);
-          progressDisplay.clear();
-          if (options.json) printJson(rehearsal);
-          else print(formatRehearsal(rehearsal, palette));
-          if (!rehearsal.ok) exitCode = 1;
-        });
-        return;
-      }
-      await withManager(
-        command,
-        "write",
-        async (manager, databasePath) => {
-          const backup = options.backup === undefined ? undefined : {
-            directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
-            keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
-          };
-          if (!backup) return printResult(manager.up(to), Boolean(options.json));
-          backupMethod = chooseBackupMethod(manager);
-          const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
-          // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
-          printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
-        },
-        (manager) => {
-          manager.planUp(to);
-          if (options.backup !== undefined) chooseBackupMethod(manager);
-        },
-      );
-    });
+    quietEvents = Boolean(options.json);
+    const to = options.to === undefined ? {} : { to: options.to };
+    if (options.dryRun) {
+      await withManager(command, "read", async (manager) => {
+        const { rehearsal } = rehearseUp(manager, to);
+        progressDisplay.clear();
+        if (options.json) printJson(rehearsal);
+        else print(formatRehearsal(rehearsal, palette));
+        if (!rehearsal.ok) exitCode = 1;
+      });
+      return;
+    }
+    await withManager(
+      command,
+      "write",
+      async (manager, databasePath) => {
+        const backup =
+          options.backup === undefined
+            ? undefined
+            : {
+                directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
+                keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
+              };
+        if (!backup) return printResult(manager.up(to), Boolean(options.json));
+        backupMethod = chooseBackupMethod(manager);
+        const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
+        // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
+        printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
+      },
+      (manager) => {
+        manager.planUp(to);
+        if (options.backup !== undefined) chooseBackupMethod(manager);
+      },
+    );
+  });
 
   program
     .command("down")

@@ -41,7 +41,10 @@ export function collectDatabaseInfo(manager: SyncMigrationManager<unknown>, path
   const file = manager.driver.filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
-  const last = manager.history().filter((row) => row.state === "applied").at(-1);
+  const last = manager
+    .history()
+    .filter((row) => row.state === "applied")
+    .at(-1);
   return {
     path,
     sizeBytes: file === null ? 0 : statSync(file).size,

@@ -30,7 +30,7 @@ function assertNodeSqliteRuntime(): void {
       driver: "node-sqlite",
       runtime: runtimeName(),
       required: `node >= ${needMajor}.${needMinor}`,
-      hint: isBun ? 'Under Bun use --driver bun-sqlite.' : `Run stepwise with Node ${needMajor}.${needMinor} or newer, or choose another driver with --driver.`,
+      hint: isBun ? "Under Bun use --driver bun-sqlite." : `Run stepwise with Node ${needMajor}.${needMinor} or newer, or choose another driver with --driver.`,
     });
   }
 }
@@ -84,17 +84,12 @@ function readQuietFile(file: string, operation: string): Uint8Array {
 /** Every driver the CLI supports, each loaded only when chosen. */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
   "better-sqlite3": async (_operation, mode) => {
-    const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
-      Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
-    );
+    const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () => Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]));
     return connectBetterSqlite3({ Database, MigrationManager }, mode);
   },
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
-    const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([
-      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>,
-      import("../drivers/node-sqlite.js"),
-    ]);
+    const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
     return (file, _exists, options) => {
       const db = new DatabaseSync(file);
       return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };

@@ -46,21 +46,16 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette): string 
 /** `verify`: a pass line, or one line per drift. */
 export function formatVerification(verification: SchemaVerification, palette: Palette): string {
   if (verification.ok) return palette.green(`Schema verification passed: the schema is what migrations 1..${verification.version} build.`);
-  return [
-    palette.red(`Schema drift: the schema differs from what migrations 1..${verification.version} build:`),
-    ...verification.drift.map((line) => `  - ${line}`),
-  ].join("\n");
+  return [palette.red(`Schema drift: the schema differs from what migrations 1..${verification.version} build:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
 }
 
 /** `baseline`: what was recorded, and the differences when forced. */
 export function formatBaseline(result: BaselineResult, palette: Palette): string {
   const recorded = `Recorded migrations 1..${result.version} as applied without running them; "up" continues from ${result.version + 1}.`;
   if (!result.forced) return palette.green(`The schema matches migrations 1..${result.version}. ${recorded}`);
-  return [
-    palette.yellow(`Forced: the schema does NOT match migrations 1..${result.version}, and they were recorded anyway (--force):`),
-    ...result.drift.map((line) => `  - ${line}`),
-    recorded,
-  ].join("\n");
+  return [palette.yellow(`Forced: the schema does NOT match migrations 1..${result.version}, and they were recorded anyway (--force):`), ...result.drift.map((line) => `  - ${line}`), recorded].join(
+    "\n",
+  );
 }
 
 /** `restore`: where the database came from and where the replaced one went. */
@@ -69,7 +64,11 @@ export function formatRestore(result: RestoreResult, palette: Palette): string {
   if (result.previous) lines.push(`The database it replaced was saved as ${result.previous.path}.`);
   if (result.setAside) lines.push(`The file it replaced was not a readable database; its bytes were kept as ${result.setAside}.`);
   if (result.foreignReasons.length > 0) {
-    lines.push(palette.yellow(`Forced: the backup's history does not match this app's migrations (${result.foreignReasons.length} difference${result.foreignReasons.length === 1 ? "" : "s"}, see --json); "up" may refuse it.`));
+    lines.push(
+      palette.yellow(
+        `Forced: the backup's history does not match this app's migrations (${result.foreignReasons.length} difference${result.foreignReasons.length === 1 ? "" : "s"}, see --json); "up" may refuse it.`,
+      ),
+    );
   }
   return lines.join("\n");
 }

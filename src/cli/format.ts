@@ -26,7 +26,6 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-
 /** `status` as a table. */
 export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
   const lines = [
@@ -40,7 +39,9 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     const name = row.name.padEnd(nameWidth);
     switch (row.state) {
       case "applied":
-        lines.push(`  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`);
+        lines.push(
+          `  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`,
+        );
         break;
       case "pending":
         lines.push(`  ${palette.yellow("·")} ${formatVersion(row.version)} ${name}  ${palette.yellow("pending")}`);

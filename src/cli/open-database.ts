@@ -49,7 +49,11 @@ interface NativeConnection {
 }
 
 /** Opens the native connection (`file` is the database or `:memory:`) and makes a manager on it. */
-export type DriverConnect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
+export type DriverConnect = <R extends MigrationRegistry>(
+  file: string,
+  exists: boolean,
+  options: OpenDatabaseOptions<R>,
+) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
 
 /**
  * Checks the runtime and loads a driver's library, touching no file, and returns how to open a

@@ -30,11 +30,7 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly driver: (command: Command) => CliDriverName;
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
-  readonly withManager: <T>(
-    command: Command,
-    mode: "read" | "write",
-    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
-  ) => Promise<Awaited<T>>;
+  readonly withManager: <T>(command: Command, mode: "read" | "write", action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T) => Promise<Awaited<T>>;
   /** A fresh in-memory connection of the chosen driver's library, through which restore opens files; the caller closes it. */
   readonly scratchDriver: (command: Command) => Promise<{ readonly driver: SyncDriver; close(): void }>;
 }

@@ -146,10 +146,7 @@ export class DriverCapabilityError extends StepwiseError {
   readonly operation: string;
 
   constructor(fields: { driver: string; capability: DriverCapability; operation: string }) {
-    super(
-      "DRIVER_CAPABILITY_MISSING",
-      `${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.`,
-    );
+    super("DRIVER_CAPABILITY_MISSING", `${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.`);
     this.driver = fields.driver;
     this.capability = fields.capability;
     this.operation = fields.operation;

@@ -88,11 +88,7 @@ export class RegistryInvalidError extends StepwiseError {
   readonly problems: readonly RegistryProblem[];
 
   constructor(problems: readonly RegistryProblem[]) {
-    super(
-      "REGISTRY_INVALID",
-      `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` +
-        `Regenerate it with "stepwise gen" instead of editing it by hand.`,
-    );
+    super("REGISTRY_INVALID", `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` + `Regenerate it with "stepwise gen" instead of editing it by hand.`);
     this.problems = problems;
   }
 }
@@ -283,14 +279,7 @@ export class HistoryRowMissingError extends StepwiseError {
   /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
   readonly restoredStartedRow: boolean;
 
-  constructor(fields: {
-    table: string;
-    version: number;
-    operation: HistoryRowOperation;
-    file?: string | null;
-    direction?: MigrationDirection | null;
-    restoredStartedRow?: boolean;
-  }) {
+  constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
     const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
     const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
     super(
@@ -360,8 +349,7 @@ export class IrreversibleMigrationError extends StepwiseError {
   constructor(version: number, file: string) {
     super(
       "IRREVERSIBLE_MIGRATION",
-      `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n` +
-        `Choose a target above ${version}, or add a down to that migration.`,
+      `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n` + `Choose a target above ${version}, or add a down to that migration.`,
     );
     this.version = version;
     this.file = file;
@@ -388,21 +376,12 @@ export class MigrationFailedError extends StepwiseError {
   /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
   readonly backupPath: string | null;
 
-  constructor(fields: {
-    version: number;
-    file: string;
-    direction: MigrationDirection;
-    cause: unknown;
-    rolledBack: boolean;
-    backupPath?: string | null;
-  }) {
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; cause: unknown; rolledBack: boolean; backupPath?: string | null }) {
     const reason = describeThrownValue(fields.cause);
     super(
       "MIGRATION_FAILED",
       `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
-        (fields.rolledBack
-          ? `It was rolled back; the database is as it was before this migration.`
-          : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        (fields.rolledBack ? `It was rolled back; the database is as it was before this migration.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -573,14 +552,14 @@ export class DatabasePathInvalidError extends StepwiseError {
           : problem === "too-long"
             ? `the database path ${path} is longer than the file system allows`
             : problem === "directory"
-          ? `${path} is a folder, not a database file`
-          : problem === "not-a-file"
-            ? `${path} is a device, pipe or socket, not a database file`
-            : problem === "unsupported-url"
-            ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
-            : problem === "symlink-loop"
-            ? `the folders on the way to ${path} form a symbolic link loop`
-            : `a part of ${path} above the file is not a folder`;
+              ? `${path} is a folder, not a database file`
+              : problem === "not-a-file"
+                ? `${path} is a device, pipe or socket, not a database file`
+                : problem === "unsupported-url"
+                  ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+                  : problem === "symlink-loop"
+                    ? `the folders on the way to ${path} form a symbolic link loop`
+                    : `a part of ${path} above the file is not a folder`;
     super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
     this.path = path;
     this.problem = problem;
@@ -588,15 +567,7 @@ export class DatabasePathInvalidError extends StepwiseError {
 }
 
 /** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
-export type BatchKeyProblem =
-  | "no-such-table"
-  | "no-such-column"
-  | "no-rowid"
-  | "null-key"
-  | "duplicate-key"
-  | "not-increasing"
-  | "unsafe-integer"
-  | "invalid-key";
+export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | "null-key" | "duplicate-key" | "not-increasing" | "unsafe-integer" | "invalid-key";
 
 /**
  * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or
@@ -616,16 +587,7 @@ export class BatchKeyError extends StepwiseError {
   readonly version: number | null;
   readonly file: string | null;
 
-  constructor(fields: {
-    table: string;
-    key: string;
-    problem: BatchKeyProblem;
-    detail: string;
-    columns?: readonly string[];
-    value?: unknown;
-    version?: number | null;
-    file?: string | null;
-  }) {
+  constructor(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version?: number | null; file?: string | null }) {
     const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
     super(
       "BATCH_KEY_INVALID",
@@ -750,11 +712,7 @@ export class BackupFolderUnwritableError extends StepwiseError {
 
   /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
   constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
-    super(
-      "BACKUP_FOLDER_UNWRITABLE",
-      `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
-      { cause },
-    );
+    super("BACKUP_FOLDER_UNWRITABLE", `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`, { cause });
     this.directory = directory;
     this.systemCode = systemCode;
   }
@@ -781,11 +739,13 @@ export class ForeignBackupError extends StepwiseError {
   readonly reasons: readonly ForeignBackupReason[];
 
   constructor(file: string, reasons: readonly ForeignBackupReason[]) {
-    const lines = reasons.slice(0, 10).map((reason) =>
-      reason.kind === "unknown-version"
-        ? `migration ${reason.version} (${reason.backup}) is not in this app's registry`
-        : `migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
-    );
+    const lines = reasons
+      .slice(0, 10)
+      .map((reason) =>
+        reason.kind === "unknown-version"
+          ? `migration ${reason.version} (${reason.backup}) is not in this app's registry`
+          : `migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
+      );
     super(
       "BACKUP_FOREIGN",
       `${file} does not hold this app's migrations:\n` +
@@ -852,11 +812,7 @@ export class DatabaseFolderMissingError extends StepwiseError {
   readonly folder: string;
 
   constructor(databasePath: string, folder: string) {
-    super(
-      "DATABASE_FOLDER_MISSING",
-      `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` +
-        `Check --db, or create the folder first (mkdir -p "${folder}").`,
-    );
+    super("DATABASE_FOLDER_MISSING", `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` + `Check --db, or create the folder first (mkdir -p "${folder}").`);
     this.databasePath = databasePath;
     this.folder = folder;
   }
@@ -968,10 +924,7 @@ export class DriverUnknownError extends StepwiseError {
   readonly validDrivers: readonly string[];
 
   constructor(fields: { driver: string; source: string; validDrivers: readonly string[] }) {
-    super(
-      "DRIVER_UNKNOWN",
-      `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`,
-    );
+    super("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`);
     this.driver = fields.driver;
     this.source = fields.source;
     this.validDrivers = fields.validDrivers;
@@ -1020,10 +973,7 @@ export class DriverRuntimeUnsupportedError extends StepwiseError {
   readonly required: string;
 
   constructor(fields: { driver: string; runtime: string; required: string; hint: string }) {
-    super(
-      "DRIVER_RUNTIME_UNSUPPORTED",
-      `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`,
-    );
+    super("DRIVER_RUNTIME_UNSUPPORTED", `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`);
     this.driver = fields.driver;
     this.runtime = fields.runtime;
     this.required = fields.required;

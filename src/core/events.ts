@@ -38,9 +38,7 @@ export function describeEvent(event: MigrationEvent): string {
     case "skipped":
       return `skipped ${formatMigrationLabel(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
     case "nothing-pending":
-      return event.direction === "up"
-        ? `nothing to apply: the database is at version ${event.currentVersion}`
-        : `nothing to revert: the database is at version ${event.currentVersion}`;
+      return event.direction === "up" ? `nothing to apply: the database is at version ${event.currentVersion}` : `nothing to revert: the database is at version ${event.currentVersion}`;
     case "progress":
       return `${formatMigrationLabel(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
     case "backed-up":

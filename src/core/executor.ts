@@ -51,20 +51,7 @@ import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { requireCapabilities, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import {
-  begin,
-  changeCounter,
-  commit,
-  exec,
-  inTransaction,
-  lockHolders,
-  query,
-  queryValue,
-  rollbackQuietly,
-  sleep,
-  type OwnerLockHandle,
-  type Step,
-} from "./step.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, DownOptions, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -125,7 +112,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *up(options: UpOptions = {}): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "up");
     return yield* this.withConnectionSettings(
-      (function* (this: Executor<R>): Step<MigrationResult> {
+      function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
         const replan: Replan<R[number]> = (applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to });
         return yield* this.waitWhileAnotherProcessMigrates(
@@ -136,7 +123,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
-      }).call(this),
+      }.call(this),
     );
   }
 
@@ -144,7 +131,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *down(options: DownOptions = {}): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "down");
     return yield* this.withConnectionSettings(
-      (function* (this: Executor<R>): Step<MigrationResult> {
+      function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
         const replan: Replan<R[number]> = (applied) => planDown(this.migrations as readonly R[number][], applied, options);
         return yield* this.waitWhileAnotherProcessMigrates(
@@ -153,7 +140,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
-      }).call(this),
+      }.call(this),
     );
   }
 
@@ -161,7 +148,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *reset(): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "reset");
     yield* this.withConnectionSettings(
-      (function* (this: Executor<R>): Step<void> {
+      function* (this: Executor<R>): Step<void> {
         const restoreForeignKeys = yield* this.switchOffForeignKeys();
         try {
           yield* this.beginImmediate();
@@ -178,7 +165,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         } finally {
           if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
         }
-      }).call(this),
+      }.call(this),
     );
     return yield* this.up();
   }
@@ -313,10 +300,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Whether a recorded owner still runs: its owner lock when the driver can probe it, else its pid. */
   *assessOwner(owner: ReturnType<typeof parseMigrationOwner>): Step<ReturnType<typeof assessMigrationOwner>> {
-    const lock =
-      owner?.lockFile && this.settings.capabilities.fileLocking
-        ? ((yield { op: "probeOwnerLock", fileName: owner.lockFile }) as "held" | "free" | "unknown")
-        : null;
+    const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? ((yield { op: "probeOwnerLock", fileName: owner.lockFile }) as "held" | "free" | "unknown") : null;
     return assessMigrationOwner(owner, lock);
   }
 
@@ -544,12 +528,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * The error for a body after which our savepoint is gone. Rolls back first, because only then does
    * the commit witness tell whether the migration committed anything.
    */
-  private *escapedOrFailed(
-    entry: R[number],
-    direction: MigrationDirection,
-    failure: { readonly cause: unknown } | null,
-    judgeCommitted: Step<EscapedCommit>,
-  ): Step<StepwiseError> {
+  private *escapedOrFailed(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, judgeCommitted: Step<EscapedCommit>): Step<StepwiseError> {
     // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.
     const replacedTransaction = yield* inTransaction();
     yield* rollbackQuietly();

@@ -223,11 +223,7 @@ export class HistoryStore {
    *   removed it while the migration ran, and recording nothing would let the next plan run it again.
    */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [
-      appliedAt,
-      durationMs,
-      version,
-    ]);
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [appliedAt, durationMs, version]);
     this.assertChanged(result.changes, version, "mark-applied");
   }
 

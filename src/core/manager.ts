@@ -11,15 +11,7 @@ import { runSync } from "./runners.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import {
-  DEFAULT_BUSY_TIMEOUT_MS,
-  type DownOptions,
-  type ManagerPlanUpOptions,
-  type MigrateOptions,
-  type MigrationManagerProps,
-  type MigrationResult,
-  type UpOptions,
-} from "./options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 
 /**
  * Applies and reverts the migrations of a generated registry on one connection of a sync driver.

@@ -55,9 +55,7 @@ export interface ManagerPlanUpOptions<V extends number = number> {
 }
 
 /** Options for `MigrationManager.down`: a number of steps or a target version, never both. */
-export type DownOptions<V extends number = number> =
-  | { readonly steps?: number; readonly to?: undefined }
-  | { readonly to: V | 0; readonly steps?: undefined };
+export type DownOptions<V extends number = number> = { readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined };
 
 /** One migration that ran. */
 export interface AppliedStep {

@@ -62,9 +62,7 @@ export interface PlanUpOptions {
 }
 
 /** Options for {@link planDown}: a number of steps or a target version, never both. */
-export type PlanDownOptions =
-  | { readonly steps?: number; readonly to?: undefined }
-  | { readonly to: number; readonly steps?: undefined };
+export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
 /** How many migrations `down` reverts when given no options. */
 export const DEFAULT_DOWN_STEPS = 1;
@@ -157,10 +155,7 @@ export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: reado
 }
 
 /** Like {@link verifyHistoryOrThrow}, but returns the error instead of throwing it. */
-export function findHistoryProblem(
-  registry: MigrationRegistry,
-  applied: readonly AppliedMigrationKey[],
-): StepwiseError | null {
+export function findHistoryProblem(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): StepwiseError | null {
   const latest = registry.length;
   if (isCleanPrefix(registry, applied)) return null;
   // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
@@ -225,11 +220,7 @@ function isCleanPrefix(registry: MigrationRegistry, applied: readonly AppliedMig
  *
  * @throws InvalidTargetError when `to` is not a version of the registry, or is below the current one.
  */
-export function planUp<E extends MigrationEntry>(
-  registry: readonly E[],
-  applied: readonly AppliedMigrationKey[],
-  options: PlanUpOptions = {},
-): MigrationPlan<E> {
+export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanUpOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   const latest = registry.length;
   const target = options.to ?? latest;
@@ -237,10 +228,7 @@ export function planUp<E extends MigrationEntry>(
     throw new InvalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   }
   if (target < current) {
-    throw new InvalidTargetError(
-      target,
-      `The database is already at version ${current}, past ${target}. To go back, run down with to=${target}.`,
-    );
+    throw new InvalidTargetError(target, `The database is already at version ${current}, past ${target}. To go back, run down with to=${target}.`);
   }
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
@@ -252,11 +240,7 @@ export function planUp<E extends MigrationEntry>(
  * @throws IrreversibleMigrationError before anything runs, when a step has no down.
  * @throws InvalidTargetError when the target is out of range.
  */
-export function planDown<E extends MigrationEntry>(
-  registry: readonly E[],
-  applied: readonly AppliedMigrationKey[],
-  options: PlanDownOptions = {},
-): MigrationPlan<E> {
+export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanDownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
@@ -264,9 +248,7 @@ export function planDown<E extends MigrationEntry>(
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
       throw new InvalidTargetError(
         target,
-        target > current
-          ? `The database is at version ${current}, below ${target}. To go forward, run up with to=${target}.`
-          : `Invalid target ${target}: use a version from 0 to ${current}.`,
+        target > current ? `The database is at version ${current}, below ${target}. To go forward, run up with to=${target}.` : `Invalid target ${target}: use a version from 0 to ${current}.`,
       );
     }
   } else {
@@ -275,10 +257,7 @@ export function planDown<E extends MigrationEntry>(
       throw new InvalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
     }
     if (steps > current) {
-      throw new InvalidTargetError(
-        current - steps,
-        `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`,
-      );
+      throw new InvalidTargetError(current - steps, `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`);
     }
     target = current - steps;
   }
@@ -321,13 +300,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
     const row = byVersion.get(entry.version);
-    const state: MigrationState = !row
-      ? "pending"
-      : row.state === "started"
-        ? "incomplete"
-        : row.checksum !== entry.checksum
-          ? "changed"
-          : "applied";
+    const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : row.checksum !== entry.checksum ? "changed" : "applied";
     return {
       version: entry.version,
       name: entry.name,

@@ -59,12 +59,7 @@ export function createProgressReporter(options: ProgressReporterOptions): (done:
 }
 
 /** Builds the context a TypeScript migration receives. */
-export function createMigrationContext(
-  db: Database,
-  entry: MigrationEntry,
-  direction: MigrationDirection,
-  progress: (done: number, total: number | null) => void,
-): MigrationContext {
+export function createMigrationContext(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext {
   const origin: BatchOrigin = { version: entry.version, file: entry.file };
   return {
     version: entry.version,
@@ -136,9 +131,8 @@ function walkBatches<Row extends Record<string, unknown>>(
     // no row, and a key shared across a batch boundary would skip the rows after the first.
     const nulls = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`).get(...params) as { n: number | bigint }).n);
     if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
-    const repeated = db
-      .prepare(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`)
-      .get(...params) as { value: unknown; n: number | bigint } | undefined;
+    const repeated = db.prepare(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`).get(...params) as
+      { value: unknown; n: number | bigint } | undefined;
     if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
   }
 
@@ -147,9 +141,8 @@ function walkBatches<Row extends Record<string, unknown>>(
   // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
   // does, collation included, so every row the walk would reach is at or below it.
   // Read as text too: a driver's integers are numbers, which round beyond 2^53.
-  const boundRow = db
-    .prepare(`SELECT max(${resolved.sql}) AS bound, typeof(max(${resolved.sql})) AS type, CAST(max(${resolved.sql}) AS TEXT) AS text FROM ${table} WHERE ${where}`)
-    .get(...params) as { bound: unknown; type: string; text: string | null } | undefined;
+  const boundRow = db.prepare(`SELECT max(${resolved.sql}) AS bound, typeof(max(${resolved.sql})) AS type, CAST(max(${resolved.sql}) AS TEXT) AS text FROM ${table} WHERE ${where}`).get(...params) as
+    { bound: unknown; type: string; text: string | null } | undefined;
   const bound = boundRow === undefined || boundRow.bound === null ? null : boundRow.type === "integer" && boundRow.text !== null ? exactInteger(boundRow.text) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
   const first = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);

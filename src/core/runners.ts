@@ -69,7 +69,11 @@ function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: fal
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
-      if (cause !== undefined) recordNativeError(error, classifySafely((value) => driver.classifyError(value), cause));
+      if (cause !== undefined)
+        recordNativeError(
+          error,
+          classifySafely((value) => driver.classifyError(value), cause),
+        );
     }
     throw error;
   }
@@ -123,10 +127,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (!async && isThenable(result)) {
     result.then(undefined, () => undefined);
-    throw new AsyncInSyncRunnerError(
-      direction,
-      `${direction} returned a promise; migrations must be synchronous with the ${driver.name} driver, because its transactions cannot span an await`,
-    );
+    throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise; migrations must be synchronous with the ${driver.name} driver, because its transactions cannot span an await`);
   }
   return result;
 }

@@ -38,13 +38,19 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
 
 /** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
 export function kindOfSqliteCode(code: string): ErrorKind {
-  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") ? "locked"
-    : code.startsWith("SQLITE_FULL") ? "full"
-    : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM") ? "readonly"
-    : code === "SQLITE_NOTADB" ? "notadb"
-    : code.startsWith("SQLITE_CORRUPT") ? "corrupt"
-    : code.startsWith("SQLITE_CANTOPEN") ? "cantopen"
-    : "other";
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
+    ? "locked"
+    : code.startsWith("SQLITE_FULL")
+      ? "full"
+      : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")
+        ? "readonly"
+        : code === "SQLITE_NOTADB"
+          ? "notadb"
+          : code.startsWith("SQLITE_CORRUPT")
+            ? "corrupt"
+            : code.startsWith("SQLITE_CANTOPEN")
+              ? "cantopen"
+              : "other";
 }
 
 function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string): unknown {
@@ -63,11 +69,7 @@ function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string)
     );
   }
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
-    return new DatabaseUnusableError(
-      `The database cannot be written (${code}): the file or its folder is read-only, or this process lacks permission. Nothing was changed.`,
-      code,
-      error,
-    );
+    return new DatabaseUnusableError(`The database cannot be written (${code}): the file or its folder is read-only, or this process lacks permission. Nothing was changed.`, code, error);
   }
   if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
   if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") {

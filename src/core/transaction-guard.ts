@@ -25,7 +25,7 @@
  * database file.
  */
 import type { EscapedCommit } from "./errors.js";
-import { changeCounter, exec, inTransaction, queryOne, queryValue, run, type Step } from "./step.js";
+import { changeCounter, exec, inTransaction, queryValue, run, type Step } from "./step.js";
 
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -137,12 +137,7 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
   try {
     if (yield* witnessWasCommitted(witness, token)) return "yes";
     const now = yield* readTransactionStart();
-    if (
-      now.schemaVersion !== start.schemaVersion ||
-      now.userVersion !== start.userVersion ||
-      now.applicationId !== start.applicationId ||
-      now.journalMode !== start.journalMode
-    ) {
+    if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion || now.applicationId !== start.applicationId || now.journalMode !== start.journalMode) {
       return "yes";
     }
     if ((yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
@@ -213,7 +208,5 @@ export function* releaseBodySavepoint(name: string): Step<boolean> {
  */
 export function isAutomaticRollbackError(sqliteCode: string | null): boolean {
   if (sqliteCode === null) return false;
-  return ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_NOMEM", "SQLITE_INTERRUPT"].some(
-    (code) => sqliteCode === code || sqliteCode.startsWith(`${code}_`),
-  );
+  return ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_NOMEM", "SQLITE_INTERRUPT"].some((code) => sqliteCode === code || sqliteCode.startsWith(`${code}_`));
 }

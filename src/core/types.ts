@@ -44,10 +44,7 @@ export interface MigrationContext {
    * each batch and reports progress after it. It runs inside the migration's transaction; in a
    * `transaction: false` migration each batch gets its own. See `BatchOptions` in `progress.ts`.
    */
-  forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(
-    options: BatchOptions,
-    handle: (rows: Row[]) => void,
-  ): BatchSummary;
+  forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: (rows: Row[]) => void): BatchSummary;
 }
 
 /** Which rows {@link MigrationContext.forEachBatch} walks, and how many at a time. */
@@ -103,9 +100,7 @@ export interface MigrationDefinition<Db = MigrationConnection> {
   readonly disableForeignKeys?: boolean;
 }
 
-type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown>
-  ? "a migration function must be synchronous: a sync driver's transactions cannot span an await"
-  : F;
+type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown> ? "a migration function must be synchronous: a sync driver's transactions cannot span an await" : F;
 
 /**
  * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check

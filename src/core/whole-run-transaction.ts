@@ -39,10 +39,7 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
 }
 
 /** The first step that cannot run inside a whole-run transaction, or `null` when all can. */
-export function findWholeRunObstacle(
-  steps: readonly MigrationEntry[],
-  foreignKeysEnforced: boolean,
-): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
+export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
   for (const entry of steps) {
     if (!entry.transaction) return { entry, obstacle: "transaction-false" };
     if (entry.disableForeignKeys && foreignKeysEnforced) return { entry, obstacle: "foreign-keys-off" };

@@ -133,7 +133,13 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
   };
   if (capabilities.snapshot) {
     driver.snapshot = () =>
-      snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: (sql) => all(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction: isInTransaction });
+      snapshotOfConnection({
+        name: "libsql",
+        exec: (sql) => void db.exec(sql),
+        query: (sql) => all(sql, []),
+        queryOnly: () => Number(value("PRAGMA query_only")) === 1,
+        inTransaction: isInTransaction,
+      });
     driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
   }
   return driver;

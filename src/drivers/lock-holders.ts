@@ -37,9 +37,7 @@ export function findLockHolders(databasePath: string): LockHolder[] {
     const lock = match[1]!.toUpperCase() === "WRITE" ? "write" : "read";
     if (byPid.get(pid) !== "write") byPid.set(pid, lock);
   }
-  return [...byPid]
-    .map(([pid, lock]) => ({ pid, lock, command: readCommandLine(pid) }))
-    .sort((a, b) => (a.lock === b.lock ? a.pid - b.pid : a.lock === "write" ? -1 : 1));
+  return [...byPid].map(([pid, lock]) => ({ pid, lock, command: readCommandLine(pid) })).sort((a, b) => (a.lock === b.lock ? a.pid - b.pid : a.lock === "write" ? -1 : 1));
 }
 
 function readCommandLine(pid: number): string | null {

@@ -17,7 +17,17 @@ import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, sqliteCodeName, totalClassifier, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
+import {
+  classifySqliteError,
+  createBatchConnection,
+  holdSidecarLock,
+  probeSidecarLock,
+  runBodyOnConnection,
+  sqliteCodeName,
+  totalClassifier,
+  type BatchStatement,
+  type SidecarOpener,
+} from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -51,7 +61,11 @@ function inexactBeyondSafeIntegers(statement: StatementSync): BatchStatement {
   };
   return {
     get: (...params) => read(() => statement.get(...params), toNumbers),
-    all: (...params) => read(() => statement.all(...params), (rows) => rows.map(toNumbers)),
+    all: (...params) =>
+      read(
+        () => statement.all(...params),
+        (rows) => rows.map(toNumbers),
+      ),
   };
 }
 
@@ -229,7 +243,13 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     };
   } else if (capabilities.snapshot) {
     driver.snapshot = () =>
-      snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query: (sql) => driver.query(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction: () => driver.inTransaction() });
+      snapshotOfConnection({
+        name: "node-sqlite",
+        exec: (sql) => db.exec(sql),
+        query: (sql) => driver.query(sql, []),
+        queryOnly: () => Number(value("PRAGMA query_only")) === 1,
+        inTransaction: () => driver.inTransaction(),
+      });
     driver.openSnapshot = (bytes) =>
       openFileCopy(bytes, (file) => {
         const copy = new (db.constructor as DatabaseSyncConstructor)(file);

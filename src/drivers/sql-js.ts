@@ -283,7 +283,13 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
       const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
       const copyDriver = createSqlJsDriver(copy, capabilities);
       // Unlike the app's connection, the copy is ours to close.
-      return { ...copyDriver, close: () => { copyDriver.close!(); copy.close(); } };
+      return {
+        ...copyDriver,
+        close: () => {
+          copyDriver.close!();
+          copy.close();
+        },
+      };
     });
   }
   return driver;

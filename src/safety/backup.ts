@@ -80,11 +80,7 @@ export class InvalidBackupError extends StepwiseError {
   readonly reason: string;
 
   constructor(file: string, reason: string, cause?: unknown) {
-    super(
-      "BACKUP_INVALID",
-      `${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by "stepwise up --backup".`,
-      cause === undefined ? undefined : { cause },
-    );
+    super("BACKUP_INVALID", `${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by "stepwise up --backup".`, cause === undefined ? undefined : { cause });
     this.file = file;
     this.reason = reason;
   }
@@ -162,8 +158,7 @@ function listBackupsWithIdentity(directory: string, databaseName: string, identi
   if (!existsSync(directory)) return [];
   return readdirSync(directory)
     .map((name) => ({ name, parsed: parseBackupName(name) }))
-    .filter((item): item is { name: string; parsed: ParsedBackupName } =>
-      item.parsed !== null && item.parsed.databaseName === databaseName && (identity === null || item.parsed.identity === identity))
+    .filter((item): item is { name: string; parsed: ParsedBackupName } => item.parsed !== null && item.parsed.databaseName === databaseName && (identity === null || item.parsed.identity === identity))
     .filter(({ name }) => isRegularFile(path.join(directory, name)))
     .sort((a, b) => a.parsed.stamp.localeCompare(b.parsed.stamp) || a.parsed.counter - b.parsed.counter)
     .map(({ name, parsed }) => ({ path: path.join(directory, name), version: parsed.version, stamp: parsed.stamp }));
@@ -204,7 +199,7 @@ export function pruneBackups(directory: string, database: BackupDatabase, keep: 
 
 function pruneWithIdentity(directory: string, databaseName: string, identity: string, keep: number, justWritten: string | null): string[] {
   const backups = listBackupsWithIdentity(directory, databaseName, identity).filter((backup) => startsWithSqliteHeader(backup.path));
-  const written = justWritten === null ? null : backups.find((backup) => path.resolve(backup.path) === path.resolve(justWritten)) ?? null;
+  const written = justWritten === null ? null : (backups.find((backup) => path.resolve(backup.path) === path.resolve(justWritten)) ?? null);
   if (written === null) return deleteOldest(backups, keep);
   const others = backups.filter((backup) => backup !== written);
   const writtenKey = sortKeyOf(written);
@@ -484,7 +479,10 @@ function backupWriteError(error: unknown, driver: SyncDriver, directory: string,
   if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_FULL") || sqliteCode.startsWith("SQLITE_IOERR"))) || (errno !== null && NO_ROOM_ERRNOS.has(errno))) {
     return new BackupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(driver), cause: error });
   }
-  if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_CANTOPEN") || sqliteCode.startsWith("SQLITE_READONLY") || sqliteCode.startsWith("SQLITE_PERM"))) || (errno !== null && UNWRITABLE_ERRNOS.has(errno))) {
+  if (
+    (sqliteCode !== null && (sqliteCode.startsWith("SQLITE_CANTOPEN") || sqliteCode.startsWith("SQLITE_READONLY") || sqliteCode.startsWith("SQLITE_PERM"))) ||
+    (errno !== null && UNWRITABLE_ERRNOS.has(errno))
+  ) {
     return new BackupFolderUnwritableError(directory, systemCode, error);
   }
   return error;

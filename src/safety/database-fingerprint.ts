@@ -32,7 +32,9 @@ export function readValue(driver: SyncDriver, sql: string): unknown {
 export function fingerprintDatabase(driver: SyncDriver): DatabaseFingerprint {
   const read = (): DatabaseFingerprint => {
     const schemaHash = createHash("sha256");
-    const objects = driver.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name", []).map((row) => [row.type, row.name, row.tbl_name, row.sql] as [string, string, string, string | null]);
+    const objects = driver
+      .query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name", [])
+      .map((row) => [row.type, row.name, row.tbl_name, row.sql] as [string, string, string, string | null]);
     for (const row of objects) schemaHash.update(JSON.stringify(row));
     const contentHash = createHash("sha256");
     for (const [type, name, , sql] of objects) {

@@ -128,17 +128,10 @@ export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, optio
  * read transaction, or on a copy's driver (`runSync(readSchema(), copy)`).
  */
 export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapshot> {
-  const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables }))
-    .filter((row): row is SchemaObject & { sql: string } => row.sql !== null);
-  const tableFlags = new Map(
-    (yield* query<{ schema: string; name: string; wr: number; strict: number }>("PRAGMA table_list"))
-      .filter((row) => row.schema === "main")
-      .map((row) => [row.name, row]),
-  );
+  const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables })).filter((row): row is SchemaObject & { sql: string } => row.sql !== null);
+  const tableFlags = new Map((yield* query<{ schema: string; name: string; wr: number; strict: number }>("PRAGMA table_list")).filter((row) => row.schema === "main").map((row) => [row.name, row]));
   const sqlObjects = (type: string): SqlObjectSnapshot[] =>
-    kept
-      .filter((row) => row.type === type)
-      .map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
+    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
   const tables: TableSnapshot[] = [];
   for (const row of kept) {
     if (row.type === "table") tables.push(yield* readTable(row.name, row.sql, tableFlags.get(row.name)));
@@ -280,7 +273,10 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
     if (details.length > 0) differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "changed", details });
   }
   const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) =>
-    columns.filter((column) => other.has(column.name.toLowerCase())).map((column) => column.name).join(", ");
+    columns
+      .filter((column) => other.has(column.name.toLowerCase()))
+      .map((column) => column.name)
+      .join(", ");
   const tableDetails = compareAspects([
     ["column order", shared(before.columns, afterColumns), shared(after.columns, beforeColumns)],
     ["without rowid", String(before.withoutRowid), String(after.withoutRowid)],
@@ -319,9 +315,7 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
   const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
-  const detail = difference.details
-    .map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "→")}` : `${d.aspect} ${d.before} → ${d.after}`))
-    .join("; ");
+  const detail = difference.details.map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "→")}` : `${d.aspect} ${d.before} → ${d.after}`)).join("; ");
   if (wording === "change") {
     return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
   }

@@ -26,10 +26,7 @@ export interface SqlChecksumInput {
  * lowercase hex characters of SHA-256.
  */
 export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): string {
-  return createHash("sha256")
-    .update(`stepwise:${CHECKSUM_FORMAT_VERSION}:${kind}\0`)
-    .update(canonical)
-    .digest("hex");
+  return createHash("sha256").update(`stepwise:${CHECKSUM_FORMAT_VERSION}:${kind}\0`).update(canonical).digest("hex");
 }
 
 /**
@@ -88,8 +85,7 @@ export function canonicalizeSql(sql: string): string {
     let spaceBefore = false;
     if (pendingSpace && out.length > 0) {
       const previous = out[out.length - 1]!;
-      const joinsPunctuation =
-        SPACE_FREE_PUNCTUATION.has(previous) || SPACE_FREE_PUNCTUATION.has(token);
+      const joinsPunctuation = SPACE_FREE_PUNCTUATION.has(previous) || SPACE_FREE_PUNCTUATION.has(token);
       if (!joinsPunctuation) {
         out.push(" ");
         spaceBefore = true;

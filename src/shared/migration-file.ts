@@ -37,10 +37,7 @@ export interface MalformedMigrationFileName {
 
 /** What a file name in the migrations folder turned out to be. */
 export type MigrationFileNameResult =
-  | { readonly status: "migration"; readonly migration: ParsedMigrationFileName }
-  | { readonly status: "malformed"; readonly problem: MalformedMigrationFileName }
-  | { readonly status: "ignored" };
-
+  { readonly status: "migration"; readonly migration: ParsedMigrationFileName } | { readonly status: "malformed"; readonly problem: MalformedMigrationFileName } | { readonly status: "ignored" };
 
 /** The longest name `create` derives from a description, so file names stay readable. */
 export const MAX_GENERATED_NAME_LENGTH = 60;
@@ -129,7 +126,12 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   if (digits === "") {
     const name = toSnakeCaseName(trimTrailingNoise(afterLeading).replace(/\.sql$/i, ""));
     const example = `${formatVersion(1)}_${name || "add_index"}.sql`;
-    return malformed(fileName, `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`, null, null);
+    return malformed(
+      fileName,
+      `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`,
+      null,
+      null,
+    );
   }
   const asciiDigits = toAsciiDigits(digits);
   const parsedVersion = Number(asciiDigits);
@@ -232,12 +234,6 @@ export function toSnakeCaseName(description: string): string {
  * @example
  * formatMigrationFileName(7, "add_index", "sql"); // "007_add_index.sql"
  */
-export function formatMigrationFileName(
-  version: number,
-  name: string,
-  kind: MigrationKind,
-  width: number = DEFAULT_VERSION_WIDTH,
-): string {
+export function formatMigrationFileName(version: number, name: string, kind: MigrationKind, width: number = DEFAULT_VERSION_WIDTH): string {
   return `${formatVersion(version, width)}_${name}.${kind}`;
 }
-

@@ -16,7 +16,12 @@ export const KNOWN_FLAGS = ["transaction:false", "transaction:true", "foreign_ke
 
 /** What a `--` comment on a line of its own means. */
 export type MarkerComment =
-  | { readonly kind: "marker"; readonly direction: "up" | "down"; /** The text after the directive, flags and all. */ readonly rest: string; /** 0-based index of `rest` in the comment. */ readonly restIndex: number }
+  | {
+      readonly kind: "marker";
+      readonly direction: "up" | "down";
+      /** The text after the directive, flags and all. */ readonly rest: string;
+      /** 0-based index of `rest` in the comment. */ readonly restIndex: number;
+    }
   | { readonly kind: "unknown-directive"; readonly directive: string }
   | { readonly kind: "description"; readonly value: string }
   | {
@@ -46,7 +51,9 @@ export function classifyComment(text: string): MarkerComment {
     if (directive === "up" || directive === "down") {
       return { kind: "marker", direction: directive, rest: afterPrefix.slice(directive.length), restIndex: "-- migrate:".length + directive.length };
     }
-    const folded = foldLookalikes(directive).toLowerCase().replace(/[^a-z]/g, "");
+    const folded = foldLookalikes(directive)
+      .toLowerCase()
+      .replace(/[^a-z]/g, "");
     if (folded === "up" || folded === "down") {
       return { kind: "look-alike", intended: `-- migrate:${folded}`, reason: `the directive must be lowercase ASCII "${folded}"` };
     }
@@ -73,7 +80,9 @@ export function looksLikeMarker(text: string): string | null {
 
 /** The fix for an unknown flag: the known flag it most likely meant, or `null`. */
 export function suggestFlag(flag: string): string | null {
-  const key = foldLookalikes(flag).toLowerCase().replace(/[^a-z]/g, "");
+  const key = foldLookalikes(flag)
+    .toLowerCase()
+    .replace(/[^a-z]/g, "");
   if (/^(no)?(transactions?|trans|tx)/.test(key)) {
     if (key.startsWith("no")) return "transaction:false";
     const value = key.replace(/^(transactions?|trans|tx)/, "");
@@ -124,7 +133,10 @@ function classifyLookalike(text: string): MarkerComment {
   if (liquibase && !/^--\s/.test(raw)) {
     return { kind: "look-alike", intended: liquibase[1]!.toLowerCase() === "rollback" ? DOWN_MARKER : UP_MARKER, reason: `"--${liquibase[1]}" is Liquibase syntax, which stepwise does not read` };
   }
-  const words = body.split(/[^a-z0-9+]+/).filter((word) => word !== "").slice(0, 3);
+  const words = body
+    .split(/[^a-z0-9+]+/)
+    .filter((word) => word !== "")
+    .slice(0, 3);
   const first = (words[0] ?? "").replace(/^\++/, "");
   const second = (words[1] ?? "").replace(/^\++/, "");
   const toolPrefix = /^\s*\+(goose|migrate)\b/.exec(body)?.[1];
@@ -147,7 +159,11 @@ function classifyLookalike(text: string): MarkerComment {
   const squeezed = SQUEEZED_LOOKALIKES.get(body.replace(/[^a-z]/g, ""));
   if (squeezed) return { kind: "look-alike", ...squeezed };
   if (/^\s*(transaction|foreign[\s_-]?keys)\s*[:=]/.test(body)) {
-    return { kind: "look-alike", intended: `${UP_MARKER} ${body.includes("foreign") ? "foreign_keys:off" : "transaction:false"}`, reason: "flags go on the up marker line; on a line of their own they are only a comment" };
+    return {
+      kind: "look-alike",
+      intended: `${UP_MARKER} ${body.includes("foreign") ? "foreign_keys:off" : "transaction:false"}`,
+      reason: "flags go on the up marker line; on a line of their own they are only a comment",
+    };
   }
   return { kind: "comment" };
 }
@@ -169,10 +185,52 @@ function foldLookalikes(text: string): string {
 }
 
 const LOOKALIKES: Readonly<Record<string, string>> = {
-  "\u0430": "a", "\u0410": "A", "\u0435": "e", "\u0415": "E", "\u043E": "o", "\u041E": "O", "\u0440": "p", "\u0420": "P",
-  "\u0441": "c", "\u0421": "C", "\u0456": "i", "\u0406": "I", "\u0501": "d", "\u0442": "t", "\u0422": "T", "\u043C": "m",
-  "\u041C": "M", "\u0433": "r", "\u0455": "s", "\u0405": "S", "\u0458": "j", "\u03BF": "o", "\u039F": "O", "\u03B1": "a",
-  "\u0391": "A", "\u03C1": "p", "\u03A1": "P", "\u03B9": "i", "\u0399": "I", "\u03C4": "t", "\u03A4": "T", "\u03BD": "v",
-  "\u0261": "g", "\u0578": "n", "\u057C": "n", "\u0445": "x", "\u0425": "X", "\u0443": "y", "\u0412": "B", "\u041D": "H",
-  "\u0131": "i", "\u0268": "i", "\u01C3": "!", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-",
+  "\u0430": "a",
+  "\u0410": "A",
+  "\u0435": "e",
+  "\u0415": "E",
+  "\u043E": "o",
+  "\u041E": "O",
+  "\u0440": "p",
+  "\u0420": "P",
+  "\u0441": "c",
+  "\u0421": "C",
+  "\u0456": "i",
+  "\u0406": "I",
+  "\u0501": "d",
+  "\u0442": "t",
+  "\u0422": "T",
+  "\u043C": "m",
+  "\u041C": "M",
+  "\u0433": "r",
+  "\u0455": "s",
+  "\u0405": "S",
+  "\u0458": "j",
+  "\u03BF": "o",
+  "\u039F": "O",
+  "\u03B1": "a",
+  "\u0391": "A",
+  "\u03C1": "p",
+  "\u03A1": "P",
+  "\u03B9": "i",
+  "\u0399": "I",
+  "\u03C4": "t",
+  "\u03A4": "T",
+  "\u03BD": "v",
+  "\u0261": "g",
+  "\u0578": "n",
+  "\u057C": "n",
+  "\u0445": "x",
+  "\u0425": "X",
+  "\u0443": "y",
+  "\u0412": "B",
+  "\u041D": "H",
+  "\u0131": "i",
+  "\u0268": "i",
+  "\u01C3": "!",
+  "\u2010": "-",
+  "\u2011": "-",
+  "\u2012": "-",
+  "\u2013": "-",
+  "\u2212": "-",
 };

@@ -58,9 +58,7 @@ export interface ParsedSqlMigration {
 }
 
 /** Either the parsed migration or every problem found; never both. */
-export type SqlSourceResult =
-  | { readonly ok: true; readonly migration: ParsedSqlMigration }
-  | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
+export type SqlSourceResult = { readonly ok: true; readonly migration: ParsedSqlMigration } | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
 
 type Report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => void;
 
@@ -90,8 +88,7 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
     const before = text.slice(0, nul);
     const line = before.split("\n").length;
     const column = nul - before.lastIndexOf("\n");
-    report("SQL_NUL_BYTE", line, column,
-      "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)");
+    report("SQL_NUL_BYTE", line, column, "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)");
   }
 
   const ownLineComments = new Map<number, SqlToken>();
@@ -101,15 +98,18 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
     } else if ((token.kind === "line-comment" || (token.kind === "block-comment" && !token.text.includes("\n"))) && !token.unterminated) {
       const intended = looksLikeMarker(token.text);
       if (intended) {
-        report("SQL_MISPLACED_MARKER", token.line, token.column,
-          `this comment looks like the marker "${intended}" but is not read as one: a marker is a "--" comment on a line of its own; write "${intended}" on its own line`);
+        report(
+          "SQL_MISPLACED_MARKER",
+          token.line,
+          token.column,
+          `this comment looks like the marker "${intended}" but is not read as one: a marker is a "--" comment on a line of its own; write "${intended}" on its own line`,
+        );
       }
     } else if (token.unterminated && !(token.kind === "block-comment" && !/migrat/i.test(token.text))) {
       // SQLite reads an unclosed block comment to the end of the file and runs what came before, so one
       // is harmless unless it swallows a marker; an unclosed string or identifier is a syntax error.
       const what = token.kind === "block-comment" ? ["block comment", "*/"] : token.kind === "string" ? ["string", "'"] : ["quoted identifier", token.text[0] === "[" ? "]" : token.text[0]!];
-      report("SQL_UNTERMINATED", token.line, token.column,
-        `this ${what[0]} is never closed, so everything after it (markers included) is part of it; close it with ${what[1]}`);
+      report("SQL_UNTERMINATED", token.line, token.column, `this ${what[0]} is never closed, so everything after it (markers included) is part of it; close it with ${what[1]}`);
     }
   });
 
@@ -144,8 +144,12 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
         disableForeignKeys = flags.disableForeignKeys;
         if (disableForeignKeys && !transaction) {
           // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
-          report("FOREIGN_KEYS_WITHOUT_TRANSACTION", lineNumber, lineText.indexOf("foreign_keys:off") + 1,
-            `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`);
+          report(
+            "FOREIGN_KEYS_WITHOUT_TRANSACTION",
+            lineNumber,
+            lineText.indexOf("foreign_keys:off") + 1,
+            `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`,
+          );
         }
       } else if (upLine === -1) {
         report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"${DOWN_MARKER}" comes before "${UP_MARKER}"; put the up section first`);
@@ -167,12 +171,16 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
       return;
     }
     const inUpSection = upLine !== -1 && downLine === -1;
-    const namesCurrentSection = meaning.kind === "look-alike" && meaning.bareDirection === true
-      && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && downLine !== -1));
+    const namesCurrentSection =
+      meaning.kind === "look-alike" && meaning.bareDirection === true && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && downLine !== -1));
     if (comment && meaning.kind === "look-alike" && !namesCurrentSection) {
       if (meaning.intended === UP_MARKER) upLookalikeLine = lineNumber;
-      report("SQL_MALFORMED_MARKER", lineNumber, comment.column,
-        `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`);
+      report(
+        "SQL_MALFORMED_MARKER",
+        lineNumber,
+        comment.column,
+        `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`,
+      );
     }
     if (comment && meaning.kind === "description") {
       if (upLine === -1 && misplacedDownLine === -1 && description === null) {
@@ -180,10 +188,14 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
         return;
       }
       // Anywhere else it would be dropped without a word, and the registry would show no description.
-      report("SQL_MISPLACED_DESCRIPTION", lineNumber, comment.column,
+      report(
+        "SQL_MISPLACED_DESCRIPTION",
+        lineNumber,
+        comment.column,
         description !== null && upLine === -1
           ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
-          : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`);
+          : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`,
+      );
     }
     if (downLine !== -1) downLines.push(lineText);
     else if (upLine !== -1) upLines.push(lineText);
@@ -202,10 +214,7 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
     report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "${DOWN_MARKER}", or delete that line to mark the migration irreversible`);
   }
   if (upLine !== -1 && problems.length === 0) {
-    const sections = [
-      tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)),
-      tokens.filter((token) => downLine !== -1 && token.line > downLine),
-    ];
+    const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
     for (const section of sections) {
       for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys })) report(problem.code, problem.line, problem.column, problem.message);
     }

@@ -20,10 +20,7 @@ const TRANSACTION_CONTROL = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVE
  * Checks one section's tokens (positions as in the file). Only a statement's first keyword decides:
  * `END` closing a trigger body or a `CASE`, and `BEGIN` opening a trigger body, are not statements.
  */
-export function findTransactionProblems(
-  sectionTokens: readonly SqlToken[],
-  flags: { readonly transaction: boolean; readonly disableForeignKeys: boolean },
-): TransactionProblem[] {
+export function findTransactionProblems(sectionTokens: readonly SqlToken[], flags: { readonly transaction: boolean; readonly disableForeignKeys: boolean }): TransactionProblem[] {
   if (!flags.transaction) return [];
   const problems: TransactionProblem[] = [];
   for (const { tokens } of splitSqlStatements(sectionTokens)) {
@@ -31,7 +28,10 @@ export function findTransactionProblems(
     if (first.kind !== "word") continue;
     const keyword = first.text.toUpperCase();
     const at = { line: first.line, column: first.column };
-    const statement = tokens.slice(0, 4).map((token) => token.text).join(" ");
+    const statement = tokens
+      .slice(0, 4)
+      .map((token) => token.text)
+      .join(" ");
     if (TRANSACTION_CONTROL.has(keyword)) {
       problems.push({
         code: "SQL_TRANSACTION_CONTROL",
@@ -43,7 +43,11 @@ export function findTransactionProblems(
     } else if (keyword === "PRAGMA") {
       const { name, value } = readPragma(tokens);
       if (name === "journal_mode" && value === "wal") {
-        problems.push({ code: "SQL_NEEDS_NO_TRANSACTION", ...at, message: `SQLite cannot switch to WAL inside a transaction; add "transaction:false" to the "-- migrate:up" line, or set the journal mode when the app opens the database` });
+        problems.push({
+          code: "SQL_NEEDS_NO_TRANSACTION",
+          ...at,
+          message: `SQLite cannot switch to WAL inside a transaction; add "transaction:false" to the "-- migrate:up" line, or set the journal mode when the app opens the database`,
+        });
       } else if (name === "foreign_keys" && !flags.disableForeignKeys) {
         problems.push({
           code: "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",

@@ -14,9 +14,7 @@ export interface DatabaseSnapshot {
 /** Reads the full schema (sqlite_master) and the contents of every table, history included. */
 export function snapshotDatabase(db: Database): DatabaseSnapshot {
   const schema = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all();
-  const tables = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-    .all() as Array<{ name: string }>;
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>;
   const rows: Record<string, unknown[]> = {};
   for (const { name } of tables) {
     // ORDER BY every column: WITHOUT ROWID tables have no rowid to sort by.
@@ -28,9 +26,5 @@ export function snapshotDatabase(db: Database): DatabaseSnapshot {
 
 /** Names of the user tables, sorted, excluding SQLite's own. */
 export function tableNames(db: Database): string[] {
-  return (
-    db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-      .all() as Array<{ name: string }>
-  ).map((row) => row.name);
+  return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>).map((row) => row.name);
 }

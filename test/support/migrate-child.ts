@@ -79,9 +79,7 @@ async function openManager(entry: DriverEntry, file: string, migrations: Migrati
 
 function inspect(reader: DigestReader): Inspection {
   const hasHistory = reader.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", []).length > 0;
-  const history = hasHistory
-    ? reader.query("SELECT version, state FROM schema_migrations ORDER BY version", []).map((row) => ({ version: Number(row.version), state: String(row.state) }))
-    : [];
+  const history = hasHistory ? reader.query("SELECT version, state FROM schema_migrations ORDER BY version", []).map((row) => ({ version: Number(row.version), state: String(row.state) })) : [];
   return {
     history,
     digest: digestDatabase(reader),

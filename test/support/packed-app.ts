@@ -97,12 +97,7 @@ function keepBetterSqliteRuntime(relative: string): boolean {
  *
  * @returns the names copied.
  */
-export function copyInstalledPackage(
-  name: string,
-  fromNodeModules: string,
-  toNodeModules: string,
-  options: { dependencies: boolean; optionalDependencies?: boolean },
-): string[] {
+export function copyInstalledPackage(name: string, fromNodeModules: string, toNodeModules: string, options: { dependencies: boolean; optionalDependencies?: boolean }): string[] {
   const copied: string[] = [];
   const pending = [name];
   while (pending.length > 0) {

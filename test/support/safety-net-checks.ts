@@ -25,7 +25,11 @@ export function databaseState(db: TestDatabase): { userVersion: number; schema: 
   const schema = db.rows("SELECT type, name, sql FROM sqlite_master ORDER BY type, name");
   const rows: Record<string, string[]> = {};
   // Sorted as text: WITHOUT ROWID tables have no rowid to order by.
-  for (const table of db.tableNames()) rows[table] = db.rows(`SELECT * FROM "${table.replace(/"/g, '""')}"`).map((row) => JSON.stringify(row)).sort();
+  for (const table of db.tableNames())
+    rows[table] = db
+      .rows(`SELECT * FROM "${table.replace(/"/g, '""')}"`)
+      .map((row) => JSON.stringify(row))
+      .sort();
   return { userVersion: db.userVersion(), schema, rows };
 }
 
