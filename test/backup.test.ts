@@ -18,31 +18,16 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import type { DriverCapability } from "../src/core/driver.js";
-import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationRegistry } from "../src/core/types.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { listBackups } from "../src/entries/safety-nets.js";
 import { createTestProject, runCli } from "./support/project.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 /** The nets every entry exports (`src/entries/safety-nets.ts`), read from the driver's own entry. */
 type SafetyNets = typeof SafetyNetsModule;
 const netsOf = (h: DriverHarness): SafetyNets => h.entry as unknown as SafetyNets;
-
-function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
-  return {
-    kind: "sql",
-    version,
-    name,
-    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
-    description: null,
-    checksum: `sha256:${version}`,
-    reversible: false,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql: null,
-  };
-}
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),

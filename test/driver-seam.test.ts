@@ -27,6 +27,7 @@ import {
   upWithOnlineBackup,
   verifySchema,
 } from "./support/stepwise.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 /** A file database in a fresh temp folder, closed and removed after the test. */
 function openDatabase(t: TestContext): Database.Database {
@@ -71,22 +72,6 @@ function asyncFacade(driver: SyncDriver<Database.Database>): AsyncDriver<Databas
     openSnapshot: undefined,
     openFile: undefined,
     close: undefined,
-  };
-}
-
-function sqlEntry(version: number, name: string, upSql: string, downSql: string | null): MigrationEntry {
-  return {
-    kind: "sql",
-    version,
-    name,
-    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
-    description: null,
-    checksum: `sha256:${version}`,
-    reversible: downSql !== null,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql,
   };
 }
 

@@ -19,6 +19,7 @@ import type { SyncMigrationManager } from "../src/core/manager.js";
 import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { availableDrivers, currentRuntime, unloadableReason, type DriverUnderTest } from "./support/driver-matrix.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 /** The part of every library's connection the migrations below use. */
 interface NativeConnection {
@@ -27,22 +28,6 @@ interface NativeConnection {
 }
 
 type Manager = SyncMigrationManager<unknown>;
-
-function sqlEntry(version: number, name: string, upSql: string, downSql: string | null, checksum = `sha256:${version}`): MigrationEntry {
-  return {
-    kind: "sql",
-    version,
-    name,
-    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
-    description: null,
-    checksum,
-    reversible: downSql !== null,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql,
-  };
-}
 
 function tsEntry(version: number, name: string, up: (db: NativeConnection, context: MigrationContext) => void, down?: (db: NativeConnection) => void): MigrationEntry {
   return {
@@ -214,7 +199,7 @@ for (const driver of drivers) {
       const { MigrationManager } = await driver.load();
       await withDatabase((db) => {
         new MigrationManager(db as never, [createContacts]).up();
-        const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", "sha256:edited"), seed];
+        const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", { checksum: "sha256:edited" }), seed];
         const manager = new MigrationManager(db as never, edited);
         assert.throws(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" });
         assert.deepEqual(rows(manager, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);

@@ -11,11 +11,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MigrationFailedError } from "../src/core/errors.js";
 import type { MigrationEvent } from "../src/core/events.js";
-import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationRegistry } from "../src/core/types.js";
 import { rehearseUp } from "../src/entries/safety-nets.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 /** The fixture's migrations: 1 applies, 2 (transaction: false) and 3 (batches) would, 4 fails on NOT NULL. */
 async function loadFixture(t: Parameters<typeof createTestProject>[0]) {
@@ -28,11 +29,6 @@ async function loadFixture(t: Parameters<typeof createTestProject>[0]) {
  * rewrite a page), the driver's own serialization otherwise.
  */
 const storedBytes = (db: TestDatabase): Uint8Array => (db.driver.filePath !== null ? readBytes(db.file) : db.driver.snapshot!());
-
-function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
-  const file = `migrations/${String(version).padStart(3, "0")}_${name}.sql`;
-  return { kind: "sql", version, name, file, description: null, checksum: `sha256:${version}`, reversible: false, transaction: true, disableForeignKeys: false, upSql, downSql: null };
-}
 
 await describeEachDriver("rehearseUp", (h) => {
   test("reports durations, the schema diff, row counts and the failure the real run meets, and leaves the database as it was", (t) =>

@@ -11,19 +11,14 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { test } from "node:test";
-import type { MigrationEntry } from "../src/core/types.js";
 import { describeRepair, repairIncompleteMigration } from "../src/entries/safety-nets.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { databaseState } from "./support/safety-net-checks.js";
-
-function sqlEntry(version: number, name: string, upSql: string, transaction = true): MigrationEntry {
-  const file = `migrations/${String(version).padStart(3, "0")}_${name}.sql`;
-  return { kind: "sql", version, name, file, description: null, checksum: `sha256:${version}`, reversible: false, transaction, disableForeignKeys: false, upSql, downSql: null };
-}
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 const registry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"),
-  sqlEntry(2, "seed_notes", "INSERT INTO notes (body) VALUES ('a'), ('b');", false),
+  sqlEntry(2, "seed_notes", "INSERT INTO notes (body) VALUES ('a'), ('b');", null, { transaction: false }),
   sqlEntry(3, "notes_body", "CREATE INDEX idx_notes_body ON notes (body);"),
 ];
 

@@ -15,26 +15,11 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 
 type SafetyNets = typeof SafetyNetsModule;
-
-function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
-  return {
-    kind: "sql",
-    version,
-    name,
-    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
-    description: null,
-    checksum: `sha256:${version}`,
-    reversible: false,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql: null,
-  };
-}
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first'), (1), (1.0), (x'31');"),

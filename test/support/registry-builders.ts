@@ -41,6 +41,14 @@ export function sqlEntry(version: number, upSql: string, overrides: Partial<SqlM
 }
 
 /**
+ * A SQL entry with a name of its own: `migrations/<version, 3 digits>_<name>.sql`, checksum
+ * `sha256:<version>`, reversible exactly when it has a `downSql`. What the driver-suite tests build.
+ */
+export function namedSqlEntry(version: number, name: string, upSql: string, downSql: string | null = null, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
+  return sqlEntry(version, upSql, { name, file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`, checksum: `sha256:${version}`, downSql, reversible: downSql !== null, ...overrides });
+}
+
+/**
  * A TypeScript entry around `module`; `transaction`, `disableForeignKeys` and `reversible` follow the
  * module as `gen` reads them. Bodies get {@link PortableConnection} unless a test names its library.
  */
