@@ -178,6 +178,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
   };
 
+  const busyTimeoutOf = (flags: ReturnType<typeof flagsOf>): number => flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
+  const connectorFor = (command: Command, mode: "read" | "write") => {
+    const flags = flagsOf(command);
+    return loadDriver(driverOf(flags), mode, `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
+  };
+
   /**
    * Opens the database for one command. Read-only commands never create a file: a missing one reads
    * as an empty database. A write command on a database that does not exist yet first runs
@@ -192,13 +199,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const databasePath = resolveDatabasePath(flags);
-    const driver = driverOf(flags);
-    const operation = `stepwise ${command.name()}`;
     // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
-    const connector = await loadDriver(driver, mode, operation, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
+    const connector = await connectorFor(command, mode);
     const migrations = await loadMigrations();
     const exists = databasePath === ":memory:" || existsSync(databasePath);
-    const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    const busyTimeoutMs = busyTimeoutOf(flags);
     if (mode === "write" && !exists) {
       // Opening the real path creates the file, and a refusal after that would leave an empty
       // database behind that `status` then reports as existing.
@@ -419,10 +424,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     driver: (command) => driverOf(flagsOf(command)),
     resolvePath,
     scratchDriver: async (command) => {
-      const flags = flagsOf(command);
-      const connector = await loadDriver(driverOf(flags), "write", `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
-      const busyTimeoutMs = flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-      const opened = connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
+      const connector = await connectorFor(command, "write");
+      const opened = connector.open({ databasePath: ":memory:", busyTimeoutMs: busyTimeoutOf(flagsOf(command)), migrations: [], props: {} });
       return { driver: opened.manager.driver, close: () => opened.close() };
     },
   });
