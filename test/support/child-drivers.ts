@@ -107,6 +107,23 @@ async function parentReaderDriver(underTest: DriverUnderTest): Promise<DriverUnd
   return DRIVERS.find((candidate) => candidate.name === "libsql")!;
 }
 
+/** A `migrate-child.ts` process for `underTest` in its own runtime. */
+function spawnDriverChild(underTest: DriverUnderTest, mode: string, args: readonly string[]): ChildProcessWithoutNullStreams {
+  const { command, args: commandArgs } = childCommand(underTest, childScript, [underTest.name, mode, ...args]);
+  return spawn(command, commandArgs, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+}
+
+/**
+ * What `underTest` declares in its own runtime (a child's `probe`), or why no child can run it here:
+ * how a test started from another runtime skips a driver by declared capability.
+ */
+export async function probeChildCapabilities(underTest: DriverUnderTest): Promise<DriverCapabilities | string> {
+  const probeCommand = childCommand(underTest, childScript, [underTest.name, "probe"]);
+  if (probeCommand.missing !== null) return `${underTest.name} needs ${probeCommand.missing}, which is not installed`;
+  const probed = JSON.parse(await collect(spawnDriverChild(underTest, "probe", []))) as { capabilities?: DriverCapabilities; unloadable?: string };
+  return probed.capabilities ?? probed.unloadable ?? "the probe said nothing";
+}
+
 /**
  * Declares `body`'s tests once per driver of the matrix (narrowed by `STEPWISE_DRIVERS=a,b`), each in
  * a `describe` named `title [driver]`. Await it at the top level of the test file.
@@ -114,21 +131,12 @@ async function parentReaderDriver(underTest: DriverUnderTest): Promise<DriverUnd
 export async function describeEachChildDriver(title: string, body: (harness: ChildDriverHarness) => void): Promise<void> {
   const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
   for (const underTest of DRIVERS.filter((candidate) => !only || only.includes(candidate.name))) {
-    const probeCommand = childCommand(underTest, childScript, [underTest.name, "probe"]);
-    if (probeCommand.missing !== null) {
-      describe(`${title} [${underTest.name}]`, { skip: `${underTest.name} needs ${probeCommand.missing}, which is not installed` }, () => {});
+    const capabilities = await probeChildCapabilities(underTest);
+    if (typeof capabilities === "string") {
+      describe(`${title} [${underTest.name}]`, { skip: capabilities }, () => {});
       continue;
     }
-    const spawnChild: ChildDriverHarness["spawnChild"] = (mode, args) => {
-      const { command, args: commandArgs } = childCommand(underTest, childScript, [underTest.name, mode, ...args]);
-      return spawn(command, commandArgs, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-    };
-    const probed = JSON.parse(await collect(spawnChild("probe", []))) as { capabilities?: DriverCapabilities; unloadable?: string };
-    if (!probed.capabilities) {
-      describe(`${title} [${underTest.name}]`, { skip: probed.unloadable ?? "the probe said nothing" }, () => {});
-      continue;
-    }
-    const capabilities = probed.capabilities;
+    const spawnChild: ChildDriverHarness["spawnChild"] = (mode, args) => spawnDriverChild(underTest, mode, args);
     const readWith = await parentReaderDriver(underTest);
     const readEntry = await readWith.load();
     const harness: ChildDriverHarness = {
