@@ -37,6 +37,11 @@ export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
 export { DriverCapabilityError } from "./core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "./core/driver.js";
 export { AsyncInSyncRunnerError } from "./core/runners.js";
+export { AsyncMigrationsNeedAsyncRunnerError } from "./core/async-migrations.js";
+export { AsyncRunInProgressError } from "./core/async-manager.js";
+export type { MigrateAsyncOptions } from "./core/async-manager.js";
+export { isAsyncMigration } from "./core/types.js";
+export type { AsyncMigrationFunction, AsyncMigrationMark, SyncMigrationFunction, SyncMigrationRegistry } from "./core/types.js";
 export * from "./core/errors.js";
 /**
  * The connection a migration receives, under its old name: kept so migration helpers typed

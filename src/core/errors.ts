@@ -52,7 +52,9 @@ export type StepwiseErrorCode =
   | "DRIVER_NOT_INSTALLED"
   | "DRIVER_RUNTIME_UNSUPPORTED"
   | "TRANSACTION_OPEN"
-  | "TEMP_FOLDER_UNUSABLE";
+  | "TEMP_FOLDER_UNUSABLE"
+  | "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"
+  | "ASYNC_RUN_IN_PROGRESS";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {

@@ -73,11 +73,18 @@ export interface BatchSummary {
 }
 
 /**
- * One direction of a TypeScript migration, on the driver's native connection `Db`. It must be
- * synchronous with a sync driver: its transactions are synchronous, so the awaited part of an async
- * function would run after the commit.
+ * One direction of a TypeScript migration, on the driver's native connection `Db`: synchronous, or
+ * `async`. An async one runs only through a driver entry's async API (`migrateAsync`,
+ * `AsyncMigrationManager`, or an async driver such as `stepwise/pg`), which holds the migration's
+ * transaction across its awaits; `gen` records it, so the sync API refuses the registry.
  */
-export type MigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => void;
+export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
+
+/** A migration direction that finishes before it returns; any value it returns is ignored. */
+export type SyncMigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => void;
+
+/** A migration direction that returns a promise; its transaction stays open until the promise settles. */
+export type AsyncMigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => PromiseLike<unknown>;
 
 /** What `defineMigration` accepts: the default export of a `.ts` migration. */
 export interface MigrationDefinition<Db = MigrationConnection> {
@@ -100,11 +107,9 @@ export interface MigrationDefinition<Db = MigrationConnection> {
   readonly disableForeignKeys?: boolean;
 }
 
-type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown> ? "a migration function must be synchronous: a sync driver's transactions cannot span an await" : F;
-
 /**
  * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check
- * (including rejecting an `async` function) and the marker codegen looks for.
+ * and the marker codegen looks for. `up` and `down` may be `async` (see {@link MigrationFunction}).
  *
  * @example
  * export default defineMigration({
@@ -114,7 +119,7 @@ type RejectPromise<F> = F extends (...args: never[]) => PromiseLike<unknown> ? "
  * });
  */
 export function defineMigration<const T extends MigrationDefinition>(
-  definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
+  definition: T,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): MigrationDefinition<any> {
   // Returning the named type over `any`, not T, keeps declaration emit in apps from having to name
@@ -130,7 +135,7 @@ export function defineMigration<const T extends MigrationDefinition>(
  * union of both connections.
  */
 export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
-  definition: T & { readonly up: RejectPromise<T["up"]>; readonly down?: RejectPromise<T["down"]> },
+  definition: T,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
 ) => MigrationDefinition<any>;
 
@@ -179,3 +184,25 @@ export type MigrationRegistry = readonly MigrationEntry[];
 
 /** The version numbers a registry contains, as a union of literals when the registry is `as const`. */
 export type VersionOf<R extends MigrationRegistry> = R[number]["version"];
+
+/**
+ * The mark `gen` puts on an entry whose `up` or `down` is async: `async: true` at run time, and a
+ * registry type whose entries carry `readonly async: boolean`. A registry without the field (every
+ * registry written before async migrations, and one without any) holds only sync migrations.
+ */
+export interface AsyncMigrationMark {
+  readonly async: boolean;
+}
+
+/**
+ * A registry the sync API (`migrate`, `MigrationManager`) accepts: no entry's type admits
+ * `async: true`. A registry `gen` wrote with an async migration in it does not match, so passing it
+ * to the sync API fails to type-check; the async API (`migrateAsync`, `AsyncMigrationManager`) takes
+ * any {@link MigrationRegistry}.
+ */
+export type SyncMigrationRegistry = readonly (MigrationEntry & { readonly async?: false })[];
+
+/** Whether `gen` marked `entry` async (see {@link AsyncMigrationMark}). */
+export function isAsyncMigration(entry: MigrationEntry): boolean {
+  return (entry as MigrationEntry & Partial<AsyncMigrationMark>).async === true;
+}

@@ -6,11 +6,12 @@
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
 import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
@@ -127,8 +128,11 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
  * manager.up();
  * manager.down({ steps: 1 });
  */
-export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBetterSqlite3Driver(db), migrations, props);
   }
@@ -145,12 +149,43 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * migrate(new Database("data/app.db"), migrations, { logger: console });
  */
-export function migrate<R extends MigrationRegistry>(
+export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/better-sqlite3");
+}
+
+/**
+ * {@link MigrationManager} with every method returning a promise, for a registry that holds async
+ * migrations: each migration's write transaction (`BEGIN IMMEDIATE`) stays open across its awaits, so
+ * a failure after an await rolls back all it did, its history row included. Other connections wait
+ * for the lock meanwhile; statements the app runs on this same connection before the promise settles
+ * join the migration's transaction (see the README, "Async migrations").
+ *
+ * @example
+ * const manager = new AsyncMigrationManager(db, migrations);
+ * await manager.up();
+ * await manager.down({ steps: 1 });
+ */
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createBetterSqlite3Driver(db), migrations, props);
+  }
+}
+
+/**
+ * {@link migrate} for a registry that may hold async migrations: applies every pending migration and
+ * resolves to what ran. Every refusal is a rejection.
+ *
+ * @example
+ * import Database from "better-sqlite3";
+ * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
+ */
+export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/better-sqlite3");
 }
 
 /**

@@ -9,12 +9,13 @@
  * but this entry, and stepwise needs no `@types/node` newer than 20 (the types below are structural).
  */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import { returnDefinition, type DefineMigration, type MigrationRegistry, type VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import {
@@ -277,8 +278,11 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
  * manager.up();
  * manager.down({ steps: 1 });
  */
-export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
     super(createNodeSqliteDriver(db), migrations, props);
   }
@@ -295,12 +299,42 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * migrate(new DatabaseSync("data/app.db"), migrations, { logger: console });
  */
-export function migrate<R extends MigrationRegistry>(
+export function migrate<R extends SyncMigrationRegistry>(
   db: DatabaseSync,
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/node-sqlite");
+}
+
+/**
+ * {@link MigrationManager} with every method returning a promise, for a registry that holds async
+ * migrations: each migration's write transaction (`BEGIN IMMEDIATE`) stays open across its awaits, so
+ * a failure after an await rolls back all it did, its history row included. Other connections wait
+ * for the lock meanwhile; statements the app runs on this same connection before the promise settles
+ * join the migration's transaction (see the README, "Async migrations").
+ *
+ * @example
+ * const manager = new AsyncMigrationManager(db, migrations);
+ * await manager.up();
+ * await manager.down({ steps: 1 });
+ */
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
+    super(createNodeSqliteDriver(db), migrations, props);
+  }
+}
+
+/**
+ * {@link migrate} for a registry that may hold async migrations: applies every pending migration and
+ * resolves to what ran. Every refusal is a rejection.
+ *
+ * @example
+ * const result = await migrateAsync(new DatabaseSync("data/app.db"), migrations, { logger: console });
+ */
+export function migrateAsync<R extends MigrationRegistry>(db: DatabaseSync, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/node-sqlite");
 }
 
 /**

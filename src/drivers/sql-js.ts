@@ -14,12 +14,13 @@
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import { TransactionOpenError } from "../core/errors.js";
-import { returnDefinition, type BatchConnection, type MigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
+import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection, runBodyOnConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
@@ -307,8 +308,11 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
  * const manager = new MigrationManager(new SQL.Database(), migrations);
  * manager.up();
  */
-export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createSqlJsDriver(db), migrations, props);
   }
@@ -327,12 +331,42 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * const db = new SQL.Database(savedBytes);
  * migrate(db, migrations);
  */
-export function migrate<R extends MigrationRegistry>(
+export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/sql-js");
+}
+
+/**
+ * {@link MigrationManager} with every method returning a promise, for a registry that holds async
+ * migrations: each migration's write transaction (`BEGIN IMMEDIATE`) stays open across its awaits, so
+ * a failure after an await rolls back all it did, its history row included. Other connections wait
+ * for the lock meanwhile; statements the app runs on this same connection before the promise settles
+ * join the migration's transaction (see the README, "Async migrations").
+ *
+ * @example
+ * const manager = new AsyncMigrationManager(db, migrations);
+ * await manager.up();
+ * await manager.down({ steps: 1 });
+ */
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
+    super(createSqlJsDriver(db), migrations, props);
+  }
+}
+
+/**
+ * {@link migrate} for a registry that may hold async migrations: applies every pending migration and
+ * resolves to what ran. Every refusal is a rejection.
+ *
+ * @example
+ * const result = await migrateAsync(new SQL.Database(savedBytes), migrations);
+ */
+export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/sql-js");
 }
 
 /**

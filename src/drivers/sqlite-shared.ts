@@ -235,10 +235,26 @@ export function createBatchConnection(library: { prepare(sql: string): BatchStat
 export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
   const body = direction === "up" ? entry.module.up : entry.module.down;
   try {
-    return body!.call(entry.module, connection, context);
+    const result: unknown = body!.call(entry.module, connection, context);
+    // An async body can close the connection after an await, so the check also runs when it settles.
+    if (isThenable(result)) return checkOpenWhenSettled(result, isOpen, entry, direction);
+    return result;
   } finally {
     // Thrown from finally on purpose: the closed connection is the failure to report, whatever the body threw.
     // eslint-disable-next-line no-unsafe-finally -- see above
+    if (!isOpen()) throw new ConnectionClosedError(entry, direction);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
+async function checkOpenWhenSettled(result: PromiseLike<unknown>, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): Promise<unknown> {
+  try {
+    return await result;
+  } finally {
+    // eslint-disable-next-line no-unsafe-finally -- as in runBodyOnConnection: the closed connection is the failure to report
     if (!isOpen()) throw new ConnectionClosedError(entry, direction);
   }
 }

@@ -71,12 +71,20 @@ export const onRoot = defineMigration({
   },
 });
 
-// Still refused on every entry: an async body, whose awaited part would run after the commit.
-/* eslint-disable @typescript-eslint/no-misused-promises -- these async bodies are the refusals under test */
-// @ts-expect-error a migration function must be synchronous
-defineNodeSqlite({ async up() {} });
-// @ts-expect-error a migration function must be synchronous
-defineLibsql({ up: async () => {} });
-// @ts-expect-error a migration function must be synchronous
-defineSqlJs({ up() {}, async down() {} });
-/* eslint-enable @typescript-eslint/no-misused-promises */
+// An async body is accepted on every entry (it runs through the async API, `migrateAsync`), with
+// the same exact connection type as a sync one.
+export const asyncOnNodeSqlite = defineNodeSqlite({
+  async up(db) {
+    expectExactly<DatabaseSync>()(db);
+    await Promise.resolve();
+  },
+});
+export const asyncOnLibsql = defineLibsql({ up: async (db) => expectExactly<LibsqlDatabase>()(db) });
+export const asyncDownOnSqlJs = defineSqlJs({
+  up() {},
+  async down(db) {
+    expectExactly<SqlJsDatabase>()(db);
+  },
+});
+// A sync arrow that returns the connection (better-sqlite3's exec returns `this`) is still a sync body.
+export const returnsConnection = defineBetterSqlite3({ up: (db) => db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)") });

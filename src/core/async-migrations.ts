@@ -1,0 +1,45 @@
+/**
+ * The sync API's refusal of a registry that holds async migrations. A sync runner cannot keep a
+ * transaction open across an await, so such a registry is refused when the manager is built, before
+ * anything is read or written, rather than half way through a run when the first async body returns
+ * its promise.
+ */
+import { StepwiseError } from "./errors.js";
+import { isAsyncMigration, type MigrationEntry, type MigrationRegistry } from "./types.js";
+
+/**
+ * The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations async.
+ * Nothing was read or written. Use the same driver entry's `migrateAsync` or `AsyncMigrationManager`.
+ */
+export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
+  /** The async migrations' versions, ascending. */
+  readonly versions: readonly number[];
+  /** Their files, project-relative, in the order of {@link versions}. */
+  readonly files: readonly string[];
+  /** The driver whose sync API refused, such as `"better-sqlite3"`. */
+  readonly driver: string;
+
+  constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string }) {
+    const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");
+    super(
+      "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
+      `The registry holds async migrations: ${list}. The sync migrate() and MigrationManager of the ${fields.driver} driver cannot keep a transaction open across an await, ` +
+        `so nothing was run. Use the async API of the same entry instead: await migrateAsync(db, migrations), or new AsyncMigrationManager(db, migrations).`,
+    );
+    this.versions = fields.versions;
+    this.files = fields.files;
+    this.driver = fields.driver;
+  }
+}
+
+/** The entries `gen` marked async, in version order. */
+export function findAsyncMigrations(migrations: MigrationRegistry): MigrationEntry[] {
+  return migrations.filter(isAsyncMigration).sort((a, b) => a.version - b.version);
+}
+
+/** Throws {@link AsyncMigrationsNeedAsyncRunnerError} when `migrations` holds an async migration. */
+export function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string): void {
+  const found = findAsyncMigrations(migrations);
+  if (found.length === 0) return;
+  throw new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver });
+}

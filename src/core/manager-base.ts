@@ -1,0 +1,172 @@
+/**
+ * What the sync and the async manager share: the constructor (validate the registry, build the
+ * {@link Executor}) and every public method, each one step of the executor handed to `run`. The two
+ * managers differ only in `run`: `SyncMigrationManager` drives steps with the sync runner and returns
+ * values, `AsyncMigrationManager` drives them with the async runner and returns promises. So neither
+ * holds a copy of the other's logic, and the algorithm stays in the executor, once.
+ */
+import { UsageError } from "./errors.js";
+import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import { DEFAULT_TABLE_NAME } from "./history.js";
+import { Executor } from "./executor.js";
+import type { Driver, MaybePromise } from "./driver.js";
+import type { Step } from "./step.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+
+/**
+ * The manager's shared body. `Async` is `false` for a manager whose methods return values and
+ * `true` for one whose methods return promises; `D` is the driver type it holds.
+ */
+export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends Driver<Db> = Driver<Db>> {
+  /** The native connection passed in; the manager never closes it. */
+  readonly db: Db;
+  /** The registry passed in, validated on construction. */
+  readonly migrations: R;
+  /**
+   * The driver's primitives and capabilities. Public for stepwise's safety nets (and other
+   * extensions), which run their own steps through {@link run}.
+   */
+  readonly driver: D;
+  /** The algorithm over this registry and history table; its methods return steps for {@link run}. */
+  readonly executor: Executor<R>;
+  /** The constructor's props, so a copy on another connection keeps the same settings. */
+  readonly props: MigrationManagerProps;
+
+  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  constructor(driver: D, migrations: R, props: MigrationManagerProps = {}) {
+    assertValidRegistry(migrations);
+    this.driver = driver;
+    this.db = driver.connection;
+    this.migrations = migrations;
+    this.props = props;
+    this.executor = new Executor(migrations, {
+      tableName: props.tableName ?? DEFAULT_TABLE_NAME,
+      busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      progressIntervalMs: props.progressIntervalMs,
+      onEvent: props.onEvent,
+      logger: props.logger ?? null,
+      driverName: driver.name,
+      capabilities: driver.capabilities,
+      classifyError: (error) => driver.classifyError(error),
+    });
+  }
+
+  /** Runs one of the executor's steps on this manager's driver: synchronously, or as a promise. */
+  abstract run<T>(step: Step<T>): MaybePromise<T, Async>;
+
+  /**
+   * This manager's settings for a copy on another connection: the table and timeouts carry over,
+   * the listeners do not (a rehearsal's events are not the app's), and `props` win.
+   */
+  protected copySettings(props: MigrationManagerProps): MigrationManagerProps {
+    const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
+    return { ...settings, tableName: this.tableName, ...props };
+  }
+
+  /** The history table's name. */
+  get tableName(): string {
+    return this.executor.store.tableName;
+  }
+
+  /** The busy timeout this manager applies while it works, in milliseconds. */
+  get busyTimeoutMs(): number {
+    return this.executor.settings.busyTimeoutMs;
+  }
+
+  /**
+   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default:
+   * the latest). Refuses, changing nothing, when the history does not match the registry.
+   */
+  up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
+    const executor = this.executor;
+    return this.run(
+      (function* (): Step<MigrationResult> {
+        refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
+        return yield* executor.up(options);
+      })(),
+    );
+  }
+
+  /**
+   * Reverts applied migrations, newest first: `steps` of them (default 1), or every one above `to`.
+   * Checks that each has a `down` before running any.
+   */
+  down(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
+    return this.run(this.executor.down(options as DownOptions));
+  }
+
+  /**
+   * Drops every table, view, index and trigger (the history table included), then applies every
+   * migration. All data is lost, hence the option that has to be spelled out.
+   */
+  reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
+    const executor = this.executor;
+    return this.run(
+      (function* (): Step<MigrationResult> {
+        if (options?.dangerouslyDropAllData !== true) {
+          throw new UsageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
+        }
+        return yield* executor.reset();
+      })(),
+    );
+  }
+
+  /**
+   * What `up` would run, without running it. Throws the same refusals `up` would. To also run the
+   * plan on an in-memory copy, use `rehearseUp(manager)`.
+   */
+  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
+    const { executor, migrations } = this;
+    return this.run(
+      (function* (): Step<MigrationPlan<R[number]>> {
+        refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
+        return planUp(migrations as readonly R[number][], yield* executor.readKeys(), { to: options.to });
+      })(),
+    );
+  }
+
+  /** What `down` would run, without running it. Throws the same refusals `down` would. */
+  planDown(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
+    const { executor, migrations } = this;
+    return this.run(
+      (function* (): Step<MigrationPlan<R[number]>> {
+        return planDown(migrations as readonly R[number][], yield* executor.readKeys(), options);
+      })(),
+    );
+  }
+
+  /**
+   * Where the database stands against the registry. Never writes and never throws for drift. A
+   * `transaction: false` migration that is still running elsewhere is reported as
+   * `MIGRATION_IN_PROGRESS`, not as interrupted: the advice for an interrupted one would run it twice.
+   */
+  status(): MaybePromise<MigrationStatus, Async> {
+    return this.run(this.executor.status());
+  }
+
+  /** The history table's rows, oldest first. Never writes. */
+  history(): MaybePromise<AppliedMigration[], Async> {
+    return this.run(this.executor.history());
+  }
+
+  /** The newest applied version, or 0 for a fresh database. Never writes. */
+  currentVersion(): MaybePromise<number, Async> {
+    const executor = this.executor;
+    return this.run(
+      (function* (): Step<number> {
+        return (yield* executor.status()).currentVersion;
+      })(),
+    );
+  }
+}
+
+/**
+ * Options that moved out of the manager into standalone functions still arrive from JavaScript or
+ * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
+ */
+export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
+  if ((options as Record<string, unknown>)[name]) {
+    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
+  }
+}
