@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
 /** The inputs of one `gen` run that are not files. */
 export interface GenCacheKey {

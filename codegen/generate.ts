@@ -330,6 +330,11 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
         message: `${what} changed since ${registryLabel} was generated; ${fix}`,
         ...(imports.length > 0 ? { relatedFiles: imports } : {}),
       });
+    } else if (entry.async !== migration.async) {
+      // Same code, other mark: a registry edited by hand, or a return type that changed with a
+      // package's types. The sync API's refusal of async migrations rests on the mark, so it counts.
+      const was = entry.async ? "async" : "sync";
+      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `${registryLabel} records this migration as ${was}, but it is not; ${fix}` });
     }
   }
   for (const entry of recorded.values()) {

@@ -13,6 +13,11 @@ export interface RecordedEntry {
   readonly description: string | null | undefined;
   /** 1-based line of the entry in the registry. */
   readonly line: number;
+  /**
+   * Whether the entry is marked async: `ASYNC` among the flags of a call, or `async: true` in an
+   * object literal. Registries written before async migrations have no mark, so theirs read `false`.
+   */
+  readonly async: boolean;
 }
 
 /**
@@ -41,6 +46,7 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
           checksum: typeof checksum === "string" ? checksum : null,
           description: fields.has("description") ? (fields.get("description") as string | null) : undefined,
           line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
+          async: ts.isObjectLiteralExpression(element) ? hasTrueProperty(element, "async") : ts.isCallExpression(element) && flagsName(element, "ASYNC"),
         });
       }
     }
@@ -61,6 +67,27 @@ function readCallFields(call: ts.CallExpression): Map<string, string | null> {
     else if (value.kind === ts.SyntaxKind.NullKeyword) fields.set(name, null);
   });
   return fields;
+}
+
+/** The position of the flags argument of `sql(...)` and `ts(...)`. */
+const FLAGS_INDEX = CALL_FIELDS.length;
+
+/** Whether the flags argument names `flag` (`REVERSIBLE | ASYNC`). */
+function flagsName(call: ts.CallExpression, flag: string): boolean {
+  const flags = call.arguments[FLAGS_INDEX];
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && node.text === flag) found = true;
+    else ts.forEachChild(node, visit);
+  };
+  if (flags !== undefined) visit(flags);
+  return found;
+}
+
+function hasTrueProperty(object: ts.ObjectLiteralExpression, name: string): boolean {
+  return object.properties.some(
+    (property) => ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name)) && property.name.text === name && unwrapExpression(property.initializer).kind === ts.SyntaxKind.TrueKeyword,
+  );
 }
 
 function readLiteralFields(object: ts.ObjectLiteralExpression): Map<string, string | null> {

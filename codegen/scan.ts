@@ -12,6 +12,7 @@ import { followLocalImports } from "./local-imports.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
+import { createReturnTypeChecker } from "./return-type-checker.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -26,6 +27,8 @@ export interface ScannedMigration {
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
+  /** `up` or `down` is async (TypeScript migrations only; SQL ones never are). */
+  readonly async: boolean;
   /** SQL migrations only. */
   readonly upSql?: string;
   readonly downSql?: string | null;
@@ -63,6 +66,8 @@ export function scanMigrations(options: ScanOptions): ScanResult {
     skipLoadingLibFiles: true,
     compilerOptions: { allowJs: false, noLib: true },
   });
+  // The type checker, on the real files, only for the rare function the syntax cannot classify.
+  const types = createReturnTypeChecker(options.projectRoot);
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
   const versionHolders: VersionHolder[] = [];
@@ -117,13 +122,14 @@ export function scanMigrations(options: ScanOptions): ScanResult {
         reversible: migration.downSql !== null,
         transaction: migration.transaction,
         disableForeignKeys: migration.disableForeignKeys,
+        async: false,
         upSql: migration.upSql,
         downSql: migration.downSql,
       });
     } else {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
-      const result = analyzeTsMigration(sourceFile, file);
+      const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
       const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative, projectRoot: options.projectRoot }) : null;
       project.removeSourceFile(sourceFile);
       if (!result.ok) {

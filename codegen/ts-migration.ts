@@ -1,6 +1,8 @@
 /**
- * Reads a TypeScript migration syntactically (no type-check) and extracts what the registry needs:
- * the literal options, whether it has a `down`, and the checksum of its code.
+ * Reads a TypeScript migration syntactically and extracts what the registry needs: the literal
+ * options, whether it has a `down`, whether it is async, and the checksum of its code. The type
+ * checker is asked only when the syntax cannot tell whether a function is async (see
+ * {@link AnalyzeTsMigrationOptions.returnsThenable}).
  */
 import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
@@ -13,7 +15,19 @@ export interface TsMigrationFacts {
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
   readonly reversible: boolean;
+  /** `up` or `down` is async: declared `async`, typed to return a promise, or returning one. */
+  readonly async: boolean;
   readonly checksum: string;
+}
+
+/** What {@link analyzeTsMigration} may ask beyond the syntax. */
+export interface AnalyzeTsMigrationOptions {
+  /**
+   * Whether `fn`, a function of the analysed file that returns a value but is neither `async` nor
+   * annotated, returns a promise or another thenable, by the type checker. Without it such a
+   * function counts as sync, as does one whose return type the checker cannot resolve (`any`).
+   */
+  readonly returnsThenable?: (fn: Node) => boolean;
 }
 
 /** The facts, or every problem found. */
@@ -26,11 +40,11 @@ const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b|^\s*foreign_key
 /**
  * Validates a parsed migration file. `file` is the path used in problems.
  *
- * Rules: one default export, `defineMigration({...})` with an object literal; `up` a synchronous
- * function or method; `down` likewise when present; `description` a string literal; `transaction`
- * and `disableForeignKeys` boolean literals; no other properties.
+ * Rules: one default export, `defineMigration({...})` with an object literal; `up` a function or
+ * method, sync or async, not a generator; `down` likewise when present; `description` a string
+ * literal; `transaction` and `disableForeignKeys` boolean literals; no other properties.
  */
-export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigrationResult {
+export function analyzeTsMigration(sourceFile: SourceFile, file: string, options: AnalyzeTsMigrationOptions = {}): TsMigrationResult {
   const problems: Problem[] = [];
   const report = (code: ProblemCode, node: Node | number, message: string) => {
     const position = typeof node === "number" ? node : node.getStart();
@@ -81,14 +95,14 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
     return { ok: false, problems };
   }
   const [argument, ...extraArguments] = call.getArguments();
-  const options = argument ? unwrapParentheses(argument) : undefined;
-  if (!options || !Node.isObjectLiteralExpression(options) || extraArguments.length > 0) {
+  const definition = argument ? unwrapParentheses(argument) : undefined;
+  if (!definition || !Node.isObjectLiteralExpression(definition) || extraArguments.length > 0) {
     report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
     return { ok: false, problems };
   }
 
   const found = new Map<KnownProperty, Node>();
-  for (const property of options.getProperties()) {
+  for (const property of definition.getProperties()) {
     if (Node.isSpreadAssignment(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) {
       report("TS_UNSUPPORTED_PROPERTY", property, "spreads and accessors hide the migration's options from codegen; write each property out");
       continue;
@@ -112,10 +126,10 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
   }
 
   const up = found.get("up");
-  if (!up) report("TS_MISSING_UP", options, `the migration has no "up"; add up(db) { ... }`);
-  else checkMigrationFunction(up, "up", sourceFile, report);
+  if (!up) report("TS_MISSING_UP", definition, `the migration has no "up"; add up(db) { ... }`);
+  const upIsAsync = up ? checkMigrationFunction(up, "up", sourceFile, report, options) : false;
   const down = found.get("down");
-  if (down) checkMigrationFunction(down, "down", sourceFile, report);
+  const downIsAsync = down ? checkMigrationFunction(down, "down", sourceFile, report, options) : false;
 
   const description = readLiteral(found.get("description"), "string", report);
   const transaction = readLiteral(found.get("transaction"), "boolean", report);
@@ -158,6 +172,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string): TsMigr
       transaction: runsInTransaction,
       disableForeignKeys: disableForeignKeys === true,
       reversible: down !== undefined,
+      async: upIsAsync || downIsAsync,
       checksum: checksumTypeScriptSource(sourceFile.compilerNode),
     },
   };
@@ -180,22 +195,46 @@ export function findRawNul(text: string, file: string): Problem | null {
   };
 }
 
-function checkMigrationFunction(property: Node, which: "up" | "down", sourceFile: SourceFile, report: (code: ProblemCode, node: Node, message: string) => void): void {
+/** Checks one direction's function; returns whether it is async. */
+function checkMigrationFunction(
+  property: Node,
+  which: "up" | "down",
+  sourceFile: SourceFile,
+  report: (code: ProblemCode, node: Node, message: string) => void,
+  options: AnalyzeTsMigrationOptions,
+): boolean {
   const fn = resolveFunction(property, sourceFile);
   if (!fn) {
     report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
-    return;
+    return false;
   }
-  const isAsync = (Node.isAsyncable(fn) && fn.isAsync()) || /^(Promise|PromiseLike)\b/.test(fn.getReturnTypeNode()?.getText() ?? "");
-  if (isAsync) {
-    report(
-      "TS_ASYNC_MIGRATION",
-      property,
-      `"${which}" must be synchronous: better-sqlite3 transactions are synchronous, so code after an await would run after the commit, outside the migration's transaction`,
-    );
-  } else if (Node.isGeneratorable(fn) && fn.isGenerator()) {
+  if (Node.isGeneratorable(fn) && fn.isGenerator()) {
     report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
+    return false;
   }
+  if (Node.isAsyncable(fn) && fn.isAsync()) return true;
+  const returnType = fn.getReturnTypeNode();
+  // An annotation says it all, and costs no type check: `Promise<void>` is async, `void` is not.
+  if (returnType) return /^(Promise|PromiseLike)\b/.test(returnType.getText());
+  return returnsValue(fn) && (options.returnsThenable?.(fn) ?? false);
+}
+
+/**
+ * Whether a function can return a value: an arrow with an expression body, or a `return` with an
+ * expression outside any nested function. Only such a function can hand back a promise unannotated.
+ */
+function returnsValue(fn: Node): boolean {
+  const node = fn.compilerNode as ts.FunctionLikeDeclaration;
+  if (node.body === undefined) return false;
+  if (!ts.isBlock(node.body)) return true;
+  let found = false;
+  const visit = (child: ts.Node): void => {
+    if (found || ts.isFunctionLike(child) || ts.isClassLike(child)) return;
+    if (ts.isReturnStatement(child) && child.expression !== undefined) found = true;
+    else ts.forEachChild(child, visit);
+  };
+  ts.forEachChild(node.body, visit);
+  return found;
 }
 
 type FunctionLike = Node & { getReturnTypeNode(): Node | undefined };

@@ -71,7 +71,7 @@ test("gen prints every problem in every file before it exits 1, and writes nothi
   project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
   project.writeMigration("002_Bad_Name.sql", "-- migrate:up\nSELECT 1;\n");
   project.writeMigration("003_no_up.sql", "-- migrate:down\nDROP TABLE a;\n");
-  project.writeMigration("004_async.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  async up(db) {},\n  transaction: "no",\n});\n`);
+  project.writeMigration("004_generator.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  *up(db) {},\n  transaction: "no",\n});\n`);
   project.writeMigration("007_late.sql", "-- migrate:up\nSELECT 1;\n");
 
   const result = await runCli(["gen"], { cwd: project.root });
@@ -81,8 +81,8 @@ test("gen prints every problem in every file before it exits 1, and writes nothi
     // 002's badly named file still holds version 2, so 003 does not also follow a gap.
     { file: "migrations/003_no_up.sql", line: 1, column: 1, code: "SQL_MISSING_UP" },
     { file: "migrations/003_no_up.sql", line: 1, column: 4, code: "SQL_DOWN_BEFORE_UP" },
-    { file: "migrations/004_async.ts", line: 4, column: 3, code: "TS_ASYNC_MIGRATION" },
-    { file: "migrations/004_async.ts", line: 5, column: 16, code: "TS_NON_LITERAL_OPTION" },
+    { file: "migrations/004_generator.ts", line: 4, column: 3, code: "TS_NOT_A_FUNCTION" },
+    { file: "migrations/004_generator.ts", line: 5, column: 16, code: "TS_NON_LITERAL_OPTION" },
     { file: "migrations/007_late.sql", line: 1, column: 1, code: "VERSION_GAP" },
   ]);
   assert.equal(existsSync(project.registryFile), false);

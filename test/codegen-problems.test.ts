@@ -113,16 +113,6 @@ const cases: readonly FixtureCase[] = [
     acceptedVersions: [6, 7, 8],
   },
   {
-    fixture: "ts-async",
-    problems: [
-      ["TS_ASYNC_MIGRATION", "001_async_method.ts", 4, 3],
-      ["TS_ASYNC_MIGRATION", "002_async_arrow_down.ts", 7, 3],
-      ["TS_ASYNC_MIGRATION", "003_promise_return_type.ts", 4, 3],
-      ["TS_ASYNC_MIGRATION", "004_async_function_reference.ts", 9, 3],
-      ["TS_ASYNC_MIGRATION", "005_promise_like_function_expression.ts", 7, 3],
-    ],
-  },
-  {
     fixture: "ts-literal-options",
     problems: [
       ["TS_NON_LITERAL_OPTION", "001_description_constant.ts", 6, 16],
@@ -304,7 +294,6 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   TS_DUPLICATE_PROPERTY: "fixture",
   TS_MISSING_UP: "fixture",
   TS_NOT_A_FUNCTION: "fixture",
-  TS_ASYNC_MIGRATION: "fixture",
   TS_NON_LITERAL_OPTION: "fixture",
   FOREIGN_KEYS_WITHOUT_TRANSACTION: "fixture",
   FOREIGN_KEYS_PRAGMA_IN_TRANSACTION: "fixture",

@@ -14,6 +14,7 @@ import { describe } from "node:test";
 import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
+import type { AsyncMigrationManager } from "../../src/core/async-manager.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 
 /** Where a driver runs; see the module note. */
@@ -23,6 +24,9 @@ export type DriverRuntime = "node20" | "node24" | "bun";
 export interface DriverEntry {
   MigrationManager: new (db: never, migrations: MigrationRegistry, props?: MigrationManagerProps) => SyncMigrationManager<unknown, MigrationRegistry>;
   migrate(db: never, migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): MigrationResult;
+  /** The async API every sync entry also has, for registries with async migrations. */
+  AsyncMigrationManager: new (db: never, migrations: MigrationRegistry, props?: MigrationManagerProps) => AsyncMigrationManager<unknown, MigrationRegistry>;
+  migrateAsync(db: never, migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions): Promise<MigrationResult>;
 }
 
 /** One driver under test. */

@@ -5,7 +5,7 @@
  * with checksum `checksum-<version>`, so tests can name the file an error must carry.
  */
 import assert from "node:assert/strict";
-import type { MigrationDefinition, MigrationEntry, ModuleMigrationEntry, SqlMigrationEntry } from "../../src/core/types.js";
+import type { AsyncMigrationMark, MigrationDefinition, MigrationEntry, ModuleMigrationEntry, SqlMigrationEntry } from "../../src/core/types.js";
 
 /**
  * What every driver's native connection offers a migration body: `exec` of statements without bound
@@ -66,6 +66,11 @@ export function tsEntry<Db = PortableConnection>(version: number, module: Migrat
     module,
     ...overrides,
   };
+}
+
+/** {@link tsEntry} with the mark `gen` writes on a migration whose `up` or `down` is async. */
+export function asyncTsEntry<Db = PortableConnection>(version: number, module: MigrationDefinition<Db>, overrides: Partial<ModuleMigrationEntry> = {}): ModuleMigrationEntry & AsyncMigrationMark {
+  return { ...tsEntry(version, module, overrides), async: true };
 }
 
 /** Migration 1 of most hostile registries: a table later migrations write to, reversible. */
