@@ -86,7 +86,11 @@ function flagsName(call: ts.CallExpression, flag: string): boolean {
 
 function hasTrueProperty(object: ts.ObjectLiteralExpression, name: string): boolean {
   return object.properties.some(
-    (property) => ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name)) && property.name.text === name && unwrapExpression(property.initializer).kind === ts.SyntaxKind.TrueKeyword,
+    (property) =>
+      ts.isPropertyAssignment(property) &&
+      (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name)) &&
+      property.name.text === name &&
+      unwrapExpression(property.initializer).kind === ts.SyntaxKind.TrueKeyword,
   );
 }
 

@@ -143,9 +143,7 @@ function renderFlags(migration: ScannedMigration): string {
     migration.transaction ? "TRANSACTION" : null,
     migration.disableForeignKeys ? "DISABLE_FOREIGN_KEYS" : null,
     migration.async ? "ASYNC" : null,
-  ].filter(
-    (flag) => flag !== null,
-  );
+  ].filter((flag) => flag !== null);
   return flags.length === 0 ? "0" : flags.join(" | ");
 }
 
