@@ -7,7 +7,10 @@
  * wait for its lock, and a second stepwise call on the same connection is refused.
  */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
+import { makeTempDir } from "./support/project.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, entryFile, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition } from "../src/core/types.js";
@@ -284,4 +287,31 @@ await describeEachDriver("async migrations", (h) => {
       assert.deepEqual(db.rows("SELECT name FROM contacts ORDER BY id"), [{ name: "by the migration" }, { name: "by another connection" }]);
     });
   });
+
+  for (const transaction of [true, false]) {
+    test(`transaction: ${transaction}: an async body that closes its connection after an await is MIGRATION_FAILED naming it, not a library error`, async (t) => {
+      // Not withDatabase: the migration closes the connection, and a second close throws on some libraries.
+      const dir = makeTempDir(t);
+      const db = await h.open(path.join(dir, "app.db"));
+      try {
+        const closing = asyncEntry({
+          transaction,
+          async up(connection) {
+            await tick();
+            connection.exec("CREATE TABLE audit (id INTEGER PRIMARY KEY)");
+            await tick();
+            connection.close();
+          },
+        });
+        await assert.rejects(h.entry.migrateAsync(db.native, [contacts, closing]), { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
+      } finally {
+        try {
+          db.close();
+        } catch {
+          // Closed by the migration, as intended.
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
