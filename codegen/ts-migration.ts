@@ -213,9 +213,11 @@ function checkMigrationFunction(
     return false;
   }
   if (Node.isAsyncable(fn) && fn.isAsync()) return true;
-  const returnType = fn.getReturnTypeNode();
-  // An annotation says it all, and costs no type check: `Promise<void>` is async, `void` is not.
-  if (returnType) return /^(Promise|PromiseLike)\b/.test(returnType.getText());
+  const returnType = fn.getReturnTypeNode()?.getText();
+  // The usual annotations settle it without a type check: `Promise<void>` is async, `void` is not.
+  if (returnType !== undefined && /^(Promise|PromiseLike)\b/.test(returnType)) return true;
+  if (returnType === "void") return false;
+  // Anything else (no annotation, `void | Promise<void>`, an alias) is what the checker makes of it.
   return returnsValue(fn) && (options.returnsThenable?.(fn) ?? false);
 }
 
