@@ -4,7 +4,7 @@
  * notices a mark edited away, and the sync API refuses the generated registry before anything runs.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, runCli } from "./support/project.js";
@@ -69,4 +69,18 @@ test("the sync API refuses a generated registry with async migrations, naming th
   }
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master").pluck().get(), 0);
   assert.equal(db.pragma("user_version", { simple: true }), 0);
+});
+
+test("the CLI refuses a registry with async migrations with the typed error and creates no database", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/async-detection" });
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  for (const command of [["up"], ["status"]]) {
+    const result = await runCli([...command, "--json", "--db", "app.db"], { cwd: project.root });
+    assert.equal(result.code, 1, result.stderr);
+    const { error } = JSON.parse(result.stdout) as { error: { code: string; versions: number[]; driver: string } };
+    assert.equal(error.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
+    assert.deepEqual(error.versions, ASYNC_VERSIONS);
+    assert.equal(error.driver, "better-sqlite3");
+  }
+  assert.equal(existsSync(project.databasePath()), false);
 });
