@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
 /** The inputs of one `gen` run that are not files. */
 export interface GenCacheKey {
@@ -37,6 +37,8 @@ export interface GenCacheKey {
   readonly migrationsDir: string;
   readonly registryFile: string;
   readonly runtimeModule: string;
+  /** The dialect the registry is generated for: the same folder gives another registry per dialect. `gen` always sets it. */
+  readonly dialect?: string;
 }
 
 /** What a cache entry records about a registry known to be current. */

@@ -8,6 +8,7 @@ import { assertValidRegistry, planDown, planUp, type AppliedMigration, type Migr
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { Executor } from "./executor.js";
 import { runSync } from "./runners.js";
+import { assertRegistryDialect } from "./registry-dialect.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
@@ -32,9 +33,13 @@ export class SyncMigrationManager<Db, R extends MigrationRegistry = MigrationReg
   /** The constructor's props, so a copy on another connection keeps the same settings. */
   readonly props: MigrationManagerProps;
 
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
+   */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}) {
     assertValidRegistry(migrations);
+    assertRegistryDialect(migrations, driver);
     this.driver = driver;
     this.db = driver.connection;
     this.migrations = migrations;
