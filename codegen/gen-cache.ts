@@ -37,7 +37,7 @@ export interface GenCacheKey {
   readonly migrationsDir: string;
   readonly registryFile: string;
   readonly runtimeModule: string;
-  /** The dialect the registry is generated for: the same folder gives another registry per dialect. `gen` always sets it. */
+  /** The dialect the registry is generated for, when not sqlite: the same folder gives another registry per dialect. */
   readonly dialect?: string;
 }
 

@@ -66,7 +66,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
-    dialect: options.dialect ?? "sqlite",
+    // Named only when not sqlite, so a sqlite key is the one callers built before dialects.
+    ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
   };
   const unusableRegistry = describeUnusableRegistryPath(options) ?? describeForeignRegistryTarget(options);
   if (unusableRegistry) {
