@@ -75,7 +75,7 @@ export function canonicalizeSqlFor(dialect: SqlDialect, sql: string): string {
  *
  * @example
  * canonicalizePostgresSql("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ /* x /* y *\/ *\/ LANGUAGE sql;");
- * // "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;"
+ * // "CREATE FUNCTION f()RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;"
  */
 export function canonicalizePostgresSql(sql: string): string {
   const out: string[] = [];
