@@ -38,8 +38,9 @@ export class SyncMigrationManager<Db, R extends MigrationRegistry = MigrationReg
    * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
    */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}) {
-    assertValidRegistry(migrations);
+    // The dialect first: a registry for another database is the wrong file altogether, whatever else is wrong with it.
     assertRegistryDialect(migrations, driver);
+    assertValidRegistry(migrations);
     this.driver = driver;
     this.db = driver.connection;
     this.migrations = migrations;
