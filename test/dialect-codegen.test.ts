@@ -250,3 +250,15 @@ test("TypeScript migrations with disableForeignKeys are refused on postgres, acc
   const sqlite = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
   assert.deepEqual(sqlite.problems, []);
 });
+
+test("the CLI's runtime commands refuse a postgres registry on a SQLite driver with REGISTRY_DIALECT_MISMATCH, creating no database file", async (t) => {
+  const project = createTestProject(t, { fixture: "dialect/postgres" });
+  assert.equal((await runCli(["gen", "--dialect", "postgres"], { cwd: project.root })).code, 0);
+  for (const command of ["up", "status"]) {
+    const result = await runCli([command, "--db", "app.db", "--json"], { cwd: project.root });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const error = (JSON.parse(result.stdout) as { error: Record<string, unknown> }).error;
+    assert.deepEqual([error.code, error.registryDialect, error.driverDialect, error.driver], ["REGISTRY_DIALECT_MISMATCH", "postgres", "sqlite", "better-sqlite3"]);
+    assert.equal(existsSync(project.databasePath()), false, `${command} must not create the database`);
+  }
+});
