@@ -139,7 +139,51 @@ test("a COMMIT in a dollar body, an E-string or a nested comment is text; one af
 });
 
 /** Fragments PostgreSQL's lexer treats specially, for hostile input built from them. */
-const HOSTILE_FRAGMENTS = ["$", "$$", "$a$", "$a1$", "$1", "$1$", "$_$", "'", "''", "E'", "e'", "U&'", 'U&"', "\\", "\\'", '"', '""', "/*", "*/", "--", "-", "/", "*", "\n", "\r", "\r\n", " ", "\t", ";", "(", ")", "COMMIT", "BEGIN", "ATOMIC", "CASE", "END", "CREATE FUNCTION", "a", "x1", "é", "\u00A0", "\uFEFF", "0"];
+const HOSTILE_FRAGMENTS = [
+  "$",
+  "$$",
+  "$a$",
+  "$a1$",
+  "$1",
+  "$1$",
+  "$_$",
+  "'",
+  "''",
+  "E'",
+  "e'",
+  "U&'",
+  'U&"',
+  "\\",
+  "\\'",
+  '"',
+  '""',
+  "/*",
+  "*/",
+  "--",
+  "-",
+  "/",
+  "*",
+  "\n",
+  "\r",
+  "\r\n",
+  " ",
+  "\t",
+  ";",
+  "(",
+  ")",
+  "COMMIT",
+  "BEGIN",
+  "ATOMIC",
+  "CASE",
+  "END",
+  "CREATE FUNCTION",
+  "a",
+  "x1",
+  "é",
+  "\u00A0",
+  "\uFEFF",
+  "0",
+];
 const hostileSql = fc.array(fc.constantFrom(...HOSTILE_FRAGMENTS), { maxLength: 40 }).map((parts) => parts.join(""));
 
 test("hostile input: tokens never throw, cover the source exactly with true positions, and only the last may be unclosed", () => {

@@ -154,7 +154,7 @@ function dollarDelimiterAt(source: string, index: number): string | null {
 function prefixedQuoteAt(source: string, index: number): { kind: SqlTokenKind; prefixLength: number; quote: string; backslashEscapes: boolean } | null {
   const letter = source[index]!.toLowerCase();
   const next = source[index + 1];
-  if ((letter === "u" && next === "&" && (source[index + 2] === "'" || source[index + 2] === '"'))) {
+  if (letter === "u" && next === "&" && (source[index + 2] === "'" || source[index + 2] === '"')) {
     const quote = source[index + 2]!;
     return { kind: quote === "'" ? "string" : "quoted-identifier", prefixLength: 2, quote, backslashEscapes: false };
   }
