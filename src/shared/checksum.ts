@@ -41,7 +41,7 @@ export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): s
  */
 export function checksumSqlMigration(input: SqlChecksumInput): string {
   const dialect = input.dialect ?? "sqlite";
-  const canonicalize = (sql: string) => canonicalizeSqlFor(dialect, sql);
+  const canonicalize = (sql: string) => canonicalizeSql(sql, dialect);
   const parts = [
     `transaction=${input.transaction}`,
     `disable_foreign_keys=${input.disableForeignKeys}`,
@@ -57,11 +57,6 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
   // plain join (that always starts "transaction=").
   const joined = parts.some((part) => part.includes("\0")) ? JSON.stringify(parts) : parts.join("\0");
   return hashCanonicalMigration("sql", joined);
-}
-
-/** {@link canonicalizeSql} or {@link canonicalizePostgresSql}, by dialect. */
-export function canonicalizeSqlFor(dialect: SqlDialect, sql: string): string {
-  return dialect === "postgres" ? canonicalizePostgresSql(sql) : canonicalizeSql(sql);
 }
 
 /**
@@ -118,8 +113,11 @@ const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
  *
  * @example
  * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
+ *
+ * With `dialect` `postgres`, the SQL is read by PostgreSQL's rules instead: {@link canonicalizePostgresSql}.
  */
-export function canonicalizeSql(sql: string): string {
+export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
+  if (dialect === "postgres") return canonicalizePostgresSql(sql);
   const out: string[] = [];
   const tokens: SqlToken[] = [];
   let pendingSpace = false;

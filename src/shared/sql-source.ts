@@ -11,9 +11,7 @@
  * ```
  */
 import type { SqlDialect } from "../core/types.js";
-import { canonicalizeSqlFor, checksumSqlMigration } from "./checksum.js";
-import { findPostgresTransactionProblems } from "./postgres-transaction-checks.js";
-import { tokenizePostgresSql } from "./postgres-tokens.js";
+import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
 import { classifyComment, DOWN_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, UP_MARKER } from "./sql-markers.js";
 import { findTransactionProblems } from "./sql-transaction-checks.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
@@ -88,7 +86,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const postgres = dialect === "postgres";
   const text = source.replace(/^\uFEFF/, "");
   const lines = text.split(/\r?\n/);
-  const tokens = postgres ? tokenizePostgresSql(text) : tokenizeSql(text);
+  const tokens = tokenizeSql(text, dialect);
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => {
     problems.push({ code, line, column, message });
@@ -235,17 +233,16 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   }
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
-  if (upLine !== -1 && canonicalizeSqlFor(dialect, upSql) === "") {
+  if (upLine !== -1 && canonicalizeSql(upSql, dialect) === "") {
     report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}"`);
   }
-  if (downSql !== null && canonicalizeSqlFor(dialect, downSql) === "") {
+  if (downSql !== null && canonicalizeSql(downSql, dialect) === "") {
     report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "${DOWN_MARKER}", or delete that line to mark the migration irreversible`);
   }
   if (upLine !== -1 && problems.length === 0) {
     const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
     for (const section of sections) {
-      const found = postgres ? findPostgresTransactionProblems(section, { transaction }) : findTransactionProblems(section, { transaction, disableForeignKeys });
-      for (const problem of found) report(problem.code, problem.line, problem.column, problem.message);
+      for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys }, dialect)) report(problem.code, problem.line, problem.column, problem.message);
     }
   }
 
