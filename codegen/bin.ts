@@ -7,14 +7,14 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
 
 const projectRoot = findProjectRoot(process.cwd());
@@ -57,6 +57,12 @@ function failureLocation(error: unknown): string | null {
   return null;
 }
 
+/** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
+function parseDialectOption(value: string): string {
+  if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);
+  return value;
+}
+
 function printProblems(problems: readonly Problem[], context: CliContext): void {
   for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
   context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
@@ -72,9 +78,10 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .action(async (options: { check?: boolean; dir?: string; out?: string; cache: boolean }) => {
-      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean }) => {
+      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
       const result = await generateRegistry({
@@ -82,6 +89,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
         migrationsDir: resolved.migrationsDir,
         registryFile: resolved.registryFile,
         check: Boolean(options.check),
+        dialect: resolved.dialect,
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
@@ -103,8 +111,9 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--sql", "write a .sql migration instead of a .ts one")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
-    .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string }) => {
-      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out });
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string; dialect?: string }) => {
+      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise create", CODEGEN_PEERS);
       const { createMigration } = await import("./create.js");
       const result = await createMigration({
@@ -113,6 +122,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
         registryFile: resolved.registryFile,
         description,
         kind: options.sql ? "sql" : "ts",
+        dialect: resolved.dialect,
       });
       print(result.file);
       if (!result.generate.ok) {

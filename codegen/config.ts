@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
+import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 
@@ -18,6 +19,8 @@ export interface StepwiseSettings {
   readonly tableName: string;
   /** The driver the runtime commands open the database with; `null` when the config names none (`--driver` may). */
   readonly driver: CliDriverName | null;
+  /** The SQL dialect `gen` checks, hashes and records the migrations for. */
+  readonly dialect: SqlDialect;
 }
 
 /** What a config may set; paths are relative to the project root. */
@@ -28,7 +31,24 @@ export interface StepwiseConfig {
   readonly tableName?: string;
   /** A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`). */
   readonly driver?: string;
+  /** The dialect of `migrationsDir` and `registryFile`: `sqlite` (the default) or `postgres`. */
+  readonly dialect?: string;
+  /**
+   * The folder and registry of each other dialect, for an app that runs on both and keeps one
+   * migrations folder per dialect: `{"postgres": {"migrationsDir": "migrations/postgres",
+   * "registryFile": "generated/registry.postgres.ts"}}`. `gen --dialect postgres` uses them.
+   */
+  readonly dialects?: Readonly<Partial<Record<SqlDialect, DialectPaths>>>;
 }
+
+/** Where one dialect's migrations and registry live; paths are relative to the project root. */
+export interface DialectPaths {
+  readonly migrationsDir?: string;
+  readonly registryFile?: string;
+}
+
+/** The dialects `dialect` and `gen --dialect` accept. */
+export const DIALECTS: readonly SqlDialect[] = ["sqlite", "postgres"];
 
 /** Where migrations live unless configured. */
 export const DEFAULT_MIGRATIONS_DIR = "migrations";
@@ -37,7 +57,17 @@ export const DEFAULT_REGISTRY_FILE = "generated/registry.ts";
 /** The optional config file at the project root. */
 export const CONFIG_FILE_NAME = "stepwise.config.json";
 
-const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver"]);
+const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects"]);
+const DIALECT_PATH_KEYS = new Set(["migrationsDir", "registryFile"]);
+
+/**
+ * Reads a dialect name, from `--dialect` or the config (`where` names which), refusing any other
+ * with a usage error that lists the dialects.
+ */
+export function parseDialect(value: string, where: string): SqlDialect {
+  if ((DIALECTS as readonly string[]).includes(value)) return value as SqlDialect;
+  throw new UsageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`);
+}
 
 /**
  * The nearest folder at or above `startDir` that holds a package.json; `startDir` itself when none
@@ -75,30 +105,69 @@ export function readConfig(projectRoot: string): StepwiseConfig {
     if (!CONFIG_KEYS.has(key)) {
       throw new UsageError(`Unknown setting "${key}" in ${source}; the settings are ${[...CONFIG_KEYS].join(", ")}.`);
     }
+    if (key === "dialects") {
+      checkDialectsSetting(value, source);
+      continue;
+    }
     if (typeof value !== "string" || value === "") {
       throw new UsageError(`Setting "${key}" in ${source} must be a non-empty string.`);
     }
   }
   const config = raw as StepwiseConfig;
+  if (config.dialect !== undefined) parseDialect(config.dialect, `"dialect" in ${source}`);
   if (config.driver === undefined) return config;
   // Checked here, so the error names the file the name came from; stored in its canonical spelling.
   const where = fromFile !== undefined ? configPath : `${packagePath} ("stepwise"."driver")`;
   return { ...config, driver: parseDriverName(config.driver, where) };
 }
 
-/** Combines flags, config and defaults. */
+/**
+ * Combines flags, config and defaults. The folder and registry of the chosen dialect come from the
+ * flags, then that dialect's entry in `dialects`, then the top-level settings, which belong to the
+ * config's `dialect` (sqlite unless it names another). A dialect other than that one must have its
+ * own folder and registry, from `dialects` or the flags: falling back to the other dialect's would
+ * check its SQL by the wrong rules and overwrite its registry.
+ */
 export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}): StepwiseSettings {
   const config = readConfig(projectRoot);
-  const pick = (key: keyof StepwiseConfig) => flags[key] ?? config[key];
+  const pick = (key: "database" | "tableName" | "driver") => flags[key] ?? config[key];
   const database = pick("database");
+  const dialect = flags.dialect === undefined ? ((config.dialect as SqlDialect | undefined) ?? DEFAULT_DIALECT) : parseDialect(flags.dialect, "--dialect");
+  const own = config.dialects?.[dialect] ?? {};
+  const topLevelDialect = (config.dialect as SqlDialect | undefined) ?? DEFAULT_DIALECT;
+  const topLevel = dialect === topLevelDialect ? config : {};
+  const migrationsDir = flags.migrationsDir ?? own.migrationsDir ?? topLevel.migrationsDir;
+  const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
+  const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
+  if (dialect !== topLevelDialect && configNamesPaths && (migrationsDir === undefined || registryFile === undefined)) {
+    throw new UsageError(
+      `The config's migrationsDir and registryFile are for ${topLevelDialect}, and it names no ${migrationsDir === undefined ? "migrations folder" : "registry file"} for ${dialect}; ` +
+        `add "dialects": {"${dialect}": {"migrationsDir": "migrations/${dialect}", "registryFile": "generated/registry.${dialect}.ts"}} to it, or pass --dir and --out.`,
+    );
+  }
   return {
     projectRoot,
-    migrationsDir: path.resolve(projectRoot, pick("migrationsDir") ?? DEFAULT_MIGRATIONS_DIR),
-    registryFile: path.resolve(projectRoot, pick("registryFile") ?? DEFAULT_REGISTRY_FILE),
+    migrationsDir: path.resolve(projectRoot, migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
+    registryFile: path.resolve(projectRoot, registryFile ?? DEFAULT_REGISTRY_FILE),
     database: database === undefined ? null : path.resolve(projectRoot, database),
     tableName: pick("tableName") ?? DEFAULT_TABLE_NAME,
     driver: (pick("driver") as CliDriverName | undefined) ?? null,
+    dialect,
   };
+}
+
+/** `dialects`: an object from dialect names to objects of non-empty path strings. */
+function checkDialectsSetting(value: unknown, source: string): void {
+  const example = `{"postgres": {"migrationsDir": "migrations/postgres", "registryFile": "generated/registry.postgres.ts"}}`;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new UsageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
+  for (const [name, paths] of Object.entries(value)) {
+    parseDialect(name, `"dialects" in ${source}`);
+    if (paths === null || typeof paths !== "object" || Array.isArray(paths)) throw new UsageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
+    for (const [key, setting] of Object.entries(paths)) {
+      if (!DIALECT_PATH_KEYS.has(key)) throw new UsageError(`Unknown setting "dialects"."${name}"."${key}" in ${source}; a dialect's settings are ${[...DIALECT_PATH_KEYS].join(", ")}.`);
+      if (typeof setting !== "string" || setting === "") throw new UsageError(`Setting "dialects"."${name}"."${key}" in ${source} must be a non-empty string.`);
+    }
+  }
 }
 
 function parseJsonFile(file: string): unknown {

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/core/errors.js";
+import type { SqlDialect } from "../src/core/types.js";
 import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "../src/shared/migration-file.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { toPortablePath } from "./portable-path.js";
@@ -20,6 +21,8 @@ export interface CreateMigrationOptions {
   readonly kind?: MigrationKind;
   /** Module the template imports `defineMigration` from. Default `"stepwise"`. */
   readonly runtimeModule?: string;
+  /** The dialect the registry is regenerated for (see `GenerateOptions.dialect`). Default `sqlite`. */
+  readonly dialect?: SqlDialect;
 }
 
 /** The new file, and the outcome of regenerating the registry. */
@@ -83,6 +86,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
       migrationsDir: options.migrationsDir,
       registryFile: options.registryFile,
       runtimeModule,
+      dialect: options.dialect ?? "sqlite",
     });
   } catch (error) {
     // The registry could not be written (a full disk): take the untouched template back, so a failed

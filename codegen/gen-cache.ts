@@ -37,6 +37,8 @@ export interface GenCacheKey {
   readonly migrationsDir: string;
   readonly registryFile: string;
   readonly runtimeModule: string;
+  /** The dialect the registry is generated for, when not sqlite: the same folder gives another registry per dialect. */
+  readonly dialect?: string;
 }
 
 /** What a cache entry records about a registry known to be current. */

@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
-import { readRecordedEntries } from "./read-registry.js";
+import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { REGISTRY_HEADER } from "./render.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
@@ -22,6 +23,12 @@ export interface GenerateOptions {
   readonly check?: boolean;
   /** Module the registry imports types from. Default `"stepwise"`. */
   readonly runtimeModule?: string;
+  /**
+   * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is
+   * tokenised, checked and hashed, and what the registry records for the runtime to check against
+   * its driver. Default `sqlite`.
+   */
+  readonly dialect?: SqlDialect;
   /**
    * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
    * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.
@@ -59,6 +66,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
+    // Named only when not sqlite, so a sqlite key is the one callers built before dialects.
+    ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
   };
   const unusableRegistry = describeUnusableRegistryPath(options) ?? describeForeignRegistryTarget(options);
   if (unusableRegistry) {
@@ -120,10 +129,10 @@ function tryCache<T>(use: () => T): T | null {
  * Scans, renders and formats without touching the registry file: what {@link generateRegistry}
  * would write. Golden tests and tools that want the text without writing it use this.
  */
-export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule">): Promise<RegistrySourceResult> {
+export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect">): Promise<RegistrySourceResult> {
   // Loaded here, not at the top, so a cache hit never pays for ts-morph and prettier.
   const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([import("./scan.js"), import("./render.js"), import("./module-resolution.js")]);
-  const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir });
+  const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect: options.dialect ?? "sqlite" });
   if (scan.problems.length > 0) return { ok: false, problems: sortProblems(scan.problems), migrations: scan.migrations };
   const source = renderRegistry({
     migrations: scan.migrations,
@@ -131,6 +140,7 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
     importExtension: resolveImportExtension(options.projectRoot),
     migrationsDirLabel: toPortablePath(path.relative(options.projectRoot, options.migrationsDir)) || ".",
     runtimeModule: options.runtimeModule,
+    dialect: options.dialect ?? "sqlite",
   });
   try {
     return { ok: true, source: await formatWithProjectConfig(source, options.registryFile), migrations: scan.migrations };
@@ -194,6 +204,8 @@ async function generateUncached(options: GenerateOptions): Promise<UncachedOutco
   }
 
   if (previous === formatted) return done({ ok: true, status: "unchanged", problems: [], ...summary }, formatted);
+  const dialectChange = previous === null ? null : describeDialectChange(previous, options.dialect ?? "sqlite", registryLabel);
+  if (dialectChange !== null) return done({ ok: false, status: options.check ? "stale" : "invalid", problems: [dialectChange], ...summary });
   const blocked = findBlockingAncestor(options.registryFile);
   if (blocked !== null) {
     const blocker = toPortablePath(path.relative(options.projectRoot, blocked));
@@ -211,6 +223,24 @@ async function generateUncached(options: GenerateOptions): Promise<UncachedOutco
   }
   writeFileAtomic(options.registryFile, formatted);
   return done({ ok: true, status: "written", problems: [], ...summary }, formatted);
+}
+
+/**
+ * A registry on disk generated for another dialect. An app with both dialects keeps a registry per
+ * dialect, so gen pointed at the other one's file (a missing `--out`, a config without a folder for
+ * this dialect) would replace it; that is refused. A registry that records no dialect but lists
+ * migrations was written before dialects, and is sqlite.
+ */
+function describeDialectChange(previous: string, dialect: SqlDialect, registryLabel: string): Problem | null {
+  const recorded = readRecordedDialect(previous) ?? (readRecordedEntries(previous).size > 0 ? "sqlite" : null);
+  if (recorded === null || recorded === dialect) return null;
+  return {
+    code: "REGISTRY_DIALECT_CHANGED",
+    file: registryLabel,
+    line: 1,
+    column: 1,
+    message: `${registryLabel} was generated for ${recorded}, and this run is for ${dialect}; point --out (or "registryFile" for ${dialect} in the config) at this dialect's own registry, such as generated/registry.${dialect}.ts, or delete ${registryLabel} if the project really moves to ${dialect}`,
+  };
 }
 
 /** Every file outside the migrations folder that the scan read or looked for, once, in a stable order. */

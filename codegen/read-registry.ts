@@ -54,6 +54,23 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
   return entries;
 }
 
+/**
+ * The dialect a registry on disk records (`export const dialect = "postgres"`), or `null` when it
+ * records none: a registry written before dialects, which is sqlite, or a file that is no registry.
+ */
+export function readRecordedDialect(registrySource: string): string | null {
+  const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  for (const statement of sourceFile.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(declaration.name) || declaration.name.text !== "dialect" || !declaration.initializer) continue;
+      const value = unwrapExpression(declaration.initializer);
+      if (ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value)) return value.text;
+    }
+  }
+  return null;
+}
+
 /** The positions of `sql(...)` and `ts(...)` arguments, as `codegen/render.ts` writes them. */
 const CALL_FIELDS = ["version", "name", "file", "description", "checksum"] as const;
 

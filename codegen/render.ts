@@ -9,6 +9,7 @@
  * unless a migration runs. Everything stays static and in the one file, readable in review.
  */
 import path from "node:path";
+import type { SqlDialect } from "../src/core/types.js";
 import type { ScannedMigration } from "./scan.js";
 import { toPortablePath } from "./portable-path.js";
 
@@ -25,6 +26,8 @@ export interface RenderOptions {
   readonly migrationsDirLabel: string;
   /** Module the registry imports its types from. Default `"stepwise"`. */
   readonly runtimeModule?: string;
+  /** The dialect the migrations were checked and hashed for. Default `sqlite`. */
+  readonly dialect?: SqlDialect;
 }
 
 /** The header's first line, telling readers (and editors that honour such markers) not to edit the file by hand. */
@@ -56,6 +59,11 @@ export function renderRegistry(options: RenderOptions): string {
     specifier = specifier.replace(/\.ts$/, options.importExtension);
     lines.push(`import ${moduleIdentifier(migration)} from ${JSON.stringify(specifier)};`);
   }
+  const dialect = options.dialect ?? "sqlite";
+  // Entries without a dialect are sqlite to the runtime (see src/core/registry-dialect.ts), so only
+  // another dialect's entries carry it, and a sqlite registry's entries read as they always have.
+  const entryDialect = dialect === "sqlite" ? "" : " dialect,";
+  lines.push("", "/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */", `export const dialect = ${JSON.stringify(dialect)};`);
   const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
   const hasTs = options.migrations.some((migration) => migration.kind === "ts");
   // Only what the entries use is emitted, so an app compiling with noUnusedLocals accepts the file.
@@ -85,9 +93,7 @@ export function renderRegistry(options: RenderOptions): string {
     `export const latestVersion = ${versions.length === 0 ? 0 : versions[versions.length - 1]};`,
     "",
     "/** One entry; its version is one of this registry's, so `up({ to })` accepts only those. */",
-    hasAsync
-      ? "export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion; readonly async: boolean };"
-      : "export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };",
+    `export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion${hasAsync ? "; readonly async: boolean" : ""}${dialect === "sqlite" ? "" : "; readonly dialect: typeof dialect"} };`,
   );
 
   if (hasSql) {
@@ -96,7 +102,7 @@ export function renderRegistry(options: RenderOptions): string {
       "/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */",
       "function sql(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number): RegistryEntry {",
       "  return {",
-      '    version, name, file, kind: "sql", description, checksum,',
+      `    version, name, file, kind: "sql",${entryDialect} description, checksum,`,
       "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
       ...(hasAsync ? ["    async: false,"] : []),
       "    get upSql() { return sqlOf(version)[0]; },",
@@ -111,7 +117,7 @@ export function renderRegistry(options: RenderOptions): string {
       "/** A `.ts` migration, its module imported above. */",
       'function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]): RegistryEntry {',
       "  return {",
-      '    version, name, file, kind: "ts", description, checksum,',
+      `    version, name, file, kind: "ts",${entryDialect} description, checksum,`,
       "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
       ...(hasAsync ? ["    async: (flags & ASYNC) !== 0,"] : []),
       "    module,",

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { Project } from "ts-morph";
+import type { SqlDialect } from "../src/core/types.js";
 import { parseMigrationFileName, type MigrationKind } from "../src/shared/migration-file.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
@@ -52,6 +53,8 @@ export interface ScanResult {
 export interface ScanOptions {
   readonly projectRoot: string;
   readonly migrationsDir: string;
+  /** The dialect the SQL migrations are written in, for their checks and checksums. Default `sqlite`. */
+  readonly dialect?: SqlDialect;
 }
 
 /** Scans `migrationsDir`. Never throws for bad input: every issue becomes a {@link Problem}. */
@@ -109,7 +112,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
     const source = decoded.text;
     const base = { version: version!, name, kind, file, absolutePath };
     if (kind === "sql") {
-      const result = parseSqlMigrationSource(source);
+      const result = parseSqlMigrationSource(source, { dialect: options.dialect ?? "sqlite" });
       if (!result.ok) {
         for (const problem of result.problems) problems.push({ ...problem, file });
         continue;
@@ -138,6 +141,14 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       }
       if (imports!.problems.length > 0) {
         problems.push(...imports!.problems);
+        continue;
+      }
+      if (result.facts.disableForeignKeys && options.dialect === "postgres") {
+        problems.push({
+          ...at,
+          code: "FOREIGN_KEYS_FLAG_UNSUPPORTED",
+          message: `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
+        });
         continue;
       }
       migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, dependencies: imports!.probed, localImports: imports!.files });

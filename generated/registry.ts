@@ -10,6 +10,9 @@ import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../migrations/002_add_contact_preferences.js";
 import migration005 from "../migrations/005_backfill_normalized_phone.js";
 
+/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
+export const dialect = "sqlite";
+
 const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { defineMigration } from "./core/types.js";
+export { defineMigration, DEFAULT_DIALECT } from "./core/types.js";
 export type {
   BatchOptions,
   BatchSummary,
@@ -21,8 +21,10 @@ export type {
   MigrationRegistry,
   ModuleMigrationEntry,
   SqlMigrationEntry,
+  SqlDialect,
   VersionOf,
 } from "./core/types.js";
+export { assertRegistryDialect, entryDialect } from "./core/registry-dialect.js";
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
 export type { AppliedStep, DownOptions, ManagerPlanUpOptions, MigrateOptions, MigrationManagerProps, MigrationResult, TransactionMode, UpOptions } from "./core/options.js";
 export { describeEvent } from "./core/events.js";

@@ -308,6 +308,8 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_UNKNOWN_FLAG: "fixture",
   SQL_FLAG_ON_DOWN: "fixture",
   REGISTRY_STALE: "test/cli-gen.test.ts",
+  REGISTRY_DIALECT_CHANGED: "test/dialect-codegen.test.ts",
+  FOREIGN_KEYS_FLAG_UNSUPPORTED: "test/dialect-codegen.test.ts",
   REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
   FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",

@@ -54,7 +54,8 @@ export type StepwiseErrorCode =
   | "TRANSACTION_OPEN"
   | "TEMP_FOLDER_UNUSABLE"
   | "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"
-  | "ASYNC_RUN_IN_PROGRESS";
+  | "ASYNC_RUN_IN_PROGRESS"
+  | "REGISTRY_DIALECT_MISMATCH";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -1030,5 +1031,35 @@ export class TempFolderUnusableError extends StepwiseError {
     this.folder = fields.folder;
     this.systemCode = fields.systemCode;
     this.operation = fields.operation;
+  }
+}
+
+/**
+ * A registry generated for one SQL dialect was given to a driver of another: its checksums, SQL
+ * checks and SQL text are for the other database. Thrown when the manager is constructed, before
+ * anything touches the database.
+ */
+export class RegistryDialectMismatchError extends StepwiseError {
+  /** The dialect the registry (its first entry of another dialect) was generated for. */
+  readonly registryDialect: string;
+  /** The dialect the driver speaks. */
+  readonly driverDialect: string;
+  /** The driver's name, such as `"better-sqlite3"`. */
+  readonly driver: string;
+  /** The first entry of the other dialect. */
+  readonly version: number;
+  readonly file: string;
+
+  constructor(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
+    super(
+      "REGISTRY_DIALECT_MISMATCH",
+      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. Nothing was changed. ` +
+        `Import the registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}, with its own migrations folder and --out file), or use a ${fields.registryDialect} driver.`,
+    );
+    this.registryDialect = fields.registryDialect;
+    this.driverDialect = fields.driverDialect;
+    this.driver = fields.driver;
+    this.version = fields.version;
+    this.file = fields.file;
   }
 }

@@ -9,6 +9,7 @@ import { UsageError } from "./errors.js";
 import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { Executor } from "./executor.js";
+import { assertRegistryDialect } from "./registry-dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
@@ -33,8 +34,13 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** The constructor's props, so a copy on another connection keeps the same settings. */
   readonly props: MigrationManagerProps;
 
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
+   */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}) {
+    // The dialect first: a registry for another database is the wrong file altogether, whatever else is wrong with it.
+    assertRegistryDialect(migrations, driver);
     assertValidRegistry(migrations);
     this.driver = driver;
     this.db = driver.connection;

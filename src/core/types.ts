@@ -147,6 +147,12 @@ export function returnDefinition<T>(definition: T): T {
   return definition;
 }
 
+/** The SQL dialects a registry can be generated for. */
+export type SqlDialect = "sqlite" | "postgres";
+
+/** The dialect of a registry that does not name one: every registry written before dialects existed. */
+export const DEFAULT_DIALECT: SqlDialect = "sqlite";
+
 /** Fields every registry entry carries. */
 export interface MigrationEntryBase {
   readonly version: number;
@@ -159,6 +165,11 @@ export interface MigrationEntryBase {
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
+  /**
+   * The dialect the migration was generated for. Absent means `sqlite` ({@link DEFAULT_DIALECT}), so
+   * hand-built entries and registries from before dialects keep working on the SQLite drivers.
+   */
+  readonly dialect?: SqlDialect;
 }
 
 /** A `.sql` migration, inlined as text so nothing is read from disk at run time. */

@@ -8,6 +8,8 @@
  * defined once.
  */
 import { createHash } from "node:crypto";
+import type { SqlDialect } from "../core/types.js";
+import { tokenizePostgresSql } from "./postgres-tokens.js";
 import { resultColumnsNamedByText, type SqlToken } from "./sql-result-columns.js";
 
 /** Bumped whenever canonicalisation changes, so old and new digests can never be confused. */
@@ -19,6 +21,8 @@ export interface SqlChecksumInput {
   readonly downSql: string | null;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
+  /** How the SQL is tokenised. Default `sqlite`. */
+  readonly dialect?: SqlDialect;
 }
 
 /**
@@ -36,18 +40,52 @@ export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): s
  * checksumSqlMigration({ upSql: "CREATE TABLE t (id INTEGER); -- note", downSql: null, transaction: true, disableForeignKeys: false });
  */
 export function checksumSqlMigration(input: SqlChecksumInput): string {
+  const dialect = input.dialect ?? "sqlite";
+  const canonicalize = (sql: string) => canonicalizeSql(sql, dialect);
   const parts = [
     `transaction=${input.transaction}`,
     `disable_foreign_keys=${input.disableForeignKeys}`,
-    `up=${canonicalizeSql(input.upSql)}`,
-    input.downSql === null ? "down=<none>" : `down=${canonicalizeSql(input.downSql)}`,
+    `up=${canonicalize(input.upSql)}`,
+    input.downSql === null ? "down=<none>" : `down=${canonicalize(input.downSql)}`,
   ];
+  // Only a postgres checksum names its dialect: the same text canonicalised by other rules must not
+  // share a digest, and every sqlite checksum already recorded in a history table must stay as it was.
+  if (dialect !== "sqlite") parts.unshift(`dialect=${dialect}`);
   // Joining with NUL is unambiguous only while no part holds one. `gen` refuses a NUL in SQL
   // (SQL_NUL_BYTE), but a canonical form that records result-column text does hold one, and so
   // may SQL passed here directly; those parts are encoded as JSON, which cannot collide with the
   // plain join (that always starts "transaction=").
   const joined = parts.some((part) => part.includes("\0")) ? JSON.stringify(parts) : parts.join("\0");
   return hashCanonicalMigration("sql", joined);
+}
+
+/**
+ * The PostgreSQL counterpart of {@link canonicalizeSql}, over PostgreSQL's tokens (see
+ * `postgres-tokens.ts`): comments (nested ones whole) are dropped, whitespace runs become one space
+ * (none next to `( ) , ;`), and strings of every kind, dollar-quoted bodies and quoted identifiers
+ * are kept byte for byte, since what they hold is data or code. Nothing is case-folded: PostgreSQL
+ * folds unquoted names, but a changed spelling is rare and a checksum that notices it is safe.
+ * PostgreSQL names an unaliased result column after the expression's function or column, never its
+ * source text, so unlike SQLite nothing else needs recording.
+ *
+ * @example
+ * canonicalizePostgresSql("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ /* x /* y *\/ *\/ LANGUAGE sql;");
+ * // "CREATE FUNCTION f()RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;"
+ */
+export function canonicalizePostgresSql(sql: string): string {
+  const out: string[] = [];
+  let pendingSpace = false;
+  for (const token of tokenizePostgresSql(sql)) {
+    if (token.kind === "whitespace" || token.kind === "line-comment" || token.kind === "block-comment") {
+      pendingSpace = true;
+      continue;
+    }
+    const previous = out.at(-1);
+    if (pendingSpace && previous !== undefined && !SPACE_FREE_PUNCTUATION.has(previous) && !SPACE_FREE_PUNCTUATION.has(token.text)) out.push(" ");
+    pendingSpace = false;
+    out.push(token.text);
+  }
+  return out.join("");
 }
 
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
@@ -75,8 +113,11 @@ const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
  *
  * @example
  * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
+ *
+ * With `dialect` `postgres`, the SQL is read by PostgreSQL's rules instead: {@link canonicalizePostgresSql}.
  */
-export function canonicalizeSql(sql: string): string {
+export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
+  if (dialect === "postgres") return canonicalizePostgresSql(sql);
   const out: string[] = [];
   const tokens: SqlToken[] = [];
   let pendingSpace = false;

@@ -10,6 +10,7 @@
  * ALTER TABLE messages DROP COLUMN status;
  * ```
  */
+import type { SqlDialect } from "../core/types.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
 import { classifyComment, DOWN_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, UP_MARKER } from "./sql-markers.js";
 import { findTransactionProblems } from "./sql-transaction-checks.js";
@@ -45,7 +46,14 @@ export type SqlSourceProblemCode =
   | "SQL_TRANSACTION_CONTROL"
   | "SQL_NEEDS_NO_TRANSACTION"
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
-  | "FOREIGN_KEYS_WITHOUT_TRANSACTION";
+  | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
+  | "FOREIGN_KEYS_FLAG_UNSUPPORTED";
+
+/** How {@link parseSqlMigrationSource} reads a file. */
+export interface SqlSourceOptions {
+  /** The dialect the SQL is written in: how it is tokenised, checked and hashed. Default `sqlite`. */
+  readonly dialect?: SqlDialect;
+}
 
 /** A well-formed SQL migration. */
 export interface ParsedSqlMigration {
@@ -73,10 +81,12 @@ type Report = (code: SqlSourceProblemCode, line: number, column: number, message
  * but is not spelled exactly is refused, and so is a transactional migration that ends or opens a
  * transaction itself.
  */
-export function parseSqlMigrationSource(source: string): SqlSourceResult {
+export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
+  const dialect = options.dialect ?? "sqlite";
+  const postgres = dialect === "postgres";
   const text = source.replace(/^\uFEFF/, "");
   const lines = text.split(/\r?\n/);
-  const tokens = tokenizeSql(text);
+  const tokens = tokenizeSql(text, dialect);
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => {
     problems.push({ code, line, column, message });
@@ -88,7 +98,14 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
     const before = text.slice(0, nul);
     const line = before.split("\n").length;
     const column = nul - before.lastIndexOf("\n");
-    report("SQL_NUL_BYTE", line, column, "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)");
+    report(
+      "SQL_NUL_BYTE",
+      line,
+      column,
+      postgres
+        ? "a NUL byte: PostgreSQL refuses it in a query, so this migration could never run; delete it"
+        : "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
+    );
   }
 
   const ownLineComments = new Map<number, SqlToken>();
@@ -105,11 +122,12 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
           `this comment looks like the marker "${intended}" but is not read as one: a marker is a "--" comment on a line of its own; write "${intended}" on its own line`,
         );
       }
-    } else if (token.unterminated && !(token.kind === "block-comment" && !/migrat/i.test(token.text))) {
+    } else if (token.unterminated && (postgres || !(token.kind === "block-comment" && !/migrat/i.test(token.text)))) {
       // SQLite reads an unclosed block comment to the end of the file and runs what came before, so one
-      // is harmless unless it swallows a marker; an unclosed string or identifier is a syntax error.
-      const what = token.kind === "block-comment" ? ["block comment", "*/"] : token.kind === "string" ? ["string", "'"] : ["quoted identifier", token.text[0] === "[" ? "]" : token.text[0]!];
-      report("SQL_UNTERMINATED", token.line, token.column, `this ${what[0]} is never closed, so everything after it (markers included) is part of it; close it with ${what[1]}`);
+      // is harmless unless it swallows a marker; an unclosed string or identifier is a syntax error, and
+      // so is any unclosed comment to PostgreSQL.
+      const [what, close] = describeUnclosed(token);
+      report("SQL_UNTERMINATED", token.line, token.column, `this ${what} is never closed, so everything after it (markers included) is part of it; close it with ${close}`);
     }
   });
 
@@ -142,6 +160,14 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
         const flags = parseFlags(meaning.rest, comment.column + meaning.restIndex, lineNumber, report);
         transaction = flags.transaction;
         disableForeignKeys = flags.disableForeignKeys;
+        if (disableForeignKeys && postgres) {
+          report(
+            "FOREIGN_KEYS_FLAG_UNSUPPORTED",
+            lineNumber,
+            lineText.indexOf("foreign_keys:off") + 1,
+            `"foreign_keys:off" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
+          );
+        }
         if (disableForeignKeys && !transaction) {
           // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
           report(
@@ -207,24 +233,35 @@ export function parseSqlMigrationSource(source: string): SqlSourceResult {
   }
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
-  if (upLine !== -1 && canonicalizeSql(upSql) === "") {
+  if (upLine !== -1 && canonicalizeSql(upSql, dialect) === "") {
     report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}"`);
   }
-  if (downSql !== null && canonicalizeSql(downSql) === "") {
+  if (downSql !== null && canonicalizeSql(downSql, dialect) === "") {
     report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "${DOWN_MARKER}", or delete that line to mark the migration irreversible`);
   }
   if (upLine !== -1 && problems.length === 0) {
     const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
     for (const section of sections) {
-      for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys })) report(problem.code, problem.line, problem.column, problem.message);
+      for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys }, dialect)) report(problem.code, problem.line, problem.column, problem.message);
     }
   }
 
   if (problems.length > 0) {
     return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
   }
-  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys });
+  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...(postgres ? { dialect } : {}) });
   return { ok: true, migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum } };
+}
+
+/** What an unclosed token is, and what closes it. */
+function describeUnclosed(token: SqlToken): [what: string, close: string] {
+  if (token.kind === "block-comment") return ["block comment", "*/"];
+  if (token.kind === "quoted-identifier") {
+    const quote = token.text.replace(/^[uU]&/, "")[0]!;
+    return ["quoted identifier", quote === "[" ? "]" : quote];
+  }
+  const dollar = /^\$[^$]*\$/.exec(token.text);
+  return dollar ? ["dollar-quoted string", dollar[0]] : ["string", "'"];
 }
 
 /** A comment starts its line when nothing but whitespace comes before it on that line. */

@@ -3,6 +3,8 @@
  * not: a marker or a `COMMIT` inside a string, a quoted identifier or a block comment is text, not
  * a statement. It splits; it does not validate (SQLite does that when the migration runs).
  */
+import type { SqlDialect } from "../core/types.js";
+import { splitPostgresStatements, tokenizePostgresSql } from "./postgres-tokens.js";
 
 /** What a token is. `word` covers keywords, bare identifiers and numbers alike. */
 export type SqlTokenKind = "word" | "string" | "quoted-identifier" | "line-comment" | "block-comment" | "punctuation" | "whitespace";
@@ -26,8 +28,11 @@ export interface SqlToken {
  * @example
  * tokenizeSql("SELECT 'a;b'; -- x").filter((t) => t.kind !== "whitespace").map((t) => t.text);
  * // ["SELECT", "'a;b'", ";", "-- x"]
+ *
+ * With `dialect` `postgres`, PostgreSQL's lexical rules apply instead (`postgres-tokens.ts`).
  */
-export function tokenizeSql(source: string): SqlToken[] {
+export function tokenizeSql(source: string, dialect: SqlDialect = "sqlite"): SqlToken[] {
+  if (dialect === "postgres") return tokenizePostgresSql(source);
   const tokens: SqlToken[] = [];
   let line = 1;
   let lineStart = 0;
@@ -96,8 +101,11 @@ export interface SqlStatement {
  * SQLite lets `TRIGGER`, `BEGIN` and `END` be bare identifiers, so a trigger is recognised only by
  * grammar position: `CREATE [TEMP|TEMPORARY] TRIGGER`, and its body's `BEGIN` only after the
  * header's `ON`, where a statement of the body follows it.
+ *
+ * With `dialect` `postgres`, PostgreSQL's statement boundaries apply instead (`splitPostgresStatements`).
  */
-export function splitSqlStatements(tokens: readonly SqlToken[]): SqlStatement[] {
+export function splitSqlStatements(tokens: readonly SqlToken[], dialect: SqlDialect = "sqlite"): SqlStatement[] {
+  if (dialect === "postgres") return splitPostgresStatements(tokens);
   const statements: SqlStatement[] = [];
   const significant = significantTokens(tokens);
   let current: SqlToken[] = [];

@@ -4,6 +4,8 @@
  * migration and leave the rest to run outside any transaction, so a later error could no longer be
  * rolled back. `VACUUM` fails outright inside a transaction, and `PRAGMA foreign_keys` does nothing.
  */
+import type { SqlDialect } from "../core/types.js";
+import { findPostgresTransactionProblems } from "./postgres-transaction-checks.js";
 import { splitSqlStatements, type SqlToken } from "./sql-tokens.js";
 
 /** A statement refused in a transactional migration, positioned at its first token. */
@@ -19,8 +21,15 @@ const TRANSACTION_CONTROL = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVE
 /**
  * Checks one section's tokens (positions as in the file). Only a statement's first keyword decides:
  * `END` closing a trigger body or a `CASE`, and `BEGIN` opening a trigger body, are not statements.
+ * With `dialect` `postgres`, PostgreSQL's rules apply (`postgres-transaction-checks.ts`), over tokens
+ * from `tokenizeSql(source, "postgres")`.
  */
-export function findTransactionProblems(sectionTokens: readonly SqlToken[], flags: { readonly transaction: boolean; readonly disableForeignKeys: boolean }): TransactionProblem[] {
+export function findTransactionProblems(
+  sectionTokens: readonly SqlToken[],
+  flags: { readonly transaction: boolean; readonly disableForeignKeys: boolean },
+  dialect: SqlDialect = "sqlite",
+): TransactionProblem[] {
+  if (dialect === "postgres") return findPostgresTransactionProblems(sectionTokens, flags);
   if (!flags.transaction) return [];
   const problems: TransactionProblem[] = [];
   for (const { tokens } of splitSqlStatements(sectionTokens)) {

@@ -10,6 +10,9 @@ import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../fixtures/codegen/golden/002_add_preferences.js";
 import migration004 from "../fixtures/codegen/golden/004_normalize_phones.js";
 
+/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
+export const dialect = "sqlite";
+
 const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
