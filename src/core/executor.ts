@@ -25,27 +25,15 @@ import {
   UnmanagedDatabaseError,
 } from "./errors.js";
 import { createProgressReporter } from "./progress.js";
-import { HistoryStore, setUserVersion } from "./history.js";
-import { readSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
+import { setUserVersion, type HistoryStore } from "./history.js";
+import type { SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
-import { restoreConnectionSettings, snapshotConnectionSettings, type ConnectionSettingsSnapshot } from "./connection-settings.js";
-import {
-  bodySavepointName,
-  createCommitWitness,
-  dropCommitWitness,
-  markCommitWitness,
-  renewCommitWitness,
-  type CommitWitness,
-  isAutomaticRollbackError,
-  judgeEscapedCommit,
-  openBodySavepoint,
-  readTotalChanges,
-  readTransactionStart,
-  releaseBodySavepoint,
-  type TransactionStart,
-} from "./transaction-guard.js";
+import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
+import { bodySavepointName, type CommitWitness, isAutomaticRollbackError, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import type { Dialect } from "./dialect.js";
+import { SQLITE_DIALECT } from "./dialects/sqlite.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { kindOfSqliteCode, translateSqliteError } from "./sqlite-errors.js";
+import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -83,6 +71,8 @@ export interface ExecutorSettings {
    * the error object, since each library reports codes its own way.
    */
   readonly classifyError: (error: unknown) => ErrorClassification;
+  /** What differs per SQL dialect (history DDL, catalog, escape signals). Default: SQLite's. */
+  readonly dialect?: Dialect;
 }
 
 /** The escape guard's markers for one run (see `transaction-guard.ts`). */
@@ -101,11 +91,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly migrations: R;
   readonly settings: ExecutorSettings;
   readonly store: HistoryStore;
+  /** The SQL dialect's answers (see `dialect.ts`). */
+  readonly dialect: Dialect;
 
   constructor(migrations: R, settings: ExecutorSettings) {
     this.migrations = migrations;
     this.settings = settings;
-    this.store = new HistoryStore(settings.tableName);
+    this.dialect = settings.dialect ?? SQLITE_DIALECT;
+    this.store = this.dialect.createHistoryStore(settings.tableName);
   }
 
   /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
@@ -152,10 +145,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const restoreForeignKeys = yield* this.switchOffForeignKeys();
         try {
           yield* this.beginImmediate();
-          const objects = (yield* readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+          const objects = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
           for (const object of objects) {
             // Indexes and triggers go with their tables; dropping them first just avoids order problems.
-            yield* exec(`DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`);
+            yield* exec(this.dialect.dropObjectSql(object));
           }
           if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
           yield* this.commitTranslated();
@@ -219,7 +212,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *refuseUnmanagedDatabase(): Step<void> {
     // One statement, so the history table and the user tables are seen in the same snapshot: another
     // process's first migration creates both in one commit.
-    const tables = (yield* readSchemaObjects({ types: ["table"] })).map((object) => object.name);
+    const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
     if (tables.some((name) => this.store.isNamed(name))) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
@@ -316,7 +309,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
     // Put back every connection setting a migration changed (see RESTORED_CONNECTION_SETTINGS), on
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
-    const before = yield* snapshotConnectionSettings();
+    const before = yield* this.dialect.snapshotConnectionSettings();
     let failed = true;
     let guard: RunGuard | null = null;
     try {
@@ -326,7 +319,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return result;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard) yield* dropCommitWitness(guard.witness);
+      if (guard) yield* this.dialect.dropCommitWitness(guard.witness);
     }
   }
 
@@ -337,7 +330,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *createRunGuard(): Step<RunGuard> {
     try {
-      return { witness: yield* createCommitWitness(), savepoint: bodySavepointName() };
+      return { witness: yield* this.dialect.createCommitWitness(), savepoint: bodySavepointName() };
     } catch (error) {
       throw this.translateError(error);
     }
@@ -347,7 +340,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // Settings only take effect outside a transaction; every path has ended its own by now.
     yield* rollbackQuietly();
     try {
-      yield* restoreConnectionSettings(before);
+      yield* this.dialect.restoreConnectionSettings(before);
     } catch (error) {
       // Never hide the migration's own failure behind a failure to tidy up after it.
       if (!failed) throw error;
@@ -379,7 +372,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
         yield* this.beginImmediate();
-        const start = yield* readTransactionStart();
+        const start = yield* this.dialect.readTransactionStart();
         if (!ensured) {
           // Checked under the write lock: outside it, another process may create the history table
           // between reading "no history" and listing the tables.
@@ -413,9 +406,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
-          yield* restoreConnectionSettings(settingsBefore);
+          yield* this.dialect.restoreConnectionSettings(settingsBefore);
           // A temp_store change (its own, or restoring it just now) deletes every temp table.
-          yield* renewCommitWitness(guard.witness);
+          yield* this.dialect.renewCommitWitness(guard.witness);
         }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
@@ -436,9 +429,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *executeInOneTransaction(plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
     const direction = plan.direction;
-    const foreignKeysOn = function* (): Step<boolean> {
-      return (yield* queryValue("PRAGMA foreign_keys")) === 1;
-    };
+    const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
     assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
     if (plan.steps.length === 0) {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
@@ -447,20 +438,20 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const ran: AppliedStep[] = [];
     // Read again inside the transaction: another connection may have migrated since planning.
     let fresh: typeof plan;
-    const before = yield* snapshotConnectionSettings();
+    const before = yield* this.dialect.snapshotConnectionSettings();
     let failed = true;
     let guard: RunGuard | null = null;
     try {
       try {
         guard = yield* this.createRunGuard();
         yield* this.beginImmediate();
-        const start = yield* readTransactionStart();
+        const start = yield* this.dialect.readTransactionStart();
         if (direction === "up") yield* this.refuseUnmanagedDatabase();
         yield* this.store.ensure();
         fresh = replan(yield* this.store.readKeys());
         assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
         this.emitSkipped(direction, plan.steps, fresh.steps);
-        const token = yield* markCommitWitness(guard.witness);
+        const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
           // Sets user_version at every step: only the final value is committed, unless a later
@@ -478,7 +469,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       failed = false;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard) yield* dropCommitWitness(guard.witness);
+      if (guard) yield* this.dialect.dropCommitWitness(guard.witness);
     }
     for (const step of ran) this.emit({ type: "migrated", direction, ...step });
     if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
@@ -502,7 +493,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, guard: RunGuard, token: number, start: TransactionStart): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
-    const changesBeforeBody = yield* readTotalChanges();
+    const changesBeforeBody = yield* this.dialect.readTotalChanges();
     const savepoint = yield* openBodySavepoint(guard.savepoint);
     let failure: { readonly cause: unknown } | null = null;
     try {
@@ -512,8 +503,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
     // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
     if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-    if (!(yield* releaseBodySavepoint(savepoint))) {
-      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(guard.witness, token, start, changesBeforeBody));
+    if (!(yield* this.dialect.releaseBodySavepoint(savepoint))) {
+      throw yield* this.escapedOrFailed(entry, direction, failure, this.dialect.judgeEscapedCommit(guard.witness, token, start, changesBeforeBody));
     }
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     try {
@@ -544,7 +535,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart, guard: RunGuard): Step<AppliedStep> {
-    const token = yield* markCommitWitness(guard.witness);
+    const token = yield* this.dialect.markCommitWitness(guard.witness);
     const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
     yield* this.recordInOpenTransaction(entry, direction, durationMs);
     yield* this.commitRecordedMigration(entry, direction);
@@ -609,7 +600,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* refuseTransactionLeftOpen();
         // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
-        yield* restoreConnectionSettings(settingsBefore);
+        yield* this.dialect.restoreConnectionSettings(settingsBefore);
       } catch (cause) {
         throw yield* this.migrationFailed(entry, direction, cause, false, "body");
       }
@@ -679,7 +670,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code. */
   private translateError(error: unknown): unknown {
-    return translateSqliteError(error, this.settings.busyTimeoutMs, this.sqliteCodeOf(error));
+    return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
   }
 
   /**
