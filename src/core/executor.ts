@@ -126,7 +126,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return yield* this.withConnectionSettings(
       function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
-        const replan: Replan<R[number]> = (applied) => planDown(this.migrations as readonly R[number][], applied, options);
+        // `steps` counts from where the call started: every re-plan after the first (each migration, on
+        // a driver without a change counter) aims at the version the first plan chose.
+        let target: DownOptions = options;
+        const replan: Replan<R[number]> = (applied) => {
+          const plan = planDown(this.migrations as readonly R[number][], applied, target);
+          target = { to: plan.toVersion };
+          return plan;
+        };
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: Executor<R>): Step<MigrationResult> {
             const { plan, counter } = yield* this.planWithCounter(replan, true);

@@ -35,6 +35,14 @@ export const PG_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
 };
 
+/** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */
+export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.ClientBase>, "up" | "down"> {
+  /** Applies the change on the session's client, inside the migration's transaction unless `transaction: false`. */
+  readonly up: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+  /** Undoes `up`. Without it the migration is irreversible. */
+  readonly down?: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+}
+
 /** Options of the pg `MigrationManager` and `migrate`. */
 export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
@@ -251,6 +259,6 @@ export function migrate<R extends MigrationRegistry>(db: pg.Client | pg.Pool, mi
  * import { defineMigration } from "stepwise/pg";
  * export default defineMigration({ async up(db) { await db.query("CREATE TABLE t (id bigint PRIMARY KEY)"); } });
  */
-export function defineMigration<const T extends MigrationDefinition<pg.ClientBase>>(definition: T): T {
+export function defineMigration<const T extends PgMigrationDefinition>(definition: T): T {
   return definition;
 }
