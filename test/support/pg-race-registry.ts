@@ -1,0 +1,33 @@
+/**
+ * The registry the pg multi-process tests race on (test/concurrency-pg.test.ts, through
+ * test/support/pg-migrate-child.ts), and what a worker answers.
+ */
+import { appendFileSync } from "node:fs";
+import type pg from "pg";
+import type { MigrationDefinition, MigrationEntry } from "../../src/core/types.js";
+import { namedSqlEntry, tsEntry } from "./registry-builders.js";
+
+/** What a `serve` worker answers. */
+export type PgWorkerReply = { readonly ok: true; readonly ran: number[] } | { readonly ok: false; readonly code: string | null; readonly nativeCode: string | null; readonly message: string };
+
+/** How many migrations {@link PG_RACE_REGISTRY} holds. */
+export const PG_RACE_LATEST = 10;
+
+/**
+ * Ten migrations, SQL and async TypeScript in turn. Each TypeScript one records itself twice: a row in
+ * `side_effects` (inside its transaction) and a line in the file `STEPWISE_SIDE_EFFECT_LOG` names
+ * (outside the database, so a body that ran twice shows even when a rollback hid it there).
+ */
+export const PG_RACE_REGISTRY: MigrationEntry[] = Array.from({ length: PG_RACE_LATEST }, (_, index) => {
+  const version = index + 1;
+  if (version === 1) return namedSqlEntry(1, "create_side_effects", "CREATE TABLE side_effects (version INTEGER NOT NULL, backend INTEGER NOT NULL);");
+  if (version % 2 === 1) return namedSqlEntry(version, `table_${version}`, `CREATE TABLE t_${version} (id BIGINT PRIMARY KEY); INSERT INTO t_${version} VALUES (${version});`);
+  const up = async (db: pg.ClientBase): Promise<void> => {
+    const log = process.env.STEPWISE_SIDE_EFFECT_LOG;
+    if (log) appendFileSync(log, `${version}\n`);
+    await db.query(`INSERT INTO side_effects (version, backend) VALUES (${version}, pg_backend_pid())`);
+    // A pause inside the transaction, so the other processes are waiting on the lock meanwhile.
+    await db.query("SELECT pg_sleep(0.005)");
+  };
+  return tsEntry(version, { up } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+});
