@@ -15,6 +15,7 @@ import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-err
 import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import { recordNativeError } from "../core/native-error.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 
@@ -148,8 +149,16 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     runBody: async (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context);
-      // A body that caught a failed statement's error leaves the transaction aborted: what it ran is lost.
-      if (status() === "E") throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost");
+      // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
+      // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
+      // round trip (queued after anything the body left running) settles it: it fails there.
+      if (!inTransaction()) return;
+      try {
+        await client.query("SELECT 1");
+      } catch (error) {
+        if (sqlstateOf(error) !== "25P02") throw error;
+        throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
+      }
     },
     createContext: (entry, direction, progress) => ({
       version: entry.version,
@@ -195,7 +204,7 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
-    if (sqlstateOf(error) === "55P03") throw new DatabaseLockedError(timeoutMs, error);
+    if (sqlstateOf(error) === "55P03") throw recordNativeError(new DatabaseLockedError(timeoutMs, error), classifyPostgresError(error));
     throw error;
   }
 }
