@@ -20,12 +20,12 @@ export const PG_RACE_LATEST = 10;
  */
 export const PG_RACE_REGISTRY: MigrationEntry[] = Array.from({ length: PG_RACE_LATEST }, (_, index) => {
   const version = index + 1;
-  if (version === 1) return namedSqlEntry(1, "create_side_effects", "CREATE TABLE side_effects (version INTEGER NOT NULL, backend INTEGER NOT NULL);");
+  if (version === 1) return namedSqlEntry(1, "create_side_effects", "CREATE TABLE side_effects (version INTEGER NOT NULL);");
   if (version % 2 === 1) return namedSqlEntry(version, `table_${version}`, `CREATE TABLE t_${version} (id BIGINT PRIMARY KEY); INSERT INTO t_${version} VALUES (${version});`);
   const up = async (db: pg.ClientBase): Promise<void> => {
     const log = process.env.STEPWISE_SIDE_EFFECT_LOG;
     if (log) appendFileSync(log, `${version}\n`);
-    await db.query(`INSERT INTO side_effects (version, backend) VALUES (${version}, pg_backend_pid())`);
+    await db.query(`INSERT INTO side_effects (version) VALUES (${version})`);
     // A pause inside the transaction, so the other processes are waiting on the lock meanwhile.
     await db.query("SELECT pg_sleep(0.005)");
   };
