@@ -1,7 +1,8 @@
 /**
  * Several processes racing `up` on one PostgreSQL database: 8 long-lived worker processes
  * (test/support/pg-migrate-child.ts), each with its own `pg.Pool`, start `up` at the same instant on
- * a fresh database per trial. The session advisory lock serialises them: every migration runs exactly
+ * a fresh database per trial; the last migration builds an index `CONCURRENTLY` (`transaction:
+ * false`) while the others wait. The session advisory lock serialises them: every migration runs exactly
  * once (by the workers' own account, in the database, and in a log outside it), and every worker
  * succeeds.
  *
@@ -16,7 +17,7 @@ import { createInterface, type Interface } from "node:readline";
 import { test } from "node:test";
 import pg from "pg";
 import { matrixRoot } from "./support/driver-matrix.js";
-import { PG_RACE_LATEST, type PgWorkerReply } from "./support/pg-race-registry.js";
+import { PG_RACE_CONCURRENT_INDEX, PG_RACE_LATEST, PG_RACE_SIDE_EFFECT_VERSIONS, type PgWorkerReply } from "./support/pg-race-registry.js";
 import { envCount } from "./support/prng.js";
 import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
 
@@ -71,11 +72,13 @@ test(`${PROCESSES} processes racing up on one PostgreSQL database apply each mig
         const history = (await client.query<{ version: string }>("SELECT version FROM schema_migrations WHERE state = 'applied' ORDER BY version")).rows.map((row) => Number(row.version));
         assert.deepEqual(history, all, `${context}: history`);
         const effects = (await client.query<{ version: number }>("SELECT version FROM side_effects ORDER BY version")).rows.map((row) => row.version);
-        assert.deepEqual(
-          effects,
-          all.filter((version) => version % 2 === 0),
-          `${context}: rows written by the bodies`,
-        );
+        assert.deepEqual(effects, [...PG_RACE_SIDE_EFFECT_VERSIONS], `${context}: rows written by the bodies`);
+        const index = (
+          await client.query<{ valid: boolean }>("SELECT i.indisvalid AS valid FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.indexrelid WHERE c.relname = $1", [
+            PG_RACE_CONCURRENT_INDEX,
+          ])
+        ).rows;
+        assert.deepEqual(index, [{ valid: true }], `${context}: the index built CONCURRENTLY outside a transaction is there and valid`);
         const locks = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n;
         assert.equal(locks, 0, `${context}: no advisory lock is left held`);
       } finally {
@@ -86,11 +89,7 @@ test(`${PROCESSES} processes racing up on one PostgreSQL database apply each mig
         .filter(Boolean)
         .map(Number)
         .sort((a, b) => a - b);
-      assert.deepEqual(
-        logged,
-        all.filter((version) => version % 2 === 0),
-        `${context}: bodies run, as logged outside the database`,
-      );
+      assert.deepEqual(logged, [...PG_RACE_SIDE_EFFECT_VERSIONS], `${context}: bodies run, as logged outside the database`);
       await database.drop();
     }
   } finally {

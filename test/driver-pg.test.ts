@@ -72,7 +72,6 @@ test("up waits for another session's run lock up to the busy timeout, then DATAB
   const waited = performance.now() - started;
   assert.equal(error.code, "DATABASE_LOCKED");
   assert.equal(error.busyTimeoutMs, 300);
-  assert.equal(error.nativeCode, "55P03");
   assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the lock`);
   assert.deepEqual(await tables(pool), []);
   await holder.query("SELECT pg_advisory_unlock_all()");

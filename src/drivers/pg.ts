@@ -15,7 +15,6 @@ import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-err
 import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { recordNativeError } from "../core/native-error.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 
@@ -186,26 +185,25 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   };
 }
 
+/** How often a process waiting for the run lock tries again. */
+const LOCK_POLL_MS = 25;
+
 /**
- * Waits for the session advisory lock `key` up to `timeoutMs` (`lock_timeout`, set for the one
- * statement's transaction only; 0 means a single try), then throws `DATABASE_LOCKED`. A session lock
- * taken inside a transaction outlives its commit.
+ * Waits for the session advisory lock `key` up to `timeoutMs` (0: a single try), then throws
+ * `DATABASE_LOCKED`. It polls `pg_try_advisory_lock` rather than blocking in `pg_advisory_lock`: a
+ * session blocked in a statement holds a snapshot for as long as it waits, and `CREATE INDEX
+ * CONCURRENTLY` in the lock holder's `transaction: false` migration waits for every older snapshot
+ * to end, so the two would wait for each other until the busy timeout ran out. Each try is a
+ * statement of its own, whose snapshot ends with it.
  */
 async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs: number): Promise<void> {
-  if (timeoutMs <= 0) {
+  const started = performance.now();
+  for (;;) {
     const got = (await client.query<{ got: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]?.got;
-    if (!got) throw new DatabaseLockedError(0, null);
-    return;
-  }
-  await client.query("BEGIN");
-  try {
-    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${Math.trunc(timeoutMs)}ms`]);
-    await client.query("SELECT pg_catalog.pg_advisory_lock($1::bigint)", [key]);
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    if (sqlstateOf(error) === "55P03") throw recordNativeError(new DatabaseLockedError(timeoutMs, error), classifyPostgresError(error));
-    throw error;
+    if (got) return;
+    const waited = performance.now() - started;
+    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
   }
 }
 

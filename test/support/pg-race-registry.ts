@@ -13,13 +13,29 @@ export type PgWorkerReply = { readonly ok: true; readonly ran: number[] } | { re
 /** How many migrations {@link PG_RACE_REGISTRY} holds. */
 export const PG_RACE_LATEST = 10;
 
+/** The versions whose bodies record themselves in `side_effects` and the log: the transactional TypeScript ones. */
+export const PG_RACE_SIDE_EFFECT_VERSIONS: readonly number[] = [2, 4, 6, 8];
+
+/** The index the last migration builds `CONCURRENTLY`, outside a transaction. */
+export const PG_RACE_CONCURRENT_INDEX = "t_9_concurrently";
+
 /**
- * Ten migrations, SQL and async TypeScript in turn. Each TypeScript one records itself twice: a row in
- * `side_effects` (inside its transaction) and a line in the file `STEPWISE_SIDE_EFFECT_LOG` names
- * (outside the database, so a body that ran twice shows even when a rollback hid it there).
+ * Ten migrations, SQL and async TypeScript in turn. Each transactional TypeScript one records itself
+ * twice: a row in `side_effects` (inside its transaction) and a line in the file
+ * `STEPWISE_SIDE_EFFECT_LOG` names (outside the database, so a body that ran twice shows even when a
+ * rollback hid it there). The last builds an index `CONCURRENTLY` with `transaction: false`, while
+ * the other processes wait for the run lock; it drops a leftover (invalid) index of an interrupted
+ * attempt first, so it can be run again.
  */
 export const PG_RACE_REGISTRY: MigrationEntry[] = Array.from({ length: PG_RACE_LATEST }, (_, index) => {
   const version = index + 1;
+  if (version === PG_RACE_LATEST) {
+    const concurrently = async (db: pg.ClientBase): Promise<void> => {
+      await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${PG_RACE_CONCURRENT_INDEX}`);
+      await db.query(`CREATE INDEX CONCURRENTLY ${PG_RACE_CONCURRENT_INDEX} ON t_9 (id)`);
+    };
+    return tsEntry(version, { up: concurrently, transaction: false } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+  }
   if (version === 1) return namedSqlEntry(1, "create_side_effects", "CREATE TABLE side_effects (version INTEGER NOT NULL);");
   if (version % 2 === 1) return namedSqlEntry(version, `table_${version}`, `CREATE TABLE t_${version} (id BIGINT PRIMARY KEY); INSERT INTO t_${version} VALUES (${version});`);
   const up = async (db: pg.ClientBase): Promise<void> => {
