@@ -32,8 +32,11 @@ export interface Dialect {
   markCommitWitness(witness: CommitWitness): Step<number>;
   /** Removes the run's witness; never throws. */
   dropCommitWitness(witness: CommitWitness): Step<void>;
-  /** Reads, right after BEGIN, what an escaped commit is judged against. */
-  readTransactionStart(): Step<TransactionStart>;
+  /**
+   * Reads, after BEGIN and before stepwise writes in that transaction, what an escaped commit is
+   * judged against; `counter` is the driver's change counter read in the same transaction.
+   */
+  readTransactionStart(counter: number | null): Step<TransactionStart>;
   /** Rows changed on this connection so far, or a constant where the dialect cannot count them. */
   readTotalChanges(): Step<number>;
   /** Releases the body's savepoint; false when it is gone (the migration ended our transaction). */
