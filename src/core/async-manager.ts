@@ -7,7 +7,7 @@
  */
 import { StepwiseError, UsageError } from "./errors.js";
 import { runAsync } from "./runners.js";
-import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
+import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry } from "./types.js";
@@ -40,21 +40,43 @@ export class AsyncRunInProgressError extends StepwiseError {
 }
 
 /**
+ * Runs `action` (which drives `step`) unless another async call is still running on `connection` in
+ * this process, and refuses with {@link AsyncRunInProgressError} if one is: the second call's
+ * statements would join the first one's transaction. Connections that are not objects are not tracked.
+ */
+export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
+  const key = typeof connection === "object" && connection !== null ? connection : null;
+  if (key !== null && busyConnections.has(key)) {
+    // The step never started, so closing it runs none of its code.
+    step.return(undefined as T);
+    throw new AsyncRunInProgressError({ driver: driverName });
+  }
+  if (key !== null) busyConnections.add(key);
+  try {
+    return await action();
+  } finally {
+    if (key !== null) busyConnections.delete(key);
+  }
+}
+
+/**
  * Applies and reverts the migrations of a generated registry, every method returning a promise, on
  * one connection of any driver. An async migration's transaction stays open across its awaits: a
  * failure after an await rolls back everything the migration did, its history row included.
  *
  * A driver entry exports a one-line subclass that takes its library's connection, as the sync
- * entries do with `SyncMigrationManager`. For a new async driver (the `stepwise/pg` entry, say):
+ * entries do with `SyncMigrationManager`; a new async SQLite driver (one over `@libsql/client`, say)
+ * does the same with its async primitives. `stepwise/pg` builds on {@link MigrationManagerBase}
+ * directly instead, because over a `pg.Pool` each call opens a session of its own.
  *
  * @example
- * // src/drivers/pg.ts: createPgDriver(client) returns an AsyncDriver<pg.ClientBase> (`async: true`).
- * export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<pg.ClientBase, R> {
- *   constructor(db: pg.ClientBase, migrations: R, props: MigrationManagerProps = {}) {
- *     super(createPgDriver(db), migrations, props);
+ * // src/drivers/<library>.ts, where createXDriver(connection) returns the library's Driver:
+ * export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Connection, R> {
+ *   constructor(db: Connection, migrations: R, props: MigrationManagerProps = {}) {
+ *     super(createXDriver(db), migrations, props);
  *   }
  * }
- * // and its `migrate`: return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/pg");
+ * // and its `migrateAsync`: return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/<library>");
  */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
   /**
@@ -62,20 +84,17 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
    *
    * @throws AsyncRunInProgressError (as a rejection) when another call is still running on the same connection.
    */
-  async run<T>(step: Step<T>): Promise<T> {
-    const connection = this.driver.connection;
-    const key = typeof connection === "object" && connection !== null ? connection : null;
-    if (key !== null && busyConnections.has(key)) {
-      // The step never started, so closing it runs none of its code.
-      step.return(undefined as T);
-      throw new AsyncRunInProgressError({ driver: this.driver.name });
-    }
-    if (key !== null) busyConnections.add(key);
-    try {
-      return await runAsync(step, this.driver);
-    } finally {
-      if (key !== null) busyConnections.delete(key);
-    }
+  async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    const driver = this.driver;
+    return runAloneOnConnection(driver.connection, driver.name, step, async () => {
+      // SQLite's drivers have no run lock (each migration's BEGIN IMMEDIATE serialises); an async driver may.
+      const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
+      try {
+        return await runAsync(step, driver);
+      } finally {
+        await release?.();
+      }
+    });
   }
 
   /** A manager with the same registry and settings on another driver's connection. */
@@ -95,7 +114,7 @@ export type MigrateAsyncOptions<V extends number = number> = MigrationManagerPro
  */
 export async function migrateAsyncWithManager(
   options: MigrateAsyncOptions,
-  createManager: (props: MigrationManagerProps) => AsyncMigrationManager<unknown, MigrationRegistry>,
+  createManager: (props: MigrationManagerProps) => { up(options: UpOptions): Promise<MigrationResult> },
   entry: string,
 ): Promise<MigrationResult> {
   const { to, transaction, ...props } = options;

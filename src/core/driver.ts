@@ -118,6 +118,16 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * to exist; otherwise it is created. The caller closes it.
    */
   openFile?(path: string, options: OpenFileOptions): MaybePromise<Driver<Db, Async>, Async>;
+  /**
+   * Takes the run lock of the history table `tableName`, waiting up to `busyTimeoutMs`, and returns
+   * its release: one process at a time applies or reverts migrations there (on PostgreSQL a session
+   * advisory lock, which the server also drops when the session dies). Drivers without it rely on
+   * the write transaction alone (SQLite's `BEGIN IMMEDIATE`). Async drivers only: the async manager
+   * takes it.
+   *
+   * @throws DatabaseLockedError when another session held it past `busyTimeoutMs`.
+   */
+  holdRunLock?(tableName: string, busyTimeoutMs: number): Promise<() => Promise<void>>;
 }
 
 /** How {@link Driver.openFile} opens a file. */

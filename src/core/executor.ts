@@ -25,28 +25,16 @@ import {
   UnmanagedDatabaseError,
 } from "./errors.js";
 import { createProgressReporter } from "./progress.js";
-import { HistoryStore, setUserVersion } from "./history.js";
-import { readSchemaObjects, type SchemaObjectKind } from "./schema-objects.js";
+import { setUserVersion, type HistoryStore } from "./history.js";
+import type { SchemaObjectKind } from "./schema-objects.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
-import { restoreConnectionSettings, snapshotConnectionSettings, type ConnectionSettingsSnapshot } from "./connection-settings.js";
-import {
-  bodySavepointName,
-  createCommitWitness,
-  dropCommitWitness,
-  markCommitWitness,
-  renewCommitWitness,
-  type CommitWitness,
-  isAutomaticRollbackError,
-  judgeEscapedCommit,
-  openBodySavepoint,
-  readTotalChanges,
-  readTransactionStart,
-  releaseBodySavepoint,
-  type TransactionStart,
-} from "./transaction-guard.js";
+import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
+import { bodySavepointName, type CommitWitness, isAutomaticRollbackError, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import type { Dialect } from "./dialect.js";
+import { SQLITE_DIALECT } from "./dialects/sqlite.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { needsEscapeGuard } from "./transaction-control.js";
-import { kindOfSqliteCode, translateSqliteError } from "./sqlite-errors.js";
+import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -87,6 +75,8 @@ export interface ExecutorSettings {
    * the error object, since each library reports codes its own way.
    */
   readonly classifyError: (error: unknown) => ErrorClassification;
+  /** What differs per SQL dialect (history DDL, catalog, escape signals). Default: SQLite's. */
+  readonly dialect?: Dialect;
 }
 
 /** The escape guard's markers for one run (see `transaction-guard.ts`). */
@@ -117,11 +107,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly migrations: R;
   readonly settings: ExecutorSettings;
   readonly store: HistoryStore;
+  /** The SQL dialect's answers (see `dialect.ts`). */
+  readonly dialect: Dialect;
 
   constructor(migrations: R, settings: ExecutorSettings) {
     this.migrations = migrations;
     this.settings = settings;
-    this.store = new HistoryStore(settings.tableName);
+    this.dialect = settings.dialect ?? SQLITE_DIALECT;
+    this.store = this.dialect.createHistoryStore(settings.tableName);
   }
 
   /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
@@ -149,7 +142,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return yield* this.withConnectionSettings(
       function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
-        const replan: Replan<R[number]> = (applied) => planDown(this.migrations as readonly R[number][], applied, options);
+        // `steps` counts from where the call started: every re-plan after the first (each migration, on
+        // a driver without a change counter) aims at the version the first plan chose.
+        let target: DownOptions = options;
+        const replan: Replan<R[number]> = (applied) => {
+          const plan = planDown(this.migrations as readonly R[number][], applied, target);
+          target = { to: plan.toVersion };
+          return plan;
+        };
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: Executor<R>): Step<MigrationResult> {
             const { plan, counter } = yield* this.planWithCounter(replan, true);
@@ -168,10 +168,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const restoreForeignKeys = yield* this.switchOffForeignKeys();
         try {
           yield* this.beginImmediate();
-          const objects = (yield* readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+          const objects = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
           for (const object of objects) {
             // Indexes and triggers go with their tables; dropping them first just avoids order problems.
-            yield* exec(`DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`);
+            yield* exec(this.dialect.dropObjectSql(object));
           }
           if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
           yield* this.commitTranslated();
@@ -235,7 +235,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *refuseUnmanagedDatabase(): Step<void> {
     // One statement, so the history table and the user tables are seen in the same snapshot: another
     // process's first migration creates both in one commit.
-    const tables = (yield* readSchemaObjects({ types: ["table"] })).map((object) => object.name);
+    const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
     if (tables.some((name) => this.store.isNamed(name))) return;
     if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
   }
@@ -332,7 +332,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
     // Put back every connection setting a migration changed (see RESTORED_CONNECTION_SETTINGS), on
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
-    const before = yield* snapshotConnectionSettings();
+    const before = yield* this.dialect.snapshotConnectionSettings();
     let failed = true;
     // Made when the first migration that needs it is about to run (see `transaction-control.ts`): a
     // run of SQL that cannot end a transaction never creates the witness table.
@@ -343,7 +343,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return result;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard.current) yield* dropCommitWitness(guard.current.witness);
+      if (guard.current) yield* this.dialect.dropCommitWitness(guard.current.witness);
     }
   }
 
@@ -354,7 +354,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *createRunGuard(): Step<RunGuard> {
     try {
-      return { witness: yield* createCommitWitness(), savepoint: bodySavepointName() };
+      return { witness: yield* this.dialect.createCommitWitness(), savepoint: bodySavepointName() };
     } catch (error) {
       throw this.translateError(error);
     }
@@ -364,7 +364,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // Settings only take effect outside a transaction; every path has ended its own by now.
     yield* rollbackQuietly();
     try {
-      yield* restoreConnectionSettings(before);
+      yield* this.dialect.restoreConnectionSettings(before);
     } catch (error) {
       // Never hide the migration's own failure behind a failure to tidy up after it.
       if (!failed) throw error;
@@ -402,7 +402,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // What an escape is judged against must be read before stepwise writes in this transaction;
         // only the first one writes before the body (the history table), so only there is it read
         // up front. Elsewhere it is read when a guarded migration is about to run.
-        let start: TransactionStart | null = ensured ? null : yield* readTransactionStart(counter);
+        let start: TransactionStart | null = ensured ? null : yield* this.dialect.readTransactionStart(counter);
         if (!ensured) {
           // Checked under the write lock: outside it, another process may create the history table
           // between reading "no history" and listing the tables.
@@ -435,15 +435,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
             yield* this.commitTranslated();
             continue;
           }
-          start ??= guarded ? yield* readTransactionStart(counter) : null;
+          start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
           ran.push(yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null));
         } else {
           ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
-          yield* restoreConnectionSettings(settingsBefore);
+          yield* this.dialect.restoreConnectionSettings(settingsBefore);
           // A temp_store change (its own, or restoring it just now) deletes every temp table.
-          if (guard.current) yield* renewCommitWitness(guard.current.witness);
+          if (guard.current) yield* this.dialect.renewCommitWitness(guard.current.witness);
         }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
@@ -464,9 +464,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *executeInOneTransaction(plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
     const direction = plan.direction;
-    const foreignKeysOn = function* (): Step<boolean> {
-      return (yield* queryValue("PRAGMA foreign_keys")) === 1;
-    };
+    const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
     assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
     if (plan.steps.length === 0) {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
@@ -475,20 +473,20 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const ran: AppliedStep[] = [];
     // Read again inside the transaction: another connection may have migrated since planning.
     let fresh: typeof plan;
-    const before = yield* snapshotConnectionSettings();
+    const before = yield* this.dialect.snapshotConnectionSettings();
     let failed = true;
     let guard: RunGuard | null = null;
     try {
       try {
         guard = yield* this.createRunGuard();
         yield* this.beginImmediate();
-        const start = yield* readTransactionStart(yield* changeCounter());
+        const start = yield* this.dialect.readTransactionStart(yield* changeCounter());
         if (direction === "up") yield* this.refuseUnmanagedDatabase();
         yield* this.store.ensure();
         fresh = replan(yield* this.store.readKeys());
         assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
         this.emitSkipped(direction, plan.steps, fresh.steps);
-        const token = yield* markCommitWitness(guard.witness);
+        const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const escapeGuard = needsEscapeGuard(entry, direction) ? { guard, start, token } : null;
           const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
@@ -507,7 +505,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       failed = false;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard) yield* dropCommitWitness(guard.witness);
+      if (guard) yield* this.dialect.dropCommitWitness(guard.witness);
     }
     for (const step of ran) this.emit({ type: "migrated", direction, ...step });
     if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
@@ -531,7 +529,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
-    const changesBeforeBody = escapeGuard && (yield* readTotalChanges());
+    const changesBeforeBody = escapeGuard && (yield* this.dialect.readTotalChanges());
     const savepoint = escapeGuard && (yield* openBodySavepoint(escapeGuard.guard.savepoint));
     let failure: { readonly cause: unknown } | null = null;
     try {
@@ -541,8 +539,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
     // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
     if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-    if (escapeGuard && !(yield* releaseBodySavepoint(savepoint!))) {
-      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
+    if (escapeGuard && !(yield* this.dialect.releaseBodySavepoint(savepoint!))) {
+      throw yield* this.escapedOrFailed(entry, direction, failure, this.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
     }
     // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
     // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.
@@ -575,7 +573,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    const escapeGuard = guarded && { ...guarded, token: yield* markCommitWitness(guarded.guard.witness) };
+    const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
     const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
     yield* this.recordInOpenTransaction(entry, direction, durationMs);
     yield* this.commitRecordedMigration(entry, direction);
@@ -640,7 +638,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* refuseTransactionLeftOpen();
         // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
-        yield* restoreConnectionSettings(settingsBefore);
+        yield* this.dialect.restoreConnectionSettings(settingsBefore);
       } catch (cause) {
         throw yield* this.migrationFailed(entry, direction, cause, false, "body");
       }
@@ -715,7 +713,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code. */
   private translateError(error: unknown): unknown {
-    return translateSqliteError(error, this.settings.busyTimeoutMs, this.sqliteCodeOf(error));
+    return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
   }
 
   /**

@@ -47,14 +47,20 @@ export function isValidTableName(tableName: string): boolean {
  */
 export class HistoryStore {
   readonly tableName: string;
-  private readonly quoted: string;
-  private shapeChecked = false;
+  /** The name as statements write it (schema-qualified on PostgreSQL). */
+  protected readonly quoted: string;
+  protected shapeChecked = false;
+  /** How reads select the `version` column (see `EXACT_VERSION`). */
+  protected readonly versionColumn: string = EXACT_VERSION;
 
-  /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
-  constructor(tableName: string = DEFAULT_TABLE_NAME) {
+  /**
+   * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
+   * @throws InvalidTableNameError when `tableName` is not a plain SQL identifier.
+   */
+  constructor(tableName: string = DEFAULT_TABLE_NAME, quoted?: string) {
     if (!isValidTableName(tableName)) throw new InvalidTableNameError(tableName);
     this.tableName = tableName;
-    this.quoted = `"${tableName}"`;
+    this.quoted = quoted ?? `"${tableName}"`;
   }
 
   /**
@@ -101,18 +107,23 @@ export class HistoryStore {
     this.checkColumns(yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`));
   }
 
-  private checkColumns(columns: readonly { name: string; pk: number; type: string }[]): void {
+  protected checkColumns(columns: readonly { name: string; pk: number; type: string }[]): void {
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
     if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
     const version = columns.find((column) => column.name === "version")!;
-    if (version.pk !== 1 || version.type.toUpperCase() !== "INTEGER") {
+    if (version.pk !== 1 || !this.isVersionKeyType(version.type)) {
       throw new HistoryTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     }
     this.shapeChecked = true;
   }
 
-  private *existsWithValidShape(): Step<boolean> {
+  /** Whether `type`, as the catalog names it, is the version key's type. */
+  protected isVersionKeyType(type: string): boolean {
+    return type.toUpperCase() === "INTEGER";
+  }
+
+  protected *existsWithValidShape(): Step<boolean> {
     if (this.shapeChecked) return yield* this.exists();
     // Both questions in one statement: every read of the history asks them first, a no-op start included.
     const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
@@ -128,7 +139,7 @@ export class HistoryStore {
     return true;
   }
 
-  private *hasOwnerColumn(): Step<boolean> {
+  protected *hasOwnerColumn(): Step<boolean> {
     return (yield* query<{ name: string }>(`PRAGMA table_info(${this.quoted})`)).some((column) => column.name === "owner");
   }
 
@@ -144,7 +155,7 @@ export class HistoryStore {
   *readKeys(): Step<AppliedMigrationKey[]> {
     if (!(yield* this.existsWithValidShape())) return [];
     const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT ${EXACT_VERSION}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+      `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
     );
     const keys = toKeys(rows);
     if (typeof keys === "number") {
@@ -158,7 +169,7 @@ export class HistoryStore {
   *readAll(): Step<AppliedMigration[]> {
     if (!(yield* this.existsWithValidShape())) return [];
     const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
-      `SELECT ${EXACT_VERSION}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+      `SELECT ${this.versionColumn}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
     );
     for (let i = 0; i < rows.length; i++) {
       yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
@@ -180,7 +191,7 @@ export class HistoryStore {
     throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
   }
 
-  private *rowidOf(version: unknown): Step<number | null> {
+  protected *rowidOf(version: unknown): Step<number | null> {
     try {
       // A rowid past 2^53 (the version's own, in the usual table) would be rounded: the version names the row then.
       const row = yield* queryOne<{ id: number | null }>(

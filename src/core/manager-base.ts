@@ -11,15 +11,35 @@ import { DEFAULT_TABLE_NAME } from "./history.js";
 import { Executor } from "./executor.js";
 import { assertRegistryDialect } from "./registry-dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
+import type { Dialect } from "./dialect.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 
 /**
+ * What a manager needs of its driver before it runs anything: who it is, what it can do, how it
+ * reads errors, and the connection the app passed. A driver qualifies; so does the description of a
+ * driver that opens its sessions per call (`stepwise/pg` over a `pg.Pool`).
+ */
+export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
+
+/** How a manager call uses the database, for managers that lock per call. */
+export interface RunOptions {
+  /**
+   * The call may write (up, down, reset): a driver with a run lock (PostgreSQL's advisory lock) takes
+   * it for the whole call. SQLite's drivers need none: each migration's `BEGIN IMMEDIATE` serialises.
+   */
+  readonly exclusive?: boolean;
+}
+
+/** The options of a call that may write. */
+const WRITES: RunOptions = { exclusive: true };
+
+/**
  * The manager's shared body. `Async` is `false` for a manager whose methods return values and
  * `true` for one whose methods return promises; `D` is the driver type it holds.
  */
-export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends Driver<Db> = Driver<Db>> {
+export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {
   /** The native connection passed in; the manager never closes it. */
   readonly db: Db;
   /** The registry passed in, validated on construction. */
@@ -38,7 +58,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * @throws RegistryInvalidError when the registry breaks the version rules.
    * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
    */
-  constructor(driver: D, migrations: R, props: MigrationManagerProps = {}) {
+  constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     // The dialect first: a registry for another database is the wrong file altogether, whatever else is wrong with it.
     assertRegistryDialect(migrations, driver);
     assertValidRegistry(migrations);
@@ -55,11 +75,13 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
       driverName: driver.name,
       capabilities: driver.capabilities,
       classifyError: (error) => driver.classifyError(error),
+      // The SQL the executor writes for this driver's database: SQLite's unless the driver's entry says.
+      ...(dialect ? { dialect } : {}),
     });
   }
 
   /** Runs one of the executor's steps on this manager's driver: synchronously, or as a promise. */
-  abstract run<T>(step: Step<T>): MaybePromise<T, Async>;
+  abstract run<T>(step: Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
   /**
    * This manager's settings for a copy on another connection: the table and timeouts carry over,
@@ -91,6 +113,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
         refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
         return yield* executor.up(options);
       })(),
+      WRITES,
     );
   }
 
@@ -99,7 +122,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * Checks that each has a `down` before running any.
    */
   down(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
-    return this.run(this.executor.down(options as DownOptions));
+    return this.run(this.executor.down(options as DownOptions), WRITES);
   }
 
   /**
@@ -115,6 +138,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
         }
         return yield* executor.reset();
       })(),
+      WRITES,
     );
   }
 

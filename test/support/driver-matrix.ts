@@ -371,3 +371,203 @@ export async function harnessOf(underTest: DriverUnderTest): Promise<DriverHarne
     },
   };
 }
+
+/**
+ * The async drivers: their primitives return promises and their managers' methods too, so their
+ * tests await every call. A line opens a fresh, empty database of its own (on a server, for pg) and
+ * the library's native connection on it. Adding an async driver is one line in {@link ASYNC_DRIVERS}.
+ */
+export interface AsyncDriverEntry {
+  MigrationManager: new (db: never, migrations: MigrationRegistry, props?: MigrationManagerProps) => AsyncMigrationManager<unknown, MigrationRegistry>;
+  migrate(db: never, migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): Promise<MigrationResult>;
+}
+
+/** A fresh database an async driver test works on, with the library's connection open on it. */
+export interface AsyncNativeDatabase {
+  /** The native connection handed to the entry (a pool, a client). */
+  readonly native: unknown;
+  /** Reads and writes for the test itself, on a connection of its own. */
+  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Another native connection on the same database, as a second process would have; closed with this one. */
+  connectAnother(): Promise<unknown>;
+  /** Ends every connection and removes the database. */
+  dispose(): Promise<void>;
+}
+
+/** One async driver under test. */
+export interface AsyncDriverUnderTest {
+  /** The matrix line's name, as test titles show it (`pg (Pool)`). */
+  readonly name: string;
+  /** The driver's own name, as its errors give it. */
+  readonly driverName: string;
+  readonly dialect: "sqlite" | "postgres";
+  readonly runtime: DriverRuntime;
+  readonly entry: string;
+  load(): Promise<AsyncDriverEntry>;
+  /** A fresh, empty database; dispose it. */
+  openFresh(): Promise<AsyncNativeDatabase>;
+}
+
+/** A fresh pg database, reached through a `pg.Pool` (`pool`) or a connected `pg.Client`. */
+async function openPostgres(kind: "pool" | "client"): Promise<AsyncNativeDatabase> {
+  const { default: pg } = await import("pg");
+  const { createTestDatabase } = await import("./postgres-server.js");
+  const database = await createTestDatabase();
+  const own = new pg.Pool({ connectionString: database.url, max: 2 });
+  const closers: Array<() => Promise<void>> = [];
+  const open = async (): Promise<unknown> => {
+    if (kind === "pool") {
+      const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+      closers.push(() => pool.end());
+      return pool;
+    }
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    closers.push(() => client.end());
+    return client;
+  };
+  const native = await open();
+  return {
+    native,
+    query: async (sql, params = []) => (await own.query(sql, params as unknown[])).rows as Record<string, unknown>[],
+    connectAnother: open,
+    dispose: async () => {
+      for (const close of closers.splice(0)) await close().catch(() => undefined);
+      await own.end();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * The suite's hand-built entries, marked as generated for `dialect` (the mark `gen` writes), since a
+ * driver refuses a registry of another dialect. An entry that names its dialect keeps it.
+ */
+export function inDialect(migrations: MigrationRegistry, dialect: "sqlite" | "postgres"): MigrationRegistry {
+  return migrations.map((entry) => (entry.dialect === undefined && dialect !== "sqlite" ? { ...entry, dialect } : entry)) as MigrationRegistry;
+}
+
+/** Every async driver, one line each. */
+export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
+  {
+    name: "pg (Pool)",
+    driverName: "pg",
+    dialect: "postgres",
+    runtime: "node20",
+    entry: "src/entries/pg.ts",
+    load: async () => (await import("../../src/entries/pg.js")) as unknown as AsyncDriverEntry,
+    openFresh: () => openPostgres("pool"),
+  },
+  {
+    name: "pg (Client)",
+    driverName: "pg",
+    dialect: "postgres",
+    runtime: "node20",
+    entry: "src/entries/pg.ts",
+    load: async () => (await import("../../src/entries/pg.js")) as unknown as AsyncDriverEntry,
+    openFresh: () => openPostgres("client"),
+  },
+];
+
+/** An async driver's database as the async suite sees it: reads through the test's own connection. */
+export interface AsyncTestDatabase {
+  /** The native connection handed to `migrate`/`MigrationManager`. */
+  readonly native: never;
+  rows(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  value(sql: string, params?: readonly unknown[]): Promise<unknown>;
+  /** The user's tables (the history table included), sorted. */
+  tableNames(): Promise<string[]>;
+  /** Schema and every table's rows, for "nothing changed" assertions. */
+  snapshot(): Promise<{ readonly schema: readonly Record<string, unknown>[]; readonly rows: Readonly<Record<string, readonly Record<string, unknown>[]>> }>;
+  manager(migrations: MigrationRegistry, props?: MigrationManagerProps & Record<string, unknown>): AsyncMigrationManager<unknown, MigrationRegistry>;
+  migrate(migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): Promise<MigrationResult>;
+  /** Another native connection on the same database (a second app instance). */
+  connectAnother(): Promise<never>;
+}
+
+/** One async driver, as the async suite sees it. */
+export interface AsyncDriverHarness {
+  readonly name: string;
+  readonly underTest: AsyncDriverUnderTest;
+  readonly entry: AsyncDriverEntry;
+  readonly capabilities: DriverCapabilities;
+  /** A fresh database, removed when `run` settles. */
+  withDatabase<T>(run: (db: AsyncTestDatabase) => Promise<T>): Promise<T>;
+  /** As {@link DriverHarness.lacks}: the only way an async test may skip a driver, with the reason printed. */
+  lacks(t: { skip(message?: string): void }, ...capabilities: DriverCapability[]): boolean;
+}
+
+/** The catalog reads of each dialect, for the suite's schema assertions. */
+const CATALOG = {
+  postgres: {
+    tables: "SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = 'public' ORDER BY tablename COLLATE \"C\"",
+    schema:
+      "SELECT c.relkind::text AS kind, c.relname::text AS name, (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY c.relname COLLATE \"C\"",
+    quote: (name: string) => `"${name.replace(/"/g, '""')}"`,
+  },
+  sqlite: {
+    tables: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    schema: "SELECT type AS kind, name, sql AS columns FROM sqlite_master ORDER BY type, name",
+    quote: (name: string) => `"${name.replace(/"/g, '""')}"`,
+  },
+} as const;
+
+function wrapAsyncDatabase(entry: AsyncDriverEntry, underTest: AsyncDriverUnderTest, fresh: AsyncNativeDatabase): AsyncTestDatabase {
+  const catalog = CATALOG[underTest.dialect];
+  const database: AsyncTestDatabase = {
+    native: fresh.native as never,
+    rows: (sql, params) => fresh.query(sql, params),
+    value: async (sql, params) => {
+      const first = (await fresh.query(sql, params))[0];
+      return first === undefined ? undefined : Object.values(first)[0];
+    },
+    tableNames: async () => (await fresh.query(catalog.tables)).map((row) => String(row.name)),
+    snapshot: async () => {
+      const rows: Record<string, Record<string, unknown>[]> = {};
+      for (const name of await database.tableNames()) rows[name] = await fresh.query(`SELECT * FROM ${catalog.quote(name)} ORDER BY 1`);
+      return { schema: await fresh.query(catalog.schema), rows };
+    },
+    manager: (migrations, props) => new entry.MigrationManager(fresh.native as never, inDialect(migrations, underTest.dialect), props),
+    migrate: (migrations, options) => entry.migrate(fresh.native as never, inDialect(migrations, underTest.dialect), options),
+    connectAnother: async () => (await fresh.connectAnother()) as never,
+  };
+  return database;
+}
+
+/** The async drivers the running runtime can run; `STEPWISE_DRIVERS=a,b` narrows them by driver name. */
+export function availableAsyncDrivers(): AsyncDriverUnderTest[] {
+  const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
+  return ASYNC_DRIVERS.filter((candidate) => currentRuntime() === candidate.runtime && (!only || only.includes(candidate.driverName)));
+}
+
+/**
+ * {@link describeEachDriver} for async drivers: declares `body`'s tests once per async driver, each
+ * inside a `describe` named `title [driver]`. Await it at the top level of the test file.
+ */
+export async function describeEachAsyncDriver(title: string, body: (harness: AsyncDriverHarness) => void): Promise<void> {
+  for (const underTest of availableAsyncDrivers()) {
+    const entry = await underTest.load();
+    const capabilities = { ...new entry.MigrationManager(null as never, []).driver.capabilities };
+    const harness: AsyncDriverHarness = {
+      name: underTest.name,
+      underTest,
+      entry,
+      capabilities,
+      withDatabase: async (run) => {
+        const fresh = await underTest.openFresh();
+        try {
+          return await run(wrapAsyncDatabase(entry, underTest, fresh));
+        } finally {
+          await fresh.dispose();
+        }
+      },
+      lacks: (t, ...needed) => {
+        const missing = needed.filter((capability) => !capabilities[capability]);
+        if (missing.length === 0) return false;
+        skipWithReason(t, `${underTest.name} does not declare ${missing.join(", ")}`);
+        return true;
+      },
+    };
+    describe(`${title} [${underTest.name}]`, () => body(harness));
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What the executor does differently per SQL dialect, behind one object: the history table's storage,
+ * the transaction-escape guard's signals, the connection settings a run restores, the schema listing
+ * (`refuseUnmanagedDatabase`, `reset`), the foreign-key reading, and the typed errors a failure maps
+ * to. The algorithm (`executor.ts`) stays one; each dialect only answers these questions.
+ *
+ * The SQLite dialect is the functions the executor always called (`dialects/sqlite.ts`), so its SQL is
+ * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
+ */
+import type { EscapedCommit } from "./errors.js";
+import type { ErrorClassification } from "./driver.js";
+import type { HistoryStore } from "./history.js";
+import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
+import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
+import type { Step } from "./step.js";
+import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
+
+/** The SQL dialects a registry and a driver can speak. */
+export type DialectName = "sqlite" | "postgres";
+
+/** The per-dialect answers the executor asks for; see the module note. */
+export interface Dialect {
+  readonly name: DialectName;
+  /** The history table's storage primitives for `tableName` (and, on PostgreSQL, the dialect's schema). */
+  createHistoryStore(tableName: string): HistoryStore;
+
+  /** Makes the run's commit witness, outside any transaction (see `transaction-guard.ts`). */
+  createCommitWitness(): Step<CommitWitness>;
+  /** Makes the witness again when a `transaction: false` migration removed it. */
+  renewCommitWitness(witness: CommitWitness): Step<void>;
+  /** Marks the transaction just opened; returns its token. */
+  markCommitWitness(witness: CommitWitness): Step<number>;
+  /** Removes the run's witness; never throws. */
+  dropCommitWitness(witness: CommitWitness): Step<void>;
+  /**
+   * Reads, after BEGIN and before stepwise writes in that transaction, what an escaped commit is
+   * judged against; `counter` is the driver's change counter read in the same transaction.
+   */
+  readTransactionStart(counter: number | null): Step<TransactionStart>;
+  /** Rows changed on this connection so far, or a constant where the dialect cannot count them. */
+  readTotalChanges(): Step<number>;
+  /** Releases the body's savepoint; false when it is gone (the migration ended our transaction). */
+  releaseBodySavepoint(name: string): Step<boolean>;
+  /** What a migration that ended our transaction got committed: `yes`, `no` only when proven, else `unknown`. */
+  judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit>;
+
+  /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
+  snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;
+  restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<unknown>;
+
+  /** The user's schema objects where the history table lives, ordered by name. */
+  readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
+  /** The statement `reset` drops `object` with. */
+  dropObjectSql(object: SchemaObject): string;
+  /** Whether foreign keys are enforced on this connection now (`up({ transaction: "all" })`'s rule). */
+  foreignKeysEnforced(): Step<boolean>;
+
+  /**
+   * The typed error for a failure a user can act on (locked, full, read-only, unusable), read through
+   * the driver's classification; anything else is returned unchanged.
+   */
+  translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
+}

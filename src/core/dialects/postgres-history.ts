@@ -1,0 +1,108 @@
+/**
+ * The history table on PostgreSQL: the same rows and statements as on SQLite (`history.ts`), with
+ * what differs there: a schema-qualified name, `version BIGINT PRIMARY KEY`, and the catalog read
+ * through `pg_catalog` instead of `sqlite_master` and `PRAGMA table_info`.
+ */
+import { HistoryTableInvalidError } from "../errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
+import { exec, query, type Step } from "../step.js";
+
+/** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
+function quoteIdentifier(name: string): string {
+  return `"${name}"`;
+}
+
+/** The `relkind`s of `pg_class` as the kinds `HistoryTableInvalidError` names. */
+const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
+
+/** The history table of one schema on PostgreSQL. */
+export class PostgresHistoryStore extends HistoryStore {
+  /** The schema holding the table. */
+  readonly schema: string;
+  // The version is a BIGINT, which the pg driver reads as a number when exact and as text otherwise:
+  // the same contract SQLite's EXACT_VERSION expression gives.
+  protected override readonly versionColumn = "version";
+
+  /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
+  constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
+    super(tableName, `${quoteIdentifier(schema)}.${quoteIdentifier(tableName)}`);
+    this.schema = schema;
+  }
+
+  /**
+   * Whether the history table exists in the schema (PostgreSQL matches quoted names exactly). Does
+   * not write.
+   *
+   * @throws HistoryTableInvalidError when another kind of relation (a view, a sequence) has the name.
+   */
+  override *exists(): Step<boolean> {
+    const kinds = (yield* query<{ relkind: string }>(
+      "SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
+      [this.schema, this.tableName],
+    )).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
+    if (kinds.includes("table")) return true;
+    if (kinds.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
+    return false;
+  }
+
+  override isNamed(name: string): boolean {
+    return name === this.tableName;
+  }
+
+  /** Creates the schema and the table when missing; checks its shape and adds the `owner` column when present. */
+  override *ensure(): Step<void> {
+    if (!(yield* this.exists())) {
+      yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+      yield* exec(`CREATE TABLE ${this.quoted} (
+        version BIGINT PRIMARY KEY,
+        name TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        applied_at TEXT NOT NULL,
+        duration_ms BIGINT,
+        state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')),
+        owner TEXT
+      )`);
+      this.shapeChecked = true;
+      return;
+    }
+    yield* this.assertShape();
+    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
+  }
+
+  override *assertShape(): Step<void> {
+    this.checkColumns(yield* this.readColumns());
+  }
+
+  protected override isVersionKeyType(type: string): boolean {
+    return type === "bigint" || type === "integer";
+  }
+
+  protected override *existsWithValidShape(): Step<boolean> {
+    if (!(yield* this.exists())) return false;
+    if (!this.shapeChecked) yield* this.assertShape();
+    return true;
+  }
+
+  protected override *hasOwnerColumn(): Step<boolean> {
+    return (yield* this.readColumns()).some((column) => column.name === "owner");
+  }
+
+  /** A row has no rowid on PostgreSQL; its version names it. */
+  protected override *rowidOf(): Step<number | null> {
+    return null;
+  }
+
+  /** The table's columns: name, type as `format_type` spells it, and 1 when it alone is the primary key. */
+  private *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
+    return yield* query<{ name: string; pk: number; type: string }>(
+      `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND i.indkey[0] = a.attnum) THEN 1 ELSE 0 END AS pk
+       FROM pg_catalog.pg_attribute AS a
+       JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+       WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+       ORDER BY a.attnum`,
+      [this.schema, this.tableName],
+    );
+  }
+}

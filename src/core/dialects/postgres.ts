@@ -1,0 +1,143 @@
+/**
+ * The PostgreSQL dialect: what the executor asks of a dialect (`dialect.ts`), answered with
+ * PostgreSQL's catalog and its transaction ids.
+ *
+ * The transaction-escape guard differs most. SQLite needs a witness table and header fields to tell
+ * whether a migration that ended stepwise's transaction committed it; PostgreSQL says so itself: the
+ * transaction's id, read right after `BEGIN` (`pg_current_xact_id()`), has a status
+ * (`pg_xact_status`) once it ended. `committed` proves the migration's work before it ended ours was
+ * committed. Anything else is `unknown`: statements it ran after ending ours commit on their own, and
+ * nothing on the server records which session ran them. A body's savepoint is released as on SQLite;
+ * after a failed statement the transaction is aborted and refuses `RELEASE`, so the savepoint is
+ * rolled back to first, which also proves it (and so our transaction) still exists.
+ *
+ * No connection setting is snapshotted or restored: a `SET` inside the migration's transaction rolls
+ * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
+ */
+import type { Dialect } from "../dialect.js";
+import { UsageError } from "../errors.js";
+import { isValidTableName } from "../history.js";
+import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
+import { query, queryValue, run, type Step } from "../step.js";
+import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
+import { translatePostgresError } from "./postgres-errors.js";
+import { PostgresHistoryStore } from "./postgres-history.js";
+
+/** The schema the history table lives in unless told otherwise. */
+export const DEFAULT_POSTGRES_SCHEMA = "public";
+
+/** A transaction's start on PostgreSQL: SQLite's fields unused, the transaction's id added. */
+interface PostgresTransactionStart extends TransactionStart {
+  /** `pg_current_xact_id()` as text. */
+  readonly transactionId: string;
+}
+
+/** Options for {@link createPostgresDialect}. */
+export interface PostgresDialectOptions {
+  /** The schema of the history table, and of the objects `reset` drops. Default {@link DEFAULT_POSTGRES_SCHEMA}. */
+  readonly schema?: string;
+}
+
+/** `name` as a quoted identifier, any `"` doubled. */
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The user's objects of one schema, as `sqlite_master` would list them: tables, views, the indexes
+ * that back no constraint (a constraint's index goes with its constraint), and user triggers.
+ */
+const SCHEMA_OBJECTS_SQL = `
+SELECT type, name, "tblName", sql FROM (
+  SELECT 'table' AS type, c.relname::text AS name, c.relname::text AS "tblName", NULL::text AS sql
+    FROM pg_catalog.pg_class AS c WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p')
+  UNION ALL
+  SELECT 'view', c.relname::text, c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
+    FROM pg_catalog.pg_class AS c WHERE c.relnamespace = ns.oid AND c.relkind = 'v'
+  UNION ALL
+  SELECT 'index', ic.relname::text, tc.relname::text, pg_catalog.pg_get_indexdef(i.indexrelid)
+    FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+    JOIN pg_catalog.pg_class AS tc ON tc.oid = i.indrelid
+    WHERE ic.relnamespace = ns.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid = i.indexrelid)
+  UNION ALL
+  SELECT 'trigger', t.tgname::text, tc.relname::text, pg_catalog.pg_get_triggerdef(t.oid)
+    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid = t.tgrelid
+    WHERE tc.relnamespace = ns.oid AND NOT t.tgisinternal
+) AS objects
+ORDER BY name COLLATE "C"`;
+
+/**
+ * The PostgreSQL dialect for the history table in `schema`.
+ *
+ * @throws UsageError when `schema` is not a plain identifier.
+ */
+export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
+  const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
+  if (!isValidTableName(schema)) throw new UsageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
+  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)");
+  return {
+    name: "postgres",
+    createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
+    createCommitWitness: function* (): Step<CommitWitness> {
+      return { table: "", token: 0 };
+    },
+    renewCommitWitness: function* () {},
+    markCommitWitness: function* (witness: CommitWitness): Step<number> {
+      return ++witness.token;
+    },
+    dropCommitWitness: function* () {},
+    readTransactionStart: function* (): Step<TransactionStart> {
+      const transactionId = String(yield* queryValue("SELECT pg_catalog.pg_current_xact_id()::text AS xid"));
+      const start: PostgresTransactionStart = { schemaVersion: 0, userVersion: 0, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: null, transactionId };
+      return start;
+    },
+    readTotalChanges: function* (): Step<number> {
+      return 0;
+    },
+    releaseBodySavepoint: function* (name: string): Step<boolean> {
+      try {
+        yield* run(`RELEASE SAVEPOINT ${quote(name)}`);
+        return true;
+      } catch {
+        // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
+      }
+      try {
+        yield* run(`ROLLBACK TO SAVEPOINT ${quote(name)}`);
+        yield* run(`RELEASE SAVEPOINT ${quote(name)}`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    judgeEscapedCommit: function* (_witness, _token, start) {
+      try {
+        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
+        return status === "committed" ? "yes" : "unknown";
+      } catch {
+        return "unknown";
+      }
+    },
+    snapshotConnectionSettings: function* () {
+      return {};
+    },
+    restoreConnectionSettings: function* () {
+      return [];
+    },
+    readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
+      const rows = yield* query<SchemaObject>(objectsSql, [schema]);
+      const types = options.types ? new Set<string>(options.types) : null;
+      const excluded = new Set(options.excludeTables ?? []);
+      return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
+    },
+    dropObjectSql: (object) =>
+      object.type === "trigger"
+        ? `DROP TRIGGER IF EXISTS ${quote(object.name)} ON ${quote(schema)}.${quote(object.tblName)}`
+        : `DROP ${object.type.toUpperCase()} IF EXISTS ${quote(schema)}.${quote(object.name)} CASCADE`,
+    // PostgreSQL always enforces them; a migration cannot switch them off for the run.
+    foreignKeysEnforced: function* () {
+      return true;
+    },
+    translateError: translatePostgresError,
+  };
+}

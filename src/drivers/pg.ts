@@ -1,0 +1,299 @@
+/**
+ * The pg driver: the executor's primitives on a `pg` client (node-postgres), and the `stepwise/pg`
+ * entry (`migrate`, `MigrationManager`), over a `pg.Client` the app connected or a `pg.Pool`. Every
+ * primitive returns a promise, so the async runner drives the executor; PostgreSQL's own SQL (the
+ * catalog, transaction ids) is the core's dialect (`core/dialects/postgres.ts`).
+ *
+ * The run lock is a session advisory lock (`pg_advisory_lock`) whose key is derived from the history
+ * table's schema and name (see {@link runLockKey}), so two apps with different history tables never
+ * wait for each other, and the server drops it when the session dies.
+ */
+import pg from "pg";
+import { runAloneOnConnection } from "../core/async-manager.js";
+import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
+import { runAsync } from "../core/runners.js";
+
+import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
+import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
+import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
+import { DatabaseLockedError, TransactionOpenError, UsageError } from "../core/errors.js";
+import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row, Step } from "../core/step.js";
+import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+
+/** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
+export type PgConnection = pg.ClientBase;
+
+/** What the pg driver offers: a transaction per migration with savepoints, and nothing file-bound. */
+export const PG_CAPABILITIES: DriverCapabilities = {
+  userVersion: false,
+  fileLocking: false,
+  foreignKeySwitch: false,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: false,
+  changeCounter: false,
+  savepoints: true,
+  openFile: false,
+  snapshotInTransaction: false,
+};
+
+/** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */
+export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.ClientBase>, "up" | "down"> {
+  /** Applies the change on the session's client, inside the migration's transaction unless `transaction: false`. */
+  readonly up: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+  /** Undoes `up`. Without it the migration is irreversible. */
+  readonly down?: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+}
+
+/** Options of the pg `MigrationManager` and `migrate`. */
+export interface PgMigrationManagerProps extends MigrationManagerProps {
+  /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
+  readonly schema?: string;
+}
+
+const INT8_OID = 20;
+
+/**
+ * BIGINT read as a number when JavaScript holds it exactly, else as its decimal text: the contract
+ * every driver's `query` keeps (a version past 2^53 is then reported by its exact value).
+ */
+function parseInt8(text: string): number | string {
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : text;
+}
+
+const QUERY_TYPES = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+/**
+ * The executor's SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2…`. Only stepwise's own
+ * statements pass here, never a migration's: quoted text and identifiers are skipped, and its SQL has
+ * no comments or `?` operators.
+ */
+export function toPositionalParameters(sql: string): string {
+  let out = "";
+  let index = 0;
+  let quote: string | null = null;
+  for (const char of sql) {
+    if (quote !== null) {
+      if (char === quote) quote = null;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+    } else if (char === "?") {
+      out += `$${++index}`;
+      continue;
+    }
+    out += char;
+  }
+  return out;
+}
+
+/**
+ * The advisory lock key of the history table `schema.tableName`: the first 8 bytes of the SHA-256 of
+ * `stepwise:<schema>.<tableName>`, read as a signed big-endian 64-bit integer (the `bigint`
+ * `pg_advisory_lock` takes). Stable across processes, versions and hosts; distinct tables get
+ * distinct keys short of a 64-bit collision.
+ */
+export async function runLockKey(schema: string, tableName: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(`stepwise:${schema}.${tableName}`));
+  return new DataView(digest).getBigInt64(0).toString();
+}
+
+/**
+ * The executor's primitives on one session. `schema` names the history table's schema, for the run
+ * lock's key.
+ *
+ * @example
+ * const driver = createPgDriver(client);
+ */
+export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA): AsyncDriver<pg.ClientBase> {
+  let busyTimeoutMs = 0;
+  const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
+  const inTransaction = (): boolean => status() === "T" || status() === "E";
+  const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> =>
+    client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types: QUERY_TYPES });
+  return {
+    name: "pg",
+    dialect: "postgres",
+    async: true,
+    connection: client,
+    filePath: null,
+    capabilities: PG_CAPABILITIES,
+    exec: async (sql) => void (await client.query(sql)),
+    query: async (sql, params) => (await query(sql, params)).rows,
+    run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
+    // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
+    begin: async () => void (await client.query("BEGIN")),
+    commit: async () => {
+      // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
+      if (status() === "E") {
+        await client.query("ROLLBACK");
+        throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
+      }
+      await client.query("COMMIT");
+    },
+    rollback: async () => {
+      if (!inTransaction()) return;
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        // The session is gone; the server rolled back with it.
+      }
+    },
+    inTransaction: async () => inTransaction(),
+    changeCounter: async () => null,
+    getBusyTimeout: async () => busyTimeoutMs,
+    setBusyTimeout: async (ms) => {
+      busyTimeoutMs = ms;
+    },
+    runBody: async (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      await (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context);
+      // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
+      // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
+      // round trip (queued after anything the body left running) settles it: it fails there.
+      if (!inTransaction()) return;
+      try {
+        await client.query("SELECT 1");
+      } catch (error) {
+        if (sqlstateOf(error) !== "25P02") throw error;
+        throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
+      }
+    },
+    createContext: (entry, direction, progress) => ({
+      version: entry.version,
+      name: entry.name,
+      direction,
+      progress,
+      forEachBatch: () => {
+        throw new UsageError("forEachBatch is not available with the pg driver yet: walk the table with your own keyed queries on db.");
+      },
+    }),
+    classifyError: classifyPostgresError,
+    holdRunLock: async (tableName, timeoutMs) => {
+      // Taking it inside an app's open transaction would commit that transaction.
+      if (inTransaction()) throw new TransactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
+      const key = await runLockKey(schema, tableName);
+      await acquireAdvisoryLock(client, key, timeoutMs);
+      return async () => {
+        try {
+          await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]);
+        } catch {
+          // The session is gone, and the server released the lock with it.
+        }
+      };
+    },
+  };
+}
+
+/** How often a process waiting for the run lock tries again. */
+const LOCK_POLL_MS = 25;
+
+/**
+ * Waits for the session advisory lock `key` up to `timeoutMs` (0: a single try), then throws
+ * `DATABASE_LOCKED`. It polls `pg_try_advisory_lock` rather than blocking in `pg_advisory_lock`: a
+ * session blocked in a statement holds a snapshot for as long as it waits, and `CREATE INDEX
+ * CONCURRENTLY` in the lock holder's `transaction: false` migration waits for every older snapshot
+ * to end, so the two would wait for each other until the busy timeout ran out. Each try is a
+ * statement of its own, whose snapshot ends with it.
+ */
+async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const got = (await client.query<{ got: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]?.got;
+    if (got) return;
+    const waited = performance.now() - started;
+    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
+  }
+}
+
+function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
+  return typeof (connection as pg.Pool).totalCount === "number" && typeof (connection as pg.Pool).idleCount === "number";
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected
+ * `pg.Client` or a `pg.Pool`. Every method returns a promise. From a pool, each call checks out one
+ * client for its whole length (the run lock and the transaction belong to that session) and releases
+ * it after; a client is used as it is and never closed.
+ *
+ * @example
+ * import pg from "pg";
+ * import { MigrationManager } from "stepwise/pg";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(new pg.Pool({ connectionString: process.env.DATABASE_URL }), migrations);
+ * await manager.up();
+ * await manager.down({ steps: 1 });
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<pg.Client | pg.Pool, R, true, DriverIdentity<pg.Client | pg.Pool>> {
+  private readonly schema: string;
+
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for SQLite.
+   * @throws UsageError when `props.schema` is not a plain identifier.
+   */
+  constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
+    const { schema = DEFAULT_POSTGRES_SCHEMA, ...settings } = props;
+    const dialect = createPostgresDialect({ schema });
+    super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
+    this.schema = schema;
+  }
+
+  /**
+   * Runs one of the executor's steps on a session of its own: the client passed in, or one checked
+   * out of the pool for the whole call and released after. A call that may write holds the run lock
+   * from start to end, so concurrent processes plan and apply one after another.
+   *
+   * @throws AsyncRunInProgressError (as a rejection) when another call is still running on the same client.
+   */
+  async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    const db = this.db;
+    if (isPool(db)) {
+      const client = await db.connect();
+      try {
+        return await this.runOnSession(createPgDriver(client, this.schema), step, options);
+      } finally {
+        client.release();
+      }
+    }
+    // One client has one session: a second call at the same time would share its transaction and its lock.
+    return runAloneOnConnection(db, "pg", step, () => this.runOnSession(createPgDriver(db, this.schema), step, options));
+  }
+
+  private async runOnSession<T>(driver: AsyncDriver<pg.ClientBase>, step: Step<T>, options: RunOptions): Promise<T> {
+    const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
+    try {
+      return await runAsync(step, driver);
+    } finally {
+      await release?.();
+    }
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * await migrate(pool, migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(db: pg.Client | pg.Pool, migrations: R, options: PgMigrationManagerProps & UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  const { to, transaction, ...props } = options;
+  return new MigrationManager(db, migrations, props).up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+}
+
+/**
+ * Declares a TypeScript migration whose `db` is the session's `pg` client. Bodies may be `async`:
+ * the transaction stays open across their awaits.
+ *
+ * @example
+ * import { defineMigration } from "stepwise/pg";
+ * export default defineMigration({ async up(db) { await db.query("CREATE TABLE t (id bigint PRIMARY KEY)"); } });
+ */
+export function defineMigration<const T extends PgMigrationDefinition>(definition: T): T {
+  return definition;
+}

@@ -1,0 +1,292 @@
+/**
+ * The behavioural suite on the async drivers (pg through a Pool and through a Client today; see
+ * ASYNC_DRIVERS in test/support/driver-matrix.ts): up/down/status, the refusals (drift, a newer
+ * database, an unmanaged one), failure atomicity, `transaction: false`, an escaped transaction, reset,
+ * and two app instances racing. Every test runs on a fresh database of a real server; a driver skips
+ * a test only by a capability it does not declare, with the reason printed.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { describeEachAsyncDriver, inDialect, type AsyncTestDatabase } from "./support/driver-matrix.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+
+/** Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's `exec`). */
+async function runSql(db: unknown, sql: string): Promise<void> {
+  const connection = db as { exec?: (sql: string) => unknown; query?: (sql: string) => Promise<unknown> };
+  if (typeof connection.exec === "function") connection.exec(sql);
+  else await connection.query!(sql);
+}
+
+const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;");
+const addTags = namedSqlEntry(2, "add_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL); INSERT INTO tags (id, label) VALUES (1, 'first');", "DROP TABLE tags;");
+const addNotes = asyncEntry(
+  3,
+  async (db) => {
+    await runSql(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+    await runSql(db, "INSERT INTO items (id, note) VALUES (1, 'from an async body')");
+  },
+  async (db) => {
+    await runSql(db, "DELETE FROM items WHERE id = 1");
+    await runSql(db, "DROP TABLE notes");
+  },
+);
+const three: MigrationEntry[] = [createItems, addTags, addNotes];
+
+/** A TypeScript entry whose bodies are async, as every async driver's are by habit. */
+function asyncEntry(version: number, up: (db: unknown) => Promise<void>, down?: (db: unknown) => Promise<void>): MigrationEntry {
+  // The sync definition's types say `void`; the async runner awaits what a body returns.
+  return tsEntry(version, { up, ...(down ? { down } : {}) } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+}
+
+/** The error `action` rejects with, as a record of its fields; fails the test when it resolves. */
+async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
+async function historyVersions(db: AsyncTestDatabase): Promise<number[]> {
+  return (await db.manager([]).history()).map((row) => row.version);
+}
+
+await describeEachAsyncDriver("async suite: up, down, status", (h) => {
+  test("up applies every migration once, in order; a second up changes nothing", () =>
+    h.withDatabase(async (db) => {
+      const first = await db.migrate(three);
+      assert.deepEqual(
+        first.steps.map((step) => step.version),
+        [1, 2, 3],
+      );
+      assert.deepEqual(await db.tableNames(), ["items", "notes", "schema_migrations", "tags"]);
+      assert.deepEqual(await db.rows("SELECT id, note FROM items"), [{ id: 1, note: "from an async body" }]);
+      const history = await db.manager(three).history();
+      assert.deepEqual(
+        history.map(({ version, name, checksum, state }) => ({ version, name, checksum, state })),
+        three.map((entry) => ({ version: entry.version, name: entry.name, checksum: entry.checksum, state: "applied" })),
+      );
+      const before = await db.snapshot();
+      const again = await db.migrate(three);
+      assert.deepEqual(again.steps, []);
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("status is plain data: applied and pending, the current version", () =>
+    h.withDatabase(async (db) => {
+      const manager = db.manager(three);
+      await manager.up({ to: 2 });
+      const status = await manager.status();
+      assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
+      assert.equal(status.currentVersion, 2);
+      assert.deepEqual(
+        status.migrations.map((migration) => [migration.version, migration.state]),
+        [
+          [1, "applied"],
+          [2, "applied"],
+          [3, "pending"],
+        ],
+      );
+      assert.equal(await manager.currentVersion(), 2);
+      assert.deepEqual(
+        (await manager.planUp()).steps.map((entry) => entry.version),
+        [3],
+      );
+    }));
+
+  test("down reverts by steps and to a version; the history follows", () =>
+    h.withDatabase(async (db) => {
+      const manager = db.manager(three);
+      await manager.up();
+      const one = await manager.down();
+      assert.deepEqual(
+        one.steps.map((step) => step.version),
+        [3],
+      );
+      assert.deepEqual(await db.tableNames(), ["items", "schema_migrations", "tags"]);
+      assert.deepEqual(await db.rows("SELECT id FROM items"), []);
+      const rest = await manager.down({ to: 0 });
+      assert.deepEqual(
+        rest.steps.map((step) => step.version),
+        [2, 1],
+      );
+      assert.deepEqual(await db.tableNames(), ["schema_migrations"]);
+      assert.deepEqual(await historyVersions(db), []);
+    }));
+
+  test("reset drops every object and applies every migration again", () =>
+    h.withDatabase(async (db) => {
+      const manager = db.manager(three);
+      await manager.up();
+      await db.rows("INSERT INTO tags (id, label) VALUES (2, 'second')");
+      await db.rows("CREATE TABLE stray (id INTEGER)");
+      const result = await manager.reset({ dangerouslyDropAllData: true });
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3],
+      );
+      assert.deepEqual(await db.tableNames(), ["items", "notes", "schema_migrations", "tags"]);
+      assert.deepEqual(await db.rows("SELECT id, label FROM tags"), [{ id: 1, label: "first" }]);
+    }));
+
+  test("user_version mirrors the current version where the driver declares it", (t) => {
+    if (h.lacks(t, "userVersion")) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate(three);
+      assert.equal(await db.value("PRAGMA user_version"), 3);
+    });
+  });
+});
+
+await describeEachAsyncDriver("async suite: refusals", (h) => {
+  test("a changed checksum is refused with CHECKSUM_MISMATCH, naming the file; nothing changes", () =>
+    h.withDatabase(async (db) => {
+      await db.migrate([createItems, addTags]);
+      const before = await db.snapshot();
+      const drifted = [{ ...createItems, checksum: "sha256:edited" }, addTags, addNotes];
+      const error = await rejection(() => db.migrate(drifted));
+      assert.equal(error.code, "CHECKSUM_MISMATCH");
+      assert.equal(error.version, 1);
+      assert.equal(error.file, createItems.file);
+      assert.equal(error.registryChecksum, "sha256:edited");
+      assert.equal(error.databaseChecksum, createItems.checksum);
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("a database newer than the registry is refused with DATABASE_AHEAD; nothing changes", () =>
+    h.withDatabase(async (db) => {
+      await db.migrate(three);
+      const before = await db.snapshot();
+      const error = await rejection(() => db.migrate([createItems, addTags]));
+      assert.equal(error.code, "DATABASE_AHEAD");
+      assert.deepEqual(error.unknownVersions, [3]);
+      assert.equal(error.latestKnownVersion, 2);
+      assert.equal((await db.manager([createItems, addTags]).status()).problem?.code, "DATABASE_AHEAD");
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("tables without a history table are refused with UNMANAGED_DATABASE; nothing is created", () =>
+    h.withDatabase(async (db) => {
+      await db.rows("CREATE TABLE legacy (id INTEGER)");
+      const before = await db.snapshot();
+      const error = await rejection(() => db.migrate(three));
+      assert.equal(error.code, "UNMANAGED_DATABASE");
+      assert.deepEqual(error.tables, ["legacy"]);
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("a disableForeignKeys migration is refused by capability before anything runs", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.capabilities.foreignKeySwitch) {
+        t.skip(`${h.name} declares foreignKeySwitch: the migration runs there (the SQLite suite covers it)`);
+        return;
+      }
+      const error = await rejection(() => db.migrate([{ ...createItems, disableForeignKeys: true }]));
+      assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+      assert.equal(error.capability, "foreignKeySwitch");
+      assert.deepEqual(await db.tableNames(), []);
+    }));
+});
+
+await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
+  test("a SQL migration failing half way leaves schema and history as before", () =>
+    h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const before = await db.snapshot();
+      const failing = namedSqlEntry(2, "half_way", "CREATE TABLE half (id INTEGER); INSERT INTO items (id, note) VALUES (7, 'x'); INSERT INTO no_such_table VALUES (1);");
+      const error = await rejection(() => db.migrate([createItems, failing]));
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 2);
+      assert.equal(error.file, failing.file);
+      assert.equal(error.rolledBack, true);
+      assert.equal(typeof error.nativeCode, "string");
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("an async body that throws after two awaited statements leaves nothing", () =>
+    h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const before = await db.snapshot();
+      const failing = asyncEntry(2, async (connection) => {
+        await runSql(connection, "CREATE TABLE made_then_lost (id INTEGER)");
+        await runSql(connection, "INSERT INTO items (id, note) VALUES (9, 'lost')");
+        throw new Error("failed after two awaits");
+      });
+      const error = await rejection(() => db.migrate([createItems, failing]));
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 2);
+      assert.equal((error.cause as Error).message, "failed after two awaits");
+      assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("a migration that ends stepwise's transaction is refused with TRANSACTION_ESCAPED and not recorded", () =>
+    h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const escaping = namedSqlEntry(2, "escapes", "CREATE TABLE escaped (id INTEGER); COMMIT;");
+      const error = await rejection(() => db.migrate([createItems, escaping]));
+      assert.equal(error.code, "TRANSACTION_ESCAPED");
+      assert.equal(error.version, 2);
+      assert.equal(error.committed, "yes");
+      assert.deepEqual(await historyVersions(db), [1]);
+    }));
+});
+
+await describeEachAsyncDriver("async suite: transaction false", (h) => {
+  test("a transaction: false migration runs outside a transaction and is recorded applied", () =>
+    h.withDatabase(async (db) => {
+      const outside = namedSqlEntry(2, "outside", "CREATE TABLE outside_tx (id INTEGER);", "DROP TABLE outside_tx;", { transaction: false });
+      const result = await db.migrate([createItems, outside]);
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2],
+      );
+      const history = await db.manager([createItems, outside]).history();
+      assert.deepEqual(
+        history.map((row) => [row.version, row.state]),
+        [
+          [1, "applied"],
+          [2, "applied"],
+        ],
+      );
+      assert.deepEqual(
+        (await db.manager([createItems, outside]).down()).steps.map((step) => step.version),
+        [2],
+      );
+      assert.deepEqual(await db.tableNames(), ["items", "schema_migrations"]);
+    }));
+
+  test("a transaction: false migration that fails leaves its started row: the next up stops with INCOMPLETE_MIGRATION", () =>
+    h.withDatabase(async (db) => {
+      const failing = namedSqlEntry(2, "fails_outside", "CREATE TABLE kept (id INTEGER); INSERT INTO no_such_table VALUES (1);", null, { transaction: false });
+      const error = await rejection(() => db.migrate([createItems, failing]));
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.rolledBack, false);
+      const next = await rejection(() => db.migrate([createItems, failing]));
+      assert.equal(next.code, "INCOMPLETE_MIGRATION");
+      assert.equal(next.version, 2);
+      const status = await db.manager([createItems, failing]).status();
+      assert.equal(status.problem?.code, "INCOMPLETE_MIGRATION");
+    }));
+});
+
+await describeEachAsyncDriver("async suite: concurrency", (h) => {
+  test("two app instances racing up on their own connections apply each migration exactly once", () =>
+    h.withDatabase(async (db) => {
+      const counted = [
+        createItems,
+        asyncEntry(2, async (connection) => {
+          await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')");
+        }),
+      ];
+      const other = await db.connectAnother();
+      const results = await Promise.all([db.migrate(counted), h.entry.migrate(other, inDialect(counted, h.underTest.dialect))]);
+      assert.deepEqual(
+        results.map((result) => result.steps.map((step) => step.version)).sort((a, b) => b.length - a.length),
+        [[1, 2], []],
+      );
+      assert.deepEqual(await db.rows("SELECT id FROM items"), [{ id: 2 }]);
+      assert.deepEqual(await historyVersions(db), [1, 2]);
+    }));
+});

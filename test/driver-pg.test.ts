@@ -1,0 +1,233 @@
+/**
+ * What is PostgreSQL's own in `stepwise/pg`, on a real server: the session advisory lock (its key,
+ * its wait, its release), the schema option, a pool's client given back, the app's open transaction
+ * refused, `CREATE INDEX CONCURRENTLY` with `transaction: false`, a body that swallows a failed
+ * statement, and SQLSTATEs read as stepwise's error kinds. The shared behaviour is in
+ * test/driver-async-suite.test.ts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pg from "pg";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { classifyPostgresError, kindOfSqlstate, MigrationManager, migrate, runLockKey, toPositionalParameters } from "../src/entries/pg.js";
+import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+
+// Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
+const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;", { dialect: "postgres" });
+
+/** A fresh database with a pool on it, both removed after the test. */
+async function freshDatabase(t: { after(fn: () => Promise<void>): void }): Promise<{ database: TestPostgresDatabase; pool: pg.Pool }> {
+  const database = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  t.after(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  return { database, pool };
+}
+
+/** A connected client on `url`, ended after the test. */
+async function connect(t: { after(fn: () => Promise<void>): void }, url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  // The database is dropped WITH (FORCE) after the test, which ends this session if still open.
+  client.on("error", () => undefined);
+  await client.connect();
+  t.after(async () => {
+    await client.end().catch(() => undefined);
+  });
+  return client;
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
+async function tables(pool: pg.Pool, schema = "public"): Promise<string[]> {
+  return (await pool.query<{ name: string }>("SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = $1 ORDER BY 1", [schema])).rows.map((row) => row.name);
+}
+
+function asyncEntry(version: number, up: (db: pg.ClientBase) => Promise<void>, overrides: Partial<MigrationEntry> = {}): MigrationEntry {
+  return tsEntry(version, { up } as unknown as MigrationDefinition<unknown>, { dialect: "postgres", ...overrides } as never) as MigrationEntry;
+}
+
+test("the run lock's key is SHA-256 of stepwise:<schema>.<table>, so other history tables get other keys", async () => {
+  const key = await runLockKey("public", "schema_migrations");
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode("stepwise:public.schema_migrations")));
+  assert.equal(key, new DataView(digest.buffer).getBigInt64(0).toString());
+  assert.notEqual(await runLockKey("public", "other_history"), key);
+  assert.notEqual(await runLockKey("app", "schema_migrations"), key);
+});
+
+test("up waits for another session's run lock up to the busy timeout, then DATABASE_LOCKED; nothing changes", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const holder = await connect(t, database.url);
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const started = performance.now();
+  const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 300 }));
+  const waited = performance.now() - started;
+  assert.equal(error.code, "DATABASE_LOCKED");
+  assert.equal(error.busyTimeoutMs, 300);
+  assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the lock`);
+  assert.deepEqual(await tables(pool), []);
+  await holder.query("SELECT pg_advisory_unlock_all()");
+  assert.deepEqual(
+    (await migrate(pool, [createItems], { busyTimeoutMs: 300 })).steps.map((step) => step.version),
+    [1],
+  );
+});
+
+test("a busy timeout of 0 tries the lock once and refuses at once", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const holder = await connect(t, database.url);
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 0 }));
+  assert.equal(error.code, "DATABASE_LOCKED");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("two apps with different history tables do not wait for each other", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const holder = await connect(t, database.url);
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const result = await migrate(pool, [createItems], { tableName: "other_history", busyTimeoutMs: 200 });
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [1],
+  );
+});
+
+test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const holder = await connect(t, database.url);
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  await pool.query("SELECT pg_terminate_backend($1)", [pid]);
+  assert.deepEqual(
+    (await migrate(pool, [createItems], { busyTimeoutMs: 5_000 })).steps.map((step) => step.version),
+    [1],
+  );
+});
+
+test("a pool's client is checked out for the call and given back; no advisory lock stays held", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, [createItems]);
+  await manager.up();
+  await manager.status();
+  await manager.down();
+  assert.equal(pool.waitingCount, 0);
+  assert.equal(pool.idleCount, pool.totalCount);
+  const locks = (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n;
+  assert.equal(locks, 0);
+});
+
+test("the schema option keeps the history table in that schema, created when missing", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await new MigrationManager(pool, [createItems], { schema: "stepwise_meta" } as never).up();
+  assert.deepEqual(await tables(pool, "stepwise_meta"), ["schema_migrations"]);
+  assert.deepEqual(await tables(pool), ["items"]);
+  const history = await new MigrationManager(pool, [createItems], { schema: "stepwise_meta" } as never).history();
+  assert.deepEqual(
+    history.map((row) => row.version),
+    [1],
+  );
+  // The public schema alone, with its table and no history there, reads as unmanaged.
+  const error = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(error.code, "UNMANAGED_DATABASE");
+  assert.deepEqual(error.tables, ["items"]);
+});
+
+test("a schema name that is not a plain identifier is refused at construction", () => {
+  assert.throws(
+    () => new MigrationManager(new pg.Pool(), [], { schema: 'x"; DROP SCHEMA public; --' } as never),
+    (error: { code?: string }) => error.code === "USAGE",
+  );
+});
+
+test("an app's client inside a transaction is refused with TRANSACTION_OPEN, and its transaction stays open", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const client = await connect(t, database.url);
+  await client.query("BEGIN");
+  await client.query("CREATE TABLE apps_own (id int)");
+  const error = await rejection(() => migrate(client, [createItems]));
+  assert.equal(error.code, "TRANSACTION_OPEN");
+  assert.equal(client.getTransactionStatus(), "T");
+  await client.query("ROLLBACK");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("CREATE INDEX CONCURRENTLY runs as a transaction: false migration; inside a transaction it fails and leaves nothing", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const concurrently = namedSqlEntry(2, "index_notes", "CREATE INDEX CONCURRENTLY items_note ON items (note);", "DROP INDEX CONCURRENTLY items_note;", { transaction: false, dialect: "postgres" });
+  await migrate(pool, [createItems]);
+  const inTransaction = await rejection(() => migrate(pool, [createItems, { ...concurrently, transaction: true }]));
+  assert.equal(inTransaction.code, "MIGRATION_FAILED");
+  assert.equal(inTransaction.nativeCode, "25001");
+  const result = await migrate(pool, [createItems, concurrently]);
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [2],
+  );
+  const index = (
+    await pool.query<{ valid: boolean }>("SELECT i.indisvalid AS valid FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.indexrelid WHERE c.relname = 'items_note'")
+  ).rows;
+  assert.deepEqual(index, [{ valid: true }]);
+  await new MigrationManager(pool, [createItems, concurrently]).down();
+  assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'items_note'")).rowCount, 0);
+});
+
+test("a body that catches a failed statement's error is not recorded: PostgreSQL aborted its transaction", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await migrate(pool, [createItems]);
+  const swallowing = asyncEntry(2, async (db) => {
+    await db.query("INSERT INTO items VALUES (1, 'kept?')");
+    await db.query("INSERT INTO no_such_table VALUES (1)").catch(() => undefined);
+  });
+  const error = await rejection(() => migrate(pool, [createItems, swallowing]));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  assert.deepEqual((await pool.query("SELECT * FROM items")).rows, []);
+  assert.deepEqual((await pool.query("SELECT version FROM schema_migrations ORDER BY version")).rows, [{ version: "1" }]);
+});
+
+test("a read-only session is DATABASE_UNUSABLE with SQLSTATE 25006; nothing changes", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const client = await connect(t, database.url);
+  await client.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+  const error = await rejection(() => migrate(client, [createItems]));
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.equal(error.nativeCode, "25006");
+  assert.equal(error.nativeKind, "readonly");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const missingTable = await rejection(() => pool.query("SELECT * FROM no_such_table"));
+  assert.deepEqual(classifyPostgresError(missingTable), { kind: "other", nativeCode: "42P01" });
+  await pool.query("CREATE TABLE lockme (id int)");
+  const holder = await connect(t, database.url);
+  await holder.query("BEGIN");
+  await holder.query("LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
+  const waiter = await connect(t, database.url);
+  await waiter.query("SET lock_timeout = '50ms'");
+  const timedOut = await rejection(() => waiter.query("SELECT * FROM lockme"));
+  assert.deepEqual(classifyPostgresError(timedOut), { kind: "locked", nativeCode: "55P03" });
+  await holder.query("ROLLBACK");
+  const noDatabase = new pg.Client({ connectionString: database.server.url("no_such_database") });
+  const unreachable = await rejection(() => noDatabase.connect());
+  assert.deepEqual(classifyPostgresError(unreachable), { kind: "cantopen", nativeCode: "3D000" });
+  assert.equal(kindOfSqlstate("40P01"), "locked");
+  assert.equal(kindOfSqlstate("53100"), "full");
+  assert.equal(kindOfSqlstate("57014"), "other");
+  assert.deepEqual(classifyPostgresError(new Error("no code")), { kind: "other", nativeCode: null });
+});
+
+test("stepwise's ? placeholders become $n outside quoted text and identifiers", () => {
+  assert.equal(toPositionalParameters("UPDATE \"t?\" SET a = ?, b = '?' WHERE c = ?"), "UPDATE \"t?\" SET a = $1, b = '?' WHERE c = $2");
+});
