@@ -6,35 +6,43 @@
  * test/driver-async-suite.test.ts.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
 import { test } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { classifyPostgresError, kindOfSqlstate, MigrationManager, migrate, runLockKey, toPositionalParameters } from "../src/entries/pg.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+import { matrixRoot } from "./support/driver-matrix.js";
+import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;");
 
-/** A fresh database with a pool on it, both removed after the test. */
+/** Clients a test connected with {@link connect}, ended before its database is dropped. */
+const openClients = new Set<pg.Client>();
+
+/** A fresh database with a pool on it; after the test, every client {@link connect} made is ended, then both are removed. */
 async function freshDatabase(t: { after(fn: () => Promise<void>): void }): Promise<{ database: TestPostgresDatabase; pool: pg.Pool }> {
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   t.after(async () => {
+    for (const client of openClients) await client.end().catch(() => undefined);
+    openClients.clear();
     await pool.end();
     await database.drop();
   });
   return { database, pool };
 }
 
-/** A connected client on `url`, ended after the test. */
-async function connect(t: { after(fn: () => Promise<void>): void }, url: string): Promise<pg.Client> {
+/** A connected client on `url`, ended after the test (before its database is dropped). */
+async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
-  // The database is dropped WITH (FORCE) after the test, which ends this session if still open.
+  // A session the server ends (a test terminating it) must not surface as an uncaught error.
   client.on("error", () => undefined);
   await client.connect();
-  t.after(async () => {
-    await client.end().catch(() => undefined);
-  });
+  openClients.add(client);
   return client;
 }
 
@@ -65,7 +73,7 @@ test("the run lock's key is SHA-256 of stepwise:<schema>.<table>, so other histo
 
 test("up waits for another session's run lock up to the busy timeout, then DATABASE_LOCKED; nothing changes", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const started = performance.now();
   const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 300 }));
@@ -83,7 +91,7 @@ test("up waits for another session's run lock up to the busy timeout, then DATAB
 
 test("a busy timeout of 0 tries the lock once and refuses at once", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 0 }));
   assert.equal(error.code, "DATABASE_LOCKED");
@@ -92,7 +100,7 @@ test("a busy timeout of 0 tries the lock once and refuses at once", async (t) =>
 
 test("two apps with different history tables do not wait for each other", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const result = await migrate(pool, [createItems], { tableName: "other_history", busyTimeoutMs: 200 });
   assert.deepEqual(
@@ -103,7 +111,7 @@ test("two apps with different history tables do not wait for each other", async 
 
 test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   await pool.query("SELECT pg_terminate_backend($1)", [pid]);
@@ -150,7 +158,7 @@ test("a schema name that is not a plain identifier is refused at construction", 
 
 test("an app's client inside a transaction is refused with TRANSACTION_OPEN, and its transaction stays open", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const client = await connect(t, database.url);
+  const client = await connect(database.url);
   await client.query("BEGIN");
   await client.query("CREATE TABLE apps_own (id int)");
   const error = await rejection(() => migrate(client, [createItems]));
@@ -196,7 +204,7 @@ test("a body that catches a failed statement's error is not recorded: PostgreSQL
 
 test("a read-only session is DATABASE_UNUSABLE with SQLSTATE 25006; nothing changes", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const client = await connect(t, database.url);
+  const client = await connect(database.url);
   await client.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
   const error = await rejection(() => migrate(client, [createItems]));
   assert.equal(error.code, "DATABASE_UNUSABLE");
@@ -210,10 +218,10 @@ test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {
   const missingTable = await rejection(() => pool.query("SELECT * FROM no_such_table"));
   assert.deepEqual(classifyPostgresError(missingTable), { kind: "other", nativeCode: "42P01" });
   await pool.query("CREATE TABLE lockme (id int)");
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("BEGIN");
   await holder.query("LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
-  const waiter = await connect(t, database.url);
+  const waiter = await connect(database.url);
   await waiter.query("SET lock_timeout = '50ms'");
   const timedOut = await rejection(() => waiter.query("SELECT * FROM lockme"));
   assert.deepEqual(classifyPostgresError(timedOut), { kind: "locked", nativeCode: "55P03" });
@@ -229,4 +237,36 @@ test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {
 
 test("stepwise's ? placeholders become $n outside quoted text and identifiers", () => {
   assert.equal(toPositionalParameters("UPDATE \"t?\" SET a = ?, b = '?' WHERE c = ?"), "UPDATE \"t?\" SET a = $1, b = '?' WHERE c = $2");
+});
+
+test("a running transaction: false migration is told from a dead one by its server session, not by its pid or host", { timeout: 120_000 }, async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(matrixRoot, "test/support/pg-migrate-child.ts"), "crash", database.url], {
+    env: { ...process.env, STEPWISE_PG_SLOW_LAST: "60000" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  t.after(async () => {
+    child.kill("SIGKILL");
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => line === `migrating ${PG_RACE_LATEST}` && resolve());
+    child.on("close", (code) => reject(new Error(`the child ended (${code}) before the transaction: false migration`)));
+  });
+  // As if the owner ran on another host: its pid says nothing here, so only the session can tell.
+  await pool.query("UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'");
+  const manager = new MigrationManager(pool, PG_RACE_REGISTRY);
+  assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
+  child.kill("SIGKILL");
+  await exited;
+  let problem: string | undefined;
+  for (let attempt = 0; attempt < 250 && problem !== "INCOMPLETE_MIGRATION"; attempt++) {
+    problem = (await manager.status()).problem?.code;
+    if (problem !== "INCOMPLETE_MIGRATION") await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(problem, "INCOMPLETE_MIGRATION", "once its session is gone, the attempt is reported interrupted");
+  const error = await rejection(() => manager.up({ busyTimeoutMs: 5_000 } as never));
+  assert.equal(error.code, "INCOMPLETE_MIGRATION");
+  assert.equal(error.version, PG_RACE_LATEST);
 });
