@@ -14,7 +14,8 @@ import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { classifyPostgresError, kindOfSqlstate, MigrationManager, migrate, runLockKey, toPositionalParameters } from "../src/entries/pg.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
-import { matrixRoot } from "./support/driver-matrix.js";
+import { build } from "esbuild";
+import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
@@ -269,4 +270,38 @@ test("a running transaction: false migration is told from a dead one by its serv
   const error = await rejection(() => manager.up({ busyTimeoutMs: 5_000 } as never));
   assert.equal(error.code, "INCOMPLETE_MIGRATION");
   assert.equal(error.version, PG_RACE_LATEST);
+});
+
+test("a bundle of src/entries/pg.ts holds no SQLite driver and imports no SQLite library", async () => {
+  const libraries = ["better-sqlite3", "bun:sqlite", "node:sqlite", "libsql", "sql.js"];
+  const result = await build({
+    stdin: { contents: `export * from "./src/entries/pg.ts";`, resolveDir: matrixRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    external: [...libraries, "pg"],
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  const inputs = Object.entries(output.inputs)
+    .filter(([, contribution]) => contribution.bytesInOutput > 0)
+    .map(([input]) => path.relative(matrixRoot, path.resolve(matrixRoot, input)).split(path.sep).join("/"));
+  assert.ok(inputs.includes("src/drivers/pg.ts") && inputs.includes("src/core/executor.ts"), inputs.join(", "));
+  const sqliteDrivers = DRIVERS.flatMap((driver) => [driver.driverFile, driver.entry]);
+  assert.deepEqual(
+    inputs.filter((input) => sqliteDrivers.includes(input) || input.includes("node_modules/") || input.startsWith("src/cli/")),
+    [],
+  );
+  assert.deepEqual(
+    output.imports.map((imported) => imported.path).filter((imported) => libraries.includes(imported)),
+    [],
+  );
+  assert.ok(
+    output.imports.some((imported) => imported.path === "pg"),
+    "the entry imports pg itself",
+  );
 });
