@@ -305,3 +305,12 @@ test("a bundle of src/entries/pg.ts holds no SQLite driver and imports no SQLite
     "the entry imports pg itself",
   );
 });
+
+test("a backup asked of up is refused by capability before anything runs (PostgreSQL's backups are pg_dump's)", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const error = await rejection(() => new MigrationManager(pool, [createItems]).up({ backup: { folder: "backups" } } as never));
+  assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+  assert.equal(error.driver, "pg");
+  assert.equal(error.capability, "onlineBackup");
+  assert.deepEqual(await tables(pool), []);
+});

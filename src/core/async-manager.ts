@@ -10,12 +10,11 @@ import { assertValidRegistry, planDown, planUp, type AppliedMigration, type Migr
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { Executor } from "./executor.js";
 import { runAsync } from "./runners.js";
-import type { AsyncDriver, DriverCapabilities, ErrorClassification } from "./driver.js";
+import { requireCapabilities, type AsyncDriver, type DriverCapabilities, type ErrorClassification } from "./driver.js";
 import type { Dialect } from "./dialect.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
-import { refuseMovedOption } from "./manager.js";
 
 /** One session of an async driver, for the length of one manager call. */
 export interface AsyncSession<Db> {
@@ -97,7 +96,8 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
 
   /** Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest). */
   up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-    refuseMovedOption(options, "backup", "a pg_dump of the database", "stepwise/pg");
+    // A backup option from JavaScript or a spread object must not be skipped without a word.
+    if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup })", "onlineBackup");
     return this.run(this.executor.up(options), { exclusive: true });
   }
 
