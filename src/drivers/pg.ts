@@ -9,7 +9,7 @@
  * wait for each other, and the server drops it when the session dies.
  */
 import pg from "pg";
-import { AsyncMigrationManager, type AsyncSession } from "../core/async-manager.js";
+import { AsyncSessionManager, type AsyncSession } from "../core/async-session-manager.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
 import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
@@ -226,7 +226,7 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
  * await manager.up();
  * await manager.down({ steps: 1 });
  */
-export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<pg.ClientBase, R> {
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncSessionManager<pg.ClientBase, R> {
   /** The client or pool passed in; the manager never ends it. */
   readonly db: pg.Client | pg.Pool;
 

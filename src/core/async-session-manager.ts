@@ -1,9 +1,12 @@
 /**
- * The manager of async drivers (pg today): the async twin of `SyncMigrationManager` (`manager.ts`).
- * It validates the registry, builds the same {@link Executor} and drives its steps through the async
- * runner; every method returns a promise. Each call runs on one session the driver hands out (a
- * pool's client is checked out for the whole call, since the run lock and the transaction belong to
- * a session) and, when it writes, under the driver's run lock.
+ * The manager of async drivers whose calls each need a session of their own (pg today): the async
+ * twin of `SyncMigrationManager` (`manager.ts`). It validates the registry, builds the same
+ * {@link Executor} and drives its steps through the async runner; every method returns a promise.
+ * Each call runs on one session the driver hands out (a pool's client is checked out for the whole
+ * call, since the run lock and the transaction belong to a session) and, when it writes, under the
+ * driver's run lock. Named apart from the async API the SQLite entries get (`AsyncMigrationManager`),
+ * which holds one connection for its life; the two are to become one manager whose per-call start
+ * opens the session and takes the lock.
  */
 import { UsageError } from "./errors.js";
 import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -35,7 +38,7 @@ export interface AsyncDriverDescription {
  * Applies and reverts the migrations of a generated registry through an async driver. Driver entries
  * export a subclass taking the native connection; see `stepwise/pg`.
  */
-export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> {
+export class AsyncSessionManager<Db, R extends MigrationRegistry = MigrationRegistry> {
   /** The registry passed in, validated on construction. */
   readonly migrations: R;
   /** The algorithm over this registry and history table; its methods return steps for {@link run}. */
