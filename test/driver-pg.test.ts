@@ -314,3 +314,31 @@ test("a backup asked of up is refused by capability before anything runs (Postgr
   assert.equal(error.capability, "onlineBackup");
   assert.deepEqual(await tables(pool), []);
 });
+
+test("a history table of the wrong shape, or a view in its place, is HISTORY_TABLE_INVALID; nothing changes", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await pool.query("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, name TEXT, checksum TEXT, applied_at TEXT, duration_ms BIGINT, state TEXT)");
+  const wrongKey = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(wrongKey.code, "HISTORY_TABLE_INVALID");
+  await pool.query("DROP TABLE schema_migrations");
+  await pool.query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT)");
+  const missing = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(missing.code, "HISTORY_TABLE_INVALID");
+  assert.deepEqual(missing.missingColumns, ["checksum", "applied_at", "duration_ms", "state"]);
+  await pool.query("DROP TABLE schema_migrations");
+  await pool.query("CREATE VIEW schema_migrations AS SELECT 1 AS version");
+  const view = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(view.code, "HISTORY_TABLE_INVALID");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("a version past 2^53 written by hand is refused naming its exact value, never a rounded neighbour", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await migrate(pool, [createItems]);
+  await pool.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, state) VALUES (9007199254740993, 'x', 'y', 'z', 'applied')");
+  const error = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(error.code, "HISTORY_TABLE_INVALID");
+  assert.equal(error.problem, "version-not-positive-integer");
+  assert.equal(error.version, "9007199254740993");
+  assert.equal(error.rowid, null);
+});
