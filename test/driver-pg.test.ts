@@ -342,3 +342,21 @@ test("a version past 2^53 written by hand is refused naming its exact value, nev
   assert.equal(error.version, "9007199254740993");
   assert.equal(error.rowid, null);
 });
+
+test("a second call on the same client while one runs is refused, and does nothing; a pool runs both", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const client = await connect(database.url);
+  const slow = asyncEntry(2, async (db) => {
+    await db.query("SELECT pg_sleep(0.3)");
+  });
+  const first = migrate(client, [createItems, slow]);
+  const second = await rejection(() => new MigrationManager(client, [createItems, slow]).status());
+  assert.equal(second.code, "USAGE");
+  assert.deepEqual(
+    (await first).steps.map((step) => step.version),
+    [1, 2],
+  );
+  const [a, b] = await Promise.all([new MigrationManager(pool, [createItems, slow]).status(), migrate(pool, [createItems, slow])]);
+  assert.equal(a.currentVersion, 2);
+  assert.deepEqual(b.steps, []);
+});

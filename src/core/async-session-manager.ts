@@ -19,6 +19,13 @@ import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 
+/**
+ * Sessions with a call in flight. A second call on the same session would interleave its statements
+ * with the first one's, inside the first one's transaction (and the run lock, re-entrant within a
+ * session, would let it through), so it is refused instead.
+ */
+const busySessions = new WeakSet<object>();
+
 /** One session of an async driver, for the length of one manager call. */
 export interface AsyncSession<Db> {
   readonly driver: AsyncDriver<Db>;
@@ -75,6 +82,16 @@ export class AsyncSessionManager<Db, R extends MigrationRegistry = MigrationRegi
    */
   async run<T>(step: Step<T>, options: { readonly exclusive: boolean } = { exclusive: false }): Promise<T> {
     const session = await this.openSession();
+    const connection = session.driver.connection as object;
+    if (busySessions.has(connection)) {
+      await session.release();
+      // The step never started, so closing it runs none of its code.
+      step.return(undefined as T);
+      throw new UsageError(
+        `Another stepwise call is still running on this ${this.driver.name} connection; its statements would run inside that call's transaction. Nothing was done by this call: await the first one (or pass a pool, which gives each call a client of its own).`,
+      );
+    }
+    busySessions.add(connection);
     try {
       const release = options.exclusive && session.driver.holdRunLock ? await session.driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
       try {
@@ -83,6 +100,7 @@ export class AsyncSessionManager<Db, R extends MigrationRegistry = MigrationRegi
         await release?.();
       }
     } finally {
+      busySessions.delete(connection);
       await session.release();
     }
   }
