@@ -360,3 +360,31 @@ test("a second call on the same client while one runs is refused, and does nothi
   assert.equal(a.currentVersion, 2);
   assert.deepEqual(b.steps, []);
 });
+
+test("reset drops the schema's tables, views, indexes and triggers (the history included), then applies everything; functions stay", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const withObjects = namedSqlEntry(
+    2,
+    "objects",
+    `CREATE INDEX items_note ON items (note);
+     CREATE VIEW item_notes AS SELECT note FROM items;
+     CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER items_touch BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION touch();`,
+  );
+  const manager = new MigrationManager(pool, [createItems, withObjects]);
+  await manager.up();
+  await pool.query("INSERT INTO items VALUES (1, 'data')");
+  await pool.query("CREATE TABLE stray (id int)");
+  const result = await manager.reset({ dangerouslyDropAllData: true });
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
+  assert.deepEqual((await pool.query("SELECT * FROM items")).rows, []);
+  const objects = (await pool.query<{ name: string }>("SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'i') ORDER BY 1")).rows.map(
+    (row) => row.name,
+  );
+  assert.deepEqual(objects, ["item_notes", "items_note", "items_pkey", "schema_migrations_pkey"]);
+  assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'items_touch'")).rowCount, 1);
+});
