@@ -74,13 +74,16 @@ test("the run lock's key is SHA-256 of stepwise:<schema>.<table>, so other histo
 
 test("up waits for another session's run lock up to the busy timeout, then DATABASE_LOCKED; nothing changes", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(database.url);
+  const holder = await connect(`${database.url}?application_name=other-migrator`);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   const started = performance.now();
   const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 300 }));
   const waited = performance.now() - started;
   assert.equal(error.code, "DATABASE_LOCKED");
   assert.equal(error.busyTimeoutMs, 300);
+  // The session holding it, named by its server process and application_name.
+  assert.deepEqual(error.holders, [{ pid: holderPid, command: "other-migrator from 127.0.0.1", lock: "write" }]);
   assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the lock`);
   assert.deepEqual(await tables(pool), []);
   await holder.query("SELECT pg_advisory_unlock_all()");

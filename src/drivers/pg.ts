@@ -13,7 +13,7 @@ import { AsyncSessionManager, type AsyncSession } from "../core/async-session-ma
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
 import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
-import { DatabaseLockedError, TransactionOpenError, UsageError } from "../core/errors.js";
+import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -202,8 +202,29 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
     const got = (await client.query<{ got: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]?.got;
     if (got) return;
     const waited = performance.now() - started;
-    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null);
+    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key));
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
+  }
+}
+
+/**
+ * The sessions holding the run lock `key`, as `DATABASE_LOCKED` names them: each one's server
+ * process (its backend pid) and what it calls itself (`application_name`, and where it connects
+ * from). Empty when the lock was released meanwhile, or the catalog cannot be read.
+ */
+async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
+  const value = BigInt.asUintN(64, BigInt(key));
+  try {
+    const rows = await client.query<{ pid: number; command: string | null }>(
+      `SELECT l.pid, nullif(concat_ws(' from ', nullif(a.application_name, ''), host(a.client_addr)), '') AS command
+       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
+       ORDER BY l.pid`,
+      [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
+    );
+    return rows.rows.map((row) => ({ pid: row.pid, command: row.command, lock: "write" as const }));
+  } catch {
+    return [];
   }
 }
 
