@@ -221,6 +221,21 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     }));
 
+  test('up({ transaction: "all" }) applies every pending migration in one transaction: a failure in the last leaves none', () =>
+    h.withDatabase(async (db) => {
+      const failing = namedSqlEntry(3, "fails_last", "CREATE TABLE never (id INTEGER); INSERT INTO no_such_table VALUES (1);");
+      const error = await rejection(() => db.migrate([createItems, addTags, failing], { transaction: "all" }));
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 3);
+      assert.deepEqual(await db.tableNames(), []);
+      const result = await db.migrate(three, { transaction: "all" });
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3],
+      );
+      assert.deepEqual(await historyVersions(db), [1, 2, 3]);
+    }));
+
   test("a migration that ends stepwise's transaction is refused with TRANSACTION_ESCAPED and not recorded", () =>
     h.withDatabase(async (db) => {
       await db.migrate([createItems]);

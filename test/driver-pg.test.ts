@@ -6,36 +6,45 @@
  * test/driver-async-suite.test.ts.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
 import { test } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { classifyPostgresError, kindOfSqlstate, MigrationManager, migrate, runLockKey, toPositionalParameters } from "../src/entries/pg.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+import { build } from "esbuild";
+import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
+import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 // Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;", { dialect: "postgres" });
 
-/** A fresh database with a pool on it, both removed after the test. */
+/** Clients a test connected with {@link connect}, ended before its database is dropped. */
+const openClients = new Set<pg.Client>();
+
+/** A fresh database with a pool on it; after the test, every client {@link connect} made is ended, then both are removed. */
 async function freshDatabase(t: { after(fn: () => Promise<void>): void }): Promise<{ database: TestPostgresDatabase; pool: pg.Pool }> {
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   t.after(async () => {
+    for (const client of openClients) await client.end().catch(() => undefined);
+    openClients.clear();
     await pool.end();
     await database.drop();
   });
   return { database, pool };
 }
 
-/** A connected client on `url`, ended after the test. */
-async function connect(t: { after(fn: () => Promise<void>): void }, url: string): Promise<pg.Client> {
+/** A connected client on `url`, ended after the test (before its database is dropped). */
+async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
-  // The database is dropped WITH (FORCE) after the test, which ends this session if still open.
+  // A session the server ends (a test terminating it) must not surface as an uncaught error.
   client.on("error", () => undefined);
   await client.connect();
-  t.after(async () => {
-    await client.end().catch(() => undefined);
-  });
+  openClients.add(client);
   return client;
 }
 
@@ -66,13 +75,16 @@ test("the run lock's key is SHA-256 of stepwise:<schema>.<table>, so other histo
 
 test("up waits for another session's run lock up to the busy timeout, then DATABASE_LOCKED; nothing changes", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(`${database.url}?application_name=other-migrator`);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   const started = performance.now();
   const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 300 }));
   const waited = performance.now() - started;
   assert.equal(error.code, "DATABASE_LOCKED");
   assert.equal(error.busyTimeoutMs, 300);
+  // The session holding it, named by its server process and application_name.
+  assert.deepEqual(error.holders, [{ pid: holderPid, command: "other-migrator from 127.0.0.1", lock: "write" }]);
   assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the lock`);
   assert.deepEqual(await tables(pool), []);
   await holder.query("SELECT pg_advisory_unlock_all()");
@@ -84,7 +96,7 @@ test("up waits for another session's run lock up to the busy timeout, then DATAB
 
 test("a busy timeout of 0 tries the lock once and refuses at once", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const error = await rejection(() => migrate(pool, [createItems], { busyTimeoutMs: 0 }));
   assert.equal(error.code, "DATABASE_LOCKED");
@@ -93,7 +105,7 @@ test("a busy timeout of 0 tries the lock once and refuses at once", async (t) =>
 
 test("two apps with different history tables do not wait for each other", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const result = await migrate(pool, [createItems], { tableName: "other_history", busyTimeoutMs: 200 });
   assert.deepEqual(
@@ -104,7 +116,7 @@ test("two apps with different history tables do not wait for each other", async 
 
 test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
   await pool.query("SELECT pg_terminate_backend($1)", [pid]);
@@ -151,7 +163,7 @@ test("a schema name that is not a plain identifier is refused at construction", 
 
 test("an app's client inside a transaction is refused with TRANSACTION_OPEN, and its transaction stays open", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const client = await connect(t, database.url);
+  const client = await connect(database.url);
   await client.query("BEGIN");
   await client.query("CREATE TABLE apps_own (id int)");
   const error = await rejection(() => migrate(client, [createItems]));
@@ -197,7 +209,7 @@ test("a body that catches a failed statement's error is not recorded: PostgreSQL
 
 test("a read-only session is DATABASE_UNUSABLE with SQLSTATE 25006; nothing changes", async (t) => {
   const { database, pool } = await freshDatabase(t);
-  const client = await connect(t, database.url);
+  const client = await connect(database.url);
   await client.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
   const error = await rejection(() => migrate(client, [createItems]));
   assert.equal(error.code, "DATABASE_UNUSABLE");
@@ -211,10 +223,10 @@ test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {
   const missingTable = await rejection(() => pool.query("SELECT * FROM no_such_table"));
   assert.deepEqual(classifyPostgresError(missingTable), { kind: "other", nativeCode: "42P01" });
   await pool.query("CREATE TABLE lockme (id int)");
-  const holder = await connect(t, database.url);
+  const holder = await connect(database.url);
   await holder.query("BEGIN");
   await holder.query("LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
-  const waiter = await connect(t, database.url);
+  const waiter = await connect(database.url);
   await waiter.query("SET lock_timeout = '50ms'");
   const timedOut = await rejection(() => waiter.query("SELECT * FROM lockme"));
   assert.deepEqual(classifyPostgresError(timedOut), { kind: "locked", nativeCode: "55P03" });
@@ -230,4 +242,155 @@ test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {
 
 test("stepwise's ? placeholders become $n outside quoted text and identifiers", () => {
   assert.equal(toPositionalParameters("UPDATE \"t?\" SET a = ?, b = '?' WHERE c = ?"), "UPDATE \"t?\" SET a = $1, b = '?' WHERE c = $2");
+});
+
+test("a running transaction: false migration is told from a dead one by its server session, not by its pid or host", { timeout: 120_000 }, async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(matrixRoot, "test/support/pg-migrate-child.ts"), "crash", database.url], {
+    env: { ...process.env, STEPWISE_PG_SLOW_LAST: "60000" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  t.after(async () => {
+    child.kill("SIGKILL");
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => line === `migrating ${PG_RACE_LATEST}` && resolve());
+    child.on("close", (code) => reject(new Error(`the child ended (${code}) before the transaction: false migration`)));
+  });
+  // As if the owner ran on another host: its pid says nothing here, so only the session can tell.
+  await pool.query("UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'");
+  const manager = new MigrationManager(pool, PG_RACE_REGISTRY);
+  assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
+  child.kill("SIGKILL");
+  await exited;
+  let problem: string | undefined;
+  for (let attempt = 0; attempt < 250 && problem !== "INCOMPLETE_MIGRATION"; attempt++) {
+    problem = (await manager.status()).problem?.code;
+    if (problem !== "INCOMPLETE_MIGRATION") await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(problem, "INCOMPLETE_MIGRATION", "once its session is gone, the attempt is reported interrupted");
+  const error = await rejection(() => manager.up({ busyTimeoutMs: 5_000 } as never));
+  assert.equal(error.code, "INCOMPLETE_MIGRATION");
+  assert.equal(error.version, PG_RACE_LATEST);
+});
+
+test("a bundle of src/entries/pg.ts holds no SQLite driver and imports no SQLite library", async () => {
+  const libraries = ["better-sqlite3", "bun:sqlite", "node:sqlite", "libsql", "sql.js"];
+  const result = await build({
+    stdin: { contents: `export * from "./src/entries/pg.ts";`, resolveDir: matrixRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    external: [...libraries, "pg"],
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  const inputs = Object.entries(output.inputs)
+    .filter(([, contribution]) => contribution.bytesInOutput > 0)
+    .map(([input]) => path.relative(matrixRoot, path.resolve(matrixRoot, input)).split(path.sep).join("/"));
+  assert.ok(inputs.includes("src/drivers/pg.ts") && inputs.includes("src/core/executor.ts"), inputs.join(", "));
+  const sqliteDrivers = DRIVERS.flatMap((driver) => [driver.driverFile, driver.entry]);
+  assert.deepEqual(
+    inputs.filter((input) => sqliteDrivers.includes(input) || input.includes("node_modules/") || input.startsWith("src/cli/")),
+    [],
+  );
+  assert.deepEqual(
+    output.imports.map((imported) => imported.path).filter((imported) => libraries.includes(imported)),
+    [],
+  );
+  assert.ok(
+    output.imports.some((imported) => imported.path === "pg"),
+    "the entry imports pg itself",
+  );
+});
+
+test("a backup asked of up is refused by capability before anything runs (PostgreSQL's backups are pg_dump's)", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const error = await rejection(() => new MigrationManager(pool, [createItems]).up({ backup: { folder: "backups" } } as never));
+  assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+  assert.equal(error.driver, "pg");
+  assert.equal(error.capability, "onlineBackup");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("a history table of the wrong shape, or a view in its place, is HISTORY_TABLE_INVALID; nothing changes", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await pool.query("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, name TEXT, checksum TEXT, applied_at TEXT, duration_ms BIGINT, state TEXT)");
+  const wrongKey = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(wrongKey.code, "HISTORY_TABLE_INVALID");
+  await pool.query("DROP TABLE schema_migrations");
+  await pool.query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT)");
+  const missing = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(missing.code, "HISTORY_TABLE_INVALID");
+  assert.deepEqual(missing.missingColumns, ["checksum", "applied_at", "duration_ms", "state"]);
+  await pool.query("DROP TABLE schema_migrations");
+  await pool.query("CREATE VIEW schema_migrations AS SELECT 1 AS version");
+  const view = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(view.code, "HISTORY_TABLE_INVALID");
+  assert.deepEqual(await tables(pool), []);
+});
+
+test("a version past 2^53 written by hand is refused naming its exact value, never a rounded neighbour", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await migrate(pool, [createItems]);
+  await pool.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, state) VALUES (9007199254740993, 'x', 'y', 'z', 'applied')");
+  const error = await rejection(() => migrate(pool, [createItems]));
+  assert.equal(error.code, "HISTORY_TABLE_INVALID");
+  assert.equal(error.problem, "version-not-positive-integer");
+  assert.equal(error.version, "9007199254740993");
+  assert.equal(error.rowid, null);
+});
+
+test("a second call on the same client while one runs is refused, and does nothing; a pool runs both", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const client = await connect(database.url);
+  const slow = asyncEntry(2, async (db) => {
+    await db.query("SELECT pg_sleep(0.3)");
+  });
+  const first = migrate(client, [createItems, slow]);
+  const second = await rejection(() => new MigrationManager(client, [createItems, slow]).status());
+  assert.equal(second.code, "ASYNC_RUN_IN_PROGRESS");
+  assert.deepEqual(
+    (await first).steps.map((step) => step.version),
+    [1, 2],
+  );
+  const [a, b] = await Promise.all([new MigrationManager(pool, [createItems, slow]).status(), migrate(pool, [createItems, slow])]);
+  assert.equal(a.currentVersion, 2);
+  assert.deepEqual(b.steps, []);
+});
+
+test("reset drops the schema's tables, views, indexes and triggers (the history included), then applies everything; functions stay", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const withObjects = namedSqlEntry(
+    2,
+    "objects",
+    `CREATE INDEX items_note ON items (note);
+     CREATE VIEW item_notes AS SELECT note FROM items;
+     CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER items_touch BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION touch();`,
+    null,
+    { dialect: "postgres" },
+  );
+  const manager = new MigrationManager(pool, [createItems, withObjects]);
+  await manager.up();
+  await pool.query("INSERT INTO items VALUES (1, 'data')");
+  await pool.query("CREATE TABLE stray (id int)");
+  const result = await manager.reset({ dangerouslyDropAllData: true });
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
+  assert.deepEqual((await pool.query("SELECT * FROM items")).rows, []);
+  const objects = (await pool.query<{ name: string }>("SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'i') ORDER BY 1")).rows.map(
+    (row) => row.name,
+  );
+  assert.deepEqual(objects, ["item_notes", "items_note", "items_pkey", "schema_migrations_pkey"]);
+  assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'items_touch'")).rowCount, 1);
 });

@@ -122,7 +122,7 @@ test("an app importing migrate and MigrationManager from any driver entry import
       platform: "node",
       target: "node20",
       format: "esm",
-      external: ["better-sqlite3", "libsql", "sql.js", "bun:sqlite", "node:sqlite"],
+      external: ["better-sqlite3", "libsql", "sql.js", "bun:sqlite", "node:sqlite", "pg"],
       logLevel: "silent",
     });
     const [output] = Object.values(result.metafile.outputs);

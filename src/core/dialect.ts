@@ -44,6 +44,15 @@ export interface Dialect {
   /** What a migration that ended our transaction got committed: `yes`, `no` only when proven, else `unknown`. */
   judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit>;
 
+  /**
+   * Names this connection's server session, for the `started` row of a `transaction: false`
+   * migration (recorded where a file driver records its owner lock), where a server can tell whether
+   * that session still lives. Absent: the owner is judged by its lock file or its pid.
+   */
+  readOwnerSession?(): Step<string>;
+  /** Whether the session {@link readOwnerSession} named is still connected: `held` while it lives. */
+  probeOwnerSession?(session: string): Step<"held" | "free" | "unknown">;
+
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;
   restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<unknown>;

@@ -316,6 +316,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Whether a recorded owner still runs: its owner lock when the driver can probe it, else its pid. */
   *assessOwner(owner: ReturnType<typeof parseMigrationOwner>): Step<ReturnType<typeof assessMigrationOwner>> {
+    if (owner?.lockFile && this.dialect.probeOwnerSession) return assessMigrationOwner(owner, yield* this.dialect.probeOwnerSession(owner.lockFile));
     const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? ((yield { op: "probeOwnerLock", fileName: owner.lockFile }) as "held" | "free" | "unknown") : null;
     return assessMigrationOwner(owner, lock);
   }
@@ -619,7 +620,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       : null;
     try {
       const startedAt = new Date().toISOString();
-      const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? null));
+      const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
       try {
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });

@@ -15,8 +15,8 @@ import { runAsync } from "../core/runners.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
-import type { AsyncDriver, DriverCapabilities } from "../core/driver.js";
-import { DatabaseLockedError, TransactionOpenError, UsageError } from "../core/errors.js";
+import { requireCapabilities, type AsyncDriver, type DriverCapabilities } from "../core/driver.js";
+import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -205,8 +205,29 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
     const got = (await client.query<{ got: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]?.got;
     if (got) return;
     const waited = performance.now() - started;
-    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null);
+    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key));
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
+  }
+}
+
+/**
+ * The sessions holding the run lock `key`, as `DATABASE_LOCKED` names them: each one's server
+ * process (its backend pid) and what it calls itself (`application_name`, and where it connects
+ * from). Empty when the lock was released meanwhile, or the catalog cannot be read.
+ */
+async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
+  const value = BigInt.asUintN(64, BigInt(key));
+  try {
+    const rows = await client.query<{ pid: number; command: string | null }>(
+      `SELECT l.pid, nullif(concat_ws(' from ', nullif(a.application_name, ''), host(a.client_addr)), '') AS command
+       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
+       ORDER BY l.pid`,
+      [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
+    );
+    return rows.rows.map((row) => ({ pid: row.pid, command: row.command, lock: "write" as const }));
+  } catch {
+    return [];
   }
 }
 
@@ -242,6 +263,15 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const dialect = createPostgresDialect({ schema });
     super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
+  }
+
+  /**
+   * As every manager's `up`; a `backup` option (from JavaScript or a spread object) is refused by
+   * capability before anything runs, since PostgreSQL's backups are `pg_dump`'s.
+   */
+  override async up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+    if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
+    return super.up(options);
   }
 
   /**

@@ -15,6 +15,10 @@ import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
 import type { AsyncMigrationManager } from "../../src/core/async-manager.js";
+import type { DriverIdentity, MigrationManagerBase } from "../../src/core/manager-base.js";
+
+/** A manager whose methods return promises: the SQLite entries' async API, or an async driver's own. */
+type PromisingManager = MigrationManagerBase<unknown, MigrationRegistry, true, DriverIdentity<unknown>>;
 import type { MigrationRegistry } from "../../src/core/types.js";
 
 /** Where a driver runs; see the module note. */
@@ -378,7 +382,7 @@ export async function harnessOf(underTest: DriverUnderTest): Promise<DriverHarne
  * the library's native connection on it. Adding an async driver is one line in {@link ASYNC_DRIVERS}.
  */
 export interface AsyncDriverEntry {
-  MigrationManager: new (db: never, migrations: MigrationRegistry, props?: MigrationManagerProps) => AsyncMigrationManager<unknown, MigrationRegistry>;
+  MigrationManager: new (db: never, migrations: MigrationRegistry, props?: MigrationManagerProps) => PromisingManager;
   migrate(db: never, migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): Promise<MigrationResult>;
 }
 
@@ -479,7 +483,7 @@ export interface AsyncTestDatabase {
   tableNames(): Promise<string[]>;
   /** Schema and every table's rows, for "nothing changed" assertions. */
   snapshot(): Promise<{ readonly schema: readonly Record<string, unknown>[]; readonly rows: Readonly<Record<string, readonly Record<string, unknown>[]>> }>;
-  manager(migrations: MigrationRegistry, props?: MigrationManagerProps & Record<string, unknown>): AsyncMigrationManager<unknown, MigrationRegistry>;
+  manager(migrations: MigrationRegistry, props?: MigrationManagerProps & Record<string, unknown>): PromisingManager;
   migrate(migrations: MigrationRegistry, options?: MigrationManagerProps & UpOptions & Record<string, unknown>): Promise<MigrationResult>;
   /** Another native connection on the same database (a second app instance). */
   connectAnother(): Promise<never>;

@@ -8,7 +8,7 @@
  *   `{ url, startAt, sideEffectLog }` on stdin waits until `startAt` (so all workers start together),
  *   opens its own pool, runs `up` with `PG_RACE_REGISTRY` and answers a `PgWorkerReply`
  *   line. Exits 0 when stdin ends.
- * - `crash <url> <sideEffectLog>`: prints `migrating N` as each migration starts and `done` at the end;
+ * - `crash <url> [sideEffectLog]`: prints `migrating N` as each migration starts and `done` at the end;
  *   the parent kills it at a random point.
  */
 import { writeSync } from "node:fs";
@@ -54,7 +54,7 @@ async function serve(): Promise<void> {
 }
 
 async function crash(url: string, sideEffectLog: string): Promise<void> {
-  process.env.STEPWISE_SIDE_EFFECT_LOG = sideEffectLog;
+  if (sideEffectLog) process.env.STEPWISE_SIDE_EFFECT_LOG = sideEffectLog;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
     await migrate(pool, PG_RACE_REGISTRY, {
@@ -70,5 +70,5 @@ async function crash(url: string, sideEffectLog: string): Promise<void> {
 
 const [mode, ...args] = process.argv.slice(2);
 if (mode === "serve") await serve();
-else if (mode === "crash" && args[0] && args[1]) await crash(args[0], args[1]);
-else throw new Error("usage: pg-migrate-child.ts serve | crash <url> <sideEffectLog>");
+else if (mode === "crash" && args[0]) await crash(args[0], args[1] ?? "");
+else throw new Error("usage: pg-migrate-child.ts serve | crash <url> [sideEffectLog]");

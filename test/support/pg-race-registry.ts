@@ -34,6 +34,10 @@ export const PG_RACE_REGISTRY: MigrationEntry[] = Array.from({ length: PG_RACE_L
   const version = index + 1;
   if (version === PG_RACE_LATEST) {
     const concurrently = async (db: pg.ClientBase): Promise<void> => {
+      // STEPWISE_PG_SLOW_LAST=<ms>: a long-running migration for the liveness tests, in short statements
+      // so that the server notices at once when the process dies.
+      const slowUntil = Date.now() + Number(process.env.STEPWISE_PG_SLOW_LAST ?? 0);
+      while (Date.now() < slowUntil) await db.query("SELECT pg_sleep(0.02)");
       await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${PG_RACE_CONCURRENT_INDEX}`);
       await db.query(`CREATE INDEX CONCURRENTLY ${PG_RACE_CONCURRENT_INDEX} ON t_9 (id)`);
     };

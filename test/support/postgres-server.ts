@@ -66,7 +66,17 @@ export async function createTestDatabase(): Promise<TestPostgresDatabase> {
     drop: async () => {
       if (dropped) return;
       dropped = true;
-      await withAdminClient(server, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdminClient(server, async (client) => {
+        // Sessions a test just ended may still be closing (pg's end() resolves before the socket
+        // does); FORCE would terminate them, and a client that sees its own termination throws it
+        // as an uncaught error. So wait briefly for them, and force only what a test left open.
+        for (let attempt = 0; attempt < 50; attempt++) {
+          const open = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE datname = $1", [name])).rows[0]!.n;
+          if (open === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
     },
   };
 }

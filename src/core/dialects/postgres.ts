@@ -118,6 +118,30 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
         return "unknown";
       }
     },
+    // The backend that runs a transaction: false migration holds the run lock for the whole run, so
+    // while it lives the migration may still be running; once it is gone (the process died, or its
+    // connection did), the server has dropped the lock and nobody runs it. Its pid alone could be
+    // reused, so its start time goes with it. Unlike the app's pid, this is right across hosts.
+    readOwnerSession: function* (): Step<string> {
+      const row = yield* queryValue(
+        "SELECT 'pg-backend:' || pg_catalog.pg_backend_pid() || ':' || extract(epoch FROM pg_catalog.pg_postmaster_start_time()) || ':' || (SELECT extract(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()) AS session",
+      );
+      return String(row);
+    },
+    probeOwnerSession: function* (session: string): Step<"held" | "free" | "unknown"> {
+      const match = /^pg-backend:(\d+):([\d.]+):([\d.]+)$/.exec(session);
+      if (!match) return "unknown";
+      try {
+        if (String(yield* queryValue("SELECT extract(epoch FROM pg_catalog.pg_postmaster_start_time())::text AS started")) !== match[2]) return "free";
+        // The pid is listed for every session; its start time only for the role's own (or to pg_read_all_stats).
+        const rows = yield* query<{ started: string | null }>("SELECT extract(epoch FROM backend_start)::text AS started FROM pg_catalog.pg_stat_activity WHERE pid = ?::int", [match[1]]);
+        if (rows.length === 0) return "free";
+        if (rows[0]!.started === null) return "unknown";
+        return rows[0]!.started === match[3] ? "held" : "free";
+      } catch {
+        return "unknown";
+      }
+    },
     snapshotConnectionSettings: function* () {
       return {};
     },
