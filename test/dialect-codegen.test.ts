@@ -11,14 +11,15 @@ import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { tsImport } from "tsx/esm/api";
 import { readRecordedDialect } from "../codegen/read-registry.js";
-import { generateRegistry } from "../codegen/generate.js";
+import { buildRegistrySource, generateRegistry } from "../codegen/generate.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { MigrationManager, migrate } from "../src/entries/better-sqlite3.js";
-import { createTestProject, fixturesDir, readBytes, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, fixturesDir, readBytes, repoRoot, runCli, type TestProject } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { caught } from "./support/registry-builders.js";
 
 const postgresFixture = path.join(fixturesDir, "dialect", "postgres");
+const postgresSnapshot = path.join(repoRoot, "test", "snapshots", "golden-registry-postgres.ts");
 
 function writeConfig(project: TestProject, config: object): void {
   writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify(config));
@@ -54,6 +55,13 @@ test("gen --dialect postgres accepts dollar-quoted bodies holding ; and COMMIT, 
 
   const check = await runCli(["gen", "--check", "--dialect", "postgres"], { cwd: project.root });
   assert.equal(check.code, 0, check.stderr);
+});
+
+test("the postgres registry equals its committed snapshot byte for byte: the dialect line, and each entry carrying it", async () => {
+  const built = await buildRegistrySource({ projectRoot: repoRoot, migrationsDir: postgresFixture, registryFile: postgresSnapshot, dialect: "postgres" });
+  assert.ok(built.ok, "the postgres fixture must be valid");
+  if (process.env.UPDATE_SNAPSHOTS === "1") writeFileSync(postgresSnapshot, built.source);
+  assert.equal(built.source, readFileSync(postgresSnapshot, "utf8"), "gen's postgres output changed; if intended, update the snapshot (test/snapshots/README.md)");
 });
 
 test("the same folder read as sqlite is refused: the tokeniser is the dialect's, so a COMMIT in a dollar body is a statement to SQLite", async (t) => {
