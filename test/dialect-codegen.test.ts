@@ -159,6 +159,13 @@ test("the flag wins over the config, an unknown dialect is USAGE naming the dial
   const badConfig = await runCli(["gen"], { cwd: project.root });
   assert.equal(badConfig.code, 2);
   assert.match(badConfig.stderr, /^error \[USAGE\]: .*"Postgres".*sqlite, postgres/m);
+
+  for (const dialects of [{ mysql: { migrationsDir: "m" } }, { postgres: { database: "x.db" } }, { postgres: { migrationsDir: "" } }, { postgres: "migrations/postgres" }]) {
+    writeConfig(project, { dialects });
+    const bad = await runCli(["gen", "--dialect", "postgres"], { cwd: project.root });
+    assert.equal(bad.code, 2, JSON.stringify(dialects));
+    assert.match(bad.stderr, /^error \[USAGE\]: .*"dialects"/m, JSON.stringify(dialects));
+  }
 });
 
 test("an app on both dialects keeps a folder and a registry per dialect in one config; gen and gen --dialect postgres each write and check their own", async (t) => {

@@ -138,6 +138,15 @@ test("a COMMIT in a dollar body, an E-string or a nested comment is text; one af
   assert.deepEqual(check(String.raw`SELECT 'a\';` + "\nCOMMIT;"), [["SQL_TRANSACTION_CONTROL", 3, 1]]);
 });
 
+test("an unclosed block comment is refused on postgres, where it is a syntax error, and left alone on sqlite, which runs what came before", () => {
+  const unclosed = (comment: string) => `-- migrate:up\nCREATE TABLE t (id integer);\n${comment}\n`;
+  for (const comment of ["/* never closed", "/* a /* nested */ but the outer one never closed"]) {
+    const postgres = parseSqlMigrationSource(unclosed(comment), { dialect: "postgres" });
+    assert.deepEqual(postgres.ok ? [] : postgres.problems.map((p) => [p.code, p.line, p.column]), [["SQL_UNTERMINATED", 3, 1]], comment);
+  }
+  assert.equal(parseSqlMigrationSource(unclosed("/* never closed")).ok, true);
+});
+
 /** Fragments PostgreSQL's lexer treats specially, for hostile input built from them. */
 const HOSTILE_FRAGMENTS = [
   "$",
