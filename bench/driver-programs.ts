@@ -5,7 +5,8 @@
  *
  * - `apply`: in one process, alternately applies every migration to a new file with stepwise and
  *   with the same workload hand-written on that driver (BEGIN IMMEDIATE; the SQL; one history
- *   INSERT; COMMIT, per migration), and prints the times as JSON.
+ *   INSERT; `PRAGMA user_version`; COMMIT, per migration: the loop that leaves the same database
+ *   stepwise does), and prints the times as JSON.
  * - `app`: the no-op start of a bundled app: opens the file, sets the pragmas, calls `migrate()`.
  * - `floor`: opens the file, sets the pragmas, reads the history rows.
  *
@@ -139,7 +140,7 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
       `  {\n    const { db, done } = fresh("raw.db");\n    const started = performance.now();\n    db.exec(raw.createHistory);\n` +
       `    ${driver.prepareInsert.split("\n").join("\n    ")}\n` +
       `    for (const migration of raw.migrations) {\n      db.exec("BEGIN IMMEDIATE");\n      db.exec(migration.upSql);\n` +
-      `      insert(migration.version, migration.name, migration.checksum, new Date().toISOString(), 0);\n      db.exec("COMMIT");\n    }\n` +
+      `      insert(migration.version, migration.name, migration.checksum, new Date().toISOString(), 0);\n      db.exec("PRAGMA user_version = " + migration.version);\n      db.exec("COMMIT");\n    }\n` +
       `    if (run > 0) times.raw.push(performance.now() - started);\n    done();\n  }\n` +
       `  {\n    const { db, done } = fresh("stepwise.db");\n    const started = performance.now();\n    new MigrationManager(db as never, migrations).up();\n` +
       `    if (run > 0) times.stepwise.push(performance.now() - started);\n    done();\n  }\n}\n` +

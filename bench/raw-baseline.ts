@@ -1,7 +1,9 @@
 /**
  * The physical floor: the same work as stepwise, written by hand against better-sqlite3. Same SQL, same
  * connection pragmas, the same history table, one transaction per migration with one tracking-row
- * insert (or one transaction for everything, to compare with `transaction: "all"`).
+ * insert (or one transaction for everything, to compare with `transaction: "all"`). Each side ends
+ * with the same database, so the loop also keeps `PRAGMA user_version` equal to the newest version,
+ * as stepwise does (DESIGN.md: "user_version mirrors the current version").
  */
 import type BetterSqlite3 from "better-sqlite3";
 import type { WorkloadMigration } from "./workload.js";
@@ -31,6 +33,7 @@ export function applyRawPerMigration(db: Database, migrations: readonly RawMigra
     db.exec("BEGIN IMMEDIATE");
     db.exec(migration.upSql);
     insert.run(migration.version, migration.name, migration.checksum, new Date().toISOString(), 0);
+    db.exec(`PRAGMA user_version = ${migration.version}`);
     db.exec("COMMIT");
   }
 }
@@ -44,6 +47,7 @@ export function applyRawInOneTransaction(db: Database, migrations: readonly RawM
     db.exec(migration.upSql);
     insert.run(migration.version, migration.name, migration.checksum, new Date().toISOString(), 0);
   }
+  db.exec(`PRAGMA user_version = ${migrations.at(-1)?.version ?? 0}`);
   db.exec("COMMIT");
 }
 
@@ -55,6 +59,7 @@ export function rollbackRawPerMigration(db: Database, migrations: readonly RawMi
     db.exec("BEGIN IMMEDIATE");
     db.exec(migration.downSql);
     remove.run(migration.version);
+    db.exec(`PRAGMA user_version = ${migration.version - 1}`);
     db.exec("COMMIT");
   }
 }

@@ -45,6 +45,7 @@ import {
   type TransactionStart,
 } from "./transaction-guard.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
+import { needsEscapeGuard } from "./transaction-control.js";
 import { kindOfSqliteCode, translateSqliteError } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { isInstanceSafely } from "./thrown-value.js";
@@ -55,6 +56,9 @@ import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, 
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, DownOptions, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
+
+/** The progress callback of a body that cannot report any. */
+const ignoreProgress = (): void => undefined;
 
 /** How often a process waiting for another's `transaction: false` migration looks again. */
 const WAIT_POLL_MS = 25;
@@ -89,6 +93,18 @@ export interface ExecutorSettings {
 interface RunGuard {
   readonly witness: CommitWitness;
   readonly savepoint: string;
+}
+
+/** The run's guard, made the first time a migration needs it. */
+interface LazyRunGuard {
+  current: RunGuard | null;
+}
+
+/** What one guarded body is checked with: the run's markers, the transaction's start, its witness token. */
+interface EscapeGuard {
+  readonly guard: RunGuard;
+  readonly start: TransactionStart;
+  readonly token: number;
 }
 
 type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
@@ -318,15 +334,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
     const before = yield* snapshotConnectionSettings();
     let failed = true;
-    let guard: RunGuard | null = null;
+    // Made when the first migration that needs it is about to run (see `transaction-control.ts`): a
+    // run of SQL that cannot end a transaction never creates the witness table.
+    const guard: LazyRunGuard = { current: null };
     try {
-      guard = yield* this.createRunGuard();
       const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
       failed = false;
       return result;
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard) yield* dropCommitWitness(guard.witness);
+      if (guard.current) yield* dropCommitWitness(guard.current.witness);
     }
   }
 
@@ -360,7 +377,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     replan: Replan<R[number]>,
     progress: Progress,
     settingsBefore: ConnectionSettingsSnapshot,
-    guard: RunGuard,
+    guard: LazyRunGuard,
   ): Step<MigrationResult> {
     const direction = plan.direction;
     const ran = progress.ran;
@@ -376,10 +393,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       // The pragma must be set outside a transaction, so it follows the entry we expect to run; if a
       // re-plan picks another entry, the attempt is abandoned and made again with the right setting.
       const expected = queue[next];
+      // The witness table must be made outside a transaction, so before BEGIN, for the entry we expect.
+      if (expected?.transaction && guard.current === null && needsEscapeGuard(expected, direction)) guard.current = yield* this.createRunGuard();
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
         yield* this.beginImmediate();
-        const start = yield* readTransactionStart();
+        const counter = yield* changeCounter();
+        // What an escape is judged against must be read before stepwise writes in this transaction;
+        // only the first one writes before the body (the history table), so only there is it read
+        // up front. Elsewhere it is read when a guarded migration is about to run.
+        let start: TransactionStart | null = ensured ? null : yield* readTransactionStart(counter);
         if (!ensured) {
           // Checked under the write lock: outside it, another process may create the history table
           // between reading "no history" and listing the tables.
@@ -387,8 +410,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           yield* this.store.ensure();
           ensured = true;
         }
-        // Read with the transaction's start, in the same moment under the lock.
-        const counter = start.changeCounter;
         // A driver without a counter cannot tell, so it trusts only what the history says now.
         if (counter === null || counter !== knownCounter) {
           const fresh = replan(yield* this.store.readKeys());
@@ -408,14 +429,21 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           continue;
         }
         if (entry.transaction) {
-          ran.push(yield* this.runInTransaction(entry, direction, start, guard));
+          const guarded = needsEscapeGuard(entry, direction);
+          if (guarded && guard.current === null) {
+            // A re-plan brought a migration that needs the witness, which cannot be made in here.
+            yield* this.commitTranslated();
+            continue;
+          }
+          start ??= guarded ? yield* readTransactionStart(counter) : null;
+          ran.push(yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null));
         } else {
           ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
           // after it run with the connection as the app set it, not as this one left it.
           yield* restoreConnectionSettings(settingsBefore);
           // A temp_store change (its own, or restoring it just now) deletes every temp table.
-          yield* renewCommitWitness(guard.witness);
+          if (guard.current) yield* renewCommitWitness(guard.current.witness);
         }
         next++;
         // No re-read here: data_version ignores this connection's own commits, and reading it now
@@ -454,7 +482,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       try {
         guard = yield* this.createRunGuard();
         yield* this.beginImmediate();
-        const start = yield* readTransactionStart();
+        const start = yield* readTransactionStart(yield* changeCounter());
         if (direction === "up") yield* this.refuseUnmanagedDatabase();
         yield* this.store.ensure();
         fresh = replan(yield* this.store.readKeys());
@@ -462,7 +490,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         this.emitSkipped(direction, plan.steps, fresh.steps);
         const token = yield* markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
-          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
+          const escapeGuard = needsEscapeGuard(entry, direction) ? { guard, start, token } : null;
+          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
           // Sets user_version at every step: only the final value is committed, unless a later
           // migration commits by itself, and then the rows it commits agree with user_version.
           yield* this.recordInOpenTransaction(entry, direction, durationMs);
@@ -499,11 +528,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
    * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, guard: RunGuard, token: number, start: TransactionStart): Step<number> {
+  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
-    const changesBeforeBody = yield* readTotalChanges();
-    const savepoint = yield* openBodySavepoint(guard.savepoint);
+    const changesBeforeBody = escapeGuard && (yield* readTotalChanges());
+    const savepoint = escapeGuard && (yield* openBodySavepoint(escapeGuard.guard.savepoint));
     let failure: { readonly cause: unknown } | null = null;
     try {
       yield* this.runBody(entry, direction);
@@ -512,9 +541,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
     // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
     if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-    if (!(yield* releaseBodySavepoint(savepoint))) {
-      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(guard.witness, token, start, changesBeforeBody));
+    if (escapeGuard && !(yield* releaseBodySavepoint(savepoint!))) {
+      throw yield* this.escapedOrFailed(entry, direction, failure, judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
     }
+    // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
+    // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     try {
       if (entry.disableForeignKeys) yield* assertNoForeignKeyViolations(entry, direction);
@@ -543,9 +574,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private *runInTransaction(entry: R[number], direction: MigrationDirection, start: TransactionStart, guard: RunGuard): Step<AppliedStep> {
-    const token = yield* markCommitWitness(guard.witness);
-    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, guard, token, start);
+  private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
+    const escapeGuard = guarded && { ...guarded, token: yield* markCommitWitness(guarded.guard.witness) };
+    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
     yield* this.recordInOpenTransaction(entry, direction, durationMs);
     yield* this.commitRecordedMigration(entry, direction);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
@@ -632,6 +663,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
+    // SQL reports no progress; a reporter per migration would be built for nothing.
+    if (entry.kind === "sql") {
+      yield { op: "runBody", entry, direction, progress: ignoreProgress };
+      return;
+    }
     const progress = createProgressReporter({
       intervalMs: this.settings.progressIntervalMs,
       report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }),

@@ -136,7 +136,7 @@ function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boole
 export function* judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
   try {
     if (yield* witnessWasCommitted(witness, token)) return "yes";
-    const now = yield* readTransactionStart();
+    const now = yield* readTransactionStart(start.changeCounter === null ? null : yield* changeCounter());
     if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion || now.applicationId !== start.applicationId || now.journalMode !== start.journalMode) {
       return "yes";
     }
@@ -148,11 +148,11 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
 }
 
 /**
- * Reads what {@link judgeEscapedCommit} compares against. Call it right after `BEGIN IMMEDIATE`,
- * before stepwise writes: the write lock keeps the file as the last commit left it.
+ * Reads what {@link judgeEscapedCommit} compares against, given the driver's change counter as read
+ * in the same transaction. Call it after `BEGIN IMMEDIATE` and before stepwise writes anything in
+ * that transaction: the write lock keeps the file as the last commit left it.
  */
-export function* readTransactionStart(): Step<TransactionStart> {
-  const counter = yield* changeCounter();
+export function* readTransactionStart(counter: number | null): Step<TransactionStart> {
   return {
     schemaVersion: Number(yield* queryValue<number>("PRAGMA schema_version")),
     userVersion: Number(yield* queryValue<number>("PRAGMA user_version")),
