@@ -259,8 +259,8 @@ test("TypeScript migrations with disableForeignKeys are refused on postgres, acc
   project.writeMigration("001_rebuild.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  disableForeignKeys: true,\n  up(db) {\n    void db;\n  },\n});\n`);
   const postgres = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, dialect: "postgres" });
   assert.deepEqual(
-    postgres.problems.map((p) => [p.code, p.file]),
-    [["FOREIGN_KEYS_FLAG_UNSUPPORTED", "migrations/001_rebuild.ts"]],
+    postgres.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [["FOREIGN_KEYS_FLAG_UNSUPPORTED", "migrations/001_rebuild.ts", 4, 3]],
   );
   const sqlite = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
   assert.deepEqual(sqlite.problems, []);
