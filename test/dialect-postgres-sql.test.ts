@@ -304,3 +304,26 @@ test("checksum: a postgres checksum names its dialect, and a sqlite one is what 
   assert.equal(checksumSqlMigration({ ...input, dialect: "sqlite" }), sqlite);
   assert.notEqual(checksumSqlMigration({ ...input, dialect: "postgres" }), sqlite);
 });
+
+test("what only psql runs is refused on postgres at its line: meta-commands and COPY … FROM STDIN, as pg_dump writes them", () => {
+  const source = [
+    "-- migrate:up",
+    "\\connect app",
+    "SET statement_timeout = 0;",
+    "COPY public.items (id, name) FROM stdin;",
+    "1\tfirst",
+    "\\.",
+    "SELECT 'a \\ b', E'\\\\', $$\\x$$;",
+    "COPY items TO STDOUT;",
+    "COPY items FROM '/data/items.csv';",
+    "",
+  ].join("\n");
+  const result = parseSqlMigrationSource(source, { dialect: "postgres" });
+  assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [
+    ["SQL_PSQL_ONLY", 2, 1],
+    ["SQL_PSQL_ONLY", 4, 1],
+    ["SQL_PSQL_ONLY", 6, 1],
+    ["SQL_PSQL_ONLY", 8, 1],
+  ]);
+  assert.match(result.ok ? "" : result.problems[0]!.message, /"\\connect"/);
+});
