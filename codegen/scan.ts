@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { Project } from "ts-morph";
+import { Project, SyntaxKind, type SourceFile } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseMigrationFileName, type MigrationKind } from "../src/shared/migration-file.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
@@ -134,6 +134,8 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
       const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
       const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative, projectRoot: options.projectRoot }) : null;
+      // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
+      const foreignKeysAt = result.ok && result.facts.disableForeignKeys && options.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
       project.removeSourceFile(sourceFile);
       if (!result.ok) {
         problems.push(...result.problems);
@@ -146,6 +148,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       if (result.facts.disableForeignKeys && options.dialect === "postgres") {
         problems.push({
           ...at,
+          ...foreignKeysAt!,
           code: "FOREIGN_KEYS_FLAG_UNSUPPORTED",
           message: `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
         });
@@ -158,6 +161,12 @@ export function scanMigrations(options: ScanOptions): ScanResult {
   problems.push(...checkVersions(versionHolders));
   migrations.sort((a, b) => a.version - b.version);
   return { migrations, problems };
+}
+
+/** The line and column of the object property `name` in `sourceFile`, or the file's start. */
+function findPropertyPosition(sourceFile: SourceFile, name: string): { line: number; column: number } {
+  const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === name);
+  return property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
 }
 
 /** One entry that names a version; `valid` when its name follows the rules. */

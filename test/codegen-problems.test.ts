@@ -310,6 +310,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REGISTRY_STALE: "test/cli-gen.test.ts",
   REGISTRY_DIALECT_CHANGED: "test/dialect-codegen.test.ts",
   FOREIGN_KEYS_FLAG_UNSUPPORTED: "test/dialect-codegen.test.ts",
+  SQL_PSQL_ONLY: "test/dialect-postgres-sql.test.ts",
   REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
   FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",

@@ -11,14 +11,15 @@ import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { tsImport } from "tsx/esm/api";
 import { readRecordedDialect } from "../codegen/read-registry.js";
-import { generateRegistry } from "../codegen/generate.js";
+import { buildRegistrySource, generateRegistry } from "../codegen/generate.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { MigrationManager, migrate } from "../src/entries/better-sqlite3.js";
-import { createTestProject, fixturesDir, readBytes, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, fixturesDir, readBytes, repoRoot, runCli, type TestProject } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { caught } from "./support/registry-builders.js";
 
 const postgresFixture = path.join(fixturesDir, "dialect", "postgres");
+const postgresSnapshot = path.join(repoRoot, "test", "snapshots", "golden-registry-postgres.ts");
 
 function writeConfig(project: TestProject, config: object): void {
   writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify(config));
@@ -54,6 +55,13 @@ test("gen --dialect postgres accepts dollar-quoted bodies holding ; and COMMIT, 
 
   const check = await runCli(["gen", "--check", "--dialect", "postgres"], { cwd: project.root });
   assert.equal(check.code, 0, check.stderr);
+});
+
+test("the postgres registry equals its committed snapshot byte for byte: the dialect line, and each entry carrying it", async () => {
+  const built = await buildRegistrySource({ projectRoot: repoRoot, migrationsDir: postgresFixture, registryFile: postgresSnapshot, dialect: "postgres" });
+  assert.ok(built.ok, "the postgres fixture must be valid");
+  if (process.env.UPDATE_SNAPSHOTS === "1") writeFileSync(postgresSnapshot, built.source);
+  assert.equal(built.source, readFileSync(postgresSnapshot, "utf8"), "gen's postgres output changed; if intended, update the snapshot (test/snapshots/README.md)");
 });
 
 test("the same folder read as sqlite is refused: the tokeniser is the dialect's, so a COMMIT in a dollar body is a statement to SQLite", async (t) => {
@@ -151,6 +159,13 @@ test("the flag wins over the config, an unknown dialect is USAGE naming the dial
   const badConfig = await runCli(["gen"], { cwd: project.root });
   assert.equal(badConfig.code, 2);
   assert.match(badConfig.stderr, /^error \[USAGE\]: .*"Postgres".*sqlite, postgres/m);
+
+  for (const dialects of [{ mysql: { migrationsDir: "m" } }, { postgres: { database: "x.db" } }, { postgres: { migrationsDir: "" } }, { postgres: "migrations/postgres" }]) {
+    writeConfig(project, { dialects });
+    const bad = await runCli(["gen", "--dialect", "postgres"], { cwd: project.root });
+    assert.equal(bad.code, 2, JSON.stringify(dialects));
+    assert.match(bad.stderr, /^error \[USAGE\]: .*"dialects"/m, JSON.stringify(dialects));
+  }
 });
 
 test("an app on both dialects keeps a folder and a registry per dialect in one config; gen and gen --dialect postgres each write and check their own", async (t) => {
@@ -244,8 +259,8 @@ test("TypeScript migrations with disableForeignKeys are refused on postgres, acc
   project.writeMigration("001_rebuild.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  disableForeignKeys: true,\n  up(db) {\n    void db;\n  },\n});\n`);
   const postgres = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, dialect: "postgres" });
   assert.deepEqual(
-    postgres.problems.map((p) => [p.code, p.file]),
-    [["FOREIGN_KEYS_FLAG_UNSUPPORTED", "migrations/001_rebuild.ts"]],
+    postgres.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [["FOREIGN_KEYS_FLAG_UNSUPPORTED", "migrations/001_rebuild.ts", 4, 3]],
   );
   const sqlite = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
   assert.deepEqual(sqlite.problems, []);

@@ -138,6 +138,15 @@ test("a COMMIT in a dollar body, an E-string or a nested comment is text; one af
   assert.deepEqual(check(String.raw`SELECT 'a\';` + "\nCOMMIT;"), [["SQL_TRANSACTION_CONTROL", 3, 1]]);
 });
 
+test("an unclosed block comment is refused on postgres, where it is a syntax error, and left alone on sqlite, which runs what came before", () => {
+  const unclosed = (comment: string) => `-- migrate:up\nCREATE TABLE t (id integer);\n${comment}\n`;
+  for (const comment of ["/* never closed", "/* a /* nested */ but the outer one never closed"]) {
+    const postgres = parseSqlMigrationSource(unclosed(comment), { dialect: "postgres" });
+    assert.deepEqual(postgres.ok ? [] : postgres.problems.map((p) => [p.code, p.line, p.column]), [["SQL_UNTERMINATED", 3, 1]], comment);
+  }
+  assert.equal(parseSqlMigrationSource(unclosed("/* never closed")).ok, true);
+});
+
 /** Fragments PostgreSQL's lexer treats specially, for hostile input built from them. */
 const HOSTILE_FRAGMENTS = [
   "$",
@@ -294,4 +303,27 @@ test("checksum: a postgres checksum names its dialect, and a sqlite one is what 
   assert.equal(sqlite, "28fad2d2e43266402814b7d1b22d47ef4ef079c2dfe60850cbebc6e29ff4427f");
   assert.equal(checksumSqlMigration({ ...input, dialect: "sqlite" }), sqlite);
   assert.notEqual(checksumSqlMigration({ ...input, dialect: "postgres" }), sqlite);
+});
+
+test("what only psql runs is refused on postgres at its line: meta-commands and COPY … FROM STDIN, as pg_dump writes them", () => {
+  const source = [
+    "-- migrate:up",
+    "\\connect app",
+    "SET statement_timeout = 0;",
+    "COPY public.items (id, name) FROM stdin;",
+    "1\tfirst",
+    "\\.",
+    "SELECT 'a \\ b', E'\\\\', $$\\x$$;",
+    "COPY items TO STDOUT;",
+    "COPY items FROM '/data/items.csv';",
+    "",
+  ].join("\n");
+  const result = parseSqlMigrationSource(source, { dialect: "postgres" });
+  assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [
+    ["SQL_PSQL_ONLY", 2, 1],
+    ["SQL_PSQL_ONLY", 4, 1],
+    ["SQL_PSQL_ONLY", 6, 1],
+    ["SQL_PSQL_ONLY", 8, 1],
+  ]);
+  assert.match(result.ok ? "" : result.problems[0]!.message, /"\\connect"/);
 });

@@ -12,6 +12,7 @@
  */
 import type { SqlDialect } from "../core/types.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
+import { findClientCommandProblems } from "./postgres-client-commands.js";
 import { classifyComment, DOWN_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, UP_MARKER } from "./sql-markers.js";
 import { findTransactionProblems } from "./sql-transaction-checks.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
@@ -47,7 +48,8 @@ export type SqlSourceProblemCode =
   | "SQL_NEEDS_NO_TRANSACTION"
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
-  | "FOREIGN_KEYS_FLAG_UNSUPPORTED";
+  | "FOREIGN_KEYS_FLAG_UNSUPPORTED"
+  | "SQL_PSQL_ONLY";
 
 /** How {@link parseSqlMigrationSource} reads a file. */
 export interface SqlSourceOptions {
@@ -243,6 +245,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
     const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
     for (const section of sections) {
       for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys }, dialect)) report(problem.code, problem.line, problem.column, problem.message);
+      if (postgres) for (const problem of findClientCommandProblems(section)) report(problem.code, problem.line, problem.column, problem.message);
     }
   }
 
