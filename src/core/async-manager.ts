@@ -78,6 +78,10 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
     }
   }
 
+  protected async start<T>(make: () => Step<T>): Promise<T> {
+    return this.run(make());
+  }
+
   /** A manager with the same registry and settings on another driver's connection. */
   withDriver(driver: Driver<Db>, props: MigrationManagerProps = {}): AsyncMigrationManager<Db, R> {
     return new AsyncMigrationManager(driver, this.migrations, this.copySettings(props));

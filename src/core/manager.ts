@@ -35,6 +35,10 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
     return runSync(step, this.driver);
   }
 
+  protected start<T>(make: () => Step<T>): T {
+    return this.run(make());
+  }
+
   /**
    * A manager with the same registry and settings on another driver's connection, used to rehearse
    * and replay migrations on in-memory copies through the very code path of a real run.
