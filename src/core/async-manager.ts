@@ -55,6 +55,11 @@ export class AsyncRunInProgressError extends StepwiseError {
  *   }
  * }
  * // and its `migrate`: return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/pg");
+ *
+ * {@link run} refuses a second call on a connection with a run in flight, keyed on
+ * `driver.connection`: right for one session (a SQLite connection, a pg `Client`). A driver whose
+ * connection is a pool of sessions (pg's `Pool`), where concurrent runs wait on the database's own
+ * lock instead, overrides `run` to call `runAsync(step, this.driver)` directly.
  */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
   /**
@@ -78,6 +83,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
     }
   }
 
+  /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
   protected async start<T>(make: () => Step<T>): Promise<T> {
     return this.run(make());
   }
