@@ -156,6 +156,24 @@ await describeEachDriver("async migrations", (h) => {
       assert.equal(status.problem, null);
     }));
 
+  test("the async API reports every refusal as a rejection, never a throw, and changes nothing", () =>
+    h.withDatabase(async (db) => {
+      const manager = new h.entry.AsyncMigrationManager(db.native, [contacts]);
+      const calls: Array<[() => Promise<unknown>, string]> = [
+        [() => manager.reset({} as never), "USAGE"],
+        [() => manager.up({ backup: { directory: db.dir } } as never), "USAGE"],
+        [() => manager.planUp({ rehearse: true } as never), "USAGE"],
+        [() => h.entry.migrateAsync(db.native, [contacts], { verifySchema: () => undefined } as never), "USAGE"],
+        [() => h.entry.migrateAsync(db.native, [namedSqlEntry(2, "after_a_gap", "SELECT 1;")]), "REGISTRY_INVALID"],
+      ];
+      for (const [call, code] of calls) {
+        let pending: Promise<unknown> | undefined;
+        assert.doesNotThrow(() => (pending = call()));
+        await assert.rejects(pending!, { code });
+      }
+      assert.deepEqual(db.tableNames(), []);
+    }));
+
   test("the sync migrate() and MigrationManager refuse a registry with async migrations, naming them, and create nothing", () =>
     h.withDatabase((db) => {
       const registry = [contacts, failsAfterTwoAwaits];

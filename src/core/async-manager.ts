@@ -97,6 +97,11 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
     });
   }
 
+  /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
+  protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
+    return this.run(make(), options);
+  }
+
   /** A manager with the same registry and settings on another driver's connection. */
   withDriver(driver: Driver<Db>, props: MigrationManagerProps = {}): AsyncMigrationManager<Db, R> {
     return new AsyncMigrationManager(driver, this.migrations, this.copySettings(props));

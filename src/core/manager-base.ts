@@ -84,6 +84,14 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   abstract run<T>(step: Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
   /**
+   * Makes a step and runs it. A refusal thrown while making it (a moved option, a reset without its
+   * confirmation) is thrown by the sync manager and rejected by the async one, as every failure of
+   * its run is; making the step inside a wrapping generator would do the same at the cost of one more
+   * generator level for every operation of the run.
+   */
+  protected abstract start<T>(make: () => Step<T>, options?: RunOptions): MaybePromise<T, Async>;
+
+  /**
    * This manager's settings for a copy on another connection: the table and timeouts carry over,
    * the listeners do not (a rehearsal's events are not the app's), and `props` win.
    */
@@ -107,14 +115,10 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * the latest). Refuses, changing nothing, when the history does not match the registry.
    */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
-    const executor = this.executor;
-    return this.run(
-      (function* (): Step<MigrationResult> {
-        refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
-        return yield* executor.up(options);
-      })(),
-      WRITES,
-    );
+    return this.start(() => {
+      refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
+      return this.executor.up(options);
+    }, WRITES);
   }
 
   /**
@@ -130,16 +134,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * migration. All data is lost, hence the option that has to be spelled out.
    */
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
-    const executor = this.executor;
-    return this.run(
-      (function* (): Step<MigrationResult> {
-        if (options?.dangerouslyDropAllData !== true) {
-          throw new UsageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
-        }
-        return yield* executor.reset();
-      })(),
-      WRITES,
-    );
+    return this.start(() => {
+      if (options?.dangerouslyDropAllData !== true) {
+        throw new UsageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
+      }
+      return this.executor.reset();
+    }, WRITES);
   }
 
   /**
@@ -148,12 +148,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    */
   planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     const { executor, migrations } = this;
-    return this.run(
-      (function* (): Step<MigrationPlan<R[number]>> {
-        refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
+    return this.start(() => {
+      refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
+      return (function* (): Step<MigrationPlan<R[number]>> {
         return planUp(migrations as readonly R[number][], yield* executor.readKeys(), { to: options.to });
-      })(),
-    );
+      })();
+    });
   }
 
   /** What `down` would run, without running it. Throws the same refusals `down` would. */

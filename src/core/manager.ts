@@ -35,6 +35,11 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
     return runSync(step, this.driver);
   }
 
+  /** See {@link MigrationManagerBase.start}: a refusal while making the step is thrown. */
+  protected start<T>(make: () => Step<T>): T {
+    return this.run(make());
+  }
+
   /**
    * A manager with the same registry and settings on another driver's connection, used to rehearse
    * and replay migrations on in-memory copies through the very code path of a real run.

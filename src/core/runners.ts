@@ -127,7 +127,10 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (!async && isThenable(result)) {
     result.then(undefined, () => undefined);
-    throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise; migrations must be synchronous with the ${driver.name} driver, because its transactions cannot span an await`);
+    throw new AsyncInSyncRunnerError(
+      direction,
+      `${direction} returned a promise, which the sync API of the ${driver.name} driver cannot await inside its transaction; run "stepwise gen" so the registry marks it async, and apply it with migrateAsync or AsyncMigrationManager`,
+    );
   }
   return result;
 }

@@ -295,6 +295,11 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     return runAloneOnConnection(db, "pg", step, () => this.runOnSession(createPgDriver(db, this.schema), step, options));
   }
 
+  /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
+  protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
+    return this.run(make(), options);
+  }
+
   private async runOnSession<T>(driver: AsyncDriver<pg.ClientBase>, step: Step<T>, options: RunOptions): Promise<T> {
     const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
     try {
