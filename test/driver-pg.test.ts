@@ -193,6 +193,26 @@ test("CREATE INDEX CONCURRENTLY runs as a transaction: false migration; inside a
   assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'items_note'")).rowCount, 0);
 });
 
+test("a transaction: false SQL migration of several statements runs each on its own, so CONCURRENTLY works there too", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const indexes = namedSqlEntry(
+    2,
+    "index_notes_twice",
+    "CREATE INDEX CONCURRENTLY items_note ON items (note);\n-- a comment between; with a semicolon\nCREATE INDEX CONCURRENTLY items_id_note ON items (id, note);",
+    "DROP INDEX CONCURRENTLY items_id_note; DROP INDEX CONCURRENTLY items_note;",
+    { transaction: false, dialect: "postgres" },
+  );
+  assert.deepEqual(
+    (await migrate(pool, [createItems, indexes])).steps.map((step) => step.version),
+    [1, 2],
+  );
+  const names = async () =>
+    (await pool.query("SELECT indexname FROM pg_catalog.pg_indexes WHERE tablename = 'items' AND indexname <> 'items_pkey' ORDER BY indexname")).rows.map((row) => row.indexname);
+  assert.deepEqual(await names(), ["items_id_note", "items_note"]);
+  await new MigrationManager(pool, [createItems, indexes]).down();
+  assert.deepEqual(await names(), []);
+});
+
 test("a body that catches a failed statement's error is not recorded: PostgreSQL aborted its transaction", async (t) => {
   const { pool } = await freshDatabase(t);
   await migrate(pool, [createItems]);

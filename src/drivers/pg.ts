@@ -15,6 +15,7 @@ import { runAsync } from "../core/runners.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
+import { splitPostgresSqlText } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type DriverCapabilities } from "../core/driver.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -121,7 +122,16 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     connection: client,
     filePath: null,
     capabilities: PG_CAPABILITIES,
-    exec: async (sql) => void (await client.query(sql)),
+    exec: async (sql) => {
+      if (inTransaction()) {
+        await client.query(sql);
+        return;
+      }
+      // Outside a transaction (a transaction: false migration), one query string of several statements
+      // would still run as one implicit transaction block, where CREATE INDEX CONCURRENTLY and the like
+      // are refused: send each statement on its own, as psql does.
+      for (const statement of splitPostgresSqlText(sql)) await client.query(statement);
+    },
     query: async (sql, params) => (await query(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
