@@ -90,13 +90,13 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
     ["Path", info.path],
     ["Size", `${formatBytes(info.sizeBytes)}`],
     ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
-    ["user_version", String(info.userVersion)],
+    ["user_version", info.userVersion === null ? "none (the history table is the record)" : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],
     ["Triggers", String(info.objects.triggers)],
     ["Views", String(info.objects.views)],
     ["Last migration", info.lastMigration ? `${formatVersion(info.lastMigration.version)} ${info.lastMigration.name} at ${formatTimestamp(info.lastMigration.appliedAt)}` : "none"],
-    ["Journal mode", info.journalMode],
+    ["Journal mode", info.journalMode ?? "none (not SQLite)"],
     ["History table", info.historyTable],
   ];
   const width = Math.max(...rows.map(([key]) => key.length));
