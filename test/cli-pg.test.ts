@@ -30,8 +30,7 @@ async function pgProject(t: TestContext, stepwise: object = { dialect: "postgres
   const database = await createTestDatabase();
   t.after(() => database.drop());
   // The child runs with no DATABASE_URL or PGPASSWORD of this process's: each test says what it gives.
-  const cli = (args: readonly string[], env: Record<string, string | undefined> = {}) =>
-    runCli(args, { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined, ...env } });
+  const cli = (args: readonly string[], env: Record<string, string | undefined> = {}) => runCli(args, { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined, ...env } });
   const gen = await cli(["gen"]);
   assert.equal(gen.code, 0, gen.stderr);
   return { project, database, cli, pgArgs: ["--driver", "pg", "--url", database.url] };
@@ -52,7 +51,7 @@ async function withClient<T>(database: TestPostgresDatabase, action: (client: pg
 function relations(database: TestPostgresDatabase, schema = "public"): Promise<string[]> {
   return withClient(database, async (client) => {
     const { rows } = await client.query<{ relname: string }>(
-      "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY c.relname COLLATE \"C\"",
+      'SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY c.relname COLLATE "C"',
       [schema],
     );
     return rows.map((row) => row.relname);
@@ -113,13 +112,17 @@ test("up, status, history, version, info, down and reset work on pg with the out
   );
   assert.equal((await cli([...pgArgs, "version"])).stdout.trim(), "4");
 
-  const info = json<{ path: string; sizeBytes: number; currentVersion: number; userVersion: unknown; journalMode: unknown; historyTable: string; objects: Record<string, number>; lastMigration: { version: number } }>(
-    await cli([...pgArgs, "info", "--json"]),
-  );
-  assert.deepEqual(
-    [info.path, info.currentVersion, info.userVersion, info.journalMode, info.historyTable, info.lastMigration.version],
-    [database.url, 4, null, null, "public.schema_migrations", 4],
-  );
+  const info = json<{
+    path: string;
+    sizeBytes: number;
+    currentVersion: number;
+    userVersion: unknown;
+    journalMode: unknown;
+    historyTable: string;
+    objects: Record<string, number>;
+    lastMigration: { version: number };
+  }>(await cli([...pgArgs, "info", "--json"]));
+  assert.deepEqual([info.path, info.currentVersion, info.userVersion, info.journalMode, info.historyTable, info.lastMigration.version], [database.url, 4, null, null, "public.schema_migrations", 4]);
   assert.ok(info.sizeBytes > 0);
   // accounts and account_audit; the CONCURRENTLY index; the audit trigger.
   assert.deepEqual([info.objects.tables, info.objects.indexes, info.objects.triggers], [2, 1, 1]);

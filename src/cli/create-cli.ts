@@ -429,6 +429,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       );
       return;
     }
+    const backupDirectory = options.backup;
     // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
     await withSyncManager(
       command,
@@ -436,14 +437,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       "stepwise up --backup (for PostgreSQL, take a pg_dump first)",
       "openFile",
       async (manager, databasePath) => {
-        const backup =
-          options.backup === undefined
-            ? undefined
-            : {
-                directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
-                keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
-              };
-        if (!backup) return printResult(await manager.up(to), Boolean(options.json));
+        const backup = {
+          directory: backupDirectory === true ? defaultBackupDirectory(databasePath) : resolvePath(backupDirectory),
+          keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
+        };
         backupMethod = chooseBackupMethod(manager);
         const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.

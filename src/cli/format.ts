@@ -86,19 +86,21 @@ export function formatResult(result: MigrationResult, palette: Palette): string 
 
 /** `info` as aligned key/value lines. */
 export function formatInfo(info: DatabaseInfo, palette: Palette): string {
-  const rows: Array<[string, string]> = [
+  // A row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out.
+  const all: Array<[string, string | null]> = [
     ["Path", info.path],
     ["Size", `${formatBytes(info.sizeBytes)}`],
     ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
-    ["user_version", info.userVersion === null ? "none (the history table is the record)" : String(info.userVersion)],
+    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],
     ["Triggers", String(info.objects.triggers)],
     ["Views", String(info.objects.views)],
     ["Last migration", info.lastMigration ? `${formatVersion(info.lastMigration.version)} ${info.lastMigration.name} at ${formatTimestamp(info.lastMigration.appliedAt)}` : "none"],
-    ["Journal mode", info.journalMode ?? "none (not SQLite)"],
+    ["Journal mode", info.journalMode],
     ["History table", info.historyTable],
   ];
+  const rows = all.filter((row): row is [string, string] => row[1] !== null);
   const width = Math.max(...rows.map(([key]) => key.length));
   return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
 }
