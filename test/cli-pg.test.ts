@@ -12,7 +12,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
+import { tsImport } from "tsx/esm/api";
+import { connectPostgres, createCli } from "../src/cli/index.js";
+import { MigrationManager } from "../src/drivers/pg.js";
+import type { MigrationRegistry } from "../src/core/types.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
 import { createTestDatabase, postgresServer, type TestPostgresDatabase } from "./support/postgres-server.js";
 
@@ -358,4 +363,39 @@ test("a password never appears in stdout, stderr or --json: accepted, rejected, 
   const repeated = await cli(["--url", good, "--url", `postgres://${user}:${encodeURIComponent(wrong)}@${base}`, "status", "--json"]);
   assertNoSecret(repeated, secrets, "repeated --url");
   assert.equal(repeated.code, 2);
+});
+
+test("an app's own createCli offers pg through connectPostgres, with its url prop, and redacts in-process output too", async (t) => {
+  const { project, database } = await pgProject(t);
+  const { migrations } = (await tsImport(pathToFileURL(project.registryFile).href, import.meta.url)) as { migrations: MigrationRegistry };
+  let stdout = "";
+  let stderr = "";
+  const secret = "in-process-Secret@1";
+  const cli = createCli({
+    migrations,
+    driver: "pg",
+    url: database.url,
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: { PGPASSWORD: secret }, isTTY: false },
+  });
+  assert.equal(await cli.run(["up", "--json"]), 0, stderr);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  // A URL the app passes that does not parse (an unencoded / in the password): USAGE, and the password is not printed.
+  stdout = "";
+  const brokenSecret = "in-process/Secret9";
+  const broken = createCli({
+    migrations,
+    driver: "pg",
+    url: `postgres://app:${brokenSecret}@h/db`,
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: {}, isTTY: false },
+  });
+  assert.equal(await broken.run(["status", "--json"]), 2);
+  assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "USAGE");
+  assert.ok(!(stdout + stderr).includes(brokenSecret), stdout + stderr);
+  // The better-sqlite3-only default of stepwise/cli does not know pg.
+  stdout = "";
+  const sqliteOnly = createCli({ migrations, driver: "pg", url: database.url, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+  assert.equal(await sqliteOnly.run(["status", "--json"]), 2);
+  assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "DRIVER_UNKNOWN");
 });

@@ -20,7 +20,17 @@ export interface PostgresModules {
   readonly MigrationManager: new <R extends MigrationRegistry>(db: pg.Client, migrations: R, props?: PgMigrationManagerProps) => MigrationManager<R>;
 }
 
-/** The pg driver's connector for the CLI, over the modules the bin loaded. */
+/**
+ * The pg driver's connector for the CLI, over the modules the bin loaded. An app's own CLI offers pg
+ * the same way, with its own static imports (which its bundler resolves):
+ *
+ * ```ts
+ * import pg from "pg";
+ * import { MigrationManager } from "stepwise/pg";
+ * import { connectPostgres, createCli } from "stepwise/cli";
+ * createCli({ migrations, drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) }, driver: "pg" });
+ * ```
+ */
 export function connectPostgres(modules: PostgresModules): UrlDriverConnect {
   return {
     async openUrl<R extends MigrationRegistry>(options: OpenDatabaseOptions<R> & { readonly url: string }, mode: OpenMode): Promise<OpenedDatabase<R>> {
