@@ -196,7 +196,7 @@ test("the URL comes from --url, then the config's url (with ${VAR} from the envi
   assert.deepEqual(await appliedVersions(database), [1]);
 
   // The config's url, naming an environment variable, wins over DATABASE_URL.
-  const { project, database: third, cli: configured } = await pgProject(t, { dialect: "postgres", driver: "pg", url: "${APP_PG_URL}", schema: "app_meta" });
+  const { database: third, cli: configured } = await pgProject(t, { dialect: "postgres", driver: "pg", url: "${APP_PG_URL}", schema: "app_meta" });
   assert.equal((await configured(["up"], { APP_PG_URL: third.url, DATABASE_URL: other.url })).code, 0);
   assert.deepEqual(await appliedVersions(third, "app_meta"), VERSIONS);
   const unset = refusal(await configured(["status", "--json"]), 2);
@@ -206,7 +206,6 @@ test("the URL comes from --url, then the config's url (with ${VAR} from the envi
   assert.equal(elsewhere.currentVersion, 0);
   assert.equal(json<{ historyTable: string }>(await configured(["info", "--json"], { APP_PG_URL: third.url })).historyTable, "app_meta.schema_migrations");
   assert.equal(refusal(await configured(["--schema", "no-dashes", "status", "--json"], { APP_PG_URL: third.url }), 2).code, "USAGE");
-  void project;
 });
 
 test("a pg run without a URL, with --db, or a file driver with --url or --schema, is a USAGE error (exit 2) that touches nothing", async (t) => {

@@ -10,7 +10,7 @@
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
  * 0 success, 1 a refusal or failed migration, 2 a usage error. It imports no database library: the
  * drivers it offers come in `drivers` (`stepwise/cli`'s `createCli`, in `embedded-cli.ts`, adds
- * better-sqlite3; the bin adds all five, loaded on use).
+ * better-sqlite3; the bin adds all six, pg included, each loaded on use).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -91,7 +91,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /**
    * How each driver the CLI offers opens its connection. `stepwise/cli`'s `createCli` defaults it to
    * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
-   * bin passes all five, each loaded only when chosen.
+   * bin passes all six (five SQLite libraries and pg), each loaded only when chosen.
    */
   readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */

@@ -59,7 +59,7 @@ export interface DriverConnector {
   open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>>;
 }
 
-/** The part of every native connection this module uses; all five libraries have both. */
+/** The part of every native connection this module uses; all five SQLite libraries have both. */
 interface NativeConnection {
   exec(sql: string): unknown;
   close(): unknown;
