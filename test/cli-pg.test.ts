@@ -15,7 +15,7 @@ import { test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { tsImport } from "tsx/esm/api";
-import { connectPostgres, createCli } from "../src/cli/index.js";
+import { connectPostgres, createCli, redactConnectionString } from "../src/cli/index.js";
 import { MigrationManager } from "../src/drivers/pg.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
@@ -397,4 +397,15 @@ test("an app's own createCli offers pg through connectPostgres, with its url pro
   const sqliteOnly = createCli({ migrations, driver: "pg", url: database.url, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
   assert.equal(await sqliteOnly.run(["status", "--json"]), 2);
   assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "DRIVER_UNKNOWN");
+});
+
+test("redactConnectionString hides the password up to the last @ and every password= value, and keeps the rest as given", () => {
+  const cases: Array<[string, string]> = [
+    ["postgres://app:s3cret@db.example:5432/prod", "postgres://app:****@db.example:5432/prod"],
+    ["postgres://app:p@ss/w:rd@db.example/prod", "postgres://app:****@db.example/prod"],
+    ["postgresql://app@db.example/prod?sslmode=require&password=x%40y", "postgresql://app@db.example/prod?sslmode=require&password=****"],
+    ["postgres://app@db.example/prod", "postgres://app@db.example/prod"],
+    ["postgres://db.example/prod", "postgres://db.example/prod"],
+  ];
+  for (const [url, shown] of cases) assert.equal(redactConnectionString(url), shown, url);
 });
