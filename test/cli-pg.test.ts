@@ -169,6 +169,34 @@ test("a failed or refused pg run exits 1 with the typed error and leaves the dat
   assert.deepEqual(await relations(other), []);
 });
 
+test("a TypeScript migration with an async body awaiting the pg client applies and reverts through the CLI", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  project.writeMigration(
+    "005_seed_accounts.ts",
+    `import { defineMigration } from "stepwise";
+
+export default defineMigration({
+  async up(db) {
+    const client = db as { query(sql: string): Promise<unknown> };
+    await client.query("INSERT INTO accounts (name) VALUES ('first')");
+    await client.query("INSERT INTO accounts (name) VALUES ('second')");
+  },
+  async down(db) {
+    await (db as { query(sql: string): Promise<unknown> }).query("DELETE FROM accounts WHERE name IN ('first', 'second')");
+  },
+});
+`,
+  );
+  const gen = await cli(["gen"]);
+  assert.equal(gen.code, 0, gen.stderr);
+  const up = json<{ toVersion: number }>(await cli([...pgArgs, "up", "--json"]));
+  assert.equal(up.toVersion, 5);
+  const names = () => withClient(database, async (client) => (await client.query<{ name: string }>("SELECT name FROM accounts ORDER BY id")).rows.map((row) => row.name));
+  assert.deepEqual(await names(), ["first", "second"]);
+  assert.equal(json<{ toVersion: number }>(await cli([...pgArgs, "down", "--json"])).toVersion, 4);
+  assert.deepEqual(await names(), []);
+});
+
 test("a SQLite registry on --driver pg is REGISTRY_DIALECT_MISMATCH; --driver postgres and postgresql name pg", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const database = await createTestDatabase();
