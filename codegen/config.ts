@@ -8,6 +8,7 @@ import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { findPasswords } from "../src/cli/secrets.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -23,7 +24,7 @@ export interface StepwiseSettings {
   readonly dialect: SqlDialect;
   /**
    * The config's connection URL for `--driver pg`, as written (its `${NAME}`s are expanded by
-   * {@link expandEnvironment} only when a pg command needs it); `null` when the config names none.
+   * {@link expandConfigUrl} only when a pg command needs it); `null` when the config names none.
    */
   readonly url: string | null;
   /** The PostgreSQL schema of the history table; `null` when the config names none (`public`). */
@@ -196,12 +197,20 @@ function parseJsonFile(file: string): unknown {
 }
 
 /**
- * `value` with each `${NAME}` replaced by the environment variable `NAME`, so a committed config can
- * name the URL without holding its password.
+ * The config's `url` with each `${NAME}` replaced by the environment variable `NAME`, so a committed
+ * config can name the URL without holding its password.
  *
- * @throws UsageError naming a variable that is not set, never its value.
+ * @throws UsageError when the URL as written holds a password (not a `${NAME}` reference), or names
+ *   a variable that is not set; never quoting either.
  */
-export function expandEnvironment(value: string, env: Readonly<Record<string, string | undefined>>): string {
+export function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>): string {
+  // The config is committed with the project: a password written into it is a leaked password. One
+  // that is only a ${NAME} reference (postgres://app:${DB_PASSWORD}@host/db) is fine.
+  if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
+    throw new UsageError(
+      `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
+    );
+  }
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
     const found = env[name];
     if (found === undefined || found === "") throw new UsageError(`The config's "url" names \${${name}}, but ${name} is not set in the environment. Set it, or pass --url.`);

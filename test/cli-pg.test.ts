@@ -229,6 +229,13 @@ test("the URL comes from --url, then the config's url (with ${VAR} from the envi
   assert.deepEqual(await appliedVersions(third, "app_meta"), VERSIONS);
   const unset = refusal(await configured(["status", "--json"]), 2);
   assert.equal(unset.code, "USAGE");
+  // A password written into the committed config is refused, unprinted; one named as ${NAME} is read from the environment.
+  const literal = await pgProject(t, { dialect: "postgres", driver: "pg", url: "postgres://app:Written-1n-Config@127.0.0.1:1/db" });
+  const written = await literal.cli(["status", "--json"]);
+  assert.equal(refusal(written, 2).code, "USAGE");
+  assert.ok(!(written.stdout + written.stderr).includes("Written-1n-Config"), written.stderr);
+  const named = await pgProject(t, { dialect: "postgres", driver: "pg", url: `postgres://${"${APP_USER}"}:${"${APP_PASSWORD}"}@${third.server.host}:${third.server.port}/${third.name}` });
+  assert.equal(json<{ currentVersion: number }>(await named.cli(["status", "--json"], { APP_USER: third.server.user, APP_PASSWORD: "unused-by-trust" })).currentVersion, 0);
   // --schema overrides the config's.
   const elsewhere = json<{ currentVersion: number }>(await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url }));
   assert.equal(elsewhere.currentVersion, 0);

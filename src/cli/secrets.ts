@@ -36,7 +36,7 @@ export function createSecretRedactor(): SecretRedactor {
   return {
     addSecret,
     addFromConnectionString(text) {
-      for (const password of passwordsIn(text)) addSecret(password);
+      for (const password of findPasswords(text)) addSecret(password);
     },
     redact(text) {
       // Longest first, so a password that contains another one is removed whole.
@@ -48,12 +48,12 @@ export function createSecretRedactor(): SecretRedactor {
 }
 
 /**
- * Every password-like part of `text`: the userinfo's password of a `scheme://user:password@host`
+ * Every password-like part of `text` (possibly none): the userinfo's password of a `scheme://user:password@host`
  * URL, read both up to the last `@` of the authority and up to the last `@` of the whole text (an
  * unencoded `/` or `?` in the password ends the authority early, so the URL no longer parses), and
  * every `password=` value. Redacting a candidate that is not the password costs nothing.
  */
-function passwordsIn(text: string): string[] {
+export function findPasswords(text: string): string[] {
   const found: string[] = [];
   const scheme = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
   if (scheme) {
