@@ -14,7 +14,7 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
 
 const projectRoot = findProjectRoot(process.cwd());
@@ -134,7 +134,13 @@ function addBuildCommands(program: Command, context: CliContext): void {
 }
 
 const cli = createCli({
-  migrations: () => loadRegistry(settings().registryFile),
+  // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
+  migrations: ({ dialect }) => loadRegistry(resolveSettings(projectRoot, { dialect }).registryFile),
+  url: () => {
+    const url = settings().url;
+    return url === null ? null : expandConfigUrl(url, process.env);
+  },
+  schema: () => settings().schema ?? undefined,
   database: () => settings().database,
   tableName: () => settings().tableName,
   driver: () => settings().driver,

@@ -8,6 +8,7 @@ import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { findPasswords } from "../src/cli/secrets.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -21,6 +22,13 @@ export interface StepwiseSettings {
   readonly driver: CliDriverName | null;
   /** The SQL dialect `gen` checks, hashes and records the migrations for. */
   readonly dialect: SqlDialect;
+  /**
+   * The config's connection URL for `--driver pg`, as written (its `${NAME}`s are expanded by
+   * {@link expandConfigUrl} only when a pg command needs it); `null` when the config names none.
+   */
+  readonly url: string | null;
+  /** The PostgreSQL schema of the history table; `null` when the config names none (`public`). */
+  readonly schema: string | null;
 }
 
 /** What a config may set; paths are relative to the project root. */
@@ -33,6 +41,14 @@ export interface StepwiseConfig {
   readonly driver?: string;
   /** The dialect of `migrationsDir` and `registryFile`: `sqlite` (the default) or `postgres`. */
   readonly dialect?: string;
+  /**
+   * The connection URL for `--driver pg`. The config is committed, so a password does not belong in
+   * it: write `"${DATABASE_URL}"` (any `${NAME}` is read from the environment), or leave `url` out
+   * and set `DATABASE_URL`.
+   */
+  readonly url?: string;
+  /** The PostgreSQL schema of the history table (default `public`). */
+  readonly schema?: string;
   /**
    * The folder and registry of each other dialect, for an app that runs on both and keeps one
    * migrations folder per dialect: `{"postgres": {"migrationsDir": "migrations/postgres",
@@ -57,7 +73,7 @@ export const DEFAULT_REGISTRY_FILE = "generated/registry.ts";
 /** The optional config file at the project root. */
 export const CONFIG_FILE_NAME = "stepwise.config.json";
 
-const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects"]);
+const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema"]);
 const DIALECT_PATH_KEYS = new Set(["migrationsDir", "registryFile"]);
 
 /**
@@ -153,6 +169,8 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     tableName: pick("tableName") ?? DEFAULT_TABLE_NAME,
     driver: (pick("driver") as CliDriverName | undefined) ?? null,
     dialect,
+    url: config.url ?? null,
+    schema: config.schema ?? null,
   };
 }
 
@@ -176,4 +194,26 @@ function parseJsonFile(file: string): unknown {
   } catch (error) {
     throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The config's `url` with each `${NAME}` replaced by the environment variable `NAME`, so a committed
+ * config can name the URL without holding its password.
+ *
+ * @throws UsageError when the URL as written holds a password (not a `${NAME}` reference), or names
+ *   a variable that is not set; never quoting either.
+ */
+export function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>): string {
+  // The config is committed with the project: a password written into it is a leaked password. One
+  // that is only a ${NAME} reference (postgres://app:${DB_PASSWORD}@host/db) is fine.
+  if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
+    throw new UsageError(
+      `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
+    );
+  }
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    const found = env[name];
+    if (found === undefined || found === "") throw new UsageError(`The config's "url" names \${${name}}, but ${name} is not set in the environment. Set it, or pass --url.`);
+    return found;
+  });
 }

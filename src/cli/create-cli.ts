@@ -10,7 +10,7 @@
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
  * 0 success, 1 a refusal or failed migration, 2 a usage error. It imports no database library: the
  * drivers it offers come in `drivers` (`stepwise/cli`'s `createCli`, in `embedded-cli.ts`, adds
- * better-sqlite3; the bin adds all five, loaded on use).
+ * better-sqlite3; the bin adds all six, pg included, each loaded on use).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -23,17 +23,20 @@ import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
-import type { MigrationRegistry } from "../core/types.js";
+import type { MigrationRegistry, SqlDialect } from "../core/types.js";
+import { DriverCapabilityError, type DriverCapability } from "../core/driver.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
-import type { SyncMigrationManager } from "../core/manager.js";
-import { DEFAULT_CLI_DRIVER, parseDriverName, type CliDriverName } from "./driver-names.js";
+import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
-import { loadDriver, type DriverLoaders } from "./open-database.js";
+import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase } from "./open-database.js";
+import { parsePostgresUrl } from "./postgres-url.js";
+import { createSecretRedactor, redactConnectionString } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -58,13 +61,24 @@ export interface CliContext {
 
 /** Options for {@link createCli}. */
 export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {
-  /** The registry, or a function that loads it when a command first needs it. */
-  readonly migrations: R | (() => R | Promise<R>);
+  /**
+   * The registry, or a function that loads it when a command first needs it; it is told the SQL
+   * dialect of the chosen driver's database, so an app with one registry per dialect loads the right one.
+   */
+  readonly migrations: R | ((context: { readonly dialect: SqlDialect }) => R | Promise<R>);
   /**
    * The database path used when `--db` is not given, or a function returning it (called only when a
    * command needs it). Relative paths are resolved against `cwd`.
    */
   readonly database?: string | null | (() => string | null);
+  /**
+   * The connection URL for a driver that connects by URL (pg), or a function returning it (called
+   * only when a command needs it); `--url` overrides, `DATABASE_URL` is the fallback. It may hold a
+   * password: the CLI never prints one.
+   */
+  readonly url?: string | null | (() => string | null);
+  /** The history table's schema for pg, or a function returning it; `--schema` overrides. Default `public`. */
+  readonly schema?: string | (() => string | undefined);
   /** Folder that relative `--db` paths are resolved against. Default: the process's working folder. */
   readonly cwd?: string;
   /** History table name, or a function returning it; `--table` overrides. Default `schema_migrations`. */
@@ -77,7 +91,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /**
    * How each driver the CLI offers opens its connection. `stepwise/cli`'s `createCli` defaults it to
    * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
-   * bin passes all five, each loaded only when chosen.
+   * bin passes all six (five SQLite libraries and pg), each loaded only when chosen.
    */
   readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
@@ -99,6 +113,8 @@ export interface Cli {
 
 interface GlobalFlags {
   db?: string;
+  url?: string;
+  schema?: string;
   table?: string;
   busyTimeout?: number;
   driver?: CliDriverName;
@@ -106,9 +122,14 @@ interface GlobalFlags {
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
+  const rawStdout = props.io?.stdout ?? writerIgnoringClosedStream(process.stdout);
+  const rawStderr = props.io?.stderr ?? writerIgnoringClosedStream(process.stderr);
+  // The one boundary every line passes, commander's own messages and the extensions' included: a
+  // password from --url, the config, DATABASE_URL or PGPASSWORD never reaches the output.
+  const redactor = createSecretRedactor();
   const io: CliIo = {
-    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
-    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
+    stdout: (text) => rawStdout(redactor.redact(text)),
+    stderr: (text) => rawStderr(redactor.redact(text)),
     env: props.io?.env ?? process.env,
     isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
   };
@@ -118,8 +139,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   let exitCode = 0;
 
   let loaded: Promise<R> | undefined;
-  const loadMigrations = (): Promise<R> => {
-    loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations() : props.migrations);
+  const loadMigrations = (driver: CliDriverName): Promise<R> => {
+    const { migrations } = props;
+    loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver) }) : migrations);
     return loaded;
   };
 
@@ -136,11 +158,18 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     })
     .showHelpAfterError("(run with --help for usage)")
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""), singleValued())
+    .option(
+      "--url <url>",
+      `connection URL for --driver pg, such as postgres://user@host:5432/database${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
+        "keep the password out of it (PGPASSWORD) where others can read your command line",
+      singleValued(),
+    )
+    .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, singleValued(parseBusyTimeout))
     .option(
       "--driver <name>",
-      `the SQLite library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}` +
+      `the library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}${offeredDrivers.includes("pg") ? " (or postgres)" : ""}` +
         `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     );
@@ -152,6 +181,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
   const resolveDatabasePath = (flags: GlobalFlags): string => {
+    const driver = driverOf(flags);
+    if (connectsByUrl(driver)) {
+      throw new UsageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
+    }
+    if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
+    if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
       throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}, or set DATABASE_URL to a SQLite path.`);
@@ -170,8 +205,45 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     return resolved;
   };
 
+  /**
+   * The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the
+   * config's), then `DATABASE_URL`. Its password is handed to the redactor before anything can fail.
+   */
+  const resolveUrl = (flags: GlobalFlags): string => {
+    const driver = driverOf(flags);
+    if (flags.db !== undefined) {
+      throw new UsageError(`--db names a SQLite file; the ${driver} driver connects to a server: pass --url postgres://user@host:5432/database instead (or set DATABASE_URL). Nothing was changed.`);
+    }
+    const fromProps = typeof props.url === "function" ? props.url() : props.url;
+    const [chosen, source] =
+      flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
+    if (chosen === undefined || chosen.trim() === "") {
+      throw new UsageError(
+        `No database URL for the ${driver} driver: pass --url postgres://user@host:5432/database` +
+          `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
+      );
+    }
+    redactor.addFromConnectionString(chosen);
+    return parsePostgresUrl(chosen, source);
+  };
+  const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
+
+  /**
+   * Refuses, before any connection, a command built on a safety net that only the SQLite drivers
+   * have today: with the capability the net needs (as the library itself would refuse it), or as a
+   * usage error when no capability names it.
+   */
+  const requireSyncDriver = (command: Command, operation: string, capability: DriverCapability | null): void => {
+    const driver = driverOf(flagsOf(command));
+    if (!connectsByUrl(driver)) return;
+    if (capability !== null) throw new DriverCapabilityError({ driver, capability, operation });
+    throw new UsageError(`${operation} is not available with the ${driver} driver yet. Nothing was changed.`);
+  };
+
   /** Commands that change an existing database must not create an empty one by mistake. */
   const refuseMissingDatabase = (command: Command, consequence: string): void => {
+    // A server's database exists or the connection fails; there is no file to create by mistake.
+    if (connectsByUrl(driverOf(flagsOf(command)))) return;
     const databasePath = resolveDatabasePath(flagsOf(command));
     if (databasePath !== ":memory:" && !existsSync(databasePath)) {
       throw new UsageError(`There is no database at ${databasePath}; ${consequence}.`);
@@ -194,24 +266,25 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const withManager = async <T>(
     command: Command,
     mode: "read" | "write",
-    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
-    preflight?: (manager: SyncMigrationManager<unknown, R>) => void,
+    action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T,
+    preflight?: (manager: CliManager<R>) => unknown,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
+    if (connectsByUrl(driverOf(flags))) return withServerManager(command, mode, action, preflight);
     const databasePath = resolveDatabasePath(flags);
     // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
     const connector = await connectorFor(command, mode);
-    const migrations = await loadMigrations();
+    const migrations = await loadMigrations(driverOf(flags));
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = busyTimeoutOf(flags);
     if (mode === "write" && !exists) {
       // Opening the real path creates the file, and a refusal after that would leave an empty
       // database behind that `status` then reports as existing.
-      const scratch = connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName: tableNameOf(flags), busyTimeoutMs } });
+      const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName: tableNameOf(flags), busyTimeoutMs } });
       try {
-        preflight?.(scratch.manager);
+        await preflight?.(scratch.manager);
       } finally {
-        scratch.close();
+        await scratch.close();
       }
     }
     if (mode === "write" && databasePath !== ":memory:") {
@@ -221,27 +294,73 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         throw translateFolderError(error, databasePath);
       }
     }
-    const opened = connector.open({
-      databasePath,
-      busyTimeoutMs,
-      migrations,
-      props: {
-        tableName: tableNameOf(flags),
-        busyTimeoutMs,
-        // Read-only commands emit only progress (a dry run) and verification events.
-        onEvent: (event) => printEvent(event),
-      },
-    });
+    const opened = await connector.open({ databasePath, busyTimeoutMs, migrations, props: managerProps(flags) });
+    return runAndClose(opened, () => action(opened.manager, databasePath, exists));
+  };
+
+  const managerProps = (flags: GlobalFlags) => ({
+    tableName: tableNameOf(flags),
+    busyTimeoutMs: busyTimeoutOf(flags),
+    // Read-only commands emit only progress (a dry run) and verification events.
+    onEvent: (event: MigrationEvent) => printEvent(event),
+  });
+
+  /**
+   * Runs `action` on an opened database and closes it. Reads outside the manager (info's object
+   * counts, say) fail with the database's own codes; translated here, they report the busy timeout
+   * that was really in force, not reportError's unknown 0.
+   */
+  const runAndClose = async <T>(opened: OpenedDatabase<R>, action: () => T): Promise<Awaited<T>> => {
     try {
-      return await action(opened.manager, databasePath, exists);
+      return await action();
     } catch (error) {
-      // Reads outside the manager (info's object counts, say) fail with SQLite's own codes; translated
-      // here they report the busy timeout that was really in force, not reportError's unknown 0. The
-      // code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
-      throw translateSqliteError(error, busyTimeoutMs, opened.manager.driver.classifyError(error).nativeCode);
+      throw opened.translateError(error);
     } finally {
-      opened.close();
+      await opened.close();
     }
+  };
+
+  /**
+   * {@link withManager} for a driver that connects by URL. There is no file to create, so there is no
+   * scratch preflight: `preflight` (whatever the command refuses before it writes) runs on the real
+   * session, before the action, and reads only. The action sees the URL with its password hidden.
+   */
+  const withServerManager = async <T>(
+    command: Command,
+    mode: "read" | "write",
+    action: (manager: CliManager<R>, databaseLabel: string, exists: boolean) => T,
+    preflight?: (manager: CliManager<R>) => unknown,
+  ): Promise<Awaited<T>> => {
+    const flags = flagsOf(command);
+    const url = resolveUrl(flags);
+    const label = redactConnectionString(url);
+    const connector = await connectorFor(command, mode);
+    const migrations = await loadMigrations(driverOf(flags));
+    const opened = await connector.open({ databasePath: label, url, schema: schemaOf(flags), busyTimeoutMs: busyTimeoutOf(flags), migrations, props: managerProps(flags) });
+    return runAndClose(opened, async () => {
+      await preflight?.(opened.manager);
+      return action(opened.manager, label, true);
+    });
+  };
+
+  /**
+   * {@link withManager} for a command built on the sync safety nets (SQLite only today): refused
+   * with `capability` (see {@link requireSyncDriver}) before any connection on a driver without them.
+   */
+  const withSyncManager = async <T>(
+    command: Command,
+    mode: "read" | "write",
+    operation: string,
+    capability: DriverCapability | null,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
+    preflight?: (manager: SyncMigrationManager<unknown, R>) => unknown,
+  ): Promise<Awaited<T>> => {
+    requireSyncDriver(command, operation, capability);
+    const sync = (manager: CliManager<R>): SyncMigrationManager<unknown, R> => {
+      if (manager instanceof SyncMigrationManager) return manager as SyncMigrationManager<unknown, R>;
+      throw new DriverCapabilityError({ driver: manager.driver.name, capability: capability ?? "snapshot", operation });
+    };
+    return withManager(command, mode, (manager, databasePath, exists) => action(sync(manager), databasePath, exists), preflight && ((manager) => preflight(sync(manager))));
   };
 
   let quietEvents = false;
@@ -271,8 +390,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .description("show which migrations are applied and which are pending")
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
-      await withManager(command, "read", (manager, databasePath, exists) => {
-        const status = manager.status();
+      await withManager(command, "read", async (manager, databasePath, exists) => {
+        const status = await manager.status();
         if (options.json) printJson({ database: databasePath, exists, ...status });
         else print(formatStatus(status, exists ? databasePath : `${databasePath} ${palette.dim("(does not exist yet)")}`, palette));
         if (status.problem) exitCode = 1;
@@ -292,7 +411,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     quietEvents = Boolean(options.json);
     const to = options.to === undefined ? {} : { to: options.to };
     if (options.dryRun) {
-      await withManager(command, "read", async (manager) => {
+      await withSyncManager(command, "read", "stepwise up --dry-run", "snapshot", async (manager) => {
         const { rehearsal } = rehearseUp(manager, to);
         progressDisplay.clear();
         if (options.json) printJson(rehearsal);
@@ -301,18 +420,27 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
       return;
     }
-    await withManager(
+    if (options.backup === undefined) {
+      await withManager(
+        command,
+        "write",
+        async (manager) => printResult(await manager.up(to), Boolean(options.json)),
+        (manager) => manager.planUp(to),
+      );
+      return;
+    }
+    const backupDirectory = options.backup;
+    // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
+    await withSyncManager(
       command,
       "write",
+      "stepwise up --backup (for PostgreSQL, take a pg_dump first)",
+      "openFile",
       async (manager, databasePath) => {
-        const backup =
-          options.backup === undefined
-            ? undefined
-            : {
-                directory: options.backup === true ? defaultBackupDirectory(databasePath) : resolvePath(options.backup),
-                keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
-              };
-        if (!backup) return printResult(manager.up(to), Boolean(options.json));
+        const backup = {
+          directory: backupDirectory === true ? defaultBackupDirectory(databasePath) : resolvePath(backupDirectory),
+          keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
+        };
         backupMethod = chooseBackupMethod(manager);
         const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
@@ -320,7 +448,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       },
       (manager) => {
         manager.planUp(to);
-        if (options.backup !== undefined) chooseBackupMethod(manager);
+        chooseBackupMethod(manager);
       },
     );
   });
@@ -334,8 +462,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { steps?: number; to?: number; json?: boolean }, command: Command) => {
       quietEvents = Boolean(options.json);
       refuseMissingDatabase(command, "nothing to revert");
-      await withManager(command, "write", (manager) => {
-        const result = options.to !== undefined ? manager.down({ to: options.to }) : manager.down({ steps: options.steps ?? 1 });
+      await withManager(command, "write", async (manager) => {
+        const result = await (options.to !== undefined ? manager.down({ to: options.to }) : manager.down({ steps: options.steps ?? 1 }));
         printResult(result, Boolean(options.json));
       });
     });
@@ -345,8 +473,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .description("list applied migrations with when they ran and how long they took")
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
-      await withManager(command, "read", (manager) => {
-        const rows = manager.history();
+      await withManager(command, "read", async (manager) => {
+        const rows = await manager.history();
         if (options.json) printJson(rows);
         else print(formatHistory(rows, palette));
       });
@@ -356,7 +484,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .command("version")
     .description("print the database's schema version (0 when nothing is applied)")
     .action(async (_options: unknown, command: Command) => {
-      await withManager(command, "read", (manager) => print(String(manager.currentVersion())));
+      await withManager(command, "read", async (manager) => print(String(await manager.currentVersion())));
     });
 
   program
@@ -364,9 +492,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .description("show the database file, its schema version, object counts, last migration and journal mode")
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
-      await withManager(command, "read", (manager, databasePath, exists) => {
+      await withManager(command, "read", async (manager, databasePath, exists) => {
         if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "up" to create it.`);
-        const info = collectDatabaseInfo(manager, databasePath);
+        const info = await collectDatabaseInfo(manager, databasePath);
         if (options.json) printJson(info);
         else print(formatInfo(info, palette));
       });
@@ -380,8 +508,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
       if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
       quietEvents = Boolean(options.json);
-      await withManager(command, "write", (manager) => {
-        printResult(manager.reset({ dangerouslyDropAllData: true }), Boolean(options.json));
+      await withManager(command, "write", async (manager) => {
+        printResult(await manager.reset({ dangerouslyDropAllData: true }), Boolean(options.json));
       });
     });
 
@@ -396,8 +524,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const version = options.applied ?? options.forget;
       if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+      requireSyncDriver(command, "stepwise repair", null);
       refuseMissingDatabase(command, "nothing to repair");
-      await withManager(command, "write", (manager) => {
+      await withSyncManager(command, "write", "stepwise repair", null, (manager) => {
         const result = repairIncompleteMigration(manager, {
           version,
           resolution: options.applied !== undefined ? "applied" : "forget",
@@ -418,15 +547,21 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     context,
     print,
     printJson,
-    withManager,
+    withManager: withSyncManager,
+    requireSyncDriver,
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
     tableName: (command) => tableNameOf(flagsOf(command)),
     driver: (command) => driverOf(flagsOf(command)),
     resolvePath,
     scratchDriver: async (command) => {
       const connector = await connectorFor(command, "write");
-      const opened = connector.open({ databasePath: ":memory:", busyTimeoutMs: busyTimeoutOf(flagsOf(command)), migrations: [], props: {} });
-      return { driver: opened.manager.driver, close: () => opened.close() };
+      const opened = await connector.open({ databasePath: ":memory:", busyTimeoutMs: busyTimeoutOf(flagsOf(command)), migrations: [], props: {} });
+      if (!(opened.manager instanceof SyncMigrationManager)) {
+        await opened.close();
+        throw new DriverCapabilityError({ driver: opened.manager.driver.name, capability: "openFile", operation: "stepwise restore" });
+      }
+      const driver = (opened.manager as SyncMigrationManager<unknown, never[]>).driver;
+      return { driver, close: () => void opened.close() };
     },
   });
   props.extend?.(program, context);
@@ -435,6 +570,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     program,
     async run(argv) {
       exitCode = 0;
+      // Before parsing: commander may echo a flag's value in its own error.
+      for (const arg of argv) redactor.addFromConnectionString(arg.replace(/^--?[\w-]+=/, ""));
+      redactor.addFromConnectionString(io.env.DATABASE_URL ?? "");
+      redactor.addSecret(io.env.PGPASSWORD ?? "");
       try {
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;

@@ -37,7 +37,9 @@ export function databasePathFromUrl(value: string | undefined): string | null {
     const rest = withoutQuery.slice(scheme.length);
     file = decode(rest.startsWith("//") ? rest.slice(2) : rest);
   } else {
-    throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}//…)`, "unsupported-url");
+    // The usual reason: a PostgreSQL app's environment, with the driver not chosen.
+    const hint = scheme === "postgres:" || scheme === "postgresql:" ? "; for PostgreSQL pass --driver pg" : "";
+    throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
   }
   if (file === "" || file === "/") throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
   return file;

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
 import { DriverRuntimeUnsupportedError } from "../core/errors.js";
 import { connectBetterSqlite3, loadLibrary, type DriverLoader } from "./open-database.js";
+import { connectPostgres } from "./open-postgres.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
@@ -81,7 +82,10 @@ function readQuietFile(file: string, operation: string): Uint8Array {
   return bytes;
 }
 
-/** Every driver the CLI supports, each loaded only when chosen. */
+/**
+ * Every driver the CLI supports, each loaded only when chosen. (The file's opening comment says
+ * "a project with only libsql": the same holds for pg, whose library loads only for `--driver pg`.)
+ */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
   "better-sqlite3": async (_operation, mode) => {
     const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () => Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]));
@@ -124,5 +128,10 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
       const db = new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined);
       return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
     };
+  },
+
+  pg: async () => {
+    const [{ default: pg }, { MigrationManager }] = await loadLibrary("pg", "pg", () => Promise.all([import("pg"), import("../drivers/pg.js")]));
+    return connectPostgres({ Client: pg.Client, MigrationManager });
   },
 };

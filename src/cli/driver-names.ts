@@ -3,9 +3,10 @@
  * so the config reader can check a name without loading any database library.
  */
 import { DriverUnknownError } from "../core/errors.js";
+import type { SqlDialect } from "../core/types.js";
 
 /** The drivers the CLI can open a database with, one per driver entry. */
-export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"] as const;
+export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg"] as const;
 
 /** One of {@link CLI_DRIVER_NAMES}. */
 export type CliDriverName = (typeof CLI_DRIVER_NAMES)[number];
@@ -18,7 +19,25 @@ const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "sql.js": "sql-js",
   "node:sqlite": "node-sqlite",
   "bun:sqlite": "bun-sqlite",
+  postgres: "pg",
+  postgresql: "pg",
 };
+
+/**
+ * The drivers that reach a database server through a connection URL (`--url`, the config's `url`,
+ * or `DATABASE_URL`) instead of opening a file named by `--db`; their managers return promises.
+ */
+export const URL_DRIVER_NAMES: readonly CliDriverName[] = ["pg"];
+
+/** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
+export function dialectOfDriver(driver: CliDriverName): SqlDialect {
+  return driver === "pg" ? "postgres" : "sqlite";
+}
+
+/** Whether `driver` connects by URL (see {@link URL_DRIVER_NAMES}) rather than opening a file. */
+export function connectsByUrl(driver: CliDriverName): boolean {
+  return URL_DRIVER_NAMES.includes(driver);
+}
 
 /**
  * The driver `value` names.

@@ -86,11 +86,12 @@ export function formatResult(result: MigrationResult, palette: Palette): string 
 
 /** `info` as aligned key/value lines. */
 export function formatInfo(info: DatabaseInfo, palette: Palette): string {
-  const rows: Array<[string, string]> = [
+  // A row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out.
+  const all: Array<[string, string | null]> = [
     ["Path", info.path],
     ["Size", `${formatBytes(info.sizeBytes)}`],
     ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
-    ["user_version", String(info.userVersion)],
+    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],
     ["Triggers", String(info.objects.triggers)],
@@ -99,6 +100,7 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
     ["Journal mode", info.journalMode],
     ["History table", info.historyTable],
   ];
+  const rows = all.filter((row): row is [string, string] => row[1] !== null);
   const width = Math.max(...rows.map(([key]) => key.length));
   return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
 }

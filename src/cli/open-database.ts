@@ -7,8 +7,9 @@
  */
 import { existsSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
-import { DriverNotInstalledError, DriverUnknownError } from "../core/errors.js";
+import { DriverNotInstalledError, DriverUnknownError, UsageError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
+import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import type { MigrationManagerProps } from "../core/options.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -18,10 +19,21 @@ import type { CliDriverName } from "./driver-names.js";
 /** What a command asks of the connection. */
 export type OpenMode = "read" | "write";
 
+/**
+ * A manager the CLI drives: a SQLite driver's, whose methods return values, or a server driver's
+ * (pg), whose methods return promises. The commands await what either returns, so there is one
+ * command layer for both.
+ */
+export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
+
 /** Options for {@link DriverConnector.open}. */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
-  /** Absolute path, or `:memory:`. */
+  /** Absolute path, or `:memory:`; for a driver that connects by URL, the URL as it may be shown (password hidden). */
   readonly databasePath: string;
+  /** The connection URL, for a driver that connects by URL (see `connectsByUrl`); it may hold a password. */
+  readonly url?: string;
+  /** The history table's schema, for a driver whose database has schemas (pg). */
+  readonly schema?: string;
   readonly busyTimeoutMs: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
@@ -29,8 +41,13 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
 
 /** A manager on a connection the CLI opened, and how to close that connection. */
 export interface OpenedDatabase<R extends MigrationRegistry> {
-  readonly manager: SyncMigrationManager<unknown, R>;
-  close(): void;
+  readonly manager: CliManager<R>;
+  close(): void | Promise<void>;
+  /**
+   * The typed error for a failure of a read the CLI made outside the manager's own methods (`info`'s
+   * counts, say), in the words of this driver's database; anything else is returned unchanged.
+   */
+  translateError(error: unknown): unknown;
 }
 
 /** A driver whose library is loaded and whose runtime is right: all that is left is opening the file. */
@@ -39,10 +56,10 @@ export interface DriverConnector {
    * Opens the database and builds its manager. The busy timeout is set before the first read (even
    * reading waits for a writer's lock), and read mode sets `query_only`.
    */
-  open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): OpenedDatabase<R>;
+  open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>>;
 }
 
-/** The part of every native connection this module uses; all five libraries have both. */
+/** The part of every native connection this module uses; all five SQLite libraries have both. */
 interface NativeConnection {
   exec(sql: string): unknown;
   close(): unknown;
@@ -56,10 +73,19 @@ export type DriverConnect = <R extends MigrationRegistry>(
 ) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
 
 /**
+ * How a driver that connects by URL (pg) opens its connection: everything is a round trip, so it is
+ * async, and it sets up read mode itself (there are no PRAGMAs to run).
+ */
+export interface UrlDriverConnect {
+  /** Connects to `options.url` and builds the manager; read mode makes the session read-only. */
+  openUrl<R extends MigrationRegistry>(options: OpenDatabaseOptions<R> & { readonly url: string }, mode: OpenMode): Promise<OpenedDatabase<R>>;
+}
+
+/**
  * Checks the runtime and loads a driver's library, touching no file, and returns how to open a
  * connection with it. `operation` names the command in refusals.
  */
-export type DriverLoader = (operation: string, mode: OpenMode) => Promise<DriverConnect>;
+export type DriverLoader = (operation: string, mode: OpenMode) => Promise<DriverConnect | UrlDriverConnect>;
 
 /** The drivers a CLI can open databases with, by name. */
 export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
@@ -78,9 +104,18 @@ export async function loadDriver(driver: CliDriverName, mode: OpenMode, operatio
   const loader = loaders[driver];
   // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
   if (loader === undefined) throw new DriverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
-  const connect = await loader(operation, mode);
+  const loaded = await loader(operation, mode);
+  if (typeof loaded !== "function") {
+    return {
+      open(options) {
+        if (options.url === undefined) throw new UsageError(`The ${driver} driver connects to a server: pass --url.`);
+        return loaded.openUrl({ ...options, url: options.url }, mode);
+      },
+    };
+  }
+  const connect = loaded;
   return {
-    open(options) {
+    async open(options) {
       const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
       // Read commands open the file read-write but never create it: a hot journal left by a crashed
       // writer can only be rolled back by a connection that may write.
@@ -95,7 +130,13 @@ export async function loadDriver(driver: CliDriverName, mode: OpenMode, operatio
       try {
         db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
         if (mode === "read") db.exec("PRAGMA query_only = ON");
-        return { manager: opened.createManager(), close: () => void db.close() };
+        const manager = opened.createManager();
+        return {
+          manager,
+          close: () => void db.close(),
+          // The code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
+          translateError: (error) => translateSqliteError(error, options.busyTimeoutMs, manager.driver.classifyError(error).nativeCode),
+        };
       } catch (error) {
         db.close();
         throw translateSqliteError(error, options.busyTimeoutMs);
@@ -106,6 +147,7 @@ export async function loadDriver(driver: CliDriverName, mode: OpenMode, operatio
 
 /** The npm package behind each driver (node:sqlite and bun:sqlite are built into their runtimes). */
 const PACKAGES: Record<CliDriverName, string> = {
+  pg: "pg",
   "better-sqlite3": "better-sqlite3",
   "node-sqlite": "node:sqlite",
   "bun-sqlite": "bun:sqlite",

