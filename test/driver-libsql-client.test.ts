@@ -1,0 +1,232 @@
+/**
+ * What is particular to `stepwise/libsql-client` (the shared behaviour runs in
+ * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
+ * body's statements run in the migration's transaction, and the client's errors on real failures (a
+ * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
+ * errors with the library's code. Every test works on a real database file through real clients; no
+ * libSQL server runs here, so remote URLs are exercised through their declared rules only.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import { createClient, type Client, type InStatement, type Transaction } from "@libsql/client";
+import { MigrationManager, migrate, isRemoteClient, LIBSQL_CLIENT_REMOTE_CAPABILITIES, type LibsqlClientConnection } from "../src/entries/libsql-client.js";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+
+/** A fresh folder with `app.db` in it (not created), removed after the test. */
+function scratch(t: TestContext): { file: string; url: string; dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-libsql-client-"));
+  t.after(() => {
+    spawnSync("chattr", ["-i", path.join(dir, "app.db")], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = path.join(dir, "app.db");
+  return { file, url: `file:${file}`, dir };
+}
+
+/** A client closed after the test. */
+function client(t: TestContext, url: string): Client {
+  const opened = createClient({ url });
+  t.after(() => opened.close());
+  return opened;
+}
+
+function asyncEntry(version: number, up: (db: LibsqlClientConnection) => Promise<void>, down?: (db: LibsqlClientConnection) => Promise<void>): MigrationEntry {
+  return tsEntry(version, { up, ...(down ? { down } : {}) } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
+async function tables(db: Client): Promise<string[]> {
+  return (await db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).rows.map((row) => String(row.name));
+}
+
+/**
+ * The real client, with every statement text that passes through it or through a transaction it
+ * opens written down: the only way to see what SQL reached the database. Nothing is answered in
+ * its place.
+ */
+function recording(real: Client): { client: Client; statements: string[] } {
+  const statements: string[] = [];
+  const note = (statement: InStatement | string): void => void statements.push(typeof statement === "string" ? statement : statement.sql);
+  const wrapTransaction = (transaction: Transaction): Transaction =>
+    new Proxy(transaction, {
+      get(target, key) {
+        if (key === "execute") return (statement: InStatement) => (note(statement), target.execute(statement));
+        if (key === "executeMultiple") return (sql: string) => (note(sql), target.executeMultiple(sql));
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const wrapped = new Proxy(real, {
+    get(target, key) {
+      if (key === "execute") return (statement: InStatement) => (note(statement), target.execute(statement));
+      if (key === "executeMultiple") return (sql: string) => (note(sql), target.executeMultiple(sql));
+      if (key === "transaction") return async (mode: "write" | "deferred") => (note(`-- transaction(${mode})`), wrapTransaction(await target.transaction(mode)));
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { client: wrapped, statements };
+}
+
+const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;");
+const fillItems = asyncEntry(
+  2,
+  async (db) => {
+    await db.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [1, "first"] });
+    await db.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [2, "second"] });
+  },
+  async (db) => void (await db.execute("DELETE FROM items")),
+);
+const outside = namedSqlEntry(3, "outside", "CREATE TABLE outside_tx (id INTEGER);", "DROP TABLE outside_tx;", { transaction: false });
+const registry = [createItems, fillItems, outside];
+
+/** up, status, down, reset and up again: every path of the executor that could touch user_version. */
+async function everyPath(db: Client, remote: boolean): Promise<void> {
+  const manager = new MigrationManager(db, registry, { remote });
+  await manager.up();
+  await manager.status();
+  await manager.down({ to: 0 });
+  await manager.up({ transaction: "all" }).catch(() => undefined);
+  await manager.reset({ dangerouslyDropAllData: true });
+}
+
+test("a remote URL declares the remote capabilities: no user_version", () => {
+  assert.equal(isRemoteClient({ protocol: "file" }), false);
+  for (const protocol of ["http", "ws"]) assert.equal(isRemoteClient({ protocol }), true);
+  const probe = new MigrationManager({ protocol: "http" } as unknown as Client, []);
+  assert.deepEqual(probe.driver.capabilities, LIBSQL_CLIENT_REMOTE_CAPABILITIES);
+  assert.equal(probe.driver.capabilities.userVersion, false);
+});
+
+test("under the remote rules no statement reads or writes PRAGMA user_version, on every path; under the file rules they do", async (t) => {
+  const { url } = scratch(t);
+  const real = client(t, url);
+  await real.execute("PRAGMA user_version = 77");
+  const remote = recording(real);
+  await everyPath(remote.client, true);
+  assert.ok(remote.statements.length > 20, "the recording saw the run");
+  assert.deepEqual(
+    remote.statements.filter((sql) => /user_version/i.test(sql)),
+    [],
+  );
+  assert.equal((await real.execute("PRAGMA user_version")).rows[0]![0], 77);
+  assert.deepEqual(
+    (await real.execute("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => row.version),
+    [1, 2, 3],
+  );
+
+  // The same run under the file rules mirrors the version: the recording would have seen it.
+  const fileRules = recording(real);
+  await everyPath(fileRules.client, false);
+  assert.ok(fileRules.statements.some((sql) => /user_version/i.test(sql)));
+  assert.equal((await real.execute("PRAGMA user_version")).rows[0]![0], 3);
+});
+
+test("a migration body receives the migration's transaction, not the client: its statements roll back with it", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  let received: unknown = null;
+  const failing = asyncEntry(2, async (tx) => {
+    received = tx;
+    await tx.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [9, "lost"] });
+    await tx.execute("CREATE TABLE made_then_lost (id INTEGER)");
+    throw new Error("after two awaited statements");
+  });
+  await migrate(db, [createItems]);
+  const error = await rejection(() => migrate(db, [createItems, failing]));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  assert.equal(error.rolledBack, true);
+  assert.notEqual(received, db);
+  assert.equal(typeof (received as Transaction).commit, "function");
+  assert.deepEqual(await tables(db), ["items", "schema_migrations"]);
+  assert.deepEqual((await db.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 0);
+  // The client is usable afterwards: the transaction gave its connection back.
+  assert.deepEqual(
+    (await migrate(db, [createItems, fillItems])).steps.map((step) => step.version),
+    [2],
+  );
+});
+
+test("a database another connection holds is DATABASE_LOCKED after the busy timeout; nothing changed, and the next run applies", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const other = client(t, url);
+  await other.execute("CREATE TABLE IF NOT EXISTS schema_migrations_probe (id INTEGER)");
+  await other.execute("DROP TABLE schema_migrations_probe");
+  const holding = await other.transaction("write");
+  const error = await rejection(() => migrate(db, registry, { busyTimeoutMs: 100 }));
+  assert.equal(error.code, "DATABASE_LOCKED");
+  assert.equal(error.busyTimeoutMs, 100);
+  assert.equal(error.nativeKind, "locked");
+  assert.equal(error.nativeCode, "SQLITE_BUSY");
+  await holding.rollback();
+  assert.deepEqual(await tables(db), []);
+  // The refused attempts left the client's connections able to commit.
+  assert.deepEqual(
+    (await migrate(db, registry)).steps.map((step) => step.version),
+    [1, 2, 3],
+  );
+});
+
+test("a file that is not a database is DATABASE_UNUSABLE with nativeKind notadb; the file is left as it was", async (t) => {
+  const { file, url } = scratch(t);
+  const text = "not a database, only text that goes on for a while\n".repeat(40);
+  writeFileSync(file, text);
+  const error = await rejection(() => migrate(client(t, url), registry));
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.equal(error.nativeKind, "notadb");
+  assert.equal(error.nativeCode, "SQLITE_NOTADB");
+  assert.equal((await import("node:fs")).readFileSync(file, "utf8"), text);
+});
+
+test("a read-only database file is DATABASE_UNUSABLE with nativeKind readonly; nothing is created", async (t) => {
+  const { file, url } = scratch(t);
+  const seed = createClient({ url });
+  await seed.execute("CREATE TABLE legacy_free_marker (id INTEGER)");
+  await seed.execute("DROP TABLE legacy_free_marker");
+  seed.close();
+  // Root ignores file modes; an immutable file refuses root's writes too.
+  const root = process.getuid?.() === 0;
+  const made = root ? spawnSync("chattr", ["+i", file]).status === 0 : (await import("node:fs")).chmodSync(file, 0o444) === undefined;
+  if (!made) return void t.skip("this file system cannot make a file read-only for root (chattr +i failed)");
+  const db = client(t, url);
+  const error = await rejection(() => migrate(db, registry));
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.equal(error.nativeKind, "readonly");
+  assert.match(String(error.nativeCode), /^SQLITE_READONLY/);
+  assert.deepEqual(await tables(db), []);
+});
+
+test("a migration that fills the database is DISK_FULL naming it, with nativeKind full; nothing of it stays", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  await migrate(db, [createItems]);
+  const filling = asyncEntry(2, async (tx) => {
+    const pages = Number((await tx.execute("PRAGMA page_count")).rows[0]![0]);
+    await tx.execute(`PRAGMA max_page_count = ${pages + 2}`);
+    await tx.execute({ sql: "INSERT INTO items (id, note) VALUES (1, ?)", args: ["x".repeat(64 * 1024)] });
+  });
+  const error = await rejection(() => migrate(db, [createItems, filling]));
+  assert.equal(error.code, "DISK_FULL");
+  assert.equal(error.version, 2);
+  assert.equal(error.nativeKind, "full");
+  assert.deepEqual((await db.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 0);
+  assert.deepEqual(
+    (await db.execute("SELECT version FROM schema_migrations")).rows.map((row) => row.version),
+    [1],
+  );
+});
