@@ -14,6 +14,7 @@ export const DEFINE_MIGRATION_SOURCES: readonly string[] = [
   "stepwise/libsql",
   "stepwise/sql-js",
   "stepwise/libsql-client",
+  "stepwise/pg",
 ];
 
 /** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */
