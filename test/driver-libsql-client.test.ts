@@ -3,19 +3,22 @@
  * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
  * body's statements run in the migration's transaction, and the client's errors on real failures (a
  * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
- * errors with the library's code. Every test works on a real database file through real clients; no
- * libSQL server runs here, so remote URLs are exercised through their declared rules only.
+ * errors with the library's code, and the entry's bundle imports no database library. Every test
+ * works on a real database file through real clients; no libSQL server runs here, so remote URLs are
+ * exercised through their declared rules only.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
+import { build } from "esbuild";
 import { createClient, type Client, type InStatement, type Transaction } from "@libsql/client";
 import { MigrationManager, migrate, isRemoteClient, LIBSQL_CLIENT_REMOTE_CAPABILITIES, type LibsqlClientConnection } from "../src/entries/libsql-client.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { repoRoot } from "./support/project.js";
 
 /** A fresh folder with `app.db` in it (not created), removed after the test. */
 function scratch(t: TestContext): { file: string; url: string; dir: string } {
@@ -190,7 +193,7 @@ test("a file that is not a database is DATABASE_UNUSABLE with nativeKind notadb;
   assert.equal(error.code, "DATABASE_UNUSABLE");
   assert.equal(error.nativeKind, "notadb");
   assert.equal(error.nativeCode, "SQLITE_NOTADB");
-  assert.equal((await import("node:fs")).readFileSync(file, "utf8"), text);
+  assert.equal(readFileSync(file, "utf8"), text);
 });
 
 test("a read-only database file is DATABASE_UNUSABLE with nativeKind readonly; nothing is created", async (t) => {
@@ -201,8 +204,8 @@ test("a read-only database file is DATABASE_UNUSABLE with nativeKind readonly; n
   seed.close();
   // Root ignores file modes; an immutable file refuses root's writes too.
   const root = process.getuid?.() === 0;
-  const made = root ? spawnSync("chattr", ["+i", file]).status === 0 : (await import("node:fs")).chmodSync(file, 0o444) === undefined;
-  if (!made) return void t.skip("this file system cannot make a file read-only for root (chattr +i failed)");
+  if (root && spawnSync("chattr", ["+i", file]).status !== 0) return void t.skip("this file system cannot make a file read-only for root (chattr +i failed)");
+  if (!root) chmodSync(file, 0o444);
   const db = client(t, url);
   const error = await rejection(() => migrate(db, registry));
   assert.equal(error.code, "DATABASE_UNUSABLE");
@@ -228,5 +231,34 @@ test("a migration that fills the database is DISK_FULL naming it, with nativeKin
   assert.deepEqual(
     (await db.execute("SELECT version FROM schema_migrations")).rows.map((row) => row.version),
     [1],
+  );
+});
+
+test("a bundle of the libsql-client entry imports no database library, not even @libsql/client, and no other driver", async () => {
+  const result = await build({
+    stdin: { contents: `export * from "./src/entries/libsql-client.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    // Kept out so a stray import shows up in the metafile rather than failing the build.
+    external: ["@libsql/client", "libsql", "better-sqlite3", "pg", "sql.js"],
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  assert.deepEqual(
+    output.imports.map((imported) => imported.path).filter((imported) => !imported.startsWith("node:")),
+    [],
+  );
+  const inputs = Object.keys(output.inputs).map((input) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
+  assert.ok(inputs.includes("src/drivers/libsql-client.ts"));
+  assert.deepEqual(
+    inputs.filter(
+      (input) => input.startsWith("src/drivers/") && !input.startsWith("src/drivers/libsql-client") && input !== "src/drivers/sqlite-shared.ts" && input !== "src/drivers/database-file.ts",
+    ),
+    [],
   );
 });
