@@ -113,7 +113,10 @@ export const classifyLibsqlClientError = totalClassifier((error: unknown): Error
 
 /**
  * The executor's primitives on `client`. `remote` applies the remote rules (see
- * {@link LibsqlClientMigrationManagerProps.remote}); it is on whenever the client is remote.
+ * {@link LibsqlClientMigrationManagerProps.remote}); it is on whenever the client is remote. A
+ * manager built on it needs {@link createLibsqlClientDialect} too, as {@link MigrationManager} passes
+ * it: SQLite's default dialect makes the commit witness outside a transaction, where a client may
+ * lend another connection than the transaction's.
  *
  * @example
  * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
