@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { build } from "esbuild";
@@ -266,4 +266,28 @@ test("a bundle of the libsql-client entry imports no database library, not even 
     ),
     [],
   );
+});
+
+test("without an owner lock, a transaction: false migration's started row is judged by its owner's pid on this host, and waited for on another", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const slow = namedSqlEntry(2, "slow_outside", "CREATE TABLE outside_tx (id INTEGER);", null, { transaction: false });
+  await migrate(db, [createItems]);
+  const exited = spawnSync(process.execPath, ["-e", ""]);
+  const owners = [
+    { case: "alive on this host", owner: { pid: process.ppid, host: hostname(), token: "another-process", lockFile: null }, code: "MIGRATION_IN_PROGRESS" },
+    { case: "on another host", owner: { pid: process.ppid, host: `not-${hostname()}`, token: "another-process", lockFile: null }, code: "MIGRATION_IN_PROGRESS" },
+    { case: "gone from this host", owner: { pid: exited.pid, host: hostname(), token: "another-process", lockFile: null }, code: "INCOMPLETE_MIGRATION" },
+  ];
+  for (const { case: name, owner, code } of owners) {
+    await db.execute({
+      sql: "INSERT OR REPLACE INTO schema_migrations (version, name, checksum, applied_at, state, owner) VALUES (2, ?, ?, ?, 'started', ?)",
+      args: [slow.name, slow.checksum, new Date().toISOString(), JSON.stringify(owner)],
+    });
+    const error = await rejection(() => migrate(db, [createItems, slow], { busyTimeoutMs: 150 }));
+    assert.equal(error.code, code, name);
+    assert.equal(error.version, 2, name);
+    if (code === "MIGRATION_IN_PROGRESS") assert.ok(Number(error.waitedMs) >= 150, name);
+    assert.deepEqual(await tables(db), ["items", "schema_migrations"], name);
+  }
 });
