@@ -138,8 +138,10 @@ export function createLibsqlClientDriver(client: Client, options: { readonly rem
   };
   /**
    * Runs `action` again while it fails for a lock, until the busy timeout runs out. The client's
-   * connections wait for no lock themselves (their `busy_timeout` is 0, and remotely nothing sets
-   * it), so the timeout is kept here. Only for statements SQLite refuses whole when locked: opening
+   * connections may wait for no lock themselves (libsql's `busy_timeout` is 0 unless the app set
+   * `timeout`, and remotely nothing sets it), so the timeout is kept here, yielding to the event loop
+   * (a busy wait inside SQLite would block every other connection of this process, the lock holder's
+   * included). Only for statements SQLite refuses whole when locked: opening
    * the write section, and COMMIT, which a BUSY answer leaves open to be tried again.
    */
   const waitOutLocks = async <T>(action: () => Promise<T>): Promise<T> => {
@@ -194,7 +196,8 @@ export function createLibsqlClientDriver(client: Client, options: { readonly rem
       try {
         // COMMIT as a statement, not `open.commit()`: that gives the connection back even when SQLite
         // answered BUSY (a reader still on the file), where the transaction stays open to try again.
-        await waitOutLocks(() => open.execute("COMMIT"));
+        // Through `executeMultiple`, so a refused COMMIT is finalised, not left in progress (see openWriteLocally).
+        await waitOutLocks(() => open.executeMultiple("COMMIT"));
       } finally {
         // Rolls back whatever a failed commit left open, and gives the connection back.
         open.close();
