@@ -291,3 +291,25 @@ test("without an owner lock, a transaction: false migration's started row is jud
     assert.deepEqual(await tables(db), ["items", "schema_migrations"], name);
   }
 });
+
+test("two clients racing up on one file, twenty times, apply each migration exactly once, and every client commits afterwards", async (t) => {
+  const counted = [createItems, fillItems];
+  for (let trial = 0; trial < 20; trial++) {
+    const { url } = scratch(t);
+    const clients = [0, 1].map(() => client(t, url));
+    const results = await Promise.all(clients.map((racer) => migrate(racer, counted, { busyTimeoutMs: 10_000 })));
+    assert.deepEqual(results.flatMap((result) => result.steps.map((step) => step.version)).sort(), [1, 2], `trial ${trial}`);
+    assert.deepEqual(
+      (await clients[0]!.execute("SELECT id FROM items ORDER BY id")).rows.map((row) => row.id),
+      [1, 2],
+      `trial ${trial}`,
+    );
+    // A lock attempt refused during the race must not leave a connection whose transactions cannot commit.
+    for (const [index, racer] of clients.entries()) {
+      const transaction = await racer.transaction("write");
+      await transaction.execute({ sql: "INSERT INTO items (id, note) VALUES (?, 'after')", args: [10 + index] });
+      await transaction.commit();
+    }
+    assert.equal((await clients[0]!.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 4, `trial ${trial}`);
+  }
+});
