@@ -1,5 +1,6 @@
 /**
- * The behavioural suite on the async drivers (pg through a Pool and through a Client today; see
+ * The behavioural suite on the async drivers (pg through a Pool and through a Client, libsql-client
+ * on a file with its own rules and with the remote ones; see
  * ASYNC_DRIVERS in test/support/driver-matrix.ts): up/down/status, the refusals (drift, a newer
  * database, an unmanaged one), failure atomicity, `transaction: false`, an escaped transaction, reset,
  * and two app instances racing. Every test runs on a fresh database of a real server; a driver skips
@@ -11,10 +12,14 @@ import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
-/** Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's `exec`). */
+/**
+ * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
+ * `exec`, the libsql-client transaction's `executeMultiple`).
+ */
 async function runSql(db: unknown, sql: string): Promise<void> {
-  const connection = db as { exec?: (sql: string) => unknown; query?: (sql: string) => Promise<unknown> };
+  const connection = db as { exec?: (sql: string) => unknown; query?: (sql: string) => Promise<unknown>; executeMultiple?: (sql: string) => Promise<unknown> };
   if (typeof connection.exec === "function") connection.exec(sql);
+  else if (typeof connection.executeMultiple === "function") await connection.executeMultiple(sql);
   else await connection.query!(sql);
 }
 

@@ -17,7 +17,7 @@ test("the bin's install advice matches the optional peer ranges in package.json"
     assert.equal(manifest.peerDependenciesMeta[name]?.optional, true, name);
   }
   // Drivers are optional peers too (an app installs the one it uses); they are not codegen tools.
-  const driverPeers = ["better-sqlite3", "libsql", "sql.js", "pg"];
+  const driverPeers = ["better-sqlite3", "libsql", "sql.js", "pg", "@libsql/client"];
   for (const name of driverPeers) assert.equal(manifest.peerDependenciesMeta[name]?.optional, true, name);
   const optionalToolPeers = Object.keys(manifest.peerDependenciesMeta).filter((name) => !name.startsWith("@types/") && !driverPeers.includes(name));
   assert.deepEqual(optionalToolPeers.sort(), [...peers].sort());

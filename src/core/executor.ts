@@ -31,7 +31,7 @@ import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, seria
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import { bodySavepointName, type CommitWitness, isAutomaticRollbackError, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
 import type { Dialect } from "./dialect.js";
-import { SQLITE_DIALECT } from "./dialects/sqlite.js";
+import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { needsEscapeGuard } from "./transaction-control.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
@@ -113,7 +113,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   constructor(migrations: R, settings: ExecutorSettings) {
     this.migrations = migrations;
     this.settings = settings;
-    this.dialect = settings.dialect ?? SQLITE_DIALECT;
+    // A SQLite driver that declares no user_version gets the dialect that never reads it.
+    this.dialect = settings.dialect ?? sqliteDialectFor(settings.capabilities);
     this.store = this.dialect.createHistoryStore(settings.tableName);
   }
 

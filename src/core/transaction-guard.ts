@@ -30,7 +30,8 @@ import { changeCounter, exec, inTransaction, queryValue, run, type Step } from "
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
   readonly schemaVersion: number;
-  readonly userVersion: number;
+  /** `null` where the driver may not touch `PRAGMA user_version` (Turso refuses it): never read, never compared. */
+  readonly userVersion: number | null;
   readonly applicationId: number;
   readonly journalMode: string;
   /** Moves whenever another connection commits; this connection's own commits leave it alone. */
@@ -49,7 +50,7 @@ function randomHex(bytes: number): string {
 }
 
 /** Unguessable and unrelated to any other marker's name, so a migration can never name ours. */
-function uniqueName(kind: string): string {
+export function uniqueName(kind: string): string {
   // The fixed prefix only tells a person reading temp.sqlite_master what the table is.
   return `stepwise_guard_${randomHex(16)}_${kind}_${randomHex(8)}`;
 }
@@ -136,7 +137,7 @@ function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boole
 export function* judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit> {
   try {
     if (yield* witnessWasCommitted(witness, token)) return "yes";
-    const now = yield* readTransactionStart(start.changeCounter === null ? null : yield* changeCounter());
+    const now = yield* readTransactionStart(start.changeCounter === null ? null : yield* changeCounter(), start.userVersion !== null);
     if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion || now.applicationId !== start.applicationId || now.journalMode !== start.journalMode) {
       return "yes";
     }
@@ -150,12 +151,13 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
 /**
  * Reads what {@link judgeEscapedCommit} compares against, given the driver's change counter as read
  * in the same transaction. Call it after `BEGIN IMMEDIATE` and before stepwise writes anything in
- * that transaction: the write lock keeps the file as the last commit left it.
+ * that transaction: the write lock keeps the file as the last commit left it. Without `userVersion`
+ * (a driver that declares it cannot use `PRAGMA user_version`), that pragma is not read at all.
  */
-export function* readTransactionStart(counter: number | null): Step<TransactionStart> {
+export function* readTransactionStart(counter: number | null, userVersion = true): Step<TransactionStart> {
   return {
     schemaVersion: Number(yield* queryValue<number>("PRAGMA schema_version")),
-    userVersion: Number(yield* queryValue<number>("PRAGMA user_version")),
+    userVersion: userVersion ? Number(yield* queryValue<number>("PRAGMA user_version")) : null,
     applicationId: Number(yield* queryValue<number>("PRAGMA application_id")),
     journalMode: String(yield* queryValue<string>("PRAGMA journal_mode")).toLowerCase(),
     // The driver's counter means the same ("moves only when another connection commits").

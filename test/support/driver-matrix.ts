@@ -444,6 +444,55 @@ async function openPostgres(kind: "pool" | "client"): Promise<AsyncNativeDatabas
 }
 
 /**
+ * A fresh database file reached through `@libsql/client` (`file:` URL). The native connection is a
+ * `Client`; the test's own reads go through another client on the same file, as a second process's would.
+ */
+async function openLibsqlClientFile(): Promise<AsyncNativeDatabase> {
+  const { createClient } = await import("@libsql/client");
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-libsql-client-"));
+  const url = `file:${path.join(dir, "app.db")}`;
+  const clients: Array<{ close(): void }> = [];
+  const open = async (): Promise<unknown> => {
+    const client = createClient({ url });
+    clients.push(client);
+    return client;
+  };
+  const native = await open();
+  const own = createClient({ url });
+  return {
+    native,
+    query: async (sql, params = []) => {
+      const result = await own.execute({ sql, args: params as never });
+      return result.rows.map((row) => Object.fromEntries(result.columns.map((column, index) => [column, row[index]])));
+    },
+    connectAnother: open,
+    dispose: async () => {
+      for (const client of clients.splice(0)) client.close();
+      own.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The libsql-client entry with the remote rules forced on (`remote: true`): what a `libsql://` URL
+ * gets (no `PRAGMA user_version`), run against a local file, since no libSQL server runs here.
+ */
+async function loadLibsqlClientWithRemoteRules(): Promise<AsyncDriverEntry> {
+  const entry = await import("../../src/entries/libsql-client.js");
+  type Props = MigrationManagerProps & Record<string, unknown>;
+  class RemoteRulesManager extends entry.MigrationManager {
+    constructor(db: never, migrations: MigrationRegistry, props: Props = {}) {
+      super(db, migrations, { ...props, remote: true });
+    }
+  }
+  return {
+    MigrationManager: RemoteRulesManager as unknown as AsyncDriverEntry["MigrationManager"],
+    migrate: (db, migrations, options = {}) => entry.migrate(db as never, migrations, { ...options, remote: true }),
+  };
+}
+
+/**
  * The suite's hand-built entries, marked as generated for `dialect` (the mark `gen` writes), since a
  * driver refuses a registry of another dialect. An entry that names its dialect keeps it.
  */
@@ -470,6 +519,24 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/pg.ts",
     load: async () => (await import("../../src/entries/pg.js")) as unknown as AsyncDriverEntry,
     openFresh: () => openPostgres("client"),
+  },
+  {
+    name: "libsql-client (file:)",
+    driverName: "libsql-client",
+    dialect: "sqlite",
+    runtime: "node20",
+    entry: "src/entries/libsql-client.ts",
+    load: async () => (await import("../../src/entries/libsql-client.js")) as unknown as AsyncDriverEntry,
+    openFresh: openLibsqlClientFile,
+  },
+  {
+    name: "libsql-client (file:, remote rules: userVersion false)",
+    driverName: "libsql-client",
+    dialect: "sqlite",
+    runtime: "node20",
+    entry: "src/entries/libsql-client.ts",
+    load: loadLibsqlClientWithRemoteRules,
+    openFresh: openLibsqlClientFile,
   },
 ];
 

@@ -8,6 +8,7 @@ import { HistoryStore } from "../history.js";
 import { readSchemaObjects } from "../schema-objects.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import { queryValue } from "../step.js";
+import type { DriverCapabilities } from "../driver.js";
 import {
   createCommitWitness,
   dropCommitWitness,
@@ -43,3 +44,18 @@ export const SQLITE_DIALECT: Dialect = {
     return translateSqliteError(error, busyTimeoutMs, code !== null && code.startsWith("SQLITE_") ? code : null);
   },
 };
+
+/**
+ * The SQLite dialect for a driver without `PRAGMA user_version` (Turso refuses it): the escape
+ * guard's transaction-start signals leave it out, so nothing the executor reads or writes touches it.
+ * The history table is then the only record of the version.
+ */
+export const SQLITE_DIALECT_WITHOUT_USER_VERSION: Dialect = {
+  ...SQLITE_DIALECT,
+  readTransactionStart: (counter) => readTransactionStart(counter, false),
+};
+
+/** The SQLite dialect a driver with `capabilities` gets when its entry names none. */
+export function sqliteDialectFor(capabilities: Pick<DriverCapabilities, "userVersion">): Dialect {
+  return capabilities.userVersion ? SQLITE_DIALECT : SQLITE_DIALECT_WITHOUT_USER_VERSION;
+}

@@ -1,0 +1,290 @@
+/**
+ * The libsql-client driver: the executor's primitives on a `Client` of `@libsql/client`, for a local
+ * `file:` database or a remote one (`libsql://`, `http(s)://`, `ws(s)://`: Turso, sqld), and the
+ * `stepwise/libsql-client` entry (`migrate`, `MigrationManager`). Every primitive returns a promise,
+ * so the async runner drives the executor.
+ *
+ * A `Client` is not one connection: locally it lends a pooled connection per call, remotely each
+ * call outside a transaction may be a stream of its own. The only handle that keeps one connection
+ * for a while is `client.transaction("write")`. So the executor's write section is that transaction
+ * (its `BEGIN IMMEDIATE`), every statement stepwise runs while it is open goes through it, and a
+ * migration body receives it, not the client: its statements are part of the migration and roll
+ * back with it. Outside a transaction (the history reads, a `transaction: false` migration)
+ * statements go to the client.
+ *
+ * What follows from that, and is declared: no `changeCounter` (`PRAGMA data_version` counts per
+ * connection, and two reads may reach two connections), no `foreignKeySwitch` (`PRAGMA foreign_keys`
+ * set outside the transaction may land on another connection), no owner lock or `fileLocking`, no
+ * snapshot, backup or second file. Remotely, no `userVersion`: Turso rejects `PRAGMA user_version`,
+ * so the history table is the only record there, and the executor never reads or writes the pragma.
+ */
+import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
+import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import type { AsyncDriver, DriverCapabilities, ErrorClassification } from "../core/driver.js";
+import { UsageError } from "../core/errors.js";
+import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
+import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
+import { kindOfSqliteCode } from "../core/sqlite-errors.js";
+
+/**
+ * What a migration body receives: the open write transaction (or, in a `transaction: false`
+ * migration, the client). Both run statements the same way.
+ */
+export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
+
+/** What `@libsql/client` offers through a `file:` URL. */
+export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
+  userVersion: true,
+  fileLocking: false,
+  foreignKeySwitch: false,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: false,
+  changeCounter: false,
+  savepoints: true,
+  openFile: false,
+  snapshotInTransaction: false,
+};
+
+/** What it offers through a remote URL: as a file, without `PRAGMA user_version` (Turso rejects it). */
+export const LIBSQL_CLIENT_REMOTE_CAPABILITIES: DriverCapabilities = { ...LIBSQL_CLIENT_FILE_CAPABILITIES, userVersion: false };
+
+/** Options of the libsql-client `MigrationManager` and `migrate`. */
+export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps {
+  /**
+   * Apply the remote rules (no `PRAGMA user_version`, no per-connection settings) even to a `file:`
+   * database, so an app that will move to Turso proves its migrations without one. A remote URL
+   * always gets them. Default: from the client's protocol.
+   */
+  readonly remote?: boolean;
+}
+
+/** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
+export interface LibsqlClientMigrationDefinition extends Omit<MigrationDefinition<LibsqlClientConnection>, "up" | "down"> {
+  /** Applies the change through `db`, inside the migration's transaction unless `transaction: false`. */
+  readonly up: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+  /** Undoes `up`. Without it the migration is irreversible. */
+  readonly down?: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+}
+
+/** Whether `client` reaches a server rather than a local file. A missing client (a capability probe) counts as a file. */
+export function isRemoteClient(client: Pick<Client, "protocol"> | null | undefined): boolean {
+  const protocol = client?.protocol;
+  return typeof protocol === "string" && protocol !== "file";
+}
+
+/** How often `begin` tries again while another connection holds the write lock. */
+const BUSY_POLL_MS = 20;
+
+/**
+ * An integer as a number when JavaScript holds it exactly, else as its decimal text, whatever the
+ * client's `intMode`: the contract every driver's `query` keeps.
+ */
+function plainValue(value: unknown): unknown {
+  if (typeof value !== "bigint") return value;
+  const asNumber = Number(value);
+  return Number.isSafeInteger(asNumber) ? asNumber : value.toString();
+}
+
+/** A result's rows as plain objects keyed by column name (libsql's rows also carry index keys and `length`). */
+function rowsOf(result: ResultSet): Row[] {
+  return result.rows.map((row) => {
+    const plain: Row = {};
+    result.columns.forEach((column, index) => {
+      if (!(column in plain)) plain[column] = plainValue(row[index]);
+    });
+    return plain;
+  });
+}
+
+/**
+ * Reads a `LibsqlError`'s code as stepwise's kind. Locally it carries SQLite's extended code as a
+ * number (`rawCode`) and as text (`extendedCode`); remotely only the text (`code`).
+ */
+export const classifyLibsqlClientError = totalClassifier((error: unknown): ErrorClassification => {
+  const fields = error as { code?: unknown; extendedCode?: unknown; rawCode?: unknown } | null;
+  const fromRaw = typeof fields?.rawCode === "number" ? sqliteCodeName(fields.rawCode) : null;
+  const text = [fromRaw, fields?.extendedCode, fields?.code].find((code): code is string => typeof code === "string" && code.startsWith("SQLITE_"));
+  return text === undefined ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(text), nativeCode: text };
+});
+
+/**
+ * The executor's primitives on `client`. `remote` applies the remote rules (see
+ * {@link LibsqlClientMigrationManagerProps.remote}); it is on whenever the client is remote. A
+ * manager built on it needs {@link createLibsqlClientDialect} too, as {@link MigrationManager} passes
+ * it: SQLite's default dialect makes the commit witness outside a transaction, where a client may
+ * lend another connection than the transaction's.
+ *
+ * @example
+ * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
+ */
+export function createLibsqlClientDriver(client: Client, options: { readonly remote?: boolean } = {}): AsyncDriver<Client> {
+  const remote = options.remote === true || isRemoteClient(client);
+  let busyTimeoutMs = 0;
+  let transaction: Transaction | null = null;
+  /** Where a statement goes: the open write transaction, else the client. */
+  const target = (): LibsqlClientConnection => transaction ?? client;
+  const statement = (sql: string, params: readonly unknown[]): InStatement => ({ sql, args: params as InValue[] });
+  /** Forgets a transaction that ended without us (a migration's own COMMIT), giving its connection back. */
+  const settleEnded = (): void => {
+    if (transaction !== null && transaction.closed) {
+      const ended = transaction;
+      transaction = null;
+      ended.close();
+    }
+  };
+  /**
+   * Runs `action` again while it fails for a lock, until the busy timeout runs out. The client's
+   * connections may wait for no lock themselves (libsql's `busy_timeout` is 0 unless the app set
+   * `timeout`, and remotely nothing sets it), so the timeout is kept here, yielding to the event loop
+   * (a busy wait inside SQLite would block every other connection of this process, the lock holder's
+   * included). Only for statements SQLite refuses whole when locked: opening
+   * the write section, and COMMIT, which a BUSY answer leaves open to be tried again.
+   */
+  const waitOutLocks = async <T>(action: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    for (;;) {
+      try {
+        return await action();
+      } catch (error) {
+        const waited = performance.now() - started;
+        if (classifyLibsqlClientError(error).kind !== "locked" || waited >= busyTimeoutMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_POLL_MS, busyTimeoutMs - waited)));
+      }
+    }
+  };
+  /**
+   * `transaction("write")` on a local file, without its flaw: libsql leaves a `BEGIN IMMEDIATE` that
+   * failed with BUSY in progress on its connection, and the pool lends that connection again, whose
+   * next transaction can then never commit ("SQL statements in progress"). So the transaction is
+   * taken deferred (which takes no lock, so cannot be refused) and turned into a write one through
+   * `executeMultiple`, whose statements SQLite finalises even when they fail. Refused, it gives its
+   * clean connection back and the caller tries again.
+   */
+  const openWriteLocally = async (): Promise<Transaction> => {
+    const deferred = await client.transaction("deferred");
+    try {
+      await deferred.executeMultiple("COMMIT; BEGIN IMMEDIATE");
+      return deferred;
+    } catch (error) {
+      deferred.close();
+      throw error;
+    }
+  };
+  return {
+    name: "libsql-client",
+    dialect: "sqlite",
+    async: true,
+    connection: client,
+    filePath: null,
+    capabilities: remote ? LIBSQL_CLIENT_REMOTE_CAPABILITIES : LIBSQL_CLIENT_FILE_CAPABILITIES,
+    exec: async (sql) => void (await target().executeMultiple(sql)),
+    query: async (sql, params) => rowsOf(await target().execute(statement(sql, params))),
+    run: async (sql, params) => ({ changes: (await target().execute(statement(sql, params))).rowsAffected }),
+    begin: async (mode) => {
+      settleEnded();
+      if (transaction !== null) throw new UsageError("stepwise opened a write section while its previous one on this client was still open");
+      transaction = await waitOutLocks(() => (isRemoteClient(client) || mode === "deferred" ? client.transaction(mode === "immediate" ? "write" : "deferred") : openWriteLocally()));
+    },
+    commit: async () => {
+      const open = transaction;
+      if (open === null) throw new UsageError("stepwise committed a write section that was not open");
+      transaction = null;
+      try {
+        // COMMIT as a statement, not `open.commit()`: that gives the connection back even when SQLite
+        // answered BUSY (a reader still on the file), where the transaction stays open to try again.
+        // Through `executeMultiple`, so a refused COMMIT is finalised, not left in progress (see openWriteLocally).
+        await waitOutLocks(() => open.executeMultiple("COMMIT"));
+      } finally {
+        // Rolls back whatever a failed commit left open, and gives the connection back.
+        open.close();
+      }
+    },
+    rollback: async () => {
+      const open = transaction;
+      transaction = null;
+      if (open === null) return;
+      try {
+        await open.rollback();
+      } catch {
+        // Already ended (by SQLite after an error, or by the migration); its connection goes back below.
+      } finally {
+        open.close();
+      }
+    },
+    inTransaction: async () => {
+      settleEnded();
+      return transaction !== null;
+    },
+    changeCounter: async () => null,
+    getBusyTimeout: async () => busyTimeoutMs,
+    setBusyTimeout: async (ms) => {
+      busyTimeoutMs = ms;
+    },
+    runBody: async (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, target(), context);
+    },
+    createContext: (entry, direction, progress) => ({
+      version: entry.version,
+      name: entry.name,
+      direction,
+      progress,
+      forEachBatch: () => {
+        throw new UsageError("forEachBatch is not available with the libsql-client driver yet: walk the table with your own keyed queries on db.");
+      },
+    }),
+    classifyError: classifyLibsqlClientError,
+  };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry through an `@libsql/client` `Client`
+ * (`createClient({ url })`, a `file:` or a remote URL). Every method returns a promise; each
+ * migration runs in a `client.transaction("write")` with its history row, and its body receives
+ * that transaction. The client is never closed.
+ *
+ * @example
+ * import { createClient } from "@libsql/client";
+ * import { MigrationManager } from "stepwise/libsql-client";
+ * import { migrations } from "../generated/registry.js";
+ *
+ * const manager = new MigrationManager(createClient({ url: process.env.DATABASE_URL! }), migrations);
+ * await manager.up();
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<Client, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   */
+  constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
+    const { remote, ...settings } = props;
+    const driver = createLibsqlClientDriver(client, remote === undefined ? {} : { remote });
+    super(driver, migrations, settings, createLibsqlClientDialect({ remote: !driver.capabilities.userVersion }));
+  }
+}
+
+/**
+ * Applies every pending migration: the one call an app makes at start-up.
+ *
+ * @example
+ * await migrate(createClient({ url: "file:app.db" }), migrations, { logger: console });
+ */
+export function migrate<R extends MigrationRegistry>(client: Client, migrations: R, options: LibsqlClientMigrationManagerProps & MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new MigrationManager(client, migrations, props as LibsqlClientMigrationManagerProps), "stepwise/libsql-client");
+}
+
+/**
+ * Declares a TypeScript migration whose `db` is the migration's libsql transaction. Bodies may be
+ * `async`: the transaction stays open across their awaits.
+ *
+ * @example
+ * import { defineMigration } from "stepwise/libsql-client";
+ * export default defineMigration({ async up(db) { await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export function defineMigration<const T extends LibsqlClientMigrationDefinition>(definition: T): T {
+  return definition;
+}

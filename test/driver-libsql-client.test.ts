@@ -1,0 +1,315 @@
+/**
+ * What is particular to `stepwise/libsql-client` (the shared behaviour runs in
+ * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
+ * body's statements run in the migration's transaction, and the client's errors on real failures (a
+ * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
+ * errors with the library's code, and the entry's bundle imports no database library. Every test
+ * works on a real database file through real clients; no libSQL server runs here, so remote URLs are
+ * exercised through their declared rules only.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import { build } from "esbuild";
+import { createClient, type Client, type InStatement, type Transaction } from "@libsql/client";
+import { MigrationManager, migrate, isRemoteClient, LIBSQL_CLIENT_REMOTE_CAPABILITIES, type LibsqlClientConnection } from "../src/entries/libsql-client.js";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { repoRoot } from "./support/project.js";
+
+/** A fresh folder with `app.db` in it (not created), removed after the test. */
+function scratch(t: TestContext): { file: string; url: string; dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-libsql-client-"));
+  t.after(() => {
+    spawnSync("chattr", ["-i", path.join(dir, "app.db")], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = path.join(dir, "app.db");
+  return { file, url: `file:${file}`, dir };
+}
+
+/** A client closed after the test. */
+function client(t: TestContext, url: string): Client {
+  const opened = createClient({ url });
+  t.after(() => opened.close());
+  return opened;
+}
+
+function asyncEntry(version: number, up: (db: LibsqlClientConnection) => Promise<void>, down?: (db: LibsqlClientConnection) => Promise<void>): MigrationEntry {
+  return tsEntry(version, { up, ...(down ? { down } : {}) } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
+async function tables(db: Client): Promise<string[]> {
+  return (await db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).rows.map((row) => String(row.name));
+}
+
+/**
+ * The real client, with every statement text that passes through it or through a transaction it
+ * opens written down: the only way to see what SQL reached the database. Nothing is answered in
+ * its place.
+ */
+function recording(real: Client): { client: Client; statements: string[] } {
+  const statements: string[] = [];
+  const note = (statement: InStatement | string): void => void statements.push(typeof statement === "string" ? statement : statement.sql);
+  const wrapTransaction = (transaction: Transaction): Transaction =>
+    new Proxy(transaction, {
+      get(target, key) {
+        if (key === "execute") return (statement: InStatement) => (note(statement), target.execute(statement));
+        if (key === "executeMultiple") return (sql: string) => (note(sql), target.executeMultiple(sql));
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const wrapped = new Proxy(real, {
+    get(target, key) {
+      if (key === "execute") return (statement: InStatement) => (note(statement), target.execute(statement));
+      if (key === "executeMultiple") return (sql: string) => (note(sql), target.executeMultiple(sql));
+      if (key === "transaction") return async (mode: "write" | "deferred") => (note(`-- transaction(${mode})`), wrapTransaction(await target.transaction(mode)));
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { client: wrapped, statements };
+}
+
+const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;");
+const fillItems = asyncEntry(
+  2,
+  async (db) => {
+    await db.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [1, "first"] });
+    await db.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [2, "second"] });
+  },
+  async (db) => void (await db.execute("DELETE FROM items")),
+);
+const outside = namedSqlEntry(3, "outside", "CREATE TABLE outside_tx (id INTEGER);", "DROP TABLE outside_tx;", { transaction: false });
+const registry = [createItems, fillItems, outside];
+
+/** up, status, down, reset and up again: every path of the executor that could touch user_version. */
+async function everyPath(db: Client, remote: boolean): Promise<void> {
+  const manager = new MigrationManager(db, registry, { remote });
+  await manager.up();
+  await manager.status();
+  await manager.down({ to: 0 });
+  // A whole run in one transaction: migration 3 (transaction: false) cannot join it.
+  const whole = await new MigrationManager(db, [createItems, fillItems], { remote }).up({ transaction: "all" });
+  assert.deepEqual(
+    whole.steps.map((step) => step.version),
+    [1, 2],
+  );
+  await manager.reset({ dangerouslyDropAllData: true });
+}
+
+test("a remote URL declares the remote capabilities: no user_version", () => {
+  assert.equal(isRemoteClient({ protocol: "file" }), false);
+  for (const protocol of ["http", "ws"]) assert.equal(isRemoteClient({ protocol }), true);
+  const probe = new MigrationManager({ protocol: "http" } as unknown as Client, []);
+  assert.deepEqual(probe.driver.capabilities, LIBSQL_CLIENT_REMOTE_CAPABILITIES);
+  assert.equal(probe.driver.capabilities.userVersion, false);
+});
+
+test("under the remote rules no statement reads or writes PRAGMA user_version, on every path; under the file rules they do", async (t) => {
+  const { url } = scratch(t);
+  const real = client(t, url);
+  await real.execute("PRAGMA user_version = 77");
+  const remote = recording(real);
+  await everyPath(remote.client, true);
+  assert.ok(remote.statements.length > 20, "the recording saw the run");
+  assert.deepEqual(
+    remote.statements.filter((sql) => /user_version/i.test(sql)),
+    [],
+  );
+  assert.equal((await real.execute("PRAGMA user_version")).rows[0]![0], 77);
+  assert.deepEqual(
+    (await real.execute("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => row.version),
+    [1, 2, 3],
+  );
+
+  // The same run under the file rules mirrors the version: the recording would have seen it.
+  const fileRules = recording(real);
+  await everyPath(fileRules.client, false);
+  assert.ok(fileRules.statements.some((sql) => /user_version/i.test(sql)));
+  assert.equal((await real.execute("PRAGMA user_version")).rows[0]![0], 3);
+});
+
+test("a migration body receives the migration's transaction, not the client: its statements roll back with it", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  let received: unknown = null;
+  const failing = asyncEntry(2, async (tx) => {
+    received = tx;
+    await tx.execute({ sql: "INSERT INTO items (id, note) VALUES (?, ?)", args: [9, "lost"] });
+    await tx.execute("CREATE TABLE made_then_lost (id INTEGER)");
+    throw new Error("after two awaited statements");
+  });
+  await migrate(db, [createItems]);
+  const error = await rejection(() => migrate(db, [createItems, failing]));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  assert.equal(error.rolledBack, true);
+  assert.notEqual(received, db);
+  assert.equal(typeof (received as Transaction).commit, "function");
+  assert.deepEqual(await tables(db), ["items", "schema_migrations"]);
+  assert.deepEqual((await db.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 0);
+  // The client is usable afterwards: the transaction gave its connection back.
+  assert.deepEqual(
+    (await migrate(db, [createItems, fillItems])).steps.map((step) => step.version),
+    [2],
+  );
+});
+
+test("a database another connection holds is DATABASE_LOCKED after the busy timeout; nothing changed, and the next run applies", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const other = client(t, url);
+  await other.execute("CREATE TABLE IF NOT EXISTS schema_migrations_probe (id INTEGER)");
+  await other.execute("DROP TABLE schema_migrations_probe");
+  const holding = await other.transaction("write");
+  const error = await rejection(() => migrate(db, registry, { busyTimeoutMs: 100 }));
+  assert.equal(error.code, "DATABASE_LOCKED");
+  assert.equal(error.busyTimeoutMs, 100);
+  assert.equal(error.nativeKind, "locked");
+  assert.equal(error.nativeCode, "SQLITE_BUSY");
+  await holding.rollback();
+  assert.deepEqual(await tables(db), []);
+  // The refused attempts left the client's connections able to commit.
+  assert.deepEqual(
+    (await migrate(db, registry)).steps.map((step) => step.version),
+    [1, 2, 3],
+  );
+});
+
+test("a file that is not a database is DATABASE_UNUSABLE with nativeKind notadb; the file is left as it was", async (t) => {
+  const { file, url } = scratch(t);
+  const text = "not a database, only text that goes on for a while\n".repeat(40);
+  writeFileSync(file, text);
+  const error = await rejection(() => migrate(client(t, url), registry));
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.equal(error.nativeKind, "notadb");
+  assert.equal(error.nativeCode, "SQLITE_NOTADB");
+  assert.equal(readFileSync(file, "utf8"), text);
+});
+
+test("a read-only database file is DATABASE_UNUSABLE with nativeKind readonly; nothing is created", async (t) => {
+  const { file, url } = scratch(t);
+  const seed = createClient({ url });
+  await seed.execute("CREATE TABLE legacy_free_marker (id INTEGER)");
+  await seed.execute("DROP TABLE legacy_free_marker");
+  seed.close();
+  // Root ignores file modes; an immutable file refuses root's writes too.
+  const root = process.getuid?.() === 0;
+  if (root && spawnSync("chattr", ["+i", file]).status !== 0) return void t.skip("this file system cannot make a file read-only for root (chattr +i failed)");
+  if (!root) chmodSync(file, 0o444);
+  const db = client(t, url);
+  const error = await rejection(() => migrate(db, registry));
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.equal(error.nativeKind, "readonly");
+  assert.match(String(error.nativeCode), /^SQLITE_READONLY/);
+  assert.deepEqual(await tables(db), []);
+});
+
+test("a migration that fills the database is DISK_FULL naming it, with nativeKind full; nothing of it stays", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  await migrate(db, [createItems]);
+  const filling = asyncEntry(2, async (tx) => {
+    const pages = Number((await tx.execute("PRAGMA page_count")).rows[0]![0]);
+    await tx.execute(`PRAGMA max_page_count = ${pages + 2}`);
+    await tx.execute({ sql: "INSERT INTO items (id, note) VALUES (1, ?)", args: ["x".repeat(64 * 1024)] });
+  });
+  const error = await rejection(() => migrate(db, [createItems, filling]));
+  assert.equal(error.code, "DISK_FULL");
+  assert.equal(error.version, 2);
+  assert.equal(error.nativeKind, "full");
+  assert.deepEqual((await db.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 0);
+  assert.deepEqual(
+    (await db.execute("SELECT version FROM schema_migrations")).rows.map((row) => row.version),
+    [1],
+  );
+});
+
+test("a bundle of the libsql-client entry imports no database library, not even @libsql/client, and no other driver", async () => {
+  const result = await build({
+    stdin: { contents: `export * from "./src/entries/libsql-client.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    // Kept out so a stray import shows up in the metafile rather than failing the build.
+    external: ["@libsql/client", "libsql", "better-sqlite3", "pg", "sql.js"],
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  assert.deepEqual(
+    output.imports.map((imported) => imported.path).filter((imported) => !imported.startsWith("node:")),
+    [],
+  );
+  const inputs = Object.keys(output.inputs).map((input) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
+  assert.ok(inputs.includes("src/drivers/libsql-client.ts"));
+  assert.deepEqual(
+    inputs.filter(
+      (input) => input.startsWith("src/drivers/") && !input.startsWith("src/drivers/libsql-client") && input !== "src/drivers/sqlite-shared.ts" && input !== "src/drivers/database-file.ts",
+    ),
+    [],
+  );
+});
+
+test("without an owner lock, a transaction: false migration's started row is judged by its owner's pid on this host, and waited for on another", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const slow = namedSqlEntry(2, "slow_outside", "CREATE TABLE outside_tx (id INTEGER);", null, { transaction: false });
+  await migrate(db, [createItems]);
+  const exited = spawnSync(process.execPath, ["-e", ""]);
+  const owners = [
+    { case: "alive on this host", owner: { pid: process.ppid, host: hostname(), token: "another-process", lockFile: null }, code: "MIGRATION_IN_PROGRESS" },
+    { case: "on another host", owner: { pid: process.ppid, host: `not-${hostname()}`, token: "another-process", lockFile: null }, code: "MIGRATION_IN_PROGRESS" },
+    { case: "gone from this host", owner: { pid: exited.pid, host: hostname(), token: "another-process", lockFile: null }, code: "INCOMPLETE_MIGRATION" },
+  ];
+  for (const { case: name, owner, code } of owners) {
+    await db.execute({
+      sql: "INSERT OR REPLACE INTO schema_migrations (version, name, checksum, applied_at, state, owner) VALUES (2, ?, ?, ?, 'started', ?)",
+      args: [slow.name, slow.checksum, new Date().toISOString(), JSON.stringify(owner)],
+    });
+    const error = await rejection(() => migrate(db, [createItems, slow], { busyTimeoutMs: 150 }));
+    assert.equal(error.code, code, name);
+    assert.equal(error.version, 2, name);
+    if (code === "MIGRATION_IN_PROGRESS") assert.ok(Number(error.waitedMs) >= 150, name);
+    assert.deepEqual(await tables(db), ["items", "schema_migrations"], name);
+  }
+});
+
+test("two clients racing up on one file, twenty times, apply each migration exactly once, and every client commits afterwards", async (t) => {
+  const counted = [createItems, fillItems];
+  for (let trial = 0; trial < 20; trial++) {
+    const { url } = scratch(t);
+    const clients = [0, 1].map(() => client(t, url));
+    const results = await Promise.all(clients.map((racer) => migrate(racer, counted, { busyTimeoutMs: 10_000 })));
+    assert.deepEqual(results.flatMap((result) => result.steps.map((step) => step.version)).sort(), [1, 2], `trial ${trial}`);
+    assert.deepEqual(
+      (await clients[0]!.execute("SELECT id FROM items ORDER BY id")).rows.map((row) => row.id),
+      [1, 2],
+      `trial ${trial}`,
+    );
+    // A lock attempt refused during the race must not leave a connection whose transactions cannot commit.
+    for (const [index, racer] of clients.entries()) {
+      const transaction = await racer.transaction("write");
+      await transaction.execute({ sql: "INSERT INTO items (id, note) VALUES (?, 'after')", args: [10 + index] });
+      await transaction.commit();
+    }
+    assert.equal((await clients[0]!.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 4, `trial ${trial}`);
+  }
+});
