@@ -12,6 +12,7 @@ import pg from "pg";
 import { runAloneOnConnection } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { runAsync } from "../core/runners.js";
+import { openPgScratchDatabase } from "./pg-scratch-database.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
@@ -185,6 +186,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         }
       };
     },
+    // The replays of verify and baseline run there: an empty database of the same server, dropped after.
+    openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
 }
 
@@ -230,7 +233,8 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
  * await manager.down({ steps: 1 });
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<pg.Client | pg.Pool, R, true, DriverIdentity<pg.Client | pg.Pool>> {
-  private readonly schema: string;
+  /** The schema of the history table: the schema the safety nets read and compare. */
+  readonly schema: string;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
