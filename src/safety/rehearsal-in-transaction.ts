@@ -18,6 +18,7 @@
  */
 import { StepwiseError } from "../core/errors.js";
 import { Executor } from "../core/executor.js";
+import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
 import { highestAppliedVersion, planUp } from "../core/planner.js";
 import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -99,6 +100,12 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
     try {
       yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }));
     } catch (error) {
+      // Read as the runner reads an error that leaves a step (the rehearsal catches it first), so
+      // its nativeCode and nativeKind are those the real run reports.
+      if (error instanceof StepwiseError && error.nativeCode === null) {
+        const cause = nativeCauseOf(error);
+        if (cause !== undefined) recordNativeError(error, classifySafely((value) => manager.driver.classifyError(value), cause));
+      }
       failure = describeFailure(error);
     }
     const store = executor.store;
