@@ -160,7 +160,7 @@ test("verifySchemaAsync: a column added by hand and an index dropped are structu
   assert.deepEqual(error.differences, verification.differences);
 });
 
-test("verifySchemaAsync: each kind of object changed by hand is drift, named with what changed", async (t) => {
+test("verifySchemaAsync: each kind of object changed by hand is drift, named with what changed", async () => {
   // One database per change, each compared with the same migrations.
   const cases: ReadonlyArray<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string } }> = [
     { change: "ALTER TABLE contacts ALTER COLUMN age TYPE bigint", expected: { objectType: "column", name: "contacts.age", change: "changed", aspect: "type" } },
@@ -195,8 +195,17 @@ test("verifySchemaAsync: each kind of object changed by hand is drift, named wit
       assert.equal(ok, false, change);
       assert.equal(differences.length, 1, `${change}: ${JSON.stringify(differences)}`);
       const [difference] = differences;
-      assert.deepEqual({ objectType: difference!.objectType, name: difference!.name, change: difference!.change }, { objectType: expected.objectType, name: expected.name, change: expected.change }, change);
-      if (expected.aspect) assert.deepEqual(difference!.details.map((detail) => detail.aspect), [expected.aspect], change);
+      assert.deepEqual(
+        { objectType: difference!.objectType, name: difference!.name, change: difference!.change },
+        { objectType: expected.objectType, name: expected.name, change: expected.change },
+        change,
+      );
+      if (expected.aspect)
+        assert.deepEqual(
+          difference!.details.map((detail) => detail.aspect),
+          [expected.aspect],
+          change,
+        );
     } finally {
       await pool.end();
       await database.drop();
@@ -309,7 +318,10 @@ test("baselineDatabaseAsync adopts a database built by hand that matches migrati
     Object.fromEntries(Object.entries((after.rows as { tables: Record<string, unknown> }).tables).filter(([name]) => name !== "schema_migrations")),
     (before.rows as { tables: Record<string, unknown> }).tables,
   );
-  assert.deepEqual((await manager.up()).steps.map((step) => step.version), [3]);
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [3],
+  );
 });
 
 test("baselineDatabaseAsync refuses a mismatch with SCHEMA_MISMATCH (differences as data), ALREADY_MANAGED and INVALID_TARGET, writing nothing; dangerouslyForce records", async (t) => {
@@ -381,7 +393,10 @@ test("repairIncompleteMigrationAsync forgets or marks applied an interrupted tra
 
   const forgotten = await repairIncompleteMigrationAsync(manager, { version: 2, resolution: "forget" });
   assert.deepEqual({ version: forgotten.version, resolution: forgotten.resolution, currentVersion: forgotten.currentVersion }, { version: 2, resolution: "forget", currentVersion: 1 });
-  assert.deepEqual((await manager.history()).map((row) => [row.version, row.state]), [[1, "applied"]]);
+  assert.deepEqual(
+    (await manager.history()).map((row) => [row.version, row.state]),
+    [[1, "applied"]],
+  );
 
   // Interrupted again, then resolved the other way: the index was built by hand.
   assert.equal((await rejection(() => manager.up())).code, "MIGRATION_FAILED");
@@ -438,7 +453,10 @@ test("rehearseUpAsync runs the plan in a transaction rolled back at the end: the
   // Its events are not the app's: no "migrated" reached the manager's listener.
   assert.deepEqual(events, []);
   assert.deepEqual(await inventory(pool), before);
-  assert.deepEqual((await manager.up()).steps.map((step) => step.version), [2, 3]);
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [2, 3],
+  );
 });
 
 test("rehearseUpAsync reports the failure the real run meets (code, version), keeps the migrations before it in the report, and leaves nothing", async (t) => {

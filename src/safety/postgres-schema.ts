@@ -261,30 +261,26 @@ const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", 
  */
 function assembleTable(table: PostgresTableRow, columns: readonly PostgresColumnRow[], constraints: readonly PostgresConstraintRow[]): TableSnapshot {
   const primaryKey = constraints.find((constraint) => constraint.type === "p")?.columns ?? [];
-  const snapshots = columns.map(
-    (column): ColumnSnapshot => ({
-      name: column.name,
-      type: column.type,
-      notNull: column.notNull,
-      defaultValue: column.identity ? `generated ${column.identity === "a" ? "always" : "by default"} as identity` : column.generated ? null : column.expression,
-      primaryKeyPosition: primaryKey.indexOf(column.name) + 1,
-      collation: column.collation,
-      // A column's CHECK is a table constraint in PostgreSQL's catalog; it is compared there.
-      checks: column.generated ? [`generated as ${column.expression ?? ""}`] : [],
-      generated: column.generated === "s" ? "stored" : column.generated === "v" ? "virtual" : null,
-    }),
-  );
+  const snapshots = columns.map((column): ColumnSnapshot => ({
+    name: column.name,
+    type: column.type,
+    notNull: column.notNull,
+    defaultValue: column.identity ? `generated ${column.identity === "a" ? "always" : "by default"} as identity` : column.generated ? null : column.expression,
+    primaryKeyPosition: primaryKey.indexOf(column.name) + 1,
+    collation: column.collation,
+    // A column's CHECK is a table constraint in PostgreSQL's catalog; it is compared there.
+    checks: column.generated ? [`generated as ${column.expression ?? ""}`] : [],
+    generated: column.generated === "s" ? "stored" : column.generated === "v" ? "virtual" : null,
+  }));
   const foreignKeys = constraints
     .filter((constraint) => constraint.type === "f")
-    .map(
-      (constraint): ForeignKeySnapshot => ({
-        columns: constraint.columns,
-        referencedTable: constraint.referencedTable ?? "",
-        referencedColumns: constraint.referencedColumns,
-        onUpdate: REFERENTIAL_ACTIONS[constraint.onUpdate] ?? constraint.onUpdate,
-        onDelete: REFERENTIAL_ACTIONS[constraint.onDelete] ?? constraint.onDelete,
-      }),
-    )
+    .map((constraint): ForeignKeySnapshot => ({
+      columns: constraint.columns,
+      referencedTable: constraint.referencedTable ?? "",
+      referencedColumns: constraint.referencedColumns,
+      onUpdate: REFERENTIAL_ACTIONS[constraint.onUpdate] ?? constraint.onUpdate,
+      onDelete: REFERENTIAL_ACTIONS[constraint.onDelete] ?? constraint.onDelete,
+    }))
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   const uniqueConstraints = constraints
     .filter((constraint) => constraint.type === "u")

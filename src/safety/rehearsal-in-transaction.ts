@@ -104,7 +104,11 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
       // its nativeCode and nativeKind are those the real run reports.
       if (error instanceof StepwiseError && error.nativeCode === null) {
         const cause = nativeCauseOf(error);
-        if (cause !== undefined) recordNativeError(error, classifySafely((value) => manager.driver.classifyError(value), cause));
+        if (cause !== undefined)
+          recordNativeError(
+            error,
+            classifySafely((value) => manager.driver.classifyError(value), cause),
+          );
       }
       failure = describeFailure(error);
     }

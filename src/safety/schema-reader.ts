@@ -67,9 +67,7 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string): Sc
     read: () => readSchema({ excludeTables: [tableName] }),
     countRows,
     replay: (version) =>
-      sync
-        ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version))
-        : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
+      sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
   };
 }
 
