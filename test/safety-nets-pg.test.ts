@@ -16,6 +16,7 @@ import {
   baselineDatabaseAsync,
   DriverCapabilityError,
   MigrationManager,
+  migrate,
   rehearseUpAsync,
   repairIncompleteMigrationAsync,
   restoreBackup,
@@ -138,7 +139,7 @@ test("verifySchemaAsync: a schema the migrations built verifies (tables, columns
   );
 });
 
-test("verifySchemaAsync: a column added by hand and an index dropped are structured differences; refuseDrift rejects with SCHEMA_DRIFT", async (t) => {
+test("verifySchemaAsync: a column added by hand and an index dropped are structured differences; refuseDrift and migrate({ verifySchema }) reject with SCHEMA_DRIFT", async (t) => {
   const { pool } = await freshDatabase(t);
   const manager = new MigrationManager(pool, SCHEMA);
   await manager.up();
@@ -158,6 +159,16 @@ test("verifySchemaAsync: a column added by hand and an index dropped are structu
   assert.equal(error.code, "SCHEMA_DRIFT");
   assert.equal(error.version, 2);
   assert.deepEqual(error.differences, verification.differences);
+  // migrate(..., { verifySchema }) refuses the drifted database before applying what is pending.
+  const notes = sql(3, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY);");
+  const refused = await rejection(() => migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync }));
+  assert.equal(refused.code, "SCHEMA_DRIFT");
+  assert.equal((await pool.query("SELECT to_regclass('public.notes') AS t")).rows[0].t, null);
+  await pool.query("ALTER TABLE contacts DROP COLUMN nick; CREATE INDEX idx_messages_contact ON messages (contact_id);");
+  assert.deepEqual(
+    (await migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync })).steps.map((step) => step.version),
+    [3],
+  );
 });
 
 test("verifySchemaAsync: each kind of object changed by hand is drift, named with what changed", async () => {

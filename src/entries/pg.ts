@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createPgDriver, runLockKey, toPositionalParameters, PG_CAPABILITIES, defineMigration } from "../drivers/pg.js";
-export type { PgConnection, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
+export type { PgConnection, PgMigrateOptions, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
 export { DEFAULT_POSTGRES_SCHEMA, createPostgresDialect } from "../core/dialects/postgres.js";
 export { classifyPostgresError, kindOfSqlstate } from "../core/dialects/postgres-errors.js";
 
