@@ -502,6 +502,30 @@ test("rehearseUpAsync reports the failure the real run meets (code, version), ke
   assert.equal(real.nativeCode, "23502");
 });
 
+test("rehearseUpAsync: a TypeScript body that would COMMIT is stopped before the statement reaches the server; the report names it and nothing stays", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);");
+  const committing = asyncEntry(2, async (db) => {
+    await db.query("INSERT INTO items VALUES (1, 'written before the commit')");
+    await db.query({ text: "  commit" });
+  });
+  const manager = new MigrationManager(pool, [seed, committing]);
+  const before = await inventory(pool);
+  const { rehearsal } = await rehearseUpAsync(manager);
+  assert.equal(rehearsal.ok, false);
+  assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+  assert.equal(rehearsal.failure?.fields.version, 2);
+  assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError");
+  assert.equal(rehearsal.reachedVersion, 1);
+  assert.deepEqual(await inventory(pool), before);
+  // A savepoint's ROLLBACK TO does not end the transaction: a body may use one.
+  const savepoints = asyncEntry(2, async (db) => {
+    await db.query("SAVEPOINT mine; INSERT INTO items VALUES (2, 'undone'); ROLLBACK TO SAVEPOINT mine; RELEASE SAVEPOINT mine");
+  });
+  assert.equal((await rehearseUpAsync(new MigrationManager(pool, [seed, savepoints]))).rehearsal.ok, true);
+  assert.deepEqual(await inventory(pool), before);
+});
+
 test("rehearseUpAsync refuses a plan holding a transaction: false migration with REHEARSAL_REFUSED naming it; nothing runs", async (t) => {
   const { pool } = await freshDatabase(t);
   const ran: number[] = [];

@@ -10,6 +10,9 @@
  * is a `RELEASE SAVEPOINT`, its rollback a `ROLLBACK TO SAVEPOINT`, so a failure undoes that migration
  * alone and the migrations before it stay visible to the report, as they would stay committed.
  *
+ * A TypeScript body that would end the transaction itself (`COMMIT`) is stopped before the statement
+ * reaches the server (`rehearsal-connection-guard.ts`) and reported as that migration's failure.
+ *
  * A plan holding a `transaction: false` migration (which must run outside any transaction, such as
  * `CREATE INDEX CONCURRENTLY`) or one that switches foreign keys off cannot run inside one
  * transaction, so it is refused before anything runs ({@link RehearsalRefusedError}). The call holds
@@ -24,6 +27,7 @@ import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { withGuardedConnection } from "./rehearsal-connection-guard.js";
 import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal.js";
 import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
 
@@ -127,7 +131,8 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
  * Runs `step` inside the transaction already open, its own transactions turned into savepoints of
  * it: `begin` opens one, `commit` releases it, `rollback` rolls back to it, and `inTransaction`
  * answers for those alone (so `up`'s refusal of an open transaction does not see the rehearsal's).
- * Every other operation passes through unchanged.
+ * A TypeScript body gets a connection that refuses statements ending the transaction. Every other
+ * operation passes through unchanged.
  */
 export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
   let depth = 0;
@@ -162,6 +167,10 @@ export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
           break;
         case "inTransaction":
           next = { ok: true, value: depth > 0 };
+          break;
+        case "runBody":
+          // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).
+          next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry) } };
           break;
         default:
           next = { ok: true, value: yield operation };
