@@ -29,6 +29,7 @@ import {
   verifySchemaAsync,
 } from "../src/entries/pg.js";
 import { upWithBackup as upWithBackupOfSqlite } from "../src/safety/up-with-backup.js";
+import { verifySchema } from "../src/safety/verify.js";
 import { listBackups, takeBackupSync } from "../src/safety/backup.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { digestPostgres } from "./support/postgres-digest.js";
@@ -239,6 +240,10 @@ test("verifySchemaAsync on a pg.Client and in another schema: the history table'
   assert.equal((await verifySchemaAsync(manager)).ok, true);
   await pool.query("ALTER TABLE app.items ADD COLUMN extra int");
   assert.deepEqual((await verifySchemaAsync(manager)).drift, ["column items.extra added outside migrations"]);
+  // The sync names, handed a manager whose methods return promises, run the same async form.
+  const viaSyncName = verifySchema(manager);
+  assert.ok(viaSyncName instanceof Promise);
+  assert.deepEqual((await viaSyncName).drift, ["column items.extra added outside migrations"]);
 });
 
 test("verifySchemaAsync: a replay that fails half way rejects with the migration's error, and leaves no scratch database, schema or table behind", async (t) => {

@@ -4,7 +4,7 @@
  * without running them, so `up` continues from N+1.
  */
 import { InvalidTargetError, StepwiseError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
@@ -82,7 +82,11 @@ export class AlreadyManagedError extends StepwiseError {
  * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
-export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link baselineDatabaseAsync}. */
+export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
+export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
+  if (!(manager instanceof SyncMigrationManager)) return baselineDatabaseAsync(manager as SafetyNetManager<MigrationRegistry, true>, version, options);
   // The replay needs a scratch database; refused before the busy timeout is even touched.
   const reader = schemaReaderOf(manager, "baselineDatabase");
   // It records in its own write transaction, which SQLite cannot nest inside the app's.

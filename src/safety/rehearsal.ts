@@ -11,7 +11,9 @@
  */
 import { ConnectionClosedError, StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import { isInstanceSafely } from "../core/thrown-value.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { rehearseUpAsync } from "./rehearsal-in-transaction.js";
+import type { SafetyNetManager } from "./schema-reader.js";
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
@@ -91,7 +93,14 @@ export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = Migration
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
-export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: RehearseOptions<VersionOf<R>>): RehearsedPlan<R[number]>;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as `rehearseUpAsync`. */
+export function rehearseUp<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: RehearseOptions<VersionOf<R>>): Promise<RehearsedPlan<R[number]>>;
+export function rehearseUp<Db, R extends MigrationRegistry>(
+  manager: SyncMigrationManager<Db, R> | SafetyNetManager<R, true>,
+  options: RehearseOptions<VersionOf<R>> = {},
+): RehearsedPlan<R[number]> | Promise<RehearsedPlan<R[number]>> {
+  if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   const plan = manager.planUp(to);

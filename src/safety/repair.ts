@@ -12,7 +12,7 @@
  */
 import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js";
 import { highestAppliedVersion } from "../core/planner.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { SafetyNetManager } from "./schema-reader.js";
@@ -52,7 +52,11 @@ export interface RepairResult {
  * @throws MigrationInProgressError when the process that started it still runs: its owner lock is
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
-export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult {
+export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link repairIncompleteMigrationAsync}. */
+export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
+export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
+  if (!(manager instanceof SyncMigrationManager)) return repairIncompleteMigrationAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
   // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
   refuseOpenTransactionOn(manager.driver, "repairIncompleteMigration");
   return manager.run(manager.executor.withConnectionSettings(repair(manager, options)));

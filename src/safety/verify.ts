@@ -4,7 +4,7 @@
  * shows up as a difference with the object's name.
  */
 import { StepwiseError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { begin, inTransaction, rollbackQuietly, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
@@ -62,7 +62,11 @@ export class SchemaDriftError extends StepwiseError {
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
  *   mismatch, database ahead…) when the history is not usable.
  */
-export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: VerifySchemaOptions = {}): SchemaVerification {
+export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link verifySchemaAsync}. */
+export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
+export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
+  if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
   const reader = schemaReaderOf(manager, "verifySchema");
   return settleVerification(manager, manager.run(verificationStep(manager, reader)), options);
 }
