@@ -248,6 +248,24 @@ test("verifySchemaAsync on a pg.Client and in another schema: the history table'
   assert.deepEqual((await viaSyncName).drift, ["column items.extra added outside migrations"]);
 });
 
+test("verifySchemaAsync replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const migrations = [
+    sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);"),
+    sql(2, "items_note", "CREATE INDEX CONCURRENTLY idx_items_note ON items (note);", "DROP INDEX CONCURRENTLY idx_items_note;", { transaction: false }),
+  ];
+  const manager = new MigrationManager(pool, migrations);
+  await manager.up();
+  assert.deepEqual(await verifySchemaAsync(manager), { ok: true, version: 2, differences: [], drift: [] });
+  // What a CONCURRENTLY build that failed half way leaves: the index, marked invalid.
+  await pool.query("UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = 'public.idx_items_note'::regclass");
+  const { differences } = await verifySchemaAsync(manager);
+  assert.deepEqual(
+    differences.map(({ objectType, name, change }) => [objectType, name, change]),
+    [["index", "idx_items_note", "changed"]],
+  );
+});
+
 test("verifySchemaAsync: a replay that fails half way rejects with the migration's error, and leaves no scratch database, schema or table behind", async (t) => {
   const { pool } = await freshDatabase(t);
   const seen: string[] = [];
