@@ -291,6 +291,36 @@ test("verifySchemaAsync: a replay that fails half way rejects with the migration
   assert.deepEqual(await inventory(pool), before);
 });
 
+test("a scratch database left by a killed process (its creating session gone) is dropped by the next replay; one whose session lives is kept", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const backendOf = async (client: pg.Client) => Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  const gone = new pg.Client({ connectionString: database.url });
+  await gone.connect();
+  const goneName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(gone)}_leftover`;
+  await gone.query(`CREATE DATABASE "${goneName}" TEMPLATE template0`);
+  await gone.end();
+  const alive = new pg.Client({ connectionString: database.url });
+  alive.on("error", () => undefined);
+  await alive.connect();
+  const aliveName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(alive)}_in_use`;
+  await alive.query(`CREATE DATABASE "${aliveName}" TEMPLATE template0`);
+  t.after(async () => {
+    await withAdmin(database, (admin) => admin.query(`DROP DATABASE IF EXISTS "${aliveName}" WITH (FORCE)`));
+    await alive.end().catch(() => undefined);
+  });
+  // The server forgets an ended backend a moment after the client has closed.
+  for (let tries = 0; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(goneName.split("_")[2])])).rowCount !== 0 && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const manager = new MigrationManager(pool, SCHEMA);
+  await manager.up();
+  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  const scratch = (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map(
+    (row) => row.name,
+  );
+  assert.deepEqual(scratch, [aliveName]);
+});
+
 test("verifySchemaAsync: a role without CREATEDB is refused with SCRATCH_DATABASE_UNAVAILABLE (SQLSTATE 42501), nothing created", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const role = `stepwise_reader_${Math.random().toString(16).slice(2, 10)}`;

@@ -4,6 +4,10 @@
  * and baseline replay the migrations there, through the same executor a real run uses, so even a
  * `transaction: false` migration replays as it ran; nothing of the replay touches the app's database.
  *
+ * Its name holds the creating session's backend pid (`stepwise_scratch_<pid>_<random>`), and every
+ * new replay first drops the scratch databases whose creating session is gone, so even a process
+ * killed during a replay leaves its scratch database only until the next one.
+ *
  * Created from `template0`, the server's pristine template: nobody can connect to it (so `CREATE
  * DATABASE` never waits for another session to leave `template1`), and what an administrator added to
  * `template1` cannot read as drift on one side only (the catalog reader leaves extensions' objects out).
@@ -43,6 +47,27 @@ export class ScratchDatabaseUnavailableError extends StepwiseError {
   }
 }
 
+/**
+ * Drops the scratch databases whose creating session is gone (a process killed during a replay),
+ * read from the pid in their names. One whose creator still runs, or that this role may not drop,
+ * is left alone.
+ */
+async function dropLeftovers(session: pg.ClientBase): Promise<void> {
+  const { rows } = await session.query<{ name: string }>(
+    `SELECT d.datname::text AS name FROM pg_catalog.pg_database AS d
+      WHERE starts_with(d.datname::text, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity AS a WHERE a.pid::text = split_part(substr(d.datname::text, length($1) + 1), '_', 1))`,
+    [SCRATCH_DATABASE_PREFIX],
+  );
+  for (const { name } of rows) {
+    try {
+      await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+    } catch {
+      // Another role's, or already gone: not ours to insist on.
+    }
+  }
+}
+
 /** What of the session's connection settings a second connection to the same server reuses. */
 interface ConnectionParameters {
   readonly user?: string;
@@ -68,7 +93,11 @@ export async function openPgScratchDatabase(session: pg.ClientBase, createDriver
   // CREATE DATABASE cannot run inside a transaction block, and trying would abort the app's.
   const status = (session as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.();
   if (status === "T" || status === "E") throw new TransactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
-  const name = `${SCRATCH_DATABASE_PREFIX}${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  // The creating session's backend pid is in the name: the session stays connected for the whole
+  // replay, so once no backend has that pid the database is a killed process's leftover.
+  const pid = Number((await session.query<{ pid: number }>("SELECT pg_catalog.pg_backend_pid() AS pid")).rows[0]?.pid);
+  await dropLeftovers(session);
+  const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   try {
     await session.query(`CREATE DATABASE ${quote(name)} TEMPLATE template0`);
   } catch (cause) {
