@@ -6,6 +6,7 @@
  * relations, functions and types, and every row, before and after, also after a failure.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +34,7 @@ import { verifySchema } from "../src/safety/verify.js";
 import { listBackups, takeBackupSync } from "../src/safety/backup.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { digestPostgres } from "./support/postgres-digest.js";
+import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 type After = { after(fn: () => Promise<void>): void };
@@ -319,6 +321,39 @@ test("a scratch database left by a killed process (its creating session gone) is
     (row) => row.name,
   );
   assert.deepEqual(scratch, [aliveName]);
+});
+
+test("a process SIGKILLed during a replay leaves its scratch database only until the next replay, which drops it; then nothing is left", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, SLOW_REPLAY_REGISTRY);
+  await manager.up();
+  const before = await inventory(pool);
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(import.meta.dirname, "support/pg-verify-child.ts"), database.url], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, STEPWISE_SLOW_REPLAY: "1" },
+  });
+  const replaying = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /replaying (\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`the child exited (${code}) before replaying: ${output}`)));
+  });
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child.once("exit", resolve));
+  assert.ok(replaying.startsWith(SCRATCH_DATABASE_PREFIX), replaying);
+  // The killed replay's database is there: nothing could drop it.
+  assert.ok(((await inventory(pool)).databases as string[]).includes(replaying));
+  // The server notices the dead sessions a moment later; the next replay then drops the leftover.
+  for (let tries = 0; tries < 100; tries++) {
+    const live = await pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 OR pid = $2", [replaying, Number(replaying.split("_")[2])]);
+    if (live.rowCount === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  assert.deepEqual({ ...(await inventory(pool)) }, before);
 });
 
 test("verifySchemaAsync: a role without CREATEDB is refused with SCRATCH_DATABASE_UNAVAILABLE (SQLSTATE 42501), nothing created", async (t) => {
