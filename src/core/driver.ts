@@ -128,6 +128,23 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * @throws DatabaseLockedError when another session held it past `busyTimeoutMs`.
    */
   holdRunLock?(tableName: string, busyTimeoutMs: number): Promise<() => Promise<void>>;
+  /**
+   * A new, empty database on the same server, on a connection of its own, for the safety nets that
+   * replay migrations (verify, baseline) where no in-memory copy exists (PostgreSQL). The caller
+   * calls `drop`, which closes that connection and removes the database, on success and on failure.
+   * Async drivers only; drivers with `snapshot` open an empty copy instead.
+   */
+  openScratchDatabase?(): Promise<ScratchDatabase<Db>>;
+}
+
+/** A scratch database from {@link Driver.openScratchDatabase}. */
+export interface ScratchDatabase<Db = unknown> {
+  /** Its name on the server. */
+  readonly name: string;
+  /** The driver of its connection. */
+  readonly driver: AsyncDriver<Db>;
+  /** Closes the connection and drops the database; safe to call twice. */
+  drop(): Promise<void>;
 }
 
 /** How {@link Driver.openFile} opens a file. */

@@ -55,7 +55,9 @@ export type StepwiseErrorCode =
   | "TEMP_FOLDER_UNUSABLE"
   | "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"
   | "ASYNC_RUN_IN_PROGRESS"
-  | "REGISTRY_DIALECT_MISMATCH";
+  | "REGISTRY_DIALECT_MISMATCH"
+  | "SCRATCH_DATABASE_UNAVAILABLE"
+  | "REHEARSAL_REFUSED";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {

@@ -112,6 +112,8 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
       return driver.probeOwnerLock?.(operation.fileName) ?? "unknown";
     case "lockHolders":
       return driver.lockHolders?.() ?? [];
+    case "call":
+      return operation.action(driver);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { LockHolder } from "./errors.js";
+import type { Driver } from "./driver.js";
 
 /** One row as an object keyed by column name. */
 export type Row = Record<string, unknown>;
@@ -45,7 +46,13 @@ export type Operation =
   /** Result: `"held" | "free" | "unknown"`. */
   | { readonly op: "probeOwnerLock"; readonly fileName: string }
   /** Result: `LockHolder[]` (empty when the driver cannot tell). */
-  | { readonly op: "lockHolders" };
+  | { readonly op: "lockHolders" }
+  /**
+   * Runs `action` on the runner's driver, outside the step: work a safety net does beside the
+   * algorithm (a replay on a scratch database). Result: what `action` returns; the async runner
+   * awaits it, the sync runner refuses a promise.
+   */
+  | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
 
 /** A held owner lock, as the `holdOwnerLock` operation returns it. */
 export interface OwnerLockHandle {
@@ -120,4 +127,13 @@ export function* sleep(ms: number): Step<void> {
 /** Who holds the database's file lock, when the driver can tell. */
 export function* lockHolders(): Step<LockHolder[]> {
   return (yield { op: "lockHolders" }) as LockHolder[];
+}
+
+/**
+ * Runs `action` on the driver the step runs on, in place, and returns its result: the one way a
+ * step shared by the sync and the async runner calls code that needs the driver itself (a scratch
+ * database of the same server). The async runner awaits a promise; the sync runner refuses one.
+ */
+export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
+  return (yield { op: "call", action }) as T;
 }

@@ -12,6 +12,7 @@ import pg from "pg";
 import { runAloneOnConnection } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { runAsync } from "../core/runners.js";
+import { openPgScratchDatabase } from "./pg-scratch-database.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
@@ -195,6 +196,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         }
       };
     },
+    // The replays of verify and baseline run there: an empty database of the same server, dropped after.
+    openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
 }
 
@@ -261,7 +264,8 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
  * await manager.down({ steps: 1 });
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<pg.Client | pg.Pool, R, true, DriverIdentity<pg.Client | pg.Pool>> {
-  private readonly schema: string;
+  /** The schema of the history table: the schema the safety nets read and compare. */
+  readonly schema: string;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
@@ -320,15 +324,35 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   }
 }
 
+/** What `migrate` takes besides the manager's props and `up`'s options. */
+export interface PgMigrateOptions {
+  /**
+   * `verifySchemaAsync` (imported from `stepwise/pg`): verify the schema before applying anything,
+   * and refuse a drifted database with `SCHEMA_DRIFT`. It costs one replay in a scratch database per
+   * start. Taken as the function, so an app that never verifies does not bundle the replay.
+   */
+  readonly verifySchema?: (manager: MigrationManager, options: { readonly refuseDrift: true }) => Promise<unknown>;
+}
+
 /**
  * Applies every pending migration: the one call an app makes at start-up.
  *
  * @example
  * await migrate(pool, migrations, { logger: console });
+ * await migrate(pool, migrations, { verifySchema: verifySchemaAsync }); // SCHEMA_DRIFT before anything runs
  */
-export function migrate<R extends MigrationRegistry>(db: pg.Client | pg.Pool, migrations: R, options: PgMigrationManagerProps & UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  const { to, transaction, ...props } = options;
-  return new MigrationManager(db, migrations, props).up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+export async function migrate<R extends MigrationRegistry>(
+  db: pg.Client | pg.Pool,
+  migrations: R,
+  options: PgMigrationManagerProps & UpOptions<VersionOf<R>> & PgMigrateOptions = {},
+): Promise<MigrationResult> {
+  const { to, transaction, verifySchema, ...props } = options;
+  if (verifySchema !== undefined && typeof verifySchema !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise/pg" and pass { verifySchema: verifySchemaAsync }.`);
+  }
+  const manager = new MigrationManager(db, migrations, props);
+  if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });
+  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
 }
 
 /**

@@ -1,12 +1,40 @@
 /**
  * `stepwise/pg`: migrate a PostgreSQL database through the `pg` package (node-postgres), from a
- * connected `pg.Client` or a `pg.Pool`. Every method returns a promise. Preview: the safety nets
- * (rehearsal, backups, restore, baseline, verification, repair) are not wired to it yet. Importing
- * this entry loads `pg` and no SQLite driver.
+ * connected `pg.Client` or a `pg.Pool`. Every method returns a promise. Importing this entry loads
+ * `pg` and no SQLite driver.
+ *
+ * The safety nets are the `…Async` forms every entry exports (same result shapes and error codes as
+ * the sync ones): `verifySchemaAsync` and `baselineDatabaseAsync` replay the migrations in a scratch
+ * database on the same server (dropped after), `rehearseUpAsync` runs the plan in a transaction
+ * rolled back at the end, `repairIncompleteMigrationAsync` holds the run lock. Backups and restore
+ * are refused by capability, naming `pg_dump` and `pg_restore`.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, createPgDriver, runLockKey, toPositionalParameters, PG_CAPABILITIES, defineMigration } from "../drivers/pg.js";
-export type { PgConnection, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
+export type { PgConnection, PgMigrateOptions, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
 export { DEFAULT_POSTGRES_SCHEMA, createPostgresDialect } from "../core/dialects/postgres.js";
 export { classifyPostgresError, kindOfSqlstate } from "../core/dialects/postgres-errors.js";
+
+// The safety nets, async (see the module note).
+export { verifySchemaAsync, SchemaDriftError } from "../safety/verify.js";
+export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";
+export { baselineDatabaseAsync, AlreadyManagedError, SchemaMismatchError } from "../safety/baseline.js";
+export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
+export { repairIncompleteMigrationAsync, describeRepair } from "../safety/repair.js";
+export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
+export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
+export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
+export { readPostgresSchema } from "../safety/postgres-schema.js";
+export { describeSchemaDifference, diffSchemas } from "../safety/schema-snapshot.js";
+export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
+export { ScratchDatabaseUnavailableError, SCRATCH_DATABASE_PREFIX } from "../drivers/pg-scratch-database.js";
+// Backups and restore: refused by capability on a server database, naming pg_dump and pg_restore.
+export {
+  ServerBackupUnsupportedError,
+  restoreBackupOnServer as restoreBackup,
+  takeBackupOnServer as takeBackup,
+  upWithBackupOnServer as upWithBackup,
+  upWithOnlineBackupOnServer as upWithOnlineBackup,
+} from "../safety/server-backup.js";
+export { DriverCapabilityError } from "../core/driver.js";

@@ -3,6 +3,8 @@
  * surface. They read and write only through a driver's primitives and import no database library; a
  * driver that lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
  * Standalone functions rather than manager methods, so an app bundles only the nets it imports.
+ * Each net with a sync form also has an `…Async` one, for a manager whose methods return promises
+ * (`AsyncMigrationManager`, and `stepwise/pg`'s, which exports the same `…Async` names).
  *
  * Kept in blocks, one per net, sorted by module name.
  *
@@ -19,9 +21,11 @@ export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "
 export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
+export { ServerBackupUnsupportedError } from "../safety/server-backup.js";
+export type { ServerBackupTool } from "../safety/server-backup.js";
 
 // Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
-export { AlreadyManagedError, SchemaMismatchError, baselineDatabase } from "../safety/baseline.js";
+export { AlreadyManagedError, SchemaMismatchError, baselineDatabase, baselineDatabaseAsync } from "../safety/baseline.js";
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
 
 // The refusal every net throws for a capability its driver lacks.
@@ -30,10 +34,12 @@ export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 
 // A dry run that runs: the pending migrations applied to a private copy of the database.
 export { rehearseUp } from "../safety/rehearsal.js";
+// The same for a manager whose methods return promises: in one transaction rolled back at the end.
+export { RehearsalRefusedError, rehearseUpAsync } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 
 // The way out after an interrupted `transaction: false` migration.
-export { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
+export { describeRepair, repairIncompleteMigration, repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
 
 // The schema as plain data, and what differs between two schemas.
@@ -52,5 +58,5 @@ export type {
 } from "../safety/schema-snapshot.js";
 
 // Drift detection: the live schema against a replay of the applied migrations.
-export { SchemaDriftError, verifySchema } from "../safety/verify.js";
+export { SchemaDriftError, verifySchema, verifySchemaAsync } from "../safety/verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";

@@ -27,6 +27,7 @@ import type { SyncDriver } from "../core/driver.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
+import { requireBackupCapabilities } from "./server-backup.js";
 
 import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
 export { DEFAULT_BACKUP_KEEP };
@@ -142,6 +143,8 @@ function identityOf(database: BackupDatabase, options: BackupIdentityOptions, op
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   if (typeof database !== "string") {
     const driver = driverOf(database);
+    // A server database has no backup files of stepwise's: refused naming pg_dump.
+    if (driver.dialect === "postgres") requireBackupCapabilities(driver, operation, "openFile");
     const databaseFile = mainDatabaseFile(driver);
     if (databaseFile === null) throw new UsageError("An in-memory database has no backups.");
     return { databaseFile, identity: identityOfConnection(driver, databaseFile, tableName) };

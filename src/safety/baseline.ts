@@ -4,13 +4,12 @@
  * without running them, so `up` continues from N+1.
  */
 import { InvalidTargetError, StepwiseError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
-import { requireCapabilities } from "../core/driver.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { replaySchema } from "./schema-replay.js";
-import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference } from "./schema-snapshot.js";
+import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { describeSchemaDifference, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** Options for {@link baselineDatabase}. */
@@ -83,15 +82,40 @@ export class AlreadyManagedError extends StepwiseError {
  * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
-export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options: BaselineOptions = {}): BaselineResult {
+export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link baselineDatabaseAsync}. */
+export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
+export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
+  if (!(manager instanceof SyncMigrationManager)) return baselineDatabaseAsync(manager as SafetyNetManager<MigrationRegistry, true>, version, options);
   // The replay needs a scratch database; refused before the busy timeout is even touched.
-  requireCapabilities(manager.driver, "baselineDatabase", "snapshot");
+  const reader = schemaReaderOf(manager, "baselineDatabase");
   // It records in its own write transaction, which SQLite cannot nest inside the app's.
   refuseOpenTransactionOn(manager.driver, "baselineDatabase");
-  return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, version, options)));
+  return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, reader, version, options)));
 }
 
-function* recordBaseline<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number, options: BaselineOptions): Step<BaselineResult> {
+/**
+ * {@link baselineDatabase} for a manager whose methods return promises: `stepwise/pg`'s
+ * `MigrationManager` (holding the run lock for the whole call, the replay in a scratch database of the
+ * same server, dropped after) or an `AsyncMigrationManager`. The same steps as the sync form; the
+ * same result and errors.
+ *
+ * @example
+ * await baselineDatabaseAsync(new MigrationManager(pool, migrations), 5);
+ *
+ * @throws whatever {@link baselineDatabase} throws, as a rejection; on PostgreSQL also
+ *   ScratchDatabaseUnavailableError when the role may not create the scratch database.
+ */
+export async function baselineDatabaseAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options: BaselineOptions = {}): Promise<BaselineResult> {
+  const reader = schemaReaderOf(manager, "baselineDatabase");
+  const step = (function* (): Step<BaselineResult> {
+    yield* refuseOpenTransaction(manager.driver.name, "baselineDatabase");
+    return yield* recordBaseline(manager, reader, version, options);
+  })();
+  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: true });
+}
+
+function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, version: number, options: BaselineOptions): Step<BaselineResult> {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
@@ -102,8 +126,8 @@ function* recordBaseline<Db, R extends MigrationRegistry>(manager: SyncMigration
     if (keys.length > 0) throw new AlreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
-  const live = yield* readSchema({ excludeTables: [manager.tableName] });
-  const differences = diffSchemas(replaySchema(manager, version), live);
+  const live = yield* reader.read();
+  const differences = diffSchemas(yield* reader.replay(version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw new SchemaMismatchError(version, differences);
 
   const recorded = manager.migrations.slice(0, version);

@@ -3,7 +3,8 @@
  * (which carries one). They read and write only through its primitives, so they run on every driver
  * that declares what they need, and refuse the others by capability before touching anything.
  */
-import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
+import type { DriverCapability, SyncDriver } from "../core/driver.js";
+import { requireBackupCapabilities } from "./server-backup.js";
 import { sqliteCodeOf } from "../core/sqlite-errors.js";
 
 /** A driver, or anything that carries one, such as a `MigrationManager`. */
@@ -20,7 +21,8 @@ export function driverOf(source: DriverSource): SyncDriver {
  */
 export function driverWith(source: DriverSource, operation: string, ...capabilities: DriverCapability[]): SyncDriver {
   const driver = driverOf(source);
-  requireCapabilities(driver, operation, ...capabilities);
+  // A server database (PostgreSQL) is refused naming pg_dump/pg_restore, whatever it declares.
+  requireBackupCapabilities(driver, operation, ...capabilities);
   return driver;
 }
 

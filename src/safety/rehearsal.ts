@@ -11,13 +11,15 @@
  */
 import { ConnectionClosedError, StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import { isInstanceSafely } from "../core/thrown-value.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { rehearseUpAsync } from "./rehearsal-in-transaction.js";
+import type { SafetyNetManager } from "./schema-reader.js";
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
 import { requireCapabilities } from "../core/driver.js";
 import type { MigrationPlan } from "../core/planner.js";
-import { countRows, diffSchemas, readSchema, type SchemaDifference } from "./schema-snapshot.js";
+import { countRows, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** How one planned migration fared in the rehearsal. */
@@ -91,7 +93,14 @@ export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = Migration
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
-export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: RehearseOptions<VersionOf<R>> = {}): RehearsedPlan<R[number]> {
+export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: RehearseOptions<VersionOf<R>>): RehearsedPlan<R[number]>;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as `rehearseUpAsync`. */
+export function rehearseUp<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: RehearseOptions<VersionOf<R>>): Promise<RehearsedPlan<R[number]>>;
+export function rehearseUp<Db, R extends MigrationRegistry>(
+  manager: SyncMigrationManager<Db, R> | SafetyNetManager<R, true>,
+  options: RehearseOptions<VersionOf<R>> = {},
+): RehearsedPlan<R[number]> | Promise<RehearsedPlan<R[number]>> {
+  if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   const plan = manager.planUp(to);
@@ -135,26 +144,45 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
     } finally {
       if (afterDriver !== copyDriver) afterDriver.close?.();
     }
-    const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
-    const steps = plan.steps.map((entry): RehearsalStep => {
-      const durationMs = durations.get(entry.version) ?? null;
-      const status = durationMs !== null ? "applied" : entry.version === failedVersion ? "failed" : "not-run";
-      return { version: entry.version, name: entry.name, file: entry.file, status, durationMs };
-    });
-    const tables = [...new Set([...Object.keys(rowsBefore), ...Object.keys(rowsAfter)])].sort();
-    return {
-      ok: failure === null,
-      fromVersion: plan.fromVersion,
-      targetVersion: plan.toVersion,
-      reachedVersion,
-      steps,
-      schemaChanges: diffSchemas(schemaBefore, schemaAfter),
-      rowCounts: tables.map((table) => ({ table, before: rowsBefore[table] ?? null, after: rowsAfter[table] ?? null })),
-      failure,
-    };
+    return composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter });
   } finally {
     copyDriver.close?.();
   }
+}
+
+/** What a rehearsal observed, wherever it ran: on a private copy (SQLite) or in a transaction rolled back after (PostgreSQL). */
+export interface RehearsalObservations {
+  readonly plan: MigrationPlan;
+  /** Each applied version's duration, from its `migrated` event. */
+  readonly durations: ReadonlyMap<number, number>;
+  readonly failure: RehearsalFailure | null;
+  readonly reachedVersion: number;
+  readonly schemaBefore: SchemaSnapshot;
+  readonly schemaAfter: SchemaSnapshot;
+  readonly rowsBefore: Readonly<Record<string, number>>;
+  readonly rowsAfter: Readonly<Record<string, number>>;
+}
+
+/** The {@link Rehearsal} report of what a rehearsal observed: one shape for every driver. */
+export function composeRehearsal(observed: RehearsalObservations): Rehearsal {
+  const { plan, durations, failure, rowsBefore, rowsAfter } = observed;
+  const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
+  const steps = plan.steps.map((entry): RehearsalStep => {
+    const durationMs = durations.get(entry.version) ?? null;
+    const status = durationMs !== null ? "applied" : entry.version === failedVersion ? "failed" : "not-run";
+    return { version: entry.version, name: entry.name, file: entry.file, status, durationMs };
+  });
+  const tables = [...new Set([...Object.keys(rowsBefore), ...Object.keys(rowsAfter)])].sort();
+  return {
+    ok: failure === null,
+    fromVersion: plan.fromVersion,
+    targetVersion: plan.toVersion,
+    reachedVersion: observed.reachedVersion,
+    steps,
+    schemaChanges: diffSchemas(observed.schemaBefore, observed.schemaAfter),
+    rowCounts: tables.map((table) => ({ table, before: rowsBefore[table] ?? null, after: rowsAfter[table] ?? null })),
+    failure,
+  };
 }
 
 /** A fresh private copy of `manager`'s database with the migrations after `fromVersion` up to `version` applied. */
@@ -210,7 +238,8 @@ function asRehearsal<T>(primitive: () => T): T {
   }
 }
 
-function describeFailure(error: unknown): RehearsalFailure {
+/** The error a rehearsed run met, as the plain data of {@link RehearsalFailure}. */
+export function describeFailure(error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) {

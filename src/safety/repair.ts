@@ -12,9 +12,11 @@
  */
 import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js";
 import { highestAppliedVersion } from "../core/planner.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
+import type { SafetyNetManager } from "./schema-reader.js";
+import type { MigrationRegistry } from "../core/types.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { parseMigrationOwner } from "../core/migration-owner.js";
@@ -50,13 +52,38 @@ export interface RepairResult {
  * @throws MigrationInProgressError when the process that started it still runs: its owner lock is
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
-export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult {
+export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link repairIncompleteMigrationAsync}. */
+export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
+export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
+  if (!(manager instanceof SyncMigrationManager)) return repairIncompleteMigrationAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
   // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
   refuseOpenTransactionOn(manager.driver, "repairIncompleteMigration");
   return manager.run(manager.executor.withConnectionSettings(repair(manager, options)));
 }
 
-function* repair(manager: SyncMigrationManager<unknown>, options: RepairOptions): Step<RepairResult> {
+/**
+ * {@link repairIncompleteMigration} for a manager whose methods return promises: `stepwise/pg`'s
+ * `MigrationManager` or an `AsyncMigrationManager`. The same step as the sync form. On PostgreSQL it
+ * holds the run lock for the whole call: every run holds that lock from start to end, a `transaction:
+ * false` migration's included, so once the repair has it the attempt's owner is provably gone, whatever
+ * its recorded pid or host.
+ *
+ * @example
+ * await repairIncompleteMigrationAsync(new MigrationManager(pool, migrations), { version: 3, resolution: "forget" });
+ * @throws whatever {@link repairIncompleteMigration} throws, as a rejection; `DATABASE_LOCKED` on
+ *   PostgreSQL when another session holds the run lock past the busy timeout.
+ */
+export async function repairIncompleteMigrationAsync(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult> {
+  const ownerGoneWhenLocked = manager.executor.dialect.name === "postgres";
+  const step = (function* (): Step<RepairResult> {
+    yield* refuseOpenTransaction(manager.driver.name, "repairIncompleteMigration");
+    return yield* repair(manager, options, ownerGoneWhenLocked);
+  })();
+  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: true });
+}
+
+function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhenLocked = false): Step<RepairResult> {
   const { executor, migrations } = manager;
   const store = executor.store;
   {
@@ -73,7 +100,7 @@ function* repair(manager: SyncMigrationManager<unknown>, options: RepairOptions)
       const owner = parseMigrationOwner((yield* store.readStartedRow(options.version))?.owner ?? null);
       // By the owner lock when the row has one: a pid reused by another process, or a pid from another
       // PID namespace, never blocks a repair once the owner is provably gone, nor allows one while it runs.
-      if ((yield* executor.assessOwner(owner)) === "alive") {
+      if (!ownerGoneWhenLocked && (yield* executor.assessOwner(owner)) === "alive") {
         throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
       if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);

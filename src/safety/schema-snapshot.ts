@@ -77,6 +77,12 @@ export interface SchemaSnapshot {
   readonly indexes: readonly SqlObjectSnapshot[];
   readonly triggers: readonly SqlObjectSnapshot[];
   readonly views: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's sequences (definition and owning column, never their current value); absent on SQLite. */
+  readonly sequences?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's functions and procedures, named with their argument types; absent on SQLite. */
+  readonly functions?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's enum and domain types; absent on SQLite. */
+  readonly types?: readonly SqlObjectSnapshot[];
 }
 
 /** Options for {@link readSchemaSnapshot}. */
@@ -86,7 +92,7 @@ export interface ReadSchemaOptions {
 }
 
 /** What kind of schema object a {@link SchemaDifference} is about. */
-export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view";
+export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "type";
 
 /** One aspect of an object that differs, rendered as text on both sides. */
 export interface SchemaAspectChange {
@@ -230,7 +236,7 @@ export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): Sche
     else if (!y) differences.push({ objectType: "table", name, table: name, change: "removed", details: [] });
     else differences.push(...diffTable(x, y));
   });
-  const sqlObjects = (objectType: "index" | "trigger" | "view", a: readonly SqlObjectSnapshot[], b: readonly SqlObjectSnapshot[]) =>
+  const sqlObjects = (objectType: Exclude<SchemaObjectType, "table" | "column">, a: readonly SqlObjectSnapshot[], b: readonly SqlObjectSnapshot[]) =>
     pair(a, b, (name, x, y) => {
       const table = (y ?? x)!.table;
       if (!x) differences.push({ objectType, name, table, change: "added", details: [] });
@@ -242,6 +248,9 @@ export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): Sche
   sqlObjects("index", before.indexes, after.indexes);
   sqlObjects("trigger", before.triggers, after.triggers);
   sqlObjects("view", before.views, after.views);
+  sqlObjects("sequence", before.sequences ?? [], after.sequences ?? []);
+  sqlObjects("function", before.functions ?? [], after.functions ?? []);
+  sqlObjects("type", before.types ?? [], after.types ?? []);
   return differences;
 }
 

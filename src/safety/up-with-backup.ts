@@ -9,7 +9,7 @@ import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupO
 import { MigrationFailedError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
-import { requireCapabilities } from "../core/driver.js";
+import { requireBackupCapabilities } from "./server-backup.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { inline } from "../core/manager.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
@@ -36,7 +36,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
   // Refused before anything is read or written: a driver without files cannot hold the snapshot.
-  requireCapabilities(manager.driver, "upWithBackup", "openFile");
+  requireBackupCapabilities(manager.driver, "upWithBackup", "openFile");
   // Neither the snapshot nor up can run inside the app's transaction: refused before either starts.
   refuseOpenTransactionOn(manager.driver, "upWithBackup");
   assertAbsoluteBackupDirectory(where.directory);
@@ -71,7 +71,7 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
  */
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
-  requireCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
+  requireBackupCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
   refuseOpenTransactionOn(manager.driver, "upWithOnlineBackup");
   assertAbsoluteBackupDirectory(where.directory);
   const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });

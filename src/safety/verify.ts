@@ -4,12 +4,11 @@
  * shows up as a difference with the object's name.
  */
 import { StepwiseError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
-import { requireCapabilities } from "../core/driver.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { begin, inTransaction, rollbackQuietly, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
-import { replaySchema } from "./schema-replay.js";
-import { describeSchemaDifference, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { describeSchemaDifference, diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
 
 /** What {@link verifySchema} found. Plain data. */
@@ -63,13 +62,43 @@ export class SchemaDriftError extends StepwiseError {
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
  *   mismatch, database ahead…) when the history is not usable.
  */
-export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options: VerifySchemaOptions = {}): SchemaVerification {
-  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
-  requireCapabilities(manager.driver, "verifySchema", "snapshot");
+export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link verifySchemaAsync}. */
+export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
+export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
+  if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
+  const reader = schemaReaderOf(manager, "verifySchema");
+  return settleVerification(manager, manager.run(verificationStep(manager, reader)), options);
+}
+
+/**
+ * {@link verifySchema} for a manager whose methods return promises: `stepwise/pg`'s `MigrationManager`
+ * (the replay runs in a scratch database created on the same server with a random name, and dropped
+ * after, even when the replay fails) or an `AsyncMigrationManager` (its async migrations replay on an
+ * in-memory copy). The same steps as the sync form, driven by the async runner; the same result and
+ * errors. Never writes to the app's database.
+ *
+ * @example
+ * const verification = await verifySchemaAsync(new MigrationManager(pool, migrations));
+ * if (!verification.ok) console.log(verification.drift.join("\n"));
+ *
+ * @throws SchemaDriftError on drift when `refuseDrift` is set; ScratchDatabaseUnavailableError on
+ *   PostgreSQL when the role may not create the scratch database (`CREATEDB`); and whatever
+ *   {@link verifySchema} throws.
+ */
+export async function verifySchemaAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: VerifySchemaOptions = {}): Promise<SchemaVerification> {
+  const reader = schemaReaderOf(manager, "verifySchema");
+  return settleVerification(manager, await manager.run(verificationStep(manager, reader)), options);
+}
+
+function verificationStep(manager: SafetyNetManager, reader: SchemaReader): Step<SchemaVerification> {
   // A transaction: false migration another process is running shows as a started row: wait for it,
   // as up does, rather than report the half-applied schema as drift or the row as interrupted.
   const { executor } = manager;
-  const verification = manager.run(executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager))));
+  return executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, reader)));
+}
+
+function settleVerification(manager: SafetyNetManager, verification: SchemaVerification, options: VerifySchemaOptions): SchemaVerification {
   if (!verification.ok) {
     if (options.refuseDrift) throw new SchemaDriftError(verification);
     return verification;
@@ -78,24 +107,27 @@ export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigra
   return verification;
 }
 
-function* compareWithReplay<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>): Step<SchemaVerification> {
+function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader): Step<SchemaVerification> {
   // One read transaction: the schema and the history come from the same snapshot, so a process that
   // migrates meanwhile cannot make its new table look like drift against the old history. Inside the
   // app's own transaction that snapshot is already held: its reads are used as they are (what the
   // app's connection sees, its uncommitted writes included), and the transaction is left to the app.
   const ownTransaction = !(yield* inTransaction());
-  if (ownTransaction) yield* begin("deferred");
+  if (ownTransaction) {
+    yield* begin("deferred");
+    yield* reader.holdSnapshot();
+  }
   let live: SchemaSnapshot;
   let keys: AppliedMigrationKey[];
   try {
     yield* manager.executor.refuseUnmanagedDatabase();
-    live = yield* readSchema({ excludeTables: [manager.tableName] });
+    live = yield* reader.read();
     keys = yield* manager.executor.store.readKeys();
   } finally {
     if (ownTransaction) yield* rollbackQuietly();
   }
   const version = verifyHistoryOrThrow(manager.migrations, keys);
-  const differences = diffSchemas(replaySchema(manager, version), live);
+  const differences = diffSchemas(yield* reader.replay(version), live);
   return {
     ok: differences.length === 0,
     version,

@@ -1,0 +1,88 @@
+/**
+ * What keeps a rehearsal on PostgreSQL from committing. The rehearsal runs every migration inside one
+ * transaction that is rolled back at the end; a TypeScript body that sends `COMMIT` (or `END`,
+ * `ABORT`, `ROLLBACK`, `PREPARE TRANSACTION`) would end that transaction, and with it the guarantee
+ * that nothing stays. In a real run the escape guard catches such a body after the fact
+ * (`TRANSACTION_ESCAPED`); a rehearsal cannot wait until after, so the body gets its connection
+ * through a guard that refuses those statements before they reach the server. The body then fails
+ * as a migration (`MIGRATION_FAILED`, its cause {@link RehearsalStatementRefusedError}), where the
+ * real run would report the escape.
+ *
+ * SQL migrations need no guard: `gen` refuses transaction control in a transactional SQL migration,
+ * and a rehearsal never runs a `transaction: false` one.
+ */
+import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
+import type { MigrationEntry } from "../core/types.js";
+
+/** Statements that end or replace the transaction they run in (a savepoint's `ROLLBACK TO` does not). */
+function endsTransaction(sql: string): boolean {
+  for (const { tokens } of splitSqlStatements(tokenizeSql(sql, "postgres"), "postgres")) {
+    const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
+    const [first, second, third] = words;
+    if (first === "COMMIT" || first === "END" || first === "ABORT") return true;
+    if (first === "PREPARE" && second === "TRANSACTION") return true;
+    if (first === "ROLLBACK" && second !== "TO" && !((second === "WORK" || second === "TRANSACTION") && third === "TO") && second !== "PREPARED") return true;
+  }
+  return false;
+}
+
+/** A statement a migration body sent during a rehearsal would have ended the rehearsal's transaction. */
+export class RehearsalStatementRefusedError extends Error {
+  /** The statement's text, as the body sent it. */
+  readonly sql: string;
+
+  constructor(sql: string) {
+    super(`the rehearsal refused a statement that ends its transaction (${sql.trim().slice(0, 80)}); the real run would report TRANSACTION_ESCAPED`);
+    this.name = "RehearsalStatementRefusedError";
+    this.sql = sql;
+  }
+}
+
+/** The text of a `pg` `query` call's first argument: a string, or a config or submittable with `text`. */
+function textOf(config: unknown): string | null {
+  if (typeof config === "string") return config;
+  if (config !== null && typeof config === "object" && typeof (config as { text?: unknown }).text === "string") return (config as { text: string }).text;
+  return null;
+}
+
+/** `client` with a `query` that refuses statements ending the transaction; everything else is the client's own. */
+function guardConnection<C extends object>(client: C): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (property === "query" && typeof value === "function") {
+        return (...args: unknown[]) => {
+          const text = textOf(args[0]);
+          if (text !== null && endsTransaction(text)) {
+            const error = new RehearsalStatementRefusedError(text);
+            const callback = args[args.length - 1];
+            if (typeof callback === "function") {
+              queueMicrotask(() => (callback as (error: Error) => void)(error));
+              return undefined;
+            }
+            return Promise.reject(error);
+          }
+          return (value as (...rest: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === "function" ? (value as (...rest: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * `entry` with its TypeScript bodies handed a guarded connection (see the module note); a SQL entry
+ * is returned as it is.
+ */
+export function withGuardedConnection(entry: MigrationEntry): MigrationEntry {
+  if (entry.kind !== "ts") return entry;
+  const module = entry.module as { up?: unknown; down?: unknown };
+  const wrap = (body: unknown) =>
+    typeof body === "function"
+      ? function (this: unknown, db: unknown, ...rest: unknown[]) {
+          const connection = db !== null && typeof db === "object" ? guardConnection(db) : db;
+          return (body as (...args: unknown[]) => unknown).call(module, connection, ...rest);
+        }
+      : body;
+  return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as MigrationEntry;
+}

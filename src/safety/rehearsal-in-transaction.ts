@@ -1,0 +1,182 @@
+/**
+ * `rehearseUp` for a manager whose methods return promises (`stepwise/pg`'s, an
+ * `AsyncMigrationManager`): the pending migrations run on the live database inside one transaction
+ * that is rolled back at the end, so the report (durations, schema diff, row counts, failure) comes
+ * from the real data, and nothing stays. PostgreSQL's DDL is transactional, so every statement of a
+ * transactional migration is undone by that rollback.
+ *
+ * The executor runs exactly as in a real `up`; only its transaction primitives are turned into
+ * savepoints of the rehearsal's transaction ({@link inRehearsalTransaction}): each migration's commit
+ * is a `RELEASE SAVEPOINT`, its rollback a `ROLLBACK TO SAVEPOINT`, so a failure undoes that migration
+ * alone and the migrations before it stay visible to the report, as they would stay committed.
+ *
+ * A TypeScript body that would end the transaction itself (`COMMIT`) is stopped before the statement
+ * reaches the server (`rehearsal-connection-guard.ts`) and reported as that migration's failure.
+ *
+ * A plan holding a `transaction: false` migration (which must run outside any transaction, such as
+ * `CREATE INDEX CONCURRENTLY`) or one that switches foreign keys off cannot run inside one
+ * transaction, so it is refused before anything runs ({@link RehearsalRefusedError}). The call holds
+ * the run lock (on PostgreSQL) for its whole length, and the locks its DDL takes until the rollback:
+ * other sessions touching those tables wait for the rehearsal, as they would for the real run.
+ */
+import { StepwiseError } from "../core/errors.js";
+import { Executor } from "../core/executor.js";
+import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
+import { highestAppliedVersion, planUp } from "../core/planner.js";
+import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
+import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { withGuardedConnection } from "./rehearsal-connection-guard.js";
+import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal.js";
+import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
+
+/** The savepoint standing in for each migration's own transaction. */
+const MIGRATION_SAVEPOINT = "stepwise_rehearsal";
+
+/**
+ * The plan cannot be rehearsed inside one transaction rolled back at the end, because one of its
+ * migrations cannot run inside a transaction. Nothing ran and nothing was changed.
+ */
+export class RehearsalRefusedError extends StepwiseError {
+  readonly version: number;
+  readonly file: string;
+  /** Why the migration cannot join the rehearsal's transaction. */
+  readonly obstacle: WholeRunObstacle;
+  /** The driver's name, such as `"pg"`. */
+  readonly driver: string;
+
+  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }) {
+    super(
+      "REHEARSAL_REFUSED",
+      `Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ` +
+        (fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `) +
+        `and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. ` +
+        `Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} with to: ${fields.version - 1}, or rehearse on a copy of the database.`,
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.obstacle = fields.obstacle;
+    this.driver = fields.driver;
+  }
+}
+
+/**
+ * What `manager.up({ to })` would run, plus a rehearsal of it on the live database inside a
+ * transaction rolled back at the end. The same result as the sync `rehearseUp`: refusals `planUp`
+ * throws are thrown; anything `up` would throw once running is reported in `rehearsal.failure`.
+ *
+ * @example
+ * const { rehearsal } = await rehearseUpAsync(new MigrationManager(pool, migrations));
+ * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
+ *
+ * @throws RehearsalRefusedError when the plan holds a `transaction: false` migration (or one that
+ *   switches foreign keys off); TransactionOpenError when the app's connection is inside a transaction;
+ *   `DATABASE_LOCKED` on PostgreSQL when another session holds the run lock past the busy timeout.
+ */
+export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
+  return manager.run(rehearseInTransaction(manager, options.to), { exclusive: true }) as Promise<RehearsedPlan<R[number]>>;
+}
+
+function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
+  const reader = schemaReaderOf(manager, "rehearseUp");
+  yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
+  const settings = manager.executor.settings;
+  const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
+  const obstacle = findWholeRunObstacle(plan.steps, yield* manager.executor.dialect.foreignKeysEnforced());
+  if (obstacle) throw new RehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
+
+  const durations = new Map<number, number>();
+  // Its own executor: a rehearsal's events would read as real applies; only progress reaches the app.
+  const executor = new Executor(manager.migrations, {
+    ...settings,
+    onEvent: (event) => {
+      if (event.type === "migrated") durations.set(event.version, event.durationMs);
+      if (event.type === "progress") manager.executor.emit(event);
+    },
+    logger: null,
+  });
+  yield* begin("immediate");
+  try {
+    const schemaBefore = yield* reader.read();
+    const rowsBefore = yield* reader.countRows(schemaBefore);
+    let failure: RehearsalFailure | null = null;
+    try {
+      yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }));
+    } catch (error) {
+      // Read as the runner reads an error that leaves a step (the rehearsal catches it first), so
+      // its nativeCode and nativeKind are those the real run reports.
+      if (error instanceof StepwiseError && error.nativeCode === null) {
+        const cause = nativeCauseOf(error);
+        if (cause !== undefined)
+          recordNativeError(
+            error,
+            classifySafely((value) => manager.driver.classifyError(value), cause),
+          );
+      }
+      failure = describeFailure(error);
+    }
+    const store = executor.store;
+    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* store.readAll()) : 0;
+    const schemaAfter = yield* reader.read();
+    const rowsAfter = yield* reader.countRows(schemaAfter);
+    return { ...plan, rehearsal: composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter }) };
+  } finally {
+    // The point of the rehearsal: everything it did goes.
+    yield* rollbackQuietly();
+  }
+}
+
+/**
+ * Runs `step` inside the transaction already open, its own transactions turned into savepoints of
+ * it: `begin` opens one, `commit` releases it, `rollback` rolls back to it, and `inTransaction`
+ * answers for those alone (so `up`'s refusal of an open transaction does not see the rehearsal's).
+ * A TypeScript body gets a connection that refuses statements ending the transaction. Every other
+ * operation passes through unchanged.
+ */
+export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
+  let depth = 0;
+  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  for (;;) {
+    const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
+    if (result.done) return result.value;
+    const operation: Operation = result.value;
+    try {
+      switch (operation.op) {
+        case "begin":
+          yield* exec(`SAVEPOINT ${MIGRATION_SAVEPOINT}`);
+          depth++;
+          next = { ok: true, value: undefined };
+          break;
+        case "commit":
+          yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
+          depth--;
+          next = { ok: true, value: undefined };
+          break;
+        case "rollback":
+          if (depth > 0) {
+            depth--;
+            try {
+              yield* exec(`ROLLBACK TO SAVEPOINT ${MIGRATION_SAVEPOINT}`);
+              yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
+            } catch {
+              // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
+            }
+          }
+          next = { ok: true, value: undefined };
+          break;
+        case "inTransaction":
+          next = { ok: true, value: depth > 0 };
+          break;
+        case "runBody":
+          // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).
+          next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry) } };
+          break;
+        default:
+          next = { ok: true, value: yield operation };
+      }
+    } catch (error) {
+      next = { ok: false, error };
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * What verify, baseline and rehearsal need of a database beyond the executor, per dialect and per
+ * runner, behind one object: read the live schema, count rows, and build the schema migrations 1..N
+ * produce by replaying them on an empty scratch database. The nets' algorithms are steps written once
+ * against this object, and run by the sync runner (SQLite's `MigrationManager`) or the async one
+ * (`AsyncMigrationManager`, `stepwise/pg`'s manager).
+ *
+ * The scratch database is the driver's: SQLite's drivers open an empty in-memory copy (`snapshot`),
+ * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
+ */
+import { requireCapabilities, type Driver, type ScratchDatabase } from "../core/driver.js";
+import { Executor } from "../core/executor.js";
+import { inline, SyncMigrationManager } from "../core/manager.js";
+import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
+import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
+import { runAsync } from "../core/runners.js";
+import { callWithDriver, exec, queryValue, type Step } from "../core/step.js";
+import type { MigrationRegistry } from "../core/types.js";
+import { countPostgresRows, readPostgresSchema } from "./postgres-schema.js";
+import { replaySchema } from "./schema-replay.js";
+import { countRows, readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
+
+/**
+ * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
+ * an `AsyncMigrationManager`, or `stepwise/pg`'s `MigrationManager`.
+ */
+export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
+
+/** A safety net's view of one database's schema; see the module note. */
+export interface SchemaReader {
+  /**
+   * Run right after `BEGIN`: makes every read of that transaction see one snapshot (PostgreSQL's
+   * `REPEATABLE READ`; SQLite's read transaction already does).
+   */
+  holdSnapshot(): Step<void>;
+  /** The live schema, without the history table. */
+  read(): Step<SchemaSnapshot>;
+  /** Rows per table of `snapshot`. */
+  countRows(snapshot: SchemaSnapshot): Step<Record<string, number>>;
+  /** The schema migrations 1..`version` build on an empty scratch database, read as {@link read} reads. */
+  replay(version: number): Step<SchemaSnapshot>;
+}
+
+/**
+ * The reader for `manager`'s dialect and runner.
+ *
+ * @throws DriverCapabilityError (naming `operation`) when the driver can open no scratch database:
+ *   a SQLite driver without `snapshot`.
+ */
+export function schemaReaderOf(manager: SafetyNetManager, operation: string): SchemaReader {
+  const tableName = manager.tableName;
+  const store = manager.executor.store;
+  if (store instanceof PostgresHistoryStore) {
+    const schema = store.schema;
+    return {
+      holdSnapshot: () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
+      read: () => readPostgresSchema({ schema, excludeTables: [tableName] }),
+      countRows: (snapshot) => countPostgresRows(schema, snapshot),
+      replay: (version) => callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
+    };
+  }
+  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
+  requireCapabilities(manager.driver, operation, "snapshot");
+  const sync = manager instanceof SyncMigrationManager;
+  return {
+    holdSnapshot: function* () {},
+    read: () => readSchema({ excludeTables: [tableName] }),
+    countRows,
+    replay: (version) =>
+      sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
+  };
+}
+
+/**
+ * Migrations 1..`version` applied, by the async runner, to a scratch database of `driver` (which
+ * may hold async migrations), and its schema read; the scratch database is dropped (or closed) after,
+ * on success and on failure.
+ */
+async function replayOnScratch(driver: Driver, manager: SafetyNetManager, version: number, operation: string): Promise<SchemaSnapshot> {
+  const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await sqliteScratch(driver, operation);
+  let snapshot: SchemaSnapshot;
+  try {
+    const settings = manager.executor.settings;
+    // Its own executor: the replay's events are not the app's.
+    const executor = new Executor(manager.migrations, { ...settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
+    if (version > 0) await runAsync(executor.up({ to: version }), scratch.driver);
+    const store = manager.executor.store;
+    snapshot = await runAsync(
+      store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, excludeTables: [manager.tableName] }) : readSchema({ excludeTables: [manager.tableName] }),
+      scratch.driver,
+    );
+  } catch (error) {
+    await scratch.drop().catch(() => undefined);
+    throw error;
+  }
+  await scratch.drop();
+  return snapshot;
+}
+
+/** An empty in-memory SQLite database with the app connection's foreign-key enforcement, as a scratch database. */
+async function sqliteScratch(driver: Driver, operation: string): Promise<ScratchDatabase> {
+  requireCapabilities(driver, operation, "snapshot");
+  const copy = await driver.openSnapshot!(new Uint8Array(0));
+  const drop = async () => void (await copy.close?.());
+  try {
+    const foreignKeys = (await runAsync(queryValue("PRAGMA foreign_keys"), driver)) === 1;
+    await runAsync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), copy);
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return { name: ":memory:", driver: copy as ScratchDatabase["driver"], drop };
+}

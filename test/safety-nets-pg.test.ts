@@ -1,0 +1,671 @@
+/**
+ * The safety nets on a real PostgreSQL server (`stepwise/pg`): verify and baseline through
+ * `pg_catalog` against a replay in a scratch database, repair under the run lock, rehearsal in a
+ * transaction rolled back at the end, and backups refused by capability naming `pg_dump`. Every net
+ * is also checked for what it leaves behind: the server's databases, the database's schemas,
+ * relations, functions and types, and every row, before and after, also after a failure.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import pg from "pg";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import {
+  baselineDatabaseAsync,
+  DriverCapabilityError,
+  MigrationManager,
+  migrate,
+  rehearseUpAsync,
+  repairIncompleteMigrationAsync,
+  restoreBackup,
+  runLockKey,
+  SCRATCH_DATABASE_PREFIX,
+  ServerBackupUnsupportedError,
+  takeBackup,
+  upWithBackup,
+  upWithOnlineBackup,
+  verifySchemaAsync,
+} from "../src/entries/pg.js";
+import { upWithBackup as upWithBackupOfSqlite } from "../src/safety/up-with-backup.js";
+import { verifySchema } from "../src/safety/verify.js";
+import { listBackups, takeBackupSync } from "../src/safety/backup.js";
+import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+import { digestPostgres } from "./support/postgres-digest.js";
+import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+
+type After = { after(fn: () => Promise<void>): void };
+
+/** A fresh database with a pool on it, both removed after the test. */
+async function freshDatabase(t: After): Promise<{ database: TestPostgresDatabase; pool: pg.Pool }> {
+  const database = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  // The database is dropped WITH (FORCE) after the test, which ends an idle session still open.
+  pool.on("error", () => undefined);
+  t.after(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  return { database, pool };
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
+const sql = (version: number, name: string, up: string, down: string | null = null, overrides: Partial<MigrationEntry> = {}) =>
+  namedSqlEntry(version, name, up, down, { dialect: "postgres", ...overrides } as never);
+
+function asyncEntry(version: number, up: (db: pg.ClientBase) => Promise<void>, overrides: Partial<MigrationEntry> = {}): MigrationEntry {
+  return tsEntry(version, { up } as unknown as MigrationDefinition<unknown>, { dialect: "postgres", ...overrides } as never) as MigrationEntry;
+}
+
+/** A schema with one of each kind of object the catalog reader compares. */
+const CONTACTS = sql(
+  1,
+  "contacts",
+  `CREATE TYPE mood AS ENUM ('sad', 'ok', 'glad');
+   CREATE DOMAIN phone AS text CHECK (VALUE ~ '^[0-9+]+$');
+   CREATE TABLE contacts (
+     id bigserial PRIMARY KEY,
+     username text NOT NULL UNIQUE,
+     phone phone,
+     mood mood DEFAULT 'ok',
+     age integer CHECK (age > 0),
+     name_upper text GENERATED ALWAYS AS (upper(username)) STORED,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE messages (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+     body text NOT NULL
+   );
+   CREATE INDEX idx_messages_contact ON messages (contact_id);
+   CREATE UNIQUE INDEX idx_contacts_lower ON contacts (lower(username)) WHERE age IS NOT NULL;
+   CREATE SEQUENCE ticket_numbers INCREMENT 10 START 100;
+   CREATE VIEW contact_names AS SELECT id, username FROM contacts;
+   CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+   CREATE TRIGGER contacts_touch BEFORE UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION touch_updated_at();`,
+);
+const STATUS = sql(2, "message_status", "ALTER TABLE messages ADD COLUMN status text NOT NULL DEFAULT 'sent';", "ALTER TABLE messages DROP COLUMN status;");
+const SCHEMA = [CONTACTS, STATUS];
+
+/**
+ * Everything a net could leave behind: the server's databases, and in this database its schemas,
+ * relations, functions, types, advisory locks, and every row of the public schema.
+ */
+async function inventory(pool: pg.Pool): Promise<Record<string, unknown>> {
+  const list = async (text: string) => (await pool.query<{ item: string }>(text)).rows.map((row) => row.item);
+  return {
+    databases: await list(`SELECT datname::text AS item FROM pg_catalog.pg_database ORDER BY 1`),
+    schemas: await list(`SELECT nspname::text AS item FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`),
+    relations: await list(
+      `SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text AS item FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' ORDER BY 1`,
+    ),
+    functions: await list(`SELECT p.oid::regprocedure::text AS item FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1`),
+    types: await list(`SELECT t.typname::text AS item FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid = t.typnamespace WHERE n.nspname = 'public' ORDER BY 1`),
+    advisoryLocks: await list(`SELECT objid::text AS item FROM pg_catalog.pg_locks WHERE locktype = 'advisory' ORDER BY 1`),
+    rows: await withClient(pool, (client) => digestPostgres(client)),
+  };
+}
+
+async function withClient<T>(pool: pg.Pool, action: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await action(client);
+  } finally {
+    client.release();
+  }
+}
+
+test("verifySchemaAsync: a schema the migrations built verifies (tables, columns, constraints, indexes, sequences, views, functions, triggers, types), and the replay's scratch database is gone", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const events: string[] = [];
+  const manager = new MigrationManager(pool, SCHEMA, { onEvent: (event) => events.push(event.type) });
+  await manager.up();
+  await pool.query("INSERT INTO contacts (username, age) VALUES ('ada', 36)");
+  const before = await inventory(pool);
+  const verification = await verifySchemaAsync(manager);
+  assert.deepEqual(verification, { ok: true, version: 2, differences: [], drift: [] });
+  assert.equal(events.at(-1), "verified");
+  assert.deepEqual(await inventory(pool), before);
+  assert.deepEqual(
+    (before.databases as string[]).filter((name) => name.startsWith(SCRATCH_DATABASE_PREFIX)),
+    [],
+  );
+});
+
+test("verifySchemaAsync: a column added by hand and an index dropped are structured differences; refuseDrift and migrate({ verifySchema }) reject with SCHEMA_DRIFT", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, SCHEMA);
+  await manager.up();
+  await pool.query("ALTER TABLE contacts ADD COLUMN nick text; DROP INDEX idx_messages_contact;");
+  const verification = await verifySchemaAsync(manager);
+  assert.equal(verification.ok, false);
+  assert.equal(verification.version, 2);
+  assert.deepEqual(
+    verification.differences.map(({ objectType, name, table, change }) => ({ objectType, name, table, change })),
+    [
+      { objectType: "column", name: "contacts.nick", table: "contacts", change: "added" },
+      { objectType: "index", name: "idx_messages_contact", table: "messages", change: "removed" },
+    ],
+  );
+  assert.deepEqual(verification.drift, ["column contacts.nick added outside migrations", "index idx_messages_contact missing"]);
+  const error = await rejection(() => verifySchemaAsync(manager, { refuseDrift: true }));
+  assert.equal(error.code, "SCHEMA_DRIFT");
+  assert.equal(error.version, 2);
+  assert.deepEqual(error.differences, verification.differences);
+  // migrate(..., { verifySchema }) refuses the drifted database before applying what is pending.
+  const notes = sql(3, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY);");
+  const refused = await rejection(() => migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync }));
+  assert.equal(refused.code, "SCHEMA_DRIFT");
+  assert.equal((await pool.query("SELECT to_regclass('public.notes') AS t")).rows[0].t, null);
+  await pool.query("ALTER TABLE contacts DROP COLUMN nick; CREATE INDEX idx_messages_contact ON messages (contact_id);");
+  assert.deepEqual(
+    (await migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync })).steps.map((step) => step.version),
+    [3],
+  );
+});
+
+test("verifySchemaAsync: each kind of object changed by hand is drift, named with what changed", async () => {
+  // One database per change, each compared with the same migrations.
+  const cases: ReadonlyArray<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string } }> = [
+    { change: "ALTER TABLE contacts ALTER COLUMN age TYPE bigint", expected: { objectType: "column", name: "contacts.age", change: "changed", aspect: "type" } },
+    { change: "ALTER TABLE messages ALTER COLUMN status SET DEFAULT 'read'", expected: { objectType: "column", name: "messages.status", change: "changed", aspect: "default" } },
+    { change: "ALTER TABLE messages ALTER COLUMN body DROP NOT NULL", expected: { objectType: "column", name: "messages.body", change: "changed", aspect: "not null" } },
+    { change: "ALTER TABLE contacts DROP CONSTRAINT contacts_age_check", expected: { objectType: "table", name: "contacts", change: "changed", aspect: "check constraints" } },
+    { change: "ALTER TABLE contacts DROP CONSTRAINT contacts_username_key", expected: { objectType: "table", name: "contacts", change: "changed", aspect: "unique constraints" } },
+    {
+      change: "ALTER TABLE messages DROP CONSTRAINT messages_contact_id_fkey, ADD CONSTRAINT messages_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id)",
+      expected: { objectType: "table", name: "messages", change: "changed", aspect: "foreign keys" },
+    },
+    { change: "ALTER SEQUENCE ticket_numbers INCREMENT 1", expected: { objectType: "sequence", name: "ticket_numbers", change: "changed", aspect: "definition" } },
+    { change: "ALTER TYPE mood ADD VALUE 'meh'", expected: { objectType: "type", name: "mood", change: "changed", aspect: "definition" } },
+    { change: "CREATE OR REPLACE VIEW contact_names AS SELECT id, username, age FROM contacts", expected: { objectType: "view", name: "contact_names", change: "changed", aspect: "definition" } },
+    {
+      change: "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+      expected: { objectType: "function", name: "touch_updated_at()", change: "changed", aspect: "definition" },
+    },
+    { change: "DROP TRIGGER contacts_touch ON contacts", expected: { objectType: "trigger", name: "contacts.contacts_touch", change: "removed" } },
+    { change: "ALTER TABLE contacts DISABLE TRIGGER contacts_touch", expected: { objectType: "trigger", name: "contacts.contacts_touch", change: "changed", aspect: "definition" } },
+    { change: "CREATE TABLE notes (id int)", expected: { objectType: "table", name: "notes", change: "added" } },
+  ];
+  for (const { change, expected } of cases) {
+    const database = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on("error", () => undefined);
+    try {
+      const manager = new MigrationManager(pool, SCHEMA);
+      await manager.up();
+      await pool.query(change);
+      const { ok, differences } = await verifySchemaAsync(manager);
+      assert.equal(ok, false, change);
+      assert.equal(differences.length, 1, `${change}: ${JSON.stringify(differences)}`);
+      const [difference] = differences;
+      assert.deepEqual(
+        { objectType: difference!.objectType, name: difference!.name, change: difference!.change },
+        { objectType: expected.objectType, name: expected.name, change: expected.change },
+        change,
+      );
+      if (expected.aspect)
+        assert.deepEqual(
+          difference!.details.map((detail) => detail.aspect),
+          [expected.aspect],
+          change,
+        );
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  }
+});
+
+test("verifySchemaAsync on a pg.Client and in another schema: the history table's schema is compared; a fresh database verifies at version 0", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const client = new pg.Client({ connectionString: database.url });
+  client.on("error", () => undefined);
+  await client.connect();
+  t.after(async () => void (await client.end().catch(() => undefined)));
+  const inApp = [sql(1, "items", "CREATE TABLE app.items (id bigint PRIMARY KEY, note text);")];
+  const manager = new MigrationManager(client, inApp, { schema: "app" });
+  assert.deepEqual(await verifySchemaAsync(manager), { ok: true, version: 0, differences: [], drift: [] });
+  await manager.up();
+  // A table in public is no concern of a history kept in app.
+  await pool.query("CREATE TABLE public.unrelated (id int)");
+  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  await pool.query("ALTER TABLE app.items ADD COLUMN extra int");
+  assert.deepEqual((await verifySchemaAsync(manager)).drift, ["column items.extra added outside migrations"]);
+  // The sync names, handed a manager whose methods return promises, run the same async form.
+  const viaSyncName = verifySchema(manager);
+  assert.ok(viaSyncName instanceof Promise);
+  assert.deepEqual((await viaSyncName).drift, ["column items.extra added outside migrations"]);
+});
+
+test("verifySchemaAsync replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const migrations = [
+    sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);"),
+    sql(2, "items_note", "CREATE INDEX CONCURRENTLY idx_items_note ON items (note);", "DROP INDEX CONCURRENTLY idx_items_note;", { transaction: false }),
+  ];
+  const manager = new MigrationManager(pool, migrations);
+  await manager.up();
+  assert.deepEqual(await verifySchemaAsync(manager), { ok: true, version: 2, differences: [], drift: [] });
+  // What a CONCURRENTLY build that failed half way leaves: the index, marked invalid.
+  await pool.query("UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = 'public.idx_items_note'::regclass");
+  const { differences } = await verifySchemaAsync(manager);
+  assert.deepEqual(
+    differences.map(({ objectType, name, change }) => [objectType, name, change]),
+    [["index", "idx_items_note", "changed"]],
+  );
+});
+
+test("verifySchemaAsync: a replay that fails half way rejects with the migration's error, and leaves no scratch database, schema or table behind", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const seen: string[] = [];
+  const migrations = [
+    CONTACTS,
+    asyncEntry(2, async (db) => {
+      const name = (await db.query<{ name: string }>("SELECT current_database()::text AS name")).rows[0]!.name;
+      seen.push(name);
+      await db.query("CREATE TABLE half_done (id int)");
+      // Only the replay fails: the app's own run applies it.
+      if (name.startsWith(SCRATCH_DATABASE_PREFIX)) throw new Error("the replay fails here");
+    }),
+  ];
+  const manager = new MigrationManager(pool, migrations);
+  await manager.up();
+  const before = await inventory(pool);
+  const error = await rejection(() => verifySchemaAsync(manager));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  // The replay ran in a scratch database of its own, which is gone, as is everything else it made.
+  assert.equal(seen.length, 2);
+  assert.ok(seen[1]!.startsWith(SCRATCH_DATABASE_PREFIX), seen[1]);
+  assert.deepEqual(await inventory(pool), before);
+});
+
+test("a scratch database left by a killed process (its creating session gone) is dropped by the next replay; one whose session lives is kept", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const backendOf = async (client: pg.Client) => Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  const gone = new pg.Client({ connectionString: database.url });
+  await gone.connect();
+  const goneName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(gone)}_leftover`;
+  await gone.query(`CREATE DATABASE "${goneName}" TEMPLATE template0`);
+  await gone.end();
+  const alive = new pg.Client({ connectionString: database.url });
+  alive.on("error", () => undefined);
+  await alive.connect();
+  const aliveName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(alive)}_in_use`;
+  await alive.query(`CREATE DATABASE "${aliveName}" TEMPLATE template0`);
+  t.after(async () => {
+    await withAdmin(database, (admin) => admin.query(`DROP DATABASE IF EXISTS "${aliveName}" WITH (FORCE)`));
+    await alive.end().catch(() => undefined);
+  });
+  // The server forgets an ended backend a moment after the client has closed.
+  for (let tries = 0; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(goneName.split("_")[2])])).rowCount !== 0 && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const manager = new MigrationManager(pool, SCHEMA);
+  await manager.up();
+  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  const scratch = (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map(
+    (row) => row.name,
+  );
+  assert.deepEqual(scratch, [aliveName]);
+});
+
+test("a process SIGKILLed during a replay leaves its scratch database only until the next replay, which drops it; then nothing is left", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, SLOW_REPLAY_REGISTRY);
+  await manager.up();
+  const before = await inventory(pool);
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(import.meta.dirname, "support/pg-verify-child.ts"), database.url], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, STEPWISE_SLOW_REPLAY: "1" },
+  });
+  const replaying = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /replaying (\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`the child exited (${code}) before replaying: ${output}`)));
+  });
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child.once("exit", resolve));
+  assert.ok(replaying.startsWith(SCRATCH_DATABASE_PREFIX), replaying);
+  // The killed replay's database is there: nothing could drop it.
+  assert.ok(((await inventory(pool)).databases as string[]).includes(replaying));
+  // The server notices the dead sessions a moment later; the next replay then drops the leftover.
+  for (let tries = 0; tries < 100; tries++) {
+    const live = await pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 OR pid = $2", [replaying, Number(replaying.split("_")[2])]);
+    if (live.rowCount === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  assert.deepEqual({ ...(await inventory(pool)) }, before);
+});
+
+test("verifySchemaAsync: a role without CREATEDB is refused with SCRATCH_DATABASE_UNAVAILABLE (SQLSTATE 42501), nothing created", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const role = `stepwise_reader_${Math.random().toString(16).slice(2, 10)}`;
+  await pool.query(`CREATE ROLE ${role} LOGIN NOCREATEDB; GRANT ALL ON SCHEMA public TO ${role}; GRANT CREATE ON DATABASE "${database.name}" TO ${role}`);
+  const url = new URL(database.url);
+  url.username = role;
+  const rolePool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // The database is dropped WITH (FORCE) after the test, which ends this pool's idle sessions.
+  rolePool.on("error", () => undefined);
+  t.after(async () => {
+    await rolePool.end();
+    await database.drop();
+    await withAdmin(database, (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+  const manager = new MigrationManager(rolePool, SCHEMA);
+  await manager.up();
+  const before = await inventory(pool);
+  const error = await rejection(() => verifySchemaAsync(manager));
+  assert.equal(error.code, "SCRATCH_DATABASE_UNAVAILABLE");
+  assert.equal(error.driver, "pg");
+  assert.equal(error.sqlstate, "42501");
+  assert.ok(String(error.database).startsWith(SCRATCH_DATABASE_PREFIX));
+  assert.match(String(error.message), /CREATEDB/);
+  assert.deepEqual(await inventory(pool), before);
+});
+
+async function withAdmin<T>(database: TestPostgresDatabase, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: database.server.url("postgres") });
+  await client.connect();
+  try {
+    return await action(client);
+  } finally {
+    await client.end();
+  }
+}
+
+test("baselineDatabaseAsync adopts a database built by hand that matches migrations 1..N; up continues from N+1", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const third = sql(3, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY);");
+  // The legacy app ran the same statements on every start, without a history.
+  await pool.query(CONTACTS.upSql);
+  await pool.query(STATUS.upSql);
+  await pool.query("INSERT INTO contacts (username) VALUES ('legacy')");
+  const manager = new MigrationManager(pool, [...SCHEMA, third]);
+  assert.equal((await rejection(() => manager.up())).code, "UNMANAGED_DATABASE");
+  const before = await inventory(pool);
+  const result = await baselineDatabaseAsync(manager, 2);
+  assert.deepEqual(result, { version: 2, recorded: [1, 2], forced: false, differences: [], drift: [] });
+  assert.deepEqual(
+    (await manager.history()).map((row) => [row.version, row.checksum, row.state]),
+    [
+      [1, CONTACTS.checksum, "applied"],
+      [2, STATUS.checksum, "applied"],
+    ],
+  );
+  // Nothing but the history was written: the data and the schema are as they were, no scratch database left.
+  const after = await inventory(pool);
+  const withoutHistory = (items: unknown) => (items as string[]).filter((item) => !item.includes("schema_migrations"));
+  assert.deepEqual({ ...after, rows: undefined, relations: withoutHistory(after.relations), types: withoutHistory(after.types) }, { ...before, rows: undefined });
+  assert.deepEqual(
+    Object.fromEntries(Object.entries((after.rows as { tables: Record<string, unknown> }).tables).filter(([name]) => name !== "schema_migrations")),
+    (before.rows as { tables: Record<string, unknown> }).tables,
+  );
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [3],
+  );
+});
+
+test("baselineDatabaseAsync refuses a mismatch with SCHEMA_MISMATCH (differences as data), ALREADY_MANAGED and INVALID_TARGET, writing nothing; dangerouslyForce records", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await pool.query(CONTACTS.upSql);
+  await pool.query("ALTER TABLE contacts ADD COLUMN nick text");
+  const manager = new MigrationManager(pool, SCHEMA);
+  const before = await inventory(pool);
+  const mismatch = await rejection(() => baselineDatabaseAsync(manager, 1));
+  assert.equal(mismatch.code, "SCHEMA_MISMATCH");
+  assert.equal(mismatch.version, 1);
+  assert.deepEqual(
+    (mismatch.differences as Array<{ objectType: string; name: string; change: string }>).map(({ objectType, name, change }) => ({ objectType, name, change })),
+    [{ objectType: "column", name: "contacts.nick", change: "added" }],
+  );
+  const invalid = await rejection(() => baselineDatabaseAsync(manager, 7 as 1));
+  assert.equal(invalid.code, "INVALID_TARGET");
+  assert.deepEqual(await inventory(pool), before);
+
+  const forced = await baselineDatabaseAsync(manager, 1, { dangerouslyForce: true });
+  assert.equal(forced.forced, true);
+  assert.deepEqual(forced.recorded, [1]);
+  const managed = await rejection(() => baselineDatabaseAsync(manager, 1));
+  assert.equal(managed.code, "ALREADY_MANAGED");
+  assert.equal(managed.currentVersion, 1);
+});
+
+test("baselineDatabaseAsync waits for another session's run lock, then DATABASE_LOCKED with nothing recorded", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  await pool.query(CONTACTS.upSql);
+  const holder = new pg.Client({ connectionString: database.url });
+  holder.on("error", () => undefined);
+  await holder.connect();
+  t.after(async () => void (await holder.end().catch(() => undefined)));
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  const manager = new MigrationManager(pool, SCHEMA, { busyTimeoutMs: 200 });
+  const error = await rejection(() => baselineDatabaseAsync(manager, 1));
+  assert.equal(error.code, "DATABASE_LOCKED");
+  assert.equal((await pool.query("SELECT to_regclass('public.schema_migrations') AS t")).rows[0].t, null);
+});
+
+/** A registry whose second migration, `transaction: false`, fails after its started row is committed. */
+const INTERRUPTED = [
+  sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);"),
+  sql(2, "items_note", "CREATE INDEX CONCURRENTLY idx_items_note ON items (missing_column);", null, { transaction: false }),
+];
+
+test("repairIncompleteMigrationAsync forgets or marks applied an interrupted transaction: false migration, under the run lock", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, INTERRUPTED);
+  assert.equal((await rejection(() => manager.up())).code, "MIGRATION_FAILED");
+  assert.equal((await rejection(() => manager.up())).code, "INCOMPLETE_MIGRATION");
+
+  const missing = await rejection(() => repairIncompleteMigrationAsync(manager, { version: 1, resolution: "forget" }));
+  assert.equal(missing.code, "INVALID_TARGET");
+
+  // While another session holds the run lock (a run in progress), the repair waits, then refuses; nothing changes.
+  const holder = new pg.Client({ connectionString: database.url });
+  holder.on("error", () => undefined);
+  await holder.connect();
+  t.after(async () => void (await holder.end().catch(() => undefined)));
+  const key = await runLockKey("public", "schema_migrations");
+  await holder.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+  const before = await inventory(pool);
+  const locked = await rejection(() => repairIncompleteMigrationAsync(new MigrationManager(pool, INTERRUPTED, { busyTimeoutMs: 150 }), { version: 2, resolution: "forget" }));
+  assert.equal(locked.code, "DATABASE_LOCKED");
+  assert.deepEqual({ ...(await inventory(pool)), advisoryLocks: undefined }, { ...before, advisoryLocks: undefined });
+  await holder.query("SELECT pg_advisory_unlock_all()");
+
+  const forgotten = await repairIncompleteMigrationAsync(manager, { version: 2, resolution: "forget" });
+  assert.deepEqual({ version: forgotten.version, resolution: forgotten.resolution, currentVersion: forgotten.currentVersion }, { version: 2, resolution: "forget", currentVersion: 1 });
+  assert.deepEqual(
+    (await manager.history()).map((row) => [row.version, row.state]),
+    [[1, "applied"]],
+  );
+
+  // Interrupted again, then resolved the other way: the index was built by hand.
+  assert.equal((await rejection(() => manager.up())).code, "MIGRATION_FAILED");
+  await pool.query("CREATE INDEX idx_items_note ON items (note)");
+  const applied = await repairIncompleteMigrationAsync(manager, { version: 2, resolution: "applied" });
+  assert.equal(applied.currentVersion, 2);
+  assert.deepEqual(
+    (await manager.history()).map((row) => [row.version, row.state]),
+    [
+      [1, "applied"],
+      [2, "applied"],
+    ],
+  );
+  assert.equal((await manager.status()).problem, null);
+});
+
+test("rehearseUpAsync runs the plan in a transaction rolled back at the end: the real run's report, and nothing left", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text); INSERT INTO items VALUES (1, 'a'), (2, 'b');");
+  const more = sql(2, "more_items", "ALTER TABLE items ADD COLUMN done boolean NOT NULL DEFAULT false; INSERT INTO items (id, note) VALUES (3, 'c');");
+  const tags = sql(3, "tags", "CREATE TABLE tags (id bigserial PRIMARY KEY, label text UNIQUE);");
+  const events: string[] = [];
+  const manager = new MigrationManager(pool, [seed, more, tags], { onEvent: (event) => events.push(event.type) });
+  await manager.up({ to: 1 });
+  events.length = 0;
+  const before = await inventory(pool);
+  const { steps, rehearsal } = await rehearseUpAsync(manager);
+  assert.deepEqual(
+    steps.map((step) => step.version),
+    [2, 3],
+  );
+  assert.equal(rehearsal.ok, true);
+  assert.equal(rehearsal.fromVersion, 1);
+  assert.equal(rehearsal.reachedVersion, 3);
+  assert.deepEqual(
+    rehearsal.steps.map((step) => [step.version, step.status, typeof step.durationMs]),
+    [
+      [2, "applied", "number"],
+      [3, "applied", "number"],
+    ],
+  );
+  assert.deepEqual(
+    rehearsal.schemaChanges.map(({ objectType, name, change }) => [objectType, name, change]),
+    [
+      ["column", "items.done", "added"],
+      ["table", "tags", "added"],
+      ["sequence", "tags_id_seq", "added"],
+    ],
+  );
+  assert.deepEqual(rehearsal.rowCounts, [
+    { table: "items", before: 2, after: 3 },
+    { table: "tags", before: null, after: 0 },
+  ]);
+  // Its events are not the app's: no "migrated" reached the manager's listener.
+  assert.deepEqual(events, []);
+  assert.deepEqual(await inventory(pool), before);
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [2, 3],
+  );
+});
+
+test("rehearseUpAsync reports the failure the real run meets (code, version), keeps the migrations before it in the report, and leaves nothing", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text); INSERT INTO items VALUES (1, NULL);");
+  const fine = sql(2, "labels", "CREATE TABLE labels (id int);");
+  const failing = sql(3, "note_required", "ALTER TABLE items ALTER COLUMN note SET NOT NULL;");
+  const manager = new MigrationManager(pool, [seed, fine, failing]);
+  await manager.up({ to: 1 });
+  const before = await inventory(pool);
+  const { rehearsal } = await rehearseUpAsync(manager);
+  assert.equal(rehearsal.ok, false);
+  assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+  assert.equal(rehearsal.failure?.fields.version, 3);
+  assert.equal(rehearsal.failure?.fields.nativeCode, "23502");
+  assert.equal(rehearsal.reachedVersion, 2);
+  assert.deepEqual(
+    rehearsal.steps.map((step) => [step.version, step.status]),
+    [
+      [2, "applied"],
+      [3, "failed"],
+    ],
+  );
+  assert.deepEqual(
+    rehearsal.schemaChanges.map(({ objectType, name, change }) => [objectType, name, change]),
+    [["table", "labels", "added"]],
+  );
+  assert.deepEqual(await inventory(pool), before);
+  const real = await rejection(() => manager.up());
+  assert.equal(real.code, rehearsal.failure?.code);
+  assert.equal(real.version, 3);
+  assert.equal(real.nativeCode, "23502");
+});
+
+test("rehearseUpAsync: a TypeScript body that would COMMIT is stopped before the statement reaches the server; the report names it and nothing stays", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);");
+  const committing = asyncEntry(2, async (db) => {
+    await db.query("INSERT INTO items VALUES (1, 'written before the commit')");
+    await db.query({ text: "  commit" });
+  });
+  const manager = new MigrationManager(pool, [seed, committing]);
+  const before = await inventory(pool);
+  const { rehearsal } = await rehearseUpAsync(manager);
+  assert.equal(rehearsal.ok, false);
+  assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+  assert.equal(rehearsal.failure?.fields.version, 2);
+  assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError");
+  assert.equal(rehearsal.reachedVersion, 1);
+  assert.deepEqual(await inventory(pool), before);
+  // A savepoint's ROLLBACK TO does not end the transaction: a body may use one.
+  const savepoints = asyncEntry(2, async (db) => {
+    await db.query("SAVEPOINT mine; INSERT INTO items VALUES (2, 'undone'); ROLLBACK TO SAVEPOINT mine; RELEASE SAVEPOINT mine");
+  });
+  assert.equal((await rehearseUpAsync(new MigrationManager(pool, [seed, savepoints]))).rehearsal.ok, true);
+  assert.deepEqual(await inventory(pool), before);
+});
+
+test("rehearseUpAsync refuses a plan holding a transaction: false migration with REHEARSAL_REFUSED naming it; nothing runs", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const ran: number[] = [];
+  const migrations = [
+    asyncEntry(1, async (db) => {
+      ran.push(1);
+      await db.query("CREATE TABLE items (id bigint PRIMARY KEY, note text)");
+    }),
+    sql(2, "items_note", "CREATE INDEX CONCURRENTLY idx_items_note ON items (note);", null, { transaction: false }),
+  ];
+  const manager = new MigrationManager(pool, migrations);
+  const before = await inventory(pool);
+  const error = await rejection(() => rehearseUpAsync(manager));
+  assert.equal(error.code, "REHEARSAL_REFUSED");
+  assert.equal(error.version, 2);
+  assert.equal(error.file, "migrations/002_items_note.sql");
+  assert.equal(error.obstacle, "transaction-false");
+  assert.equal(error.driver, "pg");
+  assert.deepEqual(ran, []);
+  assert.deepEqual(await inventory(pool), before);
+  // Up to the migration before it, the rehearsal runs.
+  assert.equal((await rehearseUpAsync(manager, { to: 1 })).rehearsal.ok, true);
+  assert.deepEqual(await inventory(pool), before);
+});
+
+test("backups and restore on pg are refused with DRIVER_CAPABILITY_MISSING naming pg_dump / pg_restore, before any migration runs; no folder or file is created", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, SCHEMA);
+  const root = mkdtempSync(path.join(tmpdir(), "stepwise-pg-backup-"));
+  t.after(async () => rmSync(root, { recursive: true, force: true }));
+  const directory = path.join(root, "backups");
+  const before = await inventory(pool);
+  const refusals: Array<[string, () => Promise<unknown>, string, string]> = [
+    ["upWithBackup", () => upWithBackup(manager, { backup: { directory } }), "openFile", "pg_dump"],
+    ["upWithOnlineBackup", () => upWithOnlineBackup(manager, { backup: { directory } }), "onlineBackup", "pg_dump"],
+    ["takeBackup", () => takeBackup(manager, { directory, version: 0 }), "onlineBackup", "pg_dump"],
+    ["restoreBackup", () => restoreBackup(manager, { backupFile: path.join(root, "app.dump") }), "openFile", "pg_restore"],
+    // The SQLite entries' own nets, handed a pg manager from JavaScript, refuse it the same way.
+    ["upWithBackup", async () => upWithBackupOfSqlite(manager as never, { backup: { directory } }), "openFile", "pg_dump"],
+    ["takeBackupSync", async () => takeBackupSync(manager as never, { directory, version: 0 }), "openFile", "pg_dump"],
+    ["listBackups", async () => listBackups(directory, manager as never), "openFile", "pg_dump"],
+  ];
+  for (const [operation, action, capability, tool] of refusals) {
+    const error = await rejection(action);
+    assert.ok(error instanceof DriverCapabilityError && error instanceof ServerBackupUnsupportedError, operation);
+    assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", operation);
+    assert.deepEqual({ driver: error.driver, capability: error.capability, operation: error.operation, tool: error.tool }, { driver: "pg", capability, operation, tool });
+    assert.match(String(error.message), new RegExp(tool), operation);
+  }
+  assert.equal(existsSync(directory), false);
+  assert.deepEqual(await inventory(pool), before);
+  assert.deepEqual((before.rows as { tables: object }).tables, {});
+});
