@@ -28,7 +28,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { withGuardedConnection } from "./rehearsal-connection-guard.js";
-import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal.js";
+import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal-result.js";
 import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
 
 /** The savepoint standing in for each migration's own transaction. */

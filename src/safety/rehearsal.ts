@@ -9,7 +9,7 @@
  * own transaction the copy holds what that connection reads, its uncommitted writes included; a driver
  * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
-import { ConnectionClosedError, StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
+import { ConnectionClosedError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import { isInstanceSafely } from "../core/thrown-value.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { rehearseUpAsync } from "./rehearsal-in-transaction.js";
@@ -18,65 +18,13 @@ import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
 import { requireCapabilities } from "../core/driver.js";
-import type { MigrationPlan } from "../core/planner.js";
-import { countRows, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
+import { countRows, readSchema } from "./schema-snapshot.js";
+import { composeRehearsal, describeFailure, type Rehearsal, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal-result.js";
 
-/** How one planned migration fared in the rehearsal. */
-export interface RehearsalStep {
-  readonly version: number;
-  readonly name: string;
-  readonly file: string;
-  /** `not-run` for those after a failure, which the real run would not reach either. */
-  readonly status: "applied" | "failed" | "not-run";
-  /** Wall-clock time on the in-memory copy; a file on disk is usually slower. `null` unless applied. */
-  readonly durationMs: number | null;
-}
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
 
-/** Rows in one table before and after the rehearsal; `null` where the table does not exist. */
-export interface RowCountChange {
-  readonly table: string;
-  readonly before: number | null;
-  readonly after: number | null;
-}
-
-/** The error the real run would throw, as plain data. */
-export interface RehearsalFailure {
-  /** The {@link StepwiseError} code, or `null` for an error stepwise does not know. */
-  readonly code: string | null;
-  readonly name: string;
-  readonly message: string;
-  /** The error's own fields (`version`, `file`, `direction`, `rolledBack`…). */
-  readonly fields: Readonly<Record<string, unknown>>;
-  /** What the migration threw, when that is what failed. */
-  readonly cause: { readonly name: string; readonly message: string; readonly code: string | null } | null;
-}
-
-/** What rehearsing `up` found. Plain data, so `--json` is `JSON.stringify`. */
-export interface Rehearsal {
-  /** True when every planned migration applied. */
-  readonly ok: boolean;
-  readonly fromVersion: number;
-  /** The version `up` was asked to reach. */
-  readonly targetVersion: number;
-  /** The version the copy reached; below the target after a failure. */
-  readonly reachedVersion: number;
-  readonly steps: readonly RehearsalStep[];
-  /** From the schema before to the schema after (what committed, when something failed). */
-  readonly schemaChanges: readonly SchemaDifference[];
-  /** Every table present before or after, by name. */
-  readonly rowCounts: readonly RowCountChange[];
-  readonly failure: RehearsalFailure | null;
-}
-
-/** Options for {@link rehearseUp}. */
-export interface RehearseOptions<V extends number = number> {
-  /** Stop after this version. Default: the latest. */
-  readonly to?: V;
-}
-
-/** A plan together with its rehearsal: what {@link rehearseUp} returns. */
-export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
+export { composeRehearsal, describeFailure } from "./rehearsal-result.js";
+export type { Rehearsal, RehearsalFailure, RehearsalObservations, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "./rehearsal-result.js";
 
 /**
  * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of `manager.db`:
@@ -150,41 +98,6 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
   }
 }
 
-/** What a rehearsal observed, wherever it ran: on a private copy (SQLite) or in a transaction rolled back after (PostgreSQL). */
-export interface RehearsalObservations {
-  readonly plan: MigrationPlan;
-  /** Each applied version's duration, from its `migrated` event. */
-  readonly durations: ReadonlyMap<number, number>;
-  readonly failure: RehearsalFailure | null;
-  readonly reachedVersion: number;
-  readonly schemaBefore: SchemaSnapshot;
-  readonly schemaAfter: SchemaSnapshot;
-  readonly rowsBefore: Readonly<Record<string, number>>;
-  readonly rowsAfter: Readonly<Record<string, number>>;
-}
-
-/** The {@link Rehearsal} report of what a rehearsal observed: one shape for every driver. */
-export function composeRehearsal(observed: RehearsalObservations): Rehearsal {
-  const { plan, durations, failure, rowsBefore, rowsAfter } = observed;
-  const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
-  const steps = plan.steps.map((entry): RehearsalStep => {
-    const durationMs = durations.get(entry.version) ?? null;
-    const status = durationMs !== null ? "applied" : entry.version === failedVersion ? "failed" : "not-run";
-    return { version: entry.version, name: entry.name, file: entry.file, status, durationMs };
-  });
-  const tables = [...new Set([...Object.keys(rowsBefore), ...Object.keys(rowsAfter)])].sort();
-  return {
-    ok: failure === null,
-    fromVersion: plan.fromVersion,
-    targetVersion: plan.toVersion,
-    reachedVersion: observed.reachedVersion,
-    steps,
-    schemaChanges: diffSchemas(observed.schemaBefore, observed.schemaAfter),
-    rowCounts: tables.map((table) => ({ table, before: rowsBefore[table] ?? null, after: rowsAfter[table] ?? null })),
-    failure,
-  };
-}
-
 /** A fresh private copy of `manager`'s database with the migrations after `fromVersion` up to `version` applied. */
 function replayedCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, fromVersion: number, version: number): SyncDriver<Db> {
   const copy = openDriverCopy(manager.driver);
@@ -235,26 +148,5 @@ function asRehearsal<T>(primitive: () => T): T {
       throw new TempFolderUnusableError({ folder: error.folder, systemCode: error.systemCode, operation: "rehearseUp", cause: error.cause });
     }
     throw error;
-  }
-}
-
-/** The error a rehearsed run met, as the plain data of {@link RehearsalFailure}. */
-export function describeFailure(error: unknown): RehearsalFailure {
-  if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) {
-    if (key !== "code" && key !== "name" && key !== "message" && key !== "stack") fields[key] = value;
-  }
-  return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause: describeCause(error.cause) };
-}
-
-/** What the migration threw, as data; `null` when it is no `Error` or cannot be read (a Proxy whose getters throw). */
-function describeCause(cause: unknown): RehearsalFailure["cause"] {
-  try {
-    if (!(cause instanceof Error)) return null;
-    const code = (cause as Error & { code?: unknown }).code;
-    return { name: String(cause.name), message: String(cause.message), code: typeof code === "string" ? code : null };
-  } catch {
-    return null;
   }
 }
