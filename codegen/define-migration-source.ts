@@ -6,7 +6,7 @@
 import type { Node, SourceFile } from "ts-morph";
 
 /** The package entries that export `defineMigration`; `test/codegen-define-migration.test.ts` holds this to package.json's `exports`. */
-export const DEFINE_MIGRATION_SOURCES: readonly string[] = ["stepwise", "stepwise/better-sqlite3", "stepwise/node-sqlite", "stepwise/bun-sqlite", "stepwise/libsql", "stepwise/sql-js"];
+export const DEFINE_MIGRATION_SOURCES: readonly string[] = ["stepwise", "stepwise/better-sqlite3", "stepwise/node-sqlite", "stepwise/bun-sqlite", "stepwise/libsql", "stepwise/sql-js", "stepwise/pg"];
 
 /** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */
 export interface ForeignDefineMigration {
