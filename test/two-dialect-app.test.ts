@@ -18,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { tsImport } from "tsx/esm/api";
-import type { MigrationRegistry } from "../src/core/types.js";
+import type { MigrationRegistry, SyncMigrationRegistry } from "../src/core/types.js";
 import { MigrationManager as SqliteManager, verifySchema } from "../src/entries/better-sqlite3.js";
 import { MigrationManager as PgManager } from "../src/entries/pg.js";
 import { digestPostgres } from "./support/postgres-digest.js";
@@ -101,15 +101,15 @@ test("the two-dialect app: both registries apply, verify, roll back and apply ag
     ["index_items_by_org"],
   );
   assert.deepEqual(
-    postgresRegistry.filter((entry) => entry.async).map((entry) => entry.name),
+    postgresRegistry.filter((entry) => "async" in entry && entry.async === true).map((entry) => entry.name),
     ["backfill_organization_slugs"],
   );
-  assert.ok(sqliteRegistry.every((entry) => !entry.async));
+  assert.ok(sqliteRegistry.every((entry) => !("async" in entry && entry.async === true)));
 
   const sqlite = new Database(project.databasePath());
   t.after(() => sqlite.close());
   sqlite.pragma("foreign_keys = ON");
-  const sqliteManager = new SqliteManager(sqlite, sqliteRegistry as never);
+  const sqliteManager = new SqliteManager(sqlite, sqliteRegistry as SyncMigrationRegistry);
 
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
