@@ -113,13 +113,14 @@ test("the two-dialect app: both registries apply, verify, roll back and apply ag
 
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const pgManager = new PgManager(pool, postgresRegistry);
+  const client = await pool.connect();
+  // One hook, in this order: the pool ends only once its checked-out client is back.
   t.after(async () => {
+    client.release();
     await pool.end();
     await database.drop();
   });
-  const pgManager = new PgManager(pool, postgresRegistry);
-  const client = await pool.connect();
-  t.after(() => client.release());
 
   await t.test("both apply to version 7, take the same rows, and apply the rest: the rebuild keeps them, the data migration derives the same slugs", async () => {
     sqliteManager.up({ to: 7 });
