@@ -1,38 +1,60 @@
 /**
- * `npm run bench`: measures stepwise against raw better-sqlite3 at N = 100, 1,000 and 10,000, and
- * every driver against the same work hand-written on it, under its own runtime; prints markdown
- * tables and writes the full samples to bench/results/.
+ * `npm run bench`: measures stepwise against raw better-sqlite3 at N = 100, 1,000 and 10,000, every
+ * driver against the same work hand-written on it, under its own runtime, and stepwise/pg against a
+ * hand-written `pg` loop, node-pg-migrate, Kysely and Knex on one embedded PostgreSQL server; prints
+ * markdown tables and writes the full samples to bench/results/.
  *
- * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders.
+ * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
+ * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
+import { renderPgMarkdown } from "./pg-report.js";
 import { renderMarkdown } from "./report.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
 
+const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg] [--pg-size 1000] [--pg-rounds 5]";
 const args = process.argv.slice(2);
-const sizesFlag = args.indexOf("--sizes");
-const sizes = sizesFlag === -1 ? [100, 1_000, 10_000] : args[sizesFlag + 1]!.split(",").map(Number);
-if (sizes.some((size) => !Number.isSafeInteger(size) || size < 1)) {
-  console.error("usage: npm run bench -- [--sizes 100,1000,10000] [--keep]");
+const valueOf = (flag: string): string | undefined => {
+  const index = args.indexOf(flag);
+  return index === -1 ? undefined : args[index + 1];
+};
+const positive = (text: string | undefined, fallback: number): number => (text === undefined ? fallback : Number(text));
+const sizesFlag = valueOf("--sizes");
+const sizes = sizesFlag === undefined ? [100, 1_000, 10_000] : sizesFlag.split(",").map(Number);
+const only = valueOf("--only");
+const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
+const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
+if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg")) {
+  console.error(USAGE);
   process.exit(2);
 }
 
 const started = performance.now();
-const result = await runBench({
-  sizes,
-  runs: defaultRunCounts,
-  keep: args.includes("--keep"),
-  onProgress: (message) => console.error(`${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s  ${message}`),
-});
-const markdown = renderMarkdown(result);
-console.log(markdown);
-
+const onProgress = (message: string) => console.error(`${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s  ${message}`);
 const resultsDir = path.join(repoRoot, "bench", "results");
 mkdirSync(resultsDir, { recursive: true });
-const stamp = result.startedAt.replace(/[:.]/g, "-");
-writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(path.join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(path.join(resultsDir, "latest.md"), `${markdown}\n`);
+const keep = args.includes("--keep");
+
+if (only !== "pg") {
+  const result = await runBench({ sizes, runs: defaultRunCounts, keep, onProgress });
+  const markdown = renderMarkdown(result);
+  console.log(markdown);
+  const stamp = result.startedAt.replace(/[:.]/g, "-");
+  writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest.md"), `${markdown}\n`);
+}
+
+if (only !== "sqlite") {
+  const result = await runPgBench({ ...DEFAULT_PG_BENCH, size: pgSize, rounds: pgRounds, keep, onProgress });
+  const markdown = renderPgMarkdown(result);
+  console.log(markdown);
+  const stamp = result.startedAt.replace(/[:.]/g, "-");
+  writeFileSync(path.join(resultsDir, `bench-pg-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-pg.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-pg.md"), `${markdown}\n`);
+}
 console.error(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; JSON in bench/results/`);

@@ -112,6 +112,9 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
  */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA): AsyncDriver<pg.ClientBase> {
   let busyTimeoutMs = 0;
+  // While this session holds the run lock, no other stepwise process can write the history, so the
+  // executor need not re-read it in every transaction: the counter stays still until the lock goes.
+  let runLockHeld = false;
   const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
   const inTransaction = (): boolean => status() === "T" || status() === "E";
   const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> =>
@@ -154,7 +157,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       }
     },
     inTransaction: async () => inTransaction(),
-    changeCounter: async () => null,
+    changeCounter: async () => (runLockHeld ? 0 : null),
     getBusyTimeout: async () => busyTimeoutMs,
     setBusyTimeout: async (ms) => {
       busyTimeoutMs = ms;
@@ -188,7 +191,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (inTransaction()) throw new TransactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
       const key = await runLockKey(schema, tableName);
       await acquireAdvisoryLock(client, key, timeoutMs);
+      runLockHeld = true;
       return async () => {
+        runLockHeld = false;
         try {
           await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]);
         } catch {

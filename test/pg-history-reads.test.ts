@@ -1,0 +1,59 @@
+/**
+ * stepwise/pg reads the history once per run while it holds the run lock: no other stepwise process
+ * can write it meanwhile, so re-reading it in every migration's transaction (the bench's largest
+ * extra cost per migration against a hand-written loop) buys nothing. Counted, not timed: every
+ * statement the session sends is recorded through the client's own `query`.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pg from "pg";
+import { MigrationManager } from "../src/entries/pg.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
+
+const SIZE = 6;
+const registry = Array.from({ length: SIZE }, (_, index) =>
+  namedSqlEntry(index + 1, `create_t${index + 1}`, `CREATE TABLE t${index + 1} (id bigint PRIMARY KEY);`, `DROP TABLE t${index + 1};`, { dialect: "postgres" }),
+);
+
+/** The statements `client` sends while `action` runs. */
+async function recordStatements(client: pg.Client, action: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string };
+    sent.push(typeof first === "string" ? first : (first.text ?? ""));
+    return original(...args);
+  };
+  try {
+    await action();
+  } finally {
+    delete (client as unknown as { query?: unknown }).query;
+  }
+  return sent;
+}
+
+test("up and down read the history once per run under the run lock, not in every migration's transaction, and still apply and revert every migration", async (t) => {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  const manager = new MigrationManager(client, registry);
+  const historyReads = (statements: readonly string[]) => statements.filter((sql) => /^\s*SELECT version, checksum/.test(sql)).length;
+
+  let result: Awaited<ReturnType<typeof manager.up>> | null = null;
+  const up = await recordStatements(client, async () => (result = await manager.up()));
+  assert.equal(result!.steps.length, SIZE);
+  // One transaction per migration, and one more that finds nothing left and ends the run.
+  assert.equal(up.filter((sql) => sql === "BEGIN").length, SIZE + 1);
+  assert.ok(historyReads(up) <= 2, `history read ${historyReads(up)} times for ${SIZE} migrations:\n${up.join("\n")}`);
+
+  const down = await recordStatements(client, async () => (result = await manager.down({ to: 0 })));
+  assert.equal(result!.steps.length, SIZE);
+  assert.ok(historyReads(down) <= 2, `history read ${historyReads(down)} times for ${SIZE} migrations:\n${down.join("\n")}`);
+  const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = 'public' AND tablename LIKE 't%'");
+  assert.deepEqual(rows, [{ n: 0 }]);
+});
