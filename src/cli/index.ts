@@ -22,3 +22,4 @@ export { connectPostgres, DEFAULT_PG_CONNECT_TIMEOUT_MS } from "./open-postgres.
 export type { PostgresModules } from "./open-postgres.js";
 export type { CliManager, UrlDriverConnect } from "./open-database.js";
 export { redactConnectionString } from "./secrets.js";
+export { AsyncBackupUnsupportedError } from "./backup-refusals.js";
