@@ -64,7 +64,8 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       deps.refuseMissingDatabase(command, "nothing to verify");
-      await deps.withManager(command, "read", async (manager) => {
+      // Not "read": on pg the replay creates (and drops) a scratch database, which a read-only session may not.
+      await deps.withManager(command, "rehearse", async (manager) => {
         const verification = await verifyWith(manager);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
