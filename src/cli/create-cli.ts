@@ -35,7 +35,7 @@ import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, t
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
-import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type OpenMode } from "./open-database.js";
+import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { parsePostgresUrl } from "./postgres-url.js";
 import { createSecretRedactor, redactConnectionString } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
@@ -250,7 +250,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
   const busyTimeoutOf = (flags: ReturnType<typeof flagsOf>): number => flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
-  const connectorFor = (command: Command, mode: OpenMode) => {
+  const connectorFor = (command: Command, mode: CommandMode) => {
     const flags = flagsOf(command);
     return loadDriver(driverOf(flags), mode, `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
   };
@@ -263,7 +263,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    */
   const withManager = async <T>(
     command: Command,
-    mode: OpenMode,
+    mode: CommandMode,
     action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
   ): Promise<Awaited<T>> => {
@@ -325,7 +325,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    */
   const withServerManager = async <T>(
     command: Command,
-    mode: OpenMode,
+    mode: CommandMode,
     action: (manager: CliManager<R>, databaseLabel: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
   ): Promise<Awaited<T>> => {

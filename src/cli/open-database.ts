@@ -16,14 +16,18 @@ import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import type { CliDriverName } from "./driver-names.js";
 
+/** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
+export type OpenMode = "read" | "write";
+
 /**
- * What a command asks of the connection. `rehearse` (a dry run, a verification) reads like `read`
- * (a missing SQLite file is never created) but may write inside a transaction it rolls back: a
- * PostgreSQL session is not made read-only, nor is a SQLite connection whose manager is async (its
- * rehearsal runs on the live file, rolled back); a sync manager rehearses on a copy, so its
- * connection stays `query_only`.
+ * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, a
+ * verification), which reads like `read` (a missing SQLite file is never created) but may write inside
+ * a transaction it rolls back: a PostgreSQL session is opened as for `write` (not read-only, so a
+ * rehearsal's transaction and verify's scratch database can be made), and a SQLite connection whose
+ * manager is async is left writable (its rehearsal runs on the file, rolled back); a sync manager
+ * rehearses on a copy, so its connection stays `query_only`.
  */
-export type OpenMode = "read" | "write" | "rehearse";
+export type CommandMode = OpenMode | "rehearse";
 
 /**
  * A manager the CLI drives: a SQLite driver's, whose methods return values, or a server driver's
@@ -113,7 +117,7 @@ export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
  * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
  *   asked to write).
  */
-export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
+export async function loadDriver(driver: CliDriverName, mode: CommandMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
   if (mode === "write") assertDriverWrites(driver, operation);
   const loader = loaders[driver];
   // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.

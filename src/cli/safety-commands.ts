@@ -15,7 +15,7 @@ import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
-import type { CliManager, OpenMode } from "./open-database.js";
+import type { CliManager, CommandMode } from "./open-database.js";
 import { baselineWith, verifyWith } from "./safety-nets.js";
 
 /** What the safety commands need from `createCli`. */
@@ -30,7 +30,7 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
   /** Opens the database with the manager the driver and registry call for (sync, async, or pg's) and runs `action` on it. */
-  readonly withManager: <T>(command: Command, mode: OpenMode, action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T) => Promise<Awaited<T>>;
+  readonly withManager: <T>(command: Command, mode: CommandMode, action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T) => Promise<Awaited<T>>;
   /** Refuses a backup or restore on a server database (pg), naming `tool`, before any connection. */
   readonly refuseServerBackup: (command: Command, operation: string, tool: "pg_dump" | "pg_restore") => void;
   /** Refuses (`USAGE`) a command on a SQLite file that does not exist: "There is no database at …; `consequence`." */
