@@ -280,7 +280,10 @@ test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTE
   const report = JSON.parse(drifted.stdout) as { ok: boolean; version: number; differences: Array<{ kind: string; name: string; change: string }>; drift: string[] };
   assert.deepEqual([report.ok, report.version], [false, 4]);
   assert.equal(report.drift.length, report.differences.length);
-  assert.ok(report.drift.some((line) => line.includes("nick")), report.drift.join("\n"));
+  assert.ok(
+    report.drift.some((line) => line.includes("nick")),
+    report.drift.join("\n"),
+  );
   const driftedText = await cli([...pgArgs, "verify"]);
   assert.equal(driftedText.code, 1);
   assert.ok(driftedText.stdout.includes("nick"), driftedText.stdout);
@@ -300,7 +303,10 @@ test("baseline on pg adopts a database whose schema matches, refuses one that di
   assert.deepEqual([adopted.version, adopted.forced, adopted.drift], [2, false, []]);
   assert.deepEqual(await appliedVersions(database), [1, 2]);
   // up continues from 3.
-  assert.deepEqual(json<{ steps: Array<{ version: number }> }>(await cli([...pgArgs, "up", "--json"])).steps.map((step) => step.version), [3, 4]);
+  assert.deepEqual(
+    json<{ steps: Array<{ version: number }> }>(await cli([...pgArgs, "up", "--json"])).steps.map((step) => step.version),
+    [3, 4],
+  );
 
   const managed = refusal(await cli([...pgArgs, "baseline", "2", "--json"]), 1);
   assert.deepEqual([managed.code, managed.currentVersion], ["ALREADY_MANAGED", 4]);
@@ -348,10 +354,28 @@ test("repair on pg marks an interrupted attempt applied or forgets it, and refus
 
 test("up --dry-run on pg rehearses inside a transaction rolled back: the report, exit codes, and nothing left behind", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
-  type Report = { ok: boolean; fromVersion: number; reachedVersion: number; steps: Array<{ version: number; status: string }>; schemaChanges: Array<{ name: string; change: string }>; failure: { code: string | null } | null };
+  type Report = {
+    ok: boolean;
+    fromVersion: number;
+    reachedVersion: number;
+    steps: Array<{ version: number; status: string }>;
+    schemaChanges: Array<{ name: string; change: string }>;
+    failure: { code: string | null } | null;
+  };
 
   const first = json<Report>(await cli([...pgArgs, "up", "--dry-run", "--to", "2", "--json"]));
-  assert.deepEqual([first.ok, first.fromVersion, first.reachedVersion, first.steps.map((step) => [step.version, step.status])], [true, 0, 2, [[1, "applied"], [2, "applied"]]]);
+  assert.deepEqual(
+    [first.ok, first.fromVersion, first.reachedVersion, first.steps.map((step) => [step.version, step.status])],
+    [
+      true,
+      0,
+      2,
+      [
+        [1, "applied"],
+        [2, "applied"],
+      ],
+    ],
+  );
   assert.ok(first.schemaChanges.some((change) => change.name === "accounts" && change.change === "added"));
   assert.deepEqual(await relations(database), []);
   const text = await cli([...pgArgs, "up", "--dry-run", "--to", "2"]);
@@ -371,7 +395,17 @@ test("up --dry-run on pg rehearses inside a transaction rolled back: the report,
   const failing = await cli([...pgArgs, "up", "--dry-run", "--json"]);
   assert.equal(failing.code, 1, failing.stderr);
   const report = JSON.parse(failing.stdout) as Report;
-  assert.deepEqual([report.ok, report.reachedVersion, report.steps.map((step) => [step.version, step.status])], [false, 5, [[5, "applied"], [6, "failed"]]]);
+  assert.deepEqual(
+    [report.ok, report.reachedVersion, report.steps.map((step) => [step.version, step.status])],
+    [
+      false,
+      5,
+      [
+        [5, "applied"],
+        [6, "failed"],
+      ],
+    ],
+  );
   assert.equal(report.failure?.code, "MIGRATION_FAILED");
   assert.ok(report.schemaChanges.some((change) => change.name === "notes"));
   assert.deepEqual(await relations(database), before);

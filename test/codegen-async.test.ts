@@ -124,14 +124,14 @@ test("the CLI runs a registry with async migrations through the driver's AsyncMi
 test("up --backup on a registry with async migrations is refused with the typed error naming the operation, and creates nothing", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/async-detection" });
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
-  for (const args of [["up", "--backup"], ["up", "--backup", "snapshots"]]) {
+  for (const args of [
+    ["up", "--backup"],
+    ["up", "--backup", "snapshots"],
+  ]) {
     const result = await runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
     assert.equal(result.code, 1, result.stderr);
     const { error } = JSON.parse(result.stdout) as { error: { name: string; code: string; versions: number[]; driver: string; operation: string } };
-    assert.deepEqual(
-      [error.name, error.code, error.operation, error.driver],
-      ["AsyncBackupUnsupportedError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"],
-    );
+    assert.deepEqual([error.name, error.code, error.operation, error.driver], ["AsyncBackupUnsupportedError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"]);
     assert.deepEqual(error.versions, ASYNC_VERSIONS);
   }
   assert.equal(existsSync(project.databasePath()), false);

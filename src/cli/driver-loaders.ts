@@ -88,12 +88,17 @@ function readQuietFile(file: string, operation: string): Uint8Array {
  */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
   "better-sqlite3": async (_operation, mode) => {
-    const [{ default: Database }, { MigrationManager, AsyncMigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () => Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]));
+    const [{ default: Database }, { MigrationManager, AsyncMigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
+      Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
+    );
     return connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);
   },
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
-    const [{ DatabaseSync }, { MigrationManager, AsyncMigrationManager }] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
+    const [{ DatabaseSync }, { MigrationManager, AsyncMigrationManager }] = await Promise.all([
+      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>,
+      import("../drivers/node-sqlite.js"),
+    ]);
     return (file, _exists, options) => {
       const db = new DatabaseSync(file);
       return {
