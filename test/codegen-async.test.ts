@@ -146,3 +146,38 @@ test("up --backup on a registry with async migrations is refused with the typed 
   assert.deepEqual(readFileSync(project.databasePath()), before);
   assert.equal(existsSync(path.join(project.root, "backups")), false);
 });
+
+test("baseline and repair through the CLI on a registry with async migrations use the async nets", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/async-detection" });
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const run = (args: readonly string[]) => runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
+  const file = project.databasePath();
+  assert.equal((await run(["up", "--to", "12"])).code, 0);
+  const edit = (sql: string) => {
+    const db = new Database(file);
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  };
+
+  // A database "made before stepwise": the schema of 1..12 (async bodies included in the replay), no history.
+  edit("DROP TABLE schema_migrations; PRAGMA user_version = 0");
+  const baseline = await run(["baseline", "12"]);
+  assert.equal(baseline.code, 0, baseline.stdout + baseline.stderr);
+  assert.deepEqual((JSON.parse(baseline.stdout) as { version: number; forced: boolean }).version, 12);
+
+  // An interrupted attempt at 12, resolved by forgetting it: up then runs 12 and 13 again.
+  edit("UPDATE schema_migrations SET state = 'started' WHERE version = 12; DROP TABLE l");
+  const repair = await run(["repair", "--forget", "12", "--yes"]);
+  assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+  const repaired = JSON.parse(repair.stdout) as { version: number; resolution: string; currentVersion: number };
+  assert.deepEqual([repaired.version, repaired.resolution, repaired.currentVersion], [12, "forget", 11]);
+  const up = await run(["up"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(
+    (JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
+    [12, 13],
+  );
+});
