@@ -8,7 +8,7 @@
  * everything the bin printed.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
@@ -259,24 +259,175 @@ test("a pg run without a URL, with --db, or a file driver with --url or --schema
   assert.equal(readFileSync(path.join(project.root, "package.json"), "utf8").includes("app.db"), false);
 });
 
-test("the commands built on SQLite's safety nets are refused on pg with the typed error, before anything is created", async (t) => {
+/** Runs `sql` on `database`. */
+function execSql(database: TestPostgresDatabase, sql: string): Promise<unknown> {
+  return withClient(database, (client) => client.query(sql));
+}
+
+test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTER TABLE (exit 1), with SQLite's --json fields", async (t) => {
   const { database, cli, pgArgs } = await pgProject(t);
-  const cases: Array<[string[], number, string, string | null]> = [
-    [["up", "--dry-run"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
-    [["up", "--backup"], 1, "DRIVER_CAPABILITY_MISSING", "openFile"],
-    [["verify"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
-    [["baseline", "2"], 1, "DRIVER_CAPABILITY_MISSING", "snapshot"],
-    [["restore", "backup.db", "--yes"], 1, "DRIVER_CAPABILITY_MISSING", "openFile"],
-    [["repair", "--applied", "3", "--yes"], 2, "USAGE", null],
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+
+  const clean = json<{ ok: boolean; version: number; differences: unknown[]; drift: string[] }>(await cli([...pgArgs, "verify", "--json"]));
+  assert.deepEqual([clean.ok, clean.version, clean.differences, clean.drift], [true, 4, [], []]);
+  const cleanText = await cli([...pgArgs, "verify"]);
+  assert.equal(cleanText.code, 0, cleanText.stderr);
+  assert.match(cleanText.stdout, /migrations 1\.\.4/);
+
+  await execSql(database, "ALTER TABLE accounts ADD COLUMN nick text");
+  const drifted = await cli([...pgArgs, "verify", "--json"]);
+  assert.equal(drifted.code, 1, drifted.stderr);
+  const report = JSON.parse(drifted.stdout) as { ok: boolean; version: number; differences: Array<{ kind: string; name: string; change: string }>; drift: string[] };
+  assert.deepEqual([report.ok, report.version], [false, 4]);
+  assert.equal(report.drift.length, report.differences.length);
+  assert.ok(
+    report.drift.some((line) => line.includes("nick")),
+    report.drift.join("\n"),
+  );
+  const driftedText = await cli([...pgArgs, "verify"]);
+  assert.equal(driftedText.code, 1);
+  assert.ok(driftedText.stdout.includes("nick"), driftedText.stdout);
+  // The replay ran in a scratch database that is gone again; the app's database kept its history.
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  const scratch = await withClient(database, async (client) => (await client.query("SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'stepwise_scratch%'")).rows);
+  assert.deepEqual(scratch, []);
+});
+
+test("baseline on pg adopts a database whose schema matches, refuses one that differs unless --force, and refuses a managed one", async (t) => {
+  const { database, cli, pgArgs } = await pgProject(t);
+  // A database made "before stepwise": migrations 1..2's schema, no history table.
+  assert.equal((await cli([...pgArgs, "up", "--to", "2"])).code, 0);
+  await execSql(database, "DROP TABLE schema_migrations");
+
+  const adopted = json<{ version: number; forced: boolean; drift: string[] }>(await cli([...pgArgs, "baseline", "2", "--json"]));
+  assert.deepEqual([adopted.version, adopted.forced, adopted.drift], [2, false, []]);
+  assert.deepEqual(await appliedVersions(database), [1, 2]);
+  // up continues from 3.
+  assert.deepEqual(
+    json<{ steps: Array<{ version: number }> }>(await cli([...pgArgs, "up", "--json"])).steps.map((step) => step.version),
+    [3, 4],
+  );
+
+  const managed = refusal(await cli([...pgArgs, "baseline", "2", "--json"]), 1);
+  assert.deepEqual([managed.code, managed.currentVersion], ["ALREADY_MANAGED", 4]);
+
+  // A schema that differs: refused, nothing recorded; --force records it and prints the differences.
+  const other = await createTestDatabase();
+  t.after(() => other.drop());
+  const otherArgs = ["--driver", "pg", "--url", other.url];
+  assert.equal((await cli([...otherArgs, "up", "--to", "2"])).code, 0);
+  await execSql(other, "DROP TABLE schema_migrations");
+  await execSql(other, "ALTER TABLE accounts ADD COLUMN nick text");
+  const mismatch = refusal(await cli([...otherArgs, "baseline", "2", "--json"]), 1);
+  assert.deepEqual([mismatch.code, mismatch.version], ["SCHEMA_MISMATCH", 2]);
+  assert.ok((mismatch.drift as string[]).some((line) => line.includes("nick")));
+  assert.ok(!(await relations(other)).includes("schema_migrations"));
+  const forced = json<{ version: number; forced: boolean; drift: string[] }>(await cli([...otherArgs, "baseline", "2", "--force", "--json"]));
+  assert.deepEqual([forced.version, forced.forced], [2, true]);
+  assert.ok(forced.drift.some((line) => line.includes("nick")));
+  assert.deepEqual(await appliedVersions(other), [1, 2]);
+});
+
+test("repair on pg marks an interrupted attempt applied or forgets it, and refuses a version with no attempt", async (t) => {
+  const { database, cli, pgArgs } = await pgProject(t);
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  // What a crash during a transaction: false migration leaves behind: its row in state "started".
+  const interrupt = () => execSql(database, "UPDATE schema_migrations SET state = 'started' WHERE version = 4");
+
+  await interrupt();
+  assert.equal((await cli([...pgArgs, "status", "--json"])).code, 1);
+  const applied = json<{ version: number; resolution: string; currentVersion: number }>(await cli([...pgArgs, "repair", "--applied", "4", "--yes", "--json"]));
+  assert.deepEqual([applied.version, applied.resolution, applied.currentVersion], [4, "applied", 4]);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+
+  await interrupt();
+  const forgot = await cli([...pgArgs, "repair", "--forget", "4", "--yes"]);
+  assert.equal(forgot.code, 0, forgot.stderr);
+  assert.match(forgot.stdout, /forgot the interrupted attempt/);
+  assert.deepEqual(await appliedVersions(database), [1, 2, 3]);
+  assert.equal(json<{ currentVersion: number; pendingCount: number }>(await cli([...pgArgs, "status", "--json"])).pendingCount, 1);
+
+  const nothing = refusal(await cli([...pgArgs, "repair", "--applied", "2", "--yes", "--json"]), 1);
+  assert.deepEqual([nothing.code, nothing.target], ["INVALID_TARGET", 2]);
+  assert.deepEqual(await appliedVersions(database), [1, 2, 3]);
+});
+
+test("up --dry-run on pg rehearses inside a transaction rolled back: the report, exit codes, and nothing left behind", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  type Report = {
+    ok: boolean;
+    fromVersion: number;
+    reachedVersion: number;
+    steps: Array<{ version: number; status: string }>;
+    schemaChanges: Array<{ name: string; change: string }>;
+    failure: { code: string | null } | null;
+  };
+
+  const first = json<Report>(await cli([...pgArgs, "up", "--dry-run", "--to", "2", "--json"]));
+  assert.deepEqual(
+    [first.ok, first.fromVersion, first.reachedVersion, first.steps.map((step) => [step.version, step.status])],
+    [
+      true,
+      0,
+      2,
+      [
+        [1, "applied"],
+        [2, "applied"],
+      ],
+    ],
+  );
+  assert.ok(first.schemaChanges.some((change) => change.name === "accounts" && change.change === "added"));
+  assert.deepEqual(await relations(database), []);
+  const text = await cli([...pgArgs, "up", "--dry-run", "--to", "2"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /rolled back/);
+
+  // Migration 3 builds its index CONCURRENTLY (transaction: false): it cannot join the rehearsal's transaction.
+  const refused = refusal(await cli([...pgArgs, "up", "--dry-run", "--json"]), 1);
+  assert.deepEqual([refused.code, refused.version], ["REHEARSAL_REFUSED", 3]);
+  assert.deepEqual(await relations(database), []);
+
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  const before = await relations(database);
+  project.writeMigration("005_notes.sql", "-- migrate:up\nCREATE TABLE notes (id int);\nINSERT INTO notes VALUES (1);\n-- migrate:down\nDROP TABLE notes;\n");
+  project.writeMigration("006_fails.sql", "-- migrate:up\nSELECT 1 / 0;\n-- migrate:down\nSELECT 1;\n");
+  assert.equal((await cli(["gen"])).code, 0);
+  const failing = await cli([...pgArgs, "up", "--dry-run", "--json"]);
+  assert.equal(failing.code, 1, failing.stderr);
+  const report = JSON.parse(failing.stdout) as Report;
+  assert.deepEqual(
+    [report.ok, report.reachedVersion, report.steps.map((step) => [step.version, step.status])],
+    [
+      false,
+      5,
+      [
+        [5, "applied"],
+        [6, "failed"],
+      ],
+    ],
+  );
+  assert.equal(report.failure?.code, "MIGRATION_FAILED");
+  assert.ok(report.schemaChanges.some((change) => change.name === "notes"));
+  assert.deepEqual(await relations(database), before);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+});
+
+test("up --backup and restore on pg are refused with ServerBackupUnsupportedError naming pg_dump / pg_restore, before anything is created", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  const cases: Array<[string[], string]> = [
+    [["up", "--backup"], "pg_dump"],
+    [["up", "--backup", "snapshots"], "pg_dump"],
+    [["restore", "backup.db", "--yes"], "pg_restore"],
   ];
-  for (const [args, exitCode, code, capability] of cases) {
-    const error = refusal(await cli([...pgArgs, ...args, "--json"]), exitCode);
-    assert.equal(error.code, code, args.join(" "));
-    if (capability !== null) assert.deepEqual([error.driver, error.capability], ["pg", capability], args.join(" "));
+  for (const [args, tool] of cases) {
+    for (const connection of [pgArgs, ["--driver", "pg"]]) {
+      // Without a URL they are refused all the same: the refusal comes before the connection.
+      const error = refusal(await cli([...connection, ...args, "--json"]), 1);
+      assert.deepEqual([error.name, error.code, error.driver, error.capability, error.tool], ["ServerBackupUnsupportedError", "DRIVER_CAPABILITY_MISSING", "pg", "openFile", tool], args.join(" "));
+    }
   }
   assert.deepEqual(await relations(database), []);
-  // Without a URL they are refused all the same: the refusal comes first.
-  assert.equal(refusal(await cli(["--driver", "pg", "verify", "--json"]), 1).code, "DRIVER_CAPABILITY_MISSING");
+  for (const folder of ["backups", "snapshots"]) assert.equal(existsSync(path.join(project.root, folder)), false, folder);
 });
 
 /** A server role that logs in with a password, checked by the server (scram-sha-256), on `database`. */

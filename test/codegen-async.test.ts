@@ -1,10 +1,12 @@
 /**
  * `gen` and async migrations: every form of async `up`/`down` it recognises (the
  * `codegen/async-detection` fixture) is marked in the registry, sync look-alikes are not, `--check`
- * notices a mark edited away, and the sync API refuses the generated registry before anything runs.
+ * notices a mark edited away, the sync API refuses the generated registry before anything runs, and
+ * the CLI runs it through the driver's async manager (only `up --backup`, sync-only, stays refused).
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, runCli } from "./support/project.js";
@@ -71,16 +73,111 @@ test("the sync API refuses a generated registry with async migrations, naming th
   assert.equal(db.pragma("user_version", { simple: true }), 0);
 });
 
-test("the CLI refuses a registry with async migrations with the typed error and creates no database", async (t) => {
+/** The tables of the SQLite file at `file` (the history table aside), by name. */
+function tablesOf(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name").pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+test("the CLI runs a registry with async migrations through the driver's AsyncMigrationManager: up, status, history, down, verify, up --dry-run, reset", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/async-detection" });
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
-  for (const command of [["up"], ["status"]]) {
-    const result = await runCli([...command, "--json", "--db", "app.db"], { cwd: project.root });
+  const cli = async <T>(args: readonly string[]): Promise<T> => {
+    const result = await runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
+    assert.equal(result.code, 0, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  const file = project.databasePath();
+
+  // 001 awaits before its statement: the transaction is held across the await, and its table is there.
+  const up = await cli<{ toVersion: number; steps: Array<{ version: number }> }>(["up", "--to", "12"]);
+  assert.deepEqual([up.toVersion, up.steps.length], [12, 12]);
+  // 006 builds no table (its query builder is a stand-in).
+  assert.deepEqual(tablesOf(file), ["a", "b", "c", "d", "e", "g", "h", "i", "j", "k", "l"]);
+  const status = await cli<{ currentVersion: number; pendingCount: number }>(["status"]);
+  assert.deepEqual([status.currentVersion, status.pendingCount], [12, 1]);
+  assert.equal((await cli<unknown[]>(["history"])).length, 12);
+
+  // 011's down returns a PromiseLike; 012's is SQL.
+  const down = await cli<{ toVersion: number; steps: Array<{ version: number }> }>(["down", "--to", "10"]);
+  assert.deepEqual([down.toVersion, down.steps.map((step) => step.version)], [10, [12, 11]]);
+  assert.ok(!tablesOf(file).includes("k") && !tablesOf(file).includes("l"));
+
+  assert.deepEqual(await cli<{ ok: boolean; version: number }>(["verify"]).then((v) => [v.ok, v.version]), [true, 10]);
+  // The async rehearsal runs on the file inside a transaction rolled back: nothing stays.
+  const before = readFileSync(file);
+  const rehearsal = await cli<{ ok: boolean; reachedVersion: number; steps: Array<{ version: number; status: string }> }>(["up", "--dry-run"]);
+  assert.deepEqual([rehearsal.ok, rehearsal.reachedVersion, rehearsal.steps.map((step) => step.version)], [true, 13, [11, 12, 13]]);
+  assert.deepEqual(readFileSync(file), before);
+
+  assert.equal((await cli<{ toVersion: number }>(["up"])).toVersion, 13);
+  assert.ok(tablesOf(file).includes("m"));
+  assert.deepEqual((await cli<{ steps: unknown[] }>(["up"])).steps, []);
+  const reset = await cli<{ toVersion: number; steps: unknown[] }>(["reset", "--yes"]);
+  assert.deepEqual([reset.toVersion, reset.steps.length], [13, 13]);
+});
+
+test("up --backup on a registry with async migrations is refused with the typed error naming the operation, and creates nothing", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/async-detection" });
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  for (const args of [
+    ["up", "--backup"],
+    ["up", "--backup", "snapshots"],
+  ]) {
+    const result = await runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
     assert.equal(result.code, 1, result.stderr);
-    const { error } = JSON.parse(result.stdout) as { error: { code: string; versions: number[]; driver: string } };
-    assert.equal(error.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
+    const { error } = JSON.parse(result.stdout) as { error: { name: string; code: string; versions: number[]; driver: string; operation: string } };
+    assert.deepEqual([error.name, error.code, error.operation, error.driver], ["AsyncBackupUnsupportedError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"]);
     assert.deepEqual(error.versions, ASYNC_VERSIONS);
-    assert.equal(error.driver, "better-sqlite3");
   }
   assert.equal(existsSync(project.databasePath()), false);
+  for (const folder of ["backups", "snapshots"]) assert.equal(existsSync(path.join(project.root, folder)), false);
+
+  // On an existing database too: the refusal comes before the snapshot and the run.
+  assert.equal((await runCli(["up", "--to", "2", "--db", "app.db"], { cwd: project.root })).code, 0);
+  const before = readFileSync(project.databasePath());
+  const refused = await runCli(["up", "--backup", "--json", "--db", "app.db"], { cwd: project.root });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
+  assert.deepEqual(readFileSync(project.databasePath()), before);
+  assert.equal(existsSync(path.join(project.root, "backups")), false);
+});
+
+test("baseline and repair through the CLI on a registry with async migrations use the async nets", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/async-detection" });
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const run = (args: readonly string[]) => runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
+  const file = project.databasePath();
+  assert.equal((await run(["up", "--to", "12"])).code, 0);
+  const edit = (sql: string) => {
+    const db = new Database(file);
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  };
+
+  // A database "made before stepwise": the schema of 1..12 (async bodies included in the replay), no history.
+  edit("DROP TABLE schema_migrations; PRAGMA user_version = 0");
+  const baseline = await run(["baseline", "12"]);
+  assert.equal(baseline.code, 0, baseline.stdout + baseline.stderr);
+  assert.deepEqual((JSON.parse(baseline.stdout) as { version: number; forced: boolean }).version, 12);
+
+  // An interrupted attempt at 12, resolved by forgetting it: up then runs 12 and 13 again.
+  edit("UPDATE schema_migrations SET state = 'started' WHERE version = 12; DROP TABLE l");
+  const repair = await run(["repair", "--forget", "12", "--yes"]);
+  assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+  const repaired = JSON.parse(repair.stdout) as { version: number; resolution: string; currentVersion: number };
+  assert.deepEqual([repaired.version, repaired.resolution, repaired.currentVersion], [12, "forget", 11]);
+  const up = await run(["up"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(
+    (JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
+    [12, 13],
+  );
 });

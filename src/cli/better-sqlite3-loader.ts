@@ -4,8 +4,8 @@
  * does not use this module: it loads every library, better-sqlite3 included, only when chosen.
  */
 import Database from "better-sqlite3";
-import { MigrationManager } from "../drivers/better-sqlite3.js";
+import { AsyncMigrationManager, MigrationManager } from "../drivers/better-sqlite3.js";
 import { connectBetterSqlite3, type DriverLoader } from "./open-database.js";
 
 /** Opens databases with better-sqlite3. */
-export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => connectBetterSqlite3({ Database, MigrationManager }, mode);
+export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);

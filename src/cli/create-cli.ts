@@ -18,14 +18,15 @@ import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
-import { rehearseUp } from "../safety/rehearsal.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
-import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
+import { describeRepair } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry, SqlDialect } from "../core/types.js";
-import { DriverCapabilityError, type DriverCapability } from "../core/driver.js";
+import { DriverCapabilityError } from "../core/driver.js";
 import { SyncMigrationManager } from "../core/manager.js";
+import { requireBackupManager, serverBackupRefusal } from "./backup-refusals.js";
+import { rehearsesOnCopy, rehearseWith, repairWith } from "./safety-nets.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
@@ -34,7 +35,7 @@ import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, t
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson } from "./json-error.js";
-import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase } from "./open-database.js";
+import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { parsePostgresUrl } from "./postgres-url.js";
 import { createSecretRedactor, redactConnectionString } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
@@ -229,15 +230,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
 
   /**
-   * Refuses, before any connection, a command built on a safety net that only the SQLite drivers
-   * have today: with the capability the net needs (as the library itself would refuse it), or as a
-   * usage error when no capability names it.
+   * Refuses, before any connection, a backup or restore on a driver whose database lives on a
+   * server: stepwise's backups copy a SQLite file, and the refusal names the server's `tool`.
    */
-  const requireSyncDriver = (command: Command, operation: string, capability: DriverCapability | null): void => {
+  const refuseServerBackup = (command: Command, operation: string, tool: "pg_dump" | "pg_restore"): void => {
     const driver = driverOf(flagsOf(command));
-    if (!connectsByUrl(driver)) return;
-    if (capability !== null) throw new DriverCapabilityError({ driver, capability, operation });
-    throw new UsageError(`${operation} is not available with the ${driver} driver yet. Nothing was changed.`);
+    if (connectsByUrl(driver)) throw serverBackupRefusal(driver, operation, tool);
   };
 
   /** Commands that change an existing database must not create an empty one by mistake. */
@@ -252,7 +250,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
   const busyTimeoutOf = (flags: ReturnType<typeof flagsOf>): number => flags.busyTimeout ?? props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
-  const connectorFor = (command: Command, mode: "read" | "write") => {
+  const connectorFor = (command: Command, mode: CommandMode) => {
     const flags = flagsOf(command);
     return loadDriver(driverOf(flags), mode, `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
   };
@@ -265,7 +263,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    */
   const withManager = async <T>(
     command: Command,
-    mode: "read" | "write",
+    mode: CommandMode,
     action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
   ): Promise<Awaited<T>> => {
@@ -327,7 +325,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    */
   const withServerManager = async <T>(
     command: Command,
-    mode: "read" | "write",
+    mode: CommandMode,
     action: (manager: CliManager<R>, databaseLabel: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
   ): Promise<Awaited<T>> => {
@@ -341,26 +339,6 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       await preflight?.(opened.manager);
       return action(opened.manager, label, true);
     });
-  };
-
-  /**
-   * {@link withManager} for a command built on the sync safety nets (SQLite only today): refused
-   * with `capability` (see {@link requireSyncDriver}) before any connection on a driver without them.
-   */
-  const withSyncManager = async <T>(
-    command: Command,
-    mode: "read" | "write",
-    operation: string,
-    capability: DriverCapability | null,
-    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
-    preflight?: (manager: SyncMigrationManager<unknown, R>) => unknown,
-  ): Promise<Awaited<T>> => {
-    requireSyncDriver(command, operation, capability);
-    const sync = (manager: CliManager<R>): SyncMigrationManager<unknown, R> => {
-      if (manager instanceof SyncMigrationManager) return manager as SyncMigrationManager<unknown, R>;
-      throw new DriverCapabilityError({ driver: manager.driver.name, capability: capability ?? "snapshot", operation });
-    };
-    return withManager(command, mode, (manager, databasePath, exists) => action(sync(manager), databasePath, exists), preflight && ((manager) => preflight(sync(manager))));
   };
 
   let quietEvents = false;
@@ -411,11 +389,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     quietEvents = Boolean(options.json);
     const to = options.to === undefined ? {} : { to: options.to };
     if (options.dryRun) {
-      await withSyncManager(command, "read", "stepwise up --dry-run", "snapshot", async (manager) => {
-        const { rehearsal } = rehearseUp(manager, to);
+      // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
+      await withManager(command, "rehearse", async (manager) => {
+        const { rehearsal } = await rehearseWith(manager, to);
         progressDisplay.clear();
         if (options.json) printJson(rehearsal);
-        else print(formatRehearsal(rehearsal, palette));
+        else print(formatRehearsal(rehearsal, palette, rehearsesOnCopy(manager) ? "copy" : "rolled-back"));
         if (!rehearsal.ok) exitCode = 1;
       });
       return;
@@ -431,12 +410,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     const backupDirectory = options.backup;
     // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
-    await withSyncManager(
+    const operation = "stepwise up --backup";
+    refuseServerBackup(command, operation, "pg_dump");
+    await withManager(
       command,
       "write",
-      "stepwise up --backup (for PostgreSQL, take a pg_dump first)",
-      "openFile",
-      async (manager, databasePath) => {
+      async (cliManager, databasePath) => {
+        const manager = requireBackupManager(cliManager, operation);
         const backup = {
           directory: backupDirectory === true ? defaultBackupDirectory(databasePath) : resolvePath(backupDirectory),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
@@ -446,7 +426,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
         printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
       },
-      (manager) => {
+      (cliManager) => {
+        const manager = requireBackupManager(cliManager, operation);
         manager.planUp(to);
         chooseBackupMethod(manager);
       },
@@ -524,10 +505,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const version = options.applied ?? options.forget;
       if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
-      requireSyncDriver(command, "stepwise repair", null);
       refuseMissingDatabase(command, "nothing to repair");
-      await withSyncManager(command, "write", "stepwise repair", null, (manager) => {
-        const result = repairIncompleteMigration(manager, {
+      await withManager(command, "write", async (manager) => {
+        const result = await repairWith(manager, {
           version,
           resolution: options.applied !== undefined ? "applied" : "forget",
         });
@@ -547,8 +527,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     context,
     print,
     printJson,
-    withManager: withSyncManager,
-    requireSyncDriver,
+    withManager,
+    refuseServerBackup,
+    refuseMissingDatabase,
     resolveDatabasePath: (command) => resolveDatabasePath(flagsOf(command)),
     tableName: (command) => tableNameOf(flagsOf(command)),
     driver: (command) => driverOf(flagsOf(command)),

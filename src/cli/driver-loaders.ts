@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
 import { DriverRuntimeUnsupportedError } from "../core/errors.js";
-import { connectBetterSqlite3, loadLibrary, type DriverLoader } from "./open-database.js";
+import { connectBetterSqlite3, loadLibrary, type CliManager, type DriverLoader } from "./open-database.js";
 import { connectPostgres } from "./open-postgres.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
@@ -88,45 +88,66 @@ function readQuietFile(file: string, operation: string): Uint8Array {
  */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
   "better-sqlite3": async (_operation, mode) => {
-    const [{ default: Database }, { MigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () => Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]));
-    return connectBetterSqlite3({ Database, MigrationManager }, mode);
+    const [{ default: Database }, { MigrationManager, AsyncMigrationManager }] = await loadLibrary("better-sqlite3", "better-sqlite3", () =>
+      Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]),
+    );
+    return connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);
   },
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
-    const [{ DatabaseSync }, { MigrationManager }] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
+    const [{ DatabaseSync }, { MigrationManager, AsyncMigrationManager }] = await Promise.all([
+      import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>,
+      import("../drivers/node-sqlite.js"),
+    ]);
     return (file, _exists, options) => {
       const db = new DatabaseSync(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+      return {
+        db,
+        createManager: () => new MigrationManager(db, options.migrations, options.props),
+        createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as unknown as CliManager<typeof options.migrations>,
+      };
     };
   },
 
   "bun-sqlite": async () => {
     assertBunRuntime();
-    const [{ Database }, { MigrationManager }] = await Promise.all([
+    const [{ Database }, { MigrationManager, AsyncMigrationManager }] = await Promise.all([
       import(BUN_SQLITE) as Promise<{ Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase }>,
       import("../drivers/bun-sqlite.js"),
     ]);
     return (file, exists, options) => {
       const db = exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+      return {
+        db,
+        createManager: () => new MigrationManager(db, options.migrations, options.props),
+        createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as unknown as CliManager<typeof options.migrations>,
+      };
     };
   },
 
   libsql: async () => {
-    const [{ default: Database }, { MigrationManager }] = await loadLibrary("libsql", "libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
+    const [{ default: Database }, { MigrationManager, AsyncMigrationManager }] = await loadLibrary("libsql", "libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
     return (file, _exists, options) => {
       // libsql has no "must exist" option; a read opens the file only when it is there.
       const db = new Database(file);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+      return {
+        db,
+        createManager: () => new MigrationManager(db, options.migrations, options.props),
+        createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as unknown as CliManager<typeof options.migrations>,
+      };
     };
   },
 
   "sql-js": async (operation) => {
-    const [{ default: initSqlJs }, { MigrationManager }] = await loadLibrary("sql-js", "sql.js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
+    const [{ default: initSqlJs }, { MigrationManager, AsyncMigrationManager }] = await loadLibrary("sql-js", "sql.js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
     return (file, exists, options) => {
       const db = new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined);
-      return { db, createManager: () => new MigrationManager(db, options.migrations, options.props) };
+      return {
+        db,
+        createManager: () => new MigrationManager(db, options.migrations, options.props),
+        createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as unknown as CliManager<typeof options.migrations>,
+      };
     };
   },
 

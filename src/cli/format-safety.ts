@@ -11,10 +11,15 @@ import type { SchemaVerification } from "../safety/verify.js";
 import type { Palette } from "./format.js";
 import type { CliBackupMethod } from "./backup-method.js";
 
-/** `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. */
-export function formatRehearsal(rehearsal: Rehearsal, palette: Palette): string {
+/**
+ * `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. `where`
+ * says how it ran: on an in-memory copy (sync SQLite, the default) or on the live database inside a
+ * transaction rolled back at the end (pg, an async manager).
+ */
+export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "copy" | "rolled-back" = "copy"): string {
   if (rehearsal.steps.length === 0) return palette.green(`Dry run: nothing to apply; the database is at version ${rehearsal.fromVersion}.`);
-  const lines = [palette.bold(`Dry run on an in-memory copy (the database file was not touched): version ${rehearsal.fromVersion} → ${rehearsal.targetVersion}`), ""];
+  const how = where === "copy" ? "on an in-memory copy (the database file was not touched)" : "inside a transaction rolled back at the end (nothing was kept)";
+  const lines = [palette.bold(`Dry run ${how}: version ${rehearsal.fromVersion} → ${rehearsal.targetVersion}`), ""];
   for (const step of rehearsal.steps) {
     const label = formatMigrationLabel(step.version, step.name);
     if (step.status === "applied") lines.push(`  ${palette.green("✓")} ${label} ${palette.dim(`${step.durationMs!.toFixed(1)} ms`)}`);

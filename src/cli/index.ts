@@ -17,8 +17,9 @@ export { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-
 export type { CliDriverName } from "./driver-names.js";
 export { betterSqlite3Loader } from "./better-sqlite3-loader.js";
 export { connectBetterSqlite3 } from "./open-database.js";
-export type { BetterSqlite3Modules, DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode } from "./open-database.js";
+export type { BetterSqlite3Modules, DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode, CommandMode } from "./open-database.js";
 export { connectPostgres, DEFAULT_PG_CONNECT_TIMEOUT_MS } from "./open-postgres.js";
 export type { PostgresModules } from "./open-postgres.js";
 export type { CliManager, UrlDriverConnect } from "./open-database.js";
 export { redactConnectionString } from "./secrets.js";
+export { AsyncBackupUnsupportedError } from "./backup-refusals.js";

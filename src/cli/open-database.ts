@@ -8,16 +8,26 @@
 import { existsSync } from "node:fs";
 import { DriverCapabilityError } from "../core/driver.js";
 import { DriverNotInstalledError, DriverUnknownError, UsageError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import type { MigrationManagerProps } from "../core/options.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
-import type { MigrationRegistry } from "../core/types.js";
+import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import type { CliDriverName } from "./driver-names.js";
 
-/** What a command asks of the connection. */
+/** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
 export type OpenMode = "read" | "write";
+
+/**
+ * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, a
+ * verification), which reads like `read` (a missing SQLite file is never created) but may write inside
+ * a transaction it rolls back: a PostgreSQL session is opened as for `write` (not read-only, so a
+ * rehearsal's transaction and verify's scratch database can be made), and a SQLite connection whose
+ * manager is async is left writable (its rehearsal runs on the file, rolled back); a sync manager
+ * rehearses on a copy, so its connection stays `query_only`.
+ */
+export type CommandMode = OpenMode | "rehearse";
 
 /**
  * A manager the CLI drives: a SQLite driver's, whose methods return values, or a server driver's
@@ -70,7 +80,15 @@ export type DriverConnect = <R extends MigrationRegistry>(
   file: string,
   exists: boolean,
   options: OpenDatabaseOptions<R>,
-) => { db: NativeConnection; createManager: () => SyncMigrationManager<unknown, R> };
+) => {
+  db: NativeConnection;
+  createManager: () => SyncMigrationManager<unknown, R>;
+  /**
+   * The driver's `AsyncMigrationManager` on the same connection, used when `gen` marked migrations of
+   * the registry async; without it such a registry meets the sync manager's typed refusal.
+   */
+  createAsyncManager?: () => CliManager<R>;
+};
 
 /**
  * How a driver that connects by URL (pg) opens its connection: everything is a round trip, so it is
@@ -99,17 +117,18 @@ export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
  * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
  *   asked to write).
  */
-export async function loadDriver(driver: CliDriverName, mode: OpenMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
+export async function loadDriver(driver: CliDriverName, mode: CommandMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
   if (mode === "write") assertDriverWrites(driver, operation);
   const loader = loaders[driver];
   // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
   if (loader === undefined) throw new DriverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
-  const loaded = await loader(operation, mode);
+  // A rehearsal opens a SQLite file as a read does; on a server it needs a session that may write (and rolls back).
+  const loaded = await loader(operation, mode === "rehearse" ? "read" : mode);
   if (typeof loaded !== "function") {
     return {
       open(options) {
         if (options.url === undefined) throw new UsageError(`The ${driver} driver connects to a server: pass --url.`);
-        return loaded.openUrl({ ...options, url: options.url }, mode);
+        return loaded.openUrl({ ...options, url: options.url }, mode === "rehearse" ? "write" : mode);
       },
     };
   }
@@ -129,8 +148,10 @@ export async function loadDriver(driver: CliDriverName, mode: OpenMode, operatio
       const { db } = opened;
       try {
         db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
-        if (mode === "read") db.exec("PRAGMA query_only = ON");
-        const manager = opened.createManager();
+        // The sync API refuses a registry with async migrations; the driver's async manager runs them.
+        const manager: CliManager<typeof options.migrations> =
+          opened.createAsyncManager !== undefined && options.migrations.some(isAsyncMigration) ? opened.createAsyncManager() : opened.createManager();
+        if (mode === "read" || (mode === "rehearse" && manager instanceof SyncMigrationManager)) db.exec("PRAGMA query_only = ON");
         return {
           manager,
           close: () => void db.close(),
@@ -201,6 +222,8 @@ export function assertDriverWrites(driver: CliDriverName, operation: string): vo
 export interface BetterSqlite3Modules {
   readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
   readonly MigrationManager: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
+  /** Its `AsyncMigrationManager`, for a registry holding async migrations; without it such a registry is refused. */
+  readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => CliManager<R>;
 }
 
 /**
@@ -211,6 +234,11 @@ export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMo
   return (file, exists, options) => {
     // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
     const db = new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
-    return { db, createManager: () => new modules.MigrationManager(db, options.migrations, options.props) };
+    const { AsyncMigrationManager } = modules;
+    return {
+      db,
+      createManager: () => new modules.MigrationManager(db, options.migrations, options.props),
+      ...(AsyncMigrationManager === undefined ? {} : { createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) }),
+    };
   };
 }

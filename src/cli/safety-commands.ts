@@ -1,16 +1,13 @@
 /**
  * The safety-net commands: `baseline`, `verify` and `restore`. They only parse, call the library and
- * print; `up --dry-run` and `up --backup` live with `up` in `create-cli.ts`.
+ * print; `up --dry-run` and `up --backup` live with `up` in `create-cli.ts`. `baseline` and `verify`
+ * run on every manager the CLI opens (sync SQLite, async SQLite, pg) through `safety-nets.ts`.
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../core/errors.js";
-import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationRegistry } from "../core/types.js";
-import type { DriverCapability, SyncDriver } from "../core/driver.js";
-import { baselineDatabase } from "../safety/baseline.js";
-import { verifySchema } from "../safety/verify.js";
+import type { SyncDriver } from "../core/driver.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { CliContext } from "./create-cli.js";
 import type { CliDriverName } from "./driver-names.js";
@@ -18,6 +15,8 @@ import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
+import type { CliManager, CommandMode } from "./open-database.js";
+import { baselineWith, verifyWith } from "./safety-nets.js";
 
 /** What the safety commands need from `createCli`. */
 export interface SafetyCommandDeps<R extends MigrationRegistry> {
@@ -30,19 +29,12 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly driver: (command: Command) => CliDriverName;
   /** Resolves a path the user typed. */
   readonly resolvePath: (file: string) => string;
-  /**
-   * Opens the database with a sync SQLite manager; on a driver without the sync safety nets (pg) it
-   * refuses first, with `capability` (or a usage error when `null`), before any connection.
-   */
-  readonly withManager: <T>(
-    command: Command,
-    mode: "read" | "write",
-    operation: string,
-    capability: DriverCapability | null,
-    action: (manager: SyncMigrationManager<unknown, R>, databasePath: string, exists: boolean) => T,
-  ) => Promise<Awaited<T>>;
-  /** The refusal {@link SafetyCommandDeps.withManager} makes, for a command that checks the database before opening it. */
-  readonly requireSyncDriver: (command: Command, operation: string, capability: DriverCapability | null) => void;
+  /** Opens the database with the manager the driver and registry call for (sync, async, or pg's) and runs `action` on it. */
+  readonly withManager: <T>(command: Command, mode: CommandMode, action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T) => Promise<Awaited<T>>;
+  /** Refuses a backup or restore on a server database (pg), naming `tool`, before any connection. */
+  readonly refuseServerBackup: (command: Command, operation: string, tool: "pg_dump" | "pg_restore") => void;
+  /** Refuses (`USAGE`) a command on a SQLite file that does not exist: "There is no database at …; `consequence`." */
+  readonly refuseMissingDatabase: (command: Command, consequence: string) => void;
   /** A fresh in-memory connection of the chosen driver's library, through which restore opens files; the caller closes it. */
   readonly scratchDriver: (command: Command) => Promise<{ readonly driver: SyncDriver; close(): void }>;
 }
@@ -50,10 +42,6 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
 /** Adds `baseline`, `verify` and `restore` to the program. */
 export function addSafetyCommands<R extends MigrationRegistry>(program: Command, deps: SafetyCommandDeps<R>): void {
   const { context, print, printJson } = deps;
-  const requireDatabase = (command: Command, what: string) => {
-    const databasePath = deps.resolveDatabasePath(command);
-    if (databasePath !== ":memory:" && !existsSync(databasePath)) throw new UsageError(`There is no database at ${databasePath}; nothing to ${what}.`);
-  };
 
   program
     .command("baseline")
@@ -62,10 +50,9 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--force", "record them even when the schema differs (prints the differences)")
     .option("--json", "print plain JSON")
     .action(async (version: number, options: { force?: boolean; json?: boolean }, command: Command) => {
-      deps.requireSyncDriver(command, "stepwise baseline", "snapshot");
-      requireDatabase(command, "baseline");
-      await deps.withManager(command, "write", "stepwise baseline", "snapshot", async (manager) => {
-        const result = baselineDatabase(manager, version as never, { dangerouslyForce: Boolean(options.force) });
+      deps.refuseMissingDatabase(command, "nothing to baseline");
+      await deps.withManager(command, "write", async (manager) => {
+        const result = await baselineWith(manager, version, { dangerouslyForce: Boolean(options.force) });
         if (options.json) printJson(result);
         else print(formatBaseline(result, context.palette));
       });
@@ -76,10 +63,10 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .description("compare the schema with a replay of the applied migrations; exit 1 on drift")
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
-      deps.requireSyncDriver(command, "stepwise verify", "snapshot");
-      requireDatabase(command, "verify");
-      await deps.withManager(command, "read", "stepwise verify", "snapshot", async (manager) => {
-        const verification = verifySchema(manager);
+      deps.refuseMissingDatabase(command, "nothing to verify");
+      // Not "read": on pg the replay creates (and drops) a scratch database, which a read-only session may not.
+      await deps.withManager(command, "rehearse", async (manager) => {
+        const verification = await verifyWith(manager);
         if (options.json) printJson(verification);
         else print(formatVerification(verification, context.palette));
         if (!verification.ok) context.setExitCode(1);
@@ -98,7 +85,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
         throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
       }
       // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
-      deps.requireSyncDriver(command, "stepwise restore (for PostgreSQL, use pg_restore)", "openFile");
+      deps.refuseServerBackup(command, "stepwise restore", "pg_restore");
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
       // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
@@ -106,7 +93,7 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       assertDriverWrites(deps.driver(command), "stepwise restore");
       // Only the registry is needed from the database; the restore opens it itself, through a
       // scratch in-memory connection of the chosen driver's library (its openFile).
-      const migrations = await deps.withManager(command, "read", "stepwise restore", "openFile", (manager) => manager.migrations);
+      const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);
       const scratch = await deps.scratchDriver(command);
       const driver = scratch.driver;
       const result = await restoreBackup({

@@ -1,0 +1,46 @@
+/**
+ * What `up --backup` and `restore` refuse. Both copy a SQLite file through the sync API: on a server
+ * (pg) the server's tools do that job, and a registry holding async migrations is run by an
+ * `AsyncMigrationManager`, for which `upWithBackup` has no async form yet. Each refusal is typed and
+ * comes before anything is created.
+ */
+import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import type { MigrationRegistry } from "../core/types.js";
+import { ServerBackupUnsupportedError, type ServerBackupTool } from "../safety/server-backup.js";
+import type { CliManager } from "./open-database.js";
+
+/**
+ * `up --backup` on a registry with async migrations: the snapshot is taken by the sync
+ * `upWithBackup`, which cannot run them. Same code and fields as {@link AsyncMigrationsNeedAsyncRunnerError}
+ * (`versions`, `files`, `driver`), plus the `operation` refused. Nothing was changed.
+ */
+export class AsyncBackupUnsupportedError extends AsyncMigrationsNeedAsyncRunnerError {
+  /** What was refused, such as `"stepwise up --backup"`. */
+  readonly operation: string;
+
+  constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string; operation: string }) {
+    super(fields);
+    this.operation = fields.operation;
+    this.message =
+      `${fields.operation} is not available for this registry: it holds async migrations (${fields.versions.join(", ")}), which run through the ${fields.driver} driver's AsyncMigrationManager, ` +
+      `and the backup is taken by upWithBackup, which has no async form. Nothing was changed. Copy the database file (or run "stepwise up --backup" from a build without async migrations), then run "up" without --backup.`;
+  }
+}
+
+/** The refusal of a backup or restore on a driver whose database lives on a server, naming the tool to use. */
+export function serverBackupRefusal(driver: string, operation: string, tool: ServerBackupTool): ServerBackupUnsupportedError {
+  return new ServerBackupUnsupportedError({ driver, capability: "openFile", operation, tool });
+}
+
+/**
+ * The sync manager `upWithBackup` needs.
+ *
+ * @throws ServerBackupUnsupportedError on PostgreSQL; AsyncBackupUnsupportedError for an async registry.
+ */
+export function requireBackupManager<R extends MigrationRegistry>(manager: CliManager<R>, operation: string): SyncMigrationManager<unknown, R> {
+  if (manager instanceof SyncMigrationManager) return manager as SyncMigrationManager<unknown, R>;
+  if (manager.driver.dialect === "postgres") throw serverBackupRefusal(manager.driver.name, operation, "pg_dump");
+  const found = findAsyncMigrations(manager.migrations);
+  throw new AsyncBackupUnsupportedError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver: manager.driver.name, operation });
+}
