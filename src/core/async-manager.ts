@@ -60,6 +60,20 @@ export async function runAloneOnConnection<T>(connection: unknown, driverName: s
 }
 
 /**
+ * Drives `step` with the async runner on `driver`, holding the driver's run lock for the whole call
+ * when the call may write and the driver has one (PostgreSQL's advisory lock). SQLite's drivers have
+ * none: each migration's `BEGIN IMMEDIATE` serialises.
+ */
+export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, options: RunOptions, tableName: string, busyTimeoutMs: number): Promise<T> {
+  const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(tableName, busyTimeoutMs) : null;
+  try {
+    return await runAsync(step, driver);
+  } finally {
+    await release?.();
+  }
+}
+
+/**
  * Applies and reverts the migrations of a generated registry, every method returning a promise, on
  * one connection of any driver. An async migration's transaction stays open across its awaits: a
  * failure after an await rolls back everything the migration did, its history row included.
@@ -86,15 +100,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;
-    return runAloneOnConnection(driver.connection, driver.name, step, async () => {
-      // SQLite's drivers have no run lock (each migration's BEGIN IMMEDIATE serialises); an async driver may.
-      const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
-      try {
-        return await runAsync(step, driver);
-      } finally {
-        await release?.();
-      }
-    });
+    return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
   }
 
   /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */

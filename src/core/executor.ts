@@ -396,7 +396,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       // re-plan picks another entry, the attempt is abandoned and made again with the right setting.
       const expected = queue[next];
       // The witness table must be made outside a transaction, so before BEGIN, for the entry we expect.
-      if (expected?.transaction && guard.current === null && needsEscapeGuard(expected, direction)) guard.current = yield* this.createRunGuard();
+      // Scanned once per entry: the same answer serves the transaction below when a re-plan keeps it.
+      const expectedNeedsGuard = expected?.transaction === true && needsEscapeGuard(expected, direction);
+      if (expectedNeedsGuard && guard.current === null) guard.current = yield* this.createRunGuard();
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
         yield* this.beginImmediate();
@@ -431,7 +433,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           continue;
         }
         if (entry.transaction) {
-          const guarded = needsEscapeGuard(entry, direction);
+          const guarded = entry === expected ? expectedNeedsGuard : needsEscapeGuard(entry, direction);
           if (guarded && guard.current === null) {
             // A re-plan brought a migration that needs the witness, which cannot be made in here.
             yield* this.commitTranslated();

@@ -9,9 +9,8 @@
  * wait for each other, and the server drops it when the session dies.
  */
 import pg from "pg";
-import { runAloneOnConnection } from "../core/async-manager.js";
+import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
-import { runAsync } from "../core/runners.js";
 import { openPgScratchDatabase } from "./pg-scratch-database.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
@@ -305,27 +304,18 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     if (isPool(db)) {
       const client = await db.connect();
       try {
-        return await this.runOnSession(createPgDriver(client, this.schema), step, options);
+        return await runHoldingRunLock(createPgDriver(client, this.schema), step, options, this.tableName, this.busyTimeoutMs);
       } finally {
         client.release();
       }
     }
     // One client has one session: a second call at the same time would share its transaction and its lock.
-    return runAloneOnConnection(db, "pg", step, () => this.runOnSession(createPgDriver(db, this.schema), step, options));
+    return runAloneOnConnection(db, "pg", step, () => runHoldingRunLock(createPgDriver(db, this.schema), step, options, this.tableName, this.busyTimeoutMs));
   }
 
   /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
-  }
-
-  private async runOnSession<T>(driver: AsyncDriver<pg.ClientBase>, step: Step<T>, options: RunOptions): Promise<T> {
-    const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(this.tableName, this.busyTimeoutMs) : null;
-    try {
-      return await runAsync(step, driver);
-    } finally {
-      await release?.();
-    }
   }
 }
 
