@@ -13,7 +13,7 @@ import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
 
@@ -55,6 +55,24 @@ function failureLocation(error: unknown): string | null {
     return `${path.relative(projectRoot, file)}:${match[2]}:${match[3]}`;
   }
   return null;
+}
+
+/**
+ * In development (a migrations folder, and the codegen tools installed) a registry that is not what
+ * `gen` would write now is refused with REGISTRY_STALE. A production install or a bundled app has
+ * neither, so nothing is checked and codegen is never loaded. A missing registry is left to
+ * {@link loadRegistry}, which says to run gen.
+ */
+async function refuseStaleRegistry(resolved: StepwiseSettings): Promise<void> {
+  if (!existsSync(resolved.migrationsDir) || !existsSync(resolved.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
+  const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
+  await assertRegistryFresh({
+    projectRoot,
+    migrationsDir: resolved.migrationsDir,
+    registryFile: resolved.registryFile,
+    dialect: resolved.dialect,
+    cacheDir: defaultGenCacheDir(projectRoot),
+  });
 }
 
 /** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
@@ -106,12 +124,13 @@ function addBuildCommands(program: Command, context: CliContext): void {
 
   program
     .command("create")
-    .description("create the next migration from a template and register it")
+    .description("write the next migration from a template, to edit before gen registers it")
     .argument("<description>", 'what the migration does, such as "add email to contacts"')
     .option("--sql", "write a .sql migration instead of a .ts one")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string; dialect?: string }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise create", CODEGEN_PEERS);
@@ -124,18 +143,23 @@ function addBuildCommands(program: Command, context: CliContext): void {
         kind: options.sql ? "sql" : "ts",
         dialect: resolved.dialect,
       });
+      // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       print(result.file);
-      if (!result.generate.ok) {
-        context.io.stderr(`Created ${result.file}, but the registry was not regenerated:\n`);
-        printProblems(result.generate.problems, context);
-        context.setExitCode(1);
-      }
+      context.io.stderr(
+        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
+          `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
+      );
     });
 }
 
 const cli = createCli({
   // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
-  migrations: ({ dialect }) => loadRegistry(resolveSettings(projectRoot, { dialect }).registryFile),
+  // Checked against the folder first, so a stale one is refused before any database is opened.
+  migrations: async ({ dialect }) => {
+    const resolved = resolveSettings(projectRoot, { dialect });
+    await refuseStaleRegistry(resolved);
+    return loadRegistry(resolved.registryFile);
+  },
   url: () => {
     const url = settings().url;
     return url === null ? null : expandConfigUrl(url, process.env);

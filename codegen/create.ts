@@ -1,13 +1,15 @@
 /**
- * `stepwise create "<description>"`: writes the next migration from a template and regenerates the
- * registry, so the new file is registered the moment it exists.
+ * `stepwise create "<description>"`: writes the next migration from a template. The template is not
+ * a migration yet: its placeholder comments ({@link TEMPLATE_PLACEHOLDER}) make `gen` refuse it until
+ * the change is written, so the registry is not regenerated here and an unedited template can never
+ * be applied and recorded.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "../src/shared/migration-file.js";
-import { generateRegistry, type GenerateResult } from "./generate.js";
+import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import { toPortablePath } from "./portable-path.js";
 import { writeFileAtomic } from "./write-file.js";
 
@@ -21,26 +23,24 @@ export interface CreateMigrationOptions {
   readonly kind?: MigrationKind;
   /** Module the template imports `defineMigration` from. Default `"stepwise"`. */
   readonly runtimeModule?: string;
-  /** The dialect the registry is regenerated for (see `GenerateOptions.dialect`). Default `sqlite`. */
+  /** The dialect the template is written for: a postgres TypeScript template awaits `db.query`. Default `sqlite`. */
   readonly dialect?: SqlDialect;
 }
 
-/** The new file, and the outcome of regenerating the registry. */
+/** The new file; the registry is left as it was until the template is edited and `gen` runs. */
 export interface CreateMigrationResult {
   readonly version: number;
   readonly name: string;
   readonly absolutePath: string;
   /** Relative to the project root. */
   readonly file: string;
-  readonly generate: GenerateResult;
 }
 
 /**
  * Creates the migration after the highest existing version.
  *
  * @throws UsageError when the description leaves no usable name.
- * @throws FileWriteError when the migration or the registry cannot be written in full; neither is
- * then left behind changed.
+ * @throws FileWriteError when the migration cannot be written in full; nothing is then left behind.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";
@@ -67,7 +67,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   }
 
   const runtimeModule = options.runtimeModule ?? "stepwise";
-  const text = kind === "sql" ? sqlTemplate(description, fileName.replace(/\.sql$/, "")) : tsTemplate(description, runtimeModule);
+  const text = kind === "sql" ? sqlTemplate(description) : tsTemplate(description, runtimeModule, options.dialect ?? "sqlite");
   // A new project's first `create` is what makes the folder.
   try {
     mkdirSync(options.migrationsDir, { recursive: true });
@@ -78,65 +78,46 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   // Atomic and exclusive: a full disk leaves no half-written migration, and a file of the same name
   // that appeared meanwhile is never overwritten.
   writeFileAtomic(absolutePath, text, { exclusive: true });
-
-  let generate: GenerateResult;
-  try {
-    generate = await generateRegistry({
-      projectRoot: options.projectRoot,
-      migrationsDir: options.migrationsDir,
-      registryFile: options.registryFile,
-      runtimeModule,
-      dialect: options.dialect ?? "sqlite",
-    });
-  } catch (error) {
-    // The registry could not be written (a full disk): take the untouched template back, so a failed
-    // create leaves the project as it was rather than with a migration the registry lacks.
-    try {
-      rmSync(absolutePath, { force: true });
-    } catch {
-      // The registry failure is the one to report.
-    }
-    throw error;
-  }
-  return { version, name, absolutePath, file: toPortablePath(path.relative(options.projectRoot, absolutePath)), generate };
+  return { version, name, absolutePath, file: toPortablePath(path.relative(options.projectRoot, absolutePath)) };
 }
 
-function tsTemplate(description: string, runtimeModule: string): string {
+/**
+ * The placeholders are comments, so the file compiles and reads as a guide; `gen` refuses each one
+ * that is left (TEMPLATE_UNEDITED), down's included, so a half-edited template fails too.
+ */
+function tsTemplate(description: string, runtimeModule: string, dialect: SqlDialect): string {
+  const [asyncKeyword, run] = dialect === "postgres" ? ["async ", "await db.query"] : ["", "db.exec"];
   return `import { defineMigration } from ${JSON.stringify(runtimeModule)};
 
 export default defineMigration({
   description: ${JSON.stringify(description)},
-  up(db) {
-    db.exec(\`
-      -- Write the change here, for example:
-      -- ALTER TABLE contacts ADD COLUMN nickname TEXT;
-    \`);
+  ${asyncKeyword}up(db) {
+    // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example:
+    // ${run}(\`ALTER TABLE contacts ADD COLUMN nickname TEXT\`);
   },
-  down(db) {
-    db.exec(\`
-      -- Undo the change here, for example:
-      -- ALTER TABLE contacts DROP COLUMN nickname;
-    \`);
+  ${asyncKeyword}down(db) {
+    // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example:
+    // ${run}(\`ALTER TABLE contacts DROP COLUMN nickname\`);
   },
 });
 `;
 }
 
 /**
- * The SQL template must pass \`gen\` at once (an empty up section is refused), so it carries a no-op
- * statement that names itself as the thing to replace.
+ * No placeholder statement: an unedited section holds only comments, and the placeholder comment
+ * makes \`gen\` say what to write there. A migration that deliberately does nothing says so with
+ * {@link EMPTY_MARKER}.
  */
-function sqlTemplate(description: string, label: string): string {
+function sqlTemplate(description: string): string {
   return `-- description: ${description.replace(/\r?\n/g, " ")}
--- migrate:up
--- Replace the placeholder with the change, for example:
+${UP_MARKER}
+-- ${TEMPLATE_PLACEHOLDER}: write the migration's SQL here, then delete this comment. For example:
 -- ALTER TABLE contacts ADD COLUMN nickname TEXT;
-SELECT 'placeholder: write migration ${label} up';
+-- (A migration that deliberately does nothing: replace these comments with "${EMPTY_MARKER} <why>".)
 
--- migrate:down
--- Replace the placeholder with the undo, for example:
+${DOWN_MARKER}
+-- ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete this section to make the migration irreversible), then delete this comment. For example:
 -- ALTER TABLE contacts DROP COLUMN nickname;
-SELECT 'placeholder: write migration ${label} down';
 `;
 }
 

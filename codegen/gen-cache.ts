@@ -41,6 +41,21 @@ export interface GenCacheKey {
   readonly dialect?: string;
 }
 
+/**
+ * The key `gen` uses for these paths: the dialect is named only when not sqlite, so a sqlite key is
+ * the one callers built before dialects. The runtime commands' freshness check builds the same key,
+ * so a registry `gen` vouched for is recognised without a scan.
+ */
+export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string }): GenCacheKey {
+  return {
+    projectRoot: options.projectRoot,
+    migrationsDir: options.migrationsDir,
+    registryFile: options.registryFile,
+    runtimeModule: options.runtimeModule ?? "stepwise",
+    ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
+  };
+}
+
 /** What a cache entry records about a registry known to be current. */
 export interface GenCacheEntry {
   readonly fingerprint: string;

@@ -8,7 +8,16 @@ import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
 import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { REGISTRY_HEADER } from "./render.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
+import {
+  findCurrentRegistry,
+  fingerprintGenInputs,
+  forgetRegistry,
+  genCacheKeyFor,
+  hashRegistryText,
+  rememberCurrentRegistry,
+  type GenCacheDependency,
+  type GenCacheKey,
+} from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
@@ -61,14 +70,7 @@ export type RegistrySourceResult =
  */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
   const cacheDir = options.cacheDir ?? null;
-  const cacheKey: GenCacheKey = {
-    projectRoot: options.projectRoot,
-    migrationsDir: options.migrationsDir,
-    registryFile: options.registryFile,
-    runtimeModule: options.runtimeModule ?? "stepwise",
-    // Named only when not sqlite, so a sqlite key is the one callers built before dialects.
-    ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
-  };
+  const cacheKey: GenCacheKey = genCacheKeyFor(options);
   const unusableRegistry = describeUnusableRegistryPath(options) ?? describeForeignRegistryTarget(options);
   if (unusableRegistry) {
     return { ok: false, status: "invalid", problems: [unusableRegistry], registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
@@ -338,7 +340,7 @@ async function formatWithProjectConfig(source: string, registryFile: string): Pr
 function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string): Problem[] {
   const fix = `run "stepwise gen" (npm run gen) and commit ${registryLabel}`;
   if (previous === null) {
-    return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}` }];
+    return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}`, staleness: { change: "registry", file: registryLabel } }];
   }
   const recorded = readRecordedEntries(previous);
   const problems: Problem[] = [];
@@ -347,7 +349,7 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
     current.add(migration.file);
     const entry = recorded.get(migration.file);
     if (entry === undefined) {
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}` });
+      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}`, staleness: { change: "added", file: migration.file } });
     } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
       // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
       const imports = migration.localImports ?? [];
@@ -359,21 +361,43 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
         column: 1,
         message: `${what} changed since ${registryLabel} was generated; ${fix}`,
         ...(imports.length > 0 ? { relatedFiles: imports } : {}),
+        staleness: { change: "changed", file: migration.file },
       });
     } else if (entry.async !== migration.async) {
       // Same code, other mark: a registry edited by hand, or a return type that changed with a
       // package's types. The sync API's refusal of async migrations rests on the mark, so it counts.
       const was = entry.async ? "async" : "sync";
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `${registryLabel} records this migration as ${was}, but it is not; ${fix}` });
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: migration.file,
+        line: 1,
+        column: 1,
+        message: `${registryLabel} records this migration as ${was}, but it is not; ${fix}`,
+        staleness: { change: "changed", file: migration.file },
+      });
     }
   }
   for (const entry of recorded.values()) {
     if (!current.has(entry.file)) {
-      problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: entry.line, column: 1, message: `the registry still lists ${entry.file}, which no longer exists; ${fix}` });
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: registryLabel,
+        line: entry.line,
+        column: 1,
+        message: `the registry still lists ${entry.file}, which no longer exists; ${fix}`,
+        staleness: { change: "removed", file: entry.file },
+      });
     }
   }
   if (problems.length === 0) {
-    problems.push({ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry differs from what gen writes (edited by hand, or formatted differently); ${fix}` });
+    problems.push({
+      code: "REGISTRY_STALE",
+      file: registryLabel,
+      line: 1,
+      column: 1,
+      message: `the registry differs from what gen writes (edited by hand, or formatted differently); ${fix}`,
+      staleness: { change: "registry", file: registryLabel },
+    });
   }
   return sortProblems(problems);
 }

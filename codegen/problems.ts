@@ -55,7 +55,16 @@ export interface Problem {
   readonly missingVersions?: { readonly from: number; readonly to: number };
   /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
   readonly relatedFiles?: readonly string[];
+  /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal (`RegistryStaleError`). */
+  readonly staleness?: { readonly change: RegistryChangeKind; readonly file: string };
 }
+
+/**
+ * How the migrations folder differs from the registry: a migration `added` to the folder, `changed`
+ * in it (or in a local file it imports), `removed` from it, or the `registry` itself missing or
+ * edited by hand. A renamed file is one `removed` and one `added`.
+ */
+export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */
 export function formatProblem(problem: Problem): string {

@@ -9,6 +9,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import { parseMigrationFileName, type MigrationKind } from "../src/shared/migration-file.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
+import { findTsTemplatePlaceholders } from "./template-placeholders.js";
 import { followLocalImports } from "./local-imports.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
@@ -120,7 +121,8 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const { migration } = result;
       migrations.push({
         ...base,
-        description: migration.description,
+        // A deliberately empty migration with no description of its own is described by its reason.
+        description: migration.description ?? migration.emptyUpReason,
         checksum: migration.checksum,
         reversible: migration.downSql !== null,
         transaction: migration.transaction,
@@ -132,6 +134,12 @@ export function scanMigrations(options: ScanOptions): ScanResult {
     } else {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
+      const placeholders = findTsTemplatePlaceholders(sourceFile.compilerNode, file);
+      if (placeholders.length > 0) {
+        project.removeSourceFile(sourceFile);
+        problems.push(...placeholders);
+        continue;
+      }
       const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
       const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative, projectRoot: options.projectRoot }) : null;
       // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.

@@ -57,7 +57,8 @@ export type StepwiseErrorCode =
   | "ASYNC_RUN_IN_PROGRESS"
   | "REGISTRY_DIALECT_MISMATCH"
   | "SCRATCH_DATABASE_UNAVAILABLE"
-  | "REHEARSAL_REFUSED";
+  | "REHEARSAL_REFUSED"
+  | "REGISTRY_STALE";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {

@@ -21,6 +21,10 @@ export interface SqlChecksumInput {
   readonly downSql: string | null;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
+  /** The up section is marked deliberately empty (`-- migrate:empty`). Default `false`. */
+  readonly emptyUp?: boolean;
+  /** The down section is marked deliberately empty. Default `false`. */
+  readonly emptyDown?: boolean;
   /** How the SQL is tokenised. Default `sqlite`. */
   readonly dialect?: SqlDialect;
 }
@@ -51,6 +55,9 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
   // Only a postgres checksum names its dialect: the same text canonicalised by other rules must not
   // share a digest, and every sqlite checksum already recorded in a history table must stay as it was.
   if (dialect !== "sqlite") parts.unshift(`dialect=${dialect}`);
+  // Appended only when set, so every checksum recorded before the marker existed stays as it was.
+  if (input.emptyUp) parts.push("empty_up=true");
+  if (input.emptyDown) parts.push("empty_down=true");
   // Joining with NUL is unambiguous only while no part holds one. `gen` refuses a NUL in SQL
   // (SQL_NUL_BYTE), but a canonical form that records result-column text does hold one, and so
   // may SQL passed here directly; those parts are encoded as JSON, which cannot collide with the

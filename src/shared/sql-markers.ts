@@ -11,6 +11,17 @@ export const UP_MARKER = "-- migrate:up";
 export const DOWN_MARKER = "-- migrate:down";
 /** See {@link UP_MARKER}. */
 export const DESCRIPTION_PREFIX = "-- description:";
+/**
+ * The line that makes a section deliberately empty, followed by why: `-- migrate:empty <reason>`.
+ * A no-op kept so versions line up across dialects is a real migration; an up that is empty by
+ * accident (only comments, whitespace or `;`) is still refused.
+ */
+export const EMPTY_MARKER = "-- migrate:empty";
+/**
+ * The word `stepwise create` puts in a comment where the migration's SQL or code goes. A file that
+ * still holds it is an unedited (or half-edited) template, which `gen` refuses wherever it appears.
+ */
+export const TEMPLATE_PLACEHOLDER = "stepwise:todo";
 /** The flags the up marker line accepts, as written. */
 export const KNOWN_FLAGS = ["transaction:false", "transaction:true", "foreign_keys:off"] as const;
 
@@ -23,6 +34,10 @@ export type MarkerComment =
       /** 0-based index of `rest` in the comment. */ readonly restIndex: number;
     }
   | { readonly kind: "unknown-directive"; readonly directive: string }
+  | {
+      readonly kind: "empty";
+      /** Why the section is empty, as written after the marker (may be `""`, which is refused). */ readonly reason: string;
+    }
   | { readonly kind: "description"; readonly value: string }
   | {
       readonly kind: "look-alike";
@@ -51,6 +66,7 @@ export function classifyComment(text: string): MarkerComment {
     if (directive === "up" || directive === "down") {
       return { kind: "marker", direction: directive, rest: afterPrefix.slice(directive.length), restIndex: "-- migrate:".length + directive.length };
     }
+    if (directive === "empty") return { kind: "empty", reason: afterPrefix.slice(directive.length).trim() };
     const folded = foldLookalikes(directive)
       .toLowerCase()
       .replace(/[^a-z]/g, "");
@@ -75,6 +91,7 @@ export function looksLikeMarker(text: string): string | null {
   if (meaning.kind === "marker") return meaning.direction === "up" ? UP_MARKER : DOWN_MARKER;
   if (meaning.kind === "look-alike" && meaning.intended.startsWith("-- migrate:") && !meaning.bareDirection) return meaning.intended;
   if (meaning.kind === "unknown-directive") return UP_MARKER;
+  if (meaning.kind === "empty") return EMPTY_MARKER;
   return null;
 }
 

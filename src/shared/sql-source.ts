@@ -13,7 +13,7 @@
 import type { SqlDialect } from "../core/types.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
 import { findClientCommandProblems } from "./postgres-client-commands.js";
-import { classifyComment, DOWN_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, UP_MARKER } from "./sql-markers.js";
+import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
 import { findTransactionProblems } from "./sql-transaction-checks.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
 
@@ -49,7 +49,12 @@ export type SqlSourceProblemCode =
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
   | "FOREIGN_KEYS_FLAG_UNSUPPORTED"
-  | "SQL_PSQL_ONLY";
+  | "SQL_PSQL_ONLY"
+  | "SQL_MISPLACED_EMPTY"
+  | "SQL_EMPTY_REASON_MISSING"
+  | "SQL_DUPLICATE_EMPTY"
+  | "SQL_EMPTY_WITH_SQL"
+  | "TEMPLATE_UNEDITED";
 
 /** How {@link parseSqlMigrationSource} reads a file. */
 export interface SqlSourceOptions {
@@ -65,6 +70,10 @@ export interface ParsedSqlMigration {
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
   readonly checksum: string;
+  /** Why the up section is deliberately empty (its `-- migrate:empty` line), or `null`. */
+  readonly emptyUpReason: string | null;
+  /** Why the down section is deliberately empty, or `null`. */
+  readonly emptyDownReason: string | null;
 }
 
 /** Either the parsed migration or every problem found; never both. */
@@ -146,6 +155,8 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   let upLookalikeLine = -1;
   const upLines: string[] = [];
   const downLines: string[] = [];
+  // Each section's `-- migrate:empty` line, when it declares itself deliberately empty.
+  const empty: { up: { line: number; reason: string } | null; down: { line: number; reason: string } | null } = { up: null, down: null };
 
   lines.forEach((lineText, index) => {
     const lineNumber = index + 1;
@@ -194,6 +205,24 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       }
       return;
     }
+    if (comment && meaning.kind === "empty") {
+      const column = comment.column;
+      if (upLine === -1) {
+        report("SQL_MISPLACED_EMPTY", lineNumber, column, `"${EMPTY_MARKER}" marks a section as deliberately empty, so it goes inside one: move it below "${UP_MARKER}" (or "${DOWN_MARKER}")`);
+        return;
+      }
+      const section = downLine === -1 ? "up" : "down";
+      if (meaning.reason === "") {
+        report("SQL_EMPTY_REASON_MISSING", lineNumber, column, `say why the ${section} section is empty on the same line, such as "${EMPTY_MARKER} SQLite integers are already 64-bit"`);
+      } else if (empty[section] !== null) {
+        report("SQL_DUPLICATE_EMPTY", lineNumber, column, `a second "${EMPTY_MARKER}" in the ${section} section (the first is on line ${empty[section].line}); keep one`);
+      } else {
+        empty[section] = { line: lineNumber, reason: meaning.reason };
+      }
+      // Kept in the section's text, so the registry shows the reason where the SQL would be.
+      (section === "up" ? upLines : downLines).push(lineText);
+      return;
+    }
     if (comment && meaning.kind === "unknown-directive") {
       report("SQL_UNKNOWN_MARKER", lineNumber, comment.column + 3, `unknown marker "migrate:${meaning.directive}"; the markers are "${UP_MARKER}" and "${DOWN_MARKER}"`);
       return;
@@ -235,11 +264,26 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   }
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
-  if (upLine !== -1 && canonicalizeSql(upSql, dialect) === "") {
-    report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}"`);
+  const placeholders = reportTemplatePlaceholders(tokens, upLine, downLine, report);
+  const upIsEmpty = upLine !== -1 && canonicalizeSql(upSql, dialect) === "";
+  const downIsEmpty = downSql !== null && canonicalizeSql(downSql, dialect) === "";
+  // An unedited template section is already reported as such; "empty" would only repeat it.
+  if (upIsEmpty && empty.up === null && !placeholders.up) {
+    report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}", or, if this migration deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`);
   }
-  if (downSql !== null && canonicalizeSql(downSql, dialect) === "") {
-    report("SQL_EMPTY_DOWN", downLine, 1, `the down section has no SQL; write the undo below "${DOWN_MARKER}", or delete that line to mark the migration irreversible`);
+  if (downIsEmpty && empty.down === null && !placeholders.down) {
+    report(
+      "SQL_EMPTY_DOWN",
+      downLine,
+      1,
+      `the down section has no SQL; write the undo below "${DOWN_MARKER}", delete that line to mark the migration irreversible, or, if undoing it deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`,
+    );
+  }
+  for (const [section, isEmpty] of [["up", upIsEmpty], ["down", downIsEmpty]] as const) {
+    const marker = empty[section];
+    if (marker !== null && !isEmpty) {
+      report("SQL_EMPTY_WITH_SQL", marker.line, 1, `"${EMPTY_MARKER}" says the ${section} section is deliberately empty, but it holds SQL; remove this line or the SQL`);
+    }
   }
   if (upLine !== -1 && problems.length === 0) {
     const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
@@ -252,8 +296,33 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   if (problems.length > 0) {
     return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
   }
-  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...(postgres ? { dialect } : {}) });
-  return { ok: true, migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum } };
+  const emptyFlags = { ...(empty.up ? { emptyUp: true } : {}), ...(empty.down ? { emptyDown: true } : {}) };
+  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...emptyFlags, ...(postgres ? { dialect } : {}) });
+  return {
+    ok: true,
+    migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum, emptyUpReason: empty.up?.reason ?? null, emptyDownReason: empty.down?.reason ?? null },
+  };
+}
+
+/**
+ * Reports every comment that still holds `create`'s placeholder ({@link TEMPLATE_PLACEHOLDER}),
+ * wherever it is, and says which sections hold one. Only comments count: the word in a string is data.
+ */
+function reportTemplatePlaceholders(tokens: readonly SqlToken[], upLine: number, downLine: number, report: Report): { up: boolean; down: boolean } {
+  const found = { up: false, down: false };
+  for (const token of tokens) {
+    if ((token.kind !== "line-comment" && token.kind !== "block-comment") || !token.text.includes(TEMPLATE_PLACEHOLDER)) continue;
+    const section = upLine !== -1 && token.line > upLine ? (downLine !== -1 && token.line > downLine ? "down" : "up") : null;
+    if (section !== null) found[section] = true;
+    const fix =
+      section === "down"
+        ? `write the migration's undo SQL here, below "${DOWN_MARKER}" (or delete the down section to make the migration irreversible), then delete this comment`
+        : section === "up"
+          ? `write the migration's SQL here, below "${UP_MARKER}", then delete this comment`
+          : "write the migration's SQL in its sections, then delete this comment";
+    report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}`);
+  }
+  return found;
 }
 
 /** What an unclosed token is, and what closes it. */
