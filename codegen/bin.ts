@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { createCli, type CliContext } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
@@ -16,6 +16,7 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
+import type { GenerateOptions, GenerateResult } from "./generate.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -86,6 +87,52 @@ function printProblems(problems: readonly Problem[], context: CliContext): void 
   context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
 }
 
+/** Prints what one `gen` run did; `false` when it failed (the problems are printed). */
+function reportGenerateResult(result: GenerateResult, context: CliContext): boolean {
+  const label = path.relative(projectRoot, result.registryFile);
+  if (!result.ok) {
+    printProblems(result.problems, context);
+    if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
+    return false;
+  }
+  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+  if (result.status === "unchanged") context.io.stdout(`${context.palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`)}\n`);
+  else context.io.stdout(`${context.palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`)}\n`);
+  return true;
+}
+
+/**
+ * `gen --watch`: runs until SIGINT or SIGTERM, which end it with exit code 0; a failed run is
+ * printed and the watch goes on. Only a folder that cannot be watched (missing, removed) ends it with 1.
+ */
+async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, context: CliContext): Promise<void> {
+  const { watchMigrations } = await import("./watch.js");
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const folder = path.relative(projectRoot, genOptions.migrationsDir) || ".";
+  try {
+    const how = await watchMigrations({
+      ...genOptions,
+      signal: stop.signal,
+      onReady: () => context.io.stderr(`Watching ${folder} for changes; Ctrl-C stops.\n`),
+      onRun: (outcome) => {
+        if ("result" in outcome) {
+          if (!reportGenerateResult(outcome.result, context)) context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
+          return;
+        }
+        const error = outcome.error as NodeJS.ErrnoException;
+        context.io.stderr(`${context.palette.red(`error [${error.code ?? "WATCH_FAILED"}]`)}: ${error.message}\n`);
+      },
+    });
+    if (how === "failed") context.setExitCode(1);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
 function addBuildCommands(program: Command, context: CliContext): void {
   const { palette } = context;
   const print = (text: string) => context.io.stdout(`${text}\n`);
@@ -98,28 +145,24 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean }) => {
+    .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts("check"))
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; watch?: boolean }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-      const result = await generateRegistry({
+      const genOptions = {
         projectRoot,
         migrationsDir: resolved.migrationsDir,
         registryFile: resolved.registryFile,
-        check: Boolean(options.check),
         dialect: resolved.dialect,
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-      });
-      const label = path.relative(projectRoot, result.registryFile);
-      if (!result.ok) {
-        printProblems(result.problems, context);
-        if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
-        context.setExitCode(1);
+      };
+      if (options.watch) {
+        await watchAndGenerate(genOptions, context);
         return;
       }
-      const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
-      if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
-      else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
+      const result = await generateRegistry({ ...genOptions, check: Boolean(options.check) });
+      if (!reportGenerateResult(result, context)) context.setExitCode(1);
     });
 
   program
