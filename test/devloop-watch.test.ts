@@ -1,0 +1,83 @@
+/**
+ * Issue 13.1: `gen --watch` as a child process. It regenerates on every change of the migrations
+ * folder, prints a failed run's problems and keeps the old registry, keeps watching, and exits 0 on
+ * SIGINT and SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { binPath, cliNode, collectOutput, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
+
+const tsxLoader = import.meta.resolve("tsx");
+
+/** Starts `gen --watch` in `cwd`; `output()` is what it printed so far. */
+function startWatch(cwd: string): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
+  const child = spawn(cliNode(), ["--import", tsxLoader, binPath, "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let seen = "";
+  child.stdout!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
+  return { child, output: () => seen, done: collectOutput(child, 300_000) };
+}
+
+/** Waits until `condition` holds, polling; fails the test after `timeoutMs`. */
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function count(text: string, pattern: RegExp): number {
+  return [...text.matchAll(new RegExp(pattern, "g"))].length;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  test(`gen --watch regenerates on add and edit, keeps the old registry through a broken file, recovers, and exits 0 on ${signal}`, { timeout: 300_000 }, async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+    const watch = startWatch(project.root);
+    t.after(() => watch.child.kill("SIGKILL"));
+    await waitFor("the first run and the watch", () => watch.output().includes("Watching migrations for changes"));
+    assert.ok(existsSync(project.registryFile));
+    assert.match(readFileSync(project.registryFile, "utf8"), /001_create_items\.sql/);
+
+    project.writeMigration("002_add_note.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN note TEXT;\n");
+    await waitFor("002 in the registry", () => readFileSync(project.registryFile, "utf8").includes("002_add_note.sql"));
+
+    project.writeMigration("002_add_note.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN note TEXT NOT NULL DEFAULT '';\n");
+    await waitFor("the edit in the registry", () => readFileSync(project.registryFile, "utf8").includes("NOT NULL DEFAULT"));
+    const good = readBytes(project.registryFile);
+
+    // Broken: the problem is printed, the registry stays byte for byte, the watch goes on.
+    project.writeMigration("003_broken.sql", "-- migrate:up\n-- stepwise:todo write it\n");
+    await waitFor("the problem", () => watch.output().includes("[TEMPLATE_UNEDITED]"));
+    assert.match(watch.output(), /migrations\/003_broken\.sql:2:1: .*\[TEMPLATE_UNEDITED\]/);
+    assert.match(watch.output(), /Kept the old registry/);
+    assert.ok(readBytes(project.registryFile).equals(good), "a failed run changed the registry");
+
+    project.writeMigration("003_broken.sql", "-- migrate:up\nCREATE INDEX idx_items_note ON items (note);\n");
+    await waitFor("the fix in the registry", () => readFileSync(project.registryFile, "utf8").includes("003_broken.sql"));
+    rmSync(`${project.migrationsDir}/003_broken.sql`);
+    await waitFor("the removal in the registry", () => !readFileSync(project.registryFile, "utf8").includes("003_broken.sql"));
+
+    const writesBefore = count(watch.output(), /Wrote generated\/registry\.ts/);
+    watch.child.kill(signal);
+    const result = await watch.done;
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.signal, null);
+    assert.ok(writesBefore >= 4, watch.output());
+  });
+}
+
+test("gen --watch with --check is a usage error, and a missing folder ends the watch with exit 1", async (t) => {
+  const project = createTestProject(t);
+  const conflict = await runCli(["gen", "--watch", "--check"], { cwd: project.root });
+  assert.equal(conflict.code, 2, conflict.stderr);
+  const missing = await runCli(["gen", "--watch"], { cwd: project.root });
+  assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+  assert.match(missing.stderr, /\[MIGRATIONS_DIR_MISSING\]/);
+  assert.match(missing.stderr, /\[ENOENT\]/);
+});
