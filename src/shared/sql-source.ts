@@ -157,6 +157,8 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const downLines: string[] = [];
   // Each section's `-- migrate:empty` line, when it declares itself deliberately empty.
   const empty: { up: { line: number; reason: string } | null; down: { line: number; reason: string } | null } = { up: null, down: null };
+  // Sections with a marker, valid or not: its own problem says what is wrong, "empty" would repeat it.
+  const emptyDeclared = new Set<"up" | "down">();
 
   lines.forEach((lineText, index) => {
     const lineNumber = index + 1;
@@ -212,6 +214,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
         return;
       }
       const section = downLine === -1 ? "up" : "down";
+      emptyDeclared.add(section);
       if (meaning.reason === "") {
         report("SQL_EMPTY_REASON_MISSING", lineNumber, column, `say why the ${section} section is empty on the same line, such as "${EMPTY_MARKER} SQLite integers are already 64-bit"`);
       } else if (empty[section] !== null) {
@@ -265,13 +268,13 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
   const placeholders = reportTemplatePlaceholders(tokens, upLine, downLine, report);
-  const upIsEmpty = upLine !== -1 && canonicalizeSql(upSql, dialect) === "";
-  const downIsEmpty = downSql !== null && canonicalizeSql(downSql, dialect) === "";
+  const upIsEmpty = upLine !== -1 && holdsNoStatement(upSql, dialect);
+  const downIsEmpty = downSql !== null && holdsNoStatement(downSql, dialect);
   // An unedited template section is already reported as such; "empty" would only repeat it.
-  if (upIsEmpty && empty.up === null && !placeholders.up) {
+  if (upIsEmpty && !emptyDeclared.has("up") && !placeholders.up) {
     report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}", or, if this migration deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`);
   }
-  if (downIsEmpty && empty.down === null && !placeholders.down) {
+  if (downIsEmpty && !emptyDeclared.has("down") && !placeholders.down) {
     report(
       "SQL_EMPTY_DOWN",
       downLine,
@@ -323,6 +326,14 @@ function reportTemplatePlaceholders(tokens: readonly SqlToken[], upLine: number,
     report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}`);
   }
   return found;
+}
+
+/**
+ * Whether a section runs nothing: no SQL once comments and whitespace are gone, or only `;` (an empty
+ * statement, which both engines accept and skip, so a lone `;` is an accident, not a migration).
+ */
+function holdsNoStatement(sql: string, dialect: SqlDialect): boolean {
+  return canonicalizeSql(sql, dialect).replace(/[\s;]/g, "") === "";
 }
 
 /** What an unclosed token is, and what closes it. */
