@@ -332,6 +332,11 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_UNTERMINATED: "fixture",
   SQL_TRANSACTION_CONTROL: "fixture",
   SQL_NEEDS_NO_TRANSACTION: "fixture",
+  SQL_MISPLACED_EMPTY: "test/devloop-markers.test.ts",
+  SQL_EMPTY_REASON_MISSING: "test/devloop-markers.test.ts",
+  SQL_DUPLICATE_EMPTY: "test/devloop-markers.test.ts",
+  SQL_EMPTY_WITH_SQL: "test/devloop-markers.test.ts",
+  TEMPLATE_UNEDITED: "test/devloop-markers.test.ts",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {

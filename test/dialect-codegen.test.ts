@@ -195,7 +195,12 @@ test("an app on both dialects keeps a folder and a registry per dialect in one c
   // A second postgres migration goes to the postgres folder and registry only.
   const created = await runCli(["create", "--sql", "--dialect", "postgres", "add notes"], { cwd: project.root });
   assert.equal(created.code, 0, created.stderr);
-  assert.ok(existsSync(path.join(project.root, "migrations", "postgres", "005_add_notes.sql")));
+  const createdFile = path.join(project.root, "migrations", "postgres", "005_add_notes.sql");
+  assert.ok(existsSync(createdFile));
+  // create leaves the registry to gen, which refuses the template until it is written.
+  assert.equal((await importRegistry(postgresFile)).migrations.length, 4);
+  writeFileSync(createdFile, "-- migrate:up\nCREATE TABLE notes (id integer PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n");
+  assert.equal((await runCli(["gen", "--dialect", "postgres"], { cwd: project.root })).code, 0);
   assert.equal((await importRegistry(postgresFile)).migrations.length, 5);
   assert.equal((await importRegistry(project.registryFile)).migrations.length, 5);
 });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -346,13 +346,20 @@ test("a registry that does not compile, or a migration that throws on import: RE
   await project.generate();
   const registry = readBytes(project.registryFile);
   writeFileSync(project.registryFile, Buffer.concat([registry, Buffer.from("\n<<<<<<< HEAD\n")]));
+  // With the migrations folder present, the bin first finds the registry is not what gen writes.
+  assertFailure(await runCli(["--db", "app.db", "status"], { cwd: project.root }), 1, "REGISTRY_STALE", "registry with a merge marker, folder present");
+  // A deployed app has no folder to compare with: loading is what fails, and says where.
+  const folderAway = `${project.migrationsDir}-away`;
+  renameSync(project.migrationsDir, folderAway);
   const broken = await runCli(["--db", "app.db", "status"], { cwd: project.root });
+  renameSync(folderAway, project.migrationsDir);
   assertFailure(broken, 1, "REGISTRY_LOAD_FAILED", "registry with a merge marker");
   assert.match(broken.stderr, /generated\/registry\.ts:\d+:\d+/);
 
   writeFileSync(project.registryFile, registry);
   const migration = path.join(project.migrationsDir, "003_bump_counter.ts");
   writeFileSync(migration, `throw new Error("no config at import time");\n${readBytes(migration).toString()}`);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const throwing = await runCli(["--db", "app.db", "up"], { cwd: project.root });
   assertFailure(throwing, 1, "REGISTRY_LOAD_FAILED", "migration throwing on import");
   assert.match(throwing.stderr, /migrations\/003_bump_counter\.ts:1:\d+/);
