@@ -134,7 +134,6 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
 }
 
 function addBuildCommands(program: Command, context: CliContext): void {
-  const { palette } = context;
   const print = (text: string) => context.io.stdout(`${text}\n`);
 
   program

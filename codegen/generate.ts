@@ -8,16 +8,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
 import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { REGISTRY_HEADER } from "./render.js";
-import {
-  findCurrentRegistry,
-  fingerprintGenInputs,
-  forgetRegistry,
-  genCacheKeyFor,
-  hashRegistryText,
-  rememberCurrentRegistry,
-  type GenCacheDependency,
-  type GenCacheKey,
-} from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
@@ -349,7 +340,14 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
     current.add(migration.file);
     const entry = recorded.get(migration.file);
     if (entry === undefined) {
-      problems.push({ code: "REGISTRY_STALE", file: migration.file, line: 1, column: 1, message: `this migration is not in ${registryLabel}; ${fix}`, staleness: { change: "added", file: migration.file } });
+      problems.push({
+        code: "REGISTRY_STALE",
+        file: migration.file,
+        line: 1,
+        column: 1,
+        message: `this migration is not in ${registryLabel}; ${fix}`,
+        staleness: { change: "added", file: migration.file },
+      });
     } else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
       // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
       const imports = migration.localImports ?? [];

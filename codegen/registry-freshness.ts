@@ -120,7 +120,11 @@ async function describeFolderChanges(options: RegistryFreshnessOptions, problems
   const label = (name: string) => toPortablePath(path.relative(options.projectRoot, path.join(options.migrationsDir, name)));
   let inFolder: Set<string>;
   try {
-    inFolder = new Set(readdirSync(options.migrationsDir).filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name))).map(label));
+    inFolder = new Set(
+      readdirSync(options.migrationsDir)
+        .filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name)))
+        .map(label),
+    );
   } catch {
     return [];
   }

@@ -89,7 +89,10 @@ test("13.1: gen --watch in the fresh app keeps the registry current, and stops w
 test("13.2: an unedited template of either kind fails gen with TEMPLATE_UNEDITED and is never applied", TIMEOUT, async (t) => {
   const app = await appWithItems(t);
   const registry = app.read("generated/registry.ts");
-  for (const args of [["create", "add color", "--sql"], ["create", "seed colors"]]) {
+  for (const args of [
+    ["create", "add color", "--sql"],
+    ["create", "seed colors"],
+  ]) {
     const created = await app.stepwise(args);
     assert.equal(created.code, 0, describeRun(created));
     assert.match(created.stderr, /stepwise gen/);

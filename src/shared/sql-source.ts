@@ -272,7 +272,12 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const downIsEmpty = downSql !== null && holdsNoStatement(downSql, dialect);
   // An unedited template section is already reported as such; "empty" would only repeat it.
   if (upIsEmpty && !emptyDeclared.has("up") && !placeholders.up) {
-    report("SQL_EMPTY_UP", upLine, 1, `the up section has no SQL; write the change below "${UP_MARKER}", or, if this migration deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`);
+    report(
+      "SQL_EMPTY_UP",
+      upLine,
+      1,
+      `the up section has no SQL; write the change below "${UP_MARKER}", or, if this migration deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`,
+    );
   }
   if (downIsEmpty && !emptyDeclared.has("down") && !placeholders.down) {
     report(
@@ -282,7 +287,10 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       `the down section has no SQL; write the undo below "${DOWN_MARKER}", delete that line to mark the migration irreversible, or, if undoing it deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`,
     );
   }
-  for (const [section, isEmpty] of [["up", upIsEmpty], ["down", downIsEmpty]] as const) {
+  for (const [section, isEmpty] of [
+    ["up", upIsEmpty],
+    ["down", downIsEmpty],
+  ] as const) {
     const marker = empty[section];
     if (marker !== null && !isEmpty) {
       report("SQL_EMPTY_WITH_SQL", marker.line, 1, `"${EMPTY_MARKER}" says the ${section} section is deliberately empty, but it holds SQL; remove this line or the SQL`);
