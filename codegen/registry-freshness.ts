@@ -77,9 +77,10 @@ export interface RegistryFreshnessOptions {
 
 /**
  * Resolves when the registry is what `gen` would write from the folder now; otherwise throws
- * {@link RegistryStaleError}. Returns how it knew: `cached` (no scan) or `scanned`.
+ * {@link RegistryStaleError}. Returns how it knew: `cached` (no scan) or `scanned`; or
+ * `other-dialect` when the registry is of the other dialect, which the runtime then refuses.
  */
-export async function assertRegistryFresh(options: RegistryFreshnessOptions): Promise<"cached" | "scanned"> {
+export async function assertRegistryFresh(options: RegistryFreshnessOptions): Promise<"cached" | "scanned" | "other-dialect"> {
   const key = genCacheKeyFor(options);
   if (options.cacheDir !== null) {
     const fingerprint = fingerprintGenInputs(key);
@@ -89,6 +90,9 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   const { generateRegistry } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
   if (result.ok) return "scanned";
+  // A registry of the other dialect (a SQLite registry run with --driver pg) is not stale but the
+  // wrong file: the runtime refuses it as REGISTRY_DIALECT_MISMATCH, which names the real cause.
+  if (result.problems.some((problem) => problem.code === "REGISTRY_DIALECT_CHANGED")) return "other-dialect";
   const registryFile = toPortablePath(path.relative(options.projectRoot, options.registryFile));
   const staleness = result.problems.flatMap((problem) => (problem.staleness ? [{ problem, staleness: problem.staleness }] : []));
   const others = result.problems.filter((problem) => problem.staleness === undefined);
