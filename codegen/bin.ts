@@ -2,7 +2,8 @@
 /**
  * The `stepwise` command: the build-time commands (`gen`, `create`) plus every runtime command of
  * `createCli`, which here loads the project's TypeScript registry on demand, so a plain TypeScript
- * project needs no build step. Settings come from flags, then the config, then defaults.
+ * project needs no build step; in development it first refuses a registry that lags behind the
+ * migrations folder (REGISTRY_STALE). Settings come from flags, then the config, then defaults.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
