@@ -5,7 +5,7 @@
  * unaffected. The real bin as a child process, real projects, real SQLite files.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -209,4 +209,16 @@ test("a registry gen vouched for is recognised from the gen cache without a scan
   assert.equal(await assertRegistryFresh({ ...options, cacheDir: null }), "scanned");
   project.writeMigration("003_add_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag INTEGER;\n");
   await assert.rejects(assertRegistryFresh(options), { code: "REGISTRY_STALE", changes: [{ file: "migrations/003_add_flag.sql", change: "added" }] });
+});
+
+test("a registry edited by hand is named as a registry change, and gen puts it right", async (t) => {
+  const project = await appliedProject(t);
+  const registry = readFileSync(project.registryFile, "utf8");
+  // The SQL it would run, edited under an unchanged checksum: exactly what must never run.
+  writeFileSync(project.registryFile, registry.replace("ALTER TABLE items ADD COLUMN note TEXT", "ALTER TABLE items ADD COLUMN note BLOB"));
+  assert.deepEqual(staleChanges(await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root })).changes, [{ file: "generated/registry.ts", change: "registry" }]);
+  writeFileSync(project.registryFile, `${registry}\n// a stray line\n`);
+  assert.deepEqual(staleChanges(await runCli(["status", "--db", "app.db", "--json"], { cwd: project.root })).changes, [{ file: "generated/registry.ts", change: "registry" }]);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["status", "--db", "app.db"], { cwd: project.root })).code, 0);
 });
