@@ -231,7 +231,7 @@ test("a helper reached through tsconfig paths, package.json imports, the package
   assert.deepEqual(holes, [], "editing the helper changed what the migration does, but neither its checksum changed nor was the import refused");
 });
 
-test("through the real bin: a helper imported as #lib/… is edited, a new database gets another schema, and gen --check still passes", async (t) => {
+test("through the real bin: a helper imported as #lib/… is edited: gen --check fails, up refuses it as stale, and after gen a new database gets another schema", async (t) => {
   const project = createTestProject(t, { packageJson: { imports: { "#lib/*": "./migrations/lib/*" } } });
   project.writeMigration("001_seed.ts", seedMigration('import { seed } from "#lib/seed.js";'));
   write(project.root, "migrations/lib/seed.ts", seedHelper("seeded"));
@@ -240,6 +240,19 @@ test("through the real bin: a helper imported as #lib/… is edited, a new datab
   assert.equal(first.code, 0, first.stderr);
 
   write(project.root, "migrations/lib/seed.ts", seedHelper("seeded_differently"));
+  for (const args of [
+    ["gen", "--check"],
+    ["gen", "--check", "--no-cache"],
+  ]) {
+    const check = await runCli(args, { cwd: project.root });
+    assert.equal(check.code, 1, `${args.join(" ")} passed although the migration's helper changed:\n${check.stdout}`);
+  }
+  // The bin's runtime commands run the same check first, so the edited helper never runs unregistered.
+  const stale = await runCli(["up", "--db", project.databasePath("second.db")], { cwd: project.root });
+  assert.equal(stale.code, 1, stale.stdout + stale.stderr);
+  assert.match(stale.stderr, /\[REGISTRY_STALE\][\s\S]*migrations\/001_seed\.ts \(or a file it imports: migrations\/lib\/seed\.ts\)/);
+
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const second = await runCli(["up", "--db", project.databasePath("second.db")], { cwd: project.root });
   assert.equal(second.code, 0, second.stderr);
   const tables = (file: string) => {
@@ -251,14 +264,6 @@ test("through the real bin: a helper imported as #lib/… is edited, a new datab
     }
   };
   assert.notDeepEqual(tables(project.databasePath("first.db")), tables(project.databasePath("second.db")), "the helper really decides the schema");
-
-  for (const args of [
-    ["gen", "--check"],
-    ["gen", "--check", "--no-cache"],
-  ]) {
-    const check = await runCli(args, { cwd: project.root });
-    assert.equal(check.code, 1, `${args.join(" ")} passed although the migration's helper changed:\n${check.stdout}`);
-  }
 });
 
 test("an extensionless import is resolved in the order tsx uses, so the file that runs is the file hashed", async (t) => {
