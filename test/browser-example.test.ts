@@ -48,10 +48,8 @@ async function buildPage(app: FreshApp, outDir: string): Promise<void> {
 async function open(page: Page, url: string): Promise<{ state: string; version: string; ranSteps: string }> {
   await page.goto(url);
   await page.waitForSelector('#app:is([data-state="ready"], [data-state="error"])');
-  return page.evaluate(() => {
-    const app = document.getElementById("app")!;
-    return { state: app.dataset.state!, version: document.getElementById("schema-version")!.textContent!, ranSteps: app.dataset.ranSteps ?? "" };
-  });
+  const app = await page.$eval("#app", (element) => ({ state: element.dataset.state!, ranSteps: element.dataset.ranSteps ?? "" }));
+  return { state: app.state, version: (await page.textContent("#schema-version"))!, ranSteps: app.ranSteps };
 }
 
 const migrationStates = (page: Page) => page.$$eval("#migrations li", (items) => items.map((item) => `${item.dataset.version}:${item.dataset.state}`));

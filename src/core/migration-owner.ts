@@ -41,13 +41,26 @@ let processToken: string | undefined;
  * (about 14 ms under Node 24). The Web Crypto global is there on every runtime stepwise supports.
  */
 function currentProcessToken(): string {
-  processToken ??= globalThis.crypto.randomUUID();
+  // randomUUID exists only in a secure context: a page served over plain HTTP has getRandomValues alone.
+  const random = globalThis.crypto;
+  processToken ??= typeof random.randomUUID === "function" ? random.randomUUID() : Array.from(random.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
   return processToken;
+}
+
+/**
+ * This process's pid and host, or `null` where the runtime has no process to name (a browser page,
+ * a Worker): there a row records pid 0 and an empty host, and no other owner can be probed.
+ */
+function currentProcess(): { readonly pid: number; readonly host: string } | null {
+  const node = (globalThis as { process?: { pid?: unknown; getBuiltinModule?: unknown } }).process;
+  if (typeof node?.pid !== "number" || typeof node.getBuiltinModule !== "function") return null;
+  return { pid: node.pid, host: nodeOs().hostname() };
 }
 
 /** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
-  return { pid: process.pid, host: nodeOs().hostname(), token: currentProcessToken(), lockFile };
+  const here = currentProcess();
+  return { pid: here?.pid ?? 0, host: here?.host ?? "", token: currentProcessToken(), lockFile };
 }
 
 /** The text stored in the history table's `owner` column. */
@@ -76,14 +89,15 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
  */
 export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
-  if (owner.token === currentProcessToken() && owner.pid === process.pid) return "self";
+  const here = currentProcess();
+  if (owner.token === currentProcessToken() && owner.pid === (here?.pid ?? 0)) return "self";
   if (owner.lockFile !== null && lock !== null) {
     if (lock === "held") return "alive";
     if (lock === "free") return "dead";
   }
-  if (owner.host !== nodeOs().hostname()) return "unknown";
+  if (here === null || owner.host !== here.host) return "unknown";
   // Our pid with another token: a predecessor that had our pid and is gone.
-  if (owner.pid === process.pid) return "dead";
+  if (owner.pid === here.pid) return "dead";
   return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 

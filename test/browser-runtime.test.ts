@@ -1,0 +1,91 @@
+/**
+ * `stepwise/sql-js` in a real browser page (issue 14): the whole entry, bundled for the browser by
+ * esbuild with no Node built-in available, runs in headless Chromium on sql.js. Every call an app
+ * can make either works or refuses with its typed code; none may reach for Node (`process`, `Buffer`,
+ * `node:` modules), which a page does not have. Skips, saying why, only when no Chromium is installed.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+import { chromiumArgs, findChromium } from "./support/chromium.js";
+import { makeTempDir, repoRoot } from "./support/project.js";
+import { startStaticServer } from "./support/static-server.js";
+import type { ProbeResult } from "./browser/runtime-probe.js";
+
+const chromiumPath = findChromium();
+const skip = chromiumPath === null ? "no Chromium found (set CHROMIUM_PATH, or apt-get install -y chromium; .ci/run does)" : false;
+if (skip) process.stderr.write(`browser-runtime.test.ts skipped: ${skip}\n`);
+
+test("every call of stepwise/sql-js works or refuses with its code in a Chromium page, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
+  const site = makeTempDir(t, "stepwise-browser-runtime-");
+  // platform "browser": a `node:` import anywhere in the entry's graph fails the build.
+  const bundle = await build({
+    entryPoints: [path.join(repoRoot, "test", "browser", "runtime-probe.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outfile: path.join(site, "probe.js"),
+    metafile: true,
+    logLevel: "silent",
+  });
+  const nodeImports = Object.values(bundle.metafile.inputs).flatMap((input) => input.imports.filter((imported) => imported.path.startsWith("node:")).map((imported) => imported.path));
+  assert.deepEqual(nodeImports, []);
+  copyFileSync(path.join(repoRoot, "node_modules", "sql.js", "dist", "sql-wasm.wasm"), path.join(site, "sql-wasm.wasm"));
+  writeFileSync(
+    path.join(site, "index.html"),
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script>globalThis.wasmUrl = "/sql-wasm.wasm";</script><script type="module" src="/probe.js"></script>`,
+  );
+
+  const server = await startStaticServer(site);
+  t.after(() => server.close());
+  // A second name for the same server, which Chromium resolves to 127.0.0.1 but does not count as a
+  // secure context (only localhost and HTTPS are): there crypto.randomUUID does not exist.
+  const insecureHost = "stepwise-probe.test";
+  const browser = await chromium.launch({ executablePath: chromiumPath!, args: [...chromiumArgs(), `--host-resolver-rules=MAP ${insecureHost} 127.0.0.1`] });
+  t.after(() => browser.close());
+  for (const [origin, secure] of [
+    [server.url, true],
+    [server.url.replace("127.0.0.1", insecureHost), false],
+  ] as const) {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => consoleErrors.push(error.message));
+    await page.goto(origin);
+    await page
+      .waitForFunction(() => (globalThis as { probeDone?: boolean }).probeDone === true, undefined, { timeout: 60_000 })
+      .catch((error: unknown) => {
+        throw new Error(`the probe page at ${origin} never finished; its console errors: ${JSON.stringify(consoleErrors)}`, { cause: error });
+      });
+    assert.equal(await page.evaluate(() => (globalThis as { isSecureContext?: boolean }).isSecureContext), secure, origin);
+    const results = await page.evaluate(() => (globalThis as { probeResults?: ProbeResult[] }).probeResults!);
+    const outcome = Object.fromEntries(results.map((result) => [result.name, result.ok ? `ok ${result.detail}` : `${result.code ?? "crash"} ${result.code ? "" : result.detail}`.trim()]));
+    assert.deepEqual(
+      outcome,
+      {
+        rehearseUp: "ok 3",
+        up: "ok [1,2,3]",
+        "batch walked every BLOB key": "ok 4",
+        status: "ok 3",
+        history: "ok 3",
+        verifySchema: "ok true",
+        upWithBackup: "DRIVER_CAPABILITY_MISSING",
+        down: "ok 0",
+        "up again": "ok 3",
+        "failing migration outside a transaction": "MIGRATION_FAILED",
+        "up after the interrupted migration": "INCOMPLETE_MIGRATION",
+        repairIncompleteMigration: 'ok "forget"',
+        baselineDatabase: "ok [1]",
+      },
+      origin,
+    );
+    assert.deepEqual(consoleErrors, [], origin);
+    await page.close();
+  }
+});
