@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSyn
 import path from "node:path";
 import { test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { build } from "vite";
+import { build, createLogger } from "vite";
 import { chromiumArgs, findChromium } from "./support/chromium.js";
 import { createFreshApp, type FreshApp } from "./support/fresh-app.js";
 import { makeTempDir, repoRoot } from "./support/project.js";
@@ -36,7 +36,15 @@ async function gen(app: FreshApp): Promise<void> {
 }
 
 async function buildPage(app: FreshApp, outDir: string): Promise<void> {
-  await build({ root: app.dir, configFile: false, logLevel: "silent", build: { outDir, emptyOutDir: true } });
+  // Vite warns when a module the page reaches imports a Node built-in ("externalized for browser
+  // compatibility"); the entry must need no such shim.
+  const warnings: string[] = [];
+  const logger = createLogger("warn", { allowClearScreen: false });
+  logger.warn = (message) => void warnings.push(message);
+  logger.warnOnce = (message) => void warnings.push(message);
+  logger.info = () => {};
+  await build({ root: app.dir, configFile: false, logLevel: "warn", customLogger: logger, build: { outDir, emptyOutDir: true } });
+  assert.deepEqual(warnings, []);
   const assets = readdirSync(path.join(outDir, "assets"));
   assert.ok(
     assets.some((file) => file.endsWith(".wasm")),
@@ -139,4 +147,15 @@ test("the browser example migrates sql.js in Chromium, keeps its data across rel
   assert.deepEqual(await migrationStates(page), ["1:applied", "2:applied", "3:applied"]);
   assert.deepEqual(consoleErrors, []);
   writeFileSync(path.join(artifactsDir, "README.txt"), "Screenshots written by test/browser-example.test.ts; not kept in git.\n");
+});
+
+test("the README's Browser section is the example's code, block for block", () => {
+  const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Browser\n"), readme.indexOf("\n## ", readme.indexOf("\n## Browser\n") + 1));
+  const blocks = [...section.matchAll(/<!-- example: (\S+) -->\n```\w+\n([\s\S]*?)```/g)];
+  assert.ok(blocks.length >= 3, `the section marks its blocks with <!-- example: file --> (found ${blocks.length})`);
+  for (const [, file, code] of blocks) {
+    const source = readFileSync(path.join(exampleDir, file!), "utf8");
+    assert.ok(source.includes(code!), `README's block for ${file} is not in examples/browser/${file}:\n${code}`);
+  }
 });
