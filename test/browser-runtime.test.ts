@@ -2,7 +2,8 @@
  * `stepwise/sql-js` in a real browser page (issue 14): the whole entry, bundled for the browser by
  * esbuild with no Node built-in available, runs in headless Chromium on sql.js. Every call an app
  * can make either works or refuses with its typed code; none may reach for Node (`process`, `Buffer`,
- * `node:` modules), which a page does not have. Skips, saying why, only when no Chromium is installed.
+ * `node:` modules), which a page does not have, in the page itself and in a module Worker (where an
+ * app keeps a database off the main thread). Skips, saying why, only when no Chromium is installed.
  */
 import assert from "node:assert/strict";
 import { copyFileSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ const chromiumPath = findChromium();
 const skip = chromiumPath === null ? "no Chromium found (set CHROMIUM_PATH, or apt-get install -y chromium; .ci/run does)" : false;
 if (skip) process.stderr.write(`browser-runtime.test.ts skipped: ${skip}\n`);
 
-test("every call of stepwise/sql-js works or refuses with its code in a Chromium page, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
+test("every call of stepwise/sql-js works or refuses with its code in a Chromium page and Worker, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
   const site = makeTempDir(t, "stepwise-browser-runtime-");
   // platform "browser": a `node:` import anywhere in the entry's graph fails the build.
   const bundle = await build({
@@ -35,9 +36,15 @@ test("every call of stepwise/sql-js works or refuses with its code in a Chromium
   const nodeImports = Object.values(bundle.metafile.inputs).flatMap((input) => input.imports.filter((imported) => imported.path.startsWith("node:")).map((imported) => imported.path));
   assert.deepEqual(nodeImports, []);
   copyFileSync(path.join(repoRoot, "node_modules", "sql.js", "dist", "sql-wasm.wasm"), path.join(site, "sql-wasm.wasm"));
+  writeFileSync(path.join(site, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/probe.js"></script>`);
+  // The Worker's results reach the page as a message; a Worker that fails to load reports its error.
   writeFileSync(
-    path.join(site, "index.html"),
-    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script>globalThis.wasmUrl = "/sql-wasm.wasm";</script><script type="module" src="/probe.js"></script>`,
+    path.join(site, "worker.html"),
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module">
+      const worker = new Worker("/probe.js", { type: "module" });
+      worker.onmessage = (event) => { globalThis.probeResults = event.data; globalThis.probeDone = true; };
+      worker.onerror = (event) => { globalThis.probeResults = [{ name: "worker", ok: false, code: null, detail: event.message }]; globalThis.probeDone = true; };
+    </script>`,
   );
 
   const server = await startStaticServer(site);
@@ -49,7 +56,9 @@ test("every call of stepwise/sql-js works or refuses with its code in a Chromium
   t.after(() => browser.close());
   for (const [origin, secure] of [
     [server.url, true],
+    [`${server.url}worker.html`, true],
     [server.url.replace("127.0.0.1", insecureHost), false],
+    [`${server.url.replace("127.0.0.1", insecureHost)}worker.html`, false],
   ] as const) {
     const page = await browser.newPage();
     const consoleErrors: string[] = [];

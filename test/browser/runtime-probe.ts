@@ -2,7 +2,8 @@
  * Bundled for the browser by `test/browser-runtime.test.ts` and run in Chromium: every part of
  * `stepwise/sql-js` an app can call, on sql.js, in a page. Each probe records its outcome (`ok`, or
  * the error's `code`, or its name and message for a crash) in `globalThis.probeResults`, and
- * `globalThis.probeDone` turns true at the end.
+ * `globalThis.probeDone` turns true at the end. Started as a module Worker (no `document`), it posts
+ * the results to the page instead.
  */
 import initSqlJs, { type Database } from "sql.js";
 import { MigrationManager, baselineDatabase, defineMigration, rehearseUp, repairIncompleteMigration, upWithBackup, verifySchema } from "../../src/entries/sql-js.js";
@@ -17,7 +18,7 @@ export interface ProbeResult {
 }
 
 const results: ProbeResult[] = [];
-const scope = globalThis as { probeResults?: ProbeResult[]; probeDone?: boolean; wasmUrl?: string };
+const scope = globalThis as { probeResults?: ProbeResult[]; probeDone?: boolean; wasmUrl?: string; document?: unknown; postMessage?: (message: unknown) => void };
 scope.probeResults = results;
 
 function probe(name: string, action: () => unknown): void {
@@ -78,7 +79,7 @@ const brokenOutsideTransaction = entry(4, {
 });
 
 async function main(): Promise<void> {
-  const SQL = await initSqlJs({ locateFile: () => scope.wasmUrl! });
+  const SQL = await initSqlJs({ locateFile: () => scope.wasmUrl ?? "/sql-wasm.wasm" });
   const db: Database = new SQL.Database();
   const manager = new MigrationManager(db, registry);
   probe("rehearseUp", () => rehearseUp(manager).steps.length);
@@ -103,10 +104,15 @@ async function main(): Promise<void> {
   const adopted = new SQL.Database();
   adopted.exec("CREATE TABLE files (hash BLOB PRIMARY KEY, size INTEGER NOT NULL)");
   probe("baselineDatabase", () => baselineDatabase(new MigrationManager(adopted, registry), 1).recorded);
+  finish();
+}
+
+function finish(): void {
   scope.probeDone = true;
+  if (scope.document === undefined && typeof scope.postMessage === "function") scope.postMessage(results);
 }
 
 main().catch((error: unknown) => {
   results.push({ name: "main", ok: false, code: null, detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-  scope.probeDone = true;
+  finish();
 });
