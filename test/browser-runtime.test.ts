@@ -20,9 +20,11 @@ const chromiumPath = findChromium();
 const skip = chromiumPath === null ? "no Chromium found (set CHROMIUM_PATH, or apt-get install -y chromium; .ci/run does)" : false;
 if (skip) process.stderr.write(`browser-runtime.test.ts skipped: ${skip}\n`);
 
-test("every call of stepwise/sql-js works or refuses with its code in a Chromium page and Worker, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
-  const site = makeTempDir(t, "stepwise-browser-runtime-");
-  // platform "browser": a `node:` import anywhere in the entry's graph fails the build.
+/**
+ * Bundles the probe page for the browser. `platform: "browser"` fails the build on a `node:` import
+ * anywhere in the entry's graph, even one that tree-shaking would drop; the metafile is checked too.
+ */
+async function bundleProbe(site: string): Promise<void> {
   const bundle = await build({
     entryPoints: [path.join(repoRoot, "test", "browser", "runtime-probe.ts")],
     bundle: true,
@@ -35,6 +37,15 @@ test("every call of stepwise/sql-js works or refuses with its code in a Chromium
   });
   const nodeImports = Object.values(bundle.metafile.inputs).flatMap((input) => input.imports.filter((imported) => imported.path.startsWith("node:")).map((imported) => imported.path));
   assert.deepEqual(nodeImports, []);
+}
+
+test("the whole stepwise/sql-js entry bundles for the browser with no Node built-in", async (t) => {
+  await bundleProbe(makeTempDir(t, "stepwise-browser-bundle-"));
+});
+
+test("every call of stepwise/sql-js works or refuses with its code in a Chromium page and Worker, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
+  const site = makeTempDir(t, "stepwise-browser-runtime-");
+  await bundleProbe(site);
   copyFileSync(path.join(repoRoot, "node_modules", "sql.js", "dist", "sql-wasm.wasm"), path.join(site, "sql-wasm.wasm"));
   writeFileSync(path.join(site, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/probe.js"></script>`);
   // The Worker's results reach the page as a message; a Worker that fails to load reports its error.
