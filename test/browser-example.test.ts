@@ -60,6 +60,28 @@ async function open(page: Page, url: string): Promise<{ state: string; version: 
   return { state: app.state, version: (await page.textContent("#schema-version"))!, ranSteps: app.ranSteps };
 }
 
+/**
+ * A script for `page.evaluate` on the example's IndexedDB store (`src/storage.ts`): `put` stores
+ * `value` (a JavaScript expression) as the database's bytes; `get` describes what is stored.
+ */
+function idbScript(action: "put" | "get", value = "undefined"): string {
+  return `new Promise((resolve, reject) => {
+    const request = indexedDB.open("stepwise-example", 1);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const transaction = request.result.transaction("sqlite", "readwrite");
+      const store = transaction.objectStore("sqlite");
+      const read = ${action === "put" ? `store.put(${value}, "app.db")` : `store.get("app.db")`};
+      transaction.oncomplete = () => {
+        const bytes = read.result;
+        request.result.close();
+        resolve(bytes instanceof Uint8Array ? bytes.length + " bytes, all " + (bytes.every((byte) => byte === bytes[0]) ? bytes[0] : "different") : String(bytes));
+      };
+      transaction.onerror = () => reject(transaction.error);
+    };
+  })`;
+}
+
 const migrationStates = (page: Page) => page.$$eval("#migrations li", (items) => items.map((item) => `${item.dataset.version}:${item.dataset.state}`));
 /** Each table the page shows, with its columns: `notes:id body created_at`. */
 const tables = (page: Page) => page.$$eval("#tables li", (items) => items.map((item) => `${item.dataset.table}:${item.dataset.columns}`));
@@ -146,6 +168,12 @@ test("the browser example migrates sql.js in Chromium, keeps its data across rel
   assert.deepEqual(await notes(page), ["written by v1", "written by v2"]);
   assert.deepEqual(await migrationStates(page), ["1:applied", "2:applied", "3:applied"]);
   assert.deepEqual(consoleErrors, []);
+
+  // Stored bytes that are not a database: a typed refusal, and the page stores nothing over them.
+  await page.evaluate(idbScript("put", "new Uint8Array(4096).fill(7)"));
+  assert.deepEqual(await open(page, server.url), { state: "error", version: "…", ranSteps: "" });
+  assert.equal(await page.getAttribute("#error", "data-code"), "DATABASE_UNUSABLE");
+  assert.equal(await page.evaluate(idbScript("get")), "4096 bytes, all 7");
   writeFileSync(path.join(artifactsDir, "README.txt"), "Screenshots written by test/browser-example.test.ts; not kept in git.\n");
 });
 
