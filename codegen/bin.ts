@@ -14,6 +14,7 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { describeConfigLookup } from "./config-lookup.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
 
@@ -142,6 +143,7 @@ const cli = createCli({
   },
   schema: () => settings().schema ?? undefined,
   database: () => settings().database,
+  databaseSearched: () => describeConfigLookup(projectRoot),
   tableName: () => settings().tableName,
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,

@@ -31,6 +31,7 @@ import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
+import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
@@ -100,6 +101,11 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /** Shown in help and usage lines. Default `"stepwise"`. */
   readonly programName?: string;
   readonly io?: Partial<CliIo>;
+  /**
+   * The places besides `--db` and `DATABASE_URL` where the database setting was looked for, named
+   * by the "No database given" error (the bin lists its config files and what each held).
+   */
+  readonly databaseSearched?: () => readonly DatabaseLookup[];
   /** Adds commands (the `stepwise` bin adds `gen` and `create` this way). */
   readonly extend?: (program: Command, context: CliContext) => void;
 }
@@ -190,7 +196,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
-      throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}, or set DATABASE_URL to a SQLite path.`);
+      const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "null" }]);
+      throw new NoDatabaseGivenError([{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: io.env.DATABASE_URL === undefined ? "not set" : "blank" }], props.extend !== undefined);
     }
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
