@@ -204,7 +204,9 @@ test("npm ci --omit=dev in an app that generates installs stepwise's runtime and
   assert.deepEqual([...installed].sort(), [...expected].sort());
   const productionBytes = folderBytes(path.join(app.dir, "node_modules"));
   const ownBytes = folderBytes(path.join(app.dir, "node_modules", "stepwise")) + folderBytes(path.join(app.dir, "node_modules", "commander"));
-  t.diagnostic(`node_modules: ${(fullBytes / 1e6).toFixed(1)} MB with the tools, ${(productionBytes / 1e6).toFixed(1)} MB after npm ci --omit=dev; stepwise and commander ${(ownBytes / 1e6).toFixed(1)} MB`);
+  t.diagnostic(
+    `node_modules: ${(fullBytes / 1e6).toFixed(1)} MB with the tools, ${(productionBytes / 1e6).toFixed(1)} MB after npm ci --omit=dev; stepwise and commander ${(ownBytes / 1e6).toFixed(1)} MB`,
+  );
   assert.ok(productionBytes * 2 < fullBytes, `production ${productionBytes} bytes against ${fullBytes} with the tools`);
 
   supplyBetterSqliteAddon(app);
@@ -215,7 +217,10 @@ test("npm ci --omit=dev in an app that generates installs stepwise's runtime and
   try {
     assert.deepEqual(db.prepare("SELECT body FROM notes").all(), [{ body: "hello" }]);
     assert.deepEqual(
-      db.prepare("SELECT version FROM schema_migrations ORDER BY version").all().map((row) => (row as { version: number }).version),
+      db
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .all()
+        .map((row) => (row as { version: number }).version),
       [1, 2],
     );
   } finally {
@@ -235,27 +240,31 @@ test("npm ci --omit=dev in an app that generates installs stepwise's runtime and
   assert.match(status.stderr, /tsx@4/);
 });
 
-test("every Electron packager's view of production agrees: npm prune, npm ls --omit=dev, electron-builder's and @electron/packager's walks leave out the codegen tools", { timeout: TIMEOUT_MS }, async (t) => {
-  const app = await createGeneratingApp(t);
-  const expected = expectedProduction(app);
-  for (const name of BUILD_TOOLS) assert.ok(installedPackages(path.join(app.dir, "node_modules")).has(name) || name.startsWith("@esbuild/"), `${name} is installed for development`);
+test(
+  "every Electron packager's view of production agrees: npm prune, npm ls --omit=dev, electron-builder's and @electron/packager's walks leave out the codegen tools",
+  { timeout: TIMEOUT_MS },
+  async (t) => {
+    const app = await createGeneratingApp(t);
+    const expected = expectedProduction(app);
+    for (const name of BUILD_TOOLS) assert.ok(installedPackages(path.join(app.dir, "node_modules")).has(name) || name.startsWith("@esbuild/"), `${name} is installed for development`);
 
-  // @electron/packager's walk is the expectation the others are held to; it must itself be clean.
-  for (const name of BUILD_TOOLS) assert.ok(!expected.has(name), `@electron/packager's walk ships ${name}`);
-  for (const name of ["stepwise", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
-  const views: Record<string, Set<string>> = {
-    "npm ls --omit=dev --all --parseable": await npmLsProduction(app),
-    "electron-builder (npm list --omit dev --long, walked by _dependencies)": await electronBuilderProduction(app),
-  };
-  // npm prune runs last: it deletes what it judges to be development.
-  const pruned = makeTempDir(t, "stepwise-prune-");
-  cpSync(app.dir, pruned, { recursive: true, verbatimSymlinks: true });
-  const prune = await runNpm(["prune", "--omit=dev", ...NPM_QUIET], { cwd: pruned, timeoutMs: 300_000 });
-  assert.equal(prune.code, 0, describeRun(prune));
-  views["npm prune --omit=dev"] = installedPackages(path.join(pruned, "node_modules"));
+    // @electron/packager's walk is the expectation the others are held to; it must itself be clean.
+    for (const name of BUILD_TOOLS) assert.ok(!expected.has(name), `@electron/packager's walk ships ${name}`);
+    for (const name of ["stepwise", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
+    const views: Record<string, Set<string>> = {
+      "npm ls --omit=dev --all --parseable": await npmLsProduction(app),
+      "electron-builder (npm list --omit dev --long, walked by _dependencies)": await electronBuilderProduction(app),
+    };
+    // npm prune runs last: it deletes what it judges to be development.
+    const pruned = makeTempDir(t, "stepwise-prune-");
+    cpSync(app.dir, pruned, { recursive: true, verbatimSymlinks: true });
+    const prune = await runNpm(["prune", "--omit=dev", ...NPM_QUIET], { cwd: pruned, timeoutMs: 300_000 });
+    assert.equal(prune.code, 0, describeRun(prune));
+    views["npm prune --omit=dev"] = installedPackages(path.join(pruned, "node_modules"));
 
-  for (const [view, names] of Object.entries(views)) {
-    for (const name of BUILD_TOOLS) assert.ok(!names.has(name), `${view} ships ${name}`);
-    assert.deepEqual([...names].sort(), [...expected].sort(), view);
-  }
-});
+    for (const [view, names] of Object.entries(views)) {
+      for (const name of BUILD_TOOLS) assert.ok(!names.has(name), `${view} ships ${name}`);
+      assert.deepEqual([...names].sort(), [...expected].sort(), view);
+    }
+  },
+);
