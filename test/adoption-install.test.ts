@@ -107,6 +107,7 @@ function electronPackagerProduction(appDir: string): Set<string> {
 
 interface NpmListNode {
   name?: string;
+  version?: string;
   _dependencies?: Record<string, string>;
   dependencies?: Record<string, NpmListNode>;
 }
@@ -114,18 +115,35 @@ interface NpmListNode {
 /**
  * electron-builder's npm collector: the tree from `npm list -a --include prod --include optional
  * --omit dev --json --long`, then from the app down, only the children each package declares in
- * `_dependencies` (its own dependencies and optionalDependencies).
+ * `_dependencies` (its own dependencies and optionalDependencies). npm prints a package it already
+ * printed elsewhere without its children, so, as electron-builder does, such an entry is expanded
+ * from the printed one of the same name and version.
  */
 async function electronBuilderProduction(app: FreshApp): Promise<Set<string>> {
   const listed = await runNpm(["list", "-a", "--include", "prod", "--include", "optional", "--omit", "dev", "--json", "--long", "--silent"], { cwd: app.dir });
   assert.equal(listed.code, 0, describeRun(listed));
   const tree = JSON.parse(listed.stdout) as NpmListNode;
+  const idOf = (name: string, node: NpmListNode) => `${name}@${node.version}`;
+  const isDeduped = (node: NpmListNode) => Object.keys(node._dependencies ?? {}).length > 0 && Object.keys(node.dependencies ?? {}).length === 0;
+  const printed = new Map<string, NpmListNode>();
+  const collect = (node: NpmListNode) => {
+    for (const [name, child] of Object.entries(node.dependencies ?? {})) {
+      if (isDeduped(child) || printed.has(idOf(name, child))) continue;
+      printed.set(idOf(name, child), child);
+      collect(child);
+    }
+  };
+  collect(tree);
   const names = new Set<string>();
+  const walked = new Set<string>();
   const walk = (node: NpmListNode) => {
     for (const [name, child] of Object.entries(node.dependencies ?? {})) {
-      if (node._dependencies?.[name] === undefined || names.has(name)) continue;
+      if (node._dependencies?.[name] === undefined) continue;
       names.add(name);
-      walk(child);
+      const id = idOf(name, child);
+      if (walked.has(id)) continue;
+      walked.add(id);
+      walk(isDeduped(child) ? (printed.get(id) ?? child) : child);
     }
   };
   walk(tree);
