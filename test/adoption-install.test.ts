@@ -286,3 +286,33 @@ test(
     }
   },
 );
+
+test("a codegen tool of an unsupported major version is refused before it loads, with DEPENDENCY_VERSION_UNSUPPORTED and the install line", { timeout: TIMEOUT_MS }, async (t) => {
+  const app = await createFreshApp(t);
+  app.write("migrations/001_first.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n");
+  // npm no longer checks the tools' ranges, so an old project's prettier 2 or tsx 3 reaches the bin.
+  const setVersion = (name: string, version: string) => {
+    const file = path.join("node_modules", name, "package.json");
+    const manifest = JSON.parse(app.read(file)) as { version: string };
+    app.write(file, JSON.stringify({ ...manifest, version }));
+    return path.join(app.dir, file);
+  };
+  const prettierManifest = setVersion("prettier", "2.8.8");
+  const gen = await app.stepwise(["gen"]);
+  assert.equal(gen.code, 1, describeRun(gen));
+  assert.match(gen.stderr, /DEPENDENCY_VERSION_UNSUPPORTED/);
+  assert.ok(gen.stderr.includes("prettier 2.8.8"), gen.stderr);
+  assert.ok(gen.stderr.includes(prettierManifest), gen.stderr);
+  assert.ok(gen.stderr.includes("npm install --save-dev prettier@3"), gen.stderr);
+  assert.ok(!app.exists("generated/registry.ts"), "nothing was written");
+
+  setVersion("prettier", "3.0.0");
+  const regenerated = await app.stepwise(["gen"]);
+  assert.equal(regenerated.code, 0, describeRun(regenerated));
+  setVersion("tsx", "3.14.0");
+  const status = await app.stepwise(["status", "--db", "app.db"]);
+  assert.equal(status.code, 1, describeRun(status));
+  assert.match(status.stderr, /DEPENDENCY_VERSION_UNSUPPORTED/);
+  assert.ok(status.stderr.includes("npm install --save-dev tsx@4"), status.stderr);
+  assert.ok(!app.exists("app.db"), "no database was created");
+});
