@@ -9,6 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
 import { describeRun } from "./support/packed-app.js";
+import { createCli } from "../src/cli/index.js";
 
 interface JsonError {
   error: { code: string; name: string; message: string; searched: { place: string; found: string }[] };
@@ -67,4 +68,26 @@ test("a database named in the config is used: the message's advice works", async
   const up = await runCli(["up"], { cwd: project.root, env: { DATABASE_URL: undefined } });
   assert.equal(up.code, 0, describeRun(up));
   assert.ok(existsSync(path.join(project.root, "data", "app.db")));
+});
+
+test("an embedded CLI with no database setting lists --db, the app's setting and DATABASE_URL, and never reads a config file", async () => {
+  const run = async (database: (() => string | null) | undefined) => {
+    let stdout = "";
+    const cli = createCli({ migrations: [], database, io: { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+    const code = await cli.run(["status", "--json"]);
+    assert.equal(code, 2, stdout);
+    return (JSON.parse(stdout) as JsonError).error;
+  };
+  const without = await run(undefined);
+  assert.equal(without.name, "NoDatabaseGivenError");
+  assert.deepEqual(without.searched, [
+    { place: "--db", found: "not given" },
+    { place: "DATABASE_URL", found: "not set" },
+  ]);
+  assert.doesNotMatch(without.message, /stepwise config|package\.json/);
+  const fromApp = await run(() => null);
+  assert.deepEqual(
+    fromApp.searched.map((lookup) => lookup.place),
+    ["--db", "the app's database setting", "DATABASE_URL"],
+  );
 });

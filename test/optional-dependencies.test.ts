@@ -25,7 +25,7 @@ test("the codegen tools are not declared as peers, so npm never counts them as p
   assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), [...driverPeers].sort());
 });
 
-test("this repo develops against the versions it declares as peers", () => {
+test("this repo develops against the major versions the bin supports", () => {
   for (const name of peers) {
     const installed = JSON.parse(readFileSync(path.join(repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string };
     assert.equal(Number(installed.version.split(".")[0]), OPTIONAL_PEERS[name].major, name);

@@ -164,7 +164,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
     .showHelpAfterError("(run with --help for usage)")
-    .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""), singleValued())
+    .option(
+      "--db <path>",
+      "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : props.extend ? ' (default: "database" in the stepwise config, then DATABASE_URL)' : ""),
+      singleValued(),
+    )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
@@ -196,7 +200,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
-      const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "null" }]);
+      const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
       throw new NoDatabaseGivenError(
         [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: io.env.DATABASE_URL === undefined ? "not set" : "blank" }],
         props.extend !== undefined,
