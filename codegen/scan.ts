@@ -135,7 +135,16 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
       const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
-      const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, legacyOwnChecksum: result.facts.legacyChecksum, relative, projectRoot: options.projectRoot }) : null;
+      const imports = result.ok
+        ? followLocalImports({
+            absolutePath,
+            sourceFile: sourceFile.compilerNode,
+            ownChecksum: result.facts.checksum,
+            legacyOwnChecksum: result.facts.legacyChecksum,
+            relative,
+            projectRoot: options.projectRoot,
+          })
+        : null;
       // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
       const foreignKeysAt = result.ok && result.facts.disableForeignKeys && options.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
       project.removeSourceFile(sourceFile);
