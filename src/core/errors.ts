@@ -141,7 +141,7 @@ export class ChecksumMismatchError extends StepwiseError {
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
     const fix = {
       accidental: `restore ${fields.file} to what was applied, and put the change in a new migration ("stepwise create")`,
-      deliberate: `if the database already has what the file now says, record the file's checksum as applied: "${REPAIR_CHECKSUMS_COMMAND}" shows what it changes, "--yes" does it (repairChecksums() in code), and "stepwise history" shows it was done`,
+      deliberate: `provided the database already has what the file now says, record the file's checksum as applied: "${REPAIR_CHECKSUMS_COMMAND}" shows what it changes, "--yes" does it (repairChecksums() in code), and "stepwise history" shows it was done`,
       command: `${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`,
     };
     super(
