@@ -10,8 +10,10 @@
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
 import { test } from "node:test";
+import pg from "pg";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 import { cliUnavailable } from "./support/safety-net-checks.js";
+import { createTestDatabase } from "./support/postgres-server.js";
 
 const skip = await cliUnavailable();
 
@@ -136,4 +138,50 @@ test("refusals: a version that is not applied or not in the registry, --by alone
   assert.deepEqual(readBytes(database), before);
   const absent = await runCli(["repair", "--checksums", "--db", "missing.db"], { cwd });
   assert.equal(absent.code, 2);
+});
+
+test("on pg: the mismatch names the way out, repair --checksums reports then realigns, history shows it, verify sees no drift", async (t) => {
+  const project = createTestProject(t, { fixture: "dialect/postgres", packageJson: { stepwise: { dialect: "postgres" } } });
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const cli = (args: readonly string[]) => runCli(["--driver", "pg", "--url", database.url, ...args], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  assert.equal((await cli(["up"])).code, 0);
+  // What a deliberate edit after the run leaves: the recorded checksum is not the registry's.
+  // A connection per statement: the database is dropped after the test, which ends every session.
+  const sql = async (text: string) => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      return (await client.query(text)).rows as Array<Record<string, unknown>>;
+    } finally {
+      await client.end();
+    }
+  };
+  await sql("UPDATE schema_migrations SET checksum = 'before-the-edit' WHERE version = 2");
+
+  const status = await cli(["status", "--json"]);
+  assert.equal(status.code, 1);
+  assert.equal((JSON.parse(status.stdout) as { problem: { fix: { command: string } } }).problem.fix.command, "stepwise repair --checksums 2");
+  const report = await cli(["repair", "--checksums", "--json"]);
+  assert.equal(report.code, 1, report.stderr);
+  assert.deepEqual(
+    (JSON.parse(report.stdout) as { realignments: Array<{ version: number; oldChecksum: string }> }).realignments.map((change) => [change.version, change.oldChecksum]),
+    [[2, "before-the-edit"]],
+  );
+  assert.equal((await sql("SELECT to_regclass('public.schema_migrations_checksum_repairs') AS found"))[0]!.found, null, "the report creates nothing");
+
+  const repaired = await cli(["repair", "--checksums", "--yes", "--by", "ops"]);
+  assert.equal(repaired.code, 0, repaired.stderr);
+  assert.equal((await cli(["status"])).code, 0);
+  const history = JSON.parse((await cli(["history", "--json"])).stdout) as Array<{ version: number; checksumRepairs?: Array<{ repairedBy: string; oldChecksum: string }> }>;
+  assert.deepEqual(
+    history.find((row) => row.version === 2)?.checksumRepairs?.map((event) => [event.repairedBy, event.oldChecksum]),
+    [["ops", "before-the-edit"]],
+  );
+  const verify = await cli(["verify"]);
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  const again = await cli(["repair", "--checksums", "--yes"]);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /nothing to repair/);
 });
