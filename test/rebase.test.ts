@@ -124,9 +124,6 @@ test("rebase refuses, changing nothing, when a migration it would renumber is ap
   assert.ok(readFileSync(project.registryFile).equals(registry));
 
   // The base's 002 applied (the database was migrated on main) is what the new number makes room for.
-  const other = await runCli(["up", "--db", "main.db"], { cwd: project.root });
-  assert.equal(other.code, 0);
-  git(project.root, ["stash", "-u", "-q"], [0, 1]);
   git(project.root, ["checkout", "-q", "main"]);
   assert.equal((await runCli(["up", "--db", "on-main.db"], { cwd: project.root })).code, 0);
   git(project.root, ["checkout", "-q", "feature"]);
@@ -330,4 +327,36 @@ test("the default base: origin/HEAD in a clone, else main, else master; no repos
   const noGit = await runCli(["gen", "--check", "--base", "main"], { cwd: onMaster.root, env: { PATH: emptyPath } });
   assert.equal(noGit.code, 1);
   assert.match(noGit.stderr, /GIT_NOT_FOUND/);
+});
+
+test("a project in a subfolder of the repository, with a migrations folder whose path has spaces", { skip: gitMissing ?? false }, async (t) => {
+  const repository = makeTempDir(t, "stepwise-monorepo-");
+  const project = createTestProject(t, { parentDir: repository, packageJson: { stepwise: { migrationsDir: "db/my migrations" } } });
+  writeFileSync(path.join(repository, ".gitignore"), "node_modules/\n*.db\n");
+  const folder = path.join(project.root, "db", "my migrations");
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folder, "001_init.sql"), sql("contacts"));
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  initRepository(repository);
+  commitAll(repository, "init");
+  git(repository, ["checkout", "-q", "-b", "feature"]);
+  writeFileSync(path.join(folder, "002_add_color.sql"), sql("colors"));
+  git(repository, ["checkout", "-q", "main"]);
+  git(repository, ["stash", "-u", "-q"]);
+  writeFileSync(path.join(folder, "002_add_tags.sql"), sql("tags"));
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  commitAll(repository, "main: 002");
+  git(repository, ["checkout", "-q", "feature"]);
+  git(repository, ["stash", "pop", "-q"]);
+
+  const check = await runCli(["gen", "--check", "--base", "main"], { cwd: project.root });
+  const relativeFolder = path.relative(project.root, folder).split(path.sep).join("/");
+  assert.ok(
+    parseProblemLines(check.stderr).some((problem) => problem.code === "VERSION_TAKEN_ON_BASE" && problem.file === `${relativeFolder}/002_add_color.sql`),
+    check.stderr,
+  );
+  const { result, json } = await rebaseJson(project, ["--base", "main", "--yes"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.deepEqual(json.renames, [{ from: `${relativeFolder}/002_add_color.sql`, to: `${relativeFolder}/003_add_color.sql`, fromVersion: 2, toVersion: 3, name: "add_color" }]);
+  assert.deepEqual(readdirSync(folder).sort(), ["001_init.sql", "003_add_color.sql"]);
 });
