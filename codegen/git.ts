@@ -107,7 +107,7 @@ export function resolveBaseOrThrow(repository: GitRepository, ref: string | null
   for (const candidate of DEFAULT_BRANCH_CANDIDATES) {
     tried.push(candidate);
     const commit = commitOf(repository, candidate);
-    if (commit !== null) return { ref: candidate, commit, chosenBy: `the first existing of ${tried.join(", ")}` };
+    if (commit !== null) return { ref: candidate, commit, chosenBy: `the default branch (tried ${tried.join(", ")})` };
   }
   throw new GitRefNotFoundError({ ref: null, tried });
 }
