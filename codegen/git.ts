@@ -121,6 +121,11 @@ export function findMergeBase(repository: GitRepository, commit: string): string
   throw new GitFailedError({ args: ["merge-base", "HEAD", commit], exitCode: result.status, stderr: result.stderr });
 }
 
+/** Whether the clone is shallow (CI checkouts often are), so a merge base may be out of reach. */
+export function isShallowRepository(repository: GitRepository): boolean {
+  return gitOrThrow(repository, ["rev-parse", "--is-shallow-repository"]).toString("utf8").trim() === "true";
+}
+
 /** `absolute`'s path inside the work tree, with forward slashes (`""` for the top folder). */
 export function pathInRepository(repository: GitRepository, absolute: string): string {
   let real: string;

@@ -54,6 +54,38 @@ export class GitRefNotFoundError extends StepwiseError {
   }
 }
 
+/**
+ * The clone is shallow and holds no common ancestor of `HEAD` and the base, so which migrations this
+ * branch added cannot be told from ones the base edited later. Nothing was changed.
+ */
+export class GitHistoryShallowError extends StepwiseError {
+  readonly base: string;
+
+  constructor(fields: { base: string; operation: string }) {
+    super(
+      "GIT_HISTORY_SHALLOW",
+      `${fields.operation} needs the history this branch shares with ${fields.base}, but this clone is shallow and does not reach it. ` +
+        `Fetch more history (git fetch --unshallow, or fetch-depth: 0 in CI's checkout) and run it again. Nothing was changed.`,
+    );
+    this.base = fields.base;
+  }
+}
+
+/** The migrations folder lies outside the git work tree, so git holds no history of it. Nothing was changed. */
+export class MigrationsOutsideRepositoryError extends StepwiseError {
+  readonly migrationsDir: string;
+  readonly topLevel: string;
+
+  constructor(fields: { migrationsDir: string; topLevel: string; operation: string }) {
+    super(
+      "NOT_A_GIT_REPOSITORY",
+      `${fields.operation} reads the migrations folder's history from git, but ${fields.migrationsDir} is outside the repository at ${fields.topLevel}. Nothing was changed.`,
+    );
+    this.migrationsDir = fields.migrationsDir;
+    this.topLevel = fields.topLevel;
+  }
+}
+
 /** git ran but failed for another reason; its own message is kept. Nothing was changed. */
 export class GitFailedError extends StepwiseError {
   readonly args: readonly string[];

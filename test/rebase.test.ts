@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
 import { applyRebase, planRebase } from "../codegen/rebase.js";
 import { RebaseRenameFailedError } from "../codegen/rebase-errors.js";
@@ -359,4 +360,30 @@ test("a project in a subfolder of the repository, with a migrations folder whose
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.deepEqual(json.renames, [{ from: `${relativeFolder}/002_add_color.sql`, to: `${relativeFolder}/003_add_color.sql`, fromVersion: 2, toVersion: 3, name: "add_color" }]);
   assert.deepEqual(readdirSync(folder).sort(), ["001_init.sql", "003_add_color.sql"]);
+});
+
+test("a shallow clone without the merge base, and a migrations folder outside the repository, are refused typed", { skip: gitMissing ?? false }, async (t) => {
+  const upstream = await collidingBranches(t);
+  const parent = makeTempDir(t, "stepwise-shallow-");
+  git(parent, ["clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "feature", pathToFileURL(upstream.root).href, "clone"]);
+  const clone = path.join(parent, "clone");
+  renameSync(path.join(upstream.root, "node_modules"), path.join(clone, "node_modules"));
+  const shallow = await runCli(["gen", "--check", "--base", "origin/main"], { cwd: clone });
+  assert.equal(shallow.code, 1);
+  assert.match(shallow.stderr, /error \[GIT_HISTORY_SHALLOW\]/);
+  const before = readdirSync(path.join(clone, "migrations")).sort();
+  const rebase = await runCli(["rebase", "--yes", "--json", "--base", "origin/main"], { cwd: clone });
+  assert.equal((JSON.parse(rebase.stdout) as { error: { code: string } }).error.code, "GIT_HISTORY_SHALLOW");
+  assert.deepEqual(readdirSync(path.join(clone, "migrations")).sort(), before);
+
+  const outside = makeTempDir(t, "stepwise-outside-");
+  writeFileSync(path.join(outside, "001_init.sql"), sql("contacts"));
+  const project = createTestProject(t);
+  initRepository(project.root);
+  commitAll(project.root, "init");
+  const config = { stepwise: { migrationsDir: path.relative(project.root, outside) } };
+  writeFileSync(path.join(project.root, "package.json"), JSON.stringify({ name: "test-app", private: true, type: "module", ...config }));
+  const refused = await runCli(["rebase", "--json"], { cwd: project.root });
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.equal((JSON.parse(refused.stdout) as { error: { code: string; topLevel: string } }).error.code, "NOT_A_GIT_REPOSITORY");
 });
