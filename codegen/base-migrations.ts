@@ -9,7 +9,8 @@
  *   base made to it arrives with the merge);
  * - the merge base has it with other content: this branch edited a migration that existed before it;
  *   when the base changed it too, that is an edit on both sides, which renumbering cannot resolve;
- * - otherwise this branch added it.
+ * - otherwise this branch added it, unless the same version with the same content is on the base or
+ *   at the merge base under another name: then one side only renamed it.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -99,9 +100,12 @@ export function compareWithBase(options: CompareWithBaseOptions): BaseComparison
   const local = working.map((migration): ClassifiedMigration => {
     const onBase = baseByName.get(migration.fileName);
     const atMergeBase = mergeBaseByName.get(migration.fileName);
+    const sameVersionAndText = (other: BranchMigration) => other.version === migration.version && other.text === migration.text;
     let origin: BranchMigrationOrigin;
     if (onBase !== undefined && onBase.text === migration.text) origin = "shared";
-    else if (atMergeBase === undefined) origin = "added";
+    // Only renamed, on either side: the same migration under its number, never this branch's to move.
+    else if (baseMigrations.some(sameVersionAndText)) origin = "shared";
+    else if (atMergeBase === undefined) origin = mergeBaseMigrations.some(sameVersionAndText) ? "untouched" : "added";
     else if (atMergeBase.text === migration.text) origin = "untouched";
     else origin = onBase !== undefined && onBase.text === atMergeBase.text ? "edited-here" : "edited-on-both-sides";
     return { ...migration, origin };

@@ -387,3 +387,21 @@ test("a shallow clone without the merge base, and a migrations folder outside th
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
   assert.equal((JSON.parse(refused.stdout) as { error: { code: string; topLevel: string } }).error.code, "NOT_A_GIT_REPOSITORY");
 });
+
+test("a migration only renamed on this branch is not this branch's: it keeps its number", { skip: gitMissing ?? false }, async (t) => {
+  const project = await repositoryWithMain(t);
+  git(project.root, ["checkout", "-q", "-b", "feature"]);
+  git(project.root, ["mv", "migrations/001_init.sql", "migrations/001_create_contacts.sql"]);
+  await addAndCommit(project, { "002_add_color.sql": sql("colors") }, "feature: rename 001, add 002");
+  git(project.root, ["checkout", "-q", "main"]);
+  await addAndCommit(project, { "002_add_tags.sql": sql("tags") }, "main: 002");
+  git(project.root, ["checkout", "-q", "feature"]);
+  const check = await runCli(["gen", "--check", "--base", "main"], { cwd: project.root });
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_add_color.sql", line: 1, column: 1, code: "VERSION_TAKEN_ON_BASE" }]);
+  const { result, json } = await rebaseJson(project, ["--base", "main"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    (json.renames as { from: string; to: string }[]).map((rename) => [rename.from, rename.to]),
+    [["migrations/002_add_color.sql", "migrations/003_add_color.sql"]],
+  );
+});
