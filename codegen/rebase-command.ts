@@ -3,7 +3,7 @@
  * rename and regenerate. The logic lives in `rebase.ts`; this only wires it to commander.
  */
 import path from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import type { CliContext } from "../src/cli/create-cli.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { formatVersion } from "../src/shared/migration-file.js";
@@ -30,12 +30,18 @@ interface RebaseOptions {
   dialect?: string;
 }
 
+/** Parses `--base`: a ref that is not empty (an unset variable in a CI script gives an empty one). */
+export function parseGitRef(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected a git ref such as origin/main, got an empty string (is the variable it came from unset?)");
+  return value;
+}
+
 /** Adds `stepwise rebase` to the bin. */
 export function addRebaseCommand(program: Command, context: CliContext, host: RebaseCommandHost): void {
   program
     .command("rebase")
     .description("renumber this branch's migrations to follow the base branch's newest, then regenerate the registry")
-    .option("--base <ref>", "the git ref you will merge into (default: the default branch: origin/HEAD, else main, master, origin/main, origin/master)", singleValued())
+    .option("--base <ref>", "the git ref you will merge into (default: the default branch: origin/HEAD, else main, master, origin/main, origin/master)", singleValued(parseGitRef))
     .option("--yes", "rename the files and regenerate; without it, print the plan and change nothing")
     .option("--no-db-check", "do not read the database (--db/--url/config) for migrations already applied under their old numbers")
     .option("--json", "print the plan and what was done as JSON")

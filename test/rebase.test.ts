@@ -405,3 +405,26 @@ test("a migration only renamed on this branch is not this branch's: it keeps its
     [["migrations/002_add_color.sql", "migrations/003_add_color.sql"]],
   );
 });
+
+test("rebase is in --help; an empty or twice-given --base is a usage error (exit 2) that changes nothing", { skip: gitMissing ?? false }, async (t) => {
+  const project = await collidingBranches(t);
+  const help = await runCli(["--help"], { cwd: project.root });
+  assert.match(help.stdout, /^\s+rebase\b/m);
+  const rebaseHelp = await runCli(["rebase", "--help"], { cwd: project.root });
+  for (const option of ["--base", "--yes", "--no-db-check", "--json"]) assert.ok(rebaseHelp.stdout.includes(option), `rebase --help does not list ${option}`);
+  assert.ok((await runCli(["gen", "--help"], { cwd: project.root })).stdout.includes("--base"));
+  for (const args of [
+    ["rebase", "--yes", "--base", ""],
+    ["rebase", "--yes", "--base", "main", "--base", "master"],
+    ["gen", "--check", "--base", " "],
+  ]) {
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
+  }
+  assert.deepEqual(listMigrations(project), ["001_init.sql", "002_add_color.sql"]);
+  // A ref that looks like an option is looked up as a ref, never read as one of git's options.
+  const optionLike = await runCli(["rebase", "--json", "--base=--output=x"], { cwd: project.root });
+  assert.equal((JSON.parse(optionLike.stdout) as { error: { code: string } }).error.code, "GIT_REF_NOT_FOUND");
+  assert.equal(existsSync(path.join(project.root, "x")), false);
+});
