@@ -428,3 +428,23 @@ test("rebase is in --help; an empty or twice-given --base is a usage error (exit
   assert.equal((JSON.parse(optionLike.stdout) as { error: { code: string } }).error.code, "GIT_REF_NOT_FOUND");
   assert.equal(existsSync(path.join(project.root, "x")), false);
 });
+
+test("renamed files keep the folder's version width", { skip: gitMissing ?? false }, async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, ".gitignore"), "node_modules/\n");
+  project.writeMigration("0001_init.sql", sql("contacts"));
+  initRepository(project.root);
+  commitAll(project.root, "init");
+  git(project.root, ["checkout", "-q", "-b", "feature"]);
+  project.writeMigration("0002_add_color.sql", sql("colors"));
+  commitAll(project.root, "feature");
+  git(project.root, ["checkout", "-q", "main"]);
+  project.writeMigration("0002_add_tags.sql", sql("tags"));
+  commitAll(project.root, "main");
+  git(project.root, ["checkout", "-q", "feature"]);
+  const plan = planRebase({ projectRoot: project.root, migrationsDir: project.migrationsDir, base: "main" });
+  assert.deepEqual(
+    plan.renames.map((rename) => rename.to),
+    ["migrations/0003_add_color.sql"],
+  );
+});
