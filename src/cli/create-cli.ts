@@ -18,6 +18,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
+import type { AppliedMigration } from "../core/planner.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
@@ -69,6 +70,12 @@ export interface CliContext {
   readonly palette: Palette;
   /** Sets the exit code `run` returns, for a command that failed without throwing. */
   setExitCode(code: number): void;
+  /**
+   * The history rows of the database the global flags and settings point at (`--db`, `--url`, the
+   * configured database, `DATABASE_URL`), read without loading the registry and without creating a
+   * missing file; `null` when no database is configured.
+   */
+  readAppliedHistory(command: Command): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null>;
 }
 
 /** Options for {@link createCli}. */
@@ -290,13 +297,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     mode: CommandMode,
     action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
+    registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
-    if (connectsByUrl(driverOf(flags))) return withServerManager(command, mode, action, preflight);
+    if (connectsByUrl(driverOf(flags))) return withServerManager(command, mode, action, preflight, registry);
     const databasePath = resolveDatabasePath(flags);
     // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
     const connector = await connectorFor(command, mode);
-    const migrations = await loadMigrations(driverOf(flags));
+    const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = busyTimeoutOf(flags);
     if (mode === "write" && !exists) {
@@ -352,12 +360,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     mode: CommandMode,
     action: (manager: CliManager<R>, databaseLabel: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
+    registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const url = resolveUrl(flags);
     const label = redactConnectionString(url);
     const connector = await connectorFor(command, mode);
-    const migrations = await loadMigrations(driverOf(flags));
+    const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const opened = await connector.open({ databasePath: label, url, schema: schemaOf(flags), busyTimeoutMs: busyTimeoutOf(flags), migrations, props: managerProps(flags) });
     return runAndClose(opened, async () => {
       await preflight?.(opened.manager);
@@ -566,6 +575,18 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     palette,
     setExitCode: (code) => {
       exitCode = code;
+    },
+    async readAppliedHistory(command) {
+      const flags = flagsOf(command);
+      const byUrl = connectsByUrl(driverOf(flags));
+      const configured = byUrl
+        ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
+        : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      if (configured == null || configured.trim() === "") return null;
+      // The empty registry: the rows are wanted whatever the registry holds, even one a merge broke.
+      const empty = [] as unknown as R;
+      if (!byUrl && resolveDatabasePath(flags) !== ":memory:" && !existsSync(resolveDatabasePath(flags))) return { database: resolveDatabasePath(flags), rows: [] };
+      return withManager(command, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, empty);
     },
   };
   addSafetyCommands(program, {
