@@ -24,9 +24,10 @@ export const migrations: readonly RegistryEntry[] = [
     "note_tags",
     "migrations/002_note_tags.ts",
     "Tags on notes, with a tag for every note written before this version",
-    "6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04",
+    "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409",
     REVERSIBLE | TRANSACTION,
     migration002,
+    "6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04",
   ),
 ];
 
@@ -61,7 +62,16 @@ function sql(version: MigrationVersion, name: string, file: string, description:
 }
 
 /** A `.ts` migration, its module imported above. */
-function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]): RegistryEntry {
+function ts(
+  version: MigrationVersion,
+  name: string,
+  file: string,
+  description: string | null,
+  checksum: string,
+  flags: number,
+  module: ModuleMigrationEntry["module"],
+  legacyChecksum?: string,
+): RegistryEntry {
   return {
     version,
     name,
@@ -69,6 +79,7 @@ function ts(version: MigrationVersion, name: string, file: string, description: 
     kind: "ts",
     description,
     checksum,
+    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
     reversible: (flags & REVERSIBLE) !== 0,
     transaction: (flags & TRANSACTION) !== 0,
     disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
