@@ -16,6 +16,8 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, type Problem } from "./problems.js";
+import { toGenReport } from "./gen-report.js";
+import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -80,7 +82,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean }) => {
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; json?: boolean }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
@@ -93,6 +96,11 @@ function addBuildCommands(program: Command, context: CliContext): void {
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
+      if (options.json) {
+        context.io.stdout(`${JSON.stringify(toGenReport(result, projectRoot), null, 2)}\n`);
+        if (!result.ok) context.setExitCode(1);
+        return;
+      }
       if (!result.ok) {
         printProblems(result.problems, context);
         if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
@@ -146,6 +154,8 @@ const cli = createCli({
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
+  // From the package.json next to this file, in the source tree and in the packed dist alike.
+  version: readToolVersion(import.meta.url) ?? "unknown",
   extend: addBuildCommands,
 });
 
