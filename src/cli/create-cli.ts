@@ -173,7 +173,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       // commander's own usage errors carry the same code as the CLI's, so scripts can tell them apart.
       outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""), singleValued())
     .option(
       "--url <url>",
@@ -582,7 +582,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         if (asksFor(argv, "--json")) {
           if (error instanceof StepwiseError) printJson({ error: errorToJson(error) });
           else if (error instanceof CommanderError) {
-            if (!IS_HELP.has(error.code) || !isSuccess(error)) printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
+            if (!isSuccess(error)) printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
           } else {
             const translated = translateSqliteError(error, 0);
             printJson({ error: translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error) });
@@ -595,9 +595,6 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 }
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
-
-/** commander's codes for help or a version asked for, which are not failures. */
-const IS_HELP = new Set(["commander.helpDisplayed", "commander.version", "commander.help"]);
 
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
