@@ -145,10 +145,10 @@ test("a failed migration names its file:line, not the executor's, with no stack;
   const [plain, verbose] = await Promise.all([cli(["up"]), cli(["up", "--verbose"])]);
   assert.equal(plain.code, 1);
   assert.match(plain.stderr, /error \[MIGRATION_FAILED\]/);
-  assert.match(plain.stderr, /^ {2}at migrations\/002_gives_up\.ts:6:\d+$/m);
+  assert.match(plain.stderr, /^Thrown at migrations\/002_gives_up\.ts:6:\d+$/m);
   assert.doesNotMatch(plain.stderr, /executor\.ts|^\s+at .*\(/m, "a stack was printed without --verbose");
   assert.equal(verbose.code, 1);
-  assert.match(verbose.stderr, /^ {2}at migrations\/002_gives_up\.ts:6:\d+$/m);
+  assert.match(verbose.stderr, /^Thrown at migrations\/002_gives_up\.ts:6:\d+$/m);
   assert.match(verbose.stderr, /^\s+at .*002_gives_up\.ts:6:\d+\)$/m, "--verbose did not print the migration's stack frame");
   assert.match(verbose.stderr, /^Caused by: Error: the migration gave up$/m);
   assert.match(verbose.stderr, /^Caused by: Error: the reason underneath$/m);
@@ -158,7 +158,7 @@ test("an error raised inside the driver by a migration's statement is located at
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad_sql.ts": BAD_SQL_AT_LINE_5 });
   const [plain, json] = await Promise.all([cli(["up"]), cli(["up", "--json"])]);
   assert.equal(plain.code, 1);
-  assert.match(plain.stderr, /^ {2}at migrations\/002_bad_sql\.ts:5:\d+$/m);
+  assert.match(plain.stderr, /^Thrown at migrations\/002_bad_sql\.ts:5:\d+$/m);
   const error = jsonError(json);
   assert.equal(error.code, "MIGRATION_FAILED");
   assert.equal(error.location?.line, 5);
@@ -172,7 +172,7 @@ test("a failed SQL migration has no stack to point into: location is null, and n
   assert.equal(error.code, "MIGRATION_FAILED");
   assert.equal(error.file, "migrations/002_bad.sql");
   assert.equal(error.location, null);
-  assert.doesNotMatch(result.stderr, /^ {2}at /m);
+  assert.doesNotMatch(result.stderr, /^Thrown at /m);
 });
 
 test("durations are rounded: whole ms or tenths of a second in text, whole ms in JSON", async (t) => {

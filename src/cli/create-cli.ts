@@ -650,7 +650,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
   if (translated instanceof StepwiseError) {
     const location = locateFailure(translated);
     io.stderr(`${palette.red(`error [${translated.code}]`)}: ${translated.message}\n`);
-    if (location) io.stderr(`  at ${location.file}:${location.line}:${location.column}\n`);
+    if (location) io.stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(translated))}\n`);
     else if (translated.cause !== undefined) io.stderr(palette.dim("(run with --verbose for the whole stack)\n"));
     return 1;
