@@ -306,4 +306,15 @@ test("the embedded CLI takes programName for help, usage errors and what to run 
   assert.match(info.stderr, /myapp migrate up/);
   assert.doesNotMatch(info.stderr, /"stepwise /);
   assert.match(jsonError(infoJson).message, /myapp migrate up/);
+
+  // A library error naming a command (`"stepwise status" shows what needs attention`) names the app's.
+  const up = await app(["up"]);
+  assert.equal(up.code, 0, up.stderr);
+  const [repair, repairJson] = await Promise.all([app(["repair", "--applied", "1", "--yes"]), app(["repair", "--applied", "1", "--yes", "--json"])]);
+  assert.equal(repair.code, 1, repair.stderr);
+  assert.match(repair.stderr, /error \[INVALID_TARGET\]: .*"myapp migrate status"/);
+  assert.doesNotMatch(repair.stderr, /"stepwise /);
+  const refusal = jsonError(repairJson);
+  assert.equal(refusal.code, "INVALID_TARGET");
+  assert.match(refusal.message, /"myapp migrate status"/);
 });

@@ -37,6 +37,7 @@ import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, ty
 import { errorToJson, unexpectedErrorToJson } from "./json-error.js";
 import { formatDuration, roundDurations } from "./duration.js";
 import { formatStackChain, locateFailure } from "./error-location.js";
+import { renameCommandMentions } from "./program-name.js";
 import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { parsePostgresUrl } from "./postgres-url.js";
 import { createSecretRedactor, redactConnectionString } from "./secrets.js";
@@ -577,18 +578,22 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
+        // The library names commands as `stepwise <command>`; the app's own CLI is run by its name.
+        const commands = program.commands.map((command) => command.name());
+        const rename = (text: string) => renameCommandMentions(text, programName, commands);
         // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
         // usage errors, refusals before the database opens, and what nothing translated.
         if (asksFor(argv, "--json")) {
-          if (error instanceof StepwiseError) printJson({ error: errorToJson(error) });
+          const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)) } });
+          if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
-            if (!isSuccess(error)) printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
+            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });
           } else {
             const translated = translateSqliteError(error, 0);
-            printJson({ error: translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error) });
+            printError(translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error));
           }
         }
-        return reportError(error, io, palette, { verbose: asksFor(argv, "--verbose") });
+        return reportError(error, { ...io, stderr: (text) => io.stderr(rename(text)) }, palette, { verbose: asksFor(argv, "--verbose") });
       }
     },
   };
