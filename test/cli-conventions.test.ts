@@ -40,7 +40,7 @@ const BAD_SQL_AT_LINE_5 = [
 ].join("\n");
 
 interface JsonError {
-  error: { name: string; code: string; message: string; location?: { file: string; line: number; column: number } | null } & Record<string, unknown>;
+  error: { name: string; code: string; message: string; fix: string | null; location?: { file: string; line: number; column: number } | null } & Record<string, unknown>;
 }
 
 /** stdout must be exactly one JSON object holding `error`: nothing else on the stream a script reads. */
@@ -52,6 +52,7 @@ function jsonError(result: RunResult): JsonError["error"] {
     assert.fail(`stdout is not one JSON value (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
   }
   assert.equal(typeof parsed.error?.code, "string", result.stdout);
+  assert.ok(parsed.error.fix === null || typeof parsed.error.fix === "string", `error.fix: ${String(parsed.error.fix)}`);
   return parsed.error;
 }
 
@@ -135,6 +136,7 @@ test("up --json on a failed migration prints the error with its fields and the l
   assert.equal(error.file, "migrations/002_gives_up.ts");
   assert.equal(error.rolledBack, true);
   assert.deepEqual(error.location, { file: "migrations/002_gives_up.ts", line: 6, column: error.location?.column });
+  assert.match(String(error.fix), /^fix migrations\/002_gives_up\.ts:6 and run "stepwise up" again/);
   const db = new Database(database, { readonly: true });
   t.after(() => db.close());
   assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, "the failed migration's row was kept");

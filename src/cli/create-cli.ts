@@ -584,7 +584,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
         // usage errors, refusals before the database opens, and what nothing translated.
         if (asksFor(argv, "--json")) {
-          const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)) } });
+          const printError = (fields: Record<string, unknown>) =>
+            printJson({ error: { ...fields, message: rename(String(fields.message)), fix: typeof fields.fix === "string" ? rename(fields.fix) : null } });
           if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
             if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });

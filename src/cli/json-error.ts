@@ -1,9 +1,10 @@
 /**
- * A {@link StepwiseError} as plain JSON for `--json` output: its `code`, `message` and every
- * structured field, so a script branches on data as a program catching the error would.
+ * A {@link StepwiseError} as plain JSON for `--json` output: its `code`, `message`, every
+ * structured field and a `fix` (or `null`), so a script branches on data as a program catching the
+ * error would.
  */
-import type { StepwiseError } from "../core/errors.js";
-import { locateFailure } from "./error-location.js";
+import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
+import { locateFailure, type SourceLocation } from "./error-location.js";
 
 /**
  * The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. A failed
@@ -17,7 +18,19 @@ export function errorToJson(error: StepwiseError): Record<string, unknown> {
     fields[key] = toPlain(value);
   }
   if (!("location" in fields) && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
+  if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
+}
+
+/**
+ * What to do next, for a script to show: the error's own `fix` when it has one, a failed migration's
+ * next step, otherwise `null` (the message says it in prose).
+ */
+function fixFor(error: StepwiseError, location: SourceLocation | null | undefined): string | null {
+  if (!(error instanceof MigrationFailedError)) return null;
+  if (!error.rolledBack) return `check the database by hand: ${error.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
+  const where = location ? `${location.file}:${location.line}` : error.file;
+  return `fix ${where} and run "stepwise ${error.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
 }
 
 /**
