@@ -650,6 +650,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
   // Each names a setting the user typed (a flag or the config), not a state of the database.
   if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
+    if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;
   }
   const translated = translateSqliteError(error, 0);
