@@ -85,7 +85,8 @@ export class HistoryStore {
   /** Creates the table when missing; checks its shape and adds the `owner` column when present. */
   *ensure(): Step<void> {
     if (!(yield* this.exists())) {
-      yield* exec(`CREATE TABLE ${this.quoted} (
+      // IF NOT EXISTS: where each statement commits on its own (D1), two processes may both find it missing.
+      yield* exec(`CREATE TABLE IF NOT EXISTS ${this.quoted} (
         version INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         checksum TEXT NOT NULL,
