@@ -98,14 +98,21 @@ for (const target of ["do/app", "d1"]) {
     assert.equal(refused.error?.capability, "foreignKeySwitch");
     assert.equal(refused.error?.driver, driverName);
     assert.equal(refused.error?.file, "migrations/002_rebuild_authors_born_integer.sql");
-    assert.match(String(refused.error?.fix), /PRAGMA defer_foreign_keys = ON/);
+    assert.match(String(refused.error?.fix), /ALTER TABLE/);
     // Refused before anything ran: not even 001, nor the history table.
     assert.deepEqual(await contents(worker, target), before);
   });
 
-  test(`[${driverName}] the refusal's fix works: the same rebuild under PRAGMA defer_foreign_keys = ON applies and keeps every reference`, async (t) => {
+  test(`[${driverName}] the refusal's fix works: the same change made in place with ALTER TABLE applies and keeps every reference`, async (t) => {
     const fixture = path.join(fixturesDir, "fk-parent-rebuild");
-    const rebuild = readFileSync(path.join(fixture, "002_rebuild_authors_born_integer.sql"), "utf8").replace("-- migrate:up foreign_keys:off\n", "-- migrate:up\nPRAGMA defer_foreign_keys = ON;\n");
+    const rebuild = [
+      "-- migrate:up",
+      "ALTER TABLE authors ADD COLUMN born_integer INTEGER;",
+      "UPDATE authors SET born_integer = CAST(born AS INTEGER);",
+      "ALTER TABLE authors DROP COLUMN born;",
+      "ALTER TABLE authors RENAME COLUMN born_integer TO born;",
+      "",
+    ].join("\n");
     const { worker } = await workerWith(t, { "001_authors_and_books.sql": readFileSync(path.join(fixture, "001_authors_and_books.sql"), "utf8"), "002_rebuild_authors_born_integer.sql": rebuild });
     const up = await worker.call(target, "up");
     assert.equal(up.error, undefined, JSON.stringify(up.error));
@@ -188,7 +195,7 @@ export default defineMigration({
 test("[d1] a registry holding a TypeScript migration is refused at run time, naming the file, before anything runs", async (t) => {
   const { worker } = await workerWith(t, {
     "001_create_notes.sql": createNotes,
-    "002_backfill.ts": `import { defineMigration } from "stepwise";
+    "002_backfill.ts": `import { defineMigration } from "stepwise/d1";
 
 export default defineMigration({
   async up() {},
@@ -211,20 +218,20 @@ test('[d1] up({ transaction: "all" }) is refused: one batch per migration is the
   assert.deepEqual(await contents(worker, "d1"), { schema: [], rows: {} });
 });
 
-test("[d1] two Workers migrating one database at once apply each migration exactly once", async (t) => {
-  const persistDir = makeTempDir(t, "stepwise-d1-race-");
+test("[d1] concurrent migrate() calls on one database apply each migration exactly once", async (t) => {
   // Each migration appends a row to a log with no key: a second application would show as a second row.
   const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE log (version INTEGER NOT NULL);\nINSERT INTO log (version) VALUES (1);\n" };
   for (let version = 2; version <= 8; version++) files[`00${version}_step.sql`] = `-- migrate:up\nINSERT INTO log (version) VALUES (${version});\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n`;
-  const first = await workerWith(t, files, { persistDir });
-  const second = await startWorker(path.join(first.project.root, "dist", "worker.js"), { persistDir });
-  t.after(() => second.dispose());
-  const runners = [first.worker, second, first.worker, second];
-  const results = await Promise.all(runners.map((worker) => worker.call("d1", "events")));
-  for (const result of results) assert.equal(result.error, undefined, JSON.stringify(result.error));
-  assert.deepEqual((await first.worker.call("d1", "query", { sql: "SELECT version, count(*) AS n FROM log GROUP BY version ORDER BY version" })).result, Array.from({ length: 8 }, (_, index) => ({ version: index + 1, n: 1 })));
-  assert.deepEqual(((await second.call("d1", "history")).result as { version: number }[]).map((row) => row.version), [1, 2, 3, 4, 5, 6, 7, 8]);
-  // Across the four runs, each migration was reported applied exactly once.
-  const migrated = results.flatMap((result) => (result.result as { type: string; version: number }[]).filter((event) => event.type === "migrated").map((event) => event.version));
+  const { worker } = await workerWith(t, files);
+  // Four managers at once inside the Worker (interleaving at every D1 call), and two more requests beside them.
+  const [race, ...requests] = await Promise.all([worker.call("d1", "race", { count: 4 }), worker.call("d1", "events"), worker.call("d1", "events")]);
+  assert.equal(race!.error, undefined, JSON.stringify(race!.error));
+  const runs = [...(race!.result as { events: { type: string; version: number }[]; error?: unknown }[]), ...requests.map((request) => ({ events: request.result as { type: string; version: number }[], error: request.error }))];
+  for (const run of runs) assert.equal(run.error, undefined, JSON.stringify(run.error));
+  assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT version, count(*) AS n FROM log GROUP BY version ORDER BY version" })).result, Array.from({ length: 8 }, (_, index) => ({ version: index + 1, n: 1 })));
+  assert.deepEqual(((await worker.call("d1", "history")).result as { version: number }[]).map((row) => row.version), [1, 2, 3, 4, 5, 6, 7, 8]);
+  // Across every run, each migration was reported applied exactly once; the others were skipped or found nothing to do.
+  const migrated = runs.flatMap((run) => run.events.filter((event) => event.type === "migrated").map((event) => event.version));
   assert.deepEqual(migrated.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+  if (process.env.STEPWISE_DEBUG_RACE) console.log(JSON.stringify(runs.map((run) => run.events.map((event) => `${event.type}:${event.version}`))));
 });

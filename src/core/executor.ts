@@ -362,7 +362,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         capability: "foreignKeySwitch",
         operation: "a disableForeignKeys migration",
         file: needsSwitch.file,
-        fix: 'Remove "disableForeignKeys" and start the migration with "PRAGMA defer_foreign_keys = ON": foreign keys are then checked once, when its transaction commits, so a table can be rebuilt under its references.',
+        fix: 'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).',
       });
     }
     const script = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;

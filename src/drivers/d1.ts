@@ -17,7 +17,9 @@
  * Declared: no `userVersion`, no `foreignKeySwitch` (see `PRAGMA defer_foreign_keys`), no
  * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
  */
-import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import type { RunOptions } from "../core/manager-base.js";
+import type { Step } from "../core/step.js";
 import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
@@ -162,6 +164,15 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createD1Driver(db), migrations, props, createCloudflareDialect({ perConnectionSettings: false }));
     refuseTypeScriptMigrationsOnD1(migrations);
+  }
+
+  /**
+   * Runs a step alone on this manager, not alone on the binding: every request of a Worker shares
+   * one `env.DB`, and two of them migrating at once is safe on D1 (each migration is one batch, and
+   * the history key turns the second away), where refusing the second would fail a request for nothing.
+   */
+  override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    return runAloneOnConnection(this.driver, this.driver.name, step, () => runHoldingRunLock(this.driver, step, options, this.tableName, this.busyTimeoutMs));
   }
 }
 

@@ -16,7 +16,7 @@ const migrations = bundled as MigrationRegistry;
 
 /** One RPC call. */
 interface Call {
-  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events";
+  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race";
   readonly args?: Record<string, unknown>;
 }
 
@@ -95,6 +95,19 @@ export default {
           const events: unknown[] = [];
           await new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) }).up(args);
           return events;
+        }
+        case "race": {
+          // `count` managers migrating at once in this isolate: they interleave at every D1 call.
+          const runs = Array.from({ length: Number(args.count) }, async () => {
+            const events: unknown[] = [];
+            try {
+              await new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) }).up();
+              return { events };
+            } catch (error) {
+              return { events, error: errorData(error) };
+            }
+          });
+          return Promise.all(runs);
         }
       }
     });
