@@ -32,7 +32,7 @@ async function workerWith(t: { after(fn: () => unknown): void }, files: Record<s
   for (const [name, text] of Object.entries(files)) project.writeMigration(name, text);
   const generated = await project.generate();
   assert.ok(generated.ok, JSON.stringify(generated.problems));
-  const script = await bundleWorker(rpcWorkerSource, project.registryFile, path.join(project.root, "dist"));
+  const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
   const worker = await startWorker(script, options);
   t.after(() => worker.dispose());
   return { worker, project };

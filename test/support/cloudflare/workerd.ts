@@ -20,10 +20,11 @@ const STEPWISE_ENTRY = (name: string): string => path.resolve(here, "../../../sr
 export const COMPATIBILITY_DATE = "2024-09-23";
 
 /**
- * Bundles `entry` for workerd into `outDir/worker.js`, with `stepwise-test-registry` pointing at
- * `registryFile` and `aliases` added. Returns the bundle's path.
+ * Bundles `entry` for workerd into `outDir/worker.js`, with `stepwise/durable-objects` and
+ * `stepwise/d1` resolved to this repo's source and `aliases` added (the RPC Worker's
+ * `stepwise-test-registry`). Returns the bundle's path.
  */
-export async function bundleWorker(entry: string, registryFile: string, outDir: string, aliases: Record<string, string> = {}): Promise<string> {
+export async function bundleWorker(entry: string, outDir: string, aliases: Record<string, string> = {}): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const outfile = path.join(outDir, "worker.js");
   await build({
@@ -33,7 +34,8 @@ export async function bundleWorker(entry: string, registryFile: string, outDir: 
     platform: "neutral",
     target: "es2022",
     outfile,
-    alias: { "stepwise-test-registry": registryFile, "stepwise/durable-objects": STEPWISE_ENTRY("durable-objects"), "stepwise/d1": STEPWISE_ENTRY("d1"), ...aliases },
+    external: ["cloudflare:*"],
+    alias: { "stepwise/durable-objects": STEPWISE_ENTRY("durable-objects"), "stepwise/d1": STEPWISE_ENTRY("d1"), ...aliases },
     logLevel: "error",
   });
   return outfile;
@@ -49,17 +51,17 @@ export interface RunningWorker {
 
 /**
  * Starts workerd on `script` with the Durable Object class `MigratedObject` (SQLite storage) as `OBJ`
- * and a D1 database as `DB`. With `persistDir`, D1 and Durable Object data live there, so two
+ * (or `className` as `binding`) and a D1 database as `DB`. With `persistDir`, D1 and Durable Object data live there, so two
  * workers started on the same folder share them.
  */
-export async function startWorker(script: string, options: { persistDir?: string; className?: string } = {}): Promise<RunningWorker> {
+export async function startWorker(script: string, options: { persistDir?: string; className?: string; binding?: string } = {}): Promise<RunningWorker> {
   const miniflare = new Miniflare({
     modules: true,
     scriptPath: script,
     // workerd refuses module paths that climb out of its root with "..": the root is the bundle's folder.
     modulesRoot: path.dirname(script),
     compatibilityDate: COMPATIBILITY_DATE,
-    durableObjects: { OBJ: { className: options.className ?? "MigratedObject", useSQLite: true } },
+    durableObjects: { [options.binding ?? "OBJ"]: { className: options.className ?? "MigratedObject", useSQLite: true } },
     d1Databases: { DB: "stepwise-test" },
     ...(options.persistDir ? { d1Persist: path.join(options.persistDir, "d1"), durableObjectsPersist: path.join(options.persistDir, "do") } : {}),
   });
