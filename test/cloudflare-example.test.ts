@@ -8,11 +8,18 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { makeTempDir, repoRoot, runCli } from "./support/project.js";
+import { spawn } from "node:child_process";
+import { collectOutput, makeTempDir, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { bundleWorker, startWorker } from "./support/cloudflare/workerd.js";
 
 const exampleDir = path.join(repoRoot, "examples", "cloudflare-worker");
 const workerSource = path.join(exampleDir, "src", "worker.ts");
+
+/** Runs this repo's TypeScript compiler with `args`. */
+function runTsc(args: readonly string[]): Promise<RunResult> {
+  const child = spawn(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  return collectOutput(child, 110_000);
+}
 
 /** The README's Cloudflare section's TypeScript block. */
 function readmeRecipe(): string {
@@ -25,6 +32,11 @@ function readmeRecipe(): string {
 
 test("the README's Cloudflare recipe is the example Worker's source, word for word", () => {
   assert.equal(readmeRecipe(), readFileSync(workerSource, "utf8"));
+});
+
+test("the example Worker type-checks against the Workers types (its own tsconfig)", { timeout: 120_000 }, async () => {
+  const result = await runTsc(["-p", path.join(exampleDir, "tsconfig.json")]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
 });
 
 test("the example Worker's registry is current: gen --check through the real bin", { timeout: 120_000 }, async () => {

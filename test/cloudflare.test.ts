@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { createTestProject, fixturesDir, makeTempDir, type TestProject } from "./support/project.js";
+import { createTestProject, fixturesDir, type TestProject } from "./support/project.js";
 import { bundleWorker, rpcWorkerSource, startWorker, type RunningWorker } from "./support/cloudflare/workerd.js";
 
 const createNotes = `-- migrate:up
@@ -40,7 +40,9 @@ async function workerWith(t: { after(fn: () => unknown): void }, files: Record<s
 
 /** Everything a storage holds: its schema and every table's rows. */
 async function contents(worker: RunningWorker, target: string): Promise<unknown> {
-  const schema = (await worker.call(target, "query", { sql: "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name" })).result as { type: string; name: string }[];
+  const schema = (
+    await worker.call(target, "query", { sql: "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name" })
+  ).result as { type: string; name: string }[];
   const rows: Record<string, unknown> = {};
   for (const table of schema.filter((object) => object.type === "table")) rows[table.name] = (await worker.call(target, "query", { sql: `SELECT * FROM "${table.name}" ORDER BY 1` })).result;
   return { schema, rows };
@@ -53,10 +55,19 @@ for (const target of ["do/app", "d1"]) {
     const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_add_tags.sql": addTags });
     const up = await worker.call(target, "up");
     assert.equal(up.error, undefined, JSON.stringify(up.error));
-    assert.deepEqual((up.result as { steps: { version: number }[] }).steps.map((step) => step.version), [1, 2]);
+    assert.deepEqual(
+      (up.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+      [1, 2],
+    );
     assert.deepEqual((await worker.call(target, "query", { sql: "SELECT body FROM notes" })).result, [{ body: "first;" }]);
     const history = (await worker.call(target, "history")).result as { version: number; state: string }[];
-    assert.deepEqual(history.map((row) => [row.version, row.state]), [[1, "applied"], [2, "applied"]]);
+    assert.deepEqual(
+      history.map((row) => [row.version, row.state]),
+      [
+        [1, "applied"],
+        [2, "applied"],
+      ],
+    );
     const status = (await worker.call(target, "status")).result as { currentVersion: number; problem: unknown };
     assert.equal(status.currentVersion, 2);
     assert.equal(status.problem, null);
@@ -74,7 +85,8 @@ for (const target of ["do/app", "d1"]) {
   test(`[${driverName}] a SQL migration that fails part-way leaves the storage exactly as it was, its history row included`, async (t) => {
     const { worker } = await workerWith(t, {
       "001_create_notes.sql": createNotes,
-      "002_half_done.sql": "-- migrate:up\nCREATE TABLE audit (id INTEGER PRIMARY KEY);\nINSERT INTO notes (id, body) VALUES (2, 'second');\nINSERT INTO notes (id, body) VALUES (1, 'duplicate key');\n",
+      "002_half_done.sql":
+        "-- migrate:up\nCREATE TABLE audit (id INTEGER PRIMARY KEY);\nINSERT INTO notes (id, body) VALUES (2, 'second');\nINSERT INTO notes (id, body) VALUES (1, 'duplicate key');\n",
     });
     const first = await worker.call(target, "up", { to: 1 });
     assert.equal(first.error, undefined, JSON.stringify(first.error));
@@ -120,7 +132,6 @@ for (const target of ["do/app", "d1"]) {
     assert.deepEqual((await worker.call(target, "query", { sql: "SELECT count(*) AS n FROM books JOIN authors ON authors.id = books.author_id" })).result, [{ n: 4 }]);
     assert.deepEqual((await worker.call(target, "query", { sql: "PRAGMA foreign_key_check" })).result, []);
   });
-
 }
 
 test("[durable-objects] a TypeScript migration that throws leaves the object's storage as it was; a sibling object is untouched", async (t) => {
@@ -226,12 +237,24 @@ test("[d1] concurrent migrate() calls on one database apply each migration exact
   // Four managers at once inside the Worker (interleaving at every D1 call), and two more requests beside them.
   const [race, ...requests] = await Promise.all([worker.call("d1", "race", { count: 4 }), worker.call("d1", "events"), worker.call("d1", "events")]);
   assert.equal(race!.error, undefined, JSON.stringify(race!.error));
-  const runs = [...(race!.result as { events: { type: string; version: number }[]; error?: unknown }[]), ...requests.map((request) => ({ events: request.result as { type: string; version: number }[], error: request.error }))];
+  const runs = [
+    ...(race!.result as { events: { type: string; version: number }[]; error?: unknown }[]),
+    ...requests.map((request) => ({ events: request.result as { type: string; version: number }[], error: request.error })),
+  ];
   for (const run of runs) assert.equal(run.error, undefined, JSON.stringify(run.error));
-  assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT version, count(*) AS n FROM log GROUP BY version ORDER BY version" })).result, Array.from({ length: 8 }, (_, index) => ({ version: index + 1, n: 1 })));
-  assert.deepEqual(((await worker.call("d1", "history")).result as { version: number }[]).map((row) => row.version), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    (await worker.call("d1", "query", { sql: "SELECT version, count(*) AS n FROM log GROUP BY version ORDER BY version" })).result,
+    Array.from({ length: 8 }, (_, index) => ({ version: index + 1, n: 1 })),
+  );
+  assert.deepEqual(
+    ((await worker.call("d1", "history")).result as { version: number }[]).map((row) => row.version),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   // Across every run, each migration was reported applied exactly once; the others were skipped or found nothing to do.
   const migrated = runs.flatMap((run) => run.events.filter((event) => event.type === "migrated").map((event) => event.version));
-  assert.deepEqual(migrated.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    migrated.sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   if (process.env.STEPWISE_DEBUG_RACE) console.log(JSON.stringify(runs.map((run) => run.events.map((event) => `${event.type}:${event.version}`))));
 });

@@ -514,7 +514,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const direction = plan.direction;
     if (this.settings.capabilities.atomicBatch) {
       // One batch per migration is the only atomic unit there: a whole run cannot be one.
-      throw new DriverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: 'up({ transaction: "all" })', fix: "Each migration is applied atomically on its own; call up() without it." });
+      throw new DriverCapabilityError({
+        driver: this.settings.driverName,
+        capability: "atomicBatch",
+        operation: 'up({ transaction: "all" })',
+        fix: "Each migration is applied atomically on its own; call up() without it.",
+      });
     }
     const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
     assertWholeRunPossible(plan.steps, yield* foreignKeysOn());

@@ -87,7 +87,7 @@ export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): v
     capability: "atomicBatch",
     operation: "a TypeScript migration",
     file: script.file,
-    fix: 'D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).',
+    fix: "D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).",
   });
 }
 
