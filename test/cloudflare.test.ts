@@ -258,3 +258,24 @@ test("[d1] concurrent migrate() calls on one database apply each migration exact
   );
   if (process.env.STEPWISE_DEBUG_RACE) console.log(JSON.stringify(runs.map((run) => run.events.map((event) => `${event.type}:${event.version}`))));
 });
+
+for (const target of ["do/app", "d1"]) {
+  const driverName = target === "d1" ? "d1" : "durable-objects";
+  test(`[${driverName}] a transaction: false migration runs statement by statement and is recorded applied`, async (t) => {
+    const { worker } = await workerWith(t, {
+      "001_create_notes.sql": createNotes,
+      "002_outside.sql": "-- migrate:up transaction:false\nCREATE TABLE outside (id INTEGER PRIMARY KEY);\nINSERT INTO outside (id) VALUES (7);\n",
+    });
+    const up = await worker.call(target, "up");
+    assert.equal(up.error, undefined, JSON.stringify(up.error));
+    assert.deepEqual((await worker.call(target, "query", { sql: "SELECT id FROM outside" })).result, [{ id: 7 }]);
+    const history = (await worker.call(target, "history")).result as { version: number; state: string }[];
+    assert.deepEqual(
+      history.map((row) => [row.version, row.state]),
+      [
+        [1, "applied"],
+        [2, "applied"],
+      ],
+    );
+  });
+}
