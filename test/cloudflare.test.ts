@@ -256,7 +256,6 @@ test("[d1] concurrent migrate() calls on one database apply each migration exact
     migrated.sort((a, b) => a - b),
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
-  if (process.env.STEPWISE_DEBUG_RACE) console.log(JSON.stringify(runs.map((run) => run.events.map((event) => `${event.type}:${event.version}`))));
 });
 
 for (const target of ["do/app", "d1"]) {
