@@ -278,3 +278,28 @@ for (const target of ["do/app", "d1"]) {
     );
   });
 }
+
+test("[d1] concurrent down() calls revert each migration exactly once", async (t) => {
+  // Each down appends to a log that no migration drops: a second revert would show as a second row.
+  const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE reverts (version INTEGER NOT NULL);\n-- migrate:down\nINSERT INTO reverts (version) VALUES (1);\n" };
+  for (let version = 2; version <= 6; version++) {
+    files[`00${version}_step.sql`] =
+      `-- migrate:up\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n-- migrate:down\nINSERT INTO reverts (version) VALUES (${version});\nDROP TABLE IF EXISTS t${version};\n`;
+  }
+  const { worker } = await workerWith(t, files);
+  assert.equal((await worker.call("d1", "up")).error, undefined);
+  const race = await worker.call("d1", "race", { count: 4, direction: "down" });
+  assert.equal(race.error, undefined, JSON.stringify(race.error));
+  const runs = race.result as { events: { type: string; version: number }[]; error?: unknown }[];
+  for (const run of runs) assert.equal(run.error, undefined, JSON.stringify(run.error));
+  assert.deepEqual(
+    (await worker.call("d1", "query", { sql: "SELECT version, count(*) AS n FROM reverts GROUP BY version ORDER BY version" })).result,
+    Array.from({ length: 6 }, (_, index) => ({ version: index + 1, n: 1 })),
+  );
+  assert.deepEqual((await worker.call("d1", "history")).result, []);
+  const reverted = runs.flatMap((run) => run.events.filter((event) => event.type === "migrated").map((event) => event.version));
+  assert.deepEqual(
+    reverted.sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6],
+  );
+});

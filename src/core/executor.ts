@@ -653,7 +653,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
-   * first, then its statements. The row comes first so that two processes applying the same
+   * first (a revert: a statement that fails unless the row is there, then its removal), then its
+   * statements. The row comes first so that two processes applying the same
    * migration at once collide on the history's primary key before either's statements count: the
    * loser's whole batch fails, and finding the row there then means "applied elsewhere", not a
    * failure. Returns `null` in that case, so the caller plans again. The row records no duration
@@ -666,7 +667,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
     if (script === null) throw yield* this.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
     try {
-      yield* batch(collectWrites(this.record(entry, direction, null)), script);
+      const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
+      yield* batch([...history, ...collectWrites(this.record(entry, direction, null))], script);
     } catch (cause) {
       const keys = yield* this.store.readKeys();
       const present = keys.some((key) => key.version === entry.version && key.startedAt === null);

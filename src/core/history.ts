@@ -279,6 +279,19 @@ export class HistoryStore {
     this.assertChanged(result.changes, version, "delete");
   }
 
+  /**
+   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
+   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
+   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
+   * the history table's NOT NULL `name` before any of its statements count.
+   */
+  *failUnlessApplied(version: number): Step<void> {
+    yield* run(
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ? AND state = 'applied')`,
+      [version, version],
+    );
+  }
+
   private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
     if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
   }

@@ -101,7 +101,8 @@ export default {
           const runs = Array.from({ length: Number(args.count) }, async () => {
             const events: unknown[] = [];
             try {
-              await new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) }).up();
+              const manager = new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) });
+              await (args.direction === "down" ? manager.down({ to: 0 }) : manager.up());
               return { events };
             } catch (error) {
               return { events, error: errorData(error) };
