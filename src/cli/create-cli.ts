@@ -42,6 +42,16 @@ import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
+import {
+  attachChecksumRepairs,
+  checksumRepairsWith,
+  exitCodeOfChecksumRepair,
+  formatChecksumRepair,
+  formatChecksumRepairEvents,
+  repairChecksumsWith,
+  REPAIRED_BY_ENV,
+  resolveRepairedBy,
+} from "./checksum-repair-command.js";
 
 /** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
 export interface CliIo {
@@ -456,8 +466,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager) => {
         const rows = await manager.history();
-        if (options.json) printJson(rows);
-        else print(formatHistory(rows, palette));
+        const repairs = await checksumRepairsWith(manager);
+        if (options.json) printJson(attachChecksumRepairs(rows, repairs));
+        else print(formatHistory(rows, palette) + formatChecksumRepairEvents(repairs));
       });
     });
 
@@ -496,14 +507,34 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
   program
     .command("repair")
-    .description("resolve an interrupted transaction:false migration: mark it applied, or forget the attempt")
-    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts("forget"))
-    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)))
+    .description("resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)")
+    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts(["forget", "checksums"]))
+    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)).conflicts("checksums"))
+    .addOption(
+      new Option(
+        "--checksums [version]",
+        "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
+      ).argParser(singleValued(parsePositiveInteger)),
+    )
+    .option("--by <name>", `with --checksums: who the repair is recorded as (default: $${REPAIRED_BY_ENV}, else the OS user)`, singleValued())
     .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
     .option("--json", "print the result as JSON")
-    .action(async (options: { applied?: number; forget?: number; yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { applied?: number; forget?: number; checksums?: number | true; by?: string; yes?: boolean; json?: boolean }, command: Command) => {
+      if (options.checksums !== undefined) {
+        refuseMissingDatabase(command, "nothing to repair");
+        const apply = Boolean(options.yes);
+        const repairedBy = resolveRepairedBy(options.by, io.env);
+        await withManager(command, apply ? "write" : "read", async (manager) => {
+          const result = await repairChecksumsWith(manager, { apply, version: options.checksums === true ? undefined : options.checksums, repairedBy });
+          if (options.json) printJson(result);
+          else print(formatChecksumRepair(result));
+          exitCode = exitCodeOfChecksumRepair(result);
+        });
+        return;
+      }
+      if (options.by !== undefined) throw new UsageError("--by names who realigned checksums; it goes with --checksums.");
       const version = options.applied ?? options.forget;
-      if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
+      if (version === undefined) throw new UsageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
       refuseMissingDatabase(command, "nothing to repair");
       await withManager(command, "write", async (manager) => {
