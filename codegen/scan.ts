@@ -274,7 +274,7 @@ function checkVersions(holders: readonly VersionHolder[]): Problem[] {
         file,
         line: 1,
         column: 1,
-        message: `version ${version} is also used by ${others.join(", ")}; give one of them the next free version (renumber it and run "stepwise gen")`,
+        message: `version ${version} is also used by ${others.join(", ")}; give one of them the next free version (renumber it and run "stepwise gen"; after merging a branch, "stepwise rebase" renumbers the branch's own migrations)`,
       });
     }
   }

@@ -28,6 +28,7 @@ export type StepwiseErrorCode =
   | "ALREADY_MANAGED"
   | "BACKUP_INVALID"
   | "MISSING_DEPENDENCY"
+  | "DEPENDENCY_VERSION_UNSUPPORTED"
   | "FOREIGN_KEY_VIOLATION"
   | "DISK_FULL"
   | "FILE_WRITE_FAILED"
@@ -57,7 +58,15 @@ export type StepwiseErrorCode =
   | "ASYNC_RUN_IN_PROGRESS"
   | "REGISTRY_DIALECT_MISMATCH"
   | "SCRATCH_DATABASE_UNAVAILABLE"
-  | "REHEARSAL_REFUSED";
+  | "REHEARSAL_REFUSED"
+  | "GIT_NOT_FOUND"
+  | "NOT_A_GIT_REPOSITORY"
+  | "GIT_REF_NOT_FOUND"
+  | "GIT_FAILED"
+  | "GIT_HISTORY_SHALLOW"
+  | "REBASE_APPLIED_MIGRATION"
+  | "REBASE_CONFLICT"
+  | "REBASE_RENAME_FAILED";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
