@@ -97,6 +97,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
         registryFile: resolved.registryFile,
         check: Boolean(options.check),
         dialect: resolved.dialect,
+        ...(resolved.target === null ? {} : { target: resolved.target }),
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
