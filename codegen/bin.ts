@@ -18,6 +18,8 @@ import { describeConfigLookup } from "./config-lookup.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
+import { toGenReport } from "./gen-report.js";
+import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -83,7 +85,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; base?: string }) => {
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; base?: string; json?: boolean }) => {
       if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
@@ -94,12 +97,20 @@ function addBuildCommands(program: Command, context: CliContext): void {
         registryFile: resolved.registryFile,
         check: Boolean(options.check),
         dialect: resolved.dialect,
+        ...(resolved.target === null ? {} : { target: resolved.target }),
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
       const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
-      if (!result.ok || baseProblems.length > 0) {
-        printProblems(sortProblems([...result.problems, ...baseProblems]), context);
+      const ok = result.ok && baseProblems.length === 0;
+      const problems = sortProblems([...result.problems, ...baseProblems]);
+      if (options.json) {
+        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, problems }, projectRoot), null, 2)}\n`);
+        if (!ok) context.setExitCode(1);
+        return;
+      }
+      if (!ok) {
+        printProblems(problems, context);
         if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
         context.setExitCode(1);
         return;
@@ -159,6 +170,8 @@ const cli = createCli({
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
+  // From the package.json next to this file, in the source tree and in the packed dist alike.
+  version: readToolVersion(import.meta.url) ?? "unknown",
   extend: addBuildCommands,
 });
 

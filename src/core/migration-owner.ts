@@ -48,19 +48,20 @@ function currentProcessToken(): string {
 }
 
 /**
- * This process's pid and host, or `null` where the runtime has no process to name (a browser page,
- * a Worker): there a row records pid 0 and an empty host, and no other owner can be probed.
+ * Whether this runtime has processes at all. A Worker isolate (workerd: Durable Objects, D1) has no
+ * `process`, pid or host name; there the token alone names the owner, and another's liveness is unknown.
  */
-function currentProcess(): { readonly pid: number; readonly host: string } | null {
-  const node = (globalThis as { process?: { pid?: unknown; getBuiltinModule?: unknown } }).process;
-  if (typeof node?.pid !== "number" || typeof node.getBuiltinModule !== "function") return null;
-  return { pid: node.pid, host: nodeOs().hostname() };
+function hasProcess(): boolean {
+  return typeof process !== "undefined" && typeof process.pid === "number";
 }
+
+/** The host name recorded for an owner in a runtime without processes. */
+const ISOLATE_HOST = "(isolate)";
 
 /** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
-  const here = currentProcess();
-  return { pid: here?.pid ?? 0, host: here?.host ?? "", token: currentProcessToken(), lockFile };
+  if (!hasProcess()) return { pid: 0, host: ISOLATE_HOST, token: currentProcessToken(), lockFile };
+  return { pid: process.pid, host: nodeOs().hostname(), token: currentProcessToken(), lockFile };
 }
 
 /** The text stored in the history table's `owner` column. */
@@ -89,15 +90,15 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
  */
 export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
-  const here = currentProcess();
-  if (owner.token === currentProcessToken() && owner.pid === (here?.pid ?? 0)) return "self";
+  if (!hasProcess()) return owner.token === currentProcessToken() ? "self" : "unknown";
+  if (owner.token === currentProcessToken() && owner.pid === process.pid) return "self";
   if (owner.lockFile !== null && lock !== null) {
     if (lock === "held") return "alive";
     if (lock === "free") return "dead";
   }
-  if (here === null || owner.host !== here.host) return "unknown";
+  if (owner.host !== nodeOs().hostname()) return "unknown";
   // Our pid with another token: a predecessor that had our pid and is gone.
-  if (owner.pid === here.pid) return "dead";
+  if (owner.pid === process.pid) return "dead";
   return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 
