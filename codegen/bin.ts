@@ -15,9 +15,13 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { describeConfigLookup } from "./config-lookup.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
-import { formatProblem, type Problem } from "./problems.js";
-import type { GenerateOptions, GenerateResult } from "./generate.js";
+import { formatProblem, sortProblems, type Problem } from "./problems.js";
+import type { GenerateOptions } from "./generate.js";
+import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
+import { toGenReport } from "./gen-report.js";
+import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -73,33 +77,9 @@ async function refuseStaleRegistry(resolved: StepwiseSettings): Promise<void> {
     migrationsDir: resolved.migrationsDir,
     registryFile: resolved.registryFile,
     dialect: resolved.dialect,
+    ...(resolved.target === null ? {} : { target: resolved.target }),
     cacheDir: defaultGenCacheDir(projectRoot),
   });
-}
-
-/** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
-function parseDialectOption(value: string): string {
-  if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);
-  return value;
-}
-
-function printProblems(problems: readonly Problem[], context: CliContext): void {
-  for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
-  context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
-}
-
-/** Prints what one `gen` run did; `false` when it failed (the problems are printed). */
-function reportGenerateResult(result: GenerateResult, context: CliContext): boolean {
-  const label = path.relative(projectRoot, result.registryFile);
-  if (!result.ok) {
-    printProblems(result.problems, context);
-    if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
-    return false;
-  }
-  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
-  if (result.status === "unchanged") context.io.stdout(`${context.palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`)}\n`);
-  else context.io.stdout(`${context.palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`)}\n`);
-  return true;
 }
 
 /**
@@ -113,18 +93,27 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const folder = path.relative(projectRoot, genOptions.migrationsDir) || ".";
+  const label = path.relative(projectRoot, genOptions.registryFile);
   try {
     const how = await watchMigrations({
       ...genOptions,
       signal: stop.signal,
       onReady: () => context.io.stderr(`Watching ${folder} for changes; Ctrl-C stops.\n`),
       onRun: (outcome) => {
-        if ("result" in outcome) {
-          if (!reportGenerateResult(outcome.result, context)) context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
+        if ("error" in outcome) {
+          const error = outcome.error as NodeJS.ErrnoException;
+          context.io.stderr(`${context.palette.red(`error [${error.code ?? "WATCH_FAILED"}]`)}: ${error.message}\n`);
           return;
         }
-        const error = outcome.error as NodeJS.ErrnoException;
-        context.io.stderr(`${context.palette.red(`error [${error.code ?? "WATCH_FAILED"}]`)}: ${error.message}\n`);
+        const { result } = outcome;
+        if (!result.ok) {
+          printProblems(result.problems, context);
+          context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
+          return;
+        }
+        const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+        const what = result.status === "unchanged" ? `${label} is up to date` : `Wrote ${label}`;
+        context.io.stdout(`${context.palette.green(`${what} (${count}, latest version ${result.latestVersion}).`)}\n`);
       },
     });
     if (how === "failed") context.setExitCode(1);
@@ -134,7 +123,19 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
   }
 }
 
+/** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
+function parseDialectOption(value: string): string {
+  if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);
+  return value;
+}
+
+function printProblems(problems: readonly Problem[], context: CliContext): void {
+  for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
+  context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
+}
+
 function addBuildCommands(program: Command, context: CliContext): void {
+  const { palette } = context;
   const print = (text: string) => context.io.stdout(`${text}\n`);
 
   program
@@ -145,24 +146,55 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts("check"))
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; watch?: boolean }) => {
+    .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; base?: string; json?: boolean; watch?: boolean }) => {
+      if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-      const genOptions = {
+      if (options.watch) {
+        await watchAndGenerate(
+          {
+            projectRoot,
+            migrationsDir: resolved.migrationsDir,
+            registryFile: resolved.registryFile,
+            dialect: resolved.dialect,
+            ...(resolved.target === null ? {} : { target: resolved.target }),
+            cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+          },
+          context,
+        );
+        return;
+      }
+      const result = await generateRegistry({
         projectRoot,
         migrationsDir: resolved.migrationsDir,
         registryFile: resolved.registryFile,
+        check: Boolean(options.check),
         dialect: resolved.dialect,
+        ...(resolved.target === null ? {} : { target: resolved.target }),
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-      };
-      if (options.watch) {
-        await watchAndGenerate(genOptions, context);
+      });
+      const label = path.relative(projectRoot, result.registryFile);
+      const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+      const ok = result.ok && baseProblems.length === 0;
+      const problems = sortProblems([...result.problems, ...baseProblems]);
+      if (options.json) {
+        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, problems }, projectRoot), null, 2)}\n`);
+        if (!ok) context.setExitCode(1);
         return;
       }
-      const result = await generateRegistry({ ...genOptions, check: Boolean(options.check) });
-      if (!reportGenerateResult(result, context)) context.setExitCode(1);
+      if (!ok) {
+        printProblems(problems, context);
+        if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
+        context.setExitCode(1);
+        return;
+      }
+      const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+      if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
+      else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
     });
 
   program
@@ -193,6 +225,13 @@ function addBuildCommands(program: Command, context: CliContext): void {
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });
+
+  addRebaseCommand(program, context, {
+    projectRoot,
+    settings,
+    printProblems,
+    dialectOption: { flags: "--dialect <dialect>", description: `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, parse: parseDialectOption },
+  });
 }
 
 const cli = createCli({
@@ -209,10 +248,13 @@ const cli = createCli({
   },
   schema: () => settings().schema ?? undefined,
   database: () => settings().database,
+  databaseSearched: () => describeConfigLookup(projectRoot),
   tableName: () => settings().tableName,
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
+  // From the package.json next to this file, in the source tree and in the packed dist alike.
+  version: readToolVersion(import.meta.url) ?? "unknown",
   extend: addBuildCommands,
 });
 

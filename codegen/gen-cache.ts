@@ -39,6 +39,8 @@ export interface GenCacheKey {
   readonly runtimeModule: string;
   /** The dialect the registry is generated for, when not sqlite: the same folder gives another registry per dialect. */
   readonly dialect?: string;
+  /** The runtime the registry is for (`d1`), when set: it changes which migrations are refused. */
+  readonly target?: string;
 }
 
 /**
@@ -46,13 +48,14 @@ export interface GenCacheKey {
  * the one callers built before dialects. The runtime commands' freshness check builds the same key,
  * so a registry `gen` vouched for is recognised without a scan.
  */
-export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string }): GenCacheKey {
+export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string; target?: string }): GenCacheKey {
   return {
     projectRoot: options.projectRoot,
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? "stepwise",
     ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
+    ...(options.target !== undefined ? { target: options.target } : {}),
   };
 }
 

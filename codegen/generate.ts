@@ -2,6 +2,7 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
+import { findTargetProblems, type Target } from "./d1-target.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
@@ -13,6 +14,7 @@ import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
 import { writeFileAtomic } from "./write-file.js";
+import { genCommandOf } from "./gen-command.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
 export interface GenerateOptions {
@@ -29,6 +31,8 @@ export interface GenerateOptions {
    * its driver. Default `sqlite`.
    */
   readonly dialect?: SqlDialect;
+  /** The runtime the registry is for, when it restricts migrations (`d1`: SQL only; see `d1-target.ts`). */
+  readonly target?: Target;
   /**
    * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
    * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.
@@ -122,11 +126,12 @@ function tryCache<T>(use: () => T): T | null {
  * Scans, renders and formats without touching the registry file: what {@link generateRegistry}
  * would write. Golden tests and tools that want the text without writing it use this.
  */
-export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect">): Promise<RegistrySourceResult> {
+export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect" | "target">): Promise<RegistrySourceResult> {
   // Loaded here, not at the top, so a cache hit never pays for ts-morph and prettier.
   const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([import("./scan.js"), import("./render.js"), import("./module-resolution.js")]);
   const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect: options.dialect ?? "sqlite" });
-  if (scan.problems.length > 0) return { ok: false, problems: sortProblems(scan.problems), migrations: scan.migrations };
+  const problems = [...scan.problems, ...findTargetProblems(scan.migrations, options.target)];
+  if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations: scan.migrations };
   const source = renderRegistry({
     migrations: scan.migrations,
     registryFile: options.registryFile,
@@ -212,7 +217,7 @@ async function generateUncached(options: GenerateOptions): Promise<UncachedOutco
     return done({ ok: false, status: "invalid", problems: [problem], ...summary });
   }
   if (options.check) {
-    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary });
+    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel, genCommandOf(options.projectRoot)), ...summary });
   }
   writeFileAtomic(options.registryFile, formatted);
   return done({ ok: true, status: "written", problems: [], ...summary }, formatted);
@@ -328,8 +333,8 @@ async function formatWithProjectConfig(source: string, registryFile: string): Pr
 }
 
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */
-function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string): Problem[] {
-  const fix = `run "stepwise gen" (npm run gen) and commit ${registryLabel}`;
+function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string, genCommand: string): Problem[] {
+  const fix = `run "${genCommand}" and commit ${registryLabel}`;
   if (previous === null) {
     return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}`, staleness: { change: "registry", file: registryLabel } }];
   }

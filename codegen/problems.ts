@@ -22,6 +22,7 @@ export type ProblemCode =
   | "TS_NO_DEFAULT_EXPORT"
   | "TS_MULTIPLE_DEFAULT_EXPORTS"
   | "TS_NOT_DEFINE_MIGRATION"
+  | "TS_MIGRATION_ON_D1"
   | "TS_DEFINE_MIGRATION_SOURCE"
   | "TS_NOT_OBJECT_LITERAL"
   | "TS_UNSUPPORTED_PROPERTY"
@@ -39,7 +40,8 @@ export type ProblemCode =
   | "TS_UNTRACEABLE_IMPORT"
   | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
-  | "FORMATTER_FAILED";
+  | "FORMATTER_FAILED"
+  | "VERSION_TAKEN_ON_BASE";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {
@@ -57,6 +59,8 @@ export interface Problem {
   readonly relatedFiles?: readonly string[];
   /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal (`RegistryStaleError`). */
   readonly staleness?: { readonly change: RegistryChangeKind; readonly file: string };
+  /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */
+  readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
 }
 
 /**

@@ -16,6 +16,7 @@ import path from "node:path";
 import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
+import type { Target } from "./d1-target.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
 import { formatProblem, type Problem, type RegistryChangeKind } from "./problems.js";
@@ -71,6 +72,8 @@ export interface RegistryFreshnessOptions {
   readonly migrationsDir: string;
   readonly registryFile: string;
   readonly dialect: SqlDialect;
+  /** The runtime the registry is generated for, as `gen` is told it (the config's `target`). */
+  readonly target?: Target;
   /** The gen cache folder (`defaultGenCacheDir`), or `null` for none: then every check scans. */
   readonly cacheDir: string | null;
 }

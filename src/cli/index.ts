@@ -5,7 +5,7 @@
  */
 export { createCli } from "./embedded-cli.js";
 export { reportError } from "./create-cli.js";
-export type { Cli, CliContext, CliIo, CreateCliProps } from "./create-cli.js";
+export type { Cli, CliContext, CliIo, CreateCliProps, ReportErrorOptions } from "./create-cli.js";
 export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } from "./format.js";
 export type { Palette } from "./format.js";
 export { collectDatabaseInfo } from "./database-info.js";
@@ -23,3 +23,5 @@ export type { PostgresModules } from "./open-postgres.js";
 export type { CliManager, UrlDriverConnect } from "./open-database.js";
 export { redactConnectionString } from "./secrets.js";
 export { AsyncBackupUnsupportedError } from "./backup-refusals.js";
+export { NoDatabaseGivenError } from "./no-database-error.js";
+export type { DatabaseLookup } from "./no-database-error.js";
