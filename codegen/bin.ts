@@ -63,6 +63,9 @@ function failureLocation(error: unknown): string | null {
   return null;
 }
 
+/** Set to `1` to run a registry that lags behind the folder anyway (see {@link refuseStaleRegistry}). */
+const SKIP_REGISTRY_CHECK = "STEPWISE_SKIP_REGISTRY_CHECK";
+
 /**
  * In development (a migrations folder, and the codegen tools installed) a registry that is not what
  * `gen` would write now is refused with REGISTRY_STALE. A production install or a bundled app has
@@ -70,6 +73,9 @@ function failureLocation(error: unknown): string | null {
  * {@link loadRegistry}, which says to run gen.
  */
 async function refuseStaleRegistry(resolved: StepwiseSettings): Promise<void> {
+  // The deliberate way past it, for the one case a stale registry is wanted: rolling back what the
+  // registry applied while the folder is mid-merge, before "stepwise rebase" renumbers it.
+  if (process.env[SKIP_REGISTRY_CHECK] === "1") return;
   if (!existsSync(resolved.migrationsDir) || !existsSync(resolved.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
   await assertRegistryFresh({

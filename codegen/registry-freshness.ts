@@ -59,7 +59,8 @@ export class RegistryStaleError extends StepwiseError {
       fields.problems.length > 0
         ? `Fix ${fields.problems.length === 1 ? "this problem" : "these problems"}, then run "stepwise gen" (npm run gen) and this command again:\n${problemLines.join("\n")}`
         : `Run "stepwise gen" (npm run gen) to regenerate it, then this command again; "stepwise gen --watch" keeps it current while you edit.`;
-    super("REGISTRY_STALE", `${fields.registryFile} is out of date with the migrations folder, so nothing was run:\n${lines.join("\n")}\n${fix}`);
+    const bypass = `To run the registry as it is anyway (such as "down" before "stepwise rebase" after a merge), set STEPWISE_SKIP_REGISTRY_CHECK=1.`;
+    super("REGISTRY_STALE", `${fields.registryFile} is out of date with the migrations folder, so nothing was run:\n${lines.join("\n")}\n${fix}\n${bypass}`);
     this.registryFile = fields.registryFile;
     this.changes = fields.changes;
     this.problems = fields.problems;

@@ -222,3 +222,19 @@ test("a registry edited by hand is named as a registry change, and gen puts it r
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["status", "--db", "app.db"], { cwd: project.root })).code, 0);
 });
+
+test("STEPWISE_SKIP_REGISTRY_CHECK=1 runs the registry as it is: down rolls back what it applied while the folder is mid-merge", async (t) => {
+  const project = await appliedProject(t);
+  // A merge brought another branch's migration 2: two files with one version, so gen cannot run.
+  project.writeMigration("002_add_tags.sql", "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\n");
+  const refused = await runCli(["down", "--db", "app.db", "--json"], { cwd: project.root });
+  const error = staleChanges(refused);
+  assert.deepEqual(
+    error.problems.map((problem) => problem.code),
+    ["DUPLICATE_VERSION", "DUPLICATE_VERSION"],
+  );
+  assert.deepEqual(appliedVersions(project), [1, 2]);
+  const down = await runCli(["down", "--db", "app.db"], { cwd: project.root, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(appliedVersions(project), [1]);
+});
