@@ -80,7 +80,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean }) => {
+    .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean }) => {
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
@@ -98,6 +99,16 @@ function addBuildCommands(program: Command, context: CliContext): void {
         if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
         context.setExitCode(1);
         return;
+      }
+      if (options.check && options.replay) {
+        const { runReplayCheck } = await import("./replay-check.js");
+        const replay = await runReplayCheck({ ...resolved, projectRoot, registryFile: result.registryFile, loadRegistry });
+        if (replay.problems.length > 0) {
+          printProblems(replay.problems, context);
+          context.setExitCode(1);
+          return;
+        }
+        print(replay.note);
       }
       const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
       if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));

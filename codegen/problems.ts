@@ -39,7 +39,11 @@ export type ProblemCode =
   | "TS_UNTRACEABLE_IMPORT"
   | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
-  | "FORMATTER_FAILED";
+  | "FORMATTER_FAILED"
+  | "REPLAY_FAILED"
+  | "REPLAY_DOWN_FAILED"
+  | "REPLAY_REGISTRY_UNLOADABLE"
+  | "FOREIGN_KEY_PARENT_REBUILT";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

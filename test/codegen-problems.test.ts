@@ -332,6 +332,10 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_UNTERMINATED: "fixture",
   SQL_TRANSACTION_CONTROL: "fixture",
   SQL_NEEDS_NO_TRANSACTION: "fixture",
+  REPLAY_FAILED: "test/gen-replay.test.ts",
+  REPLAY_DOWN_FAILED: "test/gen-replay.test.ts",
+  REPLAY_REGISTRY_UNLOADABLE: "test/gen-replay.test.ts",
+  FOREIGN_KEY_PARENT_REBUILT: "test/gen-replay.test.ts",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {
