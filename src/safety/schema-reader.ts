@@ -19,6 +19,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { countPostgresRows, readPostgresSchema } from "./postgres-schema.js";
 import { replaySchema } from "./schema-replay.js";
 import { countRows, readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
+import { expectedSchemaTableName } from "./expected-schema-cache.js";
 
 /**
  * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
@@ -64,7 +65,8 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string): Sc
   const sync = manager instanceof SyncMigrationManager;
   return {
     holdSnapshot: function* () {},
-    read: () => readSchema({ excludeTables: [tableName] }),
+    // The expected-schema cache is stepwise's bookkeeping, like the history table (expected-schema-cache.ts).
+    read: () => readSchema({ excludeTables: [tableName, expectedSchemaTableName(tableName)] }),
     countRows,
     replay: (version) =>
       sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
