@@ -35,7 +35,19 @@ export interface VerifyBenchResult {
 }
 
 function sqlEntry(version: number, name: string, upSql: string): MigrationEntry {
-  return { kind: "sql", version, name, file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`, description: null, checksum: `bench-${version}-${name}`, reversible: false, transaction: true, disableForeignKeys: false, upSql, downSql: null };
+  return {
+    kind: "sql",
+    version,
+    name,
+    file: `migrations/${String(version).padStart(3, "0")}_${name}.sql`,
+    description: null,
+    checksum: `bench-${version}-${name}`,
+    reversible: false,
+    transaction: true,
+    disableForeignKeys: false,
+    upSql,
+    downSql: null,
+  };
 }
 
 /** A small app's history: tables, an index, a trigger, and a seed that dominates any replay. */

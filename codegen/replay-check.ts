@@ -62,7 +62,10 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
     if (error instanceof MissingDependencyError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
     if (error instanceof RegistryLoadError) {
       const [file, line, column] = parseLocation(error.location) ?? [registryLabel, 1, 1];
-      return { problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", file, line, column, message: `the registry cannot be imported, so the app could not start either: ${firstLine(rootMessage(error))}` }], note: "" };
+      return {
+        problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", file, line, column, message: `the registry cannot be imported, so the app could not start either: ${firstLine(rootMessage(error))}` }],
+        note: "",
+      };
     }
     throw error;
   }

@@ -221,7 +221,11 @@ async function describeFailure(options: ReplayOptions, manager: ReplayManager, e
  * that is rolled back, from the state the failed migration was rolled back to. `null` when each
  * passes alone (a failure at COMMIT, or of stepwise's own checks).
  */
-async function locateFailingStatement(manager: ReplayManager, entry: MigrationEntry & { kind: "sql" }, direction: MigrationDirection): Promise<{ line: number; column: number; message: string } | null> {
+async function locateFailingStatement(
+  manager: ReplayManager,
+  entry: MigrationEntry & { kind: "sql" },
+  direction: MigrationDirection,
+): Promise<{ line: number; column: number; message: string } | null> {
   const sql = (direction === "up" ? entry.upSql : entry.downSql) ?? "";
   const statements = splitSqlStatements(tokenizeSql(sql));
   return await manager.run(

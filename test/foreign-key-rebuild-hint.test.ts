@@ -17,7 +17,9 @@ const FIXTURE = "ported-tracker-history";
 const REBUILD = "018_roles_rank_integer.sql";
 
 function isRebuildFailure(error: MigrationFailedError, version: number, table: string, fix: string): boolean {
-  return error.code === "MIGRATION_FAILED" && error.version === version && error.direction === "up" && error.rolledBack && error.foreignKeyRebuild?.table === table && error.foreignKeyRebuild.fix === fix;
+  return (
+    error.code === "MIGRATION_FAILED" && error.version === version && error.direction === "up" && error.rolledBack && error.foreignKeyRebuild?.table === table && error.foreignKeyRebuild.fix === fix
+  );
 }
 
 await describeEachDriver("a rebuild of a referenced table names foreign_keys:off", (h) => {
@@ -57,7 +59,10 @@ await describeEachDriver("a rebuild of a referenced table names foreign_keys:off
 
   test("a FOREIGN KEY failure from a bad row gets no rebuild hint, even in a migration that also rebuilds an unreferenced table", async (t) => {
     const project = createTestProject(t);
-    project.writeMigration("001_parents.sql", "-- migrate:up\nCREATE TABLE parents (id INTEGER PRIMARY KEY);\nCREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id));\nCREATE TABLE notes (body TEXT);\n");
+    project.writeMigration(
+      "001_parents.sql",
+      "-- migrate:up\nCREATE TABLE parents (id INTEGER PRIMARY KEY);\nCREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id));\nCREATE TABLE notes (body TEXT);\n",
+    );
     project.writeMigration(
       "002_bad_row.sql",
       "-- migrate:up\nCREATE TABLE notes_new (body TEXT NOT NULL);\nINSERT INTO notes_new SELECT body FROM notes;\nDROP TABLE notes;\nALTER TABLE notes_new RENAME TO notes;\nINSERT INTO children (parent_id) VALUES (42);\n",

@@ -21,14 +21,21 @@ async function genThenCheck(project: TestProject, ...extra: string[]) {
 test("a typo (CREAT TABLE) is REPLAY_FAILED at its line; --no-replay skips the replay; plain gen still writes", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_contacts.sql", "-- migrate:up\nCREATE TABLE contacts (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE contacts;\n");
-  project.writeMigration("002_groups.sql", "-- description: groups\n-- migrate:up\n\nCREATE TABLE groups (id INTEGER PRIMARY KEY);\n\n  CREAT TABLE members (id INTEGER);\n-- migrate:down\nDROP TABLE groups;\n");
+  project.writeMigration(
+    "002_groups.sql",
+    "-- description: groups\n-- migrate:up\n\nCREATE TABLE groups (id INTEGER PRIMARY KEY);\n\n  CREAT TABLE members (id INTEGER);\n-- migrate:down\nDROP TABLE groups;\n",
+  );
   const check = await genThenCheck(project);
   assert.equal(check.code, 1, check.stdout);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_groups.sql", line: 6, column: 3, code: "REPLAY_FAILED" }]);
   assert.ok(check.stderr.includes("CREAT"), check.stderr);
   const skipped = await runCli(["gen", "--check", "--no-replay"], { cwd: project.root });
   assert.equal(skipped.code, 0, skipped.stderr);
-  assert.deepEqual(readdirSync(project.root).filter((name) => /\.(db|sqlite)$/.test(name)), [], "the replay created a database file");
+  assert.deepEqual(
+    readdirSync(project.root).filter((name) => /\.(db|sqlite)$/.test(name)),
+    [],
+    "the replay created a database file",
+  );
 });
 
 test("a CRLF file and a description line still map the failing statement to its line", async (t) => {
@@ -59,7 +66,7 @@ test("a rebuild of a referenced table is caught on empty tables too (children ON
   );
   project.writeMigration(
     "002_rebuild.sql",
-    "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, born INTEGER);\nINSERT INTO authors_new SELECT id, CAST(born AS INTEGER) FROM authors;\nDROP TABLE IF EXISTS main.\"authors\";\nALTER TABLE authors_new RENAME TO authors;\n",
+    '-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, born INTEGER);\nINSERT INTO authors_new SELECT id, CAST(born AS INTEGER) FROM authors;\nDROP TABLE IF EXISTS main."authors";\nALTER TABLE authors_new RENAME TO authors;\n',
   );
   const check = await genThenCheck(project);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.sql", line: 4, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
@@ -71,9 +78,15 @@ test("what is not a rebuild of a referenced parent passes: an unreferenced table
     "001_tables.sql",
     "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE feature (id INTEGER PRIMARY KEY);\nCREATE TABLE feature_items (feature_id INTEGER REFERENCES feature (id));\nCREATE TABLE tree (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id));\n-- migrate:down\nDROP TABLE tree;\nDROP TABLE feature_items;\nDROP TABLE feature;\nDROP TABLE tags;\n",
   );
-  project.writeMigration("002_rebuild_tags.sql", "-- migrate:up\nCREATE TABLE tags_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\nDROP TABLE tags;\nALTER TABLE tags_new RENAME TO tags;\n");
+  project.writeMigration(
+    "002_rebuild_tags.sql",
+    "-- migrate:up\nCREATE TABLE tags_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\nDROP TABLE tags;\nALTER TABLE tags_new RENAME TO tags;\n",
+  );
   project.writeMigration("003_drop_feature.sql", "-- migrate:up\nDROP TABLE feature_items;\nDROP TABLE feature;\n");
-  project.writeMigration("004_rebuild_tree.sql", "-- migrate:up\nCREATE TABLE tree_new (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id), label TEXT);\nDROP TABLE tree;\nALTER TABLE tree_new RENAME TO tree;\n-- migrate:down\nSELECT 1;\n");
+  project.writeMigration(
+    "004_rebuild_tree.sql",
+    "-- migrate:up\nCREATE TABLE tree_new (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id), label TEXT);\nDROP TABLE tree;\nALTER TABLE tree_new RENAME TO tree;\n-- migrate:down\nSELECT 1;\n",
+  );
   const check = await genThenCheck(project);
   assert.equal(check.code, 0, check.stderr);
   assert.match(check.stdout, /Replayed 4 migrations .* then rolled back 4/);
@@ -116,7 +129,10 @@ test("TypeScript migrations are replayed: a throw is REPLAY_FAILED at the migrat
 
 test("a registry that cannot be imported (a migration throws when loaded) is REPLAY_REGISTRY_UNLOADABLE at the throw", async (t) => {
   const project = createTestProject(t);
-  project.writeMigration("001_a.ts", `import { defineMigration } from "stepwise";\n\nif (!globalThis.process) throw new Error("x");\nthrow new Error("needs SECRET_KEY");\n\nexport default defineMigration({ up() {} });\n`);
+  project.writeMigration(
+    "001_a.ts",
+    `import { defineMigration } from "stepwise";\n\nif (!globalThis.process) throw new Error("x");\nthrow new Error("needs SECRET_KEY");\n\nexport default defineMigration({ up() {} });\n`,
+  );
   const check = await genThenCheck(project);
   assert.equal(check.code, 1);
   const [problem] = parseProblemLines(check.stderr);
