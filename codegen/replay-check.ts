@@ -53,6 +53,11 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
   return runWith(options, driver);
 }
 
+/** sql.js writes nothing here (the database is in memory), so it is opened as a reader would be. */
+function loadReplayDriver(driver: CliDriverName) {
+  return loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", ALL_DRIVER_LOADERS, "the config");
+}
+
 async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Promise<ReplayCheckResult> {
   const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
   let migrations: MigrationRegistry;
@@ -70,12 +75,21 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
     throw error;
   }
   let connector;
+  let fallback = "";
   try {
-    // sql.js writes nothing here (the database is in memory), so it is opened as a reader would be.
-    connector = await loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", ALL_DRIVER_LOADERS, "the config");
+    connector = await loadReplayDriver(driver);
   } catch (error) {
-    if (error instanceof StepwiseError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
-    throw error;
+    if (!(error instanceof StepwiseError)) throw error;
+    // The configured driver cannot load under this runtime (node:sqlite on an older Node, bun:sqlite
+    // under Node): SQLite is the same engine through every driver, so the default one stands in.
+    if (driver === DEFAULT_REPLAY_DRIVER) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    try {
+      connector = await loadReplayDriver(DEFAULT_REPLAY_DRIVER);
+    } catch {
+      return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    }
+    fallback = ` (${driver} does not load here: ${firstLine(error.message)})`;
+    driver = DEFAULT_REPLAY_DRIVER;
   }
   const result = await replayMigrations({
     projectRoot: options.projectRoot,
@@ -90,7 +104,7 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
   });
   const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
   const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
-  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on an empty in-memory ${driver} database${down}.` : "" };
+  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on an empty in-memory ${driver} database${down}${fallback}.` : "" };
 }
 
 function firstLine(text: string): string {

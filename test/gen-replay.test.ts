@@ -149,3 +149,20 @@ test("a postgres registry is not replayed here: a note, exit 0", async (t) => {
   assert.match(check.stdout, /Replay skipped/);
   assert.equal(existsSync(path.join(project.root, "data")), false);
 });
+
+test("the replay uses the config's driver (sql.js), and a driver this runtime cannot load falls back to better-sqlite3, saying so", async (t) => {
+  const sqlJs = createTestProject(t, { packageJson: { stepwise: { driver: "sql-js" } } });
+  sqlJs.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  const viaSqlJs = await genThenCheck(sqlJs);
+  assert.equal(viaSqlJs.code, 0, viaSqlJs.stderr);
+  assert.match(viaSqlJs.stdout, /Replayed 1 migration on an empty in-memory sql-js database/);
+
+  const bun = createTestProject(t, { packageJson: { stepwise: { driver: "bun-sqlite" } } });
+  bun.writeMigration("001_a.sql", "-- migrate:up\nCREAT TABLE a (id INTEGER);\n");
+  const viaFallback = await genThenCheck(bun);
+  assert.deepEqual(parseProblemLines(viaFallback.stderr), [{ file: "migrations/001_a.sql", line: 2, column: 1, code: "REPLAY_FAILED" }]);
+  bun.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  const fixed = await genThenCheck(bun);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /better-sqlite3 database \(bun-sqlite does not load here/);
+});
