@@ -6,6 +6,7 @@ import type { MigrationManagerBase, DriverIdentity } from "../core/manager-base.
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
+import { expectedSchemaTableName } from "../safety/expected-schema-cache.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {
@@ -44,7 +45,8 @@ export interface DatabaseInfo {
 export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>, path: string): Promise<DatabaseInfo> {
   const status = await manager.status();
   // The dialect's catalog: sqlite_master on SQLite, pg_catalog (the history table's schema) on PostgreSQL.
-  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: [manager.tableName] }));
+  // The expected-schema cache is stepwise's bookkeeping, as the history table is: not one of the app's tables.
+  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: [manager.tableName, expectedSchemaTableName(manager.tableName)] }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
   const last = (await manager.history()).filter((row) => row.state === "applied").at(-1);
