@@ -57,3 +57,48 @@ test("up and down read the history once per run under the run lock, not in every
   const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = 'public' AND tablename LIKE 't%'");
   assert.deepEqual(rows, [{ n: 0 }]);
 });
+
+test("a start with nothing pending sends one statement, the history read, and takes no run lock; a start with work still plans under the lock", async (t) => {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  const firstHalf = registry.slice(0, SIZE / 2);
+  const fresh = await recordStatements(client, () => new MigrationManager(client, firstHalf).up());
+  assert.ok(
+    fresh.some((sql) => /pg_try_advisory_lock/.test(sql)),
+    `a fresh database must be migrated under the run lock:\n${fresh.join("\n")}`,
+  );
+
+  const events: string[] = [];
+  let result: Awaited<ReturnType<MigrationManager["up"]>> | null = null;
+  const noop = await recordStatements(client, async () => (result = await new MigrationManager(client, firstHalf, { onEvent: (event) => events.push(event.type) }).up()));
+  assert.equal(noop.length, 1, noop.join("\n"));
+  assert.match(noop[0]!, /^\s*SELECT version, checksum/);
+  assert.deepEqual(result, { direction: "up", fromVersion: SIZE / 2, toVersion: SIZE / 2, steps: [] });
+  assert.deepEqual(events, ["nothing-pending"]);
+
+  // More migrations in the registry: the optimistic read finds work, and the careful path runs it.
+  const more = await recordStatements(client, async () => (result = await new MigrationManager(client, registry).up()));
+  assert.equal(result!.steps.length, SIZE / 2);
+  assert.ok(more.some((sql) => /pg_try_advisory_lock/.test(sql)));
+});
+
+test("a start whose history read fails or finds an interrupted or drifted history falls back to the careful path and its typed refusal", async (t) => {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  await new MigrationManager(client, registry).up();
+  await client.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2`);
+  await assert.rejects(new MigrationManager(client, registry).up(), { code: "CHECKSUM_MISMATCH", version: 2 });
+  await client.query(`DROP TABLE schema_migrations`);
+  // No history table but the migrations' tables: the careful path refuses an unmanaged database.
+  await assert.rejects(new MigrationManager(client, registry).up(), { code: "UNMANAGED_DATABASE" });
+});

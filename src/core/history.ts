@@ -165,6 +165,25 @@ export class HistoryStore {
     return keys as AppliedMigrationKey[];
   }
 
+  /**
+   * The planner keys in one statement, without first asking whether the table exists and has the
+   * expected shape: `null` when that statement fails or a row is malformed. For a caller that
+   * answers `null` by asking again the careful way ({@link readKeys}), so a missing or odd table
+   * costs one failed read and never a wrong answer.
+   */
+  *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
+    let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
+    try {
+      rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
+        `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+      );
+    } catch {
+      return null;
+    }
+    const keys = toKeys(rows);
+    return typeof keys === "number" ? null : keys;
+  }
+
   /** Every row, oldest first; `[]` when the table does not exist. */
   *readAll(): Step<AppliedMigration[]> {
     if (!(yield* this.existsWithValidShape())) return [];

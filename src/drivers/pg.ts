@@ -289,7 +289,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   override async up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
     if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
-    return super.up(options);
+    // The usual start has nothing to do: one read answers it, without the lock's two round trips.
+    const nothingPending = await this.run(this.executor.upIfNothingPending(options));
+    return nothingPending ?? super.up(options);
   }
 
   /**
