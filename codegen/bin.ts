@@ -75,7 +75,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
   program
     .command("gen")
     .description("check migrations/ and write generated/registry.ts")
-    .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
+    .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
