@@ -102,7 +102,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
       }
       if (options.check && options.replay) {
         const { runReplayCheck } = await import("./replay-check.js");
-        const replay = await runReplayCheck({ ...resolved, projectRoot, registryFile: result.registryFile, loadRegistry });
+        const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
+        const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
         if (replay.problems.length > 0) {
           printProblems(replay.problems, context);
           context.setExitCode(1);

@@ -9,7 +9,10 @@ import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver } from "../src/cli/open-database.js";
 import { RegistryLoadError, StepwiseError } from "../src/core/errors.js";
-import { exec } from "../src/core/step.js";
+import type { Driver } from "../src/core/driver.js";
+import { Executor } from "../src/core/executor.js";
+import { runAsync } from "../src/core/runners.js";
+import { callWithDriver, exec } from "../src/core/step.js";
 import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { MissingDependencyError } from "./optional-dependencies.js";
 import { toPortablePath } from "./portable-path.js";
@@ -24,6 +27,14 @@ export interface ReplayCheckOptions {
   /** The config's driver; `null` means the bin's default, better-sqlite3. */
   readonly driver: CliDriverName | null;
   readonly tableName: string;
+  /**
+   * The PostgreSQL server to replay a `postgres` registry on (the config's `url`, expanded, or
+   * `DATABASE_URL`): the replay runs in a scratch database created there with a random name and
+   * dropped after, never in the database the URL names. `null`: no server, so no replay.
+   */
+  readonly url?: string | null;
+  /** The history table's PostgreSQL schema, when the config names one. */
+  readonly schema?: string | null;
   /** Imports the registry as the runtime commands do (tsx), throwing `RegistryLoadError` when it fails. */
   readonly loadRegistry: (registryFile: string) => Promise<MigrationRegistry>;
 }
@@ -42,8 +53,11 @@ export const DEFAULT_REPLAY_DRIVER: CliDriverName = "better-sqlite3";
  * Never throws for the migrations' faults: they come back as problems.
  */
 export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
-  if (options.dialect !== "sqlite") {
-    return { problems: [], note: `Replay skipped: the ${options.dialect} registry needs a server to replay on (run "stepwise up --dry-run" against a scratch database).` };
+  if (options.dialect === "postgres") {
+    const url = options.url ?? null;
+    if (url === null)
+      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).` };
+    return runOnPostgres(options, url);
   }
   const driver = options.driver ?? DEFAULT_REPLAY_DRIVER;
   if (driver === "pg" || driver === "sql-js") {
@@ -53,16 +67,78 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
   return runWith(options, driver);
 }
 
-/** sql.js writes nothing here (the database is in memory), so it is opened as a reader would be. */
-function loadReplayDriver(driver: CliDriverName) {
-  return loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", ALL_DRIVER_LOADERS, "the config");
+/**
+ * The replay on PostgreSQL: connected to the configured server, it creates a scratch database with
+ * a random name (the role needs CREATEDB, as `verifySchemaAsync` does), replays there through the
+ * runtime's executor, and drops it, whatever happened.
+ */
+async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<ReplayCheckResult> {
+  const migrations = await loadOrProblem(options);
+  if (isCheckResult(migrations)) return migrations;
+  let connector;
+  try {
+    connector = await loadReplayDriver("pg");
+  } catch (error) {
+    if (error instanceof StepwiseError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    throw error;
+  }
+  const props = { tableName: options.tableName };
+  let failure: string | null = null;
+  const result = await replayMigrations({
+    projectRoot: options.projectRoot,
+    migrations,
+    tableName: options.tableName,
+    dialect: "postgres",
+    open: async (registry) => {
+      const opened = await connector.open({ databasePath: "the configured server", url, ...(options.schema ? { schema: options.schema } : {}), busyTimeoutMs: 0, migrations: registry, props });
+      try {
+        const { executor } = opened.manager;
+        // The driver behind the CLI's manager, the one that can make a scratch database, is reached through a step.
+        const scratch = await opened.manager.run(
+          callWithDriver((driver: Driver) => {
+            if (!driver.openScratchDatabase) throw new Error("the pg driver opens no scratch database");
+            return driver.openScratchDatabase();
+          }),
+        );
+        // Its own executor on the scratch database, as verify's replay has: the same settings, no events.
+        const replayer = new Executor(registry, { ...executor.settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
+        const manager: ReplayManager = {
+          up: (upOptions) => runAsync(replayer.up(upOptions), scratch.driver),
+          down: (downOptions) => runAsync(replayer.down(downOptions), scratch.driver),
+          run: (step) => runAsync(step, scratch.driver),
+        };
+        return {
+          manager,
+          close: async () => {
+            await scratch.drop().catch(() => undefined);
+            await opened.close();
+          },
+        };
+      } catch (error) {
+        await opened.close();
+        failure = error instanceof Error ? firstLine(error.message) : String(error);
+        throw error;
+      }
+    },
+  }).catch((error: unknown) => {
+    if (failure !== null || error instanceof StepwiseError) return null;
+    throw error;
+  });
+  if (result === null) return { problems: [], note: `Replay skipped: no scratch database on the configured server (${failure ?? "connection refused"}).` };
+  const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
+  const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
+  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on a scratch PostgreSQL database${down} (dropped after).` : "" };
 }
 
-async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Promise<ReplayCheckResult> {
+function isCheckResult(value: MigrationRegistry | ReplayCheckResult): value is ReplayCheckResult {
+  return !Array.isArray(value);
+}
+
+/** The registry, or the result that reports why it cannot be loaded. */
+async function loadOrProblem(options: ReplayCheckOptions): Promise<MigrationRegistry | ReplayCheckResult> {
   const registryLabel = toPortablePath(path.relative(options.projectRoot, options.registryFile));
-  let migrations: MigrationRegistry;
   try {
-    migrations = await options.loadRegistry(options.registryFile);
+    return await options.loadRegistry(options.registryFile);
   } catch (error) {
     if (error instanceof MissingDependencyError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
     if (error instanceof RegistryLoadError) {
@@ -74,6 +150,16 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
     }
     throw error;
   }
+}
+
+/** sql.js writes nothing here (the database is in memory), so it is opened as a reader would be. */
+function loadReplayDriver(driver: CliDriverName) {
+  return loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", ALL_DRIVER_LOADERS, "the config");
+}
+
+async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Promise<ReplayCheckResult> {
+  const migrations = await loadOrProblem(options);
+  if (isCheckResult(migrations)) return migrations;
   let connector;
   let fallback = "";
   try {

@@ -12,7 +12,7 @@ import path from "node:path";
 import { MigrationFailedError, StepwiseError } from "../src/core/errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
 import { begin, exec, query, rollbackQuietly, type Step } from "../src/core/step.js";
-import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { DOWN_MARKER, UP_MARKER } from "../src/shared/sql-markers.js";
 import { splitSqlStatements, tokenizeSql } from "../src/shared/sql-tokens.js";
 import type { Problem } from "./problems.js";
@@ -39,6 +39,11 @@ export interface ReplayOptions {
   readonly open: (migrations: MigrationRegistry) => Promise<ReplayDatabase>;
   /** The history table's name, left out of what the replay inspects. */
   readonly tableName: string;
+  /**
+   * The registry's dialect: how a failing statement is found. On `postgres` there is no foreign-key
+   * switch and no table rebuild to inspect. Default `sqlite`.
+   */
+  readonly dialect?: SqlDialect;
 }
 
 /** What {@link replayMigrations} did. */
@@ -72,17 +77,18 @@ export async function replayMigrations(options: ReplayOptions): Promise<ReplayRe
   const database = await options.open(options.migrations);
   const { manager } = database;
   let applied = 0;
+  const sqlite = (options.dialect ?? "sqlite") === "sqlite";
   try {
-    await manager.run(exec("PRAGMA foreign_keys = ON"));
+    if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
     for (const entry of options.migrations) {
-      const before = await manager.run(readTableGraph(options.tableName));
+      const before = sqlite ? await manager.run(readTableGraph(options.tableName)) : null;
       try {
         await manager.up({ to: entry.version });
       } catch (error) {
         return { problems: [await describeFailure(options, manager, entry, "up", error)], applied, downVersion: null };
       }
       applied++;
-      if (entry.disableForeignKeys) continue;
+      if (before === null || entry.disableForeignKeys) continue;
       const after = await manager.run(readTableGraph(options.tableName));
       const rebuilt = findRebuiltParent(entry, before, after);
       if (rebuilt !== null) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied, downVersion: null };
@@ -205,7 +211,7 @@ async function describeFailure(options: ReplayOptions, manager: ReplayManager, e
   const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
   const prefix = `${direction === "up" ? "applying" : "rolling back"} this migration on an empty in-memory database failed: `;
   if (entry.kind === "sql" && source !== null) {
-    const located = await locateFailingStatement(manager, entry, direction);
+    const located = await locateFailingStatement(manager, entry, direction, options.dialect ?? "sqlite");
     const start = sectionStartLine(source, direction);
     if (located !== null && start !== null) {
       return { code, file: entry.file, line: start + located.line - 1, column: located.column, message: `${prefix}${located.message}${stepwiseCode}` };
@@ -225,9 +231,10 @@ async function locateFailingStatement(
   manager: ReplayManager,
   entry: MigrationEntry & { kind: "sql" },
   direction: MigrationDirection,
+  dialect: SqlDialect,
 ): Promise<{ line: number; column: number; message: string } | null> {
   const sql = (direction === "up" ? entry.upSql : entry.downSql) ?? "";
-  const statements = splitSqlStatements(tokenizeSql(sql));
+  const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect);
   return await manager.run(
     (function* (): Step<{ line: number; column: number; message: string } | null> {
       if (entry.disableForeignKeys) yield* exec("PRAGMA foreign_keys = OFF");

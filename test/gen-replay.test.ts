@@ -11,6 +11,9 @@ import path from "node:path";
 import { test } from "node:test";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+import pg from "pg";
+import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
 
 async function genThenCheck(project: TestProject, ...extra: string[]) {
   const gen = await runCli(["gen"], { cwd: project.root });
@@ -141,10 +144,11 @@ test("a registry that cannot be imported (a migration throws when loaded) is REP
   assert.equal(problem?.line, 4);
 });
 
-test("a postgres registry is not replayed here: a note, exit 0", async (t) => {
+test("a postgres registry without a server is not replayed: a note, exit 0", async (t) => {
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n");
-  const check = await genThenCheck(project);
+  await runCli(["gen"], { cwd: project.root });
+  const check = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: undefined } });
   assert.equal(check.code, 0, check.stderr);
   assert.match(check.stdout, /Replay skipped/);
   assert.equal(existsSync(path.join(project.root, "data")), false);
@@ -165,4 +169,31 @@ test("the replay uses the config's driver (sql.js), and a driver this runtime ca
   const fixed = await genThenCheck(bun);
   assert.equal(fixed.code, 0, fixed.stderr);
   assert.match(fixed.stdout, /better-sqlite3 database \(bun-sqlite does not load here/);
+});
+
+test("a postgres registry replays on a scratch database of the configured server, which is dropped; the URL's database is untouched", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n");
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY);\n\nALTER TABLE b ADD CONSTRAINT b_a FOREIGN KEY (id) REFERENCES nowhere (id);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const env = { DATABASE_URL: database.url };
+  const broken = await runCli(["gen", "--check"], { cwd: project.root, env });
+  assert.deepEqual(parseProblemLines(broken.stderr), [{ file: "migrations/002_b.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY REFERENCES a (id));\n-- migrate:down\nDROP TABLE b;\n");
+  await runCli(["gen"], { cwd: project.root });
+  const fixed = await runCli(["gen", "--check"], { cwd: project.root, env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /Replayed 2 migrations on a scratch PostgreSQL database, then rolled back 2/);
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const tables = await client.query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'");
+    assert.deepEqual(tables.rows, []);
+    const scratch = await client.query("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [SCRATCH_DATABASE_PREFIX]);
+    assert.deepEqual(scratch.rows, [], "a scratch database was left behind");
+  } finally {
+    await client.end();
+  }
 });
