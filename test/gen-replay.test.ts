@@ -197,3 +197,14 @@ test("a postgres registry replays on a scratch database of the configured server
     await client.end();
   }
 });
+
+test("a TypeScript rebuild whose SQL is built at run time is still FOREIGN_KEY_PARENT_REBUILT (the storage moved in its transaction)", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id) ON DELETE CASCADE);\n");
+  project.writeMigration(
+    "002_rebuild.ts",
+    `import { defineMigration } from "stepwise";\n\nconst verb = ["DR", "OP"].join("");\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    for (const table of ["teams"]) {\n      db.exec(\`CREATE TABLE \${table}_new (id INTEGER PRIMARY KEY, name TEXT)\`);\n      db.exec(\`\${verb} TABLE \${table}\`);\n      db.exec(\`ALTER TABLE \${table}_new RENAME TO \${table}\`);\n    }\n  },\n});\n`,
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.ts", line: 1, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+});
