@@ -14,8 +14,10 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { describeConfigLookup } from "./config-lookup.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
-import { formatProblem, type Problem } from "./problems.js";
+import { formatProblem, sortProblems, type Problem } from "./problems.js";
+import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -81,7 +83,9 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean }) => {
+    .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; base?: string }) => {
+      if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
       const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
@@ -94,8 +98,9 @@ function addBuildCommands(program: Command, context: CliContext): void {
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
-      if (!result.ok) {
-        printProblems(result.problems, context);
+      const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+      if (!result.ok || baseProblems.length > 0) {
+        printProblems(sortProblems([...result.problems, ...baseProblems]), context);
         if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
         context.setExitCode(1);
         return;
@@ -143,6 +148,13 @@ function addBuildCommands(program: Command, context: CliContext): void {
         context.setExitCode(1);
       }
     });
+
+  addRebaseCommand(program, context, {
+    projectRoot,
+    settings,
+    printProblems,
+    dialectOption: { flags: "--dialect <dialect>", description: `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, parse: parseDialectOption },
+  });
 }
 
 const cli = createCli({
@@ -154,6 +166,7 @@ const cli = createCli({
   },
   schema: () => settings().schema ?? undefined,
   database: () => settings().database,
+  databaseSearched: () => describeConfigLookup(projectRoot),
   tableName: () => settings().tableName,
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,

@@ -13,6 +13,7 @@ import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
 import { writeFileAtomic } from "./write-file.js";
+import { genCommandOf } from "./gen-command.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
 export interface GenerateOptions {
@@ -219,7 +220,7 @@ async function generateUncached(options: GenerateOptions): Promise<UncachedOutco
     return done({ ok: false, status: "invalid", problems: [problem], ...summary });
   }
   if (options.check) {
-    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel), ...summary });
+    return done({ ok: false, status: "stale", problems: describeStaleness(previous, built.migrations, registryLabel, genCommandOf(options.projectRoot)), ...summary });
   }
   writeFileAtomic(options.registryFile, formatted);
   return done({ ok: true, status: "written", problems: [], ...summary }, formatted);
@@ -335,8 +336,8 @@ async function formatWithProjectConfig(source: string, registryFile: string): Pr
 }
 
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */
-function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string): Problem[] {
-  const fix = `run "stepwise gen" (npm run gen) and commit ${registryLabel}`;
+function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], registryLabel: string, genCommand: string): Problem[] {
+  const fix = `run "${genCommand}" and commit ${registryLabel}`;
   if (previous === null) {
     return [{ code: "REGISTRY_STALE", file: registryLabel, line: 1, column: 1, message: `the registry does not exist; ${fix}` }];
   }

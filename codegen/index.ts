@@ -13,5 +13,5 @@ export { CONFIG_FILE_NAME, DEFAULT_MIGRATIONS_DIR, DEFAULT_REGISTRY_FILE, DIALEC
 export type { DialectPaths, StepwiseConfig, StepwiseSettings } from "./config.js";
 export { formatProblem } from "./problems.js";
 export type { Problem, ProblemCode } from "./problems.js";
-export { MissingDependencyError } from "./optional-dependencies.js";
+export { DependencyVersionError, MissingDependencyError } from "./optional-dependencies.js";
 export type { OptionalPeer } from "./optional-dependencies.js";

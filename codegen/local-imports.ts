@@ -33,6 +33,8 @@ export interface LocalImports {
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; the migration's own when it imports nothing local. */
   readonly checksum: string;
+  /** The same combination over `legacyOwnChecksum`, or `null` when none was given. */
+  readonly legacyChecksum: string | null;
 }
 
 /** Where a migration is, and how to name files in problems. */
@@ -41,6 +43,8 @@ export interface LocalImportsInput {
   readonly sourceFile: ts.SourceFile;
   /** The migration's checksum over its own syntax tree. */
   readonly ownChecksum: string;
+  /** Its checksum as earlier releases computed it, when that differs (`TsMigrationFacts.legacyChecksum`). */
+  readonly legacyOwnChecksum?: string | null;
   /** Turns an absolute path into the project-relative one problems use. */
   readonly relative: (absolute: string) => string;
   /** The project root: packages are judged by the path inside it, and its tsconfig maps `paths`. */
@@ -123,12 +127,14 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
     .map(([file, digest]) => ({ key: toPortablePath(path.relative(migrationDir, file)), file, digest }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Without local imports the checksum stays the migration's own, so existing checksums do not move.
-  const checksum = ordered.length === 0 ? input.ownChecksum : hashCanonicalMigration("ts", [input.ownChecksum, "local-imports", ...ordered.flatMap((entry) => [entry.key, entry.digest])].join("\0"));
+  const combine = (own: string) => (ordered.length === 0 ? own : hashCanonicalMigration("ts", [own, "local-imports", ...ordered.flatMap((entry) => [entry.key, entry.digest])].join("\0")));
+  const checksum = combine(input.ownChecksum);
   return {
     files: ordered.map((entry) => input.relative(entry.file)).sort(),
     probed: [...probed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
     problems,
     checksum,
+    legacyChecksum: input.legacyOwnChecksum == null ? null : combine(input.legacyOwnChecksum),
   };
 }
 

@@ -40,6 +40,7 @@ export type ProblemCode =
   | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
   | "FORMATTER_FAILED"
+  | "VERSION_TAKEN_ON_BASE"
   | "REPLAY_FAILED"
   | "REPLAY_DOWN_FAILED"
   | "REPLAY_REGISTRY_UNLOADABLE"
@@ -59,6 +60,8 @@ export interface Problem {
   readonly missingVersions?: { readonly from: number; readonly to: number };
   /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
   readonly relatedFiles?: readonly string[];
+  /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */
+  readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
 }
 
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */

@@ -66,6 +66,9 @@ export function renderRegistry(options: RenderOptions): string {
   lines.push("", "/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */", `export const dialect = ${JSON.stringify(dialect)};`);
   const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
   const hasTs = options.migrations.some((migration) => migration.kind === "ts");
+  // Only a registry with a TypeScript migration that has a description carries legacy checksums (the
+  // form earlier releases recorded, which the runtime still accepts); every other one reads as before.
+  const hasLegacy = options.migrations.some((migration) => migration.kind === "ts" && Boolean(migration.legacyChecksum));
   // Only what the entries use is emitted, so an app compiling with noUnusedLocals accepts the file.
   if (hasSql || hasTs) lines.push("", "const REVERSIBLE = 1;", "const TRANSACTION = 2;", "const DISABLE_FOREIGN_KEYS = 4;");
   if (hasAsync) lines.push("const ASYNC = 8;");
@@ -80,6 +83,7 @@ export function renderRegistry(options: RenderOptions): string {
       renderFlags(migration),
     ];
     if (migration.kind === "ts") args.push(moduleIdentifier(migration));
+    if (migration.kind === "ts" && migration.legacyChecksum) args.push(JSON.stringify(migration.legacyChecksum));
     lines.push(`  ${migration.kind === "ts" ? "ts" : "sql"}(${args.join(", ")}),`);
   }
   const versions = options.migrations.map((migration) => migration.version);
@@ -115,9 +119,9 @@ export function renderRegistry(options: RenderOptions): string {
     lines.push(
       "",
       "/** A `.ts` migration, its module imported above. */",
-      'function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]): RegistryEntry {',
+      `function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]${hasLegacy ? ", legacyChecksum?: string" : ""}): RegistryEntry {`,
       "  return {",
-      `    version, name, file, kind: "ts",${entryDialect} description, checksum,`,
+      `    version, name, file, kind: "ts",${entryDialect} description, checksum,${hasLegacy ? " ...(legacyChecksum === undefined ? {} : { legacyChecksum })," : ""}`,
       "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
       ...(hasAsync ? ["    async: (flags & ASYNC) !== 0,"] : []),
       "    module,",

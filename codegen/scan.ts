@@ -25,6 +25,8 @@ export interface ScannedMigration {
   readonly absolutePath: string;
   readonly description: string | null;
   readonly checksum: string;
+  /** TypeScript migrations with a description only: the checksum earlier releases recorded for the same source. */
+  readonly legacyChecksum?: string | null;
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
@@ -133,7 +135,16 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
       const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
       const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
-      const imports = result.ok ? followLocalImports({ absolutePath, sourceFile: sourceFile.compilerNode, ownChecksum: result.facts.checksum, relative, projectRoot: options.projectRoot }) : null;
+      const imports = result.ok
+        ? followLocalImports({
+            absolutePath,
+            sourceFile: sourceFile.compilerNode,
+            ownChecksum: result.facts.checksum,
+            legacyOwnChecksum: result.facts.legacyChecksum,
+            relative,
+            projectRoot: options.projectRoot,
+          })
+        : null;
       // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
       const foreignKeysAt = result.ok && result.facts.disableForeignKeys && options.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
       project.removeSourceFile(sourceFile);
@@ -154,7 +165,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
         });
         continue;
       }
-      migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, dependencies: imports!.probed, localImports: imports!.files });
+      migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
     }
   }
 
@@ -263,7 +274,7 @@ function checkVersions(holders: readonly VersionHolder[]): Problem[] {
         file,
         line: 1,
         column: 1,
-        message: `version ${version} is also used by ${others.join(", ")}; give one of them the next free version (renumber it and run "stepwise gen")`,
+        message: `version ${version} is also used by ${others.join(", ")}; give one of them the next free version (renumber it and run "stepwise gen"; after merging a branch, "stepwise rebase" renumbers the branch's own migrations)`,
       });
     }
   }

@@ -18,6 +18,11 @@ export interface TsMigrationFacts {
   /** `up` or `down` is async: declared `async`, typed to return a promise, or returning one. */
   readonly async: boolean;
   readonly checksum: string;
+  /**
+   * The checksum releases before the description was left out computed, when it differs (the file
+   * has a `description`); `null` otherwise. See `MigrationEntryBase.legacyChecksum`.
+   */
+  readonly legacyChecksum: string | null;
 }
 
 /** What {@link analyzeTsMigration} may ask beyond the syntax. */
@@ -165,6 +170,9 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
   }
 
   if (problems.length > 0) return { ok: false, problems };
+  const checksum = checksumTypeScriptSource(sourceFile.compilerNode);
+  // Only a file with a description hashes differently than it used to, so only it pays a second pass.
+  const legacyChecksum = description === undefined ? checksum : checksumTypeScriptSource(sourceFile.compilerNode, { legacyDescription: true });
   return {
     ok: true,
     facts: {
@@ -173,7 +181,8 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
       disableForeignKeys: disableForeignKeys === true,
       reversible: down !== undefined,
       async: upIsAsync || downIsAsync,
-      checksum: checksumTypeScriptSource(sourceFile.compilerNode),
+      checksum,
+      legacyChecksum: legacyChecksum === checksum ? null : legacyChecksum,
     },
   };
 }
@@ -308,6 +317,50 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** Options for {@link checksumTypeScriptSource}. */
+export interface TypeScriptChecksumOptions {
+  /**
+   * Hash the migration's `description` too, as releases before it was left out did. Only to compute
+   * an entry's `legacyChecksum`, so databases those releases migrated still match. Default `false`.
+   */
+  readonly legacyDescription?: boolean;
+}
+
+/**
+ * The `description: "…"` property of the object a file default-exports through `defineMigration`,
+ * with a literal value, the only kind `gen` accepts (TS_NON_LITERAL_OPTION). Anywhere else (a row a
+ * migration inserts, an object in a helper) a `description` is data and stays in the checksum.
+ */
+export function isMigrationDescription(node: ts.Node): boolean {
+  if (!ts.isPropertyAssignment(node)) return false;
+  const name = node.name;
+  if (!(ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) || name.text !== "description") return false;
+  const value = skipWrappers(node.initializer);
+  if (!ts.isStringLiteral(value) && !ts.isNoSubstitutionTemplateLiteral(value)) return false;
+  const argument = outermostWrapper(node.parent);
+  const call = argument.parent;
+  if (!call || !ts.isCallExpression(call) || call.arguments[0] !== argument || !ts.isIdentifier(call.expression) || call.expression.text !== "defineMigration") return false;
+  const exported = outermostWrapper(call).parent;
+  return exported !== undefined && ts.isExportAssignment(exported) && !exported.isExportEquals;
+}
+
+/** The wrappers `gen` reads through (`unwrapParentheses`): parentheses, `as` and `satisfies`. */
+function isWrapper(node: ts.Node): node is ts.ParenthesizedExpression | ts.AsExpression | ts.SatisfiesExpression {
+  return ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node);
+}
+
+function skipWrappers(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (isWrapper(current)) current = current.expression;
+  return current;
+}
+
+function outermostWrapper(node: ts.Node): ts.Node {
+  let current = node;
+  while (current.parent !== undefined && isWrapper(current.parent)) current = current.parent;
+  return current;
+}
+
 /**
  * The checksum of a TypeScript migration, taken over its syntax tree rather than its text.
  *
@@ -321,9 +374,13 @@ function editDistance(a: string, b: string): number {
  * then-branch before `else`, which optional slot a child fills where that is ambiguous, a tagged
  * template's raw text, and whether a prologue string is exactly the `"use strict"` directive.
  */
-export function checksumTypeScriptSource(sourceFile: ts.SourceFile): string {
+export function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: TypeScriptChecksumOptions = {}): string {
   const parts: string[] = [];
   const visit = (node: ts.Node): void => {
+    // Skipped whole, the property's name and comma included, so where it sits among the others and
+    // whether it is there at all do not matter: the description says what the migration does to a
+    // reader, it does nothing to the database, as a SQL migration's comment does not.
+    if (!options.legacyDescription && isMigrationDescription(node)) return;
     if (ts.isParenthesizedExpression(node) && !isMeaningfulParenthesis(node)) return visit(node.expression);
     if (ts.isParenthesizedTypeNode(node)) return visit(node.type);
     if ((node.kind === ts.SyntaxKind.EmptyStatement && !isEmptyThenBeforeElse(node)) || node.kind === ts.SyntaxKind.SemicolonClassElement) return;

@@ -32,9 +32,10 @@ export const migrations: readonly RegistryEntry[] = [
     "add_contact_preferences",
     "migrations/002_add_contact_preferences.ts",
     "Per-contact notification preferences",
-    "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
+    "97046241607ec5ff24a0347ee3a5f345e27c2547d142f4c66640c94a5be48ec4",
     REVERSIBLE | TRANSACTION,
     migration002,
+    "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
   ),
   sql(
     3,
@@ -57,9 +58,10 @@ export const migrations: readonly RegistryEntry[] = [
     "backfill_normalized_phone",
     "migrations/005_backfill_normalized_phone.ts",
     "Normalized phone numbers for contact lookup, backfilled in batches",
-    "e134d3f693f0adddf33e0d13c079769343a73f68eeaa357844300e21ff5b044b",
+    "e14eec05d8381793ba0a95d3485403099a1214ad1906169307bfe16bbb17f3a1",
     REVERSIBLE | TRANSACTION,
     migration005,
+    "e134d3f693f0adddf33e0d13c079769343a73f68eeaa357844300e21ff5b044b",
   ),
 ];
 
@@ -111,6 +113,7 @@ function ts(
   checksum: string,
   flags: number,
   module: ModuleMigrationEntry["module"],
+  legacyChecksum?: string,
 ): RegistryEntry {
   return {
     version,
@@ -119,6 +122,7 @@ function ts(
     kind: "ts",
     description,
     checksum,
+    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
     reversible: (flags & REVERSIBLE) !== 0,
     transaction: (flags & TRANSACTION) !== 0,
     disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,

@@ -100,7 +100,6 @@ test("code changes change a TypeScript migration's checksum, each one differentl
     "precedence (parentheses that matter)": baseTs.replace('(row.first_name + "-" + row.id).toLowerCase()', 'row.first_name + ("-" + row.id).toLowerCase()'),
     "a statement removed": baseTs.replace('      db.prepare("UPDATE contacts SET nickname = ? WHERE id = ?").run(nickname, row.id);\n', ""),
     "const to let": baseTs.replace("const nickname", "let nickname"),
-    "the description": baseTs.replace("Nicknames for contacts", "Nicknames"),
     "transaction flag": baseTs.replace("  down(db) {", "  transaction: false,\n  down(db) {"),
     "disableForeignKeys flag": baseTs.replace("  down(db) {", "  disableForeignKeys: true,\n  down(db) {"),
     "down removed": baseTs.replace(/ {2}down\(db\) \{\n.*\n {2}\},\n/, ""),

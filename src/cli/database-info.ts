@@ -1,12 +1,12 @@
 /**
  * The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`.
  */
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { existsSync, statSync } from "node:fs";
 import type { MigrationManagerBase, DriverIdentity } from "../core/manager-base.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { expectedSchemaTableName } from "../safety/expected-schema-cache.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {
@@ -45,8 +45,7 @@ export interface DatabaseInfo {
 export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>, path: string): Promise<DatabaseInfo> {
   const status = await manager.status();
   // The dialect's catalog: sqlite_master on SQLite, pg_catalog (the history table's schema) on PostgreSQL.
-  // The expected-schema cache is stepwise's bookkeeping, as the history table is: not one of the app's tables.
-  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: [manager.tableName, expectedSchemaTableName(manager.tableName)] }));
+  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
   const last = (await manager.history()).filter((row) => row.state === "applied").at(-1);

@@ -23,3 +23,5 @@ export type { PostgresModules } from "./open-postgres.js";
 export type { CliManager, UrlDriverConnect } from "./open-database.js";
 export { redactConnectionString } from "./secrets.js";
 export { AsyncBackupUnsupportedError } from "./backup-refusals.js";
+export { NoDatabaseGivenError } from "./no-database-error.js";
+export type { DatabaseLookup } from "./no-database-error.js";

@@ -28,6 +28,7 @@ export type StepwiseErrorCode =
   | "ALREADY_MANAGED"
   | "BACKUP_INVALID"
   | "MISSING_DEPENDENCY"
+  | "DEPENDENCY_VERSION_UNSUPPORTED"
   | "FOREIGN_KEY_VIOLATION"
   | "DISK_FULL"
   | "FILE_WRITE_FAILED"
@@ -57,7 +58,15 @@ export type StepwiseErrorCode =
   | "ASYNC_RUN_IN_PROGRESS"
   | "REGISTRY_DIALECT_MISMATCH"
   | "SCRATCH_DATABASE_UNAVAILABLE"
-  | "REHEARSAL_REFUSED";
+  | "REHEARSAL_REFUSED"
+  | "GIT_NOT_FOUND"
+  | "NOT_A_GIT_REPOSITORY"
+  | "GIT_REF_NOT_FOUND"
+  | "GIT_FAILED"
+  | "GIT_HISTORY_SHALLOW"
+  | "REBASE_APPLIED_MIGRATION"
+  | "REBASE_CONFLICT"
+  | "REBASE_RENAME_FAILED";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -121,7 +130,13 @@ export class RegistryLoadError extends StepwiseError {
   }
 }
 
-/** An applied migration was edited after it ran. */
+/** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
+export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
+
+/**
+ * An applied migration was edited after it ran. The two ways out are in {@link fix}: restore the file
+ * when the edit was an accident; `repair --checksums` when it was deliberate.
+ */
 export class ChecksumMismatchError extends StepwiseError {
   readonly version: number;
   readonly file: string;
@@ -129,18 +144,26 @@ export class ChecksumMismatchError extends StepwiseError {
   readonly registryChecksum: string;
   /** The checksum recorded when the migration was applied. */
   readonly databaseChecksum: string;
+  /** What to do, for a script or a UI: the same two ways out the message gives. */
+  readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
 
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
+    const fix = {
+      accidental: `restore ${fields.file} to what was applied, and put the change in a new migration ("stepwise create")`,
+      deliberate: `provided the database already has what the file now says, record the file's checksum as applied: "${REPAIR_CHECKSUMS_COMMAND}" shows what it changes, "--yes" does it (repairChecksums() in code), and "stepwise history" shows it was done`,
+      command: `${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`,
+    };
     super(
       "CHECKSUM_MISMATCH",
       `Migration ${fields.version} (${fields.file}) was changed after it was applied to this database.\n` +
         `  applied:  ${fields.databaseChecksum}\n  registry: ${fields.registryChecksum}\n` +
-        `Restore the file to what was applied and put the change in a new migration ("stepwise create").`,
+        `If the edit was an accident: ${fix.accidental}.\nIf it was deliberate: ${fix.deliberate}.`,
     );
     this.version = fields.version;
     this.file = fields.file;
     this.registryChecksum = fields.registryChecksum;
     this.databaseChecksum = fields.databaseChecksum;
+    this.fix = fix;
   }
 }
 

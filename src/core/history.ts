@@ -143,6 +143,28 @@ export class HistoryStore {
     return (yield* query<{ name: string }>(`PRAGMA table_info(${this.quoted})`)).some((column) => column.name === "owner");
   }
 
+  /**
+   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it (in the
+   * history's schema on PostgreSQL). Its name is valid whenever the history's is.
+   */
+  companionTable(suffix: string): string {
+    return `"${this.tableName}_${suffix}"`;
+  }
+
+  /** Whether {@link companionTable} exists. Does not write. */
+  *companionExists(suffix: string): Step<boolean> {
+    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
+  }
+
+  /**
+   * Rewrites the recorded checksum of an applied row, only while it still holds `from`; returns
+   * whether it did. The caller reads the rows in the same transaction, so `false` means a bug.
+   */
+  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
+    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version = ? AND checksum = ? AND state = 'applied'`, [to, version, from]);
+    return result.changes === 1;
+  }
+
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;

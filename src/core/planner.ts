@@ -181,7 +181,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     if (row.startedAt !== null) {
       return new IncompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
     }
-    if (row.checksum !== entry.checksum) {
+    if (!matchesRecordedChecksum(entry, row.checksum)) {
       return new ChecksumMismatchError({
         version: row.version,
         file: entry.file,
@@ -210,7 +210,7 @@ function isCleanPrefix(registry: MigrationRegistry, applied: readonly AppliedMig
   if (applied.length > registry.length) return false;
   for (let i = 0; i < applied.length; i++) {
     const row = applied[i]!;
-    if (row.version !== i + 1 || row.startedAt !== null || row.checksum !== registry[i]!.checksum) return false;
+    if (row.version !== i + 1 || row.startedAt !== null || !matchesRecordedChecksum(registry[i]!, row.checksum)) return false;
   }
   return true;
 }
@@ -292,7 +292,7 @@ export interface MigrationStatus {
   /** Applied versions the registry does not know (the database is newer than the app). */
   readonly unknownAppliedVersions: readonly number[];
   /** Why `up` would refuse, or `null` when it would run. */
-  readonly problem: { readonly code: string; readonly message: string } | null;
+  readonly problem: { readonly code: string; readonly message: string; readonly fix?: ChecksumMismatchError["fix"] } | null;
 }
 
 /** Describes the database against the registry without throwing, for `status`. */
@@ -300,7 +300,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
     const row = byVersion.get(entry.version);
-    const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : row.checksum !== entry.checksum ? "changed" : "applied";
+    const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : !matchesRecordedChecksum(entry, row.checksum) ? "changed" : "applied";
     return {
       version: entry.version,
       name: entry.name,
@@ -321,8 +321,16 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     pendingCount: migrations.filter((row) => row.state === "pending").length,
     migrations,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
-    problem: problem ? { code: problem.code, message: problem.message } : null,
+    problem: problem ? { code: problem.code, message: problem.message, ...(problem instanceof ChecksumMismatchError ? { fix: problem.fix } : {}) } : null,
   };
+}
+
+/**
+ * Whether a recorded checksum is `entry` as it is now: its checksum, or the one an earlier release
+ * computed for the same source (`legacyChecksum`), so upgrading stepwise never reads as an edit.
+ */
+export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
+  return recorded === entry.checksum || (entry.legacyChecksum !== undefined && recorded === entry.legacyChecksum);
 }
 
 /** Reduces a full history row to what the planner reads. */

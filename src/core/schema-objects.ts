@@ -48,7 +48,9 @@ export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step
   return filterSchemaObjects(yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL), options);
 }
 
-const SCHEMA_OBJECTS_SQL = `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`;
+// A run's escape-guard witness is stepwise's own, never the user's schema, even when a killed run on
+// a libSQL server left it in `main` (see CommitWitness.schema in transaction-guard.ts).
+const SCHEMA_OBJECTS_SQL = `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY name`;
 
 function filterSchemaObjects(rows: SchemaObject[], options: ListSchemaObjectsOptions): SchemaObject[] {
   const types = options.types ? new Set<string>(options.types) : null;

@@ -49,10 +49,18 @@ function randomHex(bytes: number): string {
   return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** What every marker's name starts with; schema reads skip tables named so (see {@link CommitWitness.schema}). */
+export const GUARD_TABLE_PREFIX = "stepwise_guard_";
+
 /** Unguessable and unrelated to any other marker's name, so a migration can never name ours. */
 export function uniqueName(kind: string): string {
   // The fixed prefix only tells a person reading temp.sqlite_master what the table is.
-  return `stepwise_guard_${randomHex(16)}_${kind}_${randomHex(8)}`;
+  return `${GUARD_TABLE_PREFIX}${randomHex(16)}_${kind}_${randomHex(8)}`;
+}
+
+/** The witness table as statements name it, schema-qualified. */
+export function witnessTable(witness: CommitWitness): string {
+  return `${witness.schema ?? "temp"}."${witness.table}"`;
 }
 
 /**
@@ -65,6 +73,13 @@ export function uniqueName(kind: string): string {
 export interface CommitWitness {
   /** The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). */
   readonly table: string;
+  /**
+   * The schema the table lives in: `temp` unless given. A libSQL server (sqld, Turso) has no temp
+   * schema and refuses `CREATE TEMP TABLE`, so its dialect puts the witness in `main`: committed with
+   * the run's first guarded migration, dropped when the run ends, and skipped by schema reads
+   * ({@link GUARD_TABLE_PREFIX}) should a killed run leave it behind.
+   */
+  readonly schema?: "temp" | "main";
   /** The token the current transaction wrote; 0 before any. */
   token: number;
 }
@@ -85,7 +100,7 @@ export function* createCommitWitness(): Step<CommitWitness> {
  * temp table, and it may drop the table itself.
  */
 export function* renewCommitWitness(witness: CommitWitness): Step<void> {
-  const table = `temp."${witness.table}"`;
+  const table = witnessTable(witness);
   yield* exec(`CREATE TABLE IF NOT EXISTS ${table} (token INTEGER NOT NULL); INSERT INTO ${table} (token) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${table})`);
 }
 
@@ -95,10 +110,10 @@ export function* renewCommitWitness(witness: CommitWitness): Step<void> {
  */
 export function* markCommitWitness(witness: CommitWitness): Step<number> {
   witness.token++;
-  const { changes } = yield* run(`UPDATE temp."${witness.table}" SET token = ?`, [witness.token]);
+  const { changes } = yield* run(`UPDATE ${witnessTable(witness)} SET token = ?`, [witness.token]);
   // An earlier migration of the run deleted the row: the row inserted now is the token, and it too
   // survives a rollback only if something committed it.
-  if (changes === 0) yield* run(`INSERT INTO temp."${witness.table}" (token) VALUES (?)`, [witness.token]);
+  if (changes === 0) yield* run(`INSERT INTO ${witnessTable(witness)} (token) VALUES (?)`, [witness.token]);
   return witness.token;
 }
 
@@ -106,7 +121,7 @@ export function* markCommitWitness(witness: CommitWitness): Step<number> {
 export function* dropCommitWitness(witness: CommitWitness): Step<void> {
   try {
     if (yield* inTransaction()) return; // only ever called after the run's own transactions ended
-    yield* exec(`DROP TABLE IF EXISTS temp."${witness.table}"`);
+    yield* exec(`DROP TABLE IF EXISTS ${witnessTable(witness)}`);
   } catch {
     // A closed connection: its temp schema went with it.
   }
@@ -117,7 +132,7 @@ export function* dropCommitWitness(witness: CommitWitness): Step<void> {
  * commit inside the transaction can cause.
  */
 function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boolean> {
-  return (yield* queryValue<number>(`SELECT token FROM temp."${witness.table}"`)) === token;
+  return (yield* queryValue<number>(`SELECT token FROM ${witnessTable(witness)}`)) === token;
 }
 
 /**

@@ -162,6 +162,13 @@ export interface MigrationEntryBase {
   readonly description: string | null;
   /** See `checksum.ts`: stable across formatting, changed by any edit to code or SQL. */
   readonly checksum: string;
+  /**
+   * The checksum an earlier release of `gen` computed for this same source, where it differs (a
+   * TypeScript migration with a `description`, which that release hashed too). A history row that
+   * holds it is this migration unchanged; `repair --checksums` rewrites it to {@link checksum}.
+   * Absent for every other migration.
+   */
+  readonly legacyChecksum?: string;
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;

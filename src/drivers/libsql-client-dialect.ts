@@ -6,6 +6,7 @@
  *   its token is written, instead of once per run outside any: a temp table made outside would land
  *   on whatever connection that call borrowed. A witness made inside rolls back with the transaction,
  *   so after a rollback it is gone and the verdict is `unknown` unless the token proves a commit;
+ * - remotely, the witness lives in `main`, as a libSQL server has no temp schema;
  * - remotely, `PRAGMA user_version` is never read (Turso rejects it), and the connection settings a
  *   run puts back are not snapshotted: outside a transaction each statement may reach another stream,
  *   where a migration's pragma never took effect.
@@ -13,7 +14,7 @@
 import type { Dialect } from "../core/dialect.js";
 import { sqliteDialectFor } from "../core/dialects/sqlite.js";
 import { exec, type Step } from "../core/step.js";
-import { markCommitWitness, uniqueName, type CommitWitness } from "../core/transaction-guard.js";
+import { markCommitWitness, uniqueName, witnessTable, type CommitWitness } from "../core/transaction-guard.js";
 
 /** Which rules apply: `remote` for a server (or a file held to a server's rules). */
 export interface LibsqlClientDialectOptions {
@@ -26,12 +27,13 @@ export function createLibsqlClientDialect(options: LibsqlClientDialectOptions): 
   return {
     ...base,
     createCommitWitness: function* (): Step<CommitWitness> {
-      return { table: uniqueName("witness"), token: 0 };
+      // A libSQL server refuses temp tables; see CommitWitness.schema.
+      return { table: uniqueName("witness"), token: 0, schema: options.remote ? "main" : "temp" };
     },
     // Made again by every markCommitWitness, so a migration that removed it costs nothing here.
     renewCommitWitness: function* (): Step<void> {},
     markCommitWitness: function* (witness: CommitWitness): Step<number> {
-      yield* exec(`CREATE TABLE IF NOT EXISTS temp."${witness.table}" (token INTEGER NOT NULL)`);
+      yield* exec(`CREATE TABLE IF NOT EXISTS ${witnessTable(witness)} (token INTEGER NOT NULL)`);
       return yield* markCommitWitness(witness);
     },
     ...(options.remote

@@ -23,6 +23,9 @@ export { baselineDatabaseAsync, AlreadyManagedError, SchemaMismatchError } from 
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
 export { repairIncompleteMigrationAsync, describeRepair } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
+export { repairChecksumsAsync, describeChecksumRepair, listChecksumRepairs } from "../safety/checksum-repair.js";
+export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
+export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 export { readPostgresSchema } from "../safety/postgres-schema.js";

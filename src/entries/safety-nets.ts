@@ -42,6 +42,11 @@ export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, Rehears
 export { describeRepair, repairIncompleteMigration, repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
 
+// The way out of a CHECKSUM_MISMATCH after a deliberate edit: realign recorded checksums, recorded as an event.
+export { DEFAULT_REPAIRED_BY, describeChecksumRepair, listChecksumRepairs, repairChecksums, repairChecksumsAsync } from "../safety/checksum-repair.js";
+export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
+export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
+
 // The schema as plain data, and what differs between two schemas.
 export { describeSchemaDifference, diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
 export type {

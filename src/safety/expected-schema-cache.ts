@@ -16,20 +16,12 @@
 import { begin, commit, exec, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SchemaSnapshot } from "./schema-snapshot.js";
+import { expectedSchemaTableName } from "../core/expected-schema-table.js";
+
+export { expectedSchemaTableName };
 
 /** Bumped whenever {@link SchemaSnapshot} or the key changes shape, so an old row is never read as a new one. */
 const CACHE_FORMAT = 1;
-
-/**
- * The cache table for the history table `tableName`: `<tableName>_expected_schema`. It is left out
- * of every schema the safety nets read, like the history table, and dropped by `reset` with the rest.
- *
- * @example
- * expectedSchemaTableName("schema_migrations"); // "schema_migrations_expected_schema"
- */
-export function expectedSchemaTableName(tableName: string): string {
-  return `${tableName}_expected_schema`;
-}
 
 function quote(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

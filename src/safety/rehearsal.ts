@@ -9,6 +9,7 @@
  * own transaction the copy holds what that connection reads, its uncommitted writes included; a driver
  * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { ConnectionClosedError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import { isInstanceSafely } from "../core/thrown-value.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -67,7 +68,7 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
       logger: null,
     });
     const plan = rehearsal.planUp(to);
-    const exclude = { excludeTables: [manager.tableName] };
+    const exclude = { excludeTables: stepwiseTableNames(manager.tableName) };
     const schemaBefore = runSync(readSchema(exclude), copyDriver);
     const rowsBefore = runSync(countRows(schemaBefore), copyDriver);
 

@@ -38,7 +38,7 @@ import { runSync } from "../core/runners.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
-import { highestRecordedVersion } from "../core/planner.js";
+import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { AppliedMigration } from "../core/planner.js";
 import type { SyncDriver } from "../core/driver.js";
@@ -125,7 +125,7 @@ export function compareBackupWithRegistry(inspection: BackupInspection, migratio
     const entry = byVersion.get(row.version);
     if (!entry) reasons.push({ version: row.version, kind: "unknown-version", backup: row.name, registry: null });
     else if (entry.name !== row.name) reasons.push({ version: row.version, kind: "name", backup: row.name, registry: entry.name });
-    else if (entry.checksum !== row.checksum) reasons.push({ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum });
+    else if (!matchesRecordedChecksum(entry, row.checksum)) reasons.push({ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum });
   }
   return reasons;
 }

@@ -8,6 +8,7 @@
  * The scratch database is the driver's: SQLite's drivers open an empty in-memory copy (`snapshot`),
  * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
  */
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { requireCapabilities, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor } from "../core/executor.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
@@ -19,7 +20,6 @@ import type { MigrationRegistry } from "../core/types.js";
 import { countPostgresRows, readPostgresSchema } from "./postgres-schema.js";
 import { replaySchema } from "./schema-replay.js";
 import { countRows, readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
-import { expectedSchemaTableName } from "./expected-schema-cache.js";
 
 /**
  * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
@@ -55,7 +55,7 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string): Sc
     const schema = store.schema;
     return {
       holdSnapshot: () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
-      read: () => readPostgresSchema({ schema, excludeTables: [tableName] }),
+      read: () => readPostgresSchema({ schema, excludeTables: stepwiseTableNames(tableName) }),
       countRows: (snapshot) => countPostgresRows(schema, snapshot),
       replay: (version) => callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
     };
@@ -65,8 +65,7 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string): Sc
   const sync = manager instanceof SyncMigrationManager;
   return {
     holdSnapshot: function* () {},
-    // The expected-schema cache is stepwise's bookkeeping, like the history table (expected-schema-cache.ts).
-    read: () => readSchema({ excludeTables: [tableName, expectedSchemaTableName(tableName)] }),
+    read: () => readSchema({ excludeTables: stepwiseTableNames(tableName) }),
     countRows,
     replay: (version) =>
       sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
@@ -88,7 +87,9 @@ async function replayOnScratch(driver: Driver, manager: SafetyNetManager, versio
     if (version > 0) await runAsync(executor.up({ to: version }), scratch.driver);
     const store = manager.executor.store;
     snapshot = await runAsync(
-      store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, excludeTables: [manager.tableName] }) : readSchema({ excludeTables: [manager.tableName] }),
+      store instanceof PostgresHistoryStore
+        ? readPostgresSchema({ schema: store.schema, excludeTables: stepwiseTableNames(manager.tableName) })
+        : readSchema({ excludeTables: stepwiseTableNames(manager.tableName) }),
       scratch.driver,
     );
   } catch (error) {

@@ -3,6 +3,7 @@
  * code path, on an empty scratch database the driver opens. Baseline and verify compare a real
  * schema with it.
  */
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { requireCapabilities } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -24,7 +25,7 @@ export function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigra
     const foreignKeys = manager.run(queryValue("PRAGMA foreign_keys")) === 1;
     runSync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), scratch);
     if (version > 0) manager.withDriver(scratch, { onEvent: undefined, logger: null }).up({ to: version });
-    return runSync(readSchema({ excludeTables: [manager.tableName] }), scratch);
+    return runSync(readSchema({ excludeTables: stepwiseTableNames(manager.tableName) }), scratch);
   } finally {
     scratch.close?.();
   }

@@ -32,9 +32,10 @@ export const migrations: readonly RegistryEntry[] = [
     "add_preferences",
     "test/fixtures/codegen/golden/002_add_preferences.ts",
     "Per-contact notification preferences",
-    "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c",
+    "2d12f5923bfef69f5e088658f25c27af1beca14b54f08794b690365faca2496a",
     REVERSIBLE | TRANSACTION,
     migration002,
+    "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c",
   ),
   sql(
     3,
@@ -111,6 +112,7 @@ function ts(
   checksum: string,
   flags: number,
   module: ModuleMigrationEntry["module"],
+  legacyChecksum?: string,
 ): RegistryEntry {
   return {
     version,
@@ -119,6 +121,7 @@ function ts(
     kind: "ts",
     description,
     checksum,
+    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
     reversible: (flags & REVERSIBLE) !== 0,
     transaction: (flags & TRANSACTION) !== 0,
     disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,

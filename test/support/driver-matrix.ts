@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe } from "node:test";
+import { describe, test } from "node:test";
 import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
@@ -20,6 +20,7 @@ import type { DriverIdentity, MigrationManagerBase } from "../../src/core/manage
 /** A manager whose methods return promises: the SQLite entries' async API, or an async driver's own. */
 type PromisingManager = MigrationManagerBase<unknown, MigrationRegistry, true, DriverIdentity<unknown>>;
 import type { MigrationRegistry } from "../../src/core/types.js";
+import { sqldUnavailableReason } from "./sqld-server.js";
 
 /** Where a driver runs; see the module note. */
 export type DriverRuntime = "node20" | "node24" | "bun";
@@ -410,6 +411,8 @@ export interface AsyncDriverUnderTest {
   load(): Promise<AsyncDriverEntry>;
   /** A fresh, empty database; dispose it. */
   openFresh(): Promise<AsyncNativeDatabase>;
+  /** Why this line cannot run on this machine (its server's binary is missing), or `null`. */
+  unavailableReason?(): string | null;
 }
 
 /** A fresh pg database, reached through a `pg.Pool` (`pool`) or a connected `pg.Client`. */
@@ -481,6 +484,38 @@ async function openLibsqlClientFile(): Promise<AsyncNativeDatabase> {
 }
 
 /**
+ * A fresh database on a real libSQL server (sqld, started for this database), reached through
+ * `@libsql/client` over HTTP: the remote path a Turso app takes, with no `PRAGMA user_version`
+ * rule forced, since the client's URL makes it remote.
+ */
+async function openLibsqlClientOnSqld(): Promise<AsyncNativeDatabase> {
+  const { createClient } = await import("@libsql/client");
+  const { startSqld } = await import("./sqld-server.js");
+  const server = await startSqld();
+  const clients: Array<{ close(): void }> = [];
+  const open = async (): Promise<unknown> => {
+    const client = createClient({ url: server.url });
+    clients.push(client);
+    return client;
+  };
+  const native = await open();
+  const own = createClient({ url: server.url });
+  return {
+    native,
+    query: async (sql, params = []) => {
+      const result = await own.execute({ sql, args: params as never });
+      return result.rows.map((row) => Object.fromEntries(result.columns.map((column, index) => [column, row[index]])));
+    },
+    connectAnother: open,
+    dispose: async () => {
+      for (const client of clients.splice(0)) client.close();
+      own.close();
+      await server.dispose();
+    },
+  };
+}
+
+/**
  * The libsql-client entry with the remote rules forced on (`remote: true`): what a `libsql://` URL
  * gets (no `PRAGMA user_version`), run against a local file, since no libSQL server runs here.
  */
@@ -543,6 +578,18 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/libsql-client.ts",
     load: loadLibsqlClientWithRemoteRules,
     openFresh: openLibsqlClientFile,
+  },
+  {
+    name: "libsql-client (sqld over http:)",
+    driverName: "libsql-client",
+    dialect: "sqlite",
+    runtime: "node20",
+    entry: "src/entries/libsql-client.ts",
+    // The remote rules are what an http: client gets anyway; forcing them gives the harness the
+    // remote capabilities, which it reads from a manager made without a connection.
+    load: loadLibsqlClientWithRemoteRules,
+    openFresh: openLibsqlClientOnSqld,
+    unavailableReason: () => sqldUnavailableReason(),
   },
 ];
 
@@ -623,6 +670,11 @@ export function availableAsyncDrivers(): AsyncDriverUnderTest[] {
  */
 export async function describeEachAsyncDriver(title: string, body: (harness: AsyncDriverHarness) => void): Promise<void> {
   for (const underTest of availableAsyncDrivers()) {
+    const unavailable = underTest.unavailableReason?.() ?? null;
+    if (unavailable !== null) {
+      describe(`${title} [${underTest.name}]`, () => test("cannot run on this machine", (t) => skipWithReason(t, unavailable)));
+      continue;
+    }
     const entry = await underTest.load();
     const capabilities = { ...new entry.MigrationManager(null as never, []).driver.capabilities };
     const harness: AsyncDriverHarness = {

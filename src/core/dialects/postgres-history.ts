@@ -45,6 +45,18 @@ export class PostgresHistoryStore extends HistoryStore {
     return false;
   }
 
+  override companionTable(suffix: string): string {
+    return `${quoteIdentifier(this.schema)}.${quoteIdentifier(`${this.tableName}_${suffix}`)}`;
+  }
+
+  override *companionExists(suffix: string): Step<boolean> {
+    const found = yield* query(
+      "SELECT 1 AS found FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')",
+      [this.schema, `${this.tableName}_${suffix}`],
+    );
+    return found.length > 0;
+  }
+
   override isNamed(name: string): boolean {
     return name === this.tableName;
   }

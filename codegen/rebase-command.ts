@@ -1,0 +1,146 @@
+/**
+ * The bin's `stepwise rebase` command: parse, plan, check the database, print, and with `--yes`
+ * rename and regenerate. The logic lives in `rebase.ts`; this only wires it to commander.
+ */
+import path from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import type { CliContext } from "../src/cli/create-cli.js";
+import { parsePath, singleValued } from "../src/cli/parse-options.js";
+import { formatVersion } from "../src/shared/migration-file.js";
+import type { SqlDialect } from "../src/core/types.js";
+import { assertPeersInstalled, CODEGEN_PEERS } from "./optional-dependencies.js";
+import type { Problem } from "./problems.js";
+
+/** What the bin hands the command: its settings and its way of printing problems. */
+export interface RebaseCommandHost {
+  readonly projectRoot: string;
+  settings(flags: { migrationsDir?: string; registryFile?: string; dialect?: string }): { migrationsDir: string; registryFile: string; dialect: SqlDialect };
+  printProblems(problems: readonly Problem[], context: CliContext): void;
+  /** Options shared with `gen` (`--dialect` and its parser). */
+  dialectOption: { flags: string; description: string; parse: (value: string) => string };
+}
+
+interface RebaseOptions {
+  base?: string;
+  yes?: boolean;
+  dbCheck: boolean;
+  json?: boolean;
+  dir?: string;
+  out?: string;
+  dialect?: string;
+}
+
+/** Parses `--base`: a ref that is not empty (an unset variable in a CI script gives an empty one). */
+export function parseGitRef(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected a git ref such as origin/main, got an empty string (is the variable it came from unset?)");
+  return value;
+}
+
+/** Adds `stepwise rebase` to the bin. */
+export function addRebaseCommand(program: Command, context: CliContext, host: RebaseCommandHost): void {
+  program
+    .command("rebase")
+    .description("renumber this branch's migrations to follow the base branch's newest, then regenerate the registry")
+    .option("--base <ref>", "the git ref you will merge into (default: the default branch: origin/HEAD, else main, master, origin/main, origin/master)", singleValued(parseGitRef))
+    .option("--yes", "rename the files and regenerate; without it, print the plan and change nothing")
+    .option("--no-db-check", "do not read the database (--db/--url/config) for migrations already applied under their old numbers")
+    .option("--json", "print the plan and what was done as JSON")
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+    .option(host.dialectOption.flags, host.dialectOption.description, singleValued(host.dialectOption.parse))
+    .addHelpText(
+      "after",
+      "\nThis branch's migrations are the ones the base does not have with the same name and content, and that did not exist when the branches split. " +
+        "Each keeps its name and gets the next free number after the base's newest; relative imports of a renamed migration are rewritten. " +
+        "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
+    )
+    .action(async (options: RebaseOptions, command: Command) => {
+      const print = (text: string) => context.io.stdout(`${text}\n`);
+      const { palette } = context;
+      const resolved = host.settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+      assertPeersInstalled("stepwise rebase", CODEGEN_PEERS);
+      const { planRebase, assertNoneAppliedOrThrow, applyRebase } = await import("./rebase.js");
+      const plan = planRebase({ projectRoot: host.projectRoot, migrationsDir: resolved.migrationsDir, base: options.base ?? null });
+
+      let databaseCheck: { status: "checked" | "no-database" | "skipped"; database: string | null };
+      if (plan.renames.length === 0) databaseCheck = { status: "skipped", database: null };
+      else if (!options.dbCheck) databaseCheck = { status: "skipped", database: null };
+      else {
+        const history = await context.readAppliedHistory(command);
+        if (history === null) databaseCheck = { status: "no-database", database: null };
+        else {
+          assertNoneAppliedOrThrow(plan, history.rows, history.database);
+          databaseCheck = { status: "checked", database: history.database };
+        }
+      }
+
+      const apply = Boolean(options.yes) && plan.renames.length > 0;
+      if (apply) applyRebase(plan, { projectRoot: host.projectRoot, migrationsDir: resolved.migrationsDir });
+      let registry: { ok: boolean; status: string; problems: readonly Problem[] } | null = null;
+      if (apply) {
+        const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
+        registry = await generateRegistry({
+          projectRoot: host.projectRoot,
+          migrationsDir: resolved.migrationsDir,
+          registryFile: resolved.registryFile,
+          dialect: resolved.dialect,
+          cacheDir: defaultGenCacheDir(host.projectRoot),
+        });
+        if (!registry.ok && !awaitsMerge(registry.problems, plan.baseVersions)) context.setExitCode(1);
+      }
+
+      if (options.json) {
+        const registryStatus = registry && !registry.ok && awaitsMerge(registry.problems, plan.baseVersions) ? "awaiting-merge" : registry?.status;
+        print(JSON.stringify({ ...plan, databaseCheck, applied: apply, registry: registry && { ok: registry.ok, status: registryStatus, problems: registry.problems } }, null, 2));
+        return;
+      }
+      const mergeBase = plan.mergeBase === null ? "no merge base" : `merge base ${plan.mergeBase.slice(0, 12)}`;
+      print(`Base: ${plan.base.ref} (chosen by ${plan.base.chosenBy}), newest version ${plan.baseLatestVersion === 0 ? "none" : formatVersion(plan.baseLatestVersion)}; ${mergeBase}.`);
+      if (plan.renames.length === 0) {
+        print(
+          palette.green(
+            plan.branchMigrations.length === 0
+              ? `Nothing to rebase: this branch adds no migration that ${plan.base.ref} lacks.`
+              : `Nothing to rebase: this branch's migrations already follow ${plan.base.ref}'s newest (${plan.branchMigrations.join(", ")}).`,
+          ),
+        );
+        return;
+      }
+      print(`${apply ? "Renumbered" : "Would renumber"} ${plan.renames.length} migration${plan.renames.length === 1 ? "" : "s"} of this branch:`);
+      for (const rename of plan.renames) print(`  ${rename.from} → ${rename.to}`);
+      for (const rewrite of plan.importRewrites) print(`  import in ${rewrite}`);
+      if (databaseCheck.status === "checked") print(`Checked ${databaseCheck.database}: none of them is recorded as applied.`);
+      else if (databaseCheck.status === "no-database") {
+        print(
+          palette.yellow("No database configured (--db, --url, the config's database or url, DATABASE_URL): not checked whether any of them was applied somewhere. Pass --db to check a database."),
+        );
+      } else print(palette.yellow("Not checked against a database (--no-db-check)."));
+      if (!apply) {
+        print(`Dry run: nothing was changed. Run it again with --yes to rename the files and regenerate ${path.relative(host.projectRoot, resolved.registryFile)}.`);
+        return;
+      }
+      const label = path.relative(host.projectRoot, resolved.registryFile);
+      if (registry && !registry.ok && awaitsMerge(registry.problems, plan.baseVersions)) {
+        print(palette.yellow(`${label} was not regenerated yet: versions the base has are not here until you merge it. Run "git merge ${plan.base.ref}", then "stepwise gen".`));
+      } else if (registry && !registry.ok) {
+        context.io.stderr(`The files were renamed, but ${label} was not regenerated:\n`);
+        host.printProblems(registry.problems, context);
+      } else print(palette.green(`Regenerated ${label}.`));
+    });
+}
+
+/**
+ * Renumbered before merging the base, this branch's migrations leave a gap where the base's are: gen
+ * refuses to write that registry, and the merge fills it. Only such gaps are expected.
+ */
+function awaitsMerge(problems: readonly Problem[], baseVersions: readonly number[]): boolean {
+  const base = new Set(baseVersions);
+  return (
+    problems.length > 0 &&
+    problems.every((problem) => {
+      if (problem.code !== "VERSION_GAP" || !problem.missingVersions) return false;
+      for (let version = problem.missingVersions.from; version <= problem.missingVersions.to; version++) if (!base.has(version)) return false;
+      return true;
+    })
+  );
+}

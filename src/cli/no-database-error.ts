@@ -1,0 +1,28 @@
+/**
+ * "No database given", with where the CLI looked: a user whose config sits in the wrong file (a
+ * `stepwise.config.ts`, a package.json one folder up, a key spelled `db`) sees which files were read
+ * and what each held, instead of a bare "pass --db".
+ */
+import { UsageError } from "../core/errors.js";
+
+/** One place the CLI looked for the database, and what it found there. */
+export interface DatabaseLookup {
+  /** A flag, an environment variable, or an absolute file path. */
+  readonly place: string;
+  /** What that place held, such as `not found` or `no "stepwise" key`. */
+  readonly found: string;
+}
+
+/** A runtime command needs a SQLite database and neither a flag, the config nor DATABASE_URL names one. */
+export class NoDatabaseGivenError extends UsageError {
+  /** Every place looked at, in the order the CLI reads them (the first that names a database wins). */
+  readonly searched: readonly DatabaseLookup[];
+
+  constructor(searched: readonly DatabaseLookup[], hasConfig: boolean) {
+    const fix = hasConfig
+      ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
+      : "pass --db <path>, or set DATABASE_URL to a SQLite path";
+    super(`No database given: ${fix}. Looked at:\n${searched.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`);
+    this.searched = searched;
+  }
+}

