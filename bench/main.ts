@@ -13,10 +13,11 @@ import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
 import { renderPgMarkdown } from "./pg-report.js";
 import { renderMarkdown } from "./report.js";
 import { measureVerify, renderVerifyMarkdown } from "./measure-verify.js";
+import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundle-size.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
 
-const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|verify] [--pg-size 1000] [--pg-rounds 5]";
+const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles|verify] [--pg-size 1000] [--pg-rounds 5]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -28,7 +29,7 @@ const sizes = sizesFlag === undefined ? [100, 1_000, 10_000] : sizesFlag.split("
 const only = valueOf("--only");
 const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
 const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
-if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "verify")) {
+if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles" && only !== "verify")) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -46,6 +47,14 @@ if (only === undefined || only === "verify") {
   console.log(markdown);
   writeFileSync(path.join(resultsDir, "latest-verify.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-verify.md"), `${markdown}\n`);
+}
+
+if (only === undefined || only === "bundles") {
+  const sizes = await runBundleSizeBench();
+  const markdown = renderBundleSizeMarkdown(sizes);
+  console.log(markdown);
+  writeFileSync(path.join(resultsDir, "latest-bundles.json"), `${JSON.stringify(sizes, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-bundles.md"), `${markdown}\n`);
 }
 
 if (only === undefined || only === "sqlite") {

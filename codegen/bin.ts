@@ -18,6 +18,8 @@ import { describeConfigLookup } from "./config-lookup.js";
 import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
+import { toGenReport } from "./gen-report.js";
+import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
 let cachedSettings: StepwiseSettings | undefined;
@@ -84,7 +86,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; base?: string }) => {
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; base?: string; json?: boolean }) => {
       if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
@@ -95,27 +98,40 @@ function addBuildCommands(program: Command, context: CliContext): void {
         registryFile: resolved.registryFile,
         check: Boolean(options.check),
         dialect: resolved.dialect,
+        ...(resolved.target === null ? {} : { target: resolved.target }),
         cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
       });
       const label = path.relative(projectRoot, result.registryFile);
       const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
-      if (!result.ok || baseProblems.length > 0) {
-        printProblems(sortProblems([...result.problems, ...baseProblems]), context);
-        if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
-        context.setExitCode(1);
-        return;
-      }
-      if (options.check && options.replay) {
+      let ok = result.ok && baseProblems.length === 0;
+      let problems = sortProblems([...result.problems, ...baseProblems]);
+      let status = result.status;
+      let replayNote: string | null = null;
+      // The replay (replay-check.ts) runs only on a registry that passed every other check.
+      if (ok && options.check && options.replay) {
         const { runReplayCheck } = await import("./replay-check.js");
         const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
         const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
         if (replay.problems.length > 0) {
-          printProblems(replay.problems, context);
-          context.setExitCode(1);
-          return;
+          ok = false;
+          problems = [...replay.problems];
+          status = "invalid";
+        } else {
+          replayNote = replay.note;
         }
-        print(replay.note);
       }
+      if (options.json) {
+        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot), null, 2)}\n`);
+        if (!ok) context.setExitCode(1);
+        return;
+      }
+      if (!ok) {
+        printProblems(problems, context);
+        if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
+        context.setExitCode(1);
+        return;
+      }
+      if (replayNote !== null) print(replayNote);
       const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
       if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
       else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
@@ -171,6 +187,8 @@ const cli = createCli({
   driver: () => settings().driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
+  // From the package.json next to this file, in the source tree and in the packed dist alike.
+  version: readToolVersion(import.meta.url) ?? "unknown",
   extend: addBuildCommands,
 });
 

@@ -9,6 +9,7 @@ import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 import { findPasswords } from "../src/cli/secrets.js";
+import { TARGETS, type Target } from "./d1-target.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -22,6 +23,8 @@ export interface StepwiseSettings {
   readonly driver: CliDriverName | null;
   /** The SQL dialect `gen` checks, hashes and records the migrations for. */
   readonly dialect: SqlDialect;
+  /** The runtime the registry is for, when the config names one (`d1`: `gen` refuses TypeScript migrations). */
+  readonly target: Target | null;
   /**
    * The config's connection URL for `--driver pg`, as written (its `${NAME}`s are expanded by
    * {@link expandConfigUrl} only when a pg command needs it); `null` when the config names none.
@@ -49,6 +52,8 @@ export interface StepwiseConfig {
   readonly url?: string;
   /** The PostgreSQL schema of the history table (default `public`). */
   readonly schema?: string;
+  /** The runtime the registry is for: `d1` (Cloudflare D1), where `gen` refuses TypeScript migrations. */
+  readonly target?: string;
   /**
    * The folder and registry of each other dialect, for an app that runs on both and keeps one
    * migrations folder per dialect: `{"postgres": {"migrationsDir": "migrations/postgres",
@@ -73,7 +78,7 @@ export const DEFAULT_REGISTRY_FILE = "generated/registry.ts";
 /** The optional config file at the project root. */
 export const CONFIG_FILE_NAME = "stepwise.config.json";
 
-const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema"]);
+const CONFIG_KEYS = new Set(["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema", "target"]);
 const DIALECT_PATH_KEYS = new Set(["migrationsDir", "registryFile"]);
 
 /**
@@ -131,6 +136,9 @@ export function readConfig(projectRoot: string): StepwiseConfig {
   }
   const config = raw as StepwiseConfig;
   if (config.dialect !== undefined) parseDialect(config.dialect, `"dialect" in ${source}`);
+  if (config.target !== undefined && !(TARGETS as readonly string[]).includes(config.target)) {
+    throw new UsageError(`Setting "target" in ${source} must be one of ${TARGETS.join(", ")}, not "${config.target}".`);
+  }
   if (config.driver === undefined) return config;
   // Checked here, so the error names the file the name came from; stored in its canonical spelling.
   const where = fromFile !== undefined ? configPath : `${packagePath} ("stepwise"."driver")`;
@@ -171,6 +179,7 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     dialect,
     url: config.url ?? null,
     schema: config.schema ?? null,
+    target: (config.target as Target | undefined) ?? null,
   };
 }
 

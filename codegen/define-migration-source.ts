@@ -15,6 +15,8 @@ export const DEFINE_MIGRATION_SOURCES: readonly string[] = [
   "stepwise/sql-js",
   "stepwise/libsql-client",
   "stepwise/pg",
+  "stepwise/durable-objects",
+  "stepwise/d1",
 ];
 
 /** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */

@@ -39,6 +39,8 @@ export interface GenCacheKey {
   readonly runtimeModule: string;
   /** The dialect the registry is generated for, when not sqlite: the same folder gives another registry per dialect. */
   readonly dialect?: string;
+  /** The runtime the registry is for (`d1`), when set: it changes which migrations are refused. */
+  readonly target?: string;
 }
 
 /** What a cache entry records about a registry known to be current. */

@@ -2,6 +2,7 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
+import { findTargetProblems, type Target } from "./d1-target.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
@@ -30,6 +31,8 @@ export interface GenerateOptions {
    * its driver. Default `sqlite`.
    */
   readonly dialect?: SqlDialect;
+  /** The runtime the registry is for, when it restricts migrations (`d1`: SQL only; see `d1-target.ts`). */
+  readonly target?: Target;
   /**
    * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
    * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.
@@ -69,6 +72,7 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     runtimeModule: options.runtimeModule ?? "stepwise",
     // Named only when not sqlite, so a sqlite key is the one callers built before dialects.
     ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
+    ...(options.target !== undefined ? { target: options.target } : {}),
   };
   const unusableRegistry = describeUnusableRegistryPath(options) ?? describeForeignRegistryTarget(options);
   if (unusableRegistry) {
@@ -130,11 +134,12 @@ function tryCache<T>(use: () => T): T | null {
  * Scans, renders and formats without touching the registry file: what {@link generateRegistry}
  * would write. Golden tests and tools that want the text without writing it use this.
  */
-export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect">): Promise<RegistrySourceResult> {
+export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect" | "target">): Promise<RegistrySourceResult> {
   // Loaded here, not at the top, so a cache hit never pays for ts-morph and prettier.
   const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([import("./scan.js"), import("./render.js"), import("./module-resolution.js")]);
   const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect: options.dialect ?? "sqlite" });
-  if (scan.problems.length > 0) return { ok: false, problems: sortProblems(scan.problems), migrations: scan.migrations };
+  const problems = [...scan.problems, ...findTargetProblems(scan.migrations, options.target)];
+  if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations: scan.migrations };
   const source = renderRegistry({
     migrations: scan.migrations,
     registryFile: options.registryFile,

@@ -288,6 +288,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   TS_MULTIPLE_DEFAULT_EXPORTS: "fixture",
   TS_NOT_DEFINE_MIGRATION: "fixture",
   TS_DEFINE_MIGRATION_SOURCE: "test/codegen-define-migration.test.ts",
+  TS_MIGRATION_ON_D1: "test/cloudflare-gen-target.test.ts",
   TS_NOT_OBJECT_LITERAL: "fixture",
   TS_UNSUPPORTED_PROPERTY: "fixture",
   TS_UNKNOWN_PROPERTY: "fixture",

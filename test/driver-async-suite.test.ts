@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { describeEachAsyncDriver, inDialect, type AsyncTestDatabase } from "./support/driver-matrix.js";
+import { describeEachAsyncDriver, inDialect, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 /**
@@ -36,7 +36,33 @@ const addNotes = asyncEntry(
     await runSql(db, "DROP TABLE notes");
   },
 );
-const three: MigrationEntry[] = [createItems, addTags, addNotes];
+const THREE: MigrationEntry[] = [createItems, addTags, addNotes];
+/** `THREE` with its third migration in SQL, for a driver that runs no transactional TypeScript migration (D1: `atomicBatch`). */
+const THREE_IN_SQL: MigrationEntry[] = [
+  createItems,
+  addTags,
+  namedSqlEntry(
+    3,
+    "add_notes",
+    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO items (id, note) VALUES (1, 'from an async body');",
+    "DELETE FROM items WHERE id = 1; DROP TABLE notes;",
+  ),
+];
+
+/** The suite's three migrations as `h`'s driver can run them: their third is TypeScript unless the driver declares `atomicBatch`. */
+function threeFor(h: AsyncDriverHarness): MigrationEntry[] {
+  return h.capabilities.atomicBatch ? THREE_IN_SQL : THREE;
+}
+
+/**
+ * `true`, after skipping `t` with the reason printed, when `h`'s driver declares `atomicBatch`: it
+ * applies a migration as one batch of SQL and refuses a transactional TypeScript one (D1).
+ */
+function refusesTypeScript(h: AsyncDriverHarness, t: { skip(message?: string): void }): boolean {
+  if (!h.capabilities.atomicBatch) return false;
+  skipWithReason(t, `${h.name} declares atomicBatch: a transactional TypeScript migration is refused there`);
+  return true;
+}
 
 /** A TypeScript entry whose bodies are async, as every async driver's are by habit. */
 function asyncEntry(version: number, up: (db: unknown) => Promise<void>, down?: (db: unknown) => Promise<void>): MigrationEntry {
@@ -59,6 +85,7 @@ async function historyVersions(db: AsyncTestDatabase): Promise<number[]> {
 }
 
 await describeEachAsyncDriver("async suite: up, down, status", (h) => {
+  const three = threeFor(h);
   test("up applies every migration once, in order; a second up changes nothing", () =>
     h.withDatabase(async (db) => {
       const first = await db.migrate(three);
@@ -146,11 +173,12 @@ await describeEachAsyncDriver("async suite: up, down, status", (h) => {
 });
 
 await describeEachAsyncDriver("async suite: refusals", (h) => {
+  const three = threeFor(h);
   test("a changed checksum is refused with CHECKSUM_MISMATCH, naming the file; nothing changes", () =>
     h.withDatabase(async (db) => {
       await db.migrate([createItems, addTags]);
       const before = await db.snapshot();
-      const drifted = [{ ...createItems, checksum: "sha256:edited" }, addTags, addNotes];
+      const drifted = [{ ...createItems, checksum: "sha256:edited" }, addTags, three[2]!];
       const error = await rejection(() => db.migrate(drifted));
       assert.equal(error.code, "CHECKSUM_MISMATCH");
       assert.equal(error.version, 1);
@@ -196,6 +224,7 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
 });
 
 await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
+  const three = threeFor(h);
   test("a SQL migration failing half way leaves schema and history as before", () =>
     h.withDatabase(async (db) => {
       await db.migrate([createItems]);
@@ -210,8 +239,9 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     }));
 
-  test("an async body that throws after two awaited statements leaves nothing", () =>
-    h.withDatabase(async (db) => {
+  test("an async body that throws after two awaited statements leaves nothing", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
       await db.migrate([createItems]);
       const before = await db.snapshot();
       const failing = asyncEntry(2, async (connection) => {
@@ -224,10 +254,13 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.equal(error.version, 2);
       assert.equal((error.cause as Error).message, "failed after two awaits");
       assert.deepEqual(await db.snapshot(), before);
-    }));
+    });
+  });
 
-  test('up({ transaction: "all" }) applies every pending migration in one transaction: a failure in the last leaves none', () =>
-    h.withDatabase(async (db) => {
+  test('up({ transaction: "all" }) applies every pending migration in one transaction: a failure in the last leaves none', (t) => {
+    // One batch per migration is the only atomic unit where the driver declares atomicBatch (D1).
+    if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: up({ transaction: "all" }) is refused there`);
+    return h.withDatabase(async (db) => {
       const failing = namedSqlEntry(3, "fails_last", "CREATE TABLE never (id INTEGER); INSERT INTO no_such_table VALUES (1);");
       const error = await rejection(() => db.migrate([createItems, addTags, failing], { transaction: "all" }));
       assert.equal(error.code, "MIGRATION_FAILED");
@@ -239,10 +272,13 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
         [1, 2, 3],
       );
       assert.deepEqual(await historyVersions(db), [1, 2, 3]);
-    }));
+    });
+  });
 
-  test("a migration that ends stepwise's transaction is refused with TRANSACTION_ESCAPED and not recorded", () =>
-    h.withDatabase(async (db) => {
+  test("a migration that ends stepwise's transaction is refused with TRANSACTION_ESCAPED and not recorded", (t) => {
+    // Without savepoints the storage itself refuses transaction control (D1), so nothing can escape.
+    if (h.lacks(t, "savepoints")) return;
+    return h.withDatabase(async (db) => {
       await db.migrate([createItems]);
       const escaping = namedSqlEntry(2, "escapes", "CREATE TABLE escaped (id INTEGER); COMMIT;");
       const error = await rejection(() => db.migrate([createItems, escaping]));
@@ -250,7 +286,8 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.equal(error.version, 2);
       assert.equal(error.committed, "yes");
       assert.deepEqual(await historyVersions(db), [1]);
-    }));
+    });
+  });
 });
 
 await describeEachAsyncDriver("async suite: transaction false", (h) => {
@@ -296,9 +333,11 @@ await describeEachAsyncDriver("async suite: concurrency", (h) => {
     h.withDatabase(async (db) => {
       const counted = [
         createItems,
-        asyncEntry(2, async (connection) => {
-          await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')");
-        }),
+        h.capabilities.atomicBatch
+          ? namedSqlEntry(2, "once", "INSERT INTO items (id, note) VALUES (2, 'once');")
+          : asyncEntry(2, async (connection) => {
+              await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')");
+            }),
       ];
       const other = await db.connectAnother();
       const results = await Promise.all([db.migrate(counted), h.entry.migrate(other, inDialect(counted, h.underTest.dialect))]);

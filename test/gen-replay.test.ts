@@ -208,3 +208,18 @@ test("a TypeScript rebuild whose SQL is built at run time is still FOREIGN_KEY_P
   const check = await genThenCheck(project);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.ts", line: 1, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
 });
+
+test("gen --check --json reports the replay's problem in its problems, ok false, exit 1", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREAT TABLE a (id INTEGER);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const check = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+  assert.equal(check.code, 1, check.stderr);
+  const report = JSON.parse(check.stdout) as { ok: boolean; status: string; problems: { code: string; file: string; line: number }[] };
+  assert.equal(report.ok, false);
+  assert.equal(report.status, "invalid");
+  assert.deepEqual(
+    report.problems.map((problem) => [problem.code, problem.file, problem.line]),
+    [["REPLAY_FAILED", "migrations/001_a.sql", 2]],
+  );
+});

@@ -24,7 +24,9 @@ export class AsyncBackupUnsupportedError extends AsyncMigrationsNeedAsyncRunnerE
     this.operation = fields.operation;
     this.message =
       `${fields.operation} is not available for this registry: it holds async migrations (${fields.versions.join(", ")}), which run through the ${fields.driver} driver's AsyncMigrationManager, ` +
-      `and the backup is taken by upWithBackup, which has no async form. Nothing was changed. Copy the database file (or run "stepwise up --backup" from a build without async migrations), then run "up" without --backup.`;
+      `and the backup is taken by upWithBackup, which has no async form. Nothing was changed. Copy the database file (or run "${fields.operation}" from a build without async migrations), then run it without --backup.`;
+    // The inherited fix (migrateAsync) is not this refusal's: the runner is async already.
+    Object.assign(this, { fix: `copy the database file yourself, then run ${fields.operation.replace(/ --backup$/, "")} without --backup` });
   }
 }
 

@@ -36,7 +36,10 @@ import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.j
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
-import { errorToJson } from "./json-error.js";
+import { errorToJson, unexpectedErrorToJson } from "./json-error.js";
+import { formatDuration, roundDurations } from "./duration.js";
+import { formatStackChain, locateFailure } from "./error-location.js";
+import { renameCommandMentions } from "./program-name.js";
 import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { parsePostgresUrl } from "./postgres-url.js";
 import { createSecretRedactor, redactConnectionString } from "./secrets.js";
@@ -115,8 +118,17 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly drivers?: DriverLoaders;
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
-  /** Shown in help and usage lines. Default `"stepwise"`. */
+  /**
+   * The command as the app's users type it, such as `"myapp migrate"`: shown in help, usage lines and
+   * every message that tells them what to run next. Default `"stepwise"`.
+   */
   readonly programName?: string;
+  /**
+   * Printed by `--version` (and `-V`), such as the app's own version. Without it the CLI offers no
+   * `--version`: an embedded CLI has no version of its own to report. The `stepwise` bin passes
+   * stepwise's.
+   */
+  readonly version?: string;
   readonly io?: Partial<CliIo>;
   /**
    * The places besides `--db` and `DATABASE_URL` where the database setting was looked for, named
@@ -159,7 +171,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   };
   const palette = createPalette(io.env, io.isTTY);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
-  const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+  // Every JSON output passes here: durations become whole milliseconds, as the text shows them rounded too.
+  const printJson = (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2));
+  const programName = props.programName ?? "stepwise";
+  /** A command as the user types it, for messages that say what to run. */
+  const commandLine = (rest: string) => `${programName} ${rest}`;
   let exitCode = 0;
 
   let loaded: Promise<R> | undefined;
@@ -170,7 +186,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   };
 
   const offeredDrivers = Object.keys(props.drivers ?? DEFAULT_DRIVERS);
-  const program = new Command(props.programName ?? "stepwise");
+  const program = new Command(programName);
+  if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   program
     .description("Migrations for SQLite apps, compiled into a registry")
     .exitOverride()
@@ -180,7 +197,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       // commander's own usage errors carry the same code as the CLI's, so scripts can tell them apart.
       outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : props.extend ? ' (default: "database" in the stepwise config, then DATABASE_URL)' : ""),
@@ -200,7 +217,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       `the library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}${offeredDrivers.includes("pg") ? " (or postgres)" : ""}` +
         `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
-    );
+    )
+    .option("--verbose", "on failure, also print the whole stack and the chain of causes");
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   /** Resolves a path the user typed against the CLI's working folder. */
@@ -283,7 +301,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
   const connectorFor = (command: Command, mode: CommandMode) => {
     const flags = flagsOf(command);
-    return loadDriver(driverOf(flags), mode, `stepwise ${command.name()}`, props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
+    return loadDriver(driverOf(flags), mode, commandLine(command.name()), props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
   };
 
   /**
@@ -385,7 +403,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette, backupMethod));
     if (event.type === "migrated") {
       const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
-      print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(`${event.durationMs.toFixed(1)} ms`)}`);
+      print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(formatDuration(event.durationMs))}`);
     } else if (event.type === "skipped") {
       print(`  ${palette.dim(`- ${formatMigrationLabel(event.version, event.name)} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
     }
@@ -443,7 +461,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     const backupDirectory = options.backup;
     // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
-    const operation = "stepwise up --backup";
+    const operation = commandLine("up --backup");
     refuseServerBackup(command, operation, "pg_dump");
     await withManager(
       command,
@@ -508,7 +526,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
-        if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "up" to create it.`);
+        if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "${commandLine("up")}" to create it.`);
         const info = await collectDatabaseInfo(manager, databasePath);
         if (options.json) printJson(info);
         else print(formatInfo(info, palette));
@@ -593,6 +611,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     context,
     print,
     printJson,
+    commandLine,
     withManager,
     refuseServerBackup,
     refuseMissingDatabase,
@@ -605,7 +624,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const opened = await connector.open({ databasePath: ":memory:", busyTimeoutMs: busyTimeoutOf(flagsOf(command)), migrations: [], props: {} });
       if (!(opened.manager instanceof SyncMigrationManager)) {
         await opened.close();
-        throw new DriverCapabilityError({ driver: opened.manager.driver.name, capability: "openFile", operation: "stepwise restore" });
+        throw new DriverCapabilityError({ driver: opened.manager.driver.name, capability: "openFile", operation: commandLine("restore") });
       }
       const driver = (opened.manager as SyncMigrationManager<unknown, never[]>).driver;
       return { driver, close: () => void opened.close() };
@@ -625,14 +644,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
-        // A script that asked for JSON gets the failure as JSON too, on stdout where it reads.
-        if (asksForJson(argv)) {
-          if (error instanceof StepwiseError) printJson({ error: errorToJson(error) });
-          else if (error instanceof CommanderError && !IS_HELP.has(error.code)) {
-            printJson({ error: { name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") } });
+        // The library names commands as `stepwise <command>`; the app's own CLI is run by its name.
+        const commands = program.commands.map((command) => command.name());
+        const rename = (text: string) => renameCommandMentions(text, programName, commands);
+        // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
+        // usage errors, refusals before the database opens, and what nothing translated.
+        if (asksFor(argv, "--json")) {
+          const printError = (fields: Record<string, unknown>) =>
+            printJson({ error: { ...fields, message: rename(String(fields.message)), fix: typeof fields.fix === "string" ? rename(fields.fix) : null } });
+          if (error instanceof StepwiseError) printError(errorToJson(error));
+          else if (error instanceof CommanderError) {
+            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });
+          } else {
+            const translated = translateSqliteError(error, 0);
+            printError(translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error));
           }
         }
-        return reportError(error, io, palette);
+        return reportError(error, { ...io, stderr: (text) => io.stderr(rename(text)) }, palette, { verbose: asksFor(argv, "--verbose") });
       }
     },
   };
@@ -640,19 +668,24 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
 
-/** commander's codes for help or a version asked for, which are not failures. */
-const IS_HELP = new Set(["commander.helpDisplayed", "commander.version", "commander.help"]);
-
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
 
 /** `scheme://user[:password]@…`: never a file path anyone means. */
 const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
 
-/** Whether `--json` is among the options (before a `--` that ends them). */
-function asksForJson(argv: readonly string[]): boolean {
+/**
+ * Whether `flag` is among the options (before a `--` that ends them). Read from the raw arguments,
+ * not commander's parse, so a failure while parsing still honours it.
+ */
+function asksFor(argv: readonly string[], flag: "--json" | "--verbose"): boolean {
   const end = argv.indexOf("--");
-  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+  return (end === -1 ? argv : argv.slice(0, end)).includes(flag);
+}
+
+/** Whether commander stopped for help or a version asked for (exit 0), not for a mistake. */
+function isSuccess(error: CommanderError): boolean {
+  return error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0);
 }
 
 /** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
@@ -660,8 +693,18 @@ function namesFolder(file: string): boolean {
   return /[\\/]$/.test(file) || /(^|[\\/])\.{1,2}$/.test(file);
 }
 
-/** Maps an error to its exit code after printing it; the one place the CLI decides exit codes. */
-export function reportError(error: unknown, io: CliIo, palette: Palette): number {
+/** How {@link reportError} prints. */
+export interface ReportErrorOptions {
+  /** Also print the whole stack and the chain of causes (`--verbose`). */
+  readonly verbose?: boolean;
+}
+
+/**
+ * Maps an error to its exit code after printing it; the one place the CLI decides exit codes. A
+ * failed migration is followed by where in its file it failed (`at migrations/002_x.ts:5:11`);
+ * the stack only with `verbose`.
+ */
+export function reportError(error: unknown, io: CliIo, palette: Palette, options: ReportErrorOptions = {}): number {
   if (error instanceof CommanderError) {
     // commander has printed its own message already.
     // Help asked for (--help, `help <command>`) is success; help shown because no command or an
@@ -673,11 +716,16 @@ export function reportError(error: unknown, io: CliIo, palette: Palette): number
   // Each names a setting the user typed (a flag or the config), not a state of the database.
   if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
+    if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;
   }
   const translated = translateSqliteError(error, 0);
   if (translated instanceof StepwiseError) {
+    const location = locateFailure(translated);
     io.stderr(`${palette.red(`error [${translated.code}]`)}: ${translated.message}\n`);
+    if (location) io.stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
+    if (options.verbose) io.stderr(`${palette.dim(formatStackChain(translated))}\n`);
+    else if (translated.cause !== undefined) io.stderr(palette.dim("(run with --verbose for the whole stack)\n"));
     return 1;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

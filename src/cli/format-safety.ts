@@ -10,6 +10,7 @@ import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";
 import type { Palette } from "./format.js";
 import type { CliBackupMethod } from "./backup-method.js";
+import { formatDuration } from "./duration.js";
 
 /**
  * `up --dry-run`: per-migration outcome and duration, schema changes, row counts, failure. `where`
@@ -22,7 +23,7 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "
   const lines = [palette.bold(`Dry run ${how}: version ${rehearsal.fromVersion} → ${rehearsal.targetVersion}`), ""];
   for (const step of rehearsal.steps) {
     const label = formatMigrationLabel(step.version, step.name);
-    if (step.status === "applied") lines.push(`  ${palette.green("✓")} ${label} ${palette.dim(`${step.durationMs!.toFixed(1)} ms`)}`);
+    if (step.status === "applied") lines.push(`  ${palette.green("✓")} ${label} ${palette.dim(formatDuration(step.durationMs!))}`);
     else if (step.status === "failed") lines.push(`  ${palette.red("✗")} ${label} ${palette.red("failed")}`);
     else lines.push(`  ${palette.dim(`- ${label} (not reached)`)}`);
   }

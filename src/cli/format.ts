@@ -6,6 +6,7 @@ import type { MigrationResult } from "../core/options.js";
 import { formatVersion } from "../core/migration-label.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";
 import type { DatabaseInfo } from "./database-info.js";
+import { formatDuration } from "./duration.js";
 
 /** Wraps text in ANSI styles, or not at all. */
 export interface Palette {
@@ -40,7 +41,7 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     switch (row.state) {
       case "applied":
         lines.push(
-          `  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${row.durationMs} ms`}`)}`,
+          `  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${formatDuration(row.durationMs)}`}`)}`,
         );
         break;
       case "pending":
@@ -69,7 +70,7 @@ export function formatHistory(rows: readonly AppliedMigration[], palette: Palett
   const lines = [palette.bold(`${"ver".padEnd(3)} ${"name".padEnd(nameWidth)}  ${"applied at (UTC)".padEnd(19)}  duration  checksum`)];
   for (const row of rows) {
     const when = row.state === "started" ? palette.red("interrupted".padEnd(19)) : formatTimestamp(row.appliedAt).padEnd(19);
-    const duration = row.durationMs === null ? "" : `${row.durationMs} ms`;
+    const duration = row.durationMs === null ? "" : formatDuration(row.durationMs);
     lines.push(`${formatVersion(row.version)} ${row.name.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(row.checksum.slice(0, 12))}`);
   }
   return lines.join("\n");
@@ -81,7 +82,7 @@ export function formatResult(result: MigrationResult, palette: Palette): string 
   if (count === 0) return palette.green(`Nothing to ${result.direction === "up" ? "apply" : "revert"}: the database is at version ${result.toVersion}.`);
   const verb = result.direction === "up" ? "Applied" : "Reverted";
   const total = result.steps.reduce((sum, step) => sum + step.durationMs, 0);
-  return palette.green(`${verb} ${count} migration${count === 1 ? "" : "s"} in ${total.toFixed(1)} ms: the database is now at version ${result.toVersion}.`);
+  return palette.green(`${verb} ${count} migration${count === 1 ? "" : "s"} in ${formatDuration(total)}: the database is now at version ${result.toVersion}.`);
 }
 
 /** `info` as aligned key/value lines. */

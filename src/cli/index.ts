@@ -5,7 +5,7 @@
  */
 export { createCli } from "./embedded-cli.js";
 export { reportError } from "./create-cli.js";
-export type { Cli, CliContext, CliIo, CreateCliProps } from "./create-cli.js";
+export type { Cli, CliContext, CliIo, CreateCliProps, ReportErrorOptions } from "./create-cli.js";
 export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } from "./format.js";
 export type { Palette } from "./format.js";
 export { collectDatabaseInfo } from "./database-info.js";

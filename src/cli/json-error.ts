@@ -1,18 +1,53 @@
 /**
- * A {@link StepwiseError} as plain JSON for `--json` output: its `code`, `message` and every
- * structured field, so a script branches on data as a program catching the error would.
+ * A {@link StepwiseError} as plain JSON for `--json` output: its `code`, `message`, every
+ * structured field and a `fix` (or `null`), so a script branches on data as a program catching the
+ * error would.
  */
-import type { StepwiseError } from "../core/errors.js";
+import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
+import { locateFailure, type SourceLocation } from "./error-location.js";
 
-/** The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. */
+/**
+ * The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. A failed
+ * migration also gets `location` (`{ file, line, column }` in the migration, from the stack of what
+ * it threw, or `null`) unless the error has a field of that name already.
+ */
 export function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
   for (const [key, value] of Object.entries(error)) {
     if (key === "cause" || key === "stack" || key in fields) continue;
     fields[key] = toPlain(value);
   }
+  if (!("location" in fields) && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
+  if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
 }
+
+/**
+ * What to do next, for a script to show: the error's own `fix` when it has one, a failed migration's
+ * next step, otherwise `null` (the message says it in prose).
+ */
+function fixFor(error: StepwiseError, location: SourceLocation | null | undefined): string | null {
+  if (!(error instanceof MigrationFailedError)) return null;
+  if (!error.rolledBack) return `check the database by hand: ${error.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
+  const where = location ? `${location.file}:${location.line}` : error.file;
+  return `fix ${where} and run "stepwise ${error.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
+}
+
+/**
+ * Any failure as the `error` object of `--json` output. A value that is no stepwise error (a bug,
+ * or a library's error nothing translated) still gets a `code`, `UNEXPECTED`, so a script that
+ * reads stdout always finds one.
+ */
+export function unexpectedErrorToJson(error: unknown): Record<string, unknown> {
+  return {
+    name: error instanceof Error ? error.name : typeof error,
+    code: UNEXPECTED_CODE,
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+/** The `code` of {@link unexpectedErrorToJson}: not a {@link StepwiseError} code, since nothing stable threw it. */
+export const UNEXPECTED_CODE = "UNEXPECTED";
 
 /** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
 function toPlain(value: unknown): unknown {

@@ -23,6 +23,8 @@ export interface SafetyCommandDeps<R extends MigrationRegistry> {
   readonly context: CliContext;
   readonly print: (text: string) => void;
   readonly printJson: (value: unknown) => void;
+  /** A command as the user types it (the embedding app's `programName` first), for messages. */
+  readonly commandLine: (rest: string) => string;
   readonly resolveDatabasePath: (command: Command) => string;
   readonly tableName: (command: Command) => string | undefined;
   /** The driver the command opens the database with. */
@@ -85,12 +87,12 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
         throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
       }
       // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
-      deps.refuseServerBackup(command, "stepwise restore", "pg_restore");
+      deps.refuseServerBackup(command, deps.commandLine("restore"), "pg_restore");
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
       // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
       assertDatabasePathUsable(databasePath);
-      assertDriverWrites(deps.driver(command), "stepwise restore");
+      assertDriverWrites(deps.driver(command), deps.commandLine("restore"));
       // Only the registry is needed from the database; the restore opens it itself, through a
       // scratch in-memory connection of the chosen driver's library (its openFile).
       const migrations = await deps.withManager(command, "read", (manager) => manager.migrations);

@@ -38,6 +38,12 @@ export interface DriverCapabilities {
    * `TRANSACTION_OPEN` where it cannot be taken (sql.js's `export()` with a write pending).
    */
   readonly snapshotInTransaction: boolean;
+  /**
+   * The database has no interactive transaction, only an atomic batch (Cloudflare D1): a SQL
+   * migration is applied as one `batch` holding its history row first, then its statements. A
+   * TypeScript migration cannot be made atomic there and is refused.
+   */
+  readonly atomicBatch: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */
@@ -92,6 +98,18 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /** Builds the context a TypeScript migration receives (its `forEachBatch` runs on the native connection). */
   createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
   classifyError(error: unknown): ErrorClassification;
+  /**
+   * The write section as a callback (Durable Objects' `transactionSync`, where `BEGIN` SQL is
+   * refused): the sync runner calls it at the executor's `begin` and keeps driving the step inside
+   * `body` until the matching commit (`body` returns) or rollback (`body` throws). `begin`, `commit`
+   * and `rollback` are then never called. Sync drivers only.
+   */
+  writeSection?(body: () => void): void;
+  /**
+   * Applies `statements`, then the statements of `script`, as one atomic batch: all or nothing
+   * (capability `atomicBatch`).
+   */
+  batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */
@@ -137,6 +155,12 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   openScratchDatabase?(): Promise<ScratchDatabase<Db>>;
 }
 
+/** One statement of an atomic {@link Driver.batch}. */
+export interface BatchStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
 /** A scratch database from {@link Driver.openScratchDatabase}. */
 export interface ScratchDatabase<Db = unknown> {
   /** Its name on the server. */
@@ -171,12 +195,21 @@ export class DriverCapabilityError extends StepwiseError {
   readonly capability: DriverCapability;
   /** What was asked of it, such as `"rehearseUp"`. */
   readonly operation: string;
+  /** The migration file that asked it, when one did; otherwise `null`. */
+  readonly file: string | null;
+  /** What to do instead, when there is a way; otherwise `null`. */
+  readonly fix: string | null;
 
-  constructor(fields: { driver: string; capability: DriverCapability; operation: string }) {
-    super("DRIVER_CAPABILITY_MISSING", `${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.`);
+  constructor(fields: { driver: string; capability: DriverCapability; operation: string; file?: string; fix?: string }) {
+    super(
+      "DRIVER_CAPABILITY_MISSING",
+      `${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : ` ${fields.fix}`}`,
+    );
     this.driver = fields.driver;
     this.capability = fields.capability;
     this.operation = fields.operation;
+    this.file = fields.file ?? null;
+    this.fix = fields.fix ?? null;
   }
 }
 

@@ -40,8 +40,8 @@ import { readForeignKeyRebuildHint } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
-import { requireCapabilities, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
+import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, DownOptions, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -353,9 +353,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
       return { direction, fromVersion: progress.fromVersion, toVersion: plan.toVersion, steps: progress.ran };
     }
-    if (!this.settings.capabilities.foreignKeySwitch && plan.steps.some((entry) => entry.disableForeignKeys)) {
-      requireCapabilities({ name: this.settings.driverName, capabilities: this.settings.capabilities }, "a disableForeignKeys migration", "foreignKeySwitch");
-    }
+    this.refuseUnsupportedMigrations(plan.steps, direction);
     // Put back every connection setting a migration changed (see RESTORED_CONNECTION_SETTINGS), on
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
     const before = yield* this.dialect.snapshotConnectionSettings();
@@ -371,6 +369,41 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       yield* this.restoreSettingsAfterRun(before, failed);
       if (guard.current) yield* this.dialect.dropCommitWitness(guard.current.witness);
     }
+  }
+
+  /**
+   * Refuses, before anything runs, a plan holding a migration this driver cannot apply as promised:
+   * one that needs foreign keys switched off where the storage cannot (Durable Objects, D1,
+   * libsql-client), or, where a migration is applied as one batch (D1), a TypeScript one, whose code
+   * cannot be made atomic there.
+   */
+  private refuseUnsupportedMigrations(entries: readonly R[number][], direction: MigrationDirection): void {
+    const { capabilities, driverName } = this.settings;
+    const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
+    if (needsSwitch) {
+      throw new DriverCapabilityError({
+        driver: driverName,
+        capability: "foreignKeySwitch",
+        operation: "a disableForeignKeys migration",
+        file: needsSwitch.file,
+        fix: 'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).',
+      });
+    }
+    const script = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;
+    if (script) {
+      throw new DriverCapabilityError({
+        driver: driverName,
+        capability: "atomicBatch",
+        operation: `a TypeScript migration (${direction})`,
+        file: script.file,
+        fix: "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.",
+      });
+    }
+  }
+
+  /** Whether `entry` runs under the escape guard: never where transaction-control SQL is refused outright (no savepoints). */
+  private needsGuard(entry: R[number], direction: MigrationDirection): boolean {
+    return this.settings.capabilities.savepoints && needsEscapeGuard(entry, direction);
   }
 
   /**
@@ -414,6 +447,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // only when another connection commits, and any such commit forces a re-plan under the lock.
     let knownCounter = plannedAtCounter;
     let ensured = false;
+    // Set when another process applied the entry we were about to (a batch refused by the history key).
+    let stale = false;
 
     for (;;) {
       // The pragma must be set outside a transaction, so it follows the entry we expect to run; if a
@@ -421,7 +456,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const expected = queue[next];
       // The witness table must be made outside a transaction, so before BEGIN, for the entry we expect.
       // Scanned once per entry: the same answer serves the transaction below when a re-plan keeps it.
-      const expectedNeedsGuard = expected?.transaction === true && needsEscapeGuard(expected, direction);
+      const expectedNeedsGuard = expected?.transaction === true && this.needsGuard(expected, direction);
       if (expectedNeedsGuard && guard.current === null) guard.current = yield* this.createRunGuard();
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
@@ -439,7 +474,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           ensured = true;
         }
         // A driver without a counter cannot tell, so it trusts only what the history says now.
-        if (counter === null || counter !== knownCounter) {
+        if (stale || counter === null || counter !== knownCounter) {
+          stale = false;
           const fresh = replan(yield* this.store.readKeys());
           this.emitSkipped(direction, queue.slice(next), fresh.steps);
           queue = fresh.steps;
@@ -457,14 +493,22 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           continue;
         }
         if (entry.transaction) {
-          const guarded = entry === expected ? expectedNeedsGuard : needsEscapeGuard(entry, direction);
+          const guarded = entry === expected ? expectedNeedsGuard : this.needsGuard(entry, direction);
           if (guarded && guard.current === null) {
             // A re-plan brought a migration that needs the witness, which cannot be made in here.
             yield* this.commitTranslated();
             continue;
           }
           start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
-          ran.push(yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null));
+          const applied = this.settings.capabilities.atomicBatch
+            ? yield* this.applyAsBatch(entry, direction)
+            : yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
+          if (applied === null) {
+            stale = true;
+            yield* this.commitTranslated();
+            continue;
+          }
+          ran.push(applied);
         } else {
           ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
           // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
@@ -492,6 +536,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *executeInOneTransaction(plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
     const direction = plan.direction;
+    if (this.settings.capabilities.atomicBatch) {
+      // One batch per migration is the only atomic unit there: a whole run cannot be one.
+      throw new DriverCapabilityError({
+        driver: this.settings.driverName,
+        capability: "atomicBatch",
+        operation: 'up({ transaction: "all" })',
+        fix: "Each migration is applied atomically on its own; call up() without it.",
+      });
+    }
     const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
     assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
     if (plan.steps.length === 0) {
@@ -516,7 +569,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         this.emitSkipped(direction, plan.steps, fresh.steps);
         const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
-          const escapeGuard = needsEscapeGuard(entry, direction) ? { guard, start, token } : null;
+          const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
           const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
           // Sets user_version at every step: only the final value is committed, unless a later
           // migration commits by itself, and then the rows it commits agree with user_version.
@@ -597,6 +650,36 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
     return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+  }
+
+  /**
+   * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
+   * first (a revert: a statement that fails unless the row is there, then its removal), then its
+   * statements. The row comes first so that two processes applying the same
+   * migration at once collide on the history's primary key before either's statements count: the
+   * loser's whole batch fails, and finding the row there then means "applied elsewhere", not a
+   * failure. Returns `null` in that case, so the caller plans again. The row records no duration
+   * (`null`): it is written before the statements run.
+   */
+  private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<AppliedStep | null> {
+    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+    const started = performance.now();
+    if (entry.kind !== "sql") this.refuseUnsupportedMigrations([entry], direction);
+    const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+    if (script === null) throw yield* this.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
+    try {
+      const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
+      yield* batch([...history, ...collectWrites(this.record(entry, direction, null))], script);
+    } catch (cause) {
+      const keys = yield* this.store.readKeys();
+      const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
+      if (present === (direction === "up")) return null;
+      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
+    }
+    yield* this.commitTranslated();
+    const durationMs = performance.now() - started;
+    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+    return { version: entry.version, name: entry.name, durationMs };
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -701,14 +784,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     yield { op: "runBody", entry, direction, progress };
   }
 
-  private *record(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
+  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
     if (direction === "up") {
       if (entry.transaction) {
-        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: Math.round(durationMs) });
+        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: durationMs === null ? null : Math.round(durationMs) });
       } else {
-        yield* this.store.markApplied(entry.version, now, Math.round(durationMs));
+        yield* this.store.markApplied(entry.version, now, Math.round(durationMs ?? 0));
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {

@@ -85,7 +85,8 @@ export class HistoryStore {
   /** Creates the table when missing; checks its shape and adds the `owner` column when present. */
   *ensure(): Step<void> {
     if (!(yield* this.exists())) {
-      yield* exec(`CREATE TABLE ${this.quoted} (
+      // IF NOT EXISTS: where each statement commits on its own (D1), two processes may both find it missing.
+      yield* exec(`CREATE TABLE IF NOT EXISTS ${this.quoted} (
         version INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         checksum TEXT NOT NULL,
@@ -298,6 +299,19 @@ export class HistoryStore {
   *delete(version: number): Step<void> {
     const result = yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
     this.assertChanged(result.changes, version, "delete");
+  }
+
+  /**
+   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
+   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
+   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
+   * the history table's NOT NULL `name` before any of its statements count.
+   */
+  *failUnlessApplied(version: number): Step<void> {
+    yield* run(
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ? AND state = 'applied')`,
+      [version, version],
+    );
   }
 
   private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {

@@ -9,6 +9,7 @@ import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { refuseAsyncMigrations } from "./async-migrations.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
+import type { Dialect } from "./dialect.js";
 import type { MigrationRegistry, SyncMigrationRegistry } from "./types.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 
@@ -24,9 +25,10 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
    * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async.
+   * @param dialect the SQL the executor writes, when the driver's storage needs its own (Durable Objects).
    */
-  constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}) {
-    super(driver, migrations, props);
+  constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
+    super(driver, migrations, props, dialect);
     refuseAsyncMigrations(migrations, driver.name);
   }
 

@@ -45,8 +45,20 @@ function currentProcessToken(): string {
   return processToken;
 }
 
+/**
+ * Whether this runtime has processes at all. A Worker isolate (workerd: Durable Objects, D1) has no
+ * `process`, pid or host name; there the token alone names the owner, and another's liveness is unknown.
+ */
+function hasProcess(): boolean {
+  return typeof process !== "undefined" && typeof process.pid === "number";
+}
+
+/** The host name recorded for an owner in a runtime without processes. */
+const ISOLATE_HOST = "(isolate)";
+
 /** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
+  if (!hasProcess()) return { pid: 0, host: ISOLATE_HOST, token: currentProcessToken(), lockFile };
   return { pid: process.pid, host: nodeOs().hostname(), token: currentProcessToken(), lockFile };
 }
 
@@ -76,6 +88,7 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
  */
 export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
+  if (!hasProcess()) return owner.token === currentProcessToken() ? "self" : "unknown";
   if (owner.token === currentProcessToken() && owner.pid === process.pid) return "self";
   if (owner.lockFile !== null && lock !== null) {
     if (lock === "held") return "alive";

@@ -30,6 +30,12 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
   for (;;) {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
+    if (result.value.op === "begin" && driver.writeSection) {
+      const section = runWriteSection(step, driver, driver.writeSection.bind(driver));
+      if (section.done) return section.value as T;
+      next = section.next;
+      continue;
+    }
     try {
       const value = perform(driver, result.value);
       if (isThenable(value)) {
@@ -42,6 +48,59 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
       next = { ok: false, error };
     }
   }
+}
+
+/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
+const ROLLBACK = Symbol("rollback");
+
+type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Drives `step`, which just yielded `begin`, inside the driver's callback write section (see
+ * {@link Driver.writeSection}) until it commits (the callback returns, so the storage commits) or
+ * rolls back (the callback throws, so the storage rolls back). What the step is fed next is the
+ * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
+ * commits that the algorithm did not commit.
+ */
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void): { done: true; value: unknown } | { done: false; next: Next } {
+  let ended: { done: true; value: unknown } | null = null;
+  let thrown: { error: unknown } | null = null;
+  try {
+    writeSection(() => {
+      let next: Next = { ok: true, value: undefined };
+      for (;;) {
+        let result: IteratorResult<Operation, unknown>;
+        try {
+          result = resume(step, next, driver);
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+        if (result.done) {
+          ended = { done: true, value: result.value };
+          throw ROLLBACK;
+        }
+        if (result.value.op === "commit") return;
+        if (result.value.op === "rollback") throw ROLLBACK;
+        try {
+          const value = perform(driver, result.value);
+          if (isThenable(value)) {
+            value.then(undefined, () => undefined);
+            throw asyncRefusal(result.value);
+          }
+          next = { ok: true, value };
+        } catch (error) {
+          next = { ok: false, error };
+        }
+      }
+    });
+  } catch (error) {
+    if (thrown !== null) throw (thrown as { error: unknown }).error;
+    if (ended !== null) return ended;
+    // The step's rollback: done. Anything else is the commit failing, which the step is told about.
+    return { done: false, next: error === ROLLBACK ? { ok: true, value: undefined } : { ok: false, error } };
+  }
+  return { done: false, next: { ok: true, value: undefined } };
 }
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
@@ -104,6 +163,9 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
       return driver.setBusyTimeout(operation.ms);
     case "runBody":
       return runBody(driver, operation, async);
+    case "batch":
+      if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
+      return driver.batch(operation.statements, operation.script);
     case "sleep":
       return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
     case "holdOwnerLock":

@@ -5,7 +5,7 @@
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { LockHolder } from "./errors.js";
-import type { Driver } from "./driver.js";
+import type { BatchStatement, Driver } from "./driver.js";
 
 /** One row as an object keyed by column name. */
 export type Row = Record<string, unknown>;
@@ -41,6 +41,8 @@ export type Operation =
     }
   /** Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
+  /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
+  | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
   /** Takes the owner lock sidecar; result: {@link OwnerLockHandle} or `null` when the driver has none. */
   | { readonly op: "holdOwnerLock"; readonly tableName: string; readonly busyTimeoutMs: number }
   /** Result: `"held" | "free" | "unknown"`. */
@@ -136,4 +138,28 @@ export function* lockHolders(): Step<LockHolder[]> {
  */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
+}
+
+/** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */
+export function* batch(statements: readonly BatchStatement[], script: string): Step<void> {
+  yield { op: "batch", statements, script };
+}
+
+/**
+ * The writes `step` would make, collected instead of run: its `run` and `exec` operations become
+ * statements of a batch (each `run` reported as one changed row). A read or anything else is refused,
+ * since a batch cannot act on what it reads. For the history writes of a migration applied as one
+ * batch, so the history store's SQL stays the one place those statements are written.
+ */
+export function collectWrites(step: Step<unknown>): BatchStatement[] {
+  const statements: BatchStatement[] = [];
+  let result = step.next();
+  while (!result.done) {
+    const operation = result.value;
+    if (operation.op === "run") statements.push({ sql: operation.sql, params: operation.params });
+    else if (operation.op === "exec") statements.push({ sql: operation.sql, params: [] });
+    else throw new Error(`a batched write cannot perform "${operation.op}"`);
+    result = step.next(operation.op === "run" ? { changes: 1 } : undefined);
+  }
+  return statements;
 }

@@ -39,6 +39,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: true,
   snapshotInTransaction: true,
+  atomicBatch: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

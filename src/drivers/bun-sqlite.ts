@@ -72,6 +72,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: true,
   snapshotInTransaction: true,
+  atomicBatch: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

@@ -47,6 +47,7 @@ export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: false,
   snapshotInTransaction: false,
+  atomicBatch: false,
 };
 
 /** What it offers through a remote URL: as a file, without `PRAGMA user_version` (Turso rejects it). */

@@ -50,6 +50,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: true,
   snapshotInTransaction: true,
+  atomicBatch: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

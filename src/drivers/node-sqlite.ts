@@ -121,6 +121,7 @@ export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
     openFile: true,
     // serialize() reads through the connection; the VACUUM INTO fallback cannot run in a transaction.
     snapshotInTransaction: hasSerialize(db),
+    atomicBatch: false,
   };
 }
 

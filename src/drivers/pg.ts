@@ -37,6 +37,7 @@ export const PG_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: false,
   snapshotInTransaction: false,
+  atomicBatch: false,
 };
 
 /** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */

@@ -47,6 +47,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   savepoints: true,
   openFile: false,
   snapshotInTransaction: false,
+  atomicBatch: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */

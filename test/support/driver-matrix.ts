@@ -541,6 +541,22 @@ export function inDialect(migrations: MigrationRegistry, dialect: "sqlite" | "po
   return migrations.map((entry) => (entry.dialect === undefined && dialect !== "sqlite" ? { ...entry, dialect } : entry)) as MigrationRegistry;
 }
 
+/**
+ * A fresh D1 database in workerd (Miniflare), reached through a binding that sends each call there
+ * (see `cloudflare/d1-proxy.ts`): the stepwise/d1 driver runs here, D1 itself in workerd.
+ */
+async function openD1(): Promise<AsyncNativeDatabase> {
+  const { startD1Proxy } = await import("./cloudflare/d1-proxy.js");
+  const database = await startD1Proxy();
+  const own = database.binding();
+  return {
+    native: database.binding(),
+    query: async (sql, params = []) => ((await (params.length === 0 ? own.prepare(sql) : own.prepare(sql).bind(...params)).all()).results ?? []) as Record<string, unknown>[],
+    connectAnother: async () => database.binding(),
+    dispose: () => database.dispose(),
+  };
+}
+
 /** Every async driver, one line each. */
 export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
   {
@@ -578,6 +594,15 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/libsql-client.ts",
     load: loadLibsqlClientWithRemoteRules,
     openFresh: openLibsqlClientFile,
+  },
+  {
+    name: "d1 (workerd)",
+    driverName: "d1",
+    dialect: "sqlite",
+    runtime: "node20",
+    entry: "src/entries/d1.ts",
+    load: async () => (await import("../../src/entries/d1.js")) as unknown as AsyncDriverEntry,
+    openFresh: openD1,
   },
   {
     name: "libsql-client (sqld over http:)",

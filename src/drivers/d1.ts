@@ -1,0 +1,198 @@
+/**
+ * The D1 driver: the executor's primitives on a Cloudflare D1 binding (`env.DB`, async), and the
+ * `stepwise/d1` entry (`migrate`, `MigrationManager`). Migrations come from the registry bundled
+ * into the Worker: there is no filesystem to read them from at run time.
+ *
+ * D1 has no interactive transaction; `batch()` is its only atomic unit. So the driver declares
+ * `atomicBatch`, and the executor applies each SQL migration as ONE batch: its history row first,
+ * then its statements. It lands whole or not at all, and when two Workers apply the same migration
+ * at once the second batch fails on the history table's primary key before any of its statements
+ * count, so each migration is applied exactly once (the loser finds the row and moves on). The
+ * executor's write section is only a marker here: its reads go to D1 as they come.
+ *
+ * A TypeScript migration cannot be atomic on D1 (its code would run between requests), so a registry
+ * holding one is refused when the manager is built, naming the file (`gen` refuses it first when
+ * the config's `target` is `"d1"`). One marked `transaction: false` promises no atomicity and runs.
+ *
+ * Declared: no `userVersion`, no `foreignKeySwitch` (see `PRAGMA defer_foreign_keys`), no
+ * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
+ */
+import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import type { RunOptions } from "../core/manager-base.js";
+import type { Step } from "../core/step.js";
+import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
+import { UsageError } from "../core/errors.js";
+import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
+import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
+
+/** The part of a D1 prepared statement (`D1PreparedStatement`) stepwise uses. */
+export interface D1PreparedStatementLike {
+  bind(...values: unknown[]): D1PreparedStatementLike;
+  all(): Promise<{ results?: unknown[] }>;
+  run(): Promise<{ meta?: { changes?: number } }>;
+}
+
+/** The part of a D1 binding (`D1Database`) stepwise uses. */
+export interface D1DatabaseLike {
+  prepare(query: string): D1PreparedStatementLike;
+  batch(statements: D1PreparedStatementLike[]): Promise<unknown[]>;
+}
+
+/** What D1 offers; see the module note. */
+export const D1_CAPABILITIES: DriverCapabilities = {
+  userVersion: false,
+  fileLocking: false,
+  foreignKeySwitch: false,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: false,
+  changeCounter: false,
+  savepoints: false,
+  openFile: false,
+  snapshotInTransaction: false,
+  atomicBatch: true,
+};
+
+/** A `transaction: false` TypeScript migration on D1: `up` and `down` receive the binding and may be `async`. */
+export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1DatabaseLike>, "up" | "down"> {
+  readonly transaction: false;
+  readonly up: (db: D1DatabaseLike, context: MigrationContext) => void | Promise<void>;
+  readonly down?: (db: D1DatabaseLike, context: MigrationContext) => void | Promise<void>;
+}
+
+/**
+ * The statements of `script`, each as SQLite reads it (a trigger's body stays whole), without the
+ * comments between them: D1's `prepare` takes one statement, and its `exec` splits at line breaks.
+ */
+export function splitD1Statements(script: string): string[] {
+  return splitSqlStatements(tokenizeSql(script)).map(({ tokens }) => {
+    const first = tokens[0]!;
+    const last = tokens[tokens.length - 1]!;
+    return script.slice(first.offset, last.offset + last.text.length);
+  });
+}
+
+/**
+ * Throws {@link DriverCapabilityError} for the first transactional TypeScript migration of
+ * `migrations`, naming its file: D1 cannot apply one atomically.
+ */
+export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
+  const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
+  if (!script) return;
+  throw new DriverCapabilityError({
+    driver: "d1",
+    capability: "atomicBatch",
+    operation: "a TypeScript migration",
+    file: script.file,
+    fix: "D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).",
+  });
+}
+
+/**
+ * The executor's primitives on `db`. A manager built on it needs {@link createCloudflareDialect}
+ * too, as {@link MigrationManager} passes it.
+ */
+export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {
+  let section = false;
+  let busyTimeoutMs = 0;
+  const prepare = (sql: string, params: readonly unknown[] = []): D1PreparedStatementLike => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
+  return {
+    name: "d1",
+    dialect: "sqlite",
+    async: true,
+    connection: db,
+    filePath: null,
+    capabilities: D1_CAPABILITIES,
+    exec: async (script) => {
+      for (const statement of splitD1Statements(script)) await db.prepare(statement).run();
+    },
+    query: async (sql, params) => ((await prepare(sql, params).all()).results ?? []) as Row[],
+    run: async (sql, params) => ({ changes: (await prepare(sql, params).run()).meta?.changes ?? 0 }),
+    batch: async (statements: readonly BatchStatement[], script: string) => {
+      await db.batch([...statements.map((statement) => prepare(statement.sql, statement.params)), ...splitD1Statements(script).map((sql) => db.prepare(sql))]);
+    },
+    // D1 has no interactive transaction: the section only marks where the executor thinks it is.
+    begin: async () => {
+      section = true;
+    },
+    commit: async () => {
+      section = false;
+    },
+    rollback: async () => {
+      section = false;
+    },
+    inTransaction: async () => section,
+    changeCounter: async () => null,
+    getBusyTimeout: async () => busyTimeoutMs,
+    setBusyTimeout: async (ms) => {
+      busyTimeoutMs = ms;
+    },
+    runBody: async (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      await (body as (db: D1DatabaseLike, context: MigrationContext) => unknown).call(entry.module, db, context);
+    },
+    createContext: (entry, direction, progress) => ({
+      version: entry.version,
+      name: entry.name,
+      direction,
+      progress,
+      forEachBatch: () => {
+        throw new UsageError("forEachBatch is not available with the D1 driver: walk the table with your own keyed queries on db.");
+      },
+    }),
+    classifyError: classifyCloudflareError,
+  };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on a D1 binding. Every method returns a
+ * promise; each SQL migration is one `batch()` with its history row.
+ *
+ * @example
+ * import { MigrationManager } from "stepwise/d1";
+ * await new MigrationManager(env.DB, migrations).up();
+ */
+export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<D1DatabaseLike, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   * @throws DriverCapabilityError (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
+   */
+  constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
+    super(createD1Driver(db), migrations, props, createCloudflareDialect({ perConnectionSettings: false }));
+    refuseTypeScriptMigrationsOnD1(migrations);
+  }
+
+  /**
+   * Runs a step alone on this manager, not alone on the binding: every request of a Worker shares
+   * one `env.DB`, and two of them migrating at once is safe on D1 (each migration is one batch, and
+   * the history key turns the second away), where refusing the second would fail a request for nothing.
+   */
+  override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    return runAloneOnConnection(this.driver, this.driver.name, step, () => runHoldingRunLock(this.driver, step, options, this.tableName, this.busyTimeoutMs));
+  }
+}
+
+/**
+ * Applies every pending migration: the one call a Worker makes before it serves.
+ *
+ * @example
+ * await migrate(env.DB, migrations);
+ */
+export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/d1");
+}
+
+/**
+ * Declares a TypeScript migration for D1. Only `transaction: false` ones run there (see the module
+ * note): its statements go to D1 one by one, and a failure leaves the earlier ones applied.
+ *
+ * @example
+ * export default defineMigration({ transaction: false, async up(db) { await db.prepare("UPDATE t SET n = 0").run(); } });
+ */
+export function defineMigration<const T extends D1MigrationDefinition>(definition: T): T {
+  return definition;
+}

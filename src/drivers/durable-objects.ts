@@ -1,0 +1,166 @@
+/**
+ * The Durable Objects driver: the executor's primitives on a Durable Object's SQLite storage
+ * (`ctx.storage`, synchronous), and the `stepwise/durable-objects` entry (`migrate`,
+ * `MigrationManager`). Migrations run where the object runs, from the registry bundled into the
+ * Worker: there is no filesystem to read them from.
+ *
+ * The storage refuses `BEGIN` and `SAVEPOINT`; its transaction is a callback, `transactionSync`. So
+ * the driver's write section is that callback ({@link SyncDriver.writeSection}): the sync runner
+ * opens it at the executor's `begin` and drives the step inside it until the commit, so each
+ * migration and its history row commit together, and a migration that throws is rolled back with
+ * its row. Migration bodies receive `ctx.storage.sql`.
+ *
+ * Declared: no `userVersion` (the pragma is refused; the history table is the record), no
+ * `foreignKeySwitch` (a `disableForeignKeys` migration is refused before anything runs, pointing to
+ * `PRAGMA defer_foreign_keys`), no `savepoints` (so no escape guard: the storage refuses every
+ * statement that could end the transaction), no file, snapshot or backup. The change counter is a
+ * constant: the object is the only connection to its storage, and a sync run never yields to
+ * another request.
+ */
+import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import { UsageError } from "../core/errors.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import type { Row } from "../core/step.js";
+import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
+import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
+
+/** The part of a Durable Object's `ctx.storage.sql` (`SqlStorage`) stepwise uses. */
+export interface DurableObjectSql {
+  exec(query: string, ...bindings: unknown[]): { toArray(): unknown[]; readonly rowsWritten: number };
+}
+
+/** The part of a Durable Object's `ctx.storage` (`DurableObjectStorage`) stepwise uses. */
+export interface DurableObjectStorageLike {
+  readonly sql: DurableObjectSql;
+  transactionSync<T>(closure: () => T): T;
+}
+
+/** What Durable Objects' SQLite storage offers; see the module note. */
+export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
+  userVersion: false,
+  fileLocking: false,
+  foreignKeySwitch: false,
+  snapshot: false,
+  onlineBackup: false,
+  lockHolders: false,
+  changeCounter: true,
+  savepoints: false,
+  openFile: false,
+  snapshotInTransaction: false,
+  atomicBatch: false,
+};
+
+/** A TypeScript migration on Durable Objects: `up` and `down` receive `ctx.storage.sql` and run synchronously. */
+export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinition<DurableObjectSql>, "up" | "down"> {
+  readonly up: (sql: DurableObjectSql, context: MigrationContext) => void;
+  readonly down?: (sql: DurableObjectSql, context: MigrationContext) => void;
+}
+
+/**
+ * The executor's primitives on `storage`. A manager built on it needs {@link createCloudflareDialect}
+ * too, as {@link MigrationManager} passes it.
+ */
+export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
+  const sql = storage.sql;
+  let depth = 0;
+  let busyTimeoutMs = 0;
+  const callbackOnly = (): never => {
+    throw new UsageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
+  };
+  return {
+    name: "durable-objects",
+    dialect: "sqlite",
+    async: false,
+    connection: sql,
+    filePath: null,
+    capabilities: DURABLE_OBJECTS_CAPABILITIES,
+    // toArray() steps the cursor to its end: a statement's effect must not wait for a read nobody makes.
+    exec: (text) => void sql.exec(text).toArray(),
+    query: (text, params) => sql.exec(text, ...params).toArray() as Row[],
+    run: (text, params) => {
+      const cursor = sql.exec(text, ...params);
+      cursor.toArray();
+      return { changes: cursor.rowsWritten };
+    },
+    writeSection: (body) => {
+      depth++;
+      try {
+        storage.transactionSync(body);
+      } finally {
+        depth--;
+      }
+    },
+    begin: callbackOnly,
+    commit: callbackOnly,
+    rollback: callbackOnly,
+    inTransaction: () => depth > 0,
+    changeCounter: () => 0,
+    getBusyTimeout: () => busyTimeoutMs,
+    setBusyTimeout: (ms) => {
+      busyTimeoutMs = ms;
+    },
+    runBody: (entry, direction, context) => {
+      const body = direction === "up" ? entry.module.up : entry.module.down;
+      return (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, sql, context);
+    },
+    createContext: (entry, direction, progress) => ({
+      version: entry.version,
+      name: entry.name,
+      direction,
+      progress,
+      forEachBatch: () => {
+        throw new UsageError("forEachBatch is not available with the Durable Objects driver: walk the table with your own keyed queries on sql.");
+      },
+    }),
+    classifyError: classifyCloudflareError,
+  };
+}
+
+/**
+ * Applies and reverts the migrations of a generated registry on a Durable Object's SQLite storage.
+ * Synchronous: call it in the object's constructor under `blockConcurrencyWhile`, so no request
+ * reaches the object before its schema is current.
+ *
+ * @example
+ * import { MigrationManager } from "stepwise/durable-objects";
+ * new MigrationManager(ctx.storage, migrations).up();
+ */
+export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationRegistry> extends SyncMigrationManager<DurableObjectSql, R> {
+  /**
+   * @throws RegistryInvalidError when the registry breaks the version rules.
+   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   */
+  constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
+    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ perConnectionSettings: true }));
+  }
+}
+
+/**
+ * Applies every pending migration: the one call a Durable Object makes in its constructor.
+ *
+ * @example
+ * export class Counter extends DurableObject {
+ *   constructor(ctx: DurableObjectState, env: Env) {
+ *     super(ctx, env);
+ *     ctx.blockConcurrencyWhile(async () => void migrate(ctx.storage, migrations));
+ *   }
+ * }
+ */
+export function migrate<R extends SyncMigrationRegistry>(
+  storage: DurableObjectStorageLike,
+  migrations: R,
+  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
+): MigrationResult {
+  return migrateWithManager(options as never, (props) => new MigrationManager(storage, migrations, props), "stepwise/durable-objects");
+}
+
+/**
+ * Declares a TypeScript migration whose `sql` is the object's `ctx.storage.sql`.
+ *
+ * @example
+ * export default defineMigration({ up(sql) { sql.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
+ */
+export function defineMigration<const T extends DurableObjectsMigrationDefinition>(definition: T): T {
+  return definition;
+}

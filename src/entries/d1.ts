@@ -1,0 +1,10 @@
+/**
+ * `stepwise/d1`: migrate a Cloudflare D1 database (`env.DB`) from a registry bundled into the Worker.
+ * Every method returns a promise; each SQL migration is one atomic `batch()` with its history row
+ * first. TypeScript migrations are refused (they cannot be atomic on D1). The safety nets are not
+ * wired to it.
+ *
+ * @packageDocumentation
+ */
+export { MigrationManager, migrate, defineMigration, createD1Driver, refuseTypeScriptMigrationsOnD1, splitD1Statements, D1_CAPABILITIES } from "../drivers/d1.js";
+export type { D1DatabaseLike, D1PreparedStatementLike, D1MigrationDefinition } from "../drivers/d1.js";

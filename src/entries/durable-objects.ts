@@ -1,0 +1,9 @@
+/**
+ * `stepwise/durable-objects`: migrate a Durable Object's SQLite storage (`ctx.storage`) from a
+ * registry bundled into the Worker. Synchronous; each migration and its history row run in one
+ * `transactionSync`. The safety nets are not wired to it: the storage has no file to copy.
+ *
+ * @packageDocumentation
+ */
+export { MigrationManager, migrate, defineMigration, createDurableObjectsDriver, DURABLE_OBJECTS_CAPABILITIES } from "../drivers/durable-objects.js";
+export type { DurableObjectSql, DurableObjectStorageLike, DurableObjectsMigrationDefinition } from "../drivers/durable-objects.js";

@@ -1,0 +1,322 @@
+/**
+ * CLI conventions (issue 13, item 9) through the real bin as a child process in temp projects:
+ * `--version`, JSON failures under `--json` for every command, the failing migration's file:line,
+ * `--verbose`, rounded durations, `gen --json`, and the embedded CLI's `programName` and `version`.
+ * Asserts on exit codes, JSON fields and error codes.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { formatDuration, roundDurations } from "../src/cli/duration.js";
+import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
+
+const stepwiseVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
+
+const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n-- migrate:down\nDROP TABLE t;\n";
+/** Line 6 throws; line 5 writes a row the rollback must remove. */
+const THROWS_AT_LINE_6 = [
+  'import { defineMigration } from "stepwise";',
+  "",
+  "export default defineMigration({",
+  "  up(db) {",
+  "    db.exec(\"INSERT INTO t (note) VALUES ('kept?')\");",
+  '    throw new Error("the migration gave up", { cause: new Error("the reason underneath") });',
+  "  },",
+  "});",
+  "",
+].join("\n");
+/** Line 5 runs SQL naming a table that does not exist: the error comes from inside the driver. */
+const BAD_SQL_AT_LINE_5 = [
+  'import { defineMigration } from "stepwise";',
+  "",
+  "export default defineMigration({",
+  "  up(db) {",
+  '    db.exec("INSERT INTO no_such_table VALUES (1)");',
+  "  },",
+  "});",
+  "",
+].join("\n");
+
+interface JsonError {
+  error: { name: string; code: string; message: string; fix: string | null; location?: { file: string; line: number; column: number } | null } & Record<string, unknown>;
+}
+
+/** stdout must be exactly one JSON object holding `error`: nothing else on the stream a script reads. */
+function jsonError(result: RunResult): JsonError["error"] {
+  let parsed: JsonError;
+  try {
+    parsed = JSON.parse(result.stdout) as JsonError;
+  } catch {
+    assert.fail(`stdout is not one JSON value (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
+  }
+  assert.equal(typeof parsed.error?.code, "string", result.stdout);
+  assert.ok(parsed.error.fix === null || typeof parsed.error.fix === "string", `error.fix: ${String(parsed.error.fix)}`);
+  return parsed.error;
+}
+
+async function project(t: Parameters<typeof createTestProject>[0], migrations: Record<string, string>, packageJson: object = { stepwise: { database: "app.db" } }) {
+  const created = createTestProject(t, { packageJson });
+  for (const [name, text] of Object.entries(migrations)) created.writeMigration(name, text);
+  const generated = await created.generate();
+  assert.ok(generated.ok, JSON.stringify(generated.problems));
+  const cli = (args: readonly string[]) => runCli(args, { cwd: created.root });
+  return { ...created, cli, database: path.join(created.root, "app.db") };
+}
+
+test("--version and -V print stepwise's own version, even when the config is broken; --help lists them and --verbose", async (t) => {
+  const { cli, root } = await project(t, { "001_t.sql": CREATE_T });
+  // An unknown setting: every command that reads the config refuses it.
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", type: "module", stepwise: { database: "app.db", nonsense: true } }));
+  const [long, short, help, genHelp, status] = await Promise.all([cli(["--version"]), cli(["-V"]), cli(["--help"]), cli(["gen", "--help"]), cli(["status", "--json"])]);
+  assert.equal(long.code, 0, long.stderr);
+  assert.equal(long.stdout, `${stepwiseVersion}\n`);
+  assert.equal(short.code, 0, short.stderr);
+  assert.equal(short.stdout, `${stepwiseVersion}\n`);
+  for (const option of ["--version", "--verbose"]) assert.ok(help.stdout.includes(option), `--help does not list ${option}`);
+  assert.ok(genHelp.stdout.includes("--json"), "gen --help does not list --json");
+  // The broken config itself is still reported, as JSON when asked.
+  assert.equal(status.code, 2);
+  assert.equal(jsonError(status).code, "USAGE");
+});
+
+test("every command with --json reports a failure before the database opens as one JSON error on stdout", async (t) => {
+  const { cli, root } = await project(t, { "001_t.sql": CREATE_T });
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", type: "module", stepwise: { database: "app.db", nonsense: true } }));
+  const commands = [
+    ["status"],
+    ["up"],
+    ["up", "--dry-run"],
+    ["down"],
+    ["history"],
+    ["info"],
+    ["reset", "--yes"],
+    ["repair", "--applied", "1", "--yes"],
+    ["verify"],
+    ["baseline", "1", "--yes"],
+    ["gen"],
+    ["gen", "--check"],
+  ];
+  const results = await Promise.all(commands.map((args) => cli([...args, "--json"])));
+  results.forEach((result, index) => {
+    const label = commands[index]!.join(" ");
+    assert.equal(result.code, 2, `${label}: ${result.stderr}`);
+    assert.equal(jsonError(result).code, "USAGE", label);
+  });
+});
+
+test("usage errors, an unknown driver and an unusable database file are JSON errors under --json too", async (t) => {
+  const { cli, root } = await project(t, { "001_t.sql": CREATE_T });
+  writeFileSync(path.join(root, "not-a-database.db"), "this is not a SQLite file, just text long enough to have a header".repeat(20));
+  mkdirSync(path.join(root, "a-folder"));
+  const cases: Array<[readonly string[], number, string]> = [
+    [["up", "--json", "--to", "nope"], 2, "USAGE"],
+    [["status", "--json", "--no-such-flag"], 2, "USAGE"],
+    [["up", "--json", "--driver", "no-such-driver"], 2, "DRIVER_UNKNOWN"],
+    [["info", "--json"], 2, "USAGE"],
+    [["status", "--json", "--db", "not-a-database.db"], 1, "DATABASE_UNUSABLE"],
+    [["up", "--json", "--db", "a-folder/"], 2, "DATABASE_PATH_INVALID"],
+  ];
+  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  results.forEach((result, index) => {
+    const [args, exit, code] = cases[index]!;
+    assert.equal(result.code, exit, `${args.join(" ")}: ${result.stderr}`);
+    assert.equal(jsonError(result).code, code, args.join(" "));
+  });
+});
+
+test("up --json on a failed migration prints the error with its fields and the line it failed at; the database is as it was", async (t) => {
+  const { cli, database } = await project(t, { "001_t.sql": CREATE_T, "002_gives_up.ts": THROWS_AT_LINE_6 });
+  const result = await cli(["up", "--json"]);
+  assert.equal(result.code, 1, result.stderr);
+  const error = jsonError(result);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  assert.equal(error.file, "migrations/002_gives_up.ts");
+  assert.equal(error.rolledBack, true);
+  assert.deepEqual(error.location, { file: "migrations/002_gives_up.ts", line: 6, column: error.location?.column });
+  assert.match(String(error.fix), /^fix migrations\/002_gives_up\.ts:6 and run "stepwise up" again/);
+  const db = new Database(database, { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, "the failed migration's row was kept");
+});
+
+test("a failed migration names its file:line, not the executor's, with no stack; --verbose prints the stack and the causes", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_gives_up.ts": THROWS_AT_LINE_6 });
+  const [plain, verbose] = await Promise.all([cli(["up"]), cli(["up", "--verbose"])]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /error \[MIGRATION_FAILED\]/);
+  assert.match(plain.stderr, /^Thrown at migrations\/002_gives_up\.ts:6:\d+$/m);
+  assert.doesNotMatch(plain.stderr, /executor\.ts|^\s+at .*\(/m, "a stack was printed without --verbose");
+  assert.equal(verbose.code, 1);
+  assert.match(verbose.stderr, /^Thrown at migrations\/002_gives_up\.ts:6:\d+$/m);
+  assert.match(verbose.stderr, /^\s+at .*002_gives_up\.ts:6:\d+\)$/m, "--verbose did not print the migration's stack frame");
+  assert.match(verbose.stderr, /^Caused by: Error: the migration gave up$/m);
+  assert.match(verbose.stderr, /^Caused by: Error: the reason underneath$/m);
+});
+
+test("an error raised inside the driver by a migration's statement is located at the migration's line", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad_sql.ts": BAD_SQL_AT_LINE_5 });
+  const [plain, json] = await Promise.all([cli(["up"]), cli(["up", "--json"])]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /^Thrown at migrations\/002_bad_sql\.ts:5:\d+$/m);
+  const error = jsonError(json);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.location?.line, 5);
+});
+
+test("a failed SQL migration has no stack to point into: location is null, and nothing claims a line", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nINSERT INTO no_such_table VALUES (1);\n" });
+  const result = await cli(["up", "--json"]);
+  assert.equal(result.code, 1);
+  const error = jsonError(result);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.file, "migrations/002_bad.sql");
+  assert.equal(error.location, null);
+  assert.doesNotMatch(result.stderr, /^Thrown at /m);
+});
+
+test("durations are rounded: whole ms or tenths of a second in text, whole ms in JSON", async (t) => {
+  const slow = [
+    'import { defineMigration } from "stepwise";',
+    "export default defineMigration({",
+    "  up() {",
+    "    const until = performance.now() + 1100;",
+    "    while (performance.now() < until);",
+    "  },",
+    "});",
+    "",
+  ].join("\n");
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_slow.ts": slow, "003_index.sql": "-- migrate:up\nCREATE INDEX t_note ON t (note);\n" });
+  const dryRun = await cli(["up", "--dry-run", "--json"]);
+  assert.equal(dryRun.code, 0, dryRun.stderr);
+  const dry = JSON.parse(dryRun.stdout) as { steps: Array<{ durationMs: number | null }> };
+  for (const step of dry.steps) assert.ok(step.durationMs !== null && Number.isInteger(step.durationMs), `dry run durationMs ${step.durationMs}`);
+
+  const up = await cli(["up", "--to", "2"]);
+  assert.equal(up.code, 0, up.stderr);
+  const applied = up.stdout.split("\n").filter((line) => line.includes("↑"));
+  assert.equal(applied.length, 2, up.stdout);
+  for (const line of applied) assert.match(line, / (\d+ ms|\d\.\d s)$/, line);
+  assert.match(applied[1]!, / 1\.\d s$/, "the 1.1 s migration is not shown in seconds");
+  assert.match(up.stdout, /in (\d+ ms|\d\.\d s): the database is now at version 2/);
+  assert.doesNotMatch(up.stdout, /\d\.\d+ ms/);
+
+  const json = await cli(["up", "--json"]);
+  assert.equal(json.code, 0, json.stderr);
+  const result = JSON.parse(json.stdout) as { steps: Array<{ durationMs: number }> };
+  assert.equal(result.steps.length, 1);
+  assert.ok(Number.isInteger(result.steps[0]!.durationMs), `up --json durationMs ${result.steps[0]!.durationMs}`);
+
+  const [history, historyJson, status] = await Promise.all([cli(["history"]), cli(["history", "--json"]), cli(["status"])]);
+  for (const row of JSON.parse(historyJson.stdout) as Array<{ durationMs: number | null }>) assert.ok(row.durationMs === null || Number.isInteger(row.durationMs));
+  assert.match(history.stdout, /\b1\.\d s\b/, history.stdout);
+  assert.match(status.stdout, /\b1\.\d s\b/, status.stdout);
+  for (const text of [history.stdout, status.stdout]) assert.doesNotMatch(text, /\d\.\d+ ms/);
+});
+
+test("formatDuration and roundDurations at their boundaries", () => {
+  const cases: Array<[number, string]> = [
+    [0, "0 ms"],
+    [0.4, "0 ms"],
+    [12.345, "12 ms"],
+    [999.4, "999 ms"],
+    [999.6, "1.0 s"],
+    [1250, "1.3 s"],
+    [9949, "9.9 s"],
+    [9950, "10 s"],
+    [59_400, "59 s"],
+    [65_000, "1 min 05 s"],
+    [3_725_000, "1 h 02 min"],
+  ];
+  for (const [ms, text] of cases) assert.equal(formatDuration(ms), text, `${ms}`);
+  assert.deepEqual(roundDurations({ durationMs: 1.6, steps: [{ durationMs: 0.2, version: 1.5 }], waitedMs: null, name: "x" }), {
+    durationMs: 2,
+    steps: [{ durationMs: 0, version: 1.5 }],
+    waitedMs: null,
+    name: "x",
+  });
+});
+
+test("gen --json and gen --check --json report ok, status, counts and each problem's code, file and line", async (t) => {
+  const { cli, writeMigration, registryFile } = await project(t, { "001_t.sql": CREATE_T });
+  const current = await cli(["gen", "--check", "--json"]);
+  assert.equal(current.code, 0, current.stderr);
+  assert.deepEqual(JSON.parse(current.stdout), { ok: true, status: "unchanged", registryFile: "generated/registry.ts", migrationCount: 1, latestVersion: 1, problems: [], fix: null });
+
+  writeMigration("002_index.sql", "-- migrate:up\nCREATE INDEX t_note ON t (note);\n");
+  const before = readFileSync(registryFile, "utf8");
+  const stale = await cli(["gen", "--check", "--json"]);
+  assert.equal(stale.code, 1);
+  const staleReport = JSON.parse(stale.stdout) as { ok: boolean; status: string; problems: Array<{ code: string; file: string; line: number }>; fix: string | null };
+  assert.equal(staleReport.ok, false);
+  assert.equal(staleReport.status, "stale");
+  assert.ok(staleReport.fix?.includes("stepwise gen"), String(staleReport.fix));
+  assert.equal(readFileSync(registryFile, "utf8"), before, "gen --check wrote the registry");
+
+  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise";\nexport const notDefault = 1;\n');
+  const invalid = await cli(["gen", "--json"]);
+  assert.equal(invalid.code, 1);
+  const invalidReport = JSON.parse(invalid.stdout) as { ok: boolean; status: string; problems: Array<{ code: string; file: string; line: number; column: number; message: string }> };
+  assert.equal(invalidReport.status, "invalid");
+  const problem = invalidReport.problems.find((entry) => entry.file === "migrations/003_broken.ts");
+  assert.ok(problem, invalid.stdout);
+  assert.equal(problem.code, "TS_NO_DEFAULT_EXPORT");
+  assert.ok(problem.line >= 1 && problem.column >= 1 && problem.message.length > 0);
+  assert.equal(readFileSync(registryFile, "utf8"), before, "a failed gen replaced the registry");
+
+  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up() {} });\n');
+  const written = await cli(["gen", "--json"]);
+  assert.equal(written.code, 0, written.stderr);
+  assert.deepEqual(JSON.parse(written.stdout), { ok: true, status: "written", registryFile: "generated/registry.ts", migrationCount: 3, latestVersion: 3, problems: [], fix: null });
+});
+
+test("the embedded CLI takes programName for help, usage errors and what to run next, and version for --version", async (t) => {
+  const { root } = await project(t, { "001_t.sql": CREATE_T });
+  writeFileSync(
+    path.join(root, "app-cli.ts"),
+    [
+      'import { createCli } from "stepwise/cli";',
+      'import { migrations } from "./generated/registry.js";',
+      "const version = process.env.APP_VERSION;",
+      'const cli = createCli({ migrations, database: "app.db", programName: "myapp migrate", ...(version ? { version } : {}) });',
+      "process.exitCode = await cli.run(process.argv.slice(2));",
+      "",
+    ].join("\n"),
+  );
+  const app = (args: readonly string[], env: Record<string, string | undefined> = {}) => runNode(path.join(root, "app-cli.ts"), args, { cwd: root, env });
+  const [help, version, noVersion, usage, info, infoJson, upHelp] = await Promise.all([
+    app(["--help"]),
+    app(["--version"], { APP_VERSION: "9.9.9" }),
+    app(["--version"]),
+    app(["up", "--to", "nope"]),
+    app(["info"]),
+    app(["info", "--json"]),
+    app(["up", "--help"]),
+  ]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: myapp migrate /m);
+  assert.match(upHelp.stdout, /^Usage: myapp migrate up /m);
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout, "9.9.9\n");
+  // No version given: the app's CLI has none to print, and says so as a usage error.
+  assert.equal(noVersion.code, 2);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /myapp migrate --help/);
+  assert.equal(info.code, 2);
+  assert.match(info.stderr, /myapp migrate up/);
+  assert.doesNotMatch(info.stderr, /"stepwise /);
+  assert.match(jsonError(infoJson).message, /myapp migrate up/);
+
+  // A library error naming a command (`"stepwise status" shows what needs attention`) names the app's.
+  const up = await app(["up"]);
+  assert.equal(up.code, 0, up.stderr);
+  const [repair, repairJson] = await Promise.all([app(["repair", "--applied", "1", "--yes"]), app(["repair", "--applied", "1", "--yes", "--json"])]);
+  assert.equal(repair.code, 1, repair.stderr);
+  assert.match(repair.stderr, /error \[INVALID_TARGET\]: .*"myapp migrate status"/);
+  assert.doesNotMatch(repair.stderr, /"stepwise /);
+  const refusal = jsonError(repairJson);
+  assert.equal(refusal.code, "INVALID_TARGET");
+  assert.match(refusal.message, /"myapp migrate status"/);
+});
