@@ -5,7 +5,9 @@
  * markdown tables and writes the full samples to bench/results/.
  *
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
- * `--only sqlite`, `--only pg` or `--only verify` (the start-up verify, cold against cached) to run one part, `--pg-size N` and `--pg-rounds N` for the pg half.
+ * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half,
+ * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
+ * `--only verify` for the start-up verify alone (cold against the stored expected schema).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -13,6 +15,7 @@ import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
 import { renderPgMarkdown } from "./pg-report.js";
 import { renderMarkdown } from "./report.js";
 import { measureVerify, renderVerifyMarkdown } from "./measure-verify.js";
+import { measureEntryBundleSizes, renderEntryBundleSizes } from "./entry-bundle-sizes.js";
 import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundle-size.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
@@ -55,6 +58,12 @@ if (only === undefined || only === "bundles") {
   console.log(markdown);
   writeFileSync(path.join(resultsDir, "latest-bundles.json"), `${JSON.stringify(sizes, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-bundles.md"), `${markdown}\n`);
+  // Every driver entry, the browser one against its budget (bench/entry-bundle-sizes.ts).
+  const entrySizes = await measureEntryBundleSizes();
+  const entryMarkdown = renderEntryBundleSizes(entrySizes);
+  console.log(entryMarkdown);
+  writeFileSync(path.join(resultsDir, "latest-entry-bundles.json"), `${JSON.stringify(entrySizes, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-entry-bundles.md"), `${entryMarkdown}\n`);
 }
 
 if (only === undefined || only === "sqlite") {

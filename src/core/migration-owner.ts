@@ -41,7 +41,9 @@ let processToken: string | undefined;
  * (about 14 ms under Node 24). The Web Crypto global is there on every runtime stepwise supports.
  */
 function currentProcessToken(): string {
-  processToken ??= globalThis.crypto.randomUUID();
+  // randomUUID exists only in a secure context: a page served over plain HTTP has getRandomValues alone.
+  const random = globalThis.crypto;
+  processToken ??= typeof random.randomUUID === "function" ? random.randomUUID() : Array.from(random.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
   return processToken;
 }
 

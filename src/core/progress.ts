@@ -4,7 +4,7 @@
  * call it once per row without flooding the app's event handler or the terminal.
  */
 import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
-import { describeStoredValue } from "./stored-value.js";
+import { compareBlobs, describeStoredValue } from "./stored-value.js";
 import { quoteIdentifier, resolveBatchKey, type BatchOrigin } from "./batch-key.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -204,10 +204,10 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
       : typeof value === "string"
         ? value !== previous
         : value instanceof Uint8Array
-          ? Buffer.compare(value, previous as Uint8Array) > 0
+          ? compareBlobs(value, previous as Uint8Array) > 0
           : (value as number | bigint) > (previous as number | bigint);
   if (!after) {
-    const same = value === previous || (value instanceof Uint8Array && Buffer.compare(value, previous as Uint8Array) === 0);
+    const same = value === previous || (value instanceof Uint8Array && compareBlobs(value, previous as Uint8Array) === 0);
     fail(same ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
   }
 }

@@ -5,8 +5,7 @@
  * SQLite itself resolved when it opened the file (`PRAGMA database_list`, which a driver reads with
  * its own library), with symlinks resolved. Library-agnostic: it takes that name, never a connection.
  */
-import { nodeFs } from "../core/node-builtins.js";
-import path from "node:path";
+import { nodeFs, nodePath } from "../core/node-builtins.js";
 
 /**
  * The absolute path, symlinks resolved, of the database file SQLite reported as `opened`; `null` for
@@ -17,12 +16,12 @@ import path from "node:path";
  */
 export function resolveDatabaseFile(opened: string | null): string | null {
   if (opened === null || opened === "" || opened === ":memory:") return null;
-  const absolute = path.resolve(opened);
+  const absolute = nodePath().resolve(opened);
   try {
     return nodeFs().realpathSync(absolute);
   } catch {
     try {
-      return path.join(nodeFs().realpathSync(path.dirname(absolute)), path.basename(absolute));
+      return nodePath().join(nodeFs().realpathSync(nodePath().dirname(absolute)), nodePath().basename(absolute));
     } catch {
       return absolute;
     }

@@ -4,8 +4,7 @@
  * file passes in its library's few primitives; nothing here imports a database library, so a bundle
  * of one driver's entry carries no other driver's code.
  */
-import { nodeFs } from "../core/node-builtins.js";
-import path from "node:path";
+import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
@@ -100,7 +99,7 @@ export function sqliteCodeName(code: number): string | null {
 
 /** The owner lock sidecar's name for a database file and history table (see `owner-lock.ts`). */
 export function ownerLockFileName(databaseFile: string, tableName: string): string {
-  return `${path.basename(databaseFile)}-stepwise-owner-${tableName}`;
+  return `${nodePath().basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
 
 /** What a probe of a recorded owner lock found. */
@@ -132,7 +131,7 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   const fileName = ownerLockFileName(databaseFile, tableName);
   let connection: SidecarConnection | null = null;
   try {
-    connection = open(path.join(path.dirname(databaseFile), fileName), { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
+    connection = open(nodePath().join(nodePath().dirname(databaseFile), fileName), { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
     connection.exec("BEGIN EXCLUSIVE");
   } catch {
     closeQuietly(connection);
@@ -163,8 +162,8 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   // Resolved as the holder resolved it, so a process that reached the file by another path finds it.
   const databaseFile = resolveDatabaseFile(opened);
   // The row is data from the database; only a bare file name next to it is ever opened.
-  if (databaseFile === null || fileName !== path.basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
-  const lockPath = path.join(path.dirname(databaseFile), fileName);
+  if (databaseFile === null || fileName !== nodePath().basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
+  const lockPath = nodePath().join(nodePath().dirname(databaseFile), fileName);
   // The owner creates the file before its row commits, so a missing file cannot be held. Checked
   // before opening because some libraries (libsql) create a missing file whatever they are told.
   if (!nodeFs().existsSync(lockPath)) return "free";

@@ -13,9 +13,7 @@
  * it, unless their first migrations were recorded in the same millisecond. A database without history
  * rows (before its first migration) has only its path; its backups are of an empty schema.
  */
-import { createHash } from "node:crypto";
-import { realpathSync } from "node:fs";
-import path from "node:path";
+import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 
 /** A backup file's name, taken apart. */
 export interface ParsedBackupName {
@@ -42,14 +40,14 @@ const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-
 export function databaseIdentity(databasePath: string, lineage: string | null = null): string {
   let real = databasePath;
   // A relative path would resolve against the working folder, which the library never reads.
-  if (path.isAbsolute(databasePath)) {
+  if (nodePath().isAbsolute(databasePath)) {
     try {
-      real = realpathSync(databasePath);
+      real = nodeFs().realpathSync(databasePath);
     } catch {
       // Not there (yet): its path as given is the best identity there is.
     }
   }
-  const hash = createHash("sha256").update(real);
+  const hash = nodeCrypto().createHash("sha256").update(real);
   // Without a lineage the hash is the path's alone, as in names written before lineages existed.
   if (lineage !== null) hash.update(`\u0000${lineage}`);
   return hash.digest("hex").slice(0, IDENTITY_LENGTH);
@@ -63,7 +61,7 @@ export function formatBackupStamp(date: Date): string {
 /** The file name of a backup: `<database file>.v<version>.<UTC time>[-<counter>].<identity>.bak`. */
 export function composeBackupName(databasePath: string, identity: string, version: number, date: Date, counter = 0): string {
   const suffix = counter > 0 ? `-${counter}` : "";
-  return `${path.basename(databasePath)}.v${version}.${formatBackupStamp(date)}${suffix}.${identity}.bak`;
+  return `${nodePath().basename(databasePath)}.v${version}.${formatBackupStamp(date)}${suffix}.${identity}.bak`;
 }
 
 /** Takes a backup file name apart; `null` when it is not one stepwise writes. */

@@ -17,8 +17,7 @@
  * finished backup. Files are named `<database file>.v<version>.<UTC time>.<identity>.bak`, so they
  * sort by time, say what they hold, and say which database they belong to (see `backup-name.ts`).
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, statSync } from "node:fs";
-import path from "node:path";
+import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
@@ -130,9 +129,9 @@ export type BackupDatabase = DriverSource | string;
  *   DriverCapabilityError when that driver cannot open files.
  */
 export function listBackups(directory: string, database: BackupDatabase, options: BackupIdentityOptions = {}): BackupFile[] {
-  if (typeof database === "string" && !path.isAbsolute(database) && path.basename(database) === database) return listBackupsWithIdentity(directory, database, null);
+  if (typeof database === "string" && !nodePath().isAbsolute(database) && nodePath().basename(database) === database) return listBackupsWithIdentity(directory, database, null);
   const { databaseFile, identity } = identityOf(database, options, "listBackups");
-  return listBackupsWithIdentity(directory, path.basename(databaseFile), identity ?? databaseIdentity(databaseFile));
+  return listBackupsWithIdentity(directory, nodePath().basename(databaseFile), identity ?? databaseIdentity(databaseFile));
 }
 
 /**
@@ -158,13 +157,14 @@ function identityOf(database: BackupDatabase, options: BackupIdentityOptions, op
 }
 
 function listBackupsWithIdentity(directory: string, databaseName: string, identity: string | null): BackupFile[] {
-  if (!existsSync(directory)) return [];
-  return readdirSync(directory)
+  if (!nodeFs().existsSync(directory)) return [];
+  return nodeFs()
+    .readdirSync(directory)
     .map((name) => ({ name, parsed: parseBackupName(name) }))
     .filter((item): item is { name: string; parsed: ParsedBackupName } => item.parsed !== null && item.parsed.databaseName === databaseName && (identity === null || item.parsed.identity === identity))
-    .filter(({ name }) => isRegularFile(path.join(directory, name)))
+    .filter(({ name }) => isRegularFile(nodePath().join(directory, name)))
     .sort((a, b) => a.parsed.stamp.localeCompare(b.parsed.stamp) || a.parsed.counter - b.parsed.counter)
-    .map(({ name, parsed }) => ({ path: path.join(directory, name), version: parsed.version, stamp: parsed.stamp }));
+    .map(({ name, parsed }) => ({ path: nodePath().join(directory, name), version: parsed.version, stamp: parsed.stamp }));
 }
 
 /** Options for {@link pruneBackups}. */
@@ -197,12 +197,12 @@ export function pruneBackups(directory: string, database: BackupDatabase, keep: 
   assertKeep(keep);
   const { databaseFile, identity } = identityOf(database, options, "pruneBackups");
   if (identity === null) return [];
-  return pruneWithIdentity(directory, path.basename(databaseFile), identity, keep, options.justWritten ?? null);
+  return pruneWithIdentity(directory, nodePath().basename(databaseFile), identity, keep, options.justWritten ?? null);
 }
 
 function pruneWithIdentity(directory: string, databaseName: string, identity: string, keep: number, justWritten: string | null): string[] {
   const backups = listBackupsWithIdentity(directory, databaseName, identity).filter((backup) => startsWithSqliteHeader(backup.path));
-  const written = justWritten === null ? null : (backups.find((backup) => path.resolve(backup.path) === path.resolve(justWritten)) ?? null);
+  const written = justWritten === null ? null : (backups.find((backup) => nodePath().resolve(backup.path) === nodePath().resolve(justWritten)) ?? null);
   if (written === null) return deleteOldest(backups, keep);
   const others = backups.filter((backup) => backup !== written);
   const writtenKey = sortKeyOf(written);
@@ -214,19 +214,19 @@ function pruneWithIdentity(directory: string, databaseName: string, identity: st
   const future = others.filter((backup) => sortKeyOf(backup) > nowKey);
   const past = others.filter((backup) => !concurrent(backup) && sortKeyOf(backup) <= nowKey);
   const doomed = [...future, ...past].slice(0, Math.max(0, others.length - (keep - 1)));
-  for (const backup of doomed) rmSync(backup.path, { force: true });
+  for (const backup of doomed) nodeFs().rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
 }
 
 function deleteOldest(backups: readonly BackupFile[], keep: number): string[] {
   const doomed = backups.slice(0, Math.max(0, backups.length - keep));
-  for (const backup of doomed) rmSync(backup.path, { force: true });
+  for (const backup of doomed) nodeFs().rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
 }
 
 /** Orders backups as their names do: by time stamp, then by the counter that breaks same-millisecond ties. */
 function sortKeyOf(backup: BackupFile): string {
-  const counter = parseBackupName(path.basename(backup.path))?.counter ?? 0;
+  const counter = parseBackupName(nodePath().basename(backup.path))?.counter ?? 0;
   return `${backup.stamp}#${String(counter).padStart(12, "0")}`;
 }
 
@@ -261,7 +261,7 @@ function identityOfConnection(driver: SyncDriver, databaseFile: string, tableNam
 
 /** The identity of the database file at `file`, opened with `opener`'s library; `null` when it exists but its lineage cannot be read. */
 function identityOfFile(opener: SyncDriver, file: string, tableName: string): string | null {
-  if (!existsSync(file)) return databaseIdentity(file);
+  if (!nodeFs().existsSync(file)) return databaseIdentity(file);
   let driver: SyncDriver | null = null;
   try {
     driver = opener.openFile!(file, { readonly: true, busyTimeoutMs: LINEAGE_READ_TIMEOUT_MS });
@@ -278,24 +278,25 @@ const LINEAGE_READ_TIMEOUT_MS = 5_000;
 
 function isRegularFile(file: string): boolean {
   try {
-    return lstatSync(file).isFile();
+    return nodeFs().lstatSync(file).isFile();
   } catch {
     return false;
   }
 }
 
-const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+// Bytes, not a Buffer: this module is evaluated wherever an entry is imported, in a browser page too.
+const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
 
 function startsWithSqliteHeader(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    fd = nodeFs().openSync(file, "r");
     const head = Buffer.alloc(SQLITE_HEADER.length);
-    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+    return nodeFs().readSync(fd, head, 0, head.length, 0) === head.length && head.every((byte, index) => byte === SQLITE_HEADER[index]);
   } catch {
     return false;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) nodeFs().closeSync(fd);
   }
 }
 
@@ -327,7 +328,7 @@ export function assertAbsoluteBackupDirectory(directory: string): void {
  * @throws UsageError naming `option`.
  */
 export function assertAbsolutePathOption(option: string, value: string): void {
-  if (!path.isAbsolute(value)) {
+  if (!nodePath().isAbsolute(value)) {
     throw new UsageError(`The backup "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
   }
 }
@@ -347,26 +348,26 @@ function prepareTarget(driver: SyncDriver, options: TakeBackupOptions): BackupTa
   assertAbsoluteBackupDirectory(options.directory);
   assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
   try {
-    mkdirSync(options.directory, { recursive: true });
+    nodeFs().mkdirSync(options.directory, { recursive: true });
   } catch (error) {
     throw backupWriteError(error, driver, options.directory, options.directory);
   }
   const date = options.now ?? new Date();
   const identity = identityOfConnection(driver, databaseFile, options.tableName ?? DEFAULT_TABLE_NAME);
-  let finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date));
+  let finalPath = nodePath().join(options.directory, composeBackupName(databaseFile, identity, options.version, date));
   // Two runs in the same millisecond would otherwise overwrite each other.
-  for (let counter = 1; existsSync(finalPath); counter++) finalPath = path.join(options.directory, composeBackupName(databaseFile, identity, options.version, date, counter));
+  for (let counter = 1; nodeFs().existsSync(finalPath); counter++) finalPath = nodePath().join(options.directory, composeBackupName(databaseFile, identity, options.version, date, counter));
   const partialPath = `${finalPath}.partial`;
-  rmSync(partialPath, { force: true });
+  nodeFs().rmSync(partialPath, { force: true });
   return { finalPath, partialPath, date, identity, databaseFile };
 }
 
 function finish(options: TakeBackupOptions, target: BackupTarget): BackupRecord {
   // Measured before the rename: once the file has its final name, a concurrent run's pruning may
   // delete it at any moment, and this run must not fail for that.
-  const sizeBytes = statSync(target.partialPath).size;
-  renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneWithIdentity(options.directory, path.basename(target.databaseFile), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
+  const sizeBytes = nodeFs().statSync(target.partialPath).size;
+  nodeFs().renameSync(target.partialPath, target.finalPath);
+  const pruned = pruneWithIdentity(options.directory, nodePath().basename(target.databaseFile), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
   return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
 }
 
@@ -387,7 +388,7 @@ export function takeBackupSync(source: DriverSource, options: TakeBackupOptions)
   try {
     driver.run("VACUUM INTO ?", [target.partialPath]);
   } catch (error) {
-    rmSync(target.partialPath, { force: true });
+    nodeFs().rmSync(target.partialPath, { force: true });
     throw backupWriteError(error, driver, options.directory, target.partialPath);
   }
   return finish(options, target);
@@ -420,7 +421,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
       closeQuietly(copy);
     }
   } catch (error) {
-    rmSync(target.partialPath, { force: true });
+    nodeFs().rmSync(target.partialPath, { force: true });
     throw backupWriteError(error, driver, options.directory, target.partialPath);
   }
   return finish(options, target);
@@ -444,7 +445,7 @@ async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs
       if (!isLockError(driver, error)) throw error;
     }
     if (copiedPages > 0 || expectedPages === 0) return;
-    rmSync(partialPath, { force: true });
+    nodeFs().rmSync(partialPath, { force: true });
     if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? []);
     await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
   }
@@ -494,7 +495,7 @@ function backupWriteError(error: unknown, driver: SyncDriver, directory: string,
 /** Bytes free to this user in `directory`, or `null` when the file system will not say. */
 export function freeBytesIn(directory: string): number | null {
   try {
-    const stats = statfsSync(directory);
+    const stats = nodeFs().statfsSync(directory);
     return stats.bavail * stats.bsize;
   } catch {
     return null;

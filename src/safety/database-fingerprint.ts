@@ -6,7 +6,7 @@
  * Read through the driver's `query`, which returns integers as numbers, so every value is read as
  * SQLite's own `quote()` of it: exact for 64-bit integers, and 1, 1.0, '1' and x'31' stay apart.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../core/node-builtins.js";
 import type { SyncDriver } from "../core/driver.js";
 
 /** What two databases must share to be the same content. Plain data. */
@@ -31,12 +31,12 @@ export function readValue(driver: SyncDriver, sql: string): unknown {
 /** Reads the fingerprint inside one read transaction, so a concurrent writer cannot tear it. Never writes. */
 export function fingerprintDatabase(driver: SyncDriver): DatabaseFingerprint {
   const read = (): DatabaseFingerprint => {
-    const schemaHash = createHash("sha256");
+    const schemaHash = nodeCrypto().createHash("sha256");
     const objects = driver
       .query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name", [])
       .map((row) => [row.type, row.name, row.tbl_name, row.sql] as [string, string, string, string | null]);
     for (const row of objects) schemaHash.update(JSON.stringify(row));
-    const contentHash = createHash("sha256");
+    const contentHash = nodeCrypto().createHash("sha256");
     for (const [type, name, , sql] of objects) {
       // A virtual table's rows live in its shadow tables, which are hashed as tables; reading the
       // virtual table itself would need its module loaded.

@@ -13,8 +13,8 @@
  * the capabilities `openFile` and `onlineBackup`; a driver without them is refused before anything
  * is read or written.
  */
-import { accessSync, constants, copyFileSync, existsSync, rmSync, statSync } from "node:fs";
-import path from "node:path";
+import type { statSync } from "node:fs";
+import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, mainDatabaseFile, takeBackup, type BackupRecord } from "./backup.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
 import {
@@ -80,7 +80,7 @@ export function inspectBackupOrThrow(source: DriverSource, file: string, tableNa
 }
 
 function openBackupOrThrow(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
+  if (!nodeFs().existsSync(file) || !nodeFs().statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
   try {
     // The busy timeout applies to the backup too: another process may be reading or writing it.
     return opener.openFile!(file, { readonly: true, busyTimeoutMs });
@@ -217,13 +217,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const inspection = inspectOpenBackup(source, backupFile, tableName, busyTimeoutMs);
     const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
-    const folder = path.dirname(databasePath);
-    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
+    const folder = nodePath().dirname(databasePath);
+    if (!nodeFs().existsSync(folder) || !nodeFs().statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
 
-    const existed = existsSync(databasePath);
+    const existed = nodeFs().existsSync(databasePath);
     // SQLite would report a folder or a device as a disk refusing a write; say what the path is instead.
-    if (existed && statSync(databasePath).isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
-    if (existed && !statSync(databasePath).isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
+    if (existed && nodeFs().statSync(databasePath).isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
+    if (existed && !nodeFs().statSync(databasePath).isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
     let previous: BackupRecord | null = null;
     let setAside: string | null = null;
     const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
@@ -242,7 +242,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       if (!(error instanceof RestoreUnverifiedError)) {
         // The database is as it was, so its snapshot is only clutter that pruning would count, and a
         // database that did not exist must not be left behind as an empty file.
-        if (previous) rmSync(previous.path, { force: true });
+        if (previous) nodeFs().rmSync(previous.path, { force: true });
         if (!existed || setAside) removeDatabaseFiles(databasePath);
         if (setAside) putBack(setAside, databasePath);
       }
@@ -270,8 +270,8 @@ function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: stri
   const openerFile = mainDatabaseFile(opener);
   if (openerFile === null) return;
   try {
-    const open = statSync(openerFile);
-    const target = statSync(databasePath);
+    const open = nodeFs().statSync(openerFile);
+    const target = nodeFs().statSync(databasePath);
     if (open.dev !== target.dev || open.ino !== target.ino) return;
   } catch {
     // One of them does not exist: the opener cannot be open on the database being restored.
@@ -290,8 +290,8 @@ function refuseRestoreOntoItself(backupFile: string, databasePath: string): void
   let backup: ReturnType<typeof statSync>;
   let database: ReturnType<typeof statSync>;
   try {
-    backup = statSync(backupFile);
-    database = statSync(databasePath);
+    backup = nodeFs().statSync(backupFile);
+    database = nodeFs().statSync(databasePath);
   } catch {
     // One of them does not exist: they cannot be the same file (the backup's absence is reported later).
     return;
@@ -305,12 +305,12 @@ function refuseRestoreOntoItself(backupFile: string, databasePath: string): void
  * a restore must be able to write anyway.
  */
 function folderForReplacedDatabase(backupFile: string, databasePath: string): string {
-  const besideBackup = path.dirname(backupFile);
+  const besideBackup = nodePath().dirname(backupFile);
   try {
-    accessSync(besideBackup, constants.W_OK);
+    nodeFs().accessSync(besideBackup, nodeFs().constants.W_OK);
     return besideBackup;
   } catch {
-    return path.dirname(databasePath);
+    return nodePath().dirname(databasePath);
   }
 }
 
@@ -318,7 +318,7 @@ const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
 const DATABASE_FILE_SUFFIXES = ["", "-journal", "-wal", "-shm"];
 
 function removeDatabaseFiles(databasePath: string): void {
-  for (const suffix of DATABASE_FILE_SUFFIXES) rmSync(`${databasePath}${suffix}`, { force: true });
+  for (const suffix of DATABASE_FILE_SUFFIXES) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
 }
 
 /**
@@ -330,13 +330,13 @@ function removeDatabaseFiles(databasePath: string): void {
  * @throws BackupDiskFullError or BackupFolderUnwritableError naming `directory`.
  */
 function setAsideUnusable(databasePath: string, directory: string): string {
-  const aside = path.join(directory, `${path.basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
   try {
     for (const suffix of DATABASE_FILE_SUFFIXES) {
-      if (existsSync(`${databasePath}${suffix}`)) copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+      if (nodeFs().existsSync(`${databasePath}${suffix}`)) nodeFs().copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
     }
   } catch (error) {
-    for (const suffix of DATABASE_FILE_SUFFIXES) rmSync(`${aside}${suffix}`, { force: true });
+    for (const suffix of DATABASE_FILE_SUFFIXES) nodeFs().rmSync(`${aside}${suffix}`, { force: true });
     throw setAsideError(error, directory, aside, databasePath);
   }
   removeDatabaseFiles(databasePath);
@@ -361,7 +361,7 @@ function setAsideError(error: unknown, directory: string, aside: string, databas
 
 function sizeOf(file: string): number | null {
   try {
-    return statSync(file).size;
+    return nodeFs().statSync(file).size;
   } catch {
     return null;
   }
@@ -369,7 +369,7 @@ function sizeOf(file: string): number | null {
 
 function putBack(aside: string, databasePath: string): void {
   for (const suffix of DATABASE_FILE_SUFFIXES) {
-    if (existsSync(`${aside}${suffix}`)) copyFileSync(`${aside}${suffix}`, `${databasePath}${suffix}`);
+    if (nodeFs().existsSync(`${aside}${suffix}`)) nodeFs().copyFileSync(`${aside}${suffix}`, `${databasePath}${suffix}`);
   }
 }
 
