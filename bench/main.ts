@@ -6,19 +6,21 @@
  *
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
  * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half,
- * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds).
+ * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
+ * `--only verify` for the start-up verify alone (cold against the stored expected schema).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
 import { renderPgMarkdown } from "./pg-report.js";
 import { renderMarkdown } from "./report.js";
+import { measureVerify, renderVerifyMarkdown } from "./measure-verify.js";
 import { measureEntryBundleSizes, renderEntryBundleSizes } from "./entry-bundle-sizes.js";
 import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundle-size.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
 
-const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles] [--pg-size 1000] [--pg-rounds 5]";
+const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles|verify] [--pg-size 1000] [--pg-rounds 5]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -30,7 +32,7 @@ const sizes = sizesFlag === undefined ? [100, 1_000, 10_000] : sizesFlag.split("
 const only = valueOf("--only");
 const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
 const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
-if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles")) {
+if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles" && only !== "verify")) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -40,6 +42,15 @@ const onProgress = (message: string) => console.error(`${((performance.now() - s
 const resultsDir = path.join(repoRoot, "bench", "results");
 mkdirSync(resultsDir, { recursive: true });
 const keep = args.includes("--keep");
+
+if (only === undefined || only === "verify") {
+  onProgress("start-up verify: status, cold verify, cached verify");
+  const result = measureVerify();
+  const markdown = renderVerifyMarkdown(result);
+  console.log(markdown);
+  writeFileSync(path.join(resultsDir, "latest-verify.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-verify.md"), `${markdown}\n`);
+}
 
 if (only === undefined || only === "bundles") {
   const sizes = await runBundleSizeBench();
@@ -55,7 +66,7 @@ if (only === undefined || only === "bundles") {
   writeFileSync(path.join(resultsDir, "latest-entry-bundles.md"), `${entryMarkdown}\n`);
 }
 
-if (only !== "pg" && only !== "bundles") {
+if (only === undefined || only === "sqlite") {
   const result = await runBench({ sizes, runs: defaultRunCounts, keep, onProgress });
   const markdown = renderMarkdown(result);
   console.log(markdown);
@@ -65,7 +76,7 @@ if (only !== "pg" && only !== "bundles") {
   writeFileSync(path.join(resultsDir, "latest.md"), `${markdown}\n`);
 }
 
-if (only !== "sqlite" && only !== "bundles") {
+if (only === undefined || only === "pg") {
   const result = await runPgBench({ ...DEFAULT_PG_BENCH, size: pgSize, rounds: pgRounds, keep, onProgress });
   const markdown = renderPgMarkdown(result);
   console.log(markdown);

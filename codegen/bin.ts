@@ -147,15 +147,16 @@ function addBuildCommands(program: Command, context: CliContext): void {
   program
     .command("gen")
     .description("check migrations/ and write generated/registry.ts")
-    .option("--check", "write nothing; exit 1 if the registry is stale or any migration is invalid (for CI)")
+    .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
+    .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; base?: string; json?: boolean; watch?: boolean }) => {
+    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; base?: string; json?: boolean; watch?: boolean }) => {
       if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
       const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
@@ -185,19 +186,35 @@ function addBuildCommands(program: Command, context: CliContext): void {
       });
       const label = path.relative(projectRoot, result.registryFile);
       const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
-      const ok = result.ok && baseProblems.length === 0;
-      const problems = sortProblems([...result.problems, ...baseProblems]);
+      let ok = result.ok && baseProblems.length === 0;
+      let problems = sortProblems([...result.problems, ...baseProblems]);
+      let status = result.status;
+      let replayNote: string | null = null;
+      // The replay (replay-check.ts) runs only on a registry that passed every other check.
+      if (ok && options.check && options.replay) {
+        const { runReplayCheck } = await import("./replay-check.js");
+        const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
+        const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
+        if (replay.problems.length > 0) {
+          ok = false;
+          problems = [...replay.problems];
+          status = "invalid";
+        } else {
+          replayNote = replay.note;
+        }
+      }
       if (options.json) {
-        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, problems }, projectRoot), null, 2)}\n`);
+        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot), null, 2)}\n`);
         if (!ok) context.setExitCode(1);
         return;
       }
       if (!ok) {
         printProblems(problems, context);
-        if (result.status === "stale") context.io.stderr(`${label} is out of date.\n`);
+        if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
         context.setExitCode(1);
         return;
       }
+      if (replayNote !== null) print(replayNote);
       const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
       if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
       else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));

@@ -41,7 +41,11 @@ export type ProblemCode =
   | "TS_NUL_BYTE"
   | "REGISTRY_UNWRITABLE"
   | "FORMATTER_FAILED"
-  | "VERSION_TAKEN_ON_BASE";
+  | "VERSION_TAKEN_ON_BASE"
+  | "REPLAY_FAILED"
+  | "REPLAY_DOWN_FAILED"
+  | "REPLAY_REGISTRY_UNLOADABLE"
+  | "FOREIGN_KEY_PARENT_REBUILT";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

@@ -339,6 +339,10 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_DUPLICATE_EMPTY: "test/devloop-markers.test.ts",
   SQL_EMPTY_WITH_SQL: "test/devloop-markers.test.ts",
   TEMPLATE_UNEDITED: "test/devloop-markers.test.ts",
+  REPLAY_FAILED: "test/gen-replay.test.ts",
+  REPLAY_DOWN_FAILED: "test/gen-replay.test.ts",
+  REPLAY_REGISTRY_UNLOADABLE: "test/gen-replay.test.ts",
+  FOREIGN_KEY_PARENT_REBUILT: "test/gen-replay.test.ts",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {

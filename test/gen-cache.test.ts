@@ -78,9 +78,11 @@ test("the bin's gen --check uses the cache and --no-cache bypasses it, both pass
   const written = await runCli(["gen"], { cwd: project.root });
   assert.equal(written.code, 0, written.stderr);
   assert.equal(hit(), true, "the bin caches in node_modules/.cache/stepwise");
+  // The fixture's 003 fails when run (its runtime failure tests need that), so the replay, which is
+  // not what this test is about, is left out.
   for (const args of [
-    ["gen", "--check"],
-    ["gen", "--check", "--no-cache"],
+    ["gen", "--check", "--no-replay"],
+    ["gen", "--check", "--no-cache", "--no-replay"],
   ]) {
     const result = await runCli(args, { cwd: project.root });
     assert.equal(result.code, 0, result.stderr);

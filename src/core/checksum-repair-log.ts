@@ -7,6 +7,7 @@
  */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";
+import { expectedSchemaTableName } from "./expected-schema-table.js";
 
 /** The suffix of the table's name after the history table's: `schema_migrations_checksum_repairs`. */
 export const CHECKSUM_REPAIRS_SUFFIX = "checksum_repairs";
@@ -73,5 +74,5 @@ export function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEv
 
 /** The tables stepwise itself keeps, which schema reads (verify, baseline, rehearsal, info) leave out. */
 export function stepwiseTableNames(historyTableName: string): string[] {
-  return [historyTableName, checksumRepairsTableName(historyTableName)];
+  return [historyTableName, checksumRepairsTableName(historyTableName), expectedSchemaTableName(historyTableName)];
 }

@@ -396,6 +396,19 @@ export class InvalidTargetError extends StepwiseError {
 }
 
 /** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
+/**
+ * Why a migration's foreign-key failure came from rebuilding a parent table with enforcement on, and
+ * the fix (see `foreign-key-rebuild.ts`).
+ */
+export interface ForeignKeyRebuildHint {
+  /** The table the migration dropped or renamed. */
+  readonly table: string;
+  /** The tables whose foreign keys reference it. */
+  readonly referencedBy: readonly string[];
+  /** `-- migrate:up foreign_keys:off` for a SQL migration, `disableForeignKeys: true` for a TypeScript one. */
+  readonly fix: string;
+}
+
 export class MigrationFailedError extends StepwiseError {
   readonly version: number;
   readonly file: string;
@@ -404,12 +417,30 @@ export class MigrationFailedError extends StepwiseError {
   readonly rolledBack: boolean;
   /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
   readonly backupPath: string | null;
+  /**
+   * Set when the failure is SQLite's "FOREIGN KEY constraint failed" from dropping or renaming a table
+   * other tables reference, with enforcement on (a table rebuild): the table, its children and the
+   * fix. `null` for every other failure, a foreign-key failure from a bad row included.
+   */
+  readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
 
-  constructor(fields: { version: number; file: string; direction: MigrationDirection; cause: unknown; rolledBack: boolean; backupPath?: string | null }) {
+  constructor(fields: {
+    version: number;
+    file: string;
+    direction: MigrationDirection;
+    cause: unknown;
+    rolledBack: boolean;
+    backupPath?: string | null;
+    foreignKeyRebuild?: ForeignKeyRebuildHint | null;
+  }) {
     const reason = describeThrownValue(fields.cause);
+    const rebuild = fields.foreignKeyRebuild ?? null;
     super(
       "MIGRATION_FAILED",
       `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
+        (rebuild
+          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys, while enforcement is on: dropping a parent deletes its rows first, so their rows block it (or are deleted with it). Run the rebuild with foreign keys off: ${rebuild.fix} (stepwise checks the keys before committing).\n`
+          : "") +
         (fields.rolledBack ? `It was rolled back; the database is as it was before this migration.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
@@ -419,6 +450,7 @@ export class MigrationFailedError extends StepwiseError {
     this.direction = fields.direction;
     this.rolledBack = fields.rolledBack;
     this.backupPath = fields.backupPath ?? null;
+    this.foreignKeyRebuild = rebuild;
   }
 
   /** The same failure, naming the backup taken before the run. */

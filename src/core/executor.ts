@@ -36,6 +36,7 @@ import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { needsEscapeGuard } from "./transaction-control.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
+import { readForeignKeyRebuildHint } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
@@ -840,7 +841,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
     const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
-    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack });
+    const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause);
+    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild });
   }
 
   /**

@@ -74,7 +74,8 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
   const manager = createManager(props);
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");
-    verifyFirst(manager, { refuseDrift: true });
+    // A start-up check: the expected schema is stored after the first replay, so later starts skip it.
+    verifyFirst(manager, { refuseDrift: true, cacheExpectedSchema: true });
   }
   return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
 }

@@ -80,12 +80,14 @@ export interface MigrateOptions<M = unknown> {
   /**
    * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations
    * before applying anything: it refuses with `SCHEMA_DRIFT` on any difference and logs "schema
-   * verification passed" otherwise. Costs one in-memory replay per start. A function rather than
+   * verification passed" otherwise. The first start with a registry replays it in memory and stores
+   * the expected schema in the database (`<tableName>_expected_schema`); later starts with the same
+   * registry compare against that and cost milliseconds. A function rather than
    * `true`, so apps that do not verify do not bundle the verification code. Default: no check.
    *
    * @example
    * import { migrate, verifySchema } from "stepwise/better-sqlite3";
    * migrate(db, migrations, { logger: console, verifySchema });
    */
-  readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true }) => unknown;
+  readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;
 }

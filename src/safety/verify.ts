@@ -10,6 +10,8 @@ import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.
 import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeSchemaDifference, diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
+import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
+import { readCachedExpectedSchema, readExpectedSchemaKey, writeCachedExpectedSchema } from "./expected-schema-cache.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
@@ -27,6 +29,15 @@ export interface SchemaVerification {
 export interface VerifySchemaOptions {
   /** Throw {@link SchemaDriftError} on any difference instead of returning it. Default `false`. */
   readonly refuseDrift?: boolean;
+  /**
+   * On SQLite, when the expected schema had to be built by replaying the migrations, store it in the
+   * database (table `<tableName>_expected_schema`, see `expected-schema-cache.ts`) so the next verify
+   * of the same registry skips the replay. A write, so off by default: `verifySchema` on its own only
+   * reads (and uses a stored schema when one matches). `migrate(db, migrations, { verifySchema })`
+   * turns it on, which makes its start-up check cost milliseconds from the second start on. Stored
+   * only when the schema matched and verify holds its own read transaction. Default `false`.
+   */
+  readonly cacheExpectedSchema?: boolean;
 }
 
 /** The live schema differs from what the applied migrations build. */
@@ -68,7 +79,7 @@ export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetMana
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
   if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
   const reader = schemaReaderOf(manager, "verifySchema");
-  return settleVerification(manager, manager.run(verificationStep(manager, reader)), options);
+  return settleVerification(manager, manager.run(verificationStep(manager, reader, options)), options);
 }
 
 /**
@@ -88,14 +99,14 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
  */
 export async function verifySchemaAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: VerifySchemaOptions = {}): Promise<SchemaVerification> {
   const reader = schemaReaderOf(manager, "verifySchema");
-  return settleVerification(manager, await manager.run(verificationStep(manager, reader)), options);
+  return settleVerification(manager, await manager.run(verificationStep(manager, reader, options)), options);
 }
 
-function verificationStep(manager: SafetyNetManager, reader: SchemaReader): Step<SchemaVerification> {
+function verificationStep(manager: SafetyNetManager, reader: SchemaReader, options: VerifySchemaOptions): Step<SchemaVerification> {
   // A transaction: false migration another process is running shows as a started row: wait for it,
   // as up does, rather than report the half-applied schema as drift or the row as interrupted.
   const { executor } = manager;
-  return executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, reader)));
+  return executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, reader, options)));
 }
 
 function settleVerification(manager: SafetyNetManager, verification: SchemaVerification, options: VerifySchemaOptions): SchemaVerification {
@@ -107,7 +118,7 @@ function settleVerification(manager: SafetyNetManager, verification: SchemaVerif
   return verification;
 }
 
-function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader): Step<SchemaVerification> {
+function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader, options: VerifySchemaOptions): Step<SchemaVerification> {
   // One read transaction: the schema and the history come from the same snapshot, so a process that
   // migrates meanwhile cannot make its new table look like drift against the old history. Inside the
   // app's own transaction that snapshot is already held: its reads are used as they are (what the
@@ -119,15 +130,28 @@ function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader): St
   }
   let live: SchemaSnapshot;
   let keys: AppliedMigrationKey[];
+  // PostgreSQL's schema snapshot is not SQLite's, and its replay has no cache yet.
+  const cacheable = !(manager.executor.store instanceof PostgresHistoryStore);
+  let cacheKey: string | null = null;
+  let cached: SchemaSnapshot | null = null;
   try {
     yield* manager.executor.refuseUnmanagedDatabase();
     live = yield* reader.read();
     keys = yield* manager.executor.store.readKeys();
+    if (cacheable) {
+      // Read in the same snapshot as the history it is keyed by.
+      cacheKey = yield* readExpectedSchemaKey(manager.migrations, verifyHistoryOrThrow(manager.migrations, keys), manager.tableName);
+      cached = yield* readCachedExpectedSchema(manager.tableName, cacheKey);
+    }
   } finally {
     if (ownTransaction) yield* rollbackQuietly();
   }
   const version = verifyHistoryOrThrow(manager.migrations, keys);
-  const differences = diffSchemas(yield* reader.replay(version), live);
+  const expected = cached ?? (yield* reader.replay(version));
+  const differences = diffSchemas(expected, live);
+  if (cached === null && cacheKey !== null && options.cacheExpectedSchema && ownTransaction && version > 0 && differences.length === 0) {
+    yield* writeCachedExpectedSchema(manager.tableName, cacheKey, version, expected);
+  }
   return {
     ok: differences.length === 0,
     version,

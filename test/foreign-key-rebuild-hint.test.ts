@@ -1,0 +1,133 @@
+/**
+ * The runtime side of issue 13.5: a migration that rebuilds a table other tables reference, with
+ * foreign keys on, fails at `up` with SQLite's bare "FOREIGN KEY constraint failed". The error must
+ * name the table, its children and the fix (`foreignKeyRebuild` on MIGRATION_FAILED), and only when
+ * that is the cause: a bad row is another fix. Every sync driver; the async drivers' suite for
+ * libsql-client. The history is the ported 56-migration fixture, the rebuild in 018.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import type { MigrationFailedError } from "../src/core/errors.js";
+import { describeEachAsyncDriver, describeEachDriver } from "./support/driver-matrix.js";
+import { createTestProject } from "./support/project.js";
+
+const FIXTURE = "ported-tracker-history";
+const REBUILD = "018_roles_rank_integer.sql";
+
+function isRebuildFailure(error: MigrationFailedError, version: number, table: string, fix: string): boolean {
+  return (
+    error.code === "MIGRATION_FAILED" && error.version === version && error.direction === "up" && error.rolledBack && error.foreignKeyRebuild?.table === table && error.foreignKeyRebuild.fix === fix
+  );
+}
+
+await describeEachDriver("a rebuild of a referenced table names foreign_keys:off", (h) => {
+  test("the ported history fails at 018 with MIGRATION_FAILED naming roles, its children and the flag; the database stays at 17", async (t) => {
+    const project = createTestProject(t, { fixture: FIXTURE });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    const manager = db.manager(migrations);
+    manager.up({ to: 17 });
+    const before = db.snapshot();
+    assert.throws(
+      () => manager.up(),
+      (error: MigrationFailedError) =>
+        isRebuildFailure(error, 18, "roles", "-- migrate:up foreign_keys:off") &&
+        error.file === `migrations/${REBUILD}` &&
+        JSON.stringify(error.foreignKeyRebuild!.referencedBy) === JSON.stringify(["invites", "memberships", "role_permissions"]),
+    );
+    assert.deepEqual(db.snapshot(), before, "the failed rebuild changed the database");
+  });
+
+  test("with the flag the same history applies in full and keeps every seeded child row", async (t) => {
+    if (h.lacks(t, "foreignKeySwitch")) return;
+    const project = createTestProject(t, { fixture: FIXTURE });
+    const file = path.join(project.migrationsDir, REBUILD);
+    writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up\n", "-- migrate:up foreign_keys:off\n"));
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    db.manager(migrations).up();
+    assert.equal(db.value("SELECT max(version) FROM schema_migrations"), 56);
+    assert.equal(db.value("SELECT count(*) FROM role_permissions"), 7);
+    assert.equal(db.value("SELECT typeof(rank) FROM roles WHERE name = 'owner'"), "integer");
+  });
+
+  test("a FOREIGN KEY failure from a bad row gets no rebuild hint, even in a migration that also rebuilds an unreferenced table", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration(
+      "001_parents.sql",
+      "-- migrate:up\nCREATE TABLE parents (id INTEGER PRIMARY KEY);\nCREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id));\nCREATE TABLE notes (body TEXT);\n",
+    );
+    project.writeMigration(
+      "002_bad_row.sql",
+      "-- migrate:up\nCREATE TABLE notes_new (body TEXT NOT NULL);\nINSERT INTO notes_new SELECT body FROM notes;\nDROP TABLE notes;\nALTER TABLE notes_new RENAME TO notes;\nINSERT INTO children (parent_id) VALUES (42);\n",
+    );
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    const manager = db.manager(migrations);
+    assert.throws(
+      () => manager.up(),
+      (error: MigrationFailedError) => error.code === "MIGRATION_FAILED" && error.version === 2 && error.foreignKeyRebuild === null,
+    );
+    assert.equal(manager.currentVersion(), 1);
+  });
+
+  test("a TypeScript rebuild, quoted names and the rename-first variant get the hint with disableForeignKeys", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration(
+      "001_parents.sql",
+      '-- migrate:up\nCREATE TABLE "Teams" (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE players (id INTEGER PRIMARY KEY, team_id INTEGER NOT NULL REFERENCES "Teams" (id));\nINSERT INTO "Teams" VALUES (1, \'a\');\nINSERT INTO players VALUES (1, 1);\n',
+    );
+    project.writeMigration(
+      "002_rebuild_teams.ts",
+      `import { defineMigration } from "stepwise";
+export default defineMigration({
+  up(db: { exec(sql: string): void }) {
+    db.exec(\`ALTER TABLE "Teams" RENAME TO teams_old\`);
+    db.exec(\`CREATE TABLE "Teams" (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '')\`);
+    db.exec(\`INSERT INTO "Teams" SELECT id, coalesce(name, '') FROM teams_old\`);
+    db.exec(\`DROP TABLE teams_old\`);
+  },
+});
+`,
+    );
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    const manager = db.manager(migrations);
+    // Renaming the parent first rewrites the children's references to teams_old, which is then dropped.
+    assert.throws(
+      () => manager.up(),
+      (error: MigrationFailedError) => error.version === 2 && error.foreignKeyRebuild?.fix === "disableForeignKeys: true" && ["Teams", "teams_old"].includes(error.foreignKeyRebuild.table),
+    );
+    assert.equal(manager.currentVersion(), 1);
+  });
+});
+
+await describeEachAsyncDriver("a rebuild of a referenced table names foreign_keys:off (async drivers)", (h) => {
+  test("the ported history fails at 018 with the hint on the async API", async (t) => {
+    if (h.underTest.dialect !== "sqlite") {
+      t.skip("the hint is SQLite's: PostgreSQL rebuilds no tables");
+      return;
+    }
+    const project = createTestProject(t, { fixture: FIXTURE });
+    const migrations = await project.load();
+    await h.withDatabase(async (db) => {
+      await db.rows("PRAGMA foreign_keys = ON");
+      const manager = db.manager(migrations);
+      await assert.rejects(
+        async () => manager.up(),
+        (error: MigrationFailedError) => isRebuildFailure(error, 18, "roles", "-- migrate:up foreign_keys:off"),
+      );
+      assert.equal(await manager.currentVersion(), 17);
+    });
+  });
+});

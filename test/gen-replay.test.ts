@@ -1,0 +1,225 @@
+/**
+ * Issue 13.5: `gen --check` replays the migrations on an empty in-memory database and reports, as
+ * `file:line:col: message [CODE]`, what would otherwise fail only at deploy: a syntax error, a rebuild
+ * of a referenced table with foreign keys on (from the ported 56-migration history, and on empty
+ * tables where the replay itself passes), a throwing TypeScript migration, a broken down of the newest
+ * migration, a registry that cannot be imported. The real bin in temp projects.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { parseProblemLines } from "./support/problem-lines.js";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+import pg from "pg";
+import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
+
+async function genThenCheck(project: TestProject, ...extra: string[]) {
+  const gen = await runCli(["gen"], { cwd: project.root });
+  assert.equal(gen.code, 0, gen.stderr);
+  return runCli(["gen", "--check", ...extra], { cwd: project.root });
+}
+
+test("a typo (CREAT TABLE) is REPLAY_FAILED at its line; --no-replay skips the replay; plain gen still writes", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_contacts.sql", "-- migrate:up\nCREATE TABLE contacts (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE contacts;\n");
+  project.writeMigration(
+    "002_groups.sql",
+    "-- description: groups\n-- migrate:up\n\nCREATE TABLE groups (id INTEGER PRIMARY KEY);\n\n  CREAT TABLE members (id INTEGER);\n-- migrate:down\nDROP TABLE groups;\n",
+  );
+  const check = await genThenCheck(project);
+  assert.equal(check.code, 1, check.stdout);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_groups.sql", line: 6, column: 3, code: "REPLAY_FAILED" }]);
+  assert.ok(check.stderr.includes("CREAT"), check.stderr);
+  const skipped = await runCli(["gen", "--check", "--no-replay"], { cwd: project.root });
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.deepEqual(
+    readdirSync(project.root).filter((name) => /\.(db|sqlite)$/.test(name)),
+    [],
+    "the replay created a database file",
+  );
+});
+
+test("a CRLF file and a description line still map the failing statement to its line", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- description: a\r\n-- migrate:up\r\nCREATE TABLE a (id INTEGER);\r\nINSERT INTO missing VALUES (1);\r\n");
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/001_a.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
+});
+
+test("the ported 56-migration history: FOREIGN_KEY_PARENT_REBUILT at 018's DROP TABLE; with foreign_keys:off it replays in full", async (t) => {
+  const project = createTestProject(t, { fixture: "ported-tracker-history" });
+  const check = await genThenCheck(project);
+  assert.equal(check.code, 1);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/018_roles_rank_integer.sql", line: 10, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+  assert.ok(check.stderr.includes("-- migrate:up foreign_keys:off"), check.stderr);
+  const file = path.join(project.migrationsDir, "018_roles_rank_integer.sql");
+  writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up\n", "-- migrate:up foreign_keys:off\n"));
+  const fixed = await genThenCheck(project);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /Replayed 56 migrations/);
+});
+
+test("a rebuild of a referenced table is caught on empty tables too (children ON DELETE CASCADE would lose their rows)", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_authors.sql",
+    "-- migrate:up\nCREATE TABLE authors (id INTEGER PRIMARY KEY, born TEXT);\nCREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id) ON DELETE CASCADE);\n",
+  );
+  project.writeMigration(
+    "002_rebuild.sql",
+    '-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, born INTEGER);\nINSERT INTO authors_new SELECT id, CAST(born AS INTEGER) FROM authors;\nDROP TABLE IF EXISTS main."authors";\nALTER TABLE authors_new RENAME TO authors;\n',
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.sql", line: 4, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+});
+
+test("what is not a rebuild of a referenced parent passes: an unreferenced table rebuilt, a parent dropped with its children, a self-reference", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_tables.sql",
+    "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE feature (id INTEGER PRIMARY KEY);\nCREATE TABLE feature_items (feature_id INTEGER REFERENCES feature (id));\nCREATE TABLE tree (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id));\n-- migrate:down\nDROP TABLE tree;\nDROP TABLE feature_items;\nDROP TABLE feature;\nDROP TABLE tags;\n",
+  );
+  project.writeMigration(
+    "002_rebuild_tags.sql",
+    "-- migrate:up\nCREATE TABLE tags_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\nDROP TABLE tags;\nALTER TABLE tags_new RENAME TO tags;\n",
+  );
+  project.writeMigration("003_drop_feature.sql", "-- migrate:up\nDROP TABLE feature_items;\nDROP TABLE feature;\n");
+  project.writeMigration(
+    "004_rebuild_tree.sql",
+    "-- migrate:up\nCREATE TABLE tree_new (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES tree (id), label TEXT);\nDROP TABLE tree;\nALTER TABLE tree_new RENAME TO tree;\n-- migrate:down\nSELECT 1;\n",
+  );
+  const check = await genThenCheck(project);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /Replayed 4 migrations .* then rolled back 4/);
+});
+
+test("a FOREIGN KEY failure from a bad row is REPLAY_FAILED, not a rebuild", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (p_id INTEGER NOT NULL REFERENCES p (id));\nINSERT INTO c VALUES (7);\n");
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/001_a.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
+});
+
+test("a broken down of the newest migration is REPLAY_DOWN_FAILED at its line", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n");
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id INTEGER);\n-- migrate:down\nDROP TABLE b;\nDROP TABLE bee;\n");
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_b.sql", line: 5, column: 1, code: "REPLAY_DOWN_FAILED" }]);
+});
+
+test("TypeScript migrations are replayed: a throw is REPLAY_FAILED at the migration's line; a TS rebuild names disableForeignKeys", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id));\n");
+  project.writeMigration(
+    "002_seed.ts",
+    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("INSERT INTO teams (id) VALUES (1)");\n    db.exec("INSERT INTO nowhere VALUES (1)");\n  },\n});\n`,
+  );
+  const check = await genThenCheck(project);
+  const [problem] = parseProblemLines(check.stderr);
+  assert.deepEqual({ ...problem, column: 0 }, { file: "migrations/002_seed.ts", line: 6, column: 0, code: "REPLAY_FAILED" }, check.stderr);
+
+  project.writeMigration(
+    "002_seed.ts",
+    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("CREATE TABLE teams_new (id INTEGER PRIMARY KEY, name TEXT)");\n    db.exec("DROP TABLE teams");\n    db.exec("ALTER TABLE teams_new RENAME TO teams");\n  },\n});\n`,
+  );
+  const rebuild = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(rebuild.stderr), [{ file: "migrations/002_seed.ts", line: 6, column: 14, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+  assert.ok(rebuild.stderr.includes("disableForeignKeys: true"), rebuild.stderr);
+});
+
+test("a registry that cannot be imported (a migration throws when loaded) is REPLAY_REGISTRY_UNLOADABLE at the throw", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_a.ts",
+    `import { defineMigration } from "stepwise";\n\nif (!globalThis.process) throw new Error("x");\nthrow new Error("needs SECRET_KEY");\n\nexport default defineMigration({ up() {} });\n`,
+  );
+  const check = await genThenCheck(project);
+  assert.equal(check.code, 1);
+  const [problem] = parseProblemLines(check.stderr);
+  assert.equal(problem?.code, "REPLAY_REGISTRY_UNLOADABLE", check.stderr);
+  assert.equal(problem?.file, "migrations/001_a.ts");
+  assert.equal(problem?.line, 4);
+});
+
+test("a postgres registry without a server is not replayed: a note, exit 0", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const check = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /Replay skipped/);
+  assert.equal(existsSync(path.join(project.root, "data")), false);
+});
+
+test("the replay uses the config's driver (sql.js), and a driver this runtime cannot load falls back to better-sqlite3, saying so", async (t) => {
+  const sqlJs = createTestProject(t, { packageJson: { stepwise: { driver: "sql-js" } } });
+  sqlJs.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  const viaSqlJs = await genThenCheck(sqlJs);
+  assert.equal(viaSqlJs.code, 0, viaSqlJs.stderr);
+  assert.match(viaSqlJs.stdout, /Replayed 1 migration on an empty in-memory sql-js database/);
+
+  const bun = createTestProject(t, { packageJson: { stepwise: { driver: "bun-sqlite" } } });
+  bun.writeMigration("001_a.sql", "-- migrate:up\nCREAT TABLE a (id INTEGER);\n");
+  const viaFallback = await genThenCheck(bun);
+  assert.deepEqual(parseProblemLines(viaFallback.stderr), [{ file: "migrations/001_a.sql", line: 2, column: 1, code: "REPLAY_FAILED" }]);
+  bun.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  const fixed = await genThenCheck(bun);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /better-sqlite3 database \(bun-sqlite does not load here/);
+});
+
+test("a postgres registry replays on a scratch database of the configured server, which is dropped; the URL's database is untouched", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n");
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY);\n\nALTER TABLE b ADD CONSTRAINT b_a FOREIGN KEY (id) REFERENCES nowhere (id);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const env = { DATABASE_URL: database.url };
+  const broken = await runCli(["gen", "--check"], { cwd: project.root, env });
+  assert.deepEqual(parseProblemLines(broken.stderr), [{ file: "migrations/002_b.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY REFERENCES a (id));\n-- migrate:down\nDROP TABLE b;\n");
+  await runCli(["gen"], { cwd: project.root });
+  const fixed = await runCli(["gen", "--check"], { cwd: project.root, env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /Replayed 2 migrations on a scratch PostgreSQL database, then rolled back 2/);
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const tables = await client.query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'");
+    assert.deepEqual(tables.rows, []);
+    const scratch = await client.query("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [SCRATCH_DATABASE_PREFIX]);
+    assert.deepEqual(scratch.rows, [], "a scratch database was left behind");
+  } finally {
+    await client.end();
+  }
+});
+
+test("a TypeScript rebuild whose SQL is built at run time is still FOREIGN_KEY_PARENT_REBUILT (the storage moved in its transaction)", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id) ON DELETE CASCADE);\n");
+  project.writeMigration(
+    "002_rebuild.ts",
+    `import { defineMigration } from "stepwise";\n\nconst verb = ["DR", "OP"].join("");\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    for (const table of ["teams"]) {\n      db.exec(\`CREATE TABLE \${table}_new (id INTEGER PRIMARY KEY, name TEXT)\`);\n      db.exec(\`\${verb} TABLE \${table}\`);\n      db.exec(\`ALTER TABLE \${table}_new RENAME TO \${table}\`);\n    }\n  },\n});\n`,
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.ts", line: 1, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+});
+
+test("gen --check --json reports the replay's problem in its problems, ok false, exit 1", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREAT TABLE a (id INTEGER);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const check = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+  assert.equal(check.code, 1, check.stderr);
+  const report = JSON.parse(check.stdout) as { ok: boolean; status: string; problems: { code: string; file: string; line: number }[] };
+  assert.equal(report.ok, false);
+  assert.equal(report.status, "invalid");
+  assert.deepEqual(
+    report.problems.map((problem) => [problem.code, problem.file, problem.line]),
+    [["REPLAY_FAILED", "migrations/001_a.sql", 2]],
+  );
+});
