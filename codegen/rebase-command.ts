@@ -10,11 +10,12 @@ import { formatVersion } from "../src/shared/migration-file.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS } from "./optional-dependencies.js";
 import type { Problem } from "./problems.js";
+import type { Target } from "./d1-target.js";
 
 /** What the bin hands the command: its settings and its way of printing problems. */
 export interface RebaseCommandHost {
   readonly projectRoot: string;
-  settings(flags: { migrationsDir?: string; registryFile?: string; dialect?: string }): { migrationsDir: string; registryFile: string; dialect: SqlDialect };
+  settings(flags: { migrationsDir?: string; registryFile?: string; dialect?: string }): { migrationsDir: string; registryFile: string; dialect: SqlDialect; target: Target | null };
   printProblems(problems: readonly Problem[], context: CliContext): void;
   /** Options shared with `gen` (`--dialect` and its parser). */
   dialectOption: { flags: string; description: string; parse: (value: string) => string };
@@ -84,6 +85,8 @@ export function addRebaseCommand(program: Command, context: CliContext, host: Re
           migrationsDir: resolved.migrationsDir,
           registryFile: resolved.registryFile,
           dialect: resolved.dialect,
+          // As gen: a d1 target's registry refuses TypeScript migrations, and keys the gen cache.
+          ...(resolved.target === null ? {} : { target: resolved.target }),
           cacheDir: defaultGenCacheDir(host.projectRoot),
         });
         if (!registry.ok && !awaitsMerge(registry.problems, plan.baseVersions)) context.setExitCode(1);

@@ -17,8 +17,11 @@ export function findTsTemplatePlaceholders(sourceFile: ts.SourceFile, file: stri
   const problems: Problem[] = [];
   const visit = (node: ts.Node, method: string | null): void => {
     const name = methodName(node) ?? method;
-    // A comment is trivia before some token; every token is reached by walking children with tokens.
-    for (const range of ts.getLeadingCommentRanges(text, node.pos) ?? []) {
+    // A comment is trivia around some token; every token is reached by walking children with tokens.
+    // Leading ranges skip a comment on the same line as the token before it (`up(db) { // …`), which
+    // is that token's trailing comment, so both are read.
+    const ranges = [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])];
+    for (const range of ranges) {
       if (seen.has(range.pos)) continue;
       seen.add(range.pos);
       if (!text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;

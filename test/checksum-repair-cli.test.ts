@@ -61,6 +61,17 @@ test("every CHECKSUM_MISMATCH names repair --checksums and restoring the file: s
     assert.match(output, /stepwise repair --checksums/, args[0]);
     assert.match(output, /restore migrations\/002_add_color\.ts/, args[0]);
   }
+  // Under --json the refusal's fix keeps its structure: both ways out, and the command to run.
+  for (const command of ["up", "down"]) {
+    const run = await runCli([command, "--db", "app.db", "--json"], { cwd });
+    assert.equal(run.code, 1, run.stderr);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; version: number; fix: { command: string; accidental: string; deliberate: string } } };
+    assert.equal(error.code, "CHECKSUM_MISMATCH");
+    assert.equal(error.version, 2);
+    assert.equal(error.fix.command, "stepwise repair --checksums 2");
+    assert.match(error.fix.accidental, /002_add_color/);
+    assert.match(error.fix.deliberate, /repair --checksums/);
+  }
 });
 
 test("repair --checksums reports and exits 1; --yes realigns and records who; history shows it; a second run has nothing to do", { skip }, async (t) => {

@@ -113,6 +113,20 @@ await describeEachDriver("repairChecksums", (h) => {
       assert.deepEqual(databaseState(db), state);
     }));
 
+  test("another migration under the same number (a branch's) is refused, not realigned: it never ran here; nothing changes", () =>
+    h.withDatabase((db) => {
+      db.manager(registry).up();
+      // main's migration 2 is a different one, with its own name and checksum.
+      const otherBranch: MigrationEntry[] = [notes, namedSqlEntry(2, "add_users", "CREATE TABLE users (id INTEGER PRIMARY KEY);", "DROP TABLE users;"), tags];
+      const manager = db.manager(otherBranch);
+      const before = databaseState(db);
+      for (const version of [undefined, 2]) {
+        assert.throws(() => repairChecksums(manager, { apply: true, repairedBy: "alice", ...(version === undefined ? {} : { version }) }), { code: "INVALID_TARGET", target: 2 });
+        assert.throws(() => repairChecksums(manager, version === undefined ? {} : { version }), { code: "INVALID_TARGET", target: 2 });
+      }
+      assert.deepEqual(databaseState(db), before);
+    }));
+
   test("one version realigns only that one", () =>
     h.withDatabase((db) => {
       db.manager(registry).up();

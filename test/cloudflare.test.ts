@@ -82,6 +82,22 @@ for (const target of ["do/app", "d1"]) {
     });
   });
 
+  test(`[${driverName}] SQL ending in a comment, stray semicolons and a deliberately empty migration apply and revert`, async (t) => {
+    const { worker } = await workerWith(t, {
+      "001_create_notes.sql": "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);;\n-- the notes table\n-- migrate:down\nDROP TABLE notes;\n/* gone */\n",
+      "002_nothing_here.sql": "-- migrate:up\n-- migrate:empty SQLite already stores this as INTEGER\n-- migrate:down\n-- migrate:empty nothing to undo\n",
+    });
+    const up = await worker.call(target, "up");
+    assert.equal(up.error, undefined, JSON.stringify(up.error));
+    assert.deepEqual(
+      (up.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+      [1, 2],
+    );
+    const down = await worker.call(target, "down", { to: 0 });
+    assert.equal(down.error, undefined, JSON.stringify(down.error));
+    assert.deepEqual((await worker.call(target, "query", { sql: "SELECT name FROM sqlite_master WHERE name = 'notes'" })).result, []);
+  });
+
   test(`[${driverName}] a SQL migration that fails part-way leaves the storage exactly as it was, its history row included`, async (t) => {
     const { worker } = await workerWith(t, {
       "001_create_notes.sql": createNotes,

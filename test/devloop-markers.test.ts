@@ -86,6 +86,22 @@ test("a TypeScript placeholder in a string or template literal is data; in a com
   );
 });
 
+test("a TypeScript placeholder on the same line as code (a trailing comment) is refused too", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_notes.ts",
+    'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) { // stepwise:todo write it\n  },\n  down(db) {\n    db.exec("DROP TABLE IF EXISTS x"); // stepwise:todo\n  },\n});\n',
+  );
+  const result = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
+  assert.deepEqual(
+    result.problems.map((problem) => [problem.code, problem.line]),
+    [
+      ["TEMPLATE_UNEDITED", 4],
+      ["TEMPLATE_UNEDITED", 7],
+    ],
+  );
+});
+
 test("create through the bin exits 0, prints only the path on stdout and the next step on stderr", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");

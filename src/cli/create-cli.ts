@@ -650,8 +650,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
         // usage errors, refusals before the database opens, and what nothing translated.
         if (asksFor(argv, "--json")) {
-          const printError = (fields: Record<string, unknown>) =>
-            printJson({ error: { ...fields, message: rename(String(fields.message)), fix: typeof fields.fix === "string" ? rename(fields.fix) : null } });
+          const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
           if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
             if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });
@@ -731,4 +730,17 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${detail}\n`);
   return 1;
+}
+
+/**
+ * An error's `fix` with the library's command names rewritten to the app's: a string, or a structured
+ * fix (such as CHECKSUM_MISMATCH's accidental and deliberate ways out) with every string inside it
+ * rewritten and its shape kept; `null` when the error has none.
+ */
+function renameInFix(fix: unknown, rename: (text: string) => string): unknown {
+  if (fix === undefined || fix === null) return null;
+  if (typeof fix === "string") return rename(fix);
+  if (Array.isArray(fix)) return fix.map((item) => renameInFix(item, rename));
+  if (typeof fix === "object") return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, renameInFix(value, rename)]));
+  return fix;
 }

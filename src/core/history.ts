@@ -286,7 +286,9 @@ export class HistoryStore {
    * @throws HistoryRowMissingError when `version` has no row.
    */
   *markStarted(version: number, startedAt: string, owner: string): Step<void> {
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ?`, [startedAt, owner, version]);
+    // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
+    // at once both reach this update, and the second must find nothing to mark before its body runs.
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ? AND state = 'applied'`, [startedAt, owner, version]);
     this.assertChanged(result.changes, version, "mark-started");
   }
 

@@ -25,7 +25,7 @@ import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
-import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
+import { statementTexts } from "./statement-texts.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 
 /** The part of a D1 prepared statement (`D1PreparedStatement`) stepwise uses. */
@@ -67,13 +67,7 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
  * The statements of `script`, each as SQLite reads it (a trigger's body stays whole), without the
  * comments between them: D1's `prepare` takes one statement, and its `exec` splits at line breaks.
  */
-export function splitD1Statements(script: string): string[] {
-  return splitSqlStatements(tokenizeSql(script)).map(({ tokens }) => {
-    const first = tokens[0]!;
-    const last = tokens[tokens.length - 1]!;
-    return script.slice(first.offset, last.offset + last.text.length);
-  });
-}
+export const splitD1Statements: (script: string) => string[] = statementTexts;
 
 /**
  * Throws {@link DriverCapabilityError} for the first transactional TypeScript migration of

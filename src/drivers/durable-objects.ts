@@ -24,6 +24,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
+import { statementTexts } from "./statement-texts.js";
 
 /** The part of a Durable Object's `ctx.storage.sql` (`SqlStorage`) stepwise uses. */
 export interface DurableObjectSql {
@@ -75,8 +76,12 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     connection: sql,
     filePath: null,
     capabilities: DURABLE_OBJECTS_CAPABILITIES,
-    // toArray() steps the cursor to its end: a statement's effect must not wait for a read nobody makes.
-    exec: (text) => void sql.exec(text).toArray(),
+    // One statement at a time: sql.exec refuses a script whose tail holds no statement (a trailing
+    // comment, `;;`, an empty section). toArray() steps each cursor to its end, so a statement's
+    // effect never waits for a read nobody makes.
+    exec: (text) => {
+      for (const statement of statementTexts(text)) sql.exec(statement).toArray();
+    },
     query: (text, params) => sql.exec(text, ...params).toArray() as Row[],
     run: (text, params) => {
       const cursor = sql.exec(text, ...params);

@@ -166,6 +166,15 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
       continue;
     }
     const entry = registry[row.version - 1]!;
+    if (row.name !== entry.name) {
+      // Another migration under the same number (a branch's, say), not an edit of this one: recording
+      // this one's checksum on it would mark a migration applied that never ran.
+      throw new InvalidTargetError(
+        row.version,
+        `Migration ${row.version} was applied as "${row.name}", but the registry's migration ${row.version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. ` +
+          `Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`,
+      );
+    }
     if (row.checksum !== entry.checksum) {
       const reason = matchesRecordedChecksum(entry, row.checksum) ? "legacy-format" : "edited";
       realignments.push({ version: row.version, name: entry.name, file: entry.file, oldChecksum: row.checksum, newChecksum: entry.checksum, reason });
