@@ -18,6 +18,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
 import type { Target } from "./d1-target.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
+import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { toPortablePath } from "./portable-path.js";
 import { formatProblem, type Problem, type RegistryChangeKind } from "./problems.js";
 
@@ -90,6 +91,11 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
     const fingerprint = fingerprintGenInputs(key);
     if (fingerprint !== null && findCurrentRegistry(options.cacheDir, key, fingerprint) !== null) return "cached";
   }
+  // A registry of the other dialect (a SQLite registry run with --driver pg, a postgres one without
+  // "dialect" in the config) is not stale but the wrong file: the runtime refuses it as
+  // REGISTRY_DIALECT_MISMATCH, which names the real cause. Read from the file, since a scan for this
+  // dialect may stop first at SQL that only the other dialect accepts.
+  if (registryDialectOf(options.registryFile) !== options.dialect && registryDialectOf(options.registryFile) !== null) return "other-dialect";
   // Loaded only on a miss: these pull in ts-morph and prettier.
   const { generateRegistry } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
@@ -163,4 +169,11 @@ function describeChange(change: RegistryChange): string {
   if (change.change === "removed") return `${change.file} (still in the registry, no longer in the folder)`;
   if (change.change === "added") return `${change.file} (not in the registry yet)`;
   return change.relatedFiles ? `${change.file} (or a file it imports: ${change.relatedFiles.join(", ")})` : change.file;
+}
+
+/** The dialect `registryFile` was generated for (one listing migrations but no dialect predates dialects: sqlite), or `null`. */
+function registryDialectOf(registryFile: string): string | null {
+  if (!existsSync(registryFile)) return null;
+  const source = readFileSync(registryFile, "utf8");
+  return readRecordedDialect(source) ?? (readRecordedEntries(source).size > 0 ? "sqlite" : null);
 }

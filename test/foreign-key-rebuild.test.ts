@@ -6,6 +6,7 @@
  * tests run on every driver available here; they need the declared `foreignKeySwitch`.
  */
 import assert from "node:assert/strict";
+import type { MigrationFailedError } from "../src/core/errors.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -35,14 +36,45 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     assert.deepEqual(db.rows("PRAGMA foreign_key_check"), []);
   });
 
-  test("the same rebuild without the flag cascade-deletes the children (what the flag prevents)", async (t) => {
+  test("the same rebuild without the flag, which would cascade-delete the children, is refused before it runs; their rows stay", async (t) => {
     const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
     const file = path.join(project.migrationsDir, REBUILD);
     writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up foreign_keys:off", "-- migrate:up"));
     const migrations = await project.load();
     const db = await openWithForeignKeys(h, t, project.databasePath());
+    const manager = db.manager(migrations);
+    manager.up({ to: 1 });
+    assert.equal(db.value("SELECT count(*) FROM books"), 4);
+    assert.throws(
+      () => manager.up(),
+      (error: MigrationFailedError) =>
+        error.code === "MIGRATION_FAILED" && error.version === 2 && error.rolledBack && error.foreignKeyRebuild?.table === "authors" && error.foreignKeyRebuild.referencedBy.join() === "books",
+    );
+    assert.equal(manager.currentVersion(), 1);
+    assert.equal(db.value("SELECT count(*) FROM books"), 4, "no child row was deleted");
+  });
+
+  test("a migration that drops the children with the parent, or sets the foreign-key pragmas itself, is not refused", async (t) => {
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    project.writeMigration("003_drop_both.sql", "-- migrate:up\nDROP TABLE books;\nDROP TABLE authors;\n");
+    const migrations = await project.load();
+    const db = await openWithForeignKeys(h, t, project.databasePath());
     db.manager(migrations).up();
-    assert.equal(db.value("SELECT count(*) FROM books"), 0);
+    assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name IN ('books', 'authors')"), 0);
+
+    const manual = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    const file = path.join(manual.migrationsDir, REBUILD);
+    // A rebuild that manages the keys itself: deferred checks, children without ON DELETE CASCADE rows lost.
+    writeFileSync(file, readFileSync(file, "utf8").replace("-- migrate:up foreign_keys:off", "-- migrate:up\nPRAGMA defer_foreign_keys = ON;"));
+    const manualMigrations = await manual.load();
+    const other = await openWithForeignKeys(h, t, manual.databasePath());
+    assert.deepEqual(
+      other
+        .manager(manualMigrations)
+        .up()
+        .steps.map((step) => step.version),
+      [1, 2],
+    );
   });
 
   test("a rebuild that leaves dangling references rolls back with FOREIGN_KEY_VIOLATION", async (t) => {

@@ -439,7 +439,7 @@ export class MigrationFailedError extends StepwiseError {
       "MIGRATION_FAILED",
       `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
         (rebuild
-          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys, while enforcement is on: dropping a parent deletes its rows first, so their rows block it (or are deleted with it). Run the rebuild with foreign keys off: ${rebuild.fix} (stepwise checks the keys before committing).\n`
+          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys, while enforcement is on: dropping a parent deletes its rows first, so their rows block it (or are deleted with it). Fix: ${rebuild.fix}.\n`
           : "") +
         (fields.rolledBack ? `It was rolled back; the database is as it was before this migration.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),

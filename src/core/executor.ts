@@ -36,7 +36,7 @@ import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { needsEscapeGuard } from "./transaction-control.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
-import { readForeignKeyRebuildHint } from "./foreign-key-rebuild.js";
+import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
@@ -614,6 +614,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const savepoint = escapeGuard && (yield* openBodySavepoint(escapeGuard.guard.savepoint));
     let failure: { readonly cause: unknown } | null = null;
     try {
+      yield* this.refuseParentRebuild(entry, direction);
       yield* this.runBody(entry, direction);
     } catch (cause) {
       failure = { cause };
@@ -667,6 +668,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (entry.kind !== "sql") this.refuseUnsupportedMigrations([entry], direction);
     const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
     if (script === null) throw yield* this.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
+    try {
+      yield* this.refuseParentRebuild(entry, direction);
+    } catch (cause) {
+      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
+    }
     try {
       const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
       yield* batch([...history, ...collectWrites(this.record(entry, direction, null))], script);
@@ -732,6 +738,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const startedAt = new Date().toISOString();
       const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
       try {
+        // Before the started row commits: a refusal here leaves nothing for a person to resolve.
+        yield* this.refuseParentRebuild(entry, direction);
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         } else {
@@ -769,6 +777,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } finally {
       lock?.release();
     }
+  }
+
+  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
+  private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
+    yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
   }
 
   private *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
@@ -841,7 +854,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
     const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
-    const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause);
+    const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild });
   }
 

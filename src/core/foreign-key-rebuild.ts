@@ -58,6 +58,68 @@ function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string 
   }
 }
 
+/**
+ * Where the driver cannot switch foreign keys off (D1, Durable Objects), the fix is to change the
+ * table in place instead of rebuilding it.
+ */
+export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE … ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
+
+/**
+ * Thrown before a migration's body runs when it would drop or rename a table that tables it keeps
+ * still reference, with foreign keys enforced: SQLite would refuse the drop ("FOREIGN KEY constraint
+ * failed") or, for `ON DELETE CASCADE` children, silently delete their rows, and a rename rewrites
+ * the children's references to the old table. The executor reports it as the migration's failure,
+ * with {@link ForeignKeyRebuildHint} as its `foreignKeyRebuild`.
+ */
+export class ForeignKeyParentRebuildRefusal extends Error {
+  readonly hint: ForeignKeyRebuildHint;
+
+  constructor(hint: ForeignKeyRebuildHint) {
+    super(
+      `refused before it ran: it drops or renames table ${hint.table}, which ${hint.referencedBy.join(", ")} still reference${hint.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced, ` +
+        `so SQLite would refuse the drop or delete their rows (ON DELETE CASCADE)`,
+    );
+    this.hint = hint;
+  }
+}
+
+/**
+ * Refuses, before `entry`'s body runs, a drop or rename of a table that tables the migration keeps
+ * still reference, while foreign keys are enforced (see {@link ForeignKeyParentRebuildRefusal}).
+ * A migration that drops the children too, runs with foreign keys switched off, or sets
+ * `foreign_keys`/`defer_foreign_keys` itself, passes. Costs a
+ * text scan per migration, and queries only when the text drops or renames a table.
+ */
+export function* refuseParentRebuild(entry: MigrationEntry, direction: MigrationDirection, foreignKeySwitch: boolean, foreignKeysEnforced: () => Step<boolean>): Step<void> {
+  if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite") return;
+  const text = sourceOf(entry, direction);
+  // A migration that sets foreign_keys or defer_foreign_keys itself (the manual rebuild recipe of a
+  // transaction: false migration) manages the keys on its own.
+  if (!/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text)) return;
+  const candidates = findDroppedOrRenamedTables(text);
+  if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
+  const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
+  for (const table of candidates) {
+    const children = (yield* readReferencingTables(table)).filter((name) => !alsoGone.has(name.toLowerCase()));
+    if (children.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
+  }
+}
+
+/** The tables other than `table` whose foreign keys reference it. */
+function* readReferencingTables(table: string): Step<string[]> {
+  const rows = yield* query<{ name: string }>(
+    `SELECT DISTINCT m.name AS name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
+     WHERE m.type = 'table' AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
+    [table, table],
+  );
+  return rows.map((row) => row.name);
+}
+
+function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
+  if (!foreignKeySwitch) return ALTER_IN_PLACE_FIX;
+  return entry.kind === "sql" ? SQL_FOREIGN_KEYS_OFF_FIX : TS_FOREIGN_KEYS_OFF_FIX;
+}
+
 /** Whether a failure is SQLite's foreign-key refusal (its extended code, or a driver that reports only the primary one). */
 function isForeignKeyFailure(sqliteCode: string | null, cause: unknown): boolean {
   if (sqliteCode === "SQLITE_CONSTRAINT_FOREIGNKEY") return true;
@@ -75,24 +137,25 @@ function isForeignKeyFailure(sqliteCode: string | null, cause: unknown): boolean
  * on the failing migration's connection before its rollback: the failed `DROP` left the parent in
  * place (and a deferred failure at COMMIT finds the rebuilt table under the same name).
  */
-export function* readForeignKeyRebuildHint(entry: MigrationEntry, direction: MigrationDirection, sqliteCode: string | null, cause: unknown): Step<ForeignKeyRebuildHint | null> {
+export function* readForeignKeyRebuildHint(
+  entry: MigrationEntry,
+  direction: MigrationDirection,
+  sqliteCode: string | null,
+  cause: unknown,
+  foreignKeySwitch = true,
+): Step<ForeignKeyRebuildHint | null> {
+  if (cause instanceof ForeignKeyParentRebuildRefusal) return cause.hint;
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !isForeignKeyFailure(sqliteCode, cause)) return null;
   const candidates = findDroppedOrRenamedTables(sourceOf(entry, direction));
   for (const table of candidates) {
-    let children: { name: string }[];
+    let children: string[];
     try {
-      children = yield* query<{ name: string }>(
-        `SELECT DISTINCT m.name AS name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
-         WHERE m.type = 'table' AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
-        [table, table],
-      );
+      children = yield* readReferencingTables(table);
     } catch {
       // The hint is extra; a connection that cannot answer leaves the failure as it was.
       return null;
     }
-    if (children.length > 0) {
-      return { table, referencedBy: children.map((child) => child.name), fix: entry.kind === "sql" ? SQL_FOREIGN_KEYS_OFF_FIX : TS_FOREIGN_KEYS_OFF_FIX };
-    }
+    if (children.length > 0) return { table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) };
   }
   return null;
 }

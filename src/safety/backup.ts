@@ -291,7 +291,7 @@ function startsWithSqliteHeader(file: string): boolean {
   let fd: number | undefined;
   try {
     fd = nodeFs().openSync(file, "r");
-    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const head = new Uint8Array(SQLITE_HEADER.length);
     return nodeFs().readSync(fd, head, 0, head.length, 0) === head.length && head.every((byte, index) => byte === SQLITE_HEADER[index]);
   } catch {
     return false;
