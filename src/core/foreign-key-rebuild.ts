@@ -8,6 +8,7 @@
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { query, type Step } from "./step.js";
+import { isInstanceSafely } from "./thrown-value.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */
@@ -144,7 +145,8 @@ export function* readForeignKeyRebuildHint(
   cause: unknown,
   foreignKeySwitch = true,
 ): Step<ForeignKeyRebuildHint | null> {
-  if (cause instanceof ForeignKeyParentRebuildRefusal) return cause.hint;
+  // Safely: a migration may throw a Proxy whose every trap throws, instanceof included.
+  if (isInstanceSafely(cause, ForeignKeyParentRebuildRefusal)) return cause.hint;
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !isForeignKeyFailure(sqliteCode, cause)) return null;
   const candidates = findDroppedOrRenamedTables(sourceOf(entry, direction));
   for (const table of candidates) {
