@@ -95,7 +95,8 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   // "dialect" in the config) is not stale but the wrong file: the runtime refuses it as
   // REGISTRY_DIALECT_MISMATCH, which names the real cause. Read from the file, since a scan for this
   // dialect may stop first at SQL that only the other dialect accepts.
-  if (registryDialectOf(options.registryFile) !== options.dialect && registryDialectOf(options.registryFile) !== null) return "other-dialect";
+  const recordedDialect = registryDialectOf(options.registryFile);
+  if (recordedDialect !== null && recordedDialect !== options.dialect) return "other-dialect";
   // Loaded only on a miss: these pull in ts-morph and prettier.
   const { generateRegistry } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
