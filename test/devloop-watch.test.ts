@@ -8,13 +8,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { binPath, cliNode, collectOutput, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
-
-const tsxLoader = import.meta.resolve("tsx");
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, collectOutput, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
 
 /** Starts `gen --watch` in `cwd`; `output()` is what it printed so far. */
 function startWatch(cwd: string): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
-  const child = spawn(cliNode(), ["--import", tsxLoader, binPath, "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cliNode(), [...binArgs(), "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let seen = "";
   child.stdout!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (seen += chunk.toString()));

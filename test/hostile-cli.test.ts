@@ -11,10 +11,10 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
-import { binPath, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 
-const tsxLoader = import.meta.resolve("tsx");
 const nodeModules = path.join(repoRoot, "node_modules");
 
 /** A project on the runtime fixture with its database migrated to version 3 by the real bin. */
@@ -289,7 +289,7 @@ test("up | head -1: the closed pipe ends no migration early and prints no stack 
 
   // stdout closed after the first line, stderr still read: nothing may be printed there but nothing.
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsxLoader, binPath, "--db", database, "up"], {
+    const child = spawn(process.execPath, [...binArgs(), "--db", database, "up"], {
       cwd: project.root,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -315,7 +315,7 @@ test("up | head -1: the closed pipe ends no migration early and prints no stack 
 
   // The shell pipeline of the issue, with stderr in the same closed pipe: the bin's own exit status.
   const second = project.databasePath("second.db");
-  const command = [process.execPath, "--import", tsxLoader, binPath, "--db", second, "up"].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(" ");
+  const command = [process.execPath, ...binArgs(), "--db", second, "up"].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(" ");
   const shell = spawnSync("bash", ["-c", `${command} 2>&1 | head -1; exit "\${PIPESTATUS[0]}"`], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" } });
   assert.equal(shell.status, 0, shell.stdout.toString() + shell.stderr.toString());
   assert.match(shell.stdout.toString(), /^\s+\S+ 001_first/);

@@ -17,6 +17,7 @@ import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationEntry } from "../src/core/types.js";
 import { baselineDatabase, rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
 import { DRIVERS, currentRuntime, describeEachDriver, type DriverUnderTest, type TestDatabase } from "./support/driver-matrix.js";
+import { binArgs } from "./support/compiled-bin.js";
 import { collectOutput, createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
 
@@ -520,7 +521,7 @@ function binaryFor(driver: DriverUnderTest): { binary: string } | { skip: string
 /** Runs the bin with `binary` in `cwd`. */
 function runBin(binary: string, cwd: string, args: readonly string[]): Promise<RunResult> {
   if (binary === process.execPath) return runCli(args, { cwd });
-  const runtimeArgs = binary === BUN ? [BIN] : ["--import", import.meta.resolve("tsx"), BIN];
+  const runtimeArgs = binary === BUN ? [BIN] : binArgs();
   const child = spawn(binary, [...runtimeArgs, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   return collectOutput(child);
 }

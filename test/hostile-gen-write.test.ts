@@ -13,15 +13,14 @@ import path from "node:path";
 import { test } from "node:test";
 import { FileWriteError } from "../src/core/errors.js";
 import { writeFileAtomic, type AtomicWriteFileSystem } from "../codegen/write-file.js";
-import { binPath, createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
-
-const tsxLoader = import.meta.resolve("tsx");
+import { binArgs } from "./support/compiled-bin.js";
+import { createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
 
 /** Runs the real bin under `ulimit -f <blocks>` (1 KiB blocks), with SIGXFSZ ignored so writes fail with EFBIG. */
 function runCliWithFileSizeLimit(args: readonly string[], cwd: string, limitKiB: number): Promise<RunResult> {
   const script = `trap '' XFSZ; ulimit -f ${limitKiB}; exec "$@"`;
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script, "bash", process.execPath, "--import", tsxLoader, binPath, ...args], {
+    const child = spawn("bash", ["-c", script, "bash", process.execPath, ...binArgs(), ...args], {
       cwd,
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
       stdio: ["ignore", "pipe", "pipe"],

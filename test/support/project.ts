@@ -12,10 +12,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
+import { binArgs, type BinMode } from "./compiled-bin.js";
 
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** The bin's source; tests run it through tsx, as `npm run gen` does. */
+/** The bin's source; `npm run gen` runs it through tsx, tests start it with {@link binArgs}. */
 export const binPath = path.join(repoRoot, "codegen", "bin.ts");
 /** Fixture migration folders. */
 export const fixturesDir = path.join(repoRoot, "test", "fixtures");
@@ -163,7 +164,11 @@ export function collectOutput(child: ChildProcess, timeoutMs = 60_000): Promise<
 
 /** Runs a script file (TypeScript allowed) with node and tsx, as a child process. */
 export function runNode(script: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; node?: string }): Promise<RunResult> {
-  const child = spawn(options.node ?? process.execPath, ["--import", tsxLoader, script, ...args], {
+  return runChild(options.node ?? process.execPath, ["--import", tsxLoader, script, ...args], options);
+}
+
+function runChild(command: string, args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -182,9 +187,13 @@ export function cliNode(): string {
   return underNode20 ? process.execPath : "node";
 }
 
-/** Runs the real `stepwise` bin in `cwd`. */
-export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
-  return runNode(binPath, args, { ...options, node: cliNode() });
+/**
+ * Runs the real `stepwise` bin in `cwd`: compiled to JavaScript once per source digest and started
+ * with plain node (test/support/compiled-bin.ts), or through tsx under `STEPWISE_TEST_BIN=tsx` or
+ * `bin: "tsx"`.
+ */
+export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; bin?: BinMode }): Promise<RunResult> {
+  return runChild(cliNode(), [...binArgs(options.bin), ...args], options);
 }
 
 /** Reads a file's bytes, for before/after comparisons. */
