@@ -18,7 +18,6 @@ import type { SqlDialect } from "../src/core/types.js";
 import { isMigrationLike } from "../src/shared/migration-file.js";
 import type { Target } from "./d1-target.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
-import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { toPortablePath } from "./portable-path.js";
 import { formatProblem, type Problem, type RegistryChangeKind } from "./problems.js";
 
@@ -94,10 +93,10 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   // A registry of the other dialect (a SQLite registry run with --driver pg, a postgres one without
   // "dialect" in the config) is not stale but the wrong file: the runtime refuses it as
   // REGISTRY_DIALECT_MISMATCH, which names the real cause. Read from the file, since a scan for this
-  // dialect may stop first at SQL that only the other dialect accepts.
-  const recordedDialect = registryDialectOf(options.registryFile);
+  // dialect may stop first at SQL that only the other dialect accepts. What reads it, like gen, pulls
+  // in ts-morph (and gen prettier), so both are loaded only on a miss: a hit parses nothing.
+  const recordedDialect = await registryDialectOf(options.registryFile);
   if (recordedDialect !== null && recordedDialect !== options.dialect) return "other-dialect";
-  // Loaded only on a miss: these pull in ts-morph and prettier.
   const { generateRegistry } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
   if (result.ok) return "scanned";
@@ -173,8 +172,9 @@ function describeChange(change: RegistryChange): string {
 }
 
 /** The dialect `registryFile` was generated for (one listing migrations but no dialect predates dialects: sqlite), or `null`. */
-function registryDialectOf(registryFile: string): string | null {
+async function registryDialectOf(registryFile: string): Promise<string | null> {
   if (!existsSync(registryFile)) return null;
+  const { readRecordedDialect, readRecordedEntries } = await import("./read-registry.js");
   const source = readFileSync(registryFile, "utf8");
   return readRecordedDialect(source) ?? (readRecordedEntries(source).size > 0 ? "sqlite" : null);
 }
