@@ -17,6 +17,8 @@
  *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not)
  *
  * STEPWISE_TEST_CONCURRENCY sets Node's --test-concurrency (files at once per runtime; default 2).
+ * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
+ * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
@@ -100,6 +102,19 @@ async function execute(run) {
   return result;
 }
 
+// Every test process starts the bin compiled to JavaScript (test/support/compiled-bin.ts); building
+// that mirror once here spares the first processes of each runtime from each building their own.
+if ((process.env.STEPWISE_TEST_BIN ?? "compiled") === "compiled") {
+  const compiled = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/compiled-bin.ts"], { cwd: root, env: shared, stdio: ["ignore", "ignore", "inherit"] });
+    child.on("error", () => resolve(1));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  if (compiled !== 0) {
+    process.stderr.write("Compiling the bin for the tests failed (node --import tsx test/support/compiled-bin.ts).\n");
+    process.exit(1);
+  }
+}
 process.stderr.write(`Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)…\n`);
 const results = await Promise.all(runs.map(execute));
 for (const result of results) {
