@@ -177,30 +177,30 @@ describe("--db that does not name a database file", () => {
 
 test("read commands wait as long as --busy-timeout says, past SQLite's default of 5 seconds", async (t) => {
   const { database, cli, migrations } = await migratedProject(t);
-  // An EXCLUSIVE lock in rollback-journal mode keeps readers out too, for 6.5 seconds.
+  // An EXCLUSIVE lock in rollback-journal mode keeps readers out too. The holder commits 6.5 seconds
+  // after a "release <ms>" line, sent once the 100 ms reader has met the lock (however slowly a
+  // loaded machine starts it), just before the API's own wait begins.
   const holder = spawn(
     process.execPath,
     [
       "-e",
-      `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN EXCLUSIVE"); db.exec("DELETE FROM side_effects WHERE 0"); console.log("locked"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, 6500);`,
+      `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN EXCLUSIVE"); db.exec("DELETE FROM side_effects WHERE 0"); console.log("locked"); process.stdin.on("data", (line) => setTimeout(() => { db.exec("COMMIT"); db.close(); process.exit(0); }, Number(String(line).split(" ")[1])));`,
       database,
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_PATH: nodeModules } },
+    { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, NODE_PATH: nodeModules } },
   );
   t.after(() => holder.kill("SIGKILL"));
   await new Promise<void>((resolve) => holder.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
 
-  const running = Promise.all([
-    cli(["--busy-timeout", "100", "status"]),
-    cli(["--busy-timeout", "30000", "status", "--json"]),
-    cli(["--busy-timeout", "30000", "history", "--json"]),
-    cli(["--busy-timeout", "30000", "version"]),
-  ]);
+  const shortRun = cli(["--busy-timeout", "100", "status"]);
+  const running = Promise.all([cli(["--busy-timeout", "30000", "status", "--json"]), cli(["--busy-timeout", "30000", "history", "--json"]), cli(["--busy-timeout", "30000", "version"])]);
+  const shortWait = await shortRun;
+  holder.stdin!.write("release 6500\n");
   // The API too: status() waits under the manager's busy timeout, not the connection's 5 s default.
   const db = new Database(database);
   t.after(() => db.close());
   assert.equal(new MigrationManager(db, migrations as MigrationRegistry, { busyTimeoutMs: 30_000 }).status().currentVersion, 3);
-  const [shortWait, status, history, version] = await running;
+  const [status, history, version] = await running;
   assertFailure(shortWait, 1, "DATABASE_LOCKED", "status --busy-timeout 100");
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 3);
