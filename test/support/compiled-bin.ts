@@ -19,7 +19,7 @@
  * test/support/compiled-bin.ts`).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { transformSync, version as esbuildVersion } from "esbuild";
@@ -29,7 +29,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 const SOURCE_DIRS = ["codegen", "src"];
 /** Where the mirrors live, one folder per digest. */
 export const COMPILED_BIN_CACHE = path.join(repoRoot, "node_modules", ".cache", "stepwise-test-bin");
-/** A mirror of other sources older than this is removed when a new one is built. */
+/** A mirror of other sources unused for this long is removed when a new one is built. */
 const STALE_MIRROR_MS = 60 * 60_000;
 
 /** Which way tests start the bin: `compiled` (the default) or `tsx` (`STEPWISE_TEST_BIN=tsx`). */
@@ -133,6 +133,10 @@ export function compiledBinPath(): string {
     mkdirSync(COMPILED_BIN_CACHE, { recursive: true });
     buildMirror(files, mirror);
     removeOtherMirrors(digest);
+  } else {
+    // In use: another source digest's build must not take it for an abandoned one.
+    const now = new Date();
+    utimesSync(mirror, now, now);
   }
   compiled = path.join(mirror, "codegen", "bin.js");
   return compiled;
