@@ -17,7 +17,9 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { migrateWithoutManager } from "../core/migrate-without-manager.js";
+import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -137,7 +139,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ perConnectionSettings: true }));
+    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
 
@@ -157,7 +159,14 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options as never, (props) => new MigrationManager(storage, migrations, props), "stepwise/durable-objects");
+  // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
+  return migrateWithoutManager(
+    options as never,
+    () => createDurableObjectsDriver(storage),
+    migrations,
+    "stepwise/durable-objects",
+    createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
+  );
 }
 
 /**
