@@ -6,6 +6,7 @@
  * holds a copy of the other's logic, and the algorithm stays in the executor, once.
  */
 import { UsageError } from "./errors.js";
+import { refuseMovedOption } from "./moved-option.js";
 import { planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import { validateForExecutor } from "./executor-settings.js";
@@ -176,12 +177,4 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 }
 
-/**
- * Options that moved out of the manager into standalone functions still arrive from JavaScript or
- * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
- */
-export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
-  if ((options as Record<string, unknown>)[name]) {
-    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
-  }
-}
+export { refuseMovedOption };
