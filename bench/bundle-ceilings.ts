@@ -9,13 +9,19 @@
 /** Room above the measured size, so a few bytes of unrelated growth do not fail the run. */
 const ROOM_BYTES = 512;
 
+/** An entry's two ceilings, in gzipped bytes: `migrate` imported alone, and `MigrationManager` with `migrate`. */
+export interface BundleCeiling {
+  readonly migrate: number;
+  readonly manager: number;
+}
+
 /**
  * Gzipped bytes per entry (the file name under `src/entries/`), measured 2026-11-22 on the slim
- * branch with `npm run bench -- --only bundles`, as `migrate`'s bundle and `MigrationManager` +
- * `migrate`'s (they weigh the same today: `migrate` builds a manager), plus {@link ROOM_BYTES}.
+ * branch with `npm run bench -- --only bundles`, plus {@link ROOM_BYTES}. Each bundle has its own, so
+ * `migrate`'s, the smaller, cannot grow into the room the manager's leaves.
  */
-export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, number>> = {
-  "durable-objects": 20_842 + ROOM_BYTES,
-  d1: 20_496 + ROOM_BYTES,
-  "sql-js": 23_183 + ROOM_BYTES,
+export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
+  "durable-objects": { migrate: 18_984 + ROOM_BYTES, manager: 20_912 + ROOM_BYTES },
+  d1: { migrate: 18_075 + ROOM_BYTES, manager: 20_621 + ROOM_BYTES },
+  "sql-js": { migrate: 23_184 + ROOM_BYTES, manager: 23_190 + ROOM_BYTES },
 };
