@@ -140,29 +140,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * The result of an `up` with nothing to do, found from one read of the history without the run
-   * lock; `null` when there may be work, or the read or the plan failed, and the caller must run
-   * {@link up} under the lock. Sound without the lock because applied rows are committed: a database
-   * that is up to date now stays so until someone runs a `down`, which this call may precede.
-   * A driver whose run lock costs round trips (PostgreSQL's advisory lock) skips them on the usual start.
-   */
-  *upIfNothingPending(options: UpOptions = {}): Step<MigrationResult | null> {
-    yield* refuseOpenTransaction(this.settings.driverName, "up");
-    const keys = yield* this.withConnectionSettings(this.store.readKeysOptimistically());
-    if (keys === null) return null;
-    let plan: MigrationPlan<R[number]>;
-    try {
-      plan = planUp(this.migrations as readonly R[number][], keys, { to: options.to });
-    } catch {
-      // Refusals (drift, an interrupted migration) are reported by the careful path, under the lock.
-      return null;
-    }
-    if (plan.steps.length > 0) return null;
-    this.emit({ type: "nothing-pending", direction: "up", currentVersion: plan.fromVersion });
-    return { direction: "up", fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
-  }
-
-  /**
    * Plans from the history and, when the plan has work and `wantCounter`, reads the change counter
    * and plans again: the counter must be read before the history the plan comes from, so a commit
    * by another connection in between forces a re-plan under the lock. A start with nothing to do, the

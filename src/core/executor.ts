@@ -1,20 +1,21 @@
 /**
  * The executor every manager holds: {@link ExecutorBase}'s algorithm (`up`, the loop shared with
  * `down`, the lock, the history re-read) plus the operations only a manager offers: `down`, `reset`,
- * `status`, `history`. They live here, not in the base, so an app that only applies migrations
- * (`migrate` of an entry whose driver cannot verify a schema) bundles the base alone.
+ * `status`, `history`, and `upIfNothingPending` (PostgreSQL's start without the run lock). They live
+ * here, not in the base, so an app that only applies migrations (`migrate` of an entry whose driver
+ * cannot verify a schema) bundles the base alone.
  */
 import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
-import { describeStatus, planDown, type AppliedMigration, type AppliedMigrationKey, type MigrationStatus } from "./planner.js";
+import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import type { SchemaObjectKind } from "./schema-objects.js";
 import { exec, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import type { MigrationRegistry } from "./types.js";
-import type { DownOptions, MigrationResult } from "./options.js";
+import type { DownOptions, MigrationResult, UpOptions } from "./options.js";
 
 export type { ExecutorSettings };
 
@@ -29,6 +30,29 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
   constructor(migrations: R, settings: ExecutorSettings) {
     // A SQLite driver that declares no user_version gets the dialect that never reads it.
     super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities));
+  }
+
+  /**
+   * The result of an `up` with nothing to do, found from one read of the history without the run
+   * lock; `null` when there may be work, or the read or the plan failed, and the caller must run
+   * {@link up} under the lock. Sound without the lock because applied rows are committed: a database
+   * that is up to date now stays so until someone runs a `down`, which this call may precede.
+   * A driver whose run lock costs round trips (PostgreSQL's advisory lock) skips them on the usual start.
+   */
+  *upIfNothingPending(options: UpOptions = {}): Step<MigrationResult | null> {
+    yield* refuseOpenTransaction(this.settings.driverName, "up");
+    const keys = yield* this.withConnectionSettings(this.store.readKeysOptimistically());
+    if (keys === null) return null;
+    let plan: MigrationPlan<R[number]>;
+    try {
+      plan = planUp(this.migrations as readonly R[number][], keys, { to: options.to });
+    } catch {
+      // Refusals (drift, an interrupted migration) are reported by the careful path, under the lock.
+      return null;
+    }
+    if (plan.steps.length > 0) return null;
+    this.emit({ type: "nothing-pending", direction: "up", currentVersion: plan.fromVersion });
+    return { direction: "up", fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
   }
 
   /** Reverts applied migrations; see `MigrationManager.down`. */
