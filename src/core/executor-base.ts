@@ -21,17 +21,16 @@ import {
   MigrationFailedError,
   MigrationInProgressError,
   StepwiseError,
-  TransactionEscapedError,
   UnmanagedDatabaseError,
 } from "./errors.js";
 import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
-import { bodySavepointName, type CommitWitness, isAutomaticRollbackError, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import { bodySavepointName, type CommitWitness, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import type { EscapeGuardStrategy } from "./escape-guard.js";
 import type { Dialect } from "./dialect.js";
 import { assertWholeRunPossible } from "./whole-run-transaction.js";
-import { needsEscapeGuard } from "./transaction-control.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -107,16 +106,23 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   readonly store: HistoryStore;
   /** The SQL dialect's answers (see `dialect.ts`). */
   readonly dialect: Dialect;
+  /** The transaction-escape guard, or `null` where the driver has no savepoints (see `escape-guard.ts`). */
+  protected readonly escapeGuard: EscapeGuardStrategy | null;
 
   /**
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
    *   caller: {@link Executor} picks SQLite's, so this file imports no dialect and a Cloudflare bundle
    *   holds only the one its driver passes.
+   * @param escapeGuard the transaction-escape guard (`escape-guard.ts`), or `null` for a driver
+   *   without savepoints, which needs none; {@link Executor} always passes it.
+   * @throws TypeError when a driver with savepoints is given no guard: its migrations would run unguarded.
    */
-  constructor(migrations: R, settings: ExecutorSettings, dialect: Dialect) {
+  constructor(migrations: R, settings: ExecutorSettings, dialect: Dialect, escapeGuard: EscapeGuardStrategy | null) {
+    if (escapeGuard === null && settings.capabilities.savepoints) throw new TypeError(`The ${settings.driverName} driver has savepoints, so its executor needs the escape guard.`);
     this.migrations = migrations;
     this.settings = settings;
     this.dialect = dialect;
+    this.escapeGuard = escapeGuard;
     this.store = this.dialect.createHistoryStore(settings.tableName);
   }
 
@@ -299,7 +305,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Whether `entry` runs under the escape guard: never where transaction-control SQL is refused outright (no savepoints). */
   private needsGuard(entry: R[number], direction: MigrationDirection): boolean {
-    return this.settings.capabilities.savepoints && needsEscapeGuard(entry, direction);
+    return this.settings.capabilities.savepoints && this.escapeGuard!.needsGuard(entry, direction);
   }
 
   /**
@@ -532,21 +538,12 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * The error for a body after which our savepoint is gone. Rolls back first, because only then does
-   * the commit witness tell whether the migration committed anything.
+   * The error for a body after which our savepoint is gone: the guard's verdict, or the body's own
+   * failure when SQLite rolled the transaction back itself.
    */
   private *escapedOrFailed(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, judgeCommitted: Step<EscapedCommit>): Step<StepwiseError> {
-    // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.
-    const replacedTransaction = yield* inTransaction();
-    yield* rollbackQuietly();
-    const committed = yield* judgeCommitted;
-    // Rows it wrote count as "unknown" above, but after an error of this kind SQLite's own rollback is
-    // the likely reason our savepoint is gone; only a proven commit outweighs that.
-    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
-      // SQLite rolled the transaction back itself (disk full, I/O error): the migration ended nothing.
-      return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
-    }
-    return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+    const escaped = yield* this.escapeGuard!.judgeEscape(entry, direction, failure, judgeCommitted, (error) => this.sqliteCodeOf(error));
+    return escaped ?? (yield* this.migrationFailed(entry, direction, failure!.cause, true, "body"));
   }
 
   /**

@@ -8,6 +8,7 @@
 import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
+import { ESCAPE_GUARD } from "./escape-guard.js";
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -29,7 +30,7 @@ const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, vie
 export class Executor<R extends MigrationRegistry = MigrationRegistry> extends ExecutorBase<R> {
   constructor(migrations: R, settings: ExecutorSettings) {
     // A SQLite driver that declares no user_version gets the dialect that never reads it.
-    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities));
+    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), ESCAPE_GUARD);
   }
 
   /**

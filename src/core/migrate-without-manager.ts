@@ -35,7 +35,7 @@ export function migrateWithoutManager<Db>(
 ): MigrationResult {
   const { upOptions, verifyFirst, props } = splitMigrateOptions(options, entry);
   const driver = createDriver();
-  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect);
+  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
   refuseAsyncMigrations(migrations, driver.name);
   if (verifyFirst) {
     requireCapabilities(driver, "verifySchema", "snapshot");

@@ -189,7 +189,7 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
   return migrateAsyncWithoutManager(options, "stepwise/d1", (props) => {
     const driver = createD1Driver(db);
     const dialect = createCloudflareDialect({ connectionSettings: null });
-    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect);
+    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
     refuseTypeScriptMigrationsOnD1(migrations);
     return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
   });
