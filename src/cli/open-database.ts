@@ -44,6 +44,8 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   readonly url?: string;
   /** The history table's schema, for a driver whose database has schemas (pg). */
   readonly schema?: string;
+  /** The server's auth token, for a driver that takes one (libsql-client, from `LIBSQL_AUTH_TOKEN`); it is a secret. */
+  readonly authToken?: string;
   readonly busyTimeoutMs: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
@@ -52,6 +54,8 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
 /** A manager on a connection the CLI opened, and how to close that connection. */
 export interface OpenedDatabase<R extends MigrationRegistry> {
   readonly manager: CliManager<R>;
+  /** Whether the database existed before it was opened, for a driver that connects by URL to a file (libsql-client's `file:`); a server's always does. */
+  readonly exists?: boolean;
   close(): void | Promise<void>;
   /**
    * The typed error for a failure of a read the CLI made outside the manager's own methods (`info`'s
@@ -174,6 +178,7 @@ const PACKAGES: Record<CliDriverName, string> = {
   "bun-sqlite": "bun:sqlite",
   libsql: "libsql",
   "sql-js": "sql.js",
+  "libsql-client": "@libsql/client",
 };
 
 /**

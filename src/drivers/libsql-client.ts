@@ -20,7 +20,7 @@
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import type { AsyncDriver, DriverCapabilities, ErrorClassification } from "../core/driver.js";
+import type { AsyncDriver, DriverCapabilities, ErrorClassification, ScratchDatabase } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { Row } from "../core/step.js";
@@ -61,6 +61,14 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
    * always gets them. Default: from the client's protocol.
    */
   readonly remote?: boolean;
+  /**
+   * Opens an empty database of the same library, for the safety nets that replay the migrations
+   * (`verifySchemaAsync`, `baselineDatabaseAsync`), such as `() => createClient({ url: ":memory:" })`.
+   * The client is closed after each replay. Without it those nets are refused with
+   * `DRIVER_CAPABILITY_MISSING` (`snapshot`) before anything runs: stepwise imports no library itself,
+   * so an app on `@libsql/client/web` bundles no native one. Default: none.
+   */
+  readonly scratchClient?: () => Client | Promise<Client>;
 }
 
 /** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
@@ -122,7 +130,7 @@ export const classifyLibsqlClientError = totalClassifier((error: unknown): Error
  * @example
  * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
  */
-export function createLibsqlClientDriver(client: Client, options: { readonly remote?: boolean } = {}): AsyncDriver<Client> {
+export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   const remote = options.remote === true || isRemoteClient(client);
   let busyTimeoutMs = 0;
   let transaction: Transaction | null = null;
@@ -239,6 +247,23 @@ export function createLibsqlClientDriver(client: Client, options: { readonly rem
       },
     }),
     classifyError: classifyLibsqlClientError,
+    ...(options.scratchClient === undefined ? {} : { openScratchDatabase: () => openScratchClient(options.scratchClient!) }),
+  };
+}
+
+/** An empty database from the app's `scratchClient`, as a scratch database the replaying nets close after. */
+async function openScratchClient(open: () => Client | Promise<Client>): Promise<ScratchDatabase<Client>> {
+  const scratch = await open();
+  let dropped = false;
+  return {
+    name: ":memory:",
+    // The local rules: the scratch database is the app's own library on a private connection.
+    driver: createLibsqlClientDriver(scratch),
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      scratch.close();
+    },
   };
 }
 
@@ -262,8 +287,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
-    const { remote, ...settings } = props;
-    const driver = createLibsqlClientDriver(client, remote === undefined ? {} : { remote });
+    const { remote, scratchClient, ...settings } = props;
+    const driver = createLibsqlClientDriver(client, { ...(remote === undefined ? {} : { remote }), ...(scratchClient === undefined ? {} : { scratchClient }) });
     super(driver, migrations, settings, createLibsqlClientDialect({ remote: !driver.capabilities.userVersion }));
   }
 }
