@@ -391,8 +391,15 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
-    const { url, label } = resolveUrl(flags);
+    const { url, label, file } = resolveUrl(flags);
     const connector = await connectorFor(command, mode);
+    if (mode === "write" && file !== null) {
+      try {
+        createDatabaseFolder(file);
+      } catch (error) {
+        throw translateFolderError(error, file);
+      }
+    }
     const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const authToken = driverOf(flags) === "libsql-client" ? io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
     const opened = await connector.open({

@@ -46,6 +46,11 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   readonly schema?: string;
   /** The server's auth token, for a driver that takes one (libsql-client, from `LIBSQL_AUTH_TOKEN`); it is a secret. */
   readonly authToken?: string;
+  /**
+   * For a driver that connects by URL to a local file (libsql-client's `file:`): a missing file is
+   * read as an empty database, never created. Set for every command mode but `write`.
+   */
+  readonly neverCreate?: boolean;
   readonly busyTimeoutMs: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
@@ -132,7 +137,7 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
     return {
       open(options) {
         if (options.url === undefined) throw new UsageError(`The ${driver} driver connects to a server: pass --url.`);
-        return loaded.openUrl({ ...options, url: options.url }, mode === "rehearse" ? "write" : mode);
+        return loaded.openUrl({ ...options, url: options.url, neverCreate: mode !== "write" }, mode === "rehearse" ? "write" : mode);
       },
     };
   }

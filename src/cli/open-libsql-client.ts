@@ -38,7 +38,7 @@ export function connectLibsqlClient(modules: LibsqlClientModules): UrlDriverConn
       const file = options.url.startsWith("file:") ? options.url.slice("file:".length) : null;
       const exists = file === null || existsSync(file);
       // A read never creates the file: a missing one reads as an empty database, as on every SQLite driver.
-      const url = mode === "read" && !exists ? ":memory:" : options.url;
+      const url = (mode === "read" || options.neverCreate === true) && !exists ? ":memory:" : options.url;
       const translate = (error: unknown) => translateSqliteError(error, options.busyTimeoutMs, modules.classifyError(error).nativeCode);
       let client: Client;
       try {
