@@ -26,6 +26,8 @@ import type { MigrationManagerProps, MigrationResult } from "../core/options.js"
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
+import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
+import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
 import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
 
@@ -74,9 +76,9 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
 /** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
 export interface LibsqlClientMigrationDefinition extends Omit<MigrationDefinition<LibsqlClientConnection>, "up" | "down"> {
   /** Applies the change through `db`, inside the migration's transaction unless `transaction: false`. */
-  readonly up: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+  readonly up: (db: LibsqlClientConnection, context: AsyncMigrationContext<LibsqlClientConnection>) => void | Promise<void>;
   /** Undoes `up`. Without it the migration is irreversible. */
-  readonly down?: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+  readonly down?: (db: LibsqlClientConnection, context: AsyncMigrationContext<LibsqlClientConnection>) => void | Promise<void>;
 }
 
 /** Whether `client` reaches a server rather than a local file. A missing client (a capability probe) counts as a file. */
@@ -183,7 +185,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       throw error;
     }
   };
-  return {
+  const driver: AsyncDriver<Client> = {
     name: "libsql-client",
     dialect: "sqlite",
     async: true,
@@ -237,18 +239,12 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, target(), context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the libsql-client driver yet: walk the table with your own keyed queries on db.");
-      },
-    }),
+    // A handler writes through the open transaction (the migration's, or its batch's own), as a body does.
+    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, target, entry, direction, progress),
     classifyError: classifyLibsqlClientError,
     ...(options.scratchClient === undefined ? {} : { openScratchDatabase: () => openScratchClient(options.scratchClient!) }),
   };
+  return driver;
 }
 
 /** An empty database from the app's `scratchClient`, as a scratch database the replaying nets close after. */
