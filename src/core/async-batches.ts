@@ -12,7 +12,7 @@
  */
 import type { AsyncDriver } from "./driver.js";
 import type { BatchOrigin } from "./batch-key.js";
-import { walkBatches, type BatchDialect, type BatchWalk } from "./batch-walk.js";
+import { walkBatches, type BatchDialect, type BatchRequest, type BatchWalk } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -66,14 +66,18 @@ async function runWalkAsync<Db>(
   origin: BatchOrigin,
 ): Promise<BatchSummary> {
   const walk: BatchWalk<BatchSummary> = walkBatches(dialect, options, origin, await driver.inTransaction(), progress);
-  let answer: unknown = undefined;
+  let answer: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const step = walk.next(answer);
+    const step: IteratorResult<BatchRequest, BatchSummary> = answer.ok ? walk.next(answer.value) : walk.throw(answer.error);
     if (step.done) return step.value;
-    const request = step.value;
-    answer = undefined;
+    const request: BatchRequest = step.value;
+    answer = { ok: true, value: undefined };
     if (request.kind === "rows") {
-      answer = await driver.query(request.sql, request.params);
+      try {
+        answer = { ok: true, value: await driver.query(request.sql, request.params) };
+      } catch (error) {
+        answer = { ok: false, error };
+      }
     } else if (!request.ownTransaction) {
       await handle(request.rows, connection());
     } else {

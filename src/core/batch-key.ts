@@ -21,6 +21,11 @@ export interface ResolvedBatchKey {
   readonly isRowid: boolean;
   /** The table's columns as declared, for error messages. */
   readonly columns: readonly string[];
+  /**
+   * The table as the walk's SQL names it, when the name given is not already that (PostgreSQL, where
+   * a quoted name is case-sensitive: `ITEMS` found as `items`); default the name given, quoted.
+   */
+  readonly tableSql?: string;
 }
 
 const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);
@@ -87,6 +92,5 @@ export function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: Bat
 /** SQLite's reading of a walk: names resolved as SQLite resolves them, the bound's type from `typeof`. */
 export const SQLITE_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolveSqliteBatchKey,
-  boundSql: (table, key, where) =>
-    `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,
+  boundSql: (table, key, where) => `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,
 };

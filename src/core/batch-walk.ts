@@ -13,7 +13,10 @@ import type { BatchOptions, BatchSummary } from "./types.js";
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
 
-/** What the walk asks of its driver: the rows of a query, or the handler run on a batch. */
+/**
+ * What the walk asks of its driver: the rows of a query, or the handler run on a batch. A driver
+ * hands a failed query back into the walk (`throw`), which may read it as a refusal.
+ */
 export type BatchRequest =
   | { readonly kind: "rows"; readonly sql: string; readonly params: readonly unknown[] }
   /** Runs the handler on `rows`; `ownTransaction`: in a transaction of its own, committed before the walk goes on. */
@@ -69,11 +72,22 @@ export function* walkBatches(
   const selected = options.columns
     ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${quoteIdentifier(column)} AS ${quoteIdentifier(column)}`)].join(", ")
     : `*, ${keyColumn}`;
-  const table = quoteIdentifier(options.table);
+  const table = resolved.tableSql ?? quoteIdentifier(options.table);
   // (1 = 1), not 1: PostgreSQL wants a boolean there.
   const where = options.where ? `(${options.where})` : "(1 = 1)";
   const params = options.params ?? [];
   const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
+  /** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
+  function* keyedRows(sql: string, rowParams: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
+    try {
+      return yield* rowsOf(sql, rowParams);
+    } catch (error) {
+      if (error instanceof RangeError && /integer/i.test(error.message)) {
+        fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
+      }
+      throw error;
+    }
+  }
 
   if (!resolved.isRowid) {
     // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
@@ -88,7 +102,7 @@ export function* walkBatches(
   const total = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params));
   // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
   // does, collation included, so every row the walk would reach is at or below it.
-  const boundRow = (yield* rowsOf(dialect.boundSql(table, resolved.sql, where), params))[0];
+  const boundRow = (yield* keyedRows(dialect.boundSql(table, resolved.sql, where), params))[0];
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
   const first = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
@@ -100,7 +114,7 @@ export function* walkBatches(
   // With nothing to walk there is no progress to show, and an event would only be noise in logs.
   if (total > 0) progress(0, total);
   for (;;) {
-    const rows = batches === 0 ? yield* rowsOf(first, [bound, ...params, batchSize]) : yield* rowsOf(next, [last, bound, ...params, batchSize]);
+    const rows = batches === 0 ? yield* keyedRows(first, [bound, ...params, batchSize]) : yield* keyedRows(next, [last, bound, ...params, batchSize]);
     if (rows.length === 0) break;
     // Read before the handler runs: it may change the row objects it is given.
     for (const row of rows) {

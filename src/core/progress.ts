@@ -4,7 +4,7 @@
  * call it once per row without flooding the app's event handler or the terminal.
  */
 import { SQLITE_BATCH_DIALECT, type BatchOrigin } from "./batch-key.js";
-import { walkBatches, type BatchWalk } from "./batch-walk.js";
+import { walkBatches, type BatchRequest, type BatchWalk } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -103,23 +103,27 @@ function runWalk<Row extends Record<string, unknown>>(
 ): BatchSummary {
   const walk: BatchWalk<BatchSummary> = walkBatches(SQLITE_BATCH_DIALECT, options, origin, db.inTransaction, progress);
   const statements = new Map<string, ReturnType<Database["prepare"]>>();
-  let answer: unknown = undefined;
+  let answer: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const step = walk.next(answer);
+    const step: IteratorResult<BatchRequest, BatchSummary> = answer.ok ? walk.next(answer.value) : walk.throw(answer.error);
     if (step.done) return step.value;
-    const request = step.value;
+    const request: BatchRequest = step.value;
+    answer = { ok: true, value: undefined };
     if (request.kind === "rows") {
-      let statement = statements.get(request.sql);
-      if (statement === undefined) {
-        statement = db.prepare(request.sql);
-        statements.set(request.sql, statement);
+      try {
+        let statement = statements.get(request.sql);
+        if (statement === undefined) {
+          statement = db.prepare(request.sql);
+          statements.set(request.sql, statement);
+        }
+        answer = { ok: true, value: statement.all(...request.params) };
+      } catch (error) {
+        answer = { ok: false, error };
       }
-      answer = statement.all(...request.params);
     } else {
       const rows = request.rows as Row[];
       if (request.ownTransaction) db.transaction(() => handle(rows))();
       else handle(rows);
-      answer = undefined;
     }
   }
 }
