@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import type { BatchOptions, MigrationContext, MigrationEntry, StepwiseError } from "./support/stepwise.js";
+import type { BatchOptions, MigrationContext, MigrationEntry, MigrationManagerProps, StepwiseError } from "./support/stepwise.js";
 import type { AsyncMigrationContext } from "../src/core/async-batches.js";
 import { availableDrivers, describeEachAsyncDriver, describeEachDriver, harnessOf, skipWithReason, type AsyncDriverHarness, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { makeTempDir, readBytes } from "./support/project.js";
@@ -25,6 +25,10 @@ interface WalkCase {
   readonly markColumn?: string;
   /** Runs after each batch is marked, to misbehave like a real handler might; `write` runs SQL where the handler writes. */
   readonly afterBatch?: (write: Write, rows: Record<string, unknown>[]) => unknown;
+  /** `false`: migration 2 runs outside a transaction, so each batch gets its own. Default `true`. */
+  readonly transaction?: boolean;
+  /** Receives the manager's progress events (reported without throttling). */
+  readonly onProgress?: (done: number, total: number | null) => void;
 }
 
 /** Runs one statement (`?` placeholders) where a batch handler writes: the driver's `run`, or the connection an async walk hands it. */
@@ -96,7 +100,7 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boole
     description: null,
     checksum: "walk",
     reversible: false,
-    transaction: true,
+    transaction: walk.transaction ?? true,
     disableForeignKeys: false,
     module: { up: (_native: unknown, context: MigrationContext) => body(context, async ? visit : visitSync) },
   };
@@ -118,7 +122,7 @@ function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatab
       const before = readBytes(file);
       const walking = await (open ?? h.open)(file);
       t.after(() => walking.close());
-      const manager = walking.manager([sqlEntry(walk.setup), walkEntry(walk, seen, false, body)]);
+      const manager = walking.manager([sqlEntry(walk.setup), walkEntry(walk, seen, false, body)], progressProps(walk));
       let error: StepwiseError | null = null;
       try {
         manager.up();
@@ -156,7 +160,7 @@ function asyncTarget(h: AsyncDriverHarness): WalkTarget {
           const migrations = [sqlEntry(walk.setup), walkEntry(walk, seen, true, body)];
           await db.manager(migrations).up({ to: 1 });
           const before = await db.snapshot();
-          const manager = db.manager(migrations);
+          const manager = db.manager(migrations, progressProps(walk));
           let error: StepwiseError | null = null;
           try {
             await manager.up();
@@ -170,6 +174,13 @@ function asyncTarget(h: AsyncDriverHarness): WalkTarget {
         }).catch(reject);
       }),
   };
+}
+
+/** The manager's settings that hand progress events to the case. */
+function progressProps(walk: WalkCase): MigrationManagerProps & Record<string, unknown> {
+  const { onProgress } = walk;
+  if (onProgress === undefined) return {};
+  return { progressIntervalMs: 0, onEvent: (event) => (event.type === "progress" ? onProgress(event.done, event.total) : undefined) };
 }
 
 /** Asserts the walk handed every row of `table` to the handler exactly once, and was recorded. */
@@ -401,6 +412,48 @@ function declareWalkTests(target: WalkTarget): void {
       },
     });
     await assertEveryRowVisitedOnce(result, "gaps", 6);
+  });
+
+  test("in a transaction: false migration each batch commits on its own: a handler failing in batch 3 leaves batches 1 and 2 written, batch 3 rolled back", async (t) => {
+    let batch = 0;
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 8, String)}`,
+      options: { table: "queue", batchSize: 2 },
+      transaction: false,
+      afterBatch: () => {
+        if (++batch === 3) throw new Error("the handler fails in batch 3");
+      },
+    });
+    assert.equal(result.error?.code, "MIGRATION_FAILED", result.error?.message);
+    assert.deepEqual(await idsTouched(result, "queue", 1), [1, 2, 3, 4]);
+    assert.deepEqual(await idsTouched(result, "queue", 0), [5, 6, 7, 8]);
+  });
+
+  test("progress is reported before the first batch and after each one, against the total", async (t) => {
+    const reports: Array<[number, number | null]> = [];
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 7, String)}`,
+      options: { table: "queue", batchSize: 3 },
+      onProgress: (done, total) => reports.push([done, total]),
+    });
+    await assertEveryRowVisitedOnce(result, "queue", 7);
+    assert.deepEqual(reports, [
+      [0, 7],
+      [3, 7],
+      [6, 7],
+      [7, 7],
+    ]);
+    assert.deepEqual(result.seen.length, 7);
+  });
+
+  test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", async (t) => {
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 3, String)}`,
+      options: { table: "queue", batchSize: 0 },
+    });
+    assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
+    assert.deepEqual([(result.error as unknown as { version: number }).version, result.version, result.seen.length], [2, 1, 0]);
+    await result.assertUnchanged();
   });
 }
 
