@@ -328,3 +328,22 @@ test("a URL the libsql-client driver cannot use, --db, and --schema are USAGE (e
   }
   assert.equal(existsSync(path.join(project.root, "app.db")), false);
 });
+
+test("gen --check replays on an in-memory database of the libsql-client driver: bodies written for its client replay, and a failing one is REPLAY_FAILED at its line", async (t) => {
+  const { project, cli } = await libsqlProject(t);
+  const check = await cli(["gen", "--check", "--no-cache"]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /Replayed 3 migrations on an empty in-memory libsql-client database/);
+  project.writeMigration(
+    "004_broken.ts",
+    `import { defineMigration } from "stepwise/libsql-client";\nexport default defineMigration({\n  async up(db) {\n    await db.execute("CREAT TABLE x (id INTEGER)");\n  },\n});\n`,
+  );
+  await cli(["gen"]);
+  const broken = await cli(["gen", "--check", "--no-cache", "--json"]);
+  assert.equal(broken.code, 1, broken.stderr);
+  const problems = (JSON.parse(broken.stdout) as { problems: Array<{ code: string; file: string; line: number }> }).problems;
+  assert.deepEqual(
+    problems.map((problem) => [problem.code, problem.file, problem.line]),
+    [["REPLAY_FAILED", "migrations/004_broken.ts", 4]],
+  );
+});
