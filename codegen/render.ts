@@ -143,18 +143,18 @@ export function renderRegistry(options: RenderOptions): string {
     "function entries(rows: readonly Row[]): RegistryEntry[] {",
     "  return rows.map((row) => {",
     "    const flags = row[3];",
-    `    const base = { version: row[0], checksum: row[2], reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0${hasAsync ? ", async: (flags & ASYNC) !== 0" : ""}${dialect === "sqlite" ? "" : ", dialect"} };`,
+    "    const reversible = (flags & REVERSIBLE) !== 0;",
+    "    const transaction = (flags & TRANSACTION) !== 0;",
+    "    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;",
   );
-  if (hasSql && hasTs) {
-    lines.push(
-      '    if (row[1] === "sql") return Object.defineProperties({ ...base, kind: "sql" }, SQL_FIELDS) as RegistryEntry;',
-      '    return Object.defineProperties({ ...base, kind: "ts", module: row[4] }, TS_FIELDS) as RegistryEntry;',
-    );
-  } else if (hasSql) {
-    lines.push('    return Object.defineProperties({ ...base, kind: "sql" }, SQL_FIELDS) as RegistryEntry;');
-  } else {
-    lines.push('    return Object.defineProperties({ ...base, kind: "ts", module: row[4] }, TS_FIELDS) as RegistryEntry;');
-  }
+  // One object literal per kind, every data field in it: a spread of shared fields gave each entry
+  // its own hidden class.
+  const dataFields = (kind: "sql" | "ts") =>
+    `version: row[0], kind: "${kind}", checksum: row[2], reversible, transaction, disableForeignKeys${hasAsync ? ", async: (flags & ASYNC) !== 0" : ""}${dialect === "sqlite" ? "" : ", dialect"}`;
+  const sqlEntry = `Object.defineProperties({ ${dataFields("sql")} }, SQL_FIELDS) as RegistryEntry;`;
+  const tsEntry = `Object.defineProperties({ ${dataFields("ts")}, module: row[4] }, TS_FIELDS) as RegistryEntry;`;
+  if (hasSql && hasTs) lines.push(`    if (row[1] === "sql") return ${sqlEntry}`, `    return ${tsEntry}`);
+  else lines.push(`    return ${hasSql ? sqlEntry : tsEntry}`);
   lines.push("  });", "}");
   if (hasSql) {
     lines.push(

@@ -115,20 +115,31 @@ type Row =
 function entries(rows: readonly Row[]): RegistryEntry[] {
   return rows.map((row) => {
     const flags = row[3];
-    const base = {
-      version: row[0],
-      checksum: row[2],
-      reversible: (flags & REVERSIBLE) !== 0,
-      transaction: (flags & TRANSACTION) !== 0,
-      disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    };
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
     if (row[1] === "sql")
       return Object.defineProperties(
-        { ...base, kind: "sql" },
+        {
+          version: row[0],
+          kind: "sql",
+          checksum: row[2],
+          reversible,
+          transaction,
+          disableForeignKeys,
+        },
         SQL_FIELDS,
       ) as RegistryEntry;
     return Object.defineProperties(
-      { ...base, kind: "ts", module: row[4] },
+      {
+        version: row[0],
+        kind: "ts",
+        checksum: row[2],
+        reversible,
+        transaction,
+        disableForeignKeys,
+        module: row[4],
+      },
       TS_FIELDS,
     ) as RegistryEntry;
   });

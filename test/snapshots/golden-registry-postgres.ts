@@ -90,16 +90,19 @@ type Row = readonly [
 function entries(rows: readonly Row[]): RegistryEntry[] {
   return rows.map((row) => {
     const flags = row[3];
-    const base = {
-      version: row[0],
-      checksum: row[2],
-      reversible: (flags & REVERSIBLE) !== 0,
-      transaction: (flags & TRANSACTION) !== 0,
-      disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-      dialect,
-    };
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
     return Object.defineProperties(
-      { ...base, kind: "sql" },
+      {
+        version: row[0],
+        kind: "sql",
+        checksum: row[2],
+        reversible,
+        transaction,
+        disableForeignKeys,
+        dialect,
+      },
       SQL_FIELDS,
     ) as RegistryEntry;
   });
