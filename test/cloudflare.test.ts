@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, fixturesDir, type TestProject } from "./support/project.js";
-import { bundleWorker, rpcWorkerSource, startWorker, type RunningWorker } from "./support/cloudflare/workerd.js";
+import { bundleWorker, rpcWorkerSource, startWorker, startWorkers, type RunningWorker } from "./support/cloudflare/workerd.js";
 
 const createNotes = `-- migrate:up
 CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -272,6 +272,44 @@ test("[d1] concurrent migrate() calls on one database apply each migration exact
     migrated.sort((a, b) => a - b),
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
+});
+
+test("[d1] two Workers migrating one D1 database at once apply each migration exactly once", async (t) => {
+  // Each migration appends a row to a log with no key: a second application would show as a second row.
+  const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE log (version INTEGER NOT NULL);\nINSERT INTO log (version) VALUES (1);\n" };
+  for (let version = 2; version <= 8; version++) files[`00${version}_step.sql`] = `-- migrate:up\nINSERT INTO log (version) VALUES (${version});\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n`;
+  const project = createTestProject(t);
+  for (const [name, text] of Object.entries(files)) project.writeMigration(name, text);
+  const generated = await project.generate();
+  assert.ok(generated.ok, JSON.stringify(generated.problems));
+  const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
+  // A fresh workerd (so a fresh D1) per trial; the two Workers start their runs in both orders.
+  for (let trial = 0; trial < 3; trial++) {
+    const workers = await startWorkers(script, ["first", "second"]);
+    try {
+      const order = trial % 2 === 0 ? ["first", "second"] : ["second", "first"];
+      const runs = await Promise.all([...order, ...order].map((name) => workers.call(name, "d1", "events")));
+      for (const run of runs) assert.equal(run.error, undefined, JSON.stringify(run.error));
+      assert.deepEqual(
+        (await workers.call("first", "d1", "query", { sql: "SELECT version, count(*) AS n FROM log GROUP BY version ORDER BY version" })).result,
+        Array.from({ length: 8 }, (_, index) => ({ version: index + 1, n: 1 })),
+        `trial ${trial}`,
+      );
+      const migrated = runs.flatMap((run) => (run.result as { type: string; version: number }[]).filter((event) => event.type === "migrated").map((event) => event.version));
+      assert.deepEqual(
+        migrated.sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        `trial ${trial}: each migration reported applied by exactly one run`,
+      );
+      // The other Worker sees the same history: the record is the database, not either isolate.
+      assert.deepEqual(
+        ((await workers.call("second", "d1", "history")).result as { version: number }[]).map((row) => row.version),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+    } finally {
+      await workers.dispose();
+    }
+  }
 });
 
 for (const target of ["do/app", "d1"]) {

@@ -75,3 +75,39 @@ export async function startWorker(script: string, options: { persistDir?: string
     dispose: () => miniflare.dispose(),
   };
 }
+
+/** Several Workers in one workerd, each its own isolate, all bound to the same D1 database. */
+export interface RunningWorkers {
+  /** One RPC call (see `rpc-worker.ts`) to the Worker named `worker`. */
+  call(worker: string, target: string, op: string, args?: Record<string, unknown>): Promise<{ result?: unknown; error?: Record<string, unknown> & { code?: string } }>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts workerd with one Worker per name in `names`, each running `script` in its own isolate with
+ * `DB` bound to one shared D1 database, as two deployed Workers share a production D1. Stepwise's
+ * state in one isolate (module scope, a cached manager) is invisible to the others, so only the
+ * database can keep them from applying a migration twice.
+ */
+export async function startWorkers(script: string, names: readonly string[]): Promise<RunningWorkers> {
+  const miniflare = new Miniflare({
+    workers: names.map((name) => ({
+      name,
+      modules: true,
+      scriptPath: script,
+      modulesRoot: path.dirname(script),
+      compatibilityDate: COMPATIBILITY_DATE,
+      durableObjects: { OBJ: { className: "MigratedObject", useSQLite: true } },
+      d1Databases: { DB: "stepwise-shared" },
+    })),
+  });
+  await miniflare.ready;
+  return {
+    call: async (worker, target, op, args = {}) => {
+      const fetcher = await miniflare.getWorker(worker);
+      const response = await fetcher.fetch(`http://worker/${target}`, { method: "POST", body: JSON.stringify({ op, args }) });
+      return (await response.json()) as { result?: unknown; error?: Record<string, unknown> & { code?: string } };
+    },
+    dispose: () => miniflare.dispose(),
+  };
+}
