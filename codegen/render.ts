@@ -45,15 +45,18 @@ export function renderRegistry(options: RenderOptions): string {
   // A registry without async migrations is written exactly as before they existed, so its bytes and
   // its type (which the sync API accepts) do not change; one with them marks every entry `async`.
   const hasAsync = options.migrations.some((migration) => migration.async);
+  const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
+  const hasTs = options.migrations.some((migration) => migration.kind === "ts");
+  const detailFunctions = hasSql && hasTs ? "sqlOf() (`.sql` files) and tsOf() (`.ts` files)" : hasTs ? "tsOf()" : "sqlOf()";
   const lines: string[] = [
     REGISTRY_HEADER,
     `// Source: ${options.migrationsDirLabel}/. After adding, removing or editing a migration, run \`stepwise gen\``,
     "// (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.",
     "//",
     "// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to",
-    "// apply reads. Its name, file, description and SQL sit in sqlOf() (for `.sql` files) and tsOf() (for",
-    "// `.ts` files) below, functions the JavaScript engine only skims at start-up and compiles the first",
-    "// time something asks for one of those fields.",
+    "// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in",
+    `// ${detailFunctions}, functions the JavaScript engine only skims`,
+    "// at start-up and compiles the first time something asks for one of those fields.",
     ...(hasAsync ? ["// Migrations flagged ASYNC are async: run this registry with migrateAsync or AsyncMigrationManager", "// (the sync migrate() and MigrationManager refuse it)."] : []),
     "",
     `import type { ModuleMigrationEntry, SqlMigrationEntry } from ${JSON.stringify(runtimeModule)};`,
@@ -67,8 +70,6 @@ export function renderRegistry(options: RenderOptions): string {
   }
   const dialect = options.dialect ?? "sqlite";
   lines.push("", "/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */", `export const dialect = ${JSON.stringify(dialect)};`);
-  const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
-  const hasTs = options.migrations.some((migration) => migration.kind === "ts");
   // Only a registry with a TypeScript migration that has a description carries legacy checksums (the
   // form earlier releases recorded, which the runtime still accepts); every other one reads as before.
   const hasLegacy = options.migrations.some((migration) => migration.kind === "ts" && Boolean(migration.legacyChecksum));

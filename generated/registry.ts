@@ -3,9 +3,9 @@
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
 // `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
-// apply reads. Its name, file, description and SQL sit in sqlOf() (for `.sql` files) and tsOf() (for
-// `.ts` files) below, functions the JavaScript engine only skims at start-up and compiles the first
-// time something asks for one of those fields.
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../migrations/002_add_contact_preferences.js";
