@@ -24,7 +24,7 @@ import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
 import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type Driver, type DriverCapabilities } from "../core/driver.js";
-import { UsageError } from "../core/errors.js";
+import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -131,15 +131,7 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: D1DatabaseLike, context: MigrationContext) => unknown).call(entry.module, db, context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the D1 driver: walk the table with your own keyed queries on db.");
-      },
-    }),
+    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("D1", "db")),
     classifyError: classifyCloudflareError,
   };
 }

@@ -22,6 +22,7 @@ import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
+import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
@@ -111,15 +112,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       const body = direction === "up" ? entry.module.up : entry.module.down;
       return (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, sql, context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the Durable Objects driver: walk the table with your own keyed queries on sql.");
-      },
-    }),
+    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("Durable Objects", "sql")),
     classifyError: classifyCloudflareError,
   };
 }
