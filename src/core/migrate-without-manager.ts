@@ -33,7 +33,10 @@ export function migrateWithoutManager<Db>(
   entry: string,
   dialect: Dialect,
 ): MigrationResult {
-  const { upOptions, verifyFirst, props } = splitMigrateOptions(options, entry);
+  // Taken out before the options are split: that split tells a non-function to import verifySchema
+  // from the entry, and no entry that gets here exports it. Any verifySchema is refused by capability.
+  const { verifySchema: verifyFirst, ...rest } = options;
+  const { upOptions, props } = splitMigrateOptions(rest, entry);
   const driver = createDriver();
   const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
   refuseAsyncMigrations(migrations, driver.name);
