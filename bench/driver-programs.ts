@@ -1,7 +1,7 @@
 /**
  * The per-driver programs of the bench, written as source into a workload and bundled with esbuild
  * (the driver library external), so each runs under its own runtime: Node 20, Node 24 for
- * node:sqlite, Bun for bun:sqlite. Each driver has three:
+ * node:sqlite, Bun for bun:sqlite. Each driver has four:
  *
  * - `apply`: in one process, alternately applies every migration to a new file with stepwise and
  *   with the same workload hand-written on that driver (BEGIN IMMEDIATE; the SQL; one history
@@ -9,6 +9,8 @@
  *   stepwise does), and prints the times as JSON.
  * - `app`: the no-op start of a bundled app: opens the file, sets the pragmas, calls `migrate()`.
  * - `floor`: opens the file, sets the pragmas, reads the history rows.
+ * - `registry`: the floor plus importing the registry, so the run shows what loading the registry
+ *   alone costs, apart from stepwise's own code and `migrate()`.
  *
  * sql.js has no file: on both sides its "open" reads the file's bytes into `new SQL.Database(bytes)`,
  * and a fresh apply starts from `new SQL.Database()`.
@@ -97,6 +99,8 @@ export interface DriverProgramFiles {
   readonly apply: string;
   readonly app: string;
   readonly floor: string;
+  /** The floor plus importing the registry: what loading the registry alone costs a start. */
+  readonly registry: string;
 }
 
 /**
@@ -117,7 +121,12 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
   const dir = path.join(root, "src", "drivers");
   mkdirSync(dir, { recursive: true });
   const base = driver.entry;
-  const files = { apply: path.join(dir, `${base}-apply.ts`), app: path.join(dir, `${base}-app.ts`), floor: path.join(dir, `${base}-floor.ts`) };
+  const files = {
+    apply: path.join(dir, `${base}-apply.ts`),
+    app: path.join(dir, `${base}-app.ts`),
+    floor: path.join(dir, `${base}-floor.ts`),
+    registry: path.join(dir, `${base}-registry.ts`),
+  };
   const registryImport = `import { migrations } from "../../generated/registry.js";`;
   writeFileSync(
     files.app,
@@ -125,6 +134,12 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
       `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\nmigrate(db as never, migrations);\ndb.close();\n${reportCpu}`,
   );
   writeFileSync(files.floor, `${driver.prelude}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\ndb.close();\n${reportCpu}`);
+  // The registry's length is read so no bundler could drop the import.
+  writeFileSync(
+    files.registry,
+    `${driver.prelude}\n${registryImport}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\n` +
+      `if (migrations.length === 0) throw new Error("empty registry");\ndb.close();\n${reportCpu}`,
+  );
   writeFileSync(
     files.apply,
     `${driver.prelude}\nimport { readFileSync as readText, rmSync } from "node:fs";\nimport { MigrationManager } from "stepwise/${driver.entry}";\n${registryImport}\n\n` +

@@ -15,7 +15,7 @@ import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
 import { renderPgMarkdown } from "./pg-report.js";
 import { renderMarkdown } from "./report.js";
 import { measureVerify, renderVerifyMarkdown } from "./measure-verify.js";
-import { measureEntryBundleSizes, renderEntryBundleSizes } from "./entry-bundle-sizes.js";
+import { findBundleRegressions, measureEntryBundleSizes, renderEntryBundleSizes } from "./entry-bundle-sizes.js";
 import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundle-size.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
@@ -64,6 +64,11 @@ if (only === undefined || only === "bundles") {
   console.log(entryMarkdown);
   writeFileSync(path.join(resultsDir, "latest-entry-bundles.json"), `${JSON.stringify(entrySizes, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-entry-bundles.md"), `${entryMarkdown}\n`);
+  // A bundle past its ceiling (bench/bundle-ceilings.ts) fails the run, after every figure is printed.
+  for (const regression of findBundleRegressions(entrySizes)) {
+    console.error(`BUNDLE REGRESSION: ${regression.entry} (${regression.imports}) is ${regression.gzipBytes} bytes gzipped, over its ceiling of ${regression.gzipCeiling} (bench/bundle-ceilings.ts)`);
+    process.exitCode = 1;
+  }
 }
 
 if (only === undefined || only === "sqlite") {

@@ -37,7 +37,13 @@ export interface DriverRunCounts {
 }
 
 /** The figure ids this module adds, each once per driver. */
-export const DRIVER_FIGURE_IDS = { apply: "driver-apply", startSql: "driver-start-sql", startTs: "driver-start-ts" } as const;
+export const DRIVER_FIGURE_IDS = {
+  apply: "driver-apply",
+  startSql: "driver-start-sql",
+  startTs: "driver-start-ts",
+  registrySql: "driver-registry-sql",
+  registryTs: "driver-registry-ts",
+} as const;
 
 /** Measures every driver on the prepared workloads. */
 export async function measureDrivers(
@@ -60,9 +66,9 @@ export async function measureDrivers(
     const entryPoints: Record<string, string> = {};
     for (const [name, files] of sources) {
       const out = (kind: keyof DriverProgramFiles) => `drivers/${path.basename(files[kind], ".ts")}`;
-      for (const kind of ["apply", "app", "floor"] as const) entryPoints[out(kind)] = files[kind];
+      for (const kind of ["apply", "app", "floor", "registry"] as const) entryPoints[out(kind)] = files[kind];
       const dist = (kind: keyof DriverProgramFiles) => path.join(root, "dist", `${out(kind)}.mjs`);
-      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor") });
+      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor"), registry: dist("registry") });
     }
     await build({
       entryPoints,
@@ -101,27 +107,47 @@ export async function measureDrivers(
       const files = programs.get(prepared)!.get(driver.name)!;
       const startDb = path.join(prepared.workload.root, `start-${driver.entry}.db`);
       cpSync(prepared.appliedDb, startDb);
-      // One unmeasured run each fills the OS file cache; then the two alternate, so a slow phase of a
-      // shared machine lands on both.
+      // One unmeasured run each fills the OS file cache; then the three alternate, so a slow phase of
+      // a shared machine lands on all of them.
       run(files.app, [startDb]);
       run(files.floor, [startDb]);
+      run(files.registry, [startDb]);
       const app: number[] = [];
       const floor: number[] = [];
+      const registry: number[] = [];
       const appCpu: number[] = [];
       const floorCpu: number[] = [];
+      const registryCpu: number[] = [];
       for (let i = 0; i < runs.driverStart; i++) {
         const ours = run(files.app, [startDb], true);
         const theirs = run(files.floor, [startDb], true);
+        const loaded = run(files.registry, [startDb], true);
         app.push(ours.ms);
         floor.push(theirs.ms);
+        registry.push(loaded.ms);
         appCpu.push(Number(ours.stdout));
         floorCpu.push(Number(theirs.stdout));
+        registryCpu.push(Number(loaded.stdout));
       }
-      const id = prepared.registryKind === "sql" ? DRIVER_FIGURE_IDS.startSql : DRIVER_FIGURE_IDS.startTs;
-      const what = prepared.registryKind === "sql" ? "mostly-SQL registry" : "TypeScript-only registry";
+      const sql = prepared.registryKind === "sql";
+      const what = sql ? "mostly-SQL registry" : "TypeScript-only registry";
+      const floorLabel = "process: open + read the history rows";
       figures.push({
-        ...driverFigure(id, driver, `whole-process no-op start, esbuild bundle, ${what}`, prepared.workload.size, app, floor, "process: open + read the history rows"),
+        ...driverFigure(sql ? DRIVER_FIGURE_IDS.startSql : DRIVER_FIGURE_IDS.startTs, driver, `whole-process no-op start, esbuild bundle, ${what}`, prepared.workload.size, app, floor, floorLabel),
         stepwiseCpuMs: summarize(appCpu),
+        baselineCpuMs: summarize(floorCpu),
+      });
+      figures.push({
+        ...driverFigure(
+          sql ? DRIVER_FIGURE_IDS.registrySql : DRIVER_FIGURE_IDS.registryTs,
+          driver,
+          `process importing only the registry, esbuild bundle, ${what}`,
+          prepared.workload.size,
+          registry,
+          floor,
+          floorLabel,
+        ),
+        stepwiseCpuMs: summarize(registryCpu),
         baselineCpuMs: summarize(floorCpu),
       });
     }

@@ -111,6 +111,30 @@ export function renderDriverMarkdown(result: BenchResult): string {
   return lines.join("\n");
 }
 
+/** The registry-only rows of each driver, wall and CPU time; empty when none was measured. */
+export function renderDriverRegistryMarkdown(result: BenchResult): string {
+  const kinds = [
+    { id: DRIVER_FIGURE_IDS.registrySql, what: "mostly-SQL registry" },
+    { id: DRIVER_FIGURE_IDS.registryTs, what: "TypeScript-only registry" },
+  ];
+  const figures = result.figures.filter((figure) => figure.driver !== undefined && kinds.some((kind) => kind.id === figure.id));
+  if (figures.length === 0) return "";
+  const drivers = [...new Set(figures.map((figure) => figure.driver!))];
+  const lines = [
+    "| driver | runtime | " + kinds.map((kind) => `${kind.what}: wall, median (min) | ${kind.what}: CPU, median (min)`).join(" | ") + " |",
+    "|---|---|" + kinds.map(() => "--:|--:").join("|") + "|",
+  ];
+  for (const driver of drivers) {
+    const cells = kinds.flatMap((kind) => {
+      const figure = figures.find((candidate) => candidate.driver === driver && candidate.id === kind.id);
+      if (!figure) return ["–", "–"];
+      return [formatRatios(figure.stepwise, figure.baseline), figure.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–"];
+    });
+    lines.push(`| ${driver} | ${figures.find((figure) => figure.driver === driver)?.runtime ?? ""} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
 /**
  * Compares gen's cost per file at the largest N with its cost at 1,000. The fixed start-up cost
  * (loading ts-morph and prettier) is taken out first using the per-file slope between the two sizes.
@@ -145,6 +169,8 @@ export function renderMarkdown(result: BenchResult): string {
   }
   if (result.figures.some((figure) => figure.driver !== undefined) || result.skippedDrivers.length > 0) {
     lines.push("", "Per driver, each against its own baselines in this run (ratio of medians, ratio of mins in brackets):", "", renderDriverMarkdown(result));
+    const registryOnly = renderDriverRegistryMarkdown(result);
+    if (registryOnly) lines.push("", "What the registry alone costs a start: the floor plus importing the registry, against the floor (no stepwise code, no `migrate()`):", "", registryOnly);
   }
   return lines.join("\n");
 }

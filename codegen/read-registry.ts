@@ -21,10 +21,12 @@ export interface RecordedEntry {
 }
 
 /**
- * The entries of `export const migrations = [...]`, keyed by their `file`: calls `sql(version, name,
- * file, description, checksum, flags)` and `ts(..., module)`, or the object literals of registries
- * written before that shape. Entries that cannot be read (a hand-edited or foreign file) are left
- * out; the caller then reports the file as a whole.
+ * The entries of `export const migrations = ...`, keyed by their `file`: rows
+ * `[version, kind, checksum, flags, module?]` inside `entries([...])`, their name, file and
+ * description read from the `case` of the same version in `sqlOf()` or `tsOf()`; or, from
+ * registries written before that shape, calls `sql(version, name, file, description, checksum,
+ * flags)` and `ts(..., module)`, or object literals. Entries that cannot be read (a hand-edited or
+ * foreign file) are left out; the caller then reports the file as a whole.
  */
 export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
@@ -33,10 +35,17 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {
       if (!ts.isIdentifier(declaration.name) || declaration.name.text !== "migrations" || !declaration.initializer) continue;
-      const list = unwrapExpression(declaration.initializer);
+      const list = unwrapRowList(unwrapExpression(declaration.initializer));
       if (!ts.isArrayLiteralExpression(list)) continue;
+      const details = readDetailCases(sourceFile);
       for (const element of list.elements) {
-        const fields = ts.isObjectLiteralExpression(element) ? readLiteralFields(element) : ts.isCallExpression(element) ? readCallFields(element) : null;
+        const fields = ts.isObjectLiteralExpression(element)
+          ? readLiteralFields(element)
+          : ts.isCallExpression(element)
+            ? readCallFields(element)
+            : ts.isArrayLiteralExpression(element)
+              ? readRowFields(element, details)
+              : null;
         if (fields === null) continue;
         const file = fields.get("file");
         if (typeof file !== "string") continue;
@@ -46,7 +55,7 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
           checksum: typeof checksum === "string" ? checksum : null,
           description: fields.has("description") ? (fields.get("description") as string | null) : undefined,
           line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
-          async: ts.isObjectLiteralExpression(element) ? hasTrueProperty(element, "async") : ts.isCallExpression(element) && flagsName(element, "ASYNC"),
+          async: ts.isObjectLiteralExpression(element) ? hasTrueProperty(element, "async") : (ts.isCallExpression(element) || ts.isArrayLiteralExpression(element)) && flagsName(element, "ASYNC"),
         });
       }
     }
@@ -89,9 +98,58 @@ function readCallFields(call: ts.CallExpression): Map<string, string | null> {
 /** The position of the flags argument of `sql(...)` and `ts(...)`. */
 const FLAGS_INDEX = CALL_FIELDS.length;
 
-/** Whether the flags argument names `flag` (`REVERSIBLE | ASYNC`). */
-function flagsName(call: ts.CallExpression, flag: string): boolean {
-  const flags = call.arguments[FLAGS_INDEX];
+/** The positions in a row `[version, kind, checksum, flags, module?]`, as `codegen/render.ts` writes it. */
+const ROW = { version: 0, checksum: 2, flags: 3 } as const;
+
+/** The positions in a `case`'s `[name, file, description, ...]` of `sqlOf()` and `tsOf()`. */
+const DETAIL_FIELDS = ["name", "file", "description"] as const;
+
+/** `entries([...])` around the rows, as the registry writes it; anything else is returned as it is. */
+function unwrapRowList(node: ts.Expression): ts.Expression {
+  if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "entries" && node.arguments.length === 1) {
+    return unwrapExpression(node.arguments[0]!);
+  }
+  return node;
+}
+
+/** The array each `case <version>:` of `sqlOf()` and `tsOf()` returns, by version. */
+function readDetailCases(sourceFile: ts.SourceFile): Map<number, ts.ArrayLiteralExpression> {
+  const cases = new Map<number, ts.ArrayLiteralExpression>();
+  for (const statement of sourceFile.statements) {
+    if (!ts.isFunctionDeclaration(statement) || !statement.body || (statement.name?.text !== "sqlOf" && statement.name?.text !== "tsOf")) continue;
+    for (const inner of statement.body.statements) {
+      if (!ts.isSwitchStatement(inner)) continue;
+      for (const clause of inner.caseBlock.clauses) {
+        if (!ts.isCaseClause(clause) || !ts.isNumericLiteral(clause.expression)) continue;
+        const returned = clause.statements.find(ts.isReturnStatement)?.expression;
+        const value = returned === undefined ? undefined : unwrapExpression(returned);
+        if (value !== undefined && ts.isArrayLiteralExpression(value)) cases.set(Number(clause.expression.text), value);
+      }
+    }
+  }
+  return cases;
+}
+
+function readRowFields(row: ts.ArrayLiteralExpression, details: Map<number, ts.ArrayLiteralExpression>): Map<string, string | null> {
+  const fields = new Map<string, string | null>();
+  const version = row.elements[ROW.version];
+  const checksum = row.elements[ROW.checksum];
+  if (version === undefined || !ts.isNumericLiteral(version)) return fields;
+  if (checksum !== undefined && (ts.isStringLiteral(checksum) || ts.isNoSubstitutionTemplateLiteral(checksum))) fields.set("checksum", checksum.text);
+  const detail = details.get(Number(version.text));
+  DETAIL_FIELDS.forEach((name, index) => {
+    const element = detail?.elements[index];
+    if (element === undefined) return;
+    const value = unwrapExpression(element);
+    if (ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value)) fields.set(name, value.text);
+    else if (value.kind === ts.SyntaxKind.NullKeyword) fields.set(name, null);
+  });
+  return fields;
+}
+
+/** Whether the flags argument of a call, or the flags of a row, names `flag` (`REVERSIBLE | ASYNC`). */
+function flagsName(call: ts.CallExpression | ts.ArrayLiteralExpression, flag: string): boolean {
+  const flags = ts.isCallExpression(call) ? call.arguments[FLAGS_INDEX] : call.elements[ROW.flags];
   let found = false;
   const visit = (node: ts.Node): void => {
     if (ts.isIdentifier(node) && node.text === flag) found = true;

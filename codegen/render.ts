@@ -3,10 +3,15 @@
  * the same folder always gives the same bytes: no timestamps, no absolute paths, stable order.
  *
  * The shape is chosen for a start with nothing to apply, which reads only each entry's version,
- * checksum and flags (measured in bench/README.md): one `sql(...)`/`ts(...)` call per migration,
- * which compiles to less than an object literal each, and the SQL in one `sqlOf()` switch behind
- * getters. The engine still scans that function's text but never compiles it or builds its strings
- * unless a migration runs. Everything stays static and in the one file, readable in review.
+ * kind, checksum and flags (measured in bench/README.md). `migrations` is one small row per migration
+ * (an array literal of constants, which the engine builds from one boilerplate rather than running
+ * code per entry), turned into entries by one loop. Each entry's name, file, description and SQL sit
+ * in one `switch` function per kind, behind enumerable accessors whose getters every entry shares:
+ * the engine only skims those functions unless a field is read, and shared getters keep every entry
+ * of a kind on one hidden class (a getter per entry put each entry in dictionary mode, which made
+ * every loop of the runtime over the registry megamorphic). Everything stays static and in the one
+ * file, readable in review: a migration's version and checksum in its row, its name, file and SQL in
+ * its `case`.
  */
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
@@ -40,14 +45,18 @@ export function renderRegistry(options: RenderOptions): string {
   // A registry without async migrations is written exactly as before they existed, so its bytes and
   // its type (which the sync API accepts) do not change; one with them marks every entry `async`.
   const hasAsync = options.migrations.some((migration) => migration.async);
+  const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
+  const hasTs = options.migrations.some((migration) => migration.kind === "ts");
+  const detailFunctions = hasSql && hasTs ? "sqlOf() (`.sql` files) and tsOf() (`.ts` files)" : hasTs ? "tsOf()" : "sqlOf()";
   const lines: string[] = [
     REGISTRY_HEADER,
     `// Source: ${options.migrationsDirLabel}/. After adding, removing or editing a migration, run \`stepwise gen\``,
     "// (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.",
     "//",
-    "// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum",
-    "// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function",
-    "// the JavaScript engine only skims at start-up and compiles the first time a migration runs.",
+    "// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to",
+    "// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in",
+    `// ${detailFunctions}, functions the JavaScript engine only skims`,
+    "// at start-up and compiles the first time something asks for one of those fields.",
     ...(hasAsync ? ["// Migrations flagged ASYNC are async: run this registry with migrateAsync or AsyncMigrationManager", "// (the sync migrate() and MigrationManager refuse it)."] : []),
     "",
     `import type { ModuleMigrationEntry, SqlMigrationEntry } from ${JSON.stringify(runtimeModule)};`,
@@ -60,35 +69,50 @@ export function renderRegistry(options: RenderOptions): string {
     lines.push(`import ${moduleIdentifier(migration)} from ${JSON.stringify(specifier)};`);
   }
   const dialect = options.dialect ?? "sqlite";
-  // Entries without a dialect are sqlite to the runtime (see src/core/registry-dialect.ts), so only
-  // another dialect's entries carry it, and a sqlite registry's entries read as they always have.
-  const entryDialect = dialect === "sqlite" ? "" : " dialect,";
   lines.push("", "/** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */", `export const dialect = ${JSON.stringify(dialect)};`);
-  const hasSql = options.migrations.some((migration) => migration.kind !== "ts");
-  const hasTs = options.migrations.some((migration) => migration.kind === "ts");
   // Only a registry with a TypeScript migration that has a description carries legacy checksums (the
   // form earlier releases recorded, which the runtime still accepts); every other one reads as before.
   const hasLegacy = options.migrations.some((migration) => migration.kind === "ts" && Boolean(migration.legacyChecksum));
+  const versions = options.migrations.map((migration) => migration.version);
   // Only what the entries use is emitted, so an app compiling with noUnusedLocals accepts the file.
   if (hasSql || hasTs) lines.push("", "const REVERSIBLE = 1;", "const TRANSACTION = 2;", "const DISABLE_FOREIGN_KEYS = 4;");
   if (hasAsync) lines.push("const ASYNC = 8;");
-  lines.push("", "/** Every migration, in version order. */", "export const migrations: readonly RegistryEntry[] = [");
-  for (const migration of options.migrations) {
-    const args = [
-      String(migration.version),
-      JSON.stringify(migration.name),
-      JSON.stringify(migration.file),
-      migration.description === null ? "null" : JSON.stringify(migration.description),
-      JSON.stringify(migration.checksum),
-      renderFlags(migration),
-    ];
-    if (migration.kind === "ts") args.push(moduleIdentifier(migration));
-    if (migration.kind === "ts" && migration.legacyChecksum) args.push(JSON.stringify(migration.legacyChecksum));
-    lines.push(`  ${migration.kind === "ts" ? "ts" : "sql"}(${args.join(", ")}),`);
+  if (options.migrations.length > 0) {
+    lines.push(
+      "",
+      "/** An enumerable accessor reading one field of a migration from `read` by its version. */",
+      "function field(read: (version: MigrationVersion) => readonly unknown[], index: number): PropertyDescriptor {",
+      "  return { enumerable: true, get(this: { readonly version: MigrationVersion }) { return read(this.version)[index]; } };",
+      "}",
+    );
+    if (hasSql) {
+      lines.push(
+        "",
+        "/** The fields of a `.sql` migration that a start does not read. */",
+        "const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };",
+      );
+    }
+    if (hasTs) {
+      lines.push(
+        "",
+        "/** The fields of a `.ts` migration that a start does not read. */",
+        `const TS_FIELDS = { name: field(tsOf, 0), file: field(tsOf, 1), description: field(tsOf, 2)${hasLegacy ? ", legacyChecksum: field(tsOf, 3)" : ""} };`,
+      );
+    }
   }
-  const versions = options.migrations.map((migration) => migration.version);
+  lines.push("", "/** Every migration, in version order. */");
+  if (options.migrations.length === 0) {
+    lines.push("export const migrations: readonly RegistryEntry[] = [];");
+  } else {
+    lines.push("export const migrations: readonly RegistryEntry[] = entries([");
+    for (const migration of options.migrations) {
+      const cells = [String(migration.version), JSON.stringify(migration.kind === "ts" ? "ts" : "sql"), JSON.stringify(migration.checksum), renderFlags(migration)];
+      if (migration.kind === "ts") cells.push(moduleIdentifier(migration));
+      lines.push(`  [${cells.join(", ")}],`);
+    }
+    lines.push("]);");
+  }
   lines.push(
-    "];",
     "",
     "/** The versions this registry contains. */",
     `export type MigrationVersion = ${versions.length === 0 ? "never" : versions.join(" | ")};`,
@@ -99,49 +123,74 @@ export function renderRegistry(options: RenderOptions): string {
     "/** One entry; its version is one of this registry's, so `up({ to })` accepts only those. */",
     `export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion${hasAsync ? "; readonly async: boolean" : ""}${dialect === "sqlite" ? "" : "; readonly dialect: typeof dialect"} };`,
   );
+  if (options.migrations.length === 0) {
+    lines.push("");
+    return lines.join("\n");
+  }
 
+  const rowTypes = [
+    ...(hasSql ? ['readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number]'] : []),
+    ...(hasTs ? ['readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: number, module: ModuleMigrationEntry["module"]]'] : []),
+  ];
+  // The fields a start reads are plain data on each entry; the rest are accessors whose getters are
+  // shared by every entry, so all entries of a kind have one shape (a getter per entry would give each
+  // its own), and a spread or JSON copy of an entry still carries every field.
+  lines.push(
+    "",
+    "/** What a start reads of one migration: `migrations` above lists one per migration. */",
+    `type Row = ${rowTypes.join(" | ")};`,
+    "",
+    "/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */",
+    "function entries(rows: readonly Row[]): RegistryEntry[] {",
+    "  return rows.map((row) => {",
+    "    const flags = row[3];",
+    "    const reversible = (flags & REVERSIBLE) !== 0;",
+    "    const transaction = (flags & TRANSACTION) !== 0;",
+    "    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;",
+  );
+  // One object literal per kind, every data field in it: a spread of shared fields gave each entry
+  // its own hidden class.
+  const dataFields = (kind: "sql" | "ts") =>
+    `version: row[0], kind: "${kind}", checksum: row[2], reversible, transaction, disableForeignKeys${hasAsync ? ", async: (flags & ASYNC) !== 0" : ""}${dialect === "sqlite" ? "" : ", dialect"}`;
+  const sqlEntry = `Object.defineProperties({ ${dataFields("sql")} }, SQL_FIELDS) as RegistryEntry;`;
+  const tsEntry = `Object.defineProperties({ ${dataFields("ts")}, module: row[4] }, TS_FIELDS) as RegistryEntry;`;
+  if (hasSql && hasTs) lines.push(`    if (row[1] === "sql") return ${sqlEntry}`, `    return ${tsEntry}`);
+  else lines.push(`    return ${hasSql ? sqlEntry : tsEntry}`);
+  lines.push("  });", "}");
   if (hasSql) {
     lines.push(
       "",
-      "/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */",
-      "function sql(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number): RegistryEntry {",
-      "  return {",
-      `    version, name, file, kind: "sql",${entryDialect} description, checksum,`,
-      "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
-      ...(hasAsync ? ["    async: false,"] : []),
-      "    get upSql() { return sqlOf(version)[0]; },",
-      "    get downSql() { return sqlOf(version)[1]; },",
-      "  };",
-      "}",
-    );
-  }
-  if (hasTs) {
-    lines.push(
-      "",
-      "/** A `.ts` migration, its module imported above. */",
-      `function ts(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number, module: ModuleMigrationEntry["module"]${hasLegacy ? ", legacyChecksum?: string" : ""}): RegistryEntry {`,
-      "  return {",
-      `    version, name, file, kind: "ts",${entryDialect} description, checksum,${hasLegacy ? " ...(legacyChecksum === undefined ? {} : { legacyChecksum })," : ""}`,
-      "    reversible: (flags & REVERSIBLE) !== 0, transaction: (flags & TRANSACTION) !== 0, disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,",
-      ...(hasAsync ? ["    async: (flags & ASYNC) !== 0,"] : []),
-      "    module,",
-      "  };",
-      "}",
-    );
-  }
-  if (hasSql) {
-    lines.push(
-      "",
-      "/** The up and down SQL of each `.sql` migration, by version. */",
-      "function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {",
+      "/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */",
+      "function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {",
       "  switch (version) {",
     );
     for (const migration of options.migrations) {
       if (migration.kind === "ts") continue;
-      const down = migration.downSql == null ? "null" : templateLiteral(migration.downSql);
-      lines.push(`    case ${migration.version}: // ${migration.name}`, `      return [${templateLiteral(migration.upSql ?? "")}, ${down}];`);
+      const cells = [
+        JSON.stringify(migration.name),
+        JSON.stringify(migration.file),
+        migration.description === null ? "null" : JSON.stringify(migration.description),
+        templateLiteral(migration.upSql ?? ""),
+        migration.downSql == null ? "null" : templateLiteral(migration.downSql),
+      ];
+      lines.push(`    case ${migration.version}:`, `      return [${cells.join(", ")}];`);
     }
     lines.push("  }", "  throw new Error(`no SQL migration has version ${version}`);", "}");
+  }
+  if (hasTs) {
+    lines.push(
+      "",
+      `/** Name, file and description of each \`.ts\` migration, by version${hasLegacy ? ", and the checksum an earlier release recorded for it where that differs" : ""}. */`,
+      `function tsOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null${hasLegacy ? ", legacyChecksum?: string" : ""}] {`,
+      "  switch (version) {",
+    );
+    for (const migration of options.migrations) {
+      if (migration.kind !== "ts") continue;
+      const cells = [JSON.stringify(migration.name), JSON.stringify(migration.file), migration.description === null ? "null" : JSON.stringify(migration.description)];
+      if (migration.legacyChecksum) cells.push(JSON.stringify(migration.legacyChecksum));
+      lines.push(`    case ${migration.version}:`, `      return [${cells.join(", ")}];`);
+    }
+    lines.push("  }", "  throw new Error(`no TypeScript migration has version ${version}`);", "}");
   }
   lines.push("");
   return lines.join("\n");

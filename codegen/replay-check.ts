@@ -182,7 +182,8 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
     migrations,
     tableName: options.tableName,
     open: async (registry) => {
-      const opened = await connector.open({ databasePath: ":memory:", busyTimeoutMs: 0, migrations: registry, props: { tableName: options.tableName } });
+      // url: libsql-client connects by URL, here to an in-memory database of its own; the file drivers ignore it.
+      const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: registry, props: { tableName: options.tableName } });
       // The in-memory database is the replay's own, so read mode's query_only is lifted.
       await opened.manager.run(exec("PRAGMA query_only = OFF"));
       return { manager: opened.manager as unknown as ReplayManager, close: () => opened.close() };

@@ -2,9 +2,10 @@
 // Source: migrations/. After adding, removing or editing a migration, run `stepwise gen`
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
-// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum
-// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function
-// the JavaScript engine only skims at start-up and compiles the first time a migration runs.
+// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../migrations/002_add_contact_preferences.js";
@@ -17,53 +18,71 @@ const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
 
+/** An enumerable accessor reading one field of a migration from `read` by its version. */
+function field(
+  read: (version: MigrationVersion) => readonly unknown[],
+  index: number,
+): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get(this: { readonly version: MigrationVersion }) {
+      return read(this.version)[index];
+    },
+  };
+}
+
+/** The fields of a `.sql` migration that a start does not read. */
+const SQL_FIELDS = {
+  name: field(sqlOf, 0),
+  file: field(sqlOf, 1),
+  description: field(sqlOf, 2),
+  upSql: field(sqlOf, 3),
+  downSql: field(sqlOf, 4),
+};
+
+/** The fields of a `.ts` migration that a start does not read. */
+const TS_FIELDS = {
+  name: field(tsOf, 0),
+  file: field(tsOf, 1),
+  description: field(tsOf, 2),
+  legacyChecksum: field(tsOf, 3),
+};
+
 /** Every migration, in version order. */
-export const migrations: readonly RegistryEntry[] = [
-  sql(
+export const migrations: readonly RegistryEntry[] = entries([
+  [
     1,
-    "contact_manager_schema",
-    "migrations/001_contact_manager_schema.sql",
-    "Contact manager schema: contacts, groups, tags, messages, session config and sync log",
+    "sql",
     "0e97dbff7d163fbe573ed84ad9613af2e9ab245f282082b106f01e7c9f8eb91b",
     REVERSIBLE | TRANSACTION,
-  ),
-  ts(
+  ],
+  [
     2,
-    "add_contact_preferences",
-    "migrations/002_add_contact_preferences.ts",
-    "Per-contact notification preferences",
+    "ts",
     "97046241607ec5ff24a0347ee3a5f345e27c2547d142f4c66640c94a5be48ec4",
     REVERSIBLE | TRANSACTION,
     migration002,
-    "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
-  ),
-  sql(
+  ],
+  [
     3,
-    "message_delivery_status",
-    "migrations/003_message_delivery_status.sql",
-    "Delivery status for messages",
+    "sql",
     "0b07a1b1d4f500fcd0283f30d7ae834b214343b73eb7a9e810a234e06cb0edd7",
     REVERSIBLE | TRANSACTION,
-  ),
-  sql(
+  ],
+  [
     4,
-    "contacts_telegram_id_integer",
-    "migrations/004_contacts_telegram_id_integer.sql",
-    "Store contacts.telegram_id as INTEGER (table rebuild)",
+    "sql",
     "8c8c3c5ac6085677103f4d064f91138fd39006d38491e4ec5a0e8b072b5c4005",
     REVERSIBLE | TRANSACTION | DISABLE_FOREIGN_KEYS,
-  ),
-  ts(
+  ],
+  [
     5,
-    "backfill_normalized_phone",
-    "migrations/005_backfill_normalized_phone.ts",
-    "Normalized phone numbers for contact lookup, backfilled in batches",
+    "ts",
     "e14eec05d8381793ba0a95d3485403099a1214ad1906169307bfe16bbb17f3a1",
     REVERSIBLE | TRANSACTION,
     migration005,
-    "e134d3f693f0adddf33e0d13c079769343a73f68eeaa357844300e21ff5b044b",
-  ),
-];
+  ],
+]);
 
 /** The versions this registry contains. */
 export type MigrationVersion = 1 | 2 | 3 | 4 | 5;
@@ -76,67 +95,72 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
   readonly version: MigrationVersion;
 };
 
-/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */
-function sql(
-  version: MigrationVersion,
-  name: string,
-  file: string,
-  description: string | null,
-  checksum: string,
-  flags: number,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "sql",
-    description,
-    checksum,
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    get upSql() {
-      return sqlOf(version)[0];
-    },
-    get downSql() {
-      return sqlOf(version)[1];
-    },
-  };
+/** What a start reads of one migration: `migrations` above lists one per migration. */
+type Row =
+  | readonly [
+      version: MigrationVersion,
+      kind: "sql",
+      checksum: string,
+      flags: number,
+    ]
+  | readonly [
+      version: MigrationVersion,
+      kind: "ts",
+      checksum: string,
+      flags: number,
+      module: ModuleMigrationEntry["module"],
+    ];
+
+/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
+function entries(rows: readonly Row[]): RegistryEntry[] {
+  return rows.map((row) => {
+    const flags = row[3];
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
+    if (row[1] === "sql")
+      return Object.defineProperties(
+        {
+          version: row[0],
+          kind: "sql",
+          checksum: row[2],
+          reversible,
+          transaction,
+          disableForeignKeys,
+        },
+        SQL_FIELDS,
+      ) as RegistryEntry;
+    return Object.defineProperties(
+      {
+        version: row[0],
+        kind: "ts",
+        checksum: row[2],
+        reversible,
+        transaction,
+        disableForeignKeys,
+        module: row[4],
+      },
+      TS_FIELDS,
+    ) as RegistryEntry;
+  });
 }
 
-/** A `.ts` migration, its module imported above. */
-function ts(
-  version: MigrationVersion,
-  name: string,
-  file: string,
-  description: string | null,
-  checksum: string,
-  flags: number,
-  module: ModuleMigrationEntry["module"],
-  legacyChecksum?: string,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "ts",
-    description,
-    checksum,
-    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    module,
-  };
-}
-
-/** The up and down SQL of each `.sql` migration, by version. */
+/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
 function sqlOf(
   version: MigrationVersion,
-): readonly [up: string, down: string | null] {
+): readonly [
+  name: string,
+  file: string,
+  description: string | null,
+  up: string,
+  down: string | null,
+] {
   switch (version) {
-    case 1: // contact_manager_schema
+    case 1:
       return [
+        "contact_manager_schema",
+        "migrations/001_contact_manager_schema.sql",
+        "Contact manager schema: contacts, groups, tags, messages, session config and sync log",
         `CREATE TABLE contacts (
   id INTEGER PRIMARY KEY,
   telegram_id TEXT NOT NULL UNIQUE,
@@ -242,16 +266,22 @@ DROP TABLE tags;
 DROP TABLE groups;
 DROP TABLE contacts;`,
       ];
-    case 3: // message_delivery_status
+    case 3:
       return [
+        "message_delivery_status",
+        "migrations/003_message_delivery_status.sql",
+        "Delivery status for messages",
         `ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'sent'
   CHECK (status IN ('pending', 'sent', 'delivered', 'read', 'failed'));
 CREATE INDEX idx_messages_status ON messages (status) WHERE status IN ('pending', 'failed');`,
         `DROP INDEX idx_messages_status;
 ALTER TABLE messages DROP COLUMN status;`,
       ];
-    case 4: // contacts_telegram_id_integer
+    case 4:
       return [
+        "contacts_telegram_id_integer",
+        "migrations/004_contacts_telegram_id_integer.sql",
+        "Store contacts.telegram_id as INTEGER (table rebuild)",
         `CREATE TABLE contacts_rebuild (
   id INTEGER PRIMARY KEY,
   telegram_id INTEGER NOT NULL UNIQUE,
@@ -305,4 +335,32 @@ END;`,
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);
+}
+
+/** Name, file and description of each `.ts` migration, by version, and the checksum an earlier release recorded for it where that differs. */
+function tsOf(
+  version: MigrationVersion,
+): readonly [
+  name: string,
+  file: string,
+  description: string | null,
+  legacyChecksum?: string,
+] {
+  switch (version) {
+    case 2:
+      return [
+        "add_contact_preferences",
+        "migrations/002_add_contact_preferences.ts",
+        "Per-contact notification preferences",
+        "cd634be36637a320784f06ff3b47c68d3bd82f18675076396d85fe680b2f6d6c",
+      ];
+    case 5:
+      return [
+        "backfill_normalized_phone",
+        "migrations/005_backfill_normalized_phone.ts",
+        "Normalized phone numbers for contact lookup, backfilled in batches",
+        "e134d3f693f0adddf33e0d13c079769343a73f68eeaa357844300e21ff5b044b",
+      ];
+  }
+  throw new Error(`no TypeScript migration has version ${version}`);
 }

@@ -1,12 +1,15 @@
 /**
  * The bundle-size case of `npm run bench` (`bench/entry-bundle-sizes.ts`) runs and measures every
- * driver entry: sizes are reported there, never asserted here, but the measurement must not rot.
+ * driver entry: sizes are reported there; here the measurement must not rot, and the budgeted entries
+ * must stay within their regression ceilings (`bench/bundle-ceilings.ts`; deterministic bytes, no timing).
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { BROWSER_ENTRY_GZIP_BUDGET, measureEntryBundleSizes, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
+import { build } from "esbuild";
+import { BUNDLE_GZIP_CEILINGS } from "../bench/bundle-ceilings.js";
+import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
 import { repoRoot } from "./support/project.js";
 
 test("npm run bench measures every driver entry's bundle, the browser one with no node: import", async () => {
@@ -26,3 +29,68 @@ test("npm run bench measures every driver entry's bundle, the browser one with n
   assert.deepEqual(browser.nodeImports, []);
   assert.match(renderEntryBundleSizes(sizes), /\| stepwise\/sql-js \| browser \|/);
 });
+
+test("the browser and Workers entries' bundles stay within their regression ceilings, migrate alone and with MigrationManager", async () => {
+  const sizes = await measureEntryBundleSizes();
+  const budgeted = sizes.filter((size) => size.gzipBudget !== null).map((size) => size.entry);
+  assert.deepEqual(budgeted.sort(), ["stepwise/d1", "stepwise/durable-objects", "stepwise/sql-js"]);
+  for (const entry of budgeted) {
+    const size = sizes.find((candidate) => candidate.entry === entry)!;
+    assert.equal(size.gzipCeiling, BUNDLE_GZIP_CEILINGS[entry.slice("stepwise/".length)], entry);
+    // Importing less never bundles more.
+    assert.ok(size.migrateOnly.gzipBytes <= size.gzipBytes && size.migrateOnly.minifiedBytes <= size.minifiedBytes, entry);
+  }
+  assert.deepEqual(findBundleRegressions(sizes), []);
+});
+
+test("a bundle past its ceiling is reported as a regression, naming the entry and the import", async () => {
+  const sizes = await measureEntryBundleSizes();
+  const d1 = sizes.find((size) => size.entry === "stepwise/d1")!;
+  // Each bundle is held to its own ceiling: lowering one flags that bundle alone.
+  const lowerMigrate = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: d1.migrateOnly.gzipBytes - 1, manager: d1.gzipBytes } } : size));
+  assert.deepEqual(findBundleRegressions(lowerMigrate), [{ entry: "stepwise/d1", imports: "migrate", gzipBytes: d1.migrateOnly.gzipBytes, gzipCeiling: d1.migrateOnly.gzipBytes - 1 }]);
+  const lowerManager = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: d1.migrateOnly.gzipBytes, manager: d1.gzipBytes - 1 } } : size));
+  assert.deepEqual(
+    findBundleRegressions(lowerManager).map((regression) => [regression.entry, regression.imports]),
+    [["stepwise/d1", "MigrationManager, migrate"]],
+  );
+  const lowered = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: 1, manager: 1 } } : size));
+  assert.deepEqual(
+    findBundleRegressions(lowered).map((regression) => regression.imports),
+    ["migrate", "MigrationManager, migrate"],
+  );
+  assert.match(renderEntryBundleSizes(lowered), /\| stepwise\/d1 \| node \|.*\*\*over by/);
+});
+
+/** The repo-relative source files that leave code in a bundle of `names` imported from `stepwise/<entry>`. */
+async function bundledFiles(entry: string, names: string): Promise<string[]> {
+  const result = await build({
+    stdin: { contents: `export { ${names} } from "./src/entries/${entry}.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+    bundle: true,
+    minify: true,
+    write: false,
+    metafile: true,
+    platform: "neutral",
+    format: "esm",
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  return Object.entries(output!.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([input]) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
+}
+
+for (const entry of ["durable-objects", "d1"]) {
+  test(`migrate alone from stepwise/${entry} bundles the executor's base and no manager, SQLite escape-guard dialect or PostgreSQL code`, async () => {
+    const migrateOnly = await bundledFiles(entry, "migrate");
+    assert.ok(migrateOnly.includes("src/core/executor-base.ts"), migrateOnly.join(", "));
+    const absent = ["src/core/executor.ts", "src/core/manager-base.ts", "src/core/dialects/sqlite.ts", "src/shared/postgres-tokens.ts", ...(entry === "d1" ? ["src/core/connection-settings.ts"] : [])];
+    assert.deepEqual(
+      migrateOnly.filter((file) => absent.includes(file)),
+      [],
+    );
+    // With the manager imported too, its executor (down, reset, status, history) comes with it.
+    const withManager = await bundledFiles(entry, "MigrationManager, migrate");
+    assert.ok(withManager.includes("src/core/executor.ts") && withManager.includes("src/core/manager-base.ts"), withManager.join(", "));
+  });
+}

@@ -72,4 +72,8 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
   const markdown = renderMarkdown(result);
   assert.equal(markdown.split("\n").filter((line) => line.startsWith("| ") && /\| 4 \|/.test(line)).length >= result.figures.length, true);
   assert.ok(evaluateTargets(result).length > 0);
+  // What loading the registry alone costs, per measured driver, next to the start it is part of.
+  const registryRows = markdown.split("\n").filter((line) => BENCH_DRIVERS.some((driver) => line.startsWith(`| ${driver.name} | ${driver.runtime} | `)) && !/\| 4 \|/.test(line));
+  const measured = new Set(result.figures.filter((figure) => figure.driver !== undefined).map((figure) => figure.driver));
+  assert.equal(registryRows.length, measured.size, markdown);
 });

@@ -33,9 +33,11 @@ test("gen --check names an edited, a removed and a renamed migration", async (t)
   const registryText = readFileSync(project.registryFile, "utf8");
   const entryLine = (file: string) => {
     const lines = registryText.split("\n");
-    // An entry is a call, sql(...) or ts(...), whose third argument is the file.
-    const fileLine = lines.findIndex((line) => line.trim() === `${JSON.stringify(file)},`);
-    return lines.slice(0, fileLine).findLastIndex((line) => /^\s*(sql|ts)\($/.test(line)) + 1;
+    // An entry is a row [version, kind, checksum, flags] of `migrations`; its file is in the `case`
+    // of that version in sqlOf() or tsOf().
+    const fileLine = lines.findIndex((line) => line.includes(`${JSON.stringify(file)},`));
+    const version = /\d+/.exec(lines.slice(0, fileLine + 1).findLast((line) => /^\s*case \d+:$/.test(line))!)![0];
+    return lines.findIndex((line, index) => line.trim() === "[" && lines[index + 1]?.trim() === `${version},`) + 1;
   };
   const check = async () => {
     const result = await runCli(["gen", "--check"], { cwd: project.root });

@@ -245,6 +245,100 @@ test('[d1] up({ transaction: "all" }) is refused: one batch per migration is the
   assert.deepEqual(await contents(worker, "d1"), { schema: [], rows: {} });
 });
 
+for (const target of ["do/app", "d1"]) {
+  const driverName = target === "d1" ? "d1" : "durable-objects";
+
+  test(`[${driverName}] migrate() (no manager in its bundle) applies what a manager's up() applies, with the same events, and a second call changes nothing`, async (t) => {
+    const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_add_tags.sql": addTags });
+    const first = await worker.call(target, "migrate", { to: 1 });
+    assert.equal(first.error, undefined, JSON.stringify(first.error));
+    const { result, events } = first.result as { result: { fromVersion: number; toVersion: number; steps: { version: number }[] }; events: { type: string; version?: number }[] };
+    assert.deepEqual([result.fromVersion, result.toVersion, result.steps.map((step) => step.version)], [0, 1, [1]]);
+    assert.deepEqual(
+      events.map((event) => [event.type, event.version]),
+      [
+        ["migrating", 1],
+        ["migrated", 1],
+      ],
+    );
+    const rest = await worker.call(target, "migrate");
+    assert.deepEqual(
+      (rest.result as { result: { steps: { version: number }[] } }).result.steps.map((step) => step.version),
+      [2],
+    );
+    const after = await contents(worker, target);
+    const again = await worker.call(target, "migrate");
+    assert.deepEqual((again.result as { result: { steps: unknown[] }; events: { type: string }[] }).result.steps, []);
+    assert.deepEqual(
+      (again.result as { events: { type: string }[] }).events.map((event) => event.type),
+      ["nothing-pending"],
+    );
+    assert.deepEqual(await contents(worker, target), after);
+    // The manager, on the storage migrate() left, finds the same history and nothing to do.
+    assert.deepEqual(
+      ((await worker.call(target, "history")).result as { version: number }[]).map((row) => row.version),
+      [1, 2],
+    );
+    assert.deepEqual(((await worker.call(target, "manager-up")).result as { steps: unknown[] }).steps, []);
+  });
+
+  test(`[${driverName}] migrate() refuses what a manager refuses, with the same code and fields, before anything runs`, async (t) => {
+    const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes });
+    const badTable = await worker.call(target, "migrate", { tableName: "history; DROP" });
+    assert.equal(badTable.error?.code, "INVALID_TABLE_NAME", JSON.stringify(badTable.error));
+    const managerBadTable = await worker.call(target, "manager-up", { tableName: "history; DROP" });
+    assert.deepEqual([badTable.error?.code, badTable.error?.className, badTable.error?.tableName], [managerBadTable.error?.code, managerBadTable.error?.className, managerBadTable.error?.tableName]);
+    // A moved option is a usage error. A verifySchema that is not the function is refused like the
+    // function: neither entry exports verifySchema, so no message may send the user to import it.
+    assert.equal((await worker.call(target, "migrate", { backup: { dir: "backups" } })).error?.code, "USAGE");
+    const notAFunction = await worker.call(target, "migrate", { verifySchema: true });
+    assert.equal(notAFunction.error?.code, target === "d1" ? "USAGE" : "DRIVER_CAPABILITY_MISSING", JSON.stringify(notAFunction.error));
+    // The function itself: the storage has no snapshot to replay on (the async D1 API offers no verification at all).
+    const verify = await worker.call(target, "migrate-verify");
+    if (target === "d1") {
+      assert.equal(verify.error?.code, "USAGE", JSON.stringify(verify.error));
+    } else {
+      assert.deepEqual([verify.error?.code, verify.error?.capability, verify.error?.driver, verify.error?.operation], ["DRIVER_CAPABILITY_MISSING", "snapshot", "durable-objects", "verifySchema"]);
+    }
+    assert.deepEqual(await contents(worker, target), { schema: [], rows: {} });
+  });
+}
+
+test("[d1] migrate() refuses a registry holding a TypeScript migration, naming the file, before anything runs", async (t) => {
+  const { worker } = await workerWith(t, {
+    "001_create_notes.sql": createNotes,
+    "002_backfill.ts": `import { defineMigration } from "stepwise/d1";
+
+export default defineMigration({
+  async up() {},
+});
+`,
+  });
+  const refused = await worker.call("d1", "migrate");
+  assert.deepEqual(
+    [refused.error?.code, refused.error?.capability, refused.error?.driver, refused.error?.file],
+    ["DRIVER_CAPABILITY_MISSING", "atomicBatch", "d1", "migrations/002_backfill.ts"],
+    JSON.stringify(refused.error),
+  );
+  assert.deepEqual(await contents(worker, "d1"), { schema: [], rows: {} });
+});
+
+test("[d1] migrate() calls racing in one isolate apply each migration exactly once", async (t) => {
+  const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE log (version INTEGER NOT NULL);\nINSERT INTO log (version) VALUES (1);\n" };
+  for (let version = 2; version <= 6; version++) files[`00${version}_step.sql`] = `-- migrate:up\nINSERT INTO log (version) VALUES (${version});\n`;
+  const { worker } = await workerWith(t, files);
+  const race = await worker.call("d1", "race", { count: 4, migrate: true });
+  assert.equal(race.error, undefined, JSON.stringify(race.error));
+  const runs = race.result as { events: { type: string; version: number }[]; error?: unknown }[];
+  for (const run of runs) assert.equal(run.error, undefined, JSON.stringify(run.error));
+  const migrated = runs.flatMap((run) => run.events.filter((event) => event.type === "migrated").map((event) => event.version)).sort((a, b) => a - b);
+  assert.deepEqual(migrated, [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    (await worker.call("d1", "query", { sql: "SELECT version FROM log ORDER BY version" })).result,
+    [1, 2, 3, 4, 5, 6].map((version) => ({ version })),
+  );
+});
+
 test("[d1] concurrent migrate() calls on one database apply each migration exactly once", async (t) => {
   // Each migration appends a row to a log with no key: a second application would show as a second row.
   const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE log (version INTEGER NOT NULL);\nINSERT INTO log (version) VALUES (1);\n" };

@@ -39,10 +39,12 @@ test("gen --check reports a registry whose async mark was edited away, naming th
   const project = createTestProject(t, { fixture: "codegen/async-detection" });
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const registry = readFileSync(project.registryFile, "utf8");
-  const entry = registry.split("\n").findIndex((line) => line.includes('"migrations/002_async_arrow_property.ts"'));
-  assert.notEqual(entry, -1);
-  // The flags follow the checksum in the call, possibly on a line of their own after prettier.
+  assert.ok(registry.includes('"migrations/002_async_arrow_property.ts"'));
+  // The flags follow the checksum in the migration's row [version, kind, checksum, flags, module],
+  // possibly on a line of their own after prettier.
   const lines = registry.split("\n");
+  const entry = lines.findIndex((line, index) => line.trim() === "[" && lines[index + 1]?.trim() === "2,");
+  assert.notEqual(entry, -1);
   const flagLine = lines.findIndex((line, index) => index >= entry && /\bASYNC\b/.test(line));
   lines[flagLine] = lines[flagLine]!.replace(/\s*\|\s*ASYNC\b|\bASYNC\s*\|\s*/, "");
   writeFileSync(project.registryFile, lines.join("\n"));

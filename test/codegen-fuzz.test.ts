@@ -148,34 +148,40 @@ function assertCompleteRegistry(text: string, migrationCount: number): void {
   const source = ts.createSourceFile("registry.ts", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const diagnostics = (source as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics;
   assert.deepEqual(diagnostics, [], "the registry does not parse");
-  const entries = registryCalls(source);
+  const rows = registryRows(source);
   assert.deepEqual(
-    entries.map((call) => Number((call.arguments[0] as ts.NumericLiteral).text)),
+    rows.map((row) => Number((row.elements[0] as ts.NumericLiteral).text)),
     Array.from({ length: migrationCount }, (_, i) => i + 1),
   );
   assert.match(text, new RegExp(`\\nexport const latestVersion = ${migrationCount};\\n`));
   // Every declaration the runtime needs is there: a file cut short would lose the last ones.
   assert.ok(/[;}]\n$/.test(text) && /\nexport type RegistryEntry\b/.test(text), "the registry is cut short");
-  if (entries.some((call) => (call.expression as ts.Identifier).text === "sql")) assert.match(text, /\nfunction sqlOf\(/, "the SQL texts are missing");
+  const kindOf = (row: ts.ArrayLiteralExpression) => (row.elements[1] as ts.StringLiteral).text;
+  if (rows.some((row) => kindOf(row) === "sql")) assert.match(text, /\nfunction sqlOf\(/, "the SQL texts are missing");
+  if (rows.some((row) => kindOf(row) === "ts")) assert.match(text, /\nfunction tsOf\(/, "the TypeScript migrations' names are missing");
   // The runtime refuses a registry whose entry disables foreign keys outside a transaction
   // (findRegistryProblems), so gen must never write one.
-  for (const call of entries) {
-    const flags = call.arguments[5]?.getText(source) ?? "";
-    assert.ok(!(/\bDISABLE_FOREIGN_KEYS\b/.test(flags) && !/\bTRANSACTION\b/.test(flags)), `gen wrote an entry the runtime refuses:\n${call.getText(source).slice(0, 400)}`);
+  for (const row of rows) {
+    const flags = row.elements[3]?.getText(source) ?? "";
+    assert.ok(!(/\bDISABLE_FOREIGN_KEYS\b/.test(flags) && !/\bTRANSACTION\b/.test(flags)), `gen wrote an entry the runtime refuses:\n${row.getText(source).slice(0, 400)}`);
   }
 }
 
-/** The `sql(...)`/`ts(...)` calls of `export const migrations = [...]`, in order. */
-function registryCalls(source: ts.SourceFile): ts.CallExpression[] {
+/** The rows `[version, kind, checksum, flags, module?]` of `export const migrations = entries([...])`, in order. */
+function registryRows(source: ts.SourceFile): ts.ArrayLiteralExpression[] {
   for (const statement of source.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {
-      if (ts.isIdentifier(declaration.name) && declaration.name.text === "migrations" && declaration.initializer && ts.isArrayLiteralExpression(declaration.initializer)) {
-        return declaration.initializer.elements.map((element) => {
-          assert.ok(ts.isCallExpression(element) && ts.isIdentifier(element.expression) && ["sql", "ts"].includes(element.expression.text), element.getText(source));
-          return element;
-        });
-      }
+      if (!ts.isIdentifier(declaration.name) || declaration.name.text !== "migrations" || !declaration.initializer) continue;
+      const initializer = declaration.initializer;
+      if (ts.isArrayLiteralExpression(initializer) && initializer.elements.length === 0) return [];
+      assert.ok(ts.isCallExpression(initializer) && ts.isIdentifier(initializer.expression) && initializer.expression.text === "entries", initializer.getText(source).slice(0, 200));
+      const list = initializer.arguments[0];
+      assert.ok(list !== undefined && ts.isArrayLiteralExpression(list));
+      return list.elements.map((element) => {
+        assert.ok(ts.isArrayLiteralExpression(element) && ["sql", "ts"].includes((element.elements[1] as ts.StringLiteral | undefined)?.text ?? ""), element.getText(source));
+        return element;
+      });
     }
   }
   assert.fail("the registry has no migrations array");

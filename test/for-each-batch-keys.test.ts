@@ -1,14 +1,18 @@
 /**
  * `context.forEachBatch` under keys that do not match the rows: every case either visits every row
- * exactly once, or throws BATCH_KEY_INVALID and leaves the file byte for byte as it was. Each walk
- * runs as a real migration through the manager on a real SQLite file, on every driver available here,
- * so each driver's batch adapter is walked; handlers write through the driver's own `run`.
+ * exactly once, or throws BATCH_KEY_INVALID and leaves the database as it was (a SQLite file byte for
+ * byte). Each walk runs as a real migration through the manager on a real database, on every driver
+ * available here, sync and async (pg on a real server, libsql-client on a file and on sqld), so each
+ * driver's walk is exercised; handlers write through the driver's own `run`, or, on an async driver,
+ * through the connection the walk hands them. Cases written in SQLite's SQL alone skip on PostgreSQL,
+ * naming it.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
-import { describe, test } from "node:test";
-import type { BatchOptions, MigrationContext, MigrationEntry, StepwiseError } from "./support/stepwise.js";
-import { availableDrivers, describeEachDriver, harnessOf, skipWithReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
+import { describe, test, type TestContext } from "node:test";
+import type { BatchOptions, MigrationContext, MigrationEntry, MigrationManagerProps, StepwiseError } from "./support/stepwise.js";
+import type { AsyncMigrationContext } from "../src/core/async-batches.js";
+import { availableDrivers, describeEachAsyncDriver, describeEachDriver, harnessOf, skipWithReason, type AsyncDriverHarness, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { makeTempDir, readBytes } from "./support/project.js";
 
 interface WalkCase {
@@ -19,8 +23,32 @@ interface WalkCase {
   readonly markTable?: string;
   /** The column to find a visited row by; default `options.key ?? "id"`. */
   readonly markColumn?: string;
-  /** Runs after each batch is marked, to misbehave like a real handler might; writes go through the driver. */
-  readonly afterBatch?: (db: TestDatabase, rows: Record<string, unknown>[]) => void;
+  /** Runs after each batch is marked, to misbehave like a real handler might; `write` runs SQL where the handler writes. */
+  readonly afterBatch?: (write: Write, rows: Record<string, unknown>[]) => unknown;
+  /** `false`: migration 2 runs outside a transaction, so each batch gets its own. Default `true`. */
+  readonly transaction?: boolean;
+  /** Receives the manager's progress events (reported without throttling). */
+  readonly onProgress?: (done: number, total: number | null) => void;
+}
+
+/** Runs one statement (`?` placeholders) where a batch handler writes: the driver's `run`, or the connection an async walk hands it. */
+type Write = (sql: string, params?: readonly unknown[]) => unknown;
+
+/** What a walk left: its error, the version reached, the rows handed over, and reads of the database after it. */
+interface WalkResult {
+  readonly error: StepwiseError | null;
+  readonly version: number;
+  readonly seen: Record<string, unknown>[];
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  /** Asserts the database is as it was before the walk (sync: byte for byte; async: schema and rows). */
+  assertUnchanged(): Promise<void>;
+}
+
+/** A driver the walks run on: a sync driver of the matrix, or an async one. */
+interface WalkTarget {
+  /** The SQL dialect of the driver: a case written in SQLite's SQL only (rowid, WITHOUT ROWID, NOCASE) skips on PostgreSQL, naming it. */
+  readonly dialect: "sqlite" | "postgres";
+  run(t: TestContext, walk: WalkCase): Promise<WalkResult>;
 }
 
 const sqlEntry = (setup: string): MigrationEntry => ({
@@ -37,11 +65,33 @@ const sqlEntry = (setup: string): MigrationEntry => ({
   downSql: null,
 });
 
-/** Migration 2 walks with the case's options and counts each row it is handed in `touched`. */
-function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], db: TestDatabase): MigrationEntry {
+/** How a target's migration body walks: it calls `forEachBatch` and hands each batch to `visit` with where to write. */
+type WalkBody = (context: MigrationContext, visit: (rows: Record<string, unknown>[], write: Write) => unknown) => unknown;
+
+/**
+ * Migration 2: walks with the case's options and marks each row it is handed in `touched`, through
+ * `write`. `async`: the visit awaits each write (an async driver's handler); otherwise it runs them
+ * in line, as a sync handler must.
+ */
+function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boolean, body: WalkBody): MigrationEntry {
   const key = walk.options.key ?? "id";
   const markTable = walk.markTable ?? walk.options.table;
   const markColumn = walk.markColumn ?? key;
+  const mark = `UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} = ?`;
+  const visit = async (rows: Record<string, unknown>[], write: Write) => {
+    for (const row of rows) {
+      seen.push({ ...row });
+      await write(mark, [row[key]]);
+    }
+    await walk.afterBatch?.(write, rows);
+  };
+  const visitSync = (rows: Record<string, unknown>[], write: Write) => {
+    for (const row of rows) {
+      seen.push({ ...row });
+      write(mark, [row[key]]);
+    }
+    walk.afterBatch?.(write, rows);
+  };
   return {
     kind: "ts",
     version: 2,
@@ -50,57 +100,102 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], db: TestData
     description: null,
     checksum: "walk",
     reversible: false,
-    transaction: true,
+    transaction: walk.transaction ?? true,
     disableForeignKeys: false,
-    module: {
-      up(_native, context: MigrationContext) {
-        const mark = `UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} IS ?`;
-        context.forEachBatch(walk.options, (rows) => {
-          for (const row of rows) {
-            seen.push({ ...row });
-            db.driver.run(mark, [row[key]]);
-          }
-          walk.afterBatch?.(db, rows);
-        });
-      },
+    module: { up: (_native: unknown, context: MigrationContext) => body(context, async ? visit : visitSync) },
+  };
+}
+
+/** A sync driver: migration 1 applied, the file closed and read, then the walk run on a new connection. */
+function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatabase>): WalkTarget {
+  return {
+    dialect: "sqlite",
+    run: async (t, walk) => {
+      const file = path.join(makeTempDir(t), "walk.db");
+      const db = await (open ?? h.open)(file);
+      t.after(() => db.close());
+      const seen: Record<string, unknown>[] = [];
+      // The handler writes through the driver's own `run`, on the connection that walks.
+      const body: WalkBody = (context, visit) => context.forEachBatch(walk.options, (rows) => void visit(rows, (sql, params = []) => walking.driver.run(sql, params)));
+      db.manager([sqlEntry(walk.setup), walkEntry(walk, seen, false, body)]).up({ to: 1 });
+      db.close();
+      const before = readBytes(file);
+      const walking = await (open ?? h.open)(file);
+      t.after(() => walking.close());
+      const manager = walking.manager([sqlEntry(walk.setup), walkEntry(walk, seen, false, body)], progressProps(walk));
+      let error: StepwiseError | null = null;
+      try {
+        manager.up();
+      } catch (caught) {
+        error = caught as StepwiseError;
+      }
+      const version = manager.currentVersion();
+      return {
+        error,
+        version,
+        seen,
+        rows: async (sql) => walking.rows(sql),
+        assertUnchanged: async () => {
+          walking.close();
+          assert.deepEqual(readBytes(file), before, "the file changed");
+        },
+      };
     },
   };
 }
 
-/** Applies migration 1, then runs the walk as migration 2, on `h`'s driver. */
-async function runWalk(h: DriverHarness, t: { after(fn: () => void): void }, walk: WalkCase, open?: (file: string) => Promise<TestDatabase>) {
-  const file = path.join(makeTempDir(t), "walk.db");
-  const db = await (open ?? h.open)(file);
-  t.after(() => db.close());
-  const seen: Record<string, unknown>[] = [];
-  const manager = db.manager([sqlEntry(walk.setup), walkEntry(walk, seen, db)]);
-  manager.up({ to: 1 });
-  db.close();
-  const before = readBytes(file);
-  const walking = await (open ?? h.open)(file);
-  t.after(() => walking.close());
-  const walkingManager = walking.manager([sqlEntry(walk.setup), walkEntry(walk, seen, walking)]);
-  let error: StepwiseError | null = null;
-  try {
-    walkingManager.up();
-  } catch (caught) {
-    error = caught as StepwiseError;
-  }
-  return { db: walking, file, before, seen, error, version: walkingManager.currentVersion() };
+/** An async driver: the handler is async and writes through the connection the walk hands it. */
+function asyncTarget(h: AsyncDriverHarness): WalkTarget {
+  return {
+    dialect: h.underTest.dialect,
+    run: (t, walk) =>
+      new Promise<WalkResult>((resolve, reject) => {
+        // The database lives until the test ends: its reads come after run() returns.
+        h.withDatabase(async (db) => {
+          const seen: Record<string, unknown>[] = [];
+          const body: WalkBody = (context, visit) =>
+            (context as unknown as AsyncMigrationContext).forEachBatch(walk.options, async (rows, connection) => {
+              await visit(rows, (sql, params = []) => h.underTest.execOn(connection, sql, params));
+            });
+          const migrations = [sqlEntry(walk.setup), walkEntry(walk, seen, true, body)];
+          await db.manager(migrations).up({ to: 1 });
+          const before = await db.snapshot();
+          const manager = db.manager(migrations, progressProps(walk));
+          let error: StepwiseError | null = null;
+          try {
+            await manager.up();
+          } catch (caught) {
+            error = caught as StepwiseError;
+          }
+          const version = await manager.currentVersion();
+          const done = new Promise<void>((finish) => t.after(() => finish()));
+          resolve({ error, version, seen, rows: (sql) => db.rows(sql), assertUnchanged: async () => assert.deepEqual(await db.snapshot(), before, "the database changed") });
+          await done;
+        }).catch(reject);
+      }),
+  };
 }
 
-type WalkResult = Awaited<ReturnType<typeof runWalk>>;
+/** The manager's settings that hand progress events to the case. */
+function progressProps(walk: WalkCase): MigrationManagerProps & Record<string, unknown> {
+  const { onProgress } = walk;
+  if (onProgress === undefined) return {};
+  return { progressIntervalMs: 0, onEvent: (event) => (event.type === "progress" ? onProgress(event.done, event.total) : undefined) };
+}
 
 /** Asserts the walk handed every row of `table` to the handler exactly once, and was recorded. */
-function assertEveryRowVisitedOnce(result: WalkResult, table: string, rowCount: number): void {
+async function assertEveryRowVisitedOnce(result: WalkResult, table: string, rowCount: number): Promise<void> {
   assert.equal(result.error, null, result.error?.message);
   assert.equal(result.version, 2);
-  const counts = result.db.rows(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`);
-  assert.deepEqual(counts, [{ touched: 1, n: rowCount }]);
+  const counts = await result.rows(`SELECT touched, count(*) AS n FROM "${table.replace(/"/g, '""')}" GROUP BY touched`);
+  assert.deepEqual(
+    counts.map((row) => [Number(row.touched), Number(row.n)]),
+    [[1, rowCount]],
+  );
 }
 
-/** Asserts the walk was refused with BATCH_KEY_INVALID and the file is as it was before. */
-function assertRefusedUnchanged(result: WalkResult, problem: string): void {
+/** Asserts the walk was refused with BATCH_KEY_INVALID and the database is as it was before. */
+async function assertRefusedUnchanged(result: WalkResult, problem: string): Promise<void> {
   assert.ok(result.error, "the walk was not refused");
   assert.equal(result.error.code, "BATCH_KEY_INVALID", result.error.message);
   const fields = result.error as StepwiseError & { problem: string; version: number | null; file: string | null };
@@ -108,22 +203,37 @@ function assertRefusedUnchanged(result: WalkResult, problem: string): void {
   assert.equal(fields.version, 2);
   assert.equal(fields.file, "migrations/002_walk.ts");
   assert.equal(result.version, 1, "the migration was recorded as applied");
-  result.db.close();
-  assert.deepEqual(readBytes(result.file), result.before, "the file changed");
+  await result.assertUnchanged();
+}
+
+/** The ids of `table` whose `touched` is `touched`, in order. */
+async function idsTouched(result: WalkResult, table: string, touched: number): Promise<number[]> {
+  return (await result.rows(`SELECT id FROM ${table} WHERE touched = ${touched} ORDER BY id`)).map((row) => Number(row.id));
 }
 
 /** `count` rows `(1..count)` in `table`, which the setup declared with a `touched` column. */
 const fill = (table: string, columns: string, count: number, row: (i: number) => string) =>
   `INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: count }, (_, i) => `(${row(i + 1)})`).join(", ")};`;
 
-await describeEachDriver("forEachBatch keys", (h) => {
+/**
+ * `true`, after skipping `t` with the reason, when the case is written in SQLite's SQL (rowid,
+ * WITHOUT ROWID, a collation) and the driver's dialect is PostgreSQL.
+ */
+function sqliteOnly(target: WalkTarget, t: TestContext, what: string): boolean {
+  if (target.dialect === "sqlite") return false;
+  skipWithReason(t, `${what} is SQLite's; the driver's dialect is ${target.dialect}`);
+  return true;
+}
+
+/** The walks, declared once for `target`. */
+function declareWalkTests(target: WalkTarget): void {
   describe("forEachBatch visits every row whatever the key's spelling", () => {
     test("a column declared ID, walked with the default key id", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (ID INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "ID", 25, String)}`,
         options: { table: "people", batchSize: 4 },
       });
-      assertEveryRowVisitedOnce(result, "people", 25);
+      await assertEveryRowVisitedOnce(result, "people", 25);
       // Rows carry the key under the spelling the migration asked for.
       assert.deepEqual(
         result.seen.map((row) => row.id),
@@ -132,23 +242,24 @@ await describeEachDriver("forEachBatch keys", (h) => {
     });
 
     test("a text key declared Code, walked as code with columns that leave it out and spell another column differently", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE items (Code TEXT NOT NULL UNIQUE, Label TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "Code, Label", 12, (i) => `'c${String(i).padStart(2, "0")}', 'l${i}'`)}`,
         options: { table: "ITEMS", key: "code", columns: ["label"], batchSize: 5 },
         markTable: "items",
       });
-      assertEveryRowVisitedOnce(result, "items", 12);
+      await assertEveryRowVisitedOnce(result, "items", 12);
       assert.deepEqual(Object.keys(result.seen[0]!).sort(), ["code", "label"]);
       assert.equal(result.seen[0]!.label, "l1");
     });
 
     for (const alias of ["rowid", "ROWID", "oid", "_rowid_"]) {
       test(`key "${alias}" without columns, on a table whose INTEGER PRIMARY KEY aliases the rowid`, async (t) => {
-        const result = await runWalk(h, t, {
+        if (sqliteOnly(target, t, `the rowid alias ${alias}`)) return;
+        const result = await target.run(t, {
           setup: `CREATE TABLE events (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("events", "id", 11, (i) => String(i * 3))}`,
           options: { table: "events", key: alias, batchSize: 3 },
         });
-        assertEveryRowVisitedOnce(result, "events", 11);
+        await assertEveryRowVisitedOnce(result, "events", 11);
         assert.deepEqual(
           result.seen.map((row) => row[alias]),
           Array.from({ length: 11 }, (_, i) => (i + 1) * 3),
@@ -157,23 +268,24 @@ await describeEachDriver("forEachBatch keys", (h) => {
     }
 
     test(`key "rowid" with columns, on a table without an INTEGER PRIMARY KEY`, async (t) => {
-      const result = await runWalk(h, t, {
+      if (sqliteOnly(target, t, "the rowid")) return;
+      const result = await target.run(t, {
         setup: `CREATE TABLE notes (body TEXT, touched INTEGER NOT NULL DEFAULT 0); ${fill("notes", "body", 9, (i) => `'n${i}'`)}`,
         options: { table: "notes", key: "rowid", columns: ["body"], batchSize: 2 },
       });
-      assertEveryRowVisitedOnce(result, "notes", 9);
+      await assertEveryRowVisitedOnce(result, "notes", 9);
     });
 
     test("a table name that needs quoting", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE "order ""items"" 2" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"order ""items"" 2"`, "id", 7, String)}`,
         options: { table: 'order "items" 2', batchSize: 2 },
       });
-      assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
+      await assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
     });
 
     test("a view walked by one of its columns", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup:
           `CREATE TABLE accounts (id INTEGER PRIMARY KEY, active INTEGER, touched INTEGER NOT NULL DEFAULT 0); ` +
           `${fill("accounts", "id, active", 10, (i) => `${i}, ${i % 2}`)} CREATE VIEW active_accounts AS SELECT id AS Account FROM accounts WHERE active = 1;`,
@@ -182,14 +294,11 @@ await describeEachDriver("forEachBatch keys", (h) => {
         markColumn: "id",
       });
       assert.equal(result.error, null, result.error?.message);
-      assert.deepEqual(
-        result.db.rows("SELECT id FROM accounts WHERE touched = 1 ORDER BY id").map((row) => row.id),
-        [1, 3, 5, 7, 9],
-      );
+      assert.deepEqual(await idsTouched(result, "accounts", 1), [1, 3, 5, 7, 9]);
     });
 
     test("an empty table: no batch, and the migration is applied", async (t) => {
-      const result = await runWalk(h, t, { setup: "CREATE TABLE empty (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);", options: { table: "empty" } });
+      const result = await target.run(t, { setup: "CREATE TABLE empty (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);", options: { table: "empty" } });
       assert.equal(result.error, null, result.error?.message);
       assert.equal(result.version, 2);
       assert.equal(result.seen.length, 0);
@@ -198,119 +307,165 @@ await describeEachDriver("forEachBatch keys", (h) => {
 
   describe("forEachBatch refuses a key it cannot walk, before writing anything", () => {
     test("a key the table does not have", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (person_id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "person_id", 5, String)}`,
         options: { table: "people", batchSize: 2 },
         markColumn: "person_id",
       });
-      assertRefusedUnchanged(result, "no-such-column");
+      await assertRefusedUnchanged(result, "no-such-column");
       assert.deepEqual((result.error as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
     });
 
     test("a table that does not exist", async (t) => {
-      const result = await runWalk(h, t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
-      assertRefusedUnchanged(result, "no-such-table");
+      const result = await target.run(t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
+      await assertRefusedUnchanged(result, "no-such-table");
     });
 
     test("rowid on a WITHOUT ROWID table", async (t) => {
-      const result = await runWalk(h, t, {
+      if (sqliteOnly(target, t, "WITHOUT ROWID")) return;
+      const result = await target.run(t, {
         setup: `CREATE TABLE tags (name TEXT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; ${fill("tags", "name", 5, (i) => `'t${i}'`)}`,
         options: { table: "tags", key: "rowid" },
         markColumn: "name",
       });
-      assertRefusedUnchanged(result, "no-rowid");
+      await assertRefusedUnchanged(result, "no-rowid");
     });
 
     test("rowid on a view", async (t) => {
-      const result = await runWalk(h, t, {
+      if (sqliteOnly(target, t, "the rowid alias oid")) return;
+      const result = await target.run(t, {
         setup: `CREATE TABLE base (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("base", "id", 5, String)} CREATE VIEW everything AS SELECT * FROM base;`,
         options: { table: "everything", key: "oid" },
         markTable: "base",
         markColumn: "id",
       });
-      assertRefusedUnchanged(result, "no-rowid");
+      await assertRefusedUnchanged(result, "no-rowid");
     });
 
     test("a NULL key in one row", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (external_id INTEGER, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "external_id", 8, (i) => (i === 8 ? "NULL" : String(i)))}`,
         options: { table: "people", key: "external_id", batchSize: 3 },
       });
-      assertRefusedUnchanged(result, "null-key");
+      await assertRefusedUnchanged(result, "null-key");
     });
 
     test("a key shared by rows that a batch boundary would split", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 9, (i) => String(Math.ceil(i / 3)))}`,
         options: { table: "people", key: "team", batchSize: 2 },
       });
-      assertRefusedUnchanged(result, "duplicate-key");
+      await assertRefusedUnchanged(result, "duplicate-key");
     });
 
     test("text keys equal under the column's collation", async (t) => {
-      const result = await runWalk(h, t, {
+      if (sqliteOnly(target, t, "COLLATE NOCASE")) return;
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (email TEXT COLLATE NOCASE, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO people (email) VALUES ('a@x'), ('A@X'), ('b@x');`,
         options: { table: "people", key: "email", batchSize: 1 },
       });
-      assertRefusedUnchanged(result, "duplicate-key");
+      await assertRefusedUnchanged(result, "duplicate-key");
     });
 
     test("a duplicate key the handler adds during the walk rolls the whole migration back", async (t) => {
-      const result = await runWalk(h, t, {
+      const result = await target.run(t, {
         setup: `CREATE TABLE people (team INTEGER NOT NULL, touched INTEGER NOT NULL DEFAULT 0); ${fill("people", "team", 6, String)}`,
         options: { table: "people", key: "team", batchSize: 2 },
-        afterBatch: (db, rows) => {
-          db.driver.run("INSERT INTO people (team) VALUES (?)", [rows.at(-1)!.team]);
-        },
+        afterBatch: (write, rows) => write("INSERT INTO people (team) VALUES (?)", [rows.at(-1)!.team]),
       });
-      assertRefusedUnchanged(result, "duplicate-key");
+      await assertRefusedUnchanged(result, "duplicate-key");
     });
 
     test("integer keys beyond 2^53, which a JavaScript number cannot page past exactly", async (t) => {
-      const result = await runWalk(h, t, {
+      if (sqliteOnly(target, t, "an INTEGER column holding a 64-bit key")) return;
+      const result = await target.run(t, {
         setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 6, (i) => `9007199254740990 + ${i}`)}`,
         options: { table: "big", batchSize: 2 },
       });
-      assertRefusedUnchanged(result, "unsafe-integer");
+      await assertRefusedUnchanged(result, "unsafe-integer");
     });
   });
 
   test("rows the handler appends past the walk's bound are not visited, from a full batch or the last, short one", async (t) => {
     // The walk covers keys up to the largest one when it starts (so a handler that keeps feeding rows
     // ahead cannot make it endless); rows appended past it are treated alike whichever batch adds them.
-    const result = await runWalk(h, t, {
+    const result = await target.run(t, {
       setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 5, String)}`,
       options: { table: "queue", batchSize: 4 },
-      afterBatch: (db, rows) => {
-        if (rows.length === 4) db.exec("INSERT INTO queue (id) VALUES (100)");
-        else db.exec("INSERT INTO queue (id) VALUES (6), (7)");
-      },
+      afterBatch: (write, rows) => (rows.length === 4 ? write("INSERT INTO queue (id) VALUES (100)") : write("INSERT INTO queue (id) VALUES (6), (7)")),
     });
     assert.equal(result.error, null, result.error?.message);
     assert.equal(result.version, 2);
-    assert.deepEqual(
-      result.db.rows("SELECT id FROM queue WHERE touched = 1 ORDER BY id").map((row) => row.id),
-      [1, 2, 3, 4, 5],
-    );
-    assert.deepEqual(
-      result.db.rows("SELECT id FROM queue WHERE touched = 0 ORDER BY id").map((row) => row.id),
-      [6, 7, 100],
-    );
+    assert.deepEqual(await idsTouched(result, "queue", 1), [1, 2, 3, 4, 5]);
+    assert.deepEqual(await idsTouched(result, "queue", 0), [6, 7, 100]);
   });
 
   test("rows the handler adds inside the walk's bound, ahead of it, are visited once", async (t) => {
     let added = false;
-    const result = await runWalk(h, t, {
+    const result = await target.run(t, {
       setup: `CREATE TABLE gaps (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO gaps (id) VALUES (1), (2), (3), (20);`,
       options: { table: "gaps", batchSize: 2 },
-      afterBatch: (db) => {
+      afterBatch: (write) => {
         if (added) return;
         added = true;
-        db.exec("INSERT INTO gaps (id) VALUES (10), (11)");
+        return write("INSERT INTO gaps (id) VALUES (10), (11)");
       },
     });
-    assertEveryRowVisitedOnce(result, "gaps", 6);
+    await assertEveryRowVisitedOnce(result, "gaps", 6);
   });
+
+  test("in a transaction: false migration each batch commits on its own: a handler failing in batch 3 leaves batches 1 and 2 written, batch 3 rolled back", async (t) => {
+    let batch = 0;
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 8, String)}`,
+      options: { table: "queue", batchSize: 2 },
+      transaction: false,
+      afterBatch: () => {
+        if (++batch === 3) throw new Error("the handler fails in batch 3");
+      },
+    });
+    assert.equal(result.error?.code, "MIGRATION_FAILED", result.error?.message);
+    assert.deepEqual(await idsTouched(result, "queue", 1), [1, 2, 3, 4]);
+    assert.deepEqual(await idsTouched(result, "queue", 0), [5, 6, 7, 8]);
+  });
+
+  test("progress is reported before the first batch and after each one, against the total", async (t) => {
+    const reports: Array<[number, number | null]> = [];
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 7, String)}`,
+      options: { table: "queue", batchSize: 3 },
+      onProgress: (done, total) => reports.push([done, total]),
+    });
+    await assertEveryRowVisitedOnce(result, "queue", 7);
+    assert.deepEqual(reports, [
+      [0, 7],
+      [3, 7],
+      [6, 7],
+      [7, 7],
+    ]);
+    assert.deepEqual(result.seen.length, 7);
+  });
+
+  test("an invalid batchSize is BATCH_OPTIONS_INVALID, naming the migration, before anything is walked", async (t) => {
+    const result = await target.run(t, {
+      setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 3, String)}`,
+      options: { table: "queue", batchSize: 0 },
+    });
+    assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
+    assert.deepEqual([(result.error as unknown as { version: number }).version, result.version, result.seen.length], [2, 1, 0]);
+    await result.assertUnchanged();
+  });
+}
+
+await describeEachDriver("forEachBatch keys", (h) => declareWalkTests(syncTarget(h)));
+
+await describeEachAsyncDriver("forEachBatch keys", (h) => {
+  // D1 declares atomicBatch: no interactive transaction, so no batch can be committed on its own; forEachBatch refuses there.
+  if (h.capabilities.atomicBatch) {
+    test("forEachBatch is refused", (t) => skipWithReason(t, `${h.name} declares atomicBatch: it has no interactive transaction to walk in`));
+    return;
+  }
+  declareWalkTests(asyncTarget(h));
 });
 
 // better-sqlite3's own `defaultSafeIntegers`, which the better-sqlite3 driver must honour: so this
@@ -328,16 +483,11 @@ test("better-sqlite3: integer keys beyond 2^53 on a connection with defaultSafeI
     (db.native as { defaultSafeIntegers(on: boolean): void }).defaultSafeIntegers(true);
     return db;
   };
-  const result = await runWalk(
-    betterSqlite3,
-    t,
-    {
-      setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
-      options: { table: "big", batchSize: 2 },
-    },
-    openSafe,
-  );
-  assertEveryRowVisitedOnce(result, "big", 7);
+  const result = await syncTarget(betterSqlite3, openSafe).run(t, {
+    setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("big", "id", 7, (i) => `9007199254740990 + ${i * 2}`)}`,
+    options: { table: "big", batchSize: 2 },
+  });
+  await assertEveryRowVisitedOnce(result, "big", 7);
   assert.deepEqual(
     result.seen.map((row) => row.id),
     Array.from({ length: 7 }, (_, i) => 9007199254740990n + BigInt((i + 1) * 2)),

@@ -41,8 +41,9 @@ import { formatDuration, roundDurations } from "./duration.js";
 import { formatStackChain, locateFailure } from "./error-location.js";
 import { renameCommandMentions } from "./program-name.js";
 import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
-import { parsePostgresUrl } from "./postgres-url.js";
-import { createSecretRedactor, redactConnectionString } from "./secrets.js";
+import { exampleUrlOf, parseServerUrl, type ServerUrl } from "./server-url.js";
+import { LIBSQL_AUTH_TOKEN_ENV } from "./libsql-url.js";
+import { createSecretRedactor } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -205,8 +206,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     )
     .option(
       "--url <url>",
-      `connection URL for --driver pg, such as postgres://user@host:5432/database${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
-        "keep the password out of it (PGPASSWORD) where others can read your command line",
+      `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
+        `${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
+        "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
       singleValued(),
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
@@ -231,7 +233,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     if (connectsByUrl(driver)) {
       throw new UsageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
     }
-    if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
+    if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
@@ -259,22 +261,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    * The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the
    * config's), then `DATABASE_URL`. Its password is handed to the redactor before anything can fail.
    */
-  const resolveUrl = (flags: GlobalFlags): string => {
+  const resolveUrl = (flags: GlobalFlags): ServerUrl => {
     const driver = driverOf(flags);
     if (flags.db !== undefined) {
-      throw new UsageError(`--db names a SQLite file; the ${driver} driver connects to a server: pass --url postgres://user@host:5432/database instead (or set DATABASE_URL). Nothing was changed.`);
+      throw new UsageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
     }
+    if (flags.schema !== undefined && driver !== "pg") throw new UsageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
     const fromProps = typeof props.url === "function" ? props.url() : props.url;
     const [chosen, source] =
       flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
     if (chosen === undefined || chosen.trim() === "") {
       throw new UsageError(
-        `No database URL for the ${driver} driver: pass --url postgres://user@host:5432/database` +
+        `No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}` +
           `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
       );
     }
     redactor.addFromConnectionString(chosen);
-    return parsePostgresUrl(chosen, source);
+    return parseServerUrl(driver, chosen, source, resolvePath);
   };
   const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
 
@@ -284,13 +287,20 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
    */
   const refuseServerBackup = (command: Command, operation: string, tool: "pg_dump" | "pg_restore"): void => {
     const driver = driverOf(flagsOf(command));
-    if (connectsByUrl(driver)) throw serverBackupRefusal(driver, operation, tool);
+    if (driver === "pg") throw serverBackupRefusal(driver, operation, tool);
+    // libsql-client reaches no second file through its client: backups copy files (capability openFile).
+    if (connectsByUrl(driver)) throw new DriverCapabilityError({ driver, capability: "openFile", operation });
   };
 
   /** Commands that change an existing database must not create an empty one by mistake. */
   const refuseMissingDatabase = (command: Command, consequence: string): void => {
-    // A server's database exists or the connection fails; there is no file to create by mistake.
-    if (connectsByUrl(driverOf(flagsOf(command)))) return;
+    // A server's database exists or the connection fails; there is no file to create by mistake,
+    // except through a libsql-client file: URL.
+    if (connectsByUrl(driverOf(flagsOf(command)))) {
+      const { file } = resolveUrl(flagsOf(command));
+      if (file !== null && !existsSync(file)) throw new UsageError(`There is no database at ${file}; ${consequence}.`);
+      return;
+    }
     const databasePath = resolveDatabasePath(flagsOf(command));
     if (databasePath !== ":memory:" && !existsSync(databasePath)) {
       throw new UsageError(`There is no database at ${databasePath}; ${consequence}.`);
@@ -381,14 +391,29 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     registry?: R,
   ): Promise<Awaited<T>> => {
     const flags = flagsOf(command);
-    const url = resolveUrl(flags);
-    const label = redactConnectionString(url);
+    const { url, label, file } = resolveUrl(flags);
     const connector = await connectorFor(command, mode);
+    if (mode === "write" && file !== null) {
+      try {
+        createDatabaseFolder(file);
+      } catch (error) {
+        throw translateFolderError(error, file);
+      }
+    }
     const migrations = registry ?? (await loadMigrations(driverOf(flags)));
-    const opened = await connector.open({ databasePath: label, url, schema: schemaOf(flags), busyTimeoutMs: busyTimeoutOf(flags), migrations, props: managerProps(flags) });
+    const authToken = driverOf(flags) === "libsql-client" ? io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
+    const opened = await connector.open({
+      databasePath: label,
+      url,
+      schema: schemaOf(flags),
+      ...(authToken === undefined ? {} : { authToken }),
+      busyTimeoutMs: busyTimeoutOf(flags),
+      migrations,
+      props: managerProps(flags),
+    });
     return runAndClose(opened, async () => {
       await preflight?.(opened.manager);
-      return action(opened.manager, label, true);
+      return action(opened.manager, label, opened.exists ?? true);
     });
   };
 
@@ -640,6 +665,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       for (const arg of argv) redactor.addFromConnectionString(arg.replace(/^--?[\w-]+=/, ""));
       redactor.addFromConnectionString(io.env.DATABASE_URL ?? "");
       redactor.addSecret(io.env.PGPASSWORD ?? "");
+      redactor.addSecret(io.env[LIBSQL_AUTH_TOKEN_ENV] ?? "");
       try {
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;

@@ -68,7 +68,8 @@ export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: 
   return {
     ...common,
     sizeBytes: file === null ? 0 : statSync(file).size,
-    userVersion: Number(await pragma("user_version")),
+    // A libSQL server (Turso) refuses the pragma; the history table is the record there.
+    userVersion: manager.driver.capabilities.userVersion ? Number(await pragma("user_version")) : null,
     journalMode: String(await pragma("journal_mode")),
     historyTable: manager.tableName,
   };

@@ -38,7 +38,12 @@ export function databasePathFromUrl(value: string | undefined): string | null {
     file = decode(rest.startsWith("//") ? rest.slice(2) : rest);
   } else {
     // The usual reason: a PostgreSQL app's environment, with the driver not chosen.
-    const hint = scheme === "postgres:" || scheme === "postgresql:" ? "; for PostgreSQL pass --driver pg" : "";
+    const hint =
+      scheme === "postgres:" || scheme === "postgresql:"
+        ? "; for PostgreSQL pass --driver pg"
+        : scheme === "libsql:" || scheme === "http:" || scheme === "https:" || scheme === "ws:" || scheme === "wss:"
+          ? "; for a libSQL server pass --driver libsql-client"
+          : "";
     throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
   }
   if (file === "" || file === "/") throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");

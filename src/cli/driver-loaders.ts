@@ -9,6 +9,7 @@ import { DriverCapabilityError } from "../core/driver.js";
 import { DriverRuntimeUnsupportedError } from "../core/errors.js";
 import { connectBetterSqlite3, loadLibrary, type CliManager, type DriverLoader } from "./open-database.js";
 import { connectPostgres } from "./open-postgres.js";
+import { connectLibsqlClient } from "./open-libsql-client.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
@@ -154,5 +155,12 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
   pg: async () => {
     const [{ default: pg }, { MigrationManager }] = await loadLibrary("pg", "pg", () => Promise.all([import("pg"), import("../drivers/pg.js")]));
     return connectPostgres({ Client: pg.Client, MigrationManager });
+  },
+
+  "libsql-client": async () => {
+    const [{ createClient }, { MigrationManager, classifyLibsqlClientError }] = await loadLibrary("libsql-client", "@libsql/client", () =>
+      Promise.all([import("@libsql/client"), import("../drivers/libsql-client.js")]),
+    );
+    return connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError });
   },
 };

@@ -6,7 +6,7 @@ import { DriverUnknownError } from "../core/errors.js";
 import type { SqlDialect } from "../core/types.js";
 
 /** The drivers the CLI can open a database with, one per driver entry. */
-export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg"] as const;
+export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client"] as const;
 
 /** One of {@link CLI_DRIVER_NAMES}. */
 export type CliDriverName = (typeof CLI_DRIVER_NAMES)[number];
@@ -21,13 +21,14 @@ const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "bun:sqlite": "bun-sqlite",
   postgres: "pg",
   postgresql: "pg",
+  "@libsql/client": "libsql-client",
 };
 
 /**
  * The drivers that reach a database server through a connection URL (`--url`, the config's `url`,
  * or `DATABASE_URL`) instead of opening a file named by `--db`; their managers return promises.
  */
-export const URL_DRIVER_NAMES: readonly CliDriverName[] = ["pg"];
+export const URL_DRIVER_NAMES: readonly CliDriverName[] = ["pg", "libsql-client"];
 
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
 export function dialectOfDriver(driver: CliDriverName): SqlDialect {

@@ -20,6 +20,8 @@ export { connectBetterSqlite3 } from "./open-database.js";
 export type { BetterSqlite3Modules, DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode, CommandMode } from "./open-database.js";
 export { connectPostgres, DEFAULT_PG_CONNECT_TIMEOUT_MS } from "./open-postgres.js";
 export type { PostgresModules } from "./open-postgres.js";
+export { connectLibsqlClient } from "./open-libsql-client.js";
+export type { LibsqlClientModules } from "./open-libsql-client.js";
 export type { CliManager, UrlDriverConnect } from "./open-database.js";
 export { redactConnectionString } from "./secrets.js";
 export { AsyncBackupUnsupportedError } from "./backup-refusals.js";

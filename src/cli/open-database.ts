@@ -44,6 +44,13 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   readonly url?: string;
   /** The history table's schema, for a driver whose database has schemas (pg). */
   readonly schema?: string;
+  /** The server's auth token, for a driver that takes one (libsql-client, from `LIBSQL_AUTH_TOKEN`); it is a secret. */
+  readonly authToken?: string;
+  /**
+   * For a driver that connects by URL to a local file (libsql-client's `file:`): a missing file is
+   * read as an empty database, never created. Set for every command mode but `write`.
+   */
+  readonly neverCreate?: boolean;
   readonly busyTimeoutMs: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
@@ -52,6 +59,8 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
 /** A manager on a connection the CLI opened, and how to close that connection. */
 export interface OpenedDatabase<R extends MigrationRegistry> {
   readonly manager: CliManager<R>;
+  /** Whether the database existed before it was opened, for a driver that connects by URL to a file (libsql-client's `file:`); a server's always does. */
+  readonly exists?: boolean;
   close(): void | Promise<void>;
   /**
    * The typed error for a failure of a read the CLI made outside the manager's own methods (`info`'s
@@ -128,7 +137,7 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
     return {
       open(options) {
         if (options.url === undefined) throw new UsageError(`The ${driver} driver connects to a server: pass --url.`);
-        return loaded.openUrl({ ...options, url: options.url }, mode === "rehearse" ? "write" : mode);
+        return loaded.openUrl({ ...options, url: options.url, neverCreate: mode !== "write" }, mode === "rehearse" ? "write" : mode);
       },
     };
   }
@@ -174,6 +183,7 @@ const PACKAGES: Record<CliDriverName, string> = {
   "bun-sqlite": "bun:sqlite",
   libsql: "libsql",
   "sql-js": "sql.js",
+  "libsql-client": "@libsql/client",
 };
 
 /**

@@ -10,8 +10,8 @@
 /** What a redacted secret is printed as. */
 export const REDACTED = "****";
 
-/** `password=…` in a query string or a libpq `key=value` string. */
-const PASSWORD_PARAMETER = /(\bpassword=)([^&\s'"]*)/gi;
+/** `password=…` in a query string or a libpq `key=value` string, and a libSQL URL's `authToken=…`. */
+const PASSWORD_PARAMETER = /(\b(?:password|authToken)=)([^&\s'"]*)/gi;
 
 /** Removes known passwords from text about to be printed. */
 export interface SecretRedactor {

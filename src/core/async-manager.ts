@@ -128,11 +128,17 @@ export async function migrateAsyncWithManager(
   createManager: (props: MigrationManagerProps) => { up(options: UpOptions): Promise<MigrationResult> },
   entry: string,
 ): Promise<MigrationResult> {
+  const { upOptions, props } = splitMigrateAsyncOptions(options, entry);
+  const manager = createManager(props);
+  return manager.up(upOptions);
+}
+
+/** `migrateAsync`'s options, split into `up`'s and the manager's props; refuses a moved option and `verifySchema`. */
+export function splitMigrateAsyncOptions(options: MigrateAsyncOptions, entry: string): { upOptions: UpOptions; props: MigrationManagerProps } {
   const { to, transaction, ...props } = options;
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
   if ((props as Record<string, unknown>).verifySchema) {
     throw new UsageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }
-  const manager = createManager(props);
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return { upOptions: { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) }, props };
 }

@@ -5,7 +5,7 @@
  * instead of reading `undefined` from every row and stopping after the first batch.
  */
 import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
-import type { BatchConnection as Database } from "./types.js";
+import type { BatchDialect, BatchWalk } from "./batch-walk.js";
 
 /** Which migration runs the walk, so its errors can name the file. */
 export interface BatchOrigin {
@@ -21,6 +21,11 @@ export interface ResolvedBatchKey {
   readonly isRowid: boolean;
   /** The table's columns as declared, for error messages. */
   readonly columns: readonly string[];
+  /**
+   * The table as the walk's SQL names it, when the name given is not already that (PostgreSQL, where
+   * a quoted name is case-sensitive: `ITEMS` found as `items`); default the name given, quoted.
+   */
+  readonly tableSql?: string;
 }
 
 const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);
@@ -45,27 +50,32 @@ interface TableListRow {
 /** Unqualified names resolve to `temp` first, then `main`, then attached databases. */
 const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
 
+/** The refusal of a key, naming the migration that asked when there is one. */
+export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin | null) {
+  return (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
+    throw new BatchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
+  };
+}
+
 /**
- * Finds `key` in `table`.
+ * Finds `key` in `table`, as SQLite does.
  *
  * @throws BatchKeyError when the table does not exist, has no such column, or is asked for a rowid it
  *   does not have.
  */
-export function resolveBatchKey(db: Database, table: unknown, key: unknown, origin: BatchOrigin | null): ResolvedBatchKey {
-  const fail = (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
-    throw new BatchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
-  };
+export function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey> {
+  const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
 
-  const found = (db.prepare("SELECT schema, name, type, wr FROM pragma_table_list(?)").all(table) as TableListRow[])
+  const found = ((yield { kind: "rows", sql: "SELECT schema, name, type, wr FROM pragma_table_list(?)", params: [table] }) as unknown as TableListRow[])
     .filter((row) => row.type !== "shadow")
     .sort((a, b) => schemaRank(a.schema) - schemaRank(b.schema))[0];
   if (!found) return fail("no-such-table", "there is no such table or view");
 
-  const columns = (db.prepare("SELECT name, hidden FROM pragma_table_xinfo(?, ?)").all(found.name, found.schema) as Array<{ name: string; hidden: number }>)
+  const columns = ((yield { kind: "rows", sql: "SELECT name, hidden FROM pragma_table_xinfo(?, ?)", params: [found.name, found.schema] }) as unknown as Array<{ name: string; hidden: number }>)
     // hidden = 1 marks a virtual table's hidden columns, which `*` leaves out.
-    .filter((column) => column.hidden !== 1)
+    .filter((column) => Number(column.hidden) !== 1)
     .map((column) => column.name);
   const wanted = foldIdentifier(key);
   // A real column shadows the rowid alias of the same name, as in SQLite.
@@ -73,8 +83,14 @@ export function resolveBatchKey(db: Database, table: unknown, key: unknown, orig
   if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns };
   if (ROWID_ALIASES.has(wanted)) {
     if (found.type === "view") return fail("no-rowid", `"${found.name}" is a view, and views have no rowid; walk it by one of its columns`, columns);
-    if (found.wr === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
+    if (Number(found.wr) === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
     return { sql: wanted, isRowid: true, columns };
   }
   return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
 }
+
+/** SQLite's reading of a walk: names resolved as SQLite resolves them, the bound's type from `typeof`. */
+export const SQLITE_BATCH_DIALECT: BatchDialect = {
+  resolveKey: resolveSqliteBatchKey,
+  boundSql: (table, key, where) => `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,
+};

@@ -6,15 +6,15 @@
  * holds a copy of the other's logic, and the algorithm stays in the executor, once.
  */
 import { UsageError } from "./errors.js";
-import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
-import { DEFAULT_TABLE_NAME } from "./history.js";
+import { refuseMovedOption } from "./moved-option.js";
+import { planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
-import { assertRegistryDialect } from "./registry-dialect.js";
+import { validateForExecutor } from "./executor-settings.js";
 import type { Driver, MaybePromise } from "./driver.js";
 import type { Dialect } from "./dialect.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import type { DownOptions, ManagerPlanUpOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 
 /**
  * What a manager needs of its driver before it runs anything: who it is, what it can do, how it
@@ -59,25 +59,11 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
-    // The dialect first: a registry for another database is the wrong file altogether, whatever else is wrong with it.
-    assertRegistryDialect(migrations, driver);
-    assertValidRegistry(migrations);
     this.driver = driver;
     this.db = driver.connection;
     this.migrations = migrations;
     this.props = props;
-    this.executor = new Executor(migrations, {
-      tableName: props.tableName ?? DEFAULT_TABLE_NAME,
-      busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
-      progressIntervalMs: props.progressIntervalMs,
-      onEvent: props.onEvent,
-      logger: props.logger ?? null,
-      driverName: driver.name,
-      capabilities: driver.capabilities,
-      classifyError: (error) => driver.classifyError(error),
-      // The SQL the executor writes for this driver's database: SQLite's unless the driver's entry says.
-      ...(dialect ? { dialect } : {}),
-    });
+    this.executor = new Executor(migrations, validateForExecutor(driver, migrations, props, dialect));
   }
 
   /** Runs one of the executor's steps on this manager's driver: synchronously, or as a promise. */
@@ -191,12 +177,4 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 }
 
-/**
- * Options that moved out of the manager into standalone functions still arrive from JavaScript or
- * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
- */
-export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
-  if ((options as Record<string, unknown>)[name]) {
-    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
-  }
-}
+export { refuseMovedOption };

@@ -66,16 +66,26 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
   createManager: (props: MigrationManagerProps) => M,
   entry: string,
 ): MigrationResult {
-  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
-  if (verifyFirst && typeof verifyFirst !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`);
-  }
+  const { upOptions, verifyFirst, props } = splitMigrateOptions(options, entry);
   const manager = createManager(props);
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");
     // A start-up check: the expected schema is stored after the first replay, so later starts skip it.
     verifyFirst(manager, { refuseDrift: true, cacheExpectedSchema: true });
   }
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return manager.up(upOptions);
+}
+
+/**
+ * `migrate`'s options, split: `up`'s, the verification asked for, and the manager's props. Refuses a
+ * moved option and a `verifySchema` that is not the function.
+ */
+export function splitMigrateOptions<M>(options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>, entry: string) {
+  const { to, transaction, verifySchema: verifyFirst, ...props } = options;
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
+  if (verifyFirst && typeof verifyFirst !== "function") {
+    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`);
+  }
+  const upOptions: UpOptions<number> = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
+  return { upOptions, verifyFirst, props };
 }

@@ -3,13 +3,12 @@
  * that a TypeScript migration receives in its context. The reporter throttles, so a migration may
  * call it once per row without flooding the app's event handler or the terminal.
  */
-import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
-import { compareBlobs, describeStoredValue } from "./stored-value.js";
-import { quoteIdentifier, resolveBatchKey, type BatchOrigin } from "./batch-key.js";
+import { SQLITE_BATCH_DIALECT, type BatchOrigin } from "./batch-key.js";
+import { walkBatches, type BatchRequest, type BatchWalk } from "./batch-walk.js";
+import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
-/** Rows per batch when {@link BatchOptions.batchSize} is not given. */
-export const DEFAULT_BATCH_SIZE = 500;
+export { DEFAULT_BATCH_SIZE } from "./batch-walk.js";
 
 /** The shortest gap between two progress events, in milliseconds, unless configured. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 100;
@@ -61,13 +60,7 @@ export function createProgressReporter(options: ProgressReporterOptions): (done:
 /** Builds the context a TypeScript migration receives. */
 export function createMigrationContext(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext {
   const origin: BatchOrigin = { version: entry.version, file: entry.file };
-  return {
-    version: entry.version,
-    name: entry.name,
-    direction,
-    progress,
-    forEachBatch: (options, handle) => walkBatches(db, options, handle as (rows: Record<string, unknown>[]) => void, progress, origin),
-  };
+  return buildMigrationContext(entry, direction, progress, (options, handle) => runWalk(db, options, handle as (rows: Record<string, unknown>[]) => void, progress, origin));
 }
 
 /**
@@ -97,123 +90,40 @@ export function forEachBatch<Row extends Record<string, unknown>>(
   handle: (rows: Row[]) => void,
   progress: (done: number, total: number | null) => void = () => {},
 ): BatchSummary {
-  return walkBatches(db, options, handle, progress, null);
+  return runWalk(db, options, handle, progress, null);
 }
 
-function walkBatches<Row extends Record<string, unknown>>(
+/** Drives the walk (`batch-walk.ts`) on a sync connection: each statement prepared once per walk. */
+function runWalk<Row extends Record<string, unknown>>(
   db: Database,
   options: BatchOptions,
   handle: (rows: Row[]) => void,
   progress: (done: number, total: number | null) => void,
   origin: BatchOrigin | null,
 ): BatchSummary {
-  const key = options.key ?? "id";
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
-    throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
-  }
-  const resolved = resolveBatchKey(db, options.table, key, origin);
-  const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
-    throw new BatchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
-  };
-  // The key is selected under the caller's spelling: SQLite names a result column after its declared
-  // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
-  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
-  const selected = options.columns
-    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${quoteIdentifier(column)} AS ${quoteIdentifier(column)}`)].join(", ")
-    : `*, ${keyColumn}`;
-  const table = quoteIdentifier(options.table);
-  const where = options.where ? `(${options.where})` : "1";
-  const params = options.params ?? [];
-
-  if (!resolved.isRowid) {
-    // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
-    // no row, and a key shared across a batch boundary would skip the rows after the first.
-    const nulls = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`).get(...params) as { n: number | bigint }).n);
-    if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
-    const repeated = db.prepare(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`).get(...params) as
-      { value: unknown; n: number | bigint } | undefined;
-    if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
-  }
-
-  // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint.
-  const total = Number((db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number | bigint }).n);
-  // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
-  // does, collation included, so every row the walk would reach is at or below it.
-  // Read as text too: a driver's integers are numbers, which round beyond 2^53.
-  const boundRow = db.prepare(`SELECT max(${resolved.sql}) AS bound, typeof(max(${resolved.sql})) AS type, CAST(max(${resolved.sql}) AS TEXT) AS text FROM ${table} WHERE ${where}`).get(...params) as
-    { bound: unknown; type: string; text: string | null } | undefined;
-  const bound = boundRow === undefined || boundRow.bound === null ? null : boundRow.type === "integer" && boundRow.text !== null ? exactInteger(boundRow.text) : boundRow.bound;
-  if (bound === null) return { rows: 0, batches: 0 };
-  const first = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
-  const next = db.prepare(`SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`);
-  const sharing = resolved.isRowid ? null : db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} = ? AND ${where}`);
-  // Outside a transaction (a `transaction: false` migration) every statement would commit alone;
-  // one transaction per batch keeps that cost down while still committing as it goes.
-  const ownTransactions = !db.inTransaction;
-  let done = 0;
-  let batches = 0;
-  let last: unknown = undefined;
-  // With nothing to walk there is no progress to show, and an event would only be noise in logs.
-  if (total > 0) progress(0, total);
+  const walk: BatchWalk<BatchSummary> = walkBatches(SQLITE_BATCH_DIALECT, options, origin, db.inTransaction, progress);
+  const statements = new Map<string, ReturnType<Database["prepare"]>>();
+  let answer: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const rows = (batches === 0 ? first.all(bound, ...params, batchSize) : next.all(last, bound, ...params, batchSize)) as Row[];
-    if (rows.length === 0) break;
-    // Read before the handler runs: it may change the row objects it is given.
-    for (const row of rows) {
-      const value = row[key];
-      checkKeyOrder(value, last, fail);
-      last = value;
+    const step: IteratorResult<BatchRequest, BatchSummary> = answer.ok ? walk.next(answer.value) : walk.throw(answer.error);
+    if (step.done) return step.value;
+    const request: BatchRequest = step.value;
+    answer = { ok: true, value: undefined };
+    if (request.kind === "rows") {
+      try {
+        let statement = statements.get(request.sql);
+        if (statement === undefined) {
+          statement = db.prepare(request.sql);
+          statements.set(request.sql, statement);
+        }
+        answer = { ok: true, value: statement.all(...request.params) };
+      } catch (error) {
+        answer = { ok: false, error };
+      }
+    } else {
+      const rows = request.rows as Row[];
+      if (request.ownTransaction) db.transaction(() => handle(rows))();
+      else handle(rows);
     }
-    if (ownTransactions) db.transaction(() => handle(rows))();
-    else handle(rows);
-    batches++;
-    done += rows.length;
-    // The handler may have added a row with the last key; the next batch would start past both.
-    const shared = sharing ? Number((sharing.get(last, ...params) as { n: number | bigint }).n) : 0;
-    if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
-    // The total was counted before the walk; rows added since (by the handler, or anything else in
-    // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
-    progress(done, Math.max(total, done));
-    // No early exit on a short batch: the handler may have added rows past it, and the walk treats
-    // them as it treats rows added during a full batch. The empty query that ends it is one index seek.
   }
-  return { rows: done, batches };
-}
-
-/** SQLite orders NULL, then numbers, then text, then blobs. */
-const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
-
-/**
- * Keyset pagination holds only if each key follows the one before it. Text is compared by identity
- * alone, since the column's collation (NOCASE, RTRIM…) is SQLite's to apply.
- */
-function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never): void {
-  if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
-  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-    fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
-  }
-  if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array)) {
-    fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
-  }
-  if (previous === undefined) return;
-  const rankOrder = storageRank(value) - storageRank(previous);
-  const after =
-    rankOrder !== 0
-      ? rankOrder > 0
-      : typeof value === "string"
-        ? value !== previous
-        : value instanceof Uint8Array
-          ? compareBlobs(value, previous as Uint8Array) > 0
-          : (value as number | bigint) > (previous as number | bigint);
-  if (!after) {
-    const same = value === previous || (value instanceof Uint8Array && compareBlobs(value, previous as Uint8Array) === 0);
-    fail(same ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
-  }
-}
-
-/** An integer SQLite printed as text: a number when that is exact, else a bigint. */
-function exactInteger(text: string): number | bigint {
-  const value = BigInt(text);
-  return Number.isSafeInteger(Number(value)) ? Number(value) : value;
 }

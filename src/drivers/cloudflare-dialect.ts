@@ -6,27 +6,32 @@
  *   are neither made nor needed: a migration cannot end the transaction it runs in when the storage
  *   refuses every statement that could (the executor skips the guard where `savepoints` is false);
  * - the history table is the only record of the version;
- * - on D1 (`perConnectionSettings: false`) the connection settings a run puts back are not read:
+ * - on D1 (`connectionSettings: null`) the connection settings a run puts back are not read:
  *   each statement is a request of its own, and a migration's pragma reaches no later one.
  */
 import type { Dialect } from "../core/dialect.js";
-import { SQLITE_DIALECT_WITHOUT_USER_VERSION } from "../core/dialects/sqlite.js";
+import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
 import type { ErrorClassification } from "../core/driver.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
 import type { Step } from "../core/step.js";
 import type { CommitWitness, TransactionStart } from "../core/transaction-guard.js";
+import type { EscapedCommit } from "../core/errors.js";
 
 /** What differs between the two Cloudflare storages. */
 export interface CloudflareDialectOptions {
-  /** Whether a pragma set by one statement holds for the next (Durable Objects: yes; D1: no). */
-  readonly perConnectionSettings: boolean;
+  /**
+   * How a run puts back the connection settings a migration changed, where a pragma set by one
+   * statement holds for the next (Durable Objects: `snapshotConnectionSettings` and
+   * `restoreConnectionSettings` of `connection-settings.ts`); `null` where it does not (D1), so
+   * nothing is read or restored. Passed in rather than imported here, so D1's bundle leaves them out.
+   */
+  readonly connectionSettings: Pick<Dialect, "snapshotConnectionSettings" | "restoreConnectionSettings"> | null;
 }
 
 /** The dialect of a Cloudflare manager; see the module note. */
 export function createCloudflareDialect(options: CloudflareDialectOptions): Dialect {
-  const base = SQLITE_DIALECT_WITHOUT_USER_VERSION;
   return {
-    ...base,
+    ...SQLITE_DIALECT_BASE,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },
@@ -38,16 +43,24 @@ export function createCloudflareDialect(options: CloudflareDialectOptions): Dial
     readTransactionStart: function* (counter: number | null): Step<TransactionStart> {
       return { schemaVersion: 0, userVersion: null, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: counter };
     },
-    ...(options.perConnectionSettings
-      ? {}
-      : {
-          snapshotConnectionSettings: function* () {
-            return {};
-          },
-          restoreConnectionSettings: function* () {
-            return [];
-          },
-        }),
+    // Asked only of a guarded body, and the executor guards none where `savepoints` is false.
+    readTotalChanges: function* (): Step<number> {
+      return 0;
+    },
+    releaseBodySavepoint: function* (): Step<boolean> {
+      return true;
+    },
+    judgeEscapedCommit: function* (): Step<EscapedCommit> {
+      return "unknown";
+    },
+    ...(options.connectionSettings ?? {
+      snapshotConnectionSettings: function* () {
+        return {};
+      },
+      restoreConnectionSettings: function* () {
+        return [];
+      },
+    }),
   };
 }
 

@@ -17,11 +17,14 @@
  * Declared: no `userVersion`, no `foreignKeySwitch` (see `PRAGMA defer_foreign_keys`), no
  * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
  */
-import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { AsyncMigrationManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { ExecutorBase } from "../core/executor-base.js";
+import { validateForExecutor } from "../core/executor-settings.js";
+import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
-import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
-import { UsageError } from "../core/errors.js";
+import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type Driver, type DriverCapabilities } from "../core/driver.js";
+import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -128,15 +131,7 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: D1DatabaseLike, context: MigrationContext) => unknown).call(entry.module, db, context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the D1 driver: walk the table with your own keyed queries on db.");
-      },
-    }),
+    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("D1", "db")),
     classifyError: classifyCloudflareError,
   };
 }
@@ -156,7 +151,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws DriverCapabilityError (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createD1Driver(db), migrations, props, createCloudflareDialect({ perConnectionSettings: false }));
+    super(createD1Driver(db), migrations, props, createCloudflareDialect({ connectionSettings: null }));
     refuseTypeScriptMigrationsOnD1(migrations);
   }
 
@@ -166,8 +161,13 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * the history key turns the second away), where refusing the second would fail a request for nothing.
    */
   override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
-    return runAloneOnConnection(this.driver, this.driver.name, step, () => runHoldingRunLock(this.driver, step, options, this.tableName, this.busyTimeoutMs));
+    return runOnD1(this.driver, step, options, this.tableName, this.busyTimeoutMs);
   }
+}
+
+/** How a D1 manager runs a step (see {@link MigrationManager.run}); `migrate` runs its steps the same way. */
+function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunOptions, tableName: string, busyTimeoutMs: number): Promise<T> {
+  return runAloneOnConnection(driver, driver.name, step, () => runHoldingRunLock(driver, step, options, tableName, busyTimeoutMs));
 }
 
 /**
@@ -177,7 +177,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * await migrate(env.DB, migrations);
  */
 export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/d1");
+  // No manager: D1 cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
+  return migrateAsyncWithoutManager(options, "stepwise/d1", (props) => {
+    const driver = createD1Driver(db);
+    const dialect = createCloudflareDialect({ connectionSettings: null });
+    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
+    refuseTypeScriptMigrationsOnD1(migrations);
+    return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
+  });
 }
 
 /**

@@ -17,9 +17,12 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { migrateWithoutManager } from "../core/migrate-without-manager.js";
+import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
+import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
@@ -109,15 +112,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       const body = direction === "up" ? entry.module.up : entry.module.down;
       return (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, sql, context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the Durable Objects driver: walk the table with your own keyed queries on sql.");
-      },
-    }),
+    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("Durable Objects", "sql")),
     classifyError: classifyCloudflareError,
   };
 }
@@ -137,7 +132,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ perConnectionSettings: true }));
+    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
 
@@ -157,7 +152,14 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options as never, (props) => new MigrationManager(storage, migrations, props), "stepwise/durable-objects");
+  // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
+  return migrateWithoutManager(
+    options as never,
+    () => createDurableObjectsDriver(storage),
+    migrations,
+    "stepwise/durable-objects",
+    createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
+  );
 }
 
 /**

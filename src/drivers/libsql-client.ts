@@ -20,12 +20,14 @@
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import type { AsyncDriver, DriverCapabilities, ErrorClassification } from "../core/driver.js";
+import type { AsyncDriver, DriverCapabilities, ErrorClassification, ScratchDatabase } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
+import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
+import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
 import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
 
@@ -61,14 +63,22 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
    * always gets them. Default: from the client's protocol.
    */
   readonly remote?: boolean;
+  /**
+   * Opens an empty database of the same library, for the safety nets that replay the migrations
+   * (`verifySchemaAsync`, `baselineDatabaseAsync`), such as `() => createClient({ url: ":memory:" })`.
+   * The client is closed after each replay. Without it those nets are refused with
+   * `DRIVER_CAPABILITY_MISSING` (`snapshot`) before anything runs: stepwise imports no library itself,
+   * so an app on `@libsql/client/web` bundles no native one. Default: none.
+   */
+  readonly scratchClient?: () => Client | Promise<Client>;
 }
 
 /** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
 export interface LibsqlClientMigrationDefinition extends Omit<MigrationDefinition<LibsqlClientConnection>, "up" | "down"> {
   /** Applies the change through `db`, inside the migration's transaction unless `transaction: false`. */
-  readonly up: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+  readonly up: (db: LibsqlClientConnection, context: AsyncMigrationContext<LibsqlClientConnection>) => void | Promise<void>;
   /** Undoes `up`. Without it the migration is irreversible. */
-  readonly down?: (db: LibsqlClientConnection, context: MigrationContext) => void | Promise<void>;
+  readonly down?: (db: LibsqlClientConnection, context: AsyncMigrationContext<LibsqlClientConnection>) => void | Promise<void>;
 }
 
 /** Whether `client` reaches a server rather than a local file. A missing client (a capability probe) counts as a file. */
@@ -122,7 +132,7 @@ export const classifyLibsqlClientError = totalClassifier((error: unknown): Error
  * @example
  * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
  */
-export function createLibsqlClientDriver(client: Client, options: { readonly remote?: boolean } = {}): AsyncDriver<Client> {
+export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   const remote = options.remote === true || isRemoteClient(client);
   let busyTimeoutMs = 0;
   let transaction: Transaction | null = null;
@@ -175,7 +185,7 @@ export function createLibsqlClientDriver(client: Client, options: { readonly rem
       throw error;
     }
   };
-  return {
+  const driver: AsyncDriver<Client> = {
     name: "libsql-client",
     dialect: "sqlite",
     async: true,
@@ -229,16 +239,27 @@ export function createLibsqlClientDriver(client: Client, options: { readonly rem
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, target(), context);
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the libsql-client driver yet: walk the table with your own keyed queries on db.");
-      },
-    }),
+    // A handler writes through the open transaction (the migration's, or its batch's own), as a body does.
+    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, target, entry, direction, progress),
     classifyError: classifyLibsqlClientError,
+    ...(options.scratchClient === undefined ? {} : { openScratchDatabase: () => openScratchClient(options.scratchClient!) }),
+  };
+  return driver;
+}
+
+/** An empty database from the app's `scratchClient`, as a scratch database the replaying nets close after. */
+async function openScratchClient(open: () => Client | Promise<Client>): Promise<ScratchDatabase<Client>> {
+  const scratch = await open();
+  let dropped = false;
+  return {
+    name: ":memory:",
+    // The local rules: the scratch database is the app's own library on a private connection.
+    driver: createLibsqlClientDriver(scratch),
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      scratch.close();
+    },
   };
 }
 
@@ -262,8 +283,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
-    const { remote, ...settings } = props;
-    const driver = createLibsqlClientDriver(client, remote === undefined ? {} : { remote });
+    const { remote, scratchClient, ...settings } = props;
+    const driver = createLibsqlClientDriver(client, { ...(remote === undefined ? {} : { remote }), ...(scratchClient === undefined ? {} : { scratchClient }) });
     super(driver, migrations, settings, createLibsqlClientDialect({ remote: !driver.capabilities.userVersion }));
   }
 }

@@ -18,6 +18,8 @@ import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-err
 import { splitPostgresSqlText } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type DriverCapabilities } from "../core/driver.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
+import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
+import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -43,9 +45,9 @@ export const PG_CAPABILITIES: DriverCapabilities = {
 /** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */
 export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.ClientBase>, "up" | "down"> {
   /** Applies the change on the session's client, inside the migration's transaction unless `transaction: false`. */
-  readonly up: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+  readonly up: (db: pg.ClientBase, context: AsyncMigrationContext<pg.ClientBase>) => void | Promise<void>;
   /** Undoes `up`. Without it the migration is irreversible. */
-  readonly down?: (db: pg.ClientBase, context: MigrationContext) => void | Promise<void>;
+  readonly down?: (db: pg.ClientBase, context: AsyncMigrationContext<pg.ClientBase>) => void | Promise<void>;
 }
 
 /** Options of the pg `MigrationManager` and `migrate`. */
@@ -119,7 +121,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const inTransaction = (): boolean => status() === "T" || status() === "E";
   const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> =>
     client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types: QUERY_TYPES });
-  return {
+  const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
     dialect: "postgres",
     async: true,
@@ -176,15 +178,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
       }
     },
-    createContext: (entry, direction, progress) => ({
-      version: entry.version,
-      name: entry.name,
-      direction,
-      progress,
-      forEachBatch: () => {
-        throw new UsageError("forEachBatch is not available with the pg driver yet: walk the table with your own keyed queries on db.");
-      },
-    }),
+    // The walk runs on this session, as the migration does; a handler writes through it too.
+    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, timeoutMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
@@ -204,6 +199,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
+  return driver;
 }
 
 /** How often a process waiting for the run lock tries again. */

@@ -41,3 +41,4 @@ export {
   upWithOnlineBackupOnServer as upWithOnlineBackup,
 } from "../safety/server-backup.js";
 export { DriverCapabilityError } from "../core/driver.js";
+export type { AsyncBatchHandler, AsyncMigrationContext } from "../core/async-batches.js";

@@ -79,7 +79,7 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 }
 
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
-  const reader = schemaReaderOf(manager, "rehearseUp");
+  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const settings = manager.executor.settings;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });

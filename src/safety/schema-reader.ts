@@ -9,7 +9,7 @@
  * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import { requireCapabilities, type Driver, type ScratchDatabase } from "../core/driver.js";
+import { DriverCapabilityError, requireCapabilities, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor } from "../core/executor.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
@@ -43,12 +43,14 @@ export interface SchemaReader {
 }
 
 /**
- * The reader for `manager`'s dialect and runner.
+ * The reader for `manager`'s dialect and runner. `replays: false` (a rehearsal, which never calls
+ * {@link SchemaReader.replay}) needs no scratch database.
  *
- * @throws DriverCapabilityError (naming `operation`) when the driver can open no scratch database:
- *   a SQLite driver without `snapshot`.
+ * @throws DriverCapabilityError (naming `operation`) when the net replays and the driver can open no
+ *   scratch database: a SQLite driver without `snapshot` nor `openScratchDatabase` (libsql-client
+ *   without its `scratchClient`).
  */
-export function schemaReaderOf(manager: SafetyNetManager, operation: string): SchemaReader {
+export function schemaReaderOf(manager: SafetyNetManager, operation: string, options: { readonly replays?: boolean } = {}): SchemaReader {
   const tableName = manager.tableName;
   const store = manager.executor.store;
   if (store instanceof PostgresHistoryStore) {
@@ -60,9 +62,18 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string): Sc
       replay: (version) => callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
     };
   }
-  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open.
-  requireCapabilities(manager.driver, operation, "snapshot");
   const sync = manager instanceof SyncMigrationManager;
+  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open,
+  // or (async) one that opens a scratch database of its own.
+  if (options.replays !== false && (sync || (manager.driver as Partial<Driver>).openScratchDatabase === undefined) && !manager.driver.capabilities.snapshot) {
+    throw new DriverCapabilityError({
+      driver: manager.driver.name,
+      capability: "snapshot",
+      operation,
+      // The one driver that opens a scratch database when the app says how.
+      ...(manager.driver.name === "libsql-client" ? { fix: `Give the manager a scratch database to replay on: scratchClient: () => createClient({ url: ":memory:" }).` } : {}),
+    });
+  }
   return {
     holdSnapshot: function* () {},
     read: () => readSchema({ excludeTables: stepwiseTableNames(tableName) }),

@@ -2,9 +2,10 @@
 // Source: test/fixtures/dialect/postgres/. After adding, removing or editing a migration, run `stepwise gen`
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
-// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum
-// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function
-// the JavaScript engine only skims at start-up and compiles the first time a migration runs.
+// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf(), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 
@@ -15,41 +16,55 @@ const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
 
+/** An enumerable accessor reading one field of a migration from `read` by its version. */
+function field(
+  read: (version: MigrationVersion) => readonly unknown[],
+  index: number,
+): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get(this: { readonly version: MigrationVersion }) {
+      return read(this.version)[index];
+    },
+  };
+}
+
+/** The fields of a `.sql` migration that a start does not read. */
+const SQL_FIELDS = {
+  name: field(sqlOf, 0),
+  file: field(sqlOf, 1),
+  description: field(sqlOf, 2),
+  upSql: field(sqlOf, 3),
+  downSql: field(sqlOf, 4),
+};
+
 /** Every migration, in version order. */
-export const migrations: readonly RegistryEntry[] = [
-  sql(
+export const migrations: readonly RegistryEntry[] = entries([
+  [
     1,
-    "create_accounts",
-    "test/fixtures/dialect/postgres/001_create_accounts.sql",
-    "Accounts, with strings only PostgreSQL reads this way",
+    "sql",
     "126cbc4b3e1df46e0f7c0369f33cc7a54dbf55c9137691acdb7e48304825c965",
     REVERSIBLE | TRANSACTION,
-  ),
-  sql(
+  ],
+  [
     2,
-    "audit_function",
-    "test/fixtures/dialect/postgres/002_audit_function.sql",
-    "A trigger function and a procedure whose bodies hold ; and COMMIT",
+    "sql",
     "84301b88396105753db7f398d8da2a814fac3d9fec4cf35ce5601c0a6aaa057a",
     REVERSIBLE | TRANSACTION,
-  ),
-  sql(
+  ],
+  [
     3,
-    "index_accounts_concurrently",
-    "test/fixtures/dialect/postgres/003_index_accounts_concurrently.sql",
-    "Index accounts by name without locking writes",
+    "sql",
     "33f69c7ec6969963946ed9be98203111cd31a7204389d43d82a7fbf65c3a06d2",
     REVERSIBLE,
-  ),
-  sql(
+  ],
+  [
     4,
-    "standard_body",
-    "test/fixtures/dialect/postgres/004_standard_body.sql",
-    null,
+    "sql",
     "b45e678b2fbe056e1bed77ac8260a4219d060aaed1b7ab0fd35f473115e56ee9",
     REVERSIBLE | TRANSACTION,
-  ),
-];
+  ],
+]);
 
 /** The versions this registry contains. */
 export type MigrationVersion = 1 | 2 | 3 | 4;
@@ -63,42 +78,52 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
   readonly dialect: typeof dialect;
 };
 
-/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */
-function sql(
+/** What a start reads of one migration: `migrations` above lists one per migration. */
+type Row = readonly [
   version: MigrationVersion,
+  kind: "sql",
+  checksum: string,
+  flags: number,
+];
+
+/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
+function entries(rows: readonly Row[]): RegistryEntry[] {
+  return rows.map((row) => {
+    const flags = row[3];
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
+    return Object.defineProperties(
+      {
+        version: row[0],
+        kind: "sql",
+        checksum: row[2],
+        reversible,
+        transaction,
+        disableForeignKeys,
+        dialect,
+      },
+      SQL_FIELDS,
+    ) as RegistryEntry;
+  });
+}
+
+/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+function sqlOf(
+  version: MigrationVersion,
+): readonly [
   name: string,
   file: string,
   description: string | null,
-  checksum: string,
-  flags: number,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "sql",
-    dialect,
-    description,
-    checksum,
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    get upSql() {
-      return sqlOf(version)[0];
-    },
-    get downSql() {
-      return sqlOf(version)[1];
-    },
-  };
-}
-
-/** The up and down SQL of each `.sql` migration, by version. */
-function sqlOf(
-  version: MigrationVersion,
-): readonly [up: string, down: string | null] {
+  up: string,
+  down: string | null,
+] {
   switch (version) {
-    case 1: // create_accounts
+    case 1:
       return [
+        "create_accounts",
+        "test/fixtures/dialect/postgres/001_create_accounts.sql",
+        "Accounts, with strings only PostgreSQL reads this way",
         `/* Nested comments are one comment to PostgreSQL: /* this inner one; COMMIT; */ and still comment */
 CREATE TABLE accounts (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -110,8 +135,11 @@ CREATE TABLE accounts (
 );`,
         `DROP TABLE accounts;`,
       ];
-    case 2: // audit_function
+    case 2:
       return [
+        "audit_function",
+        "test/fixtures/dialect/postgres/002_audit_function.sql",
+        "A trigger function and a procedure whose bodies hold ; and COMMIT",
         `CREATE TABLE account_audit (account_id bigint NOT NULL, changed_at timestamptz NOT NULL DEFAULT now());
 
 CREATE FUNCTION audit_account() RETURNS trigger LANGUAGE plpgsql AS $audit$
@@ -137,13 +165,19 @@ DROP TRIGGER accounts_audit ON accounts;
 DROP FUNCTION audit_account();
 DROP TABLE account_audit;`,
       ];
-    case 3: // index_accounts_concurrently
+    case 3:
       return [
+        "index_accounts_concurrently",
+        "test/fixtures/dialect/postgres/003_index_accounts_concurrently.sql",
+        "Index accounts by name without locking writes",
         `CREATE INDEX CONCURRENTLY accounts_name_idx ON accounts (name);`,
         `DROP INDEX CONCURRENTLY accounts_name_idx;`,
       ];
-    case 4: // standard_body
+    case 4:
       return [
+        "standard_body",
+        "test/fixtures/dialect/postgres/004_standard_body.sql",
+        null,
         `CREATE FUNCTION account_count() RETURNS bigint LANGUAGE sql
 BEGIN ATOMIC
   SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM accounts;

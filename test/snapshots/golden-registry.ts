@@ -2,9 +2,10 @@
 // Source: test/fixtures/codegen/golden/. After adding, removing or editing a migration, run `stepwise gen`
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
-// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum
-// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function
-// the JavaScript engine only skims at start-up and compiles the first time a migration runs.
+// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../fixtures/codegen/golden/002_add_preferences.js";
@@ -17,52 +18,71 @@ const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
 
+/** An enumerable accessor reading one field of a migration from `read` by its version. */
+function field(
+  read: (version: MigrationVersion) => readonly unknown[],
+  index: number,
+): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get(this: { readonly version: MigrationVersion }) {
+      return read(this.version)[index];
+    },
+  };
+}
+
+/** The fields of a `.sql` migration that a start does not read. */
+const SQL_FIELDS = {
+  name: field(sqlOf, 0),
+  file: field(sqlOf, 1),
+  description: field(sqlOf, 2),
+  upSql: field(sqlOf, 3),
+  downSql: field(sqlOf, 4),
+};
+
+/** The fields of a `.ts` migration that a start does not read. */
+const TS_FIELDS = {
+  name: field(tsOf, 0),
+  file: field(tsOf, 1),
+  description: field(tsOf, 2),
+  legacyChecksum: field(tsOf, 3),
+};
+
 /** Every migration, in version order. */
-export const migrations: readonly RegistryEntry[] = [
-  sql(
+export const migrations: readonly RegistryEntry[] = entries([
+  [
     1,
-    "create_contacts",
-    "test/fixtures/codegen/golden/001_create_contacts.sql",
-    "Contacts and their phone numbers",
+    "sql",
     "e2183f672c433eec33e532de20c939ec25ce7308e2a0719af9331b84df46fcab",
     REVERSIBLE | TRANSACTION,
-  ),
-  ts(
+  ],
+  [
     2,
-    "add_preferences",
-    "test/fixtures/codegen/golden/002_add_preferences.ts",
-    "Per-contact notification preferences",
+    "ts",
     "2d12f5923bfef69f5e088658f25c27af1beca14b54f08794b690365faca2496a",
     REVERSIBLE | TRANSACTION,
     migration002,
-    "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c",
-  ),
-  sql(
+  ],
+  [
     3,
-    "vacuum",
-    "test/fixtures/codegen/golden/003_vacuum.sql",
-    null,
+    "sql",
     "ab970a4b8312248d64d10eeb552afe0c04dd841c840bad9fca48b22a1881ee76",
     0,
-  ),
-  ts(
+  ],
+  [
     4,
-    "normalize_phones",
-    "test/fixtures/codegen/golden/004_normalize_phones.ts",
-    null,
+    "ts",
     "60e6a9838724e953697f651a7f88f01a086cce8268a8a8bf684f1d942f91b3bc",
     TRANSACTION,
     migration004,
-  ),
-  sql(
+  ],
+  [
     5,
-    "escaping_in_sql",
-    "test/fixtures/codegen/golden/005_escaping_in_sql.sql",
-    "SQL that a template literal must escape: `backticks`, ${braces} and \\backslashes",
+    "sql",
     "3d23bf14fca3b1bb3cd39fd716dd20c193087acf8b8553c460e87d33d912d4b2",
     REVERSIBLE | TRANSACTION | DISABLE_FOREIGN_KEYS,
-  ),
-];
+  ],
+]);
 
 /** The versions this registry contains. */
 export type MigrationVersion = 1 | 2 | 3 | 4 | 5;
@@ -75,67 +95,72 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
   readonly version: MigrationVersion;
 };
 
-/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */
-function sql(
-  version: MigrationVersion,
-  name: string,
-  file: string,
-  description: string | null,
-  checksum: string,
-  flags: number,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "sql",
-    description,
-    checksum,
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    get upSql() {
-      return sqlOf(version)[0];
-    },
-    get downSql() {
-      return sqlOf(version)[1];
-    },
-  };
+/** What a start reads of one migration: `migrations` above lists one per migration. */
+type Row =
+  | readonly [
+      version: MigrationVersion,
+      kind: "sql",
+      checksum: string,
+      flags: number,
+    ]
+  | readonly [
+      version: MigrationVersion,
+      kind: "ts",
+      checksum: string,
+      flags: number,
+      module: ModuleMigrationEntry["module"],
+    ];
+
+/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
+function entries(rows: readonly Row[]): RegistryEntry[] {
+  return rows.map((row) => {
+    const flags = row[3];
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
+    if (row[1] === "sql")
+      return Object.defineProperties(
+        {
+          version: row[0],
+          kind: "sql",
+          checksum: row[2],
+          reversible,
+          transaction,
+          disableForeignKeys,
+        },
+        SQL_FIELDS,
+      ) as RegistryEntry;
+    return Object.defineProperties(
+      {
+        version: row[0],
+        kind: "ts",
+        checksum: row[2],
+        reversible,
+        transaction,
+        disableForeignKeys,
+        module: row[4],
+      },
+      TS_FIELDS,
+    ) as RegistryEntry;
+  });
 }
 
-/** A `.ts` migration, its module imported above. */
-function ts(
-  version: MigrationVersion,
-  name: string,
-  file: string,
-  description: string | null,
-  checksum: string,
-  flags: number,
-  module: ModuleMigrationEntry["module"],
-  legacyChecksum?: string,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "ts",
-    description,
-    checksum,
-    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    module,
-  };
-}
-
-/** The up and down SQL of each `.sql` migration, by version. */
+/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
 function sqlOf(
   version: MigrationVersion,
-): readonly [up: string, down: string | null] {
+): readonly [
+  name: string,
+  file: string,
+  description: string | null,
+  up: string,
+  down: string | null,
+] {
   switch (version) {
-    case 1: // create_contacts
+    case 1:
       return [
+        "create_contacts",
+        "test/fixtures/codegen/golden/001_create_contacts.sql",
+        "Contacts and their phone numbers",
         `CREATE TABLE contacts (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
@@ -143,14 +168,50 @@ function sqlOf(
 );`,
         `DROP TABLE contacts;`,
       ];
-    case 3: // vacuum
-      return [`VACUUM;`, null];
-    case 5: // escaping_in_sql
+    case 3:
       return [
+        "vacuum",
+        "test/fixtures/codegen/golden/003_vacuum.sql",
+        null,
+        `VACUUM;`,
+        null,
+      ];
+    case 5:
+      return [
+        "escaping_in_sql",
+        "test/fixtures/codegen/golden/005_escaping_in_sql.sql",
+        "SQL that a template literal must escape: `backticks`, ${braces} and \\backslashes",
         `CREATE TABLE \`notes\` (body TEXT NOT NULL DEFAULT 'costs \${price} \\ each');
 INSERT INTO notes (body) VALUES ('a \`quoted\` word'), ('C:\\temp\\new');`,
         `DROP TABLE \`notes\`;`,
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);
+}
+
+/** Name, file and description of each `.ts` migration, by version, and the checksum an earlier release recorded for it where that differs. */
+function tsOf(
+  version: MigrationVersion,
+): readonly [
+  name: string,
+  file: string,
+  description: string | null,
+  legacyChecksum?: string,
+] {
+  switch (version) {
+    case 2:
+      return [
+        "add_preferences",
+        "test/fixtures/codegen/golden/002_add_preferences.ts",
+        "Per-contact notification preferences",
+        "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c",
+      ];
+    case 4:
+      return [
+        "normalize_phones",
+        "test/fixtures/codegen/golden/004_normalize_phones.ts",
+        null,
+      ];
+  }
+  throw new Error(`no TypeScript migration has version ${version}`);
 }

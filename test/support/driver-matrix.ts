@@ -413,6 +413,28 @@ export interface AsyncDriverUnderTest {
   openFresh(): Promise<AsyncNativeDatabase>;
   /** Why this line cannot run on this machine (its server's binary is missing), or `null`. */
   unavailableReason?(): string | null;
+  /**
+   * Runs one statement (`?` placeholders) on a connection the driver handed a migration (a body's
+   * `db`, a batch handler's), in that library's own API.
+   */
+  execOn(connection: unknown, sql: string, params: readonly unknown[]): Promise<void>;
+}
+
+/** {@link AsyncDriverUnderTest.execOn} for a `pg` client. */
+async function execOnPg(connection: unknown, sql: string, params: readonly unknown[]): Promise<void> {
+  const { toPositionalParameters } = await import("../../src/drivers/pg.js");
+  await (connection as { query(text: string, values: unknown[]): Promise<unknown> }).query(params.length === 0 ? sql : toPositionalParameters(sql), [...params]);
+}
+
+/** {@link AsyncDriverUnderTest.execOn} for an `@libsql/client` client or transaction. */
+async function execOnLibsql(connection: unknown, sql: string, params: readonly unknown[]): Promise<void> {
+  await (connection as { execute(statement: { sql: string; args: unknown[] }): Promise<unknown> }).execute({ sql, args: [...params] });
+}
+
+/** {@link AsyncDriverUnderTest.execOn} for a D1 binding. */
+async function execOnD1(connection: unknown, sql: string, params: readonly unknown[]): Promise<void> {
+  const statement = (connection as { prepare(sql: string): { bind(...values: unknown[]): { run(): Promise<unknown> }; run(): Promise<unknown> } }).prepare(sql);
+  await (params.length === 0 ? statement.run() : statement.bind(...params).run());
 }
 
 /** A fresh pg database, reached through a `pg.Pool` (`pool`) or a connected `pg.Client`. */
@@ -452,6 +474,11 @@ async function openPostgres(kind: "pool" | "client"): Promise<AsyncNativeDatabas
   };
 }
 
+/** A libSQL row as a plain object, integers as numbers where exact (as every driver reads them), else bigints. */
+function libsqlRow(columns: readonly string[], row: ArrayLike<unknown>): Record<string, unknown> {
+  return Object.fromEntries(columns.map((column, index) => [column, typeof row[index] === "bigint" && Number.isSafeInteger(Number(row[index])) ? Number(row[index]) : row[index]]));
+}
+
 /**
  * A fresh database file reached through `@libsql/client` (`file:` URL). The native connection is a
  * `Client`; the test's own reads go through another client on the same file, as a second process's would.
@@ -467,12 +494,13 @@ async function openLibsqlClientFile(): Promise<AsyncNativeDatabase> {
     return client;
   };
   const native = await open();
-  const own = createClient({ url });
+  // intMode "bigint": an integer past 2^53 is read, not refused with a RangeError (see libsqlRow).
+  const own = createClient({ url, intMode: "bigint" });
   return {
     native,
     query: async (sql, params = []) => {
       const result = await own.execute({ sql, args: params as never });
-      return result.rows.map((row) => Object.fromEntries(result.columns.map((column, index) => [column, row[index]])));
+      return result.rows.map((row) => libsqlRow(result.columns, row));
     },
     connectAnother: open,
     dispose: async () => {
@@ -499,12 +527,12 @@ async function openLibsqlClientOnSqld(): Promise<AsyncNativeDatabase> {
     return client;
   };
   const native = await open();
-  const own = createClient({ url: server.url });
+  const own = createClient({ url: server.url, intMode: "bigint" });
   return {
     native,
     query: async (sql, params = []) => {
       const result = await own.execute({ sql, args: params as never });
-      return result.rows.map((row) => Object.fromEntries(result.columns.map((column, index) => [column, row[index]])));
+      return result.rows.map((row) => libsqlRow(result.columns, row));
     },
     connectAnother: open,
     dispose: async () => {
@@ -567,6 +595,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/pg.ts",
     load: async () => (await import("../../src/entries/pg.js")) as unknown as AsyncDriverEntry,
     openFresh: () => openPostgres("pool"),
+    execOn: execOnPg,
   },
   {
     name: "pg (Client)",
@@ -576,6 +605,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/pg.ts",
     load: async () => (await import("../../src/entries/pg.js")) as unknown as AsyncDriverEntry,
     openFresh: () => openPostgres("client"),
+    execOn: execOnPg,
   },
   {
     name: "libsql-client (file:)",
@@ -585,6 +615,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/libsql-client.ts",
     load: async () => (await import("../../src/entries/libsql-client.js")) as unknown as AsyncDriverEntry,
     openFresh: openLibsqlClientFile,
+    execOn: execOnLibsql,
   },
   {
     name: "libsql-client (file:, remote rules: userVersion false)",
@@ -594,6 +625,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/libsql-client.ts",
     load: loadLibsqlClientWithRemoteRules,
     openFresh: openLibsqlClientFile,
+    execOn: execOnLibsql,
   },
   {
     name: "d1 (workerd)",
@@ -603,6 +635,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     entry: "src/entries/d1.ts",
     load: async () => (await import("../../src/entries/d1.js")) as unknown as AsyncDriverEntry,
     openFresh: openD1,
+    execOn: execOnD1,
   },
   {
     name: "libsql-client (sqld over http:)",
@@ -615,6 +648,7 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     load: loadLibsqlClientWithRemoteRules,
     openFresh: openLibsqlClientOnSqld,
     unavailableReason: () => sqldUnavailableReason(),
+    execOn: execOnLibsql,
   },
 ];
 

@@ -62,7 +62,7 @@ export interface TestProjectOptions {
 }
 
 /** The driver entries the `stepwise` stub re-exports, as `stepwise/<name>`. */
-const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "durable-objects", "d1"] as const;
+const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client", "durable-objects", "d1"] as const;
 
 /**
  * Creates a project with package.json, a NodeNext tsconfig and the `stepwise` stub. With `fixture`,

@@ -73,8 +73,17 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
   throw new Error(`sqld did not answer ${url}/health within ${START_TIMEOUT_MS} ms:\n${output()}`);
 }
 
+/** How {@link startSqld} sets the server up. */
+export interface SqldOptions {
+  /**
+   * An Ed25519 public key (PKCS#8 PEM) that every client's JWT must be signed with: the server then
+   * refuses a request without a valid token, as Turso does. Default: no authentication.
+   */
+  readonly jwtPublicKey?: string;
+}
+
 /** Starts a fresh sqld with an empty database; dispose it. */
-export async function startSqld(): Promise<SqldDatabase> {
+export async function startSqld(options: SqldOptions = {}): Promise<SqldDatabase> {
   const binary = sqldBinary();
   if (binary === null) throw new Error(sqldUnavailableReason() ?? "sqld is not available");
   const dir = mkdtempSync(path.join(tmpdir(), "stepwise-sqld-"));
@@ -84,7 +93,7 @@ export async function startSqld(): Promise<SqldDatabase> {
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(binary, ["--db-path", path.join(dir, `data-${attempt}`), "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, RUST_LOG: "error" },
+      env: { ...process.env, RUST_LOG: "error", ...(options.jwtPublicKey === undefined ? {} : { SQLD_AUTH_JWT_KEY: options.jwtPublicKey }) },
     });
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

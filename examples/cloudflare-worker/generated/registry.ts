@@ -2,9 +2,10 @@
 // Source: migrations/. After adding, removing or editing a migration, run `stepwise gen`
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
-// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum
-// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function
-// the JavaScript engine only skims at start-up and compiles the first time a migration runs.
+// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf(), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 
@@ -15,11 +16,24 @@ const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
 
+/** An enumerable accessor reading one field of a migration from `read` by its version. */
+function field(read: (version: MigrationVersion) => readonly unknown[], index: number): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get(this: { readonly version: MigrationVersion }) {
+      return read(this.version)[index];
+    },
+  };
+}
+
+/** The fields of a `.sql` migration that a start does not read. */
+const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };
+
 /** Every migration, in version order. */
-export const migrations: readonly RegistryEntry[] = [
-  sql(1, "create_visits", "migrations/001_create_visits.sql", "Visits, counted per page", "6f4666a53b2f8291754f12836bfe548011d3ebdc00d31f81ae2abac908b308e5", REVERSIBLE | TRANSACTION),
-  sql(2, "visits_last_seen", "migrations/002_visits_last_seen.sql", "When each page was last visited", "302d7e35d86fb57b9253cee0ce0a1450fe20bffff5c66fee8f1c9a471f5e82f0", REVERSIBLE | TRANSACTION),
-];
+export const migrations: readonly RegistryEntry[] = entries([
+  [1, "sql", "6f4666a53b2f8291754f12836bfe548011d3ebdc00d31f81ae2abac908b308e5", REVERSIBLE | TRANSACTION],
+  [2, "sql", "302d7e35d86fb57b9253cee0ce0a1450fe20bffff5c66fee8f1c9a471f5e82f0", REVERSIBLE | TRANSACTION],
+]);
 
 /** The versions this registry contains. */
 export type MigrationVersion = 1 | 2;
@@ -30,34 +44,30 @@ export const latestVersion = 2;
 /** One entry; its version is one of this registry's, so `up({ to })` accepts only those. */
 export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };
 
-/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */
-function sql(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "sql",
-    description,
-    checksum,
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    get upSql() {
-      return sqlOf(version)[0];
-    },
-    get downSql() {
-      return sqlOf(version)[1];
-    },
-  };
+/** What a start reads of one migration: `migrations` above lists one per migration. */
+type Row = readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number];
+
+/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
+function entries(rows: readonly Row[]): RegistryEntry[] {
+  return rows.map((row) => {
+    const flags = row[3];
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
+    return Object.defineProperties({ version: row[0], kind: "sql", checksum: row[2], reversible, transaction, disableForeignKeys }, SQL_FIELDS) as RegistryEntry;
+  });
 }
 
-/** The up and down SQL of each `.sql` migration, by version. */
-function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {
+/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {
   switch (version) {
-    case 1: // create_visits
-      return [`CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);`, `DROP TABLE visits;`];
-    case 2: // visits_last_seen
+    case 1:
+      return ["create_visits", "migrations/001_create_visits.sql", "Visits, counted per page", `CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);`, `DROP TABLE visits;`];
+    case 2:
       return [
+        "visits_last_seen",
+        "migrations/002_visits_last_seen.sql",
+        "When each page was last visited",
         `ALTER TABLE visits ADD COLUMN last_seen TEXT;
 CREATE INDEX visits_last_seen ON visits (last_seen);`,
         `DROP INDEX visits_last_seen;

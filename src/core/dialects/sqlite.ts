@@ -1,13 +1,12 @@
 /**
  * The SQLite dialect: the executor's SQLite functions, gathered as one {@link Dialect} object. Nothing
- * here is new SQL; each member is the function the executor called before dialects existed.
+ * here is new SQL; each member is the function the executor called before dialects existed. The
+ * members every SQLite storage shares are `sqlite-base.ts`'s; this adds the escape guard's and the
+ * connection settings'.
  */
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../connection-settings.js";
 import type { Dialect } from "../dialect.js";
-import { HistoryStore } from "../history.js";
-import { readSchemaObjects } from "../schema-objects.js";
-import { translateSqliteError } from "../sqlite-errors.js";
-import { queryValue } from "../step.js";
+import { SQLITE_DIALECT_BASE } from "./sqlite-base.js";
 import type { DriverCapabilities } from "../driver.js";
 import {
   createCommitWitness,
@@ -22,8 +21,7 @@ import {
 
 /** The dialect of every SQLite driver, and the executor's default. */
 export const SQLITE_DIALECT: Dialect = {
-  name: "sqlite",
-  createHistoryStore: (tableName) => new HistoryStore(tableName),
+  ...SQLITE_DIALECT_BASE,
   createCommitWitness,
   renewCommitWitness,
   markCommitWitness,
@@ -34,15 +32,6 @@ export const SQLITE_DIALECT: Dialect = {
   judgeEscapedCommit,
   snapshotConnectionSettings,
   restoreConnectionSettings,
-  readSchemaObjects,
-  dropObjectSql: (object) => `DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`,
-  foreignKeysEnforced: function* () {
-    return (yield* queryValue("PRAGMA foreign_keys")) === 1;
-  },
-  translateError: (error, busyTimeoutMs, classification) => {
-    const code = classification.nativeCode;
-    return translateSqliteError(error, busyTimeoutMs, code !== null && code.startsWith("SQLITE_") ? code : null);
-  },
 };
 
 /**

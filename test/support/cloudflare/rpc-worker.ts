@@ -5,8 +5,8 @@
  * `/d1` with `{ op, args }`, answered with `{ result }` or `{ error }` (the error's own fields, so
  * tests assert on `code` and structured fields, never on prose).
  */
-import { MigrationManager as DurableObjectsManager } from "../../../src/entries/durable-objects.js";
-import { MigrationManager as D1Manager, type D1DatabaseLike } from "../../../src/entries/d1.js";
+import { MigrationManager as DurableObjectsManager, migrate as migrateObject } from "../../../src/entries/durable-objects.js";
+import { MigrationManager as D1Manager, migrate as migrateD1, type D1DatabaseLike } from "../../../src/entries/d1.js";
 import type { DurableObjectStorageLike } from "../../../src/entries/durable-objects.js";
 import type { MigrationRegistry } from "../../../src/core/types.js";
 // @ts-expect-error -- resolved by the test's esbuild alias to the generated registry under test
@@ -16,7 +16,7 @@ const migrations = bundled as MigrationRegistry;
 
 /** One RPC call. */
 interface Call {
-  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race";
+  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up";
   readonly args?: Record<string, unknown>;
 }
 
@@ -65,6 +65,17 @@ export class MigratedObject {
           return new DurableObjectsManager(this.storage, migrations).status();
         case "history":
           return new DurableObjectsManager(this.storage, migrations).history();
+        // The entry's `migrate`, with `args` as its options (props and up's), as a Worker calls it.
+        case "migrate": {
+          const result = migrateObject(this.storage, migrations, { ...args, onEvent: (event) => events.push(event) });
+          return { result, events };
+        }
+        // `migrate` asked to verify first, with a function (a JSON argument cannot carry one).
+        case "migrate-verify":
+          return migrateObject(this.storage, migrations, { ...args, verifySchema: (() => undefined) as never });
+        // What a manager built with `args` as its props does on `up()`: the reference `migrate` is held to.
+        case "manager-up":
+          return new DurableObjectsManager(this.storage, migrations, args).up();
       }
     });
   }
@@ -91,17 +102,31 @@ export default {
           return new D1Manager(env.DB, migrations).status();
         case "history":
           return new D1Manager(env.DB, migrations).history();
+        case "migrate": {
+          const events: unknown[] = [];
+          const result = await migrateD1(env.DB, migrations, { ...args, onEvent: (event) => events.push(event) });
+          return { result, events };
+        }
+        case "migrate-verify":
+          return migrateD1(env.DB, migrations, { ...args, verifySchema: () => undefined } as never);
+        case "manager-up":
+          return new D1Manager(env.DB, migrations, args).up();
         case "events": {
           const events: unknown[] = [];
           await new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) }).up(args);
           return events;
         }
         case "race": {
-          // `count` managers migrating at once in this isolate: they interleave at every D1 call.
+          // `count` managers (or `migrate` calls, with `args.migrate`) at once in this isolate: they interleave at every D1 call.
           const runs = Array.from({ length: Number(args.count) }, async () => {
             const events: unknown[] = [];
             try {
-              const manager = new D1Manager(env.DB, migrations, { onEvent: (event) => events.push(event) });
+              const onEvent = (event: unknown) => void events.push(event);
+              if (args.migrate) {
+                await migrateD1(env.DB, migrations, { onEvent });
+                return { events };
+              }
+              const manager = new D1Manager(env.DB, migrations, { onEvent });
               await (args.direction === "down" ? manager.down({ to: 0 }) : manager.up());
               return { events };
             } catch (error) {

@@ -2,9 +2,10 @@
 // Source: migrations/. After adding, removing or editing a migration, run `stepwise gen`
 // (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.
 //
-// Each migration is one call: sql(...) or ts(...) with its version, name, file, description, checksum
-// and flags, all a no-op start reads. The SQL text sits in sqlOf() at the end of the file, a function
-// the JavaScript engine only skims at start-up and compiles the first time a migration runs.
+// `migrations` lists each migration's version, kind, checksum and flags: all a start with nothing to
+// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in
+// sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
+// at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 import migration002 from "../../migrations/002_note_tags";
@@ -16,20 +17,27 @@ const REVERSIBLE = 1;
 const TRANSACTION = 2;
 const DISABLE_FOREIGN_KEYS = 4;
 
+/** An enumerable accessor reading one field of a migration from `read` by its version. */
+function field(read: (version: MigrationVersion) => readonly unknown[], index: number): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get(this: { readonly version: MigrationVersion }) {
+      return read(this.version)[index];
+    },
+  };
+}
+
+/** The fields of a `.sql` migration that a start does not read. */
+const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };
+
+/** The fields of a `.ts` migration that a start does not read. */
+const TS_FIELDS = { name: field(tsOf, 0), file: field(tsOf, 1), description: field(tsOf, 2), legacyChecksum: field(tsOf, 3) };
+
 /** Every migration, in version order. */
-export const migrations: readonly RegistryEntry[] = [
-  sql(1, "create_notes", "migrations/001_create_notes.sql", null, "8e0ce114e1cfbdd97fa9ee9d7d6783aaf3dc6bf873c9eb2214ca2dcbef5e22d6", REVERSIBLE | TRANSACTION),
-  ts(
-    2,
-    "note_tags",
-    "migrations/002_note_tags.ts",
-    "Tags on notes, with a tag for every note written before this version",
-    "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409",
-    REVERSIBLE | TRANSACTION,
-    migration002,
-    "6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04",
-  ),
-];
+export const migrations: readonly RegistryEntry[] = entries([
+  [1, "sql", "8e0ce114e1cfbdd97fa9ee9d7d6783aaf3dc6bf873c9eb2214ca2dcbef5e22d6", REVERSIBLE | TRANSACTION],
+  [2, "ts", "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409", REVERSIBLE | TRANSACTION, migration002],
+]);
 
 /** The versions this registry contains. */
 export type MigrationVersion = 1 | 2;
@@ -40,58 +48,31 @@ export const latestVersion = 2;
 /** One entry; its version is one of this registry's, so `up({ to })` accepts only those. */
 export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };
 
-/** A `.sql` migration. Its SQL is read from sqlOf() only when a migration runs or a tool asks. */
-function sql(version: MigrationVersion, name: string, file: string, description: string | null, checksum: string, flags: number): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "sql",
-    description,
-    checksum,
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    get upSql() {
-      return sqlOf(version)[0];
-    },
-    get downSql() {
-      return sqlOf(version)[1];
-    },
-  };
+/** What a start reads of one migration: `migrations` above lists one per migration. */
+type Row =
+  | readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number]
+  | readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: number, module: ModuleMigrationEntry["module"]];
+
+/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
+function entries(rows: readonly Row[]): RegistryEntry[] {
+  return rows.map((row) => {
+    const flags = row[3];
+    const reversible = (flags & REVERSIBLE) !== 0;
+    const transaction = (flags & TRANSACTION) !== 0;
+    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
+    if (row[1] === "sql") return Object.defineProperties({ version: row[0], kind: "sql", checksum: row[2], reversible, transaction, disableForeignKeys }, SQL_FIELDS) as RegistryEntry;
+    return Object.defineProperties({ version: row[0], kind: "ts", checksum: row[2], reversible, transaction, disableForeignKeys, module: row[4] }, TS_FIELDS) as RegistryEntry;
+  });
 }
 
-/** A `.ts` migration, its module imported above. */
-function ts(
-  version: MigrationVersion,
-  name: string,
-  file: string,
-  description: string | null,
-  checksum: string,
-  flags: number,
-  module: ModuleMigrationEntry["module"],
-  legacyChecksum?: string,
-): RegistryEntry {
-  return {
-    version,
-    name,
-    file,
-    kind: "ts",
-    description,
-    checksum,
-    ...(legacyChecksum === undefined ? {} : { legacyChecksum }),
-    reversible: (flags & REVERSIBLE) !== 0,
-    transaction: (flags & TRANSACTION) !== 0,
-    disableForeignKeys: (flags & DISABLE_FOREIGN_KEYS) !== 0,
-    module,
-  };
-}
-
-/** The up and down SQL of each `.sql` migration, by version. */
-function sqlOf(version: MigrationVersion): readonly [up: string, down: string | null] {
+/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {
   switch (version) {
-    case 1: // create_notes
+    case 1:
       return [
+        "create_notes",
+        "migrations/001_create_notes.sql",
+        null,
         `CREATE TABLE notes (
   id INTEGER PRIMARY KEY,
   body TEXT NOT NULL,
@@ -101,4 +82,13 @@ function sqlOf(version: MigrationVersion): readonly [up: string, down: string | 
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);
+}
+
+/** Name, file and description of each `.ts` migration, by version, and the checksum an earlier release recorded for it where that differs. */
+function tsOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, legacyChecksum?: string] {
+  switch (version) {
+    case 2:
+      return ["note_tags", "migrations/002_note_tags.ts", "Tags on notes, with a tag for every note written before this version", "6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04"];
+  }
+  throw new Error(`no TypeScript migration has version ${version}`);
 }

@@ -1,0 +1,27 @@
+/**
+ * The gzipped size each budgeted entry's bundle may not grow past: what it measured when the
+ * ceiling was last set, plus a little room, so a change to the core that pulls weight into a Worker's
+ * or a page's bundle fails `npm run bench` (exit 1) and `test/bench-bundle-sizes.test.ts` instead of
+ * passing unseen. Issue 14's 10 KB budget is the goal these ceilings step down to: lower one whenever
+ * a change makes the entry smaller, never raise one without saying why in the commit.
+ */
+
+/** Room above the measured size, so a few bytes of unrelated growth do not fail the run. */
+const ROOM_BYTES = 512;
+
+/** An entry's two ceilings, in gzipped bytes: `migrate` imported alone, and `MigrationManager` with `migrate`. */
+export interface BundleCeiling {
+  readonly migrate: number;
+  readonly manager: number;
+}
+
+/**
+ * Gzipped bytes per entry (the file name under `src/entries/`), measured 2026-11-22 on the slim
+ * branch with `npm run bench -- --only bundles`, plus {@link ROOM_BYTES}. Each bundle has its own, so
+ * `migrate`'s, the smaller, cannot grow into the room the manager's leaves.
+ */
+export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
+  "durable-objects": { migrate: 18_491 + ROOM_BYTES, manager: 21_025 + ROOM_BYTES },
+  d1: { migrate: 17_590 + ROOM_BYTES, manager: 20_734 + ROOM_BYTES },
+  "sql-js": { migrate: 23_282 + ROOM_BYTES, manager: 23_290 + ROOM_BYTES },
+};

@@ -1,0 +1,95 @@
+/**
+ * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts`, the
+ * same one the SQLite drivers run, driven through the driver's own primitives. Every query runs on
+ * the connection the migration runs on; inside the migration's transaction the whole walk is part of
+ * it, and in a `transaction: false` migration each batch runs in a transaction of its own (the
+ * driver's `begin`/`commit`), committed before the next batch is read and rolled back alone when its
+ * handler throws.
+ *
+ * The handler may be `async`, and receives the connection to write through as its second argument:
+ * on libsql-client that is the batch's transaction, which a write on the client itself would wait
+ * behind (another connection of the pool).
+ */
+import type { AsyncDriver } from "./driver.js";
+import type { BatchOrigin } from "./batch-key.js";
+import { walkBatches, type BatchDialect, type BatchRequest, type BatchWalk } from "./batch-walk.js";
+import { buildMigrationContext } from "./migration-context.js";
+import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
+
+/** A batch handler on an async driver: it may return a promise, and writes through `db`. */
+export type AsyncBatchHandler<Row extends Record<string, unknown>, Db> = (rows: Row[], db: Db) => void | Promise<void>;
+
+/**
+ * The context a TypeScript migration receives on an async driver: as {@link MigrationContext}, with
+ * a `forEachBatch` that returns a promise.
+ */
+export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationContext, "forEachBatch"> {
+  /**
+   * Walks a table in keyed batches, as the SQLite drivers' `forEachBatch` does, and resolves to what
+   * it did. `handle` may be `async`; it gets each batch and the connection to write through (`db`).
+   * Inside the migration's transaction the walk is part of it; in a `transaction: false` migration
+   * each batch commits on its own. `where` takes `?` placeholders, filled from `params` in order.
+   *
+   * @example
+   * await context.forEachBatch({ table: "items", columns: ["label"] }, async (rows, db) => {
+   *   for (const row of rows) await db.query("UPDATE items SET label_upper = upper(label) WHERE id = $1", [row.id]);
+   * });
+   */
+  forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: AsyncBatchHandler<Row, Db>): Promise<BatchSummary>;
+}
+
+/**
+ * The context of `entry` on `driver`, whose walk reads with `dialect`'s SQL. `connection` is what a
+ * handler writes through at that moment (the open transaction, else the session or client).
+ */
+export function createAsyncMigrationContext<Db>(
+  driver: AsyncDriver<unknown>,
+  dialect: BatchDialect,
+  connection: () => Db,
+  entry: MigrationEntry,
+  direction: MigrationDirection,
+  progress: (done: number, total: number | null) => void,
+): MigrationContext {
+  const origin: BatchOrigin = { version: entry.version, file: entry.file };
+  const forEachBatch = (options: BatchOptions, handle: AsyncBatchHandler<Record<string, unknown>, Db>) => runWalkAsync(driver, dialect, connection, options, handle, progress, origin);
+  // The sync signature is the core's; on an async driver the walk is a promise (AsyncMigrationContext).
+  return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
+}
+
+async function runWalkAsync<Db>(
+  driver: AsyncDriver<unknown>,
+  dialect: BatchDialect,
+  connection: () => Db,
+  options: BatchOptions,
+  handle: AsyncBatchHandler<Record<string, unknown>, Db>,
+  progress: (done: number, total: number | null) => void,
+  origin: BatchOrigin,
+): Promise<BatchSummary> {
+  const walk: BatchWalk<BatchSummary> = walkBatches(dialect, options, origin, await driver.inTransaction(), progress);
+  let answer: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  for (;;) {
+    const step: IteratorResult<BatchRequest, BatchSummary> = answer.ok ? walk.next(answer.value) : walk.throw(answer.error);
+    if (step.done) return step.value;
+    const request: BatchRequest = step.value;
+    answer = { ok: true, value: undefined };
+    if (request.kind === "rows") {
+      try {
+        answer = { ok: true, value: await driver.query(request.sql, request.params) };
+      } catch (error) {
+        answer = { ok: false, error };
+      }
+    } else if (!request.ownTransaction) {
+      await handle(request.rows, connection());
+    } else {
+      await driver.begin("immediate");
+      try {
+        await handle(request.rows, connection());
+        // Inside the try: a COMMIT that fails (a deferred constraint) must not leave the batch open.
+        await driver.commit();
+      } catch (error) {
+        await driver.rollback();
+        throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator: it yields
+ * what it needs (rows of a query, the handler run on a batch) and is driven by the sync walker of the
+ * SQLite drivers (`progress.ts`) or the async one of the server drivers (`async-batches.ts`). What
+ * differs between SQLite and PostgreSQL (how a key is resolved, how the bound is read exactly) is a
+ * {@link BatchDialect}; everything else, every refusal and guarantee included, is here.
+ */
+import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
+import { compareBlobs, describeStoredValue } from "./stored-value.js";
+import { quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "./batch-key.js";
+import type { BatchOptions, BatchSummary } from "./types.js";
+
+/** Rows per batch when {@link BatchOptions.batchSize} is not given. */
+export const DEFAULT_BATCH_SIZE = 500;
+
+/**
+ * What the walk asks of its driver: the rows of a query, or the handler run on a batch. A driver
+ * hands a failed query back into the walk (`throw`), which may read it as a refusal.
+ */
+export type BatchRequest =
+  | { readonly kind: "rows"; readonly sql: string; readonly params: readonly unknown[] }
+  /** Runs the handler on `rows`; `ownTransaction`: in a transaction of its own, committed before the walk goes on. */
+  | { readonly kind: "handle"; readonly rows: Record<string, unknown>[]; readonly ownTransaction: boolean };
+
+/** A walk (or a part of one) as a generator: it yields requests and receives their rows (or nothing, for `handle`). */
+export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
+
+/** The rows of `sql`, asked of the driver. */
+export function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record<string, unknown>[]> {
+  return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
+}
+
+/** What a walk needs to know of the database's SQL. */
+export interface BatchDialect {
+  /** Finds the key in the table, or throws {@link BatchKeyError}, as the database resolves names. */
+  resolveKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey>;
+  /**
+   * A query of one row with `bound` (the largest key), `text` (it as text) and `integer` (1 when it
+   * is an integer), over `table`'s rows matching `where`: read as text too, since an integer past
+   * 2^53 rounds as a JavaScript number.
+   */
+  boundSql(table: string, key: string, where: string): string;
+}
+
+/**
+ * The walk of `options` (see {@link MigrationContext.forEachBatch}). `inTransaction`: whether the
+ * connection is inside a transaction already (the migration's); otherwise each batch gets its own.
+ * `progress` is called with 0 before the first batch and after each one.
+ *
+ * @throws BatchOptionsInvalidError for a `batchSize` that is not a whole number from 1 to 2^53, and
+ *   BatchKeyError for a key it cannot walk, both before anything is written.
+ */
+export function* walkBatches(
+  dialect: BatchDialect,
+  options: BatchOptions,
+  origin: BatchOrigin | null,
+  inTransaction: boolean,
+  progress: (done: number, total: number | null) => void,
+): BatchWalk<BatchSummary> {
+  const key = options.key ?? "id";
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
+    throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
+  }
+  const resolved = yield* dialect.resolveKey(options.table, key, origin);
+  const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
+    throw new BatchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
+  };
+  // The key is selected under the caller's spelling: SQLite names a result column after its declared
+  // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
+  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
+  const selected = options.columns
+    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${quoteIdentifier(column)} AS ${quoteIdentifier(column)}`)].join(", ")
+    : `*, ${keyColumn}`;
+  const table = resolved.tableSql ?? quoteIdentifier(options.table);
+  // (1 = 1), not 1: PostgreSQL wants a boolean there.
+  const where = options.where ? `(${options.where})` : "(1 = 1)";
+  const params = options.params ?? [];
+  const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
+  /** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
+  function* keyedRows(sql: string, rowParams: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
+    try {
+      return yield* rowsOf(sql, rowParams);
+    } catch (error) {
+      if (error instanceof RangeError && /integer/i.test(error.message)) {
+        fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
+      }
+      throw error;
+    }
+  }
+
+  if (!resolved.isRowid) {
+    // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
+    // no row, and a key shared across a batch boundary would skip the rows after the first.
+    const nulls = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
+    if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
+    const repeated = (yield* rowsOf(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`, params))[0];
+    if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
+  }
+
+  // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint, pg as text.
+  const total = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params));
+  // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
+  // does, collation included, so every row the walk would reach is at or below it.
+  const boundRow = (yield* keyedRows(dialect.boundSql(table, resolved.sql, where), params))[0];
+  const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
+  if (bound === null) return { rows: 0, batches: 0 };
+  const first = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const next = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const sharing = resolved.isRowid ? null : `SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} = ? AND ${where}`;
+  let done = 0;
+  let batches = 0;
+  let last: unknown = undefined;
+  // With nothing to walk there is no progress to show, and an event would only be noise in logs.
+  if (total > 0) progress(0, total);
+  for (;;) {
+    const rows = batches === 0 ? yield* keyedRows(first, [bound, ...params, batchSize]) : yield* keyedRows(next, [last, bound, ...params, batchSize]);
+    if (rows.length === 0) break;
+    // Read before the handler runs: it may change the row objects it is given.
+    for (const row of rows) {
+      const value = row[key];
+      checkKeyOrder(value, last, fail);
+      last = value;
+    }
+    // Outside a transaction (a `transaction: false` migration) every statement would commit alone;
+    // one transaction per batch keeps that cost down while still committing as it goes.
+    yield { kind: "handle", rows, ownTransaction: !inTransaction };
+    batches++;
+    done += rows.length;
+    // The handler may have added a row with the last key; the next batch would start past both.
+    const shared = sharing ? count(yield* rowsOf(sharing, [last, ...params])) : 0;
+    if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
+    // The total was counted before the walk; rows added since (by the handler, or anything else in
+    // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
+    progress(done, Math.max(total, done));
+    // No early exit on a short batch: the handler may have added rows past it, and the walk treats
+    // them as it treats rows added during a full batch. The empty query that ends it is one index seek.
+  }
+  return { rows: done, batches };
+}
+
+/** SQLite orders NULL, then numbers, then text, then blobs. */
+const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
+
+/**
+ * Keyset pagination holds only if each key follows the one before it. Text is compared by identity
+ * alone, since the column's collation (NOCASE, RTRIM…) is the database's to apply.
+ */
+function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never): void {
+  if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
+  }
+  if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array)) {
+    fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
+  }
+  if (previous === undefined) return;
+  const rankOrder = storageRank(value) - storageRank(previous);
+  const after =
+    rankOrder !== 0
+      ? rankOrder > 0
+      : typeof value === "string"
+        ? value !== previous
+        : value instanceof Uint8Array
+          ? compareBlobs(value, previous as Uint8Array) > 0
+          : (value as number | bigint) > (previous as number | bigint);
+  if (!after) {
+    const same = value === previous || (value instanceof Uint8Array && compareBlobs(value, previous as Uint8Array) === 0);
+    fail(same ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
+  }
+}
+
+/** An integer the database printed as text: a number when that is exact, else a bigint. */
+function exactInteger(text: string): number | bigint {
+  const value = BigInt(text);
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+}

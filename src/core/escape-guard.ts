@@ -1,0 +1,51 @@
+/**
+ * The transaction-escape guard as a strategy the executor is given, not one it imports: which
+ * migrations run under it, and the verdict on a body after which stepwise's savepoint is gone (see
+ * `transaction-guard.ts` for the markers). A storage without savepoints refuses every statement that
+ * could end the transaction, so it needs no guard, and an executor built without this one (`migrate`
+ * on Durable Objects and D1) bundles none of it. {@link Executor} always carries it.
+ */
+import { TransactionEscapedError, type EscapedCommit } from "./errors.js";
+import { inTransaction, rollbackQuietly, type Step } from "./step.js";
+import { needsEscapeGuard } from "./transaction-control.js";
+import { isAutomaticRollbackError } from "./transaction-guard.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
+
+/** What the executor asks of the guard; see the module note. */
+export interface EscapeGuardStrategy {
+  /** Whether `entry` may end the transaction it runs in, so it runs under the guard. */
+  needsGuard(entry: MigrationEntry, direction: MigrationDirection): boolean;
+  /**
+   * The verdict on a body after which our savepoint is gone: the {@link TransactionEscapedError}, or
+   * `null` when SQLite rolled the transaction back itself (disk full, I/O error) and the body's own
+   * failure is what to report. Rolls back first, because only then does the commit witness tell
+   * whether the migration committed anything.
+   *
+   * @param sqliteCodeOf reads a failure's `SQLITE_*` code through the driver.
+   */
+  judgeEscape(
+    entry: MigrationEntry,
+    direction: MigrationDirection,
+    failure: { readonly cause: unknown } | null,
+    judgeCommitted: Step<EscapedCommit>,
+    sqliteCodeOf: (error: unknown) => string | null,
+  ): Step<TransactionEscapedError | null>;
+}
+
+/** The guard every driver with savepoints runs under. */
+export const ESCAPE_GUARD: EscapeGuardStrategy = {
+  needsGuard: needsEscapeGuard,
+  judgeEscape: function* (entry, direction, failure, judgeCommitted, sqliteCodeOf) {
+    // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.
+    const replacedTransaction = yield* inTransaction();
+    yield* rollbackQuietly();
+    const committed = yield* judgeCommitted;
+    // Rows it wrote count as "unknown" above, but after an error of this kind SQLite's own rollback is
+    // the likely reason our savepoint is gone; only a proven commit outweighs that.
+    if (failure && committed !== "yes" && !replacedTransaction && isAutomaticRollbackError(sqliteCodeOf(failure.cause))) {
+      // SQLite rolled the transaction back itself: the migration ended nothing.
+      return null;
+    }
+    return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+  },
+};

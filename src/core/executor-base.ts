@@ -1,0 +1,815 @@
+/**
+ * The migration algorithm, written once for every driver as generator functions that yield
+ * operations (see `step.ts`) and never touch a connection themselves. A runner (`runners.ts`)
+ * performs them, synchronously or by awaiting each.
+ *
+ * For each step: take the write lock (`BEGIN IMMEDIATE`, waiting up to the busy timeout), check
+ * whether another connection committed since the plan was made (the driver's change counter, SQLite's
+ * `data_version`; a driver without one re-reads every time) and re-plan from the history if so, run
+ * the migration, record it, commit. A migration and its history row therefore commit together or not
+ * at all, and several processes migrating one database apply each migration exactly once.
+ */
+import { refuseOpenTransaction } from "./transaction-open.js";
+import {
+  ConnectionClosedError,
+  DatabaseLockedError,
+  DiskFullError,
+  type EscapedCommit,
+  ForeignKeyViolationError,
+  HistoryRowMissingError,
+  IncompleteMigrationError,
+  MigrationFailedError,
+  MigrationInProgressError,
+  StepwiseError,
+  UnmanagedDatabaseError,
+} from "./errors.js";
+import { createProgressReporter } from "./progress.js";
+import { setUserVersion, type HistoryStore } from "./history.js";
+import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
+import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
+import { bodySavepointName, type CommitWitness, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import type { EscapeGuardStrategy } from "./escape-guard.js";
+import type { Dialect } from "./dialect.js";
+import { assertWholeRunPossible } from "./whole-run-transaction.js";
+import { kindOfSqliteCode } from "./sqlite-errors.js";
+import { classifySafely } from "./native-error.js";
+import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
+import { isInstanceSafely } from "./thrown-value.js";
+import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
+import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
+import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
+import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE } from "./options.js";
+
+/** The progress callback of a body that cannot report any. */
+const ignoreProgress = (): void => undefined;
+
+/** How often a process waiting for another's `transaction: false` migration looks again. */
+const WAIT_POLL_MS = 25;
+
+/** What one `up` or `down` call has done so far, kept across the re-plans after a wait. */
+export interface Progress {
+  readonly ran: AppliedStep[];
+  fromVersion: number | null;
+}
+
+/** Everything the executor knows besides the registry: settings and what the driver declared. */
+export interface ExecutorSettings {
+  readonly tableName: string;
+  readonly busyTimeoutMs: number;
+  readonly progressIntervalMs: number | undefined;
+  readonly onEvent: ((event: MigrationEvent) => void) | undefined;
+  readonly logger: MigrationLogger | null;
+  /** The driver's name, for capability refusals. */
+  readonly driverName: string;
+  readonly capabilities: DriverCapabilities;
+  /**
+   * The driver's `classifyError`: the executor reads a failure's SQLite code through it, never off
+   * the error object, since each library reports codes its own way.
+   */
+  readonly classifyError: (error: unknown) => ErrorClassification;
+  /** What differs per SQL dialect (history DDL, catalog, escape signals). Default: SQLite's (see {@link Executor}). */
+  readonly dialect?: Dialect;
+}
+
+/** The escape guard's markers for one run (see `transaction-guard.ts`). */
+interface RunGuard {
+  readonly witness: CommitWitness;
+  readonly savepoint: string;
+}
+
+/** The run's guard, made the first time a migration needs it. */
+interface LazyRunGuard {
+  current: RunGuard | null;
+}
+
+/** What one guarded body is checked with: the run's markers, the transaction's start, its witness token. */
+interface EscapeGuard {
+  readonly guard: RunGuard;
+  readonly start: TransactionStart;
+  readonly token: number;
+}
+
+/** Plans again from the history's keys (after a wait, or when another connection committed). */
+export type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
+
+/**
+ * The algorithm over one registry and one history table: `up`, and the loop `down` shares with it
+ * (`execute`). Every public method returns a {@link Step} for a runner; none performs I/O itself.
+ * {@link Executor} (`executor.ts`) adds what only a manager offers.
+ */
+export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
+  readonly migrations: R;
+  readonly settings: ExecutorSettings;
+  readonly store: HistoryStore;
+  /** The SQL dialect's answers (see `dialect.ts`). */
+  readonly dialect: Dialect;
+  /** The transaction-escape guard, or `null` where the driver has no savepoints (see `escape-guard.ts`). */
+  protected readonly escapeGuard: EscapeGuardStrategy | null;
+
+  /**
+   * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
+   *   caller: {@link Executor} picks SQLite's, so this file imports no dialect and a Cloudflare bundle
+   *   holds only the one its driver passes.
+   * @param escapeGuard the transaction-escape guard (`escape-guard.ts`), or `null` for a driver
+   *   without savepoints, which needs none; {@link Executor} always passes it.
+   * @throws TypeError when a driver with savepoints is given no guard: its migrations would run unguarded.
+   */
+  constructor(migrations: R, settings: ExecutorSettings, dialect: Dialect, escapeGuard: EscapeGuardStrategy | null) {
+    if (escapeGuard === null && settings.capabilities.savepoints) throw new TypeError(`The ${settings.driverName} driver has savepoints, so its executor needs the escape guard.`);
+    this.migrations = migrations;
+    this.settings = settings;
+    this.dialect = dialect;
+    this.escapeGuard = escapeGuard;
+    this.store = this.dialect.createHistoryStore(settings.tableName);
+  }
+
+  /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
+  *up(options: UpOptions = {}): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, "up");
+    return yield* this.withConnectionSettings(
+      function* (this: ExecutorBase<R>): Step<MigrationResult> {
+        const progress: Progress = { ran: [], fromVersion: null };
+        const replan: Replan<R[number]> = (applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to });
+        return yield* this.waitWhileAnotherProcessMigrates(
+          function* (this: ExecutorBase<R>): Step<MigrationResult> {
+            const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
+            const { plan, counter } = yield* this.planWithCounter(replan, !all);
+            if (all) return yield* this.executeInOneTransaction(plan, replan);
+            return yield* this.execute(plan, counter, replan, progress);
+          }.bind(this),
+        );
+      }.call(this),
+    );
+  }
+
+  /**
+   * Plans from the history and, when the plan has work and `wantCounter`, reads the change counter
+   * and plans again: the counter must be read before the history the plan comes from, so a commit
+   * by another connection in between forces a re-plan under the lock. A start with nothing to do, the
+   * usual one, reads the history once and never the counter.
+   */
+  protected *planWithCounter(replan: Replan<R[number]>, wantCounter: boolean): Step<{ plan: MigrationPlan<R[number]>; counter: number | null }> {
+    const plan = replan(yield* this.store.readKeys());
+    if (plan.steps.length === 0 || !wantCounter) return { plan, counter: null };
+    const counter = yield* changeCounter();
+    return { plan: replan(yield* this.store.readKeys()), counter };
+  }
+
+  /** Throws `UNMANAGED_DATABASE` when the database has tables but no history table. */
+  *refuseUnmanagedDatabase(): Step<void> {
+    // One statement, so the history table and the user tables are seen in the same snapshot: another
+    // process's first migration creates both in one commit.
+    const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
+    if (tables.some((name) => this.store.isNamed(name))) return;
+    if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
+  }
+
+  /**
+   * Runs `step` with the busy timeout applied, translating SQLite's failures to typed errors, and
+   * restores the caller's busy timeout afterwards. Safety nets wrap their own steps in it too.
+   */
+  *withConnectionSettings<T>(step: Step<T>): Step<T> {
+    const wanted = Math.max(0, Math.trunc(this.settings.busyTimeoutMs));
+    let previous: number;
+    try {
+      previous = (yield { op: "getBusyTimeout" }) as number;
+    } catch (error) {
+      throw this.translateError(error);
+    }
+    if (previous !== wanted) yield { op: "setBusyTimeout", ms: wanted };
+    try {
+      return yield* step;
+    } catch (raw) {
+      const error = this.translateError(raw);
+      // SQLite does not say who holds the lock; the operating system sometimes does.
+      if (error instanceof DatabaseLockedError && error.holders.length === 0 && this.settings.capabilities.lockHolders) {
+        const holders = yield* lockHolders();
+        if (holders.length > 0) throw new DatabaseLockedError(error.busyTimeoutMs, error.cause, holders);
+      }
+      throw error;
+    } finally {
+      if (previous !== wanted) yield { op: "setBusyTimeout", ms: previous };
+    }
+  }
+
+  /** Sends an event to `onEvent` and the logger. */
+  emit(event: MigrationEvent): void {
+    this.settings.onEvent?.(event);
+    if (this.settings.logger) this.settings.logger.info(describeEvent(event));
+  }
+
+  /**
+   * A `started` row owned by a live process means a `transaction: false` migration is running
+   * elsewhere without holding the lock: wait for it (up to the busy timeout) and try `attempt` again,
+   * rather than calling it interrupted. Only a row whose owner is gone is reported as incomplete.
+   * `up`, `down` and `verifySchema` all wait through it.
+   */
+  *waitWhileAnotherProcessMigrates<T>(attempt: () => Step<T>): Step<T> {
+    let waitingSince: number | null = null;
+    const busyTimeoutMs = this.settings.busyTimeoutMs;
+    for (;;) {
+      try {
+        return yield* attempt();
+      } catch (error) {
+        if (!(error instanceof IncompleteMigrationError)) throw error;
+        const row = yield* this.store.readStartedRow(error.version);
+        if (row === null) continue; // finished between our two reads: plan again
+        const owner = parseMigrationOwner(row.owner);
+        const liveness = yield* this.assessOwner(owner);
+        if (liveness !== "alive" && liveness !== "unknown") {
+          // The owner may have finished (and released its lock) between our read and the probe; only a
+          // row still there, with the same owner, after the probe proves the attempt was abandoned.
+          if ((yield* this.store.readStartedRow(error.version))?.owner !== row.owner) continue;
+          throw error;
+        }
+        waitingSince ??= performance.now();
+        const waitedMs = Math.round(performance.now() - waitingSince);
+        if (waitedMs >= busyTimeoutMs) {
+          throw new MigrationInProgressError({
+            version: error.version,
+            file: error.file,
+            startedAt: error.startedAt,
+            owner: owner && { pid: owner.pid, host: owner.host },
+            waitedMs,
+          });
+        }
+        yield* sleep(Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs));
+      }
+    }
+  }
+
+  /** Whether a recorded owner still runs: its owner lock when the driver can probe it, else its pid. */
+  *assessOwner(owner: ReturnType<typeof parseMigrationOwner>): Step<ReturnType<typeof assessMigrationOwner>> {
+    if (owner?.lockFile && this.dialect.probeOwnerSession) return assessMigrationOwner(owner, yield* this.dialect.probeOwnerSession(owner.lockFile));
+    const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? ((yield { op: "probeOwnerLock", fileName: owner.lockFile }) as "held" | "free" | "unknown") : null;
+    return assessMigrationOwner(owner, lock);
+  }
+
+  protected *execute(plan: MigrationPlan<R[number]>, plannedAtCounter: number | null, replan: Replan<R[number]>, progress: Progress): Step<MigrationResult> {
+    const direction = plan.direction;
+    progress.fromVersion ??= plan.fromVersion;
+    if (plan.steps.length === 0) {
+      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+      return { direction, fromVersion: progress.fromVersion, toVersion: plan.toVersion, steps: progress.ran };
+    }
+    this.refuseUnsupportedMigrations(plan.steps, direction);
+    // Put back every connection setting a migration changed (see RESTORED_CONNECTION_SETTINGS), on
+    // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
+    const before = yield* this.dialect.snapshotConnectionSettings();
+    let failed = true;
+    // Made when the first migration that needs it is about to run (see `transaction-control.ts`): a
+    // run of SQL that cannot end a transaction never creates the witness table.
+    const guard: LazyRunGuard = { current: null };
+    try {
+      const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
+      failed = false;
+      return result;
+    } finally {
+      yield* this.restoreSettingsAfterRun(before, failed);
+      if (guard.current) yield* this.dialect.dropCommitWitness(guard.current.witness);
+    }
+  }
+
+  /**
+   * Refuses, before anything runs, a plan holding a migration this driver cannot apply as promised:
+   * one that needs foreign keys switched off where the storage cannot (Durable Objects, D1,
+   * libsql-client), or, where a migration is applied as one batch (D1), a TypeScript one, whose code
+   * cannot be made atomic there.
+   */
+  private refuseUnsupportedMigrations(entries: readonly R[number][], direction: MigrationDirection): void {
+    const { capabilities, driverName } = this.settings;
+    const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
+    if (needsSwitch) {
+      throw new DriverCapabilityError({
+        driver: driverName,
+        capability: "foreignKeySwitch",
+        operation: "a disableForeignKeys migration",
+        file: needsSwitch.file,
+        fix: 'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).',
+      });
+    }
+    const script = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;
+    if (script) {
+      throw new DriverCapabilityError({
+        driver: driverName,
+        capability: "atomicBatch",
+        operation: `a TypeScript migration (${direction})`,
+        file: script.file,
+        fix: "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.",
+      });
+    }
+  }
+
+  /** Whether `entry` runs under the escape guard: never where transaction-control SQL is refused outright (no savepoints). */
+  private needsGuard(entry: R[number], direction: MigrationDirection): boolean {
+    return this.settings.capabilities.savepoints && this.escapeGuard!.needsGuard(entry, direction);
+  }
+
+  /**
+   * The escape guard's markers for one run, made once: the witness table (outside any transaction)
+   * and the body savepoint's name. Per run rather than per migration, since both only need to be
+   * unguessable by a migration and distinct within this connection.
+   */
+  private *createRunGuard(): Step<RunGuard> {
+    try {
+      return { witness: yield* this.dialect.createCommitWitness(), savepoint: bodySavepointName() };
+    } catch (error) {
+      throw this.translateError(error);
+    }
+  }
+
+  private *restoreSettingsAfterRun(before: ConnectionSettingsSnapshot, failed: boolean): Step<void> {
+    // Settings only take effect outside a transaction; every path has ended its own by now.
+    yield* rollbackQuietly();
+    try {
+      yield* this.dialect.restoreConnectionSettings(before);
+    } catch (error) {
+      // Never hide the migration's own failure behind a failure to tidy up after it.
+      if (!failed) throw error;
+    }
+  }
+
+  private *executeSteps(
+    plan: MigrationPlan<R[number]>,
+    plannedAtCounter: number | null,
+    replan: Replan<R[number]>,
+    progress: Progress,
+    settingsBefore: ConnectionSettingsSnapshot,
+    guard: LazyRunGuard,
+  ): Step<MigrationResult> {
+    const direction = plan.direction;
+    const ran = progress.ran;
+    let queue: readonly R[number][] = plan.steps;
+    let next = 0;
+    let toVersion = plan.toVersion;
+    // Read before the plan was: data_version ignores this connection's own commits, so it changes
+    // only when another connection commits, and any such commit forces a re-plan under the lock.
+    let knownCounter = plannedAtCounter;
+    let ensured = false;
+    // Set when another process applied the entry we were about to (a batch refused by the history key).
+    let stale = false;
+
+    for (;;) {
+      // The pragma must be set outside a transaction, so it follows the entry we expect to run; if a
+      // re-plan picks another entry, the attempt is abandoned and made again with the right setting.
+      const expected = queue[next];
+      // The witness table must be made outside a transaction, so before BEGIN, for the entry we expect.
+      // Scanned once per entry: the same answer serves the transaction below when a re-plan keeps it.
+      const expectedNeedsGuard = expected?.transaction === true && this.needsGuard(expected, direction);
+      if (expectedNeedsGuard && guard.current === null) guard.current = yield* this.createRunGuard();
+      const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
+      try {
+        yield* this.beginImmediate();
+        const counter = yield* changeCounter();
+        // What an escape is judged against must be read before stepwise writes in this transaction;
+        // only the first one writes before the body (the history table), so only there is it read
+        // up front. Elsewhere it is read when a guarded migration is about to run.
+        let start: TransactionStart | null = ensured ? null : yield* this.dialect.readTransactionStart(counter);
+        if (!ensured) {
+          // Checked under the write lock: outside it, another process may create the history table
+          // between reading "no history" and listing the tables.
+          if (direction === "up") yield* this.refuseUnmanagedDatabase();
+          yield* this.store.ensure();
+          ensured = true;
+        }
+        // A driver without a counter cannot tell, so it trusts only what the history says now.
+        if (stale || counter === null || counter !== knownCounter) {
+          stale = false;
+          const fresh = replan(yield* this.store.readKeys());
+          this.emitSkipped(direction, queue.slice(next), fresh.steps);
+          queue = fresh.steps;
+          next = 0;
+          toVersion = fresh.toVersion;
+          knownCounter = counter;
+        }
+        const entry = queue[next];
+        if (!entry) {
+          yield* this.commitTranslated();
+          break;
+        }
+        if (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys)) {
+          yield* this.commitTranslated();
+          continue;
+        }
+        if (entry.transaction) {
+          const guarded = entry === expected ? expectedNeedsGuard : this.needsGuard(entry, direction);
+          if (guarded && guard.current === null) {
+            // A re-plan brought a migration that needs the witness, which cannot be made in here.
+            yield* this.commitTranslated();
+            continue;
+          }
+          start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
+          const applied = this.settings.capabilities.atomicBatch
+            ? yield* this.applyAsBatch(entry, direction)
+            : yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
+          if (applied === null) {
+            stale = true;
+            yield* this.commitTranslated();
+            continue;
+          }
+          ran.push(applied);
+        } else {
+          ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
+          // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
+          // after it run with the connection as the app set it, not as this one left it.
+          yield* this.dialect.restoreConnectionSettings(settingsBefore);
+          // A temp_store change (its own, or restoring it just now) deletes every temp table.
+          if (guard.current) yield* this.dialect.renewCommitWitness(guard.current.witness);
+        }
+        next++;
+        // No re-read here: data_version ignores this connection's own commits, and reading it now
+        // would swallow a commit another connection made since ours.
+      } catch (error) {
+        yield* rollbackQuietly();
+        throw error;
+      } finally {
+        if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
+      }
+    }
+    return { direction, fromVersion: progress.fromVersion!, toVersion, steps: ran };
+  }
+
+  /**
+   * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
+   * connection's progress is honoured; the refusal is checked again on that fresh plan.
+   */
+  private *executeInOneTransaction(plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
+    const direction = plan.direction;
+    if (this.settings.capabilities.atomicBatch) {
+      // One batch per migration is the only atomic unit there: a whole run cannot be one.
+      throw new DriverCapabilityError({
+        driver: this.settings.driverName,
+        capability: "atomicBatch",
+        operation: 'up({ transaction: "all" })',
+        fix: "Each migration is applied atomically on its own; call up() without it.",
+      });
+    }
+    const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
+    assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
+    if (plan.steps.length === 0) {
+      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+    }
+    const ran: AppliedStep[] = [];
+    // Read again inside the transaction: another connection may have migrated since planning.
+    let fresh: typeof plan;
+    const before = yield* this.dialect.snapshotConnectionSettings();
+    let failed = true;
+    let guard: RunGuard | null = null;
+    try {
+      try {
+        guard = yield* this.createRunGuard();
+        yield* this.beginImmediate();
+        const start = yield* this.dialect.readTransactionStart(yield* changeCounter());
+        if (direction === "up") yield* this.refuseUnmanagedDatabase();
+        yield* this.store.ensure();
+        fresh = replan(yield* this.store.readKeys());
+        assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
+        this.emitSkipped(direction, plan.steps, fresh.steps);
+        const token = yield* this.dialect.markCommitWitness(guard.witness);
+        for (const entry of fresh.steps) {
+          const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
+          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
+          // Sets user_version at every step: only the final value is committed, unless a later
+          // migration commits by itself, and then the rows it commits agree with user_version.
+          yield* this.recordInOpenTransaction(entry, direction, durationMs);
+          ran.push({ version: entry.version, name: entry.name, durationMs });
+        }
+        const last = fresh.steps[fresh.steps.length - 1];
+        if (last) yield* this.commitRecordedMigration(last, direction);
+        else yield* this.commitTranslated();
+      } catch (error) {
+        yield* rollbackQuietly();
+        throw error;
+      }
+      failed = false;
+    } finally {
+      yield* this.restoreSettingsAfterRun(before, failed);
+      if (guard) yield* this.dialect.dropCommitWitness(guard.witness);
+    }
+    for (const step of ran) this.emit({ type: "migrated", direction, ...step });
+    if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
+    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
+  }
+
+  /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
+  private emitSkipped(direction: MigrationDirection, previous: readonly R[number][], stillPending: readonly R[number][]): void {
+    const pending = new Set(stillPending);
+    for (const entry of previous) {
+      if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
+    }
+  }
+
+  /**
+   * Runs one migration's body inside the already-open transaction (its commit witness in `guard`
+   * marked with `token`) and checks what it left behind: our transaction still open (see
+   * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
+   * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
+   */
+  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
+    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+    const started = performance.now();
+    const changesBeforeBody = escapeGuard && (yield* this.dialect.readTotalChanges());
+    const savepoint = escapeGuard && (yield* openBodySavepoint(escapeGuard.guard.savepoint));
+    let failure: { readonly cause: unknown } | null = null;
+    try {
+      yield* this.refuseParentRebuild(entry, direction);
+      yield* this.runBody(entry, direction);
+    } catch (cause) {
+      failure = { cause };
+    }
+    // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
+    if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
+    if (escapeGuard && !(yield* this.dialect.releaseBodySavepoint(savepoint!))) {
+      throw yield* this.escapedOrFailed(entry, direction, failure, this.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
+    }
+    // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
+    // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.
+    if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
+    try {
+      if (entry.disableForeignKeys) yield* assertNoForeignKeyViolations(entry, direction);
+    } catch (cause) {
+      throw yield* this.migrationFailed(entry, direction, cause, true);
+    }
+    return performance.now() - started;
+  }
+
+  /**
+   * The error for a body after which our savepoint is gone: the guard's verdict, or the body's own
+   * failure when SQLite rolled the transaction back itself.
+   */
+  private *escapedOrFailed(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, judgeCommitted: Step<EscapedCommit>): Step<StepwiseError> {
+    const escaped = yield* this.escapeGuard!.judgeEscape(entry, direction, failure, judgeCommitted, (error) => this.sqliteCodeOf(error));
+    return escaped ?? (yield* this.migrationFailed(entry, direction, failure!.cause, true, "body"));
+  }
+
+  /**
+   * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
+   * first (a revert: a statement that fails unless the row is there, then its removal), then its
+   * statements. The row comes first so that two processes applying the same
+   * migration at once collide on the history's primary key before either's statements count: the
+   * loser's whole batch fails, and finding the row there then means "applied elsewhere", not a
+   * failure. Returns `null` in that case, so the caller plans again. The row records no duration
+   * (`null`): it is written before the statements run.
+   */
+  private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<AppliedStep | null> {
+    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+    const started = performance.now();
+    if (entry.kind !== "sql") this.refuseUnsupportedMigrations([entry], direction);
+    const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+    if (script === null) throw yield* this.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
+    try {
+      yield* this.refuseParentRebuild(entry, direction);
+    } catch (cause) {
+      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
+    }
+    try {
+      const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
+      yield* batch([...history, ...collectWrites(this.record(entry, direction, null))], script);
+    } catch (cause) {
+      const keys = yield* this.store.readKeys();
+      const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
+      if (present === (direction === "up")) return null;
+      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
+    }
+    yield* this.commitTranslated();
+    const durationMs = performance.now() - started;
+    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+    return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /** Runs one migration inside the already-open transaction, records it, and commits. */
+  private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
+    const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
+    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
+    yield* this.recordInOpenTransaction(entry, direction, durationMs);
+    yield* this.commitRecordedMigration(entry, direction);
+    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+    return { version: entry.version, name: entry.name, durationMs };
+  }
+
+  /**
+   * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
+   * meeting a full disk) is the migration's failure and names it; the caller rolls back.
+   */
+  private *recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
+    try {
+      yield* this.record(entry, direction, durationMs);
+    } catch (cause) {
+      throw yield* this.migrationFailed(entry, direction, cause, true);
+    }
+  }
+
+  /**
+   * Commits a transaction that ran `entry` (the last of a whole run). A failure here (a full disk
+   * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
+   * transaction is rolled back first, so the error's "rolled back" is true.
+   */
+  private *commitRecordedMigration(entry: R[number], direction: MigrationDirection): Step<void> {
+    try {
+      yield* commit();
+    } catch (cause) {
+      yield* rollbackQuietly();
+      throw yield* this.migrationFailed(entry, direction, cause, true);
+    }
+  }
+
+  /**
+   * Runs a `transaction: false` migration. A `started` row is committed first, so a crash in the
+   * middle leaves a trace that makes the next run stop and ask a person instead of guessing.
+   */
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
+    // Taken before the started row commits, so no process can ever see the row without the lock held
+    // (a crash in between leaves neither). Held until the row is marked applied, or the attempt fails.
+    const lock = this.settings.capabilities.fileLocking
+      ? ((yield { op: "holdOwnerLock", tableName: this.store.tableName, busyTimeoutMs: this.settings.busyTimeoutMs }) as OwnerLockHandle | null)
+      : null;
+    try {
+      const startedAt = new Date().toISOString();
+      const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
+      try {
+        // Before the started row commits: a refusal here leaves nothing for a person to resolve.
+        yield* this.refuseParentRebuild(entry, direction);
+        if (direction === "up") {
+          yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
+        } else {
+          yield* this.store.markStarted(entry.version, startedAt, owner);
+        }
+        yield* commit();
+      } catch (cause) {
+        yield* rollbackQuietly();
+        throw yield* this.migrationFailed(entry, direction, cause, true);
+      }
+      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+      const started = performance.now();
+      try {
+        yield* this.runBody(entry, direction);
+        yield* refuseTransactionLeftOpen();
+        // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
+        // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
+        yield* this.dialect.restoreConnectionSettings(settingsBefore);
+      } catch (cause) {
+        throw yield* this.migrationFailed(entry, direction, cause, false, "body");
+      }
+      const durationMs = performance.now() - started;
+      try {
+        yield* begin("immediate");
+        yield* this.record(entry, direction, durationMs);
+        yield* commit();
+      } catch (cause) {
+        // The body's changes are in the database but not its record: the started row stays, so the
+        // next run stops with INCOMPLETE_MIGRATION and a person confirms with "repair --applied".
+        yield* rollbackQuietly();
+        throw yield* this.migrationFailed(entry, direction, cause, false);
+      }
+      this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+      return { version: entry.version, name: entry.name, durationMs };
+    } finally {
+      lock?.release();
+    }
+  }
+
+  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
+  private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
+    yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
+  }
+
+  private *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
+    // SQL reports no progress; a reporter per migration would be built for nothing.
+    if (entry.kind === "sql") {
+      yield { op: "runBody", entry, direction, progress: ignoreProgress };
+      return;
+    }
+    const progress = createProgressReporter({
+      intervalMs: this.settings.progressIntervalMs,
+      report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }),
+    });
+    yield { op: "runBody", entry, direction, progress };
+  }
+
+  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
+    const now = new Date().toISOString();
+    const mirror = this.settings.capabilities.userVersion;
+    if (direction === "up") {
+      if (entry.transaction) {
+        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: durationMs === null ? null : Math.round(durationMs) });
+      } else {
+        yield* this.store.markApplied(entry.version, now, Math.round(durationMs ?? 0));
+      }
+      if (mirror) yield* setUserVersion(entry.version);
+    } else {
+      yield* this.store.delete(entry.version);
+      if (mirror) yield* setUserVersion(entry.version - 1);
+    }
+  }
+
+  /**
+   * True when a write was refused because the connection itself was told not to write
+   * (`PRAGMA query_only = 1`, which a migration can run), not because the file, its folder or the
+   * connection's open mode forbid it. Such a refusal is the migration's failure, not the
+   * environment's: reporting it as a read-only database would send people to check file permissions
+   * for nothing.
+   */
+  private *isQueryOnlyRefusal(sqliteCode: string | null): Step<boolean> {
+    if (sqliteCode !== "SQLITE_READONLY") return false;
+    try {
+      return (yield* queryValue("PRAGMA query_only")) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
+  private sqliteCodeOf(error: unknown): string | null {
+    const code = classifySafely(this.settings.classifyError, error).nativeCode;
+    return code !== null && code.startsWith("SQLITE_") ? code : null;
+  }
+
+  /** The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code. */
+  private translateError(error: unknown): unknown {
+    return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
+  }
+
+  /**
+   * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
+   * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
+   */
+  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
+    // Recording nothing would let the next plan run it again; the store writes a trace back instead.
+    if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
+    if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
+    const sqliteCode = this.sqliteCodeOf(cause);
+    if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
+    // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
+    // migration's: report it as such, so nobody goes looking for a bug in the migration.
+    const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
+    if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
+    const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
+    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild });
+  }
+
+  /**
+   * Whether a failure is the environment's (DATABASE_LOCKED, DATABASE_UNUSABLE…) rather than the
+   * migration's. Never a value that is no `Error`: libraries throw `Error`s, so `{ code: "SQLITE_BUSY" }`
+   * is the app's own value that merely looks like one. And from a body, never a lock, an unopenable
+   * or a non-database file: stepwise holds the main database's write lock and has read it while the
+   * body runs, so those come from something the body reached for (an ATTACHed file, a connection of
+   * its own), and an error naming no migration would send people to the wrong file. A read-only,
+   * corrupt or failing main database is met first by whoever writes, the body included.
+   */
+  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: "body" | "stepwise"): boolean {
+    if (!isInstanceSafely(cause, Error)) return false;
+    if (origin === "stepwise" || sqliteCode === null) return true;
+    const kind = kindOfSqliteCode(sqliteCode);
+    return kind !== "locked" && kind !== "cantopen" && kind !== "notadb";
+  }
+
+  /** Turns enforcement off (a no-op inside a transaction, hence done before BEGIN); true when it was on. */
+  protected *switchOffForeignKeys(): Step<boolean> {
+    if (!this.settings.capabilities.foreignKeySwitch) return false;
+    if ((yield* queryValue("PRAGMA foreign_keys")) !== 1) return false;
+    yield* exec("PRAGMA foreign_keys = OFF");
+    return true;
+  }
+
+  protected *beginImmediate(): Step<void> {
+    try {
+      yield* begin("immediate");
+    } catch (error) {
+      throw this.translateError(error);
+    }
+  }
+
+  protected *commitTranslated(): Step<void> {
+    try {
+      yield* commit();
+    } catch (error) {
+      throw this.translateError(error);
+    }
+  }
+}
+
+/**
+ * A `transaction: false` migration that leaves a transaction open (BEGIN without COMMIT) would have
+ * its last statements committed, or lost, with stepwise's bookkeeping; neither is what it wrote.
+ */
+function* refuseTransactionLeftOpen(): Step<void> {
+  if (!(yield* inTransaction())) return;
+  yield* rollbackQuietly();
+  throw new Error("it left a transaction open (BEGIN without COMMIT); stepwise rolled back the statements that transaction held");
+}
+
+function* assertNoForeignKeyViolations(entry: MigrationEntry, direction: MigrationDirection): Step<void> {
+  const violations = yield* query<{ table: string; rowid: number | null; parent: string }>("PRAGMA foreign_key_check");
+  if (violations.length > 0) {
+    throw new ForeignKeyViolationError({
+      version: entry.version,
+      file: entry.file,
+      direction,
+      violations: violations.map((v) => ({ table: v.table, rowid: v.rowid, parent: v.parent })),
+    });
+  }
+}

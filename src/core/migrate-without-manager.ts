@@ -1,0 +1,69 @@
+/**
+ * `migrate` with no manager, for an entry whose driver cannot verify a schema (no snapshot to replay
+ * on: Durable Objects, sync; D1, async): the same checks in the same order as `migrateWithManager`
+ * and `migrateAsyncWithManager`, then {@link ExecutorBase.up} on the runner. A manager brings `down`,
+ * `reset`, `status` and the rest with it; an app that only applies its migrations at start-up
+ * bundles none of them.
+ */
+import { refuseAsyncMigrations } from "./async-migrations.js";
+import { requireCapabilities, type SyncDriver } from "./driver.js";
+import { UsageError } from "./errors.js";
+import { ExecutorBase } from "./executor-base.js";
+import { validateForExecutor } from "./executor-settings.js";
+import { splitMigrateOptions } from "./manager.js";
+import { splitMigrateAsyncOptions, type MigrateAsyncOptions } from "./async-manager.js";
+import type { Step } from "./step.js";
+import { runSync } from "./runners.js";
+import type { Dialect } from "./dialect.js";
+import type { MigrationRegistry } from "./types.js";
+import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+
+/**
+ * Applies every pending migration of `migrations` on `driver`, as `migrateWithManager` does with a
+ * manager made from the same driver, props and dialect. `verifySchema` is refused by capability
+ * (`snapshot`), as a manager of such a driver refuses it, after the registry checks.
+ *
+ * @param createDriver makes the driver, first, as a manager's constructor does.
+ * @param entry the package entry, for messages.
+ */
+export function migrateWithoutManager<Db>(
+  options: MigrationManagerProps & UpOptions<number> & MigrateOptions<never>,
+  createDriver: () => SyncDriver<Db>,
+  migrations: MigrationRegistry,
+  entry: string,
+  dialect: Dialect,
+): MigrationResult {
+  // Taken out before the options are split: that split tells a non-function to import verifySchema
+  // from the entry, and no entry that gets here exports it. Any verifySchema is refused by capability.
+  const { verifySchema: verifyFirst, ...rest } = options;
+  const { upOptions, props } = splitMigrateOptions(rest, entry);
+  const driver = createDriver();
+  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
+  refuseAsyncMigrations(migrations, driver.name);
+  if (verifyFirst) {
+    requireCapabilities(driver, "verifySchema", "snapshot");
+    // Only a driver that can replay gets here, and its entry must take the manager's path: verifySchema checks a manager.
+    throw new UsageError(`verifySchema needs a MigrationManager: call verifySchema(new MigrationManager(db, migrations)) from "${entry}" before migrate.`);
+  }
+  return runSync(executor.up(upOptions), driver);
+}
+
+/** What an async entry's `migrate` makes in place of a manager: the executor, and how its steps run. */
+export interface ExecutorRun {
+  readonly executor: ExecutorBase;
+  /** Runs a step as the entry's manager runs a writing one (`run(step, { exclusive: true })`). */
+  run<T>(step: Step<T>): Promise<T>;
+}
+
+/**
+ * Applies every pending migration on an async driver, as `migrateAsyncWithManager` does with a manager
+ * that `prepare` stands in for: `prepare` makes the driver and the executor and runs the checks a
+ * manager's constructor runs, in its order. Every refusal is a rejection, never a throw.
+ *
+ * @param entry the package entry, for messages.
+ */
+export async function migrateAsyncWithoutManager(options: MigrateAsyncOptions, entry: string, prepare: (props: MigrationManagerProps) => ExecutorRun): Promise<MigrationResult> {
+  const { upOptions, props } = splitMigrateAsyncOptions(options, entry);
+  const { executor, run } = prepare(props);
+  return run(executor.up(upOptions));
+}

@@ -1,0 +1,12 @@
+/** The refusal of an option that moved out of the manager, shared by the managers and `migrate`. */
+import { UsageError } from "./errors.js";
+
+/**
+ * Options that moved out of the manager into standalone functions still arrive from JavaScript or
+ * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
+ */
+export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
+  if ((options as Record<string, unknown>)[name]) {
+    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
+  }
+}
