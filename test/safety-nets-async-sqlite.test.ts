@@ -4,7 +4,8 @@
  * runner. verify and baseline replay async migrations on an in-memory copy; rehearsal runs in a
  * transaction rolled back at the end. Every driver of the matrix the runtime loads; and the same
  * tests on the async drivers' own managers (pg on a real server, libsql-client on a file and on
- * sqld, replaying on its `scratchClient`), D1 skipped by its declared `atomicBatch`.
+ * sqld, replaying on its `scratchClient`), D1 skipped by its declared `atomicBatch` where a test needs a
+ * TypeScript migration; D1's rehearsal is refused by capability (`savepoints`) before anything runs.
  */
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
@@ -163,5 +164,25 @@ await describeEachAsyncDriver("the async safety nets on an async driver's own ma
       if (h.capabilities.atomicBatch) return;
       assert.equal((await rehearseUpAsync(manager)).rehearsal.ok, true);
       assert.deepEqual(await db.snapshot(), before);
+    }));
+
+  test("rehearseUpAsync on a driver that cannot roll back a whole run in one transaction (D1: no savepoints, each migration a committed batch) is DRIVER_CAPABILITY_MISSING (savepoints) before anything runs, database unchanged", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.capabilities.savepoints && !h.capabilities.atomicBatch) {
+        return skipWithReason(t, `${h.name} has savepoints and no atomicBatch: it rehearses in a transaction rolled back`);
+      }
+      // SQL alone, so nothing but the rehearsal itself can be refused.
+      const manager = db.manager([contacts, { ...tags, version: 2, file: "migrations/002_tags.sql" }]) as unknown as SafetyNetManager<MigrationRegistry, true>;
+      await manager.up({ to: 1 });
+      const before = await db.snapshot();
+      await assert.rejects(rehearseUpAsync(manager), (error: { code?: string; capability?: string; driver?: string; operation?: string }) => {
+        assert.deepEqual([error.code, error.capability, error.driver, error.operation], ["DRIVER_CAPABILITY_MISSING", "savepoints", h.underTest.driverName, "rehearseUp"]);
+        return true;
+      });
+      assert.deepEqual(await db.snapshot(), before);
+      assert.deepEqual(
+        (await manager.up()).steps.map((step) => step.version),
+        [2],
+      );
     }));
 });

@@ -19,6 +19,7 @@
  * the run lock (on PostgreSQL) for its whole length, and the locks its DDL takes until the rollback:
  * other sessions touching those tables wait for the rehearsal, as they would for the real run.
  */
+import { DriverCapabilityError } from "../core/driver.js";
 import { StepwiseError } from "../core/errors.js";
 import { Executor } from "../core/executor.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
@@ -70,11 +71,21 @@ export class RehearsalRefusedError extends StepwiseError {
  * const { rehearsal } = await rehearseUpAsync(new MigrationManager(pool, migrations));
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  *
+ * @throws DriverCapabilityError (`capability: "savepoints"`, `operation: "rehearseUp"`) before anything
+ *   runs when the driver cannot roll back a whole run in one transaction: it has no savepoints (D1,
+ *   Durable Objects) or applies each migration as its own committed batch (`atomicBatch`, D1).
  * @throws RehearsalRefusedError when the plan holds a `transaction: false` migration (or one that
  *   switches foreign keys off); TransactionOpenError when the app's connection is inside a transaction;
  *   `DATABASE_LOCKED` on PostgreSQL when another session holds the run lock past the busy timeout.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
+  const { capabilities, name } = manager.driver;
+  // The rehearsal is one transaction rolled back at the end, each migration a savepoint of it. Without
+  // savepoints the per-migration SAVEPOINT is refused or is a plain statement, and a driver that applies
+  // each migration as one batch commits it (D1's db.batch): the "rehearsal" would migrate for real.
+  if (!capabilities.savepoints || capabilities.atomicBatch) {
+    throw new DriverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });
+  }
   return manager.run(rehearseInTransaction(manager, options.to), { exclusive: true }) as Promise<RehearsedPlan<R[number]>>;
 }
 
