@@ -329,6 +329,35 @@ test("a URL the libsql-client driver cannot use, --db, and --schema are USAGE (e
   assert.equal(existsSync(path.join(project.root, "app.db")), false);
 });
 
+test("a libSQL URL whose query or fragment the client would quote (an encoded authToken key, a fragment, another key, a bad tls) is USAGE (exit 2) naming the source, and no secret is printed, --verbose included", async (t) => {
+  const { project, cli } = await libsqlProject(t);
+  const cases: Array<{ args: readonly string[]; env?: Record<string, string>; secrets: readonly string[]; names: string }> = [
+    // @libsql/client percent-decodes query keys: auth%54oken= is the token.
+    { args: ["--url", "http://h/?auth%54oken=SECRETQ1", "--url", "http://h/?auth%54oken=SECRETQ2", "status"], secrets: ["SECRETQ1", "SECRETQ2"], names: "--url" },
+    { args: ["--url", "http://h/?AUTHTOKEN=SECRETQ3", "--url", "http://h/?authtoken=SECRETQ4", "status"], secrets: ["SECRETQ3", "SECRETQ4"], names: "--url" },
+    { args: ["--url", "libsql://127.0.0.1:1/#SECRETA3", "status"], secrets: ["SECRETA3"], names: "--url" },
+    { args: ["--url", "libsql://127.0.0.1:1/?tls=SECRETA6", "status"], secrets: ["SECRETA6"], names: "--url" },
+    { args: ["--url", "libsql://127.0.0.1:1/?SECRETA7=1", "status"], secrets: ["SECRETA7"], names: "--url" },
+    { args: ["--url", "libsql://127.0.0.1:1/?auth%54oken=SECRETA8&SECRETA9", "status"], secrets: ["SECRETA8", "SECRETA9"], names: "--url" },
+    { args: ["status"], env: { DATABASE_URL: "libsql://127.0.0.1:1/?x=SECRETB1#SECRETB2" }, secrets: ["SECRETB1", "SECRETB2"], names: "DATABASE_URL" },
+    // Shapes only the client refuses (URL_INVALID): USAGE without the client's error as a cause.
+    { args: ["--url", "libsql://127.0.0.1/?tls=0", "status"], secrets: [], names: "URL" },
+    { args: ["--url", "libsql://127.0.0.1:1/%zzSECRETC1", "status"], secrets: ["SECRETC1"], names: "URL" },
+  ];
+  for (const { args, env = {}, secrets, names } of cases) {
+    const refused = refusal(await cli([...args, "--json"], env), 2);
+    assert.equal(refused.code, "USAGE", args.join(" "));
+    assert.ok(String(refused.message).includes(names), String(refused.message));
+    const verbose = await cli([...args, "--verbose"], env);
+    assert.equal(verbose.code, 2, verbose.stderr);
+    assert.ok(!verbose.stderr.includes("Caused by"), verbose.stderr);
+    for (const printed of [JSON.stringify(refused), verbose.stdout + verbose.stderr]) {
+      for (const secret of secrets) assert.ok(!printed.includes(secret), `${secret} was printed:\n${printed}`);
+    }
+  }
+  assert.equal(existsSync(path.join(project.root, "h")), false);
+});
+
 test("gen --check replays on an in-memory database of the libsql-client driver: bodies written for its client replay, and a failing one is REPLAY_FAILED at its line", async (t) => {
   const { project, cli } = await libsqlProject(t);
   const check = await cli(["gen", "--check", "--no-cache"]);

@@ -550,6 +550,32 @@ test("a password never appears in stdout, stderr or --json: accepted, rejected, 
   assert.equal(repeated.code, 2);
 });
 
+test("a pg URL's password is never printed under an encoded or ssl key (pass%77ord=, sslpassword=, any case), and a # (a fragment) is USAGE naming the source", async (t) => {
+  const { database, cli } = await pgProject(t, { dialect: "postgres", driver: "pg" });
+  const separator = database.url.includes("?") ? "&" : "?";
+  // pg-connection-string decodes query keys: pass%77ord= is the password. The label shows ****.
+  const status = await cli(["--url", `${database.url}${separator}pass%77ord=SECRETP1`, "status", "--json", "--verbose"]);
+  assertNoSecret(status, ["SECRETP1"], "status, pass%77ord=");
+  assert.ok(json<{ database: string }>(status).database.endsWith("pass%77ord=****"), status.stdout);
+  // commander echoes both values of a repeated --url.
+  for (const key of ["pass%77ord", "PASSWORD", "sslpassword", "SSLPass%77ord"]) {
+    const repeated = await cli(["--url", `postgres://h/db?${key}=SECRETP2`, "--url", `postgres://h/db?${key}=SECRETP3`, "status", "--json"]);
+    assertNoSecret(repeated, ["SECRETP2", "SECRETP3"], `repeated --url, ${key}=`);
+    assert.equal(refusal(repeated, 2).code, "USAGE");
+  }
+  for (const [args, env, source] of [
+    [["--url", "postgres://h/db#SECRETP4", "status", "--json"], {}, "--url"],
+    [["--url", "postgres://app:se#SECRETP4@h/db", "status", "--json"], {}, "--url"],
+    [["status", "--json"], { DATABASE_URL: "postgres://h/db?sslmode=disable#SECRETP4" }, "DATABASE_URL"],
+  ] as const) {
+    const result = await cli(args, env);
+    assertNoSecret(result, ["SECRETP4"], `fragment: ${args.join(" ")}`);
+    const error = refusal(result, 2);
+    assert.equal(error.code, "USAGE");
+    assert.ok(String(error.message).includes(source), String(error.message));
+  }
+});
+
 test("an app's own createCli offers pg through connectPostgres, with its url prop, and redacts in-process output too", async (t) => {
   const { project, database } = await pgProject(t);
   const { migrations } = (await tsImport(pathToFileURL(project.registryFile).href, import.meta.url)) as { migrations: MigrationRegistry };
@@ -592,6 +618,8 @@ test("redactConnectionString hides the password up to the last @ and every passw
     ["postgresql://app@db.example/prod?sslmode=require&password=x%40y", "postgresql://app@db.example/prod?sslmode=require&password=****"],
     ["postgres://app@db.example/prod", "postgres://app@db.example/prod"],
     ["postgres://db.example/prod", "postgres://db.example/prod"],
+    // Keys as the client decodes them, any case, sslpassword too; other keys as given.
+    ["postgres://app@db.example/prod?pass%77ord=x&SSLPassword=y&sslmode=require", "postgres://app@db.example/prod?pass%77ord=****&SSLPassword=****&sslmode=require"],
   ];
   for (const [url, shown] of cases) assert.equal(redactConnectionString(url), shown, url);
 });

@@ -55,6 +55,7 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
       `${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${LIBSQL_URL_EXAMPLE}. Nothing was changed.`,
     );
   }
+  checkLibsqlQuery(trimmed, source);
   let parsed: URL;
   try {
     parsed = new URL(trimmed);
@@ -65,4 +66,36 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
     throw new UsageError(`${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}. Nothing was changed.`);
   }
   return { url: trimmed, file: null, label: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}` };
+}
+
+/**
+ * Refuses what `@libsql/client` would refuse with the URL's text in its message (which reaches
+ * `--verbose` as the cause): a fragment, and any query parameter but `authToken` and `tls=0|1`. Keys
+ * and values are percent-decoded as the client decodes them; a refusal names neither, since either
+ * may be a secret.
+ *
+ * @throws UsageError naming `source` and the problem.
+ */
+function checkLibsqlQuery(url: string, source: string): void {
+  if (url.includes("#")) throw new UsageError(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it. Nothing was changed.`);
+  const start = url.indexOf("?");
+  if (start === -1) return;
+  for (const pair of url.slice(start + 1).split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent((equals === -1 ? pair : pair.slice(0, equals)).replaceAll("+", " "));
+      value = decodeURIComponent((equals === -1 ? "" : pair.slice(equals + 1)).replaceAll("+", " "));
+    } catch {
+      throw new UsageError(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
+    }
+    if (key === "authToken") continue;
+    if (key === "tls") {
+      if (value === "0" || value === "1") continue;
+      throw new UsageError(`${source} has a tls parameter other than tls=0 or tls=1. Nothing was changed.`);
+    }
+    throw new UsageError(`${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token. Nothing was changed.`);
+  }
 }

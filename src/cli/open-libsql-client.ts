@@ -7,10 +7,11 @@
  */
 import { existsSync } from "node:fs";
 import type { Client, Config } from "@libsql/client";
-import { DatabaseUnusableError, StepwiseError } from "../core/errors.js";
+import { DatabaseUnusableError, StepwiseError, UsageError } from "../core/errors.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { LibsqlClientMigrationManagerProps, MigrationManager } from "../drivers/libsql-client.js";
+import { LIBSQL_URL_EXAMPLE } from "./libsql-url.js";
 import type { CliManager, OpenDatabaseOptions, OpenedDatabase, OpenMode, UrlDriverConnect } from "./open-database.js";
 
 /** The parts of `@libsql/client` and of stepwise's libsql-client driver that {@link connectLibsqlClient} uses. */
@@ -63,12 +64,17 @@ export function connectLibsqlClient(modules: LibsqlClientModules): UrlDriverConn
 /**
  * A failed first round trip as a typed error: SQLite's own refusal (not a database, cannot open) as
  * every SQLite driver reports it, and anything else (a refused connection, an unknown host, a
- * rejected token) as {@link DatabaseUnusableError} naming the client's error code only.
+ * rejected token) as {@link DatabaseUnusableError} naming the client's error code only; a URL the
+ * client refuses (`URL_*`) as {@link UsageError} without the client's error, whose message quotes the URL.
  */
 function connectionError(error: unknown, translate: (error: unknown) => unknown, local: boolean): unknown {
   const translated = translate(error);
   if (translated instanceof StepwiseError) return translated;
   const code = (error as { code?: unknown } | null)?.code;
+  // The client's URL refusals quote the URL (a token, a fragment); so no cause, which --verbose would print.
+  if (typeof code === "string" && code.startsWith("URL_")) {
+    return new UsageError(`The libSQL client refused the URL's shape (${code}): write it as ${LIBSQL_URL_EXAMPLE}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`);
+  }
   const status = /\b(40[13])\b/.exec(error instanceof Error ? error.message : "")?.[1];
   const reason = status !== undefined ? `HTTP ${status}` : typeof code === "string" ? code : "no answer";
   return new DatabaseUnusableError(

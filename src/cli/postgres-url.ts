@@ -27,6 +27,11 @@ export function parsePostgresUrl(url: string, source: string): string {
       `${source} is not a PostgreSQL URL (${scheme === null ? "it has no scheme://" : `its scheme is ${scheme}//`}); the pg driver needs one such as ${EXAMPLE}. Nothing was changed.`,
     );
   }
+  // pg ignores a fragment, and a # in the user name or password ends the authority early: either way
+  // the text after it (maybe the password) would reach the labels the CLI prints.
+  if (trimmed.includes("#")) {
+    throw new UsageError(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment. Nothing was changed.`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(trimmed);

@@ -10,8 +10,19 @@
 /** What a redacted secret is printed as. */
 export const REDACTED = "****";
 
-/** `password=…` in a query string or a libpq `key=value` string, and a libSQL URL's `authToken=…`. */
-const PASSWORD_PARAMETER = /(\b(?:password|authToken)=)([^&\s'"]*)/gi;
+/**
+ * A `key=value` pair in a query string or a libpq `key=value` string. The key is matched after
+ * percent-decoding, because the clients decode it: `@libsql/client` reads `auth%54oken=` as its
+ * token, pg-connection-string reads `pass%77ord=` as the password. A backslash ends a value: in
+ * `--json` output the closing quote is escaped (`\"`), and the redaction must leave the JSON valid.
+ */
+const PARAMETER = /([^\s&?#;'"=\\]+)(=)([^&\s'"#\\]*)/g;
+
+/** Whether a (decoded) query key holds a secret: `authToken`, `password`, `sslpassword`, any case. */
+function isSecretKey(rawKey: string): boolean {
+  const key = decode(rawKey.replaceAll("+", " ")).toLowerCase();
+  return key === "authtoken" || key.endsWith("password");
+}
 
 /** Removes known passwords from text about to be printed. */
 export interface SecretRedactor {
@@ -19,7 +30,7 @@ export interface SecretRedactor {
   addFromConnectionString(text: string): void;
   /** Adds a password given on its own (`PGPASSWORD`). */
   addSecret(secret: string): void;
-  /** `text` with every known password, and every `password=` value, replaced by {@link REDACTED}. */
+  /** `text` with every known password, and every secret parameter's value (`password=`, `authToken=`, encoded keys too), replaced by {@link REDACTED}. */
   redact(text: string): string;
 }
 
@@ -42,7 +53,7 @@ export function createSecretRedactor(): SecretRedactor {
       // Longest first, so a password that contains another one is removed whole.
       let out = text;
       for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
-      return out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
+      return redactParameters(out);
     },
   };
 }
@@ -51,7 +62,8 @@ export function createSecretRedactor(): SecretRedactor {
  * Every password-like part of `text` (possibly none): the userinfo's password of a `scheme://user:password@host`
  * URL, read both up to the last `@` of the authority and up to the last `@` of the whole text (an
  * unencoded `/` or `?` in the password ends the authority early, so the URL no longer parses), and
- * every `password=` value. Redacting a candidate that is not the password costs nothing.
+ * every value of a parameter whose percent-decoded key is `authToken` or ends in `password` (any
+ * case; split on `&`, so each pair is read alone). Redacting a candidate that is not the password costs nothing.
  */
 export function findPasswords(text: string): string[] {
   const found: string[] = [];
@@ -65,7 +77,7 @@ export function findPasswords(text: string): string[] {
       if (colon !== -1) found.push(userinfo.slice(colon + 1));
     }
   }
-  for (const match of text.matchAll(PASSWORD_PARAMETER)) found.push(match[2]!);
+  for (const match of text.matchAll(PARAMETER)) if (isSecretKey(match[1]!)) found.push(match[3]!);
   return found;
 }
 
@@ -97,5 +109,10 @@ export function redactConnectionString(url: string): string {
     const colon = userinfo?.indexOf(":") ?? -1;
     if (userinfo !== null && colon !== -1) out = `${scheme[0]}${userinfo.slice(0, colon)}:${REDACTED}${rest.slice(userinfo.length)}`;
   }
-  return out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
+  return redactParameters(out);
+}
+
+/** `text` with the value of every secret-holding `key=value` pair ({@link isSecretKey}) replaced by {@link REDACTED}. */
+function redactParameters(text: string): string {
+  return text.replace(PARAMETER, (whole, key: string, equals: string) => (isSecretKey(key) ? `${key}${equals}${REDACTED}` : whole));
 }
