@@ -48,6 +48,8 @@ interface WalkResult {
 interface WalkTarget {
   /** The SQL dialect of the driver: a case written in SQLite's SQL only (rowid, WITHOUT ROWID, NOCASE) skips on PostgreSQL, naming it. */
   readonly dialect: "sqlite" | "postgres";
+  /** True when the connection reads integers as JavaScript numbers and throws past 2^53 (@libsql/client's default intMode "number"). */
+  readonly throwsPast2to53: boolean;
   run(t: TestContext, walk: WalkCase): Promise<WalkResult>;
 }
 
@@ -110,6 +112,7 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boole
 function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatabase>): WalkTarget {
   return {
     dialect: "sqlite",
+    throwsPast2to53: false,
     run: async (t, walk) => {
       const file = path.join(makeTempDir(t), "walk.db");
       const db = await (open ?? h.open)(file);
@@ -148,6 +151,7 @@ function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatab
 function asyncTarget(h: AsyncDriverHarness): WalkTarget {
   return {
     dialect: h.underTest.dialect,
+    throwsPast2to53: h.underTest.driverName === "libsql-client",
     run: (t, walk) =>
       new Promise<WalkResult>((resolve, reject) => {
         // The database lives until the test ends: its reads come after run() returns.
@@ -222,6 +226,13 @@ const fill = (table: string, columns: string, count: number, row: (i: number) =>
 function sqliteOnly(target: WalkTarget, t: TestContext, what: string): boolean {
   if (target.dialect === "sqlite") return false;
   skipWithReason(t, `${what} is SQLite's; the driver's dialect is ${target.dialect}`);
+  return true;
+}
+
+/** As {@link sqliteOnly}, for a case only PostgreSQL's types or name rules make (a quoted name, a column type). */
+function postgresOnly(target: WalkTarget, t: TestContext, what: string): boolean {
+  if (target.dialect === "postgres") return false;
+  skipWithReason(t, `${what} is PostgreSQL's; the driver's dialect is ${target.dialect}`);
   return true;
 }
 
@@ -383,6 +394,80 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: "big", batchSize: 2 },
       });
       await assertRefusedUnchanged(result, "unsafe-integer");
+    });
+  });
+
+  describe("forEachBatch keys whose JavaScript form differs from the database's", () => {
+    test("a timestamp key with microseconds: walked where it is text (SQLite), refused where it reads back rounded (PostgreSQL)", async (t) => {
+      // pg reads timestamptz as a Date rounded to milliseconds: bound back, `key <= bound` missed every row.
+      const result = await target.run(t, {
+        setup:
+          `CREATE TABLE stamps (id TIMESTAMPTZ PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ` +
+          `INSERT INTO stamps (id) VALUES ('2020-01-01 00:00:00.000100+00'), ('2020-01-01 00:00:00.000200+00'), ('2020-01-01 00:00:00.000300+00');`,
+        options: { table: "stamps", batchSize: 1 },
+      });
+      if (target.dialect === "postgres") {
+        await assertRefusedUnchanged(result, "invalid-key");
+        assert.equal(result.seen.length, 0);
+      } else {
+        await assertEveryRowVisitedOnce(result, "stamps", 3);
+      }
+    });
+
+    test("BIGINT keys on both sides of -2^53 and past 2^53: compared as integers where the driver reads them exactly, else refused", async (t) => {
+      // pg reads BIGINT as a number within 2^53 and as text beyond: -9007199254740993 (text) then -5
+      // (a number) was refused as not-increasing.
+      const result = await target.run(t, {
+        setup:
+          `CREATE TABLE big (id BIGINT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ` + `INSERT INTO big (id) VALUES (-9007199254740995), (-9007199254740993), (-5), (1), (9007199254740993);`,
+        options: { table: "big", batchSize: 2 },
+      });
+      if (target.dialect === "postgres") {
+        await assertEveryRowVisitedOnce(result, "big", 5);
+        assert.deepEqual(
+          result.seen.map((row) => String(row.id)),
+          ["-9007199254740995", "-9007199254740993", "-5", "1", "9007199254740993"],
+        );
+      } else {
+        await assertRefusedUnchanged(result, "unsafe-integer");
+      }
+    });
+
+    test("a duplicate BIGINT key beyond 2^53: duplicate-key, or unsafe-integer on a client that cannot read it, never a RangeError", async (t) => {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE big (id BIGINT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO big (id) VALUES (9007199254740993), (9007199254740993), (1);`,
+        options: { table: "big", batchSize: 1 },
+      });
+      await assertRefusedUnchanged(result, target.throwsPast2to53 ? "unsafe-integer" : "duplicate-key");
+    });
+  });
+
+  describe("forEachBatch columns are found as the key is", () => {
+    test("quoted mixed-case columns asked for in lower case", async (t) => {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE "Codes" ("Code" TEXT NOT NULL UNIQUE, "Label" TEXT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO "Codes" ("Code", "Label") VALUES ('a', 'x'), ('b', 'y'), ('c', 'z');`,
+        options: { table: "Codes", key: "code", columns: ["label"], batchSize: 2 },
+        markColumn: `"Code"`,
+      });
+      await assertEveryRowVisitedOnce(result, "Codes", 3);
+      assert.deepEqual(
+        result.seen.map((row) => [row.code, row.label]),
+        [
+          ["a", "x"],
+          ["b", "y"],
+          ["c", "z"],
+        ],
+      );
+    });
+
+    test("a column the table does not have is BATCH_KEY_INVALID no-such-column, before anything is walked", async (t) => {
+      // SQLite reports its own "no such column" from the query; PostgreSQL's was an untyped 42703.
+      if (postgresOnly(target, t, "a typed refusal of a missing column")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "id", 3, String)}`,
+        options: { table: "items", columns: ["nope"], batchSize: 2 },
+      });
+      await assertRefusedUnchanged(result, "no-such-column");
     });
   });
 
