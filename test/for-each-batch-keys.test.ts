@@ -471,6 +471,31 @@ function declareWalkTests(target: WalkTarget): void {
     });
   });
 
+  describe("forEachBatch's where on PostgreSQL", () => {
+    test("a ? inside an E'' string, a comment, a dollar quote or a quoted name is text; only the ? outside is a placeholder", async (t) => {
+      if (postgresOnly(target, t, "E'' strings and dollar quoting")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE q (id INTEGER PRIMARY KEY, s TEXT, "a?" INTEGER DEFAULT 0, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO q (id, s) VALUES (1, 'x?'), (2, 'it''s ?'), (3, 'z'), (4, '?'), (5, 'w');`,
+        options: { table: "q", where: "s <> E'it\\'s ?' /* ? */ AND s <> $$?$$ AND \"a?\" = 0 -- ?\n AND id > ? AND id < ?", params: [0, 5], batchSize: 1 },
+      });
+      assert.equal(result.error, null, result.error?.message);
+      assert.deepEqual(await idsTouched(result, "q", 1), [1, 3]);
+    });
+
+    test("a where using $1 is BATCH_OPTIONS_INVALID (option where), before anything is walked", async (t) => {
+      // The walk's own parameters are $1…; a user's $1 would silently take the bound's value.
+      if (postgresOnly(target, t, "a $1 placeholder")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE w (id INTEGER PRIMARY KEY, s TEXT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO w (id, s) VALUES (1, 'a'), (2, 'b'), (3, 'c');`,
+        options: { table: "w", where: "s <> $1 AND s <> '$2'", params: ["b"] },
+      });
+      assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
+      const fields = result.error as unknown as { option: string; value: unknown; version: number };
+      assert.deepEqual([fields.option, fields.value, fields.version, result.version, result.seen.length], ["where", "s <> $1 AND s <> '$2'", 2, 1, 0]);
+      await result.assertUnchanged();
+    });
+  });
+
   test("rows the handler appends past the walk's bound are not visited, from a full batch or the last, short one", async (t) => {
     // The walk covers keys up to the largest one when it starts (so a handler that keeps feeding rows
     // ahead cannot make it endless); rows appended past it are treated alike whichever batch adds them.

@@ -40,6 +40,8 @@ export interface BatchDialect {
    * 2^53 rounds as a JavaScript number.
    */
   boundSql(table: string, key: string, where: string): string;
+  /** True when a `where` holds placeholders of the database's own numbered kind (`$1`), which the walk's parameters would take. */
+  hasNumberedPlaceholders?(where: string): boolean;
 }
 
 /**
@@ -61,6 +63,9 @@ export function* walkBatches(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
     throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
+  }
+  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
+    throw new BatchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
   }
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {

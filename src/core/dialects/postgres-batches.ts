@@ -7,6 +7,7 @@
  */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "../batch-key.js";
 import type { BatchDialect, BatchWalk } from "../batch-walk.js";
+import { tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
 /** Integer types: pg hands BIGINT back as text past 2^53 (the pg driver's parseInt8), compared as integers. */
 const INTEGER_KEY_TYPES = new Set(["int2", "int4", "int8"]);
@@ -62,4 +63,6 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolvePostgresBatchKey,
   boundSql: (table, key, where) =>
     `SELECT max(${key}) AS bound, max(${key})::text AS text, (pg_catalog.pg_typeof(max(${key}))::text IN ('smallint', 'integer', 'bigint'))::int AS integer FROM ${table} WHERE ${where}`,
+  // A `$1` outside strings, quoted names, comments and dollar quotes: the tokeniser makes it a word.
+  hasNumberedPlaceholders: (where) => tokenizePostgresSql(where).some((token) => token.kind === "word" && /^\$\d+$/.test(token.text)),
 };
