@@ -21,6 +21,8 @@ interface WalkCase {
   readonly options: BatchOptions;
   /** The table the handler marks rows in, by the walk's key; default `options.table`. */
   readonly markTable?: string;
+  /** The mark table as SQL, unquoted, when a name alone cannot say it (a schema-qualified table). */
+  readonly markTableSql?: string;
   /** The column to find a visited row by; default `options.key ?? "id"`. */
   readonly markColumn?: string;
   /** Runs after each batch is marked, to misbehave like a real handler might; `write` runs SQL where the handler writes. */
@@ -79,7 +81,7 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boole
   const key = walk.options.key ?? "id";
   const markTable = walk.markTable ?? walk.options.table;
   const markColumn = walk.markColumn ?? key;
-  const mark = `UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} = ?`;
+  const mark = `UPDATE ${walk.markTableSql ?? `"${markTable.replace(/"/g, '""')}"`} SET touched = touched + 1 WHERE ${markColumn} = ?`;
   const visit = async (rows: Record<string, unknown>[], write: Write) => {
     for (const row of rows) {
       seen.push({ ...row });
@@ -293,6 +295,31 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: 'order "items" 2', batchSize: 2 },
       });
       await assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
+    });
+
+    test('a schema-qualified table, app.items, and a table literally named "Mixed.Name"', async (t) => {
+      if (postgresOnly(target, t, "a schema outside the search_path")) return;
+      const result = await target.run(t, {
+        setup:
+          `CREATE SCHEMA app; CREATE TABLE app.items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("app.items", "id", 5, String)} ` +
+          `CREATE TABLE "Mixed.Name" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"Mixed.Name"`, "id", 3, String)}`,
+        options: { table: "APP.Items", batchSize: 2 },
+        markTableSql: "app.items",
+      });
+      assert.equal(result.error, null, result.error?.message);
+      assert.deepEqual(await idsTouched(result, "app.items", 1), [1, 2, 3, 4, 5]);
+      const dotted = await target.run(t, {
+        setup: `CREATE TABLE "Mixed.Name" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"Mixed.Name"`, "id", 3, String)}`,
+        options: { table: "Mixed.Name", batchSize: 2 },
+      });
+      await assertEveryRowVisitedOnce(dotted, "Mixed.Name", 3);
+      // A schema that does not exist is the typed refusal, not an error that aborts the transaction.
+      const missing = await target.run(t, {
+        setup: `CREATE TABLE items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "id", 2, String)}`,
+        options: { table: "nope.items" },
+        markTable: "items",
+      });
+      await assertRefusedUnchanged(missing, "no-such-table");
     });
 
     test("a view walked by one of its columns", async (t) => {

@@ -3,7 +3,8 @@
  * `search_path` (`to_regclass`), its columns from `pg_attribute`, and the bound's type from
  * `pg_typeof`. A key is matched exactly, else ASCII case-insensitively when that names one column
  * (so `id` finds a column created as `"ID"`, as on SQLite); PostgreSQL has no rowid, so `rowid` is
- * a column like any other name. A table is found as given, else as an unquoted name folds.
+ * a column like any other name. A table is found as given, else as an unquoted name folds, else, for
+ * `schema.table` (one dot, no quotes), as that table of that schema, given or folded.
  */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "../batch-key.js";
 import type { BatchDialect, BatchWalk } from "../batch-walk.js";
@@ -23,12 +24,21 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
-  // As given, else as PostgreSQL folds an unquoted name (ITEMS is items), as SQLite finds it whatever its case.
+  // As given, else as PostgreSQL folds an unquoted name (ITEMS is items), as SQLite finds it whatever its
+  // case; a table literally named "app.items" wins over app.items. The qualified name is built from
+  // quoted parts, never parsed by to_regclass from the text given: a syntax error there would abort
+  // the migration's transaction.
+  const qualified = /^([^."]+)\.([^."]+)$/.exec(table);
+  const [schema, name] = qualified ? [qualified[1], qualified[2]] : [null, null];
   const found = (
     (yield {
       kind: "rows",
-      sql: "SELECT c.oid::text AS oid, c.oid::regclass::text AS name FROM pg_catalog.pg_class AS c WHERE c.oid = coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident(?)), pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?))))",
-      params: [table, table],
+      sql:
+        "SELECT c.oid::text AS oid, c.oid::regclass::text AS name FROM pg_catalog.pg_class AS c WHERE c.oid = coalesce(" +
+        "pg_catalog.to_regclass(pg_catalog.quote_ident(?)), pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?))), " +
+        "pg_catalog.to_regclass(pg_catalog.quote_ident(?::text) || '.' || pg_catalog.quote_ident(?::text)), " +
+        "pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?::text)) || '.' || pg_catalog.quote_ident(pg_catalog.lower(?::text))))",
+      params: [table, table, schema, name, schema, name],
     }) as Array<{ oid: string; name: string }>
   )[0];
   if (!found) return fail("no-such-table", "there is no such table or view in the schemas of the search_path");
