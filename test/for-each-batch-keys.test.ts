@@ -21,6 +21,8 @@ interface WalkCase {
   readonly options: BatchOptions;
   /** The table the handler marks rows in, by the walk's key; default `options.table`. */
   readonly markTable?: string;
+  /** The mark table as SQL, unquoted, when a name alone cannot say it (a schema-qualified table). */
+  readonly markTableSql?: string;
   /** The column to find a visited row by; default `options.key ?? "id"`. */
   readonly markColumn?: string;
   /** Runs after each batch is marked, to misbehave like a real handler might; `write` runs SQL where the handler writes. */
@@ -48,6 +50,8 @@ interface WalkResult {
 interface WalkTarget {
   /** The SQL dialect of the driver: a case written in SQLite's SQL only (rowid, WITHOUT ROWID, NOCASE) skips on PostgreSQL, naming it. */
   readonly dialect: "sqlite" | "postgres";
+  /** True when the connection reads integers as JavaScript numbers and throws past 2^53 (@libsql/client's default intMode "number"). */
+  readonly throwsPast2to53: boolean;
   run(t: TestContext, walk: WalkCase): Promise<WalkResult>;
 }
 
@@ -77,7 +81,7 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boole
   const key = walk.options.key ?? "id";
   const markTable = walk.markTable ?? walk.options.table;
   const markColumn = walk.markColumn ?? key;
-  const mark = `UPDATE "${markTable.replace(/"/g, '""')}" SET touched = touched + 1 WHERE ${markColumn} = ?`;
+  const mark = `UPDATE ${walk.markTableSql ?? `"${markTable.replace(/"/g, '""')}"`} SET touched = touched + 1 WHERE ${markColumn} = ?`;
   const visit = async (rows: Record<string, unknown>[], write: Write) => {
     for (const row of rows) {
       seen.push({ ...row });
@@ -110,6 +114,7 @@ function walkEntry(walk: WalkCase, seen: Record<string, unknown>[], async: boole
 function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatabase>): WalkTarget {
   return {
     dialect: "sqlite",
+    throwsPast2to53: false,
     run: async (t, walk) => {
       const file = path.join(makeTempDir(t), "walk.db");
       const db = await (open ?? h.open)(file);
@@ -148,6 +153,7 @@ function syncTarget(h: DriverHarness, open?: (file: string) => Promise<TestDatab
 function asyncTarget(h: AsyncDriverHarness): WalkTarget {
   return {
     dialect: h.underTest.dialect,
+    throwsPast2to53: h.underTest.driverName === "libsql-client",
     run: (t, walk) =>
       new Promise<WalkResult>((resolve, reject) => {
         // The database lives until the test ends: its reads come after run() returns.
@@ -225,6 +231,13 @@ function sqliteOnly(target: WalkTarget, t: TestContext, what: string): boolean {
   return true;
 }
 
+/** As {@link sqliteOnly}, for a case only PostgreSQL's types or name rules make (a quoted name, a column type). */
+function postgresOnly(target: WalkTarget, t: TestContext, what: string): boolean {
+  if (target.dialect === "postgres") return false;
+  skipWithReason(t, `${what} is PostgreSQL's; the driver's dialect is ${target.dialect}`);
+  return true;
+}
+
 /** The walks, declared once for `target`. */
 function declareWalkTests(target: WalkTarget): void {
   describe("forEachBatch visits every row whatever the key's spelling", () => {
@@ -282,6 +295,31 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: 'order "items" 2', batchSize: 2 },
       });
       await assertEveryRowVisitedOnce(result, 'order "items" 2', 7);
+    });
+
+    test('a schema-qualified table, app.items, and a table literally named "Mixed.Name"', async (t) => {
+      if (postgresOnly(target, t, "a schema outside the search_path")) return;
+      const result = await target.run(t, {
+        setup:
+          `CREATE SCHEMA app; CREATE TABLE app.items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("app.items", "id", 5, String)} ` +
+          `CREATE TABLE "Mixed.Name" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"Mixed.Name"`, "id", 3, String)}`,
+        options: { table: "APP.Items", batchSize: 2 },
+        markTableSql: "app.items",
+      });
+      assert.equal(result.error, null, result.error?.message);
+      assert.deepEqual(await idsTouched(result, "app.items", 1), [1, 2, 3, 4, 5]);
+      const dotted = await target.run(t, {
+        setup: `CREATE TABLE "Mixed.Name" (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill(`"Mixed.Name"`, "id", 3, String)}`,
+        options: { table: "Mixed.Name", batchSize: 2 },
+      });
+      await assertEveryRowVisitedOnce(dotted, "Mixed.Name", 3);
+      // A schema that does not exist is the typed refusal, not an error that aborts the transaction.
+      const missing = await target.run(t, {
+        setup: `CREATE TABLE items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "id", 2, String)}`,
+        options: { table: "nope.items" },
+        markTable: "items",
+      });
+      await assertRefusedUnchanged(missing, "no-such-table");
     });
 
     test("a view walked by one of its columns", async (t) => {
@@ -383,6 +421,105 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: "big", batchSize: 2 },
       });
       await assertRefusedUnchanged(result, "unsafe-integer");
+    });
+  });
+
+  describe("forEachBatch keys whose JavaScript form differs from the database's", () => {
+    test("a timestamp key with microseconds: walked where it is text (SQLite), refused where it reads back rounded (PostgreSQL)", async (t) => {
+      // pg reads timestamptz as a Date rounded to milliseconds: bound back, `key <= bound` missed every row.
+      const result = await target.run(t, {
+        setup:
+          `CREATE TABLE stamps (id TIMESTAMPTZ PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ` +
+          `INSERT INTO stamps (id) VALUES ('2020-01-01 00:00:00.000100+00'), ('2020-01-01 00:00:00.000200+00'), ('2020-01-01 00:00:00.000300+00');`,
+        options: { table: "stamps", batchSize: 1 },
+      });
+      if (target.dialect === "postgres") {
+        await assertRefusedUnchanged(result, "invalid-key");
+        assert.equal(result.seen.length, 0);
+      } else {
+        await assertEveryRowVisitedOnce(result, "stamps", 3);
+      }
+    });
+
+    test("BIGINT keys on both sides of -2^53 and past 2^53: compared as integers where the driver reads them exactly, else refused", async (t) => {
+      // pg reads BIGINT as a number within 2^53 and as text beyond: -9007199254740993 (text) then -5
+      // (a number) was refused as not-increasing.
+      const result = await target.run(t, {
+        setup:
+          `CREATE TABLE big (id BIGINT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ` + `INSERT INTO big (id) VALUES (-9007199254740995), (-9007199254740993), (-5), (1), (9007199254740993);`,
+        options: { table: "big", batchSize: 2 },
+      });
+      if (target.dialect === "postgres") {
+        await assertEveryRowVisitedOnce(result, "big", 5);
+        assert.deepEqual(
+          result.seen.map((row) => String(row.id)),
+          ["-9007199254740995", "-9007199254740993", "-5", "1", "9007199254740993"],
+        );
+      } else {
+        await assertRefusedUnchanged(result, "unsafe-integer");
+      }
+    });
+
+    test("a duplicate BIGINT key beyond 2^53: duplicate-key, or unsafe-integer on a client that cannot read it, never a RangeError", async (t) => {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE big (id BIGINT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO big (id) VALUES (9007199254740993), (9007199254740993), (1);`,
+        options: { table: "big", batchSize: 1 },
+      });
+      await assertRefusedUnchanged(result, target.throwsPast2to53 ? "unsafe-integer" : "duplicate-key");
+    });
+  });
+
+  describe("forEachBatch columns are found as the key is", () => {
+    test("quoted mixed-case columns asked for in lower case", async (t) => {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE "Codes" ("Code" TEXT NOT NULL UNIQUE, "Label" TEXT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO "Codes" ("Code", "Label") VALUES ('a', 'x'), ('b', 'y'), ('c', 'z');`,
+        options: { table: "Codes", key: "code", columns: ["label"], batchSize: 2 },
+        markColumn: `"Code"`,
+      });
+      await assertEveryRowVisitedOnce(result, "Codes", 3);
+      assert.deepEqual(
+        result.seen.map((row) => [row.code, row.label]),
+        [
+          ["a", "x"],
+          ["b", "y"],
+          ["c", "z"],
+        ],
+      );
+    });
+
+    test("a column the table does not have is BATCH_KEY_INVALID no-such-column, before anything is walked", async (t) => {
+      // SQLite reports its own "no such column" from the query; PostgreSQL's was an untyped 42703.
+      if (postgresOnly(target, t, "a typed refusal of a missing column")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE items (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("items", "id", 3, String)}`,
+        options: { table: "items", columns: ["nope"], batchSize: 2 },
+      });
+      await assertRefusedUnchanged(result, "no-such-column");
+    });
+  });
+
+  describe("forEachBatch's where on PostgreSQL", () => {
+    test("a ? inside an E'' string, a comment, a dollar quote or a quoted name is text; only the ? outside is a placeholder", async (t) => {
+      if (postgresOnly(target, t, "E'' strings and dollar quoting")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE q (id INTEGER PRIMARY KEY, s TEXT, "a?" INTEGER DEFAULT 0, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO q (id, s) VALUES (1, 'x?'), (2, 'it''s ?'), (3, 'z'), (4, '?'), (5, 'w');`,
+        options: { table: "q", where: "s <> E'it\\'s ?' /* ? */ AND s <> $$?$$ AND \"a?\" = 0 -- ?\n AND id > ? AND id < ?", params: [0, 5], batchSize: 1 },
+      });
+      assert.equal(result.error, null, result.error?.message);
+      assert.deepEqual(await idsTouched(result, "q", 1), [1, 3]);
+    });
+
+    test("a where using $1 is BATCH_OPTIONS_INVALID (option where), before anything is walked", async (t) => {
+      // The walk's own parameters are $1…; a user's $1 would silently take the bound's value.
+      if (postgresOnly(target, t, "a $1 placeholder")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE w (id INTEGER PRIMARY KEY, s TEXT, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO w (id, s) VALUES (1, 'a'), (2, 'b'), (3, 'c');`,
+        options: { table: "w", where: "s <> $1 AND s <> '$2'", params: ["b"] },
+      });
+      assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
+      const fields = result.error as unknown as { option: string; value: unknown; version: number };
+      assert.deepEqual([fields.option, fields.value, fields.version, result.version, result.seen.length], ["where", "s <> $1 AND s <> '$2'", 2, 1, 0]);
+      await result.assertUnchanged();
     });
   });
 

@@ -26,6 +26,27 @@ export interface ResolvedBatchKey {
    * a quoted name is case-sensitive: `ITEMS` found as `items`); default the name given, quoted.
    */
   readonly tableSql?: string;
+  /**
+   * PostgreSQL: `columns` are matched as the key is (exactly, else ASCII case-insensitively when that
+   * names one), since a quoted name is case-sensitive there and a miss would be an untyped 42703.
+   * SQLite resolves them itself, rowid aliases included, so it leaves this unset.
+   */
+  readonly matchColumns?: boolean;
+  /**
+   * The key is an integer column whose values a driver may hand back as text past 2^53 (pg's BIGINT),
+   * so the walk compares them as integers, not by JavaScript type.
+   */
+  readonly integerKey?: boolean;
+}
+
+/**
+ * The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names
+ * one column. `ambiguous` when several differ from it only in case.
+ */
+export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {
+  if (columns.includes(name)) return { column: name, ambiguous: false };
+  const folded = columns.filter((candidate) => foldIdentifier(candidate) === foldIdentifier(name));
+  return folded.length === 1 ? { column: folded[0], ambiguous: false } : { ambiguous: folded.length > 1 };
 }
 
 const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);

@@ -7,7 +7,7 @@
  */
 import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
 import { compareBlobs, describeStoredValue } from "./stored-value.js";
-import { quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "./batch-key.js";
+import { matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "./batch-key.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
@@ -40,6 +40,8 @@ export interface BatchDialect {
    * 2^53 rounds as a JavaScript number.
    */
   boundSql(table: string, key: string, where: string): string;
+  /** True when a `where` holds placeholders of the database's own numbered kind (`$1`), which the walk's parameters would take. */
+  hasNumberedPlaceholders?(where: string): boolean;
 }
 
 /**
@@ -62,6 +64,9 @@ export function* walkBatches(
   if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
     throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
   }
+  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
+    throw new BatchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
+  }
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
     throw new BatchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
@@ -69,8 +74,17 @@ export function* walkBatches(
   // The key is selected under the caller's spelling: SQLite names a result column after its declared
   // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
   const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
+  // Where the database matches quoted names exactly (PostgreSQL), each column is found as the key is,
+  // so `label` reaches a column created as "Label" instead of failing with the server's 42703.
+  const columnSql = (column: string): string => {
+    if (!resolved.matchColumns) return quoteIdentifier(column);
+    const { column: found, ambiguous } = matchColumn(resolved.columns, column);
+    if (found === undefined)
+      fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
+    return quoteIdentifier(found as string);
+  };
   const selected = options.columns
-    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${quoteIdentifier(column)} AS ${quoteIdentifier(column)}`)].join(", ")
+    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
     : `*, ${keyColumn}`;
   const table = resolved.tableSql ?? quoteIdentifier(options.table);
   // (1 = 1), not 1: PostgreSQL wants a boolean there.
@@ -94,7 +108,11 @@ export function* walkBatches(
     // no row, and a key shared across a batch boundary would skip the rows after the first.
     const nulls = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
     if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
-    const repeated = (yield* rowsOf(`SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`, params))[0];
+    // keyedRows: a duplicate past 2^53 on a client that cannot read it is that refusal, not a RangeError.
+    const repeated = (yield* keyedRows(
+      `SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`,
+      params,
+    ))[0];
     if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
   }
 
@@ -115,11 +133,17 @@ export function* walkBatches(
   if (total > 0) progress(0, total);
   for (;;) {
     const rows = batches === 0 ? yield* keyedRows(first, [bound, ...params, batchSize]) : yield* keyedRows(next, [last, bound, ...params, batchSize]);
-    if (rows.length === 0) break;
+    if (rows.length === 0) {
+      // A bound was read, so at least the row holding it is at or below it. None found means the bound
+      // did not bind back as the value read (a key type whose JavaScript form is inexact): no row was
+      // checked, and reporting success would claim a walk that never happened.
+      if (batches === 0) fail("invalid-key", `the largest key ${describeStoredValue(bound)} matched no row when read back, so the key's type cannot be walked exactly`, bound);
+      break;
+    }
     // Read before the handler runs: it may change the row objects it is given.
     for (const row of rows) {
       const value = row[key];
-      checkKeyOrder(value, last, fail);
+      checkKeyOrder(value, last, fail, resolved.integerKey === true);
       last = value;
     }
     // Outside a transaction (a `transaction: false` migration) every statement would commit alone;
@@ -146,7 +170,7 @@ const storageRank = (value: unknown) => (typeof value === "number" || typeof val
  * Keyset pagination holds only if each key follows the one before it. Text is compared by identity
  * alone, since the column's collation (NOCASE, RTRIM…) is the database's to apply.
  */
-function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never): void {
+function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
   if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
     fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
@@ -155,6 +179,14 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
     fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
   }
   if (previous === undefined) return;
+  if (integerKey) {
+    // pg hands BIGINT back as a number within 2^53 and as text beyond it (either sign): compared as
+    // integers, not ranked by JavaScript type, or -9007199254740993 (text) then -5 (a number) would
+    // read as out of order.
+    const [now, before] = [BigInt(value as number | bigint | string), BigInt(previous as number | bigint | string)];
+    if (now <= before) fail(now === before ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
+    return;
+  }
   const rankOrder = storageRank(value) - storageRank(previous);
   const after =
     rankOrder !== 0

@@ -332,21 +332,25 @@ export class HistoryRowMissingError extends StepwiseError {
 }
 
 /**
- * `context.forEachBatch` was given options it cannot walk with (a `batchSize` that is not a whole
- * number from 1 to 2^53). Refused before the first batch, so nothing was written.
+ * `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole
+ * number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders, which would share numbers
+ * with the walk's own. Refused before the first batch, so nothing was written.
  */
 export class BatchOptionsInvalidError extends StepwiseError {
-  readonly option: "batchSize";
+  readonly option: "batchSize" | "where";
   readonly value: unknown;
   readonly version: number | null;
   readonly file: string | null;
 
-  constructor(fields: { option: "batchSize"; value: unknown; version?: number | null; file?: string | null }) {
+  constructor(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }) {
     const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
     super(
       "BATCH_OPTIONS_INVALID",
-      `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
-        `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
+      fields.option === "where"
+        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: it uses $n placeholders, whose numbers the walk's own parameters take. ` +
+            `Nothing was walked. Write ? for each value instead, and pass the values in params, in order.`
+        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
+            `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
     );
     this.option = fields.option;
     this.value = fields.value;

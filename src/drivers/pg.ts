@@ -15,7 +15,7 @@ import { openPgScratchDatabase } from "./pg-scratch-database.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
-import { splitPostgresSqlText } from "../shared/postgres-tokens.js";
+import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type DriverCapabilities } from "../core/driver.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
@@ -72,26 +72,16 @@ const QUERY_TYPES = {
 };
 
 /**
- * The executor's SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2…`. Only stepwise's own
- * statements pass here, never a migration's: quoted text and identifiers are skipped, and its SQL has
- * no comments or `?` operators.
+ * SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2…`: the executor's own statements, and
+ * a `forEachBatch` walk's, which embed the migration's `where`. So it follows PostgreSQL's lexer
+ * (`E'…\\'…'` strings, `$$…$$` quotes, comments, quoted names): a `?` inside any of those is text, not
+ * a placeholder. A `?` operator (jsonb's) outside them is read as a placeholder; write `jsonb_exists` there.
  */
 export function toPositionalParameters(sql: string): string {
-  let out = "";
   let index = 0;
-  let quote: string | null = null;
-  for (const char of sql) {
-    if (quote !== null) {
-      if (char === quote) quote = null;
-    } else if (char === "'" || char === '"') {
-      quote = char;
-    } else if (char === "?") {
-      out += `$${++index}`;
-      continue;
-    }
-    out += char;
-  }
-  return out;
+  return tokenizePostgresSql(sql)
+    .map((token) => (token.kind === "punctuation" ? token.text.replace(/\?/g, () => `$${++index}`) : token.text))
+    .join("");
 }
 
 /**
