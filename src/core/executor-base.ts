@@ -28,9 +28,8 @@ import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import { bodySavepointName, type CommitWitness, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
-import type { EscapeGuardStrategy } from "./escape-guard.js";
+import type { ExecutorStrategies } from "./executor-strategies.js";
 import type { Dialect } from "./dialect.js";
-import { assertWholeRunPossible } from "./whole-run-transaction.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -38,7 +37,7 @@ import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -75,7 +74,7 @@ export interface ExecutorSettings {
 }
 
 /** The escape guard's markers for one run (see `transaction-guard.ts`). */
-interface RunGuard {
+export interface RunGuard {
   readonly witness: CommitWitness;
   readonly savepoint: string;
 }
@@ -86,7 +85,7 @@ interface LazyRunGuard {
 }
 
 /** What one guarded body is checked with: the run's markers, the transaction's start, its witness token. */
-interface EscapeGuard {
+export interface EscapeGuard {
   readonly guard: RunGuard;
   readonly start: TransactionStart;
   readonly token: number;
@@ -98,7 +97,9 @@ export type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) 
 /**
  * The algorithm over one registry and one history table: `up`, and the loop `down` shares with it
  * (`execute`). Every public method returns a {@link Step} for a runner; none performs I/O itself.
- * {@link Executor} (`executor.ts`) adds what only a manager offers.
+ * {@link Executor} (`executor.ts`) adds what only a manager offers. The steps that are public
+ * without being documented as API (`createRunGuard`, `runBodyInOpenTransaction`, `migrationFailed`…)
+ * are so for the strategies (`executor-strategies.ts`), which drive the same loop from their own files.
  */
 export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   readonly migrations: R;
@@ -106,23 +107,27 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   readonly store: HistoryStore;
   /** The SQL dialect's answers (see `dialect.ts`). */
   readonly dialect: Dialect;
-  /** The transaction-escape guard, or `null` where the driver has no savepoints (see `escape-guard.ts`). */
-  protected readonly escapeGuard: EscapeGuardStrategy | null;
+  /** The strategies the driver's capabilities reach (see `executor-strategies.ts`). */
+  protected readonly strategies: ExecutorStrategies;
 
   /**
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
    *   caller: {@link Executor} picks SQLite's, so this file imports no dialect and a Cloudflare bundle
    *   holds only the one its driver passes.
-   * @param escapeGuard the transaction-escape guard (`escape-guard.ts`), or `null` for a driver
-   *   without savepoints, which needs none; {@link Executor} always passes it.
-   * @throws TypeError when a driver with savepoints is given no guard: its migrations would run unguarded.
+   * @param strategies what the driver can use of the escape guard, the whole-run transaction and the
+   *   atomic batch (`executor-strategies.ts`); {@link Executor} always passes all three.
+   * @throws TypeError when the driver's capabilities need a strategy it was not given: its migrations
+   *   would run unguarded, or a path it offers would be missing.
    */
-  constructor(migrations: R, settings: ExecutorSettings, dialect: Dialect, escapeGuard: EscapeGuardStrategy | null) {
-    if (escapeGuard === null && settings.capabilities.savepoints) throw new TypeError(`The ${settings.driverName} driver has savepoints, so its executor needs the escape guard.`);
+  constructor(migrations: R, settings: ExecutorSettings, dialect: Dialect, strategies: ExecutorStrategies) {
+    const { capabilities, driverName } = settings;
+    if (strategies.escapeGuard === null && capabilities.savepoints) throw new TypeError(`The ${driverName} driver has savepoints, so its executor needs the escape guard.`);
+    if (strategies.atomicBatch === null && capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver applies migrations as batches, so its executor needs the atomic batch.`);
+    if (strategies.wholeRun === null && !capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver can hold a whole run in one transaction, so its executor needs the whole run.`);
     this.migrations = migrations;
     this.settings = settings;
     this.dialect = dialect;
-    this.escapeGuard = escapeGuard;
+    this.strategies = strategies;
     this.store = this.dialect.createHistoryStore(settings.tableName);
   }
 
@@ -137,7 +142,18 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           function* (this: ExecutorBase<R>): Step<MigrationResult> {
             const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
             const { plan, counter } = yield* this.planWithCounter(replan, !all);
-            if (all) return yield* this.executeInOneTransaction(plan, replan);
+            if (all) {
+              // One batch per migration is the only atomic unit there: a whole run cannot be one.
+              if (this.settings.capabilities.atomicBatch) {
+                throw new DriverCapabilityError({
+                  driver: this.settings.driverName,
+                  capability: "atomicBatch",
+                  operation: 'up({ transaction: "all" })',
+                  fix: "Each migration is applied atomically on its own; call up() without it.",
+                });
+              }
+              return yield* this.strategies.wholeRun!(this, plan, replan);
+            }
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
@@ -279,7 +295,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * libsql-client), or, where a migration is applied as one batch (D1), a TypeScript one, whose code
    * cannot be made atomic there.
    */
-  private refuseUnsupportedMigrations(entries: readonly R[number][], direction: MigrationDirection): void {
+  refuseUnsupportedMigrations(entries: readonly R[number][], direction: MigrationDirection): void {
     const { capabilities, driverName } = this.settings;
     const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
     if (needsSwitch) {
@@ -304,8 +320,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Whether `entry` runs under the escape guard: never where transaction-control SQL is refused outright (no savepoints). */
-  private needsGuard(entry: R[number], direction: MigrationDirection): boolean {
-    return this.settings.capabilities.savepoints && this.escapeGuard!.needsGuard(entry, direction);
+  needsGuard(entry: R[number], direction: MigrationDirection): boolean {
+    return this.settings.capabilities.savepoints && this.strategies.escapeGuard!.needsGuard(entry, direction);
   }
 
   /**
@@ -313,7 +329,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * and the body savepoint's name. Per run rather than per migration, since both only need to be
    * unguessable by a migration and distinct within this connection.
    */
-  private *createRunGuard(): Step<RunGuard> {
+  *createRunGuard(): Step<RunGuard> {
     try {
       return { witness: yield* this.dialect.createCommitWitness(), savepoint: bodySavepointName() };
     } catch (error) {
@@ -321,7 +337,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  private *restoreSettingsAfterRun(before: ConnectionSettingsSnapshot, failed: boolean): Step<void> {
+  *restoreSettingsAfterRun(before: ConnectionSettingsSnapshot, failed: boolean): Step<void> {
     // Settings only take effect outside a transaction; every path has ended its own by now.
     yield* rollbackQuietly();
     try {
@@ -403,7 +419,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           }
           start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
           const applied = this.settings.capabilities.atomicBatch
-            ? yield* this.applyAsBatch(entry, direction)
+            ? yield* this.strategies.atomicBatch!(this, entry, direction)
             : yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
           if (applied === null) {
             stale = true;
@@ -432,71 +448,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     return { direction, fromVersion: progress.fromVersion!, toVersion, steps: ran };
   }
 
-  /**
-   * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
-   * connection's progress is honoured; the refusal is checked again on that fresh plan.
-   */
-  private *executeInOneTransaction(plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
-    const direction = plan.direction;
-    if (this.settings.capabilities.atomicBatch) {
-      // One batch per migration is the only atomic unit there: a whole run cannot be one.
-      throw new DriverCapabilityError({
-        driver: this.settings.driverName,
-        capability: "atomicBatch",
-        operation: 'up({ transaction: "all" })',
-        fix: "Each migration is applied atomically on its own; call up() without it.",
-      });
-    }
-    const foreignKeysOn = (): Step<boolean> => this.dialect.foreignKeysEnforced();
-    assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
-    if (plan.steps.length === 0) {
-      this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
-      return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
-    }
-    const ran: AppliedStep[] = [];
-    // Read again inside the transaction: another connection may have migrated since planning.
-    let fresh: typeof plan;
-    const before = yield* this.dialect.snapshotConnectionSettings();
-    let failed = true;
-    let guard: RunGuard | null = null;
-    try {
-      try {
-        guard = yield* this.createRunGuard();
-        yield* this.beginImmediate();
-        const start = yield* this.dialect.readTransactionStart(yield* changeCounter());
-        if (direction === "up") yield* this.refuseUnmanagedDatabase();
-        yield* this.store.ensure();
-        fresh = replan(yield* this.store.readKeys());
-        assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
-        this.emitSkipped(direction, plan.steps, fresh.steps);
-        const token = yield* this.dialect.markCommitWitness(guard.witness);
-        for (const entry of fresh.steps) {
-          const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
-          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
-          // Sets user_version at every step: only the final value is committed, unless a later
-          // migration commits by itself, and then the rows it commits agree with user_version.
-          yield* this.recordInOpenTransaction(entry, direction, durationMs);
-          ran.push({ version: entry.version, name: entry.name, durationMs });
-        }
-        const last = fresh.steps[fresh.steps.length - 1];
-        if (last) yield* this.commitRecordedMigration(last, direction);
-        else yield* this.commitTranslated();
-      } catch (error) {
-        yield* rollbackQuietly();
-        throw error;
-      }
-      failed = false;
-    } finally {
-      yield* this.restoreSettingsAfterRun(before, failed);
-      if (guard) yield* this.dialect.dropCommitWitness(guard.witness);
-    }
-    for (const step of ran) this.emit({ type: "migrated", direction, ...step });
-    if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
-    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
-  }
-
   /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
-  private emitSkipped(direction: MigrationDirection, previous: readonly R[number][], stillPending: readonly R[number][]): void {
+  emitSkipped(direction: MigrationDirection, previous: readonly R[number][], stillPending: readonly R[number][]): void {
     const pending = new Set(stillPending);
     for (const entry of previous) {
       if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
@@ -509,7 +462,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
    * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
+  *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
     const changesBeforeBody = escapeGuard && (yield* this.dialect.readTotalChanges());
@@ -542,43 +495,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * failure when SQLite rolled the transaction back itself.
    */
   private *escapedOrFailed(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, judgeCommitted: Step<EscapedCommit>): Step<StepwiseError> {
-    const escaped = yield* this.escapeGuard!.judgeEscape(entry, direction, failure, judgeCommitted, (error) => this.sqliteCodeOf(error));
+    const escaped = yield* this.strategies.escapeGuard!.judgeEscape(entry, direction, failure, judgeCommitted, (error) => this.sqliteCodeOf(error));
     return escaped ?? (yield* this.migrationFailed(entry, direction, failure!.cause, true, "body"));
-  }
-
-  /**
-   * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
-   * first (a revert: a statement that fails unless the row is there, then its removal), then its
-   * statements. The row comes first so that two processes applying the same
-   * migration at once collide on the history's primary key before either's statements count: the
-   * loser's whole batch fails, and finding the row there then means "applied elsewhere", not a
-   * failure. Returns `null` in that case, so the caller plans again. The row records no duration
-   * (`null`): it is written before the statements run.
-   */
-  private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<AppliedStep | null> {
-    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
-    const started = performance.now();
-    if (entry.kind !== "sql") this.refuseUnsupportedMigrations([entry], direction);
-    const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
-    if (script === null) throw yield* this.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
-    try {
-      yield* this.refuseParentRebuild(entry, direction);
-    } catch (cause) {
-      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
-    }
-    try {
-      const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
-      yield* batch([...history, ...collectWrites(this.record(entry, direction, null))], script);
-    } catch (cause) {
-      const keys = yield* this.store.readKeys();
-      const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
-      if (present === (direction === "up")) return null;
-      throw yield* this.migrationFailed(entry, direction, cause, true, "body");
-    }
-    yield* this.commitTranslated();
-    const durationMs = performance.now() - started;
-    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-    return { version: entry.version, name: entry.name, durationMs };
   }
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -595,7 +513,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
    * meeting a full disk) is the migration's failure and names it; the caller rolls back.
    */
-  private *recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
+  *recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
     try {
       yield* this.record(entry, direction, durationMs);
     } catch (cause) {
@@ -608,7 +526,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
    * transaction is rolled back first, so the error's "rolled back" is true.
    */
-  private *commitRecordedMigration(entry: R[number], direction: MigrationDirection): Step<void> {
+  *commitRecordedMigration(entry: R[number], direction: MigrationDirection): Step<void> {
     try {
       yield* commit();
     } catch (cause) {
@@ -673,7 +591,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
-  private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
+  *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
   }
 
@@ -690,7 +608,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     yield { op: "runBody", entry, direction, progress };
   }
 
-  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
+  *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
     if (direction === "up") {
@@ -737,7 +655,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
    */
-  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
+  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
@@ -775,7 +693,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     return true;
   }
 
-  protected *beginImmediate(): Step<void> {
+  *beginImmediate(): Step<void> {
     try {
       yield* begin("immediate");
     } catch (error) {
@@ -783,7 +701,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  protected *commitTranslated(): Step<void> {
+  *commitTranslated(): Step<void> {
     try {
       yield* commit();
     } catch (error) {

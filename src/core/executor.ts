@@ -9,6 +9,9 @@ import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { ESCAPE_GUARD } from "./escape-guard.js";
+import { ATOMIC_BATCH } from "./atomic-batch-strategy.js";
+import type { ExecutorStrategies } from "./executor-strategies.js";
+import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -20,6 +23,9 @@ import type { DownOptions, MigrationResult, UpOptions } from "./options.js";
 
 export type { ExecutorSettings };
 
+/** Every strategy: a manager offers each path its driver's capabilities reach, whatever the entry bundles for `migrate`. */
+const ALL_STRATEGIES: ExecutorStrategies = { escapeGuard: ESCAPE_GUARD, wholeRun: WHOLE_RUN, atomicBatch: ATOMIC_BATCH };
+
 /** The order `reset` drops objects in: those that name a table before the table itself. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
@@ -30,7 +36,7 @@ const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, vie
 export class Executor<R extends MigrationRegistry = MigrationRegistry> extends ExecutorBase<R> {
   constructor(migrations: R, settings: ExecutorSettings) {
     // A SQLite driver that declares no user_version gets the dialect that never reads it.
-    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), ESCAPE_GUARD);
+    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), ALL_STRATEGIES);
   }
 
   /**

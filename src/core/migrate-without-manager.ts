@@ -9,6 +9,7 @@ import { refuseAsyncMigrations } from "./async-migrations.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { UsageError } from "./errors.js";
 import { ExecutorBase } from "./executor-base.js";
+import type { ExecutorStrategies } from "./executor-strategies.js";
 import { validateForExecutor } from "./executor-settings.js";
 import { splitMigrateOptions } from "./manager.js";
 import { splitMigrateAsyncOptions, type MigrateAsyncOptions } from "./async-manager.js";
@@ -25,6 +26,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
  *
  * @param createDriver makes the driver, first, as a manager's constructor does.
  * @param entry the package entry, for messages.
+ * @param strategies what the driver's capabilities reach (`executor-strategies.ts`); only these are bundled.
  */
 export function migrateWithoutManager<Db>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<never>,
@@ -32,13 +34,14 @@ export function migrateWithoutManager<Db>(
   migrations: MigrationRegistry,
   entry: string,
   dialect: Dialect,
+  strategies: ExecutorStrategies,
 ): MigrationResult {
   // Taken out before the options are split: that split tells a non-function to import verifySchema
   // from the entry, and no entry that gets here exports it. Any verifySchema is refused by capability.
   const { verifySchema: verifyFirst, ...rest } = options;
   const { upOptions, props } = splitMigrateOptions(rest, entry);
   const driver = createDriver();
-  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
+  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, strategies);
   refuseAsyncMigrations(migrations, driver.name);
   if (verifyFirst) {
     requireCapabilities(driver, "verifySchema", "snapshot");

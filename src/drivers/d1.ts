@@ -18,6 +18,7 @@
  * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
  */
 import { AsyncMigrationManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { ATOMIC_BATCH } from "../core/atomic-batch-strategy.js";
 import { ExecutorBase } from "../core/executor-base.js";
 import { validateForExecutor } from "../core/executor-settings.js";
 import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
@@ -181,7 +182,8 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
   return migrateAsyncWithoutManager(options, "stepwise/d1", (props) => {
     const driver = createD1Driver(db);
     const dialect = createCloudflareDialect({ connectionSettings: null });
-    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, null);
+    // D1 refuses a whole run and has no savepoints: the one batch per migration is all it needs.
+    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, { escapeGuard: null, wholeRun: null, atomicBatch: ATOMIC_BATCH });
     refuseTypeScriptMigrationsOnD1(migrations);
     return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
   });

@@ -19,6 +19,7 @@
  */
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
+import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
@@ -159,6 +160,8 @@ export function migrate<R extends SyncMigrationRegistry>(
     migrations,
     "stepwise/durable-objects",
     createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
+    // No savepoints and no batches; a whole run is one transactionSync.
+    { escapeGuard: null, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }
 

@@ -1,0 +1,48 @@
+/**
+ * Applying a migration as one atomic batch with its history row, as a strategy (see
+ * `executor-strategies.ts`): only a driver that declares `atomicBatch` (D1) passes it, so no other
+ * entry's bundle holds it.
+ */
+import type { ExecutorBase } from "./executor-base.js";
+import type { AtomicBatchStrategy } from "./executor-strategies.js";
+import type { AppliedStep } from "./options.js";
+import { batch, collectWrites, type Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
+
+/**
+ * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
+ * first (a revert: a statement that fails unless the row is there, then its removal), then its
+ * statements. The row comes first so that two processes applying the same
+ * migration at once collide on the history's primary key before either's statements count: the
+ * loser's whole batch fails, and finding the row there then means "applied elsewhere", not a
+ * failure. Returns `null` in that case, so the caller plans again. The row records no duration
+ * (`null`): it is written before the statements run.
+ */
+function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection): Step<AppliedStep | null> {
+  executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+  const started = performance.now();
+  if (entry.kind !== "sql") executor.refuseUnsupportedMigrations([entry], direction);
+  const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+  if (script === null) throw yield* executor.migrationFailed(entry, direction, new Error("it has no down section"), true, "body");
+  try {
+    yield* executor.refuseParentRebuild(entry, direction);
+  } catch (cause) {
+    throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
+  }
+  try {
+    const history = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
+    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null))], script);
+  } catch (cause) {
+    const keys = yield* executor.store.readKeys();
+    const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
+    if (present === (direction === "up")) return null;
+    throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
+  }
+  yield* executor.commitTranslated();
+  const durationMs = performance.now() - started;
+  executor.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
+  return { version: entry.version, name: entry.name, durationMs };
+}
+
+/** One batch per migration, for a driver that declares `atomicBatch`. */
+export const ATOMIC_BATCH: AtomicBatchStrategy = applyAsBatch;

@@ -1,0 +1,69 @@
+/**
+ * `up({ transaction: "all" })` as a strategy (see `executor-strategies.ts`): the whole plan in one
+ * transaction. An entry whose driver refuses it (D1, where one batch per migration is the only atomic
+ * unit) does not pass it, so its bundle holds neither this loop nor the whole-run refusal.
+ */
+import { type ExecutorBase, type Replan, type RunGuard } from "./executor-base.js";
+import type { WholeRunStrategy } from "./executor-strategies.js";
+import type { AppliedStep, MigrationResult } from "./options.js";
+import type { MigrationPlan } from "./planner.js";
+import { changeCounter, rollbackQuietly, type Step } from "./step.js";
+import type { MigrationRegistry } from "./types.js";
+import { assertWholeRunPossible } from "./whole-run-transaction.js";
+
+/**
+ * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
+ * connection's progress is honoured; the refusal is checked again on that fresh plan.
+ */
+function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
+  const direction = plan.direction;
+  const foreignKeysOn = (): Step<boolean> => executor.dialect.foreignKeysEnforced();
+  assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
+  if (plan.steps.length === 0) {
+    executor.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
+    return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
+  }
+  const ran: AppliedStep[] = [];
+  // Read again inside the transaction: another connection may have migrated since planning.
+  let fresh: typeof plan;
+  const before = yield* executor.dialect.snapshotConnectionSettings();
+  let failed = true;
+  let guard: RunGuard | null = null;
+  try {
+    try {
+      guard = yield* executor.createRunGuard();
+      yield* executor.beginImmediate();
+      const start = yield* executor.dialect.readTransactionStart(yield* changeCounter());
+      if (direction === "up") yield* executor.refuseUnmanagedDatabase();
+      yield* executor.store.ensure();
+      fresh = replan(yield* executor.store.readKeys());
+      assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
+      executor.emitSkipped(direction, plan.steps, fresh.steps);
+      const token = yield* executor.dialect.markCommitWitness(guard.witness);
+      for (const entry of fresh.steps) {
+        const escapeGuard = executor.needsGuard(entry, direction) ? { guard, start, token } : null;
+        const durationMs = yield* executor.runBodyInOpenTransaction(entry, direction, escapeGuard);
+        // Sets user_version at every step: only the final value is committed, unless a later
+        // migration commits by itself, and then the rows it commits agree with user_version.
+        yield* executor.recordInOpenTransaction(entry, direction, durationMs);
+        ran.push({ version: entry.version, name: entry.name, durationMs });
+      }
+      const last = fresh.steps[fresh.steps.length - 1];
+      if (last) yield* executor.commitRecordedMigration(last, direction);
+      else yield* executor.commitTranslated();
+    } catch (error) {
+      yield* rollbackQuietly();
+      throw error;
+    }
+    failed = false;
+  } finally {
+    yield* executor.restoreSettingsAfterRun(before, failed);
+    if (guard) yield* executor.dialect.dropCommitWitness(guard.witness);
+  }
+  for (const step of ran) executor.emit({ type: "migrated", direction, ...step });
+  if (ran.length === 0) executor.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
+  return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
+}
+
+/** `up({ transaction: "all" })`, for every driver that can hold a whole run in one transaction. */
+export const WHOLE_RUN: WholeRunStrategy = runWholePlan;
