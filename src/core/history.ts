@@ -48,10 +48,10 @@ export function isValidTableName(tableName: string): boolean {
 export class HistoryStore {
   readonly tableName: string;
   /** The name as statements write it (schema-qualified on PostgreSQL). */
-  protected readonly quoted: string;
+  readonly quoted: string;
   protected shapeChecked = false;
   /** How reads select the `version` column (see `EXACT_VERSION`). */
-  protected readonly versionColumn: string = EXACT_VERSION;
+  readonly versionColumn: string = EXACT_VERSION;
 
   /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
@@ -124,7 +124,8 @@ export class HistoryStore {
     return type.toUpperCase() === "INTEGER";
   }
 
-  protected *existsWithValidShape(): Step<boolean> {
+  /** Whether the table exists with the columns stepwise writes; every read of the history asks it first. */
+  *existsWithValidShape(): Step<boolean> {
     if (this.shapeChecked) return yield* this.exists();
     // Both questions in one statement: every read of the history asks them first, a no-op start included.
     const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
@@ -157,15 +158,6 @@ export class HistoryStore {
     return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
   }
 
-  /**
-   * Rewrites the recorded checksum of an applied row, only while it still holds `from`; returns
-   * whether it did. The caller reads the rows in the same transaction, so `false` means a bug.
-   */
-  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
-    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version = ? AND checksum = ? AND state = 'applied'`, [to, version, from]);
-    return result.changes === 1;
-  }
-
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
@@ -188,45 +180,8 @@ export class HistoryStore {
     return keys as AppliedMigrationKey[];
   }
 
-  /**
-   * The planner keys in one statement, without first asking whether the table exists and has the
-   * expected shape: `null` when that statement fails or a row is malformed. For a caller that
-   * answers `null` by asking again the careful way ({@link readKeys}), so a missing or odd table
-   * costs one failed read and never a wrong answer.
-   */
-  *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
-    try {
-      rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-        `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
-      );
-    } catch {
-      return null;
-    }
-    const keys = toKeys(rows);
-    return typeof keys === "number" ? null : keys;
-  }
-
-  /** Every row, oldest first; `[]` when the table does not exist. */
-  *readAll(): Step<AppliedMigration[]> {
-    if (!(yield* this.existsWithValidShape())) return [];
-    const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
-      `SELECT ${this.versionColumn}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    );
-    for (let i = 0; i < rows.length; i++) {
-      yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
-    }
-    return rows.map((row) => ({
-      version: row.version,
-      name: row.name,
-      checksum: row.checksum,
-      appliedAt: row.applied_at,
-      durationMs: row.duration_ms,
-      state: row.state,
-    }));
-  }
-
-  private *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
+  /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
+  *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
     const problem = rowProblemOf(version, checksum, state, previous);
     if (problem === null) return;
     const detail = describeRowProblem(problem, version, checksum, state);
@@ -396,7 +351,7 @@ function describeRowProblem(problem: HistoryRowProblem, version: unknown, checks
  * plain function, not a step: a no-op start runs it over every row, and a loop inside a generator
  * (or a generator per row, as before) stays slow for longer while the engine warms up.
  */
-function toKeys(rows: readonly { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[]): AppliedMigrationKey[] | number {
+export function toKeys(rows: readonly { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[]): AppliedMigrationKey[] | number {
   const keys: AppliedMigrationKey[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;

@@ -10,6 +10,7 @@
  * For an interrupted `down` the same words describe the database: `applied` when the revert did
  * nothing, `forget` when it completed.
  */
+import { readAllHistory } from "../core/history-reads.js";
 import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -89,7 +90,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
   {
     yield* begin("immediate");
     try {
-      const row = (yield* store.readAll()).find((candidate) => candidate.version === options.version);
+      const row = (yield* readAllHistory(store)).find((candidate) => candidate.version === options.version);
       if (!row || row.state !== "started") {
         throw new InvalidTargetError(
           options.version,
@@ -105,7 +106,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
       }
       if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);
       else yield* store.delete(row.version);
-      const currentVersion = highestAppliedVersion(yield* store.readAll());
+      const currentVersion = highestAppliedVersion(yield* readAllHistory(store));
       if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
       yield* commit();
       return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };

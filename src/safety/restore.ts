@@ -13,6 +13,7 @@
  * the capabilities `openFile` and `onlineBackup`; a driver without them is refused before anything
  * is read or written.
  */
+import { readAllHistory } from "../core/history-reads.js";
 import type { statSync } from "node:fs";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, mainDatabaseFile, takeBackup, type BackupRecord } from "./backup.js";
@@ -99,7 +100,7 @@ function inspectOpenBackup(driver: SyncDriver, file: string, tableName: string, 
     if (!hasHistory && isEmptyDatabase(driver)) return { file, version: 0, history: [] };
     if (!hasHistory) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     runSync(store.assertShape(), driver);
-    const history = runSync(store.readAll(), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
+    const history = runSync(readAllHistory(store), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
     return { file, version: highestRecordedVersion(history), history };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;

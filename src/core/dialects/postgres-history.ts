@@ -21,7 +21,7 @@ export class PostgresHistoryStore extends HistoryStore {
   readonly schema: string;
   // The version is a BIGINT, which the pg driver reads as a number when exact and as text otherwise:
   // the same contract SQLite's EXACT_VERSION expression gives.
-  protected override readonly versionColumn = "version";
+  override readonly versionColumn = "version";
 
   /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
@@ -92,7 +92,7 @@ export class PostgresHistoryStore extends HistoryStore {
     return type === "bigint" || type === "integer";
   }
 
-  protected override *existsWithValidShape(): Step<boolean> {
+  override *existsWithValidShape(): Step<boolean> {
     if (!(yield* this.exists())) return false;
     if (!this.shapeChecked) yield* this.assertShape();
     return true;
