@@ -13,7 +13,7 @@ import {
   type StepwiseError,
 } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
-import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
+import type { AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 

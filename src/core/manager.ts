@@ -76,6 +76,11 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
   return manager.up(upOptions);
 }
 
+/** The refusal of a `verifySchema` option that is not stepwise's function, naming the entry to import it from. */
+export function verifySchemaUsage(entry: string): string {
+  return `verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`;
+}
+
 /**
  * `migrate`'s options, split: `up`'s, the verification asked for, and the manager's props. Refuses a
  * moved option and a `verifySchema` that is not the function.
@@ -84,7 +89,7 @@ export function splitMigrateOptions<M>(options: MigrationManagerProps & UpOption
   const { to, transaction, verifySchema: verifyFirst, ...props } = options;
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
   if (verifyFirst && typeof verifyFirst !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`);
+    throw new UsageError(verifySchemaUsage(entry));
   }
   const upOptions: UpOptions<number> = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
   return { upOptions, verifyFirst, props };

@@ -11,7 +11,8 @@ import { UsageError } from "./errors.js";
 import { ExecutorBase } from "./executor-base.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import { validateForExecutor } from "./executor-settings.js";
-import { splitMigrateOptions } from "./manager.js";
+import { splitMigrateOptions, verifySchemaUsage } from "./manager.js";
+import { managerBuilderOf } from "./manager-for-verify.js";
 import { splitMigrateAsyncOptions, type MigrateAsyncOptions } from "./async-manager.js";
 import type { Step } from "./step.js";
 import { runSync } from "./runners.js";
@@ -48,6 +49,41 @@ export function migrateWithoutManager<Db>(
     // Only a driver that can replay gets here, and its entry must take the manager's path: verifySchema checks a manager.
     throw new UsageError(`verifySchema needs a MigrationManager: call verifySchema(new MigrationManager(db, migrations)) from "${entry}" before migrate.`);
   }
+  return runSync(executor.up(upOptions), driver);
+}
+
+/**
+ * `migrate` with no manager for a sync entry whose driver can verify a schema (`stepwise/sql-js`):
+ * the same checks in the same order as `migrateWithManager` with the entry's manager. Given
+ * `{ verifySchema }`, it builds that manager from what stepwise's `verifySchema` carries (see
+ * `manager-for-verify.ts`) and verifies before applying, as `migrateWithManager` does; any other
+ * function is refused as a non-function is, since only stepwise's knows how to build one.
+ *
+ * @param executorDialect the dialect the entry's manager would end up with (SQLite's for its capabilities).
+ * @param managerDialect what the entry's `MigrationManager` passes its base, for the manager built to verify.
+ * @param strategies what the driver's capabilities reach (`executor-strategies.ts`).
+ */
+export function migrateVerifiableWithoutManager<Db>(
+  options: MigrationManagerProps & UpOptions<number> & MigrateOptions<never>,
+  createDriver: () => SyncDriver<Db>,
+  migrations: MigrationRegistry,
+  entry: string,
+  dialects: { readonly executor: Dialect; readonly manager: Dialect | undefined },
+  strategies: ExecutorStrategies,
+): MigrationResult {
+  const { upOptions, verifyFirst, props } = splitMigrateOptions(options, entry);
+  const buildManager = verifyFirst ? managerBuilderOf(verifyFirst) : null;
+  if (verifyFirst && !buildManager) throw new UsageError(verifySchemaUsage(entry));
+  const driver = createDriver();
+  if (buildManager) {
+    const manager = buildManager(driver as SyncDriver<unknown>, migrations, props, dialects.manager);
+    requireCapabilities(driver, "verifySchema", "snapshot");
+    // A start-up check: the expected schema is stored after the first replay, so later starts skip it.
+    (verifyFirst as (manager: unknown, options: { refuseDrift: true; cacheExpectedSchema: true }) => unknown)(manager, { refuseDrift: true, cacheExpectedSchema: true });
+    return manager.up(upOptions);
+  }
+  const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialects.executor), dialects.executor, strategies);
+  refuseAsyncMigrations(migrations, driver.name);
   return runSync(executor.up(upOptions), driver);
 }
 

@@ -3,7 +3,7 @@
  * transaction. An entry whose driver refuses it (D1, where one batch per migration is the only atomic
  * unit) does not pass it, so its bundle holds neither this loop nor the whole-run refusal.
  */
-import { type ExecutorBase, type Replan, type RunGuard } from "./executor-base.js";
+import type { ExecutorBase, Replan, RunGuard } from "./executor-base.js";
 import type { WholeRunStrategy } from "./executor-strategies.js";
 import type { AppliedStep, MigrationResult } from "./options.js";
 import type { MigrationPlan } from "./planner.js";

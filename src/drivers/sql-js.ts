@@ -13,7 +13,11 @@
  * as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager.js";
+import { sqliteDialectFor } from "../core/dialects/sqlite.js";
+import { ESCAPE_GUARD } from "../core/escape-guard.js";
+import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
@@ -337,7 +341,16 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/sql-js");
+  // No manager unless { verifySchema } asks for one (stepwise's verifySchema brings it): a page that
+  // only migrates at load bundles the executor alone, with the strategies sql.js can use.
+  return migrateVerifiableWithoutManager(
+    options as never,
+    () => createSqlJsDriver(db),
+    migrations,
+    "stepwise/sql-js",
+    { executor: sqliteDialectFor(SQL_JS_CAPABILITIES), manager: undefined },
+    { escapeGuard: ESCAPE_GUARD, wholeRun: WHOLE_RUN, atomicBatch: null },
+  );
 }
 
 /**

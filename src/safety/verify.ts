@@ -5,6 +5,7 @@
  */
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
+import { MANAGER_FOR_VERIFY, type ManagerForVerify } from "../core/manager-for-verify.js";
 import { begin, inTransaction, rollbackQuietly, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
@@ -81,6 +82,13 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   const reader = schemaReaderOf(manager, "verifySchema");
   return settleVerification(manager, manager.run(verificationStep(manager, reader, options)), options);
 }
+
+// What lets `migrate` of an entry without a manager (`stepwise/sql-js`) take `{ verifySchema }`: it
+// builds the manager to verify from what this function carries, so only an app that verifies bundles
+// one. A bundler keeps this statement exactly when it keeps verifySchema.
+Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
+  value: ((driver, migrations, props, dialect) => new SyncMigrationManager(driver, migrations, props, dialect)) satisfies ManagerForVerify,
+});
 
 /**
  * {@link verifySchema} for a manager whose methods return promises: `stepwise/pg`'s `MigrationManager`
