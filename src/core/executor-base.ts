@@ -11,11 +11,8 @@
  */
 import { refuseOpenTransaction } from "./transaction-open.js";
 import {
-  ConnectionClosedError,
   DatabaseLockedError,
   DiskFullError,
-  type EscapedCommit,
-  ForeignKeyViolationError,
   HistoryRowMissingError,
   IncompleteMigrationError,
   MigrationFailedError,
@@ -27,7 +24,7 @@ import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
-import { bodySavepointName, type CommitWitness, openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
+import { bodySavepointName, type CommitWitness, type TransactionStart } from "./transaction-guard.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import type { Dialect } from "./dialect.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
@@ -37,7 +34,7 @@ import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -108,7 +105,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   /** The SQL dialect's answers (see `dialect.ts`). */
   readonly dialect: Dialect;
   /** The strategies the driver's capabilities reach (see `executor-strategies.ts`). */
-  protected readonly strategies: ExecutorStrategies;
+  readonly strategies: ExecutorStrategies;
 
   /**
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
@@ -123,6 +120,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     const { capabilities, driverName } = settings;
     if (strategies.escapeGuard === null && capabilities.savepoints) throw new TypeError(`The ${driverName} driver has savepoints, so its executor needs the escape guard.`);
     if (strategies.atomicBatch === null && capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver applies migrations as batches, so its executor needs the atomic batch.`);
+    if (strategies.inTransaction === null && !capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver applies migrations in transactions, so its executor needs them.`);
     if (strategies.wholeRun === null && !capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver can hold a whole run in one transaction, so its executor needs the whole run.`);
     this.migrations = migrations;
     this.settings = settings;
@@ -420,7 +418,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
           const applied = this.settings.capabilities.atomicBatch
             ? yield* this.strategies.atomicBatch!(this, entry, direction)
-            : yield* this.runInTransaction(entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
+            : yield* this.strategies.inTransaction!(this, entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
           if (applied === null) {
             stale = true;
             yield* this.commitTranslated();
@@ -453,85 +451,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     const pending = new Set(stillPending);
     for (const entry of previous) {
       if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
-    }
-  }
-
-  /**
-   * Runs one migration's body inside the already-open transaction (its commit witness in `guard`
-   * marked with `token`) and checks what it left behind: our transaction still open (see
-   * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
-   * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
-   */
-  *runBodyInOpenTransaction(entry: R[number], direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
-    this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
-    const started = performance.now();
-    const changesBeforeBody = escapeGuard && (yield* this.dialect.readTotalChanges());
-    const savepoint = escapeGuard && (yield* openBodySavepoint(escapeGuard.guard.savepoint));
-    let failure: { readonly cause: unknown } | null = null;
-    try {
-      yield* this.refuseParentRebuild(entry, direction);
-      yield* this.runBody(entry, direction);
-    } catch (cause) {
-      failure = { cause };
-    }
-    // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
-    if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-    if (escapeGuard && !(yield* this.dialect.releaseBodySavepoint(savepoint!))) {
-      throw yield* this.escapedOrFailed(entry, direction, failure, this.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
-    }
-    // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
-    // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.
-    if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
-    try {
-      if (entry.disableForeignKeys) yield* assertNoForeignKeyViolations(entry, direction);
-    } catch (cause) {
-      throw yield* this.migrationFailed(entry, direction, cause, true);
-    }
-    return performance.now() - started;
-  }
-
-  /**
-   * The error for a body after which our savepoint is gone: the guard's verdict, or the body's own
-   * failure when SQLite rolled the transaction back itself.
-   */
-  private *escapedOrFailed(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, judgeCommitted: Step<EscapedCommit>): Step<StepwiseError> {
-    const escaped = yield* this.strategies.escapeGuard!.judgeEscape(entry, direction, failure, judgeCommitted, (error) => this.sqliteCodeOf(error));
-    return escaped ?? (yield* this.migrationFailed(entry, direction, failure!.cause, true, "body"));
-  }
-
-  /** Runs one migration inside the already-open transaction, records it, and commits. */
-  private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
-    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
-    yield* this.recordInOpenTransaction(entry, direction, durationMs);
-    yield* this.commitRecordedMigration(entry, direction);
-    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-    return { version: entry.version, name: entry.name, durationMs };
-  }
-
-  /**
-   * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
-   * meeting a full disk) is the migration's failure and names it; the caller rolls back.
-   */
-  *recordInOpenTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
-    try {
-      yield* this.record(entry, direction, durationMs);
-    } catch (cause) {
-      throw yield* this.migrationFailed(entry, direction, cause, true);
-    }
-  }
-
-  /**
-   * Commits a transaction that ran `entry` (the last of a whole run). A failure here (a full disk
-   * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
-   * transaction is rolled back first, so the error's "rolled back" is true.
-   */
-  *commitRecordedMigration(entry: R[number], direction: MigrationDirection): Step<void> {
-    try {
-      yield* commit();
-    } catch (cause) {
-      yield* rollbackQuietly();
-      throw yield* this.migrationFailed(entry, direction, cause, true);
     }
   }
 
@@ -595,7 +514,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
   }
 
-  private *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
+  *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
     // SQL reports no progress; a reporter per migration would be built for nothing.
     if (entry.kind === "sql") {
       yield { op: "runBody", entry, direction, progress: ignoreProgress };
@@ -641,7 +560,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
-  private sqliteCodeOf(error: unknown): string | null {
+  sqliteCodeOf(error: unknown): string | null {
     const code = classifySafely(this.settings.classifyError, error).nativeCode;
     return code !== null && code.startsWith("SQLITE_") ? code : null;
   }
@@ -718,16 +637,4 @@ function* refuseTransactionLeftOpen(): Step<void> {
   if (!(yield* inTransaction())) return;
   yield* rollbackQuietly();
   throw new Error("it left a transaction open (BEGIN without COMMIT); stepwise rolled back the statements that transaction held");
-}
-
-function* assertNoForeignKeyViolations(entry: MigrationEntry, direction: MigrationDirection): Step<void> {
-  const violations = yield* query<{ table: string; rowid: number | null; parent: string }>("PRAGMA foreign_key_check");
-  if (violations.length > 0) {
-    throw new ForeignKeyViolationError({
-      version: entry.version,
-      file: entry.file,
-      direction,
-      violations: violations.map((v) => ({ table: v.table, rowid: v.rowid, parent: v.parent })),
-    });
-  }
 }

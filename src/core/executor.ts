@@ -11,6 +11,7 @@ import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from 
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { ESCAPE_GUARD } from "./escape-guard.js";
 import { ATOMIC_BATCH } from "./atomic-batch-strategy.js";
+import { IN_TRANSACTION } from "./apply-in-transaction.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { setUserVersion } from "./history.js";
@@ -25,7 +26,7 @@ import type { DownOptions, MigrationResult, UpOptions } from "./options.js";
 export type { ExecutorSettings };
 
 /** Every strategy: a manager offers each path its driver's capabilities reach, whatever the entry bundles for `migrate`. */
-const ALL_STRATEGIES: ExecutorStrategies = { escapeGuard: ESCAPE_GUARD, wholeRun: WHOLE_RUN, atomicBatch: ATOMIC_BATCH };
+const ALL_STRATEGIES: ExecutorStrategies = { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: ATOMIC_BATCH };
 
 /** The order `reset` drops objects in: those that name a table before the table itself. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };

@@ -3,6 +3,7 @@
  * transaction. An entry whose driver refuses it (D1, where one batch per migration is the only atomic
  * unit) does not pass it, so its bundle holds neither this loop nor the whole-run refusal.
  */
+import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
 import type { ExecutorBase, Replan, RunGuard } from "./executor-base.js";
 import type { WholeRunStrategy } from "./executor-strategies.js";
 import type { AppliedStep, MigrationResult } from "./options.js";
@@ -42,14 +43,14 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       const token = yield* executor.dialect.markCommitWitness(guard.witness);
       for (const entry of fresh.steps) {
         const escapeGuard = executor.needsGuard(entry, direction) ? { guard, start, token } : null;
-        const durationMs = yield* executor.runBodyInOpenTransaction(entry, direction, escapeGuard);
+        const durationMs = yield* runBodyInOpenTransaction(executor, entry, direction, escapeGuard);
         // Sets user_version at every step: only the final value is committed, unless a later
         // migration commits by itself, and then the rows it commits agree with user_version.
-        yield* executor.recordInOpenTransaction(entry, direction, durationMs);
+        yield* recordInOpenTransaction(executor, entry, direction, durationMs);
         ran.push({ version: entry.version, name: entry.name, durationMs });
       }
       const last = fresh.steps[fresh.steps.length - 1];
-      if (last) yield* executor.commitRecordedMigration(last, direction);
+      if (last) yield* commitRecordedMigration(executor, last, direction);
       else yield* executor.commitTranslated();
     } catch (error) {
       yield* rollbackQuietly();

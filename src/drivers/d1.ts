@@ -182,8 +182,13 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
   return migrateAsyncWithoutManager(options, "stepwise/d1", (props) => {
     const driver = createD1Driver(db);
     const dialect = createCloudflareDialect({ connectionSettings: null });
-    // D1 refuses a whole run and has no savepoints: the one batch per migration is all it needs.
-    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, { escapeGuard: null, wholeRun: null, atomicBatch: ATOMIC_BATCH });
+    // D1 has no interactive transaction and refuses a whole run: one batch per migration is all it needs.
+    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, {
+      escapeGuard: null,
+      inTransaction: null,
+      wholeRun: null,
+      atomicBatch: ATOMIC_BATCH,
+    });
     refuseTypeScriptMigrationsOnD1(migrations);
     return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
   });

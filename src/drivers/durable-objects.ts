@@ -20,6 +20,7 @@
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
+import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
@@ -161,7 +162,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     "stepwise/durable-objects",
     createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
     // No savepoints and no batches; a whole run is one transactionSync.
-    { escapeGuard: null, wholeRun: WHOLE_RUN, atomicBatch: null },
+    { escapeGuard: null, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }
 

@@ -18,6 +18,7 @@ import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager
 import { sqliteDialectFor } from "../core/dialects/sqlite.js";
 import { ESCAPE_GUARD } from "../core/escape-guard.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
+import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, ErrorClassification, SyncDriver } from "../core/driver.js";
@@ -349,7 +350,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     migrations,
     "stepwise/sql-js",
     { executor: sqliteDialectFor(SQL_JS_CAPABILITIES), manager: undefined },
-    { escapeGuard: ESCAPE_GUARD, wholeRun: WHOLE_RUN, atomicBatch: null },
+    { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }
 
