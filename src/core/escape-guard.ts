@@ -8,11 +8,13 @@
 import { TransactionEscapedError, type EscapedCommit } from "./errors.js";
 import { inTransaction, rollbackQuietly, type Step } from "./step.js";
 import { needsEscapeGuard } from "./transaction-control.js";
-import { isAutomaticRollbackError } from "./transaction-guard.js";
+import { bodySavepointName, isAutomaticRollbackError } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** What the executor asks of the guard; see the module note. */
 export interface EscapeGuardStrategy {
+  /** A fresh name for the savepoint that brackets a body, unguessable by a migration (once per run). */
+  savepointName(): string;
   /** Whether `entry` may end the transaction it runs in, so it runs under the guard. */
   needsGuard(entry: MigrationEntry, direction: MigrationDirection): boolean;
   /**
@@ -34,6 +36,7 @@ export interface EscapeGuardStrategy {
 
 /** The guard every driver with savepoints runs under. */
 export const ESCAPE_GUARD: EscapeGuardStrategy = {
+  savepointName: bodySavepointName,
   needsGuard: needsEscapeGuard,
   judgeEscape: function* (entry, direction, failure, judgeCommitted, sqliteCodeOf) {
     // Our savepoint is gone yet a transaction is open: the migration began a new one after ending ours.

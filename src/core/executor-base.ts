@@ -24,7 +24,7 @@ import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
-import { bodySavepointName, type CommitWitness, type TransactionStart } from "./transaction-guard.js";
+import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import type { Dialect } from "./dialect.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
@@ -121,7 +121,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     if (strategies.escapeGuard === null && capabilities.savepoints) throw new TypeError(`The ${driverName} driver has savepoints, so its executor needs the escape guard.`);
     if (strategies.atomicBatch === null && capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver applies migrations as batches, so its executor needs the atomic batch.`);
     if (strategies.inTransaction === null && !capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver applies migrations in transactions, so its executor needs them.`);
-    if (strategies.wholeRun === null && !capabilities.atomicBatch) throw new TypeError(`The ${driverName} driver can hold a whole run in one transaction, so its executor needs the whole run.`);
     this.migrations = migrations;
     this.settings = settings;
     this.dialect = dialect;
@@ -140,18 +139,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           function* (this: ExecutorBase<R>): Step<MigrationResult> {
             const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
             const { plan, counter } = yield* this.planWithCounter(replan, !all);
-            if (all) {
-              // One batch per migration is the only atomic unit there: a whole run cannot be one.
-              if (this.settings.capabilities.atomicBatch) {
-                throw new DriverCapabilityError({
-                  driver: this.settings.driverName,
-                  capability: "atomicBatch",
-                  operation: 'up({ transaction: "all" })',
-                  fix: "Each migration is applied atomically on its own; call up() without it.",
-                });
-              }
-              return yield* this.strategies.wholeRun!(this, plan, replan);
-            }
+            if (all) return yield* this.strategies.wholeRun(this, plan, replan);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );
@@ -329,7 +317,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    */
   *createRunGuard(): Step<RunGuard> {
     try {
-      return { witness: yield* this.dialect.createCommitWitness(), savepoint: bodySavepointName() };
+      return { witness: yield* this.dialect.createCommitWitness(), savepoint: this.strategies.escapeGuard?.savepointName() ?? "" };
     } catch (error) {
       throw this.translateError(error);
     }

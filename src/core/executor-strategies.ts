@@ -43,8 +43,8 @@ export interface ExecutorStrategies {
   readonly escapeGuard: EscapeGuardStrategy | null;
   /** One migration in the transaction the executor opened: required unless the driver applies migrations as batches. */
   readonly inTransaction: InTransactionStrategy | null;
-  /** `up({ transaction: "all" })`: required unless the driver applies migrations as batches (which refuse it). */
-  readonly wholeRun: WholeRunStrategy | null;
+  /** `up({ transaction: "all" })`: the whole run, or its refusal where the driver applies migrations as batches. */
+  readonly wholeRun: WholeRunStrategy;
   /** One batch per migration: required where the driver declares `atomicBatch`, and used only there. */
   readonly atomicBatch: AtomicBatchStrategy | null;
 }

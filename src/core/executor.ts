@@ -14,6 +14,7 @@ import { ATOMIC_BATCH } from "./atomic-batch-strategy.js";
 import { IN_TRANSACTION } from "./apply-in-transaction.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import { WHOLE_RUN } from "./whole-run-strategy.js";
+import { REFUSE_WHOLE_RUN } from "./whole-run-refusal.js";
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -28,6 +29,9 @@ export type { ExecutorSettings };
 /** Every strategy: a manager offers each path its driver's capabilities reach, whatever the entry bundles for `migrate`. */
 const ALL_STRATEGIES: ExecutorStrategies = { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: ATOMIC_BATCH };
 
+/** {@link ALL_STRATEGIES} for a driver that applies each migration as one batch: there a whole run is refused. */
+const BATCH_STRATEGIES: ExecutorStrategies = { ...ALL_STRATEGIES, wholeRun: REFUSE_WHOLE_RUN };
+
 /** The order `reset` drops objects in: those that name a table before the table itself. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
@@ -38,7 +42,7 @@ const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, vie
 export class Executor<R extends MigrationRegistry = MigrationRegistry> extends ExecutorBase<R> {
   constructor(migrations: R, settings: ExecutorSettings) {
     // A SQLite driver that declares no user_version gets the dialect that never reads it.
-    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), ALL_STRATEGIES);
+    super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), settings.capabilities.atomicBatch ? BATCH_STRATEGIES : ALL_STRATEGIES);
   }
 
   /**

@@ -19,6 +19,7 @@
  */
 import { AsyncMigrationManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { ATOMIC_BATCH } from "../core/atomic-batch-strategy.js";
+import { REFUSE_WHOLE_RUN } from "../core/whole-run-refusal.js";
 import { ExecutorBase } from "../core/executor-base.js";
 import { validateForExecutor } from "../core/executor-settings.js";
 import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
@@ -186,7 +187,7 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
     const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, {
       escapeGuard: null,
       inTransaction: null,
-      wholeRun: null,
+      wholeRun: REFUSE_WHOLE_RUN,
       atomicBatch: ATOMIC_BATCH,
     });
     refuseTypeScriptMigrationsOnD1(migrations);
