@@ -17,6 +17,7 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
+import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
@@ -25,7 +26,7 @@ import { UsageError } from "../core/errors.js";
 import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationContext, MigrationDefinition, MigrationRegistry, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -59,6 +60,21 @@ export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
 export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinition<DurableObjectSql>, "up" | "down"> {
   readonly up: (sql: DurableObjectSql, context: MigrationContext) => void;
   readonly down?: (sql: DurableObjectSql, context: MigrationContext) => void;
+}
+
+/**
+ * Refuses a registry in which `gen` marked migrations async, before anything runs. Same code and
+ * fields as every sync entry's refusal, but not its fix: that one points to `migrateAsync`, and this
+ * entry has none, since `transactionSync` cannot stay open across an await. Here the fix is a
+ * synchronous body, which `ctx.storage.sql` allows.
+ */
+function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
+  const found = findAsyncMigrations(migrations);
+  if (found.length === 0) return;
+  const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver: "durable-objects" });
+  const fix = "make up and down synchronous: ctx.storage.sql.exec needs no await";
+  error.message = `The registry holds async migrations: ${found.map((entry) => `${entry.version} (${entry.file})`).join(", ")}. A Durable Object's transactionSync cannot stay open across an await, so nothing was run: ${fix}.`;
+  throw Object.assign(error, { fix });
 }
 
 /**
@@ -130,8 +146,10 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async (make them synchronous).
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
+    refuseAsyncMigrationsHere(migrations);
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
@@ -152,6 +170,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
+  refuseAsyncMigrationsHere(migrations);
   // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
   return migrateWithoutManager(
     options as never,

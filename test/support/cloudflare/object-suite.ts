@@ -14,8 +14,9 @@
  * object and handed to it, in order, when the call settles. Any other function in props or options
  * is refused here, loudly, rather than dropped.
  *
- * One workerd per test file: started at the first use, reused by every database of the file (a
- * fresh object name each, so a fresh storage), and disposed after the file's last test.
+ * One workerd per test file: started at the first use (the matrix's `load`, at the file's top
+ * level), reused by every database of the file (a fresh object name each, so a fresh storage), and
+ * disposed after the file's last test.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -123,7 +124,9 @@ function worker(): Promise<Miniflare> {
       return miniflare;
     })();
     const started = running;
+    // At the top level this runs after the file's last test; inside a test, after that test, and the next use starts another.
     after(async () => {
+      if (running === started) running = null;
       await (await started).dispose();
     });
   }
