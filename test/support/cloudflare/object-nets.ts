@@ -19,4 +19,4 @@ export const rehearseUpAsync = ((manager: never, ...args: never[]) => runNet("re
 /** stepwise's `repairChecksumsAsync`, run where the manager is. */
 export const repairChecksumsAsync = ((manager: never, ...args: never[]) => runNet("repairChecksumsAsync", repairLocal as never, manager, ...args)) as typeof repairLocal;
 /** stepwise's `listChecksumRepairs` (either form), run where the manager is. */
-export const listChecksumRepairs = ((manager: never) => runNet("listChecksumRepairs", listLocal as never, manager)) as typeof listLocal;
+export const listChecksumRepairs = ((manager: never) => runNet("listChecksumRepairs", listLocal as never, manager)) as unknown as typeof listLocal;
