@@ -7,10 +7,11 @@
  * a test only by a capability it does not declare, with the reason printed.
  */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { describeEachAsyncDriver, inDialect, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
+import { asyncTsEntry, namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
@@ -241,6 +242,36 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
       assert.deepEqual(error.tables, ["legacy"]);
       assert.deepEqual(await db.snapshot(), before);
     }));
+
+  test("a registry gen marked async runs where the driver is async; where it is not, it is refused before anything runs with a fix the entry offers, and the fix applies", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
+      const marked = asyncTsEntry(2, {
+        async up(connection) {
+          await runSql(connection, "CREATE TABLE marked (id INTEGER)");
+        },
+      });
+      if (!runsBodiesInLine(h)) {
+        await db.migrate([createItems, marked]);
+        assert.deepEqual(await historyVersions(db), [1, 2]);
+        return;
+      }
+      for (const refused of [() => db.migrate([createItems, marked]), () => db.manager([createItems, marked]).status()]) {
+        const error = await rejection(refused);
+        assert.deepEqual([error.code, error.versions, error.files, error.driver], ["ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", [2], [marked.file], h.underTest.driverName]);
+        // Every name the fix tells the user to import from this entry is one the entry exports (Durable Objects has no migrateAsync).
+        const exported = Object.keys((await import(path.join(matrixRoot, h.underTest.entry))) as object);
+        for (const [, names] of String(error.fix).matchAll(/import \{([^}]*)\} from "stepwise\/[^"]+"/g)) {
+          for (const name of names!.split(",").map((part) => part.trim())) assert.ok(exported.includes(name), `the fix imports ${name}, which ${h.underTest.entry} does not export`);
+        }
+      }
+      assert.deepEqual(await db.tableNames(), []);
+      // The fix: the same body, synchronous.
+      const synchronous = tsEntry(2, { up: (connection) => void runSql(connection, "CREATE TABLE marked (id INTEGER)") }) as MigrationEntry;
+      await db.migrate([createItems, synchronous]);
+      assert.deepEqual(await historyVersions(db), [1, 2]);
+    });
+  });
 
   test("a disableForeignKeys migration is refused by capability before anything runs", (t) =>
     h.withDatabase(async (db) => {

@@ -14,15 +14,15 @@
  * object and handed to it, in order, when the call settles. Any other function in props or options
  * is refused here, loudly, rather than dropped.
  *
- * One workerd per test file: started at the first use (the matrix's `load`, at the file's top
- * level), reused by every database of the file (a fresh object name each, so a fresh storage), and
- * disposed after the file's last test.
+ * One workerd per test file, reused by every database of the file (a fresh object name each, so a
+ * fresh storage): started at the first use and disposed after a second with no database open and no
+ * call in flight (see {@link IDLE_MS}), so it is started again only where a file runs other drivers'
+ * tests for longer than that between its Durable Objects tests.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { after } from "node:test";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import * as coreErrors from "../../../src/core/errors.js";
@@ -107,36 +107,64 @@ function workerScript(): Promise<string> {
   return bundled;
 }
 
-/** The file's one workerd, started at the first call and disposed after the file's last test. */
+/**
+ * How long workerd stays up with nothing open before it is disposed. node:test has no hook that runs
+ * only after a file's last test (a top-level `after` can run between suites that are still being
+ * declared by top-level awaits), so the process keeps workerd while a database is open or a call is
+ * in flight, and lets it go after this long without either: then the file's process can exit.
+ */
+const IDLE_MS = 1_000;
+let holders = 0;
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Keeps workerd up until the returned release is called. */
+function hold(): () => void {
+  holders++;
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = null;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0) idleTimer = setTimeout(() => void stopWorker(), IDLE_MS);
+  };
+}
+
+async function stopWorker(): Promise<void> {
+  idleTimer = null;
+  const started = running;
+  running = null;
+  if (started !== null) await (await started).dispose();
+}
+
+/** The process's workerd, started at the first call (again after an idle stop). */
 function worker(): Promise<Miniflare> {
-  if (running === null) {
-    running = (async () => {
-      const script = await workerScript();
-      const miniflare = new Miniflare({
-        modules: true,
-        scriptPath: script,
-        modulesRoot: path.dirname(script),
-        compatibilityDate: COMPATIBILITY_DATE,
-        durableObjects: { OBJ: { className: "SuiteObject", useSQLite: true } },
-        unsafeEvalBinding: "UNSAFE_EVAL",
-      });
-      await miniflare.ready;
-      return miniflare;
-    })();
-    const started = running;
-    // At the top level this runs after the file's last test; inside a test, after that test, and the next use starts another.
-    after(async () => {
-      if (running === started) running = null;
-      await (await started).dispose();
+  running ??= (async () => {
+    const script = await workerScript();
+    const miniflare = new Miniflare({
+      modules: true,
+      scriptPath: script,
+      modulesRoot: path.dirname(script),
+      compatibilityDate: COMPATIBILITY_DATE,
+      durableObjects: { OBJ: { className: "SuiteObject", useSQLite: true } },
+      unsafeEvalBinding: "UNSAFE_EVAL",
     });
-  }
+    await miniflare.ready;
+    return miniflare;
+  })();
   return running;
 }
 
 /** Sends `call` to the object `objectName`; resolves to its result, rejects with its error, after handing its events to `onEvent`. */
 async function send(objectName: string, call: ObjectCall, onEvent: ((event: never) => unknown) | null = null): Promise<unknown> {
-  const response = await (await worker()).dispatchFetch(`http://object/${encodeURIComponent(objectName)}`, { method: "POST", body: JSON.stringify(call) });
-  const answer = (await response.json()) as ObjectAnswer;
+  const release = hold();
+  let answer: ObjectAnswer;
+  try {
+    const response = await (await worker()).dispatchFetch(`http://object/${encodeURIComponent(objectName)}`, { method: "POST", body: JSON.stringify(call) });
+    answer = (await response.json()) as ObjectAnswer;
+  } finally {
+    release();
+  }
   if (onEvent !== null) for (const event of answer.events) onEvent(decodeValue(event, rebuildError) as never);
   if (answer.error !== undefined) throw decodeValue(answer.error, rebuildError);
   return decodeValue(answer.result, rebuildError);
@@ -240,13 +268,15 @@ export function openFreshObject(): {
   dispose(): Promise<void>;
 } {
   const handle = freshObject();
+  // The storage lives as long as its workerd: keep it up until the test lets the database go.
+  const release = hold();
   return {
     native: handle,
     query: (sql, params = []) => queryObject(handle, sql, params),
     // The object is the storage's only connection: another app instance reaches the same object.
     connectAnother: async () => ({ ...handle }),
-    // Its storage lives as long as the file's workerd; the next test takes a new name.
-    dispose: async () => undefined,
+    // The next test takes a new name, so a new storage.
+    dispose: async () => release(),
   };
 }
 
