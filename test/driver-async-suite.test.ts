@@ -331,6 +331,30 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
     });
   });
 
+  test("an async body the registry does not mark runs where the driver is async; where it is not, it fails and nothing it ran, before or after its await, is written", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const before = await db.snapshot();
+      const unmarked = asyncEntry(2, async (connection) => {
+        await runSql(connection, "INSERT INTO items (id, note) VALUES (1, 'before the await')");
+        await Promise.resolve();
+        await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'after the await')");
+      });
+      if (!runsBodiesInLine(h)) {
+        await db.migrate([createItems, unmarked]);
+        assert.deepEqual(await db.rows("SELECT id FROM items ORDER BY id"), [{ id: 1 }, { id: 2 }]);
+        return;
+      }
+      const error = await rejection(() => db.migrate([createItems, unmarked]));
+      const cause = error.cause as { code?: string; source?: string };
+      assert.deepEqual([error.code, error.version, error.rolledBack, cause.code, cause.source], ["MIGRATION_FAILED", 2, true, "ASYNC_IN_SYNC_RUNNER", "up"]);
+      // The body's continuation ran (and was refused) before this read, which is a later request.
+      assert.deepEqual(await db.snapshot(), before);
+      assert.deepEqual(await historyVersions(db), [1]);
+    });
+  });
+
   test('up({ transaction: "all" }) applies every pending migration in one transaction: a failure in the last leaves none', (t) => {
     // One batch per migration is the only atomic unit where the driver declares atomicBatch (D1).
     if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: up({ transaction: "all" }) is refused there`);

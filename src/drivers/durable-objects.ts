@@ -19,6 +19,7 @@
  */
 import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
 import { SyncMigrationManager } from "../core/manager.js";
+import { AsyncInSyncRunnerError } from "../core/runners.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
@@ -79,6 +80,25 @@ function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
 }
 
 /**
+ * The `sql` a migration body receives: `storage.sql` itself until the body returns, refused after.
+ * A body that awaits returns at its first `await`, and the storage's transaction ends with it (rolled
+ * back, as the runner refuses the promise); what it would run after that would land outside any
+ * migration, so it is refused instead.
+ */
+function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
+  let open = true;
+  const guarded = new Proxy(sql, {
+    get(target, key) {
+      if (!open)
+        throw new UsageError("A Durable Objects migration used ctx.storage.sql after its body returned (after an await): its transaction had ended, so nothing was run. Make the body synchronous.");
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { sql: guarded, close: () => void (open = false) };
+}
+
+/**
  * The executor's primitives on `storage`. A manager built on it needs {@link createCloudflareDialect}
  * too, as {@link MigrationManager} passes it.
  */
@@ -127,7 +147,22 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     },
     runBody: (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      return (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, sql, context);
+      const handle = bodyHandle(sql);
+      let result: unknown;
+      try {
+        result = (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, handle.sql, context);
+      } finally {
+        handle.close();
+      }
+      if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+        // Its rejection (the refused statement after the await) is expected: nobody awaits it.
+        (result as PromiseLike<unknown>).then(undefined, () => undefined);
+        throw new AsyncInSyncRunnerError(
+          direction,
+          `${direction} returned a promise: transactionSync cannot wait for it, so the migration was rolled back and nothing it ran after an await reached the storage. Make ${direction} synchronous: sql.exec needs no await.`,
+        );
+      }
+      return result;
     },
     createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("Durable Objects", "sql")),
     classifyError: classifyCloudflareError,
