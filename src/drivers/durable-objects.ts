@@ -64,6 +64,9 @@ export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinit
   readonly down?: (sql: DurableObjectSql, context: MigrationContext) => void;
 }
 
+/** What an async migration on Durable Objects is told to do instead. */
+const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
+
 /**
  * Refuses a registry in which `gen` marked migrations async, before anything runs. Same code and
  * fields as every sync entry's refusal, but not its fix: that one points to `migrateAsync`, and this
@@ -74,9 +77,8 @@ function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
   const found = findAsyncMigrations(migrations);
   if (found.length === 0) return;
   const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver: "durable-objects" });
-  const fix = "make up and down synchronous: ctx.storage.sql.exec needs no await";
-  error.message = `The registry holds async migrations: ${found.map((entry) => `${entry.version} (${entry.file})`).join(", ")}. A Durable Object's transactionSync cannot stay open across an await, so nothing was run: ${fix}.`;
-  throw Object.assign(error, { fix });
+  error.message = `Async migrations ${error.files.join(", ")}: transactionSync cannot stay open across an await, so nothing was run; ${SYNC_FIX}.`;
+  throw Object.assign(error, { fix: SYNC_FIX });
 }
 
 /**
@@ -89,8 +91,7 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
   let open = true;
   const guarded = new Proxy(sql, {
     get(target, key) {
-      if (!open)
-        throw new UsageError("A Durable Objects migration used ctx.storage.sql after its body returned (after an await): its transaction had ended, so nothing was run. Make the body synchronous.");
+      if (!open) throw new UsageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -157,10 +158,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
         // Its rejection (the refused statement after the await) is expected: nobody awaits it.
         (result as PromiseLike<unknown>).then(undefined, () => undefined);
-        throw new AsyncInSyncRunnerError(
-          direction,
-          `${direction} returned a promise: transactionSync cannot wait for it, so the migration was rolled back and nothing it ran after an await reached the storage. Make ${direction} synchronous: sql.exec needs no await.`,
-        );
+        throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run; ${SYNC_FIX}.`);
       }
       return result;
     },
