@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { build } from "esbuild";
 import initSqlJs from "sql.js";
-import { migrate } from "../src/entries/sql-js.js";
+import { migrate, type MigrationManager } from "../src/entries/sql-js.js";
 import { verifySchema } from "../src/safety/verify.js";
 import { createItems, sqlEntry } from "./support/registry-builders.js";
 import { repoRoot } from "./support/project.js";
@@ -78,7 +78,8 @@ test("stepwise/sql-js migrate({ verifySchema }) verifies before applying; any ot
   const db = new SQL.Database();
   try {
     const tables = (): string[] => (db.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0]?.values ?? []).map((row) => String(row[0]));
-    const wrapped = (manager: never, options: never): unknown => verifySchema(manager, options);
+    // The app's own function around stepwise's: typed as the option takes it, but it carries no manager.
+    const wrapped = (manager: MigrationManager<typeof migrations>, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }): unknown => verifySchema(manager, options);
     assert.throws(() => migrate(db, migrations, { verifySchema: wrapped }), { code: "USAGE" });
     assert.deepEqual(tables(), []);
     assert.deepEqual(

@@ -111,8 +111,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
    *   caller: {@link Executor} picks SQLite's, so this file imports no dialect and a Cloudflare bundle
    *   holds only the one its driver passes.
-   * @param strategies what the driver can use of the escape guard, the whole-run transaction and the
-   *   atomic batch (`executor-strategies.ts`); {@link Executor} always passes all three.
+   * @param strategies what the driver can use of the escape guard, a migration in the open
+   *   transaction, the whole run and the atomic batch (`executor-strategies.ts`); {@link Executor}
+   *   passes them all.
    * @throws TypeError when the driver's capabilities need a strategy it was not given: its migrations
    *   would run unguarded, or a path it offers would be missing.
    */
@@ -312,8 +313,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * The escape guard's markers for one run, made once: the witness table (outside any transaction)
-   * and the body savepoint's name. Per run rather than per migration, since both only need to be
-   * unguessable by a migration and distinct within this connection.
+   * and the body savepoint's name (empty where the executor has no escape guard: no body runs under a
+   * savepoint there). Per run rather than per migration, since both only need to be unguessable by a
+   * migration and distinct within this connection.
    */
   *createRunGuard(): Step<RunGuard> {
     try {
