@@ -10,15 +10,12 @@ import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { ESCAPE_GUARD } from "./escape-guard.js";
-<<<<<<< HEAD
 import { ATOMIC_BATCH } from "./atomic-batch-strategy.js";
 import { IN_TRANSACTION } from "./apply-in-transaction.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { REFUSE_WHOLE_RUN } from "./whole-run-refusal.js";
-=======
 import { orderChildrenFirst } from "./drop-order.js";
->>>>>>> main
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
