@@ -5,6 +5,7 @@
 import { assertValidRegistry } from "./planner.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { assertRegistryDialect } from "./registry-dialect.js";
+import { isCleanRegistry } from "./registry-fast-check.js";
 import type { Driver } from "./driver.js";
 import type { Dialect } from "./dialect.js";
 import type { ExecutorSettings } from "./executor-base.js";
@@ -26,8 +27,11 @@ export function validateForExecutor(
   props: MigrationManagerProps,
   dialect?: Dialect,
 ): ExecutorSettings {
-  assertRegistryDialect(migrations, driver);
-  assertValidRegistry(migrations);
+  // One pass proves the usual registry fine (registry-fast-check.ts); only otherwise the two checks run, in their order, to refuse.
+  if (!isCleanRegistry(migrations, driver.dialect)) {
+    assertRegistryDialect(migrations, driver);
+    assertValidRegistry(migrations);
+  }
   return {
     tableName: props.tableName ?? DEFAULT_TABLE_NAME,
     busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
