@@ -36,7 +36,6 @@ import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
-import { planIfNothingPending } from "./no-op-check.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
 import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
@@ -138,7 +137,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           function* (this: ExecutorBase<R>): Step<MigrationResult> {
             const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
             // The usual start proves it has nothing to do in one read (no-op-check.ts); else plan from the rows.
-            const nothingPending = yield* planIfNothingPending(this.store, this.dialect.name, this.migrations as readonly R[number][], options.to);
+            const nothingPending = this.dialect.planIfNothingPending ? yield* this.dialect.planIfNothingPending(this.store, this.migrations as readonly R[number][], options.to) : null;
             const { plan, counter } = nothingPending ? { plan: nothingPending, counter: null } : yield* this.planWithCounter(replan, !all);
             if (all) return yield* this.executeInOneTransaction(plan, replan);
             return yield* this.execute(plan, counter, replan, progress);

@@ -24,26 +24,23 @@ const CHECKSUM_LENGTH = 64;
 const HEX = /^[0-9a-f]*$/;
 
 /**
- * The facts of the history table in one read: that it is a table with the shape stepwise reads
- * (the columns `readKeys` requires, `version` its INTEGER PRIMARY KEY), how many rows it has and
- * their lowest and highest version, and how many rows are not an applied migration whose checksum
- * is the registry's for that version. The registry's checksums come as one string of fixed-width
- * slices, so the comparison does not depend on the order SQLite scans the rows in.
+ * One read that is 1 exactly when the history table is a table with the shape stepwise reads (the
+ * six columns `readKeys` requires, `version` its INTEGER PRIMARY KEY: 7 marks), holds the versions
+ * 1..n for the n bound, and every row is an applied migration whose checksum is the registry's for
+ * its version. The registry's checksums come as one blob of fixed-width slices, so the comparison
+ * does not depend on the order SQLite scans the rows in; a blob because substr() on text counts
+ * characters from the start on every call (15–50 ms for 1,000 rows), and slices a blob by offset.
+ * COLLATE BINARY: a hand-made table may declare NOCASE on a column, and the careful path compares
+ * exactly.
  */
-function factsSql(quoted: string): string {
-  // The checksums as a blob, made once: substr() on text counts characters from the start on every
-  // call (15–50 ms for 1,000 rows), on a blob it slices by offset. COLLATE BINARY: a hand-made table
-  // may declare NOCASE on a column, and the careful path compares exactly.
-  const slice = `CAST(substr((SELECT sums FROM registry), version * ${CHECKSUM_LENGTH} - ${CHECKSUM_LENGTH - 1}, ${CHECKSUM_LENGTH}) AS TEXT)`;
+function provenSql(quoted: string): string {
   return (
-    `WITH registry(sums) AS (SELECT CAST(? AS BLOB)) ` +
-    `SELECT count(*) AS n, min(version) AS low, max(version) AS high, ` +
-    `total(typeof(version) <> 'integer' OR typeof(checksum) <> 'text' OR state IS NOT 'applied' COLLATE BINARY ` +
-    `OR checksum IS NOT ${slice} COLLATE BINARY) AS odd, ` +
-    `(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE) AS tables, ` +
-    `(SELECT count(*) FROM pragma_table_info(?) WHERE name IN ('version', 'name', 'checksum', 'applied_at', 'duration_ms', 'state')) AS columns, ` +
-    `(SELECT count(*) FROM pragma_table_info(?) WHERE name = 'version' AND pk = 1 AND upper(type) = 'INTEGER') AS keyed ` +
-    `FROM ${quoted}`
+    `WITH r(s) AS (SELECT CAST(? AS BLOB)) SELECT count(*) = ? AND coalesce(min(version), 1) = 1 AND coalesce(max(version), 0) = count(*) ` +
+    `AND total(typeof(version) <> 'integer' OR typeof(checksum) <> 'text' OR state IS NOT 'applied' COLLATE BINARY ` +
+    `OR checksum IS NOT CAST(substr((SELECT s FROM r), version * ${CHECKSUM_LENGTH} - ${CHECKSUM_LENGTH - 1}, ${CHECKSUM_LENGTH}) AS TEXT) COLLATE BINARY) = 0 ` +
+    `AND (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE) = 1 ` +
+    `AND (SELECT total((name IN ('version', 'name', 'checksum', 'applied_at', 'duration_ms', 'state')) + (name = 'version' AND pk = 1 AND upper(type) = 'INTEGER')) FROM pragma_table_info(?)) = 7 ` +
+    `AS proven FROM ${quoted}`
   );
 }
 
@@ -60,26 +57,25 @@ function joinChecksums(migrations: readonly MigrationEntry[]): string | null {
 
 /**
  * The plan of an `up` with nothing to do, when one read proves it; `null` when it does not, and the
- * caller must plan from the rows. Only for SQLite's history table (`HistoryStore` itself, the
- * dialect named `sqlite`), and only when `to` is the latest version or absent.
+ * caller must plan from the rows. SQLite's dialect offers it (`dialects/sqlite.ts`), for its own
+ * history table; only when `to` is the latest version or absent.
  *
  * @param to `up`'s target, as the caller was given it.
  */
-export function* planIfNothingPending<E extends MigrationEntry>(store: HistoryStore, dialectName: string, migrations: readonly E[], to: number | undefined): Step<MigrationPlan<E> | null> {
+export function* planIfNothingPending<E extends MigrationEntry>(store: HistoryStore, migrations: readonly E[], to: number | undefined): Step<MigrationPlan<E> | null> {
   const latest = migrations.length;
-  if (dialectName !== "sqlite" || (to !== undefined && to !== latest)) return null;
+  if (to !== undefined && to !== latest) return null;
   const joined = joinChecksums(migrations);
   if (joined === null) return null;
-  let facts: Record<string, unknown> | undefined;
+  let proven: unknown;
   try {
     const name = store.tableName;
     // The name is a plain identifier (HistoryStore refuses any other), so quoting needs no escaping.
-    facts = (yield* query(factsSql(`"${name}"`), [joined, name, name, name]))[0];
+    proven = (yield* query(provenSql(`"${name}"`), [joined, latest, name, name]))[0]?.proven;
   } catch {
     // No table yet, or one this read cannot use: the careful path says which.
     return null;
   }
-  if (facts === undefined || facts.tables !== 1 || facts.columns !== 6 || facts.keyed !== 1 || facts.odd !== 0 || facts.n !== latest) return null;
-  if (latest > 0 && (facts.low !== 1 || facts.high !== latest)) return null;
+  if (proven !== 1) return null;
   return { direction: "up", fromVersion: latest, toVersion: latest, steps: [] };
 }
