@@ -3,8 +3,8 @@
  * and nothing is interrupted. A start with nothing to do used to read every history row into an
  * object, check each row, then walk the rows again against the registry: three loops over 1,000
  * rows, each compiled by the engine on a cold start, plus reading each version as a bigint on
- * node:sqlite. Here SQLite compares each row's checksum with the registry's and answers with one row
- * of counts, and the only loop in JavaScript joins the registry's checksums.
+ * node:sqlite. Here SQLite compares each row's checksum with the registry's and answers with one
+ * value, and the only loop in JavaScript joins the registry's checksums.
  *
  * The answer is only ever "nothing pending, proven" or "not proven": anything else (a missing or odd
  * table, a pending migration, a changed checksum, an interrupted migration, a legacy checksum, a
