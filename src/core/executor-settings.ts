@@ -5,7 +5,6 @@
 import { assertValidRegistry } from "./planner.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { assertRegistryDialect } from "./registry-dialect.js";
-import { isCleanRegistry } from "./registry-fast-check.js";
 import type { Driver } from "./driver.js";
 import type { Dialect } from "./dialect.js";
 import type { ExecutorSettings } from "./executor-base.js";
@@ -27,8 +26,9 @@ export function validateForExecutor(
   props: MigrationManagerProps,
   dialect?: Dialect,
 ): ExecutorSettings {
-  // One pass proves the usual registry fine (registry-fast-check.ts); only otherwise the two checks run, in their order, to refuse.
-  if (!isCleanRegistry(migrations, driver.dialect)) {
+  // The file drivers' dialect proves the usual registry fine in one pass (registry-fast-check.ts); only
+  // otherwise, or for another dialect, the two checks run, in their order, to refuse.
+  if (dialect?.isCleanRegistry?.(migrations, driver.dialect) !== true) {
     assertRegistryDialect(migrations, driver);
     assertValidRegistry(migrations);
   }
