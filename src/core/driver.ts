@@ -44,6 +44,12 @@ export interface DriverCapabilities {
    * TypeScript migration cannot be made atomic there and is refused.
    */
   readonly atomicBatch: boolean;
+  /**
+   * A SQL migration's script, its history writes and its commit can go to the server as one request
+   * ({@link Driver.scriptWithHistory}; PostgreSQL's simple query protocol runs a string of statements
+   * as one round trip, stopping at the first error).
+   */
+  readonly scriptWithHistory: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */
@@ -110,6 +116,14 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * (capability `atomicBatch`).
    */
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
+  /**
+   * Inside the open transaction, runs `script` (a SQL migration's), then `statements` (its history
+   * writes, where `SCRIPT_ELAPSED_MS` of `step.ts` stands for the milliseconds `script` took), then commits
+   * when `commit` is set, in as few round trips as the library allows (capability
+   * `scriptWithHistory`). A failure leaves the transaction for the caller to roll back; an error
+   * position inside `script` counts from the start of `script`, as `exec(script)` reports it.
+   */
+  scriptWithHistory?(script: string, statements: readonly BatchStatement[], commit: boolean): void | Promise<void>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */

@@ -38,10 +38,11 @@ import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, SCRIPT_ELAPSED_MS, sleep, type OwnerLockHandle, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
+import { runScriptWithHistory, runsAsOneRequest, type ScriptWithHistoryHost } from "./script-with-history.js";
 
 /** The progress callback of a body that cannot report any. */
 const ignoreProgress = (): void => undefined;
@@ -472,6 +473,10 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
+          if (escapeGuard === null && runsAsOneRequest(this.settings.capabilities.scriptWithHistory, entry)) {
+            ran.push({ version: entry.version, name: entry.name, durationMs: yield* runScriptWithHistory(this.scriptHost(), entry, direction, false) });
+            continue;
+          }
           const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
           // Sets user_version at every step: only the final value is committed, unless a later
           // migration commits by itself, and then the rows it commits agree with user_version.
@@ -583,10 +588,15 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
-    const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
-    yield* this.recordInOpenTransaction(entry, direction, durationMs);
-    yield* this.commitRecordedMigration(entry, direction);
+    let durationMs: number;
+    if (guarded === null && runsAsOneRequest(this.settings.capabilities.scriptWithHistory, entry)) {
+      durationMs = yield* runScriptWithHistory(this.scriptHost(), entry, direction, true);
+    } else {
+      const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
+      durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
+      yield* this.recordInOpenTransaction(entry, direction, durationMs);
+      yield* this.commitRecordedMigration(entry, direction);
+    }
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
   }
@@ -672,6 +682,17 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /** The executor's own steps, lent to the one-request path (`script-with-history.ts`). */
+  private scriptHost(): ScriptWithHistoryHost {
+    return {
+      store: this.store,
+      emit: (event) => this.emit(event),
+      beforeBody: (entry, direction) => this.refuseParentRebuild(entry, direction),
+      record: (entry, direction, durationMs) => this.record(entry, direction, durationMs),
+      failed: (entry, direction, cause) => this.migrationFailed(entry, direction, cause, true, "body"),
+    };
+  }
+
   /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
   private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
@@ -690,14 +711,14 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     yield { op: "runBody", entry, direction, progress };
   }
 
-  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
+  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
     if (direction === "up") {
       if (entry.transaction) {
-        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: durationMs === null ? null : Math.round(durationMs) });
+        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: typeof durationMs === "number" ? Math.round(durationMs) : durationMs });
       } else {
-        yield* this.store.markApplied(entry.version, now, Math.round(durationMs ?? 0));
+        yield* this.store.markApplied(entry.version, now, typeof durationMs === "number" ? Math.round(durationMs) : 0);
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {

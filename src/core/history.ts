@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
-import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The history table's default name. */
@@ -248,7 +248,7 @@ export class HistoryStore {
   }
 
   /** Records a migration that committed with its body. */
-  *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
+  *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
     yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
       row.version,
       row.name,
@@ -314,6 +314,11 @@ export class HistoryStore {
       `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ? AND state = 'applied')`,
       [version, version],
     );
+  }
+
+  /** Whether `error` is {@link failUnlessApplied}'s refusal (its row was missing); a store that can tell overrides it. */
+  isFailedRowCheck(_error: unknown): boolean {
+    return false;
   }
 
   private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {

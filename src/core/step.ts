@@ -43,6 +43,8 @@ export type Operation =
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
   | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
+  /** A SQL migration's `script`, then its history `statements`, then a commit when `commit` is set, as one request (capability `scriptWithHistory`). Result: none. */
+  | { readonly op: "scriptWithHistory"; readonly script: string; readonly statements: readonly BatchStatement[]; readonly commit: boolean }
   /** Takes the owner lock sidecar; result: {@link OwnerLockHandle} or `null` when the driver has none. */
   | { readonly op: "holdOwnerLock"; readonly tableName: string; readonly busyTimeoutMs: number }
   /** Result: `"held" | "free" | "unknown"`. */
@@ -143,6 +145,18 @@ export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T
 /** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */
 export function* batch(statements: readonly BatchStatement[], script: string): Step<void> {
   yield { op: "batch", statements, script };
+}
+
+/**
+ * A bound value of a {@link scriptWithHistory} statement that the driver fills in: the whole
+ * milliseconds the script took, as the storage measured it (the history row's duration, which is
+ * written in the same request as the script, before the client could know it).
+ */
+export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
+
+/** Runs `script`, then `statements`, then commits when `commit` is set, as one request (capability `scriptWithHistory`). */
+export function* scriptWithHistory(script: string, statements: readonly BatchStatement[], commit: boolean): Step<void> {
+  yield { op: "scriptWithHistory", script, statements, commit };
 }
 
 /**

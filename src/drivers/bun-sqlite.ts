@@ -73,6 +73,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

@@ -53,6 +53,7 @@ export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  scriptWithHistory: false,
 };
 
 /** A TypeScript migration on Durable Objects: `up` and `down` receive `ctx.storage.sql` and run synchronously. */

@@ -51,6 +51,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

@@ -48,6 +48,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
