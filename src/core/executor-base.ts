@@ -38,7 +38,8 @@ import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, SCRIPT_ELAPSED_MS, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { batch, begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -714,11 +715,12 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
+    const rounded = typeof durationMs === "number" ? Math.round(durationMs) : durationMs;
     if (direction === "up") {
       if (entry.transaction) {
-        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: typeof durationMs === "number" ? Math.round(durationMs) : durationMs });
+        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: rounded });
       } else {
-        yield* this.store.markApplied(entry.version, now, typeof durationMs === "number" ? Math.round(durationMs) : 0);
+        yield* this.store.markApplied(entry.version, now, typeof rounded === "number" ? rounded : 0);
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {

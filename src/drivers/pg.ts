@@ -212,7 +212,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     const started = performance.now();
     await driver.exec(script);
     const elapsed = Math.round(performance.now() - started);
-    for (const statement of statements) await query(statement.sql, statement.params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)));
+    for (const { sql, params } of statements)
+      await query(
+        sql,
+        params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
+      );
     if (commit) await driver.commit();
   }
   return driver;
