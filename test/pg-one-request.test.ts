@@ -47,6 +47,14 @@ async function recordStatements(client: pg.Client, action: () => Promise<unknown
   return sent;
 }
 
+/** The statements `client` sends while `action` fails, and its rejection. */
+async function recordFailure(client: pg.Client, action: () => Promise<unknown>): Promise<{ sent: string[]; error: Error & Record<string, unknown> }> {
+  let error: unknown = null;
+  const sent = await recordStatements(client, () => action().catch((caught: unknown) => void (error = caught)));
+  if (error === null) throw new Error("expected a rejection");
+  return { sent, error: error as Error & Record<string, unknown> };
+}
+
 async function tableNames(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>("SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = 'public' ORDER BY tablename");
   return rows.map((row) => row.name);
@@ -170,8 +178,8 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
   const client = await connect(t);
   for (const tail of ["/* never closed", "SELECT 'never closed", 'SELECT "never closed', "SELECT $body$ never closed"]) {
     const entry = pgEntry(2, `CREATE TABLE opened (id bigint);\n${tail}`);
-    const sent: string[] = [];
-    const error = await rejection(async () => sent.push(...(await recordStatements(client, () => new MigrationManager(client, [THREE[0]!, entry]).up()))));
+    const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
+    assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
     assert.equal(error.code, "MIGRATION_FAILED", tail);
     assert.equal((error.cause as { code?: string }).code, "42601", tail);
     assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"], tail);
@@ -190,6 +198,21 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
   assert.deepEqual(
     (await historyRows(client)).map((row) => Number(row.version)),
     [1, 2],
+  );
+});
+
+test("a history value with no exact literal (a name holding NUL) is sent as bound values, statement by statement, and the server's refusal leaves nothing", async (t) => {
+  const client = await connect(t);
+  const entry = pgEntry(2, "CREATE TABLE nul_named (id bigint);", null, { name: "nul\u0000name" });
+  const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
+  assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.rolledBack, true);
+  assert.equal((error.cause as { code?: string }).code, "22021");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1],
   );
 });
 
