@@ -45,6 +45,12 @@ export interface DriverCapabilities {
    */
   readonly atomicBatch: boolean;
   /**
+   * A TypeScript migration's `context.forEachBatch` walks a table in keyed batches. Without it the
+   * call is refused with `USAGE` (D1: no interactive transaction; Durable Objects: left out of a
+   * bundle kept small), and the migration walks with its own keyed queries.
+   */
+  readonly batchWalk: boolean;
+  /**
    * A SQL migration's script, its history writes and its commit can go to the server as one request
    * ({@link Driver.scriptWithHistory}; PostgreSQL's simple query protocol runs a string of statements
    * as one round trip, stopping at the first error).

@@ -40,6 +40,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: false,
 };
 

@@ -73,6 +73,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: false,
 };
 

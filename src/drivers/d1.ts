@@ -57,6 +57,7 @@ export const D1_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: true,
+  batchWalk: false,
   scriptWithHistory: false,
 };
 

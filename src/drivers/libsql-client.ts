@@ -50,6 +50,7 @@ export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: false,
 };
 

@@ -51,6 +51,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: false,
 };
 

@@ -45,6 +45,7 @@ export const PG_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: true,
 };
 

@@ -48,6 +48,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
   scriptWithHistory: false,
 };
 
