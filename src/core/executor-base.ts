@@ -43,7 +43,6 @@ import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
-import { runScriptWithHistory, runsAsOneRequest, type ScriptWithHistoryHost } from "./script-with-history.js";
 
 /** The progress callback of a body that cannot report any. */
 const ignoreProgress = (): void => undefined;
@@ -474,14 +473,13 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
-          if (escapeGuard === null && runsAsOneRequest(this.settings.capabilities.scriptWithHistory, entry)) {
-            ran.push({ version: entry.version, name: entry.name, durationMs: yield* runScriptWithHistory(this.scriptHost(), entry, direction, false) });
-            continue;
+          let durationMs = escapeGuard === null ? yield* this.applyAsOneRequest(entry, direction, false) : null;
+          if (durationMs === null) {
+            durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
+            // Sets user_version at every step: only the final value is committed, unless a later
+            // migration commits by itself, and then the rows it commits agree with user_version.
+            yield* this.recordInOpenTransaction(entry, direction, durationMs);
           }
-          const durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
-          // Sets user_version at every step: only the final value is committed, unless a later
-          // migration commits by itself, and then the rows it commits agree with user_version.
-          yield* this.recordInOpenTransaction(entry, direction, durationMs);
           ran.push({ version: entry.version, name: entry.name, durationMs });
         }
         const last = fresh.steps[fresh.steps.length - 1];
@@ -589,10 +587,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    let durationMs: number;
-    if (guarded === null && runsAsOneRequest(this.settings.capabilities.scriptWithHistory, entry)) {
-      durationMs = yield* runScriptWithHistory(this.scriptHost(), entry, direction, true);
-    } else {
+    let durationMs = guarded === null ? yield* this.applyAsOneRequest(entry, direction, true) : null;
+    if (durationMs === null) {
       const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
       durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
       yield* this.recordInOpenTransaction(entry, direction, durationMs);
@@ -683,19 +679,18 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** The executor's own steps, lent to the one-request path (`script-with-history.ts`). */
-  private scriptHost(): ScriptWithHistoryHost {
-    return {
-      store: this.store,
-      emit: (event) => this.emit(event),
-      beforeBody: (entry, direction) => this.refuseParentRebuild(entry, direction),
-      record: (entry, direction, durationMs) => this.record(entry, direction, durationMs),
-      failed: (entry, direction, cause) => this.migrationFailed(entry, direction, cause, true, "body"),
-    };
+  /**
+   * Applies `entry` with its history writes (and the commit, with `commit`) as one request where the
+   * dialect carries that path (`script-with-history.ts`, so only the entries that use it bundle it).
+   * Returns its duration, or `null` for the usual path.
+   */
+  private *applyAsOneRequest(entry: R[number], direction: MigrationDirection, commit: boolean): Step<number | null> {
+    const apply = this.dialect.applyScriptWithHistory;
+    return apply ? yield* apply(this, entry, direction, commit) : null;
   }
 
-  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
-  private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
+  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. @internal Public for `script-with-history.ts`. */
+  *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
   }
 
@@ -712,15 +707,22 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     yield { op: "runBody", entry, direction, progress };
   }
 
-  private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
+  /** Writes `entry`'s history row for `direction` (`SCRIPT_ELAPSED_MS`: the storage measures it). @internal Public for `script-with-history.ts`. */
+  *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
-    const rounded = typeof durationMs === "number" ? Math.round(durationMs) : durationMs;
     if (direction === "up") {
       if (entry.transaction) {
-        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: rounded });
+        yield* this.store.insertApplied({
+          version: entry.version,
+          name: entry.name,
+          checksum: entry.checksum,
+          appliedAt: now,
+          durationMs: typeof durationMs === "number" ? Math.round(durationMs) : durationMs,
+        });
       } else {
-        yield* this.store.markApplied(entry.version, now, typeof rounded === "number" ? rounded : 0);
+        // A transaction: false migration is never sent as one request, so its duration is a number.
+        yield* this.store.markApplied(entry.version, now, Math.round((durationMs as number | null) ?? 0));
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {
@@ -759,8 +761,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   /**
    * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
+   * @internal Public for `script-with-history.ts`.
    */
-  private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
+  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;

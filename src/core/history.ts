@@ -316,11 +316,6 @@ export class HistoryStore {
     );
   }
 
-  /** Whether `error` is {@link failUnlessApplied}'s refusal (its row was missing); a store that can tell overrides it. */
-  isFailedRowCheck(_error: unknown): boolean {
-    return false;
-  }
-
   private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
     if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
   }

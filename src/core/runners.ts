@@ -166,9 +166,6 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
       return driver.batch(operation.statements, operation.script);
-    case "scriptWithHistory":
-      if (!driver.scriptWithHistory) throw new Error(`the ${driver.name} driver cannot send a script with its history writes`);
-      return driver.scriptWithHistory(operation.script, operation.statements, operation.commit);
     case "sleep":
       return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
     case "holdOwnerLock":

@@ -10,47 +10,45 @@
  * no check can run between the statements of one request, and a failed check is reported as the
  * usual path reports it: `HISTORY_ROW_MISSING` as the cause of the migration's failure.
  */
-import { HistoryRowMissingError, type StepwiseError } from "./errors.js";
-import type { MigrationEvent } from "./events.js";
-import type { HistoryStore } from "./history.js";
+import { HistoryRowMissingError } from "./errors.js";
+import type { ExecutorBase } from "./executor-base.js";
 import { collectWrites, rollbackQuietly, SCRIPT_ELAPSED_MS, scriptWithHistory, type Step } from "./step.js";
-import type { MigrationDirection, MigrationEntry } from "./types.js";
+import type { MigrationDirection, MigrationRegistry } from "./types.js";
 
-/** What the executor lends the one-request path: its own steps, so nothing here is a second copy of them. */
-export interface ScriptWithHistoryHost {
-  readonly store: HistoryStore;
-  emit(event: MigrationEvent): void;
-  /** What runs before a body: the executor's refusals (a parent table rebuilt under enforced foreign keys). */
-  beforeBody(entry: MigrationEntry, direction: MigrationDirection): Step<void>;
-  /** The executor's history writes for `entry`, with `durationMs` as their duration. */
-  record(entry: MigrationEntry, direction: MigrationDirection, durationMs: typeof SCRIPT_ELAPSED_MS): Step<void>;
-  /** The error the usual path reports for a failure of `entry`, rolled back. */
-  failed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown): Step<StepwiseError>;
-}
-
-/** Whether `entry` can be applied as one request on a driver that declares `scriptWithHistory`: unguarded SQL. */
-export function runsAsOneRequest(scriptWithHistoryCapability: boolean, entry: MigrationEntry): boolean {
-  return scriptWithHistoryCapability === true && entry.kind === "sql" && !entry.disableForeignKeys;
+/**
+ * A history store that can tell `failUnlessApplied`'s refusal from any other failure (PostgreSQL's
+ * reports the table and column it hit). Without it, a revert's missing row reads as its SQL's failure.
+ */
+export interface FailedRowCheckReader {
+  isFailedRowCheck(error: unknown): boolean;
 }
 
 /**
  * Runs SQL migration `entry` in the open transaction with its history writes, and commits when
- * `commit` is set; returns the duration the client saw. A failure is rolled back and thrown as the
- * migration's failure.
+ * `commit` is set; returns the duration the client saw, or `null` without doing anything when the
+ * driver does not declare `scriptWithHistory` or the entry is not plain SQL (TypeScript, or foreign
+ * keys switched off). A failure is rolled back and thrown as the migration's failure.
  */
-export function* runScriptWithHistory(host: ScriptWithHistoryHost, entry: MigrationEntry, direction: MigrationDirection, commit: boolean): Step<number> {
-  host.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
+export function* runScriptWithHistory<R extends MigrationRegistry>(executor: ExecutorBase<R>, entry: R[number], direction: MigrationDirection, commit: boolean): Step<number | null> {
+  if (!executor.settings.capabilities.scriptWithHistory || entry.kind !== "sql" || entry.disableForeignKeys) return null;
+  executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
   const started = performance.now();
   try {
-    yield* host.beforeBody(entry, direction);
-    const script = entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+    yield* executor.refuseParentRebuild(entry, direction);
+    const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
-    const check = direction === "up" ? [] : collectWrites(host.store.failUnlessApplied(entry.version));
-    yield* scriptWithHistory(script, [...check, ...collectWrites(host.record(entry, direction, SCRIPT_ELAPSED_MS))], commit);
+    const check = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
+    yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))], commit);
   } catch (cause) {
     yield* rollbackQuietly();
-    const missing = direction === "down" && host.store.isFailedRowCheck(cause);
-    throw yield* host.failed(entry, direction, missing ? new HistoryRowMissingError({ table: host.store.tableName, version: entry.version, operation: "delete" }) : cause);
+    const missing = direction === "down" && (executor.store as Partial<FailedRowCheckReader>).isFailedRowCheck?.(cause) === true;
+    throw yield* executor.migrationFailed(
+      entry,
+      direction,
+      missing ? new HistoryRowMissingError({ table: executor.store.tableName, version: entry.version, operation: "delete" }) : cause,
+      true,
+      "body",
+    );
   }
   return performance.now() - started;
 }

@@ -43,8 +43,6 @@ export type Operation =
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
   | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
-  /** A SQL migration's `script`, then its history `statements`, then a commit when `commit` is set, as one request (capability `scriptWithHistory`). Result: none. */
-  | { readonly op: "scriptWithHistory"; readonly script: string; readonly statements: readonly BatchStatement[]; readonly commit: boolean }
   /** Takes the owner lock sidecar; result: {@link OwnerLockHandle} or `null` when the driver has none. */
   | { readonly op: "holdOwnerLock"; readonly tableName: string; readonly busyTimeoutMs: number }
   /** Result: `"held" | "free" | "unknown"`. */
@@ -154,9 +152,13 @@ export function* batch(statements: readonly BatchStatement[], script: string): S
  */
 export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
 
-/** Runs `script`, then `statements`, then commits when `commit` is set, as one request (capability `scriptWithHistory`). */
+/**
+ * Runs `script`, then `statements`, then commits when `commit` is set, as one request (capability
+ * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
+ * of their own for it and the entries whose drivers lack it bundle nothing of it.
+ */
 export function* scriptWithHistory(script: string, statements: readonly BatchStatement[], commit: boolean): Step<void> {
-  yield { op: "scriptWithHistory", script, statements, commit };
+  yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements, commit));
 }
 
 /**

@@ -101,6 +101,9 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   // Its own executor: a rehearsal's events would read as real applies; only progress reaches the app.
   const executor = new Executor(manager.migrations, {
     ...settings,
+    // A SQL migration sent with its history writes and COMMIT as one request (pg) would commit the
+    // rehearsal's transaction: each statement goes on its own here, its commit a savepoint's release.
+    capabilities: { ...settings.capabilities, scriptWithHistory: false },
     onEvent: (event) => {
       if (event.type === "migrated") durations.set(event.version, event.durationMs);
       if (event.type === "progress") manager.executor.emit(event);
@@ -140,7 +143,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
 
 /**
  * Runs `step` inside the transaction already open, its own transactions turned into savepoints of
- * it: `begin` opens one, `commit` (and a `scriptWithHistory` that commits) releases it, `rollback` rolls back to it, and `inTransaction`
+ * it: `begin` opens one, `commit` releases it, `rollback` rolls back to it, and `inTransaction`
  * answers for those alone (so `up`'s refusal of an open transaction does not see the rehearsal's).
  * A TypeScript body gets a connection that refuses statements ending the transaction. Every other
  * operation passes through unchanged.
@@ -178,15 +181,6 @@ export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
           break;
         case "inTransaction":
           next = { ok: true, value: depth > 0 };
-          break;
-        case "scriptWithHistory":
-          // Its commit would commit the rehearsal: run the script and writes, then end the savepoint as `commit` does.
-          yield { ...operation, commit: false };
-          if (operation.commit) {
-            yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-            depth--;
-          }
-          next = { ok: true, value: undefined };
           break;
         case "runBody":
           // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).

@@ -64,7 +64,7 @@ export class PostgresHistoryStore extends HistoryStore {
    * PostgreSQL reports with the schema, table and column it hit (no migration writes a `NULL` name
    * into stepwise's history table).
    */
-  override isFailedRowCheck(error: unknown): boolean {
+  isFailedRowCheck(error: unknown): boolean {
     if (sqlstateOf(error) !== "23502") return false;
     const { schema, table, column } = error as { schema?: unknown; table?: unknown; column?: unknown };
     return schema === this.schema && table === this.tableName && column === "name";
