@@ -307,7 +307,7 @@ test("a revert whose SQL deletes its own history row is refused with HISTORY_ROW
   assert.equal((plain.cause as { code?: string }).code, "42P01");
 });
 
-test("a rehearsal runs each message inside its savepoint, commits nothing, and still reports every migration", async (t) => {
+test("a rehearsal, whose migrations must not COMMIT, sends them statement by statement inside its savepoints, commits nothing, and still reports every migration", async (t) => {
   const client = await connect(t);
   await new MigrationManager(client, THREE.slice(0, 1)).up();
   const { rehearsal } = await rehearseUpAsync(new MigrationManager(client, THREE));
