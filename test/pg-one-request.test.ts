@@ -1,5 +1,5 @@
 /**
- * stepwise/pg sends a SQL migration, its history writes and its COMMIT as one simple-query message
+ * stepwise/pg sends a SQL migration and its history writes as one simple-query message
  * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`): one round trip where it sent three.
  * These tests hold it to what the statement-by-statement path promised: the failing statement's
  * position still counts from the migration's own SQL, a failure leaves the database exactly as it was,
@@ -76,7 +76,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
 
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
-test("each SQL migration is BEGIN plus one message holding its SQL, its history INSERT and COMMIT; a revert is BEGIN plus its SQL, the row check, the DELETE and COMMIT", async (t) => {
+test("each SQL migration is BEGIN, one message holding its SQL and its history INSERT, and COMMIT; a revert's message holds its SQL, the row check and the DELETE", async (t) => {
   const client = await connect(t);
   const manager = new MigrationManager(client, THREE);
   const up = await recordStatements(client, () => manager.up());
@@ -84,14 +84,15 @@ test("each SQL migration is BEGIN plus one message holding its SQL, its history 
     const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
     assert.equal(messages.length, 1, up.join("\n---\n"));
     assert.ok(messages[0]!.startsWith(entry.upSql), "the message opens with the migration's own SQL, so error positions count from it");
-    assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*;\nCOMMIT$/);
+    assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/);
   }
-  // Per migration: BEGIN and its message. No history write or COMMIT travels alone, but the COMMIT of
-  // the run's last transaction, which finds nothing left to apply.
+  // Per migration: BEGIN, its message and COMMIT (a COMMIT inside the message would commit even after
+  // the process died); the run's last transaction finds nothing left. No history write travels alone.
   assert.equal(up.filter((sql) => sql === "BEGIN").length, THREE.length + 1);
+  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length + 1);
   assert.deepEqual(
-    up.filter((sql) => /^\s*(?:INSERT|DELETE|COMMIT)\b/.test(sql)),
-    ["COMMIT"],
+    up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
+    [],
   );
   assert.deepEqual(
     (await historyRows(client)).map((row) => [Number(row.version), row.name, row.checksum]),
@@ -102,7 +103,7 @@ test("each SQL migration is BEGIN plus one message holding its SQL, its history 
   for (const entry of THREE) {
     const messages = down.filter((sql) => sql.startsWith(`DROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
-    assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version = \d+;\nCOMMIT$/);
+    assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version = \d+$/);
   }
   assert.deepEqual(await tableNames(client), ["schema_migrations"]);
   assert.deepEqual(await historyRows(client), []);

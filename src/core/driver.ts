@@ -51,7 +51,7 @@ export interface DriverCapabilities {
    */
   readonly batchWalk: boolean;
   /**
-   * A SQL migration's script, its history writes and its commit can go to the server as one request
+   * A SQL migration's script and its history writes can go to the server as one request
    * ({@link Driver.scriptWithHistory}; PostgreSQL's simple query protocol runs a string of statements
    * as one round trip, stopping at the first error).
    */
@@ -124,12 +124,12 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
   /**
    * Inside the open transaction, runs `script` (a SQL migration's), then `statements` (its history
-   * writes, where `SCRIPT_ELAPSED_MS` of `step.ts` stands for the milliseconds `script` took), then commits
-   * when `commit` is set, in as few round trips as the library allows (capability
+   * writes, where `SCRIPT_ELAPSED_MS` of `step.ts` stands for the milliseconds `script` took), in as
+   * few round trips as the library allows, committing nothing (capability
    * `scriptWithHistory`). A failure leaves the transaction for the caller to roll back; an error
    * position inside `script` counts from the start of `script`, as `exec(script)` reports it.
    */
-  scriptWithHistory?(script: string, statements: readonly BatchStatement[], commit: boolean): void | Promise<void>;
+  scriptWithHistory?(script: string, statements: readonly BatchStatement[]): void | Promise<void>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */

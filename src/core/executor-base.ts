@@ -473,7 +473,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
-          let durationMs = escapeGuard === null ? yield* this.applyAsOneRequest(entry, direction, false) : null;
+          let durationMs = escapeGuard === null ? yield* this.applyAsOneRequest(entry, direction) : null;
           if (durationMs === null) {
             durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
             // Sets user_version at every step: only the final value is committed, unless a later
@@ -587,13 +587,13 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    let durationMs = guarded === null ? yield* this.applyAsOneRequest(entry, direction, true) : null;
+    let durationMs = guarded === null ? yield* this.applyAsOneRequest(entry, direction) : null;
     if (durationMs === null) {
       const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
       durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
       yield* this.recordInOpenTransaction(entry, direction, durationMs);
-      yield* this.commitRecordedMigration(entry, direction);
     }
+    yield* this.commitRecordedMigration(entry, direction);
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
   }
@@ -680,13 +680,13 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Applies `entry` with its history writes (and the commit, with `commit`) as one request where the
+   * Applies `entry` with its history writes as one request (the caller commits) where the
    * dialect carries that path (`script-with-history.ts`, so only the entries that use it bundle it).
    * Returns its duration, or `null` for the usual path.
    */
-  private *applyAsOneRequest(entry: R[number], direction: MigrationDirection, commit: boolean): Step<number | null> {
+  private *applyAsOneRequest(entry: R[number], direction: MigrationDirection): Step<number | null> {
     const apply = this.dialect.applyScriptWithHistory;
-    return apply ? yield* apply(this, entry, direction, commit) : null;
+    return apply ? yield* apply(this, entry, direction) : null;
   }
 
   /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. @internal Public for `script-with-history.ts`. */

@@ -1,8 +1,10 @@
 /**
- * A SQL migration applied as one request: its script, its history writes and (for a transaction per
- * migration) the commit go to the driver together (capability `scriptWithHistory`), where the usual
- * path sends them one by one and waits for each. On PostgreSQL that is one round trip instead of
- * three, the bulk of what a migration costs the client beyond the server's own work.
+ * A SQL migration applied as one request: its script and its history writes go to the driver
+ * together (capability `scriptWithHistory`), where the usual path sends them one by one and waits for
+ * each. On PostgreSQL that is one round trip instead of two. The COMMIT stays a request of its own:
+ * a server runs a message it has received to the end even when its client has died, so a COMMIT
+ * inside it would commit a migration whose process was killed mid-way; sent alone, it only follows a
+ * live client's success, and a dead client's transaction is rolled back.
  *
  * Nothing else changes: the migration and its row still commit together or not at all, in the
  * transaction the executor opened; the events and the errors are those of the usual path. A revert
@@ -24,12 +26,12 @@ export interface FailedRowCheckReader {
 }
 
 /**
- * Runs SQL migration `entry` in the open transaction with its history writes, and commits when
- * `commit` is set; returns the duration the client saw, or `null` without doing anything when the
+ * Runs SQL migration `entry` in the open transaction with its history writes, for the caller to
+ * commit; returns the duration the client saw, or `null` without doing anything when the
  * driver does not declare `scriptWithHistory` or the entry is not plain SQL (TypeScript, or foreign
  * keys switched off). A failure is rolled back and thrown as the migration's failure.
  */
-export function* runScriptWithHistory<R extends MigrationRegistry>(executor: ExecutorBase<R>, entry: R[number], direction: MigrationDirection, commit: boolean): Step<number | null> {
+export function* runScriptWithHistory<R extends MigrationRegistry>(executor: ExecutorBase<R>, entry: R[number], direction: MigrationDirection): Step<number | null> {
   if (!executor.settings.capabilities.scriptWithHistory || entry.kind !== "sql" || entry.disableForeignKeys) return null;
   executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
   const started = performance.now();
@@ -38,7 +40,7 @@ export function* runScriptWithHistory<R extends MigrationRegistry>(executor: Exe
     const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
     const check = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
-    yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))], commit);
+    yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))]);
   } catch (cause) {
     yield* rollbackQuietly();
     const missing = direction === "down" && (executor.store as Partial<FailedRowCheckReader>).isFailedRowCheck?.(cause) === true;

@@ -1,9 +1,10 @@
 /**
- * A SQL migration, its history writes and its commit as ONE message of PostgreSQL's simple query
- * protocol (the driver's `scriptWithHistory`), where sending them one by one costs a round trip
- * each. The server runs the statements of one message in order and stops at the first error, which
- * leaves the transaction the executor opened aborted, for the executor to roll back: the migration
- * and its row still commit together or not at all.
+ * A SQL migration and its history writes as ONE message of PostgreSQL's simple query protocol (the
+ * driver's `scriptWithHistory`), where sending them one by one costs a round trip each. The server
+ * runs the statements of one message in order and stops at the first error, which leaves the
+ * transaction the executor opened aborted, for the executor to roll back; its COMMIT follows as a
+ * statement of its own, so the migration and its row still commit together or not at all, and never
+ * after the process that sent them died.
  *
  * The simple protocol binds no values, so the history writes' values are written into the text as
  * literals: strings as `E'…'` with every backslash and quote doubled, which reads the same whatever
@@ -76,10 +77,10 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
 }
 
 /**
- * The message that runs `script`, then `statements`, then `COMMIT` when `commit` is set; `null` when
+ * The message that runs `script`, then `statements`; `null` when
  * they must be sent one by one (see the module note).
  */
-export function composeScriptMessage(script: string, statements: readonly BatchStatement[], commit: boolean): ScriptMessage | null {
+export function composeScriptMessage(script: string, statements: readonly BatchStatement[]): ScriptMessage | null {
   const tokens = tokenizePostgresSql(script);
   if (tokens.length > 0 && tokens[tokens.length - 1]!.unterminated) return null;
   const parts: string[] = [];
@@ -88,7 +89,6 @@ export function composeScriptMessage(script: string, statements: readonly BatchS
     if (inlined === null) return null;
     parts.push(inlined);
   }
-  if (commit) parts.push("COMMIT");
   const scriptLength = countCodePoints(script);
   const starts: number[] = [];
   let at = scriptLength + AFTER_SCRIPT.length;

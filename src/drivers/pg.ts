@@ -31,7 +31,7 @@ export type PgConnection = pg.ClientBase;
 
 /**
  * What the pg driver offers: a transaction per migration with savepoints, a SQL migration sent with
- * its history writes and commit as one message, and nothing file-bound.
+ * its history writes as one message, and nothing file-bound.
  */
 export const PG_CAPABILITIES: DriverCapabilities = {
   userVersion: false,
@@ -157,9 +157,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     // One message for the script, its history writes and the COMMIT (see pg-script.ts): the executor
     // waits for one round trip per migration, not three.
-    scriptWithHistory: async (script, statements, commit) => {
-      const message = composeScriptMessage(script, statements, commit);
-      if (message === null) return runScriptStatementByStatement(script, statements, commit);
+    scriptWithHistory: async (script, statements) => {
+      const message = composeScriptMessage(script, statements);
+      if (message === null) return runScriptStatementByStatement(script, statements);
       try {
         await client.query(message.text);
       } catch (error) {
@@ -209,7 +209,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
   /** The same work, a statement per round trip, for what cannot be written as one message. */
-  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], commit: boolean): Promise<void> {
+  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<void> {
     const started = performance.now();
     await driver.exec(script);
     const elapsed = Math.round(performance.now() - started);
@@ -218,7 +218,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         sql,
         params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
       );
-    if (commit) await driver.commit();
   }
   return driver;
 }
