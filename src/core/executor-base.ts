@@ -473,7 +473,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         const token = yield* this.dialect.markCommitWitness(guard.witness);
         for (const entry of fresh.steps) {
           const escapeGuard = this.needsGuard(entry, direction) ? { guard, start, token } : null;
-          let durationMs = escapeGuard === null ? yield* this.applyAsOneRequest(entry, direction) : null;
+          let durationMs = yield* this.applyAsOneRequest(entry, direction, escapeGuard);
           if (durationMs === null) {
             durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
             // Sets user_version at every step: only the final value is committed, unless a later
@@ -587,7 +587,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Runs one migration inside the already-open transaction, records it, and commits. */
   private *runInTransaction(entry: R[number], direction: MigrationDirection, guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null): Step<AppliedStep> {
-    let durationMs = guarded === null ? yield* this.applyAsOneRequest(entry, direction) : null;
+    let durationMs = yield* this.applyAsOneRequest(entry, direction, guarded);
     if (durationMs === null) {
       const escapeGuard = guarded && { ...guarded, token: yield* this.dialect.markCommitWitness(guarded.guard.witness) };
       durationMs = yield* this.runBodyInOpenTransaction(entry, direction, escapeGuard);
@@ -682,10 +682,11 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   /**
    * Applies `entry` with its history writes as one request (the caller commits) where the
    * dialect carries that path (`script-with-history.ts`, so only the entries that use it bundle it).
-   * Returns its duration, or `null` for the usual path.
+   * Returns its duration, or `null` for the usual path, which a migration under the escape guard
+   * (`guarded`) always takes.
    */
-  private *applyAsOneRequest(entry: R[number], direction: MigrationDirection): Step<number | null> {
-    const apply = this.dialect.applyScriptWithHistory;
+  private *applyAsOneRequest(entry: R[number], direction: MigrationDirection, guarded: object | null): Step<number | null> {
+    const apply = guarded ? null : this.dialect.applyScriptWithHistory;
     return apply ? yield* apply(this, entry, direction) : null;
   }
 
