@@ -155,8 +155,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         // The session is gone; the server rolled back with it.
       }
     },
-    // One message for the script, its history writes and the COMMIT (see pg-script.ts): the executor
-    // waits for one round trip per migration, not three.
+    // One message for the script and its history writes (see pg-script.ts): the executor waits for
+    // one round trip there, not two; its COMMIT follows on its own.
     scriptWithHistory: async (script, statements) => {
       const message = composeScriptMessage(script, statements);
       if (message === null) return runScriptStatementByStatement(script, statements);
