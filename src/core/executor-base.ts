@@ -633,6 +633,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       try {
         // Before the started row commits: a refusal here leaves nothing for a person to resolve.
         yield* this.refuseParentRebuild(entry, direction);
+        yield { op: "checkBody", entry, direction };
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         } else {

@@ -8,36 +8,58 @@ import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-/** A sync runner met a promise: an async driver primitive, or an async migration body. */
+/**
+ * A sync runner met a promise: an async driver primitive, or an async migration body (refused before
+ * it is called when its function is `async`, else when it returns the promise).
+ */
 export class AsyncInSyncRunnerError extends StepwiseError {
   /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
   readonly source: string;
+  /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */
+  readonly fix: string | null;
 
-  constructor(source: string, message: string) {
-    super("ASYNC_IN_SYNC_RUNNER", message);
+  constructor(source: string, message: string, fix: string | null = null) {
+    super("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`);
     this.source = source;
+    this.fix = fix;
   }
 }
 
+/** Promises of bodies the sync runner refused, whose continuations may still run once it returns. */
+type RefusedBodies = PromiseLike<unknown>[];
+
 /**
- * Drives `step` to completion against a sync driver.
+ * Drives `step` to completion against a sync driver. When it refused a body that returned a promise,
+ * the connection refuses writes until that promise settles (see {@link Driver.fenceWritesUntil}):
+ * set once the step has ended, its own rollback and settings restored, and before any of the
+ * body's continuations can run, since they wait for this call to return.
  *
  * @throws AsyncInSyncRunnerError when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
+  const refused: RefusedBodies = [];
+  try {
+    return driveSync(step, driver, refused);
+  } finally {
+    for (const settled of refused) driver.fenceWritesUntil?.(settled);
+  }
+}
+
+function driveSync<T>(step: Step<T>, driver: Driver, refused: RefusedBodies): T {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver));
+      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), refused);
       if (section.done) return section.value as T;
       next = section.next;
       continue;
     }
     try {
-      const value = perform(driver, result.value);
+      const value = perform(driver, result.value, false, refused);
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
         value.then(undefined, () => undefined);
@@ -62,7 +84,7 @@ type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
  * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
  * commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void): { done: true; value: unknown } | { done: false; next: Next } {
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: RefusedBodies): { done: true; value: unknown } | { done: false; next: Next } {
   let ended: { done: true; value: unknown } | null = null;
   let thrown: { error: unknown } | null = null;
   try {
@@ -83,7 +105,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
         try {
-          const value = perform(driver, result.value);
+          const value = perform(driver, result.value, false, refused);
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
             throw asyncRefusal(result.value);
@@ -110,7 +132,7 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     try {
-      next = { ok: true, value: await perform(driver, result.value, true) };
+      next = { ok: true, value: await perform(driver, result.value, true, null) };
     } catch (error) {
       next = { ok: false, error };
     }
@@ -138,8 +160,11 @@ function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: fal
   }
 }
 
-/** Performs one operation; the value may be a promise when the driver (or a body) is async. */
-function perform(driver: Driver, operation: Operation, async = false): unknown {
+/**
+ * Performs one operation; the value may be a promise when the driver (or a body) is async. `refused`
+ * collects, for the sync runner, the promises of bodies it refused.
+ */
+function perform(driver: Driver, operation: Operation, async: boolean, refused: RefusedBodies | null): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -162,7 +187,10 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
     case "setBusyTimeout":
       return driver.setBusyTimeout(operation.ms);
     case "runBody":
-      return runBody(driver, operation, async);
+      return runBody(driver, operation, refused);
+    case "checkBody":
+      if (refused !== null && operation.entry.kind === "ts") refuseAsyncFunction(driver, operation.entry, operation.direction);
+      return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
       return driver.batch(operation.statements, operation.script);
@@ -179,7 +207,7 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
   }
 }
 
-function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, async: boolean): unknown {
+function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: RefusedBodies | null): unknown {
   const { entry, direction, progress } = operation;
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
@@ -188,15 +216,56 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
+  if (refused !== null) refuseAsyncFunction(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
-  if (!async && isThenable(result)) {
+  if (refused !== null && isThenable(result)) {
     result.then(undefined, () => undefined);
+    refused.push(result);
+    const fenced = driver.fenceWritesUntil
+      ? "the connection refuses writes until that promise settles, so what the body runs after its first await fails instead of writing outside a migration"
+      : `what the body runs after its first await is not stopped: the ${driver.name} driver cannot make its connection refuse writes`;
     throw new AsyncInSyncRunnerError(
       direction,
-      `${direction} returned a promise, which the sync API of the ${driver.name} driver cannot await inside its transaction; run "stepwise gen" so the registry marks it async, and apply it with migrateAsync or AsyncMigrationManager`,
+      `${direction} returned a promise, which the sync API of the ${driver.name} driver cannot await inside its transaction. Stepwise rolled back what it ran before returning; ${fenced}.`,
+      asyncBodyFix(driver, direction),
     );
   }
   return result;
+}
+
+/**
+ * Throws {@link AsyncInSyncRunnerError} before the body is called when its function is async by its
+ * tag, so none of it runs. Bodies that hide it (a plain function returning a promise, a transpiled
+ * `async`, a Proxy) are caught when they return their promise instead.
+ */
+function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
+  if (!isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) return;
+  throw new AsyncInSyncRunnerError(
+    direction,
+    `${direction} is an async function, which the sync API of the ${driver.name} driver cannot await inside its transaction, so it was not called and nothing ran.`,
+    asyncBodyFix(driver, direction),
+  );
+}
+
+function asyncBodyFix(driver: Driver, direction: MigrationDirection): string {
+  return `Declare ${direction} async (async ${direction}(db) { ... }), run "stepwise gen" so the registry marks it async, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`;
+}
+
+/** Function tags of bodies that return before their code has run to its end. */
+const ASYNC_FUNCTION_TAGS: ReadonlySet<string> = new Set(["[object AsyncFunction]", "[object AsyncGeneratorFunction]"]);
+
+/**
+ * Whether `value` is an `async` function or async generator function, by its tag: so across realms
+ * too, and for a function bound from one (a bound function inherits its target's prototype).
+ */
+export function isAsyncFunction(value: unknown): boolean {
+  if (typeof value !== "function") return false;
+  try {
+    return ASYNC_FUNCTION_TAGS.has(Object.prototype.toString.call(value));
+  } catch {
+    // A revoked Proxy: it cannot be called either, and that failure is reported when it is.
+    return false;
+  }
 }
 
 function asyncRefusal(operation: Operation): AsyncInSyncRunnerError {

@@ -15,6 +15,7 @@ import { returnDefinition, type DefineMigration, type MigrationRegistry, type Sy
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
 import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds (shared by every SQLite driver). */
 export { classifySqliteError };
@@ -104,6 +105,9 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
       if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.open, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, () => db.open, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
