@@ -54,14 +54,14 @@ function detectableAsyncBodies(calls: { calls: number }): Array<[string, Migrati
   async function declared(db: PortableConnection) {
     calls.calls++;
     db.exec(A);
-    await null;
+    await Promise.resolve();
     db.exec(B);
   }
   class Migration {
     async up(db: PortableConnection) {
       calls.calls++;
       db.exec(A);
-      await null;
+      await Promise.resolve();
       db.exec(B);
     }
   }
@@ -72,7 +72,7 @@ function detectableAsyncBodies(calls: { calls: number }): Array<[string, Migrati
       async (db) => {
         calls.calls++;
         db.exec(A);
-        await null;
+        await Promise.resolve();
         db.exec(B);
       },
     ],
@@ -124,7 +124,7 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
           async down(connection) {
             calls.calls++;
             connection.exec("DROP TABLE audit");
-            await null;
+            await Promise.resolve();
             connection.exec(B);
           },
         }),
