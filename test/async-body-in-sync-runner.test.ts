@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { rehearseUp } from "../src/entries/safety-nets.js";
 
 /** A real turn of the event loop: every microtask queued before it (a body's continuation) has run. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -44,9 +45,14 @@ function assertRefused(error: unknown, direction: "up" | "down" = "up"): true {
 }
 
 /** The two sync calls an app makes, each on a fresh run. */
+/**
+ * The sync calls that run a body on the app's connection, each on a fresh run.
+ */
 const syncCalls = (db: TestDatabase, registry: MigrationEntry[]): Array<[string, () => unknown]> => [
   ["migrate()", () => db.migrate(registry)],
   ["MigrationManager.up()", () => db.manager(registry).up()],
+  // A whole run in one transaction refuses a transaction: false migration before it starts, whatever its body.
+  ...(registry.every((entry) => entry.transaction) ? [['MigrationManager.up({ transaction: "all" })', () => db.manager(registry).up({ transaction: "all" })] as [string, () => unknown]] : []),
 ];
 
 /** Bodies whose function is async by its tag: the sync runner refuses each before calling it. */
@@ -112,6 +118,34 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
       assert.equal(db.inTransaction(), false);
     }));
 
+  test("rehearseUp reports an async body's refusal as the run would, and after a tick the database is as before", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      db.migrate([contacts]);
+      const before = db.snapshot();
+      const calls = counter();
+      const bodies: Array<[string, MigrationDefinition<PortableConnection>["up"]]> = [
+        ...detectableAsyncBodies(calls),
+        [
+          "a plain function returning a promise",
+          (connection) => {
+            connection.exec(A);
+            return Promise.resolve().then(() => connection.exec(B)) as unknown as void;
+          },
+        ],
+      ];
+      for (const [form, up] of bodies) {
+        const { rehearsal } = rehearseUp(db.manager([contacts, unmarked({ up })]));
+        assert.equal(rehearsal.ok, false, form);
+        assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED", form);
+        assert.equal(rehearsal.failure?.fields.version, 2, form);
+        assert.equal(rehearsal.failure?.cause?.code, "ASYNC_IN_SYNC_RUNNER", form);
+        await tick();
+        assert.deepEqual(db.snapshot(), before, form);
+      }
+      assert.equal(calls.calls, 0, "a refused async body was called");
+    }));
+
   test("an async down in an unmarked registry is refused before it is called, and the migration stays applied", () =>
     h.withDatabase(async (db) => {
       const calls = counter();
@@ -168,7 +202,10 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
         assert.deepEqual(db.snapshot(), before, call);
       }
       // The continuation ran, and its write was refused: the connection was read-only until the promise settled.
-      assert.deepEqual(continuation, ["readonly", "readonly"]);
+      assert.deepEqual(
+        continuation,
+        syncCalls(db, registry).map(() => "readonly"),
+      );
       // Then the connection is the app's again, writable as before.
       assert.equal(db.value("PRAGMA query_only"), 0);
       db.exec("INSERT INTO contacts (name) VALUES ('the app, afterwards')");
@@ -204,5 +241,53 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
       await tick();
       assert.deepEqual(db.snapshot(), before);
       assert.equal(db.value("PRAGMA query_only"), 0);
+    }));
+  test("transaction: false: a plain up that returns a promise keeps what it ran before returning, as any failed transaction: false migration does, and its continuation cannot write", () =>
+    h.withDatabase(async (db) => {
+      db.migrate([contacts]);
+      const registry = [
+        contacts,
+        unmarked({
+          transaction: false,
+          up(connection) {
+            connection.exec(A);
+            return Promise.resolve().then(() => connection.exec(B)) as unknown as void;
+          },
+        }),
+      ];
+      assert.throws(
+        () => db.migrate(registry),
+        (error) => {
+          const fields = error as Record<string, unknown>;
+          assert.deepEqual([fields.code, fields.version, fields.rolledBack, (fields.cause as Record<string, unknown>).code], ["MIGRATION_FAILED", 2, false, "ASYNC_IN_SYNC_RUNNER"]);
+          return true;
+        },
+      );
+      await tick();
+      // Outside a transaction nothing can be rolled back: its started row asks a person to decide (repair).
+      assert.deepEqual(db.rows("SELECT name FROM contacts"), [{ name: "before the await" }]);
+      assert.equal(db.manager(registry).status().problem?.code, "INCOMPLETE_MIGRATION");
+      assert.equal(db.value("PRAGMA query_only"), 0);
+    }));
+
+  test("not guaranteed, as documented: a sync up that schedules a write it does not return applies, and the write lands after it, outside it", () =>
+    h.withDatabase(async (db) => {
+      db.migrate([contacts]);
+      const registry = [
+        contacts,
+        unmarked({
+          up(connection) {
+            connection.exec(A);
+            void Promise.resolve().then(() => connection.exec(B));
+          },
+        }),
+      ];
+      assert.deepEqual(
+        db.migrate(registry).steps.map((step) => step.version),
+        [2],
+      );
+      assert.deepEqual(db.rows("SELECT name FROM contacts ORDER BY id"), [{ name: "before the await" }]);
+      await tick();
+      assert.deepEqual(db.rows("SELECT name FROM contacts ORDER BY id"), [{ name: "before the await" }, { name: "after the await" }]);
     }));
 });
