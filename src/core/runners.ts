@@ -221,13 +221,10 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   if (refused !== null && isThenable(result)) {
     result.then(undefined, () => undefined);
     refused.push(result);
-    const fenced = driver.fenceWritesUntil
-      ? "the connection refuses writes until that promise settles, so what the body runs after its first await fails instead of writing outside a migration"
-      : `what the body runs after its first await is not stopped: the ${driver.name} driver cannot make its connection refuse writes`;
-    throw new AsyncInSyncRunnerError(
+    throw asyncBodyRefusal(
+      driver,
       direction,
-      `${direction} returned a promise, which the sync API of the ${driver.name} driver cannot await inside its transaction. Stepwise rolled back what it ran before returning; ${fenced}.`,
-      asyncBodyFix(driver, direction),
+      `returned a promise: what it ran before returning was rolled back${driver.fenceWritesUntil ? ", and the connection refuses writes until it settles" : ""}`,
     );
   }
   return result;
@@ -235,24 +232,23 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
 
 /**
  * Throws {@link AsyncInSyncRunnerError} before the body is called when its function is async by its
- * tag, so none of it runs. Bodies that hide it (a plain function returning a promise, a transpiled
- * `async`, a Proxy) are caught when they return their promise instead.
+ * tag (bound, a class method or behind a Proxy too), so none of it runs. Bodies that hide it (a
+ * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
  */
 function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
-  if (!isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) return;
-  throw new AsyncInSyncRunnerError(
+  if (isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) throw asyncBodyRefusal(driver, direction, "is an async function, so it was not called");
+}
+
+function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): AsyncInSyncRunnerError {
+  return new AsyncInSyncRunnerError(
     direction,
-    `${direction} is an async function, which the sync API of the ${driver.name} driver cannot await inside its transaction, so it was not called and nothing ran.`,
-    asyncBodyFix(driver, direction),
+    `${direction} ${what}. The sync API of the ${driver.name} driver cannot await a body inside its transaction.`,
+    `Declare ${direction} async, run "stepwise gen" so the registry marks it, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`,
   );
 }
 
-function asyncBodyFix(driver: Driver, direction: MigrationDirection): string {
-  return `Declare ${direction} async (async ${direction}(db) { ... }), run "stepwise gen" so the registry marks it async, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`;
-}
-
-/** Function tags of bodies that return before their code has run to its end. */
-const ASYNC_FUNCTION_TAGS: ReadonlySet<string> = new Set(["[object AsyncFunction]", "[object AsyncGeneratorFunction]"]);
+/** The tags of functions that return before their code has run to its end. */
+const ASYNC_FUNCTION_TAG = /^\[object Async(Generator)?Function\]$/;
 
 /**
  * Whether `value` is an `async` function or async generator function, by its tag: so across realms
@@ -261,7 +257,7 @@ const ASYNC_FUNCTION_TAGS: ReadonlySet<string> = new Set(["[object AsyncFunction
 export function isAsyncFunction(value: unknown): boolean {
   if (typeof value !== "function") return false;
   try {
-    return ASYNC_FUNCTION_TAGS.has(Object.prototype.toString.call(value));
+    return ASYNC_FUNCTION_TAG.test(Object.prototype.toString.call(value));
   } catch {
     // A revoked Proxy: it cannot be called either, and that failure is reported when it is.
     return false;
