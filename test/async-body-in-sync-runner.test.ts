@@ -212,36 +212,52 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
       assert.deepEqual(db.rows("SELECT name FROM contacts"), [{ name: "the app, afterwards" }]);
     }));
 
-  test("a plain up whose promise never settles leaves the connection refusing writes until it does", () =>
+  test("a plain up whose promise has not settled leaves the connection refusing writes until it does, stepwise's own included", () =>
     h.withDatabase(async (db) => {
       db.migrate([contacts]);
       const before = db.snapshot();
-      let settle!: () => void;
-      const pending = new Promise<void>((resolve) => (settle = resolve));
-      const registry = [
-        contacts,
-        unmarked({
-          up(connection) {
-            connection.exec(A);
-            return pending.then(() => connection.exec(B)) as unknown as void;
-          },
-        }),
-      ];
+      const pendingBody = () => {
+        let settle!: () => void;
+        const pending = new Promise<void>((resolve) => (settle = resolve));
+        const registry = [
+          contacts,
+          unmarked({
+            up(connection) {
+              connection.exec(A);
+              return pending.then(() => connection.exec(B)) as unknown as void;
+            },
+          }),
+        ];
+        return { registry, settle };
+      };
+      const first = pendingBody();
+      const second = pendingBody();
       assert.throws(
-        () => db.migrate(registry),
+        () => db.migrate(first.registry),
         (error) => assertRefused(error),
       );
       await tick();
       assert.equal(db.value("PRAGMA query_only"), 1);
+      // stepwise's own writes are refused too while it is fenced: another run fails typed, naming query_only, and the fence stays.
+      assert.throws(
+        () => db.migrate(second.registry),
+        (error) => {
+          const fields = error as { code?: unknown; sqliteCode?: unknown; message?: unknown };
+          assert.deepEqual([fields.code, fields.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_READONLY"]);
+          assert.match(String(fields.message), /query_only/);
+          return true;
+        },
+      );
       assert.throws(
         () => db.exec(B),
         (error) => db.driver.classifyError(error).kind === "readonly",
       );
-      settle();
+      first.settle();
       await tick();
       assert.deepEqual(db.snapshot(), before);
       assert.equal(db.value("PRAGMA query_only"), 0);
     }));
+
   test("transaction: false: a plain up that returns a promise keeps what it ran before returning, as any failed transaction: false migration does, and its continuation cannot write", () =>
     h.withDatabase(async (db) => {
       db.migrate([contacts]);
