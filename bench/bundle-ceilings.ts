@@ -21,7 +21,10 @@ export interface BundleCeiling {
  * `migrate`'s, the smaller, cannot grow into the room the manager's leaves.
  */
 export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
-  "durable-objects": { migrate: 18_491 + ROOM_BYTES, manager: 21_025 + ROOM_BYTES },
+  // manager raised from 21,025 (measured 21,674 on the dosuite branch): what the shared suite found on
+  // Durable Objects costs it about 650 bytes: reset's drop order where foreign keys stay on, the closed
+  // `sql` of a body that awaits, Cloudflare's own tables left alone, and a refusal that names this entry's fix.
+  "durable-objects": { migrate: 18_491 + ROOM_BYTES, manager: 21_674 + ROOM_BYTES },
   d1: { migrate: 17_590 + ROOM_BYTES, manager: 20_734 + ROOM_BYTES },
   // Raised from 23,282 / 23,290 after the review fixes to the shared batch walk (integer keys compared
   // exactly, a walk with a bound that finds no first batch refused): every SQLite entry's walk carries them.

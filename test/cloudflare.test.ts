@@ -175,6 +175,28 @@ export default defineMigration({
   assert.deepEqual(await contents(worker, "do/other"), { schema: [], rows: {} });
 });
 
+test("[durable-objects] an object that has used the key-value API (its _cf_KV table) is migrated, not refused as unmanaged; reset and down leave its pairs", async (t) => {
+  const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_add_tags.sql": addTags });
+  assert.equal((await worker.call("do/app", "kv-put", { key: "visits", value: 3 })).error, undefined);
+  // The pairs live in the same SQLite database: the storage lists their table, and refuses it to SQL.
+  assert.deepEqual((await worker.call("do/app", "query", { sql: "SELECT name FROM sqlite_master WHERE name = '_cf_KV'" })).result, [{ name: "_cf_KV" }]);
+  for (const op of ["up", "reset", "down"] as const) {
+    const done = await worker.call("do/app", op, op === "down" ? { to: 0 } : {});
+    assert.equal(done.error, undefined, `${op}: ${JSON.stringify(done.error)}`);
+  }
+  assert.deepEqual(await contents(worker, "do/app"), {
+    schema: [{ type: "table", name: "schema_migrations", sql: ((await contents(worker, "do/app")) as { schema: { sql: string }[] }).schema[0]!.sql }],
+    rows: { schema_migrations: [] },
+  });
+  assert.equal((await worker.call("do/app", "kv-get", { key: "visits" })).result, 3);
+  // What a migration made outside stepwise is still the user's, and still refused as unmanaged.
+  assert.equal((await worker.call("do/fresh", "kv-put", { key: "visits", value: 1 })).error, undefined);
+  await worker.call("do/fresh", "exec", { sql: "CREATE TABLE legacy (id INTEGER)" });
+  const refused = await worker.call("do/fresh", "up");
+  assert.equal(refused.error?.code, "UNMANAGED_DATABASE");
+  assert.deepEqual(refused.error?.tables, ["legacy"]);
+});
+
 test("[durable-objects] a TypeScript migration that tries to commit is refused by the storage, and rolled back whole", async (t) => {
   const { worker } = await workerWith(t, {
     "001_create_notes.sql": createNotes,

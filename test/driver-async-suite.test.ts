@@ -7,14 +7,17 @@
  * a test only by a capability it does not declare, with the reason printed.
  */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { describeEachAsyncDriver, inDialect, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
+import { asyncTsEntry, namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
- * `exec`, the libsql-client transaction's `executeMultiple`).
+ * `exec`, the libsql-client transaction's `executeMultiple`). On Durable Objects the bodies run in
+ * the object, whose own `runSql` does the same with `ctx.storage.sql.exec`
+ * (test/support/cloudflare/object-suite-worker.ts): bodies name no other outside value, so they cross.
  */
 async function runSql(db: unknown, sql: string): Promise<void> {
   const connection = db as { exec?: (sql: string) => unknown; query?: (sql: string) => Promise<unknown>; executeMultiple?: (sql: string) => Promise<unknown> };
@@ -49,9 +52,39 @@ const THREE_IN_SQL: MigrationEntry[] = [
   ),
 ];
 
-/** The suite's three migrations as `h`'s driver can run them: their third is TypeScript unless the driver declares `atomicBatch`. */
+/** `THREE` with its third migration's bodies synchronous, for a driver that runs bodies in line (see {@link runsBodiesInLine}). */
+const THREE_IN_LINE: MigrationEntry[] = [
+  createItems,
+  addTags,
+  tsEntry(3, {
+    up(db) {
+      void runSql(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+      void runSql(db, "INSERT INTO items (id, note) VALUES (1, 'from an async body')");
+    },
+    down(db) {
+      void runSql(db, "DELETE FROM items WHERE id = 1");
+      void runSql(db, "DROP TABLE notes");
+    },
+  }) as MigrationEntry,
+];
+
+/**
+ * Whether `h`'s driver declares itself synchronous (`Driver.async` false: Durable Objects, whose
+ * `transactionSync` cannot stay open across an await). Its entry is sync, so a body there is
+ * synchronous, as its users write them; an async body is refused by that entry, which the sync
+ * drivers' suite covers. The suite's TypeScript bodies then run the same statements in line.
+ */
+function runsBodiesInLine(h: AsyncDriverHarness): boolean {
+  return (new h.entry.MigrationManager(null as never, []).driver as { async?: boolean }).async === false;
+}
+
+/**
+ * The suite's three migrations as `h`'s driver can run them: their third is TypeScript unless the
+ * driver declares `atomicBatch`, with synchronous bodies where it runs bodies in line.
+ */
 function threeFor(h: AsyncDriverHarness): MigrationEntry[] {
-  return h.capabilities.atomicBatch ? THREE_IN_SQL : THREE;
+  if (h.capabilities.atomicBatch) return THREE_IN_SQL;
+  return runsBodiesInLine(h) ? THREE_IN_LINE : THREE;
 }
 
 /**
@@ -153,7 +186,9 @@ await describeEachAsyncDriver("async suite: up, down, status", (h) => {
       const manager = db.manager(three);
       await manager.up();
       await db.rows("INSERT INTO tags (id, label) VALUES (2, 'second')");
-      await db.rows("CREATE TABLE stray (id INTEGER)");
+      // A child row referencing a parent the reset drops first (by name): where foreign keys stay on, the order must not matter.
+      await db.rows("CREATE TABLE stray (id INTEGER, item_id INTEGER REFERENCES items (id))");
+      await db.rows("INSERT INTO stray (id, item_id) VALUES (1, 1)");
       const result = await manager.reset({ dangerouslyDropAllData: true });
       assert.deepEqual(
         result.steps.map((step) => step.version),
@@ -210,6 +245,36 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     }));
 
+  test("a registry gen marked async runs where the driver is async; where it is not, it is refused before anything runs with a fix the entry offers, and the fix applies", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
+      const marked = asyncTsEntry(2, {
+        async up(connection) {
+          await runSql(connection, "CREATE TABLE marked (id INTEGER)");
+        },
+      });
+      if (!runsBodiesInLine(h)) {
+        await db.migrate([createItems, marked]);
+        assert.deepEqual(await historyVersions(db), [1, 2]);
+        return;
+      }
+      for (const refused of [() => db.migrate([createItems, marked]), () => db.manager([createItems, marked]).status()]) {
+        const error = await rejection(refused);
+        assert.deepEqual([error.code, error.versions, error.files, error.driver], ["ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", [2], [marked.file], h.underTest.driverName]);
+        // Every name the fix tells the user to import from this entry is one the entry exports (Durable Objects has no migrateAsync).
+        const exported = Object.keys((await import(path.join(matrixRoot, h.underTest.entry))) as object);
+        for (const [, names] of String(error.fix).matchAll(/import \{([^}]*)\} from "stepwise\/[^"]+"/g)) {
+          for (const name of names!.split(",").map((part) => part.trim())) assert.ok(exported.includes(name), `the fix imports ${name}, which ${h.underTest.entry} does not export`);
+        }
+      }
+      assert.deepEqual(await db.tableNames(), []);
+      // The fix: the same body, synchronous.
+      const synchronous = tsEntry(2, { up: (connection) => void runSql(connection, "CREATE TABLE marked (id INTEGER)") }) as MigrationEntry;
+      await db.migrate([createItems, synchronous]);
+      assert.deepEqual(await historyVersions(db), [1, 2]);
+    });
+  });
+
   test("a disableForeignKeys migration is refused by capability before anything runs", (t) =>
     h.withDatabase(async (db) => {
       if (h.capabilities.foreignKeySwitch) {
@@ -239,21 +304,54 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     }));
 
-  test("an async body that throws after two awaited statements leaves nothing", (t) => {
+  test("a body that throws after two statements (awaited, where the driver is async) leaves nothing", (t) => {
     if (refusesTypeScript(h, t)) return;
     return h.withDatabase(async (db) => {
       await db.migrate([createItems]);
       const before = await db.snapshot();
-      const failing = asyncEntry(2, async (connection) => {
-        await runSql(connection, "CREATE TABLE made_then_lost (id INTEGER)");
-        await runSql(connection, "INSERT INTO items (id, note) VALUES (9, 'lost')");
-        throw new Error("failed after two awaits");
-      });
-      const error = await rejection(() => db.migrate([createItems, failing]));
+      const failing = runsBodiesInLine(h)
+        ? tsEntry(2, {
+            up(connection) {
+              void runSql(connection, "CREATE TABLE made_then_lost (id INTEGER)");
+              void runSql(connection, "INSERT INTO items (id, note) VALUES (9, 'lost')");
+              throw new Error("failed after two statements");
+            },
+          })
+        : asyncEntry(2, async (connection) => {
+            await runSql(connection, "CREATE TABLE made_then_lost (id INTEGER)");
+            await runSql(connection, "INSERT INTO items (id, note) VALUES (9, 'lost')");
+            throw new Error("failed after two statements");
+          });
+      const error = await rejection(() => db.migrate([createItems, failing as MigrationEntry]));
       assert.equal(error.code, "MIGRATION_FAILED");
       assert.equal(error.version, 2);
-      assert.equal((error.cause as Error).message, "failed after two awaits");
+      assert.equal(error.rolledBack, true);
+      assert.equal((error.cause as Error).message, "failed after two statements");
       assert.deepEqual(await db.snapshot(), before);
+    });
+  });
+
+  test("an async body the registry does not mark runs where the driver is async; where it is not, it fails and nothing it ran, before or after its await, is written", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const before = await db.snapshot();
+      const unmarked = asyncEntry(2, async (connection) => {
+        await runSql(connection, "INSERT INTO items (id, note) VALUES (1, 'before the await')");
+        await Promise.resolve();
+        await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'after the await')");
+      });
+      if (!runsBodiesInLine(h)) {
+        await db.migrate([createItems, unmarked]);
+        assert.deepEqual(await db.rows("SELECT id FROM items ORDER BY id"), [{ id: 1 }, { id: 2 }]);
+        return;
+      }
+      const error = await rejection(() => db.migrate([createItems, unmarked]));
+      const cause = error.cause as { code?: string; source?: string };
+      assert.deepEqual([error.code, error.version, error.rolledBack, cause.code, cause.source], ["MIGRATION_FAILED", 2, true, "ASYNC_IN_SYNC_RUNNER", "up"]);
+      // The body's continuation ran (and was refused) before this read, which is a later request.
+      assert.deepEqual(await db.snapshot(), before);
+      assert.deepEqual(await historyVersions(db), [1]);
     });
   });
 
@@ -335,9 +433,11 @@ await describeEachAsyncDriver("async suite: concurrency", (h) => {
         createItems,
         h.capabilities.atomicBatch
           ? namedSqlEntry(2, "once", "INSERT INTO items (id, note) VALUES (2, 'once');")
-          : asyncEntry(2, async (connection) => {
-              await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')");
-            }),
+          : runsBodiesInLine(h)
+            ? (tsEntry(2, { up: (connection) => void runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')") }) as MigrationEntry)
+            : asyncEntry(2, async (connection) => {
+                await runSql(connection, "INSERT INTO items (id, note) VALUES (2, 'once')");
+              }),
       ];
       const other = await db.connectAnother();
       const results = await Promise.all([db.migrate(counted), h.entry.migrate(other, inDialect(counted, h.underTest.dialect))]);

@@ -602,6 +602,39 @@ await describeEachAsyncDriver("forEachBatch keys", (h) => {
     test("forEachBatch is refused", (t) => skipWithReason(t, `${h.name} declares atomicBatch: it has no interactive transaction to walk in`));
     return;
   }
+  // Durable Objects declares no batchWalk: a walk is refused, the migration rolled back, and no walk test can run there.
+  if (!h.capabilities.batchWalk) {
+    test("forEachBatch walks", (t) => void h.lacks(t, "batchWalk"));
+    test("a walk is refused with USAGE inside the migration, which is rolled back whole", () =>
+      h.withDatabase(async (db) => {
+        const setup = sqlEntry(`CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 3, String)}`);
+        await db.manager([setup]).up();
+        const before = await db.snapshot();
+        // Self-contained, so it crosses to a driver that runs bodies elsewhere (a Durable Object): it writes, then walks.
+        const walking: MigrationEntry = {
+          kind: "ts",
+          version: 2,
+          name: "walk",
+          file: "migrations/002_walk.ts",
+          description: null,
+          checksum: "walk",
+          reversible: false,
+          transaction: true,
+          disableForeignKeys: false,
+          module: {
+            up(connection: { exec(sql: string): unknown }, context: MigrationContext) {
+              connection.exec("UPDATE queue SET touched = 1");
+              return context.forEachBatch({ table: "queue" }, () => undefined);
+            },
+          },
+        };
+        const manager = db.manager([setup, walking]);
+        await assert.rejects(manager.up(), { code: "USAGE" });
+        assert.equal(await manager.currentVersion(), 1);
+        assert.deepEqual(await db.snapshot(), before);
+      }));
+    return;
+  }
   declareWalkTests(asyncTarget(h));
 });
 

@@ -6,6 +6,8 @@
  * tests on the async drivers' own managers (pg on a real server, libsql-client on a file and on
  * sqld, replaying on its `scratchClient`), D1 skipped by its declared `atomicBatch` where a test needs a
  * TypeScript migration; D1's rehearsal is refused by capability (`savepoints`) before anything runs.
+ * Durable Objects (in workerd; the nets run in the object) declares neither `snapshot` nor
+ * `savepoints`: verify and baseline are refused by the first, rehearsal by the second.
  */
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
@@ -14,9 +16,8 @@ import { describeEachAsyncDriver, describeEachDriver, skipWithReason } from "./s
 import { asyncTsEntry, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import type { SafetyNetManager } from "../src/safety/schema-reader.js";
-import { baselineDatabaseAsync } from "../src/safety/baseline.js";
-import { rehearseUpAsync } from "../src/safety/rehearsal-in-transaction.js";
-import { verifySchemaAsync } from "../src/safety/verify.js";
+// stepwise's own nets, run in the object where a manager stands for a Durable Object's (the async matrix's line).
+import { baselineDatabaseAsync, rehearseUpAsync, verifySchemaAsync } from "./support/cloudflare/object-nets.js";
 
 const contacts = namedSqlEntry(1, "contacts", "CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE contacts;");
 /** Migration 2, async, writing through `run` on the connection its driver hands it. */
@@ -129,9 +130,19 @@ await describeEachAsyncDriver("the async safety nets on an async driver's own ma
   declareNetTests({
     // D1 refuses a TypeScript migration (migration 2) by this capability: a batch is its only transaction.
     cannotReplay: (t) => {
-      if (!h.capabilities.atomicBatch) return false;
-      skipWithReason(t, `${h.name} declares atomicBatch: it runs no TypeScript migration inside a transaction`);
-      return true;
+      if (h.capabilities.atomicBatch) {
+        skipWithReason(t, `${h.name} declares atomicBatch: it runs no TypeScript migration inside a transaction`);
+        return true;
+      }
+      // Durable Objects: no copy to replay on, no savepoint to rehearse under; the two refusal tests below prove both.
+      if (!h.capabilities.snapshot && !h.capabilities.savepoints) {
+        skipWithReason(
+          t,
+          `${h.name} declares neither snapshot nor savepoints: verify and baseline have no copy to replay on and rehearsal no transaction to roll back, which are refused by capability (tested below)`,
+        );
+        return true;
+      }
+      return false;
     },
     audit: auditEntry((connection, sql) => h.underTest.execOn(connection, sql, [])),
     withDatabase: (run) =>
@@ -161,7 +172,8 @@ await describeEachAsyncDriver("the async safety nets on an async driver's own ma
         });
       }
       assert.deepEqual(await db.snapshot(), before);
-      if (h.capabilities.atomicBatch) return;
+      // Without savepoints the rehearsal is refused by capability: the next test holds it to that.
+      if (h.capabilities.atomicBatch || !h.capabilities.savepoints) return;
       assert.equal((await rehearseUpAsync(manager)).rehearsal.ok, true);
       assert.deepEqual(await db.snapshot(), before);
     }));

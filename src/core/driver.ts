@@ -44,6 +44,12 @@ export interface DriverCapabilities {
    * TypeScript migration cannot be made atomic there and is refused.
    */
   readonly atomicBatch: boolean;
+  /**
+   * A TypeScript migration's `context.forEachBatch` walks a table in keyed batches. Without it the
+   * call is refused with `USAGE` (D1: no interactive transaction; Durable Objects: left out of a
+   * bundle kept small), and the migration walks with its own keyed queries.
+   */
+  readonly batchWalk: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */

@@ -9,6 +9,7 @@ import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { ESCAPE_GUARD } from "./escape-guard.js";
+import { orderChildrenFirst } from "./drop-order.js";
 import { setUserVersion } from "./history.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -88,7 +89,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
         const restoreForeignKeys = yield* this.switchOffForeignKeys();
         try {
           yield* this.beginImmediate();
-          const objects = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+          // Where foreign keys stay on (no switch: Durable Objects, D1), a parent dropped before its
+          // children fails: children go first, and the check waits for the commit where there is one.
+          const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
+          if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
+          const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+          const objects = enforced ? yield* orderChildrenFirst(sorted) : sorted;
           for (const object of objects) {
             // Indexes and triggers go with their tables; dropping them first just avoids order problems.
             yield* exec(this.dialect.dropObjectSql(object));

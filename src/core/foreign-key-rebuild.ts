@@ -106,11 +106,15 @@ export function* refuseParentRebuild(entry: MigrationEntry, direction: Migration
   }
 }
 
-/** The tables other than `table` whose foreign keys reference it. */
+/**
+ * The tables other than `table` whose foreign keys reference it. Cloudflare's own tables (`_cf_KV`,
+ * where a Durable Object keeps its key-value pairs) refuse every read, `pragma_foreign_key_list`
+ * included, and reference nothing: they are left out, or any drop in such an object would fail.
+ */
 function* readReferencingTables(table: string): Step<string[]> {
   const rows = yield* query<{ name: string }>(
     `SELECT DISTINCT m.name AS name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
-     WHERE m.type = 'table' AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
+     WHERE m.type = 'table' AND m.name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
     [table, table],
   );
   return rows.map((row) => row.name);

@@ -41,6 +41,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

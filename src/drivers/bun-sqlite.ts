@@ -74,6 +74,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

@@ -7,9 +7,14 @@
  *   refuses every statement that could (the executor skips the guard where `savepoints` is false);
  * - the history table is the only record of the version;
  * - on D1 (`connectionSettings: null`) the connection settings a run puts back are not read:
- *   each statement is a request of its own, and a migration's pragma reaches no later one.
+ *   each statement is a request of its own, and a migration's pragma reaches no later one;
+ * - tables named `_cf_…` are the storage's own (a Durable Object's key-value pairs live in `_cf_KV`,
+ *   in the same database as its SQL tables), as `sqlite_…` ones are SQLite's: no migration made them
+ *   and none may touch them (they answer `SQLITE_AUTH`), so they are not the user's schema. Without
+ *   this an object that had ever called `ctx.storage.put` was refused as an unmanaged database.
  */
 import type { Dialect } from "../core/dialect.js";
+import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
 import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
 import type { ErrorClassification } from "../core/driver.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
@@ -32,6 +37,9 @@ export interface CloudflareDialectOptions {
 export function createCloudflareDialect(options: CloudflareDialectOptions): Dialect {
   return {
     ...SQLITE_DIALECT_BASE,
+    readSchemaObjects: function* (options?: ListSchemaObjectsOptions): Step<SchemaObject[]> {
+      return (yield* SQLITE_DIALECT_BASE.readSchemaObjects(options)).filter((object) => !isStorageOwn(object.name) && !isStorageOwn(object.tblName));
+    },
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },
@@ -76,4 +84,9 @@ export function classifyCloudflareError(error: unknown): ErrorClassification {
   } catch {
     return { kind: "other", nativeCode: null };
   }
+}
+
+/** Whether `name` is one of the storage's own tables (`_cf_KV`, `_cf_METADATA`); see the module note. */
+function isStorageOwn(name: string): boolean {
+  return name.toLowerCase().startsWith("_cf_");
 }

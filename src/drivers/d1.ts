@@ -57,6 +57,7 @@ export const D1_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: true,
+  batchWalk: false,
 };
 
 /** A `transaction: false` TypeScript migration on D1: `up` and `down` receive the binding and may be `async`. */

@@ -17,7 +17,9 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
+import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
 import { SyncMigrationManager } from "../core/manager.js";
+import { AsyncInSyncRunnerError } from "../core/runners.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
@@ -25,7 +27,7 @@ import { UsageError } from "../core/errors.js";
 import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationContext, MigrationDefinition, MigrationRegistry, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -53,12 +55,48 @@ export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: false,
 };
 
 /** A TypeScript migration on Durable Objects: `up` and `down` receive `ctx.storage.sql` and run synchronously. */
 export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinition<DurableObjectSql>, "up" | "down"> {
   readonly up: (sql: DurableObjectSql, context: MigrationContext) => void;
   readonly down?: (sql: DurableObjectSql, context: MigrationContext) => void;
+}
+
+/** What an async migration on Durable Objects is told to do instead. */
+const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
+
+/**
+ * Refuses a registry in which `gen` marked migrations async, before anything runs. Same code and
+ * fields as every sync entry's refusal, but not its fix: that one points to `migrateAsync`, and this
+ * entry has none, since `transactionSync` cannot stay open across an await. Here the fix is a
+ * synchronous body, which `ctx.storage.sql` allows.
+ */
+function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
+  const found = findAsyncMigrations(migrations);
+  if (found.length === 0) return;
+  const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver: "durable-objects" });
+  error.message = `Async migrations ${error.files.join(", ")}: transactionSync cannot stay open across an await, so nothing was run; ${SYNC_FIX}.`;
+  throw Object.assign(error, { fix: SYNC_FIX });
+}
+
+/**
+ * The `sql` a migration body receives: `storage.sql` itself until the body returns, refused after.
+ * A body that awaits returns at its first `await`, and the storage's transaction ends with it (rolled
+ * back, as the runner refuses the promise); what it would run after that would land outside any
+ * migration, so it is refused instead.
+ */
+function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
+  let open = true;
+  const guarded = new Proxy(sql, {
+    get(target, key) {
+      if (!open) throw new UsageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { sql: guarded, close: () => void (open = false) };
 }
 
 /**
@@ -110,7 +148,19 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     },
     runBody: (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      return (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, sql, context);
+      const handle = bodyHandle(sql);
+      let result: unknown;
+      try {
+        result = (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, handle.sql, context);
+      } finally {
+        handle.close();
+      }
+      if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+        // Its rejection (the refused statement after the await) is expected: nobody awaits it.
+        (result as PromiseLike<unknown>).then(undefined, () => undefined);
+        throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run; ${SYNC_FIX}.`);
+      }
+      return result;
     },
     createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("Durable Objects", "sql")),
     classifyError: classifyCloudflareError,
@@ -130,8 +180,10 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
    * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async (make them synchronous).
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
+    refuseAsyncMigrationsHere(migrations);
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
@@ -152,6 +204,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
+  refuseAsyncMigrationsHere(migrations);
   // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
   return migrateWithoutManager(
     options as never,

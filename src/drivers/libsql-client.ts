@@ -50,6 +50,7 @@ export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** What it offers through a remote URL: as a file, without `PRAGMA user_version` (Turso rejects it). */

@@ -52,6 +52,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   openFile: true,
   snapshotInTransaction: true,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */

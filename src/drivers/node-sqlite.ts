@@ -123,6 +123,7 @@ export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
     // serialize() reads through the connection; the VACUUM INTO fallback cannot run in a transaction.
     snapshotInTransaction: hasSerialize(db),
     atomicBatch: false,
+    batchWalk: true,
   };
 }
 

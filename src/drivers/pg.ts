@@ -40,6 +40,7 @@ export const PG_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */

@@ -49,6 +49,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   openFile: false,
   snapshotInTransaction: false,
   atomicBatch: false,
+  batchWalk: true,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */

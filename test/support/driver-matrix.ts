@@ -638,6 +638,17 @@ export const ASYNC_DRIVERS: readonly AsyncDriverUnderTest[] = [
     execOn: execOnD1,
   },
   {
+    name: "durable-objects (workerd)",
+    driverName: "durable-objects",
+    dialect: "sqlite",
+    runtime: "node20",
+    entry: "src/entries/durable-objects.ts",
+    // The driver and executor run in a Durable Object in workerd; the entry here proxies each call there.
+    load: async () => (await (await import("./cloudflare/object-suite.js")).loadObjectEntry()) as unknown as AsyncDriverEntry,
+    openFresh: async () => (await import("./cloudflare/object-suite.js")).openFreshObject(),
+    execOn: async () => (await import("./cloudflare/object-suite.js")).execOnObject(),
+  },
+  {
     name: "libsql-client (sqld over http:)",
     driverName: "libsql-client",
     dialect: "sqlite",

@@ -16,7 +16,7 @@ const migrations = bundled as MigrationRegistry;
 
 /** One RPC call. */
 interface Call {
-  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up";
+  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up" | "reset" | "kv-put" | "kv-get";
   readonly args?: Record<string, unknown>;
 }
 
@@ -36,17 +36,25 @@ async function answer(work: () => unknown): Promise<Response> {
   }
 }
 
+/** The object's key-value API, which an object may use besides SQL (it keeps its pairs in the same SQLite database). */
+interface KeyValueStorage {
+  put(key: string, value: unknown): Promise<void>;
+  get(key: string): Promise<unknown>;
+}
+
 /** The Durable Object under test: every call builds a manager on its storage, as an app's constructor would. */
 export class MigratedObject {
-  private readonly storage: DurableObjectStorageLike;
+  private readonly storage: DurableObjectStorageLike & KeyValueStorage;
 
-  constructor(ctx: { storage: DurableObjectStorageLike }) {
+  constructor(ctx: { storage: DurableObjectStorageLike & KeyValueStorage }) {
     this.storage = ctx.storage;
   }
 
   async fetch(request: Request): Promise<Response> {
     const call = (await request.json()) as Call;
     const args = call.args ?? {};
+    if (call.op === "kv-put") return answer(() => this.storage.put(String(args.key), args.value));
+    if (call.op === "kv-get") return answer(() => this.storage.get(String(args.key)));
     return answer(() => {
       const events: unknown[] = [];
       switch (call.op) {
@@ -65,6 +73,8 @@ export class MigratedObject {
           return new DurableObjectsManager(this.storage, migrations).status();
         case "history":
           return new DurableObjectsManager(this.storage, migrations).history();
+        case "reset":
+          return new DurableObjectsManager(this.storage, migrations).reset({ dangerouslyDropAllData: true });
         // The entry's `migrate`, with `args` as its options (props and up's), as a Worker calls it.
         case "migrate": {
           const result = migrateObject(this.storage, migrations, { ...args, onEvent: (event) => events.push(event) });
