@@ -108,6 +108,11 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * migration. Never throws. Absent: the driver cannot (see `docs/guarantees.md`).
    */
   fenceWritesUntil?(settled: PromiseLike<unknown>): void;
+  /**
+   * What the sync runner tells a body that awaits to become, where this driver's entry has no async
+   * API to run it (Durable Objects: a synchronous body). Absent: declare it `async` and use `migrateAsync`.
+   */
+  readonly asyncBodyFix?: string;
   /** Builds the context a TypeScript migration receives (its `forEachBatch` runs on the native connection). */
   createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
   classifyError(error: unknown): ErrorClassification;

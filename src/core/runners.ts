@@ -243,7 +243,7 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
   return new AsyncInSyncRunnerError(
     direction,
     `${direction} ${what}. The sync API of the ${driver.name} driver cannot await a body inside its transaction.`,
-    `Declare ${direction} async, run "stepwise gen" so the registry marks it, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`,
+    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen" so the registry marks it, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`,
   );
 }
 
