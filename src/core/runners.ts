@@ -27,8 +27,31 @@ export class AsyncInSyncRunnerError extends StepwiseError {
   }
 }
 
-/** Promises of bodies the sync runner refused, whose continuations may still run once it returns. */
-type RefusedBodies = PromiseLike<unknown>[];
+/**
+ * What the sync runner does around a migration body, which the async runner simply awaits. Made only
+ * by {@link runSync}, so a bundle of an async driver (D1) that never imports it carries none of it.
+ */
+interface SyncBodies {
+  /** Throws before the call when the body is async by its tag. */
+  check(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void;
+  /** Refuses the promise a body returned, kept in {@link refused} for the fence. */
+  refuse(driver: Driver, direction: MigrationDirection, result: PromiseLike<unknown>): never;
+  /** Promises of refused bodies, whose continuations may still run once the runner returns. */
+  readonly refused: PromiseLike<unknown>[];
+}
+
+function createSyncBodies(): SyncBodies {
+  const refused: PromiseLike<unknown>[] = [];
+  return {
+    refused,
+    check: refuseAsyncFunction,
+    refuse(driver, direction, result) {
+      result.then(undefined, () => undefined);
+      refused.push(result);
+      throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
+    },
+  };
+}
 
 /**
  * Drives `step` to completion against a sync driver. When it refused a body that returned a promise,
@@ -39,27 +62,27 @@ type RefusedBodies = PromiseLike<unknown>[];
  * @throws AsyncInSyncRunnerError when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
-  const refused: RefusedBodies = [];
+  const bodies = createSyncBodies();
   try {
-    return driveSync(step, driver, refused);
+    return driveSync(step, driver, bodies);
   } finally {
-    for (const settled of refused) driver.fenceWritesUntil?.(settled);
+    for (const settled of bodies.refused) driver.fenceWritesUntil?.(settled);
   }
 }
 
-function driveSync<T>(step: Step<T>, driver: Driver, refused: RefusedBodies): T {
+function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), refused);
+      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
       if (section.done) return section.value as T;
       next = section.next;
       continue;
     }
     try {
-      const value = perform(driver, result.value, false, refused);
+      const value = perform(driver, result.value, false, bodies);
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
         value.then(undefined, () => undefined);
@@ -84,7 +107,7 @@ type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
  * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
  * commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: RefusedBodies): { done: true; value: unknown } | { done: false; next: Next } {
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, bodies: SyncBodies): { done: true; value: unknown } | { done: false; next: Next } {
   let ended: { done: true; value: unknown } | null = null;
   let thrown: { error: unknown } | null = null;
   try {
@@ -105,7 +128,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
         try {
-          const value = perform(driver, result.value, false, refused);
+          const value = perform(driver, result.value, false, bodies);
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
             throw asyncRefusal(result.value);
@@ -161,10 +184,10 @@ function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: fal
 }
 
 /**
- * Performs one operation; the value may be a promise when the driver (or a body) is async. `refused`
- * collects, for the sync runner, the promises of bodies it refused.
+ * Performs one operation; the value may be a promise when the driver (or a body) is async. `bodies`
+ * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner.
  */
-function perform(driver: Driver, operation: Operation, async: boolean, refused: RefusedBodies | null): unknown {
+function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -187,9 +210,9 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
     case "setBusyTimeout":
       return driver.setBusyTimeout(operation.ms);
     case "runBody":
-      return runBody(driver, operation, refused);
+      return runBody(driver, operation, bodies);
     case "checkBody":
-      if (refused !== null && operation.entry.kind === "ts") refuseAsyncFunction(driver, operation.entry, operation.direction);
+      if (bodies !== null && operation.entry.kind === "ts") bodies.check(driver, operation.entry, operation.direction);
       return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
@@ -207,7 +230,7 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
   }
 }
 
-function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: RefusedBodies | null): unknown {
+function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, bodies: SyncBodies | null): unknown {
   const { entry, direction, progress } = operation;
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
@@ -216,17 +239,9 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
-  if (refused !== null) refuseAsyncFunction(driver, entry, direction);
+  bodies?.check(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
-  if (refused !== null && isThenable(result)) {
-    result.then(undefined, () => undefined);
-    refused.push(result);
-    throw asyncBodyRefusal(
-      driver,
-      direction,
-      `returned a promise: what it ran before returning was rolled back${driver.fenceWritesUntil ? ", and the connection refuses writes until it settles" : ""}`,
-    );
-  }
+  if (bodies !== null && isThenable(result)) bodies.refuse(driver, direction, result);
   return result;
 }
 
@@ -236,14 +251,14 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
  * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
  */
 function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
-  if (isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) throw asyncBodyRefusal(driver, direction, "is an async function, so it was not called");
+  if (isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): AsyncInSyncRunnerError {
   return new AsyncInSyncRunnerError(
     direction,
-    `${direction} ${what}. The sync API of the ${driver.name} driver cannot await a body inside its transaction.`,
-    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen" so the registry marks it, and apply it with migrateAsync or AsyncMigrationManager from "stepwise/${driver.name}".`,
+    `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
+    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise/${driver.name}".`,
   );
 }
 

@@ -70,7 +70,7 @@ function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string)
   }
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
     return new DatabaseUnusableError(
-      `The database cannot be written (${code}): the file or its folder is read-only, this process lacks permission, or the connection refuses writes (PRAGMA query_only: the sync API sets it while a migration body it refused for returning a promise has not settled). Nothing was changed.`,
+      `The database cannot be written (${code}): the file or its folder is read-only, this process lacks permission, or the connection has PRAGMA query_only on. Nothing was changed.`,
       code,
       error,
     );
