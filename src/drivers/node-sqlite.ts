@@ -10,6 +10,7 @@
  */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
@@ -290,7 +291,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props);
+    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -328,7 +329,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props);
+    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 }
 
