@@ -239,6 +239,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
+  if (isGeneratorFunction(body, bodies === null)) throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
   bodies?.check(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (bodies !== null && isThenable(result)) bodies.refuse(driver, direction, result);
@@ -260,6 +261,21 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise/${driver.name}".`,
   );
+}
+
+/**
+ * Whether calling `value` would return an iterator without running its body: a generator function,
+ * or, when `asyncToo` (the async runner, which would await the iterator as a value), an async one.
+ * The sync runner refuses async generators as async bodies before this is reached. gen refuses both
+ * in a migration file; a registry written by hand reaches here.
+ */
+function isGeneratorFunction(value: unknown, asyncToo: boolean): boolean {
+  try {
+    const tag = Object.prototype.toString.call(value);
+    return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
+  } catch {
+    return false;
+  }
 }
 
 /** The tags of functions that return before their code has run to its end. */
