@@ -24,9 +24,13 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // manager raised from 21,025 (measured 21,674 on the dosuite branch): what the shared suite found on
   // Durable Objects costs it about 650 bytes: reset's drop order where foreign keys stay on, the closed
   // `sql` of a body that awaits, Cloudflare's own tables left alone, and a refusal that names this entry's fix.
-  "durable-objects": { migrate: 18_491 + ROOM_BYTES, manager: 21_674 + ROOM_BYTES },
+  // migrate raised from 18,491 (measured 19,258 on the asyncbody branch): the sync runner refuses an
+  // async body before calling it and fences a promise-returning one (about 250 bytes on every sync entry).
+  "durable-objects": { migrate: 19_258 + ROOM_BYTES, manager: 21_674 + ROOM_BYTES },
   d1: { migrate: 17_590 + ROOM_BYTES, manager: 20_734 + ROOM_BYTES },
   // Raised from 23,282 / 23,290 after the review fixes to the shared batch walk (integer keys compared
   // exactly, a walk with a bound that finds no first batch refused): every SQLite entry's walk carries them.
-  "sql-js": { migrate: 24_131 + ROOM_BYTES, manager: 24_137 + ROOM_BYTES },
+  // Then from 24,131 / 24,137 (measured 24,841 / 24,848 on the asyncbody branch): the sync runner's
+  // refusal of async bodies and the write fence (PRAGMA query_only) of a promise-returning one.
+  "sql-js": { migrate: 24_841 + ROOM_BYTES, manager: 24_848 + ROOM_BYTES },
 };

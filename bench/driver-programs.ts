@@ -11,11 +11,14 @@
  * - `floor`: opens the file, sets the pragmas, reads the history rows.
  * - `registry`: the floor plus importing the registry, so the run shows what loading the registry
  *   alone costs, apart from stepwise's own code and `migrate()`.
+ * - `modules`: the floor plus statically importing the app's own TypeScript migration modules, and
+ *   neither the registry nor stepwise's runtime: what any app whose migrations are modules pays at
+ *   start under the design's rule (static imports only), so it bounds the TypeScript-only target.
  *
  * sql.js has no file: on both sides its "open" reads the file's bytes into `new SQL.Database(bytes)`,
  * and a fresh apply starts from `new SQL.Database()`.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { CONNECTION_PRAGMAS, repoRoot } from "./workload.js";
@@ -101,6 +104,8 @@ export interface DriverProgramFiles {
   readonly floor: string;
   /** The floor plus importing the registry: what loading the registry alone costs a start. */
   readonly registry: string;
+  /** The floor plus the app's own migration modules, statically imported: no registry, no stepwise runtime. */
+  readonly modules: string;
 }
 
 /**
@@ -126,6 +131,7 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
     app: path.join(dir, `${base}-app.ts`),
     floor: path.join(dir, `${base}-floor.ts`),
     registry: path.join(dir, `${base}-registry.ts`),
+    modules: path.join(dir, `${base}-modules.ts`),
   };
   const registryImport = `import { migrations } from "../../generated/registry.js";`;
   writeFileSync(
@@ -139,6 +145,17 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
     files.registry,
     `${driver.prelude}\n${registryImport}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\n` +
       `if (migrations.length === 0) throw new Error("empty registry");\ndb.close();\n${reportCpu}`,
+  );
+  // Each module's default export is read so no bundler could drop it; they import only
+  // defineMigration (an identity function) from stepwise, as every app's migrations do.
+  const modules = readdirSync(path.join(root, "migrations"))
+    .filter((name) => name.endsWith(".ts"))
+    .sort();
+  writeFileSync(
+    files.modules,
+    `${driver.prelude}\n${modules.map((name, index) => `import m${index} from "../../migrations/${name.replace(/\.ts$/, ".js")}";`).join("\n")}\n\n` +
+      `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\n` +
+      `if ([${modules.map((_, index) => `m${index}`).join(", ")}].some((module) => typeof module.up !== "function")) throw new Error("a module without up");\ndb.close();\n${reportCpu}`,
   );
   writeFileSync(
     files.apply,

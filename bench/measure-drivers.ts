@@ -43,6 +43,7 @@ export const DRIVER_FIGURE_IDS = {
   startTs: "driver-start-ts",
   registrySql: "driver-registry-sql",
   registryTs: "driver-registry-ts",
+  modulesTs: "driver-modules-ts",
 } as const;
 
 /** Measures every driver on the prepared workloads. */
@@ -66,9 +67,9 @@ export async function measureDrivers(
     const entryPoints: Record<string, string> = {};
     for (const [name, files] of sources) {
       const out = (kind: keyof DriverProgramFiles) => `drivers/${path.basename(files[kind], ".ts")}`;
-      for (const kind of ["apply", "app", "floor", "registry"] as const) entryPoints[out(kind)] = files[kind];
+      for (const kind of ["apply", "app", "floor", "registry", "modules"] as const) entryPoints[out(kind)] = files[kind];
       const dist = (kind: keyof DriverProgramFiles) => path.join(root, "dist", `${out(kind)}.mjs`);
-      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor"), registry: dist("registry") });
+      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor"), registry: dist("registry"), modules: dist("modules") });
     }
     await build({
       entryPoints,
@@ -112,6 +113,11 @@ export async function measureDrivers(
       run(files.app, [startDb]);
       run(files.floor, [startDb]);
       run(files.registry, [startDb]);
+      // The modules alone only where they are the whole app: the TypeScript-only registry.
+      const withModules = prepared.registryKind === "ts";
+      if (withModules) run(files.modules, [startDb]);
+      const modules: number[] = [];
+      const modulesCpu: number[] = [];
       const app: number[] = [];
       const floor: number[] = [];
       const registry: number[] = [];
@@ -128,6 +134,11 @@ export async function measureDrivers(
         appCpu.push(Number(ours.stdout));
         floorCpu.push(Number(theirs.stdout));
         registryCpu.push(Number(loaded.stdout));
+        if (withModules) {
+          const imported = run(files.modules, [startDb], true);
+          modules.push(imported.ms);
+          modulesCpu.push(Number(imported.stdout));
+        }
       }
       const sql = prepared.registryKind === "sql";
       const what = sql ? "mostly-SQL registry" : "TypeScript-only registry";
@@ -150,6 +161,21 @@ export async function measureDrivers(
         stepwiseCpuMs: summarize(registryCpu),
         baselineCpuMs: summarize(floorCpu),
       });
+      if (withModules) {
+        figures.push({
+          ...driverFigure(
+            DRIVER_FIGURE_IDS.modulesTs,
+            driver,
+            "process importing only the app's TypeScript migration modules (no registry, no stepwise runtime), esbuild bundle",
+            prepared.workload.size,
+            modules,
+            floor,
+            floorLabel,
+          ),
+          stepwiseCpuMs: summarize(modulesCpu),
+          baselineCpuMs: summarize(floorCpu),
+        });
+      }
     }
   }
   return { figures, skipped };

@@ -136,6 +136,33 @@ export function renderDriverRegistryMarkdown(result: BenchResult): string {
 }
 
 /**
+ * Whether the TypeScript-only start target can be met at all under the design's rule (static imports
+ * only): the floor plus the app's own migration modules, with no registry and no stepwise code,
+ * against the floor. When that alone is past 1.10×, the target is out of reach for any migration
+ * system that imports those modules statically; the verdict says so, apart from stepwise's own share
+ * (the app against this program). Empty when it was not measured.
+ */
+export function renderTsOnlyBoundMarkdown(result: BenchResult): string {
+  const modules = result.figures.filter((figure) => figure.driver !== undefined && figure.id === DRIVER_FIGURE_IDS.modulesTs);
+  if (modules.length === 0) return "";
+  const limit = DRIVER_TARGETS.find((target) => target.id === DRIVER_FIGURE_IDS.startTs)!.limit;
+  const lines = [
+    "| driver | runtime | the modules alone / the floor: wall, median (min) | CPU, median (min) | the app / the modules alone: wall, median (min) | CPU, median (min) | TypeScript-only target reachable under static imports (modules alone, wall median ≤ " +
+      `${limit.toFixed(2)}×) |`,
+    "|---|---|--:|--:|--:|--:|---|",
+  ];
+  for (const figure of modules) {
+    const app = result.figures.find((candidate) => candidate.driver === figure.driver && candidate.id === DRIVER_FIGURE_IDS.startTs && candidate.size === figure.size);
+    const cpu = figure.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–";
+    const appWall = app ? formatRatios(app.stepwise, figure.stepwise) : "–";
+    const appCpu = app?.stepwiseCpuMs && figure.stepwiseCpuMs ? formatRatios(app.stepwiseCpuMs, figure.stepwiseCpuMs) : "–";
+    const reachable = figure.ratio <= limit ? "yes" : "**no**: the app's own modules alone exceed it";
+    lines.push(`| ${figure.driver} | ${figure.runtime ?? ""} | ${formatRatios(figure.stepwise, figure.baseline)} | ${cpu} | ${appWall} | ${appCpu} | ${reachable} |`);
+  }
+  return lines.join("\n");
+}
+
+/**
  * Compares gen's cost per file at the largest N with its cost at 1,000. The fixed start-up cost
  * (loading ts-morph and prettier) is taken out first using the per-file slope between the two sizes.
  */
@@ -171,6 +198,14 @@ export function renderMarkdown(result: BenchResult): string {
     lines.push("", "Per driver, each against its own baselines in this run (ratio of medians, ratio of mins in brackets):", "", renderDriverMarkdown(result));
     const registryOnly = renderDriverRegistryMarkdown(result);
     if (registryOnly) lines.push("", "What the registry alone costs a start: the floor plus importing the registry, against the floor (no stepwise code, no `migrate()`):", "", registryOnly);
+    const bound = renderTsOnlyBoundMarkdown(result);
+    if (bound)
+      lines.push(
+        "",
+        "What the app's own TypeScript migration modules (the TypeScript-only workload's) cost a start, with no registry and no stepwise code (the floor plus their static imports), and stepwise's share on top of them:",
+        "",
+        bound,
+      );
   }
   return lines.join("\n");
 }

@@ -107,6 +107,18 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   setBusyTimeout(ms: number): MaybePromise<void, Async>;
   /** Runs a TypeScript migration body on the native connection with its context. */
   runBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown;
+  /**
+   * Makes the connection refuse writes until `settled` settles, then gives it back as it was: what
+   * the sync runner does after it refused a body that returned a promise, so the statements the body
+   * runs after its first await (or in a `.then` it returned) fail instead of writing outside any
+   * migration. Never throws. Absent: the driver cannot (see `docs/guarantees.md`).
+   */
+  fenceWritesUntil?(settled: PromiseLike<unknown>): void;
+  /**
+   * What the sync runner tells a body that awaits to become, where this driver's entry has no async
+   * API to run it (Durable Objects: a synchronous body). Absent: declare it `async` and use `migrateAsync`.
+   */
+  readonly asyncBodyFix?: string;
   /** Builds the context a TypeScript migration receives (its `forEachBatch` runs on the native connection). */
   createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
   classifyError(error: unknown): ErrorClassification;

@@ -137,7 +137,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: ExecutorBase<R>): Step<MigrationResult> {
             const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
-            const { plan, counter } = yield* this.planWithCounter(replan, !all);
+            // The usual start proves it has nothing to do in one read (no-op-check.ts); else plan from the rows.
+            const nothingPending = this.dialect.planIfNothingPending ? yield* this.dialect.planIfNothingPending(this.store, this.migrations as readonly R[number][], options.to) : null;
+            const { plan, counter } = nothingPending ? { plan: nothingPending, counter: null } : yield* this.planWithCounter(replan, !all);
             if (all) return yield* this.executeInOneTransaction(plan, replan);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
@@ -640,6 +642,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       try {
         // Before the started row commits: a refusal here leaves nothing for a person to resolve.
         yield* this.refuseParentRebuild(entry, direction);
+        yield { op: "checkBody", entry, direction };
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         } else {

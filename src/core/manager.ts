@@ -47,7 +47,8 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
    * and replay migrations on in-memory copies through the very code path of a real run.
    */
   withDriver(driver: SyncDriver<Db>, props: MigrationManagerProps = {}): SyncMigrationManager<Db, R> {
-    return new SyncMigrationManager(driver, this.migrations, this.copySettings(props));
+    // The same dialect: a copy answers SQL as the original does (an entry's own, such as the no-op proof's).
+    return new SyncMigrationManager(driver, this.migrations, this.copySettings(props), this.executor.dialect);
   }
 }
 

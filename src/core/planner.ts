@@ -129,7 +129,7 @@ const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: str
  * entry, would build it all. gen derives `reversible` from the same file as that getter's text, so an
  * accessor is taken at its flag; an entry with plain fields, as one written by hand, is checked.
  */
-function hasDown(entry: MigrationEntry): boolean {
+export function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
   if (typeof lookupGetter.call(entry, "downSql") === "function") return entry.reversible;
   return entry.downSql !== null;

@@ -39,6 +39,11 @@ export type Operation =
       readonly direction: MigrationDirection;
       readonly progress: (done: number, total: number | null) => void;
     }
+  /**
+   * Refuses, before it runs, a TypeScript body this runner cannot run to its end: the sync runner
+   * throws `ASYNC_IN_SYNC_RUNNER` for an `async` one; the async runner runs any. Result: none.
+   */
+  | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
   /** Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */

@@ -7,6 +7,7 @@ import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -15,6 +16,7 @@ import { returnDefinition, type DefineMigration, type MigrationRegistry, type Sy
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
 import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds (shared by every SQLite driver). */
 export { classifySqliteError };
@@ -106,6 +108,9 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
       if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.open, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, () => db.open, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
@@ -137,7 +142,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBetterSqlite3Driver(db), migrations, props);
+    super(createBetterSqlite3Driver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 
   /** A manager with the same registry and settings on another connection (an in-memory copy, say). */
@@ -175,7 +180,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBetterSqlite3Driver(db), migrations, props);
+    super(createBetterSqlite3Driver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 }
 

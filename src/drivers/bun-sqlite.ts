@@ -15,6 +15,7 @@
  */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -23,6 +24,7 @@ import { returnDefinition, type DefineMigration, type MigrationRegistry, type Sy
 import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
 export interface BunStatement {
@@ -164,6 +166,9 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     // bun:sqlite's errors already carry SQLite's extended code as `code` ("SQLITE_BUSY").
     classifyError: classifySqliteError,
@@ -225,7 +230,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBunSqliteDriver(db), migrations, props);
+    super(createBunSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -263,7 +268,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBunSqliteDriver(db), migrations, props);
+    super(createBunSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 }
 

@@ -17,6 +17,7 @@
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -26,6 +27,7 @@ import { mainDatabaseFile } from "./database-file.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -123,6 +125,9 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
@@ -189,7 +194,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -227,7 +232,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 }
 

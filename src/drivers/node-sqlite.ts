@@ -10,6 +10,7 @@
  */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
@@ -29,6 +30,7 @@ import {
   type BatchStatement,
   type SidecarOpener,
 } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -223,6 +225,9 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);
@@ -287,7 +292,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props);
+    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -325,7 +330,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props);
+    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
   }
 }
 

@@ -1,0 +1,117 @@
+/**
+ * The one-pass registry check (`src/core/registry-fast-check.ts`) says "clean" exactly when the two
+ * checks it stands in front of (`assertRegistryDialect`, then `assertValidRegistry`) both pass, over
+ * every way a registry can break them; and a manager given a broken registry still refuses it with
+ * the code the careful checks give.
+ *
+ *   node --import tsx --test test/registry-fast-check.test.ts
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { assertValidRegistry } from "../src/core/planner.js";
+import { assertRegistryDialect } from "../src/core/registry-dialect.js";
+import { isCleanRegistry } from "../src/core/registry-fast-check.js";
+import type { MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
+
+function sqlEntry(version: number, fields: Partial<Record<string, unknown>> = {}): MigrationEntry {
+  return {
+    kind: "sql",
+    version,
+    name: `table_${version}`,
+    file: `migrations/${String(version).padStart(3, "0")}_table_${version}.sql`,
+    description: null,
+    checksum: `checksum-${version}`,
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: false,
+    upSql: `CREATE TABLE t${version} (id INTEGER PRIMARY KEY)`,
+    downSql: `DROP TABLE t${version}`,
+    ...fields,
+  } as MigrationEntry;
+}
+
+function moduleEntry(version: number, down: boolean, reversible: boolean): MigrationEntry {
+  return {
+    kind: "ts",
+    version,
+    name: `module_${version}`,
+    file: `migrations/${String(version).padStart(3, "0")}_module_${version}.ts`,
+    description: null,
+    checksum: `checksum-${version}`,
+    reversible,
+    transaction: true,
+    disableForeignKeys: false,
+    module: { up: () => undefined, ...(down ? { down: () => undefined } : {}) },
+  } as MigrationEntry;
+}
+
+/** An entry whose downSql is an accessor, as a generated registry's is: taken at its flag. */
+function accessorEntry(version: number, reversible: boolean): MigrationEntry {
+  const { downSql: _downSql, ...rest } = sqlEntry(version, { reversible }) as MigrationEntry & { downSql: string };
+  return Object.defineProperty(rest, "downSql", { enumerable: true, get: () => (reversible ? `DROP TABLE t${version}` : null) }) as MigrationEntry;
+}
+
+const base = [1, 2, 3].map((version) => sqlEntry(version));
+const withLast = (entry: unknown): MigrationRegistry => [...base.slice(0, 2), entry as MigrationEntry];
+
+const cases: Record<string, MigrationRegistry> = {
+  "a clean registry": base,
+  "an empty registry": [],
+  "modules with and without down": [sqlEntry(1), moduleEntry(2, true, true), moduleEntry(3, false, false)],
+  "accessor entries at their flags": [accessorEntry(1, true), accessorEntry(2, false), sqlEntry(3)],
+  "a gap": [sqlEntry(1), sqlEntry(2), sqlEntry(4)],
+  "a duplicate": [sqlEntry(1), sqlEntry(2), sqlEntry(2)],
+  "a version 0 first": [sqlEntry(0), sqlEntry(1), sqlEntry(2)],
+  "a fractional version": withLast(sqlEntry(2.5)),
+  "a string version": withLast(sqlEntry(3, { version: "3" })),
+  "a null entry": withLast(null),
+  "a number as an entry": withLast(3),
+  "no checksum": withLast(sqlEntry(3, { checksum: undefined })),
+  "an empty checksum": withLast(sqlEntry(3, { checksum: "" })),
+  "a numeric checksum": withLast(sqlEntry(3, { checksum: 3 })),
+  "foreign keys off without a transaction": withLast(sqlEntry(3, { disableForeignKeys: true, transaction: false })),
+  "reversible without a down": withLast(sqlEntry(3, { downSql: null })),
+  "irreversible with a down": withLast(sqlEntry(3, { reversible: false })),
+  "a module reversible without down": withLast(moduleEntry(3, false, true)),
+  "a module irreversible with down": withLast(moduleEntry(3, true, false)),
+  "a postgres entry last": withLast(sqlEntry(3, { dialect: "postgres" })),
+  "an explicit sqlite dialect": withLast(sqlEntry(3, { dialect: "sqlite" })),
+};
+
+function carefulChecksPass(migrations: MigrationRegistry, dialect: SqlDialect): boolean {
+  try {
+    assertRegistryDialect(migrations, { name: "test", dialect });
+    assertValidRegistry(migrations);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const [name, migrations] of Object.entries(cases)) {
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    test(`${name}, for a ${dialect} driver: clean exactly when both careful checks pass`, () => {
+      assert.equal(isCleanRegistry(migrations, dialect), carefulChecksPass(migrations, dialect));
+    });
+  }
+}
+
+test("the usual registries are clean, so the pass is what a start runs", () => {
+  assert.equal(isCleanRegistry(cases["a clean registry"]!, "sqlite"), true);
+  assert.equal(isCleanRegistry(cases["modules with and without down"]!, "sqlite"), true);
+  assert.equal(isCleanRegistry(cases["accessor entries at their flags"]!, "sqlite"), true);
+});
+
+test("a manager still refuses each broken registry with the careful checks' code", () => {
+  const db = new Database(":memory:");
+  try {
+    assert.throws(() => new MigrationManager(db, cases["a postgres entry last"]!), { code: "REGISTRY_DIALECT_MISMATCH", version: 3 });
+    assert.throws(() => new MigrationManager(db, cases["a gap"]!), { code: "REGISTRY_INVALID" });
+    // The dialect comes first, as before: a registry both for postgres and broken is the wrong file.
+    assert.throws(() => new MigrationManager(db, [sqlEntry(1, { dialect: "postgres" }), sqlEntry(3)]), { code: "REGISTRY_DIALECT_MISMATCH" });
+  } finally {
+    db.close();
+  }
+});
