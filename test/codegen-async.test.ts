@@ -11,7 +11,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
-import { AsyncMigrationsNeedAsyncRunnerError, MigrationManager, isAsyncMigration, migrate, type MigrationRegistry } from "./support/stepwise.js";
+import { AsyncMigrationsNeedAsyncRunnerError, MigrationManager, isAsyncMigration, migrate, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
 
 /** The fixture's async migrations, by version; the README there says why each is what it is. */
 const ASYNC_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 10, 11, 13];
@@ -73,6 +73,37 @@ test("the sync API refuses a generated registry with async migrations, naming th
   }
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master").pluck().get(), 0);
   assert.equal(db.pragma("user_version", { simple: true }), 0);
+});
+
+test("a body returning a promise gen cannot see (an any-typed helper) is still refused by the sync API, leaving the database as it was; migrateAsync applies it", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/async-hidden-from-gen" });
+  const gen = await runCli(["gen"], { cwd: project.root });
+  assert.equal(gen.code, 0, gen.stderr);
+  const migrations = await project.load<MigrationRegistry>();
+  assert.deepEqual(
+    migrations.filter(isAsyncMigration).map((entry) => entry.version),
+    [],
+    "gen marked a migration async: the fixture no longer hides it",
+  );
+  const db = new Database(project.databasePath());
+  t.after(() => db.close());
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const state = () => ({ tables: db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), contacts: db.prepare("SELECT count(*) FROM contacts").pluck().get() });
+  const refusedAt = (version: number) => (error: unknown) => {
+    const fields = error as { code?: unknown; version?: unknown; rolledBack?: unknown; cause?: { code?: unknown } };
+    assert.deepEqual([fields.code, fields.version, fields.rolledBack, fields.cause?.code], ["MIGRATION_FAILED", version, true, "ASYNC_IN_SYNC_RUNNER"]);
+    return true;
+  };
+
+  // 001 applies in its own transaction; 002 is refused when it returns its promise, rolled back, and its .then cannot write.
+  assert.throws(() => migrate(db, migrations), refusedAt(2));
+  await tick();
+  assert.deepEqual(state(), { tables: ["contacts", "schema_migrations"], contacts: 0 });
+  assert.deepEqual(
+    (await migrateAsync(db, migrations)).steps.map((step) => step.version),
+    [2],
+  );
+  assert.deepEqual(state(), { tables: ["contacts", "in_then", "schema_migrations"], contacts: 1 });
 });
 
 /** The tables of the SQLite file at `file` (the history table aside), by name. */

@@ -21,9 +21,13 @@ function* runInTransaction(
   direction: MigrationDirection,
   guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null,
 ): Step<AppliedStep> {
-  const escapeGuard = guarded && { ...guarded, token: yield* executor.dialect.markCommitWitness(guarded.guard.witness) };
-  const durationMs = yield* runBodyInOpenTransaction(executor, entry, direction, escapeGuard);
-  yield* recordInOpenTransaction(executor, entry, direction, durationMs);
+  // Where the dialect applies a script with its history writes as one request (PostgreSQL), that; else the body, then its row.
+  let durationMs = yield* executor.applyAsOneRequest(entry, direction, guarded);
+  if (durationMs === null) {
+    const escapeGuard = guarded && { ...guarded, token: yield* executor.dialect.markCommitWitness(guarded.guard.witness) };
+    durationMs = yield* runBodyInOpenTransaction(executor, entry, direction, escapeGuard);
+    yield* recordInOpenTransaction(executor, entry, direction, durationMs);
+  }
   yield* commitRecordedMigration(executor, entry, direction);
   executor.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
   return { version: entry.version, name: entry.name, durationMs };

@@ -7,6 +7,7 @@
  * The SQLite dialect is the functions the executor always called (`dialects/sqlite.ts`), so its SQL is
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
+import type { runScriptWithHistory } from "./script-with-history.js";
 import type { EscapedCommit } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -54,6 +55,13 @@ export interface Dialect {
   readOwnerSession?(): Step<string>;
   /** Whether the session {@link readOwnerSession} named is still connected: `held` while it lives. */
   probeOwnerSession?(session: string): Step<"held" | "free" | "unknown">;
+
+  /**
+   * Applies an unguarded SQL migration with its history writes as one request, where the driver
+   * declares `scriptWithHistory` (`script-with-history.ts`); absent: statement by statement. The
+   * dialect carries it so that only the entries whose driver can use it bundle it.
+   */
+  readonly applyScriptWithHistory?: typeof runScriptWithHistory;
 
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;

@@ -50,6 +50,12 @@ export interface DriverCapabilities {
    * bundle kept small), and the migration walks with its own keyed queries.
    */
   readonly batchWalk: boolean;
+  /**
+   * A SQL migration's script and its history writes can go to the server as one request
+   * ({@link Driver.scriptWithHistory}; PostgreSQL's simple query protocol runs a string of statements
+   * as one round trip, stopping at the first error).
+   */
+  readonly scriptWithHistory: boolean;
 }
 
 /** One of {@link DriverCapabilities}' names. */
@@ -101,6 +107,18 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   setBusyTimeout(ms: number): MaybePromise<void, Async>;
   /** Runs a TypeScript migration body on the native connection with its context. */
   runBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown;
+  /**
+   * Makes the connection refuse writes until `settled` settles, then gives it back as it was: what
+   * the sync runner does after it refused a body that returned a promise, so the statements the body
+   * runs after its first await (or in a `.then` it returned) fail instead of writing outside any
+   * migration. Never throws. Absent: the driver cannot (see `docs/guarantees.md`).
+   */
+  fenceWritesUntil?(settled: PromiseLike<unknown>): void;
+  /**
+   * What the sync runner tells a body that awaits to become, where this driver's entry has no async
+   * API to run it (Durable Objects: a synchronous body). Absent: declare it `async` and use `migrateAsync`.
+   */
+  readonly asyncBodyFix?: string;
   /** Builds the context a TypeScript migration receives (its `forEachBatch` runs on the native connection). */
   createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
   classifyError(error: unknown): ErrorClassification;
@@ -116,6 +134,14 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * (capability `atomicBatch`).
    */
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
+  /**
+   * Inside the open transaction, runs `script` (a SQL migration's), then `statements` (its history
+   * writes, where `SCRIPT_ELAPSED_MS` of `step.ts` stands for the milliseconds `script` took), in as
+   * few round trips as the library allows, committing nothing (capability
+   * `scriptWithHistory`). A failure leaves the transaction for the caller to roll back; an error
+   * position inside `script` counts from the start of `script`, as `exec(script)` reports it.
+   */
+  scriptWithHistory?(script: string, statements: readonly BatchStatement[]): void | Promise<void>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */

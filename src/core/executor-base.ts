@@ -35,6 +35,7 @@ import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
 import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
@@ -462,6 +463,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       try {
         // Before the started row commits: a refusal here leaves nothing for a person to resolve.
         yield* this.refuseParentRebuild(entry, direction);
+        yield { op: "checkBody", entry, direction };
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         } else {
@@ -501,7 +503,18 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. */
+  /**
+   * Applies `entry` with its history writes as one request (the caller commits) where the
+   * dialect carries that path (`script-with-history.ts`, so only the entries that use it bundle it).
+   * Returns its duration, or `null` for the usual path, which a migration under the escape guard
+   * (`guarded`) always takes.
+   */
+  *applyAsOneRequest(entry: R[number], direction: MigrationDirection, guarded: object | null): Step<number | null> {
+    const apply = guarded ? null : this.dialect.applyScriptWithHistory;
+    return apply ? yield* apply(this, entry, direction) : null;
+  }
+
+  /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. Public for `script-with-history.ts`. */
   *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
   }
@@ -519,14 +532,22 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     yield { op: "runBody", entry, direction, progress };
   }
 
-  *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
+  /** Writes `entry`'s history row for `direction` (`SCRIPT_ELAPSED_MS`: the storage measures it). @internal Public for `script-with-history.ts`. */
+  *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
     if (direction === "up") {
       if (entry.transaction) {
-        yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: durationMs === null ? null : Math.round(durationMs) });
+        yield* this.store.insertApplied({
+          version: entry.version,
+          name: entry.name,
+          checksum: entry.checksum,
+          appliedAt: now,
+          durationMs: typeof durationMs === "number" ? Math.round(durationMs) : durationMs,
+        });
       } else {
-        yield* this.store.markApplied(entry.version, now, Math.round(durationMs ?? 0));
+        // A transaction: false migration is never sent as one request, so its duration is a number.
+        yield* this.store.markApplied(entry.version, now, Math.round((durationMs as number | null) ?? 0));
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {
@@ -565,6 +586,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   /**
    * The error for `entry`'s failure. `origin` says who ran what failed: `"body"` for the migration's
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
+   * @internal Public for `script-with-history.ts`.
    */
   *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.

@@ -1,10 +1,10 @@
 /**
- * The history store's reads that only `history()`, `upIfNothingPending` and the safety nets need, as
+ * The history store's reads that only `history()` and the safety nets need, as
  * functions over a {@link HistoryStore} rather than its methods: a class's methods are bundled
  * whether or not anything calls them, so `migrate` alone (a Worker's, a page's) carries none of these.
  */
-import { toKeys, type HistoryStore } from "./history.js";
-import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
+import type { HistoryStore } from "./history.js";
+import type { AppliedMigration } from "./planner.js";
 import { query, run, type Step } from "./step.js";
 
 /** Every row of `store`, oldest first; `[]` when the table does not exist. */
@@ -24,25 +24,6 @@ export function* readAllHistory(store: HistoryStore): Step<AppliedMigration[]> {
     durationMs: row.duration_ms,
     state: row.state,
   }));
-}
-
-/**
- * The planner keys in one statement, without first asking whether the table exists and has the
- * expected shape: `null` when that statement fails or a row is malformed. For a caller that
- * answers `null` by asking again the careful way (`store.readKeys()`), so a missing or odd table
- * costs one failed read and never a wrong answer.
- */
-export function* readHistoryKeysOptimistically(store: HistoryStore): Step<AppliedMigrationKey[] | null> {
-  let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
-  try {
-    rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT ${store.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${store.quoted} ORDER BY version`,
-    );
-  } catch {
-    return null;
-  }
-  const keys = toKeys(rows);
-  return typeof keys === "number" ? null : keys;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigrationKey } from "./planner.js";
-import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The history table's default name. */
@@ -180,6 +180,25 @@ export class HistoryStore {
     return keys as AppliedMigrationKey[];
   }
 
+  /**
+   * The planner keys in one statement, without first asking whether the table exists and has the
+   * expected shape: `null` when that statement fails or a row is malformed. For a caller that
+   * answers `null` by asking again the careful way ({@link readKeys}), so a missing or odd table
+   * costs one failed read and never a wrong answer.
+   */
+  *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
+    let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
+    try {
+      rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
+        `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+      );
+    } catch {
+      return null;
+    }
+    const keys = toKeys(rows);
+    return typeof keys === "number" ? null : keys;
+  }
+
   /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
   *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
     const problem = rowProblemOf(version, checksum, state, previous);
@@ -203,7 +222,7 @@ export class HistoryStore {
   }
 
   /** Records a migration that committed with its body. */
-  *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
+  *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
     yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
       row.version,
       row.name,

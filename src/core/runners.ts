@@ -8,36 +8,81 @@ import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-/** A sync runner met a promise: an async driver primitive, or an async migration body. */
+/**
+ * A sync runner met a promise: an async driver primitive, or an async migration body (refused before
+ * it is called when its function is `async`, else when it returns the promise).
+ */
 export class AsyncInSyncRunnerError extends StepwiseError {
   /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
   readonly source: string;
+  /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */
+  readonly fix: string | null;
 
-  constructor(source: string, message: string) {
-    super("ASYNC_IN_SYNC_RUNNER", message);
+  constructor(source: string, message: string, fix: string | null = null) {
+    super("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`);
     this.source = source;
+    this.fix = fix;
   }
 }
 
 /**
- * Drives `step` to completion against a sync driver.
+ * What the sync runner does around a migration body, which the async runner simply awaits. Made only
+ * by {@link runSync}, so a bundle of an async driver (D1) that never imports it carries none of it.
+ */
+interface SyncBodies {
+  /** Throws before the call when the body is async by its tag. */
+  check(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void;
+  /** Refuses the promise a body returned, kept in {@link refused} for the fence. */
+  refuse(driver: Driver, direction: MigrationDirection, result: PromiseLike<unknown>): never;
+  /** Promises of refused bodies, whose continuations may still run once the runner returns. */
+  readonly refused: PromiseLike<unknown>[];
+}
+
+function createSyncBodies(): SyncBodies {
+  const refused: PromiseLike<unknown>[] = [];
+  return {
+    refused,
+    check: refuseAsyncFunction,
+    refuse(driver, direction, result) {
+      result.then(undefined, () => undefined);
+      refused.push(result);
+      throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
+    },
+  };
+}
+
+/**
+ * Drives `step` to completion against a sync driver. When it refused a body that returned a promise,
+ * the connection refuses writes until that promise settles (see {@link Driver.fenceWritesUntil}):
+ * set once the step has ended, its own rollback and settings restored, and before any of the
+ * body's continuations can run, since they wait for this call to return.
  *
  * @throws AsyncInSyncRunnerError when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
+  const bodies = createSyncBodies();
+  try {
+    return driveSync(step, driver, bodies);
+  } finally {
+    for (const settled of bodies.refused) driver.fenceWritesUntil?.(settled);
+  }
+}
+
+function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver));
+      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
       if (section.done) return section.value as T;
       next = section.next;
       continue;
     }
     try {
-      const value = perform(driver, result.value);
+      const value = perform(driver, result.value, false, bodies);
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
         value.then(undefined, () => undefined);
@@ -62,7 +107,7 @@ type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
  * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
  * commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void): { done: true; value: unknown } | { done: false; next: Next } {
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, bodies: SyncBodies): { done: true; value: unknown } | { done: false; next: Next } {
   let ended: { done: true; value: unknown } | null = null;
   let thrown: { error: unknown } | null = null;
   try {
@@ -83,7 +128,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
         try {
-          const value = perform(driver, result.value);
+          const value = perform(driver, result.value, false, bodies);
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
             throw asyncRefusal(result.value);
@@ -110,7 +155,7 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
     const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     try {
-      next = { ok: true, value: await perform(driver, result.value, true) };
+      next = { ok: true, value: await perform(driver, result.value, true, null) };
     } catch (error) {
       next = { ok: false, error };
     }
@@ -138,8 +183,11 @@ function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: fal
   }
 }
 
-/** Performs one operation; the value may be a promise when the driver (or a body) is async. */
-function perform(driver: Driver, operation: Operation, async = false): unknown {
+/**
+ * Performs one operation; the value may be a promise when the driver (or a body) is async. `bodies`
+ * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner.
+ */
+function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -162,7 +210,10 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
     case "setBusyTimeout":
       return driver.setBusyTimeout(operation.ms);
     case "runBody":
-      return runBody(driver, operation, async);
+      return runBody(driver, operation, bodies);
+    case "checkBody":
+      if (bodies !== null && operation.entry.kind === "ts") bodies.check(driver, operation.entry, operation.direction);
+      return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
       return driver.batch(operation.statements, operation.script);
@@ -179,7 +230,7 @@ function perform(driver: Driver, operation: Operation, async = false): unknown {
   }
 }
 
-function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, async: boolean): unknown {
+function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, bodies: SyncBodies | null): unknown {
   const { entry, direction, progress } = operation;
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
@@ -188,15 +239,60 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
+  if (isGeneratorFunction(body, bodies === null)) throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
+  bodies?.check(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
-  if (!async && isThenable(result)) {
-    result.then(undefined, () => undefined);
-    throw new AsyncInSyncRunnerError(
-      direction,
-      `${direction} returned a promise, which the sync API of the ${driver.name} driver cannot await inside its transaction; run "stepwise gen" so the registry marks it async, and apply it with migrateAsync or AsyncMigrationManager`,
-    );
-  }
+  if (bodies !== null && isThenable(result)) bodies.refuse(driver, direction, result);
   return result;
+}
+
+/**
+ * Throws {@link AsyncInSyncRunnerError} before the body is called when its function is async by its
+ * tag (bound, a class method or behind a Proxy too), so none of it runs. Bodies that hide it (a
+ * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
+ */
+function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
+  if (isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
+}
+
+function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): AsyncInSyncRunnerError {
+  return new AsyncInSyncRunnerError(
+    direction,
+    `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
+    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise/${driver.name}".`,
+  );
+}
+
+/**
+ * Whether calling `value` would return an iterator without running its body: a generator function,
+ * or, when `asyncToo` (the async runner, which would await the iterator as a value), an async one.
+ * The sync runner refuses async generators as async bodies before this is reached. gen refuses both
+ * in a migration file; a registry written by hand reaches here.
+ */
+function isGeneratorFunction(value: unknown, asyncToo: boolean): boolean {
+  try {
+    const tag = Object.prototype.toString.call(value);
+    return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
+  } catch {
+    return false;
+  }
+}
+
+/** The tags of functions that return before their code has run to its end. */
+const ASYNC_FUNCTION_TAG = /^\[object Async(Generator)?Function\]$/;
+
+/**
+ * Whether `value` is an `async` function or async generator function, by its tag: so across realms
+ * too, and for a function bound from one (a bound function inherits its target's prototype).
+ */
+export function isAsyncFunction(value: unknown): boolean {
+  if (typeof value !== "function") return false;
+  try {
+    return ASYNC_FUNCTION_TAG.test(Object.prototype.toString.call(value));
+  } catch {
+    // A revoked Proxy: it cannot be called either, and that failure is reported when it is.
+    return false;
+  }
 }
 
 function asyncRefusal(operation: Operation): AsyncInSyncRunnerError {

@@ -69,7 +69,11 @@ function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string)
     );
   }
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
-    return new DatabaseUnusableError(`The database cannot be written (${code}): the file or its folder is read-only, or this process lacks permission. Nothing was changed.`, code, error);
+    return new DatabaseUnusableError(
+      `The database cannot be written (${code}): the file or its folder is read-only, this process lacks permission, or the connection has PRAGMA query_only on. Nothing was changed.`,
+      code,
+      error,
+    );
   }
   if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
   if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") {

@@ -39,6 +39,11 @@ export type Operation =
       readonly direction: MigrationDirection;
       readonly progress: (done: number, total: number | null) => void;
     }
+  /**
+   * Refuses, before it runs, a TypeScript body this runner cannot run to its end: the sync runner
+   * throws `ASYNC_IN_SYNC_RUNNER` for an `async` one; the async runner runs any. Result: none.
+   */
+  | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
   /** Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
@@ -143,6 +148,22 @@ export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T
 /** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */
 export function* batch(statements: readonly BatchStatement[], script: string): Step<void> {
   yield { op: "batch", statements, script };
+}
+
+/**
+ * A bound value of a {@link scriptWithHistory} statement that the driver fills in: the whole
+ * milliseconds the script took, as the storage measured it (the history row's duration, which is
+ * written in the same request as the script, before the client could know it).
+ */
+export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
+
+/**
+ * Runs `script`, then `statements`, in the open transaction as one request (capability
+ * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
+ * of their own for it and the entries whose drivers lack it bundle nothing of it.
+ */
+export function* scriptWithHistory(script: string, statements: readonly BatchStatement[]): Step<void> {
+  yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements));
 }
 
 /**

@@ -43,10 +43,13 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       const token = yield* executor.dialect.markCommitWitness(guard.witness);
       for (const entry of fresh.steps) {
         const escapeGuard = executor.needsGuard(entry, direction) ? { guard, start, token } : null;
-        const durationMs = yield* runBodyInOpenTransaction(executor, entry, direction, escapeGuard);
-        // Sets user_version at every step: only the final value is committed, unless a later
-        // migration commits by itself, and then the rows it commits agree with user_version.
-        yield* recordInOpenTransaction(executor, entry, direction, durationMs);
+        let durationMs = yield* executor.applyAsOneRequest(entry, direction, escapeGuard);
+        if (durationMs === null) {
+          durationMs = yield* runBodyInOpenTransaction(executor, entry, direction, escapeGuard);
+          // Sets user_version at every step: only the final value is committed, unless a later
+          // migration commits by itself, and then the rows it commits agree with user_version.
+          yield* recordInOpenTransaction(executor, entry, direction, durationMs);
+        }
         ran.push({ version: entry.version, name: entry.name, durationMs });
       }
       const last = fresh.steps[fresh.steps.length - 1];

@@ -16,6 +16,7 @@ import { returnDefinition, type DefineMigration, type MigrationRegistry, type Sy
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
 import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds (shared by every SQLite driver). */
 export { classifySqliteError };
@@ -42,6 +43,7 @@ export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: true,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -106,6 +108,9 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
       if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.open, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, () => db.open, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),

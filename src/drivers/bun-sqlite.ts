@@ -24,6 +24,7 @@ import { returnDefinition, type DefineMigration, type MigrationRegistry, type Sy
 import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
 export interface BunStatement {
@@ -75,6 +76,7 @@ export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: true,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -164,6 +166,9 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     // bun:sqlite's errors already carry SQLite's extended code as `code` ("SQLITE_BUSY").
     classifyError: classifySqliteError,

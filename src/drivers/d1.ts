@@ -60,6 +60,7 @@ export const D1_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
   atomicBatch: true,
   batchWalk: false,
+  scriptWithHistory: false,
 };
 
 /** A `transaction: false` TypeScript migration on D1: `up` and `down` receive the binding and may be `async`. */

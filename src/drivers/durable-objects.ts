@@ -58,6 +58,7 @@ export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
   atomicBatch: false,
   batchWalk: false,
+  scriptWithHistory: false,
 };
 
 /** A TypeScript migration on Durable Objects: `up` and `down` receive `ctx.storage.sql` and run synchronously. */
@@ -148,6 +149,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     setBusyTimeout: (ms) => {
       busyTimeoutMs = ms;
     },
+    asyncBodyFix: `${SYNC_FIX}.`,
     runBody: (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
       const handle = bodyHandle(sql);
@@ -160,7 +162,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
         // Its rejection (the refused statement after the await) is expected: nobody awaits it.
         (result as PromiseLike<unknown>).then(undefined, () => undefined);
-        throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run; ${SYNC_FIX}.`);
+        throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run.`, `${SYNC_FIX}.`);
       }
       return result;
     },

@@ -51,6 +51,7 @@ export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: false,
 };
 
 /** What it offers through a remote URL: as a file, without `PRAGMA user_version` (Turso rejects it). */

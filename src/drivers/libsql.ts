@@ -27,6 +27,7 @@ import { mainDatabaseFile } from "./database-file.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
 import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -53,6 +54,7 @@ export const LIBSQL_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: true,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
@@ -123,6 +125,9 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),

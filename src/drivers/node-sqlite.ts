@@ -30,6 +30,7 @@ import {
   type BatchStatement,
   type SidecarOpener,
 } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -124,6 +125,7 @@ export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
     snapshotInTransaction: hasSerialize(db),
     atomicBatch: false,
     batchWalk: true,
+    scriptWithHistory: false,
   };
 }
 
@@ -223,6 +225,9 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
       if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);

@@ -16,7 +16,9 @@ import { openPgScratchDatabase } from "./pg-scratch-database.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
-import { requireCapabilities, type AsyncDriver, type DriverCapabilities } from "../core/driver.js";
+import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
+import { SCRIPT_ELAPSED_MS } from "../core/step.js";
+import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
@@ -27,7 +29,10 @@ import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionO
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
 
-/** What the pg driver offers: a transaction per migration with savepoints, and nothing file-bound. */
+/**
+ * What the pg driver offers: a transaction per migration with savepoints, a SQL migration sent with
+ * its history writes as one message, and nothing file-bound.
+ */
 export const PG_CAPABILITIES: DriverCapabilities = {
   userVersion: false,
   fileLocking: false,
@@ -41,6 +46,7 @@ export const PG_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: true,
 };
 
 /** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */
@@ -149,6 +155,18 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         // The session is gone; the server rolled back with it.
       }
     },
+    // One message for the script and its history writes (see pg-script.ts): the executor waits for
+    // one round trip there, not two; its COMMIT follows on its own.
+    scriptWithHistory: async (script, statements) => {
+      const message = composeScriptMessage(script, statements);
+      if (message === null) return runScriptStatementByStatement(script, statements);
+      try {
+        await client.query(message.text);
+      } catch (error) {
+        relocateErrorPosition(error, message);
+        throw error;
+      }
+    },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
     getBusyTimeout: async () => busyTimeoutMs,
@@ -190,6 +208,17 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
+  /** The same work, a statement per round trip, for what cannot be written as one message. */
+  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<void> {
+    const started = performance.now();
+    await driver.exec(script);
+    const elapsed = Math.round(performance.now() - started);
+    for (const { sql, params } of statements)
+      await query(
+        sql,
+        params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
+      );
+  }
   return driver;
 }
 

@@ -27,6 +27,7 @@ import type { Row } from "../core/step.js";
 import { TransactionOpenError } from "../core/errors.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection, runBodyOnConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
+import { fenceWritesUntil } from "./write-fence.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -54,6 +55,7 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   snapshotInTransaction: false,
   atomicBatch: false,
   batchWalk: true,
+  scriptWithHistory: false,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
@@ -271,6 +273,9 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     },
     // Unwrapped: what a body throws is the app's own value (a string included), reported as it was thrown.
     runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
+    fenceWritesUntil(settled) {
+      fenceWritesUntil(db, this, isOpen, settled);
+    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
     close: freeAll,

@@ -102,6 +102,9 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   // Its own executor: a rehearsal's events would read as real applies; only progress reaches the app.
   const executor = new Executor(manager.migrations, {
     ...settings,
+    // A SQL migration sent with its history writes and COMMIT as one request (pg) would commit the
+    // rehearsal's transaction: each statement goes on its own here, its commit a savepoint's release.
+    capabilities: { ...settings.capabilities, scriptWithHistory: false },
     onEvent: (event) => {
       if (event.type === "migrated") durations.set(event.version, event.durationMs);
       if (event.type === "progress") manager.executor.emit(event);

@@ -6,6 +6,8 @@
 import { HistoryTableInvalidError } from "../errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
+import type { AppliedMigrationKey } from "../planner.js";
+import { sqlstateOf } from "./postgres-errors.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
 function quoteIdentifier(name: string): string {
@@ -55,6 +57,48 @@ export class PostgresHistoryStore extends HistoryStore {
       [this.schema, `${this.tableName}_${suffix}`],
     );
     return found.length > 0;
+  }
+
+  /**
+   * `failUnlessApplied`'s refusal here: its `NULL` name refused by this table's `NOT NULL`, which
+   * PostgreSQL reports with the schema, table and column it hit (no migration writes a `NULL` name
+   * into stepwise's history table).
+   */
+  isFailedRowCheck(error: unknown): boolean {
+    if (sqlstateOf(error) !== "23502") return false;
+    const { schema, table, column } = error as { schema?: unknown; table?: unknown; column?: unknown };
+    return schema === this.schema && table === this.tableName && column === "name";
+  }
+
+  /**
+   * The planner keys as one row of two JSON arrays instead of a row per migration: on a no-op start,
+   * the usual one, parsing and collecting 1,000 rows cost the client more than the read's round trip.
+   * `null` (ask again the careful way) when the statement fails, a row is not an applied one (an
+   * interrupted migration: the careful path reports it), or a value is not what a key needs.
+   */
+  override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
+    let row: { version: unknown; checksum: unknown; unsettled: unknown } | undefined;
+    try {
+      row = (yield* query<{ version: unknown; checksum: unknown; unsettled: unknown }>(
+        `SELECT version, checksum, unsettled FROM (SELECT json_agg(version ORDER BY version) AS version, json_agg(checksum ORDER BY version) AS checksum,
+          count(*) FILTER (WHERE state IS DISTINCT FROM 'applied') AS unsettled FROM ${this.quoted}) AS keys`,
+      ))[0];
+    } catch {
+      return null;
+    }
+    if (row === undefined || row.unsettled !== 0) return null;
+    const versions = row.version ?? [];
+    const checksums = row.checksum ?? [];
+    if (!Array.isArray(versions) || !Array.isArray(checksums) || versions.length !== checksums.length) return null;
+    const keys: AppliedMigrationKey[] = new Array(versions.length);
+    for (let index = 0; index < versions.length; index++) {
+      const version: unknown = versions[index];
+      const checksum: unknown = checksums[index];
+      // What the careful read refuses (see HistoryRowInvalidError) it must report, so it is left to it.
+      if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || version === versions[index - 1] || typeof checksum !== "string") return null;
+      keys[index] = { version, checksum, startedAt: null };
+    }
+    return keys;
   }
 
   override isNamed(name: string): boolean {

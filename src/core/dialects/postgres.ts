@@ -14,6 +14,7 @@
  * No connection setting is snapshotted or restored: a `SET` inside the migration's transaction rolls
  * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
  */
+import { runScriptWithHistory } from "../script-with-history.js";
 import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
 import { isValidTableName } from "../history.js";
@@ -79,6 +80,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
+    applyScriptWithHistory: runScriptWithHistory,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },

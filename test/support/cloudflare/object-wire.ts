@@ -67,12 +67,15 @@ export interface WireModule {
 
 /**
  * `fn`'s source as a function expression. A method (`up(db) { … }`, `async up(db) { … }`) prints
- * as one, which is no expression: it becomes the same function with the keyword put in.
+ * as one, which is no expression: it becomes the same function with the keyword put in (a
+ * generator method, `*up() { … }`, too).
  */
 export function functionSource(fn: (...args: never[]) => unknown): string {
   const text = fn.toString().trim();
   if (/^(async\s+)?function\b/.test(text) || /^(async\s*)?(\(|[\w$]+\s*=>)/.test(text)) return text;
-  return text.replace(/^(async\s+)?/, (prefix) => `${prefix}function `);
+  // `async` then a space or a generator's `*`: a transform may print `async*up(){}` with no space.
+  const asyncPrefix = /^async(?:\s+|(?=\*))/.exec(text)?.[0] ?? "";
+  return `${asyncPrefix === "" ? "" : "async "}function ${text.slice(asyncPrefix.length)}`;
 }
 
 /** One call to the object; see `object-suite-worker.ts`. */

@@ -1,0 +1,326 @@
+/**
+ * stepwise/pg sends a SQL migration and its history writes as one simple-query message
+ * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`): one round trip where it sent three.
+ * These tests hold it to what the statement-by-statement path promised: the failing statement's
+ * position still counts from the migration's own SQL, a failure leaves the database exactly as it was,
+ * the history row's values cannot be turned into SQL whatever the registry holds, a revert still
+ * refuses a missing row, the events are the same, and a rehearsal still commits nothing. Statements
+ * are counted through the client's own `query`, never timed.
+ */
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import pg from "pg";
+import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
+import type { MigrationEvent } from "../src/core/events.js";
+import type { SqlMigrationEntry } from "../src/core/types.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
+
+const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
+  namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
+
+async function connect(t: TestContext): Promise<pg.Client> {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  return client;
+}
+
+/** The statements `client` sends while `action` runs, each as its text. */
+async function recordStatements(client: pg.Client, action: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string };
+    sent.push(typeof first === "string" ? first : (first.text ?? ""));
+    return original(...args);
+  };
+  try {
+    await action();
+  } finally {
+    delete (client as unknown as { query?: unknown }).query;
+  }
+  return sent;
+}
+
+/** The statements `client` sends while `action` fails, and its rejection. */
+async function recordFailure(client: pg.Client, action: () => Promise<unknown>): Promise<{ sent: string[]; error: Error & Record<string, unknown> }> {
+  let error: unknown = null;
+  const sent = await recordStatements(client, () => action().catch((caught: unknown) => void (error = caught)));
+  if (error === null) throw new Error("expected a rejection");
+  return { sent, error: error as Error & Record<string, unknown> };
+}
+
+async function tableNames(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>("SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+  return rows.map((row) => row.name);
+}
+
+async function historyRows(client: pg.Client): Promise<{ version: string; name: string; checksum: string; duration_ms: string | null }[]> {
+  return (await client.query<{ version: string; name: string; checksum: string; duration_ms: string | null }>("SELECT version, name, checksum, duration_ms FROM schema_migrations ORDER BY version"))
+    .rows;
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection");
+}
+
+const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
+
+test("each SQL migration is BEGIN, one message holding its SQL and its history INSERT, and COMMIT; a revert's message holds its SQL, the row check and the DELETE", async (t) => {
+  const client = await connect(t);
+  const manager = new MigrationManager(client, THREE);
+  const up = await recordStatements(client, () => manager.up());
+  for (const entry of THREE) {
+    const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
+    assert.equal(messages.length, 1, up.join("\n---\n"));
+    assert.ok(messages[0]!.startsWith(entry.upSql), "the message opens with the migration's own SQL, so error positions count from it");
+    assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/);
+  }
+  // Per migration: BEGIN, its message and COMMIT (a COMMIT inside the message would commit even after
+  // the process died); the run's last transaction finds nothing left. No history write travels alone.
+  assert.equal(up.filter((sql) => sql === "BEGIN").length, THREE.length + 1);
+  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length + 1);
+  assert.deepEqual(
+    up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
+    [],
+  );
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => [Number(row.version), row.name, row.checksum]),
+    THREE.map((entry) => [entry.version, entry.name, entry.checksum]),
+  );
+
+  const down = await recordStatements(client, () => manager.down({ to: 0 }));
+  for (const entry of THREE) {
+    const messages = down.filter((sql) => sql.startsWith(`DROP TABLE t${entry.version};`));
+    assert.equal(messages.length, 1, down.join("\n---\n"));
+    assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version = \d+$/);
+  }
+  assert.deepEqual(await tableNames(client), ["schema_migrations"]);
+  assert.deepEqual(await historyRows(client), []);
+});
+
+test('transaction: "all" sends each migration with its history INSERT as one message and commits once', async (t) => {
+  const client = await connect(t);
+  const sent = await recordStatements(client, () => new MigrationManager(client, THREE).up({ transaction: "all" }));
+  for (const entry of THREE) {
+    const message = sent.find((sql) => sql.startsWith(entry.upSql));
+    assert.ok(message, sent.join("\n---\n"));
+    assert.match(message, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/, "no COMMIT inside: the run commits once");
+  }
+  assert.equal(sent.filter((sql) => /\bCOMMIT\b/.test(sql)).length, 1, sent.join("\n---\n"));
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3"]);
+});
+
+test("a failing statement's position counts from the migration's SQL, as it does when the SQL is sent alone, and the failure leaves the database as it was", async (t) => {
+  const client = await connect(t);
+  const failingSql = "CREATE TABLE kept_out (id bigint);\n-- the third line fails:\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE never (id bigint);";
+  const registry = [THREE[0]!, pgEntry(2, failingSql)];
+  const error = await rejection(() => new MigrationManager(client, registry).up());
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.version, 2);
+  assert.equal(error.file, "migrations/002_step_2.sql");
+  assert.equal(error.rolledBack, true);
+  const cause = error.cause as { code?: string; position?: string };
+  assert.equal(cause.code, "42P01");
+  // The same SQL sent alone, in a transaction rolled back after, reports the position the user would look up.
+  await client.query("BEGIN");
+  const alone = await client.query(failingSql).then(
+    () => null,
+    (failure: { position?: string }) => failure.position,
+  );
+  await client.query("ROLLBACK");
+  assert.equal(cause.position, alone);
+  const offset = Number(cause.position) - 1;
+  assert.equal(failingSql.slice(offset, offset + "no_such_table".length), "no_such_table");
+  assert.equal(failingSql.slice(0, offset).split("\n").length, 3, "line 3 of the migration's SQL");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1],
+  );
+  // And on a later line of a migration with non-ASCII text before it (the server counts characters).
+  const wide = 'CREATE TABLE "naïve 🙂" (id bigint);\nSELECT 1 FROM gone_too;';
+  const second = await rejection(() => new MigrationManager(client, [THREE[0]!, pgEntry(2, wide)]).up());
+  const position = Number((second.cause as { position?: string }).position);
+  assert.equal(
+    Array.from(wide)
+      .slice(position - 1, position - 1 + "gone_too".length)
+      .join(""),
+    "gone_too",
+  );
+});
+
+test("a syntax error anywhere in the migration runs none of it, and the next up applies the fixed registry", async (t) => {
+  const client = await connect(t);
+  const broken = pgEntry(2, "CREATE TABLE half (id bigint);\nCREAT TABLE typo (id bigint);");
+  const error = await rejection(() => new MigrationManager(client, [THREE[0]!, broken]).up());
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal((error.cause as { code?: string }).code, "42601");
+  assert.equal((error.cause as { position?: string }).position, String("CREATE TABLE half (id bigint);\n".length + 1));
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  const fixed = await new MigrationManager(client, [THREE[0]!, pgEntry(2, "CREATE TABLE half (id bigint);")]).up();
+  assert.deepEqual(
+    fixed.steps.map((step) => step.version),
+    [2],
+  );
+});
+
+test("SQL that ends inside a comment or a string is sent alone, so its open text cannot take in the history INSERT: it fails and leaves nothing", async (t) => {
+  const client = await connect(t);
+  for (const tail of ["/* never closed", "SELECT 'never closed", 'SELECT "never closed', "SELECT $body$ never closed"]) {
+    const entry = pgEntry(2, `CREATE TABLE opened (id bigint);\n${tail}`);
+    const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
+    assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
+    assert.equal(error.code, "MIGRATION_FAILED", tail);
+    assert.equal((error.cause as { code?: string }).code, "42601", tail);
+    assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"], tail);
+    assert.deepEqual(
+      (await historyRows(client)).map((row) => Number(row.version)),
+      [1],
+      tail,
+    );
+  }
+  // A trailing line comment is closed by the line break the message puts after the SQL.
+  const commented = await new MigrationManager(client, [THREE[0]!, pgEntry(2, "CREATE TABLE commented (id bigint); -- no line break after this")]).up();
+  assert.deepEqual(
+    commented.steps.map((step) => step.version),
+    [2],
+  );
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1, 2],
+  );
+});
+
+test("a history value with no exact literal (a name holding NUL) is sent as bound values, statement by statement, and the server's refusal leaves nothing", async (t) => {
+  const client = await connect(t);
+  const entry = pgEntry(2, "CREATE TABLE nul_named (id bigint);", null, { name: "nul\u0000name" });
+  const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
+  assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.rolledBack, true);
+  assert.equal((error.cause as { code?: string }).code, "22021");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1],
+  );
+});
+
+const HOSTILE = [
+  "x'); DROP TABLE canary; --",
+  "back\\slash\\'); DROP TABLE canary; --",
+  "dollar $$; DROP TABLE canary; $$",
+  "E'\\'' ; DROP TABLE canary; /*",
+  "line\nbreak; COMMIT; DROP TABLE canary",
+  "naïve 🙂 ''''",
+  "?; $1 ? '?'",
+];
+
+for (const standardConformingStrings of ["on", "off"]) {
+  test(`hostile names and checksums are stored exactly and run nothing (standard_conforming_strings = ${standardConformingStrings})`, async (t) => {
+    const client = await connect(t);
+    await client.query(`SET standard_conforming_strings = ${standardConformingStrings}`);
+    const registry = [
+      pgEntry(1, "CREATE TABLE canary (id bigint);"),
+      ...HOSTILE.map((text, index) => pgEntry(index + 2, `CREATE TABLE h${index + 2} (id bigint);`, `DROP TABLE h${index + 2};`, { name: text, checksum: `${text}#${index}` })),
+    ];
+    await new MigrationManager(client, registry).up();
+    assert.ok((await tableNames(client)).includes("canary"));
+    assert.deepEqual(
+      (await historyRows(client)).slice(1).map((row) => [row.name, row.checksum]),
+      HOSTILE.map((text, index) => [text, `${text}#${index}`]),
+    );
+    // A second start compares the stored checksums with the registry's: nothing pending, no drift.
+    assert.deepEqual((await new MigrationManager(client, registry).up()).steps, []);
+    await new MigrationManager(client, registry).down({ to: 1 });
+    assert.deepEqual(await tableNames(client), ["canary", "schema_migrations"]);
+    assert.deepEqual(
+      (await historyRows(client)).map((row) => Number(row.version)),
+      [1],
+    );
+  });
+}
+
+test("the history row records the SQL's duration as the server measured it, and history() reports it", async (t) => {
+  const client = await connect(t);
+  const manager = new MigrationManager(client, [pgEntry(1, "SELECT pg_sleep(0.15);\nCREATE TABLE slept (id bigint);")]);
+  const result = await manager.up();
+  const [row] = await manager.history();
+  assert.equal(typeof row?.durationMs, "number");
+  assert.ok(row!.durationMs! >= 150 && row!.durationMs! < 10_000, `duration ${row!.durationMs}`);
+  assert.ok(result.steps[0]!.durationMs >= 150);
+});
+
+test("the events of a migration sent as one message are those of the statement-by-statement path", async (t) => {
+  const client = await connect(t);
+  const events: MigrationEvent[] = [];
+  const onEvent = (event: MigrationEvent) => events.push(event);
+  await new MigrationManager(client, THREE, { onEvent }).up();
+  await new MigrationManager(client, THREE, { onEvent }).down({ steps: 1 });
+  const failing = [...THREE, pgEntry(4, "SELECT 1 FROM missing;")];
+  await rejection(() => new MigrationManager(client, failing, { onEvent }).up());
+  assert.deepEqual(
+    events.map((event) => [event.type, "direction" in event ? event.direction : null, "version" in event ? event.version : null]),
+    [
+      ["migrating", "up", 1],
+      ["migrated", "up", 1],
+      ["migrating", "up", 2],
+      ["migrated", "up", 2],
+      ["migrating", "up", 3],
+      ["migrated", "up", 3],
+      ["migrating", "down", 3],
+      ["migrated", "down", 3],
+      ["migrating", "up", 3],
+      ["migrated", "up", 3],
+      ["migrating", "up", 4],
+    ],
+  );
+});
+
+test("a revert whose SQL deletes its own history row is refused with HISTORY_ROW_MISSING and rolled back, as statement by statement", async (t) => {
+  const client = await connect(t);
+  const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE t2;\nDELETE FROM schema_migrations WHERE version = 2;")];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  const error = await rejection(() => manager.down({ steps: 1 }));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.rolledBack, true);
+  assert.equal((error.cause as { code?: string }).code, "HISTORY_ROW_MISSING");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1, 2],
+  );
+  // A revert that merely fails keeps its own cause.
+  const failing = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE not_there;")];
+  const plain = await rejection(() => new MigrationManager(client, failing).down({ steps: 1 }));
+  assert.equal((plain.cause as { code?: string }).code, "42P01");
+});
+
+test("a rehearsal, whose migrations must not COMMIT, sends them statement by statement inside its savepoints, commits nothing, and still reports every migration", async (t) => {
+  const client = await connect(t);
+  await new MigrationManager(client, THREE.slice(0, 1)).up();
+  const { rehearsal } = await rehearseUpAsync(new MigrationManager(client, THREE));
+  assert.equal(rehearsal.ok, true, JSON.stringify(rehearsal.failure));
+  assert.deepEqual(
+    rehearsal.steps.map((step) => step.version),
+    [2, 3],
+  );
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1],
+  );
+  assert.equal(await client.query("SELECT 1").then(() => (client as unknown as { getTransactionStatus(): string }).getTransactionStatus()), "I");
+});
