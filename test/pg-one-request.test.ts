@@ -1,6 +1,7 @@
 /**
  * stepwise/pg sends a SQL migration and its history writes as one simple-query message
- * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`): one round trip where it sent three.
+ * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`), with its transaction's BEGIN in front:
+ * that message and the COMMIT, two round trips per migration, where it sent four.
  * These tests hold it to what the statement-by-statement path promised: the failing statement's
  * position still counts from the migration's own SQL, a failure leaves the database exactly as it was,
  * the history row's values cannot be turned into SQL whatever the registry holds, a revert still
@@ -76,20 +77,24 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
 
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
-test("each SQL migration is BEGIN, one message holding its SQL and its history INSERT, and COMMIT; a revert's message holds its SQL, the row check and the DELETE", async (t) => {
+test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL, the row check and the DELETE", async (t) => {
   const client = await connect(t);
   const manager = new MigrationManager(client, THREE);
   const up = await recordStatements(client, () => manager.up());
   for (const entry of THREE) {
     const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
     assert.equal(messages.length, 1, up.join("\n---\n"));
-    assert.ok(messages[0]!.startsWith(entry.upSql), "the message opens with the migration's own SQL, so error positions count from it");
+    // The first shares the transaction that created the history table, whose BEGIN went before.
+    const opening = entry.version === 1 ? entry.upSql : `BEGIN;\n${entry.upSql}`;
+    assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, then runs the migration's own SQL");
     assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/);
   }
-  // Per migration: BEGIN, its message and COMMIT (a COMMIT inside the message would commit even after
-  // the process died); the run's last transaction finds nothing left. No history write travels alone.
-  assert.equal(up.filter((sql) => sql === "BEGIN").length, THREE.length + 1);
-  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length + 1);
+  // Per migration: its message and COMMIT, two round trips (a COMMIT inside the message would commit
+  // even after the process died). Only the transaction that creates the history table sends BEGIN
+  // alone; the run's last one, which finds nothing left, sends nothing. No history write travels alone.
+  assert.equal(up.filter((sql) => sql.startsWith("BEGIN;\n")).length, THREE.length - 1);
+  assert.equal(up.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(
     up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
     [],
@@ -101,10 +106,14 @@ test("each SQL migration is BEGIN, one message holding its SQL and its history I
 
   const down = await recordStatements(client, () => manager.down({ to: 0 }));
   for (const entry of THREE) {
-    const messages = down.filter((sql) => sql.startsWith(`DROP TABLE t${entry.version};`));
+    // The first revert shares the transaction that read the run's plan, whose BEGIN went before.
+    const opening = entry.version === THREE.length ? "" : "BEGIN;\n";
+    const messages = down.filter((sql) => sql.startsWith(`${opening}DROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
     assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version = \d+$/);
   }
+  assert.equal(down.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(await tableNames(client), ["schema_migrations"]);
   assert.deepEqual(await historyRows(client), []);
 });
