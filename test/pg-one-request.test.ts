@@ -15,7 +15,7 @@ import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { createTestDatabase } from "./support/postgres-server.js";
-import { namedSqlEntry } from "./support/registry-builders.js";
+import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -332,4 +332,56 @@ test("a rehearsal, whose migrations must not COMMIT, sends them statement by sta
     [1],
   );
   assert.equal(await client.query("SELECT 1").then(() => (client as unknown as { getTransactionStatus(): string }).getTransactionStatus()), "I");
+});
+
+test("a migration whose transaction opens without a SQL message still runs inside it: a TypeScript body's own queries, up and down, and a failed message leaves the session out of any block", async (t) => {
+  const client = await connect(t);
+  // Version 2 is a TypeScript body after a SQL migration: its transaction's BEGIN has not travelled
+  // with a message, yet the body's writes through the client must be rolled back with it.
+  const failingBody = asyncTsEntry<pg.ClientBase>(
+    2,
+    {
+      async up(db) {
+        await db.query("CREATE TABLE written_by_body (id bigint)");
+        throw new Error("the body fails after its write");
+      },
+    },
+    { dialect: "postgres" },
+  );
+  const first = await rejection(() => new MigrationManager(client, [THREE[0]!, failingBody]).up());
+  assert.equal(first.code, "MIGRATION_FAILED");
+  assert.equal(first.version, 2);
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+
+  const failingDown = asyncTsEntry<pg.ClientBase>(
+    2,
+    {
+      async up(db) {
+        await db.query("CREATE TABLE from_ts (id bigint)");
+      },
+      async down(db) {
+        await db.query("DROP TABLE from_ts");
+        await db.query("CREATE TABLE written_by_down (id bigint)");
+        throw new Error("the revert fails after its writes");
+      },
+    },
+    { dialect: "postgres" },
+  );
+  const registry = [THREE[0]!, failingDown, THREE[2]!];
+  await new MigrationManager(client, registry).up();
+  const second = await rejection(() => new MigrationManager(client, registry).down({ to: 0 }));
+  assert.equal(second.code, "MIGRATION_FAILED");
+  assert.equal(second.version, 2);
+  assert.deepEqual(await tableNames(client), ["from_ts", "schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1, 2],
+  );
+
+  // A SQL message that opened its block and failed: the session is idle again, not left aborted.
+  const third = await rejection(() => new MigrationManager(client, [...registry, pgEntry(4, "CREATE TABLE t4 (id bigint);\nSELECT 1 FROM missing_t4;")]).up());
+  assert.equal(third.code, "MIGRATION_FAILED");
+  assert.equal(third.version, 4);
+  assert.equal((client as pg.Client & { getTransactionStatus(): string }).getTransactionStatus(), "I");
+  assert.deepEqual(await tableNames(client), ["from_ts", "schema_migrations", "t1", "t3"]);
 });
