@@ -1,6 +1,7 @@
 /**
  * stepwise/pg sends a SQL migration and its history writes as one simple-query message
- * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`): one round trip where it sent three.
+ * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`), with its transaction's BEGIN in front:
+ * that message and the COMMIT, two round trips per migration, where it sent four.
  * These tests hold it to what the statement-by-statement path promised: the failing statement's
  * position still counts from the migration's own SQL, a failure leaves the database exactly as it was,
  * the history row's values cannot be turned into SQL whatever the registry holds, a revert still
@@ -14,7 +15,7 @@ import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { createTestDatabase } from "./support/postgres-server.js";
-import { namedSqlEntry } from "./support/registry-builders.js";
+import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -76,20 +77,24 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
 
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
-test("each SQL migration is BEGIN, one message holding its SQL and its history INSERT, and COMMIT; a revert's message holds its SQL, the row check and the DELETE", async (t) => {
+test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL, the row check and the DELETE", async (t) => {
   const client = await connect(t);
   const manager = new MigrationManager(client, THREE);
   const up = await recordStatements(client, () => manager.up());
   for (const entry of THREE) {
     const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
     assert.equal(messages.length, 1, up.join("\n---\n"));
-    assert.ok(messages[0]!.startsWith(entry.upSql), "the message opens with the migration's own SQL, so error positions count from it");
+    // The first shares the transaction that created the history table, whose BEGIN went before.
+    const opening = entry.version === 1 ? entry.upSql : `BEGIN;\n${entry.upSql}`;
+    assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, then runs the migration's own SQL");
     assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/);
   }
-  // Per migration: BEGIN, its message and COMMIT (a COMMIT inside the message would commit even after
-  // the process died); the run's last transaction finds nothing left. No history write travels alone.
-  assert.equal(up.filter((sql) => sql === "BEGIN").length, THREE.length + 1);
-  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length + 1);
+  // Per migration: its message and COMMIT, two round trips (a COMMIT inside the message would commit
+  // even after the process died). Only the transaction that creates the history table sends BEGIN
+  // alone; the run's last one, which finds nothing left, sends nothing. No history write travels alone.
+  assert.equal(up.filter((sql) => sql.startsWith("BEGIN;\n")).length, THREE.length - 1);
+  assert.equal(up.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(
     up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
     [],
@@ -101,10 +106,14 @@ test("each SQL migration is BEGIN, one message holding its SQL and its history I
 
   const down = await recordStatements(client, () => manager.down({ to: 0 }));
   for (const entry of THREE) {
-    const messages = down.filter((sql) => sql.startsWith(`DROP TABLE t${entry.version};`));
+    // The first revert shares the transaction that read the run's plan, whose BEGIN went before.
+    const opening = entry.version === THREE.length ? "" : "BEGIN;\n";
+    const messages = down.filter((sql) => sql.startsWith(`${opening}DROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
     assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version = \d+$/);
   }
+  assert.equal(down.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(await tableNames(client), ["schema_migrations"]);
   assert.deepEqual(await historyRows(client), []);
 });
@@ -323,4 +332,56 @@ test("a rehearsal, whose migrations must not COMMIT, sends them statement by sta
     [1],
   );
   assert.equal(await client.query("SELECT 1").then(() => (client as unknown as { getTransactionStatus(): string }).getTransactionStatus()), "I");
+});
+
+test("a migration whose transaction opens without a SQL message still runs inside it: a TypeScript body's own queries, up and down, and a failed message leaves the session out of any block", async (t) => {
+  const client = await connect(t);
+  // Version 2 is a TypeScript body after a SQL migration: its transaction's BEGIN has not travelled
+  // with a message, yet the body's writes through the client must be rolled back with it.
+  const failingBody = asyncTsEntry<pg.ClientBase>(
+    2,
+    {
+      async up(db) {
+        await db.query("CREATE TABLE written_by_body (id bigint)");
+        throw new Error("the body fails after its write");
+      },
+    },
+    { dialect: "postgres" },
+  );
+  const first = await rejection(() => new MigrationManager(client, [THREE[0]!, failingBody]).up());
+  assert.equal(first.code, "MIGRATION_FAILED");
+  assert.equal(first.version, 2);
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+
+  const failingDown = asyncTsEntry<pg.ClientBase>(
+    2,
+    {
+      async up(db) {
+        await db.query("CREATE TABLE from_ts (id bigint)");
+      },
+      async down(db) {
+        await db.query("DROP TABLE from_ts");
+        await db.query("CREATE TABLE written_by_down (id bigint)");
+        throw new Error("the revert fails after its writes");
+      },
+    },
+    { dialect: "postgres" },
+  );
+  const registry = [THREE[0]!, failingDown, THREE[2]!];
+  await new MigrationManager(client, registry).up();
+  const second = await rejection(() => new MigrationManager(client, registry).down({ to: 0 }));
+  assert.equal(second.code, "MIGRATION_FAILED");
+  assert.equal(second.version, 2);
+  assert.deepEqual(await tableNames(client), ["from_ts", "schema_migrations", "t1"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1, 2],
+  );
+
+  // A SQL message that opened its block and failed: the session is idle again, not left aborted.
+  const third = await rejection(() => new MigrationManager(client, [...registry, pgEntry(4, "CREATE TABLE t4 (id bigint);\nSELECT 1 FROM missing_t4;")]).up());
+  assert.equal(third.code, "MIGRATION_FAILED");
+  assert.equal(third.version, 4);
+  assert.equal((client as pg.Client & { getTransactionStatus(): string }).getTransactionStatus(), "I");
+  assert.deepEqual(await tableNames(client), ["from_ts", "schema_migrations", "t1", "t3"]);
 });

@@ -1,7 +1,8 @@
 /**
  * A SQL migration applied as one request: its script and its history writes go to the driver
  * together (capability `scriptWithHistory`), where the usual path sends them one by one and waits for
- * each. On PostgreSQL that is one round trip instead of two. The COMMIT stays a request of its own:
+ * each (on PostgreSQL the driver also folds the BEGIN into that message; see `src/drivers/pg.ts`).
+ * The COMMIT stays a request of its own:
  * a server runs a message it has received to the end even when its client has died, so a COMMIT
  * inside it would commit a migration whose process was killed mid-way; sent alone, it only follows a
  * live client's success, and a dead client's transaction is rolled back.

@@ -31,6 +31,8 @@ const BETWEEN = ";\n";
 /** A composed message, and where stepwise's own statements start in it. */
 export interface ScriptMessage {
   readonly text: string;
+  /** The length in characters of what precedes the script in the message (a `BEGIN;` sent with it). */
+  readonly prefixLength: number;
   /** The script's length in characters as the server counts them (code points). */
   readonly scriptLength: number;
   /** Where each statement after the script starts, in characters from the message's start (0-based). */
@@ -77,10 +79,11 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
 }
 
 /**
- * The message that runs `script`, then `statements`; `null` when
- * they must be sent one by one (see the module note).
+ * The message that runs `prefix` (statements of stepwise's own, such as the transaction's deferred
+ * `BEGIN;`), then `script`, then `statements`; `null` when they must be sent one by one (see the
+ * module note).
  */
-export function composeScriptMessage(script: string, statements: readonly BatchStatement[]): ScriptMessage | null {
+export function composeScriptMessage(script: string, statements: readonly BatchStatement[], prefix = ""): ScriptMessage | null {
   const tokens = tokenizePostgresSql(script);
   if (tokens.length > 0 && tokens[tokens.length - 1]!.unterminated) return null;
   const parts: string[] = [];
@@ -89,6 +92,7 @@ export function composeScriptMessage(script: string, statements: readonly BatchS
     if (inlined === null) return null;
     parts.push(inlined);
   }
+  const prefixLength = countCodePoints(prefix);
   const scriptLength = countCodePoints(script);
   const starts: number[] = [];
   let at = scriptLength + AFTER_SCRIPT.length;
@@ -96,19 +100,24 @@ export function composeScriptMessage(script: string, statements: readonly BatchS
     starts.push(at);
     at += countCodePoints(part) + BETWEEN.length;
   }
-  return { text: `${script}${AFTER_SCRIPT}${parts.join(BETWEEN)}`, scriptLength, starts };
+  return { text: `${prefix}${script}${AFTER_SCRIPT}${parts.join(BETWEEN)}`, prefixLength, scriptLength, starts };
 }
 
 /**
- * Rewrites a failure's `position` (1-based, in characters of the message) past the script so that it
- * counts from the start of the statement it falls in, as that statement sent alone would report it.
- * Inside the script it already counts from the script's start, which opens the message.
+ * Rewrites a failure's `position` (1-based, in characters of the message) so that it counts from the
+ * start of the statement it falls in, as that statement sent alone would report it: inside the script
+ * from the script's start (past the prefix), past it from the start of the history write it hit.
  */
 export function relocateErrorPosition(error: unknown, message: ScriptMessage): void {
   const holder = error as { position?: unknown } | null;
   if (typeof holder !== "object" || holder === null || typeof holder.position !== "string") return;
-  const position = Number(holder.position);
-  if (!Number.isSafeInteger(position) || position <= message.scriptLength) return;
+  const inMessage = Number(holder.position);
+  if (!Number.isSafeInteger(inMessage) || inMessage <= message.prefixLength) return;
+  const position = inMessage - message.prefixLength;
+  if (position <= message.scriptLength) {
+    holder.position = String(position);
+    return;
+  }
   const start = message.starts.findLast((candidate) => candidate < position);
   if (start !== undefined) holder.position = String(position - start);
 }

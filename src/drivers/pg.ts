@@ -114,10 +114,27 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   // While this session holds the run lock, no other stepwise process can write the history, so the
   // executor need not re-read it in every transaction: the counter stays still until the lock goes.
   let runLockHeld = false;
+  // `begin` sends nothing: the transaction's BEGIN travels with its first statement, which saves a
+  // round trip per migration when that statement is a SQL migration's message (`scriptWithHistory`
+  // prepends it). Every other way onto the session sends it first, on its own, so that nothing runs
+  // outside the transaction the executor believes open; a transaction that never sent a statement
+  // has nothing to commit or roll back.
+  let beginPending = false;
+  // A failed message's error arrives before the server's ReadyForQuery, so the client's transaction
+  // status still reads idle although the message's BEGIN opened a block, now aborted: until a commit or
+  // rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
+  let blockOpenedByMessage = false;
+  const sendPendingBegin = async (): Promise<void> => {
+    if (!beginPending) return;
+    beginPending = false;
+    await client.query("BEGIN");
+  };
   const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
-  const inTransaction = (): boolean => status() === "T" || status() === "E";
-  const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> =>
-    client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types: QUERY_TYPES });
+  const inTransaction = (): boolean => beginPending || blockOpenedByMessage || status() === "T" || status() === "E";
+  const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> => {
+    await sendPendingBegin();
+    return client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types: QUERY_TYPES });
+  };
   const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
     dialect: "postgres",
@@ -126,6 +143,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     filePath: null,
     capabilities: PG_CAPABILITIES,
     exec: async (sql) => {
+      await sendPendingBegin();
       if (inTransaction()) {
         await client.query(sql);
         return;
@@ -138,8 +156,17 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     query: async (sql, params) => (await query(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
-    begin: async () => void (await client.query("BEGIN")),
+    begin: async () => {
+      // Inside a block already, BEGIN is the server's to refuse or warn about, as it always was.
+      if (inTransaction() && !beginPending) await client.query("BEGIN");
+      else beginPending = true;
+    },
     commit: async () => {
+      blockOpenedByMessage = false;
+      if (beginPending) {
+        beginPending = false;
+        return;
+      }
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
       if (status() === "E") {
         await client.query("ROLLBACK");
@@ -148,7 +175,13 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await client.query("COMMIT");
     },
     rollback: async () => {
-      if (!inTransaction()) return;
+      if (beginPending) {
+        beginPending = false;
+        return;
+      }
+      const open = inTransaction();
+      blockOpenedByMessage = false;
+      if (!open) return;
       try {
         await client.query("ROLLBACK");
       } catch {
@@ -158,8 +191,10 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // One message for the script and its history writes (see pg-script.ts): the executor waits for
     // one round trip there, not two; its COMMIT follows on its own.
     scriptWithHistory: async (script, statements) => {
-      const message = composeScriptMessage(script, statements);
+      const message = composeScriptMessage(script, statements, beginPending ? BEGIN_PREFIX : "");
       if (message === null) return runScriptStatementByStatement(script, statements);
+      if (beginPending) blockOpenedByMessage = true;
+      beginPending = false;
       try {
         await client.query(message.text);
       } catch (error) {
@@ -174,6 +209,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       busyTimeoutMs = ms;
     },
     runBody: async (entry, direction, context) => {
+      // The body queries the client itself: its statements must find the transaction open.
+      await sendPendingBegin();
       const body = direction === "up" ? entry.module.up : entry.module.down;
       await (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context);
       // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
@@ -187,8 +224,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
       }
     },
-    // The walk runs on this session, as the migration does; a handler writes through it too.
-    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
+    // The walk runs on this session, as the migration does; a handler writes through it too, so a
+    // batch's own transaction (a transaction: false migration's) must be open before the handler runs.
+    createContext: (entry, direction, progress) => createAsyncMigrationContext(walkDriver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, timeoutMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
@@ -208,6 +246,13 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
   };
+  const walkDriver: AsyncDriver<pg.ClientBase> = {
+    ...driver,
+    begin: async (mode) => {
+      await driver.begin(mode);
+      await sendPendingBegin();
+    },
+  };
   /** The same work, a statement per round trip, for what cannot be written as one message. */
   async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<void> {
     const started = performance.now();
@@ -221,6 +266,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   }
   return driver;
 }
+
+/** What opens a SQL migration's message when its transaction's BEGIN is still to be sent. */
+const BEGIN_PREFIX = "BEGIN;\n";
 
 /** How often a process waiting for the run lock tries again. */
 const LOCK_POLL_MS = 25;
