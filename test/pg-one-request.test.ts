@@ -211,6 +211,35 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
   );
 });
 
+test("SQL holding a backslash is sent alone: with standard_conforming_strings off a plain string it leaves open cannot take in the history INSERT and run a hostile name as SQL", async (t) => {
+  const client = await connect(t);
+  await client.query("SET standard_conforming_strings = off");
+  const victim = pgEntry(1, "CREATE TABLE victim (id bigint);");
+  // Off, 'a\' is unclosed: joined to the message it would swallow the INSERT up to the name's literal.
+  const entry = pgEntry(2, "CREATE TABLE t2 (v text);\nINSERT INTO t2 VALUES ('a\\');", null, { name: "); DROP TABLE victim; --" });
+  const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [victim, entry]).up());
+  assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.rolledBack, true);
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "victim"]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1],
+  );
+  // On, the same text is a closed string holding a backslash: it applies, sent alone all the same.
+  await client.query("SET standard_conforming_strings = on");
+  const applied = await recordStatements(client, () => new MigrationManager(client, [victim, entry]).up());
+  assert.ok(applied.includes(entry.upSql));
+  assert.deepEqual((await client.query("SELECT v FROM t2")).rows, [{ v: "a\\" }]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => [Number(row.version), row.name]),
+    [
+      [1, "step_1"],
+      [2, "); DROP TABLE victim; --"],
+    ],
+  );
+});
+
 test("a history value with no exact literal (a name holding NUL) is sent as bound values, statement by statement, and the server's refusal leaves nothing", async (t) => {
   const client = await connect(t);
   const entry = pgEntry(2, "CREATE TABLE nul_named (id bigint);", null, { name: "nul\u0000name" });

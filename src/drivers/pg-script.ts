@@ -11,7 +11,8 @@
  * `standard_conforming_strings` says, so no name or checksum can end its literal early. A value that
  * has no exact literal (a string holding NUL, a non-finite number) sends the statements one by one
  * instead, as does a script that ends inside a string, a quoted name or a comment, whose unclosed
- * text would take in what follows it.
+ * text would take in what follows it, and a script holding a backslash, which may end inside a
+ * string when the session has `standard_conforming_strings` off.
  */
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import type { BatchStatement } from "../core/driver.js";
@@ -84,6 +85,11 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
  * module note).
  */
 export function composeScriptMessage(script: string, statements: readonly BatchStatement[], prefix = ""): ScriptMessage | null {
+  // With standard_conforming_strings off (a session setting the driver cannot see from here), a
+  // backslash escapes the quote of a plain '…' string, so `'a\'` stays open and would swallow the
+  // history INSERT and read its values as SQL. A backslash is the only place the two readings differ:
+  // a script without one ends where it ends under both, so only such a script joins the message.
+  if (script.includes("\\")) return null;
   const tokens = tokenizePostgresSql(script);
   if (tokens.length > 0 && tokens[tokens.length - 1]!.unterminated) return null;
   const parts: string[] = [];
