@@ -175,6 +175,33 @@ export default defineMigration({
   assert.deepEqual(await contents(worker, "do/other"), { schema: [], rows: {} });
 });
 
+test("[durable-objects] a body that takes exec off its sql before an await cannot write through it after: the migration fails and the storage is as it was", async (t) => {
+  const { worker } = await workerWith(t, {
+    "001_create_notes.sql": createNotes,
+    "002_captures_exec.ts": `import { defineMigration } from "stepwise/durable-objects";
+
+// Typed any, so gen cannot see the promise the body returns: the runner meets it at run time.
+const later: any = Promise.resolve();
+
+export default defineMigration({
+  up(sql) {
+    const exec = sql.exec;
+    exec("UPDATE notes SET body = 'before the await' WHERE id = 1");
+    return later.then(() => exec("UPDATE notes SET body = 'after the await, through the captured exec' WHERE id = 1"));
+  },
+});
+`,
+  });
+  assert.equal((await worker.call("do/app", "up", { to: 1 })).error, undefined);
+  const before = await contents(worker, "do/app");
+  const failed = await worker.call("do/app", "up");
+  assert.equal(failed.error?.code, "MIGRATION_FAILED", JSON.stringify(failed.error));
+  assert.equal(failed.error?.file, "migrations/002_captures_exec.ts");
+  assert.equal(failed.error?.rolledBack, true);
+  // A later request: the body's continuation has had its turn.
+  assert.deepEqual(await contents(worker, "do/app"), before);
+});
+
 test("[durable-objects] an object that has used the key-value API (its _cf_KV table) is migrated, not refused as unmanaged; reset and down leave its pairs", async (t) => {
   const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_add_tags.sql": addTags });
   assert.equal((await worker.call("do/app", "kv-put", { key: "visits", value: 3 })).error, undefined);

@@ -92,11 +92,19 @@ function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
  */
 function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
   let open = true;
+  const refuseWhenClosed = (): void => {
+    if (!open) throw new UsageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
+  };
   const guarded = new Proxy(sql, {
     get(target, key) {
-      if (!open) throw new UsageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
+      refuseWhenClosed();
       const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== "function") return value;
+      // Checked at the call too: a body may take `exec` off the handle before its await and call it after.
+      return (...args: unknown[]) => {
+        refuseWhenClosed();
+        return (value as (...args: unknown[]) => unknown).apply(target, args);
+      };
     },
   });
   return { sql: guarded, close: () => void (open = false) };
