@@ -52,6 +52,29 @@ await describeEachDriver("generator bodies", (h) => {
       assert.deepEqual(db.snapshot(), before);
     }));
 
+  test(`[${h.name}] a transaction: false up written as a generator fails before its started row: nothing to repair, and the fixed body then applies`, () =>
+    h.withDatabase((db) => {
+      db.migrate([contacts]);
+      const before = db.snapshot();
+      const generator = {
+        transaction: false,
+        *up(conn: PortableConnection) {
+          conn.exec(INSERT);
+          yield;
+        },
+      } as unknown as MigrationDefinition<PortableConnection>;
+      assert.throws(
+        () => db.migrate([contacts, entryWith(generator)]),
+        (error) => assertFailed(error, "up"),
+      );
+      assert.deepEqual(db.snapshot(), before);
+      const fixed = { transaction: false, up: (conn: PortableConnection) => void conn.exec(INSERT) } as MigrationDefinition<PortableConnection>;
+      assert.deepEqual(
+        db.migrate([contacts, entryWith(fixed)]).steps.map((step) => step.version),
+        [2],
+      );
+    }));
+
   test(`[${h.name}] a down written as a generator fails the revert; the migration stays applied`, () =>
     h.withDatabase((db) => {
       const registry = [
@@ -98,6 +121,12 @@ await describeEachAsyncDriver("generator bodies", (h) => {
       for (const module of bodies) {
         await assert.rejects(
           () => db.migrate([contacts, entryWith(module)]),
+          (error) => assertFailed(error, "up"),
+        );
+        assert.deepEqual(await db.snapshot(), before);
+        // transaction: false: refused before its started row, so nothing is left to repair.
+        await assert.rejects(
+          () => db.migrate([contacts, entryWith({ ...module, transaction: false })]),
           (error) => assertFailed(error, "up"),
         );
         assert.deepEqual(await db.snapshot(), before);

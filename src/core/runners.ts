@@ -212,7 +212,10 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
     case "runBody":
       return runBody(driver, operation, bodies);
     case "checkBody":
-      if (bodies !== null && operation.entry.kind === "ts") bodies.check(driver, operation.entry, operation.direction);
+      if (operation.entry.kind !== "ts") return undefined;
+      // Before a transaction: false migration's started row: a body that cannot run leaves no row to repair.
+      refuseGeneratorBody(operation.entry, operation.direction, bodies === null);
+      bodies?.check(driver, operation.entry, operation.direction);
       return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
@@ -239,7 +242,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
-  if (isGeneratorFunction(body, bodies === null)) throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
+  refuseGeneratorBody(entry, direction, bodies === null);
   bodies?.check(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (bodies !== null && isThenable(result)) bodies.refuse(driver, direction, result);
@@ -261,6 +264,13 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise/${driver.name}".`,
   );
+}
+
+/** Throws when `entry`'s body for `direction` is a generator function (see {@link isGeneratorFunction}). */
+function refuseGeneratorBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, asyncToo: boolean): void {
+  if (isGeneratorFunction(direction === "up" ? entry.module.up : entry.module.down, asyncToo)) {
+    throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
+  }
 }
 
 /**
