@@ -245,6 +245,28 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     }));
 
+  test("a registry that breaks the version rules is REGISTRY_INVALID before anything else is judged, an async-marked entry in it included", (t) => {
+    if (refusesTypeScript(h, t)) return;
+    return h.withDatabase(async (db) => {
+      const marked = asyncTsEntry(1, {
+        async up(connection) {
+          await runSql(connection, "CREATE TABLE marked (id INTEGER)");
+        },
+      });
+      const gap = namedSqlEntry(3, "after_a_gap", "CREATE TABLE after_a_gap (id INTEGER);");
+      for (const registry of [
+        [marked, gap],
+        [null, namedSqlEntry(2, "second", "CREATE TABLE second (id INTEGER);")],
+      ] as unknown as MigrationEntry[][]) {
+        for (const refused of [() => db.migrate(registry), async () => db.manager(registry).status()]) {
+          const error = await rejection(refused);
+          assert.equal(error.code, "REGISTRY_INVALID", String(error));
+        }
+      }
+      assert.deepEqual(await db.tableNames(), []);
+    });
+  });
+
   test("a registry gen marked async runs where the driver is async; where it is not, it is refused before anything runs with a fix the entry offers, and the fix applies", (t) => {
     if (refusesTypeScript(h, t)) return;
     return h.withDatabase(async (db) => {

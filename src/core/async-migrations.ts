@@ -48,9 +48,18 @@ export function findAsyncMigrations(migrations: MigrationRegistry): MigrationEnt
   return migrations.filter(isAsyncMigration).sort((a, b) => a.version - b.version);
 }
 
-/** Throws {@link AsyncMigrationsNeedAsyncRunnerError} when `migrations` holds an async migration. */
-export function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string): void {
+/**
+ * Throws {@link AsyncMigrationsNeedAsyncRunnerError} when `migrations` holds an async migration.
+ * `ownFix` is the driver's own advice where its entry has no async API (Durable Objects: synchronous
+ * bodies; see `Driver.asyncBodyFix`): the error then names that instead of `migrateAsync`.
+ */
+export function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ownFix?: string): void {
   const found = findAsyncMigrations(migrations);
   if (found.length === 0) return;
-  throw new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver });
+  const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver });
+  if (ownFix !== undefined) {
+    error.message = `Async migrations ${error.files.join(", ")}: the ${driver} driver cannot keep its transaction open across an await, so nothing was run; ${ownFix}`;
+    Object.assign(error, { fix: ownFix });
+  }
+  throw error;
 }

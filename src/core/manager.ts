@@ -29,7 +29,7 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
    */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     super(driver, migrations, props, dialect);
-    refuseAsyncMigrations(migrations, driver.name);
+    refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
   }
 
   /** Runs one of the executor's steps on this manager's driver, synchronously. */

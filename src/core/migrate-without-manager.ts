@@ -43,7 +43,7 @@ export function migrateWithoutManager<Db>(
   const { upOptions, props } = splitMigrateOptions(rest, entry);
   const driver = createDriver();
   const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, strategies);
-  refuseAsyncMigrations(migrations, driver.name);
+  refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
   if (verifyFirst) {
     requireCapabilities(driver, "verifySchema", "snapshot");
     // Only a driver that can replay gets here, and its entry must take the manager's path: verifySchema checks a manager.
@@ -83,7 +83,7 @@ export function migrateVerifiableWithoutManager<Db>(
     return manager.up(upOptions);
   }
   const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialects.executor), dialects.executor, strategies);
-  refuseAsyncMigrations(migrations, driver.name);
+  refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
   return runSync(executor.up(upOptions), driver);
 }
 

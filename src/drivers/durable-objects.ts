@@ -17,7 +17,6 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
-import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { AsyncInSyncRunnerError } from "../core/runners.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
@@ -29,7 +28,7 @@ import { UsageError } from "../core/errors.js";
 import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row } from "../core/step.js";
-import type { MigrationContext, MigrationDefinition, MigrationRegistry, SyncMigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -69,20 +68,6 @@ export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinit
 
 /** What an async migration on Durable Objects is told to do instead. */
 const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
-
-/**
- * Refuses a registry in which `gen` marked migrations async, before anything runs. Same code and
- * fields as every sync entry's refusal, but not its fix: that one points to `migrateAsync`, and this
- * entry has none, since `transactionSync` cannot stay open across an await. Here the fix is a
- * synchronous body, which `ctx.storage.sql` allows.
- */
-function refuseAsyncMigrationsHere(migrations: MigrationRegistry): void {
-  const found = findAsyncMigrations(migrations);
-  if (found.length === 0) return;
-  const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver: "durable-objects" });
-  error.message = `Async migrations ${error.files.join(", ")}: transactionSync cannot stay open across an await, so nothing was run; ${SYNC_FIX}.`;
-  throw Object.assign(error, { fix: SYNC_FIX });
-}
 
 /**
  * The `sql` a migration body receives: `storage.sql` itself until the body returns, refused after.
@@ -195,7 +180,6 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async (make them synchronous).
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
-    refuseAsyncMigrationsHere(migrations);
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
@@ -216,7 +200,6 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  refuseAsyncMigrationsHere(migrations);
   // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
   return migrateWithoutManager(
     options as never,

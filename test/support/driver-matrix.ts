@@ -566,7 +566,7 @@ async function loadLibsqlClientWithRemoteRules(): Promise<AsyncDriverEntry> {
  * driver refuses a registry of another dialect. An entry that names its dialect keeps it.
  */
 export function inDialect(migrations: MigrationRegistry, dialect: "sqlite" | "postgres"): MigrationRegistry {
-  return migrations.map((entry) => (entry.dialect === undefined && dialect !== "sqlite" ? { ...entry, dialect } : entry)) as MigrationRegistry;
+  return migrations.map((entry) => (entry !== null && typeof entry === "object" && entry.dialect === undefined && dialect !== "sqlite" ? { ...entry, dialect } : entry)) as MigrationRegistry;
 }
 
 /**

@@ -69,7 +69,9 @@ export class SuiteObject {
   /** A crossed registry as entries again, each TypeScript body rebuilt from its source. */
   private registry(wire: readonly Wire[]): MigrationRegistry {
     return wire.map((entry) => {
-      const { module, ...rest } = decodeValue(entry, plainError) as Record<string, unknown> & { module?: WireModule };
+      const decoded = decodeValue(entry, plainError);
+      if (decoded === null || typeof decoded !== "object") return decoded;
+      const { module, ...rest } = decoded as Record<string, unknown> & { module?: WireModule };
       if (module === undefined) return rest;
       const rebuilt: Record<string, unknown> = { ...module.data };
       for (const [name, source] of Object.entries(module.$functions)) {
