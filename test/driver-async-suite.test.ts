@@ -410,6 +410,30 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
   });
 });
 
+await describeEachAsyncDriver("async suite: PostgreSQL's own transaction control", (h) => {
+  for (const [statement, committed] of [
+    ["ABORT;", "no"],
+    ["PREPARE TRANSACTION 'stepwise_test';", "no"],
+  ] as const) {
+    test(`a migration that ends stepwise's transaction with ${statement} is refused with TRANSACTION_ESCAPED and not recorded; what it ran before is not kept`, (t) => {
+      if (h.underTest.dialect !== "postgres") return skipWithReason(t, `${h.name} speaks SQLite, where ${statement} is no statement`);
+      return h.withDatabase(async (db) => {
+        await db.migrate([createItems]);
+        const escaping = namedSqlEntry(2, "escapes", `CREATE TABLE before_it (id INTEGER);\n${statement}\nCREATE TABLE after_it (id INTEGER);`);
+        const error = await rejection(() => db.migrate([createItems, escaping]));
+        assert.equal(error.code, "TRANSACTION_ESCAPED", String(error.message));
+        assert.equal(error.version, 2);
+        // The guard sees its savepoint gone, not what the server did with the work before it.
+        assert.ok(["unknown", committed].includes(String(error.committed)), String(error.committed));
+        assert.deepEqual(await historyVersions(db), [1]);
+        assert.ok(!(await db.tableNames()).includes("before_it"));
+        // Nothing is left prepared on the server for a later COMMIT PREPARED to land.
+        assert.deepEqual(await db.rows("SELECT gid FROM pg_catalog.pg_prepared_xacts"), []);
+      });
+    });
+  }
+});
+
 await describeEachAsyncDriver("async suite: transaction false", (h) => {
   test("a transaction: false migration runs outside a transaction and is recorded applied", () =>
     h.withDatabase(async (db) => {

@@ -10,7 +10,10 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /**
  * Every keyword that starts a statement able to end or replace a transaction: `BEGIN`, `COMMIT`,
- * `END`, `ROLLBACK`, and `SAVEPOINT`/`RELEASE`, whose outermost use begins or commits one.
+ * `END`, `ROLLBACK`, and `SAVEPOINT`/`RELEASE`, whose outermost use begins or commits one; and
+ * PostgreSQL's own spellings, `ABORT` (a rollback), `START TRANSACTION` and `PREPARE TRANSACTION`
+ * (which ends the session's transaction, handing it to two-phase commit). On SQLite those three are
+ * never statements (`ON CONFLICT ABORT` is a clause), so there they only cost a false match.
  *
  * Deliberately cruder than a tokenizer: it matches inside strings, comments and identifiers too
  * (`CASE … END`, a trigger's `BEGIN … END`, a column named `release`). Each such false match costs the
@@ -19,7 +22,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  * identifier, and every character `\b` treats as part of a word ([A-Za-z0-9_]) is one that continues
  * an identifier in SQLite too.
  */
-const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i;
 
 /** Whether `sql` may contain a statement that ends the transaction it runs in. */
 export function sqlMayEndTransaction(sql: string): boolean {
