@@ -104,3 +104,43 @@ test("a start whose history read fails or finds an interrupted or drifted histor
   // No history table but the migrations' tables: the careful path refuses an unmanaged database.
   await assert.rejects(new MigrationManager(client, registry).up(), { code: "UNMANAGED_DATABASE" });
 });
+
+test("a no-op start's one read also proves the table's shape: a history table missing a column or keyed otherwise is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  const one = registry.slice(0, 1);
+  const shapes = [
+    // Three of the six columns stepwise writes.
+    "CREATE TABLE schema_migrations (version numeric, checksum text, state text)",
+    // Every column, but version is not the primary key.
+    "CREATE TABLE schema_migrations (version bigint, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint, state text NOT NULL)",
+    // Every column and a primary key, but version is numeric.
+    "CREATE TABLE schema_migrations (version numeric PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint, state text NOT NULL)",
+  ];
+  for (const create of shapes) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+    await client.query(create);
+    const columns = (await client.query<{ name: string }>("SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = 'schema_migrations'::regclass AND attnum > 0")).rows.map(
+      (row) => row.name,
+    );
+    const values = { version: 1, name: "create_t1", checksum: one[0]!.checksum, applied_at: "2026-01-01T00:00:00Z", duration_ms: 1, state: "applied" } as Record<string, unknown>;
+    const present = columns.filter((name) => name in values);
+    await client.query(
+      `INSERT INTO schema_migrations (${present.join(", ")}) VALUES (${present.map((_, index) => `$${index + 1}`).join(", ")})`,
+      present.map((name) => values[name]),
+    );
+    for (const start of [() => new MigrationManager(client, one).up(), () => new MigrationManager(client, one).up({ to: 1 }), () => new MigrationManager(client, one).up({ transaction: "all" })]) {
+      await assert.rejects(start, (error: { code?: string }) => error.code === "HISTORY_TABLE_INVALID", create);
+    }
+    await assert.rejects(
+      () => new MigrationManager(client, one).status(),
+      (error: { code?: string }) => error.code === "HISTORY_TABLE_INVALID",
+      create,
+    );
+  }
+});

@@ -29,7 +29,7 @@ const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN CAST(version AS TEXT) ELSE version END AS version`;
 
-const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
+export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
 /**
  * True when `tableName` can name the history table: a plain SQL identifier, so it can be quoted

@@ -4,7 +4,7 @@
  * through `pg_catalog` instead of `sqlite_master` and `PRAGMA table_info`.
  */
 import { HistoryTableInvalidError } from "../errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
+import { DEFAULT_TABLE_NAME, HistoryStore, REQUIRED_COLUMNS } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import type { AppliedMigrationKey } from "../planner.js";
 import { sqlstateOf } from "./postgres-errors.js";
@@ -77,16 +77,23 @@ export class PostgresHistoryStore extends HistoryStore {
    * interrupted migration: the careful path reports it), or a value is not what a key needs.
    */
   override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let row: { version: unknown; checksum: unknown; unsettled: unknown } | undefined;
+    let row: { version: unknown; checksum: unknown; unsettled: unknown; shaped: unknown } | undefined;
     try {
-      row = (yield* query<{ version: unknown; checksum: unknown; unsettled: unknown }>(
-        `SELECT version, checksum, unsettled FROM (SELECT json_agg(version ORDER BY version) AS version, json_agg(checksum ORDER BY version) AS checksum,
+      // `shaped` proves in the same statement what assertShape checks: every column stepwise writes, and
+      // version alone the primary key, bigint or integer; any other table is left to the careful path.
+      row = (yield* query<{ version: unknown; checksum: unknown; unsettled: unknown; shaped: unknown }>(
+        `SELECT version, checksum, unsettled,
+          (SELECT count(*) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (?::text[])) = ${REQUIRED_COLUMNS.length}
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = to_regclass(?) AND i.indisprimary AND i.indnatts = 1 AND a.attname = 'version' AND a.atttypid IN ('bigint'::regtype, 'integer'::regtype)) AS shaped
+         FROM (SELECT json_agg(version ORDER BY version) AS version, json_agg(checksum ORDER BY version) AS checksum,
           count(*) FILTER (WHERE state IS DISTINCT FROM 'applied') AS unsettled FROM ${this.quoted}) AS keys`,
+        [this.quoted, [...REQUIRED_COLUMNS], this.quoted],
       ))[0];
     } catch {
       return null;
     }
-    if (row === undefined || row.unsettled !== 0) return null;
+    if (row === undefined || row.unsettled !== 0 || row.shaped !== true) return null;
     const versions = row.version ?? [];
     const checksums = row.checksum ?? [];
     if (!Array.isArray(versions) || !Array.isArray(checksums) || versions.length !== checksums.length) return null;
