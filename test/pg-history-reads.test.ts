@@ -6,9 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
-import { createTestDatabase } from "./support/postgres-server.js";
+import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 
 const SIZE = 6;
@@ -16,31 +15,8 @@ const registry = Array.from({ length: SIZE }, (_, index) =>
   namedSqlEntry(index + 1, `create_t${index + 1}`, `CREATE TABLE t${index + 1} (id bigint PRIMARY KEY);`, `DROP TABLE t${index + 1};`, { dialect: "postgres" }),
 );
 
-/** The statements `client` sends while `action` runs. */
-async function recordStatements(client: pg.Client, action: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const first = args[0] as string | { text?: string };
-    sent.push(typeof first === "string" ? first : (first.text ?? ""));
-    return original(...args);
-  };
-  try {
-    await action();
-  } finally {
-    delete (client as unknown as { query?: unknown }).query;
-  }
-  return sent;
-}
-
 test("up and down read the history once per run under the run lock, not in every migration's transaction, and still apply and revert every migration", async (t) => {
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
+  const client = await connectFresh(t);
   const manager = new MigrationManager(client, registry);
   const historyReads = (statements: readonly string[]) => statements.filter((sql) => /^\s*SELECT version, checksum/.test(sql)).length;
 
@@ -61,13 +37,7 @@ test("up and down read the history once per run under the run lock, not in every
 });
 
 test("a start with nothing pending sends one statement, the history read, and takes no run lock; a start with work still plans under the lock", async (t) => {
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
+  const client = await connectFresh(t);
   const firstHalf = registry.slice(0, SIZE / 2);
   const fresh = await recordStatements(client, () => new MigrationManager(client, firstHalf).up());
   assert.ok(
@@ -90,13 +60,7 @@ test("a start with nothing pending sends one statement, the history read, and ta
 });
 
 test("a start whose history read fails or finds an interrupted or drifted history falls back to the careful path and its typed refusal", async (t) => {
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
+  const client = await connectFresh(t);
   await new MigrationManager(client, registry).up();
   await client.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2`);
   await assert.rejects(new MigrationManager(client, registry).up(), { code: "CHECKSUM_MISMATCH", version: 2 });
@@ -106,13 +70,7 @@ test("a start whose history read fails or finds an interrupted or drifted histor
 });
 
 test("a no-op start's one read also proves the table's shape: a history table missing a column or keyed otherwise is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
+  const client = await connectFresh(t);
   const one = registry.slice(0, 1);
   const shapes = [
     // Three of the six columns stepwise writes.

@@ -9,44 +9,16 @@
  * are counted through the client's own `query`, never timed.
  */
 import assert from "node:assert/strict";
-import { test, type TestContext } from "node:test";
-import pg from "pg";
+import { test } from "node:test";
+import type pg from "pg";
 import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
-import { createTestDatabase } from "./support/postgres-server.js";
+import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
-
-async function connect(t: TestContext): Promise<pg.Client> {
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
-  return client;
-}
-
-/** The statements `client` sends while `action` runs, each as its text. */
-async function recordStatements(client: pg.Client, action: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const first = args[0] as string | { text?: string };
-    sent.push(typeof first === "string" ? first : (first.text ?? ""));
-    return original(...args);
-  };
-  try {
-    await action();
-  } finally {
-    delete (client as unknown as { query?: unknown }).query;
-  }
-  return sent;
-}
 
 /** The statements `client` sends while `action` fails, and its rejection. */
 async function recordFailure(client: pg.Client, action: () => Promise<unknown>): Promise<{ sent: string[]; error: Error & Record<string, unknown> }> {
@@ -78,7 +50,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
 test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL, the row check and the DELETE", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const manager = new MigrationManager(client, THREE);
   const up = await recordStatements(client, () => manager.up());
   for (const entry of THREE) {
@@ -119,7 +91,7 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
 });
 
 test('transaction: "all" sends each migration with its history INSERT as one message and commits once', async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const sent = await recordStatements(client, () => new MigrationManager(client, THREE).up({ transaction: "all" }));
   for (const entry of THREE) {
     const message = sent.find((sql) => sql.startsWith(entry.upSql));
@@ -131,7 +103,7 @@ test('transaction: "all" sends each migration with its history INSERT as one mes
 });
 
 test("a failing statement's position counts from the migration's SQL, as it does when the SQL is sent alone, and the failure leaves the database as it was", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const failingSql = "CREATE TABLE kept_out (id bigint);\n-- the third line fails:\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE never (id bigint);";
   const registry = [THREE[0]!, pgEntry(2, failingSql)];
   const error = await rejection(() => new MigrationManager(client, registry).up());
@@ -170,7 +142,7 @@ test("a failing statement's position counts from the migration's SQL, as it does
 });
 
 test("a syntax error anywhere in the migration runs none of it, and the next up applies the fixed registry", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const broken = pgEntry(2, "CREATE TABLE half (id bigint);\nCREAT TABLE typo (id bigint);");
   const error = await rejection(() => new MigrationManager(client, [THREE[0]!, broken]).up());
   assert.equal(error.code, "MIGRATION_FAILED");
@@ -185,7 +157,7 @@ test("a syntax error anywhere in the migration runs none of it, and the next up 
 });
 
 test("SQL that ends inside a comment or a string is sent alone, so its open text cannot take in the history INSERT: it fails and leaves nothing", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   for (const tail of ["/* never closed", "SELECT 'never closed", 'SELECT "never closed', "SELECT $body$ never closed"]) {
     const entry = pgEntry(2, `CREATE TABLE opened (id bigint);\n${tail}`);
     const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
@@ -212,7 +184,7 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
 });
 
 test("SQL holding a backslash is sent alone: with standard_conforming_strings off a plain string it leaves open cannot take in the history INSERT and run a hostile name as SQL", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   await client.query("SET standard_conforming_strings = off");
   const victim = pgEntry(1, "CREATE TABLE victim (id bigint);");
   // Off, 'a\' is unclosed: joined to the message it would swallow the INSERT up to the name's literal.
@@ -241,7 +213,7 @@ test("SQL holding a backslash is sent alone: with standard_conforming_strings of
 });
 
 test("a history value with no exact literal (a name holding NUL) is sent as bound values, statement by statement, and the server's refusal leaves nothing", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const entry = pgEntry(2, "CREATE TABLE nul_named (id bigint);", null, { name: "nul\u0000name" });
   const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
   assert.ok(sent.includes(entry.upSql), `the SQL went alone:\n${sent.join("\n---\n")}`);
@@ -267,7 +239,7 @@ const HOSTILE = [
 
 for (const standardConformingStrings of ["on", "off"]) {
   test(`hostile names and checksums are stored exactly and run nothing (standard_conforming_strings = ${standardConformingStrings})`, async (t) => {
-    const client = await connect(t);
+    const client = await connectFresh(t);
     await client.query(`SET standard_conforming_strings = ${standardConformingStrings}`);
     const registry = [
       pgEntry(1, "CREATE TABLE canary (id bigint);"),
@@ -291,7 +263,7 @@ for (const standardConformingStrings of ["on", "off"]) {
 }
 
 test("the history row records the SQL's duration as the server measured it, and history() reports it", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const manager = new MigrationManager(client, [pgEntry(1, "SELECT pg_sleep(0.15);\nCREATE TABLE slept (id bigint);")]);
   const result = await manager.up();
   const [row] = await manager.history();
@@ -301,7 +273,7 @@ test("the history row records the SQL's duration as the server measured it, and 
 });
 
 test("the events of a migration sent as one message are those of the statement-by-statement path", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const events: MigrationEvent[] = [];
   const onEvent = (event: MigrationEvent) => events.push(event);
   await new MigrationManager(client, THREE, { onEvent }).up();
@@ -327,7 +299,7 @@ test("the events of a migration sent as one message are those of the statement-b
 });
 
 test("a revert whose SQL deletes its own history row is refused with HISTORY_ROW_MISSING and rolled back, as statement by statement", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE t2;\nDELETE FROM schema_migrations WHERE version = 2;")];
   const manager = new MigrationManager(client, registry);
   await manager.up();
@@ -347,7 +319,7 @@ test("a revert whose SQL deletes its own history row is refused with HISTORY_ROW
 });
 
 test("a rehearsal, whose migrations must not COMMIT, sends them statement by statement inside its savepoints, commits nothing, and still reports every migration", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   await new MigrationManager(client, THREE.slice(0, 1)).up();
   const { rehearsal } = await rehearseUpAsync(new MigrationManager(client, THREE));
   assert.equal(rehearsal.ok, true, JSON.stringify(rehearsal.failure));
@@ -364,7 +336,7 @@ test("a rehearsal, whose migrations must not COMMIT, sends them statement by sta
 });
 
 test("a migration whose transaction opens without a SQL message still runs inside it: a TypeScript body's own queries, up and down, and a failed message leaves the session out of any block", async (t) => {
-  const client = await connect(t);
+  const client = await connectFresh(t);
   // Version 2 is a TypeScript body after a SQL migration: its transaction's BEGIN has not travelled
   // with a message, yet the body's writes through the client must be rolled back with it.
   const failingBody = asyncTsEntry<pg.ClientBase>(
