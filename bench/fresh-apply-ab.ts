@@ -68,7 +68,9 @@ const rounds = Number(roundsText);
 const size = Number(sizeText);
 if (trees.length === 0) trees.push(".");
 
-const workload = Array.from({ length: size }, (_, index) => describeWorkloadMigration(index + 1, TS_MIGRATION_EVERY));
+// STEPWISE_AB_TS_EVERY: how often a migration is TypeScript (the bench's workload: every 10th; a huge number: none).
+const tsEvery = Number(process.env.STEPWISE_AB_TS_EVERY ?? TS_MIGRATION_EVERY);
+const workload = Array.from({ length: size }, (_, index) => describeWorkloadMigration(index + 1, tsEvery));
 const registry = workload.map((migration) => {
   const base = { version: migration.version, name: migration.name, description: null, checksum: `sha256:${migration.version}`, reversible: true, transaction: true, disableForeignKeys: false };
   const file = `migrations/${String(migration.version).padStart(4, "0")}_${migration.name}.${migration.kind}`;

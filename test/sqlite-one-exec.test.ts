@@ -46,17 +46,22 @@ function oneExec(manager: SyncMigrationManager<unknown, MigrationRegistry>): boo
   return manager.executor.dialect.applyScriptWithHistory !== undefined;
 }
 
+/** What precedes the script in its exec: nothing, or (after the run's first transaction) BEGIN and the counter check. */
+const PREFIX = /^(?:BEGIN IMMEDIATE;\n[^\n]*pragma_data_version[^\n]*;\n)?$/;
+
 /**
  * Asserts the path `script` took: one exec holding it and its row, or the script alone then (unless
  * `scriptFailed`) a bound INSERT.
  */
 function assertPath(manager: SyncMigrationManager<unknown, MigrationRegistry>, recorded: Recorded, script: string, expectOneExec: boolean, scriptFailed = false): void {
-  const carrying = recorded.execs.filter((sql) => sql.startsWith(`${script}\n;\nINSERT INTO "schema_migrations"`));
+  const marker = `${script}\n;\nINSERT INTO "schema_migrations"`;
+  const carrying = recorded.execs.filter((sql) => sql.includes(marker) && PREFIX.test(sql.slice(0, sql.indexOf(marker))));
   const boundInserts = recorded.runs.filter((sql) => /^INSERT INTO "schema_migrations"/.test(sql));
   if (expectOneExec && oneExec(manager)) {
     assert.equal(carrying.length, 1, "one exec carries the script");
-    assert.match(carrying[0]!.slice(script.length), /;\nPRAGMA user_version = \d+$/);
+    assert.match(carrying[0]!, /;\nPRAGMA user_version = \d+$/);
     assert.equal(boundInserts.length, 0, "no history INSERT of its own");
+    assert.ok(!recorded.execs.includes(script), "the script did not also run alone");
   } else {
     assert.ok(recorded.execs.includes(script), "the script ran alone");
     if (!scriptFailed) assert.ok(boundInserts.length > 0, "the history row went as a bound INSERT");
@@ -198,6 +203,88 @@ await describeEachDriver("a SQL migration with its history writes as one exec", 
         [1, 2],
       );
     }));
+
+  test("after the run's first transaction, BEGIN, the counter check, the script and its row go as one exec, then COMMIT", () =>
+    h.withDatabase((db) => {
+      const scripts = ["INSERT INTO items (note) VALUES ('two');", "INSERT INTO items (note) VALUES ('three');"];
+      const { manager, recorded } = recordingManager(db, [createItems, sqlEntry(2, scripts[0]!), sqlEntry(3, scripts[1]!)]);
+      const driver = manager.driver as { begin(mode: string): unknown; commit(): unknown };
+      const calls: string[] = [];
+      for (const name of ["begin", "commit"] as const) {
+        const original = driver[name].bind(driver) as (...args: unknown[]) => unknown;
+        driver[name] = (...args: unknown[]) => {
+          calls.push(name);
+          return original(...args);
+        };
+      }
+      manager.up();
+      assert.deepEqual(
+        historyRows(db).map((row) => row.version),
+        [1, 2, 3],
+      );
+      assert.equal(db.userVersion(), 3);
+      for (const script of scripts) assertPath(manager, recorded, script, true);
+      if (oneExec(manager)) {
+        // The first transaction makes the history table the usual way, the next two open their own,
+        // and the last, empty, checks under the lock that nothing is left.
+        assert.deepEqual(calls, ["begin", "commit", "commit", "commit", "begin", "commit"]);
+        for (const script of scripts) assert.ok(recorded.execs.some((sql) => sql.startsWith("BEGIN IMMEDIATE;\n") && sql.includes(script)));
+      } else {
+        assert.deepEqual(calls, ["begin", "commit", "begin", "commit", "begin", "commit", "begin", "commit"]);
+      }
+    }));
+
+  for (const [label, otherWrites, expected] of [
+    ["applies the migration this one was about to run", "up", { notes: ["two", "three", "four"], steps: [1, 2, 4], forThree: ["skipped applied-elsewhere"] }],
+    [
+      "reverts the one this one just ran, so the plan is stale though the next would apply cleanly",
+      "down",
+      { notes: ["two", "three", "four"], steps: [1, 2, 2, 3, 4], forThree: ["migrating", "migrated"] },
+    ],
+    ["writes a row of the app's own", "app row", { notes: ["two", "app", "three", "four"], steps: [1, 2, 3, 4], forThree: ["migrating", "migrated"] }],
+  ] as const) {
+    test(`another connection that commits between two migrations (it ${label}) makes the next one re-plan, with nothing run twice`, async (t) => {
+      if (h.lacks(t, "fileLocking")) return;
+      await h.withDatabase(async (db) => {
+        const other = await db.reopen();
+        const migrations = [
+          createItems,
+          sqlEntry(2, "INSERT INTO items (note) VALUES ('two');", { downSql: "DELETE FROM items WHERE note = 'two';" }),
+          sqlEntry(3, "INSERT INTO items (note) VALUES ('three');"),
+          sqlEntry(4, "INSERT INTO items (note) VALUES ('four');"),
+        ];
+        const events: { type: string; version?: number; reason?: string }[] = [];
+        let interleaved = false;
+        const result = db
+          .manager(migrations, {
+            onEvent: (event) => {
+              events.push(event as never);
+              if (event.type !== "migrated" || event.version !== 2 || interleaved) return;
+              interleaved = true;
+              if (otherWrites === "up") other.manager(migrations).up({ to: 3 });
+              else if (otherWrites === "down") other.manager(migrations).down({ to: 1 });
+              else other.exec("INSERT INTO items (note) VALUES ('app');");
+            },
+          })
+          .up();
+        assert.deepEqual(
+          historyRows(db).map((row) => row.version),
+          [1, 2, 3, 4],
+        );
+        assert.equal(db.userVersion(), 4);
+        assert.deepEqual(
+          db.rows("SELECT note FROM items ORDER BY id").map((row) => row.note),
+          expected.notes,
+        );
+        assert.deepEqual(
+          result.steps.map((step) => step.version),
+          expected.steps,
+        );
+        const forThree = events.filter((event) => event.version === 3).map((event) => (event.type === "skipped" ? `skipped ${event.reason}` : event.type));
+        assert.deepEqual(forThree, expected.forThree);
+      });
+    });
+  }
 
   test("a run of many SQL migrations on one path ends with every row, user_version and the schema, and a second up changes nothing", () =>
     h.withDatabase((db) => {

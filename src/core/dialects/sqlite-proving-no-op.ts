@@ -12,7 +12,13 @@ import type { Dialect } from "../dialect.js";
 import { planIfNothingPending } from "../no-op-check.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
 import { SQLITE_DIALECT } from "./sqlite.js";
-import { runSqliteScriptWithHistory } from "./sqlite-script-with-history.js";
+import { runSqliteMigrationInOneExec, runSqliteScriptWithHistory } from "./sqlite-script-with-history.js";
 
 /** {@link SQLITE_DIALECT} plus `planIfNothingPending`, the one-pass `isCleanRegistry` and the one-`exec` apply. */
-export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = { ...SQLITE_DIALECT, planIfNothingPending, isCleanRegistry, applyScriptWithHistory: runSqliteScriptWithHistory };
+export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = {
+  ...SQLITE_DIALECT,
+  planIfNothingPending,
+  isCleanRegistry,
+  applyScriptWithHistory: runSqliteScriptWithHistory,
+  applyInOwnTransaction: runSqliteMigrationInOneExec,
+};
