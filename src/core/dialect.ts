@@ -8,7 +8,6 @@
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
-import type { runSqliteMigrationInOneExec } from "./dialects/sqlite-script-with-history.js";
 import type { EscapedCommit } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -63,12 +62,6 @@ export interface Dialect {
    * dialect carries it so that only the entries whose driver can use it bundle it.
    */
   readonly applyScriptWithHistory?: typeof runScriptWithHistory;
-  /**
-   * Applies an unguarded SQL migration in a transaction of its own, its `BEGIN` and the change-counter
-   * check sent with it (`dialects/sqlite-script-with-history.ts`), once the run's first transaction has
-   * made the history table; absent, or `null` from it: the usual path.
-   */
-  readonly applyInOwnTransaction?: typeof runSqliteMigrationInOneExec;
 
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;

@@ -369,20 +369,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       if (expectedNeedsGuard && guard.current === null) guard.current = yield* this.createRunGuard();
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
-        // Where the dialect sends BEGIN and the counter check with the migration (the SQLite file
-        // drivers), an unguarded one after the first transaction goes that way; a moved counter re-plans.
-        if (ensured && !stale && knownCounter !== null && expected?.transaction && !expectedNeedsGuard && this.dialect.applyInOwnTransaction) {
-          const applied = yield* this.dialect.applyInOwnTransaction(this, expected, direction, knownCounter);
-          if (applied === "stale") {
-            stale = true;
-            continue;
-          }
-          if (applied !== null) {
-            ran.push(applied);
-            next++;
-            continue;
-          }
-        }
         yield* this.beginImmediate();
         const counter = yield* changeCounter();
         // What an escape is judged against must be read before stepwise writes in this transaction;

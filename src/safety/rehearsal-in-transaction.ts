@@ -105,9 +105,6 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
     // A SQL migration sent with its history writes and COMMIT as one request (pg) would commit the
     // rehearsal's transaction: each statement goes on its own here, its commit a savepoint's release.
     capabilities: { ...settings.capabilities, scriptWithHistory: false },
-    // Nor may a migration's BEGIN go in the exec that runs it (SQLite's file drivers): it would bypass
-    // the savepoint each of its transactions becomes here, and fail inside the rehearsal's.
-    dialect: settings.dialect && { ...settings.dialect, applyInOwnTransaction: undefined },
     onEvent: (event) => {
       if (event.type === "migrated") durations.set(event.version, event.durationMs);
       if (event.type === "progress") manager.executor.emit(event);

@@ -1,24 +1,15 @@
 /**
- * SQLite's dialect with the one-read proof of a no-op start (`no-op-check.ts`), the one-pass
- * registry check (`registry-fast-check.ts`) and a SQL migration applied with its history writes as
- * one `exec` (`sqlite-script-with-history.ts`), for the entries of
+ * SQLite's dialect with the one-read proof of a no-op start (`no-op-check.ts`) and the one-pass
+ * registry check (`registry-fast-check.ts`), for the entries of
  * the file drivers (better-sqlite3, node:sqlite, bun:sqlite, libsql), whose start time `npm run
  * bench` holds to a target. It is its own module so the entries held to a bundle-size budget instead
  * (sql.js in a page, Durable Objects and D1 in a Worker) do not carry it: there the start is
- * dominated by loading SQLite itself, and every start still runs, only by the careful path (and every
- * migration statement by statement).
+ * dominated by loading SQLite itself, and every start still runs, only by the careful path.
  */
 import type { Dialect } from "../dialect.js";
 import { planIfNothingPending } from "../no-op-check.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
 import { SQLITE_DIALECT } from "./sqlite.js";
-import { runSqliteMigrationInOneExec, runSqliteScriptWithHistory } from "./sqlite-script-with-history.js";
 
-/** {@link SQLITE_DIALECT} plus `planIfNothingPending`, the one-pass `isCleanRegistry` and the one-`exec` apply. */
-export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = {
-  ...SQLITE_DIALECT,
-  planIfNothingPending,
-  isCleanRegistry,
-  applyScriptWithHistory: runSqliteScriptWithHistory,
-  applyInOwnTransaction: runSqliteMigrationInOneExec,
-};
+/** {@link SQLITE_DIALECT} plus `planIfNothingPending` and the one-pass `isCleanRegistry`. */
+export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = { ...SQLITE_DIALECT, planIfNothingPending, isCleanRegistry };
