@@ -10,7 +10,7 @@ import type { AppliedStep, MigrationResult } from "./options.js";
 import type { MigrationPlan } from "./planner.js";
 import { changeCounter, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationRegistry } from "./types.js";
-import { assertWholeRunPossible } from "./whole-run-transaction.js";
+import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
 
 /**
  * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
@@ -18,11 +18,7 @@ import { assertWholeRunPossible } from "./whole-run-transaction.js";
  */
 function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
   const direction = plan.direction;
-  const foreignKeysOn = (): Step<boolean> => executor.dialect.foreignKeysEnforced();
-  // What this driver cannot run in any mode is refused as the per-migration path refuses it, first:
-  // the whole-run advice (a shorter run, then the rest one by one) would only meet that refusal next.
-  executor.refuseUnsupportedMigrations(plan.steps, direction);
-  assertWholeRunPossible(plan.steps, yield* foreignKeysOn(), direction);
+  yield* refuseWholeRunObstacles(executor, plan.steps, direction);
   if (plan.steps.length === 0) {
     executor.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
     return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
@@ -41,8 +37,7 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       if (direction === "up") yield* executor.refuseUnmanagedDatabase();
       yield* executor.store.ensure();
       fresh = replan(yield* executor.store.readKeys());
-      executor.refuseUnsupportedMigrations(fresh.steps, direction);
-      assertWholeRunPossible(fresh.steps, yield* foreignKeysOn(), direction);
+      yield* refuseWholeRunObstacles(executor, fresh.steps, direction);
       executor.emitSkipped(direction, plan.steps, fresh.steps);
       const token = yield* executor.dialect.markCommitWitness(guard.witness);
       for (const entry of fresh.steps) {

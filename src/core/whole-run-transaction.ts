@@ -3,6 +3,8 @@
  * one all-or-nothing transaction, and the error for those that cannot. It is checked before anything runs.
  */
 import { StepwiseError } from "./errors.js";
+import type { ExecutorBase } from "./executor-base.js";
+import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** Why a migration cannot join a whole-run transaction. */
@@ -64,4 +66,16 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
 export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean, direction: MigrationDirection = "up"): void {
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
   if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction });
+}
+
+/**
+ * Refuses `steps` as one transaction, reading whether foreign keys are enforced on this connection:
+ * first what the driver cannot run in any mode (the foreign-key switch it lacks), as the
+ * per-migration path refuses it, since the whole-run advice (a shorter run, then the rest one by one)
+ * would only meet that refusal next; then {@link assertWholeRunPossible}. The whole run checks its
+ * plan with it, and the CLI before it creates a database file.
+ */
+export function* refuseWholeRunObstacles(executor: ExecutorBase, steps: readonly MigrationEntry[], direction: MigrationDirection): Step<void> {
+  executor.refuseUnsupportedMigrations(steps, direction);
+  assertWholeRunPossible(steps, yield* executor.dialect.foreignKeysEnforced(), direction);
 }
