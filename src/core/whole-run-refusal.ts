@@ -1,8 +1,7 @@
 /**
  * `up({ transaction: "all" })` or `down({ transaction: "all" })` where one batch per migration is the
- * only atomic unit (D1): refused
- * before anything runs. The strategy such a driver's executor is given in place of the whole run
- * (`whole-run-strategy.ts`), so its bundle holds the refusal and not the loop.
+ * only atomic unit (D1): refused before anything runs. The strategy such a driver's executor is given
+ * in place of the whole run (`whole-run-strategy.ts`), so its bundle holds the refusal and not the loop.
  */
 import { DriverCapabilityError } from "./driver.js";
 import type { WholeRunStrategy } from "./executor-strategies.js";

@@ -1,7 +1,8 @@
 /**
  * `up({ transaction: "all" })` and `down({ transaction: "all" })` as a strategy (see
- * `executor-strategies.ts`): the whole plan, in either direction, in one transaction. An entry whose driver refuses it (D1, where one batch per migration is the only atomic
- * unit) does not pass it, so its bundle holds neither this loop nor the whole-run refusal.
+ * `executor-strategies.ts`): the whole plan, in either direction, in one transaction. An entry whose
+ * driver refuses it (D1, where one batch per migration is the only atomic unit) does not pass it, so
+ * its bundle holds neither this loop nor the whole-run refusal.
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
 import type { ExecutorBase, Replan, RunGuard } from "./executor-base.js";

@@ -35,7 +35,7 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
       "WHOLE_RUN_TRANSACTION_REFUSED",
       `Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ` +
         (fields.obstacle === "transaction-false"
-          ? `has transaction: false, and SQLite refuses its statements inside a transaction.`
+          ? `has transaction: false: its statements cannot run inside a transaction (VACUUM on SQLite, CREATE INDEX CONCURRENTLY on PostgreSQL).`
           : `switches foreign keys off, which SQLite only allows outside a transaction, so the switch would cover the whole run.`) +
         `\nNothing was changed. ` +
         (direction === "up"
