@@ -582,4 +582,30 @@ await describeEachAsyncDriver("async suite: concurrency", (h) => {
       assert.deepEqual(await db.rows("SELECT id FROM items"), [{ id: 2 }]);
       assert.deepEqual(await historyVersions(db), [1, 2]);
     }));
+
+  test('two app instances racing down({ to: 0, transaction: "all" }) revert each migration exactly once: one instance the whole run, the other nothing', (t) => {
+    if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there`);
+    return h.withDatabase(async (db) => {
+      const three = threeFor(h);
+      await db.migrate(three);
+      const other = await db.connectAnother();
+      const skipped: number[] = [];
+      const results = await Promise.all([
+        db.manager(three).down({ to: 0, transaction: "all" }),
+        new h.entry.MigrationManager(other, inDialect(three, h.underTest.dialect), { onEvent: (event) => void (event.type === "skipped" && skipped.push(event.version)) }).down({
+          to: 0,
+          transaction: "all",
+        }),
+      ]);
+      // The whole run holds the write lock (or the run lock) from its re-read to its commit.
+      assert.deepEqual(
+        results.map((result) => result.steps.map((step) => step.version)).sort((a, b) => b.length - a.length),
+        [[3, 2, 1], []],
+      );
+      assert.deepEqual(await db.tableNames(), ["schema_migrations"]);
+      assert.deepEqual(await historyVersions(db), []);
+      // The second either planned after the first committed, or re-read under the lock and skipped what it had planned.
+      assert.ok(skipped.length === 0 || skipped.join() === "3,2,1", skipped.join());
+    });
+  });
 });
