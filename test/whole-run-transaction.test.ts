@@ -146,7 +146,7 @@ await describeEachDriver("whole-run transaction", (h) => {
         "nothing is reported reverted when the run rolled back",
       );
 
-      const partial = manager.down({ to: 1, transaction: "all" });
+      const partial = manager.down({ steps: 2, transaction: "all" });
       assert.deepEqual([partial.direction, partial.fromVersion, partial.toVersion, partial.steps.map((step) => step.version)], ["down", 3, 1, [3, 2]]);
       assert.deepEqual(db.tableNames(), ["authors", "schema_migrations"]);
       assert.equal(manager.currentVersion(), 1);
