@@ -13,22 +13,32 @@ type FigureKey = (typeof FIGURES)[number]["key"];
 /** One comparison the issue asks for, and whether this run met it. */
 export interface PgVerdict {
   readonly figure: FigureKey;
-  /** The stepwise side compared: the one whose transaction mode matches the other side's. */
+  /** The stepwise side compared: `stepwise` (a transaction per migration) or `stepwise-all` (one for the run). */
   readonly stepwise: string;
   readonly against: string;
   readonly ratio: number;
   readonly ratioOfMins: number;
   readonly limit: number;
   readonly met: boolean;
+  /** Whether both sides group migrations into transactions the same way (see {@link PgSideResult.transactions}); always on a no-op start. */
+  readonly likeForLike: boolean;
 }
 
 const PEERS = ["node-pg-migrate", "kysely", "knex"] as const;
 
+/** Each stepwise mode and the hand loop of its own transaction grouping. */
+const STEPWISE_MODES = [
+  { stepwise: "stepwise", hand: "hand" },
+  { stepwise: "stepwise-all", hand: "hand-all" },
+] as const;
+
 /**
- * The targets of issue 12 at the measured N: ahead of every peer (ratio below 1), within 1.10× of the
- * hand-written loop. Each comparison is like for like where stepwise offers the mode: the peers run
- * a call in one transaction, so their apply is compared with `up({ transaction: "all" })`; the no-op
- * start and the rollback (stepwise's `down` has one mode) with the default.
+ * The targets of issue 12 at the measured N, for both stepwise modes: within 1.10× of the
+ * hand-written loop that groups transactions as that mode does (`up()`/`down()` against the loop
+ * with a transaction per migration, `transaction: "all"` against the loop in one transaction), and
+ * ahead of every peer (ratio of medians below 1). The peers run a call in one transaction, so only
+ * the `transaction: "all"` rows against them are like for like. The no-op start, where nothing runs
+ * and there is no transaction to group, is judged once, on the default side.
  */
 export function evaluatePgTargets(result: PgBenchResult): PgVerdict[] {
   const side = (id: string) => result.sides.find((candidate) => candidate.id === id);
@@ -45,45 +55,51 @@ export function evaluatePgTargets(result: PgBenchResult): PgVerdict[] {
       ratioOfMins: ours[figure].min / theirs[figure].min,
       limit,
       met: ours[figure].median / theirs[figure].median <= limit,
+      // A no-op start runs nothing, so there is no grouping to differ in.
+      likeForLike: figure === "noopStart" || ours.transactions === theirs.transactions,
     });
   };
-  compare("apply", "stepwise", "hand", 1.1);
-  compare("apply", "stepwise-all", "hand-all", 1.1);
-  compare("noopStart", "stepwise", "hand", 1.1);
-  compare("rollbackAll", "stepwise", "hand", 1.1);
-  for (const peer of PEERS) {
-    compare("apply", "stepwise-all", peer, 1);
-    compare("apply", "stepwise", peer, 1);
-    compare("noopStart", "stepwise", peer, 1);
-    compare("rollbackAll", "stepwise", peer, 1);
+  for (const { stepwise, hand } of STEPWISE_MODES) {
+    for (const figure of FIGURES) {
+      // Both modes start with the same `up()`, and both hand loops with the same read: judged once.
+      if (figure.key === "noopStart" && stepwise !== "stepwise") continue;
+      compare(figure.key, stepwise, hand, 1.1);
+      for (const peer of PEERS) compare(figure.key, stepwise, peer, 1);
+    }
   }
   return verdicts;
 }
 
-/** One of issue 12's targets for one figure, judged on this run: met when every comparison it holds is. */
+/** One of issue 12's targets for one figure and one stepwise mode, judged on this run: met when every comparison it holds is. */
 export interface PgTargetVerdict {
   readonly figure: FigureKey;
+  /** The stepwise side judged: `stepwise` or `stepwise-all`. */
+  readonly stepwise: string;
   readonly target: "within 1.10× of the hand loop" | "ahead of every peer";
   /** The comparison that decides it: the worst ratio of medians among those the target holds. */
   readonly worst: PgVerdict;
   readonly met: boolean;
+  /** Whether every comparison the target holds groups transactions the same way on both sides. */
+  readonly likeForLike: boolean;
 }
 
 /**
- * The targets per figure, as issue 12 names them: stepwise's default `up()` (a transaction per
- * migration) within 1.10× of the hand loop, and ahead of node-pg-migrate, Kysely and Knex (ratio of
- * medians below 1). The like-for-like rows (`transaction: "all"` against the peers' one transaction)
- * stay in the comparison table; the verdict is on what an app gets by default.
+ * The targets per figure, as issue 12 names them, for each stepwise mode: within 1.10× of its own
+ * hand loop, and ahead of node-pg-migrate, Kysely and Knex (ratio of medians below 1).
  */
 export function summarizePgTargets(result: PgBenchResult): PgTargetVerdict[] {
-  const verdicts = evaluatePgTargets(result).filter((verdict) => verdict.stepwise === "stepwise");
+  const verdicts = evaluatePgTargets(result);
   const targets: PgTargetVerdict[] = [];
-  for (const figure of FIGURES) {
-    for (const target of ["within 1.10× of the hand loop", "ahead of every peer"] as const) {
-      const held = verdicts.filter((verdict) => verdict.figure === figure.key && (target === "ahead of every peer" ? verdict.against !== "hand" : verdict.against === "hand"));
-      if (held.length === 0) continue;
-      const worst = held.reduce((a, b) => (b.ratio > a.ratio ? b : a));
-      targets.push({ figure: figure.key, target, worst, met: held.every((verdict) => verdict.met) });
+  for (const { stepwise } of STEPWISE_MODES) {
+    for (const figure of FIGURES) {
+      for (const target of ["within 1.10× of the hand loop", "ahead of every peer"] as const) {
+        const held = verdicts.filter(
+          (verdict) => verdict.stepwise === stepwise && verdict.figure === figure.key && (target === "ahead of every peer") === (PEERS as readonly string[]).includes(verdict.against),
+        );
+        if (held.length === 0) continue;
+        const worst = held.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+        targets.push({ figure: figure.key, stepwise, target, worst, met: held.every((verdict) => verdict.met), likeForLike: held.every((verdict) => verdict.likeForLike) });
+      }
     }
   }
   return targets;
@@ -109,20 +125,23 @@ export function renderPgMarkdown(result: PgBenchResult): string {
     `|---|---|${FIGURES.map(() => "--:").join("|")}|`,
     ...result.sides.map(sideRow),
     "",
-    "| figure | stepwise side | against | ratio of medians | ratio of mins | target | met |",
-    "|---|---|---|--:|--:|--:|---|",
+    "| figure | stepwise side | against | like for like | ratio of medians | ratio of mins | target | met |",
+    "|---|---|---|---|--:|--:|--:|---|",
     ...evaluatePgTargets(result).map(
       (verdict) =>
-        `| ${FIGURES.find((figure) => figure.key === verdict.figure)!.label} | ${verdict.stepwise} | ${verdict.against} | ${verdict.ratio.toFixed(2)}× | ${verdict.ratioOfMins.toFixed(2)}× | ≤ ${verdict.limit.toFixed(2)}× | ${verdict.met ? "yes" : "no"} |`,
+        `| ${FIGURES.find((figure) => figure.key === verdict.figure)!.label} | ${verdict.stepwise} | ${verdict.against} | ${verdict.likeForLike ? "yes" : "no"} | ${verdict.ratio.toFixed(2)}× | ${verdict.ratioOfMins.toFixed(2)}× | ≤ ${verdict.limit.toFixed(2)}× | ${verdict.met ? "yes" : "no"} |`,
     ),
     "",
-    "Issue 12's targets for stepwise's default `up()` (ratio of medians; the worst comparison each target holds):",
+    "Issue 12's targets for both stepwise modes (ratio of medians; the worst comparison each target holds). " +
+      'Like with like against the peers is `stepwise-all` (`up`/`down` with `transaction: "all"`): node-pg-migrate, Kysely and Knex each run the whole call in one transaction. ' +
+      "`stepwise` (`up()`/`down()`, the default) commits every migration with its history row on its own, a guarantee the peers do not give, so its rows against them compare unlike groupings; " +
+      "each mode is held to the hand loop of its own grouping.",
     "",
-    "| figure | target | worst ratio | against | verdict |",
-    "|---|---|--:|---|---|",
+    "| stepwise side | figure | target | worst ratio | against | like for like | verdict |",
+    "|---|---|---|--:|---|---|---|",
     ...summarizePgTargets(result).map(
       (target) =>
-        `| ${FIGURES.find((figure) => figure.key === target.figure)!.label} | ${target.target} | ${target.worst.ratio.toFixed(2)}× (mins ${target.worst.ratioOfMins.toFixed(2)}×) | ${target.worst.against} | ${target.met ? "**met**" : "**not met**"} |`,
+        `| ${target.stepwise} | ${FIGURES.find((figure) => figure.key === target.figure)!.label} | ${target.target} | ${target.worst.ratio.toFixed(2)}× (mins ${target.worst.ratioOfMins.toFixed(2)}×) | ${target.worst.against} | ${target.likeForLike ? "yes" : "no"} | ${target.met ? "**met**" : "**not met**"} |`,
     ),
   ];
   return lines.join("\n");

@@ -41,7 +41,7 @@ async function withClient<T>(url: string, action: (client: pg.Client) => Promise
 function stepwiseSide(workload: PgWorkload, mode: "each" | "all"): PgSide {
   return {
     id: mode === "each" ? "stepwise" : "stepwise-all",
-    label: mode === "each" ? "stepwise (`up()`)" : 'stepwise (`up({ transaction: "all" })`)',
+    label: mode === "each" ? "stepwise (`up()`, `down()`)" : 'stepwise (`up`/`down` with `transaction: "all"`)',
     transactions: mode === "each" ? "one per migration" : "one for the run",
     trackingTables: ["schema_migrations"],
     apply: (url) => withClient(url, async (client) => void (await new MigrationManager(client, workload.registry).up({ transaction: mode }))),
@@ -50,8 +50,13 @@ function stepwiseSide(workload: PgWorkload, mode: "each" | "all"): PgSide {
         const result = await new MigrationManager(client, workload.registry).up();
         if (result.steps.length !== 0) throw new Error("stepwise's no-op start applied something");
       }),
-    // down() has no one-transaction mode: both stepwise sides roll back one migration at a time.
-    rollbackAll: (url) => withClient(url, async (client) => void (await new MigrationManager(client, workload.registry).down({ to: 0 }))),
+    // Each side rolls back in its own mode: a transaction per migration, or one for the run as the peers do.
+    rollbackAll: (url) =>
+      withClient(url, async (client) => {
+        const result = await new MigrationManager(client, workload.registry).down({ to: 0, transaction: mode });
+        if (result.toVersion !== 0 || result.steps.length !== workload.migrations.length)
+          throw new Error(`stepwise's rollback (${mode}) reverted ${result.steps.length} migrations, to version ${result.toVersion}`);
+      }),
   };
 }
 

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import pg from "pg";
 import { runPgBench } from "../bench/measure-pg.js";
-import { evaluatePgTargets, renderPgMarkdown } from "../bench/pg-report.js";
-import { benchTableName } from "../bench/pg-workload.js";
+import { evaluatePgTargets, renderPgMarkdown, summarizePgTargets } from "../bench/pg-report.js";
+import { createPgSides } from "../bench/pg-sides.js";
+import { benchTableName, createPgWorkload } from "../bench/pg-workload.js";
 import { makeTempDir } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
 
 const SIZE = 4;
 const SIDES = ["stepwise", "stepwise-all", "hand", "hand-all", "node-pg-migrate", "kysely", "knex"];
@@ -40,6 +43,54 @@ test("the pg bench runs every side on the same workload, and every side leaves t
 
   const verdicts = evaluatePgTargets(result);
   assert.ok(verdicts.length > 0 && verdicts.every((verdict) => Number.isFinite(verdict.ratio)));
+  // Both stepwise modes are judged on every figure, each against the hand loop of its own grouping
+  // and every peer; only the one-transaction mode is like for like against the peers.
+  for (const [stepwise, hand] of [
+    ["stepwise", "hand"],
+    ["stepwise-all", "hand-all"],
+  ]) {
+    for (const figure of ["apply", "rollbackAll"]) {
+      assert.deepEqual(
+        verdicts.filter((verdict) => verdict.stepwise === stepwise && verdict.figure === figure).map((verdict) => [verdict.against, verdict.likeForLike]),
+        [[hand, true], ...["node-pg-migrate", "kysely", "knex"].map((peer) => [peer, stepwise === "stepwise-all"])],
+        `${stepwise} ${figure}`,
+      );
+      assert.deepEqual(
+        summarizePgTargets(result)
+          .filter((target) => target.stepwise === stepwise && target.figure === figure)
+          .map((target) => target.target),
+        ["within 1.10× of the hand loop", "ahead of every peer"],
+      );
+    }
+  }
+  // The no-op start runs the same `up()` in both modes: judged once, and like for like.
+  assert.deepEqual(
+    verdicts.filter((verdict) => verdict.figure === "noopStart").map((verdict) => [verdict.stepwise, verdict.against, verdict.likeForLike]),
+    ["hand", "node-pg-migrate", "kysely", "knex"].map((against) => ["stepwise", against, true]),
+  );
   const markdown = renderPgMarkdown(result);
   assert.equal(markdown.split("\n").filter((line) => line.startsWith("| ") && line.includes(" | one ")).length, SIDES.length);
+});
+
+// The one-transaction side rolls back with down({ to: 0, transaction: "all" }) (one transaction: counted
+// in test/pg-one-request.test.ts) and must leave nothing: no workload table and no history row.
+// Checked on its own database, outside the timed run, whose databases are dropped after each side.
+test("the bench's stepwise-all side rolls everything back: no workload table and no history row are left", { timeout: 120_000 }, async (t) => {
+  const workload = await createPgWorkload(SIZE, makeTempDir(t, "stepwise-bench-pg-all-"));
+  const side = createPgSides(workload).find((candidate) => candidate.id === "stepwise-all")!;
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  await side.apply(database.url);
+  assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), SIZE);
+  await side.rollbackAll(database.url);
+  const { rows: left } = await client.query<{ relname: string }>("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY($1)", [
+    Array.from({ length: SIZE }, (_, index) => benchTableName(index + 1)),
+  ]);
+  assert.deepEqual(left, []);
+  assert.deepEqual((await client.query("SELECT version FROM schema_migrations")).rows, []);
 });

@@ -169,6 +169,23 @@ test("a failed or refused pg run exits 1 with the typed error and leaves the dat
   assert.deepEqual(await relations(other), []);
 });
 
+test("--transaction all on pg: a CREATE INDEX CONCURRENTLY migration is refused before anything runs, up and down alike; the migrations above it revert in one transaction", async (t) => {
+  const { database, cli, pgArgs } = await pgProject(t);
+  const upRefused = refusal(await cli([...pgArgs, "up", "--transaction", "all", "--json"]), 1);
+  assert.deepEqual([upRefused.code, upRefused.version, upRefused.obstacle, upRefused.direction], ["WHOLE_RUN_TRANSACTION_REFUSED", 3, "transaction-false", "up"]);
+  assert.deepEqual(await relations(database), []);
+
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  const downRefused = refusal(await cli([...pgArgs, "down", "--to", "0", "--transaction", "all", "--json"]), 1);
+  assert.deepEqual([downRefused.code, downRefused.version, downRefused.direction], ["WHOLE_RUN_TRANSACTION_REFUSED", 3, "down"]);
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+  const above = json<{ direction: string; toVersion: number; steps: Array<{ version: number }> }>(await cli([...pgArgs, "down", "--to", "3", "--transaction", "all", "--json"]));
+  assert.deepEqual([above.direction, above.toVersion, above.steps.map((step) => step.version)], ["down", 3, [4]]);
+  assert.deepEqual(await appliedVersions(database), [1, 2, 3]);
+  assert.equal(refusal(await cli([...pgArgs, "down", "--transaction", "one", "--json"]), 2).code, "USAGE");
+  assert.deepEqual(await appliedVersions(database), [1, 2, 3]);
+});
+
 test("a TypeScript migration with an async body awaiting the pg client applies and reverts through the CLI", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   project.writeMigration(

@@ -303,10 +303,13 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
         t.skip(`${h.name} declares foreignKeySwitch: the migration runs there (the SQLite suite covers it)`);
         return;
       }
-      const error = await rejection(() => db.migrate([{ ...createItems, disableForeignKeys: true }]));
-      assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
-      assert.equal(error.capability, "foreignKeySwitch");
-      assert.deepEqual(await db.tableNames(), []);
+      // In one transaction for the run too: no mode of this driver can run it.
+      for (const options of [{}, { transaction: "all" as const }]) {
+        const error = await rejection(() => db.migrate([{ ...createItems, disableForeignKeys: true }], options));
+        assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
+        assert.equal(error.capability, h.capabilities.atomicBatch && options.transaction === "all" ? "atomicBatch" : "foreignKeySwitch");
+        assert.deepEqual(await db.tableNames(), []);
+      }
     }));
 });
 
@@ -392,6 +395,76 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
         [1, 2, 3],
       );
       assert.deepEqual(await historyVersions(db), [1, 2, 3]);
+    });
+  });
+
+  test('down({ transaction: "all" }) reverts every migration of the call in one transaction: a failure in the last revert leaves every one applied, history rows included', (t) => {
+    if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there (the next test)`);
+    return h.withDatabase(async (db) => {
+      // Migration 1's revert, the last of a roll-back-all, fails after its DROP ran.
+      const failsLast = [{ ...three[0]!, downSql: "DROP TABLE items; INSERT INTO no_such_table VALUES (1);" } as MigrationEntry, ...three.slice(1)];
+      const events: string[] = [];
+      const manager = db.manager(failsLast, { onEvent: (event) => events.push(`${event.type}${"version" in event ? ` ${event.version}` : ""}`) });
+      await manager.up();
+      const before = await db.snapshot();
+      events.length = 0;
+      const error = await rejection(() => manager.down({ to: 0, transaction: "all" }));
+      assert.deepEqual([error.code, error.version, error.direction, error.rolledBack], ["MIGRATION_FAILED", 1, "down", true]);
+      assert.deepEqual(await db.snapshot(), before, "the reverts of 3 and 2 were rolled back with 1's");
+      assert.deepEqual(await historyVersions(db), [1, 2, 3]);
+      assert.deepEqual(
+        events.filter((event) => event.startsWith("migrated")),
+        [],
+        "nothing is reported reverted when the run rolled back",
+      );
+
+      events.length = 0;
+      const result = await manager.down({ to: 1, transaction: "all" });
+      assert.deepEqual([result.direction, result.fromVersion, result.toVersion, result.steps.map((step) => step.version)], ["down", 3, 1, [3, 2]]);
+      assert.deepEqual(events, ["migrating 3", "migrating 2", "migrated 3", "migrated 2"]);
+      assert.deepEqual(await db.tableNames(), ["items", "schema_migrations"]);
+      assert.deepEqual(await historyVersions(db), [1]);
+      assert.deepEqual((await manager.down({ to: 1, transaction: "all" })).steps, [], "a second call changes nothing");
+    });
+  });
+
+  test('down({ transaction: "all" }) is refused before anything runs when a migration to revert has transaction: false; the newer ones revert in one transaction', (t) => {
+    if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there by capability (the next test)`);
+    return h.withDatabase(async (db) => {
+      const outside = namedSqlEntry(2, "outside", "CREATE TABLE outside_tx (id INTEGER);", "DROP TABLE outside_tx;", { transaction: false });
+      const registry = [createItems, outside, namedSqlEntry(3, "create_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;")];
+      const manager = db.manager(registry);
+      await manager.up();
+      const before = await db.snapshot();
+      const error = await rejection(() => manager.down({ to: 0, transaction: "all" }));
+      assert.deepEqual([error.code, error.version, error.file, error.obstacle, error.direction], ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "migrations/002_outside.sql", "transaction-false", "down"]);
+      assert.deepEqual(await db.snapshot(), before, "migration 3, which could have been reverted, was not");
+      // The fix the error gives: down to the obstacle in one transaction, then the rest one by one.
+      assert.deepEqual(
+        (await manager.down({ to: 2, transaction: "all" })).steps.map((step) => step.version),
+        [3],
+      );
+      assert.deepEqual(
+        (await manager.down({ to: 0 })).steps.map((step) => step.version),
+        [2, 1],
+      );
+      assert.deepEqual(await db.tableNames(), ["schema_migrations"]);
+    });
+  });
+
+  test('up and down with transaction: "all" are refused by capability where the driver declares atomicBatch, before anything runs', (t) => {
+    if (!h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} does not declare atomicBatch: it runs a whole run in one transaction (the tests above)`);
+    return h.withDatabase(async (db) => {
+      await db.migrate(three.slice(0, 2));
+      const before = await db.snapshot();
+      for (const [call, attempt] of [
+        ["up", () => db.manager(three).up({ transaction: "all" })],
+        ["down", () => db.manager(three).down({ to: 0, transaction: "all" })],
+      ] as const) {
+        const error = await rejection(attempt);
+        assert.deepEqual([error.code, error.capability, error.driver, error.operation], ["DRIVER_CAPABILITY_MISSING", "atomicBatch", h.underTest.driverName, `${call}({ transaction: "all" })`]);
+        assert.deepEqual(await db.snapshot(), before, call);
+      }
     });
   });
 
@@ -509,4 +582,30 @@ await describeEachAsyncDriver("async suite: concurrency", (h) => {
       assert.deepEqual(await db.rows("SELECT id FROM items"), [{ id: 2 }]);
       assert.deepEqual(await historyVersions(db), [1, 2]);
     }));
+
+  test('two app instances racing down({ to: 0, transaction: "all" }) revert each migration exactly once: one instance the whole run, the other nothing', (t) => {
+    if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there`);
+    return h.withDatabase(async (db) => {
+      const three = threeFor(h);
+      await db.migrate(three);
+      const other = await db.connectAnother();
+      const skipped: number[] = [];
+      const results = await Promise.all([
+        db.manager(three).down({ to: 0, transaction: "all" }),
+        new h.entry.MigrationManager(other, inDialect(three, h.underTest.dialect), { onEvent: (event) => void (event.type === "skipped" && skipped.push(event.version)) }).down({
+          to: 0,
+          transaction: "all",
+        }),
+      ]);
+      // The whole run holds the write lock (or the run lock) from its re-read to its commit.
+      assert.deepEqual(
+        results.map((result) => result.steps.map((step) => step.version)).sort((a, b) => b.length - a.length),
+        [[3, 2, 1], []],
+      );
+      assert.deepEqual(await db.tableNames(), ["schema_migrations"]);
+      assert.deepEqual(await historyVersions(db), []);
+      // The second either planned after the first committed, or re-read under the lock and skipped what it had planned.
+      assert.ok(skipped.length === 0 || skipped.join() === "3,2,1", skipped.join());
+    });
+  });
 });

@@ -188,6 +188,25 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
       assert.equal(db.userVersion(), 2);
     }));
 
+  test('with down({ transaction: "all" }), a revert that commits by itself is refused; the reverts it committed are recorded consistently, its own is not', () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        sqlEntry(2, "CREATE TABLE two (x);", { downSql: "DROP TABLE two; COMMIT; BEGIN; SELECT * FROM no_such_table;" }),
+        sqlEntry(3, "CREATE TABLE three (x);", { downSql: "DROP TABLE three;" }),
+      ];
+      const manager = db.manager(migrations);
+      manager.up();
+      assertEscaped(() => manager.down({ to: 0, transaction: "all" }), { version: 2, file: "migrations/002_step_2.sql", direction: "down", committed: "yes" });
+      // The escape committed 3's revert with its history row; 2 stays recorded, as a lone down's escape leaves it.
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2],
+      );
+      assert.equal(db.userVersion(), 2);
+      assert.deepEqual(column(db, "SELECT name FROM sqlite_master WHERE name IN ('two', 'three') ORDER BY name"), []);
+    }));
+
   test('with transaction: "all", "ROLLBACK; BEGIN" in migration 2 leaves nothing of the run', () =>
     h.withDatabase((db) => {
       const migrations = [createItems, tsEntry(2, { up: (d) => void d.exec("ROLLBACK; BEGIN") }), sqlEntry(3, "CREATE TABLE c (x);")];

@@ -1,12 +1,45 @@
 /**
- * `up({ transaction: "all" })`: one transaction around the whole run, all or nothing. On every driver
- * available here.
+ * `up({ transaction: "all" })` and `down({ transaction: "all" })`: one transaction around the whole
+ * run, all or nothing. On every driver available here.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { StepwiseError, WholeRunTransactionRefusedError, type MigrationEvent } from "./support/stepwise.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { createTestProject } from "./support/project.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import type { MigrationEntry } from "../src/core/types.js";
+
+/**
+ * Three migrations, SQL and TypeScript, whose first revert (the last of a roll-back-all) fails after
+ * its DROP ran; the others revert cleanly. Migration 2 references 1, so the order matters.
+ */
+const REVERT_FAILS_LAST: MigrationEntry[] = [
+  namedSqlEntry(
+    1,
+    "create_authors",
+    "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO authors (name) VALUES ('Ursula');",
+    "DROP TABLE authors; INSERT INTO missing_table VALUES (1);",
+  ),
+  tsEntry(2, {
+    up(db) {
+      db.exec("CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors (id), title TEXT NOT NULL)");
+      db.exec("INSERT INTO books (author_id, title) VALUES (1, 'The Dispossessed')");
+    },
+    down(db) {
+      db.exec("DROP TABLE books");
+    },
+  }) as MigrationEntry,
+  namedSqlEntry(3, "create_reviews", "CREATE TABLE reviews (id INTEGER PRIMARY KEY, book_id INTEGER NOT NULL REFERENCES books (id));", "DROP TABLE reviews;"),
+];
+
+/** `REVERT_FAILS_LAST` with a first revert that succeeds. */
+const REVERTIBLE: MigrationEntry[] = [{ ...REVERT_FAILS_LAST[0]!, downSql: "DROP TABLE authors;" } as MigrationEntry, ...REVERT_FAILS_LAST.slice(1)];
+
+/** An event as the tests compare it: what happened to which migration, in which direction. */
+function eventKey(event: MigrationEvent): string {
+  return [event.type, "direction" in event ? event.direction : "", "version" in event ? event.version : ""].join(" ");
+}
 
 await describeEachDriver("whole-run transaction", (h) => {
   test('up({ transaction: "all" }) is all or nothing: a failure in the last migration leaves no trace of the others', async (t) => {
@@ -82,5 +115,132 @@ await describeEachDriver("whole-run transaction", (h) => {
       "an applied transaction: false migration is no obstacle",
     );
     assert.equal(manager.currentVersion(), 3);
+  });
+
+  test('down({ transaction: "all" }) is all or nothing: a failure in the last revert leaves every migration applied, history rows and user_version included', () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const events: MigrationEvent[] = [];
+      const manager = db.manager(REVERT_FAILS_LAST, { onEvent: (event) => events.push(event) });
+      manager.up();
+      const before = db.snapshot();
+      events.length = 0;
+
+      assert.throws(
+        () => manager.down({ to: 0, transaction: "all" }),
+        (error: unknown) =>
+          error instanceof StepwiseError &&
+          error.code === "MIGRATION_FAILED" &&
+          (error as { version?: number }).version === 1 &&
+          (error as { direction?: string }).direction === "down" &&
+          (error as { rolledBack?: boolean }).rolledBack === true,
+      );
+      assert.deepEqual(db.snapshot(), before, "the reverts of 3 and 2 were rolled back with 1's");
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2, 3],
+      );
+      assert.equal(
+        events.some((event) => event.type === "migrated"),
+        false,
+        "nothing is reported reverted when the run rolled back",
+      );
+
+      const partial = manager.down({ steps: 2, transaction: "all" });
+      assert.deepEqual([partial.direction, partial.fromVersion, partial.toVersion, partial.steps.map((step) => step.version)], ["down", 3, 1, [3, 2]]);
+      assert.deepEqual(db.tableNames(), ["authors", "schema_migrations"]);
+      assert.equal(manager.currentVersion(), 1);
+      if (h.capabilities.userVersion) assert.equal(db.userVersion(), 1);
+      assert.deepEqual(manager.down({ to: 1, transaction: "all" }).steps, [], "a second call changes nothing");
+    }));
+
+  test('down({ transaction: "all" }) reports the same events and result as down() does, in the same order of versions', async () => {
+    const runs: { events: string[]; result: unknown; tables: string[] }[] = [];
+    for (const transaction of ["each", "all"] as const) {
+      await h.withDatabase((db) => {
+        const events: MigrationEvent[] = [];
+        const manager = db.manager(REVERTIBLE, { onEvent: (event) => events.push(event) });
+        manager.up();
+        events.length = 0;
+        const result = manager.down({ to: 0, transaction });
+        runs.push({
+          // A whole run reports every migration as migrated once it committed, not after each one.
+          events: events.map(eventKey).sort(),
+          result: { ...result, steps: result.steps.map(({ version, name, durationMs }) => ({ version, name, durationMs: typeof durationMs })) },
+          tables: db.tableNames(),
+        });
+      });
+    }
+    assert.deepEqual(runs[1], runs[0]);
+    assert.deepEqual(runs[0]!.tables, ["schema_migrations"]);
+    assert.deepEqual(
+      (runs[0]!.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+      [3, 2, 1],
+    );
+  });
+
+  test('down({ transaction: "all" }) refuses, before anything runs, when a migration to revert has transaction: false', () =>
+    h.withDatabase((db) => {
+      const registry: MigrationEntry[] = [
+        namedSqlEntry(1, "create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);", "DROP TABLE notes;"),
+        namedSqlEntry(2, "vacuum", "VACUUM;", "VACUUM;", { transaction: false }),
+        namedSqlEntry(3, "create_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;"),
+      ];
+      const manager = db.manager(registry);
+      manager.up();
+      const before = db.snapshot();
+      assert.throws(
+        () => manager.down({ to: 0, transaction: "all" }),
+        (error: unknown) =>
+          error instanceof WholeRunTransactionRefusedError &&
+          error.code === "WHOLE_RUN_TRANSACTION_REFUSED" &&
+          error.version === 2 &&
+          error.obstacle === "transaction-false" &&
+          error.direction === "down" &&
+          error.file === "migrations/002_vacuum.sql",
+      );
+      assert.deepEqual(db.snapshot(), before, "migration 3, which could have been reverted, was not");
+      // What the error advises: down to the obstacle in one transaction, then the rest without it.
+      assert.deepEqual(
+        manager.down({ to: 2, transaction: "all" }).steps.map((step) => step.version),
+        [3],
+      );
+      assert.deepEqual(
+        manager.down({ to: 0 }).steps.map((step) => step.version),
+        [2, 1],
+      );
+    }));
+
+  test('down({ transaction: "all" }) refuses, before anything runs, a migration to revert that switches foreign keys off while they are on', (t) => {
+    if (h.lacks(t, "foreignKeySwitch")) return;
+    return h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const registry: MigrationEntry[] = [
+        namedSqlEntry(1, "create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);", "DROP TABLE notes;"),
+        namedSqlEntry(
+          2,
+          "rebuild_notes",
+          "CREATE TABLE notes_new (id INTEGER PRIMARY KEY, body TEXT); DROP TABLE notes; ALTER TABLE notes_new RENAME TO notes;",
+          "CREATE TABLE notes_old (id INTEGER PRIMARY KEY); DROP TABLE notes; ALTER TABLE notes_old RENAME TO notes;",
+          {
+            disableForeignKeys: true,
+          },
+        ),
+        namedSqlEntry(3, "create_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;"),
+      ];
+      const manager = db.manager(registry);
+      manager.up();
+      const before = db.snapshot();
+      assert.throws(
+        () => manager.down({ to: 0, transaction: "all" }),
+        (error: unknown) => error instanceof WholeRunTransactionRefusedError && error.version === 2 && error.obstacle === "foreign-keys-off" && error.direction === "down",
+      );
+      assert.deepEqual(db.snapshot(), before);
+      assert.deepEqual(
+        manager.down({ to: 0 }).steps.map((step) => step.version),
+        [3, 2, 1],
+        "down() without it switches foreign keys off for that migration alone",
+      );
+    });
   });
 });

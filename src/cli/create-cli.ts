@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult } from "../core/options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
@@ -47,6 +47,7 @@ import { createSecretRedactor } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
+import { createTransactionOption, refuseWholeRunEarly, transactionOptionOf } from "./transaction-option.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
 import {
   attachChecksumRepairs,
@@ -456,17 +457,26 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .command("up")
     .description("apply pending migrations, in order")
     .option("--to <version>", "stop after this version", singleValued(parsePositiveInteger))
+    .addOption(createTransactionOption("apply"))
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
     .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
   refuseBareRepeat(up, "backup", "--backup [dir]");
-  up.action(async (options: { to?: number; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
+  up.action(async (options: { to?: number; transaction?: TransactionMode; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
     quietEvents = Boolean(options.json);
     const to = options.to === undefined ? {} : { to: options.to };
+    const transaction = transactionOptionOf(options);
+    // What the run would refuse, refused before a database file is made (see withManager).
+    const preflight = async (manager: CliManager<R>) => {
+      const plan = await manager.planUp(to);
+      if (transaction.transaction === "all") await refuseWholeRunEarly(manager, plan);
+    };
     if (options.dryRun) {
       // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
       await withManager(command, "rehearse", async (manager) => {
+        // A rehearsal runs the migrations one by one; what one transaction for the run would refuse is refused first.
+        if (transaction.transaction === "all") await refuseWholeRunEarly(manager, await manager.planUp(to));
         const { rehearsal } = await rehearseWith(manager, to);
         progressDisplay.clear();
         if (options.json) printJson(rehearsal);
@@ -476,12 +486,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       return;
     }
     if (options.backup === undefined) {
-      await withManager(
-        command,
-        "write",
-        async (manager) => printResult(await manager.up(to), Boolean(options.json)),
-        (manager) => manager.planUp(to),
-      );
+      await withManager(command, "write", async (manager) => printResult(await manager.up({ ...to, ...transaction }), Boolean(options.json)), preflight);
       return;
     }
     const backupDirectory = options.backup;
@@ -498,13 +503,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
         backupMethod = chooseBackupMethod(manager);
-        const result = await upWithBackupMethod(manager, backupMethod, { ...to, backup });
+        const result = await upWithBackupMethod(manager, backupMethod, { ...to, ...transaction, backup });
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
         printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
       },
-      (cliManager) => {
+      async (cliManager) => {
         const manager = requireBackupManager(cliManager, operation);
-        manager.planUp(to);
+        await preflight(manager);
         chooseBackupMethod(manager);
       },
     );
@@ -515,12 +520,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .description("revert applied migrations, newest first (default: one)")
     .addOption(new Option("--steps <count>", "how many to revert").argParser(singleValued(parsePositiveInteger)).conflicts("to"))
     .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parseNonNegativeInteger)))
+    .addOption(createTransactionOption("revert"))
     .option("--json", "print the result as JSON instead of progress lines")
-    .action(async (options: { steps?: number; to?: number; json?: boolean }, command: Command) => {
+    .action(async (options: { steps?: number; to?: number; transaction?: TransactionMode; json?: boolean }, command: Command) => {
       quietEvents = Boolean(options.json);
       refuseMissingDatabase(command, "nothing to revert");
+      const transaction = transactionOptionOf(options);
       await withManager(command, "write", async (manager) => {
-        const result = await (options.to !== undefined ? manager.down({ to: options.to }) : manager.down({ steps: options.steps ?? 1 }));
+        const result = await (options.to !== undefined ? manager.down({ to: options.to, ...transaction }) : manager.down({ steps: options.steps ?? 1, ...transaction }));
         printResult(result, Boolean(options.json));
       });
     });

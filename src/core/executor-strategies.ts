@@ -14,7 +14,7 @@ import type { MigrationPlan } from "./planner.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 
-/** Runs a whole plan in one transaction (`up({ transaction: "all" })`); see `whole-run-strategy.ts`. */
+/** Runs a whole plan in one transaction (`up` or `down` with `transaction: "all"`); see `whole-run-strategy.ts`. */
 export type WholeRunStrategy = <R extends MigrationRegistry>(executor: ExecutorBase<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>) => Step<MigrationResult>;
 
 /**
@@ -43,7 +43,7 @@ export interface ExecutorStrategies {
   readonly escapeGuard: EscapeGuardStrategy | null;
   /** One migration in the transaction the executor opened: required unless the driver applies migrations as batches. */
   readonly inTransaction: InTransactionStrategy | null;
-  /** `up({ transaction: "all" })`: the whole run, or its refusal where the driver applies migrations as batches. */
+  /** `transaction: "all"` (`up` and `down`): the whole run, or its refusal where the driver applies migrations as batches. */
   readonly wholeRun: WholeRunStrategy;
   /** One batch per migration: required where the driver declares `atomicBatch`, and used only there. */
   readonly atomicBatch: AtomicBatchStrategy | null;

@@ -23,7 +23,7 @@ import type { SchemaObjectKind } from "./schema-objects.js";
 import { exec, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import type { MigrationRegistry } from "./types.js";
-import type { DownOptions, MigrationResult, UpOptions } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE, type DownOptions, type MigrationResult, type UpOptions } from "./options.js";
 
 export type { ExecutorSettings };
 
@@ -85,7 +85,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
         };
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: Executor<R>): Step<MigrationResult> {
-            const { plan, counter } = yield* this.planWithCounter(replan, true);
+            const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
+            const { plan, counter } = yield* this.planWithCounter(replan, !all);
+            // The same strategy as up's whole run: it reads the plan's direction.
+            if (all) return yield* this.strategies.wholeRun(this, plan, replan);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),
         );

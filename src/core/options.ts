@@ -23,12 +23,12 @@ export interface MigrationManagerProps {
 }
 
 /**
- * How `up` groups migrations into transactions: `"each"` commits every migration with its history
- * row on its own; `"all"` runs every pending migration in one transaction, all or nothing.
+ * How `up` and `down` group migrations into transactions: `"each"` commits every migration with its
+ * history row on its own; `"all"` runs every migration of the call in one transaction, all or nothing.
  */
 export type TransactionMode = "each" | "all";
 
-/** The transaction mode `up` uses unless told otherwise. */
+/** The transaction mode `up` and `down` use unless told otherwise. */
 export const DEFAULT_TRANSACTION_MODE: TransactionMode = "each";
 
 /** Options for `MigrationManager.up`. */
@@ -54,8 +54,24 @@ export interface ManagerPlanUpOptions<V extends number = number> {
   readonly to?: V;
 }
 
-/** Options for `MigrationManager.down`: a number of steps or a target version, never both. */
-export type DownOptions<V extends number = number> = { readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined };
+/**
+ * Options for `MigrationManager.down`: a number of steps or a target version, never both, and how
+ * the reverts are grouped into transactions.
+ */
+export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & {
+  /**
+   * `"all"` reverts every migration of the call in one transaction: if any revert fails, every
+   * migration stays applied, history rows included. Refused, before anything runs, on the same
+   * rules as `up`'s (`WHOLE_RUN_TRANSACTION_REFUSED` naming the migration): a migration to revert
+   * with `transaction: false`, or one that needs foreign keys switched off while they are on; and
+   * where the driver applies each migration as one batch (D1: `DRIVER_CAPABILITY_MISSING`,
+   * capability `atomicBatch`). Default {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   *
+   * @example
+   * manager.down({ to: 0, transaction: "all" });
+   */
+  readonly transaction?: TransactionMode;
+};
 
 /** One migration that ran. */
 export interface AppliedStep {

@@ -1,7 +1,7 @@
 /**
- * `up({ transaction: "all" })` where one batch per migration is the only atomic unit (D1): refused
- * before anything runs. The strategy such a driver's executor is given in place of the whole run
- * (`whole-run-strategy.ts`), so its bundle holds the refusal and not the loop.
+ * `up({ transaction: "all" })` or `down({ transaction: "all" })` where one batch per migration is the
+ * only atomic unit (D1): refused before anything runs. The strategy such a driver's executor is given
+ * in place of the whole run (`whole-run-strategy.ts`), so its bundle holds the refusal and not the loop.
  */
 import { DriverCapabilityError } from "./driver.js";
 import type { WholeRunStrategy } from "./executor-strategies.js";
@@ -9,11 +9,12 @@ import type { Step } from "./step.js";
 import type { MigrationResult } from "./options.js";
 
 /** The whole run refused by capability (`atomicBatch`), naming the driver. */
-export const REFUSE_WHOLE_RUN: WholeRunStrategy = function* (executor): Step<MigrationResult> {
+export const REFUSE_WHOLE_RUN: WholeRunStrategy = function* (executor, plan): Step<MigrationResult> {
+  const call = plan.direction;
   throw new DriverCapabilityError({
     driver: executor.settings.driverName,
     capability: "atomicBatch",
-    operation: 'up({ transaction: "all" })',
-    fix: "Each migration is applied atomically on its own; call up() without it.",
+    operation: `${call}({ transaction: "all" })`,
+    fix: `Each migration is ${call === "up" ? "applied" : "reverted"} atomically on its own; call ${call}() without it.`,
   });
 };

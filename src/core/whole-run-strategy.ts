@@ -1,7 +1,8 @@
 /**
- * `up({ transaction: "all" })` as a strategy (see `executor-strategies.ts`): the whole plan in one
- * transaction. An entry whose driver refuses it (D1, where one batch per migration is the only atomic
- * unit) does not pass it, so its bundle holds neither this loop nor the whole-run refusal.
+ * `up({ transaction: "all" })` and `down({ transaction: "all" })` as a strategy (see
+ * `executor-strategies.ts`): the whole plan, in either direction, in one transaction. An entry whose
+ * driver refuses it (D1, where one batch per migration is the only atomic unit) does not pass it, so
+ * its bundle holds neither this loop nor the whole-run refusal.
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
 import type { ExecutorBase, Replan, RunGuard } from "./executor-base.js";
@@ -10,7 +11,7 @@ import type { AppliedStep, MigrationResult } from "./options.js";
 import type { MigrationPlan } from "./planner.js";
 import { changeCounter, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationRegistry } from "./types.js";
-import { assertWholeRunPossible } from "./whole-run-transaction.js";
+import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
 
 /**
  * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
@@ -18,8 +19,7 @@ import { assertWholeRunPossible } from "./whole-run-transaction.js";
  */
 function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
   const direction = plan.direction;
-  const foreignKeysOn = (): Step<boolean> => executor.dialect.foreignKeysEnforced();
-  assertWholeRunPossible(plan.steps, yield* foreignKeysOn());
+  yield* refuseWholeRunObstacles(executor, plan.steps, direction);
   if (plan.steps.length === 0) {
     executor.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
     return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
@@ -38,7 +38,7 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       if (direction === "up") yield* executor.refuseUnmanagedDatabase();
       yield* executor.store.ensure();
       fresh = replan(yield* executor.store.readKeys());
-      assertWholeRunPossible(fresh.steps, yield* foreignKeysOn());
+      yield* refuseWholeRunObstacles(executor, fresh.steps, direction);
       executor.emitSkipped(direction, plan.steps, fresh.steps);
       const token = yield* executor.dialect.markCommitWitness(guard.witness);
       for (const entry of fresh.steps) {
@@ -69,5 +69,5 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
   return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
 }
 
-/** `up({ transaction: "all" })`, for every driver that can hold a whole run in one transaction. */
+/** `up` and `down` with `transaction: "all"`, for every driver that can hold a whole run in one transaction. */
 export const WHOLE_RUN: WholeRunStrategy = runWholePlan;

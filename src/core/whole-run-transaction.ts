@@ -1,9 +1,11 @@
 /**
- * The rule for `up({ transaction: "all" })`: which plans can run as one all-or-nothing transaction,
- * and the error for those that cannot. It is checked before anything runs.
+ * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as
+ * one all-or-nothing transaction, and the error for those that cannot. It is checked before anything runs.
  */
 import { StepwiseError } from "./errors.js";
-import type { MigrationEntry } from "./types.js";
+import type { ExecutorBase } from "./executor-base.js";
+import type { Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** Why a migration cannot join a whole-run transaction. */
 export type WholeRunObstacle =
@@ -16,25 +18,34 @@ export type WholeRunObstacle =
    */
   | "foreign-keys-off";
 
-/** `up({ transaction: "all" })` was refused, before anything ran; nothing was changed. */
+/**
+ * `up({ transaction: "all" })` or `down({ transaction: "all" })` was refused, before anything ran;
+ * nothing was changed.
+ */
 export class WholeRunTransactionRefusedError extends StepwiseError {
   readonly version: number;
   readonly file: string;
   readonly obstacle: WholeRunObstacle;
+  /** The call refused: `"up"` applies, `"down"` reverts. */
+  readonly direction: MigrationDirection;
 
-  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle }) {
+  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; direction?: MigrationDirection }) {
+    const direction = fields.direction ?? "up";
     super(
       "WHOLE_RUN_TRANSACTION_REFUSED",
-      `Cannot apply the pending migrations in one transaction: migration ${fields.version} (${fields.file}) ` +
+      `Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ` +
         (fields.obstacle === "transaction-false"
-          ? `has transaction: false, and SQLite refuses its statements inside a transaction.`
+          ? `has transaction: false: its statements cannot run inside a transaction (VACUUM on SQLite, CREATE INDEX CONCURRENTLY on PostgreSQL).`
           : `switches foreign keys off, which SQLite only allows outside a transaction, so the switch would cover the whole run.`) +
-        `\nNothing was changed. Apply up to version ${fields.version - 1} in one transaction with to: ${fields.version - 1}, ` +
-        `then the rest without transaction: "all".`,
+        `\nNothing was changed. ` +
+        (direction === "up"
+          ? `Apply up to version ${fields.version - 1} in one transaction with to: ${fields.version - 1}, then the rest without transaction: "all".`
+          : `Revert down to version ${fields.version} in one transaction with to: ${fields.version}, then the rest without transaction: "all".`),
     );
     this.version = fields.version;
     this.file = fields.file;
     this.obstacle = fields.obstacle;
+    this.direction = direction;
   }
 }
 
@@ -47,8 +58,24 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
   return null;
 }
 
-/** Throws {@link WholeRunTransactionRefusedError} when {@link findWholeRunObstacle} finds a step. */
-export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean): void {
+/**
+ * Throws {@link WholeRunTransactionRefusedError} when {@link findWholeRunObstacle} finds a step. A
+ * revert's steps come newest first, so the one named is the newest obstacle: everything above it can
+ * still be reverted in one transaction.
+ */
+export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean, direction: MigrationDirection = "up"): void {
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
-  if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle });
+  if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction });
+}
+
+/**
+ * Refuses `steps` as one transaction, reading whether foreign keys are enforced on this connection:
+ * first what the driver cannot run in any mode (the foreign-key switch it lacks), as the
+ * per-migration path refuses it, since the whole-run advice (a shorter run, then the rest one by one)
+ * would only meet that refusal next; then {@link assertWholeRunPossible}. The whole run checks its
+ * plan with it, and the CLI before it creates a database file.
+ */
+export function* refuseWholeRunObstacles(executor: ExecutorBase, steps: readonly MigrationEntry[], direction: MigrationDirection): Step<void> {
+  executor.refuseUnsupportedMigrations(steps, direction);
+  assertWholeRunPossible(steps, yield* executor.dialect.foreignKeysEnforced(), direction);
 }

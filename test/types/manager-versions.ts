@@ -28,6 +28,13 @@ manager.down({ to: 4 });
 manager.down({ to: 9998 });
 // @ts-expect-error steps and to exclude each other
 manager.down({ steps: 1, to: 2 });
+manager.down({ to: 0, transaction: "all" });
+manager.down({ steps: 2, transaction: "each" });
+manager.down({ transaction: "all" });
+// @ts-expect-error the transaction mode is "each" or "all"
+manager.down({ to: 0, transaction: "one" });
+// @ts-expect-error steps and to exclude each other with a transaction mode too
+manager.down({ steps: 1, to: 2, transaction: "all" });
 
 const latest: MigrationVersion = 5;
 manager.up({ to: latest });

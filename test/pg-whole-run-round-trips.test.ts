@@ -1,0 +1,70 @@
+/**
+ * What `transaction: "all"` costs on stepwise/pg in round trips, counted through the client's own
+ * `query` (each call is one round trip), never timed: a roll-back-all in one transaction sends one
+ * message per migration (its SQL, the history row check and the DELETE), one `BEGIN` and one `COMMIT`
+ * for the run, and a fixed number of statements per run (the run lock, the history's checks and
+ * reads), whatever the number of migrations. The peers' roll-back-all costs about two per migration.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MigrationManager } from "../src/entries/pg.js";
+import type { MigrationEvent } from "../src/core/events.js";
+import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
+
+/** `size` migrations, each a table and an index, its down dropping the table. */
+function registryOf(size: number) {
+  return Array.from({ length: size }, (_, index) =>
+    namedSqlEntry(index + 1, `create_t${index + 1}`, `CREATE TABLE t${index + 1} (id bigint PRIMARY KEY);\nCREATE INDEX t${index + 1}_id ON t${index + 1} (id);`, `DROP TABLE t${index + 1};`, {
+      dialect: "postgres",
+    }),
+  );
+}
+
+/** The most statements a run sends besides one message per migration (13 when this was written). */
+const MOST_PER_RUN = 13;
+
+test('down({ to: 0, transaction: "all" }) sends one message per migration and one BEGIN and COMMIT for the run: N plus a fixed few round trips', async (t) => {
+  const client = await connectFresh(t);
+  const perRun: number[] = [];
+  for (const size of [3, 9]) {
+    const registry = registryOf(size);
+    await new MigrationManager(client, registry).up();
+    const events: MigrationEvent[] = [];
+    const sent = await recordStatements(client, () => new MigrationManager(client, registry, { onEvent: (event) => events.push(event) }).down({ to: 0, transaction: "all" }));
+    for (const entry of registry) {
+      const messages = sent.filter((sql) => sql.includes(`DROP TABLE t${entry.version};`));
+      assert.equal(messages.length, 1, sent.join("\n---\n"));
+      // The revert, its row check and its DELETE travel together, with no COMMIT inside.
+      assert.ok(messages[0]!.startsWith(`DROP TABLE t${entry.version};`), messages[0]);
+      assert.match(messages[0]!, new RegExp(`DELETE FROM "public"\\."schema_migrations" WHERE version = ${entry.version}$`));
+    }
+    assert.equal(sent.filter((sql) => /\bCOMMIT\b/.test(sql)).length, 1, sent.join("\n---\n"));
+    assert.equal(sent.filter((sql) => /^BEGIN\b/.test(sql)).length, 1, sent.join("\n---\n"));
+    assert.deepEqual(
+      events.filter((event) => event.type === "migrated").map((event) => (event as { version: number }).version),
+      registry.map((entry) => entry.version).reverse(),
+    );
+    const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations");
+    assert.equal(rows[0]!.n, "0");
+    perRun.push(sent.length - size);
+  }
+  assert.equal(perRun[0], perRun[1], `the statements besides the migrations' messages grow with N: ${perRun.join(", ")}`);
+  assert.ok(perRun[0]! <= MOST_PER_RUN, `${perRun[0]} statements per run besides the messages`);
+});
+
+test('down({ transaction: "all" }) sends about half the round trips of down(): the COMMIT per migration is gone', async (t) => {
+  const client = await connectFresh(t);
+  const size = 9;
+  const registry = registryOf(size);
+  const counts: Record<string, number> = {};
+  for (const transaction of ["each", "all"] as const) {
+    await new MigrationManager(client, registry).up();
+    counts[transaction] = (await recordStatements(client, () => new MigrationManager(client, registry).down({ to: 0, transaction }))).length;
+  }
+  // Per migration: its message and its COMMIT, against its message alone (the first of down()'s
+  // shares the transaction that read the plan, so one BEGIN is sent either way).
+  assert.ok(counts.each! >= 2 * size, JSON.stringify(counts));
+  assert.ok(counts.all! <= size + MOST_PER_RUN, JSON.stringify(counts));
+  assert.ok(counts.each! - counts.all! >= size - 1, JSON.stringify(counts));
+});
