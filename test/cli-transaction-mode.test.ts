@@ -5,7 +5,7 @@
  * usage error; `--json` in the shape the default mode prints. Asserts on codes, fields and exit codes.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { openWithAnyDriver } from "./support/driver-matrix.js";
@@ -111,6 +111,22 @@ test("--transaction all is refused before anything runs when a migration of the 
     above.steps.map((step) => step.version),
     [3],
   );
+});
+
+test("up --transaction all --backup on an existing database refuses a run that cannot share one transaction before it snapshots: no backup is written", async (t) => {
+  const { cli, database, contents } = await project(t, WITH_TRANSACTION_FALSE);
+  const backups = path.join(path.dirname(database), "backups");
+  json(await cli(["up", "--to", "1", "--json"]));
+  json(await cli(["down", "--json"]));
+  // One snapshot before the refused run.
+  json(await cli(["up", "--to", "1", "--backup", "--json"]));
+  const before = { contents: await contents(), backups: readdirSync(backups) };
+  assert.equal(before.backups.length, 1);
+
+  const refused = json<{ error: Record<string, unknown> }>(await cli(["up", "--transaction", "all", "--backup", "--json"]), 1);
+  assert.deepEqual([refused.error.code, refused.error.version, refused.error.obstacle], ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "transaction-false"]);
+  assert.deepEqual(await contents(), before.contents);
+  assert.deepEqual(readdirSync(backups), before.backups, "the refused run took a snapshot");
 });
 
 test("a bad --transaction value, or two different ones, is a usage error (exit 2) that changes nothing; --help lists the option for up and down", async (t) => {

@@ -13,6 +13,7 @@ import { requireBackupCapabilities } from "./server-backup.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { inline } from "../core/manager.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 
 /** Options for {@link upWithBackup} and {@link upWithOnlineBackup}: those of `up`, plus where the snapshot goes. */
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
@@ -31,7 +32,8 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver has
  *   no real files (capability `openFile`: sql.js); UsageError before anything else when
  *   `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the database
- *   has tables but no history; otherwise whatever `up` throws.
+ *   has tables but no history; WholeRunTransactionRefusedError before any snapshot when
+ *   `transaction: "all"` and the run cannot share one transaction; otherwise whatever `up` throws.
  */
 export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
   const { backup: where, ...upOptions } = options;
@@ -47,6 +49,8 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
         const plan = manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
         if (plan.steps.length === 0) return manager.up(upOptions);
         yield* executor.refuseUnmanagedDatabase();
+        // A run that cannot share one transaction is refused before the snapshot, as up refuses it before anything runs.
+        if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
         const backup = takeBackupSync(manager.driver, { ...where, version: plan.fromVersion, tableName: manager.tableName });
         executor.emit({ type: "backed-up", backup });
         return yield* inline(() => upAfterBackup(manager, upOptions, backup));
@@ -67,7 +71,8 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
  * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver
  *   lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; UsageError before anything else
  *   when `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the
- *   database has tables but no history; otherwise whatever `up` throws.
+ *   database has tables but no history; WholeRunTransactionRefusedError before any snapshot when
+ *   `transaction: "all"` and the run cannot share one transaction; otherwise whatever `up` throws.
  */
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, ...upOptions } = options;
@@ -79,6 +84,7 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: S
   // The online copy runs across awaits, outside the manager's connection settings, so it is told
   // the manager's busy timeout rather than left with the connection's.
   manager.run(manager.executor.withConnectionSettings(manager.executor.refuseUnmanagedDatabase()));
+  if (upOptions.transaction === "all") manager.run(manager.executor.withConnectionSettings(refuseWholeRunObstacles(manager.executor, plan.steps, "up")));
   const busyTimeoutMs = Math.max(0, Math.trunc(manager.busyTimeoutMs));
   const backup = await takeBackup(manager.driver, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
   manager.executor.emit({ type: "backed-up", backup });
