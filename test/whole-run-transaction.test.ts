@@ -211,6 +211,44 @@ await describeEachDriver("whole-run transaction", (h) => {
       );
     }));
 
+  test("a refusal whose obstacle is the first migration of the run advises a call that runs it, not a to: that is where the database already is", () =>
+    h.withDatabase((db) => {
+      const registry: MigrationEntry[] = [
+        namedSqlEntry(1, "create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);", "DROP TABLE notes;"),
+        namedSqlEntry(2, "create_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;"),
+        namedSqlEntry(3, "vacuum", "VACUUM;", "VACUUM;", { transaction: false }),
+      ];
+      const manager = db.manager(registry);
+      manager.up({ to: 2 });
+      const refusal = (action: () => unknown): WholeRunTransactionRefusedError => {
+        try {
+          action();
+        } catch (error) {
+          if (error instanceof WholeRunTransactionRefusedError) return error;
+          throw error;
+        }
+        assert.fail("expected WHOLE_RUN_TRANSACTION_REFUSED");
+      };
+      const up = refusal(() => manager.up({ transaction: "all" }));
+      assert.deepEqual([up.version, up.direction], [3, "up"]);
+      assert.doesNotMatch(up.message, /to: 2\b/, "up({ to: 2 }) would apply nothing: the database is at 2");
+      assert.match(up.message, /to: 3\b/);
+      manager.up();
+      const down = refusal(() => manager.down({ to: 0, transaction: "all" }));
+      assert.deepEqual([down.version, down.direction], [3, "down"]);
+      assert.doesNotMatch(down.message, /to: 3\b/, "down({ to: 3 }) would revert nothing: the database is at 3");
+      assert.match(down.message, /steps: 1\b/);
+      // The advice, followed: the obstacle alone, then the rest in one transaction.
+      assert.deepEqual(
+        manager.down({ steps: 1 }).steps.map((step) => step.version),
+        [3],
+      );
+      assert.deepEqual(
+        manager.down({ to: 0, transaction: "all" }).steps.map((step) => step.version),
+        [2, 1],
+      );
+    }));
+
   test('down({ transaction: "all" }) refuses, before anything runs, a migration to revert that switches foreign keys off while they are on', (t) => {
     if (h.lacks(t, "foreignKeySwitch")) return;
     return h.withDatabase((db) => {

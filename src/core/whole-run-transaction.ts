@@ -29,7 +29,11 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
   /** The call refused: `"up"` applies, `"down"` reverts. */
   readonly direction: MigrationDirection;
 
-  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; direction?: MigrationDirection }) {
+  /**
+   * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
+   * would be where the database already is; the advice is then to run that migration on its own.
+   */
+  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; direction?: MigrationDirection; first?: boolean }) {
     const direction = fields.direction ?? "up";
     super(
       "WHOLE_RUN_TRANSACTION_REFUSED",
@@ -38,9 +42,13 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
           ? `has transaction: false: its statements cannot run inside a transaction (VACUUM on SQLite, CREATE INDEX CONCURRENTLY on PostgreSQL).`
           : `switches foreign keys off, which SQLite only allows outside a transaction, so the switch would cover the whole run.`) +
         `\nNothing was changed. ` +
-        (direction === "up"
-          ? `Apply up to version ${fields.version - 1} in one transaction with to: ${fields.version - 1}, then the rest without transaction: "all".`
-          : `Revert down to version ${fields.version} in one transaction with to: ${fields.version}, then the rest without transaction: "all".`),
+        (fields.first
+          ? direction === "up"
+            ? `It is the first pending migration: apply it without transaction: "all" (to: ${fields.version}), then the rest.`
+            : `It is the first migration to revert: revert it without transaction: "all" (steps: 1), then the rest.`
+          : direction === "up"
+            ? `Apply up to version ${fields.version - 1} in one transaction with to: ${fields.version - 1}, then the rest without transaction: "all".`
+            : `Revert down to version ${fields.version} in one transaction with to: ${fields.version}, then the rest without transaction: "all".`),
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -65,7 +73,7 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
  */
 export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean, direction: MigrationDirection = "up"): void {
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
-  if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction });
+  if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction, first: found.entry === steps[0] });
 }
 
 /**
