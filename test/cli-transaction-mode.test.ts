@@ -151,5 +151,8 @@ test("a bad --transaction value, or two different ones, is a usage error (exit 2
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--transaction <mode>/, `${command} --help`);
     assert.match(help.stdout, /choices:\s+"each",\s+"all"/, `${command} --help lists the choices`);
+    // Both of the run's refusals, as the library's: transaction: false, and foreign keys switched off while on.
+    assert.match(help.stdout, /transaction:\s+false/, `${command} --help`);
+    assert.match(help.stdout, /foreign\s+keys\s+off/, `${command} --help names the foreign-key refusal too`);
   }
 });

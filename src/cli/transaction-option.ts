@@ -29,7 +29,7 @@ export function createTransactionOption(verb: "apply" | "revert"): Option {
   return new Option(
     "--transaction <mode>",
     `"each" commits every migration with its history row on its own; "all" ${verb === "apply" ? "applies" : "reverts"} the whole run in one transaction, all or nothing ` +
-      `(refused before anything runs if a migration of the run has transaction: false) (default: "${DEFAULT_TRANSACTION_MODE}")`,
+      `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
   )
     .choices(TRANSACTION_MODES)
     .argParser(singleValued(parseTransactionMode));
