@@ -96,6 +96,28 @@ await describeEachDriver("backups and restore", (h) => {
     });
   });
 
+  test('upWithBackup and upWithOnlineBackup with transaction: "all" refuse a run that cannot share one transaction before the snapshot: no backup is written', async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const withVacuum = [...registry, sqlEntry(4, "vacuum", "VACUUM;", undefined, { transaction: false })];
+      const manager = db.manager(withVacuum);
+      manager.up({ to: 1 });
+      const backups = backupsIn(db);
+      const calls = [
+        () => nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
+        ...(h.capabilities.onlineBackup ? [() => nets.upWithOnlineBackup(manager, { transaction: "all", backup: { directory: backups } })] : []),
+      ];
+      for (const call of calls) {
+        await assert.rejects(
+          async () => call(),
+          (error: Record<string, unknown>) => error.code === "WHOLE_RUN_TRANSACTION_REFUSED" && error.version === 4 && error.obstacle === "transaction-false",
+        );
+        assert.equal(existsSync(backups), false, "the refused run took a snapshot");
+        assert.equal(db.userVersion(), 1);
+      }
+    });
+  });
+
   test("a failed migration's error names the backup, which holds the version before the run; the database is as it was", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
