@@ -73,7 +73,7 @@ test("the pg bench runs every side on the same workload, and every side leaves t
 });
 
 // The one-transaction side rolls back with down({ to: 0, transaction: "all" }) (one transaction: counted
-// in test/pg-one-request.test.ts) and must leave nothing: no workload table and no history row.
+// in test/pg-whole-run-round-trips.test.ts) and must leave nothing: no workload table and no history row.
 // Checked on its own database, outside the timed run, whose databases are dropped after each side.
 test("the bench's stepwise-all side rolls everything back: no workload table and no history row are left", { timeout: 120_000 }, async (t) => {
   const workload = await createPgWorkload(SIZE, makeTempDir(t, "stepwise-bench-pg-all-"));
