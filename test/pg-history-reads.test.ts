@@ -200,6 +200,8 @@ test("rows the one read cannot vouch for go to the careful path, which answers a
     { rows: `(1, '${first}', 'applied'), (2, '${second},x', 'applied')` },
     { rows: `(1, '${first}', 'applied'), (2, '${second}', 'started')` },
     { rows: `(1, '${first}', 'applied'), (2, '${second}', NULL)` },
+    { rows: `(1, '${first}', NULL), (2, '${second}', 'applied,applied')` },
+    { rows: `(1, '', 'applied'), (2, '${second}', 'applied')` },
     { rows: `(1, '${first}', 'applied'), (2, '${second}', 'applied'), (3, 'checksum-3', 'applied')` },
   ];
   // What a start answers, as the code of its refusal; the careful path alone is the executor's `up` under the lock.

@@ -10,9 +10,12 @@
  * the hand loop's 1.3 ms on a fresh connection. Here:
  *
  * - The rows come back as one row of three unsorted `string_agg`s, one per column, fed the same
- *   rows in the same order by one aggregate node, so position `i` of each belongs to one row. Their
- *   `count`s prove no value was NULL (`string_agg` skips one); the piece counts then prove no value
- *   held the separator. Sorting on the server cost more than placing each version in JavaScript.
+ *   rows in the same order by one aggregate node, so position `i` of each belongs to one row. A NULL
+ *   checksum or state is read as `''` (`string_agg` would skip it, and a value holding the separator
+ *   could then make up the count), which no registry checksum and no applied row equals; `version`,
+ *   the key, is never NULL and its text never holds the separator, so its pieces count the rows, and
+ *   equal piece counts prove no checksum or state held the separator. Sorting on the server, and
+ *   `count`s, each cost more on a fresh session than placing each version in JavaScript.
  * - The columns and the key are proved by the parser, at no cost when the statement runs: a
  *   `GROUP BY version` that selects `name`, `applied_at` and `duration_ms` is accepted only when every
  *   column exists (else 42703) and `version` alone is the table's non-deferrable primary key (else
@@ -35,14 +38,11 @@ const VERSION_TYPE_IDS: readonly unknown[] = [20, 23];
 /** What separates the values of one `string_agg`: counted afterwards, so a value holding it is caught. */
 const SEPARATOR = ",";
 
-/** The statement's one row, as the pg driver reads it (bigints as numbers when exact). */
+/** The statement's one row, as the pg driver reads it. */
 export interface PostgresNoOpReadRow {
   readonly versions: unknown;
   readonly checksums: unknown;
   readonly states: unknown;
-  readonly row_count: unknown;
-  readonly checksum_count: unknown;
-  readonly state_count: unknown;
   readonly version_type: unknown;
 }
 
@@ -51,9 +51,8 @@ export interface PostgresNoOpReadRow {
  * statement without them goes as one simple-query message.
  */
 export function postgresNoOpReadSql(quoted: string): string {
-  return `SELECT pg_catalog.string_agg(CAST(version AS text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(checksum, '${SEPARATOR}') AS checksums, pg_catalog.string_agg(state, '${SEPARATOR}') AS states,
-  pg_catalog.count(*) AS row_count, pg_catalog.count(checksum) AS checksum_count, pg_catalog.count(state) AS state_count,
-  CAST(pg_catalog.pg_typeof((SELECT version FROM ${quoted} LIMIT 0)) AS oid) AS version_type
+  return `SELECT pg_catalog.string_agg(CAST(version AS text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), '${SEPARATOR}') AS checksums,
+  pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, CAST(pg_catalog.pg_typeof((SELECT version FROM ${quoted} LIMIT 0)) AS oid) AS version_type
  FROM ${quoted}
  WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} GROUP BY version)`;
 }
@@ -72,20 +71,23 @@ function splitExactly(joined: unknown, count: number): string[] | null {
  */
 export function parsePostgresNoOpRead(row: PostgresNoOpReadRow | undefined): AppliedMigrationKey[] | null {
   if (row === undefined || !VERSION_TYPE_IDS.includes(row.version_type)) return null;
-  const count = row.row_count;
-  if (typeof count !== "number" || !Number.isSafeInteger(count) || row.checksum_count !== count || row.state_count !== count) return null;
-  if (count === 0) return [];
-  const versions = splitExactly(row.versions, count);
+  // No rows: every aggregate is NULL.
+  if (row.versions === null) return row.checksums === null && row.states === null ? [] : null;
+  if (typeof row.versions !== "string") return null;
+  const versions = row.versions.split(SEPARATOR);
+  const count = versions.length;
   const checksums = splitExactly(row.checksums, count);
   const states = splitExactly(row.states, count);
-  if (versions === null || checksums === null || states === null) return null;
+  if (checksums === null || states === null) return null;
   // The rows come in the table's order, not the versions': each is placed at its version, and a
   // version outside 1..count, or seen twice, leaves the decision to the careful path.
   const keys: AppliedMigrationKey[] = new Array<AppliedMigrationKey>(count);
   for (let index = 0; index < count; index++) {
     const version = Number(versions[index]);
-    if (!Number.isSafeInteger(version) || version < 1 || version > count || keys[version - 1] !== undefined || states[index] !== "applied") return null;
-    keys[version - 1] = { version, checksum: checksums[index]!, startedAt: null };
+    const checksum = checksums[index]!;
+    // An empty piece may have been a NULL, which the careful path reports as such.
+    if (!Number.isSafeInteger(version) || version < 1 || version > count || keys[version - 1] !== undefined || states[index] !== "applied" || checksum === "") return null;
+    keys[version - 1] = { version, checksum, startedAt: null };
   }
   return keys;
 }
