@@ -490,8 +490,15 @@ await describeEachAsyncDriver("async suite: concurrency", (h) => {
       const appliedBy = results.map((result) => result.steps.map((step) => step.version));
       // SQLite and Cloudflare lock (or batch) one migration at a time, so the two instances may take
       // turns; what is promised is that each version is applied by exactly one of them, in order.
-      assert.deepEqual(appliedBy.flat().sort((a, b) => a - b), [1, 2]);
-      for (const versions of appliedBy) assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+      assert.deepEqual(
+        appliedBy.flat().sort((a, b) => a - b),
+        [1, 2],
+      );
+      for (const versions of appliedBy)
+        assert.deepEqual(
+          versions,
+          [...versions].sort((a, b) => a - b),
+        );
       if (h.underTest.dialect === "postgres") {
         // PostgreSQL holds its advisory lock for the whole run (DESIGN.md), so one instance applies both.
         assert.deepEqual(
