@@ -240,7 +240,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
     if (sql === null) throw new Error("it has no down section");
     return driver.exec(sql);
   }
-  const body = direction === "up" ? entry.module.up : entry.module.down;
+  const body = bodyOf(entry, direction);
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
   refuseGeneratorBody(entry, direction, bodies === null);
   bodies?.check(driver, entry, direction);
@@ -255,7 +255,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
  * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
  */
 function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
-  if (isAsyncFunction(direction === "up" ? entry.module.up : entry.module.down)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
+  if (isAsyncFunction(bodyOf(entry, direction))) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): AsyncInSyncRunnerError {
@@ -268,7 +268,7 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
 
 /** Throws when `entry`'s body for `direction` is a generator function (see {@link isGeneratorFunction}). */
 function refuseGeneratorBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, asyncToo: boolean): void {
-  if (isGeneratorFunction(direction === "up" ? entry.module.up : entry.module.down, asyncToo)) {
+  if (isGeneratorFunction(bodyOf(entry, direction), asyncToo)) {
     throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
   }
 }
@@ -280,12 +280,8 @@ function refuseGeneratorBody(entry: MigrationEntry & { kind: "ts" }, direction: 
  * in a migration file; a registry written by hand reaches here.
  */
 function isGeneratorFunction(value: unknown, asyncToo: boolean): boolean {
-  try {
-    const tag = Object.prototype.toString.call(value);
-    return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
-  } catch {
-    return false;
-  }
+  const tag = functionTag(value);
+  return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
 }
 
 /** The tags of functions that return before their code has run to its end. */
@@ -296,13 +292,24 @@ const ASYNC_FUNCTION_TAG = /^\[object Async(Generator)?Function\]$/;
  * too, and for a function bound from one (a bound function inherits its target's prototype).
  */
 export function isAsyncFunction(value: unknown): boolean {
-  if (typeof value !== "function") return false;
+  return typeof value === "function" && ASYNC_FUNCTION_TAG.test(functionTag(value));
+}
+
+/**
+ * `value`'s `Object.prototype.toString` tag, which names the kind of function across realms; empty
+ * for a revoked Proxy, which cannot be called either, so that failure is reported when it is.
+ */
+function functionTag(value: unknown): string {
   try {
-    return ASYNC_FUNCTION_TAG.test(Object.prototype.toString.call(value));
+    return Object.prototype.toString.call(value);
   } catch {
-    // A revoked Proxy: it cannot be called either, and that failure is reported when it is.
-    return false;
+    return "";
   }
+}
+
+/** The function a TypeScript migration runs in `direction` (not yet checked to be one). */
+function bodyOf(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): unknown {
+  return direction === "up" ? entry.module.up : entry.module.down;
 }
 
 function asyncRefusal(operation: Operation): AsyncInSyncRunnerError {
