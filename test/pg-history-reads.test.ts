@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type pg from "pg";
+import { postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
 import { MigrationManager } from "../src/entries/pg.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
@@ -49,7 +51,7 @@ test("a start with nothing pending sends one statement, the history read, and ta
   const results: Awaited<ReturnType<MigrationManager["up"]>>[] = [];
   const noop = await recordStatements(client, async () => results.push(await new MigrationManager(client, firstHalf, { onEvent: (event) => events.push(event.type) }).up()));
   assert.equal(noop.length, 1, noop.join("\n"));
-  assert.match(noop[0]!, /^\s*SELECT version, checksum/);
+  assert.equal(noop[0], postgresNoOpReadSql(`"public"."schema_migrations"`));
   assert.deepEqual(results, [{ direction: "up", fromVersion: SIZE / 2, toVersion: SIZE / 2, steps: [] }]);
   assert.deepEqual(events, ["nothing-pending"]);
 
@@ -69,36 +71,155 @@ test("a start whose history read fails or finds an interrupted or drifted histor
   await assert.rejects(new MigrationManager(client, registry).up(), { code: "UNMANAGED_DATABASE" });
 });
 
-test("a no-op start's one read also proves the table's shape: a history table missing a column or keyed otherwise is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
+/** Every column stepwise writes, as a hand-made table declares them; `version` as each shape says. */
+const OTHER_COLUMNS = "name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint, state text NOT NULL";
+
+/**
+ * History tables the careful path refuses with HISTORY_TABLE_INVALID, each made by its statements,
+ * with the rows in `rowsInto` (the table itself, or the table a view reads).
+ */
+const REFUSED_SHAPES: readonly { readonly shape: string; readonly statements: readonly string[]; readonly rowsInto?: string }[] = [
+  { shape: "three of the six columns", statements: ["CREATE TABLE schema_migrations (version numeric, checksum text, state text)"] },
+  { shape: "every column, no key", statements: [`CREATE TABLE schema_migrations (version bigint, ${OTHER_COLUMNS})`] },
+  { shape: "numeric key", statements: [`CREATE TABLE schema_migrations (version numeric PRIMARY KEY, ${OTHER_COLUMNS})`] },
+  { shape: "smallint key", statements: [`CREATE TABLE schema_migrations (version smallint PRIMARY KEY, ${OTHER_COLUMNS})`] },
+  { shape: "double precision key", statements: [`CREATE TABLE schema_migrations (version double precision PRIMARY KEY, ${OTHER_COLUMNS})`] },
+  { shape: "oid key", statements: [`CREATE TABLE schema_migrations (version oid PRIMARY KEY, ${OTHER_COLUMNS})`] },
+  {
+    shape: "a domain over bigint as the key",
+    statements: ["CREATE DOMAIN version_number AS bigint", `CREATE TABLE schema_migrations (version version_number PRIMARY KEY, ${OTHER_COLUMNS})`],
+  },
+  { shape: "version and name together the key", statements: [`CREATE TABLE schema_migrations (version bigint, ${OTHER_COLUMNS}, PRIMARY KEY (version, name))`] },
+  {
+    shape: "another column the key, version unique",
+    statements: [`CREATE TABLE schema_migrations (version bigint NOT NULL UNIQUE, ${OTHER_COLUMNS.replace("name text NOT NULL", "name text PRIMARY KEY")})`],
+  },
+  {
+    shape: "no key, a unique index on version as the replica identity",
+    statements: [
+      `CREATE TABLE schema_migrations (version bigint NOT NULL, ${OTHER_COLUMNS})`,
+      "CREATE UNIQUE INDEX schema_migrations_version ON schema_migrations (version)",
+      "ALTER TABLE schema_migrations REPLICA IDENTITY USING INDEX schema_migrations_version",
+    ],
+  },
+  {
+    shape: "duration_ms missing",
+    statements: ["CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, state text NOT NULL)"],
+  },
+  {
+    shape: "name dropped",
+    statements: [`CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`, "ALTER TABLE schema_migrations DROP COLUMN name"],
+  },
+  {
+    shape: "a view of a good table",
+    statements: [`CREATE TABLE history_rows (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`, "CREATE VIEW schema_migrations AS SELECT * FROM history_rows"],
+    rowsInto: "history_rows",
+  },
+  {
+    shape: "a materialized view of a good table",
+    statements: [`CREATE TABLE history_rows (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`],
+    rowsInto: "history_rows",
+  },
+];
+
+/** Drops whatever relation is called `schema_migrations`, and what the shapes made for it. */
+async function dropHistoryTable(client: pg.Client): Promise<void> {
+  const kind = (await client.query<{ relkind: string }>("SELECT relkind FROM pg_catalog.pg_class WHERE oid = to_regclass('schema_migrations')")).rows[0]?.relkind;
+  if (kind !== undefined) await client.query(`DROP ${kind === "v" ? "VIEW" : kind === "m" ? "MATERIALIZED VIEW" : "TABLE"} schema_migrations`);
+  await client.query("DROP TABLE IF EXISTS history_rows; DROP DOMAIN IF EXISTS version_number");
+}
+
+/** Inserts migration 1 of `one` as applied into `table`, through whichever of stepwise's columns it has. */
+async function insertAppliedRow(client: pg.Client, table: string, checksum: string): Promise<void> {
+  const columns = (await client.query<{ name: string }>("SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", [table])).rows.map(
+    (row) => row.name,
+  );
+  const values = { version: 1, name: "create_t1", checksum, applied_at: "2026-01-01T00:00:00Z", duration_ms: 1, state: "applied" } as Record<string, unknown>;
+  const present = columns.filter((name) => name in values);
+  await client.query(
+    `INSERT INTO ${table} (${present.join(", ")}) VALUES (${present.map((_, index) => `$${index + 1}`).join(", ")})`,
+    present.map((name) => values[name]),
+  );
+}
+
+test("a no-op start's one read also proves the table's shape: every history table the careful path refuses (a column missing or dropped, version keyed otherwise or of another type, a view) is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
   const client = await connectFresh(t);
   const one = registry.slice(0, 1);
-  const shapes = [
-    // Three of the six columns stepwise writes.
-    "CREATE TABLE schema_migrations (version numeric, checksum text, state text)",
-    // Every column, but version is not the primary key.
-    "CREATE TABLE schema_migrations (version bigint, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint, state text NOT NULL)",
-    // Every column and a primary key, but version is numeric.
-    "CREATE TABLE schema_migrations (version numeric PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint, state text NOT NULL)",
-  ];
-  for (const create of shapes) {
-    await client.query("DROP TABLE IF EXISTS schema_migrations");
-    await client.query(create);
-    const columns = (await client.query<{ name: string }>("SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = 'schema_migrations'::regclass AND attnum > 0")).rows.map(
-      (row) => row.name,
-    );
-    const values = { version: 1, name: "create_t1", checksum: one[0]!.checksum, applied_at: "2026-01-01T00:00:00Z", duration_ms: 1, state: "applied" } as Record<string, unknown>;
-    const present = columns.filter((name) => name in values);
-    await client.query(
-      `INSERT INTO schema_migrations (${present.join(", ")}) VALUES (${present.map((_, index) => `$${index + 1}`).join(", ")})`,
-      present.map((name) => values[name]),
-    );
+  for (const { shape, statements, rowsInto } of REFUSED_SHAPES) {
+    await dropHistoryTable(client);
+    for (const statement of statements) await client.query(statement);
+    await insertAppliedRow(client, rowsInto ?? "schema_migrations", one[0]!.checksum);
+    if (shape.startsWith("a materialized view")) await client.query("CREATE MATERIALIZED VIEW schema_migrations AS SELECT * FROM history_rows");
     for (const start of [() => new MigrationManager(client, one).up(), () => new MigrationManager(client, one).up({ to: 1 }), () => new MigrationManager(client, one).up({ transaction: "all" })]) {
-      await assert.rejects(start, (error: { code?: string }) => error.code === "HISTORY_TABLE_INVALID", create);
+      await assert.rejects(start, (error: { code?: string }) => error.code === "HISTORY_TABLE_INVALID", shape);
     }
     await assert.rejects(
       () => new MigrationManager(client, one).status(),
       (error: { code?: string }) => error.code === "HISTORY_TABLE_INVALID",
-      create,
+      shape,
     );
+  }
+});
+
+test("history tables the careful path accepts (integer or bigint key, a key with INCLUDE columns, a deferrable key, rows stored out of version order) start with nothing pending; the usual ones in the one read", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const accepted = [
+    { shape: "integer key", create: `CREATE TABLE schema_migrations (version integer PRIMARY KEY, ${OTHER_COLUMNS})`, oneRead: true },
+    { shape: "bigint key with an INCLUDE column", create: `CREATE TABLE schema_migrations (version bigint, ${OTHER_COLUMNS}, PRIMARY KEY (version) INCLUDE (name))`, oneRead: true },
+    // PostgreSQL's rule the one read relies on ignores a deferrable key: the careful path decides there.
+    { shape: "deferrable bigint key", create: `CREATE TABLE schema_migrations (version bigint PRIMARY KEY DEFERRABLE, ${OTHER_COLUMNS})`, oneRead: false },
+  ];
+  for (const { shape, create, oneRead } of accepted) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+    await client.query(create);
+    // Version 2 first: the rows come back in the table's order, not the versions'.
+    for (const entry of [two[1]!, two[0]!]) {
+      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')", [
+        entry.version,
+        entry.name,
+        entry.checksum,
+      ]);
+    }
+    const results: unknown[] = [];
+    const sent = await recordStatements(client, async () => results.push(await new MigrationManager(client, two).up()));
+    assert.deepEqual(results, [{ direction: "up", fromVersion: 2, toVersion: 2, steps: [] }], shape);
+    assert.equal(sent.length === 1, oneRead, `${shape}:\n${sent.join("\n")}`);
+  }
+});
+
+test("rows the one read cannot vouch for go to the careful path, which answers as it always did: a NULL checksum offset by one holding the separator, a checksum with the separator, an interrupted migration, a NULL state, a version past the registry", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const [first, second] = [two[0]!.checksum, two[1]!.checksum];
+  // No NOT NULL and no CHECK: a hand-made table the careful path accepts, holding what stepwise never writes.
+  const create = "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text, checksum text, applied_at text, duration_ms bigint, state text)";
+  const cases: { readonly rows: string; readonly registry?: typeof two }[] = [
+    // Joined, these read as the two right checksums in a row: the counts must catch the NULL.
+    { rows: `(1, NULL, 'applied'), (2, '${first},${second}', 'applied')` },
+    { rows: `(1, '${first}', 'applied'), (2, '${second},x', 'applied')` },
+    { rows: `(1, '${first}', 'applied'), (2, '${second}', 'started')` },
+    { rows: `(1, '${first}', 'applied'), (2, '${second}', NULL)` },
+    { rows: `(1, '${first}', NULL), (2, '${second}', 'applied,applied')` },
+    { rows: `(1, '', 'applied'), (2, '${second}', 'applied')` },
+    { rows: `(1, '${first}', 'applied'), (2, '${second}', 'applied'), (3, 'checksum-3', 'applied')` },
+  ];
+  // What a start answers, as the code of its refusal; the careful path alone is the executor's `up` under the lock.
+  const outcome = (start: Promise<unknown>) =>
+    start.then(
+      (result) => JSON.stringify(result),
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+  for (const { rows } of cases) {
+    const outcomes: string[] = [];
+    for (const careful of [false, true]) {
+      await client.query("DROP TABLE IF EXISTS schema_migrations");
+      await client.query(create);
+      await client.query(`INSERT INTO schema_migrations (version, checksum, state) SELECT version, checksum, state FROM (VALUES ${rows}) AS r (version, checksum, state)`);
+      const manager = new MigrationManager(client, two);
+      const sent = await recordStatements(client, async () => outcomes.push(await outcome(careful ? manager.run(manager.executor.up(), { exclusive: true }) : manager.up())));
+      if (!careful) assert.ok(sent.length > 1, `the one read vouched for ${rows}`);
+    }
+    assert.equal(outcomes[0], outcomes[1], rows);
   }
 });

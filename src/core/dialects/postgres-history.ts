@@ -4,10 +4,11 @@
  * through `pg_catalog` instead of `sqlite_master` and `PRAGMA table_info`.
  */
 import { HistoryTableInvalidError } from "../errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore, REQUIRED_COLUMNS } from "../history.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import type { AppliedMigrationKey } from "../planner.js";
 import { sqlstateOf } from "./postgres-errors.js";
+import { parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
 function quoteIdentifier(name: string): string {
@@ -71,41 +72,20 @@ export class PostgresHistoryStore extends HistoryStore {
   }
 
   /**
-   * The planner keys as one row of two JSON arrays instead of a row per migration: on a no-op start,
-   * the usual one, parsing and collecting 1,000 rows cost the client more than the read's round trip.
-   * `null` (ask again the careful way) when the statement fails, a row is not an applied one (an
-   * interrupted migration: the careful path reports it), or a value is not what a key needs.
+   * The planner keys and the proof of the table's shape in one statement (`postgres-no-op-read.ts`):
+   * on a start with nothing to do, the usual one, this is the only round trip. `null` (ask again the
+   * careful way) when the statement fails, the table is not one the careful path accepts, a row is not
+   * an applied one (an interrupted migration: the careful path reports it), or a value is not what a
+   * key needs.
    */
   override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let row: { version: unknown; checksum: unknown; unsettled: unknown; shaped: unknown } | undefined;
+    let row: PostgresNoOpReadRow | undefined;
     try {
-      // `shaped` proves in the same statement what assertShape checks: every column stepwise writes, and
-      // version alone the primary key, bigint or integer; any other table is left to the careful path.
-      row = (yield* query<{ version: unknown; checksum: unknown; unsettled: unknown; shaped: unknown }>(
-        `SELECT version, checksum, unsettled,
-          (SELECT count(*) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (?::text[])) = ${REQUIRED_COLUMNS.length}
-          AND EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-            WHERE i.indrelid = to_regclass(?) AND i.indisprimary AND i.indnatts = 1 AND a.attname = 'version' AND a.atttypid IN ('bigint'::regtype, 'integer'::regtype)) AS shaped
-         FROM (SELECT json_agg(version ORDER BY version) AS version, json_agg(checksum ORDER BY version) AS checksum,
-          count(*) FILTER (WHERE state IS DISTINCT FROM 'applied') AS unsettled FROM ${this.quoted}) AS keys`,
-        [this.quoted, [...REQUIRED_COLUMNS], this.quoted],
-      ))[0];
+      row = (yield* query<PostgresNoOpReadRow>(postgresNoOpReadSql(this.quoted)))[0];
     } catch {
       return null;
     }
-    if (row === undefined || row.unsettled !== 0 || row.shaped !== true) return null;
-    const versions = row.version ?? [];
-    const checksums = row.checksum ?? [];
-    if (!Array.isArray(versions) || !Array.isArray(checksums) || versions.length !== checksums.length) return null;
-    const keys: AppliedMigrationKey[] = new Array(versions.length);
-    for (let index = 0; index < versions.length; index++) {
-      const version: unknown = versions[index];
-      const checksum: unknown = checksums[index];
-      // What the careful read refuses (see HistoryRowInvalidError) it must report, so it is left to it.
-      if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || version === versions[index - 1] || typeof checksum !== "string") return null;
-      keys[index] = { version, checksum, startedAt: null };
-    }
-    return keys;
+    return parsePostgresNoOpRead(row);
   }
 
   override isNamed(name: string): boolean {
@@ -158,11 +138,16 @@ export class PostgresHistoryStore extends HistoryStore {
     return null;
   }
 
-  /** The table's columns: name, type as `format_type` spells it, and 1 when it alone is the primary key. */
+  /**
+   * The table's columns: name, type as `format_type` spells it, and 1 when it alone is the primary
+   * key. Alone among the key's columns: an `INCLUDE` column is stored in the key's index but plays no
+   * part in its uniqueness, and PostgreSQL's own rule (the one the no-op read relies on) counts only
+   * the key columns.
+   */
   private *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
     return yield* query<{ name: string; pk: number; type: string }>(
       `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND i.indkey[0] = a.attnum) THEN 1 ELSE 0 END AS pk
+        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) THEN 1 ELSE 0 END AS pk
        FROM pg_catalog.pg_attribute AS a
        JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -15,6 +15,7 @@
  * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
  */
 import { runScriptWithHistory } from "../script-with-history.js";
+import { isCleanRegistry } from "../registry-fast-check.js";
 import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
 import { isValidTableName } from "../history.js";
@@ -80,6 +81,8 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
+    // Every start constructs a manager: its registry checks in one pass, not two.
+    isCleanRegistry,
     applyScriptWithHistory: runScriptWithHistory,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };

@@ -1,0 +1,97 @@
+/**
+ * Where a pg no-op start's time goes, in process: the hand-written loop's start (create-if-missing,
+ * read the versions) against stepwise's (`new MigrationManager(client, registry).up()`), each on a
+ * fresh connection, interleaved sample by sample so a slow phase of a shared machine falls on both,
+ * timing the connect and the start apart. `PG_NOOP_BEFORE=<path to another tree's src/entries/pg.ts>`
+ * adds that tree's stepwise as a third side: a before/after comparison in one run.
+ *
+ * npx tsx bench/pg-noop-ab.ts            # N = 1,000, 100 samples a side
+ * N=300 SAMPLES=200 npx tsx bench/pg-noop-ab.ts
+ */
+import { loadavg } from "node:os";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { createTestDatabase } from "../test/support/postgres-server.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { createPgSides } from "./pg-sides.js";
+import { createPgWorkload } from "./pg-workload.js";
+import { summarize } from "./stats.js";
+
+type Start = (client: pg.Client) => Promise<void>;
+
+const size = Number(process.env.N ?? 1_000);
+const samples = Number(process.env.SAMPLES ?? 100);
+const workload = await createPgWorkload(size);
+const database = await createTestDatabase();
+await createPgSides(workload)
+  .find((side) => side.id === "stepwise-all")!
+  .apply(database.url);
+const setup = new pg.Client({ connectionString: database.url });
+await setup.connect();
+// The hand loop's history, written directly: applying its copy of the workload would clash on the tables.
+await setup.query("CREATE TABLE hand_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
+await setup.query(`INSERT INTO hand_migrations SELECT g, 'm' || g, now() FROM generate_series(1, ${size}) AS g`);
+await setup.end();
+
+/** The hand loop's no-op start, as `bench/pg-sides.ts` writes it. */
+const hand: Start = async (client) => {
+  await client.query("CREATE TABLE IF NOT EXISTS hand_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
+  const { rows } = await client.query<{ version: string }>("SELECT version FROM hand_migrations");
+  const applied = new Set(rows.map((row) => Number(row.version)));
+  if (workload.migrations.some((migration) => !applied.has(migration.version))) throw new Error("the hand loop found work");
+};
+
+function stepwise(Manager: typeof MigrationManager): Start {
+  return async (client) => {
+    if ((await new Manager(client, workload.registry).up()).steps.length !== 0) throw new Error("stepwise found work");
+  };
+}
+
+const sides: [string, Start][] = [
+  ["hand", hand],
+  ["stepwise", stepwise(MigrationManager)],
+];
+if (process.env.PG_NOOP_BEFORE) {
+  const before = (await import(pathToFileURL(process.env.PG_NOOP_BEFORE).href)) as { MigrationManager: typeof MigrationManager };
+  sides.push(["before", stepwise(before.MigrationManager)]);
+}
+
+const times = new Map(sides.map(([id]) => [id, { connect: [] as number[], start: [] as number[], whole: [] as number[] }]));
+const loads: number[] = [];
+// Three unmeasured rounds first, so every side's code is compiled before it is timed.
+for (let round = -3; round < samples; round++) {
+  for (let slot = 0; slot < sides.length; slot++) {
+    const [id, start] = sides[(slot + Math.max(round, 0)) % sides.length]!;
+    const began = performance.now();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const connected = performance.now();
+    await start(client);
+    const done = performance.now();
+    await client.end();
+    const ended = performance.now();
+    if (round < 0) continue;
+    const bucket = times.get(id)!;
+    bucket.connect.push(connected - began);
+    bucket.start.push(done - connected);
+    bucket.whole.push(ended - began);
+  }
+  if (round % 10 === 0) loads.push(loadavg()[0]!);
+}
+await database.drop();
+
+const ms = (value: number) => value.toFixed(2);
+console.log(`pg no-op start, N = ${size}, ${samples} samples a side, interleaved; load average ${ms(Math.min(...loads))}-${ms(Math.max(...loads))}`);
+console.log("side      | connect, median (min) | start, median (min) | whole, median (min)");
+for (const [id] of sides) {
+  const { connect, start, whole } = times.get(id)!;
+  const cell = (values: number[]) => `${ms(summarize(values).median)} (${ms(summarize(values).min)})`;
+  console.log(`${id.padEnd(9)} | ${cell(connect)} | ${cell(start)} | ${cell(whole)}`);
+}
+const hands = times.get("hand")!;
+for (const [id] of sides.slice(1)) {
+  const side = times.get(id)!;
+  const ratio = (key: "start" | "whole", stat: "median" | "min") => (summarize(side[key])[stat] / summarize(hands[key])[stat]).toFixed(2);
+  console.log(`${id} / hand: whole start ${ratio("whole", "median")}x (mins ${ratio("whole", "min")}x); the start alone ${ratio("start", "median")}x (${ratio("start", "min")}x)`);
+}
+process.exit(0);
