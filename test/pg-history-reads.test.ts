@@ -223,3 +223,29 @@ test("rows the one read cannot vouch for go to the careful path, which answers a
     assert.equal(outcomes[0], outcomes[1], rows);
   }
 });
+
+test("a history table named after a column stepwise writes, without that column (name, applied_at, duration_ms), is refused by a no-op start as the careful path refuses it, not read as nothing pending", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  for (const column of ["name", "applied_at", "duration_ms"]) {
+    // PostgreSQL reads a name that is no column as the whole row of the FROM item of that name: here, the table.
+    const columns = ["version bigint PRIMARY KEY", ...OTHER_COLUMNS.split(", ")].filter((definition) => !definition.startsWith(`${column} `));
+    await client.query(`CREATE TABLE "${column}" (${columns.join(", ")})`);
+    const present = ["version", "name", "checksum", "applied_at", "state"].filter((name) => name !== column);
+    for (const entry of two) {
+      const values: Record<string, unknown> = { version: entry.version, name: entry.name, checksum: entry.checksum, applied_at: "2026-01-01T00:00:00Z", state: "applied" };
+      await client.query(
+        `INSERT INTO "${column}" (${present.join(", ")}) VALUES (${present.map((_, index) => `$${index + 1}`).join(", ")})`,
+        present.map((name) => values[name]),
+      );
+    }
+    const expected = { code: "HISTORY_TABLE_INVALID", table: column, missingColumns: [column] };
+    const manager = new MigrationManager(client, two, { tableName: column });
+    const sent = await recordStatements(client, async () => {
+      await assert.rejects(manager.up(), expected, column);
+    });
+    assert.ok(sent.length > 1, `the one read vouched for a table "${column}" without the column:\n${sent.join("\n")}`);
+    await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, column);
+    await client.query(`DROP TABLE "${column}"`);
+  }
+});

@@ -25,6 +25,9 @@
  * - The key's type is `pg_typeof` of the column, through a subquery that reads no row: exactly
  *   `bigint` (20) or `integer` (23), as the careful path's `format_type` check; a domain has its own
  *   type id and goes to the careful path.
+ * - Every `FROM` names the table by the alias `h`: PostgreSQL reads a name that is no column as the
+ *   whole row of the `FROM` item so named, so a history table called `name` (or `applied_at`, or
+ *   `duration_ms`) without that column would pass for one that has it.
  *
  * Any failure, or any value this parse does not expect, is `null`: the caller asks again the careful
  * way, which reads the catalog and throws the refusal it always threw. So no refusal changes, and a
@@ -52,9 +55,9 @@ export interface PostgresNoOpReadRow {
  */
 export function postgresNoOpReadSql(quoted: string): string {
   return `SELECT pg_catalog.string_agg(CAST(version AS text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), '${SEPARATOR}') AS checksums,
-  pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, CAST(pg_catalog.pg_typeof((SELECT version FROM ${quoted} LIMIT 0)) AS oid) AS version_type
- FROM ${quoted}
- WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} GROUP BY version)`;
+  pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, CAST(pg_catalog.pg_typeof((SELECT version FROM ${quoted} AS h LIMIT 0)) AS oid) AS version_type
+ FROM ${quoted} AS h
+ WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} AS h GROUP BY version)`;
 }
 
 /** The values of one `string_agg`, or `null` when they are not `count` pieces of text. */
