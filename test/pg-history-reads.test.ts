@@ -249,3 +249,40 @@ test("a history table named after a column stepwise writes, without that column 
     await client.query(`DROP TABLE "${column}"`);
   }
 });
+
+test("a checksum or state declared char(n), or a domain over one, reads padded on the careful path, which refuses it: a no-op start refuses it the same, with the same code and fields, and never reads it trimmed as nothing pending", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const first = two[0]!.checksum;
+  const columns = (checksum: string, state: string) =>
+    `version bigint PRIMARY KEY, name text NOT NULL, checksum ${checksum} NOT NULL, applied_at text NOT NULL, duration_ms bigint, state ${state} NOT NULL`;
+  const paddedState = { code: "HISTORY_TABLE_INVALID", table: "schema_migrations", version: 1, problem: "unknown-state" };
+  const cases = [
+    { shape: "state char(10)", statements: [`CREATE TABLE schema_migrations (${columns("text", "char(10)")})`], expected: paddedState },
+    { shape: "state a domain over char(10)", statements: ["CREATE DOMAIN padded_state AS char(10)", `CREATE TABLE schema_migrations (${columns("text", "padded_state")})`], expected: paddedState },
+    // Longer than any checksum gen writes (64 characters): the careful path reads the padding and finds the file changed.
+    {
+      shape: "checksum char(80)",
+      statements: [`CREATE TABLE schema_migrations (${columns("char(80)", "text")})`],
+      expected: { code: "CHECKSUM_MISMATCH", version: 1, registryChecksum: first, databaseChecksum: first.padEnd(80) },
+    },
+  ];
+  for (const { shape, statements, expected } of cases) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations; DROP DOMAIN IF EXISTS padded_state");
+    for (const statement of statements) await client.query(statement);
+    for (const entry of two) {
+      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')", [
+        entry.version,
+        entry.name,
+        entry.checksum,
+      ]);
+    }
+    const manager = new MigrationManager(client, two);
+    const sent = await recordStatements(client, async () => {
+      await assert.rejects(manager.up(), expected, shape);
+      await assert.rejects(manager.up({ to: 2 }), expected, shape);
+    });
+    assert.ok(sent.length > 2, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
+    await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, shape);
+  }
+});
