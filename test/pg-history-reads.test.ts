@@ -223,3 +223,66 @@ test("rows the one read cannot vouch for go to the careful path, which answers a
     assert.equal(outcomes[0], outcomes[1], rows);
   }
 });
+
+test("a history table named after a column stepwise writes, without that column (name, applied_at, duration_ms), is refused by a no-op start as the careful path refuses it, not read as nothing pending", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  for (const column of ["name", "applied_at", "duration_ms"]) {
+    // PostgreSQL reads a name that is no column as the whole row of the FROM item of that name: here, the table.
+    const columns = ["version bigint PRIMARY KEY", ...OTHER_COLUMNS.split(", ")].filter((definition) => !definition.startsWith(`${column} `));
+    await client.query(`CREATE TABLE "${column}" (${columns.join(", ")})`);
+    const present = ["version", "name", "checksum", "applied_at", "state"].filter((name) => name !== column);
+    for (const entry of two) {
+      const values: Record<string, unknown> = { version: entry.version, name: entry.name, checksum: entry.checksum, applied_at: "2026-01-01T00:00:00Z", state: "applied" };
+      await client.query(
+        `INSERT INTO "${column}" (${present.join(", ")}) VALUES (${present.map((_, index) => `$${index + 1}`).join(", ")})`,
+        present.map((name) => values[name]),
+      );
+    }
+    const expected = { code: "HISTORY_TABLE_INVALID", table: column, missingColumns: [column] };
+    const manager = new MigrationManager(client, two, { tableName: column });
+    const sent = await recordStatements(client, async () => {
+      await assert.rejects(manager.up(), expected, column);
+    });
+    assert.ok(sent.length > 1, `the one read vouched for a table "${column}" without the column:\n${sent.join("\n")}`);
+    await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, column);
+    await client.query(`DROP TABLE "${column}"`);
+  }
+});
+
+test("a checksum or state declared char(n), or a domain over one, reads padded on the careful path, which refuses it: a no-op start refuses it the same, with the same code and fields, and never reads it trimmed as nothing pending", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const first = two[0]!.checksum;
+  const columns = (checksum: string, state: string) =>
+    `version bigint PRIMARY KEY, name text NOT NULL, checksum ${checksum} NOT NULL, applied_at text NOT NULL, duration_ms bigint, state ${state} NOT NULL`;
+  const paddedState = { code: "HISTORY_TABLE_INVALID", table: "schema_migrations", version: 1, problem: "unknown-state" };
+  const cases = [
+    { shape: "state char(10)", statements: [`CREATE TABLE schema_migrations (${columns("text", "char(10)")})`], expected: paddedState },
+    { shape: "state a domain over char(10)", statements: ["CREATE DOMAIN padded_state AS char(10)", `CREATE TABLE schema_migrations (${columns("text", "padded_state")})`], expected: paddedState },
+    // Longer than any checksum gen writes (64 characters): the careful path reads the padding and finds the file changed.
+    {
+      shape: "checksum char(80)",
+      statements: [`CREATE TABLE schema_migrations (${columns("char(80)", "text")})`],
+      expected: { code: "CHECKSUM_MISMATCH", version: 1, registryChecksum: first, databaseChecksum: first.padEnd(80) },
+    },
+  ];
+  for (const { shape, statements, expected } of cases) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations; DROP DOMAIN IF EXISTS padded_state");
+    for (const statement of statements) await client.query(statement);
+    for (const entry of two) {
+      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')", [
+        entry.version,
+        entry.name,
+        entry.checksum,
+      ]);
+    }
+    const manager = new MigrationManager(client, two);
+    const sent = await recordStatements(client, async () => {
+      await assert.rejects(manager.up(), expected, shape);
+      await assert.rejects(manager.up({ to: 2 }), expected, shape);
+    });
+    assert.ok(sent.length > 2, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
+    await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, shape);
+  }
+});

@@ -24,7 +24,12 @@
  *   A view, a materialized view or a foreign table has no primary key, so it fails there too.
  * - The key's type is `pg_typeof` of the column, through a subquery that reads no row: exactly
  *   `bigint` (20) or `integer` (23), as the careful path's `format_type` check; a domain has its own
- *   type id and goes to the careful path.
+ *   type id and goes to the careful path. `checksum` and `state` the same way, exactly `text` (25) or
+ *   `varchar` (1043): `string_agg` takes text, and a `char(n)` value (or a domain over one) loses its
+ *   padding on the way there, where the careful path reads it padded and refuses it.
+ * - Every `FROM` names the table by the alias `h`: PostgreSQL reads a name that is no column as the
+ *   whole row of the `FROM` item so named, so a history table called `name` (or `applied_at`, or
+ *   `duration_ms`) without that column would pass for one that has it.
  *
  * Any failure, or any value this parse does not expect, is `null`: the caller asks again the careful
  * way, which reads the catalog and throws the refusal it always threw. So no refusal changes, and a
@@ -35,6 +40,9 @@ import type { AppliedMigrationKey } from "../planner.js";
 /** The type ids `pg_typeof` gives for the version column the careful path accepts: bigint and integer. */
 const VERSION_TYPE_IDS: readonly unknown[] = [20, 23];
 
+/** The type ids of `checksum` and `state` whose text `string_agg` passes on unchanged: text and varchar. */
+const TEXT_TYPE_IDS: readonly unknown[] = [25, 1043];
+
 /** What separates the values of one `string_agg`: counted afterwards, so a value holding it is caught. */
 const SEPARATOR = ",";
 
@@ -44,6 +52,8 @@ export interface PostgresNoOpReadRow {
   readonly checksums: unknown;
   readonly states: unknown;
   readonly version_type: unknown;
+  readonly checksum_type: unknown;
+  readonly state_type: unknown;
 }
 
 /**
@@ -51,10 +61,11 @@ export interface PostgresNoOpReadRow {
  * statement without them goes as one simple-query message.
  */
 export function postgresNoOpReadSql(quoted: string): string {
+  const typeOf = (column: string) => `CAST(pg_catalog.pg_typeof((SELECT ${column} FROM ${quoted} AS h LIMIT 0)) AS oid) AS ${column}_type`;
   return `SELECT pg_catalog.string_agg(CAST(version AS text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), '${SEPARATOR}') AS checksums,
-  pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, CAST(pg_catalog.pg_typeof((SELECT version FROM ${quoted} LIMIT 0)) AS oid) AS version_type
- FROM ${quoted}
- WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} GROUP BY version)`;
+  pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, ${typeOf("version")}, ${typeOf("checksum")}, ${typeOf("state")}
+ FROM ${quoted} AS h
+ WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} AS h GROUP BY version)`;
 }
 
 /** The values of one `string_agg`, or `null` when they are not `count` pieces of text. */
@@ -70,7 +81,7 @@ function splitExactly(joined: unknown, count: number): string[] | null {
  * version out of that range, a value of another type), which the careful path reads and reports.
  */
 export function parsePostgresNoOpRead(row: PostgresNoOpReadRow | undefined): AppliedMigrationKey[] | null {
-  if (row === undefined || !VERSION_TYPE_IDS.includes(row.version_type)) return null;
+  if (row === undefined || !VERSION_TYPE_IDS.includes(row.version_type) || !TEXT_TYPE_IDS.includes(row.checksum_type) || !TEXT_TYPE_IDS.includes(row.state_type)) return null;
   // No rows: every aggregate is NULL.
   if (row.versions === null) return row.checksums === null && row.states === null ? [] : null;
   if (typeof row.versions !== "string") return null;
