@@ -61,8 +61,8 @@ export interface PostgresNoOpReadRow {
  * statement without them goes as one simple-query message.
  */
 export function postgresNoOpReadSql(quoted: string): string {
-  const typeOf = (column: string) => `CAST(pg_catalog.pg_typeof((SELECT ${column} FROM ${quoted} AS h LIMIT 0)) AS oid) AS ${column}_type`;
-  return `SELECT pg_catalog.string_agg(CAST(version AS text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), '${SEPARATOR}') AS checksums,
+  const typeOf = (column: string) => `CAST(pg_catalog.pg_typeof((SELECT ${column} FROM ${quoted} AS h LIMIT 0)) AS pg_catalog.oid) AS ${column}_type`;
+  return `SELECT pg_catalog.string_agg(CAST(version AS pg_catalog.text), '${SEPARATOR}') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), '${SEPARATOR}') AS checksums,
   pg_catalog.string_agg(COALESCE(state, ''), '${SEPARATOR}') AS states, ${typeOf("version")}, ${typeOf("checksum")}, ${typeOf("state")}
  FROM ${quoted} AS h
  WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${quoted} AS h GROUP BY version)`;
