@@ -13,7 +13,7 @@ import BetterSqlite3 from "better-sqlite3";
 import Libsql from "libsql";
 import { binArgs } from "./support/compiled-bin.js";
 import { collectOutput, createTestProject, makeTempDir, readBytes, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
-import { CLI_DRIVER_NAMES } from "../src/cli/driver-names.js";
+import { aliasesOf, CLI_DRIVER_NAMES } from "../src/cli/driver-names.js";
 import { probeChildCapabilities } from "./support/child-drivers.js";
 import { DRIVERS, type DriverUnderTest } from "./support/driver-matrix.js";
 
@@ -175,7 +175,7 @@ test("an unknown driver is a usage error (exit 2) that lists the valid ones and 
   const { cli, root, database } = await project(t);
   const fromFlag = refusal(await cli(["--driver", "mysql", "up", "--json"]), 2);
   assert.deepEqual([fromFlag.code, fromFlag.driver, fromFlag.source], ["DRIVER_UNKNOWN", "mysql", "--driver"]);
-  for (const name of CLI_DRIVER_NAMES) assert.ok((fromFlag.validDrivers as string[]).includes(name), name);
+  for (const name of [...CLI_DRIVER_NAMES, ...CLI_DRIVER_NAMES.flatMap(aliasesOf)]) assert.ok((fromFlag.validDrivers as string[]).includes(name), name);
 
   const inPackage = await project(t, { database: "data/app.db", driver: "mysql" });
   const fromPackage = refusal(await inPackage.cli(["status", "--json"]), 2);
@@ -262,7 +262,10 @@ test("--help documents --driver, every driver name, the config key and the defau
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
   const line = help.stdout.slice(help.stdout.indexOf("--driver"), help.stdout.indexOf("Commands:")).replace(/\s+/g, " ");
-  for (const name of CLI_DRIVER_NAMES) assert.ok(line.includes(name), `--help does not name ${name}`);
+  for (const name of CLI_DRIVER_NAMES) {
+    const aliases = aliasesOf(name);
+    assert.ok(line.includes(aliases.length === 0 ? name : `${name} (or ${aliases.join(", ")})`), `--help does not name ${name} with its other spellings`);
+  }
   assert.match(line, /"driver" in the stepwise config/);
   assert.match(line, /default: better-sqlite3/);
 });

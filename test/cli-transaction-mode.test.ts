@@ -96,6 +96,9 @@ test("--transaction all is refused before anything runs when a migration of the 
     ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "migrations/002_vacuum.sql", "transaction-false", "up"],
   );
   assert.equal(existsSync(database), false, "the refused up created the database");
+  // The fix names CLI commands that get past it: the part before the obstacle in one transaction.
+  assert.equal(upRefused.error.firstOfRun, false);
+  assert.match(String(upRefused.error.fix), /"stepwise up --to 1 --transaction all"/);
   // The same refusal from a dry run, which rehearses one migration at a time.
   const dryRun = json<{ error: Record<string, unknown> }>(await cli(["up", "--dry-run", "--transaction", "all", "--json"]), 1);
   assert.equal(dryRun.error.code, "WHOLE_RUN_TRANSACTION_REFUSED");
@@ -105,6 +108,7 @@ test("--transaction all is refused before anything runs when a migration of the 
   const before = await contents();
   const downRefused = json<{ error: Record<string, unknown> }>(await cli(["down", "--to", "0", "--transaction", "all", "--json"]), 1);
   assert.deepEqual([downRefused.error.code, downRefused.error.version, downRefused.error.obstacle, downRefused.error.direction], ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "transaction-false", "down"]);
+  assert.match(String(downRefused.error.fix), /"stepwise down --to 2 --transaction all"/);
   assert.deepEqual(await contents(), before, "migration 3, which could have been reverted, was not");
   const above = json<JsonResult>(await cli(["down", "--to", "2", "--transaction", "all", "--json"]));
   assert.deepEqual(

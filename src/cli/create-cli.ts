@@ -35,7 +35,7 @@ import { databasePathFromUrl } from "./database-url.js";
 import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
-import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
+import { aliasesOf, CLI_DRIVER_NAMES, connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
 import { errorToJson, unexpectedErrorToJson } from "./json-error.js";
 import { formatDuration, roundDurations } from "./duration.js";
 import { formatStackChain, locateFailure } from "./error-location.js";
@@ -159,6 +159,12 @@ interface GlobalFlags {
 }
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset. */
+/** A driver's name as `--help` lists it, with the other spellings `--driver` accepts for it. */
+function withAliases(driver: string): string {
+  const aliases = (CLI_DRIVER_NAMES as readonly string[]).includes(driver) ? aliasesOf(driver as CliDriverName) : [];
+  return aliases.length === 0 ? driver : `${driver} (or ${aliases.join(", ")})`;
+}
+
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
   const rawStdout = props.io?.stdout ?? writerIgnoringClosedStream(process.stdout);
   const rawStderr = props.io?.stderr ?? writerIgnoringClosedStream(process.stderr);
@@ -191,7 +197,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const program = new Command(programName);
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   program
-    .description("Migrations for SQLite apps, compiled into a registry")
+    .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout(text),
@@ -217,7 +223,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, singleValued(parseBusyTimeout))
     .option(
       "--driver <name>",
-      `the library that opens the database: ${offeredDrivers.join(", ")}${offeredDrivers.includes("sql-js") ? " (or sql.js)" : ""}${offeredDrivers.includes("pg") ? " (or postgres)" : ""}` +
+      `the library that opens the database: ${offeredDrivers.map(withAliases).join(", ")}` +
         `${props.extend ? ', or "driver" in the stepwise config' : ""}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     )

@@ -51,5 +51,10 @@ export function parseDriverName(value: string, source: string): CliDriverName {
   if ((CLI_DRIVER_NAMES as readonly string[]).includes(name)) return name as CliDriverName;
   const alias = ALIASES[name];
   if (alias !== undefined) return alias;
-  throw new DriverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, "sql.js"] });
+  throw new DriverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
+}
+
+/** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */
+export function aliasesOf(driver: CliDriverName): string[] {
+  return Object.keys(ALIASES).filter((alias) => ALIASES[alias] === driver);
 }

@@ -4,6 +4,7 @@
  * error would.
  */
 import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
+import { WholeRunTransactionRefusedError } from "../core/whole-run-transaction.js";
 import { locateFailure, type SourceLocation } from "./error-location.js";
 
 /**
@@ -27,10 +28,22 @@ export function errorToJson(error: StepwiseError): Record<string, unknown> {
  * next step, otherwise `null` (the message says it in prose).
  */
 function fixFor(error: StepwiseError, location: SourceLocation | null | undefined): string | null {
+  if (error instanceof WholeRunTransactionRefusedError) return wholeRunFix(error);
   if (!(error instanceof MigrationFailedError)) return null;
   if (!error.rolledBack) return `check the database by hand: ${error.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
   const where = location ? `${location.file}:${location.line}` : error.file;
   return `fix ${where} and run "stepwise ${error.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
+}
+
+/** The commands that get past a refused `--transaction all`: the part before the obstacle in one transaction, the rest without. */
+function wholeRunFix(error: WholeRunTransactionRefusedError): string {
+  const { version, direction, firstOfRun } = error;
+  if (direction === "up") {
+    return firstOfRun ? `run "stepwise up --to ${version}", then "stepwise up" for the rest` : `run "stepwise up --to ${version - 1} --transaction all", then "stepwise up" for the rest`;
+  }
+  return firstOfRun
+    ? `run "stepwise down" (it reverts ${version} on its own), then revert the rest without --transaction all`
+    : `run "stepwise down --to ${version} --transaction all", then revert the rest without --transaction all`;
 }
 
 /**

@@ -28,6 +28,8 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
   readonly obstacle: WholeRunObstacle;
   /** The call refused: `"up"` applies, `"down"` reverts. */
   readonly direction: MigrationDirection;
+  /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
+  readonly firstOfRun: boolean;
 
   /**
    * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
@@ -54,6 +56,7 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
     this.file = fields.file;
     this.obstacle = fields.obstacle;
     this.direction = direction;
+    this.firstOfRun = fields.first ?? false;
   }
 }
 
