@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import pg from "pg";
 import { runPgBench } from "../bench/measure-pg.js";
 import { evaluatePgTargets, renderPgMarkdown, summarizePgTargets } from "../bench/pg-report.js";
 import { createPgSides } from "../bench/pg-sides.js";
 import { benchTableName, createPgWorkload } from "../bench/pg-workload.js";
+import { connectFreshWithUrl } from "./support/pg-client.js";
 import { makeTempDir } from "./support/project.js";
-import { createTestDatabase } from "./support/postgres-server.js";
 
 const SIZE = 4;
 const SIDES = ["stepwise", "stepwise-all", "hand", "hand-all", "node-pg-migrate", "kysely", "knex"];
@@ -78,16 +77,10 @@ test("the pg bench runs every side on the same workload, and every side leaves t
 test("the bench's stepwise-all side rolls everything back: no workload table and no history row are left", { timeout: 120_000 }, async (t) => {
   const workload = await createPgWorkload(SIZE, makeTempDir(t, "stepwise-bench-pg-all-"));
   const side = createPgSides(workload).find((candidate) => candidate.id === "stepwise-all")!;
-  const database = await createTestDatabase();
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await database.drop();
-  });
-  await side.apply(database.url);
+  const { client, url } = await connectFreshWithUrl(t);
+  await side.apply(url);
   assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), SIZE);
-  await side.rollbackAll(database.url);
+  await side.rollbackAll(url);
   const { rows: left } = await client.query<{ relname: string }>("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY($1)", [
     Array.from({ length: SIZE }, (_, index) => benchTableName(index + 1)),
   ]);

@@ -6,8 +6,8 @@ import type { TestContext } from "node:test";
 import pg from "pg";
 import { createTestDatabase } from "./postgres-server.js";
 
-/** A connected client on a fresh database; both are closed and dropped after `t`. */
-export async function connectFresh(t: TestContext): Promise<pg.Client> {
+/** A connected client on a fresh database, with the database's URL; both are closed and dropped after `t`. */
+export async function connectFreshWithUrl(t: TestContext): Promise<{ client: pg.Client; url: string }> {
   const database = await createTestDatabase();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -15,7 +15,12 @@ export async function connectFresh(t: TestContext): Promise<pg.Client> {
     await client.end();
     await database.drop();
   });
-  return client;
+  return { client, url: database.url };
+}
+
+/** A connected client on a fresh database; both are closed and dropped after `t`. */
+export async function connectFresh(t: TestContext): Promise<pg.Client> {
+  return (await connectFreshWithUrl(t)).client;
 }
 
 /** The statements `client` sends while `action` runs, each as its text, in order. */
