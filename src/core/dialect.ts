@@ -8,6 +8,7 @@
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
+import type { applySqlRun } from "./sql-run.js";
 import type { EscapedCommit } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -62,6 +63,11 @@ export interface Dialect {
    * dialect carries it so that only the entries whose driver can use it bundle it.
    */
   readonly applyScriptWithHistory?: typeof runScriptWithHistory;
+  /**
+   * Applies a run of consecutive SQL migrations that cannot end their transactions in one loop
+   * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.
+   */
+  readonly applySqlRun?: typeof applySqlRun;
 
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;

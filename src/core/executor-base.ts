@@ -408,6 +408,14 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
             yield* this.commitTranslated();
             continue;
           }
+          if (!guarded && direction === "up" && this.dialect.applySqlRun) {
+            // A run of SQL that cannot end the transaction, applied by one loop (`sql-run.ts`).
+            const after = yield* this.dialect.applySqlRun(this, queue, next, counter, ran);
+            if (after > next) {
+              next = after;
+              continue;
+            }
+          }
           start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
           const applied = this.settings.capabilities.atomicBatch
             ? yield* this.strategies.atomicBatch!(this, entry, direction)
@@ -578,8 +586,11 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     return code !== null && code.startsWith("SQLITE_") ? code : null;
   }
 
-  /** The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code. */
-  private translateError(error: unknown): unknown {
+  /**
+   * The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code.
+   * @internal Public for `sql-run.ts`.
+   */
+  translateError(error: unknown): unknown {
     return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
   }
 

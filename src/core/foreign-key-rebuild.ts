@@ -84,6 +84,9 @@ export class ForeignKeyParentRebuildRefusal extends Error {
   }
 }
 
+/** The words without which a migration's text cannot drop or rename a table: below them, nothing is read. */
+export const DROP_OR_RENAME = /\b(?:DROP|RENAME)\b/i;
+
 /**
  * Refuses, before `entry`'s body runs, a drop or rename of a table that tables the migration keeps
  * still reference, while foreign keys are enforced (see {@link ForeignKeyParentRebuildRefusal}).
@@ -96,7 +99,7 @@ export function* refuseParentRebuild(entry: MigrationEntry, direction: Migration
   const text = sourceOf(entry, direction);
   // A migration that sets foreign_keys or defer_foreign_keys itself (the manual rebuild recipe of a
   // transaction: false migration) manages the keys on its own.
-  if (!/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text)) return;
+  if (!DROP_OR_RENAME.test(text) || /foreign_keys/i.test(text)) return;
   const candidates = findDroppedOrRenamedTables(text);
   if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
   const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));

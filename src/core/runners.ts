@@ -71,14 +71,18 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 }
 
 function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
-  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  // What the step is fed next, as two variables rather than an object: the loop turns several times
+  // per migration, and an object per turn was a good part of a fresh apply's garbage.
+  let ok = true;
+  let fed: unknown = undefined;
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, next, driver);
+    const result: IteratorResult<Operation, T> = resume(step, ok, fed, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
       const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
       if (section.done) return section.value as T;
-      next = section.next;
+      ok = section.next.ok;
+      fed = section.next.ok ? section.next.value : section.next.error;
       continue;
     }
     try {
@@ -88,9 +92,11 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
         value.then(undefined, () => undefined);
         throw asyncRefusal(result.value);
       }
-      next = { ok: true, value };
+      ok = true;
+      fed = value;
     } catch (error) {
-      next = { ok: false, error };
+      ok = false;
+      fed = error;
     }
   }
 }
@@ -116,7 +122,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
       for (;;) {
         let result: IteratorResult<Operation, unknown>;
         try {
-          result = resume(step, next, driver);
+          result = resume(step, next.ok, next.ok ? next.value : next.error, driver);
         } catch (error) {
           thrown = { error };
           throw error;
@@ -150,26 +156,30 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
 export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
-  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  let ok = true;
+  let fed: unknown = undefined;
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, next, driver);
+    const result: IteratorResult<Operation, T> = resume(step, ok, fed, driver);
     if (result.done) return result.value;
     try {
-      next = { ok: true, value: await perform(driver, result.value, true, null) };
+      fed = await perform(driver, result.value, true, null);
+      ok = true;
     } catch (error) {
-      next = { ok: false, error };
+      ok = false;
+      fed = error;
     }
   }
 }
 
 /**
- * Feeds `next` into the algorithm. The error it ends with gets the driver's reading of the library
- * error it wraps (`nativeCode`, `nativeKind`), here, where the driver is known, so every path of the
- * executor reports it the same way on every driver.
+ * Feeds `fed` into the algorithm: the result of its last operation when `ok`, else the error it threw.
+ * The error the step ends with gets the driver's reading of the library error it wraps (`nativeCode`,
+ * `nativeKind`), here, where the driver is known, so every path of the executor reports it the same
+ * way on every driver.
  */
-function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: false; error: unknown }, driver: Driver): IteratorResult<Operation, T> {
+function resume<T>(step: Step<T>, ok: boolean, fed: unknown, driver: Driver): IteratorResult<Operation, T> {
   try {
-    return next.ok ? step.next(next.value) : step.throw(next.error);
+    return ok ? step.next(fed) : step.throw(fed);
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
@@ -230,6 +240,8 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
       return driver.lockHolders?.() ?? [];
     case "call":
       return operation.action(driver);
+    case "step":
+      return async ? runAsync(operation.step, driver) : driveSync(operation.step, driver, bodies!);
   }
 }
 

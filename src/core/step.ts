@@ -59,7 +59,12 @@ export type Operation =
    * algorithm (a replay on a scratch database). Result: what `action` returns; the async runner
    * awaits it, the sync runner refuses a promise.
    */
-  | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
+  | { readonly op: "call"; readonly action: (driver: Driver) => unknown }
+  /**
+   * Drives `step` to its end on the same driver and runner, and hands back what it returns (or
+   * throws what it throws): see {@link driveDirectly}. Result: what `step` returns.
+   */
+  | { readonly op: "step"; readonly step: Step<unknown> };
 
 /** A held owner lock, as the `holdOwnerLock` operation returns it. */
 export interface OwnerLockHandle {
@@ -101,29 +106,44 @@ export function* exec(sql: string): Step<void> {
   yield { op: "exec", sql };
 }
 
+/*
+ * The operations without arguments, made once: a runner only reads an operation, and the executor
+ * yields these several times per migration, so a new object each time would be garbage for nothing.
+ */
+/** `BEGIN IMMEDIATE`, as an operation. */
+export const BEGIN_IMMEDIATE: Operation = Object.freeze({ op: "begin", mode: "immediate" });
+const BEGIN_DEFERRED: Operation = Object.freeze({ op: "begin", mode: "deferred" });
+/** The commit, as an operation. */
+export const COMMIT: Operation = Object.freeze({ op: "commit" });
+/** The rollback, as an operation. */
+export const ROLLBACK: Operation = Object.freeze({ op: "rollback" });
+const IN_TRANSACTION: Operation = Object.freeze({ op: "inTransaction" });
+/** The change counter's read, as an operation. */
+export const CHANGE_COUNTER: Operation = Object.freeze({ op: "changeCounter" });
+
 /** Opens the write section (`BEGIN IMMEDIATE` on SQLite). */
 export function* begin(mode: "immediate" | "deferred" = "immediate"): Step<void> {
-  yield { op: "begin", mode };
+  yield mode === "immediate" ? BEGIN_IMMEDIATE : BEGIN_DEFERRED;
 }
 
 /** Commits the write section. */
 export function* commit(): Step<void> {
-  yield { op: "commit" };
+  yield COMMIT;
 }
 
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
-  if (yield* inTransaction()) yield { op: "rollback" };
+  if ((yield IN_TRANSACTION) as boolean) yield ROLLBACK;
 }
 
 /** Whether a transaction is open on the connection. */
 export function* inTransaction(): Step<boolean> {
-  return (yield { op: "inTransaction" }) as boolean;
+  return (yield IN_TRANSACTION) as boolean;
 }
 
 /** The driver's change counter, or `null` when it has none. */
 export function* changeCounter(): Step<number | null> {
-  return (yield { op: "changeCounter" }) as number | null;
+  return (yield CHANGE_COUNTER) as number | null;
 }
 
 /** Waits `ms` milliseconds (blocking in the sync runner, a timer in the async one). */
@@ -143,6 +163,17 @@ export function* lockHolders(): Step<LockHolder[]> {
  */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
+}
+
+/**
+ * Runs `step` as `yield* step` would, but has the runner drive it itself: each of its operations then
+ * reaches the runner through this one generator level, not through every level of the steps that
+ * called it (each `yield*` between them resumes once per operation, both ways). For a loop of many
+ * operations deep in the executor (`sql-run.ts`). A step that intercepts the operations of the steps
+ * it runs (a rehearsal's, `rehearsal-in-transaction.ts`) drives such a step itself, so it sees them.
+ */
+export function* driveDirectly<T>(step: Step<T>): Step<T> {
+  return (yield { op: "step", step }) as T;
 }
 
 /** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */

@@ -22,7 +22,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  * identifier, and every character `\b` treats as part of a word ([A-Za-z0-9_]) is one that continues
  * an identifier in SQLite too.
  */
-const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i;
+export const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i;
 
 /** Whether `sql` may contain a statement that ends the transaction it runs in. */
 export function sqlMayEndTransaction(sql: string): boolean {

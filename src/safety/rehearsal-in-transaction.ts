@@ -150,7 +150,11 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
  * operation passes through unchanged.
  */
 export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
-  let depth = 0;
+  return yield* intercept(step, { depth: 0 });
+}
+
+/** {@link inRehearsalTransaction} on `step`, with the savepoint depth it shares with the steps it runs directly (`driveDirectly`). */
+function* intercept<T>(step: Step<T>, savepoints: { depth: number }): Step<T> {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
     const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
@@ -160,17 +164,17 @@ export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
       switch (operation.op) {
         case "begin":
           yield* exec(`SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-          depth++;
+          savepoints.depth++;
           next = { ok: true, value: undefined };
           break;
         case "commit":
           yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-          depth--;
+          savepoints.depth--;
           next = { ok: true, value: undefined };
           break;
         case "rollback":
-          if (depth > 0) {
-            depth--;
+          if (savepoints.depth > 0) {
+            savepoints.depth--;
             try {
               yield* exec(`ROLLBACK TO SAVEPOINT ${MIGRATION_SAVEPOINT}`);
               yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
@@ -181,11 +185,15 @@ export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
           next = { ok: true, value: undefined };
           break;
         case "inTransaction":
-          next = { ok: true, value: depth > 0 };
+          next = { ok: true, value: savepoints.depth > 0 };
           break;
         case "runBody":
           // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).
           next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry) } };
+          break;
+        case "step":
+          // Its transactions too are the rehearsal's savepoints: run it here, not by the runner.
+          next = { ok: true, value: yield* intercept(operation.step, savepoints) };
           break;
         default:
           next = { ok: true, value: yield operation };
