@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigrationKey } from "./planner.js";
-import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Operation, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The history table's default name. */
@@ -223,20 +223,14 @@ export class HistoryStore {
 
   /** Records a migration that committed with its body. */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
-    yield this.insertAppliedOperation(row.version, row.name, row.checksum, row.appliedAt, row.durationMs);
+    yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
+      row.version,
+      row.name,
+      row.checksum,
+      row.appliedAt,
+      row.durationMs,
+    ]);
   }
-
-  /**
-   * {@link insertApplied}'s statement as the one operation it yields, for a caller that yields it
-   * itself (`sql-run.ts`, a generator level fewer per migration). The text is built once per store:
-   * the driver finds its prepared statement by the text, and the same string hashes once.
-   */
-  insertAppliedOperation(version: number, name: string, checksum: string, appliedAt: string, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Operation {
-    this.insertAppliedSql ??= `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
-    return { op: "run", sql: this.insertAppliedSql, params: [version, name, checksum, appliedAt, durationMs] };
-  }
-
-  private insertAppliedSql: string | undefined;
 
   /** Records that a `transaction: false` migration has started, and who runs it. */
   *insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): Step<void> {

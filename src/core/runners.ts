@@ -38,12 +38,15 @@ interface SyncBodies {
   refuse(driver: Driver, direction: MigrationDirection, result: PromiseLike<unknown>): never;
   /** Promises of refused bodies, whose continuations may still run once the runner returns. */
   readonly refused: PromiseLike<unknown>[];
+  /** Drives a step the executor asked to be driven directly (`driveDirectly`), by this same runner. */
+  drive(step: Step<unknown>, driver: Driver): unknown;
 }
 
 function createSyncBodies(): SyncBodies {
   const refused: PromiseLike<unknown>[] = [];
-  return {
+  const bodies: SyncBodies = {
     refused,
+    drive: (step, driver) => driveSync(step, driver, bodies),
     check: refuseAsyncFunction,
     refuse(driver, direction, result) {
       result.then(undefined, () => undefined);
@@ -51,6 +54,7 @@ function createSyncBodies(): SyncBodies {
       throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
     },
   };
+  return bodies;
 }
 
 /**
@@ -71,32 +75,26 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 }
 
 function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
-  // What the step is fed next, as two variables rather than an object: the loop turns several times
-  // per migration, and an object per turn was a good part of a fresh apply's garbage.
-  let ok = true;
-  let fed: unknown = undefined;
+  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, ok, fed, driver);
+    const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
       const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
       if (section.done) return section.value as T;
-      ok = section.next.ok;
-      fed = section.next.ok ? section.next.value : section.next.error;
+      next = section.next;
       continue;
     }
     try {
-      const value = perform(driver, result.value, false, bodies);
+      const value = perform(driver, result.value, false, bodies, bodies.drive);
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
         value.then(undefined, () => undefined);
         throw asyncRefusal(result.value);
       }
-      ok = true;
-      fed = value;
+      next = { ok: true, value };
     } catch (error) {
-      ok = false;
-      fed = error;
+      next = { ok: false, error };
     }
   }
 }
@@ -122,7 +120,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
       for (;;) {
         let result: IteratorResult<Operation, unknown>;
         try {
-          result = resume(step, next.ok, next.ok ? next.value : next.error, driver);
+          result = resume(step, next, driver);
         } catch (error) {
           thrown = { error };
           throw error;
@@ -134,7 +132,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
         try {
-          const value = perform(driver, result.value, false, bodies);
+          const value = perform(driver, result.value, false, bodies, bodies.drive);
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
             throw asyncRefusal(result.value);
@@ -156,30 +154,26 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
 export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
-  let ok = true;
-  let fed: unknown = undefined;
+  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, ok, fed, driver);
+    const result: IteratorResult<Operation, T> = resume(step, next, driver);
     if (result.done) return result.value;
     try {
-      fed = await perform(driver, result.value, true, null);
-      ok = true;
+      next = { ok: true, value: await perform(driver, result.value, true, null, runAsync) };
     } catch (error) {
-      ok = false;
-      fed = error;
+      next = { ok: false, error };
     }
   }
 }
 
 /**
- * Feeds `fed` into the algorithm: the result of its last operation when `ok`, else the error it threw.
- * The error the step ends with gets the driver's reading of the library error it wraps (`nativeCode`,
- * `nativeKind`), here, where the driver is known, so every path of the executor reports it the same
- * way on every driver.
+ * Feeds `next` into the algorithm. The error it ends with gets the driver's reading of the library
+ * error it wraps (`nativeCode`, `nativeKind`), here, where the driver is known, so every path of the
+ * executor reports it the same way on every driver.
  */
-function resume<T>(step: Step<T>, ok: boolean, fed: unknown, driver: Driver): IteratorResult<Operation, T> {
+function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: false; error: unknown }, driver: Driver): IteratorResult<Operation, T> {
   try {
-    return ok ? step.next(fed) : step.throw(fed);
+    return next.ok ? step.next(next.value) : step.throw(next.error);
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
@@ -195,9 +189,11 @@ function resume<T>(step: Step<T>, ok: boolean, fed: unknown, driver: Driver): It
 
 /**
  * Performs one operation; the value may be a promise when the driver (or a body) is async. `bodies`
- * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner.
+ * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner; `drive`
+ * drives a `step` operation's step by the same runner (passed in, so a bundle that holds only one of
+ * the runners does not pull in the other).
  */
-function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null): unknown {
+function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null, drive: (step: Step<unknown>, driver: Driver) => unknown): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -241,7 +237,7 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
     case "call":
       return operation.action(driver);
     case "step":
-      return async ? runAsync(operation.step, driver) : driveSync(operation.step, driver, bodies!);
+      return drive(operation.step, driver);
   }
 }
 

@@ -14,9 +14,18 @@
 import type { ExecutorBase } from "./executor-base.js";
 import { DROP_OR_RENAME } from "./foreign-key-rebuild.js";
 import type { AppliedStep } from "./options.js";
-import { BEGIN_IMMEDIATE, CHANGE_COUNTER, COMMIT, ROLLBACK, driveDirectly, rollbackQuietly, type Operation, type Step } from "./step.js";
+import { driveDirectly, rollbackQuietly, type Operation, type Step } from "./step.js";
 import { TRANSACTION_KEYWORD } from "./transaction-control.js";
 import type { MigrationEntry } from "./types.js";
+
+/*
+ * The operations without arguments, made once: the runner only reads an operation, and the loop
+ * yields these for every migration, so a new object each time would be garbage for nothing.
+ */
+const BEGIN_IMMEDIATE: Operation = { op: "begin", mode: "immediate" };
+const CHANGE_COUNTER: Operation = { op: "changeCounter" };
+const COMMIT: Operation = { op: "commit" };
+const ROLLBACK: Operation = { op: "rollback" };
 
 /**
  * The escape guard's keywords (`transaction-control.ts`) and those of the foreign-key parent check
@@ -85,7 +94,7 @@ function* sqlRun(executor: ExecutorBase, queue: readonly MigrationEntry[], from:
     }
     const durationMs = performance.now() - started;
     try {
-      yield store.insertAppliedOperation(version, name, entry.checksum, new Date().toISOString(), Math.round(durationMs));
+      yield* store.insertApplied({ version, name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
       if (mirror) yield execOperation(`PRAGMA user_version = ${Math.trunc(version)}`);
     } catch (cause) {
       throw yield* executor.migrationFailed(entry, "up", cause, true);

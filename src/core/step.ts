@@ -106,44 +106,29 @@ export function* exec(sql: string): Step<void> {
   yield { op: "exec", sql };
 }
 
-/*
- * The operations without arguments, made once: a runner only reads an operation, and the executor
- * yields these several times per migration, so a new object each time would be garbage for nothing.
- */
-/** `BEGIN IMMEDIATE`, as an operation. */
-export const BEGIN_IMMEDIATE: Operation = Object.freeze({ op: "begin", mode: "immediate" });
-const BEGIN_DEFERRED: Operation = Object.freeze({ op: "begin", mode: "deferred" });
-/** The commit, as an operation. */
-export const COMMIT: Operation = Object.freeze({ op: "commit" });
-/** The rollback, as an operation. */
-export const ROLLBACK: Operation = Object.freeze({ op: "rollback" });
-const IN_TRANSACTION: Operation = Object.freeze({ op: "inTransaction" });
-/** The change counter's read, as an operation. */
-export const CHANGE_COUNTER: Operation = Object.freeze({ op: "changeCounter" });
-
 /** Opens the write section (`BEGIN IMMEDIATE` on SQLite). */
 export function* begin(mode: "immediate" | "deferred" = "immediate"): Step<void> {
-  yield mode === "immediate" ? BEGIN_IMMEDIATE : BEGIN_DEFERRED;
+  yield { op: "begin", mode };
 }
 
 /** Commits the write section. */
 export function* commit(): Step<void> {
-  yield COMMIT;
+  yield { op: "commit" };
 }
 
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
-  if ((yield IN_TRANSACTION) as boolean) yield ROLLBACK;
+  if (yield* inTransaction()) yield { op: "rollback" };
 }
 
 /** Whether a transaction is open on the connection. */
 export function* inTransaction(): Step<boolean> {
-  return (yield IN_TRANSACTION) as boolean;
+  return (yield { op: "inTransaction" }) as boolean;
 }
 
 /** The driver's change counter, or `null` when it has none. */
 export function* changeCounter(): Step<number | null> {
-  return (yield CHANGE_COUNTER) as number | null;
+  return (yield { op: "changeCounter" }) as number | null;
 }
 
 /** Waits `ms` milliseconds (blocking in the sync runner, a timer in the async one). */

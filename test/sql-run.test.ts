@@ -1,0 +1,217 @@
+/**
+ * A run of consecutive SQL migrations that cannot end their transactions is applied by one loop on
+ * the file drivers (`src/core/sql-run.ts`), and by the strategy on the others (sql.js): the same
+ * promises either way, checked here on every driver. Each migration still commits on its own with its
+ * history row and `user_version`; a commit by another connection in the middle of a run re-plans
+ * (applied elsewhere: skipped; reverted elsewhere: applied again); a failure in the middle keeps what
+ * committed before it and nothing of itself; events come in order; the async runner and a
+ * rehearsal drive the same loop.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { SyncMigrationManager } from "../src/core/manager.js";
+import type { MigrationEvent } from "../src/core/events.js";
+import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import { rehearseUpAsync } from "../src/entries/safety-nets.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { asyncTsEntry, caught, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
+
+/** Migration `version` as SQL: it logs itself in `ran`, so a migration applied twice shows twice. */
+function logged(version: number, extra = ""): MigrationEntry {
+  const upSql = version === 1 ? "CREATE TABLE ran (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); INSERT INTO ran (version) VALUES (1);" : `INSERT INTO ran (version) VALUES (${version});${extra}`;
+  return sqlEntry(version, upSql, { downSql: `DELETE FROM ran WHERE id = (SELECT max(id) FROM ran WHERE version = ${version});` });
+}
+
+/** Migration `version` as TypeScript, logging itself the same way. */
+function loggedTs(version: number): MigrationEntry {
+  return tsEntry<PortableConnection>(version, {
+    up: (db) => void db.exec(`INSERT INTO ran (version) VALUES (${version})`),
+    down: (db) => void db.exec(`DELETE FROM ran WHERE version = ${version}`),
+  });
+}
+
+const appliedVersions = (db: TestDatabase) => db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version);
+const ranVersions = (db: TestDatabase) => db.rows("SELECT version FROM ran ORDER BY id").map((row) => row.version);
+
+/** Runs `action` once, just before the `nth` `BEGIN IMMEDIATE` `manager` asks for (1-based). */
+function beforeNthWriteLock(manager: SyncMigrationManager<unknown, MigrationRegistry>, nth: number, action: () => void): () => boolean {
+  let seen = 0;
+  const driver = manager.driver as { begin: (mode: "immediate" | "deferred") => void };
+  const begin = driver.begin.bind(driver);
+  driver.begin = (mode) => {
+    if (mode === "immediate" && ++seen === nth) action();
+    begin(mode);
+  };
+  return () => seen >= nth;
+}
+
+await describeEachDriver("a run of SQL migrations applied one after another", (h) => {
+  test("each commits with its history row and user_version; `to` stops the run where it says", () =>
+    h.withDatabase((db) => {
+      const migrations = [1, 2, 3, 4, 5, 6].map((version) => logged(version));
+      const result = db.manager(migrations).up({ to: 4 });
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3, 4],
+      );
+      assert.ok(result.steps.every((step) => typeof step.durationMs === "number" && step.durationMs >= 0));
+      assert.deepEqual(appliedVersions(db), [1, 2, 3, 4]);
+      assert.deepEqual(ranVersions(db), [1, 2, 3, 4]);
+      assert.equal(db.userVersion(), 4);
+      assert.deepEqual(db.rows("SELECT name, checksum, state FROM schema_migrations WHERE version = 3"), [{ name: "step_3", checksum: "checksum-3", state: "applied" }]);
+      assert.equal(db.value("SELECT count(*) FROM schema_migrations WHERE duration_ms IS NULL OR applied_at IS NULL"), 0);
+      db.manager(migrations).up();
+      assert.deepEqual(ranVersions(db), [1, 2, 3, 4, 5, 6]);
+      assert.equal(db.userVersion(), 6);
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  test("events come in order, migrating then migrated with a duration, across SQL runs broken by TypeScript migrations", () =>
+    h.withDatabase((db) => {
+      const events: MigrationEvent[] = [];
+      const lines: string[] = [];
+      const migrations = [logged(1), logged(2), loggedTs(3), logged(4), logged(5), logged(6), loggedTs(7), logged(8)];
+      db.manager(migrations, { onEvent: (event) => events.push(event), logger: { info: (line: string) => lines.push(line), warn: () => undefined, error: () => undefined } as never }).up();
+      assert.deepEqual(
+        events.map((event) => [event.type, "version" in event ? event.version : null]),
+        [1, 2, 3, 4, 5, 6, 7, 8].flatMap((version) => [
+          ["migrating", version],
+          ["migrated", version],
+        ]),
+      );
+      for (const event of events) {
+        assert.equal((event as { direction?: string }).direction, "up");
+        if (event.type === "migrated") assert.ok(typeof event.durationMs === "number" && event.durationMs >= 0);
+      }
+      assert.equal(lines.length, events.length, "the logger gets a line per event");
+      assert.deepEqual(ranVersions(db), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(appliedVersions(db), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.equal(db.userVersion(), 8);
+    }));
+
+  test("a failure in the middle of a run keeps the migrations before it, nothing of itself, and reports MIGRATION_FAILED with its fields", () =>
+    h.withDatabase((db) => {
+      const events: string[] = [];
+      const migrations = [logged(1), logged(2), logged(3), logged(4, " CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1);"), logged(5)];
+      const error = caught(() => db.manager(migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) }).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 4);
+      assert.equal(error.file, "migrations/004_step_4.sql");
+      assert.equal(error.direction, "up");
+      assert.equal(error.rolledBack, true);
+      assert.deepEqual(appliedVersions(db), [1, 2, 3]);
+      assert.deepEqual(ranVersions(db), [1, 2, 3]);
+      assert.deepEqual(db.tableNames(), ["ran", "schema_migrations"]);
+      assert.equal(db.userVersion(), 3);
+      assert.equal(db.inTransaction(), false);
+      assert.deepEqual(events.slice(-2), ["migrated:3", "migrating:4"]);
+    }));
+
+  test("a history write that fails in the middle of a run (the script took its version's key) rolls the migration back and names it", () =>
+    h.withDatabase((db) => {
+      const migrations = [logged(1), logged(2), logged(3, " INSERT INTO schema_migrations (version, name, checksum, applied_at, state) VALUES (3, 'squatter', 'x', 'now', 'applied');"), logged(4)];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 3);
+      assert.equal(error.rolledBack, true);
+      assert.deepEqual(db.rows("SELECT version, name FROM schema_migrations ORDER BY version"), [
+        { version: 1, name: "step_1" },
+        { version: 2, name: "step_2" },
+      ]);
+      assert.deepEqual(ranVersions(db), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+    }));
+
+  test("another connection applying migrations in the middle of a run: they are skipped as applied elsewhere, none runs twice", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await h.withDatabase(async (late) => {
+      const early = await late.reopen();
+      const migrations = [1, 2, 3, 4, 5, 6].map((version) => logged(version));
+      const events: string[] = [];
+      const manager = late.manager(migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) });
+      // The third write transaction is migration 3's: the other connection applies 3 and 4 first.
+      const fired = beforeNthWriteLock(manager, 3, () => void early.manager(migrations).up({ to: 4 }));
+      const result = manager.up();
+      assert.ok(fired());
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 5, 6],
+      );
+      assert.ok(events.includes("skipped:3") && events.includes("skipped:4"), events.join(" "));
+      assert.deepEqual(ranVersions(late), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(appliedVersions(late), [1, 2, 3, 4, 5, 6]);
+      assert.equal(late.userVersion(), 6);
+    });
+  });
+
+  test("another connection reverting a migration in the middle of a run: the run re-plans and applies it again before going on", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await h.withDatabase(async (late) => {
+      const early = await late.reopen();
+      const migrations = [1, 2, 3, 4, 5].map((version) => logged(version));
+      const manager = late.manager(migrations);
+      // Before migration 4's transaction, the other connection reverts 3, which this run applied.
+      const fired = beforeNthWriteLock(manager, 4, () => void early.manager(migrations).down({ steps: 1 }));
+      const result = manager.up();
+      assert.ok(fired());
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3, 3, 4, 5],
+      );
+      // 3 ran, was reverted (its row deleted), ran again; nothing else twice.
+      assert.deepEqual(ranVersions(late), [1, 2, 3, 4, 5]);
+      assert.equal(late.value("SELECT count(*) FROM ran WHERE version = 3"), 1);
+      assert.deepEqual(appliedVersions(late), [1, 2, 3, 4, 5]);
+      assert.equal(late.userVersion(), 5);
+    });
+  });
+
+  test("the async runner applies the same run, an async TypeScript migration among the SQL, with the same events and failure", () =>
+    h.withDatabase(async (db) => {
+      const events: string[] = [];
+      const asyncTs = asyncTsEntry<PortableConnection>(3, {
+        async up(connection) {
+          await Promise.resolve();
+          connection.exec("INSERT INTO ran (version) VALUES (3)");
+        },
+      });
+      const migrations = [logged(1), logged(2), asyncTs, logged(4), logged(5), logged(6, " INSERT INTO no_such_table VALUES (1);"), logged(7)];
+      const manager = new h.entry.AsyncMigrationManager(db.native, migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) });
+      const error = await manager.up().then(
+        () => assert.fail("expected a failure"),
+        (thrown: Record<string, unknown>) => thrown,
+      );
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 6);
+      assert.equal(error.rolledBack, true);
+      assert.deepEqual(ranVersions(db), [1, 2, 3, 4, 5]);
+      assert.deepEqual(appliedVersions(db), [1, 2, 3, 4, 5]);
+      assert.equal(db.userVersion(), 5);
+      assert.deepEqual(events, ["migrating:1", "migrated:1", "migrating:2", "migrated:2", "migrating:3", "migrated:3", "migrating:4", "migrated:4", "migrating:5", "migrated:5", "migrating:6"]);
+    }));
+
+  test("a rehearsal in a transaction runs a run of SQL migrations as its savepoints, reports each, and leaves the database as it was", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const migrations = [logged(1), logged(2), logged(3), logged(4, " INSERT INTO no_such_table VALUES (1);"), logged(5)];
+      const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
+      await manager.up({ to: 1 });
+      const before = db.snapshot();
+      const { rehearsal } = await rehearseUpAsync(manager as never);
+      assert.equal(rehearsal.ok, false);
+      assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+      assert.equal(rehearsal.failure?.fields.version, 4);
+      assert.deepEqual(
+        rehearsal.steps.map((step) => [step.version, step.status]),
+        [
+          [2, "applied"],
+          [3, "applied"],
+          [4, "failed"],
+          [5, "not-run"],
+        ],
+      );
+      assert.equal(rehearsal.reachedVersion, 3);
+      assert.deepEqual(db.snapshot(), before);
+      assert.equal(db.inTransaction(), false);
+    }));
+});
