@@ -147,8 +147,9 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
     exec: (sql) => void db.exec(sql),
     query: (sql, params) => prepare(sql).all(...params) as Row[],
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
-    begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
-    commit: () => void db.exec("COMMIT"),
+    // Prepared once, as the history INSERT is: an exec parses its text every time, once per migration here.
+    begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
+    commit: () => void prepare("COMMIT").run(),
     rollback: () => {
       // A closed connection (a migration called db.close()) holds no transaction any more.
       if (!isOpen() || !db.inTransaction) return;

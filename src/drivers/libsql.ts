@@ -83,8 +83,10 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
   // Values are passed as one array: libsql reads a lone object argument (null, a Uint8Array) as
   // named parameters.
   const all = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
+  // One row by get(): libsql's all() steps through a row iterator, several calls into its binding
+  // where get() makes one, and the change counter is read in every migration's transaction.
   const value = (sql: string): unknown => {
-    const [row] = all(sql, []);
+    const row = prepare(sql).get([]) as Row | undefined;
     return row === undefined ? undefined : Object.values(row)[0];
   };
   // A closed connection (a migration called db.close()) holds no transaction. libsql 0.5 aborts the

@@ -206,8 +206,9 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     exec: (sql) => db.exec(sql),
     query: (sql, params) => (prepare(sql).all(...params) as Row[]).map(numbersOf),
     run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
-    begin: (mode) => db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
-    commit: () => db.exec("COMMIT"),
+    // Prepared once, as the history INSERT is: an exec parses its text every time, once per migration here.
+    begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
+    commit: () => void prepare("COMMIT").run(),
     rollback: () => {
       // A closed connection (a migration called db.close()) holds no transaction any more.
       if (!isOpen() || !db.isTransaction) return;
