@@ -9,6 +9,7 @@
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
 import type { applySqlRun } from "./sql-run.js";
+import type { driveDirectly, Step } from "./step.js";
 import type { EscapedCommit } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -16,7 +17,6 @@ import type { MigrationPlan } from "./planner.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
-import type { Step } from "./step.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
 
 /** The SQL dialects a registry and a driver can speak. */
@@ -68,6 +68,13 @@ export interface Dialect {
    * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.
    */
   readonly applySqlRun?: typeof applySqlRun;
+  /**
+   * Has the runner drive the executor's loop over a plan itself (`driveDirectly` of `step.ts`), so its
+   * operations skip the generator levels above it (the settings, the wait for another process, `up`).
+   * Only for drivers whose write section is `BEGIN`/`COMMIT` (the file drivers): a runner driving a
+   * step directly does not enter a callback write section. Absent: the loop runs in place.
+   */
+  readonly driveDirectly?: typeof driveDirectly;
 
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;

@@ -270,7 +270,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     // run of SQL that cannot end a transaction never creates the witness table.
     const guard: LazyRunGuard = { current: null };
     try {
-      const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
+      const steps = this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
+      const result = this.dialect.driveDirectly ? yield* this.dialect.driveDirectly(steps) : yield* steps;
       failed = false;
       return result;
     } finally {

@@ -10,11 +10,12 @@ import type { Dialect } from "../dialect.js";
 import { planIfNothingPending } from "../no-op-check.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
 import { applySqlRun } from "../sql-run.js";
+import { driveDirectly } from "../step.js";
 import { SQLITE_DIALECT } from "./sqlite.js";
 
 /**
- * {@link SQLITE_DIALECT} plus `planIfNothingPending`, the one-pass `isCleanRegistry`, and the loop
- * that applies a run of SQL migrations (`sql-run.ts`), whose fresh apply `npm run bench` holds to
- * the hand-written loop.
+ * {@link SQLITE_DIALECT} plus `planIfNothingPending`, the one-pass `isCleanRegistry`, the loop
+ * that applies a run of SQL migrations (`sql-run.ts`) and the executor's loop driven directly by the
+ * runner, whose fresh apply `npm run bench` holds to the hand-written loop.
  */
-export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = { ...SQLITE_DIALECT, planIfNothingPending, isCleanRegistry, applySqlRun };
+export const SQLITE_DIALECT_PROVING_NO_OP: Dialect = { ...SQLITE_DIALECT, planIfNothingPending, isCleanRegistry, applySqlRun, driveDirectly };
