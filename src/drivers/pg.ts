@@ -158,7 +158,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
     query: async (sql, params) => {
       const { rows, fields } = await query(sql, params);
-      if (Array.isArray(rows)) (rows as Row[] & { [POSTGRES_COLUMN_DESCRIPTIONS]?: unknown })[POSTGRES_COLUMN_DESCRIPTIONS] = fields;
+      // Not enumerable: a caller comparing rows (deepStrictEqual counts enumerable symbols) sees rows only.
+      if (Array.isArray(rows)) Object.defineProperty(rows, POSTGRES_COLUMN_DESCRIPTIONS, { value: fields });
       return rows;
     },
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),

@@ -55,7 +55,7 @@ export interface PostgresColumnDescription {
 }
 
 /**
- * The key, on the rows array a PostgreSQL driver's `query` returns, of the result's
+ * The key, on the rows array a PostgreSQL driver's `query` returns (not enumerable), of the result's
  * {@link PostgresColumnDescription}s. A symbol: never enumerated, never serialised, never a row.
  */
 export const POSTGRES_COLUMN_DESCRIPTIONS: unique symbol = Symbol.for("stepwise.postgresColumnDescriptions");
