@@ -13,15 +13,15 @@ import { isAsyncMigration, type MigrationEntry, type MigrationRegistry } from ".
  */
 export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
   /** The async migrations' versions, ascending. */
-  readonly versions: readonly number[];
+  declare readonly versions: readonly number[];
   /** Their files, project-relative, in the order of {@link versions}. */
-  readonly files: readonly string[];
+  declare readonly files: readonly string[];
   /** The driver whose sync API refused, such as `"better-sqlite3"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The package entry whose async API runs them, such as `"stepwise/better-sqlite3"`. */
-  readonly entry: string;
+  declare readonly entry: string;
   /** What to write instead, snippet-sized: the import and the awaited call. */
-  readonly fix: string;
+  declare readonly fix: string;
 
   constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string }) {
     const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");

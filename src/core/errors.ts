@@ -72,7 +72,7 @@ export type StepwiseErrorCode =
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
   /** Stable identifier; safe to branch on. */
-  readonly code: StepwiseErrorCode;
+  declare readonly code: StepwiseErrorCode;
   /**
    * When this error wraps a database library's error (its `cause`, or the first cause down the
    * chain that is not a stepwise error): that error's code as the driver reads it, SQLite's
@@ -100,7 +100,7 @@ export interface RegistryProblem {
 
 /** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
 export class RegistryInvalidError extends StepwiseError {
-  readonly problems: readonly RegistryProblem[];
+  declare readonly problems: readonly RegistryProblem[];
 
   constructor(problems: readonly RegistryProblem[]) {
     super("REGISTRY_INVALID", `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` + `Regenerate it with "stepwise gen" instead of editing it by hand.`);
@@ -114,9 +114,9 @@ export class RegistryInvalidError extends StepwiseError {
  */
 export class RegistryLoadError extends StepwiseError {
   /** The registry file, relative to the project root. */
-  readonly file: string;
+  declare readonly file: string;
   /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
-  readonly location: string | null;
+  declare readonly location: string | null;
 
   constructor(fields: { file: string; location: string | null; cause: unknown }) {
     const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
@@ -139,14 +139,14 @@ export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
  * when the edit was an accident; `repair --checksums` when it was deliberate.
  */
 export class ChecksumMismatchError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
   /** The checksum of the migration as the registry has it now. */
-  readonly registryChecksum: string;
+  declare readonly registryChecksum: string;
   /** The checksum recorded when the migration was applied. */
-  readonly databaseChecksum: string;
+  declare readonly databaseChecksum: string;
   /** What to do, for a script or a UI: the same two ways out the message gives. */
-  readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
+  declare readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
 
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
     const fix = {
@@ -171,9 +171,9 @@ export class ChecksumMismatchError extends StepwiseError {
 /** The database records versions the registry does not have: it was migrated by a newer app. */
 export class DatabaseAheadError extends StepwiseError {
   /** Applied versions the registry lacks, ascending. */
-  readonly unknownVersions: readonly number[];
+  declare readonly unknownVersions: readonly number[];
   /** The newest version the registry knows (0 for an empty registry). */
-  readonly latestKnownVersion: number;
+  declare readonly latestKnownVersion: number;
 
   constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
     super(
@@ -189,8 +189,8 @@ export class DatabaseAheadError extends StepwiseError {
 
 /** The history skips a version that the registry has below the newest applied one. */
 export class HistoryOutOfOrderError extends StepwiseError {
-  readonly missingVersions: readonly number[];
-  readonly highestAppliedVersion: number;
+  declare readonly missingVersions: readonly number[];
+  declare readonly highestAppliedVersion: number;
 
   constructor(missingVersions: readonly number[], highestAppliedVersion: number) {
     super(
@@ -206,8 +206,8 @@ export class HistoryOutOfOrderError extends StepwiseError {
 
 /** The history table exists but does not have the columns stepwise needs. */
 export class HistoryTableInvalidError extends StepwiseError {
-  readonly table: string;
-  readonly missingColumns: readonly string[];
+  declare readonly table: string;
+  declare readonly missingColumns: readonly string[];
 
   constructor(table: string, missingColumns: readonly string[], detail?: string) {
     super(
@@ -232,12 +232,12 @@ export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-vers
  */
 export class HistoryRowInvalidError extends StepwiseError {
   /** `null` when the rows were handed to the planner directly, not read from a table. */
-  readonly table: string | null;
+  declare readonly table: string | null;
   /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
-  readonly rowid: number | null;
+  declare readonly rowid: number | null;
   /** The `version` value as stored. */
-  readonly version: unknown;
-  readonly problem: HistoryRowProblem;
+  declare readonly version: unknown;
+  declare readonly problem: HistoryRowProblem;
 
   constructor(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
     const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
@@ -255,7 +255,7 @@ export class HistoryRowInvalidError extends StepwiseError {
 
 /** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
 export class InvalidTableNameError extends StepwiseError {
-  readonly tableName: string;
+  declare readonly tableName: string;
 
   constructor(tableName: string) {
     super(
@@ -269,9 +269,9 @@ export class InvalidTableNameError extends StepwiseError {
 
 /** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
 export class IncompleteMigrationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly startedAt: string;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly startedAt: string;
 
   constructor(fields: { version: number; file: string; startedAt: string }) {
     super(
@@ -297,16 +297,16 @@ export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
  * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
  */
 export class HistoryRowMissingError extends StepwiseError {
-  readonly table: string;
-  readonly version: number;
-  readonly operation: HistoryRowOperation;
+  declare readonly table: string;
+  declare readonly version: number;
+  declare readonly operation: HistoryRowOperation;
   /** The migration's file, once the manager has named it; `null` from the history store alone. */
-  readonly file: string | null;
-  readonly direction: MigrationDirection | null;
+  declare readonly file: string | null;
+  declare readonly direction: MigrationDirection | null;
   /** Always false: the migration's changes stay in the database. */
-  readonly rolledBack: false;
+  declare readonly rolledBack: false;
   /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
-  readonly restoredStartedRow: boolean;
+  declare readonly restoredStartedRow: boolean;
 
   constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
     const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
@@ -337,10 +337,10 @@ export class HistoryRowMissingError extends StepwiseError {
  * with the walk's own. Refused before the first batch, so nothing was written.
  */
 export class BatchOptionsInvalidError extends StepwiseError {
-  readonly option: "batchSize" | "where";
-  readonly value: unknown;
-  readonly version: number | null;
-  readonly file: string | null;
+  declare readonly option: "batchSize" | "where";
+  declare readonly value: unknown;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
 
   constructor(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }) {
     const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
@@ -361,7 +361,7 @@ export class BatchOptionsInvalidError extends StepwiseError {
 
 /** The database has user tables but no history: it predates stepwise. */
 export class UnmanagedDatabaseError extends StepwiseError {
-  readonly tables: readonly string[];
+  declare readonly tables: readonly string[];
 
   constructor(tables: readonly string[]) {
     super(
@@ -376,8 +376,8 @@ export class UnmanagedDatabaseError extends StepwiseError {
 
 /** `down` would have to pass a migration that has no `down`. */
 export class IrreversibleMigrationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
 
   constructor(version: number, file: string) {
     super(
@@ -391,7 +391,7 @@ export class IrreversibleMigrationError extends StepwiseError {
 
 /** A requested target version does not exist or points the wrong way. */
 export class InvalidTargetError extends StepwiseError {
-  readonly target: number;
+  declare readonly target: number;
 
   constructor(target: number, message: string) {
     super("INVALID_TARGET", message);
@@ -414,19 +414,19 @@ export interface ForeignKeyRebuildHint {
 }
 
 export class MigrationFailedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
-  readonly rolledBack: boolean;
+  declare readonly rolledBack: boolean;
   /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
-  readonly backupPath: string | null;
+  declare readonly backupPath: string | null;
   /**
    * Set when the failure is SQLite's "FOREIGN KEY constraint failed" from dropping or renaming a table
    * other tables reference, with enforcement on (a table rebuild): the table, its children and the
    * fix. `null` for every other failure, a foreign-key failure from a bad row included.
    */
-  readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+  declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
 
   constructor(fields: {
     version: number;
@@ -478,15 +478,15 @@ export type EscapedCommit = "yes" | "no" | "unknown";
  * so it could not be rolled back as one unit. It is never recorded.
  */
 export class TransactionEscapedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /**
    * `yes` when the migration committed: what it ran before ending the transaction (and, with
    * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
    * the database. `no` when the database is as it was. `unknown` when statements may have been.
    */
-  readonly committed: EscapedCommit;
+  declare readonly committed: EscapedCommit;
 
   constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
     const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
@@ -529,12 +529,12 @@ export interface LockHolder {
 
 /** Another connection held the write lock for longer than the busy timeout. */
 export class DatabaseLockedError extends StepwiseError {
-  readonly busyTimeoutMs: number;
+  declare readonly busyTimeoutMs: number;
   /**
    * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
    * operating system does not say (other platforms, another host, or a lock already released).
    */
-  readonly holders: readonly LockHolder[];
+  declare readonly holders: readonly LockHolder[];
 
   constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
     super(
@@ -557,7 +557,7 @@ export class DatabaseLockedError extends StepwiseError {
  * remedy is the same, waiting; `file` says which file. Nothing was changed.
  */
 export class BackupLockedError extends DatabaseLockedError {
-  readonly file: string;
+  declare readonly file: string;
 
   constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
     super(busyTimeoutMs, cause, holders);
@@ -572,7 +572,7 @@ export class BackupLockedError extends DatabaseLockedError {
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
-  readonly sqliteCode: string | null;
+  declare readonly sqliteCode: string | null;
 
   constructor(message: string, sqliteCode: string | null, cause: unknown) {
     super("DATABASE_UNUSABLE", message, { cause });
@@ -586,7 +586,7 @@ export class DatabaseUnusableError extends StepwiseError {
  */
 export class DatabaseNeedsRecoveryError extends StepwiseError {
   /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
-  readonly sqliteCode: string;
+  declare readonly sqliteCode: string;
 
   constructor(sqliteCode: string, cause: unknown) {
     super(
@@ -605,8 +605,8 @@ export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
-  readonly path: string;
-  readonly problem: DatabasePathProblem;
+  declare readonly path: string;
+  declare readonly problem: DatabasePathProblem;
 
   constructor(path: string, problem: DatabasePathProblem) {
     const reason =
@@ -641,16 +641,16 @@ export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | 
  * first batch nothing was written, and when found later the migration's transaction rolls back.
  */
 export class BatchKeyError extends StepwiseError {
-  readonly table: string;
-  readonly key: string;
-  readonly problem: BatchKeyProblem;
+  declare readonly table: string;
+  declare readonly key: string;
+  declare readonly problem: BatchKeyProblem;
   /** The table's columns, to pick a key from; empty when the table does not exist. */
-  readonly columns: readonly string[];
+  declare readonly columns: readonly string[];
   /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
-  readonly value: unknown;
+  declare readonly value: unknown;
   /** The migration that called `forEachBatch`, when it ran inside one. */
-  readonly version: number | null;
-  readonly file: string | null;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
 
   constructor(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version?: number | null; file?: string | null }) {
     const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
@@ -686,12 +686,12 @@ export interface ForeignKeyViolation {
  * back before committing, so the database is as it was.
  */
 export class ForeignKeyViolationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /** The first violations found (at most 100). */
-  readonly violations: readonly ForeignKeyViolation[];
-  readonly violationCount: number;
+  declare readonly violations: readonly ForeignKeyViolation[];
+  declare readonly violationCount: number;
 
   constructor(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }) {
     const sample = fields.violations
@@ -715,9 +715,9 @@ export class ForeignKeyViolationError extends StepwiseError {
 /** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
 export class DiskFullError extends StepwiseError {
   /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
-  readonly version: number | null;
-  readonly file: string | null;
-  readonly sqliteCode: string;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
+  declare readonly sqliteCode: string;
 
   constructor(fields: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
     super(
@@ -741,15 +741,15 @@ export class DiskFullError extends StepwiseError {
  */
 export class BackupDiskFullError extends StepwiseError {
   /** The backup folder that ran out of room. */
-  readonly directory: string;
+  declare readonly directory: string;
   /** The file being written when it did (removed again). */
-  readonly path: string;
+  declare readonly path: string;
   /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`…: what the system reported. */
-  readonly systemCode: string;
+  declare readonly systemCode: string;
   /** Free bytes in the backup folder's file system afterwards, when the system says. */
-  readonly availableBytes: number | null;
+  declare readonly availableBytes: number | null;
   /** The size of the database being copied. */
-  readonly neededBytes: number | null;
+  declare readonly neededBytes: number | null;
 
   constructor(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
     super(
@@ -771,9 +771,9 @@ export class BackupDiskFullError extends StepwiseError {
 
 /** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
 export class BackupFolderUnwritableError extends StepwiseError {
-  readonly directory: string;
+  declare readonly directory: string;
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
-  readonly systemCode: string;
+  declare readonly systemCode: string;
 
   /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
   constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
@@ -799,9 +799,9 @@ export interface ForeignBackupReason {
  * database, or this app's from a branch or a newer release. Nothing was changed.
  */
 export class ForeignBackupError extends StepwiseError {
-  readonly file: string;
+  declare readonly file: string;
   /** Every disagreement, ascending by version. */
-  readonly reasons: readonly ForeignBackupReason[];
+  declare readonly reasons: readonly ForeignBackupReason[];
 
   constructor(file: string, reasons: readonly ForeignBackupReason[]) {
     const lines = reasons
@@ -829,12 +829,12 @@ export class ForeignBackupError extends StepwiseError {
  * `previousBackup` holds the database as it was before the restore.
  */
 export class RestoreUnverifiedError extends StepwiseError {
-  readonly databasePath: string;
-  readonly backupFile: string;
+  declare readonly databasePath: string;
+  declare readonly backupFile: string;
   /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
-  readonly mismatches: readonly string[];
+  declare readonly mismatches: readonly string[];
   /** The snapshot of the database taken before the restore, or `null` when there was none. */
-  readonly previousBackup: string | null;
+  declare readonly previousBackup: string | null;
 
   constructor(fields: { databasePath: string; backupFile: string; mismatches: readonly string[]; previousBackup: string | null }) {
     super(
@@ -857,8 +857,8 @@ export class RestoreUnverifiedError extends StepwiseError {
  * connection's lock. Nothing was changed.
  */
 export class BackupIsDatabaseError extends StepwiseError {
-  readonly backupFile: string;
-  readonly databasePath: string;
+  declare readonly backupFile: string;
+  declare readonly databasePath: string;
 
   constructor(backupFile: string, databasePath: string) {
     super(
@@ -873,8 +873,8 @@ export class BackupIsDatabaseError extends StepwiseError {
 
 /** The folder that should hold the database does not exist, so nothing can be written there. */
 export class DatabaseFolderMissingError extends StepwiseError {
-  readonly databasePath: string;
-  readonly folder: string;
+  declare readonly databasePath: string;
+  declare readonly folder: string;
 
   constructor(databasePath: string, folder: string) {
     super("DATABASE_FOLDER_MISSING", `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` + `Check --db, or create the folder first (mkdir -p "${folder}").`);
@@ -893,12 +893,12 @@ export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "
  */
 export class FileWriteError extends StepwiseError {
   /** The file that was being replaced or created, as the caller named it. */
-  readonly file: string;
-  readonly step: FileWriteStep;
+  declare readonly file: string;
+  declare readonly step: FileWriteStep;
   /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`…), or `null`. */
-  readonly systemCode: string | null;
-  readonly bytesWritten: number;
-  readonly bytesExpected: number;
+  declare readonly systemCode: string | null;
+  declare readonly bytesWritten: number;
+  declare readonly bytesExpected: number;
 
   constructor(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
     const progress = fields.step === "write" ? ` after ${fields.bytesWritten} of ${fields.bytesExpected} bytes` : "";
@@ -930,12 +930,12 @@ export interface MigrationOwnerInfo {
  * timeout. Nothing was changed by this process.
  */
 export class MigrationInProgressError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly startedAt: string;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly startedAt: string;
   /** The process recorded as running it, or `null` when the row names none. */
-  readonly owner: MigrationOwnerInfo | null;
-  readonly waitedMs: number;
+  declare readonly owner: MigrationOwnerInfo | null;
+  declare readonly waitedMs: number;
 
   constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
     super(
@@ -982,11 +982,11 @@ export class ConnectionClosedError extends MigrationFailedError {
  */
 export class DriverUnknownError extends StepwiseError {
   /** The name as given. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** Where it came from: `"--driver"`, or the config file's path (and key). */
-  readonly source: string;
+  declare readonly source: string;
   /** The names that are accepted. */
-  readonly validDrivers: readonly string[];
+  declare readonly validDrivers: readonly string[];
 
   constructor(fields: { driver: string; source: string; validDrivers: readonly string[] }) {
     super("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`);
@@ -1003,12 +1003,12 @@ export class DriverUnknownError extends StepwiseError {
  */
 export class DriverNotInstalledError extends StepwiseError {
   /** The driver's name, such as `"libsql"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The npm package that provides it. */
-  readonly packageName: string;
+  declare readonly packageName: string;
   /** The command that installs (or rebuilds) it. */
-  readonly installCommand: string;
-  readonly reason: "missing" | "unloadable";
+  declare readonly installCommand: string;
+  declare readonly reason: "missing" | "unloadable";
 
   constructor(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
     super(
@@ -1031,11 +1031,11 @@ export class DriverNotInstalledError extends StepwiseError {
  */
 export class DriverRuntimeUnsupportedError extends StepwiseError {
   /** The driver's name. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The runtime this process is, such as `"node 20.18.0"`. */
-  readonly runtime: string;
+  declare readonly runtime: string;
   /** What the driver needs, such as `"node >= 22.16"` or `"bun"`. */
-  readonly required: string;
+  declare readonly required: string;
 
   constructor(fields: { driver: string; runtime: string; required: string; hint: string }) {
     super("DRIVER_RUNTIME_UNSUPPORTED", `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`);
@@ -1052,9 +1052,9 @@ export class DriverRuntimeUnsupportedError extends StepwiseError {
  */
 export class TransactionOpenError extends StepwiseError {
   /** The driver's name, such as `"libsql"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** What was asked, such as `"takeBackupSync"`. */
-  readonly operation: string;
+  declare readonly operation: string;
 
   constructor(fields: { driver: string; operation: string; cause?: unknown }) {
     super(
@@ -1074,11 +1074,11 @@ export class TransactionOpenError extends StepwiseError {
  */
 export class TempFolderUnusableError extends StepwiseError {
   /** The temporary folder as resolved (`os.tmpdir()`). */
-  readonly folder: string;
+  declare readonly folder: string;
   /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`…), or `null`. */
-  readonly systemCode: string | null;
+  declare readonly systemCode: string | null;
   /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
-  readonly operation: string;
+  declare readonly operation: string;
 
   constructor(fields: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
     const full = fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG";
@@ -1103,14 +1103,14 @@ export class TempFolderUnusableError extends StepwiseError {
  */
 export class RegistryDialectMismatchError extends StepwiseError {
   /** The dialect the registry (its first entry of another dialect) was generated for. */
-  readonly registryDialect: string;
+  declare readonly registryDialect: string;
   /** The dialect the driver speaks. */
-  readonly driverDialect: string;
+  declare readonly driverDialect: string;
   /** The driver's name, such as `"better-sqlite3"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The first entry of the other dialect. */
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
 
   constructor(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
     super(

@@ -73,7 +73,7 @@ export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE … AD
  * with {@link ForeignKeyRebuildHint} as its `foreignKeyRebuild`.
  */
 export class ForeignKeyParentRebuildRefusal extends Error {
-  readonly hint: ForeignKeyRebuildHint;
+  declare readonly hint: ForeignKeyRebuildHint;
 
   constructor(hint: ForeignKeyRebuildHint) {
     super(

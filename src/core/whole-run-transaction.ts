@@ -23,13 +23,13 @@ export type WholeRunObstacle =
  * nothing was changed.
  */
 export class WholeRunTransactionRefusedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly obstacle: WholeRunObstacle;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly obstacle: WholeRunObstacle;
   /** The call refused: `"up"` applies, `"down"` reverts. */
-  readonly direction: MigrationDirection;
+  declare readonly direction: MigrationDirection;
   /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
-  readonly firstOfRun: boolean;
+  declare readonly firstOfRun: boolean;
 
   /**
    * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
