@@ -17,6 +17,7 @@ import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { REFUSE_WHOLE_RUN } from "./whole-run-refusal.js";
 import { orderChildrenFirst } from "./drop-order.js";
 import { setUserVersion } from "./history.js";
+import { deleteHistoryRow, markHistoryRowStarted } from "./history-reverts.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import type { SchemaObjectKind } from "./schema-objects.js";
@@ -44,6 +45,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
   constructor(migrations: R, settings: ExecutorSettings) {
     // A SQLite driver that declares no user_version gets the dialect that never reads it.
     super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), settings.capabilities.atomicBatch ? BATCH_STRATEGIES : ALL_STRATEGIES);
+  }
+
+  protected override *recordRevert(entry: R[number], started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
+    if (started) {
+      yield* markHistoryRowStarted(this.store, entry.version, started.startedAt, started.owner);
+      return;
+    }
+    yield* deleteHistoryRow(this.store, entry.version);
+    if (this.settings.capabilities.userVersion) yield* setUserVersion(entry.version - 1);
   }
 
   /**

@@ -251,47 +251,7 @@ export class HistoryStore {
    */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
     const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [appliedAt, durationMs, version]);
-    this.assertChanged(result.changes, version, "mark-applied");
-  }
-
-  /**
-   * Marks an applied row as started again, for a `transaction: false` down.
-   *
-   * @throws HistoryRowMissingError when `version` has no row.
-   */
-  *markStarted(version: number, startedAt: string, owner: string): Step<void> {
-    // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
-    // at once both reach this update, and the second must find nothing to mark before its body runs.
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ? AND state = 'applied'`, [startedAt, owner, version]);
-    this.assertChanged(result.changes, version, "mark-started");
-  }
-
-  /**
-   * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
-   *
-   * @throws HistoryRowMissingError when `version` has no row: whoever removed it did so behind the
-   *   caller's back, and the caller must not report a revert it cannot account for.
-   */
-  *delete(version: number): Step<void> {
-    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
-    this.assertChanged(result.changes, version, "delete");
-  }
-
-  /**
-   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
-   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
-   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
-   * the history table's NOT NULL `name` before any of its statements count.
-   */
-  *failUnlessApplied(version: number): Step<void> {
-    yield* run(
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ? AND state = 'applied')`,
-      [version, version],
-    );
-  }
-
-  private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
-    if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
+    assertRowChanged(this, result.changes, version, "mark-applied");
   }
 
   /**
@@ -320,6 +280,14 @@ export class HistoryStore {
     }
     return new HistoryRowMissingError({ table: error.table, version: error.version, operation: error.operation, file: entry.file, direction, restoredStartedRow });
   }
+}
+
+/**
+ * Throws {@link HistoryRowMissingError} when a history write changed no row: another process removed
+ * `version`'s row behind the caller's back, and the caller must not report a write it cannot account for.
+ */
+export function assertRowChanged(store: HistoryStore, changes: number, version: number, operation: HistoryRowOperation): void {
+  if (changes === 0) throw new HistoryRowMissingError({ table: store.tableName, version, operation });
 }
 
 /**
