@@ -29,11 +29,10 @@ export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
     const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
     super(
       "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
-      `The registry holds async migrations: ${list}. The sync migrate() and MigrationManager of the ${fields.driver} driver cannot keep a transaction open across an await, ` +
-        `so nothing was run. Run them with the async API of the same entry instead:\n\n` +
+      `The registry holds async migrations: ${list}. The ${fields.driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, ` +
+        `so nothing was run. Use the same entry's async API:\n\n` +
         `${fix.replace(/^/gm, "  ")}\n\n` +
-        `or new AsyncMigrationManager(db, migrations) from "${entry}", and await its methods. On a database server, stepwise/pg and stepwise/libsql-client ` +
-        `run async migrations the same way; the stepwise CLI picks the async runner by itself.`,
+        `or await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`,
     );
     this.versions = fields.versions;
     this.files = fields.files;

@@ -91,6 +91,17 @@ export class StepwiseError extends Error {
   }
 }
 
+/** How every message names a migration: "Migration 3 (003_users.sql)". */
+function migrationLabel(version: number | null, file: string | null): string {
+  return `Migration ${version} (${file})`;
+}
+
+/** Said by every refusal that ran nothing. */
+const NOTHING_CHANGED = "Nothing was changed.";
+
+/** Said by every failure whose transaction rolled back. */
+const ROLLED_BACK = "It was rolled back; the database is as it was.";
+
 /** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
 export interface RegistryProblem {
   readonly version: number | null;
@@ -131,6 +142,9 @@ export class RegistryLoadError extends StepwiseError {
   }
 }
 
+/** The command, less its version, that records an interrupted migration as applied. */
+const REPAIR_APPLIED = "stepwise repair --applied ";
+
 /** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
 export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
 
@@ -150,13 +164,13 @@ export class ChecksumMismatchError extends StepwiseError {
 
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
     const fix = {
-      accidental: `restore ${fields.file} to what was applied, and put the change in a new migration ("stepwise create")`,
-      deliberate: `provided the database already has what the file now says, record the file's checksum as applied: "${REPAIR_CHECKSUMS_COMMAND}" shows what it changes, "--yes" does it (repairChecksums() in code), and "stepwise history" shows it was done`,
+      accidental: `restore ${fields.file} and put the change in a new migration ("stepwise create")`,
+      deliberate: `if the database already has what the file now says, "${REPAIR_CHECKSUMS_COMMAND}" shows what it would record and "--yes" records it (repairChecksums() in code)`,
       command: `${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`,
     };
     super(
       "CHECKSUM_MISMATCH",
-      `Migration ${fields.version} (${fields.file}) was changed after it was applied to this database.\n` +
+      `${migrationLabel(fields.version, fields.file)} was changed after it was applied.\n` +
         `  applied:  ${fields.databaseChecksum}\n  registry: ${fields.registryChecksum}\n` +
         `If the edit was an accident: ${fix.accidental}.\nIf it was deliberate: ${fix.deliberate}.`,
     );
@@ -178,9 +192,8 @@ export class DatabaseAheadError extends StepwiseError {
   constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
     super(
       "DATABASE_AHEAD",
-      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ` +
-        `${unknownVersions.join(", ")} applied, but this app only knows up to ${latestKnownVersion}.\n` +
-        `Run a newer build of the app, or roll the database back with the build that applied them.`,
+      `The database is newer than this app: it has ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
+        `Run a newer build, or roll back with the build that applied them.`,
     );
     this.unknownVersions = unknownVersions;
     this.latestKnownVersion = latestKnownVersion;
@@ -195,9 +208,8 @@ export class HistoryOutOfOrderError extends StepwiseError {
   constructor(missingVersions: readonly number[], highestAppliedVersion: number) {
     super(
       "HISTORY_OUT_OF_ORDER",
-      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, ` +
-        `which come before it. Migrations apply strictly in order, so a row was deleted by hand or a ` +
-        `migration was renumbered after it ran. Restore the history rows or the original numbering.`,
+      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: ` +
+        `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`,
     );
     this.missingVersions = missingVersions;
     this.highestAppliedVersion = highestAppliedVersion;
@@ -215,7 +227,7 @@ export class HistoryTableInvalidError extends StepwiseError {
       `The history table "${table}" has an unexpected shape` +
         (missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : "") +
         (detail ? ` (${detail})` : "") +
-        `.\nIf another tool owns that table, give stepwise its own with the "tableName" option (--table).`,
+        `.\nIf another tool owns it, give stepwise its own with the "tableName" option (--table).`,
     );
     this.table = table;
     this.missingColumns = missingColumns;
@@ -244,7 +256,7 @@ export class HistoryRowInvalidError extends StepwiseError {
     super(
       "HISTORY_TABLE_INVALID",
       `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
-        `Nothing was changed. Fix or delete that row by hand (it was edited outside stepwise), or restore a backup.`,
+        `${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`,
     );
     this.table = fields.table;
     this.rowid = fields.rowid;
@@ -276,10 +288,8 @@ export class IncompleteMigrationError extends StepwiseError {
   constructor(fields: { version: number; file: string; startedAt: string }) {
     super(
       "INCOMPLETE_MIGRATION",
-      `Migration ${fields.version} (${fields.file}) runs outside a transaction and was interrupted ` +
-        `(started ${fields.startedAt}, never finished), so it may be partly applied.\n` +
-        `Check the database by hand, then either "stepwise repair --applied ${fields.version} --yes" ` +
-        `if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
+      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.\n` +
+        `Check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -309,17 +319,17 @@ export class HistoryRowMissingError extends StepwiseError {
   declare readonly restoredStartedRow: boolean;
 
   constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
-    const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
+    const label = fields.file ? migrationLabel(fields.version, fields.file) : `Migration ${fields.version}`;
     const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
     super(
       "HISTORY_ROW_MISSING",
-      `${label}: its row in the history table "${fields.table}" was removed by another process (a "stepwise repair --forget", ` +
-        `or a manual DELETE) while this process was running it ${direction}. Its changes are in the database and it was not run again.\n` +
+      `${label}: its row in the history table "${fields.table}" was removed by another process ("stepwise repair --forget", or a DELETE) ` +
+        `while it ran ${direction}. Its changes are in the database; it was not run again.\n` +
         (direction === "up"
           ? fields.restoredStartedRow
-            ? `It is recorded as interrupted again. Check the database, then run "stepwise repair --applied ${fields.version} --yes" if its changes are all there.`
-            : `It could not be recorded as interrupted. Check the database before running "up" again: it would run the migration a second time.`
-          : `The history no longer lists it, as a finished revert would; check that the revert is complete.`),
+            ? `It is recorded as interrupted again: check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there.`
+            : `It could not be recorded as interrupted: check the database before "up", which would run it again.`
+          : `Check that the revert is complete.`),
     );
     this.table = fields.table;
     this.version = fields.version;
@@ -343,7 +353,7 @@ export class BatchOptionsInvalidError extends StepwiseError {
   declare readonly file: string | null;
 
   constructor(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_OPTIONS_INVALID",
       fields.option === "where"
@@ -366,8 +376,7 @@ export class UnmanagedDatabaseError extends StepwiseError {
   constructor(tables: readonly string[]) {
     super(
       "UNMANAGED_DATABASE",
-      `The database already has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) ` +
-        `but no migration history, so stepwise cannot tell which migrations it reflects.\n` +
+      `The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) but no migration history.\n` +
         `Adopt it with "stepwise baseline <version>", naming the last migration its schema already contains.`,
     );
     this.tables = tables;
@@ -441,11 +450,11 @@ export class MigrationFailedError extends StepwiseError {
     const rebuild = fields.foreignKeyRebuild ?? null;
     super(
       "MIGRATION_FAILED",
-      `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
+      `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
         (rebuild
-          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys, while enforcement is on: dropping a parent deletes its rows first, so their rows block it (or are deleted with it). Fix: ${rebuild.fix}.\n`
+          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
-        (fields.rolledBack ? `It was rolled back; the database is as it was before this migration.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        (fields.rolledBack ? ROLLED_BACK : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -492,12 +501,10 @@ export class TransactionEscapedError extends StepwiseError {
     const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
     super(
       "TRANSACTION_ESCAPED",
-      `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +
-        `in the migration) while running ${fields.direction}.${failure} It was not recorded: the history still says ` +
-        `${fields.direction === "up" ? "it is not applied" : "it is applied"}.\n` +
+      `${migrationLabel(fields.version, fields.file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${fields.direction}.${failure} ` +
+        `It was not recorded: the history says it is ${fields.direction === "up" ? "not " : ""}applied.\n` +
         ESCAPED_COMMIT_ADVICE[fields.committed] +
-        `Remove the transaction statement from the migration (SAVEPOINT name ... RELEASE name nests safely inside ` +
-        `stepwise's transaction; use transaction: false for statements SQLite refuses in a transaction), regenerate, and run it again.`,
+        `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`,
       { cause: fields.cause },
     );
     this.version = fields.version;
@@ -508,13 +515,8 @@ export class TransactionEscapedError extends StepwiseError {
 }
 
 const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
-  yes:
-    `The statements it ran before ending the transaction were COMMITTED and were not rolled back. Check the ` +
-    `database for them and undo them by hand (or restore a backup) before running it again.\n`,
-  unknown:
-    `Statements it ran after ending the transaction may have been COMMITTED (outside a transaction SQLite ` +
-    `commits each statement on its own) and were not rolled back. Check the database for them and undo them by hand ` +
-    `(or restore a backup) before running it again.\n`,
+  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
+  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
   no: `Nothing it did was committed: the database is as it was.\n`,
 };
 
@@ -542,8 +544,8 @@ export class DatabaseLockedError extends StepwiseError {
       `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
         (holders.length > 0
           ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
-          : `(another app instance migrating, or a process holding a write transaction open). `) +
-        `Nothing was changed. Retry when it is released, or raise the busy timeout.`,
+          : `(another app instance migrating, or an open write transaction). `) +
+        `${NOTHING_CHANGED} Retry when it is released, or raise the busy timeout.`,
       { cause },
     );
     this.busyTimeoutMs = busyTimeoutMs;
@@ -591,9 +593,8 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
   constructor(sqliteCode: string, cause: unknown) {
     super(
       "DATABASE_NEEDS_RECOVERY",
-      `The database was left mid-write by a process that crashed (${sqliteCode}), and SQLite must roll that ` +
-        `write back before anything can read it, which needs write access. Nothing was changed. Run ` +
-        `"stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
+      `A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} ` +
+        `Run "stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
       { cause },
     );
     this.sqliteCode = sqliteCode;
@@ -700,9 +701,9 @@ export class ForeignKeyViolationError extends StepwiseError {
       .join("; ");
     super(
       "FOREIGN_KEY_VIOLATION",
-      `Migration ${fields.version} (${fields.file}) left ${fields.violations.length} foreign key violation` +
-        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). It was rolled back; ` +
-        `the database is as it was. Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
+      `${migrationLabel(fields.version, fields.file)} left ${fields.violations.length} foreign key violation` +
+        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). ${ROLLED_BACK} ` +
+        `Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -724,8 +725,7 @@ export class DiskFullError extends StepwiseError {
       "DISK_FULL",
       `The database ran out of room (${fields.sqliteCode})` +
         (fields.version === null ? "" : ` while applying migration ${fields.version} (${fields.file})`) +
-        `. The transaction was rolled back, so the database is as it was. Free disk space ` +
-        `(or raise PRAGMA max_page_count) and run it again.`,
+        `. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`,
       { cause: fields.cause },
     );
     this.version = fields.version;
@@ -940,10 +940,10 @@ export class MigrationInProgressError extends StepwiseError {
   constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
     super(
       "MIGRATION_IN_PROGRESS",
-      `Migration ${fields.version} (${fields.file}) runs outside a transaction and is still being applied` +
+      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied` +
         (fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : "") +
-        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. Nothing was changed. Retry when it ` +
-        `finishes, or raise the busy timeout. If that process is gone, resolve it with "stepwise repair".`,
+        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it ` +
+        `finishes, or raise the busy timeout; if that process is gone, run "stepwise repair".`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -969,8 +969,8 @@ export class UsageError extends StepwiseError {
 export class ConnectionClosedError extends MigrationFailedError {
   constructor(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection) {
     const cause = new Error(
-      "it closed the database connection it was given (db.close()); stepwise could not record it. SQLite rolled back the transaction that was open, " +
-        "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
+      "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, " +
+        "but what it committed before stays. Remove the close() and open the database again",
     );
     super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
   }
@@ -1059,8 +1059,8 @@ export class TransactionOpenError extends StepwiseError {
   constructor(fields: { driver: string; operation: string; cause?: unknown }) {
     super(
       "TRANSACTION_OPEN",
-      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. Nothing was changed, ` +
-        `and the app's transaction is still open. Commit or roll back that transaction first, then call ${fields.operation} again.`,
+      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. ${NOTHING_CHANGED} ` +
+        `Commit or roll back that transaction (still open) first, then call ${fields.operation} again.`,
       fields.cause === undefined ? undefined : { cause: fields.cause },
     );
     this.driver = fields.driver;
@@ -1115,8 +1115,8 @@ export class RegistryDialectMismatchError extends StepwiseError {
   constructor(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
     super(
       "REGISTRY_DIALECT_MISMATCH",
-      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. Nothing was changed. ` +
-        `Import the registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}, with its own migrations folder and --out file), or use a ${fields.registryDialect} driver.`,
+      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. ${NOTHING_CHANGED} ` +
+        `Import a registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}), or use a ${fields.registryDialect} driver.`,
     );
     this.registryDialect = fields.registryDialect;
     this.driverDialect = fields.driverDialect;
