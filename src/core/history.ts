@@ -146,17 +146,15 @@ export class HistoryStore {
   }
 
   /**
-   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it (in the
-   * history's schema on PostgreSQL). Its name is valid whenever the history's is.
+   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it, where the
+   * dialect writes it otherwise (in the history's schema on PostgreSQL); SQLite's is
+   * `companionTable` of `history-companion.ts`. Optional, not a method here: only the checksum
+   * repair log uses it, and a class's methods are bundled into `migrate` whether called or not.
    */
-  companionTable(suffix: string): string {
-    return `"${this.tableName}_${suffix}"`;
-  }
+  companionTable?(suffix: string): string;
 
-  /** Whether {@link companionTable} exists. Does not write. */
-  *companionExists(suffix: string): Step<boolean> {
-    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
-  }
+  /** Whether the companion table exists, where the dialect asks otherwise than SQLite. Does not write. */
+  companionExists?(suffix: string): Step<boolean>;
 
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
