@@ -272,8 +272,8 @@ export class InvalidTableNameError extends StepwiseError {
   constructor(tableName: string) {
     super(
       "INVALID_TABLE_NAME",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore` +
-        (/^sqlite_/i.test(tableName) ? `, and not sqlite_, which SQLite reserves for its own tables.` : "."),
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit` +
+        (/^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : "."),
     );
     this.tableName = tableName;
   }
@@ -357,10 +357,10 @@ export class BatchOptionsInvalidError extends StepwiseError {
     super(
       "BATCH_OPTIONS_INVALID",
       fields.option === "where"
-        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: it uses $n placeholders, whose numbers the walk's own parameters take. ` +
-            `Nothing was walked. Write ? for each value instead, and pass the values in params, in order.`
-        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
-            `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
+        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: its $n placeholders would share numbers with the walk's own. ` +
+            `Nothing was walked. Write ? for each value, and pass the values in params, in order.`
+        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. ` +
+            `Nothing was walked. Pass, for example, ${fields.option}: 500.`,
     );
     this.option = fields.option;
     this.value = fields.value;
@@ -654,12 +654,12 @@ export class BatchKeyError extends StepwiseError {
   declare readonly file: string | null;
 
   constructor(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_KEY_INVALID",
-      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
-        `A keyset walk by it could stop early or skip rows, so it stopped instead (inside a transaction, everything rolls back). ` +
-        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" on a table that has one)` +
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}, so it would stop early or skip rows; ` +
+        `it stopped instead (in a transaction, everything rolls back). ` +
+        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
         (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
         `.`,
     );
