@@ -5,7 +5,7 @@
  * here, not in the base, so an app that only applies migrations (`migrate` of an entry whose driver
  * cannot verify a schema) bundles the base alone.
  */
-import { readAllHistory } from "./history-reads.js";
+import { readAllHistory, readKeysOptimistically } from "./history-reads.js";
 import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
@@ -65,7 +65,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
    */
   *upIfNothingPending(options: UpOptions = {}): Step<MigrationResult | null> {
     yield* refuseOpenTransaction(this.settings.driverName, "up");
-    const keys = yield* this.withConnectionSettings(this.store.readKeysOptimistically());
+    const keys = yield* this.withConnectionSettings(readKeysOptimistically(this.store));
     if (keys === null) return null;
     let plan: MigrationPlan<R[number]>;
     try {

@@ -179,23 +179,12 @@ export class HistoryStore {
   }
 
   /**
-   * The planner keys in one statement, without first asking whether the table exists and has the
-   * expected shape: `null` when that statement fails or a row is malformed. For a caller that
-   * answers `null` by asking again the careful way ({@link readKeys}), so a missing or odd table
-   * costs one failed read and never a wrong answer.
+   * The planner keys in one statement, where the dialect reads them otherwise than
+   * `readKeysOptimistically` of `history-reads.ts` (PostgreSQL's proves the table's shape in the same
+   * statement). Optional, not a method here: only a manager's `upIfNothingPending` reads them, and a
+   * class's methods are bundled into `migrate` whether called or not.
    */
-  *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
-    try {
-      rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-        `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
-      );
-    } catch {
-      return null;
-    }
-    const keys = toKeys(rows);
-    return typeof keys === "number" ? null : keys;
-  }
+  readKeysOptimistically?(): Step<AppliedMigrationKey[] | null>;
 
   /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
   *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
