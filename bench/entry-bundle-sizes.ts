@@ -183,9 +183,31 @@ export function renderEntryBundleSizes(sizes: readonly EntryBundleSize[]): strin
         )} | ${size.gzipCeiling === null ? "—" : `${verdict(size.migrateOnly.gzipBytes, size.gzipCeiling.migrate)} / ${verdict(size.gzipBytes, size.gzipCeiling.manager)}`} | ${size.nodeImports.join(", ") || "none"} |`,
     ),
     "",
+    ...renderBudgetVerdicts(sizes),
+    "",
     "Heaviest modules (minified bytes in the `MigrationManager` + `migrate` bundle):",
     "",
     ...sizes.map((size) => `- ${size.entry}: ${size.heaviest.map((weight) => `${weight.module} ${kib(weight.bytes)}`).join(", ")}`),
   ];
   return lines.join("\n");
+}
+
+/** The entry whose `migrate` bundle, measured in the same run, the budgeted ones are compared with. */
+const BASELINE_ENTRY = "stepwise/better-sqlite3";
+
+/**
+ * Issue 14's figure for each budgeted entry, one line each: `migrate` alone, gzipped, as a ratio to
+ * the budget and to better-sqlite3's `migrate` bundle of the same run, and a met / not met verdict;
+ * then one verdict for the issue (met only when every budgeted entry is).
+ */
+export function renderBudgetVerdicts(sizes: readonly EntryBundleSize[]): string[] {
+  const baseline = sizes.find((size) => size.entry === BASELINE_ENTRY);
+  const budgeted = sizes.filter((size) => size.gzipBudget !== null);
+  const lines = budgeted.map((size) => {
+    const bytes = size.migrateOnly.gzipBytes;
+    const versusBaseline = baseline ? `; ${(bytes / baseline.migrateOnly.gzipBytes).toFixed(2)}× ${BASELINE_ENTRY}'s in this run` : "";
+    return `- ${size.entry}, \`migrate\` alone: ${kib(bytes)} gzipped, ${(bytes / size.gzipBudget!).toFixed(2)}× the ${kib(size.gzipBudget!)} budget${versusBaseline}: **${bytes <= size.gzipBudget! ? "met" : "not met"}**`;
+  });
+  const met = budgeted.every((size) => size.migrateOnly.gzipBytes <= size.gzipBudget!);
+  return [`Issue 14, \`migrate\` alone within 10 KiB gzipped: **${met ? "met" : "not met"}**`, "", ...lines];
 }

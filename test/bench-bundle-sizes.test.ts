@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
 import { BUNDLE_GZIP_CEILINGS } from "../bench/bundle-ceilings.js";
-import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
+import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderBudgetVerdicts, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
 import { repoRoot } from "./support/project.js";
 
 test("npm run bench measures every driver entry's bundle, the browser one with no node: import", async () => {
@@ -60,6 +60,29 @@ test("a bundle past its ceiling is reported as a regression, naming the entry an
     ["migrate", "MigrationManager, migrate"],
   );
   assert.match(renderEntryBundleSizes(lowered), /\| stepwise\/d1 \| node \|.*\*\*over by/);
+});
+
+test("the bench prints issue 14's figure for each budgeted entry, its ratio to the budget and to better-sqlite3's, and a met / not met verdict", async () => {
+  const sizes = await measureEntryBundleSizes();
+  const baseline = sizes.find((size) => size.entry === "stepwise/better-sqlite3")!;
+  const verdictOf = (bytes: number) => (bytes <= BROWSER_ENTRY_GZIP_BUDGET ? "met" : "not met");
+  const lines = renderBudgetVerdicts(sizes);
+  for (const size of sizes.filter((candidate) => candidate.gzipBudget !== null)) {
+    const bytes = size.migrateOnly.gzipBytes;
+    const line = lines.find((candidate) => candidate.startsWith(`- ${size.entry},`));
+    assert.ok(line, size.entry);
+    assert.ok(line.includes(`${(bytes / BROWSER_ENTRY_GZIP_BUDGET).toFixed(2)}× the`), line);
+    assert.ok(line.includes(`${(bytes / baseline.migrateOnly.gzipBytes).toFixed(2)}× stepwise/better-sqlite3's`), line);
+    assert.ok(line.endsWith(`**${verdictOf(bytes)}**`), line);
+  }
+  const allMet = sizes.every((size) => size.gzipBudget === null || size.migrateOnly.gzipBytes <= size.gzipBudget);
+  assert.ok(lines[0]!.endsWith(`**${allMet ? "met" : "not met"}**`), lines[0]);
+  // An entry within the budget is met, and the issue only when every budgeted entry is.
+  const shrunk = sizes.map((size) => (size.gzipBudget === null ? size : { ...size, migrateOnly: { ...size.migrateOnly, gzipBytes: BROWSER_ENTRY_GZIP_BUDGET } }));
+  const shrunkLines = renderBudgetVerdicts(shrunk);
+  assert.ok(shrunkLines[0]!.endsWith("**met**"), shrunkLines[0]);
+  assert.equal(shrunkLines.filter((line) => line.endsWith("**met**")).length, 4);
+  assert.ok(renderEntryBundleSizes(sizes).includes(lines[0]!));
 });
 
 /** The repo-relative source files that leave code in a bundle of `names` imported from `stepwise/<entry>`. */

@@ -1,8 +1,9 @@
 /**
  * Capability-driven composition (issue 14's bundle budget): `migrate` alone from the Durable
  * Objects, D1 and sql.js entries bundles only the executor strategies its driver can use
- * (`src/core/executor-strategies.ts`), no manager, and none of the history reads only `history()`
- * and the safety nets make. Read from esbuild's metafile of the same bundle `npm run bench` measures,
+ * (`src/core/executor-strategies.ts`), no manager, none of the history reads only `history()`
+ * and the safety nets make, and none of `down`'s history writes (`history-reverts.ts`) where the
+ * driver's strategies do not reach them (D1's atomic batch checks a revert's row in its batch). Read from esbuild's metafile of the same bundle `npm run bench` measures,
  * so a static import that pulls a path back in fails here with the module's name. And sql.js's
  * `migrate`, which builds no manager, still verifies first when handed stepwise's `verifySchema`.
  */
@@ -43,7 +44,7 @@ const CASES: readonly { entry: string; bundles: readonly string[]; leavesOut: re
     // No savepoints, no batches; a whole run is one transactionSync.
     entry: "durable-objects",
     bundles: ["src/core/apply-in-transaction.ts", "src/core/whole-run-strategy.ts"],
-    leavesOut: ["src/core/atomic-batch-strategy.ts", "src/core/whole-run-refusal.ts", "src/core/escape-guard.ts", "src/core/transaction-control.ts"],
+    leavesOut: ["src/core/atomic-batch-strategy.ts", "src/core/whole-run-refusal.ts", "src/core/escape-guard.ts", "src/core/transaction-control.ts", "src/core/history-reverts.ts"],
   },
   {
     // One batch per migration, no interactive transaction: a whole run is refused.
@@ -55,7 +56,7 @@ const CASES: readonly { entry: string; bundles: readonly string[]; leavesOut: re
     // Savepoints, so the escape guard; transactions, so the whole run; no batches.
     entry: "sql-js",
     bundles: ["src/core/apply-in-transaction.ts", "src/core/whole-run-strategy.ts", "src/core/escape-guard.ts"],
-    leavesOut: ["src/core/atomic-batch-strategy.ts", "src/core/whole-run-refusal.ts"],
+    leavesOut: ["src/core/atomic-batch-strategy.ts", "src/core/whole-run-refusal.ts", "src/core/history-reverts.ts"],
   },
 ];
 

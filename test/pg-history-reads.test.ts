@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
+import { parsePostgresNoOpRead, postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
 import { MigrationManager } from "../src/entries/pg.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
@@ -285,4 +285,132 @@ test("a checksum or state declared char(n), or a domain over one, reads padded o
     assert.ok(sent.length > 2, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
     await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, shape);
   }
+});
+
+/** Inserts `entries` as applied rows into `table` (quoted as given), with `checksumOf` their checksums. */
+async function insertApplied(client: pg.Client, table: string, entries: typeof registry, checksumOf: (checksum: string) => string = (checksum) => checksum): Promise<void> {
+  for (const entry of entries) {
+    await client.query(`INSERT INTO ${table} (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')`, [
+      entry.version,
+      entry.name,
+      checksumOf(entry.checksum),
+    ]);
+  }
+}
+
+/**
+ * The no-op read's shape proof, against the kinds and places of tables it now meets: each case's
+ * no-op start answers as the careful path under the lock answers (the same result, or a refusal with
+ * the same code), and in one statement exactly when `oneRead` says so.
+ */
+test("a no-op start answers as the careful path for tables of other kinds and places: domain, collated or varchar columns, a partitioned, unlogged or inherited table, a table of the same name earlier on the search_path or in pg_temp", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const good = `CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`;
+  const icu = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_collation WHERE collprovider = 'i'")).rows[0]!.n > 0;
+  const cases: { readonly shape: string; readonly statements: readonly string[]; readonly oneRead: boolean; readonly code?: string; readonly skip?: string }[] = [
+    { shape: "checksum a domain over text", statements: ["CREATE DOMAIN checksum_text AS text", good.replace("checksum text", "checksum checksum_text")], oneRead: true },
+    {
+      shape: 'checksum and state varchar, checksum COLLATE "C"',
+      statements: [good.replace("checksum text", 'checksum varchar(64) COLLATE "C"').replace("state text", "state varchar(16)")],
+      oneRead: true,
+    },
+    {
+      shape: "an integer domain as the key",
+      statements: ["CREATE DOMAIN version_int AS integer", good.replace("version bigint", "version version_int")],
+      oneRead: false,
+      code: "HISTORY_TABLE_INVALID",
+    },
+    { shape: "an unlogged table", statements: [good.replace("CREATE TABLE", "CREATE UNLOGGED TABLE")], oneRead: true },
+    {
+      shape: "a partitioned table keyed on version",
+      statements: [`${good} PARTITION BY RANGE (version)`, "CREATE TABLE history_part PARTITION OF schema_migrations FOR VALUES FROM (1) TO (1000000)"],
+      oneRead: true,
+    },
+    {
+      // The parent's key does not reach its children: the read sees version 1 twice, as the careful path does.
+      shape: "an inherited table holding version 1 again",
+      statements: [good, "CREATE TABLE history_child () INHERITS (schema_migrations)"],
+      oneRead: false,
+      code: "HISTORY_TABLE_INVALID",
+    },
+    {
+      shape: "a keyless table of the same name in a schema earlier on the search_path",
+      statements: [
+        "CREATE SCHEMA other",
+        `CREATE TABLE other.schema_migrations (version bigint, ${OTHER_COLUMNS})`,
+        "SET search_path = other, public",
+        good.replace("schema_migrations", "public.schema_migrations"),
+      ],
+      oneRead: true,
+    },
+    {
+      shape: "a good table of the same name earlier on the search_path, the history table keyless",
+      statements: [
+        "CREATE SCHEMA other",
+        good.replace("schema_migrations", "other.schema_migrations"),
+        "SET search_path = other, public",
+        `CREATE TABLE public.schema_migrations (version bigint, ${OTHER_COLUMNS})`,
+      ],
+      oneRead: false,
+      code: "HISTORY_TABLE_INVALID",
+    },
+    {
+      shape: "a good temporary table shadowing a history table whose checksum changed",
+      statements: [good.replace("CREATE TABLE", "CREATE TEMP TABLE"), good.replace("schema_migrations", "public.schema_migrations")],
+      oneRead: false,
+      code: "CHECKSUM_MISMATCH",
+    },
+    {
+      shape: "state 'APPLIED' in a column of a case-insensitive collation",
+      statements: ["CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false)", good.replace("state text", "state text COLLATE case_insensitive")],
+      oneRead: false,
+      code: "HISTORY_TABLE_INVALID",
+      ...(icu ? {} : { skip: "this server has no ICU collations" }),
+    },
+  ];
+  const outcome = (start: Promise<unknown>) =>
+    start.then(
+      (result) => JSON.stringify(result),
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+  for (const { shape, statements, oneRead, code, skip } of cases) {
+    if (skip !== undefined) {
+      t.diagnostic(`skipped "${shape}": ${skip}`);
+      continue;
+    }
+    await client.query("RESET search_path; DISCARD TEMP");
+    await client.query(
+      "DROP TABLE IF EXISTS schema_migrations CASCADE; DROP SCHEMA IF EXISTS other CASCADE; DROP DOMAIN IF EXISTS checksum_text, version_int; DROP COLLATION IF EXISTS case_insensitive",
+    );
+    for (const statement of statements) await client.query(statement);
+    const temporary = shape.includes("temporary");
+    await insertApplied(client, "public.schema_migrations", two, (checksum) => (code === "CHECKSUM_MISMATCH" ? `${checksum.slice(0, -1)}0` : checksum));
+    if (temporary) await insertApplied(client, "pg_temp.schema_migrations", two);
+    if (shape.includes("earlier on the search_path")) await insertApplied(client, "other.schema_migrations", two);
+    if (shape.startsWith("state 'APPLIED'")) await client.query("UPDATE public.schema_migrations SET state = 'APPLIED' WHERE version = 2");
+    if (shape.startsWith("an inherited"))
+      await client.query("INSERT INTO history_child (version, name, checksum, applied_at, state) SELECT version, name, checksum, applied_at, state FROM public.schema_migrations WHERE version = 1");
+    const manager = new MigrationManager(client, two);
+    const outcomes: string[] = [];
+    const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+    outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
+    assert.equal(outcomes[0], outcomes[1], shape);
+    assert.equal(outcomes[0], code ?? JSON.stringify({ direction: "up", fromVersion: 2, toVersion: 2, steps: [] }), shape);
+    assert.equal(sent.length === 1, oneRead, `${shape}:\n${sent.join("\n")}`);
+  }
+});
+
+test("without the server's column descriptions (a driver that does not pass them on), the no-op read proves nothing and the careful path decides", () => {
+  const rows = [{ version: 1, checksum: registry[0]!.checksum, state: "applied" }];
+  assert.equal(parsePostgresNoOpRead(rows, undefined), null);
+  const described = (arrayType: number) => [
+    { dataTypeID: 20, tableID: 16_400, columnID: 1 },
+    { dataTypeID: 25, tableID: 16_400, columnID: 3 },
+    { dataTypeID: 25, tableID: 16_400, columnID: 6 },
+    { dataTypeID: arrayType, tableID: 0, columnID: 0 },
+  ];
+  assert.deepEqual(parsePostgresNoOpRead(rows, described(1016)), [{ version: 1, checksum: registry[0]!.checksum, startedAt: null }]);
+  // A domain over bigint: the server sends bigint for the column, the domain's own array type for the array.
+  assert.equal(parsePostgresNoOpRead(rows, described(16_385)), null);
 });

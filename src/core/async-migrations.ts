@@ -13,15 +13,15 @@ import { isAsyncMigration, type MigrationEntry, type MigrationRegistry } from ".
  */
 export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
   /** The async migrations' versions, ascending. */
-  readonly versions: readonly number[];
+  declare readonly versions: readonly number[];
   /** Their files, project-relative, in the order of {@link versions}. */
-  readonly files: readonly string[];
+  declare readonly files: readonly string[];
   /** The driver whose sync API refused, such as `"better-sqlite3"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The package entry whose async API runs them, such as `"stepwise/better-sqlite3"`. */
-  readonly entry: string;
+  declare readonly entry: string;
   /** What to write instead, snippet-sized: the import and the awaited call. */
-  readonly fix: string;
+  declare readonly fix: string;
 
   constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string }) {
     const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");
@@ -29,11 +29,10 @@ export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
     const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
     super(
       "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
-      `The registry holds async migrations: ${list}. The sync migrate() and MigrationManager of the ${fields.driver} driver cannot keep a transaction open across an await, ` +
-        `so nothing was run. Run them with the async API of the same entry instead:\n\n` +
+      `The registry holds async migrations: ${list}. The ${fields.driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, ` +
+        `so nothing was run. Use the same entry's async API:\n\n` +
         `${fix.replace(/^/gm, "  ")}\n\n` +
-        `or new AsyncMigrationManager(db, migrations) from "${entry}", and await its methods. On a database server, stepwise/pg and stepwise/libsql-client ` +
-        `run async migrations the same way; the stepwise CLI picks the async runner by itself.`,
+        `or await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`,
     );
     this.versions = fields.versions;
     this.files = fields.files;

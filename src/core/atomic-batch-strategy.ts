@@ -4,6 +4,7 @@
  * entry's bundle holds it.
  */
 import type { ExecutorBase } from "./executor-base.js";
+import { failUnlessApplied } from "./history-reverts.js";
 import type { AtomicBatchStrategy } from "./executor-strategies.js";
 import type { AppliedStep } from "./options.js";
 import { batch, collectWrites, type Step } from "./step.js";
@@ -30,7 +31,7 @@ function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction:
     throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
   }
   try {
-    const history = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
+    const history = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
     yield* batch([...history, ...collectWrites(executor.record(entry, direction, null))], script);
   } catch (cause) {
     const keys = yield* executor.store.readKeys();

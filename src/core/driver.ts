@@ -222,15 +222,15 @@ export type AsyncDriver<Db = unknown> = Driver<Db, true>;
  */
 export class DriverCapabilityError extends StepwiseError {
   /** The driver's name, such as `"sql.js"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** What it lacks. */
-  readonly capability: DriverCapability;
+  declare readonly capability: DriverCapability;
   /** What was asked of it, such as `"rehearseUp"`. */
-  readonly operation: string;
+  declare readonly operation: string;
   /** The migration file that asked it, when one did; otherwise `null`. */
-  readonly file: string | null;
+  declare readonly file: string | null;
   /** What to do instead, when there is a way; otherwise `null`. */
-  readonly fix: string | null;
+  declare readonly fix: string | null;
 
   constructor(fields: { driver: string; capability: DriverCapability; operation: string; file?: string; fix?: string }) {
     super(

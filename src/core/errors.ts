@@ -72,7 +72,7 @@ export type StepwiseErrorCode =
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
   /** Stable identifier; safe to branch on. */
-  readonly code: StepwiseErrorCode;
+  declare readonly code: StepwiseErrorCode;
   /**
    * When this error wraps a database library's error (its `cause`, or the first cause down the
    * chain that is not a stepwise error): that error's code as the driver reads it, SQLite's
@@ -91,6 +91,17 @@ export class StepwiseError extends Error {
   }
 }
 
+/** How every message names a migration: "Migration 3 (003_users.sql)". */
+function migrationLabel(version: number | null, file: string | null): string {
+  return `Migration ${version} (${file})`;
+}
+
+/** Said by every refusal that ran nothing. */
+const NOTHING_CHANGED = "Nothing was changed.";
+
+/** Said by every failure whose transaction rolled back. */
+const ROLLED_BACK = "It was rolled back; the database is as it was.";
+
 /** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
 export interface RegistryProblem {
   readonly version: number | null;
@@ -100,7 +111,7 @@ export interface RegistryProblem {
 
 /** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
 export class RegistryInvalidError extends StepwiseError {
-  readonly problems: readonly RegistryProblem[];
+  declare readonly problems: readonly RegistryProblem[];
 
   constructor(problems: readonly RegistryProblem[]) {
     super("REGISTRY_INVALID", `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` + `Regenerate it with "stepwise gen" instead of editing it by hand.`);
@@ -114,9 +125,9 @@ export class RegistryInvalidError extends StepwiseError {
  */
 export class RegistryLoadError extends StepwiseError {
   /** The registry file, relative to the project root. */
-  readonly file: string;
+  declare readonly file: string;
   /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
-  readonly location: string | null;
+  declare readonly location: string | null;
 
   constructor(fields: { file: string; location: string | null; cause: unknown }) {
     const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
@@ -131,6 +142,9 @@ export class RegistryLoadError extends StepwiseError {
   }
 }
 
+/** The command, less its version, that records an interrupted migration as applied. */
+const REPAIR_APPLIED = "stepwise repair --applied ";
+
 /** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
 export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
 
@@ -139,24 +153,24 @@ export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
  * when the edit was an accident; `repair --checksums` when it was deliberate.
  */
 export class ChecksumMismatchError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
   /** The checksum of the migration as the registry has it now. */
-  readonly registryChecksum: string;
+  declare readonly registryChecksum: string;
   /** The checksum recorded when the migration was applied. */
-  readonly databaseChecksum: string;
+  declare readonly databaseChecksum: string;
   /** What to do, for a script or a UI: the same two ways out the message gives. */
-  readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
+  declare readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
 
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
     const fix = {
-      accidental: `restore ${fields.file} to what was applied, and put the change in a new migration ("stepwise create")`,
-      deliberate: `provided the database already has what the file now says, record the file's checksum as applied: "${REPAIR_CHECKSUMS_COMMAND}" shows what it changes, "--yes" does it (repairChecksums() in code), and "stepwise history" shows it was done`,
+      accidental: `restore ${fields.file} and put the change in a new migration ("stepwise create")`,
+      deliberate: `if the database already has what the file now says, "${REPAIR_CHECKSUMS_COMMAND}" shows what it would record and "--yes" records it (repairChecksums() in code)`,
       command: `${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`,
     };
     super(
       "CHECKSUM_MISMATCH",
-      `Migration ${fields.version} (${fields.file}) was changed after it was applied to this database.\n` +
+      `${migrationLabel(fields.version, fields.file)} was changed after it was applied.\n` +
         `  applied:  ${fields.databaseChecksum}\n  registry: ${fields.registryChecksum}\n` +
         `If the edit was an accident: ${fix.accidental}.\nIf it was deliberate: ${fix.deliberate}.`,
     );
@@ -171,16 +185,15 @@ export class ChecksumMismatchError extends StepwiseError {
 /** The database records versions the registry does not have: it was migrated by a newer app. */
 export class DatabaseAheadError extends StepwiseError {
   /** Applied versions the registry lacks, ascending. */
-  readonly unknownVersions: readonly number[];
+  declare readonly unknownVersions: readonly number[];
   /** The newest version the registry knows (0 for an empty registry). */
-  readonly latestKnownVersion: number;
+  declare readonly latestKnownVersion: number;
 
   constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
     super(
       "DATABASE_AHEAD",
-      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ` +
-        `${unknownVersions.join(", ")} applied, but this app only knows up to ${latestKnownVersion}.\n` +
-        `Run a newer build of the app, or roll the database back with the build that applied them.`,
+      `The database is newer than this app: it has ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
+        `Run a newer build, or roll back with the build that applied them.`,
     );
     this.unknownVersions = unknownVersions;
     this.latestKnownVersion = latestKnownVersion;
@@ -189,15 +202,14 @@ export class DatabaseAheadError extends StepwiseError {
 
 /** The history skips a version that the registry has below the newest applied one. */
 export class HistoryOutOfOrderError extends StepwiseError {
-  readonly missingVersions: readonly number[];
-  readonly highestAppliedVersion: number;
+  declare readonly missingVersions: readonly number[];
+  declare readonly highestAppliedVersion: number;
 
   constructor(missingVersions: readonly number[], highestAppliedVersion: number) {
     super(
       "HISTORY_OUT_OF_ORDER",
-      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, ` +
-        `which come before it. Migrations apply strictly in order, so a row was deleted by hand or a ` +
-        `migration was renumbered after it ran. Restore the history rows or the original numbering.`,
+      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: ` +
+        `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`,
     );
     this.missingVersions = missingVersions;
     this.highestAppliedVersion = highestAppliedVersion;
@@ -206,8 +218,8 @@ export class HistoryOutOfOrderError extends StepwiseError {
 
 /** The history table exists but does not have the columns stepwise needs. */
 export class HistoryTableInvalidError extends StepwiseError {
-  readonly table: string;
-  readonly missingColumns: readonly string[];
+  declare readonly table: string;
+  declare readonly missingColumns: readonly string[];
 
   constructor(table: string, missingColumns: readonly string[], detail?: string) {
     super(
@@ -215,7 +227,7 @@ export class HistoryTableInvalidError extends StepwiseError {
       `The history table "${table}" has an unexpected shape` +
         (missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : "") +
         (detail ? ` (${detail})` : "") +
-        `.\nIf another tool owns that table, give stepwise its own with the "tableName" option (--table).`,
+        `.\nIf another tool owns it, give stepwise its own with the "tableName" option (--table).`,
     );
     this.table = table;
     this.missingColumns = missingColumns;
@@ -232,19 +244,19 @@ export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-vers
  */
 export class HistoryRowInvalidError extends StepwiseError {
   /** `null` when the rows were handed to the planner directly, not read from a table. */
-  readonly table: string | null;
+  declare readonly table: string | null;
   /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
-  readonly rowid: number | null;
+  declare readonly rowid: number | null;
   /** The `version` value as stored. */
-  readonly version: unknown;
-  readonly problem: HistoryRowProblem;
+  declare readonly version: unknown;
+  declare readonly problem: HistoryRowProblem;
 
   constructor(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
     const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
     super(
       "HISTORY_TABLE_INVALID",
       `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
-        `Nothing was changed. Fix or delete that row by hand (it was edited outside stepwise), or restore a backup.`,
+        `${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`,
     );
     this.table = fields.table;
     this.rowid = fields.rowid;
@@ -255,13 +267,13 @@ export class HistoryRowInvalidError extends StepwiseError {
 
 /** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
 export class InvalidTableNameError extends StepwiseError {
-  readonly tableName: string;
+  declare readonly tableName: string;
 
   constructor(tableName: string) {
     super(
       "INVALID_TABLE_NAME",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, starting with a letter or underscore` +
-        (/^sqlite_/i.test(tableName) ? `, and not sqlite_, which SQLite reserves for its own tables.` : "."),
+      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit` +
+        (/^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : "."),
     );
     this.tableName = tableName;
   }
@@ -269,17 +281,15 @@ export class InvalidTableNameError extends StepwiseError {
 
 /** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
 export class IncompleteMigrationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly startedAt: string;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly startedAt: string;
 
   constructor(fields: { version: number; file: string; startedAt: string }) {
     super(
       "INCOMPLETE_MIGRATION",
-      `Migration ${fields.version} (${fields.file}) runs outside a transaction and was interrupted ` +
-        `(started ${fields.startedAt}, never finished), so it may be partly applied.\n` +
-        `Check the database by hand, then either "stepwise repair --applied ${fields.version} --yes" ` +
-        `if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
+      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.\n` +
+        `Check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -297,29 +307,29 @@ export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
  * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
  */
 export class HistoryRowMissingError extends StepwiseError {
-  readonly table: string;
-  readonly version: number;
-  readonly operation: HistoryRowOperation;
+  declare readonly table: string;
+  declare readonly version: number;
+  declare readonly operation: HistoryRowOperation;
   /** The migration's file, once the manager has named it; `null` from the history store alone. */
-  readonly file: string | null;
-  readonly direction: MigrationDirection | null;
+  declare readonly file: string | null;
+  declare readonly direction: MigrationDirection | null;
   /** Always false: the migration's changes stay in the database. */
-  readonly rolledBack: false;
+  declare readonly rolledBack: false;
   /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
-  readonly restoredStartedRow: boolean;
+  declare readonly restoredStartedRow: boolean;
 
   constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
-    const label = `Migration ${fields.version}${fields.file ? ` (${fields.file})` : ""}`;
+    const label = fields.file ? migrationLabel(fields.version, fields.file) : `Migration ${fields.version}`;
     const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
     super(
       "HISTORY_ROW_MISSING",
-      `${label}: its row in the history table "${fields.table}" was removed by another process (a "stepwise repair --forget", ` +
-        `or a manual DELETE) while this process was running it ${direction}. Its changes are in the database and it was not run again.\n` +
+      `${label}: its row in the history table "${fields.table}" was removed by another process ("stepwise repair --forget", or a DELETE) ` +
+        `while it ran ${direction}. Its changes are in the database; it was not run again.\n` +
         (direction === "up"
           ? fields.restoredStartedRow
-            ? `It is recorded as interrupted again. Check the database, then run "stepwise repair --applied ${fields.version} --yes" if its changes are all there.`
-            : `It could not be recorded as interrupted. Check the database before running "up" again: it would run the migration a second time.`
-          : `The history no longer lists it, as a finished revert would; check that the revert is complete.`),
+            ? `It is recorded as interrupted again: check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there.`
+            : `It could not be recorded as interrupted: check the database before "up", which would run it again.`
+          : `Check that the revert is complete.`),
     );
     this.table = fields.table;
     this.version = fields.version;
@@ -337,20 +347,20 @@ export class HistoryRowMissingError extends StepwiseError {
  * with the walk's own. Refused before the first batch, so nothing was written.
  */
 export class BatchOptionsInvalidError extends StepwiseError {
-  readonly option: "batchSize" | "where";
-  readonly value: unknown;
-  readonly version: number | null;
-  readonly file: string | null;
+  declare readonly option: "batchSize" | "where";
+  declare readonly value: unknown;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
 
   constructor(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_OPTIONS_INVALID",
       fields.option === "where"
-        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: it uses $n placeholders, whose numbers the walk's own parameters take. ` +
-            `Nothing was walked. Write ? for each value instead, and pass the values in params, in order.`
-        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number of at least 1 ` +
-            `(and at most ${Number.MAX_SAFE_INTEGER}). Nothing was walked. Pass, for example, ${fields.option}: 500.`,
+        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: its $n placeholders would share numbers with the walk's own. ` +
+            `Nothing was walked. Write ? for each value, and pass the values in params, in order.`
+        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. ` +
+            `Nothing was walked. Pass, for example, ${fields.option}: 500.`,
     );
     this.option = fields.option;
     this.value = fields.value;
@@ -361,13 +371,12 @@ export class BatchOptionsInvalidError extends StepwiseError {
 
 /** The database has user tables but no history: it predates stepwise. */
 export class UnmanagedDatabaseError extends StepwiseError {
-  readonly tables: readonly string[];
+  declare readonly tables: readonly string[];
 
   constructor(tables: readonly string[]) {
     super(
       "UNMANAGED_DATABASE",
-      `The database already has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) ` +
-        `but no migration history, so stepwise cannot tell which migrations it reflects.\n` +
+      `The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) but no migration history.\n` +
         `Adopt it with "stepwise baseline <version>", naming the last migration its schema already contains.`,
     );
     this.tables = tables;
@@ -376,8 +385,8 @@ export class UnmanagedDatabaseError extends StepwiseError {
 
 /** `down` would have to pass a migration that has no `down`. */
 export class IrreversibleMigrationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
 
   constructor(version: number, file: string) {
     super(
@@ -391,7 +400,7 @@ export class IrreversibleMigrationError extends StepwiseError {
 
 /** A requested target version does not exist or points the wrong way. */
 export class InvalidTargetError extends StepwiseError {
-  readonly target: number;
+  declare readonly target: number;
 
   constructor(target: number, message: string) {
     super("INVALID_TARGET", message);
@@ -414,19 +423,19 @@ export interface ForeignKeyRebuildHint {
 }
 
 export class MigrationFailedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
-  readonly rolledBack: boolean;
+  declare readonly rolledBack: boolean;
   /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
-  readonly backupPath: string | null;
+  declare readonly backupPath: string | null;
   /**
    * Set when the failure is SQLite's "FOREIGN KEY constraint failed" from dropping or renaming a table
    * other tables reference, with enforcement on (a table rebuild): the table, its children and the
    * fix. `null` for every other failure, a foreign-key failure from a bad row included.
    */
-  readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+  declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
 
   constructor(fields: {
     version: number;
@@ -441,11 +450,11 @@ export class MigrationFailedError extends StepwiseError {
     const rebuild = fields.foreignKeyRebuild ?? null;
     super(
       "MIGRATION_FAILED",
-      `Migration ${fields.version} (${fields.file}) failed while running ${fields.direction}: ${reason}\n` +
+      `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
         (rebuild
-          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys, while enforcement is on: dropping a parent deletes its rows first, so their rows block it (or are deleted with it). Fix: ${rebuild.fix}.\n`
+          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
-        (fields.rolledBack ? `It was rolled back; the database is as it was before this migration.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        (fields.rolledBack ? ROLLED_BACK : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -478,26 +487,24 @@ export type EscapedCommit = "yes" | "no" | "unknown";
  * so it could not be rolled back as one unit. It is never recorded.
  */
 export class TransactionEscapedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /**
    * `yes` when the migration committed: what it ran before ending the transaction (and, with
    * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
    * the database. `no` when the database is as it was. `unknown` when statements may have been.
    */
-  readonly committed: EscapedCommit;
+  declare readonly committed: EscapedCommit;
 
   constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
     const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
     super(
       "TRANSACTION_ESCAPED",
-      `Migration ${fields.version} (${fields.file}) ended the transaction stepwise runs it in (a COMMIT, END or ROLLBACK ` +
-        `in the migration) while running ${fields.direction}.${failure} It was not recorded: the history still says ` +
-        `${fields.direction === "up" ? "it is not applied" : "it is applied"}.\n` +
+      `${migrationLabel(fields.version, fields.file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${fields.direction}.${failure} ` +
+        `It was not recorded: the history says it is ${fields.direction === "up" ? "not " : ""}applied.\n` +
         ESCAPED_COMMIT_ADVICE[fields.committed] +
-        `Remove the transaction statement from the migration (SAVEPOINT name ... RELEASE name nests safely inside ` +
-        `stepwise's transaction; use transaction: false for statements SQLite refuses in a transaction), regenerate, and run it again.`,
+        `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`,
       { cause: fields.cause },
     );
     this.version = fields.version;
@@ -508,13 +515,8 @@ export class TransactionEscapedError extends StepwiseError {
 }
 
 const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
-  yes:
-    `The statements it ran before ending the transaction were COMMITTED and were not rolled back. Check the ` +
-    `database for them and undo them by hand (or restore a backup) before running it again.\n`,
-  unknown:
-    `Statements it ran after ending the transaction may have been COMMITTED (outside a transaction SQLite ` +
-    `commits each statement on its own) and were not rolled back. Check the database for them and undo them by hand ` +
-    `(or restore a backup) before running it again.\n`,
+  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
+  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
   no: `Nothing it did was committed: the database is as it was.\n`,
 };
 
@@ -529,12 +531,12 @@ export interface LockHolder {
 
 /** Another connection held the write lock for longer than the busy timeout. */
 export class DatabaseLockedError extends StepwiseError {
-  readonly busyTimeoutMs: number;
+  declare readonly busyTimeoutMs: number;
   /**
    * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
    * operating system does not say (other platforms, another host, or a lock already released).
    */
-  readonly holders: readonly LockHolder[];
+  declare readonly holders: readonly LockHolder[];
 
   constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
     super(
@@ -542,8 +544,8 @@ export class DatabaseLockedError extends StepwiseError {
       `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
         (holders.length > 0
           ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
-          : `(another app instance migrating, or a process holding a write transaction open). `) +
-        `Nothing was changed. Retry when it is released, or raise the busy timeout.`,
+          : `(another app instance migrating, or an open write transaction). `) +
+        `${NOTHING_CHANGED} Retry when it is released, or raise the busy timeout.`,
       { cause },
     );
     this.busyTimeoutMs = busyTimeoutMs;
@@ -557,7 +559,7 @@ export class DatabaseLockedError extends StepwiseError {
  * remedy is the same, waiting; `file` says which file. Nothing was changed.
  */
 export class BackupLockedError extends DatabaseLockedError {
-  readonly file: string;
+  declare readonly file: string;
 
   constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
     super(busyTimeoutMs, cause, holders);
@@ -572,7 +574,7 @@ export class BackupLockedError extends DatabaseLockedError {
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
-  readonly sqliteCode: string | null;
+  declare readonly sqliteCode: string | null;
 
   constructor(message: string, sqliteCode: string | null, cause: unknown) {
     super("DATABASE_UNUSABLE", message, { cause });
@@ -586,14 +588,13 @@ export class DatabaseUnusableError extends StepwiseError {
  */
 export class DatabaseNeedsRecoveryError extends StepwiseError {
   /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
-  readonly sqliteCode: string;
+  declare readonly sqliteCode: string;
 
   constructor(sqliteCode: string, cause: unknown) {
     super(
       "DATABASE_NEEDS_RECOVERY",
-      `The database was left mid-write by a process that crashed (${sqliteCode}), and SQLite must roll that ` +
-        `write back before anything can read it, which needs write access. Nothing was changed. Run ` +
-        `"stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
+      `A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} ` +
+        `Run "stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
       { cause },
     );
     this.sqliteCode = sqliteCode;
@@ -605,8 +606,8 @@ export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
-  readonly path: string;
-  readonly problem: DatabasePathProblem;
+  declare readonly path: string;
+  declare readonly problem: DatabasePathProblem;
 
   constructor(path: string, problem: DatabasePathProblem) {
     const reason =
@@ -641,24 +642,24 @@ export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | 
  * first batch nothing was written, and when found later the migration's transaction rolls back.
  */
 export class BatchKeyError extends StepwiseError {
-  readonly table: string;
-  readonly key: string;
-  readonly problem: BatchKeyProblem;
+  declare readonly table: string;
+  declare readonly key: string;
+  declare readonly problem: BatchKeyProblem;
   /** The table's columns, to pick a key from; empty when the table does not exist. */
-  readonly columns: readonly string[];
+  declare readonly columns: readonly string[];
   /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
-  readonly value: unknown;
+  declare readonly value: unknown;
   /** The migration that called `forEachBatch`, when it ran inside one. */
-  readonly version: number | null;
-  readonly file: string | null;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
 
   constructor(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `Migration ${fields.version} (${fields.file}): ` : "";
+    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_KEY_INVALID",
-      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
-        `A keyset walk by it could stop early or skip rows, so it stopped instead (inside a transaction, everything rolls back). ` +
-        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" on a table that has one)` +
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}, so it would stop early or skip rows; ` +
+        `it stopped instead (in a transaction, everything rolls back). ` +
+        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
         (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
         `.`,
     );
@@ -686,12 +687,12 @@ export interface ForeignKeyViolation {
  * back before committing, so the database is as it was.
  */
 export class ForeignKeyViolationError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly direction: MigrationDirection;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
   /** The first violations found (at most 100). */
-  readonly violations: readonly ForeignKeyViolation[];
-  readonly violationCount: number;
+  declare readonly violations: readonly ForeignKeyViolation[];
+  declare readonly violationCount: number;
 
   constructor(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }) {
     const sample = fields.violations
@@ -700,9 +701,9 @@ export class ForeignKeyViolationError extends StepwiseError {
       .join("; ");
     super(
       "FOREIGN_KEY_VIOLATION",
-      `Migration ${fields.version} (${fields.file}) left ${fields.violations.length} foreign key violation` +
-        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). It was rolled back; ` +
-        `the database is as it was. Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
+      `${migrationLabel(fields.version, fields.file)} left ${fields.violations.length} foreign key violation` +
+        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). ${ROLLED_BACK} ` +
+        `Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -715,17 +716,16 @@ export class ForeignKeyViolationError extends StepwiseError {
 /** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
 export class DiskFullError extends StepwiseError {
   /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
-  readonly version: number | null;
-  readonly file: string | null;
-  readonly sqliteCode: string;
+  declare readonly version: number | null;
+  declare readonly file: string | null;
+  declare readonly sqliteCode: string;
 
   constructor(fields: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
     super(
       "DISK_FULL",
       `The database ran out of room (${fields.sqliteCode})` +
         (fields.version === null ? "" : ` while applying migration ${fields.version} (${fields.file})`) +
-        `. The transaction was rolled back, so the database is as it was. Free disk space ` +
-        `(or raise PRAGMA max_page_count) and run it again.`,
+        `. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`,
       { cause: fields.cause },
     );
     this.version = fields.version;
@@ -741,15 +741,15 @@ export class DiskFullError extends StepwiseError {
  */
 export class BackupDiskFullError extends StepwiseError {
   /** The backup folder that ran out of room. */
-  readonly directory: string;
+  declare readonly directory: string;
   /** The file being written when it did (removed again). */
-  readonly path: string;
+  declare readonly path: string;
   /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`…: what the system reported. */
-  readonly systemCode: string;
+  declare readonly systemCode: string;
   /** Free bytes in the backup folder's file system afterwards, when the system says. */
-  readonly availableBytes: number | null;
+  declare readonly availableBytes: number | null;
   /** The size of the database being copied. */
-  readonly neededBytes: number | null;
+  declare readonly neededBytes: number | null;
 
   constructor(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
     super(
@@ -771,9 +771,9 @@ export class BackupDiskFullError extends StepwiseError {
 
 /** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
 export class BackupFolderUnwritableError extends StepwiseError {
-  readonly directory: string;
+  declare readonly directory: string;
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
-  readonly systemCode: string;
+  declare readonly systemCode: string;
 
   /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
   constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
@@ -799,9 +799,9 @@ export interface ForeignBackupReason {
  * database, or this app's from a branch or a newer release. Nothing was changed.
  */
 export class ForeignBackupError extends StepwiseError {
-  readonly file: string;
+  declare readonly file: string;
   /** Every disagreement, ascending by version. */
-  readonly reasons: readonly ForeignBackupReason[];
+  declare readonly reasons: readonly ForeignBackupReason[];
 
   constructor(file: string, reasons: readonly ForeignBackupReason[]) {
     const lines = reasons
@@ -829,12 +829,12 @@ export class ForeignBackupError extends StepwiseError {
  * `previousBackup` holds the database as it was before the restore.
  */
 export class RestoreUnverifiedError extends StepwiseError {
-  readonly databasePath: string;
-  readonly backupFile: string;
+  declare readonly databasePath: string;
+  declare readonly backupFile: string;
   /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
-  readonly mismatches: readonly string[];
+  declare readonly mismatches: readonly string[];
   /** The snapshot of the database taken before the restore, or `null` when there was none. */
-  readonly previousBackup: string | null;
+  declare readonly previousBackup: string | null;
 
   constructor(fields: { databasePath: string; backupFile: string; mismatches: readonly string[]; previousBackup: string | null }) {
     super(
@@ -857,8 +857,8 @@ export class RestoreUnverifiedError extends StepwiseError {
  * connection's lock. Nothing was changed.
  */
 export class BackupIsDatabaseError extends StepwiseError {
-  readonly backupFile: string;
-  readonly databasePath: string;
+  declare readonly backupFile: string;
+  declare readonly databasePath: string;
 
   constructor(backupFile: string, databasePath: string) {
     super(
@@ -873,8 +873,8 @@ export class BackupIsDatabaseError extends StepwiseError {
 
 /** The folder that should hold the database does not exist, so nothing can be written there. */
 export class DatabaseFolderMissingError extends StepwiseError {
-  readonly databasePath: string;
-  readonly folder: string;
+  declare readonly databasePath: string;
+  declare readonly folder: string;
 
   constructor(databasePath: string, folder: string) {
     super("DATABASE_FOLDER_MISSING", `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` + `Check --db, or create the folder first (mkdir -p "${folder}").`);
@@ -893,12 +893,12 @@ export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "
  */
 export class FileWriteError extends StepwiseError {
   /** The file that was being replaced or created, as the caller named it. */
-  readonly file: string;
-  readonly step: FileWriteStep;
+  declare readonly file: string;
+  declare readonly step: FileWriteStep;
   /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`…), or `null`. */
-  readonly systemCode: string | null;
-  readonly bytesWritten: number;
-  readonly bytesExpected: number;
+  declare readonly systemCode: string | null;
+  declare readonly bytesWritten: number;
+  declare readonly bytesExpected: number;
 
   constructor(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
     const progress = fields.step === "write" ? ` after ${fields.bytesWritten} of ${fields.bytesExpected} bytes` : "";
@@ -930,20 +930,20 @@ export interface MigrationOwnerInfo {
  * timeout. Nothing was changed by this process.
  */
 export class MigrationInProgressError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly startedAt: string;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly startedAt: string;
   /** The process recorded as running it, or `null` when the row names none. */
-  readonly owner: MigrationOwnerInfo | null;
-  readonly waitedMs: number;
+  declare readonly owner: MigrationOwnerInfo | null;
+  declare readonly waitedMs: number;
 
   constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
     super(
       "MIGRATION_IN_PROGRESS",
-      `Migration ${fields.version} (${fields.file}) runs outside a transaction and is still being applied` +
+      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied` +
         (fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : "") +
-        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. Nothing was changed. Retry when it ` +
-        `finishes, or raise the busy timeout. If that process is gone, resolve it with "stepwise repair".`,
+        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it ` +
+        `finishes, or raise the busy timeout; if that process is gone, run "stepwise repair".`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -969,8 +969,8 @@ export class UsageError extends StepwiseError {
 export class ConnectionClosedError extends MigrationFailedError {
   constructor(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection) {
     const cause = new Error(
-      "it closed the database connection it was given (db.close()); stepwise could not record it. SQLite rolled back the transaction that was open, " +
-        "but anything the migration committed before closing stays. Remove the close() from the migration and open the database again",
+      "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, " +
+        "but what it committed before stays. Remove the close() and open the database again",
     );
     super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
   }
@@ -982,11 +982,11 @@ export class ConnectionClosedError extends MigrationFailedError {
  */
 export class DriverUnknownError extends StepwiseError {
   /** The name as given. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** Where it came from: `"--driver"`, or the config file's path (and key). */
-  readonly source: string;
+  declare readonly source: string;
   /** The names that are accepted. */
-  readonly validDrivers: readonly string[];
+  declare readonly validDrivers: readonly string[];
 
   constructor(fields: { driver: string; source: string; validDrivers: readonly string[] }) {
     super("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`);
@@ -1003,12 +1003,12 @@ export class DriverUnknownError extends StepwiseError {
  */
 export class DriverNotInstalledError extends StepwiseError {
   /** The driver's name, such as `"libsql"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The npm package that provides it. */
-  readonly packageName: string;
+  declare readonly packageName: string;
   /** The command that installs (or rebuilds) it. */
-  readonly installCommand: string;
-  readonly reason: "missing" | "unloadable";
+  declare readonly installCommand: string;
+  declare readonly reason: "missing" | "unloadable";
 
   constructor(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
     super(
@@ -1031,11 +1031,11 @@ export class DriverNotInstalledError extends StepwiseError {
  */
 export class DriverRuntimeUnsupportedError extends StepwiseError {
   /** The driver's name. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The runtime this process is, such as `"node 20.18.0"`. */
-  readonly runtime: string;
+  declare readonly runtime: string;
   /** What the driver needs, such as `"node >= 22.16"` or `"bun"`. */
-  readonly required: string;
+  declare readonly required: string;
 
   constructor(fields: { driver: string; runtime: string; required: string; hint: string }) {
     super("DRIVER_RUNTIME_UNSUPPORTED", `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`);
@@ -1052,15 +1052,15 @@ export class DriverRuntimeUnsupportedError extends StepwiseError {
  */
 export class TransactionOpenError extends StepwiseError {
   /** The driver's name, such as `"libsql"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** What was asked, such as `"takeBackupSync"`. */
-  readonly operation: string;
+  declare readonly operation: string;
 
   constructor(fields: { driver: string; operation: string; cause?: unknown }) {
     super(
       "TRANSACTION_OPEN",
-      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. Nothing was changed, ` +
-        `and the app's transaction is still open. Commit or roll back that transaction first, then call ${fields.operation} again.`,
+      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. ${NOTHING_CHANGED} ` +
+        `Commit or roll back that transaction (still open) first, then call ${fields.operation} again.`,
       fields.cause === undefined ? undefined : { cause: fields.cause },
     );
     this.driver = fields.driver;
@@ -1074,11 +1074,11 @@ export class TransactionOpenError extends StepwiseError {
  */
 export class TempFolderUnusableError extends StepwiseError {
   /** The temporary folder as resolved (`os.tmpdir()`). */
-  readonly folder: string;
+  declare readonly folder: string;
   /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`…), or `null`. */
-  readonly systemCode: string | null;
+  declare readonly systemCode: string | null;
   /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
-  readonly operation: string;
+  declare readonly operation: string;
 
   constructor(fields: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
     const full = fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG";
@@ -1103,20 +1103,20 @@ export class TempFolderUnusableError extends StepwiseError {
  */
 export class RegistryDialectMismatchError extends StepwiseError {
   /** The dialect the registry (its first entry of another dialect) was generated for. */
-  readonly registryDialect: string;
+  declare readonly registryDialect: string;
   /** The dialect the driver speaks. */
-  readonly driverDialect: string;
+  declare readonly driverDialect: string;
   /** The driver's name, such as `"better-sqlite3"`. */
-  readonly driver: string;
+  declare readonly driver: string;
   /** The first entry of the other dialect. */
-  readonly version: number;
-  readonly file: string;
+  declare readonly version: number;
+  declare readonly file: string;
 
   constructor(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
     super(
       "REGISTRY_DIALECT_MISMATCH",
-      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. Nothing was changed. ` +
-        `Import the registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}, with its own migrations folder and --out file), or use a ${fields.registryDialect} driver.`,
+      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. ${NOTHING_CHANGED} ` +
+        `Import a registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}), or use a ${fields.registryDialect} driver.`,
     );
     this.registryDialect = fields.registryDialect;
     this.driverDialect = fields.driverDialect;

@@ -476,7 +476,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         if (direction === "up") {
           yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         } else {
-          yield* this.store.markStarted(entry.version, startedAt, owner);
+          yield* this.recordRevert(entry, { startedAt, owner });
         }
         yield* commit();
       } catch (cause) {
@@ -560,9 +560,17 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       }
       if (mirror) yield* setUserVersion(entry.version);
     } else {
-      yield* this.store.delete(entry.version);
-      if (mirror) yield* setUserVersion(entry.version - 1);
+      yield* this.recordRevert(entry, null);
     }
+  }
+
+  /**
+   * `down`'s history writes: with `started`, a `transaction: false` revert's started row; without,
+   * the finished revert. Only {@link Executor} runs `down`, and it overrides this, so `migrate` alone
+   * (which builds this class, and only applies) bundles none of them.
+   */
+  protected *recordRevert(_entry: R[number], _started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
+    throw new TypeError("down runs on Executor");
   }
 
   /**

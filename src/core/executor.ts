@@ -5,7 +5,7 @@
  * here, not in the base, so an app that only applies migrations (`migrate` of an entry whose driver
  * cannot verify a schema) bundles the base alone.
  */
-import { readAllHistory } from "./history-reads.js";
+import { readAllHistory, readKeysOptimistically } from "./history-reads.js";
 import { MigrationInProgressError } from "./errors.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
@@ -17,6 +17,7 @@ import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { REFUSE_WHOLE_RUN } from "./whole-run-refusal.js";
 import { orderChildrenFirst } from "./drop-order.js";
 import { setUserVersion } from "./history.js";
+import { deleteHistoryRow, markHistoryRowStarted } from "./history-reverts.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import type { SchemaObjectKind } from "./schema-objects.js";
@@ -46,6 +47,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
     super(migrations, settings, settings.dialect ?? sqliteDialectFor(settings.capabilities), settings.capabilities.atomicBatch ? BATCH_STRATEGIES : ALL_STRATEGIES);
   }
 
+  protected override *recordRevert(entry: R[number], started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
+    if (started) {
+      yield* markHistoryRowStarted(this.store, entry.version, started.startedAt, started.owner);
+      return;
+    }
+    yield* deleteHistoryRow(this.store, entry.version);
+    if (this.settings.capabilities.userVersion) yield* setUserVersion(entry.version - 1);
+  }
+
   /**
    * The result of an `up` with nothing to do, found from one read of the history without the run
    * lock; `null` when there may be work, or the read or the plan failed, and the caller must run
@@ -55,7 +65,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
    */
   *upIfNothingPending(options: UpOptions = {}): Step<MigrationResult | null> {
     yield* refuseOpenTransaction(this.settings.driverName, "up");
-    const keys = yield* this.withConnectionSettings(this.store.readKeysOptimistically());
+    const keys = yield* this.withConnectionSettings(readKeysOptimistically(this.store));
     if (keys === null) return null;
     let plan: MigrationPlan<R[number]>;
     try {

@@ -73,12 +73,12 @@ export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE … AD
  * with {@link ForeignKeyRebuildHint} as its `foreignKeyRebuild`.
  */
 export class ForeignKeyParentRebuildRefusal extends Error {
-  readonly hint: ForeignKeyRebuildHint;
+  declare readonly hint: ForeignKeyRebuildHint;
 
   constructor(hint: ForeignKeyRebuildHint) {
     super(
-      `refused before it ran: it drops or renames table ${hint.table}, which ${hint.referencedBy.join(", ")} still reference${hint.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced, ` +
-        `so SQLite would refuse the drop or delete their rows (ON DELETE CASCADE)`,
+      // The table, its children and the fix are in the failure's message, from the hint.
+      `refused before it ran: with foreign keys enforced, SQLite would refuse the drop of ${hint.table} or delete its children's rows (ON DELETE CASCADE)`,
     );
     this.hint = hint;
   }

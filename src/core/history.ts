@@ -146,17 +146,15 @@ export class HistoryStore {
   }
 
   /**
-   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it (in the
-   * history's schema on PostgreSQL). Its name is valid whenever the history's is.
+   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it, where the
+   * dialect writes it otherwise (in the history's schema on PostgreSQL); SQLite's is
+   * `companionTable` of `history-companion.ts`. Optional, not a method here: only the checksum
+   * repair log uses it, and a class's methods are bundled into `migrate` whether called or not.
    */
-  companionTable(suffix: string): string {
-    return `"${this.tableName}_${suffix}"`;
-  }
+  companionTable?(suffix: string): string;
 
-  /** Whether {@link companionTable} exists. Does not write. */
-  *companionExists(suffix: string): Step<boolean> {
-    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
-  }
+  /** Whether the companion table exists, where the dialect asks otherwise than SQLite. Does not write. */
+  companionExists?(suffix: string): Step<boolean>;
 
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
@@ -181,23 +179,12 @@ export class HistoryStore {
   }
 
   /**
-   * The planner keys in one statement, without first asking whether the table exists and has the
-   * expected shape: `null` when that statement fails or a row is malformed. For a caller that
-   * answers `null` by asking again the careful way ({@link readKeys}), so a missing or odd table
-   * costs one failed read and never a wrong answer.
+   * The planner keys in one statement, where the dialect reads them otherwise than
+   * `readKeysOptimistically` of `history-reads.ts` (PostgreSQL's proves the table's shape in the same
+   * statement). Optional, not a method here: only a manager's `upIfNothingPending` reads them, and a
+   * class's methods are bundled into `migrate` whether called or not.
    */
-  *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
-    try {
-      rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-        `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
-      );
-    } catch {
-      return null;
-    }
-    const keys = toKeys(rows);
-    return typeof keys === "number" ? null : keys;
-  }
+  readKeysOptimistically?(): Step<AppliedMigrationKey[] | null>;
 
   /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
   *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
@@ -251,47 +238,7 @@ export class HistoryStore {
    */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
     const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [appliedAt, durationMs, version]);
-    this.assertChanged(result.changes, version, "mark-applied");
-  }
-
-  /**
-   * Marks an applied row as started again, for a `transaction: false` down.
-   *
-   * @throws HistoryRowMissingError when `version` has no row.
-   */
-  *markStarted(version: number, startedAt: string, owner: string): Step<void> {
-    // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
-    // at once both reach this update, and the second must find nothing to mark before its body runs.
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ? AND state = 'applied'`, [startedAt, owner, version]);
-    this.assertChanged(result.changes, version, "mark-started");
-  }
-
-  /**
-   * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
-   *
-   * @throws HistoryRowMissingError when `version` has no row: whoever removed it did so behind the
-   *   caller's back, and the caller must not report a revert it cannot account for.
-   */
-  *delete(version: number): Step<void> {
-    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version = ?`, [version]);
-    this.assertChanged(result.changes, version, "delete");
-  }
-
-  /**
-   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
-   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
-   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
-   * the history table's NOT NULL `name` before any of its statements count.
-   */
-  *failUnlessApplied(version: number): Step<void> {
-    yield* run(
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ? AND state = 'applied')`,
-      [version, version],
-    );
-  }
-
-  private assertChanged(changes: number, version: number, operation: HistoryRowOperation): void {
-    if (changes === 0) throw new HistoryRowMissingError({ table: this.tableName, version, operation });
+    assertRowChanged(this, result.changes, version, "mark-applied");
   }
 
   /**
@@ -320,6 +267,14 @@ export class HistoryStore {
     }
     return new HistoryRowMissingError({ table: error.table, version: error.version, operation: error.operation, file: entry.file, direction, restoredStartedRow });
   }
+}
+
+/**
+ * Throws {@link HistoryRowMissingError} when a history write changed no row: another process removed
+ * `version`'s row behind the caller's back, and the caller must not report a write it cannot account for.
+ */
+export function assertRowChanged(store: HistoryStore, changes: number, version: number, operation: HistoryRowOperation): void {
+  if (changes === 0) throw new HistoryRowMissingError({ table: store.tableName, version, operation });
 }
 
 /**

@@ -16,9 +16,9 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  */
 export class AsyncInSyncRunnerError extends StepwiseError {
   /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
-  readonly source: string;
+  declare readonly source: string;
   /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */
-  readonly fix: string | null;
+  declare readonly fix: string | null;
 
   constructor(source: string, message: string, fix: string | null = null) {
     super("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`);

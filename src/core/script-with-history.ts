@@ -9,12 +9,13 @@
  *
  * Nothing else changes: the migration and its row still commit together or not at all, in the
  * transaction the executor opened; the events and the errors are those of the usual path. A revert
- * checks that its history row is there in the same request (the store's `failUnlessApplied`), since
+ * checks that its history row is there in the same request (`failUnlessApplied` of `history-reverts.ts`), since
  * no check can run between the statements of one request, and a failed check is reported as the
  * usual path reports it: `HISTORY_ROW_MISSING` as the cause of the migration's failure.
  */
 import { HistoryRowMissingError } from "./errors.js";
 import type { ExecutorBase } from "./executor-base.js";
+import { failUnlessApplied } from "./history-reverts.js";
 import { collectWrites, rollbackQuietly, SCRIPT_ELAPSED_MS, scriptWithHistory, type Step } from "./step.js";
 import type { MigrationDirection, MigrationRegistry } from "./types.js";
 
@@ -40,7 +41,7 @@ export function* runScriptWithHistory<R extends MigrationRegistry>(executor: Exe
     yield* executor.refuseParentRebuild(entry, direction);
     const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
-    const check = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
+    const check = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
     yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))]);
   } catch (cause) {
     yield* rollbackQuietly();

@@ -62,22 +62,18 @@ function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string)
   // the fix is to let a writer recover it, not to look for a permission problem on a healthy file.
   if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return new DatabaseNeedsRecoveryError(code, error);
   if (code.startsWith("SQLITE_CANTOPEN")) {
-    return new DatabaseUnusableError(
-      `SQLite cannot open the database file (${code}): the path, or a folder on it, is not accessible to this process, or is not a file. Check the path and its permissions; nothing was changed.`,
-      code,
-      error,
-    );
+    return new DatabaseUnusableError(`SQLite cannot open the database file (${code}): check that the path names a file this process may open. Nothing was changed.`, code, error);
   }
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
     return new DatabaseUnusableError(
-      `The database cannot be written (${code}): the file or its folder is read-only, this process lacks permission, or the connection has PRAGMA query_only on. Nothing was changed.`,
+      `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on. Nothing was changed.`,
       code,
       error,
     );
   }
   if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
   if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") {
-    return new DatabaseUnusableError(`The database file could not be read (${code}): check that the path names a database file and the disk is healthy. Nothing was changed.`, code, error);
+    return new DatabaseUnusableError(`The database file could not be read (${code}): check the path and the disk. Nothing was changed.`, code, error);
   }
   if (code.startsWith("SQLITE_IOERR")) {
     return new DatabaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);

@@ -23,13 +23,13 @@ export type WholeRunObstacle =
  * nothing was changed.
  */
 export class WholeRunTransactionRefusedError extends StepwiseError {
-  readonly version: number;
-  readonly file: string;
-  readonly obstacle: WholeRunObstacle;
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly obstacle: WholeRunObstacle;
   /** The call refused: `"up"` applies, `"down"` reverts. */
-  readonly direction: MigrationDirection;
+  declare readonly direction: MigrationDirection;
   /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
-  readonly firstOfRun: boolean;
+  declare readonly firstOfRun: boolean;
 
   /**
    * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
@@ -41,16 +41,12 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
       "WHOLE_RUN_TRANSACTION_REFUSED",
       `Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ` +
         (fields.obstacle === "transaction-false"
-          ? `has transaction: false: its statements cannot run inside a transaction (VACUUM on SQLite, CREATE INDEX CONCURRENTLY on PostgreSQL).`
-          : `switches foreign keys off, which SQLite only allows outside a transaction, so the switch would cover the whole run.`) +
+          ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
+          : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`) +
         `\nNothing was changed. ` +
         (fields.first
-          ? direction === "up"
-            ? `It is the first pending migration: apply it without transaction: "all" (to: ${fields.version}), then the rest.`
-            : `It is the first migration to revert: revert it without transaction: "all" (steps: 1), then the rest.`
-          : direction === "up"
-            ? `Apply up to version ${fields.version - 1} in one transaction with to: ${fields.version - 1}, then the rest without transaction: "all".`
-            : `Revert down to version ${fields.version} in one transaction with to: ${fields.version}, then the rest without transaction: "all".`),
+          ? `It is the first to ${direction === "up" ? "apply" : "revert"}: run it without transaction: "all" (${direction === "up" ? `to: ${fields.version}` : "steps: 1"}), then the rest.`
+          : `Run ${direction} to: ${direction === "up" ? fields.version - 1 : fields.version} in one transaction, then the rest without transaction: "all".`),
     );
     this.version = fields.version;
     this.file = fields.file;

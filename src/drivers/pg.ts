@@ -22,6 +22,7 @@ import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
+import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -153,7 +154,14 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // are refused: send each statement on its own, as psql does.
       for (const statement of splitPostgresSqlText(sql)) await client.query(statement);
     },
-    query: async (sql, params) => (await query(sql, params)).rows,
+    // The server's description of the columns travels with the rows: the no-op read proves the
+    // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
+    query: async (sql, params) => {
+      const { rows, fields } = await query(sql, params);
+      // Not enumerable: a caller comparing rows (deepStrictEqual counts enumerable symbols) sees rows only.
+      if (Array.isArray(rows)) Object.defineProperty(rows, POSTGRES_COLUMN_DESCRIPTIONS, { value: fields });
+      return rows;
+    },
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
     begin: async () => {

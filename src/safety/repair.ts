@@ -15,6 +15,7 @@ import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js"
 import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
+import { deleteHistoryRow } from "../core/history-reverts.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { SafetyNetManager } from "./schema-reader.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -105,7 +106,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
         throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
       if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);
-      else yield* store.delete(row.version);
+      else yield* deleteHistoryRow(store, row.version);
       const currentVersion = highestAppliedVersion(yield* readAllHistory(store));
       if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
       yield* commit();

@@ -8,7 +8,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import type { AppliedMigrationKey } from "../planner.js";
 import { sqlstateOf } from "./postgres-errors.js";
-import { parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
+import { columnDescriptionsOf, parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
 function quoteIdentifier(name: string): string {
@@ -75,17 +75,17 @@ export class PostgresHistoryStore extends HistoryStore {
    * The planner keys and the proof of the table's shape in one statement (`postgres-no-op-read.ts`):
    * on a start with nothing to do, the usual one, this is the only round trip. `null` (ask again the
    * careful way) when the statement fails, the table is not one the careful path accepts, a row is not
-   * an applied one (an interrupted migration: the careful path reports it), or a value is not what a
-   * key needs.
+   * an applied one (an interrupted migration: the careful path reports it), a value is not what a
+   * key needs, or the driver did not describe the result's columns.
    */
   override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    let row: PostgresNoOpReadRow | undefined;
+    let rows: PostgresNoOpReadRow[];
     try {
-      row = (yield* query<PostgresNoOpReadRow>(postgresNoOpReadSql(this.quoted)))[0];
+      rows = yield* query<PostgresNoOpReadRow>(postgresNoOpReadSql(this.quoted));
     } catch {
       return null;
     }
-    return parsePostgresNoOpRead(row);
+    return parsePostgresNoOpRead(rows, columnDescriptionsOf(rows));
   }
 
   override isNamed(name: string): boolean {
