@@ -55,7 +55,7 @@ function fitsRun(entry: MigrationEntry | undefined): entry is MigrationEntry & {
  */
 export function* applySqlRun(executor: ExecutorBase, queue: readonly MigrationEntry[], from: number, counter: number | null, ran: AppliedStep[]): Step<number> {
   if (executor.settings.capabilities.atomicBatch || !fitsRun(queue[from])) return from;
-  // The executor's loop sits several generator levels deep; the runner drives this loop directly.
+  // Driven by the runner itself, so its operations pass no generator level of the executor's.
   return yield* driveDirectly(sqlRun(executor, queue, from, counter, ran));
 }
 
