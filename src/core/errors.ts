@@ -192,7 +192,7 @@ export class DatabaseAheadError extends StepwiseError {
   constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
     super(
       "DATABASE_AHEAD",
-      `The database is newer than this app: it has ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
+      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
         `Run a newer build, or roll back with the build that applied them.`,
     );
     this.unknownVersions = unknownVersions;
