@@ -454,7 +454,9 @@ export class MigrationFailedError extends StepwiseError {
         (rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
-        (fields.rolledBack ? ROLLED_BACK : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
+        // migrations before this one stay applied. What holds in both: nothing of this one was kept.
+        (fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
