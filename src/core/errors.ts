@@ -659,8 +659,9 @@ export class BatchKeyError extends StepwiseError {
     const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_KEY_INVALID",
-      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}, so it would stop early or skip rows; ` +
-        `it stopped instead (in a transaction, everything rolls back). ` +
+      // The detail ends a sentence: most problems (no such table, a view's rowid, a key past 2^53) are no reason a walk would skip rows.
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
+        `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
         `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
         (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
         `.`,
