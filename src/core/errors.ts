@@ -100,7 +100,7 @@ function migrationLabel(version: number | null, file: string | null): string {
 const NOTHING_CHANGED = "Nothing was changed.";
 
 /** Said by every failure whose transaction rolled back. */
-const ROLLED_BACK = "It was rolled back; the database is as it was.";
+const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 
 /** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
 export interface RegistryProblem {
