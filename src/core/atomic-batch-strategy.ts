@@ -7,8 +7,38 @@ import type { ExecutorBase } from "./executor-base.js";
 import { failUnlessApplied } from "./history-reverts.js";
 import type { AtomicBatchStrategy } from "./executor-strategies.js";
 import type { AppliedStep } from "./options.js";
+import { assertRowWritten, type HistoryStore } from "./history.js";
 import { batch, collectWrites, type Step } from "./step.js";
+import type { BatchStatement } from "./driver.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+
+/** What the guard's failure names, so it reads as the discarded row and not as the migration's SQL. */
+const DISCARDED = "stepwise-history-row-discarded";
+
+/**
+ * A statement that fails (a JSON path it cannot read names {@link DISCARDED}) unless `version`'s
+ * history row is there: it follows the row's INSERT in the batch, so a trigger or rule that discarded
+ * the row fails the whole batch before it commits. A batch commits as a whole, so a row count read
+ * after it would come too late to keep the migration out; and a check written as an INSERT into the
+ * history would be discarded by the same trigger.
+ */
+function failUnlessRecorded(store: HistoryStore, version: number): BatchStatement {
+  return {
+    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM ${store.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
+    params: [version],
+  };
+}
+
+/** The failure to report when the batch failed on {@link failUnlessRecorded}, else `cause`. */
+function discardedRowError(store: HistoryStore, version: number, cause: unknown): unknown {
+  if (!String((cause as { message?: unknown } | null)?.message).includes(DISCARDED)) return cause;
+  try {
+    assertRowWritten(store, 0, version);
+  } catch (error) {
+    return error;
+  }
+  return cause;
+}
 
 /**
  * Applies one SQL migration as one atomic batch (capability `atomicBatch`, D1): its history row
@@ -32,12 +62,13 @@ function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction:
   }
   try {
     const history = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
-    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null))], script);
+    const recorded = direction === "up" ? [failUnlessRecorded(executor.store, entry.version)] : [];
+    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null)), ...recorded], script);
   } catch (cause) {
     const keys = yield* executor.store.readKeys();
     const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
     if (present === (direction === "up")) return null;
-    throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
+    throw yield* executor.migrationFailed(entry, direction, discardedRowError(executor.store, entry.version, cause), true, "body");
   }
   yield* executor.commitTranslated();
   const durationMs = performance.now() - started;

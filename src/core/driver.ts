@@ -140,8 +140,10 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * few round trips as the library allows, committing nothing (capability
    * `scriptWithHistory`). A failure leaves the transaction for the caller to roll back; an error
    * position inside `script` counts from the start of `script`, as `exec(script)` reports it.
+   * Returns the rows each of `statements` changed, in order, so a history write that wrote nothing
+   * fails the migration before its COMMIT.
    */
-  scriptWithHistory?(script: string, statements: readonly BatchStatement[]): void | Promise<void>;
+  scriptWithHistory?(script: string, statements: readonly BatchStatement[]): readonly number[] | Promise<readonly number[]>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */

@@ -208,26 +208,36 @@ export class HistoryStore {
     }
   }
 
-  /** Records a migration that committed with its body. */
+  /**
+   * Records a migration that committed with its body.
+   *
+   * @throws Error when the INSERT wrote no row (see {@link assertRowWritten}).
+   */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
-    yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
+    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
       row.version,
       row.name,
       row.checksum,
       row.appliedAt,
       row.durationMs,
     ]);
+    assertRowWritten(this, result.changes, row.version);
   }
 
-  /** Records that a `transaction: false` migration has started, and who runs it. */
+  /**
+   * Records that a `transaction: false` migration has started, and who runs it.
+   *
+   * @throws Error when the INSERT wrote no row (see {@link assertRowWritten}).
+   */
   *insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): Step<void> {
-    yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`, [
+    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`, [
       row.version,
       row.name,
       row.checksum,
       row.startedAt,
       row.owner,
     ]);
+    assertRowWritten(this, result.changes, row.version);
   }
 
   /**
@@ -275,6 +285,22 @@ export class HistoryStore {
  */
 export function assertRowChanged(store: HistoryStore, changes: number, version: number, operation: HistoryRowOperation): void {
   if (changes === 0) throw new HistoryRowMissingError({ table: store.tableName, version, operation });
+}
+
+/**
+ * Throws when an INSERT of `version`'s history row changed no row: a trigger (`RAISE(IGNORE)`, a
+ * BEFORE trigger returning NULL) or a rule (`DO INSTEAD NOTHING`) on the table discarded it.
+ * Reporting the migration applied would have the next run apply it again, so the caller fails it
+ * inside its transaction instead (MIGRATION_FAILED, this error its cause). The count comes with the
+ * INSERT: no statement more. A plain `Error`, not a class of its own: the budgeted bundles carry it.
+ */
+export function assertRowWritten(store: HistoryStore, changes: number, version: number): void {
+  if (changes === 0) {
+    throw new Error(
+      `the history table "${store.tableName}" kept no row for version ${version}: a trigger or rule on it discarded the INSERT. ` +
+        `Drop that trigger or rule (stepwise's history must record every migration it runs), then run again.`,
+    );
+  }
 }
 
 /**

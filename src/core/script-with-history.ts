@@ -42,7 +42,10 @@ export function* runScriptWithHistory<R extends MigrationRegistry>(executor: Exe
     const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
     const check = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
-    yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))]);
+    const changes = yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))]);
+    // The history writes again, over the rows each changed: a row a trigger or rule discarded fails
+    // here, before the COMMIT, as it fails on the usual path.
+    collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS), changes.slice(check.length));
   } catch (cause) {
     yield* rollbackQuietly();
     const missing = direction === "down" && (executor.store as Partial<FailedRowCheckReader>).isFailedRowCheck?.(cause) === true;

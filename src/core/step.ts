@@ -178,17 +178,19 @@ export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs
  * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
  * of their own for it and the entries whose drivers lack it bundle nothing of it.
  */
-export function* scriptWithHistory(script: string, statements: readonly BatchStatement[]): Step<void> {
-  yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements));
+export function* scriptWithHistory(script: string, statements: readonly BatchStatement[]): Step<readonly number[]> {
+  return yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements));
 }
 
 /**
  * The writes `step` would make, collected instead of run: its `run` and `exec` operations become
- * statements of a batch (each `run` reported as one changed row). A read or anything else is refused,
- * since a batch cannot act on what it reads. For the history writes of a migration applied as one
- * batch, so the history store's SQL stays the one place those statements are written.
+ * statements of a batch (each `run` reported as one changed row, or as `changes` gives it: the rows
+ * each statement changed when the batch ran, so the step's own checks of them run on the real
+ * counts). A read or anything else is refused, since a batch cannot act on what it reads. For the
+ * history writes of a migration applied as one batch, so the history store's SQL stays the one place
+ * those statements are written.
  */
-export function collectWrites(step: Step<unknown>): BatchStatement[] {
+export function collectWrites(step: Step<unknown>, changes?: readonly number[]): BatchStatement[] {
   const statements: BatchStatement[] = [];
   let result = step.next();
   while (!result.done) {
@@ -196,7 +198,7 @@ export function collectWrites(step: Step<unknown>): BatchStatement[] {
     if (operation.op === "run") statements.push({ sql: operation.sql, params: operation.params });
     else if (operation.op === "exec") statements.push({ sql: operation.sql, params: [] });
     else throw new Error(`a batched write cannot perform "${operation.op}"`);
-    result = step.next(operation.op === "run" ? { changes: 1 } : undefined);
+    result = step.next(operation.op === "run" ? { changes: changes?.[statements.length - 1] ?? 1 } : undefined);
   }
   return statements;
 }

@@ -203,12 +203,16 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (message === null) return runScriptStatementByStatement(script, statements);
       if (beginPending) blockOpenedByMessage = true;
       beginPending = false;
+      let results: unknown;
       try {
-        await client.query(message.text);
+        results = await client.query(message.text);
       } catch (error) {
         relocateErrorPosition(error, message);
         throw error;
       }
+      // One result per statement of the message (a lone one when it holds one): the history writes are the last.
+      const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
+      return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
@@ -262,15 +266,21 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
   };
   /** The same work, a statement per round trip, for what cannot be written as one message. */
-  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<void> {
+  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<number[]> {
     const started = performance.now();
     await driver.exec(script);
     const elapsed = Math.round(performance.now() - started);
+    const changes: number[] = [];
     for (const { sql, params } of statements)
-      await query(
-        sql,
-        params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
+      changes.push(
+        (
+          await query(
+            sql,
+            params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
+          )
+        ).rowCount ?? 0,
       );
+    return changes;
   }
   return driver;
 }
