@@ -357,6 +357,8 @@ function declareWalkTests(target: WalkTarget): void {
     test("a table that does not exist", async (t) => {
       const result = await target.run(t, { setup: "CREATE TABLE people (id INTEGER PRIMARY KEY, touched INTEGER);", options: { table: "persons" }, markTable: "people" });
       await assertRefusedUnchanged(result, "no-such-table");
+      // A missing table is no reason a walk would skip rows: the detail ends its own sentence.
+      assert.match(result.error!.message, /there is no such table or view[^.,;]*\. /);
     });
 
     test("rowid on a WITHOUT ROWID table", async (t) => {

@@ -413,4 +413,72 @@ test("without the server's column descriptions (a driver that does not pass them
   assert.deepEqual(parsePostgresNoOpRead(rows, described(1016)), [{ version: 1, checksum: registry[0]!.checksum, startedAt: null }]);
   // A domain over bigint: the server sends bigint for the column, the domain's own array type for the array.
   assert.equal(parsePostgresNoOpRead(rows, described(16_385)), null);
+  // A jsonb state, which the careful read cannot compare with 'started': the careful path decides.
+  assert.equal(
+    parsePostgresNoOpRead(
+      rows,
+      described(1016).map((column, index) => (index === 2 ? { ...column, dataTypeID: 3802 } : column)),
+    ),
+    null,
+  );
+});
+
+test("a state column the careful read cannot compare with 'started' (json, jsonb, xml, a domain over jsonb) holding \"applied\", which pg hands back as the text applied, is never read as nothing pending: a no-op start fails as the careful path fails, with the same code", async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  const cases = [
+    // No = operator: 42883. A literal 'started' that is no JSON: 22P02.
+    { shape: "state json", statements: [`CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS.replace("state text", "state json")})`], stored: '"applied"', code: "42883" },
+    { shape: "state jsonb", statements: [`CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS.replace("state text", "state jsonb")})`], stored: '"applied"', code: "22P02" },
+    {
+      shape: "state a domain over jsonb",
+      statements: ["CREATE DOMAIN state_json AS jsonb", `CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS.replace("state text", "state state_json")})`],
+      stored: '"applied"',
+      code: "22P02",
+    },
+    { shape: "state xml", statements: [`CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS.replace("state text", "state xml")})`], stored: "applied", code: "42883" },
+  ];
+  const outcome = (start: Promise<unknown>) =>
+    start.then(
+      (result) => JSON.stringify(result),
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+  for (const { shape, statements, stored, code } of cases) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations; DROP DOMAIN IF EXISTS state_json");
+    for (const statement of statements) await client.query(statement);
+    for (const entry of two) {
+      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, $4)", [
+        entry.version,
+        entry.name,
+        entry.checksum,
+        stored,
+      ]);
+    }
+    const manager = new MigrationManager(client, two);
+    const outcomes: string[] = [];
+    const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+    outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
+    assert.deepEqual(outcomes, [code, code], shape);
+    assert.ok(sent.length > 1, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
+  }
+});
+
+test('the schema "pg_temp", which PostgreSQL resolves to the session\'s own temporary schema where the careful path looks for a schema of that name, is never read as nothing pending from a temporary table: a no-op start fails as the careful path fails', async (t) => {
+  const client = await connectFresh(t);
+  const two = registry.slice(0, 2);
+  await client.query("CREATE TABLE t1 (id bigint PRIMARY KEY); CREATE TABLE t2 (id bigint PRIMARY KEY)");
+  await client.query(`CREATE TEMP TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`);
+  await insertApplied(client, "pg_temp.schema_migrations", two);
+  const outcome = (start: Promise<unknown>) =>
+    start.then(
+      (result) => JSON.stringify(result),
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+  const manager = new MigrationManager(client, two, { schema: "pg_temp" });
+  const outcomes: string[] = [];
+  const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+  outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
+  // The careful path finds no schema named pg_temp, plans every migration and cannot create the schema (42939).
+  assert.deepEqual(outcomes, ["42939", "42939"]);
+  assert.ok(sent.length > 1, `the one read vouched for pg_temp's table:\n${sent.join("\n")}`);
 });

@@ -151,6 +151,17 @@ describe("history checks", () => {
     assert.throws(() => planUp([], applied(1)), { code: "DATABASE_AHEAD", latestKnownVersion: 0 });
   });
 
+  test("the database-ahead refusal names the versions it lacks as migrations, not as a bare count", () => {
+    for (const [unknown, named] of [
+      [[3], /\bmigration 3 applied\b/],
+      [[3, 4], /\bmigrations 3, 4 applied\b/],
+    ] as const) {
+      const error = findHistoryProblem(registryOf(2), applied(1, 2, ...unknown));
+      assert.equal(error?.code, "DATABASE_AHEAD");
+      assert.match(error.message, named);
+    }
+  });
+
   test("a version of 0 or below, a fraction or a repeat is a broken history row, not a database ahead of the app", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       const rows = [...applied(1), { version: bad, checksum: "sum-x", startedAt: null }];

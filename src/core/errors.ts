@@ -100,7 +100,7 @@ function migrationLabel(version: number | null, file: string | null): string {
 const NOTHING_CHANGED = "Nothing was changed.";
 
 /** Said by every failure whose transaction rolled back. */
-const ROLLED_BACK = "It was rolled back; the database is as it was.";
+const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 
 /** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
 export interface RegistryProblem {
@@ -192,7 +192,7 @@ export class DatabaseAheadError extends StepwiseError {
   constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
     super(
       "DATABASE_AHEAD",
-      `The database is newer than this app: it has ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
+      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
         `Run a newer build, or roll back with the build that applied them.`,
     );
     this.unknownVersions = unknownVersions;
@@ -454,7 +454,9 @@ export class MigrationFailedError extends StepwiseError {
         (rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
-        (fields.rolledBack ? ROLLED_BACK : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
+        // migrations before this one stay applied. What holds in both: nothing of this one was kept.
+        (fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -657,8 +659,9 @@ export class BatchKeyError extends StepwiseError {
     const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
     super(
       "BATCH_KEY_INVALID",
-      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}, so it would stop early or skip rows; ` +
-        `it stopped instead (in a transaction, everything rolls back). ` +
+      // The detail ends a sentence: most problems (no such table, a view's rowid, a key past 2^53) are no reason a walk would skip rows.
+      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
+        `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
         `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
         (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
         `.`,

@@ -76,9 +76,12 @@ export class PostgresHistoryStore extends HistoryStore {
    * on a start with nothing to do, the usual one, this is the only round trip. `null` (ask again the
    * careful way) when the statement fails, the table is not one the careful path accepts, a row is not
    * an applied one (an interrupted migration: the careful path reports it), a value is not what a
-   * key needs, or the driver did not describe the result's columns.
+   * key needs, the driver did not describe the result's columns, or the schema is `pg_temp`.
    */
   override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
+    // PostgreSQL reads the schema pg_temp as the session's temporary schema, where the careful path's
+    // catalog read looks for a schema of that name and finds none: only the careful path answers.
+    if (this.schema === "pg_temp") return null;
     let rows: PostgresNoOpReadRow[];
     try {
       rows = yield* query<PostgresNoOpReadRow>(postgresNoOpReadSql(this.quoted));

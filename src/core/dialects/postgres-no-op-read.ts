@@ -12,7 +12,9 @@
  * - The rows come back as they are stored, as the hand loop reads them: no aggregate, no cast, no
  *   function. The values are the very ones the careful path reads through the same driver, so a
  *   `char(n)` checksum or state arrives padded here as there, and a NULL arrives as `null`; no type
- *   needs proving for `checksum` and `state`.
+ *   needs proving for `checksum`. The careful read compares `state` with `'started'` in SQL, though,
+ *   which fails for a `json`, `jsonb` or `xml` state (no `=`, or `'started'` no JSON) that pg hands
+ *   back as the text `applied`: so `state` must be of a text type, whose `=` takes any literal.
  * - The version's type comes from the protocol, for free: the server describes every column of the
  *   result (RowDescription) before the rows, with its type and the table and column it comes from.
  *   It gives a domain's base type for a column, though, and the careful path refuses a domain key; so
@@ -66,6 +68,12 @@ const ARRAY_TYPE_OF: ReadonlyMap<number, number> = new Map([
   [23, 1007], // integer, integer[]
 ]);
 
+/**
+ * The type ids of `state` (a domain's base type, as the server sends it) the careful read compares
+ * with `'started'` without fail: text, varchar and char(n).
+ */
+const TEXT_TYPES: ReadonlySet<number> = new Set([25, 1043, 1042]);
+
 /** One row of {@link postgresNoOpReadSql}, as the pg driver reads it. */
 export interface PostgresNoOpReadRow {
   readonly version: unknown;
@@ -91,13 +99,13 @@ export function columnDescriptionsOf(rows: readonly unknown[]): readonly Postgre
 
 /**
  * Whether the result's columns are `version`, `checksum` and `state` of one table, `version` of
- * type `bigint` or `integer` itself (no domain), and the fourth the version's array.
+ * type `bigint` or `integer` itself (no domain), `state` of a text type, and the fourth the version's array.
  */
 function hasAcceptedShape(columns: readonly PostgresColumnDescription[] | undefined): boolean {
   if (columns === undefined || columns.length !== 4) return false;
   const [version, checksum, state, versionArray] = columns as [PostgresColumnDescription, PostgresColumnDescription, PostgresColumnDescription, PostgresColumnDescription];
   const table = version.tableID;
-  if (typeof table !== "number" || table === 0 || checksum.tableID !== table || state.tableID !== table) return false;
+  if (typeof table !== "number" || table === 0 || checksum.tableID !== table || state.tableID !== table || !TEXT_TYPES.has(state.dataTypeID)) return false;
   return ARRAY_TYPE_OF.get(version.dataTypeID) === versionArray.dataTypeID;
 }
 
