@@ -166,6 +166,109 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
     });
   });
 
+  test("transaction-ending SQL in the middle of a run (END, END TRANSACTION, COMMIT) still meets the escape guard: TRANSACTION_ESCAPED names it, the migrations before it stay applied", async (t) => {
+    if (h.lacks(t, "savepoints")) return;
+    for (const ending of ["END", "END TRANSACTION", "COMMIT"]) {
+      await h.withDatabase((db) => {
+        const migrations = [logged(1), logged(2), logged(3, ` ${ending};`), logged(4)];
+        const error = caught(() => db.manager(migrations).up());
+        assert.equal(error.code, "TRANSACTION_ESCAPED", ending);
+        assert.equal(error.version, 3, ending);
+        assert.equal(error.direction, "up", ending);
+        assert.deepEqual(appliedVersions(db), [1, 2], ending);
+        assert.equal(db.userVersion(), 2, ending);
+        assert.equal(db.inTransaction(), false, ending);
+      });
+    }
+  });
+
+  test("dropping a table a foreign key references in the middle of a run is still refused before it runs, naming the table and its children", () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const migrations = [
+        logged(1),
+        logged(2, " CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));"),
+        logged(3, " DROP TABLE parent;"),
+        logged(4),
+      ];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 3);
+      assert.equal(error.rolledBack, true);
+      assert.deepEqual(error.foreignKeyRebuild && { ...(error.foreignKeyRebuild as object), fix: undefined }, { table: "parent", referencedBy: ["child"], fix: undefined });
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(ranVersions(db), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+    }));
+
+  test("a deferred foreign key failing at a run's COMMIT fails that migration, rolled back, and keeps the ones before it", () =>
+    h.withDatabase((db) => {
+      db.exec("PRAGMA foreign_keys = ON");
+      const migrations = [
+        logged(1),
+        logged(2, " CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));"),
+        logged(3, " PRAGMA defer_foreign_keys = ON; INSERT INTO child VALUES (7);"),
+        logged(4),
+      ];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 3);
+      assert.equal(error.direction, "up");
+      assert.equal(error.rolledBack, true);
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(ranVersions(db), [1, 2]);
+      assert.equal(db.value("SELECT count(*) FROM child"), 0);
+      assert.equal(db.userVersion(), 2);
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  test("an onEvent listener that throws on a run's migrated event: that migration stays applied, none after it runs, and the caller gets the listener's error", () =>
+    h.withDatabase((db) => {
+      const thrown = new Error("listener");
+      const migrations = [1, 2, 3, 4].map((version) => logged(version));
+      const error = caught(() =>
+        db
+          .manager(migrations, {
+            onEvent: (event) => {
+              if (event.type === "migrated" && event.version === 2) throw thrown;
+            },
+          })
+          .up(),
+      );
+      assert.equal(error, thrown);
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(ranVersions(db), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  test("another connection holding the write lock when a run's next migration begins: DATABASE_LOCKED after the busy timeout, the migrations before it kept", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await h.withDatabase(async (late) => {
+      const early = await late.reopen();
+      const migrations = [1, 2, 3, 4].map((version) => logged(version));
+      const manager = late.manager(migrations, { busyTimeoutMs: 50 });
+      // The third write transaction is migration 3's, inside the run.
+      const fired = beforeNthWriteLock(manager, 3, () => early.exec("BEGIN IMMEDIATE"));
+      try {
+        const error = caught(() => manager.up());
+        assert.ok(fired());
+        assert.equal(error.code, "DATABASE_LOCKED");
+        assert.equal(error.nativeCode, "SQLITE_BUSY");
+      } finally {
+        early.exec("ROLLBACK");
+      }
+      assert.deepEqual(appliedVersions(late), [1, 2]);
+      assert.deepEqual(ranVersions(late), [1, 2]);
+      assert.equal(late.userVersion(), 2);
+      assert.equal(late.inTransaction(), false);
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [3, 4],
+      );
+    });
+  });
+
   test("the async runner applies the same run, an async TypeScript migration among the SQL, with the same events and failure", () =>
     h.withDatabase(async (db) => {
       const events: string[] = [];
