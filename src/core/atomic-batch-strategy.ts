@@ -7,7 +7,7 @@ import type { ExecutorBase } from "./executor-base.js";
 import { failUnlessApplied } from "./history-reverts.js";
 import type { AtomicBatchStrategy } from "./executor-strategies.js";
 import type { AppliedStep } from "./options.js";
-import { assertRowWritten, type HistoryStore } from "./history.js";
+import { historyRowDiscarded, type HistoryStore } from "./history.js";
 import { batch, collectWrites, type Step } from "./step.js";
 import type { BatchStatement } from "./driver.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -17,27 +17,22 @@ const DISCARDED = "stepwise-history-row-discarded";
 
 /**
  * A statement that fails (a JSON path it cannot read names {@link DISCARDED}) unless `version`'s
- * history row is there: it follows the row's INSERT in the batch, so a trigger or rule that discarded
- * the row fails the whole batch before it commits. A batch commits as a whole, so a row count read
- * after it would come too late to keep the migration out; and a check written as an INSERT into the
- * history would be discarded by the same trigger.
+ * history row is there after an `up`'s INSERT, or gone after a `down`'s DELETE: it follows that
+ * write in the batch, so a trigger or rule that discarded it fails the whole batch before it commits.
+ * A batch commits as a whole, so a row count read after it would come too late to keep the migration
+ * out; and a check written as a history write would be discarded by the same trigger.
  */
-function failUnlessRecorded(store: HistoryStore, version: number): BatchStatement {
+function failUnlessRecorded(store: HistoryStore, version: number, direction: MigrationDirection): BatchStatement {
   return {
-    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM ${store.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
+    sql: `SELECT json_extract('{}', CASE WHEN ${direction === "up" ? "" : "NOT "}EXISTS (SELECT 1 FROM ${store.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
     params: [version],
   };
 }
 
 /** The failure to report when the batch failed on {@link failUnlessRecorded}, else `cause`. */
-function discardedRowError(store: HistoryStore, version: number, cause: unknown): unknown {
+function discardedRowError(store: HistoryStore, version: number, direction: MigrationDirection, cause: unknown): unknown {
   if (!String((cause as { message?: unknown } | null)?.message).includes(DISCARDED)) return cause;
-  try {
-    assertRowWritten(store, 0, version);
-  } catch (error) {
-    return error;
-  }
-  return cause;
+  return historyRowDiscarded(store, version, direction === "up" ? "insert" : "delete");
 }
 
 /**
@@ -62,13 +57,12 @@ function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction:
   }
   try {
     const history = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
-    const recorded = direction === "up" ? [failUnlessRecorded(executor.store, entry.version)] : [];
-    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null)), ...recorded], script);
+    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null)), failUnlessRecorded(executor.store, entry.version, direction)], script);
   } catch (cause) {
     const keys = yield* executor.store.readKeys();
     const present = keys.some((key) => key.version === entry.version && key.startedAt === null);
     if (present === (direction === "up")) return null;
-    throw yield* executor.migrationFailed(entry, direction, discardedRowError(executor.store, entry.version, cause), true, "body");
+    throw yield* executor.migrationFailed(entry, direction, discardedRowError(executor.store, entry.version, direction, cause), true, "body");
   }
   yield* executor.commitTranslated();
   const durationMs = performance.now() - started;

@@ -288,19 +288,28 @@ export function assertRowChanged(store: HistoryStore, changes: number, version: 
 }
 
 /**
- * Throws when an INSERT of `version`'s history row changed no row: a trigger (`RAISE(IGNORE)`, a
- * BEFORE trigger returning NULL) or a rule (`DO INSTEAD NOTHING`) on the table discarded it.
- * Reporting the migration applied would have the next run apply it again, so the caller fails it
- * inside its transaction instead (MIGRATION_FAILED, this error its cause). The count comes with the
- * INSERT: no statement more. A plain `Error`, not a class of its own: the budgeted bundles carry it.
+ * The failure of a history write that a trigger (`RAISE(IGNORE)`, a BEFORE trigger returning NULL)
+ * or a rule (`DO INSTEAD NOTHING`) on the history table discarded: an INSERT that kept no row, or a
+ * DELETE that left it. Reporting the migration applied (or reverted) would have the next run apply it
+ * again (or never again), so the caller fails it inside its transaction instead (MIGRATION_FAILED,
+ * this error its cause). A plain `Error` with a `code` and fields rather than a class of its own:
+ * the budgeted bundles carry it, and a StepwiseError cause would replace MIGRATION_FAILED.
+ */
+export function historyRowDiscarded(store: HistoryStore, version: number, operation: "insert" | "delete"): Error {
+  const error = new Error(
+    `the history table "${store.tableName}" ${operation === "insert" ? "kept no row" : "still holds the row"} for version ${version}: ` +
+      `a trigger or rule on it discarded the ${operation === "insert" ? "INSERT" : "DELETE"}. ` +
+      `Drop that trigger or rule (stepwise's history must record every migration it runs), then run again.`,
+  );
+  return Object.assign(error, { code: "HISTORY_ROW_DISCARDED", table: store.tableName, version, operation });
+}
+
+/**
+ * Throws {@link historyRowDiscarded} when an INSERT of `version`'s history row changed no row. The
+ * count comes with the INSERT: no statement more.
  */
 export function assertRowWritten(store: HistoryStore, changes: number, version: number): void {
-  if (changes === 0) {
-    throw new Error(
-      `the history table "${store.tableName}" kept no row for version ${version}: a trigger or rule on it discarded the INSERT. ` +
-        `Drop that trigger or rule (stepwise's history must record every migration it runs), then run again.`,
-    );
-  }
+  if (changes === 0) throw historyRowDiscarded(store, version, "insert");
 }
 
 /**
