@@ -11,27 +11,15 @@
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
-import { createTestDatabase } from "../test/support/postgres-server.js";
 import { MigrationManager } from "../src/entries/pg.js";
-import { createPgSides } from "./pg-sides.js";
-import { createPgWorkload } from "./pg-workload.js";
+import { createNoOpDatabase } from "./pg-noop-database.js";
 import { summarize } from "./stats.js";
 
 type Start = (client: pg.Client) => Promise<void>;
 
 const size = Number(process.env.N ?? 1_000);
 const samples = Number(process.env.SAMPLES ?? 100);
-const workload = await createPgWorkload(size);
-const database = await createTestDatabase();
-await createPgSides(workload)
-  .find((side) => side.id === "stepwise-all")!
-  .apply(database.url);
-const setup = new pg.Client({ connectionString: database.url });
-await setup.connect();
-// The hand loop's history, written directly: applying its copy of the workload would clash on the tables.
-await setup.query("CREATE TABLE hand_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
-await setup.query(`INSERT INTO hand_migrations SELECT g, 'm' || g, now() FROM generate_series(1, ${size}) AS g`);
-await setup.end();
+const { workload, database } = await createNoOpDatabase(size);
 
 /** The hand loop's no-op start, as `bench/pg-sides.ts` writes it. */
 const hand: Start = async (client) => {

@@ -10,25 +10,13 @@
  */
 import { loadavg } from "node:os";
 import pg from "pg";
-import { createTestDatabase } from "../test/support/postgres-server.js";
 import { MigrationManager } from "../src/entries/pg.js";
 import { postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
-import { createPgSides } from "./pg-sides.js";
-import { createPgWorkload } from "./pg-workload.js";
+import { createNoOpDatabase } from "./pg-noop-database.js";
 
 const size = Number(process.env.N ?? 1_000);
 const samples = Number(process.env.SAMPLES ?? 150);
-const workload = await createPgWorkload(size);
-const database = await createTestDatabase();
-await createPgSides(workload)
-  .find((side) => side.id === "stepwise-all")!
-  .apply(database.url);
-const setup = new pg.Client({ connectionString: database.url });
-await setup.connect();
-// The hand loop's history, written directly: applying its copy of the workload would clash on the tables.
-await setup.query("CREATE TABLE hand_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
-await setup.query(`INSERT INTO hand_migrations SELECT g, 'm' || g, now() FROM generate_series(1, ${size}) AS g`);
-await setup.end();
+const { workload, database } = await createNoOpDatabase(size);
 
 const table = `"public"."schema_migrations"`;
 const proof = `WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${table} AS h GROUP BY version)`;

@@ -11,7 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
-import { asyncTsEntry, namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
@@ -101,16 +101,6 @@ function refusesTypeScript(h: AsyncDriverHarness, t: { skip(message?: string): v
 function asyncEntry(version: number, up: (db: unknown) => Promise<void>, down?: (db: unknown) => Promise<void>): MigrationEntry {
   // The sync definition's types say `void`; the async runner awaits what a body returns.
   return tsEntry(version, { up, ...(down ? { down } : {}) } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
-}
-
-/** The error `action` rejects with, as a record of its fields; fails the test when it resolves. */
-async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected a rejection");
 }
 
 async function historyVersions(db: AsyncTestDatabase): Promise<number[]> {

@@ -17,7 +17,7 @@ import { build } from "esbuild";
 import { createClient, type Client, type InStatement, type Transaction } from "@libsql/client";
 import { MigrationManager, migrate, isRemoteClient, LIBSQL_CLIENT_REMOTE_CAPABILITIES, type LibsqlClientConnection } from "../src/entries/libsql-client.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { repoRoot } from "./support/project.js";
 import { startSqld, sqldUnavailableReason } from "./support/sqld-server.js";
 import { skipWithReason } from "./support/driver-matrix.js";
@@ -42,15 +42,6 @@ function client(t: TestContext, url: string): Client {
 
 function asyncEntry(version: number, up: (db: LibsqlClientConnection) => Promise<void>, down?: (db: LibsqlClientConnection) => Promise<void>): MigrationEntry {
   return tsEntry(version, { up, ...(down ? { down } : {}) } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
-}
-
-async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected a rejection");
 }
 
 async function tables(db: Client): Promise<string[]> {

@@ -17,7 +17,7 @@ import { createTestDatabase, type TestPostgresDatabase } from "./support/postgre
 import { build } from "esbuild";
 import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 
 // Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;", { dialect: "postgres" });
@@ -46,15 +46,6 @@ async function connect(url: string): Promise<pg.Client> {
   await client.connect();
   openClients.add(client);
   return client;
-}
-
-async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected a rejection");
 }
 
 async function tables(pool: pg.Pool, schema = "public"): Promise<string[]> {

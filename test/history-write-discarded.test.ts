@@ -12,7 +12,7 @@ import { test } from "node:test";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { baselineDatabase } from "../src/entries/safety-nets.js";
 import { describeEachAsyncDriver, describeEachDriver, skipWithReason, type AsyncDriverHarness } from "./support/driver-matrix.js";
-import { caught, namedSqlEntry } from "./support/registry-builders.js";
+import { caught, namedSqlEntry, rejection } from "./support/registry-builders.js";
 
 /** The history table's trigger that discards version 3's row, as each dialect writes it. */
 const DISCARD_THREE = {
@@ -196,15 +196,6 @@ function discardsOf(h: AsyncDriverHarness): Discard[] {
  * again, for ever: a regression must fail here, not hang the suite.
  */
 const NO_HANG = { timeout: 120_000 };
-
-async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected a rejection");
-}
 
 await describeEachAsyncDriver("a history write that writes nothing fails the migration (async)", (h) => {
   for (const discard of discardsOf(h)) {

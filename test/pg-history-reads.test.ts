@@ -174,13 +174,7 @@ test("history tables the careful path accepts (integer or bigint key, a key with
     await client.query("DROP TABLE IF EXISTS schema_migrations");
     await client.query(create);
     // Version 2 first: the rows come back in the table's order, not the versions'.
-    for (const entry of [two[1]!, two[0]!]) {
-      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')", [
-        entry.version,
-        entry.name,
-        entry.checksum,
-      ]);
-    }
+    await insertApplied(client, "schema_migrations", [two[1]!, two[0]!]);
     const results: unknown[] = [];
     const sent = await recordStatements(client, async () => results.push(await new MigrationManager(client, two).up()));
     assert.deepEqual(results, [{ direction: "up", fromVersion: 2, toVersion: 2, steps: [] }], shape);
@@ -270,13 +264,7 @@ test("a checksum or state declared char(n), or a domain over one, reads padded o
   for (const { shape, statements, expected } of cases) {
     await client.query("DROP TABLE IF EXISTS schema_migrations; DROP DOMAIN IF EXISTS padded_state");
     for (const statement of statements) await client.query(statement);
-    for (const entry of two) {
-      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')", [
-        entry.version,
-        entry.name,
-        entry.checksum,
-      ]);
-    }
+    await insertApplied(client, "schema_migrations", two);
     const manager = new MigrationManager(client, two);
     const sent = await recordStatements(client, async () => {
       await assert.rejects(manager.up(), expected, shape);
@@ -287,13 +275,17 @@ test("a checksum or state declared char(n), or a domain over one, reads padded o
   }
 });
 
-/** Inserts `entries` as applied rows into `table` (quoted as given), with `checksumOf` their checksums. */
-async function insertApplied(client: pg.Client, table: string, entries: typeof registry, checksumOf: (checksum: string) => string = (checksum) => checksum): Promise<void> {
+/**
+ * Inserts `entries`, in the order given, into `table` (quoted as given), with `checksumOf` their
+ * checksums and `state` as their state (`applied` unless given).
+ */
+async function insertApplied(client: pg.Client, table: string, entries: typeof registry, checksumOf: (checksum: string) => string = (checksum) => checksum, state: unknown = "applied"): Promise<void> {
   for (const entry of entries) {
-    await client.query(`INSERT INTO ${table} (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, 'applied')`, [
+    await client.query(`INSERT INTO ${table} (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, $4)`, [
       entry.version,
       entry.name,
       checksumOf(entry.checksum),
+      state,
     ]);
   }
 }
@@ -446,14 +438,7 @@ test("a state column the careful read cannot compare with 'started' (json, jsonb
   for (const { shape, statements, stored, code } of cases) {
     await client.query("DROP TABLE IF EXISTS schema_migrations; DROP DOMAIN IF EXISTS state_json");
     for (const statement of statements) await client.query(statement);
-    for (const entry of two) {
-      await client.query("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z', 1, $4)", [
-        entry.version,
-        entry.name,
-        entry.checksum,
-        stored,
-      ]);
-    }
+    await insertApplied(client, "schema_migrations", two, undefined, stored);
     const manager = new MigrationManager(client, two);
     const outcomes: string[] = [];
     const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));

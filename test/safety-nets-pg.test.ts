@@ -35,7 +35,7 @@ import { listBackups, takeBackupSync } from "../src/safety/backup.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { digestPostgres } from "./support/postgres-digest.js";
 import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 
 type After = { after(fn: () => Promise<void>): void };
 
@@ -50,15 +50,6 @@ async function freshDatabase(t: After): Promise<{ database: TestPostgresDatabase
     await database.drop();
   });
   return { database, pool };
-}
-
-async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected a rejection");
 }
 
 const sql = (version: number, name: string, up: string, down: string | null = null, overrides: Partial<MigrationEntry> = {}) =>

@@ -86,6 +86,16 @@ export function caught(action: () => unknown): Record<string, unknown> {
   assert.fail("expected a throw");
 }
 
+/** The error `action` rejects with, as a record of its fields; fails the test when it resolves. */
+export async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
+
 /**
  * Migrations 1 and 2, where 2 (`transaction: false`) inserts one `items` row and, on its first run,
  * calls `forget` to delete its own `started` history row mid-run, as a `repair --forget` from a
