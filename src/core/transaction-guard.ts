@@ -189,8 +189,8 @@ export function* readTotalChanges(): Step<number> {
 /**
  * The body savepoint's name for one run: drawn once from fresh randomness, so no migration can guess
  * it, and reused for every migration of the run, since each body's savepoint is released (or gone)
- * before the next is opened. One draw per run instead of two per migration, and one statement text,
- * so drivers reuse the prepared statement.
+ * before the next is opened. One draw per run instead of two per migration. Its statements are never
+ * cached (see {@link openBodySavepoint}).
  */
 export function bodySavepointName(): string {
   return uniqueName("body");
