@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
-import { caught, createItems, tsEntry, type PortableConnection } from "./support/registry-builders.js";
+import { caught, createItems, rejection, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationEntry } from "../src/core/types.js";
 
 /** A library's prepared statement, as every SQLite library here spells running one. */
@@ -82,6 +82,21 @@ await describeEachDriver("a TypeScript body that ends stepwise's transaction beh
       assert.equal(error.version, 3);
       assert.equal(error.committed, "yes");
       assert.deepEqual(found, [[]]);
+      assert.deepEqual(notes(db), ["two", "forged"]);
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  test('the same forgery through the async runner is TRANSACTION_ESCAPED, committed "yes", never recorded', (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const found: string[][] = [];
+      const migrations = [createItems, writeNote(2, "two"), forgingMigration(db, 3, false, found), writeNote(4, "four")];
+      const error = await rejection(() => new h.entry.AsyncMigrationManager(db.native, migrations).up());
+      assert.equal(error.code, "TRANSACTION_ESCAPED");
+      assert.equal(error.version, 3);
+      assert.equal(error.committed, "yes");
+      assert.deepEqual(found, [[]]);
+      assert.deepEqual(appliedVersions(db), [1, 2]);
       assert.deepEqual(notes(db), ["two", "forged"]);
       assert.equal(db.inTransaction(), false);
     }));
