@@ -7,11 +7,11 @@
  * strategy's generator levels and their operation objects, per migration. The loop is a step like
  * any other, so the sync and the async runner both drive this one copy of it.
  *
- * TypeScript migrations join the run once the run's escape-guard markers exist (`transaction-guard.ts`):
- * each runs under the same guard the strategy gives it, through the same `runBodyInOpenTransaction`,
- * so its events, its errors and the escape verdict are the strategy's own; only the executor's loop
- * and the strategy's levels around it are saved. The first guarded migration of a run still goes
- * through the executor, which makes the markers outside any transaction.
+ * TypeScript migrations join the run once the run's escape-guard markers exist (`transaction-guard.ts`;
+ * the executor makes them outside any transaction, before the `BEGIN` of the first migration that
+ * needs them): each runs under the same guard the strategy gives it, through the same
+ * `runBodyInOpenTransaction`, so its events, its errors and the escape verdict are the strategy's
+ * own; only the executor's loop and the strategy's levels around it are saved.
  *
  * Only the entries of the file drivers carry it (`dialects/sqlite-proving-no-op.ts`), where `npm run
  * bench` holds a fresh apply to the hand-written loop; the others apply the same migrations through
