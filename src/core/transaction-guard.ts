@@ -71,8 +71,11 @@ export function witnessTable(witness: CommitWitness): string {
  * statements, and a row write in the transaction proves the same thing.
  */
 export interface CommitWitness {
-  /** The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). */
-  readonly table: string;
+  /**
+   * The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). Drawn
+   * again when a migration removed or replaced the table (see {@link markCommitWitness}).
+   */
+  table: string;
   /**
    * The schema the table lives in: `temp` unless given. A libSQL server (sqld, Turso) has no temp
    * schema and refuses `CREATE TEMP TABLE`, so its dialect puts the witness in `main`: committed with
@@ -110,11 +113,35 @@ export function* renewCommitWitness(witness: CommitWitness): Step<void> {
  */
 export function* markCommitWitness(witness: CommitWitness): Step<number> {
   witness.token++;
-  const { changes } = yield* run(`UPDATE ${witnessTable(witness)} SET token = ?`, [witness.token]);
+  let changes: number;
+  try {
+    ({ changes } = yield* run(`UPDATE ${witnessTable(witness)} SET token = ?`, [witness.token]));
+  } catch (error) {
+    changes = yield* replaceCommitWitness(witness, error);
+  }
   // An earlier migration of the run deleted the row: the row inserted now is the token, and it too
   // survives a rollback only if something committed it.
   if (changes === 0) yield* run(`INSERT INTO ${witnessTable(witness)} (token) VALUES (?)`, [witness.token]);
   return witness.token;
+}
+
+/**
+ * After the witness's `UPDATE` failed: an earlier migration of the run dropped, renamed or replaced
+ * the table (its name is in `temp.sqlite_master`), so a table under a fresh name, made in this
+ * transaction, takes its place. A rollback removes that table too, which the verdict reads as
+ * `unknown`; a commit keeps it with the token, so an escape is still proven. Any other failure (the
+ * transaction is gone, the disk is full) is rethrown as it was. Returns 0: no row holds the token yet.
+ */
+function* replaceCommitWitness(witness: CommitWitness, failure: unknown): Step<number> {
+  if (!(yield* inTransaction())) throw failure;
+  const table = uniqueName("witness");
+  try {
+    yield* exec(`CREATE TABLE ${witness.schema ?? "temp"}."${table}" (token INTEGER NOT NULL)`);
+  } catch {
+    throw failure;
+  }
+  witness.table = table;
+  return 0;
 }
 
 /** Removes the run's witness table; a connection a migration closed has none left to remove. */
