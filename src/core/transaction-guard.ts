@@ -25,7 +25,7 @@
  * database file.
  */
 import type { EscapedCommit } from "./errors.js";
-import { changeCounter, exec, inTransaction, queryValue, run, type Step } from "./step.js";
+import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
 
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -170,7 +170,7 @@ function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boole
  * - `yes` when the witness survived (our own transaction was committed), or the schema version, user
  *   version, application id or journal mode stored in the file differ from `start`;
  * - `no` only when every signal agrees nothing was committed: no row written on this connection since
- *   `changesBeforeBody` (`total_changes()`), `PRAGMA data_version` unmoved (no other connection
+ *   `changesBeforeBody` (`total_changes()`, and SQLite's own, see {@link totalChangesShadowed}), `PRAGMA data_version` unmoved (no other connection
  *   committed, which the migration may have opened itself). The header fields a migration can commit
  *   alone (application id, user version, schema cookie, journal mode) are compared through SQLite;
  *   the file is not read directly, which would drop this process's POSIX locks on it;
@@ -183,11 +183,23 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
     if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion || now.applicationId !== start.applicationId || now.journalMode !== start.journalMode) {
       return "yes";
     }
-    if ((yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
+    if ((yield* totalChangesShadowed()) || (yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
     return "no";
   } catch {
     return "unknown";
   }
+}
+
+/**
+ * Whether an application-defined SQL function shadows SQLite's `total_changes()`. A body can register
+ * one (better-sqlite3, node:sqlite, Bun and sql.js let it) that answers the count from before it
+ * wrote, and, having re-made the witness table (DDL, which no count sees), pass a commit off as
+ * nothing committed. Read only once an escape is found, so it costs a guarded migration nothing. A
+ * SQLite built without `PRAGMA function_list` answers no rows, as unknown pragmas do.
+ */
+function* totalChangesShadowed(): Step<boolean> {
+  const functions = yield* query<{ name: unknown; builtin: unknown }>("PRAGMA function_list");
+  return functions.some((row) => String(row.name).toLowerCase() === "total_changes" && Number(row.builtin) !== 1);
 }
 
 /**
