@@ -436,6 +436,66 @@ await describeEachDriver("TypeScript migrations applied in a run, each under the
     }));
 });
 
+/** A TypeScript migration logging itself, then ending the transaction with `ending`, through `exec` or a statement it prepared. */
+function endingTs(version: number, ending: string, how: "exec" | "prepare"): MigrationEntry {
+  return tsEntry<PortableConnection & { prepare(sql: string): { run(): unknown } }>(version, {
+    up(db) {
+      db.exec(`INSERT INTO ran (version) VALUES (${version})`);
+      if (how === "exec") db.exec(ending);
+      else db.prepare(ending).run();
+    },
+  });
+}
+
+await describeEachDriver("a rehearsal in a transaction, against a TypeScript body that ends it", (h) => {
+  for (const [ending, how] of [
+    ["COMMIT", "exec"],
+    ["END TRANSACTION", "exec"],
+    ["COMMIT; BEGIN", "exec"],
+    ["ROLLBACK", "exec"],
+    ["COMMIT", "prepare"],
+  ] as const) {
+    test(`${ending} through ${how} is refused before it runs: MIGRATION_FAILED for that migration, the database as it was`, (t) =>
+      h.withDatabase(async (db) => {
+        if (h.lacks(t, "savepoints")) return;
+        const migrations = [logged(1), logged(2), loggedTs(3), endingTs(4, ending, how), logged(5)];
+        const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
+        await manager.up({ to: 1 });
+        const before = db.snapshot();
+        const { rehearsal } = await rehearseUpAsync(manager as never);
+        assert.equal(rehearsal.ok, false);
+        assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+        assert.equal(rehearsal.failure?.fields.version, 4);
+        assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError");
+        assert.deepEqual(
+          rehearsal.steps.map((step) => [step.version, step.status]),
+          [
+            [2, "applied"],
+            [3, "applied"],
+            [4, "failed"],
+            [5, "not-run"],
+          ],
+        );
+        assert.deepEqual(db.snapshot(), before);
+        assert.equal(db.inTransaction(), false);
+      }));
+  }
+
+  test("a body's own savepoint, rolled back to and released, runs in a rehearsal as in a real run", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const ownSavepoint = tsEntry<PortableConnection>(2, {
+        up: (d) => void d.exec("SAVEPOINT mine; INSERT INTO ran (version) VALUES (20); ROLLBACK TO mine; ROLLBACK TRANSACTION TO SAVEPOINT mine; RELEASE mine; INSERT INTO ran (version) VALUES (2)"),
+      });
+      const manager = new h.entry.AsyncMigrationManager(db.native, [logged(1), ownSavepoint]);
+      await manager.up({ to: 1 });
+      const before = db.snapshot();
+      const { rehearsal } = await rehearseUpAsync(manager as never);
+      assert.equal(rehearsal.ok, true);
+      assert.deepEqual(db.snapshot(), before);
+    }));
+});
+
 /** What one `up` left and said, with the clock's values blanked, for comparing two runs of one registry. */
 interface RunOutcome {
   readonly steps: unknown;
