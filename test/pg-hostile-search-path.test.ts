@@ -31,6 +31,9 @@ const OPPOSITE_OPERATORS: readonly (readonly [string, string, string, string])[]
   ["=", '"char"', '"char"', "<>"],
   ["<>", "text", "text", "="],
   [">", "smallint", "integer", "<="],
+  [">", "bigint", "bigint", "<="],
+  ["<=", "bigint", "bigint", ">"],
+  [">", "bigint", "integer", "<="],
 ];
 
 /** Functions shadowing built-ins stepwise calls (or once called), each answering nonsense and counting its calls. */
@@ -248,5 +251,33 @@ test("DATABASE_LOCKED through a hostile search_path names the session that holds
     return true;
   });
   assert.deepEqual((await admin.query("SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = 'public'")).rows, [{ n: 0 }]);
+  assert.deepEqual(await calls(), []);
+});
+
+test("forEachBatch through a hostile search_path finds the table and key by the catalog's own operators and visits every row once", async (t) => {
+  const { client, admin, calls } = await hostileDatabase(t);
+  const seen: number[] = [];
+  const registry: MigrationEntry[] = [
+    namedSqlEntry(1, "create_items", "CREATE TABLE public.items (id bigint PRIMARY KEY, note pg_catalog.text); INSERT INTO public.items SELECT g, 'new' FROM pg_catalog.generate_series(1, 7) AS g;", null, {
+      dialect: "postgres",
+    }),
+    tsEntry(
+      2,
+      {
+        up: async (_db: pg.ClientBase, context: { forEachBatch: (options: object, handle: (rows: { id: number }[], db: pg.ClientBase) => Promise<void>) => Promise<unknown> }) =>
+          void (await context.forEachBatch({ table: "items", key: "id", batchSize: 3 }, async (rows, db) => {
+            for (const row of rows) {
+              seen.push(Number(row.id));
+              await db.query("UPDATE public.items SET note = 'seen' WHERE id OPERATOR(pg_catalog.=) $1", [row.id]);
+            }
+          })),
+      } as unknown as MigrationDefinition<unknown>,
+      { dialect: "postgres" } as never,
+    ) as MigrationEntry,
+  ];
+  // The walk resolves "items" through the session's search_path, as the app's own SQL would: public is on it.
+  await new MigrationManager(client, registry).up();
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual((await admin.query("SELECT DISTINCT note FROM public.items")).rows, [{ note: "seen" }]);
   assert.deepEqual(await calls(), []);
 });
