@@ -89,4 +89,12 @@ for (const [id] of sides.slice(1)) {
       `the start alone: median ${formatInterval(ratioInterval(side.start, hands.start))}`,
   );
 }
+if (times.has("before")) {
+  // The change itself, paired the same way: this tree's start against the other tree's.
+  const now = times.get("stepwise")!;
+  const before = times.get("before")!;
+  console.log(
+    `stepwise / before: whole start median ${formatInterval(ratioInterval(now.whole, before.whole))}; the start alone median ${formatInterval(ratioInterval(now.start, before.start))}, p10 ${formatInterval(ratioInterval(now.start, before.start, 0.1))}`,
+  );
+}
 process.exit(0);

@@ -258,9 +258,15 @@ test("forEachBatch through a hostile search_path finds the table and key by the 
   const { client, admin, calls } = await hostileDatabase(t);
   const seen: number[] = [];
   const registry: MigrationEntry[] = [
-    namedSqlEntry(1, "create_items", "CREATE TABLE public.items (id bigint PRIMARY KEY, note pg_catalog.text); INSERT INTO public.items SELECT g, 'new' FROM pg_catalog.generate_series(1, 7) AS g;", null, {
-      dialect: "postgres",
-    }),
+    namedSqlEntry(
+      1,
+      "create_items",
+      "CREATE TABLE public.items (id bigint PRIMARY KEY, note pg_catalog.text); INSERT INTO public.items SELECT g, 'new' FROM pg_catalog.generate_series(1, 7) AS g;",
+      null,
+      {
+        dialect: "postgres",
+      },
+    ),
     tsEntry(
       2,
       {
