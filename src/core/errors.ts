@@ -338,7 +338,7 @@ export class HistoryRowMissingError extends StepwiseError {
     super(
       "HISTORY_ROW_MISSING",
       `${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row ` +
-        `("stepwise repair --forget", or a DELETE), or a trigger or rule on the table discarded the ${write} (drop it: stepwise's history must record every migration it runs).${outcome}`,
+        `("stepwise repair --forget", or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
     );
     this.table = fields.table;
     this.version = fields.version;
