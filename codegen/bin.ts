@@ -34,6 +34,9 @@ const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
 /** Bun runs TypeScript itself (and tsx's loader does not work there), which `--driver bun-sqlite` needs. */
 const runsOnBun = (process.versions as { bun?: string }).bun !== undefined;
 
+/** Set to `tsx` to load every registry through tsx, as before import-free-registry.ts (a way around it, and the bench's baseline). */
+const REGISTRY_LOADER = "STEPWISE_REGISTRY_LOADER";
+
 /**
  * Loads the registry as the app would import it: through tsx, which compiles the TypeScript on the
  * fly (Bun needs no help), unless it imports nothing (import-free-registry.ts).
@@ -44,7 +47,7 @@ async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
   // A registry of `.sql` migrations only imports nothing: plain JavaScript, without tsx's loader.
-  const plain = runsOnBun ? null : await importImportFreeRegistry(registryFile, (await import("./gen-cache.js")).defaultGenCacheDir(projectRoot));
+  const plain = runsOnBun || process.env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, (await import("./gen-cache.js")).defaultGenCacheDir(projectRoot));
   const loaded = (plain ?? (await importThroughTsx(registryFile))) as { migrations?: MigrationRegistry };
   if (!Array.isArray(loaded.migrations)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);

@@ -5,7 +5,7 @@
  * quarter of a second of CPU on every `status` or `up`, for a file that needs nothing but its types
  * erased. So such a registry is transpiled once with esbuild (what tsx itself transpiles with, found
  * beside tsx), kept in the gen cache folder under a name made of its path and its bytes, and from
- * then on imported as plain JavaScript.
+ * then on imported as plain JavaScript. The bin's `STEPWISE_REGISTRY_LOADER=tsx` turns this path off.
  *
  * Everything else goes through tsx as before: a registry that imports anything (a TypeScript
  * migration, a helper, a value from a package), that re-exports, that uses `import.meta`, `require`
