@@ -51,11 +51,11 @@ export async function importImportFreeRegistry(registryFile: string, cacheDir: s
     const owner = `${PREFIX}${digest(`${FORMAT}\0${path.resolve(registryFile)}`)}`;
     const name = path.join(cacheDir, `${owner}-${digest(source)}`);
     // A verdict is kept either way, so a registry that needs tsx costs no transpile on the next run.
-    if (existsSync(`${name}.tsx`)) return null;
+    if (existsSync(`${name}.needs-tsx`)) return null;
     if (!existsSync(`${name}.mjs`)) {
       const code = await transpileImportFree(registryFile, source.toString("utf8"));
       mkdirSync(cacheDir, { recursive: true });
-      writeAtomically(code === null ? `${name}.tsx` : `${name}.mjs`, code ?? "");
+      writeAtomically(code === null ? `${name}.needs-tsx` : `${name}.mjs`, code ?? "");
       forgetOlder(cacheDir, owner, name);
       if (code === null) return null;
     }

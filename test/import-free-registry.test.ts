@@ -49,8 +49,8 @@ function ok(result: RunResult): RunResult {
 }
 
 const cacheDir = (project: TestProject) => path.join(project.root, "node_modules", ".cache", "stepwise");
-/** The registry's transpiled outputs (`.mjs`) and its kept "needs tsx" verdicts (`.tsx`) in the cache folder. */
-const outputs = (project: TestProject, extension: ".mjs" | ".tsx") =>
+/** The registry's transpiled outputs (`.mjs`) and its kept "needs tsx" verdicts (`.needs-tsx`) in the cache folder. */
+const outputs = (project: TestProject, extension: ".mjs" | ".needs-tsx") =>
   existsSync(cacheDir(project)) ? readdirSync(cacheDir(project)).filter((name) => name.startsWith("registry-") && name.endsWith(extension)) : [];
 
 function appliedVersions(project: TestProject): number[] {
@@ -87,7 +87,7 @@ test("an import-free registry runs status, up and down without loading tsx, from
   assert.equal(outputs(project, ".mjs").length, 2);
   assert.equal((JSON.parse(ok(await runCli(["down", "--json"], refusing)).stdout) as { toVersion: number }).toVersion, 2);
   assert.deepEqual(appliedVersions(project), [1, 2]);
-  assert.deepEqual(outputs(project, ".tsx"), []);
+  assert.deepEqual(outputs(project, ".needs-tsx"), []);
 });
 
 test("a registry with a TypeScript migration still loads through tsx (the refusal bites), and that verdict is kept for the next run", async (t) => {
@@ -101,7 +101,7 @@ test("a registry with a TypeScript migration still loads through tsx (the refusa
   assert.notEqual(refused.code, 0, refused.stdout);
   assert.match(refused.stdout + refused.stderr, /TSX_LOADED/);
   assert.deepEqual(outputs(project, ".mjs"), []);
-  assert.equal(outputs(project, ".tsx").length, 1);
+  assert.equal(outputs(project, ".needs-tsx").length, 1);
 
   assert.equal((JSON.parse(ok(await runCli(["up", "--json"], { cwd: project.root })).stdout) as { toVersion: number }).toVersion, 2);
   const db = new Database(project.databasePath(), { readonly: true });
@@ -130,7 +130,7 @@ test("a registry that imports a value, re-exports, or reads import.meta goes thr
     assert.match(refused.stdout + refused.stderr, /TSX_LOADED/);
     assert.equal((JSON.parse(ok(await runCli(["status", "--json"], plain)).stdout) as { latestVersion: number }).latestVersion, 1);
   }
-  assert.equal(outputs(project, ".tsx").length, edits.length);
+  assert.equal(outputs(project, ".needs-tsx").length, edits.length);
 });
 
 test("an import-free registry that throws when loaded is REGISTRY_LOAD_FAILED at its own line, as through tsx", async (t) => {
