@@ -23,7 +23,7 @@ import type * as Esbuild from "esbuild";
 
 /** Part of every name: bump it when the transpile below changes, so no older output is reused. */
 const FORMAT = "import-free-registry-1";
-/** What a file in the cache folder is named after: `registry-<path digest>-<bytes digest>`. */
+/** What a file in the cache folder is named after: `registry-<path digest>-<digest of Node's version and the bytes>`. */
 const PREFIX = "registry-";
 /** How long an older output of the same registry is kept, for a process that is about to import it. */
 const KEEP_OLDER_MS = 60_000;
@@ -49,7 +49,8 @@ export async function importImportFreeRegistry(registryFile: string, cacheDir: s
   try {
     const source = readFileSync(registryFile);
     const owner = `${PREFIX}${digest(`${FORMAT}\0${path.resolve(registryFile)}`)}`;
-    const name = path.join(cacheDir, `${owner}-${digest(source)}`);
+    // The Node version too: esbuild lowers syntax for the Node that runs it, as tsx does.
+    const name = path.join(cacheDir, `${owner}-${digest(Buffer.concat([Buffer.from(`${process.version}\0`), source]))}`);
     // A verdict is kept either way, so a registry that needs tsx costs no transpile on the next run.
     if (existsSync(`${name}.needs-tsx`)) return null;
     if (!existsSync(`${name}.mjs`)) {
