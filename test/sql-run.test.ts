@@ -318,3 +318,120 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       assert.equal(db.inTransaction(), false);
     }));
 });
+
+/** A TypeScript migration that logs itself, reports progress twice, and (when `fail`) throws after its write. */
+function reportingTs(version: number, fail = false): MigrationEntry {
+  return tsEntry<PortableConnection>(version, {
+    up(db, context) {
+      db.exec(`INSERT INTO ran (version) VALUES (${version})`);
+      context.progress(1, 2);
+      context.progress(2, 2);
+      if (fail) throw new Error(`migration ${version} fails after its write`);
+    },
+    down: (db) => void db.exec(`DELETE FROM ran WHERE version = ${version}`),
+  });
+}
+
+await describeEachDriver("TypeScript migrations applied in a run, each under the escape guard", (h) => {
+  test("consecutive TypeScript migrations each commit with their history row and user_version, and send migrating, progress and migrated in order", () =>
+    h.withDatabase((db) => {
+      const events: string[] = [];
+      const migrations = [logged(1), reportingTs(2), reportingTs(3), logged(4), reportingTs(5)];
+      const result = db.manager(migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) }).up();
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3, 4, 5],
+      );
+      assert.deepEqual(appliedVersions(db), [1, 2, 3, 4, 5]);
+      assert.deepEqual(ranVersions(db), [1, 2, 3, 4, 5]);
+      assert.equal(db.userVersion(), 5);
+      const ts = (version: number) => [`migrating:${version}`, `progress:${version}`, `progress:${version}`, `migrated:${version}`];
+      assert.deepEqual(events, ["migrating:1", "migrated:1", ...ts(2), ...ts(3), "migrating:4", "migrated:4", ...ts(5)]);
+      assert.equal(db.value("SELECT count(*) FROM temp.sqlite_master"), 0, "the run's witness table is gone");
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  test("a TypeScript migration failing after another in the same run: MIGRATION_FAILED with its fields, rolled back, the ones before it kept", () =>
+    h.withDatabase((db) => {
+      const events: string[] = [];
+      const migrations = [logged(1), reportingTs(2), reportingTs(3, true), logged(4)];
+      const error = caught(() => db.manager(migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) }).up());
+      assert.equal(error.code, "MIGRATION_FAILED");
+      assert.equal(error.version, 3);
+      assert.equal(error.file, "migrations/003_step_3.ts");
+      assert.equal(error.direction, "up");
+      assert.equal(error.rolledBack, true);
+      assert.equal((error.cause as Error).message, "migration 3 fails after its write");
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(ranVersions(db), [1, 2]);
+      assert.equal(db.userVersion(), 2);
+      assert.equal(db.inTransaction(), false);
+      assert.deepEqual(events.slice(-4), ["migrated:2", "migrating:3", "progress:3", "progress:3"]);
+    }));
+
+  test("another connection applying migrations between two TypeScript migrations of a run: they are skipped as applied elsewhere, none runs twice", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await h.withDatabase(async (late) => {
+      const early = await late.reopen();
+      const migrations = [logged(1), loggedTs(2), loggedTs(3), loggedTs(4), loggedTs(5), logged(6)];
+      const events: string[] = [];
+      const manager = late.manager(migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) });
+      // The fourth write transaction is migration 4's: the other connection applies 4 first.
+      const fired = beforeNthWriteLock(manager, 4, () => void early.manager(migrations).up({ to: 4 }));
+      const result = manager.up();
+      assert.ok(fired());
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3, 5, 6],
+      );
+      assert.ok(events.includes("skipped:4"), events.join(" "));
+      assert.deepEqual(ranVersions(late), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(appliedVersions(late), [1, 2, 3, 4, 5, 6]);
+      assert.equal(late.userVersion(), 6);
+    });
+  });
+
+  test("another connection reverting a TypeScript migration between two of a run: the run re-plans and applies it again before going on", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await h.withDatabase(async (late) => {
+      const early = await late.reopen();
+      const migrations = [logged(1), loggedTs(2), loggedTs(3), loggedTs(4), logged(5)];
+      const manager = late.manager(migrations);
+      // Before migration 4's transaction, the other connection reverts 3, which this run applied.
+      const fired = beforeNthWriteLock(manager, 4, () => void early.manager(migrations).down({ steps: 1 }));
+      const result = manager.up();
+      assert.ok(fired());
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3, 3, 4, 5],
+      );
+      assert.equal(late.value("SELECT count(*) FROM ran WHERE version = 3"), 1);
+      assert.deepEqual(appliedVersions(late), [1, 2, 3, 4, 5]);
+      assert.equal(late.userVersion(), 5);
+    });
+  });
+
+  test("a rehearsal in a transaction runs TypeScript migrations of a run as its savepoints, reports each, and leaves the database as it was", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const migrations = [logged(1), reportingTs(2), reportingTs(3), reportingTs(4, true), logged(5)];
+      const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
+      await manager.up({ to: 1 });
+      const before = db.snapshot();
+      const { rehearsal } = await rehearseUpAsync(manager as never);
+      assert.equal(rehearsal.ok, false);
+      assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+      assert.equal(rehearsal.failure?.fields.version, 4);
+      assert.deepEqual(
+        rehearsal.steps.map((step) => [step.version, step.status]),
+        [
+          [2, "applied"],
+          [3, "applied"],
+          [4, "failed"],
+          [5, "not-run"],
+        ],
+      );
+      assert.deepEqual(db.snapshot(), before);
+      assert.equal(db.inTransaction(), false);
+    }));
+});

@@ -409,15 +409,16 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
             yield* this.commitTranslated();
             continue;
           }
-          if (!guarded && direction === "up" && this.dialect.applySqlRun) {
-            // A run of SQL that cannot end the transaction, applied by one loop (`sql-run.ts`).
-            const after = yield* this.dialect.applySqlRun(this, queue, next, counter, ran);
+          start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
+          if (direction === "up" && this.dialect.applySqlRun) {
+            // A run of migrations applied by one loop (`sql-run.ts`): SQL that cannot end the
+            // transaction, and TypeScript under the run's guard once its markers exist.
+            const after = yield* this.dialect.applySqlRun(this, queue, next, counter, ran, guard.current, guarded ? start : null);
             if (after > next) {
               next = after;
               continue;
             }
           }
-          start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
           const applied = this.settings.capabilities.atomicBatch
             ? yield* this.strategies.atomicBatch!(this, entry, direction)
             : yield* this.strategies.inTransaction!(this, entry, direction, guarded ? { guard: guard.current!, start: start! } : null);

@@ -7,15 +7,23 @@
  * strategy's generator levels and their operation objects, per migration. The loop is a step like
  * any other, so the sync and the async runner both drive this one copy of it.
  *
+ * TypeScript migrations join the run once the run's escape-guard markers exist (`transaction-guard.ts`;
+ * the executor makes them outside any transaction, before the `BEGIN` of the first migration that
+ * needs them): each runs under the same guard the strategy gives it, through the same
+ * `runBodyInOpenTransaction`, so its events, its errors and the escape verdict are the strategy's
+ * own; only the executor's loop and the strategy's levels around it are saved.
+ *
  * Only the entries of the file drivers carry it (`dialects/sqlite-proving-no-op.ts`), where `npm run
  * bench` holds a fresh apply to the hand-written loop; the others apply the same migrations through
  * the strategy, so their budgeted bundles hold none of this.
  */
-import type { ExecutorBase } from "./executor-base.js";
+import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
+import type { ExecutorBase, RunGuard } from "./executor-base.js";
 import { DROP_OR_RENAME } from "./foreign-key-rebuild.js";
 import type { AppliedStep } from "./options.js";
 import { driveDirectly, rollbackQuietly, type Operation, type Step } from "./step.js";
 import { TRANSACTION_KEYWORD } from "./transaction-control.js";
+import type { TransactionStart } from "./transaction-guard.js";
 import type { MigrationEntry } from "./types.js";
 
 /*
@@ -27,20 +35,31 @@ const CHANGE_COUNTER: Operation = { op: "changeCounter" };
 const COMMIT: Operation = { op: "commit" };
 const ROLLBACK: Operation = { op: "rollback" };
 
+/** The alternatives of a `\b(?:…)\b` pattern; throws when it is no longer written so. */
+function wordsOf(pattern: RegExp): string {
+  return /^\\b\(\?:(.*)\)\\b$/.exec(pattern.source)![1]!;
+}
+
 /**
  * The escape guard's keywords (`transaction-control.ts`) and those of the foreign-key parent check
  * (`foreign-key-rebuild.ts`) in one pattern, so each migration's text is scanned once: a match sends
- * the migration to the strategy, which runs the guard and the check as it always does.
+ * the migration to the strategy, which runs the guard and the check as it always does. One group of
+ * alternatives between one pair of word boundaries matches what the two patterns side by side match,
+ * and V8 scans a text with it in about half the time (0.9 against 1.8 µs for a workload migration).
  */
-const NEEDS_STRATEGY = new RegExp(`${TRANSACTION_KEYWORD.source}|${DROP_OR_RENAME.source}`, "i");
+const NEEDS_STRATEGY = new RegExp(`\\b(?:${wordsOf(TRANSACTION_KEYWORD)}|${wordsOf(DROP_OR_RENAME)})\\b`, "i");
 
 /**
- * Whether `entry` can be applied by {@link applySqlRun}: a SQL migration in a transaction of its own,
- * with foreign keys as the connection has them, whose text names no transaction-control keyword (so it
- * needs no escape guard) and no `DROP` or `RENAME` (so no table a foreign key still references can go).
+ * How {@link applySqlRun} applies `entry`: `"sql"` for a SQL migration in a transaction of its own,
+ * with foreign keys as the connection has them, whose text names no transaction-control keyword (so
+ * it needs no escape guard) and no `DROP` or `RENAME` (so no table a foreign key still references can
+ * go); `"guarded"` for a TypeScript one of the same kind once the run's guard markers exist (`guard`),
+ * on a driver with savepoints; `null` for anything else, which the executor applies itself.
  */
-function fitsRun(entry: MigrationEntry | undefined): entry is MigrationEntry & { kind: "sql" } {
-  return entry !== undefined && entry.kind === "sql" && entry.transaction && !entry.disableForeignKeys && !NEEDS_STRATEGY.test(entry.upSql);
+function fitOf(entry: MigrationEntry | undefined, guard: RunGuard | null, savepoints: boolean): "sql" | "guarded" | null {
+  if (entry === undefined || !entry.transaction || entry.disableForeignKeys) return null;
+  if (entry.kind === "sql") return NEEDS_STRATEGY.test(entry.upSql) ? null : "sql";
+  return guard !== null && savepoints ? "guarded" : null;
 }
 
 /**
@@ -51,24 +70,47 @@ function fitsRun(entry: MigrationEntry | undefined): entry is MigrationEntry & {
  * plan, the loop stops before writing anything, so the executor's next transaction reads the counter
  * again and re-plans.
  *
+ * @param guard the run's escape-guard markers, or `null` before they exist (TypeScript migrations then
+ *   stop the loop).
+ * @param start what the executor read of its transaction's start (`transaction-guard.ts`): the guard's
+ *   reference for `queue[from]` when that runs under it; later transactions read their own.
  * @returns `from` when `queue[from]` does not fit: the executor applies it itself.
  */
-export function* applySqlRun(executor: ExecutorBase, queue: readonly MigrationEntry[], from: number, counter: number | null, ran: AppliedStep[]): Step<number> {
-  if (executor.settings.capabilities.atomicBatch || !fitsRun(queue[from])) return from;
+export function* applySqlRun(
+  executor: ExecutorBase,
+  queue: readonly MigrationEntry[],
+  from: number,
+  counter: number | null,
+  ran: AppliedStep[],
+  guard: RunGuard | null = null,
+  start: TransactionStart | null = null,
+): Step<number> {
+  const fit = fitOf(queue[from], guard, executor.settings.capabilities.savepoints);
+  if (executor.settings.capabilities.atomicBatch || fit === null || (fit === "guarded" && start === null)) return from;
   // Driven by the runner itself, so its operations pass no generator level of the executor's.
-  return yield* driveDirectly(sqlRun(executor, queue, from, counter, ran));
+  return yield* driveDirectly(sqlRun(executor, queue, from, counter, ran, guard, start));
 }
 
-function* sqlRun(executor: ExecutorBase, queue: readonly MigrationEntry[], from: number, counter: number | null, ran: AppliedStep[]): Step<number> {
+function* sqlRun(
+  executor: ExecutorBase,
+  queue: readonly MigrationEntry[],
+  from: number,
+  counter: number | null,
+  ran: AppliedStep[],
+  guard: RunGuard | null,
+  firstStart: TransactionStart | null,
+): Step<number> {
   const { onEvent, logger, capabilities } = executor.settings;
   // Without a listener no event object is built; a logger or `onEvent` gets each, as the strategy sends them.
   const listening = onEvent !== undefined || logger !== null;
   const mirror = capabilities.userVersion;
   const store = executor.store;
+  const dialect = executor.dialect;
   let next = from;
   for (;;) {
     const entry = queue[next];
-    if (!fitsRun(entry)) break;
+    const fit = fitOf(entry, guard, capabilities.savepoints);
+    if (fit === null) break;
     if (next !== from) {
       // A driver without a counter re-reads the history in every transaction: the executor's loop does that.
       if (counter === null) break;
@@ -84,26 +126,40 @@ function* sqlRun(executor: ExecutorBase, queue: readonly MigrationEntry[], from:
         break;
       }
     }
-    const { version, name } = entry;
+    const { version, name } = entry!;
+    if (fit === "guarded") {
+      // The strategy's own steps, so the guard, its verdict, the events and the errors are its own.
+      // What an escape is judged against, read before anything is written in this transaction.
+      const start = next === from ? firstStart! : yield* dialect.readTransactionStart(counter);
+      const token = yield* dialect.markCommitWitness(guard!.witness);
+      const durationMs = yield* runBodyInOpenTransaction(executor, entry!, "up", { guard: guard!, start, token });
+      yield* recordInOpenTransaction(executor, entry!, "up", durationMs);
+      yield* commitRecordedMigration(executor, entry!, "up");
+      executor.emit({ type: "migrated", direction: "up", version, name, durationMs });
+      ran.push({ version, name, durationMs });
+      next++;
+      continue;
+    }
+    const sql = entry as MigrationEntry & { kind: "sql" };
     if (listening) executor.emit({ type: "migrating", direction: "up", version, name });
     const started = performance.now();
     try {
-      yield execOperation(entry.upSql);
+      yield execOperation(sql.upSql);
     } catch (cause) {
-      throw yield* executor.migrationFailed(entry, "up", cause, true, "body");
+      throw yield* executor.migrationFailed(sql, "up", cause, true, "body");
     }
     const durationMs = performance.now() - started;
     try {
-      yield* store.insertApplied({ version, name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
+      yield* store.insertApplied({ version, name, checksum: sql.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
       if (mirror) yield execOperation(`PRAGMA user_version = ${Math.trunc(version)}`);
     } catch (cause) {
-      throw yield* executor.migrationFailed(entry, "up", cause, true);
+      throw yield* executor.migrationFailed(sql, "up", cause, true);
     }
     try {
       yield COMMIT;
     } catch (cause) {
       yield* rollbackQuietly();
-      throw yield* executor.migrationFailed(entry, "up", cause, true);
+      throw yield* executor.migrationFailed(sql, "up", cause, true);
     }
     if (listening) executor.emit({ type: "migrated", direction: "up", version, name, durationMs });
     ran.push({ version, name, durationMs });

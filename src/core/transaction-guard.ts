@@ -189,16 +189,25 @@ export function* readTotalChanges(): Step<number> {
 /**
  * The body savepoint's name for one run: drawn once from fresh randomness, so no migration can guess
  * it, and reused for every migration of the run, since each body's savepoint is released (or gone)
- * before the next is opened. One draw per run instead of two per migration, and one statement text,
- * so drivers reuse the prepared statement.
+ * before the next is opened. One draw per run instead of two per migration. Its statements are never
+ * cached (see {@link openBodySavepoint}).
  */
 export function bodySavepointName(): string {
   return uniqueName("body");
 }
 
-/** Opens the savepoint named `name` (see {@link bodySavepointName}) that brackets one migration's body. */
+/**
+ * Opens the savepoint named `name` (see {@link bodySavepointName}) that brackets one migration's body.
+ *
+ * Through `exec`, never a cached prepared statement, and so is its `RELEASE`: the name is the proof,
+ * so no statement holding it may be alive while a body runs. Where SQLite is built with the
+ * `sqlite_stmt` table (libsql), a body can read the text of every live statement on its connection,
+ * and with a cached `SAVEPOINT "…"` it could end our transaction, begin another and open the same
+ * savepoint there, passing for never having left. An `exec` finalizes its statement before it
+ * returns; parsing these two short statements costs well under a microsecond more.
+ */
 export function* openBodySavepoint(name: string): Step<string> {
-  yield* run(`SAVEPOINT "${name}"`);
+  yield* exec(`SAVEPOINT "${name}"`);
   return name;
 }
 
@@ -210,7 +219,7 @@ export function* releaseBodySavepoint(name: string): Step<boolean> {
   // No separate "in a transaction?" check first: outside one, RELEASE fails with "no such savepoint"
   // just the same, and on sql.js that check costs two statements per migration.
   try {
-    yield* run(`RELEASE "${name}"`);
+    yield* exec(`RELEASE "${name}"`);
     return true;
   } catch {
     // "no such savepoint": our transaction is gone, or a new one begun by the migration after ending ours.
