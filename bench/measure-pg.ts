@@ -5,10 +5,12 @@
  * rotates each round, so a slow phase of a shared machine falls on all of them.
  */
 import { rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import pg from "pg";
 import { createTestDatabase } from "../test/support/postgres-server.js";
 import { createPgSides, type PgSide } from "./pg-sides.js";
 import { benchTableName, createPgWorkload } from "./pg-workload.js";
+import { measureInterleavedNoOp, type InterleavedNoOpResult } from "./pg-noop-interleaved.js";
 import { summarize, type Summary } from "./stats.js";
 
 /** What to run. */
@@ -17,6 +19,8 @@ export interface PgBenchOptions {
   /** Measured rounds: each side applies, starts `noopRuns` times and rolls back once per round. */
   readonly rounds: number;
   readonly noopRuns: number;
+  /** No-op starts a side in the interleaved phase after the rounds (`pg-noop-interleaved.ts`); 0 skips it. */
+  readonly noopInterleaved: number;
   /** Unmeasured rounds first, so every library's code is compiled before it is timed. */
   readonly warmupRounds: number;
   readonly workDir?: string;
@@ -47,10 +51,12 @@ export interface PgBenchResult {
   readonly rounds: number;
   readonly noopRuns: number;
   readonly sides: readonly PgSideResult[];
+  /** The no-op start measured start by start against the hand loop and Kysely; `null` when skipped. */
+  readonly noopInterleaved: InterleavedNoOpResult | null;
 }
 
 /** The default counts at N = 1,000: about 5 minutes on 2 busy cores. */
-export const DEFAULT_PG_BENCH = { size: 1_000, rounds: 5, noopRuns: 5, warmupRounds: 1 } as const;
+export const DEFAULT_PG_BENCH = { size: 1_000, rounds: 5, noopRuns: 5, noopInterleaved: 150, warmupRounds: 1 } as const;
 
 const FIGURES = ["apply", "noopStart", "rollbackAll"] as const;
 
@@ -130,6 +136,7 @@ export async function runPgBench(options: PgBenchOptions): Promise<PgBenchResult
         }
       }
     }
+    const noopInterleaved = options.noopInterleaved > 0 ? await measureInterleavedNoOp(sides, options.noopInterleaved, () => loadavg()[0]!, progress) : null;
     return {
       startedAt: new Date().toISOString(),
       node: process.version,
@@ -148,6 +155,7 @@ export async function runPgBench(options: PgBenchOptions): Promise<PgBenchResult
           leftAfterRollback: leftovers.get(side.id) ?? [],
         };
       }),
+      noopInterleaved,
     };
   } finally {
     if (!options.keep) rmSync(workload.root, { recursive: true, force: true });

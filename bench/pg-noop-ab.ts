@@ -5,7 +5,7 @@
  * timing the connect and the start apart. `PG_NOOP_BEFORE=<path to another tree's src/entries/pg.ts>`
  * adds that tree's stepwise as a third side: a before/after comparison in one run.
  *
- * npx tsx bench/pg-noop-ab.ts            # N = 1,000, 100 samples a side
+ * npx tsx bench/pg-noop-ab.ts            # N = 1,000, 300 samples a side
  * N=300 SAMPLES=200 npx tsx bench/pg-noop-ab.ts
  */
 import { loadavg } from "node:os";
@@ -14,11 +14,12 @@ import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import { createNoOpDatabase } from "./pg-noop-database.js";
 import { summarize } from "./stats.js";
+import { formatInterval, quantile, ratioInterval } from "./pg-ratio-interval.js";
 
 type Start = (client: pg.Client) => Promise<void>;
 
 const size = Number(process.env.N ?? 1_000);
-const samples = Number(process.env.SAMPLES ?? 100);
+const samples = Number(process.env.SAMPLES ?? 300);
 const { workload, database } = await createNoOpDatabase(size);
 
 /** The hand loop's no-op start, as `bench/pg-sides.ts` writes it. */
@@ -81,5 +82,19 @@ for (const [id] of sides.slice(1)) {
   const side = times.get(id)!;
   const ratio = (key: "start" | "whole", stat: "median" | "min") => (summarize(side[key])[stat] / summarize(hands[key])[stat]).toFixed(2);
   console.log(`${id} / hand: whole start ${ratio("whole", "median")}x (mins ${ratio("whole", "min")}x); the start alone ${ratio("start", "median")}x (${ratio("start", "min")}x)`);
+  // Paired by round (the sides alternate start by start), resampled by round: 95% intervals.
+  console.log(
+    `${id} / hand, whole start: median ${formatInterval(ratioInterval(side.whole, hands.whole))}, p10 ${formatInterval(ratioInterval(side.whole, hands.whole, 0.1))}; ` +
+      `ms over the hand loop: median ${ms(quantile(side.whole, 0.5) - quantile(hands.whole, 0.5))}, p10 ${ms(quantile(side.whole, 0.1) - quantile(hands.whole, 0.1))}; ` +
+      `the start alone: median ${formatInterval(ratioInterval(side.start, hands.start))}`,
+  );
+}
+if (times.has("before")) {
+  // The change itself, paired the same way: this tree's start against the other tree's.
+  const now = times.get("stepwise")!;
+  const before = times.get("before")!;
+  console.log(
+    `stepwise / before: whole start median ${formatInterval(ratioInterval(now.whole, before.whole))}; the start alone median ${formatInterval(ratioInterval(now.start, before.start))}, p10 ${formatInterval(ratioInterval(now.start, before.start, 0.1))}`,
+  );
 }
 process.exit(0);

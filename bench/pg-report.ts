@@ -1,6 +1,7 @@
 /** Turns a {@link PgBenchResult} into markdown: every side's times, stepwise's ratios, and the issue-12 targets. */
 import type { PgBenchResult, PgSideResult } from "./measure-pg.js";
 import type { Summary } from "./stats.js";
+import { formatInterval, type Interval } from "./pg-ratio-interval.js";
 
 const FIGURES = [
   { key: "apply", label: "fresh apply" },
@@ -105,6 +106,41 @@ export function summarizePgTargets(result: PgBenchResult): PgTargetVerdict[] {
   return targets;
 }
 
+/** The no-op start's verdict from the interleaved phase: against the hand loop (≤ 1.10×) and Kysely (< 1). */
+export interface PgNoOpVerdict {
+  readonly against: "hand" | "kysely";
+  readonly ratio: Interval;
+  /** The target: at most this (the hand loop), or below it (Kysely). */
+  readonly limit: number;
+  readonly met: boolean;
+}
+
+/** The interleaved phase's two verdicts, or `[]` when the phase was skipped. */
+export function evaluatePgNoOp(result: PgBenchResult): PgNoOpVerdict[] {
+  const phase = result.noopInterleaved;
+  if (phase === null) return [];
+  return [
+    { against: "hand", ratio: phase.againstHand, limit: 1.1, met: phase.againstHand.estimate <= 1.1 },
+    { against: "kysely", ratio: phase.againstKysely, limit: 1, met: phase.againstKysely.estimate < 1 },
+  ];
+}
+
+function renderNoOpVerdicts(result: PgBenchResult): string[] {
+  const phase = result.noopInterleaved;
+  if (phase === null) return [];
+  const ms = (value: number) => value.toFixed(2);
+  return [
+    `**No-op start, interleaved** (${phase.samples} starts a side, alternating start by start; load average ${phase.load[0].toFixed(1)} → ${phase.load[1].toFixed(1)}): ` +
+      `stepwise ${ms(phase.starts.stepwise.median)} ms (min ${ms(phase.starts.stepwise.min)}), the hand loop ${ms(phase.starts.hand.median)} (${ms(phase.starts.hand.min)}), Kysely ${ms(phase.starts.kysely.median)} (${ms(phase.starts.kysely.min)}).`,
+    "",
+    ...evaluatePgNoOp(result).map(
+      (verdict) =>
+        `- no-op start against ${verdict.against === "hand" ? "the hand loop" : "Kysely"}: ${formatInterval(verdict.ratio)}, ratio of medians; target ${verdict.against === "hand" ? "≤ 1.10×" : "< 1×"}: **${verdict.met ? "met" : "not met"}**`,
+    ),
+    "",
+  ];
+}
+
 function formatSummary(summary: Summary): string {
   return `${summary.median.toFixed(1)} (${summary.min.toFixed(1)}–${summary.max.toFixed(1)})`;
 }
@@ -121,6 +157,7 @@ export function renderPgMarkdown(result: PgBenchResult): string {
     `PostgreSQL ${result.serverVersion} (embedded, fsync off), Node ${result.node}, ${result.rounds} rounds (${result.noopRuns} no-op starts per side and round); ${result.startedAt}.`,
     "Each cell is `median (min–max)` in ms; every side opens and closes its own connection.",
     "",
+    ...renderNoOpVerdicts(result),
     `| side | transactions | ${FIGURES.map((figure) => figure.label).join(" | ")} |`,
     `|---|---|${FIGURES.map(() => "--:").join("|")}|`,
     ...result.sides.map(sideRow),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runPgBench } from "../bench/measure-pg.js";
-import { evaluatePgTargets, renderPgMarkdown, summarizePgTargets } from "../bench/pg-report.js";
+import { evaluatePgNoOp, evaluatePgTargets, renderPgMarkdown, summarizePgTargets } from "../bench/pg-report.js";
 import { createPgSides } from "../bench/pg-sides.js";
 import { benchTableName, createPgWorkload } from "../bench/pg-workload.js";
 import { connectFreshWithUrl } from "./support/pg-client.js";
@@ -13,7 +13,7 @@ const SIDES = ["stepwise", "stepwise-all", "hand", "hand-all", "node-pg-migrate"
 // Runs the PostgreSQL half of `npm run bench` once on a tiny workload against the embedded server, so
 // it cannot rot. Times are only checked to be numbers: speed is the bench's business, not the suite's.
 test("the pg bench runs every side on the same workload, and every side leaves the same schema and rolls it all back", { timeout: 300_000 }, async (t) => {
-  const result = await runPgBench({ size: SIZE, rounds: 1, noopRuns: 1, warmupRounds: 0, workDir: makeTempDir(t, "stepwise-bench-pg-smoke-") });
+  const result = await runPgBench({ size: SIZE, rounds: 1, noopRuns: 1, noopInterleaved: 3, warmupRounds: 0, workDir: makeTempDir(t, "stepwise-bench-pg-smoke-") });
   assert.deepEqual(
     result.sides.map((side) => side.id),
     SIDES,
@@ -69,6 +69,19 @@ test("the pg bench runs every side on the same workload, and every side leaves t
   );
   const markdown = renderPgMarkdown(result);
   assert.equal(markdown.split("\n").filter((line) => line.startsWith("| ") && line.includes(" | one ")).length, SIDES.length);
+  // The no-op start's verdict, measured start by start: against the hand loop (≤ 1.10×) and Kysely (< 1).
+  assert.equal(result.noopInterleaved?.samples, 3);
+  for (const summary of Object.values(result.noopInterleaved!.starts)) assert.equal(summary.samples.length, 3);
+  const noop = evaluatePgNoOp(result);
+  assert.deepEqual(
+    noop.map((verdict) => [verdict.against, verdict.limit, verdict.met === (verdict.against === "hand" ? verdict.ratio.estimate <= 1.1 : verdict.ratio.estimate < 1)]),
+    [
+      ["hand", 1.1, true],
+      ["kysely", 1, true],
+    ],
+  );
+  for (const verdict of noop) assert.ok(Number.isFinite(verdict.ratio.estimate) && verdict.ratio.low <= verdict.ratio.high, JSON.stringify(verdict.ratio));
+  assert.equal(markdown.split("\n").filter((line) => /^- no-op start against (the hand loop|Kysely): .* \*\*(met|not met)\*\*$/.test(line)).length, 2);
 });
 
 // The one-transaction side rolls back with down({ to: 0, transaction: "all" }) (one transaction: counted

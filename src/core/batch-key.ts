@@ -37,6 +37,12 @@ export interface ResolvedBatchKey {
    * so the walk compares them as integers, not by JavaScript type.
    */
   readonly integerKey?: boolean;
+  /**
+   * How the walk writes `count(*)`, `>` between counts, and the key's `=`, `>` and `<=`, where the
+   * dialect names them otherwise: PostgreSQL's are `pg_catalog`'s for a built-in key type, so that
+   * nothing on the search_path decides which rows a batch holds. Default SQLite's plain ones.
+   */
+  readonly sqlOf?: { readonly count: string; readonly countGt: string; readonly eq: string; readonly gt: string; readonly le: string };
 }
 
 /**

@@ -87,10 +87,12 @@ export function* walkBatches(
     ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
     : `*, ${keyColumn}`;
   const table = resolved.tableSql ?? quoteIdentifier(options.table);
-  // (1 = 1), not 1: PostgreSQL wants a boolean there.
-  const where = options.where ? `(${options.where})` : "(1 = 1)";
+  // A boolean (PostgreSQL wants one there) with no operator in it: an `=` would be looked up through
+  // PostgreSQL's search_path, where another schema's `=(integer, integer)` could make it false.
+  const where = options.where ? `(${options.where})` : "(NULL IS NULL)";
   const params = options.params ?? [];
   const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
+  const { count: countAll, countGt, eq, gt, le } = resolved.sqlOf ?? { count: "count(*)", countGt: ">", eq: "=", gt: ">", le: "<=" };
   /** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
   function* keyedRows(sql: string, rowParams: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
     try {
@@ -106,26 +108,26 @@ export function* walkBatches(
   if (!resolved.isRowid) {
     // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
     // no row, and a key shared across a batch boundary would skip the rows after the first.
-    const nulls = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
+    const nulls = count(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
     if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
     // keyedRows: a duplicate past 2^53 on a client that cannot read it is that refusal, not a RangeError.
     const repeated = (yield* keyedRows(
-      `SELECT ${resolved.sql} AS value, count(*) AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING count(*) > 1 LIMIT 1`,
+      `SELECT ${resolved.sql} AS value, ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING ${countAll} ${countGt} 1 LIMIT 1`,
       params,
     ))[0];
     if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
   }
 
   // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint, pg as text.
-  const total = count(yield* rowsOf(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params));
+  const total = count(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${where}`, params));
   // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
   // does, collation included, so every row the walk would reach is at or below it.
   const boundRow = (yield* keyedRows(dialect.boundSql(table, resolved.sql, where), params))[0];
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
-  const first = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
-  const next = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} > ? AND ${resolved.sql} <= ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
-  const sharing = resolved.isRowid ? null : `SELECT count(*) AS n FROM ${table} WHERE ${resolved.sql} = ? AND ${where}`;
+  const first = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const next = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} ${gt} ? AND ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const sharing = resolved.isRowid ? null : `SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} ${eq} ? AND ${where}`;
   let done = 0;
   let batches = 0;
   let last: unknown = undefined;

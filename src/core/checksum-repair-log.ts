@@ -37,11 +37,11 @@ export function* ensureChecksumRepairLog(store: HistoryStore): Step<void> {
   // BIGINT: a version as wide as the history's on PostgreSQL; SQLite reads it as INTEGER.
   yield* exec(`CREATE TABLE IF NOT EXISTS ${companionTable(store, CHECKSUM_REPAIRS_SUFFIX)} (
     version BIGINT NOT NULL,
-    name TEXT NOT NULL,
-    old_checksum TEXT NOT NULL,
-    new_checksum TEXT NOT NULL,
-    repaired_at TEXT NOT NULL,
-    repaired_by TEXT NOT NULL
+    name ${store.textType} NOT NULL,
+    old_checksum ${store.textType} NOT NULL,
+    new_checksum ${store.textType} NOT NULL,
+    repaired_at ${store.textType} NOT NULL,
+    repaired_by ${store.textType} NOT NULL
   )`);
 }
 

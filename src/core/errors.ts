@@ -301,9 +301,10 @@ export class IncompleteMigrationError extends StepwiseError {
 export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
 
 /**
- * The history row of a migration this process was running disappeared under it (another process ran
- * `repair --forget`, or deleted it by hand). Running the migration again would apply it twice, so it
- * stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
+ * A history write of a migration this process was running changed no row: its row disappeared under
+ * it (another process ran `repair --forget`, or deleted it by hand), or a trigger or rule on the
+ * history table discarded the write; the count cannot tell which. Running the migration again would
+ * apply it twice, so it stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
  * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
  */
 export class HistoryRowMissingError extends StepwiseError {
@@ -321,15 +322,23 @@ export class HistoryRowMissingError extends StepwiseError {
   constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
     const label = fields.file ? migrationLabel(fields.version, fields.file) : `Migration ${fields.version}`;
     const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
+    // Only the write's count of zero is known: another process removing the row and a trigger or rule
+    // discarding the write look the same from here, so the message names both. What became of the
+    // migration's changes is known once the manager names the file (outside a transaction); as the
+    // cause of a rolled-back MIGRATION_FAILED, this error says nothing of them.
+    const write = fields.operation === "delete" ? "DELETE" : "UPDATE";
+    const outcome = !fields.file
+      ? ""
+      : `\nIts changes are in the database; it was not run again.\n` +
+        (direction === "down"
+          ? `Check that the revert is complete.`
+          : fields.restoredStartedRow
+            ? `It is recorded as interrupted again: check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there.`
+            : `It could not be recorded as interrupted: check the database before "up", which would run it again.`);
     super(
       "HISTORY_ROW_MISSING",
-      `${label}: its row in the history table "${fields.table}" was removed by another process ("stepwise repair --forget", or a DELETE) ` +
-        `while it ran ${direction}. Its changes are in the database; it was not run again.\n` +
-        (direction === "up"
-          ? fields.restoredStartedRow
-            ? `It is recorded as interrupted again: check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there.`
-            : `It could not be recorded as interrupted: check the database before "up", which would run it again.`
-          : `Check that the revert is complete.`),
+      `${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row ` +
+        `("stepwise repair --forget", or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
     );
     this.table = fields.table;
     this.version = fields.version;

@@ -31,7 +31,7 @@ export function* readAllHistory(store: HistoryStore): Step<AppliedMigration[]> {
  * whether it did. The caller reads the rows in the same transaction, so `false` means a bug.
  */
 export function* replaceHistoryChecksum(store: HistoryStore, version: number, from: string, to: string): Step<boolean> {
-  const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version = ? AND checksum = ? AND state = 'applied'`, [to, version, from]);
+  const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`, [to, version, from]);
   return result.changes === 1;
 }
 

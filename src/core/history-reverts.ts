@@ -14,7 +14,11 @@ import { run, type Step } from "./step.js";
 export function* markHistoryRowStarted(store: HistoryStore, version: number, startedAt: string, owner: string): Step<void> {
   // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
   // at once both reach this update, and the second must find nothing to mark before its body runs.
-  const result = yield* run(`UPDATE ${store.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version = ? AND state = 'applied'`, [startedAt, owner, version]);
+  const result = yield* run(`UPDATE ${store.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${store.eq} ? AND state ${store.eq} 'applied'`, [
+    startedAt,
+    owner,
+    version,
+  ]);
   assertRowChanged(store, result.changes, version, "mark-started");
 }
 
@@ -25,7 +29,7 @@ export function* markHistoryRowStarted(store: HistoryStore, version: number, sta
  *   caller's back, and the caller must not report a revert it cannot account for.
  */
 export function* deleteHistoryRow(store: HistoryStore, version: number): Step<void> {
-  const result = yield* run(`DELETE FROM ${store.quoted} WHERE version = ?`, [version]);
+  const result = yield* run(`DELETE FROM ${store.quoted} WHERE version ${store.eq} ?`, [version]);
   assertRowChanged(store, result.changes, version, "delete");
 }
 
@@ -37,7 +41,7 @@ export function* deleteHistoryRow(store: HistoryStore, version: number): Step<vo
  */
 export function* failUnlessApplied(store: HistoryStore, version: number): Step<void> {
   yield* run(
-    `INSERT INTO ${store.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${store.quoted} WHERE version = ? AND state = 'applied')`,
+    `INSERT INTO ${store.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${store.quoted} WHERE version ${store.eq} ? AND state ${store.eq} 'applied')`,
     [version, version],
   );
 }

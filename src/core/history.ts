@@ -52,6 +52,13 @@ export class HistoryStore {
   protected shapeChecked = false;
   /** How reads select the `version` column (see `EXACT_VERSION`). */
   readonly versionColumn: string = EXACT_VERSION;
+  /**
+   * The equality operator as statements write it: PostgreSQL's store names `pg_catalog`'s, so that
+   * no operator on the session's `search_path` decides which row a statement reads or writes.
+   */
+  readonly eq: string = "=";
+  /** The text type as the tables stepwise creates next to the history declare it (PostgreSQL's store names `pg_catalog`'s). */
+  readonly textType: string = "TEXT";
 
   /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
@@ -160,7 +167,7 @@ export class HistoryStore {
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
     const ownerColumn = (yield* this.hasOwnerColumn()) ? "owner" : "NULL AS owner";
-    const row = yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version = ? AND state = 'started'`, [version]);
+    const row = yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version]);
     return row ?? null;
   }
 
@@ -168,7 +175,7 @@ export class HistoryStore {
   *readKeys(): Step<AppliedMigrationKey[]> {
     if (!(yield* this.existsWithValidShape())) return [];
     const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT ${this.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
+      `SELECT ${this.versionColumn}, checksum, state, CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
     );
     const keys = toKeys(rows);
     if (typeof keys === "number") {
@@ -247,7 +254,11 @@ export class HistoryStore {
    *   removed it while the migration ran, and recording nothing would let the next plan run it again.
    */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version = ? AND state = 'started'`, [appliedAt, durationMs, version]);
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [
+      appliedAt,
+      durationMs,
+      version,
+    ]);
     assertRowChanged(this, result.changes, version, "mark-applied");
   }
 
@@ -265,7 +276,7 @@ export class HistoryStore {
       try {
         yield* begin("immediate");
         // Only when nothing took the version meanwhile: a row there now belongs to someone else.
-        if ((yield* queryOne(`SELECT 1 AS found FROM ${this.quoted} WHERE version = ?`, [entry.version])) === undefined) {
+        if ((yield* queryOne(`SELECT 1 AS found FROM ${this.quoted} WHERE version ${this.eq} ?`, [entry.version])) === undefined) {
           yield* this.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner: "" });
           restoredStartedRow = true;
         }

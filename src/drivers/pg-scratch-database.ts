@@ -16,6 +16,8 @@ import pg from "pg";
 import { StepwiseError, TransactionOpenError } from "../core/errors.js";
 import type { AsyncDriver, ScratchDatabase } from "../core/driver.js";
 import { sqlstateOf } from "../core/dialects/postgres-errors.js";
+import { EQ, TEXT } from "../core/dialects/postgres-operators.js";
+import { STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 
 /** The prefix of every scratch database's name, so one left by a killed process is recognisable. */
 export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
@@ -53,12 +55,14 @@ export class ScratchDatabaseUnavailableError extends StepwiseError {
  * is left alone.
  */
 async function dropLeftovers(session: pg.ClientBase): Promise<void> {
-  const { rows } = await session.query<{ name: string }>(
-    `SELECT d.datname::text AS name FROM pg_catalog.pg_database AS d
-      WHERE starts_with(d.datname::text, $1)
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity AS a WHERE a.pid::text = split_part(substr(d.datname::text, length($1) + 1), '_', 1))`,
-    [SCRATCH_DATABASE_PREFIX],
-  );
+  const { rows } = await session.query<{ name: string }>({
+    text: `SELECT d.datname::${TEXT} AS name FROM pg_catalog.pg_database AS d
+      WHERE pg_catalog.starts_with(d.datname::${TEXT}, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity AS a
+          WHERE a.pid::${TEXT} ${EQ} pg_catalog.split_part(pg_catalog.substr(d.datname::${TEXT}, pg_catalog.length($1) OPERATOR(pg_catalog.+) 1), '_', 1))`,
+    values: [SCRATCH_DATABASE_PREFIX],
+    types: STEPWISE_QUERY_TYPES,
+  });
   for (const { name } of rows) {
     try {
       await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
@@ -95,7 +99,7 @@ export async function openPgScratchDatabase(session: pg.ClientBase, createDriver
   if (status === "T" || status === "E") throw new TransactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
   // The creating session's backend pid is in the name: the session stays connected for the whole
   // replay, so once no backend has that pid the database is a killed process's leftover.
-  const pid = Number((await session.query<{ pid: number }>("SELECT pg_catalog.pg_backend_pid() AS pid")).rows[0]?.pid);
+  const pid = Number((await session.query<{ pid: number }>({ text: "SELECT pg_catalog.pg_backend_pid() AS pid", types: STEPWISE_QUERY_TYPES })).rows[0]?.pid);
   await dropLeftovers(session);
   const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   try {

@@ -20,9 +20,10 @@ import { tokenizePostgresSql } from "../shared/postgres-tokens.js";
 
 /**
  * The script's duration, measured by the server: the time since it received the message (every
- * statement of a simple query shares its `statement_timestamp()`) when the history write runs.
+ * statement of a simple query shares its `statement_timestamp()`) when the history write runs. Every
+ * name qualified (see `postgres-operators.ts`): the script before it may have changed the `search_path`.
  */
-const SERVER_ELAPSED_MS = "(round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000))::bigint";
+const SERVER_ELAPSED_MS = "(pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000))::bigint";
 
 /** What separates the script from the first history write: a line break ends a trailing `--` comment. */
 const AFTER_SCRIPT = "\n;\n";

@@ -12,6 +12,7 @@ import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { openPgScratchDatabase } from "./pg-scratch-database.js";
+import { parseInt8, STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
@@ -23,6 +24,7 @@ import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder 
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
+import { EQ, NE } from "../core/dialects/postgres-operators.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -67,15 +69,11 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
 const INT8_OID = 20;
 
 /**
- * BIGINT read as a number when JavaScript holds it exactly, else as its decimal text: the contract
- * every driver's `query` keeps (a version past 2^53 is then reported by its exact value).
+ * The parsers of a `forEachBatch` walk's reads: its rows go to the migration's handler, the app's
+ * own code, so they arrive as the app's parsers make them, except `bigint`, whose value must bind
+ * back exactly as the walk's key (see {@link parseInt8}).
  */
-function parseInt8(text: string): number | string {
-  const value = Number(text);
-  return Number.isSafeInteger(value) ? value : text;
-}
-
-const QUERY_TYPES = {
+const WALK_QUERY_TYPES = {
   getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
 };
 
@@ -132,9 +130,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   };
   const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
   const inTransaction = (): boolean => beginPending || blockOpenedByMessage || status() === "T" || status() === "E";
-  const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row>> => {
+  // Every statement stepwise sends names its own parsers: the app's (global or its client's) must not
+  // change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
+  const query = async (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> => {
     await sendPendingBegin();
-    return client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types: QUERY_TYPES });
+    return client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types });
   };
   const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
@@ -260,6 +260,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   };
   const walkDriver: AsyncDriver<pg.ClientBase> = {
     ...driver,
+    query: async (sql, params) => (await query(sql, params, WALK_QUERY_TYPES)).rows,
     begin: async (mode) => {
       await driver.begin(mode);
       await sendPendingBegin();
@@ -302,8 +303,8 @@ const LOCK_POLL_MS = 25;
 async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs: number): Promise<void> {
   const started = performance.now();
   for (;;) {
-    const got = (await client.query<{ got: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]?.got;
-    if (got) return;
+    const got = (await client.query<{ got: boolean }>({ text: "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", values: [key], types: STEPWISE_QUERY_TYPES })).rows[0]?.got;
+    if (got === true) return;
     const waited = performance.now() - started;
     if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key));
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
@@ -318,13 +319,15 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
 async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
   const value = BigInt.asUintN(64, BigInt(key));
   try {
-    const rows = await client.query<{ pid: number; command: string | null }>(
-      `SELECT l.pid, nullif(concat_ws(' from ', nullif(a.application_name, ''), host(a.client_addr)), '') AS command
-       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
+    const rows = await client.query<{ pid: number; command: string | null }>({
+      text: `SELECT l.pid, CASE WHEN w.command ${NE} '' THEN w.command END AS command
+       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid,
+       LATERAL (SELECT pg_catalog.concat_ws(' from ', CASE WHEN a.application_name ${NE} '' THEN a.application_name END, pg_catalog.host(a.client_addr)) AS command) AS w
+       WHERE l.locktype ${EQ} 'advisory' AND l.granted AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1
        ORDER BY l.pid`,
-      [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
-    );
+      values: [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
+      types: STEPWISE_QUERY_TYPES,
+    });
     return rows.rows.map((row) => ({ pid: row.pid, command: row.command, lock: "write" as const }));
   } catch {
     return [];

@@ -12,6 +12,7 @@
  * definition, never by its current value.
  */
 import { query, queryValue, type Step } from "../core/step.js";
+import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres-operators.js";
 import type { ColumnSnapshot, ForeignKeySnapshot, SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
 
 /** Options for {@link readPostgresSchema}. */
@@ -23,7 +24,7 @@ export interface ReadPostgresSchemaOptions {
 }
 
 /** `pg_depend` rows of kind `e`: the object belongs to an extension. */
-const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid = ${oid} AND e.deptype = 'e')`;
+const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -55,7 +56,7 @@ export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<Sc
 export function* countPostgresRows(schema: string, snapshot: SchemaSnapshot): Step<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of snapshot.tables) {
-    counts[table.name] = Number(yield* queryValue(`SELECT count(*) AS n FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)}`));
+    counts[table.name] = Number(yield* queryValue(`SELECT pg_catalog.count(*) AS n FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)}`));
   }
   return counts;
 }
@@ -74,11 +75,11 @@ export interface PostgresTableRow {
 /** The tables of `schema` (ordinary and partitioned). */
 export function* readPostgresTables(schema: string): Step<PostgresTableRow[]> {
   return yield* query<PostgresTableRow>(
-    `SELECT c.relname::text AS name, c.relkind::text AS kind, c.relpersistence::text AS persistence, c.relrowsecurity AS "rowSecurity",
+    `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity",
             pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey"
-       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname COLLATE "C"`,
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+      WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("c.oid")}
+      ORDER BY c.relname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -103,18 +104,18 @@ export interface PostgresColumnRow {
 /** The live columns of every table in `schema`, in each table's column order. */
 export function* readPostgresColumns(schema: string): Step<PostgresColumnRow[]> {
   return yield* query<PostgresColumnRow>(
-    `SELECT c.relname::text AS "table", a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+    `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) AS expression,
-            a.attidentity::text AS identity, a.attgenerated::text AS generated,
-            CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END AS collation
+            a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
+            CASE WHEN a.attcollation ${NE} t.typcollation THEN co.collname::${TEXT} END AS collation
        FROM pg_catalog.pg_attribute AS a
-       JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-       JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
-       LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-       LEFT JOIN pg_catalog.pg_collation AS co ON co.oid = a.attcollation
-      WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY c.relname COLLATE "C", a.attnum`,
+       JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+       JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
+       LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum
+       LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
+      WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum ${GT} 0 AND NOT a.attisdropped
+      ORDER BY c.relname ${COLLATE_C}, a.attnum`,
     [schema],
   );
 }
@@ -137,20 +138,20 @@ export interface PostgresConstraintRow {
 /** The constraints of every table in `schema`, by table and name. */
 export function* readPostgresConstraints(schema: string): Step<PostgresConstraintRow[]> {
   const columnsOf = (relation: string, numbers: string) =>
-    `ARRAY(SELECT a.attname::text FROM unnest(${numbers}) WITH ORDINALITY AS u(num, i)
-             JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ${relation} AND a.attnum = u.num ORDER BY u.i)`;
+    `pg_catalog.to_json(ARRAY(SELECT a.attname::${TEXT} FROM pg_catalog.unnest(${numbers}) WITH ORDINALITY AS u(num, i)
+             JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} ${relation} AND a.attnum ${EQ} u.num ORDER BY u.i))`;
   return yield* query<PostgresConstraintRow>(
-    `SELECT c.relname::text AS "table", k.conname::text AS name, k.contype::text AS type,
+    `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type,
             pg_catalog.pg_get_constraintdef(k.oid, true) AS definition,
             ${columnsOf("k.conrelid", "k.conkey")} AS columns,
-            fc.relname::text AS "referencedTable", ${columnsOf("k.confrelid", "k.confkey")} AS "referencedColumns",
-            k.confupdtype::text AS "onUpdate", k.confdeltype::text AS "onDelete"
+            fc.relname::${TEXT} AS "referencedTable", ${columnsOf("k.confrelid", "k.confkey")} AS "referencedColumns",
+            k.confupdtype::${TEXT} AS "onUpdate", k.confdeltype::${TEXT} AS "onDelete"
        FROM pg_catalog.pg_constraint AS k
-       JOIN pg_catalog.pg_class AS c ON c.oid = k.conrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-       LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid = k.confrelid
-      WHERE n.nspname = ? AND c.relkind IN ('r', 'p')
-      ORDER BY c.relname COLLATE "C", k.conname COLLATE "C"`,
+       JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+       LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid ${EQ} k.confrelid
+      WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
+      ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -158,15 +159,15 @@ export function* readPostgresConstraints(schema: string): Step<PostgresConstrain
 /** The indexes of `schema` that back no constraint (a constraint's index is compared as the constraint). */
 export function* readPostgresIndexes(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT ic.relname::text AS name, tc.relname::text AS "table",
-            pg_catalog.pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
+    `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
+            pg_catalog.pg_get_indexdef(i.indexrelid) ${CONCAT} CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
        FROM pg_catalog.pg_index AS i
-       JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
-       JOIN pg_catalog.pg_class AS tc ON tc.oid = i.indrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = ic.relnamespace
-      WHERE n.nspname = ? AND ${NOT_FROM_EXTENSION("i.indexrelid")}
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
-      ORDER BY ic.relname COLLATE "C"`,
+       JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
+       JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
+      WHERE n.nspname ${EQ} ? AND ${NOT_FROM_EXTENSION("i.indexrelid")}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
+      ORDER BY ic.relname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -174,13 +175,13 @@ export function* readPostgresIndexes(schema: string): Step<SqlObjectSnapshot[]> 
 /** The user triggers of `schema`'s tables, named `<table>.<trigger>` (a trigger's name is only unique per table). */
 export function* readPostgresTriggers(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT tc.relname::text || '.' || t.tgname::text AS name, tc.relname::text AS "table",
-            pg_catalog.pg_get_triggerdef(t.oid, true) || CASE t.tgenabled WHEN 'D' THEN ' (DISABLED)' WHEN 'R' THEN ' (ENABLE REPLICA)' WHEN 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END AS sql
+    `SELECT tc.relname::${TEXT} ${CONCAT} '.' ${CONCAT} t.tgname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
+            pg_catalog.pg_get_triggerdef(t.oid, true) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'D' THEN ' (DISABLED)' WHEN t.tgenabled ${EQ} 'R' THEN ' (ENABLE REPLICA)' WHEN t.tgenabled ${EQ} 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END AS sql
        FROM pg_catalog.pg_trigger AS t
-       JOIN pg_catalog.pg_class AS tc ON tc.oid = t.tgrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = tc.relnamespace
-      WHERE n.nspname = ? AND NOT t.tgisinternal
-      ORDER BY tc.relname COLLATE "C", t.tgname COLLATE "C"`,
+       JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} tc.relnamespace
+      WHERE n.nspname ${EQ} ? AND NOT t.tgisinternal
+      ORDER BY tc.relname ${COLLATE_C}, t.tgname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -188,11 +189,11 @@ export function* readPostgresTriggers(schema: string): Step<SqlObjectSnapshot[]>
 /** The views and materialized views of `schema`. */
 export function* readPostgresViews(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT c.relname::text AS name, c.relname::text AS "table",
-            CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END || ' AS ' || pg_catalog.pg_get_viewdef(c.oid, true) AS sql
-       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE n.nspname = ? AND c.relkind IN ('v', 'm') AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname COLLATE "C"`,
+    `SELECT c.relname::${TEXT} AS name, c.relname::${TEXT} AS "table",
+            CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END ${CONCAT} ' AS ' ${CONCAT} pg_catalog.pg_get_viewdef(c.oid, true) AS sql
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+      WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")}
+      ORDER BY c.relname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -200,23 +201,23 @@ export function* readPostgresViews(schema: string): Step<SqlObjectSnapshot[]> {
 /** The sequences of `schema`: type, bounds, step, cache, cycling and owning column; never the current value. */
 export function* readPostgresSequences(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT c.relname::text AS name, coalesce(owner.tbl, c.relname::text) AS "table",
-            'SEQUENCE AS ' || pg_catalog.format_type(s.seqtypid, NULL) || ' INCREMENT ' || s.seqincrement || ' MINVALUE ' || s.seqmin ||
-            ' MAXVALUE ' || s.seqmax || ' START ' || s.seqstart || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ||
-            coalesce(' OWNED BY ' || owner.tbl || '.' || owner.col, '') AS sql
+    `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
+            'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ||
+            ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ||
+            coalesce(' OWNED BY ' ${CONCAT} owner.tbl ${CONCAT} '.' ${CONCAT} owner.col, '') AS sql
        FROM pg_catalog.pg_class AS c
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-       JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = c.oid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+       JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid
        LEFT JOIN LATERAL (
-         SELECT tc.relname::text AS tbl, a.attname::text AS col
+         SELECT tc.relname::${TEXT} AS tbl, a.attname::${TEXT} AS col
            FROM pg_catalog.pg_depend AS d
-           JOIN pg_catalog.pg_class AS tc ON tc.oid = d.refobjid
-           JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+           JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid
+           JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.refobjid AND a.attnum ${EQ} d.refobjsubid
+          WHERE d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid ${EQ} c.oid AND (d.deptype ${EQ} 'a' OR d.deptype ${EQ} 'i')
           LIMIT 1
        ) AS owner ON true
-      WHERE n.nspname = ? AND c.relkind = 'S' AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname COLLATE "C"`,
+      WHERE n.nspname ${EQ} ? AND c.relkind ${EQ} 'S' AND ${NOT_FROM_EXTENSION("c.oid")}
+      ORDER BY c.relname ${COLLATE_C}`,
     [schema],
   );
 }
@@ -224,12 +225,12 @@ export function* readPostgresSequences(schema: string): Step<SqlObjectSnapshot[]
 /** The functions and procedures of `schema`, named `name(argument types)` (overloads are distinct objects). */
 export function* readPostgresFunctions(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT p.proname::text || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS name,
-            p.proname::text || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS "table",
+    `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
+            p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS "table",
             pg_catalog.pg_get_functiondef(p.oid) AS sql
-       FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
-      WHERE n.nspname = ? AND p.prokind IN ('f', 'p') AND ${NOT_FROM_EXTENSION("p.oid")}
-      ORDER BY p.proname COLLATE "C", pg_catalog.pg_get_function_identity_arguments(p.oid) COLLATE "C"`,
+       FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} p.pronamespace
+      WHERE n.nspname ${EQ} ? AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")}
+      ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
     [schema],
   );
 }
@@ -237,17 +238,17 @@ export function* readPostgresFunctions(schema: string): Step<SqlObjectSnapshot[]
 /** The enum types (labels in order) and domains (base type, NOT NULL, default, checks) of `schema`. */
 export function* readPostgresTypes(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
-    `SELECT t.typname::text AS name, t.typname::text AS "table",
-            CASE t.typtype
-              WHEN 'e' THEN 'ENUM (' || coalesce((SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid = t.oid), '') || ')'
-              ELSE 'DOMAIN AS ' || pg_catalog.format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ||
-                   coalesce(' DEFAULT ' || t.typdefault, '') ||
-                   coalesce((SELECT ' ' || string_agg('CONSTRAINT ' || k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname COLLATE "C")
-                               FROM pg_catalog.pg_constraint AS k WHERE k.contypid = t.oid AND k.contype = 'c'), '')
+    `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table",
+            CASE
+              WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
+              ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ||
+                   coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ||
+                   coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} k.conname ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname ${COLLATE_C})
+                               FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '')
             END AS sql
-       FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid = t.typnamespace
-      WHERE n.nspname = ? AND t.typtype IN ('e', 'd') AND ${NOT_FROM_EXTENSION("t.oid")}
-      ORDER BY t.typname COLLATE "C"`,
+       FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} t.typnamespace
+      WHERE n.nspname ${EQ} ? AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")}
+      ORDER BY t.typname ${COLLATE_C}`,
     [schema],
   );
 }

@@ -9,6 +9,7 @@
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "../batch-key.js";
 import type { BatchDialect, BatchWalk } from "../batch-walk.js";
 import { tokenizePostgresSql } from "../../shared/postgres-tokens.js";
+import { CONCAT, EQ, GT, TEXT } from "./postgres-operators.js";
 
 /** Integer types: pg hands BIGINT back as text past 2^53 (the pg driver's parseInt8), compared as integers. */
 const INTEGER_KEY_TYPES = new Set(["int2", "int4", "int8"]);
@@ -34,10 +35,10 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     (yield {
       kind: "rows",
       sql:
-        "SELECT c.oid::text AS oid, c.oid::regclass::text AS name FROM pg_catalog.pg_class AS c WHERE c.oid = coalesce(" +
+        `SELECT c.oid::${TEXT} AS oid, c.oid::pg_catalog.regclass::${TEXT} AS name FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} coalesce(` +
         "pg_catalog.to_regclass(pg_catalog.quote_ident(?)), pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?))), " +
-        "pg_catalog.to_regclass(pg_catalog.quote_ident(?::text) || '.' || pg_catalog.quote_ident(?::text)), " +
-        "pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?::text)) || '.' || pg_catalog.quote_ident(pg_catalog.lower(?::text))))",
+        `pg_catalog.to_regclass(pg_catalog.quote_ident(?::${TEXT}) ${CONCAT} '.' ${CONCAT} pg_catalog.quote_ident(?::${TEXT})), ` +
+        `pg_catalog.to_regclass(pg_catalog.quote_ident(pg_catalog.lower(?::${TEXT})) ${CONCAT} '.' ${CONCAT} pg_catalog.quote_ident(pg_catalog.lower(?::${TEXT}))))`,
       params: [table, table, schema, name, schema, name],
     }) as Array<{ oid: string; name: string }>
   )[0];
@@ -46,10 +47,10 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     kind: "rows",
     // A domain is judged by the type it is over: its values come back as that type's do.
     sql:
-      "SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, b.typname::text AS base " +
-      "FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid " +
-      "JOIN pg_catalog.pg_type AS b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END " +
-      "WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+      `SELECT a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, b.typname::${TEXT} AS base ` +
+      `FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid ` +
+      `JOIN pg_catalog.pg_type AS b ON b.oid ${EQ} CASE WHEN t.typtype ${EQ} 'd' THEN t.typbasetype ELSE t.oid END ` +
+      `WHERE a.attrelid ${EQ} ?::pg_catalog.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     params: [found.oid],
   }) as Array<{ name: string; type: string; base: string }>;
   const columns = described.map((column) => column.name);
@@ -65,14 +66,28 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     );
   }
   // regclass prints the name quoted and schema-qualified where the search_path needs it.
-  return { sql: quoteIdentifier(column), isRowid: false, columns, tableSql: found.name, matchColumns: true, integerKey: INTEGER_KEY_TYPES.has(base) };
+  return {
+    sql: quoteIdentifier(column),
+    isRowid: false,
+    columns,
+    tableSql: found.name,
+    matchColumns: true,
+    integerKey: INTEGER_KEY_TYPES.has(base),
+    // A built-in key type compares by pg_catalog's operators, which are its own (varchar's are text's);
+    // citext's are its extension's, wherever the app installed it, so they resolve as the app's SQL does.
+    ...(base === "citext" ? {} : { sqlOf: QUALIFIED_SQL }),
+  };
 }
+
+/** The walk's count and comparisons for a built-in key type: pg_catalog's, whatever the search_path holds. */
+const QUALIFIED_SQL = { count: "pg_catalog.count(*)", countGt: GT, eq: EQ, gt: GT, le: "OPERATOR(pg_catalog.<=)" } as const;
 
 /** PostgreSQL's reading of a walk. */
 export const POSTGRES_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolvePostgresBatchKey,
   boundSql: (table, key, where) =>
-    `SELECT max(${key}) AS bound, max(${key})::text AS text, (pg_catalog.pg_typeof(max(${key}))::text IN ('smallint', 'integer', 'bigint'))::int AS integer FROM ${table} WHERE ${where}`,
+    // max() stays unqualified: it is the key type's own aggregate (citext's lives in its extension's schema).
+    `SELECT max(${key}) AS bound, max(${key})::${TEXT} AS text, (pg_catalog.pg_typeof(max(${key})) ${EQ} ANY ('{smallint,integer,bigint}'::pg_catalog.regtype[]))::int AS integer FROM ${table} WHERE ${where}`,
   // A `$1` outside strings, quoted names, comments and dollar quotes: the tokeniser makes it a word.
   hasNumberedPlaceholders: (where) => tokenizePostgresSql(where).some((token) => token.kind === "word" && /^\$\d+$/.test(token.text)),
 };

@@ -8,6 +8,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import type { AppliedMigrationKey } from "../planner.js";
 import { sqlstateOf } from "./postgres-errors.js";
+import { EQ, GT, TEXT } from "./postgres-operators.js";
 import { columnDescriptionsOf, parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
@@ -25,6 +26,8 @@ export class PostgresHistoryStore extends HistoryStore {
   // The version is a BIGINT, which the pg driver reads as a number when exact and as text otherwise:
   // the same contract SQLite's EXACT_VERSION expression gives.
   override readonly versionColumn = "version";
+  override readonly eq = EQ;
+  override readonly textType = TEXT;
 
   /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
@@ -40,7 +43,7 @@ export class PostgresHistoryStore extends HistoryStore {
    */
   override *exists(): Step<boolean> {
     const kinds = (yield* query<{ relkind: string }>(
-      "SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
+      `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`,
       [this.schema, this.tableName],
     )).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
     if (kinds.includes("table")) return true;
@@ -54,7 +57,7 @@ export class PostgresHistoryStore extends HistoryStore {
 
   override *companionExists(suffix: string): Step<boolean> {
     const found = yield* query(
-      "SELECT 1 AS found FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')",
+      `SELECT 1 AS found FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`,
       [this.schema, `${this.tableName}_${suffix}`],
     );
     return found.length > 0;
@@ -100,22 +103,22 @@ export class PostgresHistoryStore extends HistoryStore {
     if (!(yield* this.exists())) {
       // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege before it looks, so a role
       // that owns its schema but not the database (the usual app role) would be refused for `public`.
-      const schemaExists = (yield* query("SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname = ?", [this.schema])).length > 0;
+      const schemaExists = (yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length > 0;
       if (!schemaExists) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
       yield* exec(`CREATE TABLE ${this.quoted} (
         version BIGINT PRIMARY KEY,
-        name TEXT NOT NULL,
-        checksum TEXT NOT NULL,
-        applied_at TEXT NOT NULL,
+        name ${TEXT} NOT NULL,
+        checksum ${TEXT} NOT NULL,
+        applied_at ${TEXT} NOT NULL,
         duration_ms BIGINT,
-        state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')),
-        owner TEXT
+        state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'),
+        owner ${TEXT}
       )`);
       this.shapeChecked = true;
       return;
     }
     yield* this.assertShape();
-    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
+    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${TEXT}`);
   }
 
   override *assertShape(): Step<void> {
@@ -150,11 +153,11 @@ export class PostgresHistoryStore extends HistoryStore {
   private *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
     return yield* query<{ name: string; pk: number; type: string }>(
       `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) THEN 1 ELSE 0 END AS pk
+        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
        FROM pg_catalog.pg_attribute AS a
-       JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-       WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+       JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+       WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ? AND a.attnum ${GT} 0 AND NOT a.attisdropped
        ORDER BY a.attnum`,
       [this.schema, this.tableName],
     );

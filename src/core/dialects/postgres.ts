@@ -24,6 +24,7 @@ import { query, queryValue, run, type Step } from "../step.js";
 import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
 import { translatePostgresError } from "./postgres-errors.js";
 import { PostgresHistoryStore } from "./postgres-history.js";
+import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
 
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
@@ -51,23 +52,23 @@ function quote(name: string): string {
  */
 const SCHEMA_OBJECTS_SQL = `
 SELECT type, name, "tblName", sql FROM (
-  SELECT 'table' AS type, c.relname::text AS name, c.relname::text AS "tblName", NULL::text AS sql
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p')
+  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql
+    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
   UNION ALL
-  SELECT 'view', c.relname::text, c.relname::text, pg_catalog.pg_get_viewdef(c.oid)
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace = ns.oid AND c.relkind = 'v'
+  SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid)
+    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND c.relkind ${EQ} 'v'
   UNION ALL
-  SELECT 'index', ic.relname::text, tc.relname::text, pg_catalog.pg_get_indexdef(i.indexrelid)
+  SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid)
     FROM pg_catalog.pg_index AS i
-    JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
-    JOIN pg_catalog.pg_class AS tc ON tc.oid = i.indrelid
-    WHERE ic.relnamespace = ns.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid = i.indexrelid)
+    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
+    JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+    WHERE ic.relnamespace ${EQ} ns.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
   UNION ALL
-  SELECT 'trigger', t.tgname::text, tc.relname::text, pg_catalog.pg_get_triggerdef(t.oid)
-    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid = t.tgrelid
-    WHERE tc.relnamespace = ns.oid AND NOT t.tgisinternal
+  SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid)
+    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
+    WHERE tc.relnamespace ${EQ} ns.oid AND NOT t.tgisinternal
 ) AS objects
-ORDER BY name COLLATE "C"`;
+ORDER BY name ${COLLATE_C}`;
 
 /**
  * The PostgreSQL dialect for the history table in `schema`.
@@ -77,7 +78,7 @@ ORDER BY name COLLATE "C"`;
 export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
   const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
   if (!isValidTableName(schema)) throw new UsageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
-  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)");
+  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
@@ -93,7 +94,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     },
     dropCommitWitness: function* () {},
     readTransactionStart: function* (): Step<TransactionStart> {
-      const transactionId = String(yield* queryValue("SELECT pg_catalog.pg_current_xact_id()::text AS xid"));
+      const transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
       const start: PostgresTransactionStart = { schemaVersion: 0, userVersion: 0, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: null, transactionId };
       return start;
     },
@@ -117,7 +118,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     },
     judgeEscapedCommit: function* (_witness, _token, start) {
       try {
-        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
+        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
         return status === "committed" ? "yes" : "unknown";
       } catch {
         return "unknown";
@@ -129,7 +130,8 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     // reused, so its start time goes with it. Unlike the app's pid, this is right across hosts.
     readOwnerSession: function* (): Step<string> {
       const row = yield* queryValue(
-        "SELECT 'pg-backend:' || pg_catalog.pg_backend_pid() || ':' || extract(epoch FROM pg_catalog.pg_postmaster_start_time()) || ':' || (SELECT extract(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()) AS session",
+        `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
+          `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
       );
       return String(row);
     },
@@ -137,9 +139,9 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
       const match = /^pg-backend:(\d+):([\d.]+):([\d.]+)$/.exec(session);
       if (!match) return "unknown";
       try {
-        if (String(yield* queryValue("SELECT extract(epoch FROM pg_catalog.pg_postmaster_start_time())::text AS started")) !== match[2]) return "free";
+        if (String(yield* queryValue(`SELECT EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time())::${TEXT} AS started`)) !== match[2]) return "free";
         // The pid is listed for every session; its start time only for the role's own (or to pg_read_all_stats).
-        const rows = yield* query<{ started: string | null }>("SELECT extract(epoch FROM backend_start)::text AS started FROM pg_catalog.pg_stat_activity WHERE pid = ?::int", [match[1]]);
+        const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
         if (rows.length === 0) return "free";
         if (rows[0]!.started === null) return "unknown";
         return rows[0]!.started === match[3] ? "held" : "free";
