@@ -493,6 +493,38 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.deepEqual(await db.snapshot(), before);
     });
   });
+
+  test("rehearseUpAsync refuses the connection's other ways to end the transaction too (libsql-client's batch, commit and rollback)", (t) => {
+    if (h.lacks(t, "savepoints")) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      type Connection = { batch?: (statements: unknown[]) => Promise<unknown>; commit?: () => Promise<unknown>; rollback?: () => Promise<unknown> };
+      // A library without these calls still proves the refusal through its plain statement call.
+      const ways: Record<string, (connection: Connection) => Promise<unknown>> = {
+        plain: (connection) => runSql(connection, "COMMIT"),
+        batch: (connection) => connection.batch!(["INSERT INTO items (id, note) VALUES (2, 'in the batch')", { sql: "COMMIT", args: [] }]),
+        commit: (connection) => connection.commit!(),
+        rollback: (connection) => connection.rollback!(),
+      };
+      for (const [way, end] of Object.entries(ways)) {
+        let present = true;
+        const ending = asyncTsEntry(2, {
+          up: async (connection: unknown) => {
+            await runSql(connection, "INSERT INTO items (id, note) VALUES (1, 'written before the end')");
+            present = way === "plain" || typeof (connection as Record<string, unknown>)[way] === "function";
+            if (present) await end(connection as Connection);
+          },
+        });
+        const before = await db.snapshot();
+        const { rehearsal } = await rehearseUpAsync(db.manager([createItems, ending]) as never);
+        assert.deepEqual(await db.snapshot(), before, way);
+        if (!present) continue;
+        assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED", way);
+        assert.equal(rehearsal.failure?.fields.version, 2, way);
+        assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError", way);
+      }
+    });
+  });
 });
 
 await describeEachAsyncDriver("async suite: PostgreSQL's own transaction control", (h) => {

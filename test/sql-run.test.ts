@@ -481,6 +481,49 @@ await describeEachDriver("a rehearsal in a transaction, against a TypeScript bod
       }));
   }
 
+  /**
+   * The libraries' other calls that run SQL, each ending the transaction: sql.js's `each` and
+   * `iterateStatements`, node:sqlite's tag store. A driver whose library has none of them still runs
+   * `exec`, so every driver proves the refusal.
+   */
+  const endingCalls: Record<string, (connection: Record<string, (...args: unknown[]) => unknown>) => void> = {
+    exec: (c) => void c.exec!("COMMIT"),
+    each: (c) => void c.each!("COMMIT", [], () => undefined),
+    iterateStatements: (c) => {
+      for (const statement of c.iterateStatements!("COMMIT") as Iterable<{ step(): unknown; free(): unknown }>) {
+        statement.step();
+        statement.free();
+      }
+    },
+    createTagStore: (c) => {
+      const store = c.createTagStore!() as { run(strings: TemplateStringsArray): unknown };
+      void store.run`COMMIT`;
+    },
+  };
+
+  test("COMMIT through each of the library's calls that run SQL (exec, sql.js's each and iterateStatements, node:sqlite's tag store) is refused before it runs", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const calls = Object.keys(endingCalls).filter((call) => typeof (db.native as Record<string, unknown>)[call] === "function");
+      for (const call of calls) {
+        const ending = tsEntry<Record<string, (...args: unknown[]) => unknown>>(2, {
+          up(connection) {
+            connection.exec!("INSERT INTO ran (version) VALUES (2)");
+            endingCalls[call]!(connection);
+          },
+        });
+        const manager = new h.entry.AsyncMigrationManager(db.native, [logged(1), ending, logged(3)]);
+        await manager.up({ to: 1 });
+        const before = db.snapshot();
+        const { rehearsal } = await rehearseUpAsync(manager as never);
+        assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED", call);
+        assert.equal(rehearsal.failure?.fields.version, 2, call);
+        assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError", call);
+        assert.deepEqual(db.snapshot(), before, call);
+        assert.equal(db.inTransaction(), false, call);
+      }
+    }));
+
   test("a body's own savepoint, rolled back to and released, runs in a rehearsal as in a real run", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "savepoints")) return;

@@ -9,8 +9,9 @@
  * real run would report the escape.
  *
  * On SQLite the same holds for the SQLite libraries' own calls (`exec`, `prepare`, `run`, Bun's
- * `query`, libsql-client's `execute` and `executeMultiple`): a body's `COMMIT` there would commit the
- * rehearsal's work, history rows included, to the live database.
+ * `query`, sql.js's `each` and `iterateStatements`, node:sqlite's tag store, libsql-client's
+ * `execute`, `executeMultiple`, `batch` and its transaction's `commit()` and `rollback()`): a body's
+ * `COMMIT` there would commit the rehearsal's work, history rows included, to the live database.
  *
  * SQL migrations need no guard: `gen` refuses transaction control in a transactional SQL migration,
  * and a rehearsal never runs a `transaction: false` one.
@@ -49,11 +50,13 @@ export class RehearsalStatementRefusedError extends Error {
 }
 
 /**
- * The text of a call's first argument: a string, or a config or submittable with `text` (`pg`) or
- * `sql` (libsql-client).
+ * The text of a call's first argument: a string, a config or submittable with `text` (`pg`) or
+ * `sql` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are
+ * bound parameters and so never SQL.
  */
 function textOf(config: unknown): string | null {
   if (typeof config === "string") return config;
+  if (Array.isArray(config) && "raw" in config) return config.join("?");
   if (config !== null && typeof config === "object") {
     const { text, sql } = config as { text?: unknown; sql?: unknown };
     if (typeof text === "string") return text;
@@ -62,10 +65,24 @@ function textOf(config: unknown): string | null {
   return null;
 }
 
-/** The SQLite libraries' calls that run or prepare SQL and return (or throw) at once. */
-const SQLITE_SYNC_CALLS = new Set<PropertyKey>(["exec", "prepare", "run", "query"]);
-/** libsql-client's calls that run SQL and return a promise. */
-const SQLITE_ASYNC_CALLS = new Set<PropertyKey>(["execute", "executeMultiple"]);
+/**
+ * The SQLite libraries' calls that run or prepare SQL and return (or throw) at once: sql.js's `each`
+ * and `iterateStatements`, and the calls of node:sqlite's tag store, run SQL as `exec` does.
+ */
+const SQLITE_SYNC_CALLS = new Set<PropertyKey>(["exec", "prepare", "run", "query", "each", "iterateStatements", "get", "all", "iterate"]);
+/** libsql-client's calls that run SQL and return a promise; `batch` takes a list of statements. */
+const SQLITE_ASYNC_CALLS = new Set<PropertyKey>(["execute", "executeMultiple", "batch"]);
+/** libsql-client's transaction's own ends: the body receives the transaction itself. */
+const SQLITE_ENDING_CALLS: ReadonlyMap<PropertyKey, string> = new Map([
+  ["commit", "COMMIT"],
+  ["rollback", "ROLLBACK"],
+]);
+
+/** The statement of a call's first argument that ends the transaction, if any (each of `batch`'s list). */
+function endingText(first: unknown): string | null {
+  const texts = Array.isArray(first) && !("raw" in first) ? first.map(textOf) : [textOf(first)];
+  return texts.find((text) => text !== null && endsTransaction(text, "sqlite")) ?? null;
+}
 
 /** `client` with its SQLite calls refusing statements that end the transaction; everything else is the client's own. */
 function guardSqliteConnection<C extends object>(client: C): C {
@@ -74,10 +91,14 @@ function guardSqliteConnection<C extends object>(client: C): C {
       const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== "function") return value;
       const call = value as (...rest: unknown[]) => unknown;
+      const ending = SQLITE_ENDING_CALLS.get(property);
+      if (ending !== undefined) return () => Promise.reject(new RehearsalStatementRefusedError(ending));
+      // node:sqlite's tag store prepares its statements itself, past this proxy: guarded as well.
+      if (property === "createTagStore") return (...args: unknown[]) => guardSqliteConnection(call.apply(target, args) as object);
       if (!SQLITE_SYNC_CALLS.has(property) && !SQLITE_ASYNC_CALLS.has(property)) return call.bind(target);
       return (...args: unknown[]) => {
-        const text = textOf(args[0]);
-        if (text !== null && endsTransaction(text, "sqlite")) {
+        const text = endingText(args[0]);
+        if (text !== null) {
           const error = new RehearsalStatementRefusedError(text);
           if (SQLITE_ASYNC_CALLS.has(property)) return Promise.reject(error);
           throw error;
