@@ -235,6 +235,42 @@ test("verify and a checksum repair through a hostile search_path answer as on a 
   assert.deepEqual(await calls(), []);
 });
 
+test("verify of a schema with a sequence, a domain and an enum calls no || on the search_path and answers as on a clean server", async (t) => {
+  const { client, admin, calls } = await hostileDatabase(t);
+  // A text || text that wins on the hostile path (same argument types, earlier schema), answering nonsense.
+  await admin.query(
+    "CREATE FUNCTION hostile.concat_x(a text, b text) RETURNS text LANGUAGE sql AS $$ SELECT hostile.called('operator ||'); SELECT 'x'::pg_catalog.text $$;" +
+      "CREATE OPERATOR hostile.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.concat_x);",
+  );
+  assert.deepEqual((await client.query("SELECT 'a'::pg_catalog.text || 'b'::pg_catalog.text AS joined")).rows, [{ joined: "x" }]);
+  await admin.query("TRUNCATE hostile.calls");
+  const registry = [
+    namedSqlEntry(
+      1,
+      "create_kinds",
+      "CREATE SEQUENCE public.ticket_seq START 5; CREATE DOMAIN public.positive AS integer DEFAULT 1 CHECK (VALUE > 0); CREATE TYPE public.mood AS ENUM ('calm', 'odd');",
+      "DROP TYPE public.mood; DROP DOMAIN public.positive; DROP SEQUENCE public.ticket_seq;",
+      { dialect: "postgres" },
+    ),
+  ];
+  await new MigrationManager(client, registry).up();
+  await admin.query("TRUNCATE hostile.calls");
+  // Only what PUBLIC_SETUP planted in public outside the migrations differs.
+  const planted = "varchar_opposite(a character varying, b character varying)";
+  const verification = await verifySchemaAsync(new MigrationManager(client, registry));
+  assert.deepEqual(verification.differences, [{ change: "added", details: [], name: planted, objectType: "function", table: planted }]);
+  assert.deepEqual(await calls(), []);
+  // Drifted on the live side only: the sequence's MAXVALUE and the domain's default are compared by what || builds.
+  await admin.query("ALTER SEQUENCE public.ticket_seq MAXVALUE 1000; ALTER DOMAIN public.positive SET DEFAULT 2");
+  const drifted = await verifySchemaAsync(new MigrationManager(client, registry));
+  assert.deepEqual(drifted.differences.map((difference) => [difference.change, difference.name]).sort(), [
+    ["added", planted],
+    ["changed", "positive"],
+    ["changed", "ticket_seq"],
+  ]);
+  assert.deepEqual(await calls(), []);
+});
+
 test("DATABASE_LOCKED through a hostile search_path names the session that holds the run lock, and only it", async (t) => {
   const { client, admin, calls } = await hostileDatabase(t);
   await admin.query("SET application_name = 'holder-app'");

@@ -202,8 +202,8 @@ export function* readPostgresViews(schema: string): Step<SqlObjectSnapshot[]> {
 export function* readPostgresSequences(schema: string): Step<SqlObjectSnapshot[]> {
   return yield* query<SqlObjectSnapshot>(
     `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
-            'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ||
-            ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ||
+            'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT}
+            ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT}
             coalesce(' OWNED BY ' ${CONCAT} owner.tbl ${CONCAT} '.' ${CONCAT} owner.col, '') AS sql
        FROM pg_catalog.pg_class AS c
        JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
@@ -241,8 +241,8 @@ export function* readPostgresTypes(schema: string): Step<SqlObjectSnapshot[]> {
     `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table",
             CASE
               WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
-              ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ||
-                   coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ||
+              ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT}
+                   coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
                    coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} k.conname ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname ${COLLATE_C})
                                FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '')
             END AS sql
