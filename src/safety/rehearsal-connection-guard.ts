@@ -66,10 +66,12 @@ function textOf(config: unknown): string | null {
 }
 
 /**
- * The SQLite libraries' calls that run or prepare SQL and return (or throw) at once: sql.js's `each`
- * and `iterateStatements`, and the calls of node:sqlite's tag store, run SQL as `exec` does.
+ * The SQLite libraries' calls that run or prepare SQL and return (or throw) at once; sql.js's `each`
+ * and `iterateStatements` run SQL as `exec` does.
  */
-const SQLITE_SYNC_CALLS = new Set<PropertyKey>(["exec", "prepare", "run", "query", "each", "iterateStatements", "get", "all", "iterate"]);
+const SQLITE_SYNC_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "query", "each", "iterateStatements"]);
+/** node:sqlite's tag store's calls, each a tagged template (only on the store: elsewhere `get` is no SQL call). */
+const TAG_STORE_CALLS: ReadonlySet<PropertyKey> = new Set(["run", "get", "all", "iterate"]);
 /** libsql-client's calls that run SQL and return a promise; `batch` takes a list of statements. */
 const SQLITE_ASYNC_CALLS = new Set<PropertyKey>(["execute", "executeMultiple", "batch"]);
 /** libsql-client's transaction's own ends: the body receives the transaction itself. */
@@ -85,7 +87,7 @@ function endingText(first: unknown): string | null {
 }
 
 /** `client` with its SQLite calls refusing statements that end the transaction; everything else is the client's own. */
-function guardSqliteConnection<C extends object>(client: C): C {
+function guardSqliteConnection<C extends object>(client: C, syncCalls: ReadonlySet<PropertyKey> = SQLITE_SYNC_CALLS): C {
   return new Proxy(client, {
     get(target, property) {
       const value = Reflect.get(target, property, target) as unknown;
@@ -94,8 +96,8 @@ function guardSqliteConnection<C extends object>(client: C): C {
       const ending = SQLITE_ENDING_CALLS.get(property);
       if (ending !== undefined) return () => Promise.reject(new RehearsalStatementRefusedError(ending));
       // node:sqlite's tag store prepares its statements itself, past this proxy: guarded as well.
-      if (property === "createTagStore") return (...args: unknown[]) => guardSqliteConnection(call.apply(target, args) as object);
-      if (!SQLITE_SYNC_CALLS.has(property) && !SQLITE_ASYNC_CALLS.has(property)) return call.bind(target);
+      if (property === "createTagStore") return (...args: unknown[]) => guardSqliteConnection(call.apply(target, args) as object, TAG_STORE_CALLS);
+      if (!syncCalls.has(property) && !SQLITE_ASYNC_CALLS.has(property)) return call.bind(target);
       return (...args: unknown[]) => {
         const text = endingText(args[0]);
         if (text !== null) {
