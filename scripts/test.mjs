@@ -14,7 +14,8 @@
  *
  *   node scripts/test.mjs                 all three runtimes
  *   node scripts/test.mjs node24 bun      only these
- *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not)
+ *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not);
+ *                                                        a name that is no test file exits 2
  *
  * Node 20 starts its files longest first (scripts/run-node-tests.mjs, weights from
  * scripts/test-weights.json; a file not listed there counts as the heaviest), so the longest ones do
@@ -44,8 +45,15 @@ const allFiles = readdirSync(path.join(root, "test"))
 const parameterised = allFiles.filter((file) => /\b(describeEachDriver|availableDrivers)\(/.test(readFileSync(path.join(root, file), "utf8")));
 
 const args = process.argv.slice(2);
-const chosenFiles = args.filter((arg) => arg.endsWith(".ts"));
+// As `test/<name>.test.ts`, however the shell named it (`./test/…`, an absolute path).
+const chosenFiles = args.filter((arg) => arg.endsWith(".ts")).map((file) => path.relative(root, path.resolve(file)).split(path.sep).join("/"));
 const chosenRuntimes = args.filter((arg) => !arg.endsWith(".ts"));
+// A misspelt file would otherwise leave nothing to run, and nothing run passes.
+const unknownFiles = chosenFiles.filter((file) => !allFiles.includes(file));
+if (unknownFiles.length > 0) {
+  process.stderr.write(`Not a test file here: ${unknownFiles.join(", ")} (not among test/*.test.ts).\n`);
+  process.exit(2);
+}
 const pick = (files) => (chosenFiles.length === 0 ? files : files.filter((file) => chosenFiles.includes(file)));
 /** Seconds each Node 20 file took when last measured (STEPWISE_TEST_WEIGHTS_OUT, scripts/run-node-tests.mjs). */
 const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
