@@ -7,7 +7,8 @@
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
  * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half,
  * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
- * `--only verify` for the start-up verify alone (cold against the stored expected schema).
+ * `--only verify` for the start-up verify alone (cold against the stored expected schema),
+ * `--only registry-load` for the bin's import-free registry path against tsx's loader alone.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -19,8 +20,9 @@ import { findBundleRegressions, measureEntryBundleSizes, renderEntryBundleSizes 
 import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundle-size.js";
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
+import { measureRegistryLoad, renderRegistryLoadMarkdown } from "./registry-load.js";
 
-const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles|verify] [--pg-size 1000] [--pg-rounds 5]";
+const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -32,7 +34,10 @@ const sizes = sizesFlag === undefined ? [100, 1_000, 10_000] : sizesFlag.split("
 const only = valueOf("--only");
 const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
 const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
-if ([...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) || (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles" && only !== "verify")) {
+if (
+  [...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) ||
+  (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles" && only !== "verify" && only !== "registry-load")
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -50,6 +55,15 @@ if (only === undefined || only === "verify") {
   console.log(markdown);
   writeFileSync(path.join(resultsDir, "latest-verify.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-verify.md"), `${markdown}\n`);
+}
+
+if (only === undefined || only === "registry-load") {
+  onProgress("registry load: status through the import-free path and through tsx, interleaved");
+  const result = measureRegistryLoad({ keep });
+  const markdown = renderRegistryLoadMarkdown(result);
+  console.log(markdown);
+  writeFileSync(path.join(resultsDir, "latest-registry-load.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-registry-load.md"), `${markdown}\n`);
 }
 
 if (only === undefined || only === "bundles") {

@@ -20,6 +20,7 @@ import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type Stepw
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
+import { importImportFreeRegistry } from "./import-free-registry.js";
 import { toGenReport } from "./gen-report.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
 
@@ -33,23 +34,35 @@ const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
 /** Bun runs TypeScript itself (and tsx's loader does not work there), which `--driver bun-sqlite` needs. */
 const runsOnBun = (process.versions as { bun?: string }).bun !== undefined;
 
-/** Loads the registry as the app would import it; tsx compiles the TypeScript on the fly (Bun needs no help). */
+/** Set to `tsx` to load every registry through tsx, as before import-free-registry.ts (a way around it, and the bench's baseline). */
+const REGISTRY_LOADER = "STEPWISE_REGISTRY_LOADER";
+
+/**
+ * Loads the registry as the app would import it: through tsx, which compiles the TypeScript on the
+ * fly (Bun needs no help), unless it imports nothing (import-free-registry.ts).
+ */
 async function loadRegistry(registryFile: string): Promise<MigrationRegistry> {
   if (!runsOnBun) assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
   if (!existsSync(registryFile)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
-  const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
-  let loaded: { migrations?: MigrationRegistry };
-  try {
-    loaded = (await importTs(pathToFileURL(registryFile).href, import.meta.url)) as { migrations?: MigrationRegistry };
-  } catch (error) {
-    throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(error), cause: error });
-  }
+  // A registry of `.sql` migrations only imports nothing: plain JavaScript, without tsx's loader.
+  const plain = runsOnBun || process.env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, (await import("./gen-cache.js")).defaultGenCacheDir(projectRoot));
+  const loaded = (plain ?? (await importThroughTsx(registryFile))) as { migrations?: MigrationRegistry };
   if (!Array.isArray(loaded.migrations)) {
     throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
   }
   return loaded.migrations;
+}
+
+/** Imports the registry as the app would; tsx compiles the TypeScript on the fly (Bun needs no help). */
+async function importThroughTsx(registryFile: string): Promise<unknown> {
+  const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+  try {
+    return await importTs(pathToFileURL(registryFile).href, import.meta.url);
+  } catch (error) {
+    throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(error), cause: error });
+  }
 }
 
 /** The first project file (not node_modules, not Node's own) a load failure points at, as `file:line:col`. */

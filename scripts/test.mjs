@@ -16,6 +16,10 @@
  *   node scripts/test.mjs node24 bun      only these
  *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not)
  *
+ * Node 20 starts its files longest first (scripts/run-node-tests.mjs, weights from
+ * scripts/test-weights.json; a file not listed there counts as the heaviest), so the longest ones do
+ * not start last and leave a core idle at the end.
+ *
  * STEPWISE_TEST_CONCURRENCY sets Node's --test-concurrency (files at once per runtime; default 2).
  * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
  * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
@@ -43,6 +47,13 @@ const args = process.argv.slice(2);
 const chosenFiles = args.filter((arg) => arg.endsWith(".ts"));
 const chosenRuntimes = args.filter((arg) => !arg.endsWith(".ts"));
 const pick = (files) => (chosenFiles.length === 0 ? files : files.filter((file) => chosenFiles.includes(file)));
+/** Seconds each Node 20 file took when last measured (STEPWISE_TEST_WEIGHTS_OUT, scripts/run-node-tests.mjs). */
+const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
+/**
+ * Longest first, so the last files to start are short ones. A file not measured yet goes first:
+ * started early, a light file costs nothing, while a heavy one started last would hold the run open.
+ */
+const longestFirst = (files) => [...files].sort((a, b) => (weights[b] ?? Infinity) - (weights[a] ?? Infinity) || (a < b ? -1 : a > b ? 1 : 0));
 
 // The CLI opens databases with better-sqlite3, built for this Node: tests under Node 24 and Bun run the bin with it.
 const shared = { ...process.env, STEPWISE_CLI_NODE: process.execPath };
@@ -68,7 +79,11 @@ const runs = [
     steps: [{ command: bun, args: ["test", "--timeout", "120000", "-t", driverTests("bun-sqlite"), ...pick(parameterised).map((file) => `./${file}`)] }],
     env: { ...shared, STEPWISE_DRIVERS: "bun-sqlite" },
   },
-  { name: "node20", steps: [{ command: process.execPath, args: [...nodeTest, ...pick(allFiles)] }], env: shared },
+  {
+    name: "node20",
+    steps: [{ command: process.execPath, args: ["--import", "tsx", "scripts/run-node-tests.mjs", concurrency, ...longestFirst(pick(allFiles))] }],
+    env: shared,
+  },
 ]
   .map((run) => ({ ...run, steps: run.steps.filter((step) => step.args.some((arg) => arg.endsWith(".ts"))) }))
   .filter((run) => (chosenRuntimes.length === 0 || chosenRuntimes.includes(run.name)) && run.steps.length > 0);

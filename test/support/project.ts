@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
+import { resolveSettings } from "../../codegen/config.js";
+import { defaultGenCacheDir } from "../../codegen/gen-cache.js";
 import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 import { binArgs, type BinMode } from "./compiled-bin.js";
@@ -43,6 +45,14 @@ export interface TestProject {
   writeMigration(fileName: string, text: string): string;
   /** Runs `gen` in-process. */
   generate(options?: { check?: boolean }): Promise<GenerateResult>;
+  /**
+   * Writes the registry in-process exactly as a plain `stepwise gen` run in the project's root would
+   * (the folders, dialect and target of its config, and its gen cache, which the bin's registry check
+   * then finds), and fails the test on problems. For tests whose subject is what comes after `gen`:
+   * a `gen` child costs the bin's start and TypeScript's load, every time; in-process, TypeScript
+   * loads once per test file.
+   */
+  generateAsBin(): Promise<GenerateResult>;
   /** Runs `gen`, fails the test on problems, and imports the registry as an app would. */
   load<R extends MigrationRegistry = MigrationRegistry>(): Promise<R>;
   /** A database path inside the project. */
@@ -105,6 +115,19 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
     },
     generate(generateOptions = {}) {
       return generateRegistry({ projectRoot: root, migrationsDir, registryFile, check: generateOptions.check });
+    },
+    async generateAsBin() {
+      const settings = resolveSettings(root);
+      const result = await generateRegistry({
+        projectRoot: root,
+        migrationsDir: settings.migrationsDir,
+        registryFile: settings.registryFile,
+        dialect: settings.dialect,
+        ...(settings.target === null ? {} : { target: settings.target }),
+        cacheDir: defaultGenCacheDir(root),
+      });
+      if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
+      return result;
     },
     async load<R extends MigrationRegistry>() {
       const result = await project.generate();
