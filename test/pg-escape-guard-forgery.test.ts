@@ -12,7 +12,7 @@ import { test, type TestContext } from "node:test";
 import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import type { MigrationEntry } from "../src/core/types.js";
-import { connectFreshWithUrl } from "./support/pg-client.js";
+import { connectFreshWithUrl, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry, rejection } from "./support/registry-builders.js";
 
 const createItems = namedSqlEntry(1, "items", "CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL);", "DROP TABLE items;", {
@@ -140,3 +140,30 @@ for (const ending of ["returns", "aborts and throws"] as const) {
     assert.deepEqual(await notes(client), ["two", "three", "forged by down"]);
   });
 }
+
+test("the id check rides on the RELEASE: a guarded body's transaction sends no message more than before, the RELEASE and the id read travelling together", async (t) => {
+  const { client } = await setUp(t);
+  const migrations = [createItems, writeNote(2, "two"), writeNote(3, "three")];
+  const sent = await recordStatements(client, () => new MigrationManager(client, migrations).up());
+  // Each guarded transaction, from its BEGIN to its COMMIT, as the kind of each message.
+  const kinds = sent.map((sql) =>
+    /^RELEASE SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
+      ? "release and read id"
+      : /^SELECT pg_catalog\.pg_current_xact_id\(\)/.test(sql)
+        ? "read id"
+        : /^SAVEPOINT /.test(sql)
+          ? "savepoint"
+          : /^INSERT INTO items/.test(sql)
+            ? "body"
+            : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
+              ? "history row"
+              : sql,
+  );
+  const guarded: string[][] = [];
+  kinds.forEach((kind, at) => {
+    if (kind === "savepoint") guarded.push(kinds.slice(at - 2, kinds.indexOf("COMMIT", at) + 1));
+  });
+  const perMigration = ["BEGIN", "read id", "savepoint", "body", "SELECT 1", "release and read id", "history row", "COMMIT"];
+  assert.deepEqual(guarded, [perMigration, perMigration], sent.join("\n---\n"));
+  assert.deepEqual(await notes(client), ["two", "three"]);
+});
