@@ -167,3 +167,27 @@ test("the id check rides on the RELEASE: a guarded body's transaction sends no m
   assert.deepEqual(guarded, [perMigration, perMigration], sent.join("\n---\n"));
   assert.deepEqual(await notes(client), ["two", "three"]);
 });
+
+test("on its own session a body finds no savepoint name: stepwise prepares no named statement, and current_query() and its own pg_stat_activity row show the body's statement", async (t) => {
+  const { client, url } = await setUp(t);
+  const fromOthers: string[][] = [];
+  let ownTexts: string[] = [];
+  const looking = asyncTsEntry<pg.ClientBase>(
+    2,
+    {
+      async up(db) {
+        fromOthers.push(await savepointNamesSentBy(url, db));
+        const { rows } = await db.query<{ text: string | null }>(
+          "SELECT pg_catalog.current_query() AS text UNION ALL SELECT statement FROM pg_catalog.pg_prepared_statements UNION ALL SELECT query FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()",
+        );
+        ownTexts = rows.map((row) => String(row.text));
+      },
+    },
+    { dialect: "postgres" },
+  );
+  await new MigrationManager(client, [createItems, looking]).up();
+  // Another session saw the name, so the name was there to find.
+  assert.equal(fromOthers[0]!.length, 1);
+  assert.ok(ownTexts.length >= 2);
+  for (const text of ownTexts) assert.ok(!text.includes(fromOthers[0]![0]!), text);
+});
