@@ -12,6 +12,7 @@ import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { rehearseUpAsync } from "../src/entries/safety-nets.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
@@ -469,6 +470,27 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
       assert.equal(error.version, 2);
       assert.equal(error.committed, "yes");
       assert.deepEqual(await historyVersions(db), [1]);
+    });
+  });
+
+  test("rehearseUpAsync refuses a TypeScript body's COMMIT before it runs: MIGRATION_FAILED for that migration, nothing stays", (t) => {
+    // Without savepoints there is no rehearsal in a transaction (DRIVER_CAPABILITY_MISSING), nor anything to commit.
+    if (h.lacks(t, "savepoints")) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      const committing = asyncTsEntry(2, {
+        up: async (connection: unknown) => {
+          await runSql(connection, "INSERT INTO items (id, note) VALUES (1, 'written before the commit')");
+          await runSql(connection, "COMMIT");
+        },
+      });
+      const before = await db.snapshot();
+      const { rehearsal } = await rehearseUpAsync(db.manager([createItems, committing]) as never);
+      assert.equal(rehearsal.ok, false);
+      assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+      assert.equal(rehearsal.failure?.fields.version, 2);
+      assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError");
+      assert.deepEqual(await db.snapshot(), before);
     });
   });
 });

@@ -49,6 +49,26 @@ function forgingMigration(db: TestDatabase, version: number, fail: boolean, foun
   });
 }
 
+/** A connection that can register a SQL function: `function` (better-sqlite3, node:sqlite, Bun, libsql) or `create_function` (sql.js). */
+type Registering = PortableConnection & { function?(name: string, fn: () => unknown): unknown; create_function?(name: string, fn: () => unknown): unknown };
+
+/** Registers `fn` as the SQL function `name` on `d`; a library that cannot (libsql: "not implemented") is left as it is. */
+function registerFunction(d: Registering, name: string, fn: () => unknown): void {
+  try {
+    if (typeof d.create_function === "function") d.create_function(name, fn);
+    else d.function?.(name, fn);
+  } catch {
+    // Nothing to forge with: the real total_changes() answers.
+  }
+}
+
+/** How a body can take the run's witness table away from the guard: its name is in `temp.sqlite_master`. */
+const WITNESS_TAMPERING: ReadonlyArray<readonly [string, (table: string) => string]> = [
+  ["drops", (table) => `DROP TABLE temp."${table}"`],
+  ["renames", (table) => `ALTER TABLE temp."${table}" RENAME TO taken`],
+  ["replaces with a view", (table) => `DROP TABLE temp."${table}"; CREATE TEMP VIEW "${table}" AS SELECT 0 AS token`],
+];
+
 const writeNote = (version: number, note: string) => tsEntry<PortableConnection>(version, { up: (d) => void d.exec(`INSERT INTO items (note) VALUES ('${note}')`) });
 
 await describeEachDriver("a TypeScript body that ends stepwise's transaction behind the guard's back", (h) => {
@@ -119,6 +139,57 @@ await describeEachDriver("a TypeScript body that ends stepwise's transaction beh
       assert.equal(error.code, "TRANSACTION_ESCAPED");
       assert.equal(error.version, 3);
       assert.equal(error.committed, "yes");
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(notes(db), ["two", "three"]);
+      assert.equal(db.inTransaction(), false);
+    }));
+
+  for (const [how, tamper] of WITNESS_TAMPERING) {
+    test(`a body that ${how} the run's witness table: the next migrations still apply, and a later escape is TRANSACTION_ESCAPED, committed "yes"`, (t) =>
+      h.withDatabase((db) => {
+        if (h.lacks(t, "savepoints")) return;
+        const migrations = [
+          createItems,
+          tsEntry<PortableConnection>(2, {
+            up(d) {
+              const table = String(db.value("SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'"));
+              d.exec(tamper(table));
+            },
+          }),
+          writeNote(3, "three"),
+          tsEntry<PortableConnection>(4, { up: (d) => void d.exec("INSERT INTO items (note) VALUES ('four'); COMMIT; BEGIN IMMEDIATE") }),
+        ];
+        const error = caught(() => db.manager(migrations).up());
+        assert.equal(error.code, "TRANSACTION_ESCAPED");
+        assert.equal(error.version, 4);
+        assert.equal(error.committed, "yes");
+        assert.deepEqual(appliedVersions(db), [1, 2, 3]);
+        assert.deepEqual(notes(db), ["three", "four"]);
+        assert.equal(db.userVersion(), 3);
+        assert.equal(db.inTransaction(), false);
+      }));
+  }
+
+  test('one that commits, re-makes the witness table and registers its own total_changes() answering the count from before it wrote: TRANSACTION_ESCAPED, committed "unknown", never "no"', (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const migrations = [
+        createItems,
+        writeNote(2, "two"),
+        tsEntry<Registering>(3, {
+          up(d) {
+            const table = String(db.value("SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'"));
+            const before = Number(db.value("SELECT total_changes()"));
+            d.exec(`INSERT INTO items (note) VALUES ('three'); COMMIT; DROP TABLE temp."${table}"; CREATE TEMP TABLE "${table}" (token INTEGER NOT NULL)`);
+            registerFunction(d, "total_changes", () => before);
+            d.exec("BEGIN IMMEDIATE");
+          },
+        }),
+      ];
+      const error = caught(() => db.manager(migrations).up());
+      assert.equal(error.code, "TRANSACTION_ESCAPED");
+      assert.equal(error.version, 3);
+      assert.equal(error.committed, "unknown");
       assert.deepEqual(appliedVersions(db), [1, 2]);
       assert.deepEqual(notes(db), ["two", "three"]);
       assert.equal(db.inTransaction(), false);

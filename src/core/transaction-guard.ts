@@ -25,7 +25,7 @@
  * database file.
  */
 import type { EscapedCommit } from "./errors.js";
-import { changeCounter, exec, inTransaction, queryValue, run, type Step } from "./step.js";
+import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
 
 /** Committed state read right after `BEGIN IMMEDIATE`, before stepwise writes anything. */
 export interface TransactionStart {
@@ -71,8 +71,11 @@ export function witnessTable(witness: CommitWitness): string {
  * statements, and a row write in the transaction proves the same thing.
  */
 export interface CommitWitness {
-  /** The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). */
-  readonly table: string;
+  /**
+   * The temp table's name, from its own randomness (it is listed in `temp.sqlite_master`). Drawn
+   * again when a migration removed or replaced the table (see {@link markCommitWitness}).
+   */
+  table: string;
   /**
    * The schema the table lives in: `temp` unless given. A libSQL server (sqld, Turso) has no temp
    * schema and refuses `CREATE TEMP TABLE`, so its dialect puts the witness in `main`: committed with
@@ -110,11 +113,35 @@ export function* renewCommitWitness(witness: CommitWitness): Step<void> {
  */
 export function* markCommitWitness(witness: CommitWitness): Step<number> {
   witness.token++;
-  const { changes } = yield* run(`UPDATE ${witnessTable(witness)} SET token = ?`, [witness.token]);
+  let changes: number;
+  try {
+    ({ changes } = yield* run(`UPDATE ${witnessTable(witness)} SET token = ?`, [witness.token]));
+  } catch (error) {
+    changes = yield* replaceCommitWitness(witness, error);
+  }
   // An earlier migration of the run deleted the row: the row inserted now is the token, and it too
   // survives a rollback only if something committed it.
   if (changes === 0) yield* run(`INSERT INTO ${witnessTable(witness)} (token) VALUES (?)`, [witness.token]);
   return witness.token;
+}
+
+/**
+ * After the witness's `UPDATE` failed: an earlier migration of the run dropped, renamed or replaced
+ * the table (its name is in `temp.sqlite_master`), so a table under a fresh name, made in this
+ * transaction, takes its place. A rollback removes that table too, which the verdict reads as
+ * `unknown`; a commit keeps it with the token, so an escape is still proven. Any other failure (the
+ * transaction is gone, the disk is full) is rethrown as it was. Returns 0: no row holds the token yet.
+ */
+function* replaceCommitWitness(witness: CommitWitness, failure: unknown): Step<number> {
+  if (!(yield* inTransaction())) throw failure;
+  const table = uniqueName("witness");
+  try {
+    yield* exec(`CREATE TABLE ${witness.schema ?? "temp"}."${table}" (token INTEGER NOT NULL)`);
+  } catch {
+    throw failure;
+  }
+  witness.table = table;
+  return 0;
 }
 
 /** Removes the run's witness table; a connection a migration closed has none left to remove. */
@@ -143,7 +170,7 @@ function* witnessWasCommitted(witness: CommitWitness, token: number): Step<boole
  * - `yes` when the witness survived (our own transaction was committed), or the schema version, user
  *   version, application id or journal mode stored in the file differ from `start`;
  * - `no` only when every signal agrees nothing was committed: no row written on this connection since
- *   `changesBeforeBody` (`total_changes()`), `PRAGMA data_version` unmoved (no other connection
+ *   `changesBeforeBody` (`total_changes()`, and SQLite's own, see {@link totalChangesShadowed}), `PRAGMA data_version` unmoved (no other connection
  *   committed, which the migration may have opened itself). The header fields a migration can commit
  *   alone (application id, user version, schema cookie, journal mode) are compared through SQLite;
  *   the file is not read directly, which would drop this process's POSIX locks on it;
@@ -156,11 +183,23 @@ export function* judgeEscapedCommit(witness: CommitWitness, token: number, start
     if (now.schemaVersion !== start.schemaVersion || now.userVersion !== start.userVersion || now.applicationId !== start.applicationId || now.journalMode !== start.journalMode) {
       return "yes";
     }
-    if ((yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
+    if ((yield* totalChangesShadowed()) || (yield* readTotalChanges()) !== changesBeforeBody || now.dataVersion !== start.dataVersion) return "unknown";
     return "no";
   } catch {
     return "unknown";
   }
+}
+
+/**
+ * Whether an application-defined SQL function shadows SQLite's `total_changes()`. A body can register
+ * one (better-sqlite3, node:sqlite, Bun and sql.js let it) that answers the count from before it
+ * wrote, and, having re-made the witness table (DDL, which no count sees), pass a commit off as
+ * nothing committed. Read only once an escape is found, so it costs a guarded migration nothing. A
+ * SQLite built without `PRAGMA function_list` answers no rows, as unknown pragmas do.
+ */
+function* totalChangesShadowed(): Step<boolean> {
+  const functions = yield* query<{ name: unknown; builtin: unknown }>("PRAGMA function_list");
+  return functions.some((row) => String(row.name).toLowerCase() === "total_changes" && Number(row.builtin) !== 1);
 }
 
 /**

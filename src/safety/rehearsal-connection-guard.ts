@@ -8,17 +8,27 @@
  * as a migration (`MIGRATION_FAILED`, its cause {@link RehearsalStatementRefusedError}), where the
  * real run would report the escape.
  *
+ * On SQLite the same holds for the SQLite libraries' own calls (`exec`, `prepare`, `run`, Bun's
+ * `query`, libsql-client's `execute` and `executeMultiple`): a body's `COMMIT` there would commit the
+ * rehearsal's work, history rows included, to the live database.
+ *
  * SQL migrations need no guard: `gen` refuses transaction control in a transactional SQL migration,
  * and a rehearsal never runs a `transaction: false` one.
  */
 import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
-import type { MigrationEntry } from "../core/types.js";
+import type { MigrationEntry, SqlDialect } from "../core/types.js";
 
 /** Statements that end or replace the transaction they run in (a savepoint's `ROLLBACK TO` does not). */
-function endsTransaction(sql: string): boolean {
-  for (const { tokens } of splitSqlStatements(tokenizeSql(sql, "postgres"), "postgres")) {
+function endsTransaction(sql: string, dialect: SqlDialect): boolean {
+  for (const { tokens } of splitSqlStatements(tokenizeSql(sql, dialect), dialect)) {
     const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
     const [first, second, third] = words;
+    if (dialect === "sqlite") {
+      // SQLite: COMMIT, END and ROLLBACK [TRANSACTION] without TO; BEGIN inside a transaction fails by itself.
+      if (first === "COMMIT" || first === "END") return true;
+      if (first === "ROLLBACK" && second !== "TO" && !(second === "TRANSACTION" && third === "TO")) return true;
+      continue;
+    }
     if (first === "COMMIT" || first === "END" || first === "ABORT") return true;
     if (first === "PREPARE" && second === "TRANSACTION") return true;
     if (first === "ROLLBACK" && second !== "TO" && !((second === "WORK" || second === "TRANSACTION") && third === "TO") && second !== "PREPARED") return true;
@@ -38,22 +48,56 @@ export class RehearsalStatementRefusedError extends Error {
   }
 }
 
-/** The text of a `pg` `query` call's first argument: a string, or a config or submittable with `text`. */
+/**
+ * The text of a call's first argument: a string, or a config or submittable with `text` (`pg`) or
+ * `sql` (libsql-client).
+ */
 function textOf(config: unknown): string | null {
   if (typeof config === "string") return config;
-  if (config !== null && typeof config === "object" && typeof (config as { text?: unknown }).text === "string") return (config as { text: string }).text;
+  if (config !== null && typeof config === "object") {
+    const { text, sql } = config as { text?: unknown; sql?: unknown };
+    if (typeof text === "string") return text;
+    if (typeof sql === "string") return sql;
+  }
   return null;
 }
 
+/** The SQLite libraries' calls that run or prepare SQL and return (or throw) at once. */
+const SQLITE_SYNC_CALLS = new Set<PropertyKey>(["exec", "prepare", "run", "query"]);
+/** libsql-client's calls that run SQL and return a promise. */
+const SQLITE_ASYNC_CALLS = new Set<PropertyKey>(["execute", "executeMultiple"]);
+
+/** `client` with its SQLite calls refusing statements that end the transaction; everything else is the client's own. */
+function guardSqliteConnection<C extends object>(client: C): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      const call = value as (...rest: unknown[]) => unknown;
+      if (!SQLITE_SYNC_CALLS.has(property) && !SQLITE_ASYNC_CALLS.has(property)) return call.bind(target);
+      return (...args: unknown[]) => {
+        const text = textOf(args[0]);
+        if (text !== null && endsTransaction(text, "sqlite")) {
+          const error = new RehearsalStatementRefusedError(text);
+          if (SQLITE_ASYNC_CALLS.has(property)) return Promise.reject(error);
+          throw error;
+        }
+        return call.apply(target, args);
+      };
+    },
+  });
+}
+
 /** `client` with a `query` that refuses statements ending the transaction; everything else is the client's own. */
-function guardConnection<C extends object>(client: C): C {
+function guardConnection<C extends object>(client: C, dialect: SqlDialect): C {
+  if (dialect === "sqlite") return guardSqliteConnection(client);
   return new Proxy(client, {
     get(target, property) {
       const value = Reflect.get(target, property, target) as unknown;
       if (property === "query" && typeof value === "function") {
         return (...args: unknown[]) => {
           const text = textOf(args[0]);
-          if (text !== null && endsTransaction(text)) {
+          if (text !== null && endsTransaction(text, "postgres")) {
             const error = new RehearsalStatementRefusedError(text);
             const callback = args[args.length - 1];
             if (typeof callback === "function") {
@@ -74,13 +118,13 @@ function guardConnection<C extends object>(client: C): C {
  * `entry` with its TypeScript bodies handed a guarded connection (see the module note); a SQL entry
  * is returned as it is.
  */
-export function withGuardedConnection(entry: MigrationEntry): MigrationEntry {
+export function withGuardedConnection(entry: MigrationEntry, dialect: SqlDialect): MigrationEntry {
   if (entry.kind !== "ts") return entry;
   const module = entry.module as { up?: unknown; down?: unknown };
   const wrap = (body: unknown) =>
     typeof body === "function"
       ? function (this: unknown, db: unknown, ...rest: unknown[]) {
-          const connection = db !== null && typeof db === "object" ? guardConnection(db) : db;
+          const connection = db !== null && typeof db === "object" ? guardConnection(db, dialect) : db;
           return (body as (...args: unknown[]) => unknown).call(module, connection, ...rest);
         }
       : body;

@@ -11,7 +11,8 @@
  * alone and the migrations before it stay visible to the report, as they would stay committed.
  *
  * A TypeScript body that would end the transaction itself (`COMMIT`) is stopped before the statement
- * reaches the server (`rehearsal-connection-guard.ts`) and reported as that migration's failure.
+ * reaches the server, or the SQLite library (`rehearsal-connection-guard.ts`), and reported as that
+ * migration's failure.
  *
  * A plan holding a `transaction: false` migration (which must run outside any transaction, such as
  * `CREATE INDEX CONCURRENTLY`) or one that switches foreign keys off cannot run inside one
@@ -28,7 +29,7 @@ import { highestAppliedVersion, planUp } from "../core/planner.js";
 import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
-import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { withGuardedConnection } from "./rehearsal-connection-guard.js";
 import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal-result.js";
 import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
@@ -117,7 +118,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
     const rowsBefore = yield* reader.countRows(schemaBefore);
     let failure: RehearsalFailure | null = null;
     try {
-      yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }));
+      yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }), executor.dialect.name);
     } catch (error) {
       // Read as the runner reads an error that leaves a step (the rehearsal catches it first), so
       // its nativeCode and nativeKind are those the real run reports.
@@ -146,15 +147,15 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
  * Runs `step` inside the transaction already open, its own transactions turned into savepoints of
  * it: `begin` opens one, `commit` releases it, `rollback` rolls back to it, and `inTransaction`
  * answers for those alone (so `up`'s refusal of an open transaction does not see the rehearsal's).
- * A TypeScript body gets a connection that refuses statements ending the transaction. Every other
- * operation passes through unchanged.
+ * A TypeScript body gets a connection that refuses statements ending the transaction, by `dialect`'s
+ * rules (`rehearsal-connection-guard.ts`). Every other operation passes through unchanged.
  */
-export function* inRehearsalTransaction<T>(step: Step<T>): Step<T> {
-  return yield* intercept(step, { depth: 0 });
+export function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
+  return yield* intercept(step, { depth: 0 }, dialect);
 }
 
 /** {@link inRehearsalTransaction} on `step`, with the savepoint depth it shares with the steps it runs directly (`driveDirectly`). */
-function* intercept<T>(step: Step<T>, savepoints: { depth: number }): Step<T> {
+function* intercept<T>(step: Step<T>, savepoints: { depth: number }, dialect: SqlDialect): Step<T> {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
     const result: IteratorResult<Operation, T> = next.ok ? step.next(next.value) : step.throw(next.error);
@@ -189,11 +190,11 @@ function* intercept<T>(step: Step<T>, savepoints: { depth: number }): Step<T> {
           break;
         case "runBody":
           // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).
-          next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry) } };
+          next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry, dialect) } };
           break;
         case "step":
           // Its transactions too are the rehearsal's savepoints: run it here, not by the runner.
-          next = { ok: true, value: yield* intercept(operation.step, savepoints) };
+          next = { ok: true, value: yield* intercept(operation.step, savepoints, dialect) };
           break;
         default:
           next = { ok: true, value: yield operation };
