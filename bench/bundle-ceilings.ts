@@ -28,7 +28,11 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // against main's head: the history statements' and forEachBatch's operators written through the
   // store and the resolved key (`eq`, `textType`, `sqlOf`), so PostgreSQL's can be pg_catalog's, and
   // HISTORY_ROW_MISSING's message naming a trigger or rule. The room left is what main's head had.
-  "durable-objects": { migrate: 18_472 + 59 + ROOM_BYTES, manager: 21_981 + 77 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + ROOM_BYTES, manager: 21_018 + 79 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + ROOM_BYTES, manager: 24_897 + 150 + ROOM_BYTES },
+  // Raised 2026-11-23 (lead, session 10) by exactly what the escape guard's two hostile-body fixes
+  // add, measured against the tree before them (8dcf847): the witness table re-made when a body
+  // dropped or replaced it, and the verdict's check for an app-defined total_changes()
+  // (transaction-guard.ts). Only the bundles that carry the guard grow.
+  "durable-objects": { migrate: 18_472 + 59 + ROOM_BYTES, manager: 21_981 + 77 + 98 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + ROOM_BYTES, manager: 21_018 + 79 + 92 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + ROOM_BYTES, manager: 24_897 + 150 + 116 + ROOM_BYTES },
 };

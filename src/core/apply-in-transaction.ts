@@ -56,7 +56,7 @@ export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: Migrati
   }
   // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
   if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-  if (escapeGuard && !(yield* executor.dialect.releaseBodySavepoint(savepoint!))) {
+  if (escapeGuard && !(yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start))) {
     throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
   }
   // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for

@@ -43,8 +43,11 @@ export interface Dialect {
   readTransactionStart(counter: number | null): Step<TransactionStart>;
   /** Rows changed on this connection so far, or a constant where the dialect cannot count them. */
   readTotalChanges(): Step<number>;
-  /** Releases the body's savepoint; false when it is gone (the migration ended our transaction). */
-  releaseBodySavepoint(name: string): Step<boolean>;
+  /**
+   * Releases the body's savepoint; false when it is gone or the transaction is no longer the one
+   * `start` was read in (the migration ended our transaction).
+   */
+  releaseBodySavepoint(name: string, start: TransactionStart): Step<boolean>;
   /** What a migration that ended our transaction got committed: `yes`, `no` only when proven, else `unknown`. */
   judgeEscapedCommit(witness: CommitWitness, token: number, start: TransactionStart, changesBeforeBody: number): Step<EscapedCommit>;
 

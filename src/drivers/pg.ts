@@ -157,7 +157,10 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // The server's description of the columns travels with the rows: the no-op read proves the
     // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
     query: async (sql, params) => {
-      const { rows, fields } = await query(sql, params);
+      const result = await query(sql, params);
+      // Text of several statements (the escape guard's RELEASE and its transaction id read) answers
+      // one result per statement: the read is the last.
+      const { rows, fields } = Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
       // Not enumerable: a caller comparing rows (deepStrictEqual counts enumerable symbols) sees rows only.
       if (Array.isArray(rows)) Object.defineProperty(rows, POSTGRES_COLUMN_DESCRIPTIONS, { value: fields });
       return rows;

@@ -20,7 +20,7 @@ import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
 import { isValidTableName } from "../history.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
-import { query, queryValue, run, type Step } from "../step.js";
+import { query, queryValue, type Step } from "../step.js";
 import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
 import { translatePostgresError } from "./postgres-errors.js";
 import { PostgresHistoryStore } from "./postgres-history.js";
@@ -101,17 +101,20 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     readTotalChanges: function* (): Step<number> {
       return 0;
     },
-    releaseBodySavepoint: function* (name: string): Step<boolean> {
+    // The savepoint's name proves nothing here: another session reads it from pg_stat_activity (the
+    // last statement stepwise sent), so a body can commit, begin and re-open it. Only the server
+    // assigns transaction ids, and never one twice: the id read in the same message as RELEASE must be
+    // the one read at the start. One message, so no round trip more than the release alone.
+    releaseBodySavepoint: function* (name: string, start: TransactionStart): Step<boolean> {
+      const releaseAndReadId = `RELEASE SAVEPOINT ${quote(name)}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
+      const ours = (start as PostgresTransactionStart).transactionId;
       try {
-        yield* run(`RELEASE SAVEPOINT ${quote(name)}`);
-        return true;
+        return String(yield* queryValue(releaseAndReadId)) === ours;
       } catch {
         // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
       }
       try {
-        yield* run(`ROLLBACK TO SAVEPOINT ${quote(name)}`);
-        yield* run(`RELEASE SAVEPOINT ${quote(name)}`);
-        return true;
+        return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quote(name)}; ${releaseAndReadId}`)) === ours;
       } catch {
         return false;
       }
