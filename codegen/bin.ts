@@ -153,9 +153,24 @@ function printProblems(problems: readonly Problem[], context: CliContext): void 
   context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
 }
 
+/**
+ * The environment variables the bin reads, for the root `--help`: each changes what a command does,
+ * so a user who meets one in a script can look it up where the flags are.
+ */
+const ENVIRONMENT_HELP = [
+  "Environment:",
+  "  DATABASE_URL                    the database when neither --db/--url nor the config names one",
+  "  PGPASSWORD, LIBSQL_AUTH_TOKEN   a server's password or token, kept out of the command line",
+  "  STEPWISE_REPAIRED_BY            who repair --checksums records, when --by is not given",
+  `  ${SKIP_REGISTRY_CHECK}=1  run a registry that lags behind the migrations folder (refused otherwise)`,
+  `  ${REGISTRY_LOADER}=tsx    load the registry through tsx even when it imports nothing`,
+  "  NO_COLOR, FORCE_COLOR           turn colour off or on",
+].join("\n");
+
 function addBuildCommands(program: Command, context: CliContext): void {
   const { palette } = context;
   const print = (text: string) => context.io.stdout(`${text}\n`);
+  program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
 
   program
     .command("gen")

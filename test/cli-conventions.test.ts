@@ -75,6 +75,13 @@ test("--version and -V print stepwise's own version, even when the config is bro
   assert.equal(short.code, 0, short.stderr);
   assert.equal(short.stdout, `${stepwiseVersion}\n`);
   for (const option of ["--version", "--verbose"]) assert.ok(help.stdout.includes(option), `--help does not list ${option}`);
+  // Every environment variable the bin reads is named where its flags are, in a section of its own.
+  const environmentAt = help.stdout.indexOf("\nEnvironment:\n");
+  assert.ok(environmentAt >= 0, "--help has no Environment section");
+  const environment = help.stdout.slice(environmentAt);
+  for (const variable of ["DATABASE_URL", "PGPASSWORD", "LIBSQL_AUTH_TOKEN", "STEPWISE_REPAIRED_BY", "STEPWISE_SKIP_REGISTRY_CHECK", "STEPWISE_REGISTRY_LOADER", "NO_COLOR", "FORCE_COLOR"]) {
+    assert.match(environment, new RegExp(`\\b${variable}\\b`), `--help does not list ${variable}`);
+  }
   assert.ok(genHelp.stdout.includes("--json"), "gen --help does not list --json");
   // The broken config itself is still reported, as JSON when asked.
   assert.equal(status.code, 2);
