@@ -13,7 +13,7 @@ import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { rehearseUpAsync } from "../src/entries/safety-nets.js";
-import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 
 /** Migration `version` as SQL: it logs itself in `ran`, so a migration applied twice shows twice. */
@@ -28,6 +28,31 @@ function loggedTs(version: number): MigrationEntry {
     up: (db) => void db.exec(`INSERT INTO ran (version) VALUES (${version})`),
     down: (db) => void db.exec(`DELETE FROM ran WHERE version = ${version}`),
   });
+}
+
+/**
+ * Applies migration 1 of `migrations` (five, the fourth failing), then rehearses the rest in a
+ * transaction and checks what every such rehearsal must report: 2 and 3 applied, 4 failed with
+ * `MIGRATION_FAILED`, 5 not run. Returns the rehearsal and the database as it was before it.
+ */
+async function rehearseFailingAtFour(h: DriverHarness, db: TestDatabase, migrations: MigrationRegistry) {
+  const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
+  await manager.up({ to: 1 });
+  const before = db.snapshot();
+  const { rehearsal } = await rehearseUpAsync(manager as never);
+  assert.equal(rehearsal.ok, false);
+  assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
+  assert.equal(rehearsal.failure?.fields.version, 4);
+  assert.deepEqual(
+    rehearsal.steps.map((step) => [step.version, step.status]),
+    [
+      [2, "applied"],
+      [3, "applied"],
+      [4, "failed"],
+      [5, "not-run"],
+    ],
+  );
+  return { rehearsal, before };
 }
 
 const appliedVersions = (db: TestDatabase) => db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version);
@@ -297,22 +322,7 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
     h.withDatabase(async (db) => {
       if (h.lacks(t, "savepoints")) return;
       const migrations = [logged(1), logged(2), logged(3), logged(4, " INSERT INTO no_such_table VALUES (1);"), logged(5)];
-      const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
-      await manager.up({ to: 1 });
-      const before = db.snapshot();
-      const { rehearsal } = await rehearseUpAsync(manager as never);
-      assert.equal(rehearsal.ok, false);
-      assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
-      assert.equal(rehearsal.failure?.fields.version, 4);
-      assert.deepEqual(
-        rehearsal.steps.map((step) => [step.version, step.status]),
-        [
-          [2, "applied"],
-          [3, "applied"],
-          [4, "failed"],
-          [5, "not-run"],
-        ],
-      );
+      const { rehearsal, before } = await rehearseFailingAtFour(h, db, migrations);
       assert.equal(rehearsal.reachedVersion, 3);
       assert.deepEqual(db.snapshot(), before);
       assert.equal(db.inTransaction(), false);
@@ -415,22 +425,7 @@ await describeEachDriver("TypeScript migrations applied in a run, each under the
     h.withDatabase(async (db) => {
       if (h.lacks(t, "savepoints")) return;
       const migrations = [logged(1), reportingTs(2), reportingTs(3), reportingTs(4, true), logged(5)];
-      const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
-      await manager.up({ to: 1 });
-      const before = db.snapshot();
-      const { rehearsal } = await rehearseUpAsync(manager as never);
-      assert.equal(rehearsal.ok, false);
-      assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
-      assert.equal(rehearsal.failure?.fields.version, 4);
-      assert.deepEqual(
-        rehearsal.steps.map((step) => [step.version, step.status]),
-        [
-          [2, "applied"],
-          [3, "applied"],
-          [4, "failed"],
-          [5, "not-run"],
-        ],
-      );
+      const { before } = await rehearseFailingAtFour(h, db, migrations);
       assert.deepEqual(db.snapshot(), before);
       assert.equal(db.inTransaction(), false);
     }));
