@@ -2,6 +2,7 @@
 import type { PgBenchResult, PgSideResult } from "./measure-pg.js";
 import type { Summary } from "./stats.js";
 import { formatInterval, type Interval } from "./pg-ratio-interval.js";
+import { INTERLEAVED_APPLY_FIGURES, type InterleavedApplyResult, type InterleavedApplyVerdict } from "./pg-apply-interleaved.js";
 
 const FIGURES = [
   { key: "apply", label: "fresh apply" },
@@ -141,6 +142,35 @@ function renderNoOpVerdicts(result: PgBenchResult): string[] {
   ];
 }
 
+const APPLY_FIGURE_LABELS = { apply: "fresh apply", rollbackAll: "roll back all" } as const;
+
+/** The side a verdict names, as the report's lines spell it. */
+function sideName(id: string): string {
+  return id === "hand" ? "the hand loop" : id === "hand-all" ? "the hand loop in one transaction" : id === "stepwise-all" ? 'stepwise `transaction: "all"`' : id;
+}
+
+/** One verdict of the interleaved apply phase, as a line the smoke test looks for. */
+export function renderApplyVerdict(verdict: InterleavedApplyVerdict): string {
+  const target = verdict.target === "within" ? `≤ ${verdict.limit.toFixed(2)}×` : `< ${verdict.limit.toFixed(2)}×`;
+  return `- ${APPLY_FIGURE_LABELS[verdict.figure]}, ${sideName(verdict.stepwise)} against ${sideName(verdict.against)}: ${formatInterval(verdict.ratio)}; target ${target} by the interval's upper end: **${verdict.verdict}**`;
+}
+
+/** The interleaved apply phase's section: every side's times and the verdicts. */
+export function renderApplyInterleaved(phase: InterleavedApplyResult): string[] {
+  const ms = (summary: Summary) => `${summary.median.toFixed(0)} (${summary.min.toFixed(0)})`;
+  return [
+    `**Fresh apply and roll back all, interleaved** (N = ${phase.size}, ${phase.pairs} rounds: each round every side applies to a fresh database, then rolls everything back, the order rotating; ` +
+      `load average ${phase.load[0].toFixed(1)} → ${phase.load[1].toFixed(1)}, ${phase.seconds.toFixed(0)} s). ms, median (min); ratios are stepwise / the other side, ratio of medians with a 95% interval resampled by round:`,
+    "",
+    "| side | fresh apply | roll back all |",
+    "|---|--:|--:|",
+    ...Object.entries(phase.times).map(([id, figures]) => `| ${id} | ${ms(figures.apply)} | ${ms(figures.rollbackAll)} |`),
+    "",
+    ...INTERLEAVED_APPLY_FIGURES.flatMap((figure) => phase.verdicts.filter((verdict) => verdict.figure === figure).map(renderApplyVerdict)),
+    "",
+  ];
+}
+
 function formatSummary(summary: Summary): string {
   return `${summary.median.toFixed(1)} (${summary.min.toFixed(1)}–${summary.max.toFixed(1)})`;
 }
@@ -158,6 +188,7 @@ export function renderPgMarkdown(result: PgBenchResult): string {
     "Each cell is `median (min–max)` in ms; every side opens and closes its own connection.",
     "",
     ...renderNoOpVerdicts(result),
+    ...(result.applyInterleaved === null ? [] : renderApplyInterleaved(result.applyInterleaved)),
     `| side | transactions | ${FIGURES.map((figure) => figure.label).join(" | ")} |`,
     `|---|---|${FIGURES.map(() => "--:").join("|")}|`,
     ...result.sides.map(sideRow),
