@@ -16,6 +16,7 @@ import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
+import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -270,6 +271,30 @@ test("the history row records the SQL's duration as the server measured it, and 
   assert.equal(typeof row?.durationMs, "number");
   assert.ok(row!.durationMs! >= 150 && row!.durationMs! < 10_000, `duration ${row!.durationMs}`);
   assert.ok(result.steps[0]!.durationMs >= 150);
+});
+
+// The history row's duration_ms was round(numeric) of the elapsed milliseconds; the expression now
+// casts instead, which the server runs without inlining a SQL function. The two must agree on every
+// value, the halves (rounded away from zero) included: the server computes both here, for elapsed
+// times standing in for clock_timestamp() - statement_timestamp().
+test("the server-measured duration rounds the elapsed milliseconds exactly as round(numeric) does, halves away from zero", async (t) => {
+  const client = await connectFresh(t);
+  const elapsed = "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()";
+  assert.ok(SERVER_ELAPSED_MS.includes(elapsed), SERVER_ELAPSED_MS);
+  const microseconds = [0, 1, 499, 500, 501, 1_499, 1_500, 2_500, 3_500, 999_500, 1_000_499, 86_400_000_500, 123_456_789_012];
+  const { rows } = await client.query<{ us: string; ours: string; rounded: string }>(
+    `SELECT us, ${SERVER_ELAPSED_MS.replace(elapsed, "pg_catalog.make_interval(secs => us / 1e6)")} AS ours,
+            pg_catalog.round(EXTRACT(epoch FROM pg_catalog.make_interval(secs => us / 1e6)) * 1000)::bigint AS rounded
+       FROM pg_catalog.unnest($1::bigint[]) AS us`,
+    [microseconds],
+  );
+  assert.equal(rows.length, microseconds.length);
+  for (const row of rows) assert.equal(row.ours, row.rounded, `${row.us} µs`);
+  // Halves go up, as round() sends them: 0.5 ms is 1, 2.5 ms is 3 (not 2, as rounding to even would).
+  assert.deepEqual(
+    rows.filter((row) => ["500", "2500"].includes(row.us)).map((row) => row.ours),
+    ["1", "3"],
+  );
 });
 
 test("the events of a migration sent as one message are those of the statement-by-statement path", async (t) => {
