@@ -16,7 +16,7 @@
  */
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import type { BatchStatement } from "../core/driver.js";
-import { tokenizePostgresSql } from "../shared/postgres-tokens.js";
+import { endsUnterminated, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 
 /**
  * The script's duration, measured by the server: the time since it received the message (every
@@ -64,25 +64,53 @@ export function quotePostgresLiteral(value: unknown, elapsed: string): string | 
 }
 
 /**
+ * `sql` cut at each `?` placeholder outside strings, comments and quoted names: the texts between
+ * them, one more than the placeholders. Kept for the few statements a run repeats (the history
+ * INSERT, a revert's row check and DELETE), whose text is the same for every migration: each is
+ * tokenised once, not once per migration.
+ */
+const placeholderSplits = new Map<string, readonly string[]>();
+const MOST_SPLITS_KEPT = 32;
+
+function splitAtPlaceholders(sql: string): readonly string[] {
+  let pieces = placeholderSplits.get(sql);
+  if (pieces !== undefined) return pieces;
+  const cut: string[] = [];
+  let current = "";
+  for (const token of tokenizePostgresSql(sql)) {
+    if (token.kind !== "punctuation") {
+      current += token.text;
+      continue;
+    }
+    const between = token.text.split("?");
+    for (let index = 0; index < between.length - 1; index++) {
+      cut.push(current + between[index]!);
+      current = "";
+    }
+    current += between[between.length - 1]!;
+  }
+  cut.push(current);
+  pieces = cut;
+  // A process that runs many distinct statements through here (none does today) keeps the newest.
+  if (placeholderSplits.size >= MOST_SPLITS_KEPT) placeholderSplits.delete(placeholderSplits.keys().next().value!);
+  placeholderSplits.set(sql, pieces);
+  return pieces;
+}
+
+/**
  * `sql` with each `?` placeholder (outside strings, comments and quoted names) replaced by the
  * literal of the matching value; `null` when a value has no literal or the counts differ.
  */
 export function inlinePostgresParameters(sql: string, params: readonly unknown[], elapsed: string): string | null {
-  let index = 0;
-  let failed = false;
-  const text = tokenizePostgresSql(sql)
-    .map((token) =>
-      token.kind !== "punctuation"
-        ? token.text
-        : token.text.replace(/\?/g, () => {
-            const literal = index < params.length ? quotePostgresLiteral(params[index], elapsed) : null;
-            index++;
-            if (literal === null) failed = true;
-            return literal ?? "";
-          }),
-    )
-    .join("");
-  return failed || index !== params.length ? null : text;
+  const pieces = splitAtPlaceholders(sql);
+  if (pieces.length - 1 !== params.length) return null;
+  let text = pieces[0]!;
+  for (let index = 0; index < params.length; index++) {
+    const literal = quotePostgresLiteral(params[index], elapsed);
+    if (literal === null) return null;
+    text += literal + pieces[index + 1]!;
+  }
+  return text;
 }
 
 /**
@@ -96,8 +124,7 @@ export function composeScriptMessage(script: string, statements: readonly BatchS
   // history INSERT and read its values as SQL. A backslash is the only place the two readings differ:
   // a script without one ends where it ends under both, so only such a script joins the message.
   if (script.includes("\\")) return null;
-  const tokens = tokenizePostgresSql(script);
-  if (tokens.length > 0 && tokens[tokens.length - 1]!.unterminated) return null;
+  if (endsUnterminated(script)) return null;
   const parts: string[] = [];
   for (const statement of statements) {
     const inlined = inlinePostgresParameters(statement.sql, statement.params, SERVER_ELAPSED_MS);
@@ -134,7 +161,11 @@ export function relocateErrorPosition(error: unknown, message: ScriptMessage): v
   if (start !== undefined) holder.position = String(position - start);
 }
 
+/** A UTF-16 surrogate: half of a character the server counts as one. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function countCodePoints(text: string): number {
+  if (!SURROGATE.test(text)) return text.length;
   let count = 0;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
