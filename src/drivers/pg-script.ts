@@ -31,9 +31,9 @@ import { endsUnterminated, tokenizePostgresSql } from "../shared/postgres-tokens
 export const SERVER_ELAPSED_MS = "(EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000)::bigint";
 
 /** What separates the script from the first history write: a line break ends a trailing `--` comment. */
-const AFTER_SCRIPT = "\n;\n";
+export const AFTER_SCRIPT = "\n;\n";
 /** What separates stepwise's own statements. */
-const BETWEEN = ";\n";
+export const BETWEEN = ";\n";
 
 /** A composed message, and where stepwise's own statements start in it. */
 export interface ScriptMessage {
@@ -114,17 +114,24 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
 }
 
 /**
+ * Whether `script` ends where it ends whatever the session's settings, so that text of stepwise's
+ * own can follow it in one message. With standard_conforming_strings off (a session setting the
+ * driver cannot see from here), a backslash escapes the quote of a plain '…' string, so `'a\'` stays
+ * open and would swallow the history INSERT and read its values as SQL. A backslash is the only place
+ * the two readings differ: a script without one ends where it ends under both. And a script that
+ * ends inside a string, a quoted name or a comment would take in whatever follows it.
+ */
+export function scriptCanJoinMessage(script: string): boolean {
+  return !script.includes("\\") && !endsUnterminated(script);
+}
+
+/**
  * The message that runs `prefix` (statements of stepwise's own, such as the transaction's deferred
  * `BEGIN;`), then `script`, then `statements`; `null` when they must be sent one by one (see the
  * module note).
  */
 export function composeScriptMessage(script: string, statements: readonly BatchStatement[], prefix = ""): ScriptMessage | null {
-  // With standard_conforming_strings off (a session setting the driver cannot see from here), a
-  // backslash escapes the quote of a plain '…' string, so `'a\'` stays open and would swallow the
-  // history INSERT and read its values as SQL. A backslash is the only place the two readings differ:
-  // a script without one ends where it ends under both, so only such a script joins the message.
-  if (script.includes("\\")) return null;
-  if (endsUnterminated(script)) return null;
+  if (!scriptCanJoinMessage(script)) return null;
   const parts: string[] = [];
   for (const statement of statements) {
     const inlined = inlinePostgresParameters(statement.sql, statement.params, SERVER_ELAPSED_MS);
@@ -164,7 +171,8 @@ export function relocateErrorPosition(error: unknown, message: ScriptMessage): v
 /** A UTF-16 surrogate: half of a character the server counts as one. */
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-function countCodePoints(text: string): number {
+/** `text`'s length in characters as the server counts them (code points), for error positions. */
+export function countCodePoints(text: string): number {
   if (!SURROGATE.test(text)) return text.length;
   let count = 0;
   for (let index = 0; index < text.length; index++) {

@@ -20,6 +20,8 @@ import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-to
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
+import { composeScriptBatch, readScriptBatch } from "./pg-script-batch.js";
+import { queryMessage } from "./pg-message-results.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
@@ -216,6 +218,16 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // One result per statement of the message (a lone one when it holds one): the history writes are the last.
       const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
       return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
+    },
+    // Several migrations of a whole run in one message (see pg-script-batch.ts). Not on a client in
+    // pg's pipeline mode, which refuses a query of its own kind.
+    scriptBatchWithHistory: async (items, beforeSend) => {
+      if ((client as { pipeline?: unknown }).pipeline) return null;
+      const message = composeScriptBatch(items, `stepwise_mark_${globalThis.crypto.randomUUID().replace(/-/g, "")}`);
+      if (message === null) return null;
+      await sendPendingBegin();
+      beforeSend();
+      return readScriptBatch(message, await queryMessage(client, message.text));
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
