@@ -219,10 +219,12 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
       return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
     },
-    // Several migrations of a whole run in one message (see pg-script-batch.ts). Not on a client in
-    // pg's pipeline mode, which refuses a query of its own kind.
+    // Several migrations of a whole run in one message (see pg-script-batch.ts), read through a query
+    // of stepwise's own kind: only on pg's JavaScript client (pg-native's has no protocol connection
+    // to hand it), and not in its pipeline mode, which refuses such a query.
     scriptBatchWithHistory: async (items, beforeSend) => {
-      if ((client as { pipeline?: unknown }).pipeline) return null;
+      const { connection, pipeline } = client as { connection?: { query?: unknown }; pipeline?: unknown };
+      if (typeof connection?.query !== "function" || pipeline) return null;
       const message = composeScriptBatch(items, `stepwise_mark_${globalThis.crypto.randomUUID().replace(/-/g, "")}`);
       if (message === null) return null;
       await sendPendingBegin();
