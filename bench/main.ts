@@ -7,7 +7,8 @@
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
  * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half,
  * `--pg-apply-size N` and `--pg-apply-pairs N` for its interleaved apply phase (`--pg-apply-pairs 0`
- * skips it), `--only pg-apply` for that phase alone,
+ * skips it), `--only pg-apply` for that phase alone (`--pg-apply-sides stepwise,hand` to time only
+ * those sides, and judge only the comparisons between them),
  * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
  * `--only verify` for the start-up verify alone (cold against the stored expected schema),
  * `--only registry-load` for the bin's import-free registry path against tsx's loader alone.
@@ -29,7 +30,7 @@ import { repoRoot } from "./workload.js";
 import { measureRegistryLoad, renderRegistryLoadMarkdown } from "./registry-load.js";
 
 const USAGE =
-  "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|pg-apply|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5] [--pg-apply-size 300] [--pg-apply-pairs 40]";
+  "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|pg-apply|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5] [--pg-apply-size 300] [--pg-apply-pairs 40] [--pg-apply-sides stepwise,hand]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -43,6 +44,7 @@ const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
 const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
 const pgApplySize = positive(valueOf("--pg-apply-size"), DEFAULT_PG_BENCH.applyInterleaved.size);
 const pgApplyPairs = positive(valueOf("--pg-apply-pairs"), DEFAULT_PG_BENCH.applyInterleaved.pairs);
+const pgApplySides = valueOf("--pg-apply-sides")?.split(",");
 if (
   [...sizes, pgSize, pgRounds, pgApplySize].some((size) => !Number.isSafeInteger(size) || size < 1) ||
   !Number.isSafeInteger(pgApplyPairs) ||
@@ -119,8 +121,15 @@ if (only === "pg-apply") {
   onProgress(`[pg-apply, N=${pgApplySize}] workload and gen --dialect postgres`);
   const workload = await createPgWorkload(pgApplySize);
   try {
+    const sides = createPgSides(workload).filter((side) => pgApplySides === undefined || pgApplySides.includes(side.id));
+    if (sides.length < 2)
+      throw new Error(
+        `--pg-apply-sides names ${sides.length} of the sides (${createPgSides(workload)
+          .map((side) => side.id)
+          .join(", ")}); two at least`,
+      );
     const phase = await measureInterleavedApply(
-      createPgSides(workload),
+      sides,
       pgApplySize,
       pgApplyPairs,
       () => loadavg()[0]!,
