@@ -102,6 +102,20 @@ export function noOpCandidates(workload: PgWorkload): Record<string, NoOpCandida
         `pg_catalog.texteq(h.checksum, pg_catalog.encode(${slice(32)}, 'hex') COLLATE pg_catalog."C")) AS good FROM ${TABLE} AS h ${PROOF}`,
       Buffer.from(checksums, "hex"),
     ),
+    // Sound: rows from the table itself only (an inherited child's may repeat a version; a partition's
+    // fall back too), and the columns' types from aggregates that read no row.
+    "server compares, 32 KB, sound, constructor": async (client) => {
+      new MigrationManager(client, registry);
+      await client.query({
+        text:
+          `SELECT pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE ${inRange(n)} AND ${STATE_APPLIED} AND ` +
+          `pg_catalog.texteq(h.checksum, pg_catalog.encode(${slice(32)}, 'hex') COLLATE pg_catalog."C") AND pg_catalog.oideq(h.tableoid, '${TABLE}'::pg_catalog.regclass)) AS good, ` +
+          `pg_catalog.max(ARRAY[h.version]) FILTER (WHERE false) AS version_array, pg_catalog.max(h.checksum) FILTER (WHERE false) AS checksum_type, ` +
+          `pg_catalog.max(h.state) FILTER (WHERE false) AS state_type FROM ${TABLE} AS h ${PROOF}`,
+        values: [Buffer.from(checksums, "hex")],
+        types: STEPWISE_QUERY_TYPES,
+      });
+    },
     // Not a proof: a 64-bit hash of each (version, checksum), XORed; what a digest would cost the server.
     "64-bit digest": statement(
       `SELECT pg_catalog.count(*) AS n, pg_catalog.bit_xor(pg_catalog.hashtextextended(h.checksum, h.version)) AS digest, ` +
