@@ -18,6 +18,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { BUNDLE_GZIP_CEILINGS, type BundleCeiling } from "./bundle-ceilings.js";
+import { LONGEST_KEPT_LITERAL, measureCodeOnlyBound } from "./bundle-size-bound.js";
 import { repoRoot } from "./workload.js";
 
 /** The gzipped budget for an entry that runs in a browser page or a Worker (issue 14). */
@@ -86,6 +87,12 @@ export interface EntryBundleSize {
    * without one: `npm run bench` exits 1 when a bundle grows past its own.
    */
   readonly gzipCeiling: BundleCeiling | null;
+  /**
+   * For a budgeted entry, {@link migrateOnly} with no text and every property renamed
+   * (`bundle-size-bound.ts`): the least that trimming messages and minifying could ever reach; `null`
+   * for an entry without a budget.
+   */
+  readonly codeOnlyBound: BundleBytes | null;
   /** The `node:` modules the bundle still imports; a browser bundle must have none. */
   readonly nodeImports: readonly string[];
   /** The heaviest modules, heaviest first. */
@@ -113,6 +120,7 @@ export async function measureEntryBundleSizes(options: { heaviest?: number } = {
       platform: entryCase.platform,
       ...bundleBytes(full.outputFiles[0]!.contents),
       migrateOnly: bundleBytes(migrateOnly.outputFiles[0]!.contents),
+      codeOnlyBound: entryCase.gzipBudget === null ? null : await measureCodeOnlyBound(migrateOnly.outputFiles[0]!.text),
       gzipBudget: entryCase.gzipBudget,
       gzipCeiling: entryCase.gzipCeiling,
       nodeImports: [...new Set(nodeImports)].sort(),
@@ -209,5 +217,26 @@ export function renderBudgetVerdicts(sizes: readonly EntryBundleSize[]): string[
     return `- ${size.entry}, \`migrate\` alone: ${kib(bytes)} gzipped, ${(bytes / size.gzipBudget!).toFixed(2)}× the ${kib(size.gzipBudget!)} budget${versusBaseline}: **${bytes <= size.gzipBudget! ? "met" : "not met"}**`;
   });
   const met = budgeted.every((size) => size.migrateOnly.gzipBytes <= size.gzipBudget!);
-  return [`Issue 14, \`migrate\` alone within 10 KiB gzipped: **${met ? "met" : "not met"}**`, "", ...lines];
+  return [`Issue 14, \`migrate\` alone within 10 KiB gzipped: **${met ? "met" : "not met"}**`, "", ...lines, "", ...renderCodeOnlyBounds(budgeted)];
+}
+
+/**
+ * For each budgeted entry, what its `migrate` bundle weighs with no text at all and every property
+ * renamed (`bundle-size-bound.ts`), and what that leaves of the budget for all the text the entry
+ * carries: when the bound is over, no trimming of text and no minifier can reach it, only less code.
+ */
+export function renderCodeOnlyBounds(budgeted: readonly EntryBundleSize[]): string[] {
+  const withBound = budgeted.filter((size) => size.codeOnlyBound !== null && size.gzipBudget !== null);
+  if (withBound.length === 0) return [];
+  return [
+    `The code alone (\`bench/bundle-size-bound.ts\`): \`migrate\` alone with every string and template literal over ${LONGEST_KEPT_LITERAL} characters removed (messages, fixes, SQL) and every property renamed, an output that no longer runs:`,
+    "",
+    ...withBound.map((size) => {
+      const bound = size.codeOnlyBound!;
+      const room = size.gzipBudget! - bound.gzipBytes;
+      return `- ${size.entry}: ${kib(bound.minifiedBytes)} minified, ${kib(bound.gzipBytes)} gzipped, ${(bound.gzipBytes / size.gzipBudget!).toFixed(2)}× the budget: ${
+        room < 0 ? "**over the budget with no text at all: only carrying less code can reach it**" : `within it only if every message and SQL statement together fit in ${room} bytes gzipped`
+      }`;
+    }),
+  ];
 }

@@ -9,7 +9,7 @@
  * the target, not met when its lower end is past it, undecided when the interval holds the target.
  */
 import { createTestDatabase } from "../test/support/postgres-server.js";
-import { ratioInterval, type Interval } from "./pg-ratio-interval.js";
+import { judgeInterval, ratioInterval, type Interval, type IntervalOutcome } from "./pg-ratio-interval.js";
 import type { PgSide } from "./pg-sides.js";
 import { summarize, type Summary } from "./stats.js";
 
@@ -32,9 +32,6 @@ export const INTERLEAVED_APPLY_COMPARISONS = [
   { stepwise: "stepwise-all", against: "knex", target: "ahead", limit: 1 },
 ] as const;
 
-/** What an interval says about a target: `met` (all of it within), `not met` (all of it past), or `undecided`. */
-export type IntervalVerdict = "met" | "not met" | "undecided";
-
 /** One comparison of one figure, judged by its interval. */
 export interface InterleavedApplyVerdict {
   readonly figure: InterleavedApplyFigure;
@@ -45,7 +42,7 @@ export interface InterleavedApplyVerdict {
   /** `within`: at most `limit` (the hand loop's 1.10×); `ahead`: below it (a peer's 1×). */
   readonly target: "within" | "ahead";
   readonly limit: number;
-  readonly verdict: IntervalVerdict;
+  readonly verdict: IntervalOutcome;
 }
 
 /** What the phase measured. */
@@ -61,17 +58,6 @@ export interface InterleavedApplyResult {
   readonly load: readonly [number, number];
   /** Wall time of the phase, in seconds. */
   readonly seconds: number;
-}
-
-/**
- * The verdict of `interval` against `limit`: `within` (the hand loop's target) is met at the limit,
- * `ahead` (a peer's) only below it.
- */
-export function judgeInterval(interval: Interval, target: "within" | "ahead", limit: number): IntervalVerdict {
-  const within = (value: number) => (target === "within" ? value <= limit : value < limit);
-  if (within(interval.high)) return "met";
-  if (!within(interval.low)) return "not met";
-  return "undecided";
 }
 
 /**
@@ -111,7 +97,7 @@ export async function measureInterleavedApply(sides: readonly PgSide[], size: nu
       const theirs = times.get(against);
       if (!ours || !theirs) continue;
       const ratio = ratioInterval(ours[figure], theirs[figure]);
-      verdicts.push({ figure, stepwise, against, ratio, target, limit, verdict: judgeInterval(ratio, target, limit) });
+      verdicts.push({ figure, stepwise, against, ratio, target, limit, verdict: judgeInterval(ratio, limit, target === "within") });
     }
   }
   return {

@@ -20,7 +20,7 @@ type Start = (client: pg.Client) => Promise<void>;
 
 const size = Number(process.env.N ?? 1_000);
 const samples = Number(process.env.SAMPLES ?? 300);
-const { workload, database } = await createNoOpDatabase(size);
+const { workload, database, dispose } = await createNoOpDatabase(size);
 
 /** The hand loop's no-op start, as `bench/pg-sides.ts` writes it. */
 const hand: Start = async (client) => {
@@ -67,7 +67,7 @@ for (let round = -3; round < samples; round++) {
   }
   if (round % 10 === 0) loads.push(loadavg()[0]!);
 }
-await database.drop();
+await dispose();
 
 const ms = (value: number) => value.toFixed(2);
 console.log(`pg no-op start, N = ${size}, ${samples} samples a side, interleaved; load average ${ms(Math.min(...loads))}-${ms(Math.max(...loads))}`);

@@ -1,78 +1,83 @@
 /**
- * What each part of the pg no-op read costs a fresh backend: each candidate alone on a fresh
- * connection, interleaved sample by sample with the hand loop's two statements, timed from the first
- * statement sent to the rows parsed (the connect and close are not timed). Medians and 10th
- * percentiles: on a shared machine the low percentiles are the steadier figures. `bench/pg-noop-ab.ts`
- * times the whole start.
+ * What each candidate no-op start (`pg-noop-candidates.ts`) costs, each alone on a fresh connection,
+ * interleaved sample by sample with the others. Besides the wall clock it takes the CPU apart: the
+ * server's, for the start (its backend's `/proc/<pid>/schedstat` read before and after, in ns), and
+ * this process's (`process.cpuUsage`: pg's parsing, stepwise's code, the garbage collector). CPU time
+ * does not count the waits of a loaded machine, so 0.05 ms shows at loads where the wall clock moves by
+ * milliseconds. The whole start (connect to closed) is the bench's figure: its ratio to the hand
+ * loop's comes with a 95% interval, paired by round (`pg-ratio-interval.ts`), by wall clock and by
+ * CPU (the backend's from its fork to the client's `end()`, whose exit is not counted, plus this
+ * process's from `new pg.Client` to closed). Linux only, with the server on this machine (the
+ * embedded one of `test/support/postgres-server.ts`).
  *
- * npx tsx bench/pg-noop-statements.ts                      # N = 1,000, 150 samples each
- * N=300 SAMPLES=300 ONLY="the read now,rows" npx tsx bench/pg-noop-statements.ts
+ * npx tsx bench/pg-noop-statements.ts                        # N = 1,000, 200 samples each
+ * N=300 SAMPLES=300 ONLY="stepwise;read" npx tsx bench/pg-noop-statements.ts
  */
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import pg from "pg";
-import { MigrationManager } from "../src/entries/pg.js";
-import { postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
 import { createNoOpDatabase } from "./pg-noop-database.js";
+import { noOpCandidates } from "./pg-noop-candidates.js";
+import { formatInterval, quantile, ratioInterval } from "./pg-ratio-interval.js";
 
 const size = Number(process.env.N ?? 1_000);
-const samples = Number(process.env.SAMPLES ?? 150);
-const { workload, database } = await createNoOpDatabase(size);
+const samples = Number(process.env.SAMPLES ?? 200);
+const only = process.env.ONLY?.split(";");
+const { workload, database, dispose } = await createNoOpDatabase(size);
 
-const table = `"public"."schema_migrations"`;
-const proof = `WHERE true OR EXISTS (SELECT name, applied_at, duration_ms FROM ${table} AS h GROUP BY version)`;
-const rows = `SELECT h.version, h.checksum, h.state`;
-const versionArray = `, CASE WHEN false THEN ARRAY[h.version] END AS version_array`;
-const typeOf = (column: string) => `CAST(pg_catalog.pg_typeof((SELECT ${column} FROM ${table} AS h LIMIT 0)) AS pg_catalog.oid) AS ${column}_type`;
-/** Session 8's read, for a before/after in one run. */
-const session8 = `SELECT pg_catalog.string_agg(CAST(version AS pg_catalog.text), ',') AS versions, pg_catalog.string_agg(COALESCE(checksum, ''), ',') AS checksums,
-  pg_catalog.string_agg(COALESCE(state, ''), ',') AS states, ${typeOf("version")}, ${typeOf("checksum")}, ${typeOf("state")}
- FROM ${table} AS h ${proof}`;
+/** The backend's CPU time so far, in ms (schedstat's first field is ns on the CPU). */
+function serverCpuMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+}
 
-type Run = (client: pg.Client) => Promise<unknown>;
-const statement =
-  (text: string): Run =>
-  (client) =>
-    client.query(text);
-const candidates: Record<string, Run> = {
-  hand: async (client) => {
-    await client.query("CREATE TABLE IF NOT EXISTS hand_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)");
-    await client.query("SELECT version FROM hand_migrations");
-  },
-  "the hand loop's SELECT": statement("SELECT version FROM hand_migrations"),
-  "version alone": statement(`SELECT h.version FROM ${table} AS h`),
-  rows: statement(`${rows} FROM ${table} AS h`),
-  "rows + version array": statement(`${rows}${versionArray} FROM ${table} AS h`),
-  "the read now (+ proof)": statement(postgresNoOpReadSql(table)),
-  "session 8's read": statement(session8),
-  "stepwise up()": (client) => new MigrationManager(client, workload.registry).up(),
-};
-const only = process.env.ONLY?.split(",");
-const entries = Object.entries(candidates).filter(([id]) => only === undefined || only.includes(id) || id === "hand");
-const times = new Map(entries.map(([id]) => [id, [] as number[]]));
+const entries = Object.entries(noOpCandidates(workload)).filter(([id]) => only === undefined || only.includes(id) || id === "hand");
+const times = new Map(entries.map(([id]) => [id, { server: [] as number[], client: [] as number[], start: [] as number[], whole: [] as number[], wholeCpu: [] as number[] }]));
 const loads: number[] = [];
-// Three unmeasured rounds first, so every side's code is compiled before it is timed.
+// Three unmeasured rounds first, so every candidate's code is compiled before it is timed.
 for (let round = -3; round < samples; round++) {
   for (let slot = 0; slot < entries.length; slot++) {
-    const [id, run] = entries[(slot + Math.max(round, 0)) % entries.length]!;
+    const [id, start] = entries[(slot + Math.max(round, 0)) % entries.length]!;
+    const began = performance.now();
+    const cpuBegan = process.cpuUsage();
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
-    const began = performance.now();
-    await run(client);
-    const took = performance.now() - began;
+    const pid = (client as unknown as { processID: number }).processID;
+    const serverBefore = serverCpuMs(pid);
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    await start(client);
+    const startMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverAfter = serverCpuMs(pid);
+    const serverMs = serverAfter - serverBefore;
     await client.end();
-    if (round >= 0) times.get(id)!.push(took);
+    const wholeMs = performance.now() - began;
+    const cpuWhole = process.cpuUsage(cpuBegan);
+    if (round < 0) continue;
+    const bucket = times.get(id)!;
+    bucket.server.push(serverMs);
+    bucket.client.push((cpu.user + cpu.system) / 1e3);
+    bucket.start.push(startMs);
+    bucket.whole.push(wholeMs);
+    bucket.wholeCpu.push(serverAfter + (cpuWhole.user + cpuWhole.system) / 1e3);
   }
   if (round % 10 === 0) loads.push(loadavg()[0]!);
 }
-await database.drop();
+await dispose();
 
-const percentile = (values: readonly number[], fraction: number) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * fraction)]!;
 const ms = (value: number) => value.toFixed(3);
-console.log(`pg no-op read parts, N = ${size}, ${samples} samples each on fresh connections, interleaved; load average ${ms(Math.min(...loads))}-${ms(Math.max(...loads))}`);
-console.log("statement                  | median | p10   | min   | p10 over the hand loop");
+const cell = (values: readonly number[]) => `${ms(quantile(values, 0.5))} (${ms(quantile(values, 0.1))})`;
+console.log(`pg no-op start candidates, N = ${size}, ${samples} samples each on fresh connections, interleaved; load average ${ms(Math.min(...loads))}-${ms(Math.max(...loads))}`);
+console.log("| candidate | server CPU | client CPU | CPU, both | the start, wall | whole start, wall | whole / the hand loop's | whole start, CPU | whole CPU / the hand loop's |");
+console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
 const hand = times.get("hand")!;
 for (const [id] of entries) {
-  const values = times.get(id)!;
-  console.log(`${id.padEnd(26)} | ${ms(percentile(values, 0.5))} | ${ms(percentile(values, 0.1))} | ${ms(percentile(values, 0))} | ${ms(percentile(values, 0.1) - percentile(hand, 0.1))}`);
+  const { server, client, start, whole, wholeCpu } = times.get(id)!;
+  const both = server.map((value, index) => value + client[index]!);
+  console.log(
+    `| ${id} | ${cell(server)} | ${cell(client)} | ${cell(both)} | ${cell(start)} | ${cell(whole)} | ${formatInterval(ratioInterval(whole, hand.whole))} | ` +
+      `${cell(wholeCpu)} | ${formatInterval(ratioInterval(wholeCpu, hand.wholeCpu))} |`,
+  );
 }
+console.log("ms, median (10th percentile); the ratio is of medians, with its 95% interval.");
 process.exit(0);

@@ -9,7 +9,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
 import { BUNDLE_GZIP_CEILINGS } from "../bench/bundle-ceilings.js";
-import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderBudgetVerdicts, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
+import { removeLongLiterals } from "../bench/bundle-size-bound.js";
+import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderBudgetVerdicts, renderCodeOnlyBounds, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
 import { repoRoot } from "./support/project.js";
 
 test("npm run bench measures every driver entry's bundle, the browser one with no node: import", async () => {
@@ -82,6 +83,36 @@ test("the bench prints issue 14's figure for each budgeted entry, its ratio to t
   const shrunkLines = renderBudgetVerdicts(shrunk);
   assert.ok(shrunkLines[0]!.endsWith("**met**"), shrunkLines[0]);
   assert.equal(shrunkLines.filter((line) => line.endsWith("**met**")).length, 4);
+  assert.ok(renderEntryBundleSizes(sizes).includes(lines[0]!));
+});
+
+test("the code-only bound removes every long string and template literal, and keeps short ones and the code around them", () => {
+  const code = 'const a = "exec"; throw new E(`migration ${v} (${f}) failed`, "a long message here"); x[\'ab\'] = `short`; sql`SELECT a long tagged text`;';
+  assert.equal(removeLongLiterals(code, 8), 'const a = "exec"; throw new E(``, ""); x[\'ab\'] = `short`; sql``;');
+  assert.equal(removeLongLiterals(code, 1000), code);
+});
+
+test("each budgeted entry's code-only bound is smaller than its bundle and carries its verdict against the budget", async () => {
+  const sizes = await measureEntryBundleSizes();
+  const budgeted = sizes.filter((size) => size.gzipBudget !== null);
+  for (const size of sizes) assert.equal(size.codeOnlyBound === null, size.gzipBudget === null, size.entry);
+  const lines = renderCodeOnlyBounds(budgeted);
+  for (const size of budgeted) {
+    const bound = size.codeOnlyBound!;
+    assert.ok(bound.gzipBytes > 0 && bound.gzipBytes < size.migrateOnly.gzipBytes && bound.minifiedBytes < size.migrateOnly.minifiedBytes, size.entry);
+    const line = lines.find((candidate) => candidate.startsWith(`- ${size.entry}:`));
+    assert.ok(line?.includes(`${(bound.gzipBytes / BROWSER_ENTRY_GZIP_BUDGET).toFixed(2)}× the budget`), line);
+    const over = bound.gzipBytes > BROWSER_ENTRY_GZIP_BUDGET;
+    assert.equal(line.includes("only carrying less code can reach it"), over, line);
+    if (!over) assert.ok(line.endsWith(`fit in ${BROWSER_ENTRY_GZIP_BUDGET - bound.gzipBytes} bytes gzipped`), line);
+  }
+  // A bound under the budget says how many bytes that leaves for all the text.
+  const within = budgeted.map((size) => ({ ...size, codeOnlyBound: { minifiedBytes: 1, gzipBytes: BROWSER_ENTRY_GZIP_BUDGET - 100 } }));
+  assert.ok(
+    renderCodeOnlyBounds(within)
+      .filter((line) => line.startsWith("- "))
+      .every((line) => line.endsWith("fit in 100 bytes gzipped")),
+  );
   assert.ok(renderEntryBundleSizes(sizes).includes(lines[0]!));
 });
 
