@@ -101,7 +101,8 @@ test("each budgeted entry's code-only bound is smaller than its bundle and carri
     const bound = size.codeOnlyBound!;
     assert.ok(bound.gzipBytes > 0 && bound.gzipBytes < size.migrateOnly.gzipBytes && bound.minifiedBytes < size.migrateOnly.minifiedBytes, size.entry);
     const line = lines.find((candidate) => candidate.startsWith(`- ${size.entry}:`));
-    assert.ok(line?.includes(`${(bound.gzipBytes / BROWSER_ENTRY_GZIP_BUDGET).toFixed(2)}× the budget`), line);
+    assert.ok(line !== undefined, size.entry);
+    assert.ok(line.includes(`${(bound.gzipBytes / BROWSER_ENTRY_GZIP_BUDGET).toFixed(2)}× the budget`), line);
     const over = bound.gzipBytes > BROWSER_ENTRY_GZIP_BUDGET;
     assert.equal(line.includes("only carrying less code can reach it"), over, line);
     if (!over) assert.ok(line.endsWith(`fit in ${BROWSER_ENTRY_GZIP_BUDGET - bound.gzipBytes} bytes gzipped`), line);
