@@ -6,14 +6,21 @@
  *
  * Options: `--sizes 100,1000` to measure other sizes, `--keep` to keep the workload folders,
  * `--only sqlite` or `--only pg` to run one half, `--pg-size N` and `--pg-rounds N` for the pg half,
+ * `--pg-apply-size N` and `--pg-apply-pairs N` for its interleaved apply phase (`--pg-apply-pairs 0`
+ * skips it), `--only pg-apply` for that phase alone (`--pg-apply-sides stepwise,hand` to time only
+ * those sides, and judge only the comparisons between them),
  * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
  * `--only verify` for the start-up verify alone (cold against the stored expected schema),
  * `--only registry-load` for the bin's import-free registry path against tsx's loader alone.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { DEFAULT_PG_BENCH, runPgBench } from "./measure-pg.js";
-import { renderPgMarkdown } from "./pg-report.js";
+import { renderApplyInterleaved, renderPgMarkdown } from "./pg-report.js";
+import { measureInterleavedApply } from "./pg-apply-interleaved.js";
+import { createPgSides } from "./pg-sides.js";
+import { createPgWorkload } from "./pg-workload.js";
 import { renderMarkdown } from "./report.js";
 import { measureVerify, renderVerifyMarkdown } from "./measure-verify.js";
 import { findBundleRegressions, measureEntryBundleSizes, renderEntryBundleSizes } from "./entry-bundle-sizes.js";
@@ -22,7 +29,8 @@ import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
 import { measureRegistryLoad, renderRegistryLoadMarkdown } from "./registry-load.js";
 
-const USAGE = "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5]";
+const USAGE =
+  "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|pg-apply|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5] [--pg-apply-size 300] [--pg-apply-pairs 40] [--pg-apply-sides stepwise,hand]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -34,9 +42,14 @@ const sizes = sizesFlag === undefined ? [100, 1_000, 10_000] : sizesFlag.split("
 const only = valueOf("--only");
 const pgSize = positive(valueOf("--pg-size"), DEFAULT_PG_BENCH.size);
 const pgRounds = positive(valueOf("--pg-rounds"), DEFAULT_PG_BENCH.rounds);
+const pgApplySize = positive(valueOf("--pg-apply-size"), DEFAULT_PG_BENCH.applyInterleaved.size);
+const pgApplyPairs = positive(valueOf("--pg-apply-pairs"), DEFAULT_PG_BENCH.applyInterleaved.pairs);
+const pgApplySides = valueOf("--pg-apply-sides")?.split(",");
 if (
-  [...sizes, pgSize, pgRounds].some((size) => !Number.isSafeInteger(size) || size < 1) ||
-  (only !== undefined && only !== "sqlite" && only !== "pg" && only !== "bundles" && only !== "verify" && only !== "registry-load")
+  [...sizes, pgSize, pgRounds, pgApplySize].some((size) => !Number.isSafeInteger(size) || size < 1) ||
+  !Number.isSafeInteger(pgApplyPairs) ||
+  pgApplyPairs < 0 ||
+  (only !== undefined && !["sqlite", "pg", "pg-apply", "bundles", "verify", "registry-load"].includes(only))
 ) {
   console.error(USAGE);
   process.exit(2);
@@ -96,12 +109,42 @@ if (only === undefined || only === "sqlite") {
 }
 
 if (only === undefined || only === "pg") {
-  const result = await runPgBench({ ...DEFAULT_PG_BENCH, size: pgSize, rounds: pgRounds, keep, onProgress });
+  const result = await runPgBench({ ...DEFAULT_PG_BENCH, size: pgSize, rounds: pgRounds, applyInterleaved: { size: pgApplySize, pairs: pgApplyPairs }, keep, onProgress });
   const markdown = renderPgMarkdown(result);
   console.log(markdown);
   const stamp = result.startedAt.replace(/[:.]/g, "-");
   writeFileSync(path.join(resultsDir, `bench-pg-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-pg.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest-pg.md"), `${markdown}\n`);
+}
+if (only === "pg-apply") {
+  onProgress(`[pg-apply, N=${pgApplySize}] workload and gen --dialect postgres`);
+  const workload = await createPgWorkload(pgApplySize);
+  try {
+    const sides = createPgSides(workload).filter((side) => pgApplySides === undefined || pgApplySides.includes(side.id));
+    if (sides.length < 2)
+      throw new Error(
+        `--pg-apply-sides names ${sides.length} of the sides (${createPgSides(workload)
+          .map((side) => side.id)
+          .join(", ")}); two at least`,
+      );
+    const phase = await measureInterleavedApply(
+      sides,
+      pgApplySize,
+      pgApplyPairs,
+      () => loadavg()[0]!,
+      (message) => onProgress(`[pg-apply] ${message}`),
+    );
+    const markdown = [
+      `## PostgreSQL: fresh apply and roll back all, interleaved (N = ${pgApplySize}); ${new Date().toISOString()}, Node ${process.version}`,
+      "",
+      ...renderApplyInterleaved(phase),
+    ].join("\n");
+    console.log(markdown);
+    writeFileSync(path.join(resultsDir, "latest-pg-apply.json"), `${JSON.stringify(phase, null, 2)}\n`);
+    writeFileSync(path.join(resultsDir, "latest-pg-apply.md"), `${markdown}\n`);
+  } finally {
+    if (!keep) rmSync(workload.root, { recursive: true, force: true });
+  }
 }
 console.error(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; JSON in bench/results/`);

@@ -9,8 +9,9 @@ import { loadavg } from "node:os";
 import pg from "pg";
 import { createTestDatabase } from "../test/support/postgres-server.js";
 import { createPgSides, type PgSide } from "./pg-sides.js";
-import { benchTableName, createPgWorkload } from "./pg-workload.js";
+import { benchTableName, createPgWorkload, type PgWorkload } from "./pg-workload.js";
 import { measureInterleavedNoOp, type InterleavedNoOpResult } from "./pg-noop-interleaved.js";
+import { measureInterleavedApply, type InterleavedApplyResult } from "./pg-apply-interleaved.js";
 import { summarize, type Summary } from "./stats.js";
 
 /** What to run. */
@@ -21,6 +22,11 @@ export interface PgBenchOptions {
   readonly noopRuns: number;
   /** No-op starts a side in the interleaved phase after the rounds (`pg-noop-interleaved.ts`); 0 skips it. */
   readonly noopInterleaved: number;
+  /**
+   * The interleaved phase of fresh apply and roll-back-all (`pg-apply-interleaved.ts`): `pairs` rounds
+   * on a workload of `size` migrations; `pairs: 0` skips it.
+   */
+  readonly applyInterleaved: { readonly size: number; readonly pairs: number };
   /** Unmeasured rounds first, so every library's code is compiled before it is timed. */
   readonly warmupRounds: number;
   readonly workDir?: string;
@@ -53,10 +59,16 @@ export interface PgBenchResult {
   readonly sides: readonly PgSideResult[];
   /** The no-op start measured start by start against the hand loop and Kysely; `null` when skipped. */
   readonly noopInterleaved: InterleavedNoOpResult | null;
+  /** Fresh apply and roll-back-all measured apply by apply against the hand loops and the peers; `null` when skipped. */
+  readonly applyInterleaved: InterleavedApplyResult | null;
 }
 
-/** The default counts at N = 1,000: about 5 minutes on 2 busy cores. */
-export const DEFAULT_PG_BENCH = { size: 1_000, rounds: 5, noopRuns: 5, noopInterleaved: 150, warmupRounds: 1 } as const;
+/**
+ * The default counts: the rounds at N = 1,000 (about 5 minutes on 2 cores), then the interleaved
+ * apply phase at N = 300 with 40 rounds (about 10 minutes; see bench/README.md, session 11, for why
+ * that size and count).
+ */
+export const DEFAULT_PG_BENCH = { size: 1_000, rounds: 5, noopRuns: 5, noopInterleaved: 150, applyInterleaved: { size: 300, pairs: 40 }, warmupRounds: 1 } as const;
 
 const FIGURES = ["apply", "noopStart", "rollbackAll"] as const;
 
@@ -137,6 +149,7 @@ export async function runPgBench(options: PgBenchOptions): Promise<PgBenchResult
       }
     }
     const noopInterleaved = options.noopInterleaved > 0 ? await measureInterleavedNoOp(sides, options.noopInterleaved, () => loadavg()[0]!, progress) : null;
+    const applyInterleaved = options.applyInterleaved.pairs > 0 ? await measureApplyInterleaved(options, workload, progress) : null;
     return {
       startedAt: new Date().toISOString(),
       node: process.version,
@@ -156,7 +169,21 @@ export async function runPgBench(options: PgBenchOptions): Promise<PgBenchResult
         };
       }),
       noopInterleaved,
+      applyInterleaved,
     };
+  } finally {
+    if (!options.keep) rmSync(workload.root, { recursive: true, force: true });
+  }
+}
+
+/** The interleaved apply phase, on the rounds' workload when the sizes agree, else on one of its own. */
+async function measureApplyInterleaved(options: PgBenchOptions, rounds: PgWorkload, progress: (message: string) => void): Promise<InterleavedApplyResult> {
+  const { size, pairs } = options.applyInterleaved;
+  if (size === rounds.size) return measureInterleavedApply(createPgSides(rounds), size, pairs, () => loadavg()[0]!, progress);
+  progress(`workload and gen --dialect postgres for the interleaved apply (N = ${size})`);
+  const workload = await createPgWorkload(size, options.workDir);
+  try {
+    return await measureInterleavedApply(createPgSides(workload), size, pairs, () => loadavg()[0]!, progress);
   } finally {
     if (!options.keep) rmSync(workload.root, { recursive: true, force: true });
   }

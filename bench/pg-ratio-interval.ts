@@ -51,3 +51,21 @@ export function ratioInterval(ours: readonly number[], theirs: readonly number[]
 export function formatInterval(interval: Interval): string {
   return `${interval.estimate.toFixed(2)}× (95% ${interval.low.toFixed(2)}–${interval.high.toFixed(2)})`;
 }
+
+/**
+ * What a run shows of a target, from the ratio's 95% interval: `met` when the whole interval meets it,
+ * `not met` when the whole interval misses it, `undecided` when the interval straddles the limit.
+ */
+export type IntervalOutcome = "met" | "not met" | "undecided";
+
+/**
+ * The outcome of "at most `limit`" (`inclusive`) or "below `limit`" for `ratio`. A point estimate
+ * inside the target with an interval reaching past it is no result: on a loaded machine the
+ * estimate alone moves by more than the target's margin (`bench/README.md`, session 11).
+ */
+export function judgeInterval(ratio: Interval, limit: number, inclusive: boolean): IntervalOutcome {
+  const meets = (value: number) => (inclusive ? value <= limit : value < limit);
+  if (meets(ratio.high)) return "met";
+  if (!meets(ratio.low)) return "not met";
+  return "undecided";
+}

@@ -1,7 +1,8 @@
 /** Turns a {@link PgBenchResult} into markdown: every side's times, stepwise's ratios, and the issue-12 targets. */
 import type { PgBenchResult, PgSideResult } from "./measure-pg.js";
 import type { Summary } from "./stats.js";
-import { formatInterval, type Interval } from "./pg-ratio-interval.js";
+import { formatInterval, judgeInterval, type Interval, type IntervalOutcome } from "./pg-ratio-interval.js";
+import { INTERLEAVED_APPLY_FIGURES, type InterleavedApplyResult, type InterleavedApplyVerdict } from "./pg-apply-interleaved.js";
 
 const FIGURES = [
   { key: "apply", label: "fresh apply" },
@@ -106,11 +107,8 @@ export function summarizePgTargets(result: PgBenchResult): PgTargetVerdict[] {
   return targets;
 }
 
-/**
- * What a run shows of a target, from the ratio's 95% interval: `met` when the whole interval meets it,
- * `not met` when the whole interval misses it, `undecided` when the interval straddles the limit.
- */
-export type PgNoOpOutcome = "met" | "not met" | "undecided";
+/** What a run shows of the no-op target (see {@link judgeInterval}, `pg-ratio-interval.ts`). */
+export type PgNoOpOutcome = IntervalOutcome;
 
 /** The no-op start's verdict from the interleaved phase: against the hand loop (≤ 1.10×) and Kysely (< 1). */
 export interface PgNoOpVerdict {
@@ -121,17 +119,7 @@ export interface PgNoOpVerdict {
   readonly outcome: PgNoOpOutcome;
 }
 
-/**
- * The outcome of "at most `limit`" (`inclusive`) or "below `limit`" for `ratio`. A point estimate
- * inside the target with an interval reaching past it is no result: on a loaded machine the
- * estimate alone moves by more than the target's margin (`bench/README.md`, session 11).
- */
-export function judgeInterval(ratio: Interval, limit: number, inclusive: boolean): PgNoOpOutcome {
-  const meets = (value: number) => (inclusive ? value <= limit : value < limit);
-  if (meets(ratio.high)) return "met";
-  if (!meets(ratio.low)) return "not met";
-  return "undecided";
-}
+export { judgeInterval };
 
 /** The interleaved phase's two verdicts, or `[]` when the phase was skipped. */
 export function evaluatePgNoOp(result: PgBenchResult): PgNoOpVerdict[] {
@@ -167,6 +155,35 @@ function renderNoOpVerdicts(result: PgBenchResult): string[] {
   ];
 }
 
+const APPLY_FIGURE_LABELS = { apply: "fresh apply", rollbackAll: "roll back all" } as const;
+
+/** The side a verdict names, as the report's lines spell it. */
+function sideName(id: string): string {
+  return id === "hand" ? "the hand loop" : id === "hand-all" ? "the hand loop in one transaction" : id === "stepwise-all" ? 'stepwise `transaction: "all"`' : id;
+}
+
+/** One verdict of the interleaved apply phase, as a line the smoke test looks for. */
+export function renderApplyVerdict(verdict: InterleavedApplyVerdict): string {
+  const target = verdict.target === "within" ? `≤ ${verdict.limit.toFixed(2)}×` : `< ${verdict.limit.toFixed(2)}×`;
+  return `- ${APPLY_FIGURE_LABELS[verdict.figure]}, ${sideName(verdict.stepwise)} against ${sideName(verdict.against)}: ${formatInterval(verdict.ratio)}; target ${target} by the interval's upper end: **${verdict.verdict}**`;
+}
+
+/** The interleaved apply phase's section: every side's times and the verdicts. */
+export function renderApplyInterleaved(phase: InterleavedApplyResult): string[] {
+  const ms = (summary: Summary) => `${summary.median.toFixed(0)} (${summary.min.toFixed(0)})`;
+  return [
+    `**Fresh apply and roll back all, interleaved** (N = ${phase.size}, ${phase.pairs} rounds: each round every side applies to a fresh database, then rolls everything back, the order rotating; ` +
+      `load average ${phase.load[0].toFixed(1)} → ${phase.load[1].toFixed(1)}, ${phase.seconds.toFixed(0)} s). ms, median (min); ratios are stepwise / the other side, ratio of medians with a 95% interval resampled by round:`,
+    "",
+    "| side | fresh apply | roll back all |",
+    "|---|--:|--:|",
+    ...Object.entries(phase.times).map(([id, figures]) => `| ${id} | ${ms(figures.apply)} | ${ms(figures.rollbackAll)} |`),
+    "",
+    ...INTERLEAVED_APPLY_FIGURES.flatMap((figure) => phase.verdicts.filter((verdict) => verdict.figure === figure).map(renderApplyVerdict)),
+    "",
+  ];
+}
+
 function formatSummary(summary: Summary): string {
   return `${summary.median.toFixed(1)} (${summary.min.toFixed(1)}–${summary.max.toFixed(1)})`;
 }
@@ -184,6 +201,7 @@ export function renderPgMarkdown(result: PgBenchResult): string {
     "Each cell is `median (min–max)` in ms; every side opens and closes its own connection.",
     "",
     ...renderNoOpVerdicts(result),
+    ...(result.applyInterleaved === null ? [] : renderApplyInterleaved(result.applyInterleaved)),
     `| side | transactions | ${FIGURES.map((figure) => figure.label).join(" | ")} |`,
     `|---|---|${FIGURES.map(() => "--:").join("|")}|`,
     ...result.sides.map(sideRow),

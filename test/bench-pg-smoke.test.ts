@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runPgBench } from "../bench/measure-pg.js";
 import { evaluatePgNoOp, evaluatePgTargets, judgeInterval, renderPgMarkdown, summarizePgTargets } from "../bench/pg-report.js";
+import { INTERLEAVED_APPLY_COMPARISONS } from "../bench/pg-apply-interleaved.js";
 import { createPgSides } from "../bench/pg-sides.js";
 import { benchTableName, createPgWorkload } from "../bench/pg-workload.js";
 import { connectFreshWithUrl } from "./support/pg-client.js";
@@ -13,7 +14,15 @@ const SIDES = ["stepwise", "stepwise-all", "hand", "hand-all", "node-pg-migrate"
 // Runs the PostgreSQL half of `npm run bench` once on a tiny workload against the embedded server, so
 // it cannot rot. Times are only checked to be numbers: speed is the bench's business, not the suite's.
 test("the pg bench runs every side on the same workload, and every side leaves the same schema and rolls it all back", { timeout: 300_000 }, async (t) => {
-  const result = await runPgBench({ size: SIZE, rounds: 1, noopRuns: 1, noopInterleaved: 3, warmupRounds: 0, workDir: makeTempDir(t, "stepwise-bench-pg-smoke-") });
+  const result = await runPgBench({
+    size: SIZE,
+    rounds: 1,
+    noopRuns: 1,
+    noopInterleaved: 3,
+    applyInterleaved: { size: SIZE, pairs: 2 },
+    warmupRounds: 0,
+    workDir: makeTempDir(t, "stepwise-bench-pg-smoke-"),
+  });
   assert.deepEqual(
     result.sides.map((side) => side.id),
     SIDES,
@@ -82,6 +91,26 @@ test("the pg bench runs every side on the same workload, and every side leaves t
   );
   for (const verdict of noop) assert.ok(Number.isFinite(verdict.ratio.estimate) && verdict.ratio.low <= verdict.ratio.high, JSON.stringify(verdict.ratio));
   assert.equal(markdown.split("\n").filter((line) => /^- no-op start against (the hand loop|Kysely): .* over the whole interval: \*\*(met|not met|undecided)\*\*/.test(line)).length, 2);
+
+  // Fresh apply and roll-back-all, measured apply by apply: every side twice, each figure judged by
+  // its interval for each stepwise mode against its own hand loop and stepwise-all against each peer.
+  const phase = result.applyInterleaved!;
+  assert.equal(phase.size, SIZE);
+  assert.equal(phase.pairs, 2);
+  assert.deepEqual(Object.keys(phase.times), SIDES);
+  for (const figures of Object.values(phase.times)) for (const summary of [figures.apply, figures.rollbackAll]) assert.equal(summary.samples.length, 2);
+  assert.deepEqual(
+    phase.verdicts.map((verdict) => [verdict.figure, verdict.stepwise, verdict.against, verdict.target, verdict.limit]),
+    ["apply", "rollbackAll"].flatMap((figure) => INTERLEAVED_APPLY_COMPARISONS.map((comparison) => [figure, comparison.stepwise, comparison.against, comparison.target, comparison.limit])),
+  );
+  for (const verdict of phase.verdicts) {
+    assert.ok(Number.isFinite(verdict.ratio.estimate) && verdict.ratio.low <= verdict.ratio.high, JSON.stringify(verdict.ratio));
+    assert.equal(verdict.verdict, judgeInterval(verdict.ratio, verdict.limit, verdict.target === "within"));
+  }
+  const applyLines = markdown
+    .split("\n")
+    .filter((line) => /^- (fresh apply|roll back all), .+ against .+: \d+\.\d\d× \(95% \d+\.\d\d–\d+\.\d\d\); target (≤ 1\.10|< 1\.00)× .*: \*\*(met|not met|undecided)\*\*$/.test(line));
+  assert.equal(applyLines.length, 2 * INTERLEAVED_APPLY_COMPARISONS.length, markdown);
 });
 
 // The one-transaction side rolls back with down({ to: 0, transaction: "all" }) (one transaction: counted

@@ -53,6 +53,8 @@ const SHADOWS: readonly string[] = [
   "pg_advisory_unlock(bigint) RETURNS boolean AS $$ SELECT hostile.called('pg_advisory_unlock'); SELECT true $$",
   "pg_current_xact_id() RETURNS xid8 AS $$ SELECT hostile.called('pg_current_xact_id'); SELECT '1'::pg_catalog.xid8 $$",
   "pg_get_indexdef(oid) RETURNS text AS $$ SELECT hostile.called('pg_get_indexdef'); SELECT 'x'::pg_catalog.text $$",
+  "set_config(text, text, boolean) RETURNS text AS $$ SELECT hostile.called('set_config'); SELECT '1'::pg_catalog.text $$",
+  "current_setting(text) RETURNS text AS $$ SELECT hostile.called('current_setting'); SELECT '0'::pg_catalog.text $$",
 ];
 
 /** The catalogs stepwise reads, as tables of the same name in `hostile`. */
@@ -207,6 +209,38 @@ test("down through a hostile search_path reverts exactly the rows it names: a SQ
     (await admin.query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((row) => row.tablename),
     ["items", "schema_migrations"],
   );
+  assert.deepEqual(await calls(), []);
+});
+
+test('up and down with transaction: "all" send their SQL migrations in one message through a hostile search_path, as on a clean server, and call nothing of it', async (t) => {
+  const { client, admin, calls } = await hostileDatabase(t);
+  const registry = [1, 2, 3].map((version) =>
+    namedSqlEntry(version, `create_t${version}`, `SELECT pg_catalog.pg_sleep(0.05);\nCREATE TABLE public.t${version} (id bigint PRIMARY KEY);`, `DROP TABLE public.t${version};`, {
+      dialect: "postgres",
+    }),
+  );
+  const applied = await new MigrationManager(client, registry).up({ transaction: "all" });
+  assert.deepEqual(
+    applied.steps.map((step) => step.version),
+    [1, 2, 3],
+  );
+  for (const step of applied.steps) assert.ok(step.durationMs >= 50 && step.durationMs < 60_000, `duration ${step.durationMs} of ${step.version}`);
+  const rows = await historyRows(admin);
+  assert.deepEqual(
+    rows.map((row) => [row.version, row.state]),
+    [
+      [1, "applied"],
+      [2, "applied"],
+      [3, "applied"],
+    ],
+  );
+  for (const row of rows) assert.ok(row.duration_ms !== null && row.duration_ms >= 50 && row.duration_ms < 60_000, `duration_ms ${row.duration_ms} of ${row.version}`);
+  const reverted = await new MigrationManager(client, registry).down({ to: 0, transaction: "all" });
+  assert.deepEqual(
+    reverted.steps.map((step) => step.version),
+    [3, 2, 1],
+  );
+  assert.deepEqual(await historyRows(admin), []);
   assert.deepEqual(await calls(), []);
 });
 

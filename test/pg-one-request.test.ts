@@ -16,6 +16,7 @@ import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
+import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -49,7 +50,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
 
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
-test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL, the row check and the DELETE", async (t) => {
+test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL and the DELETE, whose count is checked before the COMMIT", async (t) => {
   const client = await connectFresh(t);
   const manager = new MigrationManager(client, THREE);
   const up = await recordStatements(client, () => manager.up());
@@ -82,7 +83,9 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
     const opening = entry.version === THREE.length ? "" : "BEGIN;\n";
     const messages = down.filter((sql) => sql.startsWith(`${opening}DROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
-    assert.match(messages[0]!, /DELETE FROM "public"\."schema_migrations" WHERE version OPERATOR\(pg_catalog\.=\) \d+$/);
+    // Its SQL, then the DELETE, and nothing between: the DELETE's row count, which comes back with the
+    // message, is the revert's check (a statement that failed without the row was one more per revert).
+    assert.equal(messages[0], `${opening}${entry.downSql}\n;\nDELETE FROM "public"."schema_migrations" WHERE version OPERATOR(pg_catalog.=) ${entry.version}`);
   }
   assert.equal(down.filter((sql) => sql === "BEGIN").length, 1);
   assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
@@ -90,14 +93,20 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
   assert.deepEqual(await historyRows(client), []);
 });
 
-test('transaction: "all" sends each migration with its history INSERT as one message and commits once', async (t) => {
+test('transaction: "all" sends consecutive SQL migrations with their history INSERTs as one message and commits once', async (t) => {
   const client = await connectFresh(t);
   const sent = await recordStatements(client, () => new MigrationManager(client, THREE).up({ transaction: "all" }));
+  const messages = sent.filter((sql) => sql.includes(THREE[0]!.upSql));
+  assert.equal(messages.length, 1, sent.join("\n---\n"));
+  // The three in order, each followed by its INSERT (test/pg-whole-run-batch.test.ts for the rest).
+  let at = 0;
   for (const entry of THREE) {
-    const message = sent.find((sql) => sql.startsWith(entry.upSql));
-    assert.ok(message, sent.join("\n---\n"));
-    assert.match(message, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/, "no COMMIT inside: the run commits once");
+    const script = messages[0]!.indexOf(entry.upSql, at);
+    const insert = messages[0]!.indexOf(`INSERT INTO "public"."schema_migrations"`, script);
+    assert.ok(script > at && insert > script, messages[0]);
+    at = insert;
   }
+  assert.ok(!sent.some((sql) => sql !== messages[0] && THREE.some((entry) => sql.includes(entry.upSql))), "no migration is sent twice");
   assert.equal(sent.filter((sql) => /\bCOMMIT\b/.test(sql)).length, 1, sent.join("\n---\n"));
   assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3"]);
 });
@@ -270,6 +279,30 @@ test("the history row records the SQL's duration as the server measured it, and 
   assert.equal(typeof row?.durationMs, "number");
   assert.ok(row!.durationMs! >= 150 && row!.durationMs! < 10_000, `duration ${row!.durationMs}`);
   assert.ok(result.steps[0]!.durationMs >= 150);
+});
+
+// The history row's duration_ms was round(numeric) of the elapsed milliseconds; the expression now
+// casts instead, which the server runs without inlining a SQL function. The two must agree on every
+// value, the halves (rounded away from zero) included: the server computes both here, for elapsed
+// times standing in for clock_timestamp() - statement_timestamp().
+test("the server-measured duration rounds the elapsed milliseconds exactly as round(numeric) does, halves away from zero", async (t) => {
+  const client = await connectFresh(t);
+  const elapsed = "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()";
+  assert.ok(SERVER_ELAPSED_MS.includes(elapsed), SERVER_ELAPSED_MS);
+  const microseconds = [0, 1, 499, 500, 501, 1_499, 1_500, 2_500, 3_500, 999_500, 1_000_499, 86_400_000_500, 123_456_789_012];
+  const { rows } = await client.query<{ us: string; ours: string; rounded: string }>(
+    `SELECT us, ${SERVER_ELAPSED_MS.replace(elapsed, "pg_catalog.make_interval(secs => us / 1e6)")} AS ours,
+            pg_catalog.round(EXTRACT(epoch FROM pg_catalog.make_interval(secs => us / 1e6)) * 1000)::bigint AS rounded
+       FROM pg_catalog.unnest($1::bigint[]) AS us`,
+    [microseconds],
+  );
+  assert.equal(rows.length, microseconds.length);
+  for (const row of rows) assert.equal(row.ours, row.rounded, `${row.us} µs`);
+  // Halves go up, as round() sends them: 0.5 ms is 1, 2.5 ms is 3 (not 2, as rounding to even would).
+  assert.deepEqual(
+    rows.filter((row) => ["500", "2500"].includes(row.us)).map((row) => row.ours),
+    ["1", "3"],
+  );
 });
 
 test("the events of a migration sent as one message are those of the statement-by-statement path", async (t) => {

@@ -8,6 +8,7 @@
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
+import type { runScriptBatch } from "./script-batch.js";
 import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
 import type { EscapedCommit } from "./errors.js";
@@ -66,6 +67,12 @@ export interface Dialect {
    * dialect carries it so that only the entries whose driver can use it bundle it.
    */
   readonly applyScriptWithHistory?: typeof runScriptWithHistory;
+  /**
+   * Applies consecutive SQL migrations of a whole run with their history writes as one request, where
+   * the driver can (`script-batch.ts`); absent: one request per migration. Carried by the dialect so
+   * that only the entries whose driver can use it bundle it.
+   */
+  readonly applyScriptBatch?: typeof runScriptBatch;
   /**
    * Applies a run of consecutive SQL migrations that cannot end their transactions in one loop
    * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.

@@ -8,24 +8,14 @@
  * live client's success, and a dead client's transaction is rolled back.
  *
  * Nothing else changes: the migration and its row still commit together or not at all, in the
- * transaction the executor opened; the events and the errors are those of the usual path. A revert
- * checks that its history row is there in the same request (`failUnlessApplied` of `history-reverts.ts`), since
- * no check can run between the statements of one request, and a failed check is reported as the
- * usual path reports it: `HISTORY_ROW_MISSING` as the cause of the migration's failure.
+ * transaction the executor opened; the events and the errors are those of the usual path. The rows
+ * each history write changed come back with the request, and are checked as the usual path checks
+ * them, before the COMMIT: a revert whose DELETE found no row (its SQL removed it, or a trigger or
+ * rule kept it) fails with `HISTORY_ROW_MISSING` as the cause, and is rolled back.
  */
-import { HistoryRowMissingError } from "./errors.js";
 import type { ExecutorBase } from "./executor-base.js";
-import { failUnlessApplied } from "./history-reverts.js";
 import { collectWrites, rollbackQuietly, SCRIPT_ELAPSED_MS, scriptWithHistory, type Step } from "./step.js";
 import type { MigrationDirection, MigrationRegistry } from "./types.js";
-
-/**
- * A history store that can tell `failUnlessApplied`'s refusal from any other failure (PostgreSQL's
- * reports the table and column it hit). Without it, a revert's missing row reads as its SQL's failure.
- */
-export interface FailedRowCheckReader {
-  isFailedRowCheck(error: unknown): boolean;
-}
 
 /**
  * Runs SQL migration `entry` in the open transaction with its history writes, for the caller to
@@ -41,21 +31,13 @@ export function* runScriptWithHistory<R extends MigrationRegistry>(executor: Exe
     yield* executor.refuseParentRebuild(entry, direction);
     const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
-    const check = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
-    const changes = yield* scriptWithHistory(script, [...check, ...collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS))]);
-    // The history writes again, over the rows each changed: a row a trigger or rule discarded fails
-    // here, before the COMMIT, as it fails on the usual path.
-    collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS), changes.slice(check.length));
+    const changes = yield* scriptWithHistory(script, collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS)));
+    // The history writes again, over the rows each changed: an INSERT a trigger or rule discarded, or
+    // a DELETE that found no row, fails here, before the COMMIT, as it fails on the usual path.
+    collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS), changes);
   } catch (cause) {
     yield* rollbackQuietly();
-    const missing = direction === "down" && (executor.store as Partial<FailedRowCheckReader>).isFailedRowCheck?.(cause) === true;
-    throw yield* executor.migrationFailed(
-      entry,
-      direction,
-      missing ? new HistoryRowMissingError({ table: executor.store.tableName, version: entry.version, operation: "delete" }) : cause,
-      true,
-      "body",
-    );
+    throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
   }
   return performance.now() - started;
 }

@@ -16,19 +16,24 @@
  */
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import type { BatchStatement } from "../core/driver.js";
-import { tokenizePostgresSql } from "../shared/postgres-tokens.js";
+import { endsUnterminated, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 
 /**
  * The script's duration, measured by the server: the time since it received the message (every
  * statement of a simple query shares its `statement_timestamp()`) when the history write runs. Every
  * name qualified (see `postgres-operators.ts`): the script before it may have changed the `search_path`.
+ *
+ * The cast to `bigint` rounds the `numeric` milliseconds half away from zero, as `round(numeric)`
+ * does, without calling it: `round(numeric)` is a SQL-language function, which the server parses
+ * and inlines from its stored body for every statement that names it, a sixth of the history
+ * INSERT's cost (bench/README.md, session 11).
  */
-const SERVER_ELAPSED_MS = "(pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000))::bigint";
+export const SERVER_ELAPSED_MS = "(EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000)::bigint";
 
 /** What separates the script from the first history write: a line break ends a trailing `--` comment. */
-const AFTER_SCRIPT = "\n;\n";
+export const AFTER_SCRIPT = "\n;\n";
 /** What separates stepwise's own statements. */
-const BETWEEN = ";\n";
+export const BETWEEN = ";\n";
 
 /** A composed message, and where stepwise's own statements start in it. */
 export interface ScriptMessage {
@@ -59,25 +64,65 @@ export function quotePostgresLiteral(value: unknown, elapsed: string): string | 
 }
 
 /**
+ * `sql` cut at each `?` placeholder outside strings, comments and quoted names: the texts between
+ * them, one more than the placeholders. Kept for the few statements a run repeats (the history
+ * INSERT, a revert's row check and DELETE), whose text is the same for every migration: each is
+ * tokenised once, not once per migration.
+ */
+const placeholderSplits = new Map<string, readonly string[]>();
+const MOST_SPLITS_KEPT = 32;
+
+function splitAtPlaceholders(sql: string): readonly string[] {
+  let pieces = placeholderSplits.get(sql);
+  if (pieces !== undefined) return pieces;
+  const cut: string[] = [];
+  let current = "";
+  for (const token of tokenizePostgresSql(sql)) {
+    if (token.kind !== "punctuation") {
+      current += token.text;
+      continue;
+    }
+    const between = token.text.split("?");
+    for (let index = 0; index < between.length - 1; index++) {
+      cut.push(current + between[index]!);
+      current = "";
+    }
+    current += between[between.length - 1]!;
+  }
+  cut.push(current);
+  pieces = cut;
+  // A process that runs many distinct statements through here (none does today) keeps the newest.
+  if (placeholderSplits.size >= MOST_SPLITS_KEPT) placeholderSplits.delete(placeholderSplits.keys().next().value!);
+  placeholderSplits.set(sql, pieces);
+  return pieces;
+}
+
+/**
  * `sql` with each `?` placeholder (outside strings, comments and quoted names) replaced by the
  * literal of the matching value; `null` when a value has no literal or the counts differ.
  */
 export function inlinePostgresParameters(sql: string, params: readonly unknown[], elapsed: string): string | null {
-  let index = 0;
-  let failed = false;
-  const text = tokenizePostgresSql(sql)
-    .map((token) =>
-      token.kind !== "punctuation"
-        ? token.text
-        : token.text.replace(/\?/g, () => {
-            const literal = index < params.length ? quotePostgresLiteral(params[index], elapsed) : null;
-            index++;
-            if (literal === null) failed = true;
-            return literal ?? "";
-          }),
-    )
-    .join("");
-  return failed || index !== params.length ? null : text;
+  const pieces = splitAtPlaceholders(sql);
+  if (pieces.length - 1 !== params.length) return null;
+  let text = pieces[0]!;
+  for (let index = 0; index < params.length; index++) {
+    const literal = quotePostgresLiteral(params[index], elapsed);
+    if (literal === null) return null;
+    text += literal + pieces[index + 1]!;
+  }
+  return text;
+}
+
+/**
+ * Whether `script` ends where it ends whatever the session's settings, so that text of stepwise's
+ * own can follow it in one message. With standard_conforming_strings off (a session setting the
+ * driver cannot see from here), a backslash escapes the quote of a plain '…' string, so `'a\'` stays
+ * open and would swallow the history INSERT and read its values as SQL. A backslash is the only place
+ * the two readings differ: a script without one ends where it ends under both. And a script that
+ * ends inside a string, a quoted name or a comment would take in whatever follows it.
+ */
+export function scriptCanJoinMessage(script: string): boolean {
+  return !script.includes("\\") && !endsUnterminated(script);
 }
 
 /**
@@ -86,13 +131,7 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
  * module note).
  */
 export function composeScriptMessage(script: string, statements: readonly BatchStatement[], prefix = ""): ScriptMessage | null {
-  // With standard_conforming_strings off (a session setting the driver cannot see from here), a
-  // backslash escapes the quote of a plain '…' string, so `'a\'` stays open and would swallow the
-  // history INSERT and read its values as SQL. A backslash is the only place the two readings differ:
-  // a script without one ends where it ends under both, so only such a script joins the message.
-  if (script.includes("\\")) return null;
-  const tokens = tokenizePostgresSql(script);
-  if (tokens.length > 0 && tokens[tokens.length - 1]!.unterminated) return null;
+  if (!scriptCanJoinMessage(script)) return null;
   const parts: string[] = [];
   for (const statement of statements) {
     const inlined = inlinePostgresParameters(statement.sql, statement.params, SERVER_ELAPSED_MS);
@@ -129,7 +168,12 @@ export function relocateErrorPosition(error: unknown, message: ScriptMessage): v
   if (start !== undefined) holder.position = String(position - start);
 }
 
-function countCodePoints(text: string): number {
+/** A UTF-16 surrogate: half of a character the server counts as one. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** `text`'s length in characters as the server counts them (code points), for error positions. */
+export function countCodePoints(text: string): number {
+  if (!SURROGATE.test(text)) return text.length;
   let count = 0;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);

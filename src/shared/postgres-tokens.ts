@@ -29,16 +29,44 @@ export function tokenizePostgresSql(source: string): SqlToken[] {
   const tokens: SqlToken[] = [];
   let line = 1;
   let lineStart = 0;
-  let index = 0;
-  const length = source.length;
-  const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
-    tokens.push({ kind, text: source.slice(index, end), offset: index, line, column: index - lineStart + 1, unterminated });
-    for (let at = index; at < end; at++) {
+  scanPostgresSql(source, (kind, start, end, unterminated) => {
+    tokens.push({ kind, text: source.slice(start, end), offset: start, line, column: start - lineStart + 1, unterminated });
+    for (let at = start; at < end; at++) {
       if (source.charCodeAt(at) === 10) {
         line++;
         lineStart = at + 1;
       }
     }
+  });
+  return tokens;
+}
+
+/**
+ * Whether `source` ends inside a string, a quoted name or a block comment that it never closes, as
+ * the last token of {@link tokenizePostgresSql} says, without building the tokens: for a check made
+ * on every migration sent (`src/drivers/pg-script.ts`).
+ *
+ * @example
+ * endsUnterminated("SELECT 'a"); // true
+ * endsUnterminated("SELECT 'a' -- open"); // false: a line comment ends with the text
+ */
+export function endsUnterminated(source: string): boolean {
+  let last = false;
+  scanPostgresSql(source, (_kind, _start, _end, unterminated) => {
+    last = unterminated;
+  });
+  return last;
+}
+
+/**
+ * The lexer both read through: calls `onToken` with each token's kind, its start and end offsets,
+ * and whether it runs unclosed to the end of `source`, in order, the tokens covering `source` whole.
+ */
+function scanPostgresSql(source: string, onToken: (kind: SqlTokenKind, start: number, end: number, unterminated: boolean) => void): void {
+  let index = 0;
+  const length = source.length;
+  const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
+    onToken(kind, index, end, unterminated);
     index = end;
   };
   // An unclosed string or comment runs to the end of the source, as it does for PostgreSQL's lexer.
@@ -91,7 +119,6 @@ export function tokenizePostgresSql(source: string): SqlToken[] {
       push("punctuation", index + 1);
     }
   }
-  return tokens;
 }
 
 /**
@@ -209,7 +236,8 @@ function isPostgresWhitespace(char: string): boolean {
 
 /** `[A-Za-z\200-\377_]`: every non-ASCII character may start an identifier. */
 function isIdentifierStart(char: string): boolean {
-  return /[A-Za-z_]/.test(char) || char >= "\u0080";
+  // Compared as text, not with a regular expression: the tokeniser asks this of nearly every character.
+  return (char >= "a" && char <= "z") || (char >= "A" && char <= "Z") || char === "_" || char >= "\u0080";
 }
 
 /** Identifier characters after the first: digits and `$` too. */

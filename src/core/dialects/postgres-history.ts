@@ -7,7 +7,6 @@ import { HistoryTableInvalidError } from "../errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import type { AppliedMigrationKey } from "../planner.js";
-import { sqlstateOf } from "./postgres-errors.js";
 import { EQ, GT, TEXT } from "./postgres-operators.js";
 import { columnDescriptionsOf, parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
 
@@ -61,17 +60,6 @@ export class PostgresHistoryStore extends HistoryStore {
       [this.schema, `${this.tableName}_${suffix}`],
     );
     return found.length > 0;
-  }
-
-  /**
-   * `failUnlessApplied`'s refusal here: its `NULL` name refused by this table's `NOT NULL`, which
-   * PostgreSQL reports with the schema, table and column it hit (no migration writes a `NULL` name
-   * into stepwise's history table).
-   */
-  isFailedRowCheck(error: unknown): boolean {
-    if (sqlstateOf(error) !== "23502") return false;
-    const { schema, table, column } = error as { schema?: unknown; table?: unknown; column?: unknown };
-    return schema === this.schema && table === this.tableName && column === "name";
   }
 
   /**

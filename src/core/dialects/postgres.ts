@@ -15,6 +15,7 @@
  * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
  */
 import { runScriptWithHistory } from "../script-with-history.js";
+import { runScriptBatch } from "../script-batch.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
 import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
@@ -85,6 +86,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     // Every start constructs a manager: its registry checks in one pass, not two.
     isCleanRegistry,
     applyScriptWithHistory: runScriptWithHistory,
+    applyScriptBatch: runScriptBatch,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },

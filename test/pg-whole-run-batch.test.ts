@@ -1,0 +1,204 @@
+/**
+ * stepwise/pg sends consecutive SQL migrations of a whole run (`transaction: "all"`) with their
+ * history writes as one message, marks between them (`src/drivers/pg-script-batch.ts`,
+ * `src/core/script-batch.ts`). These tests hold it to what one message per migration gave: the
+ * failure named is the failing migration's, with its own error and a position counted from its own
+ * SQL, wherever in the message it fails (a statement that runs, one the server refuses to read);
+ * nothing of the run stays; the events end at the failing migration's `migrating`; each history row
+ * and result carries its own migration's duration; a discarded or missing history row fails its own
+ * migration; and SQL that could be read otherwise inside a longer message goes alone. Statements are
+ * counted through the client's own `query`, never timed.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type pg from "pg";
+import type { MigrationEvent } from "../src/core/events.js";
+import type { MigrationDefinition, MigrationEntry, SqlMigrationEntry } from "../src/core/types.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { MOST_PER_BATCH } from "../src/drivers/pg-script-batch.js";
+import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+
+const pgEntry = (version: number, up: string, down: string | null = null) => namedSqlEntry(version, `step_${version}`, up, down ?? `DROP TABLE t${version};`, { dialect: "postgres" });
+
+/** `size` migrations, each creating table `t<version>`; `replace` swaps in others by version. */
+function registryOf(size: number, replace: Record<number, SqlMigrationEntry> = {}): SqlMigrationEntry[] {
+  return Array.from({ length: size }, (_, index) => replace[index + 1] ?? pgEntry(index + 1, `CREATE TABLE t${index + 1} (id bigint PRIMARY KEY);`));
+}
+
+async function rejection(action: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await action();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection");
+}
+
+async function tableNames(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>("SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+  return rows.map((row) => row.name);
+}
+
+/** The events of `action`, as `type version`. */
+async function eventsOf(collect: (onEvent: (event: MigrationEvent) => void) => Promise<unknown>): Promise<string[]> {
+  const events: string[] = [];
+  await collect((event) => events.push(`${event.type} ${"version" in event ? event.version : ""}`.trim())).catch(() => undefined);
+  return events;
+}
+
+/** The messages of `sent` that hold migrations' SQL with their marks: the batches. */
+const batchesOf = (sent: readonly string[]) => sent.filter((sql) => sql.includes(' AS "stepwise_mark_'));
+
+test('up({ transaction: "all" }) sends consecutive SQL migrations in messages of up to MOST_PER_BATCH, every one once and in order, and commits once', async (t) => {
+  const client = await connectFresh(t);
+  const size = MOST_PER_BATCH + 3;
+  const registry = registryOf(size);
+  const sent = await recordStatements(client, () => new MigrationManager(client, registry).up({ transaction: "all" }));
+  const batches = batchesOf(sent);
+  assert.equal(batches.length, 2, sent.join("\n---\n"));
+  const order = batches.flatMap((message) => [...message.matchAll(/CREATE TABLE t(\d+) /g)].map((match) => Number(match[1])));
+  assert.deepEqual(
+    order,
+    registry.map((entry) => entry.version),
+  );
+  assert.equal(sent.filter((sql) => /\bCOMMIT\b/.test(sql)).length, 1);
+  assert.deepEqual(
+    (await client.query<{ version: string }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => Number(row.version)),
+    registry.map((entry) => entry.version),
+  );
+  // The mark's setting belongs to the run's transaction and is gone with it.
+  const { rows } = await client.query<{ mark: string | null }>("SELECT pg_catalog.current_setting('stepwise.batch_mark', true) AS mark");
+  assert.ok(rows[0]!.mark === null || rows[0]!.mark === "", `the mark outlived the run: ${rows[0]!.mark}`);
+});
+
+test("a migration that fails mid-batch is the one reported, with its own error, its events last; nothing of the run stays", async (t) => {
+  const client = await connectFresh(t);
+  const registry = registryOf(5, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nSELECT 1 / 0;") });
+  let error = new Error("none") as Error & Record<string, unknown>;
+  const sent = await recordStatements(client, async () => {
+    error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  });
+  assert.equal(batchesOf(sent).length, 1, "the five went as one message");
+  assert.deepEqual([error.code, error.version, error.file, error.direction, error.rolledBack], ["MIGRATION_FAILED", 3, "migrations/003_step_3.sql", "up", true]);
+  assert.equal((error.cause as { code?: string }).code, "22012");
+  assert.deepEqual(await tableNames(client), [], "the run, the history table's creation included, rolled back");
+  const events = await eventsOf((onEvent) => new MigrationManager(client, registry, { onEvent }).up({ transaction: "all" }));
+  assert.deepEqual(events, ["migrating 1", "migrating 2", "migrating 3"]);
+});
+
+test("an error with a position in a later migration of the batch counts it from that migration's SQL, as the SQL sent alone reports it", async (t) => {
+  const client = await connectFresh(t);
+  const script = "CREATE TABLE t4 (id bigint);\n-- the next statement names a column t4 lacks\nSELECT missing_column FROM t4;";
+  const registry = registryOf(5, { 4: pgEntry(4, script) });
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 4, true]);
+  const cause = error.cause as { code?: string; position?: string };
+  assert.equal(cause.code, "42703");
+  assert.equal(cause.position, String(script.indexOf("missing_column") + 1));
+  assert.deepEqual(await tableNames(client), []);
+  // The same SQL alone, on the server: the same position.
+  await client.query("BEGIN");
+  const alone = await rejection(() => client.query(script));
+  await client.query("ROLLBACK");
+  assert.equal((alone as { position?: string }).position, cause.position);
+});
+
+test("a syntax error in a later migration stops the whole message before any of it runs; it is that migration's, its position counted from its SQL", async (t) => {
+  const client = await connectFresh(t);
+  const script = "CREATE TABLE t4 (id bigint);\nCREAT TABLE oops (id bigint);";
+  const registry = registryOf(6, { 4: pgEntry(4, script) });
+  const events: string[] = [];
+  const error = await rejection(() =>
+    new MigrationManager(client, registry, { onEvent: (event) => events.push(`${event.type} ${"version" in event ? event.version : ""}`) }).up({ transaction: "all" }),
+  );
+  assert.deepEqual([error.code, error.version, error.file, error.rolledBack], ["MIGRATION_FAILED", 4, "migrations/004_step_4.sql", true]);
+  const cause = error.cause as { code?: string; position?: string };
+  assert.equal(cause.code, "42601");
+  assert.equal(cause.position, String(script.indexOf("CREAT TABLE") + 1));
+  assert.deepEqual(events, ["migrating 1", "migrating 2", "migrating 3", "migrating 4"]);
+  assert.deepEqual(await tableNames(client), []);
+  // Fixed, the run applies everything once.
+  const fixed = registryOf(6);
+  assert.deepEqual(
+    (await new MigrationManager(client, fixed).up({ transaction: "all" })).steps.map((step) => step.version),
+    [1, 2, 3, 4, 5, 6],
+  );
+});
+
+test("each migration of a batch carries its own duration, in its history row and its result, measured between its marks", async (t) => {
+  const client = await connectFresh(t);
+  const registry = registryOf(4, { 2: pgEntry(2, "SELECT pg_sleep(0.4);\nCREATE TABLE t2 (id bigint);") });
+  const result = await new MigrationManager(client, registry).up({ transaction: "all" });
+  const { rows } = await client.query<{ version: string; duration_ms: string }>("SELECT version, duration_ms FROM schema_migrations ORDER BY version");
+  const stored = rows.map((row) => Number(row.duration_ms));
+  const reported = result.steps.map((step) => step.durationMs);
+  assert.ok(stored[1]! >= 400, `migration 2's row: ${stored[1]} ms`);
+  assert.ok(reported[1]! >= 400, `migration 2's result: ${reported[1]} ms`);
+  // The sleep is migration 2's alone: neither the one before nor the ones after count it.
+  for (const index of [0, 2, 3]) {
+    assert.ok(stored[index]! < stored[1]! - 300, `row ${index + 1}: ${stored[index]} ms`);
+    assert.ok(reported[index]! < reported[1]! - 300, `result ${index + 1}: ${reported[index]} ms`);
+  }
+  // The row is written before the migration's closing mark: it never exceeds what the marks measured.
+  for (let index = 0; index < 4; index++) assert.ok(stored[index]! <= Math.round(reported[index]!) + 1, `${index + 1}: row ${stored[index]}, result ${reported[index]}`);
+});
+
+test("a history INSERT a trigger discards mid-batch fails its own migration, rolled back", async (t) => {
+  const client = await connectFresh(t);
+  const registry = registryOf(5);
+  await new MigrationManager(client, registry).up({ to: 1 });
+  await client.query(
+    "CREATE FUNCTION discard_three() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.version = 3 THEN RETURN NULL; END IF; RETURN NEW; END $$; " +
+      "CREATE TRIGGER discard_three BEFORE INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION discard_three();",
+  );
+  let error = new Error("none") as Error & Record<string, unknown>;
+  const sent = await recordStatements(client, async () => {
+    error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  });
+  assert.equal(batchesOf(sent).length, 1, "2 to 5 went as one message");
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true]);
+  assert.equal((error.cause as { code?: string }).code, "HISTORY_ROW_DISCARDED");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+});
+
+test("a revert mid-batch whose SQL deletes its own history row fails with HISTORY_ROW_MISSING; the roll-back rolls back whole", async (t) => {
+  const client = await connectFresh(t);
+  const registry = registryOf(5, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);", "DROP TABLE t3;\nDELETE FROM schema_migrations WHERE version = 3;") });
+  await new MigrationManager(client, registry).up();
+  const error = await rejection(() => new MigrationManager(client, registry).down({ to: 0, transaction: "all" }));
+  assert.deepEqual([error.code, error.version, error.direction, error.rolledBack], ["MIGRATION_FAILED", 3, "down", true]);
+  assert.equal((error.cause as { code?: string }).code, "HISTORY_ROW_MISSING");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3", "t4", "t5"]);
+  assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 5);
+});
+
+test("SQL another session setting could read otherwise inside a longer message, a TypeScript migration, and SQL naming the mark go alone; the run applies each once, in order", async (t) => {
+  const client = await connectFresh(t);
+  const alone = {
+    3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nCOMMENT ON TABLE t3 IS 'café';"),
+    5: pgEntry(5, "CREATE TABLE t5 (note text DEFAULT E'a\\\\b');"),
+    7: pgEntry(7, "CREATE TABLE t7 (id bigint);\nRESET search_path;"),
+    8: pgEntry(8, "CREATE TABLE t8 (id bigint);\nSELECT pg_catalog.current_setting('stepwise.batch_mark', true);"),
+  };
+  const typescript = tsEntry(
+    6,
+    { up: async (db: pg.ClientBase) => void (await db.query("CREATE TABLE t6 (id bigint)")) } as unknown as MigrationDefinition<unknown>,
+    { dialect: "postgres" } as never,
+  ) as MigrationEntry;
+  const registry: MigrationEntry[] = [...registryOf(10, alone).slice(0, 5), typescript, ...registryOf(10, alone).slice(6)];
+  const sent = await recordStatements(client, () => new MigrationManager(client, registry).up({ transaction: "all" }));
+  const batches = batchesOf(sent);
+  for (const version of [3, 5, 7, 8]) {
+    const script = (alone as Record<number, SqlMigrationEntry>)[version]!.upSql;
+    assert.ok(!batches.some((message) => message.includes(script)), `${version} went in a batch`);
+    assert.equal(sent.filter((sql) => sql.includes(script)).length, 1, `${version} was sent once`);
+  }
+  // 1 and 2 together; 9 and 10 together; 4 alone between 3 and 5, so no batch.
+  assert.equal(batches.length, 2, batches.join("\n---\n"));
+  assert.deepEqual(
+    (await client.query<{ version: string }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => Number(row.version)),
+    registry.map((entry) => entry.version),
+  );
+  assert.deepEqual(await tableNames(client), ["schema_migrations", ...[1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => `t${version}`)]);
+});
