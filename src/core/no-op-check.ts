@@ -29,7 +29,7 @@ const HEX = /^[0-9a-f]*$/;
  * 1..n for the n bound, and every row is an applied migration whose checksum is the registry's for
  * its version. The registry's checksums come as one blob of fixed-width slices, so the comparison
  * does not depend on the order SQLite scans the rows in; a blob because substr() on text counts
- * characters from the start on every call (15–50 ms for 1,000 rows), and slices a blob by offset.
+ * characters from the start on every call (15-50 ms for 1,000 rows), and slices a blob by offset.
  * COLLATE BINARY: a hand-made table may declare NOCASE on a column, and the careful path compares
  * exactly.
  */
