@@ -22,6 +22,8 @@ export interface ChildOptions {
   /** The runtime to start; default this process's Node. */
   readonly executable?: string;
   readonly captureStdout?: boolean;
+  /** Variables set for the child (an `undefined` one is removed), on top of this process's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 const rssReporter = new URL("report-rss.mjs", import.meta.url).href;
@@ -42,7 +44,8 @@ export function runChild(nodeArgs: readonly string[], script: string, args: read
     const started = performance.now();
     const result = spawnSync(options.executable ?? process.execPath, [...preload, ...nodeArgs, script, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: "1", ...(rssFile ? { STEPWISE_BENCH_RSS_FILE: rssFile } : {}) },
+      // Node's spawn leaves out a variable whose value is undefined.
+      env: { ...process.env, NO_COLOR: "1", ...(rssFile ? { STEPWISE_BENCH_RSS_FILE: rssFile } : {}), ...options.env },
       stdio: ["ignore", options.captureStdout ? "pipe" : "ignore", "pipe"],
       encoding: "utf8",
     });

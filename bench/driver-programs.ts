@@ -14,6 +14,9 @@
  * - `modules`: the floor plus statically importing the app's own TypeScript migration modules, and
  *   neither the registry nor stepwise's runtime: what any app whose migrations are modules pays at
  *   start under the design's rule (static imports only), so it bounds the TypeScript-only target.
+ * - `minimum`: the floor plus importing the smallest registry the design allows
+ *   (`design-minimum.ts`: a version and checksum per migration, the SQL inlined, the TypeScript
+ *   migrations imported), so it bounds the mostly-SQL target.
  *
  * sql.js has no file: on both sides its "open" reads the file's bytes into `new SQL.Database(bytes)`,
  * and a fresh apply starts from `new SQL.Database()`.
@@ -22,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { CONNECTION_PRAGMAS, repoRoot } from "./workload.js";
+import { DESIGN_MINIMUM_FILE } from "./design-minimum.js";
 
 /** Where a driver's programs run. */
 export type BenchRuntime = "node20" | "node24" | "bun";
@@ -106,6 +110,8 @@ export interface DriverProgramFiles {
   readonly registry: string;
   /** The floor plus the app's own migration modules, statically imported: no registry, no stepwise runtime. */
   readonly modules: string;
+  /** The floor plus the design's minimum registry (`design-minimum.ts`), which the workload must hold. */
+  readonly minimum: string;
 }
 
 /**
@@ -132,6 +138,7 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
     floor: path.join(dir, `${base}-floor.ts`),
     registry: path.join(dir, `${base}-registry.ts`),
     modules: path.join(dir, `${base}-modules.ts`),
+    minimum: path.join(dir, `${base}-minimum.ts`),
   };
   const registryImport = `import { migrations } from "../../generated/registry.js";`;
   writeFileSync(
@@ -156,6 +163,13 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
     `${driver.prelude}\n${modules.map((name, index) => `import m${index} from "../../migrations/${name.replace(/\.ts$/, ".js")}";`).join("\n")}\n\n` +
       `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\n` +
       `if ([${modules.map((_, index) => `m${index}`).join(", ")}].some((module) => typeof module.up !== "function")) throw new Error("a module without up");\ndb.close();\n${reportCpu}`,
+  );
+  // Its rows and modules are read so no bundler could drop them; the SQL is there to be parsed.
+  writeFileSync(
+    files.minimum,
+    `${driver.prelude}\nimport { rows, modules } from "../../${DESIGN_MINIMUM_FILE.split(path.sep).join("/")}";\n\n` +
+      `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\n` +
+      `if (rows.length === 0 || !Array.isArray(modules)) throw new Error("empty registry");\ndb.close();\n${reportCpu}`,
   );
   writeFileSync(
     files.apply,

@@ -10,7 +10,10 @@ import path from "node:path";
 import { runChildOrThrow } from "./child.js";
 import { BENCH_DRIVERS, DRIVER_EXTERNALS, runtimeExecutable, writeDriverPrograms, type BenchDriver, type DriverProgramFiles } from "./driver-programs.js";
 import { CREATE_HISTORY } from "./raw-baseline.js";
+import { writeDesignMinimum } from "./design-minimum.js";
+import { measureStartVariants } from "./start-variants.js";
 import { summarize } from "./stats.js";
+import { driverFigure } from "./driver-figure.js";
 import type { Workload } from "./workload.js";
 import type { Figure } from "./run-bench.js";
 
@@ -44,6 +47,7 @@ export const DRIVER_FIGURE_IDS = {
   registrySql: "driver-registry-sql",
   registryTs: "driver-registry-ts",
   modulesTs: "driver-modules-ts",
+  minimumSql: "driver-minimum-sql",
 } as const;
 
 /** Measures every driver on the prepared workloads. */
@@ -62,14 +66,15 @@ export async function measureDrivers(
       path.join(root, "raw.json"),
       JSON.stringify({ createHistory: CREATE_HISTORY, migrations: migrations.map((m, i) => ({ version: m.version, name: m.name, checksum: prepared.checksums[i], upSql: m.upSql })) }),
     );
+    writeDesignMinimum(root, migrations, prepared.checksums);
     const sources = new Map(drivers.map((driver) => [driver.name, writeDriverPrograms(root, driver)]));
     const bundled = new Map<string, DriverProgramFiles>();
     const entryPoints: Record<string, string> = {};
     for (const [name, files] of sources) {
       const out = (kind: keyof DriverProgramFiles) => `drivers/${path.basename(files[kind], ".ts")}`;
-      for (const kind of ["apply", "app", "floor", "registry", "modules"] as const) entryPoints[out(kind)] = files[kind];
+      for (const kind of ["apply", "app", "floor", "registry", "modules", "minimum"] as const) entryPoints[out(kind)] = files[kind];
       const dist = (kind: keyof DriverProgramFiles) => path.join(root, "dist", `${out(kind)}.mjs`);
-      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor"), registry: dist("registry"), modules: dist("modules") });
+      bundled.set(name, { apply: dist("apply"), app: dist("app"), floor: dist("floor"), registry: dist("registry"), modules: dist("modules"), minimum: dist("minimum") });
     }
     await build({
       entryPoints,
@@ -116,8 +121,13 @@ export async function measureDrivers(
       // The modules alone only where they are the whole app: the TypeScript-only registry.
       const withModules = prepared.registryKind === "ts";
       if (withModules) run(files.modules, [startDb]);
+      // The design's minimum registry only where it bounds the target: the mostly-SQL registry.
+      const withMinimum = prepared.registryKind === "sql";
+      if (withMinimum) run(files.minimum, [startDb]);
       const modules: number[] = [];
       const modulesCpu: number[] = [];
+      const minimum: number[] = [];
+      const minimumCpu: number[] = [];
       const app: number[] = [];
       const floor: number[] = [];
       const registry: number[] = [];
@@ -138,6 +148,11 @@ export async function measureDrivers(
           const imported = run(files.modules, [startDb], true);
           modules.push(imported.ms);
           modulesCpu.push(Number(imported.stdout));
+        }
+        if (withMinimum) {
+          const imported = run(files.minimum, [startDb], true);
+          minimum.push(imported.ms);
+          minimumCpu.push(Number(imported.stdout));
         }
       }
       const sql = prepared.registryKind === "sql";
@@ -176,13 +191,25 @@ export async function measureDrivers(
           baselineCpuMs: summarize(floorCpu),
         });
       }
+      if (withMinimum) {
+        figures.push({
+          ...driverFigure(
+            DRIVER_FIGURE_IDS.minimumSql,
+            driver,
+            "process importing only the design's minimum registry (a version and checksum per migration, the SQL inlined, the TypeScript migrations imported; no entries, no stepwise runtime), esbuild bundle",
+            prepared.workload.size,
+            minimum,
+            floor,
+            floorLabel,
+          ),
+          stepwiseCpuMs: summarize(minimumCpu),
+          baselineCpuMs: summarize(floorCpu),
+        });
+      }
+      // Supplementary only, never a verdict: the same start under the runtime's compile cache, and
+      // on Node 20 without the certificates NODE_EXTRA_CA_CERTS loads (start-variants.ts).
+      figures.push(...measureStartVariants({ driver, runtime: runtime.path, files, startDb, registryKind: prepared.registryKind, size: prepared.workload.size, runs: runs.driverStart, progress }));
     }
   }
   return { figures, skipped };
-}
-
-function driverFigure(id: string, driver: BenchDriver, what: string, size: number, stepwise: number[], baseline: number[], baselineLabel: string): Figure {
-  const ours = summarize(stepwise);
-  const theirs = summarize(baseline);
-  return { id, driver: driver.name, runtime: driver.runtime, label: `${driver.name}: ${what}`, size, stepwise: ours, baseline: theirs, baselineLabel, ratio: ours.median / theirs.median };
 }

@@ -1,5 +1,6 @@
 /** Turns a {@link BenchResult} into the markdown tables and the verdict on each target of issues 6 and 11. */
 import { DRIVER_FIGURE_IDS } from "./measure-drivers.js";
+import { START_VARIANTS, startVariantId } from "./start-variants.js";
 import type { BenchResult, Figure } from "./run-bench.js";
 import type { Summary } from "./stats.js";
 
@@ -163,6 +164,58 @@ export function renderTsOnlyBoundMarkdown(result: BenchResult): string {
 }
 
 /**
+ * Whether the mostly-SQL start target can be met at all under the design: the floor plus the
+ * smallest registry the design allows (`design-minimum.ts`: a version and checksum per migration,
+ * the SQL inlined, the TypeScript migrations imported), against the floor. When that alone is past
+ * 1.10×, no migration system that keeps the design's promises meets the target there; stepwise's own
+ * share is the app against this program. Empty when it was not measured.
+ */
+export function renderSqlBoundMarkdown(result: BenchResult): string {
+  const minimums = result.figures.filter((figure) => figure.driver !== undefined && figure.id === DRIVER_FIGURE_IDS.minimumSql);
+  if (minimums.length === 0) return "";
+  const limit = DRIVER_TARGETS.find((target) => target.id === DRIVER_FIGURE_IDS.startSql)!.limit;
+  const lines = [
+    "| driver | runtime | the design's minimum alone / the floor: wall, median (min) | CPU, median (min) | the app / the design's minimum: wall, median (min) | CPU, median (min) | mostly-SQL target reachable by the design (its minimum alone, wall median ≤ " +
+      `${limit.toFixed(2)}×) |`,
+    "|---|---|--:|--:|--:|--:|---|",
+  ];
+  for (const figure of minimums) {
+    const app = result.figures.find((candidate) => candidate.driver === figure.driver && candidate.id === DRIVER_FIGURE_IDS.startSql && candidate.size === figure.size);
+    const cpu = figure.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–";
+    const appWall = app ? formatRatios(app.stepwise, figure.stepwise) : "–";
+    const appCpu = app?.stepwiseCpuMs && figure.stepwiseCpuMs ? formatRatios(app.stepwiseCpuMs, figure.stepwiseCpuMs) : "–";
+    const reachable = figure.ratio <= limit ? "yes" : "**no**: the design's minimum alone exceeds it";
+    lines.push(`| ${figure.driver} | ${figure.runtime ?? ""} | ${formatRatios(figure.stepwise, figure.baseline)} | ${cpu} | ${appWall} | ${appCpu} | ${reachable} |`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The supplementary starts (`start-variants.ts`): the app against the floor, both started with the
+ * runtime's compile cache, or on Node 20 without NODE_EXTRA_CA_CERTS. Empty when none was measured.
+ */
+export function renderStartVariantsMarkdown(result: BenchResult): string {
+  const rows: string[] = [];
+  const drivers = [...new Set(result.figures.filter((figure) => figure.driver !== undefined).map((figure) => figure.driver!))];
+  for (const driver of drivers) {
+    for (const variant of START_VARIANTS) {
+      const [sql, ts] = (["sql", "ts"] as const).map((kind) => result.figures.find((figure) => figure.driver === driver && figure.id === startVariantId(kind, variant)));
+      if (!sql && !ts) continue;
+      const cells = [sql, ts].flatMap((figure) =>
+        figure ? [formatRatios(figure.stepwise, figure.baseline), figure.stepwiseCpuMs && figure.baselineCpuMs ? formatRatios(figure.stepwiseCpuMs, figure.baselineCpuMs) : "–"] : ["–", "–"],
+      );
+      rows.push(`| ${driver} | ${(sql ?? ts)!.runtime ?? ""} | ${variant} | ${cells.join(" | ")} |`);
+    }
+  }
+  if (rows.length === 0) return "";
+  return [
+    "| driver | runtime | started with | no-op start, mostly-SQL / the floor: wall, median (min) | CPU, median (min) | no-op start, TypeScript-only / the floor: wall, median (min) | CPU, median (min) |",
+    "|---|---|---|--:|--:|--:|--:|",
+    ...rows,
+  ].join("\n");
+}
+
+/**
  * Compares gen's cost per file at the largest N with its cost at 1,000. The fixed start-up cost
  * (loading ts-morph and prettier) is taken out first using the per-file slope between the two sizes.
  */
@@ -178,6 +231,12 @@ function linearity(result: BenchResult): boolean | null {
 export function renderMarkdown(result: BenchResult): string {
   const lines = [
     `stepwise bench, ${result.startedAt}: node ${result.node}, ${result.platform}, ${result.cpus} CPUs; pragmas: ${result.pragmas.join(", ")}`,
+    ...(result.extraCaCerts
+      ? [
+          "",
+          "NODE_EXTRA_CA_CERTS is set: Node 20 reads those certificates at every start, which lengthens every Node 20 figure, floors included, and so shrinks their ratios (see the supplementary table).",
+        ]
+      : []),
     "",
     `runtime bundle size (esbuild --minify, only MigrationManager and migrate imported, better-sqlite3 external): ${(result.runtimeBundleBytes / 1024).toFixed(1)} KiB`,
     "",
@@ -198,6 +257,14 @@ export function renderMarkdown(result: BenchResult): string {
     lines.push("", "Per driver, each against its own baselines in this run (ratio of medians, ratio of mins in brackets):", "", renderDriverMarkdown(result));
     const registryOnly = renderDriverRegistryMarkdown(result);
     if (registryOnly) lines.push("", "What the registry alone costs a start: the floor plus importing the registry, against the floor (no stepwise code, no `migrate()`):", "", registryOnly);
+    const sqlBound = renderSqlBoundMarkdown(result);
+    if (sqlBound)
+      lines.push(
+        "",
+        "What the smallest registry the design allows costs a start (a version and checksum per migration, the SQL inlined, the TypeScript migrations imported: bench/design-minimum.ts), with no entries and no stepwise code, and stepwise's share on top of it:",
+        "",
+        sqlBound,
+      );
     const bound = renderTsOnlyBoundMarkdown(result);
     if (bound)
       lines.push(
@@ -205,6 +272,14 @@ export function renderMarkdown(result: BenchResult): string {
         "What the app's own TypeScript migration modules (the TypeScript-only workload's) cost a start, with no registry and no stepwise code (the floor plus their static imports), and stepwise's share on top of them:",
         "",
         bound,
+      );
+    const variants = renderStartVariantsMarkdown(result);
+    if (variants)
+      lines.push(
+        "",
+        "Supplementary, not the verdict: the same starts with the runtime's compile cache (Node 24: NODE_COMPILE_CACHE; Bun: `bun build --bytecode`), and on Node 20 without NODE_EXTRA_CA_CERTS, which Node 20 reads at every start (bench/start-variants.ts):",
+        "",
+        variants,
       );
   }
   return lines.join("\n");

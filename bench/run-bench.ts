@@ -74,6 +74,11 @@ export interface BenchResult {
   readonly runtimeBundleBytes: number;
   /** Drivers whose runtime is not installed here, with the reason. */
   readonly skippedDrivers: readonly SkippedDriver[];
+  /**
+   * Whether NODE_EXTRA_CA_CERTS was set for the run: Node 20 reads those certificates at every start,
+   * which lengthens every Node 20 figure, floors included (absent in results from before session 11).
+   */
+  readonly extraCaCerts?: boolean;
 }
 
 const binPath = path.join(repoRoot, "codegen", "bin.ts");
@@ -129,6 +134,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     figures,
     runtimeBundleBytes: await measureRuntimeBundleBytes(),
     skippedDrivers: [...skippedDrivers.values()],
+    extraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
   };
 }
 

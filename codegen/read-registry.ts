@@ -14,8 +14,9 @@ export interface RecordedEntry {
   /** 1-based line of the entry in the registry. */
   readonly line: number;
   /**
-   * Whether the entry is marked async: `ASYNC` among the flags of a call, or `async: true` in an
-   * object literal. Registries written before async migrations have no mark, so theirs read `false`.
+   * Whether the entry is marked async: `async` among the words of a row's flags, `ASYNC` among the
+   * flags of a call (or of a row written before flags were words), or `async: true` in an object
+   * literal. Registries written before async migrations have no mark, so theirs read `false`.
    */
   readonly async: boolean;
 }
@@ -55,7 +56,7 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
           checksum: typeof checksum === "string" ? checksum : null,
           description: fields.has("description") ? (fields.get("description") as string | null) : undefined,
           line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
-          async: ts.isObjectLiteralExpression(element) ? hasTrueProperty(element, "async") : (ts.isCallExpression(element) || ts.isArrayLiteralExpression(element)) && flagsName(element, "ASYNC"),
+          async: ts.isObjectLiteralExpression(element) ? hasTrueProperty(element, "async") : (ts.isCallExpression(element) || ts.isArrayLiteralExpression(element)) && flagsName(element, "async"),
         });
       }
     }
@@ -147,12 +148,17 @@ function readRowFields(row: ts.ArrayLiteralExpression, details: Map<number, ts.A
   return fields;
 }
 
-/** Whether the flags argument of a call, or the flags of a row, names `flag` (`REVERSIBLE | ASYNC`). */
+/**
+ * Whether the flags of a row or of a call name `flag`: a word of a row's string (`"reversible async"`),
+ * or, in the shapes written before, the upper-case constant (`REVERSIBLE | ASYNC`).
+ */
 function flagsName(call: ts.CallExpression | ts.ArrayLiteralExpression, flag: string): boolean {
   const flags = ts.isCallExpression(call) ? call.arguments[FLAGS_INDEX] : call.elements[ROW.flags];
+  if (flags !== undefined && (ts.isStringLiteral(flags) || ts.isNoSubstitutionTemplateLiteral(flags))) return flags.text.split(" ").includes(flag);
+  const constant = flag.toUpperCase();
   let found = false;
   const visit = (node: ts.Node): void => {
-    if (ts.isIdentifier(node) && node.text === flag) found = true;
+    if (ts.isIdentifier(node) && node.text === constant) found = true;
     else ts.forEachChild(node, visit);
   };
   if (flags !== undefined) visit(flags);

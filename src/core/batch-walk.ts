@@ -170,7 +170,7 @@ const storageRank = (value: unknown) => (typeof value === "number" || typeof val
 
 /**
  * Keyset pagination holds only if each key follows the one before it. Text is compared by identity
- * alone, since the column's collation (NOCASE, RTRIM…) is the database's to apply.
+ * alone, since the column's collation (NOCASE, RTRIM...) is the database's to apply.
  */
 function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");

@@ -114,7 +114,7 @@ function* readSetting(name: RestoredConnectionSetting): Step<string | number | u
   try {
     // 1 when LIKE ignores case (the default, pragma off), 0 when case_sensitive_like is on.
     if (name === "case_sensitive_like") return (yield* queryValue("SELECT 'a' LIKE 'A'")) === 1 ? 0 : 1;
-    // The bare pragma reports only the default for new attachments; `PRAGMA main.locking_mode = …`
+    // The bare pragma reports only the default for new attachments; `PRAGMA main.locking_mode = ...`
     // changes the main database alone, and would otherwise go unseen and keep its lock.
     if (name === "locking_mode") {
       return [yield* queryValue("PRAGMA locking_mode"), yield* queryValue("PRAGMA main.locking_mode")].includes("exclusive") ? "exclusive" : "normal";

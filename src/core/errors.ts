@@ -81,7 +81,7 @@ export class StepwiseError extends Error {
    * `cause` stays the library's own error, untouched.
    */
   readonly nativeCode: string | null = null;
-  /** The same reading as stepwise's kind of failure (`locked`, `full`, `readonly`…), or `null` with {@link nativeCode}. */
+  /** The same reading as stepwise's kind of failure (`locked`, `full`, `readonly`...), or `null` with {@link nativeCode}. */
   readonly nativeKind: ErrorKind | null = null;
 
   constructor(code: StepwiseErrorCode, message: string, options?: { cause?: unknown }) {
@@ -385,7 +385,7 @@ export class UnmanagedDatabaseError extends StepwiseError {
   constructor(tables: readonly string[]) {
     super(
       "UNMANAGED_DATABASE",
-      `The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}) but no migration history.\n` +
+      `The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.\n` +
         `Adopt it with "stepwise baseline <version>", naming the last migration its schema already contains.`,
     );
     this.tables = tables;
@@ -709,7 +709,7 @@ export class ForeignKeyViolationError extends StepwiseError {
   constructor(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }) {
     const sample = fields.violations
       .slice(0, 3)
-      .map((v) => `${v.table} row ${v.rowid ?? "?"} → ${v.parent}`)
+      .map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`)
       .join("; ");
     super(
       "FOREIGN_KEY_VIOLATION",
@@ -756,7 +756,7 @@ export class BackupDiskFullError extends StepwiseError {
   declare readonly directory: string;
   /** The file being written when it did (removed again). */
   declare readonly path: string;
-  /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`…: what the system reported. */
+  /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`...: what the system reported. */
   declare readonly systemCode: string;
   /** Free bytes in the backup folder's file system afterwards, when the system says. */
   declare readonly availableBytes: number | null;
@@ -784,7 +784,7 @@ export class BackupDiskFullError extends StepwiseError {
 /** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
 export class BackupFolderUnwritableError extends StepwiseError {
   declare readonly directory: string;
-  /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`…: what the system reported. */
+  /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`...: what the system reported. */
   declare readonly systemCode: string;
 
   /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
@@ -827,7 +827,7 @@ export class ForeignBackupError extends StepwiseError {
       "BACKUP_FOREIGN",
       `${file} does not hold this app's migrations:\n` +
         lines.map((line) => `  - ${line}`).join("\n") +
-        (reasons.length > lines.length ? `\n  - … and ${reasons.length - lines.length} more` : "") +
+        (reasons.length > lines.length ? `\n  - \u2026 and ${reasons.length - lines.length} more` : "") +
         `\nNothing was changed. Pick a backup of this database, or pass --force (dangerouslyAllowForeignBackup) ` +
         `if you mean to put this one in place anyway.`,
     );
@@ -907,7 +907,7 @@ export class FileWriteError extends StepwiseError {
   /** The file that was being replaced or created, as the caller named it. */
   declare readonly file: string;
   declare readonly step: FileWriteStep;
-  /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`…), or `null`. */
+  /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`...), or `null`. */
   declare readonly systemCode: string | null;
   declare readonly bytesWritten: number;
   declare readonly bytesExpected: number;
@@ -1087,7 +1087,7 @@ export class TransactionOpenError extends StepwiseError {
 export class TempFolderUnusableError extends StepwiseError {
   /** The temporary folder as resolved (`os.tmpdir()`). */
   declare readonly folder: string;
-  /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`…), or `null`. */
+  /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`...), or `null`. */
   declare readonly systemCode: string | null;
   /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
   declare readonly operation: string;

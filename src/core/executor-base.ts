@@ -96,7 +96,7 @@ export type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) 
  * The algorithm over one registry and one history table: `up`, and the loop `down` shares with it
  * (`execute`). Every public method returns a {@link Step} for a runner; none performs I/O itself.
  * {@link Executor} (`executor.ts`) adds what only a manager offers. The steps that are public
- * without being documented as API (`createRunGuard`, `runBodyInOpenTransaction`, `migrationFailed`…)
+ * without being documented as API (`createRunGuard`, `runBodyInOpenTransaction`, `migrationFailed`...)
  * are so for the strategies (`executor-strategies.ts`), which drive the same loop from their own files.
  */
 export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
@@ -624,7 +624,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Whether a failure is the environment's (DATABASE_LOCKED, DATABASE_UNUSABLE…) rather than the
+   * Whether a failure is the environment's (DATABASE_LOCKED, DATABASE_UNUSABLE...) rather than the
    * migration's. Never a value that is no `Error`: libraries throw `Error`s, so `{ code: "SQLITE_BUSY" }`
    * is the app's own value that merely looks like one. And from a body, never a lock, an unopenable
    * or a non-database file: stepwise holds the main database's write lock and has read it while the

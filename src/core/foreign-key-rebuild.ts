@@ -63,7 +63,7 @@ function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string 
  * Where the driver cannot switch foreign keys off (D1, Durable Objects), the fix is to change the
  * table in place instead of rebuilding it.
  */
-export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE … ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
+export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026 ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
 
 /**
  * Thrown before a migration's body runs when it would drop or rename a table that tables it keeps

@@ -1,5 +1,5 @@
 /**
- * The pure core: `(registry, applied rows, target) → plan`. `up`, `down`, `status` and any dry run
+ * The pure core: `(registry, applied rows, target) -> plan`. `up`, `down`, `status` and any dry run
  * all go through these functions, so the rules live in one place and are tested without a database.
  */
 import {
@@ -118,7 +118,7 @@ function isWellFormedRegistry(registry: MigrationRegistry): boolean {
 /**
  * `Object.prototype.__lookupGetter__`, called on each entry. It answers "is this an accessor" without
  * allocating a descriptor: under Node 24, `Object.getOwnPropertyDescriptor` over a 1,000-entry
- * registry took 1–8 ms of a cold start, this about 0.1 ms. Called through the prototype's own copy,
+ * registry took 1-8 ms of a cold start, this about 0.1 ms. Called through the prototype's own copy,
  * so an entry without `Object.prototype` works too.
  */
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;

@@ -1,6 +1,6 @@
 /**
  * The one place that lists a database's own schema objects from `sqlite_master`, leaving out
- * SQLite's internal ones (`sqlite_sequence`, `sqlite_stat1`, `sqlite_autoindex_…`), which no
+ * SQLite's internal ones (`sqlite_sequence`, `sqlite_stat1`, `sqlite_autoindex_...`), which no
  * migration creates and none may drop.
  */
 import { query, type Step } from "./step.js";

@@ -35,7 +35,7 @@ const CHANGE_COUNTER: Operation = { op: "changeCounter" };
 const COMMIT: Operation = { op: "commit" };
 const ROLLBACK: Operation = { op: "rollback" };
 
-/** The alternatives of a `\b(?:…)\b` pattern; throws when it is no longer written so. */
+/** The alternatives of a `\b(?:...)\b` pattern; throws when it is no longer written so. */
 function wordsOf(pattern: RegExp): string {
   return /^\\b\(\?:(.*)\)\\b$/.exec(pattern.source)![1]!;
 }
@@ -45,7 +45,7 @@ function wordsOf(pattern: RegExp): string {
  * (`foreign-key-rebuild.ts`) in one pattern, so each migration's text is scanned once: a match sends
  * the migration to the strategy, which runs the guard and the check as it always does. One group of
  * alternatives between one pair of word boundaries matches what the two patterns side by side match,
- * and V8 scans a text with it in about half the time (0.9 against 1.8 µs for a workload migration).
+ * and V8 scans a text with it in about half the time (0.9 against 1.8 us for a workload migration).
  */
 const NEEDS_STRATEGY = new RegExp(`\\b(?:${wordsOf(TRANSACTION_KEYWORD)}|${wordsOf(DROP_OR_RENAME)})\\b`, "i");
 

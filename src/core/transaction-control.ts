@@ -16,7 +16,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  * never statements (`ON CONFLICT ABORT` is a clause), so there they only cost a false match.
  *
  * Deliberately cruder than a tokenizer: it matches inside strings, comments and identifiers too
- * (`CASE … END`, a trigger's `BEGIN … END`, a column named `release`). Each such false match costs the
+ * (`CASE ... END`, a trigger's `BEGIN ... END`, a column named `release`). Each such false match costs the
  * migration only the guard, never a missed escape. It cannot miss a real keyword: SQLite spells
  * keywords in ASCII letters only, ends them at the first character that cannot continue an
  * identifier, and every character `\b` treats as part of a word ([A-Za-z0-9_]) is one that continues

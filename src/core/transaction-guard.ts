@@ -241,7 +241,7 @@ export function bodySavepointName(): string {
  * Through `exec`, never a cached prepared statement, and so is its `RELEASE`: the name is the proof,
  * so no statement holding it may be alive while a body runs. Where SQLite is built with the
  * `sqlite_stmt` table (libsql), a body can read the text of every live statement on its connection,
- * and with a cached `SAVEPOINT "…"` it could end our transaction, begin another and open the same
+ * and with a cached `SAVEPOINT "..."` it could end our transaction, begin another and open the same
  * savepoint there, passing for never having left. An `exec` finalizes its statement before it
  * returns; parsing these two short statements costs well under a microsecond more.
  */

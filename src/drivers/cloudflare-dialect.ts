@@ -8,8 +8,8 @@
  * - the history table is the only record of the version;
  * - on D1 (`connectionSettings: null`) the connection settings a run puts back are not read:
  *   each statement is a request of its own, and a migration's pragma reaches no later one;
- * - tables named `_cf_…` are the storage's own (a Durable Object's key-value pairs live in `_cf_KV`,
- *   in the same database as its SQL tables), as `sqlite_…` ones are SQLite's: no migration made them
+ * - tables named `_cf_...` are the storage's own (a Durable Object's key-value pairs live in `_cf_KV`,
+ *   in the same database as its SQL tables), as `sqlite_...` ones are SQLite's: no migration made them
  *   and none may touch them (they answer `SQLITE_AUTH`), so they are not the user's schema. Without
  *   this an object that had ever called `ctx.storage.put` was refused as an unmanaged database.
  */
@@ -74,7 +74,7 @@ export function createCloudflareDialect(options: CloudflareDialectOptions): Dial
 
 /**
  * Reads the SQLite code Cloudflare's errors end their message with (`"UNIQUE constraint failed:
- * t.id: SQLITE_CONSTRAINT"`, `"D1_ERROR: …: SQLITE_ERROR"`); they carry no code field. Never throws.
+ * t.id: SQLITE_CONSTRAINT"`, `"D1_ERROR: ...: SQLITE_ERROR"`); they carry no code field. Never throws.
  */
 export function classifyCloudflareError(error: unknown): ErrorClassification {
   try {

@@ -43,7 +43,7 @@ export function findLockHolders(databasePath: string): LockHolder[] {
 function readCommandLine(pid: number): string | null {
   try {
     const text = nodeFs().readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    return text === "" ? null : text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    return text === "" ? null : text.length > 200 ? `${text.slice(0, 200)}\u2026` : text;
   } catch {
     return null;
   }

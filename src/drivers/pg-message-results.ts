@@ -15,7 +15,7 @@ export interface StatementResult {
   readonly columns: readonly string[] | null;
   /** Its first row's first value, as the server's text (`null` for SQL NULL, or no row). */
   readonly firstValue: string | null;
-  /** The rows its command tag counts (`INSERT 0 1` → 1), or `null` for a tag without a count. */
+  /** The rows its command tag counts (`INSERT 0 1` -> 1), or `null` for a tag without a count. */
   readonly rowCount: number | null;
 }
 
@@ -76,7 +76,7 @@ class MessageQuery {
 
   handleEmptyQuery(): void {}
 
-  // A script's COPY … FROM STDIN has no data to read here: refuse it, as pg's own query does.
+  // A script's COPY ... FROM STDIN has no data to read here: refuse it, as pg's own query does.
   handleCopyInResponse(connection: MessageConnection): void {
     connection.sendCopyFail("No source stream defined");
   }

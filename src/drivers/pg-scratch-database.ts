@@ -1,6 +1,6 @@
 /**
  * A scratch database on the app's PostgreSQL server: `CREATE DATABASE` with a random name, a
- * connection of its own to it, and `DROP DATABASE … WITH (FORCE)` when the safety net is done. Verify
+ * connection of its own to it, and `DROP DATABASE ... WITH (FORCE)` when the safety net is done. Verify
  * and baseline replay the migrations there, through the same executor a real run uses, so even a
  * `transaction: false` migration replays as it ran; nothing of the replay touches the app's database.
  *

@@ -5,10 +5,10 @@
  * the only things a migration's own message gave were knowing which migration failed, its error
  * position, and its duration; a mark between the migrations keeps all three:
  *
- * `MARK; script 1; writes 1; MARK; script 2; writes 2; MARK; …; MARK`
+ * `MARK; script 1; writes 1; MARK; script 2; writes 2; MARK; ...; MARK`
  *
  * Each mark is a `SELECT` that answers the server's clock and keeps it in a setting of the
- * transaction (`set_config(…, true)`, gone at its end). The server runs the statements in order and
+ * transaction (`set_config(..., true)`, gone at its end). The server runs the statements in order and
  * stops at the first error, so the marks that answered before an error say which migration it
  * stopped in; the clock between two marks is that migration's duration, as the client reports it;
  * and a history INSERT measures its row's `duration_ms` from the setting its mark left, as a

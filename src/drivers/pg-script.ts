@@ -7,7 +7,7 @@
  * after the process that sent them died.
  *
  * The simple protocol binds no values, so the history writes' values are written into the text as
- * literals: strings as `E'…'` with every backslash and quote doubled, which reads the same whatever
+ * literals: strings as `E'...'` with every backslash and quote doubled, which reads the same whatever
  * `standard_conforming_strings` says, so no name or checksum can end its literal early. A value that
  * has no exact literal (a string holding NUL, a non-finite number) sends the statements one by one
  * instead, as does a script that ends inside a string, a quoted name or a comment, whose unclosed
@@ -116,7 +116,7 @@ export function inlinePostgresParameters(sql: string, params: readonly unknown[]
 /**
  * Whether `script` ends where it ends whatever the session's settings, so that text of stepwise's
  * own can follow it in one message. With standard_conforming_strings off (a session setting the
- * driver cannot see from here), a backslash escapes the quote of a plain '…' string, so `'a\'` stays
+ * driver cannot see from here), a backslash escapes the quote of a plain '...' string, so `'a\'` stays
  * open and would swallow the history INSERT and read its values as SQL. A backslash is the only place
  * the two readings differ: a script without one ends where it ends under both. And a script that
  * ends inside a string, a quoted name or a comment would take in whatever follows it.

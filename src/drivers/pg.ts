@@ -80,9 +80,9 @@ const WALK_QUERY_TYPES = {
 };
 
 /**
- * SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2…`: the executor's own statements, and
+ * SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2...`: the executor's own statements, and
  * a `forEachBatch` walk's, which embed the migration's `where`. So it follows PostgreSQL's lexer
- * (`E'…\\'…'` strings, `$$…$$` quotes, comments, quoted names): a `?` inside any of those is text, not
+ * (`E'...\\'...'` strings, `$$...$$` quotes, comments, quoted names): a `?` inside any of those is text, not
  * a placeholder. A `?` operator (jsonb's) outside them is read as a placeholder; write `jsonb_exists` there.
  */
 export function toPositionalParameters(sql: string): string {

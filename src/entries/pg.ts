@@ -3,7 +3,7 @@
  * connected `pg.Client` or a `pg.Pool`. Every method returns a promise. Importing this entry loads
  * `pg` and no SQLite driver.
  *
- * The safety nets are the `…Async` forms every entry exports (same result shapes and error codes as
+ * The safety nets are the `...Async` forms every entry exports (same result shapes and error codes as
  * the sync ones): `verifySchemaAsync` and `baselineDatabaseAsync` replay the migrations in a scratch
  * database on the same server (dropped after), `rehearseUpAsync` runs the plan in a transaction
  * rolled back at the end, `repairIncompleteMigrationAsync` holds the run lock. Backups and restore

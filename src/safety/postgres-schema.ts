@@ -88,7 +88,7 @@ export function* readPostgresTables(schema: string): Step<PostgresTableRow[]> {
 export interface PostgresColumnRow {
   readonly table: string;
   readonly name: string;
-  /** `format_type`: `character varying(20)`, `timestamp with time zone`… */
+  /** `format_type`: `character varying(20)`, `timestamp with time zone`... */
   readonly type: string;
   readonly notNull: boolean;
   /** The default, or a generated column's expression, deparsed. */

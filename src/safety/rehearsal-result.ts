@@ -32,7 +32,7 @@ export interface RehearsalFailure {
   readonly code: string | null;
   readonly name: string;
   readonly message: string;
-  /** The error's own fields (`version`, `file`, `direction`, `rolledBack`…). */
+  /** The error's own fields (`version`, `file`, `direction`, `rolledBack`...). */
   readonly fields: Readonly<Record<string, unknown>>;
   /** What the migration threw, when that is what failed. */
   readonly cause: { readonly name: string; readonly message: string; readonly code: string | null } | null;

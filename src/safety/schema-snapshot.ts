@@ -6,7 +6,7 @@
  *
  * Columns come from `PRAGMA table_xinfo` and foreign keys from `PRAGMA foreign_key_list`, which give
  * readable, per-column differences. The pragmas do not show everything that changes behaviour
- * (AUTOINCREMENT, primary key order, ON CONFLICT, DEFERRABLE, generated column expressions…), so
+ * (AUTOINCREMENT, primary key order, ON CONFLICT, DEFERRABLE, generated column expressions...), so
  * every table is also compared by its whole `CREATE TABLE` text, tokenised: comments, whitespace,
  * keyword case and identifier quoting are ignored, anything else counts. `ALTER TABLE ADD COLUMN`
  * inserts the column after the last column definition and `RENAME` quotes names, so a replay of the
@@ -67,7 +67,7 @@ export interface SqlObjectSnapshot {
   readonly name: string;
   /** The table it belongs to (for a view, itself). */
   readonly table: string;
-  /** The `CREATE …` text, normalised: no comments, one space between tokens, identifiers unquoted. */
+  /** The `CREATE ...` text, normalised: no comments, one space between tokens, identifiers unquoted. */
   readonly sql: string;
 }
 
@@ -96,7 +96,7 @@ export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view"
 
 /** One aspect of an object that differs, rendered as text on both sides. */
 export interface SchemaAspectChange {
-  /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`… */
+  /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`... */
   readonly aspect: string;
   readonly before: string | null;
   readonly after: string | null;
@@ -108,7 +108,7 @@ export interface SchemaAspectChange {
  */
 export interface SchemaDifference {
   readonly objectType: SchemaObjectType;
-  /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`… */
+  /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`... */
   readonly name: string;
   readonly table: string;
   readonly change: "added" | "removed" | "changed";
@@ -309,14 +309,14 @@ function compareAspects(aspects: ReadonlyArray<readonly [string, string, string]
 
 function renderForeignKey(key: { columns: readonly string[]; referencedTable: string; referencedColumns: readonly string[]; onUpdate: string; onDelete: string }): string {
   return (
-    `(${key.columns.join(", ")}) → ${key.referencedTable}(${key.referencedColumns.join(", ")})` +
+    `(${key.columns.join(", ")}) \u2192 ${key.referencedTable}(${key.referencedColumns.join(", ")})` +
     (key.onDelete !== "NO ACTION" ? ` ON DELETE ${key.onDelete}` : "") +
     (key.onUpdate !== "NO ACTION" ? ` ON UPDATE ${key.onUpdate}` : "")
   );
 }
 
 /**
- * How a difference reads. `change` words a rehearsal's before → after ("column contacts.status
+ * How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status
  * added"); `drift` words the live schema against the migrations ("index idx_x missing", "column
  * contacts.nick added outside migrations"), where `before` is the migrations' schema.
  */
@@ -324,7 +324,7 @@ export function describeSchemaDifference(difference: SchemaDifference, wording: 
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
   const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
-  const detail = difference.details.map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "→")}` : `${d.aspect} ${d.before} → ${d.after}`)).join("; ");
+  const detail = difference.details.map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "\u2192")}` : `${d.aspect} ${d.before} \u2192 ${d.after}`)).join("; ");
   if (wording === "change") {
     return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
   }
@@ -344,9 +344,9 @@ const CONTEXT_TOKENS = 3;
 
 /**
  * Where two normalised statements differ, in a few tokens either side, so a line says which clause
- * changed rather than that something did: `… integer primary key autoincrement , a …`.
+ * changed rather than that something did: `... integer primary key autoincrement , a ...`.
  */
-function describeTextChange(before: string | null, after: string | null, joiner: "→" | "migrations have"): string {
+function describeTextChange(before: string | null, after: string | null, joiner: "\u2192" | "migrations have"): string {
   const a = (before ?? "").split(" ");
   const b = (after ?? "").split(" ");
   let start = 0;
@@ -356,9 +356,9 @@ function describeTextChange(before: string | null, after: string | null, joiner:
   const excerpt = (tokens: string[]) => {
     const from = Math.max(0, start - CONTEXT_TOKENS);
     const to = Math.min(tokens.length, tokens.length - end + CONTEXT_TOKENS);
-    return `${from > 0 ? "… " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " …" : ""}`;
+    return `${from > 0 ? "\u2026 " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " \u2026" : ""}`;
   };
-  return joiner === "→" ? `"${excerpt(a)}" → "${excerpt(b)}"` : `"${excerpt(b)}", migrations have "${excerpt(a)}"`;
+  return joiner === "\u2192" ? `"${excerpt(a)}" \u2192 "${excerpt(b)}"` : `"${excerpt(b)}", migrations have "${excerpt(a)}"`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,7 +443,7 @@ function tokenize(sql: string, foldBareNames = false): Token[] {
 /**
  * Lower-cases only the words whose case SQLite ignores everywhere they can stand: keywords, the name
  * before `(` (a function, type, table or CTE) or before `.` (a qualifier such as `NEW.id`), a
- * collation name, and the type in `CAST(… AS type)`.
+ * collation name, and the type in `CAST(... AS type)`.
  * Every other word keeps its case, because case there can change behaviour: a view's column is named
  * after its alias or expression as written (`AS Status`), and a word SQLite cannot resolve as a name
  * is a string (`DEFAULT Active`, `DEFAULT "Hello"`). A name that differs only in case is therefore

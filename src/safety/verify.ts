@@ -72,7 +72,7 @@ export class SchemaDriftError extends StepwiseError {
  *
  * @throws SchemaDriftError on drift when `refuseDrift` is set; UnmanagedDatabaseError when the
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
- *   mismatch, database ahead…) when the history is not usable.
+ *   mismatch, database ahead...) when the history is not usable.
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
 /** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link verifySchemaAsync}. */

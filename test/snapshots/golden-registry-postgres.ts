@@ -12,9 +12,19 @@ import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "postgres";
 
-const REVERSIBLE = 1;
-const TRANSACTION = 2;
-const DISABLE_FOREIGN_KEYS = 4;
+/** The flags a row names, as the entry fields they set: every combination the rows use. */
+const FLAGS = {
+  "reversible transaction": {
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: false,
+  },
+  reversible: {
+    reversible: true,
+    transaction: false,
+    disableForeignKeys: false,
+  },
+} as const;
 
 /** An enumerable accessor reading one field of a migration from `read` by its version. */
 function field(
@@ -44,25 +54,25 @@ export const migrations: readonly RegistryEntry[] = entries([
     1,
     "sql",
     "126cbc4b3e1df46e0f7c0369f33cc7a54dbf55c9137691acdb7e48304825c965",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
   [
     2,
     "sql",
     "84301b88396105753db7f398d8da2a814fac3d9fec4cf35ce5601c0a6aaa057a",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
   [
     3,
     "sql",
     "33f69c7ec6969963946ed9be98203111cd31a7204389d43d82a7fbf65c3a06d2",
-    REVERSIBLE,
+    "reversible",
   ],
   [
     4,
     "sql",
     "b45e678b2fbe056e1bed77ac8260a4219d060aaed1b7ab0fd35f473115e56ee9",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
 ]);
 
@@ -79,33 +89,36 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
 };
 
 /** What a start reads of one migration: `migrations` above lists one per migration. */
-type Row = readonly [
+type SqlRow = readonly [
   version: MigrationVersion,
   kind: "sql",
   checksum: string,
-  flags: number,
+  flags: keyof typeof FLAGS,
 ];
 
 /** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
-function entries(rows: readonly Row[]): RegistryEntry[] {
-  return rows.map((row) => {
-    const flags = row[3];
-    const reversible = (flags & REVERSIBLE) !== 0;
-    const transaction = (flags & TRANSACTION) !== 0;
-    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
-    return Object.defineProperties(
-      {
-        version: row[0],
-        kind: "sql",
-        checksum: row[2],
-        reversible,
-        transaction,
-        disableForeignKeys,
-        dialect,
-      },
-      SQL_FIELDS,
-    ) as RegistryEntry;
-  });
+function entries(rows: readonly SqlRow[]): RegistryEntry[] {
+  return rows.map(sqlEntry);
+}
+
+/** The entry of a `.sql` migration: its row's fields as data, the others as accessors over sqlOf(). */
+function sqlEntry(row: SqlRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = {
+    version: row[0],
+    kind: "sql" as const,
+    checksum: row[2],
+    reversible: flags.reversible,
+    transaction: flags.transaction,
+    disableForeignKeys: flags.disableForeignKeys,
+    dialect,
+  };
+  Object.defineProperty(entry, "name", SQL_FIELDS.name);
+  Object.defineProperty(entry, "file", SQL_FIELDS.file);
+  Object.defineProperty(entry, "description", SQL_FIELDS.description);
+  Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
+  Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  return entry as RegistryEntry;
 }
 
 /** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
@@ -124,65 +137,65 @@ function sqlOf(
         "create_accounts",
         "test/fixtures/dialect/postgres/001_create_accounts.sql",
         "Accounts, with strings only PostgreSQL reads this way",
-        `/* Nested comments are one comment to PostgreSQL: /* this inner one; COMMIT; */ and still comment */
-CREATE TABLE accounts (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name text NOT NULL,
-  -- An E-string: \\' does not close it, so the ; and COMMIT are text.
-  greeting text NOT NULL DEFAULT E'it\\'s here; COMMIT; \\\\ ok',
-  motto text NOT NULL DEFAULT U&'caf\\00E9',
-  "weird ""quoted"" name" text
-);`,
-        `DROP TABLE accounts;`,
+        "/* Nested comments are one comment to PostgreSQL: /* this inner one; COMMIT; */ and still comment */\n" +
+          "CREATE TABLE accounts (\n" +
+          "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n" +
+          "  name text NOT NULL,\n" +
+          "  -- An E-string: \\' does not close it, so the ; and COMMIT are text.\n" +
+          "  greeting text NOT NULL DEFAULT E'it\\'s here; COMMIT; \\\\ ok',\n" +
+          "  motto text NOT NULL DEFAULT U&'caf\\00E9',\n" +
+          '  "weird ""quoted"" name" text\n' +
+          ");",
+        "DROP TABLE accounts;",
       ];
     case 2:
       return [
         "audit_function",
         "test/fixtures/dialect/postgres/002_audit_function.sql",
         "A trigger function and a procedure whose bodies hold ; and COMMIT",
-        `CREATE TABLE account_audit (account_id bigint NOT NULL, changed_at timestamptz NOT NULL DEFAULT now());
-
-CREATE FUNCTION audit_account() RETURNS trigger LANGUAGE plpgsql AS $audit$
-BEGIN
-  INSERT INTO account_audit (account_id) VALUES (NEW.id);
-  RETURN NEW;
-END;
-$audit$;
-
-CREATE TRIGGER accounts_audit AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION audit_account();
-
-CREATE PROCEDURE purge_audit(keep_days integer) LANGUAGE plpgsql AS $$
-BEGIN
-  DELETE FROM account_audit WHERE changed_at < now() - make_interval(days => keep_days);
-  COMMIT;
-END
-$$;
-
-CREATE FUNCTION add_days(integer, integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $2';`,
-        `DROP FUNCTION add_days(integer, integer);
-DROP PROCEDURE purge_audit(integer);
-DROP TRIGGER accounts_audit ON accounts;
-DROP FUNCTION audit_account();
-DROP TABLE account_audit;`,
+        "CREATE TABLE account_audit (account_id bigint NOT NULL, changed_at timestamptz NOT NULL DEFAULT now());\n" +
+          "\n" +
+          "CREATE FUNCTION audit_account() RETURNS trigger LANGUAGE plpgsql AS $audit$\n" +
+          "BEGIN\n" +
+          "  INSERT INTO account_audit (account_id) VALUES (NEW.id);\n" +
+          "  RETURN NEW;\n" +
+          "END;\n" +
+          "$audit$;\n" +
+          "\n" +
+          "CREATE TRIGGER accounts_audit AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION audit_account();\n" +
+          "\n" +
+          "CREATE PROCEDURE purge_audit(keep_days integer) LANGUAGE plpgsql AS $$\n" +
+          "BEGIN\n" +
+          "  DELETE FROM account_audit WHERE changed_at < now() - make_interval(days => keep_days);\n" +
+          "  COMMIT;\n" +
+          "END\n" +
+          "$$;\n" +
+          "\n" +
+          "CREATE FUNCTION add_days(integer, integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $2';",
+        "DROP FUNCTION add_days(integer, integer);\n" +
+          "DROP PROCEDURE purge_audit(integer);\n" +
+          "DROP TRIGGER accounts_audit ON accounts;\n" +
+          "DROP FUNCTION audit_account();\n" +
+          "DROP TABLE account_audit;",
       ];
     case 3:
       return [
         "index_accounts_concurrently",
         "test/fixtures/dialect/postgres/003_index_accounts_concurrently.sql",
         "Index accounts by name without locking writes",
-        `CREATE INDEX CONCURRENTLY accounts_name_idx ON accounts (name);`,
-        `DROP INDEX CONCURRENTLY accounts_name_idx;`,
+        "CREATE INDEX CONCURRENTLY accounts_name_idx ON accounts (name);",
+        "DROP INDEX CONCURRENTLY accounts_name_idx;",
       ];
     case 4:
       return [
         "standard_body",
         "test/fixtures/dialect/postgres/004_standard_body.sql",
         null,
-        `CREATE FUNCTION account_count() RETURNS bigint LANGUAGE sql
-BEGIN ATOMIC
-  SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM accounts;
-END;`,
-        `DROP FUNCTION account_count();`,
+        "CREATE FUNCTION account_count() RETURNS bigint LANGUAGE sql\n" +
+          "BEGIN ATOMIC\n" +
+          "  SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM accounts;\n" +
+          "END;",
+        "DROP FUNCTION account_count();",
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -14,9 +14,25 @@ import migration004 from "../fixtures/codegen/golden/004_normalize_phones.js";
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
 
-const REVERSIBLE = 1;
-const TRANSACTION = 2;
-const DISABLE_FOREIGN_KEYS = 4;
+/** The flags a row names, as the entry fields they set: every combination the rows use. */
+const FLAGS = {
+  "reversible transaction": {
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: false,
+  },
+  "": { reversible: false, transaction: false, disableForeignKeys: false },
+  transaction: {
+    reversible: false,
+    transaction: true,
+    disableForeignKeys: false,
+  },
+  "reversible transaction disableForeignKeys": {
+    reversible: true,
+    transaction: true,
+    disableForeignKeys: true,
+  },
+} as const;
 
 /** An enumerable accessor reading one field of a migration from `read` by its version. */
 function field(
@@ -54,33 +70,33 @@ export const migrations: readonly RegistryEntry[] = entries([
     1,
     "sql",
     "e2183f672c433eec33e532de20c939ec25ce7308e2a0719af9331b84df46fcab",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
   ],
   [
     2,
     "ts",
     "2d12f5923bfef69f5e088658f25c27af1beca14b54f08794b690365faca2496a",
-    REVERSIBLE | TRANSACTION,
+    "reversible transaction",
     migration002,
   ],
   [
     3,
     "sql",
     "ab970a4b8312248d64d10eeb552afe0c04dd841c840bad9fca48b22a1881ee76",
-    0,
+    "",
   ],
   [
     4,
     "ts",
     "60e6a9838724e953697f651a7f88f01a086cce8268a8a8bf684f1d942f91b3bc",
-    TRANSACTION,
+    "transaction",
     migration004,
   ],
   [
     5,
     "sql",
     "3d23bf14fca3b1bb3cd39fd716dd20c193087acf8b8553c460e87d33d912d4b2",
-    REVERSIBLE | TRANSACTION | DISABLE_FOREIGN_KEYS,
+    "reversible transaction disableForeignKeys",
   ],
 ]);
 
@@ -96,53 +112,62 @@ export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & {
 };
 
 /** What a start reads of one migration: `migrations` above lists one per migration. */
-type Row =
-  | readonly [
-      version: MigrationVersion,
-      kind: "sql",
-      checksum: string,
-      flags: number,
-    ]
-  | readonly [
-      version: MigrationVersion,
-      kind: "ts",
-      checksum: string,
-      flags: number,
-      module: ModuleMigrationEntry["module"],
-    ];
+type Row = SqlRow | TsRow;
+type SqlRow = readonly [
+  version: MigrationVersion,
+  kind: "sql",
+  checksum: string,
+  flags: keyof typeof FLAGS,
+];
+type TsRow = readonly [
+  version: MigrationVersion,
+  kind: "ts",
+  checksum: string,
+  flags: keyof typeof FLAGS,
+  module: ModuleMigrationEntry["module"],
+];
 
 /** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
 function entries(rows: readonly Row[]): RegistryEntry[] {
-  return rows.map((row) => {
-    const flags = row[3];
-    const reversible = (flags & REVERSIBLE) !== 0;
-    const transaction = (flags & TRANSACTION) !== 0;
-    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
-    if (row[1] === "sql")
-      return Object.defineProperties(
-        {
-          version: row[0],
-          kind: "sql",
-          checksum: row[2],
-          reversible,
-          transaction,
-          disableForeignKeys,
-        },
-        SQL_FIELDS,
-      ) as RegistryEntry;
-    return Object.defineProperties(
-      {
-        version: row[0],
-        kind: "ts",
-        checksum: row[2],
-        reversible,
-        transaction,
-        disableForeignKeys,
-        module: row[4],
-      },
-      TS_FIELDS,
-    ) as RegistryEntry;
-  });
+  return rows.map((row) => (row[1] === "sql" ? sqlEntry(row) : tsEntry(row)));
+}
+
+/** The entry of a `.sql` migration: its row's fields as data, the others as accessors over sqlOf(). */
+function sqlEntry(row: SqlRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = {
+    version: row[0],
+    kind: "sql" as const,
+    checksum: row[2],
+    reversible: flags.reversible,
+    transaction: flags.transaction,
+    disableForeignKeys: flags.disableForeignKeys,
+  };
+  Object.defineProperty(entry, "name", SQL_FIELDS.name);
+  Object.defineProperty(entry, "file", SQL_FIELDS.file);
+  Object.defineProperty(entry, "description", SQL_FIELDS.description);
+  Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
+  Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  return entry as RegistryEntry;
+}
+
+/** The entry of a `.ts` migration: its row's fields as data, the others as accessors over tsOf(). */
+function tsEntry(row: TsRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = {
+    version: row[0],
+    kind: "ts" as const,
+    checksum: row[2],
+    reversible: flags.reversible,
+    transaction: flags.transaction,
+    disableForeignKeys: flags.disableForeignKeys,
+    module: row[4],
+  };
+  Object.defineProperty(entry, "name", TS_FIELDS.name);
+  Object.defineProperty(entry, "file", TS_FIELDS.file);
+  Object.defineProperty(entry, "description", TS_FIELDS.description);
+  Object.defineProperty(entry, "legacyChecksum", TS_FIELDS.legacyChecksum);
+  return entry as RegistryEntry;
 }
 
 /** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
@@ -161,19 +186,19 @@ function sqlOf(
         "create_contacts",
         "test/fixtures/codegen/golden/001_create_contacts.sql",
         "Contacts and their phone numbers",
-        `CREATE TABLE contacts (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  phone TEXT
-);`,
-        `DROP TABLE contacts;`,
+        "CREATE TABLE contacts (\n" +
+          "  id INTEGER PRIMARY KEY,\n" +
+          "  name TEXT NOT NULL,\n" +
+          "  phone TEXT\n" +
+          ");",
+        "DROP TABLE contacts;",
       ];
     case 3:
       return [
         "vacuum",
         "test/fixtures/codegen/golden/003_vacuum.sql",
         null,
-        `VACUUM;`,
+        "VACUUM;",
         null,
       ];
     case 5:
@@ -181,9 +206,9 @@ function sqlOf(
         "escaping_in_sql",
         "test/fixtures/codegen/golden/005_escaping_in_sql.sql",
         "SQL that a template literal must escape: `backticks`, ${braces} and \\backslashes",
-        `CREATE TABLE \`notes\` (body TEXT NOT NULL DEFAULT 'costs \${price} \\ each');
-INSERT INTO notes (body) VALUES ('a \`quoted\` word'), ('C:\\temp\\new');`,
-        `DROP TABLE \`notes\`;`,
+        "CREATE TABLE `notes` (body TEXT NOT NULL DEFAULT 'costs ${price} \\ each');\n" +
+          "INSERT INTO notes (body) VALUES ('a `quoted` word'), ('C:\\temp\\new');",
+        "DROP TABLE `notes`;",
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -12,9 +12,10 @@ import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
 
-const REVERSIBLE = 1;
-const TRANSACTION = 2;
-const DISABLE_FOREIGN_KEYS = 4;
+/** The flags a row names, as the entry fields they set: every combination the rows use. */
+const FLAGS = {
+  "reversible transaction": { reversible: true, transaction: true, disableForeignKeys: false },
+} as const;
 
 /** An enumerable accessor reading one field of a migration from `read` by its version. */
 function field(read: (version: MigrationVersion) => readonly unknown[], index: number): PropertyDescriptor {
@@ -31,8 +32,8 @@ const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: 
 
 /** Every migration, in version order. */
 export const migrations: readonly RegistryEntry[] = entries([
-  [1, "sql", "6f4666a53b2f8291754f12836bfe548011d3ebdc00d31f81ae2abac908b308e5", REVERSIBLE | TRANSACTION],
-  [2, "sql", "302d7e35d86fb57b9253cee0ce0a1450fe20bffff5c66fee8f1c9a471f5e82f0", REVERSIBLE | TRANSACTION],
+  [1, "sql", "6f4666a53b2f8291754f12836bfe548011d3ebdc00d31f81ae2abac908b308e5", "reversible transaction"],
+  [2, "sql", "302d7e35d86fb57b9253cee0ce0a1450fe20bffff5c66fee8f1c9a471f5e82f0", "reversible transaction"],
 ]);
 
 /** The versions this registry contains. */
@@ -45,33 +46,37 @@ export const latestVersion = 2;
 export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };
 
 /** What a start reads of one migration: `migrations` above lists one per migration. */
-type Row = readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number];
+type SqlRow = readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: keyof typeof FLAGS];
 
 /** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
-function entries(rows: readonly Row[]): RegistryEntry[] {
-  return rows.map((row) => {
-    const flags = row[3];
-    const reversible = (flags & REVERSIBLE) !== 0;
-    const transaction = (flags & TRANSACTION) !== 0;
-    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
-    return Object.defineProperties({ version: row[0], kind: "sql", checksum: row[2], reversible, transaction, disableForeignKeys }, SQL_FIELDS) as RegistryEntry;
-  });
+function entries(rows: readonly SqlRow[]): RegistryEntry[] {
+  return rows.map(sqlEntry);
+}
+
+/** The entry of a `.sql` migration: its row's fields as data, the others as accessors over sqlOf(). */
+function sqlEntry(row: SqlRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = { version: row[0], kind: "sql" as const, checksum: row[2], reversible: flags.reversible, transaction: flags.transaction, disableForeignKeys: flags.disableForeignKeys };
+  Object.defineProperty(entry, "name", SQL_FIELDS.name);
+  Object.defineProperty(entry, "file", SQL_FIELDS.file);
+  Object.defineProperty(entry, "description", SQL_FIELDS.description);
+  Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
+  Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  return entry as RegistryEntry;
 }
 
 /** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
 function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {
   switch (version) {
     case 1:
-      return ["create_visits", "migrations/001_create_visits.sql", "Visits, counted per page", `CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);`, `DROP TABLE visits;`];
+      return ["create_visits", "migrations/001_create_visits.sql", "Visits, counted per page", "CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);", "DROP TABLE visits;"];
     case 2:
       return [
         "visits_last_seen",
         "migrations/002_visits_last_seen.sql",
         "When each page was last visited",
-        `ALTER TABLE visits ADD COLUMN last_seen TEXT;
-CREATE INDEX visits_last_seen ON visits (last_seen);`,
-        `DROP INDEX visits_last_seen;
-ALTER TABLE visits DROP COLUMN last_seen;`,
+        "ALTER TABLE visits ADD COLUMN last_seen TEXT;\n" + "CREATE INDEX visits_last_seen ON visits (last_seen);",
+        "DROP INDEX visits_last_seen;\n" + "ALTER TABLE visits DROP COLUMN last_seen;",
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

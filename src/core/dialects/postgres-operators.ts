@@ -6,7 +6,7 @@
  * and a better-matching candidate in any schema on it wins over `pg_catalog`'s: a `public.=` for
  * `(varchar, varchar)` beats the built-in `text = text` for a `varchar` column even with
  * `pg_catalog` searched first, and a `search_path` that lists `pg_catalog` after another schema lets
- * that schema's `=(bigint, bigint)` decide which history row a `DELETE … WHERE version = …` removes.
+ * that schema's `=(bigint, bigint)` decide which history row a `DELETE ... WHERE version = ...` removes.
  * Qualifying each reference costs nothing at run time and changes no session state, where pinning
  * the `search_path` would need a `SET` around every statement (its own round trip, or outside a
  * transaction no `SET LOCAL` at all) and would have to be undone before each migration, whose SQL
@@ -14,7 +14,7 @@
  *
  * Keywords (`bigint`, `int`, `EXTRACT`, `COALESCE`, `CASE`, `EXISTS`) are resolved by the parser to
  * `pg_catalog` whatever the path says; `NULLIF`, `IN` and `CASE x WHEN` look `=` up by name, so
- * stepwise writes them as `CASE WHEN … OPERATOR(pg_catalog.=) …`.
+ * stepwise writes them as `CASE WHEN ... OPERATOR(pg_catalog.=) ...`.
  */
 
 /** `=`, `pg_catalog`'s. */

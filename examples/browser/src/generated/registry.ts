@@ -13,9 +13,10 @@ import migration002 from "../../migrations/002_note_tags";
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
 
-const REVERSIBLE = 1;
-const TRANSACTION = 2;
-const DISABLE_FOREIGN_KEYS = 4;
+/** The flags a row names, as the entry fields they set: every combination the rows use. */
+const FLAGS = {
+  "reversible transaction": { reversible: true, transaction: true, disableForeignKeys: false },
+} as const;
 
 /** An enumerable accessor reading one field of a migration from `read` by its version. */
 function field(read: (version: MigrationVersion) => readonly unknown[], index: number): PropertyDescriptor {
@@ -35,8 +36,8 @@ const TS_FIELDS = { name: field(tsOf, 0), file: field(tsOf, 1), description: fie
 
 /** Every migration, in version order. */
 export const migrations: readonly RegistryEntry[] = entries([
-  [1, "sql", "8e0ce114e1cfbdd97fa9ee9d7d6783aaf3dc6bf873c9eb2214ca2dcbef5e22d6", REVERSIBLE | TRANSACTION],
-  [2, "ts", "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409", REVERSIBLE | TRANSACTION, migration002],
+  [1, "sql", "8e0ce114e1cfbdd97fa9ee9d7d6783aaf3dc6bf873c9eb2214ca2dcbef5e22d6", "reversible transaction"],
+  [2, "ts", "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409", "reversible transaction", migration002],
 ]);
 
 /** The versions this registry contains. */
@@ -49,20 +50,36 @@ export const latestVersion = 2;
 export type RegistryEntry = (SqlMigrationEntry | ModuleMigrationEntry) & { readonly version: MigrationVersion };
 
 /** What a start reads of one migration: `migrations` above lists one per migration. */
-type Row =
-  | readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: number]
-  | readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: number, module: ModuleMigrationEntry["module"]];
+type Row = SqlRow | TsRow;
+type SqlRow = readonly [version: MigrationVersion, kind: "sql", checksum: string, flags: keyof typeof FLAGS];
+type TsRow = readonly [version: MigrationVersion, kind: "ts", checksum: string, flags: keyof typeof FLAGS, module: ModuleMigrationEntry["module"]];
 
 /** Builds each entry from its row; the fields no start reads are accessors over sqlOf() and tsOf(). */
 function entries(rows: readonly Row[]): RegistryEntry[] {
-  return rows.map((row) => {
-    const flags = row[3];
-    const reversible = (flags & REVERSIBLE) !== 0;
-    const transaction = (flags & TRANSACTION) !== 0;
-    const disableForeignKeys = (flags & DISABLE_FOREIGN_KEYS) !== 0;
-    if (row[1] === "sql") return Object.defineProperties({ version: row[0], kind: "sql", checksum: row[2], reversible, transaction, disableForeignKeys }, SQL_FIELDS) as RegistryEntry;
-    return Object.defineProperties({ version: row[0], kind: "ts", checksum: row[2], reversible, transaction, disableForeignKeys, module: row[4] }, TS_FIELDS) as RegistryEntry;
-  });
+  return rows.map((row) => (row[1] === "sql" ? sqlEntry(row) : tsEntry(row)));
+}
+
+/** The entry of a `.sql` migration: its row's fields as data, the others as accessors over sqlOf(). */
+function sqlEntry(row: SqlRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = { version: row[0], kind: "sql" as const, checksum: row[2], reversible: flags.reversible, transaction: flags.transaction, disableForeignKeys: flags.disableForeignKeys };
+  Object.defineProperty(entry, "name", SQL_FIELDS.name);
+  Object.defineProperty(entry, "file", SQL_FIELDS.file);
+  Object.defineProperty(entry, "description", SQL_FIELDS.description);
+  Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
+  Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  return entry as RegistryEntry;
+}
+
+/** The entry of a `.ts` migration: its row's fields as data, the others as accessors over tsOf(). */
+function tsEntry(row: TsRow): RegistryEntry {
+  const flags = FLAGS[row[3]];
+  const entry = { version: row[0], kind: "ts" as const, checksum: row[2], reversible: flags.reversible, transaction: flags.transaction, disableForeignKeys: flags.disableForeignKeys, module: row[4] };
+  Object.defineProperty(entry, "name", TS_FIELDS.name);
+  Object.defineProperty(entry, "file", TS_FIELDS.file);
+  Object.defineProperty(entry, "description", TS_FIELDS.description);
+  Object.defineProperty(entry, "legacyChecksum", TS_FIELDS.legacyChecksum);
+  return entry as RegistryEntry;
 }
 
 /** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
@@ -73,12 +90,8 @@ function sqlOf(version: MigrationVersion): readonly [name: string, file: string,
         "create_notes",
         "migrations/001_create_notes.sql",
         null,
-        `CREATE TABLE notes (
-  id INTEGER PRIMARY KEY,
-  body TEXT NOT NULL,
-  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);`,
-        `DROP TABLE notes;`,
+        "CREATE TABLE notes (\n" + "  id INTEGER PRIMARY KEY,\n" + "  body TEXT NOT NULL,\n" + "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" + ");",
+        "DROP TABLE notes;",
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);
