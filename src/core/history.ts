@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigrationKey } from "./planner.js";
-import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Operation, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The history table's default name. */
@@ -59,6 +59,11 @@ export class HistoryStore {
   readonly eq: string = "=";
   /** The text type as the tables stepwise creates next to the history declare it (PostgreSQL's store names `pg_catalog`'s). */
   readonly textType: string = "TEXT";
+  /**
+   * {@link insertApplied}'s statement, composed once: drivers find their prepared statement by its
+   * text, and a string composed per migration was flattened and hashed each time.
+   */
+  private readonly insertText: string;
 
   /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
@@ -68,6 +73,7 @@ export class HistoryStore {
     if (!isValidTableName(tableName)) throw new InvalidTableNameError(tableName);
     this.tableName = tableName;
     this.quoted = quoted ?? `"${tableName}"`;
+    this.insertText = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
   }
 
   /**
@@ -221,14 +227,16 @@ export class HistoryStore {
    * @throws Error when the INSERT wrote no row (see {@link assertRowWritten}).
    */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
-    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
-      row.version,
-      row.name,
-      row.checksum,
-      row.appliedAt,
-      row.durationMs,
-    ]);
+    const result = (yield this.insertAppliedOperation(row.version, row.name, row.checksum, row.appliedAt, row.durationMs)) as { changes: number };
     assertRowWritten(this, result.changes, row.version);
+  }
+
+  /**
+   * The operation {@link insertApplied} performs, for a loop that yields it itself (`sql-run.ts`) and
+   * hands its `changes` to {@link assertRowWritten}: a generator level less per migration.
+   */
+  insertAppliedOperation(version: number, name: string, checksum: string, appliedAt: string, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Operation {
+    return { op: "run", sql: this.insertText, params: [version, name, checksum, appliedAt, durationMs] };
   }
 
   /**
