@@ -19,7 +19,6 @@
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
 import type { StepwiseError } from "./errors.js";
-import { assertRowWritten } from "./history.js";
 import type { ExecutorBase, RunGuard } from "./executor-base.js";
 import { DROP_OR_RENAME } from "./foreign-key-rebuild.js";
 import type { AppliedStep } from "./options.js";
@@ -153,8 +152,7 @@ function* sqlRun(
       yield execOperation(upSql);
       durationMs = performance.now() - started;
       stage = "history";
-      const written = (yield store.insertAppliedOperation(version, name, entry.checksum, new Date().toISOString(), Math.round(durationMs))) as { changes: number };
-      assertRowWritten(store, written.changes, version);
+      yield* store.insertApplied({ version, name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
       if (mirror) yield execOperation(`PRAGMA user_version = ${Math.trunc(version)}`);
       stage = "commit";
       yield COMMIT;
