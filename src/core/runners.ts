@@ -75,26 +75,29 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 }
 
 function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
-  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  // What the step is fed next, as two variables rather than an object per operation.
+  let failed = false;
+  let value: unknown;
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, next, driver);
+    const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
       const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
       if (section.done) return section.value as T;
-      next = section.next;
+      ({ failed, value } = section);
       continue;
     }
     try {
-      const value = perform(driver, result.value, false, bodies, bodies.drive);
+      value = perform(driver, result.value, false, bodies, bodies.drive);
+      failed = false;
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
         value.then(undefined, () => undefined);
         throw asyncRefusal(result.value);
       }
-      next = { ok: true, value };
     } catch (error) {
-      next = { ok: false, error };
+      failed = true;
+      value = error;
     }
   }
 }
@@ -102,7 +105,11 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
 /** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
 const ROLLBACK = Symbol("rollback");
 
-type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** What the step is fed after a write section: a value, or the error to throw into it. */
+interface Next {
+  readonly failed: boolean;
+  readonly value: unknown;
+}
 
 /**
  * Drives `step`, which just yielded `begin`, inside the driver's callback write section (see
@@ -111,16 +118,17 @@ type Next = { ok: true; value: unknown } | { ok: false; error: unknown };
  * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
  * commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, bodies: SyncBodies): { done: true; value: unknown } | { done: false; next: Next } {
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, bodies: SyncBodies): { done: true; value: unknown } | ({ done: false } & Next) {
   let ended: { done: true; value: unknown } | null = null;
   let thrown: { error: unknown } | null = null;
   try {
     writeSection(() => {
-      let next: Next = { ok: true, value: undefined };
+      let failed = false;
+      let value: unknown;
       for (;;) {
         let result: IteratorResult<Operation, unknown>;
         try {
-          result = resume(step, next, driver);
+          result = resume(step, failed, value, driver);
         } catch (error) {
           thrown = { error };
           throw error;
@@ -132,14 +140,15 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
         try {
-          const value = perform(driver, result.value, false, bodies, bodies.drive);
+          value = perform(driver, result.value, false, bodies, bodies.drive);
+          failed = false;
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
             throw asyncRefusal(result.value);
           }
-          next = { ok: true, value };
         } catch (error) {
-          next = { ok: false, error };
+          failed = true;
+          value = error;
         }
       }
     });
@@ -147,33 +156,36 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
     if (thrown !== null) throw (thrown as { error: unknown }).error;
     if (ended !== null) return ended;
     // The step's rollback: done. Anything else is the commit failing, which the step is told about.
-    return { done: false, next: error === ROLLBACK ? { ok: true, value: undefined } : { ok: false, error } };
+    return error === ROLLBACK ? { done: false, failed: false, value: undefined } : { done: false, failed: true, value: error };
   }
-  return { done: false, next: { ok: true, value: undefined } };
+  return { done: false, failed: false, value: undefined };
 }
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
 export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
-  let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+  let failed = false;
+  let value: unknown;
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, next, driver);
+    const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
     if (result.done) return result.value;
     try {
-      next = { ok: true, value: await perform(driver, result.value, true, null, runAsync) };
+      value = await perform(driver, result.value, true, null, runAsync);
+      failed = false;
     } catch (error) {
-      next = { ok: false, error };
+      failed = true;
+      value = error;
     }
   }
 }
 
 /**
- * Feeds `next` into the algorithm. The error it ends with gets the driver's reading of the library
- * error it wraps (`nativeCode`, `nativeKind`), here, where the driver is known, so every path of the
- * executor reports it the same way on every driver.
+ * Feeds `value` into the algorithm, or throws it there when `failed`. The error it ends with gets the
+ * driver's reading of the library error it wraps (`nativeCode`, `nativeKind`), here, where the driver
+ * is known, so every path of the executor reports it the same way on every driver.
  */
-function resume<T>(step: Step<T>, next: { ok: true; value: unknown } | { ok: false; error: unknown }, driver: Driver): IteratorResult<Operation, T> {
+function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Driver): IteratorResult<Operation, T> {
   try {
-    return next.ok ? step.next(next.value) : step.throw(next.error);
+    return failed ? step.throw(value) : step.next(value);
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);

@@ -18,6 +18,7 @@
  * the strategy, so their budgeted bundles hold none of this.
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
+import type { StepwiseError } from "./errors.js";
 import type { ExecutorBase, RunGuard } from "./executor-base.js";
 import { DROP_OR_RENAME } from "./foreign-key-rebuild.js";
 import type { AppliedStep } from "./options.js";
@@ -49,17 +50,23 @@ function wordsOf(pattern: RegExp): string {
  */
 const NEEDS_STRATEGY = new RegExp(`\\b(?:${wordsOf(TRANSACTION_KEYWORD)}|${wordsOf(DROP_OR_RENAME)})\\b`, "i");
 
+/** What {@link fitOf} answers for a TypeScript migration the loop runs under the guard: no text can equal it. */
+const GUARDED: unique symbol = Symbol("guarded");
+
 /**
- * How {@link applySqlRun} applies `entry`: `"sql"` for a SQL migration in a transaction of its own,
+ * How {@link applySqlRun} applies `entry`: its up SQL for a SQL migration in a transaction of its own,
  * with foreign keys as the connection has them, whose text names no transaction-control keyword (so
  * it needs no escape guard) and no `DROP` or `RENAME` (so no table a foreign key still references can
- * go); `"guarded"` for a TypeScript one of the same kind once the run's guard markers exist (`guard`),
- * on a driver with savepoints; `null` for anything else, which the executor applies itself.
+ * go), read once, since a generated registry's accessor looks it up; {@link GUARDED} for a TypeScript
+ * one of the same kind once the run's guard markers exist (`guard`), on a driver with savepoints; `null` for anything else, which the executor applies itself.
  */
-function fitOf(entry: MigrationEntry | undefined, guard: RunGuard | null, savepoints: boolean): "sql" | "guarded" | null {
+function fitOf(entry: MigrationEntry | undefined, guard: RunGuard | null, savepoints: boolean): string | typeof GUARDED | null {
   if (entry === undefined || !entry.transaction || entry.disableForeignKeys) return null;
-  if (entry.kind === "sql") return NEEDS_STRATEGY.test(entry.upSql) ? null : "sql";
-  return guard !== null && savepoints ? "guarded" : null;
+  if (entry.kind === "sql") {
+    const upSql = entry.upSql;
+    return NEEDS_STRATEGY.test(upSql) ? null : upSql;
+  }
+  return guard !== null && savepoints ? GUARDED : null;
 }
 
 /**
@@ -86,7 +93,7 @@ export function* applySqlRun(
   start: TransactionStart | null = null,
 ): Step<number> {
   const fit = fitOf(queue[from], guard, executor.settings.capabilities.savepoints);
-  if (executor.settings.capabilities.atomicBatch || fit === null || (fit === "guarded" && start === null)) return from;
+  if (executor.settings.capabilities.atomicBatch || fit === null || (fit === GUARDED && start === null)) return from;
   // Driven by the runner itself, so its operations pass no generator level of the executor's.
   return yield* driveDirectly(sqlRun(executor, queue, from, counter, ran, guard, start));
 }
@@ -100,17 +107,20 @@ function* sqlRun(
   guard: RunGuard | null,
   firstStart: TransactionStart | null,
 ): Step<number> {
-  const { onEvent, logger, capabilities } = executor.settings;
+  const settings = executor.settings;
   // Without a listener no event object is built; a logger or `onEvent` gets each, as the strategy sends them.
-  const listening = onEvent !== undefined || logger !== null;
-  const mirror = capabilities.userVersion;
+  const listening = settings.onEvent !== undefined || settings.logger !== null;
+  const mirror = settings.capabilities.userVersion;
+  const savepoints = settings.capabilities.savepoints;
   const store = executor.store;
-  const dialect = executor.dialect;
   let next = from;
-  for (;;) {
-    const entry = queue[next];
-    const fit = fitOf(entry, guard, capabilities.savepoints);
-    if (fit === null) break;
+  // Never past the end: an out-of-bounds read would throw V8's compiled loop away at the end of every
+  // run. What a SQL migration rarely needs (the guard, a failure) lives in the functions below, so
+  // this loop stays small for the engine to compile.
+  while (next < queue.length) {
+    const entry = queue[next]!;
+    const upSql = fitOf(entry, guard, savepoints);
+    if (upSql === null) break;
     if (next !== from) {
       // A driver without a counter re-reads the history in every transaction: the executor's loop does that.
       if (counter === null) break;
@@ -126,46 +136,65 @@ function* sqlRun(
         break;
       }
     }
-    const { version, name } = entry!;
-    if (fit === "guarded") {
-      // The strategy's own steps, so the guard, its verdict, the events and the errors are its own.
-      // What an escape is judged against, read before anything is written in this transaction.
-      const start = next === from ? firstStart! : yield* dialect.readTransactionStart(counter);
-      const token = yield* dialect.markCommitWitness(guard!.witness);
-      const durationMs = yield* runBodyInOpenTransaction(executor, entry!, "up", { guard: guard!, start, token });
-      yield* recordInOpenTransaction(executor, entry!, "up", durationMs);
-      yield* commitRecordedMigration(executor, entry!, "up");
-      executor.emit({ type: "migrated", direction: "up", version, name, durationMs });
-      ran.push({ version, name, durationMs });
+    if (upSql === GUARDED) {
+      ran.push(yield* applyGuarded(executor, entry, counter, guard!, next === from ? firstStart! : null));
       next++;
       continue;
     }
-    const sql = entry as MigrationEntry & { kind: "sql" };
+    // Each field read once: a generated registry's name is an accessor that looks it up.
+    const version = entry.version;
+    const name = entry.name;
     if (listening) executor.emit({ type: "migrating", direction: "up", version, name });
-    const started = performance.now();
+    let stage: FailureStage = "body";
+    let durationMs: number;
     try {
-      yield execOperation(sql.upSql);
-    } catch (cause) {
-      throw yield* executor.migrationFailed(sql, "up", cause, true, "body");
-    }
-    const durationMs = performance.now() - started;
-    try {
-      yield* store.insertApplied({ version, name, checksum: sql.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
+      const started = performance.now();
+      yield execOperation(upSql);
+      durationMs = performance.now() - started;
+      stage = "history";
+      yield* store.insertApplied({ version, name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });
       if (mirror) yield execOperation(`PRAGMA user_version = ${Math.trunc(version)}`);
-    } catch (cause) {
-      throw yield* executor.migrationFailed(sql, "up", cause, true);
-    }
-    try {
+      stage = "commit";
       yield COMMIT;
     } catch (cause) {
-      yield* rollbackQuietly();
-      throw yield* executor.migrationFailed(sql, "up", cause, true);
+      throw yield* failedInRun(executor, entry, cause, stage);
     }
     if (listening) executor.emit({ type: "migrated", direction: "up", version, name, durationMs });
     ran.push({ version, name, durationMs });
     next++;
   }
   return next;
+}
+
+/** Which of a SQL migration's steps failed: its script, its history writes, or the `COMMIT`. */
+type FailureStage = "body" | "history" | "commit";
+
+/**
+ * The error for a SQL migration of the run that failed at `stage`, as the strategy reports it: the
+ * script's own failure is the body's; a failed `COMMIT` is rolled back first. Either way the
+ * transaction is rolled back (here or by the executor) and the error says so.
+ */
+function* failedInRun(executor: ExecutorBase, entry: MigrationEntry, cause: unknown, stage: FailureStage): Step<StepwiseError> {
+  if (stage === "commit") yield* rollbackQuietly();
+  return yield* executor.migrationFailed(entry, "up", cause, true, stage === "body" ? "body" : "stepwise");
+}
+
+/**
+ * A TypeScript migration of the run, in the transaction just opened for it, through the strategy's
+ * own steps, so the guard, its verdict, the events and the errors are its own.
+ *
+ * @param start what the executor read of the transaction's start, for the run's first migration;
+ *   `null` to read it here, before anything is written in this transaction.
+ */
+function* applyGuarded(executor: ExecutorBase, entry: MigrationEntry, counter: number | null, guard: RunGuard, start: TransactionStart | null): Step<AppliedStep> {
+  const dialect = executor.dialect;
+  const escapeGuard = { guard, start: start ?? (yield* dialect.readTransactionStart(counter)), token: yield* dialect.markCommitWitness(guard.witness) };
+  const durationMs = yield* runBodyInOpenTransaction(executor, entry, "up", escapeGuard);
+  yield* recordInOpenTransaction(executor, entry, "up", durationMs);
+  yield* commitRecordedMigration(executor, entry, "up");
+  const { version, name } = entry;
+  executor.emit({ type: "migrated", direction: "up", version, name, durationMs });
+  return { version, name, durationMs };
 }
 
 /** A statement without bound values, as the operation that runs it. */

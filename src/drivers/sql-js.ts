@@ -15,7 +15,11 @@
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager.js";
-import { sqliteDialectFor } from "../core/dialects/sqlite.js";
+import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { applySqlRun } from "../core/sql-run.js";
+import { restoreConnectionSettingsAfterOneRead, snapshotConnectionSettingsInOneRead } from "../core/connection-settings.js";
+import { driveDirectly } from "../core/step.js";
+import type { Dialect } from "../core/dialect.js";
 import { ESCAPE_GUARD } from "../core/escape-guard.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
@@ -56,6 +60,20 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   atomicBatch: false,
   batchWalk: true,
   scriptWithHistory: false,
+};
+
+/**
+ * SQLite's dialect with the one loop over a run of migrations (`sql-run.ts`), the executor's loop
+ * driven by the runner and the connection settings read by one statement (each statement kept
+ * prepared costs SQLite work in every later migration): the fresh apply `npm run bench` holds to
+ * the hand-written loop.
+ */
+const SQL_JS_DIALECT: Dialect = {
+  ...SQLITE_DIALECT,
+  applySqlRun,
+  driveDirectly,
+  snapshotConnectionSettings: snapshotConnectionSettingsInOneRead,
+  restoreConnectionSettings: restoreConnectionSettingsAfterOneRead,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
@@ -228,10 +246,16 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     return statement;
   };
   const query = throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
-  const value = (sql: string): unknown => {
-    const [row] = query(sql, []);
-    return row === undefined ? undefined : Object.values(row)[0];
-  };
+  // Step, read the row as values, reset: four calls into WebAssembly, where a read through query
+  // binds nothing, names the columns and steps once more. The change counter is read per migration.
+  const value = throwingErrors((sql: string): unknown => {
+    const statement = prepare(sql);
+    try {
+      return statement.step() ? statement.get()[0] : undefined;
+    } finally {
+      statement.reset();
+    }
+  });
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
   const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
@@ -247,9 +271,11 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     run: throwingErrors((sql, params) => {
       const statement = prepare(sql);
       try {
+        // run() resets the statement when it succeeds.
         statement.run(params as SqlValue[]);
-      } finally {
+      } catch (error) {
         statement.reset();
+        throw error;
       }
       return { changes: db.getRowsModified() };
     }),
@@ -326,7 +352,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createSqlJsDriver(db), migrations, props);
+    super(createSqlJsDriver(db), migrations, props, SQL_JS_DIALECT);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -355,7 +381,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     () => createSqlJsDriver(db),
     migrations,
     "stepwise/sql-js",
-    { executor: sqliteDialectFor(SQL_JS_CAPABILITIES), manager: undefined },
+    { executor: SQL_JS_DIALECT, manager: undefined },
     { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }
