@@ -11,12 +11,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type pg from "pg";
+import pg from "pg";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationDefinition, MigrationEntry, SqlMigrationEntry } from "../src/core/types.js";
 import { MigrationManager } from "../src/entries/pg.js";
 import { MOST_PER_BATCH } from "../src/drivers/pg-script-batch.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { postgresServer } from "./support/postgres-server.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null) => namedSqlEntry(version, `step_${version}`, up, down ?? `DROP TABLE t${version};`, { dialect: "postgres" });
@@ -201,4 +202,31 @@ test("SQL another session setting could read otherwise inside a longer message, 
     registry.map((entry) => entry.version),
   );
   assert.deepEqual(await tableNames(client), ["schema_migrations", ...[1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => `t${version}`)]);
+});
+
+test("a migration whose name the database's encoding lacks is the one reported, not the first of its batch", async (t) => {
+  const server = await postgresServer();
+  // A LATIN1 database: the server converts every message from the client's UTF-8 on receipt, and a
+  // character LATIN1 lacks fails the whole message, naming no position.
+  const name = `stepwise_latin1_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: server.url("postgres") });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+  const client = new pg.Client({ connectionString: server.url(name) });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+  const registry: SqlMigrationEntry[] = [1, 2, 3, 4].map((version) =>
+    namedSqlEntry(version, version === 3 ? "step_\u4e2d" : `step_${version}`, `CREATE TABLE t${version} (id bigint);`, null, { dialect: "postgres" }),
+  );
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  // One message per migration names migration 3, whose history INSERT holds the character.
+  const alone = await rejection(() => new MigrationManager(client, registry).up());
+  assert.deepEqual([alone.code, alone.version], ["MIGRATION_FAILED", 3]);
+  assert.equal((alone.cause as { code?: string }).code, "22P05");
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true]);
+  assert.equal((error.cause as { code?: string }).code, "22P05");
 });
