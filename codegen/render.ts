@@ -229,5 +229,14 @@ function moduleIdentifier(migration: ScannedMigration): string {
  */
 function stringLines(text: string): string {
   const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [""];
-  return lines.map((line) => JSON.stringify(line)).join(" + ");
+  // A long SQL text (a seed, a schema dump) takes several lines per literal: each `+` nests the
+  // expression one level deeper, and the tools that walk the registry recursively (prettier, which
+  // gen formats it with, among them) overflow their stack on a chain of a few thousand.
+  const perLiteral = Math.ceil(lines.length / MOST_SQL_LITERALS);
+  const literals: string[] = [];
+  for (let at = 0; at < lines.length; at += perLiteral) literals.push(JSON.stringify(lines.slice(at, at + perLiteral).join("")));
+  return literals.join(" + ");
 }
+
+/** The most string literals one SQL text is written as (prettier overflowed at about 2,500). */
+const MOST_SQL_LITERALS = 200;

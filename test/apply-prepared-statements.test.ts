@@ -64,6 +64,17 @@ await describeEachDriver("the reads that keep a run's prepared statements few", 
       assert.deepEqual(runSync(snapshotConnectionSettings(), db.driver), before);
     }));
 
+  test("a table or view named as a setting's pragma function never stands in for the setting: what a migration changed is put back", () =>
+    h.withDatabase((db) => {
+      // SQLite looks a name up among the schemas' tables and views before its eponymous pragma_<name>.
+      db.exec("CREATE TEMP VIEW pragma_recursive_triggers AS SELECT 0 AS recursive_triggers");
+      db.exec("PRAGMA recursive_triggers = 1");
+      const before = runSync(snapshotConnectionSettingsInOneRead(), db.driver);
+      assert.deepEqual(before, runSync(snapshotConnectionSettings(), db.driver));
+      db.manager([sqlEntry(1, "CREATE TABLE t (x);\nPRAGMA recursive_triggers = 0;")]).up();
+      assert.equal(db.value("PRAGMA recursive_triggers"), 1);
+    }));
+
   test("the escape guard's reads through readValue answer what its reads through query answer", () =>
     h.withDatabase((db) => {
       db.exec("CREATE TABLE t (x); PRAGMA user_version = 7; PRAGMA application_id = 4242");

@@ -11,12 +11,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type pg from "pg";
+import pg from "pg";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationDefinition, MigrationEntry, SqlMigrationEntry } from "../src/core/types.js";
 import { MigrationManager } from "../src/entries/pg.js";
 import { MOST_PER_BATCH } from "../src/drivers/pg-script-batch.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null) => namedSqlEntry(version, `step_${version}`, up, down ?? `DROP TABLE t${version};`, { dialect: "postgres" });
@@ -201,4 +202,85 @@ test("SQL another session setting could read otherwise inside a longer message, 
     registry.map((entry) => entry.version),
   );
   assert.deepEqual(await tableNames(client), ["schema_migrations", ...[1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => `t${version}`)]);
+});
+
+test("a migration whose name the database's encoding lacks is the one reported, not the first of its batch", async (t) => {
+  const server = await postgresServer();
+  // A LATIN1 database: the server converts every message from the client's UTF-8 on receipt, and a
+  // character LATIN1 lacks fails the whole message, naming no position.
+  const name = `stepwise_latin1_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: server.url("postgres") });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+  const client = new pg.Client({ connectionString: server.url(name) });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+  const registry: SqlMigrationEntry[] = [1, 2, 3, 4].map((version) =>
+    namedSqlEntry(version, version === 3 ? "step_\u4e2d" : `step_${version}`, `CREATE TABLE t${version} (id bigint);`, null, { dialect: "postgres" }),
+  );
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  // One message per migration names migration 3, whose history INSERT holds the character.
+  const alone = await rejection(() => new MigrationManager(client, registry).up());
+  assert.deepEqual([alone.code, alone.version], ["MIGRATION_FAILED", 3]);
+  assert.equal((alone.cause as { code?: string }).code, "22P05");
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true]);
+  assert.equal((error.cause as { code?: string }).code, "22P05");
+});
+
+test("a COPY in a batch: TO STDOUT completes and is counted as a statement of its migration; FROM STDIN fails its own migration, as one message per migration does", async (t) => {
+  const client = await connectFresh(t);
+  const out = registryOf(4, { 2: pgEntry(2, "CREATE TABLE t2 (id bigint);\nCOPY (SELECT 1 AS one, 2 AS two) TO STDOUT;") });
+  const sent = await recordStatements(client, () => new MigrationManager(client, out).up({ transaction: "all" }));
+  assert.equal(batchesOf(sent).length, 1);
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3", "t4"]);
+  const other = await connectFresh(t);
+  const from = registryOf(4, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nCOPY t3 FROM STDIN;") });
+  const error = await rejection(() => new MigrationManager(other, from).up({ transaction: "all" }));
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true]);
+  const alone = await rejection(() => new MigrationManager(other, from).up());
+  assert.deepEqual([alone.code, alone.version], ["MIGRATION_FAILED", 3]);
+  assert.equal((error.cause as { code?: string }).code, (alone.cause as { code?: string }).code);
+  // The session is usable after either.
+  assert.equal((await other.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
+});
+
+test("a script ending in a line comment shares the batch; one ending inside a comment, a string or a dollar quote goes alone and fails as its own", async (t) => {
+  const client = await connectFresh(t);
+  const commented = registryOf(4, { 2: pgEntry(2, "CREATE TABLE t2 (id bigint); -- no line break after this comment") });
+  const sent = await recordStatements(client, () => new MigrationManager(client, commented).up({ transaction: "all" }));
+  assert.equal(batchesOf(sent).length, 1);
+  assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 4);
+  for (const open of ["/* a /* nested */ comment never closed", "SELECT 'a string never closed", "SELECT $body$ a dollar quote never closed $bod$"]) {
+    const other = await connectFresh(t);
+    const registry = registryOf(4, { 3: pgEntry(3, `CREATE TABLE t3 (id bigint);\n${open}`) });
+    let error = new Error("none") as Error & Record<string, unknown>;
+    const sentOpen = await recordStatements(other, async () => {
+      error = await rejection(() => new MigrationManager(other, registry).up({ transaction: "all" }));
+    });
+    assert.ok(!batchesOf(sentOpen).some((message) => message.includes(open)), open);
+    assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true], open);
+    assert.equal((error.cause as { code?: string }).code, "42601", open);
+    assert.deepEqual(await tableNames(other), [], open);
+  }
+});
+
+test("a batch on a client with pg's query_timeout leaves no timer behind: the process can exit when the run ends", async (t) => {
+  const database = await createTestDatabase();
+  // pg times a query by a timer its callback clears; a query that never calls it leaves the timer
+  // running until the timeout, holding the process open that long.
+  const client = new pg.Client({ connectionString: database.url, query_timeout: 20_000 });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await database.drop();
+  });
+  const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
+  const before = timers();
+  const sent = await recordStatements(client, () => new MigrationManager(client, registryOf(4)).up({ transaction: "all" }));
+  assert.equal(batchesOf(sent).length, 1);
+  assert.equal(timers(), before);
 });

@@ -174,3 +174,24 @@ test("rows are literals of constants and SQL texts are string literals, what a s
     (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken && stringParts(node.left) && stringParts(node.right));
   for (const text of sqlTexts) assert.ok(stringParts(text), `SQL is string literals joined with +: ${text.getText()}`);
 });
+
+test("a SQL migration of many thousand lines generates, its text exact, in few enough literals for the tools that read the registry", async (t) => {
+  // Each `+` of the SQL's literals nests the expression one level deeper: one literal per line of a
+  // 5,000-line seed overflowed prettier's stack, and gen failed with FORMATTER_FAILED.
+  const project = createTestProject(t);
+  const upSql =
+    ["CREATE TABLE seed (id INTEGER PRIMARY KEY, note TEXT);", ...Array.from({ length: 5000 }, (_, index) => `INSERT INTO seed VALUES (${index}, 'row "${index}" \\ \`b\` \${x}');`)].join("\n") + "\n";
+  project.writeMigration("001_seed.sql", `-- migrate:up\n${upSql}`);
+  const result = await project.generate();
+  assert.deepEqual(
+    result.problems.map((problem) => problem.code),
+    [],
+  );
+  const source = readFileSync(project.registryFile, "utf8");
+  const literals = source.split("\n").filter((line) => line.includes("INSERT INTO seed")).length;
+  assert.ok(literals <= 200, `${literals} lines of literals`);
+  const [entry] = await project.load();
+  assert.equal(entry?.kind, "sql");
+  assert.equal(entry.upSql, upSql.slice(0, -1), "the section without its last line break, as gen reads every SQL file");
+  assert.equal((await project.generate({ check: true })).ok, true);
+});

@@ -88,8 +88,10 @@ function isReadTogether(name: RestoredConnectionSetting): boolean {
  * of those functions), every setting is read on its own, as before.
  */
 export function* snapshotConnectionSettingsInOneRead(): Step<ConnectionSettingsSnapshot> {
-  // One row holding each setting under its name, from its `pragma_<name>` function.
-  const together = RESTORED_CONNECTION_SETTINGS.filter(isReadTogether).map((name) => `(SELECT * FROM pragma_${name}) AS ${name}`);
+  // One row holding each setting under its name, from its `pragma_<name>` function. Called with
+  // `()`: SQLite looks the name up among the schemas' tables and views first, and one named so
+  // would answer in the setting's place; called as a function, the statement fails on it instead.
+  const together = RESTORED_CONNECTION_SETTINGS.filter(isReadTogether).map((name) => `(SELECT * FROM pragma_${name}()) AS ${name}`);
   let row: Record<string, unknown> | undefined;
   try {
     row = yield* queryOne(`SELECT ${together.join(", ")}`);

@@ -36,6 +36,11 @@ interface MessageConnection {
 const COMMAND_TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
 
 class MessageQuery {
+  /**
+   * What `pg` sets on a query it times (the client's `query_timeout`): its timer is cleared only when
+   * this is called, and until then holds the process open and fires after the query has ended.
+   */
+  callback?: (error: unknown) => void;
   private readonly statements: StatementResult[] = [];
   private columns: readonly string[] | null = null;
   private firstValue: string | null = null;
@@ -98,6 +103,7 @@ class MessageQuery {
   private finish(error: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.callback?.(error);
     this.settle({ statements: this.statements, error });
   }
 }

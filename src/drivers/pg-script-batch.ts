@@ -21,7 +21,8 @@
  * same whatever the session does go in a batch: those that can join a one-migration message at all
  * (`scriptCanJoinMessage`), in ASCII (a character the server's encoding lacks would fail the whole
  * message, naming no position), and naming neither `stepwise` (the setting's prefix) nor `RESET`
- * (which would clear it); any other goes in a message of its own, as before.
+ * (which would clear it); and only history writes in ASCII too (a migration's name is written into
+ * them, and would fail the message the same way). Any other goes in a message of its own, as before.
  */
 import type { BatchStatement, ScriptBatchItem, ScriptBatchOutcome } from "../core/driver.js";
 import { AFTER_SCRIPT, BETWEEN, countCodePoints, inlinePostgresParameters, scriptCanJoinMessage } from "./pg-script.js";
@@ -40,7 +41,7 @@ const MARK_SETTING = "stepwise.batch_mark";
  */
 const ELAPSED_SINCE_MARK_MS = `((EXTRACT(epoch FROM pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.-) pg_catalog.current_setting('${MARK_SETTING}')::pg_catalog.numeric) OPERATOR(pg_catalog.*) 1000)::bigint`;
 
-/** Text of a script that may share a message with others (see the module note). */
+/** Text of a script or a history write that may share a message with others (see the module note). */
 const PLAIN_ASCII = /^[\t\n\v\f\r\x20-\x7e]*$/;
 const NAMES_THE_MARK = /\b(?:stepwise|reset)\b/i;
 
@@ -112,7 +113,7 @@ function inlineWrites(statements: readonly BatchStatement[]): string[] | null {
   const writes: string[] = [];
   for (const statement of statements) {
     const write = inlinePostgresParameters(statement.sql, statement.params, ELAPSED_SINCE_MARK_MS);
-    if (write === null) return null;
+    if (write === null || !PLAIN_ASCII.test(write)) return null;
     writes.push(write);
   }
   return writes;
