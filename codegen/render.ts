@@ -6,7 +6,7 @@
  * kind, checksum and flags (measured in bench/README.md). `migrations` is one small row per migration
  * (an array literal of constants, flags included as the words of a string, which the engine builds
  * from one boilerplate rather than running code per entry), turned into entries by one loop. Each
- * entry's name, file, description and SQL (one string literal per line) sit in one `switch` function
+ * entry's name, file, description and SQL (string literals joined with `+`, see `stringLines`) sit in one `switch` function
  * per kind, behind enumerable accessors whose getters every entry shares:
  * the engine only skims those functions unless a field is read, and shared getters keep every entry
  * of a kind on one hidden class (a getter per entry put each entry in dictionary mode, which made
@@ -221,7 +221,8 @@ function moduleIdentifier(migration: ScannedMigration): string {
 }
 
 /**
- * SQL as one string literal per line, each but the last ending in its `\n`, joined with `+`: a reviewer
+ * SQL as string literals joined with `+`, one per line (several per literal past 200 lines), each but
+ * the last ending in its `\n`: a reviewer
  * reads it line by line, and it is exactly the text that was hashed (JSON escapes a quote, a backslash
  * and every control character). Not a template literal: V8 scans a template's characters one by one
  * and a string's in bulk, and a start scans all of them, since they sit in the module; on the bench's
