@@ -6,8 +6,8 @@
  * kind, checksum and flags (measured in bench/README.md). `migrations` is one small row per migration
  * (an array literal of constants, flags included as the words of a string, which the engine builds
  * from one boilerplate rather than running code per entry), turned into entries by one loop. Each
- * entry's name, file, description and SQL (string literals joined with `+`, see `stringLines`) sit in one `switch` function
- * per kind, behind enumerable accessors whose getters every entry shares:
+ * entry's name, file, description and SQL (string literals joined with `+`, see `stringLines`) sit
+ * in one `switch` function per kind, behind enumerable accessors whose getters every entry shares:
  * the engine only skims those functions unless a field is read, and shared getters keep every entry
  * of a kind on one hidden class (a getter per entry put each entry in dictionary mode, which made
  * every loop of the runtime over the registry megamorphic). Everything stays static and in the one
@@ -84,7 +84,7 @@ export function renderRegistry(options: RenderOptions): string {
     lines.push("", "/** The flags a row names, as the entry fields they set: every combination the rows use. */", "const FLAGS = {");
     for (const words of combinations) {
       const on = new Set(words.split(" "));
-      const fields = ["reversible", "transaction", "disableForeignKeys", ...(hasAsync ? ["async"] : [])].map((name) => `${name}: ${on.has(name)}`);
+      const fields = FLAG_FIELDS.filter((name) => name !== "async" || hasAsync).map((name) => `${name}: ${on.has(name)}`);
       lines.push(`  ${JSON.stringify(words)}: { ${fields.join(", ")} },`);
     }
     lines.push("} as const;");
@@ -209,11 +209,12 @@ export function renderRegistry(options: RenderOptions): string {
   return lines.join("\n");
 }
 
-/** The names of the flags a migration sets, in one order, as its row writes them (`FLAGS` decodes them). */
+/** The entry fields a row's flags set, in the order its words name them. */
+const FLAG_FIELDS = ["reversible", "transaction", "disableForeignKeys", "async"] as const;
+
+/** The names of the flags a migration sets, as its row writes them (`FLAGS` decodes them). */
 function flagWords(migration: ScannedMigration): string {
-  return [migration.reversible ? "reversible" : null, migration.transaction ? "transaction" : null, migration.disableForeignKeys ? "disableForeignKeys" : null, migration.async ? "async" : null]
-    .filter((flag) => flag !== null)
-    .join(" ");
+  return FLAG_FIELDS.filter((name) => migration[name]).join(" ");
 }
 
 function moduleIdentifier(migration: ScannedMigration): string {
@@ -222,8 +223,7 @@ function moduleIdentifier(migration: ScannedMigration): string {
 
 /**
  * SQL as string literals joined with `+`, one per line (several per literal past 200 lines), each but
- * the last ending in its `\n`: a reviewer
- * reads it line by line, and it is exactly the text that was hashed (JSON escapes a quote, a backslash
+ * the last ending in its `\n`: a reviewer reads it line by line, and it is exactly the text that was hashed (JSON escapes a quote, a backslash
  * and every control character). Not a template literal: V8 scans a template's characters one by one
  * and a string's in bulk, and a start scans all of them, since they sit in the module; on the bench's
  * 900 SQL migrations the template literals cost Node 20 and 24 about 6 million more instructions.

@@ -137,6 +137,16 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
   return restored;
 }
 
+/**
+ * Leaving exclusive locking mode keeps the file lock until the next access; this releases it now, or
+ * every other process stays locked out until the app happens to touch the database.
+ *
+ * A database whose WAL was first opened in exclusive mode keeps its WAL index in this process's heap
+ * instead of the shared `-shm` file, and SQLite then refuses `locking_mode = NORMAL` for as long as
+ * it stays in WAL mode. For such a database the WAL is left (which checkpoints it; the exclusive lock
+ * guarantees no other connection is using it) and entered again in normal mode: the file stays in
+ * WAL, as the migration left it, now with a shared index other processes can use.
+ */
 function* releaseExclusiveFileLocks(): Step<void> {
   const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
   for (const schema of schemas) {

@@ -30,14 +30,19 @@ const MOST_OFFERED = 16;
 export function* runScriptBatch(executor: ExecutorBase, steps: readonly MigrationEntry[], from: number, direction: MigrationDirection): Step<AppliedStep[]> {
   if (!executor.settings.capabilities.scriptWithHistory) return [];
   const entries: SqlMigrationEntry[] = [];
+  // Each script read once: a generated registry's SQL is an accessor that looks it up.
+  const scripts: string[] = [];
   for (let index = from; index < steps.length && entries.length < MOST_OFFERED; index++) {
     const entry = steps[index]!;
-    if (entry.kind !== "sql" || entry.disableForeignKeys || executor.needsGuard(entry, direction) || (direction === "up" ? entry.upSql : entry.downSql) === null) break;
+    if (entry.kind !== "sql" || entry.disableForeignKeys || executor.needsGuard(entry, direction)) break;
+    const script = direction === "up" ? entry.upSql : entry.downSql;
+    if (script === null) break;
     entries.push(entry);
+    scripts.push(script);
   }
   if (entries.length < 2) return [];
-  const items: ScriptBatchItem[] = entries.map((entry) => ({
-    script: (direction === "up" ? entry.upSql : entry.downSql)!,
+  const items: ScriptBatchItem[] = entries.map((entry, index) => ({
+    script: scripts[index]!,
     statements: collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS)),
   }));
   const migrating = (entry: MigrationEntry) => executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });

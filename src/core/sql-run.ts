@@ -58,7 +58,8 @@ const GUARDED: unique symbol = Symbol("guarded");
  * with foreign keys as the connection has them, whose text names no transaction-control keyword (so
  * it needs no escape guard) and no `DROP` or `RENAME` (so no table a foreign key still references can
  * go), read once, since a generated registry's accessor looks it up; {@link GUARDED} for a TypeScript
- * one of the same kind once the run's guard markers exist (`guard`), on a driver with savepoints; `null` for anything else, which the executor applies itself.
+ * one of the same kind once the run's guard markers exist (`guard`), on a driver with savepoints;
+ * `null` for anything else, which the executor applies itself.
  */
 function fitOf(entry: MigrationEntry | undefined, guard: RunGuard | null, savepoints: boolean): string | typeof GUARDED | null {
   if (entry === undefined || !entry.transaction || entry.disableForeignKeys) return null;

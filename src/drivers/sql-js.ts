@@ -66,7 +66,8 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
  * SQLite's dialect with the one loop over a run of migrations (`sql-run.ts`), the executor's loop
  * driven by the runner and the connection settings read by one statement (each statement kept
  * prepared costs SQLite work in every later migration): the fresh apply `npm run bench` holds to
- * the hand-written loop.
+ * the hand-written loop. The same four fields as `SQLITE_DIALECT_PROVING_NO_OP`'s, written out here:
+ * a module both import cost this budgeted bundle 16 bytes gzipped (measured).
  */
 const SQL_JS_DIALECT: Dialect = {
   ...SQLITE_DIALECT,
