@@ -41,7 +41,9 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // drivers already carried. sql.js's fresh apply was the furthest from the hand loop (1.41x).
   // Raised 2026-11-23 (review, session 11) for sql.js by exactly what calling each pragma_<name>()
   // as a function adds (2 / 3 bytes): a view or table of that name no longer answers for a setting.
-  "durable-objects": { migrate: 18_472 + 59 + 53 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + ROOM_BYTES },
+  // Raised 2026-11-24 (guard) by exactly what each error class's literal name adds (measured against
+  // main's head): a minifier renames classes, so `new.target.name` printed "e: ..." in a minified app.
+  "durable-objects": { migrate: 18_472 + 59 + 53 + 234 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 254 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + 187 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 232 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 287 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 291 + ROOM_BYTES },
 };

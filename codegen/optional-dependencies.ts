@@ -35,6 +35,7 @@ export const REGISTRY_LOADER_PEERS: readonly OptionalPeer[] = ["tsx"];
 
 /** A command needs optional peer dependencies that the project has not installed. */
 export class MissingDependencyError extends StepwiseError {
+  override readonly name: string = "MissingDependencyError";
   /** The packages to install. */
   readonly packages: readonly OptionalPeer[];
   /** The npm command that installs them, with versions stepwise supports. */
@@ -54,6 +55,7 @@ export class MissingDependencyError extends StepwiseError {
 
 /** A codegen tool is installed, but in a major version stepwise does not support. */
 export class DependencyVersionError extends StepwiseError {
+  override readonly name: string = "DependencyVersionError";
   /** The package. */
   readonly package: OptionalPeer;
   /** The version found, as its package.json says. */

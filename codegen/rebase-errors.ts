@@ -7,6 +7,7 @@ import { StepwiseError } from "../src/core/errors.js";
 
 /** `git` is not installed, or not on the PATH. Nothing was changed. */
 export class GitNotFoundError extends StepwiseError {
+  override readonly name: string = "GitNotFoundError";
   /** What needed git, such as `stepwise rebase`. */
   readonly operation: string;
 
@@ -22,6 +23,7 @@ export class GitNotFoundError extends StepwiseError {
 
 /** The project is not inside a git work tree. Nothing was changed. */
 export class NotAGitRepositoryError extends StepwiseError {
+  override readonly name: string = "NotAGitRepositoryError";
   readonly directory: string;
   readonly operation: string;
 
@@ -37,6 +39,7 @@ export class NotAGitRepositoryError extends StepwiseError {
 
 /** The base ref does not name a commit, or no default branch could be found. Nothing was changed. */
 export class GitRefNotFoundError extends StepwiseError {
+  override readonly name: string = "GitRefNotFoundError";
   /** The ref that was asked for, or `null` when none was given and no default branch was found. */
   readonly ref: string | null;
   /** The refs that were tried, in order. */
@@ -59,6 +62,7 @@ export class GitRefNotFoundError extends StepwiseError {
  * branch added cannot be told from ones the base edited later. Nothing was changed.
  */
 export class GitHistoryShallowError extends StepwiseError {
+  override readonly name: string = "GitHistoryShallowError";
   readonly base: string;
 
   constructor(fields: { base: string; operation: string }) {
@@ -73,6 +77,7 @@ export class GitHistoryShallowError extends StepwiseError {
 
 /** The migrations folder lies outside the git work tree, so git holds no history of it. Nothing was changed. */
 export class MigrationsOutsideRepositoryError extends StepwiseError {
+  override readonly name: string = "MigrationsOutsideRepositoryError";
   readonly migrationsDir: string;
   readonly topLevel: string;
 
@@ -88,6 +93,7 @@ export class MigrationsOutsideRepositoryError extends StepwiseError {
 
 /** git ran but failed for another reason; its own message is kept. Nothing was changed. */
 export class GitFailedError extends StepwiseError {
+  override readonly name: string = "GitFailedError";
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly stderr: string;
@@ -113,6 +119,7 @@ export interface RebaseMigrationRef {
  * number would make that database run it a second time. Nothing was changed.
  */
 export class RebaseAppliedMigrationError extends StepwiseError {
+  override readonly name: string = "RebaseAppliedMigrationError";
   /** The database that was read (a path, or a URL with its password hidden). */
   readonly database: string;
   readonly migrations: readonly RebaseMigrationRef[];
@@ -138,6 +145,7 @@ export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target
  * Nothing was changed.
  */
 export class RebaseConflictError extends StepwiseError {
+  override readonly name: string = "RebaseConflictError";
   readonly reason: RebaseConflictReason;
   /** Project-relative files involved. */
   readonly files: readonly string[];
@@ -160,6 +168,7 @@ export class RebaseConflictError extends StepwiseError {
  * was, unless {@link RebaseRenameFailedError.restored} is false: then `pending` lists what could not be put back.
  */
 export class RebaseRenameFailedError extends StepwiseError {
+  override readonly name: string = "RebaseRenameFailedError";
   /** The file being moved or rewritten when it failed. */
   readonly file: string;
   /** The operating system's code (`EACCES`, `EXDEV`…), or `null`. */

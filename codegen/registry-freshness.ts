@@ -45,6 +45,7 @@ export interface RegistryGenProblem {
  * when `problems` is not empty, gen itself fails until they are fixed.
  */
 export class RegistryStaleError extends StepwiseError {
+  override readonly name: string = "RegistryStaleError";
   /** The registry file, relative to the project root. */
   readonly registryFile: string;
   /** What differs, file by file. */

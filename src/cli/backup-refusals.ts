@@ -16,6 +16,7 @@ import type { CliManager } from "./open-database.js";
  * (`versions`, `files`, `driver`), plus the `operation` refused. Nothing was changed.
  */
 export class AsyncBackupUnsupportedError extends AsyncMigrationsNeedAsyncRunnerError {
+  override readonly name: string = "AsyncBackupUnsupportedError";
   /** What was refused, such as `"stepwise up --backup"`. */
   readonly operation: string;
 

@@ -15,6 +15,7 @@ export interface DatabaseLookup {
 
 /** A runtime command needs a SQLite database and neither a flag, the config nor DATABASE_URL names one. */
 export class NoDatabaseGivenError extends UsageError {
+  override readonly name: string = "NoDatabaseGivenError";
   /** Every place looked at, in the order the CLI reads them (the first that names a database wins). */
   readonly searched: readonly DatabaseLookup[];
 

@@ -26,6 +26,7 @@ const busyConnections = new WeakSet<object>();
  * before starting another.
  */
 export class AsyncRunInProgressError extends StepwiseError {
+  override readonly name: string = "AsyncRunInProgressError";
   /** The driver's name, such as `"better-sqlite3"`. */
   readonly driver: string;
 

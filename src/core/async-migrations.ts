@@ -12,6 +12,7 @@ import { isAsyncMigration, type MigrationEntry, type MigrationRegistry } from ".
  * Nothing was read or written. Use the same driver entry's `migrateAsync` or `AsyncMigrationManager`.
  */
 export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
+  override readonly name: string = "AsyncMigrationsNeedAsyncRunnerError";
   /** The async migrations' versions, ascending. */
   declare readonly versions: readonly number[];
   /** Their files, project-relative, in the order of {@link versions}. */

@@ -260,6 +260,7 @@ export type AsyncDriver<Db = unknown> = Driver<Db, true>;
  * changed and nothing was half done.
  */
 export class DriverCapabilityError extends StepwiseError {
+  override readonly name: string = "DriverCapabilityError";
   /** The driver's name, such as `"sql.js"`. */
   declare readonly driver: string;
   /** What it lacks. */

@@ -86,7 +86,7 @@ export class StepwiseError extends Error {
 
   constructor(code: StepwiseErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = "StepwiseError";
     this.code = code;
   }
 }
@@ -111,6 +111,7 @@ export interface RegistryProblem {
 
 /** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
 export class RegistryInvalidError extends StepwiseError {
+  override readonly name: string = "RegistryInvalidError";
   declare readonly problems: readonly RegistryProblem[];
 
   constructor(problems: readonly RegistryProblem[]) {
@@ -124,6 +125,7 @@ export class RegistryInvalidError extends StepwiseError {
  * markers in it), or a migration it imports throws while loading.
  */
 export class RegistryLoadError extends StepwiseError {
+  override readonly name: string = "RegistryLoadError";
   /** The registry file, relative to the project root. */
   declare readonly file: string;
   /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
@@ -153,6 +155,7 @@ export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
  * when the edit was an accident; `repair --checksums` when it was deliberate.
  */
 export class ChecksumMismatchError extends StepwiseError {
+  override readonly name: string = "ChecksumMismatchError";
   declare readonly version: number;
   declare readonly file: string;
   /** The checksum of the migration as the registry has it now. */
@@ -184,6 +187,7 @@ export class ChecksumMismatchError extends StepwiseError {
 
 /** The database records versions the registry does not have: it was migrated by a newer app. */
 export class DatabaseAheadError extends StepwiseError {
+  override readonly name: string = "DatabaseAheadError";
   /** Applied versions the registry lacks, ascending. */
   declare readonly unknownVersions: readonly number[];
   /** The newest version the registry knows (0 for an empty registry). */
@@ -202,6 +206,7 @@ export class DatabaseAheadError extends StepwiseError {
 
 /** The history skips a version that the registry has below the newest applied one. */
 export class HistoryOutOfOrderError extends StepwiseError {
+  override readonly name: string = "HistoryOutOfOrderError";
   declare readonly missingVersions: readonly number[];
   declare readonly highestAppliedVersion: number;
 
@@ -218,6 +223,7 @@ export class HistoryOutOfOrderError extends StepwiseError {
 
 /** The history table exists but does not have the columns stepwise needs. */
 export class HistoryTableInvalidError extends StepwiseError {
+  override readonly name: string = "HistoryTableInvalidError";
   declare readonly table: string;
   declare readonly missingColumns: readonly string[];
 
@@ -243,6 +249,7 @@ export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-vers
  * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
  */
 export class HistoryRowInvalidError extends StepwiseError {
+  override readonly name: string = "HistoryRowInvalidError";
   /** `null` when the rows were handed to the planner directly, not read from a table. */
   declare readonly table: string | null;
   /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
@@ -267,6 +274,7 @@ export class HistoryRowInvalidError extends StepwiseError {
 
 /** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
 export class InvalidTableNameError extends StepwiseError {
+  override readonly name: string = "InvalidTableNameError";
   declare readonly tableName: string;
 
   constructor(tableName: string) {
@@ -281,6 +289,7 @@ export class InvalidTableNameError extends StepwiseError {
 
 /** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
 export class IncompleteMigrationError extends StepwiseError {
+  override readonly name: string = "IncompleteMigrationError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly startedAt: string;
@@ -308,6 +317,7 @@ export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
  * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
  */
 export class HistoryRowMissingError extends StepwiseError {
+  override readonly name: string = "HistoryRowMissingError";
   declare readonly table: string;
   declare readonly version: number;
   declare readonly operation: HistoryRowOperation;
@@ -356,6 +366,7 @@ export class HistoryRowMissingError extends StepwiseError {
  * with the walk's own. Refused before the first batch, so nothing was written.
  */
 export class BatchOptionsInvalidError extends StepwiseError {
+  override readonly name: string = "BatchOptionsInvalidError";
   declare readonly option: "batchSize" | "where";
   declare readonly value: unknown;
   declare readonly version: number | null;
@@ -380,6 +391,7 @@ export class BatchOptionsInvalidError extends StepwiseError {
 
 /** The database has user tables but no history: it predates stepwise. */
 export class UnmanagedDatabaseError extends StepwiseError {
+  override readonly name: string = "UnmanagedDatabaseError";
   declare readonly tables: readonly string[];
 
   constructor(tables: readonly string[]) {
@@ -394,6 +406,7 @@ export class UnmanagedDatabaseError extends StepwiseError {
 
 /** `down` would have to pass a migration that has no `down`. */
 export class IrreversibleMigrationError extends StepwiseError {
+  override readonly name: string = "IrreversibleMigrationError";
   declare readonly version: number;
   declare readonly file: string;
 
@@ -409,6 +422,7 @@ export class IrreversibleMigrationError extends StepwiseError {
 
 /** A requested target version does not exist or points the wrong way. */
 export class InvalidTargetError extends StepwiseError {
+  override readonly name: string = "InvalidTargetError";
   declare readonly target: number;
 
   constructor(target: number, message: string) {
@@ -432,6 +446,7 @@ export interface ForeignKeyRebuildHint {
 }
 
 export class MigrationFailedError extends StepwiseError {
+  override readonly name: string = "MigrationFailedError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly direction: MigrationDirection;
@@ -498,6 +513,7 @@ export type EscapedCommit = "yes" | "no" | "unknown";
  * so it could not be rolled back as one unit. It is never recorded.
  */
 export class TransactionEscapedError extends StepwiseError {
+  override readonly name: string = "TransactionEscapedError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly direction: MigrationDirection;
@@ -542,6 +558,7 @@ export interface LockHolder {
 
 /** Another connection held the write lock for longer than the busy timeout. */
 export class DatabaseLockedError extends StepwiseError {
+  override readonly name: string = "DatabaseLockedError";
   declare readonly busyTimeoutMs: number;
   /**
    * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
@@ -570,6 +587,7 @@ export class DatabaseLockedError extends StepwiseError {
  * remedy is the same, waiting; `file` says which file. Nothing was changed.
  */
 export class BackupLockedError extends DatabaseLockedError {
+  override readonly name: string = "BackupLockedError";
   declare readonly file: string;
 
   constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
@@ -584,6 +602,7 @@ export class BackupLockedError extends DatabaseLockedError {
 
 /** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
 export class DatabaseUnusableError extends StepwiseError {
+  override readonly name: string = "DatabaseUnusableError";
   /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
   declare readonly sqliteCode: string | null;
 
@@ -598,6 +617,7 @@ export class DatabaseUnusableError extends StepwiseError {
  * can roll back, and this one may not write: the file, its folder or the connection is read-only.
  */
 export class DatabaseNeedsRecoveryError extends StepwiseError {
+  override readonly name: string = "DatabaseNeedsRecoveryError";
   /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
   declare readonly sqliteCode: string;
 
@@ -617,6 +637,7 @@ export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory
 
 /** The database path cannot name a database file: it is empty, or a folder, or under a file. */
 export class DatabasePathInvalidError extends StepwiseError {
+  override readonly name: string = "DatabasePathInvalidError";
   declare readonly path: string;
   declare readonly problem: DatabasePathProblem;
 
@@ -653,6 +674,7 @@ export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | 
  * first batch nothing was written, and when found later the migration's transaction rolls back.
  */
 export class BatchKeyError extends StepwiseError {
+  override readonly name: string = "BatchKeyError";
   declare readonly table: string;
   declare readonly key: string;
   declare readonly problem: BatchKeyProblem;
@@ -699,6 +721,7 @@ export interface ForeignKeyViolation {
  * back before committing, so the database is as it was.
  */
 export class ForeignKeyViolationError extends StepwiseError {
+  override readonly name: string = "ForeignKeyViolationError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly direction: MigrationDirection;
@@ -727,6 +750,7 @@ export class ForeignKeyViolationError extends StepwiseError {
 
 /** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
 export class DiskFullError extends StepwiseError {
+  override readonly name: string = "DiskFullError";
   /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
   declare readonly version: number | null;
   declare readonly file: string | null;
@@ -752,6 +776,7 @@ export class DiskFullError extends StepwiseError {
  * space elsewhere does not help; `directory` says where.
  */
 export class BackupDiskFullError extends StepwiseError {
+  override readonly name: string = "BackupDiskFullError";
   /** The backup folder that ran out of room. */
   declare readonly directory: string;
   /** The file being written when it did (removed again). */
@@ -783,6 +808,7 @@ export class BackupDiskFullError extends StepwiseError {
 
 /** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
 export class BackupFolderUnwritableError extends StepwiseError {
+  override readonly name: string = "BackupFolderUnwritableError";
   declare readonly directory: string;
   /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`...: what the system reported. */
   declare readonly systemCode: string;
@@ -811,6 +837,7 @@ export interface ForeignBackupReason {
  * database, or this app's from a branch or a newer release. Nothing was changed.
  */
 export class ForeignBackupError extends StepwiseError {
+  override readonly name: string = "ForeignBackupError";
   declare readonly file: string;
   /** Every disagreement, ascending by version. */
   declare readonly reasons: readonly ForeignBackupReason[];
@@ -841,6 +868,7 @@ export class ForeignBackupError extends StepwiseError {
  * `previousBackup` holds the database as it was before the restore.
  */
 export class RestoreUnverifiedError extends StepwiseError {
+  override readonly name: string = "RestoreUnverifiedError";
   declare readonly databasePath: string;
   declare readonly backupFile: string;
   /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
@@ -869,6 +897,7 @@ export class RestoreUnverifiedError extends StepwiseError {
  * connection's lock. Nothing was changed.
  */
 export class BackupIsDatabaseError extends StepwiseError {
+  override readonly name: string = "BackupIsDatabaseError";
   declare readonly backupFile: string;
   declare readonly databasePath: string;
 
@@ -885,6 +914,7 @@ export class BackupIsDatabaseError extends StepwiseError {
 
 /** The folder that should hold the database does not exist, so nothing can be written there. */
 export class DatabaseFolderMissingError extends StepwiseError {
+  override readonly name: string = "DatabaseFolderMissingError";
   declare readonly databasePath: string;
   declare readonly folder: string;
 
@@ -904,6 +934,7 @@ export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "
  * left as it was (or, for a new file, does not exist) and the temporary file was removed.
  */
 export class FileWriteError extends StepwiseError {
+  override readonly name: string = "FileWriteError";
   /** The file that was being replaced or created, as the caller named it. */
   declare readonly file: string;
   declare readonly step: FileWriteStep;
@@ -942,6 +973,7 @@ export interface MigrationOwnerInfo {
  * timeout. Nothing was changed by this process.
  */
 export class MigrationInProgressError extends StepwiseError {
+  override readonly name: string = "MigrationInProgressError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly startedAt: string;
@@ -967,6 +999,7 @@ export class MigrationInProgressError extends StepwiseError {
 
 /** A command or option that cannot work as given; the CLI exits with code 2 for it. */
 export class UsageError extends StepwiseError {
+  override readonly name: string = "UsageError";
   constructor(message: string) {
     super("USAGE", message);
   }
@@ -979,6 +1012,7 @@ export class UsageError extends StepwiseError {
  * the executor stops at once, since no further step can run on the connection.
  */
 export class ConnectionClosedError extends MigrationFailedError {
+  override readonly name: string = "ConnectionClosedError";
   constructor(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection) {
     const cause = new Error(
       "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, " +
@@ -993,6 +1027,7 @@ export class ConnectionClosedError extends MigrationFailedError {
  * drivers. The CLI exits with code 2 for it: it is a setting the user typed.
  */
 export class DriverUnknownError extends StepwiseError {
+  override readonly name: string = "DriverUnknownError";
   /** The name as given. */
   declare readonly driver: string;
   /** Where it came from: `"--driver"`, or the config file's path (and key). */
@@ -1014,6 +1049,7 @@ export class DriverUnknownError extends StepwiseError {
  * (`reason: "unloadable"`). Thrown before the database is opened.
  */
 export class DriverNotInstalledError extends StepwiseError {
+  override readonly name: string = "DriverNotInstalledError";
   /** The driver's name, such as `"libsql"`. */
   declare readonly driver: string;
   /** The npm package that provides it. */
@@ -1042,6 +1078,7 @@ export class DriverNotInstalledError extends StepwiseError {
  * outside Bun. Thrown before the database is opened.
  */
 export class DriverRuntimeUnsupportedError extends StepwiseError {
+  override readonly name: string = "DriverRuntimeUnsupportedError";
   /** The driver's name. */
   declare readonly driver: string;
   /** The runtime this process is, such as `"node 20.18.0"`. */
@@ -1063,6 +1100,7 @@ export class DriverRuntimeUnsupportedError extends StepwiseError {
  * its uncommitted writes, and nothing else was changed.
  */
 export class TransactionOpenError extends StepwiseError {
+  override readonly name: string = "TransactionOpenError";
   /** The driver's name, such as `"libsql"`. */
   declare readonly driver: string;
   /** What was asked, such as `"takeBackupSync"`. */
@@ -1085,6 +1123,7 @@ export class TransactionOpenError extends StepwiseError {
  * a safety net needs: it is missing, not a folder, not writable, or full. Nothing was changed.
  */
 export class TempFolderUnusableError extends StepwiseError {
+  override readonly name: string = "TempFolderUnusableError";
   /** The temporary folder as resolved (`os.tmpdir()`). */
   declare readonly folder: string;
   /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`...), or `null`. */
@@ -1114,6 +1153,7 @@ export class TempFolderUnusableError extends StepwiseError {
  * anything touches the database.
  */
 export class RegistryDialectMismatchError extends StepwiseError {
+  override readonly name: string = "RegistryDialectMismatchError";
   /** The dialect the registry (its first entry of another dialect) was generated for. */
   declare readonly registryDialect: string;
   /** The dialect the driver speaks. */

@@ -73,6 +73,7 @@ export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026
  * with {@link ForeignKeyRebuildHint} as its `foreignKeyRebuild`.
  */
 export class ForeignKeyParentRebuildRefusal extends Error {
+  override readonly name: string = "ForeignKeyParentRebuildRefusal";
   declare readonly hint: ForeignKeyRebuildHint;
 
   constructor(hint: ForeignKeyRebuildHint) {

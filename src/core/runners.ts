@@ -15,6 +15,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  * it is called when its function is `async`, else when it returns the promise).
  */
 export class AsyncInSyncRunnerError extends StepwiseError {
+  override readonly name: string = "AsyncInSyncRunnerError";
   /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
   declare readonly source: string;
   /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */

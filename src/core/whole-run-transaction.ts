@@ -23,6 +23,7 @@ export type WholeRunObstacle =
  * nothing was changed.
  */
 export class WholeRunTransactionRefusedError extends StepwiseError {
+  override readonly name: string = "WholeRunTransactionRefusedError";
   declare readonly version: number;
   declare readonly file: string;
   declare readonly obstacle: WholeRunObstacle;

@@ -27,6 +27,7 @@ export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
  * role lacks `CREATEDB`. Nothing was changed.
  */
 export class ScratchDatabaseUnavailableError extends StepwiseError {
+  override readonly name: string = "ScratchDatabaseUnavailableError";
   /** The driver's name, `"pg"`. */
   readonly driver: string;
   /** The name the scratch database would have had. */

@@ -76,6 +76,7 @@ export interface BackupFile {
 
 /** A file offered to `restore` is not a usable stepwise backup; nothing was changed. */
 export class InvalidBackupError extends StepwiseError {
+  override readonly name: string = "InvalidBackupError";
   readonly file: string;
   readonly reason: string;
 

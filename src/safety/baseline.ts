@@ -35,6 +35,7 @@ export interface BaselineResult {
 
 /** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
 export class SchemaMismatchError extends StepwiseError {
+  override readonly name: string = "SchemaMismatchError";
   readonly version: number;
   readonly differences: readonly SchemaDifference[];
   readonly drift: readonly string[];
@@ -56,6 +57,7 @@ export class SchemaMismatchError extends StepwiseError {
 
 /** Baseline was asked of a database that already has a migration history. */
 export class AlreadyManagedError extends StepwiseError {
+  override readonly name: string = "AlreadyManagedError";
   readonly currentVersion: number;
 
   constructor(currentVersion: number, tableName: string) {

@@ -39,12 +39,12 @@ function endsTransaction(sql: string, dialect: SqlDialect): boolean {
 
 /** A statement a migration body sent during a rehearsal would have ended the rehearsal's transaction. */
 export class RehearsalStatementRefusedError extends Error {
+  override readonly name: string = "RehearsalStatementRefusedError";
   /** The statement's text, as the body sent it. */
   readonly sql: string;
 
   constructor(sql: string) {
     super(`the rehearsal refused a statement that ends its transaction (${sql.trim().slice(0, 80)}); the real run would report TRANSACTION_ESCAPED`);
-    this.name = "RehearsalStatementRefusedError";
     this.sql = sql;
   }
 }

@@ -42,6 +42,7 @@ const MIGRATION_SAVEPOINT = "stepwise_rehearsal";
  * migrations cannot run inside a transaction. Nothing ran and nothing was changed.
  */
 export class RehearsalRefusedError extends StepwiseError {
+  override readonly name: string = "RehearsalRefusedError";
   readonly version: number;
   readonly file: string;
   /** Why the migration cannot join the rehearsal's transaction. */

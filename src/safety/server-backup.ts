@@ -21,6 +21,7 @@ export type ServerBackupTool = "pg_dump" | "pg_restore";
  * Nothing was read, written or created.
  */
 export class ServerBackupUnsupportedError extends DriverCapabilityError {
+  override readonly name: string = "ServerBackupUnsupportedError";
   /** What to use instead: `pg_dump` to back up, `pg_restore` to restore. */
   readonly tool: ServerBackupTool;
 

@@ -43,6 +43,7 @@ export interface VerifySchemaOptions {
 
 /** The live schema differs from what the applied migrations build. */
 export class SchemaDriftError extends StepwiseError {
+  override readonly name: string = "SchemaDriftError";
   readonly version: number;
   readonly differences: readonly SchemaDifference[];
 
