@@ -30,6 +30,7 @@ import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core
 import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
 import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
+import { statementTexts } from "./statement-texts.js";
 
 /**
  * What a migration body receives: the open write transaction (or, in a `transaction: false`
@@ -89,8 +90,40 @@ export function isRemoteClient(client: Pick<Client, "protocol"> | null | undefin
   return typeof protocol === "string" && protocol !== "file";
 }
 
-/** How often `begin` tries again while another connection holds the write lock. */
+/** How often a statement refused by a lock tries again while another connection holds it. */
 const BUSY_POLL_MS = 20;
+
+/**
+ * How long past the busy timeout a libSQL server may take to answer a write transaction's opening:
+ * its round trip. A server queues the opening behind another client's open write transaction and
+ * never answers BUSY, so without a bound a second app instance waited as long as the first held its
+ * migration (for ever, behind a migration that awaits).
+ */
+const REMOTE_ANSWER_MS = 1_000;
+
+/**
+ * Statements SQLite refuses inside a transaction (`VACUUM`, `ATTACH`, `DETACH`, a change of
+ * `journal_mode`), ignores there (`PRAGMA foreign_keys = ...`), or that manage one themselves.
+ */
+const OUTSIDE_TRANSACTION_ONLY = /^(?:VACUUM|ATTACH|DETACH|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b|^PRAGMA\b[^;]*=/i;
+
+/** A statement with its bound values, as the client takes it. */
+type StatementObject = Exclude<InStatement, string>;
+
+/** What a statement run bare returns: `executeMultiple` reports nothing of it. */
+const EMPTY_RESULT: ResultSet = {
+  columns: [],
+  columnTypes: [],
+  rows: [],
+  rowsAffected: 0,
+  lastInsertRowid: undefined,
+  toJSON: () => ({ columns: [], columnTypes: [], rows: [], rowsAffected: 0, lastInsertRowid: null }),
+};
+
+/** Whether a statement begins, ends or nests a transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`). */
+function isTransactionControl(text: string): boolean {
+  return /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i.test(text);
+}
 
 /**
  * An integer as a number when JavaScript holds it exactly, else as its decimal text, whatever the
@@ -140,7 +173,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
   let transaction: Transaction | null = null;
   /** Where a statement goes: the open write transaction, else the client. */
   const target = (): LibsqlClientConnection => transaction ?? client;
-  const statement = (sql: string, params: readonly unknown[]): InStatement => ({ sql, args: params as InValue[] });
+  const statement = (sql: string, params: readonly unknown[]): StatementObject => ({ sql, args: params as InValue[] });
   /** Forgets a transaction that ended without us (a migration's own COMMIT), giving its connection back. */
   const settleEnded = (): void => {
     if (transaction !== null && transaction.closed) {
@@ -154,8 +187,10 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * connections may wait for no lock themselves (libsql's `busy_timeout` is 0 unless the app set
    * `timeout`, and remotely nothing sets it), so the timeout is kept here, yielding to the event loop
    * (a busy wait inside SQLite would block every other connection of this process, the lock holder's
-   * included). Only for statements SQLite refuses whole when locked: opening
-   * the write section, and COMMIT, which a BUSY answer leaves open to be tried again.
+   * included). Only for statements SQLite refuses whole when locked: opening the write section, COMMIT
+   * (which a BUSY answer leaves open to be tried again), reads, and a statement outside a transaction.
+   * Without it, processes starting at once failed on their first read of the history while another
+   * one committed (DATABASE_LOCKED within milliseconds, whatever the busy timeout).
    */
   const waitOutLocks = async <T>(action: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -187,6 +222,121 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       throw error;
     }
   };
+  /**
+   * A transaction on a server. The client sends its BEGIN with the first statement, which the server
+   * queues behind another client's write transaction without answering BUSY; so a write one is opened
+   * at once, by a `SELECT 1`, bounded by the busy timeout (plus {@link REMOTE_ANSWER_MS}): past it, a
+   * BUSY refusal, which the executor reports as DATABASE_LOCKED with the time waited, and the
+   * transaction is closed, its queued opening with it.
+   */
+  const openRemotely = async (mode: "write" | "deferred"): Promise<Transaction> => {
+    const open = await client.transaction(mode);
+    if (mode === "deferred") return open;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" })), busyTimeoutMs + REMOTE_ANSWER_MS);
+    });
+    const opening = open.execute("SELECT 1");
+    try {
+      await Promise.race([opening, expired]);
+      return open;
+    } catch (error) {
+      opening.catch(() => undefined);
+      open.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** A write transaction on a connection of its own, waiting out locks (remotely the server's own, bounded). */
+  const openWrite = (): Promise<Transaction> => waitOutLocks(() => (isRemoteClient(client) ? openRemotely("write") : openWriteLocally()));
+  /**
+   * `work` in a write transaction of its own, committed (a COMMIT refused by a lock waits it out):
+   * what a statement outside stepwise's transaction runs in when its result is needed. Sent bare, a
+   * write that a lock refuses stays in progress on its pooled connection (libsql does not reset it),
+   * and a later `DROP` of a table it read fails with SQLITE_LOCKED; inside a transaction that already
+   * holds the write lock, no lock can refuse it.
+   */
+  const inOwnWrite = async <T>(work: (open: Transaction) => Promise<T>): Promise<T> => {
+    const open = await openWrite();
+    try {
+      const result = await work(open);
+      await waitOutLocks(() => open.executeMultiple("COMMIT"));
+      return result;
+    } finally {
+      open.close();
+    }
+  };
+  /**
+   * A script outside any transaction, each statement as autocommit would run it: in a write
+   * transaction of its own ({@link inOwnWrite}), whose COMMIT keeps its claim on the file while it
+   * waits (a bare statement refused at its commit starts over, and processes polling the history
+   * could starve it), or bare where SQLite allows no transaction (`VACUUM`), waiting out locks
+   * through `executeMultiple`, which finalises a statement even when it fails. A script that manages
+   * its own transaction needs its statements on one connection, which only one call gets (the pool
+   * rolls back a connection given back mid-transaction): it runs whole.
+   */
+  const execOutsideTransaction = async (sql: string): Promise<void> => {
+    // A server takes its locks itself: what follows is for a file several processes share.
+    if (isRemoteClient(client)) return void (await client.executeMultiple(sql));
+    const texts = statementTexts(sql);
+    if (texts.some(isTransactionControl)) return void (await client.executeMultiple(sql));
+    for (const text of texts) {
+      if (OUTSIDE_TRANSACTION_ONLY.test(text)) await waitOutLocks(() => client.executeMultiple(text));
+      else await inOwnWrite((open) => open.executeMultiple(text));
+    }
+  };
+  /**
+   * A read outside stepwise's transaction, on a connection held for it (a deferred transaction,
+   * rolled back after) whose `busy_timeout` is the manager's while it reads, so SQLite itself waits
+   * for the lock. Not {@link waitOutLocks}: a read refused by a lock can stay in progress on its pooled
+   * connection (libsql does not reset it) holding the file's shared lock, past a rollback, so a writer
+   * committing in another process waits for this one while this one waits for it (seen with four
+   * processes starting at once). Waiting inside SQLite cannot block this process's own lock holder: a
+   * read waits only for a commit in progress, which another connection of this process finishes
+   * within its own call.
+   */
+  const readOutsideTransaction = async (stmt: StatementObject): Promise<ResultSet> => {
+    if (isRemoteClient(client)) return client.execute(stmt);
+    const open = await client.transaction("deferred");
+    try {
+      const previous = Number(Object.values(rowsOf(await open.execute("PRAGMA busy_timeout"))[0] ?? {})[0] ?? 0);
+      await open.executeMultiple(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      try {
+        return await open.execute(stmt);
+      } finally {
+        await open.executeMultiple(`PRAGMA busy_timeout = ${previous}`);
+      }
+    } finally {
+      open.close();
+    }
+  };
+  /** One statement outside stepwise's transaction, its result kept; see {@link inOwnWrite}. */
+  const executeOutsideTransaction = async (stmt: StatementObject): Promise<ResultSet> => {
+    if (isRemoteClient(client)) return client.execute(stmt);
+    const text = statementTexts(stmt.sql)[0] ?? "";
+    // What SQLite refuses, or ignores, inside a transaction runs bare, finalised even when refused.
+    if (OUTSIDE_TRANSACTION_ONLY.test(text) && (stmt.args === undefined || (Array.isArray(stmt.args) && stmt.args.length === 0))) {
+      await execOutsideTransaction(text);
+      return EMPTY_RESULT;
+    }
+    return inOwnWrite((open) => open.execute(stmt));
+  };
+  /**
+   * The client as a `transaction: false` body receives it: its statements wait out locks as
+   * stepwise's own do, so a body's `VACUUM` meeting another process's brief write lock waits instead
+   * of failing the migration (and leaving its started row for everyone to wait on).
+   */
+  const lockWaitingClient = (): Client =>
+    new Proxy(client, {
+      get(target, property) {
+        if (property === "execute") return (stmt: InStatement, args?: InValue[]) => executeOutsideTransaction(typeof stmt === "string" ? { sql: stmt, args: args ?? [] } : stmt);
+        if (property === "executeMultiple") return execOutsideTransaction;
+        if (property === "batch") return (stmts: InStatement[]) => inOwnWrite((open) => open.batch(stmts));
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   const driver: AsyncDriver<Client> = {
     name: "libsql-client",
     dialect: "sqlite",
@@ -194,13 +344,27 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     connection: client,
     filePath: null,
     capabilities: remote ? LIBSQL_CLIENT_REMOTE_CAPABILITIES : LIBSQL_CLIENT_FILE_CAPABILITIES,
-    exec: async (sql) => void (await target().executeMultiple(sql)),
-    query: async (sql, params) => rowsOf(await target().execute(statement(sql, params))),
-    run: async (sql, params) => ({ changes: (await target().execute(statement(sql, params))).rowsAffected }),
+    exec: async (sql) => {
+      settleEnded();
+      if (transaction !== null) return void (await transaction.executeMultiple(sql));
+      await execOutsideTransaction(sql);
+    },
+    query: async (sql, params) => {
+      settleEnded();
+      const open = transaction;
+      // In stepwise's transaction, as every statement; a deferred one takes its lock at its first read, so that waits out locks.
+      if (open !== null) return rowsOf(await waitOutLocks(() => open.execute(statement(sql, params))));
+      return rowsOf(await readOutsideTransaction(statement(sql, params)));
+    },
+    run: async (sql, params) => {
+      settleEnded();
+      const open = transaction;
+      return { changes: (open !== null ? await open.execute(statement(sql, params)) : await executeOutsideTransaction(statement(sql, params))).rowsAffected };
+    },
     begin: async (mode) => {
       settleEnded();
       if (transaction !== null) throw new UsageError("stepwise opened a write section while its previous one on this client was still open");
-      transaction = await waitOutLocks(() => (isRemoteClient(client) || mode === "deferred" ? client.transaction(mode === "immediate" ? "write" : "deferred") : openWriteLocally()));
+      transaction = await waitOutLocks(() => (isRemoteClient(client) ? openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? client.transaction("deferred") : openWriteLocally()));
     },
     commit: async () => {
       const open = transaction;
@@ -239,7 +403,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     },
     runBody: async (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, target(), context);
+      await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, transaction ?? (isRemoteClient(client) ? client : lockWaitingClient()), context);
     },
     // A handler writes through the open transaction (the migration's, or its batch's own), as a body does.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, target, entry, direction, progress),

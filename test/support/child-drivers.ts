@@ -6,8 +6,12 @@
  * declared capability, with the reason printed; a runtime that is not installed, or a library that
  * cannot load in it, skips the whole suite with that reason.
  *
- * The parent reads files through a driver too: the driver under test when this runtime can load it,
- * otherwise libsql, which loads under Node and Bun alike and reads the same SQLite format.
+ * The parent reads files through a driver too: the driver under test when this runtime can load it
+ * and it is sync, otherwise libsql, which loads under Node and Bun alike and reads the same SQLite format.
+ *
+ * With `{ clients: true }` the suite also runs on libsql-client on a `file:` URL
+ * ({@link LIBSQL_CLIENT_FILE}): its bodies receive a transaction, so such a suite takes its fixtures
+ * through {@link ChildDriverHarness.fixture}.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
@@ -15,7 +19,7 @@ import { describe } from "node:test";
 import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
-import { DRIVERS, childCommand, isAvailable, matrixRoot, unloadableReason, type DriverUnderTest } from "./driver-matrix.js";
+import { DRIVERS, LIBSQL_CLIENT_FILE, childCommand, isAvailable, matrixRoot, unloadableReason, type DriverUnderTest } from "./driver-matrix.js";
 import type { WorkerReply, WorkerRequest } from "./migrate-child.js";
 
 /** The child program every multi-process test runs. */
@@ -45,6 +49,14 @@ export interface ChildDriverHarness {
   readonly capabilities: DriverCapabilities;
   /** `true`, after skipping `t` with a printed reason, when the driver does not declare all of `capabilities`. */
   lacks(t: { skip(message?: string): void }, ...capabilities: DriverCapability[]): boolean;
+  /**
+   * `true`, after skipping `t` with the reason, when several processes cannot open one database through
+   * the driver: it declares no `fileLocking` and is no client of a file URL (sql.js, whose database
+   * lives in the process's memory).
+   */
+  lacksSharedFile(t: { skip(message?: string): void }): boolean;
+  /** The fixture folder for this driver: `name`, or `name-libsql-client`, whose bodies use a transaction's `execute`. */
+  fixture(name: string): string;
   /** Starts `migrate-child.ts <driver> <mode> …` in the driver's runtime, with piped stdio. */
   spawnChild(mode: string, args: readonly string[]): ChildProcessWithoutNullStreams;
   /** Starts a `serve` worker on `registryFile` and waits until it has loaded it. */
@@ -103,7 +115,7 @@ function startWorker(spawnChild: ChildDriverHarness["spawnChild"], registryFile:
 
 /** The driver the parent reads `underTest`'s files with. */
 async function parentReaderDriver(underTest: DriverUnderTest): Promise<DriverUnderTest> {
-  if (isAvailable(underTest) && (await unloadableReason(underTest)) === null) return underTest;
+  if (underTest !== LIBSQL_CLIENT_FILE && isAvailable(underTest) && (await unloadableReason(underTest)) === null) return underTest;
   return DRIVERS.find((candidate) => candidate.name === "libsql")!;
 }
 
@@ -128,9 +140,10 @@ export async function probeChildCapabilities(underTest: DriverUnderTest): Promis
  * Declares `body`'s tests once per driver of the matrix (narrowed by `STEPWISE_DRIVERS=a,b`), each in
  * a `describe` named `title [driver]`. Await it at the top level of the test file.
  */
-export async function describeEachChildDriver(title: string, body: (harness: ChildDriverHarness) => void): Promise<void> {
+export async function describeEachChildDriver(title: string, body: (harness: ChildDriverHarness) => void, options: { readonly clients?: boolean } = {}): Promise<void> {
   const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
-  for (const underTest of DRIVERS.filter((candidate) => !only || only.includes(candidate.name))) {
+  const drivers = options.clients ? [...DRIVERS, LIBSQL_CLIENT_FILE] : DRIVERS;
+  for (const underTest of drivers.filter((candidate) => !only || only.includes(candidate.name))) {
     const capabilities = await probeChildCapabilities(underTest);
     if (typeof capabilities === "string") {
       describe(`${title} [${underTest.name}]`, { skip: capabilities }, () => {});
@@ -149,6 +162,12 @@ export async function describeEachChildDriver(title: string, body: (harness: Chi
         t.skip(`${underTest.name} does not declare ${missing.join(", ")}`);
         return true;
       },
+      lacksSharedFile: (t) => {
+        if (capabilities.fileLocking || underTest === LIBSQL_CLIENT_FILE) return false;
+        t.skip(`${underTest.name} declares no fileLocking: its database is no file several processes share`);
+        return true;
+      },
+      fixture: (name) => (underTest === LIBSQL_CLIENT_FILE ? `${name}-libsql-client` : name),
       spawnChild,
       startWorker: (registryFile) => startWorker(spawnChild, registryFile),
       openReader: async (file) => {

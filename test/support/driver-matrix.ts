@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, test } from "node:test";
 import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
@@ -120,6 +120,21 @@ export const DRIVERS: readonly DriverUnderTest[] = [
     saveSqlJs,
   ),
 ];
+
+/**
+ * `@libsql/client` on a `file:` URL, as the multi-process suites run it (`migrate-child.ts`): a
+ * library whose every method returns a promise, so it is none of {@link DRIVERS}' sync drivers, yet
+ * several processes share one file through it. Its `MigrationManager`'s methods return promises; the
+ * child awaits them. Its TypeScript bodies receive the migration's transaction (`execute`), so a suite
+ * gives it fixtures of its own.
+ */
+export const LIBSQL_CLIENT_FILE: DriverUnderTest = driver(
+  "libsql-client",
+  "node20",
+  "libsql-client",
+  () => import("../../src/entries/libsql-client.js"),
+  async (file) => (await import("@libsql/client")).createClient({ url: pathToFileURL(file).href }),
+);
 
 /** The repository root, for `entry`. */
 export const matrixRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -2,7 +2,7 @@
  * The child process of the multi-process tests, for every driver: `migrate-child.ts <driver> <mode> …`,
  * run in the driver's own runtime (`childCommand` in `driver-matrix.ts`). It opens the library's
  * native connection as an app would and migrates through that driver's entry, so one program covers
- * better-sqlite3, node:sqlite, bun:sqlite and libsql alike. Every line it prints is written with
+ * better-sqlite3, node:sqlite, bun:sqlite, libsql and (`probe` and `serve`) libsql-client on a file alike. Every line it prints is written with
  * `writeSync`, so a parent that kills it has seen everything it printed.
  *
  * Modes:
@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DRIVERS, unloadableReason, type DriverEntry } from "./driver-matrix.js";
+import { DRIVERS, LIBSQL_CLIENT_FILE, unloadableReason, type DriverEntry } from "./driver-matrix.js";
 import { digestDatabase, type DatabaseDigest, type DigestReader } from "./database-digest.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { repairIncompleteMigration } from "../../src/safety/repair.js";
@@ -58,8 +58,10 @@ export interface Inspection {
 }
 
 const [driverName, mode, ...args] = process.argv.slice(2);
-const underTest = DRIVERS.find((candidate) => candidate.name === driverName);
-if (!underTest || !mode) throw new Error(`usage: migrate-child.ts <${DRIVERS.map((d) => d.name).join("|")}> <probe|serve|replay|crash> …`);
+/** The sync drivers, and libsql-client on a file (whose manager's methods return promises: `serve` awaits them). */
+const CHILD_DRIVERS = [...DRIVERS, LIBSQL_CLIENT_FILE];
+const underTest = CHILD_DRIVERS.find((candidate) => candidate.name === driverName);
+if (!underTest || !mode) throw new Error(`usage: migrate-child.ts <${CHILD_DRIVERS.map((d) => d.name).join("|")}> <probe|serve|replay|crash> …`);
 
 function print(line: string): void {
   writeSync(1, `${line}\n`);
@@ -111,7 +113,8 @@ async function serve(): Promise<void> {
       if (event.type === "skipped") skipped.push(event.version);
     });
     try {
-      return { ok: true, ran: manager.up().steps.map((step) => step.version), skipped };
+      // Awaited: libsql-client's manager returns a promise (a sync manager's result passes through).
+      return { ok: true, ran: (await manager.up()).steps.map((step) => step.version), skipped };
     } catch (error) {
       const cause = (error as { cause?: unknown }).cause;
       return {
