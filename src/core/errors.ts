@@ -4,6 +4,7 @@
  */
 import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
+import { elapsedOf } from "./elapsed.js";
 import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
@@ -556,20 +557,28 @@ export interface LockHolder {
   readonly lock: "write" | "read";
 }
 
-/** Another connection held the write lock for longer than the busy timeout. */
+/** Another connection held the lock stepwise needed, and stepwise gave up waiting for it. */
 export class DatabaseLockedError extends StepwiseError {
   override readonly name: string = "DatabaseLockedError";
+  /** How long stepwise was told to wait (the busy timeout). */
   declare readonly busyTimeoutMs: number;
+  /**
+   * How long it actually waited, measured around the refused operation: the busy timeout when the
+   * lock outlasted it, less when the refusal came earlier (SQLite refuses some waits at once). `null`
+   * when nothing timed it.
+   */
+  declare readonly waitedMs: number | null;
   /**
    * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
    * operating system does not say (other platforms, another host, or a lock already released).
    */
   declare readonly holders: readonly LockHolder[];
 
-  constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
+  /** @param waitedMs how long was waited; by default what the runner measured for `cause` (see `elapsed.ts`). */
+  constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
     super(
       "DATABASE_LOCKED",
-      `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
+      `The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ` +
         (holders.length > 0
           ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
           : `(another app instance migrating, or an open write transaction). `) +
@@ -577,6 +586,7 @@ export class DatabaseLockedError extends StepwiseError {
       { cause },
     );
     this.busyTimeoutMs = busyTimeoutMs;
+    this.waitedMs = waitedMs;
     this.holders = holders;
   }
 }
@@ -590,11 +600,11 @@ export class BackupLockedError extends DatabaseLockedError {
   override readonly name: string = "BackupLockedError";
   declare readonly file: string;
 
-  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = []) {
-    super(busyTimeoutMs, cause, holders);
+  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
+    super(busyTimeoutMs, cause, holders, waitedMs);
     this.file = file;
     this.message =
-      `The backup ${file} stayed locked by another process for more than ${busyTimeoutMs} ms` +
+      `The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}` +
       (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
       `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
   }
@@ -666,6 +676,11 @@ export class DatabasePathInvalidError extends StepwiseError {
 
 /** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
 export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | "null-key" | "duplicate-key" | "not-increasing" | "unsafe-integer" | "invalid-key";
+
+/** The wait a lock error states: the time measured, with the timeout beside it, never the timeout as if it were waited. */
+function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
+  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
+}
 
 /**
  * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or

@@ -193,7 +193,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       // SQLite does not say who holds the lock; the operating system sometimes does.
       if (error instanceof DatabaseLockedError && error.holders.length === 0 && this.settings.capabilities.lockHolders) {
         const holders = yield* lockHolders();
-        if (holders.length > 0) throw new DatabaseLockedError(error.busyTimeoutMs, error.cause, holders);
+        if (holders.length > 0) throw new DatabaseLockedError(error.busyTimeoutMs, error.cause, holders, error.waitedMs);
       }
       throw error;
     } finally {

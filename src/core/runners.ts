@@ -6,6 +6,7 @@
  */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
+import { recordElapsed } from "./elapsed.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -88,6 +89,7 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
       ({ failed, value } = section);
       continue;
     }
+    const started = performance.now();
     try {
       value = perform(driver, result.value, false, bodies, bodies.drive);
       failed = false;
@@ -97,6 +99,7 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
         throw asyncRefusal(result.value);
       }
     } catch (error) {
+      recordElapsed(error, performance.now() - started);
       failed = true;
       value = error;
     }
@@ -140,6 +143,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         }
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
+        const started = performance.now();
         try {
           value = perform(driver, result.value, false, bodies, bodies.drive);
           failed = false;
@@ -148,6 +152,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
             throw asyncRefusal(result.value);
           }
         } catch (error) {
+          recordElapsed(error, performance.now() - started);
           failed = true;
           value = error;
         }
@@ -169,10 +174,12 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
   for (;;) {
     const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
     if (result.done) return result.value;
+    const started = performance.now();
     try {
       value = await perform(driver, result.value, true, null, runAsync);
       failed = false;
     } catch (error) {
+      recordElapsed(error, performance.now() - started);
       failed = true;
       value = error;
     }

@@ -323,7 +323,7 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
     const got = (await client.query<{ got: boolean }>({ text: "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", values: [key], types: STEPWISE_QUERY_TYPES })).rows[0]?.got;
     if (got === true) return;
     const waited = performance.now() - started;
-    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key));
+    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key), Math.round(waited));
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
   }
 }

@@ -447,7 +447,7 @@ async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs
     }
     if (copiedPages > 0 || expectedPages === 0) return;
     nodeFs().rmSync(partialPath, { force: true });
-    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? []);
+    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? [], Date.now() - deadline + busyTimeoutMs);
     await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
   }
 }

@@ -41,6 +41,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
+import { elapsedOf } from "../core/elapsed.js";
 import type { AppliedMigration } from "../core/planner.js";
 import type { SyncDriver } from "../core/driver.js";
 import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
@@ -82,16 +83,18 @@ export function inspectBackupOrThrow(source: DriverSource, file: string, tableNa
 
 function openBackupOrThrow(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
   if (!nodeFs().existsSync(file) || !nodeFs().statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
+  const started = performance.now();
   try {
     // The busy timeout applies to the backup too: another process may be reading or writing it.
     return opener.openFile!(file, { readonly: true, busyTimeoutMs });
   } catch (error) {
-    if (isLockError(opener, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    if (isLockError(opener, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), Math.round(performance.now() - started));
     throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
   }
 }
 
 function inspectOpenBackup(driver: SyncDriver, file: string, tableName: string, busyTimeoutMs: number): BackupInspection {
+  const started = performance.now();
   try {
     const messages = driver.query("PRAGMA integrity_check(20)", []).map((row) => String(Object.values(row)[0]));
     if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
@@ -105,7 +108,7 @@ function inspectOpenBackup(driver: SyncDriver, file: string, tableName: string, 
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     // Locked by another process is not damaged: waiting, or retrying later, will do.
-    if (isLockError(driver, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    if (isLockError(driver, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), elapsedOf(error) ?? Math.round(performance.now() - started));
     throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(driver, error) ?? String(error)})`, error);
   }
 }
@@ -430,7 +433,7 @@ async function copyAndConfirm(
       const journal = leaveWalForOtherPageSize(opener, source, target.databasePath, target.busyTimeoutMs);
       if (journal === "busy") {
         // Leaving WAL needs every other connection closed, and SQLite does not wait for that itself.
-        if (Date.now() >= deadline) throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+        if (Date.now() >= deadline) throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
         await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
         continue;
       }
@@ -452,7 +455,7 @@ async function copyAndConfirm(
       }
       if (copied) unexplained++;
       if (Date.now() >= deadline) {
-        throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath));
+        throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
       }
       if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
         throw new RestoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
@@ -523,7 +526,7 @@ function waitForExclusiveAccess(opener: SyncDriver, databasePath: string, busyTi
     probe.exec("BEGIN EXCLUSIVE");
     probe.exec("COMMIT");
   } catch (error) {
-    if (isLockError(probe, error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath));
+    if (isLockError(probe, error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath), waitedUntil(deadline, busyTimeoutMs));
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(probe, error));
   } finally {
     closeQuietly(probe);
@@ -578,4 +581,9 @@ function compareWithTarget(opener: SyncDriver, source: SyncDriver, databasePath:
   } finally {
     if (fresh !== null) closeQuietly(fresh);
   }
+}
+
+/** How long a wait that ends now has lasted, given the deadline it had when it began `busyTimeoutMs` before it. */
+function waitedUntil(deadline: number, busyTimeoutMs: number): number {
+  return Math.max(0, Date.now() - deadline + busyTimeoutMs);
 }
