@@ -99,7 +99,7 @@ export function renderRegistry(options: RenderOptions): string {
       lines.push(
         "",
         "/** The fields of a `.sql` migration that a start does not read. */",
-        "const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };",
+        "const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4), sqlLines: field(sqlOf, 5) };",
       );
     }
     if (hasTs) {
@@ -168,13 +168,13 @@ export function renderRegistry(options: RenderOptions): string {
     "  return entry as RegistryEntry;",
     "}",
   ];
-  if (hasSql) lines.push(...entryFunction("sql", "SQL_FIELDS", ["name", "file", "description", "upSql", "downSql"]));
+  if (hasSql) lines.push(...entryFunction("sql", "SQL_FIELDS", ["name", "file", "description", "upSql", "downSql", "sqlLines"]));
   if (hasTs) lines.push(...entryFunction("ts", "TS_FIELDS", ["name", "file", "description", ...(hasLegacy ? ["legacyChecksum"] : [])]));
   if (hasSql) {
     lines.push(
       "",
-      "/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */",
-      "function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {",
+      "/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */",
+      "function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null, lines: readonly [up: number, down: number | null]] {",
       "  switch (version) {",
     );
     for (const migration of options.migrations) {
@@ -185,6 +185,7 @@ export function renderRegistry(options: RenderOptions): string {
         migration.description === null ? "null" : JSON.stringify(migration.description),
         stringLines(migration.upSql ?? ""),
         migration.downSql == null ? "null" : stringLines(migration.downSql),
+        `[${migration.sqlLines?.[0] ?? 1}, ${migration.sqlLines?.[1] ?? "null"}]`,
       ];
       lines.push(`    case ${migration.version}:`, `      return [${cells.join(", ")}];`);
     }

@@ -36,6 +36,8 @@ export interface ScannedMigration {
   /** SQL migrations only. */
   readonly upSql?: string;
   readonly downSql?: string | null;
+  /** SQL migrations only: the file's lines where `upSql` and `downSql` begin (see `SqlMigrationEntry.sqlLines`). */
+  readonly sqlLines?: readonly [up: number, down: number | null];
   /**
    * TypeScript migrations only: the files outside the migrations folder that its checksum covers
    * (local imports, followed transitively) or that were looked for while resolving them, with the
@@ -132,6 +134,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
         async: false,
         upSql: migration.upSql,
         downSql: migration.downSql,
+        sqlLines: [migration.upSqlLine, migration.downSqlLine],
       });
     } else {
       const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");

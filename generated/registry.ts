@@ -48,6 +48,7 @@ const SQL_FIELDS = {
   description: field(sqlOf, 2),
   upSql: field(sqlOf, 3),
   downSql: field(sqlOf, 4),
+  sqlLines: field(sqlOf, 5),
 };
 
 /** The fields of a `.ts` migration that a start does not read. */
@@ -142,6 +143,7 @@ function sqlEntry(row: SqlRow): RegistryEntry {
   Object.defineProperty(entry, "description", SQL_FIELDS.description);
   Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
   Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  Object.defineProperty(entry, "sqlLines", SQL_FIELDS.sqlLines);
   return entry as RegistryEntry;
 }
 
@@ -164,7 +166,7 @@ function tsEntry(row: TsRow): RegistryEntry {
   return entry as RegistryEntry;
 }
 
-/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */
 function sqlOf(
   version: MigrationVersion,
 ): readonly [
@@ -173,6 +175,7 @@ function sqlOf(
   description: string | null,
   up: string,
   down: string | null,
+  lines: readonly [up: number, down: number | null],
 ] {
   switch (version) {
     case 1:
@@ -284,6 +287,7 @@ function sqlOf(
           "DROP TABLE tags;\n" +
           "DROP TABLE groups;\n" +
           "DROP TABLE contacts;",
+        [3, 101],
       ];
     case 3:
       return [
@@ -295,6 +299,7 @@ function sqlOf(
           "CREATE INDEX idx_messages_status ON messages (status) WHERE status IN ('pending', 'failed');",
         "DROP INDEX idx_messages_status;\n" +
           "ALTER TABLE messages DROP COLUMN status;",
+        [3, 8],
       ];
     case 4:
       return [
@@ -351,6 +356,7 @@ function sqlOf(
           "BEGIN\n" +
           "  UPDATE contacts SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id;\n" +
           "END;",
+        [7, 34],
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

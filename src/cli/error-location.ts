@@ -39,11 +39,15 @@ export function locateInFile(thrown: unknown, file: string): SourceLocation | nu
 }
 
 /**
- * The location of a failure that names the migration it happened in: a stepwise error with a
- * string `file` (MIGRATION_FAILED and its kin) whose `cause` is what the migration threw.
+ * The location of a failure that names the migration it happened in: the error's own `location`
+ * (a SQL migration's failing statement, `MigrationFailedError.location`), else, for a stepwise error
+ * with a string `file` (MIGRATION_FAILED and its kin) whose `cause` is what the migration threw, its
+ * frame in that file.
  */
 export function locateFailure(error: unknown): SourceLocation | null {
   if (!(error instanceof Error)) return null;
+  const own = (error as { location?: unknown }).location as Partial<SourceLocation> | null | undefined;
+  if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
   const file = (error as { file?: unknown }).file;
   if (typeof file !== "string" || error.cause === undefined) return null;
   return locateInFile(error.cause, file);

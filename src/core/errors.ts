@@ -103,6 +103,14 @@ const NOTHING_CHANGED = "Nothing was changed.";
 /** Said by every failure whose transaction rolled back. */
 const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 
+/** A place in a migration's file, 1-based, as `file:line:col` names it. */
+export interface SqlLocation {
+  /** The migration's file, as the registry names it (`migrations/003_add_index.sql`). */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
 /** One broken rule in a registry: a duplicate, a gap, a bad version or a malformed entry. */
 export interface RegistryProblem {
   readonly version: number | null;
@@ -461,6 +469,13 @@ export class MigrationFailedError extends StepwiseError {
    * fix. `null` for every other failure, a foreign-key failure from a bad row included.
    */
   declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+  /**
+   * Where in the migration's file the failing statement starts (a SQL migration's, found from the
+   * database's error position or by running its statements one by one once it failed), or `null`
+   * when that is not known: a TypeScript migration (its error's stack names its line), a failure of
+   * stepwise's own statements, or a registry written before `gen` recorded the SQL's lines.
+   */
+  declare readonly location: SqlLocation | null;
 
   constructor(fields: {
     version: number;
@@ -470,6 +485,7 @@ export class MigrationFailedError extends StepwiseError {
     rolledBack: boolean;
     backupPath?: string | null;
     foreignKeyRebuild?: ForeignKeyRebuildHint | null;
+    location?: SqlLocation | null;
   }) {
     const reason = describeThrownValue(fields.cause);
     const rebuild = fields.foreignKeyRebuild ?? null;
@@ -491,11 +507,21 @@ export class MigrationFailedError extends StepwiseError {
     this.rolledBack = fields.rolledBack;
     this.backupPath = fields.backupPath ?? null;
     this.foreignKeyRebuild = rebuild;
+    this.location = fields.location ?? null;
   }
 
   /** The same failure, naming the backup taken before the run. */
   withBackupPath(backupPath: string): MigrationFailedError {
-    const copy = new MigrationFailedError({ ...this, cause: this.cause, backupPath });
+    return this.copyWith({ backupPath });
+  }
+
+  /** The same failure, naming where in its file it happened (found after it was thrown: `sql-location.ts`). */
+  withLocation(location: SqlLocation): MigrationFailedError {
+    return this.copyWith({ location });
+  }
+
+  private copyWith(fields: { backupPath?: string; location?: SqlLocation }): MigrationFailedError {
+    const copy = new MigrationFailedError({ ...this, cause: this.cause, ...fields });
     // The same failure, so the same reading of the library's error (see `native-error.ts`).
     Object.assign(copy, { nativeCode: this.nativeCode, nativeKind: this.nativeKind });
     return copy;

@@ -43,6 +43,9 @@ import { DEFAULT_TRANSACTION_MODE } from "./options.js";
 /** The progress callback of a body that cannot report any. */
 const ignoreProgress = (): void => undefined;
 
+/** A statement that begins, ends or nests a transaction. */
+const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
+
 /** How often a process waiting for another's `transaction: false` migration looks again. */
 const WAIT_POLL_MS = 25;
 
@@ -441,12 +444,28 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         // would swallow a commit another connection made since ours.
       } catch (error) {
         yield* rollbackQuietly();
-        throw error;
+        // Inside the try: the statements run again as the migration ran them, its foreign keys switched as it had them.
+        throw yield* this.locateFailedStatement(error, []);
       } finally {
         if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
       }
     }
     return { direction, fromVersion: progress.fromVersion!, toVersion, steps: ran };
+  }
+
+  /**
+   * `error` naming where in its file the failing statement starts, when it is a SQL migration's
+   * failure (rolled back: the database is as the migration found it, after `before`, the scripts a
+   * whole run applied before it) whose statement is not known yet: its statements run again, one by
+   * one, in a transaction rolled back after (`sql-location.ts`). Anything else is returned as it is.
+   */
+  *locateFailedStatement(error: unknown, before: readonly string[]): Step<unknown> {
+    if (!(error instanceof MigrationFailedError) || error.constructor !== MigrationFailedError || error.location !== null || !error.rolledBack) return error;
+    const split = this.dialect.splitStatements;
+    const entry = (this.migrations as readonly R[number][]).find((candidate) => candidate.version === error.version);
+    if (split === undefined || entry === undefined || entry.kind !== "sql" || this.settings.capabilities.atomicBatch) return error;
+    const location = yield* locateByRerun(entry, error.direction, split, before);
+    return location === null ? error : error.withLocation(location);
   }
 
   /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
@@ -532,6 +551,23 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   *runBody(entry: R[number], direction: MigrationDirection): Step<void> {
     // SQL reports no progress; a reporter per migration would be built for nothing.
     if (entry.kind === "sql") {
+      if (!entry.transaction && this.dialect.splitStatements) {
+        const script = scriptOf(entry, direction);
+        const statements = script === null ? [] : this.dialect.splitStatements(script);
+        // Outside a transaction each statement commits on its own, so sending them apart changes nothing,
+        // and the one that fails is known (sql-location.ts). A script that manages its own transaction goes whole.
+        if (script !== null && !statements.some((statement) => TRANSACTION_CONTROL.test(statement.text))) {
+          for (const statement of statements) {
+            try {
+              yield* exec(statement.text);
+            } catch (error) {
+              recordFailedStatement(error, statement);
+              throw error;
+            }
+          }
+          return;
+        }
+      }
       yield { op: "runBody", entry, direction, progress: ignoreProgress };
       return;
     }
@@ -620,7 +656,14 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
-    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild });
+    const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
+    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });
+  }
+
+  /** Whether stepwise's own history write failed for want of the table, or of one of its columns (a migration renamed or altered it). */
+  private isHistoryGone(cause: unknown): boolean {
+    const message = isInstanceSafely(cause, Error) ? cause.message : "";
+    return /no such (?:table|column)|has no column named/.test(message) && message.toLowerCase().includes(this.store.tableName.toLowerCase());
   }
 
   /**

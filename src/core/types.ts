@@ -184,6 +184,12 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
   readonly kind: "sql";
   readonly upSql: string;
   readonly downSql: string | null;
+  /**
+   * The lines of the migration's file (1-based) where `upSql` and `downSql` begin (`null`: no down
+   * section), so a statement that fails at run time is named by its file's line. Absent in a
+   * registry written before `gen` recorded them: such a failure then names no line.
+   */
+  readonly sqlLines?: readonly [up: number, down: number | null];
 }
 
 /** A `.ts` migration, statically imported by the registry. */

@@ -12,6 +12,7 @@ import type { MigrationPlan } from "./planner.js";
 import { changeCounter, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationRegistry } from "./types.js";
 import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
+import { scriptOf } from "./sql-location.js";
 
 /**
  * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
@@ -65,7 +66,9 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       else yield* executor.commitTranslated();
     } catch (error) {
       yield* rollbackQuietly();
-      throw error;
+      // The migrations before it in this run, rolled back with it, are applied again first where they are SQL.
+      const before = ran.map((step) => fresh.steps.find((entry) => entry.version === step.version)!);
+      throw before.every((entry) => entry.kind === "sql") ? yield* executor.locateFailedStatement(error, before.map((entry) => scriptOf(entry, direction) ?? "")) : error;
     }
     failed = false;
   } finally {

@@ -74,6 +74,10 @@ export interface ParsedSqlMigration {
   readonly emptyUpReason: string | null;
   /** Why the down section is deliberately empty, or `null`. */
   readonly emptyDownReason: string | null;
+  /** The file's line (1-based) where `upSql` begins, so a failure at run time can name the file's line. */
+  readonly upSqlLine: number;
+  /** The file's line where `downSql` begins, or `null` without a down section. */
+  readonly downSqlLine: number | null;
 }
 
 /** Either the parsed migration or every problem found; never both. */
@@ -267,6 +271,9 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   }
   const upSql = trimBlankLines(upLines);
   const downSql = downLine === -1 ? null : trimBlankLines(downLines);
+  // Each section's lines follow its marker line one for one; its SQL starts at its first non-blank one.
+  const upSqlLine = upLine + 1 + leadingBlankLines(upLines);
+  const downSqlLine = downLine === -1 ? null : downLine + 1 + leadingBlankLines(downLines);
   const placeholders = reportTemplatePlaceholders(tokens, upLine, downLine, report);
   const upIsEmpty = upLine !== -1 && holdsNoStatement(upSql, dialect);
   const downIsEmpty = downSql !== null && holdsNoStatement(downSql, dialect);
@@ -311,7 +318,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...emptyFlags, ...(postgres ? { dialect } : {}) });
   return {
     ok: true,
-    migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum, emptyUpReason: empty.up?.reason ?? null, emptyDownReason: empty.down?.reason ?? null },
+    migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum, emptyUpReason: empty.up?.reason ?? null, emptyDownReason: empty.down?.reason ?? null, upSqlLine, downSqlLine },
   };
 }
 
@@ -404,11 +411,17 @@ function parseFlags(rest: string, restColumn: number, lineNumber: number, report
   return { transaction, disableForeignKeys };
 }
 
-function trimBlankLines(lines: string[]): string {
+/** How many of `lines`, from the first, {@link trimBlankLines} drops. */
+function leadingBlankLines(lines: readonly string[]): number {
   let start = 0;
+  while (start < lines.length && /^[ \t\f\r]*$/.test(lines[start]!)) start++;
+  return start;
+}
+
+function trimBlankLines(lines: string[]): string {
+  const start = leadingBlankLines(lines);
   let end = lines.length;
   // Only lines SQLite would skip: a line holding a no-break space is an identifier to it, not blank.
-  while (start < end && /^[ \t\f\r]*$/.test(lines[start]!)) start++;
   while (end > start && /^[ \t\f\r]*$/.test(lines[end - 1]!)) end--;
   return lines.slice(start, end).join("\n");
 }

@@ -9,9 +9,11 @@ import { HistoryStore } from "../history.js";
 import { readSchemaObjects } from "../schema-objects.js";
 import { translateSqliteError } from "../sqlite-errors.js";
 import { queryValue } from "../step.js";
+import { scriptStatements } from "../sql-location.js";
+import { splitSqliteStatements, tokenizeSqliteSql } from "../../shared/sqlite-tokens.js";
 
 /** What every SQLite dialect has, whatever its storage can do; see the module note. */
-export type SqliteDialectBase = Pick<Dialect, "name" | "createHistoryStore" | "readSchemaObjects" | "dropObjectSql" | "foreignKeysEnforced" | "translateError">;
+export type SqliteDialectBase = Pick<Dialect, "name" | "createHistoryStore" | "readSchemaObjects" | "dropObjectSql" | "foreignKeysEnforced" | "translateError" | "splitStatements">;
 
 /** The shared members; see {@link SqliteDialectBase}. */
 export const SQLITE_DIALECT_BASE: SqliteDialectBase = {
@@ -22,6 +24,7 @@ export const SQLITE_DIALECT_BASE: SqliteDialectBase = {
   foreignKeysEnforced: function* () {
     return (yield* queryValue("PRAGMA foreign_keys")) === 1;
   },
+  splitStatements: (script) => scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script))),
   translateError: (error, busyTimeoutMs, classification) => {
     const code = classification.nativeCode;
     return translateSqliteError(error, busyTimeoutMs, code !== null && code.startsWith("SQLITE_") ? code : null);

@@ -1,0 +1,147 @@
+/**
+ * Where in its file a SQL migration failed: the line and column of the failing statement, as
+ * `MigrationFailedError.location` gives it and the CLI prints it (`file:line:col`). The registry
+ * records where each section's SQL begins in the file (`sqlLines`); what is left is to find the
+ * statement, by the first means that answers:
+ *
+ * - the database's own error position: PostgreSQL reports one (in characters, 1-based), which the
+ *   driver makes count from the script's start (or, for a statement sent alone, from its start);
+ * - the statement stepwise sent alone and saw fail: a `transaction: false` migration's statements go
+ *   one by one (each commits on its own, so sending them apart changes nothing), and the one that
+ *   failed is kept with its error ({@link recordFailedStatement});
+ * - otherwise, once a migration run in a transaction failed and was rolled back, its statements are
+ *   run again one by one in a transaction that is rolled back too, from the state the migration
+ *   started from, and the first that fails is the one ({@link locateByRerun}). SQLite reports no
+ *   position, and running one statement at a time on every migration would cost the common,
+ *   succeeding, run; this costs only a failure. A failure that does not recur (a lock, a full disk,
+ *   stepwise's own history write) is named by no line.
+ */
+import type { SqlLocation } from "./errors.js";
+import { begin, exec, rollbackQuietly, type Step } from "./step.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
+
+/** One statement of a script, where it starts in the script (0-based offset; 1-based line and column). */
+export interface ScriptStatement {
+  readonly text: string;
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Cuts a script into its statements, by the dialect's rules (a trigger's body, a dollar-quoted string stay whole). */
+export type StatementSplitter = (script: string) => readonly ScriptStatement[];
+
+/** A tokeniser's statement: its significant tokens, each with its place in the script. */
+interface TokenisedStatement {
+  readonly tokens: readonly { readonly text: string; readonly offset: number; readonly line: number; readonly column: number }[];
+}
+
+/** The statements a dialect's tokeniser found, as {@link ScriptStatement}s of `script`. */
+export function scriptStatements(script: string, statements: readonly TokenisedStatement[]): ScriptStatement[] {
+  return statements.map(({ tokens }) => {
+    const first = tokens[0]!;
+    const last = tokens[tokens.length - 1]!;
+    return { text: script.slice(first.offset, last.offset + last.text.length), offset: first.offset, line: first.line, column: first.column };
+  });
+}
+
+/** The statement each failed error came from, where stepwise sent it alone. */
+const failedStatements = new WeakMap<object, ScriptStatement>();
+
+/** Notes that `error` is the failure of `statement`, sent alone (see the module note). */
+export function recordFailedStatement(error: unknown, statement: ScriptStatement): void {
+  if (error !== null && typeof error === "object" && !failedStatements.has(error)) failedStatements.set(error, statement);
+}
+
+/** The script of `entry` for `direction`, or `null` (TypeScript, or no down section). */
+export function scriptOf(entry: MigrationEntry, direction: MigrationDirection): string | null {
+  return entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+}
+
+/** `at` (line and column in `entry`'s `direction` script) as a place in its file, or `null` when the registry does not say where the script begins. */
+function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line: number; column: number }): SqlLocation | null {
+  const start = entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : undefined;
+  if (typeof start !== "number") return null;
+  return { file: entry.file, line: start + at.line - 1, column: at.column };
+}
+
+/** The line and column (1-based) of character `position` (1-based, in code points, as PostgreSQL counts) of `text`. */
+function lineAndColumn(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let column = 1;
+  let counted = 1;
+  for (const character of text) {
+    if (counted >= position) break;
+    counted++;
+    if (character === "\n") {
+      line++;
+      column = 1;
+    } else {
+      column++;
+    }
+  }
+  return { line, column };
+}
+
+/** The database's error position down `cause`'s chain (PostgreSQL's `position`, 1-based), or `null`. */
+function positionOf(cause: unknown): number | null {
+  let current = cause;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    try {
+      const position = Number((current as { position?: unknown }).position);
+      if (Number.isSafeInteger(position) && position > 0) return position;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Where `entry`'s `direction` script failed with `cause`, from what the failure itself says: the
+ * statement sent alone that failed, and the database's position; `null` when it says neither.
+ */
+export function locateFromFailure(entry: MigrationEntry, direction: MigrationDirection, cause: unknown): SqlLocation | null {
+  const script = scriptOf(entry, direction);
+  if (script === null) return null;
+  const statement = cause !== null && typeof cause === "object" ? failedStatements.get(cause) : undefined;
+  const position = positionOf(cause);
+  if (statement !== undefined) {
+    if (position === null) return inFile(entry, direction, statement);
+    const within = lineAndColumn(statement.text, position);
+    return inFile(entry, direction, { line: statement.line + within.line - 1, column: within.line === 1 ? statement.column + within.column - 1 : within.column });
+  }
+  return position === null ? null : inFile(entry, direction, lineAndColumn(script, position));
+}
+
+/**
+ * Runs `entry`'s `direction` statements one by one in a transaction that is rolled back, after
+ * `before` (the scripts of the migrations a whole run applied before it, run whole), and returns
+ * where the first that fails starts; `null` when every one passes. Never throws: a failure to begin,
+ * or anything else, names no line.
+ */
+export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
+  const script = scriptOf(entry, direction);
+  if (script === null) return null;
+  try {
+    yield* begin("immediate");
+  } catch {
+    return null;
+  }
+  try {
+    for (const earlier of before) yield* exec(earlier);
+    for (const statement of split(script)) {
+      try {
+        yield* exec(statement.text);
+      } catch {
+        return inFile(entry, direction, statement);
+      }
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    yield* rollbackQuietly();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A SQL migration that fails at run time names the file's line and column of its failing statement
+ * (`MigrationFailedError.location`), as `gen` recorded where each section begins (`sqlLines`): in a
+ * transaction (found by running the statements again, one by one, in a transaction rolled back after),
+ * outside one (`transaction: false`, its statements sent one by one), for `down` as for `up`, and in a
+ * whole-run transaction. It used to be `null`.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { describeEachDriver } from "./support/driver-matrix.js";
+import { caught, createItems, sqlEntry } from "./support/registry-builders.js";
+
+/** Up begins on line 3 of its file; its third statement (line 6, column 3) fails. */
+const UP = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\n\n  INSERT INTO missing VALUES (1);\nCREATE TABLE b (x);";
+const FAILING_UP = { line: 3 + 3, column: 3 };
+
+await describeEachDriver("a SQL migration's failing statement is named by its file's line", (h) => {
+  for (const transaction of [true, false]) {
+    test(`up, transaction: ${transaction}: MIGRATION_FAILED with location at the failing statement`, () =>
+      h.withDatabase((db) => {
+        const entry = sqlEntry(2, UP, { transaction, sqlLines: [3, null] });
+        const error = caught(() => db.manager([createItems, entry]).up());
+        assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+        assert.deepEqual(error.location, { file: entry.file, ...FAILING_UP });
+      }));
+  }
+
+  test("down: the location counts from the down section's first line", () =>
+    h.withDatabase((db) => {
+      const entry = sqlEntry(2, "CREATE TABLE a (x);", { downSql: "DROP TABLE a;\nDROP TABLE missing;", reversible: true, sqlLines: [3, 10] });
+      const manager = db.manager([createItems, entry]);
+      manager.up();
+      const error = caught(() => manager.down({ steps: 1 }));
+      assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+      assert.deepEqual(error.location, { file: entry.file, line: 11, column: 1 });
+    }));
+
+  test('transaction: "all": the failing statement of the migration that failed, after the run\'s earlier ones', () =>
+    h.withDatabase((db) => {
+      if (h.capabilities.atomicBatch) return;
+      const entry = sqlEntry(3, UP, { sqlLines: [3, null] });
+      const error = caught(() => db.manager([createItems, sqlEntry(2, "CREATE TABLE missing_not (x);"), entry]).up({ transaction: "all" }));
+      assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+      assert.deepEqual(error.location, { file: entry.file, ...FAILING_UP });
+    }));
+});
