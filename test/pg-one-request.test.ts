@@ -17,6 +17,8 @@ import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
+import { createPostgresHistoryGuard } from "../src/core/dialects/postgres-history-guard.js";
+import { PostgresHistoryStore } from "../src/core/dialects/postgres-history.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -48,6 +50,9 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
   throw new Error("expected a rejection");
 }
 
+/** The history guard's statements (`postgres-history-guard.ts`): a reading before the script, its check and a new reading around the history write. */
+const GUARD = createPostgresHistoryGuard(new PostgresHistoryStore("schema_migrations", "public")).writes!;
+
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
 
 test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL and the DELETE, whose count is checked before the COMMIT", async (t) => {
@@ -58,9 +63,10 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
     const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
     assert.equal(messages.length, 1, up.join("\n---\n"));
     // The first shares the transaction that created the history table, whose BEGIN went before.
-    const opening = entry.version === 1 ? entry.upSql : `BEGIN;\n${entry.upSql}`;
-    assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, then runs the migration's own SQL");
-    assert.match(messages[0]!, /INSERT INTO "public"\."schema_migrations" [^;]*\)$/);
+    const opening = `${entry.version === 1 ? "" : "BEGIN;\n"}${GUARD.capture};\n${entry.upSql}`;
+    assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, reads the history guard's reading, then runs the migration's own SQL");
+    assert.match(messages[0]!, /;\n(SELECT CASE WHEN [^\n]*);\nINSERT INTO "public"\."schema_migrations" [^;]*\);\n/);
+    assert.ok(messages[0]!.endsWith(`;\n${GUARD.capture}`), "the history guard's new reading closes the message");
   }
   // Per migration: its message and COMMIT, two round trips (a COMMIT inside the message would commit
   // even after the process died). Only the transaction that creates the history table sends BEGIN
@@ -81,11 +87,14 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
   for (const entry of THREE) {
     // The first revert shares the transaction that read the run's plan, whose BEGIN went before.
     const opening = entry.version === THREE.length ? "" : "BEGIN;\n";
-    const messages = down.filter((sql) => sql.startsWith(`${opening}DROP TABLE t${entry.version};`));
+    const messages = down.filter((sql) => sql.startsWith(`${opening}${GUARD.capture};\nDROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
-    // Its SQL, then the DELETE, and nothing between: the DELETE's row count, which comes back with the
-    // message, is the revert's check (a statement that failed without the row was one more per revert).
-    assert.equal(messages[0], `${opening}${entry.downSql}\n;\nDELETE FROM "public"."schema_migrations" WHERE version OPERATOR(pg_catalog.=) ${entry.version}`);
+    // Its SQL, then the DELETE, and only the history guard's check between: the DELETE's row count, which
+    // comes back with the message, is the revert's check (a statement that failed without the row was one more per revert).
+    assert.equal(
+      messages[0],
+      `${opening}${GUARD.capture};\n${entry.downSql}\n;\n${GUARD.check};\nDELETE FROM "public"."schema_migrations" WHERE version OPERATOR(pg_catalog.=) ${entry.version};\n${GUARD.capture}`,
+    );
   }
   assert.equal(down.filter((sql) => sql === "BEGIN").length, 1);
   assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
@@ -331,15 +340,15 @@ test("the events of a migration sent as one message are those of the statement-b
   );
 });
 
-test("a revert whose SQL deletes its own history row is refused with HISTORY_ROW_MISSING and rolled back, as statement by statement", async (t) => {
+test("a revert whose SQL deletes its own history row is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back, as statement by statement", async (t) => {
   const client = await connectFresh(t);
   const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE t2;\nDELETE FROM schema_migrations WHERE version = 2;")];
   const manager = new MigrationManager(client, registry);
   await manager.up();
   const error = await rejection(() => manager.down({ steps: 1 }));
-  assert.equal(error.code, "MIGRATION_FAILED");
+  // The history guard meets it before stepwise's own DELETE would find no row (HISTORY_ROW_MISSING before the guard).
+  assert.equal(error.code, "HISTORY_CHANGED_BY_MIGRATION");
   assert.equal(error.rolledBack, true);
-  assert.equal((error.cause as { code?: string }).code, "HISTORY_ROW_MISSING");
   assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2"]);
   assert.deepEqual(
     (await historyRows(client)).map((row) => Number(row.version)),

@@ -50,7 +50,7 @@ export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: Migrati
   let failure: { readonly cause: unknown } | null = null;
   try {
     yield* executor.refuseParentRebuild(entry, direction);
-    yield* executor.runBody(entry, direction);
+    yield* executor.runGuardedBody(entry, direction, true);
   } catch (cause) {
     failure = { cause };
   }

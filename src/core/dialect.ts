@@ -19,6 +19,8 @@ import type { MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
+import type { HistoryGuard } from "./history-guard.js";
+import type { StatementSplitter } from "./sql-location.js";
 
 /** The SQL dialects a registry and a driver can speak. */
 export type DialectName = "sqlite" | "postgres";
@@ -85,6 +87,20 @@ export interface Dialect {
    * step directly does not enter a callback write section. Absent: the loop runs in place.
    */
   readonly driveDirectly?: typeof driveDirectly;
+
+  /**
+   * The guard that keeps migration bodies from writing the history table during a run
+   * (`history-guard.ts`); absent where the storage has no temporary schema to hold it (D1, Durable
+   * Objects, a libSQL server) or guards another way.
+   */
+  guardHistory?(store: HistoryStore): HistoryGuard;
+
+  /**
+   * Cuts a SQL migration's script into its statements: how a `transaction: false` one is sent
+   * statement by statement, and how a failed one's failing statement is found (`sql-location.ts`).
+   * Absent: sent whole, and named by no line.
+   */
+  readonly splitStatements?: StatementSplitter;
 
   /** The connection settings a run puts back (see `connection-settings.ts`); empty where none are restored. */
   snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot>;

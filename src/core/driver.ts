@@ -142,7 +142,8 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    */
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
   /**
-   * Inside the open transaction, runs `script` (a SQL migration's), then `statements` (its history
+   * Inside the open transaction, runs `before` (statements of stepwise's own, which change no rows;
+   * default none), `script` (a SQL migration's), then `statements` (its history
    * writes, where `SCRIPT_ELAPSED_MS` of `step.ts` stands for the milliseconds `script` took), in as
    * few round trips as the library allows, committing nothing (capability
    * `scriptWithHistory`). A failure leaves the transaction for the caller to roll back; an error
@@ -150,7 +151,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * Returns the rows each of `statements` changed, in order, so a history write that wrote nothing
    * fails the migration before its COMMIT.
    */
-  scriptWithHistory?(script: string, statements: readonly BatchStatement[]): readonly number[] | Promise<readonly number[]>;
+  scriptWithHistory?(script: string, statements: readonly BatchStatement[], before?: readonly BatchStatement[]): readonly number[] | Promise<readonly number[]>;
   /**
    * Inside the open transaction of a whole run (`transaction: "all"`), runs several SQL migrations,
    * each `script` followed by its history writes, in one request (capability `scriptWithHistory`):

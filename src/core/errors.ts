@@ -48,6 +48,7 @@ export type StepwiseErrorCode =
   | "DRIVER_CAPABILITY_MISSING"
   | "ASYNC_IN_SYNC_RUNNER"
   | "HISTORY_ROW_MISSING"
+  | "HISTORY_CHANGED_BY_MIGRATION"
   | "BATCH_OPTIONS_INVALID"
   | "USAGE"
   | "DRIVER_UNKNOWN"
@@ -529,6 +530,48 @@ export class MigrationFailedError extends StepwiseError {
 }
 
 /**
+ * A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table
+ * dropped, renamed, truncated or altered): the history is stepwise's record of what ran, and a
+ * migration that edits it makes the next `status` or `up` misread the database. The migration
+ * failed before its COMMIT; `rolledBack` says whether that undid all of it. Where the write was
+ * refused as it happened (SQLite), the history table was never changed, even by a `transaction:
+ * false` migration; `historyChanged` says whether the history itself was left changed.
+ */
+export class HistoryChangedByMigrationError extends StepwiseError {
+  override readonly name: string = "HistoryChangedByMigrationError";
+  declare readonly version: number;
+  declare readonly file: string;
+  declare readonly direction: MigrationDirection;
+  /** The history table's name. */
+  declare readonly table: string;
+  /** What the migration did to it, in a few words ("a row written", "dropped or altered"). */
+  declare readonly change: string;
+  /** False only for a `transaction: false` migration, whose statements before the failure stayed. */
+  declare readonly rolledBack: boolean;
+  /** Whether the history table was left as the migration changed it (a `transaction: false` migration on a storage that can only detect the change afterwards). */
+  declare readonly historyChanged: boolean;
+
+  constructor(fields: { version: number; file: string; direction: MigrationDirection; table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
+    const outcome = fields.rolledBack
+      ? ROLLED_BACK
+      : `It runs outside a transaction, so its statements before that one stayed; ${fields.historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed"}. It is not recorded as applied.`;
+    super(
+      "HISTORY_CHANGED_BY_MIGRATION",
+      `${migrationLabel(fields.version, fields.file)} changed the history table "${fields.table}" while running ${fields.direction} (${fields.change}). ` +
+        `That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${fields.table}" from the migration.`,
+      fields.cause === undefined ? undefined : { cause: fields.cause },
+    );
+    this.version = fields.version;
+    this.file = fields.file;
+    this.direction = fields.direction;
+    this.table = fields.table;
+    this.change = fields.change;
+    this.rolledBack = fields.rolledBack;
+    this.historyChanged = fields.historyChanged;
+  }
+}
+
+/**
  * Whether a migration that ended stepwise's transaction got anything committed: `yes` (proven),
  * `no` (proven: the database is as it was), or `unknown` (it ran statements after ending the
  * transaction, and SQLite commits each of those on its own).
@@ -617,6 +660,11 @@ export class DatabaseLockedError extends StepwiseError {
   }
 }
 
+/** The wait a lock error states: the time measured, with the timeout beside it, never the timeout as if it were waited. */
+function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
+  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
+}
+
 /**
  * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
  * being written, or held open in a write transaction). Same code as {@link DatabaseLockedError}: the
@@ -702,11 +750,6 @@ export class DatabasePathInvalidError extends StepwiseError {
 
 /** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
 export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | "null-key" | "duplicate-key" | "not-increasing" | "unsafe-integer" | "invalid-key";
-
-/** The wait a lock error states: the time measured, with the timeout beside it, never the timeout as if it were waited. */
-function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
-  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
-}
 
 /**
  * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or

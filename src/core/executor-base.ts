@@ -13,6 +13,7 @@ import { refuseOpenTransaction } from "./transaction-open.js";
 import {
   DatabaseLockedError,
   DiskFullError,
+  HistoryChangedByMigrationError,
   HistoryRowMissingError,
   IncompleteMigrationError,
   MigrationFailedError,
@@ -24,9 +25,11 @@ import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
-import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
+import { GUARD_TABLE_PREFIX, type CommitWitness, type TransactionStart } from "./transaction-guard.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
 import type { Dialect } from "./dialect.js";
+import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
+import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -110,6 +113,11 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
   readonly dialect: Dialect;
   /** The strategies the driver's capabilities reach (see `executor-strategies.ts`). */
   readonly strategies: ExecutorStrategies;
+  /**
+   * The history table's guard while a run applies migrations (`history-guard.ts`), `null` outside
+   * a run and where the dialect has none. Set by {@link withHistoryGuard}.
+   */
+  historyGuard: HistoryGuard | null = null;
 
   /**
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
@@ -272,6 +280,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     // Made when the first migration that needs it is about to run (see `transaction-control.ts`): a
     // run of SQL that cannot end a transaction never creates the witness table.
     const guard: LazyRunGuard = { current: null };
+    const historyGuard = this.startHistoryGuard();
     try {
       const steps = this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
       const result = this.dialect.driveDirectly ? yield* this.dialect.driveDirectly(steps) : yield* steps;
@@ -280,7 +289,34 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     } finally {
       yield* this.restoreSettingsAfterRun(before, failed);
       if (guard.current) yield* this.dialect.dropCommitWitness(guard.current.witness);
+      yield* this.endHistoryGuard(historyGuard);
     }
+  }
+
+  /**
+   * Makes the run's history guard (see `history-guard.ts`), where the dialect has one; its objects
+   * are made when the first body runs. End it with {@link endHistoryGuard}, outside any transaction.
+   */
+  startHistoryGuard(): HistoryGuard | null {
+    this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
+    return this.historyGuard;
+  }
+
+  /** Drops the run's history guard, if it made one. */
+  *endHistoryGuard(historyGuard: HistoryGuard | null): Step<void> {
+    if (this.historyGuard === historyGuard) this.historyGuard = null;
+    if (historyGuard) yield* historyGuard.remove();
+  }
+
+  /**
+   * Runs `entry`'s body with the history table guarded: its statements may not write it, and after it
+   * the table must be as it was. `inTransaction` is false for a `transaction: false` migration.
+   */
+  *runGuardedBody(entry: R[number], direction: MigrationDirection, inTransaction: boolean): Step<void> {
+    const historyGuard = this.historyGuard;
+    const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
+    yield* this.runBody(entry, direction);
+    if (guarded) yield* historyGuard.leave(entry, direction, inTransaction);
   }
 
   /**
@@ -506,7 +542,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       const started = performance.now();
       try {
-        yield* this.runBody(entry, direction);
+        yield* this.runGuardedBody(entry, direction, false);
         yield* refuseTransactionLeftOpen();
         // Its PRAGMAs took effect at once; the history write below needs the manager's busy timeout
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
@@ -580,6 +616,14 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Writes `entry`'s history row for `direction` (`SCRIPT_ELAPSED_MS`: the storage measures it). @internal Public for `script-with-history.ts`. */
   *record(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
+    // Where the history guard reads (PostgreSQL): the table as the body left it, then as stepwise leaves it.
+    const guardWrites = entry.transaction ? this.historyGuard?.writes : undefined;
+    if (guardWrites) yield* exec(guardWrites.check);
+    yield* this.recordUnchecked(entry, direction, durationMs);
+    if (guardWrites) yield* exec(guardWrites.capture);
+  }
+
+  private *recordUnchecked(entry: R[number], direction: MigrationDirection, durationMs: number | null | typeof SCRIPT_ELAPSED_MS): Step<void> {
     const now = new Date().toISOString();
     const mirror = this.settings.capabilities.userVersion;
     if (direction === "up") {
@@ -649,6 +693,16 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
+    if (this.historyGuard) {
+      const change = isHistoryGuardRefusal(cause)
+        ? "a row inserted, updated or deleted; the write was refused"
+        : isHistoryGuardGone(cause)
+          ? "the table dropped or replaced"
+          : origin === "stepwise" && this.isHistoryGone(cause)
+            ? "the table renamed or altered"
+            : null;
+      if (change !== null) return new HistoryChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged: !rolledBack && change.startsWith("the table"), cause });
+    }
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
@@ -715,4 +769,25 @@ function* refuseTransactionLeftOpen(): Step<void> {
   if (!(yield* inTransaction())) return;
   yield* rollbackQuietly();
   throw new Error("it left a transaction open (BEGIN without COMMIT); stepwise rolled back the statements that transaction held");
+}
+
+/** Whether `cause` says one of the history guard's triggers was gone when it was dropped (inside a batch, D1): the table went with it. */
+function isHistoryGuardGone(cause: unknown): boolean {
+  const message = isInstanceSafely(cause, Error) ? cause.message : "";
+  return message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX);
+}
+
+/** Whether `cause`, or an error down its chain (a body may wrap it), is the history guard's refusal. */
+function isHistoryGuardRefusal(cause: unknown): boolean {
+  let current = cause;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    try {
+      const message = (current as { message?: unknown }).message;
+      if (typeof message === "string" && message.includes(HISTORY_GUARD_MARK)) return true;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

@@ -14,7 +14,7 @@
  */
 import type { ExecutorBase } from "./executor-base.js";
 import type { AppliedStep } from "./options.js";
-import { callWithDriver, collectWrites, rollbackQuietly, SCRIPT_ELAPSED_MS, type Step } from "./step.js";
+import { callWithDriver, collectWrites, exec, rollbackQuietly, SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { ScriptBatchItem, ScriptBatchOutcome } from "./driver.js";
 import type { MigrationDirection, MigrationEntry, SqlMigrationEntry } from "./types.js";
 
@@ -52,6 +52,9 @@ export function* runScriptBatch(executor: ExecutorBase, steps: readonly Migratio
     // Refusals made before anything runs (none on PostgreSQL, whose foreign keys need no rebuild).
     for (; checked < entries.length; checked++) yield* executor.refuseParentRebuild(entries[checked]!, direction);
     checked = 0;
+    // The history guard's reading before the first script (later ones follow each item's own writes).
+    const capture = executor.historyGuard?.writes?.capture;
+    if (capture !== undefined) yield* exec(capture);
     outcome = yield* callWithDriver((driver) => driver.scriptBatchWithHistory?.(items, () => migrating(entries[0]!)) ?? null);
   } catch (cause) {
     // A refusal of migration `checked`, reported after the `migrating` of each before it as a request

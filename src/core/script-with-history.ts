@@ -31,7 +31,9 @@ export function* runScriptWithHistory<R extends MigrationRegistry>(executor: Exe
     yield* executor.refuseParentRebuild(entry, direction);
     const script = direction === "up" ? entry.upSql : entry.downSql;
     if (script === null) throw new Error("it has no down section");
-    const changes = yield* scriptWithHistory(script, collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS)));
+    // The history guard's reading before the script, in the same request (see `postgres-history-guard.ts`).
+    const capture = executor.historyGuard?.writes?.capture;
+    const changes = yield* scriptWithHistory(script, collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS)), capture === undefined ? [] : [{ sql: capture, params: [] }]);
     // The history writes again, over the rows each changed: an INSERT a trigger or rule discarded, or
     // a DELETE that found no row, fails here, before the COMMIT, as it fails on the usual path.
     collectWrites(executor.record(entry, direction, SCRIPT_ELAPSED_MS), changes);

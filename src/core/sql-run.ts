@@ -114,6 +114,7 @@ function* sqlRun(
   const mirror = settings.capabilities.userVersion;
   const savepoints = settings.capabilities.savepoints;
   const store = executor.store;
+  const historyGuard = executor.historyGuard;
   let next = from;
   // Never past the end: an out-of-bounds read would throw V8's compiled loop away at the end of every
   // run. What a SQL migration rarely needs (the guard, a failure) lives in the functions below, so
@@ -150,7 +151,9 @@ function* sqlRun(
     let durationMs: number;
     try {
       const started = performance.now();
+      const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, "up", true, upSql));
       yield execOperation(upSql);
+      if (guarded) yield* historyGuard.leave(entry, "up", true);
       durationMs = performance.now() - started;
       stage = "history";
       yield* store.insertApplied({ version, name, checksum: entry.checksum, appliedAt: new Date().toISOString(), durationMs: Math.round(durationMs) });

@@ -174,12 +174,12 @@ export function* batch(statements: readonly BatchStatement[], script: string): S
 export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
 
 /**
- * Runs `script`, then `statements`, in the open transaction as one request (capability
+ * Runs `before`, `script`, then `statements`, in the open transaction as one request (capability
  * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
  * of their own for it and the entries whose drivers lack it bundle nothing of it.
  */
-export function* scriptWithHistory(script: string, statements: readonly BatchStatement[]): Step<readonly number[]> {
-  return yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements));
+export function* scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Step<readonly number[]> {
+  return yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements, before));
 }
 
 /**

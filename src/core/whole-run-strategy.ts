@@ -31,6 +31,7 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
   const before = yield* executor.dialect.snapshotConnectionSettings();
   let failed = true;
   let guard: RunGuard | null = null;
+  const historyGuard = executor.startHistoryGuard();
   try {
     try {
       guard = yield* executor.createRunGuard();
@@ -74,6 +75,7 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
   } finally {
     yield* executor.restoreSettingsAfterRun(before, failed);
     if (guard) yield* executor.dialect.dropCommitWitness(guard.witness);
+    yield* executor.endHistoryGuard(historyGuard);
   }
   for (const step of ran) executor.emit({ type: "migrated", direction, ...step });
   if (ran.length === 0) executor.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });

@@ -13,6 +13,7 @@
  *   and none may touch them (they answer `SQLITE_AUTH`), so they are not the user's schema. Without
  *   this an object that had ever called `ctx.storage.put` was refused as an unmanaged database.
  */
+import { createHistoryGuard } from "../core/history-guard.js";
 import type { Dialect } from "../core/dialect.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
 import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
@@ -61,6 +62,8 @@ export function createCloudflareDialect(options: CloudflareDialectOptions): Dial
     judgeEscapedCommit: function* (): Step<EscapedCommit> {
       return "unknown";
     },
+    // No temp schema: the triggers live in main, made and dropped inside each migration's transaction or batch.
+    guardHistory: (store) => createHistoryGuard(store, { schema: "main" }),
     ...(options.connectionSettings ?? {
       snapshotConnectionSettings: function* () {
         return {};

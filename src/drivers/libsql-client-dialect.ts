@@ -7,6 +7,9 @@
  *   on whatever connection that call borrowed. A witness made inside rolls back with the transaction,
  *   so after a rollback it is gone and the verdict is `unknown` unless the token proves a commit;
  * - remotely, the witness lives in `main`, as a libSQL server has no temp schema;
+ * - the history guard's triggers (see `core/history-guard.ts`) guard the bodies that run in a
+ *   transaction, not a `transaction: false` one, whose statements may reach other connections;
+ *   remotely they live in `main`, made and dropped inside the transaction, for want of a temp schema;
  * - remotely, `PRAGMA user_version` is never read (Turso rejects it), and the connection settings a
  *   run puts back are not snapshotted: outside a transaction each statement may reach another stream,
  *   where a migration's pragma never took effect.
@@ -15,6 +18,7 @@ import type { Dialect } from "../core/dialect.js";
 import { sqliteDialectFor } from "../core/dialects/sqlite.js";
 import { exec, type Step } from "../core/step.js";
 import { markCommitWitness, uniqueName, witnessTable, type CommitWitness } from "../core/transaction-guard.js";
+import { createHistoryGuard } from "../core/history-guard.js";
 
 /** Which rules apply: `remote` for a server (or a file held to a server's rules). */
 export interface LibsqlClientDialectOptions {
@@ -36,6 +40,7 @@ export function createLibsqlClientDialect(options: LibsqlClientDialectOptions): 
       yield* exec(`CREATE TABLE IF NOT EXISTS ${witnessTable(witness)} (token INTEGER NOT NULL)`);
       return yield* markCommitWitness(witness);
     },
+    guardHistory: (store) => createHistoryGuard(store, options.remote ? { schema: "main" } : { transactionsOnly: true }),
     ...(options.remote
       ? {
           snapshotConnectionSettings: function* () {

@@ -203,9 +203,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     // One message for the script and its history writes (see pg-script.ts): the executor waits for
     // one round trip there, not two; its COMMIT follows on its own.
-    scriptWithHistory: async (script, statements) => {
-      const message = composeScriptMessage(script, statements, beginPending ? BEGIN_PREFIX : "");
-      if (message === null) return runScriptStatementByStatement(script, statements);
+    scriptWithHistory: async (script, statements, before = []) => {
+      // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
+      const prefix = (beginPending ? BEGIN_PREFIX : "") + before.map((statement) => `${statement.sql};\n`).join("");
+      const message = composeScriptMessage(script, statements, prefix);
+      if (message === null) return runScriptStatementByStatement(script, statements, before);
       if (beginPending) blockOpenedByMessage = true;
       beginPending = false;
       let results: unknown;
@@ -284,7 +286,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
   };
   /** The same work, a statement per round trip, for what cannot be written as one message. */
-  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[]): Promise<number[]> {
+  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[]): Promise<number[]> {
+    for (const { sql } of before) await driver.exec(sql);
     const started = performance.now();
     await driver.exec(script);
     const elapsed = Math.round(performance.now() - started);

@@ -14,6 +14,9 @@
  * No connection setting is snapshotted or restored: a `SET` inside the migration's transaction rolls
  * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
  */
+import { createPostgresHistoryGuard } from "./postgres-history-guard.js";
+import { scriptStatements } from "../sql-location.js";
+import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 import { runScriptWithHistory } from "../script-with-history.js";
 import { runScriptBatch } from "../script-batch.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
@@ -83,6 +86,8 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
+    guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
+    splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
     // Every start constructs a manager: its registry checks in one pass, not two.
     isCleanRegistry,
     applyScriptWithHistory: runScriptWithHistory,

@@ -7,6 +7,7 @@
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../connection-settings.js";
 import type { Dialect } from "../dialect.js";
 import { SQLITE_DIALECT_BASE } from "./sqlite-base.js";
+import { createHistoryGuard } from "../history-guard.js";
 import type { DriverCapabilities } from "../driver.js";
 import {
   createCommitWitness,
@@ -32,6 +33,7 @@ export const SQLITE_DIALECT: Dialect = {
   judgeEscapedCommit,
   snapshotConnectionSettings,
   restoreConnectionSettings,
+  guardHistory: createHistoryGuard,
 };
 
 /**

@@ -1,0 +1,187 @@
+/**
+ * The history table is stepwise's: a migration that writes it (a row inserted, updated or deleted, the
+ * table dropped, renamed or altered), by its own SQL, its TypeScript body or a trigger it fires, fails
+ * with HISTORY_CHANGED_BY_MIGRATION before its COMMIT, and nothing of it is kept; the next `status`
+ * reads the history as it was. A `transaction: false` migration that does it fails the same way, its
+ * statements before the refused one stay, and the history table is untouched. Once reported applied,
+ * such a migration used to leave a history that the next `status` refused.
+ *
+ * `PRAGMA user_version` is no part of the record (the history table is): a migration may set it, and
+ * stepwise's mirror, written in the same transaction, puts the version back. A column a
+ * transactional migration adds to the history table is not refused on SQLite: stepwise names the
+ * columns it reads and writes, so the record still reads (a `transaction: false` one is checked whole).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { MigrationEntry } from "../src/core/types.js";
+import { describeEachAsyncDriver, describeEachDriver, skipWithReason, type AsyncTestDatabase, type TestDatabase } from "./support/driver-matrix.js";
+import { caught, createItems, rejection, sqlEntry, tsEntry } from "./support/registry-builders.js";
+
+/** Statements that write the history table, by what they do to it. */
+const WRITES: ReadonlyArray<readonly [string, string]> = [
+  ["a DELETE of another migration's row", "DELETE FROM schema_migrations WHERE version = 1;"],
+  ["an UPDATE of a row's checksum", "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1;"],
+  ["an INSERT of a row for a migration that never ran", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
+  ["an INSERT of its own row", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (2, 'step_2', 'checksum-2', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
+  ["a DROP and re-CREATE of the table", "DROP TABLE schema_migrations; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied', owner TEXT);"],
+  ["a RENAME of the table", "ALTER TABLE schema_migrations RENAME TO old_history;"],
+  ["a RENAME COLUMN on the table", "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;"],
+  ["a DROP COLUMN on the table", "ALTER TABLE schema_migrations DROP COLUMN checksum;"],
+];
+
+function assertHistoryKept(db: TestDatabase, manager: ReturnType<TestDatabase["manager"]>, context: string): void {
+  assert.deepEqual(
+    db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version"),
+    [{ version: 1, checksum: createItems.checksum, state: "applied" }],
+    `${context}: the history`,
+  );
+  assert.equal(manager.status().problem, null, `${context}: status reads the history`);
+}
+
+await describeEachDriver("a migration that writes the history table", (h) => {
+  for (const [what, sql] of WRITES) {
+    test(`SQL: ${what} fails with HISTORY_CHANGED_BY_MIGRATION, rolled back, the history as it was`, () =>
+      h.withDatabase((db) => {
+        const manager = db.manager([createItems, sqlEntry(2, `CREATE TABLE z (x); ${sql} CREATE TABLE y (x);`)]);
+        manager.up({ to: 1 });
+        const error = caught(() => manager.up());
+        assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack, table: error.table }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: true, table: "schema_migrations" }, String(error.message));
+        assert.deepEqual(db.tableNames(), ["items", "schema_migrations"], what);
+        assertHistoryKept(db, manager, what);
+      }));
+  }
+
+  test("a TypeScript body's statement on its connection fails the same way", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, tsEntry(2, { up: (connection) => connection.exec("DELETE FROM schema_migrations") })]);
+      manager.up({ to: 1 });
+      assert.equal(caught(() => manager.up()).code, "HISTORY_CHANGED_BY_MIGRATION");
+      assertHistoryKept(db, manager, "TypeScript");
+    }));
+
+  test("a trigger an earlier migration made, fired by a later one, fails the later one", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([
+        createItems,
+        sqlEntry(2, "CREATE TABLE audit (x); CREATE TRIGGER audit_wipes AFTER INSERT ON audit BEGIN DELETE FROM schema_migrations; END;"),
+        sqlEntry(3, "INSERT INTO audit VALUES (1);"),
+      ]);
+      manager.up({ to: 2 });
+      const error = caught(() => manager.up());
+      assert.deepEqual({ code: error.code, version: error.version }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 3 });
+      assert.deepEqual(
+        db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+        [1, 2],
+      );
+      assert.equal(db.value("SELECT count(*) FROM audit"), 0);
+    }));
+
+  test("a revert whose SQL deletes another migration's row fails, and the revert is rolled back", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z; DELETE FROM schema_migrations WHERE version = 1;" })]);
+      manager.up();
+      assert.equal(caught(() => manager.down()).code, "HISTORY_CHANGED_BY_MIGRATION");
+      assert.deepEqual(
+        db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+        [1, 2],
+      );
+      assert.deepEqual(db.tableNames(), ["items", "schema_migrations", "z"]);
+    }));
+
+  test('up({ transaction: "all" }): the run fails and nothing of it stays', () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);"), sqlEntry(3, "DELETE FROM schema_migrations WHERE version = 2;")]);
+      manager.up({ to: 1 });
+      assert.equal(caught(() => manager.up({ transaction: "all" })).code, "HISTORY_CHANGED_BY_MIGRATION");
+      assertHistoryKept(db, manager, "whole run");
+      assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
+    }));
+
+  test("transaction: false: fails, its statements before the write stay, the history table is untouched and its row stays started", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x); DELETE FROM schema_migrations WHERE version = 1; CREATE TABLE y (x);", { transaction: false })]);
+      manager.up({ to: 1 });
+      const error = caught(() => manager.up());
+      assert.deepEqual({ code: error.code, rolledBack: error.rolledBack, historyChanged: error.historyChanged }, { code: "HISTORY_CHANGED_BY_MIGRATION", rolledBack: false, historyChanged: false });
+      assert.deepEqual(db.tableNames(), ["items", "schema_migrations", "z"]);
+      assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [
+        { version: 1, state: "applied" },
+        { version: 2, state: "started" },
+      ]);
+    }));
+
+  test("transaction: false: a column added to the table fails it, the column stays, and it says the history table stays changed", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, sqlEntry(2, "ALTER TABLE schema_migrations ADD COLUMN note TEXT;", { transaction: false })]);
+      manager.up({ to: 1 });
+      const error = caught(() => manager.up());
+      assert.deepEqual({ code: error.code, rolledBack: error.rolledBack, historyChanged: error.historyChanged }, { code: "HISTORY_CHANGED_BY_MIGRATION", rolledBack: false, historyChanged: true });
+    }));
+
+  test("stepwise's own writes pass: a fresh apply, a revert and a second run, with the guard made and dropped per run", () =>
+    h.withDatabase((db) => {
+      const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z;" }), tsEntry(3, { up: (connection) => connection.exec("CREATE TABLE y (x)"), down: (connection) => connection.exec("DROP TABLE y"), transaction: false })]);
+      assert.equal(manager.up().steps.length, 3);
+      manager.down({ to: 1 });
+      assert.equal(manager.up({ to: 2 }).steps.length, 1);
+      // Nothing of the guard is left on the connection: the app's own writes to the table pass.
+      assert.equal(db.value("SELECT count(*) FROM temp.sqlite_master"), 0);
+      db.exec("UPDATE schema_migrations SET duration_ms = 1 WHERE version = 1");
+    }));
+
+  test("PRAGMA user_version set by a migration is no change to the record: applied, and the mirror puts the version back", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "userVersion")) return;
+      const manager = db.manager([createItems, sqlEntry(2, "PRAGMA user_version = 42;")]);
+      assert.equal(manager.up().steps.length, 2);
+      assert.equal(db.userVersion(), 2);
+    }));
+});
+
+/** Runs `sql` through whichever connection an async driver's body gets. */
+async function runOn(db: unknown, sql: string): Promise<void> {
+  const connection = db as { query?: (sql: string) => Promise<unknown>; executeMultiple?: (sql: string) => Promise<unknown> };
+  if (typeof connection.executeMultiple === "function") await connection.executeMultiple(sql);
+  else await connection.query!(sql);
+}
+
+await describeEachAsyncDriver("a migration that writes the history table", (h) => {
+  const postgres = h.underTest.dialect === "postgres";
+  /** The async suites' history table: pg names its columns' types its own way, so the rows are read loosely. */
+  const history = async (db: AsyncTestDatabase) => (await db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version")).map((row) => [Number(row.version), row.checksum, row.state]);
+  const first = sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);");
+  const asyncWrites: ReadonlyArray<readonly [string, string]> = [
+    ["a DELETE of another migration's row", "DELETE FROM schema_migrations WHERE version = 1;"],
+    ["an UPDATE of a row's checksum", "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1;"],
+    ["an INSERT of a row for a migration that never ran", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
+    ["a RENAME of the table", "ALTER TABLE schema_migrations RENAME TO old_history;"],
+    ["a RENAME COLUMN on the table", "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;"],
+    ...(postgres ? [["a TRUNCATE of the table", "TRUNCATE schema_migrations;"] as const] : []),
+  ];
+  for (const [what, sql] of asyncWrites) {
+    test(`SQL: ${what} fails with HISTORY_CHANGED_BY_MIGRATION, rolled back, the history as it was`, () =>
+      h.withDatabase(async (db) => {
+        const manager = db.manager([first, sqlEntry(2, `CREATE TABLE z (x INTEGER); ${sql} CREATE TABLE y (x INTEGER);`)]);
+        await manager.up({ to: 1 });
+        const before = await history(db);
+        const error = await rejection(() => manager.up());
+        assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: true }, String(error.message));
+        assert.deepEqual(await history(db), before, what);
+        assert.deepEqual(await db.tableNames(), ["items", "schema_migrations"]);
+        assert.equal((await manager.status()).problem, null);
+      }));
+  }
+
+  test("an async TypeScript body's statement fails the same way", (t) =>
+    h.withDatabase(async (db) => {
+      // D1 runs no TypeScript migration (atomicBatch); Durable Objects' bodies are synchronous and run in the object.
+      if (h.capabilities.atomicBatch || h.underTest.driverName === "durable-objects") return skipWithReason(t, `${h.name} runs no async TypeScript body here`);
+      const manager = db.manager([first, { ...tsEntry(2, { up: async (connection) => runOn(connection, "DELETE FROM schema_migrations") }), async: true } as MigrationEntry]);
+      await manager.up({ to: 1 });
+      assert.equal((await rejection(() => manager.up())).code, "HISTORY_CHANGED_BY_MIGRATION");
+      assert.deepEqual(
+        (await history(db)).map(([version]) => version),
+        [1],
+      );
+    }));
+});
