@@ -43,6 +43,8 @@ export type StepwiseErrorCode =
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
+  | "DATABASE_DAMAGED"
+  | "PATH_NOT_UTF8"
   | "REGISTRY_LOAD_FAILED"
   | "DRIVER_CAPABILITY_MISSING"
   | "ASYNC_IN_SYNC_RUNNER"
@@ -613,14 +615,39 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop";
+export type DatabasePathProblem =
+  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file";
 
-/** The database path cannot name a database file: it is empty, or a folder, or under a file. */
+/** What a path names on disk, where stepwise expected a regular file (or nothing yet). */
+export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "character-device" | "block-device" | "missing";
+
+/** A {@link FileKind} as a message names it: "a FIFO (named pipe)". */
+export function describeFileKind(kind: FileKind): string {
+  return FILE_KIND_WORDS[kind];
+}
+
+const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
+  file: "a regular file",
+  directory: "a folder",
+  symlink: "a symbolic link",
+  fifo: "a FIFO (named pipe)",
+  socket: "a socket",
+  "character-device": "a character device",
+  "block-device": "a block device",
+  missing: "missing",
+};
+
+/**
+ * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a
+ * link to nothing, under a file, or a journal beside it is a symbolic link.
+ */
 export class DatabasePathInvalidError extends StepwiseError {
   declare readonly path: string;
   declare readonly problem: DatabasePathProblem;
+  /** What `path` is on disk, when that is the problem (`directory`, `not-a-file`, `dangling-symlink`, `journal-not-a-file`); otherwise `null`. */
+  declare readonly kind: FileKind | null;
 
-  constructor(path: string, problem: DatabasePathProblem) {
+  constructor(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
     const reason =
       problem === "empty"
         ? "the database path is empty"
@@ -628,18 +655,71 @@ export class DatabasePathInvalidError extends StepwiseError {
           ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
           : problem === "too-long"
             ? `the database path ${path} is longer than the file system allows`
-            : problem === "directory"
-              ? `${path} is a folder, not a database file`
-              : problem === "not-a-file"
-                ? `${path} is a device, pipe or socket, not a database file`
-                : problem === "unsupported-url"
-                  ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
-                  : problem === "symlink-loop"
-                    ? `the folders on the way to ${path} form a symbolic link loop`
-                    : `a part of ${path} above the file is not a folder`;
-    super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
+            : problem === "directory" || problem === "not-a-file"
+              ? `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`
+              : problem === "unsupported-url"
+                ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+                : problem === "symlink-loop"
+                  ? `the folders on the way to ${path} form a symbolic link loop`
+                  : problem === "dangling-symlink"
+                    ? `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`
+                    : problem === "journal-not-a-file"
+                      ? `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`
+                      : `a part of ${path} above the file is not a folder`;
+    const remedy =
+      problem === "journal-not-a-file"
+        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+        : 'Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.';
+    super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. ${remedy}`);
     this.path = path;
     this.problem = problem;
+    this.kind = kind;
+  }
+}
+
+/**
+ * A path stepwise was handed is not the name it stands for: the bytes the user gave were not UTF-8,
+ * so the string that reached stepwise (with U+FFFD, or `%xx` that decodes to no text) names another
+ * file. Refused before anything is opened; nothing was changed.
+ */
+export class PathEncodingError extends StepwiseError {
+  /** The path as it reached stepwise. */
+  declare readonly path: string;
+  /** The bytes as given, escaped (`\xff.db`), where the process's own arguments or environment show them; else the path with U+FFFD as `\ufffd`. */
+  declare readonly bytes: string;
+
+  constructor(path: string, bytes: string) {
+    super(
+      "PATH_NOT_UTF8",
+      `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. ` +
+        "Rename the file to a UTF-8 name (or link to it from one), and pass that.",
+    );
+    this.path = path;
+    this.bytes = bytes;
+  }
+}
+
+/**
+ * The database fails SQLite's `quick_check`: migrating it would build on damage, and a backup of it
+ * is one `restore` refuses. Nothing was changed: nothing migrated, no backup kept.
+ */
+export class DatabaseDamagedError extends StepwiseError {
+  declare readonly databasePath: string;
+  /** The check that failed. */
+  declare readonly check: "quick_check";
+  /** What the check reported, a line each (at most 20). */
+  declare readonly problems: readonly string[];
+  declare readonly fix: string;
+
+  constructor(fields: { databasePath: string; problems: readonly string[] }) {
+    const fix =
+      'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
+      "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
+    super("DATABASE_DAMAGED", `${fields.databasePath} fails SQLite's quick_check (${fields.problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`);
+    this.databasePath = fields.databasePath;
+    this.check = "quick_check";
+    this.problems = fields.problems;
+    this.fix = fix;
   }
 }
 
