@@ -9,6 +9,7 @@ import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 import { findPasswords } from "../src/cli/secrets.js";
+import { assertPathRoundTrips } from "../src/cli/path-encoding.js";
 import { TARGETS, type Target } from "./d1-target.js";
 
 /** Resolved settings; paths are absolute. */
@@ -169,6 +170,8 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
         `add "dialects": {"${dialect}": {"migrationsDir": "migrations/${dialect}", "registryFile": "generated/registry.${dialect}.ts"}} to it, or pass --dir and --out.`,
     );
   }
+  // A path whose bytes were not UTF-8 (in the config, a flag, or the project's own folder) names another file.
+  for (const value of [projectRoot, migrationsDir, registryFile, database]) if (value !== undefined) assertPathRoundTrips(value);
   return {
     projectRoot,
     migrationsDir: path.resolve(projectRoot, migrationsDir ?? DEFAULT_MIGRATIONS_DIR),

@@ -15,7 +15,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
+import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, PathEncodingError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
@@ -30,7 +30,8 @@ import { requireBackupManager, serverBackupRefusal } from "./backup-refusals.js"
 import { rehearsesOnCopy, rehearseWith, repairWith } from "./safety-nets.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
-import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
+import { createDatabaseFolder, translateFolderError, usableDatabasePathOrThrow } from "./database-path.js";
+import { assertPathRoundTrips } from "./path-encoding.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
@@ -149,6 +150,17 @@ export interface Cli {
   run(argv: readonly string[]): Promise<number>;
 }
 
+/** What `up` parses from its own flags. */
+interface UpCommandOptions {
+  to?: number;
+  transaction?: TransactionMode;
+  json?: boolean;
+  dryRun?: boolean;
+  backup?: string | true;
+  keepBackups?: number;
+  dangerouslySkipIntegrityCheck?: boolean;
+}
+
 interface GlobalFlags {
   db?: string;
   url?: string;
@@ -230,8 +242,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  /** Resolves a path the user typed against the CLI's working folder. */
-  const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
+  /** Resolves a path the user typed against the CLI's working folder, once it is known to name the file the user meant. */
+  const resolvePath = (file: string) => {
+    const cwd = props.cwd ?? process.cwd();
+    assertPathRoundTrips(file);
+    // The working folder's own name may have come in bytes that are not UTF-8 too.
+    if (!path.isAbsolute(file)) assertPathRoundTrips(cwd);
+    return path.resolve(cwd, file);
+  };
   const driverOf = (flags: GlobalFlags): CliDriverName => flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
@@ -259,9 +277,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
     // would otherwise be created under the folder's own name.
     if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
-    const resolved = resolvePath(chosen);
-    assertDatabasePathUsable(resolved);
-    return resolved;
+    return usableDatabasePathOrThrow(resolvePath(chosen));
   };
 
   /**
@@ -467,9 +483,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger))
+    .option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged");
   refuseBareRepeat(up, "backup", "--backup [dir]");
-  up.action(async (options: { to?: number; transaction?: TransactionMode; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
+  up.action(async (options: UpCommandOptions, command: Command) => {
     quietEvents = Boolean(options.json);
     const to = options.to === undefined ? {} : { to: options.to };
     const transaction = transactionOptionOf(options);
@@ -491,11 +508,15 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
       return;
     }
+    const { dangerouslySkipIntegrityCheck = false } = options;
+    // Only a backup is checked: plain up would read the whole file at every start (see backup-check.ts).
+    if (dangerouslySkipIntegrityCheck && options.backup === undefined) throw new UsageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
     if (options.backup === undefined) {
       await withManager(command, "write", async (manager) => printResult(await manager.up({ ...to, ...transaction }), Boolean(options.json)), preflight);
       return;
     }
-    const backupDirectory = options.backup;
+    // Resolved before anything is opened or created: a path that is not the one the user meant is refused first.
+    const backupDirectory = options.backup === true ? null : resolvePath(options.backup);
     // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
     const operation = commandLine("up --backup");
     refuseServerBackup(command, operation, "pg_dump");
@@ -505,11 +526,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       async (cliManager, databasePath) => {
         const manager = requireBackupManager(cliManager, operation);
         const backup = {
-          directory: backupDirectory === true ? defaultBackupDirectory(databasePath) : resolvePath(backupDirectory),
+          directory: backupDirectory ?? defaultBackupDirectory(databasePath),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
         backupMethod = chooseBackupMethod(manager);
-        const result = await upWithBackupMethod(manager, backupMethod, { ...to, ...transaction, backup });
+        const result = await upWithBackupMethod(manager, backupMethod, { ...to, ...transaction, backup, dangerouslySkipIntegrityCheck });
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
         printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
       },
@@ -752,7 +773,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
     return 2;
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof PathEncodingError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;

@@ -5,6 +5,7 @@
 import type { EventEmitter } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
+import { assertPathRoundTrips } from "./path-encoding.js";
 
 /** Parses `--table`: a name the history store accepts. */
 export function parseTableName(value: string): string {
@@ -21,10 +22,12 @@ export function parseTableName(value: string): string {
 /**
  * Parses a path option or argument (`--dir`, `--out`, `--backup`, a backup file). An empty value is
  * what an unset shell variable leaves, and would resolve to the working folder itself, so it is
- * refused rather than read as "here".
+ * refused rather than read as "here"; one whose bytes were not UTF-8 names another file, and is
+ * refused with `PATH_NOT_UTF8` (see `path-encoding.ts`).
  */
 export function parsePath(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
+  assertPathRoundTrips(value);
   return value;
 }
 
