@@ -26,7 +26,7 @@ export interface ScannedMigration {
   readonly absolutePath: string;
   readonly description: string | null;
   readonly checksum: string;
-  /** TypeScript migrations with a description only: the checksum earlier releases recorded for the same source. */
+  /** TypeScript migrations only: the checksums earlier releases recorded for the same source, where they differ, space-separated (see `MigrationEntryBase.legacyChecksum`). */
   readonly legacyChecksum?: string | null;
   readonly reversible: boolean;
   readonly transaction: boolean;
@@ -148,7 +148,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
             absolutePath,
             sourceFile: sourceFile.compilerNode,
             ownChecksum: result.facts.checksum,
-            legacyOwnChecksum: result.facts.legacyChecksum,
+            earlierOwnChecksums: result.facts.earlierChecksums,
             relative,
             projectRoot: options.projectRoot,
           })
@@ -173,7 +173,8 @@ export function scanMigrations(options: ScanOptions): ScanResult {
         });
         continue;
       }
-      migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
+      const { earlierChecksums: _earlier, ...facts } = result.facts;
+      migrations.push({ ...base, ...facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
     }
   }
 
