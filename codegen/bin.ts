@@ -16,7 +16,8 @@ import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeConfigLookup } from "./config-lookup.js";
-import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, WORKER_DRIVERS, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import type { CliDriverName } from "../src/cli/driver-names.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
@@ -140,6 +141,14 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** The config's driver as the runtime commands open it; a Worker's driver needs `--driver` instead. */
+function cliDriverOf(driver: StepwiseSettings["driver"]): CliDriverName | null {
+  if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
+  throw new UsageError(
+    `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
+  );
 }
 
 /** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
@@ -268,6 +277,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
         description,
         kind: options.sql ? "sql" : "ts",
         dialect: resolved.dialect,
+        driver: resolved.driver,
+        target: resolved.target,
       });
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       print(result.file);
@@ -301,7 +312,7 @@ const cli = createCli({
   database: () => settings().database,
   databaseSearched: () => describeConfigLookup(projectRoot),
   tableName: () => settings().tableName,
-  driver: () => settings().driver,
+  driver: () => cliDriverOf(settings().driver),
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   // From the package.json next to this file, in the source tree and in the packed dist alike.

@@ -16,6 +16,7 @@ import { callWithDriver, exec } from "../src/core/step.js";
 import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { MissingDependencyError } from "./optional-dependencies.js";
 import { toPortablePath } from "./portable-path.js";
+import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Problem } from "./problems.js";
 import { replayMigrations, type ReplayManager } from "./replay.js";
 
@@ -25,7 +26,7 @@ export interface ReplayCheckOptions {
   readonly registryFile: string;
   readonly dialect: SqlDialect;
   /** The config's driver; `null` means the bin's default, better-sqlite3. */
-  readonly driver: CliDriverName | null;
+  readonly driver: DriverEntry | null;
   readonly tableName: string;
   /**
    * The PostgreSQL server to replay a `postgres` registry on (the config's `url`, expanded, or
@@ -59,7 +60,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
       return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).` };
     return runOnPostgres(options, url);
   }
-  const driver = options.driver ?? DEFAULT_REPLAY_DRIVER;
+  const driver = options.driver === null || options.driver === "d1" || options.driver === "durable-objects" ? DEFAULT_REPLAY_DRIVER : options.driver;
   if (driver === "pg" || driver === "sql-js") {
     // sql.js refuses to write files, not memory; pg is a server. Both replay with the bin's default.
     return runWith(options, driver === "sql-js" ? "sql-js" : DEFAULT_REPLAY_DRIVER);

@@ -18,6 +18,11 @@ export const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "l
 /** One of {@link DRIVER_ENTRIES}. */
 export type DriverEntry = (typeof DRIVER_ENTRIES)[number];
 
+/** The SQL dialect of the databases a driver entry's connection reaches. */
+export function dialectOfEntry(entry: DriverEntry): "sqlite" | "postgres" {
+  return entry === "pg" ? "postgres" : "sqlite";
+}
+
 /** The specifier of `entry` (`null`: the root entry) under {@link PACKAGE_NAME}. */
 export function entrySpecifier(entry: DriverEntry | null): string {
   return entry === null ? PACKAGE_NAME : `${PACKAGE_NAME}/${entry}`;
