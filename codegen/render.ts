@@ -20,7 +20,7 @@ import type { ScannedMigration } from "./scan.js";
 import { toPortablePath } from "./portable-path.js";
 
 /** How relative imports end, following the project's TypeScript module resolution. */
-export type ImportExtension = ".js" | ".ts" | "";
+export type ImportExtension = ".js" | ".ts";
 
 /** Inputs for {@link renderRegistry}. */
 export interface RenderOptions {

@@ -8,7 +8,7 @@
 // at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
-import migration002 from "../../migrations/002_note_tags";
+import migration002 from "../../migrations/002_note_tags.js";
 
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
