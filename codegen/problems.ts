@@ -45,6 +45,7 @@ export type ProblemCode =
   | "REPLAY_FAILED"
   | "REPLAY_DOWN_FAILED"
   | "REPLAY_REGISTRY_UNLOADABLE"
+  | "REPLAY_SKIPPED"
   | "FOREIGN_KEY_PARENT_REBUILT";
 
 /** One thing wrong, with where it is and how to fix it. */

@@ -342,6 +342,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REPLAY_FAILED: "test/gen-replay.test.ts",
   REPLAY_DOWN_FAILED: "test/gen-replay.test.ts",
   REPLAY_REGISTRY_UNLOADABLE: "test/gen-replay.test.ts",
+  REPLAY_SKIPPED: "test/gen-replay-skips.test.ts",
   FOREIGN_KEY_PARENT_REBUILT: "test/gen-replay.test.ts",
 };
 

@@ -13,10 +13,16 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
 import { createMigration } from "../codegen/create.js";
+import { generateRegistry } from "../codegen/generate.js";
+import { runReplayCheck } from "../codegen/replay-check.js";
 import { scanMigrations } from "../codegen/scan.js";
+import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { dialectOfEntry, DRIVER_ENTRIES, type DriverEntry } from "../src/shared/package-name.js";
 import { collectOutput, createTestProject, repoRoot, runCli } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
 
 const ASYNC_DRIVERS: readonly DriverEntry[] = ["pg", "libsql-client", "d1"];
 
@@ -127,4 +133,27 @@ test("the bin writes the template of the configured driver: pg, libsql-client, D
   const status = await runCli(["status"], { cwd: project.root });
   assert.equal(status.code, 2, status.stdout + status.stderr);
   assert.match(status.stderr, /^error \[USAGE\]/m);
+});
+/** A SQL template's example, written, after a migration that makes the table it changes. */
+async function replaySqlTemplate(t: { after(fn: () => void): void }, dialect: SqlDialect, url: string | null) {
+  const project = createTestProject(t);
+  const contacts = dialect === "postgres" ? "CREATE TABLE contacts (id bigint PRIMARY KEY);" : "CREATE TABLE contacts (id INTEGER PRIMARY KEY);";
+  project.writeMigration("001_contacts.sql", `-- migrate:up\n${contacts}\n-- migrate:down\nDROP TABLE contacts;\n`);
+  const created = await createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description: "add nickname", kind: "sql", dialect });
+  writeFileSync(created.absolutePath, fillIn(readFileSync(created.absolutePath, "utf8"), "--"));
+  const generated = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, dialect });
+  assert.deepEqual(generated.problems, []);
+  const loadRegistry = async (file: string) => ((await tsImport(pathToFileURL(file).href, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
+  return runReplayCheck({ projectRoot: project.root, registryFile: project.registryFile, dialect, driver: null, tableName: "schema_migrations", url, loadRegistry });
+}
+
+test("a SQL template's example is SQL of its dialect: applied and rolled back on SQLite and on PostgreSQL", { timeout: 120_000 }, async (t) => {
+  const sqlite = await replaySqlTemplate(t, "sqlite", null);
+  assert.deepEqual(sqlite.problems, []);
+  assert.deepEqual([sqlite.replay.ran, sqlite.replay.ran && sqlite.replay.rolledBack], [true, 2]);
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const postgres = await replaySqlTemplate(t, "postgres", database.url);
+  assert.deepEqual(postgres.problems, []);
+  assert.deepEqual([postgres.replay.ran, postgres.replay.ran && postgres.replay.rolledBack], [true, 2]);
 });
