@@ -28,6 +28,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
 import { NESTED_SCAN_DEPTH } from "./foreign-migrations.js";
+import { PACKAGE_NAME } from "../src/shared/package-name.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
 const CACHE_FORMAT = 6;
@@ -54,7 +55,7 @@ export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: st
     projectRoot: options.projectRoot,
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
-    runtimeModule: options.runtimeModule ?? "stepwise",
+    runtimeModule: options.runtimeModule ?? PACKAGE_NAME,
     ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
     ...(options.target !== undefined ? { target: options.target } : {}),
   };
