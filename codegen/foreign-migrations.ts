@@ -41,13 +41,14 @@ const OTHER_LANGUAGE_TOOLS: Readonly<Record<string, string>> = {
 /** Where a JavaScript or TypeScript tool's migration shows itself: an `up` it exports, and which tool's API it takes. */
 const SCRIPT_TOOLS: readonly { readonly tool: string; readonly pattern: RegExp }[] = [
   { tool: "TypeORM", pattern: /\bMigrationInterface\b|\bQueryRunner\b/ },
+  { tool: "MikroORM", pattern: /\bextends\s+Migration\b/ },
   { tool: "Kysely", pattern: /\bKysely\s*</ },
   { tool: "node-pg-migrate", pattern: /\bMigrationBuilder\b|\bup\s*\(\s*pgm\b|\(\s*pgm\s*[,)]/ },
   { tool: "Sequelize", pattern: /\bqueryInterface\b|\bQueryInterface\b/ },
   { tool: "Umzug", pattern: /\bumzug\b|\bMigrationFn\b|\(\s*\{\s*context\b/i },
   { tool: "Knex", pattern: /\bknex\b|\bKnex\b/ },
 ];
-const EXPORTS_UP = /\bexport\s+(?:async\s+)?function\s+up\b|\bexports\.up\b|\bexport\s+const\s+up\b|\bmodule\.exports\s*=|\basync\s+up\s*\(\s*queryRunner/;
+const EXPORTS_UP = /\bexport\s+(?:async\s+)?function\s+up\b|\bexports\.up\b|\bexport\s+const\s+up\b|\bmodule\.exports\s*=\s*\{[^}]*\bup\b|\basync\s+up\s*\(\s*queryRunner|\bextends\s+Migration\b/;
 
 const SQL_PORT = "write each as NNN_<name>.sql, numbered 001, 002, … in the order the tool applied them, with `-- migrate:up` before its SQL and `-- migrate:down` before the SQL that undoes it";
 const SCRIPT_PORT =
@@ -93,6 +94,13 @@ function recognise(migrationsDir: string, entries: readonly Dirent[]): ForeignTo
       evidence: "meta/_journal.json",
       port: "in the order of meta/_journal.json, rename each NNNN_<name>.sql to NNN_<name>.sql numbered from 001, put `-- migrate:up` on its first line, and delete its `--> statement-breakpoint` lines (drizzle writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
     };
+  }
+  if (folders.includes("versions") && (files.includes("env.py") || files.includes("script.py.mako"))) {
+    return { tool: "Alembic", evidence: files.includes("env.py") ? "env.py" : "script.py.mako", port: `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)` };
+  }
+  const liquibase = files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name));
+  if (liquibase !== undefined) {
+    return { tool: "Liquibase", evidence: liquibase, port: `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)` };
   }
   const prisma = folders.filter((folder) => inFolder(folder).includes("migration.sql")).map((folder) => `${folder}/migration.sql`);
   if (files.includes("migration_lock.toml") || prisma.length > 0) {

@@ -45,7 +45,14 @@ const TOOLS: Record<string, Record<string, string>> = {
     "2020.01.01T00.00.00.create_users.ts":
       "export const up = async ({ context }: { context: { query(sql: string): Promise<void> } }) => {\n  await context.query('CREATE TABLE users (id INTEGER)');\n};\n",
   },
+  Sequelize: { "20200101000000-create-user.js": "module.exports = {\n  async up(queryInterface) {\n    await queryInterface.createTable('users', {});\n  },\n};\n" },
   "node-pg-migrate": { "1612345678901_create_users.js": "exports.up = (pgm) => {\n  pgm.createTable('users', { id: 'id' });\n};\n" },
+  MikroORM: {
+    "Migration20210101000000.ts":
+      "import { Migration } from '@mikro-orm/migrations';\n\nexport class Migration20210101000000 extends Migration {\n  async up(): Promise<void> {\n    this.addSql('CREATE TABLE users (id INTEGER)');\n  }\n}\n",
+  },
+  Alembic: { "env.py": "from alembic import context\n", "script.py.mako": "", "versions/ae1027a6acf_create_users.py": "def upgrade():\n    pass\n" },
+  Liquibase: { "db.changelog-master.yaml": "databaseChangeLog:\n  - include:\n      file: 001.sql\n" },
   TypeORM: {
     "1612345678901-CreateUsers.ts":
       "import { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class CreateUsers1612345678901 implements MigrationInterface {\n  async up(queryRunner: QueryRunner) {}\n  async down() {}\n}\n",
@@ -117,7 +124,13 @@ test("one file of another tool's shape among stepwise's own is that file's probl
 test("a migration in a subfolder is MIGRATIONS_IN_SUBFOLDER, however deep (to three levels), also when the gen cache vouched for the folder before; helpers there are fine", async (t) => {
   const project = createTestProject(t);
   // A helper, notes, and SQL that is not named as a migration (a schema.sql moved aside, as BAD_FILE_NAME advises) stay in peace.
-  writeTree(project, { "001_users.sql": `-- migrate:up\n${SQL}`, "lib/helpers.ts": "export const x = 1;\n", "lib/README.md": "helpers\n", "lib/schema.sql": SQL });
+  writeTree(project, {
+    "001_users.sql": `-- migrate:up\n${SQL}`,
+    "lib/helpers.ts": "export const x = 1;\n",
+    "lib/README.md": "helpers\n",
+    "lib/schema.sql": SQL,
+    "config.cjs": "module.exports = { retries: 3 };\n",
+  });
   const cacheDir = defaultGenCacheDir(project.root);
   const options = { projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, cacheDir };
   assert.deepEqual((await generateRegistry(options)).problems, []);
