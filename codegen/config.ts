@@ -7,7 +7,8 @@ import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
-import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { parseDriverName } from "../src/cli/driver-names.js";
+import type { DriverEntry } from "../src/shared/package-name.js";
 import { findPasswords } from "../src/cli/secrets.js";
 import { assertPathRoundTrips } from "../src/cli/path-encoding.js";
 import { TARGETS, type Target } from "./d1-target.js";
@@ -20,8 +21,13 @@ export interface StepwiseSettings {
   /** `null` when neither a flag nor the config names one; runtime commands then ask for `--db`. */
   readonly database: string | null;
   readonly tableName: string;
-  /** The driver the runtime commands open the database with; `null` when the config names none (`--driver` may). */
-  readonly driver: CliDriverName | null;
+  /**
+   * The project's driver: the one the runtime commands open the database with (`--driver` may name
+   * another), whose entry `create`'s template imports, and whose connection `gen --check` replays
+   * TypeScript migrations on. `d1` and `durable-objects` run only inside a Worker ({@link WORKER_DRIVERS}).
+   * `null` when the config names none.
+   */
+  readonly driver: DriverEntry | null;
   /** The SQL dialect `gen` checks, hashes and records the migrations for. */
   readonly dialect: SqlDialect;
   /** The runtime the registry is for, when the config names one (`d1`: `gen` refuses TypeScript migrations). */
@@ -41,7 +47,10 @@ export interface StepwiseConfig {
   readonly registryFile?: string;
   readonly database?: string;
   readonly tableName?: string;
-  /** A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`). */
+  /**
+   * A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`,
+   * `libsql-client`), or `d1` or `durable-objects` for a project that runs in a Cloudflare Worker.
+   */
   readonly driver?: string;
   /** The dialect of `migrationsDir` and `registryFile`: `sqlite` (the default) or `postgres`. */
   readonly dialect?: string;
@@ -68,6 +77,12 @@ export interface DialectPaths {
   readonly migrationsDir?: string;
   readonly registryFile?: string;
 }
+
+/**
+ * The drivers a config may name that the bin cannot open: they run inside a Cloudflare Worker. They
+ * pick `create`'s template and `gen --check`'s replay; the runtime commands need `--driver`.
+ */
+export const WORKER_DRIVERS: readonly DriverEntry[] = ["d1", "durable-objects"];
 
 /** The dialects `dialect` and `gen --dialect` accept. */
 export const DIALECTS: readonly SqlDialect[] = ["sqlite", "postgres"];
@@ -143,7 +158,9 @@ export function readConfig(projectRoot: string): StepwiseConfig {
   if (config.driver === undefined) return config;
   // Checked here, so the error names the file the name came from; stored in its canonical spelling.
   const where = fromFile !== undefined ? configPath : `${packagePath} ("stepwise"."driver")`;
-  return { ...config, driver: parseDriverName(config.driver, where) };
+  const named = config.driver.trim().toLowerCase();
+  const worker = WORKER_DRIVERS.find((name) => name === named);
+  return { ...config, driver: worker ?? parseDriverName(config.driver, where) };
 }
 
 /**
@@ -178,11 +195,12 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     registryFile: path.resolve(projectRoot, registryFile ?? DEFAULT_REGISTRY_FILE),
     database: database === undefined ? null : path.resolve(projectRoot, database),
     tableName: pick("tableName") ?? DEFAULT_TABLE_NAME,
-    driver: (pick("driver") as CliDriverName | undefined) ?? null,
+    driver: (pick("driver") as DriverEntry | undefined) ?? null,
     dialect,
     url: config.url ?? null,
     schema: config.schema ?? null,
-    target: (config.target as Target | undefined) ?? null,
+    // A project whose driver is D1 has a registry for D1.
+    target: (config.target as Target | undefined) ?? (pick("driver") === "d1" ? "d1" : null),
   };
 }
 

@@ -330,7 +330,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
  * computed for the same source (`legacyChecksum`), so upgrading stepwise never reads as an edit.
  */
 export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
-  return recorded === entry.checksum || (entry.legacyChecksum !== undefined && recorded === entry.legacyChecksum);
+  return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
 }
 
 /** Reduces a full history row to what the planner reads. */
