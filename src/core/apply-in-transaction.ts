@@ -54,10 +54,21 @@ export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: Migrati
   } catch (cause) {
     failure = { cause };
   }
-  // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
+  // The connection is gone: no savepoint to release, nothing to judge or roll back through it. A
+  // server's session that ended took our transaction with it; that is no escape of the migration's.
   if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-  if (escapeGuard && !(yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start))) {
-    throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
+  if (failure && executor.isConnectionLost(failure.cause)) throw yield* executor.migrationFailed(entry, direction, failure.cause, true, "body");
+  if (escapeGuard) {
+    let released: boolean;
+    try {
+      released = yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start);
+    } catch (cause) {
+      // Only a lost connection gets here (a dialect reads every other failure as "gone").
+      throw yield* executor.migrationFailed(entry, direction, cause, true);
+    }
+    if (!released) {
+      throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
+    }
   }
   // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
   // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.
@@ -107,7 +118,7 @@ export function* commitRecordedMigration(executor: ExecutorBase, entry: Migratio
     yield* commit();
   } catch (cause) {
     yield* rollbackQuietly();
-    throw yield* executor.migrationFailed(entry, direction, cause, true);
+    throw yield* executor.migrationFailed(entry, direction, cause, true, "commit");
   }
 }
 

@@ -11,11 +11,11 @@ import type { runScriptWithHistory } from "./script-with-history.js";
 import type { runScriptBatch } from "./script-batch.js";
 import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
-import type { EscapedCommit } from "./errors.js";
+import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
 import type { MigrationPlan } from "./planner.js";
-import type { MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
+import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
@@ -116,4 +116,34 @@ export interface Dialect {
    * the driver's classification; anything else is returned unchanged.
    */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
+  /**
+   * The error for a migration's failure where the dialect can say more than the library's error does
+   * (PostgreSQL: a lost connection and what became of the migration, a lock wait that ran out, the
+   * server's DETAIL and HINT, the invalid indexes a `transaction: false` migration left); `null` for
+   * the executor's usual reading. May read; never throws. Absent: always the usual reading.
+   */
+  describeMigrationFailure?(failure: MigrationFailureFacts): Step<StepwiseError | null>;
+  /**
+   * The indexes a failed concurrent build left unusable (PostgreSQL's invalid ones), read before a
+   * `transaction: false` migration runs, so its failure names only those it left. Absent: a dialect
+   * without them.
+   */
+  readInvalidIndexes?(): Step<InvalidIndex[]>;
+}
+
+/** What {@link Dialect.describeMigrationFailure} is told of a migration's failure. */
+export interface MigrationFailureFacts {
+  readonly entry: MigrationEntry;
+  readonly direction: MigrationDirection;
+  readonly cause: unknown;
+  /** False for a `transaction: false` migration's body, whose statements committed one by one. */
+  readonly rolledBack: boolean;
+  /** What failed: the migration's own statements or code, stepwise's, or the COMMIT of its transaction. */
+  readonly origin: "body" | "stepwise" | "commit";
+  /** The driver's reading of `cause`. */
+  readonly classification: ErrorClassification;
+  /** The invalid indexes before a `transaction: false` migration ran ({@link Dialect.readInvalidIndexes}), else `null`. */
+  readonly invalidIndexesBefore: readonly InvalidIndex[] | null;
+  /** The history table. */
+  readonly store: HistoryStore;
 }

@@ -4,6 +4,7 @@
  */
 import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
+import { describeInvalidIndexes } from "./invalid-indexes.js";
 import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
@@ -67,7 +68,9 @@ export type StepwiseErrorCode =
   | "GIT_HISTORY_SHALLOW"
   | "REBASE_APPLIED_MIGRATION"
   | "REBASE_CONFLICT"
-  | "REBASE_RENAME_FAILED";
+  | "REBASE_RENAME_FAILED"
+  | "CONNECTION_LOST"
+  | "LOCK_TIMEOUT";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -417,7 +420,6 @@ export class InvalidTargetError extends StepwiseError {
   }
 }
 
-/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 /**
  * Why a migration's foreign-key failure came from rebuilding a parent table with enforcement on, and
  * the fix (see `foreign-key-rebuild.ts`).
@@ -431,6 +433,21 @@ export interface ForeignKeyRebuildHint {
   readonly fix: string;
 }
 
+/**
+ * An index PostgreSQL marks invalid (`pg_index.indisvalid` false): what a `CREATE INDEX CONCURRENTLY`
+ * or `REINDEX CONCURRENTLY` that failed part way leaves. It takes writes and is never used for reads,
+ * and its name is taken, so the same statement run again fails with "already exists".
+ */
+export interface InvalidIndex {
+  readonly schema: string;
+  readonly name: string;
+  /** The table it indexes. */
+  readonly table: string;
+  /** The statement that removes it: `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name";`. */
+  readonly drop: string;
+}
+
+/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 export class MigrationFailedError extends StepwiseError {
   declare readonly version: number;
   declare readonly file: string;
@@ -445,6 +462,16 @@ export class MigrationFailedError extends StepwiseError {
    * fix. `null` for every other failure, a foreign-key failure from a bad row included.
    */
   declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+  /** The server's DETAIL of the failure (PostgreSQL: which view depends on the column dropped), or `null`. */
+  declare readonly detail: string | null;
+  /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
+  declare readonly hint: string | null;
+  /**
+   * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
+   * with the statement that removes it: those this `transaction: false` migration left, or the one an
+   * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
+   */
+  declare readonly invalidIndexes: readonly InvalidIndex[];
 
   constructor(fields: {
     version: number;
@@ -454,18 +481,25 @@ export class MigrationFailedError extends StepwiseError {
     rolledBack: boolean;
     backupPath?: string | null;
     foreignKeyRebuild?: ForeignKeyRebuildHint | null;
+    detail?: string | null;
+    hint?: string | null;
+    invalidIndexes?: readonly InvalidIndex[];
   }) {
     const reason = describeThrownValue(fields.cause);
     const rebuild = fields.foreignKeyRebuild ?? null;
+    const invalidIndexes = fields.invalidIndexes ?? [];
     super(
       "MIGRATION_FAILED",
       `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
+        (fields.detail ? `DETAIL: ${fields.detail}\n` : "") +
+        (fields.hint ? `HINT: ${fields.hint}\n` : "") +
         (rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
         // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
         // migrations before this one stay applied. What holds in both: nothing of this one was kept.
         (fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
+        (invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()}` : "") +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -475,6 +509,9 @@ export class MigrationFailedError extends StepwiseError {
     this.rolledBack = fields.rolledBack;
     this.backupPath = fields.backupPath ?? null;
     this.foreignKeyRebuild = rebuild;
+    this.detail = fields.detail ?? null;
+    this.hint = fields.hint ?? null;
+    this.invalidIndexes = invalidIndexes;
   }
 
   /** The same failure, naming the backup taken before the run. */

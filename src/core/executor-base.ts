@@ -15,6 +15,7 @@ import {
   DiskFullError,
   HistoryRowMissingError,
   IncompleteMigrationError,
+  type InvalidIndex,
   MigrationFailedError,
   MigrationInProgressError,
   StepwiseError,
@@ -26,7 +27,7 @@ import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, seria
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect, MigrationFailureFacts } from "./dialect.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -468,6 +469,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       ? ((yield { op: "holdOwnerLock", tableName: this.store.tableName, busyTimeoutMs: this.settings.busyTimeoutMs }) as OwnerLockHandle | null)
       : null;
     try {
+      // What a failure of it left is told from what was there before (PostgreSQL's invalid indexes);
+      // read before the started row, so a failure to read leaves nothing to repair.
+      const invalidIndexesBefore = this.dialect.readInvalidIndexes ? yield* this.dialect.readInvalidIndexes() : null;
       const startedAt = new Date().toISOString();
       const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
       try {
@@ -493,7 +497,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
         yield* this.dialect.restoreConnectionSettings(settingsBefore);
       } catch (cause) {
-        throw yield* this.migrationFailed(entry, direction, cause, false, "body");
+        throw yield* this.migrationFailed(entry, direction, cause, false, "body", invalidIndexesBefore);
       }
       const durationMs = performance.now() - started;
       try {
@@ -590,6 +594,11 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /** Whether `error` says the server's session ended under stepwise (the driver reads it as `lost`). */
+  isConnectionLost(error: unknown): boolean {
+    return classifySafely(this.settings.classifyError, error).kind === "lost";
+  }
+
   /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
   sqliteCodeOf(error: unknown): string | null {
     const code = classifySafely(this.settings.classifyError, error).nativeCode;
@@ -609,10 +618,22 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
    * @internal Public for `script-with-history.ts`.
    */
-  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
+  *migrationFailed(
+    entry: MigrationEntry,
+    direction: MigrationDirection,
+    cause: unknown,
+    rolledBack: boolean,
+    origin: MigrationFailureFacts["origin"] = "stepwise",
+    invalidIndexesBefore: readonly InvalidIndex[] | null = null,
+  ): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
+    if (this.dialect.describeMigrationFailure) {
+      const classification = classifySafely(this.settings.classifyError, cause);
+      const described = yield* this.dialect.describeMigrationFailure({ entry, direction, cause, rolledBack, origin, classification, invalidIndexesBefore, store: this.store });
+      if (described !== null) return described;
+    }
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
@@ -632,9 +653,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * its own), and an error naming no migration would send people to the wrong file. A read-only,
    * corrupt or failing main database is met first by whoever writes, the body included.
    */
-  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: "body" | "stepwise"): boolean {
+  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: MigrationFailureFacts["origin"]): boolean {
     if (!isInstanceSafely(cause, Error)) return false;
-    if (origin === "stepwise" || sqliteCode === null) return true;
+    if (origin !== "body" || sqliteCode === null) return true;
     const kind = kindOfSqliteCode(sqliteCode);
     return kind !== "locked" && kind !== "cantopen" && kind !== "notadb";
   }

@@ -16,12 +16,14 @@
  * DATABASE` never waits for another session to leave `template1`), and what an administrator added to
  * `template1` cannot read as drift on one side only (the catalog reader leaves extensions' objects out).
  */
-import pg from "pg";
+import type pg from "pg";
 import { StepwiseError, TransactionOpenError } from "../core/errors.js";
 import type { AsyncDriver, ScratchDatabase } from "../core/driver.js";
 import { sqlstateOf } from "../core/dialects/postgres-errors.js";
+import { describeConnectionFailure } from "../core/dialects/postgres-connection-errors.js";
 import { EQ, TEXT } from "../core/dialects/postgres-operators.js";
 import { STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
+import { clientLike } from "./pg-second-connection.js";
 
 /**
  * The prefix of every scratch database's name, so a person recognises one a killed process left. The
@@ -93,16 +95,6 @@ async function dropLeftovers(session: pg.ClientBase): Promise<void> {
   }
 }
 
-/** What of the session's connection settings a second connection to the same server reuses. */
-interface ConnectionParameters {
-  readonly user?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly ssl?: unknown;
-  readonly options?: string;
-  readonly client_encoding?: string;
-}
-
 function quote(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -163,22 +155,13 @@ export async function openPgScratchDatabase(session: pg.ClientBase, createDriver
     await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
   };
   try {
-    const source = session as pg.ClientBase & { connectionParameters?: ConnectionParameters; password?: unknown };
-    const parameters = source.connectionParameters ?? {};
-    client = new pg.Client({
-      user: parameters.user,
-      host: parameters.host,
-      port: parameters.port,
-      password: source.password as pg.ClientConfig["password"],
-      ssl: parameters.ssl as pg.ClientConfig["ssl"],
-      options: parameters.options,
-      client_encoding: parameters.client_encoding,
-      database: name,
-      application_name: "stepwise scratch database",
-    });
-    // Dropped WITH (FORCE) at the end: the server may end this session before it is closed.
-    client.on("error", () => undefined);
-    await client.connect();
+    // Dropped WITH (FORCE) at the end: the server may end this session before it is closed (its errors are ignored).
+    client = clientLike(session, "stepwise scratch database", name);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw describeConnectionFailure(error);
+    }
     return { name, driver: createDriver(client), drop };
   } catch (error) {
     await drop().catch(() => undefined);

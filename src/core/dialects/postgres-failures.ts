@@ -1,0 +1,115 @@
+/**
+ * What PostgreSQL can say of a migration's failure beyond the library's error (the dialect's
+ * `describeMigrationFailure`): the session ended under it (`CONNECTION_LOST`, with whether the
+ * migration can have been kept), a lock wait that ran past `lock_timeout` (`LOCK_TIMEOUT`, with the
+ * relation and the sessions holding it), the server's DETAIL and HINT, and the invalid indexes a
+ * `transaction: false` migration left (`pg_index.indisvalid`), each with the statement that drops it.
+ */
+import { ConnectionLostError } from "../connection-errors.js";
+import type { MigrationFailureFacts } from "../dialect.js";
+import { MigrationFailedError, type InvalidIndex, type StepwiseError } from "../errors.js";
+import { LockTimeoutError, type LockWait } from "../lock-timeout-error.js";
+import { recordNativeError } from "../native-error.js";
+import { query, type Step } from "../step.js";
+import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
+import { firstLineOf } from "./postgres-connection-errors.js";
+
+/** Every invalid index of the database, in every schema, by schema and name. */
+const INVALID_INDEXES_SQL = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
+  FROM pg_catalog.pg_index AS i
+  JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
+  JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+  JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
+  WHERE NOT i.indisvalid
+  ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
+
+/** `name` as a quoted identifier, any `"` doubled. */
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Every invalid index of the database, each with the statement that removes it. */
+export function* readInvalidIndexes(): Step<InvalidIndex[]> {
+  const rows = yield* query<{ schema: string; name: string; table: string }>(INVALID_INDEXES_SQL);
+  return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quote(row.schema)}.${quote(row.name)};` }));
+}
+
+/** The invalid indexes now that `before` did not hold. */
+function* readLeftInvalidIndexes(before: readonly InvalidIndex[]): Step<InvalidIndex[]> {
+  const known = new Set(before.map((index) => `${index.schema}.${index.name}`));
+  return (yield* readInvalidIndexesQuietly()).filter((index) => !known.has(`${index.schema}.${index.name}`));
+}
+
+/** {@link readInvalidIndexes}, or none when they cannot be read (the transaction aborted, the session gone). */
+function* readInvalidIndexesQuietly(): Step<InvalidIndex[]> {
+  try {
+    return yield* readInvalidIndexes();
+  } catch {
+    return [];
+  }
+}
+
+/** Where the pg driver records what a statement that ran past `lock_timeout` was waiting for. */
+const lockWaits = new WeakMap<object, LockWait>();
+
+/** Records what the statement that failed with `error` was waiting for, as the driver saw it. */
+export function recordLockWait(error: unknown, wait: LockWait): void {
+  if (typeof error === "object" && error !== null) lockWaits.set(error, wait);
+}
+
+/** Whether `error` is PostgreSQL cancelling a statement whose `lock_timeout` ran out (not `NOWAIT`'s refusal, the same SQLSTATE). */
+export function isLockTimeout(error: unknown): boolean {
+  const fields = error as { code?: unknown; message?: unknown } | null;
+  return fields?.code === "55P03" && typeof fields.message === "string" && /lock timeout/.test(fields.message);
+}
+
+/** `error` as {@link LockTimeoutError}, with the wait the driver saw, for `migration` or for none. */
+export function lockTimedOut(
+  error: unknown,
+  lockTimeoutMs: number,
+  migration: Pick<MigrationFailureFacts, "entry" | "direction" | "rolledBack"> | null,
+  invalidIndexes: readonly InvalidIndex[] = [],
+): LockTimeoutError {
+  const wait = (typeof error === "object" && error !== null ? lockWaits.get(error) : undefined) ?? null;
+  const where = migration === null ? {} : { version: migration.entry.version, file: migration.entry.file, direction: migration.direction };
+  return new LockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: migration?.rolledBack ?? true, invalidIndexes, cause: error });
+}
+
+/** PostgreSQL's DETAIL and HINT of `error`, or of the first error down its `cause` chain that has them. */
+function serverNotes(error: unknown): { detail: string | null; hint: string | null } {
+  let current: unknown = error;
+  // Bounded: a cause chain is data, and a cyclic one must not hang error handling.
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    try {
+      const { detail, hint, cause } = current as { detail?: unknown; hint?: unknown; cause?: unknown };
+      if (typeof detail === "string" || typeof hint === "string") return { detail: typeof detail === "string" ? detail : null, hint: typeof hint === "string" ? hint : null };
+      current = cause;
+    } catch {
+      break;
+    }
+  }
+  return { detail: null, hint: null };
+}
+
+/**
+ * The PostgreSQL dialect's reading of a migration's failure (see the module note), or `null` where the
+ * executor's usual reading holds (a full disk, a read-only server: the environment's failures).
+ */
+export function describePostgresMigrationFailure(lockTimeoutMs: number): (facts: MigrationFailureFacts) => Step<StepwiseError | null> {
+  return function* (facts) {
+    const { entry, direction, cause, rolledBack, origin, classification } = facts;
+    const where = { version: entry.version, file: entry.file, direction };
+    if (classification.kind === "lost") {
+      const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
+      return recordNativeError(new ConnectionLostError({ ...where, outcome, reason: firstLineOf(cause), cause }), classification);
+    }
+    const invalidIndexes = facts.invalidIndexesBefore === null ? [] : yield* readLeftInvalidIndexes(facts.invalidIndexesBefore);
+    // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
+    const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
+    if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexesQuietly()).filter((index) => index.name === taken));
+    if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, facts, invalidIndexes), classification);
+    if (rolledBack && classification.kind !== "other") return null;
+    const { detail, hint } = serverNotes(cause);
+    return new MigrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes });
+  };
+}
