@@ -21,7 +21,7 @@ import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
-import { toGenReport } from "./gen-report.js";
+import { toGenReport, type GenReplayReport } from "./gen-report.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
@@ -175,12 +175,18 @@ function addBuildCommands(program: Command, context: CliContext): void {
   program
     .command("gen")
     .description("check migrations/ and write generated/registry.ts")
-    .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)")
+    .option(
+      "--check",
+      "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty database: for SQLite an in-memory one, for PostgreSQL a scratch database created on the configured server (url, else DATABASE_URL) and dropped after (for CI)",
+    )
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
+    .option(
+      "--no-replay",
+      "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
+    )
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
@@ -218,11 +224,13 @@ function addBuildCommands(program: Command, context: CliContext): void {
       let problems = sortProblems([...result.problems, ...baseProblems]);
       let status = result.status;
       let replayNote: string | null = null;
+      let replayReport: GenReplayReport | null = null;
       // The replay (replay-check.ts) runs only on a registry that passed every other check.
       if (ok && options.check && options.replay) {
         const { runReplayCheck } = await import("./replay-check.js");
         const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
         const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
+        replayReport = { ran: replay.where !== null, where: replay.where, note: replay.note };
         if (replay.problems.length > 0) {
           ok = false;
           problems = [...replay.problems];
@@ -232,7 +240,7 @@ function addBuildCommands(program: Command, context: CliContext): void {
         }
       }
       if (options.json) {
-        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot), null, 2)}\n`);
+        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot, "stepwise", replayReport), null, 2)}\n`);
         if (!ok) context.setExitCode(1);
         return;
       }

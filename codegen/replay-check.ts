@@ -1,6 +1,7 @@
 /**
  * How the bin's `gen --check` runs the replay (`replay.ts`): it loads the registry it just checked,
- * opens an empty in-memory database with the project's driver, and turns what cannot be replayed here
+ * opens an empty database (SQLite: in memory, with the project's driver; PostgreSQL: a scratch database
+ * on the configured server), and turns what cannot be replayed here
  * (a PostgreSQL registry, a driver this runtime cannot load, no tsx to load TypeScript) into a note
  * rather than a failure, since none of those is a fault of the migrations.
  */
@@ -43,20 +44,27 @@ export interface ReplayCheckOptions {
 export interface ReplayCheckResult {
   readonly problems: readonly Problem[];
   readonly note: string;
+  /**
+   * Where it ran: `an empty in-memory better-sqlite3 database`, `the scratch database
+   * stepwise_scratch_1234_ab12cd34ef56 on the PostgreSQL server at db.example:5432 (dropped after)`;
+   * `null` when it did not run. Names a server by host and port only, never its role or password.
+   */
+  readonly where: string | null;
 }
 
 /** The driver `gen --check` replays with when the config names none: the bin's default. */
 export const DEFAULT_REPLAY_DRIVER: CliDriverName = "better-sqlite3";
 
 /**
- * Replays the registry's migrations on an empty in-memory database (see `replay.ts`).
- * Never throws for the migrations' faults: they come back as problems.
+ * Replays the registry's migrations on an empty database (see `replay.ts`): for SQLite an in-memory
+ * one of the project's driver, for PostgreSQL a scratch database created on the configured server and
+ * dropped after. Never throws for the migrations' faults: they come back as problems.
  */
 export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
   if (options.dialect === "postgres") {
     const url = options.url ?? null;
     if (url === null)
-      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).` };
+      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).`, where: null };
     return runOnPostgres(options, url);
   }
   const driver = options.driver ?? DEFAULT_REPLAY_DRIVER;
@@ -79,11 +87,13 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
   try {
     connector = await loadReplayDriver("pg");
   } catch (error) {
-    if (error instanceof StepwiseError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    if (error instanceof StepwiseError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}`, where: null };
     throw error;
   }
   const props = { tableName: options.tableName };
+  const server = describeServer(url);
   let failure: string | null = null;
+  let scratchName = "";
   const result = await replayMigrations({
     projectRoot: options.projectRoot,
     migrations,
@@ -100,6 +110,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
             return driver.openScratchDatabase();
           }),
         );
+        scratchName = scratch.name;
         // Its own executor on the scratch database, as verify's replay has: the same settings, no events.
         const replayer = new Executor(registry, { ...executor.settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
         const manager: ReplayManager = {
@@ -109,6 +120,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
         };
         return {
           manager,
+          where: `a scratch database of the PostgreSQL server at ${server}`,
           close: async () => {
             await scratch.drop().catch(() => undefined);
             await opened.close();
@@ -121,13 +133,29 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
       }
     },
   }).catch((error: unknown) => {
-    if (failure !== null || error instanceof StepwiseError) return null;
+    if (failure === null && error instanceof StepwiseError) failure = firstLine(error.message);
+    if (failure !== null) return null;
     throw error;
   });
-  if (result === null) return { problems: [], note: `Replay skipped: no scratch database on the configured server (${failure ?? "connection refused"}).` };
+  if (result === null) return { problems: [], note: `Replay skipped: no scratch database on the PostgreSQL server at ${server} (${failure}).`, where: null };
   const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
   const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
-  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on a scratch PostgreSQL database${down} (dropped after).` : "" };
+  const where = `the scratch database ${scratchName} on the PostgreSQL server at ${server} (dropped after)`;
+  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on ${where}${down}.` : "", where };
+}
+
+/**
+ * The server a URL names, as `host:port` and nothing else of it: no role, no password, no options.
+ * `the configured server` when the URL does not parse (the connection then fails on its own).
+ */
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
+    return `${host}:${parsed.port || parsed.searchParams.get("port") || "5432"}`;
+  } catch {
+    return "the configured server";
+  }
 }
 
 function isCheckResult(value: MigrationRegistry | ReplayCheckResult): value is ReplayCheckResult {
@@ -140,12 +168,13 @@ async function loadOrProblem(options: ReplayCheckOptions): Promise<MigrationRegi
   try {
     return await options.loadRegistry(options.registryFile);
   } catch (error) {
-    if (error instanceof MissingDependencyError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    if (error instanceof MissingDependencyError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}`, where: null };
     if (error instanceof RegistryLoadError) {
       const [file, line, column] = parseLocation(error.location) ?? [registryLabel, 1, 1];
       return {
         problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", file, line, column, message: `the registry cannot be imported, so the app could not start either: ${firstLine(rootMessage(error))}` }],
         note: "",
+        where: null,
       };
     }
     throw error;
@@ -168,11 +197,11 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
     if (!(error instanceof StepwiseError)) throw error;
     // The configured driver cannot load under this runtime (node:sqlite on an older Node, bun:sqlite
     // under Node): SQLite is the same engine through every driver, so the default one stands in.
-    if (driver === DEFAULT_REPLAY_DRIVER) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    if (driver === DEFAULT_REPLAY_DRIVER) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}`, where: null };
     try {
       connector = await loadReplayDriver(DEFAULT_REPLAY_DRIVER);
     } catch {
-      return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+      return { problems: [], note: `Replay skipped: ${firstLine(error.message)}`, where: null };
     }
     fallback = ` (${driver} does not load here: ${firstLine(error.message)})`;
     driver = DEFAULT_REPLAY_DRIVER;
@@ -186,12 +215,12 @@ async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Prom
       const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: registry, props: { tableName: options.tableName } });
       // The in-memory database is the replay's own, so read mode's query_only is lifted.
       await opened.manager.run(exec("PRAGMA query_only = OFF"));
-      return { manager: opened.manager as unknown as ReplayManager, close: () => opened.close() };
+      return { manager: opened.manager as unknown as ReplayManager, where: `an empty in-memory ${driver} database`, close: () => opened.close() };
     },
   });
   const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
   const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
-  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on an empty in-memory ${driver} database${down}${fallback}.` : "" };
+  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on ${result.where}${down}${fallback}.` : "", where: result.where };
 }
 
 function firstLine(text: string): string {
