@@ -94,8 +94,8 @@ export class LockTimeoutError extends StepwiseError {
       `${who} waited ${limit} for ${what}, ${held}. ` +
         (fields.rolledBack
           ? fields.version === undefined
-            ? "Nothing was changed."
-            : "Its transaction was rolled back; nothing of it was kept."
+            ? "Nothing was changed. "
+            : "Its transaction was rolled back; nothing of it was kept. "
           : `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.` +
             (invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " ")) +
         `Fix: ${fix}.`,
