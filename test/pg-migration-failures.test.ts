@@ -227,3 +227,39 @@ test("a CREATE INDEX CONCURRENTLY whose wait for an older transaction runs past 
   assert.match(String(error.fix), /repair --forget 2/);
   assert.deepEqual(await history(database.url), ["1:applied", "2:started"]);
 });
+
+test("a transaction: false migration runs under the run's lock_timeout, and the session's own is put back after, failed or not: the value it SET, or its default", async (t) => {
+  const database = await freshDatabase(t);
+  const seen: string[] = [];
+  const shows = (version: number, fail: boolean): MigrationEntry =>
+    asyncTsEntry(
+      version,
+      {
+        transaction: false,
+        async up(db: pg.ClientBase) {
+          seen.push((await db.query<{ lock_timeout: string }>("SHOW lock_timeout")).rows[0]!.lock_timeout);
+          if (fail) throw new Error("it fails after looking");
+        },
+      } as unknown as MigrationDefinition<unknown>,
+      postgres,
+    ) as MigrationEntry;
+  const setting = async (client: pg.Client) => (await client.query<{ setting: string; source: string }>("SELECT setting, source FROM pg_settings WHERE name = 'lock_timeout'")).rows[0];
+  for (const [own, expected] of [
+    ["7s", { setting: "7000", source: "session" }],
+    [null, { setting: "0", source: "default" }],
+  ] as const) {
+    const client = new pg.Client({ connectionString: database.url });
+    client.on("error", () => undefined);
+    await client.connect();
+    t.after(() => client.end());
+    if (own !== null) await client.query(`SET lock_timeout = '${own}'`);
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+    await new MigrationManager(client, [ACCOUNTS, shows(2, false)], { lockTimeoutMs: 1234 }).up();
+    assert.deepEqual(await setting(client), expected);
+    const failed = await rejection(() => new MigrationManager(client, [ACCOUNTS, shows(2, false), shows(3, true)], { lockTimeoutMs: 1234 }).up());
+    assert.equal(failed.code, "MIGRATION_FAILED");
+    assert.deepEqual(await setting(client), expected);
+    await client.query("DROP TABLE accounts");
+  }
+  assert.deepEqual(seen, ["1234ms", "1234ms", "1234ms", "1234ms"]);
+});

@@ -124,9 +124,8 @@ export interface Dialect {
    */
   describeMigrationFailure?(failure: MigrationFailureFacts): Step<StepwiseError | null>;
   /**
-   * The indexes a failed concurrent build left unusable (PostgreSQL's invalid ones), read before a
-   * `transaction: false` migration runs, so its failure names only those it left. Absent: a dialect
-   * without them.
+   * Every index a failed concurrent build left unusable (PostgreSQL's invalid ones), each with the
+   * statement that removes it, for `repair` to name. Absent: a dialect without them.
    */
   readInvalidIndexes?(): Step<InvalidIndex[]>;
 }
@@ -142,8 +141,6 @@ export interface MigrationFailureFacts {
   readonly origin: "body" | "stepwise" | "commit";
   /** The driver's reading of `cause`. */
   readonly classification: ErrorClassification;
-  /** The invalid indexes before a `transaction: false` migration ran ({@link Dialect.readInvalidIndexes}), else `null`. */
-  readonly invalidIndexesBefore: readonly InvalidIndex[] | null;
-  /** The history table. */
+  /** The history table, whose row for the migration was written just before it ran. */
   readonly store: HistoryStore;
 }

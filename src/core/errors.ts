@@ -4,7 +4,6 @@
  */
 import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
-import { describeInvalidIndexes } from "./invalid-indexes.js";
 import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
 
@@ -484,22 +483,24 @@ export class MigrationFailedError extends StepwiseError {
     detail?: string | null;
     hint?: string | null;
     invalidIndexes?: readonly InvalidIndex[];
+    /**
+     * Lines the message shows after the failure's reason: what the dialect read of it (PostgreSQL's
+     * DETAIL, HINT and invalid indexes). Worded by the dialect, so only its bundles carry the text.
+     */
+    notes?: string;
   }) {
     const reason = describeThrownValue(fields.cause);
     const rebuild = fields.foreignKeyRebuild ?? null;
-    const invalidIndexes = fields.invalidIndexes ?? [];
     super(
       "MIGRATION_FAILED",
       `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
-        (fields.detail ? `DETAIL: ${fields.detail}\n` : "") +
-        (fields.hint ? `HINT: ${fields.hint}\n` : "") +
+        (fields.notes ? `${fields.notes}\n` : "") +
         (rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
         // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
         // migrations before this one stay applied. What holds in both: nothing of this one was kept.
         (fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
-        (invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()}` : "") +
         (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
       { cause: fields.cause },
     );
@@ -511,7 +512,7 @@ export class MigrationFailedError extends StepwiseError {
     this.foreignKeyRebuild = rebuild;
     this.detail = fields.detail ?? null;
     this.hint = fields.hint ?? null;
-    this.invalidIndexes = invalidIndexes;
+    this.invalidIndexes = fields.invalidIndexes ?? [];
   }
 
   /** The same failure, naming the backup taken before the run. */

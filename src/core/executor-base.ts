@@ -15,7 +15,6 @@ import {
   DiskFullError,
   HistoryRowMissingError,
   IncompleteMigrationError,
-  type InvalidIndex,
   MigrationFailedError,
   MigrationInProgressError,
   StepwiseError,
@@ -469,9 +468,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
       ? ((yield { op: "holdOwnerLock", tableName: this.store.tableName, busyTimeoutMs: this.settings.busyTimeoutMs }) as OwnerLockHandle | null)
       : null;
     try {
-      // What a failure of it left is told from what was there before (PostgreSQL's invalid indexes);
-      // read before the started row, so a failure to read leaves nothing to repair.
-      const invalidIndexesBefore = this.dialect.readInvalidIndexes ? yield* this.dialect.readInvalidIndexes() : null;
       const startedAt = new Date().toISOString();
       const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
       try {
@@ -497,7 +493,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         // (and the rest of the connection as it was), not `busy_timeout = 0` or `query_only = 1`.
         yield* this.dialect.restoreConnectionSettings(settingsBefore);
       } catch (cause) {
-        throw yield* this.migrationFailed(entry, direction, cause, false, "body", invalidIndexesBefore);
+        throw yield* this.migrationFailed(entry, direction, cause, false, "body");
       }
       const durationMs = performance.now() - started;
       try {
@@ -594,11 +590,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** Whether `error` says the server's session ended under stepwise (the driver reads it as `lost`). */
-  isConnectionLost(error: unknown): boolean {
-    return classifySafely(this.settings.classifyError, error).kind === "lost";
-  }
-
   /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
   sqliteCodeOf(error: unknown): string | null {
     const code = classifySafely(this.settings.classifyError, error).nativeCode;
@@ -618,20 +609,13 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
    * @internal Public for `script-with-history.ts`.
    */
-  *migrationFailed(
-    entry: MigrationEntry,
-    direction: MigrationDirection,
-    cause: unknown,
-    rolledBack: boolean,
-    origin: MigrationFailureFacts["origin"] = "stepwise",
-    invalidIndexesBefore: readonly InvalidIndex[] | null = null,
-  ): Step<StepwiseError> {
+  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: MigrationFailureFacts["origin"] = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
     if (this.dialect.describeMigrationFailure) {
       const classification = classifySafely(this.settings.classifyError, cause);
-      const described = yield* this.dialect.describeMigrationFailure({ entry, direction, cause, rolledBack, origin, classification, invalidIndexesBefore, store: this.store });
+      const described = yield* this.dialect.describeMigrationFailure({ entry, direction, cause, rolledBack, origin, classification, store: this.store });
       if (described !== null) return described;
     }
     const sqliteCode = this.sqliteCodeOf(cause);

@@ -10,18 +10,26 @@ import type { MigrationFailureFacts } from "../dialect.js";
 import { MigrationFailedError, type InvalidIndex, type StepwiseError } from "../errors.js";
 import { LockTimeoutError, type LockWait } from "../lock-timeout-error.js";
 import { recordNativeError } from "../native-error.js";
+import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { query, type Step } from "../step.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
 import { firstLineOf } from "./postgres-connection-errors.js";
 
-/** Every invalid index of the database, in every schema, by schema and name. */
-const INVALID_INDEXES_SQL = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
+/**
+ * Every invalid index of the database, in every schema, by schema and name; with `since`, only those
+ * whose catalog rows were written after the history row `since` selects (its `xmin`, by age: a smaller
+ * age is a later transaction), which was committed just before the migration ran.
+ */
+function invalidIndexesSql(since = ""): string {
+  const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
+  return `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_index AS i
   JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
   JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
-  WHERE NOT i.indisvalid
+  WHERE NOT i.indisvalid ${newer}
   ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
+}
 
 /** `name` as a quoted identifier, any `"` doubled. */
 function quote(name: string): string {
@@ -30,14 +38,25 @@ function quote(name: string): string {
 
 /** Every invalid index of the database, each with the statement that removes it. */
 export function* readInvalidIndexes(): Step<InvalidIndex[]> {
-  const rows = yield* query<{ schema: string; name: string; table: string }>(INVALID_INDEXES_SQL);
+  return yield* readInvalidIndexesSince("", []);
+}
+
+/** The invalid indexes of {@link invalidIndexesSql}`(since)`, each with the statement that removes it. */
+function* readInvalidIndexesSince(since: string, params: readonly unknown[]): Step<InvalidIndex[]> {
+  const rows = yield* query<{ schema: string; name: string; table: string }>(invalidIndexesSql(since), params);
   return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quote(row.schema)}.${quote(row.name)};` }));
 }
 
-/** The invalid indexes now that `before` did not hold. */
-function* readLeftInvalidIndexes(before: readonly InvalidIndex[]): Step<InvalidIndex[]> {
-  const known = new Set(before.map((index) => `${index.schema}.${index.name}`));
-  return (yield* readInvalidIndexesQuietly()).filter((index) => !known.has(`${index.schema}.${index.name}`));
+/**
+ * The invalid indexes a `transaction: false` migration left: made after its history row was written,
+ * just before it ran. None when they cannot be read (the session gone).
+ */
+function* readLeftInvalidIndexes(facts: MigrationFailureFacts): Step<InvalidIndex[]> {
+  try {
+    return yield* readInvalidIndexesSince(`${facts.store.quoted} AS h WHERE h.version ${EQ} ?`, [facts.entry.version]);
+  } catch {
+    return [];
+  }
 }
 
 /** {@link readInvalidIndexes}, or none when they cannot be read (the transaction aborted, the session gone). */
@@ -103,13 +122,14 @@ export function describePostgresMigrationFailure(lockTimeoutMs: number): (facts:
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
       return recordNativeError(new ConnectionLostError({ ...where, outcome, reason: firstLineOf(cause), cause }), classification);
     }
-    const invalidIndexes = facts.invalidIndexesBefore === null ? [] : yield* readLeftInvalidIndexes(facts.invalidIndexesBefore);
+    const invalidIndexes = rolledBack ? [] : yield* readLeftInvalidIndexes(facts);
     // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexesQuietly()).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, facts, invalidIndexes), classification);
     if (rolledBack && classification.kind !== "other") return null;
     const { detail, hint } = serverNotes(cause);
-    return new MigrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes });
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
+    return new MigrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes });
   };
 }
