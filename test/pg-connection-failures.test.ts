@@ -255,3 +255,27 @@ test("a connection that cannot be opened says the server's reason and what to ch
   const error = await rejection(() => new MigrationManager(pool, [FIRST]).status());
   assert.deepEqual([error.code, error.problem], ["DATABASE_UNUSABLE", "missing-database"]);
 });
+
+test("a migration that catches the client's error and throws its own, wrapped or not, is still CONNECTION_LOST when its session ended", async (t) => {
+  const database = await freshDatabase(t);
+  for (const wrap of [true, false]) {
+    const sleeping = asyncTsEntry(
+      2,
+      {
+        async up(db: pg.ClientBase) {
+          try {
+            await db.query("SELECT pg_sleep(30)");
+          } catch (cause) {
+            throw wrap ? new Error("the slow step gave up", { cause }) : new Error("the slow step gave up");
+          }
+        },
+      } as unknown as MigrationDefinition<unknown>,
+      postgres,
+    ) as MigrationEntry;
+    const running = runPgCli([FIRST, sleeping], database.url, ["up", "--json"]);
+    await terminateWhen(database.url, database.name, "stepwise", "Timeout");
+    const error = jsonError(await running);
+    assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, "rolled-back"], `wrapped: ${wrap}`);
+  }
+  assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "schema_migrations"], history: ["1:applied"] });
+});

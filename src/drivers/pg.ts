@@ -71,11 +71,15 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
   readonly schema?: string;
   /**
-   * How long a statement of a run may wait for another session's lock (PostgreSQL's `lock_timeout`,
-   * set for each of stepwise's transactions and around each `transaction: false` migration, and put
-   * back after), before the migration fails with `LOCK_TIMEOUT` naming the relation and the session
-   * that held it. 0 sets none: the session's own `lock_timeout` holds. `busyTimeoutMs` bounds the
-   * wait for the run lock, not this. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
+   * How long a statement of a run may wait for another session's lock (PostgreSQL's `lock_timeout`),
+   * before the migration fails with `LOCK_TIMEOUT` naming the relation and the session that held it,
+   * rolled back. It is set with `SET LOCAL` in each of stepwise's transactions (it ends with them) and
+   * for the session around each `transaction: false` migration (put back after as the session had
+   * it). While a statement has run a third of it, a second connection with the session's settings
+   * looks at `pg_locks` every third of it, to name the holder; it closes when the statement ends.
+   * 0 sets none: the session's own `lock_timeout` holds. `busyTimeoutMs` bounds the wait for the run
+   * lock, not this. A migration may set its own (`SET LOCAL lock_timeout = '1min'`). Default
+   * `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
    */
   readonly lockTimeoutMs?: number;
 }
