@@ -18,10 +18,10 @@ interface ConnectionParameters {
 
 /**
  * A new, unconnected client like `session`'s, to `database` (the session's own unless given), named
- * `applicationName` in `pg_stat_activity`. It ignores its own `error` events: the caller reads every
+ * `applicationName` in `pg_stat_activity`, with `timeouts` if given. It ignores its own `error` events: the caller reads every
  * failure from its queries.
  */
-export function clientLike(session: pg.ClientBase, applicationName: string, database?: string): pg.Client {
+export function clientLike(session: pg.ClientBase, applicationName: string, database?: string, timeouts: Pick<pg.ClientConfig, "connectionTimeoutMillis" | "query_timeout"> = {}): pg.Client {
   const source = session as pg.ClientBase & { connectionParameters?: ConnectionParameters; password?: unknown };
   const parameters = source.connectionParameters ?? {};
   const client = new pg.Client({
@@ -34,6 +34,7 @@ export function clientLike(session: pg.ClientBase, applicationName: string, data
     client_encoding: parameters.client_encoding,
     database: database ?? parameters.database,
     application_name: applicationName,
+    ...timeouts,
   });
   client.on("error", () => undefined);
   return client;

@@ -18,7 +18,7 @@ import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
 import { describeConnectionFailure, isConnectionLost, markConnectionLost } from "../core/dialects/postgres-connection-errors.js";
-import { createLockWatch } from "./pg-lock-watch.js";
+import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
@@ -84,16 +84,6 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
   readonly lockTimeoutMs?: number;
 }
 
-/** `lockTimeoutMs` as the whole milliseconds stepwise sets. @throws UsageError when it is no number of milliseconds. */
-function checkLockTimeout(lockTimeoutMs: number | undefined): number {
-  const value = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
-  }
-  // PostgreSQL's lock_timeout is at most INT_MAX milliseconds.
-  return Math.min(Math.trunc(value), 2_147_483_647);
-}
-
 const INT8_OID = 20;
 
 /**
@@ -138,14 +128,14 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
  * const driver = createPgDriver(client);
  */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
-  const timeout = checkLockTimeout(lockTimeoutMs);
-  // SET LOCAL ends with the transaction, so the app's session is left with its own lock_timeout.
-  const begin = timeout > 0 ? `BEGIN; SET LOCAL lock_timeout = ${timeout}` : "BEGIN";
-  const beginPrefix = `${begin};\n`;
-  const lockWatch = createLockWatch(client, timeout);
-  // What puts the session's own lock_timeout back after a transaction: false migration, once no
-  // transaction it left open can take the restore back with its rollback.
-  let pendingRestore: string | null = null;
+  const timeout = lockTimeoutOf(lockTimeoutMs);
+  // Whether the client can still send: pg's client marks itself once its socket is gone.
+  const sessionGone = (): boolean => {
+    const state = client as { _queryable?: unknown; _ending?: unknown };
+    return state._queryable === false || state._ending === true;
+  };
+  const lockTimeout = createSessionLockTimeout(client, timeout, sessionGone);
+  const beginPrefix = `${lockTimeout.begin};\n`;
   let busyTimeoutMs = 0;
   // While this session holds the run lock, no other stepwise process can write the history, so the
   // executor need not re-read it in every transaction: the counter stays still until the lock goes.
@@ -163,36 +153,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const sendPendingBegin = async (): Promise<void> => {
     if (!beginPending) return;
     beginPending = false;
-    await client.query(begin);
-  };
-  // Whether the client can still send: pg's client marks itself once its socket is gone.
-  const sessionGone = (): boolean => {
-    const state = client as { _queryable?: unknown; _ending?: unknown };
-    return state._queryable === false || state._ending === true;
-  };
-  /**
-   * Runs `action` (a transaction: false migration's statements, outside any transaction) under the
-   * run's lock_timeout, set for the session and put back after as it was: the value the session had
-   * SET, or, when it had set none, RESET to what it started with.
-   */
-  const withSessionLockTimeout = async <T>(action: () => Promise<T>): Promise<T> => {
-    if (timeout === 0) return action();
-    const [before] = (await client.query(`SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${timeout}`)) as unknown as [
-      pg.QueryResult<{ setting: string; source: string }>,
-    ];
-    const row = before.rows[0];
-    const restore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
-    try {
-      return await action();
-    } finally {
-      pendingRestore = restore;
-      if (!inTransaction()) await restorePending();
-    }
-  };
-  const restorePending = async (): Promise<void> => {
-    const restore = pendingRestore;
-    pendingRestore = null;
-    if (restore !== null && !sessionGone()) await client.query(restore).catch(() => undefined);
+    await client.query(lockTimeout.begin);
   };
   const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
   const inTransaction = (): boolean => beginPending || blockOpenedByMessage || status() === "T" || status() === "E";
@@ -200,7 +161,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   // change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
   const query = async (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> => {
     await sendPendingBegin();
-    return lockWatch.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }));
+    return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }));
   };
   const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
@@ -212,15 +173,15 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     exec: async (sql) => {
       await sendPendingBegin();
       if (inTransaction()) {
-        await lockWatch.watch(() => client.query(sql));
+        await lockTimeout.watch(() => client.query(sql));
         return;
       }
       // Outside a transaction (a transaction: false migration), one query string of several statements
       // would still run as one implicit transaction block, where CREATE INDEX CONCURRENTLY and the like
       // are refused: send each statement on its own, as psql does.
-      await withSessionLockTimeout(async () => {
-        for (const statement of splitPostgresSqlText(sql)) await lockWatch.watch(() => client.query(statement));
-      });
+      await lockTimeout.aroundSession(async () => {
+        for (const statement of splitPostgresSqlText(sql)) await lockTimeout.watch(() => client.query(statement));
+      }, inTransaction);
     },
     // The server's description of the columns travels with the rows: the no-op read proves the
     // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
@@ -249,11 +210,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
       if (status() === "E") {
         await client.query("ROLLBACK");
-        await restorePending();
+        await lockTimeout.restorePending();
         throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
       }
       await client.query("COMMIT");
-      await restorePending();
+      await lockTimeout.restorePending();
     },
     rollback: async () => {
       if (beginPending) {
@@ -268,7 +229,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       } catch {
         // The session is gone; the server rolled back with it.
       }
-      await restorePending();
+      await lockTimeout.restorePending();
     },
     // One message for the script and its history writes (see pg-script.ts): the executor waits for
     // one round trip there, not two; its COMMIT follows on its own.
@@ -279,7 +240,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       beginPending = false;
       let results: unknown;
       try {
-        results = await lockWatch.watch(() => client.query(message.text));
+        results = await lockTimeout.watch(() => client.query(message.text));
       } catch (error) {
         relocateErrorPosition(error, message);
         throw error;
@@ -298,7 +259,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (message === null) return null;
       await sendPendingBegin();
       beforeSend();
-      return readScriptBatch(message, await lockWatch.watch(() => queryMessage(client, message.text)));
+      return readScriptBatch(message, await lockTimeout.watch(() => queryMessage(client, message.text)));
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
@@ -310,10 +271,10 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // The body queries the client itself: its statements must find the transaction open.
       await sendPendingBegin();
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      const run = () => lockWatch.watch(async () => (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context));
+      const run = () => lockTimeout.watch(async () => (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context));
       try {
         // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
-        await (inTransaction() ? run() : withSessionLockTimeout(run));
+        await (inTransaction() ? run() : lockTimeout.aroundSession(run, inTransaction));
       } catch (error) {
         // Whatever the body made of the client's error (caught, wrapped, replaced), its session is gone.
         if (!sessionGone()) throw error;
@@ -490,7 +451,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
-    const timeout = checkLockTimeout(lockTimeoutMs);
+    const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
     super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
