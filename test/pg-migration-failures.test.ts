@@ -263,3 +263,24 @@ test("a transaction: false migration runs under the run's lock_timeout, and the 
   }
   assert.deepEqual(seen, ["1234ms", "1234ms", "1234ms", "1234ms"]);
 });
+
+test("stepwise's own reads outside a transaction (the start of up, status) are bounded too: a history table locked forever is LOCK_TIMEOUT naming it and its holder", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = pooled(t, database);
+  await new MigrationManager(pool, [ACCOUNTS]).up();
+  const holder = await holdInTransaction(t, database.url, "maintenance", "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE");
+  const alter = namedSqlEntry(2, "add_nick", "ALTER TABLE accounts ADD COLUMN nick text;", null, postgres);
+  for (const call of [(manager: MigrationManager) => manager.up(), (manager: MigrationManager) => manager.status()]) {
+    const started = performance.now();
+    const error = await rejection(() => call(new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 })));
+    assert.ok(performance.now() - started < 5_000);
+    assert.deepEqual([error.code, error.version, error.relation], ["LOCK_TIMEOUT", null, "public.schema_migrations"]);
+    assert.deepEqual(
+      (error.holders as Array<{ pid: number; applicationName: string }>).map((held) => [held.pid, held.applicationName]),
+      [[holder.pid, "maintenance"]],
+    );
+  }
+  await holder.client.query("ROLLBACK");
+  await new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 }).up();
+  assert.deepEqual(await history(database.url), ["1:applied", "2:applied"]);
+});

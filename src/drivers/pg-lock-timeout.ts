@@ -6,6 +6,9 @@
  *   with them.
  * - Around a `transaction: false` migration it is set for the session, and put back after as the
  *   session had it: the value it had SET, or RESET to what it started with.
+ * - Outside a transaction, stepwise's own statements (the history read before a run) cannot take a
+ *   `SET LOCAL`, and a `SET` for the session would cost two round trips on every start: the watch
+ *   below ends their waits instead, cancelling one that waits for a lock once it has run the timeout.
  * - PostgreSQL's error says only "canceling statement due to lock timeout"; the relation and the
  *   session holding it are in `pg_locks` only while the wait lasts. So while a statement (or a
  *   migration body) has run a third of the timeout, a second connection looks there every third of
@@ -66,8 +69,13 @@ export function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
 export interface SessionLockTimeout {
   /** The statement that opens a transaction: `BEGIN`, with the `SET LOCAL` when a timeout is set. */
   readonly begin: string;
-  /** Runs `action` (one statement, or a migration body) watched for a lock wait: see the module note. */
-  watch<T>(action: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `action` (one statement, or a migration body) watched for a lock wait: see the module note.
+   * With `enforce` (a statement of stepwise's own outside any transaction, where no `SET LOCAL` can
+   * reach), the watch also ends the wait: a statement waiting for a lock once it has run the timeout
+   * is cancelled, and fails as a lock timeout.
+   */
+  watch<T>(action: () => Promise<T>, enforce?: boolean): Promise<T>;
   /**
    * Runs `action` (a `transaction: false` migration's statements) under the timeout set for the
    * session, and puts the session's own back after, or, while `action` left a transaction open
@@ -93,6 +101,8 @@ export function createSessionLockTimeout(session: pg.ClientBase, lockTimeoutMs: 
   let looking: Promise<void> | null = null;
   let second: pg.Client | null = null;
   let last: { readonly at: number; readonly wait: LockWait } | null = null;
+  // The outermost statement watched: when it started, whether its wait is to be ended, and whether it was.
+  let active: { readonly started: number; readonly enforce: boolean; cancelled: boolean } | null = null;
   let pendingRestore: string | null = null;
 
   const close = (): void => {
@@ -107,7 +117,13 @@ export function createSessionLockTimeout(session: pg.ClientBase, lockTimeoutMs: 
         await second.connect();
       }
       const { rows } = await second.query<WaitRow>({ text: WAITS_SQL, values: [pid], types: STEPWISE_QUERY_TYPES });
-      if (rows.length > 0) last = { at: performance.now(), wait: toWait(rows) };
+      if (rows.length === 0) return;
+      last = { at: performance.now(), wait: toWait(rows) };
+      const watched = active;
+      if (watched?.enforce && !watched.cancelled && last.at - watched.started >= lockTimeoutMs) {
+        watched.cancelled = true;
+        await second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_QUERY_TYPES });
+      }
     } catch {
       // No look this time (see the module note).
     }
@@ -131,18 +147,23 @@ export function createSessionLockTimeout(session: pg.ClientBase, lockTimeoutMs: 
 
   return {
     begin: lockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}` : "BEGIN",
-    async watch(action) {
+    async watch(action, enforce = false) {
       const pid = (session as { processID?: unknown }).processID;
       if (lockTimeoutMs === 0 || typeof pid !== "number") return action();
-      const started = performance.now();
-      if (running++ === 0) schedule(pid);
+      const watched = { started: performance.now(), enforce, cancelled: false };
+      if (running++ === 0) {
+        active = watched;
+        schedule(pid);
+      }
       try {
         return await action();
-      } catch (error) {
+      } catch (thrown) {
+        // Cancelled by the watch for its lock wait: the server's lock_timeout would have said so.
+        const error = watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014" ? cancelledForLock(thrown) : thrown;
         if (isLockTimeout(error)) {
           // A look under way may be the one that sees it.
           await looking;
-          if (last !== null && last.at >= started) recordLockWait(error, last.wait);
+          if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
         }
         throw error;
       } finally {
@@ -168,6 +189,11 @@ export function createSessionLockTimeout(session: pg.ClientBase, lockTimeoutMs: 
     },
     restorePending,
   };
+}
+
+/** A statement the watch cancelled for waiting past the timeout, as PostgreSQL's lock timeout reads. */
+function cancelledForLock(cause: unknown): Error {
+  return Object.assign(new Error("canceling statement due to lock timeout (stepwise cancelled it: it waited for a lock past lockTimeoutMs)", { cause }), { code: "55P03" });
 }
 
 function toWait(rows: readonly WaitRow[]): LockWait {

@@ -161,7 +161,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   // change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
   const query = async (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> => {
     await sendPendingBegin();
-    return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }));
+    // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
+    return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
   };
   const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
