@@ -201,6 +201,14 @@ test("a session ended during a read (status, and the library's status on a pool)
   await holder.query("ROLLBACK");
 });
 
+/** A port where something accepts a connection and closes it at once (not PostgreSQL), until the test ends. */
+async function closingPort(t: TestContext): Promise<number> {
+  const listener = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+  return (listener.address() as { port: number }).port;
+}
+
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const probe = createServer();
@@ -228,6 +236,8 @@ test("a connection that cannot be opened says the server's reason and what to ch
     ["nothing listening", `postgres://${server.user}@127.0.0.1:${await closedPort()}/${database.name}`, {}, "refused", null, /ECONNREFUSED/],
     ["unknown host", `postgres://${server.user}@no-such-host-${suffix}.invalid:5432/${database.name}`, {}, "host-not-found", null, /no-such-host/],
     ["TLS refused", `postgres://${server.user}@${at}/${database.name}?sslmode=verify-full`, {}, "tls-refused", null, /SSL/],
+    ["no socket", `postgres://${server.user}@localhost/${database.name}?host=/tmp/no-such-socket-${suffix}`, {}, "refused", null, /ENOENT/],
+    ["closed at once", `postgres://${server.user}@127.0.0.1:${await closingPort(t)}/${database.name}`, {}, "closed-at-start", null, /Connection terminated|ECONNRESET/],
   ];
   if (hba) {
     cases.push(

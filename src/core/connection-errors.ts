@@ -20,6 +20,7 @@ export type ConnectionProblem =
   | "too-many-connections"
   | "server-starting"
   | "refused"
+  | "closed-at-start"
   | "host-not-found"
   | "timed-out"
   | "unknown";

@@ -76,6 +76,7 @@ function caseOfSqlstate(code: string, message: string): [ConnectionProblem, stri
 /** The case, and what to change, for a failure with no SQLSTATE: the socket's, TLS's or the client's. */
 function caseOfClientError(systemCode: string | null, message: string): [ConnectionProblem, string | null] {
   if (systemCode === "ECONNREFUSED") return ["refused", "check the host and port in the URL, and that the server is running and listens there (listen_addresses, port)"];
+  if (systemCode === "ENOENT") return ["refused", "no server listens on that socket: check the socket folder (host=) and port in the URL, and that the server is running"];
   if (systemCode === "ENOTFOUND" || systemCode === "EAI_AGAIN" || systemCode === "EAI_NONAME") return ["host-not-found", "check the host name in the URL: it does not resolve from here"];
   if (systemCode === "ETIMEDOUT" || /timeout/i.test(message))
     return ["timed-out", "check that the host is reachable from here (a firewall, a VPN, a private network) and that the port is the server's"];
@@ -83,7 +84,11 @@ function caseOfClientError(systemCode: string | null, message: string): [Connect
   if (/certificate|CERT_|self[- ]signed/i.test(`${systemCode ?? ""} ${message}`))
     return ["tls-certificate", "the server's certificate is not trusted here: give its CA (sslrootcert=<file> in the URL, or NODE_EXTRA_CA_CERTS), or check the host name it was issued for"];
   if (/client password must be a string|password must be a string/i.test(message)) return ["password-missing", "give the role's password, in the URL or in PGPASSWORD"];
-  if (systemCode === "ECONNRESET") return ["refused", "the server closed the connection at once: check that the port is PostgreSQL's, and the server's log"];
+  if (systemCode === "ECONNRESET" || /^Connection terminated/.test(message))
+    return [
+      "closed-at-start",
+      "what answers at that host and port closed the connection before the session began: check that the port is PostgreSQL's, that sslmode suits the server, and the server's log",
+    ];
   return ["unknown", null];
 }
 
