@@ -12,7 +12,6 @@ import type { AppliedStep } from "./options.js";
 import { commit, query, rollbackQuietly, type Step } from "./step.js";
 import { openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
 import { isInstanceSafely } from "./thrown-value.js";
-import { classifySafely } from "./native-error.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** Runs one migration inside the already-open transaction, records it, and commits. */
@@ -55,19 +54,10 @@ export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: Migrati
   } catch (cause) {
     failure = { cause };
   }
-  // The connection is gone: no savepoint to release, nothing to judge or roll back through it. A
-  // server's session that ended took our transaction with it; that is no escape of the migration's.
+  // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
   if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
-  let released = true;
-  try {
-    if (failure && classifySafely(executor.settings.classifyError, failure.cause).kind === "lost") throw failure.cause;
-    // A dialect reads every failure of the release as "gone", but a lost connection, which it throws.
-    if (escapeGuard) released = yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start);
-  } catch (cause) {
-    throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
-  }
-  if (!released) {
-    throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard!.guard.witness, escapeGuard!.token, escapeGuard!.start, changesBeforeBody!));
+  if (escapeGuard && !(yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start))) {
+    throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
   }
   // Unguarded SQL cannot have ended the transaction without failing; if SQLite rolled it back for
   // the failure (a full disk), the caller's rollback finds nothing to undo, and the report is the same.

@@ -13,6 +13,7 @@ import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
 import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
+import type { ExecutorBase } from "./executor-base.js";
 import type { HistoryStore } from "./history.js";
 import type { MigrationPlan } from "./planner.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
@@ -117,12 +118,13 @@ export interface Dialect {
    */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
   /**
-   * The error for a migration's failure where the dialect can say more than the library's error does
-   * (PostgreSQL: a lost connection and what became of the migration, a lock wait that ran out, the
-   * server's DETAIL and HINT, the invalid indexes a `transaction: false` migration left); `null` for
-   * the executor's usual reading. May read; never throws. Absent: always the usual reading.
+   * The error for `entry`'s failure (see `ExecutorBase.migrationFailed`) where the dialect can say more
+   * than the library's error does (PostgreSQL: a lost connection and what became of the migration, a
+   * lock wait that ran out, the server's DETAIL and HINT, the invalid indexes a `transaction: false`
+   * migration left); `null` for the executor's usual reading. May read; never throws. Absent: always
+   * the usual reading.
    */
-  describeMigrationFailure?(failure: MigrationFailureFacts): Step<StepwiseError | null>;
+  describeMigrationFailure?(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null>;
   /**
    * Every index a failed concurrent build left unusable (PostgreSQL's invalid ones), each with the
    * statement that removes it, for `repair` to name. Absent: a dialect without them.
@@ -130,17 +132,5 @@ export interface Dialect {
   readInvalidIndexes?(): Step<InvalidIndex[]>;
 }
 
-/** What {@link Dialect.describeMigrationFailure} is told of a migration's failure. */
-export interface MigrationFailureFacts {
-  readonly entry: MigrationEntry;
-  readonly direction: MigrationDirection;
-  readonly cause: unknown;
-  /** False for a `transaction: false` migration's body, whose statements committed one by one. */
-  readonly rolledBack: boolean;
-  /** What failed: the migration's own statements or code, stepwise's, or the COMMIT of its transaction. */
-  readonly origin: "body" | "stepwise" | "commit";
-  /** The driver's reading of `cause`. */
-  readonly classification: ErrorClassification;
-  /** The history table, whose row for the migration was written just before it ran. */
-  readonly store: HistoryStore;
-}
+/** What failed in a migration: its own statements or code, stepwise's, or the COMMIT of its transaction. */
+export type FailureOrigin = "body" | "stepwise" | "commit";

@@ -17,7 +17,7 @@ import { parseInt8, STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
-import { describeConnectionFailure, isConnectionLost, markConnectionLost } from "../core/dialects/postgres-connection-errors.js";
+import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
 import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
@@ -273,16 +273,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await sendPendingBegin();
       const body = direction === "up" ? entry.module.up : entry.module.down;
       const run = () => lockTimeout.watch(async () => (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context));
-      try {
-        // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
-        await (inTransaction() ? run() : lockTimeout.aroundSession(run, inTransaction));
-      } catch (error) {
-        // Whatever the body made of the client's error (caught, wrapped, replaced), its session is gone.
-        if (!sessionGone()) throw error;
-        const lost = typeof error === "object" && error !== null ? error : new Error(`the connection was lost; the migration then threw ${String(error)}`, { cause: error });
-        markConnectionLost(lost);
-        throw lost;
-      }
+      // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
+      await (inTransaction() ? run() : lockTimeout.aroundSession(run, inTransaction));
       // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
       // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
       // round trip (queued after anything the body left running) settles it: it fails there.

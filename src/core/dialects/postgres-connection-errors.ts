@@ -21,29 +21,29 @@ const SOCKET_GONE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABO
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** Errors the pg driver saw on a session that was already gone: lost whatever they say (see {@link markConnectionLost}). */
-const lostOnDeadSession = new WeakSet<object>();
-
 /**
- * Records that `error` was thrown while its session was gone (the driver saw its client unusable), so
- * it reads as a lost connection even when it says nothing of one: a migration's own error, thrown
- * after it caught the client's.
+ * The error down `error`'s `cause` chain (itself first) that says the session ended under stepwise
+ * (see the module note), or `undefined`: a migration may wrap the client's error in its own.
  */
-export function markConnectionLost(error: unknown): void {
-  if (typeof error === "object" && error !== null) lostOnDeadSession.add(error);
+export function lostConnectionIn(error: unknown): unknown {
+  let current = error;
+  // Bounded: a cause chain is data, and a cyclic one must not hang error handling.
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    try {
+      const code = (current as { code?: unknown }).code;
+      if (typeof code === "string" && (SESSION_ENDING_SQLSTATES.has(code) || SOCKET_GONE_CODES.has(code))) return current;
+      if (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message)) return current;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
-/** Whether `error` says the session ended under stepwise (see the module note). */
+/** Whether `error`, or one down its `cause` chain, says the session ended under stepwise. */
 export function isConnectionLost(error: unknown): boolean {
-  try {
-    if (typeof error !== "object" || error === null) return false;
-    if (lostOnDeadSession.has(error)) return true;
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && (SESSION_ENDING_SQLSTATES.has(code) || SOCKET_GONE_CODES.has(code))) return true;
-    return error instanceof Error && CLIENT_GONE_MESSAGE.test(error.message);
-  } catch {
-    return false;
-  }
+  return lostConnectionIn(error) !== undefined;
 }
 
 /** The first line of what `error` says, for a message. */

@@ -6,14 +6,19 @@
  * `transaction: false` migration left (`pg_index.indisvalid`), each with the statement that drops it.
  */
 import { ConnectionLostError } from "../connection-errors.js";
-import type { MigrationFailureFacts } from "../dialect.js";
+import type { FailureOrigin } from "../dialect.js";
+import type { ErrorClassification } from "../driver.js";
+import type { ExecutorBase } from "../executor-base.js";
+import type { HistoryStore } from "../history.js";
+import type { MigrationDirection, MigrationEntry } from "../types.js";
+import { classifySafely } from "../native-error.js";
 import { MigrationFailedError, type InvalidIndex, type StepwiseError } from "../errors.js";
 import { LockTimeoutError, type LockWait } from "../lock-timeout-error.js";
 import { recordNativeError } from "../native-error.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { query, type Step } from "../step.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
-import { firstLineOf } from "./postgres-connection-errors.js";
+import { firstLineOf, lostConnectionIn } from "./postgres-connection-errors.js";
 
 /**
  * Every invalid index of the database, in every schema, by schema and name; with `since`, only those
@@ -110,17 +115,46 @@ function serverNotes(error: unknown): { detail: string | null; hint: string | nu
   return { detail: null, hint: null };
 }
 
+/** The error of a statement sent now when the session has ended (it says so), else `undefined`. */
+function* sessionEndedError(): Step<unknown> {
+  try {
+    yield* query("SELECT 1");
+  } catch (error) {
+    return lostConnectionIn(error);
+  }
+  return undefined;
+}
+
+/** What the reading of a migration's failure works from. */
+interface MigrationFailureFacts {
+  readonly entry: MigrationEntry;
+  readonly direction: MigrationDirection;
+  readonly cause: unknown;
+  /** False for a `transaction: false` migration's body, whose statements committed one by one. */
+  readonly rolledBack: boolean;
+  readonly origin: FailureOrigin;
+  /** The driver's reading of `cause`. */
+  readonly classification: ErrorClassification;
+  /** The history table, whose row for the migration was written just before it ran. */
+  readonly store: HistoryStore;
+}
+
 /**
  * The PostgreSQL dialect's reading of a migration's failure (see the module note), or `null` where the
  * executor's usual reading holds (a full disk, a read-only server: the environment's failures).
  */
-export function describePostgresMigrationFailure(lockTimeoutMs: number): (facts: MigrationFailureFacts) => Step<StepwiseError | null> {
-  return function* (facts) {
-    const { entry, direction, cause, rolledBack, origin, classification } = facts;
+export function describePostgresMigrationFailure(lockTimeoutMs: number) {
+  return function* (executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null> {
+    let classification = classifySafely(executor.settings.classifyError, cause);
+    // A migration may have replaced the client's error with its own: whether the session lives, one
+    // statement tells (in an aborted transaction, the server's refusal says it does).
+    const lost = classification.kind === "lost" ? lostConnectionIn(cause) : yield* sessionEndedError();
+    if (lost !== undefined) classification = { kind: "lost", nativeCode: classification.nativeCode };
+    const facts: MigrationFailureFacts = { entry, direction, cause, rolledBack, origin, classification, store: executor.store };
     const where = { version: entry.version, file: entry.file, direction };
-    if (classification.kind === "lost") {
+    if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
-      return recordNativeError(new ConnectionLostError({ ...where, outcome, reason: firstLineOf(cause), cause }), classification);
+      return recordNativeError(new ConnectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
     const invalidIndexes = rolledBack ? [] : yield* readLeftInvalidIndexes(facts);
     // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.

@@ -122,15 +122,15 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
       try {
         return String(yield* queryValue(releaseAndReadId)) === ours;
       } catch (error) {
-        // Aborted by a failed statement, or gone with our transaction; only the first can roll back to
-        // it. A session that ended is neither: it is reported as the lost connection it is.
-        if (isConnectionLost(error)) throw error;
+        // A session that ended took our transaction with it, which the migration did not end: no
+        // escape. The body's failure, or the next statement, reports the lost connection.
+        if (isConnectionLost(error)) return true;
+        // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
       }
       try {
         return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quote(name)}; ${releaseAndReadId}`)) === ours;
       } catch (error) {
-        if (isConnectionLost(error)) throw error;
-        return false;
+        return isConnectionLost(error);
       }
     },
     judgeEscapedCommit: function* (_witness, _token, start) {
