@@ -41,7 +41,12 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // drivers already carried. sql.js's fresh apply was the furthest from the hand loop (1.41x).
   // Raised 2026-11-23 (review, session 11) for sql.js by exactly what calling each pragma_<name>()
   // as a function adds (2 / 3 bytes): a view or table of that name no longer answers for a setting.
-  "durable-objects": { migrate: 18_472 + 59 + 53 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + ROOM_BYTES },
+  // Raised 2026-11-23 (pg failures, session 12) by exactly what telling a PostgreSQL migration's
+  // failure adds to the shared core, measured against the tree before it (dbc7cb7): the executor asks
+  // the dialect to read a failure (lost connection, lock timeout), names a failed COMMIT as such, and
+  // MIGRATION_FAILED carries the server's DETAIL, HINT and invalid indexes as fields. The reading itself
+  // (postgres-failures.ts) is bundled by the pg entry alone.
+  "durable-objects": { migrate: 18_472 + 59 + 53 + 84 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 81 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + 79 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 80 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 79 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 82 + ROOM_BYTES },
 };

@@ -206,7 +206,10 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
+    .option(
+      "--no-replay",
+      "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
+    )
     .option("--require-replay", "with --check: fail (exit 1, REPLAY_SKIPPED) when the replay cannot run here, such as no SQLite driver installed or no PostgreSQL server configured (for CI)")
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")

@@ -71,6 +71,12 @@ export type ReplayOutcome =
       /** The driver it ran on (`pg` on a scratch database of the configured server). */
       readonly driver: string;
       readonly database: "memory" | "scratch";
+      /**
+       * Where it ran: `an empty in-memory better-sqlite3 database`, `the scratch database
+       * stepwise_scratch_… on the PostgreSQL server at db.example:5432 (dropped after)`. Names a
+       * server by host and port only, never its role or password.
+       */
+      readonly where: string;
       /** How many migrations applied before it ended. */
       readonly applied: number;
       /** The version whose `down` was replayed, or `null`. */
@@ -144,9 +150,8 @@ export function oneLine(text: string): string {
 export function describeReplay(outcome: ReplayOutcome & { ran: true }): string {
   const count = `${outcome.applied} migration${outcome.applied === 1 ? "" : "s"}`;
   const down = outcome.rolledBack === null ? "" : `, then rolled back ${outcome.rolledBack}`;
-  const where = outcome.database === "scratch" ? "a scratch PostgreSQL database" : `an empty in-memory ${outcome.driver} database`;
   const connection = outcome.connection === null ? "" : ` (TypeScript migrations given ${outcome.connection === "d1" ? "a D1 binding" : "a Durable Object's sql"} over it)`;
-  return `Replayed ${count} on ${where}${connection}${down}${outcome.database === "scratch" ? " (dropped after)" : ""}.`;
+  return `Replayed ${count} on ${outcome.where}${connection}${down}.`;
 }
 
 /**
@@ -165,6 +170,8 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
     throw error;
   }
   const props = { tableName: options.tableName };
+  const server = describeServer(url);
+  let scratchName = "";
   let failure: string | null = null;
   const result = await replayMigrations({
     projectRoot: options.projectRoot,
@@ -182,6 +189,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
             return driver.openScratchDatabase();
           }),
         );
+        scratchName = scratch.name;
         // Its own executor on the scratch database, as verify's replay has: the same settings, no events.
         const replayer = new Executor(registry, { ...executor.settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
         const manager: ReplayManager = {
@@ -191,6 +199,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
         };
         return {
           manager,
+          where: `a scratch database of the PostgreSQL server at ${server}`,
           close: async () => {
             await scratch.drop().catch(() => undefined);
             await opened.close();
@@ -208,15 +217,30 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
     failure = error.message;
     return null;
   });
-  if (result === null) return skipped("no-scratch-database", `no scratch database could be made on the configured server: ${failure ?? "the connection was refused"}`);
-  return ranOutcome(result, { driver: "pg", database: "scratch", unavailable: [], connection: null });
+  if (result === null) return skipped("no-scratch-database", `no scratch database could be made on the PostgreSQL server at ${server}: ${failure ?? "the connection was refused"}`);
+  const where = `the scratch database ${scratchName} on the PostgreSQL server at ${server} (dropped after)`;
+  return ranOutcome({ ...result, where }, { driver: "pg", database: "scratch", unavailable: [], connection: null });
 }
 
 function ranOutcome(
   result: ReplayResult,
   on: { driver: string; database: "memory" | "scratch"; unavailable: { driver: string; reason: string }[]; connection: WorkerConnection | null },
 ): ReplayCheckResult {
-  return { problems: result.problems, replay: { ran: true, ...on, applied: result.applied, rolledBack: result.downVersion } };
+  return { problems: result.problems, replay: { ran: true, ...on, where: result.where, applied: result.applied, rolledBack: result.downVersion } };
+}
+
+/**
+ * The server a URL names, as `host:port` and nothing else of it: no role, no password, no options.
+ * `the configured server` when the URL does not parse (the connection then fails on its own).
+ */
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
+    return `${host}:${parsed.port || parsed.searchParams.get("port") || "5432"}`;
+  } catch {
+    return "the configured server";
+  }
 }
 
 function isCheckResult(value: MigrationRegistry | ReplayCheckResult): value is ReplayCheckResult {
@@ -313,7 +337,7 @@ async function runOnSqlite(options: ReplayCheckOptions): Promise<ReplayCheckResu
       });
       // The in-memory database is the replay's own, so read mode's query_only is lifted.
       await opened.manager.run(exec("PRAGMA query_only = OFF"));
-      return { manager: opened.manager as unknown as ReplayManager, close: () => opened.close() };
+      return { manager: opened.manager as unknown as ReplayManager, where: `an empty in-memory ${driver} database`, close: () => opened.close() };
     },
   });
   return ranOutcome(result, { driver, database: "memory", unavailable: loaded.unavailable, connection: [...connections][0] ?? null });

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, PathEncodingError, StepwiseError, UsageError } from "../core/errors.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
@@ -122,6 +122,12 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /**
+   * For pg: how long a statement waits for another session's lock (PostgreSQL's `lock_timeout`) before
+   * the migration fails with `LOCK_TIMEOUT`; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` of
+   * `stepwise/pg` (10 s); `--lock-timeout` overrides.
+   */
+  readonly lockTimeoutMs?: number;
+  /**
    * The command as the app's users type it, such as `"myapp migrate"`: shown in help, usage lines and
    * every message that tells them what to run next. Default `"stepwise"`.
    */
@@ -167,6 +173,7 @@ interface GlobalFlags {
   schema?: string;
   table?: string;
   busyTimeout?: number;
+  lockTimeout?: number;
   driver?: CliDriverName;
 }
 
@@ -232,7 +239,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, singleValued(parseBusyTimeout))
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS}); on pg, for the run lock`, singleValued(parseBusyTimeout))
+    .option(
+      "--lock-timeout <ms>",
+      `for --driver pg: how long a migration's statement waits for another session's lock on a table (lock_timeout) before it fails, rolled back, naming the session that held it (default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`,
+      singleValued(parseBusyTimeout),
+    )
     .option(
       "--driver <name>",
       `the library that opens the database: ${offeredDrivers.map(withAliases).join(", ")}` +
@@ -260,6 +272,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
+    refuseLockTimeoutOff(flags);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
       const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
@@ -290,6 +303,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       throw new UsageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
     }
     if (flags.schema !== undefined && driver !== "pg") throw new UsageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
+    refuseLockTimeoutOff(flags);
     const fromProps = typeof props.url === "function" ? props.url() : props.url;
     const [chosen, source] =
       flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
@@ -303,6 +317,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     return parseServerUrl(driver, chosen, source, resolvePath);
   };
   const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
+  /** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
+  const refuseLockTimeoutOff = (flags: GlobalFlags): void => {
+    if (flags.lockTimeout !== undefined && driverOf(flags) !== "pg") {
+      throw new UsageError(`--lock-timeout is for --driver pg; the ${driverOf(flags)} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
+    }
+  };
+  const lockTimeoutOf = (flags: GlobalFlags): number | undefined => flags.lockTimeout ?? props.lockTimeoutMs;
 
   /**
    * Refuses, before any connection, a backup or restore on a driver whose database lives on a
@@ -430,6 +451,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       url,
       schema: schemaOf(flags),
       ...(authToken === undefined ? {} : { authToken }),
+      ...(lockTimeoutOf(flags) === undefined ? {} : { lockTimeoutMs: lockTimeoutOf(flags) }),
       busyTimeoutMs: busyTimeoutOf(flags),
       migrations,
       props: managerProps(flags),

@@ -61,8 +61,11 @@ export interface DriverCapabilities {
 /** One of {@link DriverCapabilities}' names. */
 export type DriverCapability = keyof DriverCapabilities;
 
-/** What a driver error means to stepwise. */
-export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "other";
+/**
+ * What a driver error means to stepwise; `lost` is a server's session that ended while in use (a
+ * connection that cannot be opened at all is `cantopen`).
+ */
+export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "lost" | "other";
 
 /** A driver's reading of an error it threw. */
 export interface ErrorClassification {

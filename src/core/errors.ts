@@ -69,7 +69,9 @@ export type StepwiseErrorCode =
   | "GIT_HISTORY_SHALLOW"
   | "REBASE_APPLIED_MIGRATION"
   | "REBASE_CONFLICT"
-  | "REBASE_RENAME_FAILED";
+  | "REBASE_RENAME_FAILED"
+  | "CONNECTION_LOST"
+  | "LOCK_TIMEOUT";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -419,7 +421,6 @@ export class InvalidTargetError extends StepwiseError {
   }
 }
 
-/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 /**
  * Why a migration's foreign-key failure came from rebuilding a parent table with enforcement on, and
  * the fix (see `foreign-key-rebuild.ts`).
@@ -433,6 +434,21 @@ export interface ForeignKeyRebuildHint {
   readonly fix: string;
 }
 
+/**
+ * An index PostgreSQL marks invalid (`pg_index.indisvalid` false): what a `CREATE INDEX CONCURRENTLY`
+ * or `REINDEX CONCURRENTLY` that failed part way leaves. It takes writes and is never used for reads,
+ * and its name is taken, so the same statement run again fails with "already exists".
+ */
+export interface InvalidIndex {
+  readonly schema: string;
+  readonly name: string;
+  /** The table it indexes. */
+  readonly table: string;
+  /** The statement that removes it: `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name";`. */
+  readonly drop: string;
+}
+
+/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 export class MigrationFailedError extends StepwiseError {
   declare readonly version: number;
   declare readonly file: string;
@@ -447,6 +463,16 @@ export class MigrationFailedError extends StepwiseError {
    * fix. `null` for every other failure, a foreign-key failure from a bad row included.
    */
   declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+  /** The server's DETAIL of the failure (PostgreSQL: which view depends on the column dropped), or `null`. */
+  declare readonly detail: string | null;
+  /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
+  declare readonly hint: string | null;
+  /**
+   * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
+   * with the statement that removes it: those this `transaction: false` migration left, or the one an
+   * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
+   */
+  declare readonly invalidIndexes: readonly InvalidIndex[];
 
   constructor(fields: {
     version: number;
@@ -456,12 +482,21 @@ export class MigrationFailedError extends StepwiseError {
     rolledBack: boolean;
     backupPath?: string | null;
     foreignKeyRebuild?: ForeignKeyRebuildHint | null;
+    detail?: string | null;
+    hint?: string | null;
+    invalidIndexes?: readonly InvalidIndex[];
+    /**
+     * Lines the message shows after the failure's reason: what the dialect read of it (PostgreSQL's
+     * DETAIL, HINT and invalid indexes). Worded by the dialect, so only its bundles carry the text.
+     */
+    notes?: string;
   }) {
     const reason = describeThrownValue(fields.cause);
     const rebuild = fields.foreignKeyRebuild ?? null;
     super(
       "MIGRATION_FAILED",
       `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
+        (fields.notes ? `${fields.notes}\n` : "") +
         (rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
           : "") +
@@ -477,6 +512,9 @@ export class MigrationFailedError extends StepwiseError {
     this.rolledBack = fields.rolledBack;
     this.backupPath = fields.backupPath ?? null;
     this.foreignKeyRebuild = rebuild;
+    this.detail = fields.detail ?? null;
+    this.hint = fields.hint ?? null;
+    this.invalidIndexes = fields.invalidIndexes ?? [];
   }
 
   /** The same failure, naming the backup taken before the run. */
