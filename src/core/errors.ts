@@ -531,13 +531,27 @@ const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
   no: `Nothing it did was committed: the database is as it was.\n`,
 };
 
-/** A process that holds a lock on the database file, as far as the operating system tells. */
+/**
+ * A process that holds a lock on the database, as far as the operating system (or the server) tells:
+ * named by its pid and program, never by its arguments, which may carry a key or a password.
+ */
 export interface LockHolder {
   readonly pid: number;
-  /** Its command line, when readable. */
-  readonly command: string | null;
+  /**
+   * Its program: the file name of the executable it was started as (`node`, `myapp`), or on
+   * PostgreSQL the first word of the session's `application_name`; `null` when unreadable.
+   */
+  readonly program: string | null;
+  /** The host the session connects from (PostgreSQL); `null` for a process on this machine. */
+  readonly host: string | null;
   /** `write` for a process holding the write lock; `read` for one that only reads. */
   readonly lock: "write" | "read";
+}
+
+/** How messages name a holder: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
+function describeHolder(holder: LockHolder): string {
+  const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
+  return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
 }
 
 /** Another connection held the write lock for longer than the busy timeout. */
@@ -553,9 +567,7 @@ export class DatabaseLockedError extends StepwiseError {
     super(
       "DATABASE_LOCKED",
       `The database stayed locked by another connection for more than ${busyTimeoutMs} ms ` +
-        (holders.length > 0
-          ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
-          : `(another app instance migrating, or an open write transaction). `) +
+        (holders.length > 0 ? `(held by ${holders.map(describeHolder).join(", ")}). ` : `(another app instance migrating, or an open write transaction). `) +
         `${NOTHING_CHANGED} Retry when it is released, or raise the busy timeout.`,
       { cause },
     );
@@ -577,7 +589,7 @@ export class BackupLockedError extends DatabaseLockedError {
     this.file = file;
     this.message =
       `The backup ${file} stayed locked by another process for more than ${busyTimeoutMs} ms` +
-      (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
+      (holders.length > 0 ? ` (held by ${holders.map(describeHolder).join(", ")})` : "") +
       `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
   }
 }
