@@ -15,7 +15,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
+import { DatabasePathInvalidError, DriverUnknownError, IncompleteMigrationError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
@@ -475,7 +475,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const transaction = transactionOptionOf(options);
     // What the run would refuse, refused before a database file is made (see withManager).
     const preflight = async (manager: CliManager<R>) => {
-      const plan = await manager.planUp(to);
+      let plan;
+      try {
+        plan = await manager.planUp(to);
+      } catch (error) {
+        // Only up tells an interrupted migration from one still running elsewhere (it waits for it).
+        if (error instanceof IncompleteMigrationError) return;
+        throw error;
+      }
       if (transaction.transaction === "all") await refuseWholeRunEarly(manager, plan);
     };
     if (options.dryRun) {

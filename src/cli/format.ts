@@ -32,7 +32,8 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
   const lines = [
     `${palette.bold("Database")}  ${databaseLabel}`,
     `${palette.bold("Version")}   ${status.currentVersion} of ${status.latestVersion}` +
-      (status.pendingCount > 0 ? palette.yellow(` (${status.pendingCount} pending)`) : palette.green(" (up to date)")),
+      // Never "up to date" beside a refusal: an interrupted or edited migration is neither pending nor fine.
+      (status.problem ? palette.red(` (up refuses: ${status.problem.code})`) : status.pendingCount > 0 ? palette.yellow(` (${status.pendingCount} pending)`) : palette.green(" (up to date)")),
     "",
   ];
   const nameWidth = Math.max(4, ...status.migrations.map((row) => row.name.length));
@@ -91,7 +92,7 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
   const all: Array<[string, string | null]> = [
     ["Path", info.path],
     ["Size", `${formatBytes(info.sizeBytes)}`],
-    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
+    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
     ["user_version", info.userVersion === null ? null : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],

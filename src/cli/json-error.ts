@@ -6,6 +6,7 @@
 import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
 import { WholeRunTransactionRefusedError } from "../core/whole-run-transaction.js";
 import { locateFailure, type SourceLocation } from "./error-location.js";
+import { toPlainError } from "../core/plain-error.js";
 
 /**
  * The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. A failed
@@ -13,11 +14,7 @@ import { locateFailure, type SourceLocation } from "./error-location.js";
  * it threw, or `null`) unless the error has a field of that name already.
  */
 export function errorToJson(error: StepwiseError): Record<string, unknown> {
-  const fields: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
-  for (const [key, value] of Object.entries(error)) {
-    if (key === "cause" || key === "stack" || key in fields) continue;
-    fields[key] = toPlain(value);
-  }
+  const fields: Record<string, unknown> = { name: error.name, ...toPlainError(error) };
   if (!("location" in fields) && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
   if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
@@ -61,12 +58,3 @@ export function unexpectedErrorToJson(error: unknown): Record<string, unknown> {
 
 /** The `code` of {@link unexpectedErrorToJson}: not a {@link StepwiseError} code, since nothing stable threw it. */
 export const UNEXPECTED_CODE = "UNEXPECTED";
-
-/** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
-function toPlain(value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Error) return { name: value.name, code: (value as { code?: unknown }).code ?? null, message: value.message };
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));
-  return value;
-}

@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { describeStoredValue } from "./stored-value.js";
+import { toPlainError, type StatusProblem } from "./plain-error.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {
@@ -291,11 +292,19 @@ export interface MigrationStatus {
   readonly migrations: readonly MigrationStatusRow[];
   /** Applied versions the registry does not know (the database is newer than the app). */
   readonly unknownAppliedVersions: readonly number[];
-  /** Why `up` would refuse, or `null` when it would run. */
-  readonly problem: { readonly code: string; readonly message: string; readonly fix?: ChecksumMismatchError["fix"] } | null;
+  /**
+   * Why `up` would refuse before running anything, or `null` when it would run: the refusal's code,
+   * message and fields (a checksum changed, the database ahead, a migration interrupted or still
+   * running, another tool's tables, a history table stepwise cannot read, a history row missing, a
+   * pending migration the driver cannot apply).
+   */
+  readonly problem: StatusProblem | null;
 }
 
-/** Describes the database against the registry without throwing, for `status`. */
+/**
+ * Describes the database against the registry without throwing, for `status`: the refusals the
+ * history alone shows. The executor's `status` adds those that need the database read again.
+ */
 export function describeStatus(registry: MigrationRegistry, applied: readonly AppliedMigration[]): MigrationStatus {
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
@@ -321,7 +330,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     pendingCount: migrations.filter((row) => row.state === "pending").length,
     migrations,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
-    problem: problem ? { code: problem.code, message: problem.message, ...(problem instanceof ChecksumMismatchError ? { fix: problem.fix } : {}) } : null,
+    problem: problem ? toPlainError(problem) : null,
   };
 }
 
