@@ -36,7 +36,7 @@ import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.j
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { aliasesOf, CLI_DRIVER_NAMES, connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
-import { errorToJson, unexpectedErrorToJson } from "./json-error.js";
+import { cliMessage, errorToJson, inCliSpelling, unexpectedErrorToJson } from "./json-error.js";
 import { formatDuration, roundDurations } from "./duration.js";
 import { formatStackChain, locateFailure } from "./error-location.js";
 import { renameCommandMentions } from "./program-name.js";
@@ -452,7 +452,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
-        const status = await manager.status();
+        const found = await manager.status();
+        // The refusal's fix as the CLI spells it: --to 3, not to: 3.
+        const status = { ...found, problem: found.problem && inCliSpelling(found.problem) };
         if (options.json) printJson({ database: databasePath, exists, ...status });
         else print(formatStatus(status, exists ? databasePath : `${databasePath} ${palette.dim("(does not exist yet)")}`, palette));
         if (status.problem) exitCode = 1;
@@ -572,7 +574,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
         if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "${commandLine("up")}" to create it.`);
-        const info = await collectDatabaseInfo(manager, databasePath);
+        const collected = await collectDatabaseInfo(manager, databasePath);
+        const info = { ...collected, problem: collected.problem && inCliSpelling(collected.problem) };
         if (options.json) printJson(info);
         else print(formatInfo(info, palette));
       });
@@ -760,14 +763,14 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
   if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
-    io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
+    io.stderr(`${palette.red(`error [${error.code}]`)}: ${cliMessage(error)}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;
   }
   const translated = translateSqliteError(error, 0);
   if (translated instanceof StepwiseError) {
     const location = locateFailure(translated);
-    io.stderr(`${palette.red(`error [${translated.code}]`)}: ${translated.message}\n`);
+    io.stderr(`${palette.red(`error [${translated.code}]`)}: ${cliMessage(translated)}\n`);
     if (location) io.stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(translated))}\n`);
     else if (translated.cause !== undefined) io.stderr(palette.dim("(run with --verbose for the whole stack)\n"));

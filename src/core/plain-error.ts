@@ -4,6 +4,7 @@
  * built on it, so a refusal reads the same wherever it is shown.
  */
 import type { ChecksumMismatchError, StepwiseError, StepwiseErrorCode } from "./errors.js";
+import { copyTexts } from "./option-text.js";
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields. */
 export interface StatusProblem {
@@ -26,6 +27,8 @@ export function toPlainError(error: StepwiseError): StatusProblem {
     if (key === "name" || key === "cause" || key === "stack" || key in plain) continue;
     plain[key] = toPlain(value);
   }
+  // The CLI spells the message and fix with its flags (see option-text.ts).
+  copyTexts(error, plain);
   return plain as StatusProblem;
 }
 

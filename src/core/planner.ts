@@ -17,6 +17,7 @@ import {
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { describeStoredValue } from "./stored-value.js";
 import { toPlainError, type StatusProblem } from "./plain-error.js";
+import { runCall, text } from "./option-text.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {
@@ -229,7 +230,7 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
     throw new InvalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   }
   if (target < current) {
-    throw new InvalidTargetError(target, `The database is already at version ${current}, past ${target}. To go back, run down with to=${target}.`);
+    throw new InvalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
   }
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
@@ -249,7 +250,9 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
       throw new InvalidTargetError(
         target,
-        target > current ? `The database is at version ${current}, below ${target}. To go forward, run up with to=${target}.` : `Invalid target ${target}: use a version from 0 to ${current}.`,
+        target > current
+          ? text`The database is at version ${current}, below ${target}. To go forward, run ${runCall("up", { to: target })}.`
+          : `Invalid target ${target}: use a version from 0 to ${current}.`,
       );
     }
   } else {

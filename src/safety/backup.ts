@@ -21,6 +21,7 @@ import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
+import { CALLS, text } from "../core/option-text.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
@@ -80,7 +81,7 @@ export class InvalidBackupError extends StepwiseError {
   readonly reason: string;
 
   constructor(file: string, reason: string, cause?: unknown) {
-    super("BACKUP_INVALID", `${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by "stepwise up --backup".`, cause === undefined ? undefined : { cause });
+    super("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`, cause === undefined ? undefined : { cause });
     this.file = file;
     this.reason = reason;
   }
