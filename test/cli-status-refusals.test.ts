@@ -164,6 +164,8 @@ function declareScenarios(makeTarget: (t: TestContext) => Promise<Target>): void
       assert.equal(status.code, 1, `status exited ${status.code}:\n${status.stdout}\n${status.stderr}`);
       const shown = refusalOf(status);
       assert.equal(shown.code, scenario.code, status.stdout);
+      // As every refusing command, stderr names the code.
+      assert.ok(status.stderr.includes(`[${scenario.code}]`), status.stderr);
       for (const [field, value] of Object.entries(scenario.fields)) assert.deepEqual(shown[field], value, `${field} in ${status.stdout}`);
       if (!scenario.beforeStatus) {
         assert.equal((JSON.parse(status.stdout) as StatusJson).problem?.code, scenario.code);

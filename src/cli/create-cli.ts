@@ -19,6 +19,7 @@ import { DatabasePathInvalidError, DriverUnknownError, IncompleteMigrationError,
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
+import type { StatusProblem } from "../core/plain-error.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
@@ -182,6 +183,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   // Every JSON output passes here: durations become whole milliseconds, as the text shows them rounded too.
   const printJson = (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2));
   const programName = props.programName ?? "stepwise";
+  /** The library names commands as `stepwise <command>`; the app's own CLI is run by its name. */
+  const renameCommands = (text: string) =>
+    renameCommandMentions(
+      text,
+      programName,
+      program.commands.map((command) => command.name()),
+    );
   /** A command as the user types it, for messages that say what to run. */
   const commandLine = (rest: string) => `${programName} ${rest}`;
   let exitCode = 0;
@@ -453,11 +461,18 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
         const found = await manager.status();
-        // The refusal's fix as the CLI spells it: --to 3, not to: 3.
-        const status = { ...found, problem: found.problem && inCliSpelling(found.problem) };
+        // The refusal as every command prints one: spelled with the CLI's flags, named by this program.
+        const problem = found.problem && inCliSpelling(found.problem);
+        const status = {
+          ...found,
+          problem: problem && { ...problem, message: renameCommands(problem.message), ...(problem.fix ? { fix: renameInFix(problem.fix, renameCommands) as StatusProblem["fix"] } : {}) },
+        };
         if (options.json) printJson({ database: databasePath, exists, ...status });
         else print(formatStatus(status, exists ? databasePath : `${databasePath} ${palette.dim("(does not exist yet)")}`, palette));
-        if (status.problem) exitCode = 1;
+        if (status.problem) {
+          io.stderr(`${palette.red(`error [${status.problem.code}]`)}: ${status.problem.message}\n`);
+          exitCode = 1;
+        }
       });
     });
 
@@ -693,9 +708,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
-        // The library names commands as `stepwise <command>`; the app's own CLI is run by its name.
-        const commands = program.commands.map((command) => command.name());
-        const rename = (text: string) => renameCommandMentions(text, programName, commands);
+        const rename = renameCommands;
         // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
         // usage errors, refusals before the database opens, and what nothing translated.
         if (asksFor(argv, "--json")) {

@@ -27,7 +27,10 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-/** `status` as a table. */
+/**
+ * `status` as a table. A refusal is named by its code on the version line; its message is the
+ * caller's to print (the CLI writes it to stderr, as every refusal).
+ */
 export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
   const lines = [
     `${palette.bold("Database")}  ${databaseLabel}`,
@@ -60,7 +63,6 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     lines.push(`  ${palette.red("?")} ${formatVersion(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);
   }
   if (status.migrations.length === 0) lines.push(palette.dim("  no migrations in the registry"));
-  if (status.problem) lines.push("", palette.red(`${status.problem.code}: ${status.problem.message}`));
   return lines.join("\n");
 }
 
