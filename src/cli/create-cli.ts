@@ -44,7 +44,7 @@ import { renameCommandMentions } from "./program-name.js";
 import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { exampleUrlOf, parseServerUrl, type ServerUrl } from "./server-url.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./libsql-url.js";
-import { createSecretRedactor } from "./secrets.js";
+import { hideUrlIn, redactArguments, redactConnectionString } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -167,14 +167,10 @@ function withAliases(driver: string): string {
 }
 
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
-  const rawStdout = props.io?.stdout ?? writerIgnoringClosedStream(process.stdout);
-  const rawStderr = props.io?.stderr ?? writerIgnoringClosedStream(process.stderr);
-  // The one boundary every line passes, commander's own messages and the extensions' included: a
-  // password from --url, the config, DATABASE_URL or PGPASSWORD never reaches the output.
-  const redactor = createSecretRedactor();
+  // Secrets are hidden where a URL is printed (secrets.ts), never by searching the output for them.
   const io: CliIo = {
-    stdout: (text) => rawStdout(redactor.redact(text)),
-    stderr: (text) => rawStderr(redactor.redact(text)),
+    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
+    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
     env: props.io?.env ?? process.env,
     isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
   };
@@ -193,6 +189,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   /** A command as the user types it, for messages that say what to run. */
   const commandLine = (rest: string) => `${programName} ${rest}`;
   let exitCode = 0;
+  /** The arguments of the run under way, whose secrets commander's messages must not echo. */
+  let echoedArguments: readonly string[] = [];
 
   let loaded: Promise<R> | undefined;
   const loadMigrations = (driver: CliDriverName): Promise<R> => {
@@ -211,20 +209,20 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
       // commander's own usage errors carry the same code as the CLI's, so scripts can tell them apart.
-      outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
+      outputError: (text, write) => write(redactArguments(text, echoedArguments).replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : props.extend ? ' (default: "database" in the stepwise config, then DATABASE_URL)' : ""),
-      singleValued(),
+      singleValued(undefined, showRedacted),
     )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
         `${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
         "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
-      singleValued(),
+      singleValued(undefined, showRedacted),
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
@@ -261,9 +259,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
-    // `--db "$DATABASE_URL"` in a script hands over another database's URL: created as a path, the
-    // password would become a folder name and appear in every message that names the file.
-    if (CREDENTIALED_URL.test(chosen)) throw new DatabasePathInvalidError("--db (a URL with credentials)", "unsupported-url");
+    // `--db "$DATABASE_URL"` in a script hands over another database's URL or connection string:
+    // created as a path, its password or token would become a file name, printed with every message.
+    refuseConnectionStringAsPath(chosen, flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting");
     // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
     // would otherwise be created under the folder's own name.
     if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
@@ -291,7 +289,6 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
       );
     }
-    redactor.addFromConnectionString(chosen);
     return parseServerUrl(driver, chosen, source, resolvePath);
   };
   const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
@@ -417,19 +414,25 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const authToken = driverOf(flags) === "libsql-client" ? io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
-    const opened = await connector.open({
-      databasePath: label,
-      url,
-      schema: schemaOf(flags),
-      ...(authToken === undefined ? {} : { authToken }),
-      busyTimeoutMs: busyTimeoutOf(flags),
-      migrations,
-      props: managerProps(flags),
-    });
-    return runAndClose(opened, async () => {
-      await preflight?.(opened.manager);
-      return action(opened.manager, label, opened.exists ?? true);
-    });
+    // A driver's error may quote the URL it was given (its own, or a cause's): here, where the URL
+    // is known, it is shown redacted.
+    try {
+      const opened = await connector.open({
+        databasePath: label,
+        url,
+        schema: schemaOf(flags),
+        ...(authToken === undefined ? {} : { authToken }),
+        busyTimeoutMs: busyTimeoutOf(flags),
+        migrations,
+        props: managerProps(flags),
+      });
+      return await runAndClose(opened, async () => {
+        await preflight?.(opened.manager);
+        return action(opened.manager, label, opened.exists ?? true);
+      });
+    } catch (error) {
+      throw hideUrlIn(error, url, redactConnectionString(url));
+    }
   };
 
   let quietEvents = false;
@@ -699,11 +702,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     program,
     async run(argv) {
       exitCode = 0;
-      // Before parsing: commander may echo a flag's value in its own error.
-      for (const arg of argv) redactor.addFromConnectionString(arg.replace(/^--?[\w-]+=/, ""));
-      redactor.addFromConnectionString(io.env.DATABASE_URL ?? "");
-      redactor.addSecret(io.env.PGPASSWORD ?? "");
-      redactor.addSecret(io.env[LIBSQL_AUTH_TOKEN_ENV] ?? "");
+      // commander echoes an argument it refuses (an unknown option or command, a repeated flag).
+      echoedArguments = argv;
       try {
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
@@ -715,7 +715,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
           if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
-            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });
+            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
           } else {
             const translated = translateSqliteError(error, 0);
             printError(translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error));
@@ -732,8 +732,27 @@ const USAGE_CODE: UsageError["code"] = "USAGE";
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
 
-/** `scheme://user[:password]@…`: never a file path anyone means. */
-const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
+/** A value of `--db` or `--url` as a message quotes it: as JSON, its secrets hidden. */
+function showRedacted(value: string): string {
+  return JSON.stringify(redactConnectionString(value));
+}
+
+/**
+ * Refuses, naming `source` and the shape only, a database path that is a URL (`scheme://…`: never
+ * a file anyone means) or a connection string that holds a secret (`password=`, `authToken=`).
+ */
+function refuseConnectionStringAsPath(chosen: string, source: string): void {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    const hint = /^postgres(ql)?:$/.test(scheme)
+      ? "; for PostgreSQL pass --driver pg and --url"
+      : /^(libsql|https?|wss?):$/.test(scheme)
+        ? "; for a libSQL server pass --driver libsql-client and --url"
+        : "";
+    throw new DatabasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
+  }
+  if (redactConnectionString(chosen) !== chosen) throw new DatabasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
+}
 
 /**
  * Whether `flag` is among the options (before a `--` that ends them). Read from the raw arguments,
