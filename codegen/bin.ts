@@ -15,8 +15,8 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { describeConfigLookup } from "./config-lookup.js";
-import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { runtimeConfig } from "./runtime-config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
@@ -25,6 +25,8 @@ import { toGenReport } from "./gen-report.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
+/** The settings the runtime commands read from the config, each only when its flag is not given. */
+const runtimeSettings = runtimeConfig(projectRoot, process.env);
 let cachedSettings: StepwiseSettings | undefined;
 const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
   cachedSettings ??= resolveSettings(projectRoot, flags);
@@ -221,8 +223,9 @@ function addBuildCommands(program: Command, context: CliContext): void {
       // The replay (replay-check.ts) runs only on a registry that passed every other check.
       if (ok && options.check && options.replay) {
         const { runReplayCheck } = await import("./replay-check.js");
-        const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
-        const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
+        // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+        const { url, unset } = resolved.dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
+        const replay = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot, registryFile: result.registryFile, loadRegistry });
         if (replay.problems.length > 0) {
           ok = false;
           problems = [...replay.problems];
@@ -288,20 +291,18 @@ function addBuildCommands(program: Command, context: CliContext): void {
 const cli = createCli({
   // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
   // Checked against the folder first, so a stale one is refused before any database is opened.
-  migrations: async ({ dialect }) => {
-    const resolved = resolveSettings(projectRoot, { dialect });
+  // The chosen driver, flag or config, stands for the config's: a flag wins, and the config's is not read.
+  migrations: async ({ dialect, driver }) => {
+    const resolved = resolveSettings(projectRoot, { dialect, driver });
     await refuseStaleRegistry(resolved);
     return loadRegistry(resolved.registryFile);
   },
-  url: () => {
-    const url = settings().url;
-    return url === null ? null : expandConfigUrl(url, process.env);
-  },
-  schema: () => settings().schema ?? undefined,
-  database: () => settings().database,
-  databaseSearched: () => describeConfigLookup(projectRoot),
-  tableName: () => settings().tableName,
-  driver: () => settings().driver,
+  url: runtimeSettings.url,
+  schema: runtimeSettings.schema,
+  database: runtimeSettings.database,
+  databaseSearched: runtimeSettings.databaseSearched,
+  tableName: runtimeSettings.tableName,
+  driver: runtimeSettings.driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   // From the package.json next to this file, in the source tree and in the packed dist alike.

@@ -33,6 +33,8 @@ export interface ReplayCheckOptions {
    * dropped after, never in the database the URL names. `null`: no server, so no replay.
    */
   readonly url?: string | null;
+  /** When `url` is `null` because the config's `url` names an unset variable: that variable, for the note. */
+  readonly urlUnset?: string | null;
   /** The history table's PostgreSQL schema, when the config names one. */
   readonly schema?: string | null;
   /** Imports the registry as the runtime commands do (tsx), throwing `RegistryLoadError` when it fails. */
@@ -55,8 +57,10 @@ export const DEFAULT_REPLAY_DRIVER: CliDriverName = "better-sqlite3";
 export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
   if (options.dialect === "postgres") {
     const url = options.url ?? null;
-    if (url === null)
-      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).` };
+    if (url === null) {
+      const missing = options.urlUnset ? `the config's "url" names \${${options.urlUnset}}, which is not set` : `set "url" in the config or DATABASE_URL`;
+      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; ${missing} (a scratch database is created there and dropped).` };
+    }
     return runOnPostgres(options, url);
   }
   const driver = options.driver ?? DEFAULT_REPLAY_DRIVER;

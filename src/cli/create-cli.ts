@@ -33,7 +33,7 @@ import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
-import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
+import { ConfigVariableUnsetError, NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { aliasesOf, CLI_DRIVER_NAMES, connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
@@ -87,10 +87,10 @@ export interface CliContext {
 /** Options for {@link createCli}. */
 export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {
   /**
-   * The registry, or a function that loads it when a command first needs it; it is told the SQL
-   * dialect of the chosen driver's database, so an app with one registry per dialect loads the right one.
+   * The registry, or a function that loads it when a command first needs it; it is told the chosen
+   * driver and the SQL dialect of its database, so an app with one registry per dialect loads the right one.
    */
-  readonly migrations: R | ((context: { readonly dialect: SqlDialect }) => R | Promise<R>);
+  readonly migrations: R | ((context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => R | Promise<R>);
   /**
    * The database path used when `--db` is not given, or a function returning it (called only when a
    * command needs it). Relative paths are resolved against `cwd`.
@@ -195,7 +195,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   let loaded: Promise<R> | undefined;
   const loadMigrations = (driver: CliDriverName): Promise<R> => {
     const { migrations } = props;
-    loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver) }) : migrations);
+    loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
     return loaded;
   };
 
@@ -280,7 +280,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       throw new UsageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
     }
     if (flags.schema !== undefined && driver !== "pg") throw new UsageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
-    const fromProps = typeof props.url === "function" ? props.url() : props.url;
+    // The setting is read only without the flag: a flag wins, even over a setting that cannot be resolved.
+    const fromProps = flags.url !== undefined ? null : typeof props.url === "function" ? props.url() : props.url;
     const [chosen, source] =
       flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
     if (chosen === undefined || chosen.trim() === "") {
@@ -663,9 +664,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     async readAppliedHistory(command) {
       const flags = flagsOf(command);
       const byUrl = connectsByUrl(driverOf(flags));
-      const configured = byUrl
-        ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
-        : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      let configured: string | null | undefined;
+      try {
+        configured = byUrl
+          ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
+          : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      } catch (error) {
+        // A setting naming an unset variable is not configured, for a command that can do without it.
+        if (error instanceof ConfigVariableUnsetError) return null;
+        throw error;
+      }
       if (configured == null || configured.trim() === "") return null;
       // The empty registry: the rows are wanted whatever the registry holds, even one a merge broke.
       const empty = [] as unknown as R;
