@@ -41,7 +41,12 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // drivers already carried. sql.js's fresh apply was the furthest from the hand loop (1.41x).
   // Raised 2026-11-23 (review, session 11) for sql.js by exactly what calling each pragma_<name>()
   // as a function adds (2 / 3 bytes): a view or table of that name no longer answers for a setting.
-  "durable-objects": { migrate: 18_472 + 59 + 53 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + ROOM_BYTES },
+  // Raised 2026-11-23 (cli, session 12) by exactly what the CLI's fixes add to the core, measured
+  // against the tree before them (dbc7cb7): every message that names an option or a call written
+  // once with both spellings (option-text.ts: the library's for errors, the CLI's for its output),
+  // status() reporting every refusal of up as plain data (plain-error.ts, the executor's status),
+  // and a lock holder named by its program. The room left is what main's head had.
+  "durable-objects": { migrate: 18_472 + 59 + 53 + 997 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 1_353 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + 971 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 1_310 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 999 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 1_322 + ROOM_BYTES },
 };
