@@ -46,7 +46,12 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // the dialect to read a failure (lost connection, lock timeout), names a failed COMMIT as such, and
   // MIGRATION_FAILED carries the server's DETAIL, HINT and invalid indexes as fields. The reading itself
   // (postgres-failures.ts) is bundled by the pg entry alone.
-  "durable-objects": { migrate: 18_472 + 59 + 53 + 84 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 81 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + 79 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 80 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 79 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 82 + ROOM_BYTES },
+  // Raised 2026-11-23 (cli, session 12) by exactly what the CLI's fixes add to the core, measured
+  // against the tree before them (dbc7cb7): every message that names an option or a call written
+  // once with both spellings (option-text.ts: the library's for errors, the CLI's for its output),
+  // status() reporting every refusal of up as plain data (plain-error.ts, the executor's status),
+  // and a lock holder named by its program. The room left is what main's head had.
+  "durable-objects": { migrate: 18_472 + 59 + 53 + 84 + 997 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 81 + 1_353 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + 79 + 971 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 80 + 1_310 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 79 + 999 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 82 + 1_322 + ROOM_BYTES },
 };

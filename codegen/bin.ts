@@ -15,9 +15,8 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { describeConfigLookup } from "./config-lookup.js";
-import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, WORKER_DRIVERS, type StepwiseConfig, type StepwiseSettings } from "./config.js";
-import type { CliDriverName } from "../src/cli/driver-names.js";
+import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { runtimeConfig } from "./runtime-config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
@@ -28,6 +27,8 @@ import { toPortablePath } from "./portable-path.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
+/** The settings the runtime commands read from the config, each only when its flag is not given. */
+const runtimeSettings = runtimeConfig(projectRoot, process.env);
 let cachedSettings: StepwiseSettings | undefined;
 const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
   cachedSettings ??= resolveSettings(projectRoot, flags);
@@ -145,14 +146,6 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
   }
 }
 
-/** The config's driver as the runtime commands open it; a Worker's driver needs `--driver` instead. */
-function cliDriverOf(driver: StepwiseSettings["driver"]): CliDriverName | null {
-  if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
-  throw new UsageError(
-    `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
-  );
-}
-
 /**
  * What the replay did, for `gen --check`'s text output: the result on stdout; a driver that could
  * not run here and a skipped replay on stderr, each reason whole (an install command is its last line).
@@ -257,8 +250,9 @@ function addBuildCommands(program: Command, context: CliContext): void {
           if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
           else if (!options.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
           else {
-            const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
-            const checked = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
+            // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+            const { url, unset } = resolved.dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
+            const checked = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot, registryFile: result.registryFile, loadRegistry });
             replay = checked.replay;
             if (checked.problems.length > 0) {
               ok = false;
@@ -331,20 +325,18 @@ function addBuildCommands(program: Command, context: CliContext): void {
 const cli = createCli({
   // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
   // Checked against the folder first, so a stale one is refused before any database is opened.
-  migrations: async ({ dialect }) => {
-    const resolved = resolveSettings(projectRoot, { dialect });
+  // The chosen driver, flag or config, stands for the config's: a flag wins, and the config's is not read.
+  migrations: async ({ dialect, driver }) => {
+    const resolved = resolveSettings(projectRoot, { dialect, driver });
     await refuseStaleRegistry(resolved);
     return loadRegistry(resolved.registryFile);
   },
-  url: () => {
-    const url = settings().url;
-    return url === null ? null : expandConfigUrl(url, process.env);
-  },
-  schema: () => settings().schema ?? undefined,
-  database: () => settings().database,
-  databaseSearched: () => describeConfigLookup(projectRoot),
-  tableName: () => settings().tableName,
-  driver: () => cliDriverOf(settings().driver),
+  url: runtimeSettings.url,
+  schema: runtimeSettings.schema,
+  database: runtimeSettings.database,
+  databaseSearched: runtimeSettings.databaseSearched,
+  tableName: runtimeSettings.tableName,
+  driver: runtimeSettings.driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   // From the package.json next to this file, in the source tree and in the packed dist alike.

@@ -41,6 +41,8 @@ export interface ReplayCheckOptions {
    * dropped after, never in the database the URL names. `null`: no server, so no replay.
    */
   readonly url?: string | null;
+  /** When `url` is `null` because the config's `url` names an unset variable: that variable, for the note. */
+  readonly urlUnset?: string | null;
   /** The history table's PostgreSQL schema, when the config names one. */
   readonly schema?: string | null;
   /** Imports the registry as the runtime commands do (tsx), throwing `RegistryLoadError` when it fails. */
@@ -116,10 +118,10 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
   if (options.dialect === "postgres") {
     const url = options.url ?? null;
     if (url === null) {
-      return skipped(
-        "no-server",
-        `a postgres registry replays on a server, and none is configured: set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL; a scratch database is created there and dropped after, and the role needs CREATEDB.`,
-      );
+      const missing = options.urlUnset
+        ? `the config's "url" names \${${options.urlUnset}}, which is not set`
+        : `none is configured: set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL`;
+      return skipped("no-server", `a postgres registry replays on a server, and ${missing}; a scratch database is created there and dropped after, and the role needs CREATEDB.`);
     }
     return runOnPostgres(options, url);
   }

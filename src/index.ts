@@ -32,6 +32,7 @@ export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export { DEFAULT_TABLE_NAME } from "./core/history.js";
 export { DEFAULT_DOWN_STEPS, describeStatus, planDown, planUp } from "./core/planner.js";
 export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
+export type { StatusProblem } from "./core/plain-error.js";
 export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from "./core/progress.js";
 export type { ProgressMeasure } from "./core/progress.js";
 export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";

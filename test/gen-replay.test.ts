@@ -256,7 +256,10 @@ test("the postgres replay says where it ran: a scratch database on the configure
   const passed = await check(database.url);
   assert.deepEqual(passed.problems, []);
   assert.equal(passed.replay.ran, true);
-  assert.match(passed.replay.ran ? describeReplay(passed.replay) : "", new RegExp(`^Replayed 2 migrations on the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\), then rolled back 2\\.$`));
+  assert.match(
+    passed.replay.ran ? describeReplay(passed.replay) : "",
+    new RegExp(`^Replayed 2 migrations on the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\), then rolled back 2\\.$`),
+  );
   assert.match(passed.replay.ran ? passed.replay.where : "", new RegExp(`^the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\)$`));
 
   // The bin: --json carries the replay, and the help says where each dialect replays.

@@ -64,12 +64,13 @@ export function parseBusyTimeout(value: string): number {
  * of one driver (`sql.js`, `sql-js`) are the same value.
  *
  * The option must have no default: commander hands the parser the default as the previous value.
+ * `show` writes a value into that error (as JSON unless told): an option that may hold a URL shows it redacted.
  */
-export function singleValued<T>(parse: (value: string) => T = (value) => value as T): (value: string, previous: T | undefined) => T {
+export function singleValued<T>(parse: (value: string) => T = (value) => value as T, show: (value: T) => string = (value) => JSON.stringify(value)): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
     const parsed = parse(value);
     if (previous !== undefined && previous !== parsed) {
-      throw new InvalidArgumentError(`given twice with different values (${JSON.stringify(previous)} and ${JSON.stringify(parsed)}); give it once`);
+      throw new InvalidArgumentError(`given twice with different values (${show(previous)} and ${show(parsed)}); give it once`);
     }
     return parsed;
   };

@@ -30,7 +30,8 @@ import { ConnectionLostError } from "../core/connection-errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
-import { EQ, NE } from "../core/dialects/postgres-operators.js";
+import { EQ } from "../core/dialects/postgres-operators.js";
+import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -364,22 +365,22 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
 
 /**
  * The sessions holding the run lock `key`, as `DATABASE_LOCKED` names them: each one's server
- * process (its backend pid) and what it calls itself (`application_name`, and where it connects
- * from). Empty when the lock was released meanwhile, or the catalog cannot be read.
+ * process (its backend pid), its program (the first word of its `application_name`: a client may put
+ * more there, which is not a name) and the host it connects from. Empty when the lock was released
+ * meanwhile, or the catalog cannot be read.
  */
 async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
   const value = BigInt.asUintN(64, BigInt(key));
   try {
-    const rows = await client.query<{ pid: number; command: string | null }>({
-      text: `SELECT l.pid, CASE WHEN w.command ${NE} '' THEN w.command END AS command
-       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid,
-       LATERAL (SELECT pg_catalog.concat_ws(' from ', CASE WHEN a.application_name ${NE} '' THEN a.application_name END, pg_catalog.host(a.client_addr)) AS command) AS w
+    const rows = await client.query<{ pid: number; program: string | null; host: string | null }>({
+      text: `SELECT l.pid, a.application_name AS program, pg_catalog.host(a.client_addr) AS host
+       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid
        WHERE l.locktype ${EQ} 'advisory' AND l.granted AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1
        ORDER BY l.pid`,
       values: [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
       types: STEPWISE_QUERY_TYPES,
     });
-    return rows.rows.map((row) => ({ pid: row.pid, command: row.command, lock: "write" as const }));
+    return rows.rows.map((row) => ({ pid: row.pid, program: programName(row.program ?? ""), host: row.host, lock: "write" as const }));
   } catch {
     return [];
   }

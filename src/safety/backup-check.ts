@@ -13,6 +13,7 @@
 import { readAllHistory } from "../core/history-reads.js";
 import { nodeFs } from "../core/node-builtins.js";
 import { DatabaseDamagedError, describeFileKind, StepwiseError, type FileKind } from "../core/errors.js";
+import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { runSync } from "../core/runners.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
@@ -33,7 +34,7 @@ export class InvalidBackupError extends StepwiseError {
   readonly kind: FileKind | null;
 
   constructor(file: string, reason: string, cause?: unknown, kind: FileKind | null = null) {
-    super("BACKUP_INVALID", `${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by "stepwise up --backup".`, cause === undefined ? undefined : { cause });
+    super("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`, cause === undefined ? undefined : { cause });
     this.file = file;
     this.reason = reason;
     this.kind = kind;

@@ -13,6 +13,7 @@
 import { readAllHistory } from "../core/history-reads.js";
 import { InvalidTargetError, MigrationInProgressError, type InvalidIndex } from "../core/errors.js";
 import { describeInvalidIndexes } from "../core/invalid-indexes.js";
+import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
@@ -103,7 +104,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
       if (!row || row.state !== "started") {
         throw new InvalidTargetError(
           options.version,
-          `Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; "stepwise status" shows what needs attention.`,
+          text`Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; ${CALLS.status} shows what needs attention.`,
         );
       }
       const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;

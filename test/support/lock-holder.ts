@@ -31,9 +31,13 @@ export interface LockHolder {
 /** The roles the child can play; see the file comment. */
 export type LockHolderRole = "reader" | "writer" | "wal-reader" | "wal-writer" | "exclusive" | "idle" | "wal-crash";
 
-/** Starts the child and resolves once it prints `ready`; it is killed when the test ends. */
-export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole): Promise<LockHolder> {
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), databasePath, role], { stdio: ["pipe", "pipe", "pipe"] });
+/**
+ * Starts the child and resolves once it prints `ready`; it is killed when the test ends. `extraArgs`
+ * go on its command line after the role, unread: what a process's arguments may hold (a key, a
+ * password) that nothing stepwise reports about it may show.
+ */
+export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole, extraArgs: readonly string[] = []): Promise<LockHolder> {
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), databasePath, role, ...extraArgs], { stdio: ["pipe", "pipe", "pipe"] });
   const lines = createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
   lines.on("line", (line) => waiting.shift()?.(line));
