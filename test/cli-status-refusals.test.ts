@@ -12,11 +12,10 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import path from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import Database from "better-sqlite3";
 import pg from "pg";
 import { parseDriverName } from "../src/cli/driver-names.js";
 import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
-import { describeEachDriver } from "./support/driver-matrix.js";
+import { describeEachDriver, openWithAnyDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { jsonOutput, runInProcess, type InProcessRun } from "./support/in-process-cli.js";
 import { makeTempDir } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
@@ -200,25 +199,23 @@ function declareScenarios(makeTarget: (t: TestContext) => Promise<Target>): void
   });
 }
 
-/** A SQLite file under a temp folder, set up through better-sqlite3 (in the CLI and directly). */
+/** A SQLite file under a temp folder, set up through a driver that writes in this runtime (better-sqlite3 is not one under Bun). */
 function sqliteTarget(t: TestContext, driverArgs: (file: string) => readonly string[], writes: boolean): Target {
   const file = path.join(makeTempDir(t), "app.db");
+  const withDatabase = async (use: (db: TestDatabase) => void) => {
+    const db = await openWithAnyDriver(file);
+    try {
+      use(db);
+    } finally {
+      db.close();
+    }
+  };
   return {
     dialect: "sqlite",
     args: driverArgs(file),
     writes,
-    async up(migrations, to) {
-      const run = await runInProcess({ migrations }, ["--db", file, "up", "--to", String(to)]);
-      assert.equal(run.code, 0, run.stderr);
-    },
-    async exec(sql) {
-      const db = new Database(file);
-      try {
-        db.exec(sql);
-      } finally {
-        db.close();
-      }
-    },
+    up: (migrations, to) => withDatabase((db) => void db.migrate(migrations, { to })),
+    exec: (sql) => withDatabase((db) => db.exec(sql)),
   };
 }
 

@@ -67,28 +67,41 @@ export async function startLockHolder(t: { after(fn: () => void | Promise<void>)
   return holder;
 }
 
+/** The module name, as a string, so the type checker (which has no Bun types) does not resolve it. */
+const BUN_SQLITE: string = "bun:sqlite";
+
+/**
+ * The child's connection: better-sqlite3, or bun:sqlite under Bun (which cannot load better-sqlite3),
+ * so the holder runs as the same program as the test. The calls the roles make exist on both.
+ */
+async function openHolderDatabase(file: string): Promise<Database.Database> {
+  if (process.versions.bun === undefined) return new Database(file);
+  const bun = (await import(BUN_SQLITE)) as { Database: new (file: string) => Database.Database };
+  return new bun.Database(file);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [databasePath, role] = process.argv.slice(2) as [string, LockHolderRole];
-  const db = new Database(databasePath);
+  const db = await openHolderDatabase(databasePath);
   if (role === "reader") {
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } else if (role === "writer") {
     db.exec("BEGIN IMMEDIATE");
   } else if (role === "wal-reader") {
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } else if (role === "wal-writer") {
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     db.exec("BEGIN IMMEDIATE");
   } else if (role === "exclusive") {
     db.exec("BEGIN EXCLUSIVE");
   } else if (role === "idle") {
     db.prepare("SELECT * FROM sqlite_master").all();
   } else if (role === "wal-crash") {
-    db.pragma("journal_mode = WAL");
-    db.pragma("wal_autocheckpoint = 0");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("CREATE TABLE IF NOT EXISTS crash_marker (note TEXT); INSERT INTO crash_marker VALUES ('only in the -wal')");
   }
   process.stdout.write("ready\n");
