@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
 import pg from "pg";
 import { parseDriverName } from "../src/cli/driver-names.js";
 import { runLockKey } from "../src/drivers/pg.js";
@@ -45,7 +44,7 @@ await describeEachDriver("DATABASE_LOCKED names the holder by pid and program", 
     if (h.lacks(t, "lockHolders", "openFile", "onlineBackup")) return;
     const dir = makeTempDir(t);
     const backup = path.join(dir, "app.db.bak");
-    const seed = new Database(backup);
+    const seed = await h.open(backup);
     seed.exec("CREATE TABLE seeded (id INTEGER)");
     seed.close();
     const holder = await startLockHolder(t, backup, "exclusive", [SECRET_ARGUMENT]);

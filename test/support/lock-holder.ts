@@ -67,17 +67,41 @@ export async function startLockHolder(t: { after(fn: () => void | Promise<void>)
   return holder;
 }
 
-/** The module name, as a string, so the type checker (which has no Bun types) does not resolve it. */
+/** The module names, as strings, so the type checker (which has no Bun types) does not resolve them. */
 const BUN_SQLITE: string = "bun:sqlite";
+const NODE_SQLITE: string = "node:sqlite";
+
+/** What the roles call on the child's connection. */
+interface HolderDatabase {
+  exec(sql: string): unknown;
+  prepare(sql: string): { get(): unknown; all(): unknown[] };
+  readonly inTransaction: boolean;
+  close(): unknown;
+}
 
 /**
- * The child's connection: better-sqlite3, or bun:sqlite under Bun (which cannot load better-sqlite3),
- * so the holder runs as the same program as the test. The calls the roles make exist on both.
+ * The child's connection, in the program the test runs as (the holder is named by it): better-sqlite3
+ * under the Node it was built for, bun:sqlite under Bun, node:sqlite under another Node.
  */
-async function openHolderDatabase(file: string): Promise<Database.Database> {
-  if (process.versions.bun === undefined) return new Database(file);
-  const bun = (await import(BUN_SQLITE)) as { Database: new (file: string) => Database.Database };
-  return new bun.Database(file);
+async function openHolderDatabase(file: string): Promise<HolderDatabase> {
+  if (process.versions.bun !== undefined) {
+    const bun = (await import(BUN_SQLITE)) as { Database: new (file: string) => HolderDatabase };
+    return new bun.Database(file);
+  }
+  try {
+    return new Database(file);
+  } catch {
+    const { DatabaseSync } = (await import(NODE_SQLITE)) as { DatabaseSync: new (file: string) => Omit<HolderDatabase, "inTransaction"> & { readonly isTransaction: boolean } };
+    const db = new DatabaseSync(file);
+    return {
+      exec: (sql) => db.exec(sql),
+      prepare: (sql) => db.prepare(sql),
+      close: () => db.close(),
+      get inTransaction() {
+        return db.isTransaction;
+      },
+    };
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
