@@ -41,9 +41,19 @@ export const BUNDLE_GZIP_CEILINGS: Readonly<Record<string, BundleCeiling>> = {
   // drivers already carried. sql.js's fresh apply was the furthest from the hand loop (1.41x).
   // Raised 2026-11-23 (review, session 11) for sql.js by exactly what calling each pragma_<name>()
   // as a function adds (2 / 3 bytes): a view or table of that name no longer answers for a setting.
+  // Raised 2026-11-23 (pg failures, session 12) by exactly what telling a PostgreSQL migration's
+  // failure adds to the shared core, measured against the tree before it (dbc7cb7): the executor asks
+  // the dialect to read a failure (lost connection, lock timeout), names a failed COMMIT as such, and
+  // MIGRATION_FAILED carries the server's DETAIL, HINT and invalid indexes as fields. The reading itself
+  // (postgres-failures.ts) is bundled by the pg entry alone.
+  // Raised 2026-11-23 (cli, session 12) by exactly what the CLI's fixes add to the core, measured
+  // against the tree before them (dbc7cb7): every message that names an option or a call written
+  // once with both spellings (option-text.ts: the library's for errors, the CLI's for its output),
+  // status() reporting every refusal of up as plain data (plain-error.ts, the executor's status),
+  // and a lock holder named by its program. The room left is what main's head had.
   // Raised 2026-11-24 (guard) by exactly what each error class's literal name adds (measured against
   // main's head): a minifier renames classes, so `new.target.name` printed "e: ..." in a minified app.
-  "durable-objects": { migrate: 18_472 + 59 + 53 + 234 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 254 + ROOM_BYTES },
-  d1: { migrate: 15_967 + 69 + 187 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 232 + ROOM_BYTES },
-  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 287 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 291 + ROOM_BYTES },
+  "durable-objects": { migrate: 18_472 + 59 + 53 + 84 + 997 + 234 + ROOM_BYTES, manager: 21_981 + 77 + 98 + 52 + 81 + 1_353 + 254 + ROOM_BYTES },
+  d1: { migrate: 15_967 + 69 + 79 + 971 + 187 + ROOM_BYTES, manager: 21_018 + 79 + 92 + 56 + 80 + 1_310 + 232 + ROOM_BYTES },
+  "sql-js": { migrate: 22_408 + 128 + 101 + 49 + 878 + 2 + 79 + 999 + 287 + ROOM_BYTES, manager: 24_897 + 150 + 116 + 43 + 915 + 3 + 82 + 1_322 + 291 + ROOM_BYTES },
 };

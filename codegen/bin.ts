@@ -15,16 +15,20 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { describeConfigLookup } from "./config-lookup.js";
-import { DIALECTS, expandConfigUrl, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { runtimeConfig } from "./runtime-config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { toGenReport } from "./gen-report.js";
+import { describeReplay, type ReplayOutcome } from "./replay-check.js";
+import { toPortablePath } from "./portable-path.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
 
 const projectRoot = findProjectRoot(process.cwd());
+/** The settings the runtime commands read from the config, each only when its flag is not given. */
+const runtimeSettings = runtimeConfig(projectRoot, process.env);
 let cachedSettings: StepwiseSettings | undefined;
 const settings = (flags: StepwiseConfig = {}): StepwiseSettings => {
   cachedSettings ??= resolveSettings(projectRoot, flags);
@@ -142,6 +146,21 @@ async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, cont
   }
 }
 
+/**
+ * What the replay did, for `gen --check`'s text output: the result on stdout; a driver that could
+ * not run here and a skipped replay on stderr, each reason whole (an install command is its last line).
+ */
+function printReplay(replay: ReplayOutcome, context: CliContext): void {
+  if (replay.ran) {
+    for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
+    context.io.stdout(`${describeReplay(replay)}\n`);
+  } else if (replay.code !== "disabled" && replay.code !== "not-reached") {
+    context.io.stderr(
+      `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
+    );
+  }
+}
+
 /** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
 function parseDialectOption(value: string): string {
   if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);
@@ -180,73 +199,89 @@ function addBuildCommands(program: Command, context: CliContext): void {
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-    .option("--no-replay", "with --check: skip applying the migrations to an empty in-memory database (and rolling back the newest)")
+    .option(
+      "--no-replay",
+      "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
+    )
+    .option("--require-replay", "with --check: fail (exit 1, REPLAY_SKIPPED) when the replay cannot run here, such as no SQLite driver installed or no PostgreSQL server configured (for CI)")
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
-    .action(async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; base?: string; json?: boolean; watch?: boolean }) => {
-      if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
-      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
-      assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
-      const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-      if (options.watch) {
-        await watchAndGenerate(
-          {
-            projectRoot,
-            migrationsDir: resolved.migrationsDir,
-            registryFile: resolved.registryFile,
-            dialect: resolved.dialect,
-            ...(resolved.target === null ? {} : { target: resolved.target }),
-            cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-          },
-          context,
-        );
-        return;
-      }
-      const result = await generateRegistry({
-        projectRoot,
-        migrationsDir: resolved.migrationsDir,
-        registryFile: resolved.registryFile,
-        check: Boolean(options.check),
-        dialect: resolved.dialect,
-        ...(resolved.target === null ? {} : { target: resolved.target }),
-        cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-      });
-      const label = path.relative(projectRoot, result.registryFile);
-      const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
-      let ok = result.ok && baseProblems.length === 0;
-      let problems = sortProblems([...result.problems, ...baseProblems]);
-      let status = result.status;
-      let replayNote: string | null = null;
-      // The replay (replay-check.ts) runs only on a registry that passed every other check.
-      if (ok && options.check && options.replay) {
-        const { runReplayCheck } = await import("./replay-check.js");
-        const url = resolved.url === null ? (process.env.DATABASE_URL ?? null) : expandConfigUrl(resolved.url, process.env);
-        const replay = await runReplayCheck({ ...resolved, url, projectRoot, registryFile: result.registryFile, loadRegistry });
-        if (replay.problems.length > 0) {
-          ok = false;
-          problems = [...replay.problems];
-          status = "invalid";
-        } else {
-          replayNote = replay.note;
+    .action(
+      async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; requireReplay?: boolean; base?: string; json?: boolean; watch?: boolean }) => {
+        if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
+        if (options.requireReplay && !options.check) throw new UsageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
+        if (options.requireReplay && !options.replay) throw new UsageError("--require-replay and --no-replay contradict each other: pass one of them.");
+        const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+        assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
+        const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
+        if (options.watch) {
+          await watchAndGenerate(
+            {
+              projectRoot,
+              migrationsDir: resolved.migrationsDir,
+              registryFile: resolved.registryFile,
+              dialect: resolved.dialect,
+              ...(resolved.target === null ? {} : { target: resolved.target }),
+              cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+            },
+            context,
+          );
+          return;
         }
-      }
-      if (options.json) {
-        context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot), null, 2)}\n`);
-        if (!ok) context.setExitCode(1);
-        return;
-      }
-      if (!ok) {
-        printProblems(problems, context);
-        if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
-        context.setExitCode(1);
-        return;
-      }
-      if (replayNote !== null) print(replayNote);
-      const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
-      if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
-      else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
-    });
+        const result = await generateRegistry({
+          projectRoot,
+          migrationsDir: resolved.migrationsDir,
+          registryFile: resolved.registryFile,
+          check: Boolean(options.check),
+          dialect: resolved.dialect,
+          ...(resolved.target === null ? {} : { target: resolved.target }),
+          cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+        });
+        const label = path.relative(projectRoot, result.registryFile);
+        const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+        let ok = result.ok && baseProblems.length === 0;
+        let problems = sortProblems([...result.problems, ...baseProblems]);
+        let status = result.status;
+        let replay: ReplayOutcome | null = null;
+        if (options.check) {
+          // The replay (replay-check.ts) runs only on a registry that passed every other check.
+          const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+          if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
+          else if (!options.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
+          else {
+            // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+            const { url, unset } = resolved.dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
+            const checked = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot, registryFile: result.registryFile, loadRegistry });
+            replay = checked.replay;
+            if (checked.problems.length > 0) {
+              ok = false;
+              problems = [...checked.problems];
+              status = "invalid";
+            } else if (!replay.ran && options.requireReplay) {
+              ok = false;
+              problems = [skippedReplayProblem(replay, toPortablePath(label))];
+              status = "invalid";
+            }
+          }
+        }
+        if (options.json) {
+          context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot, replay), null, 2)}\n`);
+          if (!ok) context.setExitCode(1);
+          return;
+        }
+        if (!ok) {
+          printProblems(problems, context);
+          if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
+          context.setExitCode(1);
+          return;
+        }
+        if (replay !== null) printReplay(replay, context);
+        const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+        if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
+        else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
+      },
+    );
 
   program
     .command("create")
@@ -268,6 +303,8 @@ function addBuildCommands(program: Command, context: CliContext): void {
         description,
         kind: options.sql ? "sql" : "ts",
         dialect: resolved.dialect,
+        driver: resolved.driver,
+        target: resolved.target,
       });
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       print(result.file);
@@ -288,20 +325,18 @@ function addBuildCommands(program: Command, context: CliContext): void {
 const cli = createCli({
   // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
   // Checked against the folder first, so a stale one is refused before any database is opened.
-  migrations: async ({ dialect }) => {
-    const resolved = resolveSettings(projectRoot, { dialect });
+  // The chosen driver, flag or config, stands for the config's: a flag wins, and the config's is not read.
+  migrations: async ({ dialect, driver }) => {
+    const resolved = resolveSettings(projectRoot, { dialect, driver });
     await refuseStaleRegistry(resolved);
     return loadRegistry(resolved.registryFile);
   },
-  url: () => {
-    const url = settings().url;
-    return url === null ? null : expandConfigUrl(url, process.env);
-  },
-  schema: () => settings().schema ?? undefined,
-  database: () => settings().database,
-  databaseSearched: () => describeConfigLookup(projectRoot),
-  tableName: () => settings().tableName,
-  driver: () => settings().driver,
+  url: runtimeSettings.url,
+  schema: runtimeSettings.schema,
+  database: runtimeSettings.database,
+  databaseSearched: runtimeSettings.databaseSearched,
+  tableName: runtimeSettings.tableName,
+  driver: runtimeSettings.driver,
   drivers: ALL_DRIVER_LOADERS,
   cwd: process.cwd(),
   // From the package.json next to this file, in the source tree and in the packed dist alike.

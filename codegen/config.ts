@@ -7,8 +7,11 @@ import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { UsageError } from "../src/core/errors.js";
-import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { parseDriverName } from "../src/cli/driver-names.js";
+import type { DriverEntry } from "../src/shared/package-name.js";
 import { findPasswords } from "../src/cli/secrets.js";
+import { assertPathRoundTrips } from "../src/cli/path-encoding.js";
+import { ConfigVariableUnsetError } from "../src/cli/no-database-error.js";
 import { TARGETS, type Target } from "./d1-target.js";
 
 /** Resolved settings; paths are absolute. */
@@ -19,8 +22,13 @@ export interface StepwiseSettings {
   /** `null` when neither a flag nor the config names one; runtime commands then ask for `--db`. */
   readonly database: string | null;
   readonly tableName: string;
-  /** The driver the runtime commands open the database with; `null` when the config names none (`--driver` may). */
-  readonly driver: CliDriverName | null;
+  /**
+   * The project's driver: the one the runtime commands open the database with (`--driver` may name
+   * another), whose entry `create`'s template imports, and whose connection `gen --check` replays
+   * TypeScript migrations on. `d1` and `durable-objects` run only inside a Worker ({@link WORKER_DRIVERS}).
+   * `null` when the config names none.
+   */
+  readonly driver: DriverEntry | null;
   /** The SQL dialect `gen` checks, hashes and records the migrations for. */
   readonly dialect: SqlDialect;
   /** The runtime the registry is for, when the config names one (`d1`: `gen` refuses TypeScript migrations). */
@@ -40,7 +48,10 @@ export interface StepwiseConfig {
   readonly registryFile?: string;
   readonly database?: string;
   readonly tableName?: string;
-  /** A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`). */
+  /**
+   * A driver name (`better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`,
+   * `libsql-client`), or `d1` or `durable-objects` for a project that runs in a Cloudflare Worker.
+   */
   readonly driver?: string;
   /** The dialect of `migrationsDir` and `registryFile`: `sqlite` (the default) or `postgres`. */
   readonly dialect?: string;
@@ -67,6 +78,12 @@ export interface DialectPaths {
   readonly migrationsDir?: string;
   readonly registryFile?: string;
 }
+
+/**
+ * The drivers a config may name that the bin cannot open: they run inside a Cloudflare Worker. They
+ * pick `create`'s template and `gen --check`'s replay; the runtime commands need `--driver`.
+ */
+export const WORKER_DRIVERS: readonly DriverEntry[] = ["d1", "durable-objects"];
 
 /** The dialects `dialect` and `gen --dialect` accept. */
 export const DIALECTS: readonly SqlDialect[] = ["sqlite", "postgres"];
@@ -104,8 +121,20 @@ export function findProjectRoot(startDir: string): string {
   }
 }
 
-/** Reads the project's config, refusing unknown keys and wrong types. */
-export function readConfig(projectRoot: string): StepwiseConfig {
+/**
+ * The config as its file holds it: its shape checked (an object of known keys, each a non-empty
+ * string), its values not yet, since a flag may override one (see {@link resolveSettings}).
+ */
+export interface ConfigFile {
+  readonly config: StepwiseConfig;
+  /** The file it was read from (stepwise.config.json or package.json); `null` when there is none. */
+  readonly file: string | null;
+  /** How messages name it: `stepwise.config.json`, or `the "stepwise" key of package.json`. */
+  readonly source: string;
+}
+
+/** Reads the project's config, refusing unknown keys and wrong types; the values are checked by their readers. */
+export function readConfigFile(projectRoot: string): ConfigFile {
   const configPath = path.join(projectRoot, CONFIG_FILE_NAME);
   const packagePath = path.join(projectRoot, "package.json");
   let fromFile: unknown;
@@ -116,9 +145,10 @@ export function readConfig(projectRoot: string): StepwiseConfig {
     throw new UsageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
   }
   const source = fromFile !== undefined ? CONFIG_FILE_NAME : `the "stepwise" key of package.json`;
+  const file = fromFile !== undefined ? configPath : fromPackage !== undefined ? packagePath : null;
   // `null` is a config too (a wrong one); `??` would read it as "no config" and blame the missing database.
   const raw = fromFile !== undefined ? fromFile : fromPackage;
-  if (raw === undefined) return {};
+  if (raw === undefined) return { config: {}, file: null, source };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new UsageError(`${source} must be an object such as {"database": "data/app.db"}.`);
   }
@@ -134,31 +164,59 @@ export function readConfig(projectRoot: string): StepwiseConfig {
       throw new UsageError(`Setting "${key}" in ${source} must be a non-empty string.`);
     }
   }
-  const config = raw as StepwiseConfig;
-  if (config.dialect !== undefined) parseDialect(config.dialect, `"dialect" in ${source}`);
-  if (config.target !== undefined && !(TARGETS as readonly string[]).includes(config.target)) {
-    throw new UsageError(`Setting "target" in ${source} must be one of ${TARGETS.join(", ")}, not "${config.target}".`);
-  }
-  if (config.driver === undefined) return config;
-  // Checked here, so the error names the file the name came from; stored in its canonical spelling.
-  const where = fromFile !== undefined ? configPath : `${packagePath} ("stepwise"."driver")`;
-  return { ...config, driver: parseDriverName(config.driver, where) };
+  return { config: raw as StepwiseConfig, file, source };
+}
+
+/** Reads the project's config, refusing unknown keys, wrong types and values no reader takes. */
+export function readConfig(projectRoot: string): StepwiseConfig {
+  const read = readConfigFile(projectRoot);
+  configDialect(read);
+  configTarget(read);
+  const driver = configDriver(read);
+  // Stored in its canonical spelling.
+  return driver === null ? read.config : { ...read.config, driver };
+}
+
+/** The config's dialect, checked; sqlite when it names none. */
+function configDialect({ config, source }: ConfigFile): SqlDialect {
+  return config.dialect === undefined ? DEFAULT_DIALECT : parseDialect(config.dialect, `"dialect" in ${source}`);
+}
+
+/** The config's target, checked; `null` when it names none. */
+function configTarget({ config, source }: ConfigFile): Target | null {
+  if (config.target === undefined) return null;
+  if (!(TARGETS as readonly string[]).includes(config.target)) throw new UsageError(`Setting "target" in ${source} must be one of ${TARGETS.join(", ")}, not "${config.target}".`);
+  return config.target as Target;
 }
 
 /**
- * Combines flags, config and defaults. The folder and registry of the chosen dialect come from the
- * flags, then that dialect's entry in `dialects`, then the top-level settings, which belong to the
- * config's `dialect` (sqlite unless it names another). A dialect other than that one must have its
- * own folder and registry, from `dialects` or the flags: falling back to the other dialect's would
- * check its SQL by the wrong rules and overwrite its registry.
+ * The config's driver in its canonical spelling, checked so the error names the file it came from;
+ * `null` when it names none.
+ */
+export function configDriver({ config, file }: ConfigFile): DriverEntry | null {
+  if (config.driver === undefined) return null;
+  const named = config.driver.trim().toLowerCase();
+  const worker = WORKER_DRIVERS.find((name) => name === named);
+  return worker ?? parseDriverName(config.driver, file === null || path.basename(file) !== "package.json" ? (file ?? CONFIG_FILE_NAME) : `${file} ("stepwise"."driver")`);
+}
+
+/**
+ * Combines flags, config and defaults. A flag wins over its setting, which is then not even checked:
+ * `--dialect sqlite` works beside a config whose dialect is misspelt. The folder and registry of the
+ * chosen dialect come from the flags, then that dialect's entry in `dialects`, then the top-level
+ * settings, which belong to the config's `dialect` (sqlite unless it names another). A dialect other
+ * than that one must have its own folder and registry, from `dialects` or the flags: falling back to
+ * the other dialect's would check its SQL by the wrong rules and overwrite its registry.
  */
 export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}): StepwiseSettings {
-  const config = readConfig(projectRoot);
-  const pick = (key: "database" | "tableName" | "driver") => flags[key] ?? config[key];
+  const read = readConfigFile(projectRoot);
+  const { config } = read;
+  const pick = (key: "database" | "tableName") => flags[key] ?? config[key];
   const database = pick("database");
-  const dialect = flags.dialect === undefined ? ((config.dialect as SqlDialect | undefined) ?? DEFAULT_DIALECT) : parseDialect(flags.dialect, "--dialect");
+  const dialect = flags.dialect === undefined ? configDialect(read) : parseDialect(flags.dialect, "--dialect");
   const own = config.dialects?.[dialect] ?? {};
-  const topLevelDialect = (config.dialect as SqlDialect | undefined) ?? DEFAULT_DIALECT;
+  // As written: a dialect the flag overrode may be one stepwise does not know, and owns no paths then.
+  const topLevelDialect = config.dialect ?? DEFAULT_DIALECT;
   const topLevel = dialect === topLevelDialect ? config : {};
   const migrationsDir = flags.migrationsDir ?? own.migrationsDir ?? topLevel.migrationsDir;
   const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
@@ -169,17 +227,21 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
         `add "dialects": {"${dialect}": {"migrationsDir": "migrations/${dialect}", "registryFile": "generated/registry.${dialect}.ts"}} to it, or pass --dir and --out.`,
     );
   }
+  const driver = flags.driver === undefined ? configDriver(read) : parseDriverName(flags.driver, "--driver");
+  // A path whose bytes were not UTF-8 (in the config, a flag, or the project's own folder) names another file.
+  for (const value of [projectRoot, migrationsDir, registryFile, database]) if (value !== undefined) assertPathRoundTrips(value);
   return {
     projectRoot,
     migrationsDir: path.resolve(projectRoot, migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
     registryFile: path.resolve(projectRoot, registryFile ?? DEFAULT_REGISTRY_FILE),
     database: database === undefined ? null : path.resolve(projectRoot, database),
     tableName: pick("tableName") ?? DEFAULT_TABLE_NAME,
-    driver: (pick("driver") as CliDriverName | undefined) ?? null,
+    driver,
     dialect,
     url: config.url ?? null,
     schema: config.schema ?? null,
-    target: (config.target as Target | undefined) ?? null,
+    // A project whose driver is D1 has a registry for D1.
+    target: configTarget(read) ?? (driver === "d1" ? "d1" : null),
   };
 }
 
@@ -207,12 +269,13 @@ function parseJsonFile(file: string): unknown {
 
 /**
  * The config's `url` with each `${NAME}` replaced by the environment variable `NAME`, so a committed
- * config can name the URL without holding its password.
+ * config can name the URL without holding its password. `configFile` is named by the refusals.
  *
- * @throws UsageError when the URL as written holds a password (not a `${NAME}` reference), or names
- *   a variable that is not set; never quoting either.
+ * @throws UsageError when the URL as written holds a password (not a `${NAME}` reference); never quoting it.
+ * @throws ConfigVariableUnsetError when it names a variable that is not set: the setting is not
+ *   configured here, which only a command that needs the database refuses.
  */
-export function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>): string {
+export function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {
   // The config is committed with the project: a password written into it is a leaked password. One
   // that is only a ${NAME} reference (postgres://app:${DB_PASSWORD}@host/db) is fine.
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
@@ -222,7 +285,7 @@ export function expandConfigUrl(value: string, env: Readonly<Record<string, stri
   }
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
     const found = env[name];
-    if (found === undefined || found === "") throw new UsageError(`The config's "url" names \${${name}}, but ${name} is not set in the environment. Set it, or pass --url.`);
+    if (found === undefined || found === "") throw new ConfigVariableUnsetError({ setting: "url", variable: name, configFile });
     return found;
   });
 }

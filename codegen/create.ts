@@ -9,7 +9,9 @@ import path from "node:path";
 import { UsageError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "../src/shared/migration-file.js";
+import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
+import type { Target } from "./d1-target.js";
 import { toPortablePath } from "./portable-path.js";
 import { writeFileAtomic } from "./write-file.js";
 
@@ -21,9 +23,15 @@ export interface CreateMigrationOptions {
   readonly description: string;
   /** Default `"ts"`. */
   readonly kind?: MigrationKind;
-  /** Module the template imports `defineMigration` from. Default `"stepwise"`. */
-  readonly runtimeModule?: string;
-  /** The dialect the template is written for: a postgres TypeScript template awaits `db.query`. Default `sqlite`. */
+  /**
+   * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from
+   * its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
+   * runs `dialect`; otherwise, and when `null`, the dialect's driver ({@link templateDriverFor}).
+   */
+  readonly driver?: DriverEntry | null;
+  /** The config's `target`: `d1` makes D1 the driver when none is named. */
+  readonly target?: Target | null;
+  /** The dialect the template is written for. Default `sqlite`. */
   readonly dialect?: SqlDialect;
 }
 
@@ -66,8 +74,8 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
     throw new UsageError(`Refusing to write outside ${options.migrationsDir}.`);
   }
 
-  const runtimeModule = options.runtimeModule ?? "stepwise";
-  const text = kind === "sql" ? sqlTemplate(description) : tsTemplate(description, runtimeModule, options.dialect ?? "sqlite");
+  const dialect = options.dialect ?? "sqlite";
+  const text = kind === "sql" ? sqlTemplate(description, dialect) : tsTemplate(description, templateDriverFor({ ...options, dialect }), dialect);
   // A new project's first `create` is what makes the folder.
   try {
     mkdirSync(options.migrationsDir, { recursive: true });
@@ -82,22 +90,79 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
 }
 
 /**
- * The placeholders are comments, so the file compiles and reads as a guide; `gen` refuses each one
- * that is left (TEMPLATE_UNEDITED), down's included, so a half-edited template fails too.
+ * The driver a TypeScript template is written for: the project's own when it runs `dialect`, else
+ * `pg` for postgres, D1 for a D1 target, and the bin's default (better-sqlite3) otherwise.
  */
-function tsTemplate(description: string, runtimeModule: string, dialect: SqlDialect): string {
-  const [asyncKeyword, run] = dialect === "postgres" ? ["async ", "await db.query"] : ["", "db.exec"];
-  return `import { defineMigration } from ${JSON.stringify(runtimeModule)};
+export function templateDriverFor(options: { readonly driver?: DriverEntry | null; readonly target?: Target | null; readonly dialect: SqlDialect }): DriverEntry {
+  if (options.driver && dialectOfEntry(options.driver) === options.dialect) return options.driver;
+  if (options.dialect === "postgres") return "pg";
+  return options.target === "d1" ? "d1" : "better-sqlite3";
+}
+
+/** How a driver's migration runs a statement, and what else its template says. */
+interface TemplateShape {
+  readonly async: boolean;
+  /** The parameter's name: the connection the body receives. */
+  readonly parameter: string;
+  /** A call that runs `sql` on it. */
+  readonly run: (sql: string) => string;
+  /** Lines of options before `up`, with their reasons. */
+  readonly options?: readonly string[];
+}
+
+const SYNC_EXEC: TemplateShape = { async: false, parameter: "db", run: (sql) => `db.exec(\`${sql}\`)` };
+
+const TEMPLATE_SHAPES: Readonly<Record<DriverEntry, TemplateShape>> = {
+  "better-sqlite3": SYNC_EXEC,
+  "node-sqlite": SYNC_EXEC,
+  "bun-sqlite": SYNC_EXEC,
+  libsql: SYNC_EXEC,
+  "sql-js": SYNC_EXEC,
+  // The body receives ctx.storage.sql, inside a transactionSync that cannot stay open across an await.
+  "durable-objects": { async: false, parameter: "sql", run: (sql) => `sql.exec(\`${sql}\`)` },
+  pg: { async: true, parameter: "db", run: (sql) => `await db.query(\`${sql}\`)` },
+  "libsql-client": { async: true, parameter: "db", run: (sql) => `await db.execute(\`${sql}\`)` },
+  d1: {
+    async: true,
+    parameter: "db",
+    run: (sql) => `await db.prepare(\`${sql}\`).run()`,
+    options: [
+      "// D1 applies a migration atomically only as one batch of SQL, so a TypeScript one runs outside any",
+      "// transaction and a failure leaves it half done: prefer `stepwise create --sql` where SQL can do it.",
+      "transaction: false,",
+    ],
+  },
+};
+
+/** What the examples do, in each dialect's words. */
+const EXAMPLE_SQL: Readonly<Record<SqlDialect, { readonly up: string; readonly down: string }>> = {
+  sqlite: { up: "ALTER TABLE contacts ADD COLUMN nickname TEXT", down: "ALTER TABLE contacts DROP COLUMN nickname" },
+  postgres: { up: "ALTER TABLE contacts ADD COLUMN nickname text", down: "ALTER TABLE contacts DROP COLUMN IF EXISTS nickname" },
+};
+
+/**
+ * The placeholders are comments, so the file compiles and reads as a guide; `gen` refuses each one
+ * that is left (TEMPLATE_UNEDITED), down's included, so a half-edited template fails too. It imports
+ * `defineMigration` from the driver's entry, which types the connection (the root entry's is generic,
+ * `unknown` without a driver in the program); which entry it names is outside the checksum.
+ */
+function tsTemplate(description: string, driver: DriverEntry, dialect: SqlDialect): string {
+  const shape = TEMPLATE_SHAPES[driver];
+  const example = EXAMPLE_SQL[dialect];
+  const upMethod = `${shape.async ? "async " : ""}up(${shape.parameter})`;
+  const downMethod = `${shape.async ? "async " : ""}down(${shape.parameter})`;
+  const options = (shape.options ?? []).map((line) => `  ${line}\n`).join("");
+  return `import { defineMigration } from ${JSON.stringify(entrySpecifier(driver))};
 
 export default defineMigration({
   description: ${JSON.stringify(description)},
-  ${asyncKeyword}up(db) {
+${options}  ${upMethod} {
     // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example:
-    // ${run}(\`ALTER TABLE contacts ADD COLUMN nickname TEXT\`);
+    // ${shape.run(example.up)};
   },
-  ${asyncKeyword}down(db) {
+  ${downMethod} {
     // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example:
-    // ${run}(\`ALTER TABLE contacts DROP COLUMN nickname\`);
+    // ${shape.run(example.down)};
   },
 });
 `;
@@ -108,16 +173,17 @@ export default defineMigration({
  * makes \`gen\` say what to write there. A migration that deliberately does nothing says so with
  * {@link EMPTY_MARKER}.
  */
-function sqlTemplate(description: string): string {
+function sqlTemplate(description: string, dialect: SqlDialect): string {
+  const example = EXAMPLE_SQL[dialect];
   return `-- description: ${description.replace(/\r?\n/g, " ")}
 ${UP_MARKER}
 -- ${TEMPLATE_PLACEHOLDER}: write the migration's SQL here, then delete this comment. For example:
--- ALTER TABLE contacts ADD COLUMN nickname TEXT;
+-- ${example.up};
 -- (A migration that deliberately does nothing: replace these comments with "${EMPTY_MARKER} <why>".)
 
 ${DOWN_MARKER}
 -- ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete this section to make the migration irreversible), then delete this comment. For example:
--- ALTER TABLE contacts DROP COLUMN nickname;
+-- ${example.down};
 `;
 }
 

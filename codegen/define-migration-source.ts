@@ -4,20 +4,13 @@
  * entry's (`db` typed as that driver's connection). Anything else of that name could do anything.
  */
 import type { Node, SourceFile } from "ts-morph";
+import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource } from "../src/shared/package-name.js";
 
-/** The package entries that export `defineMigration`; `test/codegen-define-migration.test.ts` holds this to package.json's `exports`. */
-export const DEFINE_MIGRATION_SOURCES: readonly string[] = [
-  "stepwise",
-  "stepwise/better-sqlite3",
-  "stepwise/node-sqlite",
-  "stepwise/bun-sqlite",
-  "stepwise/libsql",
-  "stepwise/sql-js",
-  "stepwise/libsql-client",
-  "stepwise/pg",
-  "stepwise/durable-objects",
-  "stepwise/d1",
-];
+/**
+ * The package entries that export `defineMigration`; `test/codegen-define-migration.test.ts` holds this
+ * to package.json's `exports`. The same entries under the package's next name are accepted too.
+ */
+export const DEFINE_MIGRATION_SOURCES: readonly string[] = [entrySpecifier(null), ...DRIVER_ENTRIES.map(entrySpecifier)];
 
 /** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */
 export interface ForeignDefineMigration {
@@ -42,7 +35,7 @@ export function findForeignDefineMigration(sourceFile: SourceFile): ForeignDefin
       if ((specifier.getAliasNode()?.getText() ?? specifier.getName()) === "defineMigration") bindings.push({ node: specifier, importedName: specifier.getName() });
     }
     for (const binding of bindings) {
-      if (!DEFINE_MIGRATION_SOURCES.includes(source)) return { node: declaration.getModuleSpecifier(), source, importedName: binding.importedName };
+      if (!isDefineMigrationSource(source)) return { node: declaration.getModuleSpecifier(), source, importedName: binding.importedName };
       if (binding.importedName !== "defineMigration") return { node: binding.node, source, importedName: binding.importedName };
     }
   }
@@ -52,7 +45,7 @@ export function findForeignDefineMigration(sourceFile: SourceFile): ForeignDefin
 /** The fix, for the problem's message. */
 export function describeForeignDefineMigration(found: ForeignDefineMigration): string {
   const what = found.importedName === "defineMigration" ? `defineMigration is imported from "${found.source}"` : `"${found.importedName}" of "${found.source}" is imported as defineMigration`;
-  return `${what}, so codegen cannot know what the call does; write import { defineMigration } from "stepwise" (or from your driver's entry: ${DEFINE_MIGRATION_SOURCES.slice(1)
+  return `${what}, so codegen cannot know what the call does; write import { defineMigration } from "${DEFINE_MIGRATION_SOURCES[0]}" (or from your driver's entry: ${DEFINE_MIGRATION_SOURCES.slice(1)
     .map((s) => `"${s}"`)
     .join(", ")})`;
 }

@@ -27,9 +27,11 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "./write-file.js";
+import { NESTED_SCAN_DEPTH } from "./foreign-migrations.js";
+import { PACKAGE_NAME } from "../src/shared/package-name.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 5;
+const CACHE_FORMAT = 6;
 
 /** The inputs of one `gen` run that are not files. */
 export interface GenCacheKey {
@@ -53,7 +55,7 @@ export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: st
     projectRoot: options.projectRoot,
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
-    runtimeModule: options.runtimeModule ?? "stepwise",
+    runtimeModule: options.runtimeModule ?? PACKAGE_NAME,
     ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
     ...(options.target !== undefined ? { target: options.target } : {}),
   };
@@ -235,15 +237,29 @@ function hashFilesOf(hash: Hash, dir: string): void {
 /** Every entry's name and kind, and every file's bytes; subfolders only by name, as scan reads only files. */
 function hashMigrations(hash: Hash, migrationsDir: string): boolean {
   if (!existsSync(migrationsDir)) return false;
-  const entries = readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  hashFolder(hash, migrationsDir, 0);
+  return true;
+}
+
+/**
+ * The folder's names and files' bytes, and below it the names the scan looks at for migrations gen
+ * would not read (foreign-migrations.ts: subfolders down to NESTED_SCAN_DEPTH, and the first bytes of
+ * a subfolder's files never matter there, only their names).
+ */
+function hashFolder(hash: Hash, dir: string, depth: number): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     hash.update(`${entry.isFile() ? "file" : entry.isDirectory() ? "dir" : "other"}:${entry.name}\0`);
-    if (entry.isFile()) {
-      hash.update(readFileSync(path.join(migrationsDir, entry.name)));
+    if (entry.isFile() && depth === 0) {
+      hash.update(readFileSync(path.join(dir, entry.name)));
       hash.update("\0");
     }
+    if (entry.isDirectory() && depth < NESTED_SCAN_DEPTH && entry.name !== "node_modules") {
+      hash.update("{\0");
+      hashFolder(hash, path.join(dir, entry.name), depth + 1);
+      hash.update("}\0");
+    }
   }
-  return true;
 }
 
 /** The tsconfig decides the import ending; follow relative `extends`, give up on packages. */

@@ -5,6 +5,7 @@
 import path from "node:path";
 import type { GenerateResult } from "./generate.js";
 import type { Problem } from "./problems.js";
+import type { ReplayOutcome } from "./replay-check.js";
 
 /** The JSON `gen --json` prints. */
 export interface GenReport {
@@ -19,10 +20,15 @@ export interface GenReport {
   readonly problems: readonly Problem[];
   /** What to run to fix a stale registry; `null` when nothing is stale (problems carry their own fix in `message`). */
   readonly fix: string | null;
+  /**
+   * `gen --check`'s replay: `{ ran: true, driver, applied, rolledBack, … }`, or `{ ran: false, code,
+   * reason }` when it did not run (`code` such as `no-driver`, `reason` whole). `null` for plain `gen`.
+   */
+  readonly replay: ReplayOutcome | null;
 }
 
 /** Builds the {@link GenReport} of one `gen` run; `programName` is how the user runs stepwise. */
-export function toGenReport(result: GenerateResult, projectRoot: string, programName = "stepwise"): GenReport {
+export function toGenReport(result: GenerateResult, projectRoot: string, replay: ReplayOutcome | null = null, programName = "stepwise"): GenReport {
   const registryFile = path.relative(projectRoot, result.registryFile).split(path.sep).join("/");
   return {
     ok: result.ok,
@@ -32,5 +38,6 @@ export function toGenReport(result: GenerateResult, projectRoot: string, program
     latestVersion: result.latestVersion,
     problems: result.problems,
     fix: result.status === "stale" ? `run "${programName} gen" and commit ${registryFile}` : null,
+    replay,
   };
 }

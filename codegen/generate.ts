@@ -23,7 +23,7 @@ export interface GenerateOptions {
   readonly registryFile: string;
   /** Compare with the file on disk instead of writing. Default `false`. */
   readonly check?: boolean;
-  /** Module the registry imports types from. Default `"stepwise"`. */
+  /** Module the registry imports types from. Default: the package's name (`PACKAGE_NAME`). */
   readonly runtimeModule?: string;
   /**
    * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is

@@ -13,15 +13,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashDependency } from "./gen-cache.js";
+import { packageSubpathOf } from "../src/shared/package-name.js";
 
 /** How the importing code loads a module: `import` resolution (ESM) or `require` (CommonJS). */
 export type ImportMode = "import" | "require";
 
 /** The answer for one specifier. */
 export type Resolution = { readonly kind: "file"; readonly file: string } | { readonly kind: "package" } | { readonly kind: "not-found"; readonly candidates: readonly string[] };
-
-/** The package migrations import `defineMigration` from. */
-const RUNTIME_PACKAGE = "stepwise";
 
 /** Records every path looked at: its bytes' SHA-256 is filled in by the caller, `null` means absent. */
 export type ProbeLog = Map<string, string | null>;
@@ -94,7 +92,7 @@ export class ImportResolver {
     if (isPathSpecifier(specifier)) return this.#firstFile(candidatesFor(fromDir, specifier, mode));
     // stepwise itself runs the migration rather than being part of it; an app's lockfile versions
     // it, and in stepwise's own repo tsconfig `paths` map it to the source being developed.
-    if (specifier === RUNTIME_PACKAGE || specifier.startsWith(`${RUNTIME_PACKAGE}/`)) return { kind: "package" };
+    if (packageSubpathOf(specifier) !== null) return { kind: "package" };
     if (specifier.startsWith("#")) return this.#resolvePackageImport(fromDir, specifier, mode);
     const mapped = this.#resolveThroughTsconfig(specifier, mode);
     if (mapped) return mapped;

@@ -22,7 +22,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { hashDependency } from "./gen-cache.js";
-import { checksumTypeScriptSource, findRawNul } from "./ts-migration.js";
+import { checksumTypeScriptForms, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
@@ -33,7 +33,10 @@ export interface LocalImports {
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; the migration's own when it imports nothing local. */
   readonly checksum: string;
-  /** The same combination over `legacyOwnChecksum`, or `null` when none was given. */
+  /**
+   * The combinations earlier releases computed (over `earlierOwnChecksums` and each import as
+   * written), where they differ from `checksum`, joined by spaces; `null` when none does.
+   */
   readonly legacyChecksum: string | null;
 }
 
@@ -43,8 +46,8 @@ export interface LocalImportsInput {
   readonly sourceFile: ts.SourceFile;
   /** The migration's checksum over its own syntax tree. */
   readonly ownChecksum: string;
-  /** Its checksum as earlier releases computed it, when that differs (`TsMigrationFacts.legacyChecksum`). */
-  readonly legacyOwnChecksum?: string | null;
+  /** Its checksums as earlier releases computed them (`TsMigrationFacts.earlierChecksums`). */
+  readonly earlierOwnChecksums?: readonly string[];
   /** Turns an absolute path into the project-relative one problems use. */
   readonly relative: (absolute: string) => string;
   /** The project root: packages are judged by the path inside it, and its tsconfig maps `paths`. */
@@ -71,6 +74,8 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   const problems: Problem[] = [];
   const probed = new Map<string, string | null>();
   const digests = new Map<string, string>();
+  // Each import's checksum as earlier releases computed it (its stepwise specifiers as written).
+  const earlierDigests = new Map<string, string>();
   // Keyed by real path, so a symlinked folder that points back up cannot make the walk endless; the
   // checksum itself uses the paths as written, which do not depend on the machine's links.
   const visited = new Set<string>([realPath(input.absolutePath)]);
@@ -118,23 +123,24 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
       const loaded = loadImportedFile(resolved, input.relative(resolved), probed, problems);
       if (!loaded) continue;
       digests.set(resolved, loaded.digest);
+      earlierDigests.set(resolved, loaded.earlierDigest);
       if (loaded.sourceFile) queue.push({ absolutePath: resolved, sourceFile: loaded.sourceFile });
     }
   }
 
   const migrationDir = path.dirname(input.absolutePath);
-  const ordered = [...digests.entries()]
-    .map(([file, digest]) => ({ key: toPortablePath(path.relative(migrationDir, file)), file, digest }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const ordered = [...digests.keys()].map((file) => ({ key: toPortablePath(path.relative(migrationDir, file)), file })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Without local imports the checksum stays the migration's own, so existing checksums do not move.
-  const combine = (own: string) => (ordered.length === 0 ? own : hashCanonicalMigration("ts", [own, "local-imports", ...ordered.flatMap((entry) => [entry.key, entry.digest])].join("\0")));
-  const checksum = combine(input.ownChecksum);
+  const combine = (own: string, digestOf: ReadonlyMap<string, string>) =>
+    ordered.length === 0 ? own : hashCanonicalMigration("ts", [own, "local-imports", ...ordered.flatMap((entry) => [entry.key, digestOf.get(entry.file)!])].join("\0"));
+  const checksum = combine(input.ownChecksum, digests);
+  const legacy = [...new Set((input.earlierOwnChecksums ?? []).map((own) => combine(own, earlierDigests)))].filter((form) => form !== checksum);
   return {
     files: ordered.map((entry) => input.relative(entry.file)).sort(),
     probed: [...probed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
     problems,
     checksum,
-    legacyChecksum: input.legacyOwnChecksum == null ? null : combine(input.legacyOwnChecksum),
+    legacyChecksum: legacy.length === 0 ? null : legacy.join(" "),
   };
 }
 
@@ -268,7 +274,12 @@ function describeCandidates(candidates: readonly string[]): string {
 }
 
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
-function loadImportedFile(absolutePath: string, label: string, probed: Map<string, string | null>, problems: Problem[]): { digest: string; sourceFile: ts.SourceFile | null } | null {
+function loadImportedFile(
+  absolutePath: string,
+  label: string,
+  probed: Map<string, string | null>,
+  problems: Problem[],
+): { digest: string; earlierDigest: string; sourceFile: ts.SourceFile | null } | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(absolutePath);
@@ -291,7 +302,8 @@ function loadImportedFile(absolutePath: string, label: string, probed: Map<strin
   const kind = SCRIPT_KINDS[path.extname(absolutePath)];
   if (kind === undefined) {
     // Not code (a loader may import other files): it counts byte for byte.
-    return { digest: hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`), sourceFile: null };
+    const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`);
+    return { digest, earlierDigest: digest, sourceFile: null };
   }
   const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   const nulProblem = findRawNul(text, label);
@@ -314,5 +326,6 @@ function loadImportedFile(absolutePath: string, label: string, probed: Map<strin
     }
     return null;
   }
-  return { digest: checksumTypeScriptSource(sourceFile), sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
+  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
+  return { digest: checksum, earlierDigest: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
 }

@@ -1,7 +1,12 @@
 /**
  * The registry imports TypeScript migrations with relative specifiers, and which ending they need
- * depends on how the project resolves modules: `.js` under Node16/NodeNext, `.ts` when the project
- * imports TypeScript files directly, nothing under bundler resolution.
+ * depends on how the project loads modules. `.js` works under every resolution TypeScript offers
+ * (node16/nodenext, bundler, node10, CommonJS): TypeScript maps it to the `.ts` source, tsc's output
+ * runs under Node as it is, and bundlers (esbuild, Vite, Rollup's TypeScript plugin, Bun) map it back
+ * too. An extensionless specifier, which bundler resolution would also accept, fails under Node
+ * once tsc has compiled it (ERR_MODULE_NOT_FOUND). The one exception is a project that imports `.ts`
+ * files directly (`allowImportingTsExtensions`, whose sources run as they are, or
+ * `rewriteRelativeImportExtensions`, whose emit rewrites them to `.js`): there `.ts` is what works.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -14,11 +19,6 @@ export function resolveImportExtension(projectRoot: string): ImportExtension {
   if (!existsSync(tsconfigPath)) return ".js";
   const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
   if (read.error) return ".js";
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
-  const options = parsed.options;
-  if (options.allowImportingTsExtensions || options.rewriteRelativeImportExtensions) return ".ts";
-  const resolution = options.moduleResolution;
-  if (resolution === ts.ModuleResolutionKind.Bundler) return "";
-  if (resolution === ts.ModuleResolutionKind.Node10) return "";
-  return ".js";
+  const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
+  return options.allowImportingTsExtensions || options.rewriteRelativeImportExtensions ? ".ts" : ".js";
 }

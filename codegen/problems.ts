@@ -15,6 +15,8 @@ export type ProblemCode =
   | "MIGRATION_NOT_A_FILE"
   | "MIGRATION_SYMLINK"
   | "MIGRATION_UNREADABLE"
+  | "FOREIGN_MIGRATIONS"
+  | "MIGRATIONS_IN_SUBFOLDER"
   | "DUPLICATE_VERSION"
   | "VERSIONS_DO_NOT_START_AT_ONE"
   | "VERSION_GAP"
@@ -45,6 +47,7 @@ export type ProblemCode =
   | "REPLAY_FAILED"
   | "REPLAY_DOWN_FAILED"
   | "REPLAY_REGISTRY_UNLOADABLE"
+  | "REPLAY_SKIPPED"
   | "FOREIGN_KEY_PARENT_REBUILT";
 
 /** One thing wrong, with where it is and how to fix it. */
@@ -63,6 +66,8 @@ export interface Problem {
   readonly relatedFiles?: readonly string[];
   /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal (`RegistryStaleError`). */
   readonly staleness?: { readonly change: RegistryChangeKind; readonly file: string };
+  /** `FOREIGN_MIGRATIONS` only: the tool whose migrations the folder holds (`Diesel`, `Flyway`, `sqlx`, …). */
+  readonly foreign?: { readonly tool: string };
   /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */
   readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
 }

@@ -1,23 +1,29 @@
 /**
  * How the bin's `gen --check` runs the replay (`replay.ts`): it loads the registry it just checked,
- * opens an empty in-memory database with the project's driver, and turns what cannot be replayed here
- * (a PostgreSQL registry, a driver this runtime cannot load, no tsx to load TypeScript) into a note
- * rather than a failure, since none of those is a fault of the migrations.
+ * opens an empty in-memory database with a SQLite driver this runtime can load (the project's own
+ * first), and replays there. What cannot run here (a PostgreSQL registry with no server, no SQLite
+ * driver installed, no tsx to load TypeScript) is not a fault of the migrations, so it does not
+ * fail the check: it comes back as a skip with its reason whole, which the bin reports in text and
+ * JSON, and which `--require-replay` turns into a failure.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
-import { loadDriver } from "../src/cli/open-database.js";
+import { loadDriver, type DriverConnector, type DriverLoaders } from "../src/cli/open-database.js";
 import { RegistryLoadError, StepwiseError } from "../src/core/errors.js";
 import type { Driver } from "../src/core/driver.js";
 import { Executor } from "../src/core/executor.js";
 import { runAsync } from "../src/core/runners.js";
 import { callWithDriver, exec } from "../src/core/step.js";
-import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
-import { MissingDependencyError } from "./optional-dependencies.js";
+import type { MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
+import { packageSubpathOf, type DriverEntry } from "../src/shared/package-name.js";
+import type { Target } from "./d1-target.js";
+import { DependencyVersionError, MissingDependencyError } from "./optional-dependencies.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
-import { replayMigrations, type ReplayManager } from "./replay.js";
+import { withWorkerConnections, type WorkerConnection } from "./replay-connections.js";
+import { replayMigrations, type ReplayManager, type ReplayResult } from "./replay.js";
 
 /** Inputs for {@link runReplayCheck}. */
 export interface ReplayCheckOptions {
@@ -25,7 +31,9 @@ export interface ReplayCheckOptions {
   readonly registryFile: string;
   readonly dialect: SqlDialect;
   /** The config's driver; `null` means the bin's default, better-sqlite3. */
-  readonly driver: CliDriverName | null;
+  readonly driver: DriverEntry | null;
+  /** The config's target: `d1` hands TypeScript migrations a D1 binding, as `driver: "d1"` does. */
+  readonly target?: Target | null;
   readonly tableName: string;
   /**
    * The PostgreSQL server to replay a `postgres` registry on (the config's `url`, expanded, or
@@ -33,20 +41,74 @@ export interface ReplayCheckOptions {
    * dropped after, never in the database the URL names. `null`: no server, so no replay.
    */
   readonly url?: string | null;
+  /** When `url` is `null` because the config's `url` names an unset variable: that variable, for the note. */
+  readonly urlUnset?: string | null;
   /** The history table's PostgreSQL schema, when the config names one. */
   readonly schema?: string | null;
   /** Imports the registry as the runtime commands do (tsx), throwing `RegistryLoadError` when it fails. */
   readonly loadRegistry: (registryFile: string) => Promise<MigrationRegistry>;
+  /** The drivers that may replay. Default: every driver of the bin ({@link ALL_DRIVER_LOADERS}). */
+  readonly drivers?: DriverLoaders;
 }
 
-/** What the replay found: problems to fail on, or a one-line note of what it did or why it did not run. */
+/** Why a replay did not run; each is also what `gen --check --json` reports as `replay.code`. */
+export type ReplaySkipCode =
+  /** `--no-replay`. */
+  | "disabled"
+  /** Other checks failed first: the replay runs on a registry that passed them. */
+  | "not-reached"
+  /** A PostgreSQL registry, and no server to replay on (no `url` in the config, no `DATABASE_URL`). */
+  | "no-server"
+  /** No driver that can replay loads here (none installed, or not for this runtime). */
+  | "no-driver"
+  /** The server refused a scratch database (no CREATEDB, unreachable, wrong password). */
+  | "no-scratch-database"
+  /** The registry imports TypeScript, and tsx (which loads it) is missing or of an unsupported major version. */
+  | "no-registry-loader";
+
+/** What the replay did: ran (whatever it found), or why not, its reason whole. */
+export type ReplayOutcome =
+  | {
+      readonly ran: true;
+      /** The driver it ran on (`pg` on a scratch database of the configured server). */
+      readonly driver: string;
+      readonly database: "memory" | "scratch";
+      /**
+       * Where it ran: `an empty in-memory better-sqlite3 database`, `the scratch database
+       * stepwise_scratch_… on the PostgreSQL server at db.example:5432 (dropped after)`. Names a
+       * server by host and port only, never its role or password.
+       */
+      readonly where: string;
+      /** How many migrations applied before it ended. */
+      readonly applied: number;
+      /** The version whose `down` was replayed, or `null`. */
+      readonly rolledBack: number | null;
+      /** The drivers tried first that could not run here, and why (the project's own, when it does not load). */
+      readonly unavailable: readonly { readonly driver: string; readonly reason: string }[];
+      /** The Worker connection the TypeScript migrations were handed (see `replay-connections.ts`), if any. */
+      readonly connection: WorkerConnection | null;
+    }
+  | { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
+
+/** The replay's problems (the migrations' faults) and what it did. */
 export interface ReplayCheckResult {
   readonly problems: readonly Problem[];
-  readonly note: string;
+  readonly replay: ReplayOutcome;
 }
 
-/** The driver `gen --check` replays with when the config names none: the bin's default. */
+/** The driver `gen --check` replays with first when the config names none: the bin's default. */
 export const DEFAULT_REPLAY_DRIVER: CliDriverName = "better-sqlite3";
+
+/**
+ * The SQLite drivers tried, in order, after the project's own: sql.js last but one, since it is
+ * WebAssembly and installs anywhere (`npm install --save-dev sql.js`), and bun:sqlite under Bun.
+ */
+const SQLITE_REPLAY_DRIVERS: readonly CliDriverName[] = ["better-sqlite3", "node-sqlite", "libsql", "sql-js", "bun-sqlite"];
+
+/** What a project with no SQLite driver installed is told to install to replay: it builds nothing and runs on every runtime. */
+export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
+
+const skipped = (code: ReplaySkipCode, reason: string): ReplayCheckResult => ({ problems: [], replay: { ran: false, code, reason } });
 
 /**
  * Replays the registry's migrations on an empty in-memory database (see `replay.ts`).
@@ -55,16 +117,43 @@ export const DEFAULT_REPLAY_DRIVER: CliDriverName = "better-sqlite3";
 export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
   if (options.dialect === "postgres") {
     const url = options.url ?? null;
-    if (url === null)
-      return { problems: [], note: `Replay skipped: a postgres registry replays on a server; set "url" in the config or DATABASE_URL (a scratch database is created there and dropped).` };
+    if (url === null) {
+      const missing = options.urlUnset
+        ? `the config's "url" names \${${options.urlUnset}}, which is not set`
+        : `none is configured: set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL`;
+      return skipped("no-server", `a postgres registry replays on a server, and ${missing}; a scratch database is created there and dropped after, and the role needs CREATEDB.`);
+    }
     return runOnPostgres(options, url);
   }
-  const driver = options.driver ?? DEFAULT_REPLAY_DRIVER;
-  if (driver === "pg" || driver === "sql-js") {
-    // sql.js refuses to write files, not memory; pg is a server. Both replay with the bin's default.
-    return runWith(options, driver === "sql-js" ? "sql-js" : DEFAULT_REPLAY_DRIVER);
-  }
-  return runWith(options, driver);
+  return runOnSqlite(options);
+}
+
+/** The problem `gen --check --require-replay` fails with when the replay did not run. */
+export function skippedReplayProblem(replay: ReplayOutcome & { ran: false }, registryLabel: string): Problem {
+  return {
+    code: "REPLAY_SKIPPED",
+    file: registryLabel,
+    line: 1,
+    column: 1,
+    message: `the replay did not run (${replay.code}), and --require-replay asks it to: ${oneLine(replay.reason)}`,
+  };
+}
+
+/** `text` as one line, for a problem's message. */
+export function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ");
+}
+
+/** One line for the bin: what ran, on what, and what stood in for what. */
+export function describeReplay(outcome: ReplayOutcome & { ran: true }): string {
+  const count = `${outcome.applied} migration${outcome.applied === 1 ? "" : "s"}`;
+  const down = outcome.rolledBack === null ? "" : `, then rolled back ${outcome.rolledBack}`;
+  const connection = outcome.connection === null ? "" : ` (TypeScript migrations given ${outcome.connection === "d1" ? "a D1 binding" : "a Durable Object's sql"} over it)`;
+  return `Replayed ${count} on ${outcome.where}${connection}${down}.`;
 }
 
 /**
@@ -75,14 +164,16 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
 async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<ReplayCheckResult> {
   const migrations = await loadOrProblem(options);
   if (isCheckResult(migrations)) return migrations;
-  let connector;
+  let connector: DriverConnector;
   try {
-    connector = await loadReplayDriver("pg");
+    connector = await loadReplayDriver("pg", options);
   } catch (error) {
-    if (error instanceof StepwiseError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    if (error instanceof StepwiseError) return skipped("no-driver", error.message);
     throw error;
   }
   const props = { tableName: options.tableName };
+  const server = describeServer(url);
+  let scratchName = "";
   let failure: string | null = null;
   const result = await replayMigrations({
     projectRoot: options.projectRoot,
@@ -100,6 +191,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
             return driver.openScratchDatabase();
           }),
         );
+        scratchName = scratch.name;
         // Its own executor on the scratch database, as verify's replay has: the same settings, no events.
         const replayer = new Executor(registry, { ...executor.settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
         const manager: ReplayManager = {
@@ -109,6 +201,7 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
         };
         return {
           manager,
+          where: `a scratch database of the PostgreSQL server at ${server}`,
           close: async () => {
             await scratch.drop().catch(() => undefined);
             await opened.close();
@@ -116,18 +209,40 @@ async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<
         };
       } catch (error) {
         await opened.close();
-        failure = error instanceof Error ? firstLine(error.message) : String(error);
+        failure = error instanceof Error ? error.message : String(error);
         throw error;
       }
     },
   }).catch((error: unknown) => {
-    if (failure !== null || error instanceof StepwiseError) return null;
-    throw error;
+    if (failure !== null) return null;
+    if (!(error instanceof StepwiseError)) throw error;
+    failure = error.message;
+    return null;
   });
-  if (result === null) return { problems: [], note: `Replay skipped: no scratch database on the configured server (${failure ?? "connection refused"}).` };
-  const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
-  const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
-  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on a scratch PostgreSQL database${down} (dropped after).` : "" };
+  if (result === null) return skipped("no-scratch-database", `no scratch database could be made on the PostgreSQL server at ${server}: ${failure ?? "the connection was refused"}`);
+  const where = `the scratch database ${scratchName} on the PostgreSQL server at ${server} (dropped after)`;
+  return ranOutcome({ ...result, where }, { driver: "pg", database: "scratch", unavailable: [], connection: null });
+}
+
+function ranOutcome(
+  result: ReplayResult,
+  on: { driver: string; database: "memory" | "scratch"; unavailable: { driver: string; reason: string }[]; connection: WorkerConnection | null },
+): ReplayCheckResult {
+  return { problems: result.problems, replay: { ran: true, ...on, where: result.where, applied: result.applied, rolledBack: result.downVersion } };
+}
+
+/**
+ * The server a URL names, as `host:port` and nothing else of it: no role, no password, no options.
+ * `the configured server` when the URL does not parse (the connection then fails on its own).
+ */
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
+    return `${host}:${parsed.port || parsed.searchParams.get("port") || "5432"}`;
+  } catch {
+    return "the configured server";
+  }
 }
 
 function isCheckResult(value: MigrationRegistry | ReplayCheckResult): value is ReplayCheckResult {
@@ -140,12 +255,12 @@ async function loadOrProblem(options: ReplayCheckOptions): Promise<MigrationRegi
   try {
     return await options.loadRegistry(options.registryFile);
   } catch (error) {
-    if (error instanceof MissingDependencyError) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
+    if (error instanceof MissingDependencyError || error instanceof DependencyVersionError) return skipped("no-registry-loader", error.message);
     if (error instanceof RegistryLoadError) {
       const [file, line, column] = parseLocation(error.location) ?? [registryLabel, 1, 1];
       return {
         problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", file, line, column, message: `the registry cannot be imported, so the app could not start either: ${firstLine(rootMessage(error))}` }],
-        note: "",
+        replay: { ran: false, code: "not-reached", reason: "the registry cannot be imported" },
       };
     }
     throw error;
@@ -153,45 +268,81 @@ async function loadOrProblem(options: ReplayCheckOptions): Promise<MigrationRegi
 }
 
 /** sql.js writes nothing here (the database is in memory), so it is opened as a reader would be. */
-function loadReplayDriver(driver: CliDriverName) {
-  return loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", ALL_DRIVER_LOADERS, "the config");
+function loadReplayDriver(driver: CliDriverName, options: ReplayCheckOptions): Promise<DriverConnector> {
+  return loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", options.drivers ?? ALL_DRIVER_LOADERS, "the config");
 }
 
-async function runWith(options: ReplayCheckOptions, driver: CliDriverName): Promise<ReplayCheckResult> {
+/**
+ * The first SQLite driver that loads here, the project's own first (SQLite is the same engine through
+ * every driver, so any one replays the SQL), with why each one before it could not.
+ */
+async function loadSqliteReplayDriver(options: ReplayCheckOptions): Promise<{ driver: CliDriverName | null; connector: DriverConnector | null; unavailable: { driver: string; reason: string }[] }> {
+  const own = options.driver === null || options.driver === "pg" || options.driver === "d1" || options.driver === "durable-objects" ? null : options.driver;
+  const unavailable: { driver: string; reason: string }[] = [];
+  for (const driver of [...new Set([...(own === null ? [] : [own]), ...SQLITE_REPLAY_DRIVERS])]) {
+    try {
+      return { driver, connector: await loadReplayDriver(driver, options), unavailable };
+    } catch (error) {
+      if (!(error instanceof StepwiseError)) throw error;
+      // Only the drivers a project would have chosen are worth naming: its own, and the default.
+      if (driver === own || driver === DEFAULT_REPLAY_DRIVER) unavailable.push({ driver, reason: error.message });
+    }
+  }
+  return { driver: null, connector: null, unavailable };
+}
+
+/** The Worker connection a TypeScript migration is written for: the entry it imports from, else the project's driver. */
+function workerConnectionOf(options: ReplayCheckOptions): (entry: MigrationEntry) => WorkerConnection | null {
+  const projectDefault: WorkerConnection | null = options.driver === "d1" || options.driver === "durable-objects" ? options.driver : options.target === "d1" ? "d1" : null;
+  return (entry) => {
+    let source = "";
+    try {
+      source = readFileSync(path.join(options.projectRoot, entry.file), "utf8");
+    } catch {
+      // The registry's module is what runs; without its file only the project's driver can say.
+    }
+    for (const match of source.matchAll(/\bfrom\s*["']([^"'\n]+)["']/g)) {
+      const subpath = packageSubpathOf(match[1]!);
+      if (subpath === "d1" || subpath === "durable-objects") return subpath;
+    }
+    return projectDefault;
+  };
+}
+
+async function runOnSqlite(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
   const migrations = await loadOrProblem(options);
   if (isCheckResult(migrations)) return migrations;
-  let connector;
-  let fallback = "";
-  try {
-    connector = await loadReplayDriver(driver);
-  } catch (error) {
-    if (!(error instanceof StepwiseError)) throw error;
-    // The configured driver cannot load under this runtime (node:sqlite on an older Node, bun:sqlite
-    // under Node): SQLite is the same engine through every driver, so the default one stands in.
-    if (driver === DEFAULT_REPLAY_DRIVER) return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
-    try {
-      connector = await loadReplayDriver(DEFAULT_REPLAY_DRIVER);
-    } catch {
-      return { problems: [], note: `Replay skipped: ${firstLine(error.message)}` };
-    }
-    fallback = ` (${driver} does not load here: ${firstLine(error.message)})`;
-    driver = DEFAULT_REPLAY_DRIVER;
+  const loaded = await loadSqliteReplayDriver(options);
+  const { driver, connector } = loaded;
+  if (driver === null || connector === null) {
+    const tried = loaded.unavailable.map(({ driver, reason }) => `${driver}: ${reason}`).join("\n");
+    return skipped(
+      "no-driver",
+      `no SQLite driver loads here to replay on.\n${tried}\nInstall one as a devDependency to replay (the app's own driver need not change): sql.js is WebAssembly, builds nothing and runs on every runtime:\n  ${REPLAY_DRIVER_INSTALL}`,
+    );
   }
+  const connectionOf = workerConnectionOf(options);
+  const connections = new Set(migrations.map((entry) => (entry.kind === "ts" ? connectionOf(entry) : null)));
+  connections.delete(null);
   const result = await replayMigrations({
     projectRoot: options.projectRoot,
     migrations,
     tableName: options.tableName,
     open: async (registry) => {
       // url: libsql-client connects by URL, here to an in-memory database of its own; the file drivers ignore it.
-      const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: registry, props: { tableName: options.tableName } });
+      const opened = await connector.open({
+        databasePath: ":memory:",
+        url: ":memory:",
+        busyTimeoutMs: 0,
+        migrations: withWorkerConnections(registry, connectionOf),
+        props: { tableName: options.tableName },
+      });
       // The in-memory database is the replay's own, so read mode's query_only is lifted.
       await opened.manager.run(exec("PRAGMA query_only = OFF"));
-      return { manager: opened.manager as unknown as ReplayManager, close: () => opened.close() };
+      return { manager: opened.manager as unknown as ReplayManager, where: `an empty in-memory ${driver} database`, close: () => opened.close() };
     },
   });
-  const count = `${result.applied} migration${result.applied === 1 ? "" : "s"}`;
-  const down = result.downVersion === null ? "" : `, then rolled back ${result.downVersion}`;
-  return { problems: result.problems, note: result.problems.length === 0 ? `Replayed ${count} on an empty in-memory ${driver} database${down}${fallback}.` : "" };
+  return ranOutcome(result, { driver, database: "memory", unavailable: loaded.unavailable, connection: [...connections][0] ?? null });
 }
 
 function firstLine(text: string): string {

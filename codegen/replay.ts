@@ -1,7 +1,8 @@
 /**
  * `gen --check`'s replay: what fails only at deploy time, caught at build time. The registry's
- * migrations are applied in order, through the runtime's own manager, to an empty in-memory database
- * of the project's driver with foreign keys on (as better-sqlite3 and node:sqlite open them), then
+ * migrations are applied in order, through the runtime's own manager, to an empty database (SQLite: in
+ * memory, with the project's driver and foreign keys on, as better-sqlite3 and node:sqlite open them;
+ * PostgreSQL: a scratch database created on the configured server), then
  * the newest one is rolled back. The first failure becomes a problem at the file and line of the
  * statement that failed (`CREAT TABLE`), and a table rebuild that would break at deploy on real rows
  * (dropping a table other tables reference, with enforcement on) is reported even when the empty
@@ -27,6 +28,11 @@ export interface ReplayManager {
 /** An empty database the replay may fill, and how to let it go. */
 export interface ReplayDatabase {
   readonly manager: ReplayManager;
+  /**
+   * Where the replay runs, as a problem says it after "on": `an empty in-memory better-sqlite3
+   * database`, `a scratch database of the PostgreSQL server at db.example:5432`. Never a secret.
+   */
+  readonly where: string;
   close(): void | Promise<void>;
 }
 
@@ -35,7 +41,7 @@ export interface ReplayOptions {
   /** Absolute; `entry.file` is relative to it, and source lines are read from there. */
   readonly projectRoot: string;
   readonly migrations: MigrationRegistry;
-  /** Opens an empty database (in memory) with the project's driver and a manager for `migrations`. */
+  /** Opens an empty database (SQLite's in memory, PostgreSQL's a scratch one) and a manager for `migrations`. */
   readonly open: (migrations: MigrationRegistry) => Promise<ReplayDatabase>;
   /** The history table's name, left out of what the replay inspects. */
   readonly tableName: string;
@@ -54,6 +60,8 @@ export interface ReplayResult {
   readonly applied: number;
   /** The version whose `down` was replayed, or `null` (irreversible, or the replay stopped before). */
   readonly downVersion: number | null;
+  /** Where it ran ({@link ReplayDatabase.where}). */
+  readonly where: string;
 }
 
 interface TableRow {
@@ -85,22 +93,22 @@ export async function replayMigrations(options: ReplayOptions): Promise<ReplayRe
       try {
         await manager.up({ to: entry.version });
       } catch (error) {
-        return { problems: [await describeFailure(options, manager, entry, "up", error)], applied, downVersion: null };
+        return { problems: [await describeFailure(options, database, entry, "up", error)], applied, downVersion: null, where: database.where };
       }
       applied++;
       if (before === null || entry.disableForeignKeys) continue;
       const after = await manager.run(readTableGraph(options.tableName));
       const rebuilt = findRebuiltParent(entry, before, after);
-      if (rebuilt !== null) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied, downVersion: null };
+      if (rebuilt !== null) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied, downVersion: null, where: database.where };
     }
     const newest = options.migrations.at(-1);
-    if (newest === undefined || !newest.reversible) return { problems: [], applied, downVersion: null };
+    if (newest === undefined || !newest.reversible) return { problems: [], applied, downVersion: null, where: database.where };
     try {
       await manager.down({ steps: 1 });
     } catch (error) {
-      return { problems: [await describeFailure(options, manager, newest, "down", error)], applied, downVersion: newest.version };
+      return { problems: [await describeFailure(options, database, newest, "down", error)], applied, downVersion: newest.version, where: database.where };
     }
-    return { problems: [], applied, downVersion: newest.version };
+    return { problems: [], applied, downVersion: newest.version, where: database.where };
   } finally {
     await database.close();
   }
@@ -205,13 +213,14 @@ function rootMessage(error: unknown): string {
 }
 
 /** Where in `entry` the replay failed, and why, as one problem. */
-async function describeFailure(options: ReplayOptions, manager: ReplayManager, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Promise<Problem> {
+async function describeFailure(options: ReplayOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Promise<Problem> {
+  const { manager } = database;
   const hint = error instanceof MigrationFailedError ? error.foreignKeyRebuild : null;
   if (hint !== null && direction === "up") return describeRebuild(options, entry, hint.table, hint.referencedBy, "the replay's seeded rows already fail");
   const code = direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED";
   const source = readSource(options, entry);
   const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
-  const prefix = `${direction === "up" ? "applying" : "rolling back"} this migration on an empty in-memory database failed: `;
+  const prefix = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.where} failed: `;
   if (entry.kind === "sql" && source !== null) {
     const located = await locateFailingStatement(manager, entry, direction, options.dialect ?? "sqlite");
     const start = sectionStartLine(source, direction);

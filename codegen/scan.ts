@@ -11,6 +11,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { findTsTemplatePlaceholders } from "./template-placeholders.js";
 import { followLocalImports } from "./local-imports.js";
+import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
@@ -26,7 +27,7 @@ export interface ScannedMigration {
   readonly absolutePath: string;
   readonly description: string | null;
   readonly checksum: string;
-  /** TypeScript migrations with a description only: the checksum earlier releases recorded for the same source. */
+  /** TypeScript migrations only: the checksums earlier releases recorded for the same source, where they differ, space-separated (see `MigrationEntryBase.legacyChecksum`). */
   readonly legacyChecksum?: string | null;
   readonly reversible: boolean;
   readonly transaction: boolean;
@@ -66,8 +67,13 @@ export interface ScanOptions {
 export function scanMigrations(options: ScanOptions): ScanResult {
   const problems: Problem[] = [];
   const relative = (absolute: string) => toPortablePath(path.relative(options.projectRoot, absolute));
-  const entries = readMigrationsFolder(options.migrationsDir, relative(options.migrationsDir), problems);
+  const label = relative(options.migrationsDir);
+  const entries = readMigrationsFolder(options.migrationsDir, label, problems);
   if (entries === null) return { migrations: [], problems };
+  // Another tool's folder is one problem, not one per file its names break.
+  const foreign = findForeignMigrations(options.migrationsDir, label, entries);
+  if (foreign !== null) return { migrations: [], problems: [foreign] };
+  problems.push(...findNestedMigrations(options.migrationsDir, label, entries));
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -151,7 +157,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
             absolutePath,
             sourceFile: sourceFile.compilerNode,
             ownChecksum: result.facts.checksum,
-            legacyOwnChecksum: result.facts.legacyChecksum,
+            earlierOwnChecksums: result.facts.earlierChecksums,
             relative,
             projectRoot: options.projectRoot,
           })
@@ -176,7 +182,8 @@ export function scanMigrations(options: ScanOptions): ScanResult {
         });
         continue;
       }
-      migrations.push({ ...base, ...result.facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
+      const { earlierChecksums: _earlier, ...facts } = result.facts;
+      migrations.push({ ...base, ...facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
     }
   }
 

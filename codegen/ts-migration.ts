@@ -6,6 +6,7 @@
  */
 import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
+import { entrySpecifier, isDefineMigrationSource, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import { describeForeignDefineMigration, findForeignDefineMigration } from "./define-migration-source.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
@@ -19,10 +20,11 @@ export interface TsMigrationFacts {
   readonly async: boolean;
   readonly checksum: string;
   /**
-   * The checksum releases before the description was left out computed, when it differs (the file
-   * has a `description`); `null` otherwise. See `MigrationEntryBase.legacyChecksum`.
+   * The checksums earlier releases computed for this source (each may equal `checksum`): a stepwise
+   * entry's specifier hashed as written, and the `description` hashed in (see
+   * {@link checksumTypeScriptForms}). Combined with the imports' they give `MigrationEntryBase.legacyChecksum`.
    */
-  readonly legacyChecksum: string | null;
+  readonly earlierChecksums: readonly string[];
 }
 
 /** What {@link analyzeTsMigration} may ask beyond the syntax. */
@@ -90,7 +92,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
     report(
       "TS_NOT_DEFINE_MIGRATION",
       exported,
-      `the default export must be "defineMigration({ ... })", imported from "stepwise" or a driver entry such as "stepwise/node-sqlite", so codegen can read it without running it`,
+      `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`,
     );
     return { ok: false, problems };
   }
@@ -170,9 +172,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
   }
 
   if (problems.length > 0) return { ok: false, problems };
-  const checksum = checksumTypeScriptSource(sourceFile.compilerNode);
-  // Only a file with a description hashes differently than it used to, so only it pays a second pass.
-  const legacyChecksum = description === undefined ? checksum : checksumTypeScriptSource(sourceFile.compilerNode, { legacyDescription: true });
+  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile.compilerNode, description !== undefined);
   return {
     ok: true,
     facts: {
@@ -182,7 +182,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
       reversible: down !== undefined,
       async: upIsAsync || downIsAsync,
       checksum,
-      legacyChecksum: legacyChecksum === checksum ? null : legacyChecksum,
+      earlierChecksums,
     },
   };
 }
@@ -324,6 +324,74 @@ export interface TypeScriptChecksumOptions {
    * an entry's `legacyChecksum`, so databases those releases migrated still match. Default `false`.
    */
   readonly legacyDescription?: boolean;
+  /**
+   * Hash every stepwise entry's specifier as written, as releases before {@link isFoldedPackageSpecifier}
+   * did. Only for an entry's `legacyChecksum`. Default `false`.
+   */
+  readonly rawPackageSpecifiers?: boolean;
+}
+
+/** A TypeScript file's checksum, and the ones earlier releases computed for the same source. */
+export interface TypeScriptChecksumForms {
+  readonly checksum: string;
+  /**
+   * What earlier releases computed: every stepwise entry's specifier hashed as written, and, for a
+   * migration with a `description`, also that description. Each may equal `checksum`.
+   */
+  readonly earlierChecksums: readonly string[];
+}
+
+/**
+ * {@link checksumTypeScriptSource}, and its earlier forms: a pass per form that can differ, so a file
+ * with no description and no stepwise entry import pays for one pass.
+ *
+ * @param hashedDescription - the file is a migration with a `description`, which earlier releases hashed.
+ */
+export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescription: boolean): TypeScriptChecksumForms {
+  const checksum = checksumTypeScriptSource(sourceFile);
+  const asWritten = foldsPackageSpecifier(sourceFile) ? checksumTypeScriptSource(sourceFile, { rawPackageSpecifiers: true }) : checksum;
+  const described = hashedDescription ? checksumTypeScriptSource(sourceFile, { legacyDescription: true, rawPackageSpecifiers: true }) : asWritten;
+  return { checksum, earlierChecksums: [...new Set([asWritten, described])] };
+}
+
+/**
+ * What a folded stepwise specifier hashes as: the root entry's name, as every checksum before entries
+ * were folded recorded it. Frozen: renaming the package must not move a checksum.
+ */
+const CANONICAL_PACKAGE_SPECIFIER = "stepwise";
+
+/**
+ * A module specifier that names which stepwise entry a file imports from, where that changes nothing
+ * the code does: a stepwise entry (under any of the package's names) in an import that binds, at run
+ * time, only `defineMigration` (every entry's returns its argument) and otherwise types, or in a
+ * type-only `import("…")`. Such a specifier hashes as {@link CANONICAL_PACKAGE_SPECIFIER}, so moving
+ * `defineMigration` to a driver's entry, or the package to its next name, moves no checksum; an
+ * entry's other values (each driver's `MigrationManager`) differ, so their specifier counts.
+ */
+export function isFoldedPackageSpecifier(node: ts.Node): boolean {
+  if (!ts.isStringLiteral(node) || !isDefineMigrationSource(node.text)) return false;
+  const parent = node.parent;
+  if (ts.isLiteralTypeNode(parent)) return ts.isImportTypeNode(parent.parent);
+  if (!ts.isImportDeclaration(parent) || parent.moduleSpecifier !== node) return false;
+  const clause = parent.importClause;
+  if (clause === undefined) return false;
+  if (clause.isTypeOnly) return true;
+  if (clause.name !== undefined || clause.namedBindings === undefined || !ts.isNamedImports(clause.namedBindings)) return false;
+  return clause.namedBindings.elements.every((element) => element.isTypeOnly || (element.propertyName ?? element.name).text === "defineMigration");
+}
+
+/** Whether a folded specifier ({@link isFoldedPackageSpecifier}) is written as anything but the canonical one. */
+function foldsPackageSpecifier(sourceFile: ts.SourceFile): boolean {
+  // Most files name no entry at all; they skip the walk.
+  if (!PACKAGE_NAMES.some((name) => sourceFile.text.includes(`${name}/`) || (name !== CANONICAL_PACKAGE_SPECIFIER && sourceFile.text.includes(name)))) return false;
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isStringLiteral(node) && node.text !== CANONICAL_PACKAGE_SPECIFIER && isFoldedPackageSpecifier(node)) found = true;
+    else ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
 }
 
 /**
@@ -387,7 +455,7 @@ export function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: Typ
     // A quoted and a bare property name are one name, so both get the same label, not their kinds.
     const key = propertyKey(node);
     parts.push("(", key === null ? kindName(node.kind) : "PropertyName");
-    const detail = key ?? nodeDetail(node);
+    const detail = key ?? (!options.rawPackageSpecifiers && isFoldedPackageSpecifier(node) ? JSON.stringify(CANONICAL_PACKAGE_SPECIFIER) : nodeDetail(node));
     if (detail !== null) parts.push(" ", detail);
     const slots = ambiguousSlots(node);
     if (slots !== null) parts.push(" slots:", slots);

@@ -25,13 +25,14 @@ export type {
   VersionOf,
 } from "./core/types.js";
 export { assertRegistryDialect, entryDialect } from "./core/registry-dialect.js";
-export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
+export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
 export type { AppliedStep, DownOptions, ManagerPlanUpOptions, MigrateOptions, MigrationManagerProps, MigrationResult, TransactionMode, UpOptions } from "./core/options.js";
 export { describeEvent } from "./core/events.js";
 export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export { DEFAULT_TABLE_NAME } from "./core/history.js";
 export { DEFAULT_DOWN_STEPS, describeStatus, planDown, planUp } from "./core/planner.js";
 export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
+export type { StatusProblem } from "./core/plain-error.js";
 export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from "./core/progress.js";
 export type { ProgressMeasure } from "./core/progress.js";
 export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";
@@ -45,6 +46,10 @@ export type { MigrateAsyncOptions } from "./core/async-manager.js";
 export { isAsyncMigration } from "./core/types.js";
 export type { AsyncMigrationFunction, AsyncMigrationMark, SyncMigrationFunction, SyncMigrationRegistry } from "./core/types.js";
 export * from "./core/errors.js";
+export { ConnectionFailedError, ConnectionLostError } from "./core/connection-errors.js";
+export type { ConnectionLossOutcome, ConnectionProblem } from "./core/connection-errors.js";
+export { LockTimeoutError } from "./core/lock-timeout-error.js";
+export type { LockHolderSession, LockWait } from "./core/lock-timeout-error.js";
 /**
  * The connection a migration receives, under its old name: kept so migration helpers typed
  * `(db: Database)` against `stepwise` keep compiling. Prefer the driver entry's `Database`.

@@ -250,7 +250,16 @@ test("gen --json and gen --check --json report ok, status, counts and each probl
   const { cli, writeMigration, registryFile } = await project(t, { "001_t.sql": CREATE_T });
   const current = await cli(["gen", "--check", "--json"]);
   assert.equal(current.code, 0, current.stderr);
-  assert.deepEqual(JSON.parse(current.stdout), { ok: true, status: "unchanged", registryFile: "generated/registry.ts", migrationCount: 1, latestVersion: 1, problems: [], fix: null });
+  assert.deepEqual(JSON.parse(current.stdout), {
+    ok: true,
+    status: "unchanged",
+    registryFile: "generated/registry.ts",
+    migrationCount: 1,
+    latestVersion: 1,
+    problems: [],
+    fix: null,
+    replay: { ran: true, driver: "better-sqlite3", database: "memory", applied: 1, rolledBack: 1, unavailable: [], connection: null },
+  });
 
   writeMigration("002_index.sql", "-- migrate:up\nCREATE INDEX t_note ON t (note);\n");
   const before = readFileSync(registryFile, "utf8");
@@ -276,7 +285,7 @@ test("gen --json and gen --check --json report ok, status, counts and each probl
   writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up() {} });\n');
   const written = await cli(["gen", "--json"]);
   assert.equal(written.code, 0, written.stderr);
-  assert.deepEqual(JSON.parse(written.stdout), { ok: true, status: "written", registryFile: "generated/registry.ts", migrationCount: 3, latestVersion: 3, problems: [], fix: null });
+  assert.deepEqual(JSON.parse(written.stdout), { ok: true, status: "written", registryFile: "generated/registry.ts", migrationCount: 3, latestVersion: 3, problems: [], fix: null, replay: null });
 });
 
 test("the embedded CLI takes programName for help, usage errors and what to run next, and version for --version", async (t) => {

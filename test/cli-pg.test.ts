@@ -252,10 +252,21 @@ test("the URL comes from --url, then the config's url (with ${VAR} from the envi
   assert.equal(refusal(written, 2).code, "USAGE");
   assert.ok(!(written.stdout + written.stderr).includes("Written-1n-Config"), written.stderr);
   const named = await pgProject(t, { dialect: "postgres", driver: "pg", url: `postgres://${"${APP_USER}"}:${"${APP_PASSWORD}"}@${third.server.host}:${third.server.port}/${third.name}` });
-  assert.equal(json<{ currentVersion: number }>(await named.cli(["status", "--json"], { APP_USER: third.server.user, APP_PASSWORD: "unused-by-trust" })).currentVersion, 0);
+  // Connected: this config names no schema, so the history in app_meta is not its, and status says up would refuse the tables it finds.
+  const namedStatus = await named.cli(["status", "--json"], { APP_USER: third.server.user, APP_PASSWORD: "unused-by-trust" });
+  assert.equal(namedStatus.code, 1, namedStatus.stderr);
+  assert.deepEqual(
+    [(JSON.parse(namedStatus.stdout) as { currentVersion: number }).currentVersion, (JSON.parse(namedStatus.stdout) as { problem: { code: string } }).problem.code],
+    [0, "UNMANAGED_DATABASE"],
+  );
   // --schema overrides the config's.
-  const elsewhere = json<{ currentVersion: number }>(await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url }));
-  assert.equal(elsewhere.currentVersion, 0);
+  // public holds the app's tables and no history of its own: up there would refuse them, and status says so.
+  const elsewhere = await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url });
+  assert.equal(elsewhere.code, 1, elsewhere.stderr);
+  assert.deepEqual(
+    [(JSON.parse(elsewhere.stdout) as { currentVersion: number }).currentVersion, (JSON.parse(elsewhere.stdout) as { problem: { code: string } }).problem.code],
+    [0, "UNMANAGED_DATABASE"],
+  );
   assert.equal(json<{ historyTable: string }>(await configured(["info", "--json"], { APP_PG_URL: third.url })).historyTable, "app_meta.schema_migrations");
   assert.equal(refusal(await configured(["--schema", "no-dashes", "status", "--json"], { APP_PG_URL: third.url }), 2).code, "USAGE");
 });

@@ -35,8 +35,10 @@ const cases: readonly FixtureCase[] = [
     ],
     acceptedVersions: [1],
   },
-  // README.md, a helpers/ subfolder (holding would-be duplicates), and a .d.ts, a .txt and a helper .ts whose names do not start with a digit.
+  // README.md, a helpers/ subfolder of helpers, and a .d.ts, a .txt and a helper .ts whose names do not start with a digit.
   { fixture: "ignored-files", problems: [], acceptedVersions: [1, 2] },
+  // A migration in a subfolder, which gen does not read, is never left out unseen.
+  { fixture: "nested-migrations", problems: [["MIGRATIONS_IN_SUBFOLDER", "archive/003_not_scanned.sql", 1, 1]], acceptedVersions: [1, 2] },
   {
     fixture: "duplicate-versions",
     problems: [
@@ -326,6 +328,8 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",
   MIGRATION_SYMLINK: "test/hostile-codegen.test.ts",
   MIGRATION_UNREADABLE: "test/hostile-codegen.test.ts",
+  FOREIGN_MIGRATIONS: "test/foreign-migrations.test.ts",
+  MIGRATIONS_IN_SUBFOLDER: "fixture",
   SQL_MALFORMED_MARKER: "fixture",
   SQL_MISPLACED_MARKER: "fixture",
   SQL_MISPLACED_DESCRIPTION: "fixture",
@@ -342,6 +346,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REPLAY_FAILED: "test/gen-replay.test.ts",
   REPLAY_DOWN_FAILED: "test/gen-replay.test.ts",
   REPLAY_REGISTRY_UNLOADABLE: "test/gen-replay.test.ts",
+  REPLAY_SKIPPED: "test/gen-replay-skips.test.ts",
   FOREIGN_KEY_PARENT_REBUILT: "test/gen-replay.test.ts",
 };
 

@@ -75,7 +75,7 @@ test("up waits for another session's run lock up to the busy timeout, then DATAB
   assert.equal(error.code, "DATABASE_LOCKED");
   assert.equal(error.busyTimeoutMs, 300);
   // The session holding it, named by its server process and application_name.
-  assert.deepEqual(error.holders, [{ pid: holderPid, command: "other-migrator from 127.0.0.1", lock: "write" }]);
+  assert.deepEqual(error.holders, [{ pid: holderPid, program: "other-migrator", host: "127.0.0.1", lock: "write" }]);
   assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the lock`);
   assert.deepEqual(await tables(pool), []);
   await holder.query("SELECT pg_advisory_unlock_all()");

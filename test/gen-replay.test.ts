@@ -14,6 +14,9 @@ import { createTestProject, runCli, type TestProject } from "./support/project.j
 import { createTestDatabase } from "./support/postgres-server.js";
 import pg from "pg";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
+import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
+import type { MigrationRegistry } from "../src/core/types.js";
 
 async function genThenCheck(project: TestProject, ...extra: string[]) {
   const gen = await runCli(["gen"], { cwd: project.root });
@@ -150,7 +153,7 @@ test("a postgres registry without a server is not replayed: a note, exit 0", asy
   await runCli(["gen"], { cwd: project.root });
   const check = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: undefined } });
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stdout, /Replay skipped/);
+  assert.match(check.stderr, /warning \[REPLAY_SKIPPED\]: the replay did not run \(no-server\)/);
   assert.equal(existsSync(path.join(project.root, "data")), false);
 });
 
@@ -168,7 +171,8 @@ test("the replay uses the config's driver (sql.js), and a driver this runtime ca
   bun.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
   const fixed = await genThenCheck(bun);
   assert.equal(fixed.code, 0, fixed.stderr);
-  assert.match(fixed.stdout, /better-sqlite3 database \(bun-sqlite does not load here/);
+  assert.match(fixed.stdout, /on an empty in-memory better-sqlite3 database/);
+  assert.match(fixed.stderr, /^note: bun-sqlite cannot replay here, so better-sqlite3 did: /m);
 });
 
 test("a postgres registry replays on a scratch database of the configured server, which is dropped; the URL's database is untouched", async (t) => {
@@ -185,7 +189,7 @@ test("a postgres registry replays on a scratch database of the configured server
   await runCli(["gen"], { cwd: project.root });
   const fixed = await runCli(["gen", "--check"], { cwd: project.root, env });
   assert.equal(fixed.code, 0, fixed.stderr);
-  assert.match(fixed.stdout, /Replayed 2 migrations on a scratch PostgreSQL database, then rolled back 2/);
+  assert.match(fixed.stdout, /Replayed 2 migrations on the scratch database stepwise_scratch_\w+ on the PostgreSQL server at [\w.]+:\d+ \(dropped after\), then rolled back 2/);
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
@@ -222,4 +226,49 @@ test("gen --check --json reports the replay's problem in its problems, ok false,
     report.problems.map((problem) => [problem.code, problem.file, problem.line]),
     [["REPLAY_FAILED", "migrations/001_a.sql", 2]],
   );
+});
+
+test("the postgres replay says where it ran: a scratch database on the configured server, named, never in memory; in its problems, its note, --json and the help", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n");
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREAT TABLE b (id bigint);\n");
+  const { runReplayCheck, describeReplay } = await import("../codegen/replay-check.js");
+  let loads = 0;
+  // The registry as the bin writes it (the config's postgres dialect) and the app imports it.
+  const loadRegistry = async () => {
+    await project.generateAsBin();
+    return ((await tsImport(`${pathToFileURL(project.registryFile).href}?load=${++loads}`, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
+  };
+  const check = (url: string) =>
+    runReplayCheck({ projectRoot: project.root, registryFile: project.registryFile, dialect: "postgres", driver: null, tableName: "schema_migrations", url, loadRegistry });
+  const server = new URL(database.url);
+  const at = `${server.hostname}:${server.port}`;
+  // The URL's credentials are never named: only the server's host and port.
+  const withPassword = `postgres://${server.username}:hunter2-secret@${at}${server.pathname}`;
+  const failed = await check(withPassword);
+  assert.equal(failed.problems.length, 1, JSON.stringify(failed));
+  assert.equal(failed.problems[0]!.code, "REPLAY_FAILED");
+  assert.ok(failed.problems[0]!.message.includes(`on a scratch database of the PostgreSQL server at ${at}`), failed.problems[0]!.message);
+  assert.ok(!JSON.stringify(failed).includes("in-memory") && !JSON.stringify(failed).includes("hunter2"), JSON.stringify(failed));
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint);\n-- migrate:down\nDROP TABLE b;\n");
+  const passed = await check(database.url);
+  assert.deepEqual(passed.problems, []);
+  assert.equal(passed.replay.ran, true);
+  assert.match(
+    passed.replay.ran ? describeReplay(passed.replay) : "",
+    new RegExp(`^Replayed 2 migrations on the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\), then rolled back 2\\.$`),
+  );
+  assert.match(passed.replay.ran ? passed.replay.where : "", new RegExp(`^the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\)$`));
+
+  // The bin: --json carries the replay, and the help says where each dialect replays.
+  await runCli(["gen"], { cwd: project.root });
+  const json = await runCli(["gen", "--check", "--json"], { cwd: project.root, env: { DATABASE_URL: database.url } });
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout) as { replay: { ran: boolean; where: string } | null };
+  assert.equal(report.replay?.ran, true);
+  assert.match(String(report.replay?.where), new RegExp(`^the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at}`));
+  const help = (await runCli(["gen", "--help"], { cwd: project.root })).stdout.replace(/\s+/g, " ");
+  assert.ok(help.includes("--no-replay") && help.includes("a scratch database created on the configured server") && !help.includes("empty in-memory database (and"), help);
 });

@@ -73,13 +73,14 @@ test("every entry named like a migration is a migration or refused by name, and 
     else writeFileSync(target, VALID_SQL);
   }
   project.writeMigration("021_last.sql", VALID_SQL);
-  // Left alone: helpers, notes, an editor's swap file, and anything in a subfolder.
+  // Left alone: helpers, notes, an editor's swap file, and a subfolder's files not named as migrations
+  // (one that is is MIGRATIONS_IN_SUBFOLDER: test/foreign-migrations.test.ts).
   project.writeMigration("README.md", "# notes\n");
   project.writeMigration("helpers.ts", "export const x = 1;\n");
   project.writeMigration("types.d.ts", "export declare const x: number;\n");
   project.writeMigration(".001_init.sql.swp", "swap");
   mkdirSync(path.join(project.migrationsDir, "lib"));
-  writeFileSync(path.join(project.migrationsDir, "lib", "001_shared.sql"), "not a migration");
+  writeFileSync(path.join(project.migrationsDir, "lib", "shared.sql"), "not a migration");
 
   const expected = Object.entries(refused).map(([name, [code]]) => ({ file: `migrations/${name}`, line: 1, column: 1, code }));
   for (const args of [["gen"], ["gen", "--check"]]) {

@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { transform as transformWithEsbuild } from "esbuild";
 import { rollup, type Plugin } from "rollup";
 import { makeTempDir, repoRoot } from "./support/project.js";
-import { copyInstalledPackage, describeRun, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
+import { copyInstalledPackage, describeRun, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
 const repoManifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   exports: Record<string, string | Record<string, string>>;
@@ -29,6 +29,8 @@ const TEST_TIMEOUT_MS = 240_000;
 
 let tarball = "";
 let packedFiles: string[] = [];
+/** The staged copy of the repo that was packed: its package.json after `npm pack`. */
+let stagedManifestAfterPack = "";
 
 /** Folders of the shared pack step, removed after the last test (kept with STEPWISE_KEEP_TMP). */
 const packFolders: (() => void)[] = [];
@@ -46,6 +48,7 @@ before(async () => {
   const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string; files: { path: string }[] }];
   tarball = path.join(packDir, report.filename);
   packedFiles = report.files.map((file) => file.path);
+  stagedManifestAfterPack = readFileSync(path.join(stage, "package.json"), "utf8");
 });
 
 /** A new app folder with package.json and a NodeNext tsconfig, and better-sqlite3 copied in. */
@@ -121,6 +124,26 @@ test("the tarball holds compiled ESM with declarations for every export, and no 
   for (const target of [...targets, ...Object.values(repoManifest.bin)]) {
     assert.ok(packedFiles.includes(path.posix.normalize(target)), `export target ${target} is not in the tarball`);
   }
+});
+
+test("the packed package.json carries no scripts, so installing the tarball runs and warns about none; the repo's package.json is left as it was", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const extracted = await run("tar", ["-xzOf", tarball, "package/package.json"], { cwd: path.dirname(tarball) });
+  assert.equal(extracted.code, 0, describeRun(extracted));
+  const packed = JSON.parse(extracted.stdout) as Record<string, unknown>;
+  assert.equal(packed.scripts, undefined, `the packed manifest carries scripts: ${JSON.stringify(packed.scripts)}`);
+  assert.equal(packed.allowScripts, undefined, "the packed manifest carries the repo's allowScripts");
+  // Everything an installed package needs is still there.
+  for (const field of ["name", "version", "bin", "exports", "files", "dependencies", "peerDependencies", "engines"]) assert.ok(field in packed, `${field} is missing`);
+  assert.equal(stagedManifestAfterPack, readFileSync(path.join(repoRoot, "package.json"), "utf8"), "npm pack left the repo's package.json changed");
+
+  // An app with nothing but the tarball: npm's install-scripts warning names no stepwise script.
+  const app = makeTempDir(t, "stepwise-app-");
+  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { stepwise: `file:${tarball}` } }));
+  const installed = await runNpm(["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: app, env: { npm_config_loglevel: "warn" } });
+  assert.equal(installed.code, 0, describeRun(installed));
+  assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
+  const installedManifest = JSON.parse(readFileSync(path.join(app, "node_modules", "stepwise", "package.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(installedManifest.scripts, undefined);
 });
 
 test("a TypeScript app creates, generates and migrates with the packed bin, then bundles into one file that migrates on its own", { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -147,17 +147,19 @@ test("the id check rides on the RELEASE: a guarded body's transaction sends no m
   const sent = await recordStatements(client, () => new MigrationManager(client, migrations).up());
   // Each guarded transaction, from its BEGIN to its COMMIT, as the kind of each message.
   const kinds = sent.map((sql) =>
-    /^RELEASE SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
-      ? "release and read id"
-      : /^SELECT pg_catalog\.pg_current_xact_id\(\)/.test(sql)
-        ? "read id"
-        : /^SAVEPOINT /.test(sql)
-          ? "savepoint"
-          : /^INSERT INTO items/.test(sql)
-            ? "body"
-            : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
-              ? "history row"
-              : sql,
+    /^BEGIN; SET LOCAL lock_timeout = \d+$/.test(sql)
+      ? "BEGIN"
+      : /^RELEASE SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
+        ? "release and read id"
+        : /^SELECT pg_catalog\.pg_current_xact_id\(\)/.test(sql)
+          ? "read id"
+          : /^SAVEPOINT /.test(sql)
+            ? "savepoint"
+            : /^INSERT INTO items/.test(sql)
+              ? "body"
+              : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
+                ? "history row"
+                : sql,
   );
   const guarded: string[][] = [];
   kinds.forEach((kind, at) => {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
@@ -19,6 +19,9 @@ import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
 import { createPostgresHistoryGuard } from "../src/core/dialects/postgres-history-guard.js";
 import { PostgresHistoryStore } from "../src/core/dialects/postgres-history.js";
+
+/** How stepwise opens a transaction: with the run's lock_timeout, which ends with it. */
+const BEGIN = `BEGIN; SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`;
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -63,7 +66,7 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
     const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
     assert.equal(messages.length, 1, up.join("\n---\n"));
     // The first shares the transaction that created the history table, whose BEGIN went before.
-    const opening = `${entry.version === 1 ? "" : "BEGIN;\n"}${GUARD.capture};\n${entry.upSql}`;
+    const opening = `${entry.version === 1 ? "" : `${BEGIN};\n`}${GUARD.capture};\n${entry.upSql}`;
     assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, reads the history guard's reading, then runs the migration's own SQL");
     assert.match(messages[0]!, /;\n(SELECT CASE WHEN [^\n]*);\nINSERT INTO "public"\."schema_migrations" [^;]*\);\n/);
     assert.ok(messages[0]!.endsWith(`;\n${GUARD.capture}`), "the history guard's new reading closes the message");
@@ -71,8 +74,8 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
   // Per migration: its message and COMMIT, two round trips (a COMMIT inside the message would commit
   // even after the process died). Only the transaction that creates the history table sends BEGIN
   // alone; the run's last one, which finds nothing left, sends nothing. No history write travels alone.
-  assert.equal(up.filter((sql) => sql.startsWith("BEGIN;\n")).length, THREE.length - 1);
-  assert.equal(up.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(up.filter((sql) => sql.startsWith(`${BEGIN};\n`)).length, THREE.length - 1);
+  assert.equal(up.filter((sql) => sql === BEGIN).length, 1);
   assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(
     up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
@@ -86,7 +89,7 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
   const down = await recordStatements(client, () => manager.down({ to: 0 }));
   for (const entry of THREE) {
     // The first revert shares the transaction that read the run's plan, whose BEGIN went before.
-    const opening = entry.version === THREE.length ? "" : "BEGIN;\n";
+    const opening = entry.version === THREE.length ? "" : `${BEGIN};\n`;
     const messages = down.filter((sql) => sql.startsWith(`${opening}${GUARD.capture};\nDROP TABLE t${entry.version};`));
     assert.equal(messages.length, 1, down.join("\n---\n"));
     // Its SQL, then the DELETE, and only the history guard's check between: the DELETE's row count, which
@@ -96,7 +99,7 @@ test("each SQL migration is one message holding BEGIN, its SQL and its history I
       `${opening}${GUARD.capture};\n${entry.downSql}\n;\n${GUARD.check};\nDELETE FROM "public"."schema_migrations" WHERE version OPERATOR(pg_catalog.=) ${entry.version};\n${GUARD.capture}`,
     );
   }
-  assert.equal(down.filter((sql) => sql === "BEGIN").length, 1);
+  assert.equal(down.filter((sql) => sql === BEGIN).length, 1);
   assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
   assert.deepEqual(await tableNames(client), ["schema_migrations"]);
   assert.deepEqual(await historyRows(client), []);

@@ -42,7 +42,7 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       const manager = db.manager(registry);
       assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
       const result = repairIncompleteMigration(manager, { version: 2, resolution: "forget" });
-      assert.deepEqual(result, { version: 2, name: "seed_notes", resolution: "forget", startedAt, currentVersion: 1 });
+      assert.deepEqual(result, { version: 2, name: "seed_notes", resolution: "forget", startedAt, currentVersion: 1, invalidIndexes: [] });
       assert.match(describeRepair(result), /forgot the interrupted attempt/);
       assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [{ version: 1, state: "applied" }]);
       assert.equal(db.userVersion(), 1);

@@ -15,6 +15,7 @@ import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import {
   baselineDatabaseAsync,
+  createPgDriver,
   DriverCapabilityError,
   MigrationManager,
   migrate,
@@ -284,25 +285,39 @@ test("verifySchemaAsync: a replay that fails half way rejects with the migration
   assert.deepEqual(await inventory(pool), before);
 });
 
-test("a scratch database left by a killed process (its creating session gone) is dropped by the next replay; one whose session lives is kept", async (t) => {
+test("a replay never drops a database it cannot prove it created: one named like a scratch database (a dead pid, no pid, a session on it) stays, as does a live replay's", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const backendOf = async (client: pg.Client) => Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  // Named as a scratch database whose creating session is gone: by someone else, who never marked it.
   const gone = new pg.Client({ connectionString: database.url });
   await gone.connect();
-  const goneName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(gone)}_leftover`;
-  await gone.query(`CREATE DATABASE "${goneName}" TEMPLATE template0`);
+  const deadPid = `${SCRATCH_DATABASE_PREFIX}${await backendOf(gone)}_leftover`;
+  await gone.query(`CREATE DATABASE "${deadPid}" TEMPLATE template0`);
   await gone.end();
-  const alive = new pg.Client({ connectionString: database.url });
-  alive.on("error", () => undefined);
-  await alive.connect();
-  const aliveName = `${SCRATCH_DATABASE_PREFIX}${await backendOf(alive)}_in_use`;
-  await alive.query(`CREATE DATABASE "${aliveName}" TEMPLATE template0`);
+  // Its next field is no pid at all, and someone works in one of them.
+  const noPid = `${SCRATCH_DATABASE_PREFIX}prod_copy`;
+  const inUse = `${SCRATCH_DATABASE_PREFIX}x_in_use`;
+  await pool.query(`CREATE DATABASE "${noPid}" TEMPLATE template0`);
+  await pool.query(`CREATE DATABASE "${inUse}" TEMPLATE template0`);
+  const worker = new pg.Client({ connectionString: database.server.url(inUse) });
+  worker.on("error", () => undefined);
+  await worker.connect();
+  // A real scratch database, marked, whose creating session is alive (another replay under way); that
+  // session is on another database, which the test database's drop after the test leaves alone.
+  const creator = new pg.Client({ connectionString: database.server.url("postgres") });
+  creator.on("error", () => undefined);
+  await creator.connect();
+  const live = await createPgDriver(creator).openScratchDatabase!();
   t.after(async () => {
-    await withAdmin(database, (admin) => admin.query(`DROP DATABASE IF EXISTS "${aliveName}" WITH (FORCE)`));
-    await alive.end().catch(() => undefined);
+    await live.drop().catch(() => undefined);
+    await worker.end().catch(() => undefined);
+    await creator.end().catch(() => undefined);
+    await withAdmin(database, async (admin) => {
+      for (const name of [deadPid, noPid, inUse]) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    });
   });
   // The server forgets an ended backend a moment after the client has closed.
-  for (let tries = 0; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(goneName.split("_")[2])])).rowCount !== 0 && tries < 100; tries++) {
+  for (let tries = 0; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(deadPid.split("_")[2])])).rowCount !== 0 && tries < 100; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const manager = new MigrationManager(pool, SCHEMA);
@@ -311,7 +326,9 @@ test("a scratch database left by a killed process (its creating session gone) is
   const scratch = (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map(
     (row) => row.name,
   );
-  assert.deepEqual(scratch, [aliveName]);
+  assert.deepEqual(scratch, [deadPid, noPid, inUse, live.name].sort());
+  // Nobody's session was ended: the one working in a look-alike goes on.
+  assert.deepEqual((await worker.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
 });
 
 test("a process SIGKILLed during a replay leaves its scratch database only until the next replay, which drops it; then nothing is left", async (t) => {

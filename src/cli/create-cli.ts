@@ -15,10 +15,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, DriverUnknownError, InvalidTableNameError, StepwiseError, UsageError } from "../core/errors.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
+import { DatabasePathInvalidError, DriverUnknownError, IncompleteMigrationError, InvalidTableNameError, PathEncodingError, StepwiseError, UsageError } from "../core/errors.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedMigration } from "../core/planner.js";
+import type { StatusProblem } from "../core/plain-error.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
@@ -30,20 +31,21 @@ import { requireBackupManager, serverBackupRefusal } from "./backup-refusals.js"
 import { rehearsesOnCopy, rehearseWith, repairWith } from "./safety-nets.js";
 import { collectDatabaseInfo } from "./database-info.js";
 import { writerIgnoringClosedStream } from "./closed-pipe.js";
-import { assertDatabasePathUsable, createDatabaseFolder, translateFolderError } from "./database-path.js";
+import { createDatabaseFolder, translateFolderError, usableDatabasePathOrThrow } from "./database-path.js";
+import { assertPathRoundTrips } from "./path-encoding.js";
 import { databasePathFromUrl } from "./database-url.js";
-import { NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
+import { ConfigVariableUnsetError, NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { aliasesOf, CLI_DRIVER_NAMES, connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
-import { errorToJson, unexpectedErrorToJson } from "./json-error.js";
+import { cliMessage, errorToJson, inCliSpelling, unexpectedErrorToJson } from "./json-error.js";
 import { formatDuration, roundDurations } from "./duration.js";
 import { formatStackChain, locateFailure } from "./error-location.js";
 import { renameCommandMentions } from "./program-name.js";
 import { loadDriver, type CliManager, type DriverLoaders, type OpenedDatabase, type CommandMode } from "./open-database.js";
 import { exampleUrlOf, parseServerUrl, type ServerUrl } from "./server-url.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./libsql-url.js";
-import { createSecretRedactor } from "./secrets.js";
+import { hideUrlIn, redactArguments, redactConnectionString } from "./secrets.js";
 import { formatBackupTaken, formatRehearsal } from "./format-safety.js";
 import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInteger, parseTableName, refuseBareRepeat, singleValued } from "./parse-options.js";
 import { createProgressDisplay } from "./progress-display.js";
@@ -86,10 +88,10 @@ export interface CliContext {
 /** Options for {@link createCli}. */
 export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {
   /**
-   * The registry, or a function that loads it when a command first needs it; it is told the SQL
-   * dialect of the chosen driver's database, so an app with one registry per dialect loads the right one.
+   * The registry, or a function that loads it when a command first needs it; it is told the chosen
+   * driver and the SQL dialect of its database, so an app with one registry per dialect loads the right one.
    */
-  readonly migrations: R | ((context: { readonly dialect: SqlDialect }) => R | Promise<R>);
+  readonly migrations: R | ((context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => R | Promise<R>);
   /**
    * The database path used when `--db` is not given, or a function returning it (called only when a
    * command needs it). Relative paths are resolved against `cwd`.
@@ -121,6 +123,12 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /**
+   * For pg: how long a statement waits for another session's lock (PostgreSQL's `lock_timeout`) before
+   * the migration fails with `LOCK_TIMEOUT`; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` of
+   * `stepwise/pg` (10 s); `--lock-timeout` overrides.
+   */
+  readonly lockTimeoutMs?: number;
+  /**
    * The command as the app's users type it, such as `"myapp migrate"`: shown in help, usage lines and
    * every message that tells them what to run next. Default `"stepwise"`.
    */
@@ -149,12 +157,24 @@ export interface Cli {
   run(argv: readonly string[]): Promise<number>;
 }
 
+/** What `up` parses from its own flags. */
+interface UpCommandOptions {
+  to?: number;
+  transaction?: TransactionMode;
+  json?: boolean;
+  dryRun?: boolean;
+  backup?: string | true;
+  keepBackups?: number;
+  dangerouslySkipIntegrityCheck?: boolean;
+}
+
 interface GlobalFlags {
   db?: string;
   url?: string;
   schema?: string;
   table?: string;
   busyTimeout?: number;
+  lockTimeout?: number;
   driver?: CliDriverName;
 }
 
@@ -166,14 +186,10 @@ function withAliases(driver: string): string {
 }
 
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
-  const rawStdout = props.io?.stdout ?? writerIgnoringClosedStream(process.stdout);
-  const rawStderr = props.io?.stderr ?? writerIgnoringClosedStream(process.stderr);
-  // The one boundary every line passes, commander's own messages and the extensions' included: a
-  // password from --url, the config, DATABASE_URL or PGPASSWORD never reaches the output.
-  const redactor = createSecretRedactor();
+  // Secrets are hidden where a URL is printed (secrets.ts), never by searching the output for them.
   const io: CliIo = {
-    stdout: (text) => rawStdout(redactor.redact(text)),
-    stderr: (text) => rawStderr(redactor.redact(text)),
+    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
+    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
     env: props.io?.env ?? process.env,
     isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
   };
@@ -182,14 +198,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   // Every JSON output passes here: durations become whole milliseconds, as the text shows them rounded too.
   const printJson = (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2));
   const programName = props.programName ?? "stepwise";
+  /** The library names commands as `stepwise <command>`; the app's own CLI is run by its name. */
+  const renameCommands = (text: string) =>
+    renameCommandMentions(
+      text,
+      programName,
+      program.commands.map((command) => command.name()),
+    );
   /** A command as the user types it, for messages that say what to run. */
   const commandLine = (rest: string) => `${programName} ${rest}`;
   let exitCode = 0;
+  /** The arguments of the run under way, whose secrets commander's messages must not echo. */
+  let echoedArguments: readonly string[] = [];
 
   let loaded: Promise<R> | undefined;
   const loadMigrations = (driver: CliDriverName): Promise<R> => {
     const { migrations } = props;
-    loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver) }) : migrations);
+    loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
     return loaded;
   };
 
@@ -203,24 +228,29 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
       // commander's own usage errors carry the same code as the CLI's, so scripts can tell them apart.
-      outputError: (text, write) => write(text.replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
+      outputError: (text, write) => write(redactArguments(text, echoedArguments).replace(/^error: /, `${palette.red(`error [${USAGE_CODE}]`)}: `)),
     })
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : props.extend ? ' (default: "database" in the stepwise config, then DATABASE_URL)' : ""),
-      singleValued(),
+      singleValued(undefined, showRedacted),
     )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
         `${props.extend ? ' (or "url" in the stepwise config)' : ""}, else DATABASE_URL; ` +
         "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
-      singleValued(),
+      singleValued(undefined, showRedacted),
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})`, singleValued(parseBusyTimeout))
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS}); on pg, for the run lock`, singleValued(parseBusyTimeout))
+    .option(
+      "--lock-timeout <ms>",
+      `for --driver pg: how long a migration's statement waits for another session's lock on a table (lock_timeout) before it fails, rolled back, naming the session that held it (default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`,
+      singleValued(parseBusyTimeout),
+    )
     .option(
       "--driver <name>",
       `the library that opens the database: ${offeredDrivers.map(withAliases).join(", ")}` +
@@ -230,8 +260,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
 
   const flagsOf = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  /** Resolves a path the user typed against the CLI's working folder. */
-  const resolvePath = (file: string) => path.resolve(props.cwd ?? process.cwd(), file);
+  /** Resolves a path the user typed against the CLI's working folder, once it is known to name the file the user meant. */
+  const resolvePath = (file: string) => {
+    const cwd = props.cwd ?? process.cwd();
+    assertPathRoundTrips(file);
+    // The working folder's own name may have come in bytes that are not UTF-8 too.
+    if (!path.isAbsolute(file)) assertPathRoundTrips(cwd);
+    return path.resolve(cwd, file);
+  };
   const driverOf = (flags: GlobalFlags): CliDriverName => flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver) ?? DEFAULT_CLI_DRIVER;
   const tableNameOf = (flags: GlobalFlags) => flags.table ?? (typeof props.tableName === "function" ? props.tableName() : props.tableName);
 
@@ -242,6 +278,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
     if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
+    refuseLockTimeoutOff(flags);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
       const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
@@ -253,15 +290,13 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
     if (chosen === "") throw new DatabasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
-    // `--db "$DATABASE_URL"` in a script hands over another database's URL: created as a path, the
-    // password would become a folder name and appear in every message that names the file.
-    if (CREDENTIALED_URL.test(chosen)) throw new DatabasePathInvalidError("--db (a URL with credentials)", "unsupported-url");
+    // `--db "$DATABASE_URL"` in a script hands over another database's URL or connection string:
+    // created as a path, its password or token would become a file name, printed with every message.
+    refuseConnectionStringAsPath(chosen, flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting");
     // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
     // would otherwise be created under the folder's own name.
     if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
-    const resolved = resolvePath(chosen);
-    assertDatabasePathUsable(resolved);
-    return resolved;
+    return usableDatabasePathOrThrow(resolvePath(chosen));
   };
 
   /**
@@ -274,7 +309,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       throw new UsageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
     }
     if (flags.schema !== undefined && driver !== "pg") throw new UsageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
-    const fromProps = typeof props.url === "function" ? props.url() : props.url;
+    refuseLockTimeoutOff(flags);
+    // The setting is read only without the flag: a flag wins, even over a setting that cannot be resolved.
+    const fromProps = flags.url !== undefined ? null : typeof props.url === "function" ? props.url() : props.url;
     const [chosen, source] =
       flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
     if (chosen === undefined || chosen.trim() === "") {
@@ -283,10 +320,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
       );
     }
-    redactor.addFromConnectionString(chosen);
     return parseServerUrl(driver, chosen, source, resolvePath);
   };
   const schemaOf = (flags: GlobalFlags) => flags.schema ?? (typeof props.schema === "function" ? props.schema() : props.schema);
+  /** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
+  const refuseLockTimeoutOff = (flags: GlobalFlags): void => {
+    if (flags.lockTimeout !== undefined && driverOf(flags) !== "pg") {
+      throw new UsageError(`--lock-timeout is for --driver pg; the ${driverOf(flags)} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
+    }
+  };
+  const lockTimeoutOf = (flags: GlobalFlags): number | undefined => flags.lockTimeout ?? props.lockTimeoutMs;
 
   /**
    * Refuses, before any connection, a backup or restore on a driver whose database lives on a
@@ -409,19 +452,26 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     const migrations = registry ?? (await loadMigrations(driverOf(flags)));
     const authToken = driverOf(flags) === "libsql-client" ? io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
-    const opened = await connector.open({
-      databasePath: label,
-      url,
-      schema: schemaOf(flags),
-      ...(authToken === undefined ? {} : { authToken }),
-      busyTimeoutMs: busyTimeoutOf(flags),
-      migrations,
-      props: managerProps(flags),
-    });
-    return runAndClose(opened, async () => {
-      await preflight?.(opened.manager);
-      return action(opened.manager, label, opened.exists ?? true);
-    });
+    // A driver's error may quote the URL it was given (its own, or a cause's): here, where the URL
+    // is known, it is shown redacted.
+    try {
+      const opened = await connector.open({
+        databasePath: label,
+        url,
+        schema: schemaOf(flags),
+        ...(authToken === undefined ? {} : { authToken }),
+        ...(lockTimeoutOf(flags) === undefined ? {} : { lockTimeoutMs: lockTimeoutOf(flags) }),
+        busyTimeoutMs: busyTimeoutOf(flags),
+        migrations,
+        props: managerProps(flags),
+      });
+      return await runAndClose(opened, async () => {
+        await preflight?.(opened.manager);
+        return action(opened.manager, label, opened.exists ?? true);
+      });
+    } catch (error) {
+      throw hideUrlIn(error, url, redactConnectionString(url));
+    }
   };
 
   let quietEvents = false;
@@ -452,10 +502,19 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
-        const status = await manager.status();
+        const found = await manager.status();
+        // The refusal as every command prints one: spelled with the CLI's flags, named by this program.
+        const problem = found.problem && inCliSpelling(found.problem);
+        const status = {
+          ...found,
+          problem: problem && { ...problem, message: renameCommands(problem.message), ...(problem.fix ? { fix: renameInFix(problem.fix, renameCommands) as StatusProblem["fix"] } : {}) },
+        };
         if (options.json) printJson({ database: databasePath, exists, ...status });
         else print(formatStatus(status, exists ? databasePath : `${databasePath} ${palette.dim("(does not exist yet)")}`, palette));
-        if (status.problem) exitCode = 1;
+        if (status.problem) {
+          io.stderr(`${palette.red(`error [${status.problem.code}]`)}: ${status.problem.message}\n`);
+          exitCode = 1;
+        }
       });
     });
 
@@ -467,15 +526,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print the result as JSON instead of progress lines")
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger));
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger))
+    .option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged");
   refuseBareRepeat(up, "backup", "--backup [dir]");
-  up.action(async (options: { to?: number; transaction?: TransactionMode; json?: boolean; dryRun?: boolean; backup?: string | true; keepBackups?: number }, command: Command) => {
+  up.action(async (options: UpCommandOptions, command: Command) => {
     quietEvents = Boolean(options.json);
     const to = options.to === undefined ? {} : { to: options.to };
     const transaction = transactionOptionOf(options);
     // What the run would refuse, refused before a database file is made (see withManager).
     const preflight = async (manager: CliManager<R>) => {
-      const plan = await manager.planUp(to);
+      let plan;
+      try {
+        plan = await manager.planUp(to);
+      } catch (error) {
+        // Only up tells an interrupted migration from one still running elsewhere (it waits for it).
+        if (error instanceof IncompleteMigrationError) return;
+        throw error;
+      }
       if (transaction.transaction === "all") await refuseWholeRunEarly(manager, plan);
     };
     if (options.dryRun) {
@@ -491,11 +558,15 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       });
       return;
     }
+    const { dangerouslySkipIntegrityCheck = false } = options;
+    // Only a backup is checked: plain up would read the whole file at every start (see backup-check.ts).
+    if (dangerouslySkipIntegrityCheck && options.backup === undefined) throw new UsageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
     if (options.backup === undefined) {
       await withManager(command, "write", async (manager) => printResult(await manager.up({ ...to, ...transaction }), Boolean(options.json)), preflight);
       return;
     }
-    const backupDirectory = options.backup;
+    // Resolved before anything is opened or created: a path that is not the one the user meant is refused first.
+    const backupDirectory = options.backup === true ? null : resolvePath(options.backup);
     // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
     const operation = commandLine("up --backup");
     refuseServerBackup(command, operation, "pg_dump");
@@ -505,11 +576,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       async (cliManager, databasePath) => {
         const manager = requireBackupManager(cliManager, operation);
         const backup = {
-          directory: backupDirectory === true ? defaultBackupDirectory(databasePath) : resolvePath(backupDirectory),
+          directory: backupDirectory ?? defaultBackupDirectory(databasePath),
           keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP,
         };
         backupMethod = chooseBackupMethod(manager);
-        const result = await upWithBackupMethod(manager, backupMethod, { ...to, ...transaction, backup });
+        const result = await upWithBackupMethod(manager, backupMethod, { ...to, ...transaction, backup, dangerouslySkipIntegrityCheck });
         // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
         printResult(result.backup ? { ...result, backupMethod } : result, Boolean(options.json));
       },
@@ -565,7 +636,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
         if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "${commandLine("up")}" to create it.`);
-        const info = await collectDatabaseInfo(manager, databasePath);
+        const collected = await collectDatabaseInfo(manager, databasePath);
+        const info = { ...collected, problem: collected.problem && inCliSpelling(collected.problem) };
         if (options.json) printJson(info);
         else print(formatInfo(info, palette));
       });
@@ -635,9 +707,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     async readAppliedHistory(command) {
       const flags = flagsOf(command);
       const byUrl = connectsByUrl(driverOf(flags));
-      const configured = byUrl
-        ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
-        : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      let configured: string | null | undefined;
+      try {
+        configured = byUrl
+          ? (flags.url ?? (typeof props.url === "function" ? props.url() : props.url) ?? io.env.DATABASE_URL)
+          : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
+      } catch (error) {
+        // A setting naming an unset variable is not configured, for a command that can do without it.
+        if (error instanceof ConfigVariableUnsetError) return null;
+        throw error;
+      }
       if (configured == null || configured.trim() === "") return null;
       // The empty registry: the rows are wanted whatever the registry holds, even one a merge broke.
       const empty = [] as unknown as R;
@@ -674,25 +753,20 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     program,
     async run(argv) {
       exitCode = 0;
-      // Before parsing: commander may echo a flag's value in its own error.
-      for (const arg of argv) redactor.addFromConnectionString(arg.replace(/^--?[\w-]+=/, ""));
-      redactor.addFromConnectionString(io.env.DATABASE_URL ?? "");
-      redactor.addSecret(io.env.PGPASSWORD ?? "");
-      redactor.addSecret(io.env[LIBSQL_AUTH_TOKEN_ENV] ?? "");
+      // commander echoes an argument it refuses (an unknown option or command, a repeated flag).
+      echoedArguments = argv;
       try {
         await program.parseAsync([...argv], { from: "user" });
         return exitCode;
       } catch (error) {
-        // The library names commands as `stepwise <command>`; the app's own CLI is run by its name.
-        const commands = program.commands.map((command) => command.name());
-        const rename = (text: string) => renameCommandMentions(text, programName, commands);
+        const rename = renameCommands;
         // A script that asked for JSON gets every failure as JSON too, on stdout where it reads:
         // usage errors, refusals before the database opens, and what nothing translated.
         if (asksFor(argv, "--json")) {
           const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
           if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
-            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: error.message.replace(/^error: /, "") });
+            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
           } else {
             const translated = translateSqliteError(error, 0);
             printError(translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error));
@@ -709,8 +783,27 @@ const USAGE_CODE: UsageError["code"] = "USAGE";
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
 
-/** `scheme://user[:password]@…`: never a file path anyone means. */
-const CREDENTIALED_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*@/;
+/** A value of `--db` or `--url` as a message quotes it: as JSON, its secrets hidden. */
+function showRedacted(value: string): string {
+  return JSON.stringify(redactConnectionString(value));
+}
+
+/**
+ * Refuses, naming `source` and the shape only, a database path that is a URL (`scheme://…`: never
+ * a file anyone means) or a connection string that holds a secret (`password=`, `authToken=`).
+ */
+function refuseConnectionStringAsPath(chosen: string, source: string): void {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    const hint = /^postgres(ql)?:$/.test(scheme)
+      ? "; for PostgreSQL pass --driver pg and --url"
+      : /^(libsql|https?|wss?):$/.test(scheme)
+        ? "; for a libSQL server pass --driver libsql-client and --url"
+        : "";
+    throw new DatabasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
+  }
+  if (redactConnectionString(chosen) !== chosen) throw new DatabasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
+}
 
 /**
  * Whether `flag` is among the options (before a `--` that ends them). Read from the raw arguments,
@@ -752,15 +845,15 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
     return 2;
   }
   // Each names a setting the user typed (a flag or the config), not a state of the database.
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
-    io.stderr(`${palette.red(`error [${error.code}]`)}: ${error.message}\n`);
+  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof PathEncodingError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
+    io.stderr(`${palette.red(`error [${error.code}]`)}: ${cliMessage(error)}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;
   }
   const translated = translateSqliteError(error, 0);
   if (translated instanceof StepwiseError) {
     const location = locateFailure(translated);
-    io.stderr(`${palette.red(`error [${translated.code}]`)}: ${translated.message}\n`);
+    io.stderr(`${palette.red(`error [${translated.code}]`)}: ${cliMessage(translated)}\n`);
     if (location) io.stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(translated))}\n`);
     else if (translated.cause !== undefined) io.stderr(palette.dim("(run with --verbose for the whole stack)\n"));

@@ -7,6 +7,7 @@ import type { MigrationManagerBase, DriverIdentity } from "../core/manager-base.
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
+import type { StatusProblem } from "../core/plain-error.js";
 
 /** Counts of schema objects, excluding SQLite's internal ones and the history table. */
 export interface SchemaObjectCounts {
@@ -23,6 +24,8 @@ export interface DatabaseInfo {
   readonly currentVersion: number;
   readonly latestVersion: number;
   readonly pendingCount: number;
+  /** Why `up` would refuse, as `status` reports it; `null` when it would run. */
+  readonly problem: StatusProblem | null;
   /**
    * `PRAGMA user_version`, which stepwise keeps equal to the current version; `null` on a database
    * without one (PostgreSQL), where the history table is the only record.
@@ -48,12 +51,15 @@ export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: 
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
   // From the history, not the status rows: those leave out versions the registry lacks and edited files.
-  const last = (await manager.history()).filter((row) => row.state === "applied").at(-1);
+  // A history table stepwise cannot read has no last migration to show; the problem says why.
+  const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
+  const last = history.filter((row) => row.state === "applied").at(-1);
   const common = {
     path,
     currentVersion: status.currentVersion,
     latestVersion: status.latestVersion,
     pendingCount: status.pendingCount,
+    problem: status.problem,
     objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
     lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
   };

@@ -1,24 +1,31 @@
 /**
  * Checks the path a command is about to open as a database, before SQLite does: SQLite reports a
- * folder as a read error and a file in the way of a folder as "cannot open", and mkdir reports it as
- * a stack trace, none of which says "this path does not name a database file".
+ * folder as a read error and a file in the way of a folder as "cannot open", opening a FIFO blocks,
+ * and mkdir reports it as a stack trace, none of which says "this path does not name a database file".
  */
-import { lstatSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { DatabaseFolderMissingError, DatabasePathInvalidError, DatabaseUnusableError, StepwiseError } from "../core/errors.js";
+import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
 
 /** Paths SQLite treats as names, not files. */
 const SPECIAL_PATHS = new Set([":memory:", ""]);
 
 /**
- * Throws {@link DatabasePathInvalidError} when `databasePath` is a folder or a device, pipe or socket,
- * or when something on the way to it is a file. A path that does not exist yet is fine: the caller decides whether to create it.
+ * The database file `databasePath` (absolute) names, resolved once through symlinks (see
+ * `realDatabaseFileOrThrow`), so every command opens, backs up, restores and locks the real file.
+ * A path that does not exist yet is fine: the caller decides whether to create it.
+ *
+ * @throws DatabasePathInvalidError when it is a folder, a FIFO, socket or device (named in `kind`), a
+ *   link to nothing, beside a journal that is a link, or when something on the way to it is a file.
  */
-export function assertDatabasePathUsable(databasePath: string): void {
-  if (SPECIAL_PATHS.has(databasePath)) return;
+export function usableDatabasePathOrThrow(databasePath: string): string {
+  if (SPECIAL_PATHS.has(databasePath)) return databasePath;
   if (databasePath.includes("\0")) throw new DatabasePathInvalidError(databasePath, "nul-byte");
   try {
-    checkPath(databasePath);
+    const real = realDatabaseFileOrThrow(databasePath);
+    if (!existsSync(real)) checkAncestors(databasePath);
+    return real;
   } catch (error) {
     // stat says ENOTDIR when a file sits where a folder of the path should be.
     const code = (error as NodeJS.ErrnoException).code;
@@ -28,13 +35,8 @@ export function assertDatabasePathUsable(databasePath: string): void {
   }
 }
 
-function checkPath(databasePath: string): void {
-  const own = statIfPresent(databasePath);
-  if (own?.isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
-  // SQLite would read /dev/null as an empty database and "apply" migrations into it, and block on a FIFO.
-  if (own && !own.isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
-  if (own) return;
-  // The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir can get past it.
+/** The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir can get past it. */
+function checkAncestors(databasePath: string): void {
   for (let dir = path.dirname(databasePath); ; dir = path.dirname(dir)) {
     const stats = statIfPresent(dir);
     if (stats) {

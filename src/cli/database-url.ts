@@ -5,7 +5,7 @@
  * refused by its shape or scheme alone, so a password in it never reaches the output.
  */
 import { fileURLToPath } from "node:url";
-import { DatabasePathInvalidError } from "../core/errors.js";
+import { DatabasePathInvalidError, PathEncodingError } from "../core/errors.js";
 
 const SQLITE_SCHEMES = new Set(["sqlite:", "sqlite3:"]);
 
@@ -13,7 +13,7 @@ const SQLITE_SCHEMES = new Set(["sqlite:", "sqlite3:"]);
  * The database path `DATABASE_URL` names, or `null` when it is unset or blank.
  *
  * @throws DatabasePathInvalidError (`unsupported-url`) for a URL of another database, or one that
- *   names no file.
+ *   names no file; PathEncodingError when its `%XX` escapes spell bytes that are not UTF-8.
  */
 export function databasePathFromUrl(value: string | undefined): string | null {
   const url = value?.trim() ?? "";
@@ -73,18 +73,26 @@ function refuseConnectionString(url: string, named: string): void {
   if (shape !== null) throw new DatabasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
 }
 
+/**
+ * Decodes each run of `%XX` escapes; a `%` that starts none is a plain character.
+ *
+ * @throws PathEncodingError when escapes spell bytes that are not UTF-8: no string names that file.
+ */
 function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      throw new PathEncodingError(text, text);
+    }
+  });
 }
 
 function safeFileUrlToPath(url: string): string {
   try {
     return fileURLToPath(url);
-  } catch {
+  } catch (error) {
+    if (error instanceof URIError) throw new PathEncodingError(url, url);
     // file://host/path names another machine; there is no file here to open.
     throw new DatabasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
   }

@@ -27,12 +27,16 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-/** `status` as a table. */
+/**
+ * `status` as a table. A refusal is named by its code on the version line; its message is the
+ * caller's to print (the CLI writes it to stderr, as every refusal).
+ */
 export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
   const lines = [
     `${palette.bold("Database")}  ${databaseLabel}`,
     `${palette.bold("Version")}   ${status.currentVersion} of ${status.latestVersion}` +
-      (status.pendingCount > 0 ? palette.yellow(` (${status.pendingCount} pending)`) : palette.green(" (up to date)")),
+      // Never "up to date" beside a refusal: an interrupted or edited migration is neither pending nor fine.
+      (status.problem ? palette.red(` (up refuses: ${status.problem.code})`) : status.pendingCount > 0 ? palette.yellow(` (${status.pendingCount} pending)`) : palette.green(" (up to date)")),
     "",
   ];
   const nameWidth = Math.max(4, ...status.migrations.map((row) => row.name.length));
@@ -59,7 +63,6 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
     lines.push(`  ${palette.red("?")} ${formatVersion(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);
   }
   if (status.migrations.length === 0) lines.push(palette.dim("  no migrations in the registry"));
-  if (status.problem) lines.push("", palette.red(`${status.problem.code}: ${status.problem.message}`));
   return lines.join("\n");
 }
 
@@ -91,7 +94,7 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
   const all: Array<[string, string | null]> = [
     ["Path", info.path],
     ["Size", `${formatBytes(info.sizeBytes)}`],
-    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
+    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
     ["user_version", info.userVersion === null ? null : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],

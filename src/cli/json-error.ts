@@ -4,8 +4,9 @@
  * error would.
  */
 import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
-import { WholeRunTransactionRefusedError } from "../core/whole-run-transaction.js";
 import { locateFailure, type SourceLocation } from "./error-location.js";
+import { toPlainError } from "../core/plain-error.js";
+import { spellFields } from "../core/option-text.js";
 
 /**
  * The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. A failed
@@ -13,11 +14,7 @@ import { locateFailure, type SourceLocation } from "./error-location.js";
  * it threw, or `null`) unless the error has a field of that name already.
  */
 export function errorToJson(error: StepwiseError): Record<string, unknown> {
-  const fields: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
-  for (const [key, value] of Object.entries(error)) {
-    if (key === "cause" || key === "stack" || key in fields) continue;
-    fields[key] = toPlain(value);
-  }
+  const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if (!("location" in fields) && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
   if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
@@ -28,22 +25,24 @@ export function errorToJson(error: StepwiseError): Record<string, unknown> {
  * next step, otherwise `null` (the message says it in prose).
  */
 function fixFor(error: StepwiseError, location: SourceLocation | null | undefined): string | null {
-  if (error instanceof WholeRunTransactionRefusedError) return wholeRunFix(error);
   if (!(error instanceof MigrationFailedError)) return null;
   if (!error.rolledBack) return `check the database by hand: ${error.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
   const where = location ? `${location.file}:${location.line}` : error.file;
   return `fix ${where} and run "stepwise ${error.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
 }
 
-/** The commands that get past a refused `--transaction all`: the part before the obstacle in one transaction, the rest without. */
-function wholeRunFix(error: WholeRunTransactionRefusedError): string {
-  const { version, direction, firstOfRun } = error;
-  if (direction === "up") {
-    return firstOfRun ? `run "stepwise up --to ${version}", then "stepwise up" for the rest` : `run "stepwise up --to ${version - 1} --transaction all", then "stepwise up" for the rest`;
-  }
-  return firstOfRun
-    ? `run "stepwise down" (it reverts ${version} on its own), then revert the rest without --transaction all`
-    : `run "stepwise down --to ${version} --transaction all", then revert the rest without --transaction all`;
+/**
+ * `value` (an error, or plain data made from one: a status problem) with every field that names
+ * options or calls spelled as the CLI's flags and commands instead of the library's.
+ */
+export function inCliSpelling<T extends object>(value: T): T {
+  return { ...value, ...spellFields(value, "cli") };
+}
+
+/** An error's message as the CLI prints it: its flags and commands, not the library's options and calls. */
+export function cliMessage(error: StepwiseError): string {
+  const { message } = spellFields(error, "cli");
+  return typeof message === "string" ? message : error.message;
 }
 
 /**
@@ -61,12 +60,3 @@ export function unexpectedErrorToJson(error: unknown): Record<string, unknown> {
 
 /** The `code` of {@link unexpectedErrorToJson}: not a {@link StepwiseError} code, since nothing stable threw it. */
 export const UNEXPECTED_CODE = "UNEXPECTED";
-
-/** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
-function toPlain(value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Error) return { name: value.name, code: (value as { code?: unknown }).code ?? null, message: value.message };
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));
-  return value;
-}

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../core/errors.js";
+import { usableDatabasePathOrThrow } from "./database-path.js";
 
 /** The schemes `@libsql/client` reaches a server by. */
 const REMOTE_SCHEMES = new Set(["libsql:", "http:", "https:", "ws:", "wss:"]);
@@ -31,7 +32,8 @@ export interface LibsqlUrl {
  * folder), so the client opens the same file the messages name. `source` (`"--url"`,
  * `"DATABASE_URL"`, the config's path) is named in the refusals.
  *
- * @throws UsageError naming `source` and the problem, never the URL's text.
+ * @throws UsageError naming `source` and the problem, never the URL's text; for a `file:` URL, what
+ *   `usableDatabasePathOrThrow` throws.
  */
 export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: string) => string): LibsqlUrl {
   const trimmed = url.trim();
@@ -45,7 +47,8 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
       throw new UsageError(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db). Nothing was changed.`);
     }
     if (file === "" || file === ":memory:") throw new UsageError(`${source} names no database file; write it as file:data/app.db. Nothing was changed.`);
-    const absolute = resolvePath(file);
+    // As --db: resolved through links, and refused when it is a folder, a FIFO or a device.
+    const absolute = usableDatabasePathOrThrow(resolvePath(file));
     // The client takes file:<path>; a path with characters a URL reserves would be read as a query.
     if (/[?#%]/.test(absolute)) throw new UsageError(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder. Nothing was changed.`);
     return { url: `file:${absolute}`, file: absolute, label: absolute };

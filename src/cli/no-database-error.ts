@@ -13,6 +13,31 @@ export interface DatabaseLookup {
   readonly found: string;
 }
 
+/**
+ * A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set. Until
+ * a command needs the setting, that is "not configured" (a flag may give it, `gen --check` needs no
+ * database); a command that needs it refuses with this, naming the variable and the config file.
+ */
+export class ConfigVariableUnsetError extends UsageError {
+  override readonly name: string = "ConfigVariableUnsetError";
+  /** The setting, such as `url`. */
+  readonly setting: string;
+  /** The variable it names, such as `DATABASE_URL`. */
+  readonly variable: string;
+  /** The config file that names it. */
+  readonly configFile: string;
+
+  constructor(fields: { setting: string; variable: string; configFile: string }) {
+    super(
+      `The config's "${fields.setting}" (in ${fields.configFile}) names \${${fields.variable}}, but ${fields.variable} is not set. ` +
+        `Set ${fields.variable}, or pass --${fields.setting}. Nothing was changed.`,
+    );
+    this.setting = fields.setting;
+    this.variable = fields.variable;
+    this.configFile = fields.configFile;
+  }
+}
+
 /** A runtime command needs a SQLite database and neither a flag, the config nor DATABASE_URL names one. */
 export class NoDatabaseGivenError extends UsageError {
   override readonly name: string = "NoDatabaseGivenError";

@@ -52,6 +52,8 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
    */
   readonly neverCreate?: boolean;
   readonly busyTimeoutMs: number;
+  /** For pg: the `lock_timeout` of the session and of its runs (`--lock-timeout`); the driver's default when absent. */
+  readonly lockTimeoutMs?: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
 }

@@ -1,11 +1,14 @@
 /**
  * How the CLI opens a PostgreSQL database: one `pg.Client` session per command (the pg manager holds
- * its run lock on it), read-only for commands that only read, and every failure to connect turned
- * into a typed error that says what to check, never one that quotes the URL.
+ * its run lock on it), read-only for commands that only read, under the run's `lock_timeout`, and
+ * every failure to connect turned into a typed error with the server's reason and what to change
+ * (`describeConnectionFailure`), never one that quotes the URL.
  */
 import type pg from "pg";
 import { classifyPostgresError, translatePostgresError } from "../core/dialects/postgres-errors.js";
-import { DatabaseUnusableError, StepwiseError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
+import { describeConnectionFailure } from "../core/dialects/postgres-connection-errors.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 import type { MigrationManagerProps } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { MigrationManager, PgMigrationManagerProps } from "../drivers/pg.js";
@@ -41,39 +44,28 @@ export function connectPostgres(modules: PostgresModules): UrlDriverConnect {
         await client.connect();
       } catch (error) {
         await client.end().catch(() => {});
-        throw connectionError(error, options.busyTimeoutMs);
+        throw describeConnectionFailure(error);
       }
+      const props: MigrationManagerProps & PgMigrationManagerProps = {
+        ...options.props,
+        ...(options.schema === undefined ? {} : { schema: options.schema }),
+        ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+      };
+      let lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+      const translate = (error: unknown) => translatePostgresError(error, options.busyTimeoutMs, classifyPostgresError(error), lockTimeoutMs);
       try {
-        // The server enforces it: status, history, version and info cannot write, as SQLite's query_only makes them.
-        if (mode === "read") await client.query("SET default_transaction_read_only = on");
-        const props: MigrationManagerProps & PgMigrationManagerProps = { ...options.props, ...(options.schema === undefined ? {} : { schema: options.schema }) };
-        const manager = new modules.MigrationManager(client, options.migrations, props) as unknown as CliManager<R>;
-        return {
-          manager,
-          close: () => client.end().catch(() => {}),
-          translateError: (error) => translatePostgresError(error, options.busyTimeoutMs, classifyPostgresError(error)),
-        };
+        const manager = new modules.MigrationManager(client, options.migrations, props);
+        lockTimeoutMs = manager.lockTimeoutMs;
+        // The session is the CLI's own: its reads (status, the history before a run) wait for a lock
+        // no longer than a run's statements do. The server enforces read mode: status, history,
+        // version and info cannot write, as SQLite's query_only makes them.
+        const settings = [...(lockTimeoutMs > 0 ? [`SET lock_timeout = ${lockTimeoutMs}`] : []), ...(mode === "read" ? ["SET default_transaction_read_only = on"] : [])];
+        if (settings.length > 0) await client.query(settings.join("; "));
+        return { manager: manager as unknown as CliManager<R>, close: () => client.end().catch(() => {}), translateError: translate };
       } catch (error) {
         await client.end().catch(() => {});
-        throw error instanceof StepwiseError ? error : translatePostgresError(error, options.busyTimeoutMs, classifyPostgresError(error));
+        throw error instanceof StepwiseError ? error : translate(error);
       }
     },
   };
-}
-
-/**
- * A failed connect as a typed error: the server's refusal (a SQLSTATE: bad password, no such
- * database) as the dialect translates it, and a socket's failure (refused, unknown host, timeout) as
- * {@link DatabaseUnusableError} naming its system code. Neither quotes the URL.
- */
-function connectionError(error: unknown, busyTimeoutMs: number): unknown {
-  const translated = translatePostgresError(error, busyTimeoutMs, classifyPostgresError(error));
-  if (translated instanceof StepwiseError) return translated;
-  const code = (error as { code?: unknown } | null)?.code;
-  const reason = typeof code === "string" ? code : /timeout/i.test(error instanceof Error ? error.message : "") ? "timed out" : "no answer";
-  return new DatabaseUnusableError(
-    `Cannot connect to the PostgreSQL server (${reason}): check the host and port in the URL, and that the server is running and accepts connections from here. Nothing was changed.`,
-    null,
-    error,
-  );
 }

@@ -5,6 +5,7 @@
 import type { EventEmitter } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
+import { assertPathRoundTrips } from "./path-encoding.js";
 
 /** Parses `--table`: a name the history store accepts. */
 export function parseTableName(value: string): string {
@@ -21,10 +22,12 @@ export function parseTableName(value: string): string {
 /**
  * Parses a path option or argument (`--dir`, `--out`, `--backup`, a backup file). An empty value is
  * what an unset shell variable leaves, and would resolve to the working folder itself, so it is
- * refused rather than read as "here".
+ * refused rather than read as "here"; one whose bytes were not UTF-8 names another file, and is
+ * refused with `PATH_NOT_UTF8` (see `path-encoding.ts`).
  */
 export function parsePath(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
+  assertPathRoundTrips(value);
   return value;
 }
 
@@ -61,12 +64,13 @@ export function parseBusyTimeout(value: string): number {
  * of one driver (`sql.js`, `sql-js`) are the same value.
  *
  * The option must have no default: commander hands the parser the default as the previous value.
+ * `show` writes a value into that error (as JSON unless told): an option that may hold a URL shows it redacted.
  */
-export function singleValued<T>(parse: (value: string) => T = (value) => value as T): (value: string, previous: T | undefined) => T {
+export function singleValued<T>(parse: (value: string) => T = (value) => value as T, show: (value: T) => string = (value) => JSON.stringify(value)): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
     const parsed = parse(value);
     if (previous !== undefined && previous !== parsed) {
-      throw new InvalidArgumentError(`given twice with different values (${JSON.stringify(previous)} and ${JSON.stringify(parsed)}); give it once`);
+      throw new InvalidArgumentError(`given twice with different values (${show(previous)} and ${show(parsed)}); give it once`);
     }
     return parsed;
   };

@@ -11,7 +11,6 @@ import type { SyncDriver } from "../core/driver.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { CliContext } from "./create-cli.js";
 import type { CliDriverName } from "./driver-names.js";
-import { assertDatabasePathUsable } from "./database-path.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
@@ -90,8 +89,6 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
       deps.refuseServerBackup(command, deps.commandLine("restore"), "pg_restore");
       const databasePath = deps.resolveDatabasePath(command);
       if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
-      // Before SQLite sees it: a folder as the database would otherwise read as a disk refusing a write.
-      assertDatabasePathUsable(databasePath);
       assertDriverWrites(deps.driver(command), deps.commandLine("restore"));
       // Only the registry is needed from the database; the restore opens it itself, through a
       // scratch in-memory connection of the chosen driver's library (its openFile).

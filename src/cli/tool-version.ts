@@ -6,9 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-
-/** The package whose version `--version` reports. */
-const PACKAGE_NAME = "stepwise";
+import { PACKAGE_NAME } from "../shared/package-name.js";
 
 /**
  * The version in the nearest `package.json` named `stepwise` above `moduleUrl` (the caller's

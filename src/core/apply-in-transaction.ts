@@ -107,7 +107,7 @@ export function* commitRecordedMigration(executor: ExecutorBase, entry: Migratio
     yield* commit();
   } catch (cause) {
     yield* rollbackQuietly();
-    throw yield* executor.migrationFailed(entry, direction, cause, true);
+    throw yield* executor.migrationFailed(entry, direction, cause, true, "commit");
   }
 }
 

@@ -11,11 +11,12 @@ import type { runScriptWithHistory } from "./script-with-history.js";
 import type { runScriptBatch } from "./script-batch.js";
 import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
-import type { EscapedCommit } from "./errors.js";
+import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
+import type { ExecutorBase } from "./executor-base.js";
 import type { HistoryStore } from "./history.js";
 import type { MigrationPlan } from "./planner.js";
-import type { MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
+import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
@@ -132,4 +133,20 @@ export interface Dialect {
    * the driver's classification; anything else is returned unchanged.
    */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
+  /**
+   * The error for `entry`'s failure (see `ExecutorBase.migrationFailed`) where the dialect can say more
+   * than the library's error does (PostgreSQL: a lost connection and what became of the migration, a
+   * lock wait that ran out, the server's DETAIL and HINT, the invalid indexes a `transaction: false`
+   * migration left); `null` for the executor's usual reading. May read; never throws. Absent: always
+   * the usual reading.
+   */
+  describeMigrationFailure?(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null>;
+  /**
+   * Every index a failed concurrent build left unusable (PostgreSQL's invalid ones), each with the
+   * statement that removes it, for `repair` to name. Absent: a dialect without them.
+   */
+  readInvalidIndexes?(): Step<InvalidIndex[]>;
 }
+
+/** What failed in a migration: its own statements or code, stepwise's, or the COMMIT of its transaction. */
+export type FailureOrigin = "body" | "stepwise" | "commit";

@@ -5,6 +5,7 @@
  * driver's primitives return values, an async driver's return promises; one executor serves both.
  */
 import { StepwiseError } from "./errors.js";
+import { keepText, text, type Text } from "./option-text.js";
 import type { LockHolder } from "./errors.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 import type { OwnerLockHandle, Row } from "./step.js";
@@ -61,8 +62,11 @@ export interface DriverCapabilities {
 /** One of {@link DriverCapabilities}' names. */
 export type DriverCapability = keyof DriverCapabilities;
 
-/** What a driver error means to stepwise. */
-export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "other";
+/**
+ * What a driver error means to stepwise; `lost` is a server's session that ended while in use (a
+ * connection that cannot be opened at all is `cantopen`).
+ */
+export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "lost" | "other";
 
 /** A driver's reading of an error it threw. */
 export interface ErrorClassification {
@@ -273,16 +277,17 @@ export class DriverCapabilityError extends StepwiseError {
   /** What to do instead, when there is a way; otherwise `null`. */
   declare readonly fix: string | null;
 
-  constructor(fields: { driver: string; capability: DriverCapability; operation: string; file?: string; fix?: string }) {
+  /** `operation` and `fix` may name options and calls: a {@link Text}, spelled for the library here and by the CLI for itself. */
+  constructor(fields: { driver: string; capability: DriverCapability; operation: string | Text; file?: string; fix?: string | Text }) {
     super(
       "DRIVER_CAPABILITY_MISSING",
-      `${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : ` ${fields.fix}`}`,
+      text`${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : text` ${fields.fix}`}`,
     );
     this.driver = fields.driver;
     this.capability = fields.capability;
-    this.operation = fields.operation;
+    this.operation = typeof fields.operation === "string" ? fields.operation : keepText(this, "operation", fields.operation);
     this.file = fields.file ?? null;
-    this.fix = fields.fix ?? null;
+    this.fix = fields.fix === undefined ? null : typeof fields.fix === "string" ? fields.fix : keepText(this, "fix", fields.fix);
   }
 }
 

@@ -7,6 +7,7 @@ import { describeThrownValue } from "./thrown-value.js";
 import { elapsedOf } from "./elapsed.js";
 import type { ErrorKind } from "./driver.js";
 import type { MigrationDirection } from "./types.js";
+import { keepText, option, runCall, CALLS, spell, text, type Text } from "./option-text.js";
 
 /** Every `code` a {@link StepwiseError} can carry. */
 export type StepwiseErrorCode =
@@ -44,6 +45,8 @@ export type StepwiseErrorCode =
   | "BATCH_KEY_INVALID"
   | "DATABASE_NEEDS_RECOVERY"
   | "DATABASE_PATH_INVALID"
+  | "DATABASE_DAMAGED"
+  | "PATH_NOT_UTF8"
   | "REGISTRY_LOAD_FAILED"
   | "DRIVER_CAPABILITY_MISSING"
   | "ASYNC_IN_SYNC_RUNNER"
@@ -69,7 +72,9 @@ export type StepwiseErrorCode =
   | "GIT_HISTORY_SHALLOW"
   | "REBASE_APPLIED_MIGRATION"
   | "REBASE_CONFLICT"
-  | "REBASE_RENAME_FAILED";
+  | "REBASE_RENAME_FAILED"
+  | "CONNECTION_LOST"
+  | "LOCK_TIMEOUT";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {
@@ -86,10 +91,15 @@ export class StepwiseError extends Error {
   /** The same reading as stepwise's kind of failure (`locked`, `full`, `readonly`...), or `null` with {@link nativeCode}. */
   readonly nativeKind: ErrorKind | null = null;
 
-  constructor(code: StepwiseErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * @param message the message, or a {@link Text} that names options and calls: the message then
+   *   spells them as the library takes them, and the CLI prints its own spelling of the same text.
+   */
+  constructor(code: StepwiseErrorCode, message: string | Text, options?: { cause?: unknown }) {
+    super(spell(message, "api"), options);
     this.name = "StepwiseError";
     this.code = code;
+    if (typeof message !== "string") keepText(this, "message", message);
   }
 }
 
@@ -97,6 +107,9 @@ export class StepwiseError extends Error {
 function migrationLabel(version: number | null, file: string | null): string {
   return `Migration ${version} (${file})`;
 }
+
+/** Where the database file is named: the library's option, the CLI's flag and config setting. */
+const DATABASE_OPTION: Text = [option("databasePath", "<file>"), { api: "", cli: ' (or set "database" in the config)' }];
 
 /** Said by every refusal that ran nothing. */
 const NOTHING_CHANGED = "Nothing was changed.";
@@ -154,9 +167,6 @@ export class RegistryLoadError extends StepwiseError {
   }
 }
 
-/** The command, less its version, that records an interrupted migration as applied. */
-const REPAIR_APPLIED = "stepwise repair --applied ";
-
 /** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
 export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
 
@@ -172,26 +182,29 @@ export class ChecksumMismatchError extends StepwiseError {
   declare readonly registryChecksum: string;
   /** The checksum recorded when the migration was applied. */
   declare readonly databaseChecksum: string;
-  /** What to do, for a script or a UI: the same two ways out the message gives. */
+  /**
+   * What to do, for a script or a UI: the same two ways out the message gives. `command` is the
+   * CLI's command line for the deliberate way, whoever reads it.
+   */
   declare readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
 
   constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
-    const fix = {
-      accidental: `restore ${fields.file} and put the change in a new migration ("stepwise create")`,
-      deliberate: `if the database already has what the file now says, "${REPAIR_CHECKSUMS_COMMAND}" shows what it would record and "--yes" records it (repairChecksums() in code)`,
-      command: `${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`,
-    };
+    const accidental = text`restore ${fields.file} and put the change in a new migration ("stepwise create")`;
+    const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(fields.version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
+    const command = text`${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`;
     super(
       "CHECKSUM_MISMATCH",
-      `${migrationLabel(fields.version, fields.file)} was changed after it was applied.\n` +
-        `  applied:  ${fields.databaseChecksum}\n  registry: ${fields.registryChecksum}\n` +
-        `If the edit was an accident: ${fix.accidental}.\nIf it was deliberate: ${fix.deliberate}.`,
+      text`${migrationLabel(fields.version, fields.file)} was changed after it was applied.
+  applied:  ${fields.databaseChecksum}
+  registry: ${fields.registryChecksum}
+If the edit was an accident: ${accidental}.
+If it was deliberate: ${deliberate}.`,
     );
     this.version = fields.version;
     this.file = fields.file;
     this.registryChecksum = fields.registryChecksum;
     this.databaseChecksum = fields.databaseChecksum;
-    this.fix = fix;
+    this.fix = keepText(this, "fix", { accidental, deliberate, command });
   }
 }
 
@@ -240,10 +253,8 @@ export class HistoryTableInvalidError extends StepwiseError {
   constructor(table: string, missingColumns: readonly string[], detail?: string) {
     super(
       "HISTORY_TABLE_INVALID",
-      `The history table "${table}" has an unexpected shape` +
-        (missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : "") +
-        (detail ? ` (${detail})` : "") +
-        `.\nIf another tool owns it, give stepwise its own with the "tableName" option (--table).`,
+      text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.
+If another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`,
     );
     this.table = table;
     this.missingColumns = missingColumns;
@@ -307,8 +318,8 @@ export class IncompleteMigrationError extends StepwiseError {
   constructor(fields: { version: number; file: string; startedAt: string }) {
     super(
       "INCOMPLETE_MIGRATION",
-      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.\n` +
-        `Check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there, or "stepwise repair --forget ${fields.version} --yes" to run it again.`,
+      text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.
+Check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there, or ${CALLS.repair(fields.version, "forget")} to run it again.`,
     );
     this.version = fields.version;
     this.file = fields.file;
@@ -347,18 +358,16 @@ export class HistoryRowMissingError extends StepwiseError {
     // migration's changes is known once the manager names the file (outside a transaction); as the
     // cause of a rolled-back MIGRATION_FAILED, this error says nothing of them.
     const write = fields.operation === "delete" ? "DELETE" : "UPDATE";
-    const outcome = !fields.file
-      ? ""
-      : `\nIts changes are in the database; it was not run again.\n` +
-        (direction === "down"
-          ? `Check that the revert is complete.`
-          : fields.restoredStartedRow
-            ? `It is recorded as interrupted again: check the database, then "${REPAIR_APPLIED}${fields.version} --yes" if its changes are all there.`
-            : `It could not be recorded as interrupted: check the database before "up", which would run it again.`);
+    const next =
+      direction === "down"
+        ? text`Check that the revert is complete.`
+        : fields.restoredStartedRow
+          ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there.`
+          : text`It could not be recorded as interrupted: check the database before ${runCall("up")}, which would run it again.`;
+    const outcome = fields.file ? text`\nIts changes are in the database; it was not run again.\n${next}` : text``;
     super(
       "HISTORY_ROW_MISSING",
-      `${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row ` +
-        `("stepwise repair --forget", or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
+      text`${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
     );
     this.table = fields.table;
     this.version = fields.version;
@@ -407,8 +416,8 @@ export class UnmanagedDatabaseError extends StepwiseError {
   constructor(tables: readonly string[]) {
     super(
       "UNMANAGED_DATABASE",
-      `The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.\n` +
-        `Adopt it with "stepwise baseline <version>", naming the last migration its schema already contains.`,
+      text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.
+Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`,
     );
     this.tables = tables;
   }
@@ -435,13 +444,12 @@ export class InvalidTargetError extends StepwiseError {
   override readonly name: string = "InvalidTargetError";
   declare readonly target: number;
 
-  constructor(target: number, message: string) {
+  constructor(target: number, message: string | Text) {
     super("INVALID_TARGET", message);
     this.target = target;
   }
 }
 
-/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 /**
  * Why a migration's foreign-key failure came from rebuilding a parent table with enforcement on, and
  * the fix (see `foreign-key-rebuild.ts`).
@@ -455,6 +463,21 @@ export interface ForeignKeyRebuildHint {
   readonly fix: string;
 }
 
+/**
+ * An index PostgreSQL marks invalid (`pg_index.indisvalid` false): what a `CREATE INDEX CONCURRENTLY`
+ * or `REINDEX CONCURRENTLY` that failed part way leaves. It takes writes and is never used for reads,
+ * and its name is taken, so the same statement run again fails with "already exists".
+ */
+export interface InvalidIndex {
+  readonly schema: string;
+  readonly name: string;
+  /** The table it indexes. */
+  readonly table: string;
+  /** The statement that removes it: `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name";`. */
+  readonly drop: string;
+}
+
+/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
 export class MigrationFailedError extends StepwiseError {
   override readonly name: string = "MigrationFailedError";
   declare readonly version: number;
@@ -477,6 +500,16 @@ export class MigrationFailedError extends StepwiseError {
    * stepwise's own statements, or a registry written before `gen` recorded the SQL's lines.
    */
   declare readonly location: SqlLocation | null;
+  /** The server's DETAIL of the failure (PostgreSQL: which view depends on the column dropped), or `null`. */
+  declare readonly detail: string | null;
+  /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
+  declare readonly hint: string | null;
+  /**
+   * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
+   * with the statement that removes it: those this `transaction: false` migration left, or the one an
+   * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
+   */
+  declare readonly invalidIndexes: readonly InvalidIndex[];
 
   constructor(fields: {
     version: number;
@@ -487,19 +520,28 @@ export class MigrationFailedError extends StepwiseError {
     backupPath?: string | null;
     foreignKeyRebuild?: ForeignKeyRebuildHint | null;
     location?: SqlLocation | null;
+    detail?: string | null;
+    hint?: string | null;
+    invalidIndexes?: readonly InvalidIndex[];
+    /**
+     * Lines the message shows after the failure's reason: what the dialect read of it (PostgreSQL's
+     * DETAIL, HINT and invalid indexes). Worded by the dialect, so only its bundles carry the text.
+     */
+    notes?: string;
   }) {
     const reason = describeThrownValue(fields.cause);
     const rebuild = fields.foreignKeyRebuild ?? null;
     super(
       "MIGRATION_FAILED",
-      `${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n` +
-        (rebuild
+      text`${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n${fields.notes ? `${fields.notes}\n` : ""}${
+        rebuild
           ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
-          : "") +
+          : ""
+      }${
         // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
         // migrations before this one stay applied. What holds in both: nothing of this one was kept.
-        (fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`) +
-        (fields.backupPath ? `\nA backup taken before this run is at ${fields.backupPath}; "stepwise restore <file> --yes" puts it back.` : ""),
+        fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`
+      }${fields.backupPath ? text`\nA backup taken before this run is at ${fields.backupPath}; ${CALLS.restore} puts it back.` : ""}`,
       { cause: fields.cause },
     );
     this.version = fields.version;
@@ -509,6 +551,9 @@ export class MigrationFailedError extends StepwiseError {
     this.backupPath = fields.backupPath ?? null;
     this.foreignKeyRebuild = rebuild;
     this.location = fields.location ?? null;
+    this.detail = fields.detail ?? null;
+    this.hint = fields.hint ?? null;
+    this.invalidIndexes = fields.invalidIndexes ?? [];
   }
 
   /** The same failure, naming the backup taken before the run. */
@@ -617,13 +662,27 @@ const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
   no: `Nothing it did was committed: the database is as it was.\n`,
 };
 
-/** A process that holds a lock on the database file, as far as the operating system tells. */
+/**
+ * A process that holds a lock on the database, as far as the operating system (or the server) tells:
+ * named by its pid and program, never by its arguments, which may carry a key or a password.
+ */
 export interface LockHolder {
   readonly pid: number;
-  /** Its command line, when readable. */
-  readonly command: string | null;
+  /**
+   * Its program: the file name of the executable it was started as (`node`, `myapp`), or on
+   * PostgreSQL the first word of the session's `application_name`; `null` when unreadable.
+   */
+  readonly program: string | null;
+  /** The host the session connects from (PostgreSQL); `null` for a process on this machine. */
+  readonly host: string | null;
   /** `write` for a process holding the write lock; `read` for one that only reads. */
   readonly lock: "write" | "read";
+}
+
+/** How messages name a holder: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
+function describeHolder(holder: LockHolder): string {
+  const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
+  return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
 }
 
 /** Another connection held the lock stepwise needed, and stepwise gave up waiting for it. */
@@ -647,11 +706,9 @@ export class DatabaseLockedError extends StepwiseError {
   constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
     super(
       "DATABASE_LOCKED",
-      `The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ` +
-        (holders.length > 0
-          ? `(held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""} (${h.lock})`).join(", ")}). `
-          : `(another app instance migrating, or an open write transaction). `) +
-        `${NOTHING_CHANGED} Retry when it is released, or raise the busy timeout.`,
+      text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ${
+        holders.length > 0 ? `(held by ${holders.map(describeHolder).join(", ")}). ` : `(another app instance migrating, or an open write transaction). `
+      }${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`,
       { cause },
     );
     this.busyTimeoutMs = busyTimeoutMs;
@@ -677,10 +734,13 @@ export class BackupLockedError extends DatabaseLockedError {
   constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
     super(busyTimeoutMs, cause, holders, waitedMs);
     this.file = file;
-    this.message =
-      `The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}` +
-      (holders.length > 0 ? ` (held by ${holders.map((h) => `process ${h.pid}${h.command ? ` "${h.command}"` : ""}`).join(", ")})` : "") +
-      `. Nothing was changed. Retry once whatever writes it has finished, or raise --busy-timeout.`;
+    this.message = keepText(
+      this,
+      "message",
+      text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${
+        holders.length > 0 ? ` (held by ${holders.map(describeHolder).join(", ")})` : ""
+      }. Nothing was changed. Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`,
+    );
   }
 }
 
@@ -708,8 +768,7 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
   constructor(sqliteCode: string, cause: unknown) {
     super(
       "DATABASE_NEEDS_RECOVERY",
-      `A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} ` +
-        `Run "stepwise up" (or any command that writes) as a user who may write the file and its folder.`,
+      text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`,
       { cause },
     );
     this.sqliteCode = sqliteCode;
@@ -717,15 +776,40 @@ export class DatabaseNeedsRecoveryError extends StepwiseError {
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
-export type DatabasePathProblem = "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop";
+export type DatabasePathProblem =
+  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file";
 
-/** The database path cannot name a database file: it is empty, or a folder, or under a file. */
+/** What a path names on disk, where stepwise expected a regular file (or nothing yet). */
+export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "character-device" | "block-device" | "missing";
+
+/** A {@link FileKind} as a message names it: "a FIFO (named pipe)". */
+export function describeFileKind(kind: FileKind): string {
+  return FILE_KIND_WORDS[kind];
+}
+
+const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
+  file: "a regular file",
+  directory: "a folder",
+  symlink: "a symbolic link",
+  fifo: "a FIFO (named pipe)",
+  socket: "a socket",
+  "character-device": "a character device",
+  "block-device": "a block device",
+  missing: "missing",
+};
+
+/**
+ * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a
+ * link to nothing, under a file, or a journal beside it is a symbolic link.
+ */
 export class DatabasePathInvalidError extends StepwiseError {
   override readonly name: string = "DatabasePathInvalidError";
   declare readonly path: string;
   declare readonly problem: DatabasePathProblem;
+  /** What `path` is on disk, when that is the problem (`directory`, `not-a-file`, `dangling-symlink`, `journal-not-a-file`); otherwise `null`. */
+  declare readonly kind: FileKind | null;
 
-  constructor(path: string, problem: DatabasePathProblem) {
+  constructor(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
     const reason =
       problem === "empty"
         ? "the database path is empty"
@@ -733,18 +817,73 @@ export class DatabasePathInvalidError extends StepwiseError {
           ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
           : problem === "too-long"
             ? `the database path ${path} is longer than the file system allows`
-            : problem === "directory"
-              ? `${path} is a folder, not a database file`
-              : problem === "not-a-file"
-                ? `${path} is a device, pipe or socket, not a database file`
-                : problem === "unsupported-url"
-                  ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
-                  : problem === "symlink-loop"
-                    ? `the folders on the way to ${path} form a symbolic link loop`
-                    : `a part of ${path} above the file is not a folder`;
-    super("DATABASE_PATH_INVALID", `${reason}. Nothing was changed. Pass --db <file> (or set "database" in the config) naming the database file itself, such as data/app.db.`);
+            : problem === "directory" || problem === "not-a-file"
+              ? `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`
+              : problem === "unsupported-url"
+                ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
+                : problem === "symlink-loop"
+                  ? `the folders on the way to ${path} form a symbolic link loop`
+                  : problem === "dangling-symlink"
+                    ? `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`
+                    : problem === "journal-not-a-file"
+                      ? `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`
+                      : `a part of ${path} above the file is not a folder`;
+    const remedy =
+      problem === "journal-not-a-file"
+        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+        : text`Pass ${DATABASE_OPTION} naming the database file itself, such as data/app.db.`;
+    super("DATABASE_PATH_INVALID", text`${reason}. Nothing was changed. ${remedy}`);
     this.path = path;
     this.problem = problem;
+    this.kind = kind;
+  }
+}
+
+/**
+ * A path stepwise was handed is not the name it stands for: the bytes the user gave were not UTF-8,
+ * so the string that reached stepwise (with U+FFFD, or `%xx` that decodes to no text) names another
+ * file. Refused before anything is opened; nothing was changed.
+ */
+export class PathEncodingError extends StepwiseError {
+  override readonly name: string = "PathEncodingError";
+  /** The path as it reached stepwise. */
+  declare readonly path: string;
+  /** The bytes as given, escaped (`\xff.db`), where the process's own arguments or environment show them; else the path with U+FFFD as `\ufffd`. */
+  declare readonly bytes: string;
+
+  constructor(path: string, bytes: string) {
+    super(
+      "PATH_NOT_UTF8",
+      `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. ` +
+        "Rename the file to a UTF-8 name (or link to it from one), and pass that.",
+    );
+    this.path = path;
+    this.bytes = bytes;
+  }
+}
+
+/**
+ * The database fails SQLite's `quick_check`: migrating it would build on damage, and a backup of it
+ * is one `restore` refuses. Nothing was changed: nothing migrated, no backup kept.
+ */
+export class DatabaseDamagedError extends StepwiseError {
+  override readonly name: string = "DatabaseDamagedError";
+  declare readonly databasePath: string;
+  /** The check that failed. */
+  declare readonly check: "quick_check";
+  /** What the check reported, a line each (at most 20). */
+  declare readonly problems: readonly string[];
+  declare readonly fix: string;
+
+  constructor(fields: { databasePath: string; problems: readonly string[] }) {
+    const fix =
+      'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
+      "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
+    super("DATABASE_DAMAGED", `${fields.databasePath} fails SQLite's quick_check (${fields.problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`);
+    this.databasePath = fields.databasePath;
+    this.check = "quick_check";
+    this.problems = fields.problems;
+    this.fix = fix;
   }
 }
 
@@ -875,11 +1014,9 @@ export class BackupDiskFullError extends StepwiseError {
   constructor(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
     super(
       "BACKUP_DISK_FULL",
-      `The backup folder ${fields.directory} has no room for the backup (${fields.systemCode}` +
-        (fields.neededBytes === null ? "" : `; the database is ${fields.neededBytes} bytes`) +
-        (fields.availableBytes === null ? "" : `, ${fields.availableBytes} bytes are free there`) +
-        `). The partial backup was removed and the database was not touched. Free space in that folder, ` +
-        `lower --keep-backups, or back up to a folder on another disk.`,
+      text`The backup folder ${fields.directory} has no room for the backup (${fields.systemCode}${
+        fields.neededBytes === null ? "" : `; the database is ${fields.neededBytes} bytes`
+      }${fields.availableBytes === null ? "" : `, ${fields.availableBytes} bytes are free there`}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`,
       { cause: fields.cause },
     );
     this.directory = fields.directory;
@@ -898,8 +1035,8 @@ export class BackupFolderUnwritableError extends StepwiseError {
   declare readonly systemCode: string;
 
   /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
-  constructor(directory: string, systemCode: string, cause: unknown, remedy = "Fix the folder's permissions, or pass a writable folder to --backup.") {
-    super("BACKUP_FOLDER_UNWRITABLE", `The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`, { cause });
+  constructor(directory: string, systemCode: string, cause: unknown, remedy: string | Text = text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`) {
+    super("BACKUP_FOLDER_UNWRITABLE", text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`, { cause });
     this.directory = directory;
     this.systemCode = systemCode;
   }
@@ -936,11 +1073,9 @@ export class ForeignBackupError extends StepwiseError {
       );
     super(
       "BACKUP_FOREIGN",
-      `${file} does not hold this app's migrations:\n` +
-        lines.map((line) => `  - ${line}`).join("\n") +
-        (reasons.length > lines.length ? `\n  - \u2026 and ${reasons.length - lines.length} more` : "") +
-        `\nNothing was changed. Pick a backup of this database, or pass --force (dangerouslyAllowForeignBackup) ` +
-        `if you mean to put this one in place anyway.`,
+      text`${file} does not hold this app's migrations:\n${lines.map((line) => `  - ${line}`).join("\n")}${
+        reasons.length > lines.length ? `\n  - \u2026 and ${reasons.length - lines.length} more` : ""
+      }\nNothing was changed. Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`,
     );
     this.file = file;
     this.reasons = reasons;
@@ -988,8 +1123,7 @@ export class BackupIsDatabaseError extends StepwiseError {
   constructor(backupFile: string, databasePath: string) {
     super(
       "BACKUP_IS_DATABASE",
-      `${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ` +
-        `Nothing was changed. Pick a backup written by "stepwise up --backup" (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
+      text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. Nothing was changed. Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
     );
     this.backupFile = backupFile;
     this.databasePath = databasePath;
@@ -1003,7 +1137,10 @@ export class DatabaseFolderMissingError extends StepwiseError {
   declare readonly folder: string;
 
   constructor(databasePath: string, folder: string) {
-    super("DATABASE_FOLDER_MISSING", `There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. ` + `Check --db, or create the folder first (mkdir -p "${folder}").`);
+    super(
+      "DATABASE_FOLDER_MISSING",
+      text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`,
+    );
     this.databasePath = databasePath;
     this.folder = folder;
   }
@@ -1068,10 +1205,9 @@ export class MigrationInProgressError extends StepwiseError {
   constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
     super(
       "MIGRATION_IN_PROGRESS",
-      `${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied` +
-        (fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : "") +
-        ` (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it ` +
-        `finishes, or raise the busy timeout; if that process is gone, run "stepwise repair".`,
+      text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied${
+        fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : ""
+      } (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(fields.version, "applied")} or ${CALLS.repair(fields.version, "forget")}.`,
     );
     this.version = fields.version;
     this.file = fields.file;

@@ -27,7 +27,7 @@ import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, seria
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import { GUARD_TABLE_PREFIX, type CommitWitness, type TransactionStart } from "./transaction-guard.js";
 import type { ExecutorStrategies } from "./executor-strategies.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect, FailureOrigin } from "./dialect.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
@@ -689,7 +689,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * own statements and code, `"stepwise"` for stepwise's own (the history row, COMMIT).
    * @internal Public for `script-with-history.ts`.
    */
-  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: "body" | "stepwise" = "stepwise"): Step<StepwiseError> {
+  *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
@@ -703,6 +703,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
             : null;
       if (change !== null) return new HistoryChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged: !rolledBack && change.startsWith("the table"), cause });
     }
+    const described = this.dialect.describeMigrationFailure && (yield* this.dialect.describeMigrationFailure(this, entry, direction, cause, rolledBack, origin));
+    if (described) return described;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
@@ -729,9 +731,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    * its own), and an error naming no migration would send people to the wrong file. A read-only,
    * corrupt or failing main database is met first by whoever writes, the body included.
    */
-  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: "body" | "stepwise"): boolean {
+  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: FailureOrigin): boolean {
     if (!isInstanceSafely(cause, Error)) return false;
-    if (origin === "stepwise" || sqliteCode === null) return true;
+    if (origin !== "body" || sqliteCode === null) return true;
     const kind = kindOfSqliteCode(sqliteCode);
     return kind !== "locked" && kind !== "cantopen" && kind !== "notadb";
   }

@@ -6,7 +6,9 @@
  * cannot verify a schema) bundles the base alone.
  */
 import { readAllHistory, readKeysOptimistically } from "./history-reads.js";
-import { MigrationInProgressError } from "./errors.js";
+import { MigrationInProgressError, StepwiseError, UnmanagedDatabaseError } from "./errors.js";
+import { DriverCapabilityError } from "./driver.js";
+import { toPlainError } from "./plain-error.js";
 import { ExecutorBase, type ExecutorSettings, type Progress, type Replan } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { ESCAPE_GUARD } from "./escape-guard.js";
@@ -148,24 +150,54 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
   }
 
   /**
-   * Where the database stands against the registry. A `transaction: false` migration that is still
-   * running elsewhere is reported as `MIGRATION_IN_PROGRESS`, not as interrupted.
+   * Where the database stands against the registry, with why `up` would refuse: what the history
+   * shows (see `describeStatus`), a history table stepwise cannot read, another tool's tables (only
+   * when something is pending, as `up` refuses them only then), and a pending migration this driver
+   * cannot apply. A `transaction: false` migration still running elsewhere (its owner alive, or on
+   * another host) is reported as `MIGRATION_IN_PROGRESS`, as `up` reports it after waiting, not as
+   * interrupted.
    */
   *status(): Step<MigrationStatus> {
-    const status = describeStatus(this.migrations, yield* this.history());
-    if (status.problem?.code !== "INCOMPLETE_MIGRATION") return status;
-    const row = status.migrations.find((migration) => migration.state === "incomplete");
-    if (!row) return status;
+    let rows: AppliedMigration[];
+    try {
+      rows = yield* this.history();
+    } catch (error) {
+      if (!(error instanceof StepwiseError) || error.code !== "HISTORY_TABLE_INVALID") throw error;
+      return { ...describeStatus(this.migrations, []), problem: toPlainError(error) };
+    }
+    const status = describeStatus(this.migrations, rows);
+    const refusal = status.problem === null ? yield* this.refusalBeyondHistory(status, rows.length === 0) : yield* this.stillRunning(status);
+    return refusal === null ? status : { ...status, problem: toPlainError(refusal) };
+  }
+
+  /** What `up` refuses that the history rows cannot show: another tool's tables, a pending migration this driver cannot apply. */
+  private *refusalBeyondHistory(status: MigrationStatus, noHistory: boolean): Step<StepwiseError | null> {
+    const pending = this.migrations.filter((_entry, index) => status.migrations[index]?.state === "pending");
+    if (pending.length === 0) return null;
+    try {
+      if (noHistory) yield* this.withConnectionSettings(this.refuseUnmanagedDatabase());
+      this.refuseUnsupportedMigrations(pending, "up");
+    } catch (error) {
+      if (error instanceof UnmanagedDatabaseError || error instanceof DriverCapabilityError) return error;
+      throw error;
+    }
+    return null;
+  }
+
+  /** An interrupted migration whose owner still runs (or may: on another host), as `up` would report it. */
+  private *stillRunning(status: MigrationStatus): Step<MigrationInProgressError | null> {
+    const row = status.problem?.code === "INCOMPLETE_MIGRATION" ? status.migrations.find((migration) => migration.state === "incomplete") : undefined;
+    if (!row) return null;
     const started = yield* this.withConnectionSettings(this.store.readStartedRow(row.version));
     const owner = parseMigrationOwner(started?.owner ?? null);
-    if ((yield* this.assessOwner(owner)) !== "alive") return status;
-    const running = new MigrationInProgressError({
+    const liveness = yield* this.assessOwner(owner);
+    if (liveness !== "alive" && liveness !== "unknown") return null;
+    return new MigrationInProgressError({
       version: row.version,
       file: row.file,
       startedAt: row.appliedAt ?? "",
       owner: owner && { pid: owner.pid, host: owner.host },
       waitedMs: 0,
     });
-    return { ...status, problem: { code: running.code, message: running.message } };
   }
 }

@@ -8,6 +8,16 @@ import type { MigrationDirection } from "./types.js";
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
+/**
+ * On PostgreSQL, how long a statement of a run waits for another session's lock (PostgreSQL's `lock_timeout`, set
+ * for each of stepwise's transactions and around each `transaction: false` migration) before it is
+ * cancelled and the migration fails with `LOCK_TIMEOUT`, naming the relation and the session that
+ * held it. While an `ALTER TABLE` waits for its lock, every query of the app on that table waits
+ * behind it, so the wait is kept short. `CREATE INDEX CONCURRENTLY` waits for older transactions
+ * under the same limit.
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
 /** Options for a `MigrationManager` constructor. */
 export interface MigrationManagerProps {
   /** Name of the history table. Default `DEFAULT_TABLE_NAME` (`schema_migrations`). */

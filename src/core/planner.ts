@@ -16,6 +16,8 @@ import {
 } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { describeStoredValue } from "./stored-value.js";
+import { toPlainError, type StatusProblem } from "./plain-error.js";
+import { runCall, text } from "./option-text.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {
@@ -228,7 +230,7 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
     throw new InvalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   }
   if (target < current) {
-    throw new InvalidTargetError(target, `The database is already at version ${current}, past ${target}. To go back, run down with to=${target}.`);
+    throw new InvalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
   }
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
@@ -248,7 +250,9 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
       throw new InvalidTargetError(
         target,
-        target > current ? `The database is at version ${current}, below ${target}. To go forward, run up with to=${target}.` : `Invalid target ${target}: use a version from 0 to ${current}.`,
+        target > current
+          ? text`The database is at version ${current}, below ${target}. To go forward, run ${runCall("up", { to: target })}.`
+          : `Invalid target ${target}: use a version from 0 to ${current}.`,
       );
     }
   } else {
@@ -291,11 +295,19 @@ export interface MigrationStatus {
   readonly migrations: readonly MigrationStatusRow[];
   /** Applied versions the registry does not know (the database is newer than the app). */
   readonly unknownAppliedVersions: readonly number[];
-  /** Why `up` would refuse, or `null` when it would run. */
-  readonly problem: { readonly code: string; readonly message: string; readonly fix?: ChecksumMismatchError["fix"] } | null;
+  /**
+   * Why `up` would refuse before running anything, or `null` when it would run: the refusal's code,
+   * message and fields (a checksum changed, the database ahead, a migration interrupted or still
+   * running, another tool's tables, a history table stepwise cannot read, a history row missing, a
+   * pending migration the driver cannot apply).
+   */
+  readonly problem: StatusProblem | null;
 }
 
-/** Describes the database against the registry without throwing, for `status`. */
+/**
+ * Describes the database against the registry without throwing, for `status`: the refusals the
+ * history alone shows. The executor's `status` adds those that need the database read again.
+ */
 export function describeStatus(registry: MigrationRegistry, applied: readonly AppliedMigration[]): MigrationStatus {
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
@@ -321,7 +333,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     pendingCount: migrations.filter((row) => row.state === "pending").length,
     migrations,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
-    problem: problem ? { code: problem.code, message: problem.message, ...(problem instanceof ChecksumMismatchError ? { fix: problem.fix } : {}) } : null,
+    problem: problem ? toPlainError(problem) : null,
   };
 }
 
@@ -330,7 +342,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
  * computed for the same source (`legacyChecksum`), so upgrading stepwise never reads as an edit.
  */
 export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
-  return recorded === entry.checksum || (entry.legacyChecksum !== undefined && recorded === entry.legacyChecksum);
+  return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
 }
 
 /** Reduces a full history row to what the planner reads. */

@@ -164,9 +164,10 @@ export interface MigrationEntryBase {
   readonly checksum: string;
   /**
    * The checksum an earlier release of `gen` computed for this same source, where it differs (a
-   * TypeScript migration with a `description`, which that release hashed too). A history row that
-   * holds it is this migration unchanged; `repair --checksums` rewrites it to {@link checksum}.
-   * Absent for every other migration.
+   * TypeScript migration with a `description`, which that release hashed too, or one that imports
+   * `defineMigration` from a driver's entry, whose specifier it hashed as written); several are
+   * separated by spaces. A history row that holds one is this migration unchanged; `repair
+   * --checksums` rewrites it to {@link checksum}. Absent for every other migration.
    */
   readonly legacyChecksum?: string;
   readonly reversible: boolean;

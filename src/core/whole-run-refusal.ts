@@ -4,6 +4,7 @@
  * in place of the whole run (`whole-run-strategy.ts`), so its bundle holds the refusal and not the loop.
  */
 import { DriverCapabilityError } from "./driver.js";
+import { runCall, text } from "./option-text.js";
 import type { WholeRunStrategy } from "./executor-strategies.js";
 import type { Step } from "./step.js";
 import type { MigrationResult } from "./options.js";
@@ -14,7 +15,7 @@ export const REFUSE_WHOLE_RUN: WholeRunStrategy = function* (executor, plan): St
   throw new DriverCapabilityError({
     driver: executor.settings.driverName,
     capability: "atomicBatch",
-    operation: `${call}({ transaction: "all" })`,
-    fix: `Each migration is ${call === "up" ? "applied" : "reverted"} atomically on its own; call ${call}() without it.`,
+    operation: [runCall(call, { transaction: "all" })],
+    fix: text`Each migration is ${call === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(call)} instead.`,
   });
 };

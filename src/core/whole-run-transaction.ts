@@ -3,6 +3,7 @@
  * one all-or-nothing transaction, and the error for those that cannot. It is checked before anything runs.
  */
 import { StepwiseError } from "./errors.js";
+import { keepText, option, runCall, text, type Text } from "./option-text.js";
 import type { ExecutorBase } from "./executor-base.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -31,6 +32,8 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
   declare readonly direction: MigrationDirection;
   /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
   declare readonly firstOfRun: boolean;
+  /** The calls that get past it: the part of the run before it in one transaction, then the rest without. */
+  declare readonly fix: string;
 
   /**
    * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
@@ -38,23 +41,38 @@ export class WholeRunTransactionRefusedError extends StepwiseError {
    */
   constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; direction?: MigrationDirection; first?: boolean }) {
     const direction = fields.direction ?? "up";
+    const fix = wholeRunFix(fields.version, direction, fields.first ?? false);
     super(
       "WHOLE_RUN_TRANSACTION_REFUSED",
-      `Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ` +
-        (fields.obstacle === "transaction-false"
+      text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ${
+        fields.obstacle === "transaction-false"
           ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
-          : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`) +
-        `\nNothing was changed. ` +
-        (fields.first
-          ? `It is the first to ${direction === "up" ? "apply" : "revert"}: run it without transaction: "all" (${direction === "up" ? `to: ${fields.version}` : "steps: 1"}), then the rest.`
-          : `Run ${direction} to: ${direction === "up" ? fields.version - 1 : fields.version} in one transaction, then the rest without transaction: "all".`),
+          : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`
+      }\nNothing was changed. To get past it, ${fix}.`,
     );
+    this.fix = keepText(this, "fix", fix);
     this.version = fields.version;
     this.file = fields.file;
     this.obstacle = fields.obstacle;
     this.direction = direction;
     this.firstOfRun = fields.first ?? false;
   }
+}
+
+/**
+ * The calls that get past a refused whole run: up to the obstacle in one transaction, then the rest
+ * without; when the obstacle comes first, it alone, then the rest.
+ */
+function wholeRunFix(version: number, direction: MigrationDirection, first: boolean): Text {
+  const all = option("transaction", "all");
+  if (direction === "up") {
+    return first
+      ? text`run ${runCall("up", { to: version })}, then ${runCall("up")} for the rest`
+      : text`run ${runCall("up", { to: version - 1, transaction: "all" })}, then ${runCall("up")} for the rest`;
+  }
+  return first
+    ? text`run ${runCall("down", { steps: 1 })} (it reverts ${version} on its own), then revert the rest without ${all}`
+    : text`run ${runCall("down", { to: version, transaction: "all" })}, then revert the rest without ${all}`;
 }
 
 /** The first step that cannot run inside a whole-run transaction, or `null` when all can. */

@@ -6,6 +6,7 @@
  * its own library), with symlinks resolved. Library-agnostic: it takes that name, never a connection.
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
+import { DatabasePathInvalidError, type FileKind } from "../core/errors.js";
 
 /**
  * The absolute path, symlinks resolved, of the database file SQLite reported as `opened`; `null` for
@@ -35,4 +36,87 @@ export function resolveDatabaseFile(opened: string | null): string | null {
 export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: unknown }>): string {
   const main = rows.find((row) => row.name === "main");
   return typeof main?.file === "string" ? main.file : "";
+}
+
+/** What `stats` describes, as errors name it. */
+export function fileKindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): FileKind {
+  if (stats.isFile()) return "file";
+  if (stats.isDirectory()) return "directory";
+  if (stats.isSymbolicLink()) return "symlink";
+  if (stats.isFIFO()) return "fifo";
+  if (stats.isSocket()) return "socket";
+  return stats.isCharacterDevice() ? "character-device" : "block-device";
+}
+
+/**
+ * What `file` is on disk, without opening it (a FIFO opened for reading blocks until a writer
+ * comes): through symlinks unless `follow` is false. `missing` when nothing is there.
+ */
+export function fileKindAt(file: string, follow = true): FileKind {
+  const stats = follow ? nodeFs().statSync(file, { throwIfNoEntry: false }) : nodeFs().lstatSync(file, { throwIfNoEntry: false });
+  return stats === undefined ? "missing" : fileKindOf(stats);
+}
+
+/** The files SQLite keeps beside a database, named after its real path. */
+const JOURNAL_SUFFIXES = ["-journal", "-wal", "-shm"];
+
+/**
+ * The database file `file` (absolute) names, resolved once: through symlinks to the real file, or,
+ * for a file not created yet, its folder's real path joined with its name. Everything stepwise
+ * reads, writes or places beside the database (its journals, lock sidecars, the names of its
+ * backups) then belongs to the real file, and a link to it is never replaced. Nothing is opened.
+ *
+ * @throws DatabasePathInvalidError: `directory` or `not-a-file` (with the `kind`: a FIFO, socket or
+ *   device) for what is no database file; `dangling-symlink` for a link to nothing (an unmounted
+ *   volume), which SQLite would create a database through; `symlink-loop`; `parent-not-directory`;
+ *   `too-long`; `journal-not-a-file` when its `-journal`, `-wal` or `-shm` is a symbolic link or
+ *   other non-file, which SQLite refuses to use and a restore must not follow or remove.
+ */
+export function realDatabaseFileOrThrow(file: string): string {
+  const fs = nodeFs();
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw new DatabasePathInvalidError(file, "symlink-loop");
+    if (code === "ENOTDIR") throw new DatabasePathInvalidError(file, "parent-not-directory");
+    if (code === "ENAMETOOLONG") throw new DatabasePathInvalidError(file, "too-long");
+    // Not reachable (EACCES): SQLite reports it when it opens the path as given.
+    if (code !== "ENOENT") return file;
+    if (fileKindAt(file, false) === "symlink") throw new DatabasePathInvalidError(file, "dangling-symlink", "symlink");
+    real = resolveDatabaseFile(file) ?? file;
+  }
+  const kind = fileKindAt(real);
+  if (kind !== "file" && kind !== "missing") throw new DatabasePathInvalidError(file, kind === "directory" ? "directory" : "not-a-file", kind);
+  for (const suffix of JOURNAL_SUFFIXES) {
+    const journal = fileKindAt(`${real}${suffix}`, false);
+    if (journal !== "file" && journal !== "missing") throw new DatabasePathInvalidError(`${real}${suffix}`, "journal-not-a-file", journal);
+  }
+  return real;
+}
+
+/**
+ * The mode for a file stepwise writes that holds the database's data (a backup, a copy): the
+ * database's own permissions for group and others, never more, and read-write for its owner (who
+ * writes it); `0o600` when the database's cannot be read.
+ */
+export function privateModeFor(databaseFile: string | null): number {
+  const stats = databaseFile === null ? undefined : nodeFs().statSync(databaseFile, { throwIfNoEntry: false });
+  return 0o600 | ((stats?.mode ?? 0) & 0o066);
+}
+
+/**
+ * Creates `file`, empty, with exactly `mode` (whatever the umask). Fails with `EEXIST` when anything
+ * is there already, a symlink included, which is neither followed nor replaced: what stepwise then
+ * writes into the file (SQLite opening it by name) lands in a file it made itself.
+ */
+export function createFileExclusively(file: string, mode: number): void {
+  const fs = nodeFs();
+  const fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, mode);
+  try {
+    fs.fchmodSync(fd, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

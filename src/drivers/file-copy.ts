@@ -13,6 +13,7 @@ import path from "node:path";
 import type { SyncDriver } from "../core/driver.js";
 import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
 import type { Row } from "../core/step.js";
+import { createFileExclusively } from "./database-file.js";
 
 /**
  * `action` on the system's temporary folder; a failure of the folder itself (missing, a file, not
@@ -69,6 +70,8 @@ export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array
     const wasQueryOnly = connection.queryOnly();
     try {
       const file = path.join(folder, "snapshot.db");
+      // The copy holds the database's data: private, whatever the umask.
+      createFileExclusively(file, 0o600);
       if (wasQueryOnly) connection.exec("PRAGMA query_only = OFF");
       try {
         connection.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
@@ -124,7 +127,7 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => File
     let connection: FileCopyConnection<Db> | null = null;
     try {
       const file = path.join(folder, "copy.db");
-      nodeFs().writeFileSync(file, bytes);
+      nodeFs().writeFileSync(file, bytes, { mode: 0o600, flag: "wx" });
       connection = open(file);
       const opened = connection;
       // From here privateCopy owns the connection: it closes it itself if it fails.

@@ -37,14 +37,31 @@ export function findLockHolders(databasePath: string): LockHolder[] {
     const lock = match[1]!.toUpperCase() === "WRITE" ? "write" : "read";
     if (byPid.get(pid) !== "write") byPid.set(pid, lock);
   }
-  return [...byPid].map(([pid, lock]) => ({ pid, lock, command: readCommandLine(pid) })).sort((a, b) => (a.lock === b.lock ? a.pid - b.pid : a.lock === "write" ? -1 : 1));
+  return [...byPid].map(([pid, lock]) => ({ pid, program: readProgram(pid), host: null, lock })).sort((a, b) => (a.lock === b.lock ? a.pid - b.pid : a.lock === "write" ? -1 : 1));
 }
 
-function readCommandLine(pid: number): string | null {
-  try {
-    const text = nodeFs().readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    return text === "" ? null : text.length > 200 ? `${text.slice(0, 200)}\u2026` : text;
-  } catch {
-    return null;
-  }
+/**
+ * The program `pid` runs, never its arguments (another process's command line may carry a key or a
+ * password): the file name of its `argv[0]`, else the kernel's name for it (`comm`); `null` when
+ * neither can be read.
+ */
+function readProgram(pid: number): string | null {
+  const read = (file: string) => {
+    try {
+      return nodeFs().readFileSync(`/proc/${pid}/${file}`, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return programName(read("cmdline").split("\0")[0] ?? "") ?? programName(read("comm"));
+}
+
+/**
+ * The program in `name`: its first word (a process may rewrite its `argv[0]` to a whole command
+ * line), without the folders, at most 64 characters; `null` for nothing.
+ */
+export function programName(name: string): string | null {
+  const first = name.trim().split(/\s/)[0] ?? "";
+  const base = first.slice(first.lastIndexOf("/") + 1).slice(0, 64);
+  return base === "" ? null : base;
 }

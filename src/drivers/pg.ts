@@ -15,7 +15,10 @@ import { openPgScratchDatabase } from "./pg-scratch-database.js";
 import { parseInt8, STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
-import { classifyPostgresError, sqlstateOf } from "../core/dialects/postgres-errors.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
+import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
+import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
+import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
@@ -23,10 +26,12 @@ import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { composeScriptBatch, readScriptBatch } from "./pg-script-batch.js";
 import { queryMessage } from "./pg-message-results.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
+import { ConnectionLostError } from "../core/connection-errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
-import { EQ, NE } from "../core/dialects/postgres-operators.js";
+import { EQ } from "../core/dialects/postgres-operators.js";
+import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Row, Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -66,6 +71,18 @@ export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.Clien
 export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
   readonly schema?: string;
+  /**
+   * How long a statement of a run may wait for another session's lock (PostgreSQL's `lock_timeout`),
+   * before the migration fails with `LOCK_TIMEOUT` naming the relation and the session that held it,
+   * rolled back. It is set with `SET LOCAL` in each of stepwise's transactions (it ends with them) and
+   * for the session around each `transaction: false` migration (put back after as the session had
+   * it). While a statement has run a third of it, a second connection with the session's settings
+   * looks at `pg_locks` every third of it, to name the holder; it closes when the statement ends.
+   * 0 sets none: the session's own `lock_timeout` holds. `busyTimeoutMs` bounds the wait for the run
+   * lock, not this. A migration may set its own (`SET LOCAL lock_timeout = '1min'`). Default
+   * `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -105,12 +122,21 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
 
 /**
  * The executor's primitives on one session. `schema` names the history table's schema, for the run
- * lock's key.
+ * lock's key; `lockTimeoutMs` is the `lock_timeout` of its transactions and of its `transaction: false`
+ * migrations (see {@link PgMigrationManagerProps.lockTimeoutMs}).
  *
  * @example
  * const driver = createPgDriver(client);
  */
-export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA): AsyncDriver<pg.ClientBase> {
+export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
+  const timeout = lockTimeoutOf(lockTimeoutMs);
+  // Whether the client can still send: pg's client marks itself once its socket is gone.
+  const sessionGone = (): boolean => {
+    const state = client as { _queryable?: unknown; _ending?: unknown };
+    return state._queryable === false || state._ending === true;
+  };
+  const lockTimeout = createSessionLockTimeout(client, timeout, sessionGone);
+  const beginPrefix = `${lockTimeout.begin};\n`;
   let busyTimeoutMs = 0;
   // While this session holds the run lock, no other stepwise process can write the history, so the
   // executor need not re-read it in every transaction: the counter stays still until the lock goes.
@@ -128,7 +154,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const sendPendingBegin = async (): Promise<void> => {
     if (!beginPending) return;
     beginPending = false;
-    await client.query("BEGIN");
+    await client.query(lockTimeout.begin);
   };
   const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
   const inTransaction = (): boolean => beginPending || blockOpenedByMessage || status() === "T" || status() === "E";
@@ -136,7 +162,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   // change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
   const query = async (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> => {
     await sendPendingBegin();
-    return client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types });
+    // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
+    return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
   };
   const driver: AsyncDriver<pg.ClientBase> = {
     name: "pg",
@@ -148,13 +175,15 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     exec: async (sql) => {
       await sendPendingBegin();
       if (inTransaction()) {
-        await client.query(sql);
+        await lockTimeout.watch(() => client.query(sql));
         return;
       }
       // Outside a transaction (a transaction: false migration), one query string of several statements
       // would still run as one implicit transaction block, where CREATE INDEX CONCURRENTLY and the like
       // are refused: send each statement on its own, as psql does.
-      for (const statement of splitPostgresSqlText(sql)) await client.query(statement);
+      await lockTimeout.aroundSession(async () => {
+        for (const statement of splitPostgresSqlText(sql)) await lockTimeout.watch(() => client.query(statement));
+      }, inTransaction);
     },
     // The server's description of the columns travels with the rows: the no-op read proves the
     // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
@@ -183,9 +212,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
       if (status() === "E") {
         await client.query("ROLLBACK");
+        await lockTimeout.restorePending();
         throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
       }
       await client.query("COMMIT");
+      await lockTimeout.restorePending();
     },
     rollback: async () => {
       if (beginPending) {
@@ -200,19 +231,20 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       } catch {
         // The session is gone; the server rolled back with it.
       }
+      await lockTimeout.restorePending();
     },
     // One message for the script and its history writes (see pg-script.ts): the executor waits for
     // one round trip there, not two; its COMMIT follows on its own.
     scriptWithHistory: async (script, statements, before = []) => {
       // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
-      const prefix = (beginPending ? BEGIN_PREFIX : "") + before.map((statement) => `${statement.sql};\n`).join("");
+      const prefix = (beginPending ? beginPrefix : "") + before.map((statement) => `${statement.sql};\n`).join("");
       const message = composeScriptMessage(script, statements, prefix);
       if (message === null) return runScriptStatementByStatement(script, statements, before);
       if (beginPending) blockOpenedByMessage = true;
       beginPending = false;
       let results: unknown;
       try {
-        results = await client.query(message.text);
+        results = await lockTimeout.watch(() => client.query(message.text));
       } catch (error) {
         relocateErrorPosition(error, message);
         throw error;
@@ -231,7 +263,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (message === null) return null;
       await sendPendingBegin();
       beforeSend();
-      return readScriptBatch(message, await queryMessage(client, message.text));
+      return readScriptBatch(message, await lockTimeout.watch(() => queryMessage(client, message.text)));
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
@@ -243,7 +275,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // The body queries the client itself: its statements must find the transaction open.
       await sendPendingBegin();
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      await (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context);
+      const run = () => lockTimeout.watch(async () => (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context));
+      // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
+      await (inTransaction() ? run() : lockTimeout.aroundSession(run, inTransaction));
       // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
       // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
       // round trip (queued after anything the body left running) settles it: it fails there.
@@ -263,7 +297,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // Taking it inside an app's open transaction would commit that transaction.
       if (inTransaction()) throw new TransactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
       const key = await runLockKey(schema, tableName);
-      await acquireAdvisoryLock(client, key, timeoutMs);
+      try {
+        await acquireAdvisoryLock(client, key, timeoutMs);
+      } catch (error) {
+        throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
+      }
       runLockHeld = true;
       return async () => {
         runLockHeld = false;
@@ -275,7 +313,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       };
     },
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
-    openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema)),
+    openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   };
   const walkDriver: AsyncDriver<pg.ClientBase> = {
     ...driver,
@@ -306,9 +344,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   return driver;
 }
 
-/** What opens a SQL migration's message when its transaction's BEGIN is still to be sent. */
-const BEGIN_PREFIX = "BEGIN;\n";
-
 /** How often a process waiting for the run lock tries again. */
 const LOCK_POLL_MS = 25;
 
@@ -333,25 +368,52 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
 
 /**
  * The sessions holding the run lock `key`, as `DATABASE_LOCKED` names them: each one's server
- * process (its backend pid) and what it calls itself (`application_name`, and where it connects
- * from). Empty when the lock was released meanwhile, or the catalog cannot be read.
+ * process (its backend pid), its program (the first word of its `application_name`: a client may put
+ * more there, which is not a name) and the host it connects from. Empty when the lock was released
+ * meanwhile, or the catalog cannot be read.
  */
 async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
   const value = BigInt.asUintN(64, BigInt(key));
   try {
-    const rows = await client.query<{ pid: number; command: string | null }>({
-      text: `SELECT l.pid, CASE WHEN w.command ${NE} '' THEN w.command END AS command
-       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid,
-       LATERAL (SELECT pg_catalog.concat_ws(' from ', CASE WHEN a.application_name ${NE} '' THEN a.application_name END, pg_catalog.host(a.client_addr)) AS command) AS w
+    const rows = await client.query<{ pid: number; program: string | null; host: string | null }>({
+      text: `SELECT l.pid, a.application_name AS program, pg_catalog.host(a.client_addr) AS host
+       FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid
        WHERE l.locktype ${EQ} 'advisory' AND l.granted AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1
        ORDER BY l.pid`,
       values: [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
       types: STEPWISE_QUERY_TYPES,
     });
-    return rows.rows.map((row) => ({ pid: row.pid, command: row.command, lock: "write" as const }));
+    return rows.rows.map((row) => ({ pid: row.pid, program: programName(row.program ?? ""), host: row.host, lock: "write" as const }));
   } catch {
     return [];
   }
+}
+
+/**
+ * Runs `action` with a listener on the app's client for `error`, which `pg` emits when the server
+ * ends the session: without one, that event would end the process. The failure reaches the call as
+ * its rejection (`CONNECTION_LOST`), and the app's own listeners, if any, still hear it. The client is
+ * left with the listeners it had.
+ */
+async function withSessionErrorsHeard<T>(client: pg.ClientBase, action: () => Promise<T>): Promise<T> {
+  const heard = (): void => undefined;
+  client.on("error", heard);
+  try {
+    const result = await action();
+    client.off("error", heard);
+    return result;
+  } catch (error) {
+    // The server's FATAL message fails the statement before the socket closes, and the close emits
+    // "error" again: heard until the client has ended, so that late event does not end the process.
+    if (endsSession(error) && !(client as { _ended?: unknown })._ended) client.once("end", () => client.off("error", heard));
+    else client.off("error", heard);
+    throw error;
+  }
+}
+
+/** Whether a call failed because its session ended: the client is done for, and a pool must drop it. */
+function endsSession(error: unknown): boolean {
+  return error instanceof ConnectionLostError || isConnectionLost(error);
 }
 
 function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
@@ -376,17 +438,21 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<pg.Client | pg.Pool, R, true, DriverIdentity<pg.Client | pg.Pool>> {
   /** The schema of the history table: the schema the safety nets read and compare. */
   readonly schema: string;
+  /** The `lock_timeout` of its runs, in milliseconds (see {@link PgMigrationManagerProps.lockTimeoutMs}). */
+  readonly lockTimeoutMs: number;
 
   /**
    * @throws RegistryInvalidError when the registry breaks the version rules.
    * @throws RegistryDialectMismatchError when it was generated for SQLite.
-   * @throws UsageError when `props.schema` is not a plain identifier.
+   * @throws UsageError when `props.schema` is not a plain identifier, or `props.lockTimeoutMs` no number of milliseconds.
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
-    const { schema = DEFAULT_POSTGRES_SCHEMA, ...settings } = props;
-    const dialect = createPostgresDialect({ schema });
+    const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
+    const timeout = lockTimeoutOf(lockTimeoutMs);
+    const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
     super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
+    this.lockTimeoutMs = timeout;
   }
 
   /**
@@ -410,15 +476,30 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
     if (isPool(db)) {
-      const client = await db.connect();
+      let client: pg.PoolClient;
       try {
-        return await runHoldingRunLock(createPgDriver(client, this.schema), step, options, this.tableName, this.busyTimeoutMs);
+        client = await db.connect();
+      } catch (error) {
+        // The step never started, so closing it runs none of its code.
+        step.return(undefined as T);
+        throw describeConnectionFailure(error);
+      }
+      let lost = false;
+      try {
+        // Checked out, a pool's client has no listener of the pool's (pg-pool adds it back on release).
+        return await withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
+      } catch (error) {
+        lost = endsSession(error);
+        throw error;
       } finally {
-        client.release();
+        // A client whose session ended is ended, not kept for the next caller.
+        client.release(lost);
       }
     }
     // One client has one session: a second call at the same time would share its transaction and its lock.
-    return runAloneOnConnection(db, "pg", step, () => runHoldingRunLock(createPgDriver(db, this.schema), step, options, this.tableName, this.busyTimeoutMs));
+    return runAloneOnConnection(db, "pg", step, () =>
+      withSessionErrorsHeard(db, () => runHoldingRunLock(createPgDriver(db, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs)),
+    );
   }
 
   /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */

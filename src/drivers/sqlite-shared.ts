@@ -10,7 +10,7 @@ import type { ErrorClassification } from "../core/driver.js";
 import type { OwnerLockHandle } from "../core/step.js";
 import { ConnectionClosedError } from "../core/errors.js";
 import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
-import { resolveDatabaseFile } from "./database-file.js";
+import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
 export function classifySqliteError(error: unknown): ErrorClassification {
@@ -129,9 +129,26 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   const databaseFile = resolveDatabaseFile(opened);
   if (databaseFile === null) return null;
   const fileName = ownerLockFileName(databaseFile, tableName);
+  const release = holdFileLock(open, nodePath().join(nodePath().dirname(databaseFile), fileName), privateModeFor(databaseFile), busyTimeoutMs);
+  return release === null ? null : { fileName, release };
+}
+
+/**
+ * Takes an operating-system lock on `lockPath` with the app's library (`BEGIN EXCLUSIVE` on it as a
+ * SQLite file, which the system drops when the process dies) and returns its release, idempotent;
+ * `null` when it cannot be taken. A missing file is created with `mode`; anything there but a regular
+ * file (a planted symlink, a FIFO) is never opened, so nothing is written through it.
+ */
+export function holdFileLock(open: SidecarOpener, lockPath: string, mode: number, busyTimeoutMs: number): (() => void) | null {
   let connection: SidecarConnection | null = null;
   try {
-    connection = open(nodePath().join(nodePath().dirname(databaseFile), fileName), { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
+    if (fileKindAt(lockPath, false) === "missing") createFileExclusively(lockPath, mode);
+  } catch {
+    // Another process created it meanwhile (checked below), or the folder is not writable (opening fails too).
+  }
+  try {
+    if (fileKindAt(lockPath, false) !== "file") return null;
+    connection = open(lockPath, { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
     connection.exec("BEGIN EXCLUSIVE");
   } catch {
     closeQuietly(connection);
@@ -139,18 +156,15 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   }
   const held = connection;
   let released = false;
-  return {
-    fileName,
-    release() {
-      if (released) return;
-      released = true;
-      try {
-        held.exec("ROLLBACK");
-      } catch {
-        // Nothing was written; closing below releases the lock either way.
-      }
-      closeQuietly(held);
-    },
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      held.exec("ROLLBACK");
+    } catch {
+      // Nothing was written; closing below releases the lock either way.
+    }
+    closeQuietly(held);
   };
 }
 
@@ -163,14 +177,21 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   const databaseFile = resolveDatabaseFile(opened);
   // The row is data from the database; only a bare file name next to it is ever opened.
   if (databaseFile === null || fileName !== nodePath().basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
-  const lockPath = nodePath().join(nodePath().dirname(databaseFile), fileName);
-  // The owner creates the file before its row commits, so a missing file cannot be held. Checked
-  // before opening because some libraries (libsql) create a missing file whatever they are told.
-  if (!nodeFs().existsSync(lockPath)) return "free";
+  return probeFileLock(open, nodePath().join(nodePath().dirname(databaseFile), fileName));
+}
+
+/** Whether some process holds the lock {@link holdFileLock} takes on `lockPath`. Never waits, never creates the file. */
+export function probeFileLock(open: SidecarOpener, lockPath: string): OwnerLockState {
+  // The holder creates the file before it takes the lock, so a missing file cannot be held. Checked
+  // before opening because some libraries (libsql) create a missing file whatever they are told, and
+  // a FIFO opened for reading would block forever: only a regular file is opened.
   let connection: SidecarConnection | null = null;
   try {
+    const kind = fileKindAt(lockPath, false);
+    if (kind === "missing") return "free";
+    if (kind !== "file") return "unknown";
     connection = open(lockPath, { readonly: true, busyTimeoutMs: 0 });
-    // Reading needs a shared lock, which the owner's exclusive lock refuses at once.
+    // Reading needs a shared lock, which the holder's exclusive lock refuses at once.
     connection.exec("SELECT count(*) FROM sqlite_master");
     return "free";
   } catch (error) {

@@ -14,6 +14,12 @@
 export { MigrationManager, migrate, createPgDriver, runLockKey, toPositionalParameters, PG_CAPABILITIES, defineMigration } from "../drivers/pg.js";
 export type { PgConnection, PgMigrateOptions, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
 export { DEFAULT_POSTGRES_SCHEMA, createPostgresDialect } from "../core/dialects/postgres.js";
+export { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
+// The failures only a server's connection meets (their codes are in the root entry's list too).
+export { ConnectionFailedError, ConnectionLostError } from "../core/connection-errors.js";
+export type { ConnectionLossOutcome, ConnectionProblem } from "../core/connection-errors.js";
+export { LockTimeoutError } from "../core/lock-timeout-error.js";
+export type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
 export { classifyPostgresError, kindOfSqlstate } from "../core/dialects/postgres-errors.js";
 
 // The safety nets, async (see the module note).

@@ -15,10 +15,12 @@
 // through the driver's `openFile`.
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
-export { DEFAULT_BACKUP_KEEP, InvalidBackupError, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
+export { DEFAULT_BACKUP_KEEP, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
 export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
-export { compareBackupWithRegistry, inspectBackupOrThrow, restoreBackup } from "../safety/restore.js";
-export type { BackupInspection, RestoreOptions, RestoreResult } from "../safety/restore.js";
+export { compareBackupWithRegistry, restoreBackup } from "../safety/restore.js";
+export type { RestoreOptions, RestoreResult } from "../safety/restore.js";
+export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check.js";
+export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
 export { ServerBackupUnsupportedError } from "../safety/server-backup.js";

@@ -70,3 +70,22 @@ export function parseBackupName(fileName: string): ParsedBackupName | null {
   if (!match) return null;
   return { databaseName: match[1]!, version: Number(match[2]), stamp: match[3]!, counter: Number(match[4] ?? 0), identity: match[5] ?? null };
 }
+
+/**
+ * The private folder a backup is written in before it gets its name (`mkdtemp` adds six characters):
+ * no other user can plant a link in it, and the lock file it holds tells a live run's folder from
+ * one an interrupted run left, which the next backup into the folder removes.
+ */
+export const BACKUP_WORK_FOLDER_PREFIX = ".stepwise-backup-";
+
+/** The lock file inside a {@link BACKUP_WORK_FOLDER_PREFIX} folder, held while its backup is written. */
+export const BACKUP_WORK_LOCK = "lock";
+
+/**
+ * Whether `file` is what a backup in progress, or an interrupted one, writes: a file in a work
+ * folder, or a `.partial` file as stepwise wrote them next to the backups before the work folders.
+ * Never a backup, whatever it holds.
+ */
+export function isUnfinishedBackup(file: string): boolean {
+  return file.endsWith(".partial") || nodePath().basename(nodePath().dirname(file)).startsWith(BACKUP_WORK_FOLDER_PREFIX);
+}

@@ -13,18 +13,24 @@
  *
  * Everything goes through a driver's primitives; no SQLite library is imported here.
  *
- * Either writes to a `.partial` file and renames it, so a crash never leaves a file that looks like a
- * finished backup. Files are named `<database file>.v<version>.<UTC time>.<identity>.bak`, so they
- * sort by time, say what they hold, and say which database they belong to (see `backup-name.ts`).
+ * Either writes into a private work folder inside the backup folder, checks the copy as `restore`
+ * would, and only then links it under its name, so a crash never leaves a file that looks like a
+ * finished backup, and what a crash left is removed by the next backup. The copy is made with the
+ * database's own permissions and never through a link. Files are named
+ * `<database file>.v<version>.<UTC time>.<identity>.bak`, so they sort by time, say what they hold,
+ * and say which database they belong to (see `backup-name.ts`).
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
+import { BACKUP_WORK_FOLDER_PREFIX, BACKUP_WORK_LOCK, composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
-import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, StepwiseError, UsageError } from "../core/errors.js";
+import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, UsageError } from "../core/errors.js";
+import { createFileExclusively, fileKindAt, privateModeFor } from "../drivers/database-file.js";
+import { holdFileLock, probeFileLock, type SidecarOpener } from "../drivers/sqlite-shared.js";
+import { refuseDamagedDatabase } from "./backup-check.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
-import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverOf, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import { requireBackupCapabilities } from "./server-backup.js";
 
@@ -52,6 +58,11 @@ export interface TakeBackupOptions extends BackupOptions {
   readonly tableName?: string;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
+  /**
+   * Keep the copy even when SQLite's `quick_check` finds it damaged, which `restore` then refuses.
+   * Default `false`: such a copy is discarded and `DATABASE_DAMAGED` thrown.
+   */
+  readonly dangerouslySkipIntegrityCheck?: boolean;
 }
 
 /** A backup that was written. Plain data. */
@@ -72,19 +83,6 @@ export interface BackupFile {
   readonly version: number;
   /** The UTC time from the name, as it appears there. */
   readonly stamp: string;
-}
-
-/** A file offered to `restore` is not a usable stepwise backup; nothing was changed. */
-export class InvalidBackupError extends StepwiseError {
-  override readonly name: string = "InvalidBackupError";
-  readonly file: string;
-  readonly reason: string;
-
-  constructor(file: string, reason: string, cause?: unknown) {
-    super("BACKUP_INVALID", `${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by "stepwise up --backup".`, cause === undefined ? undefined : { cause });
-    this.file = file;
-    this.reason = reason;
-  }
 }
 
 /**
@@ -262,7 +260,10 @@ function identityOfConnection(driver: SyncDriver, databaseFile: string, tableNam
 
 /** The identity of the database file at `file`, opened with `opener`'s library; `null` when it exists but its lineage cannot be read. */
 function identityOfFile(opener: SyncDriver, file: string, tableName: string): string | null {
-  if (!nodeFs().existsSync(file)) return databaseIdentity(file);
+  const kind = fileKindAt(file);
+  if (kind === "missing") return databaseIdentity(file);
+  // Never opened: a FIFO would block the read forever, and nothing else is a database.
+  if (kind !== "file") return null;
   let driver: SyncDriver | null = null;
   try {
     driver = opener.openFile!(file, { readonly: true, busyTimeoutMs: LINEAGE_READ_TIMEOUT_MS });
@@ -302,18 +303,6 @@ function startsWithSqliteHeader(file: string): boolean {
 }
 
 /**
- * The absolute path SQLite opened for the connection's main database (the driver's `filePath` is the
- * path as the app gave it, perhaps relative), or `null` in memory. The plain PRAGMA, which needs no
- * schema lock, so a writer committing elsewhere cannot make it fail.
- */
-export function mainDatabaseFile(driver: SyncDriver): string | null {
-  if (driver.filePath === null) return null;
-  const main = driver.query("PRAGMA database_list", []).find((row) => row.name === "main");
-  const file = typeof main?.file === "string" ? main.file : "";
-  return file === "" ? driver.filePath : file;
-}
-
-/**
  * Refuses a relative backup folder: the library has no working folder of its own to resolve it
  * against, and the process's may not be the one the caller means.
  *
@@ -335,8 +324,13 @@ export function assertAbsolutePathOption(option: string, value: string): void {
 }
 
 interface BackupTarget {
-  readonly finalPath: string;
+  /** The backup folder, resolved once: the name, the listing and the pruning are the real folder's. */
+  readonly directory: string;
+  /** The private folder the copy is written in, removed once it has its name or has failed. */
+  readonly workFolder: string;
   readonly partialPath: string;
+  /** Releases the work folder's lock, which tells the next backup that this one is alive. */
+  readonly releaseLock: () => void;
   readonly date: Date;
   /** Read once, before the copy, so the name and the pruning agree on whose backups these are. */
   readonly identity: string;
@@ -348,38 +342,109 @@ function prepareTarget(driver: SyncDriver, options: TakeBackupOptions): BackupTa
   if (databaseFile === null) throw new UsageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
   assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
+  const fs = nodeFs();
+  const open = lockOpener(driver);
+  let workFolder: string | null = null;
+  let releaseLock = () => {};
   try {
-    nodeFs().mkdirSync(options.directory, { recursive: true });
+    fs.mkdirSync(options.directory, { recursive: true });
+    const directory = fs.realpathSync(options.directory);
+    sweepInterruptedBackups(open, directory);
+    workFolder = fs.mkdtempSync(nodePath().join(directory, BACKUP_WORK_FOLDER_PREFIX));
+    const mode = privateModeFor(databaseFile);
+    releaseLock = holdFileLock(open, nodePath().join(workFolder, BACKUP_WORK_LOCK), mode, 0) ?? releaseLock;
+    // Made here with the database's mode, so SQLite writes the copy into a file that is private from the start.
+    const partialPath = nodePath().join(workFolder, `${nodePath().basename(databaseFile)}.partial`);
+    createFileExclusively(partialPath, mode);
+    const date = options.now ?? new Date();
+    return { directory, workFolder, partialPath, releaseLock, date, identity: identityOfConnection(driver, databaseFile, options.tableName ?? DEFAULT_TABLE_NAME), databaseFile };
   } catch (error) {
+    releaseLock();
+    if (workFolder !== null) fs.rmSync(workFolder, { recursive: true, force: true });
     throw backupWriteError(error, driver, options.directory, options.directory);
   }
-  const date = options.now ?? new Date();
-  const identity = identityOfConnection(driver, databaseFile, options.tableName ?? DEFAULT_TABLE_NAME);
-  let finalPath = nodePath().join(options.directory, composeBackupName(databaseFile, identity, options.version, date));
-  // Two runs in the same millisecond would otherwise overwrite each other.
-  for (let counter = 1; nodeFs().existsSync(finalPath); counter++) finalPath = nodePath().join(options.directory, composeBackupName(databaseFile, identity, options.version, date, counter));
-  const partialPath = `${finalPath}.partial`;
-  nodeFs().rmSync(partialPath, { force: true });
-  return { finalPath, partialPath, date, identity, databaseFile };
 }
 
-function finish(options: TakeBackupOptions, target: BackupTarget): BackupRecord {
-  // Measured before the rename: once the file has its final name, a concurrent run's pruning may
-  // delete it at any moment, and this run must not fail for that.
-  const sizeBytes = nodeFs().statSync(target.partialPath).size;
-  nodeFs().renameSync(target.partialPath, target.finalPath);
-  const pruned = pruneWithIdentity(options.directory, nodePath().basename(target.databaseFile), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, target.finalPath);
-  return { path: target.finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
+/** The driver's `openFile`, as the lock helpers of `sqlite-shared.ts` take a library. */
+function lockOpener(driver: SyncDriver): SidecarOpener {
+  return (file, options) => {
+    const connection = driver.openFile!(file, options);
+    return { exec: (sql) => connection.exec(sql), close: () => closeQuietly(connection) };
+  };
+}
+
+/**
+ * Removes what interrupted backups left in `directory`: work folders whose lock no live run holds,
+ * and the `.bak.partial` files stepwise wrote beside its backups before it had work folders. Judged
+ * without following links; removing a folder removes the links in it, not what they point at.
+ */
+function sweepInterruptedBackups(open: SidecarOpener, directory: string): void {
+  for (const name of nodeFs().readdirSync(directory)) {
+    const entry = nodePath().join(directory, name);
+    const stale = name.startsWith(BACKUP_WORK_FOLDER_PREFIX)
+      ? fileKindAt(entry, false) === "directory" && probeFileLock(open, nodePath().join(entry, BACKUP_WORK_LOCK)) === "free"
+      : name.endsWith(".bak.partial") && parseBackupName(name.slice(0, -".partial".length)) !== null && fileKindAt(entry, false) === "file";
+    if (stale) nodeFs().rmSync(entry, { recursive: true, force: true });
+  }
+}
+
+function discardWorkFolder(target: BackupTarget): void {
+  target.releaseLock();
+  nodeFs().rmSync(target.workFolder, { recursive: true, force: true });
+}
+
+function finish(driver: SyncDriver, options: TakeBackupOptions, target: BackupTarget): BackupRecord {
+  let finalPath: string;
+  let sizeBytes: number;
+  try {
+    // Checked as restore checks a backup: a copy restore would refuse is no backup.
+    if (!options.dangerouslySkipIntegrityCheck) refuseDamagedDatabase(driver, target.partialPath, target.databaseFile);
+    // Measured before it has its name: from then on, a concurrent run's pruning may delete it.
+    sizeBytes = nodeFs().statSync(target.partialPath).size;
+    finalPath = publish(target, options.version);
+  } catch (error) {
+    throw backupWriteError(error, driver, options.directory, target.partialPath);
+  } finally {
+    discardWorkFolder(target);
+  }
+  const pruned = pruneWithIdentity(target.directory, nodePath().basename(target.databaseFile), target.identity, options.keep ?? DEFAULT_BACKUP_KEEP, finalPath);
+  return { path: finalPath, version: options.version, createdAt: target.date.toISOString(), sizeBytes, pruned };
+}
+
+/** Errors of a file system without hard links (FAT on a USB stick, some network shares). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"]);
+
+/**
+ * Gives the finished copy its backup name with a hard link, which never replaces what is there (a
+ * link planted under that name, another run's backup of the same millisecond): the next counter
+ * then. Where the file system has no hard links, a rename to a name found free.
+ */
+function publish(target: BackupTarget, version: number): string {
+  for (let counter = 0; ; counter++) {
+    const finalPath = nodePath().join(target.directory, composeBackupName(target.databaseFile, target.identity, version, target.date, counter));
+    try {
+      nodeFs().linkSync(target.partialPath, finalPath);
+      return finalPath;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      if (code === "EEXIST") continue;
+      if (!NO_HARD_LINKS.has(code)) throw error;
+      if (fileKindAt(finalPath, false) !== "missing") continue;
+      nodeFs().renameSync(target.partialPath, finalPath);
+      return finalPath;
+    }
+  }
 }
 
 /**
  * Snapshots the database `source` has open (a driver or a manager) with `VACUUM INTO`,
- * synchronously. Must be called outside a transaction. Prunes old backups of the same database to
- * `keep`.
+ * synchronously. Must be called outside a transaction. The copy is checked as `restore` would check
+ * it before it gets its name. Prunes old backups of the same database to `keep`.
  *
  * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything is written when the
  *   driver has no real files (capability `openFile`: sql.js); UsageError for an in-memory database
- *   or a relative folder; BackupDiskFullError or BackupFolderUnwritableError naming the folder.
+ *   or a relative folder; DatabaseDamagedError when the copy fails `quick_check` (unless
+ *   `dangerouslySkipIntegrityCheck`); BackupDiskFullError or BackupFolderUnwritableError naming the folder.
  */
 export function takeBackupSync(source: DriverSource, options: TakeBackupOptions): BackupRecord {
   const driver = driverWith(source, "takeBackupSync", "openFile");
@@ -389,10 +454,10 @@ export function takeBackupSync(source: DriverSource, options: TakeBackupOptions)
   try {
     driver.run("VACUUM INTO ?", [target.partialPath]);
   } catch (error) {
-    nodeFs().rmSync(target.partialPath, { force: true });
+    discardWorkFolder(target);
     throw backupWriteError(error, driver, options.directory, target.partialPath);
   }
-  return finish(options, target);
+  return finish(driver, options, target);
 }
 
 /**
@@ -422,10 +487,10 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
       closeQuietly(copy);
     }
   } catch (error) {
-    nodeFs().rmSync(target.partialPath, { force: true });
+    discardWorkFolder(target);
     throw backupWriteError(error, driver, options.directory, target.partialPath);
   }
-  return finish(options, target);
+  return finish(driver, options, target);
 }
 
 /**
@@ -446,7 +511,8 @@ async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs
       if (!isLockError(driver, error)) throw error;
     }
     if (copiedPages > 0 || expectedPages === 0) return;
-    nodeFs().rmSync(partialPath, { force: true });
+    // Emptied, not removed: the file stepwise made, with the database's mode, is the one to retry into.
+    nodeFs().truncateSync(partialPath, 0);
     if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? [], Date.now() - deadline + busyTimeoutMs);
     await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
   }

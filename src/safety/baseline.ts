@@ -4,6 +4,7 @@
  * without running them, so `up` continues from N+1.
  */
 import { InvalidTargetError, StepwiseError } from "../core/errors.js";
+import { option, text } from "../core/option-text.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
@@ -44,10 +45,7 @@ export class SchemaMismatchError extends StepwiseError {
     const drift = differences.map((difference) => describeSchemaDifference(difference, "drift"));
     super(
       "SCHEMA_MISMATCH",
-      `The database's schema is not what migrations 1..${version} build:\n` +
-        drift.map((line) => `  - ${line}`).join("\n") +
-        `\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it ` +
-        `anyway with --force (dangerouslyForce) if you know the differences are harmless.`,
+      text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
     );
     this.version = version;
     this.differences = differences;

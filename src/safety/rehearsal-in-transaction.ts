@@ -23,6 +23,7 @@
 import { readAllHistory } from "../core/history-reads.js";
 import { DriverCapabilityError } from "../core/driver.js";
 import { StepwiseError } from "../core/errors.js";
+import { CALLS, text } from "../core/option-text.js";
 import { Executor } from "../core/executor.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
 import { highestAppliedVersion, planUp } from "../core/planner.js";
@@ -53,10 +54,7 @@ export class RehearsalRefusedError extends StepwiseError {
   constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }) {
     super(
       "REHEARSAL_REFUSED",
-      `Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ` +
-        (fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `) +
-        `and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. ` +
-        `Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} with to: ${fields.version - 1}, or rehearse on a copy of the database.`,
+      text`Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ${fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `}and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} (${CALLS.rehearseUp({ to: fields.version - 1 })}), or rehearse on a copy of the database.`,
     );
     this.version = fields.version;
     this.file = fields.file;

@@ -11,7 +11,9 @@
  * nothing, `forget` when it completed.
  */
 import { readAllHistory } from "../core/history-reads.js";
-import { InvalidTargetError, MigrationInProgressError } from "../core/errors.js";
+import { InvalidTargetError, MigrationInProgressError, type InvalidIndex } from "../core/errors.js";
+import { describeInvalidIndexes } from "../core/invalid-indexes.js";
+import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
@@ -42,6 +44,13 @@ export interface RepairResult {
   readonly startedAt: string;
   /** `PRAGMA user_version` after the repair: the newest applied version. */
   readonly currentVersion: number;
+  /**
+   * PostgreSQL's invalid indexes in the database (a `CREATE INDEX CONCURRENTLY` or `REINDEX
+   * CONCURRENTLY` that failed part way left each), with the statement that removes each: an interrupted
+   * attempt's, or an earlier one's. Running the migration again fails with "already exists" until they
+   * are gone. Empty on SQLite.
+   */
+  readonly invalidIndexes: readonly InvalidIndex[];
 }
 
 /**
@@ -95,7 +104,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
       if (!row || row.state !== "started") {
         throw new InvalidTargetError(
           options.version,
-          `Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; "stepwise status" shows what needs attention.`,
+          text`Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; ${CALLS.status} shows what needs attention.`,
         );
       }
       const file = migrations[options.version - 1]?.file ?? `version ${options.version}`;
@@ -109,8 +118,10 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
       else yield* deleteHistoryRow(store, row.version);
       const currentVersion = highestAppliedVersion(yield* readAllHistory(store));
       if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
+      // Read before the commit, so that a failure to read it leaves the history as it was.
+      const invalidIndexes = executor.dialect.readInvalidIndexes ? yield* executor.dialect.readInvalidIndexes() : [];
       yield* commit();
-      return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion };
+      return { version: row.version, name: row.name, resolution: options.resolution, startedAt: row.appliedAt, currentVersion, invalidIndexes };
     } catch (error) {
       yield* rollbackQuietly();
       throw error;
@@ -121,7 +132,11 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
 /** The line a CLI or logger prints for a repair. */
 export function describeRepair(result: RepairResult): string {
   const label = formatMigrationLabel(result.version, result.name);
-  return result.resolution === "applied"
-    ? `repaired ${label}: marked applied (interrupted attempt started ${result.startedAt}); schema version is ${result.currentVersion}`
-    : `repaired ${label}: forgot the interrupted attempt started ${result.startedAt}; "up" will run it again; schema version is ${result.currentVersion}`;
+  const line =
+    result.resolution === "applied"
+      ? `repaired ${label}: marked applied (interrupted attempt started ${result.startedAt}); schema version is ${result.currentVersion}`
+      : `repaired ${label}: forgot the interrupted attempt started ${result.startedAt}; "up" will run it again; schema version is ${result.currentVersion}`;
+  // An older result (or a hand-built one) may lack the field.
+  const indexes = describeInvalidIndexes(result.invalidIndexes ?? [], "The database holds");
+  return indexes === "" ? line : `${line}\n${indexes.trimEnd()}`;
 }

@@ -13,24 +13,23 @@
  * the capabilities `openFile` and `onlineBackup`; a driver without them is refused before anything
  * is read or written.
  */
-import { readAllHistory } from "../core/history-reads.js";
 import type { statSync } from "node:fs";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { assertAbsolutePathOption, freeBytesIn, InvalidBackupError, mainDatabaseFile, takeBackup, type BackupRecord } from "./backup.js";
+import { assertAbsolutePathOption, freeBytesIn, takeBackup, type BackupRecord } from "./backup.js";
+import { inspectOpenBackup, openBackupOrThrow, type BackupInspection } from "./backup-check.js";
+import { createFileExclusively, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
 import {
   BackupDiskFullError,
   BackupFolderUnwritableError,
   BackupIsDatabaseError,
-  BackupLockedError,
   DatabaseFolderMissingError,
+  DatabaseDamagedError,
   DatabaseLockedError,
-  DatabasePathInvalidError,
   DatabaseUnusableError,
   ForeignBackupError,
   MigrationInProgressError,
   RestoreUnverifiedError,
-  StepwiseError,
   TransactionOpenError,
   type ForeignBackupReason,
 } from "../core/errors.js";
@@ -41,82 +40,10 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
-import { elapsedOf } from "../core/elapsed.js";
-import type { AppliedMigration } from "../core/planner.js";
 import type { SyncDriver } from "../core/driver.js";
-import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import type { MigrationRegistry } from "../core/types.js";
-
-/** What a backup file holds, checked before it is restored. */
-export interface BackupInspection {
-  readonly file: string;
-  /** The newest applied version in its history. */
-  readonly version: number;
-  /** Its history rows, ascending by version. */
-  readonly history: readonly Pick<AppliedMigration, "version" | "name" | "checksum">[];
-}
-
-/**
- * Checks that `file` is an intact SQLite database (`integrity_check`, which reads every page, not
- * only the structure) with a stepwise history table, and reads its history. Never writes. An empty
- * database (no schema object at all, `user_version` 0) is the version-0 backup `up --backup` writes
- * of a fresh database, and reads as version 0 with no history; anything with a schema but no history
- * table was not made by stepwise.
- *
- * `source` is a connection of the app's SQLite library (a driver or manager; an in-memory one will do),
- * whose driver opens the file.
- *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) when that driver cannot open files.
- * @throws InvalidBackupError when it is missing, not SQLite, truncated, damaged, or has no history table.
- * @throws DatabaseLockedError when another process keeps the file locked past `busyTimeoutMs`.
- */
-export function inspectBackupOrThrow(source: DriverSource, file: string, tableName: string = DEFAULT_TABLE_NAME, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): BackupInspection {
-  const opener = driverWith(source, "inspectBackupOrThrow", "openFile");
-  const db = openBackupOrThrow(opener, file, busyTimeoutMs);
-  try {
-    return inspectOpenBackup(db, file, tableName, busyTimeoutMs);
-  } finally {
-    closeQuietly(db);
-  }
-}
-
-function openBackupOrThrow(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
-  if (!nodeFs().existsSync(file) || !nodeFs().statSync(file).isFile()) throw new InvalidBackupError(file, "there is no such file");
-  const started = performance.now();
-  try {
-    // The busy timeout applies to the backup too: another process may be reading or writing it.
-    return opener.openFile!(file, { readonly: true, busyTimeoutMs });
-  } catch (error) {
-    if (isLockError(opener, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), Math.round(performance.now() - started));
-    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
-  }
-}
-
-function inspectOpenBackup(driver: SyncDriver, file: string, tableName: string, busyTimeoutMs: number): BackupInspection {
-  const started = performance.now();
-  try {
-    const messages = driver.query("PRAGMA integrity_check(20)", []).map((row) => String(Object.values(row)[0]));
-    if (messages.length !== 1 || messages[0] !== "ok") throw new InvalidBackupError(file, `it is damaged (integrity_check: ${messages.slice(0, 3).join("; ")})`);
-    const store = new HistoryStore(tableName);
-    const hasHistory = runSync(store.exists(), driver);
-    if (!hasHistory && isEmptyDatabase(driver)) return { file, version: 0, history: [] };
-    if (!hasHistory) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
-    runSync(store.assertShape(), driver);
-    const history = runSync(readAllHistory(store), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
-    return { file, version: highestRecordedVersion(history), history };
-  } catch (error) {
-    if (error instanceof StepwiseError) throw error;
-    // Locked by another process is not damaged: waiting, or retrying later, will do.
-    if (isLockError(driver, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), elapsedOf(error) ?? Math.round(performance.now() - started));
-    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(driver, error) ?? String(error)})`, error);
-  }
-}
-
-/** No schema object of any kind and `user_version` 0: a snapshot of a database before its first migration. */
-function isEmptyDatabase(driver: SyncDriver): boolean {
-  return Number(readValue(driver, "SELECT count(*) FROM sqlite_master")) === 0 && Number(readValue(driver, "PRAGMA user_version")) === 0;
-}
 
 /**
  * Where a backup's history disagrees with a registry: versions the registry lacks, and names or
@@ -147,7 +74,10 @@ export interface RestoreOptions {
   readonly driver: DriverSource;
   /** The backup file to put back, as an absolute path. */
   readonly backupFile: string;
-  /** The database to overwrite, as an absolute path; created when missing (its folder must exist). */
+  /**
+   * The database to overwrite, as an absolute path; created when missing (its folder must exist).
+   * Through a symlink, the file it points to is restored and the link kept.
+   */
   readonly databasePath: string;
   /** Default {@link DEFAULT_TABLE_NAME}. */
   readonly tableName?: string;
@@ -166,6 +96,7 @@ export interface RestoreOptions {
 
 /** What {@link restoreBackup} did. */
 export interface RestoreResult {
+  /** The database file restored: `databasePath` with symlinks resolved. */
   readonly databasePath: string;
   readonly restoredFrom: string;
   /** The version the database is at now. */
@@ -195,7 +126,10 @@ export interface RestoreResult {
  * await restoreBackup({ backupFile: path.join(dataDir, "backups", name), databasePath: path.join(dataDir, "app.db"), migrations });
  *
  * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when `driver` lacks
- *   `openFile` or `onlineBackup`; InvalidBackupError (BACKUP_INVALID) for a missing, damaged or non-stepwise file;
+ *   `openFile` or `onlineBackup`; DatabasePathInvalidError (DATABASE_PATH_INVALID) when `databasePath` is
+ *   a folder, FIFO, socket or device (its `kind`), a link to nothing, or its `-journal`, `-wal` or
+ *   `-shm` is a link; InvalidBackupError (BACKUP_INVALID) for a missing, unfinished, damaged or non-stepwise
+ *   file, or one that is no regular file (its `kind`);
  *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
  *   database's folder does not exist; DatabaseLockedError when another connection kept a lock on the
  *   database or the backup past the busy timeout; BackupIsDatabaseError when the backup is the
@@ -210,7 +144,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   assertAbsolutePathOption("databasePath", options.databasePath);
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const { backupFile, databasePath } = options;
+  const { backupFile } = options;
+  // Resolved once: through a link, the file it points to is restored and the link kept, and the
+  // journals, lock sidecars and names beside it are the real file's.
+  const databasePath = realDatabaseFileOrThrow(options.databasePath);
   refuseRestoreOntoItself(backupFile, databasePath);
   refuseRestoreUnderOwnTransaction(opener, databasePath);
   const source = openBackupOrThrow(opener, backupFile, busyTimeoutMs);
@@ -225,18 +162,23 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     if (!nodeFs().existsSync(folder) || !nodeFs().statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
 
     const existed = nodeFs().existsSync(databasePath);
-    // SQLite would report a folder or a device as a disk refusing a write; say what the path is instead.
-    if (existed && nodeFs().statSync(databasePath).isDirectory()) throw new DatabasePathInvalidError(databasePath, "directory");
-    if (existed && !nodeFs().statSync(databasePath).isFile()) throw new DatabasePathInvalidError(databasePath, "not-a-file");
     let previous: BackupRecord | null = null;
     let setAside: string | null = null;
     const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
-    if (existed) {
+    if (!existed) {
+      try {
+        // A database restored where there was none holds the backup's data: made with the backup's mode.
+        createFileExclusively(databasePath, privateModeFor(backupFile));
+      } catch {
+        // SQLite says why, typed, as it opens the path.
+      }
+    } else {
       try {
         previous = await snapshotCurrent(opener, databasePath, keepDirectory, tableName, busyTimeoutMs);
       } catch (error) {
-        // A database too broken to snapshot is what a restore is for: keep its bytes, then replace it.
-        if (!(error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? ""))) throw error;
+        // A database too broken to snapshot, or whose snapshot restore would refuse, is what a restore
+        // is for: keep its bytes, then replace it.
+        if (!(error instanceof DatabaseDamagedError || (error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? "")))) throw error;
         setAside = setAsideUnusable(databasePath, keepDirectory);
       }
     }
@@ -337,7 +279,8 @@ function setAsideUnusable(databasePath: string, directory: string): string {
   const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
   try {
     for (const suffix of DATABASE_FILE_SUFFIXES) {
-      if (nodeFs().existsSync(`${databasePath}${suffix}`)) nodeFs().copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
+      // Exclusive: a link planted under the new name is not written through; the copy keeps the file's mode.
+      if (nodeFs().existsSync(`${databasePath}${suffix}`)) nodeFs().copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`, nodeFs().constants.COPYFILE_EXCL);
     }
   } catch (error) {
     for (const suffix of DATABASE_FILE_SUFFIXES) nodeFs().rmSync(`${aside}${suffix}`, { force: true });
@@ -351,7 +294,7 @@ function setAsideUnusable(databasePath: string, directory: string): string {
 const RESTORE_FOLDER_REMEDY = "restore keeps the database it replaces there (or, when that folder is read-only, next to the database); make one of them writable.";
 
 const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
-const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EISDIR"]);
+const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EISDIR", "EEXIST"]);
 
 function setAsideError(error: unknown, directory: string, aside: string, databasePath: string): unknown {
   const errno = (error as NodeJS.ErrnoException | null)?.code;

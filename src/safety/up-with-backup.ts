@@ -6,6 +6,7 @@
  * another process finished in between still returns the snapshot it took, and applies nothing twice.
  */
 import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
+import { refuseDamagedDatabase } from "./backup-check.js";
 import { MigrationFailedError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
@@ -19,6 +20,13 @@ import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
   /** The folder for snapshots (an absolute path) and how many to keep. */
   readonly backup: BackupOptions;
+  /**
+   * Migrate, and keep the snapshot, even when SQLite's `quick_check` finds the database damaged.
+   * Default `false`: a damaged database is refused with `DATABASE_DAMAGED` before the snapshot, since
+   * migrating builds on the damage and `restore` refuses a damaged snapshot. Plain `up` runs no check
+   * (it would read the whole file at every start); this one costs about half the snapshot's own read.
+   */
+  readonly dangerouslySkipIntegrityCheck?: boolean;
 }
 
 /**
@@ -33,10 +41,12 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  *   no real files (capability `openFile`: sql.js); UsageError before anything else when
  *   `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the database
  *   has tables but no history; WholeRunTransactionRefusedError before any snapshot when
- *   `transaction: "all"` and the run cannot share one transaction; otherwise whatever `up` throws.
+ *   `transaction: "all"` and the run cannot share one transaction; DatabaseDamagedError before any
+ *   snapshot when `quick_check` finds the database damaged (see `dangerouslySkipIntegrityCheck`);
+ *   otherwise whatever `up` throws.
  */
 export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): MigrationResult {
-  const { backup: where, ...upOptions } = options;
+  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;
   // Refused before anything is read or written: a driver without files cannot hold the snapshot.
   requireBackupCapabilities(manager.driver, "upWithBackup", "openFile");
   // Neither the snapshot nor up can run inside the app's transaction: refused before either starts.
@@ -51,7 +61,8 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
         yield* executor.refuseUnmanagedDatabase();
         // A run that cannot share one transaction is refused before the snapshot, as up refuses it before anything runs.
         if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
-        const backup = takeBackupSync(manager.driver, { ...where, version: plan.fromVersion, tableName: manager.tableName });
+        if (!dangerouslySkipIntegrityCheck) refuseDamagedDatabase(manager.driver);
+        const backup = takeBackupSync(manager.driver, { ...where, version: plan.fromVersion, tableName: manager.tableName, dangerouslySkipIntegrityCheck });
         executor.emit({ type: "backed-up", backup });
         return yield* inline(() => upAfterBackup(manager, upOptions, backup));
       })(),
@@ -72,10 +83,11 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
  *   lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; UsageError before anything else
  *   when `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the
  *   database has tables but no history; WholeRunTransactionRefusedError before any snapshot when
- *   `transaction: "all"` and the run cannot share one transaction; otherwise whatever `up` throws.
+ *   `transaction: "all"` and the run cannot share one transaction; DatabaseDamagedError as
+ *   {@link upWithBackup}; otherwise whatever `up` throws.
  */
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
-  const { backup: where, ...upOptions } = options;
+  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;
   requireBackupCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
   refuseOpenTransactionOn(manager.driver, "upWithOnlineBackup");
   assertAbsoluteBackupDirectory(where.directory);
@@ -85,8 +97,9 @@ export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: S
   // the manager's busy timeout rather than left with the connection's.
   manager.run(manager.executor.withConnectionSettings(manager.executor.refuseUnmanagedDatabase()));
   if (upOptions.transaction === "all") manager.run(manager.executor.withConnectionSettings(refuseWholeRunObstacles(manager.executor, plan.steps, "up")));
+  if (!dangerouslySkipIntegrityCheck) manager.run(manager.executor.withConnectionSettings(inline(() => refuseDamagedDatabase(manager.driver))));
   const busyTimeoutMs = Math.max(0, Math.trunc(manager.busyTimeoutMs));
-  const backup = await takeBackup(manager.driver, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName });
+  const backup = await takeBackup(manager.driver, { ...where, version: plan.fromVersion, busyTimeoutMs, tableName: manager.tableName, dangerouslySkipIntegrityCheck });
   manager.executor.emit({ type: "backed-up", backup });
   return upAfterBackup(manager, upOptions, backup);
 }

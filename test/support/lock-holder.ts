@@ -31,9 +31,13 @@ export interface LockHolder {
 /** The roles the child can play; see the file comment. */
 export type LockHolderRole = "reader" | "writer" | "wal-reader" | "wal-writer" | "exclusive" | "idle" | "wal-crash";
 
-/** Starts the child and resolves once it prints `ready`; it is killed when the test ends. */
-export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole): Promise<LockHolder> {
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), databasePath, role], { stdio: ["pipe", "pipe", "pipe"] });
+/**
+ * Starts the child and resolves once it prints `ready`; it is killed when the test ends. `extraArgs`
+ * go on its command line after the role, unread: what a process's arguments may hold (a key, a
+ * password) that nothing stepwise reports about it may show.
+ */
+export async function startLockHolder(t: { after(fn: () => void | Promise<void>): void }, databasePath: string, role: LockHolderRole, extraArgs: readonly string[] = []): Promise<LockHolder> {
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(import.meta.url), databasePath, role, ...extraArgs], { stdio: ["pipe", "pipe", "pipe"] });
   const lines = createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
   lines.on("line", (line) => waiting.shift()?.(line));
@@ -63,28 +67,65 @@ export async function startLockHolder(t: { after(fn: () => void | Promise<void>)
   return holder;
 }
 
+/** The module names, as strings, so the type checker (which has no Bun types) does not resolve them. */
+const BUN_SQLITE: string = "bun:sqlite";
+const NODE_SQLITE: string = "node:sqlite";
+
+/** What the roles call on the child's connection. */
+interface HolderDatabase {
+  exec(sql: string): unknown;
+  prepare(sql: string): { get(): unknown; all(): unknown[] };
+  readonly inTransaction: boolean;
+  close(): unknown;
+}
+
+/**
+ * The child's connection, in the program the test runs as (the holder is named by it): better-sqlite3
+ * under the Node it was built for, bun:sqlite under Bun, node:sqlite under another Node.
+ */
+async function openHolderDatabase(file: string): Promise<HolderDatabase> {
+  if (process.versions.bun !== undefined) {
+    const bun = (await import(BUN_SQLITE)) as { Database: new (file: string) => HolderDatabase };
+    return new bun.Database(file);
+  }
+  try {
+    return new Database(file);
+  } catch {
+    const { DatabaseSync } = (await import(NODE_SQLITE)) as { DatabaseSync: new (file: string) => Omit<HolderDatabase, "inTransaction"> & { readonly isTransaction: boolean } };
+    const db = new DatabaseSync(file);
+    return {
+      exec: (sql) => db.exec(sql),
+      prepare: (sql) => db.prepare(sql),
+      close: () => db.close(),
+      get inTransaction() {
+        return db.isTransaction;
+      },
+    };
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [databasePath, role] = process.argv.slice(2) as [string, LockHolderRole];
-  const db = new Database(databasePath);
+  const db = await openHolderDatabase(databasePath);
   if (role === "reader") {
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } else if (role === "writer") {
     db.exec("BEGIN IMMEDIATE");
   } else if (role === "wal-reader") {
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     db.exec("BEGIN");
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } else if (role === "wal-writer") {
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     db.exec("BEGIN IMMEDIATE");
   } else if (role === "exclusive") {
     db.exec("BEGIN EXCLUSIVE");
   } else if (role === "idle") {
     db.prepare("SELECT * FROM sqlite_master").all();
   } else if (role === "wal-crash") {
-    db.pragma("journal_mode = WAL");
-    db.pragma("wal_autocheckpoint = 0");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("CREATE TABLE IF NOT EXISTS crash_marker (note TEXT); INSERT INTO crash_marker VALUES ('only in the -wal')");
   }
   process.stdout.write("ready\n");

@@ -22,11 +22,14 @@ import { runScriptBatch } from "../script-batch.js";
 import { isCleanRegistry } from "../registry-fast-check.js";
 import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import { isValidTableName } from "../history.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { query, queryValue, type Step } from "../step.js";
 import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
 import { translatePostgresError } from "./postgres-errors.js";
+import { isConnectionLost } from "./postgres-connection-errors.js";
+import { describePostgresMigrationFailure, readInvalidIndexes } from "./postgres-failures.js";
 import { PostgresHistoryStore } from "./postgres-history.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
 
@@ -43,6 +46,11 @@ interface PostgresTransactionStart extends TransactionStart {
 export interface PostgresDialectOptions {
   /** The schema of the history table, and of the objects `reset` drops. Default {@link DEFAULT_POSTGRES_SCHEMA}. */
   readonly schema?: string;
+  /**
+   * The `lock_timeout` the driver sets for a run, which a `LOCK_TIMEOUT` reports (0: none set).
+   * Default {@link DEFAULT_LOCK_TIMEOUT_MS}.
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /** `name` as a quoted identifier, any `"` doubled. */
@@ -81,6 +89,7 @@ ORDER BY name ${COLLATE_C}`;
  */
 export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
   const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!isValidTableName(schema)) throw new UsageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
   return {
@@ -117,13 +126,16 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
       const ours = (start as PostgresTransactionStart).transactionId;
       try {
         return String(yield* queryValue(releaseAndReadId)) === ours;
-      } catch {
+      } catch (error) {
+        // A session that ended took our transaction with it, which the migration did not end: no
+        // escape. The body's failure, or the next statement, reports the lost connection.
+        if (isConnectionLost(error)) return true;
         // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
       }
       try {
         return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quote(name)}; ${releaseAndReadId}`)) === ours;
-      } catch {
-        return false;
+      } catch (error) {
+        return isConnectionLost(error);
       }
     },
     judgeEscapedCommit: function* (_witness, _token, start) {
@@ -179,6 +191,8 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     foreignKeysEnforced: function* () {
       return true;
     },
-    translateError: translatePostgresError,
+    translateError: (error, busyTimeoutMs, classification) => translatePostgresError(error, busyTimeoutMs, classification, lockTimeoutMs),
+    describeMigrationFailure: describePostgresMigrationFailure(lockTimeoutMs),
+    readInvalidIndexes,
   };
 }

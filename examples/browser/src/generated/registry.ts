@@ -8,7 +8,7 @@
 // at start-up and compiles the first time something asks for one of those fields.
 
 import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
-import migration002 from "../../migrations/002_note_tags";
+import migration002 from "../../migrations/002_note_tags.js";
 
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";
@@ -37,7 +37,7 @@ const TS_FIELDS = { name: field(tsOf, 0), file: field(tsOf, 1), description: fie
 /** Every migration, in version order. */
 export const migrations: readonly RegistryEntry[] = entries([
   [1, "sql", "8e0ce114e1cfbdd97fa9ee9d7d6783aaf3dc6bf873c9eb2214ca2dcbef5e22d6", "reversible transaction"],
-  [2, "ts", "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409", "reversible transaction", migration002],
+  [2, "ts", "111dbeb249ecba2de51f55db75eeb6f76a2693443a99eb87bdca85b1362d3b74", "reversible transaction", migration002],
 ]);
 
 /** The versions this registry contains. */
@@ -101,7 +101,12 @@ function sqlOf(version: MigrationVersion): readonly [name: string, file: string,
 function tsOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, legacyChecksum?: string] {
   switch (version) {
     case 2:
-      return ["note_tags", "migrations/002_note_tags.ts", "Tags on notes, with a tag for every note written before this version", "6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04"];
+      return [
+        "note_tags",
+        "migrations/002_note_tags.ts",
+        "Tags on notes, with a tag for every note written before this version",
+        "f4426072a206fa5778d9083bf34cf80e488f187c673aea524da78c5072b94409 6df6553ddbbc1f146c134409720e8fdc1f91a91d6461d301a1c6e5f4ac6caf04",
+      ];
   }
   throw new Error(`no TypeScript migration has version ${version}`);
 }

@@ -1,0 +1,256 @@
+/**
+ * A migrations folder that holds another tool's migrations, or migrations where gen does not read
+ * them. Each file of a Diesel folder (`2019-02-26-002946_create_user/up.sql`) or a Flyway one
+ * (`V1__init.sql`) breaks stepwise's naming rules its own way, and reporting each (hundreds of "rename
+ * this") hides the one thing to say: this is another tool's folder, and here is how to port it.
+ * Renaming as those problems suggested would only hide the files from gen and give an empty registry.
+ * So the folder is recognised first, as a whole, and gives one problem that names the tool and the
+ * way to port; and a file named like a migration below the top level (which gen does not read) is a
+ * problem too, so no migration is ever skipped in silence.
+ */
+import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
+import path from "node:path";
+import { isMigrationLike, parseMigrationFileName } from "../src/shared/migration-file.js";
+import type { Problem } from "./problems.js";
+
+/** How deep below the migrations folder gen looks for migrations it would not read. */
+export const NESTED_SCAN_DEPTH = 3;
+
+/** A tool recognised by its files, with how to bring its migrations over. */
+interface ForeignTool {
+  readonly tool: string;
+  /** The file that shows it, relative to the migrations folder (forward slashes). */
+  readonly evidence: string;
+  readonly port: string;
+}
+
+/** A version that only a timestamp gives (stepwise's run 1, 2, 3…): eight digits or more. */
+const TIMESTAMP_VERSION = /^(\d{8,})[_-]/;
+/** JavaScript and TypeScript sources. */
+const SCRIPT = /\.(?:[cm]?[jt]s|tsx|jsx)$/i;
+/** Source files of tools in other languages, by extension. */
+const OTHER_LANGUAGE_TOOLS: Readonly<Record<string, string>> = {
+  ".rb": "Rails (Active Record)",
+  ".py": "Alembic or Django",
+  ".php": "Laravel (or Phinx)",
+  ".go": "goose or golang-migrate (Go migrations)",
+  ".exs": "Ecto",
+  ".java": "Flyway (Java migrations)",
+};
+
+/** Where a JavaScript or TypeScript tool's migration shows itself: an `up` it exports, and which tool's API it takes. */
+const SCRIPT_TOOLS: readonly { readonly tool: string; readonly pattern: RegExp }[] = [
+  { tool: "TypeORM", pattern: /\bMigrationInterface\b|\bQueryRunner\b/ },
+  { tool: "MikroORM", pattern: /\bextends\s+Migration\b/ },
+  { tool: "Kysely", pattern: /\bKysely\s*</ },
+  { tool: "node-pg-migrate", pattern: /\bMigrationBuilder\b|\bup\s*\(\s*pgm\b|\(\s*pgm\s*[,)]/ },
+  { tool: "Sequelize", pattern: /\bqueryInterface\b|\bQueryInterface\b/ },
+  { tool: "Umzug", pattern: /\bumzug\b|\bMigrationFn\b|\(\s*\{\s*context\b/i },
+  { tool: "Knex", pattern: /\bknex\b|\bKnex\b/ },
+];
+const EXPORTS_UP = /\bexport\s+(?:async\s+)?function\s+up\b|\bexports\.up\b|\bexport\s+const\s+up\b|\bmodule\.exports\s*=\s*\{[^}]*\bup\b|\basync\s+up\s*\(\s*queryRunner|\bextends\s+Migration\b/;
+
+const SQL_PORT = "write each as NNN_<name>.sql, numbered 001, 002, … in the order the tool applied them, with `-- migrate:up` before its SQL and `-- migrate:down` before the SQL that undoes it";
+const SCRIPT_PORT =
+  "write each as NNN_<name>.ts, numbered 001, 002, … in the order the tool applied them, exporting `defineMigration({ up(db) { … }, down(db) { … } })` imported from your driver's stepwise entry (`db` is that driver's connection), or as NNN_<name>.sql where it only runs SQL";
+
+/**
+ * The problem for a folder of another tool's migrations, or `null`. Looks at the names in the folder
+ * and one level of subfolders, and at the first bytes of the files whose names could be either.
+ *
+ * @param label - the folder as problems name it (relative to the project root).
+ */
+export function findForeignMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem | null {
+  const found = recognise(migrationsDir, entries);
+  if (found === null) return null;
+  return {
+    code: "FOREIGN_MIGRATIONS",
+    file: `${label}/${found.evidence}`,
+    line: 1,
+    column: 1,
+    foreign: { tool: found.tool },
+    message:
+      `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port}. ` +
+      `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
+      `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`,
+  };
+}
+
+function recognise(migrationsDir: string, entries: readonly Dirent[]): ForeignTool | null {
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
+  const head = memoize((name: string) => readHead(path.join(migrationsDir, name)));
+  // A file of another tool's shape among stepwise's own (one goose file copied in) is that file's
+  // problem, reported at its lines; the folder is the tool's when its shape outnumbers stepwise's.
+  // Counted only when some file has another tool's shape, so a stepwise folder reads no file here.
+  let own: number | undefined;
+  const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
+    matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
+
+  if (folders.includes("meta") && inFolder("meta").includes("_journal.json")) {
+    return {
+      tool: "drizzle",
+      evidence: "meta/_journal.json",
+      port: "in the order of meta/_journal.json, rename each NNNN_<name>.sql to NNN_<name>.sql numbered from 001, put `-- migrate:up` on its first line, and delete its `--> statement-breakpoint` lines (drizzle writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
+    };
+  }
+  if (folders.includes("versions") && (files.includes("env.py") || files.includes("script.py.mako"))) {
+    return { tool: "Alembic", evidence: files.includes("env.py") ? "env.py" : "script.py.mako", port: `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)` };
+  }
+  const liquibase = files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name));
+  if (liquibase !== undefined) {
+    return { tool: "Liquibase", evidence: liquibase, port: `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)` };
+  }
+  const prisma = folders.filter((folder) => inFolder(folder).includes("migration.sql")).map((folder) => `${folder}/migration.sql`);
+  if (files.includes("migration_lock.toml") || prisma.length > 0) {
+    return {
+      tool: "Prisma",
+      evidence: prisma[0] ?? "migration_lock.toml",
+      port: "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up` and then the folder's migration.sql (Prisma writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
+    };
+  }
+  const diesel = folders.flatMap((folder) =>
+    inFolder(folder)
+      .filter((name) => name === "up.sql" || name === "down.sql")
+      .slice(0, 1)
+      .map((name) => `${folder}/${name}`),
+  );
+  if (diesel.length > 0) {
+    return {
+      tool: "Diesel",
+      evidence: diesel[0]!,
+      port: "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up`, the folder's up.sql, then `-- migrate:down` and its down.sql",
+    };
+  }
+  const sqlFiles = files.filter((name) => /\.sql$/i.test(name));
+  const upDown = sqlFiles.filter((name) => /^\d+_.+\.(?:up|down)\.sql$/i.test(name));
+  const timestamped = sqlFiles.filter((name) => TIMESTAMP_VERSION.test(name) && !upDown.includes(name));
+  const scripts = files.filter((name) => SCRIPT.test(name) && isForeignScript(name, head(name)));
+  const otherLanguage = files.filter((name) => /^\d/.test(name) && OTHER_LANGUAGE_TOOLS[path.extname(name).toLowerCase()] !== undefined);
+  return (
+    found(
+      "Flyway",
+      sqlFiles.filter((name) => /^(?:[VUB]\d+(?:[._]\d+)*|R)__.+\.sql$/i.test(name)),
+      "rename each V<version>__<name>.sql to NNN_<name>.sql numbered from 001 in version order, put `-- migrate:up` on its first line, and the matching U<version>__ undo script after `-- migrate:down`; a repeatable R__ script has no counterpart (make each change to it a new migration)",
+    ) ??
+    found(
+      upDown.some((name) => /^\d{14}_/.test(name)) ? "sqlx" : "golang-migrate",
+      upDown,
+      "merge each <version>_<name>.up.sql and .down.sql pair into NNN_<name>.sql numbered from 001 in version order: `-- migrate:up`, the .up.sql, then `-- migrate:down` and the .down.sql",
+    ) ??
+    found(
+      "goose",
+      sqlFiles.filter((name) => /^--\s*\+goose\s+up\b/im.test(head(name))),
+      "rename each to NNN_<name>.sql numbered from 001 in version order, replace `-- +goose Up` with `-- migrate:up` and `-- +goose Down` with `-- migrate:down`, and delete the `-- +goose StatementBegin` and `StatementEnd` lines",
+    ) ??
+    found(
+      "dbmate",
+      timestamped.filter((name) => /^--\s*migrate:up\b/m.test(head(name))),
+      "its files already use `-- migrate:up` and `-- migrate:down`: rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order",
+    ) ??
+    found("sqlx", timestamped, "rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order, and put `-- migrate:up` on its first line") ??
+    found(
+      SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)",
+      scripts,
+      SCRIPT_PORT,
+    ) ??
+    found(OTHER_LANGUAGE_TOOLS[path.extname(otherLanguage[0] ?? "").toLowerCase()] ?? "", otherLanguage, SQL_PORT)
+  );
+}
+
+/** A file stepwise reads as its own: a valid name (a version no timestamp gives) and stepwise's marker or `defineMigration`. */
+function isOwnMigration(name: string, head: (name: string) => string): boolean {
+  const parsed = parseMigrationFileName(name);
+  if (parsed.status !== "migration" || TIMESTAMP_VERSION.test(name)) return false;
+  return parsed.migration.kind === "sql" ? /^--\s*migrate:(?:up|empty)\b/m.test(head(name)) : /\bdefineMigration\b/.test(head(name));
+}
+
+/** A JavaScript or TypeScript migration of another tool: it exports `up` its own way, and never calls `defineMigration`. */
+function isForeignScript(name: string, head: string): boolean {
+  if (/\bdefineMigration\b/.test(head)) return false;
+  const timestampName = TIMESTAMP_VERSION.test(name) || /^\d{4}[-.]\d{2}[-.]\d{2}/.test(name);
+  return EXPORTS_UP.test(head) || (timestampName && /\bup\b/.test(head));
+}
+
+function memoize(read: (name: string) => string): (name: string) => string {
+  const cache = new Map<string, string>();
+  return (name) => {
+    let text = cache.get(name);
+    if (text === undefined) cache.set(name, (text = read(name)));
+    return text;
+  };
+}
+
+/**
+ * One problem for each subfolder (down to {@link NESTED_SCAN_DEPTH}) that holds a file named as a
+ * migration is: gen reads only the top level, so it would be left out of the registry unseen.
+ */
+export function findNestedMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const entry of entries) {
+    // A folder named like a migration is reported as such (MIGRATION_NOT_A_FILE).
+    if (!entry.isDirectory() || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
+    const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1);
+    if (found === null) continue;
+    const relative = `${entry.name}/${found}`;
+    problems.push({
+      code: "MIGRATIONS_IN_SUBFOLDER",
+      file: `${label}/${relative}`,
+      line: 1,
+      column: 1,
+      message: `${label}/${entry.name}/ holds files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry; move each migration up into ${label} (numbered into its sequence), or, if they are not migrations, rename them so they do not start with a version`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * The first file below `dir` (relative, forward slashes) named as a migration is. Only valid names
+ * count: a `schema.sql` or a `.d.ts` moved into `lib/`, as BAD_FILE_NAME advises for what is not a
+ * migration, stays there in peace.
+ */
+function findMigrationLikeFile(dir: string, depth: number): string | null {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (entry.isFile() && parseMigrationFileName(entry.name).status === "migration") return entry.name;
+  }
+  if (depth >= NESTED_SCAN_DEPTH) return null;
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name === "node_modules") continue;
+    const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1);
+    if (found !== null) return `${entry.name}/${found}`;
+  }
+  return null;
+}
+
+function listFileNames(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The first few kilobytes of a file: where every tool's marker sits. */
+function readHead(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, HEAD_BYTES, 0));
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const HEAD_BYTES = 4096;

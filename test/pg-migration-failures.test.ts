@@ -1,0 +1,286 @@
+/**
+ * What a failed migration on PostgreSQL tells, against a real server: the server's DETAIL and HINT
+ * (in the text and as fields of `--json`), a lock wait bounded by `lockTimeoutMs` / `--lock-timeout`
+ * that names the relation and the session holding it (never its query text) with nothing changed and
+ * the session's own `lock_timeout` as it was, and the invalid indexes a failed `CREATE INDEX
+ * CONCURRENTLY` left, each with the statement that removes it, in the failure and in `repair` (the
+ * API, the CLI's text and `--json`). Through the library and the in-process CLI.
+ */
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import pg from "pg";
+import { MigrationManager, repairIncompleteMigrationAsync, DEFAULT_LOCK_TIMEOUT_MS } from "../src/entries/pg.js";
+import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+import { asyncTsEntry, namedSqlEntry, rejection } from "./support/registry-builders.js";
+import { jsonError, runPgCli, showsStack, withPgClient } from "./support/pg-cli.js";
+
+const postgres = { dialect: "postgres" } as never;
+
+async function freshDatabase(t: TestContext): Promise<TestPostgresDatabase> {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  return database;
+}
+
+/** A session of `application` holding what `statements` take, in a transaction left open until the test ends. */
+async function holdInTransaction(t: TestContext, url: string, application: string, statements: string): Promise<{ pid: number; client: pg.Client }> {
+  const client = new pg.Client({ connectionString: url, application_name: application });
+  // The test's database is dropped WITH (FORCE) after it, which ends this session.
+  client.on("error", () => undefined);
+  await client.connect();
+  t.after(() => client.end().catch(() => undefined));
+  await client.query(`BEGIN; ${statements}`);
+  return { pid: Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid), client };
+}
+
+const ACCOUNTS = namedSqlEntry(1, "accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, email text);\nINSERT INTO accounts VALUES (1, 'a@x'), (2, 'a@x');", "DROP TABLE accounts;", postgres);
+
+/** A pool on `database`, ended after the test (whose database drop ends its idle sessions first). */
+function pooled(t: TestContext, database: TestPostgresDatabase): pg.Pool {
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  pool.on("error", () => undefined);
+  t.after(() => pool.end());
+  return pool;
+}
+
+async function tables(url: string): Promise<string[]> {
+  return withPgClient(url, async (client) =>
+    (await client.query<{ name: string }>("SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((row) => row.name),
+  );
+}
+
+async function history(url: string): Promise<string[]> {
+  return withPgClient(url, async (client) => (await client.query<{ row: string }>("SELECT version::text || ':' || state AS row FROM schema_migrations ORDER BY version")).rows.map((row) => row.row));
+}
+
+async function invalidIndexNames(url: string): Promise<string[]> {
+  return withPgClient(url, async (client) =>
+    (await client.query<{ name: string }>("SELECT c.relname::text AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid ORDER BY 1")).rows.map((row) => row.name),
+  );
+}
+
+test("MIGRATION_FAILED carries PostgreSQL's DETAIL and HINT, in the text and as --json fields, from SQL, from a TypeScript body that wraps the error, and from a transaction: false migration", async (t) => {
+  const database = await freshDatabase(t);
+  const withView = namedSqlEntry(2, "with_view", "ALTER TABLE accounts ADD COLUMN nick text;\nCREATE VIEW nicks AS SELECT nick FROM accounts;", "ALTER TABLE accounts DROP COLUMN nick;", postgres);
+  const registry = [ACCOUNTS, withView];
+  assert.equal((await runPgCli(registry, database.url, ["up"])).code, 0);
+  const down = await runPgCli(registry, database.url, ["down", "--json"]);
+  const error = jsonError(down);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.match(String(error.detail), /view nicks depends on column nick of table accounts/);
+  assert.match(String(error.hint), /CASCADE/);
+  const text = await runPgCli(registry, database.url, ["down"]);
+  assert.match(text.stderr, /DETAIL: view nicks depends on column nick/);
+  assert.match(text.stderr, /HINT: .*CASCADE/);
+  assert.ok(!showsStack(text.stderr), text.stderr);
+
+  // The library's error; a body that wraps the server's error in its own still shows the server's notes.
+  const wrapping = asyncTsEntry(
+    3,
+    {
+      async up(db: pg.ClientBase) {
+        try {
+          await db.query("INSERT INTO accounts (id) VALUES (1)");
+        } catch (cause) {
+          throw new Error("could not seed the accounts", { cause });
+        }
+      },
+    } as unknown as MigrationDefinition<unknown>,
+    postgres,
+  ) as MigrationEntry;
+  const unique = namedSqlEntry(3, "unique_email", "CREATE UNIQUE INDEX CONCURRENTLY accounts_email ON accounts (email);", null, { ...(postgres as object), transaction: false });
+  const pool = pooled(t, database);
+  for (const entry of [wrapping, unique]) {
+    const failed = await rejection(() => new MigrationManager(pool, [...registry, entry]).up());
+    assert.equal(failed.code, "MIGRATION_FAILED", String(failed.message));
+    assert.match(String(failed.detail), /Key \((id|email)\)=\((1|a@x)\) (already exists|is duplicated)/);
+    assert.match(String(failed.message), /DETAIL: Key/);
+    if (entry === unique) {
+      await withPgClient(database.url, (client) => client.query('DROP INDEX CONCURRENTLY IF EXISTS "accounts_email"'));
+      await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 3"));
+    }
+  }
+});
+
+test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
+  const database = await freshDatabase(t);
+  const client = new pg.Client({ connectionString: database.url });
+  client.on("error", () => undefined);
+  await client.connect();
+  t.after(() => client.end());
+  const alter = namedSqlEntry(2, "add_nick", "CREATE TABLE nick_log (id int);\nALTER TABLE accounts ADD COLUMN nick text;", "ALTER TABLE accounts DROP COLUMN nick;\nDROP TABLE nick_log;", postgres);
+  await new MigrationManager(client, [ACCOUNTS]).up();
+  // The holder's query text may hold secrets: the report gives its pid, application and times only.
+  const holder = await holdInTransaction(t, database.url, "reporting", "SELECT 'secret-token-7' FROM accounts");
+  // The app set its own lock_timeout on its session, and had it before the run.
+  await client.query("SET lock_timeout = '7s'");
+  const started = performance.now();
+  const error = await rejection(() => new MigrationManager(client, [ACCOUNTS, alter], { lockTimeoutMs: 600 }).up());
+  assert.ok(performance.now() - started < 5_000);
+  assert.equal(error.code, "LOCK_TIMEOUT");
+  assert.deepEqual([error.version, error.direction, error.lockTimeoutMs, error.relation, error.mode, error.rolledBack], [2, "up", 600, "public.accounts", "AccessExclusiveLock", true]);
+  const [held] = error.holders as Array<{ pid: number; applicationName: string; queryStart: string; transactionStart: string; state: string }>;
+  assert.deepEqual([held!.pid, held!.applicationName, held!.state], [holder.pid, "reporting", "idle in transaction"]);
+  assert.ok(!Number.isNaN(Date.parse(held!.queryStart)) && !Number.isNaN(Date.parse(held!.transactionStart)), JSON.stringify(held));
+  assert.match(String(error.message), new RegExp(`session ${holder.pid} \\(application "reporting"`));
+  assert.ok(!JSON.stringify({ ...error, message: error.message }).includes("secret-token-7"));
+  // Nothing of migration 2 was kept, and the session's lock_timeout is the app's again.
+  assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
+  assert.deepEqual(await history(database.url), ["1:applied"]);
+  assert.equal((await client.query<{ lock_timeout: string }>("SHOW lock_timeout")).rows[0]!.lock_timeout, "7s");
+  // Once the holder is gone, the same run goes through.
+  await holder.client.query("ROLLBACK");
+  await new MigrationManager(client, [ACCOUNTS, alter], { lockTimeoutMs: 600 }).up();
+  assert.deepEqual(await history(database.url), ["1:applied", "2:applied"]);
+  assert.equal((await client.query<{ lock_timeout: string }>("SHOW lock_timeout")).rows[0]!.lock_timeout, "7s");
+});
+
+test("through the CLI: --lock-timeout bounds the wait (LOCK_TIMEOUT in --json, no stack in the text), its default is the documented one, and a SQLite driver refuses the flag", async (t) => {
+  const database = await freshDatabase(t);
+  const alter = namedSqlEntry(2, "add_nick", "ALTER TABLE accounts ADD COLUMN nick text;", null, postgres);
+  assert.equal((await runPgCli([ACCOUNTS], database.url, ["up"])).code, 0);
+  const holder = await holdInTransaction(t, database.url, "reporting", "LOCK TABLE accounts IN ACCESS SHARE MODE");
+  const json = jsonError(await runPgCli([ACCOUNTS, alter], database.url, ["up", "--lock-timeout", "400", "--json"]));
+  assert.deepEqual([json.code, json.version, json.relation, json.lockTimeoutMs, (json.holders as Array<{ pid: number }>)[0]?.pid], ["LOCK_TIMEOUT", 2, "public.accounts", 400, holder.pid]);
+  assert.match(String(json.fix), /--lock-timeout/);
+  const text = await runPgCli([ACCOUNTS, alter], database.url, ["up", "--lock-timeout", "400"]);
+  assert.equal(text.code, 1);
+  assert.match(text.stderr, /error \[LOCK_TIMEOUT\]/);
+  assert.ok(!showsStack(text.stderr), text.stderr);
+  // status under the same lock is a read: it does not wait on ACCESS SHARE, and reports version 1.
+  const status = await runPgCli([ACCOUNTS, alter], database.url, ["status", "--json"]);
+  assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 1);
+  const help = await runPgCli([ACCOUNTS], database.url, ["--help"]);
+  const helpText = help.stdout.replace(/\s+/g, " ");
+  assert.ok(helpText.includes(`--lock-timeout <ms>`) && helpText.includes(`(default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`), help.stdout);
+  const sqlite = await runPgCli([ACCOUNTS], null, ["--driver", "better-sqlite3", "--db", ":memory:", "--lock-timeout", "5", "status", "--json"]);
+  assert.equal(jsonError(sqlite, 2).code, "USAGE");
+});
+
+test("a CREATE INDEX CONCURRENTLY that fails (a duplicate) names the invalid index it left and the statement that drops it; repair names it too (API, CLI text, --json); then up works", async (t) => {
+  const database = await freshDatabase(t);
+  // An invalid index from before, someone else's: repair lists it, the failure does not claim it.
+  const unique = namedSqlEntry(2, "unique_email", "CREATE UNIQUE INDEX CONCURRENTLY accounts_email ON accounts (email);", null, { ...(postgres as object), transaction: false });
+  const registry = [ACCOUNTS, unique];
+  assert.equal((await runPgCli([ACCOUNTS], database.url, ["up"])).code, 0);
+  await withPgClient(database.url, async (client) => {
+    await client.query("CREATE TABLE older (v int); INSERT INTO older VALUES (1), (1)");
+    await client.query("CREATE UNIQUE INDEX CONCURRENTLY older_v ON older (v)").catch(() => undefined);
+  });
+  assert.deepEqual(await invalidIndexNames(database.url), ["older_v"]);
+  const failed = jsonError(await runPgCli(registry, database.url, ["up", "--json"]));
+  assert.equal(failed.code, "MIGRATION_FAILED");
+  const drop = 'DROP INDEX CONCURRENTLY IF EXISTS "public"."accounts_email";';
+  assert.deepEqual(failed.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop }]);
+  assert.ok(String(failed.message).includes(drop), String(failed.message));
+  assert.match(String(failed.fix), /repair/);
+  // repair, through the CLI: the text names each invalid index of the database with its statement.
+  const repairText = await runPgCli(registry, database.url, ["repair", "--forget", "2", "--yes"]);
+  assert.equal(repairText.code, 0, repairText.stderr);
+  assert.ok(repairText.stdout.includes(drop) && repairText.stdout.includes('"public"."older_v"'), repairText.stdout);
+  // Forgotten without dropping it, the migration meets its own leftover: "already exists", which the failure names.
+  const again = jsonError(await runPgCli(registry, database.url, ["up", "--json"]));
+  assert.match(String(again.message), /already exists/);
+  assert.deepEqual(again.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop }]);
+  // repair through the API and --json: every invalid index of the database, with its statement.
+  const pool = pooled(t, database);
+  const repaired = await repairIncompleteMigrationAsync(new MigrationManager(pool, registry), { version: 2, resolution: "forget" });
+  assert.deepEqual(
+    repaired.invalidIndexes.map((index) => [index.name, index.drop]),
+    [
+      ["accounts_email", drop],
+      ["older_v", 'DROP INDEX CONCURRENTLY IF EXISTS "public"."older_v";'],
+    ],
+  );
+  assert.equal(jsonError(await runPgCli(registry, database.url, ["up", "--json"])).code, "MIGRATION_FAILED");
+  const repairJson = await runPgCli(registry, database.url, ["repair", "--forget", "2", "--yes", "--json"]);
+  assert.equal(repairJson.code, 0, repairJson.stderr);
+  assert.deepEqual(
+    (JSON.parse(repairJson.stdout) as { invalidIndexes: Array<{ name: string }> }).invalidIndexes.map((index) => index.name),
+    ["accounts_email", "older_v"],
+  );
+  // The statements it names clean up; with the duplicate gone, up applies the migration.
+  await withPgClient(database.url, async (client) => {
+    await client.query(drop);
+    await client.query("DELETE FROM accounts WHERE id = 2");
+  });
+  const up = await runPgCli(registry, database.url, ["up"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(await history(database.url), ["1:applied", "2:applied"]);
+  assert.deepEqual(await invalidIndexNames(database.url), ["older_v"]);
+});
+
+test("a CREATE INDEX CONCURRENTLY whose wait for an older transaction runs past the lock timeout is LOCK_TIMEOUT, not rolled back, naming the session and the invalid index it left", async (t) => {
+  const database = await freshDatabase(t);
+  const index = namedSqlEntry(2, "index_email", "CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);", null, { ...(postgres as object), transaction: false });
+  assert.equal((await runPgCli([ACCOUNTS], database.url, ["up"])).code, 0);
+  // A writer's open transaction: the build waits for it to end before it can go on.
+  const holder = await holdInTransaction(t, database.url, "writer", "INSERT INTO accounts VALUES (3, 'c@x')");
+  const error = jsonError(await runPgCli([ACCOUNTS, index], database.url, ["up", "--lock-timeout", "600", "--json"]));
+  assert.deepEqual([error.code, error.version, error.rolledBack], ["LOCK_TIMEOUT", 2, false]);
+  assert.deepEqual(
+    (error.holders as Array<{ pid: number }>).map((held) => held.pid),
+    [holder.pid],
+  );
+  assert.deepEqual(error.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop: 'DROP INDEX CONCURRENTLY IF EXISTS "public"."accounts_email";' }]);
+  assert.match(String(error.fix), /repair --forget 2/);
+  assert.deepEqual(await history(database.url), ["1:applied", "2:started"]);
+});
+
+test("a transaction: false migration runs under the run's lock_timeout, and the session's own is put back after, failed or not: the value it SET, or its default", async (t) => {
+  const database = await freshDatabase(t);
+  const seen: string[] = [];
+  const shows = (version: number, fail: boolean): MigrationEntry =>
+    asyncTsEntry(
+      version,
+      {
+        transaction: false,
+        async up(db: pg.ClientBase) {
+          seen.push((await db.query<{ lock_timeout: string }>("SHOW lock_timeout")).rows[0]!.lock_timeout);
+          if (fail) throw new Error("it fails after looking");
+        },
+      } as unknown as MigrationDefinition<unknown>,
+      postgres,
+    ) as MigrationEntry;
+  const setting = async (client: pg.Client) => (await client.query<{ setting: string; source: string }>("SELECT setting, source FROM pg_settings WHERE name = 'lock_timeout'")).rows[0];
+  for (const [own, expected] of [
+    ["7s", { setting: "7000", source: "session" }],
+    [null, { setting: "0", source: "default" }],
+  ] as const) {
+    const client = new pg.Client({ connectionString: database.url });
+    client.on("error", () => undefined);
+    await client.connect();
+    t.after(() => client.end());
+    if (own !== null) await client.query(`SET lock_timeout = '${own}'`);
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+    await new MigrationManager(client, [ACCOUNTS, shows(2, false)], { lockTimeoutMs: 1234 }).up();
+    assert.deepEqual(await setting(client), expected);
+    const failed = await rejection(() => new MigrationManager(client, [ACCOUNTS, shows(2, false), shows(3, true)], { lockTimeoutMs: 1234 }).up());
+    assert.equal(failed.code, "MIGRATION_FAILED");
+    assert.deepEqual(await setting(client), expected);
+    await client.query("DROP TABLE accounts");
+  }
+  assert.deepEqual(seen, ["1234ms", "1234ms", "1234ms", "1234ms"]);
+});
+
+test("stepwise's own reads outside a transaction (the start of up, status) are bounded too: a history table locked forever is LOCK_TIMEOUT naming it and its holder", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = pooled(t, database);
+  await new MigrationManager(pool, [ACCOUNTS]).up();
+  const holder = await holdInTransaction(t, database.url, "maintenance", "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE");
+  const alter = namedSqlEntry(2, "add_nick", "ALTER TABLE accounts ADD COLUMN nick text;", null, postgres);
+  for (const call of [(manager: MigrationManager) => manager.up(), (manager: MigrationManager) => manager.status()]) {
+    const started = performance.now();
+    const error = await rejection(() => call(new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 })));
+    assert.ok(performance.now() - started < 5_000);
+    assert.deepEqual([error.code, error.version, error.relation], ["LOCK_TIMEOUT", null, "public.schema_migrations"]);
+    assert.deepEqual(
+      (error.holders as Array<{ pid: number; applicationName: string }>).map((held) => [held.pid, held.applicationName]),
+      [[holder.pid, "maintenance"]],
+    );
+  }
+  await holder.client.query("ROLLBACK");
+  await new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 }).up();
+  assert.deepEqual(await history(database.url), ["1:applied", "2:applied"]);
+});
