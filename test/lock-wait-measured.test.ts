@@ -32,7 +32,10 @@ function assertMeasured(error: Record<string, unknown>, busyTimeoutMs: number, e
   const waited = error.waitedMs;
   assert.equal(typeof waited, "number", `${context}: no measured wait`);
   // SQLite's busy handler may wake a few milliseconds before its deadline.
-  assert.ok((waited as number) >= busyTimeoutMs * 0.9 && (waited as number) <= Math.min(elapsedMs + 1, busyTimeoutMs + SLACK_MS), `${context}: waited ${String(waited)} ms of ${busyTimeoutMs}, the call took ${Math.round(elapsedMs)}`);
+  assert.ok(
+    (waited as number) >= busyTimeoutMs * 0.9 && (waited as number) <= Math.min(elapsedMs + 1, busyTimeoutMs + SLACK_MS),
+    `${context}: waited ${String(waited)} ms of ${busyTimeoutMs}, the call took ${Math.round(elapsedMs)}`,
+  );
   assert.ok(String(error.message).includes(`${String(waited)} ms`), `${context}: the message does not state the wait: ${String(error.message)}`);
 }
 

@@ -234,7 +234,10 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     if (mode === "deferred") return open;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" })), busyTimeoutMs + REMOTE_ANSWER_MS);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" })),
+        busyTimeoutMs + REMOTE_ANSWER_MS,
+      );
     });
     const opening = open.execute("SELECT 1");
     try {
@@ -364,7 +367,9 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     begin: async (mode) => {
       settleEnded();
       if (transaction !== null) throw new UsageError("stepwise opened a write section while its previous one on this client was still open");
-      transaction = await waitOutLocks(() => (isRemoteClient(client) ? openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? client.transaction("deferred") : openWriteLocally()));
+      transaction = await waitOutLocks(() =>
+        isRemoteClient(client) ? openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? client.transaction("deferred") : openWriteLocally(),
+      );
     },
     commit: async () => {
       const open = transaction;

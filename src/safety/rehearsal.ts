@@ -14,6 +14,7 @@ import { ConnectionClosedError, TempFolderUnusableError, TransactionOpenError } 
 import { isInstanceSafely } from "../core/thrown-value.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { rehearseUpAsync } from "./rehearsal-in-transaction.js";
+import { containCopy } from "./contained-copy.js";
 import type { SafetyNetManager } from "./schema-reader.js";
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -122,7 +123,8 @@ function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
     image[18] = 1;
     image[19] = 1;
   }
-  const copy = asRehearsal(() => driver.openSnapshot!(image));
+  // Contained: a migration there may not reach another file (contained-copy.ts).
+  const copy = containCopy(asRehearsal(() => driver.openSnapshot!(image)));
   try {
     for (const setting of ["foreign_keys", "recursive_triggers"]) {
       const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;

@@ -9,6 +9,7 @@ import { requireCapabilities } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { exec, queryValue } from "../core/step.js";
 import { readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
+import { containCopy } from "./contained-copy.js";
 import type { MigrationRegistry } from "../core/types.js";
 
 /**
@@ -19,7 +20,8 @@ import type { MigrationRegistry } from "../core/types.js";
  */
 export function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number): SchemaSnapshot {
   requireCapabilities(manager.driver, "replaySchema", "snapshot");
-  const scratch = manager.driver.openSnapshot!(new Uint8Array(0));
+  // Contained: a migration there may not reach another file (contained-copy.ts).
+  const scratch = containCopy(manager.driver.openSnapshot!(new Uint8Array(0)));
   try {
     // Enforcement follows the real connection, so a migration that relies on it behaves the same.
     const foreignKeys = manager.run(queryValue("PRAGMA foreign_keys")) === 1;

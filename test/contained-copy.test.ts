@@ -1,0 +1,64 @@
+/**
+ * A rehearsal (`rehearseUp`, the CLI's `up --dry-run`) and `verifySchema` run the migrations on a
+ * private copy, and change nothing outside it: a migration that reaches another file from the copy's
+ * connection (`ATTACH` in its SQL or through its TypeScript body's connection, `VACUUM INTO`, the
+ * library's `backup`) is refused before the statement runs, and fails as a migration naming its file.
+ * Each `verify` once added a row to a file a migration attached.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import { rehearseUp, verifySchema } from "../src/entries/safety-nets.js";
+import type { MigrationEntry } from "../src/core/types.js";
+
+/** What each way of reaching another file looks like as migration 2, writing `side`. */
+function reachers(side: string): ReadonlyArray<readonly [string, MigrationEntry]> {
+  const quoted = `'${side.replace(/'/g, "''")}'`;
+  return [
+    ["SQL ATTACH (transaction: false)", sqlEntry(2, `ATTACH DATABASE ${quoted} AS side;\nCREATE TABLE side.log (x);\nINSERT INTO side.log VALUES (1);`, { transaction: false })],
+    ["SQL VACUUM INTO (transaction: false)", sqlEntry(2, `VACUUM INTO ${quoted};`, { transaction: false })],
+    ["TypeScript body's ATTACH on its connection", tsEntry(2, { up: (db) => void db.exec(`ATTACH DATABASE ${quoted} AS side; CREATE TABLE side.log (x); INSERT INTO side.log VALUES (1);`), transaction: false }, { transaction: false })],
+    ["TypeScript body's backup() call", tsEntry(2, { up: (db) => void (db as unknown as { backup(file: string): unknown }).backup(side), transaction: false }, { transaction: false })],
+  ];
+}
+
+function assertRefused(error: unknown, context: string): void {
+  const failure = error as { code?: unknown; version?: unknown; file?: unknown; cause?: { name?: unknown } };
+  assert.equal(failure.code, "MIGRATION_FAILED", `${context}: ${String((error as Error).message)}`);
+  assert.equal(failure.version, 2, context);
+  assert.equal(typeof failure.file, "string", context);
+  assert.equal(failure.cause?.name, "OutsideCopyRefusedError", context);
+}
+
+await describeEachDriver("a rehearsal or verify changes nothing outside its copy", (h) => {
+  for (const index of [0, 1, 2, 3]) {
+    test(`rehearseUp: ${reachers("x")[index]![0]} is refused, and the other file is not written`, (t) =>
+      h.withDatabase((db: TestDatabase) => {
+        if (h.lacks(t, "snapshot")) return;
+        const side = path.join(db.dir, "side.db");
+        const manager = db.manager([createItems, reachers(side)[index]![1]]);
+        manager.up({ to: 1 });
+        const { rehearsal } = rehearseUp(manager);
+        assert.ok(rehearsal.failure, "the rehearsal reported no failure");
+        assert.equal(rehearsal.failure.code, "MIGRATION_FAILED", JSON.stringify(rehearsal.failure));
+        assert.equal(existsSync(side), false, "the rehearsal wrote the other file");
+      }));
+  }
+
+  test("verifySchema: a migration that ATTACHes a database is refused in the replay, naming the migration", (t) =>
+    h.withDatabase((db: TestDatabase) => {
+      if (h.lacks(t, "snapshot")) return;
+      // ':memory:' so the real run can attach on every driver (sql.js opens no file of the host's).
+      const manager = db.manager([createItems, sqlEntry(2, "ATTACH DATABASE ':memory:' AS side;\nCREATE TABLE side.log (x);", { transaction: false })]);
+      manager.up();
+      let error: unknown = null;
+      try {
+        verifySchema(manager);
+      } catch (thrown) {
+        error = thrown;
+      }
+      assertRefused(error, h.name);
+    }));
