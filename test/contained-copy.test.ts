@@ -20,7 +20,10 @@ function reachers(side: string): ReadonlyArray<readonly [string, MigrationEntry]
   return [
     ["SQL ATTACH (transaction: false)", sqlEntry(2, `ATTACH DATABASE ${quoted} AS side;\nCREATE TABLE side.log (x);\nINSERT INTO side.log VALUES (1);`, { transaction: false })],
     ["SQL VACUUM INTO (transaction: false)", sqlEntry(2, `VACUUM INTO ${quoted};`, { transaction: false })],
-    ["TypeScript body's ATTACH on its connection", tsEntry(2, { up: (db) => void db.exec(`ATTACH DATABASE ${quoted} AS side; CREATE TABLE side.log (x); INSERT INTO side.log VALUES (1);`), transaction: false }, { transaction: false })],
+    [
+      "TypeScript body's ATTACH on its connection",
+      tsEntry(2, { up: (db) => void db.exec(`ATTACH DATABASE ${quoted} AS side; CREATE TABLE side.log (x); INSERT INTO side.log VALUES (1);`), transaction: false }, { transaction: false }),
+    ],
     ["TypeScript body's backup() call", tsEntry(2, { up: (db) => void (db as unknown as { backup(file: string): unknown }).backup(side), transaction: false }, { transaction: false })],
   ];
 }
@@ -62,3 +65,4 @@ await describeEachDriver("a rehearsal or verify changes nothing outside its copy
       }
       assertRefused(error, h.name);
     }));
+});
