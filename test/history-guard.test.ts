@@ -21,20 +21,22 @@ import { caught, createItems, rejection, sqlEntry, tsEntry } from "./support/reg
 const WRITES: ReadonlyArray<readonly [string, string]> = [
   ["a DELETE of another migration's row", "DELETE FROM schema_migrations WHERE version = 1;"],
   ["an UPDATE of a row's checksum", "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1;"],
-  ["an INSERT of a row for a migration that never ran", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
+  [
+    "an INSERT of a row for a migration that never ran",
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');",
+  ],
   ["an INSERT of its own row", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (2, 'step_2', 'checksum-2', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
-  ["a DROP and re-CREATE of the table", "DROP TABLE schema_migrations; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied', owner TEXT);"],
+  [
+    "a DROP and re-CREATE of the table",
+    "DROP TABLE schema_migrations; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied', owner TEXT);",
+  ],
   ["a RENAME of the table", "ALTER TABLE schema_migrations RENAME TO old_history;"],
   ["a RENAME COLUMN on the table", "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;"],
   ["a DROP COLUMN on the table", "ALTER TABLE schema_migrations DROP COLUMN checksum;"],
 ];
 
 function assertHistoryKept(db: TestDatabase, manager: ReturnType<TestDatabase["manager"]>, context: string): void {
-  assert.deepEqual(
-    db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version"),
-    [{ version: 1, checksum: createItems.checksum, state: "applied" }],
-    `${context}: the history`,
-  );
+  assert.deepEqual(db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version"), [{ version: 1, checksum: createItems.checksum, state: "applied" }], `${context}: the history`);
   assert.equal(manager.status().problem, null, `${context}: status reads the history`);
 }
 
@@ -45,7 +47,11 @@ await describeEachDriver("a migration that writes the history table", (h) => {
         const manager = db.manager([createItems, sqlEntry(2, `CREATE TABLE z (x); ${sql} CREATE TABLE y (x);`)]);
         manager.up({ to: 1 });
         const error = caught(() => manager.up());
-        assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack, table: error.table }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: true, table: "schema_migrations" }, String(error.message));
+        assert.deepEqual(
+          { code: error.code, version: error.version, rolledBack: error.rolledBack, table: error.table },
+          { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: true, table: "schema_migrations" },
+          String(error.message),
+        );
         assert.deepEqual(db.tableNames(), ["items", "schema_migrations"], what);
         assertHistoryKept(db, manager, what);
       }));
@@ -120,7 +126,11 @@ await describeEachDriver("a migration that writes the history table", (h) => {
 
   test("stepwise's own writes pass: a fresh apply, a revert and a second run, with the guard made and dropped per run", () =>
     h.withDatabase((db) => {
-      const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z;" }), tsEntry(3, { up: (connection) => connection.exec("CREATE TABLE y (x)"), down: (connection) => connection.exec("DROP TABLE y"), transaction: false })]);
+      const manager = db.manager([
+        createItems,
+        sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z;" }),
+        tsEntry(3, { up: (connection) => connection.exec("CREATE TABLE y (x)"), down: (connection) => connection.exec("DROP TABLE y"), transaction: false }),
+      ]);
       assert.equal(manager.up().steps.length, 3);
       manager.down({ to: 1 });
       assert.equal(manager.up({ to: 2 }).steps.length, 1);
@@ -148,12 +158,16 @@ async function runOn(db: unknown, sql: string): Promise<void> {
 await describeEachAsyncDriver("a migration that writes the history table", (h) => {
   const postgres = h.underTest.dialect === "postgres";
   /** The async suites' history table: pg names its columns' types its own way, so the rows are read loosely. */
-  const history = async (db: AsyncTestDatabase) => (await db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version")).map((row) => [Number(row.version), row.checksum, row.state]);
+  const history = async (db: AsyncTestDatabase) =>
+    (await db.rows("SELECT version, checksum, state FROM schema_migrations ORDER BY version")).map((row) => [Number(row.version), row.checksum, row.state]);
   const first = sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);");
   const asyncWrites: ReadonlyArray<readonly [string, string]> = [
     ["a DELETE of another migration's row", "DELETE FROM schema_migrations WHERE version = 1;"],
     ["an UPDATE of a row's checksum", "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1;"],
-    ["an INSERT of a row for a migration that never ran", "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');"],
+    [
+      "an INSERT of a row for a migration that never ran",
+      "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (99, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 0, 'applied');",
+    ],
     ["a RENAME of the table", "ALTER TABLE schema_migrations RENAME TO old_history;"],
     ["a RENAME COLUMN on the table", "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;"],
     ...(postgres ? [["a TRUNCATE of the table", "TRUNCATE schema_migrations;"] as const] : []),

@@ -59,7 +59,10 @@ function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction:
     const history = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
     // The history guard's triggers, made after stepwise's own writes and dropped after the script, inside the batch.
     const guarded = executor.historyGuard?.wrapBatch ? yield* executor.historyGuard.wrapBatch(entry, direction, script) : null;
-    yield* batch([...history, ...collectWrites(executor.record(entry, direction, null)), failUnlessRecorded(executor.store, entry.version, direction), ...(guarded?.before ?? [])], guarded?.script ?? script);
+    yield* batch(
+      [...history, ...collectWrites(executor.record(entry, direction, null)), failUnlessRecorded(executor.store, entry.version, direction), ...(guarded?.before ?? [])],
+      guarded?.script ?? script,
+    );
   } catch (cause) {
     const keys = yield* executor.store.readKeys();
     const present = keys.some((key) => key.version === entry.version && key.startedAt === null);

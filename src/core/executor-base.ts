@@ -701,7 +701,17 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
           : origin === "stepwise" && this.isHistoryGone(cause)
             ? "the table renamed or altered"
             : null;
-      if (change !== null) return new HistoryChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged: !rolledBack && change.startsWith("the table"), cause });
+      if (change !== null)
+        return new HistoryChangedByMigrationError({
+          version: entry.version,
+          file: entry.file,
+          direction,
+          table: this.store.tableName,
+          change,
+          rolledBack,
+          historyChanged: !rolledBack && change.startsWith("the table"),
+          cause,
+        });
     }
     const described = this.dialect.describeMigrationFailure && (yield* this.dialect.describeMigrationFailure(this, entry, direction, cause, rolledBack, origin));
     if (described) return described;

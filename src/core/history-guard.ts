@@ -104,7 +104,9 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   const triggers = (["INSERT", "UPDATE", "DELETE"] as const).map((event) => ({ event, name: uniqueName(`history_${event.toLowerCase()}`) }));
   // A trigger in main names its table unqualified; a temp one names main's.
   const table = schema === "main" ? quote(store.tableName) : `main.${quote(store.tableName)}`;
-  const makeStatements = triggers.map(({ event, name }) => `CREATE ${schema === "temp" ? "TEMP TRIGGER " : "TRIGGER main."}${quote(name)} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${HISTORY_GUARD_MARK}'); END`);
+  const makeStatements = triggers.map(
+    ({ event, name }) => `CREATE ${schema === "temp" ? "TEMP TRIGGER " : "TRIGGER main."}${quote(name)} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${HISTORY_GUARD_MARK}'); END`,
+  );
   const makeSql = makeStatements.map((statement) => `${statement};`).join("");
   // Without IF EXISTS: a trigger gone means the table went (a drop takes its triggers along).
   const dropSql = triggers.map(({ name }) => `DROP TRIGGER ${schema}.${quote(name)};`).join("");

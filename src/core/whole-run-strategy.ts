@@ -69,7 +69,12 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       yield* rollbackQuietly();
       // The migrations before it in this run, rolled back with it, are applied again first where they are SQL.
       const before = ran.map((step) => fresh.steps.find((entry) => entry.version === step.version)!);
-      throw before.every((entry) => entry.kind === "sql") ? yield* executor.locateFailedStatement(error, before.map((entry) => scriptOf(entry, direction) ?? "")) : error;
+      throw before.every((entry) => entry.kind === "sql")
+        ? yield* executor.locateFailedStatement(
+            error,
+            before.map((entry) => scriptOf(entry, direction) ?? ""),
+          )
+        : error;
     }
     failed = false;
   } finally {
