@@ -101,7 +101,13 @@ test("gen --check in CI with no database: the config's url naming an unset varia
   await project.generateAsBin();
   const check = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: undefined } });
   assert.equal(check.code, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /Replay skipped.*DATABASE_URL/);
+  // A skip is a REPLAY_SKIPPED warning naming the variable, never silent; --json says the same as data.
+  assert.match(check.stderr, /REPLAY_SKIPPED.*\(no-server\).*\$\{DATABASE_URL\}, which is not set/);
+  const json = await runCli(["gen", "--check", "--json"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal(json.code, 0, json.stdout + json.stderr);
+  const replay = (JSON.parse(json.stdout) as { replay: { ran: boolean; code: string; reason: string } }).replay;
+  assert.deepEqual([replay.ran, replay.code], [false, "no-server"]);
+  assert.match(replay.reason, /\$\{DATABASE_URL\}, which is not set/);
   // The registry was only checked.
   assert.ok(readFileSync(project.registryFile, "utf8").length > 0);
 });

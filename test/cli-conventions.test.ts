@@ -173,15 +173,15 @@ test("an error raised inside the driver by a migration's statement is located at
   assert.equal(error.location?.line, 5);
 });
 
-test("a failed SQL migration has no stack to point into: location is null, and nothing claims a line", async (t) => {
-  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nINSERT INTO no_such_table VALUES (1);\n" });
+test("a failed SQL migration is located at its failing statement's line, in --json and on stderr", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nINSERT INTO t (id) VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n" });
   const result = await cli(["up", "--json"]);
   assert.equal(result.code, 1);
   const error = jsonError(result);
   assert.equal(error.code, "MIGRATION_FAILED");
   assert.equal(error.file, "migrations/002_bad.sql");
-  assert.equal(error.location, null);
-  assert.doesNotMatch(result.stderr, /^Thrown at /m);
+  assert.deepEqual(error.location, { file: "migrations/002_bad.sql", line: 3, column: 1 });
+  assert.match(result.stderr, /^Thrown at migrations\/002_bad\.sql:3:1$/m);
 });
 
 test("durations are rounded: whole ms or tenths of a second in text, whole ms in JSON", async (t) => {
@@ -258,7 +258,7 @@ test("gen --json and gen --check --json report ok, status, counts and each probl
     latestVersion: 1,
     problems: [],
     fix: null,
-    replay: { ran: true, driver: "better-sqlite3", database: "memory", applied: 1, rolledBack: 1, unavailable: [], connection: null },
+    replay: { ran: true, driver: "better-sqlite3", database: "memory", where: "an empty in-memory better-sqlite3 database", applied: 1, rolledBack: 1, unavailable: [], connection: null },
   });
 
   writeMigration("002_index.sql", "-- migrate:up\nCREATE INDEX t_note ON t (note);\n");

@@ -10,12 +10,13 @@ import { spellFields } from "../core/option-text.js";
 
 /**
  * The error's `name`, `code`, `message` and own fields; `cause` and `stack` are left out. A failed
- * migration also gets `location` (`{ file, line, column }` in the migration, from the stack of what
- * it threw, or `null`) unless the error has a field of that name already.
+ * migration also gets `location` (`{ file, line, column }` in the migration: the failing statement's
+ * in a SQL migration, which the error carries, else the frame in the migration's file of what it
+ * threw, or `null`).
  */
 export function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
-  if (!("location" in fields) && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
+  if ((fields.location ?? null) === null && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
   if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
 }

@@ -1,6 +1,6 @@
 /**
  * Messages that name an option or a call, written once and spelled two ways: through the library as
- * it takes them (`to: 3`, `transaction: "all"`, `up()`, `repairIncompleteMigration(manager, …)`),
+ * it takes them (`to: 3`, `transaction: "all"`, `up()`, `repairIncompleteMigration(manager, ...)`),
  * printed by the CLI as its flags and commands (`--to 3`, `--transaction all`, `stepwise up`,
  * `stepwise repair --applied 3 --yes`). An error's `message` (and a `fix` field) holds the library's
  * spelling; the text behind it travels with the error, out of sight of `Object.entries` and
@@ -78,7 +78,7 @@ export const CALLS = {
   repairChecksums: (version: number): Spelled => ({ api: `repairChecksums(manager, { version: ${version} })`, cli: `"stepwise repair --checksums ${version}"` }),
   applyChecksumRepair: { api: "apply: true", cli: '"--yes"' } satisfies Spelled,
   baseline: { api: "baselineDatabase(manager, <version>)", cli: '"stepwise baseline <version>"' } satisfies Spelled,
-  restore: { api: "restoreBackup({ backupFile, … })", cli: '"stepwise restore <file> --yes"' } satisfies Spelled,
+  restore: { api: "restoreBackup({ backupFile, ... })", cli: '"stepwise restore <file> --yes"' } satisfies Spelled,
   upWithBackup: { api: "upWithBackup(manager, { backup })", cli: '"stepwise up --backup"' } satisfies Spelled,
   status: { api: "manager.status()", cli: '"stepwise status"' } satisfies Spelled,
 } as const;
@@ -115,7 +115,7 @@ function spellField(field: TextField, syntax: Syntax): unknown {
 
 /**
  * Keeps `field` of `target` in both spellings and returns it in the library's, for the field itself:
- * `this.fix = keepText(this, "fix", text\`…\`)`.
+ * `this.fix = keepText(this, "fix", text\`...\`)`.
  */
 export function keepText<T extends TextField>(target: object, field: string, value: T): T extends Text ? string : { readonly [K in keyof T]: string } {
   const holder = target as WithTexts;

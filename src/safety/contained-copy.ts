@@ -22,7 +22,7 @@ import type { MigrationEntry } from "../core/types.js";
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
   override readonly name: string = "OutsideCopyRefusedError";
-  /** The statement (`ATTACH …`, `VACUUM INTO …`) or the library call (`backup`) that was refused. */
+  /** The statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup`) that was refused. */
   readonly refused: string;
 
   constructor(refused: string) {
@@ -34,7 +34,7 @@ export class OutsideCopyRefusedError extends Error {
   }
 }
 
-/** The first statement of `sql` that reaches another file (`ATTACH`, `VACUUM … INTO`), or `null`. */
+/** The first statement of `sql` that reaches another file (`ATTACH`, `VACUUM ... INTO`), or `null`. */
 export function reachingStatement(sql: string): string | null {
   for (const { tokens } of splitSqlStatements(tokenizeSql(sql, "sqlite"), "sqlite")) {
     const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
