@@ -24,6 +24,7 @@ import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { withWorkerConnections, type WorkerConnection } from "./replay-connections.js";
 import { replayMigrations, type ReplayManager, type ReplayResult } from "./replay.js";
+import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
 
 /** Inputs for {@link runReplayCheck}. */
 export interface ReplayCheckOptions {
@@ -64,7 +65,9 @@ export type ReplaySkipCode =
   /** The server refused a scratch database (no CREATEDB, unreachable, wrong password). */
   | "no-scratch-database"
   /** The registry imports TypeScript, and tsx (which loads it) is missing or of an unsupported major version. */
-  | "no-registry-loader";
+  | "no-registry-loader"
+  /** A SQL migration reaches another file (`ATTACH`, `VACUUM INTO`): replayed, what it wrote there would stay. */
+  | "not-contained";
 
 /** What the replay did: ran (whatever it found), or why not, its reason whole. */
 export type ReplayOutcome =
@@ -312,6 +315,16 @@ function workerConnectionOf(options: ReplayCheckOptions): (entry: MigrationEntry
 async function runOnSqlite(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
   const migrations = await loadOrProblem(options);
   if (isCheckResult(migrations)) return migrations;
+  // The replay changes nothing outside its in-memory database: a TypeScript body's connection refuses
+  // what reaches another file (the migration then fails there, named), and a SQL migration that does is
+  // found in its text before anything runs.
+  const reaching = firstReachingSql(migrations);
+  if (reaching !== null) {
+    return skipped(
+      "not-contained",
+      `${reaching.file} reaches another file (${reaching.statement.slice(0, 80)}), and what a replay wrote there would stay. Check that migration on a copy of the database by hand; the replay runs again once no migration reaches another file.`,
+    );
+  }
   const loaded = await loadSqliteReplayDriver(options);
   const { driver, connector } = loaded;
   if (driver === null || connector === null) {
@@ -334,7 +347,7 @@ async function runOnSqlite(options: ReplayCheckOptions): Promise<ReplayCheckResu
         databasePath: ":memory:",
         url: ":memory:",
         busyTimeoutMs: 0,
-        migrations: withWorkerConnections(registry, connectionOf),
+        migrations: withWorkerConnections(containBodies(registry), connectionOf),
         props: { tableName: options.tableName },
       });
       // The in-memory database is the replay's own, so read mode's query_only is lifted.

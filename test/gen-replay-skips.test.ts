@@ -10,6 +10,8 @@
  *   node --import tsx --test test/gen-replay-skips.test.ts
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
@@ -229,3 +231,34 @@ test(
     assert.deepEqual([ranReport.replay.ran, ranReport.replay.driver, ranReport.replay.applied, ranReport.replay.rolledBack], [true, "better-sqlite3", 1, 1]);
   },
 );
+
+test("the replay changes nothing outside its in-memory database: a SQL migration reaching another file is a not-contained skip, a TypeScript body's ATTACH fails the replay naming its file; the other file is never made", async (t) => {
+  for (const [name, reach] of [
+    ["ATTACH", (file: string) => `-- migrate:up\nATTACH DATABASE '${file}' AS side;\nCREATE TABLE side.log (x);`],
+    ["VACUUM INTO", (file: string) => `-- migrate:up transaction:false\nVACUUM INTO '${file}';`],
+  ] as const) {
+    const project = createTestProject(t);
+    const other = path.join(project.root, "other.db");
+    project.writeMigration("001_t.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n-- migrate:down\nDROP TABLE t;\n");
+    project.writeMigration("002_reach.sql", `${reach(other)}\n`);
+    const result = await check(project);
+    assert.deepEqual(result.problems, [], name);
+    assert.ok(!result.replay.ran, name);
+    assert.equal(result.replay.code, "not-contained", name);
+    assert.match(result.replay.reason, /002_reach\.sql/, name);
+    assert.equal(existsSync(other), false, `${name}: the replay made ${other}`);
+  }
+  const project = createTestProject(t);
+  const other = path.join(project.root, "other.db");
+  project.writeMigration(
+    "001_reach.ts",
+    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(${JSON.stringify(`ATTACH DATABASE '${other}' AS side; CREATE TABLE side.log (x);`)});\n  },\n});\n`,
+  );
+  const result = await check(project);
+  assert.ok(result.replay.ran);
+  assert.deepEqual(
+    result.problems.map((problem) => [problem.code, problem.file]),
+    [["REPLAY_FAILED", "migrations/001_reach.ts"]],
+  );
+  assert.equal(existsSync(other), false, "the replay made the attached file");
+});

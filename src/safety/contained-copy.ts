@@ -89,6 +89,24 @@ function containEntry(entry: MigrationEntry & { kind: "ts" }): MigrationEntry & 
 }
 
 /**
+ * `migrations` with every TypeScript body handed a contained connection, for a replay that opens its
+ * database through another path than `openSnapshot` (`gen --check`'s, on an in-memory database).
+ */
+export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
+  return migrations.map((entry) => (entry.kind === "ts" ? (containEntry(entry as MigrationEntry & { kind: "ts" }) as M) : entry));
+}
+
+/** The first SQL migration of `migrations` whose text reaches another file, with the statement; `null` when none does. */
+export function firstReachingSql(migrations: readonly MigrationEntry[]): { readonly file: string; readonly statement: string } | null {
+  for (const entry of migrations) {
+    if (entry.kind !== "sql") continue;
+    const statement = reachingStatement(entry.upSql) ?? (entry.downSql === null ? null : reachingStatement(entry.downSql));
+    if (statement !== null) return { file: entry.file, statement };
+  }
+  return null;
+}
+
+/**
  * `copy` (a driver `openSnapshot` opened for a rehearsal, verify or replay) refusing every way a
  * migration reaches another file; see the module note.
  */
