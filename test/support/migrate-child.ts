@@ -114,7 +114,8 @@ async function serve(): Promise<void> {
     });
     try {
       // Awaited: libsql-client's manager returns a promise (a sync manager's result passes through).
-      return { ok: true, ran: (await manager.up()).steps.map((step) => step.version), skipped };
+      const result = await Promise.resolve(manager.up());
+      return { ok: true, ran: result.steps.map((step) => step.version), skipped };
     } catch (error) {
       const cause = (error as { cause?: unknown }).cause;
       return {
