@@ -171,7 +171,7 @@ const CASES: readonly Case[] = [
       };
     },
     cli: ["stepwise restore <file> --yes"],
-    api: ["restoreBackup({ backupFile, … })"],
+    api: ["restoreBackup({ backupFile, ... })"],
   },
 ];
 

@@ -255,7 +255,11 @@ test("a bundle of the libsql-client entry imports no database library, not even 
   assert.ok(inputs.includes("src/drivers/libsql-client.ts"));
   assert.deepEqual(
     inputs.filter(
-      (input) => input.startsWith("src/drivers/") && !input.startsWith("src/drivers/libsql-client") && input !== "src/drivers/sqlite-shared.ts" && input !== "src/drivers/database-file.ts",
+      // Shared helpers of the drivers' folder, not drivers: statement-texts.ts cuts a script into its statements.
+      (input) =>
+        input.startsWith("src/drivers/") &&
+        !input.startsWith("src/drivers/libsql-client") &&
+        !["src/drivers/sqlite-shared.ts", "src/drivers/database-file.ts", "src/drivers/statement-texts.ts"].includes(input),
     ),
     [],
   );

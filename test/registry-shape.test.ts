@@ -124,6 +124,8 @@ test("every entry of a kind shares one hidden class with fast properties, and co
     description: "SQL that a template literal must escape: `backticks`, ${braces} and \\backslashes",
     upSql: source005.split("\n").slice(2, 4).join("\n"),
     downSql: "DROP TABLE `notes`;",
+    // The file's lines where the up and down SQL begin, for a failed statement's location.
+    sqlLines: [3, 6],
   });
   assert.match((report.copy as { checksum: string }).checksum, /^[0-9a-f]{64}$/);
   assert.deepEqual(
@@ -143,6 +145,7 @@ test("rows are literals of constants and SQL texts are string literals, what a s
   const source = ts.createSourceFile("registry.ts", readFileSync(project.registryFile, "utf8"), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const rows: ts.ArrayLiteralExpression[] = [];
   const sqlTexts: ts.Expression[] = [];
+  const sqlLines: ts.Expression[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "entries") {
       const list = node.arguments[0]!;
@@ -151,8 +154,10 @@ test("rows are literals of constants and SQL texts are string literals, what a s
     }
     if (ts.isFunctionDeclaration(node) && node.name?.text === "sqlOf") {
       node.forEachChild(function cases(inner: ts.Node): void {
-        if (ts.isReturnStatement(inner) && inner.expression && ts.isArrayLiteralExpression(inner.expression)) sqlTexts.push(...inner.expression.elements.slice(3));
-        else inner.forEachChild(cases);
+        if (ts.isReturnStatement(inner) && inner.expression && ts.isArrayLiteralExpression(inner.expression)) {
+          sqlTexts.push(...inner.expression.elements.slice(3, 5));
+          sqlLines.push(...inner.expression.elements.slice(5));
+        } else inner.forEachChild(cases);
       });
     }
     node.forEachChild(visit);
@@ -173,6 +178,11 @@ test("rows are literals of constants and SQL texts are string literals, what a s
     node.kind === ts.SyntaxKind.NullKeyword ||
     (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken && stringParts(node.left) && stringParts(node.right));
   for (const text of sqlTexts) assert.ok(stringParts(text), `SQL is string literals joined with +: ${text.getText()}`);
+  // The lines where each section begins are a literal pair of numbers (null for no down).
+  assert.equal(sqlLines.length, 3);
+  for (const lines of sqlLines) {
+    assert.ok(ts.isArrayLiteralExpression(lines) && lines.elements.every((line) => ts.isNumericLiteral(line) || line.kind === ts.SyntaxKind.NullKeyword), lines.getText());
+  }
 });
 
 test("a SQL migration of many thousand lines generates, its text exact, in few enough literals for the tools that read the registry", async (t) => {

@@ -46,6 +46,7 @@ const SQL_FIELDS = {
   description: field(sqlOf, 2),
   upSql: field(sqlOf, 3),
   downSql: field(sqlOf, 4),
+  sqlLines: field(sqlOf, 5),
 };
 
 /** Every migration, in version order. */
@@ -118,10 +119,11 @@ function sqlEntry(row: SqlRow): RegistryEntry {
   Object.defineProperty(entry, "description", SQL_FIELDS.description);
   Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
   Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  Object.defineProperty(entry, "sqlLines", SQL_FIELDS.sqlLines);
   return entry as RegistryEntry;
 }
 
-/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */
 function sqlOf(
   version: MigrationVersion,
 ): readonly [
@@ -130,6 +132,7 @@ function sqlOf(
   description: string | null,
   up: string,
   down: string | null,
+  lines: readonly [up: number, down: number | null],
 ] {
   switch (version) {
     case 1:
@@ -147,6 +150,7 @@ function sqlOf(
           '  "weird ""quoted"" name" text\n' +
           ");",
         "DROP TABLE accounts;",
+        [3, 13],
       ];
     case 2:
       return [
@@ -177,6 +181,7 @@ function sqlOf(
           "DROP TRIGGER accounts_audit ON accounts;\n" +
           "DROP FUNCTION audit_account();\n" +
           "DROP TABLE account_audit;",
+        [3, 23],
       ];
     case 3:
       return [
@@ -185,6 +190,7 @@ function sqlOf(
         "Index accounts by name without locking writes",
         "CREATE INDEX CONCURRENTLY accounts_name_idx ON accounts (name);",
         "DROP INDEX CONCURRENTLY accounts_name_idx;",
+        [3, 5],
       ];
     case 4:
       return [
@@ -196,6 +202,7 @@ function sqlOf(
           "  SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM accounts;\n" +
           "END;",
         "DROP FUNCTION account_count();",
+        [2, 7],
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -54,6 +54,7 @@ const SQL_FIELDS = {
   description: field(sqlOf, 2),
   upSql: field(sqlOf, 3),
   downSql: field(sqlOf, 4),
+  sqlLines: field(sqlOf, 5),
 };
 
 /** The fields of a `.ts` migration that a start does not read. */
@@ -148,6 +149,7 @@ function sqlEntry(row: SqlRow): RegistryEntry {
   Object.defineProperty(entry, "description", SQL_FIELDS.description);
   Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
   Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  Object.defineProperty(entry, "sqlLines", SQL_FIELDS.sqlLines);
   return entry as RegistryEntry;
 }
 
@@ -170,7 +172,7 @@ function tsEntry(row: TsRow): RegistryEntry {
   return entry as RegistryEntry;
 }
 
-/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
+/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */
 function sqlOf(
   version: MigrationVersion,
 ): readonly [
@@ -179,6 +181,7 @@ function sqlOf(
   description: string | null,
   up: string,
   down: string | null,
+  lines: readonly [up: number, down: number | null],
 ] {
   switch (version) {
     case 1:
@@ -192,6 +195,7 @@ function sqlOf(
           "  phone TEXT\n" +
           ");",
         "DROP TABLE contacts;",
+        [3, 9],
       ];
     case 3:
       return [
@@ -200,6 +204,7 @@ function sqlOf(
         null,
         "VACUUM;",
         null,
+        [2, null],
       ];
     case 5:
       return [
@@ -209,6 +214,7 @@ function sqlOf(
         "CREATE TABLE `notes` (body TEXT NOT NULL DEFAULT 'costs ${price} \\ each');\n" +
           "INSERT INTO notes (body) VALUES ('a `quoted` word'), ('C:\\temp\\new');",
         "DROP TABLE `notes`;",
+        [3, 6],
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -28,7 +28,7 @@ function field(read: (version: MigrationVersion) => readonly unknown[], index: n
 }
 
 /** The fields of a `.sql` migration that a start does not read. */
-const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };
+const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4), sqlLines: field(sqlOf, 5) };
 
 /** Every migration, in version order. */
 export const migrations: readonly RegistryEntry[] = entries([
@@ -62,14 +62,22 @@ function sqlEntry(row: SqlRow): RegistryEntry {
   Object.defineProperty(entry, "description", SQL_FIELDS.description);
   Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
   Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  Object.defineProperty(entry, "sqlLines", SQL_FIELDS.sqlLines);
   return entry as RegistryEntry;
 }
 
-/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
-function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {
+/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */
+function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null, lines: readonly [up: number, down: number | null]] {
   switch (version) {
     case 1:
-      return ["create_visits", "migrations/001_create_visits.sql", "Visits, counted per page", "CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);", "DROP TABLE visits;"];
+      return [
+        "create_visits",
+        "migrations/001_create_visits.sql",
+        "Visits, counted per page",
+        "CREATE TABLE visits (page TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);",
+        "DROP TABLE visits;",
+        [3, 5],
+      ];
     case 2:
       return [
         "visits_last_seen",
@@ -77,6 +85,7 @@ function sqlOf(version: MigrationVersion): readonly [name: string, file: string,
         "When each page was last visited",
         "ALTER TABLE visits ADD COLUMN last_seen TEXT;\n" + "CREATE INDEX visits_last_seen ON visits (last_seen);",
         "DROP INDEX visits_last_seen;\n" + "ALTER TABLE visits DROP COLUMN last_seen;",
+        [3, 6],
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);

@@ -29,7 +29,7 @@ function field(read: (version: MigrationVersion) => readonly unknown[], index: n
 }
 
 /** The fields of a `.sql` migration that a start does not read. */
-const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4) };
+const SQL_FIELDS = { name: field(sqlOf, 0), file: field(sqlOf, 1), description: field(sqlOf, 2), upSql: field(sqlOf, 3), downSql: field(sqlOf, 4), sqlLines: field(sqlOf, 5) };
 
 /** The fields of a `.ts` migration that a start does not read. */
 const TS_FIELDS = { name: field(tsOf, 0), file: field(tsOf, 1), description: field(tsOf, 2), legacyChecksum: field(tsOf, 3) };
@@ -68,6 +68,7 @@ function sqlEntry(row: SqlRow): RegistryEntry {
   Object.defineProperty(entry, "description", SQL_FIELDS.description);
   Object.defineProperty(entry, "upSql", SQL_FIELDS.upSql);
   Object.defineProperty(entry, "downSql", SQL_FIELDS.downSql);
+  Object.defineProperty(entry, "sqlLines", SQL_FIELDS.sqlLines);
   return entry as RegistryEntry;
 }
 
@@ -82,8 +83,8 @@ function tsEntry(row: TsRow): RegistryEntry {
   return entry as RegistryEntry;
 }
 
-/** Name, file, description, up SQL and down SQL of each `.sql` migration, by version. */
-function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null] {
+/** Name, file, description, up SQL, down SQL and the file's lines where those begin, of each `.sql` migration, by version. */
+function sqlOf(version: MigrationVersion): readonly [name: string, file: string, description: string | null, up: string, down: string | null, lines: readonly [up: number, down: number | null]] {
   switch (version) {
     case 1:
       return [
@@ -92,6 +93,7 @@ function sqlOf(version: MigrationVersion): readonly [name: string, file: string,
         null,
         "CREATE TABLE notes (\n" + "  id INTEGER PRIMARY KEY,\n" + "  body TEXT NOT NULL,\n" + "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n" + ");",
         "DROP TABLE notes;",
+        [2, 8],
       ];
   }
   throw new Error(`no SQL migration has version ${version}`);
