@@ -16,8 +16,9 @@
  * path, inside that request), so they cost no round trip there.
  *
  * A `transaction: false` body runs statement by statement, between which the counters may be
- * reported and reset, so its check reads the table whole before and after it: O(rows), for the rare
- * migration that cannot run in a transaction. What it changed stays; the error says so.
+ * reported and reset, so its check reads the table's rows, storage and columns before and after it:
+ * O(rows), for the rare migration that cannot run in a transaction. What it changed stays; the error
+ * says so.
  */
 import { HistoryChangedByMigrationError } from "../errors.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
@@ -38,17 +39,22 @@ export function createPostgresHistoryGuard(store: PostgresHistoryStore): History
   const table = `pg_catalog.to_regclass(${literal(store.quoted)})`;
   const plus = "OPERATOR(pg_catalog.+)";
   // NULL when no table has the name any more.
+  const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)`;
+  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) ${table})`;
   const reading =
     `(SELECT pg_catalog.concat_ws(',', pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid), ` +
-    `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)) ` +
-    `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) ${table})`;
+    `${storageAndColumns}) ${ofTable}`;
+  // Outside a transaction the counters are the session's pending statistics, which the server may
+  // report (and reset) at any moment of a long body: a CREATE INDEX CONCURRENTLY read 1 insert (stepwise's
+  // own started row) before and 0 after. The rows themselves are compared there instead.
+  const shape = `(SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}`;
   const capture = `SELECT pg_catalog.set_config('${SETTING}', COALESCE(${reading}, 'gone'), true)`;
   // A cast that cannot succeed is how plain SQL fails with a message of its own (no PL/pgSQL needed);
   // of a value read at run time, since the planner folds a constant's cast, and fails, whatever the CASE says.
   const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${SETTING}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
   // The whole table, for a body outside a transaction: its rows, in order, and its storage and columns.
   const whole =
-    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE(${reading}, 'gone')) ` +
+    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE(${shape}, 'gone')) ` +
     `FROM ${store.quoted} AS h`;
   let before: unknown = null;
 
