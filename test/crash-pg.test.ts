@@ -47,6 +47,17 @@ function runAndKill(url: string, sideEffectLog: string, killAt: number, delayMs:
   );
 }
 
+/** Waits until no session but `client`'s is connected to its database (at most 30 s). */
+async function waitForOtherSessions(client: pg.Client): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { rows } = await client.query<{ others: number }>("SELECT count(*)::int AS others FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    if (rows[0]!.others === 0) return;
+    assert.ok(Date.now() < deadline, "the killed client's session ended within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The digest of a fresh database with `registry` applied up to `to` (nothing at 0, not even the history table). */
 async function replay(to: number): Promise<Awaited<ReturnType<typeof digestPostgres>>> {
   const database = await createTestDatabase();
@@ -80,6 +91,9 @@ test(`SIGKILL while migrating PostgreSQL leaves a replay of the recorded history
     try {
       const { killed } = await runAndKill(database.url, path.join(dir, `side-effects-${trial}.log`), killAt, delayMs);
       if (killed) interrupted++;
+      // A COMMIT the child sent just before the kill may still be on its way through the server:
+      // read the history only once the dead client's session has ended.
+      await waitForOtherSessions(client);
       const hasHistory = (await client.query("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = 'public' AND tablename = 'schema_migrations'")).rowCount === 1;
       const rows = hasHistory ? (await client.query<{ version: number; state: string }>("SELECT version::int AS version, state FROM schema_migrations ORDER BY version")).rows : [];
       const recorded = rows.filter((row) => row.state === "applied");

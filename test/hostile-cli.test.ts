@@ -176,7 +176,9 @@ describe("--db that does not name a database file", () => {
 });
 
 test("read commands wait as long as --busy-timeout says, past SQLite's default of 5 seconds", async (t) => {
-  const { database, cli, migrations } = await migratedProject(t);
+  const { database, migrations, project } = await migratedProject(t);
+  // Children: the test releases the lock while they wait, and SQLite's busy wait blocks its thread.
+  const cli = (args: readonly string[]) => runCli(["--db", database, ...args], { cwd: project.root, child: true });
   // An EXCLUSIVE lock in rollback-journal mode keeps readers out too. The holder commits 6.5 seconds
   // after a "release <ms>" line, sent once the 100 ms reader has met the lock (however slowly a
   // loaded machine starts it), just before the API's own wait begins.

@@ -88,9 +88,10 @@ for (const role of ["reader", "writer", "wal-writer"] as const) {
   });
 
   test(`restore waits within the busy timeout for a lock that is released, then restores (${role})`, async (t) => {
-    const { file, backup, cli } = await restoreScenario(t);
+    const { file, backup, project } = await restoreScenario(t);
     const holder = await startLockHolder(t, file, role);
-    const running = cli("--busy-timeout", "20000", "restore", backup, "--yes", "--json");
+    // A child: the test releases the lock while the command waits, and SQLite's busy wait blocks its thread.
+    const running = runCli(["--db", file, "--busy-timeout", "20000", "restore", backup, "--yes", "--json"], { cwd: project.root, child: true });
     // Long enough for the bin to start and find the lock taken.
     setTimeout(() => void holder.send("release"), 2500);
     const result = await running;

@@ -14,6 +14,7 @@ import { resolveSettings } from "../../codegen/config.js";
 import { defaultGenCacheDir } from "../../codegen/gen-cache.js";
 import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
+import { createBinCli } from "../../codegen/bin-cli.js";
 import { binArgs, type BinMode } from "./compiled-bin.js";
 
 /** The repository root. */
@@ -211,12 +212,42 @@ export function cliNode(): string {
 }
 
 /**
- * Runs the real `stepwise` bin in `cwd`: compiled to JavaScript once per source digest and started
- * with plain node (test/support/compiled-bin.ts), or through tsx under `STEPWISE_TEST_BIN=tsx` or
- * `bin: "tsx"`.
+ * Environment variables the bin reads only through the environment it is given. A test that sets any
+ * other (a variable a migration, a driver library or git reads from the process) needs a process.
  */
-export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; bin?: BinMode }): Promise<RunResult> {
+const READ_THROUGH_BIN_ENV = new Set(["DATABASE_URL", "LIBSQL_AUTH_TOKEN", "STEPWISE_SKIP_REGISTRY_CHECK", "STEPWISE_REGISTRY_LOADER", "NO_COLOR", "FORCE_COLOR"]);
+
+/**
+ * Whether a run can happen in this process and behave as the bin's process would: this is the Node
+ * whose better-sqlite3 the CLI loads (not Bun, not Node 24), no bin mode was asked for, and every
+ * variable the test sets is read through the bin's environment (or unsets one this process lacks).
+ */
+function runsInProcess(options: { env?: Record<string, string | undefined>; bin?: BinMode }): boolean {
+  if (options.bin !== undefined || process.env.STEPWISE_TEST_BIN !== undefined || cliNode() !== process.execPath || "Bun" in globalThis) return false;
+  return Object.entries(options.env ?? {}).every(([name, value]) => READ_THROUGH_BIN_ENV.has(name) || (value === undefined && process.env[name] === undefined));
+}
+
+/**
+ * Runs the `stepwise` bin in `cwd`. In this process through {@link createBinCli} (the bin's own
+ * function, with the environment a child would get) when {@link runsInProcess} allows; otherwise as
+ * a child: compiled to JavaScript once per source digest and started with plain node
+ * (test/support/compiled-bin.ts), or through tsx under `STEPWISE_TEST_BIN=tsx` or `bin: "tsx"`.
+ * What only a process shows (signals, a crash, `process.env` read by a migration) takes a child, and
+ * so does a run the test must act on while it waits (`child: true`): SQLite's busy wait blocks the
+ * thread it runs on, this test's timers included.
+ */
+export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; bin?: BinMode; child?: true }): Promise<RunResult> {
+  if (options.child === undefined && runsInProcess(options)) return runBinInProcess(args, options.cwd, { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env });
   return runChild(cliNode(), [...binArgs(options.bin), ...args], options);
+}
+
+async function runBinInProcess(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
+  const io = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text), isTTY: false };
+  for (const name of Object.keys(env)) if (env[name] === undefined) delete env[name];
+  const code = await createBinCli({ cwd, env, io }).run(args);
+  return { code, signal: null, stdout, stderr };
 }
 
 /** Reads a file's bytes, for before/after comparisons. */

@@ -1,0 +1,380 @@
+/**
+ * The `stepwise` command as a function of its directory, environment and output: the build-time
+ * commands (`gen`, `create`, `rebase`) plus every runtime command of `createCli`, which here loads
+ * the project's TypeScript registry on demand, so a plain TypeScript project needs no build step; in
+ * development it first refuses a registry that lags behind the migrations folder (REGISTRY_STALE).
+ * Settings come from flags, then the config, then defaults. bin.ts runs it on the process; tests and
+ * tools run it in their own process.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { createCli, type Cli, type CliContext, type CliIo } from "../src/cli/create-cli.js";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { parsePath, singleValued } from "../src/cli/parse-options.js";
+import { RegistryLoadError, UsageError } from "../src/core/errors.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { runtimeConfig } from "./runtime-config.js";
+import { formatProblem, sortProblems, type Problem } from "./problems.js";
+import type { GenerateOptions } from "./generate.js";
+import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
+import { importImportFreeRegistry } from "./import-free-registry.js";
+import { toGenReport } from "./gen-report.js";
+import { describeReplay, type ReplayOutcome } from "./replay-check.js";
+import { toPortablePath } from "./portable-path.js";
+import { readToolVersion } from "../src/cli/tool-version.js";
+
+/** What one run of the bin works in: the project it found from its directory, and its environment. */
+interface BinRun {
+  readonly projectRoot: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** The settings the runtime commands read from the config, each only when its flag is not given. */
+  readonly runtimeSettings: ReturnType<typeof runtimeConfig>;
+  /** The build commands' settings, resolved once from the flags of the command that runs. */
+  settings(flags?: StepwiseConfig): StepwiseSettings;
+}
+
+function startRun(cwd: string, env: NodeJS.ProcessEnv): BinRun {
+  const projectRoot = findProjectRoot(cwd);
+  let cached: StepwiseSettings | undefined;
+  return {
+    projectRoot,
+    env,
+    runtimeSettings: runtimeConfig(projectRoot, env),
+    settings: (flags = {}) => (cached ??= resolveSettings(projectRoot, flags)),
+  };
+}
+
+/** Bun runs TypeScript itself (and tsx's loader does not work there), which `--driver bun-sqlite` needs. */
+const runsOnBun = (process.versions as { bun?: string }).bun !== undefined;
+
+/** Set to `tsx` to load every registry through tsx, as before import-free-registry.ts (a way around it, and the bench's baseline). */
+const REGISTRY_LOADER = "STEPWISE_REGISTRY_LOADER";
+
+/**
+ * Loads the registry as the app would import it: through tsx, which compiles the TypeScript on the
+ * fly (Bun needs no help), unless it imports nothing (import-free-registry.ts).
+ */
+async function loadRegistry(run: BinRun, registryFile: string): Promise<MigrationRegistry> {
+  const { projectRoot } = run;
+  if (!runsOnBun) assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
+  if (!existsSync(registryFile)) {
+    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
+  }
+  // A registry of `.sql` migrations only imports nothing: plain JavaScript, without tsx's loader.
+  const plain = runsOnBun || run.env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, (await import("./gen-cache.js")).defaultGenCacheDir(projectRoot));
+  const loaded = (plain ?? (await importThroughTsx(projectRoot, registryFile))) as { migrations?: MigrationRegistry };
+  if (!Array.isArray(loaded.migrations)) {
+    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
+  }
+  return loaded.migrations;
+}
+
+/** Imports the registry as the app would; tsx compiles the TypeScript on the fly (Bun needs no help). */
+async function importThroughTsx(projectRoot: string, registryFile: string): Promise<unknown> {
+  const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+  try {
+    return await importTs(pathToFileURL(registryFile).href, import.meta.url);
+  } catch (error) {
+    throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(projectRoot, error), cause: error });
+  }
+}
+
+/** The first project file (not node_modules, not Node's own) a load failure points at, as `file:line:col`. */
+function failureLocation(projectRoot: string, error: unknown): string | null {
+  const stack = error instanceof Error ? (error.stack ?? "") : "";
+  for (const match of stack.matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+    const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
+    if (file.includes("/node_modules/") || !file.startsWith(projectRoot)) continue;
+    return `${path.relative(projectRoot, file)}:${match[2]}:${match[3]}`;
+  }
+  return null;
+}
+
+/** Set to `1` to run a registry that lags behind the folder anyway (see {@link refuseStaleRegistry}). */
+const SKIP_REGISTRY_CHECK = "STEPWISE_SKIP_REGISTRY_CHECK";
+
+/**
+ * In development (a migrations folder, and the codegen tools installed) a registry that is not what
+ * `gen` would write now is refused with REGISTRY_STALE. A production install or a bundled app has
+ * neither, so nothing is checked and codegen is never loaded. A missing registry is left to
+ * {@link loadRegistry}, which says to run gen.
+ */
+async function refuseStaleRegistry(run: BinRun, resolved: StepwiseSettings): Promise<void> {
+  // The deliberate way past it, for the one case a stale registry is wanted: rolling back what the
+  // registry applied while the folder is mid-merge, before "stepwise rebase" renumbers it.
+  if (run.env[SKIP_REGISTRY_CHECK] === "1") return;
+  if (!existsSync(resolved.migrationsDir) || !existsSync(resolved.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
+  const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
+  await assertRegistryFresh({
+    projectRoot: run.projectRoot,
+    migrationsDir: resolved.migrationsDir,
+    registryFile: resolved.registryFile,
+    dialect: resolved.dialect,
+    ...(resolved.target === null ? {} : { target: resolved.target }),
+    cacheDir: defaultGenCacheDir(run.projectRoot),
+  });
+}
+
+/**
+ * `gen --watch`: runs until SIGINT or SIGTERM, which end it with exit code 0; a failed run is
+ * printed and the watch goes on. Only a folder that cannot be watched (missing, removed) ends it with 1.
+ */
+async function watchAndGenerate(genOptions: Omit<GenerateOptions, "check">, context: CliContext): Promise<void> {
+  const { projectRoot } = genOptions;
+  const { watchMigrations } = await import("./watch.js");
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const folder = path.relative(projectRoot, genOptions.migrationsDir) || ".";
+  const label = path.relative(projectRoot, genOptions.registryFile);
+  try {
+    const how = await watchMigrations({
+      ...genOptions,
+      signal: stop.signal,
+      onReady: () => context.io.stderr(`Watching ${folder} for changes; Ctrl-C stops.\n`),
+      onRun: (outcome) => {
+        if ("error" in outcome) {
+          const error = outcome.error as NodeJS.ErrnoException;
+          context.io.stderr(`${context.palette.red(`error [${error.code ?? "WATCH_FAILED"}]`)}: ${error.message}\n`);
+          return;
+        }
+        const { result } = outcome;
+        if (!result.ok) {
+          printProblems(result.problems, context);
+          context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
+          return;
+        }
+        const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+        const what = result.status === "unchanged" ? `${label} is up to date` : `Wrote ${label}`;
+        context.io.stdout(`${context.palette.green(`${what} (${count}, latest version ${result.latestVersion}).`)}\n`);
+      },
+    });
+    if (how === "failed") context.setExitCode(1);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * What the replay did, for `gen --check`'s text output: the result on stdout; a driver that could
+ * not run here and a skipped replay on stderr, each reason whole (an install command is its last line).
+ */
+function printReplay(replay: ReplayOutcome, context: CliContext): void {
+  if (replay.ran) {
+    for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
+    context.io.stdout(`${describeReplay(replay)}\n`);
+  } else if (replay.code !== "disabled" && replay.code !== "not-reached") {
+    context.io.stderr(
+      `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
+    );
+  }
+}
+
+/** Parses `--dialect`: one of {@link DIALECTS}, a usage error naming them otherwise. */
+function parseDialectOption(value: string): string {
+  if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);
+  return value;
+}
+
+function printProblems(problems: readonly Problem[], context: CliContext): void {
+  for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
+  context.io.stderr(`${context.palette.red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`)}; nothing was written.\n`);
+}
+
+/**
+ * The environment variables the bin reads, for the root `--help`: each changes what a command does,
+ * so a user who meets one in a script can look it up where the flags are.
+ */
+const ENVIRONMENT_HELP = [
+  "Environment:",
+  "  DATABASE_URL                    the database when neither --db/--url nor the config names one",
+  "  PGPASSWORD, LIBSQL_AUTH_TOKEN   a server's password or token, kept out of the command line",
+  "  STEPWISE_REPAIRED_BY            who repair --checksums records, when --by is not given",
+  `  ${SKIP_REGISTRY_CHECK}=1  run a registry that lags behind the migrations folder (refused otherwise)`,
+  `  ${REGISTRY_LOADER}=tsx    load the registry through tsx even when it imports nothing`,
+  "  NO_COLOR, FORCE_COLOR           turn colour off or on",
+].join("\n");
+
+function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
+  const { projectRoot, settings, runtimeSettings } = run;
+  const { palette } = context;
+  const print = (text: string) => context.io.stdout(`${text}\n`);
+  program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+
+  program
+    .command("gen")
+    .description("check migrations/ and write generated/registry.ts")
+    .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)")
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
+    .option(
+      "--no-replay",
+      "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
+    )
+    .option("--require-replay", "with --check: fail (exit 1, REPLAY_SKIPPED) when the replay cannot run here, such as no SQLite driver installed or no PostgreSQL server configured (for CI)")
+    .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
+    .action(
+      async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; requireReplay?: boolean; base?: string; json?: boolean; watch?: boolean }) => {
+        if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
+        if (options.requireReplay && !options.check) throw new UsageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
+        if (options.requireReplay && !options.replay) throw new UsageError("--require-replay and --no-replay contradict each other: pass one of them.");
+        const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+        assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
+        const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
+        if (options.watch) {
+          await watchAndGenerate(
+            {
+              projectRoot,
+              migrationsDir: resolved.migrationsDir,
+              registryFile: resolved.registryFile,
+              dialect: resolved.dialect,
+              ...(resolved.target === null ? {} : { target: resolved.target }),
+              cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+            },
+            context,
+          );
+          return;
+        }
+        const result = await generateRegistry({
+          projectRoot,
+          migrationsDir: resolved.migrationsDir,
+          registryFile: resolved.registryFile,
+          check: Boolean(options.check),
+          dialect: resolved.dialect,
+          ...(resolved.target === null ? {} : { target: resolved.target }),
+          cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+        });
+        const label = path.relative(projectRoot, result.registryFile);
+        const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+        let ok = result.ok && baseProblems.length === 0;
+        let problems = sortProblems([...result.problems, ...baseProblems]);
+        let status = result.status;
+        let replay: ReplayOutcome | null = null;
+        if (options.check) {
+          // The replay (replay-check.ts) runs only on a registry that passed every other check.
+          const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+          if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
+          else if (!options.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
+          else {
+            // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+            const { url, unset } = resolved.dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
+            const checked = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot, registryFile: result.registryFile, loadRegistry: (file: string) => loadRegistry(run, file) });
+            replay = checked.replay;
+            if (checked.problems.length > 0) {
+              ok = false;
+              problems = [...checked.problems];
+              status = "invalid";
+            } else if (!replay.ran && options.requireReplay) {
+              ok = false;
+              problems = [skippedReplayProblem(replay, toPortablePath(label))];
+              status = "invalid";
+            }
+          }
+        }
+        if (options.json) {
+          context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot, replay), null, 2)}\n`);
+          if (!ok) context.setExitCode(1);
+          return;
+        }
+        if (!ok) {
+          printProblems(problems, context);
+          if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
+          context.setExitCode(1);
+          return;
+        }
+        if (replay !== null) printReplay(replay, context);
+        const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+        if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
+        else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
+      },
+    );
+
+  program
+    .command("create")
+    .description("write the next migration from a template, to edit before gen registers it")
+    .argument("<description>", 'what the migration does, such as "add email to contacts"')
+    .option("--sql", "write a .sql migration instead of a .ts one")
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
+    .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string; dialect?: string }) => {
+      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+      assertPeersInstalled("stepwise create", CODEGEN_PEERS);
+      const { createMigration } = await import("./create.js");
+      const result = await createMigration({
+        projectRoot,
+        migrationsDir: resolved.migrationsDir,
+        registryFile: resolved.registryFile,
+        description,
+        kind: options.sql ? "sql" : "ts",
+        dialect: resolved.dialect,
+        driver: resolved.driver,
+        target: resolved.target,
+      });
+      // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
+      print(result.file);
+      context.io.stderr(
+        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
+          `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
+      );
+    });
+
+  addRebaseCommand(program, context, {
+    projectRoot,
+    settings,
+    printProblems,
+    dialectOption: { flags: "--dialect <dialect>", description: `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, parse: parseDialectOption },
+  });
+}
+
+/** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
+export interface BinCliOptions {
+  /** The directory the project is found from (the bin passes the process's working directory). */
+  readonly cwd: string;
+  /** The environment every command reads (DATABASE_URL, PGPASSWORD through the driver, NO_COLOR…). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Where output goes; the process's stdout and stderr when not given. */
+  readonly io?: Omit<CliIo, "env">;
+}
+
+/**
+ * The `stepwise` bin's command line, for one run: `createBinCli({ cwd, env }).run(args)` resolves to
+ * the exit code, exactly as the bin would exit.
+ */
+export function createBinCli(options: BinCliOptions): Cli {
+  const run = startRun(options.cwd, options.env);
+  const { projectRoot, runtimeSettings } = run;
+  return createCli({
+    // The registry of the chosen driver's dialect: `--driver pg` loads the postgres one (the config's "dialects").
+    // Checked against the folder first, so a stale one is refused before any database is opened.
+    // The chosen driver, flag or config, stands for the config's: a flag wins, and the config's is not read.
+    migrations: async ({ dialect, driver }) => {
+      const resolved = resolveSettings(projectRoot, { dialect, driver });
+      await refuseStaleRegistry(run, resolved);
+      return loadRegistry(run, resolved.registryFile);
+    },
+    url: runtimeSettings.url,
+    schema: runtimeSettings.schema,
+    database: runtimeSettings.database,
+    databaseSearched: runtimeSettings.databaseSearched,
+    tableName: runtimeSettings.tableName,
+    driver: runtimeSettings.driver,
+    drivers: ALL_DRIVER_LOADERS,
+    cwd: options.cwd,
+    io: { ...options.io, env: options.env },
+    // From the package.json next to this file, in the source tree and in the packed dist alike.
+    version: readToolVersion(import.meta.url) ?? "unknown",
+    extend: (program, context) => addBuildCommands(run, program, context),
+  });
+}
