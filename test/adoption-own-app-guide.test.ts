@@ -1,9 +1,9 @@
 /**
- * Issue 13 item 8: the README's "Use stepwise in your own app" section, followed block by block in a
- * fresh app made from the packed tarball. The blocks are read out of README.md (each is marked
- * `<!-- guide: <what> -->`), so the guide cannot drift from what this test runs: install, config and
- * scripts, a `rootDir: "src"` tsconfig, the first migration, the start file, then the commands, which
- * must all succeed and leave a migrated database.
+ * Issue 13 item 8, issue 27: docs/getting-started.md ("Use stepwise in your own app"), followed block
+ * by block in a fresh app made from the packed tarball. The blocks are read out of the page (each is
+ * marked `<!-- guide: <what> -->`), so the guide cannot drift from what this test runs: install,
+ * config and scripts, a `rootDir: "src"` tsconfig, the first migration, the start file, then the
+ * commands, which must all succeed and leave a migrated database.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -17,24 +17,30 @@ import { repoRoot, type RunResult } from "./support/project.js";
 const TIMEOUT_MS = 900_000;
 const NPM_QUIET = ["--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"];
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+const guide = readFileSync(path.join(repoRoot, "docs", "getting-started.md"), "utf8");
+
+/** The name the package is published under, which the guide's commands and imports use. */
+const PUBLISHED_NAME = "stepwise-migrate";
+/**
+ * The name the packed tarball installs under: package.json's. While the package still carries its
+ * old name, the guide's `stepwise-migrate` is read as that name; once they agree, nothing is mapped.
+ */
+const installedName = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string }).name;
+
+/** `text` with every import of the published package (`"stepwise-migrate"`, `"stepwise-migrate/…"`) naming the installed one. */
+function asInstalled(text: string): string {
+  return text.replace(new RegExp(`(["'])${PUBLISHED_NAME}(?=["'/])`, "g"), `$1${installedName}`);
+}
 
 interface GuideBlock {
   readonly language: string;
   readonly text: string;
 }
 
-/** The README's second section, from its heading to the next `## ` heading. */
-function guideSection(): string {
-  const sections = readme.split(/^(?=## )/m);
-  const index = sections.findIndex((section) => section.startsWith("## Use stepwise in your own app\n"));
-  assert.equal(index, 2, "the guide is the README's second section (after the intro and Quick start)");
-  return sections[index]!;
-}
-
 /** The guide's marked blocks, by their marker, in order. */
 function guideBlocks(): Map<string, GuideBlock> {
   const blocks = new Map<string, GuideBlock>();
-  for (const match of guideSection().matchAll(/<!-- guide: (\S+) -->\n```(\w+)\n([\s\S]*?)\n```/g)) {
+  for (const match of guide.matchAll(/<!-- guide: (\S+) -->\n```(\w+)\n([\s\S]*?)\n```/g)) {
     assert.ok(!blocks.has(match[1]!), `one block marked ${match[1]}`);
     blocks.set(match[1]!, { language: match[2]!, text: `${match[3]!}\n` });
   }
@@ -79,7 +85,7 @@ function merge(base: Json, patch: Json): Json {
 
 /**
  * Step 1: every package the install lines name ends up in the section they put it in. The fresh app
- * already holds stepwise (the packed tarball, which the README says to install in its place) and a
+ * already holds the package (the packed tarball, which the guide says to install in its place) and a
  * built better-sqlite3; the rest are installed as the line says.
  */
 async function followInstall(app: FreshApp, install: GuideBlock): Promise<void> {
@@ -87,7 +93,10 @@ async function followInstall(app: FreshApp, install: GuideBlock): Promise<void> 
     assert.deepEqual(words.slice(0, 2), ["npm", "install"], words.join(" "));
     const dev = words.includes("--save-dev");
     const specs = words.slice(2).filter((word) => !word.startsWith("-"));
-    const nameOf = (spec: string) => spec.replace(/(.)@.*$/, "$1");
+    const nameOf = (spec: string) => {
+      const name = spec.replace(/(.)@.*$/, "$1");
+      return name === PUBLISHED_NAME ? installedName : name;
+    };
     const manifest = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
     const missing = specs.filter((spec) => (dev ? manifest.devDependencies : manifest.dependencies)[nameOf(spec)] === undefined);
     if (missing.length > 0) {
@@ -110,8 +119,14 @@ function quoted(source: string, pattern: RegExp): string {
   return match[1]!;
 }
 
+test("the guide installs the package by its published name and imports its driver entry by that name", () => {
+  const blocks = guideBlocks();
+  assert.match(block(blocks, "install").text, new RegExp(`^npm install ${PUBLISHED_NAME} better-sqlite3$`, "m"));
+  assert.match(block(blocks, "src/main.ts").text, new RegExp(`from "${PUBLISHED_NAME}/better-sqlite3"`));
+});
+
 test(
-  "the README's 'Use stepwise in your own app', followed block by block in a fresh app: tsc with rootDir src passes, the scripts run, the app migrates at start",
+  "docs/getting-started.md's 'Use stepwise in your own app', followed block by block in a fresh app: tsc with rootDir src passes, the scripts run, the app migrates at start",
   { timeout: TIMEOUT_MS },
   async (t) => {
     const blocks = guideBlocks();
@@ -137,8 +152,7 @@ test(
     const created = await app.stepwise(["create", "create notes", "--sql"]);
     assert.ok(app.exists(migrationFile), `create wrote ${migrationFile}\n${describeRun(created)}`);
     app.write(migrationFile, block(blocks, migrationFile).text);
-    const main = block(blocks, "src/main.ts");
-    app.write("src/main.ts", main.text);
+    app.write("src/main.ts", asInstalled(block(blocks, "src/main.ts").text));
 
     for (const words of commandsOf(block(blocks, "run"))) {
       const result = await runCommand(app, words);
@@ -181,18 +195,15 @@ test("the README's wiring examples agree with the guide: the same registry impor
   const importedFile = path.posix.join("src", registryImport.replace(/\.js$/, ".ts"));
   assert.equal(importedFile, guideManifest.stepwise.registryFile);
 
-  // Every TypeScript block elsewhere in the README that imports the SQLite registry imports it the same way.
-  const tsBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((match) => match[1]!);
-  // The Worker recipe is another app's file (examples/cloudflare-worker/src/worker.ts, kept equal to
-  // it by test/cloudflare-example.test.ts), with that app's own layout.
-  const importing = tsBlocks.filter((text) => /from "[^"]*generated\/registry\.js"/.test(text) && !text.includes('from "cloudflare:workers"'));
-  assert.ok(importing.length >= 3, `${importing.length} blocks import the registry`);
+  // Every TypeScript block of the README and the guide that imports the SQLite registry imports it the same way.
+  const tsBlocks = [readme, guide].flatMap((text) => [...text.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((match) => match[1]!));
+  const importing = tsBlocks.filter((text) => /from "[^"]*generated\/registry\.js"/.test(text));
+  assert.ok(importing.length >= 2, `${importing.length} blocks import the registry`);
   for (const text of importing) assert.equal(quoted(text, /import \{ migrations \} from "([^"]*generated\/registry\.js)"/), registryImport, text);
-  // The start-up recipe is the guide's start file in paths: registry and database.
-  const recipe = readme.split(/^(?=### )/m).find((section) => section.startsWith("### Run migrations at app start-up\n"));
-  assert.ok(recipe, "the README has the start-up recipe");
-  assert.equal(quoted(recipe, /new Database\("([^"]+)"\)/), databasePath);
-  assert.equal(quoted(recipe, /import \{ migrations \} from "([^"]+)"/), registryImport);
+  // The README's SQLite start opens the guide's database.
+  const sqliteStart = readme.split(/^(?=## )/m).find((section) => section.startsWith("## Two minutes on SQLite\n"));
+  assert.ok(sqliteStart, "the README has its SQLite start");
+  assert.equal(quoted(sqliteStart, /new Database\("([^"]+)"\)/), databasePath);
 });
 
 test(
@@ -203,8 +214,8 @@ test(
     const app = await createFreshApp(t);
     app.write("tsconfig.json", block(blocks, "tsconfig.json").text.replace('"include": ["src"]', '"include": ["src", "generated", "migrations"]'));
     app.write("migrations/001_create_notes.sql", block(blocks, "src/migrations/001_create_notes.sql").text);
-    app.write("migrations/002_touch.ts", 'import { defineMigration } from "stepwise";\n\nexport default defineMigration({ up() {} });\n');
-    app.write("src/main.ts", block(blocks, "src/main.ts").text.replace('"./generated/registry.js"', '"../generated/registry.js"'));
+    app.write("migrations/002_touch.ts", asInstalled(`import { defineMigration } from "${PUBLISHED_NAME}";\n\nexport default defineMigration({ up() {} });\n`));
+    app.write("src/main.ts", asInstalled(block(blocks, "src/main.ts").text).replace('"./generated/registry.js"', '"../generated/registry.js"'));
     const gen = await app.stepwise(["gen"]);
     assert.equal(gen.code, 0, describeRun(gen));
     const build = await app.node([path.join("node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
