@@ -11,70 +11,453 @@ import { keepText, option, runCall, CALLS, spell, text, type Text } from "./opti
 
 /** Every `code` a {@link StepwiseError} can carry. */
 export type StepwiseErrorCode =
+  // Group: The registry and the history table
+  /**
+   * The registry breaks the version rules (a duplicate, a gap, a version below 1, a malformed
+   * entry). `gen` never writes such a registry, so it was edited by hand.
+   * Fix: Regenerate it with `stepwise gen` instead of editing it.
+   */
   | "REGISTRY_INVALID"
-  | "CHECKSUM_MISMATCH"
-  | "DATABASE_AHEAD"
-  | "HISTORY_OUT_OF_ORDER"
-  | "HISTORY_TABLE_INVALID"
-  | "INVALID_TABLE_NAME"
-  | "INCOMPLETE_MIGRATION"
-  | "UNMANAGED_DATABASE"
-  | "IRREVERSIBLE_MIGRATION"
-  | "INVALID_TARGET"
-  | "MIGRATION_FAILED"
-  | "TRANSACTION_ESCAPED"
-  | "DATABASE_LOCKED"
-  | "DATABASE_UNUSABLE"
-  | "SCHEMA_MISMATCH"
-  | "SCHEMA_DRIFT"
-  | "ALREADY_MANAGED"
-  | "BACKUP_INVALID"
-  | "MISSING_DEPENDENCY"
-  | "DEPENDENCY_VERSION_UNSUPPORTED"
-  | "FOREIGN_KEY_VIOLATION"
-  | "DISK_FULL"
-  | "FILE_WRITE_FAILED"
-  | "MIGRATION_IN_PROGRESS"
-  | "WHOLE_RUN_TRANSACTION_REFUSED"
-  | "BACKUP_DISK_FULL"
-  | "BACKUP_FOLDER_UNWRITABLE"
-  | "BACKUP_FOREIGN"
-  | "RESTORE_UNVERIFIED"
-  | "DATABASE_FOLDER_MISSING"
-  | "BACKUP_IS_DATABASE"
-  | "BATCH_KEY_INVALID"
-  | "DATABASE_NEEDS_RECOVERY"
-  | "DATABASE_PATH_INVALID"
-  | "DATABASE_DAMAGED"
-  | "PATH_NOT_UTF8"
+  /**
+   * The bin could not import the registry module: it does not compile (edited by hand, or a merge
+   * left conflict markers in it), or a migration it imports throws while loading.
+   * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken,
+   * run `stepwise gen` to rewrite it.
+   */
   | "REGISTRY_LOAD_FAILED"
-  | "DRIVER_CAPABILITY_MISSING"
-  | "ASYNC_IN_SYNC_RUNNER"
-  | "HISTORY_ROW_MISSING"
-  | "HISTORY_CHANGED_BY_MIGRATION"
-  | "BATCH_OPTIONS_INVALID"
-  | "USAGE"
-  | "DRIVER_UNKNOWN"
-  | "DRIVER_NOT_INSTALLED"
-  | "DRIVER_RUNTIME_UNSUPPORTED"
-  | "TRANSACTION_OPEN"
-  | "TEMP_FOLDER_UNUSABLE"
-  | "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"
-  | "ASYNC_RUN_IN_PROGRESS"
-  | "REGISTRY_DIALECT_MISMATCH"
-  | "SCRATCH_DATABASE_UNAVAILABLE"
-  | "REHEARSAL_REFUSED"
+  /**
+   * A runtime command of the bin found the registry out of date with the migrations folder (a
+   * migration added, changed or removed, or the registry edited), and ran nothing. `changes` names
+   * each file and how it differs; `problems` are gen's own when gen cannot write a current registry
+   * yet.
+   * Fix: Run `stepwise gen` (or keep `stepwise gen --watch` running).
+   * `STEPWISE_SKIP_REGISTRY_CHECK=1` runs the registry as it is, for rolling back mid-merge.
+   */
   | "REGISTRY_STALE"
-  | "GIT_NOT_FOUND"
-  | "NOT_A_GIT_REPOSITORY"
-  | "GIT_REF_NOT_FOUND"
-  | "GIT_FAILED"
-  | "GIT_HISTORY_SHALLOW"
-  | "REBASE_APPLIED_MIGRATION"
-  | "REBASE_CONFLICT"
-  | "REBASE_RENAME_FAILED"
+  /**
+   * A registry generated for one SQL dialect was given to a driver of the other (a SQLite registry
+   * to `stepwise-migrate/pg`, or the reverse). Refused when the manager is constructed, before the
+   * database is touched.
+   * Fix: Import the registry generated for the driver's dialect (`stepwise gen --dialect postgres`
+   * writes the PostgreSQL one).
+   */
+  | "REGISTRY_DIALECT_MISMATCH"
+  /**
+   * An applied migration's file was edited after it ran: the checksum the history recorded differs
+   * from the registry's. Nothing ran.
+   * Fix: If the edit was an accident, restore the file. If it was deliberate and the database
+   * already has what the file now says, record the new checksum with `stepwise repair --checksums
+   * --yes`; on a development database, `stepwise reset --yes` starts over.
+   */
+  | "CHECKSUM_MISMATCH"
+  /**
+   * The database records migrations this registry does not have: a newer build of the app migrated
+   * it.
+   * Fix: Run a newer build, or roll those migrations back with the build that applied them.
+   */
+  | "DATABASE_AHEAD"
+  /**
+   * The history records a migration but not some versions below it: a row was deleted by hand, or a
+   * migration was renumbered after it ran.
+   * Fix: Restore the missing rows, or the numbering the database was migrated with.
+   */
+  | "HISTORY_OUT_OF_ORDER"
+  /**
+   * The history table exists but has another shape (another tool owns a table of that name), or one
+   * of its rows holds something stepwise never writes.
+   * Fix: Give stepwise a history table of its own (`--table`, `tableName`), or fix or delete the
+   * bad row, or restore a backup.
+   */
+  | "HISTORY_TABLE_INVALID"
+  /**
+   * A history write of the migration this process was running changed no row: another process
+   * removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table
+   * discarded it. Running the migration again could apply it twice, so the run stopped.
+   * Fix: Check the database; drop any trigger or rule on the history table; then resolve the
+   * migration with `stepwise repair --applied N` or `--forget N`.
+   */
+  | "HISTORY_ROW_MISSING"
+  /**
+   * A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table
+   * dropped, renamed or altered). The migration failed; `rolledBack` says whether that undid all of
+   * it and `historyChanged` whether the history was left changed.
+   * Fix: Remove the statement that touches the history table from the migration.
+   */
+  | "HISTORY_CHANGED_BY_MIGRATION"
+  /**
+   * A `transaction: false` migration started and never recorded its end: its process died or it
+   * failed part way, so it may be partly applied. `up` refuses until a person says which.
+   * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all
+   * there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again.
+   */
+  | "INCOMPLETE_MIGRATION"
+  /**
+   * The database has tables but no migration history: it was made before stepwise, or by another
+   * tool.
+   * Fix: Write migrations that build the same schema and adopt it with `stepwise baseline N`,
+   * naming the last migration its schema already contains.
+   */
+  | "UNMANAGED_DATABASE"
+  /**
+   * The history table's name is not a plain SQL identifier (letters, digits and underscores, not
+   * starting with a digit or `sqlite_`). Refused before any SQL ran.
+   * Fix: Pass a plain name to `--table` (`tableName`).
+   */
+  | "INVALID_TABLE_NAME"
+  // Group: Running migrations
+  /**
+   * A migration threw, or one of its statements failed. Its transaction was rolled back, so the
+   * schema, data and history are as they were before it (`rolledBack: true`), except for a
+   * `transaction: false` migration (`rolledBack: false`), whose partial changes stay. `cause` is
+   * what was thrown, `nativeCode` the database's reason, `location` where in the file; a
+   * foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with
+   * `--backup` the `backupPath`.
+   * Fix: Fix the migration at the location given and run `stepwise up` again. After a `transaction:
+   * false` migration, check the database and `stepwise repair` it first.
+   */
+  | "MIGRATION_FAILED"
+  /**
+   * A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its
+   * own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`,
+   * `no`, `unknown`) says whether any of its work stayed.
+   * Fix: Remove the transaction control from the migration, or mark it `transaction: false` if it
+   * must manage transactions itself; check what `committed` says stayed.
+   */
+  | "TRANSACTION_ESCAPED"
+  /**
+   * A migration run with foreign keys switched off (`foreign_keys:off`) left references that point
+   * nowhere; `PRAGMA foreign_key_check` found them before commit, and the migration was rolled
+   * back.
+   * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration.
+   */
+  | "FOREIGN_KEY_VIOLATION"
+  /**
+   * `down` would have to pass a migration that has no down section. Nothing was changed.
+   * Fix: Choose a target above that migration, or add a down to it.
+   */
+  | "IRREVERSIBLE_MIGRATION"
+  /**
+   * A requested version does not exist or points the wrong way (`up --to` below the current
+   * version, `down --to` above it, `repair` of a version with no interrupted attempt).
+   * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where
+   * the database is.
+   */
+  | "INVALID_TARGET"
+  /**
+   * `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the
+   * run has `transaction: false`, or switches foreign keys off while they are on. `version`,
+   * `file`, `obstacle` and `direction` say which.
+   * Fix: Run up to the migration before it in one transaction (`--to`), then the rest without
+   * `--transaction all`.
+   */
+  | "WHOLE_RUN_TRANSACTION_REFUSED"
+  /**
+   * `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid
+   * alias) of the table, or some row's key is NULL, repeated, or cannot be compared exactly. A
+   * keyset walk would stop early or skip rows, so it stopped.
+   * Fix: Pass `key`: a unique, non-NULL column (the `INTEGER PRIMARY KEY`, or `rowid`).
+   */
+  | "BATCH_KEY_INVALID"
+  /**
+   * `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole
+   * number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders. Nothing was walked.
+   * Fix: Pass a whole `batchSize`, and write `?` in `where` with the values in `params`, in order.
+   */
+  | "BATCH_OPTIONS_INVALID"
+  /**
+   * The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations
+   * async (or `up --backup`, or a Durable Object, met one). Nothing was read or written.
+   * Fix: Use the same entry's `migrateAsync` or `AsyncMigrationManager` (the message gives the two
+   * lines); on Durable Objects, drop the `async`.
+   */
+  | "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"
+  /**
+   * A sync runner met a promise: a migration body that is async, or returns a promise, in a
+   * registry `gen` did not mark async. It is reported as the cause of that migration's
+   * `MIGRATION_FAILED`, rolled back.
+   * Fix: Declare the body `async` so that `gen` marks it, regenerate, and run the registry with
+   * `migrateAsync`.
+   */
+  | "ASYNC_IN_SYNC_RUNNER"
+  /**
+   * A second stepwise call reached a connection while an async one was still running on it in this
+   * process. The second call did nothing; the first goes on.
+   * Fix: Await the first call's promise before starting another on the same connection.
+   */
+  | "ASYNC_RUN_IN_PROGRESS"
+  /**
+   * An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup
+   * or restore) was called on a connection the app left inside a transaction. Refused before
+   * anything ran; the app's transaction is still open.
+   * Fix: Commit or roll back the app's transaction first, then call it again.
+   */
+  | "TRANSACTION_OPEN"
+  // Group: Locks, sessions and concurrency
+  /**
+   * Another connection held the lock stepwise needed (another app instance migrating, or an open
+   * write transaction), and stepwise gave up waiting after the busy timeout. Nothing was changed.
+   * On Linux `holders` names the processes holding the file.
+   * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`).
+   */
+  | "DATABASE_LOCKED"
+  /**
+   * Another process is running a `transaction: false` migration and did not finish within the busy
+   * timeout. Nothing was changed by this process.
+   * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration.
+   */
+  | "MIGRATION_IN_PROGRESS"
+  /**
+   * On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was
+   * cancelled. The migration's transaction was rolled back; a `transaction: false` one may have
+   * applied part of itself. The error names the relation, the lock mode and the holding sessions.
+   * Fix: Retry when those sessions are done, or raise `--lock-timeout` (`lockTimeoutMs`; 0 waits
+   * without limit).
+   */
+  | "LOCK_TIMEOUT"
+  /**
+   * The server ended the session, or the network dropped it, while stepwise used it. `outcome` says
+   * what became of the migration running: `rolled-back`, `commit-unknown`, `partly-applied` or
+   * `none-running`.
+   * Fix: Run `stepwise status` to see what was recorded; after `partly-applied`, check the database
+   * and `stepwise repair` the migration; then run `up` again.
+   */
   | "CONNECTION_LOST"
-  | "LOCK_TIMEOUT";
+  // Group: Opening the database
+  /**
+   * The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening, or
+   * (on a server) the connection was refused: a wrong password, a missing database or role, TLS,
+   * nothing listening. On a server `problem`, `reason` and `reasonCode` tell the cases apart.
+   * Fix: Point stepwise at the right database, with write access; on a server, follow the error's
+   * `fix`.
+   */
+  | "DATABASE_UNUSABLE"
+  /**
+   * A crashed writer left a hot journal (or an unrecovered WAL) that only a connection allowed to
+   * write can roll back, and this one may not write. Nothing was changed.
+   * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its
+   * folder.
+   */
+  | "DATABASE_NEEDS_RECOVERY"
+  /**
+   * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device,
+   * a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string).
+   * `kind` says which.
+   * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL`
+   * that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`).
+   */
+  | "DATABASE_PATH_INVALID"
+  /**
+   * A path's bytes are not UTF-8, so the string stepwise received would name another file. Refused
+   * before anything was opened.
+   * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that.
+   */
+  | "PATH_NOT_UTF8"
+  /**
+   * The folder that should hold the database does not exist, so nothing can be written there.
+   * Fix: Check the database path, or create the folder first (`mkdir -p`).
+   */
+  | "DATABASE_FOLDER_MISSING"
+  /**
+   * The disk, or the database's `max_page_count`, ran out of room; the write was rolled back.
+   * Fix: Free disk space (or raise `PRAGMA max_page_count`) and run it again.
+   */
+  | "DISK_FULL"
+  // Group: Drivers
+  /**
+   * A driver name (`--driver`, or `driver` in the config) names none of stepwise's drivers.
+   * `validDrivers` lists them and `source` says where the name came from.
+   * Fix: Use one of the listed names: `better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`,
+   * `sql-js`, `pg`, `libsql-client`.
+   */
+  | "DRIVER_UNKNOWN"
+  /**
+   * The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for
+   * another runtime, such as a native addon for another Node (`reason: "unloadable"`).
+   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose
+   * another driver.
+   */
+  | "DRIVER_NOT_INSTALLED"
+  /**
+   * The chosen driver is built into another runtime: `node-sqlite` on a Node older than 22.16,
+   * `bun-sqlite` outside Bun.
+   * Fix: Run the bin with the runtime the driver needs (`required`), or choose another driver.
+   */
+  | "DRIVER_RUNTIME_UNSUPPORTED"
+  /**
+   * The operation needs a capability the driver does not have (`driver`, `capability`,
+   * `operation`): a backup on a driver with no second file, a restore without the backup API, a
+   * write through sql.js in the CLI, a TypeScript migration on D1 (`atomicBatch`). Refused before
+   * anything ran. On a server, `tool` names the tool to use instead (`pg_dump`, `pg_restore`).
+   * Fix: Do it another way the error names (its `fix`, or `tool`), or use a driver that has the
+   * capability (see the driver table in docs/drivers.md).
+   */
+  | "DRIVER_CAPABILITY_MISSING"
+  // Group: Safety nets
+  /**
+   * `baseline N` found that the database's schema is not what migrations 1..N build; `differences`
+   * holds the diff. Nothing was recorded.
+   * Fix: Pick the version the schema matches, fix the schema by hand, or record it anyway with
+   * `baseline N --force` if you know the differences are harmless.
+   */
+  | "SCHEMA_MISMATCH"
+  /**
+   * The live schema differs from what the applied migrations build: something changed it outside
+   * migrations (`verify`, or `migrate` with `verifySchema`). `drift` lists each difference.
+   * Fix: Undo that change, or make it a migration (`stepwise create`).
+   */
+  | "SCHEMA_DRIFT"
+  /**
+   * `baseline` was asked of a database that already has a migration history.
+   * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema.
+   */
+  | "ALREADY_MANAGED"
+  /**
+   * The plan cannot be rehearsed inside one transaction rolled back at the end (pg,
+   * `@libsql/client`, async registries), because one of its migrations has `transaction: false` or
+   * switches foreign keys off. Nothing ran.
+   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`).
+   */
+  | "REHEARSAL_REFUSED"
+  /**
+   * On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen
+   * --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate`
+   * `42501`). Nothing was changed.
+   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it.
+   */
+  | "SCRATCH_DATABASE_UNAVAILABLE"
+  /**
+   * The temporary folder (`TMPDIR`) cannot hold the private copy a safety net needs: it is missing,
+   * not a folder, not writable, or full. Nothing was changed.
+   * Fix: Free space there, or point `TMPDIR` at a folder that can hold a copy of the database.
+   */
+  | "TEMP_FOLDER_UNUSABLE"
+  /**
+   * The database fails SQLite's `quick_check` before `up --backup`: migrating it would build on
+   * damage, and a backup of it is one `restore` refuses. Nothing was migrated and no backup kept.
+   * Fix: Restore a good backup (`stepwise restore <file> --yes`), or recover the data with the
+   * sqlite3 shell's `.recover` into a new file; to migrate it as it is, pass
+   * `--dangerously-skip-integrity-check` (`dangerouslySkipIntegrityCheck: true`).
+   */
+  | "DATABASE_DAMAGED"
+  /**
+   * The file offered to `restore` is not a usable stepwise backup: not an intact SQLite database,
+   * or one without a history table. Nothing was changed.
+   * Fix: Pick a file written by `up --backup` (`upWithBackup`).
+   */
+  | "BACKUP_INVALID"
+  /**
+   * The backup's migration history does not match this app's migrations: another app's database, or
+   * this app's from a branch or a newer release. Each difference is listed. Nothing was changed.
+   * Fix: Pick a backup of this database, or pass `--force` (`dangerouslyAllowForeignBackup`) if you
+   * mean to restore it anyway.
+   */
+  | "BACKUP_FOREIGN"
+  /**
+   * The file offered to `restore` is the database itself (the same path, a hard link or a symlink
+   * to it). Nothing was changed.
+   * Fix: Pick a backup written by `up --backup`, listed in the backup folder as
+   * `<file>.v<version>.<time>.<identity>.bak`.
+   */
+  | "BACKUP_IS_DATABASE"
+  /**
+   * The backup could not be written because its folder ran out of room (or hit a quota). The
+   * database was not touched. `directory`, `availableBytes` and `neededBytes` say where and how
+   * much.
+   * Fix: Free space in the backup folder, or back up to another folder (`--backup DIR`).
+   */
+  | "BACKUP_DISK_FULL"
+  /**
+   * The backup folder cannot be created or written (permissions, a read-only file system, a file in
+   * the way). The database was not touched.
+   * Fix: Make the folder writable, or pass another one to `--backup DIR`.
+   */
+  | "BACKUP_FOLDER_UNWRITABLE"
+  /**
+   * After the copy, the database read back through a fresh connection did not match the backup.
+   * `previousBackup` holds the database as it was before the restore.
+   * Fix: Check the disk and the database, and restore again; the copy of the previous database is
+   * next to the backup.
+   */
+  | "RESTORE_UNVERIFIED"
+  // Group: The CLI and its tools
+  /**
+   * A command or option that cannot work as given: a missing or contradictory flag, no database
+   * named (`searched` lists every place looked at), an unset `${VAR}` in the config, a password in
+   * a committed config, an unknown value. Nothing was changed.
+   * Fix: Follow the message: it names the flag, setting or variable to give.
+   */
+  | "USAGE"
+  /**
+   * `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools
+   * (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the
+   * project's devDependencies.
+   * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28
+   * prettier@3 tsx@4`).
+   */
+  | "MISSING_DEPENDENCY"
+  /**
+   * A codegen tool is installed in a major version stepwise does not support (`package`,
+   * `installedVersion`, `supportedMajor`, `packageFile`).
+   * Fix: Install the supported major version with the `installCommand` given.
+   */
+  | "DEPENDENCY_VERSION_UNSUPPORTED"
+  /**
+   * `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only
+   * folder). The write went to a temporary file first, so the target is as it was.
+   * Fix: Free space or make the folder writable, and run it again.
+   */
+  | "FILE_WRITE_FAILED"
+  // Group: Branches and rebase
+  /**
+   * `rebase` or `gen --check --base` reads the base branch from git, but the `git` command was not
+   * found. Nothing was changed.
+   * Fix: Install git, or put it on the PATH.
+   */
+  | "GIT_NOT_FOUND"
+  /**
+   * The project, or its migrations folder, is not inside a git work tree, so there is no branch to
+   * compare with. Nothing was changed.
+   * Fix: Run it in a clone of your project, with the migrations folder inside it.
+   */
+  | "NOT_A_GIT_REPOSITORY"
+  /**
+   * The base ref names no commit, or no default branch could be found (`tried` lists the names).
+   * Nothing was changed.
+   * Fix: Fetch the branch (`git fetch origin`) or pass the one you will merge into with `--base`.
+   */
+  | "GIT_REF_NOT_FOUND"
+  /**
+   * git ran but failed for another reason; its own message is kept. Nothing was changed.
+   * Fix: Fix what git's message says and run it again.
+   */
+  | "GIT_FAILED"
+  /**
+   * The clone is shallow and does not reach the history the branch shares with the base, so which
+   * migrations this branch added cannot be told. Nothing was changed.
+   * Fix: Fetch more history (`git fetch --unshallow`, or `fetch-depth: 0` in CI's checkout).
+   */
+  | "GIT_HISTORY_SHALLOW"
+  /**
+   * A migration `rebase` would renumber is recorded as applied in the database it is pointed at: a
+   * new number would make that database run it again. Nothing was changed.
+   * Fix: Roll it back first (`stepwise down`), then rebase; or `--no-db-check` when that database
+   * is not one to keep.
+   */
+  | "REBASE_APPLIED_MIGRATION"
+  /**
+   * Renumbering would not resolve the situation or would clobber a file: a migration both branches
+   * edited (`edited-on-both-sides`), a merge conflict still open in the migrations folder
+   * (`unmerged`), or a new name already taken (`target-exists`). Nothing was changed.
+   * Fix: Resolve the conflict or the edit by hand, then run `stepwise rebase` again.
+   */
+  | "REBASE_CONFLICT"
+  /**
+   * A rename or rewrite failed part way. Every file already renamed was put back unless `restored`
+   * is false, when `pending` lists what could not be.
+   * Fix: Check that the folder is writable and run `stepwise rebase` again; if `restored` is false,
+   * put the files in `pending` back first.
+   */
+  | "REBASE_RENAME_FAILED";
 
 /** The base class of all stepwise errors. */
 export class StepwiseError extends Error {

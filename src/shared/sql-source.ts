@@ -27,33 +27,175 @@ export interface SqlSourceProblem {
 
 /** Stable codes for what can be wrong in a SQL migration. */
 export type SqlSourceProblemCode =
+  // Group: Markers, flags and statements
+  /**
+   * A SQL migration has no `-- migrate:up` marker, so nothing in it would run.
+   * Fix: Start the migration's SQL with a line `-- migrate:up`.
+   */
   | "SQL_MISSING_UP"
+  /**
+   * A second `-- migrate:up` marker.
+   * Fix: Keep exactly one.
+   */
   | "SQL_DUPLICATE_UP"
+  /**
+   * A second `-- migrate:down` marker.
+   * Fix: Keep at most one.
+   */
   | "SQL_DUPLICATE_DOWN"
+  /**
+   * `-- migrate:down` comes before `-- migrate:up`.
+   * Fix: Put the up section first.
+   */
   | "SQL_DOWN_BEFORE_UP"
+  /**
+   * The up section holds no SQL (only comments, whitespace or `;`): almost always a migration not
+   * written yet.
+   * Fix: Write the change below `-- migrate:up`, or, if the migration deliberately does nothing,
+   * say why on a line `-- migrate:empty <reason>`.
+   */
   | "SQL_EMPTY_UP"
+  /**
+   * The down section holds no SQL.
+   * Fix: Write the undo below `-- migrate:down`, delete that line to mark the migration
+   * irreversible, or say why undoing it does nothing with `-- migrate:empty <reason>`.
+   */
   | "SQL_EMPTY_DOWN"
+  /**
+   * SQL above the `-- migrate:up` marker, which would never run.
+   * Fix: Move it below the marker.
+   */
   | "SQL_OUTSIDE_SECTION"
+  /**
+   * A `-- migrate:<word>` comment whose word is not a marker.
+   * Fix: The markers are `-- migrate:up`, `-- migrate:down` and `-- migrate:empty <reason>`; fix
+   * the spelling.
+   */
   | "SQL_UNKNOWN_MARKER"
+  /**
+   * A flag on the up marker line that is not one of the two.
+   * Fix: Write the flags exactly, in lowercase: `transaction:false`, `foreign_keys:off`.
+   */
   | "SQL_UNKNOWN_FLAG"
+  /**
+   * A flag on the `-- migrate:down` line; flags apply to both directions and belong on the up line.
+   * Fix: Move it to the `-- migrate:up` line.
+   */
   | "SQL_FLAG_ON_DOWN"
+  /**
+   * A comment that looks like a marker but is not exact (`-- Migrate:down`, `--migrate:down`,
+   * `-- +goose Down`, the marker in a block comment). Read as a plain comment it would run the down
+   * section as part of up.
+   * Fix: Write it exactly as the marker it means, in lowercase, as a `--` comment on a line of its
+   * own.
+   */
   | "SQL_MALFORMED_MARKER"
+  /**
+   * A `-- description:` line below `-- migrate:up`, or a second one; it would be dropped without a
+   * word.
+   * Fix: Keep one `-- description:` line, above `-- migrate:up`.
+   */
   | "SQL_MISPLACED_DESCRIPTION"
+  /**
+   * A marker written after SQL on the same line, or inside a block comment, where it is not read as
+   * one.
+   * Fix: Write the marker on a line of its own.
+   */
   | "SQL_MISPLACED_MARKER"
+  /**
+   * The same flag twice on the marker line.
+   * Fix: Remove one.
+   */
   | "SQL_DUPLICATE_FLAG"
+  /**
+   * Two flags on the marker line that contradict each other.
+   * Fix: Keep only the one you mean.
+   */
   | "SQL_CONFLICTING_FLAGS"
+  /**
+   * A string, quoted name, block comment or dollar-quoted body that is never closed, so everything
+   * after it (markers included) is part of it.
+   * Fix: Close it.
+   */
   | "SQL_UNTERMINATED"
+  /**
+   * A raw NUL byte in a SQL migration: SQLite stops reading the statement there (PostgreSQL refuses
+   * it), so the SQL after it would never run.
+   * Fix: Delete it; in SQLite, write it in a string as `char(0)`.
+   */
   | "SQL_NUL_BYTE"
+  /**
+   * A transactional migration holds a statement that controls the transaction stepwise runs it in
+   * (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `START
+   * TRANSACTION`, `ABORT`, `PREPARE TRANSACTION`), so a later failure could no longer be rolled
+   * back.
+   * Fix: Remove it, or add `transaction:false` to the `-- migrate:up` line if the migration must
+   * manage transactions itself.
+   */
   | "SQL_TRANSACTION_CONTROL"
+  /**
+   * A transactional migration holds a statement the database refuses inside a transaction: `VACUUM`
+   * on SQLite; on PostgreSQL also `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `CREATE
+   * DATABASE` and the rest listed in docs/migrations.md.
+   * Fix: Add `transaction:false` to the `-- migrate:up` line (in TypeScript, `transaction: false`),
+   * and keep that migration to the statement that needs it.
+   */
   | "SQL_NEEDS_NO_TRANSACTION"
+  /**
+   * A migration sets `PRAGMA foreign_keys`, which does nothing inside a transaction.
+   * Fix: Remove the pragma and put `foreign_keys:off` on the `-- migrate:up` line
+   * (`disableForeignKeys: true` in TypeScript): stepwise turns enforcement off around the migration
+   * and checks the keys before it commits.
+   */
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
+  /**
+   * `foreign_keys:off` (`disableForeignKeys`) together with `transaction:false`: switching foreign
+   * keys off needs a transaction, so a violation can be rolled back.
+   * Fix: Remove `transaction:false` (or the foreign-key flag).
+   */
   | "FOREIGN_KEYS_WITHOUT_TRANSACTION"
+  /**
+   * `foreign_keys:off` (`disableForeignKeys`) in a PostgreSQL migration: it is SQLite's `PRAGMA
+   * foreign_keys`, which PostgreSQL does not have.
+   * Fix: Remove it; declare the constraints `DEFERRABLE` and run `SET CONSTRAINTS ALL DEFERRED` in
+   * the migration if rows must break them until it commits.
+   */
   | "FOREIGN_KEYS_FLAG_UNSUPPORTED"
+  /**
+   * A PostgreSQL migration holds what only psql can run, as `pg_dump` output does: a meta-command
+   * such as `\connect`, or `COPY … FROM STDIN` / `TO STDOUT`. The server cannot run it.
+   * Fix: Remove the meta-commands (and the data lines of a `COPY` they end); write the rows as
+   * `INSERT … VALUES`, or move them into a TypeScript migration.
+   */
   | "SQL_PSQL_ONLY"
+  /**
+   * `-- migrate:empty` above `-- migrate:up`: it marks a section as deliberately empty, so it goes
+   * inside one.
+   * Fix: Move it below `-- migrate:up` (or `-- migrate:down`).
+   */
   | "SQL_MISPLACED_EMPTY"
+  /**
+   * `-- migrate:empty` without a reason.
+   * Fix: Say why the section is empty on the same line, such as `-- migrate:empty SQLite integers
+   * are already 64-bit`.
+   */
   | "SQL_EMPTY_REASON_MISSING"
+  /**
+   * A second `-- migrate:empty` in one section.
+   * Fix: Keep one.
+   */
   | "SQL_DUPLICATE_EMPTY"
+  /**
+   * `-- migrate:empty` in a section that holds SQL.
+   * Fix: Remove the marker or the SQL.
+   */
   | "SQL_EMPTY_WITH_SQL"
+  /**
+   * A migration still holds the `stepwise:todo` placeholder `stepwise create` wrote, so it is not
+   * written yet and would be applied and recorded as it is.
+   * Fix: Write the migration in place of the `stepwise:todo` comments, then run `stepwise gen`
+   * again.
+   */
   | "TEMPLATE_UNEDITED";
 
 /** How {@link parseSqlMigrationSource} reads a file. */
