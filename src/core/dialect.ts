@@ -8,7 +8,6 @@
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
-import type { runScriptBatch } from "./script-batch.js";
 import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
 import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
@@ -70,12 +69,6 @@ export interface Dialect {
    * dialect carries it so that only the entries whose driver can use it bundle it.
    */
   readonly applyScriptWithHistory?: typeof runScriptWithHistory;
-  /**
-   * Applies consecutive SQL migrations of a whole run with their history writes as one request, where
-   * the driver can (`script-batch.ts`); absent: one request per migration. Carried by the dialect so
-   * that only the entries whose driver can use it bundle it.
-   */
-  readonly applyScriptBatch?: typeof runScriptBatch;
   /**
    * Applies a run of consecutive SQL migrations that cannot end their transactions in one loop
    * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.

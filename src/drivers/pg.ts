@@ -23,8 +23,6 @@ import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-to
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
-import { composeScriptBatch, readScriptBatch } from "./pg-script-batch.js";
-import { queryMessage } from "./pg-message-results.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { ConnectionLostError } from "../core/connection-errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
@@ -252,18 +250,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // One result per statement of the message (a lone one when it holds one): the history writes are the last.
       const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
       return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
-    },
-    // Several migrations of a whole run in one message (see pg-script-batch.ts), read through a query
-    // of stepwise's own kind: only on pg's JavaScript client (pg-native's has no protocol connection
-    // to hand it), and not in its pipeline mode, which refuses such a query.
-    scriptBatchWithHistory: async (items, beforeSend) => {
-      const { connection, pipeline } = client as { connection?: { query?: unknown }; pipeline?: unknown };
-      if (typeof connection?.query !== "function" || pipeline) return null;
-      const message = composeScriptBatch(items, `stepwise_mark_${globalThis.crypto.randomUUID().replace(/-/g, "")}`);
-      if (message === null) return null;
-      await sendPendingBegin();
-      beforeSend();
-      return readScriptBatch(message, await lockTimeout.watch(() => queryMessage(client, message.text)));
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
