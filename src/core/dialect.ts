@@ -14,8 +14,7 @@ import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { ExecutorBase } from "./executor-base.js";
 import type { HistoryStore } from "./history.js";
-import type { MigrationPlan } from "./planner.js";
-import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
@@ -106,20 +105,6 @@ export interface Dialect {
   dropObjectSql(object: SchemaObject): string;
   /** Whether foreign keys are enforced on this connection now (`up({ transaction: "all" })`'s rule). */
   foreignKeysEnforced(): Step<boolean>;
-
-  /**
-   * The plan of an `up` with nothing to do, proven in one read (`no-op-check.ts`), or `null` when the
-   * read does not prove it and the executor must plan from the rows. Absent: every `up` plans from
-   * the rows (a dialect whose storage the proof's SQL does not fit, or whose bundle it would only weigh).
-   */
-  planIfNothingPending?<E extends MigrationEntry>(store: HistoryStore, migrations: readonly E[], to: number | undefined): Step<MigrationPlan<E> | null>;
-  /**
-   * Whether `migrations` passes the registry checks (its entries' dialect `driverDialect`, the version
-   * rules), proven in one pass (`registry-fast-check.ts`); `false` sends the caller to the two careful
-   * checks, which refuse. Absent: they always run. Like {@link planIfNothingPending}, only the entries
-   * held to a start-time target carry it.
-   */
-  isCleanRegistry?(migrations: MigrationRegistry, driverDialect: SqlDialect): boolean;
 
   /**
    * The typed error for a failure a user can act on (locked, full, read-only, unusable), read through

@@ -110,8 +110,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /**
    * The first column of the first row of `sql`, a read without bound values (a PRAGMA's value), or
    * `undefined` when it has no row: what `query` answers with less, through a statement that returns
-   * bare values, where the library has one. The escape guard reads five per guarded migration (see
-   * `guard-reads.ts`). Sync drivers only; absent, those reads go through `query`.
+   * bare values, where the library has one. Sync drivers only; absent, those reads go through `query`.
    */
   readValue?(sql: string): unknown;
   getBusyTimeout(): MaybePromise<number, Async>;

@@ -27,7 +27,6 @@ import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder 
 import { ConnectionLostError } from "../core/connection-errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
-import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
 import { EQ } from "../core/dialects/postgres-operators.js";
 import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -183,16 +182,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         for (const statement of splitPostgresSqlText(sql)) await lockTimeout.watch(() => client.query(statement));
       }, inTransaction);
     },
-    // The server's description of the columns travels with the rows: the no-op read proves the
-    // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
     query: async (sql, params) => {
       const result = await query(sql, params);
       // Text of several statements (the escape guard's RELEASE and its transaction id read) answers
       // one result per statement: the read is the last.
-      const { rows, fields } = Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
-      // Not enumerable: a caller comparing rows (deepStrictEqual counts enumerable symbols) sees rows only.
-      if (Array.isArray(rows)) Object.defineProperty(rows, POSTGRES_COLUMN_DESCRIPTIONS, { value: fields });
-      return rows;
+      return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
     },
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
@@ -447,9 +441,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   override async up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
     if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
-    // The usual start has nothing to do: one read answers it, without the lock's two round trips.
-    const nothingPending = await this.run(this.executor.upIfNothingPending(options));
-    return nothingPending ?? super.up(options);
+    return super.up(options);
   }
 
   /**
