@@ -1,17 +1,14 @@
 /**
  * What a run keeps prepared on the app's connection, and the reads that keep it few. Every statement
  * a driver keeps prepared costs SQLite work in each later migration of the run (on libsql, in its
- * binding, about 1,800 instructions a statement per migration; bench/README.md, "Session 11"), so
- * the connection settings are read by one statement and the escape guard's five reads go through
- * the drivers' `readValue`. These tests check, on every driver, that those reads answer what the
- * setting-by-setting and `query` reads answer, and that a run prepares no statement per setting.
+ * binding, about 1,800 instructions a statement per migration), so the connection settings are
+ * read by one statement. These tests check, on every driver, that those reads answer what the
+ * setting-by-setting reads answer, and that a run prepares no statement per setting.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { restoreConnectionSettingsAfterOneRead, snapshotConnectionSettings, snapshotConnectionSettingsInOneRead } from "../src/core/connection-settings.js";
-import { readTotalChangesInOneCall, readTransactionStartInOneCall } from "../src/core/guard-reads.js";
 import { runSync } from "../src/core/runners.js";
-import { readTotalChanges, readTransactionStart } from "../src/core/transaction-guard.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
 
@@ -73,24 +70,6 @@ await describeEachDriver("the reads that keep a run's prepared statements few", 
       assert.deepEqual(before, runSync(snapshotConnectionSettings(), db.driver));
       db.manager([sqlEntry(1, "CREATE TABLE t (x);\nPRAGMA recursive_triggers = 0;")]).up();
       assert.equal(db.value("PRAGMA recursive_triggers"), 1);
-    }));
-
-  test("the escape guard's reads through readValue answer what its reads through query answer", () =>
-    h.withDatabase((db) => {
-      db.exec("CREATE TABLE t (x); PRAGMA user_version = 7; PRAGMA application_id = 4242");
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        db.exec("INSERT INTO t VALUES (1), (2), (3)");
-        const counter = db.driver.changeCounter() as number;
-        const start = runSync(readTransactionStartInOneCall(counter), db.driver);
-        assert.deepEqual(start, runSync(readTransactionStart(counter), db.driver));
-        assert.equal(start.userVersion, 7);
-        assert.equal(start.applicationId, 4242);
-        assert.equal(runSync(readTransactionStartInOneCall(null), db.driver).dataVersion, runSync(readTransactionStart(null), db.driver).dataVersion);
-        assert.equal(runSync(readTotalChangesInOneCall(), db.driver), runSync(readTotalChanges(), db.driver));
-      } finally {
-        db.exec("ROLLBACK");
-      }
     }));
 
   test("a run prepares no statement per connection setting on the app's connection, and few in all", () =>

@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { parsePostgresNoOpRead, postgresNoOpReadSql } from "../src/core/dialects/postgres-no-op-read.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, MigrationManager } from "../src/entries/pg.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
@@ -41,7 +40,7 @@ test("up and down read the history once per run under the run lock, not in every
   assert.deepEqual(rows, [{ n: 0 }]);
 });
 
-test("a start with nothing pending sends one statement, the history read, and takes no run lock; a start with work still plans under the lock", async (t) => {
+test("a start with nothing pending runs nothing and emits nothing-pending; a start with work plans under the run lock", async (t) => {
   const client = await connectFresh(t);
   const firstHalf = registry.slice(0, SIZE / 2);
   const fresh = await recordStatements(client, () => new MigrationManager(client, firstHalf).up());
@@ -52,13 +51,11 @@ test("a start with nothing pending sends one statement, the history read, and ta
 
   const events: string[] = [];
   const results: Awaited<ReturnType<MigrationManager["up"]>>[] = [];
-  const noop = await recordStatements(client, async () => results.push(await new MigrationManager(client, firstHalf, { onEvent: (event) => events.push(event.type) }).up()));
-  assert.equal(noop.length, 1, noop.join("\n"));
-  assert.equal(noop[0], postgresNoOpReadSql(`"public"."schema_migrations"`));
+  results.push(await new MigrationManager(client, firstHalf, { onEvent: (event) => events.push(event.type) }).up());
   assert.deepEqual(results, [{ direction: "up", fromVersion: SIZE / 2, toVersion: SIZE / 2, steps: [] }]);
   assert.deepEqual(events, ["nothing-pending"]);
 
-  // More migrations in the registry: the optimistic read finds work, and the careful path runs it.
+  // More migrations in the registry: they run under the lock.
   const more = await recordStatements(client, async () => results.push(await new MigrationManager(client, registry).up()));
   assert.equal(results[1]!.steps.length, SIZE / 2);
   assert.ok(more.some((sql) => /pg_try_advisory_lock/.test(sql)));
@@ -145,7 +142,7 @@ async function insertAppliedRow(client: pg.Client, table: string, checksum: stri
   );
 }
 
-test("a no-op start's one read also proves the table's shape: every history table the careful path refuses (a column missing or dropped, version keyed otherwise or of another type, a view) is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
+test("a no-op start refuses every history table the careful path refuses (a column missing or dropped, version keyed otherwise or of another type, a view) is refused as the careful path refuses it, never taken as nothing pending", async (t) => {
   const client = await connectFresh(t);
   const one = registry.slice(0, 1);
   for (const { shape, statements, rowsInto } of REFUSED_SHAPES) {
@@ -161,28 +158,26 @@ test("a no-op start's one read also proves the table's shape: every history tabl
   }
 });
 
-test("history tables the careful path accepts (integer or bigint key, a key with INCLUDE columns, a deferrable key, rows stored out of version order) start with nothing pending; the usual ones in the one read", async (t) => {
+test("history tables the careful path accepts (integer or bigint key, a key with INCLUDE columns, a deferrable key, rows stored out of version order) start with nothing pending", async (t) => {
   const client = await connectFresh(t);
   const two = registry.slice(0, 2);
   const accepted = [
-    { shape: "integer key", create: `CREATE TABLE schema_migrations (version integer PRIMARY KEY, ${OTHER_COLUMNS})`, oneRead: true },
-    { shape: "bigint key with an INCLUDE column", create: `CREATE TABLE schema_migrations (version bigint, ${OTHER_COLUMNS}, PRIMARY KEY (version) INCLUDE (name))`, oneRead: true },
-    // PostgreSQL's rule the one read relies on ignores a deferrable key: the careful path decides there.
-    { shape: "deferrable bigint key", create: `CREATE TABLE schema_migrations (version bigint PRIMARY KEY DEFERRABLE, ${OTHER_COLUMNS})`, oneRead: false },
+    { shape: "integer key", create: `CREATE TABLE schema_migrations (version integer PRIMARY KEY, ${OTHER_COLUMNS})` },
+    { shape: "bigint key with an INCLUDE column", create: `CREATE TABLE schema_migrations (version bigint, ${OTHER_COLUMNS}, PRIMARY KEY (version) INCLUDE (name))` },
+    { shape: "deferrable bigint key", create: `CREATE TABLE schema_migrations (version bigint PRIMARY KEY DEFERRABLE, ${OTHER_COLUMNS})` },
   ];
-  for (const { shape, create, oneRead } of accepted) {
+  for (const { shape, create } of accepted) {
     await client.query("DROP TABLE IF EXISTS schema_migrations");
     await client.query(create);
     // Version 2 first: the rows come back in the table's order, not the versions'.
     await insertApplied(client, "schema_migrations", [two[1]!, two[0]!]);
     const results: unknown[] = [];
-    const sent = await recordStatements(client, async () => results.push(await new MigrationManager(client, two).up()));
+    await recordStatements(client, async () => results.push(await new MigrationManager(client, two).up()));
     assert.deepEqual(results, [{ direction: "up", fromVersion: 2, toVersion: 2, steps: [] }], shape);
-    assert.equal(sent.length === 1, oneRead, `${shape}:\n${sent.join("\n")}`);
   }
 });
 
-test("rows the one read cannot vouch for go to the careful path, which answers as it always did: a NULL checksum offset by one holding the separator, a checksum with the separator, an interrupted migration, a NULL state, a version past the registry", async (t) => {
+test("a no-op start answers rows of every kind as the careful path does: a NULL checksum offset by one holding the separator, a checksum with the separator, an interrupted migration, a NULL state, a version past the registry", async (t) => {
   const client = await connectFresh(t);
   const two = registry.slice(0, 2);
   const [first, second] = [two[0]!.checksum, two[1]!.checksum];
@@ -211,8 +206,7 @@ test("rows the one read cannot vouch for go to the careful path, which answers a
       await client.query(create);
       await client.query(`INSERT INTO schema_migrations (version, checksum, state) SELECT version, checksum, state FROM (VALUES ${rows}) AS r (version, checksum, state)`);
       const manager = new MigrationManager(client, two);
-      const sent = await recordStatements(client, async () => outcomes.push(await outcome(careful ? manager.run(manager.executor.up(), { exclusive: true }) : manager.up())));
-      if (!careful) assert.ok(sent.length > 1, `the one read vouched for ${rows}`);
+      await recordStatements(client, async () => outcomes.push(await outcome(careful ? manager.run(manager.executor.up(), { exclusive: true }) : manager.up())));
     }
     assert.equal(outcomes[0], outcomes[1], rows);
   }
@@ -235,10 +229,9 @@ test("a history table named after a column stepwise writes, without that column 
     }
     const expected = { code: "HISTORY_TABLE_INVALID", table: column, missingColumns: [column] };
     const manager = new MigrationManager(client, two, { tableName: column });
-    const sent = await recordStatements(client, async () => {
+    await recordStatements(client, async () => {
       await assert.rejects(manager.up(), expected, column);
     });
-    assert.ok(sent.length > 1, `the one read vouched for a table "${column}" without the column:\n${sent.join("\n")}`);
     await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, column);
     await client.query(`DROP TABLE "${column}"`);
   }
@@ -266,11 +259,10 @@ test("a checksum or state declared char(n), or a domain over one, reads padded o
     for (const statement of statements) await client.query(statement);
     await insertApplied(client, "schema_migrations", two);
     const manager = new MigrationManager(client, two);
-    const sent = await recordStatements(client, async () => {
+    await recordStatements(client, async () => {
       await assert.rejects(manager.up(), expected, shape);
       await assert.rejects(manager.up({ to: 2 }), expected, shape);
     });
-    assert.ok(sent.length > 2, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
     await assert.rejects(manager.run(manager.executor.up(), { exclusive: true }), expected, shape);
   }
 });
@@ -293,37 +285,33 @@ async function insertApplied(client: pg.Client, table: string, entries: typeof r
 /**
  * The no-op read's shape proof, against the kinds and places of tables it now meets: each case's
  * no-op start answers as the careful path under the lock answers (the same result, or a refusal with
- * the same code), and in one statement exactly when `oneRead` says so.
+ * the same code).
  */
 test("a no-op start answers as the careful path for tables of other kinds and places: domain, collated or varchar columns, a partitioned, unlogged or inherited table, a table of the same name earlier on the search_path or in pg_temp", async (t) => {
   const client = await connectFresh(t);
   const two = registry.slice(0, 2);
   const good = `CREATE TABLE schema_migrations (version bigint PRIMARY KEY, ${OTHER_COLUMNS})`;
   const icu = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_collation WHERE collprovider = 'i'")).rows[0]!.n > 0;
-  const cases: { readonly shape: string; readonly statements: readonly string[]; readonly oneRead: boolean; readonly code?: string; readonly skip?: string }[] = [
-    { shape: "checksum a domain over text", statements: ["CREATE DOMAIN checksum_text AS text", good.replace("checksum text", "checksum checksum_text")], oneRead: true },
+  const cases: { readonly shape: string; readonly statements: readonly string[]; readonly code?: string; readonly skip?: string }[] = [
+    { shape: "checksum a domain over text", statements: ["CREATE DOMAIN checksum_text AS text", good.replace("checksum text", "checksum checksum_text")] },
     {
       shape: 'checksum and state varchar, checksum COLLATE "C"',
       statements: [good.replace("checksum text", 'checksum varchar(64) COLLATE "C"').replace("state text", "state varchar(16)")],
-      oneRead: true,
     },
     {
       shape: "an integer domain as the key",
       statements: ["CREATE DOMAIN version_int AS integer", good.replace("version bigint", "version version_int")],
-      oneRead: false,
       code: "HISTORY_TABLE_INVALID",
     },
-    { shape: "an unlogged table", statements: [good.replace("CREATE TABLE", "CREATE UNLOGGED TABLE")], oneRead: true },
+    { shape: "an unlogged table", statements: [good.replace("CREATE TABLE", "CREATE UNLOGGED TABLE")] },
     {
       shape: "a partitioned table keyed on version",
       statements: [`${good} PARTITION BY RANGE (version)`, "CREATE TABLE history_part PARTITION OF schema_migrations FOR VALUES FROM (1) TO (1000000)"],
-      oneRead: true,
     },
     {
       // The parent's key does not reach its children: the read sees version 1 twice, as the careful path does.
       shape: "an inherited table holding version 1 again",
       statements: [good, "CREATE TABLE history_child () INHERITS (schema_migrations)"],
-      oneRead: false,
       code: "HISTORY_TABLE_INVALID",
     },
     {
@@ -334,7 +322,6 @@ test("a no-op start answers as the careful path for tables of other kinds and pl
         "SET search_path = other, public",
         good.replace("schema_migrations", "public.schema_migrations"),
       ],
-      oneRead: true,
     },
     {
       shape: "a good table of the same name earlier on the search_path, the history table keyless",
@@ -344,19 +331,16 @@ test("a no-op start answers as the careful path for tables of other kinds and pl
         "SET search_path = other, public",
         `CREATE TABLE public.schema_migrations (version bigint, ${OTHER_COLUMNS})`,
       ],
-      oneRead: false,
       code: "HISTORY_TABLE_INVALID",
     },
     {
       shape: "a good temporary table shadowing a history table whose checksum changed",
       statements: [good.replace("CREATE TABLE", "CREATE TEMP TABLE"), good.replace("schema_migrations", "public.schema_migrations")],
-      oneRead: false,
       code: "CHECKSUM_MISMATCH",
     },
     {
       shape: "state 'APPLIED' in a column of a case-insensitive collation",
       statements: ["CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false)", good.replace("state text", "state text COLLATE case_insensitive")],
-      oneRead: false,
       code: "HISTORY_TABLE_INVALID",
       ...(icu ? {} : { skip: "this server has no ICU collations" }),
     },
@@ -366,7 +350,7 @@ test("a no-op start answers as the careful path for tables of other kinds and pl
       (result) => JSON.stringify(result),
       (error: { code?: string }) => error.code ?? String(error),
     );
-  for (const { shape, statements, oneRead, code, skip } of cases) {
+  for (const { shape, statements, code, skip } of cases) {
     if (skip !== undefined) {
       t.diagnostic(`skipped "${shape}": ${skip}`);
       continue;
@@ -385,34 +369,11 @@ test("a no-op start answers as the careful path for tables of other kinds and pl
       await client.query("INSERT INTO history_child (version, name, checksum, applied_at, state) SELECT version, name, checksum, applied_at, state FROM public.schema_migrations WHERE version = 1");
     const manager = new MigrationManager(client, two);
     const outcomes: string[] = [];
-    const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+    await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
     outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
     assert.equal(outcomes[0], outcomes[1], shape);
     assert.equal(outcomes[0], code ?? JSON.stringify({ direction: "up", fromVersion: 2, toVersion: 2, steps: [] }), shape);
-    assert.equal(sent.length === 1, oneRead, `${shape}:\n${sent.join("\n")}`);
   }
-});
-
-test("without the server's column descriptions (a driver that does not pass them on), the no-op read proves nothing and the careful path decides", () => {
-  const rows = [{ version: 1, checksum: registry[0]!.checksum, state: "applied" }];
-  assert.equal(parsePostgresNoOpRead(rows, undefined), null);
-  const described = (arrayType: number) => [
-    { dataTypeID: 20, tableID: 16_400, columnID: 1 },
-    { dataTypeID: 25, tableID: 16_400, columnID: 3 },
-    { dataTypeID: 25, tableID: 16_400, columnID: 6 },
-    { dataTypeID: arrayType, tableID: 0, columnID: 0 },
-  ];
-  assert.deepEqual(parsePostgresNoOpRead(rows, described(1016)), [{ version: 1, checksum: registry[0]!.checksum, startedAt: null }]);
-  // A domain over bigint: the server sends bigint for the column, the domain's own array type for the array.
-  assert.equal(parsePostgresNoOpRead(rows, described(16_385)), null);
-  // A jsonb state, which the careful read cannot compare with 'started': the careful path decides.
-  assert.equal(
-    parsePostgresNoOpRead(
-      rows,
-      described(1016).map((column, index) => (index === 2 ? { ...column, dataTypeID: 3802 } : column)),
-    ),
-    null,
-  );
 });
 
 test("a state column the careful read cannot compare with 'started' (json, jsonb, xml, a domain over jsonb) holding \"applied\", which pg hands back as the text applied, is never read as nothing pending: a no-op start fails as the careful path fails, with the same code", async (t) => {
@@ -441,10 +402,9 @@ test("a state column the careful read cannot compare with 'started' (json, jsonb
     await insertApplied(client, "schema_migrations", two, undefined, stored);
     const manager = new MigrationManager(client, two);
     const outcomes: string[] = [];
-    const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+    await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
     outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
     assert.deepEqual(outcomes, [code, code], shape);
-    assert.ok(sent.length > 1, `the one read vouched for ${shape}:\n${sent.join("\n")}`);
   }
 });
 
@@ -461,9 +421,8 @@ test('the schema "pg_temp", which PostgreSQL resolves to the session\'s own temp
     );
   const manager = new MigrationManager(client, two, { schema: "pg_temp" });
   const outcomes: string[] = [];
-  const sent = await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
+  await recordStatements(client, async () => outcomes.push(await outcome(manager.up())));
   outcomes.push(await outcome(manager.run(manager.executor.up(), { exclusive: true })));
   // The careful path finds no schema named pg_temp, plans every migration and cannot create the schema (42939).
   assert.deepEqual(outcomes, ["42939", "42939"]);
-  assert.ok(sent.length > 1, `the one read vouched for pg_temp's table:\n${sent.join("\n")}`);
 });

@@ -212,7 +212,7 @@ test("down through a hostile search_path reverts exactly the rows it names: a SQ
   assert.deepEqual(await calls(), []);
 });
 
-test('up and down with transaction: "all" send their SQL migrations in one message through a hostile search_path, as on a clean server, and call nothing of it', async (t) => {
+test('up and down with transaction: "all" apply their SQL migrations through a hostile search_path, as on a clean server, and call nothing of it', async (t) => {
   const { client, admin, calls } = await hostileDatabase(t);
   const registry = [1, 2, 3].map((version) =>
     namedSqlEntry(version, `create_t${version}`, `SELECT pg_catalog.pg_sleep(0.05);\nCREATE TABLE public.t${version} (id bigint PRIMARY KEY);`, `DROP TABLE public.t${version};`, {

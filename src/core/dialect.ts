@@ -8,15 +8,13 @@
  * unchanged; PostgreSQL's lives in `dialects/postgres.ts`.
  */
 import type { runScriptWithHistory } from "./script-with-history.js";
-import type { runScriptBatch } from "./script-batch.js";
 import type { applySqlRun } from "./sql-run.js";
 import type { driveDirectly, Step } from "./step.js";
 import type { EscapedCommit, InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { ExecutorBase } from "./executor-base.js";
 import type { HistoryStore } from "./history.js";
-import type { MigrationPlan } from "./planner.js";
-import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "./types.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
 import type { CommitWitness, TransactionStart } from "./transaction-guard.js";
@@ -71,12 +69,6 @@ export interface Dialect {
    */
   readonly applyScriptWithHistory?: typeof runScriptWithHistory;
   /**
-   * Applies consecutive SQL migrations of a whole run with their history writes as one request, where
-   * the driver can (`script-batch.ts`); absent: one request per migration. Carried by the dialect so
-   * that only the entries whose driver can use it bundle it.
-   */
-  readonly applyScriptBatch?: typeof runScriptBatch;
-  /**
    * Applies a run of consecutive SQL migrations that cannot end their transactions in one loop
    * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.
    */
@@ -113,20 +105,6 @@ export interface Dialect {
   dropObjectSql(object: SchemaObject): string;
   /** Whether foreign keys are enforced on this connection now (`up({ transaction: "all" })`'s rule). */
   foreignKeysEnforced(): Step<boolean>;
-
-  /**
-   * The plan of an `up` with nothing to do, proven in one read (`no-op-check.ts`), or `null` when the
-   * read does not prove it and the executor must plan from the rows. Absent: every `up` plans from
-   * the rows (a dialect whose storage the proof's SQL does not fit, or whose bundle it would only weigh).
-   */
-  planIfNothingPending?<E extends MigrationEntry>(store: HistoryStore, migrations: readonly E[], to: number | undefined): Step<MigrationPlan<E> | null>;
-  /**
-   * Whether `migrations` passes the registry checks (its entries' dialect `driverDialect`, the version
-   * rules), proven in one pass (`registry-fast-check.ts`); `false` sends the caller to the two careful
-   * checks, which refuse. Absent: they always run. Like {@link planIfNothingPending}, only the entries
-   * held to a start-time target carry it.
-   */
-  isCleanRegistry?(migrations: MigrationRegistry, driverDialect: SqlDialect): boolean;
 
   /**
    * The typed error for a failure a user can act on (locked, full, read-only, unusable), read through

@@ -110,8 +110,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /**
    * The first column of the first row of `sql`, a read without bound values (a PRAGMA's value), or
    * `undefined` when it has no row: what `query` answers with less, through a statement that returns
-   * bare values, where the library has one. The escape guard reads five per guarded migration (see
-   * `guard-reads.ts`). Sync drivers only; absent, those reads go through `query`.
+   * bare values, where the library has one. Sync drivers only; absent, those reads go through `query`.
    */
   readValue?(sql: string): unknown;
   getBusyTimeout(): MaybePromise<number, Async>;
@@ -156,16 +155,6 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * fails the migration before its COMMIT.
    */
   scriptWithHistory?(script: string, statements: readonly BatchStatement[], before?: readonly BatchStatement[]): readonly number[] | Promise<readonly number[]>;
-  /**
-   * Inside the open transaction of a whole run (`transaction: "all"`), runs several SQL migrations,
-   * each `script` followed by its history writes, in one request (capability `scriptWithHistory`):
-   * as many of `items`, from the first, as the driver can send together and still tell apart, at
-   * least two, calling `beforeSend` just before it sends them. `null` when fewer than two can go (the
-   * caller then sends them one at a time). A failure leaves the transaction for the caller to roll
-   * back, and is reported as the item's whose statement failed, its error position counting from
-   * that item's `script`.
-   */
-  scriptBatchWithHistory?(items: readonly ScriptBatchItem[], beforeSend: () => void): ScriptBatchOutcome | null | Promise<ScriptBatchOutcome | null>;
   /** Takes the owner lock sidecar (capability `fileLocking`), or returns `null`. */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */
@@ -209,26 +198,6 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * Async drivers only; drivers with `snapshot` open an empty copy instead.
    */
   openScratchDatabase?(): Promise<ScratchDatabase<Db>>;
-}
-
-/** One migration of a {@link Driver.scriptBatchWithHistory}: its SQL and its history writes. */
-export interface ScriptBatchItem {
-  readonly script: string;
-  /** Its history writes, where `SCRIPT_ELAPSED_MS` stands for the milliseconds its `script` took. */
-  readonly statements: readonly BatchStatement[];
-}
-
-/** What a {@link Driver.scriptBatchWithHistory} did with the items it sent. */
-export interface ScriptBatchOutcome {
-  /** How many items, from the first, went in the request: at least two. */
-  readonly count: number;
-  /**
-   * Each item that completed, in order: its script's duration as the server measured it, and the
-   * rows each of its history writes changed. Every one of `count` when nothing failed.
-   */
-  readonly completed: readonly { readonly durationMs: number; readonly changes: readonly number[] }[];
-  /** The item whose statement failed (an index into `items`) and the error, or `null`. */
-  readonly failure: { readonly index: number; readonly cause: unknown } | null;
 }
 
 /** One statement of an atomic {@link Driver.batch}. */

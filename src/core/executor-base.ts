@@ -151,9 +151,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
         return yield* this.waitWhileAnotherProcessMigrates(
           function* (this: ExecutorBase<R>): Step<MigrationResult> {
             const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
-            // The usual start proves it has nothing to do in one read (no-op-check.ts); else plan from the rows.
-            const nothingPending = this.dialect.planIfNothingPending ? yield* this.dialect.planIfNothingPending(this.store, this.migrations as readonly R[number][], options.to) : null;
-            const { plan, counter } = nothingPending ? { plan: nothingPending, counter: null } : yield* this.planWithCounter(replan, !all);
+            const { plan, counter } = yield* this.planWithCounter(replan, !all);
             if (all) return yield* this.strategies.wholeRun(this, plan, replan);
             return yield* this.execute(plan, counter, replan, progress);
           }.bind(this),

@@ -26,12 +26,8 @@ export function validateForExecutor(
   props: MigrationManagerProps,
   dialect?: Dialect,
 ): ExecutorSettings {
-  // The file drivers' dialect proves the usual registry fine in one pass (registry-fast-check.ts); only
-  // otherwise, or for another dialect, the two checks run, in their order, to refuse.
-  if (dialect?.isCleanRegistry?.(migrations, driver.dialect) !== true) {
-    assertRegistryDialect(migrations, driver);
-    assertValidRegistry(migrations);
-  }
+  assertRegistryDialect(migrations, driver);
+  assertValidRegistry(migrations);
   return {
     tableName: props.tableName ?? DEFAULT_TABLE_NAME,
     busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,

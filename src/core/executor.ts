@@ -1,11 +1,11 @@
 /**
  * The executor every manager holds: {@link ExecutorBase}'s algorithm (`up`, the loop shared with
  * `down`, the lock, the history re-read) plus the operations only a manager offers: `down`, `reset`,
- * `status`, `history`, and `upIfNothingPending` (PostgreSQL's start without the run lock). They live
+ * `status` and `history`. They live
  * here, not in the base, so an app that only applies migrations (`migrate` of an entry whose driver
  * cannot verify a schema) bundles the base alone.
  */
-import { readAllHistory, readKeysOptimistically } from "./history-reads.js";
+import { readAllHistory } from "./history-reads.js";
 import { MigrationInProgressError, StepwiseError, UnmanagedDatabaseError } from "./errors.js";
 import { DriverCapabilityError } from "./driver.js";
 import { toPlainError } from "./plain-error.js";
@@ -21,12 +21,12 @@ import { orderChildrenFirst } from "./drop-order.js";
 import { setUserVersion } from "./history.js";
 import { deleteHistoryRow, markHistoryRowStarted } from "./history-reverts.js";
 import { parseMigrationOwner } from "./migration-owner.js";
-import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import { describeStatus, planDown, type AppliedMigration, type AppliedMigrationKey, type MigrationStatus } from "./planner.js";
 import type { SchemaObjectKind } from "./schema-objects.js";
 import { exec, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import type { MigrationRegistry } from "./types.js";
-import { DEFAULT_TRANSACTION_MODE, type DownOptions, type MigrationResult, type UpOptions } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE, type DownOptions, type MigrationResult } from "./options.js";
 
 export type { ExecutorSettings };
 
@@ -56,29 +56,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
     }
     yield* deleteHistoryRow(this.store, entry.version);
     if (this.settings.capabilities.userVersion) yield* setUserVersion(entry.version - 1);
-  }
-
-  /**
-   * The result of an `up` with nothing to do, found from one read of the history without the run
-   * lock; `null` when there may be work, or the read or the plan failed, and the caller must run
-   * {@link up} under the lock. Sound without the lock because applied rows are committed: a database
-   * that is up to date now stays so until someone runs a `down`, which this call may precede.
-   * A driver whose run lock costs round trips (PostgreSQL's advisory lock) skips them on the usual start.
-   */
-  *upIfNothingPending(options: UpOptions = {}): Step<MigrationResult | null> {
-    yield* refuseOpenTransaction(this.settings.driverName, "up");
-    const keys = yield* this.withConnectionSettings(readKeysOptimistically(this.store));
-    if (keys === null) return null;
-    let plan: MigrationPlan<R[number]>;
-    try {
-      plan = planUp(this.migrations as readonly R[number][], keys, { to: options.to });
-    } catch {
-      // Refusals (drift, an interrupted migration) are reported by the careful path, under the lock.
-      return null;
-    }
-    if (plan.steps.length > 0) return null;
-    this.emit({ type: "nothing-pending", direction: "up", currentVersion: plan.fromVersion });
-    return { direction: "up", fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
   }
 
   /** Reverts applied migrations; see `MigrationManager.down`. */

@@ -1,10 +1,10 @@
 /**
- * The history store's reads that only `history()`, `upIfNothingPending` and the safety nets need, as
+ * The history store's reads that only `history()` and the safety nets need, as
  * functions over a {@link HistoryStore} rather than its methods: a class's methods are bundled
  * whether or not anything calls them, so `migrate` alone (a Worker's, a page's) carries none of these.
  */
-import { toKeys, type HistoryStore } from "./history.js";
-import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
+import type { HistoryStore } from "./history.js";
+import type { AppliedMigration } from "./planner.js";
 import { query, run, type Step } from "./step.js";
 
 /** Every row of `store`, oldest first; `[]` when the table does not exist. */
@@ -33,25 +33,4 @@ export function* readAllHistory(store: HistoryStore): Step<AppliedMigration[]> {
 export function* replaceHistoryChecksum(store: HistoryStore, version: number, from: string, to: string): Step<boolean> {
   const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`, [to, version, from]);
   return result.changes === 1;
-}
-
-/**
- * The planner keys in one statement, without first asking whether the table exists and has the
- * expected shape: `null` when that statement fails or a row is malformed. For a caller that
- * answers `null` by asking again the careful way (the store's `readKeys`), so a missing or odd table
- * costs one failed read and never a wrong answer. A store that reads them its own way (PostgreSQL's)
- * is asked instead.
- */
-export function* readKeysOptimistically(store: HistoryStore): Step<AppliedMigrationKey[] | null> {
-  if (store.readKeysOptimistically) return yield* store.readKeysOptimistically();
-  let rows: { version: unknown; checksum: unknown; state: unknown; started_at: string | null }[];
-  try {
-    rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT ${store.versionColumn}, checksum, state, CASE state WHEN 'started' THEN applied_at END AS started_at FROM ${store.quoted} ORDER BY version`,
-    );
-  } catch {
-    return null;
-  }
-  const keys = toKeys(rows);
-  return typeof keys === "number" ? null : keys;
 }

@@ -191,14 +191,6 @@ export class HistoryStore {
     return keys as AppliedMigrationKey[];
   }
 
-  /**
-   * The planner keys in one statement, where the dialect reads them otherwise than
-   * `readKeysOptimistically` of `history-reads.ts` (PostgreSQL's proves the table's shape in the same
-   * statement). Optional, not a method here: only a manager's `upIfNothingPending` reads them, and a
-   * class's methods are bundled into `migrate` whether called or not.
-   */
-  readKeysOptimistically?(): Step<AppliedMigrationKey[] | null>;
-
   /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
   *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
     const problem = rowProblemOf(version, checksum, state, previous);

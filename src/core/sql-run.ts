@@ -13,7 +13,7 @@
  * `runBodyInOpenTransaction`, so its events, its errors and the escape verdict are the strategy's
  * own; only the executor's loop and the strategy's levels around it are saved.
  *
- * Only the entries of the file drivers carry it (`dialects/sqlite-proving-no-op.ts`), where `npm run
+ * Only the entries of the file drivers carry it (`dialects/sqlite-file.ts`), where `npm run
  * bench` holds a fresh apply to the hand-written loop; the others apply the same migrations through
  * the strategy, so their budgeted bundles hold none of this.
  */

@@ -43,15 +43,7 @@ function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, p
       yield* refuseWholeRunObstacles(executor, fresh.steps, direction);
       executor.emitSkipped(direction, plan.steps, fresh.steps);
       const token = yield* executor.dialect.markCommitWitness(guard.witness);
-      for (let index = 0; index < fresh.steps.length;) {
-        // Several SQL migrations in one request where the dialect carries it (PostgreSQL's).
-        const batch = executor.dialect.applyScriptBatch ? yield* executor.dialect.applyScriptBatch(executor, fresh.steps, index, direction) : [];
-        if (batch.length > 0) {
-          ran.push(...batch);
-          index += batch.length;
-          continue;
-        }
-        const entry = fresh.steps[index++]!;
+      for (const entry of fresh.steps) {
         const escapeGuard = executor.needsGuard(entry, direction) ? { guard, start, token } : null;
         let durationMs = yield* executor.applyAsOneRequest(entry, direction, escapeGuard);
         if (durationMs === null) {

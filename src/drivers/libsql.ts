@@ -17,7 +17,7 @@
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_DIALECT_PROVING_NO_OP } from "../core/dialects/sqlite-proving-no-op.js";
+import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -205,7 +205,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_FILE_DIALECT);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -243,7 +243,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws RegistryInvalidError when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT_PROVING_NO_OP);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_FILE_DIALECT);
   }
 }
 

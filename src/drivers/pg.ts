@@ -23,13 +23,10 @@ import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-to
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
-import { composeScriptBatch, readScriptBatch } from "./pg-script-batch.js";
-import { queryMessage } from "./pg-message-results.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
 import { ConnectionLostError } from "../core/connection-errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
-import { POSTGRES_COLUMN_DESCRIPTIONS } from "../core/dialects/postgres-no-op-read.js";
 import { EQ } from "../core/dialects/postgres-operators.js";
 import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -185,16 +182,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         for (const statement of splitPostgresSqlText(sql)) await lockTimeout.watch(() => client.query(statement));
       }, inTransaction);
     },
-    // The server's description of the columns travels with the rows: the no-op read proves the
-    // version's type and table from it, without asking the catalog (postgres-no-op-read.ts).
     query: async (sql, params) => {
       const result = await query(sql, params);
       // Text of several statements (the escape guard's RELEASE and its transaction id read) answers
       // one result per statement: the read is the last.
-      const { rows, fields } = Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
-      // Not enumerable: a caller comparing rows (deepStrictEqual counts enumerable symbols) sees rows only.
-      if (Array.isArray(rows)) Object.defineProperty(rows, POSTGRES_COLUMN_DESCRIPTIONS, { value: fields });
-      return rows;
+      return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
     },
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
@@ -252,18 +244,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // One result per statement of the message (a lone one when it holds one): the history writes are the last.
       const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
       return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
-    },
-    // Several migrations of a whole run in one message (see pg-script-batch.ts), read through a query
-    // of stepwise's own kind: only on pg's JavaScript client (pg-native's has no protocol connection
-    // to hand it), and not in its pipeline mode, which refuses such a query.
-    scriptBatchWithHistory: async (items, beforeSend) => {
-      const { connection, pipeline } = client as { connection?: { query?: unknown }; pipeline?: unknown };
-      if (typeof connection?.query !== "function" || pipeline) return null;
-      const message = composeScriptBatch(items, `stepwise_mark_${globalThis.crypto.randomUUID().replace(/-/g, "")}`);
-      if (message === null) return null;
-      await sendPendingBegin();
-      beforeSend();
-      return readScriptBatch(message, await lockTimeout.watch(() => queryMessage(client, message.text)));
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
@@ -461,9 +441,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   override async up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
     if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
-    // The usual start has nothing to do: one read answers it, without the lock's two round trips.
-    const nothingPending = await this.run(this.executor.upIfNothingPending(options));
-    return nothingPending ?? super.up(options);
+    return super.up(options);
   }
 
   /**

@@ -15,11 +15,7 @@
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
-import { applySqlRun } from "../core/sql-run.js";
-import { restoreConnectionSettingsAfterOneRead, snapshotConnectionSettingsInOneRead } from "../core/connection-settings.js";
-import { driveDirectly } from "../core/step.js";
-import type { Dialect } from "../core/dialect.js";
+import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
 import { ESCAPE_GUARD } from "../core/escape-guard.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
@@ -60,21 +56,6 @@ export const SQL_JS_CAPABILITIES: DriverCapabilities = {
   atomicBatch: false,
   batchWalk: true,
   scriptWithHistory: false,
-};
-
-/**
- * SQLite's dialect with the one loop over a run of migrations (`sql-run.ts`), the executor's loop
- * driven by the runner and the connection settings read by one statement (each statement kept
- * prepared costs SQLite work in every later migration): the fresh apply `npm run bench` holds to
- * the hand-written loop. The same four fields as `SQLITE_DIALECT_PROVING_NO_OP`'s, written out here:
- * a module both import cost this budgeted bundle 16 bytes gzipped (measured).
- */
-const SQL_JS_DIALECT: Dialect = {
-  ...SQLITE_DIALECT,
-  applySqlRun,
-  driveDirectly,
-  snapshotConnectionSettings: snapshotConnectionSettingsInOneRead,
-  restoreConnectionSettings: restoreConnectionSettingsAfterOneRead,
 };
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
@@ -353,7 +334,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createSqlJsDriver(db), migrations, props, SQL_JS_DIALECT);
+    super(createSqlJsDriver(db), migrations, props, SQLITE_FILE_DIALECT);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -382,7 +363,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     () => createSqlJsDriver(db),
     migrations,
     "stepwise/sql-js",
-    { executor: SQL_JS_DIALECT, manager: undefined },
+    { executor: SQLITE_FILE_DIALECT, manager: undefined },
     { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }

@@ -6,9 +6,7 @@
 import { HistoryTableInvalidError } from "../errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
-import type { AppliedMigrationKey } from "../planner.js";
 import { EQ, GT, TEXT } from "./postgres-operators.js";
-import { columnDescriptionsOf, parsePostgresNoOpRead, postgresNoOpReadSql, type PostgresNoOpReadRow } from "./postgres-no-op-read.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
 function quoteIdentifier(name: string): string {
@@ -60,26 +58,6 @@ export class PostgresHistoryStore extends HistoryStore {
       [this.schema, `${this.tableName}_${suffix}`],
     );
     return found.length > 0;
-  }
-
-  /**
-   * The planner keys and the proof of the table's shape in one statement (`postgres-no-op-read.ts`):
-   * on a start with nothing to do, the usual one, this is the only round trip. `null` (ask again the
-   * careful way) when the statement fails, the table is not one the careful path accepts, a row is not
-   * an applied one (an interrupted migration: the careful path reports it), a value is not what a
-   * key needs, the driver did not describe the result's columns, or the schema is `pg_temp`.
-   */
-  override *readKeysOptimistically(): Step<AppliedMigrationKey[] | null> {
-    // PostgreSQL reads the schema pg_temp as the session's temporary schema, where the careful path's
-    // catalog read looks for a schema of that name and finds none: only the careful path answers.
-    if (this.schema === "pg_temp") return null;
-    let rows: PostgresNoOpReadRow[];
-    try {
-      rows = yield* query<PostgresNoOpReadRow>(postgresNoOpReadSql(this.quoted));
-    } catch {
-      return null;
-    }
-    return parsePostgresNoOpRead(rows, columnDescriptionsOf(rows));
   }
 
   override isNamed(name: string): boolean {

@@ -18,8 +18,6 @@ import { createPostgresHistoryGuard } from "./postgres-history-guard.js";
 import { scriptStatements } from "../sql-location.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 import { runScriptWithHistory } from "../script-with-history.js";
-import { runScriptBatch } from "../script-batch.js";
-import { isCleanRegistry } from "../registry-fast-check.js";
 import type { Dialect } from "../dialect.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
@@ -97,10 +95,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
-    // Every start constructs a manager: its registry checks in one pass, not two.
-    isCleanRegistry,
     applyScriptWithHistory: runScriptWithHistory,
-    applyScriptBatch: runScriptBatch,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },

@@ -1,24 +1,19 @@
 /**
- * stepwise/pg sends consecutive SQL migrations of a whole run (`transaction: "all"`) with their
- * history writes as one message, marks between them (`src/drivers/pg-script-batch.ts`,
- * `src/core/script-batch.ts`). These tests hold it to what one message per migration gave: the
+ * stepwise/pg under `transaction: "all"`, migration by migration in the run's one transaction: the
  * failure named is the failing migration's, with its own error and a position counted from its own
- * SQL, wherever in the message it fails (a statement that runs, one the server refuses to read);
- * nothing of the run stays; the events end at the failing migration's `migrating`; each history row
- * and result carries its own migration's duration; a discarded or missing history row fails its own
- * migration; and SQL that could be read otherwise inside a longer message goes alone. Statements are
- * counted through the client's own `query`, never timed.
+ * SQL; nothing of the run stays; the events end at the failing migration's `migrating`; each history
+ * row and result carries its own migration's duration; a discarded or missing history row fails its
+ * own migration. Statements are counted through the client's own `query`, never timed.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import type { MigrationEvent } from "../src/core/events.js";
-import type { MigrationDefinition, MigrationEntry, SqlMigrationEntry } from "../src/core/types.js";
+import type { SqlMigrationEntry } from "../src/core/types.js";
 import { MigrationManager } from "../src/entries/pg.js";
-import { MOST_PER_BATCH } from "../src/drivers/pg-script-batch.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
-import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null) => namedSqlEntry(version, `step_${version}`, up, down ?? `DROP TABLE t${version};`, { dialect: "postgres" });
 
@@ -48,17 +43,12 @@ async function eventsOf(collect: (onEvent: (event: MigrationEvent) => void) => P
   return events;
 }
 
-/** The messages of `sent` that hold migrations' SQL with their marks: the batches. */
-const batchesOf = (sent: readonly string[]) => sent.filter((sql) => sql.includes(' AS "stepwise_mark_'));
-
-test('up({ transaction: "all" }) sends consecutive SQL migrations in messages of up to MOST_PER_BATCH, every one once and in order, and commits once', async (t) => {
+test('up({ transaction: "all" }) sends every SQL migration once and in order, and commits once', async (t) => {
   const client = await connectFresh(t);
-  const size = MOST_PER_BATCH + 3;
+  const size = 19;
   const registry = registryOf(size);
   const sent = await recordStatements(client, () => new MigrationManager(client, registry).up({ transaction: "all" }));
-  const batches = batchesOf(sent);
-  assert.equal(batches.length, 2, sent.join("\n---\n"));
-  const order = batches.flatMap((message) => [...message.matchAll(/CREATE TABLE t(\d+) /g)].map((match) => Number(match[1])));
+  const order = sent.flatMap((message) => [...message.matchAll(/CREATE TABLE t(\d+) /g)].map((match) => Number(match[1])));
   assert.deepEqual(
     order,
     registry.map((entry) => entry.version),
@@ -68,19 +58,12 @@ test('up({ transaction: "all" }) sends consecutive SQL migrations in messages of
     (await client.query<{ version: string }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => Number(row.version)),
     registry.map((entry) => entry.version),
   );
-  // The mark's setting belongs to the run's transaction and is gone with it.
-  const { rows } = await client.query<{ mark: string | null }>("SELECT pg_catalog.current_setting('stepwise.batch_mark', true) AS mark");
-  assert.ok(rows[0]!.mark === null || rows[0]!.mark === "", `the mark outlived the run: ${rows[0]!.mark}`);
 });
 
-test("a migration that fails mid-batch is the one reported, with its own error, its events last; nothing of the run stays", async (t) => {
+test("a migration that fails mid-run is the one reported, with its own error, its events last; nothing of the run stays", async (t) => {
   const client = await connectFresh(t);
   const registry = registryOf(5, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nSELECT 1 / 0;") });
-  let error = new Error("none") as Error & Record<string, unknown>;
-  const sent = await recordStatements(client, async () => {
-    error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
-  });
-  assert.equal(batchesOf(sent).length, 1, "the five went as one message");
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
   assert.deepEqual([error.code, error.version, error.file, error.direction, error.rolledBack], ["MIGRATION_FAILED", 3, "migrations/003_step_3.sql", "up", true]);
   assert.equal((error.cause as { code?: string }).code, "22012");
   assert.deepEqual(await tableNames(client), [], "the run, the history table's creation included, rolled back");
@@ -88,7 +71,7 @@ test("a migration that fails mid-batch is the one reported, with its own error, 
   assert.deepEqual(events, ["migrating 1", "migrating 2", "migrating 3"]);
 });
 
-test("an error with a position in a later migration of the batch counts it from that migration's SQL, as the SQL sent alone reports it", async (t) => {
+test("an error with a position in a later migration of the run counts it from that migration's SQL, as the SQL sent alone reports it", async (t) => {
   const client = await connectFresh(t);
   const script = "CREATE TABLE t4 (id bigint);\n-- the next statement names a column t4 lacks\nSELECT missing_column FROM t4;";
   const registry = registryOf(5, { 4: pgEntry(4, script) });
@@ -105,7 +88,7 @@ test("an error with a position in a later migration of the batch counts it from 
   assert.equal((alone as { position?: string }).position, cause.position);
 });
 
-test("a syntax error in a later migration stops the whole message before any of it runs; it is that migration's, its position counted from its SQL", async (t) => {
+test("a syntax error in a later migration is that migration's, nothing of the run stays, its position counted from its SQL", async (t) => {
   const client = await connectFresh(t);
   const script = "CREATE TABLE t4 (id bigint);\nCREAT TABLE oops (id bigint);";
   const registry = registryOf(6, { 4: pgEntry(4, script) });
@@ -127,7 +110,7 @@ test("a syntax error in a later migration stops the whole message before any of 
   );
 });
 
-test("each migration of a batch carries its own duration, in its history row and its result, measured between its marks", async (t) => {
+test("each migration of a whole run carries its own duration, in its history row and its result", async (t) => {
   const client = await connectFresh(t);
   const registry = registryOf(4, { 2: pgEntry(2, "SELECT pg_sleep(0.4);\nCREATE TABLE t2 (id bigint);") });
   const result = await new MigrationManager(client, registry).up({ transaction: "all" });
@@ -141,11 +124,11 @@ test("each migration of a batch carries its own duration, in its history row and
     assert.ok(stored[index]! < stored[1]! - 300, `row ${index + 1}: ${stored[index]} ms`);
     assert.ok(reported[index]! < reported[1]! - 300, `result ${index + 1}: ${reported[index]} ms`);
   }
-  // The row is written before the migration's closing mark: it never exceeds what the marks measured.
+  // The row is written before the migration's result is measured: it never exceeds it.
   for (let index = 0; index < 4; index++) assert.ok(stored[index]! <= Math.round(reported[index]!) + 1, `${index + 1}: row ${stored[index]}, result ${reported[index]}`);
 });
 
-test("a history INSERT a trigger discards mid-batch fails its own migration, rolled back", async (t) => {
+test("a history INSERT a trigger discards mid-run fails its own migration, rolled back", async (t) => {
   const client = await connectFresh(t);
   const registry = registryOf(5);
   await new MigrationManager(client, registry).up({ to: 1 });
@@ -153,17 +136,13 @@ test("a history INSERT a trigger discards mid-batch fails its own migration, rol
     "CREATE FUNCTION discard_three() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.version = 3 THEN RETURN NULL; END IF; RETURN NEW; END $$; " +
       "CREATE TRIGGER discard_three BEFORE INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION discard_three();",
   );
-  let error = new Error("none") as Error & Record<string, unknown>;
-  const sent = await recordStatements(client, async () => {
-    error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
-  });
-  assert.equal(batchesOf(sent).length, 1, "2 to 5 went as one message");
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
   assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true]);
   assert.equal((error.cause as { code?: string }).code, "HISTORY_ROW_DISCARDED");
   assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
 });
 
-test("a revert mid-batch whose SQL deletes its own history row fails with HISTORY_CHANGED_BY_MIGRATION; the roll-back rolls back whole", async (t) => {
+test("a revert mid-run whose SQL deletes its own history row fails with HISTORY_CHANGED_BY_MIGRATION; the roll-back rolls back whole", async (t) => {
   const client = await connectFresh(t);
   const registry = registryOf(5, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);", "DROP TABLE t3;\nDELETE FROM schema_migrations WHERE version = 3;") });
   await new MigrationManager(client, registry).up();
@@ -174,37 +153,7 @@ test("a revert mid-batch whose SQL deletes its own history row fails with HISTOR
   assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 5);
 });
 
-test("SQL another session setting could read otherwise inside a longer message, a TypeScript migration, and SQL naming the mark go alone; the run applies each once, in order", async (t) => {
-  const client = await connectFresh(t);
-  const alone = {
-    3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nCOMMENT ON TABLE t3 IS 'café';"),
-    5: pgEntry(5, "CREATE TABLE t5 (note text DEFAULT E'a\\\\b');"),
-    7: pgEntry(7, "CREATE TABLE t7 (id bigint);\nRESET search_path;"),
-    8: pgEntry(8, "CREATE TABLE t8 (id bigint);\nSELECT pg_catalog.current_setting('stepwise.batch_mark', true);"),
-  };
-  const typescript = tsEntry(
-    6,
-    { up: async (db: pg.ClientBase) => void (await db.query("CREATE TABLE t6 (id bigint)")) } as unknown as MigrationDefinition<unknown>,
-    { dialect: "postgres" } as never,
-  ) as MigrationEntry;
-  const registry: MigrationEntry[] = [...registryOf(10, alone).slice(0, 5), typescript, ...registryOf(10, alone).slice(6)];
-  const sent = await recordStatements(client, () => new MigrationManager(client, registry).up({ transaction: "all" }));
-  const batches = batchesOf(sent);
-  for (const version of [3, 5, 7, 8]) {
-    const script = (alone as Record<number, SqlMigrationEntry>)[version]!.upSql;
-    assert.ok(!batches.some((message) => message.includes(script)), `${version} went in a batch`);
-    assert.equal(sent.filter((sql) => sql.includes(script)).length, 1, `${version} was sent once`);
-  }
-  // 1 and 2 together; 9 and 10 together; 4 alone between 3 and 5, so no batch.
-  assert.equal(batches.length, 2, batches.join("\n---\n"));
-  assert.deepEqual(
-    (await client.query<{ version: string }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((row) => Number(row.version)),
-    registry.map((entry) => entry.version),
-  );
-  assert.deepEqual(await tableNames(client), ["schema_migrations", ...[1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => `t${version}`)]);
-});
-
-test("a migration whose name the database's encoding lacks is the one reported, not the first of its batch", async (t) => {
+test("a migration whose name the database's encoding lacks is the one reported", async (t) => {
   const server = await postgresServer();
   // A LATIN1 database: the server converts every message from the client's UTF-8 on receipt, and a
   // character LATIN1 lacks fails the whole message, naming no position.
@@ -231,11 +180,10 @@ test("a migration whose name the database's encoding lacks is the one reported, 
   assert.equal((error.cause as { code?: string }).code, "22P05");
 });
 
-test("a COPY in a batch: TO STDOUT completes and is counted as a statement of its migration; FROM STDIN fails its own migration, as one message per migration does", async (t) => {
+test("a COPY in a whole run: TO STDOUT completes; FROM STDIN fails its own migration, as under one transaction per migration", async (t) => {
   const client = await connectFresh(t);
   const out = registryOf(4, { 2: pgEntry(2, "CREATE TABLE t2 (id bigint);\nCOPY (SELECT 1 AS one, 2 AS two) TO STDOUT;") });
-  const sent = await recordStatements(client, () => new MigrationManager(client, out).up({ transaction: "all" }));
-  assert.equal(batchesOf(sent).length, 1);
+  await new MigrationManager(client, out).up({ transaction: "all" });
   assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3", "t4"]);
   const other = await connectFresh(t);
   const from = registryOf(4, { 3: pgEntry(3, "CREATE TABLE t3 (id bigint);\nCOPY t3 FROM STDIN;") });
@@ -248,27 +196,22 @@ test("a COPY in a batch: TO STDOUT completes and is counted as a statement of it
   assert.equal((await other.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
 });
 
-test("a script ending in a line comment shares the batch; one ending inside a comment, a string or a dollar quote goes alone and fails as its own", async (t) => {
+test("a script ending in a line comment applies; one ending inside a comment, a string or a dollar quote fails as its own", async (t) => {
   const client = await connectFresh(t);
   const commented = registryOf(4, { 2: pgEntry(2, "CREATE TABLE t2 (id bigint); -- no line break after this comment") });
-  const sent = await recordStatements(client, () => new MigrationManager(client, commented).up({ transaction: "all" }));
-  assert.equal(batchesOf(sent).length, 1);
+  await new MigrationManager(client, commented).up({ transaction: "all" });
   assert.equal(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 4);
   for (const open of ["/* a /* nested */ comment never closed", "SELECT 'a string never closed", "SELECT $body$ a dollar quote never closed $bod$"]) {
     const other = await connectFresh(t);
     const registry = registryOf(4, { 3: pgEntry(3, `CREATE TABLE t3 (id bigint);\n${open}`) });
-    let error = new Error("none") as Error & Record<string, unknown>;
-    const sentOpen = await recordStatements(other, async () => {
-      error = await rejection(() => new MigrationManager(other, registry).up({ transaction: "all" }));
-    });
-    assert.ok(!batchesOf(sentOpen).some((message) => message.includes(open)), open);
+    const error = await rejection(() => new MigrationManager(other, registry).up({ transaction: "all" }));
     assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, true], open);
     assert.equal((error.cause as { code?: string }).code, "42601", open);
     assert.deepEqual(await tableNames(other), [], open);
   }
 });
 
-test("a batch on a client with pg's query_timeout leaves no timer behind: the process can exit when the run ends", async (t) => {
+test("a whole run on a client with pg's query_timeout leaves no timer behind: the process can exit when the run ends", async (t) => {
   const database = await createTestDatabase();
   // pg times a query by a timer its callback clears; a query that never calls it leaves the timer
   // running until the timeout, holding the process open that long.
@@ -280,7 +223,6 @@ test("a batch on a client with pg's query_timeout leaves no timer behind: the pr
   });
   const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
   const before = timers();
-  const sent = await recordStatements(client, () => new MigrationManager(client, registryOf(4)).up({ transaction: "all" }));
-  assert.equal(batchesOf(sent).length, 1);
+  await new MigrationManager(client, registryOf(4)).up({ transaction: "all" });
   assert.equal(timers(), before);
 });
