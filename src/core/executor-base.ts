@@ -36,8 +36,8 @@ import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-re
 import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
-import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification, type OwnerLockHandle } from "./driver.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type Step } from "./step.js";
 import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
