@@ -16,7 +16,8 @@
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
 export { DEFAULT_BACKUP_KEEP, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
-export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
+export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
+export type { BackupRecord } from "../core/backup-record.js";
 export { compareBackupWithRegistry, restoreBackup } from "../safety/restore.js";
 export type { RestoreOptions, RestoreResult } from "../safety/restore.js";
 export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check.js";

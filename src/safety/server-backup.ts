@@ -8,7 +8,8 @@
 import { UsageError } from "../core/errors.js";
 import { DriverCapabilityError, requireCapabilities, type Driver, type DriverCapability } from "../core/driver.js";
 import type { MigrationResult } from "../core/options.js";
-import type { BackupOptions, BackupRecord } from "./backup.js";
+import type { BackupOptions } from "./backup.js";
+import type { BackupRecord } from "../core/backup-record.js";
 import type { RestoreResult } from "./restore.js";
 import type { UpWithBackupOptions } from "./up-with-backup.js";
 
