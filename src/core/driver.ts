@@ -6,7 +6,8 @@
  */
 import { StepwiseError } from "./errors.js";
 import { keepText, text, type Text } from "./option-text.js";
-import type { ErrorKind, LockHolder } from "./errors.js";
+import type { LockHolder } from "./errors.js";
+import type { ErrorKind } from "./error-kind.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** What a driver can do beyond the required primitives. Declared, never discovered by failing. */

@@ -5,14 +5,9 @@
 import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
 import { elapsedOf } from "./elapsed.js";
+import type { ErrorKind } from "./error-kind.js";
 import type { MigrationDirection } from "./types.js";
 import { keepText, option, runCall, CALLS, spell, text, type Text } from "./option-text.js";
-
-/**
- * What a driver error means to stepwise; `lost` is a server's session that ended while in use (a
- * connection that cannot be opened at all is `cantopen`).
- */
-export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "lost" | "other";
 
 /** Every `code` a {@link StepwiseError} can carry. */
 export type StepwiseErrorCode =

@@ -4,7 +4,7 @@
  * only the runtime sets them.
  */
 import type { ErrorClassification } from "./driver.js";
-import type { ErrorKind } from "./errors.js";
+import type { ErrorKind } from "./error-kind.js";
 import { StepwiseError } from "./errors.js";
 import { isInstanceSafely } from "./thrown-value.js";
 

@@ -4,7 +4,7 @@
  * errors SQLite's codes give (`DATABASE_LOCKED`, `DISK_FULL`, `DATABASE_UNUSABLE`).
  */
 import type { ErrorClassification } from "../driver.js";
-import type { ErrorKind } from "../errors.js";
+import type { ErrorKind } from "../error-kind.js";
 import { DatabaseLockedError, DatabaseUnusableError, DiskFullError, StepwiseError } from "../errors.js";
 import { recordNativeError } from "../native-error.js";
 import { ConnectionLostError } from "../connection-errors.js";
