@@ -24,8 +24,8 @@ export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check
 export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
-export { ServerBackupUnsupportedError } from "../safety/server-backup.js";
-export type { ServerBackupTool } from "../safety/server-backup.js";
+export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
+export type { ServerBackupTool } from "../safety/backup-capabilities.js";
 
 // Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase, baselineDatabaseAsync } from "../safety/baseline.js";

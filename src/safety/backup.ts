@@ -33,7 +33,7 @@ import type { BackupRecord } from "../core/backup-record.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { closeQuietly, driverOf, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
-import { requireBackupCapabilities } from "./server-backup.js";
+import { requireBackupCapabilities } from "./backup-capabilities.js";
 
 import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
 export { DEFAULT_BACKUP_KEEP };

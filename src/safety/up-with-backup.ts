@@ -11,7 +11,7 @@ import { refuseDamagedDatabase } from "./backup-check.js";
 import { MigrationFailedError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
-import { requireBackupCapabilities } from "./server-backup.js";
+import { requireBackupCapabilities } from "./backup-capabilities.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { inline } from "../core/manager.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
