@@ -14,7 +14,7 @@ import { SyncMigrationManager } from "../core/manager.js";
 import { describeChecksumRepair, listChecksumRepairs, repairChecksums, type ChecksumRepairResult } from "../safety/checksum-repair.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import type { CliManager } from "./open-database.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 
 /** The environment variable that names who repairs, when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";

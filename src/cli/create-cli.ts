@@ -20,7 +20,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, type MigrationResult,
 import type { MigrationEvent } from "../core/events.js";
 import type { StatusProblem } from "../core/plain-error.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry, SqlDialect } from "../core/types.js";

@@ -4,7 +4,7 @@
 import type { BackupRecord } from "../core/backup-record.js";
 import type { RestoreResult } from "../safety/restore.js";
 import type { BaselineResult } from "../safety/baseline.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import type { Rehearsal } from "../safety/rehearsal.js";
 import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";

@@ -3,7 +3,7 @@
  * the CLI from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
  */
 import type { MigrationResult } from "../core/options.js";
-import { formatVersion } from "../shared/migration-label.js";
+import { formatVersion } from "../core/migration-label.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";
 import type { DatabaseInfo } from "./database-info.js";
 import { formatDuration } from "./duration.js";

@@ -3,7 +3,7 @@
  * most once per interval otherwise, so logs of CI runs and services stay readable.
  */
 import type { MigrationEvent } from "../core/events.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import type { Palette } from "./format.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;

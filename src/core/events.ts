@@ -2,7 +2,7 @@
  * What the executor reports while it works: typed events for apps, and the one-line text a logger
  * receives for each.
  */
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "./migration-label.js";
 import type { BackupRecord } from "./backup-record.js";
 import type { ProgressMeasure } from "./progress.js";
 import type { MigrationDirection } from "./types.js";

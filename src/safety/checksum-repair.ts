@@ -14,7 +14,7 @@ import { SyncMigrationManager } from "../core/manager.js";
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SafetyNetManager } from "./schema-reader.js";

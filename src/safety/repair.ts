@@ -22,7 +22,7 @@ import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transact
 import type { SafetyNetManager } from "./schema-reader.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { formatMigrationLabel } from "../shared/migration-label.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
 import { parseMigrationOwner } from "../core/migration-owner.js";
 
 /** What the person found: the migration's changes are all there, or none are. */
