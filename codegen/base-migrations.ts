@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseMigrationFileName, type ParsedMigrationFileName } from "../src/shared/migration-file.js";
+import { parseMigrationFileName, type ParsedMigrationFileName } from "./migration-file.js";
 import { GitHistoryShallowError, MigrationsOutsideRepositoryError } from "./rebase-errors.js";
 import { findMergeBase, isShallowRepository, listUnmergedPaths, openGitRepositoryOrThrow, pathInRepository, readFolderAtCommit, resolveBaseOrThrow, type GitFile, type ResolvedBase } from "./git.js";
 import { toPortablePath } from "./portable-path.js";

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
-import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "../src/shared/migration-file.js";
+import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "./migration-file.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./d1-target.js";

@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { isMigrationLike, parseMigrationFileName } from "../src/shared/migration-file.js";
+import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import type { Problem } from "./problems.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */

@@ -6,7 +6,7 @@ import { findTargetProblems, type Target } from "./d1-target.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
-import { isMigrationLike } from "../src/shared/migration-file.js";
+import { isMigrationLike } from "./migration-file.js";
 import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { REGISTRY_HEADER } from "./render.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry, type GenCacheDependency, type GenCacheKey } from "./gen-cache.js";

@@ -4,9 +4,9 @@
  */
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import type { CliContext } from "../src/cli/create-cli.js";
+import type { CliContext } from "../src/cli/cli-context.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
-import { formatVersion } from "../src/shared/migration-file.js";
+import { formatVersion } from "./migration-file.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS } from "./optional-dependencies.js";
 import type { Problem } from "./problems.js";

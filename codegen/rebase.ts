@@ -8,7 +8,7 @@
  * imports of a renamed migration (`migration-references.ts`).
  */
 import path from "node:path";
-import { DEFAULT_VERSION_WIDTH, formatMigrationFileName } from "../src/shared/migration-file.js";
+import { DEFAULT_VERSION_WIDTH, formatMigrationFileName } from "./migration-file.js";
 import type { AppliedMigration } from "../src/core/planner.js";
 import { compareWithBase, type BaseComparison } from "./base-migrations.js";
 import { findReferenceRewrites } from "./migration-references.js";

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
-import { isMigrationLike } from "../src/shared/migration-file.js";
+import { isMigrationLike } from "./migration-file.js";
 import type { Target } from "./d1-target.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";

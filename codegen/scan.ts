@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "
 import path from "node:path";
 import { Project, SyntaxKind, type SourceFile } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
-import { parseMigrationFileName, type MigrationKind } from "../src/shared/migration-file.js";
+import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { findTsTemplatePlaceholders } from "./template-placeholders.js";

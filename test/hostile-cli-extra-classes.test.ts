@@ -13,7 +13,7 @@ import { translateFolderError } from "../src/cli/database-path.js";
 import { databasePathFromUrl } from "../src/cli/database-url.js";
 import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError } from "./support/stepwise.js";
 import { HistoryStore, isValidTableName } from "../src/core/history.js";
-import { parseMigrationFileName } from "../src/shared/migration-file.js";
+import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";

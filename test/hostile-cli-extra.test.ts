@@ -8,7 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type MigrationRegistry } from "./support/stepwise.js";
-import { parseMigrationFileName } from "../src/shared/migration-file.js";
+import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";

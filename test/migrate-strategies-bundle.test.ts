@@ -1,7 +1,7 @@
 /**
  * Capability-driven composition (issue 14's bundle budget): `migrate` alone from the Durable
  * Objects, D1 and sql.js entries bundles only the executor strategies its driver can use
- * (`src/core/executor-strategies.ts`), no manager, none of the history reads only `history()`
+ * (`src/core/executor-types.ts`), no manager, none of the history reads only `history()`
  * and the safety nets make, and none of `down`'s history writes (`history-reverts.ts`) where the
  * driver's strategies do not reach them (D1's atomic batch checks a revert's row in its batch). Read from esbuild's metafile of the same bundle `npm run bench` measures,
  * so a static import that pulls a path back in fails here with the module's name. And sql.js's

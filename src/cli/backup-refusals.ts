@@ -7,7 +7,7 @@
 import { AsyncMigrationsNeedAsyncRunnerError, findAsyncMigrations } from "../core/async-migrations.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { ServerBackupUnsupportedError, type ServerBackupTool } from "../safety/server-backup.js";
+import { ServerBackupUnsupportedError, type ServerBackupTool } from "../safety/backup-capabilities.js";
 import type { CliManager } from "./open-database.js";
 
 /**

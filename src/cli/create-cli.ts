@@ -18,7 +18,6 @@ import { Command, CommanderError, Option } from "commander";
 import { DatabasePathInvalidError, DriverUnknownError, IncompleteMigrationError, InvalidTableNameError, PathEncodingError, StepwiseError, UsageError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
-import type { AppliedMigration } from "../core/planner.js";
 import type { StatusProblem } from "../core/plain-error.js";
 import { chooseBackupMethod, upWithBackupMethod, type CliBackupMethod } from "./backup-method.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
@@ -51,6 +50,7 @@ import { parseBusyTimeout, parseNonNegativeInteger, parsePath, parsePositiveInte
 import { createProgressDisplay } from "./progress-display.js";
 import { createTransactionOption, refuseWholeRunEarly, transactionOptionOf } from "./transaction-option.js";
 import { addSafetyCommands, defaultBackupDirectory } from "./safety-commands.js";
+import type { CliContext, CliIo } from "./cli-context.js";
 import {
   attachChecksumRepairs,
   checksumRepairsWith,
@@ -61,29 +61,6 @@ import {
   REPAIRED_BY_ENV,
   resolveRepairedBy,
 } from "./checksum-repair-command.js";
-
-/** Where the CLI writes and what it knows about its terminal; defaults to the real process. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Whether stdout is a terminal, which turns colour on. */
-  readonly isTTY: boolean;
-}
-
-/** What the commands share, handed to {@link CreateCliProps.extend}. */
-export interface CliContext {
-  readonly io: CliIo;
-  readonly palette: Palette;
-  /** Sets the exit code `run` returns, for a command that failed without throwing. */
-  setExitCode(code: number): void;
-  /**
-   * The history rows of the database the global flags and settings point at (`--db`, `--url`, the
-   * configured database, `DATABASE_URL`), read without loading the registry and without creating a
-   * missing file; `null` when no database is configured.
-   */
-  readAppliedHistory(command: Command): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null>;
-}
 
 /** Options for {@link createCli}. */
 export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {

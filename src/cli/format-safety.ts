@@ -1,7 +1,7 @@
 /**
  * Human-readable rendering of the safety-net reports: rehearsal, verification, baseline, restore.
  */
-import type { BackupRecord } from "../safety/backup.js";
+import type { BackupRecord } from "../core/backup-record.js";
 import type { RestoreResult } from "../safety/restore.js";
 import type { BaselineResult } from "../safety/baseline.js";
 import { formatMigrationLabel } from "../core/migration-label.js";

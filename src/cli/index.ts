@@ -5,7 +5,8 @@
  */
 export { createCli } from "./embedded-cli.js";
 export { reportError } from "./create-cli.js";
-export type { Cli, CliContext, CliIo, CreateCliProps, ReportErrorOptions } from "./create-cli.js";
+export type { Cli, CreateCliProps, ReportErrorOptions } from "./create-cli.js";
+export type { CliContext, CliIo } from "./cli-context.js";
 export { createPalette, formatHistory, formatInfo, formatResult, formatStatus } from "./format.js";
 export type { Palette } from "./format.js";
 export { collectDatabaseInfo } from "./database-info.js";

@@ -9,7 +9,7 @@ import { UsageError } from "../core/errors.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SyncDriver } from "../core/driver.js";
 import { restoreBackup } from "../safety/restore.js";
-import type { CliContext } from "./create-cli.js";
+import type { CliContext } from "./cli-context.js";
 import type { CliDriverName } from "./driver-names.js";
 import { formatBaseline, formatRestore, formatVerification } from "./format-safety.js";
 import { assertDriverWrites } from "./open-database.js";

@@ -1,13 +1,12 @@
 /**
  * Applying one migration inside the transaction the executor opened, as a strategy (see
- * `executor-strategies.ts`): run its body (under the escape guard where the driver has savepoints),
+ * `executor-types.ts`): run its body (under the escape guard where the driver has savepoints),
  * check what it left, write its history row, commit. A driver that applies each migration as one
  * batch instead (D1) does not pass it, so its bundle holds none of this. The whole run
  * (`whole-run-strategy.ts`) runs its migrations through the same steps.
  */
 import { ConnectionClosedError, ForeignKeyViolationError, type EscapedCommit, type StepwiseError } from "./errors.js";
-import type { EscapeGuard, ExecutorBase, RunGuard } from "./executor-base.js";
-import type { InTransactionStrategy } from "./executor-strategies.js";
+import type { EscapeGuard, InTransactionStrategy, MigrationExecutor, RunGuard } from "./executor-types.js";
 import type { AppliedStep } from "./options.js";
 import { commit, query, rollbackQuietly, type Step } from "./step.js";
 import { openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
@@ -16,7 +15,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** Runs one migration inside the already-open transaction, records it, and commits. */
 function* runInTransaction(
-  executor: ExecutorBase,
+  executor: MigrationExecutor,
   entry: MigrationEntry,
   direction: MigrationDirection,
   guarded: { readonly guard: RunGuard; readonly start: TransactionStart } | null,
@@ -42,7 +41,7 @@ export const IN_TRANSACTION: InTransactionStrategy = runInTransaction;
  * `transaction-guard.ts`) and, with foreign keys switched off, no dangling references. Throws the
  * failure already mapped to a stepwise error; the caller rolls back. Returns the body's duration.
  */
-export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
+export function* runBodyInOpenTransaction(executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection, escapeGuard: EscapeGuard | null): Step<number> {
   executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
   const started = performance.now();
   const changesBeforeBody = escapeGuard && (yield* executor.dialect.readTotalChanges());
@@ -75,7 +74,7 @@ export function* runBodyInOpenTransaction(executor: ExecutorBase, entry: Migrati
  * failure when SQLite rolled the transaction back itself.
  */
 function* escapedOrFailed(
-  executor: ExecutorBase,
+  executor: MigrationExecutor,
   entry: MigrationEntry,
   direction: MigrationDirection,
   failure: { readonly cause: unknown } | null,
@@ -89,7 +88,7 @@ function* escapedOrFailed(
  * Writes `entry`'s history row inside the open transaction. A failure here (the history insert
  * meeting a full disk) is the migration's failure and names it; the caller rolls back.
  */
-export function* recordInOpenTransaction(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, durationMs: number): Step<void> {
+export function* recordInOpenTransaction(executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection, durationMs: number): Step<void> {
   try {
     yield* executor.record(entry, direction, durationMs);
   } catch (cause) {
@@ -102,7 +101,7 @@ export function* recordInOpenTransaction(executor: ExecutorBase, entry: Migratio
  * when the pages are written, a deferred foreign key) is the migration's failure and names it; the
  * transaction is rolled back first, so the error's "rolled back" is true.
  */
-export function* commitRecordedMigration(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection): Step<void> {
+export function* commitRecordedMigration(executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection): Step<void> {
   try {
     yield* commit();
   } catch (cause) {

@@ -11,8 +11,8 @@
  * behind (another connection of the pool).
  */
 import type { AsyncDriver } from "./driver.js";
-import type { BatchOrigin } from "./batch-key.js";
-import { walkBatches, type BatchDialect, type BatchRequest, type BatchWalk } from "./batch-walk.js";
+import type { BatchDialect, BatchOrigin, BatchRequest, BatchWalk } from "./batch-types.js";
+import { walkBatches } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 

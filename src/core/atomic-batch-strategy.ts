@@ -1,11 +1,10 @@
 /**
  * Applying a migration as one atomic batch with its history row, as a strategy (see
- * `executor-strategies.ts`): only a driver that declares `atomicBatch` (D1) passes it, so no other
+ * `executor-types.ts`): only a driver that declares `atomicBatch` (D1) passes it, so no other
  * entry's bundle holds it.
  */
-import type { ExecutorBase } from "./executor-base.js";
 import { failUnlessApplied } from "./history-reverts.js";
-import type { AtomicBatchStrategy } from "./executor-strategies.js";
+import type { AtomicBatchStrategy, MigrationExecutor } from "./executor-types.js";
 import type { AppliedStep } from "./options.js";
 import { historyRowDiscarded, type HistoryStore } from "./history.js";
 import { batch, collectWrites, type Step } from "./step.js";
@@ -44,7 +43,7 @@ function discardedRowError(store: HistoryStore, version: number, direction: Migr
  * failure. Returns `null` in that case, so the caller plans again. The row records no duration
  * (`null`): it is written before the statements run.
  */
-function* applyAsBatch(executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection): Step<AppliedStep | null> {
+function* applyAsBatch(executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection): Step<AppliedStep | null> {
   executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
   const started = performance.now();
   if (entry.kind !== "sql") executor.refuseUnsupportedMigrations([entry], direction);

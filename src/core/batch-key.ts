@@ -5,45 +5,7 @@
  * instead of reading `undefined` from every row and stopping after the first batch.
  */
 import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
-import type { BatchDialect, BatchWalk } from "./batch-walk.js";
-
-/** Which migration runs the walk, so its errors can name the file. */
-export interface BatchOrigin {
-  readonly version: number;
-  readonly file: string;
-}
-
-/** A key SQLite will find, and how to read it. */
-export interface ResolvedBatchKey {
-  /** The key in SQL: the quoted column as declared, or the bare rowid alias. */
-  readonly sql: string;
-  /** True for a rowid alias: unique and never NULL by construction, so those checks are skipped. */
-  readonly isRowid: boolean;
-  /** The table's columns as declared, for error messages. */
-  readonly columns: readonly string[];
-  /**
-   * The table as the walk's SQL names it, when the name given is not already that (PostgreSQL, where
-   * a quoted name is case-sensitive: `ITEMS` found as `items`); default the name given, quoted.
-   */
-  readonly tableSql?: string;
-  /**
-   * PostgreSQL: `columns` are matched as the key is (exactly, else ASCII case-insensitively when that
-   * names one), since a quoted name is case-sensitive there and a miss would be an untyped 42703.
-   * SQLite resolves them itself, rowid aliases included, so it leaves this unset.
-   */
-  readonly matchColumns?: boolean;
-  /**
-   * The key is an integer column whose values a driver may hand back as text past 2^53 (pg's BIGINT),
-   * so the walk compares them as integers, not by JavaScript type.
-   */
-  readonly integerKey?: boolean;
-  /**
-   * How the walk writes `count(*)`, `>` between counts, and the key's `=`, `>` and `<=`, where the
-   * dialect names them otherwise: PostgreSQL's are `pg_catalog`'s for a built-in key type, so that
-   * nothing on the search_path decides which rows a batch holds. Default SQLite's plain ones.
-   */
-  readonly sqlOf?: { readonly count: string; readonly countGt: string; readonly eq: string; readonly gt: string; readonly le: string };
-}
+import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "./batch-types.js";
 
 /**
  * The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names

@@ -7,41 +7,16 @@
  */
 import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
 import { compareBlobs, describeStoredValue } from "./stored-value.js";
-import { matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "./batch-key.js";
+import { matchColumn, quoteIdentifier } from "./batch-key.js";
+import type { BatchDialect, BatchOrigin, BatchWalk } from "./batch-types.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
 
-/**
- * What the walk asks of its driver: the rows of a query, or the handler run on a batch. A driver
- * hands a failed query back into the walk (`throw`), which may read it as a refusal.
- */
-export type BatchRequest =
-  | { readonly kind: "rows"; readonly sql: string; readonly params: readonly unknown[] }
-  /** Runs the handler on `rows`; `ownTransaction`: in a transaction of its own, committed before the walk goes on. */
-  | { readonly kind: "handle"; readonly rows: Record<string, unknown>[]; readonly ownTransaction: boolean };
-
-/** A walk (or a part of one) as a generator: it yields requests and receives their rows (or nothing, for `handle`). */
-export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
-
 /** The rows of `sql`, asked of the driver. */
 export function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record<string, unknown>[]> {
   return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
-}
-
-/** What a walk needs to know of the database's SQL. */
-export interface BatchDialect {
-  /** Finds the key in the table, or throws {@link BatchKeyError}, as the database resolves names. */
-  resolveKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey>;
-  /**
-   * A query of one row with `bound` (the largest key), `text` (it as text) and `integer` (1 when it
-   * is an integer), over `table`'s rows matching `where`: read as text too, since an integer past
-   * 2^53 rounds as a JavaScript number.
-   */
-  boundSql(table: string, key: string, where: string): string;
-  /** True when a `where` holds placeholders of the database's own numbered kind (`$1`), which the walk's parameters would take. */
-  hasNumberedPlaceholders?(where: string): boolean;
 }
 
 /**

@@ -7,8 +7,8 @@
 import { StepwiseError } from "./errors.js";
 import { keepText, text, type Text } from "./option-text.js";
 import type { LockHolder } from "./errors.js";
+import type { ErrorKind } from "./error-kind.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
-import type { OwnerLockHandle, Row } from "./step.js";
 
 /** What a driver can do beyond the required primitives. Declared, never discovered by failing. */
 export interface DriverCapabilities {
@@ -62,17 +62,22 @@ export interface DriverCapabilities {
 /** One of {@link DriverCapabilities}' names. */
 export type DriverCapability = keyof DriverCapabilities;
 
-/**
- * What a driver error means to stepwise; `lost` is a server's session that ended while in use (a
- * connection that cannot be opened at all is `cantopen`).
- */
-export type ErrorKind = "locked" | "full" | "readonly" | "notadb" | "corrupt" | "cantopen" | "lost" | "other";
-
 /** A driver's reading of an error it threw. */
 export interface ErrorClassification {
   readonly kind: ErrorKind;
   /** The library's own code (`SQLITE_BUSY`, `SQLITE_FULL`, a PostgreSQL SQLSTATE), or `null`. */
   readonly nativeCode: string | null;
+}
+
+/** One row as an object keyed by column name. */
+export type Row = Record<string, unknown>;
+
+/** A held owner lock, as the `holdOwnerLock` operation returns it. */
+export interface OwnerLockHandle {
+  /** The sidecar file's name, recorded in the `started` row. */
+  readonly fileName: string;
+  /** Drops the lock; safe to call twice. */
+  release(): void;
 }
 
 /** `T` for a sync driver, `Promise<T>` for an async one. */

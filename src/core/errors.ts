@@ -5,7 +5,7 @@
 import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
 import { elapsedOf } from "./elapsed.js";
-import type { ErrorKind } from "./driver.js";
+import type { ErrorKind } from "./error-kind.js";
 import type { MigrationDirection } from "./types.js";
 import { keepText, option, runCall, CALLS, spell, text, type Text } from "./option-text.js";
 

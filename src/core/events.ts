@@ -3,7 +3,7 @@
  * receives for each.
  */
 import { formatMigrationLabel } from "./migration-label.js";
-import type { BackupRecord } from "../safety/backup.js";
+import type { BackupRecord } from "./backup-record.js";
 import type { ProgressMeasure } from "./progress.js";
 import type { MigrationDirection } from "./types.js";
 

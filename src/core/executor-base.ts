@@ -25,19 +25,18 @@ import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
-import { GUARD_TABLE_PREFIX, type CommitWitness, type TransactionStart } from "./transaction-guard.js";
-import type { ExecutorStrategies } from "./executor-strategies.js";
-import type { Dialect, FailureOrigin } from "./dialect.js";
+import { GUARD_TABLE_PREFIX, type TransactionStart } from "./transaction-guard.js";
+import type { Dialect, ExecutorSettings, ExecutorStrategies, FailureOrigin, MigrationExecutor, Replan, RunGuard } from "./executor-types.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
-import { planUp, type AppliedMigrationKey, type MigrationPlan } from "./planner.js";
-import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
-import { DriverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
-import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type OwnerLockHandle, type Step } from "./step.js";
+import { planUp, type MigrationPlan } from "./planner.js";
+import { describeEvent, type MigrationEvent } from "./events.js";
+import { DriverCapabilityError, type OwnerLockHandle } from "./driver.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type Step } from "./step.js";
 import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
@@ -58,60 +57,25 @@ export interface Progress {
   fromVersion: number | null;
 }
 
-/** Everything the executor knows besides the registry: settings and what the driver declared. */
-export interface ExecutorSettings {
-  readonly tableName: string;
-  readonly busyTimeoutMs: number;
-  readonly progressIntervalMs: number | undefined;
-  readonly onEvent: ((event: MigrationEvent) => void) | undefined;
-  readonly logger: MigrationLogger | null;
-  /** The driver's name, for capability refusals. */
-  readonly driverName: string;
-  readonly capabilities: DriverCapabilities;
-  /**
-   * The driver's `classifyError`: the executor reads a failure's SQLite code through it, never off
-   * the error object, since each library reports codes its own way.
-   */
-  readonly classifyError: (error: unknown) => ErrorClassification;
-  /** What differs per SQL dialect (history DDL, catalog, escape signals). Default: SQLite's (see {@link Executor}). */
-  readonly dialect?: Dialect;
-}
-
-/** The escape guard's markers for one run (see `transaction-guard.ts`). */
-export interface RunGuard {
-  readonly witness: CommitWitness;
-  readonly savepoint: string;
-}
-
 /** The run's guard, made the first time a migration needs it. */
 interface LazyRunGuard {
   current: RunGuard | null;
 }
-
-/** What one guarded body is checked with: the run's markers, the transaction's start, its witness token. */
-export interface EscapeGuard {
-  readonly guard: RunGuard;
-  readonly start: TransactionStart;
-  readonly token: number;
-}
-
-/** Plans again from the history's keys (after a wait, or when another connection committed). */
-export type Replan<E extends MigrationEntry> = (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
 
 /**
  * The algorithm over one registry and one history table: `up`, and the loop `down` shares with it
  * (`execute`). Every public method returns a {@link Step} for a runner; none performs I/O itself.
  * {@link Executor} (`executor.ts`) adds what only a manager offers. The steps that are public
  * without being documented as API (`createRunGuard`, `runBodyInOpenTransaction`, `migrationFailed`...)
- * are so for the strategies (`executor-strategies.ts`), which drive the same loop from their own files.
+ * are so for the strategies (`executor-types.ts`), which drive the same loop from their own files.
  */
-export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
+export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> implements MigrationExecutor<R> {
   readonly migrations: R;
   readonly settings: ExecutorSettings;
   readonly store: HistoryStore;
-  /** The SQL dialect's answers (see `dialect.ts`). */
+  /** The SQL dialect's answers (see `executor-types.ts`). */
   readonly dialect: Dialect;
-  /** The strategies the driver's capabilities reach (see `executor-strategies.ts`). */
+  /** The strategies the driver's capabilities reach (see `executor-types.ts`). */
   readonly strategies: ExecutorStrategies;
   /**
    * The history table's guard while a run applies migrations (`history-guard.ts`), `null` outside
@@ -124,7 +88,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> {
    *   caller: {@link Executor} picks SQLite's, so this file imports no dialect and a Cloudflare bundle
    *   holds only the one its driver passes.
    * @param strategies what the driver can use of the escape guard, a migration in the open
-   *   transaction, the whole run and the atomic batch (`executor-strategies.ts`); {@link Executor}
+   *   transaction, the whole run and the atomic batch (`executor-types.ts`); {@link Executor}
    *   passes them all.
    * @throws TypeError when the driver's capabilities need a strategy it was not given: its migrations
    *   would run unguarded, or a path it offers would be missing.

@@ -6,8 +6,7 @@ import { assertValidRegistry } from "./planner.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import { assertRegistryDialect } from "./registry-dialect.js";
 import type { Driver } from "./driver.js";
-import type { Dialect } from "./dialect.js";
-import type { ExecutorSettings } from "./executor-base.js";
+import type { Dialect, ExecutorSettings } from "./executor-types.js";
 import type { MigrationRegistry } from "./types.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationManagerProps } from "./options.js";
 

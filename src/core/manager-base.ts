@@ -11,7 +11,7 @@ import { planDown, planUp, type AppliedMigration, type MigrationPlan, type Migra
 import { Executor } from "./executor.js";
 import { validateForExecutor } from "./executor-settings.js";
 import type { Driver, MaybePromise } from "./driver.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import type { DownOptions, ManagerPlanUpOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";

@@ -5,7 +5,7 @@
  * the app imported to pass it, and never with `migrate` alone.
  */
 import type { SyncDriver } from "./driver.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect } from "./executor-types.js";
 import type { SyncMigrationManager } from "./manager.js";
 import type { MigrationManagerProps } from "./options.js";
 import type { MigrationRegistry } from "./types.js";

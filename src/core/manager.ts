@@ -9,7 +9,7 @@ import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { refuseAsyncMigrations } from "./async-migrations.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect } from "./executor-types.js";
 import type { MigrationRegistry, SyncMigrationRegistry } from "./types.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 

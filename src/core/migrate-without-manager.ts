@@ -9,14 +9,14 @@ import { refuseAsyncMigrations } from "./async-migrations.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { UsageError } from "./errors.js";
 import { ExecutorBase } from "./executor-base.js";
-import type { ExecutorStrategies } from "./executor-strategies.js";
+import type { ExecutorStrategies } from "./executor-types.js";
 import { validateForExecutor } from "./executor-settings.js";
 import { splitMigrateOptions, verifySchemaUsage } from "./manager.js";
 import { managerBuilderOf } from "./manager-for-verify.js";
 import { splitMigrateAsyncOptions, type MigrateAsyncOptions } from "./async-manager.js";
 import type { Step } from "./step.js";
 import { runSync } from "./runners.js";
-import type { Dialect } from "./dialect.js";
+import type { Dialect } from "./executor-types.js";
 import type { MigrationRegistry } from "./types.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 
@@ -27,7 +27,7 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
  *
  * @param createDriver makes the driver, first, as a manager's constructor does.
  * @param entry the package entry, for messages.
- * @param strategies what the driver's capabilities reach (`executor-strategies.ts`); only these are bundled.
+ * @param strategies what the driver's capabilities reach (`executor-types.ts`); only these are bundled.
  */
 export function migrateWithoutManager<Db>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<never>,
@@ -61,7 +61,7 @@ export function migrateWithoutManager<Db>(
  *
  * @param executorDialect the dialect the entry's manager would end up with (SQLite's for its capabilities).
  * @param managerDialect what the entry's `MigrationManager` passes its base, for the manager built to verify.
- * @param strategies what the driver's capabilities reach (`executor-strategies.ts`).
+ * @param strategies what the driver's capabilities reach (`executor-types.ts`).
  */
 export function migrateVerifiableWithoutManager<Db>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<never>,

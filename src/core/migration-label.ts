@@ -1,6 +1,6 @@
 /**
  * How the runtime names a migration in messages and events (`007_add_index`). It lives in the core
- * because the runtime needs it; the file-name rules in `shared/migration-file.ts` build on it.
+ * because the runtime needs it; the file-name rules in `codegen/migration-file.ts` build on it.
  */
 /** The digits `create` pads a version to, until the versions outgrow it. */
 export const DEFAULT_VERSION_WIDTH = 3;

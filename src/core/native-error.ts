@@ -3,7 +3,8 @@
  * `nativeKind`). Kept out of `errors.ts`, whose every export is public API: apps read the fields,
  * only the runtime sets them.
  */
-import type { ErrorClassification, ErrorKind } from "./driver.js";
+import type { ErrorClassification } from "./driver.js";
+import type { ErrorKind } from "./error-kind.js";
 import { StepwiseError } from "./errors.js";
 import { isInstanceSafely } from "./thrown-value.js";
 

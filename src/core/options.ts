@@ -1,7 +1,7 @@
 /**
  * The options and results of the manager's public methods: plain data shared by every driver entry.
  */
-import type { BackupRecord } from "../safety/backup.js";
+import type { BackupRecord } from "./backup-record.js";
 import type { MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
 

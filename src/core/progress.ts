@@ -3,8 +3,9 @@
  * that a TypeScript migration receives in its context. The reporter throttles, so a migration may
  * call it once per row without flooding the app's event handler or the terminal.
  */
-import { SQLITE_BATCH_DIALECT, type BatchOrigin } from "./batch-key.js";
-import { walkBatches, type BatchRequest, type BatchWalk } from "./batch-walk.js";
+import { SQLITE_BATCH_DIALECT } from "./batch-key.js";
+import type { BatchOrigin, BatchRequest, BatchWalk } from "./batch-types.js";
+import { walkBatches } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 

@@ -13,7 +13,7 @@
  * them, before the COMMIT: a revert whose DELETE found no row (its SQL removed it, or a trigger or
  * rule kept it) fails with `HISTORY_ROW_MISSING` as the cause, and is rolled back.
  */
-import type { ExecutorBase } from "./executor-base.js";
+import type { MigrationExecutor } from "./executor-types.js";
 import { collectWrites, rollbackQuietly, SCRIPT_ELAPSED_MS, scriptWithHistory, type Step } from "./step.js";
 import type { MigrationDirection, MigrationRegistry } from "./types.js";
 
@@ -23,7 +23,7 @@ import type { MigrationDirection, MigrationRegistry } from "./types.js";
  * driver does not declare `scriptWithHistory` or the entry is not plain SQL (TypeScript, or foreign
  * keys switched off). A failure is rolled back and thrown as the migration's failure.
  */
-export function* runScriptWithHistory<R extends MigrationRegistry>(executor: ExecutorBase<R>, entry: R[number], direction: MigrationDirection): Step<number | null> {
+export function* runScriptWithHistory<R extends MigrationRegistry>(executor: MigrationExecutor<R>, entry: R[number], direction: MigrationDirection): Step<number | null> {
   if (!executor.settings.capabilities.scriptWithHistory || entry.kind !== "sql" || entry.disableForeignKeys) return null;
   executor.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
   const started = performance.now();

@@ -19,7 +19,7 @@
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
 import type { StepwiseError } from "./errors.js";
-import type { ExecutorBase, RunGuard } from "./executor-base.js";
+import type { MigrationExecutor, RunGuard } from "./executor-types.js";
 import { DROP_OR_RENAME } from "./foreign-key-rebuild.js";
 import type { AppliedStep } from "./options.js";
 import { driveDirectly, rollbackQuietly, type Operation, type Step } from "./step.js";
@@ -85,7 +85,7 @@ function fitOf(entry: MigrationEntry | undefined, guard: RunGuard | null, savepo
  * @returns `from` when `queue[from]` does not fit: the executor applies it itself.
  */
 export function* applySqlRun(
-  executor: ExecutorBase,
+  executor: MigrationExecutor,
   queue: readonly MigrationEntry[],
   from: number,
   counter: number | null,
@@ -100,7 +100,7 @@ export function* applySqlRun(
 }
 
 function* sqlRun(
-  executor: ExecutorBase,
+  executor: MigrationExecutor,
   queue: readonly MigrationEntry[],
   from: number,
   counter: number | null,
@@ -178,7 +178,7 @@ type FailureStage = "body" | "history" | "commit";
  * script's own failure is the body's; a failed `COMMIT` is rolled back first. Either way the
  * transaction is rolled back (here or by the executor) and the error says so.
  */
-function* failedInRun(executor: ExecutorBase, entry: MigrationEntry, cause: unknown, stage: FailureStage): Step<StepwiseError> {
+function* failedInRun(executor: MigrationExecutor, entry: MigrationEntry, cause: unknown, stage: FailureStage): Step<StepwiseError> {
   if (stage === "commit") yield* rollbackQuietly();
   return yield* executor.migrationFailed(entry, "up", cause, true, stage === "body" ? "body" : "stepwise");
 }
@@ -190,7 +190,7 @@ function* failedInRun(executor: ExecutorBase, entry: MigrationEntry, cause: unkn
  * @param start what the executor read of the transaction's start, for the run's first migration;
  *   `null` to read it here, before anything is written in this transaction.
  */
-function* applyGuarded(executor: ExecutorBase, entry: MigrationEntry, counter: number | null, guard: RunGuard, start: TransactionStart | null): Step<AppliedStep> {
+function* applyGuarded(executor: MigrationExecutor, entry: MigrationEntry, counter: number | null, guard: RunGuard, start: TransactionStart | null): Step<AppliedStep> {
   const dialect = executor.dialect;
   const escapeGuard = { guard, start: start ?? (yield* dialect.readTransactionStart(counter)), token: yield* dialect.markCommitWitness(guard.witness) };
   const durationMs = yield* runBodyInOpenTransaction(executor, entry, "up", escapeGuard);

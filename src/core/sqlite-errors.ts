@@ -2,7 +2,7 @@
  * SQLite reports trouble as error codes; stepwise turns the ones a user can act on (locked, not a
  * database, read-only, disk full) into typed errors that say what to do.
  */
-import type { ErrorKind } from "./driver.js";
+import type { ErrorKind } from "./error-kind.js";
 import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
 import { recordNativeError } from "./native-error.js";
 

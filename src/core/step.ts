@@ -5,10 +5,7 @@
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { LockHolder } from "./errors.js";
-import type { BatchStatement, Driver } from "./driver.js";
-
-/** One row as an object keyed by column name. */
-export type Row = Record<string, unknown>;
+import type { BatchStatement, Driver, Row } from "./driver.js";
 
 /** A request from the executor to its runner. Each result type is noted beside the operation. */
 export type Operation =
@@ -48,7 +45,7 @@ export type Operation =
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
   | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
-  /** Takes the owner lock sidecar; result: {@link OwnerLockHandle} or `null` when the driver has none. */
+  /** Takes the owner lock sidecar; result: an `OwnerLockHandle` (`driver.ts`) or `null` when the driver has none. */
   | { readonly op: "holdOwnerLock"; readonly tableName: string; readonly busyTimeoutMs: number }
   /** Result: `"held" | "free" | "unknown"`. */
   | { readonly op: "probeOwnerLock"; readonly fileName: string }
@@ -65,14 +62,6 @@ export type Operation =
    * throws what it throws): see {@link driveDirectly}. Result: what `step` returns.
    */
   | { readonly op: "step"; readonly step: Step<unknown> };
-
-/** A held owner lock, as the `holdOwnerLock` operation returns it. */
-export interface OwnerLockHandle {
-  /** The sidecar file's name, recorded in the `started` row. */
-  readonly fileName: string;
-  /** Drops the lock; safe to call twice. */
-  release(): void;
-}
 
 /** A step of the algorithm: a generator of operations that finally returns `T`. */
 export type Step<T> = Generator<Operation, T, unknown>;

@@ -3,6 +3,8 @@
  * entry in `generated/registry.ts` holds. Codegen writes exactly these shapes and the runtime reads
  * nothing else.
  */
+import type { SqlDialect } from "../shared/sql-dialect.js";
+
 /**
  * The native connection types of the driver entries a program imports, keyed by driver name. Each
  * driver entry adds its own (`stepwise/better-sqlite3` adds better-sqlite3's `Database`) by
@@ -147,8 +149,7 @@ export function returnDefinition<T>(definition: T): T {
   return definition;
 }
 
-/** The SQL dialects a registry can be generated for. */
-export type SqlDialect = "sqlite" | "postgres";
+export type { SqlDialect };
 
 /** The dialect of a registry that does not name one: every registry written before dialects existed. */
 export const DEFAULT_DIALECT: SqlDialect = "sqlite";

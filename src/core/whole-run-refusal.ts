@@ -5,7 +5,7 @@
  */
 import { DriverCapabilityError } from "./driver.js";
 import { runCall, text } from "./option-text.js";
-import type { WholeRunStrategy } from "./executor-strategies.js";
+import type { WholeRunStrategy } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationResult } from "./options.js";
 

@@ -1,12 +1,11 @@
 /**
  * `up({ transaction: "all" })` and `down({ transaction: "all" })` as a strategy (see
- * `executor-strategies.ts`): the whole plan, in either direction, in one transaction. An entry whose
+ * `executor-types.ts`): the whole plan, in either direction, in one transaction. An entry whose
  * driver refuses it (D1, where one batch per migration is the only atomic unit) does not pass it, so
  * its bundle holds neither this loop nor the whole-run refusal.
  */
 import { commitRecordedMigration, recordInOpenTransaction, runBodyInOpenTransaction } from "./apply-in-transaction.js";
-import type { ExecutorBase, Replan, RunGuard } from "./executor-base.js";
-import type { WholeRunStrategy } from "./executor-strategies.js";
+import type { MigrationExecutor, Replan, RunGuard, WholeRunStrategy } from "./executor-types.js";
 import type { AppliedStep, MigrationResult } from "./options.js";
 import type { MigrationPlan } from "./planner.js";
 import { changeCounter, rollbackQuietly, type Step } from "./step.js";
@@ -18,7 +17,7 @@ import { scriptOf } from "./sql-location.js";
  * Runs the whole plan in one transaction. The history is re-read under the write lock, so another
  * connection's progress is honoured; the refusal is checked again on that fresh plan.
  */
-function* runWholePlan<R extends MigrationRegistry>(executor: ExecutorBase<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
+function* runWholePlan<R extends MigrationRegistry>(executor: MigrationExecutor<R>, plan: MigrationPlan<R[number]>, replan: Replan<R[number]>): Step<MigrationResult> {
   const direction = plan.direction;
   yield* refuseWholeRunObstacles(executor, plan.steps, direction);
   if (plan.steps.length === 0) {

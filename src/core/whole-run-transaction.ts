@@ -4,7 +4,7 @@
  */
 import { StepwiseError } from "./errors.js";
 import { keepText, option, runCall, text, type Text } from "./option-text.js";
-import type { ExecutorBase } from "./executor-base.js";
+import type { MigrationExecutor } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -101,7 +101,7 @@ export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreign
  * would only meet that refusal next; then {@link assertWholeRunPossible}. The whole run checks its
  * plan with it, and the CLI before it creates a database file.
  */
-export function* refuseWholeRunObstacles(executor: ExecutorBase, steps: readonly MigrationEntry[], direction: MigrationDirection): Step<void> {
+export function* refuseWholeRunObstacles(executor: MigrationExecutor, steps: readonly MigrationEntry[], direction: MigrationDirection): Step<void> {
   executor.refuseUnsupportedMigrations(steps, direction);
   assertWholeRunPossible(steps, yield* executor.dialect.foreignKeysEnforced(), direction);
 }

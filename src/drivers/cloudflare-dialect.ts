@@ -14,7 +14,7 @@
  *   this an object that had ever called `ctx.storage.put` was refused as an unmanaged database.
  */
 import { createHistoryGuard } from "../core/history-guard.js";
-import type { Dialect } from "../core/dialect.js";
+import type { Dialect } from "../core/executor-types.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
 import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
 import type { ErrorClassification } from "../core/driver.js";

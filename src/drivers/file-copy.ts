@@ -10,9 +10,8 @@
  */
 import { nodeFs, nodeOs } from "../core/node-builtins.js";
 import path from "node:path";
-import type { SyncDriver } from "../core/driver.js";
+import type { Row, SyncDriver } from "../core/driver.js";
 import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
-import type { Row } from "../core/step.js";
 import { createFileExclusively } from "./database-file.js";
 
 /**

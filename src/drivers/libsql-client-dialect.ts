@@ -14,7 +14,7 @@
  *   run puts back are not snapshotted: outside a transaction each statement may reach another stream,
  *   where a migration's pragma never took effect.
  */
-import type { Dialect } from "../core/dialect.js";
+import type { Dialect } from "../core/executor-types.js";
 import { sqliteDialectFor } from "../core/dialects/sqlite.js";
 import { exec, type Step } from "../core/step.js";
 import { markCommitWitness, uniqueName, witnessTable, type CommitWitness } from "../core/transaction-guard.js";

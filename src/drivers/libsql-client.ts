@@ -20,10 +20,9 @@
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import type { AsyncDriver, DriverCapabilities, ErrorClassification, ScratchDatabase } from "../core/driver.js";
+import type { AsyncDriver, DriverCapabilities, ErrorClassification, Row, ScratchDatabase } from "../core/driver.js";
 import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
-import type { Row } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";

@@ -13,9 +13,8 @@ import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithMan
 import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
 import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, SyncDriver } from "../core/driver.js";
+import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import type { Row } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";

@@ -20,7 +20,7 @@ import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/diale
 import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
 import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
-import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities } from "../core/driver.js";
+import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities, type Row } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
@@ -30,7 +30,7 @@ import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import { EQ } from "../core/dialects/postgres-operators.js";
 import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import type { Row, Step } from "../core/step.js";
+import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */

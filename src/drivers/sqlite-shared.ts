@@ -6,8 +6,7 @@
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
-import type { ErrorClassification } from "../core/driver.js";
-import type { OwnerLockHandle } from "../core/step.js";
+import type { ErrorClassification, OwnerLockHandle } from "../core/driver.js";
 import { ConnectionClosedError } from "../core/errors.js";
 import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";

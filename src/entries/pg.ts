@@ -39,8 +39,8 @@ export { describeSchemaDifference, diffSchemas } from "../safety/schema-snapshot
 export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
 export { ScratchDatabaseUnavailableError, SCRATCH_DATABASE_PREFIX } from "../drivers/pg-scratch-database.js";
 // Backups and restore: refused by capability on a server database, naming pg_dump and pg_restore.
+export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
 export {
-  ServerBackupUnsupportedError,
   restoreBackupOnServer as restoreBackup,
   takeBackupOnServer as takeBackup,
   upWithBackupOnServer as upWithBackup,

@@ -16,15 +16,16 @@
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
 export { DEFAULT_BACKUP_KEEP, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
-export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, BackupRecord, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
+export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
+export type { BackupRecord } from "../core/backup-record.js";
 export { compareBackupWithRegistry, restoreBackup } from "../safety/restore.js";
 export type { RestoreOptions, RestoreResult } from "../safety/restore.js";
 export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check.js";
 export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
-export { ServerBackupUnsupportedError } from "../safety/server-backup.js";
-export type { ServerBackupTool } from "../safety/server-backup.js";
+export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
+export type { ServerBackupTool } from "../safety/backup-capabilities.js";
 
 // Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
 export { AlreadyManagedError, SchemaMismatchError, baselineDatabase, baselineDatabaseAsync } from "../safety/baseline.js";

@@ -29,10 +29,11 @@ import { holdFileLock, probeFileLock, type SidecarOpener } from "../drivers/sqli
 import { refuseDamagedDatabase } from "./backup-check.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
+import type { BackupRecord } from "../core/backup-record.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { closeQuietly, driverOf, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
-import { requireBackupCapabilities } from "./server-backup.js";
+import { requireBackupCapabilities } from "./backup-capabilities.js";
 
 import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
 export { DEFAULT_BACKUP_KEEP };
@@ -63,18 +64,6 @@ export interface TakeBackupOptions extends BackupOptions {
    * Default `false`: such a copy is discarded and `DATABASE_DAMAGED` thrown.
    */
   readonly dangerouslySkipIntegrityCheck?: boolean;
-}
-
-/** A backup that was written. Plain data. */
-export interface BackupRecord {
-  /** Absolute path of the backup file. */
-  readonly path: string;
-  readonly version: number;
-  /** ISO 8601 UTC. */
-  readonly createdAt: string;
-  readonly sizeBytes: number;
-  /** Older backups deleted to respect `keep`. */
-  readonly pruned: readonly string[];
 }
 
 /** A backup file found in a folder. */

@@ -4,7 +4,7 @@
  * that declares what they need, and refuse the others by capability before touching anything.
  */
 import type { DriverCapability, SyncDriver } from "../core/driver.js";
-import { requireBackupCapabilities } from "./server-backup.js";
+import { requireBackupCapabilities } from "./backup-capabilities.js";
 import { sqliteCodeOf } from "../core/sqlite-errors.js";
 
 /** A driver, or anything that carries one, such as a `MigrationManager`. */

@@ -15,7 +15,8 @@
  */
 import type { statSync } from "node:fs";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { assertAbsolutePathOption, freeBytesIn, takeBackup, type BackupRecord } from "./backup.js";
+import { assertAbsolutePathOption, freeBytesIn, takeBackup } from "./backup.js";
+import type { BackupRecord } from "../core/backup-record.js";
 import { inspectOpenBackup, openBackupOrThrow, type BackupInspection } from "./backup-check.js";
 import { createFileExclusively, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";

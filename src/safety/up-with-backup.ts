@@ -5,12 +5,13 @@
  * The plan is read before the snapshot and `up` plans again under the write lock, so a run that
  * another process finished in between still returns the snapshot it took, and applies nothing twice.
  */
-import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions, type BackupRecord } from "./backup.js";
+import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions } from "./backup.js";
+import type { BackupRecord } from "../core/backup-record.js";
 import { refuseDamagedDatabase } from "./backup-check.js";
 import { MigrationFailedError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
-import { requireBackupCapabilities } from "./server-backup.js";
+import { requireBackupCapabilities } from "./backup-capabilities.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { inline } from "../core/manager.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";

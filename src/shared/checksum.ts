@@ -8,7 +8,7 @@
  * defined once.
  */
 import { createHash } from "node:crypto";
-import type { SqlDialect } from "../core/types.js";
+import type { SqlDialect } from "./sql-dialect.js";
 import { tokenizePostgresSql } from "./postgres-tokens.js";
 import { resultColumnsNamedByText, type SqlToken } from "./sql-result-columns.js";
 

@@ -15,7 +15,7 @@
  *
  * It splits; it does not validate (PostgreSQL does that when the migration runs).
  */
-import type { SqlStatement, SqlToken, SqlTokenKind } from "./sql-tokens.js";
+import type { SqlStatement, SqlToken, SqlTokenKind } from "./sqlite-tokens.js";
 
 /**
  * Splits PostgreSQL source into tokens, whitespace and comments included, so the texts of the tokens

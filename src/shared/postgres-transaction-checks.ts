@@ -10,8 +10,8 @@
  * back), and every PostgreSQL release before 12 is out of support.
  */
 import { splitPostgresStatements } from "./postgres-tokens.js";
-import type { SqlToken } from "./sql-tokens.js";
-import type { TransactionProblem } from "./sql-transaction-checks.js";
+import type { SqlToken } from "./sqlite-tokens.js";
+import type { TransactionProblem } from "./transaction-problem.js";
 
 const FIX = `add "transaction:false" to the "-- migrate:up" line, and keep that migration to what must run outside a transaction`;
 

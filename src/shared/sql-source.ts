@@ -10,7 +10,7 @@
  * ALTER TABLE messages DROP COLUMN status;
  * ```
  */
-import type { SqlDialect } from "../core/types.js";
+import type { SqlDialect } from "./sql-dialect.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
 import { findClientCommandProblems } from "./postgres-client-commands.js";
 import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";

@@ -5,7 +5,7 @@
  * dialect's rules live in their own file (`sqlite-tokens.ts`, `postgres-tokens.ts`), so code that only
  * ever reads SQLite imports that file and bundles no PostgreSQL lexer.
  */
-import type { SqlDialect } from "../core/types.js";
+import type { SqlDialect } from "./sql-dialect.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "./postgres-tokens.js";
 import { splitSqliteStatements, tokenizeSqliteSql, type SqlStatement, type SqlToken } from "./sqlite-tokens.js";
 

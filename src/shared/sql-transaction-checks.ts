@@ -4,17 +4,10 @@
  * migration and leave the rest to run outside any transaction, so a later error could no longer be
  * rolled back. `VACUUM` fails outright inside a transaction, and `PRAGMA foreign_keys` does nothing.
  */
-import type { SqlDialect } from "../core/types.js";
+import type { SqlDialect } from "./sql-dialect.js";
 import { findPostgresTransactionProblems } from "./postgres-transaction-checks.js";
 import { splitSqlStatements, type SqlToken } from "./sql-tokens.js";
-
-/** A statement refused in a transactional migration, positioned at its first token. */
-export interface TransactionProblem {
-  readonly code: "SQL_TRANSACTION_CONTROL" | "SQL_NEEDS_NO_TRANSACTION" | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION";
-  readonly line: number;
-  readonly column: number;
-  readonly message: string;
-}
+import type { TransactionProblem } from "./transaction-problem.js";
 
 const TRANSACTION_CONTROL = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]);
 

@@ -6,8 +6,8 @@
  * a column like any other name. A table is found as given, else as an unquoted name folds, else, for
  * `schema.table` (one dot, no quotes), as that table of that schema, given or folded.
  */
-import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchOrigin, type ResolvedBatchKey } from "../batch-key.js";
-import type { BatchDialect, BatchWalk } from "../batch-walk.js";
+import { batchKeyFailure, matchColumn, quoteIdentifier } from "../batch-key.js";
+import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "../batch-types.js";
 import { tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 import { CONCAT, EQ, GT, TEXT } from "./postgres-operators.js";
 

@@ -3,7 +3,8 @@
  * stepwise reads the ones a user can act on as its error kinds, and turns those into the same typed
  * errors SQLite's codes give (`DATABASE_LOCKED`, `DISK_FULL`, `DATABASE_UNUSABLE`).
  */
-import type { ErrorClassification, ErrorKind } from "../driver.js";
+import type { ErrorClassification } from "../driver.js";
+import type { ErrorKind } from "../error-kind.js";
 import { DatabaseLockedError, DatabaseUnusableError, DiskFullError, StepwiseError } from "../errors.js";
 import { recordNativeError } from "../native-error.js";
 import { ConnectionLostError } from "../connection-errors.js";

@@ -6,9 +6,8 @@
  * `transaction: false` migration left (`pg_index.indisvalid`), each with the statement that drops it.
  */
 import { ConnectionLostError } from "../connection-errors.js";
-import type { FailureOrigin } from "../dialect.js";
+import type { FailureOrigin, MigrationExecutor } from "../executor-types.js";
 import type { ErrorClassification } from "../driver.js";
-import type { ExecutorBase } from "../executor-base.js";
 import type { HistoryStore } from "../history.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { classifySafely } from "../native-error.js";
@@ -144,7 +143,7 @@ interface MigrationFailureFacts {
  * executor's usual reading holds (a full disk, a read-only server: the environment's failures).
  */
 export function describePostgresMigrationFailure(lockTimeoutMs: number) {
-  return function* (executor: ExecutorBase, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null> {
+  return function* (executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null> {
     let classification = classifySafely(executor.settings.classifyError, cause);
     // A migration may have replaced the client's error with its own: whether the session lives, one
     // statement tells (in an aborted transaction, the server's refusal says it does).

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL dialect: what the executor asks of a dialect (`dialect.ts`), answered with
+ * The PostgreSQL dialect: what the executor asks of a dialect (`Dialect`, in `executor-types.ts`), answered with
  * PostgreSQL's catalog and its transaction ids.
  *
  * The transaction-escape guard differs most. SQLite needs a witness table and header fields to tell
@@ -18,7 +18,7 @@ import { createPostgresHistoryGuard } from "./postgres-history-guard.js";
 import { scriptStatements } from "../sql-location.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 import { runScriptWithHistory } from "../script-with-history.js";
-import type { Dialect } from "../dialect.js";
+import type { Dialect } from "../executor-types.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import { isValidTableName } from "../history.js";

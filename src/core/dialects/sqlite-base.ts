@@ -4,7 +4,7 @@
  * connection settings a run restores are added by `sqlite.ts`; a storage that has neither (Cloudflare's,
  * with no savepoints and no per-connection pragmas on D1) builds on this alone and bundles neither.
  */
-import type { Dialect } from "../dialect.js";
+import type { Dialect } from "../executor-types.js";
 import { HistoryStore } from "../history.js";
 import { readSchemaObjects } from "../schema-objects.js";
 import { translateSqliteError } from "../sqlite-errors.js";

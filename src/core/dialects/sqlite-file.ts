@@ -4,7 +4,7 @@
  * of the file drivers (better-sqlite3, node:sqlite, bun:sqlite, libsql) and sql.js.
  */
 import { restoreConnectionSettingsAfterOneRead, snapshotConnectionSettingsInOneRead } from "../connection-settings.js";
-import type { Dialect } from "../dialect.js";
+import type { Dialect } from "../executor-types.js";
 import { applySqlRun } from "../sql-run.js";
 import { driveDirectly } from "../step.js";
 import { SQLITE_DIALECT } from "./sqlite.js";

@@ -5,7 +5,7 @@
  * connection settings'.
  */
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../connection-settings.js";
-import type { Dialect } from "../dialect.js";
+import type { Dialect } from "../executor-types.js";
 import { SQLITE_DIALECT_BASE } from "./sqlite-base.js";
 import { createHistoryGuard } from "../history-guard.js";
 import type { DriverCapabilities } from "../driver.js";

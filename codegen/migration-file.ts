@@ -4,7 +4,7 @@
  * This is the one place that knows the naming rules. Codegen uses it to scan a folder and `create`
  * uses it to name a new file, so the two can never disagree.
  */
-import { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion } from "../core/migration-label.js";
+import { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion } from "../src/core/migration-label.js";
 
 export { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion };
 
