@@ -12,7 +12,7 @@ const LIBRARY_SIDE_EFFECTS = [
 ];
 
 export default defineConfig(
-  { ignores: ["dist/", "node_modules/", "generated/", "test/fixtures/", "test/snapshots/", "bench/results/", "**/*.d.ts"] },
+  { ignores: ["dist/", "docs-api/", "node_modules/", "generated/", "test/fixtures/", "test/snapshots/", "bench/results/", "**/*.d.ts"] },
   // A Worker, type-checked against the Workers types by its own tsconfig (test/cloudflare-example.test.ts).
   { ignores: ["examples/cloudflare-worker/"] },
   js.configs.recommended,

@@ -25,7 +25,7 @@ export interface StepwiseSettings {
   /**
    * The project's driver: the one the runtime commands open the database with (`--driver` may name
    * another), whose entry `create`'s template imports, and whose connection `gen --check` replays
-   * TypeScript migrations on. `d1` and `durable-objects` run only inside a Worker ({@link WORKER_DRIVERS}).
+   * TypeScript migrations on. `d1` and `durable-objects` run only inside a Worker (`WORKER_DRIVERS`).
    * `null` when the config names none.
    */
   readonly driver: DriverEntry | null;
@@ -35,7 +35,7 @@ export interface StepwiseSettings {
   readonly target: Target | null;
   /**
    * The config's connection URL for `--driver pg`, as written (its `${NAME}`s are expanded by
-   * {@link expandConfigUrl} only when a pg command needs it); `null` when the config names none.
+   * `expandConfigUrl` only when a pg command needs it); `null` when the config names none.
    */
   readonly url: string | null;
   /** The PostgreSQL schema of the history table; `null` when the config names none (`public`). */

@@ -26,7 +26,7 @@ export interface CreateMigrationOptions {
   /**
    * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from
    * its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
-   * runs `dialect`; otherwise, and when `null`, the dialect's driver ({@link templateDriverFor}).
+   * runs `dialect`; otherwise, and when `null`, the dialect's driver (`templateDriverFor`).
    */
   readonly driver?: DriverEntry | null;
   /** The config's `target`: `d1` makes D1 the driver when none is named. */

@@ -38,7 +38,7 @@ export type { ProgressMeasure } from "./core/progress.js";
 export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";
 export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
 export { DriverCapabilityError } from "./core/driver.js";
-export type { DriverCapabilities, DriverCapability } from "./core/driver.js";
+export type { DriverCapabilities, DriverCapability, ErrorClassification, ErrorKind } from "./core/driver.js";
 export { AsyncInSyncRunnerError } from "./core/runners.js";
 export { AsyncMigrationsNeedAsyncRunnerError } from "./core/async-migrations.js";
 export { AsyncRunInProgressError } from "./core/async-manager.js";

@@ -444,7 +444,7 @@ test("the registry runs the SQL that was hashed: a lone carriage return inside a
 test(
   "a tsconfig option that changes what a TypeScript migration does when tsx runs it is part of its checksum",
   {
-    todo: "compiler options are outside the checksum, like package versions (README, Checksums; docs/guarantees.md): hashing them would move every TS checksum on a tsconfig edit that changes no emit",
+    todo: "compiler options are outside the checksum, like package versions (docs/guarantees.md, What is not promised): hashing them would move every TS checksum on a tsconfig edit that changes no emit",
   },
   async (t) => {
     // useDefineForClassFields decides whether a class field calls an inherited setter (tsx honours it).

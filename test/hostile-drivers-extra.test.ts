@@ -78,7 +78,7 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
       }));
   }
 
-  // Decided (docs/guarantees.md, "Errors through the drivers"): what a body throws is that migration's
+  // Decided (docs/guarantees.md, "Failures, crashes and full disks"): what a body throws is that migration's
   // failure; DATABASE_LOCKED is for stepwise's own lock. The library's reading stays as nativeCode/nativeKind.
   test("a plain object a body throws is that migration's failure, not a lock it never waited for", () =>
     h.withDatabase((db) => {

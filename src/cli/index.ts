@@ -12,13 +12,24 @@ export type { Palette } from "./format.js";
 export { collectDatabaseInfo } from "./database-info.js";
 export type { DatabaseInfo, SchemaObjectCounts } from "./database-info.js";
 export { formatBaseline, formatRehearsal, formatRestore, formatVerification } from "./format-safety.js";
-export { createProgressDisplay } from "./progress-display.js";
+export { createProgressDisplay, DEFAULT_PLAIN_PROGRESS_INTERVAL_MS } from "./progress-display.js";
 export type { ProgressDisplay, ProgressDisplayOptions } from "./progress-display.js";
 export { CLI_DRIVER_NAMES, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 export type { CliDriverName } from "./driver-names.js";
 export { betterSqlite3Loader } from "./better-sqlite3-loader.js";
 export { connectBetterSqlite3 } from "./open-database.js";
-export type { BetterSqlite3Modules, DriverConnect, DriverConnector, DriverLoader, DriverLoaders, OpenDatabaseOptions, OpenedDatabase, OpenMode, CommandMode } from "./open-database.js";
+export type {
+  BetterSqlite3Modules,
+  DriverConnect,
+  NativeConnection,
+  DriverConnector,
+  DriverLoader,
+  DriverLoaders,
+  OpenDatabaseOptions,
+  OpenedDatabase,
+  OpenMode,
+  CommandMode,
+} from "./open-database.js";
 export { connectPostgres, DEFAULT_PG_CONNECT_TIMEOUT_MS } from "./open-postgres.js";
 export type { PostgresModules } from "./open-postgres.js";
 export { connectLibsqlClient } from "./open-libsql-client.js";

@@ -20,7 +20,7 @@ import type { CliDriverName } from "./driver-names.js";
 export type OpenMode = "read" | "write";
 
 /**
- * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, a
+ * What a command asks of `loadDriver`: an {@link OpenMode}, or `rehearse` (a dry run, a
  * verification), which reads like `read` (a missing SQLite file is never created) but may write inside
  * a transaction it rolls back: a PostgreSQL session is opened as for `write` (not read-only, so a
  * rehearsal's transaction and verify's scratch database can be made), and a SQLite connection whose
@@ -81,7 +81,7 @@ export interface DriverConnector {
 }
 
 /** The part of every native connection this module uses; all five SQLite libraries have both. */
-interface NativeConnection {
+export interface NativeConnection {
   exec(sql: string): unknown;
   close(): unknown;
 }

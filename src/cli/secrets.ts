@@ -91,7 +91,7 @@ function redactKeyValues(text: string): ParsedSecrets {
 
 /**
  * The URL or connection string as stepwise prints it: its password and every secret parameter's
- * value replaced by {@link REDACTED}, everything else as given, so the user can tell which server
+ * value replaced by `REDACTED` (`****`), everything else as given, so the user can tell which server
  * and database it is.
  */
 export function redactConnectionString(url: string): string {

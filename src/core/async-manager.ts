@@ -104,7 +104,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
     return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
   }
 
-  /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
+  /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }

@@ -53,7 +53,7 @@ export interface DriverCapabilities {
   readonly batchWalk: boolean;
   /**
    * A SQL migration's script and its history writes can go to the server as one request
-   * ({@link Driver.scriptWithHistory}; PostgreSQL's simple query protocol runs a string of statements
+   * (`Driver.scriptWithHistory`; PostgreSQL's simple query protocol runs a string of statements
    * as one round trip, stopping at the first error).
    */
   readonly scriptWithHistory: boolean;
@@ -251,7 +251,7 @@ export class DriverCapabilityError extends StepwiseError {
   /** What to do instead, when there is a way; otherwise `null`. */
   declare readonly fix: string | null;
 
-  /** `operation` and `fix` may name options and calls: a {@link Text}, spelled for the library here and by the CLI for itself. */
+  /** `operation` and `fix` may name options and calls: a `Text`, spelled for the library here and by the CLI for itself. */
   constructor(fields: { driver: string; capability: DriverCapability; operation: string | Text; file?: string; fix?: string | Text }) {
     super(
       "DRIVER_CAPABILITY_MISSING",

@@ -475,7 +475,7 @@ export class StepwiseError extends Error {
   readonly nativeKind: ErrorKind | null = null;
 
   /**
-   * @param message the message, or a {@link Text} that names options and calls: the message then
+   * @param message the message, or a `Text` that names options and calls: the message then
    *   spells them as the library takes them, and the CLI prints its own spelling of the same text.
    */
   constructor(code: StepwiseErrorCode, message: string | Text, options?: { cause?: unknown }) {

@@ -37,7 +37,7 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
     return runSync(step, this.driver);
   }
 
-  /** See {@link MigrationManagerBase.start}: a refusal while making the step is thrown. */
+  /** See `MigrationManagerBase.start`: a refusal while making the step is thrown. */
   protected start<T>(make: () => Step<T>): T {
     return this.run(make());
   }

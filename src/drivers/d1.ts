@@ -92,7 +92,7 @@ export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): v
 }
 
 /**
- * The executor's primitives on `db`. A manager built on it needs {@link createCloudflareDialect}
+ * The executor's primitives on `db`. A manager built on it needs `createCloudflareDialect`
  * too, as {@link MigrationManager} passes it.
  */
 export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {

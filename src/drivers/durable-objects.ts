@@ -95,7 +95,7 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
 }
 
 /**
- * The executor's primitives on `storage`. A manager built on it needs {@link createCloudflareDialect}
+ * The executor's primitives on `storage`. A manager built on it needs `createCloudflareDialect`
  * too, as {@link MigrationManager} passes it.
  */
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {

@@ -480,7 +480,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     );
   }
 
-  /** See {@link MigrationManagerBase.start}: a refusal while making the step becomes a rejection. */
+  /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }

@@ -14,6 +14,7 @@
 export { MigrationManager, migrate, createPgDriver, runLockKey, toPositionalParameters, PG_CAPABILITIES, defineMigration } from "../drivers/pg.js";
 export type { PgConnection, PgMigrateOptions, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
 export { DEFAULT_POSTGRES_SCHEMA, createPostgresDialect } from "../core/dialects/postgres.js";
+export type { PostgresDialectOptions } from "../core/dialects/postgres.js";
 export { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 // The failures only a server's connection meets (their codes are in the root entry's list too).
 export { ConnectionFailedError, ConnectionLostError } from "../core/connection-errors.js";
@@ -35,6 +36,7 @@ export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 export { readPostgresSchema } from "../safety/postgres-schema.js";
+export type { ReadPostgresSchemaOptions } from "../safety/postgres-schema.js";
 export { describeSchemaDifference, diffSchemas } from "../safety/schema-snapshot.js";
 export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
 export { ScratchDatabaseUnavailableError, SCRATCH_DATABASE_PREFIX } from "../drivers/pg-scratch-database.js";
@@ -46,5 +48,6 @@ export {
   upWithBackupOnServer as upWithBackup,
   upWithOnlineBackupOnServer as upWithOnlineBackup,
 } from "../safety/server-backup.js";
+export type { ServerManager } from "../safety/server-backup.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { AsyncBatchHandler, AsyncMigrationContext } from "../core/async-batches.js";

@@ -24,6 +24,7 @@ export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check
 export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
+export type { SafetyNetManager } from "../safety/schema-reader.js";
 export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
 export type { ServerBackupTool } from "../safety/backup-capabilities.js";
 

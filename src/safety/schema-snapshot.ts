@@ -20,7 +20,7 @@ import { query, queryValue, type Step } from "../core/step.js";
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
   readonly name: string;
-  /** The declared type, upper-cased, spaced as {@link normalizeColumnType} does; `""` when none was declared. */
+  /** The declared type, upper-cased, spaced as `normalizeColumnType` does; `""` when none was declared. */
   readonly type: string;
   readonly notNull: boolean;
   /** The default expression as SQLite stores it, normalised; `null` when there is none. */
@@ -56,7 +56,7 @@ export interface TableSnapshot {
   /** Table-level CHECK expressions, normalised. */
   readonly checks: readonly string[];
   /**
-   * The whole `CREATE TABLE` statement, normalised (see {@link normalizeSql}), so that a difference
+   * The whole `CREATE TABLE` statement, normalised (see `normalizeSql`), so that a difference
    * the fields above do not capture still counts.
    */
   readonly sql: string;
@@ -477,7 +477,7 @@ function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
 
 const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
 
-/** Options for {@link normalizeSql}. */
+/** Options for `normalizeSql`. */
 export interface NormalizeSqlOptions {
   /**
    * Also fold the case of every bare (unquoted) word. Right for indexes and triggers, where a bare
@@ -525,7 +525,7 @@ export function normalizeColumnType(type: string): string {
 }
 
 /**
- * A `CREATE TABLE` statement normalised like {@link normalizeSql}, with each column's declared type
+ * A `CREATE TABLE` statement normalised like `normalizeSql`, with each column's declared type
  * also folded to lower case: `name TEXT` and `name text` declare the same column.
  */
 function normalizeCreateTable(sql: string): string {
