@@ -9,7 +9,7 @@ export { generateRegistry } from "./generate.js";
 export type { GenerateOptions, GenerateResult } from "./generate.js";
 export { createMigration } from "./create.js";
 export type { CreateMigrationOptions, CreateMigrationResult } from "./create.js";
-export type { MigrationKind } from "../src/shared/migration-file.js";
+export type { MigrationKind } from "./migration-file.js";
 export { CONFIG_FILE_NAME, DEFAULT_MIGRATIONS_DIR, DEFAULT_REGISTRY_FILE, DIALECTS, findProjectRoot, parseDialect, readConfig, resolveSettings } from "./config.js";
 export type { DialectPaths, StepwiseConfig, StepwiseSettings } from "./config.js";
 export { formatProblem } from "./problems.js";

@@ -48,6 +48,6 @@ export {
   upWithBackupOnServer as upWithBackup,
   upWithOnlineBackupOnServer as upWithOnlineBackup,
 } from "../safety/server-backup.js";
-export type { ServerManager } from "../safety/server-backup.js";
+export type { ServerManager } from "../safety/backup-capabilities.js";
 export { DriverCapabilityError } from "../core/driver.js";
 export type { AsyncBatchHandler, AsyncMigrationContext } from "../core/async-batches.js";
