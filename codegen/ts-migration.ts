@@ -369,7 +369,7 @@ const CANONICAL_PACKAGE_SPECIFIER = HASHED_PACKAGE_NAME;
 
 /**
  * How a module specifier that names the package (under any of {@link PACKAGE_NAMES}) hashes: spelled
- * under {@link HASHED_PACKAGE_NAME}, so `stepwise-migrate/pg` hashes as `stepwise/pg` did and renaming
+ * under {@link HASHED_PACKAGE_NAME}, so `stepwise-migrate/pg` hashes as `stepwise-migrate/pg` did and renaming
  * the import moves no checksum, earlier forms included; the entry it names still counts. `null` for
  * any other node, which hashes by {@link nodeDetail}.
  */

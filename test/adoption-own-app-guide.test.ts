@@ -203,7 +203,7 @@ test(
     const app = await createFreshApp(t);
     app.write("tsconfig.json", block(blocks, "tsconfig.json").text.replace('"include": ["src"]', '"include": ["src", "generated", "migrations"]'));
     app.write("migrations/001_create_notes.sql", block(blocks, "src/migrations/001_create_notes.sql").text);
-    app.write("migrations/002_touch.ts", 'import { defineMigration } from "stepwise";\n\nexport default defineMigration({ up() {} });\n');
+    app.write("migrations/002_touch.ts", 'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({ up() {} });\n');
     app.write("src/main.ts", block(blocks, "src/main.ts").text.replace('"./generated/registry.js"', '"../generated/registry.js"'));
     const gen = await app.stepwise(["gen"]);
     assert.equal(gen.code, 0, describeRun(gen));

@@ -128,26 +128,30 @@ test("an entry import recorded by the earlier release is the entry's legacy chec
   assert.notEqual(viaEntry.legacyChecksum, viaEntry.checksum);
 });
 
-test("changing only the import of an applied migration (stepwise to stepwise/sql-js and back) leaves the database startable; a row of the earlier entry form still counts", async (t) => {
+test("changing only the import of an applied migration (stepwise-migrate to stepwise-migrate/sql-js and back) leaves the database startable; a row the earlier release wrote for stepwise/better-sqlite3 still counts under the new name", async (t) => {
   const project = createTestProject(t);
   const down = '\n  down(db) {\n    db.exec("DROP TABLE nicknames");\n  },';
   const write = (importLine: string) => project.writeMigration("001_nicknames.ts", migration(importLine, `\n  description: "Nicknames",${down}`));
-  write(`import { defineMigration } from "stepwise";`);
+  write(`import { defineMigration } from "stepwise-migrate";`);
   const first = await project.load();
   const db = await openWithAnyDriver(project.databasePath());
   t.after(() => db.close());
   db.manager(first).up();
 
-  write(`import { defineMigration } from "stepwise/sql-js";`);
+  write(`import { defineMigration } from "stepwise-migrate/sql-js";`);
   const moved = await project.load();
   assert.equal(moved[0]!.checksum, first[0]!.checksum);
   assert.equal(db.manager(moved).status().problem, null);
   assert.equal(db.manager(moved).up().steps.length, 0);
 
-  // A row the earlier release wrote for the entry import, in either of its forms.
-  write(`import { defineMigration } from "stepwise/better-sqlite3";`);
+  // A row the earlier release wrote for the entry import under the package's earlier name, in either
+  // of its forms, after the import was renamed.
+  const earlierForms = scanner(t)(migration(`import { defineMigration } from "stepwise/better-sqlite3";`, `\n  description: "Nicknames",${down}`)).legacyChecksum!.split(" ");
+  assert.equal(earlierForms.length, 2);
+  write(`import { defineMigration } from "stepwise-migrate/better-sqlite3";`);
   const current = await project.load();
-  for (const earlier of current[0]!.legacyChecksum!.split(" ")) {
+  assert.deepEqual(current[0]!.legacyChecksum!.split(" ").sort(), [...earlierForms].sort());
+  for (const earlier of earlierForms) {
     db.driver.run("UPDATE schema_migrations SET checksum = ?", [earlier]);
     const manager = db.manager(current as MigrationRegistry);
     assert.equal(manager.status().problem, null, earlier);

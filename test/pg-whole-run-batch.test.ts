@@ -1,5 +1,5 @@
 /**
- * stepwise/pg sends consecutive SQL migrations of a whole run (`transaction: "all"`) with their
+ * stepwise-migrate/pg sends consecutive SQL migrations of a whole run (`transaction: "all"`) with their
  * history writes as one message, marks between them (`src/drivers/pg-script-batch.ts`,
  * `src/core/script-batch.ts`). These tests hold it to what one message per migration gave: the
  * failure named is the failing migration's, with its own error and a position counted from its own

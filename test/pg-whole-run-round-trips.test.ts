@@ -1,5 +1,5 @@
 /**
- * What `transaction: "all"` costs on stepwise/pg in round trips, counted through the client's own
+ * What `transaction: "all"` costs on stepwise-migrate/pg in round trips, counted through the client's own
  * `query` (each call is one round trip), never timed: a roll-back-all in one transaction sends its
  * reverts, each with its history DELETE, in messages of up to `MOST_PER_BATCH`, one `BEGIN` and one `COMMIT`
  * for the run, and a fixed number of statements per run (the run lock, the history's checks and

@@ -143,7 +143,7 @@ export async function createFreshApp(t: { after(fn: () => void): void }): Promis
   const tarball = path.join(cacheDir, readFileSync(path.join(cacheDir, "tarball-name"), "utf8"));
   const dir = makeTempDir(t, "stepwise-fresh-");
   cpSync(path.join(cacheDir, "template"), dir, { recursive: true, verbatimSymlinks: true });
-  const bin = path.join(dir, "node_modules", "stepwise", "dist", "codegen", "bin.js");
+  const bin = path.join(dir, "node_modules", "stepwise-migrate", "dist", "codegen", "bin.js");
   const resolveIn = (relativePath: string) => path.join(dir, relativePath);
   return {
     dir,
