@@ -19,7 +19,7 @@ import { makeTempDir, repoRoot, type RunResult } from "./project.js";
 import { copyInstalledPackage, describeRun, run, runNpm, stageRepo } from "./packed-app.js";
 
 /** What goes into the tarball, so what its cache is keyed by. */
-const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md"];
+const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md", "LICENSE"];
 /** The development tools a fresh app installs next to stepwise. */
 const DEV_TOOLS = ["typescript", "ts-morph", "prettier", "tsx", "@types/node"];
 const CACHE_PREFIX = "stepwise-fresh-app-";
