@@ -177,7 +177,7 @@ test("the sync migrate() on a registry with an async migration says what to writ
   const refusal = parseStdout<{ code: string; entry: string; fix: string; message: string }>(result);
   assert.equal(refusal.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
   assert.equal(refusal.entry, "stepwise-migrate/better-sqlite3");
-  assert.match(refusal.fix, /import \{ migrateAsync \} from "stepwise\/better-sqlite3";\nawait migrateAsync\(db, migrations\);/);
+  assert.match(refusal.fix, /import \{ migrateAsync \} from "stepwise-migrate\/better-sqlite3";\nawait migrateAsync\(db, migrations\);/);
   assert.ok(refusal.message.includes("await migrateAsync(db, migrations);"), refusal.message);
 
   // Following the hint works: the same app, the async call.

@@ -28,7 +28,7 @@ test("npm run bench measures every driver entry's bundle, the browser one with n
   assert.equal(browser.platform, "browser");
   assert.equal(browser.gzipBudget, BROWSER_ENTRY_GZIP_BUDGET);
   assert.deepEqual(browser.nodeImports, []);
-  assert.match(renderEntryBundleSizes(sizes), /\| stepwise\/sql-js \| browser \|/);
+  assert.match(renderEntryBundleSizes(sizes), /\| stepwise-migrate\/sql-js \| browser \|/);
 });
 
 test("the browser and Workers entries' bundles stay within their regression ceilings, migrate alone and with MigrationManager", async () => {
@@ -60,7 +60,7 @@ test("a bundle past its ceiling is reported as a regression, naming the entry an
     findBundleRegressions(lowered).map((regression) => regression.imports),
     ["migrate", "MigrationManager, migrate"],
   );
-  assert.match(renderEntryBundleSizes(lowered), /\| stepwise\/d1 \| node \|.*\*\*over by/);
+  assert.match(renderEntryBundleSizes(lowered), /\| stepwise-migrate\/d1 \| node \|.*\*\*over by/);
 });
 
 test("the bench prints issue 14's figure for each budgeted entry, its ratio to the budget and to better-sqlite3's, and a met / not met verdict", async () => {

@@ -242,7 +242,7 @@ test("imports that cannot be traced are refused with a code at their place: an u
   }
   // The stepwise runtime is never part of a migration, however the project maps its name.
   const project = createTestProject(t);
-  writeFileSync(path.join(project.root, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", paths: { stepwise: ["./runtime.ts"] } } }));
+  writeFileSync(path.join(project.root, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", paths: { "stepwise-migrate": ["./runtime.ts"] } } }));
   write(project.root, "runtime.ts", "export const defineMigration = (m: unknown) => m;\n");
   project.writeMigration("001_plain.ts", migrationWithUp('db.exec("SELECT 1");'));
   assert.deepEqual(scanProject(project).migrations[0]!.localImports, []);

@@ -59,7 +59,7 @@ function createApp(t: { after(fn: () => void): void }, devDependencies: readonly
     name: "packed-consumer",
     private: true,
     type: "module",
-    dependencies: { stepwise: `file:${tarball}`, ...pick(["better-sqlite3"]) },
+    dependencies: { "stepwise-migrate": `file:${tarball}`, ...pick(["better-sqlite3"]) },
     devDependencies: pick(devDependencies),
   };
   writeFileSync(path.join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -138,7 +138,7 @@ test("the packed package.json carries no scripts, so installing the tarball runs
 
   // An app with nothing but the tarball: npm's install-scripts warning names no stepwise script.
   const app = makeTempDir(t, "stepwise-app-");
-  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { stepwise: `file:${tarball}` } }));
+  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { "stepwise-migrate": `file:${tarball}` } }));
   const installed = await runNpm(["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: app, env: { npm_config_loglevel: "warn" } });
   assert.equal(installed.code, 0, describeRun(installed));
   assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));

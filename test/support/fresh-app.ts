@@ -93,7 +93,7 @@ async function buildCache(cacheDir: string): Promise<void> {
     version: "1.0.0",
     private: true,
     type: "module",
-    dependencies: { stepwise: `file:${tarball}`, ...pick(["better-sqlite3"]) },
+    dependencies: { "stepwise-migrate": `file:${tarball}`, ...pick(["better-sqlite3"]) },
     devDependencies: pick(DEV_TOOLS),
   };
   writeFileSync(path.join(template, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
