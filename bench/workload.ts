@@ -60,7 +60,7 @@ export function describeWorkloadMigration(version: number, tsEvery: number = TS_
 
 /**
  * Writes a project with `size` migrations into a new temp folder (under `parentDir` when given): the
- * migrations, package.json, tsconfig, a `node_modules/stepwise` that points at this repo's source, a
+ * migrations, package.json, tsconfig, a `node_modules/stepwise-migrate` that points at this repo's source, a
  * link to this repo's driver libraries, and the start-up programs. The registry is not generated.
  * With `tsEvery` 1 every migration is TypeScript: the registry of an app that writes only those.
  */

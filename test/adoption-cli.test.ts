@@ -48,7 +48,7 @@ async function appWith(t: Parameters<typeof createFreshApp>[0], migrations: Reco
 
 test("stepwise --version prints the installed package's version, also under a broken config", TIMEOUT, async (t) => {
   const app = await appWith(t, { "001_t.sql": CREATE_T });
-  const installed = (JSON.parse(app.read("node_modules/stepwise/package.json")) as { version: string }).version;
+  const installed = (JSON.parse(app.read("node_modules/stepwise-migrate/package.json")) as { version: string }).version;
   const version = await app.stepwise(["--version"]);
   assert.equal(version.code, 0, describeRun(version));
   assert.equal(version.stdout, `${installed}\n`);

@@ -277,7 +277,7 @@ if (process.argv.length > 2) {
   const meta = JSON.parse(readFileSync(path.join(app, "dist", "meta.json"), "utf8")) as { inputs: Record<string, unknown> };
   const inputs = Object.keys(meta.inputs);
   assert.ok(
-    inputs.some((input) => input.includes("node_modules/stepwise/dist/src/")),
+    inputs.some((input) => input.includes("node_modules/stepwise-migrate/dist/src/")),
     inputs.join("\n"),
   );
   assert.deepEqual(

@@ -33,7 +33,7 @@ export interface FreshApp {
   readonly dir: string;
   /** The packed tarball the app installed. */
   readonly tarball: string;
-  /** Runs the installed bin (`node node_modules/stepwise/dist/codegen/bin.js …`) in the app's folder. */
+  /** Runs the installed bin (`node node_modules/stepwise-migrate/dist/codegen/bin.js …`) in the app's folder. */
   stepwise(args: readonly string[], options?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult>;
   /** Runs plain node in the app's folder. */
   node(args: readonly string[], options?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult>;
