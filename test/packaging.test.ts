@@ -141,7 +141,7 @@ test("the packed package.json carries no scripts, so installing the tarball runs
   writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { "stepwise-migrate": `file:${tarball}` } }));
   const installed = await runNpm(["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: app, env: { npm_config_loglevel: "warn" } });
   assert.equal(installed.code, 0, describeRun(installed));
-  assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
+  assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise-migrate@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
   const installedManifest = JSON.parse(readFileSync(path.join(app, "node_modules", "stepwise-migrate", "package.json"), "utf8")) as Record<string, unknown>;
   assert.equal(installedManifest.scripts, undefined);
 });
@@ -153,7 +153,7 @@ test("a TypeScript app creates, generates and migrates with the packed bin, then
   // Importing the runtime and the embeddable CLI loads no codegen module, even with them installed.
   const runtimeModules = await modulesLoadedBy(app, ["stepwise-migrate", "stepwise-migrate/better-sqlite3", "stepwise-migrate/cli"]);
   assert.ok(
-    runtimeModules.some((file) => /node_modules[\\/]stepwise[\\/]dist[\\/]src[\\/]index\.js$/.test(file)),
+    runtimeModules.some((file) => /node_modules[\\/]stepwise-migrate[\\/]dist[\\/]src[\\/]index\.js$/.test(file)),
     runtimeModules.join("\n"),
   );
   assert.deepEqual(
