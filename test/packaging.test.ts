@@ -372,11 +372,11 @@ db.close();
     const chunk = output[0];
     const modules = Object.keys(chunk.modules);
     assert.ok(
-      modules.some((id) => id.includes(`node_modules${path.sep}stepwise${path.sep}dist${path.sep}src`)),
+      modules.some((id) => id.includes(`node_modules${path.sep}stepwise-migrate${path.sep}dist${path.sep}src`)),
       modules.join("\n"),
     );
     assert.deepEqual(
-      modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise${path.sep}dist${path.sep}codegen`)),
+      modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise-migrate${path.sep}dist${path.sep}codegen`)),
       [],
     );
     assert.deepEqual(chunk.dynamicImports, []);
