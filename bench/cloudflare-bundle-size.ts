@@ -25,7 +25,7 @@ export interface BundleSize {
 /** The entries measured: the two Cloudflare ones, then the baseline. */
 export const BUNDLE_ENTRIES = ["durable-objects", "d1", "better-sqlite3"] as const;
 
-/** Bundles `imports` from `stepwise/<entry>`, as a Worker imports them, and measures it. */
+/** Bundles `imports` from `stepwise-migrate/<entry>`, as a Worker imports them, and measures it. */
 export async function measureEntryBundle(entry: string, imports: BundleSize["imports"] = "MigrationManager, migrate"): Promise<BundleSize> {
   const result = await build({
     stdin: { contents: `export { ${imports} } from "./src/entries/${entry}.ts";`, resolveDir: repoRoot, sourcefile: "worker.ts", loader: "ts" },
@@ -78,7 +78,7 @@ export function renderBundleSizeMarkdown(sizes: readonly BundleSize[]): string {
     const ratio = baseline ? `${(size.gzippedBytes / baseline.gzippedBytes).toFixed(2)}×` : "n/a";
     const budget = size.entry === "better-sqlite3" ? "baseline" : size.gzippedBytes <= CLOUDFLARE_BUNDLE_BUDGET_BYTES ? "within" : `OVER by ${kb(size.gzippedBytes - CLOUDFLARE_BUNDLE_BUDGET_BYTES)}`;
     const heaviest = size.heaviest.map((module) => `${module.module.replace(/^src\//, "")} ${kb(module.bytes)}`).join(", ");
-    lines.push(`| stepwise/${size.entry} | \`${size.imports}\` | ${kb(size.minifiedBytes)} | ${kb(size.gzippedBytes)} | ${ratio} | ${budget} | ${heaviest} |`);
+    lines.push(`| stepwise-migrate/${size.entry} | \`${size.imports}\` | ${kb(size.minifiedBytes)} | ${kb(size.gzippedBytes)} | ${ratio} | ${budget} | ${heaviest} |`);
   }
   return lines.join("\n");
 }

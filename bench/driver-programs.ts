@@ -34,7 +34,7 @@ export type BenchRuntime = "node20" | "node24" | "bun";
 export interface BenchDriver {
   /** As `test/support/driver-matrix.ts` names it. */
   readonly name: string;
-  /** The package entry the app imports, under the workload's `stepwise` package. */
+  /** The package entry the app imports, under the workload's `stepwise-migrate` package. */
   readonly entry: string;
   readonly runtime: BenchRuntime;
   /** Import lines, plus any set-up a program needs before opening (sql.js loads its WebAssembly). */
@@ -143,7 +143,7 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
   const registryImport = `import { migrations } from "../../generated/registry.js";`;
   writeFileSync(
     files.app,
-    `${driver.prelude}\nimport { migrate } from "stepwise/${driver.entry}";\n${registryImport}\n\n` +
+    `${driver.prelude}\nimport { migrate } from "stepwise-migrate/${driver.entry}";\n${registryImport}\n\n` +
       `const file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\nmigrate(db as never, migrations);\ndb.close();\n${reportCpu}`,
   );
   writeFileSync(files.floor, `${driver.prelude}\n\nconst file = process.argv[2]!;\nconst db = ${driver.openExisting};\n${pragmas}\n${driver.readHistory}\ndb.close();\n${reportCpu}`);
@@ -173,7 +173,7 @@ export function writeDriverPrograms(root: string, driver: BenchDriver): DriverPr
   );
   writeFileSync(
     files.apply,
-    `${driver.prelude}\nimport { readFileSync as readText, rmSync } from "node:fs";\nimport { MigrationManager } from "stepwise/${driver.entry}";\n${registryImport}\n\n` +
+    `${driver.prelude}\nimport { readFileSync as readText, rmSync } from "node:fs";\nimport { MigrationManager } from "stepwise-migrate/${driver.entry}";\n${registryImport}\n\n` +
       `interface RawMigration { version: number; name: string; checksum: string; upSql: string }\n` +
       `const [dir, runsText] = process.argv.slice(2) as [string, string];\n` +
       `const raw = JSON.parse(readText(dir + "/raw.json", "utf8")) as { createHistory: string; migrations: RawMigration[] };\n` +

@@ -7,7 +7,7 @@
  * gzipped bytes; for each bundle, the modules that weigh most (esbuild's metafile), so a change that
  * pulls in weight shows where it came from.
  *
- * `stepwise/sql-js` is measured as a browser page bundles it (`platform: "browser"`, where any
+ * `stepwise-migrate/sql-js` is measured as a browser page bundles it (`platform: "browser"`, where any
  * `node:` import fails the build). It and the two Cloudflare entries are held to issue 14's 10 KB
  * gzipped budget, reported, and to a regression ceiling (`bundle-ceilings.ts`), enforced. Every other
  * file of `src/entries/` is measured for Node, the libraries and Node's built-ins external, so a new
@@ -72,7 +72,7 @@ export interface BundleBytes {
 
 /** One entry's bundles. */
 export interface EntryBundleSize {
-  /** `stepwise/<entry>`. */
+  /** `stepwise-migrate/<entry>`. */
   readonly entry: string;
   readonly platform: "node" | "browser";
   /** The bundle of an app importing `MigrationManager` and `migrate`. */
@@ -116,7 +116,7 @@ export async function measureEntryBundleSizes(options: { heaviest?: number } = {
         .map((imported) => imported.path),
     );
     sizes.push({
-      entry: `stepwise/${entryCase.entry}`,
+      entry: `stepwise-migrate/${entryCase.entry}`,
       platform: entryCase.platform,
       ...bundleBytes(full.outputFiles[0]!.contents),
       migrateOnly: bundleBytes(migrateOnly.outputFiles[0]!.contents),
@@ -201,7 +201,7 @@ export function renderEntryBundleSizes(sizes: readonly EntryBundleSize[]): strin
 }
 
 /** The entry whose `migrate` bundle, measured in the same run, the budgeted ones are compared with. */
-const BASELINE_ENTRY = "stepwise/better-sqlite3";
+const BASELINE_ENTRY = "stepwise-migrate/better-sqlite3";
 
 /**
  * Issue 14's figure for each budgeted entry, one line each: `migrate` alone, gzipped, as a ratio to

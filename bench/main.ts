@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: measures stepwise against raw better-sqlite3 at N = 100, 1,000 and 10,000, every
- * driver against the same work hand-written on it, under its own runtime, and stepwise/pg against a
+ * driver against the same work hand-written on it, under its own runtime, and stepwise-migrate/pg against a
  * hand-written `pg` loop, node-pg-migrate, Kysely and Knex on one embedded PostgreSQL server; prints
  * markdown tables and writes the full samples to bench/results/.
  *

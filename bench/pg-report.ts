@@ -195,7 +195,7 @@ function sideRow(side: PgSideResult): string {
 /** The markdown section of the PostgreSQL benchmark. */
 export function renderPgMarkdown(result: PgBenchResult): string {
   const lines = [
-    `## PostgreSQL: stepwise/pg against a hand-written loop and its peers (N = ${result.size})`,
+    `## PostgreSQL: stepwise-migrate/pg against a hand-written loop and its peers (N = ${result.size})`,
     "",
     `PostgreSQL ${result.serverVersion} (embedded, fsync off), Node ${result.node}, ${result.rounds} rounds (${result.noopRuns} no-op starts per side and round); ${result.startedAt}.`,
     "Each cell is `median (min–max)` in ms; every side opens and closes its own connection.",

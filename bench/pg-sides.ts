@@ -37,7 +37,7 @@ async function withClient<T>(url: string, action: (client: pg.Client) => Promise
   }
 }
 
-/** stepwise through `stepwise/pg` on one `pg.Client`, in the given transaction mode. */
+/** stepwise through `stepwise-migrate/pg` on one `pg.Client`, in the given transaction mode. */
 function stepwiseSide(workload: PgWorkload, mode: "each" | "all"): PgSide {
   return {
     id: mode === "each" ? "stepwise" : "stepwise-all",

@@ -60,7 +60,7 @@ export function describeWorkloadMigration(version: number, tsEvery: number = TS_
 
 /**
  * Writes a project with `size` migrations into a new temp folder (under `parentDir` when given): the
- * migrations, package.json, tsconfig, a `node_modules/stepwise` that points at this repo's source, a
+ * migrations, package.json, tsconfig, a `node_modules/stepwise-migrate` that points at this repo's source, a
  * link to this repo's driver libraries, and the start-up programs. The registry is not generated.
  * With `tsEvery` 1 every migration is TypeScript: the registry of an app that writes only those.
  */
@@ -79,7 +79,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir(), tsEve
     } else {
       writeFileSync(
         path.join(migrationsDir, `${base}.ts`),
-        `import { defineMigration } from "stepwise";\n\n` +
+        `import { defineMigration } from "stepwise-migrate";\n\n` +
           `export default defineMigration({\n  description: "Bench table ${version}",\n` +
           `  up(db) {\n    db.exec(${JSON.stringify(migration.upSql)});\n  },\n` +
           `  down(db) {\n    db.exec(${JSON.stringify(migration.downSql)});\n  },\n});\n`,
@@ -93,11 +93,11 @@ export function createWorkload(size: number, parentDir: string = tmpdir(), tsEve
     JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, skipLibCheck: true } }, null, 2),
   );
   const modules = path.join(root, "node_modules");
-  const stub = path.join(modules, "stepwise");
+  const stub = path.join(modules, "stepwise-migrate");
   mkdirSync(stub, { recursive: true });
   const entries = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"];
   const exports = Object.fromEntries([[".", "./index.ts"], ...entries.map((entry) => [`./${entry}`, `./${entry}.ts`])]);
-  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise", type: "module", exports }));
+  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise-migrate", type: "module", exports }));
   // The sources through a link, so the specifier is a plain "./src/index.ts" that esbuild and tsx both
   // follow: a file URL is tsx's alone, and a path up to the repo breaks on a "#" or "%" in its name.
   symlinkSync(path.join(repoRoot, "src"), path.join(stub, "src"), "dir");
@@ -112,7 +112,7 @@ export function createWorkload(size: number, parentDir: string = tmpdir(), tsEve
   mkdirSync(path.dirname(appEntry), { recursive: true });
   writeFileSync(
     appEntry,
-    `import Database from "better-sqlite3";\nimport { migrate } from "stepwise/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
+    `import Database from "better-sqlite3";\nimport { migrate } from "stepwise-migrate/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
       `const db = new Database(process.argv[2]!);\n${pragmas}\nmigrate(db, migrations);\ndb.close();\n`,
   );
   writeFileSync(

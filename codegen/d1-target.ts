@@ -2,7 +2,7 @@
  * The refusal `gen` makes for a project whose config says its registry is for Cloudflare D1
  * (`"target": "d1"`): D1 applies a migration atomically only as one batch of SQL with its history
  * row, so a TypeScript migration (its code runs between requests) cannot be atomic there. The
- * runtime refuses such a registry too (`stepwise/d1`); this says so while the file is being written.
+ * runtime refuses such a registry too (`stepwise-migrate/d1`); this says so while the file is being written.
  */
 import type { Problem } from "./problems.js";
 

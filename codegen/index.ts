@@ -1,5 +1,5 @@
 /**
- * stepwise's build-time API, `import { generateRegistry } from "stepwise/codegen"`: what the `gen`
+ * stepwise's build-time API, `import { generateRegistry } from "stepwise-migrate/codegen"`: what the `gen`
  * and `create` commands do, for build scripts and bundler plugins. It loads ts-morph and prettier,
  * which are optional peer dependencies; install them (as devDependencies) before importing this.
  *

@@ -8,7 +8,7 @@
  * and nothing is parsed. Only a miss pays for ts-morph and prettier, and a miss that finds the
  * registry current records that, so the next command is cheap again.
  *
- * Nothing here is reachable from `stepwise/cli` (`createCli`) or an app's bundle: only the bin
+ * Nothing here is reachable from `stepwise-migrate/cli` (`createCli`) or an app's bundle: only the bin
  * imports it, and only when the project has a migrations folder and the codegen tools installed.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";

@@ -6,7 +6,7 @@
  */
 import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
-import { entrySpecifier, isDefineMigrationSource, PACKAGE_NAMES } from "../src/shared/package-name.js";
+import { entrySpecifier, isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import { describeForeignDefineMigration, findForeignDefineMigration } from "./define-migration-source.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
@@ -325,8 +325,9 @@ export interface TypeScriptChecksumOptions {
    */
   readonly legacyDescription?: boolean;
   /**
-   * Hash every stepwise entry's specifier as written, as releases before {@link isFoldedPackageSpecifier}
-   * did. Only for an entry's `legacyChecksum`. Default `false`.
+   * Hash every stepwise entry's specifier as written (under the package's first name, see
+   * {@link packageSpecifierDetail}), as releases before {@link isFoldedPackageSpecifier} did. Only for
+   * an entry's `legacyChecksum`. Default `false`.
    */
   readonly rawPackageSpecifiers?: boolean;
 }
@@ -355,10 +356,38 @@ export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescrip
 }
 
 /**
+ * The package's name when every checksum recorded so far was taken. Frozen: a specifier naming the
+ * package under any of its names hashes as it would have been written then.
+ */
+const HASHED_PACKAGE_NAME = "stepwise";
+
+/**
  * What a folded stepwise specifier hashes as: the root entry's name, as every checksum before entries
  * were folded recorded it. Frozen: renaming the package must not move a checksum.
  */
-const CANONICAL_PACKAGE_SPECIFIER = "stepwise";
+const CANONICAL_PACKAGE_SPECIFIER = HASHED_PACKAGE_NAME;
+
+/**
+ * How a module specifier that names the package (under any of {@link PACKAGE_NAMES}) hashes: spelled
+ * under {@link HASHED_PACKAGE_NAME}, so `stepwise-migrate/pg` hashes as `stepwise-migrate/pg` did and renaming
+ * the import moves no checksum, earlier forms included; the entry it names still counts. `null` for
+ * any other node, which hashes by {@link nodeDetail}.
+ */
+function packageSpecifierDetail(node: ts.Node): string | null {
+  if (!ts.isStringLiteral(node) || !isModuleSpecifier(node)) return null;
+  const subpath = packageSubpathOf(node.text);
+  if (subpath === null) return null;
+  return JSON.stringify(subpath === "" ? HASHED_PACKAGE_NAME : `${HASHED_PACKAGE_NAME}/${subpath}`);
+}
+
+/** Whether a string literal is where a module is named: an import or export's `from`, `import("…")` in code or types, `import x = require("…")`. */
+function isModuleSpecifier(node: ts.StringLiteral): boolean {
+  const parent = node.parent;
+  if ((ts.isImportDeclaration(parent) || ts.isExportDeclaration(parent)) && parent.moduleSpecifier === node) return true;
+  if (ts.isExternalModuleReference(parent)) return true;
+  if (ts.isLiteralTypeNode(parent)) return ts.isImportTypeNode(parent.parent);
+  return ts.isCallExpression(parent) && parent.expression.kind === ts.SyntaxKind.ImportKeyword && parent.arguments[0] === node;
+}
 
 /**
  * A module specifier that names which stepwise entry a file imports from, where that changes nothing
@@ -382,12 +411,12 @@ export function isFoldedPackageSpecifier(node: ts.Node): boolean {
 
 /** Whether a folded specifier ({@link isFoldedPackageSpecifier}) is written as anything but the canonical one. */
 function foldsPackageSpecifier(sourceFile: ts.SourceFile): boolean {
-  // Most files name no entry at all; they skip the walk.
-  if (!PACKAGE_NAMES.some((name) => sourceFile.text.includes(`${name}/`) || (name !== CANONICAL_PACKAGE_SPECIFIER && sourceFile.text.includes(name)))) return false;
+  // Most files name no entry at all; they skip the walk. The root under any name hashes as the canonical one.
+  if (!PACKAGE_NAMES.some((name) => sourceFile.text.includes(`${name}/`))) return false;
   let found = false;
   const visit = (node: ts.Node): void => {
     if (found) return;
-    if (ts.isStringLiteral(node) && node.text !== CANONICAL_PACKAGE_SPECIFIER && isFoldedPackageSpecifier(node)) found = true;
+    if (ts.isStringLiteral(node) && packageSubpathOf(node.text) !== "" && isFoldedPackageSpecifier(node)) found = true;
     else ts.forEachChild(node, visit);
   };
   visit(sourceFile);
@@ -455,7 +484,7 @@ export function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: Typ
     // A quoted and a bare property name are one name, so both get the same label, not their kinds.
     const key = propertyKey(node);
     parts.push("(", key === null ? kindName(node.kind) : "PropertyName");
-    const detail = key ?? (!options.rawPackageSpecifiers && isFoldedPackageSpecifier(node) ? JSON.stringify(CANONICAL_PACKAGE_SPECIFIER) : nodeDetail(node));
+    const detail = key ?? (!options.rawPackageSpecifiers && isFoldedPackageSpecifier(node) ? JSON.stringify(CANONICAL_PACKAGE_SPECIFIER) : (packageSpecifierDetail(node) ?? nodeDetail(node)));
     if (detail !== null) parts.push(" ", detail);
     const slots = ambiguousSlots(node);
     if (slots !== null) parts.push(" slots:", slots);

@@ -7,7 +7,7 @@
 // sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
 // at start-up and compiles the first time something asks for one of those fields.
 
-import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
+import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise-migrate";
 import migration002 from "../migrations/002_add_contact_preferences.js";
 import migration005 from "../migrations/005_backfill_normalized_phone.js";
 

@@ -1,4 +1,4 @@
-import { defineMigration } from "stepwise";
+import { defineMigration } from "stepwise-migrate";
 
 /**
  * A TypeScript migration: DDL plus a seed computed from existing rows, which plain SQL could do too,

@@ -1,4 +1,4 @@
-import { defineMigration } from "stepwise";
+import { defineMigration } from "stepwise-migrate";
 
 /** Rows per batch: small enough to keep each statement's memory flat on a large contacts table. */
 const BATCH_SIZE = 500;

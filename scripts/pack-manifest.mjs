@@ -7,7 +7,7 @@
 // `node scripts/pack-manifest.mjs strip` (once the build has passed) and `postpack` runs
 // `node scripts/pack-manifest.mjs restore`. The original waits in a backup beside it; a pack that
 // failed in between is undone by the next strip or restore, so the repo's package.json is never lost.
-// Publish the packed tarball (`npm publish stepwise-<version>.tgz`), whose manifest is the stripped one.
+// Publish the packed tarball (`npm publish stepwise-migrate-<version>.tgz`), whose manifest is the stripped one.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 const MANIFEST = "package.json";

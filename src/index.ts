@@ -1,7 +1,7 @@
 /**
  * stepwise's driver-agnostic entry: `defineMigration`, the registry and result types, the errors and
  * the event text. It imports no driver; an app runs its registry through a driver's entry, such as
- * `stepwise/better-sqlite3` (`migrate`, `MigrationManager` and the safety nets).
+ * `stepwise-migrate/better-sqlite3` (`migrate`, `MigrationManager` and the safety nets).
  *
  * @packageDocumentation
  */
@@ -53,6 +53,6 @@ export { LockTimeoutError } from "./core/lock-timeout-error.js";
 export type { LockHolderSession, LockWait } from "./core/lock-timeout-error.js";
 /**
  * The connection a migration receives, under its old name: kept so migration helpers typed
- * `(db: Database)` against `stepwise` keep compiling. Prefer the driver entry's `Database`.
+ * `(db: Database)` against `stepwise-migrate` (or `stepwise`, its earlier name) keep compiling. Prefer the driver entry's `Database`.
  */
 export type { MigrationConnection as Database } from "./core/types.js";

@@ -18,7 +18,7 @@ import { describeRun } from "./support/packed-app.js";
 const NOTES = "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n-- migrate:down\nDROP TABLE notes;\n";
 
 /** Migration 2 as the developer writes it over `create`'s template; `type` is what a later deliberate edit touches. */
-const addColor = (type: string, description = "add color") => `import { defineMigration } from "stepwise";
+const addColor = (type: string, description = "add color") => `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: ${JSON.stringify(description)},

@@ -14,7 +14,7 @@ const TIMEOUT = { timeout: 600_000 };
 const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n-- migrate:down\nDROP TABLE t;\n";
 /** Throws on line 7, after writing a row the rollback must remove. */
 const THROWS_AT_LINE_7 = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   '  description: "backfill notes",',
@@ -48,7 +48,7 @@ async function appWith(t: Parameters<typeof createFreshApp>[0], migrations: Reco
 
 test("stepwise --version prints the installed package's version, also under a broken config", TIMEOUT, async (t) => {
   const app = await appWith(t, { "001_t.sql": CREATE_T });
-  const installed = (JSON.parse(app.read("node_modules/stepwise/package.json")) as { version: string }).version;
+  const installed = (JSON.parse(app.read("node_modules/stepwise-migrate/package.json")) as { version: string }).version;
   const version = await app.stepwise(["--version"]);
   assert.equal(version.code, 0, describeRun(version));
   assert.equal(version.stdout, `${installed}\n`);
@@ -97,7 +97,7 @@ async function bundleEmbeddedCli(app: FreshApp): Promise<void> {
   app.write(
     "src/cli.ts",
     [
-      'import { createCli } from "stepwise/cli";',
+      'import { createCli } from "stepwise-migrate/cli";',
       'import { migrations } from "../generated/registry.js";',
       'const cli = createCli({ migrations, database: "app.db", programName: "myapp migrate", version: "2.0.0" });',
       "process.exitCode = await cli.run(process.argv.slice(2));",
@@ -124,7 +124,7 @@ async function bundleEmbeddedCli(app: FreshApp): Promise<void> {
 test("a bundled app's embedded CLI names the migration's file:line through source maps, uses its programName and version", TIMEOUT, async (t) => {
   const app = await appWith(t, { "001_t.sql": CREATE_T, "002_backfill.ts": THROWS_AT_LINE_7 });
   await bundleEmbeddedCli(app);
-  assert.ok(!app.read("dist/cli.mjs").includes("stepwise/cli"), "the app was not bundled");
+  assert.ok(!app.read("dist/cli.mjs").includes("stepwise-migrate/cli"), "the app was not bundled");
   const [version, help] = await Promise.all([app.node(["dist/cli.mjs", "--version"]), app.node(["dist/cli.mjs", "--help"])]);
   assert.equal(version.stdout, "2.0.0\n", describeRun(version));
   assert.match(help.stdout, /^Usage: myapp migrate /m, describeRun(help));
@@ -146,7 +146,7 @@ test("a bundled app's embedded CLI names the migration's file:line through sourc
 
 test("the sync migrate() on a registry with an async migration says what to write instead", TIMEOUT, async (t) => {
   const asyncMigration = [
-    'import { defineMigration } from "stepwise";',
+    'import { defineMigration } from "stepwise-migrate";',
     "export default defineMigration({",
     "  async up(db) {",
     "    await Promise.resolve();",
@@ -160,7 +160,7 @@ test("the sync migrate() on a registry with an async migration says what to writ
     "migrate.ts",
     [
       'import Database from "better-sqlite3";',
-      'import { migrate } from "stepwise/better-sqlite3";',
+      'import { migrate } from "stepwise-migrate/better-sqlite3";',
       'import { migrations } from "./generated/registry.js";',
       'const db = new Database("app.db");',
       "try {",
@@ -176,8 +176,8 @@ test("the sync migrate() on a registry with an async migration says what to writ
   assert.equal(result.code, 0, describeRun(result));
   const refusal = parseStdout<{ code: string; entry: string; fix: string; message: string }>(result);
   assert.equal(refusal.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
-  assert.equal(refusal.entry, "stepwise/better-sqlite3");
-  assert.match(refusal.fix, /import \{ migrateAsync \} from "stepwise\/better-sqlite3";\nawait migrateAsync\(db, migrations\);/);
+  assert.equal(refusal.entry, "stepwise-migrate/better-sqlite3");
+  assert.match(refusal.fix, /import \{ migrateAsync \} from "stepwise-migrate\/better-sqlite3";\nawait migrateAsync\(db, migrations\);/);
   assert.ok(refusal.message.includes("await migrateAsync(db, migrations);"), refusal.message);
 
   // Following the hint works: the same app, the async call.

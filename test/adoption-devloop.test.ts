@@ -70,7 +70,7 @@ test("13.1: create, edit, up without gen is refused (REGISTRY_STALE), as is a ne
 
 test("13.1: gen --watch in the fresh app keeps the registry current, and stops with exit 0 on SIGINT", TIMEOUT, async (t) => {
   const app = await appWithItems(t);
-  const child = spawn(process.execPath, [path.join(app.dir, "node_modules", "stepwise", "dist", "codegen", "bin.js"), "gen", "--watch"], { cwd: app.dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(app.dir, "node_modules", "stepwise-migrate", "dist", "codegen", "bin.js"), "gen", "--watch"], { cwd: app.dir, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => child.kill("SIGKILL"));
   let seen = "";
   child.stderr.on("data", (chunk: Buffer) => (seen += chunk.toString()));

@@ -170,11 +170,11 @@ async function createGeneratingApp(t: { after(fn: () => void): void }): Promise<
   app.write("migrations/001_create_notes.sql", "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n-- migrate:down\nDROP TABLE notes;\n");
   app.write(
     "migrations/002_seed_notes.ts",
-    'import { defineMigration } from "stepwise";\nimport type Database from "better-sqlite3";\n\nexport default defineMigration({\n  up(db: Database.Database) {\n    db.prepare("INSERT INTO notes (body) VALUES (?)").run("hello");\n  },\n});\n',
+    'import { defineMigration } from "stepwise-migrate";\nimport type Database from "better-sqlite3";\n\nexport default defineMigration({\n  up(db: Database.Database) {\n    db.prepare("INSERT INTO notes (body) VALUES (?)").run("hello");\n  },\n});\n',
   );
   app.write(
     "src/main.ts",
-    'import { mkdirSync } from "node:fs";\nimport Database from "better-sqlite3";\nimport { migrate } from "stepwise/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\nmkdirSync("data", { recursive: true });\nconst result = migrate(new Database("data/app.db"), migrations);\nconsole.log(JSON.stringify(result.steps.map((step) => step.version)));\n',
+    'import { mkdirSync } from "node:fs";\nimport Database from "better-sqlite3";\nimport { migrate } from "stepwise-migrate/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\nmkdirSync("data", { recursive: true });\nconst result = migrate(new Database("data/app.db"), migrations);\nconsole.log(JSON.stringify(result.steps.map((step) => step.version)));\n',
   );
   app.write(
     "tsconfig.json",
@@ -212,7 +212,7 @@ test("npm ci --omit=dev in an app that generates installs stepwise's runtime and
   const app = await createGeneratingApp(t);
   const fullBytes = folderBytes(path.join(app.dir, "node_modules"));
   const expected = expectedProduction(app);
-  for (const name of ["stepwise", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
+  for (const name of ["stepwise-migrate", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
 
   rmSync(path.join(app.dir, "node_modules"), { recursive: true, force: true });
   const ci = await runNpm(["ci", "--omit=dev", ...NPM_QUIET], { cwd: app.dir, timeoutMs: 300_000 });
@@ -221,7 +221,7 @@ test("npm ci --omit=dev in an app that generates installs stepwise's runtime and
   for (const name of BUILD_TOOLS) assert.ok(!installed.has(name), `${name} is in the production install: ${[...installed].sort().join(", ")}`);
   assert.deepEqual([...installed].sort(), [...expected].sort());
   const productionBytes = folderBytes(path.join(app.dir, "node_modules"));
-  const ownBytes = folderBytes(path.join(app.dir, "node_modules", "stepwise")) + folderBytes(path.join(app.dir, "node_modules", "commander"));
+  const ownBytes = folderBytes(path.join(app.dir, "node_modules", "stepwise-migrate")) + folderBytes(path.join(app.dir, "node_modules", "commander"));
   t.diagnostic(
     `node_modules: ${(fullBytes / 1e6).toFixed(1)} MB with the tools, ${(productionBytes / 1e6).toFixed(1)} MB after npm ci --omit=dev; stepwise and commander ${(ownBytes / 1e6).toFixed(1)} MB`,
   );
@@ -268,7 +268,7 @@ test(
 
     // @electron/packager's walk is the expectation the others are held to; it must itself be clean.
     for (const name of BUILD_TOOLS) assert.ok(!expected.has(name), `@electron/packager's walk ships ${name}`);
-    for (const name of ["stepwise", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
+    for (const name of ["stepwise-migrate", "commander", "better-sqlite3"]) assert.ok(expected.has(name), `${name} is production`);
     const views: Record<string, Set<string>> = {
       "npm ls --omit=dev --all --parseable": await npmLsProduction(app),
       "electron-builder (npm list --omit dev --long, walked by _dependencies)": await electronBuilderProduction(app),

@@ -14,7 +14,7 @@ import { createTestProject, repoRoot, runCli, type TestProject } from "./support
 import { AsyncMigrationManager, MigrationManager, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
 
 /** The shape each Kysely migration below shares: a Kysely instance over stepwise's connection. */
-const kyselyMigration = (up: string, down: string) => `import { defineMigration } from "stepwise/better-sqlite3";
+const kyselyMigration = (up: string, down: string) => `import { defineMigration } from "stepwise-migrate/better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 
 interface Tables {

@@ -184,8 +184,8 @@ await describeEachDriver("async migrations", (h) => {
         assert.deepEqual(error.files, [entryFile(2, "ts")]);
         assert.equal(error.driver, db.driver.name);
         // It says what to write instead: the async call from this driver's own entry.
-        assert.equal(error.entry, `stepwise/${db.driver.name}`);
-        assert.equal(error.fix, `import { migrateAsync } from "stepwise/${db.driver.name}";\nawait migrateAsync(db, migrations);`);
+        assert.equal(error.entry, `stepwise-migrate/${db.driver.name}`);
+        assert.equal(error.fix, `import { migrateAsync } from "stepwise-migrate/${db.driver.name}";\nawait migrateAsync(db, migrations);`);
         assert.ok(String(error.message).includes(String(error.fix).replace(/^/gm, "  ")), String(error.message));
       }
       assert.deepEqual(db.tableNames(), []);

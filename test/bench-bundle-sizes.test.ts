@@ -17,27 +17,27 @@ test("npm run bench measures every driver entry's bundle, the browser one with n
   const sizes = await measureEntryBundleSizes();
   const entries = readdirSync(path.join(repoRoot, "src", "entries"))
     .filter((file) => file.endsWith(".ts") && file !== "safety-nets.ts")
-    .map((file) => `stepwise/${file.slice(0, -3)}`)
+    .map((file) => `stepwise-migrate/${file.slice(0, -3)}`)
     .sort();
   assert.deepEqual(sizes.map((size) => size.entry).sort(), entries);
   for (const size of sizes) {
     assert.ok(size.gzipBytes > 0 && size.gzipBytes < size.minifiedBytes, size.entry);
     assert.ok(size.heaviest.length > 0 && size.heaviest.every((weight) => weight.bytes > 0), size.entry);
   }
-  const browser = sizes.find((size) => size.entry === "stepwise/sql-js")!;
+  const browser = sizes.find((size) => size.entry === "stepwise-migrate/sql-js")!;
   assert.equal(browser.platform, "browser");
   assert.equal(browser.gzipBudget, BROWSER_ENTRY_GZIP_BUDGET);
   assert.deepEqual(browser.nodeImports, []);
-  assert.match(renderEntryBundleSizes(sizes), /\| stepwise\/sql-js \| browser \|/);
+  assert.match(renderEntryBundleSizes(sizes), /\| stepwise-migrate\/sql-js \| browser \|/);
 });
 
 test("the browser and Workers entries' bundles stay within their regression ceilings, migrate alone and with MigrationManager", async () => {
   const sizes = await measureEntryBundleSizes();
   const budgeted = sizes.filter((size) => size.gzipBudget !== null).map((size) => size.entry);
-  assert.deepEqual(budgeted.sort(), ["stepwise/d1", "stepwise/durable-objects", "stepwise/sql-js"]);
+  assert.deepEqual(budgeted.sort(), ["stepwise-migrate/d1", "stepwise-migrate/durable-objects", "stepwise-migrate/sql-js"]);
   for (const entry of budgeted) {
     const size = sizes.find((candidate) => candidate.entry === entry)!;
-    assert.equal(size.gzipCeiling, BUNDLE_GZIP_CEILINGS[entry.slice("stepwise/".length)], entry);
+    assert.equal(size.gzipCeiling, BUNDLE_GZIP_CEILINGS[entry.slice("stepwise-migrate/".length)], entry);
     // Importing less never bundles more.
     assert.ok(size.migrateOnly.gzipBytes <= size.gzipBytes && size.migrateOnly.minifiedBytes <= size.minifiedBytes, entry);
   }
@@ -46,26 +46,26 @@ test("the browser and Workers entries' bundles stay within their regression ceil
 
 test("a bundle past its ceiling is reported as a regression, naming the entry and the import", async () => {
   const sizes = await measureEntryBundleSizes();
-  const d1 = sizes.find((size) => size.entry === "stepwise/d1")!;
+  const d1 = sizes.find((size) => size.entry === "stepwise-migrate/d1")!;
   // Each bundle is held to its own ceiling: lowering one flags that bundle alone.
   const lowerMigrate = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: d1.migrateOnly.gzipBytes - 1, manager: d1.gzipBytes } } : size));
-  assert.deepEqual(findBundleRegressions(lowerMigrate), [{ entry: "stepwise/d1", imports: "migrate", gzipBytes: d1.migrateOnly.gzipBytes, gzipCeiling: d1.migrateOnly.gzipBytes - 1 }]);
+  assert.deepEqual(findBundleRegressions(lowerMigrate), [{ entry: "stepwise-migrate/d1", imports: "migrate", gzipBytes: d1.migrateOnly.gzipBytes, gzipCeiling: d1.migrateOnly.gzipBytes - 1 }]);
   const lowerManager = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: d1.migrateOnly.gzipBytes, manager: d1.gzipBytes - 1 } } : size));
   assert.deepEqual(
     findBundleRegressions(lowerManager).map((regression) => [regression.entry, regression.imports]),
-    [["stepwise/d1", "MigrationManager, migrate"]],
+    [["stepwise-migrate/d1", "MigrationManager, migrate"]],
   );
   const lowered = sizes.map((size) => (size === d1 ? { ...size, gzipCeiling: { migrate: 1, manager: 1 } } : size));
   assert.deepEqual(
     findBundleRegressions(lowered).map((regression) => regression.imports),
     ["migrate", "MigrationManager, migrate"],
   );
-  assert.match(renderEntryBundleSizes(lowered), /\| stepwise\/d1 \| node \|.*\*\*over by/);
+  assert.match(renderEntryBundleSizes(lowered), /\| stepwise-migrate\/d1 \| node \|.*\*\*over by/);
 });
 
 test("the bench prints issue 14's figure for each budgeted entry, its ratio to the budget and to better-sqlite3's, and a met / not met verdict", async () => {
   const sizes = await measureEntryBundleSizes();
-  const baseline = sizes.find((size) => size.entry === "stepwise/better-sqlite3")!;
+  const baseline = sizes.find((size) => size.entry === "stepwise-migrate/better-sqlite3")!;
   const verdictOf = (bytes: number) => (bytes <= BROWSER_ENTRY_GZIP_BUDGET ? "met" : "not met");
   const lines = renderBudgetVerdicts(sizes);
   for (const size of sizes.filter((candidate) => candidate.gzipBudget !== null)) {
@@ -73,7 +73,7 @@ test("the bench prints issue 14's figure for each budgeted entry, its ratio to t
     const line = lines.find((candidate) => candidate.startsWith(`- ${size.entry},`));
     assert.ok(line, size.entry);
     assert.ok(line.includes(`${(bytes / BROWSER_ENTRY_GZIP_BUDGET).toFixed(2)}× the`), line);
-    assert.ok(line.includes(`${(bytes / baseline.migrateOnly.gzipBytes).toFixed(2)}× stepwise/better-sqlite3's`), line);
+    assert.ok(line.includes(`${(bytes / baseline.migrateOnly.gzipBytes).toFixed(2)}× stepwise-migrate/better-sqlite3's`), line);
     assert.ok(line.endsWith(`**${verdictOf(bytes)}**`), line);
   }
   const allMet = sizes.every((size) => size.gzipBudget === null || size.migrateOnly.gzipBytes <= size.gzipBudget);
@@ -117,7 +117,7 @@ test("each budgeted entry's code-only bound is smaller than its bundle and carri
   assert.ok(renderEntryBundleSizes(sizes).includes(lines[0]!));
 });
 
-/** The repo-relative source files that leave code in a bundle of `names` imported from `stepwise/<entry>`. */
+/** The repo-relative source files that leave code in a bundle of `names` imported from `stepwise-migrate/<entry>`. */
 async function bundledFiles(entry: string, names: string): Promise<string[]> {
   const result = await build({
     stdin: { contents: `export { ${names} } from "./src/entries/${entry}.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
@@ -136,7 +136,7 @@ async function bundledFiles(entry: string, names: string): Promise<string[]> {
 }
 
 for (const entry of ["durable-objects", "d1"]) {
-  test(`migrate alone from stepwise/${entry} bundles the executor's base and no manager, SQLite escape-guard dialect or PostgreSQL code`, async () => {
+  test(`migrate alone from stepwise-migrate/${entry} bundles the executor's base and no manager, SQLite escape-guard dialect or PostgreSQL code`, async () => {
     const migrateOnly = await bundledFiles(entry, "migrate");
     assert.ok(migrateOnly.includes("src/core/executor-base.ts"), migrateOnly.join(", "));
     const absent = ["src/core/executor.ts", "src/core/manager-base.ts", "src/core/dialects/sqlite.ts", "src/shared/postgres-tokens.ts", ...(entry === "d1" ? ["src/core/connection-settings.ts"] : [])];

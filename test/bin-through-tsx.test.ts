@@ -16,7 +16,7 @@ import { createTestProject, repoRoot, runCli, type RunResult, type TestProject }
 const stepwiseVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n-- migrate:down\nDROP TABLE t;\n";
 const ADD_ROW = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   '  description: "One row",',
@@ -30,7 +30,7 @@ const ADD_ROW = [
   "",
 ].join("\n");
 /** Line 5 throws. */
-const THROWS_AT_LINE_5 = ['import { defineMigration } from "stepwise";', "", "export default defineMigration({", "  up() {", '    throw new Error("gave up");', "  },", "});", ""].join("\n");
+const THROWS_AT_LINE_5 = ['import { defineMigration } from "stepwise-migrate";', "", "export default defineMigration({", "  up() {", '    throw new Error("gave up");', "  },", "});", ""].join("\n");
 
 function ok(result: RunResult): RunResult {
   assert.equal(result.code, 0, `exit ${result.code}:\n${result.stdout}\n${result.stderr}`);

@@ -1,5 +1,5 @@
 /**
- * `stepwise/sql-js` in a real browser page (issue 14): the whole entry, bundled for the browser by
+ * `stepwise-migrate/sql-js` in a real browser page (issue 14): the whole entry, bundled for the browser by
  * esbuild with no Node built-in available, runs in headless Chromium on sql.js. Every call an app
  * can make either works or refuses with its typed code; none may reach for Node (`process`, `Buffer`,
  * `node:` modules), which a page does not have, in the page itself and in a module Worker (where an
@@ -39,11 +39,11 @@ async function bundleProbe(site: string): Promise<void> {
   assert.deepEqual(nodeImports, []);
 }
 
-test("the whole stepwise/sql-js entry bundles for the browser with no Node built-in", async (t) => {
+test("the whole stepwise-migrate/sql-js entry bundles for the browser with no Node built-in", async (t) => {
   await bundleProbe(makeTempDir(t, "stepwise-browser-bundle-"));
 });
 
-test("every call of stepwise/sql-js works or refuses with its code in a Chromium page and Worker, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
+test("every call of stepwise-migrate/sql-js works or refuses with its code in a Chromium page and Worker, with no Node built-in", { skip, timeout: 300_000 }, async (t) => {
   const site = makeTempDir(t, "stepwise-browser-runtime-");
   await bundleProbe(site);
   copyFileSync(path.join(repoRoot, "node_modules", "sql.js", "dist", "sql-wasm.wasm"), path.join(site, "sql-wasm.wasm"));

@@ -31,7 +31,7 @@ function scanner(t: { after(fn: () => void): void }) {
 }
 
 /** A migration with `options` spliced in before and after `up`, as a person might order them. */
-const migration = (before: string, after = "", body = 'db.exec("CREATE TABLE nicknames (id INTEGER PRIMARY KEY)");') => `import { defineMigration } from "stepwise";
+const migration = (before: string, after = "", body = 'db.exec("CREATE TABLE nicknames (id INTEGER PRIMARY KEY)");') => `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({${before}
   up(db) {

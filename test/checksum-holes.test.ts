@@ -19,7 +19,7 @@ function write(root: string, relative: string, text: string): void {
   writeFileSync(file, text);
 }
 
-const migrationWithUp = (body: string) => `import { defineMigration } from "stepwise";
+const migrationWithUp = (body: string) => `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   up(db) {
@@ -139,7 +139,7 @@ test('a parenthesised or escaped "use strict" in a function body is not a direct
     const project = createTestProject(t);
     project.writeMigration(
       "001_mode.ts",
-      `import { defineMigration } from "stepwise";\nimport { seed } from "./lib/mode.cjs";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
+      `import { defineMigration } from "stepwise-migrate";\nimport { seed } from "./lib/mode.cjs";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
     );
     write(
       project.root,
@@ -164,7 +164,7 @@ function scanProject(project: TestProject): ScanResult {
 }
 
 const seedMigration = (importLine: string, call = "seed(db);") =>
-  `import { defineMigration } from "stepwise";\n${importLine}\n\nexport default defineMigration({\n  up(db) {\n    ${call}\n  },\n});\n`;
+  `import { defineMigration } from "stepwise-migrate";\n${importLine}\n\nexport default defineMigration({\n  up(db) {\n    ${call}\n  },\n});\n`;
 const seedHelper = (table: string) => `export function seed(db: { exec(sql: string): void }): void {\n  db.exec("CREATE TABLE ${table} (id INTEGER PRIMARY KEY)");\n}\n`;
 
 test("non-relative imports that resolve into the project are followed: paths fallbacks, baseUrl, conditional #imports and exports", (t) => {
@@ -242,7 +242,7 @@ test("imports that cannot be traced are refused with a code at their place: an u
   }
   // The stepwise runtime is never part of a migration, however the project maps its name.
   const project = createTestProject(t);
-  writeFileSync(path.join(project.root, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", paths: { stepwise: ["./runtime.ts"] } } }));
+  writeFileSync(path.join(project.root, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", paths: { "stepwise-migrate": ["./runtime.ts"] } } }));
   write(project.root, "runtime.ts", "export const defineMigration = (m: unknown) => m;\n");
   project.writeMigration("001_plain.ts", migrationWithUp('db.exec("SELECT 1");'));
   assert.deepEqual(scanProject(project).migrations[0]!.localImports, []);

@@ -1,9 +1,10 @@
 /**
  * Which stepwise entry a migration takes `defineMigration` from is not part of what it does, so it is
- * not part of its checksum: `stepwise`, `stepwise/<driver>`, and the package's next name
- * `stepwise-migrate` and `stepwise-migrate/<driver>` all hash as `"stepwise"` always did. A database
+ * not part of its checksum: `stepwise-migrate`, `stepwise-migrate/<driver>`, and the package's
+ * earlier name `stepwise` and `stepwise/<driver>` all hash as `"stepwise"` always did. A database
  * migrated while an entry's specifier was hashed as written still starts: the registry carries that
- * earlier form as the entry's legacy checksum.
+ * earlier form as the entry's legacy checksum. Nor is the package's name: an import of anything else
+ * from `stepwise-migrate/<entry>` hashes as the same import from `stepwise/<entry>` did, in every form.
  *
  *   node --import tsx --test test/checksum-package-entry.test.ts
  */
@@ -49,7 +50,7 @@ const EARLIER_BETTER_SQLITE3 = "8971002de6f293b71ce1f32a5de10784d7c7e3166bf1ac56
 const EARLIER_BETTER_SQLITE3_DESCRIBED = "a8fed558ed12b117eff339a124dd18bed5b64f999c2a612ad34195e60025110a";
 const EARLIER_PG = "b45c056a5f4bc65ca23f271f69a9e1ec03101ebf87da09882b108d82de991b26";
 
-test("defineMigration from any stepwise entry, under the package's current or next name, gives the checksum the root import always had", (t) => {
+test("defineMigration from any stepwise entry, under the package's current or earlier name, gives the checksum the root import always had", (t) => {
   const scan = scanner(t);
   const specifiers = ["stepwise", "stepwise/better-sqlite3", "stepwise/pg", "stepwise/d1", "stepwise/durable-objects", "stepwise-migrate", "stepwise-migrate/sql-js", "stepwise-migrate/libsql-client"];
   for (const specifier of specifiers) {
@@ -67,6 +68,32 @@ test("defineMigration from any stepwise entry, under the package's current or ne
   );
   // The root import records no legacy form: nothing about it ever changed.
   assert.equal(scan(migration(`import { defineMigration } from "stepwise";`)).legacyChecksum, null);
+  assert.equal(scan(migration(`import { defineMigration } from "stepwise-migrate";`)).legacyChecksum, null);
+});
+
+test("renaming the package in an import moves no checksum: a value from an entry, a namespace, import(), an export, and every earlier form", (t) => {
+  const scan = scanner(t);
+  const same = (source: (name: string) => string) => {
+    const before = scan(source("stepwise"));
+    const after = scan(source("stepwise-migrate"));
+    assert.equal(after.checksum, before.checksum, source("stepwise-migrate"));
+    assert.equal(after.legacyChecksum, before.legacyChecksum, source("stepwise-migrate"));
+  };
+  same((name) => migration(`import { defineMigration, MigrationManager } from "${name}/pg";\nvoid MigrationManager;`));
+  same((name) => migration(`import { defineMigration } from "${name}";\nimport * as runtime from "${name}/d1";\nvoid runtime;`));
+  same((name) => migration(`import { defineMigration } from "${name}";\nexport { MigrationManager } from "${name}/libsql";\nvoid import("${name}/cli");`));
+  same((name) => migration(`import { defineMigration } from "${name}";`, '\n  description: "Nicknames",'));
+  same((name) => migration(`import { defineMigration } from "${name}/better-sqlite3";`, '\n  description: "Nicknames",'));
+
+  // Under the new name, the earlier release's forms are still the ones it recorded.
+  assert.deepEqual(scan(migration(`import { defineMigration } from "stepwise-migrate/better-sqlite3";`)).legacyChecksum?.split(" "), [EARLIER_BETTER_SQLITE3]);
+  assert.deepEqual(scan(migration(`import { defineMigration } from "stepwise-migrate/pg";`)).legacyChecksum?.split(" "), [EARLIER_PG]);
+  const described = scan(migration(`import { defineMigration } from "stepwise-migrate/better-sqlite3";`, '\n  description: "Nicknames",'));
+  assert.deepEqual(described.legacyChecksum?.split(" ").sort(), [EARLIER_BETTER_SQLITE3, EARLIER_BETTER_SQLITE3_DESCRIBED].sort());
+
+  // Only where a module is named: the same text as data is data.
+  const data = (text: string) => migration(`import { defineMigration } from "stepwise-migrate";\nconst label = "${text}";\nvoid label;`);
+  assert.notEqual(scan(data("stepwise-migrate/pg")).checksum, scan(data("stepwise/pg")).checksum);
 });
 
 test("a value other than defineMigration keeps its entry in the checksum: pg's MigrationManager is not better-sqlite3's", (t) => {
@@ -101,26 +128,30 @@ test("an entry import recorded by the earlier release is the entry's legacy chec
   assert.notEqual(viaEntry.legacyChecksum, viaEntry.checksum);
 });
 
-test("changing only the import of an applied migration (stepwise to stepwise/sql-js and back) leaves the database startable; a row of the earlier entry form still counts", async (t) => {
+test("changing only the import of an applied migration (stepwise-migrate to stepwise-migrate/sql-js and back) leaves the database startable; a row the earlier release wrote for stepwise/better-sqlite3 still counts under the new name", async (t) => {
   const project = createTestProject(t);
   const down = '\n  down(db) {\n    db.exec("DROP TABLE nicknames");\n  },';
   const write = (importLine: string) => project.writeMigration("001_nicknames.ts", migration(importLine, `\n  description: "Nicknames",${down}`));
-  write(`import { defineMigration } from "stepwise";`);
+  write(`import { defineMigration } from "stepwise-migrate";`);
   const first = await project.load();
   const db = await openWithAnyDriver(project.databasePath());
   t.after(() => db.close());
   db.manager(first).up();
 
-  write(`import { defineMigration } from "stepwise/sql-js";`);
+  write(`import { defineMigration } from "stepwise-migrate/sql-js";`);
   const moved = await project.load();
   assert.equal(moved[0]!.checksum, first[0]!.checksum);
   assert.equal(db.manager(moved).status().problem, null);
   assert.equal(db.manager(moved).up().steps.length, 0);
 
-  // A row the earlier release wrote for the entry import, in either of its forms.
-  write(`import { defineMigration } from "stepwise/better-sqlite3";`);
+  // A row the earlier release wrote for the entry import under the package's earlier name, in either
+  // of its forms, after the import was renamed.
+  const earlierForms = scanner(t)(migration(`import { defineMigration } from "stepwise/better-sqlite3";`, `\n  description: "Nicknames",${down}`)).legacyChecksum!.split(" ");
+  assert.equal(earlierForms.length, 2);
+  write(`import { defineMigration } from "stepwise-migrate/better-sqlite3";`);
   const current = await project.load();
-  for (const earlier of current[0]!.legacyChecksum!.split(" ")) {
+  assert.deepEqual(current[0]!.legacyChecksum!.split(" ").sort(), [...earlierForms].sort());
+  for (const earlier of earlierForms) {
     db.driver.run("UPDATE schema_migrations SET checksum = ?", [earlier]);
     const manager = db.manager(current as MigrationRegistry);
     assert.equal(manager.status().problem, null, earlier);

@@ -19,7 +19,7 @@ const skip = await cliUnavailable();
 
 const NOTES = "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n-- migrate:down\nDROP TABLE notes;\n";
 /** Migration 2; `type` is what a deliberate edit changes, to something the database already agrees with. */
-const COLOR = (type: string) => `import { defineMigration } from "stepwise";
+const COLOR = (type: string) => `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: "Add a color",

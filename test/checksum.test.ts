@@ -24,7 +24,7 @@ function checksummer(t: { after(fn: () => void): void }) {
   };
 }
 
-const baseTs = `import { defineMigration } from "stepwise";
+const baseTs = `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: "Nicknames for contacts",
@@ -43,7 +43,7 @@ export default defineMigration({
 `;
 
 /** The same migration as someone might type it before running prettier. */
-const sloppyTs = `import {defineMigration} from 'stepwise'
+const sloppyTs = `import {defineMigration} from 'stepwise-migrate'
 // Added for the nickname feature.
 export default defineMigration({
   "description": 'Nicknames for contacts',

@@ -17,7 +17,7 @@ const stepwiseVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.js
 const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n-- migrate:down\nDROP TABLE t;\n";
 /** Line 6 throws; line 5 writes a row the rollback must remove. */
 const THROWS_AT_LINE_6 = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   "  up(db) {",
@@ -29,7 +29,7 @@ const THROWS_AT_LINE_6 = [
 ].join("\n");
 /** Line 5 runs SQL naming a table that does not exist: the error comes from inside the driver. */
 const BAD_SQL_AT_LINE_5 = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   "  up(db) {",
@@ -186,7 +186,7 @@ test("a failed SQL migration is located at its failing statement's line, in --js
 
 test("durations are rounded: whole ms or tenths of a second in text, whole ms in JSON", async (t) => {
   const slow = [
-    'import { defineMigration } from "stepwise";',
+    'import { defineMigration } from "stepwise-migrate";',
     "export default defineMigration({",
     "  up() {",
     "    const until = performance.now() + 1100;",
@@ -271,7 +271,7 @@ test("gen --json and gen --check --json report ok, status, counts and each probl
   assert.ok(staleReport.fix?.includes("stepwise gen"), String(staleReport.fix));
   assert.equal(readFileSync(registryFile, "utf8"), before, "gen --check wrote the registry");
 
-  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise";\nexport const notDefault = 1;\n');
+  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise-migrate";\nexport const notDefault = 1;\n');
   const invalid = await cli(["gen", "--json"]);
   assert.equal(invalid.code, 1);
   const invalidReport = JSON.parse(invalid.stdout) as { ok: boolean; status: string; problems: Array<{ code: string; file: string; line: number; column: number; message: string }> };
@@ -282,7 +282,7 @@ test("gen --json and gen --check --json report ok, status, counts and each probl
   assert.ok(problem.line >= 1 && problem.column >= 1 && problem.message.length > 0);
   assert.equal(readFileSync(registryFile, "utf8"), before, "a failed gen replaced the registry");
 
-  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up() {} });\n');
+  writeMigration("003_broken.ts", 'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up() {} });\n');
   const written = await cli(["gen", "--json"]);
   assert.equal(written.code, 0, written.stderr);
   assert.deepEqual(JSON.parse(written.stdout), { ok: true, status: "written", registryFile: "generated/registry.ts", migrationCount: 3, latestVersion: 3, problems: [], fix: null, replay: null });
@@ -293,7 +293,7 @@ test("the embedded CLI takes programName for help, usage errors and what to run 
   writeFileSync(
     path.join(root, "app-cli.ts"),
     [
-      'import { createCli } from "stepwise/cli";',
+      'import { createCli } from "stepwise-migrate/cli";',
       'import { migrations } from "./generated/registry.js";',
       "const version = process.env.APP_VERSION;",
       'const cli = createCli({ migrations, database: "app.db", programName: "myapp migrate", ...(version ? { version } : {}) });',

@@ -270,7 +270,7 @@ test("--help documents --driver, every driver name, the config key and the defau
   assert.match(line, /default: better-sqlite3/);
 });
 
-test("stepwise/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
+test("stepwise-migrate/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
   const { createCli } = await import("../src/cli/index.js");
   const created = createTestProject(t, { fixture: "runtime/side-effects" });
   const migrations = await created.load();

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 
-const newTsMigration = `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    db.exec("CREATE TABLE added (id INTEGER)");\n  },\n});\n`;
+const newTsMigration = `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    db.exec("CREATE TABLE added (id INTEGER)");\n  },\n});\n`;
 
 test("gen --check passes on a current registry; a migration added without gen makes it exit 1 naming the file", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });
@@ -73,7 +73,7 @@ test("gen prints every problem in every file before it exits 1, and writes nothi
   project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
   project.writeMigration("002_Bad_Name.sql", "-- migrate:up\nSELECT 1;\n");
   project.writeMigration("003_no_up.sql", "-- migrate:down\nDROP TABLE a;\n");
-  project.writeMigration("004_generator.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  *up(db) {},\n  transaction: "no",\n});\n`);
+  project.writeMigration("004_generator.ts", `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  *up(db) {},\n  transaction: "no",\n});\n`);
   project.writeMigration("007_late.sql", "-- migrate:up\nSELECT 1;\n");
 
   const result = await runCli(["gen"], { cwd: project.root });

@@ -358,7 +358,7 @@ test("gen --check replays on an in-memory database of the libsql-client driver: 
   assert.match(check.stdout, /Replayed 3 migrations on an empty in-memory libsql-client database/);
   project.writeMigration(
     "004_broken.ts",
-    `import { defineMigration } from "stepwise/libsql-client";\nexport default defineMigration({\n  async up(db) {\n    await db.execute("CREAT TABLE x (id INTEGER)");\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate/libsql-client";\nexport default defineMigration({\n  async up(db) {\n    await db.execute("CREAT TABLE x (id INTEGER)");\n  },\n});\n`,
   );
   await cli(["gen"]);
   const broken = await cli(["gen", "--check", "--no-cache", "--json"]);

@@ -190,7 +190,7 @@ test("a TypeScript migration with an async body awaiting the pg client applies a
   const { database, cli, pgArgs, project } = await pgProject(t);
   project.writeMigration(
     "005_seed_accounts.ts",
-    `import { defineMigration } from "stepwise";
+    `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   async up(db) {
@@ -632,7 +632,7 @@ test("an app's own createCli offers pg through connectPostgres, with its url pro
   assert.equal(await broken.run(["status", "--json"]), 2);
   assert.equal((JSON.parse(stdout) as { error: JsonError }).error.code, "USAGE");
   assert.ok(!(stdout + stderr).includes(brokenSecret), stdout + stderr);
-  // The better-sqlite3-only default of stepwise/cli does not know pg.
+  // The better-sqlite3-only default of stepwise-migrate/cli does not know pg.
   stdout = "";
   const sqliteOnly = createCli({ migrations, driver: "pg", url: database.url, io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
   assert.equal(await sqliteOnly.run(["status", "--json"]), 2);

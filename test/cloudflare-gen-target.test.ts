@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { createTestProject, runCli } from "./support/project.js";
 
 const sqlMigration = "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n";
-const tsMigration = (options: string) => `import { defineMigration } from "stepwise/d1";
+const tsMigration = (options: string) => `import { defineMigration } from "stepwise-migrate/d1";
 
 export default defineMigration({${options}
   async up(db) {

@@ -34,7 +34,7 @@ export default defineMigration({
 `;
 
 for (const driver of DRIVERS) {
-  const entry = `stepwise/${path.basename(driver.entry, ".ts")}`;
+  const entry = `stepwise-migrate/${path.basename(driver.entry, ".ts")}`;
   test(`${driver.name}: a migration importing defineMigration from "${entry}" is registered and migrates a real database through that driver`, async (t) => {
     const project = createTestProject(t);
     project.writeMigration("001_create_t.ts", migrationImporting(`import { defineMigration } from "${entry}";`));
@@ -73,9 +73,9 @@ for (const driver of DRIVERS) {
 const foreignImports: readonly (readonly [string, string, number, number])[] = [
   ["a local file", `import { defineMigration } from "./define.js";`, 1, 33],
   ["another package", `import { defineMigration } from "stepwise-fork";`, 1, 33],
-  ["a stepwise entry that has none", `import { defineMigration } from "stepwise/cli";`, 1, 33],
-  ["a renamed export of a stepwise entry", `import { migrate as defineMigration } from "stepwise/libsql";`, 1, 10],
-  ["a default import", `import defineMigration from "stepwise/node-sqlite";`, 1, 8],
+  ["a stepwise entry that has none", `import { defineMigration } from "stepwise-migrate/cli";`, 1, 33],
+  ["a renamed export of a stepwise entry", `import { migrate as defineMigration } from "stepwise-migrate/libsql";`, 1, 10],
+  ["a default import", `import defineMigration from "stepwise-migrate/node-sqlite";`, 1, 8],
 ];
 
 for (const [what, importLine, line, column] of foreignImports) {
@@ -88,7 +88,7 @@ for (const [what, importLine, line, column] of foreignImports) {
       generated.problems.map((p) => [p.code, p.file, p.line, p.column]),
       [["TS_DEFINE_MIGRATION_SOURCE", "migrations/001_create_t.ts", line, column]],
     );
-    assert.match(generated.problems[0]!.message, /import \{ defineMigration \} from "stepwise"/, "the message shows the fix");
+    assert.match(generated.problems[0]!.message, /import \{ defineMigration \} from "stepwise-migrate"/, "the message shows the fix");
     assert.equal(existsSync(project.registryFile), false);
   });
 }
@@ -113,7 +113,7 @@ test("codegen accepts defineMigration from exactly the package entries that expo
     if (types === undefined) continue;
     // `./dist/src/entries/libsql.d.ts` is built from `src/entries/libsql.ts`.
     const file = path.join(repoRoot, types.replace(/^\.\/dist\//, "").replace(/\.d\.ts$/, ".ts"));
-    if (namesExportedBy(sources, file).includes("defineMigration")) exporting.push(subpath === "." ? "stepwise" : `stepwise/${subpath.slice(2)}`);
+    if (namesExportedBy(sources, file).includes("defineMigration")) exporting.push(subpath === "." ? "stepwise-migrate" : `stepwise-migrate/${subpath.slice(2)}`);
   }
   assert.deepEqual([...exporting].sort(), [...DEFINE_MIGRATION_SOURCES].sort());
 });

@@ -23,7 +23,7 @@ INSERT INTO widgets (label) VALUES ('a \`quoted\` \${label} \\\\ back');
 -- migrate:down
 DROP TABLE widgets;
 `;
-const VALID_TS = `import { defineMigration } from "stepwise";
+const VALID_TS = `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: "Seed widgets",

@@ -8,7 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, readBytes } from "./support/project.js";
 
-const brokenTs = `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  *up(db) {\n    db.exec("SELECT 1");\n  },\n});\n`;
+const brokenTs = `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  *up(db) {\n    db.exec("SELECT 1");\n  },\n});\n`;
 
 test("a failed gen leaves the previous registry unchanged byte for byte, with no temp files behind", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });

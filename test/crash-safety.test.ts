@@ -238,7 +238,7 @@ await describeEachChildDriver("SIGKILL crash series", (h) => {
     own.writeMigration("001_notes.sql", "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n");
     own.writeMigration(
       "002_slow_outside_transaction.ts",
-      'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  transaction: false,\n  up(db) {\n    db.exec("INSERT INTO notes DEFAULT VALUES");\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);\n  },\n});\n',
+      'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  transaction: false,\n  up(db) {\n    db.exec("INSERT INTO notes DEFAULT VALUES");\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);\n  },\n});\n',
     );
     const ownMigrations = await own.load();
     const file = own.databasePath();

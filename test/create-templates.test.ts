@@ -46,7 +46,7 @@ function fillIn(text: string, comment: "//" | "--"): string {
 /** The repo's own entries, as an app's tsconfig `paths` would map the installed package's. */
 function entryPaths(): Record<string, string[]> {
   const paths: Record<string, string[]> = { stepwise: [path.join(repoRoot, "src", "index.ts")] };
-  for (const entry of DRIVER_ENTRIES) paths[`stepwise/${entry}`] = [path.join(repoRoot, "src", "entries", `${entry}.ts`)];
+  for (const entry of DRIVER_ENTRIES) paths[`stepwise-migrate/${entry}`] = [path.join(repoRoot, "src", "entries", `${entry}.ts`)];
   return paths;
 }
 
@@ -69,7 +69,7 @@ test("every driver's TypeScript template imports its entry, is async where the d
     const created = await createMigration({ projectRoot: root, migrationsDir, registryFile: path.join(root, "generated", `${driver}.ts`), description: "add nickname", dialect, driver });
     const text = readFileSync(created.absolutePath, "utf8");
     const specifiers = [...text.matchAll(/from "([^"]+)"/g)].map((match) => match[1]);
-    assert.deepEqual(specifiers, [`stepwise/${driver}`], driver);
+    assert.deepEqual(specifiers, [`stepwise-migrate/${driver}`], driver);
 
     // Written: gen takes it, with the async mark the driver needs (and, on D1, outside a transaction).
     const writtenDir = path.join(root, "written", driver);
@@ -108,13 +108,13 @@ test("every driver's TypeScript template imports its entry, is async where the d
 test("the bin writes the template of the configured driver: pg, libsql-client, D1 (by driver or target) and Durable Objects", { timeout: 120_000 }, async (t) => {
   const project = createTestProject(t);
   const cases: { config: object; entry: string; async: boolean }[] = [
-    { config: { dialect: "postgres", driver: "pg" }, entry: "stepwise/pg", async: true },
-    { config: { driver: "libsql-client" }, entry: "stepwise/libsql-client", async: true },
-    { config: { target: "d1" }, entry: "stepwise/d1", async: true },
-    { config: { driver: "d1" }, entry: "stepwise/d1", async: true },
-    { config: { driver: "durable-objects" }, entry: "stepwise/durable-objects", async: false },
-    { config: { driver: "sql-js" }, entry: "stepwise/sql-js", async: false },
-    { config: {}, entry: "stepwise/better-sqlite3", async: false },
+    { config: { dialect: "postgres", driver: "pg" }, entry: "stepwise-migrate/pg", async: true },
+    { config: { driver: "libsql-client" }, entry: "stepwise-migrate/libsql-client", async: true },
+    { config: { target: "d1" }, entry: "stepwise-migrate/d1", async: true },
+    { config: { driver: "d1" }, entry: "stepwise-migrate/d1", async: true },
+    { config: { driver: "durable-objects" }, entry: "stepwise-migrate/durable-objects", async: false },
+    { config: { driver: "sql-js" }, entry: "stepwise-migrate/sql-js", async: false },
+    { config: {}, entry: "stepwise-migrate/better-sqlite3", async: false },
   ];
   for (const [index, { config, entry, async }] of cases.entries()) {
     writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ ...config, migrationsDir: `migrations/${index}` }));

@@ -75,10 +75,10 @@ test("a TypeScript placeholder in a string or template literal is data; in a com
   const project = createTestProject(t);
   project.writeMigration(
     "001_notes.ts",
-    'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(`CREATE TABLE notes (body TEXT DEFAULT \'// stepwise:todo\')`);\n    db.prepare("INSERT INTO notes VALUES (?)").run("/* stepwise:todo */");\n  },\n});\n',
+    'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(`CREATE TABLE notes (body TEXT DEFAULT \'// stepwise:todo\')`);\n    db.prepare("INSERT INTO notes VALUES (?)").run("/* stepwise:todo */");\n  },\n});\n',
   );
   assert.deepEqual((await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile })).problems, []);
-  project.writeMigration("002_more.ts", 'import { defineMigration } from "stepwise";\n\n/* stepwise:todo */\nexport default defineMigration({\n  up() {},\n});\n');
+  project.writeMigration("002_more.ts", 'import { defineMigration } from "stepwise-migrate";\n\n/* stepwise:todo */\nexport default defineMigration({\n  up() {},\n});\n');
   const result = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
   assert.deepEqual(
     result.problems.map((problem) => [problem.code, problem.file, problem.line]),
@@ -90,7 +90,7 @@ test("a TypeScript placeholder on the same line as code (a trailing comment) is 
   const project = createTestProject(t);
   project.writeMigration(
     "001_notes.ts",
-    'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) { // stepwise:todo write it\n  },\n  down(db) {\n    db.exec("DROP TABLE IF EXISTS x"); // stepwise:todo\n  },\n});\n',
+    'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) { // stepwise:todo write it\n  },\n  down(db) {\n    db.exec("DROP TABLE IF EXISTS x"); // stepwise:todo\n  },\n});\n',
   );
   const result = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile });
   assert.deepEqual(
@@ -165,7 +165,10 @@ test("a deliberately empty migration is generated with its reason as description
   const project = createTestProject(t);
   project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");
   project.writeMigration("002_bigint_ids.sql", "-- migrate:up\n-- migrate:empty SQLite integers are already 64-bit\n-- migrate:down\n-- migrate:empty nothing to undo\n");
-  project.writeMigration("003_noop.ts", 'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  description: "kept so versions line up",\n  up() {},\n  down() {},\n});\n');
+  project.writeMigration(
+    "003_noop.ts",
+    'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  description: "kept so versions line up",\n  up() {},\n  down() {},\n});\n',
+  );
   const migrations = await project.load();
   assert.deepEqual(
     migrations.map((entry) => [entry.version, entry.description, entry.reversible]),

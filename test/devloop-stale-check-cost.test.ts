@@ -14,7 +14,7 @@ import { createTestProject, runCli, type RunResult, type TestProject } from "./s
 
 const CREATE_ITEMS = "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE items;\n";
 const ADD_ROW = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   "  up(db) {",

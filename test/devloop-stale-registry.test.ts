@@ -114,7 +114,7 @@ test("an edited TypeScript migration, and an edited local file it imports, are n
   writeFileSync(path.join(project.migrationsDir, "lib", "labels.ts"), 'export const LABELS = ["a", "b"];\n');
   project.writeMigration(
     "002_seed.ts",
-    'import { defineMigration } from "stepwise";\nimport { LABELS } from "./lib/labels.js";\n\nexport default defineMigration({\n  up(db) {\n    for (const label of LABELS) db.prepare("INSERT INTO items (label) VALUES (?)").run(label);\n  },\n});\n',
+    'import { defineMigration } from "stepwise-migrate";\nimport { LABELS } from "./lib/labels.js";\n\nexport default defineMigration({\n  up(db) {\n    for (const label of LABELS) db.prepare("INSERT INTO items (label) VALUES (?)").run(label);\n  },\n});\n',
   );
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["up", "--db", "app.db"], { cwd: project.root })).code, 0);
@@ -126,7 +126,7 @@ test("an edited TypeScript migration, and an edited local file it imports, are n
   writeFileSync(path.join(project.migrationsDir, "lib", "labels.ts"), 'export const LABELS = ["a", "b"];\n');
   assert.equal((await runCli(["status", "--db", "app.db"], { cwd: project.root })).code, 0);
 
-  project.writeMigration("002_seed.ts", 'import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    db.exec("DELETE FROM items");\n  },\n});\n');
+  project.writeMigration("002_seed.ts", 'import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    db.exec("DELETE FROM items");\n  },\n});\n');
   assert.deepEqual(staleChanges(await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root })).changes, [{ file: "migrations/002_seed.ts", change: "changed" }]);
 });
 
@@ -190,13 +190,13 @@ test("no migrations folder (a deployed app with its registry only): the runtime 
   assert.equal(status.code, 0, status.stderr);
 });
 
-test("the embedded CLI (stepwise/cli's createCli) never checks the folder: its registry is what the app bundled", async (t) => {
+test("the embedded CLI (stepwise-migrate/cli's createCli) never checks the folder: its registry is what the app bundled", async (t) => {
   const project = await appliedProject(t);
   project.writeMigration("003_add_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag INTEGER;\n");
   const script = path.join(project.root, "embedded.ts");
   writeFileSync(
     script,
-    'import { createCli } from "stepwise/cli";\nimport { migrations } from "./generated/registry.js";\nprocess.exitCode = await createCli({ migrations, database: "app.db" }).run(process.argv.slice(2));\n',
+    'import { createCli } from "stepwise-migrate/cli";\nimport { migrations } from "./generated/registry.js";\nprocess.exitCode = await createCli({ migrations, database: "app.db" }).run(process.argv.slice(2));\n',
   );
   const status = await runNode(script, ["status", "--json"], { cwd: project.root });
   assert.equal(status.code, 0, status.stdout + status.stderr);

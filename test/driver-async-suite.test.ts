@@ -276,7 +276,7 @@ await describeEachAsyncDriver("async suite: refusals", (h) => {
         assert.deepEqual([error.code, error.versions, error.files, error.driver], ["ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", [2], [marked.file], h.underTest.driverName]);
         // Every name the fix tells the user to import from this entry is one the entry exports (Durable Objects has no migrateAsync).
         const exported = Object.keys((await import(path.join(matrixRoot, h.underTest.entry))) as object);
-        for (const [, names] of String(error.fix).matchAll(/import \{([^}]*)\} from "stepwise\/[^"]+"/g)) {
+        for (const [, names] of String(error.fix).matchAll(/import \{([^}]*)\} from "stepwise-migrate\/[^"]+"/g)) {
           for (const name of names!.split(",").map((part) => part.trim())) assert.ok(exported.includes(name), `the fix imports ${name}, which ${h.underTest.entry} does not export`);
         }
       }

@@ -1,5 +1,5 @@
 /**
- * What is particular to `stepwise/libsql-client` (the shared behaviour runs in
+ * What is particular to `stepwise-migrate/libsql-client` (the shared behaviour runs in
  * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
  * body's statements run in the migration's transaction, and the client's errors on real failures (a
  * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed

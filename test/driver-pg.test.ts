@@ -1,5 +1,5 @@
 /**
- * What is PostgreSQL's own in `stepwise/pg`, on a real server: the session advisory lock (its key,
+ * What is PostgreSQL's own in `stepwise-migrate/pg`, on a real server: the session advisory lock (its key,
  * its wait, its release), the schema option, a pool's client given back, the app's open transaction
  * refused, `CREATE INDEX CONCURRENTLY` with `transaction: false`, a body that swallows a failed
  * statement, and SQLSTATEs read as stepwise's error kinds. The shared behaviour is in

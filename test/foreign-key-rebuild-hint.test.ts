@@ -88,7 +88,7 @@ await describeEachDriver("a rebuild of a referenced table names foreign_keys:off
     );
     project.writeMigration(
       "002_rebuild_teams.ts",
-      `import { defineMigration } from "stepwise";
+      `import { defineMigration } from "stepwise-migrate";
 export default defineMigration({
   up(db: { exec(sql: string): void }) {
     db.exec(\`ALTER TABLE "Teams" RENAME TO teams_old\`);

@@ -105,7 +105,10 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
 test("gen flags PRAGMA foreign_keys inside a transactional migration, SQL and TypeScript", async (t) => {
   const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
   project.writeMigration("003_pragma_in_transaction.sql", "-- migrate:up\nPRAGMA foreign_keys = OFF;\nDROP TABLE books;\n");
-  project.writeMigration("004_pragma_in_transaction.ts", `import { defineMigration } from "stepwise";\nexport default defineMigration({ up(db) { db.exec("PRAGMA foreign_keys = OFF"); } });\n`);
+  project.writeMigration(
+    "004_pragma_in_transaction.ts",
+    `import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { db.exec("PRAGMA foreign_keys = OFF"); } });\n`,
+  );
   const result = await project.generate();
   assert.equal(result.ok, false);
   assert.deepEqual(

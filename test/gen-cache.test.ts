@@ -9,7 +9,7 @@ import { createTestProject, runCli, type TestProject } from "./support/project.j
 function setUp(t: Parameters<typeof createTestProject>[0]) {
   const project = createTestProject(t, { fixture: "whole-run-fails-at-3" });
   const cacheDir = path.join(project.root, "node_modules", ".cache", "stepwise");
-  const key: GenCacheKey = { projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, runtimeModule: "stepwise" };
+  const key: GenCacheKey = { projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, runtimeModule: "stepwise-migrate" };
   const run = (check: boolean) => generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, check, cacheDir });
   const hit = () => {
     const fingerprint = fingerprintGenInputs(key);
@@ -95,7 +95,7 @@ test("an imported helper is a cache input: editing it, or adding a file that cha
   const { project, run, hit } = setUp(t);
   project.writeMigration(
     "004_seed_shelves.ts",
-    `import { defineMigration } from "stepwise";\nimport { seed } from "./lib";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\nimport { seed } from "./lib";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n  },\n});\n`,
   );
   const helper = path.join(project.migrationsDir, "lib", "index.ts");
   mkdirSync(path.dirname(helper), { recursive: true });
@@ -121,7 +121,7 @@ test("a helper symlink pointed at another file with the same bytes misses, since
   const { project, run, hit } = setUp(t);
   project.writeMigration(
     "004_seed_shelves.ts",
-    `import { defineMigration } from "stepwise";\nimport { seed } from "./lib/a.js";\nimport { seed as again } from "./lib/b.js";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n    again(db);\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\nimport { seed } from "./lib/a.js";\nimport { seed as again } from "./lib/b.js";\n\nexport default defineMigration({\n  up(db) {\n    seed(db);\n    again(db);\n  },\n});\n`,
   );
   const lib = path.join(project.migrationsDir, "lib");
   mkdirSync(lib, { recursive: true });

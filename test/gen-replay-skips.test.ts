@@ -87,7 +87,7 @@ test("a project's own driver that does not load hands over to the next; the proj
   );
 });
 
-const d1Migration = (body: string) => `import { defineMigration } from "stepwise/d1";
+const d1Migration = (body: string) => `import { defineMigration } from "stepwise-migrate/d1";
 
 export default defineMigration({
   transaction: false,
@@ -136,7 +136,7 @@ test("a Durable Objects project's TypeScript migration replays with ctx.storage.
   project.writeMigration("001_counters.sql", "-- migrate:up\nCREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);\n");
   project.writeMigration(
     "002_seed.ts",
-    `import { defineMigration } from "stepwise/durable-objects";
+    `import { defineMigration } from "stepwise-migrate/durable-objects";
 
 export default defineMigration({
   up(sql) {
@@ -162,7 +162,7 @@ export default defineMigration({
 
 test("every other skip keeps its reason whole: tsx missing (no-registry-loader), a server that refuses the scratch database (no-scratch-database), no server (no-server)", async (t) => {
   const project = createTestProject(t);
-  project.writeMigration("001_a.ts", `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    void db;\n  },\n});\n`);
+  project.writeMigration("001_a.ts", `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    void db;\n  },\n});\n`);
   const missing = new MissingDependencyError("Loading generated/registry.ts", ["tsx"]);
   const noLoader = await check(project, {
     loadRegistry: async () => {
@@ -252,7 +252,7 @@ test("the replay changes nothing outside its in-memory database: a SQL migration
   const other = path.join(project.root, "other.db");
   project.writeMigration(
     "001_reach.ts",
-    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(${JSON.stringify(`ATTACH DATABASE '${other}' AS side; CREATE TABLE side.log (x);`)});\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(${JSON.stringify(`ATTACH DATABASE '${other}' AS side; CREATE TABLE side.log (x);`)});\n  },\n});\n`,
   );
   const result = await check(project);
   assert.ok(result.replay.ran);

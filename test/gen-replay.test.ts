@@ -118,7 +118,7 @@ test("TypeScript migrations are replayed: a throw is REPLAY_FAILED at the migrat
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id));\n");
   project.writeMigration(
     "002_seed.ts",
-    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("INSERT INTO teams (id) VALUES (1)");\n    db.exec("INSERT INTO nowhere VALUES (1)");\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("INSERT INTO teams (id) VALUES (1)");\n    db.exec("INSERT INTO nowhere VALUES (1)");\n  },\n});\n`,
   );
   const check = await genThenCheck(project);
   const [problem] = parseProblemLines(check.stderr);
@@ -126,7 +126,7 @@ test("TypeScript migrations are replayed: a throw is REPLAY_FAILED at the migrat
 
   project.writeMigration(
     "002_seed.ts",
-    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("CREATE TABLE teams_new (id INTEGER PRIMARY KEY, name TEXT)");\n    db.exec("DROP TABLE teams");\n    db.exec("ALTER TABLE teams_new RENAME TO teams");\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    db.exec("CREATE TABLE teams_new (id INTEGER PRIMARY KEY, name TEXT)");\n    db.exec("DROP TABLE teams");\n    db.exec("ALTER TABLE teams_new RENAME TO teams");\n  },\n});\n`,
   );
   const rebuild = await genThenCheck(project);
   assert.deepEqual(parseProblemLines(rebuild.stderr), [{ file: "migrations/002_seed.ts", line: 6, column: 14, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
@@ -137,7 +137,7 @@ test("a registry that cannot be imported (a migration throws when loaded) is REP
   const project = createTestProject(t);
   project.writeMigration(
     "001_a.ts",
-    `import { defineMigration } from "stepwise";\n\nif (!globalThis.process) throw new Error("x");\nthrow new Error("needs SECRET_KEY");\n\nexport default defineMigration({ up() {} });\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nif (!globalThis.process) throw new Error("x");\nthrow new Error("needs SECRET_KEY");\n\nexport default defineMigration({ up() {} });\n`,
   );
   const check = await genThenCheck(project);
   assert.equal(check.code, 1);
@@ -207,7 +207,7 @@ test("a TypeScript rebuild whose SQL is built at run time is still FOREIGN_KEY_P
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id) ON DELETE CASCADE);\n");
   project.writeMigration(
     "002_rebuild.ts",
-    `import { defineMigration } from "stepwise";\n\nconst verb = ["DR", "OP"].join("");\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    for (const table of ["teams"]) {\n      db.exec(\`CREATE TABLE \${table}_new (id INTEGER PRIMARY KEY, name TEXT)\`);\n      db.exec(\`\${verb} TABLE \${table}\`);\n      db.exec(\`ALTER TABLE \${table}_new RENAME TO \${table}\`);\n    }\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nconst verb = ["DR", "OP"].join("");\nexport default defineMigration({\n  up(db: { exec(sql: string): void }) {\n    for (const table of ["teams"]) {\n      db.exec(\`CREATE TABLE \${table}_new (id INTEGER PRIMARY KEY, name TEXT)\`);\n      db.exec(\`\${verb} TABLE \${table}\`);\n      db.exec(\`ALTER TABLE \${table}_new RENAME TO \${table}\`);\n    }\n  },\n});\n`,
   );
   const check = await genThenCheck(project);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.ts", line: 1, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);

@@ -34,7 +34,7 @@ function tsChecksummer(t: { after(fn: () => void): void }) {
   };
 }
 
-const migrationWithUp = (body: string, extra = "") => `import { defineMigration } from "stepwise";
+const migrationWithUp = (body: string, extra = "") => `import { defineMigration } from "stepwise-migrate";
 ${extra}
 export default defineMigration({
   up(db) {
@@ -51,7 +51,7 @@ function runUp(source: string, open = true): string {
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const moduleObject: { exports: { default?: { up(db: unknown): void } } } = { exports: {} };
   const fakeRequire = (name: string) => {
-    if (name === "stepwise") return { defineMigration: (definition: unknown) => definition };
+    if (name === "stepwise-migrate") return { defineMigration: (definition: unknown) => definition };
     throw new Error(`unexpected import ${name}`);
   };
   new Function("module", "exports", "require", js)(moduleObject, moduleObject.exports, fakeRequire);
@@ -83,7 +83,7 @@ function assertPairsHashApart(t: { after(fn: () => void): void }, pairs: Readonl
 
 test("a TypeScript migration's description alone does not change its checksum (as for SQL)", (t) => {
   const checksumOf = tsChecksummer(t);
-  const withDescription = (description: string | null) => `import { defineMigration } from "stepwise";
+  const withDescription = (description: string | null) => `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({${description === null ? "" : `\n  description: ${JSON.stringify(description)},`}
   up(db) {
@@ -171,7 +171,7 @@ test("a tagged template without substitutions is hashed by its raw text, which i
 // Local imports: every project file a migration loads is covered, or the import is refused.
 // ---------------------------------------------------------------------------------------------
 
-const seedMigration = (importLine: string, call = "seed(db);") => `import { defineMigration } from "stepwise";
+const seedMigration = (importLine: string, call = "seed(db);") => `import { defineMigration } from "stepwise-migrate";
 ${importLine}
 
 export default defineMigration({
@@ -448,7 +448,7 @@ test(
   },
   async (t) => {
     // useDefineForClassFields decides whether a class field calls an inherited setter (tsx honours it).
-    const migration = `import { defineMigration } from "stepwise";
+    const migration = `import { defineMigration } from "stepwise-migrate";
 
 class Base {
   created: string[] = [];

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { scanMigrations, type ScanResult } from "../codegen/scan.js";
 import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
 
-const migrationUsing = (importLine: string, call = "seed(db);") => `import { defineMigration } from "stepwise";
+const migrationUsing = (importLine: string, call = "seed(db);") => `import { defineMigration } from "stepwise-migrate";
 ${importLine}
 
 export default defineMigration({
@@ -21,7 +21,7 @@ export default defineMigration({
   },
 });
 `;
-const seedHelper = (table: string) => `import type { Database } from "stepwise";
+const seedHelper = (table: string) => `import type { Database } from "stepwise-migrate";
 
 /** Creates the table the migration fills. */
 export function seed(db: Database): void {
@@ -94,7 +94,7 @@ test("local imports are followed transitively, through re-exports and cycles, in
 
 test("package and type-only imports are not part of the checksum, and a migration without local imports keeps its old checksum", (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });
-  // 002 imports only "stepwise" (a package): its checksum as committed before local imports counted is
+  // 002 imports only "stepwise-migrate" (a package): its checksum as committed before local imports counted is
   // unchanged. It has a description, which later left the checksum; that form is its legacy checksum.
   const before = scan(project).migrations.find((m) => m.version === 2)!;
   assert.equal(before.legacyChecksum, "66d83826352104faf11a7c6b99d0a17c6a085311234566d1c5f2d147f2b4804c");

@@ -146,7 +146,7 @@ test("a migration name behind a control character or a combining mark is refused
   }
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");
-  writeFileSync(path.join(project.migrationsDir, "\u0007002_b.ts"), 'import { defineMigration } from "stepwise";\nexport default defineMigration({ up(db) { db.exec("DROP TABLE t"); } });\n');
+  writeFileSync(path.join(project.migrationsDir, "\u0007002_b.ts"), 'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { db.exec("DROP TABLE t"); } });\n');
   const gen = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(gen.code, 1, gen.stdout + gen.stderr);
   assert.ok(

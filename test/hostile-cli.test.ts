@@ -284,7 +284,7 @@ test("up | head -1: the closed pipe ends no migration early and prints no stack 
   project.writeMigration("001_first.sql", "-- migrate:up\nCREATE TABLE one (id INTEGER PRIMARY KEY);\n");
   // Slow enough that the reader has gone before the next line is written.
   const slow = (table: string) =>
-    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);\n    db.exec("CREATE TABLE ${table} (id INTEGER PRIMARY KEY)");\n  },\n});\n`;
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);\n    db.exec("CREATE TABLE ${table} (id INTEGER PRIMARY KEY)");\n  },\n});\n`;
   project.writeMigration("002_second.ts", slow("two"));
   project.writeMigration("003_third.ts", slow("three"));
   const generated = await project.generate();

@@ -314,7 +314,7 @@ test("a description with 300,000 spaces inside, and other huge lines, are read w
   project.writeMigration("001_described.sql", `-- description: a${spaces}b\n-- migrate:up\nSELECT 1;\n`);
   project.writeMigration("002_long_marker.sql", `-- migrate:up${spaces}transaction:false${"\t".repeat(200_000)}\nVACUUM;\n`);
   project.writeMigration("003_long_comment.sql", `--${spaces}x\n-- migrate:up\nSELECT 1;${spaces}-- ${"migrate ".repeat(20_000)}\n`);
-  project.writeMigration("004_described.ts", `import { defineMigration } from "stepwise";\nexport default defineMigration({ description: "a${spaces}b", up() {} });\n`);
+  project.writeMigration("004_described.ts", `import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ description: "a${spaces}b", up() {} });\n`);
   // A hang guard, not a speed claim: a quadratic regex took minutes here.
   const result = await runCli(["gen"], { cwd: project.root, timeoutMs: 20_000 });
   assert.equal(result.signal, null, "gen was killed by the hang guard");

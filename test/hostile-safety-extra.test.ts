@@ -372,7 +372,7 @@ test("restore while another process runs a transaction:false migration on the da
   project.writeMigration("001_base.sql", "-- migrate:up\nCREATE TABLE base (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE base;\n");
   project.writeMigration(
     "002_slow_rebuild.ts",
-    `import { defineMigration } from "stepwise";
+    `import { defineMigration } from "stepwise-migrate";
 export default defineMigration({
   transaction: false,
   up(db) {

@@ -16,7 +16,7 @@ import { createTestProject, runCli, type RunResult, type TestProject } from "./s
 
 const sql = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE ${table};\n`;
 const TS_MIGRATION = [
-  'import { defineMigration } from "stepwise";',
+  'import { defineMigration } from "stepwise-migrate";',
   "",
   "export default defineMigration({",
   "  up(db) {",
@@ -119,8 +119,8 @@ test("a registry that imports a value, re-exports, or reads import.meta goes thr
   const plain = { cwd: project.root, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } };
   const edits = [
     // A value import whose side effects tsx would run (verbatimModuleSyntax keeps it).
-    `import { defineMigration } from "stepwise";\nvoid defineMigration;\n${original}`,
-    `${original}\nexport * from "stepwise";\n`,
+    `import { defineMigration } from "stepwise-migrate";\nvoid defineMigration;\n${original}`,
+    `${original}\nexport * from "stepwise-migrate";\n`,
     `${original}\nexport const where = import.meta.url;\n`,
   ];
   for (const edited of edits) {

@@ -61,19 +61,19 @@ const CASES: readonly { entry: string; bundles: readonly string[]; leavesOut: re
 ];
 
 for (const { entry, bundles, leavesOut } of CASES) {
-  test(`migrate alone from stepwise/${entry} bundles the strategies its driver uses, and no manager or other strategy`, async () => {
+  test(`migrate alone from stepwise-migrate/${entry} bundles the strategies its driver uses, and no manager or other strategy`, async () => {
     const modules = await bundledModules(entry, "migrate");
-    for (const module of bundles) assert.ok(modules.has(module), `${module} missing from stepwise/${entry}'s migrate`);
-    for (const module of [...leavesOut, ...MANAGER_ONLY]) assert.ok(!modules.has(module), `${module} in stepwise/${entry}'s migrate`);
+    for (const module of bundles) assert.ok(modules.has(module), `${module} missing from stepwise-migrate/${entry}'s migrate`);
+    for (const module of [...leavesOut, ...MANAGER_ONLY]) assert.ok(!modules.has(module), `${module} in stepwise-migrate/${entry}'s migrate`);
   });
 }
 
-test("stepwise/sql-js: importing verifySchema with migrate is what brings the manager into the bundle", async () => {
+test("stepwise-migrate/sql-js: importing verifySchema with migrate is what brings the manager into the bundle", async () => {
   const modules = await bundledModules("sql-js", "migrate, verifySchema");
   for (const module of ["src/core/manager-base.ts", "src/core/executor.ts", "src/safety/verify.ts"]) assert.ok(modules.has(module), module);
 });
 
-test("stepwise/sql-js migrate({ verifySchema }) verifies before applying; any other function is USAGE with nothing applied", async () => {
+test("stepwise-migrate/sql-js migrate({ verifySchema }) verifies before applying; any other function is USAGE with nothing applied", async () => {
   const SQL = await initSqlJs();
   const migrations = [createItems, sqlEntry(2, "CREATE TABLE tags (name TEXT);")];
   const db = new SQL.Database();

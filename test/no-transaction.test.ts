@@ -64,7 +64,7 @@ await describeEachDriver("transaction: false", (h) => {
     const project = createTestProject(t, { fixture: "runtime/no-transaction" });
     project.writeMigration(
       "004_broken_unwrapped.ts",
-      `import { defineMigration } from "stepwise";
+      `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   transaction: false,

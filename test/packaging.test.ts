@@ -59,7 +59,7 @@ function createApp(t: { after(fn: () => void): void }, devDependencies: readonly
     name: "packed-consumer",
     private: true,
     type: "module",
-    dependencies: { stepwise: `file:${tarball}`, ...pick(["better-sqlite3"]) },
+    dependencies: { "stepwise-migrate": `file:${tarball}`, ...pick(["better-sqlite3"]) },
     devDependencies: pick(devDependencies),
   };
   writeFileSync(path.join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -138,11 +138,11 @@ test("the packed package.json carries no scripts, so installing the tarball runs
 
   // An app with nothing but the tarball: npm's install-scripts warning names no stepwise script.
   const app = makeTempDir(t, "stepwise-app-");
-  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { stepwise: `file:${tarball}` } }));
+  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "bare-consumer", private: true, type: "module", dependencies: { "stepwise-migrate": `file:${tarball}` } }));
   const installed = await runNpm(["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: app, env: { npm_config_loglevel: "warn" } });
   assert.equal(installed.code, 0, describeRun(installed));
-  assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
-  const installedManifest = JSON.parse(readFileSync(path.join(app, "node_modules", "stepwise", "package.json"), "utf8")) as Record<string, unknown>;
+  assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise-migrate@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
+  const installedManifest = JSON.parse(readFileSync(path.join(app, "node_modules", "stepwise-migrate", "package.json"), "utf8")) as Record<string, unknown>;
   assert.equal(installedManifest.scripts, undefined);
 });
 
@@ -151,16 +151,16 @@ test("a TypeScript app creates, generates and migrates with the packed bin, then
   await npmInstall(app);
 
   // Importing the runtime and the embeddable CLI loads no codegen module, even with them installed.
-  const runtimeModules = await modulesLoadedBy(app, ["stepwise", "stepwise/better-sqlite3", "stepwise/cli"]);
+  const runtimeModules = await modulesLoadedBy(app, ["stepwise-migrate", "stepwise-migrate/better-sqlite3", "stepwise-migrate/cli"]);
   assert.ok(
-    runtimeModules.some((file) => /node_modules[\\/]stepwise[\\/]dist[\\/]src[\\/]index\.js$/.test(file)),
+    runtimeModules.some((file) => /node_modules[\\/]stepwise-migrate[\\/]dist[\\/]src[\\/]index\.js$/.test(file)),
     runtimeModules.join("\n"),
   );
   assert.deepEqual(
     runtimeModules.filter((file) => CODEGEN_MODULES.test(file)),
     [],
   );
-  const codegenModules = await modulesLoadedBy(app, ["stepwise/codegen"]);
+  const codegenModules = await modulesLoadedBy(app, ["stepwise-migrate/codegen"]);
   assert.ok(
     codegenModules.some((file) => /[\\/]ts-morph[\\/]/.test(file)),
     "the module log must see ts-morph when codegen loads it",
@@ -175,7 +175,7 @@ CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 -- migrate:down
 DROP TABLE notes;
 `,
-    "002_add_tags.ts": `import { defineMigration } from "stepwise";
+    "002_add_tags.ts": `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: "Tags on notes",
@@ -187,7 +187,7 @@ export default defineMigration({
   },
 });
 `,
-    "003_seed_notes.ts": `import { defineMigration } from "stepwise";
+    "003_seed_notes.ts": `import { defineMigration } from "stepwise-migrate";
 
 export default defineMigration({
   description: "Seed notes",
@@ -229,8 +229,8 @@ export default defineMigration({
   writeFileSync(
     path.join(app, "src", "main.ts"),
     `import Database from "better-sqlite3";
-import { migrate } from "stepwise/better-sqlite3";
-import { createCli } from "stepwise/cli";
+import { migrate } from "stepwise-migrate/better-sqlite3";
+import { createCli } from "stepwise-migrate/cli";
 import { latestVersion, migrations } from "../generated/registry.js";
 
 const databasePath = process.env.APP_DATABASE ?? "app.db";
@@ -277,11 +277,11 @@ if (process.argv.length > 2) {
   const meta = JSON.parse(readFileSync(path.join(app, "dist", "meta.json"), "utf8")) as { inputs: Record<string, unknown> };
   const inputs = Object.keys(meta.inputs);
   assert.ok(
-    inputs.some((input) => input.includes("node_modules/stepwise/dist/src/")),
+    inputs.some((input) => input.includes("node_modules/stepwise-migrate/dist/src/")),
     inputs.join("\n"),
   );
   assert.deepEqual(
-    inputs.filter((input) => CODEGEN_MODULES.test(input) || input.includes("stepwise/dist/codegen/")),
+    inputs.filter((input) => CODEGEN_MODULES.test(input) || input.includes("stepwise-migrate/dist/codegen/")),
     [],
   );
 
@@ -350,7 +350,7 @@ async function bundleWithRollup(app: string, outputFile: string): Promise<void> 
   writeFileSync(
     path.join(app, "src", "start.ts"),
     `import Database from "better-sqlite3";
-import { migrate } from "stepwise/better-sqlite3";
+import { migrate } from "stepwise-migrate/better-sqlite3";
 import { latestVersion, migrations } from "../generated/registry.js";
 
 const db = new Database(process.env.APP_DATABASE ?? "app.db");
@@ -372,11 +372,11 @@ db.close();
     const chunk = output[0];
     const modules = Object.keys(chunk.modules);
     assert.ok(
-      modules.some((id) => id.includes(`node_modules${path.sep}stepwise${path.sep}dist${path.sep}src`)),
+      modules.some((id) => id.includes(`node_modules${path.sep}stepwise-migrate${path.sep}dist${path.sep}src`)),
       modules.join("\n"),
     );
     assert.deepEqual(
-      modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise${path.sep}dist${path.sep}codegen`)),
+      modules.filter((id) => CODEGEN_MODULES.test(id) || id.includes(`stepwise-migrate${path.sep}dist${path.sep}codegen`)),
       [],
     );
     assert.deepEqual(chunk.dynamicImports, []);
@@ -395,7 +395,11 @@ test("an app that only runs migrations installs no codegen tools, and the bin na
   }
 
   const imported = await runPlainNode(
-    ["--input-type=module", "-e", `const runtime = await import("stepwise/better-sqlite3"); const cli = await import("stepwise/cli"); console.log(typeof runtime.migrate, typeof cli.createCli);`],
+    [
+      "--input-type=module",
+      "-e",
+      `const runtime = await import("stepwise-migrate/better-sqlite3"); const cli = await import("stepwise-migrate/cli"); console.log(typeof runtime.migrate, typeof cli.createCli);`,
+    ],
     { cwd: app },
   );
   assert.equal(imported.code, 0, describeRun(imported));

@@ -1,5 +1,5 @@
 /**
- * stepwise/pg reads the history once per run while it holds the run lock: no other stepwise process
+ * stepwise-migrate/pg reads the history once per run while it holds the run lock: no other stepwise process
  * can write it meanwhile, so re-reading it in every migration's transaction (the bench's largest
  * extra cost per migration against a hand-written loop) buys nothing. Counted, not timed: every
  * statement the session sends is recorded through the client's own `query`.

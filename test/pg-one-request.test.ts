@@ -1,5 +1,5 @@
 /**
- * stepwise/pg sends a SQL migration and its history writes as one simple-query message
+ * stepwise-migrate/pg sends a SQL migration and its history writes as one simple-query message
  * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`), with its transaction's BEGIN in front:
  * that message and the COMMIT, two round trips per migration, where it sent four.
  * These tests hold it to what the statement-by-statement path promised: the failing statement's

@@ -1,5 +1,5 @@
 /**
- * What `transaction: "all"` sends on stepwise/pg, counted through the client's own `query` (each
+ * What `transaction: "all"` sends on stepwise-migrate/pg, counted through the client's own `query` (each
  * call is one round trip), never timed: a roll-back-all in one transaction sends each revert once,
  * with its history DELETE after it and no COMMIT between, one `BEGIN` and one `COMMIT` for the run,
  * so it sends fewer round trips than a transaction per revert.

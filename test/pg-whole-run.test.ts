@@ -1,5 +1,5 @@
 /**
- * stepwise/pg under `transaction: "all"`, migration by migration in the run's one transaction: the
+ * stepwise-migrate/pg under `transaction: "all"`, migration by migration in the run's one transaction: the
  * failure named is the failing migration's, with its own error and a position counted from its own
  * SQL; nothing of the run stays; the events end at the failing migration's `migrating`; each history
  * row and result carries its own migration's duration; a discarded or missing history row fails its

@@ -217,8 +217,8 @@ test("the base has more migrations; this branch's gap closes; uncommitted ones c
 test("rebase rewrites relative imports of a renamed TypeScript migration", { skip: gitMissing ?? false }, async (t) => {
   const project = await repositoryWithMain(t);
   git(project.root, ["checkout", "-q", "-b", "feature"]);
-  const helper = `import { defineMigration } from "stepwise";\n\nexport const TABLE = "colors";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${TABLE} (id INTEGER)\`);\n  },\n});\n`;
-  const user = `import { defineMigration } from "stepwise";\nimport { TABLE } from "./002_colors.js";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE INDEX idx ON \${TABLE} (id)\`);\n  },\n});\n`;
+  const helper = `import { defineMigration } from "stepwise-migrate";\n\nexport const TABLE = "colors";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${TABLE} (id INTEGER)\`);\n  },\n});\n`;
+  const user = `import { defineMigration } from "stepwise-migrate";\nimport { TABLE } from "./002_colors.js";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE INDEX idx ON \${TABLE} (id)\`);\n  },\n});\n`;
   await addAndCommit(project, { "002_colors.ts": helper, "003_index_colors.ts": user }, "feature");
   git(project.root, ["checkout", "-q", "main"]);
   await addAndCommit(project, { "002_tags.sql": sql("tags") }, "main");
@@ -264,8 +264,12 @@ test("an unresolved merge conflict or a taken new name is refused with nothing c
 test("a rename or rewrite that fails part way puts every file back", { skip: gitMissing ?? false }, async (t) => {
   const project = await repositoryWithMain(t);
   git(project.root, ["checkout", "-q", "-b", "feature"]);
-  const user = `import { defineMigration } from "stepwise";\nimport "./003_b.js";\n\nexport default defineMigration({ up() {} });\n`;
-  await addAndCommit(project, { "002_a.sql": sql("a"), "003_b.ts": `import { defineMigration } from "stepwise";\n\nexport default defineMigration({ up() {} });\n`, "004_c.ts": user }, "feature");
+  const user = `import { defineMigration } from "stepwise-migrate";\nimport "./003_b.js";\n\nexport default defineMigration({ up() {} });\n`;
+  await addAndCommit(
+    project,
+    { "002_a.sql": sql("a"), "003_b.ts": `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({ up() {} });\n`, "004_c.ts": user },
+    "feature",
+  );
   git(project.root, ["checkout", "-q", "main"]);
   await addAndCommit(project, { "002_x.sql": sql("x") }, "main");
   git(project.root, ["checkout", "-q", "feature"]);

@@ -46,16 +46,16 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 /**
- * A `stepwise` package as an app installs it, reduced to what a migration and the registry use: the
+ * A `stepwise-migrate` package as an app installs it, reduced to what a migration and the registry use: the
  * repo's own types, and a `defineMigration` for each module system.
  */
 function writeStepwiseStub(root: string): void {
-  const stub = path.join(root, "node_modules", "stepwise");
+  const stub = path.join(root, "node_modules", "stepwise-migrate");
   mkdirSync(stub, { recursive: true });
   const types = pathToFileURL(path.join(repoRoot, "src", "core", "types.js")).pathname;
   writeFileSync(
     path.join(stub, "package.json"),
-    JSON.stringify({ name: "stepwise", types: "./index.d.ts", main: "./index.cjs", exports: { ".": { types: "./index.d.ts", import: "./index.mjs", require: "./index.cjs" } } }),
+    JSON.stringify({ name: "stepwise-migrate", types: "./index.d.ts", main: "./index.cjs", exports: { ".": { types: "./index.d.ts", import: "./index.mjs", require: "./index.cjs" } } }),
   );
   writeFileSync(path.join(stub, "index.d.ts"), `export { defineMigration } from ${JSON.stringify(types)};\nexport type { ModuleMigrationEntry, SqlMigrationEntry } from ${JSON.stringify(types)};\n`);
   writeFileSync(path.join(stub, "index.mjs"), "export const defineMigration = (definition) => definition;\n");
@@ -78,7 +78,7 @@ async function writeProject(t: { after(fn: () => void): void }, variant: Variant
   writeFileSync(path.join(root, "migrations", "001_notes.sql"), "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n");
   writeFileSync(
     path.join(root, "migrations", "002_seed.ts"),
-    `import { defineMigration } from "stepwise";\n\nexport default defineMigration({\n  up(db) {\n    (db as { exec(sql: string): void }).exec("INSERT INTO notes VALUES (1)");\n  },\n});\n`,
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    (db as { exec(sql: string): void }).exec("INSERT INTO notes VALUES (1)");\n  },\n});\n`,
   );
   const generated = await generateRegistry({ projectRoot: root, migrationsDir: path.join(root, "migrations"), registryFile: path.join(root, "generated", "registry.ts") });
   assert.deepEqual(generated.problems, [], variant.name);

@@ -1,6 +1,6 @@
 /**
  * The `…Async` safety nets on the SQLite drivers' async API (`AsyncMigrationManager`, for registries
- * with async migrations): the same steps as the sync nets and as `stepwise/pg`'s, driven by the async
+ * with async migrations): the same steps as the sync nets and as `stepwise-migrate/pg`'s, driven by the async
  * runner. verify and baseline replay async migrations on an in-memory copy; rehearsal runs in a
  * transaction rolled back at the end. Every driver of the matrix the runtime loads; and the same
  * tests on the async drivers' own managers (pg on a real server, libsql-client on a file and on

@@ -1,5 +1,5 @@
 /**
- * The safety nets on a real PostgreSQL server (`stepwise/pg`): verify and baseline through
+ * The safety nets on a real PostgreSQL server (`stepwise-migrate/pg`): verify and baseline through
  * `pg_catalog` against a replay in a scratch database, repair under the run lock, rehearsal in a
  * transaction rolled back at the end, and backups refused by capability naming `pg_dump`. Every net
  * is also checked for what it leaves behind: the server's databases, the database's schemas,

@@ -1,7 +1,7 @@
 /**
- * Inside this repository, `stepwise/<entry>` resolves through tsconfig.json's `paths` to the entry's
+ * Inside this repository, `stepwise-migrate/<entry>` resolves through tsconfig.json's `paths` to the entry's
  * source (tsx, tsc), not to `dist/`, which exists only after a build: a migration or an example that
- * imports `stepwise/pg` then runs from a clone without `npm run build`. Every module subpath that
+ * imports `stepwise-migrate/pg` then runs from a clone without `npm run build`. Every module subpath that
  * package.json exports must have that mapping, and it must name the source of the file it exports.
  */
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ const readJson = (file: string): unknown => JSON.parse(readFileSync(path.join(ro
 function exportedModules(): Array<{ specifier: string; built: string }> {
   const { exports } = readJson("package.json") as { exports: Record<string, string | { default: string }> };
   return Object.entries(exports)
-    .map(([subpath, target]) => ({ specifier: subpath === "." ? "stepwise" : `stepwise/${subpath.slice(2)}`, built: typeof target === "string" ? target : target.default }))
+    .map(([subpath, target]) => ({ specifier: subpath === "." ? "stepwise-migrate" : `stepwise-migrate/${subpath.slice(2)}`, built: typeof target === "string" ? target : target.default }))
     .filter(({ built }) => built.startsWith("./dist/") && built.endsWith(".js") && !built.endsWith("/bin.js"));
 }
 

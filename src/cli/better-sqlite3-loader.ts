@@ -1,5 +1,5 @@
 /**
- * `stepwise/cli`'s default driver: better-sqlite3, imported statically, as an app that bundles its
+ * `stepwise-migrate/cli`'s default driver: better-sqlite3, imported statically, as an app that bundles its
  * own CLI needs (its bundler resolves the import; nothing is imported at run time). The stepwise bin
  * does not use this module: it loads every library, better-sqlite3 included, only when chosen.
  */

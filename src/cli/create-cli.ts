@@ -2,14 +2,14 @@
  * The runtime command line, embeddable in an app's own binary:
  *
  * ```ts
- * import { createCli } from "stepwise/cli";
+ * import { createCli } from "stepwise-migrate/cli";
  * import { migrations } from "./generated/registry.js";
  * process.exitCode = await createCli({ migrations, database: "data/app.db" }).run(process.argv.slice(2));
  * ```
  *
  * This layer only declares commands, parses arguments, calls the library and prints. Exit codes:
  * 0 success, 1 a refusal or failed migration, 2 a usage error. It imports no database library: the
- * drivers it offers come in `drivers` (`stepwise/cli`'s `createCli`, in `embedded-cli.ts`, adds
+ * drivers it offers come in `drivers` (`stepwise-migrate/cli`'s `createCli`, in `embedded-cli.ts`, adds
  * better-sqlite3; the bin adds all six, pg included, each loaded on use).
  */
 import { existsSync } from "node:fs";
@@ -92,7 +92,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
    */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
   /**
-   * How each driver the CLI offers opens its connection. `stepwise/cli`'s `createCli` defaults it to
+   * How each driver the CLI offers opens its connection. `stepwise-migrate/cli`'s `createCli` defaults it to
    * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
    * bin passes all six (five SQLite libraries and pg), each loaded only when chosen.
    */
@@ -102,7 +102,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /**
    * For pg: how long a statement waits for another session's lock (PostgreSQL's `lock_timeout`) before
    * the migration fails with `LOCK_TIMEOUT`; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` of
-   * `stepwise/pg` (10 s); `--lock-timeout` overrides.
+   * `stepwise-migrate/pg` (10 s); `--lock-timeout` overrides.
    */
   readonly lockTimeoutMs?: number;
   /**
@@ -757,7 +757,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 
 const USAGE_CODE: UsageError["code"] = "USAGE";
 
-/** What this module offers without `drivers`: none, so it imports no library (`stepwise/cli`'s `createCli` adds better-sqlite3). */
+/** What this module offers without `drivers`: none, so it imports no library (`stepwise-migrate/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
 
 /** A value of `--db` or `--url` as a message quotes it: as JSON, its secrets hidden. */

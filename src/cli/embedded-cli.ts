@@ -1,5 +1,5 @@
 /**
- * `createCli` as `stepwise/cli` exports it: the runtime CLI with better-sqlite3 as its driver unless
+ * `createCli` as `stepwise-migrate/cli` exports it: the runtime CLI with better-sqlite3 as its driver unless
  * the app passes others in `drivers`.
  */
 import { createCli as createCliWith, type Cli, type CreateCliProps } from "./create-cli.js";
@@ -10,7 +10,7 @@ import type { MigrationRegistry } from "../core/types.js";
  * Builds the runtime command line, embeddable in an app's own binary:
  *
  * ```ts
- * import { createCli } from "stepwise/cli";
+ * import { createCli } from "stepwise-migrate/cli";
  * import { migrations } from "./generated/registry.js";
  * process.exitCode = await createCli({ migrations, database: "data/app.db" }).run(process.argv.slice(2));
  * ```

@@ -1,5 +1,5 @@
 /**
- * The embeddable command line: `import { createCli } from "stepwise/cli"`.
+ * The embeddable command line: `import { createCli } from "stepwise-migrate/cli"`.
  *
  * @packageDocumentation
  */

@@ -2,7 +2,7 @@
  * How the CLI opens a database through the driver the user chose: the loader contract every driver
  * fills, the typed failures, and better-sqlite3's connection. The loaders themselves live in
  * `driver-loaders.ts` (the bin: each library imported on use, so a project with only `libsql` never
- * needs better-sqlite3) and `better-sqlite3-loader.ts` (`stepwise/cli`: a static import a bundler
+ * needs better-sqlite3) and `better-sqlite3-loader.ts` (`stepwise-migrate/cli`: a static import a bundler
  * resolves). Every failure to get a connection is typed and thrown before the file is touched.
  */
 import { existsSync } from "node:fs";
@@ -240,7 +240,7 @@ export interface BetterSqlite3Modules {
 
 /**
  * How better-sqlite3 opens a connection, for its two loaders: the bin's, which imports the library
- * on first use, and `stepwise/cli`'s default, which imports it statically so a bundler resolves it.
+ * on first use, and `stepwise-migrate/cli`'s default, which imports it statically so a bundler resolves it.
  */
 export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
   return (file, exists, options) => {

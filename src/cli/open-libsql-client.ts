@@ -18,7 +18,7 @@ import type { CliManager, OpenDatabaseOptions, OpenedDatabase, OpenMode, UrlDriv
 export interface LibsqlClientModules {
   readonly createClient: (config: Config) => Client;
   readonly MigrationManager: new <R extends MigrationRegistry>(client: Client, migrations: R, props?: LibsqlClientMigrationManagerProps) => MigrationManager<R>;
-  /** Reads a `LibsqlError`'s SQLite code (`classifyLibsqlClientError` from `stepwise/libsql-client`). */
+  /** Reads a `LibsqlError`'s SQLite code (`classifyLibsqlClientError` from `stepwise-migrate/libsql-client`). */
   readonly classifyError: (error: unknown) => { readonly nativeCode: string | null };
 }
 
@@ -28,8 +28,8 @@ export interface LibsqlClientModules {
  *
  * ```ts
  * import { createClient } from "@libsql/client";
- * import { MigrationManager, classifyLibsqlClientError } from "stepwise/libsql-client";
- * import { connectLibsqlClient, createCli } from "stepwise/cli";
+ * import { MigrationManager, classifyLibsqlClientError } from "stepwise-migrate/libsql-client";
+ * import { connectLibsqlClient, createCli } from "stepwise-migrate/cli";
  * createCli({ migrations, drivers: { "libsql-client": async () => connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError }) }, driver: "libsql-client" });
  * ```
  */

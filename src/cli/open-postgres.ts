@@ -29,8 +29,8 @@ export interface PostgresModules {
  *
  * ```ts
  * import pg from "pg";
- * import { MigrationManager } from "stepwise/pg";
- * import { connectPostgres, createCli } from "stepwise/cli";
+ * import { MigrationManager } from "stepwise-migrate/pg";
+ * import { connectPostgres, createCli } from "stepwise-migrate/cli";
  * createCli({ migrations, drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) }, driver: "pg" });
  * ```
  */

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { PACKAGE_NAME } from "../shared/package-name.js";
 
 /**
- * The version in the nearest `package.json` named `stepwise` above `moduleUrl` (the caller's
+ * The version in the nearest `package.json` named `stepwise-migrate` (`PACKAGE_NAME`) above `moduleUrl` (the caller's
  * `import.meta.url`), or `null` when there is none (a bundle that left it behind).
  */
 export function readToolVersion(moduleUrl: string): string | null {

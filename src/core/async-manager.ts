@@ -81,7 +81,7 @@ export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, option
  *
  * A driver entry exports a one-line subclass that takes its library's connection, as the sync
  * entries do with `SyncMigrationManager`; a new async SQLite driver (one over `@libsql/client`, say)
- * does the same with its async primitives. `stepwise/pg` builds on {@link MigrationManagerBase}
+ * does the same with its async primitives. `stepwise-migrate/pg` builds on {@link MigrationManagerBase}
  * directly instead, because over a `pg.Pool` each call opens a session of its own.
  *
  * @example
@@ -91,7 +91,7 @@ export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, option
  *     super(createXDriver(db), migrations, props);
  *   }
  * }
- * // and its `migrateAsync`: return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/<library>");
+ * // and its `migrateAsync`: return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/<library>");
  */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
   /**

@@ -19,14 +19,14 @@ export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
   declare readonly files: readonly string[];
   /** The driver whose sync API refused, such as `"better-sqlite3"`. */
   declare readonly driver: string;
-  /** The package entry whose async API runs them, such as `"stepwise/better-sqlite3"`. */
+  /** The package entry whose async API runs them, such as `"stepwise-migrate/better-sqlite3"`. */
   declare readonly entry: string;
   /** What to write instead, snippet-sized: the import and the awaited call. */
   declare readonly fix: string;
 
   constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string }) {
     const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");
-    const entry = `stepwise/${fields.driver}`;
+    const entry = `stepwise-migrate/${fields.driver}`;
     const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
     super(
       "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",

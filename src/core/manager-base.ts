@@ -19,7 +19,7 @@ import type { DownOptions, ManagerPlanUpOptions, MigrationManagerProps, Migratio
 /**
  * What a manager needs of its driver before it runs anything: who it is, what it can do, how it
  * reads errors, and the connection the app passed. A driver qualifies; so does the description of a
- * driver that opens its sessions per call (`stepwise/pg` over a `pg.Pool`).
+ * driver that opens its sessions per call (`stepwise-migrate/pg` over a `pg.Pool`).
  */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
 

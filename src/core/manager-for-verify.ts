@@ -1,5 +1,5 @@
 /**
- * How `migrate` of an entry that does not bundle a manager (`stepwise/sql-js`) still honours
+ * How `migrate` of an entry that does not bundle a manager (`stepwise-migrate/sql-js`) still honours
  * `{ verifySchema }`: the function the app passes carries, under {@link MANAGER_FOR_VERIFY}, how to
  * build the manager it checks. The manager's code then comes into a bundle with `verifySchema`, which
  * the app imported to pass it, and never with `migrate` alone.

@@ -17,7 +17,7 @@ export { refuseMovedOption };
 
 /**
  * Applies and reverts the migrations of a generated registry on one connection of a sync driver.
- * Driver entries export a subclass taking the native connection; see `stepwise/better-sqlite3`.
+ * Driver entries export a subclass taking the native connection; see `stepwise-migrate/better-sqlite3`.
  * Every method is {@link MigrationManagerBase}'s, driven by the sync runner. A registry holding async
  * migrations is refused, by its type and at construction; see `AsyncMigrationManager`.
  */

@@ -53,7 +53,7 @@ export function migrateWithoutManager<Db>(
 }
 
 /**
- * `migrate` with no manager for a sync entry whose driver can verify a schema (`stepwise/sql-js`):
+ * `migrate` with no manager for a sync entry whose driver can verify a schema (`stepwise-migrate/sql-js`):
  * the same checks in the same order as `migrateWithManager` with the entry's manager. Given
  * `{ verifySchema }`, it builds that manager from what stepwise's `verifySchema` carries (see
  * `manager-for-verify.ts`) and verifies before applying, as `migrateWithManager` does; any other

@@ -5,7 +5,7 @@ import { UsageError } from "./errors.js";
  * Options that moved out of the manager into standalone functions still arrive from JavaScript or
  * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
  */
-export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise/better-sqlite3"): void {
+export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise-migrate/better-sqlite3"): void {
   if ((options as Record<string, unknown>)[name]) {
     throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
   }

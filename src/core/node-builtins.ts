@@ -1,7 +1,7 @@
 /**
  * `node:fs`, `node:os`, `node:path` and `node:crypto`, looked up when first called rather than imported.
  *
- * No module an app can reach imports a built-in: a browser bundle of a driver entry (`stepwise/sql-js`
+ * No module an app can reach imports a built-in: a browser bundle of a driver entry (`stepwise-migrate/sql-js`
  * in a page) has none to resolve, and esbuild's `platform: "browser"` refuses any `node:` import even
  * when tree-shaking would drop it; only the file features that need one (backups, lock sidecars) call
  * these, and a driver without files never reaches them.

@@ -110,11 +110,11 @@ export interface MigrateOptions<M = unknown> {
    * the expected schema in the database (`<tableName>_expected_schema`); later starts with the same
    * registry compare against that and cost milliseconds. A function rather than
    * `true`, so apps that do not verify do not bundle the verification code. Default: no check.
-   * Where `migrate` builds no manager (`stepwise/sql-js`), only stepwise's own `verifySchema` is
+   * Where `migrate` builds no manager (`stepwise-migrate/sql-js`), only stepwise's own `verifySchema` is
    * taken: it carries how to build the manager it checks, and any other function is `USAGE`.
    *
    * @example
-   * import { migrate, verifySchema } from "stepwise/better-sqlite3";
+   * import { migrate, verifySchema } from "stepwise-migrate/better-sqlite3";
    * migrate(db, migrations, { logger: console, verifySchema });
    */
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;

@@ -290,7 +290,7 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
   return new AsyncInSyncRunnerError(
     direction,
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
-    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise/${driver.name}".`,
+    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
   );
 }
 

@@ -7,7 +7,7 @@ import type { SqlDialect } from "../shared/sql-dialect.js";
 
 /**
  * The native connection types of the driver entries a program imports, keyed by driver name. Each
- * driver entry adds its own (`stepwise/better-sqlite3` adds better-sqlite3's `Database`) by
+ * driver entry adds its own (`stepwise-migrate/better-sqlite3` adds better-sqlite3's `Database`) by
  * declaration merging, so a migration's `db` has the type of the connection it will receive without
  * the core naming any driver.
  */
@@ -77,7 +77,7 @@ export interface BatchSummary {
 /**
  * One direction of a TypeScript migration, on the driver's native connection `Db`: synchronous, or
  * `async`. An async one runs only through a driver entry's async API (`migrateAsync`,
- * `AsyncMigrationManager`, or an async driver such as `stepwise/pg`), which holds the migration's
+ * `AsyncMigrationManager`, or an async driver such as `stepwise-migrate/pg`), which holds the migration's
  * transaction across its awaits; `gen` records it, so the sync API refuses the registry.
  */
 export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
@@ -131,7 +131,7 @@ export function defineMigration<const T extends MigrationDefinition>(
 
 /**
  * `defineMigration` with `db` typed as one driver's native connection `Db`: the one each driver entry
- * exports, so `import { defineMigration } from "stepwise/node-sqlite"` gives `up(db)` node:sqlite's
+ * exports, so `import { defineMigration } from "stepwise-migrate/node-sqlite"` gives `up(db)` node:sqlite's
  * `DatabaseSync`. Per entry rather than by declaration merging, because merged declarations add up:
  * a program that imports two drivers (a test suite, this repository) would type every `db` as the
  * union of both connections.

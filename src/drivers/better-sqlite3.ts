@@ -1,6 +1,6 @@
 /**
  * The better-sqlite3 driver: the executor's primitives on better-sqlite3's native `Database`, and
- * the `stepwise/better-sqlite3` entry (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs,
+ * the `stepwise-migrate/better-sqlite3` entry (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs,
  * `sqlite_master`) is the core's business; only better-sqlite3's API is called here.
  */
 import BetterSqlite3 from "better-sqlite3";
@@ -131,7 +131,7 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
  *
  * @example
  * import Database from "better-sqlite3";
- * import { MigrationManager } from "stepwise/better-sqlite3";
+ * import { MigrationManager } from "stepwise-migrate/better-sqlite3";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(new Database("data/app.db"), migrations);
@@ -164,7 +164,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/better-sqlite3");
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
 }
 
 /**
@@ -195,7 +195,7 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
  * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
  */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/better-sqlite3");
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
 }
 
 /**
@@ -203,7 +203,7 @@ export function migrateAsync<R extends MigrationRegistry>(db: Database, migratio
  * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
  *
  * @example
- * import { defineMigration } from "stepwise/better-sqlite3";
+ * import { defineMigration } from "stepwise-migrate/better-sqlite3";
  * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

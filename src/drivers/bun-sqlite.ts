@@ -1,6 +1,6 @@
 /**
  * The bun:sqlite driver: the executor's primitives on Bun's built-in `Database`, and the
- * `stepwise/bun-sqlite` entry (`migrate`, `MigrationManager`). Only bun:sqlite's API is called here;
+ * `stepwise-migrate/bun-sqlite` entry (`migrate`, `MigrationManager`). Only bun:sqlite's API is called here;
  * SQLite itself is the core's business.
  *
  * This file never imports `bun:sqlite`: the app's connection brings it, and copies are opened with
@@ -218,7 +218,7 @@ function databaseFileOf(db: Database): string | null {
  *
  * @example
  * import { Database } from "bun:sqlite";
- * import { MigrationManager } from "stepwise/bun-sqlite";
+ * import { MigrationManager } from "stepwise-migrate/bun-sqlite";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(new Database("data/app.db"), migrations);
@@ -251,7 +251,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/bun-sqlite");
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/bun-sqlite");
 }
 
 /**
@@ -281,7 +281,7 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
  * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
  */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/bun-sqlite");
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/bun-sqlite");
 }
 
 /**
@@ -289,7 +289,7 @@ export function migrateAsync<R extends MigrationRegistry>(db: Database, migratio
  * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
  *
  * @example
- * import { defineMigration } from "stepwise/bun-sqlite";
+ * import { defineMigration } from "stepwise-migrate/bun-sqlite";
  * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

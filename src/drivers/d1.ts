@@ -1,6 +1,6 @@
 /**
  * The D1 driver: the executor's primitives on a Cloudflare D1 binding (`env.DB`, async), and the
- * `stepwise/d1` entry (`migrate`, `MigrationManager`). Migrations come from the registry bundled
+ * `stepwise-migrate/d1` entry (`migrate`, `MigrationManager`). Migrations come from the registry bundled
  * into the Worker: there is no filesystem to read them from at run time.
  *
  * D1 has no interactive transaction; `batch()` is its only atomic unit. So the driver declares
@@ -144,7 +144,7 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
  * promise; each SQL migration is one `batch()` with its history row.
  *
  * @example
- * import { MigrationManager } from "stepwise/d1";
+ * import { MigrationManager } from "stepwise-migrate/d1";
  * await new MigrationManager(env.DB, migrations).up();
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<D1DatabaseLike, R> {
@@ -181,7 +181,7 @@ function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunO
  */
 export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   // No manager: D1 cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
-  return migrateAsyncWithoutManager(options, "stepwise/d1", (props) => {
+  return migrateAsyncWithoutManager(options, "stepwise-migrate/d1", (props) => {
     const driver = createD1Driver(db);
     const dialect = createCloudflareDialect({ connectionSettings: null });
     // D1 has no interactive transaction and refuses a whole run: one batch per migration is all it needs.

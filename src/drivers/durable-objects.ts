@@ -1,6 +1,6 @@
 /**
  * The Durable Objects driver: the executor's primitives on a Durable Object's SQLite storage
- * (`ctx.storage`, synchronous), and the `stepwise/durable-objects` entry (`migrate`,
+ * (`ctx.storage`, synchronous), and the `stepwise-migrate/durable-objects` entry (`migrate`,
  * `MigrationManager`). Migrations run where the object runs, from the registry bundled into the
  * Worker: there is no filesystem to read them from.
  *
@@ -169,7 +169,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
  * reaches the object before its schema is current.
  *
  * @example
- * import { MigrationManager } from "stepwise/durable-objects";
+ * import { MigrationManager } from "stepwise-migrate/durable-objects";
  * new MigrationManager(ctx.storage, migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationRegistry> extends SyncMigrationManager<DurableObjectSql, R> {
@@ -204,7 +204,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     options as never,
     () => createDurableObjectsDriver(storage),
     migrations,
-    "stepwise/durable-objects",
+    "stepwise-migrate/durable-objects",
     createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
     // No savepoints and no batches; a whole run is one transactionSync.
     { escapeGuard: null, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },

@@ -1,7 +1,7 @@
 /**
  * The libsql-client driver: the executor's primitives on a `Client` of `@libsql/client`, for a local
  * `file:` database or a remote one (`libsql://`, `http(s)://`, `ws(s)://`: Turso, sqld), and the
- * `stepwise/libsql-client` entry (`migrate`, `MigrationManager`). Every primitive returns a promise,
+ * `stepwise-migrate/libsql-client` entry (`migrate`, `MigrationManager`). Every primitive returns a promise,
  * so the async runner drives the executor.
  *
  * A `Client` is not one connection: locally it lends a pooled connection per call, remotely each
@@ -441,7 +441,7 @@ async function openScratchClient(open: () => Client | Promise<Client>): Promise<
  *
  * @example
  * import { createClient } from "@libsql/client";
- * import { MigrationManager } from "stepwise/libsql-client";
+ * import { MigrationManager } from "stepwise-migrate/libsql-client";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(createClient({ url: process.env.DATABASE_URL! }), migrations);
@@ -466,7 +466,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * await migrate(createClient({ url: "file:app.db" }), migrations, { logger: console });
  */
 export function migrate<R extends MigrationRegistry>(client: Client, migrations: R, options: LibsqlClientMigrationManagerProps & MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new MigrationManager(client, migrations, props as LibsqlClientMigrationManagerProps), "stepwise/libsql-client");
+  return migrateAsyncWithManager(options, (props) => new MigrationManager(client, migrations, props as LibsqlClientMigrationManagerProps), "stepwise-migrate/libsql-client");
 }
 
 /**
@@ -474,7 +474,7 @@ export function migrate<R extends MigrationRegistry>(client: Client, migrations:
  * `async`: the transaction stays open across their awaits.
  *
  * @example
- * import { defineMigration } from "stepwise/libsql-client";
+ * import { defineMigration } from "stepwise-migrate/libsql-client";
  * export default defineMigration({ async up(db) { await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export function defineMigration<const T extends LibsqlClientMigrationDefinition>(definition: T): T {

@@ -1,6 +1,6 @@
 /**
  * The libsql driver: the executor's primitives on a local connection of the `libsql` package
- * (Turso's embedded libSQL, with a better-sqlite3-like API), and the `stepwise/libsql` entry
+ * (Turso's embedded libSQL, with a better-sqlite3-like API), and the `stepwise-migrate/libsql` entry
  * (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs, `sqlite_master`) is the core's business;
  * only libsql's API is called here.
  *
@@ -191,7 +191,7 @@ function databaseFileOf(db: Database): string | null {
  *
  * @example
  * import Database from "libsql";
- * import { MigrationManager } from "stepwise/libsql";
+ * import { MigrationManager } from "stepwise-migrate/libsql";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(new Database("data/app.db"), migrations);
@@ -224,7 +224,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/libsql");
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
 /**
@@ -254,7 +254,7 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
  * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
  */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/libsql");
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
 /**
@@ -262,7 +262,7 @@ export function migrateAsync<R extends MigrationRegistry>(db: Database, migratio
  * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
  *
  * @example
- * import { defineMigration } from "stepwise/libsql";
+ * import { defineMigration } from "stepwise-migrate/libsql";
  * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -1,6 +1,6 @@
 /**
  * The node:sqlite driver: the executor's primitives on Node's built-in `DatabaseSync`, and the
- * `stepwise/node-sqlite` entry (`migrate`, `MigrationManager`). Only node:sqlite's API is called
+ * `stepwise-migrate/node-sqlite` entry (`migrate`, `MigrationManager`). Only node:sqlite's API is called
  * here; SQLite itself is the core's business.
  *
  * This file never imports `node:sqlite`: the app's connection brings it, the snapshot copy is opened
@@ -173,7 +173,7 @@ function sidecarOpener(db: DatabaseSync): SidecarOpener {
  */
 export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCapabilities = nodeSqliteCapabilities(db)): SyncDriver<DatabaseSync> {
   // Without it, a rollback could not tell whether SQLite already ended the transaction.
-  if (typeof db.isTransaction !== "boolean") throw new UsageError("stepwise/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
+  if (typeof db.isTransaction !== "boolean") throw new UsageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
   const statements = new Map<string, StatementSync>();
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);
@@ -280,7 +280,7 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
  *
  * @example
  * import { DatabaseSync } from "node:sqlite";
- * import { MigrationManager } from "stepwise/node-sqlite";
+ * import { MigrationManager } from "stepwise-migrate/node-sqlite";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(new DatabaseSync("data/app.db"), migrations);
@@ -313,7 +313,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise/node-sqlite");
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
 }
 
 /**
@@ -343,7 +343,7 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
  * const result = await migrateAsync(new DatabaseSync("data/app.db"), migrations, { logger: console });
  */
 export function migrateAsync<R extends MigrationRegistry>(db: DatabaseSync, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/node-sqlite");
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
 }
 
 /**
@@ -351,7 +351,7 @@ export function migrateAsync<R extends MigrationRegistry>(db: DatabaseSync, migr
  * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
  *
  * @example
- * import { defineMigration } from "stepwise/node-sqlite";
+ * import { defineMigration } from "stepwise-migrate/node-sqlite";
  * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export const defineMigration: DefineMigration<DatabaseSync> = returnDefinition;

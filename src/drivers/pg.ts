@@ -1,5 +1,5 @@
 /**
- * The pg driver: the executor's primitives on a `pg` client (node-postgres), and the `stepwise/pg`
+ * The pg driver: the executor's primitives on a `pg` client (node-postgres), and the `stepwise-migrate/pg`
  * entry (`migrate`, `MigrationManager`), over a `pg.Client` the app connected or a `pg.Pool`. Every
  * primitive returns a promise, so the async runner drives the executor; PostgreSQL's own SQL (the
  * catalog, transaction ids) is the core's dialect (`core/dialects/postgres.ts`).
@@ -408,7 +408,7 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
  *
  * @example
  * import pg from "pg";
- * import { MigrationManager } from "stepwise/pg";
+ * import { MigrationManager } from "stepwise-migrate/pg";
  * import { migrations } from "../generated/registry.js";
  *
  * const manager = new MigrationManager(new pg.Pool({ connectionString: process.env.DATABASE_URL }), migrations);
@@ -489,7 +489,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 /** What `migrate` takes besides the manager's props and `up`'s options. */
 export interface PgMigrateOptions {
   /**
-   * `verifySchemaAsync` (imported from `stepwise/pg`): verify the schema before applying anything,
+   * `verifySchemaAsync` (imported from `stepwise-migrate/pg`): verify the schema before applying anything,
    * and refuse a drifted database with `SCHEMA_DRIFT`. It costs one replay in a scratch database per
    * start. Taken as the function, so an app that never verifies does not bundle the replay.
    */
@@ -510,7 +510,7 @@ export async function migrate<R extends MigrationRegistry>(
 ): Promise<MigrationResult> {
   const { to, transaction, verifySchema, ...props } = options;
   if (verifySchema !== undefined && typeof verifySchema !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise/pg" and pass { verifySchema: verifySchemaAsync }.`);
+    throw new UsageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise-migrate/pg" and pass { verifySchema: verifySchemaAsync }.`);
   }
   const manager = new MigrationManager(db, migrations, props);
   if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });
@@ -522,7 +522,7 @@ export async function migrate<R extends MigrationRegistry>(
  * the transaction stays open across their awaits.
  *
  * @example
- * import { defineMigration } from "stepwise/pg";
+ * import { defineMigration } from "stepwise-migrate/pg";
  * export default defineMigration({ async up(db) { await db.query("CREATE TABLE t (id bigint PRIMARY KEY)"); } });
  */
 export function defineMigration<const T extends PgMigrationDefinition>(definition: T): T {

@@ -1,6 +1,6 @@
 /**
  * The sql.js driver: the executor's primitives on an in-memory sql.js `Database` (SQLite compiled to
- * WebAssembly), and the `stepwise/sql-js` entry (`migrate`, `MigrationManager`). The app calls
+ * WebAssembly), and the `stepwise-migrate/sql-js` entry (`migrate`, `MigrationManager`). The app calls
  * `initSqlJs()` and passes its `Database`; this module imports none of sql.js's code.
  *
  * sql.js has no file and no other connection: no file locking, no owner lock, no lock holders, and a
@@ -320,7 +320,7 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
  *
  * @example
  * import initSqlJs from "sql.js";
- * import { MigrationManager } from "stepwise/sql-js";
+ * import { MigrationManager } from "stepwise-migrate/sql-js";
  * import { migrations } from "../generated/registry.js";
  *
  * const SQL = await initSqlJs();
@@ -361,7 +361,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     options as never,
     () => createSqlJsDriver(db),
     migrations,
-    "stepwise/sql-js",
+    "stepwise-migrate/sql-js",
     { executor: SQLITE_FILE_DIALECT, manager: undefined },
     { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
@@ -394,7 +394,7 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
  * const result = await migrateAsync(new SQL.Database(savedBytes), migrations);
  */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise/sql-js");
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/sql-js");
 }
 
 /**
@@ -402,7 +402,7 @@ export function migrateAsync<R extends MigrationRegistry>(db: Database, migratio
  * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
  *
  * @example
- * import { defineMigration } from "stepwise/sql-js";
+ * import { defineMigration } from "stepwise-migrate/sql-js";
  * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -1,5 +1,5 @@
 /**
- * `stepwise/better-sqlite3`: migrate a better-sqlite3 database. `migrate` and `MigrationManager`
+ * `stepwise-migrate/better-sqlite3`: migrate a better-sqlite3 database. `migrate` and `MigrationManager`
  * take better-sqlite3's own `Database`; the safety nets (rehearsal, backups, restore, baseline,
  * verification, repair) take the manager. Importing this entry loads better-sqlite3 and no other
  * driver.

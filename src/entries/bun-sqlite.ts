@@ -1,5 +1,5 @@
 /**
- * `stepwise/bun-sqlite`: migrate a database opened with Bun's built-in `bun:sqlite` (`Database`).
+ * `stepwise-migrate/bun-sqlite`: migrate a database opened with Bun's built-in `bun:sqlite` (`Database`).
  * `migrate` and `MigrationManager` take the app's own `Database`. Importing this entry loads no other
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *

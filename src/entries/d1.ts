@@ -1,5 +1,5 @@
 /**
- * `stepwise/d1`: migrate a Cloudflare D1 database (`env.DB`) from a registry bundled into the Worker.
+ * `stepwise-migrate/d1`: migrate a Cloudflare D1 database (`env.DB`) from a registry bundled into the Worker.
  * Every method returns a promise; each SQL migration is one atomic `batch()` with its history row
  * first. TypeScript migrations are refused (they cannot be atomic on D1). The safety nets are not
  * wired to it.

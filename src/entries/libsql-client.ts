@@ -1,7 +1,7 @@
 /**
- * `stepwise/libsql-client`: migrate a libSQL database through `@libsql/client`, a local `file:` URL
+ * `stepwise-migrate/libsql-client`: migrate a libSQL database through `@libsql/client`, a local `file:` URL
  * or a remote one (Turso, sqld). `migrate` and `MigrationManager` take the app's `Client`; every
- * method returns a promise. The safety nets are the `...Async` forms (as on `stepwise/pg`):
+ * method returns a promise. The safety nets are the `...Async` forms (as on `stepwise-migrate/pg`):
  * `rehearseUpAsync` runs the plan in a write transaction rolled back at the end,
  * `verifySchemaAsync` and `baselineDatabaseAsync` replay on the manager's `scratchClient`,
  * `repairIncompleteMigrationAsync` and `repairChecksumsAsync` write the history. Backups and restore

@@ -1,5 +1,5 @@
 /**
- * `stepwise/libsql`: migrate a local database through the `libsql` package (Turso's embedded
+ * `stepwise-migrate/libsql`: migrate a local database through the `libsql` package (Turso's embedded
  * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. Every safety net is
  * exported here as from every entry (`safety-nets.ts`). libsql has no `serialize()`, so rehearsal reads
  * the database page by page (`sqlite_dbpage`) and opens the copy on a private temporary file; it has no

@@ -1,5 +1,5 @@
 /**
- * `stepwise/node-sqlite`: migrate a database opened with Node's built-in `node:sqlite`
+ * `stepwise-migrate/node-sqlite`: migrate a database opened with Node's built-in `node:sqlite`
  * (`DatabaseSync`, Node 22.16 or newer). `migrate` and `MigrationManager` take the app's own
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.

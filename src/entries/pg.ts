@@ -1,5 +1,5 @@
 /**
- * `stepwise/pg`: migrate a PostgreSQL database through the `pg` package (node-postgres), from a
+ * `stepwise-migrate/pg`: migrate a PostgreSQL database through the `pg` package (node-postgres), from a
  * connected `pg.Client` or a `pg.Pool`. Every method returns a promise. Importing this entry loads
  * `pg` and no SQLite driver.
  *

@@ -4,7 +4,7 @@
  * driver that lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
  * Standalone functions rather than manager methods, so an app bundles only the nets it imports.
  * Each net with a sync form also has an `...Async` one, for a manager whose methods return promises
- * (`AsyncMigrationManager`, and `stepwise/pg`'s, which exports the same `...Async` names).
+ * (`AsyncMigrationManager`, and `stepwise-migrate/pg`'s, which exports the same `...Async` names).
  *
  * Kept in blocks, one per net, sorted by module name.
  *

@@ -1,5 +1,5 @@
 /**
- * `stepwise/sql-js`: migrate an in-memory sql.js database (SQLite in WebAssembly, for browsers and
+ * `stepwise-migrate/sql-js`: migrate an in-memory sql.js database (SQLite in WebAssembly, for browsers and
  * workers). `migrate` and `MigrationManager` take sql.js's own `Database`; the app loads sql.js with
  * `initSqlJs()` and saves `db.export()` wherever it keeps its data. Every safety net is exported here
  * as from every entry (`safety-nets.ts`): rehearsal (on a copy made by `export()`), baseline,

@@ -83,7 +83,7 @@ export class AlreadyManagedError extends StepwiseError {
  *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
-/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link baselineDatabaseAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link baselineDatabaseAsync}. */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
   if (!(manager instanceof SyncMigrationManager)) return baselineDatabaseAsync(manager as SafetyNetManager<MigrationRegistry, true>, version, options);
@@ -95,7 +95,7 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
 }
 
 /**
- * {@link baselineDatabase} for a manager whose methods return promises: `stepwise/pg`'s
+ * {@link baselineDatabase} for a manager whose methods return promises: `stepwise-migrate/pg`'s
  * `MigrationManager` (holding the run lock for the whole call, the replay in a scratch database of the
  * same server, dropped after) or an `AsyncMigrationManager`. The same steps as the sync form; the
  * same result and errors.

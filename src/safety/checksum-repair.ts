@@ -76,7 +76,7 @@ export interface ChecksumRepairResult {
  * @throws IncompleteMigrationError for a `version` whose attempt was interrupted.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
-/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link repairChecksumsAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link repairChecksumsAsync}. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
   if (!(manager instanceof SyncMigrationManager)) return repairChecksumsAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
@@ -86,7 +86,7 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
 }
 
 /**
- * {@link repairChecksums} for a manager whose methods return promises: `stepwise/pg`'s
+ * {@link repairChecksums} for a manager whose methods return promises: `stepwise-migrate/pg`'s
  * `MigrationManager` or an `AsyncMigrationManager`. On PostgreSQL it holds the run lock for the
  * whole call, so no `up` runs between the read and the rewrite.
  *

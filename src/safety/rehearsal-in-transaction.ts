@@ -1,5 +1,5 @@
 /**
- * `rehearseUp` for a manager whose methods return promises (`stepwise/pg`'s, an
+ * `rehearseUp` for a manager whose methods return promises (`stepwise-migrate/pg`'s, an
  * `AsyncMigrationManager`): the pending migrations run on the live database inside one transaction
  * that is rolled back at the end, so the report (durations, schema diff, row counts, failure) comes
  * from the real data, and nothing stays. PostgreSQL's DDL is transactional, so every statement of a

@@ -64,7 +64,7 @@ export interface RepairResult {
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
-/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link repairIncompleteMigrationAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link repairIncompleteMigrationAsync}. */
 export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
   if (!(manager instanceof SyncMigrationManager)) return repairIncompleteMigrationAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
@@ -74,7 +74,7 @@ export function repairIncompleteMigration(manager: SafetyNetManager, options: Re
 }
 
 /**
- * {@link repairIncompleteMigration} for a manager whose methods return promises: `stepwise/pg`'s
+ * {@link repairIncompleteMigration} for a manager whose methods return promises: `stepwise-migrate/pg`'s
  * `MigrationManager` or an `AsyncMigrationManager`. The same step as the sync form. On PostgreSQL it
  * holds the run lock for the whole call: every run holds that lock from start to end, a `transaction:
  * false` migration's included, so once the repair has it the attempt's owner is provably gone, whatever

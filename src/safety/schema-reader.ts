@@ -3,7 +3,7 @@
  * runner, behind one object: read the live schema, count rows, and build the schema migrations 1..N
  * produce by replaying them on an empty scratch database. The nets' algorithms are steps written once
  * against this object, and run by the sync runner (SQLite's `MigrationManager`) or the async one
- * (`AsyncMigrationManager`, `stepwise/pg`'s manager).
+ * (`AsyncMigrationManager`, `stepwise-migrate/pg`'s manager).
  *
  * The scratch database is the driver's: SQLite's drivers open an empty in-memory copy (`snapshot`),
  * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
@@ -23,7 +23,7 @@ import { countRows, readSchema, type SchemaSnapshot } from "./schema-snapshot.js
 
 /**
  * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
- * an `AsyncMigrationManager`, or `stepwise/pg`'s `MigrationManager`.
+ * an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s `MigrationManager`.
  */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 

@@ -22,23 +22,23 @@ import { requireBackupCapabilities, type ServerManager } from "./backup-capabili
  */
 export async function upWithBackupOnServer(manager: ServerManager, _options: UpWithBackupOptions): Promise<MigrationResult> {
   requireBackupCapabilities(manager.driver, "upWithBackup", "openFile");
-  throw new UsageError(`upWithBackup here is for server databases; for a SQLite database import upWithBackup from its driver's entry (such as "stepwise/better-sqlite3").`);
+  throw new UsageError(`upWithBackup here is for server databases; for a SQLite database import upWithBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `upWithOnlineBackup` on a server database: refused as {@link upWithBackupOnServer} is. */
 export async function upWithOnlineBackupOnServer(manager: ServerManager, _options: UpWithBackupOptions): Promise<MigrationResult> {
   requireBackupCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
-  throw new UsageError(`upWithOnlineBackup here is for server databases; for a SQLite database import upWithOnlineBackup from its driver's entry (such as "stepwise/better-sqlite3").`);
+  throw new UsageError(`upWithOnlineBackup here is for server databases; for a SQLite database import upWithOnlineBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `takeBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_dump`); no folder or file is created. */
 export async function takeBackupOnServer(manager: ServerManager, _options: BackupOptions & { readonly version: number }): Promise<BackupRecord> {
   requireBackupCapabilities(manager.driver, "takeBackup", "onlineBackup", "openFile");
-  throw new UsageError(`takeBackup here is for server databases; for a SQLite database import takeBackup from its driver's entry (such as "stepwise/better-sqlite3").`);
+  throw new UsageError(`takeBackup here is for server databases; for a SQLite database import takeBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `restoreBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_restore`); nothing is read or changed. */
 export async function restoreBackupOnServer(manager: ServerManager, _options: { readonly backupFile: string }): Promise<RestoreResult> {
   requireBackupCapabilities(manager.driver, "restoreBackup", "openFile", "onlineBackup");
-  throw new UsageError(`restoreBackup here is for server databases; for a SQLite database import restoreBackup from its driver's entry (such as "stepwise/better-sqlite3").`);
+  throw new UsageError(`restoreBackup here is for server databases; for a SQLite database import restoreBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }

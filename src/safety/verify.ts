@@ -76,7 +76,7 @@ export class SchemaDriftError extends StepwiseError {
  *   mismatch, database ahead...) when the history is not usable.
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
-/** Handed a manager whose methods return promises (`stepwise/pg`'s), the same as {@link verifySchemaAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link verifySchemaAsync}. */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
   if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
@@ -84,7 +84,7 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   return settleVerification(manager, manager.run(verificationStep(manager, reader, options)), options);
 }
 
-// What lets `migrate` of an entry without a manager (`stepwise/sql-js`) take `{ verifySchema }`: it
+// What lets `migrate` of an entry without a manager (`stepwise-migrate/sql-js`) take `{ verifySchema }`: it
 // builds the manager to verify from what this function carries, so only an app that verifies bundles
 // one. A bundler keeps this statement exactly when it keeps verifySchema.
 Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
@@ -92,7 +92,7 @@ Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
 });
 
 /**
- * {@link verifySchema} for a manager whose methods return promises: `stepwise/pg`'s `MigrationManager`
+ * {@link verifySchema} for a manager whose methods return promises: `stepwise-migrate/pg`'s `MigrationManager`
  * (the replay runs in a scratch database created on the same server with a random name, and dropped
  * after, even when the replay fails) or an `AsyncMigrationManager` (its async migrations replay on an
  * in-memory copy). The same steps as the sync form, driven by the async runner; the same result and

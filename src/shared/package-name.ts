@@ -3,14 +3,15 @@
  * codegen accepts `defineMigration` from, and what a checksum treats as stepwise itself.
  */
 
-/** The name apps install stepwise by and import it from (`import … from "stepwise/pg"`). */
-export const PACKAGE_NAME = "stepwise";
+/** The name apps install stepwise by and import it from (`import … from "stepwise-migrate/pg"`). */
+export const PACKAGE_NAME = "stepwise-migrate";
 
 /**
- * Every name stepwise's entries are imported under: the current one and the one the package moves
- * to. A migration written against either is a stepwise migration, and hashes alike.
+ * Every name stepwise's entries are imported under: the published one and `stepwise`, the name the
+ * package had before. A migration written against either is a stepwise migration, and hashes alike,
+ * so an app's migrations written before the rename keep their checksums.
  */
-export const PACKAGE_NAMES: readonly string[] = [PACKAGE_NAME, "stepwise-migrate"];
+export const PACKAGE_NAMES: readonly string[] = [PACKAGE_NAME, "stepwise"];
 
 /** The driver entries, `<package>/<entry>`: each exports `defineMigration` with `db` typed as that driver's connection. */
 export const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "libsql-client", "pg", "durable-objects", "d1"] as const;

@@ -1,6 +1,6 @@
 /**
  * Bundled for the browser by `test/browser-runtime.test.ts` and run in Chromium: every part of
- * `stepwise/sql-js` an app can call, on sql.js, in a page. Each probe records its outcome (`ok`, or
+ * `stepwise-migrate/sql-js` an app can call, on sql.js, in a page. Each probe records its outcome (`ok`, or
  * the error's `code`, or its name and message for a crash) in `globalThis.probeResults`, and
  * `globalThis.probeDone` turns true at the end. Started as a module Worker (no `document`), it posts
  * the results to the page instead.

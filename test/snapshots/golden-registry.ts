@@ -7,7 +7,7 @@
 // sqlOf() (`.sql` files) and tsOf() (`.ts` files), functions the JavaScript engine only skims
 // at start-up and compiles the first time something asks for one of those fields.
 
-import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
+import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise-migrate";
 import migration002 from "../fixtures/codegen/golden/002_add_preferences.js";
 import migration004 from "../fixtures/codegen/golden/004_normalize_phones.js";
 

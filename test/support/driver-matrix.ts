@@ -586,7 +586,7 @@ export function inDialect(migrations: MigrationRegistry, dialect: "sqlite" | "po
 
 /**
  * A fresh D1 database in workerd (Miniflare), reached through a binding that sends each call there
- * (see `cloudflare/d1-proxy.ts`): the stepwise/d1 driver runs here, D1 itself in workerd.
+ * (see `cloudflare/d1-proxy.ts`): the stepwise-migrate/d1 driver runs here, D1 itself in workerd.
  */
 async function openD1(): Promise<AsyncNativeDatabase> {
   const { startD1Proxy } = await import("./cloudflare/d1-proxy.js");

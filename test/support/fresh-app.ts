@@ -19,7 +19,7 @@ import { makeTempDir, repoRoot, type RunResult } from "./project.js";
 import { copyInstalledPackage, describeRun, run, runNpm, stageRepo } from "./packed-app.js";
 
 /** What goes into the tarball, so what its cache is keyed by. */
-const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md"];
+const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md", "LICENSE"];
 /** The development tools a fresh app installs next to stepwise. */
 const DEV_TOOLS = ["typescript", "ts-morph", "prettier", "tsx", "@types/node"];
 const CACHE_PREFIX = "stepwise-fresh-app-";
@@ -33,7 +33,7 @@ export interface FreshApp {
   readonly dir: string;
   /** The packed tarball the app installed. */
   readonly tarball: string;
-  /** Runs the installed bin (`node node_modules/stepwise/dist/codegen/bin.js …`) in the app's folder. */
+  /** Runs the installed bin (`node node_modules/stepwise-migrate/dist/codegen/bin.js …`) in the app's folder. */
   stepwise(args: readonly string[], options?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult>;
   /** Runs plain node in the app's folder. */
   node(args: readonly string[], options?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult>;
@@ -59,6 +59,9 @@ function digestOfSources(): string {
     hash.update("\0");
   };
   for (const source of PACKAGE_SOURCES) visit(source);
+  // The template app is shaped here (the name it installs the tarball under, its tools): a change to
+  // this file must not reuse a template built by the one before.
+  visit(path.join("test", "support", "fresh-app.ts"));
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -93,7 +96,7 @@ async function buildCache(cacheDir: string): Promise<void> {
     version: "1.0.0",
     private: true,
     type: "module",
-    dependencies: { stepwise: `file:${tarball}`, ...pick(["better-sqlite3"]) },
+    dependencies: { "stepwise-migrate": `file:${tarball}`, ...pick(["better-sqlite3"]) },
     devDependencies: pick(DEV_TOOLS),
   };
   writeFileSync(path.join(template, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -143,7 +146,7 @@ export async function createFreshApp(t: { after(fn: () => void): void }): Promis
   const tarball = path.join(cacheDir, readFileSync(path.join(cacheDir, "tarball-name"), "utf8"));
   const dir = makeTempDir(t, "stepwise-fresh-");
   cpSync(path.join(cacheDir, "template"), dir, { recursive: true, verbatimSymlinks: true });
-  const bin = path.join(dir, "node_modules", "stepwise", "dist", "codegen", "bin.js");
+  const bin = path.join(dir, "node_modules", "stepwise-migrate", "dist", "codegen", "bin.js");
   const resolveIn = (relativePath: string) => path.join(dir, relativePath);
   return {
     dir,

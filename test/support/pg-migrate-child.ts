@@ -1,6 +1,6 @@
 /**
  * The child process of the pg multi-process tests: `pg-migrate-child.ts <mode>`, an app instance
- * migrating a PostgreSQL database through `stepwise/pg` as an app would (its own `pg.Pool`). Every line
+ * migrating a PostgreSQL database through `stepwise-migrate/pg` as an app would (its own `pg.Pool`). Every line
  * it prints is written with `writeSync`, so a parent that kills it has seen everything it printed.
  *
  * Modes:

@@ -1,8 +1,8 @@
 /**
  * Test support: real projects in temp folders, the real bin as a child process, real SQLite files.
  *
- * A temp project gets a `node_modules/stepwise` stub that re-exports this repo's source, so its
- * migrations can `import { defineMigration } from "stepwise"` exactly as an app's do.
+ * A temp project gets a `node_modules/stepwise-migrate` stub that re-exports this repo's source, so its
+ * migrations can `import { defineMigration } from "stepwise-migrate"` exactly as an app's do.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -68,15 +68,15 @@ export interface TestProjectOptions {
   packageJson?: object;
   /** The folder the project is made in; the system temp folder unless given. */
   parentDir?: string;
-  /** The stepwise checkout whose `src/` the `stepwise` stub re-exports; this repo unless given. */
+  /** The stepwise checkout whose `src/` the `stepwise-migrate` stub re-exports; this repo unless given. */
   stepwiseRoot?: string;
 }
 
-/** The driver entries the `stepwise` stub re-exports, as `stepwise/<name>`. */
+/** The driver entries the `stepwise-migrate` stub re-exports, as `stepwise-migrate/<name>`. */
 const DRIVER_ENTRIES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client", "durable-objects", "d1"] as const;
 
 /**
- * Creates a project with package.json, a NodeNext tsconfig and the `stepwise` stub. With `fixture`,
+ * Creates a project with package.json, a NodeNext tsconfig and the `stepwise-migrate` stub. With `fixture`,
  * copies `test/fixtures/<fixture>` into `migrations/`.
  */
 export function createTestProject(t: { after(fn: () => void): void }, options: TestProjectOptions = {}): TestProject {
@@ -87,11 +87,15 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
     path.join(root, "tsconfig.json"),
     JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, skipLibCheck: true } }, null, 2),
   );
-  const stub = path.join(root, "node_modules", "stepwise");
+  const stub = path.join(root, "node_modules", "stepwise-migrate");
   mkdirSync(stub, { recursive: true });
   writeFileSync(
     path.join(stub, "package.json"),
-    JSON.stringify({ name: "stepwise", type: "module", exports: { ".": "./index.ts", ...Object.fromEntries(DRIVER_ENTRIES.map((entry) => [`./${entry}`, `./${entry}.ts`])), "./cli": "./cli.ts" } }),
+    JSON.stringify({
+      name: "stepwise-migrate",
+      type: "module",
+      exports: { ".": "./index.ts", ...Object.fromEntries(DRIVER_ENTRIES.map((entry) => [`./${entry}`, `./${entry}.ts`])), "./cli": "./cli.ts" },
+    }),
   );
   writeFileSync(path.join(stub, "index.ts"), `export * from ${JSON.stringify(pathToFileURL(path.join(stepwiseRoot, "src", "index.ts")).href)};\n`);
   for (const entry of DRIVER_ENTRIES) {
@@ -149,7 +153,7 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
  * Imports the registry under Bun, which runs TypeScript itself and has no `module.register` (what
  * tsx's `tsImport` needs), and caches a module by its path whatever the query string: so each load
  * imports a copy of the registry and the migrations from a folder of its own, inside the project so
- * that `stepwise` still resolves.
+ * that `stepwise-migrate` still resolves.
  */
 async function importFreshUnderBun(root: string, migrationsDir: string, registryFile: string, loadCount: number): Promise<unknown> {
   const copy = path.join(root, `.load-${loadCount}`);

@@ -7,12 +7,12 @@
  * Each `@ts-expect-error` fails the type check if the line below it stops being an error.
  */
 import type { Database as BetterSqlite3Database } from "better-sqlite3";
-import * as betterSqlite3 from "stepwise/better-sqlite3";
-import * as bunSqlite from "stepwise/bun-sqlite";
-import * as libsql from "stepwise/libsql";
-import * as nodeSqlite from "stepwise/node-sqlite";
-import * as sqlJs from "stepwise/sql-js";
-import type { MigrationResult, ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
+import * as betterSqlite3 from "stepwise-migrate/better-sqlite3";
+import * as bunSqlite from "stepwise-migrate/bun-sqlite";
+import * as libsql from "stepwise-migrate/libsql";
+import * as nodeSqlite from "stepwise-migrate/node-sqlite";
+import * as sqlJs from "stepwise-migrate/sql-js";
+import type { MigrationResult, ModuleMigrationEntry, SqlMigrationEntry } from "stepwise-migrate";
 import { migrations as syncMigrations } from "../../generated/registry.js";
 
 /** What `gen` declares for a registry with async migrations (see `renderRegistry`). */

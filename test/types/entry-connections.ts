@@ -8,12 +8,12 @@
 import type { Database as BetterSqlite3Database } from "better-sqlite3";
 import type { Database as LibsqlDatabase } from "libsql";
 import type { Database as SqlJsDatabase } from "sql.js";
-import { defineMigration as defineBetterSqlite3 } from "stepwise/better-sqlite3";
-import { defineMigration as defineBunSqlite, type Database as BunDatabase } from "stepwise/bun-sqlite";
-import { defineMigration as defineLibsql } from "stepwise/libsql";
-import { defineMigration as defineNodeSqlite, type DatabaseSync } from "stepwise/node-sqlite";
-import { defineMigration as defineSqlJs } from "stepwise/sql-js";
-import { defineMigration, type MigrationConnection } from "stepwise";
+import { defineMigration as defineBetterSqlite3 } from "stepwise-migrate/better-sqlite3";
+import { defineMigration as defineBunSqlite, type Database as BunDatabase } from "stepwise-migrate/bun-sqlite";
+import { defineMigration as defineLibsql } from "stepwise-migrate/libsql";
+import { defineMigration as defineNodeSqlite, type DatabaseSync } from "stepwise-migrate/node-sqlite";
+import { defineMigration as defineSqlJs } from "stepwise-migrate/sql-js";
+import { defineMigration, type MigrationConnection } from "stepwise-migrate";
 
 /** True only when A and B are the same type; a plain mutual `extends` would accept `any` or a union member. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -3,7 +3,7 @@
  * `npm test`: the generated `MigrationVersion` is exactly the union of the golden fixture's versions,
  * no wider and no narrower, and `latestVersion` is the literal highest one.
  */
-import type { VersionOf } from "stepwise";
+import type { VersionOf } from "stepwise-migrate";
 import type { MigrationVersion, latestVersion, migrations } from "../snapshots/golden-registry.js";
 
 /** True only when A and B are the same type; a plain mutual `extends` would accept `any`. */

@@ -1,4 +1,4 @@
-import { defineMigration } from "stepwise/sql-js";
+import { defineMigration } from "stepwise-migrate/sql-js";
 
 export default defineMigration({
   description: "Tags on notes, with a tag for every note written before this version",

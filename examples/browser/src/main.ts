@@ -6,7 +6,7 @@
  */
 import initSqlJs, { type Database } from "sql.js";
 import wasmUrl from "sql.js/dist/sql-wasm.wasm?url";
-import { MigrationManager } from "stepwise/sql-js";
+import { MigrationManager } from "stepwise-migrate/sql-js";
 import { migrations } from "./generated/registry.js";
 import { loadDatabaseBytes, saveDatabaseBytes } from "./storage.js";
 

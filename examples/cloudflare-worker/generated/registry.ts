@@ -7,7 +7,7 @@
 // sqlOf(), functions the JavaScript engine only skims
 // at start-up and compiles the first time something asks for one of those fields.
 
-import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise";
+import type { ModuleMigrationEntry, SqlMigrationEntry } from "stepwise-migrate";
 
 /** The SQL dialect these migrations are written, checked and hashed for; a driver of another dialect refuses them. */
 export const dialect = "sqlite";

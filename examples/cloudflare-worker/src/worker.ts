@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { migrate as migrateObject } from "stepwise/durable-objects";
-import { migrate as migrateD1 } from "stepwise/d1";
+import { migrate as migrateObject } from "stepwise-migrate/durable-objects";
+import { migrate as migrateD1 } from "stepwise-migrate/d1";
 import { migrations } from "../generated/registry.js";
 
 interface Env {

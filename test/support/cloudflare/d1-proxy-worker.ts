@@ -1,7 +1,7 @@
 /**
  * A Worker that lends its D1 binding to a test process over fetch: POST `{ op, statements }`, where
  * `op` is `all`, `run` or `batch` and each statement is `{ sql, params }`. The test process builds a
- * D1 binding from it (`d1-proxy.ts`), so the stepwise/d1 driver runs in the test's Node against a
+ * D1 binding from it (`d1-proxy.ts`), so the stepwise-migrate/d1 driver runs in the test's Node against a
  * real D1 in workerd, and joins the async driver matrix. Errors come back by message, as D1 words them.
  */
 interface Statement {

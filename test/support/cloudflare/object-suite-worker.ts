@@ -3,7 +3,7 @@
  * class, `SuiteObject`, whose SQLite storage is the database under test (a fresh object name per
  * database, so a fresh storage). The test process (`object-suite.ts`) sends each manager call,
  * `migrate` call, safety net and read as one POST to `/<object name>`; the object builds the manager
- * on its own `ctx.storage` with stepwise/durable-objects, as an app's constructor would, runs the
+ * on its own `ctx.storage` with stepwise-migrate/durable-objects, as an app's constructor would, runs the
  * call there, on its real storage with its real `transactionSync`, and answers with data
  * (`object-wire.ts`): the result, or the error with its class and every field.
  *

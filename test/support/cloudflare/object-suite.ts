@@ -1,6 +1,6 @@
 /**
  * The Durable Objects line of the shared async suite (`ASYNC_DRIVERS` in `driver-matrix.ts`). The
- * stepwise/durable-objects driver and the executor run inside a real Durable Object in workerd
+ * stepwise-migrate/durable-objects driver and the executor run inside a real Durable Object in workerd
  * (`object-suite-worker.ts`), on its real SQLite storage and real `transactionSync`; only what a
  * test does crosses over. In this process the line's `native` connection is a handle naming the
  * object, and the entry's `MigrationManager` and `migrate` are thin proxies: each method call is one

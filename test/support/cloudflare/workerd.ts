@@ -13,15 +13,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The RPC Worker's source (see `rpc-worker.ts`). */
 export const rpcWorkerSource = path.join(here, "rpc-worker.ts");
 
-/** This repo's source of a package entry, which a migration's `import { defineMigration } from "stepwise/d1"` bundles. */
+/** This repo's source of a package entry, which a migration's `import { defineMigration } from "stepwise-migrate/d1"` bundles. */
 const STEPWISE_ENTRY = (name: string): string => path.resolve(here, "../../../src/entries", `${name}.ts`);
 
 /** The compatibility date the test Workers run with. */
 export const COMPATIBILITY_DATE = "2024-09-23";
 
 /**
- * Bundles `entry` for workerd into `outDir/worker.js`, with `stepwise/durable-objects` and
- * `stepwise/d1` resolved to this repo's source and `aliases` added (the RPC Worker's
+ * Bundles `entry` for workerd into `outDir/worker.js`, with `stepwise-migrate/durable-objects` and
+ * `stepwise-migrate/d1` resolved to this repo's source and `aliases` added (the RPC Worker's
  * `stepwise-test-registry`). Returns the bundle's path.
  */
 export async function bundleWorker(entry: string, outDir: string, aliases: Record<string, string> = {}): Promise<string> {
@@ -35,7 +35,7 @@ export async function bundleWorker(entry: string, outDir: string, aliases: Recor
     target: "es2022",
     outfile,
     external: ["cloudflare:*"],
-    alias: { "stepwise/durable-objects": STEPWISE_ENTRY("durable-objects"), "stepwise/d1": STEPWISE_ENTRY("d1"), ...aliases },
+    alias: { "stepwise-migrate/durable-objects": STEPWISE_ENTRY("durable-objects"), "stepwise-migrate/d1": STEPWISE_ENTRY("d1"), ...aliases },
     logLevel: "error",
   });
   return outfile;
