@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { defineMigration, DEFAULT_DIALECT } from "./core/types.js";
+export { defineMigration } from "./core/types.js";
 export type {
   BatchOptions,
   BatchSummary,
@@ -24,16 +24,10 @@ export type {
   SqlDialect,
   VersionOf,
 } from "./core/types.js";
-export { assertRegistryDialect, entryDialect } from "./core/registry-dialect.js";
-export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "./core/options.js";
 export type { AppliedStep, DownOptions, ManagerPlanUpOptions, MigrateOptions, MigrationManagerProps, MigrationResult, TransactionMode, UpOptions } from "./core/options.js";
-export { describeEvent } from "./core/events.js";
 export type { MigrationEvent, MigrationLogger } from "./core/events.js";
-export { DEFAULT_TABLE_NAME } from "./core/history.js";
-export { DEFAULT_DOWN_STEPS, describeStatus, planDown, planUp } from "./core/planner.js";
 export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
 export type { StatusProblem } from "./core/plain-error.js";
-export { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from "./core/progress.js";
 export type { ProgressMeasure } from "./core/progress.js";
 export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";
 export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
@@ -44,7 +38,6 @@ export { AsyncInSyncRunnerError } from "./core/runners.js";
 export { AsyncMigrationsNeedAsyncRunnerError } from "./core/async-migrations.js";
 export { AsyncRunInProgressError } from "./core/async-manager.js";
 export type { MigrateAsyncOptions } from "./core/async-manager.js";
-export { isAsyncMigration } from "./core/types.js";
 export type { AsyncMigrationFunction, AsyncMigrationMark, SyncMigrationFunction, SyncMigrationRegistry } from "./core/types.js";
 export * from "./core/errors.js";
 export { ConnectionFailedError, ConnectionLostError } from "./core/connection-errors.js";

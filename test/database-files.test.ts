@@ -11,6 +11,7 @@
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/database-files.test.ts
  */
 import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import { inspectBackupOrThrow } from "../src/safety/backup-check.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
@@ -140,7 +141,7 @@ await describeEachDriver("database files", (h) => {
       const record = nets.takeBackupSync(db.driver, { directory: backups, version: 1, now });
       for (const link of planted) assert.ok(isLink(link), `${path.basename(link)} was replaced`);
       assert.ok(lstatSync(record.path).isFile());
-      assert.equal(nets.inspectBackupOrThrow(db.driver, record.path).version, 1);
+      assert.equal(inspectBackupOrThrow(db.driver, record.path).version, 1);
 
       if (h.capabilities.fileLocking) {
         const sidecar = path.join(db.dir, ownerLockFileName(db.file, "schema_migrations"));

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "libsql";
-import { MigrationManager, createLibsqlDriver, migrate } from "../src/entries/libsql.js";
+import { createLibsqlDriver } from "../src/drivers/libsql.js";
+import { MigrationManager, migrate } from "../src/entries/libsql.js";
 import { ownerLockFileName } from "../src/drivers/owner-lock.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 

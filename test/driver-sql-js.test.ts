@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import initSqlJs from "sql.js";
-import { MigrationManager, createSqlJsDriver, migrate, sqliteCodeOfMessage } from "../src/entries/sql-js.js";
+import { createSqlJsDriver, sqliteCodeOfMessage } from "../src/drivers/sql-js.js";
+import { MigrationManager, migrate } from "../src/entries/sql-js.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 
 const SQL = await initSqlJs();

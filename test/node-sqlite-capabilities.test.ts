@@ -12,7 +12,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { createNodeSqliteDriver, nodeSqliteCapabilities, type DatabaseSync } from "../src/entries/node-sqlite.js";
+import { createNodeSqliteDriver, nodeSqliteCapabilities } from "../src/drivers/node-sqlite.js";
+import type { DatabaseSync } from "../src/entries/node-sqlite.js";
 
 const hasNodeSqlite = typeof process.getBuiltinModule === "function" && process.getBuiltinModule("node:sqlite" as never) !== undefined && !("Bun" in globalThis);
 

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { DEFAULT_LOCK_TIMEOUT_MS, MigrationManager } from "../src/entries/pg.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 

@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { MigrationManager, repairChecksumsAsync, runLockKey, verifySchemaAsync } from "../src/entries/pg.js";
+import { runLockKey } from "../src/drivers/pg.js";
+import { MigrationManager, repairChecksumsAsync, verifySchemaAsync } from "../src/entries/pg.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import pg from "pg";
-import { MigrationManager, repairIncompleteMigrationAsync, DEFAULT_LOCK_TIMEOUT_MS } from "../src/entries/pg.js";
+import { MigrationManager, repairIncompleteMigrationAsync } from "../src/entries/pg.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { asyncTsEntry, namedSqlEntry, rejection } from "./support/registry-builders.js";

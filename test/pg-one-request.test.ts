@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { DEFAULT_LOCK_TIMEOUT_MS, MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
+import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";

@@ -13,17 +13,16 @@ import path from "node:path";
 import { test } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { createPgDriver, runLockKey } from "../src/drivers/pg.js";
+import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
 import {
   baselineDatabaseAsync,
-  createPgDriver,
   DriverCapabilityError,
   MigrationManager,
   migrate,
   rehearseUpAsync,
   repairIncompleteMigrationAsync,
   restoreBackup,
-  runLockKey,
-  SCRATCH_DATABASE_PREFIX,
   ServerBackupUnsupportedError,
   takeBackup,
   upWithBackup,

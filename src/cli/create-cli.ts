@@ -97,7 +97,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
    * bin passes all six (five SQLite libraries and pg), each loaded only when chosen.
    */
   readonly drivers?: DriverLoaders;
-  /** Default {@link DEFAULT_BUSY_TIMEOUT_MS}; `--busy-timeout` overrides. */
+  /** Default 30,000 ms; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
   /**
    * For pg: how long a statement waits for another session's lock (PostgreSQL's `lock_timeout`) before

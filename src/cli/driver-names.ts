@@ -5,11 +5,11 @@
 import { DriverUnknownError } from "../core/errors.js";
 import type { SqlDialect } from "../core/types.js";
 
-/** The drivers the CLI can open a database with, one per driver entry. */
-export const CLI_DRIVER_NAMES = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client"] as const;
+/** A driver the CLI can open a database with, one per driver entry. */
+export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
 
-/** One of {@link CLI_DRIVER_NAMES}. */
-export type CliDriverName = (typeof CLI_DRIVER_NAMES)[number];
+/** Every {@link CliDriverName}, in the order help and errors list them. */
+export const CLI_DRIVER_NAMES: readonly CliDriverName[] = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client"];
 
 /** The driver used when neither `--driver` nor the config names one. */
 export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";

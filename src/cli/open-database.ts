@@ -36,7 +36,7 @@ export type CommandMode = OpenMode | "rehearse";
  */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
-/** Options for {@link DriverConnector.open}. */
+/** How the CLI asks a driver to open the database. */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   /** Absolute path, or `:memory:`; for a driver that connects by URL, the URL as it may be shown (password hidden). */
   readonly databasePath: string;
@@ -230,7 +230,7 @@ export function assertDriverWrites(driver: CliDriverName, operation: string): vo
   if (driver === "sql-js") throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
-/** The parts of better-sqlite3 and its stepwise driver that {@link connectBetterSqlite3} uses. */
+/** The parts of better-sqlite3 and its stepwise driver that `connectBetterSqlite3` uses. */
 export interface BetterSqlite3Modules {
   readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
   readonly MigrationManager: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;

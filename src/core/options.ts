@@ -22,7 +22,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export interface MigrationManagerProps {
   /** Name of the history table. Default `DEFAULT_TABLE_NAME` (`schema_migrations`). */
   readonly tableName?: string;
-  /** Milliseconds to wait for another connection's write lock. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  /** Milliseconds to wait for another connection's write lock. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
   /** Receives every {@link MigrationEvent}. */
   readonly onEvent?: (event: MigrationEvent) => void;
@@ -50,7 +50,7 @@ export interface UpOptions<V extends number = number> {
    * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
    * refuses its statements inside a transaction) or needs foreign keys switched off while they are
    * on (the switch would then cover every migration of the run). Default
-   * {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   * `"each"` (`"each"`).
    *
    * @example
    * manager.up({ transaction: "all" });
@@ -75,7 +75,7 @@ export type DownOptions<V extends number = number> = ({ readonly steps?: number;
    * rules as `up`'s (`WHOLE_RUN_TRANSACTION_REFUSED` naming the migration): a migration to revert
    * with `transaction: false`, or one that needs foreign keys switched off while they are on; and
    * where the driver applies each migration as one batch (D1: `DRIVER_CAPABILITY_MISSING`,
-   * capability `atomicBatch`). Default {@link DEFAULT_TRANSACTION_MODE} (`"each"`).
+   * capability `atomicBatch`). Default `"each"` (`"each"`).
    *
    * @example
    * manager.down({ to: 0, transaction: "all" });

@@ -57,13 +57,13 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
   readonly steps: readonly E[];
 }
 
-/** Options for {@link planUp}. */
+/** Options for the manager's `planUp`. */
 export interface PlanUpOptions {
   /** Stop after this version. Default: the latest. */
   readonly to?: number;
 }
 
-/** Options for {@link planDown}: a number of steps or a target version, never both. */
+/** Options for the manager's `planDown`: a number of steps or a target version, never both. */
 export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
 /** How many migrations `down` reverts when given no options. */

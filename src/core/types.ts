@@ -175,7 +175,7 @@ export interface MigrationEntryBase {
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
   /**
-   * The dialect the migration was generated for. Absent means `sqlite` ({@link DEFAULT_DIALECT}), so
+   * The dialect the migration was generated for. Absent means `sqlite` (`"sqlite"`), so
    * hand-built entries and registries from before dialects keep working on the SQLite drivers.
    */
   readonly dialect?: SqlDialect;

@@ -85,7 +85,7 @@ export interface DatabaseSync {
   readonly isTransaction: boolean;
   /** Node 22.15 and newer, so every Node this driver accepts (read as open where it is missing). */
   readonly isOpen?: boolean;
-  /** Only on Nodes that have it (24.21 does; see {@link nodeSqliteCapabilities}). */
+  /** Only on Nodes that have it (24.21 does); the driver checks for it before a snapshot. */
   serialize?(dbName?: string): Uint8Array;
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, createBetterSqlite3Driver, BETTER_SQLITE3_CAPABILITIES } from "../drivers/better-sqlite3.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/better-sqlite3.js";
 export type { Database } from "../drivers/better-sqlite3.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, createBunSqliteDriver, BUN_SQLITE_CAPABILITIES } from "../drivers/bun-sqlite.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/bun-sqlite.js";
 export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";

@@ -6,5 +6,5 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, defineMigration, createD1Driver, refuseTypeScriptMigrationsOnD1, splitD1Statements, D1_CAPABILITIES } from "../drivers/d1.js";
+export { MigrationManager, migrate, defineMigration } from "../drivers/d1.js";
 export type { D1DatabaseLike, D1PreparedStatementLike, D1MigrationDefinition } from "../drivers/d1.js";

@@ -5,5 +5,5 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, defineMigration, createDurableObjectsDriver, DURABLE_OBJECTS_CAPABILITIES } from "../drivers/durable-objects.js";
+export { MigrationManager, migrate, defineMigration } from "../drivers/durable-objects.js";
 export type { DurableObjectSql, DurableObjectStorageLike, DurableObjectsMigrationDefinition } from "../drivers/durable-objects.js";

@@ -10,33 +10,22 @@
  *
  * @packageDocumentation
  */
-export {
-  MigrationManager,
-  migrate,
-  defineMigration,
-  createLibsqlClientDriver,
-  classifyLibsqlClientError,
-  isRemoteClient,
-  LIBSQL_CLIENT_FILE_CAPABILITIES,
-  LIBSQL_CLIENT_REMOTE_CAPABILITIES,
-} from "../drivers/libsql-client.js";
+export { MigrationManager, migrate, defineMigration } from "../drivers/libsql-client.js";
 export type { LibsqlClientConnection, LibsqlClientMigrationDefinition, LibsqlClientMigrationManagerProps } from "../drivers/libsql-client.js";
-export { createLibsqlClientDialect } from "../drivers/libsql-client-dialect.js";
-export type { LibsqlClientDialectOptions } from "../drivers/libsql-client-dialect.js";
 
 // The safety nets, async (see the module note).
 export { verifySchemaAsync, SchemaDriftError } from "../safety/verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";
 export { baselineDatabaseAsync, AlreadyManagedError, SchemaMismatchError } from "../safety/baseline.js";
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
-export { repairIncompleteMigrationAsync, describeRepair } from "../safety/repair.js";
+export { repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
-export { repairChecksumsAsync, describeChecksumRepair, listChecksumRepairs } from "../safety/checksum-repair.js";
+export { repairChecksumsAsync, listChecksumRepairs } from "../safety/checksum-repair.js";
 export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
 export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
-export { describeSchemaDifference, diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
+export { diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
 export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
 // Backups and restore: refused by capability (openFile) before anything is read, written or created.
 export {

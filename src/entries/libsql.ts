@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, createLibsqlDriver, LIBSQL_CAPABILITIES } from "../drivers/libsql.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/libsql.js";
 export type { Database } from "../drivers/libsql.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";

@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, createNodeSqliteDriver, nodeSqliteCapabilities } from "../drivers/node-sqlite.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/node-sqlite.js";
 export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";

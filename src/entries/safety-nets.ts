@@ -15,12 +15,12 @@
 // through the driver's `openFile`.
 export { upWithBackup, upWithOnlineBackup } from "../safety/up-with-backup.js";
 export type { UpWithBackupOptions } from "../safety/up-with-backup.js";
-export { DEFAULT_BACKUP_KEEP, listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
+export { listBackups, pruneBackups, takeBackup, takeBackupSync } from "../safety/backup.js";
 export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, PruneBackupsOptions, TakeBackupOptions } from "../safety/backup.js";
 export type { BackupRecord } from "../core/backup-record.js";
-export { compareBackupWithRegistry, restoreBackup } from "../safety/restore.js";
+export { restoreBackup } from "../safety/restore.js";
 export type { RestoreOptions, RestoreResult } from "../safety/restore.js";
-export { InvalidBackupError, inspectBackupOrThrow } from "../safety/backup-check.js";
+export { InvalidBackupError } from "../safety/backup-check.js";
 export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
@@ -43,16 +43,16 @@ export { RehearsalRefusedError, rehearseUpAsync } from "../safety/rehearsal-in-t
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 
 // The way out after an interrupted `transaction: false` migration.
-export { describeRepair, repairIncompleteMigration, repairIncompleteMigrationAsync } from "../safety/repair.js";
+export { repairIncompleteMigration, repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
 
 // The way out of a CHECKSUM_MISMATCH after a deliberate edit: realign recorded checksums, recorded as an event.
-export { DEFAULT_REPAIRED_BY, describeChecksumRepair, listChecksumRepairs, repairChecksums, repairChecksumsAsync } from "../safety/checksum-repair.js";
+export { listChecksumRepairs, repairChecksums, repairChecksumsAsync } from "../safety/checksum-repair.js";
 export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
 export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 
 // The schema as plain data, and what differs between two schemas.
-export { describeSchemaDifference, diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
+export { diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
 export type {
   ColumnSnapshot,
   ForeignKeySnapshot,

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, createSqlJsDriver, SQL_JS_CAPABILITIES, sqliteCodeOfMessage } from "../drivers/sql-js.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/sql-js.js";
 export type { Database } from "../drivers/sql-js.js";
 // Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
 export * from "./safety-nets.js";

@@ -42,7 +42,7 @@ export { DEFAULT_BACKUP_KEEP };
 export interface BackupOptions {
   /** The folder for backup files, as an absolute path; created when missing. */
   readonly directory: string;
-  /** Keep this many of this database's backups in the folder, deleting the oldest. Default {@link DEFAULT_BACKUP_KEEP}. */
+  /** Keep this many of this database's backups in the folder, deleting the oldest. Default 5. */
   readonly keep?: number;
 }
 
@@ -55,7 +55,7 @@ export interface TakeBackupOptions extends BackupOptions {
    * failing with `DATABASE_LOCKED`. Default: the connection's own `busy_timeout`.
    */
   readonly busyTimeoutMs?: number;
-  /** The history table, from which the database's lineage is read for its identity. Default {@link DEFAULT_TABLE_NAME}. */
+  /** The history table, from which the database's lineage is read for its identity. Default `schema_migrations`. */
   readonly tableName?: string;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
@@ -91,7 +91,7 @@ export function formatBackupFileName(source: DriverSource, version: number, date
 
 /** Where to look for a database's lineage: its history table, and the library that reads it. */
 export interface BackupIdentityOptions {
-  /** The history table. Default {@link DEFAULT_TABLE_NAME}. */
+  /** The history table. Default `schema_migrations`. */
   readonly tableName?: string;
   /**
    * A connection of the app's SQLite library (a driver or a manager; capability `openFile`), to read

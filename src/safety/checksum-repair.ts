@@ -28,7 +28,7 @@ export interface ChecksumRepairOptions {
   readonly apply?: boolean;
   /** Realign this version only. Default: every applied migration whose checksum differs. */
   readonly version?: number;
-  /** Who is recorded as having repaired; the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user. Default {@link DEFAULT_REPAIRED_BY}. */
+  /** Who is recorded as having repaired; the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user. Default `"unknown"`. */
   readonly repairedBy?: string;
 }
 

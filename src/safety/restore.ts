@@ -80,9 +80,9 @@ export interface RestoreOptions {
    * Through a symlink, the file it points to is restored and the link kept.
    */
   readonly databasePath: string;
-  /** Default {@link DEFAULT_TABLE_NAME}. */
+  /** Default `schema_migrations`. */
   readonly tableName?: string;
-  /** How long to wait for other connections' locks on the database. Default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  /** How long to wait for other connections' locks on the database. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
   /**
    * This app's migrations. When given, a backup whose history records migrations the registry lacks,
@@ -118,7 +118,7 @@ export interface RestoreResult {
 }
 
 /**
- * Puts a backup back, after checking it ({@link inspectBackupOrThrow}) and, given `migrations`, that it
+ * Puts a backup back, after checking it (the checks `verify` and `up --backup` make of a backup) and, given `migrations`, that it
  * is this app's. The database it replaces is first saved next to the backup. Success is reported
  * only after the database, read back through a fresh connection, matches the backup (page size and
  * count, `user_version`, schema and every row).

@@ -6,7 +6,8 @@
  */
 import { writeSync } from "node:fs";
 import pg from "pg";
-import { MigrationManager, SCRATCH_DATABASE_PREFIX, verifySchemaAsync } from "../../src/entries/pg.js";
+import { SCRATCH_DATABASE_PREFIX } from "../../src/drivers/pg-scratch-database.js";
+import { MigrationManager, verifySchemaAsync } from "../../src/entries/pg.js";
 import type { MigrationDefinition, MigrationEntry } from "../../src/core/types.js";
 import { namedSqlEntry, tsEntry } from "./registry-builders.js";
 

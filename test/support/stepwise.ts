@@ -9,4 +9,7 @@ export { defineMigration } from "../../src/index.js";
 // Internals the tests pin directly; not part of any public entry.
 export { assertValidRegistry, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
 export { createProgressReporter, forEachBatch } from "../../src/core/progress.js";
+export { describeStatus, planDown, planUp } from "../../src/core/planner.js";
+export { isAsyncMigration } from "../../src/core/types.js";
+export { BETTER_SQLITE3_CAPABILITIES, createBetterSqlite3Driver } from "../../src/drivers/better-sqlite3.js";
 export type { Database } from "../../src/entries/better-sqlite3.js";

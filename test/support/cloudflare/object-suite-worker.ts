@@ -14,7 +14,8 @@
  * manager's events are collected here and returned with the answer; the test process hands them
  * to its `onEvent` when the call settles, in order (not as they happen: the call is one request).
  */
-import { MigrationManager, createDurableObjectsDriver, migrate, type DurableObjectSql, type DurableObjectStorageLike } from "../../../src/entries/durable-objects.js";
+import { createDurableObjectsDriver } from "../../../src/drivers/durable-objects.js";
+import { MigrationManager, migrate, type DurableObjectSql, type DurableObjectStorageLike } from "../../../src/entries/durable-objects.js";
 import { baselineDatabase, baselineDatabaseAsync } from "../../../src/safety/baseline.js";
 import { listChecksumRepairs, repairChecksums, repairChecksumsAsync } from "../../../src/safety/checksum-repair.js";
 import { rehearseUpAsync } from "../../../src/safety/rehearsal-in-transaction.js";
