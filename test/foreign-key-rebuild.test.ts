@@ -7,12 +7,14 @@
  */
 import assert from "node:assert/strict";
 import type { MigrationFailedError } from "../src/core/errors.js";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { ForeignKeyViolationError } from "./support/stepwise.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
+import { sqlEntry } from "./support/registry-builders.js";
 
 const REBUILD = "002_rebuild_authors_born_integer.sql";
 
@@ -99,6 +101,44 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     assert.equal(db.value("PRAGMA foreign_keys"), 1, "enforcement was not restored");
     db.close();
     assert.deepEqual(readBytes(databaseFile), before, "the failed rebuild changed the file");
+  });
+
+  test("a parent's children are found however their keys are written: table constraints, other cases, quoted names and keys added later", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-fk-children-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const parents: [string, string][] = [
+      ["Authors", 'CREATE TABLE "Authors" (id INTEGER PRIMARY KEY)'],
+      ['odd"name', 'CREATE TABLE "odd""name" (id INTEGER PRIMARY KEY)'],
+      ["tick`name", "CREATE TABLE `tick``name` (id INTEGER PRIMARY KEY)"],
+    ];
+    const children = [
+      "CREATE TABLE books (id INTEGER PRIMARY KEY, author INTEGER, FOREIGN KEY (author) references authors (id))",
+      'CREATE TABLE quotes (id INTEGER PRIMARY KEY, source INTEGER REFERENCES "odd""name" (id))',
+      "CREATE TABLE ticks (id INTEGER PRIMARY KEY)",
+      "ALTER TABLE ticks ADD COLUMN parent INTEGER REFERENCES `tick``name` (id)",
+      // Many tables without a key, so a child is not found by being the only table there.
+      ...Array.from({ length: 20 }, (_, index) => `CREATE TABLE plain_${index} (id INTEGER PRIMARY KEY)`),
+    ];
+    const expected = new Map([
+      ["Authors", "books"],
+      ['odd"name', "quotes"],
+      ["tick`name", "ticks"],
+    ]);
+    for (const [index, [parent, create]] of parents.entries()) {
+      const db = await openWithForeignKeys(h, t, path.join(dir, `parent-${index}.db`));
+      const schema = sqlEntry(1, [...parents.map(([, sql]) => sql), ...children].join(";\n") + ";");
+      const quoted = `"${parent.replaceAll('"', '""')}"`;
+      const drop = sqlEntry(2, `DROP TABLE ${quoted};`);
+      const manager = db.manager([schema, drop]);
+      manager.up({ to: 1 });
+      assert.throws(
+        () => manager.up(),
+        (error: MigrationFailedError) =>
+          error.code === "MIGRATION_FAILED" && error.version === 2 && error.foreignKeyRebuild?.table === parent && error.foreignKeyRebuild.referencedBy.join() === expected.get(parent),
+        `dropping ${create}`,
+      );
+      assert.equal(manager.currentVersion(), 1);
+    }
   });
 });
 

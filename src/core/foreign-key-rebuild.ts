@@ -114,12 +114,19 @@ export function* refuseParentRebuild(entry: MigrationEntry, direction: Migration
  * The tables other than `table` whose foreign keys reference it. Cloudflare's own tables (`_cf_KV`,
  * where a Durable Object keeps its key-value pairs) refuse every read, `pragma_foreign_key_list`
  * included, and reference nothing: they are left out, or any drop in such an object would fail.
+ *
+ * Only tables whose `CREATE` statement could declare such a key are asked for their keys: every
+ * foreign key is written with `REFERENCES` and the parent's name, which appears as it is unless
+ * quoting doubled a quote inside it. Asking every table made each drop cost a read of the whole
+ * schema, so rolling back a long history took time quadratic in its length.
  */
 function* readReferencingTables(table: string): Step<string[]> {
   const rows = yield* query<{ name: string }>(
     `SELECT DISTINCT m.name AS name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
-     WHERE m.type = 'table' AND m.name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
-    [table, table],
+     WHERE m.type = 'table' AND m.name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND m.sql LIKE '%REFERENCES%'
+       AND (instr(lower(m.sql), lower(?)) > 0 OR ? GLOB '*["\x60]*')
+       AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
+    [table, table, table, table],
   );
   return rows.map((row) => row.name);
 }
