@@ -112,12 +112,6 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   inTransaction(): MaybePromise<boolean, Async>;
   /** A number that changes when another connection commits, or `null`: "none, always re-read". */
   changeCounter(): MaybePromise<number | null, Async>;
-  /**
-   * The first column of the first row of `sql`, a read without bound values (a PRAGMA's value), or
-   * `undefined` when it has no row: what `query` answers with less, through a statement that returns
-   * bare values, where the library has one. Sync drivers only; absent, those reads go through `query`.
-   */
-  readValue?(sql: string): unknown;
   getBusyTimeout(): MaybePromise<number, Async>;
   setBusyTimeout(ms: number): MaybePromise<void, Async>;
   /** Runs a TypeScript migration body on the native connection with its context. */

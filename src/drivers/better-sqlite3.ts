@@ -103,7 +103,6 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     },
     inTransaction: () => db.open && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    readValue: value,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     setBusyTimeout: (ms) => {
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.

@@ -160,7 +160,6 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
     },
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    readValue: value,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     setBusyTimeout: (ms) => {
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.

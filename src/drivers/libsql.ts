@@ -128,7 +128,6 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     },
     inTransaction: isInTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    readValue: value,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     setBusyTimeout: (ms) => {
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.

@@ -219,7 +219,6 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     },
     inTransaction: () => isOpen() && db.isTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    readValue: value,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     setBusyTimeout: (ms) => {
       // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
