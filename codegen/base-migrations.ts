@@ -15,9 +15,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseMigrationFileName, type ParsedMigrationFileName } from "./migration-file.js";
-import { GitHistoryShallowError, MigrationsOutsideRepositoryError } from "./rebase-errors.js";
 import { findMergeBase, isShallowRepository, listUnmergedPaths, openGitRepositoryOrThrow, pathInRepository, readFolderAtCommit, resolveBaseOrThrow, type GitFile, type ResolvedBase } from "./git.js";
 import { toPortablePath } from "./portable-path.js";
+import { migrationsOutsideRepositoryError, gitHistoryShallowError } from "./rebase-errors.js";
 
 /** A migration file named by the rules, with its content compared by meaning of bytes. */
 export interface BranchMigration extends ParsedMigrationFileName {
@@ -79,10 +79,10 @@ export function compareWithBase(options: CompareWithBaseOptions): BaseComparison
   const base = resolveBaseOrThrow(repository, options.base);
   const mergeBase = findMergeBase(repository, base.commit);
   // Without the merge base, a migration the base edited after the split would look like this branch's.
-  if (mergeBase === null && isShallowRepository(repository)) throw new GitHistoryShallowError({ base: base.ref, operation: options.operation });
+  if (mergeBase === null && isShallowRepository(repository)) throw gitHistoryShallowError({ base: base.ref, operation: options.operation });
   const folder = pathInRepository(repository, options.migrationsDir);
   if (folder === ".." || folder.startsWith("../") || path.isAbsolute(folder)) {
-    throw new MigrationsOutsideRepositoryError({ migrationsDir: options.migrationsDir, topLevel: repository.topLevel, operation: options.operation });
+    throw migrationsOutsideRepositoryError({ migrationsDir: options.migrationsDir, topLevel: repository.topLevel, operation: options.operation });
   }
   const relative = (fileName: string) => toPortablePath(path.relative(options.projectRoot, path.join(options.migrationsDir, fileName)));
   const fromGit = (files: GitFile[]) =>

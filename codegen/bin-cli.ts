@@ -14,7 +14,6 @@ import { createCli, type Cli } from "../src/cli/create-cli.js";
 import type { CliContext, CliIo } from "../src/cli/cli-context.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
-import { RegistryLoadError, UsageError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
@@ -27,6 +26,7 @@ import { toGenReport } from "./gen-report.js";
 import { describeReplay, type ReplayOutcome } from "./replay-check.js";
 import { toPortablePath } from "./portable-path.js";
 import { readToolVersion } from "../src/cli/tool-version.js";
+import { usageError, registryLoadError } from "../src/core/error-factories.js";
 
 /** What one run of the bin works in: the project it found from its directory, and its environment. */
 interface BinRun {
@@ -63,13 +63,13 @@ async function loadRegistry(run: BinRun, registryFile: string): Promise<Migratio
   const { projectRoot } = run;
   if (!runsOnBun) assertPeersInstalled(`Loading ${path.relative(projectRoot, registryFile)} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
   if (!existsSync(registryFile)) {
-    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
+    throw usageError(`${path.relative(projectRoot, registryFile)} does not exist; run "stepwise gen" to write it.`);
   }
   // A registry of `.sql` migrations only imports nothing: plain JavaScript, without tsx's loader.
   const plain = runsOnBun || run.env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, (await import("./gen-cache.js")).defaultGenCacheDir(projectRoot));
   const loaded = (plain ?? (await importThroughTsx(projectRoot, registryFile))) as { migrations?: MigrationRegistry };
   if (!Array.isArray(loaded.migrations)) {
-    throw new UsageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
+    throw usageError(`${path.relative(projectRoot, registryFile)} does not export "migrations"; run "stepwise gen" to write it.`);
   }
   return loaded.migrations;
 }
@@ -80,7 +80,7 @@ async function importThroughTsx(projectRoot: string, registryFile: string): Prom
   try {
     return await importTs(pathToFileURL(registryFile).href, import.meta.url);
   } catch (error) {
-    throw new RegistryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(projectRoot, error), cause: error });
+    throw registryLoadError({ file: path.relative(projectRoot, registryFile), location: failureLocation(projectRoot, error), cause: error });
   }
 }
 
@@ -226,9 +226,9 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
     .action(
       async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; requireReplay?: boolean; base?: string; json?: boolean; watch?: boolean }) => {
-        if (options.base !== undefined && !options.check) throw new UsageError("--base compares with another branch and writes nothing: use it with --check.");
-        if (options.requireReplay && !options.check) throw new UsageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
-        if (options.requireReplay && !options.replay) throw new UsageError("--require-replay and --no-replay contradict each other: pass one of them.");
+        if (options.base !== undefined && !options.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
+        if (options.requireReplay && !options.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
+        if (options.requireReplay && !options.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
         const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
         assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
         const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);

@@ -6,13 +6,13 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
 import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
-import { UsageError } from "../src/core/errors.js";
 import { parseDriverName } from "../src/cli/driver-names.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import { findPasswords } from "../src/cli/secrets.js";
 import { assertPathRoundTrips } from "../src/cli/path-encoding.js";
-import { ConfigVariableUnsetError } from "../src/cli/no-database-error.js";
 import { TARGETS, type Target } from "./d1-target.js";
+import { configVariableUnsetError } from "../src/cli/no-database-error.js";
+import { usageError } from "../src/core/error-factories.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -104,7 +104,7 @@ const DIALECT_PATH_KEYS = new Set(["migrationsDir", "registryFile"]);
  */
 export function parseDialect(value: string, where: string): SqlDialect {
   if ((DIALECTS as readonly string[]).includes(value)) return value as SqlDialect;
-  throw new UsageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`);
+  throw usageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`);
 }
 
 /**
@@ -142,7 +142,7 @@ export function readConfigFile(projectRoot: string): ConfigFile {
   if (existsSync(configPath)) fromFile = parseJsonFile(configPath);
   if (existsSync(packagePath)) fromPackage = (parseJsonFile(packagePath) as { stepwise?: unknown } | null)?.stepwise;
   if (fromFile !== undefined && fromPackage !== undefined) {
-    throw new UsageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
+    throw usageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
   }
   const source = fromFile !== undefined ? CONFIG_FILE_NAME : `the "stepwise" key of package.json`;
   const file = fromFile !== undefined ? configPath : fromPackage !== undefined ? packagePath : null;
@@ -150,18 +150,18 @@ export function readConfigFile(projectRoot: string): ConfigFile {
   const raw = fromFile !== undefined ? fromFile : fromPackage;
   if (raw === undefined) return { config: {}, file: null, source };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new UsageError(`${source} must be an object such as {"database": "data/app.db"}.`);
+    throw usageError(`${source} must be an object such as {"database": "data/app.db"}.`);
   }
   for (const [key, value] of Object.entries(raw)) {
     if (!CONFIG_KEYS.has(key)) {
-      throw new UsageError(`Unknown setting "${key}" in ${source}; the settings are ${[...CONFIG_KEYS].join(", ")}.`);
+      throw usageError(`Unknown setting "${key}" in ${source}; the settings are ${[...CONFIG_KEYS].join(", ")}.`);
     }
     if (key === "dialects") {
       checkDialectsSetting(value, source);
       continue;
     }
     if (typeof value !== "string" || value === "") {
-      throw new UsageError(`Setting "${key}" in ${source} must be a non-empty string.`);
+      throw usageError(`Setting "${key}" in ${source} must be a non-empty string.`);
     }
   }
   return { config: raw as StepwiseConfig, file, source };
@@ -185,7 +185,7 @@ function configDialect({ config, source }: ConfigFile): SqlDialect {
 /** The config's target, checked; `null` when it names none. */
 function configTarget({ config, source }: ConfigFile): Target | null {
   if (config.target === undefined) return null;
-  if (!(TARGETS as readonly string[]).includes(config.target)) throw new UsageError(`Setting "target" in ${source} must be one of ${TARGETS.join(", ")}, not "${config.target}".`);
+  if (!(TARGETS as readonly string[]).includes(config.target)) throw usageError(`Setting "target" in ${source} must be one of ${TARGETS.join(", ")}, not "${config.target}".`);
   return config.target as Target;
 }
 
@@ -222,7 +222,7 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
   const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
   const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
   if (dialect !== topLevelDialect && configNamesPaths && (migrationsDir === undefined || registryFile === undefined)) {
-    throw new UsageError(
+    throw usageError(
       `The config's migrationsDir and registryFile are for ${topLevelDialect}, and it names no ${migrationsDir === undefined ? "migrations folder" : "registry file"} for ${dialect}; ` +
         `add "dialects": {"${dialect}": {"migrationsDir": "migrations/${dialect}", "registryFile": "generated/registry.${dialect}.ts"}} to it, or pass --dir and --out.`,
     );
@@ -248,13 +248,13 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
 /** `dialects`: an object from dialect names to objects of non-empty path strings. */
 function checkDialectsSetting(value: unknown, source: string): void {
   const example = `{"postgres": {"migrationsDir": "migrations/postgres", "registryFile": "generated/registry.postgres.ts"}}`;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new UsageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
   for (const [name, paths] of Object.entries(value)) {
     parseDialect(name, `"dialects" in ${source}`);
-    if (paths === null || typeof paths !== "object" || Array.isArray(paths)) throw new UsageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
+    if (paths === null || typeof paths !== "object" || Array.isArray(paths)) throw usageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
     for (const [key, setting] of Object.entries(paths)) {
-      if (!DIALECT_PATH_KEYS.has(key)) throw new UsageError(`Unknown setting "dialects"."${name}"."${key}" in ${source}; a dialect's settings are ${[...DIALECT_PATH_KEYS].join(", ")}.`);
-      if (typeof setting !== "string" || setting === "") throw new UsageError(`Setting "dialects"."${name}"."${key}" in ${source} must be a non-empty string.`);
+      if (!DIALECT_PATH_KEYS.has(key)) throw usageError(`Unknown setting "dialects"."${name}"."${key}" in ${source}; a dialect's settings are ${[...DIALECT_PATH_KEYS].join(", ")}.`);
+      if (typeof setting !== "string" || setting === "") throw usageError(`Setting "dialects"."${name}"."${key}" in ${source} must be a non-empty string.`);
     }
   }
 }
@@ -263,7 +263,7 @@ function parseJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (error) {
-    throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
+    throw usageError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -279,13 +279,13 @@ export function expandConfigUrl(value: string, env: Readonly<Record<string, stri
   // The config is committed with the project: a password written into it is a leaked password. One
   // that is only a ${NAME} reference (postgres://app:${DB_PASSWORD}@host/db) is fine.
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
-    throw new UsageError(
+    throw usageError(
       `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
     );
   }
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
     const found = env[name];
-    if (found === undefined || found === "") throw new ConfigVariableUnsetError({ setting: "url", variable: name, configFile });
+    if (found === undefined || found === "") throw configVariableUnsetError({ setting: "url", variable: name, configFile });
     return found;
   });
 }

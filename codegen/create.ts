@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { UsageError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { DEFAULT_VERSION_WIDTH, formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, type MigrationKind } from "./migration-file.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
@@ -14,6 +13,7 @@ import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../s
 import type { Target } from "./d1-target.js";
 import { toPortablePath } from "./portable-path.js";
 import { writeFileAtomic } from "./write-file.js";
+import { usageError } from "../src/core/error-factories.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
 export interface CreateMigrationOptions {
@@ -55,7 +55,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const description = options.description.trim();
   const name = toSnakeCaseName(description);
   if (name === "") {
-    throw new UsageError(`"${options.description}" gives no usable file name; describe the change in words, such as "add email to contacts".`);
+    throw usageError(`"${options.description}" gives no usable file name; describe the change in words, such as "add email to contacts".`);
   }
 
   let highest = 0;
@@ -71,7 +71,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const fileName = formatMigrationFileName(version, name, kind, width);
   const absolutePath = path.join(options.migrationsDir, fileName);
   if (path.dirname(absolutePath) !== path.resolve(options.migrationsDir)) {
-    throw new UsageError(`Refusing to write outside ${options.migrationsDir}.`);
+    throw usageError(`Refusing to write outside ${options.migrationsDir}.`);
   }
 
   const dialect = options.dialect ?? "sqlite";
@@ -81,7 +81,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
     mkdirSync(options.migrationsDir, { recursive: true });
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new UsageError(`Cannot create the migrations folder ${options.migrationsDir} (${reason}); point --dir at a writable folder.`);
+    throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${reason}); point --dir at a writable folder.`);
   }
   // Atomic and exclusive: a full disk leaves no half-written migration, and a file of the same name
   // that appeared meanwhile is never overwritten.
@@ -191,11 +191,11 @@ ${DOWN_MARKER}
 function listExistingMigrations(migrationsDir: string): string[] {
   if (!existsSync(migrationsDir)) return [];
   if (!statSync(migrationsDir).isDirectory()) {
-    throw new UsageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
+    throw usageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
   }
   try {
     return readdirSync(migrationsDir);
   } catch (error) {
-    throw new UsageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
+    throw usageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
   }
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { realpathSync } from "node:fs";
 import path from "node:path";
 import { toPortablePath } from "./portable-path.js";
-import { GitFailedError, GitNotFoundError, GitRefNotFoundError, NotAGitRepositoryError } from "./rebase-errors.js";
+import { gitFailedError, gitRefNotFoundError, notAGitRepositoryError, gitNotFoundError } from "./rebase-errors.js";
 
 /** A git work tree and how to ask it things. */
 export interface GitRepository {
@@ -53,15 +53,15 @@ function runGit(cwd: string, args: readonly string[], operation: string, input?:
     env: { ...process.env, GIT_PAGER: "cat", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
   });
   if (result.error) {
-    if ((result.error as NodeJS.ErrnoException).code === "ENOENT") throw new GitNotFoundError({ operation, cause: result.error });
-    throw new GitFailedError({ args, exitCode: null, stderr: result.error.message });
+    if ((result.error as NodeJS.ErrnoException).code === "ENOENT") throw gitNotFoundError({ operation, cause: result.error });
+    throw gitFailedError({ args, exitCode: null, stderr: result.error.message });
   }
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") };
 }
 
 function gitOrThrow(repository: GitRepository, args: readonly string[], input?: string): Buffer {
   const result = runGit(repository.topLevel, args, repository.operation, input);
-  if (result.status !== 0) throw new GitFailedError({ args, exitCode: result.status, stderr: result.stderr });
+  if (result.status !== 0) throw gitFailedError({ args, exitCode: result.status, stderr: result.stderr });
   return result.stdout;
 }
 
@@ -73,7 +73,7 @@ function gitOrThrow(repository: GitRepository, args: readonly string[], input?: 
  */
 export function openGitRepositoryOrThrow(directory: string, operation: string): GitRepository {
   const result = runGit(directory, ["rev-parse", "--show-toplevel"], operation);
-  if (result.status !== 0) throw new NotAGitRepositoryError({ directory, operation });
+  if (result.status !== 0) throw notAGitRepositoryError({ directory, operation });
   const topLevel = result.stdout.toString("utf8").trim();
   return { topLevel: realpathSync(topLevel), operation };
 }
@@ -93,7 +93,7 @@ function commitOf(repository: GitRepository, ref: string): string | null {
 export function resolveBaseOrThrow(repository: GitRepository, ref: string | null): ResolvedBase {
   if (ref !== null) {
     const commit = commitOf(repository, ref);
-    if (commit === null) throw new GitRefNotFoundError({ ref, tried: [ref] });
+    if (commit === null) throw gitRefNotFoundError({ ref, tried: [ref] });
     return { ref, commit, chosenBy: "--base" };
   }
   const tried: string[] = [];
@@ -109,7 +109,7 @@ export function resolveBaseOrThrow(repository: GitRepository, ref: string | null
     const commit = commitOf(repository, candidate);
     if (commit !== null) return { ref: candidate, commit, chosenBy: `the default branch (tried ${tried.join(", ")})` };
   }
-  throw new GitRefNotFoundError({ ref: null, tried });
+  throw gitRefNotFoundError({ ref: null, tried });
 }
 
 /** The merge base of `HEAD` and `commit`, or `null` when they share no history (or nothing is committed yet). */
@@ -118,7 +118,7 @@ export function findMergeBase(repository: GitRepository, commit: string): string
   const result = runGit(repository.topLevel, ["merge-base", "HEAD", commit], repository.operation);
   if (result.status === 0) return result.stdout.toString("utf8").trim();
   if (result.status === 1) return null;
-  throw new GitFailedError({ args: ["merge-base", "HEAD", commit], exitCode: result.status, stderr: result.stderr });
+  throw gitFailedError({ args: ["merge-base", "HEAD", commit], exitCode: result.status, stderr: result.stderr });
 }
 
 /** Whether the clone is shallow (CI checkouts often are), so a merge base may be out of reach. */
@@ -148,7 +148,7 @@ export function readFolderAtCommit(repository: GitRepository, commit: string, fo
   if (listed.status !== 0) {
     // The commit has no such folder (or it is a file): the base has no migrations there.
     if (commitOf(repository, commit) !== null) return [];
-    throw new GitFailedError({ args: ["ls-tree", treeish], exitCode: listed.status, stderr: listed.stderr });
+    throw gitFailedError({ args: ["ls-tree", treeish], exitCode: listed.status, stderr: listed.stderr });
   }
   const entries: { name: string; object: string }[] = [];
   for (const record of listed.stdout.toString("utf8").split("\0")) {

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { StepwiseError } from "../src/core/errors.js";
+import { StepwiseError, type OptionalPeer } from "../src/core/errors.js";
 
 /**
  * The codegen tools, with the one major version stepwise supports (what npm's peer range used to
@@ -23,10 +23,9 @@ export const OPTIONAL_PEERS = {
   "ts-morph": { major: 28, specifier: "ts-morph" },
   prettier: { major: 3, specifier: "prettier" },
   tsx: { major: 4, specifier: "tsx/esm/api" },
-} as const;
+} as const satisfies Record<OptionalPeer, { major: number; specifier: string }>;
 
-/** The name of a codegen tool (historically an optional peer dependency, hence the name). */
-export type OptionalPeer = keyof typeof OPTIONAL_PEERS;
+export type { OptionalPeer };
 
 /** What `gen` and `create` load: the TypeScript parser and the formatter. */
 export const CODEGEN_PEERS: readonly OptionalPeer[] = ["ts-morph", "prettier"];
@@ -34,51 +33,24 @@ export const CODEGEN_PEERS: readonly OptionalPeer[] = ["ts-morph", "prettier"];
 export const REGISTRY_LOADER_PEERS: readonly OptionalPeer[] = ["tsx"];
 
 /** A command needs optional peer dependencies that the project has not installed. */
-export class MissingDependencyError extends StepwiseError {
-  override readonly name: string = "MissingDependencyError";
-  /** The packages to install. */
-  readonly packages: readonly OptionalPeer[];
-  /** The npm command that installs them, with versions stepwise supports. */
-  readonly installCommand: string;
-
-  constructor(task: string, packages: readonly OptionalPeer[]) {
-    const installCommand = installCommandFor(packages);
-    const names = packages.join(" and ");
-    super(
-      "MISSING_DEPENDENCY",
-      `${task} needs ${names}, development tools that stepwise leaves to the project so that apps that only run migrations never install them. Install ${packages.length === 1 ? "it" : "them"} in this project with:\n  ${installCommand}\n(or the same packages with your package manager's add command).`,
-    );
-    this.packages = packages;
-    this.installCommand = installCommand;
-  }
+export function missingDependencyError(task: string, packages: readonly OptionalPeer[]): StepwiseError<"MISSING_DEPENDENCY"> {
+  const installCommand = installCommandFor(packages);
+  const names = packages.join(" and ");
+  return new StepwiseError(
+    "MISSING_DEPENDENCY",
+    `${task} needs ${names}, development tools that stepwise leaves to the project so that apps that only run migrations never install them. Install ${packages.length === 1 ? "it" : "them"} in this project with:\n  ${installCommand}\n(or the same packages with your package manager's add command).`,
+    { packages, installCommand },
+  );
 }
 
 /** A codegen tool is installed, but in a major version stepwise does not support. */
-export class DependencyVersionError extends StepwiseError {
-  override readonly name: string = "DependencyVersionError";
-  /** The package. */
-  readonly package: OptionalPeer;
-  /** The version found, as its package.json says. */
-  readonly installedVersion: string;
-  /** The major version stepwise supports. */
-  readonly supportedMajor: number;
-  /** Where the package was found. */
-  readonly packageFile: string;
-  /** The npm command that installs a supported version. */
-  readonly installCommand: string;
-
-  constructor(task: string, name: OptionalPeer, installedVersion: string, packageFile: string) {
-    const installCommand = installCommandFor([name]);
-    super(
-      "DEPENDENCY_VERSION_UNSUPPORTED",
-      `${task} needs ${name} ${OPTIONAL_PEERS[name].major}.x, but this project has ${name} ${installedVersion} (${packageFile}). Install a supported version with:\n  ${installCommand}\nNothing was changed.`,
-    );
-    this.package = name;
-    this.installedVersion = installedVersion;
-    this.supportedMajor = OPTIONAL_PEERS[name].major;
-    this.packageFile = packageFile;
-    this.installCommand = installCommand;
-  }
+export function dependencyVersionError(task: string, name: OptionalPeer, installedVersion: string, packageFile: string): StepwiseError<"DEPENDENCY_VERSION_UNSUPPORTED"> {
+  const installCommand = installCommandFor([name]);
+  return new StepwiseError(
+    "DEPENDENCY_VERSION_UNSUPPORTED",
+    `${task} needs ${name} ${OPTIONAL_PEERS[name].major}.x, but this project has ${name} ${installedVersion} (${packageFile}). Install a supported version with:\n  ${installCommand}\nNothing was changed.`,
+    { package: name, installedVersion, supportedMajor: OPTIONAL_PEERS[name].major, packageFile, installCommand },
+  );
 }
 
 function installCommandFor(packages: readonly OptionalPeer[]): string {
@@ -133,13 +105,13 @@ export function findMissingPeers(packages: readonly OptionalPeer[]): OptionalPee
  */
 export function assertPeersInstalled(task: string, packages: readonly OptionalPeer[]): void {
   const missing = findMissingPeers(packages);
-  if (missing.length > 0) throw new MissingDependencyError(task, missing);
+  if (missing.length > 0) throw missingDependencyError(task, missing);
   // npm no longer checks their ranges (they are not declared), so a ts-morph 27 left in an old
   // project would otherwise fail somewhere inside ts-morph with a message about its own API.
   for (const name of packages) {
     const installed = findInstalledPeer(name);
     if (installed !== null && Number.parseInt(installed.version, 10) !== OPTIONAL_PEERS[name].major) {
-      throw new DependencyVersionError(task, name, installed.version, installed.file);
+      throw dependencyVersionError(task, name, installed.version, installed.file);
     }
   }
 }

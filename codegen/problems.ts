@@ -4,6 +4,7 @@
  * and CI annotations understand.
  */
 import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
+import type { RegistryChangeKind } from "../src/core/errors.js";
 
 /** Every code `stepwise gen` can report. */
 export type ProblemCode =
@@ -268,13 +269,6 @@ export interface Problem {
   readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
 }
 
-/**
- * How the migrations folder differs from the registry: a migration `added` to the folder, `changed`
- * in it (or in a local file it imports), `removed` from it, or the `registry` itself missing or
- * edited by hand. A renamed file is one `removed` and one `added`.
- */
-export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
-
 /** `file:line:col: message [CODE]`, the format compilers use, so terminals and CI link to the spot. */
 export function formatProblem(problem: Problem): string {
   return `${escapeControlCharacters(problem.file)}:${problem.line}:${problem.column}: ${escapeControlCharacters(problem.message)} [${problem.code}]`;
@@ -299,3 +293,5 @@ const CONTROL_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "
 export function sortProblems(problems: readonly Problem[]): Problem[] {
   return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
+
+export type { RegistryChangeKind } from "../src/core/errors.js";

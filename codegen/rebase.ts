@@ -12,8 +12,8 @@ import { DEFAULT_VERSION_WIDTH, formatMigrationFileName } from "./migration-file
 import type { AppliedMigration } from "../src/core/planner.js";
 import { compareWithBase, type BaseComparison } from "./base-migrations.js";
 import { findReferenceRewrites } from "./migration-references.js";
-import { RebaseAppliedMigrationError, RebaseConflictError } from "./rebase-errors.js";
 import { renameFilesAtomically, type RenameFileSystem } from "./rename-files.js";
+import { rebaseAppliedMigrationError, rebaseConflictError } from "./rebase-errors.js";
 
 /** One migration's new number. */
 export interface RebaseRename {
@@ -60,9 +60,9 @@ export interface PlanRebaseOptions {
 export function planRebase(options: PlanRebaseOptions): RebasePlan {
   const comparison = compareWithBase({ ...options, operation: "stepwise rebase" });
   const baseLabel = comparison.base.ref;
-  if (comparison.unmerged.length > 0) throw new RebaseConflictError({ reason: "unmerged", files: comparison.unmerged, base: baseLabel });
+  if (comparison.unmerged.length > 0) throw rebaseConflictError({ reason: "unmerged", files: comparison.unmerged, base: baseLabel });
   const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides");
-  if (editedTwice.length > 0) throw new RebaseConflictError({ reason: "edited-on-both-sides", files: editedTwice.map((migration) => migration.file), base: baseLabel });
+  if (editedTwice.length > 0) throw rebaseConflictError({ reason: "edited-on-both-sides", files: editedTwice.map((migration) => migration.file), base: baseLabel });
 
   const branch = comparison.local.filter((migration) => migration.origin === "added");
   const staying = comparison.local.filter((migration) => migration.origin !== "added");
@@ -94,7 +94,7 @@ export function planRebase(options: PlanRebaseOptions): RebasePlan {
 export function assertNoneAppliedOrThrow(plan: RebasePlan, history: readonly AppliedMigration[], database: string): void {
   const applied = plan.renames.filter((rename) => history.some((row) => row.version === rename.fromVersion && row.name === rename.name));
   if (applied.length > 0) {
-    throw new RebaseAppliedMigrationError({ database, migrations: applied.map((rename) => ({ version: rename.fromVersion, name: rename.name, file: rename.from })) });
+    throw rebaseAppliedMigrationError({ database, migrations: applied.map((rename) => ({ version: rename.fromVersion, name: rename.name, file: rename.from })) });
   }
 }
 

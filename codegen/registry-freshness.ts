@@ -19,53 +19,27 @@ import { isMigrationLike } from "./migration-file.js";
 import type { Target } from "./d1-target.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import { toPortablePath } from "./portable-path.js";
-import { formatProblem, type Problem, type RegistryChangeKind } from "./problems.js";
-
-/** One difference between the migrations folder and the registry. */
-export interface RegistryChange {
-  /** The migration (or, for `registry`, the registry file), relative to the project root. */
-  readonly file: string;
-  readonly change: RegistryChangeKind;
-  /** For `changed`: the local files the migration imports, whose edits count as its own. */
-  readonly relatedFiles?: readonly string[];
-}
-
-/** A problem that stops `gen` from writing a current registry, as plain data. */
-export interface RegistryGenProblem {
-  readonly code: string;
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly message: string;
-}
+import { formatProblem, type Problem } from "./problems.js";
+import type { RegistryChange, RegistryGenProblem } from "../src/core/errors.js";
 
 /**
  * The registry is out of date with the migrations folder, so a runtime command of the bin refused to
  * run it. Nothing was opened or changed. The fix is `stepwise gen` (or `gen --watch` while editing);
  * when `problems` is not empty, gen itself fails until they are fixed.
  */
-export class RegistryStaleError extends StepwiseError {
-  override readonly name: string = "RegistryStaleError";
-  /** The registry file, relative to the project root. */
-  readonly registryFile: string;
-  /** What differs, file by file. */
-  readonly changes: readonly RegistryChange[];
-  /** Why `gen` cannot write a current registry yet (an unedited template, a syntax error); often empty. */
-  readonly problems: readonly RegistryGenProblem[];
-
-  constructor(fields: { registryFile: string; changes: readonly RegistryChange[]; problems: readonly RegistryGenProblem[] }) {
-    const lines = fields.changes.map((change) => `  ${change.change.padEnd(8)} ${describeChange(change)}`);
-    const problemLines = fields.problems.map((problem) => `  ${formatProblem(problem as Problem)}`);
-    const fix =
-      fields.problems.length > 0
-        ? `Fix ${fields.problems.length === 1 ? "this problem" : "these problems"}, then run "stepwise gen" (npm run gen) and this command again:\n${problemLines.join("\n")}`
-        : `Run "stepwise gen" (npm run gen) to regenerate it, then this command again; "stepwise gen --watch" keeps it current while you edit.`;
-    const bypass = `To run the registry as it is anyway (such as "down" before "stepwise rebase" after a merge), set STEPWISE_SKIP_REGISTRY_CHECK=1.`;
-    super("REGISTRY_STALE", `${fields.registryFile} is out of date with the migrations folder, so nothing was run:\n${lines.join("\n")}\n${fix}\n${bypass}`);
-    this.registryFile = fields.registryFile;
-    this.changes = fields.changes;
-    this.problems = fields.problems;
-  }
+export function registryStaleError(fields: { registryFile: string; changes: readonly RegistryChange[]; problems: readonly RegistryGenProblem[] }): StepwiseError<"REGISTRY_STALE"> {
+  const lines = fields.changes.map((change) => `  ${change.change.padEnd(8)} ${describeChange(change)}`);
+  const problemLines = fields.problems.map((problem) => `  ${formatProblem(problem as Problem)}`);
+  const fix =
+    fields.problems.length > 0
+      ? `Fix ${fields.problems.length === 1 ? "this problem" : "these problems"}, then run "stepwise gen" (npm run gen) and this command again:\n${problemLines.join("\n")}`
+      : `Run "stepwise gen" (npm run gen) to regenerate it, then this command again; "stepwise gen --watch" keeps it current while you edit.`;
+  const bypass = `To run the registry as it is anyway (such as "down" before "stepwise rebase" after a merge), set STEPWISE_SKIP_REGISTRY_CHECK=1.`;
+  return new StepwiseError("REGISTRY_STALE", `${fields.registryFile} is out of date with the migrations folder, so nothing was run:\n${lines.join("\n")}\n${fix}\n${bypass}`, {
+    registryFile: fields.registryFile,
+    changes: fields.changes,
+    problems: fields.problems,
+  });
 }
 
 /** Where the check looks; paths are absolute. */
@@ -113,7 +87,7 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
     ...(problem.relatedFiles && problem.relatedFiles.length > 0 ? { relatedFiles: problem.relatedFiles } : {}),
   }));
   if (others.length > 0) changes.push(...(await describeFolderChanges(options, others)));
-  throw new RegistryStaleError({
+  throw registryStaleError({
     registryFile,
     changes: dedupe(changes),
     problems: others.map(({ code, file, line, column, message }) => ({ code, file, line, column, message })),
@@ -179,3 +153,5 @@ async function registryDialectOf(registryFile: string): Promise<string | null> {
   const source = readFileSync(registryFile, "utf8");
   return readRecordedDialect(source) ?? (readRecordedEntries(source).size > 0 ? "sqlite" : null);
 }
+
+export type { RegistryChange, RegistryGenProblem } from "../src/core/errors.js";

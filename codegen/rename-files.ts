@@ -10,8 +10,8 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
-import { RebaseConflictError, RebaseRenameFailedError } from "./rebase-errors.js";
 import { writeFileAtomic } from "./write-file.js";
+import { rebaseRenameFailedError, rebaseConflictError } from "./rebase-errors.js";
 
 /** One file to move. Paths are absolute. */
 export interface FileMove {
@@ -54,7 +54,7 @@ export function renameFilesAtomically(moves: readonly FileMove[], rewrites: read
   const label = options.label ?? ((file: string) => file);
   const leaving = new Set(moves.map((move) => move.from));
   const taken = moves.filter((move) => io.existsSync(move.to) && !leaving.has(move.to)).map((move) => label(move.to));
-  if (taken.length > 0) throw new RebaseConflictError({ reason: "target-exists", files: taken, base: "" });
+  if (taken.length > 0) throw rebaseConflictError({ reason: "target-exists", files: taken, base: "" });
 
   const journal: JournalEntry[] = [];
   const token = `${process.pid}.${randomBytes(4).toString("hex")}`;
@@ -79,7 +79,7 @@ export function renameFilesAtomically(moves: readonly FileMove[], rewrites: read
   } catch (error) {
     const pending = undo(journal, io);
     const systemCode = (error as NodeJS.ErrnoException).code ?? (error as { systemCode?: string }).systemCode ?? null;
-    throw new RebaseRenameFailedError({ file: label(current), systemCode, restored: pending.length === 0, pending: pending.map((step) => `${label(step.to)} → ${label(step.from)}`), cause: error });
+    throw rebaseRenameFailedError({ file: label(current), systemCode, restored: pending.length === 0, pending: pending.map((step) => `${label(step.to)} → ${label(step.from)}`), cause: error });
   }
 }
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders } from "../src/cli/open-database.js";
-import { RegistryLoadError, StepwiseError } from "../src/core/errors.js";
+import { StepwiseError } from "../src/core/errors.js";
 import type { Driver } from "../src/core/driver.js";
 import { Executor } from "../src/core/executor.js";
 import { runAsync } from "../src/core/runners.js";
@@ -19,7 +19,6 @@ import { callWithDriver, exec } from "../src/core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { packageSubpathOf, type DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./d1-target.js";
-import { DependencyVersionError, MissingDependencyError } from "./optional-dependencies.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { withWorkerConnections, type WorkerConnection } from "./replay-connections.js";
@@ -258,9 +257,9 @@ async function loadOrProblem(options: ReplayCheckOptions): Promise<MigrationRegi
   try {
     return await options.loadRegistry(options.registryFile);
   } catch (error) {
-    if (error instanceof MissingDependencyError || error instanceof DependencyVersionError) return skipped("no-registry-loader", error.message);
-    if (error instanceof RegistryLoadError) {
-      const [file, line, column] = parseLocation(error.location) ?? [registryLabel, 1, 1];
+    if (error instanceof StepwiseError && (error.is("MISSING_DEPENDENCY") || error.is("DEPENDENCY_VERSION_UNSUPPORTED"))) return skipped("no-registry-loader", error.message);
+    if (error instanceof StepwiseError && error.is("REGISTRY_LOAD_FAILED")) {
+      const [file, line, column] = parseLocation(error.details.location) ?? [registryLabel, 1, 1];
       return {
         problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", file, line, column, message: `the registry cannot be imported, so the app could not start either: ${firstLine(rootMessage(error))}` }],
         replay: { ran: false, code: "not-reached", reason: "the registry cannot be imported" },

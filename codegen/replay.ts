@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { MigrationFailedError, StepwiseError } from "../src/core/errors.js";
+import { StepwiseError } from "../src/core/errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
 import { begin, exec, query, rollbackQuietly, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
@@ -215,7 +215,7 @@ function rootMessage(error: unknown): string {
 /** Where in `entry` the replay failed, and why, as one problem. */
 async function describeFailure(options: ReplayOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Promise<Problem> {
   const { manager } = database;
-  const hint = error instanceof MigrationFailedError ? error.foreignKeyRebuild : null;
+  const hint = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details.foreignKeyRebuild : null;
   if (hint !== null && direction === "up") return describeRebuild(options, entry, hint.table, hint.referencedBy, "the replay's seeded rows already fail");
   const code = direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED";
   const source = readSource(options, entry);

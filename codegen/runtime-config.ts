@@ -6,12 +6,12 @@
  */
 import path from "node:path";
 import { DEFAULT_TABLE_NAME } from "../src/core/history.js";
-import { ConfigVariableUnsetError } from "../src/cli/no-database-error.js";
 import type { CreateCliProps } from "../src/cli/create-cli.js";
 import { describeConfigLookup } from "./config-lookup.js";
-import { UsageError } from "../src/core/errors.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { configDriver, expandConfigUrl, readConfigFile, WORKER_DRIVERS, type ConfigFile, type StepwiseSettings } from "./config.js";
+import { usageError } from "../src/core/error-factories.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** The config-backed props of `createCli`, and the URL `gen --check` replays a postgres registry on. */
 export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" | "url" | "schema" | "tableName" | "driver" | "databaseSearched">> {
@@ -45,7 +45,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
       try {
         return { url: url() ?? env.DATABASE_URL ?? null, unset: null };
       } catch (error) {
-        if (error instanceof ConfigVariableUnsetError) return { url: null, unset: error.variable };
+        if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return { url: null, unset: error.details.variable };
         throw error;
       }
     },
@@ -55,7 +55,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
 /** The config's driver as the runtime commands open it; a Worker's driver needs `--driver` instead. */
 function cliDriverOf(driver: StepwiseSettings["driver"]): CliDriverName | null {
   if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
-  throw new UsageError(
+  throw usageError(
     `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
   );
 }

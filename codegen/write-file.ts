@@ -10,7 +10,8 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
-import { FileWriteError, type FileWriteStep } from "../src/core/errors.js";
+import type { FileWriteStep } from "../src/core/errors.js";
+import { fileWriteError } from "../src/core/error-factories.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {
@@ -82,7 +83,7 @@ export function writeFileAtomic(file: string, text: string, options: AtomicWrite
     } catch {
       // Nothing more can be done about a temporary file that cannot be removed.
     }
-    throw new FileWriteError({
+    throw fileWriteError({
       file,
       step,
       systemCode: (error as NodeJS.ErrnoException).code ?? null,

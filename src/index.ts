@@ -29,20 +29,13 @@ export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
 export type { StatusProblem } from "./core/plain-error.js";
 export type { ProgressMeasure } from "./core/progress.js";
-export { WholeRunTransactionRefusedError } from "./core/whole-run-transaction.js";
 export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
-export { DriverCapabilityError } from "./core/driver.js";
 export type { DriverCapabilities, DriverCapability, ErrorClassification } from "./core/driver.js";
 export type { ErrorKind } from "./core/error-kind.js";
-export { AsyncInSyncRunnerError } from "./core/runners.js";
-export { AsyncMigrationsNeedAsyncRunnerError } from "./core/async-migrations.js";
-export { AsyncRunInProgressError } from "./core/async-manager.js";
 export type { MigrateAsyncOptions } from "./core/async-manager.js";
 export type { AsyncMigrationFunction, AsyncMigrationMark, SyncMigrationFunction, SyncMigrationRegistry } from "./core/types.js";
 export * from "./core/errors.js";
-export { ConnectionFailedError, ConnectionLostError } from "./core/connection-errors.js";
 export type { ConnectionLossOutcome, ConnectionProblem } from "./core/connection-errors.js";
-export { LockTimeoutError } from "./core/lock-timeout-error.js";
 export type { LockHolderSession, LockWait } from "./core/lock-timeout-error.js";
 /**
  * The connection a migration receives, under its old name: kept so migration helpers typed

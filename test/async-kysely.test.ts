@@ -12,6 +12,7 @@ import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, repoRoot, runCli, type TestProject } from "./support/project.js";
 import { AsyncMigrationManager, MigrationManager, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The shape each Kysely migration below shares: a Kysely instance over stepwise's connection. */
 const kyselyMigration = (up: string, down: string) => `import { defineMigration } from "stepwise-migrate/better-sqlite3";
@@ -108,5 +109,5 @@ test("a Kysely migration that throws after awaited statements leaves nothing, an
   assert.deepEqual(history(db), [1]);
   assert.equal(db.inTransaction, false);
 
-  assert.throws(() => new MigrationManager(db, registry), { code: "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", versions: [1, 2] });
+  assert.throws(() => new MigrationManager(db, registry), stepwiseFailure({ code: "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", versions: [1, 2] }));
 });

@@ -14,6 +14,7 @@ import { makeTempDir } from "./support/project.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, entryFile, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition } from "../src/core/types.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** A real turn of the event loop: other code (the app's, a timer) may run before the body goes on. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -120,7 +121,7 @@ await describeEachDriver("async migrations", (h) => {
       await manager.up();
       const applied = db.snapshot();
 
-      await assert.rejects(manager.down(), { code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true });
+      await assert.rejects(manager.down(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true }));
       assert.deepEqual(db.snapshot(), applied);
 
       failDown = false;
@@ -205,9 +206,9 @@ await describeEachDriver("async migrations", (h) => {
             connection.exec(statement);
           },
         });
-      await assert.rejects(h.entry.migrateAsync(db.native, [contacts, escaping("ROLLBACK")]), { code: "TRANSACTION_ESCAPED", committed: "no" });
+      await assert.rejects(h.entry.migrateAsync(db.native, [contacts, escaping("ROLLBACK")]), stepwiseFailure({ code: "TRANSACTION_ESCAPED", committed: "no" }));
       assert.deepEqual(db.snapshot(), before);
-      await assert.rejects(h.entry.migrateAsync(db.native, [contacts, escaping("COMMIT")]), { code: "TRANSACTION_ESCAPED", committed: "yes" });
+      await assert.rejects(h.entry.migrateAsync(db.native, [contacts, escaping("COMMIT")]), stepwiseFailure({ code: "TRANSACTION_ESCAPED", committed: "yes" }));
       assert.equal(db.inTransaction(), false);
     }));
 
@@ -236,7 +237,7 @@ await describeEachDriver("async migrations", (h) => {
       assert.equal(db.inTransaction(), true);
       db.exec("INSERT INTO contacts (name) VALUES ('written by the app meanwhile')");
       failing.appDone();
-      await assert.rejects(failed, { code: "MIGRATION_FAILED", version: 2 });
+      await assert.rejects(failed, stepwiseFailure({ code: "MIGRATION_FAILED", version: 2 }));
       assert.deepEqual(db.snapshot(), before);
 
       const passing = waitForApp(false);
@@ -265,7 +266,7 @@ await describeEachDriver("async migrations", (h) => {
       ];
       const first = h.entry.migrateAsync(db.native, registry);
       await started.promise;
-      await assert.rejects(h.entry.migrateAsync(db.native, registry), { code: "ASYNC_RUN_IN_PROGRESS", driver: db.driver.name });
+      await assert.rejects(h.entry.migrateAsync(db.native, registry), stepwiseFailure({ code: "ASYNC_RUN_IN_PROGRESS", driver: db.driver.name }));
       await assert.rejects(new h.entry.AsyncMigrationManager(db.native, registry).status(), { code: "ASYNC_RUN_IN_PROGRESS" });
       // The sync API sees stepwise's transaction open on the connection, as it would the app's.
       assert.equal(caught(() => new h.entry.MigrationManager(db.native, [contacts]).up()).code, "TRANSACTION_OPEN");
@@ -325,7 +326,7 @@ await describeEachDriver("async migrations", (h) => {
             connection.close();
           },
         });
-        await assert.rejects(h.entry.migrateAsync(db.native, [contacts, closing]), { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
+        await assert.rejects(h.entry.migrateAsync(db.native, [contacts, closing]), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, rolledBack: false }));
       } finally {
         try {
           db.close();

@@ -12,10 +12,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { SchemaMismatchError, baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
+import { baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { fixturesDir, makeTempDir, repoRoot, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 const legacyScript = readFileSync(path.join(fixturesDir, "legacy-contact-manager", "schema.sql"), "utf8");
 const ADA = ["INSERT INTO contacts (telegram_id, username, phone) VALUES (?, ?, ?)", [42, "ada", "+44 20 7946 0000"]] as const;
@@ -46,7 +48,7 @@ await describeEachDriver("baselineDatabase", (h) => {
       assert.equal(verifySchema(manager).ok, true);
       assert.deepEqual(db.rows("SELECT telegram_id, username FROM contacts"), [{ telegram_id: 42, username: "ada" }], "baseline touched the data");
       const state = databaseState(db);
-      assert.throws(() => baselineDatabase(manager, latestVersion), { code: "ALREADY_MANAGED", currentVersion: latestVersion });
+      assert.throws(() => baselineDatabase(manager, latestVersion), stepwiseFailure({ code: "ALREADY_MANAGED", currentVersion: latestVersion }));
       assert.deepEqual(databaseState(db), state);
     }));
 
@@ -59,14 +61,14 @@ await describeEachDriver("baselineDatabase", (h) => {
       assert.throws(
         () => baselineDatabase(db.manager(migrations), 2),
         (error: unknown) => {
-          assert.ok(error instanceof SchemaMismatchError);
+          assert.ok(error instanceof StepwiseError && error.is("SCHEMA_MISMATCH"));
           assert.equal(error.code, "SCHEMA_MISMATCH");
-          assert.equal(error.version, 2);
-          const names = error.differences.map((difference) => `${difference.objectType} ${difference.name} ${difference.change}`);
+          assert.equal(error.details.version, 2);
+          const names = error.details.differences.map((difference) => `${difference.objectType} ${difference.name} ${difference.change}`);
           for (const expected of ["column messages.status added", "column contacts.phone_normalized added", "index idx_contacts_phone_normalized added", "column contacts.telegram_id changed"]) {
             assert.ok(names.includes(expected), `${expected} missing from:\n${names.join("\n")}`);
           }
-          assert.equal(error.drift.length, error.differences.length);
+          assert.equal(error.details.drift.length, error.details.differences.length);
           return true;
         },
       );
@@ -83,9 +85,9 @@ await describeEachDriver("baselineDatabase", (h) => {
       assert.throws(
         () => baselineDatabase(manager, latestVersion),
         (error: unknown) => {
-          assert.ok(error instanceof SchemaMismatchError);
+          assert.ok(error instanceof StepwiseError && error.is("SCHEMA_MISMATCH"));
           assert.deepEqual(
-            error.differences.map((d) => [d.objectType, d.name, d.change]),
+            error.details.differences.map((d) => [d.objectType, d.name, d.change]),
             [
               ["column", "contacts.nick", "added"],
               ["index", "idx_sync_log_started_at", "removed"],
@@ -113,7 +115,7 @@ await describeEachDriver("baselineDatabase", (h) => {
       if (h.lacks(t, "snapshot")) return;
       makeLegacy(db);
       const state = databaseState(db);
-      for (const version of [0, latestVersion + 1]) assert.throws(() => baselineDatabase(db.manager(migrations), version as never), { code: "INVALID_TARGET", target: version });
+      for (const version of [0, latestVersion + 1]) assert.throws(() => baselineDatabase(db.manager(migrations), version as never), stepwiseFailure({ code: "INVALID_TARGET", target: version }));
       assert.deepEqual(databaseState(db), state);
     }));
 
@@ -121,12 +123,15 @@ await describeEachDriver("baselineDatabase", (h) => {
     h.withDatabase((db) => {
       makeLegacy(db);
       const state = databaseState(db);
-      assert.throws(() => baselineDatabase(managerWithout(db, "snapshot", migrations), latestVersion), {
-        code: "DRIVER_CAPABILITY_MISSING",
-        driver: h.name,
-        capability: "snapshot",
-        operation: "baselineDatabase",
-      });
+      assert.throws(
+        () => baselineDatabase(managerWithout(db, "snapshot", migrations), latestVersion),
+        stepwiseFailure({
+          code: "DRIVER_CAPABILITY_MISSING",
+          driver: h.name,
+          capability: "snapshot",
+          operation: "baselineDatabase",
+        }),
+      );
       assert.deepEqual(databaseState(db), state);
     }));
 });

@@ -17,6 +17,7 @@ import type { MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { databaseState } from "./support/safety-net-checks.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 const notes = namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);", "DROP TABLE notes;");
 const color = namedSqlEntry(2, "add_color", "ALTER TABLE notes ADD COLUMN color TEXT;", "ALTER TABLE notes DROP COLUMN color;");
@@ -41,7 +42,7 @@ await describeEachDriver("repairChecksums", (h) => {
         (error: { code?: string; version?: number; fix?: { command: string } }) => error.code === "CHECKSUM_MISMATCH" && error.version === 2 && error.fix?.command === "stepwise repair --checksums 2",
       );
       assert.equal(manager.status().problem?.fix?.command, "stepwise repair --checksums 2");
-      assert.throws(() => manager.down(), { code: "CHECKSUM_MISMATCH", version: 2 });
+      assert.throws(() => manager.down(), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));
 
       const before = databaseState(db);
       const report = repairChecksums(manager);
@@ -105,9 +106,9 @@ await describeEachDriver("repairChecksums", (h) => {
       db.driver.run("UPDATE schema_migrations SET state = 'started' WHERE version = 2", []);
       const manager = db.manager(edited);
       const state = databaseState(db);
-      assert.throws(() => repairChecksums(manager, { apply: true, version: 3 }), { code: "INVALID_TARGET", target: 3 });
-      assert.throws(() => repairChecksums(manager, { apply: true, version: 9 }), { code: "INVALID_TARGET", target: 9 });
-      assert.throws(() => repairChecksums(manager, { apply: true, version: 2 }), { code: "INCOMPLETE_MIGRATION", version: 2 });
+      assert.throws(() => repairChecksums(manager, { apply: true, version: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
+      assert.throws(() => repairChecksums(manager, { apply: true, version: 9 }), stepwiseFailure({ code: "INVALID_TARGET", target: 9 }));
+      assert.throws(() => repairChecksums(manager, { apply: true, version: 2 }), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
       // Repairing all leaves the interrupted row alone and says so.
       const all = repairChecksums(manager, { apply: true });
       assert.deepEqual(all.interrupted, [2]);
@@ -123,8 +124,8 @@ await describeEachDriver("repairChecksums", (h) => {
       const manager = db.manager(otherBranch);
       const before = databaseState(db);
       for (const version of [undefined, 2]) {
-        assert.throws(() => repairChecksums(manager, { apply: true, repairedBy: "alice", ...(version === undefined ? {} : { version }) }), { code: "INVALID_TARGET", target: 2 });
-        assert.throws(() => repairChecksums(manager, version === undefined ? {} : { version }), { code: "INVALID_TARGET", target: 2 });
+        assert.throws(() => repairChecksums(manager, { apply: true, repairedBy: "alice", ...(version === undefined ? {} : { version }) }), stepwiseFailure({ code: "INVALID_TARGET", target: 2 }));
+        assert.throws(() => repairChecksums(manager, version === undefined ? {} : { version }), stepwiseFailure({ code: "INVALID_TARGET", target: 2 }));
       }
       assert.deepEqual(databaseState(db), before);
     }));
@@ -145,7 +146,7 @@ await describeEachDriver("repairChecksums", (h) => {
     h.withDatabase((db) => {
       db.manager(registry).up();
       const state = databaseState(db);
-      assert.throws(() => repairChecksums(db.manager([notes, { ...color, checksum: "x" }]), { apply: true }), { code: "DATABASE_AHEAD", unknownVersions: [3] });
+      assert.throws(() => repairChecksums(db.manager([notes, { ...color, checksum: "x" }]), { apply: true }), stepwiseFailure({ code: "DATABASE_AHEAD", unknownVersions: [3] }));
       assert.deepEqual(databaseState(db), state);
     }));
 
@@ -205,7 +206,7 @@ await describeEachAsyncDriver("repairChecksumsAsync", (h) => {
     h.withDatabase(async (db) => {
       await db.migrate(registry);
       const manager = db.manager(edited);
-      await assert.rejects(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 2 });
+      await assert.rejects(() => manager.up(), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));
       const before = await db.snapshot();
       const report = await repairChecksumsAsync(manager);
       assert.equal(report.applied, false);
@@ -235,7 +236,7 @@ await describeEachAsyncDriver("repairChecksumsAsync", (h) => {
       await db.migrate([notes, color]);
       const before = await db.snapshot();
       await assert.rejects(() => repairChecksumsAsync(db.manager([notes]), { apply: true }), { code: "DATABASE_AHEAD" });
-      await assert.rejects(() => repairChecksumsAsync(db.manager(registry), { apply: true, version: 3 }), { code: "INVALID_TARGET", target: 3 });
+      await assert.rejects(() => repairChecksumsAsync(db.manager(registry), { apply: true, version: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
       assert.deepEqual(await db.snapshot(), before);
     }));
 });

@@ -8,9 +8,9 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createMigration } from "../codegen/create.js";
-import { UsageError } from "../src/core/errors.js";
 import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** Every file under `root` (except node_modules) with its size and mtime, to prove nothing else was written. */
 function listTree(root: string): Map<string, string> {
@@ -135,7 +135,7 @@ test("createMigration throws a UsageError for a description with no usable words
   for (const description of ["", "   ", "!!!", "日本語"]) {
     await assert.rejects(
       createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description }),
-      (error: unknown) => error instanceof UsageError && error.code === "USAGE",
+      (error: unknown) => error instanceof StepwiseError && error.is("USAGE") && error.code === "USAGE",
     );
   }
 });

@@ -11,7 +11,8 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
-import { AsyncMigrationsNeedAsyncRunnerError, MigrationManager, isAsyncMigration, migrate, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
+import { MigrationManager, isAsyncMigration, migrate, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** The fixture's async migrations, by version; the README there says why each is what it is. */
 const ASYNC_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 10, 11, 13];
@@ -64,12 +65,12 @@ test("the sync API refuses a generated registry with async migrations, naming th
 
   for (const attempt of [() => new MigrationManager(db, migrations), () => migrate(db, migrations)]) {
     assert.throws(attempt, (error: unknown) => {
-      assert.ok(error instanceof AsyncMigrationsNeedAsyncRunnerError);
+      assert.ok(error instanceof StepwiseError && error.is("ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"));
       assert.equal(error.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
-      assert.deepEqual(error.versions, ASYNC_VERSIONS);
-      assert.equal(error.files[0], "migrations/001_async_method.ts");
-      assert.equal(error.files.length, ASYNC_VERSIONS.length);
-      assert.equal(error.driver, "better-sqlite3");
+      assert.deepEqual(error.details.versions, ASYNC_VERSIONS);
+      assert.equal(error.details.files[0], "migrations/001_async_method.ts");
+      assert.equal(error.details.files.length, ASYNC_VERSIONS.length);
+      assert.equal(error.details.driver, "better-sqlite3");
       return true;
     });
   }

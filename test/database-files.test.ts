@@ -28,6 +28,7 @@ import { binArgs } from "./support/compiled-bin.js";
 import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { collectOutput, createTestProject, makeTempDir, repoRoot } from "./support/project.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 type SafetyNets = typeof SafetyNetsModule;
 
@@ -163,12 +164,15 @@ await describeEachDriver("database files", (h) => {
       writeFileSync(victim, "precious");
       for (const suffix of ["-wal", "-journal"]) {
         symlinkSync(victim, `${file}${suffix}`);
-        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: backup, databasePath: file, migrations: registry }), {
-          code: "DATABASE_PATH_INVALID",
-          problem: "journal-not-a-file",
-          kind: "symlink",
-          path: `${file}${suffix}`,
-        });
+        await assert.rejects(
+          nets.restoreBackup({ driver: db.driver, backupFile: backup, databasePath: file, migrations: registry }),
+          stepwiseFailure({
+            code: "DATABASE_PATH_INVALID",
+            problem: "journal-not-a-file",
+            kind: "symlink",
+            path: `${file}${suffix}`,
+          }),
+        );
         assert.ok(isLink(`${file}${suffix}`));
         assert.equal(readFileSync(victim, "utf8"), "precious");
         assert.deepEqual(readFileSync(file), before);
@@ -316,8 +320,11 @@ await describeEachDriver("database files", (h) => {
       const { file, backup } = await databaseWithBackup(h, db);
       const before = readFileSync(file);
       for (const { file: other, kind } of await nonFiles(t, db.dir)) {
-        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: other, databasePath: file, migrations: registry }), { code: "BACKUP_INVALID", file: other, kind });
-        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: backup, databasePath: other, migrations: registry }), { code: "DATABASE_PATH_INVALID", path: other, kind });
+        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: other, databasePath: file, migrations: registry }), stepwiseFailure({ code: "BACKUP_INVALID", file: other, kind }));
+        await assert.rejects(
+          nets.restoreBackup({ driver: db.driver, backupFile: backup, databasePath: other, migrations: registry }),
+          stepwiseFailure({ code: "DATABASE_PATH_INVALID", path: other, kind }),
+        );
       }
       assert.deepEqual(readFileSync(file), before);
     });
@@ -416,7 +423,7 @@ test("CLI: a path the CLI was handed that is not UTF-8 (U+FFFD where bytes were)
   // The config is read as UTF-8 too: a byte that is not becomes U+FFFD, another file's name.
   const project = makeTempDir(t);
   writeFileSync(path.join(project, "stepwise.config.json"), Buffer.concat([Buffer.from('{"database": "app'), Buffer.from([0xff]), Buffer.from('.db"}')]));
-  assert.throws(() => resolveSettings(project), { code: "PATH_NOT_UTF8", bytes: "app\\ufffd.db" });
+  assert.throws(() => resolveSettings(project), stepwiseFailure({ code: "PATH_NOT_UTF8", bytes: "app\\ufffd.db" }));
   assert.ok(existsSync(backup.path));
   assert.deepEqual(readdirSync(path.join(dir, "backups")).length, 1);
 });

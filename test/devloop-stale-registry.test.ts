@@ -11,6 +11,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { assertRegistryFresh } from "../codegen/registry-freshness.js";
 import { createTestProject, readBytes, runCli, runNode, type RunResult, type TestProject } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 const CREATE_ITEMS = "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE items;\n";
 const ADD_NOTE = "-- migrate:up\nALTER TABLE items ADD COLUMN note TEXT;\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n";
@@ -212,7 +213,7 @@ test("a registry gen vouched for is recognised from the gen cache without a scan
   // Without the cache it scans, and finds the same answer.
   assert.equal(await assertRegistryFresh({ ...options, cacheDir: null }), "scanned");
   project.writeMigration("003_add_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag INTEGER;\n");
-  await assert.rejects(assertRegistryFresh(options), { code: "REGISTRY_STALE", changes: [{ file: "migrations/003_add_flag.sql", change: "added" }] });
+  await assert.rejects(assertRegistryFresh(options), stepwiseFailure({ code: "REGISTRY_STALE", changes: [{ file: "migrations/003_add_flag.sql", change: "added" }] }));
 });
 
 test("a registry edited by hand is named as a registry change, and gen puts it right", async (t) => {

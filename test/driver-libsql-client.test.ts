@@ -22,6 +22,7 @@ import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.j
 import { repoRoot } from "./support/project.js";
 import { startSqld, sqldUnavailableReason } from "./support/sqld-server.js";
 import { skipWithReason } from "./support/driver-matrix.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** A fresh folder with `app.db` in it (not created), removed after the test. */
 function scratch(t: TestContext): { file: string; url: string; dir: string } {
@@ -324,7 +325,7 @@ test("on a libSQL server (no temp schema) the escape guard's witness lives in ma
     tsEntry(1, { up: async (tx: Transaction) => void (await tx.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")) } as unknown as MigrationDefinition),
     tsEntry(2, { up: async (tx: Transaction) => void (await tx.execute("COMMIT")) } as unknown as MigrationDefinition),
   ] as unknown as MigrationEntry[];
-  await assert.rejects(migrate(remote, registry), { code: "TRANSACTION_ESCAPED", version: 2 });
+  await assert.rejects(migrate(remote, registry), stepwiseFailure({ code: "TRANSACTION_ESCAPED", version: 2 }));
   assert.deepEqual(await guardTables(), [], "the run drops its witness, also after a refusal");
   assert.equal(Number((await remote.execute("SELECT count(*) AS n FROM schema_migrations")).rows[0]!.n), 1);
 

@@ -16,18 +16,10 @@ import { runAsync } from "../src/core/runners.js";
 import type { AsyncDriver, SyncDriver } from "../src/core/driver.js";
 import { classifySqliteError } from "../src/drivers/sqlite-shared.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import {
-  BETTER_SQLITE3_CAPABILITIES,
-  DriverCapabilityError,
-  MigrationFailedError,
-  MigrationManager,
-  baselineDatabase,
-  createBetterSqlite3Driver,
-  rehearseUp,
-  upWithOnlineBackup,
-  verifySchema,
-} from "./support/stepwise.js";
+import { BETTER_SQLITE3_CAPABILITIES, MigrationManager, baselineDatabase, createBetterSqlite3Driver, rehearseUp, upWithOnlineBackup, verifySchema } from "./support/stepwise.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** A file database in a fresh temp folder, closed and removed after the test. */
 function openDatabase(t: TestContext): Database.Database {
@@ -145,10 +137,10 @@ test("the async runner rolls a failing migration back with its history row", asy
   const failing = [...registry, sqlEntry(3, "broken", "CREATE TABLE notes (id INTEGER PRIMARY KEY); INSERT INTO missing VALUES (1);", null)];
 
   await assert.rejects(runAsync(executorFor(failing).up(), driver), (error: unknown) => {
-    assert.ok(error instanceof MigrationFailedError);
+    assert.ok(error instanceof StepwiseError && error.is("MIGRATION_FAILED"));
     assert.equal(error.code, "MIGRATION_FAILED");
-    assert.equal(error.version, 3);
-    assert.equal(error.rolledBack, true);
+    assert.equal(error.details.version, 3);
+    assert.equal(error.details.rolledBack, true);
     return true;
   });
   assert.deepEqual(tables(db), ["contacts", "schema_migrations"]);
@@ -177,9 +169,9 @@ test("an async migration body that throws after two awaited statements leaves no
   ];
 
   await assert.rejects(runAsync(executorFor(asyncRegistry).up(), driver), (error: unknown) => {
-    assert.ok(error instanceof MigrationFailedError);
-    assert.equal(error.version, 3);
-    assert.equal(error.rolledBack, true);
+    assert.ok(error instanceof StepwiseError && error.is("MIGRATION_FAILED"));
+    assert.equal(error.details.version, 3);
+    assert.equal(error.details.rolledBack, true);
     assert.equal((error.cause as Error).message, "fails after two awaited statements");
     return true;
   });
@@ -201,9 +193,9 @@ test("the sync runner refuses an async migration body and leaves nothing", (t) =
   assert.throws(
     () => new MigrationManager(db, asyncRegistry).up(),
     (error: unknown) => {
-      assert.ok(error instanceof MigrationFailedError);
-      assert.equal(error.version, 3);
-      assert.equal(error.rolledBack, true);
+      assert.ok(error instanceof StepwiseError && error.is("MIGRATION_FAILED"));
+      assert.equal(error.details.version, 3);
+      assert.equal(error.details.rolledBack, true);
       assert.equal((error.cause as { code?: string }).code, "ASYNC_IN_SYNC_RUNNER");
       return true;
     },
@@ -217,11 +209,11 @@ test("safety nets a driver cannot support are refused by name before anything ru
   const limited = { ...BETTER_SQLITE3_CAPABILITIES, snapshot: false, onlineBackup: false };
   const manager = new SyncMigrationManager(createBetterSqlite3Driver(db, limited), registry);
   const refused = (operation: string, capability: string) => (error: unknown) => {
-    assert.ok(error instanceof DriverCapabilityError);
+    assert.ok(error instanceof StepwiseError && error.is("DRIVER_CAPABILITY_MISSING"));
     assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
-    assert.equal(error.driver, "better-sqlite3");
-    assert.equal(error.capability, capability);
-    assert.equal(error.operation, operation);
+    assert.equal(error.details.driver, "better-sqlite3");
+    assert.equal(error.details.capability, capability);
+    assert.equal(error.details.operation, operation);
     return true;
   };
 
@@ -266,7 +258,7 @@ test("the executor reads SQLite's codes through the driver's classifyError, so a
     },
     classifyError: (error) => ((error as { libraryCode?: unknown }).libraryCode === 5 ? { kind: "locked", nativeCode: "SQLITE_BUSY" } : driver.classifyError(error)),
   };
-  assert.throws(() => new SyncMigrationManager(lockedOnBegin, registry, { busyTimeoutMs: 20 }).up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 20 });
+  assert.throws(() => new SyncMigrationManager(lockedOnBegin, registry, { busyTimeoutMs: 20 }).up(), stepwiseFailure({ code: "DATABASE_LOCKED", busyTimeoutMs: 20 }));
 
   const fullInBody: SyncDriver<Database.Database> = {
     ...driver,
@@ -276,6 +268,6 @@ test("the executor reads SQLite's codes through the driver's classifyError, so a
     classifyError: (error) => ((error as { libraryCode?: unknown }).libraryCode === 13 ? { kind: "full", nativeCode: "SQLITE_FULL" } : driver.classifyError(error)),
   };
   const filling = tsEntry(3, "fill", () => {});
-  assert.throws(() => new SyncMigrationManager(fullInBody, [...registry, filling]).up(), { code: "DISK_FULL", version: 3 });
+  assert.throws(() => new SyncMigrationManager(fullInBody, [...registry, filling]).up(), stepwiseFailure({ code: "DISK_FULL", version: 3 }));
   assert.equal(new SyncMigrationManager(driver, registry).currentVersion(), 2);
 });

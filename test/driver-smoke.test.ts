@@ -20,6 +20,7 @@ import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { availableDrivers, currentRuntime, unloadableReason, type DriverUnderTest } from "./support/driver-matrix.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The part of every library's connection the migrations below use. */
 interface NativeConnection {
@@ -201,7 +202,7 @@ for (const driver of drivers) {
         new MigrationManager(db as never, [createContacts]).up();
         const edited = [sqlEntry(1, "contacts", createContacts.kind === "sql" ? createContacts.upSql : "", "DROP TABLE contacts;", { checksum: "sha256:edited" }), seed];
         const manager = new MigrationManager(db as never, edited);
-        assert.throws(() => manager.up(), { code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" });
+        assert.throws(() => manager.up(), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 1, file: createContacts.file, registryChecksum: "sha256:edited", databaseChecksum: "sha256:1" }));
         assert.deepEqual(rows(manager, "SELECT count(*) AS n FROM contacts"), [{ n: 0 }]);
         assert.deepEqual(rows(manager, "SELECT version FROM schema_migrations"), [{ version: 1 }]);
         assert.equal(manager.status().problem?.code, "CHECKSUM_MISMATCH");
@@ -319,7 +320,7 @@ for (const driver of drivers) {
         try {
           other.exec("BEGIN IMMEDIATE");
           const manager = new MigrationManager(db as never, registry, { busyTimeoutMs: 50 });
-          assert.throws(() => manager.up(), { code: "DATABASE_LOCKED", busyTimeoutMs: 50, nativeKind: "locked" });
+          assert.throws(() => manager.up(), stepwiseFailure({ code: "DATABASE_LOCKED", busyTimeoutMs: 50, nativeKind: "locked" }));
           assert.throws(
             () => manager.up(),
             (error: { nativeCode?: unknown; cause?: unknown }) => {
@@ -399,10 +400,13 @@ for (const driver of drivers) {
         if (!net) continue;
         await withDatabase(async (db, file) => {
           const manager = new MigrationManager(db as never, registry);
-          await assert.rejects((async () => net(manager as never, path.join(path.dirname(file), "backups")))(), { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability });
+          await assert.rejects(
+            (async () => net(manager as never, path.join(path.dirname(file), "backups")))(),
+            stepwiseFailure({ code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability }),
+          );
           if (capability === "snapshot") {
             const { verifySchema } = await import("../src/safety/verify.js");
-            assert.throws(() => migrate(db as never, registry, { verifySchema }), { code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability, operation: "verifySchema" });
+            assert.throws(() => migrate(db as never, registry, { verifySchema }), stepwiseFailure({ code: "DRIVER_CAPABILITY_MISSING", driver: driver.name, capability, operation: "verifySchema" }));
           }
           assert.deepEqual(tableNames(manager), []);
           assert.deepEqual(rows(manager, "PRAGMA user_version"), [{ user_version: 0 }]);

@@ -9,17 +9,22 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import type { MigrationFailedError } from "../src/core/errors.js";
 import { ALTER_IN_PLACE_FIX } from "../src/core/foreign-key-rebuild.js";
 import { describeEachAsyncDriver, describeEachDriver } from "./support/driver-matrix.js";
 import { createTestProject } from "./support/project.js";
+import type { StepwiseError } from "../src/core/errors.js";
 
 const FIXTURE = "ported-tracker-history";
 const REBUILD = "018_roles_rank_integer.sql";
 
-function isRebuildFailure(error: MigrationFailedError, version: number, table: string, fix: string): boolean {
+function isRebuildFailure(error: StepwiseError<"MIGRATION_FAILED">, version: number, table: string, fix: string): boolean {
   return (
-    error.code === "MIGRATION_FAILED" && error.version === version && error.direction === "up" && error.rolledBack && error.foreignKeyRebuild?.table === table && error.foreignKeyRebuild.fix === fix
+    error.code === "MIGRATION_FAILED" &&
+    error.details.version === version &&
+    error.details.direction === "up" &&
+    error.details.rolledBack &&
+    error.details.foreignKeyRebuild?.table === table &&
+    error.details.foreignKeyRebuild.fix === fix
   );
 }
 
@@ -35,10 +40,10 @@ await describeEachDriver("a rebuild of a referenced table names foreign_keys:off
     const before = db.snapshot();
     assert.throws(
       () => manager.up(),
-      (error: MigrationFailedError) =>
+      (error: StepwiseError<"MIGRATION_FAILED">) =>
         isRebuildFailure(error, 18, "roles", "-- migrate:up foreign_keys:off") &&
-        error.file === `migrations/${REBUILD}` &&
-        JSON.stringify(error.foreignKeyRebuild!.referencedBy) === JSON.stringify(["invites", "memberships", "role_permissions"]),
+        error.details.file === `migrations/${REBUILD}` &&
+        JSON.stringify(error.details.foreignKeyRebuild!.referencedBy) === JSON.stringify(["invites", "memberships", "role_permissions"]),
     );
     assert.deepEqual(db.snapshot(), before, "the failed rebuild changed the database");
   });
@@ -75,7 +80,7 @@ await describeEachDriver("a rebuild of a referenced table names foreign_keys:off
     const manager = db.manager(migrations);
     assert.throws(
       () => manager.up(),
-      (error: MigrationFailedError) => error.code === "MIGRATION_FAILED" && error.version === 2 && error.foreignKeyRebuild === null,
+      (error: StepwiseError<"MIGRATION_FAILED">) => error.code === "MIGRATION_FAILED" && error.details.version === 2 && error.details.foreignKeyRebuild === null,
     );
     assert.equal(manager.currentVersion(), 1);
   });
@@ -107,7 +112,8 @@ export default defineMigration({
     // Renaming the parent first rewrites the children's references to teams_old, which is then dropped.
     assert.throws(
       () => manager.up(),
-      (error: MigrationFailedError) => error.version === 2 && error.foreignKeyRebuild?.fix === "disableForeignKeys: true" && ["Teams", "teams_old"].includes(error.foreignKeyRebuild.table),
+      (error: StepwiseError<"MIGRATION_FAILED">) =>
+        error.details.version === 2 && error.details.foreignKeyRebuild?.fix === "disableForeignKeys: true" && ["Teams", "teams_old"].includes(error.details.foreignKeyRebuild.table),
     );
     assert.equal(manager.currentVersion(), 1);
   });
@@ -127,7 +133,7 @@ await describeEachAsyncDriver("a rebuild of a referenced table names the fix the
       await assert.rejects(
         async () => manager.up(),
         // The fix this driver takes: the flag where it can switch foreign keys off, else an in-place change.
-        (error: MigrationFailedError) => isRebuildFailure(error, 18, "roles", h.capabilities.foreignKeySwitch ? "-- migrate:up foreign_keys:off" : ALTER_IN_PLACE_FIX),
+        (error: StepwiseError<"MIGRATION_FAILED">) => isRebuildFailure(error, 18, "roles", h.capabilities.foreignKeySwitch ? "-- migrate:up foreign_keys:off" : ALTER_IN_PLACE_FIX),
       );
       assert.equal(await manager.currentVersion(), 17);
     });

@@ -6,15 +6,14 @@
  * tests run on every driver available here; they need the declared `foreignKeySwitch`.
  */
 import assert from "node:assert/strict";
-import type { MigrationFailedError } from "../src/core/errors.js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import type { ForeignKeyViolationError } from "./support/stepwise.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 import { sqlEntry } from "./support/registry-builders.js";
+import type { StepwiseError } from "../src/core/errors.js";
 
 const REBUILD = "002_rebuild_authors_born_integer.sql";
 
@@ -49,8 +48,12 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     assert.equal(db.value("SELECT count(*) FROM books"), 4);
     assert.throws(
       () => manager.up(),
-      (error: MigrationFailedError) =>
-        error.code === "MIGRATION_FAILED" && error.version === 2 && error.rolledBack && error.foreignKeyRebuild?.table === "authors" && error.foreignKeyRebuild.referencedBy.join() === "books",
+      (error: StepwiseError<"MIGRATION_FAILED">) =>
+        error.code === "MIGRATION_FAILED" &&
+        error.details.version === 2 &&
+        error.details.rolledBack &&
+        error.details.foreignKeyRebuild?.table === "authors" &&
+        error.details.foreignKeyRebuild.referencedBy.join() === "books",
     );
     assert.equal(manager.currentVersion(), 1);
     assert.equal(db.value("SELECT count(*) FROM books"), 4, "no child row was deleted");
@@ -94,8 +97,12 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     const manager = db.manager(migrations);
     assert.throws(
       () => manager.up(),
-      (error: ForeignKeyViolationError) =>
-        error.code === "FOREIGN_KEY_VIOLATION" && error.version === 2 && error.violationCount === 1 && error.violations[0]!.table === "books" && error.violations[0]!.parent === "authors",
+      (error: StepwiseError<"FOREIGN_KEY_VIOLATION">) =>
+        error.code === "FOREIGN_KEY_VIOLATION" &&
+        error.details.version === 2 &&
+        error.details.violationCount === 1 &&
+        error.details.violations[0]!.table === "books" &&
+        error.details.violations[0]!.parent === "authors",
     );
     assert.equal(manager.currentVersion(), 1);
     assert.equal(db.value("PRAGMA foreign_keys"), 1, "enforcement was not restored");
@@ -133,8 +140,11 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
       manager.up({ to: 1 });
       assert.throws(
         () => manager.up(),
-        (error: MigrationFailedError) =>
-          error.code === "MIGRATION_FAILED" && error.version === 2 && error.foreignKeyRebuild?.table === parent && error.foreignKeyRebuild.referencedBy.join() === expected.get(parent),
+        (error: StepwiseError<"MIGRATION_FAILED">) =>
+          error.code === "MIGRATION_FAILED" &&
+          error.details.version === 2 &&
+          error.details.foreignKeyRebuild?.table === parent &&
+          error.details.foreignKeyRebuild.referencedBy.join() === expected.get(parent),
         `dropping ${create}`,
       );
       assert.equal(manager.currentVersion(), 1);

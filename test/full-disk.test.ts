@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type DiskFullError } from "./support/stepwise.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes } from "./support/project.js";
+import type { StepwiseError } from "../src/core/errors.js";
 
 for (const journalMode of ["delete", "wal"] as const) {
   test(`a migration that fills the disk fails with DISK_FULL and leaves the database as it was (${journalMode})`, async (t) => {
@@ -31,7 +32,7 @@ for (const journalMode of ["delete", "wal"] as const) {
     const manager = new MigrationManager(db, migrations);
     assert.throws(
       () => manager.up(),
-      (error: DiskFullError) => error.code === "DISK_FULL" && error.version === 3 && error.sqliteCode === "SQLITE_FULL",
+      (error: StepwiseError<"DISK_FULL">) => error.code === "DISK_FULL" && error.details.version === 3 && error.details.sqliteCode === "SQLITE_FULL",
     );
     assert.equal(manager.currentVersion(), 2);
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'filler'").pluck().get(), 0);

@@ -15,21 +15,21 @@ import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
-import { MissingDependencyError } from "../codegen/optional-dependencies.js";
 import { REPLAY_DRIVER_INSTALL, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay-check.js";
 import { resolveSettings } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { DriverLoaders } from "../src/cli/open-database.js";
-import { DriverNotInstalledError } from "../src/core/errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { missingDependencyError } from "../codegen/optional-dependencies.js";
+import { driverNotInstalledError } from "../src/core/error-factories.js";
 
 const loadRegistry = async (file: string) => ((await tsImport(`${pathToFileURL(file).href}?t=${Date.now()}`, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
 
 /** A driver whose package this project has not installed, as the loader reports it. */
 const notInstalled = (driver: string, packageName: string) => async () => {
-  throw new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing" });
+  throw driverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing" });
 };
 
 /** The bin's drivers, less better-sqlite3 and libsql: a Cloudflare project's node_modules. */
@@ -163,7 +163,7 @@ export default defineMigration({
 test("every other skip keeps its reason whole: tsx missing (no-registry-loader), a server that refuses the scratch database (no-scratch-database), no server (no-server)", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_a.ts", `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    void db;\n  },\n});\n`);
-  const missing = new MissingDependencyError("Loading generated/registry.ts", ["tsx"]);
+  const missing = missingDependencyError("Loading generated/registry.ts", ["tsx"]);
   const noLoader = await check(project, {
     loadRegistry: async () => {
       throw missing;
@@ -171,7 +171,7 @@ test("every other skip keeps its reason whole: tsx missing (no-registry-loader),
   });
   assert.ok(!noLoader.replay.ran);
   assert.equal(noLoader.replay.code, "no-registry-loader");
-  assert.ok(noLoader.replay.reason.includes(missing.installCommand));
+  assert.ok(noLoader.replay.reason.includes(missing.details.installCommand));
 
   const postgres = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   postgres.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigint);\n");

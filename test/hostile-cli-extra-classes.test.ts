@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { escapeControlCharacters } from "../codegen/problems.js";
 import { translateFolderError } from "../src/cli/database-path.js";
 import { databasePathFromUrl } from "../src/cli/database-url.js";
-import { DatabasePathInvalidError, InvalidTableNameError, StepwiseError } from "./support/stepwise.js";
+import { StepwiseError } from "./support/stepwise.js";
 import { HistoryStore, isValidTableName } from "../src/core/history.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
@@ -104,7 +104,7 @@ test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings a
   for (const url of ["sqlite://admin:s3cret@host/app.db", "file:///srv/admin:s3cret@app.db", "Data Source=app.db;Password=s3cret", "app.db;Password=s3cret", "`sqlite:app.db`"]) {
     assert.throws(
       () => databasePathFromUrl(url),
-      (error: unknown) => error instanceof DatabasePathInvalidError && error.problem === "unsupported-url" && !error.message.includes("s3cret"),
+      (error: unknown) => error instanceof StepwiseError && error.is("DATABASE_PATH_INVALID") && error.details.problem === "unsupported-url" && !error.message.includes("s3cret"),
       url,
     );
   }
@@ -136,7 +136,7 @@ test("sqlite_ names are refused as the history table in the library too, in any 
     try {
       assert.throws(
         () => new HistoryStore(name),
-        (error: unknown) => error instanceof InvalidTableNameError && error.code === "INVALID_TABLE_NAME",
+        (error: unknown) => error instanceof StepwiseError && error.is("INVALID_TABLE_NAME") && error.code === "INVALID_TABLE_NAME",
       );
     } finally {
       db.close();

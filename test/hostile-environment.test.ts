@@ -12,9 +12,10 @@ import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after as afterAll, before as beforeAll, test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type DatabaseLockedError, type DatabaseUnusableError, type HistoryTableInvalidError, type UnmanagedDatabaseError } from "./support/stepwise.js";
+import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 let unprivileged: UnprivilegedCli;
 beforeAll(() => {
@@ -43,7 +44,7 @@ test("a read-only connection: DATABASE_UNUSABLE (SQLITE_READONLY), nothing chang
   t.after(() => db.close());
   assert.throws(
     () => new MigrationManager(db, migrations).up(),
-    (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_READONLY",
+    (error: StepwiseError<"DATABASE_UNUSABLE">) => error.code === "DATABASE_UNUSABLE" && error.details.sqliteCode === "SQLITE_READONLY",
   );
   assert.deepEqual(readBytes(file), before);
 });
@@ -96,11 +97,11 @@ test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding pr
   t.after(() => db.close());
   assert.throws(
     () => new MigrationManager(db, migrations, { busyTimeoutMs: 100 }).up(),
-    (error: DatabaseLockedError) =>
+    (error: StepwiseError<"DATABASE_LOCKED">) =>
       error.code === "DATABASE_LOCKED" &&
-      error.busyTimeoutMs === 100 &&
+      error.details.busyTimeoutMs === 100 &&
       // Linux names the holder through /proc/locks; elsewhere the list is empty.
-      (process.platform !== "linux" || error.holders.some((h) => h.pid === holder.pid && h.lock === "write")),
+      (process.platform !== "linux" || error.details.holders.some((h) => h.pid === holder.pid && h.lock === "write")),
   );
   const cli = await runCli(["up", "--busy-timeout", "100", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
@@ -122,7 +123,7 @@ test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the libr
   t.after(() => db.close());
   assert.throws(
     () => new MigrationManager(db, migrations).up(),
-    (error: DatabaseUnusableError) => error.code === "DATABASE_UNUSABLE" && error.sqliteCode === "SQLITE_NOTADB",
+    (error: StepwiseError<"DATABASE_UNUSABLE">) => error.code === "DATABASE_UNUSABLE" && error.details.sqliteCode === "SQLITE_NOTADB",
   );
   const cli = await runCli(["up", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
@@ -142,7 +143,7 @@ test("user tables without a history table: UNMANAGED_DATABASE listing them, noth
   t.after(() => db.close());
   assert.throws(
     () => new MigrationManager(db, migrations).up(),
-    (error: UnmanagedDatabaseError) => error.code === "UNMANAGED_DATABASE" && error.tables.includes("authors"),
+    (error: StepwiseError<"UNMANAGED_DATABASE">) => error.code === "UNMANAGED_DATABASE" && error.details.tables.includes("authors"),
   );
   const cli = await runCli(["up", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
@@ -162,7 +163,15 @@ test("a history table of another shape: HISTORY_TABLE_INVALID naming the missing
   t.after(() => db.close());
   const manager = new MigrationManager(db, migrations);
   for (const action of [() => manager.up(), () => manager.history()]) {
-    assert.throws(action, (error: HistoryTableInvalidError) => error.code === "HISTORY_TABLE_INVALID" && error.missingColumns.includes("version") && error.missingColumns.includes("checksum"));
+    assert.throws(
+      action,
+      (error: unknown) =>
+        error instanceof StepwiseError &&
+        error.is("HISTORY_TABLE_INVALID") &&
+        "missingColumns" in error.details &&
+        error.details.missingColumns.includes("version") &&
+        error.details.missingColumns.includes("checksum"),
+    );
   }
   // status reports the same refusal as plain data.
   const problem = manager.status().problem as { code: string; missingColumns?: string[] } | null;

@@ -11,10 +11,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import * as fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { FileWriteError } from "../src/core/errors.js";
 import { writeFileAtomic, type AtomicWriteFileSystem } from "../codegen/write-file.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** Runs the real bin under `ulimit -f <blocks>` (1 KiB blocks), with SIGXFSZ ignored so writes fail with EFBIG. */
 function runCliWithFileSizeLimit(args: readonly string[], cwd: string, limitKiB: number): Promise<RunResult> {
@@ -189,13 +189,13 @@ test("every failing step of an atomic write (in-process) throws FILE_WRITE_FAILE
   for (const [failure, step] of cases) {
     assert.throws(
       () => writeFileAtomic(target, "x".repeat(1000), { fileSystem: failingFileSystem(failure) }),
-      (error: FileWriteError) => {
-        assert.ok(error instanceof FileWriteError);
+      (error: StepwiseError<"FILE_WRITE_FAILED">) => {
+        assert.ok(error instanceof StepwiseError && error.is("FILE_WRITE_FAILED"));
         assert.deepEqual(
-          { code: error.code, file: error.file, step: error.step, systemCode: error.systemCode, expected: error.bytesExpected },
+          { code: error.code, file: error.details.file, step: error.details.step, systemCode: error.details.systemCode, expected: error.details.bytesExpected },
           { code: "FILE_WRITE_FAILED", file: target, step, systemCode: failure.code, expected: 1000 },
         );
-        if (failure.step === "write") assert.equal(error.bytesWritten, 10);
+        if (failure.step === "write") assert.equal(error.details.bytesWritten, 10);
         return true;
       },
     );
@@ -212,9 +212,9 @@ test("every failing step of an atomic write (in-process) throws FILE_WRITE_FAILE
   const fresh = path.join(dir, "001_new.sql");
   assert.throws(
     () => writeFileAtomic(target, "new", { exclusive: true }),
-    (error: FileWriteError) => error.systemCode === "EEXIST" && error.step === "link",
+    (error: StepwiseError<"FILE_WRITE_FAILED">) => error.details.systemCode === "EEXIST" && error.details.step === "link",
   );
-  assert.throws(() => writeFileAtomic(fresh, "new", { exclusive: true, fileSystem: failingFileSystem({ step: "link", code: "EIO" }) }), FileWriteError);
+  assert.throws(() => writeFileAtomic(fresh, "new", { exclusive: true, fileSystem: failingFileSystem({ step: "link", code: "EIO" }) }), { code: "FILE_WRITE_FAILED" });
   assert.deepEqual(readdirSync(dir), ["registry.ts"]);
   assert.equal(readFileSync(target, "utf8"), text);
 });

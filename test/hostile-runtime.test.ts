@@ -21,6 +21,7 @@ import { connectionSettingsOf, snapshotThroughDriver } from "./support/driver-sn
 import { describeForDriver } from "./support/single-driver.js";
 import { createItems, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import { createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 type TestContext = Parameters<typeof makeTempDir>[0];
 
@@ -240,10 +241,10 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
     h.withDatabase((db) => {
       const migrations = [createItems, sqlEntry(2, "CREATE TABLE outside (x); BEGIN; INSERT INTO items (note) VALUES ('pending');", { transaction: false })];
       const manager = db.manager(migrations);
-      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, rolledBack: false }));
       assert.equal(db.driver.inTransaction(), false);
       assert.equal(db.value("SELECT count(*) FROM items"), 0);
-      assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
     }));
 
   test("a transaction: false migration whose history write fails after its body says its changes may remain, and names it", () =>
@@ -255,9 +256,9 @@ await describeEachDriver("a migration that ends stepwise's transaction", (h) => 
         sqlEntry(2, "CREATE TABLE done_outside (x); CREATE TRIGGER refuse_history BEFORE UPDATE ON schema_migrations BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;", { transaction: false }),
       ];
       const manager = db.manager(migrations);
-      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, file: "migrations/002_step_2.sql", rolledBack: false }));
       assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name = 'done_outside'"), 1);
-      assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
     }));
 });
 
@@ -433,7 +434,7 @@ await describeEachDriver("connection settings after up and down", (h) => {
         sqlEntry(2, "PRAGMA foreign_keys = OFF; CREATE TABLE tags (item_id INTEGER NOT NULL REFERENCES items (id));", { transaction: false }),
         sqlEntry(3, "INSERT INTO tags (item_id) VALUES (42);"),
       ];
-      assert.throws(() => db.manager(migrations).up(), { code: "MIGRATION_FAILED", version: 3, rolledBack: true });
+      assert.throws(() => db.manager(migrations).up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3, rolledBack: true }));
       assert.equal(db.value("SELECT count(*) FROM tags"), 0);
       assert.equal(db.value("PRAGMA foreign_keys"), 1);
     }));
@@ -488,7 +489,7 @@ await describeEachDriver("connection settings after up and down", (h) => {
       }
       manager.down({ to: 1 });
       assert.deepEqual(connectionSettingsOf(db.driver), before, "after a successful down");
-      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3 }));
       assert.deepEqual(connectionSettingsOf(db.driver), before, "after a failed up");
       assert.equal(db.value("SELECT 'a' LIKE 'A'"), 1, "LIKE is case-insensitive again");
     }));
@@ -519,7 +520,7 @@ await describeEachDriver("connection settings after up and down", (h) => {
       const manager = db.manager(migrations);
       manager.up({ to: 2 });
       assert.deepEqual(connectionSettingsOf(db.driver), before);
-      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3 });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3 }));
       assert.deepEqual(connectionSettingsOf(db.driver), before);
       assert.equal(manager.currentVersion(), 2);
     }));
@@ -547,7 +548,7 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
         new Date().toISOString(),
         owner,
       ]);
-      assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), { code: "MIGRATION_IN_PROGRESS", version: 2 });
+      assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 2 }));
       // Only a bare file name next to the database is ever probed, whatever the row says.
       assert.equal(db.driver.probeOwnerLock!("../elsewhere/app.db"), "unknown");
     }));
@@ -564,7 +565,7 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
           },
         }),
       ];
-      assert.throws(() => db.manager(migrations).up(), { code: "MIGRATION_FAILED", rolledBack: false });
+      assert.throws(() => db.manager(migrations).up(), stepwiseFailure({ code: "MIGRATION_FAILED", rolledBack: false }));
       const owner = JSON.parse(String(db.value("SELECT owner FROM schema_migrations WHERE version = 2"))) as { lockFile: string };
       assert.equal(owner.lockFile, ownerLockFileName(db.file, "schema_migrations"));
       assert.equal(db.driver.probeOwnerLock!(owner.lockFile), "free");
@@ -572,7 +573,7 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
       const other = await db.reopen();
       const otherOwner = JSON.stringify({ ...owner, pid: process.pid, token: "a-finished-process" });
       other.driver.run("UPDATE schema_migrations SET owner = ? WHERE version = 2", [otherOwner]);
-      assert.throws(() => other.manager(migrations, { busyTimeoutMs: 30_000 }).up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+      assert.throws(() => other.manager(migrations, { busyTimeoutMs: 30_000 }).up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
     }));
 });
 
@@ -635,7 +636,7 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
       const manager = db.manager(migrations);
       manager.up({ to: 2 });
       const before = snapshotThroughDriver(db);
-      assert.throws(() => manager.up(), { code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true }));
       assert.equal(db.driver.inTransaction(), false);
       assert.deepEqual(snapshotThroughDriver(db), before);
     }));

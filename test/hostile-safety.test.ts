@@ -10,20 +10,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import {
-  MigrationManager,
-  listBackups,
-  restoreBackup,
-  takeBackup,
-  takeBackupSync,
-  upWithBackup,
-  type BackupDiskFullError,
-  type ForeignBackupError,
-  type MigrationRegistry,
-} from "./support/stepwise.js";
+import { MigrationManager, listBackups, restoreBackup, takeBackup, takeBackupSync, upWithBackup, type MigrationRegistry } from "./support/stepwise.js";
 import { startLockHolder } from "./support/lock-holder.js";
 import { binPath, createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+import type { StepwiseError } from "../src/core/errors.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The SQLite library through which restore, and the backup nets given a path, open files. */
 const library = createBetterSqlite3Driver(new Database(":memory:"));
@@ -203,12 +195,12 @@ test("restore refuses another app's backup with BACKUP_FOREIGN unless --force", 
   assert.doesNotMatch(refused.stderr, NO_STACK);
   assert.deepEqual(readBytes(file), before);
 
-  await assert.rejects(restoreBackup({ driver: library, backupFile: foreign, databasePath: file, migrations }), (error: ForeignBackupError) => {
+  await assert.rejects(restoreBackup({ driver: library, backupFile: foreign, databasePath: file, migrations }), (error: StepwiseError<"BACKUP_FOREIGN">) => {
     assert.equal(error.code, "BACKUP_FOREIGN");
-    assert.equal(error.file, foreign);
+    assert.equal(error.details.file, foreign);
     assert.ok(
-      error.reasons.some((reason) => reason.version === 1 && reason.kind === "name"),
-      JSON.stringify(error.reasons),
+      error.details.reasons.some((reason) => reason.version === 1 && reason.kind === "name"),
+      JSON.stringify(error.details.reasons),
     );
     return true;
   });
@@ -228,7 +220,7 @@ test("restore into a folder that does not exist fails with DATABASE_FOLDER_MISSI
   assert.match(result.stderr, /\[DATABASE_FOLDER_MISSING\]/);
   assert.doesNotMatch(result.stderr, NO_STACK);
   assert.equal(existsSync(path.join(project.root, "no")), false);
-  await assert.rejects(restoreBackup({ driver: library, backupFile: backup, databasePath: missing }), { code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) });
+  await assert.rejects(restoreBackup({ driver: library, backupFile: backup, databasePath: missing }), stepwiseFailure({ code: "DATABASE_FOLDER_MISSING", folder: path.dirname(missing) }));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -395,10 +387,10 @@ test("upWithBackup into a full file system throws BackupDiskFullError with the f
   const backups = path.join(room.mountPoint, "sync-backups");
   assert.throws(
     () => upWithBackup(manager, { backup: { directory: backups } }),
-    (error: BackupDiskFullError) => {
+    (error: StepwiseError<"BACKUP_DISK_FULL">) => {
       assert.equal(error.code, "BACKUP_DISK_FULL");
-      assert.equal(error.directory, backups);
-      assert.ok(error.neededBytes !== null && error.neededBytes > 256 * 1024);
+      assert.equal(error.details.directory, backups);
+      assert.ok(error.details.neededBytes !== null && error.details.neededBytes > 256 * 1024);
       return true;
     },
   );

@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { MigrationFailedError, StepwiseError } from "./support/stepwise.js";
+import { StepwiseError } from "./support/stepwise.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { createTestProject } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 await describeEachDriver("failure atomicity", (h) => {
   test("a migration that throws midway leaves nothing behind, and applies once fixed", async (t) => {
@@ -30,13 +31,13 @@ await describeEachDriver("failure atomicity", (h) => {
         return true;
       },
     );
-    assert.ok(caught instanceof MigrationFailedError);
+    assert.ok(caught instanceof StepwiseError && caught.is("MIGRATION_FAILED"));
     assert.ok(caught instanceof StepwiseError);
     assert.equal(caught.code, "MIGRATION_FAILED");
-    assert.equal(caught.version, 2);
-    assert.equal(caught.file, "migrations/002_audit_and_email.ts");
-    assert.equal(caught.direction, "up");
-    assert.equal(caught.rolledBack, true);
+    assert.equal(caught.details.version, 2);
+    assert.equal(caught.details.file, "migrations/002_audit_and_email.ts");
+    assert.equal(caught.details.direction, "up");
+    assert.equal(caught.details.rolledBack, true);
     assert.equal((caught.cause as { code?: string }).code, "FIXTURE_FAILURE");
 
     assert.deepEqual(db.snapshot(), before);
@@ -84,7 +85,7 @@ await describeEachDriver("failure atomicity", (h) => {
     manager.up();
     const before = db.snapshot();
 
-    assert.throws(() => manager.down(), { code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true });
+    assert.throws(() => manager.down(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, direction: "down", rolledBack: true }));
     assert.deepEqual(db.snapshot(), before);
     assert.equal(manager.currentVersion(), 2);
   });

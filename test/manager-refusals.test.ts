@@ -10,6 +10,7 @@ import type { MigrationRegistry } from "./support/stepwise.js";
 import type { SyncMigrationManager } from "../src/core/manager.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
@@ -110,7 +111,7 @@ await describeEachDriver("refusals", (h) => {
     const db = await h.open(project.databasePath());
     t.after(() => db.close());
     for (const tableName of ["bad-name", "1st", 'x"; DROP TABLE y; --', ""]) {
-      assert.throws(() => db.manager(migrations, { tableName }), { code: "INVALID_TABLE_NAME", tableName });
+      assert.throws(() => db.manager(migrations, { tableName }), stepwiseFailure({ code: "INVALID_TABLE_NAME", tableName }));
     }
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
   });

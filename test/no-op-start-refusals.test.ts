@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** A checksum in gen's format, different for every seed. */
 function hexChecksum(seed: string): string {
@@ -62,14 +63,14 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
     h.withDatabase((db) => {
       db.migrate(registry);
       db.exec(`UPDATE schema_migrations SET checksum = '${hexChecksum("edited")}' WHERE version = 3`);
-      assert.throws(() => db.migrate(registry), { code: "CHECKSUM_MISMATCH", version: 3, databaseChecksum: hexChecksum("edited"), registryChecksum: registry[2]!.checksum });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 3, databaseChecksum: hexChecksum("edited"), registryChecksum: registry[2]!.checksum }));
     }));
 
   test("two rows with each other's checksums are CHECKSUM_MISMATCH: the comparison is per version, not per position", () =>
     h.withDatabase((db) => {
       db.migrate(registry);
       db.exec(`UPDATE schema_migrations SET checksum = CASE version WHEN 2 THEN '${registry[2]!.checksum}' ELSE '${registry[1]!.checksum}' END WHERE version IN (2, 3)`);
-      assert.throws(() => db.migrate(registry), { code: "CHECKSUM_MISMATCH", version: 2 });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));
     }));
 
   test("a checksum in upper case is CHECKSUM_MISMATCH, also in a table that folds case (COLLATE NOCASE)", () =>
@@ -80,7 +81,7 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL COLLATE NOCASE, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied' COLLATE NOCASE, owner TEXT)",
       );
       db.exec("UPDATE schema_migrations SET checksum = upper(checksum) WHERE version = 4");
-      assert.throws(() => db.migrate(registry), { code: "CHECKSUM_MISMATCH", version: 4 });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 4 }));
     }));
 
   test("a state that only matches 'applied' when case is folded is refused as an invalid row (unknown-state)", () =>
@@ -91,7 +92,7 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL COLLATE NOCASE, owner TEXT)",
       );
       db.exec("UPDATE schema_migrations SET state = 'APPLIED' WHERE version = 2");
-      assert.throws(() => db.migrate(registry), { code: "HISTORY_TABLE_INVALID", version: 2, problem: "unknown-state" });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", version: 2, problem: "unknown-state" }));
     }));
 
   test("a registry checksum past ASCII against byte-shifted slices of it is CHECKSUM_MISMATCH", () =>
@@ -108,14 +109,14 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
         const slice = decoder.decode(bytes.subarray((entry.version - 1) * 64, entry.version * 64));
         db.exec(`UPDATE schema_migrations SET checksum = '${slice.replace(/'/g, "''")}' WHERE version = ${entry.version}`);
       }
-      assert.throws(() => db.migrate(shifted), { code: "CHECKSUM_MISMATCH", version: 2 });
+      assert.throws(() => db.migrate(shifted), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));
     }));
 
   test("a checksum stored as a blob of the same bytes is refused as an invalid row (checksum-not-text)", () =>
     h.withDatabase((db) => {
       db.migrate(registry);
       db.exec("UPDATE schema_migrations SET checksum = CAST(checksum AS BLOB) WHERE version = 5");
-      assert.throws(() => db.migrate(registry), { code: "HISTORY_TABLE_INVALID", version: 5, problem: "checksum-not-text" });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", version: 5, problem: "checksum-not-text" }));
     }));
 
   test("a row of a version the registry lacks is DATABASE_AHEAD", () =>
@@ -124,14 +125,14 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
       db.exec(
         `INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (6, 'table_6', '${hexChecksum("migration 6")}', '2026-11-22T00:00:00.000Z', 1, 'applied')`,
       );
-      assert.throws(() => db.migrate(registry), { code: "DATABASE_AHEAD", unknownVersions: [6] });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "DATABASE_AHEAD", unknownVersions: [6] }));
     }));
 
   test("a missing row below the newest is HISTORY_OUT_OF_ORDER", () =>
     h.withDatabase((db) => {
       db.migrate(registry);
       db.exec("DELETE FROM schema_migrations WHERE version = 3");
-      assert.throws(() => db.migrate(registry), { code: "HISTORY_OUT_OF_ORDER", missingVersions: [3] });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "HISTORY_OUT_OF_ORDER", missingVersions: [3] }));
     }));
 
   test("an interrupted row whose owner is gone is INCOMPLETE_MIGRATION", () =>
@@ -156,7 +157,7 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
           "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'applied'); " +
           "INSERT INTO schema_migrations SELECT * FROM history_copy; DROP TABLE history_copy",
       );
-      assert.throws(() => db.migrate(registry), { code: "HISTORY_TABLE_INVALID", missingColumns: ["duration_ms"] });
+      assert.throws(() => db.migrate(registry), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", missingColumns: ["duration_ms"] }));
     }));
 
   test("a history table whose version is not its INTEGER PRIMARY KEY is HISTORY_TABLE_INVALID", () =>
@@ -187,7 +188,7 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
     h.withDatabase((db) => {
       db.migrate(registry);
       assert.deepEqual(db.migrate(registry, { to: 5 }).steps, []);
-      assert.throws(() => db.migrate(registry, { to: 3 }), { code: "INVALID_TARGET", target: 3 });
+      assert.throws(() => db.migrate(registry, { to: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
     }));
 
   test("a pending migration still runs", () =>

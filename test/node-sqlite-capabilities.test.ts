@@ -14,6 +14,7 @@ import { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { createNodeSqliteDriver, nodeSqliteCapabilities } from "../src/drivers/node-sqlite.js";
 import type { DatabaseSync } from "../src/entries/node-sqlite.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 const hasNodeSqlite = typeof process.getBuiltinModule === "function" && process.getBuiltinModule("node:sqlite" as never) !== undefined && !("Bun" in globalThis);
 
@@ -104,7 +105,7 @@ test("a driver declaring no snapshot is refused by rehearseUp naming node-sqlite
   assert.equal(driver.snapshot, undefined);
   const manager = new SyncMigrationManager(driver, registry);
   const { rehearseUp } = await import("../src/safety/rehearsal.js");
-  assert.throws(() => rehearseUp(manager as never), { code: "DRIVER_CAPABILITY_MISSING", driver: "node-sqlite", capability: "snapshot", operation: "rehearseUp" });
+  assert.throws(() => rehearseUp(manager as never), stepwiseFailure({ code: "DRIVER_CAPABILITY_MISSING", driver: "node-sqlite", capability: "snapshot", operation: "rehearseUp" }));
   assert.equal(manager.currentVersion(), 0);
   assert.deepEqual(
     db

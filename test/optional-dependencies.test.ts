@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { findMissingPeers, MissingDependencyError, OPTIONAL_PEERS, type OptionalPeer } from "../codegen/optional-dependencies.js";
+import { findMissingPeers, OPTIONAL_PEERS, type OptionalPeer, missingDependencyError } from "../codegen/optional-dependencies.js";
 import { repoRoot } from "./support/project.js";
 
 const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
@@ -34,9 +34,9 @@ test("this repo develops against the major versions the bin supports", () => {
 });
 
 test("MissingDependencyError carries the packages and one install command for all of them", () => {
-  const error = new MissingDependencyError("stepwise gen", ["ts-morph", "prettier"]);
+  const error = missingDependencyError("stepwise gen", ["ts-morph", "prettier"]);
   assert.equal(error.code, "MISSING_DEPENDENCY");
-  assert.deepEqual(error.packages, ["ts-morph", "prettier"]);
-  assert.equal(error.installCommand, `npm install --save-dev ts-morph@${OPTIONAL_PEERS["ts-morph"].major} prettier@${OPTIONAL_PEERS.prettier.major}`);
-  assert.ok(error.message.includes(error.installCommand));
+  assert.deepEqual(error.details.packages, ["ts-morph", "prettier"]);
+  assert.equal(error.details.installCommand, `npm install --save-dev ts-morph@${OPTIONAL_PEERS["ts-morph"].major} prettier@${OPTIONAL_PEERS.prettier.major}`);
+  assert.ok(error.message.includes(error.details.installCommand));
 });

@@ -11,6 +11,7 @@ import { MigrationManager } from "../src/entries/pg.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** How stepwise opens a transaction: with the run's lock_timeout, which ends with it. */
 const BEGIN = `BEGIN; SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`;
@@ -66,7 +67,7 @@ test("a start whose history read fails or finds an interrupted or drifted histor
   const client = await connectFresh(t);
   await new MigrationManager(client, registry).up();
   await client.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2`);
-  await assert.rejects(new MigrationManager(client, registry).up(), { code: "CHECKSUM_MISMATCH", version: 2 });
+  await assert.rejects(new MigrationManager(client, registry).up(), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));
   await client.query(`DROP TABLE schema_migrations`);
   // No history table but the migrations' tables: the careful path refuses an unmanaged database.
   await assert.rejects(new MigrationManager(client, registry).up(), { code: "UNMANAGED_DATABASE" });

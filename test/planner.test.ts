@@ -16,6 +16,7 @@ import {
   type MigrationEntry,
   type SqlMigrationEntry,
 } from "./support/stepwise.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 function entry(version: number, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
   const downSql = overrides.downSql === undefined ? `DROP TABLE t${version}` : overrides.downSql;
@@ -78,13 +79,13 @@ describe("planUp", () => {
   });
 
   test("a target beyond the latest version is refused", () => {
-    assert.throws(() => planUp(registryOf(3), [], { to: 4 }), { code: "INVALID_TARGET", target: 4 });
-    assert.throws(() => planUp(registryOf(3), [], { to: -1 }), { code: "INVALID_TARGET", target: -1 });
-    assert.throws(() => planUp(registryOf(3), [], { to: 1.5 }), { code: "INVALID_TARGET", target: 1.5 });
+    assert.throws(() => planUp(registryOf(3), [], { to: 4 }), stepwiseFailure({ code: "INVALID_TARGET", target: 4 }));
+    assert.throws(() => planUp(registryOf(3), [], { to: -1 }), stepwiseFailure({ code: "INVALID_TARGET", target: -1 }));
+    assert.throws(() => planUp(registryOf(3), [], { to: 1.5 }), stepwiseFailure({ code: "INVALID_TARGET", target: 1.5 }));
   });
 
   test("a target below the current version is refused rather than silently reverting", () => {
-    assert.throws(() => planUp(registryOf(3), applied(1, 2, 3), { to: 1 }), { code: "INVALID_TARGET", target: 1 });
+    assert.throws(() => planUp(registryOf(3), applied(1, 2, 3), { to: 1 }), stepwiseFailure({ code: "INVALID_TARGET", target: 1 }));
   });
 });
 
@@ -112,18 +113,21 @@ describe("planDown", () => {
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 3 }), { code: "INVALID_TARGET" });
     assert.throws(() => planDown(registryOf(3), [], {}), { code: "INVALID_TARGET" });
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 0 }), { code: "INVALID_TARGET" });
-    assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: 3 }), { code: "INVALID_TARGET", target: 3 });
-    assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: -1 }), { code: "INVALID_TARGET", target: -1 });
+    assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
+    assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: -1 }), stepwiseFailure({ code: "INVALID_TARGET", target: -1 }));
   });
 
   test("an irreversible migration inside the range refuses the whole plan and names the newest one", () => {
     const registry = registryOf(5, { 2: { downSql: null }, 3: { downSql: null } });
-    assert.throws(() => planDown(registry, applied(1, 2, 3, 4, 5), { to: 0 }), {
-      code: "IRREVERSIBLE_MIGRATION",
-      version: 3,
-      file: "migrations/003_step_3.sql",
-    });
-    assert.throws(() => planDown(registry, applied(1, 2, 3, 4, 5), { steps: 3 }), { code: "IRREVERSIBLE_MIGRATION", version: 3 });
+    assert.throws(
+      () => planDown(registry, applied(1, 2, 3, 4, 5), { to: 0 }),
+      stepwiseFailure({
+        code: "IRREVERSIBLE_MIGRATION",
+        version: 3,
+        file: "migrations/003_step_3.sql",
+      }),
+    );
+    assert.throws(() => planDown(registry, applied(1, 2, 3, 4, 5), { steps: 3 }), stepwiseFailure({ code: "IRREVERSIBLE_MIGRATION", version: 3 }));
   });
 
   test("an irreversible migration below the range does not block it", () => {
@@ -137,18 +141,21 @@ describe("history checks", () => {
     const error = findHistoryProblem(registryOf(4), applied(1, 3));
     assert.equal(error?.code, "HISTORY_OUT_OF_ORDER");
     assert.deepEqual((error as unknown as { missingVersions: number[] }).missingVersions, [2]);
-    assert.throws(() => planUp(registryOf(4), applied(1, 3)), { code: "HISTORY_OUT_OF_ORDER", highestAppliedVersion: 3 });
-    assert.throws(() => planDown(registryOf(4), applied(2, 3)), { code: "HISTORY_OUT_OF_ORDER", missingVersions: [1] });
+    assert.throws(() => planUp(registryOf(4), applied(1, 3)), stepwiseFailure({ code: "HISTORY_OUT_OF_ORDER", highestAppliedVersion: 3 }));
+    assert.throws(() => planDown(registryOf(4), applied(2, 3)), stepwiseFailure({ code: "HISTORY_OUT_OF_ORDER", missingVersions: [1] }));
   });
 
   test("versions the registry lacks mean the database is ahead, in both directions", () => {
-    assert.throws(() => planUp(registryOf(2), applied(1, 2, 3, 4)), {
-      code: "DATABASE_AHEAD",
-      unknownVersions: [3, 4],
-      latestKnownVersion: 2,
-    });
-    assert.throws(() => planDown(registryOf(2), applied(1, 2, 3)), { code: "DATABASE_AHEAD", unknownVersions: [3] });
-    assert.throws(() => planUp([], applied(1)), { code: "DATABASE_AHEAD", latestKnownVersion: 0 });
+    assert.throws(
+      () => planUp(registryOf(2), applied(1, 2, 3, 4)),
+      stepwiseFailure({
+        code: "DATABASE_AHEAD",
+        unknownVersions: [3, 4],
+        latestKnownVersion: 2,
+      }),
+    );
+    assert.throws(() => planDown(registryOf(2), applied(1, 2, 3)), stepwiseFailure({ code: "DATABASE_AHEAD", unknownVersions: [3] }));
+    assert.throws(() => planUp([], applied(1)), stepwiseFailure({ code: "DATABASE_AHEAD", latestKnownVersion: 0 }));
   });
 
   test("the database-ahead refusal names the versions it lacks as migrations, not as a bare count", () => {
@@ -178,20 +185,23 @@ describe("history checks", () => {
       }
       assert.throws(() => planUp(registryOf(3), rows), { problem: "version-not-positive-integer" });
     }
-    assert.throws(() => planUp(registryOf(3), applied(1, 1, 2)), { code: "HISTORY_TABLE_INVALID", problem: "duplicate-version", version: 1 });
+    assert.throws(() => planUp(registryOf(3), applied(1, 1, 2)), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", problem: "duplicate-version", version: 1 }));
   });
 
   test("a changed checksum is refused with both checksums and the file", () => {
     const rows = applied(1, 2);
     const drifted = [rows[0]!, { ...rows[1]!, checksum: "old-sum" }];
     for (const plan of [() => planUp(registryOf(3), drifted), () => planDown(registryOf(3), drifted, { to: 0 })]) {
-      assert.throws(plan, {
-        code: "CHECKSUM_MISMATCH",
-        version: 2,
-        file: "migrations/002_step_2.sql",
-        registryChecksum: "sum-2",
-        databaseChecksum: "old-sum",
-      });
+      assert.throws(
+        plan,
+        stepwiseFailure({
+          code: "CHECKSUM_MISMATCH",
+          version: 2,
+          file: "migrations/002_step_2.sql",
+          registryChecksum: "sum-2",
+          databaseChecksum: "old-sum",
+        }),
+      );
     }
   });
 
@@ -203,11 +213,14 @@ describe("history checks", () => {
 
   test("an interrupted non-transactional migration is refused with when it started", () => {
     const rows: AppliedMigrationKey[] = [...applied(1), { version: 2, checksum: "sum-2", startedAt: "2024-01-01T00:00:00.000Z" }];
-    assert.throws(() => planUp(registryOf(3), rows), {
-      code: "INCOMPLETE_MIGRATION",
-      version: 2,
-      startedAt: "2024-01-01T00:00:00.000Z",
-    });
+    assert.throws(
+      () => planUp(registryOf(3), rows),
+      stepwiseFailure({
+        code: "INCOMPLETE_MIGRATION",
+        version: 2,
+        startedAt: "2024-01-01T00:00:00.000Z",
+      }),
+    );
   });
 });
 

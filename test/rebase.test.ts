@@ -9,12 +9,12 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
 import { applyRebase, planRebase } from "../codegen/rebase.js";
-import { RebaseRenameFailedError } from "../codegen/rebase-errors.js";
 import type { RenameFileSystem } from "../codegen/rename-files.js";
 import { writeFileAtomic } from "../codegen/write-file.js";
 import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 const gitMissing = gitUnavailableReason();
 if (gitMissing) console.log(`# skipped: ${gitMissing}`);
@@ -293,7 +293,7 @@ test("a rename or rewrite that fails part way puts every file back", { skip: git
     };
     assert.throws(
       () => applyRebase(plan, { projectRoot: project.root, migrationsDir: project.migrationsDir, fileSystem: failing }),
-      (error: unknown) => error instanceof RebaseRenameFailedError && error.code === "REBASE_RENAME_FAILED" && error.restored,
+      (error: unknown) => error instanceof StepwiseError && error.is("REBASE_RENAME_FAILED") && error.code === "REBASE_RENAME_FAILED" && error.details.restored,
       `step ${failAt}`,
     );
     assert.deepEqual(snapshot(), before, `step ${failAt} left the folder changed`);

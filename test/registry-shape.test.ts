@@ -18,6 +18,7 @@ import Database from "better-sqlite3";
 import { ts } from "ts-morph";
 import { MigrationManager, migrate } from "./support/stepwise.js";
 import { createTestProject, repoRoot, type TestProject } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The counter the instrumented `sqlOf()`/`tsOf()` bump, on the global object so the test can read it. */
 const COUNTER = "__stepwiseRegistryDetailReads";
@@ -75,7 +76,7 @@ test("a refusal on a no-op start still names the file: drift is reported with th
   t.after(() => db.close());
   migrate(db, migrations);
   db.prepare("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 3").run();
-  assert.throws(() => migrate(db, migrations), { code: "CHECKSUM_MISMATCH", version: 3, file: "migrations/003_vacuum.sql" });
+  assert.throws(() => migrate(db, migrations), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 3, file: "migrations/003_vacuum.sql" }));
 });
 
 test("every entry of a kind shares one hidden class with fast properties, and copies as a plain object with every field", (t) => {

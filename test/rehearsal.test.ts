@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MigrationFailedError } from "../src/core/errors.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { rehearseUp } from "../src/entries/safety-nets.js";
@@ -17,6 +16,8 @@ import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.j
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 /** The fixture's migrations: 1 applies, 2 (transaction: false) and 3 (batches) would, 4 fails on NOT NULL. */
 async function loadFixture(t: Parameters<typeof createTestProject>[0]) {
@@ -95,12 +96,12 @@ await describeEachDriver("rehearseUp", (h) => {
         }
         assert.fail("the real run should have failed");
       })();
-      assert.ok(error instanceof MigrationFailedError);
+      assert.ok(error instanceof StepwiseError && error.is("MIGRATION_FAILED"));
       assert.equal(rehearsal.failure?.code, error.code);
       assert.equal(rehearsal.failure?.message, error.message);
       assert.deepEqual(
         { version: rehearsal.failure?.fields.version, file: rehearsal.failure?.fields.file, direction: rehearsal.failure?.fields.direction, rolledBack: rehearsal.failure?.fields.rolledBack },
-        { version: error.version, file: error.file, direction: error.direction, rolledBack: error.rolledBack },
+        { version: error.details.version, file: error.details.file, direction: error.details.direction, rolledBack: error.details.rolledBack },
       );
       // SQLite's reason as every driver reads it; the cause itself is whatever the library threw.
       assert.match(String(error.nativeCode), /^SQLITE_CONSTRAINT/);
@@ -204,12 +205,15 @@ await describeEachDriver("rehearseUp", (h) => {
       const { migrations } = await loadFixture(t);
       db.manager(migrations).up({ to: 1 });
       const state = databaseState(db);
-      assert.throws(() => rehearseUp(managerWithout(db, "snapshot", migrations)), {
-        code: "DRIVER_CAPABILITY_MISSING",
-        driver: h.name,
-        capability: "snapshot",
-        operation: "rehearseUp",
-      });
+      assert.throws(
+        () => rehearseUp(managerWithout(db, "snapshot", migrations)),
+        stepwiseFailure({
+          code: "DRIVER_CAPABILITY_MISSING",
+          driver: h.name,
+          capability: "snapshot",
+          operation: "rehearseUp",
+        }),
+      );
       assert.deepEqual(databaseState(db), state);
     }));
 });

@@ -16,6 +16,7 @@ import { describeRepair } from "../src/safety/repair.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { databaseState } from "./support/safety-net-checks.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 const registry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"),
@@ -41,7 +42,7 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
     h.withDatabase((db) => {
       const startedAt = interruptAt2(db);
       const manager = db.manager(registry);
-      assert.throws(() => manager.up(), { code: "INCOMPLETE_MIGRATION", version: 2 });
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
       const result = repairIncompleteMigration(manager, { version: 2, resolution: "forget" });
       assert.deepEqual(result, { version: 2, name: "seed_notes", resolution: "forget", startedAt, currentVersion: 1, invalidIndexes: [] });
       assert.match(describeRepair(result), /forgot the interrupted attempt/);
@@ -76,7 +77,7 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       interruptAt2(db);
       const state = databaseState(db);
       for (const version of [1, 3]) {
-        assert.throws(() => repairIncompleteMigration(db.manager(registry), { version, resolution: "forget" }), { code: "INVALID_TARGET", target: version });
+        assert.throws(() => repairIncompleteMigration(db.manager(registry), { version, resolution: "forget" }), stepwiseFailure({ code: "INVALID_TARGET", target: version }));
       }
       assert.deepEqual(databaseState(db), state);
       assert.equal(db.driver.inTransaction(), false);
@@ -93,7 +94,7 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
         // Our pid with another token reads as a dead predecessor by pid, so only the lock proves it alive.
         interruptAt2(db, JSON.stringify({ pid: process.pid, host: hostname(), token: "another-process", lockFile: held.fileName }));
         const state = databaseState(db);
-        assert.throws(() => repairIncompleteMigration(db.manager(registry), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS", version: 2 });
+        assert.throws(() => repairIncompleteMigration(db.manager(registry), { version: 2, resolution: "forget" }), stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 2 }));
         assert.deepEqual(databaseState(db), state);
       } finally {
         held.release();

@@ -18,6 +18,7 @@ import { test } from "node:test";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 type SafetyNets = typeof SafetyNetsModule;
 
@@ -139,7 +140,10 @@ await describeEachDriver("restore", (h) => {
       writeFileSync(corrupted, bytes);
       const before = readFileSync(db.file);
       for (const candidate of [truncated, corrupted, path.join(db.dir, "missing.bak")]) {
-        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: candidate, databasePath: db.file, migrations: registry }), { code: "BACKUP_INVALID", file: candidate });
+        await assert.rejects(
+          nets.restoreBackup({ driver: db.driver, backupFile: candidate, databasePath: db.file, migrations: registry }),
+          stepwiseFailure({ code: "BACKUP_INVALID", file: candidate }),
+        );
       }
       assert.deepEqual(readFileSync(db.file), before);
       assert.equal(db.manager(registry).currentVersion(), 3);

@@ -17,13 +17,11 @@ import { createPgDriver, runLockKey } from "../src/drivers/pg.js";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
 import {
   baselineDatabaseAsync,
-  DriverCapabilityError,
   MigrationManager,
   migrate,
   rehearseUpAsync,
   repairIncompleteMigrationAsync,
   restoreBackup,
-  ServerBackupUnsupportedError,
   takeBackup,
   upWithBackup,
   upWithOnlineBackup,
@@ -36,6 +34,7 @@ import { createTestDatabase, type TestPostgresDatabase } from "./support/postgre
 import { digestPostgres } from "./support/postgres-digest.js";
 import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
 import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 type After = { after(fn: () => Promise<void>): void };
 
@@ -667,9 +666,11 @@ test("backups and restore on pg are refused with DRIVER_CAPABILITY_MISSING namin
   ];
   for (const [operation, action, capability, tool] of refusals) {
     const error = await rejection(action);
-    assert.ok(error instanceof DriverCapabilityError && error instanceof ServerBackupUnsupportedError, operation);
-    assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", operation);
-    assert.deepEqual({ driver: error.driver, capability: error.capability, operation: error.operation, tool: error.tool }, { driver: "pg", capability, operation, tool });
+    assert.ok(error instanceof StepwiseError && error.is("DRIVER_CAPABILITY_MISSING"), operation);
+    assert.deepEqual(
+      { driver: error.details.driver, capability: error.details.capability, operation: error.details.operation, tool: error.details.tool },
+      { driver: "pg", capability, operation, tool },
+    );
     assert.match(String(error.message), new RegExp(tool), operation);
   }
   assert.equal(existsSync(directory), false);

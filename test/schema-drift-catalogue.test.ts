@@ -9,9 +9,10 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { baselineDatabase, verifySchema, type SchemaMismatchError } from "../src/entries/safety-nets.js";
+import { baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, makeTempDir } from "./support/project.js";
+import type { StepwiseError } from "../src/core/errors.js";
 
 /** What migrations 1..2 of the drift-catalogue fixture build, written as one legacy app would. */
 const SCHEMA = `
@@ -137,8 +138,8 @@ await describeEachDriver("the drift catalogue", (h) => {
           baselineDatabase(manager, 2);
           accepted.push(what);
         } catch (error) {
-          assert.equal((error as SchemaMismatchError).code, "SCHEMA_MISMATCH", `${what}: ${String(error)}`);
-          assert.ok((error as SchemaMismatchError).differences.length > 0);
+          assert.equal((error as StepwiseError<"SCHEMA_MISMATCH">).code, "SCHEMA_MISMATCH", `${what}: ${String(error)}`);
+          assert.ok((error as StepwiseError<"SCHEMA_MISMATCH">).details.differences.length > 0);
         }
         if (!accepted.includes(what)) assert.equal(manager.currentVersion(), 0, `${what}: something was recorded`);
       } finally {

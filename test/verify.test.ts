@@ -11,10 +11,12 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { SchemaDriftError, verifySchema } from "../src/entries/safety-nets.js";
+import { verifySchema } from "../src/entries/safety-nets.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { makeTempDir, repoRoot, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { StepwiseError } from "../src/core/errors.js";
 
 const HAND_EDITS = `
   ALTER TABLE contacts ADD COLUMN nick TEXT;
@@ -87,11 +89,11 @@ await describeEachDriver("verifySchema", (h) => {
       assert.throws(
         () => db.migrate(migrations, { logger, verifySchema }),
         (error: unknown) => {
-          assert.ok(error instanceof SchemaDriftError);
+          assert.ok(error instanceof StepwiseError && error.is("SCHEMA_DRIFT"));
           assert.equal(error.code, "SCHEMA_DRIFT");
-          assert.equal(error.version, latestVersion);
+          assert.equal(error.details.version, latestVersion);
           assert.deepEqual(
-            error.differences.map((d) => d.name),
+            error.details.differences.map((d) => d.name),
             ["idx_contacts_username"],
           );
           return true;
@@ -106,7 +108,7 @@ await describeEachDriver("verifySchema", (h) => {
       const manager = db.manager(migrations);
       assert.deepEqual(verifySchema(manager), { ok: true, version: 0, differences: [], drift: [] });
       db.exec("CREATE TABLE legacy_contacts (id INTEGER PRIMARY KEY); CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY);");
-      assert.throws(() => verifySchema(manager), { code: "UNMANAGED_DATABASE", tables: ["legacy_contacts", "legacy_notes"] });
+      assert.throws(() => verifySchema(manager), stepwiseFailure({ code: "UNMANAGED_DATABASE", tables: ["legacy_contacts", "legacy_notes"] }));
     }));
 
   test("a driver without the snapshot capability is refused with DRIVER_CAPABILITY_MISSING before anything runs", () =>

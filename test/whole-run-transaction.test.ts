@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { StepwiseError, WholeRunTransactionRefusedError, type MigrationEvent } from "./support/stepwise.js";
+import { StepwiseError, type MigrationEvent } from "./support/stepwise.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { createTestProject } from "./support/project.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
@@ -99,11 +99,12 @@ await describeEachDriver("whole-run transaction", (h) => {
     assert.throws(
       () => manager.up({ transaction: "all" }),
       (error: unknown) =>
-        error instanceof WholeRunTransactionRefusedError &&
+        error instanceof StepwiseError &&
+        error.is("WHOLE_RUN_TRANSACTION_REFUSED") &&
         error.code === "WHOLE_RUN_TRANSACTION_REFUSED" &&
-        error.version === 2 &&
-        error.obstacle === "transaction-false" &&
-        error.file === "migrations/002_vacuum.sql",
+        error.details.version === 2 &&
+        error.details.obstacle === "transaction-false" &&
+        error.details.file === "migrations/002_vacuum.sql",
     );
     assert.deepEqual(db.tableNames(), [], "migration 1, which could have run, did not");
 
@@ -192,12 +193,13 @@ await describeEachDriver("whole-run transaction", (h) => {
       assert.throws(
         () => manager.down({ to: 0, transaction: "all" }),
         (error: unknown) =>
-          error instanceof WholeRunTransactionRefusedError &&
+          error instanceof StepwiseError &&
+          error.is("WHOLE_RUN_TRANSACTION_REFUSED") &&
           error.code === "WHOLE_RUN_TRANSACTION_REFUSED" &&
-          error.version === 2 &&
-          error.obstacle === "transaction-false" &&
-          error.direction === "down" &&
-          error.file === "migrations/002_vacuum.sql",
+          error.details.version === 2 &&
+          error.details.obstacle === "transaction-false" &&
+          error.details.direction === "down" &&
+          error.details.file === "migrations/002_vacuum.sql",
       );
       assert.deepEqual(db.snapshot(), before, "migration 3, which could have been reverted, was not");
       // What the error advises: down to the obstacle in one transaction, then the rest without it.
@@ -220,22 +222,22 @@ await describeEachDriver("whole-run transaction", (h) => {
       ];
       const manager = db.manager(registry);
       manager.up({ to: 2 });
-      const refusal = (action: () => unknown): WholeRunTransactionRefusedError => {
+      const refusal = (action: () => unknown): StepwiseError<"WHOLE_RUN_TRANSACTION_REFUSED"> => {
         try {
           action();
         } catch (error) {
-          if (error instanceof WholeRunTransactionRefusedError) return error;
+          if (error instanceof StepwiseError && error.is("WHOLE_RUN_TRANSACTION_REFUSED")) return error;
           throw error;
         }
         assert.fail("expected WHOLE_RUN_TRANSACTION_REFUSED");
       };
       const up = refusal(() => manager.up({ transaction: "all" }));
-      assert.deepEqual([up.version, up.direction], [3, "up"]);
+      assert.deepEqual([up.details.version, up.details.direction], [3, "up"]);
       assert.doesNotMatch(up.message, /to: 2\b/, "up({ to: 2 }) would apply nothing: the database is at 2");
       assert.match(up.message, /to: 3\b/);
       manager.up();
       const down = refusal(() => manager.down({ to: 0, transaction: "all" }));
-      assert.deepEqual([down.version, down.direction], [3, "down"]);
+      assert.deepEqual([down.details.version, down.details.direction], [3, "down"]);
       assert.doesNotMatch(down.message, /to: 3\b/, "down({ to: 3 }) would revert nothing: the database is at 3");
       assert.match(down.message, /steps: 1\b/);
       // The advice, followed: the obstacle alone, then the rest in one transaction.
@@ -271,7 +273,12 @@ await describeEachDriver("whole-run transaction", (h) => {
       const before = db.snapshot();
       assert.throws(
         () => manager.down({ to: 0, transaction: "all" }),
-        (error: unknown) => error instanceof WholeRunTransactionRefusedError && error.version === 2 && error.obstacle === "foreign-keys-off" && error.direction === "down",
+        (error: unknown) =>
+          error instanceof StepwiseError &&
+          error.is("WHOLE_RUN_TRANSACTION_REFUSED") &&
+          error.details.version === 2 &&
+          error.details.obstacle === "foreign-keys-off" &&
+          error.details.direction === "down",
       );
       assert.deepEqual(db.snapshot(), before);
       assert.deepEqual(

@@ -15,7 +15,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { DatabasePathInvalidError, DriverUnknownError, IncompleteMigrationError, InvalidTableNameError, PathEncodingError, StepwiseError, UsageError } from "../core/errors.js";
+import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationEvent } from "../core/events.js";
 import type { StatusProblem } from "../core/plain-error.js";
@@ -24,7 +24,6 @@ import { formatMigrationLabel } from "../core/migration-label.js";
 import { describeRepair } from "../safety/repair.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry, SqlDialect } from "../core/types.js";
-import { DriverCapabilityError } from "../core/driver.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { requireBackupManager, serverBackupRefusal } from "./backup-refusals.js";
 import { rehearsesOnCopy, rehearseWith, repairWith } from "./safety-nets.js";
@@ -33,7 +32,7 @@ import { writerIgnoringClosedStream } from "./closed-pipe.js";
 import { createDatabaseFolder, translateFolderError, usableDatabasePathOrThrow } from "./database-path.js";
 import { assertPathRoundTrips } from "./path-encoding.js";
 import { databasePathFromUrl } from "./database-url.js";
-import { ConfigVariableUnsetError, NoDatabaseGivenError, type DatabaseLookup } from "./no-database-error.js";
+import { type DatabaseLookup, noDatabaseGivenError } from "./no-database-error.js";
 import { createPalette, formatHistory, formatInfo, formatResult, formatStatus, type Palette } from "./format.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import { aliasesOf, CLI_DRIVER_NAMES, connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, parseDriverName, type CliDriverName } from "./driver-names.js";
@@ -61,6 +60,8 @@ import {
   REPAIRED_BY_ENV,
   resolveRepairedBy,
 } from "./checksum-repair-command.js";
+import { databasePathInvalidError, usageError } from "../core/error-factories.js";
+import { driverCapabilityError } from "../core/driver.js";
 
 /** Options for {@link createCli}. */
 export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry> {
@@ -251,28 +252,28 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const resolveDatabasePath = (flags: GlobalFlags): string => {
     const driver = driverOf(flags);
     if (connectsByUrl(driver)) {
-      throw new UsageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
+      throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
     }
-    if (flags.url !== undefined) throw new UsageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
-    if (flags.schema !== undefined) throw new UsageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
+    if (flags.url !== undefined) throw usageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
+    if (flags.schema !== undefined) throw usageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
     refuseLockTimeoutOff(flags);
     const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
     if (chosen === null) {
       const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
-      throw new NoDatabaseGivenError(
+      throw noDatabaseGivenError(
         [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: io.env.DATABASE_URL === undefined ? "not set" : "blank" }],
         props.extend !== undefined,
       );
     }
     // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
-    if (chosen === "") throw new DatabasePathInvalidError("", "empty");
+    if (chosen === "") throw databasePathInvalidError("", "empty");
     if (chosen === ":memory:") return chosen;
     // `--db "$DATABASE_URL"` in a script hands over another database's URL or connection string:
     // created as a path, its password or token would become a file name, printed with every message.
     refuseConnectionStringAsPath(chosen, flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting");
     // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
     // would otherwise be created under the folder's own name.
-    if (namesFolder(chosen)) throw new DatabasePathInvalidError(chosen, "directory");
+    if (namesFolder(chosen)) throw databasePathInvalidError(chosen, "directory");
     return usableDatabasePathOrThrow(resolvePath(chosen));
   };
 
@@ -283,16 +284,16 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   const resolveUrl = (flags: GlobalFlags): ServerUrl => {
     const driver = driverOf(flags);
     if (flags.db !== undefined) {
-      throw new UsageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
+      throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
     }
-    if (flags.schema !== undefined && driver !== "pg") throw new UsageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
+    if (flags.schema !== undefined && driver !== "pg") throw usageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
     refuseLockTimeoutOff(flags);
     // The setting is read only without the flag: a flag wins, even over a setting that cannot be resolved.
     const fromProps = flags.url !== undefined ? null : typeof props.url === "function" ? props.url() : props.url;
     const [chosen, source] =
       flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
     if (chosen === undefined || chosen.trim() === "") {
-      throw new UsageError(
+      throw usageError(
         `No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}` +
           `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
       );
@@ -303,7 +304,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   /** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
   const refuseLockTimeoutOff = (flags: GlobalFlags): void => {
     if (flags.lockTimeout !== undefined && driverOf(flags) !== "pg") {
-      throw new UsageError(`--lock-timeout is for --driver pg; the ${driverOf(flags)} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
+      throw usageError(`--lock-timeout is for --driver pg; the ${driverOf(flags)} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
     }
   };
   const lockTimeoutOf = (flags: GlobalFlags): number | undefined => flags.lockTimeout ?? props.lockTimeoutMs;
@@ -316,7 +317,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     const driver = driverOf(flagsOf(command));
     if (driver === "pg") throw serverBackupRefusal(driver, operation, tool);
     // libsql-client reaches no second file through its client: backups copy files (capability openFile).
-    if (connectsByUrl(driver)) throw new DriverCapabilityError({ driver, capability: "openFile", operation });
+    if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
   };
 
   /** Commands that change an existing database must not create an empty one by mistake. */
@@ -325,12 +326,12 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     // except through a libsql-client file: URL.
     if (connectsByUrl(driverOf(flagsOf(command)))) {
       const { file } = resolveUrl(flagsOf(command));
-      if (file !== null && !existsSync(file)) throw new UsageError(`There is no database at ${file}; ${consequence}.`);
+      if (file !== null && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
       return;
     }
     const databasePath = resolveDatabasePath(flagsOf(command));
     if (databasePath !== ":memory:" && !existsSync(databasePath)) {
-      throw new UsageError(`There is no database at ${databasePath}; ${consequence}.`);
+      throw usageError(`There is no database at ${databasePath}; ${consequence}.`);
     }
   };
 
@@ -517,7 +518,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         plan = await manager.planUp(to);
       } catch (error) {
         // Only up tells an interrupted migration from one still running elsewhere (it waits for it).
-        if (error instanceof IncompleteMigrationError) return;
+        if (error instanceof StepwiseError && error.is("INCOMPLETE_MIGRATION")) return;
         throw error;
       }
       if (transaction.transaction === "all") await refuseWholeRunEarly(manager, plan);
@@ -537,7 +538,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     }
     const { dangerouslySkipIntegrityCheck = false } = options;
     // Only a backup is checked: plain up would read the whole file at every start (see backup-check.ts).
-    if (dangerouslySkipIntegrityCheck && options.backup === undefined) throw new UsageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
+    if (dangerouslySkipIntegrityCheck && options.backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
     if (options.backup === undefined) {
       await withManager(command, "write", async (manager) => printResult(await manager.up({ ...to, ...transaction }), Boolean(options.json)), preflight);
       return;
@@ -612,7 +613,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--json", "print plain JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       await withManager(command, "read", async (manager, databasePath, exists) => {
-        if (!exists) throw new UsageError(`There is no database at ${databasePath}; run "${commandLine("up")}" to create it.`);
+        if (!exists) throw usageError(`There is no database at ${databasePath}; run "${commandLine("up")}" to create it.`);
         const collected = await collectDatabaseInfo(manager, databasePath);
         const info = { ...collected, problem: collected.problem && inCliSpelling(collected.problem) };
         if (options.json) printJson(info);
@@ -626,7 +627,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     .option("--yes", "confirm that all data in the database may be destroyed")
     .option("--json", "print the result as JSON instead of progress lines")
     .action(async (options: { yes?: boolean; json?: boolean }, command: Command) => {
-      if (!options.yes) throw new UsageError("reset destroys every table and all data; run it again with --yes to confirm.");
+      if (!options.yes) throw usageError("reset destroys every table and all data; run it again with --yes to confirm.");
       quietEvents = Boolean(options.json);
       await withManager(command, "write", async (manager) => {
         printResult(await manager.reset({ dangerouslyDropAllData: true }), Boolean(options.json));
@@ -660,10 +661,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         });
         return;
       }
-      if (options.by !== undefined) throw new UsageError("--by names who realigned checksums; it goes with --checksums.");
+      if (options.by !== undefined) throw usageError("--by names who realigned checksums; it goes with --checksums.");
       const version = options.applied ?? options.forget;
-      if (version === undefined) throw new UsageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
-      if (!options.yes) throw new UsageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+      if (version === undefined) throw usageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
+      if (!options.yes) throw usageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
       refuseMissingDatabase(command, "nothing to repair");
       await withManager(command, "write", async (manager) => {
         const result = await repairWith(manager, {
@@ -691,7 +692,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           : (flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL));
       } catch (error) {
         // A setting naming an unset variable is not configured, for a command that can do without it.
-        if (error instanceof ConfigVariableUnsetError) return null;
+        if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return null;
         throw error;
       }
       if (configured == null || configured.trim() === "") return null;
@@ -718,7 +719,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
       const opened = await connector.open({ databasePath: ":memory:", busyTimeoutMs: busyTimeoutOf(flagsOf(command)), migrations: [], props: {} });
       if (!(opened.manager instanceof SyncMigrationManager)) {
         await opened.close();
-        throw new DriverCapabilityError({ driver: opened.manager.driver.name, capability: "openFile", operation: commandLine("restore") });
+        throw driverCapabilityError({ driver: opened.manager.driver.name, capability: "openFile", operation: commandLine("restore") });
       }
       const driver = (opened.manager as SyncMigrationManager<unknown, never[]>).driver;
       return { driver, close: () => void opened.close() };
@@ -743,7 +744,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
           const printError = (fields: Record<string, unknown>) => printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
           if (error instanceof StepwiseError) printError(errorToJson(error));
           else if (error instanceof CommanderError) {
-            if (!isSuccess(error)) printError({ name: "UsageError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+            if (!isSuccess(error)) printError({ name: "StepwiseError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
           } else {
             const translated = translateSqliteError(error, 0);
             printError(translated instanceof StepwiseError ? errorToJson(translated) : unexpectedErrorToJson(error));
@@ -755,7 +756,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
   };
 }
 
-const USAGE_CODE: UsageError["code"] = "USAGE";
+const USAGE_CODE: StepwiseErrorCode = "USAGE";
 
 /** What this module offers without `drivers`: none, so it imports no library (`stepwise-migrate/cli`'s `createCli` adds better-sqlite3). */
 const DEFAULT_DRIVERS: DriverLoaders = {};
@@ -777,9 +778,9 @@ function refuseConnectionStringAsPath(chosen: string, source: string): void {
       : /^(libsql|https?|wss?):$/.test(scheme)
         ? "; for a libSQL server pass --driver libsql-client and --url"
         : "";
-    throw new DatabasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
+    throw databasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
   }
-  if (redactConnectionString(chosen) !== chosen) throw new DatabasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
+  if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
 }
 
 /**
@@ -807,6 +808,9 @@ export interface ReportErrorOptions {
   readonly verbose?: boolean;
 }
 
+/** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
+const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
+
 /**
  * Maps an error to its exit code after printing it; the one place the CLI decides exit codes. A
  * failed migration is followed by where in its file it failed (`at migrations/002_x.ts:5:11`);
@@ -821,8 +825,7 @@ export function reportError(error: unknown, io: CliIo, palette: Palette, options
     if (error.code === "commander.help") return error.exitCode === 0 ? 0 : 2;
     return 2;
   }
-  // Each names a setting the user typed (a flag or the config), not a state of the database.
-  if (error instanceof UsageError || error instanceof DatabasePathInvalidError || error instanceof PathEncodingError || error instanceof InvalidTableNameError || error instanceof DriverUnknownError) {
+  if (error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code)) {
     io.stderr(`${palette.red(`error [${error.code}]`)}: ${cliMessage(error)}\n`);
     if (options.verbose) io.stderr(`${palette.dim(formatStackChain(error))}\n`);
     return 2;

@@ -5,8 +5,9 @@
  */
 import { existsSync, lstatSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { DatabaseFolderMissingError, DatabasePathInvalidError, DatabaseUnusableError, StepwiseError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { databaseFolderMissingError, databaseUnusableError, databasePathInvalidError } from "../core/error-factories.js";
 
 /** Paths SQLite treats as names, not files. */
 const SPECIAL_PATHS = new Set([":memory:", ""]);
@@ -21,7 +22,7 @@ const SPECIAL_PATHS = new Set([":memory:", ""]);
  */
 export function usableDatabasePathOrThrow(databasePath: string): string {
   if (SPECIAL_PATHS.has(databasePath)) return databasePath;
-  if (databasePath.includes("\0")) throw new DatabasePathInvalidError(databasePath, "nul-byte");
+  if (databasePath.includes("\0")) throw databasePathInvalidError(databasePath, "nul-byte");
   try {
     const real = realDatabaseFileOrThrow(databasePath);
     if (!existsSync(real)) checkAncestors(databasePath);
@@ -29,8 +30,8 @@ export function usableDatabasePathOrThrow(databasePath: string): string {
   } catch (error) {
     // stat says ENOTDIR when a file sits where a folder of the path should be.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR") throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
-    if (code === "ENAMETOOLONG") throw new DatabasePathInvalidError(databasePath, "too-long");
+    if (code === "ENOTDIR") throw databasePathInvalidError(databasePath, "parent-not-directory");
+    if (code === "ENAMETOOLONG") throw databasePathInvalidError(databasePath, "too-long");
     throw error;
   }
 }
@@ -40,7 +41,7 @@ function checkAncestors(databasePath: string): void {
   for (let dir = path.dirname(databasePath); ; dir = path.dirname(dir)) {
     const stats = statIfPresent(dir);
     if (stats) {
-      if (!stats.isDirectory()) throw new DatabasePathInvalidError(databasePath, "parent-not-directory");
+      if (!stats.isDirectory()) throw databasePathInvalidError(databasePath, "parent-not-directory");
       return;
     }
     if (path.dirname(dir) === dir) return;
@@ -54,19 +55,19 @@ function checkAncestors(databasePath: string): void {
 export function translateFolderError(error: unknown, databasePath: string): StepwiseError {
   if (error instanceof StepwiseError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === "ENOTDIR" || code === "EEXIST") return new DatabasePathInvalidError(databasePath, "parent-not-directory");
-  if (code === "ENAMETOOLONG") return new DatabasePathInvalidError(databasePath, "too-long");
+  if (code === "ENOTDIR" || code === "EEXIST") return databasePathInvalidError(databasePath, "parent-not-directory");
+  if (code === "ENAMETOOLONG") return databasePathInvalidError(databasePath, "too-long");
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-    return new DatabaseUnusableError(
+    return databaseUnusableError(
       `Cannot create the folder for ${databasePath} (${code}): a folder on the way is read-only or this process lacks permission. Create it, or pass --db a path you may write. Nothing was changed.`,
       null,
       error,
     );
   }
   // A dangling symlink (an unmounted volume, a deleted target) on the way: nothing there to hold it.
-  if (code === "ENOENT") return new DatabaseFolderMissingError(databasePath, path.dirname(databasePath));
-  if (code === "ELOOP") return new DatabasePathInvalidError(databasePath, "symlink-loop");
-  return new DatabaseUnusableError(
+  if (code === "ENOENT") return databaseFolderMissingError(databasePath, path.dirname(databasePath));
+  if (code === "ELOOP") return databasePathInvalidError(databasePath, "symlink-loop");
+  return databaseUnusableError(
     `Cannot create the folder for ${databasePath} (${code ?? (error instanceof Error ? error.message : String(error))}). Create the folder yourself, or pass --db a path on a writable local disk. Nothing was changed.`,
     null,
     error,
@@ -102,7 +103,7 @@ export function createDatabaseFolder(databasePath: string): void {
       // Another process may create the same folder between the check and the mkdir.
       if ((error as NodeJS.ErrnoException).code === "EEXIST" && statIfPresent(dir)?.isDirectory()) continue;
       // A symlink whose target is gone (an unmounted volume): mkdir says EEXIST, but there is no folder.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST" && isSymlink(dir)) throw new DatabaseFolderMissingError(databasePath, dir);
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && isSymlink(dir)) throw databaseFolderMissingError(databasePath, dir);
       throw translateFolderError(error, databasePath);
     }
   }

@@ -5,7 +5,7 @@
  * refused by its shape or scheme alone, so a password in it never reaches the output.
  */
 import { fileURLToPath } from "node:url";
-import { DatabasePathInvalidError, PathEncodingError } from "../core/errors.js";
+import { databasePathInvalidError, pathEncodingError } from "../core/error-factories.js";
 
 const SQLITE_SCHEMES = new Set(["sqlite:", "sqlite3:"]);
 
@@ -44,9 +44,9 @@ export function databasePathFromUrl(value: string | undefined): string | null {
         : scheme === "libsql:" || scheme === "http:" || scheme === "https:" || scheme === "ws:" || scheme === "wss:"
           ? "; for a libSQL server pass --driver libsql-client"
           : "";
-    throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
+    throw databasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
   }
-  if (file === "" || file === "/") throw new DatabasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
+  if (file === "" || file === "/") throw databasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
   return file;
 }
 
@@ -70,7 +70,7 @@ function refuseConnectionString(url: string, named: string): void {
           : named.includes("@")
             ? "a URL with credentials or a host"
             : null;
-  if (shape !== null) throw new DatabasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
+  if (shape !== null) throw databasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
 }
 
 /**
@@ -83,7 +83,7 @@ function decode(text: string): string {
     try {
       return decodeURIComponent(escapes);
     } catch {
-      throw new PathEncodingError(text, text);
+      throw pathEncodingError(text, text);
     }
   });
 }
@@ -92,8 +92,8 @@ function safeFileUrlToPath(url: string): string {
   try {
     return fileURLToPath(url);
   } catch (error) {
-    if (error instanceof URIError) throw new PathEncodingError(url, url);
+    if (error instanceof URIError) throw pathEncodingError(url, url);
     // file://host/path names another machine; there is no file here to open.
-    throw new DatabasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
+    throw databasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
   }
 }

@@ -5,14 +5,14 @@
  * (`better-sqlite3-loader.ts`), which its bundler can resolve, and no `import()` at run time.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { DriverCapabilityError } from "../core/driver.js";
-import { DriverRuntimeUnsupportedError } from "../core/errors.js";
 import { connectBetterSqlite3, loadLibrary, type CliManager, type DriverLoader } from "./open-database.js";
 import { connectPostgres } from "./open-postgres.js";
 import { connectLibsqlClient } from "./open-libsql-client.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
+import { driverCapabilityError } from "../core/driver.js";
+import { driverRuntimeUnsupportedError } from "../core/error-factories.js";
 
 /** The running runtime, as errors name it. */
 function runtimeName(): string {
@@ -28,7 +28,7 @@ function assertNodeSqliteRuntime(): void {
   const [needMajor, needMinor] = NODE_SQLITE_MINIMUM;
   const isBun = (process.versions as { bun?: string }).bun !== undefined;
   if (isBun || major < needMajor || (major === needMajor && minor < needMinor)) {
-    throw new DriverRuntimeUnsupportedError({
+    throw driverRuntimeUnsupportedError({
       driver: "node-sqlite",
       runtime: runtimeName(),
       required: `node >= ${needMajor}.${needMinor}`,
@@ -39,7 +39,7 @@ function assertNodeSqliteRuntime(): void {
 
 function assertBunRuntime(): void {
   if ((process.versions as { bun?: string }).bun === undefined) {
-    throw new DriverRuntimeUnsupportedError({ driver: "bun-sqlite", runtime: runtimeName(), required: "bun", hint: "Run stepwise with bun, or choose another driver with --driver." });
+    throw driverRuntimeUnsupportedError({ driver: "bun-sqlite", runtime: runtimeName(), required: "bun", hint: "Run stepwise with bun, or choose another driver with --driver." });
   }
 }
 
@@ -68,7 +68,7 @@ function liveWriterSidecar(databasePath: string): string | null {
  * @throws DriverCapabilityError (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
  */
 function readQuietFile(file: string, operation: string): Uint8Array {
-  const refuse = (why: string) => new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}` });
+  const refuse = (why: string) => driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}` });
   const stamp = () => {
     const stats = statSync(file);
     return `${stats.size}:${stats.mtimeMs}`;

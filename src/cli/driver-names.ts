@@ -2,8 +2,8 @@
  * The driver names the CLI and the config accept. Kept apart from the code that opens a connection,
  * so the config reader can check a name without loading any database library.
  */
-import { DriverUnknownError } from "../core/errors.js";
 import type { SqlDialect } from "../core/types.js";
+import { driverUnknownError } from "../core/error-factories.js";
 
 /** A driver the CLI can open a database with, one per driver entry. */
 export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
@@ -51,7 +51,7 @@ export function parseDriverName(value: string, source: string): CliDriverName {
   if ((CLI_DRIVER_NAMES as readonly string[]).includes(name)) return name as CliDriverName;
   const alias = ALIASES[name];
   if (alias !== undefined) return alias;
-  throw new DriverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
+  throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
 }
 
 /** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */

@@ -6,6 +6,7 @@
  * `migrations/002_….ts:LINE` as well.
  */
 import { fileURLToPath } from "node:url";
+import { StepwiseError } from "../core/errors.js";
 
 /** A position in a project file, 1-based. */
 export interface SourceLocation {
@@ -40,15 +41,16 @@ export function locateInFile(thrown: unknown, file: string): SourceLocation | nu
 
 /**
  * The location of a failure that names the migration it happened in: the error's own `location`
- * (a SQL migration's failing statement, `MigrationFailedError.location`), else, for a stepwise error
+ * (a SQL migration's failing statement, MIGRATION_FAILED's `location`), else, for a stepwise error
  * with a string `file` (MIGRATION_FAILED and its kin) whose `cause` is what the migration threw, its
  * frame in that file.
  */
 export function locateFailure(error: unknown): SourceLocation | null {
   if (!(error instanceof Error)) return null;
-  const own = (error as { location?: unknown }).location as Partial<SourceLocation> | null | undefined;
+  const fields = (error instanceof StepwiseError ? error.details : error) as { location?: unknown; file?: unknown };
+  const own = fields.location as Partial<SourceLocation> | null | undefined;
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
-  const file = (error as { file?: unknown }).file;
+  const file = fields.file;
   if (typeof file !== "string" || error.cause === undefined) return null;
   return locateInFile(error.cause, file);
 }

@@ -3,7 +3,7 @@
  * structured field and a `fix` (or `null`), so a script branches on data as a program catching the
  * error would.
  */
-import { MigrationFailedError, type StepwiseError } from "../core/errors.js";
+import type { StepwiseError } from "../core/errors.js";
 import { locateFailure, type SourceLocation } from "./error-location.js";
 import { toPlainError } from "../core/plain-error.js";
 import { spellFields } from "../core/option-text.js";
@@ -16,7 +16,7 @@ import { spellFields } from "../core/option-text.js";
  */
 export function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
-  if ((fields.location ?? null) === null && typeof (error as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
+  if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
   if (!("fix" in fields)) fields.fix = fixFor(error, fields.location as SourceLocation | null | undefined);
   return fields;
 }
@@ -26,10 +26,11 @@ export function errorToJson(error: StepwiseError): Record<string, unknown> {
  * next step, otherwise `null` (the message says it in prose).
  */
 function fixFor(error: StepwiseError, location: SourceLocation | null | undefined): string | null {
-  if (!(error instanceof MigrationFailedError)) return null;
-  if (!error.rolledBack) return `check the database by hand: ${error.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
-  const where = location ? `${location.file}:${location.line}` : error.file;
-  return `fix ${where} and run "stepwise ${error.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
+  if (!error.is("MIGRATION_FAILED")) return null;
+  const { details } = error;
+  if (!details.rolledBack) return `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"`;
+  const where = location ? `${location.file}:${location.line}` : details.file;
+  return `fix ${where} and run "stepwise ${details.direction === "up" ? "up" : "down"}" again; nothing of it was kept`;
 }
 
 /**

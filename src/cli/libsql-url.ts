@@ -5,8 +5,8 @@
  * from and what is wrong with its shape, never its text.
  */
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../core/errors.js";
 import { usableDatabasePathOrThrow } from "./database-path.js";
+import { usageError } from "../core/error-factories.js";
 
 /** The schemes `@libsql/client` reaches a server by. */
 const REMOTE_SCHEMES = new Set(["libsql:", "http:", "https:", "ws:", "wss:"]);
@@ -44,17 +44,17 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
     try {
       file = withoutQuery.startsWith("file://") ? fileURLToPath(withoutQuery) : decodeURIComponent(withoutQuery.slice("file:".length));
     } catch {
-      throw new UsageError(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db). Nothing was changed.`);
+      throw usageError(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db). Nothing was changed.`);
     }
-    if (file === "" || file === ":memory:") throw new UsageError(`${source} names no database file; write it as file:data/app.db. Nothing was changed.`);
+    if (file === "" || file === ":memory:") throw usageError(`${source} names no database file; write it as file:data/app.db. Nothing was changed.`);
     // As --db: resolved through links, and refused when it is a folder, a FIFO or a device.
     const absolute = usableDatabasePathOrThrow(resolvePath(file));
     // The client takes file:<path>; a path with characters a URL reserves would be read as a query.
-    if (/[?#%]/.test(absolute)) throw new UsageError(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder. Nothing was changed.`);
+    if (/[?#%]/.test(absolute)) throw usageError(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder. Nothing was changed.`);
     return { url: `file:${absolute}`, file: absolute, label: absolute };
   }
   if (scheme === null || !REMOTE_SCHEMES.has(scheme)) {
-    throw new UsageError(
+    throw usageError(
       `${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${LIBSQL_URL_EXAMPLE}. Nothing was changed.`,
     );
   }
@@ -63,10 +63,10 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
   try {
     parsed = new URL(trimmed);
   } catch {
-    throw new UsageError(`${source} is not a valid URL; write it as libsql://host (set ${LIBSQL_AUTH_TOKEN_ENV} for the token). Nothing was changed.`);
+    throw usageError(`${source} is not a valid URL; write it as libsql://host (set ${LIBSQL_AUTH_TOKEN_ENV} for the token). Nothing was changed.`);
   }
   if (parsed.username !== "" || parsed.password !== "") {
-    throw new UsageError(`${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}. Nothing was changed.`);
+    throw usageError(`${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}. Nothing was changed.`);
   }
   return { url: trimmed, file: null, label: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}` };
 }
@@ -80,7 +80,7 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
  * @throws UsageError naming `source` and the problem.
  */
 function checkLibsqlQuery(url: string, source: string): void {
-  if (url.includes("#")) throw new UsageError(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it. Nothing was changed.`);
+  if (url.includes("#")) throw usageError(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it. Nothing was changed.`);
   const start = url.indexOf("?");
   if (start === -1) return;
   for (const pair of url.slice(start + 1).split("&")) {
@@ -92,13 +92,13 @@ function checkLibsqlQuery(url: string, source: string): void {
       key = decodeURIComponent((equals === -1 ? pair : pair.slice(0, equals)).replaceAll("+", " "));
       value = decodeURIComponent((equals === -1 ? "" : pair.slice(equals + 1)).replaceAll("+", " "));
     } catch {
-      throw new UsageError(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
+      throw usageError(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
     }
     if (key === "authToken") continue;
     if (key === "tls") {
       if (value === "0" || value === "1") continue;
-      throw new UsageError(`${source} has a tls parameter other than tls=0 or tls=1. Nothing was changed.`);
+      throw usageError(`${source} has a tls parameter other than tls=0 or tls=1. Nothing was changed.`);
     }
-    throw new UsageError(`${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token. Nothing was changed.`);
+    throw usageError(`${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token. Nothing was changed.`);
   }
 }

@@ -6,8 +6,6 @@
  * resolves). Every failure to get a connection is typed and thrown before the file is touched.
  */
 import { existsSync } from "node:fs";
-import { DriverCapabilityError } from "../core/driver.js";
-import { DriverNotInstalledError, DriverUnknownError, UsageError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import type { MigrationManagerProps } from "../core/options.js";
@@ -15,6 +13,9 @@ import { translateSqliteError } from "../core/sqlite-errors.js";
 import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import type { CliDriverName } from "./driver-names.js";
+import { driverCapabilityError } from "../core/driver.js";
+import { driverNotInstalledError, usageError, driverUnknownError } from "../core/error-factories.js";
+import type { StepwiseError } from "../core/errors.js";
 
 /** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
 export type OpenMode = "read" | "write";
@@ -132,13 +133,13 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
   if (mode === "write") assertDriverWrites(driver, operation);
   const loader = loaders[driver];
   // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
-  if (loader === undefined) throw new DriverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
+  if (loader === undefined) throw driverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
   // A rehearsal opens a SQLite file as a read does; on a server it needs a session that may write (and rolls back).
   const loaded = await loader(operation, mode === "rehearse" ? "read" : mode);
   if (typeof loaded !== "function") {
     return {
       open(options) {
-        if (options.url === undefined) throw new UsageError(`The ${driver} driver connects to a server: pass --url.`);
+        if (options.url === undefined) throw usageError(`The ${driver} driver connects to a server: pass --url.`);
         return loaded.openUrl({ ...options, url: options.url, neverCreate: mode !== "write" }, mode === "rehearse" ? "write" : mode);
       },
     };
@@ -201,19 +202,19 @@ export async function loadLibrary<T>(driver: CliDriverName, packageName: string,
 }
 
 /** The typed error for a library that is missing or fails to load, or `null` for any other failure. */
-function libraryError(driver: CliDriverName, packageName: string, error: unknown): DriverNotInstalledError | null {
+function libraryError(driver: CliDriverName, packageName: string, error: unknown): StepwiseError<"DRIVER_NOT_INSTALLED"> | null {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(`'${packageName}'`)) {
-    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing", cause: error });
+    return driverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "missing", cause: error });
   }
   // A native addon built for another Node (better-sqlite3 loads it on the first `new Database`), or
   // a part of the package that is missing (libsql's binary for this platform is a package of its own).
   if (code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text)) {
-    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm rebuild ${packageName}`, reason: "unloadable", cause: error });
+    return driverNotInstalledError({ driver, packageName, installCommand: `npm rebuild ${packageName}`, reason: "unloadable", cause: error });
   }
   if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-    return new DriverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "unloadable", cause: error });
+    return driverNotInstalledError({ driver, packageName, installCommand: `npm install ${packageName}`, reason: "unloadable", cause: error });
   }
   return null;
 }
@@ -227,7 +228,7 @@ function libraryError(driver: CliDriverName, packageName: string, error: unknown
  * @throws DriverCapabilityError (`fileLocking`) before anything is touched.
  */
 export function assertDriverWrites(driver: CliDriverName, operation: string): void {
-  if (driver === "sql-js") throw new DriverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
+  if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
 /** The parts of better-sqlite3 and its stepwise driver that `connectBetterSqlite3` uses. */

@@ -7,12 +7,13 @@
  */
 import { existsSync } from "node:fs";
 import type { Client, Config } from "@libsql/client";
-import { DatabaseUnusableError, StepwiseError, UsageError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { LibsqlClientMigrationManagerProps, MigrationManager } from "../drivers/libsql-client.js";
 import { LIBSQL_URL_EXAMPLE } from "./libsql-url.js";
 import type { CliManager, OpenDatabaseOptions, OpenedDatabase, OpenMode, UrlDriverConnect } from "./open-database.js";
+import { databaseUnusableError, usageError } from "../core/error-factories.js";
 
 /** The parts of `@libsql/client` and of stepwise's libsql-client driver that {@link connectLibsqlClient} uses. */
 export interface LibsqlClientModules {
@@ -73,11 +74,11 @@ function connectionError(error: unknown, translate: (error: unknown) => unknown,
   const code = (error as { code?: unknown } | null)?.code;
   // The client's URL refusals quote the URL (a token, a fragment); so no cause, which --verbose would print.
   if (typeof code === "string" && code.startsWith("URL_")) {
-    return new UsageError(`The libSQL client refused the URL's shape (${code}): write it as ${LIBSQL_URL_EXAMPLE}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`);
+    return usageError(`The libSQL client refused the URL's shape (${code}): write it as ${LIBSQL_URL_EXAMPLE}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`);
   }
   const status = /\b(40[13])\b/.exec(error instanceof Error ? error.message : "")?.[1];
   const reason = status !== undefined ? `HTTP ${status}` : typeof code === "string" ? code : "no answer";
-  return new DatabaseUnusableError(
+  return databaseUnusableError(
     local
       ? `Cannot open the libSQL database file (${reason}): check the path in the URL and that this user may read it. Nothing was changed.`
       : status !== undefined

@@ -7,7 +7,7 @@
  * UTF-8 is that character, and passes.
  */
 import { readFileSync } from "node:fs";
-import { PathEncodingError } from "../core/errors.js";
+import { pathEncodingError } from "../core/error-factories.js";
 
 /**
  * Refuses `value`, a path the CLI was handed (a flag, an argument, the config, `DATABASE_URL`), when
@@ -22,7 +22,7 @@ export function assertPathRoundTrips(value: string): void {
   const sources = processStrings().filter((bytes) => new TextDecoder().decode(bytes).includes(value));
   const raw = sources.find((bytes) => !isUtf8(bytes));
   if (sources.length > 0 && raw === undefined) return;
-  throw new PathEncodingError(value, raw === undefined ? value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd") : escapeBytes(raw));
+  throw pathEncodingError(value, raw === undefined ? value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd") : escapeBytes(raw));
 }
 
 /** The process's arguments and environment entries as the bytes it was started with; none off Linux. */

@@ -4,7 +4,7 @@
  * refusal names where the URL came from and what is wrong with its shape, never its text: it may
  * hold a password.
  */
-import { UsageError } from "../core/errors.js";
+import { usageError } from "../core/error-factories.js";
 
 /** The schemes `pg` reads as PostgreSQL URLs. */
 const POSTGRES_SCHEMES = new Set(["postgres:", "postgresql:"]);
@@ -23,20 +23,18 @@ export function parsePostgresUrl(url: string, source: string): string {
   const trimmed = url.trim();
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(trimmed)?.[1]?.toLowerCase() ?? null;
   if (scheme === null || !POSTGRES_SCHEMES.has(scheme)) {
-    throw new UsageError(
-      `${source} is not a PostgreSQL URL (${scheme === null ? "it has no scheme://" : `its scheme is ${scheme}//`}); the pg driver needs one such as ${EXAMPLE}. Nothing was changed.`,
-    );
+    throw usageError(`${source} is not a PostgreSQL URL (${scheme === null ? "it has no scheme://" : `its scheme is ${scheme}//`}); the pg driver needs one such as ${EXAMPLE}. Nothing was changed.`);
   }
   // pg ignores a fragment, and a # in the user name or password ends the authority early: either way
   // the text after it (maybe the password) would reach the labels the CLI prints.
   if (trimmed.includes("#")) {
-    throw new UsageError(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment. Nothing was changed.`);
+    throw usageError(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment. Nothing was changed.`);
   }
   let parsed: URL;
   try {
     parsed = new URL(trimmed);
   } catch {
-    throw new UsageError(
+    throw usageError(
       `${source} is not a valid URL. Write it as ${EXAMPLE}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), ` +
         `or leave the password out of the URL and set PGPASSWORD. Nothing was changed.`,
     );
@@ -48,7 +46,7 @@ export function parsePostgresUrl(url: string, source: string): string {
     try {
       decodeURIComponent(value);
     } catch {
-      throw new UsageError(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
+      throw usageError(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
     }
   }
   return trimmed;

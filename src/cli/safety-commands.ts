@@ -5,7 +5,6 @@
  */
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { UsageError } from "../core/errors.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SyncDriver } from "../core/driver.js";
 import { restoreBackup } from "../safety/restore.js";
@@ -16,6 +15,7 @@ import { assertDriverWrites } from "./open-database.js";
 import { parsePath } from "./parse-options.js";
 import type { CliManager, CommandMode } from "./open-database.js";
 import { baselineWith, verifyWith } from "./safety-nets.js";
+import { usageError } from "../core/error-factories.js";
 
 /** What the safety commands need from `createCli`. */
 export interface SafetyCommandDeps<R extends MigrationRegistry> {
@@ -83,12 +83,12 @@ export function addSafetyCommands<R extends MigrationRegistry>(program: Command,
     .option("--json", "print plain JSON")
     .action(async (file: string, options: { yes?: boolean; force?: boolean; json?: boolean }, command: Command) => {
       if (!options.yes) {
-        throw new UsageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
+        throw usageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
       }
       // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
       deps.refuseServerBackup(command, deps.commandLine("restore"), "pg_restore");
       const databasePath = deps.resolveDatabasePath(command);
-      if (databasePath === ":memory:") throw new UsageError("Cannot restore into an in-memory database; pass --db <path>.");
+      if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
       assertDriverWrites(deps.driver(command), deps.commandLine("restore"));
       // Only the registry is needed from the database; the restore opens it itself, through a
       // scratch in-memory connection of the chosen driver's library (its openFile).

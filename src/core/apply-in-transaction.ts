@@ -5,13 +5,13 @@
  * batch instead (D1) does not pass it, so its bundle holds none of this. The whole run
  * (`whole-run-strategy.ts`) runs its migrations through the same steps.
  */
-import { ConnectionClosedError, ForeignKeyViolationError, type EscapedCommit, type StepwiseError } from "./errors.js";
+import type { EscapedCommit, StepwiseError } from "./errors.js";
 import type { EscapeGuard, InTransactionStrategy, MigrationExecutor, RunGuard } from "./executor-types.js";
 import type { AppliedStep } from "./options.js";
 import { commit, query, rollbackQuietly, type Step } from "./step.js";
 import { openBodySavepoint, type TransactionStart } from "./transaction-guard.js";
-import { isInstanceSafely } from "./thrown-value.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { foreignKeyViolationError, isConnectionClosedError } from "./error-factories.js";
 
 /** Runs one migration inside the already-open transaction, records it, and commits. */
 function* runInTransaction(
@@ -54,7 +54,7 @@ export function* runBodyInOpenTransaction(executor: MigrationExecutor, entry: Mi
     failure = { cause };
   }
   // The connection is gone: no savepoint to release, nothing to judge or roll back through it.
-  if (failure && isInstanceSafely(failure.cause, ConnectionClosedError)) throw failure.cause;
+  if (failure && isConnectionClosedError(failure.cause)) throw failure.cause;
   if (escapeGuard && !(yield* executor.dialect.releaseBodySavepoint(savepoint!, escapeGuard.start))) {
     throw yield* escapedOrFailed(executor, entry, direction, failure, executor.dialect.judgeEscapedCommit(escapeGuard.guard.witness, escapeGuard.token, escapeGuard.start, changesBeforeBody!));
   }
@@ -113,7 +113,7 @@ export function* commitRecordedMigration(executor: MigrationExecutor, entry: Mig
 function* assertNoForeignKeyViolations(entry: MigrationEntry, direction: MigrationDirection): Step<void> {
   const violations = yield* query<{ table: string; rowid: number | null; parent: string }>("PRAGMA foreign_key_check");
   if (violations.length > 0) {
-    throw new ForeignKeyViolationError({
+    throw foreignKeyViolationError({
       version: entry.version,
       file: entry.file,
       direction,

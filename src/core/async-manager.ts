@@ -5,13 +5,14 @@
  * (each entry's `migrateAsync` and `AsyncMigrationManager`), and an async driver such as PostgreSQL's,
  * whose primitives themselves return promises.
  */
-import { StepwiseError, UsageError } from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import { runAsync } from "./runners.js";
 import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry } from "./types.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+import { usageError } from "./error-factories.js";
 
 /**
  * Connections with an async run in flight. A second run on the same connection would interleave its
@@ -25,19 +26,13 @@ const busyConnections = new WeakSet<object>();
  * process. Nothing was done by the second call; the first goes on. Await the first call's promise
  * before starting another.
  */
-export class AsyncRunInProgressError extends StepwiseError {
-  override readonly name: string = "AsyncRunInProgressError";
-  /** The driver's name, such as `"better-sqlite3"`. */
-  readonly driver: string;
-
-  constructor(fields: { driver: string }) {
-    super(
-      "ASYNC_RUN_IN_PROGRESS",
-      `Another stepwise call is still running on this ${fields.driver} connection (an async migration may be awaiting inside its transaction). ` +
-        `Nothing was done by this call. Await the first call before starting another on the same connection.`,
-    );
-    this.driver = fields.driver;
-  }
+export function asyncRunInProgressError(fields: { driver: string }): StepwiseError<"ASYNC_RUN_IN_PROGRESS"> {
+  return new StepwiseError(
+    "ASYNC_RUN_IN_PROGRESS",
+    `Another stepwise call is still running on this ${fields.driver} connection (an async migration may be awaiting inside its transaction). ` +
+      `Nothing was done by this call. Await the first call before starting another on the same connection.`,
+    { driver: fields.driver },
+  );
 }
 
 /**
@@ -50,7 +45,7 @@ export async function runAloneOnConnection<T>(connection: unknown, driverName: s
   if (key !== null && busyConnections.has(key)) {
     // The step never started, so closing it runs none of its code.
     step.return(undefined as T);
-    throw new AsyncRunInProgressError({ driver: driverName });
+    throw asyncRunInProgressError({ driver: driverName });
   }
   if (key !== null) busyConnections.add(key);
   try {
@@ -139,7 +134,7 @@ export function splitMigrateAsyncOptions(options: MigrateAsyncOptions, entry: st
   const { to, transaction, ...props } = options;
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
   if ((props as Record<string, unknown>).verifySchema) {
-    throw new UsageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
+    throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }
   return { upOptions: { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) }, props };
 }

@@ -11,36 +11,30 @@ import { isAsyncMigration, type MigrationEntry, type MigrationRegistry } from ".
  * The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations async.
  * Nothing was read or written. Use the same driver entry's `migrateAsync` or `AsyncMigrationManager`.
  */
-export class AsyncMigrationsNeedAsyncRunnerError extends StepwiseError {
-  override readonly name: string = "AsyncMigrationsNeedAsyncRunnerError";
-  /** The async migrations' versions, ascending. */
-  declare readonly versions: readonly number[];
-  /** Their files, project-relative, in the order of {@link versions}. */
-  declare readonly files: readonly string[];
-  /** The driver whose sync API refused, such as `"better-sqlite3"`. */
-  declare readonly driver: string;
-  /** The package entry whose async API runs them, such as `"stepwise-migrate/better-sqlite3"`. */
-  declare readonly entry: string;
-  /** What to write instead, snippet-sized: the import and the awaited call. */
-  declare readonly fix: string;
-
-  constructor(fields: { versions: readonly number[]; files: readonly string[]; driver: string }) {
-    const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");
-    const entry = `stepwise-migrate/${fields.driver}`;
-    const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
-    super(
+export function asyncMigrationsNeedAsyncRunnerError(fields: {
+  versions: readonly number[];
+  files: readonly string[];
+  driver: string;
+  ownFix?: string;
+}): StepwiseError<"ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"> {
+  if (fields.ownFix !== undefined) {
+    return new StepwiseError(
       "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
-      `The registry holds async migrations: ${list}. The ${fields.driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, ` +
-        `so nothing was run. Use the same entry's async API:\n\n` +
-        `${fix.replace(/^/gm, "  ")}\n\n` +
-        `or await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`,
+      `Async migrations ${fields.files.join(", ")}: the ${fields.driver} driver cannot keep its transaction open across an await, so nothing was run; ${fields.ownFix}`,
+      { versions: fields.versions, files: fields.files, driver: fields.driver, entry: `stepwise-migrate/${fields.driver}`, fix: fields.ownFix },
     );
-    this.versions = fields.versions;
-    this.files = fields.files;
-    this.driver = fields.driver;
-    this.entry = entry;
-    this.fix = fix;
   }
+  const list = fields.versions.map((version, index) => `${version} (${fields.files[index]})`).join(", ");
+  const entry = `stepwise-migrate/${fields.driver}`;
+  const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
+  return new StepwiseError(
+    "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
+    `The registry holds async migrations: ${list}. The ${fields.driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, ` +
+      `so nothing was run. Use the same entry's async API:\n\n` +
+      `${fix.replace(/^/gm, "  ")}\n\n` +
+      `or await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`,
+    { versions: fields.versions, files: fields.files, driver: fields.driver, entry, fix },
+  );
 }
 
 /** The entries `gen` marked async, in version order. */
@@ -56,10 +50,5 @@ export function findAsyncMigrations(migrations: MigrationRegistry): MigrationEnt
 export function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ownFix?: string): void {
   const found = findAsyncMigrations(migrations);
   if (found.length === 0) return;
-  const error = new AsyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver });
-  if (ownFix !== undefined) {
-    error.message = `Async migrations ${error.files.join(", ")}: the ${driver} driver cannot keep its transaction open across an await, so nothing was run; ${ownFix}`;
-    Object.assign(error, { fix: ownFix });
-  }
-  throw error;
+  throw asyncMigrationsNeedAsyncRunnerError({ versions: found.map((entry) => entry.version), files: found.map((entry) => entry.file), driver, ownFix });
 }

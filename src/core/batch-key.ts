@@ -4,8 +4,9 @@
  * ROWID` tables. A key SQLite would not find is refused here, before the walk writes anything,
  * instead of reading `undefined` from every row and stopping after the first batch.
  */
-import { BatchKeyError, type BatchKeyProblem } from "./errors.js";
+import type { BatchKeyProblem } from "./errors.js";
 import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "./batch-types.js";
+import { batchKeyError } from "./error-factories.js";
 
 /**
  * The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names
@@ -42,7 +43,7 @@ const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main
 /** The refusal of a key, naming the migration that asked when there is one. */
 export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin | null) {
   return (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
-    throw new BatchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
   };
 }
 

@@ -5,11 +5,12 @@
  * differs between SQLite and PostgreSQL (how a key is resolved, how the bound is read exactly) is a
  * {@link BatchDialect}; everything else, every refusal and guarantee included, is here.
  */
-import { BatchKeyError, BatchOptionsInvalidError, type BatchKeyProblem } from "./errors.js";
+import type { BatchKeyProblem } from "./errors.js";
 import { compareBlobs, describeStoredValue } from "./stored-value.js";
 import { matchColumn, quoteIdentifier } from "./batch-key.js";
 import type { BatchDialect, BatchOrigin, BatchWalk } from "./batch-types.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
+import { batchKeyError, batchOptionsInvalidError } from "./error-factories.js";
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -37,14 +38,14 @@ export function* walkBatches(
   const key = options.key ?? "id";
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
-    throw new BatchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
   }
   if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
-    throw new BatchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
   }
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
-    throw new BatchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
   };
   // The key is selected under the caller's spelling: SQLite names a result column after its declared
   // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.

@@ -5,62 +5,11 @@
  * driver's primitives return values, an async driver's return promises; one executor serves both.
  */
 import { StepwiseError } from "./errors.js";
-import { keepText, text, type Text } from "./option-text.js";
+import { copyTexts, keepText, text, type Text } from "./option-text.js";
 import type { LockHolder } from "./errors.js";
 import type { ErrorKind } from "./error-kind.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
-
-/** What a driver can do beyond the required primitives. Declared, never discovered by failing. */
-export interface DriverCapabilities {
-  /** `PRAGMA user_version` can be written (Turso, D1 and Durable Objects refuse it). */
-  readonly userVersion: boolean;
-  /** Several processes share one database file under SQLite's file locks (the owner lock sidecar). */
-  readonly fileLocking: boolean;
-  /** Foreign-key enforcement can be switched off outside a transaction (`PRAGMA foreign_keys`). */
-  readonly foreignKeySwitch: boolean;
-  /** The whole database can be copied into a private connection and reopened (`snapshot`/`openSnapshot`). */
-  readonly snapshot: boolean;
-  /** SQLite's online backup API (`backupTo`). */
-  readonly onlineBackup: boolean;
-  /** The processes holding a lock can be named (`lockHolders`). */
-  readonly lockHolders: boolean;
-  /** `changeCounter()` returns a number; without it every attempt re-reads the history. */
-  readonly changeCounter: boolean;
-  /** `SAVEPOINT`/`RELEASE` work, so the transaction-escape guard can run. */
-  readonly savepoints: boolean;
-  /**
-   * The library reaches real files by path: it can open another database file (`openFile`) and write
-   * one (`VACUUM INTO`, the online backup). sql.js cannot: its files live in WebAssembly memory.
-   */
-  readonly openFile: boolean;
-  /**
-   * `snapshot` works while the app's connection is inside a transaction, and the copy holds what that
-   * connection reads, its uncommitted writes included. Without it, a snapshot there is refused with
-   * `TRANSACTION_OPEN` where it cannot be taken (sql.js's `export()` with a write pending).
-   */
-  readonly snapshotInTransaction: boolean;
-  /**
-   * The database has no interactive transaction, only an atomic batch (Cloudflare D1): a SQL
-   * migration is applied as one `batch` holding its history row first, then its statements. A
-   * TypeScript migration cannot be made atomic there and is refused.
-   */
-  readonly atomicBatch: boolean;
-  /**
-   * A TypeScript migration's `context.forEachBatch` walks a table in keyed batches. Without it the
-   * call is refused with `USAGE` (D1: no interactive transaction; Durable Objects: left out of a
-   * bundle kept small), and the migration walks with its own keyed queries.
-   */
-  readonly batchWalk: boolean;
-  /**
-   * A SQL migration's script and its history writes can go to the server as one request
-   * (`Driver.scriptWithHistory`; PostgreSQL's simple query protocol runs a string of statements
-   * as one round trip, stopping at the first error).
-   */
-  readonly scriptWithHistory: boolean;
-}
-
-/** One of {@link DriverCapabilities}' names. */
-export type DriverCapability = keyof DriverCapabilities;
+import type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";
 
 /** A driver's reading of an error it threw. */
 export interface ErrorClassification {
@@ -232,36 +181,31 @@ export type AsyncDriver<Db = unknown> = Driver<Db, true>;
  * A safety net needs a capability the driver lacks. Thrown before anything runs, so nothing was
  * changed and nothing was half done.
  */
-export class DriverCapabilityError extends StepwiseError {
-  override readonly name: string = "DriverCapabilityError";
-  /** The driver's name, such as `"sql.js"`. */
-  declare readonly driver: string;
-  /** What it lacks. */
-  declare readonly capability: DriverCapability;
-  /** What was asked of it, such as `"rehearseUp"`. */
-  declare readonly operation: string;
-  /** The migration file that asked it, when one did; otherwise `null`. */
-  declare readonly file: string | null;
-  /** What to do instead, when there is a way; otherwise `null`. */
-  declare readonly fix: string | null;
-
-  /** `operation` and `fix` may name options and calls: a `Text`, spelled for the library here and by the CLI for itself. */
-  constructor(fields: { driver: string; capability: DriverCapability; operation: string | Text; file?: string; fix?: string | Text }) {
-    super(
-      "DRIVER_CAPABILITY_MISSING",
-      text`${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : text` ${fields.fix}`}`,
-    );
-    this.driver = fields.driver;
-    this.capability = fields.capability;
-    this.operation = typeof fields.operation === "string" ? fields.operation : keepText(this, "operation", fields.operation);
-    this.file = fields.file ?? null;
-    this.fix = fields.fix === undefined ? null : typeof fields.fix === "string" ? fields.fix : keepText(this, "fix", fields.fix);
-  }
+export function driverCapabilityError(fields: {
+  driver: string;
+  capability: DriverCapability;
+  operation: string | Text;
+  file?: string;
+  fix?: string | Text;
+}): StepwiseError<"DRIVER_CAPABILITY_MISSING"> {
+  // `operation` and `fix` may name options and calls: kept as texts, so the CLI spells them its way.
+  const texts = {};
+  const operation = typeof fields.operation === "string" ? fields.operation : keepText(texts, "operation", fields.operation);
+  const fix = fields.fix === undefined ? null : typeof fields.fix === "string" ? fields.fix : keepText(texts, "fix", fields.fix);
+  const error = new StepwiseError(
+    "DRIVER_CAPABILITY_MISSING",
+    text`${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : text` ${fields.fix}`}`,
+    { driver: fields.driver, capability: fields.capability, operation, file: fields.file ?? null, fix },
+  );
+  copyTexts(texts, error);
+  return error;
 }
 
 /** Throws {@link DriverCapabilityError} unless `driver` declares every one of `capabilities`. */
 export function requireCapabilities(driver: Pick<Driver, "name" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {
   for (const capability of capabilities) {
-    if (!driver.capabilities[capability]) throw new DriverCapabilityError({ driver: driver.name, capability, operation });
+    if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });
   }
 }
+
+export type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";

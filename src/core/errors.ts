@@ -2,12 +2,14 @@
  * Every failure stepwise reports is a {@link StepwiseError} with a stable `code` and the facts behind
  * it as fields, so programs (and tests) branch on data and people read the message.
  */
-import { describeStoredValue } from "./stored-value.js";
-import { describeThrownValue } from "./thrown-value.js";
-import { elapsedOf } from "./elapsed.js";
 import type { ErrorKind } from "./error-kind.js";
 import type { MigrationDirection } from "./types.js";
-import { keepText, option, runCall, CALLS, spell, text, type Text } from "./option-text.js";
+import type { DriverCapability } from "./driver-capabilities.js";
+import type { SchemaDifference } from "./schema-difference.js";
+import { keepText, spell, type Text } from "./option-text.js";
+
+/** The name of a codegen tool (historically an optional peer dependency, hence the name). */
+export type OptionalPeer = "ts-morph" | "prettier" | "tsx";
 
 /** Every `code` a {@link StepwiseError} can carry. */
 export type StepwiseErrorCode =
@@ -459,10 +461,27 @@ export type StepwiseErrorCode =
    */
   | "REBASE_RENAME_FAILED";
 
-/** The base class of all stepwise errors. */
-export class StepwiseError extends Error {
+/**
+ * Every failure stepwise reports: a stable {@link StepwiseError.code | code} to branch on, the facts
+ * behind it in {@link StepwiseError.details | details} (their shape is the code's, in
+ * {@link StepwiseErrorDetails}), and a message for people. {@link StepwiseError.is | is} narrows
+ * `details` to one code's:
+ *
+ * @example
+ * try {
+ *   manager.up();
+ * } catch (error) {
+ *   if (error instanceof StepwiseError && error.is("CHECKSUM_MISMATCH")) console.error(error.details.file, error.details.fix.command);
+ *   else throw error;
+ * }
+ */
+export class StepwiseError<C extends StepwiseErrorCode = StepwiseErrorCode> extends Error {
+  // A literal, not the class's own name: a bundler that minifies renames classes.
+  override readonly name: string = "StepwiseError";
   /** Stable identifier; safe to branch on. */
-  declare readonly code: StepwiseErrorCode;
+  declare readonly code: C;
+  /** The facts behind the failure, shaped by {@link code}: see {@link StepwiseErrorDetails}. */
+  declare readonly details: StepwiseErrorDetails[C];
   /**
    * When this error wraps a database library's error (its `cause`, or the first cause down the
    * chain that is not a stepwise error): that error's code as the driver reads it, SQLite's
@@ -478,27 +497,550 @@ export class StepwiseError extends Error {
    * @param message the message, or a `Text` that names options and calls: the message then
    *   spells them as the library takes them, and the CLI prints its own spelling of the same text.
    */
-  constructor(code: StepwiseErrorCode, message: string | Text, options?: { cause?: unknown }) {
+  constructor(code: C, message: string | Text, details: StepwiseErrorDetails[C], options?: { cause?: unknown }) {
     super(spell(message, "api"), options);
-    this.name = "StepwiseError";
     this.code = code;
+    this.details = details;
     if (typeof message !== "string") keepText(this, "message", message);
+  }
+
+  /** Whether this error has `code`; narrows {@link details} to that code's. */
+  is<K extends StepwiseErrorCode>(code: K): this is StepwiseError<K> {
+    return (this.code as StepwiseErrorCode) === code;
   }
 }
 
-/** How every message names a migration: "Migration 3 (003_users.sql)". */
-function migrationLabel(version: number | null, file: string | null): string {
-  return `Migration ${version} (${file})`;
+/**
+ * The {@link StepwiseError.details | details} of each code: the facts a program (or the CLI's
+ * `--json`) reads instead of the message.
+ */
+export interface StepwiseErrorDetails {
+  readonly REGISTRY_INVALID: {
+    readonly problems: readonly RegistryProblem[];
+  };
+  readonly REGISTRY_LOAD_FAILED: {
+    /** The registry file, relative to the project root. */
+    readonly file: string;
+    /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
+    readonly location: string | null;
+  };
+  readonly REGISTRY_STALE: {
+    /** The registry file, relative to the project root. */
+    readonly registryFile: string;
+    /** What differs, file by file. */
+    readonly changes: readonly RegistryChange[];
+    /** Why `gen` cannot write a current registry yet (an unedited template, a syntax error); often empty. */
+    readonly problems: readonly RegistryGenProblem[];
+  };
+  readonly REGISTRY_DIALECT_MISMATCH: {
+    /** The dialect the registry (its first entry of another dialect) was generated for. */
+    readonly registryDialect: string;
+    /** The dialect the driver speaks. */
+    readonly driverDialect: string;
+    /** The driver's name, such as `"better-sqlite3"`. */
+    readonly driver: string;
+    /** The first entry of the other dialect. */
+    readonly version: number;
+    readonly file: string;
+  };
+  readonly CHECKSUM_MISMATCH: {
+    readonly version: number;
+    readonly file: string;
+    /** The checksum of the migration as the registry has it now. */
+    readonly registryChecksum: string;
+    /** The checksum recorded when the migration was applied. */
+    readonly databaseChecksum: string;
+    /**
+     * What to do, for a script or a UI: the same two ways out the message gives. `command` is the
+     * CLI's command line for the deliberate way, whoever reads it.
+     */
+    readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
+  };
+  readonly DATABASE_AHEAD: {
+    /** Applied versions the registry lacks, ascending. */
+    readonly unknownVersions: readonly number[];
+    /** The newest version the registry knows (0 for an empty registry). */
+    readonly latestKnownVersion: number;
+  };
+  readonly HISTORY_OUT_OF_ORDER: {
+    readonly missingVersions: readonly number[];
+    readonly highestAppliedVersion: number;
+  };
+  /** The table's shape (`missingColumns`), or one of its rows (`rowid`, `version`, `problem`). */
+  readonly HISTORY_TABLE_INVALID:
+    | {
+        readonly table: string;
+        readonly missingColumns: readonly string[];
+      }
+    | {
+        /** `null` when the rows were handed to the planner directly, not read from a table. */
+        readonly table: string | null;
+        /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
+        readonly rowid: number | null;
+        /** The `version` value as stored. */
+        readonly version: unknown;
+        readonly problem: HistoryRowProblem;
+      };
+  readonly HISTORY_ROW_MISSING: {
+    readonly table: string;
+    readonly version: number;
+    readonly operation: HistoryRowOperation;
+    /** The migration's file, once the manager has named it; `null` from the history store alone. */
+    readonly file: string | null;
+    readonly direction: MigrationDirection | null;
+    /** Always false: the migration's changes stay in the database. */
+    readonly rolledBack: false;
+    /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
+    readonly restoredStartedRow: boolean;
+  };
+  readonly HISTORY_CHANGED_BY_MIGRATION: {
+    readonly version: number;
+    readonly file: string;
+    readonly direction: MigrationDirection;
+    /** The history table's name. */
+    readonly table: string;
+    /** What the migration did to it, in a few words ("a row written", "dropped or altered"). */
+    readonly change: string;
+    /** False only for a `transaction: false` migration, whose statements before the failure stayed. */
+    readonly rolledBack: boolean;
+    /** Whether the history table was left as the migration changed it (a `transaction: false` migration on a storage that can only detect the change afterwards). */
+    readonly historyChanged: boolean;
+  };
+  readonly INCOMPLETE_MIGRATION: {
+    readonly version: number;
+    readonly file: string;
+    readonly startedAt: string;
+  };
+  readonly UNMANAGED_DATABASE: {
+    readonly tables: readonly string[];
+  };
+  readonly INVALID_TABLE_NAME: {
+    readonly tableName: string;
+  };
+  readonly MIGRATION_FAILED: {
+    readonly version: number;
+    readonly file: string;
+    readonly direction: MigrationDirection;
+    /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
+    readonly rolledBack: boolean;
+    /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
+    readonly backupPath: string | null;
+    /**
+     * Set when the failure is SQLite's "FOREIGN KEY constraint failed" from dropping or renaming a table
+     * other tables reference, with enforcement on (a table rebuild): the table, its children and the
+     * fix. `null` for every other failure, a foreign-key failure from a bad row included.
+     */
+    readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
+    /**
+     * Where in the migration's file the failing statement starts (a SQL migration's, found from the
+     * database's error position or by running its statements one by one once it failed), or `null`
+     * when that is not known: a TypeScript migration (its error's stack names its line), a failure of
+     * stepwise's own statements, or a registry written before `gen` recorded the SQL's lines.
+     */
+    readonly location: SqlLocation | null;
+    /** The server's DETAIL of the failure (PostgreSQL: which view depends on the column dropped), or `null`. */
+    readonly detail: string | null;
+    /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
+    readonly hint: string | null;
+    /**
+     * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
+     * with the statement that removes it: those this `transaction: false` migration left, or the one an
+     * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
+     */
+    readonly invalidIndexes: readonly InvalidIndex[];
+  };
+  readonly TRANSACTION_ESCAPED: {
+    readonly version: number;
+    readonly file: string;
+    readonly direction: MigrationDirection;
+    /**
+     * `yes` when the migration committed: what it ran before ending the transaction (and, with
+     * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
+     * the database. `no` when the database is as it was. `unknown` when statements may have been.
+     */
+    readonly committed: EscapedCommit;
+  };
+  readonly FOREIGN_KEY_VIOLATION: {
+    readonly version: number;
+    readonly file: string;
+    readonly direction: MigrationDirection;
+    /** The first violations found (at most 100). */
+    readonly violations: readonly ForeignKeyViolation[];
+    readonly violationCount: number;
+  };
+  readonly IRREVERSIBLE_MIGRATION: {
+    readonly version: number;
+    readonly file: string;
+  };
+  readonly INVALID_TARGET: {
+    readonly target: number;
+  };
+  readonly WHOLE_RUN_TRANSACTION_REFUSED: {
+    readonly version: number;
+    readonly file: string;
+    readonly obstacle: WholeRunObstacle;
+    /** The call refused: `"up"` applies, `"down"` reverts. */
+    readonly direction: MigrationDirection;
+    /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
+    readonly firstOfRun: boolean;
+    /** The calls that get past it: the part of the run before it in one transaction, then the rest without. */
+    readonly fix: string;
+  };
+  readonly BATCH_KEY_INVALID: {
+    readonly table: string;
+    readonly key: string;
+    readonly problem: BatchKeyProblem;
+    /** The table's columns, to pick a key from; empty when the table does not exist. */
+    readonly columns: readonly string[];
+    /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
+    readonly value: unknown;
+    /** The migration that called `forEachBatch`, when it ran inside one. */
+    readonly version: number | null;
+    readonly file: string | null;
+  };
+  readonly BATCH_OPTIONS_INVALID: {
+    readonly option: "batchSize" | "where";
+    readonly value: unknown;
+    readonly version: number | null;
+    readonly file: string | null;
+  };
+  readonly ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: {
+    /** The async migrations' versions, ascending. */
+    readonly versions: readonly number[];
+    /** Their files, project-relative, in the order of {@link versions}. */
+    readonly files: readonly string[];
+    /** The driver whose sync API refused, such as `"better-sqlite3"`. */
+    readonly driver: string;
+    /** The package entry whose async API runs them, such as `"stepwise-migrate/better-sqlite3"`. */
+    readonly entry: string;
+    /** What to write instead, snippet-sized: the import and the awaited call. */
+    readonly fix: string;
+    /** What was refused when it was not a run (`"stepwise up --backup"`); absent otherwise. */
+    readonly operation?: string;
+  };
+  readonly ASYNC_IN_SYNC_RUNNER: {
+    /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
+    readonly source: string;
+    /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */
+    readonly fix: string | null;
+  };
+  readonly ASYNC_RUN_IN_PROGRESS: {
+    /** The driver's name, such as `"better-sqlite3"`. */
+    readonly driver: string;
+  };
+  readonly TRANSACTION_OPEN: {
+    /** The driver's name, such as `"libsql"`. */
+    readonly driver: string;
+    /** What was asked, such as `"takeBackupSync"`. */
+    readonly operation: string;
+  };
+  readonly DATABASE_LOCKED: {
+    /** How long stepwise was told to wait (the busy timeout). */
+    readonly busyTimeoutMs: number;
+    /** The backup file that was locked, when `restore` waited for it; absent when the database was. */
+    readonly file?: string;
+    /**
+     * How long it actually waited, measured around the refused operation: the busy timeout when the
+     * lock outlasted it, less when the refusal came earlier (SQLite refuses some waits at once). `null`
+     * when nothing timed it.
+     */
+    readonly waitedMs: number | null;
+    /**
+     * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
+     * operating system does not say (other platforms, another host, or a lock already released).
+     */
+    readonly holders: readonly LockHolder[];
+  };
+  readonly MIGRATION_IN_PROGRESS: {
+    readonly version: number;
+    readonly file: string;
+    readonly startedAt: string;
+    /** The process recorded as running it, or `null` when the row names none. */
+    readonly owner: MigrationOwnerInfo | null;
+    readonly waitedMs: number;
+  };
+  readonly LOCK_TIMEOUT: {
+    /** The migration whose statement waited, or `null` for stepwise's own (reading the history). */
+    readonly version: number | null;
+    readonly file: string | null;
+    readonly direction: MigrationDirection | null;
+    /** The `lock_timeout` stepwise set (`lockTimeoutMs`); 0 when it set none and the session's or server's ran out. */
+    readonly lockTimeoutMs: number;
+    /** The relation waited for (`schema.name`), or `null` when unknown or not a relation's lock. */
+    readonly relation: string | null;
+    /** The kind of lock waited for (`pg_locks.locktype`), or `null` when the wait was not seen. */
+    readonly lockType: string | null;
+    /** The mode asked for (`AccessExclusiveLock`), or `null` when the wait was not seen. */
+    readonly mode: string | null;
+    /** The sessions that held it; empty when the wait was not seen (it began and ran out between two looks). */
+    readonly holders: readonly LockHolderSession[];
+    /** False for a `transaction: false` migration, whose statements before this one stay. */
+    readonly rolledBack: boolean;
+    /** The invalid indexes a `transaction: false` migration left, each with the statement that removes it. */
+    readonly invalidIndexes: readonly InvalidIndex[];
+    /** What to do next. */
+    readonly fix: string;
+  };
+  readonly CONNECTION_LOST: {
+    /** The migration that was running, or `null` when none was. */
+    readonly version: number | null;
+    readonly file: string | null;
+    readonly direction: MigrationDirection | null;
+    readonly outcome: ConnectionLossOutcome;
+    /** What was under way when no migration was, such as `"waiting for the run lock"`; otherwise `null`. */
+    readonly during: string | null;
+    /** The server's or the library's words: `terminating connection due to administrator command`. */
+    readonly reason: string;
+    /** What to do next. */
+    readonly fix: string;
+  };
+  readonly DATABASE_UNUSABLE: {
+    /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
+    readonly sqliteCode: string | null;
+    /** On a server: which of the common cases it is, `unknown` for the rest; absent for a file. */
+    readonly problem?: ConnectionProblem;
+    /** On a server: its own words (`password authentication failed for user "app"`), or the socket's; never the URL. */
+    readonly reason?: string;
+    /** On a server: what to change, for a script to show; `null` when the case is not one stepwise knows. */
+    readonly fix?: string | null;
+    /** On a server: PostgreSQL's SQLSTATE (`28P01`), or the system's code (`ECONNREFUSED`), or `null`. */
+    readonly reasonCode?: string | null;
+  };
+  readonly DATABASE_NEEDS_RECOVERY: {
+    /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
+    readonly sqliteCode: string;
+  };
+  readonly DATABASE_PATH_INVALID: {
+    readonly path: string;
+    readonly problem: DatabasePathProblem;
+    /** What `path` is on disk, when that is the problem (`directory`, `not-a-file`, `dangling-symlink`, `journal-not-a-file`); otherwise `null`. */
+    readonly kind: FileKind | null;
+  };
+  readonly PATH_NOT_UTF8: {
+    /** The path as it reached stepwise. */
+    readonly path: string;
+    /** The bytes as given, escaped (`\xff.db`), where the process's own arguments or environment show them; else the path with U+FFFD as `\ufffd`. */
+    readonly bytes: string;
+  };
+  readonly DATABASE_FOLDER_MISSING: {
+    readonly databasePath: string;
+    readonly folder: string;
+  };
+  readonly DISK_FULL: {
+    /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
+    readonly version: number | null;
+    readonly file: string | null;
+    readonly sqliteCode: string;
+  };
+  readonly DRIVER_UNKNOWN: {
+    /** The name as given. */
+    readonly driver: string;
+    /** Where it came from: `"--driver"`, or the config file's path (and key). */
+    readonly source: string;
+    /** The names that are accepted. */
+    readonly validDrivers: readonly string[];
+  };
+  readonly DRIVER_NOT_INSTALLED: {
+    /** The driver's name, such as `"libsql"`. */
+    readonly driver: string;
+    /** The npm package that provides it. */
+    readonly packageName: string;
+    /** The command that installs (or rebuilds) it. */
+    readonly installCommand: string;
+    readonly reason: "missing" | "unloadable";
+  };
+  readonly DRIVER_RUNTIME_UNSUPPORTED: {
+    /** The driver's name. */
+    readonly driver: string;
+    /** The runtime this process is, such as `"node 20.18.0"`. */
+    readonly runtime: string;
+    /** What the driver needs, such as `"node >= 22.16"` or `"bun"`. */
+    readonly required: string;
+  };
+  readonly DRIVER_CAPABILITY_MISSING: {
+    /** The driver's name, such as `"sql.js"`. */
+    readonly driver: string;
+    /** What it lacks. */
+    readonly capability: DriverCapability;
+    /** What was asked of it, such as `"rehearseUp"`. */
+    readonly operation: string;
+    /** The migration file that asked it, when one did; otherwise `null`. */
+    readonly file: string | null;
+    /** What to do instead, when there is a way; otherwise `null`. */
+    readonly fix: string | null;
+    /** For a backup or restore on a server: the server's tool to use instead. */
+    readonly tool?: ServerBackupTool;
+  };
+  readonly SCHEMA_MISMATCH: {
+    readonly version: number;
+    readonly differences: readonly SchemaDifference[];
+    readonly drift: readonly string[];
+  };
+  readonly SCHEMA_DRIFT: {
+    readonly version: number;
+    readonly differences: readonly SchemaDifference[];
+  };
+  readonly ALREADY_MANAGED: {
+    readonly currentVersion: number;
+  };
+  readonly REHEARSAL_REFUSED: {
+    readonly version: number;
+    readonly file: string;
+    /** Why the migration cannot join the rehearsal's transaction. */
+    readonly obstacle: WholeRunObstacle;
+    /** The driver's name, such as `"pg"`. */
+    readonly driver: string;
+  };
+  readonly SCRATCH_DATABASE_UNAVAILABLE: {
+    /** The driver's name, `"pg"`. */
+    readonly driver: string;
+    /** The name the scratch database would have had. */
+    readonly database: string;
+    /** PostgreSQL's SQLSTATE for the refusal (`42501` for a missing privilege), or `null`. */
+    readonly sqlstate: string | null;
+  };
+  readonly TEMP_FOLDER_UNUSABLE: {
+    /** The temporary folder as resolved (`os.tmpdir()`). */
+    readonly folder: string;
+    /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`...), or `null`. */
+    readonly systemCode: string | null;
+    /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
+    readonly operation: string;
+  };
+  readonly DATABASE_DAMAGED: {
+    readonly databasePath: string;
+    /** The check that failed. */
+    readonly check: "quick_check";
+    /** What the check reported, a line each (at most 20). */
+    readonly problems: readonly string[];
+    readonly fix: string;
+  };
+  readonly BACKUP_INVALID: {
+    readonly file: string;
+    readonly reason: string;
+    /** What the path is when it is no regular file (`missing`, `fifo`, `directory`...); otherwise `null`. */
+    readonly kind: FileKind | null;
+  };
+  readonly BACKUP_FOREIGN: {
+    readonly file: string;
+    /** Every disagreement, ascending by version. */
+    readonly reasons: readonly ForeignBackupReason[];
+  };
+  readonly BACKUP_IS_DATABASE: {
+    readonly backupFile: string;
+    readonly databasePath: string;
+  };
+  readonly BACKUP_DISK_FULL: {
+    /** The backup folder that ran out of room. */
+    readonly directory: string;
+    /** The file being written when it did (removed again). */
+    readonly path: string;
+    /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`...: what the system reported. */
+    readonly systemCode: string;
+    /** Free bytes in the backup folder's file system afterwards, when the system says. */
+    readonly availableBytes: number | null;
+    /** The size of the database being copied. */
+    readonly neededBytes: number | null;
+  };
+  readonly BACKUP_FOLDER_UNWRITABLE: {
+    readonly directory: string;
+    /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`...: what the system reported. */
+    readonly systemCode: string;
+  };
+  readonly RESTORE_UNVERIFIED: {
+    readonly databasePath: string;
+    readonly backupFile: string;
+    /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
+    readonly mismatches: readonly string[];
+    /** The snapshot of the database taken before the restore, or `null` when there was none. */
+    readonly previousBackup: string | null;
+  };
+  readonly USAGE: {
+    /** For an unset `${VAR}` in the config: the setting, such as `url`. */
+    readonly setting?: string;
+    /** For an unset `${VAR}` in the config: the variable it names, such as `DATABASE_URL`. */
+    readonly variable?: string;
+    /** For an unset `${VAR}` in the config: the config file that names it. */
+    readonly configFile?: string;
+    /** For no database given: every place looked at, in the order the CLI reads them. */
+    readonly searched?: readonly DatabaseLookup[];
+  };
+  readonly MISSING_DEPENDENCY: {
+    /** The packages to install. */
+    readonly packages: readonly OptionalPeer[];
+    /** The npm command that installs them, with versions stepwise supports. */
+    readonly installCommand: string;
+  };
+  readonly DEPENDENCY_VERSION_UNSUPPORTED: {
+    /** The package. */
+    readonly package: OptionalPeer;
+    /** The version found, as its package.json says. */
+    readonly installedVersion: string;
+    /** The major version stepwise supports. */
+    readonly supportedMajor: number;
+    /** Where the package was found. */
+    readonly packageFile: string;
+    /** The npm command that installs a supported version. */
+    readonly installCommand: string;
+  };
+  readonly FILE_WRITE_FAILED: {
+    /** The file that was being replaced or created, as the caller named it. */
+    readonly file: string;
+    readonly step: FileWriteStep;
+    /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`...), or `null`. */
+    readonly systemCode: string | null;
+    readonly bytesWritten: number;
+    readonly bytesExpected: number;
+  };
+  readonly GIT_NOT_FOUND: {
+    /** What needed git, such as `stepwise rebase`. */
+    readonly operation: string;
+  };
+  /** The project is outside a work tree (`directory`, `operation`), or its migrations folder is (`migrationsDir`, `topLevel`). */
+  readonly NOT_A_GIT_REPOSITORY:
+    | {
+        readonly directory: string;
+        readonly operation: string;
+      }
+    | {
+        readonly migrationsDir: string;
+        readonly topLevel: string;
+      };
+  readonly GIT_REF_NOT_FOUND: {
+    /** The ref that was asked for, or `null` when none was given and no default branch was found. */
+    readonly ref: string | null;
+    /** The refs that were tried, in order. */
+    readonly tried: readonly string[];
+  };
+  readonly GIT_FAILED: {
+    readonly args: readonly string[];
+    readonly exitCode: number | null;
+    readonly stderr: string;
+  };
+  readonly GIT_HISTORY_SHALLOW: {
+    readonly base: string;
+  };
+  readonly REBASE_APPLIED_MIGRATION: {
+    /** The database that was read (a path, or a URL with its password hidden). */
+    readonly database: string;
+    readonly migrations: readonly RebaseMigrationRef[];
+  };
+  readonly REBASE_CONFLICT: {
+    readonly reason: RebaseConflictReason;
+    /** Project-relative files involved. */
+    readonly files: readonly string[];
+  };
+  readonly REBASE_RENAME_FAILED: {
+    /** The file being moved or rewritten when it failed. */
+    readonly file: string;
+    /** The operating system's code (`EACCES`, `EXDEV`…), or `null`. */
+    readonly systemCode: string | null;
+    /** Whether every earlier step was undone. */
+    readonly restored: boolean;
+    /** When not restored: `temporary → original` moves that are still to do by hand. */
+    readonly pending: readonly string[];
+  };
 }
-
-/** Where the database file is named: the library's option, the CLI's flag and config setting. */
-const DATABASE_OPTION: Text = [option("databasePath", "<file>"), { api: "", cli: ' (or set "database" in the config)' }];
-
-/** Said by every refusal that ran nothing. */
-const NOTHING_CHANGED = "Nothing was changed.";
-
-/** Said by every failure whose transaction rolled back. */
-const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 
 /** A place in a migration's file, 1-based, as `file:line:col` names it. */
 export interface SqlLocation {
@@ -515,323 +1057,12 @@ export interface RegistryProblem {
   readonly message: string;
 }
 
-/** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
-export class RegistryInvalidError extends StepwiseError {
-  override readonly name: string = "RegistryInvalidError";
-  declare readonly problems: readonly RegistryProblem[];
-
-  constructor(problems: readonly RegistryProblem[]) {
-    super("REGISTRY_INVALID", `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` + `Regenerate it with "stepwise gen" instead of editing it by hand.`);
-    this.problems = problems;
-  }
-}
-
-/**
- * The registry module could not be imported: it does not compile (edited by hand, or a merge left
- * markers in it), or a migration it imports throws while loading.
- */
-export class RegistryLoadError extends StepwiseError {
-  override readonly name: string = "RegistryLoadError";
-  /** The registry file, relative to the project root. */
-  declare readonly file: string;
-  /** Where the failure was reported (`file:line:col`), when the error says; `null` otherwise. */
-  declare readonly location: string | null;
-
-  constructor(fields: { file: string; location: string | null; cause: unknown }) {
-    const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
-    super(
-      "REGISTRY_LOAD_FAILED",
-      `Could not load ${fields.file}${fields.location ? ` (at ${fields.location})` : ""}: ${reason}\n` +
-        `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`,
-      { cause: fields.cause },
-    );
-    this.file = fields.file;
-    this.location = fields.location;
-  }
-}
-
 /** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
 export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
-
-/**
- * An applied migration was edited after it ran. The two ways out are in {@link fix}: restore the file
- * when the edit was an accident; `repair --checksums` when it was deliberate.
- */
-export class ChecksumMismatchError extends StepwiseError {
-  override readonly name: string = "ChecksumMismatchError";
-  declare readonly version: number;
-  declare readonly file: string;
-  /** The checksum of the migration as the registry has it now. */
-  declare readonly registryChecksum: string;
-  /** The checksum recorded when the migration was applied. */
-  declare readonly databaseChecksum: string;
-  /**
-   * What to do, for a script or a UI: the same two ways out the message gives. `command` is the
-   * CLI's command line for the deliberate way, whoever reads it.
-   */
-  declare readonly fix: { readonly accidental: string; readonly deliberate: string; readonly command: string };
-
-  constructor(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
-    const accidental = text`restore ${fields.file} and put the change in a new migration ("stepwise create")`;
-    const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(fields.version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
-    const command = text`${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`;
-    super(
-      "CHECKSUM_MISMATCH",
-      text`${migrationLabel(fields.version, fields.file)} was changed after it was applied.
-  applied:  ${fields.databaseChecksum}
-  registry: ${fields.registryChecksum}
-If the edit was an accident: ${accidental}.
-If it was deliberate: ${deliberate}.`,
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.registryChecksum = fields.registryChecksum;
-    this.databaseChecksum = fields.databaseChecksum;
-    this.fix = keepText(this, "fix", { accidental, deliberate, command });
-  }
-}
-
-/** The database records versions the registry does not have: it was migrated by a newer app. */
-export class DatabaseAheadError extends StepwiseError {
-  override readonly name: string = "DatabaseAheadError";
-  /** Applied versions the registry lacks, ascending. */
-  declare readonly unknownVersions: readonly number[];
-  /** The newest version the registry knows (0 for an empty registry). */
-  declare readonly latestKnownVersion: number;
-
-  constructor(unknownVersions: readonly number[], latestKnownVersion: number) {
-    super(
-      "DATABASE_AHEAD",
-      `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
-        `Run a newer build, or roll back with the build that applied them.`,
-    );
-    this.unknownVersions = unknownVersions;
-    this.latestKnownVersion = latestKnownVersion;
-  }
-}
-
-/** The history skips a version that the registry has below the newest applied one. */
-export class HistoryOutOfOrderError extends StepwiseError {
-  override readonly name: string = "HistoryOutOfOrderError";
-  declare readonly missingVersions: readonly number[];
-  declare readonly highestAppliedVersion: number;
-
-  constructor(missingVersions: readonly number[], highestAppliedVersion: number) {
-    super(
-      "HISTORY_OUT_OF_ORDER",
-      `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: ` +
-        `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`,
-    );
-    this.missingVersions = missingVersions;
-    this.highestAppliedVersion = highestAppliedVersion;
-  }
-}
-
-/** The history table exists but does not have the columns stepwise needs. */
-export class HistoryTableInvalidError extends StepwiseError {
-  override readonly name: string = "HistoryTableInvalidError";
-  declare readonly table: string;
-  declare readonly missingColumns: readonly string[];
-
-  constructor(table: string, missingColumns: readonly string[], detail?: string) {
-    super(
-      "HISTORY_TABLE_INVALID",
-      text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.
-If another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`,
-    );
-    this.table = table;
-    this.missingColumns = missingColumns;
-  }
-}
-
 /** Why a history row was refused by {@link HistoryRowInvalidError}. */
 export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-version" | "checksum-not-text" | "unknown-state";
-
-/**
- * One row of the history table holds something stepwise never writes (a version of 0 or below, a
- * fraction, text or NULL; a version twice; a state other than applied/started), so no plan can be
- * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
- */
-export class HistoryRowInvalidError extends StepwiseError {
-  override readonly name: string = "HistoryRowInvalidError";
-  /** `null` when the rows were handed to the planner directly, not read from a table. */
-  declare readonly table: string | null;
-  /** The row's rowid, to find it with `SELECT * FROM <table> WHERE rowid = ?`; `null` when the table has none. */
-  declare readonly rowid: number | null;
-  /** The `version` value as stored. */
-  declare readonly version: unknown;
-  declare readonly problem: HistoryRowProblem;
-
-  constructor(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
-    const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
-    super(
-      "HISTORY_TABLE_INVALID",
-      `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
-        `${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`,
-    );
-    this.table = fields.table;
-    this.rowid = fields.rowid;
-    this.version = fields.version;
-    this.problem = fields.problem;
-  }
-}
-
-/** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
-export class InvalidTableNameError extends StepwiseError {
-  override readonly name: string = "InvalidTableNameError";
-  declare readonly tableName: string;
-
-  constructor(tableName: string) {
-    super(
-      "INVALID_TABLE_NAME",
-      `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit` +
-        (/^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : "."),
-    );
-    this.tableName = tableName;
-  }
-}
-
-/** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
-export class IncompleteMigrationError extends StepwiseError {
-  override readonly name: string = "IncompleteMigrationError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly startedAt: string;
-
-  constructor(fields: { version: number; file: string; startedAt: string }) {
-    super(
-      "INCOMPLETE_MIGRATION",
-      text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.
-Check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there, or ${CALLS.repair(fields.version, "forget")} to run it again.`,
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.startedAt = fields.startedAt;
-  }
-}
-
 /** Which history write found its row gone, in {@link HistoryRowMissingError}. */
 export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
-
-/**
- * A history write of a migration this process was running changed no row: its row disappeared under
- * it (another process ran `repair --forget`, or deleted it by hand), or a trigger or rule on the
- * history table discarded the write; the count cannot tell which. Running the migration again would
- * apply it twice, so it stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
- * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
- */
-export class HistoryRowMissingError extends StepwiseError {
-  override readonly name: string = "HistoryRowMissingError";
-  declare readonly table: string;
-  declare readonly version: number;
-  declare readonly operation: HistoryRowOperation;
-  /** The migration's file, once the manager has named it; `null` from the history store alone. */
-  declare readonly file: string | null;
-  declare readonly direction: MigrationDirection | null;
-  /** Always false: the migration's changes stay in the database. */
-  declare readonly rolledBack: false;
-  /** True when a `started` row was written back, so the next `up` stops instead of running it again. */
-  declare readonly restoredStartedRow: boolean;
-
-  constructor(fields: { table: string; version: number; operation: HistoryRowOperation; file?: string | null; direction?: MigrationDirection | null; restoredStartedRow?: boolean }) {
-    const label = fields.file ? migrationLabel(fields.version, fields.file) : `Migration ${fields.version}`;
-    const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
-    // Only the write's count of zero is known: another process removing the row and a trigger or rule
-    // discarding the write look the same from here, so the message names both. What became of the
-    // migration's changes is known once the manager names the file (outside a transaction); as the
-    // cause of a rolled-back MIGRATION_FAILED, this error says nothing of them.
-    const write = fields.operation === "delete" ? "DELETE" : "UPDATE";
-    const next =
-      direction === "down"
-        ? text`Check that the revert is complete.`
-        : fields.restoredStartedRow
-          ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there.`
-          : text`It could not be recorded as interrupted: check the database before ${runCall("up")}, which would run it again.`;
-    const outcome = fields.file ? text`\nIts changes are in the database; it was not run again.\n${next}` : text``;
-    super(
-      "HISTORY_ROW_MISSING",
-      text`${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
-    );
-    this.table = fields.table;
-    this.version = fields.version;
-    this.operation = fields.operation;
-    this.file = fields.file ?? null;
-    this.direction = fields.direction ?? null;
-    this.rolledBack = false;
-    this.restoredStartedRow = fields.restoredStartedRow ?? false;
-  }
-}
-
-/**
- * `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole
- * number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders, which would share numbers
- * with the walk's own. Refused before the first batch, so nothing was written.
- */
-export class BatchOptionsInvalidError extends StepwiseError {
-  override readonly name: string = "BatchOptionsInvalidError";
-  declare readonly option: "batchSize" | "where";
-  declare readonly value: unknown;
-  declare readonly version: number | null;
-  declare readonly file: string | null;
-
-  constructor(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
-    super(
-      "BATCH_OPTIONS_INVALID",
-      fields.option === "where"
-        ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: its $n placeholders would share numbers with the walk's own. ` +
-            `Nothing was walked. Write ? for each value, and pass the values in params, in order.`
-        : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. ` +
-            `Nothing was walked. Pass, for example, ${fields.option}: 500.`,
-    );
-    this.option = fields.option;
-    this.value = fields.value;
-    this.version = fields.version ?? null;
-    this.file = fields.file ?? null;
-  }
-}
-
-/** The database has user tables but no history: it predates stepwise. */
-export class UnmanagedDatabaseError extends StepwiseError {
-  override readonly name: string = "UnmanagedDatabaseError";
-  declare readonly tables: readonly string[];
-
-  constructor(tables: readonly string[]) {
-    super(
-      "UNMANAGED_DATABASE",
-      text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.
-Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`,
-    );
-    this.tables = tables;
-  }
-}
-
-/** `down` would have to pass a migration that has no `down`. */
-export class IrreversibleMigrationError extends StepwiseError {
-  override readonly name: string = "IrreversibleMigrationError";
-  declare readonly version: number;
-  declare readonly file: string;
-
-  constructor(version: number, file: string) {
-    super(
-      "IRREVERSIBLE_MIGRATION",
-      `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n` + `Choose a target above ${version}, or add a down to that migration.`,
-    );
-    this.version = version;
-    this.file = file;
-  }
-}
-
-/** A requested target version does not exist or points the wrong way. */
-export class InvalidTargetError extends StepwiseError {
-  override readonly name: string = "InvalidTargetError";
-  declare readonly target: number;
-
-  constructor(target: number, message: string | Text) {
-    super("INVALID_TARGET", message);
-    this.target = target;
-  }
-}
 
 /**
  * Why a migration's foreign-key failure came from rebuilding a parent table with enforcement on, and
@@ -860,190 +1091,12 @@ export interface InvalidIndex {
   readonly drop: string;
 }
 
-/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
-export class MigrationFailedError extends StepwiseError {
-  override readonly name: string = "MigrationFailedError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly direction: MigrationDirection;
-  /** False only for `transaction: false` migrations, whose partial effects cannot be rolled back. */
-  declare readonly rolledBack: boolean;
-  /** The snapshot taken before this run, when `up` was asked to take one; otherwise `null`. */
-  declare readonly backupPath: string | null;
-  /**
-   * Set when the failure is SQLite's "FOREIGN KEY constraint failed" from dropping or renaming a table
-   * other tables reference, with enforcement on (a table rebuild): the table, its children and the
-   * fix. `null` for every other failure, a foreign-key failure from a bad row included.
-   */
-  declare readonly foreignKeyRebuild: ForeignKeyRebuildHint | null;
-  /**
-   * Where in the migration's file the failing statement starts (a SQL migration's, found from the
-   * database's error position or by running its statements one by one once it failed), or `null`
-   * when that is not known: a TypeScript migration (its error's stack names its line), a failure of
-   * stepwise's own statements, or a registry written before `gen` recorded the SQL's lines.
-   */
-  declare readonly location: SqlLocation | null;
-  /** The server's DETAIL of the failure (PostgreSQL: which view depends on the column dropped), or `null`. */
-  declare readonly detail: string | null;
-  /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
-  declare readonly hint: string | null;
-  /**
-   * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
-   * with the statement that removes it: those this `transaction: false` migration left, or the one an
-   * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
-   */
-  declare readonly invalidIndexes: readonly InvalidIndex[];
-
-  constructor(fields: {
-    version: number;
-    file: string;
-    direction: MigrationDirection;
-    cause: unknown;
-    rolledBack: boolean;
-    backupPath?: string | null;
-    foreignKeyRebuild?: ForeignKeyRebuildHint | null;
-    location?: SqlLocation | null;
-    detail?: string | null;
-    hint?: string | null;
-    invalidIndexes?: readonly InvalidIndex[];
-    /**
-     * Lines the message shows after the failure's reason: what the dialect read of it (PostgreSQL's
-     * DETAIL, HINT and invalid indexes). Worded by the dialect, so only its bundles carry the text.
-     */
-    notes?: string;
-  }) {
-    const reason = describeThrownValue(fields.cause);
-    const rebuild = fields.foreignKeyRebuild ?? null;
-    super(
-      "MIGRATION_FAILED",
-      text`${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n${fields.notes ? `${fields.notes}\n` : ""}${
-        rebuild
-          ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
-          : ""
-      }${
-        // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
-        // migrations before this one stay applied. What holds in both: nothing of this one was kept.
-        fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`
-      }${fields.backupPath ? text`\nA backup taken before this run is at ${fields.backupPath}; ${CALLS.restore} puts it back.` : ""}`,
-      { cause: fields.cause },
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.direction = fields.direction;
-    this.rolledBack = fields.rolledBack;
-    this.backupPath = fields.backupPath ?? null;
-    this.foreignKeyRebuild = rebuild;
-    this.location = fields.location ?? null;
-    this.detail = fields.detail ?? null;
-    this.hint = fields.hint ?? null;
-    this.invalidIndexes = fields.invalidIndexes ?? [];
-  }
-
-  /** The same failure, naming the backup taken before the run. */
-  withBackupPath(backupPath: string): MigrationFailedError {
-    return this.copyWith({ backupPath });
-  }
-
-  /** The same failure, naming where in its file it happened (found after it was thrown: `sql-location.ts`). */
-  withLocation(location: SqlLocation): MigrationFailedError {
-    return this.copyWith({ location });
-  }
-
-  private copyWith(fields: { backupPath?: string; location?: SqlLocation }): MigrationFailedError {
-    const copy = new MigrationFailedError({ ...this, cause: this.cause, ...fields });
-    // The same failure, so the same reading of the library's error (see `native-error.ts`).
-    Object.assign(copy, { nativeCode: this.nativeCode, nativeKind: this.nativeKind });
-    return copy;
-  }
-}
-
-/**
- * A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table
- * dropped, renamed, truncated or altered): the history is stepwise's record of what ran, and a
- * migration that edits it makes the next `status` or `up` misread the database. The migration
- * failed before its COMMIT; `rolledBack` says whether that undid all of it. Where the write was
- * refused as it happened (SQLite), the history table was never changed, even by a `transaction:
- * false` migration; `historyChanged` says whether the history itself was left changed.
- */
-export class HistoryChangedByMigrationError extends StepwiseError {
-  override readonly name: string = "HistoryChangedByMigrationError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly direction: MigrationDirection;
-  /** The history table's name. */
-  declare readonly table: string;
-  /** What the migration did to it, in a few words ("a row written", "dropped or altered"). */
-  declare readonly change: string;
-  /** False only for a `transaction: false` migration, whose statements before the failure stayed. */
-  declare readonly rolledBack: boolean;
-  /** Whether the history table was left as the migration changed it (a `transaction: false` migration on a storage that can only detect the change afterwards). */
-  declare readonly historyChanged: boolean;
-
-  constructor(fields: { version: number; file: string; direction: MigrationDirection; table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
-    const outcome = fields.rolledBack
-      ? ROLLED_BACK
-      : `It runs outside a transaction, so its statements before that one stayed; ${fields.historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed"}. It is not recorded as applied.`;
-    super(
-      "HISTORY_CHANGED_BY_MIGRATION",
-      `${migrationLabel(fields.version, fields.file)} changed the history table "${fields.table}" while running ${fields.direction} (${fields.change}). ` +
-        `That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${fields.table}" from the migration.`,
-      fields.cause === undefined ? undefined : { cause: fields.cause },
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.direction = fields.direction;
-    this.table = fields.table;
-    this.change = fields.change;
-    this.rolledBack = fields.rolledBack;
-    this.historyChanged = fields.historyChanged;
-  }
-}
-
 /**
  * Whether a migration that ended stepwise's transaction got anything committed: `yes` (proven),
  * `no` (proven: the database is as it was), or `unknown` (it ran statements after ending the
  * transaction, and SQLite commits each of those on its own).
  */
 export type EscapedCommit = "yes" | "no" | "unknown";
-
-/**
- * A migration ended the transaction stepwise runs it in (COMMIT, END or ROLLBACK in the migration),
- * so it could not be rolled back as one unit. It is never recorded.
- */
-export class TransactionEscapedError extends StepwiseError {
-  override readonly name: string = "TransactionEscapedError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly direction: MigrationDirection;
-  /**
-   * `yes` when the migration committed: what it ran before ending the transaction (and, with
-   * `transaction: "all"`, the migrations before it in the run, with their history rows) stays in
-   * the database. `no` when the database is as it was. `unknown` when statements may have been.
-   */
-  declare readonly committed: EscapedCommit;
-
-  constructor(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }) {
-    const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
-    super(
-      "TRANSACTION_ESCAPED",
-      `${migrationLabel(fields.version, fields.file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${fields.direction}.${failure} ` +
-        `It was not recorded: the history says it is ${fields.direction === "up" ? "not " : ""}applied.\n` +
-        ESCAPED_COMMIT_ADVICE[fields.committed] +
-        `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`,
-      { cause: fields.cause },
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.direction = fields.direction;
-    this.committed = fields.committed;
-  }
-}
-
-const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
-  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
-  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
-  no: `Nothing it did was committed: the database is as it was.\n`,
-};
 
 /**
  * A process that holds a lock on the database, as far as the operating system (or the server) tells:
@@ -1060,102 +1113,6 @@ export interface LockHolder {
   readonly host: string | null;
   /** `write` for a process holding the write lock; `read` for one that only reads. */
   readonly lock: "write" | "read";
-}
-
-/** How messages name a holder: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
-function describeHolder(holder: LockHolder): string {
-  const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
-  return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
-}
-
-/** Another connection held the lock stepwise needed, and stepwise gave up waiting for it. */
-export class DatabaseLockedError extends StepwiseError {
-  override readonly name: string = "DatabaseLockedError";
-  /** How long stepwise was told to wait (the busy timeout). */
-  declare readonly busyTimeoutMs: number;
-  /**
-   * How long it actually waited, measured around the refused operation: the busy timeout when the
-   * lock outlasted it, less when the refusal came earlier (SQLite refuses some waits at once). `null`
-   * when nothing timed it.
-   */
-  declare readonly waitedMs: number | null;
-  /**
-   * The processes holding locks on the file, found through `/proc/locks` on Linux; empty where the
-   * operating system does not say (other platforms, another host, or a lock already released).
-   */
-  declare readonly holders: readonly LockHolder[];
-
-  /** @param waitedMs how long was waited; by default what the runner measured for `cause` (see `elapsed.ts`). */
-  constructor(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
-    super(
-      "DATABASE_LOCKED",
-      text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ${
-        holders.length > 0 ? `(held by ${holders.map(describeHolder).join(", ")}). ` : `(another app instance migrating, or an open write transaction). `
-      }${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`,
-      { cause },
-    );
-    this.busyTimeoutMs = busyTimeoutMs;
-    this.waitedMs = waitedMs;
-    this.holders = holders;
-  }
-}
-
-/** The wait a lock error states: the time measured, with the timeout beside it, never the timeout as if it were waited. */
-function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
-  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
-}
-
-/**
- * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
- * being written, or held open in a write transaction). Same code as {@link DatabaseLockedError}: the
- * remedy is the same, waiting; `file` says which file. Nothing was changed.
- */
-export class BackupLockedError extends DatabaseLockedError {
-  override readonly name: string = "BackupLockedError";
-  declare readonly file: string;
-
-  constructor(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
-    super(busyTimeoutMs, cause, holders, waitedMs);
-    this.file = file;
-    this.message = keepText(
-      this,
-      "message",
-      text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${
-        holders.length > 0 ? ` (held by ${holders.map(describeHolder).join(", ")})` : ""
-      }. Nothing was changed. Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`,
-    );
-  }
-}
-
-/** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
-export class DatabaseUnusableError extends StepwiseError {
-  override readonly name: string = "DatabaseUnusableError";
-  /** The SQLite error code, such as `SQLITE_NOTADB` or `SQLITE_READONLY`. */
-  declare readonly sqliteCode: string | null;
-
-  constructor(message: string, sqliteCode: string | null, cause: unknown) {
-    super("DATABASE_UNUSABLE", message, { cause });
-    this.sqliteCode = sqliteCode;
-  }
-}
-
-/**
- * A crashed writer left a hot journal (or an unrecovered WAL) that only a connection allowed to write
- * can roll back, and this one may not write: the file, its folder or the connection is read-only.
- */
-export class DatabaseNeedsRecoveryError extends StepwiseError {
-  override readonly name: string = "DatabaseNeedsRecoveryError";
-  /** `SQLITE_READONLY_ROLLBACK` (hot rollback journal) or `SQLITE_READONLY_RECOVERY` (WAL). */
-  declare readonly sqliteCode: string;
-
-  constructor(sqliteCode: string, cause: unknown) {
-    super(
-      "DATABASE_NEEDS_RECOVERY",
-      text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`,
-      { cause },
-    );
-    this.sqliteCode = sqliteCode;
-  }
 }
 
 /** Why {@link DatabasePathInvalidError} refused a path. */
@@ -1180,138 +1137,8 @@ const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
   "block-device": "a block device",
   missing: "missing",
 };
-
-/**
- * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a
- * link to nothing, under a file, or a journal beside it is a symbolic link.
- */
-export class DatabasePathInvalidError extends StepwiseError {
-  override readonly name: string = "DatabasePathInvalidError";
-  declare readonly path: string;
-  declare readonly problem: DatabasePathProblem;
-  /** What `path` is on disk, when that is the problem (`directory`, `not-a-file`, `dangling-symlink`, `journal-not-a-file`); otherwise `null`. */
-  declare readonly kind: FileKind | null;
-
-  constructor(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
-    const reason =
-      problem === "empty"
-        ? "the database path is empty"
-        : problem === "nul-byte"
-          ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
-          : problem === "too-long"
-            ? `the database path ${path} is longer than the file system allows`
-            : problem === "directory" || problem === "not-a-file"
-              ? `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`
-              : problem === "unsupported-url"
-                ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
-                : problem === "symlink-loop"
-                  ? `the folders on the way to ${path} form a symbolic link loop`
-                  : problem === "dangling-symlink"
-                    ? `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`
-                    : problem === "journal-not-a-file"
-                      ? `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`
-                      : `a part of ${path} above the file is not a folder`;
-    const remedy =
-      problem === "journal-not-a-file"
-        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-        : text`Pass ${DATABASE_OPTION} naming the database file itself, such as data/app.db.`;
-    super("DATABASE_PATH_INVALID", text`${reason}. Nothing was changed. ${remedy}`);
-    this.path = path;
-    this.problem = problem;
-    this.kind = kind;
-  }
-}
-
-/**
- * A path stepwise was handed is not the name it stands for: the bytes the user gave were not UTF-8,
- * so the string that reached stepwise (with U+FFFD, or `%xx` that decodes to no text) names another
- * file. Refused before anything is opened; nothing was changed.
- */
-export class PathEncodingError extends StepwiseError {
-  override readonly name: string = "PathEncodingError";
-  /** The path as it reached stepwise. */
-  declare readonly path: string;
-  /** The bytes as given, escaped (`\xff.db`), where the process's own arguments or environment show them; else the path with U+FFFD as `\ufffd`. */
-  declare readonly bytes: string;
-
-  constructor(path: string, bytes: string) {
-    super(
-      "PATH_NOT_UTF8",
-      `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. ` +
-        "Rename the file to a UTF-8 name (or link to it from one), and pass that.",
-    );
-    this.path = path;
-    this.bytes = bytes;
-  }
-}
-
-/**
- * The database fails SQLite's `quick_check`: migrating it would build on damage, and a backup of it
- * is one `restore` refuses. Nothing was changed: nothing migrated, no backup kept.
- */
-export class DatabaseDamagedError extends StepwiseError {
-  override readonly name: string = "DatabaseDamagedError";
-  declare readonly databasePath: string;
-  /** The check that failed. */
-  declare readonly check: "quick_check";
-  /** What the check reported, a line each (at most 20). */
-  declare readonly problems: readonly string[];
-  declare readonly fix: string;
-
-  constructor(fields: { databasePath: string; problems: readonly string[] }) {
-    const fix =
-      'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
-      "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
-    super("DATABASE_DAMAGED", `${fields.databasePath} fails SQLite's quick_check (${fields.problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`);
-    this.databasePath = fields.databasePath;
-    this.check = "quick_check";
-    this.problems = fields.problems;
-    this.fix = fix;
-  }
-}
-
 /** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
 export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | "null-key" | "duplicate-key" | "not-increasing" | "unsafe-integer" | "invalid-key";
-
-/**
- * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or
- * rowid alias) of the table, or some row's key is NULL, repeated, or cannot be compared exactly. A
- * keyset walk over such a key would stop early or skip rows, so it is refused; when found before the
- * first batch nothing was written, and when found later the migration's transaction rolls back.
- */
-export class BatchKeyError extends StepwiseError {
-  override readonly name: string = "BatchKeyError";
-  declare readonly table: string;
-  declare readonly key: string;
-  declare readonly problem: BatchKeyProblem;
-  /** The table's columns, to pick a key from; empty when the table does not exist. */
-  declare readonly columns: readonly string[];
-  /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
-  declare readonly value: unknown;
-  /** The migration that called `forEachBatch`, when it ran inside one. */
-  declare readonly version: number | null;
-  declare readonly file: string | null;
-
-  constructor(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version?: number | null; file?: string | null }) {
-    const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
-    super(
-      "BATCH_KEY_INVALID",
-      // The detail ends a sentence: most problems (no such table, a view's rowid, a key past 2^53) are no reason a walk would skip rows.
-      `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
-        `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
-        `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
-        (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
-        `.`,
-    );
-    this.table = fields.table;
-    this.key = fields.key;
-    this.problem = fields.problem;
-    this.columns = fields.columns ?? [];
-    this.value = fields.value ?? null;
-    this.version = fields.version ?? null;
-    this.file = fields.file ?? null;
-  }
-}
 
 /** One row `PRAGMA foreign_key_check` reported. */
 export interface ForeignKeyViolation {
@@ -1320,109 +1147,6 @@ export interface ForeignKeyViolation {
   readonly rowid: number | null;
   /** The parent table the reference points to. */
   readonly parent: string;
-}
-
-/**
- * A migration run with foreign keys switched off left references that point nowhere. It was rolled
- * back before committing, so the database is as it was.
- */
-export class ForeignKeyViolationError extends StepwiseError {
-  override readonly name: string = "ForeignKeyViolationError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly direction: MigrationDirection;
-  /** The first violations found (at most 100). */
-  declare readonly violations: readonly ForeignKeyViolation[];
-  declare readonly violationCount: number;
-
-  constructor(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }) {
-    const sample = fields.violations
-      .slice(0, 3)
-      .map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`)
-      .join("; ");
-    super(
-      "FOREIGN_KEY_VIOLATION",
-      `${migrationLabel(fields.version, fields.file)} left ${fields.violations.length} foreign key violation` +
-        `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). ${ROLLED_BACK} ` +
-        `Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.direction = fields.direction;
-    this.violations = fields.violations.slice(0, 100);
-    this.violationCount = fields.violations.length;
-  }
-}
-
-/** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
-export class DiskFullError extends StepwiseError {
-  override readonly name: string = "DiskFullError";
-  /** The migration that was running, or `null` when the failure was in stepwise's own bookkeeping. */
-  declare readonly version: number | null;
-  declare readonly file: string | null;
-  declare readonly sqliteCode: string;
-
-  constructor(fields: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
-    super(
-      "DISK_FULL",
-      `The database ran out of room (${fields.sqliteCode})` +
-        (fields.version === null ? "" : ` while applying migration ${fields.version} (${fields.file})`) +
-        `. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`,
-      { cause: fields.cause },
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.sqliteCode = fields.sqliteCode;
-  }
-}
-
-/**
- * The backup could not be written because its folder ran out of room (or the file hit a size limit
- * or quota). Distinct from {@link DiskFullError}: the database itself was not touched, and freeing
- * space elsewhere does not help; `directory` says where.
- */
-export class BackupDiskFullError extends StepwiseError {
-  override readonly name: string = "BackupDiskFullError";
-  /** The backup folder that ran out of room. */
-  declare readonly directory: string;
-  /** The file being written when it did (removed again). */
-  declare readonly path: string;
-  /** `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `ENOSPC`, `EFBIG`...: what the system reported. */
-  declare readonly systemCode: string;
-  /** Free bytes in the backup folder's file system afterwards, when the system says. */
-  declare readonly availableBytes: number | null;
-  /** The size of the database being copied. */
-  declare readonly neededBytes: number | null;
-
-  constructor(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
-    super(
-      "BACKUP_DISK_FULL",
-      text`The backup folder ${fields.directory} has no room for the backup (${fields.systemCode}${
-        fields.neededBytes === null ? "" : `; the database is ${fields.neededBytes} bytes`
-      }${fields.availableBytes === null ? "" : `, ${fields.availableBytes} bytes are free there`}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`,
-      { cause: fields.cause },
-    );
-    this.directory = fields.directory;
-    this.path = fields.path;
-    this.systemCode = fields.systemCode;
-    this.availableBytes = fields.availableBytes;
-    this.neededBytes = fields.neededBytes;
-  }
-}
-
-/** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
-export class BackupFolderUnwritableError extends StepwiseError {
-  override readonly name: string = "BackupFolderUnwritableError";
-  declare readonly directory: string;
-  /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`...: what the system reported. */
-  declare readonly systemCode: string;
-
-  /** `remedy`: what to do, when not `up --backup` (whose remedy is the default). */
-  constructor(directory: string, systemCode: string, cause: unknown, remedy: string | Text = text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`) {
-    super("BACKUP_FOLDER_UNWRITABLE", text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`, { cause });
-    this.directory = directory;
-    this.systemCode = systemCode;
-  }
 }
 
 /** Why a backup's history does not belong to this app's registry. */
@@ -1436,347 +1160,105 @@ export interface ForeignBackupReason {
   readonly registry: string | null;
 }
 
-/**
- * The backup's migration history does not match this app's migrations: it is another app's
- * database, or this app's from a branch or a newer release. Nothing was changed.
- */
-export class ForeignBackupError extends StepwiseError {
-  override readonly name: string = "ForeignBackupError";
-  declare readonly file: string;
-  /** Every disagreement, ascending by version. */
-  declare readonly reasons: readonly ForeignBackupReason[];
-
-  constructor(file: string, reasons: readonly ForeignBackupReason[]) {
-    const lines = reasons
-      .slice(0, 10)
-      .map((reason) =>
-        reason.kind === "unknown-version"
-          ? `migration ${reason.version} (${reason.backup}) is not in this app's registry`
-          : `migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
-      );
-    super(
-      "BACKUP_FOREIGN",
-      text`${file} does not hold this app's migrations:\n${lines.map((line) => `  - ${line}`).join("\n")}${
-        reasons.length > lines.length ? `\n  - \u2026 and ${reasons.length - lines.length} more` : ""
-      }\nNothing was changed. Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`,
-    );
-    this.file = file;
-    this.reasons = reasons;
-  }
-}
-
-/**
- * After copying, the database read back through a fresh connection did not match the backup.
- * `previousBackup` holds the database as it was before the restore.
- */
-export class RestoreUnverifiedError extends StepwiseError {
-  override readonly name: string = "RestoreUnverifiedError";
-  declare readonly databasePath: string;
-  declare readonly backupFile: string;
-  /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
-  declare readonly mismatches: readonly string[];
-  /** The snapshot of the database taken before the restore, or `null` when there was none. */
-  declare readonly previousBackup: string | null;
-
-  constructor(fields: { databasePath: string; backupFile: string; mismatches: readonly string[]; previousBackup: string | null }) {
-    super(
-      "RESTORE_UNVERIFIED",
-      `Restoring ${fields.backupFile} into ${fields.databasePath} could not be confirmed: read back, the database ` +
-        `differs from the backup (${fields.mismatches.join(", ")}). ` +
-        (fields.previousBackup ? `The database as it was before is saved as ${fields.previousBackup}; ` : "") +
-        `stop every process using the database and run restore again.`,
-    );
-    this.databasePath = fields.databasePath;
-    this.backupFile = fields.backupFile;
-    this.mismatches = fields.mismatches;
-    this.previousBackup = fields.previousBackup;
-  }
-}
-
-/**
- * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
- * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
- * connection's lock. Nothing was changed.
- */
-export class BackupIsDatabaseError extends StepwiseError {
-  override readonly name: string = "BackupIsDatabaseError";
-  declare readonly backupFile: string;
-  declare readonly databasePath: string;
-
-  constructor(backupFile: string, databasePath: string) {
-    super(
-      "BACKUP_IS_DATABASE",
-      text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. Nothing was changed. Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
-    );
-    this.backupFile = backupFile;
-    this.databasePath = databasePath;
-  }
-}
-
-/** The folder that should hold the database does not exist, so nothing can be written there. */
-export class DatabaseFolderMissingError extends StepwiseError {
-  override readonly name: string = "DatabaseFolderMissingError";
-  declare readonly databasePath: string;
-  declare readonly folder: string;
-
-  constructor(databasePath: string, folder: string) {
-    super(
-      "DATABASE_FOLDER_MISSING",
-      text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`,
-    );
-    this.databasePath = databasePath;
-    this.folder = folder;
-  }
-}
-
 /** The step of a file write that failed, for {@link FileWriteError}. */
 export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
-
-/**
- * `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a rename across
- * devices or into a read-only folder). The write went to a temporary file first, so the target was
- * left as it was (or, for a new file, does not exist) and the temporary file was removed.
- */
-export class FileWriteError extends StepwiseError {
-  override readonly name: string = "FileWriteError";
-  /** The file that was being replaced or created, as the caller named it. */
-  declare readonly file: string;
-  declare readonly step: FileWriteStep;
-  /** The operating system's code (`ENOSPC`, `EDQUOT`, `EIO`, `EFBIG`, `EXDEV`, `EACCES`...), or `null`. */
-  declare readonly systemCode: string | null;
-  declare readonly bytesWritten: number;
-  declare readonly bytesExpected: number;
-
-  constructor(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
-    const progress = fields.step === "write" ? ` after ${fields.bytesWritten} of ${fields.bytesExpected} bytes` : "";
-    super(
-      "FILE_WRITE_FAILED",
-      `Could not write ${fields.file} (${fields.systemCode ?? "error"} during ${fields.step}${progress}). Nothing was replaced: ` +
-        `the file is as it was before, and the temporary copy was removed. ` +
-        (fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG"
-          ? "Free disk space (or raise the quota or file size limit) and run it again."
-          : "Check that the folder is writable and on a healthy disk, then run it again."),
-      { cause: fields.cause },
-    );
-    this.file = fields.file;
-    this.step = fields.step;
-    this.systemCode = fields.systemCode;
-    this.bytesWritten = fields.bytesWritten;
-    this.bytesExpected = fields.bytesExpected;
-  }
-}
 
 /** Who started a `transaction: false` migration, as recorded in its `started` history row. */
 export interface MigrationOwnerInfo {
   readonly pid: number;
   readonly host: string;
 }
-
-/**
- * Another process is running a `transaction: false` migration and did not finish within the busy
- * timeout. Nothing was changed by this process.
- */
-export class MigrationInProgressError extends StepwiseError {
-  override readonly name: string = "MigrationInProgressError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly startedAt: string;
-  /** The process recorded as running it, or `null` when the row names none. */
-  declare readonly owner: MigrationOwnerInfo | null;
-  declare readonly waitedMs: number;
-
-  constructor(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
-    super(
-      "MIGRATION_IN_PROGRESS",
-      text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied${
-        fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : ""
-      } (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(fields.version, "applied")} or ${CALLS.repair(fields.version, "forget")}.`,
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.startedAt = fields.startedAt;
-    this.owner = fields.owner;
-    this.waitedMs = fields.waitedMs;
-  }
+/** A migration that rebase would renumber, as the refusal names it. */
+export interface RebaseMigrationRef {
+  readonly version: number;
+  readonly name: string;
+  /** Project-relative, forward slashes. */
+  readonly file: string;
 }
-
-/** A command or option that cannot work as given; the CLI exits with code 2 for it. */
-export class UsageError extends StepwiseError {
-  override readonly name: string = "UsageError";
-  constructor(message: string) {
-    super("USAGE", message);
-  }
-}
-
+/** Why rebase cannot decide on its own. */
+export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target-exists";
 /**
- * A migration closed the connection it was given (`db.close()`). SQLite rolled back the transaction
- * that was open, but whatever the migration committed before closing stays, and nothing can be
- * checked through a closed connection: so never "rolled back". A driver throws it from `runBody`;
- * the executor stops at once, since no further step can run on the connection.
+ * How the migrations folder differs from the registry: a migration `added` to the folder, `changed`
+ * in it (or in a local file it imports), `removed` from it, or the `registry` itself missing or
+ * edited by hand. A renamed file is one `removed` and one `added`.
  */
-export class ConnectionClosedError extends MigrationFailedError {
-  override readonly name: string = "ConnectionClosedError";
-  constructor(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection) {
-    const cause = new Error(
-      "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, " +
-        "but what it committed before stays. Remove the close() and open the database again",
-    );
-    super({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
-  }
+export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
+/** One difference between the migrations folder and the registry. */
+export interface RegistryChange {
+  /** The migration (or, for `registry`, the registry file), relative to the project root. */
+  readonly file: string;
+  readonly change: RegistryChangeKind;
+  /** For `changed`: the local files the migration imports, whose edits count as its own. */
+  readonly relatedFiles?: readonly string[];
 }
-
-/**
- * A driver name (the CLI's `--driver`, or `driver` in the config) that names none of stepwise's
- * drivers. The CLI exits with code 2 for it: it is a setting the user typed.
- */
-export class DriverUnknownError extends StepwiseError {
-  override readonly name: string = "DriverUnknownError";
-  /** The name as given. */
-  declare readonly driver: string;
-  /** Where it came from: `"--driver"`, or the config file's path (and key). */
-  declare readonly source: string;
-  /** The names that are accepted. */
-  declare readonly validDrivers: readonly string[];
-
-  constructor(fields: { driver: string; source: string; validDrivers: readonly string[] }) {
-    super("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`);
-    this.driver = fields.driver;
-    this.source = fields.source;
-    this.validDrivers = fields.validDrivers;
-  }
+/** A problem that stops `gen` from writing a current registry, as plain data. */
+export interface RegistryGenProblem {
+  readonly code: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
 }
-
+/** Why a connection could not be opened, as {@link ConnectionFailedError.problem} names it. */
+export type ConnectionProblem =
+  | "wrong-password"
+  | "password-missing"
+  | "missing-database"
+  | "missing-role"
+  | "not-allowed"
+  | "tls-required"
+  | "tls-refused"
+  | "tls-certificate"
+  | "too-many-connections"
+  | "server-starting"
+  | "refused"
+  | "closed-at-start"
+  | "host-not-found"
+  | "timed-out"
+  | "unknown";
 /**
- * The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or installed
- * but failing to load on this runtime, such as a native addon built for another Node
- * (`reason: "unloadable"`). Thrown before the database is opened.
+ * What a lost connection did to the migration that was running:
+ * - `none-running`: none was (the run lock was being waited for, the history read, or one had just
+ *   finished); what this run applied before is applied;
+ * - `rolled-back`: it ran in a transaction, which the server rolled back when the session ended;
+ * - `commit-unknown`: its COMMIT was on the way, and the server may or may not have committed it;
+ * - `partly-applied`: it runs outside a transaction (`transaction: false`), so some of it may be in
+ *   the database; its `started` row stays, and the next run stops at it.
  */
-export class DriverNotInstalledError extends StepwiseError {
-  override readonly name: string = "DriverNotInstalledError";
-  /** The driver's name, such as `"libsql"`. */
-  declare readonly driver: string;
-  /** The npm package that provides it. */
-  declare readonly packageName: string;
-  /** The command that installs (or rebuilds) it. */
-  declare readonly installCommand: string;
-  declare readonly reason: "missing" | "unloadable";
-
-  constructor(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
-    super(
-      "DRIVER_NOT_INSTALLED",
-      fields.reason === "missing"
-        ? `The ${fields.driver} driver needs the "${fields.packageName}" package, which is not installed. Nothing was changed. Install it with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`
-        : `The "${fields.packageName}" package is installed but failed to load on this runtime (${fields.cause instanceof Error ? fields.cause.message.replace(/\s+/g, " ") : String(fields.cause)}). Nothing was changed. Rebuild it for this runtime with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`,
-      { cause: fields.cause },
-    );
-    this.driver = fields.driver;
-    this.packageName = fields.packageName;
-    this.installCommand = fields.installCommand;
-    this.reason = fields.reason;
-  }
+export type ConnectionLossOutcome = "none-running" | "rolled-back" | "commit-unknown" | "partly-applied";
+/**
+ * A session that held a lock another waited for, as `pg_stat_activity` shows it. Never its query
+ * text, which may hold secrets; `null` where the server hides a field (another role's session, to a
+ * role without `pg_read_all_stats`).
+ */
+export interface LockHolderSession {
+  /** Its server process (`pg_terminate_backend(pid)` ends it). */
+  readonly pid: number;
+  /** Its `application_name`, or `null` when empty. */
+  readonly applicationName: string | null;
+  /** `active`, `idle in transaction`... */
+  readonly state: string | null;
+  /** When its transaction began (ISO 8601). */
+  readonly transactionStart: string | null;
+  /** When its current or last query began (ISO 8601). */
+  readonly queryStart: string | null;
 }
-
-/**
- * The chosen driver is built into another runtime: node-sqlite on a Node too old for it, bun-sqlite
- * outside Bun. Thrown before the database is opened.
- */
-export class DriverRuntimeUnsupportedError extends StepwiseError {
-  override readonly name: string = "DriverRuntimeUnsupportedError";
-  /** The driver's name. */
-  declare readonly driver: string;
-  /** The runtime this process is, such as `"node 20.18.0"`. */
-  declare readonly runtime: string;
-  /** What the driver needs, such as `"node >= 22.16"` or `"bun"`. */
-  declare readonly required: string;
-
-  constructor(fields: { driver: string; runtime: string; required: string; hint: string }) {
-    super("DRIVER_RUNTIME_UNSUPPORTED", `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`);
-    this.driver = fields.driver;
-    this.runtime = fields.runtime;
-    this.required = fields.required;
-  }
-}
-
-/**
- * An operation that must start its own transaction (or `VACUUM`) was called on a connection the app
- * left inside a transaction. Refused before anything ran: the app's transaction is still open, with
- * its uncommitted writes, and nothing else was changed.
- */
-export class TransactionOpenError extends StepwiseError {
-  override readonly name: string = "TransactionOpenError";
-  /** The driver's name, such as `"libsql"`. */
-  declare readonly driver: string;
-  /** What was asked, such as `"takeBackupSync"`. */
-  declare readonly operation: string;
-
-  constructor(fields: { driver: string; operation: string; cause?: unknown }) {
-    super(
-      "TRANSACTION_OPEN",
-      `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. ${NOTHING_CHANGED} ` +
-        `Commit or roll back that transaction (still open) first, then call ${fields.operation} again.`,
-      fields.cause === undefined ? undefined : { cause: fields.cause },
-    );
-    this.driver = fields.driver;
-    this.operation = fields.operation;
-  }
-}
-
-/**
- * The system's temporary folder (`TMPDIR`, else the platform's default) cannot hold the private copy
- * a safety net needs: it is missing, not a folder, not writable, or full. Nothing was changed.
- */
-export class TempFolderUnusableError extends StepwiseError {
-  override readonly name: string = "TempFolderUnusableError";
-  /** The temporary folder as resolved (`os.tmpdir()`). */
-  declare readonly folder: string;
-  /** The operating system's code (`ENOENT`, `ENOTDIR`, `EACCES`, `ENOSPC`...), or `null`. */
-  declare readonly systemCode: string | null;
-  /** What needed it, such as `"rehearseUp"`, or `"snapshot"` when the driver was called directly. */
-  declare readonly operation: string;
-
-  constructor(fields: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
-    const full = fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG";
-    super(
-      "TEMP_FOLDER_UNUSABLE",
-      `${fields.operation} needs a private copy of the database in the temporary folder ${fields.folder}, which ` +
-        (full ? "has no room for it" : "cannot be written") +
-        ` (${fields.systemCode ?? "error"}). Nothing was changed. ` +
-        (full ? "Free space there, or point TMPDIR at a folder with room, and run it again." : "Point TMPDIR at an existing, writable folder (or create this one), and run it again."),
-      fields.cause === undefined ? undefined : { cause: fields.cause },
-    );
-    this.folder = fields.folder;
-    this.systemCode = fields.systemCode;
-    this.operation = fields.operation;
-  }
-}
-
-/**
- * A registry generated for one SQL dialect was given to a driver of another: its checksums, SQL
- * checks and SQL text are for the other database. Thrown when the manager is constructed, before
- * anything touches the database.
- */
-export class RegistryDialectMismatchError extends StepwiseError {
-  override readonly name: string = "RegistryDialectMismatchError";
-  /** The dialect the registry (its first entry of another dialect) was generated for. */
-  declare readonly registryDialect: string;
-  /** The dialect the driver speaks. */
-  declare readonly driverDialect: string;
-  /** The driver's name, such as `"better-sqlite3"`. */
-  declare readonly driver: string;
-  /** The first entry of the other dialect. */
-  declare readonly version: number;
-  declare readonly file: string;
-
-  constructor(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
-    super(
-      "REGISTRY_DIALECT_MISMATCH",
-      `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. ${NOTHING_CHANGED} ` +
-        `Import a registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}), or use a ${fields.registryDialect} driver.`,
-    );
-    this.registryDialect = fields.registryDialect;
-    this.driverDialect = fields.driverDialect;
-    this.driver = fields.driver;
-    this.version = fields.version;
-    this.file = fields.file;
-  }
+/** Why a migration cannot join a whole-run transaction. */
+export type WholeRunObstacle =
+  /** It has `transaction: false`: SQLite refuses its statements (VACUUM, some PRAGMAs) in a transaction. */
+  | "transaction-false"
+  /**
+   * It sets `disableForeignKeys` while enforcement is on. The switch only works outside a
+   * transaction, so it would cover every migration of the run, and cascades that the others rely on
+   * would silently stop.
+   */
+  | "foreign-keys-off";
+/** The server tool that does what was asked. */
+export type ServerBackupTool = "pg_dump" | "pg_restore";
+/** One place the CLI looked for the database, and what it found there. */
+export interface DatabaseLookup {
+  /** A flag, an environment variable, or an absolute file path. */
+  readonly place: string;
+  /** What that place held, such as `not found` or `no "stepwise" key`. */
+  readonly found: string;
 }

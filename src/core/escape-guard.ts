@@ -5,11 +5,12 @@
  * could end the transaction, so it needs no guard, and an executor built without this one (`migrate`
  * on Durable Objects and D1) bundles none of it. {@link Executor} always carries it.
  */
-import { TransactionEscapedError, type EscapedCommit } from "./errors.js";
+import type { EscapedCommit, StepwiseError } from "./errors.js";
 import { inTransaction, rollbackQuietly, type Step } from "./step.js";
 import { needsEscapeGuard } from "./transaction-control.js";
 import { bodySavepointName, isAutomaticRollbackError } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { transactionEscapedError } from "./error-factories.js";
 
 /** What the executor asks of the guard; see the module note. */
 export interface EscapeGuardStrategy {
@@ -31,7 +32,7 @@ export interface EscapeGuardStrategy {
     failure: { readonly cause: unknown } | null,
     judgeCommitted: Step<EscapedCommit>,
     sqliteCodeOf: (error: unknown) => string | null,
-  ): Step<TransactionEscapedError | null>;
+  ): Step<StepwiseError<"TRANSACTION_ESCAPED"> | null>;
 }
 
 /** The guard every driver with savepoints runs under. */
@@ -49,6 +50,6 @@ export const ESCAPE_GUARD: EscapeGuardStrategy = {
       // SQLite rolled the transaction back itself: the migration ended nothing.
       return null;
     }
-    return new TransactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+    return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
   },
 };

@@ -10,17 +10,7 @@
  * at all, and several processes migrating one database apply each migration exactly once.
  */
 import { refuseOpenTransaction } from "./transaction-open.js";
-import {
-  DatabaseLockedError,
-  DiskFullError,
-  HistoryChangedByMigrationError,
-  HistoryRowMissingError,
-  IncompleteMigrationError,
-  MigrationFailedError,
-  MigrationInProgressError,
-  StepwiseError,
-  UnmanagedDatabaseError,
-} from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
@@ -35,12 +25,22 @@ import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-re
 import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent } from "./events.js";
-import { DriverCapabilityError, type OwnerLockHandle } from "./driver.js";
+import { type OwnerLockHandle, driverCapabilityError } from "./driver.js";
 import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type Step } from "./step.js";
 import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
 import { DEFAULT_TRANSACTION_MODE } from "./options.js";
+import {
+  migrationFailedError,
+  diskFullError,
+  historyChangedByMigrationError,
+  migrationInProgressError,
+  databaseLockedError,
+  unmanagedDatabaseError,
+  isConnectionClosedError,
+  withLocation,
+} from "./error-factories.js";
 
 /** The progress callback of a body that cannot report any. */
 const ignoreProgress = (): void => undefined;
@@ -143,7 +143,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     // process's first migration creates both in one commit.
     const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
     if (tables.some((name) => this.store.isNamed(name))) return;
-    if (tables.length > 0) throw new UnmanagedDatabaseError(tables);
+    if (tables.length > 0) throw unmanagedDatabaseError(tables);
   }
 
   /**
@@ -164,9 +164,9 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     } catch (raw) {
       const error = this.translateError(raw);
       // SQLite does not say who holds the lock; the operating system sometimes does.
-      if (error instanceof DatabaseLockedError && error.holders.length === 0 && this.settings.capabilities.lockHolders) {
+      if (error instanceof StepwiseError && error.is("DATABASE_LOCKED") && error.details.holders.length === 0 && this.settings.capabilities.lockHolders) {
         const holders = yield* lockHolders();
-        if (holders.length > 0) throw new DatabaseLockedError(error.busyTimeoutMs, error.cause, holders, error.waitedMs);
+        if (holders.length > 0) throw databaseLockedError(error.details.busyTimeoutMs, error.cause, holders, error.details.waitedMs);
       }
       throw error;
     } finally {
@@ -193,24 +193,25 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
       try {
         return yield* attempt();
       } catch (error) {
-        if (!(error instanceof IncompleteMigrationError)) throw error;
-        const row = yield* this.store.readStartedRow(error.version);
+        if (!(error instanceof StepwiseError && error.is("INCOMPLETE_MIGRATION"))) throw error;
+        const { details } = error;
+        const row = yield* this.store.readStartedRow(details.version);
         if (row === null) continue; // finished between our two reads: plan again
         const owner = parseMigrationOwner(row.owner);
         const liveness = yield* this.assessOwner(owner);
         if (liveness !== "alive" && liveness !== "unknown") {
           // The owner may have finished (and released its lock) between our read and the probe; only a
           // row still there, with the same owner, after the probe proves the attempt was abandoned.
-          if ((yield* this.store.readStartedRow(error.version))?.owner !== row.owner) continue;
+          if ((yield* this.store.readStartedRow(details.version))?.owner !== row.owner) continue;
           throw error;
         }
         waitingSince ??= performance.now();
         const waitedMs = Math.round(performance.now() - waitingSince);
         if (waitedMs >= busyTimeoutMs) {
-          throw new MigrationInProgressError({
-            version: error.version,
-            file: error.file,
-            startedAt: error.startedAt,
+          throw migrationInProgressError({
+            version: details.version,
+            file: details.file,
+            startedAt: details.startedAt,
             owner: owner && { pid: owner.pid, host: owner.host },
             waitedMs,
           });
@@ -291,7 +292,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     const { capabilities, driverName } = this.settings;
     const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
     if (needsSwitch) {
-      throw new DriverCapabilityError({
+      throw driverCapabilityError({
         driver: driverName,
         capability: "foreignKeySwitch",
         operation: "a disableForeignKeys migration",
@@ -301,7 +302,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     }
     const script = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;
     if (script) {
-      throw new DriverCapabilityError({
+      throw driverCapabilityError({
         driver: driverName,
         capability: "atomicBatch",
         operation: `a TypeScript migration (${direction})`,
@@ -458,12 +459,13 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
    * one, in a transaction rolled back after (`sql-location.ts`). Anything else is returned as it is.
    */
   *locateFailedStatement(error: unknown, before: readonly string[]): Step<unknown> {
-    if (!(error instanceof MigrationFailedError) || error.constructor !== MigrationFailedError || error.location !== null || !error.rolledBack) return error;
+    if (!(error instanceof StepwiseError && error.is("MIGRATION_FAILED")) || isConnectionClosedError(error) || error.details.location !== null || !error.details.rolledBack) return error;
+    const { details } = error;
     const split = this.dialect.splitStatements;
-    const entry = (this.migrations as readonly R[number][]).find((candidate) => candidate.version === error.version);
+    const entry = (this.migrations as readonly R[number][]).find((candidate) => candidate.version === details.version);
     if (split === undefined || entry === undefined || entry.kind !== "sql" || this.settings.capabilities.atomicBatch) return error;
-    const location = yield* locateByRerun(entry, error.direction, split, before);
-    return location === null ? error : error.withLocation(location);
+    const location = yield* locateByRerun(entry, details.direction, split, before);
+    return location === null ? error : withLocation(error, location);
   }
 
   /** Emits `skipped` for each entry of `previous` a re-plan no longer lists: another connection ran it. */
@@ -653,7 +655,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
    */
   *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
-    if (isInstanceSafely(cause, HistoryRowMissingError)) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
+    if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     if (isInstanceSafely(cause, StepwiseError) && !(cause.code === "ASYNC_IN_SYNC_RUNNER")) return cause;
     if (this.historyGuard) {
       const change = isHistoryGuardRefusal(cause)
@@ -664,7 +666,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
             ? "the table renamed or altered"
             : null;
       if (change !== null)
-        return new HistoryChangedByMigrationError({
+        return historyChangedByMigrationError({
           version: entry.version,
           file: entry.file,
           direction,
@@ -678,14 +680,14 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     const described = this.dialect.describeMigrationFailure && (yield* this.dialect.describeMigrationFailure(this, entry, direction, cause, rolledBack, origin));
     if (described) return described;
     const sqliteCode = this.sqliteCodeOf(cause);
-    if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return new DiskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
+    if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return diskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
     // A read-only file or folder, a locked or corrupt database is the environment's fault, not the
     // migration's: report it as such, so nobody goes looking for a bug in the migration.
     const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
-    return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });
+    return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });
   }
 
   /** Whether stepwise's own history write failed for want of the table, or of one of its columns (a migration renamed or altered it). */

@@ -6,8 +6,7 @@
  * cannot verify a schema) bundles the base alone.
  */
 import { readAllHistory } from "./history-reads.js";
-import { MigrationInProgressError, StepwiseError, UnmanagedDatabaseError } from "./errors.js";
-import { DriverCapabilityError } from "./driver.js";
+import { StepwiseError } from "./errors.js";
 import { toPlainError } from "./plain-error.js";
 import { ExecutorBase, type Progress } from "./executor-base.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
@@ -27,6 +26,7 @@ import { exec, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import type { MigrationRegistry } from "./types.js";
 import { DEFAULT_TRANSACTION_MODE, type DownOptions, type MigrationResult } from "./options.js";
+import { migrationInProgressError } from "./error-factories.js";
 
 export type { ExecutorSettings };
 
@@ -155,21 +155,21 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
       if (noHistory) yield* this.withConnectionSettings(this.refuseUnmanagedDatabase());
       this.refuseUnsupportedMigrations(pending, "up");
     } catch (error) {
-      if (error instanceof UnmanagedDatabaseError || error instanceof DriverCapabilityError) return error;
+      if (error instanceof StepwiseError && (error.is("UNMANAGED_DATABASE") || error.is("DRIVER_CAPABILITY_MISSING"))) return error;
       throw error;
     }
     return null;
   }
 
   /** An interrupted migration whose owner still runs (or may: on another host), as `up` would report it. */
-  private *stillRunning(status: MigrationStatus): Step<MigrationInProgressError | null> {
+  private *stillRunning(status: MigrationStatus): Step<StepwiseError<"MIGRATION_IN_PROGRESS"> | null> {
     const row = status.problem?.code === "INCOMPLETE_MIGRATION" ? status.migrations.find((migration) => migration.state === "incomplete") : undefined;
     if (!row) return null;
     const started = yield* this.withConnectionSettings(this.store.readStartedRow(row.version));
     const owner = parseMigrationOwner(started?.owner ?? null);
     const liveness = yield* this.assessOwner(owner);
     if (liveness !== "alive" && liveness !== "unknown") return null;
-    return new MigrationInProgressError({
+    return migrationInProgressError({
       version: row.version,
       file: row.file,
       startedAt: row.appliedAt ?? "",

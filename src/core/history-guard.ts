@@ -25,11 +25,12 @@
  * executor reports as `HISTORY_CHANGED_BY_MIGRATION`. A TypeScript body that catches that failure and
  * goes on has changed nothing in the history, and is applied.
  */
-import { HistoryChangedByMigrationError } from "./errors.js";
 import { REQUIRED_COLUMNS, type HistoryStore } from "./history.js";
 import { exec, query, queryValue, type Step } from "./step.js";
 import { uniqueName } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { historyChangedByMigrationError } from "./error-factories.js";
+import type { StepwiseError } from "./errors.js";
 
 /** What the triggers' refusal says, and how the executor recognises it. */
 export const HISTORY_GUARD_MARK = "stepwise: a migration may not write the history table";
@@ -183,8 +184,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
     },
   };
 
-  function changed(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): HistoryChangedByMigrationError {
-    return new HistoryChangedByMigrationError({
+  function changed(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
+    return historyChangedByMigrationError({
       version: entry.version,
       file: entry.file,
       direction,

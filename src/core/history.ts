@@ -2,20 +2,12 @@
  * Storage primitives for the history table. Every statement that touches it lives here; the manager
  * decides when to call them and inside which transaction.
  */
-import {
-  HistoryRowInvalidError,
-  HistoryRowMissingError,
-  HistoryTableInvalidError,
-  InvalidTableNameError,
-  MigrationFailedError,
-  type HistoryRowOperation,
-  type HistoryRowProblem,
-  type StepwiseError,
-} from "./errors.js";
+import type { HistoryRowOperation, HistoryRowProblem, StepwiseError } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
@@ -70,7 +62,7 @@ export class HistoryStore {
    * @throws InvalidTableNameError when `tableName` is not a plain SQL identifier.
    */
   constructor(tableName: string = DEFAULT_TABLE_NAME, quoted?: string) {
-    if (!isValidTableName(tableName)) throw new InvalidTableNameError(tableName);
+    if (!isValidTableName(tableName)) throw invalidTableNameError(tableName);
     this.tableName = tableName;
     this.quoted = quoted ?? `"${tableName}"`;
     this.insertText = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
@@ -85,7 +77,7 @@ export class HistoryStore {
   *exists(): Step<boolean> {
     const types = (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [this.tableName])).map((row) => row.type.toLowerCase());
     if (types.includes("table")) return true;
-    if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+    if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
     return false;
   }
 
@@ -124,10 +116,10 @@ export class HistoryStore {
   protected checkColumns(columns: readonly { name: string; pk: number; type: string }[]): void {
     const names = new Set(columns.map((column) => column.name));
     const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
-    if (missing.length > 0) throw new HistoryTableInvalidError(this.tableName, missing);
+    if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing);
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) {
-      throw new HistoryTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
+      throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     }
     this.shapeChecked = true;
   }
@@ -147,7 +139,7 @@ export class HistoryStore {
     );
     const types = rows.map((row) => row.type.toLowerCase());
     if (!types.includes("table")) {
-      if (types.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+      if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
       return false;
     }
     this.checkColumns(rows.filter((row) => row.type.toLowerCase() === "table" && row.name !== null).map((row) => ({ name: row.name!, pk: row.pk!, type: row.column_type ?? "" })));
@@ -196,7 +188,7 @@ export class HistoryStore {
     const problem = rowProblemOf(version, checksum, state, previous);
     if (problem === null) return;
     const detail = describeRowProblem(problem, version, checksum, state);
-    throw new HistoryRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
+    throw historyRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail });
   }
 
   protected *rowidOf(version: unknown): Step<number | null> {
@@ -262,8 +254,8 @@ export class HistoryStore {
    * transaction of its own, so the next run stops with INCOMPLETE_MIGRATION for a person to check,
    * instead of planning the migration again. Call it outside any transaction.
    */
-  *reportMissingRow(error: HistoryRowMissingError, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
-    if (rolledBack) return new MigrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
+  *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
+    if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
     let restoredStartedRow = false;
     if (direction === "up" && !(yield* inTransaction())) {
       try {
@@ -279,7 +271,7 @@ export class HistoryStore {
         yield* rollbackQuietly();
       }
     }
-    return new HistoryRowMissingError({ table: error.table, version: error.version, operation: error.operation, file: entry.file, direction, restoredStartedRow });
+    return historyRowMissingError({ table: error.details.table, version: error.details.version, operation: error.details.operation, file: entry.file, direction, restoredStartedRow });
   }
 }
 
@@ -288,7 +280,7 @@ export class HistoryStore {
  * `version`'s row behind the caller's back, and the caller must not report a write it cannot account for.
  */
 export function assertRowChanged(store: HistoryStore, changes: number, version: number, operation: HistoryRowOperation): void {
-  if (changes === 0) throw new HistoryRowMissingError({ table: store.tableName, version, operation });
+  if (changes === 0) throw historyRowMissingError({ table: store.tableName, version, operation });
 }
 
 /**

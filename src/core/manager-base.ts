@@ -5,7 +5,6 @@
  * values, `AsyncMigrationManager` drives them with the async runner and returns promises. So neither
  * holds a copy of the other's logic, and the algorithm stays in the executor, once.
  */
-import { UsageError } from "./errors.js";
 import { refuseMovedOption } from "./moved-option.js";
 import { planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
@@ -15,6 +14,7 @@ import type { Dialect } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
 import type { DownOptions, ManagerPlanUpOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+import { usageError } from "./error-factories.js";
 
 /**
  * What a manager needs of its driver before it runs anything: who it is, what it can do, how it
@@ -122,7 +122,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       if (options?.dangerouslyDropAllData !== true) {
-        throw new UsageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
+        throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
       }
       return this.executor.reset();
     }, WRITES);

@@ -3,7 +3,6 @@
  * registry, builds the executor and maps each method to one of its steps) driven through the sync
  * runner. A driver entry subclasses it only to take that library's native connection.
  */
-import { UsageError } from "./errors.js";
 import { runSync } from "./runners.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { refuseAsyncMigrations } from "./async-migrations.js";
@@ -12,6 +11,7 @@ import type { Step } from "./step.js";
 import type { Dialect } from "./executor-types.js";
 import type { MigrationRegistry, SyncMigrationRegistry } from "./types.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+import { usageError } from "./error-factories.js";
 
 export { refuseMovedOption };
 
@@ -90,7 +90,7 @@ export function splitMigrateOptions<M>(options: MigrationManagerProps & UpOption
   const { to, transaction, verifySchema: verifyFirst, ...props } = options;
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
   if (verifyFirst && typeof verifyFirst !== "function") {
-    throw new UsageError(verifySchemaUsage(entry));
+    throw usageError(verifySchemaUsage(entry));
   }
   const upOptions: UpOptions<number> = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
   return { upOptions, verifyFirst, props };

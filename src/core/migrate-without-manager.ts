@@ -7,7 +7,6 @@
  */
 import { refuseAsyncMigrations } from "./async-migrations.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
-import { UsageError } from "./errors.js";
 import { ExecutorBase } from "./executor-base.js";
 import type { ExecutorStrategies } from "./executor-types.js";
 import { validateForExecutor } from "./executor-settings.js";
@@ -19,6 +18,7 @@ import { runSync } from "./runners.js";
 import type { Dialect } from "./executor-types.js";
 import type { MigrationRegistry } from "./types.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+import { usageError } from "./error-factories.js";
 
 /**
  * Applies every pending migration of `migrations` on `driver`, as `migrateWithManager` does with a
@@ -47,7 +47,7 @@ export function migrateWithoutManager<Db>(
   if (verifyFirst) {
     requireCapabilities(driver, "verifySchema", "snapshot");
     // Only a driver that can replay gets here, and its entry must take the manager's path: verifySchema checks a manager.
-    throw new UsageError(`verifySchema needs a MigrationManager: call verifySchema(new MigrationManager(db, migrations)) from "${entry}" before migrate.`);
+    throw usageError(`verifySchema needs a MigrationManager: call verifySchema(new MigrationManager(db, migrations)) from "${entry}" before migrate.`);
   }
   return runSync(executor.up(upOptions), driver);
 }
@@ -73,7 +73,7 @@ export function migrateVerifiableWithoutManager<Db>(
 ): MigrationResult {
   const { upOptions, verifyFirst, props } = splitMigrateOptions(options, entry);
   const buildManager = verifyFirst ? managerBuilderOf(verifyFirst) : null;
-  if (verifyFirst && !buildManager) throw new UsageError(verifySchemaUsage(entry));
+  if (verifyFirst && !buildManager) throw usageError(verifySchemaUsage(entry));
   const driver = createDriver();
   if (buildManager) {
     const manager = buildManager(driver as SyncDriver<unknown>, migrations, props, dialects.manager);

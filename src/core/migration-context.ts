@@ -3,8 +3,8 @@
  * facts, its progress reporter, and the driver's `forEachBatch` (a walk on its connection, or a
  * refusal where the driver has none).
  */
-import { UsageError } from "./errors.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
+import { usageError } from "./error-factories.js";
 
 /** The context of `entry` running `direction`, with `forEachBatch` as the driver provides it. */
 export function buildMigrationContext(
@@ -23,6 +23,6 @@ export function buildMigrationContext(
  */
 export function refuseBatches(driverName: string, connection: string): MigrationContext["forEachBatch"] {
   return () => {
-    throw new UsageError(`forEachBatch is not available with the ${driverName} driver: walk the table with your own keyed queries on ${connection}.`);
+    throw usageError(`forEachBatch is not available with the ${driverName} driver: walk the table with your own keyed queries on ${connection}.`);
   };
 }

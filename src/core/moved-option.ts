@@ -1,5 +1,5 @@
 /** The refusal of an option that moved out of the manager, shared by the managers and `migrate`. */
-import { UsageError } from "./errors.js";
+import { usageError } from "./error-factories.js";
 
 /**
  * Options that moved out of the manager into standalone functions still arrive from JavaScript or
@@ -7,6 +7,6 @@ import { UsageError } from "./errors.js";
  */
 export function refuseMovedOption(options: object, name: string, replacement: string, entry = "stepwise-migrate/better-sqlite3"): void {
   if ((options as Record<string, unknown>)[name]) {
-    throw new UsageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
+    throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "${entry}").`);
   }
 }

@@ -16,12 +16,12 @@ import type * as Fs from "node:fs";
 import type * as Os from "node:os";
 import type * as Path from "node:path";
 import type * as Crypto from "node:crypto";
-import { UsageError } from "./errors.js";
+import { usageError } from "./error-factories.js";
 
 function builtin<T>(id: "node:fs" | "node:os" | "node:path" | "node:crypto"): T {
   const lookUp = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   if (typeof lookUp !== "function") {
-    throw new UsageError(`stepwise needs process.getBuiltinModule to load ${id}: upgrade to Node 20.16 or newer (or Node 22.3+, or Bun).`);
+    throw usageError(`stepwise needs process.getBuiltinModule to load ${id}: upgrade to Node 20.16 or newer (or Node 22.3+, or Bun).`);
   }
   return lookUp(id) as T;
 }

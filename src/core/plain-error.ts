@@ -3,7 +3,7 @@
  * JSON-safe. `status()` reports why `up` would refuse this way, and the CLI's `--json` errors are
  * built on it, so a refusal reads the same wherever it is shown.
  */
-import type { ChecksumMismatchError, StepwiseError, StepwiseErrorCode } from "./errors.js";
+import type { StepwiseError, StepwiseErrorCode, StepwiseErrorDetails } from "./errors.js";
 import { copyTexts } from "./option-text.js";
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields. */
@@ -12,19 +12,19 @@ export interface StatusProblem {
   readonly code: StepwiseErrorCode;
   readonly message: string;
   /** CHECKSUM_MISMATCH's ways out (the other refusals say theirs in `message`). */
-  readonly fix?: ChecksumMismatchError["fix"];
+  readonly fix?: StepwiseErrorDetails["CHECKSUM_MISMATCH"]["fix"];
   /** The refusal's facts, as its error carries them: `version`, `file`, `tables`, `unknownVersions`... */
   readonly [field: string]: unknown;
 }
 
 /**
- * `error`'s code, message and own fields (not its `name`, `cause` or `stack`), each made JSON-safe:
- * a bigint as its decimal text, a nested error as its name, code and message.
+ * `error`'s code, message, `nativeCode`, `nativeKind` and details, side by side, each made
+ * JSON-safe: a bigint as its decimal text, a nested error as its name, code and message.
  */
 export function toPlainError(error: StepwiseError): StatusProblem {
-  const plain: Record<string, unknown> = { code: error.code, message: error.message };
-  for (const [key, value] of Object.entries(error)) {
-    if (key === "name" || key === "cause" || key === "stack" || key in plain) continue;
+  const plain: Record<string, unknown> = { code: error.code, message: error.message, nativeCode: error.nativeCode, nativeKind: error.nativeKind };
+  for (const [key, value] of Object.entries(error.details)) {
+    if (key in plain) continue;
     plain[key] = toPlain(value);
   }
   // The CLI spells the message and fix with its flags (see option-text.ts).

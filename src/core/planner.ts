@@ -2,22 +2,21 @@
  * The pure core: `(registry, applied rows, target) -> plan`. `up`, `down`, `status` and any dry run
  * all go through these functions, so the rules live in one place and are tested without a database.
  */
-import {
-  ChecksumMismatchError,
-  DatabaseAheadError,
-  HistoryOutOfOrderError,
-  HistoryRowInvalidError,
-  IncompleteMigrationError,
-  InvalidTargetError,
-  IrreversibleMigrationError,
-  RegistryInvalidError,
-  type RegistryProblem,
-  type StepwiseError,
-} from "./errors.js";
+import type { RegistryProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { describeStoredValue } from "./stored-value.js";
 import { toPlainError, type StatusProblem } from "./plain-error.js";
 import { runCall, text } from "./option-text.js";
+import {
+  irreversibleMigrationError,
+  invalidTargetError,
+  historyOutOfOrderError,
+  checksumMismatchError,
+  incompleteMigrationError,
+  databaseAheadError,
+  historyRowInvalidError,
+  registryInvalidError,
+} from "./error-factories.js";
 
 /** What the history table knows about one migration. */
 export interface AppliedMigration {
@@ -140,7 +139,7 @@ export function hasDown(entry: MigrationEntry): boolean {
 /** Throws {@link RegistryInvalidError} when {@link findRegistryProblems} finds anything. */
 export function assertValidRegistry(registry: MigrationRegistry): void {
   const problems = findRegistryProblems(registry);
-  if (problems.length > 0) throw new RegistryInvalidError(problems);
+  if (problems.length > 0) throw registryInvalidError(problems);
 }
 
 /**
@@ -163,7 +162,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
   // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
   const malformed = applied.find((row) => !Number.isSafeInteger(row.version) || row.version < 1);
   if (malformed) {
-    return new HistoryRowInvalidError({
+    return historyRowInvalidError({
       table: null,
       rowid: null,
       version: malformed.version,
@@ -173,18 +172,18 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
   }
   const repeated = applied.find((row, i) => i > 0 && applied[i - 1]!.version === row.version);
   if (repeated) {
-    return new HistoryRowInvalidError({ table: null, rowid: null, version: repeated.version, problem: "duplicate-version", detail: `version ${repeated.version} is recorded more than once` });
+    return historyRowInvalidError({ table: null, rowid: null, version: repeated.version, problem: "duplicate-version", detail: `version ${repeated.version} is recorded more than once` });
   }
   const unknown = applied.filter((row) => row.version > latest).map((row) => row.version);
-  if (unknown.length > 0) return new DatabaseAheadError(unknown, latest);
+  if (unknown.length > 0) return databaseAheadError(unknown, latest);
 
   for (const row of applied) {
     const entry = registry[row.version - 1]!;
     if (row.startedAt !== null) {
-      return new IncompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
+      return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
     }
     if (!matchesRecordedChecksum(entry, row.checksum)) {
-      return new ChecksumMismatchError({
+      return checksumMismatchError({
         version: row.version,
         file: entry.file,
         registryChecksum: entry.checksum,
@@ -198,7 +197,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
     for (let version = 1; version < highest; version++) if (!present.has(version)) missing.push(version);
-    return new HistoryOutOfOrderError(missing, highest);
+    return historyOutOfOrderError(missing, highest);
   }
   return null;
 }
@@ -227,10 +226,10 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   const latest = registry.length;
   const target = options.to ?? latest;
   if (!Number.isSafeInteger(target) || target < 0 || target > latest) {
-    throw new InvalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
+    throw invalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   }
   if (target < current) {
-    throw new InvalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
+    throw invalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
   }
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
@@ -248,7 +247,7 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   if (options.to !== undefined) {
     target = options.to;
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
-      throw new InvalidTargetError(
+      throw invalidTargetError(
         target,
         target > current
           ? text`The database is at version ${current}, below ${target}. To go forward, run ${runCall("up", { to: target })}.`
@@ -258,16 +257,16 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   } else {
     const steps = options.steps ?? DEFAULT_DOWN_STEPS;
     if (!Number.isSafeInteger(steps) || steps < 1) {
-      throw new InvalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
+      throw invalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
     }
     if (steps > current) {
-      throw new InvalidTargetError(current - steps, `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`);
+      throw invalidTargetError(current - steps, `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`);
     }
     target = current - steps;
   }
   const steps = registry.slice(target, current).reverse();
   const irreversible = steps.find((entry) => !entry.reversible);
-  if (irreversible) throw new IrreversibleMigrationError(irreversible.version, irreversible.file);
+  if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file);
   return { direction: "down", fromVersion: current, toVersion: target, steps };
 }
 

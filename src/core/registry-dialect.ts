@@ -8,8 +8,8 @@
  * turning a postgres registry into one that passes for sqlite; a field of each entry survives every
  * such copy, and a plain array of hand-built entries counts as sqlite without saying so.
  */
-import { RegistryDialectMismatchError } from "./errors.js";
 import { DEFAULT_DIALECT, type MigrationEntry, type MigrationRegistry, type SqlDialect } from "./types.js";
+import { registryDialectMismatchError } from "./error-factories.js";
 
 /** An entry's dialect: its `dialect` field, or sqlite when it names none. */
 export function entryDialect(entry: Pick<MigrationEntry, "dialect">): SqlDialect {
@@ -27,7 +27,7 @@ export function assertRegistryDialect(migrations: MigrationRegistry, driver: { r
     if (entry === null || typeof entry !== "object") continue;
     const dialect = entryDialect(entry);
     if (dialect !== driver.dialect) {
-      throw new RegistryDialectMismatchError({ registryDialect: dialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
+      throw registryDialectMismatchError({ registryDialect: dialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
     }
   }
 }

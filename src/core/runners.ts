@@ -15,18 +15,8 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
  * A sync runner met a promise: an async driver primitive, or an async migration body (refused before
  * it is called when its function is `async`, else when it returns the promise).
  */
-export class AsyncInSyncRunnerError extends StepwiseError {
-  override readonly name: string = "AsyncInSyncRunnerError";
-  /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
-  declare readonly source: string;
-  /** What to do instead, for a migration body: declare it `async` and apply it with `migrateAsync`; otherwise `null`. */
-  declare readonly fix: string | null;
-
-  constructor(source: string, message: string, fix: string | null = null) {
-    super("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`);
-    this.source = source;
-    this.fix = fix;
-  }
+export function asyncInSyncRunnerError(source: string, message: string, fix: string | null = null): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
+  return new StepwiseError("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`, { source, fix });
 }
 
 /**
@@ -286,8 +276,8 @@ function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts
   if (isAsyncFunction(bodyOf(entry, direction))) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
-function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): AsyncInSyncRunnerError {
-  return new AsyncInSyncRunnerError(
+function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
+  return asyncInSyncRunnerError(
     direction,
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
@@ -340,8 +330,8 @@ function bodyOf(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDire
   return direction === "up" ? entry.module.up : entry.module.down;
 }
 
-function asyncRefusal(operation: Operation): AsyncInSyncRunnerError {
-  return new AsyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
+function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
+  return asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -3,8 +3,9 @@
  * database, read-only, disk full) into typed errors that say what to do.
  */
 import type { ErrorKind } from "./error-kind.js";
-import { DatabaseLockedError, DatabaseNeedsRecoveryError, DatabaseUnusableError, DiskFullError, StepwiseError } from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import { recordNativeError } from "./native-error.js";
+import { databaseUnusableError, diskFullError, databaseNeedsRecoveryError, databaseLockedError } from "./error-factories.js";
 
 /** The shape of better-sqlite3's `SqliteError`, without importing the native module. */
 interface SqliteErrorLike {
@@ -54,29 +55,29 @@ export function kindOfSqliteCode(code: string): ErrorKind {
 }
 
 function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string): unknown {
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return new DatabaseLockedError(busyTimeoutMs, error);
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return databaseLockedError(busyTimeoutMs, error);
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
-    return new DatabaseUnusableError(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`, code, error);
+    return databaseUnusableError(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`, code, error);
   }
   // A hot journal (or an unrecovered WAL) from a crashed writer, on a connection that may not write:
   // the fix is to let a writer recover it, not to look for a permission problem on a healthy file.
-  if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return new DatabaseNeedsRecoveryError(code, error);
+  if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return databaseNeedsRecoveryError(code, error);
   if (code.startsWith("SQLITE_CANTOPEN")) {
-    return new DatabaseUnusableError(`SQLite cannot open the database file (${code}): check that the path names a file this process may open. Nothing was changed.`, code, error);
+    return databaseUnusableError(`SQLite cannot open the database file (${code}): check that the path names a file this process may open. Nothing was changed.`, code, error);
   }
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
-    return new DatabaseUnusableError(
+    return databaseUnusableError(
       `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on. Nothing was changed.`,
       code,
       error,
     );
   }
-  if (code.startsWith("SQLITE_FULL")) return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
+  if (code.startsWith("SQLITE_FULL")) return diskFullError({ version: null, file: null, sqliteCode: code, cause: error });
   if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") {
-    return new DatabaseUnusableError(`The database file could not be read (${code}): check the path and the disk. Nothing was changed.`, code, error);
+    return databaseUnusableError(`The database file could not be read (${code}): check the path and the disk. Nothing was changed.`, code, error);
   }
   if (code.startsWith("SQLITE_IOERR")) {
-    return new DatabaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);
+    return databaseUnusableError(`The disk refused the write (${code}); nothing was committed. Free space and retry.`, code, error);
   }
   return error;
 }

@@ -4,16 +4,16 @@
  * `BEGIN` (a rollback) would throw away the app's own uncommitted writes: so the check comes first,
  * before anything is read, written or created.
  */
-import { TransactionOpenError } from "./errors.js";
 import type { SyncDriver } from "./driver.js";
 import { inTransaction, type Step } from "./step.js";
+import { transactionOpenError } from "./error-factories.js";
 
 /** Throws {@link TransactionOpenError} when the connection the step runs on is inside a transaction. */
 export function* refuseOpenTransaction(driver: string, operation: string): Step<void> {
-  if (yield* inTransaction()) throw new TransactionOpenError({ driver, operation });
+  if (yield* inTransaction()) throw transactionOpenError({ driver, operation });
 }
 
 /** {@link refuseOpenTransaction} for code that holds a sync driver rather than running steps. */
 export function refuseOpenTransactionOn(driver: Pick<SyncDriver, "name" | "inTransaction">, operation: string): void {
-  if (driver.inTransaction()) throw new TransactionOpenError({ driver: driver.name, operation });
+  if (driver.inTransaction()) throw transactionOpenError({ driver: driver.name, operation });
 }

@@ -3,60 +3,37 @@
  * one all-or-nothing transaction, and the error for those that cannot. It is checked before anything runs.
  */
 import { StepwiseError } from "./errors.js";
-import { keepText, option, runCall, text, type Text } from "./option-text.js";
+import { copyTexts, keepText, option, runCall, text, type Text } from "./option-text.js";
 import type { MigrationExecutor } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-
-/** Why a migration cannot join a whole-run transaction. */
-export type WholeRunObstacle =
-  /** It has `transaction: false`: SQLite refuses its statements (VACUUM, some PRAGMAs) in a transaction. */
-  | "transaction-false"
-  /**
-   * It sets `disableForeignKeys` while enforcement is on. The switch only works outside a
-   * transaction, so it would cover every migration of the run, and cascades that the others rely on
-   * would silently stop.
-   */
-  | "foreign-keys-off";
+import type { WholeRunObstacle } from "./errors.js";
 
 /**
  * `up({ transaction: "all" })` or `down({ transaction: "all" })` was refused, before anything ran;
  * nothing was changed.
  */
-export class WholeRunTransactionRefusedError extends StepwiseError {
-  override readonly name: string = "WholeRunTransactionRefusedError";
-  declare readonly version: number;
-  declare readonly file: string;
-  declare readonly obstacle: WholeRunObstacle;
-  /** The call refused: `"up"` applies, `"down"` reverts. */
-  declare readonly direction: MigrationDirection;
-  /** The obstacle is the first migration of the run, so no shorter run in one transaction gets past it. */
-  declare readonly firstOfRun: boolean;
-  /** The calls that get past it: the part of the run before it in one transaction, then the rest without. */
-  declare readonly fix: string;
-
-  /**
-   * `first`: the obstacle is the first migration of the run, so a shorter run in one transaction
-   * would be where the database already is; the advice is then to run that migration on its own.
-   */
-  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; direction?: MigrationDirection; first?: boolean }) {
-    const direction = fields.direction ?? "up";
-    const fix = wholeRunFix(fields.version, direction, fields.first ?? false);
-    super(
-      "WHOLE_RUN_TRANSACTION_REFUSED",
-      text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ${
-        fields.obstacle === "transaction-false"
-          ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
-          : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`
-      }\nNothing was changed. To get past it, ${fix}.`,
-    );
-    this.fix = keepText(this, "fix", fix);
-    this.version = fields.version;
-    this.file = fields.file;
-    this.obstacle = fields.obstacle;
-    this.direction = direction;
-    this.firstOfRun = fields.first ?? false;
-  }
+export function wholeRunTransactionRefusedError(fields: {
+  version: number;
+  file: string;
+  obstacle: WholeRunObstacle;
+  direction?: MigrationDirection;
+  first?: boolean;
+}): StepwiseError<"WHOLE_RUN_TRANSACTION_REFUSED"> {
+  const direction = fields.direction ?? "up";
+  const fix = wholeRunFix(fields.version, direction, fields.first ?? false);
+  const texts = {};
+  const error = new StepwiseError(
+    "WHOLE_RUN_TRANSACTION_REFUSED",
+    text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ${
+      fields.obstacle === "transaction-false"
+        ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
+        : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`
+    }\nNothing was changed. To get past it, ${fix}.`,
+    { fix: keepText(texts, "fix", fix), version: fields.version, file: fields.file, obstacle: fields.obstacle, direction, firstOfRun: fields.first ?? false },
+  );
+  copyTexts(texts, error);
+  return error;
 }
 
 /**
@@ -91,7 +68,7 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
  */
 export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean, direction: MigrationDirection = "up"): void {
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
-  if (found) throw new WholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction, first: found.entry === steps[0] });
+  if (found) throw wholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction, first: found.entry === steps[0] });
 }
 
 /**
@@ -105,3 +82,5 @@ export function* refuseWholeRunObstacles(executor: MigrationExecutor, steps: rea
   executor.refuseUnsupportedMigrations(steps, direction);
   assertWholeRunPossible(steps, yield* executor.dialect.foreignKeysEnforced(), direction);
 }
+
+export type { WholeRunObstacle } from "./errors.js";

@@ -25,7 +25,7 @@ import { validateForExecutor } from "../core/executor-settings.js";
 import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
-import { DriverCapabilityError, type AsyncDriver, type BatchStatement, type Driver, type DriverCapabilities, type Row } from "../core/driver.js";
+import { type AsyncDriver, type BatchStatement, type Driver, type DriverCapabilities, type Row, driverCapabilityError } from "../core/driver.js";
 import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -82,7 +82,7 @@ export const splitD1Statements: (script: string) => string[] = statementTexts;
 export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
   const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
   if (!script) return;
-  throw new DriverCapabilityError({
+  throw driverCapabilityError({
     driver: "d1",
     capability: "atomicBatch",
     operation: "a TypeScript migration",

@@ -6,7 +6,8 @@
  * its own library), with symlinks resolved. Library-agnostic: it takes that name, never a connection.
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { DatabasePathInvalidError, type FileKind } from "../core/errors.js";
+import type { FileKind } from "../core/errors.js";
+import { databasePathInvalidError } from "../core/error-factories.js";
 
 /**
  * The absolute path, symlinks resolved, of the database file SQLite reported as `opened`; `null` for
@@ -79,19 +80,19 @@ export function realDatabaseFileOrThrow(file: string): string {
     real = fs.realpathSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") throw new DatabasePathInvalidError(file, "symlink-loop");
-    if (code === "ENOTDIR") throw new DatabasePathInvalidError(file, "parent-not-directory");
-    if (code === "ENAMETOOLONG") throw new DatabasePathInvalidError(file, "too-long");
+    if (code === "ELOOP") throw databasePathInvalidError(file, "symlink-loop");
+    if (code === "ENOTDIR") throw databasePathInvalidError(file, "parent-not-directory");
+    if (code === "ENAMETOOLONG") throw databasePathInvalidError(file, "too-long");
     // Not reachable (EACCES): SQLite reports it when it opens the path as given.
     if (code !== "ENOENT") return file;
-    if (fileKindAt(file, false) === "symlink") throw new DatabasePathInvalidError(file, "dangling-symlink", "symlink");
+    if (fileKindAt(file, false) === "symlink") throw databasePathInvalidError(file, "dangling-symlink", "symlink");
     real = resolveDatabaseFile(file) ?? file;
   }
   const kind = fileKindAt(real);
-  if (kind !== "file" && kind !== "missing") throw new DatabasePathInvalidError(file, kind === "directory" ? "directory" : "not-a-file", kind);
+  if (kind !== "file" && kind !== "missing") throw databasePathInvalidError(file, kind === "directory" ? "directory" : "not-a-file", kind);
   for (const suffix of JOURNAL_SUFFIXES) {
     const journal = fileKindAt(`${real}${suffix}`, false);
-    if (journal !== "file" && journal !== "missing") throw new DatabasePathInvalidError(`${real}${suffix}`, "journal-not-a-file", journal);
+    if (journal !== "file" && journal !== "missing") throw databasePathInvalidError(`${real}${suffix}`, "journal-not-a-file", journal);
   }
   return real;
 }

@@ -18,18 +18,18 @@
  * another request.
  */
 import { SyncMigrationManager } from "../core/manager.js";
-import { AsyncInSyncRunnerError } from "../core/runners.js";
 import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
-import { UsageError } from "../core/errors.js";
 import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
+import { asyncInSyncRunnerError } from "../core/runners.js";
+import { usageError } from "../core/error-factories.js";
 
 /** The part of a Durable Object's `ctx.storage.sql` (`SqlStorage`) stepwise uses. */
 export interface DurableObjectSql {
@@ -77,7 +77,7 @@ const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
 function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
   let open = true;
   const refuseWhenClosed = (): void => {
-    if (!open) throw new UsageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
+    if (!open) throw usageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
   };
   const guarded = new Proxy(sql, {
     get(target, key) {
@@ -103,7 +103,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
   let depth = 0;
   let busyTimeoutMs = 0;
   const callbackOnly = (): never => {
-    throw new UsageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
+    throw usageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
   };
   return {
     name: "durable-objects",
@@ -154,7 +154,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
         // Its rejection (the refused statement after the await) is expected: nobody awaits it.
         (result as PromiseLike<unknown>).then(undefined, () => undefined);
-        throw new AsyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run.`, `${SYNC_FIX}.`);
+        throw asyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run.`, `${SYNC_FIX}.`);
       }
       return result;
     },

@@ -11,8 +11,9 @@
 import { nodeFs, nodeOs } from "../core/node-builtins.js";
 import path from "node:path";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { StepwiseError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { createFileExclusively } from "./database-file.js";
+import { transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
 
 /**
  * `action` on the system's temporary folder; a failure of the folder itself (missing, a file, not
@@ -25,9 +26,9 @@ function inTempFolder<T>(action: (tempRoot: string) => T): T {
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && TEMP_FOLDER_ERRNOS.has(code)) throw new TempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
+    if (typeof code === "string" && TEMP_FOLDER_ERRNOS.has(code)) throw tempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
     // Only the copy's own file can be full or unopenable here; the source is read, never written.
-    if (typeof code === "string" && /^SQLITE_(FULL|CANTOPEN)/.test(code)) throw new TempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
+    if (typeof code === "string" && /^SQLITE_(FULL|CANTOPEN)/.test(code)) throw tempFolderUnusableError({ folder: tempRoot, systemCode: code, operation: "snapshot", cause: error });
     throw error;
   }
 }
@@ -63,7 +64,7 @@ export interface SnapshotConnection {
 export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array {
   const pages = readPages(connection);
   if (pages !== null) return pages;
-  if (connection.inTransaction()) throw new TransactionOpenError({ driver: connection.name, operation: "snapshot" });
+  if (connection.inTransaction()) throw transactionOpenError({ driver: connection.name, operation: "snapshot" });
   return inTempFolder((tempRoot) => {
     const folder = privateFolder(tempRoot);
     const wasQueryOnly = connection.queryOnly();

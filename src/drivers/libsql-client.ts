@@ -21,7 +21,6 @@
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { AsyncDriver, DriverCapabilities, ErrorClassification, Row, ScratchDatabase } from "../core/driver.js";
-import { UsageError } from "../core/errors.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
@@ -30,6 +29,7 @@ import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
 import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { kindOfSqliteCode } from "../core/sqlite-errors.js";
 import { statementTexts } from "./statement-texts.js";
+import { usageError } from "../core/error-factories.js";
 
 /**
  * What a migration body receives: the open write transaction (or, in a `transaction: false`
@@ -365,14 +365,14 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     },
     begin: async (mode) => {
       settleEnded();
-      if (transaction !== null) throw new UsageError("stepwise opened a write section while its previous one on this client was still open");
+      if (transaction !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
       transaction = await waitOutLocks(() =>
         isRemoteClient(client) ? openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? client.transaction("deferred") : openWriteLocally(),
       );
     },
     commit: async () => {
       const open = transaction;
-      if (open === null) throw new UsageError("stepwise committed a write section that was not open");
+      if (open === null) throw usageError("stepwise committed a write section that was not open");
       transaction = null;
       try {
         // COMMIT as a statement, not `open.commit()`: that gives the connection back even when SQLite

@@ -11,7 +11,6 @@
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
-import { UsageError } from "../core/errors.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -30,6 +29,7 @@ import {
   type SidecarOpener,
 } from "./sqlite-shared.js";
 import { fenceWritesUntil } from "./write-fence.js";
+import { usageError } from "../core/error-factories.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 export interface StatementSync {
@@ -173,7 +173,7 @@ function sidecarOpener(db: DatabaseSync): SidecarOpener {
  */
 export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCapabilities = nodeSqliteCapabilities(db)): SyncDriver<DatabaseSync> {
   // Without it, a rollback could not tell whether SQLite already ended the transaction.
-  if (typeof db.isTransaction !== "boolean") throw new UsageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
+  if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
   const statements = new Map<string, StatementSync>();
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);

@@ -19,13 +19,13 @@
  *   what ran out.
  */
 import type pg from "pg";
-import { UsageError } from "../core/errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 import { isLockTimeout, recordLockWait } from "../core/dialects/postgres-failures.js";
 import { CONCAT, EQ, NE, TEXT } from "../core/dialects/postgres-operators.js";
 import type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
 import { STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 import { clientLike } from "./pg-second-connection.js";
+import { usageError } from "../core/error-factories.js";
 
 /**
  * The locks session `$1` waits for, each with a session that holds it (`pg_blocking_pids`): the
@@ -59,7 +59,7 @@ interface WaitRow extends LockHolderSession {
 export function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   const value = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
+    throw usageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
   }
   // PostgreSQL's lock_timeout is at most INT_MAX milliseconds.
   return Math.min(Math.trunc(value), 2_147_483_647);

@@ -17,13 +17,14 @@
  * `template1` cannot read as drift on one side only (the catalog reader leaves extensions' objects out).
  */
 import type pg from "pg";
-import { StepwiseError, TransactionOpenError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import type { AsyncDriver, ScratchDatabase } from "../core/driver.js";
 import { sqlstateOf } from "../core/dialects/postgres-errors.js";
 import { describeConnectionFailure } from "../core/dialects/postgres-connection-errors.js";
 import { EQ, TEXT } from "../core/dialects/postgres-operators.js";
 import { STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
 import { clientLike } from "./pg-second-connection.js";
+import { transactionOpenError } from "../core/error-factories.js";
 
 /**
  * The prefix of every scratch database's name, so a person recognises one a killed process left. The
@@ -35,28 +36,16 @@ export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
  * The server would not create the scratch database a replay needs (verify, baseline): typically the
  * role lacks `CREATEDB`. Nothing was changed.
  */
-export class ScratchDatabaseUnavailableError extends StepwiseError {
-  override readonly name: string = "ScratchDatabaseUnavailableError";
-  /** The driver's name, `"pg"`. */
-  readonly driver: string;
-  /** The name the scratch database would have had. */
-  readonly database: string;
-  /** PostgreSQL's SQLSTATE for the refusal (`42501` for a missing privilege), or `null`. */
-  readonly sqlstate: string | null;
-
-  constructor(fields: { driver: string; database: string; cause: unknown }) {
-    const sqlstate = sqlstateOf(fields.cause);
-    super(
-      "SCRATCH_DATABASE_UNAVAILABLE",
-      `Could not create the scratch database "${fields.database}" that verify and baseline replay the migrations in` +
-        (sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `) +
-        `Nothing was changed.`,
-      { cause: fields.cause },
-    );
-    this.driver = fields.driver;
-    this.database = fields.database;
-    this.sqlstate = sqlstate;
-  }
+export function scratchDatabaseUnavailableError(fields: { driver: string; database: string; cause: unknown }): StepwiseError<"SCRATCH_DATABASE_UNAVAILABLE"> {
+  const sqlstate = sqlstateOf(fields.cause);
+  return new StepwiseError(
+    "SCRATCH_DATABASE_UNAVAILABLE",
+    `Could not create the scratch database "${fields.database}" that verify and baseline replay the migrations in` +
+      (sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `) +
+      `Nothing was changed.`,
+    { driver: fields.driver, database: fields.database, sqlstate },
+    { cause: fields.cause },
+  );
 }
 
 /**
@@ -115,7 +104,7 @@ function literal(text: string): string {
 export async function openPgScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {
   // CREATE DATABASE cannot run inside a transaction block, and trying would abort the app's.
   const status = (session as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.();
-  if (status === "T" || status === "E") throw new TransactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
+  if (status === "T" || status === "E") throw transactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
   // The creating session's backend pid is in the name, for a person reading the list; the marker
   // written next is what proves the database stepwise's.
   const { pid, backendStart } = (
@@ -129,7 +118,7 @@ export async function openPgScratchDatabase(session: pg.ClientBase, createDriver
   try {
     await session.query(`CREATE DATABASE ${quote(name)} TEMPLATE template0`);
   } catch (cause) {
-    throw new ScratchDatabaseUnavailableError({ driver: "pg", database: name, cause });
+    throw scratchDatabaseUnavailableError({ driver: "pg", database: name, cause });
   }
   // One message: the marker, and the oid that the drop checks, so it drops this database and no other of the name.
   let oid: string;

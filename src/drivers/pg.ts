@@ -23,8 +23,7 @@ import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-to
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities, type Row } from "../core/driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
-import { DatabaseLockedError, TransactionOpenError, UsageError, type LockHolder } from "../core/errors.js";
-import { ConnectionLostError } from "../core/connection-errors.js";
+import { type LockHolder, StepwiseError } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import { EQ } from "../core/dialects/postgres-operators.js";
@@ -32,6 +31,7 @@ import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+import { usageError, databaseLockedError, transactionOpenError } from "../core/error-factories.js";
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
@@ -275,7 +275,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, timeoutMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
-      if (inTransaction()) throw new TransactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
+      if (inTransaction()) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
       const key = await runLockKey(schema, tableName);
       try {
         await acquireAdvisoryLock(client, key, timeoutMs);
@@ -341,7 +341,7 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
     const got = (await client.query<{ got: boolean }>({ text: "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", values: [key], types: STEPWISE_QUERY_TYPES })).rows[0]?.got;
     if (got === true) return;
     const waited = performance.now() - started;
-    if (waited >= timeoutMs) throw new DatabaseLockedError(timeoutMs, null, await readRunLockHolders(client, key), Math.round(waited));
+    if (waited >= timeoutMs) throw databaseLockedError(timeoutMs, null, await readRunLockHolders(client, key), Math.round(waited));
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, timeoutMs - waited)));
   }
 }
@@ -393,7 +393,7 @@ async function withSessionErrorsHeard<T>(client: pg.ClientBase, action: () => Pr
 
 /** Whether a call failed because its session ended: the client is done for, and a pool must drop it. */
 function endsSession(error: unknown): boolean {
-  return error instanceof ConnectionLostError || isConnectionLost(error);
+  return (error instanceof StepwiseError && error.is("CONNECTION_LOST")) || isConnectionLost(error);
 }
 
 function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
@@ -510,7 +510,7 @@ export async function migrate<R extends MigrationRegistry>(
 ): Promise<MigrationResult> {
   const { to, transaction, verifySchema, ...props } = options;
   if (verifySchema !== undefined && typeof verifySchema !== "function") {
-    throw new UsageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise-migrate/pg" and pass { verifySchema: verifySchemaAsync }.`);
+    throw usageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise-migrate/pg" and pass { verifySchema: verifySchemaAsync }.`);
   }
   const manager = new MigrationManager(db, migrations, props);
   if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });

@@ -23,10 +23,10 @@ import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithMan
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, ErrorClassification, Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { TransactionOpenError } from "../core/errors.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { classifySqliteError, createBatchConnection, runBodyOnConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { fenceWritesUntil } from "./write-fence.js";
+import { transactionOpenError } from "../core/error-factories.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -294,7 +294,7 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
       } catch (error) {
         // export() copies with SQLite's backup API, which cannot read past this connection's own
         // pending writes: the copy cannot hold them, so the app's transaction is refused, untouched.
-        if (driver.inTransaction()) throw new TransactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
+        if (driver.inTransaction()) throw transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
         throw error;
       }
     });

@@ -7,9 +7,9 @@
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { ErrorClassification, OwnerLockHandle } from "../core/driver.js";
-import { ConnectionClosedError } from "../core/errors.js";
 import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
+import { connectionClosedError } from "../core/error-factories.js";
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
 export function classifySqliteError(error: unknown): ErrorClassification {
@@ -261,7 +261,7 @@ export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, 
   } finally {
     // Thrown from finally on purpose: the closed connection is the failure to report, whatever the body threw.
     // eslint-disable-next-line no-unsafe-finally -- see above
-    if (!isOpen()) throw new ConnectionClosedError(entry, direction);
+    if (!isOpen()) throw connectionClosedError(entry, direction);
   }
 }
 
@@ -274,6 +274,6 @@ async function checkOpenWhenSettled(result: PromiseLike<unknown>, isOpen: () => 
     return await result;
   } finally {
     // eslint-disable-next-line no-unsafe-finally -- as in runBodyOnConnection: the closed connection is the failure to report
-    if (!isOpen()) throw new ConnectionClosedError(entry, direction);
+    if (!isOpen()) throw connectionClosedError(entry, direction);
   }
 }

@@ -14,16 +14,16 @@ export { MigrationManager, migrate, defineMigration } from "../drivers/libsql-cl
 export type { LibsqlClientConnection, LibsqlClientMigrationDefinition, LibsqlClientMigrationManagerProps } from "../drivers/libsql-client.js";
 
 // The safety nets, async (see the module note).
-export { verifySchemaAsync, SchemaDriftError } from "../safety/verify.js";
+export { verifySchemaAsync } from "../safety/verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";
-export { baselineDatabaseAsync, AlreadyManagedError, SchemaMismatchError } from "../safety/baseline.js";
+export { baselineDatabaseAsync } from "../safety/baseline.js";
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
 export { repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
 export { repairChecksumsAsync, listChecksumRepairs } from "../safety/checksum-repair.js";
 export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
 export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
-export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
+export { rehearseUpAsync } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 export { diffSchemas, readSchemaSnapshot } from "../safety/schema-snapshot.js";
 export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
@@ -34,5 +34,4 @@ export {
   upWithBackupOnServer as upWithBackup,
   upWithOnlineBackupOnServer as upWithOnlineBackup,
 } from "../safety/server-backup.js";
-export { DriverCapabilityError } from "../core/driver.js";
 export type { AsyncBatchHandler, AsyncMigrationContext } from "../core/async-batches.js";

@@ -14,30 +14,26 @@
 export { MigrationManager, migrate, defineMigration } from "../drivers/pg.js";
 export type { PgConnection, PgMigrateOptions, PgMigrationDefinition, PgMigrationManagerProps } from "../drivers/pg.js";
 // The failures only a server's connection meets (their codes are in the root entry's list too).
-export { ConnectionFailedError, ConnectionLostError } from "../core/connection-errors.js";
 export type { ConnectionLossOutcome, ConnectionProblem } from "../core/connection-errors.js";
-export { LockTimeoutError } from "../core/lock-timeout-error.js";
 export type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
 
 // The safety nets, async (see the module note).
-export { verifySchemaAsync, SchemaDriftError } from "../safety/verify.js";
+export { verifySchemaAsync } from "../safety/verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";
-export { baselineDatabaseAsync, AlreadyManagedError, SchemaMismatchError } from "../safety/baseline.js";
+export { baselineDatabaseAsync } from "../safety/baseline.js";
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
 export { repairIncompleteMigrationAsync } from "../safety/repair.js";
 export type { RepairOptions, RepairResolution, RepairResult } from "../safety/repair.js";
 export { repairChecksumsAsync, listChecksumRepairs } from "../safety/checksum-repair.js";
 export type { ChecksumRealignment, ChecksumRepairOptions, ChecksumRepairResult } from "../safety/checksum-repair.js";
 export type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
-export { rehearseUpAsync, RehearsalRefusedError } from "../safety/rehearsal-in-transaction.js";
+export { rehearseUpAsync } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 export { readPostgresSchema } from "../safety/postgres-schema.js";
 export type { ReadPostgresSchemaOptions } from "../safety/postgres-schema.js";
 export { diffSchemas } from "../safety/schema-snapshot.js";
 export type { SchemaDifference, SchemaSnapshot, SchemaObjectType, SchemaAspectChange } from "../safety/schema-snapshot.js";
-export { ScratchDatabaseUnavailableError } from "../drivers/pg-scratch-database.js";
 // Backups and restore: refused by capability on a server database, naming pg_dump and pg_restore.
-export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
 export {
   restoreBackupOnServer as restoreBackup,
   takeBackupOnServer as takeBackup,
@@ -45,5 +41,4 @@ export {
   upWithOnlineBackupOnServer as upWithOnlineBackup,
 } from "../safety/server-backup.js";
 export type { ServerManager } from "../safety/backup-capabilities.js";
-export { DriverCapabilityError } from "../core/driver.js";
 export type { AsyncBatchHandler, AsyncMigrationContext } from "../core/async-batches.js";

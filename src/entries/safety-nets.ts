@@ -20,26 +20,23 @@ export type { BackupDatabase, BackupFile, BackupIdentityOptions, BackupOptions, 
 export type { BackupRecord } from "../core/backup-record.js";
 export { restoreBackup } from "../safety/restore.js";
 export type { RestoreOptions, RestoreResult } from "../safety/restore.js";
-export { InvalidBackupError } from "../safety/backup-check.js";
 export type { BackupInspection } from "../safety/backup-check.js";
 export type { DatabaseFingerprint } from "../safety/database-fingerprint.js";
 export type { DriverSource } from "../safety/driver-source.js";
 export type { SafetyNetManager } from "../safety/schema-reader.js";
-export { ServerBackupUnsupportedError } from "../safety/backup-capabilities.js";
 export type { ServerBackupTool } from "../safety/backup-capabilities.js";
 
 // Adopting a database made before stepwise: record migrations 1..N as applied when its schema matches.
-export { AlreadyManagedError, SchemaMismatchError, baselineDatabase, baselineDatabaseAsync } from "../safety/baseline.js";
+export { baselineDatabase, baselineDatabaseAsync } from "../safety/baseline.js";
 export type { BaselineOptions, BaselineResult } from "../safety/baseline.js";
 
 // The refusal every net throws for a capability its driver lacks.
-export { DriverCapabilityError } from "../core/driver.js";
 export type { DriverCapabilities, DriverCapability } from "../core/driver.js";
 
 // A dry run that runs: the pending migrations applied to a private copy of the database.
 export { rehearseUp } from "../safety/rehearsal.js";
 // The same for a manager whose methods return promises: in one transaction rolled back at the end.
-export { RehearsalRefusedError, rehearseUpAsync } from "../safety/rehearsal-in-transaction.js";
+export { rehearseUpAsync } from "../safety/rehearsal-in-transaction.js";
 export type { Rehearsal, RehearsalFailure, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "../safety/rehearsal.js";
 
 // The way out after an interrupted `transaction: false` migration.
@@ -67,5 +64,5 @@ export type {
 } from "../safety/schema-snapshot.js";
 
 // Drift detection: the live schema against a replay of the applied migrations.
-export { SchemaDriftError, verifySchema, verifySchemaAsync } from "../safety/verify.js";
+export { verifySchema, verifySchemaAsync } from "../safety/verify.js";
 export type { SchemaVerification, VerifySchemaOptions } from "../safety/verify.js";

@@ -4,31 +4,24 @@
  * the nets themselves (`backup.ts`, `restore.ts`, `up-with-backup.ts`) and from their server-side
  * refusals (`server-backup.ts`), so that each imports this and none imports the other for it.
  */
-import { DriverCapabilityError, requireCapabilities, type Driver, type DriverCapability } from "../core/driver.js";
-
-/** The server tool that does what was asked. */
-export type ServerBackupTool = "pg_dump" | "pg_restore";
+import { requireCapabilities, type Driver, type DriverCapability } from "../core/driver.js";
+import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 
 /**
  * A backup or restore was asked of a driver whose database lives on a server. Same code and fields
- * as every {@link DriverCapabilityError} (`driver`, `capability`, `operation`), plus the `tool` to use.
+ * as every `DRIVER_CAPABILITY_MISSING` (`driver`, `capability`, `operation`), plus the `tool` to use.
  * Nothing was read, written or created.
  */
-export class ServerBackupUnsupportedError extends DriverCapabilityError {
-  override readonly name: string = "ServerBackupUnsupportedError";
-  /** What to use instead: `pg_dump` to back up, `pg_restore` to restore. */
-  readonly tool: ServerBackupTool;
-
-  constructor(fields: { driver: string; capability: DriverCapability; operation: string; tool: ServerBackupTool }) {
-    super(fields);
-    this.tool = fields.tool;
-    this.message =
-      `${fields.operation} is not available on the ${fields.driver} driver: stepwise's backups copy a SQLite file (capability "${fields.capability}"), ` +
+export function serverBackupUnsupportedError(fields: { driver: string; capability: DriverCapability; operation: string; tool: ServerBackupTool }): StepwiseError<"DRIVER_CAPABILITY_MISSING"> {
+  return new StepwiseError(
+    "DRIVER_CAPABILITY_MISSING",
+    `${fields.operation} is not available on the ${fields.driver} driver: stepwise's backups copy a SQLite file (capability "${fields.capability}"), ` +
       `and a PostgreSQL database lives on its server. Nothing was changed. ` +
       (fields.tool === "pg_restore"
         ? `Restore a dump with pg_restore (or psql for a plain-SQL dump), then run "up".`
-        : `Back it up with pg_dump (for example pg_dump --format=custom --file=app.dump "$DATABASE_URL") before running "up", and restore it with pg_restore.`);
-  }
+        : `Back it up with pg_dump (for example pg_dump --format=custom --file=app.dump "$DATABASE_URL") before running "up", and restore it with pg_restore.`),
+    { driver: fields.driver, capability: fields.capability, operation: fields.operation, file: null, fix: null, tool: fields.tool },
+  );
 }
 
 /** What the server-side refusals read of a manager: its driver's name, dialect and capabilities. */
@@ -44,7 +37,9 @@ export function requireBackupCapabilities(driver: Pick<Driver, "name" | "dialect
   if (driver.dialect === "postgres") {
     const missing = capabilities.find((capability) => !driver.capabilities[capability]) ?? capabilities[0] ?? "openFile";
     const tool: ServerBackupTool = /restore|inspect/i.test(operation) ? "pg_restore" : "pg_dump";
-    throw new ServerBackupUnsupportedError({ driver: driver.name, capability: missing, operation, tool });
+    throw serverBackupUnsupportedError({ driver: driver.name, capability: missing, operation, tool });
   }
   requireCapabilities(driver, operation, ...capabilities);
 }
+
+export type { ServerBackupTool } from "../core/errors.js";

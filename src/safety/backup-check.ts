@@ -12,35 +12,29 @@
  */
 import { readAllHistory } from "../core/history-reads.js";
 import { nodeFs } from "../core/node-builtins.js";
-import { DatabaseDamagedError, describeFileKind, StepwiseError, type FileKind } from "../core/errors.js";
+import { describeFileKind, StepwiseError, type FileKind } from "../core/errors.js";
 import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { runSync } from "../core/runners.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, type AppliedMigration } from "../core/planner.js";
 import type { SyncDriver } from "../core/driver.js";
-import { BackupLockedError } from "../core/errors.js";
 import { elapsedOf } from "../core/elapsed.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
 import { closeQuietly, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import { isUnfinishedBackup } from "./backup-name.js";
+import { backupLockedError, databaseDamagedError } from "../core/error-factories.js";
 
 /** A file offered to `restore` is not a usable stepwise backup; nothing was changed. */
-export class InvalidBackupError extends StepwiseError {
-  override readonly name: string = "InvalidBackupError";
-  readonly file: string;
-  readonly reason: string;
-  /** What the path is when it is no regular file (`missing`, `fifo`, `directory`...); otherwise `null`. */
-  readonly kind: FileKind | null;
-
-  constructor(file: string, reason: string, cause?: unknown, kind: FileKind | null = null) {
-    super("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`, cause === undefined ? undefined : { cause });
-    this.file = file;
-    this.reason = reason;
-    this.kind = kind;
-  }
+export function invalidBackupError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null): StepwiseError<"BACKUP_INVALID"> {
+  return new StepwiseError(
+    "BACKUP_INVALID",
+    text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`,
+    { file, reason, kind },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** What `PRAGMA quick_check` reports about the database `driver` has open: nothing when it is intact, else a line per problem (at most 20). */
@@ -60,7 +54,7 @@ export function refuseDamagedDatabase(driver: SyncDriver, file: string | null = 
   const checked = file === null ? driver : driver.openFile!(file, { readonly: true, busyTimeoutMs: 0 });
   try {
     const problems = quickCheckProblems(checked);
-    if (problems.length > 0) throw new DatabaseDamagedError({ databasePath: databaseFile ?? ":memory:", problems });
+    if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile ?? ":memory:", problems });
   } finally {
     if (checked !== driver) closeQuietly(checked);
   }
@@ -103,16 +97,16 @@ export function inspectBackupOrThrow(source: DriverSource, file: string, tableNa
 /** Opens `file` read-only with `opener`'s library once it is known to be a finished backup's regular file. */
 export function openBackupOrThrow(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
   const kind = fileKindAt(file);
-  if (kind !== "file") throw new InvalidBackupError(file, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
+  if (kind !== "file") throw invalidBackupError(file, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
   // What an interrupted backup left may read as a database, and is still no backup, under any link's name.
-  if (isUnfinishedBackup(file) || isUnfinishedBackup(nodeFs().realpathSync(file))) throw new InvalidBackupError(file, "it is an unfinished backup (what an interrupted one left), never a backup");
+  if (isUnfinishedBackup(file) || isUnfinishedBackup(nodeFs().realpathSync(file))) throw invalidBackupError(file, "it is an unfinished backup (what an interrupted one left), never a backup");
   const started = performance.now();
   try {
     // The busy timeout applies to the backup too: another process may be reading or writing it.
     return opener.openFile!(file, { readonly: true, busyTimeoutMs });
   } catch (error) {
-    if (isLockError(opener, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), Math.round(performance.now() - started));
-    throw new InvalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
+    if (isLockError(opener, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file), Math.round(performance.now() - started));
+    throw invalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
   }
 }
 
@@ -121,19 +115,19 @@ export function inspectOpenBackup(driver: SyncDriver, file: string, tableName: s
   const started = performance.now();
   try {
     const problems = quickCheckProblems(driver);
-    if (problems.length > 0) throw new InvalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
+    if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
     const store = new HistoryStore(tableName);
     const hasHistory = runSync(store.exists(), driver);
     if (!hasHistory && isEmptyDatabase(driver)) return { file, version: 0, history: [] };
-    if (!hasHistory) throw new InvalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+    if (!hasHistory) throw invalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     runSync(store.assertShape(), driver);
     const history = runSync(readAllHistory(store), driver).map(({ version, name, checksum }) => ({ version, name, checksum }));
     return { file, version: highestRecordedVersion(history), history };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
     // Locked by another process is not damaged: waiting, or retrying later, will do.
-    if (isLockError(driver, error)) throw new BackupLockedError(file, busyTimeoutMs, error, findLockHolders(file), elapsedOf(error) ?? Math.round(performance.now() - started));
-    throw new InvalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(driver, error) ?? String(error)})`, error);
+    if (isLockError(driver, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file), elapsedOf(error) ?? Math.round(performance.now() - started));
+    throw invalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(driver, error) ?? String(error)})`, error);
   }
 }
 

@@ -23,7 +23,6 @@
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { BACKUP_WORK_FOLDER_PREFIX, BACKUP_WORK_LOCK, composeBackupName, databaseIdentity, formatBackupStamp, parseBackupName, type ParsedBackupName } from "./backup-name.js";
 import { DEFAULT_TABLE_NAME } from "../core/history.js";
-import { BackupDiskFullError, BackupFolderUnwritableError, DatabaseLockedError, UsageError } from "../core/errors.js";
 import { createFileExclusively, fileKindAt, privateModeFor } from "../drivers/database-file.js";
 import { holdFileLock, probeFileLock, type SidecarOpener } from "../drivers/sqlite-shared.js";
 import { refuseDamagedDatabase } from "./backup-check.js";
@@ -36,6 +35,8 @@ import { readValue } from "./database-fingerprint.js";
 import { requireBackupCapabilities } from "./backup-capabilities.js";
 
 import { DEFAULT_BACKUP_KEEP } from "./backup-defaults.js";
+import { backupFolderUnwritableError, backupDiskFullError, databaseLockedError, usageError } from "../core/error-factories.js";
+
 export { DEFAULT_BACKUP_KEEP };
 
 /** Where to put backups and how many to keep. */
@@ -85,7 +86,7 @@ export interface BackupFile {
 export function formatBackupFileName(source: DriverSource, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
   const driver = driverOf(source);
   const databaseFile = mainDatabaseFile(driver);
-  if (databaseFile === null) throw new UsageError("An in-memory database has no file to back up.");
+  if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   return composeBackupName(databaseFile, identityOfConnection(driver, databaseFile, tableName), version, date);
 }
 
@@ -133,12 +134,12 @@ function identityOf(database: BackupDatabase, options: BackupIdentityOptions, op
     // A server database has no backup files of stepwise's: refused naming pg_dump.
     if (driver.dialect === "postgres") requireBackupCapabilities(driver, operation, "openFile");
     const databaseFile = mainDatabaseFile(driver);
-    if (databaseFile === null) throw new UsageError("An in-memory database has no backups.");
+    if (databaseFile === null) throw usageError("An in-memory database has no backups.");
     return { databaseFile, identity: identityOfConnection(driver, databaseFile, tableName) };
   }
   assertAbsolutePathOption("databaseFile", database);
   if (options.driver === undefined) {
-    throw new UsageError(`Reading the lineage of ${database} needs the app's SQLite library: pass the database's connection (a manager) instead of its path, or { driver: manager }.`);
+    throw usageError(`Reading the lineage of ${database} needs the app's SQLite library: pass the database's connection (a manager) instead of its path, or { driver: manager }.`);
   }
   const opener = driverWith(options.driver, operation, "openFile");
   return { databaseFile: database, identity: identityOfFile(opener, database, tableName) };
@@ -220,7 +221,7 @@ function sortKeyOf(backup: BackupFile): string {
 
 /** @throws UsageError unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
 function assertKeep(keep: number): void {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new UsageError(`Keep at least one backup, as a whole number (keep was ${keep}).`);
+  if (!Number.isSafeInteger(keep) || keep < 1) throw usageError(`Keep at least one backup, as a whole number (keep was ${keep}).`);
 }
 
 /**
@@ -308,7 +309,7 @@ export function assertAbsoluteBackupDirectory(directory: string): void {
  */
 export function assertAbsolutePathOption(option: string, value: string): void {
   if (!nodePath().isAbsolute(value)) {
-    throw new UsageError(`The backup "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
+    throw usageError(`The backup "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
   }
 }
 
@@ -328,7 +329,7 @@ interface BackupTarget {
 
 function prepareTarget(driver: SyncDriver, options: TakeBackupOptions): BackupTarget {
   const databaseFile = mainDatabaseFile(driver);
-  if (databaseFile === null) throw new UsageError("An in-memory database has no file to back up.");
+  if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
   assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);
   const fs = nodeFs();
@@ -502,7 +503,7 @@ async function copyOnline(driver: SyncDriver, partialPath: string, busyTimeoutMs
     if (copiedPages > 0 || expectedPages === 0) return;
     // Emptied, not removed: the file stepwise made, with the database's mode, is the one to retry into.
     nodeFs().truncateSync(partialPath, 0);
-    if (Date.now() >= deadline) throw new DatabaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? [], Date.now() - deadline + busyTimeoutMs);
+    if (Date.now() >= deadline) throw databaseLockedError(busyTimeoutMs, null, driver.lockHolders?.() ?? [], Date.now() - deadline + busyTimeoutMs);
     await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(0, deadline - Date.now()))));
   }
 }
@@ -537,13 +538,13 @@ function backupWriteError(error: unknown, driver: SyncDriver, directory: string,
   const errno = typeof (error as { code?: unknown } | null)?.code === "string" ? (error as { code: string }).code : null;
   const systemCode = sqliteCode ?? errno ?? "unknown";
   if ((sqliteCode !== null && (sqliteCode.startsWith("SQLITE_FULL") || sqliteCode.startsWith("SQLITE_IOERR"))) || (errno !== null && NO_ROOM_ERRNOS.has(errno))) {
-    return new BackupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(driver), cause: error });
+    return backupDiskFullError({ directory, path: target, systemCode, availableBytes: freeBytesIn(directory), neededBytes: databaseSize(driver), cause: error });
   }
   if (
     (sqliteCode !== null && (sqliteCode.startsWith("SQLITE_CANTOPEN") || sqliteCode.startsWith("SQLITE_READONLY") || sqliteCode.startsWith("SQLITE_PERM"))) ||
     (errno !== null && UNWRITABLE_ERRNOS.has(errno))
   ) {
-    return new BackupFolderUnwritableError(directory, systemCode, error);
+    return backupFolderUnwritableError(directory, systemCode, error);
   }
   return error;
 }

@@ -3,7 +3,7 @@
  * on every start: if its schema is exactly what migrations 1..N build, record 1..N as applied
  * without running them, so `up` continues from N+1.
  */
-import { InvalidTargetError, StepwiseError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { option, text } from "../core/option-text.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
@@ -12,6 +12,7 @@ import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeSchemaDifference, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { invalidTargetError } from "../core/error-factories.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
@@ -35,37 +36,23 @@ export interface BaselineResult {
 }
 
 /** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
-export class SchemaMismatchError extends StepwiseError {
-  override readonly name: string = "SchemaMismatchError";
-  readonly version: number;
-  readonly differences: readonly SchemaDifference[];
-  readonly drift: readonly string[];
-
-  constructor(version: number, differences: readonly SchemaDifference[]) {
-    const drift = differences.map((difference) => describeSchemaDifference(difference, "drift"));
-    super(
-      "SCHEMA_MISMATCH",
-      text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
-    );
-    this.version = version;
-    this.differences = differences;
-    this.drift = drift;
-  }
+export function schemaMismatchError(version: number, differences: readonly SchemaDifference[]): StepwiseError<"SCHEMA_MISMATCH"> {
+  const drift = differences.map((difference) => describeSchemaDifference(difference, "drift"));
+  return new StepwiseError(
+    "SCHEMA_MISMATCH",
+    text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
+    { version, differences, drift },
+  );
 }
 
 /** Baseline was asked of a database that already has a migration history. */
-export class AlreadyManagedError extends StepwiseError {
-  override readonly name: string = "AlreadyManagedError";
-  readonly currentVersion: number;
-
-  constructor(currentVersion: number, tableName: string) {
-    super(
-      "ALREADY_MANAGED",
-      `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline ` +
-        `only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
-    );
-    this.currentVersion = currentVersion;
-  }
+export function alreadyManagedError(currentVersion: number, tableName: string): StepwiseError<"ALREADY_MANAGED"> {
+  return new StepwiseError(
+    "ALREADY_MANAGED",
+    `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline ` +
+      `only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
+    { currentVersion },
+  );
 }
 
 /**
@@ -118,17 +105,17 @@ export async function baselineDatabaseAsync<R extends MigrationRegistry>(manager
 function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, version: number, options: BaselineOptions): Step<BaselineResult> {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
-    throw new InvalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
+    throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
   }
   const store = manager.executor.store;
   const refuseManaged = function* (): Step<void> {
     const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
-    if (keys.length > 0) throw new AlreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
+    if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
   const live = yield* reader.read();
   const differences = diffSchemas(yield* reader.replay(version), live);
-  if (differences.length > 0 && !options.dangerouslyForce) throw new SchemaMismatchError(version, differences);
+  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences);
 
   const recorded = manager.migrations.slice(0, version);
   const now = new Date().toISOString();

@@ -9,7 +9,6 @@
  * interleave, and a failure changes nothing.
  */
 import { readAllHistory, replaceHistoryChecksum } from "../core/history-reads.js";
-import { DatabaseAheadError, IncompleteMigrationError, InvalidTargetError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
@@ -18,6 +17,7 @@ import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SafetyNetManager } from "./schema-reader.js";
+import { invalidTargetError, incompleteMigrationError, databaseAheadError } from "../core/error-factories.js";
 
 /** Who a repair is recorded as when the caller names nobody. */
 export const DEFAULT_REPAIRED_BY = "unknown";
@@ -147,16 +147,16 @@ export function listChecksumRepairs(manager: SafetyNetManager): ChecksumRepairEv
 /** Which rows differ from the registry; a pure function of the registry and the rows. */
 function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigration[], version: number | undefined): Pick<ChecksumRepairResult, "realignments" | "interrupted"> {
   const unknown = rows.filter((row) => row.version > registry.length).map((row) => row.version);
-  if (unknown.length > 0) throw new DatabaseAheadError(unknown, registry.length);
+  if (unknown.length > 0) throw databaseAheadError(unknown, registry.length);
   if (version !== undefined) {
     if (!Number.isSafeInteger(version) || version < 1 || version > registry.length) {
-      throw new InvalidTargetError(version, `There is no migration ${version} to repair; the versions go from 1 to ${registry.length}. Nothing was changed.`);
+      throw invalidTargetError(version, `There is no migration ${version} to repair; the versions go from 1 to ${registry.length}. Nothing was changed.`);
     }
     const row = rows.find((candidate) => candidate.version === version);
     if (!row) {
-      throw new InvalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
+      throw invalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
     }
-    if (row.state === "started") throw new IncompleteMigrationError({ version, file: registry[version - 1]!.file, startedAt: row.appliedAt });
+    if (row.state === "started") throw incompleteMigrationError({ version, file: registry[version - 1]!.file, startedAt: row.appliedAt });
   }
   const realignments: ChecksumRealignment[] = [];
   const interrupted: number[] = [];
@@ -170,7 +170,7 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
     if (row.name !== entry.name) {
       // Another migration under the same number (a branch's, say), not an edit of this one: recording
       // this one's checksum on it would mark a migration applied that never ran.
-      throw new InvalidTargetError(
+      throw invalidTargetError(
         row.version,
         `Migration ${row.version} was applied as "${row.name}", but the registry's migration ${row.version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. ` +
           `Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`,

@@ -21,7 +21,6 @@
  * other sessions touching those tables wait for the rehearsal, as they would for the real run.
  */
 import { readAllHistory } from "../core/history-reads.js";
-import { DriverCapabilityError } from "../core/driver.js";
 import { StepwiseError } from "../core/errors.js";
 import { CALLS, text } from "../core/option-text.js";
 import { Executor } from "../core/executor.js";
@@ -34,6 +33,7 @@ import type { MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js"
 import { withGuardedConnection } from "./rehearsal-connection-guard.js";
 import { composeRehearsal, describeFailure, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal-result.js";
 import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
+import { driverCapabilityError } from "../core/driver.js";
 
 /** The savepoint standing in for each migration's own transaction. */
 const MIGRATION_SAVEPOINT = "stepwise_rehearsal";
@@ -42,25 +42,12 @@ const MIGRATION_SAVEPOINT = "stepwise_rehearsal";
  * The plan cannot be rehearsed inside one transaction rolled back at the end, because one of its
  * migrations cannot run inside a transaction. Nothing ran and nothing was changed.
  */
-export class RehearsalRefusedError extends StepwiseError {
-  override readonly name: string = "RehearsalRefusedError";
-  readonly version: number;
-  readonly file: string;
-  /** Why the migration cannot join the rehearsal's transaction. */
-  readonly obstacle: WholeRunObstacle;
-  /** The driver's name, such as `"pg"`. */
-  readonly driver: string;
-
-  constructor(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }) {
-    super(
-      "REHEARSAL_REFUSED",
-      text`Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ${fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `}and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} (${CALLS.rehearseUp({ to: fields.version - 1 })}), or rehearse on a copy of the database.`,
-    );
-    this.version = fields.version;
-    this.file = fields.file;
-    this.obstacle = fields.obstacle;
-    this.driver = fields.driver;
-  }
+export function rehearsalRefusedError(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }): StepwiseError<"REHEARSAL_REFUSED"> {
+  return new StepwiseError(
+    "REHEARSAL_REFUSED",
+    text`Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ${fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `}and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} (${CALLS.rehearseUp({ to: fields.version - 1 })}), or rehearse on a copy of the database.`,
+    { version: fields.version, file: fields.file, obstacle: fields.obstacle, driver: fields.driver },
+  );
 }
 
 /**
@@ -85,7 +72,7 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
   // savepoints the per-migration SAVEPOINT is refused or is a plain statement, and a driver that applies
   // each migration as one batch commits it (D1's db.batch): the "rehearsal" would migrate for real.
   if (!capabilities.savepoints || capabilities.atomicBatch) {
-    throw new DriverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });
+    throw driverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });
   }
   return manager.run(rehearseInTransaction(manager, options.to), { exclusive: true }) as Promise<RehearsedPlan<R[number]>>;
 }
@@ -96,7 +83,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   const settings = manager.executor.settings;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
   const obstacle = findWholeRunObstacle(plan.steps, yield* manager.executor.dialect.foreignKeysEnforced());
-  if (obstacle) throw new RehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
+  if (obstacle) throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
 
   const durations = new Map<number, number>();
   // Its own executor: a rehearsal's events would read as real applies; only progress reaches the app.

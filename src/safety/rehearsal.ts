@@ -10,8 +10,6 @@
  * that cannot copy those (capability `snapshotInTransaction`) refuses with `TRANSACTION_OPEN`.
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import { ConnectionClosedError, TempFolderUnusableError, TransactionOpenError } from "../core/errors.js";
-import { isInstanceSafely } from "../core/thrown-value.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { rehearseUpAsync } from "./rehearsal-in-transaction.js";
 import { containCopy } from "./contained-copy.js";
@@ -24,6 +22,8 @@ import { countRows, readSchema } from "./schema-snapshot.js";
 import { composeRehearsal, describeFailure, type Rehearsal, type RehearsalFailure, type RehearsedPlan, type RehearseOptions } from "./rehearsal-result.js";
 
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { tempFolderUnusableError, transactionOpenError, isConnectionClosedError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
 
 export { composeRehearsal, describeFailure } from "./rehearsal-result.js";
 export type { Rehearsal, RehearsalFailure, RehearsalObservations, RehearsalStep, RehearsedPlan, RehearseOptions, RowCountChange } from "./rehearsal-result.js";
@@ -79,7 +79,7 @@ function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager
       rehearsal.up(to);
     } catch (error) {
       failure = describeFailure(error);
-      copyClosed = isInstanceSafely(error, ConnectionClosedError);
+      copyClosed = isConnectionClosedError(error);
     }
 
     // A migration that closed the copy's connection took the copy with it. What the real run leaves
@@ -146,9 +146,10 @@ function asRehearsal<T>(primitive: () => T): T {
   try {
     return primitive();
   } catch (error) {
-    if (error instanceof TransactionOpenError) throw new TransactionOpenError({ driver: error.driver, operation: "rehearseUp", cause: error.cause });
-    if (error instanceof TempFolderUnusableError) {
-      throw new TempFolderUnusableError({ folder: error.folder, systemCode: error.systemCode, operation: "rehearseUp", cause: error.cause });
+    if (!(error instanceof StepwiseError)) throw error;
+    if (error.is("TRANSACTION_OPEN")) throw transactionOpenError({ driver: error.details.driver, operation: "rehearseUp", cause: error.cause });
+    if (error.is("TEMP_FOLDER_UNUSABLE")) {
+      throw tempFolderUnusableError({ folder: error.details.folder, systemCode: error.details.systemCode, operation: "rehearseUp", cause: error.cause });
     }
     throw error;
   }

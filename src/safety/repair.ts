@@ -11,7 +11,7 @@
  * nothing, `forget` when it completed.
  */
 import { readAllHistory } from "../core/history-reads.js";
-import { InvalidTargetError, MigrationInProgressError, type InvalidIndex } from "../core/errors.js";
+import type { InvalidIndex } from "../core/errors.js";
 import { describeInvalidIndexes } from "../core/invalid-indexes.js";
 import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
@@ -24,6 +24,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { parseMigrationOwner } from "../core/migration-owner.js";
+import { migrationInProgressError, invalidTargetError } from "../core/error-factories.js";
 
 /** What the person found: the migration's changes are all there, or none are. */
 export type RepairResolution = "applied" | "forget";
@@ -102,7 +103,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
     try {
       const row = (yield* readAllHistory(store)).find((candidate) => candidate.version === options.version);
       if (!row || row.state !== "started") {
-        throw new InvalidTargetError(
+        throw invalidTargetError(
           options.version,
           text`Migration ${options.version} has no interrupted attempt to repair (it is ${row ? "applied" : "not in the history"}). Nothing was changed; ${CALLS.status} shows what needs attention.`,
         );
@@ -112,7 +113,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
       // By the owner lock when the row has one: a pid reused by another process, or a pid from another
       // PID namespace, never blocks a repair once the owner is provably gone, nor allows one while it runs.
       if (!ownerGoneWhenLocked && (yield* executor.assessOwner(owner)) === "alive") {
-        throw new MigrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
+        throw migrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
       if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);
       else yield* deleteHistoryRow(store, row.version);

@@ -20,20 +20,7 @@ import type { BackupRecord } from "../core/backup-record.js";
 import { inspectOpenBackup, openBackupOrThrow, type BackupInspection } from "./backup-check.js";
 import { createFileExclusively, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
-import {
-  BackupDiskFullError,
-  BackupFolderUnwritableError,
-  BackupIsDatabaseError,
-  DatabaseFolderMissingError,
-  DatabaseDamagedError,
-  DatabaseLockedError,
-  DatabaseUnusableError,
-  ForeignBackupError,
-  MigrationInProgressError,
-  RestoreUnverifiedError,
-  TransactionOpenError,
-  type ForeignBackupReason,
-} from "../core/errors.js";
+import { type ForeignBackupReason, StepwiseError } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { runSync } from "../core/runners.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
@@ -45,6 +32,17 @@ import type { SyncDriver } from "../core/driver.js";
 import { closeQuietly, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import type { MigrationRegistry } from "../core/types.js";
+import {
+  databaseLockedError,
+  restoreUnverifiedError,
+  migrationInProgressError,
+  backupFolderUnwritableError,
+  backupDiskFullError,
+  backupIsDatabaseError,
+  transactionOpenError,
+  databaseFolderMissingError,
+  foreignBackupError,
+} from "../core/error-factories.js";
 
 /**
  * Where a backup's history disagrees with a registry: versions the registry lacks, and names or
@@ -158,9 +156,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     source.exec("BEGIN");
     const inspection = inspectOpenBackup(source, backupFile, tableName, busyTimeoutMs);
     const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
-    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw new ForeignBackupError(backupFile, foreignReasons);
+    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
     const folder = nodePath().dirname(databasePath);
-    if (!nodeFs().existsSync(folder) || !nodeFs().statSync(folder).isDirectory()) throw new DatabaseFolderMissingError(databasePath, folder);
+    if (!nodeFs().existsSync(folder) || !nodeFs().statSync(folder).isDirectory()) throw databaseFolderMissingError(databasePath, folder);
 
     const existed = nodeFs().existsSync(databasePath);
     let previous: BackupRecord | null = null;
@@ -179,14 +177,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       } catch (error) {
         // A database too broken to snapshot, or whose snapshot restore would refuse, is what a restore
         // is for: keep its bytes, then replace it.
-        if (!(error instanceof DatabaseDamagedError || (error instanceof DatabaseUnusableError && UNREADABLE_CODES.has(error.sqliteCode ?? "")))) throw error;
+        if (!(error instanceof StepwiseError && (error.is("DATABASE_DAMAGED") || (error.is("DATABASE_UNUSABLE") && UNREADABLE_CODES.has(error.details.sqliteCode ?? ""))))) throw error;
         setAside = setAsideUnusable(databasePath, keepDirectory);
       }
     }
     try {
       await copyAndConfirm(opener, source, { backupFile, databasePath, busyTimeoutMs, previous, tableName, migrations: options.migrations ?? null });
     } catch (error) {
-      if (!(error instanceof RestoreUnverifiedError)) {
+      if (!(error instanceof StepwiseError && error.is("RESTORE_UNVERIFIED"))) {
         // The database is as it was, so its snapshot is only clutter that pruning would count, and a
         // database that did not exist must not be left behind as an empty file.
         if (previous) nodeFs().rmSync(previous.path, { force: true });
@@ -224,7 +222,7 @@ function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: stri
     // One of them does not exist: the opener cannot be open on the database being restored.
     return;
   }
-  throw new TransactionOpenError({ driver: opener.name, operation: "restoreBackup" });
+  throw transactionOpenError({ driver: opener.name, operation: "restoreBackup" });
 }
 
 /**
@@ -243,7 +241,7 @@ function refuseRestoreOntoItself(backupFile: string, databasePath: string): void
     // One of them does not exist: they cannot be the same file (the backup's absence is reported later).
     return;
   }
-  if (backup.dev === database.dev && backup.ino === database.ino) throw new BackupIsDatabaseError(backupFile, databasePath);
+  if (backup.dev === database.dev && backup.ino === database.ino) throw backupIsDatabaseError(backupFile, databasePath);
 }
 
 /**
@@ -301,9 +299,9 @@ function setAsideError(error: unknown, directory: string, aside: string, databas
   const errno = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof errno !== "string") return error;
   if (NO_ROOM_ERRNOS.has(errno)) {
-    return new BackupDiskFullError({ directory, path: aside, systemCode: errno, availableBytes: freeBytesIn(directory), neededBytes: sizeOf(databasePath), cause: error });
+    return backupDiskFullError({ directory, path: aside, systemCode: errno, availableBytes: freeBytesIn(directory), neededBytes: sizeOf(databasePath), cause: error });
   }
-  if (UNWRITABLE_ERRNOS.has(errno)) return new BackupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
+  if (UNWRITABLE_ERRNOS.has(errno)) return backupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
   return error;
 }
 
@@ -329,7 +327,8 @@ async function snapshotCurrent(opener: SyncDriver, databasePath: string, directo
     // The restored file must survive; pruning could pick it as the oldest.
     return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
   } catch (error) {
-    if (error instanceof BackupFolderUnwritableError) throw new BackupFolderUnwritableError(error.directory, error.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
+    if (error instanceof StepwiseError && error.is("BACKUP_FOLDER_UNWRITABLE"))
+      throw backupFolderUnwritableError(error.details.directory, error.details.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(current, error));
   } finally {
     closeQuietly(current);
@@ -370,14 +369,14 @@ async function copyAndConfirm(
       waitForExclusiveAccess(opener, target.databasePath, target.busyTimeoutMs, deadline);
       const inProgress = migrationInProgress(opener, target.databasePath, target.tableName, target.migrations);
       if (inProgress !== null) {
-        if (Date.now() >= deadline) throw new MigrationInProgressError({ ...inProgress, waitedMs: target.busyTimeoutMs });
+        if (Date.now() >= deadline) throw migrationInProgressError({ ...inProgress, waitedMs: target.busyTimeoutMs });
         await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
         continue;
       }
       const journal = leaveWalForOtherPageSize(opener, source, target.databasePath, target.busyTimeoutMs);
       if (journal === "busy") {
         // Leaving WAL needs every other connection closed, and SQLite does not wait for that itself.
-        if (Date.now() >= deadline) throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
+        if (Date.now() >= deadline) throw databaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
         await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
         continue;
       }
@@ -399,10 +398,10 @@ async function copyAndConfirm(
       }
       if (copied) unexplained++;
       if (Date.now() >= deadline) {
-        throw new DatabaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
+        throw databaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
       }
       if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
-        throw new RestoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
+        throw restoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
       }
       await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
     }
@@ -470,7 +469,7 @@ function waitForExclusiveAccess(opener: SyncDriver, databasePath: string, busyTi
     probe.exec("BEGIN EXCLUSIVE");
     probe.exec("COMMIT");
   } catch (error) {
-    if (isLockError(probe, error)) throw new DatabaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath), waitedUntil(deadline, busyTimeoutMs));
+    if (isLockError(probe, error)) throw databaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath), waitedUntil(deadline, busyTimeoutMs));
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(probe, error));
   } finally {
     closeQuietly(probe);

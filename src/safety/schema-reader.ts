@@ -9,7 +9,7 @@
  * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import { DriverCapabilityError, requireCapabilities, type Driver, type ScratchDatabase } from "../core/driver.js";
+import { requireCapabilities, type Driver, type ScratchDatabase, driverCapabilityError } from "../core/driver.js";
 import { Executor } from "../core/executor.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
@@ -66,7 +66,7 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string, opt
   // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open,
   // or (async) one that opens a scratch database of its own.
   if (options.replays !== false && (sync || (manager.driver as Partial<Driver>).openScratchDatabase === undefined) && !manager.driver.capabilities.snapshot) {
-    throw new DriverCapabilityError({
+    throw driverCapabilityError({
       driver: manager.driver.name,
       capability: "snapshot",
       operation,

@@ -16,6 +16,7 @@
 import { readSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { query, queryValue, type Step } from "../core/step.js";
+import type { SchemaObjectType, SchemaAspectChange, SchemaDifference } from "../core/schema-difference.js";
 
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
@@ -89,31 +90,6 @@ export interface SchemaSnapshot {
 export interface ReadSchemaOptions {
   /** Tables to leave out (only the tables: their indexes and triggers are still read): the history table, typically. */
   readonly excludeTables?: readonly string[];
-}
-
-/** What kind of schema object a {@link SchemaDifference} is about. */
-export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "type";
-
-/** One aspect of an object that differs, rendered as text on both sides. */
-export interface SchemaAspectChange {
-  /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`... */
-  readonly aspect: string;
-  readonly before: string | null;
-  readonly after: string | null;
-}
-
-/**
- * One difference between two snapshots, read from `before` to `after`: `added` exists only in
- * `after`, `removed` only in `before`.
- */
-export interface SchemaDifference {
-  readonly objectType: SchemaObjectType;
-  /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`... */
-  readonly name: string;
-  readonly table: string;
-  readonly change: "added" | "removed" | "changed";
-  /** For `changed`: what differs. Empty otherwise. */
-  readonly details: readonly SchemaAspectChange[];
 }
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -616,3 +592,5 @@ function extractChecks(part: readonly Token[]): string[] {
   }
   return checks;
 }
+
+export type { SchemaObjectType, SchemaAspectChange, SchemaDifference } from "../core/schema-difference.js";

@@ -5,13 +5,13 @@
  * stepwise's backups copy a SQLite file; on a server they are refused by capability, before anything
  * is read, written or created, with the tool to use named.
  */
-import { UsageError } from "../core/errors.js";
 import type { MigrationResult } from "../core/options.js";
 import type { BackupOptions } from "./backup.js";
 import type { BackupRecord } from "../core/backup-record.js";
 import type { RestoreResult } from "./restore.js";
 import type { UpWithBackupOptions } from "./up-with-backup.js";
 import { requireBackupCapabilities, type ServerManager } from "./backup-capabilities.js";
+import { usageError } from "../core/error-factories.js";
 
 /**
  * `upWithBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming
@@ -22,23 +22,23 @@ import { requireBackupCapabilities, type ServerManager } from "./backup-capabili
  */
 export async function upWithBackupOnServer(manager: ServerManager, _options: UpWithBackupOptions): Promise<MigrationResult> {
   requireBackupCapabilities(manager.driver, "upWithBackup", "openFile");
-  throw new UsageError(`upWithBackup here is for server databases; for a SQLite database import upWithBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
+  throw usageError(`upWithBackup here is for server databases; for a SQLite database import upWithBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `upWithOnlineBackup` on a server database: refused as {@link upWithBackupOnServer} is. */
 export async function upWithOnlineBackupOnServer(manager: ServerManager, _options: UpWithBackupOptions): Promise<MigrationResult> {
   requireBackupCapabilities(manager.driver, "upWithOnlineBackup", "onlineBackup", "openFile");
-  throw new UsageError(`upWithOnlineBackup here is for server databases; for a SQLite database import upWithOnlineBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
+  throw usageError(`upWithOnlineBackup here is for server databases; for a SQLite database import upWithOnlineBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `takeBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_dump`); no folder or file is created. */
 export async function takeBackupOnServer(manager: ServerManager, _options: BackupOptions & { readonly version: number }): Promise<BackupRecord> {
   requireBackupCapabilities(manager.driver, "takeBackup", "onlineBackup", "openFile");
-  throw new UsageError(`takeBackup here is for server databases; for a SQLite database import takeBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
+  throw usageError(`takeBackup here is for server databases; for a SQLite database import takeBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
 /** `restoreBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_restore`); nothing is read or changed. */
 export async function restoreBackupOnServer(manager: ServerManager, _options: { readonly backupFile: string }): Promise<RestoreResult> {
   requireBackupCapabilities(manager.driver, "restoreBackup", "openFile", "onlineBackup");
-  throw new UsageError(`restoreBackup here is for server databases; for a SQLite database import restoreBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
+  throw usageError(`restoreBackup here is for server databases; for a SQLite database import restoreBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }

@@ -8,7 +8,6 @@
 import { assertAbsoluteBackupDirectory, takeBackup, takeBackupSync, type BackupOptions } from "./backup.js";
 import type { BackupRecord } from "../core/backup-record.js";
 import { refuseDamagedDatabase } from "./backup-check.js";
-import { MigrationFailedError } from "../core/errors.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { requireBackupCapabilities } from "./backup-capabilities.js";
@@ -16,6 +15,8 @@ import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { inline } from "../core/manager.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
+import { StepwiseError } from "../core/errors.js";
+import { withBackupPath } from "../core/error-factories.js";
 
 /** Options for {@link upWithBackup} and {@link upWithOnlineBackup}: those of `up`, plus where the snapshot goes. */
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
@@ -109,6 +110,6 @@ function upAfterBackup<R extends MigrationRegistry>(manager: SyncMigrationManage
   try {
     return { ...manager.up(options), backup };
   } catch (error) {
-    throw error instanceof MigrationFailedError ? error.withBackupPath(backup.path) : error;
+    throw error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? withBackupPath(error, backup.path) : error;
   }
 }

@@ -42,21 +42,14 @@ export interface VerifySchemaOptions {
 }
 
 /** The live schema differs from what the applied migrations build. */
-export class SchemaDriftError extends StepwiseError {
-  override readonly name: string = "SchemaDriftError";
-  readonly version: number;
-  readonly differences: readonly SchemaDifference[];
-
-  constructor(verification: SchemaVerification) {
-    super(
-      "SCHEMA_DRIFT",
-      `The schema differs from what migrations 1..${verification.version} build:\n` +
-        verification.drift.map((line) => `  - ${line}`).join("\n") +
-        `\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`,
-    );
-    this.version = verification.version;
-    this.differences = verification.differences;
-  }
+export function schemaDriftError(verification: SchemaVerification): StepwiseError<"SCHEMA_DRIFT"> {
+  return new StepwiseError(
+    "SCHEMA_DRIFT",
+    `The schema differs from what migrations 1..${verification.version} build:\n` +
+      verification.drift.map((line) => `  - ${line}`).join("\n") +
+      `\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`,
+    { version: verification.version, differences: verification.differences },
+  );
 }
 
 /**
@@ -120,7 +113,7 @@ function verificationStep(manager: SafetyNetManager, reader: SchemaReader, optio
 
 function settleVerification(manager: SafetyNetManager, verification: SchemaVerification, options: VerifySchemaOptions): SchemaVerification {
   if (!verification.ok) {
-    if (options.refuseDrift) throw new SchemaDriftError(verification);
+    if (options.refuseDrift) throw schemaDriftError(verification);
     return verification;
   }
   manager.executor.emit({ type: "verified", version: verification.version });

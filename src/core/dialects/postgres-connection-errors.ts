@@ -4,9 +4,10 @@
  * socket's failure (a system code such as `ECONNREFUSED`), and the client's own words once its socket
  * is gone (`Connection terminated unexpectedly`, `... is not queryable`).
  */
-import { ConnectionFailedError, type ConnectionProblem } from "../connection-errors.js";
+import { type ConnectionProblem, connectionFailedError } from "../connection-errors.js";
 import { describeThrownValue } from "../thrown-value.js";
 import { recordNativeError } from "../native-error.js";
+import type { StepwiseError } from "../errors.js";
 
 /**
  * SQLSTATEs that end the session: `57P01` (`pg_terminate_backend`, a fast shutdown), `57P02` (a crash
@@ -97,13 +98,13 @@ function caseOfClientError(systemCode: string | null, message: string): [Connect
  * for each common case. Its message is the server's (or the socket's), which names the role, database
  * or host, never the URL or a password.
  */
-export function describeConnectionFailure(error: unknown): ConnectionFailedError {
+export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
   const code = (error as { code?: unknown } | null)?.code;
   const codeText = typeof code === "string" ? code : null;
   const sqlstate = codeText !== null && /^[0-9A-Z]{5}$/.test(codeText) && !/^E[A-Z]+$/.test(codeText) ? codeText : null;
   const systemCode = sqlstate === null ? codeText : null;
   const reason = firstLineOf(error) || "no answer";
   const [problem, fix] = sqlstate !== null ? caseOfSqlstate(sqlstate, reason) : caseOfClientError(systemCode, reason);
-  const failure = new ConnectionFailedError({ problem, reason, fix, sqlstate, systemCode, cause: error });
+  const failure = connectionFailedError({ problem, reason, fix, sqlstate, systemCode, cause: error });
   return sqlstate === null ? failure : recordNativeError(failure, { kind: "cantopen", nativeCode: sqlstate });
 }

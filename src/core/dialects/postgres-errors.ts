@@ -5,11 +5,12 @@
  */
 import type { ErrorClassification } from "../driver.js";
 import type { ErrorKind } from "../error-kind.js";
-import { DatabaseLockedError, DatabaseUnusableError, DiskFullError, StepwiseError } from "../errors.js";
+import { StepwiseError } from "../errors.js";
 import { recordNativeError } from "../native-error.js";
-import { ConnectionLostError } from "../connection-errors.js";
 import { describeConnectionFailure, firstLineOf, isConnectionLost } from "./postgres-connection-errors.js";
 import { isLockTimeout, lockTimedOut } from "./postgres-failures.js";
+import { databaseUnusableError, diskFullError, databaseLockedError } from "../error-factories.js";
+import { connectionLostError } from "../connection-errors.js";
 
 /** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`), or `null`. */
 export function sqlstateOf(error: unknown): string | null {
@@ -80,22 +81,22 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
  * `error`, which ended the session, as {@link ConnectionLostError} with no migration running;
  * `during` says what was (`"waiting for the run lock"`).
  */
-export function lostConnection(error: unknown, during?: string): ConnectionLostError {
-  return new ConnectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
+export function lostConnection(error: unknown, during?: string): StepwiseError<"CONNECTION_LOST"> {
+  return connectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
 }
 
 function toTypedError(error: unknown, busyTimeoutMs: number, code: string, kind: ErrorKind): unknown {
   switch (kind) {
     case "locked":
-      return new DatabaseLockedError(busyTimeoutMs, error);
+      return databaseLockedError(busyTimeoutMs, error);
     case "full":
-      return new DiskFullError({ version: null, file: null, sqliteCode: code, cause: error });
+      return diskFullError({ version: null, file: null, sqliteCode: code, cause: error });
     case "readonly":
-      return new DatabaseUnusableError(`The database cannot be written (SQLSTATE ${code}): the server is read-only (a standby) or this role lacks the privilege. Nothing was changed.`, code, error);
+      return databaseUnusableError(`The database cannot be written (SQLSTATE ${code}): the server is read-only (a standby) or this role lacks the privilege. Nothing was changed.`, code, error);
     case "cantopen":
       return describeConnectionFailure(error);
     case "corrupt":
-      return new DatabaseUnusableError(`PostgreSQL reports corrupted data (SQLSTATE ${code}). Nothing was changed.`, code, error);
+      return databaseUnusableError(`PostgreSQL reports corrupted data (SQLSTATE ${code}). Nothing was changed.`, code, error);
     default:
       return error;
   }

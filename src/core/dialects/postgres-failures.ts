@@ -5,19 +5,20 @@
  * relation and the sessions holding it), the server's DETAIL and HINT, and the invalid indexes a
  * `transaction: false` migration left (`pg_index.indisvalid`), each with the statement that drops it.
  */
-import { ConnectionLostError } from "../connection-errors.js";
 import type { FailureOrigin, MigrationExecutor } from "../executor-types.js";
 import type { ErrorClassification } from "../driver.js";
 import type { HistoryStore } from "../history.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { classifySafely } from "../native-error.js";
-import { MigrationFailedError, type InvalidIndex, type StepwiseError } from "../errors.js";
-import { LockTimeoutError, type LockWait } from "../lock-timeout-error.js";
+import type { InvalidIndex, StepwiseError } from "../errors.js";
+import { type LockWait, lockTimeoutError } from "../lock-timeout-error.js";
 import { recordNativeError } from "../native-error.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { query, type Step } from "../step.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
 import { firstLineOf, lostConnectionIn } from "./postgres-connection-errors.js";
+import { migrationFailedError } from "../error-factories.js";
+import { connectionLostError } from "../connection-errors.js";
 
 /**
  * Every invalid index of the database, in every schema, by schema and name; with `since`, only those
@@ -92,10 +93,10 @@ export function lockTimedOut(
   lockTimeoutMs: number,
   migration: Pick<MigrationFailureFacts, "entry" | "direction" | "rolledBack"> | null,
   invalidIndexes: readonly InvalidIndex[] = [],
-): LockTimeoutError {
+): StepwiseError<"LOCK_TIMEOUT"> {
   const wait = (typeof error === "object" && error !== null ? lockWaits.get(error) : undefined) ?? null;
   const where = migration === null ? {} : { version: migration.entry.version, file: migration.entry.file, direction: migration.direction };
-  return new LockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: migration?.rolledBack ?? true, invalidIndexes, cause: error });
+  return lockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: migration?.rolledBack ?? true, invalidIndexes, cause: error });
 }
 
 /** PostgreSQL's DETAIL and HINT of `error`, or of the first error down its `cause` chain that has them. */
@@ -153,7 +154,7 @@ export function describePostgresMigrationFailure(lockTimeoutMs: number) {
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
-      return recordNativeError(new ConnectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
+      return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
     const invalidIndexes = rolledBack ? [] : yield* readLeftInvalidIndexes(facts);
     // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
@@ -163,6 +164,6 @@ export function describePostgresMigrationFailure(lockTimeoutMs: number) {
     if (rolledBack && classification.kind !== "other") return null;
     const { detail, hint } = serverNotes(cause);
     const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
-    return new MigrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes });
+    return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes });
   };
 }

@@ -20,11 +20,12 @@
  * O(rows), for the rare migration that cannot run in a transaction. What it changed stays; the error
  * says so.
  */
-import { HistoryChangedByMigrationError } from "../errors.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
 import type { PostgresHistoryStore } from "./postgres-history.js";
 import { CONCAT, NE, TEXT } from "./postgres-operators.js";
 import { exec, queryValue } from "../step.js";
+import { historyChangedByMigrationError } from "../error-factories.js";
+import type { StepwiseError } from "../errors.js";
 
 /** The transaction-local setting that keeps the reading. */
 const SETTING = "stepwise.history_reading";
@@ -82,7 +83,7 @@ export function createPostgresHistoryGuard(store: PostgresHistoryStore): History
     *remove() {},
   };
 
-  function changed(version: number, file: string, direction: "up" | "down", change: string, cause?: unknown): HistoryChangedByMigrationError {
-    return new HistoryChangedByMigrationError({ version, file, direction, table: store.tableName, change, rolledBack: false, historyChanged: true, ...(cause === undefined ? {} : { cause }) });
+  function changed(version: number, file: string, direction: "up" | "down", change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
+    return historyChangedByMigrationError({ version, file, direction, table: store.tableName, change, rolledBack: false, historyChanged: true, ...(cause === undefined ? {} : { cause }) });
   }
 }

@@ -3,10 +3,10 @@
  * what differs there: a schema-qualified name, `version BIGINT PRIMARY KEY`, and the catalog read
  * through `pg_catalog` instead of `sqlite_master` and `PRAGMA table_info`.
  */
-import { HistoryTableInvalidError } from "../errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../history.js";
 import { exec, query, type Step } from "../step.js";
 import { EQ, GT, TEXT } from "./postgres-operators.js";
+import { historyTableInvalidError } from "../error-factories.js";
 
 /** `name` as a quoted identifier; names are plain identifiers (`isValidTableName`), so nothing needs escaping. */
 function quoteIdentifier(name: string): string {
@@ -44,7 +44,7 @@ export class PostgresHistoryStore extends HistoryStore {
       [this.schema, this.tableName],
     )).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
     if (kinds.includes("table")) return true;
-    if (kinds.length > 0) throw new HistoryTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
+    if (kinds.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
     return false;
   }
 

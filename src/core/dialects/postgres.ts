@@ -19,7 +19,6 @@ import { scriptStatements } from "../sql-location.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 import { runScriptWithHistory } from "../script-with-history.js";
 import type { Dialect } from "../executor-types.js";
-import { UsageError } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import { isValidTableName } from "../history.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
@@ -30,6 +29,7 @@ import { isConnectionLost } from "./postgres-connection-errors.js";
 import { describePostgresMigrationFailure, readInvalidIndexes } from "./postgres-failures.js";
 import { PostgresHistoryStore } from "./postgres-history.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
+import { usageError } from "../error-factories.js";
 
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
@@ -88,7 +88,7 @@ ORDER BY name ${COLLATE_C}`;
 export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
   const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (!isValidTableName(schema)) throw new UsageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
+  if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
   return {
     name: "postgres",
