@@ -7,14 +7,13 @@
  *   (codegen/problems.ts) and `SqlSourceProblemCode` (src/shared/sql-source.ts);
  * - what each means and its fix: the doc comment written above the member (`Fix:` starts the fix),
  *   and the group it belongs to: the last `// Group: <title>` line above it;
- * - who throws it: every class under src/ and codegen/ that passes the code to `super(...)`, or
- *   inherits it, with the fields it and its parents declare;
- * - the CLI's exit code: 2 for the classes `reportError` (src/cli/create-cli.ts) maps to 2, else 1.
+ * - the facts it carries: the fields of its member of `StepwiseErrorDetails` (src/core/errors.ts);
+ * - the CLI's exit code: 2 for the codes in `USAGE_EXIT_CODES` (src/cli/create-cli.ts), else 1.
  *
  * A code without a comment, or a comment without `Fix:`, is an error: the page is never written with
  * a hole in it.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -40,16 +39,6 @@ export interface CodeDefinition {
   readonly group: string | null;
   readonly meaning: string;
   readonly fix: string;
-}
-
-/** An error class and what it carries. */
-interface ErrorClass {
-  readonly name: string;
-  readonly file: string;
-  readonly parent: string;
-  /** The code passed to `super(...)`, or `null` when inherited. */
-  readonly code: string | null;
-  readonly fields: readonly string[];
 }
 
 /** A code whose definition has no comment, or whose comment names no fix. */
@@ -125,87 +114,40 @@ function readUnions(root: string, unions: readonly CodeUnion[], undocumented: { 
   return [...byCode.values()];
 }
 
-/** Every `.ts` file under `folder` (repo-relative), sorted. */
-function sourceFiles(root: string, folder: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(path.join(root, folder), { withFileTypes: true })) {
-    const relative = `${folder}/${entry.name}`;
-    if (entry.isDirectory()) found.push(...sourceFiles(root, relative));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) found.push(relative);
-  }
-  return found.sort();
-}
-
-/** The first string literal passed to `super(...)` in `node`'s constructor, if any. */
-function superCode(node: ts.ClassDeclaration): string | null {
-  let code: string | null = null;
-  const visit = (child: ts.Node): void => {
-    if (code !== null) return;
-    if (ts.isCallExpression(child) && child.expression.kind === ts.SyntaxKind.SuperKeyword) {
-      const first = child.arguments[0];
-      if (first && ts.isStringLiteral(first) && /^[A-Z][A-Z0-9_]+$/.test(first.text)) code = first.text;
-      return;
-    }
-    ts.forEachChild(child, visit);
-  };
-  for (const member of node.members) if (ts.isConstructorDeclaration(member)) visit(member);
-  return code;
-}
-
-/** Every class under src/ and codegen/ that extends another, with its code and declared fields. */
-function readErrorClasses(root: string): Map<string, ErrorClass> {
-  const classes = new Map<string, ErrorClass>();
-  for (const file of [...sourceFiles(root, "src"), ...sourceFiles(root, "codegen")]) {
-    const source = parse(root, file);
+/** Each code's details fields, read from the members of `StepwiseErrorDetails` (every variant's, once each, in order). */
+function readDetailFields(root: string): Map<string, string[]> {
+  const source = parse(root, "src/core/errors.ts");
+  const details = source.statements.find((statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === "StepwiseErrorDetails");
+  if (!details) throw new Error("src/core/errors.ts has no interface StepwiseErrorDetails");
+  const fields = new Map<string, string[]>();
+  for (const member of details.members) {
+    if (!ts.isPropertySignature(member) || !member.type) continue;
+    const names: string[] = [];
     const visit = (node: ts.Node): void => {
-      if (ts.isClassDeclaration(node) && node.name) {
-        const heritage = node.heritageClauses?.find((clause) => clause.token === ts.SyntaxKind.ExtendsKeyword)?.types[0];
-        if (heritage && ts.isIdentifier(heritage.expression)) {
-          const fields = node.members
-            .filter((member): member is ts.PropertyDeclaration => ts.isPropertyDeclaration(member) && ts.isIdentifier(member.name))
-            .filter((member) => !ts.getModifiers(member)?.some((modifier) => modifier.kind === ts.SyntaxKind.PrivateKeyword || modifier.kind === ts.SyntaxKind.StaticKeyword))
-            .map((member) => (member.name as ts.Identifier).text)
-            .filter((name) => name !== "name" && name !== "code");
-          classes.set(node.name.text, { name: node.name.text, file, parent: heritage.expression.text, code: superCode(node), fields });
-        }
+      if (ts.isTypeLiteralNode(node)) {
+        for (const field of node.members) if (field.name && ts.isIdentifier(field.name) && !names.includes(field.name.text)) names.push(field.name.text);
+        return;
       }
       ts.forEachChild(node, visit);
     };
-    visit(source);
+    visit(member.type);
+    fields.set(member.name.getText(source), names);
   }
-  return classes;
+  return fields;
 }
 
-/** The chain from `name` up to (not including) `StepwiseError`, or `null` when it is no stepwise error. */
-function lineage(classes: Map<string, ErrorClass>, name: string): ErrorClass[] | null {
-  const chain: ErrorClass[] = [];
-  let current = classes.get(name);
-  while (current) {
-    chain.push(current);
-    if (current.parent === "StepwiseError") return chain;
-    current = classes.get(current.parent);
-  }
-  return null;
-}
-
-/** The classes `reportError` maps to exit code 2 (the usage errors), read from its `instanceof` test. */
-function usageExitClasses(root: string): Set<string> {
+/** The codes the CLI exits 2 for, read from `USAGE_EXIT_CODES` in src/cli/create-cli.ts. */
+function usageExitCodes(root: string): Set<string> {
   const source = parse(root, "src/cli/create-cli.ts");
   const found = new Set<string>();
   const visit = (node: ts.Node): void => {
-    if (ts.isFunctionDeclaration(node) && node.name?.text === "reportError") {
-      const inFunction = (child: ts.Node): void => {
-        if (ts.isIfStatement(child) && /return 2;/.test(child.thenStatement.getText(source))) {
-          for (const match of child.expression.getText(source).matchAll(/instanceof (\w+)/g)) if (match[1] !== "CommanderError") found.add(match[1]!);
-        }
-        ts.forEachChild(child, inFunction);
-      };
-      inFunction(node);
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === "USAGE_EXIT_CODES" && node.initializer) {
+      for (const match of node.initializer.getText(source).matchAll(/"([A-Z][A-Z0-9_]+)"/g)) found.add(match[1]!);
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
-  if (found.size === 0) throw new Error("src/cli/create-cli.ts: no reportError branch returning 2 found");
+  if (found.size === 0) throw new Error("src/cli/create-cli.ts: no USAGE_EXIT_CODES found");
   return found;
 }
 
@@ -213,8 +155,8 @@ function usageExitClasses(root: string): Set<string> {
 export interface ErrorCatalogue {
   readonly errors: readonly CodeDefinition[];
   readonly problems: readonly CodeDefinition[];
-  /** Error code → the classes that carry it, each with its fields (its own and its parents'). */
-  readonly throwers: ReadonlyMap<string, readonly { name: string; file: string; fields: readonly string[] }[]>;
+  /** Error code → the fields of its `details`. */
+  readonly detailFields: ReadonlyMap<string, readonly string[]>;
   /** Error codes the CLI exits 2 for. */
   readonly usageCodes: ReadonlySet<string>;
 }
@@ -225,20 +167,7 @@ export function readErrorCatalogue(root: string): ErrorCatalogue {
   const errors = readUnions(root, ERROR_UNIONS, undocumented);
   const problems = readUnions(root, PROBLEM_UNIONS, undocumented);
   if (undocumented.length > 0) throw new UndocumentedCodeError(undocumented);
-  const classes = readErrorClasses(root);
-  const usage = usageExitClasses(root);
-  const throwers = new Map<string, { name: string; file: string; fields: string[] }[]>();
-  const usageCodes = new Set<string>();
-  for (const name of [...classes.keys()].sort()) {
-    const chain = lineage(classes, name);
-    if (!chain) continue;
-    const code = chain.find((link) => link.code !== null)?.code;
-    if (!code) continue;
-    const fields = [...new Set(chain.flatMap((link) => link.fields))].sort();
-    throwers.set(code, [...(throwers.get(code) ?? []), { name, file: chain[0]!.file, fields }]);
-    if (chain.some((link) => usage.has(link.name))) usageCodes.add(code);
-  }
-  return { errors, problems, throwers, usageCodes };
+  return { errors, problems, detailFields: readDetailFields(root), usageCodes: usageExitCodes(root) };
 }
 
 /** GitHub's anchor for a heading that is exactly `` `CODE` ``. */
@@ -267,10 +196,11 @@ export function renderErrorsDoc(root: string): string {
     "",
     "Every failure stepwise reports has a stable code. The runtime (the library, and the CLI's runtime",
     "commands) throws a `StepwiseError` whose `code` is one of [the runtime's errors](#runtime-errors),",
-    "with the facts behind it as fields; the CLI prints it as `error [CODE]: …`, and with `--json` as",
-    '`{ "error": { "code", "message", …fields, "fix" } }`. `stepwise gen` reports',
+    'with the facts behind it in `details` (typed per code: `error.is("CHECKSUM_MISMATCH")` narrows',
+    "them); the CLI prints it as `error [CODE]: …`, and with `--json` as",
+    '`{ "error": { "code", "message", …details, "fix" } }`. `stepwise gen` reports',
     "[problems in the migrations folder](#gen-problems) as `file:line:col: message [CODE]`. Branch on",
-    "codes and fields, never on messages. An error that wraps a database library's error also carries",
+    "codes and details, never on messages. An error that wraps a database library's error also carries",
     "`nativeCode` (SQLite's `SQLITE_*` name, or PostgreSQL's SQLSTATE) and `nativeKind` (`locked`, `full`,",
     "`readonly`, `notadb`, `corrupt`, `cantopen` or `other`), and keeps the library's error as `cause`.",
     "Something the CLI did not expect is printed as an unexpected error (`UNEXPECTED` under `--json`).",
@@ -315,13 +245,9 @@ export function renderErrorsDoc(root: string): string {
       for (const definition of definitions) {
         push(`#### \`${definition.code}\``, "", definition.meaning, "", `**Fix:** ${definition.fix}`, "");
         if (section.kind === "error") {
-          const throwers = catalogue.throwers.get(definition.code) ?? [];
-          const facts: string[] = [];
-          for (const thrower of throwers) {
-            facts.push(`\`${thrower.name}\`${thrower.fields.length > 0 ? ` (${thrower.fields.map((field) => `\`${field}\``).join(", ")})` : ""}`);
-          }
+          const fields = catalogue.detailFields.get(definition.code) ?? [];
           const exit = catalogue.usageCodes.has(definition.code) ? "CLI exit 2" : "CLI exit 1";
-          push(`${throwers.length > 0 ? `Thrown as ${facts.join("; ")}. ` : ""}${exit}.`, "");
+          push(`${fields.length > 0 ? `Details: ${fields.map((field) => `\`${field}\``).join(", ")}. ` : ""}${exit}.`, "");
         }
       }
     }

@@ -127,10 +127,10 @@ await describeEachDriver("backups and restore", (h) => {
       let backupPath: string | null = null;
       assert.throws(
         () => nets.upWithBackup(manager, { backup: { directory: backupsIn(db) } }),
-        (error: { code?: string; version?: number; backupPath?: string | null }) => {
+        (error: { code?: string; details?: { version?: number; backupPath?: string | null } }) => {
           assert.equal(error.code, "MIGRATION_FAILED");
-          assert.equal(error.version, 4);
-          backupPath = error.backupPath ?? null;
+          assert.equal(error.details?.version, 4);
+          backupPath = error.details?.backupPath ?? null;
           return true;
         },
       );
@@ -269,11 +269,14 @@ await describeEachDriver("backups and restore", (h) => {
         const bytes = readFileSync(db.file);
         const again = await h.open(db.file);
         const againManager = again.manager(registry);
-        await assert.rejects(net.call(nets, again, againManager), (error: { code?: string; driver?: string; capability?: DriverCapability; operation?: string }) => {
+        await assert.rejects(net.call(nets, again, againManager), (error: { code?: string; details?: { driver?: string; capability?: DriverCapability; operation?: string } }) => {
           assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", `${net.name}: ${String(error)}`);
-          assert.equal(error.driver, again.driver.name);
-          assert.equal(error.operation, net.name);
-          assert.ok(error.capability !== undefined && net.needs.includes(error.capability) && !h.capabilities[error.capability], `${net.name} named ${error.capability}`);
+          assert.equal(error.details?.driver, again.driver.name);
+          assert.equal(error.details?.operation, net.name);
+          assert.ok(
+            error.details?.capability !== undefined && net.needs.includes(error.details?.capability) && !h.capabilities[error.details?.capability],
+            `${net.name} named ${error.details?.capability}`,
+          );
           return true;
         });
         assert.equal(existsSync(backupsIn(again)), false, `${net.name} created the backup folder`);

@@ -39,7 +39,8 @@ await describeEachDriver("repairChecksums", (h) => {
       const manager = db.manager(edited);
       assert.throws(
         () => manager.up(),
-        (error: { code?: string; version?: number; fix?: { command: string } }) => error.code === "CHECKSUM_MISMATCH" && error.version === 2 && error.fix?.command === "stepwise repair --checksums 2",
+        (error: { code?: string; details?: { version?: number; fix?: { command: string } } }) =>
+          error.code === "CHECKSUM_MISMATCH" && error.details?.version === 2 && error.details?.fix?.command === "stepwise repair --checksums 2",
       );
       assert.equal(manager.status().problem?.fix?.command, "stepwise repair --checksums 2");
       assert.throws(() => manager.down(), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2 }));

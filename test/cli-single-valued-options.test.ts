@@ -110,6 +110,6 @@ test('a config "driver" is read case- and space-insensitively, stored by its can
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: "lib sql" } }));
   assert.throws(
     () => readConfig(dir),
-    (error: { code?: string; source?: string }) => error.code === "DRIVER_UNKNOWN" && String(error.source).includes("package.json"),
+    (error: { code?: string; details?: { source?: string } }) => error.code === "DRIVER_UNKNOWN" && String(error.details?.source).includes("package.json"),
   );
 });

@@ -130,10 +130,10 @@ test(`SIGKILL while migrating PostgreSQL leaves a replay of the recorded history
         incomplete++;
         const refused = await migrate(client, PG_RACE_REGISTRY, { busyTimeoutMs: 20_000 }).then(
           () => assert.fail(`${context}: up ran over an interrupted transaction: false migration`),
-          (error: { code?: string; version?: number }) => error,
+          (error: { code?: string; details?: { version?: number } }) => error,
         );
         assert.equal(refused.code, "INCOMPLETE_MIGRATION", context);
-        assert.equal(refused.version, PG_RACE_LATEST, context);
+        assert.equal(refused.details?.version, PG_RACE_LATEST, context);
         // What `repair --forget` does: the operator checked the migration is safe to run again.
         await client.query("DELETE FROM schema_migrations WHERE version = $1 AND state = 'started'", [PG_RACE_LATEST]);
       }

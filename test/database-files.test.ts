@@ -211,10 +211,10 @@ await describeEachDriver("database files", (h) => {
         const damaged = await h.open(db.file);
         t.after(() => damaged.close());
         const backups = path.join(db.dir, "backups");
-        await assert.rejects(call.run(damaged.manager(registry), backups, false), (error: { code?: string; check?: string; problems?: string[]; databasePath?: string }) => {
+        await assert.rejects(call.run(damaged.manager(registry), backups, false), (error: { code?: string; details?: { check?: string; problems?: string[]; databasePath?: string } }) => {
           assert.equal(error.code, "DATABASE_DAMAGED", `${call.name}: ${String(error)}`);
-          assert.equal(error.check, "quick_check");
-          assert.match(error.problems?.join("\n") ?? "", /never used/);
+          assert.equal(error.details?.check, "quick_check");
+          assert.match(error.details?.problems?.join("\n") ?? "", /never used/);
           return true;
         });
         assert.equal(damaged.userVersion(), 1, `${call.name} migrated a damaged database`);

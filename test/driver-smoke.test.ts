@@ -280,9 +280,9 @@ for (const driver of drivers) {
         const filling = new MigrationManager(db as never, [createContacts, seed, big]);
         assert.throws(
           () => filling.up(),
-          (error: { code?: unknown; version?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+          (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown; details?: { version?: unknown } }) => {
             assert.deepEqual(
-              { code: error.code, version: error.version, nativeCode: error.nativeCode, nativeKind: error.nativeKind },
+              { code: error.code, version: error.details?.version, nativeCode: error.nativeCode, nativeKind: error.nativeKind },
               { code: "DISK_FULL", version: 3, nativeCode: "SQLITE_FULL", nativeKind: "full" },
             );
             assertLibraryError(error.cause);

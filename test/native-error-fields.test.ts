@@ -45,9 +45,9 @@ test("a failed migration under upWithBackup names the backup and keeps nativeCod
   const manager = new MigrationManager(db, [create, duplicate]);
   assert.throws(
     () => upWithBackup(manager, { backup: { directory: path.join(dir, "backups") } }),
-    (error: { code?: unknown; backupPath?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown }) => {
+    (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown; details?: { backupPath?: unknown } }) => {
       assert.equal(error.code, "MIGRATION_FAILED");
-      assert.equal(typeof error.backupPath, "string");
+      assert.equal(typeof error.details?.backupPath, "string");
       assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: "SQLITE_CONSTRAINT_UNIQUE", nativeKind: "other" });
       assert.equal(error.cause, thrown);
       return true;

@@ -141,9 +141,9 @@ await describeEachDriver("a no-op start and its refusals", (h) => {
       db.exec("UPDATE schema_migrations SET state = 'started' WHERE version = 5");
       assert.throws(
         () => db.migrate(registry, { busyTimeoutMs: 50 }),
-        (error: { code?: string; version?: number }) => {
+        (error: { code?: string; details?: { version?: number } }) => {
           assert.ok(error.code === "INCOMPLETE_MIGRATION" || error.code === "MIGRATION_IN_PROGRESS", String(error.code));
-          assert.equal(error.version, 5);
+          assert.equal(error.details?.version, 5);
           return true;
         },
       );

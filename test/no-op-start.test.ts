@@ -95,7 +95,7 @@ await describeEachDriver("a no-op start", (h) => {
       db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, checksum TEXT)");
       assert.throws(
         () => db.migrate(registry),
-        (error: { code?: string; missingColumns?: string[] }) => {
+        (error: { code?: string; details?: { missingColumns?: string[] } }) => {
           assert.equal(error.code, "HISTORY_TABLE_INVALID");
           return true;
         },

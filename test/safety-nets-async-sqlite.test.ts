@@ -166,8 +166,8 @@ await describeEachAsyncDriver("the async safety nets on an async driver's own ma
       await manager.up({ to: 1 });
       const before = await db.snapshot();
       for (const refused of [() => verifySchemaAsync(manager), () => baselineDatabaseAsync(manager, 1)]) {
-        await assert.rejects(refused(), (error: { code?: string; capability?: string; driver?: string }) => {
-          assert.deepEqual([error.code, error.capability, error.driver], ["DRIVER_CAPABILITY_MISSING", "snapshot", h.underTest.driverName]);
+        await assert.rejects(refused(), (error: { code?: string; details?: { capability?: string; driver?: string } }) => {
+          assert.deepEqual([error.code, error.details?.capability, error.details?.driver], ["DRIVER_CAPABILITY_MISSING", "snapshot", h.underTest.driverName]);
           return true;
         });
       }
@@ -187,8 +187,8 @@ await describeEachAsyncDriver("the async safety nets on an async driver's own ma
       const manager = db.manager([contacts, { ...tags, version: 2, file: "migrations/002_tags.sql" }]) as unknown as SafetyNetManager<MigrationRegistry, true>;
       await manager.up({ to: 1 });
       const before = await db.snapshot();
-      await assert.rejects(rehearseUpAsync(manager), (error: { code?: string; capability?: string; driver?: string; operation?: string }) => {
-        assert.deepEqual([error.code, error.capability, error.driver, error.operation], ["DRIVER_CAPABILITY_MISSING", "savepoints", h.underTest.driverName, "rehearseUp"]);
+      await assert.rejects(rehearseUpAsync(manager), (error: { code?: string; details?: { capability?: string; driver?: string; operation?: string } }) => {
+        assert.deepEqual([error.code, error.details?.capability, error.details?.driver, error.details?.operation], ["DRIVER_CAPABILITY_MISSING", "savepoints", h.underTest.driverName, "rehearseUp"]);
         return true;
       });
       assert.deepEqual(await db.snapshot(), before);

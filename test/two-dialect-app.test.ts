@@ -212,13 +212,13 @@ test("the two-dialect app: both registries apply, verify, roll back and apply ag
     // 010, 009 and 008 roll back; 007's down makes owner_id required again, which the ownerless item breaks.
     assert.throws(
       () => sqliteManager.down({ to: 0 }),
-      (error: { code?: string; version?: number; direction?: string; nativeCode?: string }) =>
-        error.code === "MIGRATION_FAILED" && error.version === 7 && error.direction === "down" && error.nativeCode === "SQLITE_CONSTRAINT_NOTNULL",
+      (error: { code?: string; nativeCode?: string; details?: { version?: number; direction?: string } }) =>
+        error.code === "MIGRATION_FAILED" && error.details?.version === 7 && error.details?.direction === "down" && error.nativeCode === "SQLITE_CONSTRAINT_NOTNULL",
     );
     await assert.rejects(
       pgManager.down({ to: 0 }),
-      (error: { code?: string; version?: number; direction?: string; nativeCode?: string }) =>
-        error.code === "MIGRATION_FAILED" && error.version === 7 && error.direction === "down" && error.nativeCode === "23502",
+      (error: { code?: string; nativeCode?: string; details?: { version?: number; direction?: string } }) =>
+        error.code === "MIGRATION_FAILED" && error.details?.version === 7 && error.details?.direction === "down" && error.nativeCode === "23502",
     );
     assert.equal(sqliteManager.currentVersion(), 7);
     assert.equal(await pgManager.currentVersion(), 7);
