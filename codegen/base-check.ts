@@ -19,7 +19,7 @@ export interface CheckAgainstBaseOptions {
  * migration untouched since the merge base is never reported: whatever the base did to it arrives
  * with the merge.
  *
- * @throws GitNotFoundError, NotAGitRepositoryError, GitRefNotFoundError or GitFailedError.
+ * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND` or `GIT_FAILED`.
  */
 export function checkAgainstBase(options: CheckAgainstBaseOptions): Problem[] {
   const comparison = compareWithBase({ ...options, operation: "stepwise gen --check --base" });

@@ -72,7 +72,7 @@ export interface CompareWithBaseOptions {
 /**
  * Compares the working tree's migrations folder with the base ref's and the merge base's.
  *
- * @throws GitNotFoundError, NotAGitRepositoryError, GitRefNotFoundError or GitFailedError; nothing is changed.
+ * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND` or `GIT_FAILED`; nothing is changed.
  */
 export function compareWithBase(options: CompareWithBaseOptions): BaseComparison {
   const repository = openGitRepositoryOrThrow(options.projectRoot, options.operation);

@@ -271,8 +271,8 @@ function parseJsonFile(file: string): unknown {
  * The config's `url` with each `${NAME}` replaced by the environment variable `NAME`, so a committed
  * config can name the URL without holding its password. `configFile` is named by the refusals.
  *
- * @throws UsageError when the URL as written holds a password (not a `${NAME}` reference); never quoting it.
- * @throws ConfigVariableUnsetError when it names a variable that is not set: the setting is not
+ * @throws `USAGE` when the URL as written holds a password (not a `${NAME}` reference); never quoting it.
+ * @throws `USAGE` when it names a variable that is not set: the setting is not
  *   configured here, which only a command that needs the database refuses.
  */
 export function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {

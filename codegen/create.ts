@@ -47,8 +47,8 @@ export interface CreateMigrationResult {
 /**
  * Creates the migration after the highest existing version.
  *
- * @throws UsageError when the description leaves no usable name.
- * @throws FileWriteError when the migration cannot be written in full; nothing is then left behind.
+ * @throws `USAGE` when the description leaves no usable name.
+ * @throws `FILE_WRITE_FAILED` when the migration cannot be written in full; nothing is then left behind.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";

@@ -61,7 +61,7 @@ export type RegistrySourceResult =
 
 /**
  * Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures, such as
- * `FileWriteError` when the registry cannot be written in full (the old one is then kept).
+ * `FILE_WRITE_FAILED` when the registry cannot be written in full (the old one is then kept).
  */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
   const cacheDir = options.cacheDir ?? null;

@@ -68,8 +68,8 @@ function gitOrThrow(repository: GitRepository, args: readonly string[], input?: 
 /**
  * The git work tree that holds `directory`.
  *
- * @throws GitNotFoundError when git is not installed.
- * @throws NotAGitRepositoryError when `directory` is outside any work tree.
+ * @throws `GIT_NOT_FOUND` when git is not installed.
+ * @throws `NOT_A_GIT_REPOSITORY` when `directory` is outside any work tree.
  */
 export function openGitRepositoryOrThrow(directory: string, operation: string): GitRepository {
   const result = runGit(directory, ["rev-parse", "--show-toplevel"], operation);
@@ -88,7 +88,7 @@ function commitOf(repository: GitRepository, ref: string): string | null {
  * The commit to compare with: `ref` when given, else the default branch, found as `origin/HEAD`
  * points, else the first of {@link DEFAULT_BRANCH_CANDIDATES} that exists.
  *
- * @throws GitRefNotFoundError when `ref` names no commit, or no default branch exists.
+ * @throws `GIT_REF_NOT_FOUND` when `ref` names no commit, or no default branch exists.
  */
 export function resolveBaseOrThrow(repository: GitRepository, ref: string | null): ResolvedBase {
   if (ref !== null) {

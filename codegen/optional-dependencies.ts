@@ -98,8 +98,8 @@ export function findMissingPeers(packages: readonly OptionalPeer[]): OptionalPee
 }
 
 /**
- * Throws {@link MissingDependencyError} naming every package in `packages` that is not installed, or
- * {@link DependencyVersionError} for the first one installed in a major version stepwise does not support.
+ * Throws `MISSING_DEPENDENCY` naming every package in `packages` that is not installed, or
+ * `DEPENDENCY_VERSION_UNSUPPORTED` for the first one installed in a major version stepwise does not support.
  *
  * @param task - what needs them, as the message's subject, such as `"stepwise gen"`.
  */

@@ -261,7 +261,7 @@ export interface Problem {
   readonly missingVersions?: { readonly from: number; readonly to: number };
   /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
   readonly relatedFiles?: readonly string[];
-  /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal (`RegistryStaleError`). */
+  /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal. */
   readonly staleness?: { readonly change: RegistryChangeKind; readonly file: string };
   /** `FOREIGN_MIGRATIONS` only: the tool whose migrations the folder holds (`Diesel`, `Flyway`, `sqlx`, …). */
   readonly foreign?: { readonly tool: string };

@@ -1,6 +1,6 @@
 /**
  * The typed failures of `stepwise rebase` and `gen --check --base`: git cannot be asked, or renaming
- * would lose something. Each is thrown before a file is touched, except {@link RebaseRenameFailedError},
+ * would lose something. Each is thrown before a file is touched, except `REBASE_RENAME_FAILED`,
  * which reports a rename the operating system refused after every earlier one was undone.
  */
 import { StepwiseError } from "../src/core/errors.js";
@@ -98,7 +98,7 @@ export function rebaseConflictError(fields: { reason: RebaseConflictReason; file
 
 /**
  * A rename or rewrite failed part way. Every step already taken was undone, so the folder is as it
- * was, unless {@link RebaseRenameFailedError.restored} is false: then `pending` lists what could not be put back.
+ * was, unless `REBASE_RENAME_FAILED`'s `restored` is false: then `pending` lists what could not be put back.
  */
 export function rebaseRenameFailedError(fields: { file: string; systemCode: string | null; restored: boolean; pending: readonly string[]; cause: unknown }): StepwiseError<"REBASE_RENAME_FAILED"> {
   return new StepwiseError(

@@ -53,9 +53,9 @@ export interface PlanRebaseOptions {
 /**
  * Works out the renumbering without changing anything.
  *
- * @throws RebaseConflictError when the folder has an unresolved merge conflict, or a migration that
+ * @throws `REBASE_CONFLICT` when the folder has an unresolved merge conflict, or a migration that
  * existed before this branch was changed on both sides.
- * @throws GitNotFoundError, NotAGitRepositoryError, GitRefNotFoundError or GitFailedError.
+ * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND` or `GIT_FAILED`.
  */
 export function planRebase(options: PlanRebaseOptions): RebasePlan {
   const comparison = compareWithBase({ ...options, operation: "stepwise rebase" });
@@ -89,7 +89,7 @@ export function planRebase(options: PlanRebaseOptions): RebasePlan {
  * same name. A row with that version but another name is the base's migration, applied from the base
  * branch, which is exactly what the new number makes room for.
  *
- * @throws RebaseAppliedMigrationError naming every such migration.
+ * @throws `REBASE_APPLIED_MIGRATION` naming every such migration.
  */
 export function assertNoneAppliedOrThrow(plan: RebasePlan, history: readonly AppliedMigration[], database: string): void {
   const applied = plan.renames.filter((rename) => history.some((row) => row.version === rename.fromVersion && row.name === rename.name));
@@ -102,8 +102,8 @@ export function assertNoneAppliedOrThrow(plan: RebasePlan, history: readonly App
  * Renames the plan's files and rewrites the imports of them, all or nothing. Re-reads the imports at
  * the moment of applying, so an edit since planning is not overwritten.
  *
- * @throws RebaseConflictError when a new name is taken.
- * @throws RebaseRenameFailedError when a step fails; everything done before it is undone.
+ * @throws `REBASE_CONFLICT` when a new name is taken.
+ * @throws `REBASE_RENAME_FAILED` when a step fails; everything done before it is undone.
  */
 export function applyRebase(plan: RebasePlan, options: { projectRoot: string; migrationsDir: string; fileSystem?: RenameFileSystem }): void {
   const moves = movesOf(options.projectRoot, plan.renames);

@@ -56,7 +56,7 @@ export interface RegistryFreshnessOptions {
 
 /**
  * Resolves when the registry is what `gen` would write from the folder now; otherwise throws
- * {@link RegistryStaleError}. Returns how it knew: `cached` (no scan) or `scanned`; or
+ * `REGISTRY_STALE`. Returns how it knew: `cached` (no scan) or `scanned`; or
  * `other-dialect` when the registry is of the other dialect, which the runtime then refuses.
  */
 export async function assertRegistryFresh(options: RegistryFreshnessOptions): Promise<"cached" | "scanned" | "other-dialect"> {

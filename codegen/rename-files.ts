@@ -46,8 +46,8 @@ type JournalEntry = { readonly kind: "rename"; readonly from: string; readonly t
 /**
  * Moves every file in `moves`, then applies `rewrites`, or changes nothing.
  *
- * @throws RebaseConflictError when a new name is taken by a file that is not itself being moved.
- * @throws RebaseRenameFailedError when a step fails; `restored` says whether everything was put back.
+ * @throws `REBASE_CONFLICT` when a new name is taken by a file that is not itself being moved.
+ * @throws `REBASE_RENAME_FAILED` when a step fails; `restored` says whether everything was put back.
  */
 export function renameFilesAtomically(moves: readonly FileMove[], rewrites: readonly FileRewrite[], options: { fileSystem?: RenameFileSystem; label?: (file: string) => string } = {}): void {
   const io = options.fileSystem ?? DEFAULT_FILE_SYSTEM;

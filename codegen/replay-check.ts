@@ -45,7 +45,7 @@ export interface ReplayCheckOptions {
   readonly urlUnset?: string | null;
   /** The history table's PostgreSQL schema, when the config names one. */
   readonly schema?: string | null;
-  /** Imports the registry as the runtime commands do (tsx), throwing `RegistryLoadError` when it fails. */
+  /** Imports the registry as the runtime commands do (tsx), throwing `REGISTRY_LOAD_FAILED` when it fails. */
   readonly loadRegistry: (registryFile: string) => Promise<MigrationRegistry>;
   /** The drivers that may replay. Default: every driver of the bin ({@link ALL_DRIVER_LOADERS}). */
   readonly drivers?: DriverLoaders;
@@ -365,7 +365,7 @@ function rootMessage(error: Error): string {
   return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
-/** `file:line:col` as RegistryLoadError records it. */
+/** `file:line:col` as `REGISTRY_LOAD_FAILED` records it. */
 function parseLocation(location: string | null): [string, number, number] | null {
   const match = location === null ? null : /^(.*):(\d+):(\d+)$/.exec(location);
   return match ? [toPortablePath(match[1]!), Number(match[2]), Number(match[3])] : null;

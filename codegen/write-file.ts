@@ -5,7 +5,7 @@
  * every byte is written (`write` may write fewer bytes than asked on a nearly full disk or past a file
  * size limit, so the count is checked and the rest retried), the file is flushed, and only then is it
  * renamed over the target, or, for a file that must not exist yet, hard-linked to it. Any failure
- * removes the temporary file and throws {@link FileWriteError}, leaving the target untouched.
+ * removes the temporary file and throws `FILE_WRITE_FAILED`, leaving the target untouched.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -37,7 +37,7 @@ export interface AtomicWriteOptions {
  * Replaces (or, with `exclusive`, creates) `file` with `text` atomically, creating its folder when
  * needed.
  *
- * @throws FileWriteError when any step fails; the target is then as it was and no temporary file remains.
+ * @throws `FILE_WRITE_FAILED` when any step fails; the target is then as it was and no temporary file remains.
  */
 export function writeFileAtomic(file: string, text: string, options: AtomicWriteOptions = {}): void {
   const io = options.fileSystem ?? fs;

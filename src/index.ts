@@ -29,14 +29,12 @@ export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export type { AppliedMigration, AppliedMigrationKey, MigrationPlan, MigrationState, MigrationStatus, MigrationStatusRow, PlanDownOptions, PlanUpOptions } from "./core/planner.js";
 export type { StatusProblem } from "./core/plain-error.js";
 export type { ProgressMeasure } from "./core/progress.js";
-export type { WholeRunObstacle } from "./core/whole-run-transaction.js";
 export type { DriverCapabilities, DriverCapability, ErrorClassification } from "./core/driver.js";
 export type { ErrorKind } from "./core/error-kind.js";
 export type { MigrateAsyncOptions } from "./core/async-manager.js";
 export type { AsyncMigrationFunction, AsyncMigrationMark, SyncMigrationFunction, SyncMigrationRegistry } from "./core/types.js";
 export * from "./core/errors.js";
-export type { ConnectionLossOutcome, ConnectionProblem } from "./core/connection-errors.js";
-export type { LockHolderSession, LockWait } from "./core/lock-timeout-error.js";
+export type { LockWait } from "./core/lock-timeout-error.js";
 /**
  * The connection a migration receives, under its old name: kept so migration helpers typed
  * `(db: Database)` against `stepwise-migrate` (or `stepwise`, its earlier name) keep compiling. Prefer the driver entry's `Database`.

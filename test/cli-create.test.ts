@@ -130,7 +130,7 @@ test("create pads to 3 digits, keeps a wider existing width, and grows past 999"
   }
 });
 
-test("createMigration throws a UsageError for a description with no usable words", async (t) => {
+test("createMigration throws a `USAGE` for a description with no usable words", async (t) => {
   const project = createTestProject(t);
   for (const description of ["", "   ", "!!!", "日本語"]) {
     await assert.rejects(

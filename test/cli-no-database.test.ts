@@ -26,7 +26,7 @@ test("No database given lists --db, stepwise.config.json, package.json and DATAB
   const before = readdirSync(project.root).sort();
   const { error } = await statusJson(project.root);
   assert.equal(error.code, "USAGE");
-  assert.equal(error.name, "NoDatabaseGivenError");
+  assert.equal(error.name, "StepwiseError");
   assert.deepEqual(error.searched, [
     { place: "--db", found: "not given" },
     { place: path.join(project.root, "stepwise.config.json"), found: "not found" },
@@ -79,7 +79,7 @@ test("an embedded CLI with no database setting lists --db, the app's setting and
     return (JSON.parse(stdout) as JsonError).error;
   };
   const without = await run(undefined);
-  assert.equal(without.name, "NoDatabaseGivenError");
+  assert.equal(without.name, "StepwiseError");
   assert.deepEqual(without.searched, [
     { place: "--db", found: "not given" },
     { place: "DATABASE_URL", found: "not set" },

@@ -441,7 +441,7 @@ test("up --dry-run on pg rehearses inside a transaction rolled back: the report,
   assert.deepEqual(await appliedVersions(database), VERSIONS);
 });
 
-test("up --backup and restore on pg are refused with ServerBackupUnsupportedError naming pg_dump / pg_restore, before anything is created", async (t) => {
+test("up --backup and restore on pg are refused with DRIVER_CAPABILITY_MISSING naming pg_dump / pg_restore, before anything is created", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   const cases: Array<[string[], string]> = [
     [["up", "--backup"], "pg_dump"],
@@ -452,7 +452,7 @@ test("up --backup and restore on pg are refused with ServerBackupUnsupportedErro
     for (const connection of [pgArgs, ["--driver", "pg"]]) {
       // Without a URL they are refused all the same: the refusal comes before the connection.
       const error = refusal(await cli([...connection, ...args, "--json"]), 1);
-      assert.deepEqual([error.name, error.code, error.driver, error.capability, error.tool], ["ServerBackupUnsupportedError", "DRIVER_CAPABILITY_MISSING", "pg", "openFile", tool], args.join(" "));
+      assert.deepEqual([error.name, error.code, error.driver, error.capability, error.tool], ["StepwiseError", "DRIVER_CAPABILITY_MISSING", "pg", "openFile", tool], args.join(" "));
     }
   }
   assert.deepEqual(await relations(database), []);

@@ -167,7 +167,7 @@ test("up --backup on a registry with async migrations is refused with the typed 
     const result = await runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
     assert.equal(result.code, 1, result.stderr);
     const { error } = JSON.parse(result.stdout) as { error: { name: string; code: string; versions: number[]; driver: string; operation: string } };
-    assert.deepEqual([error.name, error.code, error.operation, error.driver], ["AsyncBackupUnsupportedError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"]);
+    assert.deepEqual([error.name, error.code, error.operation, error.driver], ["StepwiseError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"]);
     assert.deepEqual(error.versions, ASYNC_VERSIONS);
   }
   assert.equal(existsSync(project.databasePath()), false);

@@ -385,7 +385,7 @@ await describeEachDriver("a migration body that closes the private copy's connec
     },
   });
 
-  // `up` turns a body closing its connection into ConnectionClosedError (MIGRATION_FAILED, version 2);
+  // `up` turns a body closing its connection into `MIGRATION_FAILED` (MIGRATION_FAILED, version 2);
   // a rehearsal reports the same as data, though the body closed the private copy it read from.
   test("rehearseUp reports it as migration 2's failure, typed, and the app's own connection stays open and unchanged", (t) =>
     h.withDatabase((db) => {

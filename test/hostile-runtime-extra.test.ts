@@ -167,7 +167,7 @@ await describeEachDriver("forEachBatch visits every row exactly once, or throws"
       } catch (error) {
         outcome = error as Record<string, unknown>;
       }
-      // Either each of the 10 rows once, or a BatchKeyError (as the failed migration's cause); never a walk that does not end.
+      // Either each of the 10 rows once, or a `BATCH_KEY_INVALID` (as the failed migration's cause); never a walk that does not end.
       if (outcome !== null) {
         assert.equal(outcome.code, "MIGRATION_FAILED", String(outcome));
         assert.equal((outcome.cause as { code?: string }).code, "BATCH_KEY_INVALID", String(outcome.cause));

@@ -377,7 +377,7 @@ test("up --backup into a full file system fails with BACKUP_DISK_FULL naming the
   assert.deepEqual(readdirSync(backups), [], "a partial backup was left behind");
 });
 
-test("upWithBackup into a full file system throws BackupDiskFullError with the folder, and applies nothing", async (t) => {
+test("upWithBackup into a full file system throws `BACKUP_DISK_FULL` with the folder, and applies nothing", async (t) => {
   const room = smallFileSystem(t);
   if ("skip" in room) return t.skip(room.skip);
   const { migrations, file } = await bulkyDatabase(t);

@@ -33,7 +33,7 @@ test("this repo develops against the major versions the bin supports", () => {
   assert.deepEqual(findMissingPeers(peers), []);
 });
 
-test("MissingDependencyError carries the packages and one install command for all of them", () => {
+test("`MISSING_DEPENDENCY` carries the packages and one install command for all of them", () => {
   const error = missingDependencyError("stepwise gen", ["ts-morph", "prettier"]);
   assert.equal(error.code, "MISSING_DEPENDENCY");
   assert.deepEqual(error.details.packages, ["ts-morph", "prettier"]);

@@ -1,6 +1,6 @@
 /**
  * A SQL migration that fails at run time names the file's line and column of its failing statement
- * (`MigrationFailedError.location`), as `gen` recorded where each section begins (`sqlLines`): in a
+ * (`MIGRATION_FAILED`'s `location`), as `gen` recorded where each section begins (`sqlLines`): in a
  * transaction (found by running the statements again, one by one, in a transaction rolled back after),
  * outside one (`transaction: false`, its statements sent one by one), for `down` as for `up`, and in a
  * whole-run transaction. It used to be `null`.

@@ -17,7 +17,7 @@ export type CliBackupMethod = "online-backup" | "vacuum-into";
 /**
  * The snapshot the driver supports, best first.
  *
- * @throws DriverCapabilityError (`openFile`) when the driver can open no second file (sql.js), before anything runs.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`openFile`) when the driver can open no second file (sql.js), before anything runs.
  */
 export function chooseBackupMethod<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>): CliBackupMethod {
   if (manager.driver.capabilities.onlineBackup && manager.driver.capabilities.openFile) return "online-backup";

@@ -13,7 +13,7 @@ import { StepwiseError } from "../core/errors.js";
 
 /**
  * `up --backup` on a registry with async migrations: the snapshot is taken by the sync
- * `upWithBackup`, which cannot run them. Same code and fields as {@link AsyncMigrationsNeedAsyncRunnerError}
+ * `upWithBackup`, which cannot run them. Same code and fields as `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER`
  * (`versions`, `files`, `driver`), plus the `operation` refused. Nothing was changed.
  */
 export function asyncBackupUnsupportedError(fields: { versions: readonly number[]; files: readonly string[]; driver: string; operation: string }): StepwiseError<"ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER"> {
@@ -35,7 +35,7 @@ export function serverBackupRefusal(driver: string, operation: string, tool: Ser
 /**
  * The sync manager `upWithBackup` needs.
  *
- * @throws ServerBackupUnsupportedError on PostgreSQL; AsyncBackupUnsupportedError for an async registry.
+ * @throws `DRIVER_CAPABILITY_MISSING` on PostgreSQL; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for an async registry.
  */
 export function requireBackupManager<R extends MigrationRegistry>(manager: CliManager<R>, operation: string): SyncMigrationManager<unknown, R> {
   if (manager instanceof SyncMigrationManager) return manager as SyncMigrationManager<unknown, R>;

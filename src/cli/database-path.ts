@@ -17,7 +17,7 @@ const SPECIAL_PATHS = new Set([":memory:", ""]);
  * `realDatabaseFileOrThrow`), so every command opens, backs up, restores and locks the real file.
  * A path that does not exist yet is fine: the caller decides whether to create it.
  *
- * @throws DatabasePathInvalidError when it is a folder, a FIFO, socket or device (named in `kind`), a
+ * @throws `DATABASE_PATH_INVALID` when it is a folder, a FIFO, socket or device (named in `kind`), a
  *   link to nothing, beside a journal that is a link, or when something on the way to it is a file.
  */
 export function usableDatabasePathOrThrow(databasePath: string): string {

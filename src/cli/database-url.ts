@@ -12,8 +12,8 @@ const SQLITE_SCHEMES = new Set(["sqlite:", "sqlite3:"]);
 /**
  * The database path `DATABASE_URL` names, or `null` when it is unset or blank.
  *
- * @throws DatabasePathInvalidError (`unsupported-url`) for a URL of another database, or one that
- *   names no file; PathEncodingError when its `%XX` escapes spell bytes that are not UTF-8.
+ * @throws `DATABASE_PATH_INVALID` (`unsupported-url`) for a URL of another database, or one that
+ *   names no file; `PATH_NOT_UTF8` when its `%XX` escapes spell bytes that are not UTF-8.
  */
 export function databasePathFromUrl(value: string | undefined): string | null {
   const url = value?.trim() ?? "";
@@ -76,7 +76,7 @@ function refuseConnectionString(url: string, named: string): void {
 /**
  * Decodes each run of `%XX` escapes; a `%` that starts none is a plain character.
  *
- * @throws PathEncodingError when escapes spell bytes that are not UTF-8: no string names that file.
+ * @throws `PATH_NOT_UTF8` when escapes spell bytes that are not UTF-8: no string names that file.
  */
 function decode(text: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {

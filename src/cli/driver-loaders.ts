@@ -65,7 +65,7 @@ function liveWriterSidecar(databasePath: string): string | null {
  * after the read, and the file's size and modification time unchanged across it (a write that
  * started and ended during the read leaves no sidecar behind, but moves those).
  *
- * @throws DriverCapabilityError (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
  */
 function readQuietFile(file: string, operation: string): Uint8Array {
   const refuse = (why: string) => driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}` });

@@ -44,7 +44,7 @@ export function connectsByUrl(driver: CliDriverName): boolean {
  * The driver `value` names.
  *
  * @param source - where the value came from (`"--driver"`, or the config file's path), named in the error.
- * @throws DriverUnknownError listing the valid names.
+ * @throws `DRIVER_UNKNOWN` listing the valid names.
  */
 export function parseDriverName(value: string, source: string): CliDriverName {
   const name = value.trim().toLowerCase();

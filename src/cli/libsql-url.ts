@@ -32,7 +32,7 @@ export interface LibsqlUrl {
  * folder), so the client opens the same file the messages name. `source` (`"--url"`,
  * `"DATABASE_URL"`, the config's path) is named in the refusals.
  *
- * @throws UsageError naming `source` and the problem, never the URL's text; for a `file:` URL, what
+ * @throws `USAGE` naming `source` and the problem, never the URL's text; for a `file:` URL, what
  *   `usableDatabasePathOrThrow` throws.
  */
 export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: string) => string): LibsqlUrl {
@@ -77,7 +77,7 @@ export function parseLibsqlUrl(url: string, source: string, resolvePath: (file: 
  * and values are percent-decoded as the client decodes them; a refusal names neither, since either
  * may be a secret.
  *
- * @throws UsageError naming `source` and the problem.
+ * @throws `USAGE` naming `source` and the problem.
  */
 function checkLibsqlQuery(url: string, source: string): void {
   if (url.includes("#")) throw usageError(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it. Nothing was changed.`);

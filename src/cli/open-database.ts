@@ -126,7 +126,7 @@ export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
  * `write` ones open or create it.
  *
  * @param operation - the command, for refusals (`"stepwise up"`).
- * @throws DriverNotInstalledError, DriverRuntimeUnsupportedError, or DriverCapabilityError (sql.js
+ * @throws `DRIVER_NOT_INSTALLED`, `DRIVER_RUNTIME_UNSUPPORTED`, or `DRIVER_CAPABILITY_MISSING` (sql.js
  *   asked to write).
  */
 export async function loadDriver(driver: CliDriverName, mode: CommandMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
@@ -191,7 +191,7 @@ const PACKAGES: Record<CliDriverName, string> = {
 
 /**
  * Imports a driver's library (and stepwise's module for it, which imports the library too), turning
- * "not installed" and "installed for another runtime" into {@link DriverNotInstalledError}.
+ * "not installed" and "installed for another runtime" into `DRIVER_NOT_INSTALLED`.
  */
 export async function loadLibrary<T>(driver: CliDriverName, packageName: string, load: () => Promise<T>): Promise<T> {
   try {
@@ -225,7 +225,7 @@ function libraryError(driver: CliDriverName, packageName: string, error: unknown
  * a migration applied through it could be lost or could overwrite another process's. Reading is
  * safe (see `liveWriterSidecar`), so read commands work.
  *
- * @throws DriverCapabilityError (`fileLocking`) before anything is touched.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`) before anything is touched.
  */
 export function assertDriverWrites(driver: CliDriverName, operation: string): void {
   if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });

@@ -65,8 +65,8 @@ export function connectLibsqlClient(modules: LibsqlClientModules): UrlDriverConn
 /**
  * A failed first round trip as a typed error: SQLite's own refusal (not a database, cannot open) as
  * every SQLite driver reports it, and anything else (a refused connection, an unknown host, a
- * rejected token) as {@link DatabaseUnusableError} naming the client's error code only; a URL the
- * client refuses (`URL_*`) as {@link UsageError} without the client's error, whose message quotes the URL.
+ * rejected token) as `DATABASE_UNUSABLE` naming the client's error code only; a URL the
+ * client refuses (`URL_*`) as `USAGE` without the client's error, whose message quotes the URL.
  */
 function connectionError(error: unknown, translate: (error: unknown) => unknown, local: boolean): unknown {
   const translated = translate(error);

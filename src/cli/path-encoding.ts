@@ -14,7 +14,7 @@ import { pathEncodingError } from "../core/error-factories.js";
  * it holds U+FFFD that does not come from a UTF-8 U+FFFD among the process's own arguments or
  * environment.
  *
- * @throws PathEncodingError naming the bytes as given (`\xff.db`), or the path with `\ufffd` where
+ * @throws `PATH_NOT_UTF8` naming the bytes as given (`\xff.db`), or the path with `\ufffd` where
  *   they cannot be read.
  */
 export function assertPathRoundTrips(value: string): void {

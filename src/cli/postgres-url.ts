@@ -17,7 +17,7 @@ const EXAMPLE = "postgres://user@host:5432/database";
  * and password that decode. `source` (`"--url"`, `"DATABASE_URL"`, the config's path) is named in
  * the refusals.
  *
- * @throws UsageError naming `source` and the problem, never the URL's text.
+ * @throws `USAGE` naming `source` and the problem, never the URL's text.
  */
 export function parsePostgresUrl(url: string, source: string): string {
   const trimmed = url.trim();

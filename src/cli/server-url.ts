@@ -27,7 +27,7 @@ export function exampleUrlOf(driver: CliDriverName): string {
  * `url` checked for `driver`; `source` names where it came from, `resolvePath` resolves a `file:`
  * URL's relative path against the CLI's working folder.
  *
- * @throws UsageError naming `source` and what is wrong, never the URL's text.
+ * @throws `USAGE` naming `source` and what is wrong, never the URL's text.
  */
 export function parseServerUrl(driver: CliDriverName, url: string, source: string, resolvePath: (file: string) => string): ServerUrl {
   if (driver === "libsql-client") return parseLibsqlUrl(url, source, resolvePath);

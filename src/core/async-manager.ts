@@ -37,7 +37,7 @@ export function asyncRunInProgressError(fields: { driver: string }): StepwiseErr
 
 /**
  * Runs `action` (which drives `step`) unless another async call is still running on `connection` in
- * this process, and refuses with {@link AsyncRunInProgressError} if one is: the second call's
+ * this process, and refuses with `ASYNC_RUN_IN_PROGRESS` if one is: the second call's
  * statements would join the first one's transaction. Connections that are not objects are not tracked.
  */
 export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
@@ -92,7 +92,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   /**
    * Runs one of the executor's steps on this manager's driver with the async runner.
    *
-   * @throws AsyncRunInProgressError (as a rejection) when another call is still running on the same connection.
+   * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same connection.
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;

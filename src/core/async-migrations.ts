@@ -43,7 +43,7 @@ export function findAsyncMigrations(migrations: MigrationRegistry): MigrationEnt
 }
 
 /**
- * Throws {@link AsyncMigrationsNeedAsyncRunnerError} when `migrations` holds an async migration.
+ * Throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `migrations` holds an async migration.
  * `ownFix` is the driver's own advice where its entry has no async API (Durable Objects: synchronous
  * bodies; see `Driver.asyncBodyFix`): the error then names that instead of `migrateAsync`.
  */

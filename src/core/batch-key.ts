@@ -50,7 +50,7 @@ export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigi
 /**
  * Finds `key` in `table`, as SQLite does.
  *
- * @throws BatchKeyError when the table does not exist, has no such column, or is asked for a rowid it
+ * @throws `BATCH_KEY_INVALID` when the table does not exist, has no such column, or is asked for a rowid it
  *   does not have.
  */
 export function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey> {

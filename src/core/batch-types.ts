@@ -55,7 +55,7 @@ export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
 
 /** What a walk needs to know of the database's SQL. */
 export interface BatchDialect {
-  /** Finds the key in the table, or throws `BatchKeyError`, as the database resolves names. */
+  /** Finds the key in the table, or throws `BATCH_KEY_INVALID`, as the database resolves names. */
   resolveKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey>;
   /**
    * A query of one row with `bound` (the largest key), `text` (it as text) and `integer` (1 when it

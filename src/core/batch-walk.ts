@@ -25,8 +25,8 @@ export function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk
  * connection is inside a transaction already (the migration's); otherwise each batch gets its own.
  * `progress` is called with 0 before the first batch and after each one.
  *
- * @throws BatchOptionsInvalidError for a `batchSize` that is not a whole number from 1 to 2^53, and
- *   BatchKeyError for a key it cannot walk, both before anything is written.
+ * @throws `BATCH_OPTIONS_INVALID` for a `batchSize` that is not a whole number from 1 to 2^53, and
+ *   `BATCH_KEY_INVALID` for a key it cannot walk, both before anything is written.
  */
 export function* walkBatches(
   dialect: BatchDialect,

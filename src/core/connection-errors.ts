@@ -1,7 +1,7 @@
 /**
  * The two ways a database server's connection fails stepwise: it cannot be opened
- * ({@link ConnectionFailedError}, with the server's own reason and what to change), or it is lost
- * while stepwise uses it ({@link ConnectionLostError}, saying what became of the migration that was
+ * (`DATABASE_UNUSABLE`, with the server's own reason and what to change), or it is lost
+ * while stepwise uses it (`CONNECTION_LOST`, saying what became of the migration that was
  * running). Neither quotes a connection URL, so neither can print a password.
  */
 import { StepwiseError } from "./errors.js";

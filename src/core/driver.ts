@@ -136,7 +136,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
    * the write transaction alone (SQLite's `BEGIN IMMEDIATE`). Async drivers only: the async manager
    * takes it.
    *
-   * @throws DatabaseLockedError when another session held it past `busyTimeoutMs`.
+   * @throws `DATABASE_LOCKED` when another session held it past `busyTimeoutMs`.
    */
   holdRunLock?(tableName: string, busyTimeoutMs: number): Promise<() => Promise<void>>;
   /**
@@ -201,7 +201,7 @@ export function driverCapabilityError(fields: {
   return error;
 }
 
-/** Throws {@link DriverCapabilityError} unless `driver` declares every one of `capabilities`. */
+/** Throws `DRIVER_CAPABILITY_MISSING` unless `driver` declares every one of `capabilities`. */
 export function requireCapabilities(driver: Pick<Driver, "name" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {
   for (const capability of capabilities) {
     if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });

@@ -124,7 +124,7 @@ If another tool owns it, give stepwise a history table of its own: ${option("tab
 /**
  * One row of the history table holds something stepwise never writes (a version of 0 or below, a
  * fraction, text or NULL; a version twice; a state other than applied/started), so no plan can be
- * trusted. Same code as {@link HistoryTableInvalidError}: the table is unusable until that row is fixed.
+ * trusted. Same code as `HISTORY_TABLE_INVALID`: the table is unusable until that row is fixed.
  */
 export function historyRowInvalidError(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }): StepwiseError<"HISTORY_TABLE_INVALID"> {
   const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
@@ -545,7 +545,7 @@ export function diskFullError(fields: { version: number | null; file: string | n
 
 /**
  * The backup could not be written because its folder ran out of room (or the file hit a size limit
- * or quota). Distinct from {@link DiskFullError}: the database itself was not touched, and freeing
+ * or quota). Distinct from `DISK_FULL`: the database itself was not touched, and freeing
  * space elsewhere does not help; `directory` says where.
  */
 export function backupDiskFullError(fields: {

@@ -707,7 +707,7 @@ export interface StepwiseErrorDetails {
   readonly ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: {
     /** The async migrations' versions, ascending. */
     readonly versions: readonly number[];
-    /** Their files, project-relative, in the order of {@link versions}. */
+    /** Their files, project-relative, in the order of `versions`. */
     readonly files: readonly string[];
     /** The driver whose sync API refused, such as `"better-sqlite3"`. */
     readonly driver: string;
@@ -1059,9 +1059,9 @@ export interface RegistryProblem {
 
 /** The command that realigns recorded checksums after a deliberate edit (`src/safety/checksum-repair.ts`). */
 export const REPAIR_CHECKSUMS_COMMAND = "stepwise repair --checksums";
-/** Why a history row was refused by {@link HistoryRowInvalidError}. */
+/** Why a history row was refused by `HISTORY_TABLE_INVALID`. */
 export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-version" | "checksum-not-text" | "unknown-state";
-/** Which history write found its row gone, in {@link HistoryRowMissingError}. */
+/** Which history write found its row gone, in `HISTORY_ROW_MISSING`. */
 export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
 
 /**
@@ -1115,7 +1115,7 @@ export interface LockHolder {
   readonly lock: "write" | "read";
 }
 
-/** Why {@link DatabasePathInvalidError} refused a path. */
+/** Why `DATABASE_PATH_INVALID` refused a path. */
 export type DatabasePathProblem =
   "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file";
 
@@ -1137,7 +1137,7 @@ const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
   "block-device": "a block device",
   missing: "missing",
 };
-/** Why {@link BatchKeyError} refused a `forEachBatch` walk. */
+/** Why `BATCH_KEY_INVALID` refused a `forEachBatch` walk. */
 export type BatchKeyProblem = "no-such-table" | "no-such-column" | "no-rowid" | "null-key" | "duplicate-key" | "not-increasing" | "unsafe-integer" | "invalid-key";
 
 /** One row `PRAGMA foreign_key_check` reported. */
@@ -1160,7 +1160,7 @@ export interface ForeignBackupReason {
   readonly registry: string | null;
 }
 
-/** The step of a file write that failed, for {@link FileWriteError}. */
+/** The step of a file write that failed, for `FILE_WRITE_FAILED`. */
 export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
 
 /** Who started a `transaction: false` migration, as recorded in its `started` history row. */
@@ -1199,7 +1199,7 @@ export interface RegistryGenProblem {
   readonly column: number;
   readonly message: string;
 }
-/** Why a connection could not be opened, as {@link ConnectionFailedError.problem} names it. */
+/** Why a connection could not be opened, as `DATABASE_UNUSABLE`'s `problem` names it. */
 export type ConnectionProblem =
   | "wrong-password"
   | "password-missing"

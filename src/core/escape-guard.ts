@@ -19,7 +19,7 @@ export interface EscapeGuardStrategy {
   /** Whether `entry` may end the transaction it runs in, so it runs under the guard. */
   needsGuard(entry: MigrationEntry, direction: MigrationDirection): boolean;
   /**
-   * The verdict on a body after which our savepoint is gone: the {@link TransactionEscapedError}, or
+   * The verdict on a body after which our savepoint is gone: the `TRANSACTION_ESCAPED`, or
    * `null` when SQLite rolled the transaction back itself (disk full, I/O error) and the body's own
    * failure is what to report. Rolls back first, because only then does the commit witness tell
    * whether the migration committed anything.

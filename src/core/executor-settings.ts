@@ -16,8 +16,8 @@ import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationManagerProps } from "./options.j
  * version rules.
  *
  * @param dialect the SQL the executor writes for this driver's database: SQLite's unless the driver's entry says.
- * @throws RegistryDialectMismatchError when the registry was generated for another dialect than the driver's.
- * @throws RegistryInvalidError when the registry breaks the version rules.
+ * @throws `REGISTRY_DIALECT_MISMATCH` when the registry was generated for another dialect than the driver's.
+ * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
  */
 export function validateForExecutor(
   driver: Pick<Driver, "name" | "dialect" | "capabilities" | "classifyError">,

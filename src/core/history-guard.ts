@@ -53,7 +53,7 @@ export interface HistoryGuard {
    */
   enter(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, sql?: string | null): Step<boolean>;
   /**
-   * After a guarded body: lets writes through again, and throws {@link HistoryChangedByMigrationError}
+   * After a guarded body: lets writes through again, and throws `HISTORY_CHANGED_BY_MIGRATION`
    * when the table was dropped, renamed or altered. A `transaction: false` body may also have reset the
    * temp schema (a change of `temp_store` deletes every temp object), which took the triggers along:
    * then only the table is looked at.

@@ -9,7 +9,7 @@ import { run, type Step } from "./step.js";
 /**
  * Marks `version`'s applied row as started again, for a `transaction: false` down.
  *
- * @throws HistoryRowMissingError when `version` has no applied row.
+ * @throws `HISTORY_ROW_MISSING` when `version` has no applied row.
  */
 export function* markHistoryRowStarted(store: HistoryStore, version: number, startedAt: string, owner: string): Step<void> {
   // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
@@ -25,7 +25,7 @@ export function* markHistoryRowStarted(store: HistoryStore, version: number, sta
 /**
  * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
  *
- * @throws HistoryRowMissingError when `version` has no row: whoever removed it did so behind the
+ * @throws `HISTORY_ROW_MISSING` when `version` has no row: whoever removed it did so behind the
  *   caller's back, and the caller must not report a revert it cannot account for.
  */
 export function* deleteHistoryRow(store: HistoryStore, version: number): Step<void> {

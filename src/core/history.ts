@@ -25,7 +25,7 @@ export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "d
 
 /**
  * True when `tableName` can name the history table: a plain SQL identifier, so it can be quoted
- * without escaping. {@link HistoryStore} throws {@link InvalidTableNameError} for any other name.
+ * without escaping. {@link HistoryStore} throws `INVALID_TABLE_NAME` for any other name.
  */
 export function isValidTableName(tableName: string): boolean {
   // SQLite refuses to create a table whose name starts with sqlite_ (any case), and reading its own
@@ -59,7 +59,7 @@ export class HistoryStore {
 
   /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
-   * @throws InvalidTableNameError when `tableName` is not a plain SQL identifier.
+   * @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier.
    */
   constructor(tableName: string = DEFAULT_TABLE_NAME, quoted?: string) {
     if (!isValidTableName(tableName)) throw invalidTableNameError(tableName);
@@ -71,7 +71,7 @@ export class HistoryStore {
   /**
    * Whether the history table exists (SQLite matches table names case-insensitively). Does not write.
    *
-   * @throws HistoryTableInvalidError when a view, index or trigger has the name: reading it as the
+   * @throws `HISTORY_TABLE_INVALID` when a view, index or trigger has the name: reading it as the
    *   history would show "version 0", and creating the table would fail on the name.
    */
   *exists(): Step<boolean> {
@@ -108,7 +108,7 @@ export class HistoryStore {
     if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner TEXT`);
   }
 
-  /** Throws {@link HistoryTableInvalidError} when a required column is missing or `version` is not the key. */
+  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key. */
   *assertShape(): Step<void> {
     this.checkColumns(yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`));
   }
@@ -183,7 +183,7 @@ export class HistoryStore {
     return keys as AppliedMigrationKey[];
   }
 
-  /** Throws {@link HistoryRowInvalidError}, naming the row, when one read row is malformed (`previous`: the version before it). */
+  /** Throws `HISTORY_TABLE_INVALID`, naming the row, when one read row is malformed (`previous`: the version before it). */
   *assertRowValid(version: unknown, checksum: unknown, state: unknown, previous: unknown): Step<void> {
     const problem = rowProblemOf(version, checksum, state, previous);
     if (problem === null) return;
@@ -235,7 +235,7 @@ export class HistoryStore {
   /**
    * Turns a `started` row into an applied one.
    *
-   * @throws HistoryRowMissingError when there is no `started` row for `version`: another process
+   * @throws `HISTORY_ROW_MISSING` when there is no `started` row for `version`: another process
    *   removed it while the migration ran, and recording nothing would let the next plan run it again.
    */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
@@ -276,7 +276,7 @@ export class HistoryStore {
 }
 
 /**
- * Throws {@link HistoryRowMissingError} when a history write changed no row: another process removed
+ * Throws `HISTORY_ROW_MISSING` when a history write changed no row: another process removed
  * `version`'s row behind the caller's back, and the caller must not report a write it cannot account for.
  */
 export function assertRowChanged(store: HistoryStore, changes: number, version: number, operation: HistoryRowOperation): void {

@@ -55,8 +55,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   readonly props: MigrationManagerProps;
 
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws RegistryDialectMismatchError when it was generated for another dialect than the driver's.
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for another dialect than the driver's.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;

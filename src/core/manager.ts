@@ -23,8 +23,8 @@ export { refuseMovedOption };
  */
 export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, false, SyncDriver<Db>> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async.
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
    * @param dialect the SQL the executor writes, when the driver's storage needs its own (Durable Objects).
    */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {

@@ -13,7 +13,7 @@
  * the token answers pid reuse inside one host's process table, which is common in containers where
  * the app is always pid 1: a row with our own pid but another token was written by a dead
  * predecessor. A pid reused by an unrelated process still reads as alive there; the cost is a wait of
- * at most the busy timeout, then `MigrationInProgressError`, never a wrong answer.
+ * at most the busy timeout, then `MIGRATION_IN_PROGRESS`, never a wrong answer.
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
 

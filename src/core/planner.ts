@@ -136,7 +136,7 @@ export function hasDown(entry: MigrationEntry): boolean {
   return entry.downSql !== null;
 }
 
-/** Throws {@link RegistryInvalidError} when {@link findRegistryProblems} finds anything. */
+/** Throws `REGISTRY_INVALID` when {@link findRegistryProblems} finds anything. */
 export function assertValidRegistry(registry: MigrationRegistry): void {
   const problems = findRegistryProblems(registry);
   if (problems.length > 0) throw registryInvalidError(problems);
@@ -219,7 +219,7 @@ function isCleanPrefix(registry: MigrationRegistry, applied: readonly AppliedMig
 /**
  * Plans applying pending migrations up to `options.to` (default: the latest).
  *
- * @throws InvalidTargetError when `to` is not a version of the registry, or is below the current one.
+ * @throws `INVALID_TARGET` when `to` is not a version of the registry, or is below the current one.
  */
 export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanUpOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
@@ -238,8 +238,8 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
  * Plans reverting applied migrations: `steps` of them (default {@link DEFAULT_DOWN_STEPS}), or all
  * those above version `to` (`to: 0` reverts everything).
  *
- * @throws IrreversibleMigrationError before anything runs, when a step has no down.
- * @throws InvalidTargetError when the target is out of range.
+ * @throws `IRREVERSIBLE_MIGRATION` before anything runs, when a step has no down.
+ * @throws `INVALID_TARGET` when the target is out of range.
  */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanDownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);

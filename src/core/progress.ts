@@ -75,14 +75,14 @@ export function createMigrationContext(db: Database, entry: MigrationEntry, dire
  * visited (again). Rows added or moved to a key inside the bound, ahead of the walk, are new rows to
  * it and are visited. Keys only ever increase from batch to batch, so no key is handed twice.
  *
- * Every matching row is visited, or it throws {@link BatchKeyError}: before the first batch when the
+ * Every matching row is visited, or it throws `BATCH_KEY_INVALID`: before the first batch when the
  * key is not a column of the table (matched case-insensitively, as SQLite does) or a rowid it has, or
  * when a matching row's key is NULL or shared with another row; during the walk when a key turns out
  * repeated or cannot be held exactly in JavaScript. Rows carry the key under the spelling given, and
  * each listed column under its own spelling.
  *
- * @throws BatchKeyError as above; inside a migration's transaction, the whole migration rolls back.
- * @throws BatchOptionsInvalidError when `batchSize` is not a whole number from 1 to 2^53, before
+ * @throws `BATCH_KEY_INVALID` as above; inside a migration's transaction, the whole migration rolls back.
+ * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53, before
  *   anything is read or written.
  */
 export function forEachBatch<Row extends Record<string, unknown>>(

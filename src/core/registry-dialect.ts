@@ -17,7 +17,7 @@ export function entryDialect(entry: Pick<MigrationEntry, "dialect">): SqlDialect
 }
 
 /**
- * Throws {@link RegistryDialectMismatchError} when an entry of `migrations` was generated for
+ * Throws `REGISTRY_DIALECT_MISMATCH` when an entry of `migrations` was generated for
  * another dialect than `driver` speaks. Every entry is checked, so a registry stitched together from
  * both dialects is refused too. An empty registry runs nothing and fits every driver.
  */

@@ -55,7 +55,7 @@ function createSyncBodies(): SyncBodies {
  * set once the step has ended, its own rollback and settings restored, and before any of the
  * body's continuations can run, since they wait for this call to return.
  *
- * @throws AsyncInSyncRunnerError when a primitive or a migration body returns a promise.
+ * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
   const bodies = createSyncBodies();
@@ -268,7 +268,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
 }
 
 /**
- * Throws {@link AsyncInSyncRunnerError} before the body is called when its function is async by its
+ * Throws `ASYNC_IN_SYNC_RUNNER` before the body is called when its function is async by its
  * tag (bound, a class method or behind a Proxy too), so none of it runs. Bodies that hide it (a
  * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
  */

@@ -1,6 +1,6 @@
 /**
  * Where in its file a SQL migration failed: the line and column of the failing statement, as
- * `MigrationFailedError.location` gives it and the CLI prints it (`file:line:col`). The registry
+ * `MIGRATION_FAILED`'s `location` gives it and the CLI prints it (`file:line:col`). The registry
  * records where each section's SQL begins in the file (`sqlLines`); what is left is to find the
  * statement, by the first means that answers:
  *

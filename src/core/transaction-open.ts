@@ -8,7 +8,7 @@ import type { SyncDriver } from "./driver.js";
 import { inTransaction, type Step } from "./step.js";
 import { transactionOpenError } from "./error-factories.js";
 
-/** Throws {@link TransactionOpenError} when the connection the step runs on is inside a transaction. */
+/** Throws `TRANSACTION_OPEN` when the connection the step runs on is inside a transaction. */
 export function* refuseOpenTransaction(driver: string, operation: string): Step<void> {
   if (yield* inTransaction()) throw transactionOpenError({ driver, operation });
 }

@@ -62,7 +62,7 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
 }
 
 /**
- * Throws {@link WholeRunTransactionRefusedError} when {@link findWholeRunObstacle} finds a step. A
+ * Throws `WHOLE_RUN_TRANSACTION_REFUSED` when {@link findWholeRunObstacle} finds a step. A
  * revert's steps come newest first, so the one named is the newest obstacle: everything above it can
  * still be reverted in one transaction.
  */

@@ -139,8 +139,8 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBetterSqlite3Driver(db), migrations, props, SQLITE_FILE_DIALECT);
@@ -179,7 +179,7 @@ export function migrate<R extends SyncMigrationRegistry>(
  * await manager.down({ steps: 1 });
  */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBetterSqlite3Driver(db), migrations, props, SQLITE_FILE_DIALECT);
   }

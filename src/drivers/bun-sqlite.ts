@@ -226,8 +226,8 @@ function databaseFileOf(db: Database): string | null {
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBunSqliteDriver(db), migrations, props, SQLITE_FILE_DIALECT);
@@ -266,7 +266,7 @@ export function migrate<R extends SyncMigrationRegistry>(
  * await manager.down({ steps: 1 });
  */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBunSqliteDriver(db), migrations, props, SQLITE_FILE_DIALECT);
   }

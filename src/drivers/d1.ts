@@ -76,7 +76,7 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
 export const splitD1Statements: (script: string) => string[] = statementTexts;
 
 /**
- * Throws {@link DriverCapabilityError} for the first transactional TypeScript migration of
+ * Throws `DRIVER_CAPABILITY_MISSING` for the first transactional TypeScript migration of
  * `migrations`, naming its file: D1 cannot apply one atomically.
  */
 export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
@@ -149,9 +149,9 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<D1DatabaseLike, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
-   * @throws DriverCapabilityError (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
+   * @throws `DRIVER_CAPABILITY_MISSING` (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createD1Driver(db), migrations, props, createCloudflareDialect({ connectionSettings: null }));

@@ -67,7 +67,7 @@ const JOURNAL_SUFFIXES = ["-journal", "-wal", "-shm"];
  * reads, writes or places beside the database (its journals, lock sidecars, the names of its
  * backups) then belongs to the real file, and a link to it is never replaced. Nothing is opened.
  *
- * @throws DatabasePathInvalidError: `directory` or `not-a-file` (with the `kind`: a FIFO, socket or
+ * @throws `DATABASE_PATH_INVALID`: `directory` or `not-a-file` (with the `kind`: a FIFO, socket or
  *   device) for what is no database file; `dangling-symlink` for a link to nothing (an unmounted
  *   volume), which SQLite would create a database through; `symlink-loop`; `parent-not-directory`;
  *   `too-long`; `journal-not-a-file` when its `-journal`, `-wal` or `-shm` is a symbolic link or

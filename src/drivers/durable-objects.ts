@@ -174,9 +174,9 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
  */
 export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationRegistry> extends SyncMigrationManager<DurableObjectSql, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
-   * @throws AsyncMigrationsNeedAsyncRunnerError when `gen` marked any of its migrations async (make them synchronous).
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async (make them synchronous).
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));

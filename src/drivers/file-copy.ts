@@ -17,7 +17,7 @@ import { transactionOpenError, tempFolderUnusableError } from "../core/error-fac
 
 /**
  * `action` on the system's temporary folder; a failure of the folder itself (missing, a file, not
- * writable, full) becomes {@link TempFolderUnusableError} naming it.
+ * writable, full) becomes `TEMP_FOLDER_UNUSABLE` naming it.
  */
 function inTempFolder<T>(action: (tempRoot: string) => T): T {
   const tempRoot = nodeOs().tmpdir();
@@ -53,13 +53,13 @@ export interface SnapshotConnection {
  * otherwise through `VACUUM INTO`, which reads in a read transaction, so the source is never written,
  * WAL content included, and gives a copy in rollback-journal mode with `user_version` and
  * `application_id` kept. `VACUUM` cannot run inside a transaction, so there the app's open
- * transaction is refused with {@link TransactionOpenError} before anything runs.
+ * transaction is refused with `TRANSACTION_OPEN` before anything runs.
  *
  * SQLite refuses `VACUUM INTO` on a `query_only` connection (the CLI's read commands set it, and so
  * may an app's read-only connection), though it writes only the new file. The setting is lifted for
  * that one statement and put back whatever happens, so the source stays read-only to everything else.
  *
- * @throws TransactionOpenError; TempFolderUnusableError when the temporary folder cannot hold the copy.
+ * @throws `TRANSACTION_OPEN`; `TEMP_FOLDER_UNUSABLE` when the temporary folder cannot hold the copy.
  */
 export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array {
   const pages = readPages(connection);
@@ -116,7 +116,7 @@ export interface FileCopyConnection<Db> {
  * deletes; empty `bytes` open SQLite's in-memory database instead. The copy reports no file: no other
  * process can reach it, so it has no owner lock to take and no lock holders to name.
  *
- * @throws TempFolderUnusableError when the temporary folder cannot hold the copy.
+ * @throws `TEMP_FOLDER_UNUSABLE` when the temporary folder cannot hold the copy.
  */
 export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => FileCopyConnection<Db>): SyncDriver<Db> {
   // An empty database needs no file: SQLite's own in-memory database is that, and the temporary folder

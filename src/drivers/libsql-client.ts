@@ -449,8 +449,8 @@ async function openScratchClient(open: () => Client | Promise<Client>): Promise<
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<Client, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws RegistryDialectMismatchError when it was generated for PostgreSQL.
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
     const { remote, scratchClient, ...settings } = props;

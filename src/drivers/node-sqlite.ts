@@ -167,7 +167,7 @@ function sidecarOpener(db: DatabaseSync): SidecarOpener {
 /**
  * The executor's primitives on one node:sqlite connection.
  *
- * @throws UsageError on a Node without `DatabaseSync#isTransaction` (before 22.16).
+ * @throws `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16).
  * @example
  * const driver = createNodeSqliteDriver(new DatabaseSync("data/app.db"));
  */
@@ -288,8 +288,8 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws AsyncMigrationsNeedAsyncRunnerError when it holds async migrations (use {@link AsyncMigrationManager}).
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
     super(createNodeSqliteDriver(db), migrations, props, SQLITE_FILE_DIALECT);
@@ -328,7 +328,7 @@ export function migrate<R extends SyncMigrationRegistry>(
  * await manager.down({ steps: 1 });
  */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
-  /** @throws RegistryInvalidError when the registry breaks the version rules. */
+  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
     super(createNodeSqliteDriver(db), migrations, props, SQLITE_FILE_DIALECT);
   }

@@ -54,7 +54,7 @@ interface WaitRow extends LockHolderSession {
 /**
  * `lockTimeoutMs` (default `DEFAULT_LOCK_TIMEOUT_MS`) as the whole milliseconds stepwise sets.
  *
- * @throws UsageError when it is no number of milliseconds, 0 or more.
+ * @throws `USAGE` when it is no number of milliseconds, 0 or more.
  */
 export function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   const value = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;

@@ -99,7 +99,7 @@ function literal(text: string): string {
  * connects to it with the session's own host, port, role, password and TLS settings. `createDriver`
  * makes the driver of that connection (the pg driver's primitives).
  *
- * @throws ScratchDatabaseUnavailableError when the server refuses `CREATE DATABASE`.
+ * @throws `SCRATCH_DATABASE_UNAVAILABLE` when the server refuses `CREATE DATABASE`.
  */
 export async function openPgScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {
   // CREATE DATABASE cannot run inside a transaction block, and trying would abort the app's.

@@ -422,9 +422,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   readonly lockTimeoutMs: number;
 
   /**
-   * @throws RegistryInvalidError when the registry breaks the version rules.
-   * @throws RegistryDialectMismatchError when it was generated for SQLite.
-   * @throws UsageError when `props.schema` is not a plain identifier, or `props.lockTimeoutMs` no number of milliseconds.
+   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for SQLite.
+   * @throws `USAGE` when `props.schema` is not a plain identifier, or `props.lockTimeoutMs` no number of milliseconds.
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
@@ -449,7 +449,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * out of the pool for the whole call and released after. A call that may write holds the run lock
    * from start to end, so concurrent processes plan and apply one after another.
    *
-   * @throws AsyncRunInProgressError (as a rejection) when another call is still running on the same client.
+   * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same client.
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;

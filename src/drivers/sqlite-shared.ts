@@ -247,7 +247,7 @@ export function createBatchConnection(library: { prepare(sql: string): BatchStat
 
 /**
  * Runs a TypeScript migration's body on the app's connection, and turns a connection the body closed
- * (`db.close()`) into {@link ConnectionClosedError}: every later step (release, record, restore)
+ * (`db.close()`) into `MIGRATION_FAILED`: every later step (release, record, restore)
  * would otherwise fail with the library's own bare error, or on libsql abort the whole process.
  * `isOpen` is the library's own answer, read after the body however it ended.
  */

@@ -30,7 +30,7 @@ export interface ServerManager {
 }
 
 /**
- * Throws {@link ServerBackupUnsupportedError} for a PostgreSQL driver, else `DRIVER_CAPABILITY_MISSING`
+ * Throws `DRIVER_CAPABILITY_MISSING` for a PostgreSQL driver, else `DRIVER_CAPABILITY_MISSING`
  * unless `driver` declares every one of `capabilities`. Called first by every backup and restore net.
  */
 export function requireBackupCapabilities(driver: Pick<Driver, "name" | "dialect" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {

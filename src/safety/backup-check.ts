@@ -48,7 +48,7 @@ export function quickCheckProblems(driver: SyncDriver): string[] {
  * build on the damage, and a backup of it is one restore refuses. With `file`, the check is of that
  * file (a copy just written of `databaseFile`), opened read-only through `driver`'s library.
  *
- * @throws DatabaseDamagedError naming `databaseFile` (default: the driver's own) with the check's output.
+ * @throws `DATABASE_DAMAGED` naming `databaseFile` (default: the driver's own) with the check's output.
  */
 export function refuseDamagedDatabase(driver: SyncDriver, file: string | null = null, databaseFile: string | null = mainDatabaseFile(driver)): void {
   const checked = file === null ? driver : driver.openFile!(file, { readonly: true, busyTimeoutMs: 0 });
@@ -79,10 +79,10 @@ export interface BackupInspection {
  * `source` is a connection of the app's SQLite library (a driver or manager; an in-memory one will do),
  * whose driver opens the file.
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) when that driver cannot open files.
- * @throws InvalidBackupError when it is missing, no regular file, an unfinished backup (`.partial`),
+ * @throws `DRIVER_CAPABILITY_MISSING` when that driver cannot open files.
+ * @throws `BACKUP_INVALID` when it is missing, no regular file, an unfinished backup (`.partial`),
  *   not SQLite, truncated, damaged, or has no history table.
- * @throws DatabaseLockedError when another process keeps the file locked past `busyTimeoutMs`.
+ * @throws `DATABASE_LOCKED` when another process keeps the file locked past `busyTimeoutMs`.
  */
 export function inspectBackupOrThrow(source: DriverSource, file: string, tableName: string = DEFAULT_TABLE_NAME, busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS): BackupInspection {
   const opener = driverWith(source, "inspectBackupOrThrow", "openFile");

@@ -81,7 +81,7 @@ export interface BackupFile {
  * database's real path and lineage (see `backup-name.ts`), so backups of two databases that share a
  * name and a backup folder are told apart.
  *
- * @throws UsageError for an in-memory database, which has no file.
+ * @throws `USAGE` for an in-memory database, which has no file.
  */
 export function formatBackupFileName(source: DriverSource, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
   const driver = driverOf(source);
@@ -114,8 +114,8 @@ export type BackupDatabase = DriverSource | string;
  * database's lineage; given a bare file name (`"app.db"`), every backup named after it, whichever
  * database wrote it. Only regular files count, never symlinks.
  *
- * @throws UsageError for an absolute path without `options.driver`, or a relative path;
- *   DriverCapabilityError when that driver cannot open files.
+ * @throws `USAGE` for an absolute path without `options.driver`, or a relative path;
+ *   `DRIVER_CAPABILITY_MISSING` when that driver cannot open files.
  */
 export function listBackups(directory: string, database: BackupDatabase, options: BackupIdentityOptions = {}): BackupFile[] {
   if (typeof database === "string" && !nodePath().isAbsolute(database) && nodePath().basename(database) === database) return listBackupsWithIdentity(directory, database, null);
@@ -177,7 +177,7 @@ export interface PruneBackupsOptions extends BackupIdentityOptions {
  * `database` is the database's connection (a driver or manager), or its absolute path with
  * `options.driver` to read its lineage.
  *
- * @throws UsageError when `database` is a path that is not absolute or comes without
+ * @throws `USAGE` when `database` is a path that is not absolute or comes without
  *   `options.driver` (its identity could not be known), or `keep` is not a whole number of at
  *   least 1; nothing is deleted then.
  */
@@ -219,7 +219,7 @@ function sortKeyOf(backup: BackupFile): string {
   return `${backup.stamp}#${String(counter).padStart(12, "0")}`;
 }
 
-/** @throws UsageError unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
+/** @throws `USAGE` unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
 function assertKeep(keep: number): void {
   if (!Number.isSafeInteger(keep) || keep < 1) throw usageError(`Keep at least one backup, as a whole number (keep was ${keep}).`);
 }
@@ -296,7 +296,7 @@ function startsWithSqliteHeader(file: string): boolean {
  * Refuses a relative backup folder: the library has no working folder of its own to resolve it
  * against, and the process's may not be the one the caller means.
  *
- * @throws UsageError naming the `directory` option.
+ * @throws `USAGE` naming the `directory` option.
  */
 export function assertAbsoluteBackupDirectory(directory: string): void {
   assertAbsolutePathOption("directory", directory);
@@ -305,7 +305,7 @@ export function assertAbsoluteBackupDirectory(directory: string): void {
 /**
  * The library never resolves against the working folder, so every path option must be absolute.
  *
- * @throws UsageError naming `option`.
+ * @throws `USAGE` naming `option`.
  */
 export function assertAbsolutePathOption(option: string, value: string): void {
   if (!nodePath().isAbsolute(value)) {
@@ -431,10 +431,10 @@ function publish(target: BackupTarget, version: number): string {
  * synchronously. Must be called outside a transaction. The copy is checked as `restore` would check
  * it before it gets its name. Prunes old backups of the same database to `keep`.
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything is written when the
- *   driver has no real files (capability `openFile`: sql.js); UsageError for an in-memory database
- *   or a relative folder; DatabaseDamagedError when the copy fails `quick_check` (unless
- *   `dangerouslySkipIntegrityCheck`); BackupDiskFullError or BackupFolderUnwritableError naming the folder.
+ * @throws `DRIVER_CAPABILITY_MISSING` before anything is written when the
+ *   driver has no real files (capability `openFile`: sql.js); `USAGE` for an in-memory database
+ *   or a relative folder; `DATABASE_DAMAGED` when the copy fails `quick_check` (unless
+ *   `dangerouslySkipIntegrityCheck`); `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` naming the folder.
  */
 export function takeBackupSync(source: DriverSource, options: TakeBackupOptions): BackupRecord {
   const driver = driverWith(source, "takeBackupSync", "openFile");
@@ -454,8 +454,8 @@ export function takeBackupSync(source: DriverSource, options: TakeBackupOptions)
  * Snapshots the database `source` has open (a driver or a manager) with SQLite's online backup API.
  * Prunes old backups to `keep`.
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything is written when the
- *   driver lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; DatabaseLockedError when
+ * @throws `DRIVER_CAPABILITY_MISSING` before anything is written when the
+ *   driver lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; `DATABASE_LOCKED` when
  *   another connection keeps the database locked past the busy timeout; otherwise as
  *   {@link takeBackupSync}.
  */

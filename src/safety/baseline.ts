@@ -66,8 +66,8 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
  *
- * @throws AlreadyManagedError when a history exists; SchemaMismatchError when the schema differs and
- *   `dangerouslyForce` is not set; InvalidTargetError for a version the registry lacks.
+ * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and
+ *   `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link baselineDatabaseAsync}. */
@@ -91,7 +91,7 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
  * await baselineDatabaseAsync(new MigrationManager(pool, migrations), 5);
  *
  * @throws whatever {@link baselineDatabase} throws, as a rejection; on PostgreSQL also
- *   ScratchDatabaseUnavailableError when the role may not create the scratch database.
+ *   `SCRATCH_DATABASE_UNAVAILABLE` when the role may not create the scratch database.
  */
 export async function baselineDatabaseAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options: BaselineOptions = {}): Promise<BaselineResult> {
   const reader = schemaReaderOf(manager, "baselineDatabase");

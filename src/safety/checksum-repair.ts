@@ -70,10 +70,10 @@ export interface ChecksumRepairResult {
  * @example
  * const report = repairChecksums(manager); // what would change
  * repairChecksums(manager, { apply: true, repairedBy: "alice" });
- * @throws DatabaseAheadError when the history holds versions this registry lacks: an older build
+ * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks: an older build
  *   must not rewrite what a newer one recorded. Nothing is changed.
- * @throws InvalidTargetError for a `version` the registry lacks or the history does not hold.
- * @throws IncompleteMigrationError for a `version` whose attempt was interrupted.
+ * @throws `INVALID_TARGET` for a `version` the registry lacks or the history does not hold.
+ * @throws `INCOMPLETE_MIGRATION` for a `version` whose attempt was interrupted.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
 /** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link repairChecksumsAsync}. */

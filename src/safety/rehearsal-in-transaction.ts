@@ -16,7 +16,7 @@
  *
  * A plan holding a `transaction: false` migration (which must run outside any transaction, such as
  * `CREATE INDEX CONCURRENTLY`) or one that switches foreign keys off cannot run inside one
- * transaction, so it is refused before anything runs ({@link RehearsalRefusedError}). The call holds
+ * transaction, so it is refused before anything runs (`REHEARSAL_REFUSED`). The call holds
  * the run lock (on PostgreSQL) for its whole length, and the locks its DDL takes until the rollback:
  * other sessions touching those tables wait for the rehearsal, as they would for the real run.
  */
@@ -59,11 +59,11 @@ export function rehearsalRefusedError(fields: { version: number; file: string; o
  * const { rehearsal } = await rehearseUpAsync(new MigrationManager(pool, migrations));
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  *
- * @throws DriverCapabilityError (`capability: "savepoints"`, `operation: "rehearseUp"`) before anything
+ * @throws `DRIVER_CAPABILITY_MISSING` (`capability: "savepoints"`, `operation: "rehearseUp"`) before anything
  *   runs when the driver cannot roll back a whole run in one transaction: it has no savepoints (D1,
  *   Durable Objects) or applies each migration as its own committed batch (`atomicBatch`, D1).
- * @throws RehearsalRefusedError when the plan holds a `transaction: false` migration (or one that
- *   switches foreign keys off); TransactionOpenError when the app's connection is inside a transaction;
+ * @throws `REHEARSAL_REFUSED` when the plan holds a `transaction: false` migration (or one that
+ *   switches foreign keys off); `TRANSACTION_OPEN` when the app's connection is inside a transaction;
  *   `DATABASE_LOCKED` on PostgreSQL when another session holds the run lock past the busy timeout.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {

@@ -60,8 +60,8 @@ export interface RepairResult {
  *
  * @example
  * repairIncompleteMigration(new MigrationManager(db, migrations), { version: 3, resolution: "forget" });
- * @throws InvalidTargetError when that version has no `started` row.
- * @throws MigrationInProgressError when the process that started it still runs: its owner lock is
+ * @throws `INVALID_TARGET` when that version has no `started` row.
+ * @throws `MIGRATION_IN_PROGRESS` when the process that started it still runs: its owner lock is
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;

@@ -124,17 +124,17 @@ export interface RestoreResult {
  * @example
  * await restoreBackup({ backupFile: path.join(dataDir, "backups", name), databasePath: path.join(dataDir, "app.db"), migrations });
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when `driver` lacks
- *   `openFile` or `onlineBackup`; DatabasePathInvalidError (DATABASE_PATH_INVALID) when `databasePath` is
+ * @throws `DRIVER_CAPABILITY_MISSING` before anything else when `driver` lacks
+ *   `openFile` or `onlineBackup`; `DATABASE_PATH_INVALID` when `databasePath` is
  *   a folder, FIFO, socket or device (its `kind`), a link to nothing, or its `-journal`, `-wal` or
- *   `-shm` is a link; InvalidBackupError (BACKUP_INVALID) for a missing, unfinished, damaged or non-stepwise
+ *   `-shm` is a link; `BACKUP_INVALID` for a missing, unfinished, damaged or non-stepwise
  *   file, or one that is no regular file (its `kind`);
- *   ForeignBackupError (BACKUP_FOREIGN) for another app's backup; DatabaseFolderMissingError when the
- *   database's folder does not exist; DatabaseLockedError when another connection kept a lock on the
- *   database or the backup past the busy timeout; BackupIsDatabaseError when the backup is the
- *   database file itself; MigrationInProgressError when another process is still running a
- *   `transaction: false` migration on it; BackupDiskFullError or BackupFolderUnwritableError when an
- *   unreadable database cannot be set aside; RestoreUnverifiedError when the copy cannot be
+ *   `BACKUP_FOREIGN` for another app's backup; `DATABASE_FOLDER_MISSING` when the
+ *   database's folder does not exist; `DATABASE_LOCKED` when another connection kept a lock on the
+ *   database or the backup past the busy timeout; `BACKUP_IS_DATABASE` when the backup is the
+ *   database file itself; `MIGRATION_IN_PROGRESS` when another process is still running a
+ *   `transaction: false` migration on it; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` when an
+ *   unreadable database cannot be set aside; `RESTORE_UNVERIFIED` when the copy cannot be
  *   confirmed. In each case the database is as it was.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
@@ -208,7 +208,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
  * content from under that transaction. Refused at once instead; a connection on another database
  * (the usual in-memory opener) does not count.
  *
- * @throws TransactionOpenError when `opener` is inside a transaction on `databasePath`.
+ * @throws `TRANSACTION_OPEN` when `opener` is inside a transaction on `databasePath`.
  */
 function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: string): void {
   if (!opener.inTransaction()) return;
@@ -229,7 +229,7 @@ function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: stri
  * The same file under two names (a hard link, a symlink, the same path) is caught by device and inode:
  * the copy would read and write one file, and its own read lock would look like another connection's.
  *
- * @throws BackupIsDatabaseError when `backupFile` is the database file.
+ * @throws `BACKUP_IS_DATABASE` when `backupFile` is the database file.
  */
 function refuseRestoreOntoItself(backupFile: string, databasePath: string): void {
   let backup: ReturnType<typeof statSync>;
@@ -272,7 +272,7 @@ function removeDatabaseFiles(databasePath: string): void {
  * The originals are removed only once every copy is complete; a copy that fails (no room, a size
  * limit, no permission) is removed, the database is left as it was, and the failure is typed.
  *
- * @throws BackupDiskFullError or BackupFolderUnwritableError naming `directory`.
+ * @throws `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` naming `directory`.
  */
 function setAsideUnusable(databasePath: string, directory: string): string {
   const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);

@@ -46,7 +46,7 @@ export interface SchemaReader {
  * The reader for `manager`'s dialect and runner. `replays: false` (a rehearsal, which never calls
  * {@link SchemaReader.replay}) needs no scratch database.
  *
- * @throws DriverCapabilityError (naming `operation`) when the net replays and the driver can open no
+ * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open no
  *   scratch database: a SQLite driver without `snapshot` nor `openScratchDatabase` (libsql-client
  *   without its `scratchClient`).
  */

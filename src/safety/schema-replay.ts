@@ -16,7 +16,7 @@ import type { MigrationRegistry } from "../core/types.js";
  * Applies migrations 1..`version` of `manager`'s registry to a fresh scratch database and reads its
  * schema (without the history table). Data migrations run against empty tables.
  *
- * @throws DriverCapabilityError when the driver cannot open a scratch database (`snapshot`).
+ * @throws `DRIVER_CAPABILITY_MISSING` when the driver cannot open a scratch database (`snapshot`).
  */
 export function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number): SchemaSnapshot {
   requireCapabilities(manager.driver, "replaySchema", "snapshot");

@@ -14,7 +14,7 @@ import { requireBackupCapabilities, type ServerManager } from "./backup-capabili
 import { usageError } from "../core/error-factories.js";
 
 /**
- * `upWithBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming
+ * `upWithBackup` on a server database: refused with `DRIVER_CAPABILITY_MISSING` (naming
  * `pg_dump`) before anything runs; no migration is applied. Take the dump first, then call `up`.
  *
  * @example
@@ -31,13 +31,13 @@ export async function upWithOnlineBackupOnServer(manager: ServerManager, _option
   throw usageError(`upWithOnlineBackup here is for server databases; for a SQLite database import upWithOnlineBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
-/** `takeBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_dump`); no folder or file is created. */
+/** `takeBackup` on a server database: refused with `DRIVER_CAPABILITY_MISSING` (naming `pg_dump`); no folder or file is created. */
 export async function takeBackupOnServer(manager: ServerManager, _options: BackupOptions & { readonly version: number }): Promise<BackupRecord> {
   requireBackupCapabilities(manager.driver, "takeBackup", "onlineBackup", "openFile");
   throw usageError(`takeBackup here is for server databases; for a SQLite database import takeBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);
 }
 
-/** `restoreBackup` on a server database: refused with `ServerBackupUnsupportedError` (naming `pg_restore`); nothing is read or changed. */
+/** `restoreBackup` on a server database: refused with `DRIVER_CAPABILITY_MISSING` (naming `pg_restore`); nothing is read or changed. */
 export async function restoreBackupOnServer(manager: ServerManager, _options: { readonly backupFile: string }): Promise<RestoreResult> {
   requireBackupCapabilities(manager.driver, "restoreBackup", "openFile", "onlineBackup");
   throw usageError(`restoreBackup here is for server databases; for a SQLite database import restoreBackup from its driver's entry (such as "stepwise-migrate/better-sqlite3").`);

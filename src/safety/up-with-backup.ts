@@ -39,11 +39,11 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @example
  * upWithBackup(new MigrationManager(db, migrations, { logger: console }), { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver has
- *   no real files (capability `openFile`: sql.js); UsageError before anything else when
- *   `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the database
- *   has tables but no history; WholeRunTransactionRefusedError before any snapshot when
- *   `transaction: "all"` and the run cannot share one transaction; DatabaseDamagedError before any
+ * @throws `DRIVER_CAPABILITY_MISSING` before anything else when the driver has
+ *   no real files (capability `openFile`: sql.js); `USAGE` before anything else when
+ *   `backup.directory` is not absolute; `UNMANAGED_DATABASE` before any snapshot when the database
+ *   has tables but no history; `WHOLE_RUN_TRANSACTION_REFUSED` before any snapshot when
+ *   `transaction: "all"` and the run cannot share one transaction; `DATABASE_DAMAGED` before any
  *   snapshot when `quick_check` finds the database damaged (see `dangerouslySkipIntegrityCheck`);
  *   otherwise whatever `up` throws.
  */
@@ -81,11 +81,11 @@ export function upWithBackup<R extends MigrationRegistry>(manager: SyncMigration
  * @example
  * await upWithOnlineBackup(manager, { backup: { directory: path.join(dataDir, "backups") } });
  *
- * @throws DriverCapabilityError (DRIVER_CAPABILITY_MISSING) before anything else when the driver
- *   lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; UsageError before anything else
- *   when `backup.directory` is not absolute; UnmanagedDatabaseError before any snapshot when the
- *   database has tables but no history; WholeRunTransactionRefusedError before any snapshot when
- *   `transaction: "all"` and the run cannot share one transaction; DatabaseDamagedError as
+ * @throws `DRIVER_CAPABILITY_MISSING` before anything else when the driver
+ *   lacks `onlineBackup` (bun:sqlite, libsql, sql.js) or `openFile`; `USAGE` before anything else
+ *   when `backup.directory` is not absolute; `UNMANAGED_DATABASE` before any snapshot when the
+ *   database has tables but no history; `WHOLE_RUN_TRANSACTION_REFUSED` before any snapshot when
+ *   `transaction: "all"` and the run cannot share one transaction; `DATABASE_DAMAGED` as
  *   {@link upWithBackup}; otherwise whatever `up` throws.
  */
 export async function upWithOnlineBackup<R extends MigrationRegistry>(manager: SyncMigrationManager<unknown, R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {

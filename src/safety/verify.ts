@@ -28,7 +28,7 @@ export interface SchemaVerification {
 
 /** Options for {@link verifySchema}. */
 export interface VerifySchemaOptions {
-  /** Throw {@link SchemaDriftError} on any difference instead of returning it. Default `false`. */
+  /** Throw `SCHEMA_DRIFT` on any difference instead of returning it. Default `false`. */
   readonly refuseDrift?: boolean;
   /**
    * On SQLite, when the expected schema had to be built by replaying the migrations, store it in the
@@ -64,7 +64,7 @@ export function schemaDriftError(verification: SchemaVerification): StepwiseErro
  * const verification = verifySchema(manager);
  * if (!verification.ok) console.log(verification.drift.join("\n"));
  *
- * @throws SchemaDriftError on drift when `refuseDrift` is set; UnmanagedDatabaseError when the
+ * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `UNMANAGED_DATABASE` when the
  *   database has tables but no history (use baseline first); and the planner's refusals (checksum
  *   mismatch, database ahead...) when the history is not usable.
  */
@@ -95,7 +95,7 @@ Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
  * const verification = await verifySchemaAsync(new MigrationManager(pool, migrations));
  * if (!verification.ok) console.log(verification.drift.join("\n"));
  *
- * @throws SchemaDriftError on drift when `refuseDrift` is set; ScratchDatabaseUnavailableError on
+ * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `SCRATCH_DATABASE_UNAVAILABLE` on
  *   PostgreSQL when the role may not create the scratch database (`CREATEDB`); and whatever
  *   {@link verifySchema} throws.
  */

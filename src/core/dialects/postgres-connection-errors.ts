@@ -94,7 +94,7 @@ function caseOfClientError(systemCode: string | null, message: string): [Connect
 }
 
 /**
- * A failure to open a session as {@link ConnectionFailedError}: the server's reason and what to change
+ * A failure to open a session as `DATABASE_UNUSABLE`: the server's reason and what to change
  * for each common case. Its message is the server's (or the socket's), which names the role, database
  * or host, never the URL or a password.
  */

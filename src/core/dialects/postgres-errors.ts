@@ -78,7 +78,7 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
 }
 
 /**
- * `error`, which ended the session, as {@link ConnectionLostError} with no migration running;
+ * `error`, which ended the session, as `CONNECTION_LOST` with no migration running;
  * `during` says what was (`"waiting for the run lock"`).
  */
 export function lostConnection(error: unknown, during?: string): StepwiseError<"CONNECTION_LOST"> {

@@ -87,7 +87,7 @@ export function isLockTimeout(error: unknown): boolean {
   return fields?.code === "55P03" && typeof fields.message === "string" && /lock timeout/.test(fields.message);
 }
 
-/** `error` as {@link LockTimeoutError}, with the wait the driver saw, for `migration` or for none. */
+/** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `migration` or for none. */
 export function lockTimedOut(
   error: unknown,
   lockTimeoutMs: number,

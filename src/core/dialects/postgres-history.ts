@@ -13,7 +13,7 @@ function quoteIdentifier(name: string): string {
   return `"${name}"`;
 }
 
-/** The `relkind`s of `pg_class` as the kinds `HistoryTableInvalidError` names. */
+/** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
 
 /** The history table of one schema on PostgreSQL. */
@@ -26,7 +26,7 @@ export class PostgresHistoryStore extends HistoryStore {
   override readonly eq = EQ;
   override readonly textType = TEXT;
 
-  /** @throws InvalidTableNameError when `tableName` is not a plain SQL identifier. */
+  /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
     super(tableName, `${quoteIdentifier(schema)}.${quoteIdentifier(tableName)}`);
     this.schema = schema;
@@ -36,7 +36,7 @@ export class PostgresHistoryStore extends HistoryStore {
    * Whether the history table exists in the schema (PostgreSQL matches quoted names exactly). Does
    * not write.
    *
-   * @throws HistoryTableInvalidError when another kind of relation (a view, a sequence) has the name.
+   * @throws `HISTORY_TABLE_INVALID` when another kind of relation (a view, a sequence) has the name.
    */
   override *exists(): Step<boolean> {
     const kinds = (yield* query<{ relkind: string }>(

@@ -83,7 +83,7 @@ ORDER BY name ${COLLATE_C}`;
 /**
  * The PostgreSQL dialect for the history table in `schema`.
  *
- * @throws UsageError when `schema` is not a plain identifier.
+ * @throws `USAGE` when `schema` is not a plain identifier.
  */
 export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
   const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
