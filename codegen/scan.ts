@@ -86,6 +86,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
   // Every entry that names a version, valid or not, so a refused file still fills its place.
   const versionHolders: VersionHolder[] = [];
 
+  const tsContext: TsScanContext = { project, types, relative, projectRoot: options.projectRoot, dialect: options.dialect ?? "sqlite" };
   for (const entry of entries) {
     const fileName = entry.name;
     const parsedName = parseMigrationFileName(fileName);
@@ -106,90 +107,122 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       problems.push({ ...at, code: "BAD_FILE_NAME", message: `not a valid migration file name ${quoted}: ${parsedName.problem.reason}` });
       continue;
     }
+    const read = readMigrationSource(absolutePath, file, quoted);
+    if ("problem" in read) {
+      problems.push(read.problem);
+      continue;
+    }
     const { name, kind } = parsedName.migration;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(absolutePath);
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      problems.push({ ...at, code: "MIGRATION_UNREADABLE", message: `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})` });
-      continue;
-    }
-    const decoded = decodeSourceBytes(bytes);
-    if (!decoded.ok) {
-      problems.push({ code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
-      continue;
-    }
-    const source = decoded.text;
     const base = { version: version!, name, kind, file, absolutePath };
-    if (kind === "sql") {
-      const result = parseSqlMigrationSource(source, { dialect: options.dialect ?? "sqlite" });
-      if (!result.ok) {
-        for (const problem of result.problems) problems.push({ ...problem, file });
-        continue;
-      }
-      const { migration } = result;
-      migrations.push({
-        ...base,
-        // A deliberately empty migration with no description of its own is described by its reason.
-        description: migration.description ?? migration.emptyUpReason,
-        checksum: migration.checksum,
-        reversible: migration.downSql !== null,
-        transaction: migration.transaction,
-        disableForeignKeys: migration.disableForeignKeys,
-        async: false,
-        upSql: migration.upSql,
-        downSql: migration.downSql,
-        sqlLines: [migration.upSqlLine, migration.downSqlLine],
-      });
-    } else {
-      const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-      const sourceFile = project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
-      const placeholders = findTsTemplatePlaceholders(sourceFile.compilerNode, file);
-      if (placeholders.length > 0) {
-        project.removeSourceFile(sourceFile);
-        problems.push(...placeholders);
-        continue;
-      }
-      const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => types.returnsThenable(absolutePath, normalized, fn) });
-      const imports = result.ok
-        ? followLocalImports({
-            absolutePath,
-            sourceFile: sourceFile.compilerNode,
-            ownChecksum: result.facts.checksum,
-            earlierOwnChecksums: result.facts.earlierChecksums,
-            relative,
-            projectRoot: options.projectRoot,
-          })
-        : null;
-      // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
-      const foreignKeysAt = result.ok && result.facts.disableForeignKeys && options.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
-      project.removeSourceFile(sourceFile);
-      if (!result.ok) {
-        problems.push(...result.problems);
-        continue;
-      }
-      if (imports!.problems.length > 0) {
-        problems.push(...imports!.problems);
-        continue;
-      }
-      if (result.facts.disableForeignKeys && options.dialect === "postgres") {
-        problems.push({
-          ...at,
-          ...foreignKeysAt!,
-          code: "FOREIGN_KEYS_FLAG_UNSUPPORTED",
-          message: `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
-        });
-        continue;
-      }
-      const { earlierChecksums: _earlier, ...facts } = result.facts;
-      migrations.push({ ...base, ...facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files });
-    }
+    const scanned = kind === "sql" ? scanSqlMigration(read.source, base, options.dialect ?? "sqlite") : scanTsMigration(read.source, base, fileName, tsContext);
+    if ("problems" in scanned) problems.push(...scanned.problems);
+    else migrations.push(scanned.migration);
   }
 
   problems.push(...checkVersions(versionHolders));
   migrations.sort((a, b) => a.version - b.version);
   return { migrations, problems };
+}
+
+/** What one migration file gave: its entry, or the problems that keep it out of the registry. */
+type ScanOutcome = { readonly migration: ScannedMigration } | { readonly problems: readonly Problem[] };
+
+/** The fields every scanned migration has, from its file's name and place. */
+type MigrationBase = Pick<ScannedMigration, "version" | "name" | "kind" | "file" | "absolutePath">;
+
+/** What scanning a TypeScript migration shares with the others of the same scan. */
+interface TsScanContext {
+  readonly project: Project;
+  readonly types: ReturnType<typeof createReturnTypeChecker>;
+  readonly relative: (absolute: string) => string;
+  readonly projectRoot: string;
+  readonly dialect: SqlDialect;
+}
+
+/** A migration file's text, decoded, or the problem that it cannot be read or is not UTF-8. */
+function readMigrationSource(absolutePath: string, file: string, quoted: string): { readonly source: string } | { readonly problem: Problem } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolutePath);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return {
+      problem: {
+        file,
+        line: 1,
+        column: 1,
+        code: "MIGRATION_UNREADABLE",
+        message: `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`,
+      },
+    };
+  }
+  const decoded = decodeSourceBytes(bytes);
+  if (!decoded.ok) return { problem: { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message } };
+  return { source: decoded.text };
+}
+
+/** A `.sql` migration: its markers, checks and checksum in `dialect`. */
+function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDialect): ScanOutcome {
+  const result = parseSqlMigrationSource(source, { dialect });
+  if (!result.ok) return { problems: result.problems.map((problem) => ({ ...problem, file: base.file })) };
+  const { migration } = result;
+  return {
+    migration: {
+      ...base,
+      // A deliberately empty migration with no description of its own is described by its reason.
+      description: migration.description ?? migration.emptyUpReason,
+      checksum: migration.checksum,
+      reversible: migration.downSql !== null,
+      transaction: migration.transaction,
+      disableForeignKeys: migration.disableForeignKeys,
+      async: false,
+      upSql: migration.upSql,
+      downSql: migration.downSql,
+      sqlLines: [migration.upSqlLine, migration.downSqlLine],
+    },
+  };
+}
+
+/** A `.ts` migration: its `defineMigration` call, the local files it imports, and its checksum over both. */
+function scanTsMigration(source: string, base: MigrationBase, fileName: string, context: TsScanContext): ScanOutcome {
+  const { file, absolutePath } = base;
+  const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const sourceFile = context.project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
+  const placeholders = findTsTemplatePlaceholders(sourceFile.compilerNode, file);
+  if (placeholders.length > 0) {
+    context.project.removeSourceFile(sourceFile);
+    return { problems: placeholders };
+  }
+  const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => context.types.returnsThenable(absolutePath, normalized, fn) });
+  const imports = result.ok
+    ? followLocalImports({
+        absolutePath,
+        sourceFile: sourceFile.compilerNode,
+        ownChecksum: result.facts.checksum,
+        earlierOwnChecksums: result.facts.earlierChecksums,
+        relative: context.relative,
+        projectRoot: context.projectRoot,
+      })
+    : null;
+  // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
+  const foreignKeysAt = result.ok && result.facts.disableForeignKeys && context.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
+  context.project.removeSourceFile(sourceFile);
+  if (!result.ok) return { problems: result.problems };
+  if (imports!.problems.length > 0) return { problems: imports!.problems };
+  if (result.facts.disableForeignKeys && context.dialect === "postgres") {
+    return {
+      problems: [
+        {
+          file,
+          ...foreignKeysAt!,
+          code: "FOREIGN_KEYS_FLAG_UNSUPPORTED",
+          message: `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
+        },
+      ],
+    };
+  }
+  const { earlierChecksums: _earlier, ...facts } = result.facts;
+  return { migration: { ...base, ...facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files } };
 }
 
 /** The line and column of the object property `name` in `sourceFile`, or the file's start. */
