@@ -13,6 +13,7 @@ import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.j
 import { namedSqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { rehearseUp } from "../src/entries/safety-nets.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** A real turn of the event loop: every microtask queued before it (a body's continuation) has run. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -31,12 +32,12 @@ function counter(): { calls: number } {
 
 /** Asserts the sync refusal's shape: the migration's failure, rolled back, its cause `ASYNC_IN_SYNC_RUNNER` from `source`. */
 function assertRefused(error: unknown, direction: "up" | "down" = "up"): true {
-  const fields = error as Record<string, unknown>;
+  const fields = factsOf(error);
   assert.equal(fields.code, "MIGRATION_FAILED", String(error));
   assert.equal(fields.version, 2);
   assert.equal(fields.direction, direction);
   assert.equal(fields.rolledBack, true);
-  const cause = fields.cause as Record<string, unknown>;
+  const cause = factsOf(fields.cause);
   assert.equal(cause.code, "ASYNC_IN_SYNC_RUNNER");
   assert.equal(cause.source, direction);
   assert.match(String(cause.fix), /async/);
@@ -242,7 +243,7 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
       assert.throws(
         () => db.migrate(second.registry),
         (error) => {
-          const fields = error as { code?: unknown; sqliteCode?: unknown; message?: unknown };
+          const fields = factsOf(error) as { code?: unknown; sqliteCode?: unknown; message?: unknown };
           assert.deepEqual([fields.code, fields.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_READONLY"]);
           assert.match(String(fields.message), /query_only/);
           return true;
@@ -274,7 +275,7 @@ await describeEachDriver("async bodies in the sync runner", (h) => {
       assert.throws(
         () => db.migrate(registry),
         (error) => {
-          const fields = error as Record<string, unknown>;
+          const fields = factsOf(error);
           assert.deepEqual([fields.code, fields.version, fields.rolledBack, (fields.cause as Record<string, unknown>).code], ["MIGRATION_FAILED", 2, false, "ASYNC_IN_SYNC_RUNNER"]);
           return true;
         },

@@ -12,7 +12,7 @@ import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { createTestProject, repoRoot, runCli, type TestProject } from "./support/project.js";
 import { AsyncMigrationManager, MigrationManager, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
-import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The shape each Kysely migration below shares: a Kysely instance over stepwise's connection. */
 const kyselyMigration = (up: string, down: string) => `import { defineMigration } from "stepwise-migrate/better-sqlite3";
@@ -98,7 +98,7 @@ test("a Kysely migration that throws after awaited statements leaves nothing, an
   const before = { schema: schema(db), pets: db.prepare("SELECT * FROM pets").all(), userVersion: db.pragma("user_version", { simple: true }) };
 
   await assert.rejects(manager.up(), (error: unknown) => {
-    const fields = error as Record<string, unknown>;
+    const fields = factsOf(error);
     assert.equal(fields.code, "MIGRATION_FAILED");
     assert.equal(fields.version, 2);
     assert.equal(fields.rolledBack, true);

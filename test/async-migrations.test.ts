@@ -14,7 +14,7 @@ import { makeTempDir } from "./support/project.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, entryFile, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition } from "../src/core/types.js";
-import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** A real turn of the event loop: other code (the app's, a timer) may run before the body goes on. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -42,7 +42,7 @@ const failsAfterTwoAwaits = asyncEntry({
 });
 
 function assertFailedAndRolledBack(error: unknown): true {
-  const fields = error as Record<string, unknown>;
+  const fields = factsOf(error);
   assert.equal(fields.code, "MIGRATION_FAILED");
   assert.equal(fields.version, 2);
   assert.equal(fields.rolledBack, true);

@@ -24,6 +24,7 @@ import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarn
 import { listBackups } from "../src/entries/safety-nets.js";
 import { createTestProject, runCli } from "./support/project.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The nets every entry exports (`src/entries/safety-nets.ts`), read from the driver's own entry. */
 type SafetyNets = typeof SafetyNetsModule;
@@ -108,10 +109,7 @@ await describeEachDriver("backups and restore", (h) => {
         ...(h.capabilities.onlineBackup ? [() => nets.upWithOnlineBackup(manager, { transaction: "all", backup: { directory: backups } })] : []),
       ];
       for (const call of calls) {
-        await assert.rejects(
-          async () => call(),
-          (error: Record<string, unknown>) => error.code === "WHOLE_RUN_TRANSACTION_REFUSED" && error.version === 4 && error.obstacle === "transaction-false",
-        );
+        await assert.rejects(async () => call(), stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }));
         assert.equal(existsSync(backups), false, "the refused run took a snapshot");
         assert.equal(db.userVersion(), 1);
       }

@@ -13,6 +13,7 @@ import { createTestProject, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { MigrationManager, isAsyncMigration, migrate, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
 import { StepwiseError } from "../src/core/errors.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** The fixture's async migrations, by version; the README there says why each is what it is. */
 const ASYNC_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 10, 11, 13];
@@ -93,7 +94,7 @@ test("a body returning a promise gen cannot see (an any-typed helper) is still r
   const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
   const state = () => ({ tables: db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), contacts: db.prepare("SELECT count(*) FROM contacts").pluck().get() });
   const refusedAt = (version: number) => (error: unknown) => {
-    const fields = error as { code?: unknown; version?: unknown; rolledBack?: unknown; cause?: { code?: unknown } };
+    const fields = factsOf(error) as { code?: unknown; version?: unknown; rolledBack?: unknown; cause?: { code?: unknown } };
     assert.deepEqual([fields.code, fields.version, fields.rolledBack, fields.cause?.code], ["MIGRATION_FAILED", version, true, "ASYNC_IN_SYNC_RUNNER"]);
     return true;
   };

@@ -13,6 +13,7 @@ import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.j
 import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
 import { rehearseUp, verifySchema } from "../src/entries/safety-nets.js";
 import type { MigrationEntry } from "../src/core/types.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** What each way of reaching another file looks like as migration 2, writing `side`. */
 function reachers(side: string): ReadonlyArray<readonly [string, MigrationEntry]> {
@@ -29,7 +30,7 @@ function reachers(side: string): ReadonlyArray<readonly [string, MigrationEntry]
 }
 
 function assertRefused(error: unknown, context: string): void {
-  const failure = error as { code?: unknown; version?: unknown; file?: unknown; cause?: { name?: unknown } };
+  const failure = factsOf(error) as { code?: unknown; version?: unknown; file?: unknown; cause?: { name?: unknown } };
   assert.equal(failure.code, "MIGRATION_FAILED", `${context}: ${String((error as Error).message)}`);
   assert.equal(failure.version, 2, context);
   assert.equal(typeof failure.file, "string", context);

@@ -13,6 +13,7 @@ import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { rehearseUpAsync } from "../src/entries/safety-nets.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
@@ -363,7 +364,7 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
         return;
       }
       const error = await rejection(() => db.migrate([createItems, unmarked]));
-      const cause = error.cause as { code?: string; source?: string };
+      const cause = factsOf(error.cause) as { code?: string; source?: string };
       assert.deepEqual([error.code, error.version, error.rolledBack, cause.code, cause.source], ["MIGRATION_FAILED", 2, true, "ASYNC_IN_SYNC_RUNNER", "up"]);
       // The body's continuation ran (and was refused) before this read, which is a later request.
       assert.deepEqual(await db.snapshot(), before);

@@ -15,6 +15,7 @@ import { createLibsqlDriver } from "../src/drivers/libsql.js";
 import { MigrationManager, migrate } from "../src/entries/libsql.js";
 import { ownerLockFileName } from "../src/drivers/owner-lock.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 function openFile(t: TestContext): { file: string; open: () => Database.Database } {
   const dir = mkdtempSync(path.join(tmpdir(), "stepwise-libsql-"));
@@ -67,7 +68,8 @@ test("libsql: a second connection's write transaction makes up wait out the busy
   const started = Date.now();
   assert.throws(
     () => migrate(db, registry, { busyTimeoutMs: 300 }),
-    (error: Record<string, unknown>) => {
+    (raw: unknown) => {
+      const error = factsOf(raw);
       assert.equal(error.code, "DATABASE_LOCKED");
       assert.equal(error.busyTimeoutMs, 300);
       return true;

@@ -20,7 +20,7 @@ import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { availableDrivers, currentRuntime, unloadableReason, type DriverUnderTest } from "./support/driver-matrix.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
-import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
 /** The part of every library's connection the migrations below use. */
 interface NativeConnection {
@@ -226,7 +226,8 @@ for (const driver of drivers) {
         const manager = new MigrationManager(db as never, [createContacts, seed, failing]);
         assert.throws(
           () => manager.up(),
-          (error: Error & { code?: string; version?: number; rolledBack?: boolean; nativeCode?: string | null; nativeKind?: string | null }) => {
+          (raw: unknown) => {
+            const error = factsOf(raw) as unknown as Error & { code?: string; version?: number; rolledBack?: boolean; nativeCode?: string | null; nativeKind?: string | null };
             assert.equal(error.code, "MIGRATION_FAILED");
             assert.equal(error.version, 3);
             assert.equal(error.rolledBack, true);
@@ -254,7 +255,8 @@ for (const driver of drivers) {
         const manager = new MigrationManager(db as never, [createContacts, seed, broken]);
         assert.throws(
           () => manager.up(),
-          (error: Error & { code?: string; version?: number; rolledBack?: boolean; cause?: Error }) => {
+          (raw: unknown) => {
+            const error = factsOf(raw) as unknown as Error & { code?: string; version?: number; rolledBack?: boolean; cause?: Error };
             assert.equal(error.code, "MIGRATION_FAILED");
             assert.equal(error.version, 3);
             assert.equal(error.rolledBack, true);

@@ -10,6 +10,7 @@ import initSqlJs from "sql.js";
 import { createSqlJsDriver, sqliteCodeOfMessage } from "../src/drivers/sql-js.js";
 import { MigrationManager, migrate } from "../src/entries/sql-js.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 const SQL = await initSqlJs();
 
@@ -43,7 +44,8 @@ test("sql.js: a migration that fills the database is DISK_FULL with its version,
     const big = entry(2, { upSql: "CREATE TABLE blobs (b BLOB); INSERT INTO blobs VALUES (randomblob(200000));" });
     assert.throws(
       () => migrate(db, [...registry, big]),
-      (error: Record<string, unknown>) => {
+      (raw: unknown) => {
+        const error = factsOf(raw);
         assert.equal(error.code, "DISK_FULL");
         assert.equal(error.version, 2);
         assert.equal(error.sqliteCode, "SQLITE_FULL");

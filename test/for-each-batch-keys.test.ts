@@ -14,6 +14,7 @@ import type { BatchOptions, MigrationContext, MigrationEntry, MigrationManagerPr
 import type { AsyncMigrationContext } from "../src/core/async-batches.js";
 import { availableDrivers, describeEachAsyncDriver, describeEachDriver, harnessOf, skipWithReason, type AsyncDriverHarness, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { makeTempDir, readBytes } from "./support/project.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 interface WalkCase {
   /** Creates and fills the tables; it runs as migration 1, so the database is managed. */
@@ -204,7 +205,7 @@ async function assertEveryRowVisitedOnce(result: WalkResult, table: string, rowC
 async function assertRefusedUnchanged(result: WalkResult, problem: string): Promise<void> {
   assert.ok(result.error, "the walk was not refused");
   assert.equal(result.error.code, "BATCH_KEY_INVALID", result.error.message);
-  const fields = result.error as StepwiseError & { problem: string; version: number | null; file: string | null };
+  const fields = factsOf(result.error) as unknown as StepwiseError & { problem: string; version: number | null; file: string | null };
   assert.equal(fields.problem, problem, result.error.message);
   assert.equal(fields.version, 2);
   assert.equal(fields.file, "migrations/002_walk.ts");
@@ -351,7 +352,7 @@ function declareWalkTests(target: WalkTarget): void {
         markColumn: "person_id",
       });
       await assertRefusedUnchanged(result, "no-such-column");
-      assert.deepEqual((result.error as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
+      assert.deepEqual((factsOf(result.error) as unknown as { columns: string[] }).columns, ["person_id", "touched"]);
     });
 
     test("a table that does not exist", async (t) => {
@@ -519,7 +520,7 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: "w", where: "s <> $1 AND s <> '$2'", params: ["b"] },
       });
       assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
-      const fields = result.error as unknown as { option: string; value: unknown; version: number };
+      const fields = factsOf(result.error) as unknown as { option: string; value: unknown; version: number };
       assert.deepEqual([fields.option, fields.value, fields.version, result.version, result.seen.length], ["where", "s <> $1 AND s <> '$2'", 2, 1, 0]);
       await result.assertUnchanged();
     });
@@ -591,7 +592,7 @@ function declareWalkTests(target: WalkTarget): void {
       options: { table: "queue", batchSize: 0 },
     });
     assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", result.error?.message);
-    assert.deepEqual([(result.error as unknown as { version: number }).version, result.version, result.seen.length], [2, 1, 0]);
+    assert.deepEqual([(factsOf(result.error) as unknown as { version: number }).version, result.version, result.seen.length], [2, 1, 0]);
     await result.assertUnchanged();
   });
 }

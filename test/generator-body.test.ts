@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { describeEachAsyncDriver, describeEachDriver, skipWithReason } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 const contacts = namedSqlEntry(1, "contacts", "CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE contacts;");
 const INSERT = "INSERT INTO contacts (name) VALUES ('from a generator')";
@@ -20,7 +21,7 @@ function entryWith(module: MigrationDefinition<PortableConnection>): MigrationEn
 
 /** The refusal: migration 2's `up` failed; `contacts` is left as migration 1 made it and no row says 2 ran. */
 function assertFailed(error: unknown, direction: "up" | "down"): true {
-  const fields = error as Record<string, unknown>;
+  const fields = factsOf(error);
   assert.equal(fields.code, "MIGRATION_FAILED", String(error));
   assert.equal(fields.version, 2);
   assert.equal(fields.direction, direction);

@@ -13,6 +13,7 @@ import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { baselineDatabase } from "../src/entries/safety-nets.js";
 import { describeEachAsyncDriver, describeEachDriver, skipWithReason, type AsyncDriverHarness } from "./support/driver-matrix.js";
 import { caught, namedSqlEntry, rejection } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** The history table's trigger that discards version 3's row, as each dialect writes it. */
 const DISCARD_THREE = {
@@ -88,7 +89,7 @@ function assertDiscardedRevert(error: Record<string, unknown>, migrations: Migra
   assert.equal(error.file, migrations[2]!.file);
   assert.equal(error.direction, "down");
   assert.equal(error.rolledBack, true);
-  const cause = error.cause as Record<string, unknown>;
+  const cause = factsOf(error.cause);
   assert.ok(["HISTORY_ROW_DISCARDED", "HISTORY_ROW_MISSING"].includes(String(cause.code)), `cause ${String(cause.code)}`);
   assert.equal(cause.version, 3);
   // Both causes name the table and the write; HISTORY_ROW_MISSING keeps its fields (its message names

@@ -10,10 +10,11 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSyn
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
+import { MigrationManager, type MigrationRegistry } from "./support/stepwise.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 const nodeModules = path.join(repoRoot, "node_modules");
 
@@ -99,7 +100,7 @@ describe("a hot journal left by a crashed writer", () => {
     t.after(() => db.close());
     const manager = new MigrationManager(db, migrations as MigrationRegistry);
     for (const read of [() => manager.status(), () => manager.history(), () => manager.currentVersion()]) {
-      assert.throws(read, (error: StepwiseError & { sqliteCode: string }) => error.code === "DATABASE_NEEDS_RECOVERY" && error.sqliteCode === "SQLITE_READONLY_ROLLBACK");
+      assert.throws(read, stepwiseFailure({ code: "DATABASE_NEEDS_RECOVERY", sqliteCode: "SQLITE_READONLY_ROLLBACK" }));
     }
     assert.deepEqual(readBytes(database), before);
   });
@@ -225,8 +226,7 @@ describe("history rows stepwise never writes", () => {
       const reader = new Database(database);
       assert.throws(
         () => new MigrationManager(reader, migrations as MigrationRegistry).up(),
-        (error: StepwiseError & { version: unknown; rowid: number | null; problem: string }) =>
-          error.code === "HISTORY_TABLE_INVALID" && error.version === version && error.rowid === version && error.problem === "version-not-positive-integer",
+        stepwiseFailure({ code: "HISTORY_TABLE_INVALID", version, rowid: version, problem: "version-not-positive-integer" }),
       );
       reader.prepare("DELETE FROM schema_migrations WHERE version = ?").run(version);
       reader.close();
@@ -250,7 +250,7 @@ describe("history rows stepwise never writes", () => {
         INSERT INTO odd_history VALUES (1, 'create_log', '${(migrations as MigrationRegistry)[0]!.checksum}', 't', 1, 'applied'), ${row};`);
       const manager = new MigrationManager(db, migrations as MigrationRegistry, { tableName: "odd_history" });
       for (const read of [() => manager.planUp(), () => manager.history()]) {
-        assert.throws(read, (error: StepwiseError & { problem: string }) => error.code === "HISTORY_TABLE_INVALID" && error.problem === problem, `${row} should be ${problem}`);
+        assert.throws(read, stepwiseFailure({ code: "HISTORY_TABLE_INVALID", problem }), `${row} should be ${problem}`);
       }
       // status reports what up refuses, and does not throw for it.
       assert.deepEqual([manager.status().problem?.code, manager.status().problem?.problem], ["HISTORY_TABLE_INVALID", problem], `${row} should be ${problem}`);

@@ -20,6 +20,7 @@ import { DRIVERS, currentRuntime, describeEachDriver, type DriverUnderTest, type
 import { binArgs } from "./support/compiled-bin.js";
 import { collectOutput, createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { caught, createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** What a failed migration must leave: migration 1 applied and nothing of migration 2. */
 function assertAsAfterMigrationOne(db: TestDatabase, journalMode = "delete"): void {
@@ -223,7 +224,7 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
         assertTyped(error, "rehearseUp");
         assert.equal(h.capabilities.snapshotInTransaction, false, `${h.name} declares snapshotInTransaction yet refused: ${error.message}`);
         assert.deepEqual(
-          { code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation },
+          { code: error.code, driver: (factsOf(error) as unknown as { driver: unknown }).driver, operation: (factsOf(error) as unknown as { operation: unknown }).operation },
           { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" },
         );
       }
@@ -249,7 +250,7 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
         t.diagnostic(`${h.name} does not declare snapshotInTransaction: refused`);
         assertTyped(error, "rehearseUp");
         assert.deepEqual(
-          { code: error.code, driver: (error as unknown as { driver: unknown }).driver, operation: (error as unknown as { operation: unknown }).operation },
+          { code: error.code, driver: (factsOf(error) as unknown as { driver: unknown }).driver, operation: (factsOf(error) as unknown as { operation: unknown }).operation },
           { code: "TRANSACTION_OPEN", driver: h.name, operation: "rehearseUp" },
         );
       }
@@ -353,7 +354,7 @@ await describeEachDriver("snapshots when the system's temporary folder is unusab
         if (error !== undefined) {
           assertTyped(error, "rehearseUp");
           const folder = kind === "a missing folder" ? path.join(target, "deeper") : target;
-          assert.deepEqual({ code: error.code, folder: (error as unknown as { folder: unknown }).folder }, { code: "TEMP_FOLDER_UNUSABLE", folder });
+          assert.deepEqual({ code: error.code, folder: (factsOf(error) as unknown as { folder: unknown }).folder }, { code: "TEMP_FOLDER_UNUSABLE", folder });
         }
         assert.equal(manager.currentVersion(), 1);
         assert.equal(db.driver.inTransaction(), false);

@@ -17,6 +17,7 @@ import { startDriverChild } from "./support/driver-child.js";
 import { caught, createItems, registryLosingStartedRow, sqlEntry, tsEntry } from "./support/registry-builders.js";
 import { describeForDriver } from "./support/single-driver.js";
 import { makeTempDir } from "./support/project.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -165,7 +166,7 @@ await describeEachDriver("forEachBatch visits every row exactly once, or throws"
       try {
         db.manager(migrations).up();
       } catch (error) {
-        outcome = error as Record<string, unknown>;
+        outcome = factsOf(error);
       }
       // Either each of the 10 rows once, or a `BATCH_KEY_INVALID` (as the failed migration's cause); never a walk that does not end.
       if (outcome !== null) {
@@ -189,7 +190,7 @@ await describeEachDriver("a transaction: false migration whose started row disap
       try {
         result = db.manager(migrations).up();
       } catch (error) {
-        outcome = error as Record<string, unknown>;
+        outcome = factsOf(error);
       }
       assert.equal(bodyRuns(), 1, `the body ran ${bodyRuns()} times; result ${JSON.stringify(result?.steps)}; error ${String(outcome?.code)}`);
       assert.equal(db.value("SELECT count(*) FROM items"), 1);

@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationRegistry, type StepwiseError } from "./support/stepwise.js";
+import { MigrationManager, type MigrationRegistry, StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { ownerLockFileName, probeOwnerLock } from "../src/drivers/owner-lock.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
@@ -21,7 +21,7 @@ import { connectionSettingsOf, snapshotThroughDriver } from "./support/driver-sn
 import { describeForDriver } from "./support/single-driver.js";
 import { createItems, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import { createTestProject, makeTempDir, readBytes, runCli } from "./support/project.js";
-import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
 type TestContext = Parameters<typeof makeTempDir>[0];
 
@@ -30,7 +30,7 @@ type EscapedError = StepwiseError & { version: number; file: string; direction: 
 function assertEscaped(action: () => unknown, expected: { version: number; file: string; direction: "up" | "down"; committed: "yes" | "no" | "unknown" }): EscapedError {
   let caught: EscapedError | undefined;
   assert.throws(action, (error: EscapedError) => {
-    caught = error;
+    caught = factsOf(error) as unknown as EscapedError;
     return true;
   });
   assert.equal(caught!.code, "TRANSACTION_ESCAPED", caught!.message);
@@ -604,8 +604,12 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
       try {
         assert.throws(
           () => full.manager(migrations).up(),
-          (error: StepwiseError & { version: number | null; file: string | null; sqliteCode: string }) =>
-            error.code === "DISK_FULL" && error.version === 2 && error.file === "migrations/002_step_2.sql" && error.sqliteCode.startsWith("SQLITE_FULL"),
+          (error) =>
+            error instanceof StepwiseError &&
+            error.is("DISK_FULL") &&
+            error.details.version === 2 &&
+            error.details.file === "migrations/002_step_2.sql" &&
+            error.details.sqliteCode.startsWith("SQLITE_FULL"),
         );
         assert.equal(full.driver.inTransaction(), false);
       } finally {

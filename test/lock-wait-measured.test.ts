@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeEachAsyncDriver, describeEachDriver, inDialect } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, createItems, namedSqlEntry } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** `promise`, or a rejection with `what` once `ms` have passed: how a test that waits on another instance never hangs. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -88,7 +89,7 @@ await describeEachAsyncDriver("a lock error states the time waited", (h) => {
       try {
         await within(second, busyTimeoutMs + 15_000, "the second instance waited past its busy timeout");
       } catch (thrown) {
-        error = thrown as Record<string, unknown>;
+        error = factsOf(thrown);
       } finally {
         release();
         await first;

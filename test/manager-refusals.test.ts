@@ -15,11 +15,17 @@ import { stepwiseFailure } from "./support/stepwise-failure.js";
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
 /** Runs `attempt` on a fresh connection and checks that it throws `expected` and leaves the file unchanged. */
-async function assertRefusedWithoutChange(h: DriverHarness, file: string, migrations: MigrationRegistry, attempt: (manager: Manager) => unknown, expected: object): Promise<void> {
+async function assertRefusedWithoutChange(
+  h: DriverHarness,
+  file: string,
+  migrations: MigrationRegistry,
+  attempt: (manager: Manager) => unknown,
+  expected: { readonly code: string } & Readonly<Record<string, unknown>>,
+): Promise<void> {
   const bytesBefore = readBytes(file);
   const db = await h.open(file);
   try {
-    assert.throws(() => attempt(db.manager(migrations)), expected);
+    assert.throws(() => attempt(db.manager(migrations)), stepwiseFailure(expected));
     assert.equal(db.inTransaction(), false);
   } finally {
     db.close();

@@ -8,10 +8,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { repairIncompleteMigration, type StepwiseError } from "./support/stepwise.js";
+import { repairIncompleteMigration, StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { describeEachDriver, openWithAnyDriver } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 
 async function crashDuringMigration2(t: Parameters<typeof createTestProject>[0], crashAt: "middle" | "end") {
   const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
@@ -69,10 +70,7 @@ await describeEachDriver("interrupted transaction: false migrations", (h) => {
       { version: 2, state: "started" },
     ]);
     const before = readBytes(databasePath);
-    assert.throws(
-      () => db.manager(migrations).up(),
-      (error: StepwiseError & { version: number }) => error.code === "INCOMPLETE_MIGRATION" && error.version === 2,
-    );
+    assert.throws(() => db.manager(migrations).up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
     assert.equal(db.manager(migrations).status().problem?.code, "INCOMPLETE_MIGRATION");
     assert.deepEqual(readBytes(databasePath), before, "refusing changed the file");
   });
@@ -130,8 +128,7 @@ await describeEachDriver("interrupted transaction: false migrations", (h) => {
     ]);
     assert.throws(
       () => db.manager(migrations, { busyTimeoutMs: 200 }).up(),
-      (error: StepwiseError & { owner: { pid: number } | null; version: number; waitedMs: number }) =>
-        error.code === "MIGRATION_IN_PROGRESS" && error.version === 2 && error.owner?.pid === owner.pid && error.waitedMs >= 200,
+      (error) => error instanceof StepwiseError && error.is("MIGRATION_IN_PROGRESS") && error.details.version === 2 && error.details.owner?.pid === owner.pid && error.details.waitedMs >= 200,
     );
     assert.throws(() => repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
 

@@ -17,6 +17,7 @@ import { runLockKey } from "../src/drivers/pg.js";
 import { MigrationManager, repairChecksumsAsync, verifySchemaAsync } from "../src/entries/pg.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** The operators planted: name, left and right type, and the built-in whose opposite each answers. */
 const OPPOSITE_OPERATORS: readonly (readonly [string, string, string, string])[] = [
@@ -311,7 +312,8 @@ test("DATABASE_LOCKED through a hostile search_path names the session that holds
   await admin.query("SET application_name = 'holder-app'");
   const holderPid = (await admin.query<{ pid: number }>("SELECT pg_catalog.pg_backend_pid() AS pid")).rows[0]!.pid;
   await admin.query("SELECT pg_catalog.pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
-  await assert.rejects(new MigrationManager(client, REGISTRY, { busyTimeoutMs: 0 }).up(), (error: Record<string, unknown>) => {
+  await assert.rejects(new MigrationManager(client, REGISTRY, { busyTimeoutMs: 0 }).up(), (raw: unknown) => {
+    const error = factsOf(raw);
     assert.equal(error.code, "DATABASE_LOCKED");
     const holders = error.holders as { pid: number; program: string | null; lock: string }[];
     assert.deepEqual(

@@ -17,6 +17,7 @@ import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
 import { createPostgresHistoryGuard } from "../src/core/dialects/postgres-history-guard.js";
 import { PostgresHistoryStore } from "../src/core/dialects/postgres-history.js";
@@ -32,7 +33,7 @@ async function recordFailure(client: pg.Client, action: () => Promise<unknown>):
   let error: unknown = null;
   const sent = await recordStatements(client, () => action().catch((caught: unknown) => void (error = caught)));
   if (error === null) throw new Error("expected a rejection");
-  return { sent, error: error as Error & Record<string, unknown> };
+  return { sent, error: factsOf(error) as Error & Record<string, unknown> };
 }
 
 async function tableNames(client: pg.Client): Promise<string[]> {
@@ -49,7 +50,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
   try {
     await action();
   } catch (error) {
-    return error as Error & Record<string, unknown>;
+    return factsOf(error) as Error & Record<string, unknown>;
   }
   throw new Error("expected a rejection");
 }

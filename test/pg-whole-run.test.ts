@@ -14,6 +14,7 @@ import { MigrationManager } from "../src/entries/pg.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null) => namedSqlEntry(version, `step_${version}`, up, down ?? `DROP TABLE t${version};`, { dialect: "postgres" });
 
@@ -26,7 +27,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
   try {
     await action();
   } catch (error) {
-    return error as Error & Record<string, unknown>;
+    return factsOf(error) as Error & Record<string, unknown>;
   }
   throw new Error("expected a rejection");
 }

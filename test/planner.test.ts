@@ -16,7 +16,7 @@ import {
   type MigrationEntry,
   type SqlMigrationEntry,
 } from "./support/stepwise.js";
-import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
 function entry(version: number, overrides: Partial<SqlMigrationEntry> = {}): SqlMigrationEntry {
   const downSql = overrides.downSql === undefined ? `DROP TABLE t${version}` : overrides.downSql;
@@ -140,7 +140,7 @@ describe("history checks", () => {
   test("a gap in the history is refused with the missing versions", () => {
     const error = findHistoryProblem(registryOf(4), applied(1, 3));
     assert.equal(error?.code, "HISTORY_OUT_OF_ORDER");
-    assert.deepEqual((error as unknown as { missingVersions: number[] }).missingVersions, [2]);
+    assert.deepEqual((factsOf(error) as unknown as { missingVersions: number[] }).missingVersions, [2]);
     assert.throws(() => planUp(registryOf(4), applied(1, 3)), stepwiseFailure({ code: "HISTORY_OUT_OF_ORDER", highestAppliedVersion: 3 }));
     assert.throws(() => planDown(registryOf(4), applied(2, 3)), stepwiseFailure({ code: "HISTORY_OUT_OF_ORDER", missingVersions: [1] }));
   });
@@ -183,7 +183,7 @@ describe("history checks", () => {
         })();
         assert.equal(outcome?.code, "HISTORY_TABLE_INVALID", `version ${bad}`);
       }
-      assert.throws(() => planUp(registryOf(3), rows), { problem: "version-not-positive-integer" });
+      assert.throws(() => planUp(registryOf(3), rows), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", problem: "version-not-positive-integer" }));
     }
     assert.throws(() => planUp(registryOf(3), applied(1, 1, 2)), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", problem: "duplicate-version", version: 1 }));
   });
@@ -315,7 +315,7 @@ describe("findRegistryProblems", () => {
       (error: unknown) => {
         assert.equal((error as { code?: string }).code, "REGISTRY_INVALID");
         assert.deepEqual(
-          (error as { problems: Array<{ version: number | null }> }).problems.map((p) => p.version),
+          (factsOf(error) as { problems: Array<{ version: number | null }> }).problems.map((p) => p.version),
           [3, 4],
         );
         return true;

@@ -13,6 +13,7 @@ import { createProgressReporter, type MigrationContext, type MigrationEvent, typ
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, createTestProject, runCli } from "./support/project.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
 
@@ -138,7 +139,7 @@ await describeEachDriver("progress and forEachBatch", (h) => {
         try {
           db.manager(migrations).up();
         } catch (caught) {
-          error = caught as Refusal;
+          error = factsOf(caught) as Refusal;
         }
         assert.equal(error?.code, "BATCH_OPTIONS_INVALID", `batchSize ${String(batchSize)}: ${String(error)}`);
         assert.equal(error?.option, "batchSize");

@@ -37,7 +37,7 @@ async function settledError(action: () => unknown): Promise<unknown> {
 /** The typed fields a refusal must carry. */
 function refusal(error: unknown): { code: string; driver?: unknown; operation?: unknown; folder?: unknown } {
   assert.ok(error instanceof StepwiseError, `expected a StepwiseError, got ${String((error as { message?: unknown } | undefined)?.message ?? error)}`);
-  const fields = error as unknown as Record<string, unknown>;
+  const fields = error.details as Record<string, unknown>;
   return { code: error.code, driver: fields.driver, operation: fields.operation, folder: fields.folder };
 }
 

@@ -15,6 +15,7 @@ import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { rehearseUpAsync } from "../src/entries/safety-nets.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
+import { factsOf } from "./support/stepwise-failure.js";
 
 /** Migration `version` as SQL: it logs itself in `ran`, so a migration applied twice shows twice. */
 function logged(version: number, extra = ""): MigrationEntry {
@@ -307,7 +308,7 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       const manager = new h.entry.AsyncMigrationManager(db.native, migrations, { onEvent: (event) => events.push(`${event.type}:${"version" in event ? event.version : ""}`) });
       const error = await manager.up().then(
         () => assert.fail("expected a failure"),
-        (thrown: Record<string, unknown>) => thrown,
+        (thrown: unknown) => factsOf(thrown),
       );
       assert.equal(error.code, "MIGRATION_FAILED");
       assert.equal(error.version, 6);
@@ -571,7 +572,7 @@ async function outcomeOf(
   try {
     steps = ((await manager.up()) as { steps: { version: number }[] }).steps.map((step) => step.version);
   } catch (thrown) {
-    const fields = thrown as Record<string, unknown>;
+    const fields = factsOf(thrown);
     error = Object.fromEntries(ERROR_FIELDS.map((field) => [field, field === "name" ? (thrown as Error).constructor.name : fields[field]]));
   }
   const contents = JSON.stringify(db.snapshot(), (key, value: unknown) => (key === "applied_at" || key === "duration_ms" ? null : value));

@@ -53,7 +53,7 @@ await describeEachDriver("whole-run transaction", (h) => {
 
     assert.throws(
       () => manager.up({ transaction: "all" }),
-      (error: unknown) => error instanceof StepwiseError && error.code === "MIGRATION_FAILED" && (error as { version?: number }).version === 3,
+      (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.version === 3,
     );
     assert.deepEqual(db.tableNames(), [], "neither the migrations' tables nor the history table survive");
     assert.equal(db.userVersion(), 0);
@@ -129,12 +129,7 @@ await describeEachDriver("whole-run transaction", (h) => {
 
       assert.throws(
         () => manager.down({ to: 0, transaction: "all" }),
-        (error: unknown) =>
-          error instanceof StepwiseError &&
-          error.code === "MIGRATION_FAILED" &&
-          (error as { version?: number }).version === 1 &&
-          (error as { direction?: string }).direction === "down" &&
-          (error as { rolledBack?: boolean }).rolledBack === true,
+        (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.version === 1 && error.details.direction === "down" && error.details.rolledBack === true,
       );
       assert.deepEqual(db.snapshot(), before, "the reverts of 3 and 2 were rolled back with 1's");
       assert.deepEqual(

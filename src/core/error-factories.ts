@@ -705,7 +705,8 @@ const closedConnections = new WeakSet<StepwiseError>();
 
 /** Whether `value` is a failure {@link connectionClosedError} made. */
 export function isConnectionClosedError(value: unknown): boolean {
-  return value instanceof StepwiseError && closedConnections.has(value);
+  // By identity, not instanceof: a body may throw a Proxy whose getPrototypeOf trap throws.
+  return closedConnections.has(value as StepwiseError);
 }
 
 /**

@@ -1033,11 +1033,11 @@ export interface StepwiseErrorDetails {
   readonly REBASE_RENAME_FAILED: {
     /** The file being moved or rewritten when it failed. */
     readonly file: string;
-    /** The operating system's code (`EACCES`, `EXDEV`…), or `null`. */
+    /** The operating system's code (`EACCES`, `EXDEV`...), or `null`. */
     readonly systemCode: string | null;
     /** Whether every earlier step was undone. */
     readonly restored: boolean;
-    /** When not restored: `temporary → original` moves that are still to do by hand. */
+    /** When not restored: `temporary -> original` moves that are still to do by hand. */
     readonly pending: readonly string[];
   };
 }

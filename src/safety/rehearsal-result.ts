@@ -104,8 +104,9 @@ export function describeFailure(error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) {
-    if (key !== "code" && key !== "name" && key !== "message" && key !== "stack") fields[key] = value;
+    if (key !== "code" && key !== "name" && key !== "message" && key !== "stack" && key !== "details") fields[key] = value;
   }
+  if (error instanceof StepwiseError) Object.assign(fields, error.details);
   return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause: describeCause(error.cause) };
 }
 

@@ -121,7 +121,7 @@ async function serve(): Promise<void> {
       return {
         ok: false,
         code: error instanceof StepwiseError ? error.code : null,
-        version: typeof (error as { version?: unknown }).version === "number" ? (error as { version: number }).version : null,
+        version: error instanceof StepwiseError && "version" in error.details && typeof error.details.version === "number" ? error.details.version : null,
         nativeCode: manager.driver.classifyError(error).nativeCode ?? (cause === undefined ? null : manager.driver.classifyError(cause).nativeCode),
         message: error instanceof Error ? (error.stack ?? error.message) : String(error),
       };
@@ -173,8 +173,8 @@ async function crash(): Promise<void> {
   try {
     manager.up();
   } catch (error) {
-    if (!(error instanceof StepwiseError && error.code === "INCOMPLETE_MIGRATION")) throw error;
-    const version = (error as StepwiseError & { version: number }).version;
+    if (!(error instanceof StepwiseError && error.is("INCOMPLETE_MIGRATION"))) throw error;
+    const { version } = error.details;
     print(`refused ${JSON.stringify({ code: error.code, version })}`);
     repairIncompleteMigration(manager as SyncMigrationManager<unknown>, { version, resolution: "forget" });
     manager.up();

@@ -5,6 +5,7 @@
  * with checksum `checksum-<version>`, so tests can name the file an error must carry.
  */
 import assert from "node:assert/strict";
+import { factsOf } from "./stepwise-failure.js";
 import type { AsyncMigrationMark, MigrationDefinition, MigrationEntry, ModuleMigrationEntry, SqlMigrationEntry } from "../../src/core/types.js";
 
 /**
@@ -76,22 +77,22 @@ export function asyncTsEntry<Db = PortableConnection>(version: number, module: M
 /** Migration 1 of most hostile registries: a table later migrations write to, reversible. */
 export const createItems: SqlMigrationEntry = sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", { downSql: "DROP TABLE items;" });
 
-/** The error `action` throws, as a record of its fields; fails the test when it does not throw. */
+/** The error `action` throws, as a record of its facts ({@link factsOf}); fails the test when it does not throw. */
 export function caught(action: () => unknown): Record<string, unknown> {
   try {
     action();
   } catch (error) {
-    return error as Record<string, unknown>;
+    return factsOf(error);
   }
   assert.fail("expected a throw");
 }
 
-/** The error `action` rejects with, as a record of its fields; fails the test when it resolves. */
+/** The error `action` rejects with, as a record of its facts ({@link factsOf}); fails the test when it resolves. */
 export async function rejection(action: () => Promise<unknown>): Promise<Record<string, unknown>> {
   try {
     await action();
   } catch (error) {
-    return error as Record<string, unknown>;
+    return factsOf(error);
   }
   assert.fail("expected a rejection");
 }

@@ -21,3 +21,13 @@ export function stepwiseFailure(expected: { readonly code: string } & Readonly<R
     return true;
   };
 }
+
+/**
+ * What a test reads of a thrown value: a {@link StepwiseError}'s `details` as fields over the error
+ * itself (so `code`, `message`, `nativeCode`, `cause` and `instanceof` still answer), and any other
+ * thrown value as it is.
+ */
+export function factsOf(error: unknown): Record<string, unknown> {
+  if (error instanceof StepwiseError) return Object.assign(Object.create(error) as object, error.details) as Record<string, unknown>;
+  return error as Record<string, unknown>;
+}

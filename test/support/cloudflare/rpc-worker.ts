@@ -20,11 +20,15 @@ interface Call {
   readonly args?: Record<string, unknown>;
 }
 
-/** An error as plain data: its name, message and every own field (a cause by its message). */
+/** An error as plain data: its name, message, every own field and its details (a cause by its message). */
 function errorData(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { name: "NonError", message: String(error) };
   const data: Record<string, unknown> = { name: error.name, message: error.message, className: error.constructor.name };
-  for (const [key, value] of Object.entries(error)) data[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
+  // A StepwiseError's details side by side with its code, as the CLI's --json prints them.
+  const details = (error as { details?: object }).details ?? {};
+  for (const [key, value] of [...Object.entries(error), ...Object.entries(details)]) {
+    if (key !== "details") data[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
+  }
   return data;
 }
 
