@@ -1,18 +1,21 @@
 /**
- * The browser example (`examples/browser/`, issue 14) in headless Chromium: built with vite from a
- * fresh app that installed the packed tarball, its registry written by the installed bin, served
- * over HTTP on one origin, and driven through playwright-core. v1 is the example as committed; v2
- * adds one migration; a broken v3 adds one that fails. Skips, saying why, only when no Chromium is
- * installed (`.ci/run` installs Debian's `chromium`).
+ * The browser example (`examples/browser/`) in headless Chromium, made by following
+ * docs/bundling-and-edge.md's browser section in a fresh app that installed the packed tarball: its
+ * install lines, the files it shows whole, the example's other files, then its build lines (the
+ * installed bin's `gen`, vite's `build`). The pages are served over HTTP on one origin and driven
+ * through playwright-core. v1 is the example as committed; v2 adds one migration; a broken v3 adds
+ * one that fails. Skips, saying why, only when no Chromium is installed (`.ci/run` installs Debian's
+ * `chromium`).
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { build, createLogger } from "vite";
 import { chromiumArgs, findChromium } from "./support/chromium.js";
 import { createFreshApp, type FreshApp } from "./support/fresh-app.js";
+import { block, commandsOf, followInstall, guideBlocks, runCommand } from "./support/guide-blocks.js";
 import { makeTempDir, repoRoot } from "./support/project.js";
 import { startStaticServer } from "./support/static-server.js";
 
@@ -24,10 +27,35 @@ const chromiumPath = findChromium();
 const skip = chromiumPath === null ? "no Chromium found (set CHROMIUM_PATH, or apt-get install -y chromium; .ci/run does)" : false;
 if (skip) process.stderr.write(`browser-example.test.ts skipped: ${skip}\n`);
 
-/** Copies the example (not its generated registry) into the fresh app, with the app's own sql.js. */
-function copyExample(app: FreshApp): void {
-  for (const file of EXAMPLE_FILES) cpSync(path.join(exampleDir, file), path.join(app.dir, file), { recursive: true });
-  symlinkSync(path.join(repoRoot, "node_modules", "sql.js"), path.join(app.dir, "node_modules", "sql.js"), "dir");
+const guide = readFileSync(path.join(repoRoot, "docs", "bundling-and-edge.md"), "utf8");
+
+/** The guide's browser section. */
+function browserSection(): string {
+  const heading = "\n## The browser: sql.js\n";
+  const start = guide.indexOf(heading);
+  assert.ok(start >= 0, `docs/bundling-and-edge.md has the heading ${heading.trim()}`);
+  return guide.slice(start, guide.indexOf("\n## ", start + 1));
+}
+
+/** The section's blocks marked `<!-- example: file -->`, as [file, code]. */
+function exampleBlocks(): Array<[string, string]> {
+  return [...browserSection().matchAll(/<!-- example: (\S+) -->\n```\w+\n([\s\S]*?)```/g)].map(([, file, code]) => [file!, code!]);
+}
+
+/**
+ * Sets the app up as the guide says: its install lines, then the files it shows whole written from
+ * its blocks, then the example's other files (the page, and `src/main.ts`, which the guide shows in
+ * parts). The example's generated registry stays out: the build lines write it.
+ */
+async function followGuide(app: FreshApp): Promise<void> {
+  await followInstall(app, block(guideBlocks(guide), "browser-install"));
+  const wholeFiles = exampleBlocks().filter(([file, code]) => code === readFileSync(path.join(exampleDir, file), "utf8"));
+  assert.deepEqual(
+    wholeFiles.map(([file]) => file),
+    ["stepwise.config.json", "src/storage.ts"],
+  );
+  for (const [file, code] of wholeFiles) app.write(file, code);
+  for (const file of EXAMPLE_FILES) if (!app.exists(file)) cpSync(path.join(exampleDir, file), path.join(app.dir, file), { recursive: true });
 }
 
 async function gen(app: FreshApp): Promise<void> {
@@ -95,12 +123,21 @@ async function addNote(page: Page, body: string): Promise<void> {
 
 test("the browser example migrates sql.js in Chromium, keeps its data across reloads, and a newer build migrates the older page's database", { skip, timeout: 600_000 }, async (t) => {
   const app = await createFreshApp(t);
-  copyExample(app);
-  await gen(app);
+  await followGuide(app);
+  // v1 is built by the guide's own lines; a module the page reaches that imports a Node built-in would make vite warn.
+  for (const words of commandsOf(block(guideBlocks(guide), "browser-build"))) {
+    const result = await runCommand(app, words);
+    assert.equal(result.code, 0, `${words.join(" ")}:\n${result.stdout}\n${result.stderr}`);
+    assert.doesNotMatch(result.stdout + result.stderr, /externalized for browser compatibility/, words.join(" "));
+  }
   // The committed registry is the one the installed bin writes from the example's migrations.
   assert.equal(app.read("src/generated/registry.ts"), readFileSync(path.join(exampleDir, "src/generated/registry.ts"), "utf8"));
   const builds = makeTempDir(t, "stepwise-browser-builds-");
-  await buildPage(app, path.join(builds, "v1"));
+  cpSync(path.join(app.dir, "dist"), path.join(builds, "v1"), { recursive: true });
+  assert.ok(
+    readdirSync(path.join(builds, "v1", "assets")).some((file) => file.endsWith(".wasm")),
+    "the sql.js wasm is served with the page",
+  );
 
   app.write("migrations/003_note_pinned.sql", "-- migrate:up\nALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;\n-- migrate:down\nALTER TABLE notes DROP COLUMN pinned;\n");
   await gen(app);
@@ -178,23 +215,21 @@ test("the browser example migrates sql.js in Chromium, keeps its data across rel
 });
 
 test("docs/bundling-and-edge.md's browser section is the example's code, block for block", () => {
-  const guide = readFileSync(path.join(repoRoot, "docs", "bundling-and-edge.md"), "utf8");
-  const heading = "\n## The browser: sql.js\n";
-  const start = guide.indexOf(heading);
-  assert.ok(start >= 0, `docs/bundling-and-edge.md has the heading ${heading.trim()}`);
-  const section = guide.slice(start, guide.indexOf("\n## ", start + 1));
-  const blocks = [...section.matchAll(/<!-- example: (\S+) -->\n```\w+\n([\s\S]*?)```/g)];
+  const blocks = exampleBlocks();
   assert.ok(blocks.length >= 4, `the section marks its blocks with <!-- example: file --> (found ${blocks.length})`);
-  for (const [, file, code] of blocks) {
-    const source = readFileSync(path.join(exampleDir, file!), "utf8");
-    assert.ok(onePackageName(source).includes(onePackageName(code!)), `the guide's block for ${file} is not in examples/browser/${file}:\n${code}`);
+  for (const [file, code] of blocks) {
+    const source = readFileSync(path.join(exampleDir, file), "utf8");
+    assert.ok(source.includes(code), `the guide's block for ${file} is not in examples/browser/${file}:\n${code}`);
   }
+  // The install lines name every package the example depends on, each in the section it is in.
+  const install = commandsOf(block(guideBlocks(guide), "browser-install"));
+  const named = (dev: boolean) =>
+    install
+      .filter((words) => words.includes("--save-dev") === dev)
+      .flatMap((words) => words.slice(2).filter((word) => !word.startsWith("-")))
+      .map((spec) => spec.replace(/(.)@.*$/, "$1"))
+      .sort();
+  const manifest = JSON.parse(readFileSync(path.join(exampleDir, "package.json"), "utf8")) as { dependencies: object; devDependencies: object };
+  assert.deepEqual(named(false), Object.keys(manifest.dependencies).sort());
+  assert.deepEqual(named(true), Object.keys(manifest.devDependencies).sort());
 });
-
-/**
- * The docs import the published name (`stepwise-migrate/sql-js`) while the example may still import
- * the package by its old name until the rename reaches it; both spell the same entry.
- */
-function onePackageName(source: string): string {
-  return source.replaceAll(/(["'])stepwise-migrate(?=["'/])/g, "$1stepwise");
-}

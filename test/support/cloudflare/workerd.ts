@@ -51,10 +51,10 @@ export interface RunningWorker {
 
 /**
  * Starts workerd on `script` with the Durable Object class `MigratedObject` (SQLite storage) as `OBJ`
- * (or `className` as `binding`) and a D1 database as `DB`. With `persistDir`, D1 and Durable Object data live there, so two
+ * (or `className` as `binding`) and a D1 database as `DB` (or `d1Binding`). With `persistDir`, D1 and Durable Object data live there, so two
  * workers started on the same folder share them.
  */
-export async function startWorker(script: string, options: { persistDir?: string; className?: string; binding?: string } = {}): Promise<RunningWorker> {
+export async function startWorker(script: string, options: { persistDir?: string; className?: string; binding?: string; d1Binding?: string } = {}): Promise<RunningWorker> {
   const miniflare = new Miniflare({
     modules: true,
     scriptPath: script,
@@ -62,7 +62,7 @@ export async function startWorker(script: string, options: { persistDir?: string
     modulesRoot: path.dirname(script),
     compatibilityDate: COMPATIBILITY_DATE,
     durableObjects: { [options.binding ?? "OBJ"]: { className: options.className ?? "MigratedObject", useSQLite: true } },
-    d1Databases: { DB: "stepwise-test" },
+    d1Databases: { [options.d1Binding ?? "DB"]: "stepwise-test" },
     ...(options.persistDir ? { d1Persist: path.join(options.persistDir, "d1"), durableObjectsPersist: path.join(options.persistDir, "do") } : {}),
   });
   await miniflare.ready;
