@@ -19,7 +19,7 @@ import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_
 import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
-import type { GenerateOptions } from "./generate.js";
+import type { GenerateOptions, GenerateResult } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { toGenReport } from "./gen-report.js";
@@ -203,18 +203,41 @@ const ENVIRONMENT_HELP = [
 ].join("\n");
 
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
-  const { projectRoot, settings, runtimeSettings } = run;
-  const { palette } = context;
-  const print = (text: string) => context.io.stdout(`${text}\n`);
   program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+  addGenCommand(run, program, context);
+  addCreateCommand(run, program, context);
+  addRebaseCommand(program, context, {
+    projectRoot: run.projectRoot,
+    settings: run.settings,
+    printProblems,
+    dialectOption: { flags: "--dialect <dialect>", description: DIALECT_OPTION_HELP, parse: parseDialectOption },
+  });
+}
 
+const DIALECT_OPTION_HELP = `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`;
+
+/** The options of `gen`, as commander hands them over. */
+interface GenOptions {
+  readonly check?: boolean;
+  readonly dir?: string;
+  readonly out?: string;
+  readonly dialect?: string;
+  readonly cache: boolean;
+  readonly replay: boolean;
+  readonly requireReplay?: boolean;
+  readonly base?: string;
+  readonly json?: boolean;
+  readonly watch?: boolean;
+}
+
+function addGenCommand(run: BinRun, program: Command, context: CliContext): void {
   program
     .command("gen")
     .description("check migrations/ and write generated/registry.ts")
     .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
-    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .option("--dialect <dialect>", DIALECT_OPTION_HELP, singleValued(parseDialectOption))
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .option(
       "--no-replay",
@@ -224,82 +247,75 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
-    .action(
-      async (options: { check?: boolean; dir?: string; out?: string; dialect?: string; cache: boolean; replay: boolean; requireReplay?: boolean; base?: string; json?: boolean; watch?: boolean }) => {
-        if (options.base !== undefined && !options.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
-        if (options.requireReplay && !options.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
-        if (options.requireReplay && !options.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
-        const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
-        assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
-        const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-        if (options.watch) {
-          await watchAndGenerate(
-            {
-              projectRoot,
-              migrationsDir: resolved.migrationsDir,
-              registryFile: resolved.registryFile,
-              dialect: resolved.dialect,
-              ...(resolved.target === null ? {} : { target: resolved.target }),
-              cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-            },
-            context,
-          );
-          return;
-        }
-        const result = await generateRegistry({
-          projectRoot,
-          migrationsDir: resolved.migrationsDir,
-          registryFile: resolved.registryFile,
-          check: Boolean(options.check),
-          dialect: resolved.dialect,
-          ...(resolved.target === null ? {} : { target: resolved.target }),
-          cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
-        });
-        const label = path.relative(projectRoot, result.registryFile);
-        const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
-        let ok = result.ok && baseProblems.length === 0;
-        let problems = sortProblems([...result.problems, ...baseProblems]);
-        let status = result.status;
-        let replay: ReplayOutcome | null = null;
-        if (options.check) {
-          // The replay (replay-check.ts) runs only on a registry that passed every other check.
-          const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
-          if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
-          else if (!options.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
-          else {
-            // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
-            const { url, unset } = resolved.dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
-            const checked = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot, registryFile: result.registryFile, loadRegistry: (file: string) => loadRegistry(run, file) });
-            replay = checked.replay;
-            if (checked.problems.length > 0) {
-              ok = false;
-              problems = [...checked.problems];
-              status = "invalid";
-            } else if (!replay.ran && options.requireReplay) {
-              ok = false;
-              problems = [skippedReplayProblem(replay, toPortablePath(label))];
-              status = "invalid";
-            }
-          }
-        }
-        if (options.json) {
-          context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok, status, problems }, projectRoot, replay), null, 2)}\n`);
-          if (!ok) context.setExitCode(1);
-          return;
-        }
-        if (!ok) {
-          printProblems(problems, context);
-          if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
-          context.setExitCode(1);
-          return;
-        }
-        if (replay !== null) printReplay(replay, context);
-        const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
-        if (result.status === "unchanged") print(palette.green(`${label} is up to date (${count}, latest version ${result.latestVersion}).`));
-        else print(palette.green(`Wrote ${label} (${count}, latest version ${result.latestVersion}).`));
-      },
-    );
+    .action((options: GenOptions) => runGen(run, context, options));
+}
 
+/** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
+async function runGen(run: BinRun, context: CliContext, options: GenOptions): Promise<void> {
+  if (options.base !== undefined && !options.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
+  if (options.requireReplay && !options.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
+  if (options.requireReplay && !options.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
+  const { projectRoot } = run;
+  const resolved = run.settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+  assertPeersInstalled("stepwise gen", CODEGEN_PEERS);
+  const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
+  const generateOptions = {
+    projectRoot,
+    migrationsDir: resolved.migrationsDir,
+    registryFile: resolved.registryFile,
+    dialect: resolved.dialect,
+    ...(resolved.target === null ? {} : { target: resolved.target }),
+    cacheDir: options.cache ? defaultGenCacheDir(projectRoot) : null,
+  };
+  if (options.watch) return watchAndGenerate(generateOptions, context);
+  const result = await generateRegistry({ ...generateOptions, check: Boolean(options.check) });
+  const label = path.relative(projectRoot, result.registryFile);
+  const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+  let outcome: GenOutcome = { ok: result.ok && baseProblems.length === 0, problems: sortProblems([...result.problems, ...baseProblems]), status: result.status, replay: null };
+  if (options.check) outcome = await replayChecked(run, resolved, result.registryFile, label, outcome, options);
+  if (options.json) {
+    context.io.stdout(`${JSON.stringify(toGenReport({ ...result, ok: outcome.ok, status: outcome.status, problems: outcome.problems }, projectRoot, outcome.replay), null, 2)}\n`);
+    if (!outcome.ok) context.setExitCode(1);
+    return;
+  }
+  if (!outcome.ok) {
+    printProblems(outcome.problems, context);
+    if (outcome.status === "stale") context.io.stderr(`${label} is out of date.\n`);
+    context.setExitCode(1);
+    return;
+  }
+  if (outcome.replay !== null) printReplay(outcome.replay, context);
+  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}`;
+  const said = result.status === "unchanged" ? `${label} is up to date (${count}, latest version ${result.latestVersion}).` : `Wrote ${label} (${count}, latest version ${result.latestVersion}).`;
+  context.io.stdout(`${context.palette.green(said)}\n`);
+}
+
+/** What `gen` reports: whether it passed, its problems, the registry's status and the replay's outcome. */
+interface GenOutcome {
+  readonly ok: boolean;
+  readonly problems: readonly Problem[];
+  readonly status: GenerateResult["status"];
+  readonly replay: ReplayOutcome | null;
+}
+
+/**
+ * `gen --check`'s replay (replay-check.ts), which runs only on a registry that passed every other
+ * check, folded into the outcome: a failed replay, or (with `--require-replay`) one that could not
+ * run, fails the check.
+ */
+async function replayChecked(run: BinRun, resolved: ReturnType<BinRun["settings"]>, registryFile: string, label: string, outcome: GenOutcome, options: GenOptions): Promise<GenOutcome> {
+  const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+  if (!outcome.ok) return { ...outcome, replay: { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" } };
+  if (!options.replay) return { ...outcome, replay: { ran: false, code: "disabled", reason: "--no-replay" } };
+  // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+  const { url, unset } = resolved.dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
+  const checked = await runReplayCheck({ ...resolved, url, urlUnset: unset, projectRoot: run.projectRoot, registryFile, loadRegistry: (file: string) => loadRegistry(run, file) });
+  if (checked.problems.length > 0) return { ok: false, problems: [...checked.problems], status: "invalid", replay: checked.replay };
+  if (!checked.replay.ran && options.requireReplay) return { ok: false, problems: [skippedReplayProblem(checked.replay, toPortablePath(label))], status: "invalid", replay: checked.replay };
+  return { ...outcome, replay: checked.replay };
+}
+
+function addCreateCommand(run: BinRun, program: Command, context: CliContext): void {
   program
     .command("create")
     .description("write the next migration from a template, to edit before gen registers it")
@@ -307,14 +323,14 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--sql", "write a .sql migration instead of a .ts one")
     .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
     .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
-    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .option("--dialect <dialect>", DIALECT_OPTION_HELP, singleValued(parseDialectOption))
     .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, options: { sql?: boolean; dir?: string; out?: string; dialect?: string }) => {
-      const resolved = settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
+      const resolved = run.settings({ migrationsDir: options.dir, registryFile: options.out, dialect: options.dialect });
       assertPeersInstalled("stepwise create", CODEGEN_PEERS);
       const { createMigration } = await import("./create.js");
       const result = await createMigration({
-        projectRoot,
+        projectRoot: run.projectRoot,
         migrationsDir: resolved.migrationsDir,
         registryFile: resolved.registryFile,
         description,
@@ -324,19 +340,12 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
         target: resolved.target,
       });
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
-      print(result.file);
+      context.io.stdout(`${result.file}\n`);
       context.io.stderr(
         `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });
-
-  addRebaseCommand(program, context, {
-    projectRoot,
-    settings,
-    printProblems,
-    dialectOption: { flags: "--dialect <dialect>", description: `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, parse: parseDialectOption },
-  });
 }
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */

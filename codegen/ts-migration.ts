@@ -4,7 +4,7 @@
  * checker is asked only when the syntax cannot tell whether a function is async (see
  * {@link AnalyzeTsMigrationOptions.returnsThenable}).
  */
-import { Node, SyntaxKind, ts, type SourceFile } from "ts-morph";
+import { Node, SyntaxKind, ts, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { entrySpecifier, isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import { describeForeignDefineMigration, findForeignDefineMigration } from "./define-migration-source.js";
@@ -53,7 +53,7 @@ const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b|^\s*foreign_key
  */
 export function analyzeTsMigration(sourceFile: SourceFile, file: string, options: AnalyzeTsMigrationOptions = {}): TsMigrationResult {
   const problems: Problem[] = [];
-  const report = (code: ProblemCode, node: Node | number, message: string) => {
+  const report: Report = (code, node, message) => {
     const position = typeof node === "number" ? node : node.getStart();
     const { line, column } = sourceFile.getLineAndColumnAtPos(position);
     problems.push({ code, file, line, column, message });
@@ -66,7 +66,50 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
   if (problems.length > 0) return { ok: false, problems };
   const nulProblem = findRawNul(sourceFile.getFullText(), file);
   if (nulProblem) return { ok: false, problems: [nulProblem] };
+  const definition = findDefinition(sourceFile, report);
+  if (definition === null) return { ok: false, problems };
 
+  const found = readProperties(definition, report);
+  const up = found.get("up");
+  if (!up) report("TS_MISSING_UP", definition, `the migration has no "up"; add up(db) { ... }`);
+  const upIsAsync = up ? checkMigrationFunction(up, "up", sourceFile, report, options) : false;
+  const down = found.get("down");
+  const downIsAsync = down ? checkMigrationFunction(down, "down", sourceFile, report, options) : false;
+
+  const description = readLiteral(found.get("description"), "string", report);
+  const transaction = readLiteral(found.get("transaction"), "boolean", report);
+  const disableForeignKeys = readLiteral(found.get("disableForeignKeys"), "boolean", report);
+
+  const runsInTransaction = transaction !== false;
+  if (disableForeignKeys === true && !runsInTransaction) {
+    report("FOREIGN_KEYS_WITHOUT_TRANSACTION", found.get("disableForeignKeys")!, "disableForeignKeys needs a transaction, so a foreign key violation can be rolled back; remove transaction: false");
+  }
+  if (runsInTransaction && disableForeignKeys !== true) reportForeignKeysPragmas(sourceFile, [up, down], report);
+
+  if (problems.length > 0) return { ok: false, problems };
+  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile.compilerNode, description !== undefined);
+  return {
+    ok: true,
+    facts: {
+      description: typeof description === "string" ? description : null,
+      transaction: runsInTransaction,
+      disableForeignKeys: disableForeignKeys === true,
+      reversible: down !== undefined,
+      async: upIsAsync || downIsAsync,
+      checksum,
+      earlierChecksums,
+    },
+  };
+}
+
+/** Reports a problem at a node, or at a position in the file. */
+type Report = (code: ProblemCode, node: Node | number, message: string) => void;
+
+/**
+ * The object literal of the file's one default export, `defineMigration({ ... })` (imported from
+ * stepwise), or `null` once what stands in its way is reported.
+ */
+function findDefinition(sourceFile: SourceFile, report: Report): ObjectLiteralExpression | null {
   const defaultExports: Node[] = [];
   for (const statement of sourceFile.getStatements()) {
     if (Node.isExportAssignment(statement) && !statement.isExportEquals()) defaultExports.push(statement);
@@ -79,13 +122,12 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
   }
   if (defaultExports.length === 0) {
     report("TS_NO_DEFAULT_EXPORT", 0, `no default export; write "export default defineMigration({ up(db) { ... } })"`);
-    return { ok: false, problems };
+    return null;
   }
   if (defaultExports.length > 1) {
     for (const extra of defaultExports.slice(1)) report("TS_MULTIPLE_DEFAULT_EXPORTS", extra, "a second default export; a migration file has exactly one");
-    return { ok: false, problems };
+    return null;
   }
-
   const exported = defaultExports[0]!;
   const call = Node.isExportAssignment(exported) ? unwrapParentheses(exported.getExpression()) : undefined;
   if (!call || !Node.isCallExpression(call) || call.getExpression().getText() !== "defineMigration") {
@@ -94,20 +136,24 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
       exported,
       `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`,
     );
-    return { ok: false, problems };
+    return null;
   }
   const foreign = findForeignDefineMigration(sourceFile);
   if (foreign) {
     report("TS_DEFINE_MIGRATION_SOURCE", foreign.node, describeForeignDefineMigration(foreign));
-    return { ok: false, problems };
+    return null;
   }
   const [argument, ...extraArguments] = call.getArguments();
   const definition = argument ? unwrapParentheses(argument) : undefined;
   if (!definition || !Node.isObjectLiteralExpression(definition) || extraArguments.length > 0) {
     report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
-    return { ok: false, problems };
+    return null;
   }
+  return definition;
+}
 
+/** The definition's properties by name; one codegen cannot read, does not know or sees twice is reported instead. */
+function readProperties(definition: ObjectLiteralExpression, report: Report): Map<KnownProperty, Node> {
   const found = new Map<KnownProperty, Node>();
   for (const property of definition.getProperties()) {
     if (Node.isSpreadAssignment(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) {
@@ -131,60 +177,33 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
     }
     found.set(name as KnownProperty, property);
   }
+  return found;
+}
 
-  const up = found.get("up");
-  if (!up) report("TS_MISSING_UP", definition, `the migration has no "up"; add up(db) { ... }`);
-  const upIsAsync = up ? checkMigrationFunction(up, "up", sourceFile, report, options) : false;
-  const down = found.get("down");
-  const downIsAsync = down ? checkMigrationFunction(down, "down", sourceFile, report, options) : false;
-
-  const description = readLiteral(found.get("description"), "string", report);
-  const transaction = readLiteral(found.get("transaction"), "boolean", report);
-  const disableForeignKeys = readLiteral(found.get("disableForeignKeys"), "boolean", report);
-
-  const runsInTransaction = transaction !== false;
-  if (disableForeignKeys === true && !runsInTransaction) {
-    report("FOREIGN_KEYS_WITHOUT_TRANSACTION", found.get("disableForeignKeys")!, "disableForeignKeys needs a transaction, so a foreign key violation can be rolled back; remove transaction: false");
-  }
-  if (runsInTransaction && disableForeignKeys !== true) {
-    // Walks the compiler's nodes: wrapping every descendant in a ts-morph Node costs more than the
-    // rest of the analysis together.
-    const compilerFile = sourceFile.compilerNode;
-    const visit = (node: ts.Node): void => {
-      if (
-        (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) &&
-        FOREIGN_KEYS_PRAGMA.test(node.getText(compilerFile).slice(1))
-      ) {
-        report(
-          "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",
-          node.getStart(compilerFile),
-          "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit",
-        );
-      }
-      ts.forEachChild(node, visit);
-    };
-    for (const property of [up, down]) {
-      if (!property) continue;
-      // A function declared elsewhere in the file is where its SQL lives.
-      const fn = resolveFunction(property, sourceFile);
-      visit((fn ?? property).compilerNode);
+/** Reports every string in `up` or `down` (or the function each names) that sets PRAGMA foreign_keys, which a transaction ignores. */
+function reportForeignKeysPragmas(sourceFile: SourceFile, properties: ReadonlyArray<Node | undefined>, report: Report): void {
+  // Walks the compiler's nodes: wrapping every descendant in a ts-morph Node costs more than the
+  // rest of the analysis together.
+  const compilerFile = sourceFile.compilerNode;
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) &&
+      FOREIGN_KEYS_PRAGMA.test(node.getText(compilerFile).slice(1))
+    ) {
+      report(
+        "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",
+        node.getStart(compilerFile),
+        "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit",
+      );
     }
-  }
-
-  if (problems.length > 0) return { ok: false, problems };
-  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile.compilerNode, description !== undefined);
-  return {
-    ok: true,
-    facts: {
-      description: typeof description === "string" ? description : null,
-      transaction: runsInTransaction,
-      disableForeignKeys: disableForeignKeys === true,
-      reversible: down !== undefined,
-      async: upIsAsync || downIsAsync,
-      checksum,
-      earlierChecksums,
-    },
+    ts.forEachChild(node, visit);
   };
+  for (const property of properties) {
+    if (!property) continue;
+    // A function declared elsewhere in the file is where its SQL lives.
+    const fn = resolveFunction(property, sourceFile);
+    visit((fn ?? property).compilerNode);
+  }
 }
 
 /**

@@ -13,7 +13,7 @@
 import type { SqlDialect } from "./sql-dialect.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
 import { findClientCommandProblems } from "./postgres-client-commands.js";
-import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
+import { classifyComment, type MarkerComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
 import { findTransactionProblems } from "./sql-transaction-checks.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
 
@@ -240,35 +240,80 @@ type Report = (code: SqlSourceProblemCode, line: number, column: number, message
  */
 export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
   const dialect = options.dialect ?? "sqlite";
-  const postgres = dialect === "postgres";
   const text = source.replace(/^\uFEFF/, "");
-  const lines = text.split(/\r?\n/);
   const tokens = tokenizeSql(text, dialect);
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => {
     problems.push({ code, line, column, message });
   };
 
-  // SQLite stops reading a statement at a NUL, so whatever follows it would be hashed but never run.
-  const nul = text.indexOf("\0");
-  if (nul !== -1) {
-    const before = text.slice(0, nul);
-    const line = before.split("\n").length;
-    const column = nul - before.lastIndexOf("\n");
-    report(
-      "SQL_NUL_BYTE",
-      line,
-      column,
-      postgres
-        ? "a NUL byte: PostgreSQL refuses it in a query, so this migration could never run; delete it"
-        : "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
-    );
+  reportNulByte(text, dialect, report);
+  const scan = scanSections(text.split(/\r?\n/), ownLineComments(tokens, dialect, report), dialect, report);
+  const { upLine, downLine, transaction, disableForeignKeys, empty } = scan;
+  if (scan.upLookalikeLine === -1) reportSqlOutsideSections(tokens, upLine, scan.misplacedDownLine, report);
+  if (upLine === -1 && scan.upLookalikeLine === -1) {
+    report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
   }
+  const upSql = trimBlankLines(scan.upLines);
+  const downSql = downLine === -1 ? null : trimBlankLines(scan.downLines);
+  // Each section's lines follow its marker line one for one; its SQL starts at its first non-blank one.
+  const upSqlLine = upLine + 1 + leadingBlankLines(scan.upLines);
+  const downSqlLine = downLine === -1 ? null : downLine + 1 + leadingBlankLines(scan.downLines);
+  reportEmptySections(
+    scan,
+    { up: upLine !== -1 && holdsNoStatement(upSql, dialect), down: downSql !== null && holdsNoStatement(downSql, dialect) },
+    reportTemplatePlaceholders(tokens, upLine, downLine, report),
+    report,
+  );
+  if (upLine !== -1 && problems.length === 0) reportSectionStatements(tokens, scan, dialect, report);
 
-  const ownLineComments = new Map<number, SqlToken>();
+  if (problems.length > 0) {
+    return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+  }
+  const postgres = dialect === "postgres";
+  const emptyFlags = { ...(empty.up ? { emptyUp: true } : {}), ...(empty.down ? { emptyDown: true } : {}) };
+  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...emptyFlags, ...(postgres ? { dialect } : {}) });
+  return {
+    ok: true,
+    migration: {
+      description: scan.description,
+      upSql,
+      downSql,
+      transaction,
+      disableForeignKeys,
+      checksum,
+      emptyUpReason: empty.up?.reason ?? null,
+      emptyDownReason: empty.down?.reason ?? null,
+      upSqlLine,
+      downSqlLine,
+    },
+  };
+}
+
+/** Reports a NUL byte: SQLite stops reading a statement there, so whatever follows would be hashed but never run. */
+function reportNulByte(text: string, dialect: SqlDialect, report: Report): void {
+  const nul = text.indexOf("\0");
+  if (nul === -1) return;
+  const before = text.slice(0, nul);
+  report(
+    "SQL_NUL_BYTE",
+    before.split("\n").length,
+    nul - before.lastIndexOf("\n"),
+    dialect === "postgres"
+      ? "a NUL byte: PostgreSQL refuses it in a query, so this migration could never run; delete it"
+      : "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
+  );
+}
+
+/**
+ * The `--` comments that start their line, by line: the only ones a marker can be. Reports the
+ * comments elsewhere that look like markers, and the strings and comments that are never closed.
+ */
+function ownLineComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: Report): Map<number, SqlToken> {
+  const comments = new Map<number, SqlToken>();
   tokens.forEach((token, index) => {
     if (token.kind === "line-comment" && startsItsLine(tokens, index)) {
-      ownLineComments.set(token.line, token);
+      comments.set(token.line, token);
     } else if ((token.kind === "line-comment" || (token.kind === "block-comment" && !token.text.includes("\n"))) && !token.unterminated) {
       const intended = looksLikeMarker(token.text);
       if (intended) {
@@ -279,7 +324,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
           `this comment looks like the marker "${intended}" but is not read as one: a marker is a "--" comment on a line of its own; write "${intended}" on its own line`,
         );
       }
-    } else if (token.unterminated && (postgres || !(token.kind === "block-comment" && !/migrat/i.test(token.text)))) {
+    } else if (token.unterminated && (dialect === "postgres" || !(token.kind === "block-comment" && !/migrat/i.test(token.text)))) {
       // SQLite reads an unclosed block comment to the end of the file and runs what came before, so one
       // is harmless unless it swallows a marker; an unclosed string or identifier is a syntax error, and
       // so is any unclosed comment to PostgreSQL.
@@ -287,181 +332,198 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       report("SQL_UNTERMINATED", token.line, token.column, `this ${what} is never closed, so everything after it (markers included) is part of it; close it with ${close}`);
     }
   });
+  return comments;
+}
 
-  let description: string | null = null;
-  let upLine = -1;
-  let downLine = -1;
-  let transaction = true;
-  let disableForeignKeys = false;
-  // A down section above the up marker is reported once; its lines are skipped rather than also
-  // being reported as SQL outside a section, or counted as the up section's SQL.
-  let misplacedDownLine = -1;
-  // A misspelled up marker already says what is wrong; "no up marker" and "SQL outside a section"
-  // would only repeat it.
-  let upLookalikeLine = -1;
-  const upLines: string[] = [];
-  const downLines: string[] = [];
-  // Each section's `-- migrate:empty` line, when it declares itself deliberately empty.
-  const empty: { up: { line: number; reason: string } | null; down: { line: number; reason: string } | null } = { up: null, down: null };
-  // Sections with a marker, valid or not: its own problem says what is wrong, "empty" would repeat it.
-  const emptyDeclared = new Set<"up" | "down">();
+/** What the walk over a file's lines found: its markers, its flags and each section's lines. */
+interface SectionScan {
+  description: string | null;
+  upLine: number;
+  downLine: number;
+  transaction: boolean;
+  disableForeignKeys: boolean;
+  /**
+   * A down section above the up marker is reported once; its lines are skipped rather than also
+   * being reported as SQL outside a section, or counted as the up section's SQL.
+   */
+  misplacedDownLine: number;
+  /** A misspelled up marker already says what is wrong; "no up marker" and "SQL outside a section" would only repeat it. */
+  upLookalikeLine: number;
+  readonly upLines: string[];
+  readonly downLines: string[];
+  /** Each section's `-- migrate:empty` line, when it declares itself deliberately empty. */
+  readonly empty: { up: { line: number; reason: string } | null; down: { line: number; reason: string } | null };
+  /** Sections with an empty marker, valid or not: its own problem says what is wrong, "empty" would repeat it. */
+  readonly emptyDeclared: Set<"up" | "down">;
+}
 
+/** Walks the file line by line: markers, flags, the description, and which section each line is in. */
+function scanSections(lines: readonly string[], comments: ReadonlyMap<number, SqlToken>, dialect: SqlDialect, report: Report): SectionScan {
+  const scan: SectionScan = {
+    description: null,
+    upLine: -1,
+    downLine: -1,
+    transaction: true,
+    disableForeignKeys: false,
+    misplacedDownLine: -1,
+    upLookalikeLine: -1,
+    upLines: [],
+    downLines: [],
+    empty: { up: null, down: null },
+    emptyDeclared: new Set(),
+  };
   lines.forEach((lineText, index) => {
     const lineNumber = index + 1;
-    const comment = ownLineComments.get(lineNumber);
-    const meaning = comment ? classifyComment(comment.text) : { kind: "code" as const };
-    if (comment && meaning.kind === "marker") {
-      const column = comment.column + 3;
-      if (meaning.direction === "up") {
-        if (upLine !== -1) {
-          report("SQL_DUPLICATE_UP", lineNumber, column, `a second "${UP_MARKER}" marker (the first is on line ${upLine}); keep exactly one`);
-          return;
-        }
-        upLine = lineNumber;
-        const flags = parseFlags(meaning.rest, comment.column + meaning.restIndex, lineNumber, report);
-        transaction = flags.transaction;
-        disableForeignKeys = flags.disableForeignKeys;
-        if (disableForeignKeys && postgres) {
-          report(
-            "FOREIGN_KEYS_FLAG_UNSUPPORTED",
-            lineNumber,
-            lineText.indexOf("foreign_keys:off") + 1,
-            `"foreign_keys:off" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
-          );
-        }
-        if (disableForeignKeys && !transaction) {
-          // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
-          report(
-            "FOREIGN_KEYS_WITHOUT_TRANSACTION",
-            lineNumber,
-            lineText.indexOf("foreign_keys:off") + 1,
-            `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`,
-          );
-        }
-      } else if (upLine === -1) {
-        report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"${DOWN_MARKER}" comes before "${UP_MARKER}"; put the up section first`);
-        if (misplacedDownLine === -1) misplacedDownLine = lineNumber;
-        return;
-      } else if (downLine !== -1) {
-        report("SQL_DUPLICATE_DOWN", lineNumber, column, `a second "${DOWN_MARKER}" marker (the first is on line ${downLine}); keep at most one`);
-        return;
-      } else {
-        downLine = lineNumber;
-        if (meaning.rest.trim() !== "") {
-          report("SQL_FLAG_ON_DOWN", lineNumber, column, `flags belong on the "${UP_MARKER}" line, where they apply to both directions; remove "${meaning.rest.trim()}" here`);
-        }
-      }
-      return;
-    }
-    if (comment && meaning.kind === "empty") {
-      const column = comment.column;
-      if (upLine === -1) {
-        report("SQL_MISPLACED_EMPTY", lineNumber, column, `"${EMPTY_MARKER}" marks a section as deliberately empty, so it goes inside one: move it below "${UP_MARKER}" (or "${DOWN_MARKER}")`);
-        return;
-      }
-      const section = downLine === -1 ? "up" : "down";
-      emptyDeclared.add(section);
-      if (meaning.reason === "") {
-        report("SQL_EMPTY_REASON_MISSING", lineNumber, column, `say why the ${section} section is empty on the same line, such as "${EMPTY_MARKER} SQLite integers are already 64-bit"`);
-      } else if (empty[section] !== null) {
-        report("SQL_DUPLICATE_EMPTY", lineNumber, column, `a second "${EMPTY_MARKER}" in the ${section} section (the first is on line ${empty[section].line}); keep one`);
-      } else {
-        empty[section] = { line: lineNumber, reason: meaning.reason };
-      }
-      // Kept in the section's text, so the registry shows the reason where the SQL would be.
-      (section === "up" ? upLines : downLines).push(lineText);
-      return;
-    }
-    if (comment && meaning.kind === "unknown-directive") {
+    const comment = comments.get(lineNumber);
+    const meaning = comment ? classifyComment(comment.text) : null;
+    if (comment && meaning?.kind === "marker") return readMarker(scan, meaning, comment, lineText, lineNumber, dialect, report);
+    if (comment && meaning?.kind === "empty") return readEmptyMarker(scan, meaning.reason, comment, lineText, lineNumber, report);
+    if (comment && meaning?.kind === "unknown-directive") {
       report("SQL_UNKNOWN_MARKER", lineNumber, comment.column + 3, `unknown marker "migrate:${meaning.directive}"; the markers are "${UP_MARKER}" and "${DOWN_MARKER}"`);
       return;
     }
-    const inUpSection = upLine !== -1 && downLine === -1;
-    const namesCurrentSection =
-      meaning.kind === "look-alike" && meaning.bareDirection === true && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && downLine !== -1));
-    if (comment && meaning.kind === "look-alike" && !namesCurrentSection) {
-      if (meaning.intended === UP_MARKER) upLookalikeLine = lineNumber;
-      report(
-        "SQL_MALFORMED_MARKER",
-        lineNumber,
-        comment.column,
-        `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`,
-      );
-    }
-    if (comment && meaning.kind === "description") {
-      if (upLine === -1 && misplacedDownLine === -1 && description === null) {
-        description = meaning.value;
-        return;
-      }
-      // Anywhere else it would be dropped without a word, and the registry would show no description.
-      report(
-        "SQL_MISPLACED_DESCRIPTION",
-        lineNumber,
-        comment.column,
-        description !== null && upLine === -1
-          ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
-          : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`,
-      );
-    }
-    if (downLine !== -1) downLines.push(lineText);
-    else if (upLine !== -1) upLines.push(lineText);
+    if (comment && meaning && !readOtherComment(scan, meaning, comment, lineNumber, report)) return;
+    if (scan.downLine !== -1) scan.downLines.push(lineText);
+    else if (scan.upLine !== -1) scan.upLines.push(lineText);
   });
+  return scan;
+}
 
-  if (upLookalikeLine === -1) reportSqlOutsideSections(tokens, upLine, misplacedDownLine, report);
-  if (upLine === -1 && upLookalikeLine === -1) {
-    report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
+/** An up or down marker line: where its section starts, and the up line's flags. */
+function readMarker(scan: SectionScan, marker: Extract<MarkerComment, { kind: "marker" }>, comment: SqlToken, lineText: string, lineNumber: number, dialect: SqlDialect, report: Report): void {
+  const column = comment.column + 3;
+  if (marker.direction === "down") {
+    if (scan.upLine === -1) {
+      report("SQL_DOWN_BEFORE_UP", lineNumber, column, `"${DOWN_MARKER}" comes before "${UP_MARKER}"; put the up section first`);
+      if (scan.misplacedDownLine === -1) scan.misplacedDownLine = lineNumber;
+    } else if (scan.downLine !== -1) {
+      report("SQL_DUPLICATE_DOWN", lineNumber, column, `a second "${DOWN_MARKER}" marker (the first is on line ${scan.downLine}); keep at most one`);
+    } else {
+      scan.downLine = lineNumber;
+      if (marker.rest.trim() !== "") {
+        report("SQL_FLAG_ON_DOWN", lineNumber, column, `flags belong on the "${UP_MARKER}" line, where they apply to both directions; remove "${marker.rest.trim()}" here`);
+      }
+    }
+    return;
   }
-  const upSql = trimBlankLines(upLines);
-  const downSql = downLine === -1 ? null : trimBlankLines(downLines);
-  // Each section's lines follow its marker line one for one; its SQL starts at its first non-blank one.
-  const upSqlLine = upLine + 1 + leadingBlankLines(upLines);
-  const downSqlLine = downLine === -1 ? null : downLine + 1 + leadingBlankLines(downLines);
-  const placeholders = reportTemplatePlaceholders(tokens, upLine, downLine, report);
-  const upIsEmpty = upLine !== -1 && holdsNoStatement(upSql, dialect);
-  const downIsEmpty = downSql !== null && holdsNoStatement(downSql, dialect);
-  // An unedited template section is already reported as such; "empty" would only repeat it.
-  if (upIsEmpty && !emptyDeclared.has("up") && !placeholders.up) {
+  if (scan.upLine !== -1) {
+    report("SQL_DUPLICATE_UP", lineNumber, column, `a second "${UP_MARKER}" marker (the first is on line ${scan.upLine}); keep exactly one`);
+    return;
+  }
+  scan.upLine = lineNumber;
+  const flags = parseFlags(marker.rest, comment.column + marker.restIndex, lineNumber, report);
+  scan.transaction = flags.transaction;
+  scan.disableForeignKeys = flags.disableForeignKeys;
+  if (!flags.disableForeignKeys) return;
+  const flagColumn = lineText.indexOf("foreign_keys:off") + 1;
+  if (dialect === "postgres") {
+    report(
+      "FOREIGN_KEYS_FLAG_UNSUPPORTED",
+      lineNumber,
+      flagColumn,
+      `"foreign_keys:off" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
+    );
+  }
+  if (!flags.transaction) {
+    // The runtime refuses this registry (see findRegistryProblems), so gen must refuse the file.
+    report("FOREIGN_KEYS_WITHOUT_TRANSACTION", lineNumber, flagColumn, `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`);
+  }
+}
+
+/** A `-- migrate:empty <reason>` line: the section it sits in is deliberately empty. */
+function readEmptyMarker(scan: SectionScan, reason: string, comment: SqlToken, lineText: string, lineNumber: number, report: Report): void {
+  const column = comment.column;
+  if (scan.upLine === -1) {
+    report("SQL_MISPLACED_EMPTY", lineNumber, column, `"${EMPTY_MARKER}" marks a section as deliberately empty, so it goes inside one: move it below "${UP_MARKER}" (or "${DOWN_MARKER}")`);
+    return;
+  }
+  const section = scan.downLine === -1 ? "up" : "down";
+  scan.emptyDeclared.add(section);
+  const earlier = scan.empty[section];
+  if (reason === "") {
+    report("SQL_EMPTY_REASON_MISSING", lineNumber, column, `say why the ${section} section is empty on the same line, such as "${EMPTY_MARKER} SQLite integers are already 64-bit"`);
+  } else if (earlier !== null) {
+    report("SQL_DUPLICATE_EMPTY", lineNumber, column, `a second "${EMPTY_MARKER}" in the ${section} section (the first is on line ${earlier.line}); keep one`);
+  } else {
+    scan.empty[section] = { line: lineNumber, reason };
+  }
+  // Kept in the section's text, so the registry shows the reason where the SQL would be.
+  (section === "up" ? scan.upLines : scan.downLines).push(lineText);
+}
+
+/**
+ * A comment on its own line that is no marker: a look-alike of one is reported, and the description
+ * is read above the up marker. Returns whether the line belongs to its section's text (the
+ * description line does not).
+ */
+function readOtherComment(scan: SectionScan, meaning: MarkerComment, comment: SqlToken, lineNumber: number, report: Report): boolean {
+  const inUpSection = scan.upLine !== -1 && scan.downLine === -1;
+  const namesCurrentSection =
+    meaning.kind === "look-alike" && meaning.bareDirection === true && ((meaning.intended === UP_MARKER && inUpSection) || (meaning.intended === DOWN_MARKER && scan.downLine !== -1));
+  if (meaning.kind === "look-alike" && !namesCurrentSection) {
+    if (meaning.intended === UP_MARKER) scan.upLookalikeLine = lineNumber;
+    report(
+      "SQL_MALFORMED_MARKER",
+      lineNumber,
+      comment.column,
+      `${JSON.stringify(comment.text.trim())} looks like a stepwise marker but is not one (${meaning.reason}), so it would be read as a plain comment; write it exactly as "${meaning.intended}"`,
+    );
+  }
+  if (meaning.kind !== "description") return true;
+  if (scan.upLine === -1 && scan.misplacedDownLine === -1 && scan.description === null) {
+    scan.description = meaning.value;
+    return false;
+  }
+  // Anywhere else it would be dropped without a word, and the registry would show no description.
+  report(
+    "SQL_MISPLACED_DESCRIPTION",
+    lineNumber,
+    comment.column,
+    scan.description !== null && scan.upLine === -1
+      ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
+      : `"-- description:" is only read above "${UP_MARKER}"; move this line to the top of the file`,
+  );
+  return true;
+}
+
+/**
+ * Reports a section without SQL that does not say why, and an empty marker in a section that holds
+ * SQL. An unedited template section is already reported as such; "empty" would only repeat it.
+ */
+function reportEmptySections(scan: SectionScan, isEmpty: { up: boolean; down: boolean }, placeholders: { up: boolean; down: boolean }, report: Report): void {
+  if (isEmpty.up && !scan.emptyDeclared.has("up") && !placeholders.up) {
     report(
       "SQL_EMPTY_UP",
-      upLine,
+      scan.upLine,
       1,
       `the up section has no SQL; write the change below "${UP_MARKER}", or, if this migration deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`,
     );
   }
-  if (downIsEmpty && !emptyDeclared.has("down") && !placeholders.down) {
+  if (isEmpty.down && !scan.emptyDeclared.has("down") && !placeholders.down) {
     report(
       "SQL_EMPTY_DOWN",
-      downLine,
+      scan.downLine,
       1,
       `the down section has no SQL; write the undo below "${DOWN_MARKER}", delete that line to mark the migration irreversible, or, if undoing it deliberately does nothing, say why on a line "${EMPTY_MARKER} <reason>"`,
     );
   }
-  for (const [section, isEmpty] of [
-    ["up", upIsEmpty],
-    ["down", downIsEmpty],
-  ] as const) {
-    const marker = empty[section];
-    if (marker !== null && !isEmpty) {
+  for (const section of ["up", "down"] as const) {
+    const marker = scan.empty[section];
+    if (marker !== null && !isEmpty[section]) {
       report("SQL_EMPTY_WITH_SQL", marker.line, 1, `"${EMPTY_MARKER}" says the ${section} section is deliberately empty, but it holds SQL; remove this line or the SQL`);
     }
   }
-  if (upLine !== -1 && problems.length === 0) {
-    const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
-    for (const section of sections) {
-      for (const problem of findTransactionProblems(section, { transaction, disableForeignKeys }, dialect)) report(problem.code, problem.line, problem.column, problem.message);
-      if (postgres) for (const problem of findClientCommandProblems(section)) report(problem.code, problem.line, problem.column, problem.message);
-    }
-  }
+}
 
-  if (problems.length > 0) {
-    return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+/** Reports statements a section may not hold: its own transaction control, and (PostgreSQL) psql's client commands. */
+function reportSectionStatements(tokens: readonly SqlToken[], scan: SectionScan, dialect: SqlDialect, report: Report): void {
+  const { upLine, downLine } = scan;
+  const sections = [tokens.filter((token) => token.line > upLine && (downLine === -1 || token.line < downLine)), tokens.filter((token) => downLine !== -1 && token.line > downLine)];
+  for (const section of sections) {
+    for (const problem of findTransactionProblems(section, { transaction: scan.transaction, disableForeignKeys: scan.disableForeignKeys }, dialect))
+      report(problem.code, problem.line, problem.column, problem.message);
+    if (dialect === "postgres") for (const problem of findClientCommandProblems(section)) report(problem.code, problem.line, problem.column, problem.message);
   }
-  const emptyFlags = { ...(empty.up ? { emptyUp: true } : {}), ...(empty.down ? { emptyDown: true } : {}) };
-  const checksum = checksumSqlMigration({ upSql, downSql, transaction, disableForeignKeys, ...emptyFlags, ...(postgres ? { dialect } : {}) });
-  return {
-    ok: true,
-    migration: { description, upSql, downSql, transaction, disableForeignKeys, checksum, emptyUpReason: empty.up?.reason ?? null, emptyDownReason: empty.down?.reason ?? null, upSqlLine, downSqlLine },
-  };
 }
 
 /**
