@@ -16,3 +16,16 @@ export function renameCommandMentions(text: string, programName: string, command
   // Only where a user would type it: not inside a path or a package name such as node_modules/stepwise.
   return text.replace(new RegExp(`(^|[\\s"'\`(])stepwise (?=(?:${names})\\b)`, "g"), (_match, before: string) => `${before}${programName} `);
 }
+
+/**
+ * An error's `fix` with the library's command names rewritten to the app's: a string, or a structured
+ * fix (such as CHECKSUM_MISMATCH's accidental and deliberate ways out) with every string inside it
+ * rewritten and its shape kept; `null` when the error has none.
+ */
+export function renameInFix(fix: unknown, rename: (text: string) => string): unknown {
+  if (fix === undefined || fix === null) return null;
+  if (typeof fix === "string") return rename(fix);
+  if (Array.isArray(fix)) return fix.map((item) => renameInFix(item, rename));
+  if (typeof fix === "object") return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, renameInFix(value, rename)]));
+  return fix;
+}
