@@ -36,9 +36,10 @@ export function block(blocks: Map<string, GuideBlock>, name: string): GuideBlock
   return found;
 }
 
-/** A shell block's commands: one a line, comments dropped. */
+/** A shell block's commands: one a line (a line ending in `\` goes on on the next), comments dropped. */
 export function commandsOf(shell: GuideBlock): string[][] {
   return shell.text
+    .replace(/\\\n\s*/g, " ")
     .split("\n")
     .map((line) => line.replace(/#.*$/, "").trim())
     .filter((line) => line !== "")
