@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { migrate, MigrationManager } from "../src/entries/better-sqlite3.js";
-import { verifySchema } from "../src/entries/safety-nets.js";
+import { verifySchema } from "../src/safety/index.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { summarize, timeMs } from "./stats.js";
 

@@ -9,6 +9,4 @@ export { generateRegistry } from "./generate.js";
 export type { GenerateOptions, GenerateResult } from "./generate.js";
 export { createMigration } from "./create.js";
 export type { CreateMigrationOptions, CreateMigrationResult } from "./create.js";
-export type { MigrationKind } from "./migration-file.js";
-export type { Problem, ProblemCode, RegistryChangeKind } from "./problems.js";
-export type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
+export type { Problem } from "./problems.js";

@@ -160,7 +160,7 @@ export function describeReplay(outcome: ReplayOutcome & { ran: true }): string {
 
 /**
  * The replay on PostgreSQL: connected to the configured server, it creates a scratch database with
- * a random name (the role needs CREATEDB, as `verifySchemaAsync` does), replays there through the
+ * a random name (the role needs CREATEDB, as `verifySchema` does on PostgreSQL), replays there through the
  * runtime's executor, and drops it, whatever happened.
  */
 async function runOnPostgres(options: ReplayCheckOptions, url: string): Promise<ReplayCheckResult> {

@@ -69,7 +69,8 @@ test("13.10 the start-up verify stores the expected schema, answers from it on l
   app.write(
     "start.ts",
     `import Database from "better-sqlite3";
-import { migrate, verifySchema } from "stepwise-migrate/better-sqlite3";
+import { verifySchema } from "stepwise-migrate";
+import { migrate } from "stepwise-migrate/better-sqlite3";
 import { migrations } from "./generated/registry.js";
 
 const db = new Database("app.db");

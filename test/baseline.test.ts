@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
+import { baselineDatabase, verifySchema } from "../src/safety/index.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { fixturesDir, makeTempDir, repoRoot, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";

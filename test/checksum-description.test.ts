@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { scanMigrations, type ScannedMigration } from "../codegen/scan.js";
-import { repairChecksums } from "../src/entries/safety-nets.js";
+import { repairChecksums } from "../src/safety/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { createTestProject, makeTempDir } from "./support/project.js";
 import { openWithAnyDriver } from "./support/driver-matrix.js";

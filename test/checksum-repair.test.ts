@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { repairChecksums, verifySchema } from "../src/entries/safety-nets.js";
+import { repairChecksums, verifySchema } from "../src/safety/index.js";
 // The same functions, run in the object where a manager stands for a Durable Object's (the async matrix's line).
 import { listChecksumRepairs, repairChecksumsAsync } from "./support/cloudflare/object-nets.js";
 import type { MigrationEntry } from "../src/core/types.js";

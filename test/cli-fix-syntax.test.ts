@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { MigrationManager as PgMigrationManager } from "../src/entries/pg.js";
-import { baselineDatabase, rehearseUp, upWithBackup } from "../src/entries/safety-nets.js";
+import { baselineDatabase, rehearseUp, upWithBackup } from "../src/safety/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { runInProcess, type InProcessRun } from "./support/in-process-cli.js";
 import { makeTempDir } from "./support/project.js";

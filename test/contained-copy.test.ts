@@ -11,7 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
-import { rehearseUp, verifySchema } from "../src/entries/safety-nets.js";
+import { rehearseUp, verifySchema } from "../src/safety/index.js";
 import type { MigrationEntry } from "../src/core/types.js";
 import { factsOf } from "./support/stepwise-failure.js";
 

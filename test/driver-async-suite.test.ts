@@ -12,7 +12,8 @@ import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
-import { rehearseUpAsync } from "../src/entries/safety-nets.js";
+import { rehearseUp } from "../src/safety/index.js";
+import type { rehearseUpAsync } from "../src/safety/rehearsal-in-transaction.js";
 import { factsOf } from "./support/stepwise-failure.js";
 
 /**
@@ -474,7 +475,7 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
     });
   });
 
-  test("rehearseUpAsync refuses a TypeScript body's COMMIT before it runs: MIGRATION_FAILED for that migration, nothing stays", (t) => {
+  test("rehearseUp refuses a TypeScript body's COMMIT before it runs: MIGRATION_FAILED for that migration, nothing stays", (t) => {
     // Without savepoints there is no rehearsal in a transaction (DRIVER_CAPABILITY_MISSING), nor anything to commit.
     if (h.lacks(t, "savepoints")) return;
     return h.withDatabase(async (db) => {
@@ -486,7 +487,7 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
         },
       });
       const before = await db.snapshot();
-      const { rehearsal } = await rehearseUpAsync(db.manager([createItems, committing]) as never);
+      const { rehearsal } = await rehearseUp(db.manager([createItems, committing]) as Parameters<typeof rehearseUpAsync>[0]);
       assert.equal(rehearsal.ok, false);
       assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
       assert.equal(rehearsal.failure?.fields.version, 2);
@@ -495,7 +496,7 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
     });
   });
 
-  test("rehearseUpAsync refuses the connection's other ways to end the transaction too (libsql-client's batch, commit and rollback)", (t) => {
+  test("rehearseUp refuses the connection's other ways to end the transaction too (libsql-client's batch, commit and rollback)", (t) => {
     if (h.lacks(t, "savepoints")) return;
     return h.withDatabase(async (db) => {
       await db.migrate([createItems]);
@@ -517,7 +518,7 @@ await describeEachAsyncDriver("async suite: failure atomicity", (h) => {
           },
         });
         const before = await db.snapshot();
-        const { rehearsal } = await rehearseUpAsync(db.manager([createItems, ending]) as never);
+        const { rehearsal } = await rehearseUp(db.manager([createItems, ending]) as Parameters<typeof rehearseUpAsync>[0]);
         assert.deepEqual(await db.snapshot(), before, way);
         if (!present) continue;
         assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED", way);

@@ -1,6 +1,6 @@
 /**
- * Importing one driver entry never loads another: a bundle of any driver's entry holds no other
- * driver's module and imports no other database library. Entries other than better-sqlite3's take
+ * Importing one driver entry never loads another: a bundle of any driver's entry, with every safety
+ * net of the root entry beside it, holds no other driver's module and imports no other database library. Entries other than better-sqlite3's take
  * the app's own connection and reach their library through it, so they import not even their own.
  * Structural, on esbuild's metafile, like `runtime-bundle.test.ts`.
  */
@@ -13,13 +13,13 @@ import { repoRoot } from "./support/project.js";
 
 const DATABASE_LIBRARIES = ["better-sqlite3", "bun:sqlite", "node:sqlite", "sqlite", "libsql", "sql.js"];
 
-/** The safety nets every entry exports; each reads and writes only through a driver's primitives. */
+/** The safety nets the root entry exports; each reads and writes only through a driver's primitives. */
 const SAFETY_NETS = ["backup", "baseline", "rehearsal", "repair", "restore", "schema-replay", "schema-snapshot", "up-with-backup", "verify"].map((name) => `src/safety/${name}.ts`);
 
-/** The repo-relative files that leave code in a bundle of `entry`, and the modules it imports at run time. */
+/** The repo-relative files that leave code in a bundle of `entry` and the root entry, and the modules it imports at run time. */
 async function bundle(entry: string): Promise<{ inputs: string[]; imports: string[] }> {
   const result = await build({
-    stdin: { contents: `export * from "./${entry}";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
+    stdin: { contents: `export * from "./${entry}"; export * from "./src/index.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
     bundle: true,
     minify: true,
     write: false,
@@ -51,8 +51,8 @@ for (const driver of DRIVERS) {
       inputs.filter((input) => otherDrivers.includes(input) || input.includes("node_modules/") || input.startsWith("src/cli/")),
       [],
     );
-    // Every entry exports every safety net (entries/safety-nets.ts); they reach SQLite only through the
-    // driver, so they bring no library of their own into another driver's bundle.
+    // The root entry's safety nets (src/safety/index.ts) reach SQLite only through the driver, so they
+    // bring no library of their own into a driver's bundle.
     assert.deepEqual(
       SAFETY_NETS.filter((net) => !inputs.includes(net)),
       [],

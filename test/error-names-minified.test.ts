@@ -18,7 +18,7 @@ import { repoRoot } from "./support/project.js";
 async function minifiedEntry(): Promise<Record<string, unknown>> {
   const result = await build({
     stdin: {
-      contents: `export { MigrationManager, migrate } from "./src/entries/better-sqlite3.ts"; export { verifySchema, baselineDatabase } from "./src/entries/safety-nets.ts";`,
+      contents: `export { MigrationManager, migrate } from "./src/entries/better-sqlite3.ts"; export { verifySchema, baselineDatabase } from "./src/safety/index.ts";`,
       resolveDir: repoRoot,
       sourcefile: "app.ts",
       loader: "ts",

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import { baselineDatabase } from "../src/entries/safety-nets.js";
+import { baselineDatabase } from "../src/safety/index.js";
 import { describeEachAsyncDriver, describeEachDriver, skipWithReason, type AsyncDriverHarness } from "./support/driver-matrix.js";
 import { caught, namedSqlEntry, rejection } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";

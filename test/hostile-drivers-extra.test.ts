@@ -5,7 +5,7 @@
  * net either works or refuses with a typed error, changing nothing. Some of these tests fail on some
  * drivers at the time of writing; the report lists which. The rest pin a promise that held.
  */
-import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import * as SafetyNetsModule from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -453,7 +453,7 @@ await describeEachDriver("a migration body that closes the private copy's connec
 await describeEachDriver("a refused safety net leaves nothing next to the database", (h) => {
   // backup.test.ts checks the refusals on a database already at version 1; on a brand-new, empty
   // database a refusal that came after the history table (or the file header) was written would show.
-  const nets = h.entry as unknown as typeof SafetyNetsModule;
+  const nets = SafetyNetsModule;
   const refusable: Array<{ name: string; needs: Array<keyof typeof h.capabilities>; call(db: TestDatabase): Promise<unknown> }> = [
     { name: "upWithBackup", needs: ["openFile"], call: async (db) => nets.upWithBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },
     { name: "upWithOnlineBackup", needs: ["onlineBackup", "openFile"], call: (db) => nets.upWithOnlineBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },

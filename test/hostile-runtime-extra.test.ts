@@ -78,7 +78,7 @@ await describeEachDriver("an escaped transaction: committed must never be 'no' w
     }));
 });
 
-// The other process repairs through the better-sqlite3 entry, the only one exporting repair.
+// The other process repairs through the better-sqlite3 entry's manager.
 await describeForDriver("better-sqlite3", "the owner lock of a transaction: false migration, for one database reached by two paths", () => {
   test("an owner that opened the database through a symlink is alive to a process that opened the real path; repair refuses", (t) => {
     const dir = makeTempDir(t);
@@ -91,7 +91,8 @@ await describeForDriver("better-sqlite3", "the owner lock of a transaction: fals
     // Another process, opening the real path, as a second container or a cron job configured differently would.
     const childScript = `
       import Database from "better-sqlite3";
-      import { MigrationManager, repairIncompleteMigration } from ${JSON.stringify(path.join(repoRoot, "src/entries/better-sqlite3.ts"))};
+      import { MigrationManager } from ${JSON.stringify(path.join(repoRoot, "src/entries/better-sqlite3.ts"))};
+      import { repairIncompleteMigration } from ${JSON.stringify(path.join(repoRoot, "src/index.ts"))};
       const migrations = JSON.parse(process.env.REGISTRY);
       const db = new Database(process.env.DB);
       const manager = new MigrationManager(db, migrations, { busyTimeoutMs: 200 });

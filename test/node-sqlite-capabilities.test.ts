@@ -85,7 +85,7 @@ test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO co
   );
 
   db.exec("DROP TABLE notes; PRAGMA user_version = 0");
-  const { rehearseUp, verifySchema, baselineDatabase } = await import("../src/entries/safety-nets.js");
+  const { rehearseUp, verifySchema, baselineDatabase } = await import("../src/safety/index.js");
   const manager = new SyncMigrationManager(driver, registry);
   const { rehearsal } = rehearseUp(manager);
   assert.equal(rehearsal.ok, true);

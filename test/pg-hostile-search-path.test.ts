@@ -14,7 +14,8 @@ import { test, type TestContext } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { runLockKey } from "../src/drivers/pg.js";
-import { MigrationManager, repairChecksumsAsync, verifySchemaAsync } from "../src/entries/pg.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { repairChecksums, verifySchema } from "../src/index.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
@@ -250,15 +251,15 @@ test("verify and a checksum repair through a hostile search_path answer as on a 
   const { client, admin, calls } = await hostileDatabase(t);
   await new MigrationManager(client, REGISTRY).up();
   await admin.query("TRUNCATE hostile.calls");
-  const verification = await verifySchemaAsync(new MigrationManager(client, REGISTRY));
+  const verification = await verifySchema(new MigrationManager(client, REGISTRY));
   // Exactly what was planted in public outside the migrations, and nothing the hostile path made up.
   const planted = "varchar_opposite(a character varying, b character varying)";
   assert.deepEqual(verification.differences, [{ change: "added", details: [], name: planted, objectType: "function", table: planted }]);
   await admin.query("DROP OPERATOR public.= (varchar, varchar); DROP FUNCTION public.varchar_opposite");
-  assert.deepEqual(await verifySchemaAsync(new MigrationManager(client, REGISTRY)), { ok: true, version: 4, differences: [], drift: [] });
+  assert.deepEqual(await verifySchema(new MigrationManager(client, REGISTRY)), { ok: true, version: 4, differences: [], drift: [] });
 
   const edited = REGISTRY.map((entry) => (entry.version === 4 ? { ...entry, checksum: "f".repeat(64) } : entry)) as MigrationEntry[];
-  const repaired = await repairChecksumsAsync(new MigrationManager(client, edited), { apply: true });
+  const repaired = await repairChecksums(new MigrationManager(client, edited), { apply: true });
   assert.equal(repaired.applied, true);
   assert.deepEqual(
     repaired.realignments.map((row) => row.version),
@@ -293,12 +294,12 @@ test("verify of a schema with a sequence, a domain and an enum calls no || on th
   await admin.query("TRUNCATE hostile.calls");
   // Only what PUBLIC_SETUP planted in public outside the migrations differs.
   const planted = "varchar_opposite(a character varying, b character varying)";
-  const verification = await verifySchemaAsync(new MigrationManager(client, registry));
+  const verification = await verifySchema(new MigrationManager(client, registry));
   assert.deepEqual(verification.differences, [{ change: "added", details: [], name: planted, objectType: "function", table: planted }]);
   assert.deepEqual(await calls(), []);
   // Drifted on the live side only: the sequence's MAXVALUE and the domain's default are compared by what || builds.
   await admin.query("ALTER SEQUENCE public.ticket_seq MAXVALUE 1000; ALTER DOMAIN public.positive SET DEFAULT 2");
-  const drifted = await verifySchemaAsync(new MigrationManager(client, registry));
+  const drifted = await verifySchema(new MigrationManager(client, registry));
   assert.deepEqual(drifted.differences.map((difference) => [difference.change, difference.name]).sort(), [
     ["added", planted],
     ["changed", "positive"],

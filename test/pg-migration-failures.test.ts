@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import pg from "pg";
-import { MigrationManager, repairIncompleteMigrationAsync } from "../src/entries/pg.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { repairIncompleteMigration } from "../src/index.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
@@ -186,7 +187,7 @@ test("a CREATE INDEX CONCURRENTLY that fails (a duplicate) names the invalid ind
   assert.deepEqual(again.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop }]);
   // repair through the API and --json: every invalid index of the database, with its statement.
   const pool = pooled(t, database);
-  const repaired = await repairIncompleteMigrationAsync(new MigrationManager(pool, registry), { version: 2, resolution: "forget" });
+  const repaired = await repairIncompleteMigration(new MigrationManager(pool, registry), { version: 2, resolution: "forget" });
   assert.deepEqual(
     repaired.invalidIndexes.map((index) => [index.name, index.drop]),
     [

@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
-import { MigrationManager, rehearseUpAsync } from "../src/entries/pg.js";
+import { MigrationManager } from "../src/entries/pg.js";
+import { rehearseUp } from "../src/index.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
@@ -364,7 +365,7 @@ test("a revert whose SQL deletes its own history row is refused with HISTORY_CHA
 test("a rehearsal, whose migrations must not COMMIT, sends them statement by statement inside its savepoints, commits nothing, and still reports every migration", async (t) => {
   const client = await connectFresh(t);
   await new MigrationManager(client, THREE.slice(0, 1)).up();
-  const { rehearsal } = await rehearseUpAsync(new MigrationManager(client, THREE));
+  const { rehearsal } = await rehearseUp(new MigrationManager(client, THREE));
   assert.equal(rehearsal.ok, true, JSON.stringify(rehearsal.failure));
   assert.deepEqual(
     rehearsal.steps.map((step) => step.version),

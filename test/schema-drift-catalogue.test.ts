@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { baselineDatabase, verifySchema } from "../src/entries/safety-nets.js";
+import { baselineDatabase, verifySchema } from "../src/safety/index.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, makeTempDir } from "./support/project.js";
 import type { StepwiseError } from "../src/core/errors.js";

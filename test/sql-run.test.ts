@@ -12,7 +12,8 @@ import { test } from "node:test";
 import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import { rehearseUpAsync } from "../src/entries/safety-nets.js";
+import { rehearseUp } from "../src/safety/index.js";
+import type { rehearseUpAsync } from "../src/safety/rehearsal-in-transaction.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
@@ -40,7 +41,7 @@ async function rehearseFailingAtFour(h: DriverHarness, db: TestDatabase, migrati
   const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
   await manager.up({ to: 1 });
   const before = db.snapshot();
-  const { rehearsal } = await rehearseUpAsync(manager as never);
+  const { rehearsal } = await rehearseUp(manager as Parameters<typeof rehearseUpAsync>[0]);
   assert.equal(rehearsal.ok, false);
   assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
   assert.equal(rehearsal.failure?.fields.version, 4);
@@ -458,7 +459,7 @@ await describeEachDriver("a rehearsal in a transaction, against a TypeScript bod
         const manager = new h.entry.AsyncMigrationManager(db.native, migrations);
         await manager.up({ to: 1 });
         const before = db.snapshot();
-        const { rehearsal } = await rehearseUpAsync(manager as never);
+        const { rehearsal } = await rehearseUp(manager as Parameters<typeof rehearseUpAsync>[0]);
         assert.equal(rehearsal.ok, false);
         assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED");
         assert.equal(rehearsal.failure?.fields.version, 4);
@@ -511,7 +512,7 @@ await describeEachDriver("a rehearsal in a transaction, against a TypeScript bod
         const manager = new h.entry.AsyncMigrationManager(db.native, [logged(1), ending, logged(3)]);
         await manager.up({ to: 1 });
         const before = db.snapshot();
-        const { rehearsal } = await rehearseUpAsync(manager as never);
+        const { rehearsal } = await rehearseUp(manager as Parameters<typeof rehearseUpAsync>[0]);
         assert.equal(rehearsal.failure?.code, "MIGRATION_FAILED", call);
         assert.equal(rehearsal.failure?.fields.version, 2, call);
         assert.equal(rehearsal.failure?.cause?.name, "RehearsalStatementRefusedError", call);
@@ -529,7 +530,7 @@ await describeEachDriver("a rehearsal in a transaction, against a TypeScript bod
       const manager = new h.entry.AsyncMigrationManager(db.native, [logged(1), ownSavepoint]);
       await manager.up({ to: 1 });
       const before = db.snapshot();
-      const { rehearsal } = await rehearseUpAsync(manager as never);
+      const { rehearsal } = await rehearseUp(manager as Parameters<typeof rehearseUpAsync>[0]);
       assert.equal(rehearsal.ok, true);
       assert.deepEqual(db.snapshot(), before);
     }));

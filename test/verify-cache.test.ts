@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { verifySchema } from "../src/entries/safety-nets.js";
+import { verifySchema } from "../src/safety/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, type TestProject } from "./support/project.js";

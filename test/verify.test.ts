@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import { migrations, latestVersion } from "../generated/registry.js";
-import { verifySchema } from "../src/entries/safety-nets.js";
+import { verifySchema } from "../src/safety/index.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { makeTempDir, repoRoot, runCli } from "./support/project.js";
 import { cliDriver, cliUnavailable, databaseState, managerWithout, type NativeConnection } from "./support/safety-net-checks.js";
@@ -161,7 +161,7 @@ const EVERY_ASPECT = `
 `;
 
 test("readSchemaSnapshot reads the same snapshot through every driver available here", async (t) => {
-  const { readSchemaSnapshot } = await import("../src/entries/safety-nets.js");
+  const { readSchemaSnapshot } = await import("../src/safety/index.js");
   const { availableDrivers, unloadableReason } = await import("./support/driver-matrix.js");
   const snapshots: Array<{ driver: string; snapshot: unknown }> = [];
   for (const driver of availableDrivers()) {

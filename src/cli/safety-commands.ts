@@ -1,7 +1,7 @@
 /**
  * The safety-net commands: `baseline`, `verify` and `restore`. They only parse, call the library and
  * print; `up --dry-run` and `up --backup` live with `up` in `create-cli.ts`. `baseline` and `verify`
- * run on every manager the CLI opens (sync SQLite, async SQLite, pg) through `safety-nets.ts`.
+ * run on every manager the CLI opens (sync SQLite, async SQLite, pg) through `src/cli/safety-nets.ts`.
  */
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";

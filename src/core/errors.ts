@@ -643,7 +643,7 @@ export interface StepwiseErrorDetails {
     /** The server's HINT of the failure (PostgreSQL: "Use DROP ... CASCADE to drop the dependent objects too."), or `null`. */
     readonly hint: string | null;
     /**
-     * On PostgreSQL, the invalid indexes (see {@link InvalidIndex}) in the way of running it again, each
+     * On PostgreSQL, the invalid indexes (each an `InvalidIndex`) in the way of running it again, each
      * with the statement that removes it: those this `transaction: false` migration left, or the one an
      * earlier attempt left under the name its statement found taken ("already exists"). Empty otherwise.
      */

@@ -114,7 +114,8 @@ export interface MigrateOptions<M = unknown> {
    * taken: it carries how to build the manager it checks, and any other function is `USAGE`.
    *
    * @example
-   * import { migrate, verifySchema } from "stepwise-migrate/better-sqlite3";
+   * import { verifySchema } from "stepwise-migrate";
+   * import { migrate } from "stepwise-migrate/better-sqlite3";
    * migrate(db, migrations, { logger: console, verifySchema });
    */
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;

@@ -67,7 +67,7 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
   readonly remote?: boolean;
   /**
    * Opens an empty database of the same library, for the safety nets that replay the migrations
-   * (`verifySchemaAsync`, `baselineDatabaseAsync`), such as `() => createClient({ url: ":memory:" })`.
+   * (`verifySchema`, `baselineDatabase`), such as `() => createClient({ url: ":memory:" })`.
    * The client is closed after each replay. Without it those nets are refused with
    * `DRIVER_CAPABILITY_MISSING` (`snapshot`) before anything runs: stepwise imports no library itself,
    * so an app on `@libsql/client/web` bundles no native one. Default: none.

@@ -489,7 +489,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 /** What `migrate` takes besides the manager's props and `up`'s options. */
 export interface PgMigrateOptions {
   /**
-   * `verifySchemaAsync` (imported from `stepwise-migrate/pg`): verify the schema before applying anything,
+   * `verifySchema` (imported from `stepwise-migrate`): verify the schema before applying anything,
    * and refuse a drifted database with `SCHEMA_DRIFT`. It costs one replay in a scratch database per
    * start. Taken as the function, so an app that never verifies does not bundle the replay.
    */
@@ -501,7 +501,7 @@ export interface PgMigrateOptions {
  *
  * @example
  * await migrate(pool, migrations, { logger: console });
- * await migrate(pool, migrations, { verifySchema: verifySchemaAsync }); // SCHEMA_DRIFT before anything runs
+ * await migrate(pool, migrations, { verifySchema }); // SCHEMA_DRIFT before anything runs
  */
 export async function migrate<R extends MigrationRegistry>(
   db: pg.Client | pg.Pool,
@@ -510,7 +510,7 @@ export async function migrate<R extends MigrationRegistry>(
 ): Promise<MigrationResult> {
   const { to, transaction, verifySchema, ...props } = options;
   if (verifySchema !== undefined && typeof verifySchema !== "function") {
-    throw usageError(`verifySchema takes the verifySchemaAsync function: import { verifySchemaAsync } from "stepwise-migrate/pg" and pass { verifySchema: verifySchemaAsync }.`);
+    throw usageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise-migrate" and pass { verifySchema }.`);
   }
   const manager = new MigrationManager(db, migrations, props);
   if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });

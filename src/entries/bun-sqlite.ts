@@ -3,14 +3,12 @@
  * `migrate` and `MigrationManager` take the app's own `Database`. Importing this entry loads no other
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *
- * Every safety net is exported here as from every entry (`safety-nets.ts`): rehearsal, baseline,
+ * The safety nets are imported from `stepwise-migrate` and take this entry's manager: rehearsal, baseline,
  * verification, repair, backups, restore and `upWithBackup`. bun:sqlite has no online backup, so
  * `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse with `DRIVER_CAPABILITY_MISSING`.
  *
  * @packageDocumentation
  */
 export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/bun-sqlite.js";
-export type { Database, BunStatement } from "../drivers/bun-sqlite.js";
-// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
-export * from "./safety-nets.js";
+export type { Database } from "../drivers/bun-sqlite.js";
 export { defineMigration } from "../drivers/bun-sqlite.js";

@@ -7,4 +7,4 @@
  * @packageDocumentation
  */
 export { MigrationManager, migrate, defineMigration } from "../drivers/d1.js";
-export type { D1DatabaseLike, D1PreparedStatementLike, D1MigrationDefinition } from "../drivers/d1.js";
+export type { D1DatabaseLike } from "../drivers/d1.js";

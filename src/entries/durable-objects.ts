@@ -6,4 +6,4 @@
  * @packageDocumentation
  */
 export { MigrationManager, migrate, defineMigration } from "../drivers/durable-objects.js";
-export type { DurableObjectSql, DurableObjectStorageLike, DurableObjectsMigrationDefinition } from "../drivers/durable-objects.js";
+export type { DurableObjectSql, DurableObjectStorageLike } from "../drivers/durable-objects.js";

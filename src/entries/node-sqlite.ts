@@ -4,7 +4,7 @@
  * `DatabaseSync`. Importing this entry loads no other driver, and not even `node:sqlite` itself: the
  * app's connection brings it.
  *
- * Every safety net is exported here as from every entry (`safety-nets.ts`). Rehearsal, baseline and
+ * The safety nets are imported from `stepwise-migrate` and take this entry's manager. Rehearsal, baseline and
  * verification copy the database with `DatabaseSync#serialize` where Node has it (24.21 does), and
  * by `VACUUM INTO` a private temporary file where it does not. The online backup and restore need
  * node:sqlite's `backup()` (Node 24 has it) and refuse with `DRIVER_CAPABILITY_MISSING` without it.
@@ -12,7 +12,5 @@
  * @packageDocumentation
  */
 export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/node-sqlite.js";
-export type { DatabaseSync, StatementSync } from "../drivers/node-sqlite.js";
-// Safety nets: standalone functions that take the manager, so an app bundles only those it imports.
-export * from "./safety-nets.js";
+export type { DatabaseSync } from "../drivers/node-sqlite.js";
 export { defineMigration } from "../drivers/node-sqlite.js";

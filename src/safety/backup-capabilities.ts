@@ -1,8 +1,8 @@
 /**
  * The check every backup and restore net makes first: the driver can copy a database file, and is
  * not a server's (where backups are the server's tools' job, `pg_dump` and `pg_restore`). Apart from
- * the nets themselves (`backup.ts`, `restore.ts`, `up-with-backup.ts`) and from their server-side
- * refusals (`server-backup.ts`), so that each imports this and none imports the other for it.
+ * the nets themselves (`backup.ts`, `restore.ts`, `up-with-backup.ts`), so that each imports this
+ * and none imports another for it.
  */
 import { requireCapabilities, type Driver, type DriverCapability } from "../core/driver.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
@@ -22,11 +22,6 @@ export function serverBackupUnsupportedError(fields: { driver: string; capabilit
         : `Back it up with pg_dump (for example pg_dump --format=custom --file=app.dump "$DATABASE_URL") before running "up", and restore it with pg_restore.`),
     { driver: fields.driver, capability: fields.capability, operation: fields.operation, file: null, fix: null, tool: fields.tool },
   );
-}
-
-/** What the server-side refusals read of a manager: its driver's name, dialect and capabilities. */
-export interface ServerManager {
-  readonly driver: Pick<Driver, "name" | "dialect" | "capabilities">;
 }
 
 /**

@@ -70,7 +70,7 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
  *   `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link baselineDatabaseAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
   if (!(manager instanceof SyncMigrationManager)) return baselineDatabaseAsync(manager as SafetyNetManager<MigrationRegistry, true>, version, options);

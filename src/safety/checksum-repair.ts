@@ -76,7 +76,7 @@ export interface ChecksumRepairResult {
  * @throws `INCOMPLETE_MIGRATION` for a `version` whose attempt was interrupted.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link repairChecksumsAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
   if (!(manager instanceof SyncMigrationManager)) return repairChecksumsAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);

@@ -44,7 +44,7 @@ export type { Rehearsal, RehearsalFailure, RehearsalObservations, RehearsalStep,
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
 export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: RehearseOptions<VersionOf<R>>): RehearsedPlan<R[number]>;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as `rehearseUpAsync`. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`): the plan rehearsed in one transaction rolled back at the end, as a promise. */
 export function rehearseUp<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: RehearseOptions<VersionOf<R>>): Promise<RehearsedPlan<R[number]>>;
 export function rehearseUp<Db, R extends MigrationRegistry>(
   manager: SyncMigrationManager<Db, R> | SafetyNetManager<R, true>,

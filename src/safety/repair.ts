@@ -65,7 +65,7 @@ export interface RepairResult {
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link repairIncompleteMigrationAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
 export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
   if (!(manager instanceof SyncMigrationManager)) return repairIncompleteMigrationAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);

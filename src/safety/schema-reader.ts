@@ -19,13 +19,28 @@ import { callWithDriver, exec, queryValue, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { countPostgresRows, readPostgresSchema } from "./postgres-schema.js";
 import { replaySchema } from "./schema-replay.js";
-import { countRows, readSchema, type SchemaSnapshot } from "./schema-snapshot.js";
+import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } from "./schema-snapshot.js";
 
 /**
  * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
  * an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s `MigrationManager`.
  */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
+
+/**
+ * Reads the schema of the manager's database through its driver, whatever the library: SQLite's
+ * `main` database, or on PostgreSQL the manager's schema. Never writes.
+ *
+ * @example
+ * const snapshot = readSchemaSnapshot(manager, { excludeTables: [manager.tableName] });
+ */
+export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, options?: ReadSchemaOptions): SchemaSnapshot;
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), a promise of the same snapshot. */
+export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
+export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
+  const store = manager.executor.store;
+  return manager.run(store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, ...options }) : readSchema(options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
+}
 
 /** A safety net's view of one database's schema; see the module note. */
 export interface SchemaReader {

@@ -14,7 +14,6 @@
  * Indexes, triggers and views are compared by their SQL, normalised the same way.
  */
 import { readSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
-import type { SyncMigrationManager } from "../core/manager.js";
 import { query, queryValue, type Step } from "../core/step.js";
 import type { SchemaObjectType, SchemaAspectChange, SchemaDifference } from "../core/schema-difference.js";
 
@@ -93,17 +92,6 @@ export interface ReadSchemaOptions {
 }
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/**
- * Reads the schema of the `main` database through the manager's driver, whatever the library. Never
- * writes.
- *
- * @example
- * const snapshot = readSchemaSnapshot(manager, { excludeTables: [manager.tableName] });
- */
-export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, options: ReadSchemaOptions = {}): SchemaSnapshot {
-  return manager.run(readSchema(options));
-}
 
 /**
  * {@link readSchemaSnapshot} as an executor step, so a safety net can read the schema inside its own

@@ -69,7 +69,7 @@ export function schemaDriftError(verification: SchemaVerification): StepwiseErro
  *   mismatch, database ahead...) when the history is not usable.
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), the same as {@link verifySchemaAsync}. */
+/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
   if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);

@@ -6,7 +6,8 @@
  * the results to the page instead.
  */
 import initSqlJs, { type Database } from "sql.js";
-import { MigrationManager, baselineDatabase, defineMigration, rehearseUp, repairIncompleteMigration, upWithBackup, verifySchema } from "../../src/entries/sql-js.js";
+import { MigrationManager, defineMigration } from "../../src/entries/sql-js.js";
+import { baselineDatabase, rehearseUp, repairIncompleteMigration, upWithBackup, verifySchema } from "../../src/index.js";
 import type { MigrationEntry } from "../../src/index.js";
 
 /** One probe's outcome. */

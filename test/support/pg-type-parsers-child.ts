@@ -7,7 +7,8 @@
  */
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../../src/core/types.js";
-import { MigrationManager, verifySchemaAsync } from "../../src/entries/pg.js";
+import { MigrationManager } from "../../src/entries/pg.js";
+import { verifySchema } from "../../src/index.js";
 import { namedSqlEntry, tsEntry } from "./registry-builders.js";
 
 /** bool, bytea, char, name, int8, int2, int4, text, oid, json, jsonb, xid8, bpchar, varchar, timestamps, numeric, floats, arrays. */
@@ -59,7 +60,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
       return { ...status, migrations: status.migrations.map(({ appliedAt, durationMs, ...row }) => ({ ...row, appliedAt: typeof appliedAt, durationMs: typeof durationMs })) };
     }),
     history: await outcome(async () => (await manager().history()).map(({ appliedAt, durationMs, ...row }) => ({ ...row, appliedAt: typeof appliedAt, durationMs: typeof durationMs }))),
-    verify: await outcome(() => verifySchemaAsync(manager())),
+    verify: await outcome(() => verifySchema(manager())),
     downOne: await outcome(async () => (await manager().down({ steps: 1 })).steps.map((step) => step.version)),
     downAll: await outcome(async () => (await manager().down({ to: 0 })).steps.map((step) => step.version)),
     currentVersion: await outcome(() => manager().currentVersion()),

@@ -1,13 +1,14 @@
 /**
  * The child process of the "killed during a replay" test: `pg-verify-child.ts <url>` runs
- * `verifySchemaAsync` on `url` with {@link SLOW_REPLAY_REGISTRY}, whose second migration, replayed in
+ * `verifySchema` on `url` with {@link SLOW_REPLAY_REGISTRY}, whose second migration, replayed in
  * a scratch database, prints `replaying <database>` and then waits, so the parent can SIGKILL it
  * while the scratch database exists. Lines are written with `writeSync`, so the parent has seen them.
  */
 import { writeSync } from "node:fs";
 import pg from "pg";
 import { SCRATCH_DATABASE_PREFIX } from "../../src/drivers/pg-scratch-database.js";
-import { MigrationManager, verifySchemaAsync } from "../../src/entries/pg.js";
+import { MigrationManager } from "../../src/entries/pg.js";
+import { verifySchema } from "../../src/index.js";
 import type { MigrationDefinition, MigrationEntry } from "../../src/core/types.js";
 import { namedSqlEntry, tsEntry } from "./registry-builders.js";
 
@@ -32,7 +33,7 @@ export const SLOW_REPLAY_REGISTRY: MigrationEntry[] = [
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
   const pool = new pg.Pool({ connectionString: process.argv[2], max: 2 });
-  await verifySchemaAsync(new MigrationManager(pool, SLOW_REPLAY_REGISTRY));
+  await verifySchema(new MigrationManager(pool, SLOW_REPLAY_REGISTRY));
   writeSync(1, "verified\n");
   await pool.end();
 }

@@ -13,7 +13,7 @@ import { defineMigration as defineBunSqlite, type Database as BunDatabase } from
 import { defineMigration as defineLibsql } from "stepwise-migrate/libsql";
 import { defineMigration as defineNodeSqlite, type DatabaseSync } from "stepwise-migrate/node-sqlite";
 import { defineMigration as defineSqlJs } from "stepwise-migrate/sql-js";
-import { defineMigration, type MigrationConnection } from "stepwise-migrate";
+import { defineMigration, type Database } from "stepwise-migrate";
 
 /** True only when A and B are the same type; a plain mutual `extends` would accept `any` or a union member. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -66,7 +66,7 @@ export const onSqlJs = defineSqlJs({
 // (better-sqlite3's here, whose entry this program imports), not a union of every driver.
 export const onRoot = defineMigration({
   up(db) {
-    expectExactly<MigrationConnection>()(db);
+    expectExactly<Database>()(db);
     expectExactly<BetterSqlite3Database>()(db);
   },
 });

@@ -4,6 +4,8 @@
  * if the line below it stops being an error.
  */
 import type { Database } from "better-sqlite3";
+import { migrate as migratePg, MigrationManager as PgMigrationManager } from "stepwise-migrate/pg";
+import type pg from "pg";
 import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, upWithOnlineBackup, verifySchema, type MigrationRegistry } from "../support/stepwise.js";
 import { migrations, type MigrationVersion } from "../../generated/registry.js";
 
@@ -68,3 +70,9 @@ migrate(db, migrations, { verifySchema: true });
 // A registry typed only as MigrationRegistry has no literal versions, so any number is accepted.
 declare const untyped: MigrationRegistry;
 new MigrationManager(db, untyped).up({ to: 42 });
+
+// One verifySchema for every entry: pg's migrate takes the same function, and its overloads hand a
+// pg manager's promise back.
+declare const pool: pg.Pool;
+void migratePg(pool, migrations, { verifySchema });
+export const pgVerification: Promise<{ ok: boolean }> = verifySchema(new PgMigrationManager(pool, migrations));

@@ -4,7 +4,7 @@
  * that accepts only one dialect's registry can say so; the sqlite registry's entries keep the optional
  * field every registry had.
  */
-import type { SqlDialect } from "stepwise-migrate";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import type { dialect as postgresDialect, migrations as postgresMigrations } from "../snapshots/golden-registry-postgres.js";
 import type { dialect as sqliteDialect, migrations as sqliteMigrations } from "../snapshots/golden-registry.js";
 

@@ -9,7 +9,8 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import type { D1DatabaseLike, D1PreparedStatementLike } from "../../../src/entries/d1.js";
+import type { D1DatabaseLike } from "../../../src/entries/d1.js";
+import type { D1PreparedStatementLike } from "../../../src/drivers/d1.js";
 import { COMPATIBILITY_DATE } from "./workerd.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
