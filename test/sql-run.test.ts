@@ -1,11 +1,9 @@
 /**
- * A run of consecutive SQL migrations that cannot end their transactions is applied by one loop on
- * the file drivers (`src/core/sql-run.ts`), and by the strategy on the others (sql.js): the same
- * promises either way, checked here on every driver. Each migration still commits on its own with its
+ * A run of consecutive migrations, checked on every driver. Each migration still commits on its own with its
  * history row and `user_version`; a commit by another connection in the middle of a run re-plans
  * (applied elsewhere: skipped; reverted elsewhere: applied again); a failure in the middle keeps what
  * committed before it and nothing of itself; events come in order; the async runner and a
- * rehearsal drive the same loop.
+ * rehearsal apply the same run.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -534,95 +532,4 @@ await describeEachDriver("a rehearsal in a transaction, against a TypeScript bod
       assert.equal(rehearsal.ok, true);
       assert.deepEqual(db.snapshot(), before);
     }));
-});
-
-/** What one `up` left and said, with the clock's values blanked, for comparing two runs of one registry. */
-interface RunOutcome {
-  readonly steps: unknown;
-  readonly error: Record<string, unknown> | null;
-  readonly events: string[];
-  readonly contents: string;
-  readonly inTransaction: boolean;
-}
-
-/** The fields of an error the loop and the strategy must agree on. */
-const ERROR_FIELDS = ["name", "code", "version", "file", "direction", "rolledBack", "committed"] as const;
-
-/**
- * Applies `migrations` with `manager`'s executor as it is, or (`loop` false) with the dialect's
- * direct loop taken away, so every migration goes through the strategy's path instead.
- */
-async function outcomeOf(
-  db: TestDatabase,
-  migrations: MigrationEntry[],
-  loop: boolean,
-  runner: "sync" | "async",
-  entry: { AsyncMigrationManager: new (...args: never[]) => unknown },
-): Promise<RunOutcome> {
-  const events: string[] = [];
-  const onEvent = (event: MigrationEvent) => void events.push(`${event.type}:${"version" in event ? event.version : ""}`);
-  const manager = (
-    runner === "sync" ? db.manager(migrations, { onEvent, progressIntervalMs: 0 }) : new entry.AsyncMigrationManager(db.native, migrations as never, { onEvent, progressIntervalMs: 0 } as never)
-  ) as {
-    executor: { dialect: object };
-    up(): unknown;
-  };
-  if (!loop) Object.defineProperty(manager.executor, "dialect", { value: { ...manager.executor.dialect, applySqlRun: undefined } });
-  let steps: unknown = null;
-  let error: Record<string, unknown> | null = null;
-  try {
-    steps = ((await manager.up()) as { steps: { version: number }[] }).steps.map((step) => step.version);
-  } catch (thrown) {
-    const fields = factsOf(thrown);
-    error = Object.fromEntries(ERROR_FIELDS.map((field) => [field, field === "name" ? (thrown as Error).constructor.name : fields[field]]));
-  }
-  const contents = JSON.stringify(db.snapshot(), (key, value: unknown) => (key === "applied_at" || key === "duration_ms" ? null : value));
-  return { steps, error, events, contents, inTransaction: db.inTransaction() };
-}
-
-/** The registries below whose names say they end the transaction. */
-const ESCAPING = /\b(?:commits|rolls back)\b/;
-
-await describeEachDriver("the direct loop and the strategy's path on the same registry", (h) => {
-  const throwing = (version: number) =>
-    tsEntry<PortableConnection>(version, {
-      up: () => {
-        throw new Error("fails");
-      },
-    });
-  const escaping = (version: number, sql: string) => tsEntry<PortableConnection>(version, { up: (d) => void d.exec(`INSERT INTO ran (version) VALUES (${version}); ${sql}`) });
-  const registries: Record<string, () => MigrationEntry[]> = {
-    "SQL and TypeScript migrations interleaved": () => [logged(1), logged(2), loggedTs(3), loggedTs(4), logged(5), loggedTs(6), logged(7)],
-    "a TypeScript migration failing after another": () => [logged(1), loggedTs(2), throwing(3), loggedTs(4)],
-    "a SQL migration failing between TypeScript ones": () => [logged(1), loggedTs(2), logged(3, " INSERT INTO no_such_table VALUES (1);"), loggedTs(4)],
-    "a TypeScript migration that commits": () => [logged(1), loggedTs(2), escaping(3, "COMMIT"), loggedTs(4)],
-    "a TypeScript migration that rolls back and begins again": () => [logged(1), loggedTs(2), escaping(3, "ROLLBACK; BEGIN"), loggedTs(4)],
-    "a TypeScript migration that commits and begins again": () => [logged(1), loggedTs(2), escaping(3, "COMMIT; BEGIN"), logged(4)],
-    "a trigger discarding a later TypeScript migration's history row": () => [
-      logged(1, " CREATE TRIGGER discard BEFORE INSERT ON schema_migrations WHEN NEW.version = 4 BEGIN SELECT RAISE(IGNORE); END;"),
-      loggedTs(2),
-      loggedTs(3),
-      loggedTs(4),
-      logged(5),
-    ],
-    "a transaction: false migration between TypeScript ones": () => [
-      logged(1),
-      loggedTs(2),
-      tsEntry<PortableConnection>(3, { transaction: false, up: (d) => void d.exec("INSERT INTO ran (version) VALUES (3)") }),
-      loggedTs(4),
-      logged(5),
-    ],
-  };
-  for (const runner of ["sync", "async"] as const) {
-    for (const [name, registry] of Object.entries(registries)) {
-      test(`${name} (${runner} runner): the same steps or error fields, events, history and contents either way`, async (t) => {
-        // The escapes are TRANSACTION_ESCAPED only where the guard runs; without savepoints the storage refuses them.
-        if (ESCAPING.test(name) && h.lacks(t, "savepoints")) return;
-        const viaLoop = await h.withDatabase((db) => outcomeOf(db, registry(), true, runner, h.entry));
-        const viaStrategy = await h.withDatabase((db) => outcomeOf(db, registry(), false, runner, h.entry));
-        assert.deepEqual(viaLoop, viaStrategy);
-        assert.equal(viaLoop.inTransaction, false);
-      });
-    }
-  }
 });

@@ -176,7 +176,10 @@ function cliContextOf<R extends MigrationRegistry>(session: CliSession<R>, outpu
       if (configured == null || configured.trim() === "") return null;
       // The empty registry: the rows are wanted whatever the registry holds, even one a merge broke.
       const empty = [] as unknown as R;
-      if (!byUrl && resolveDatabasePath(session, flags) !== ":memory:" && !existsSync(resolveDatabasePath(session, flags))) return { database: resolveDatabasePath(session, flags), rows: [] };
+      if (!byUrl) {
+        const database = resolveDatabasePath(session, flags);
+        if (database !== ":memory:" && !existsSync(database)) return { database, rows: [] };
+      }
       return withManager(session, command, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, empty);
     },
   };

@@ -69,57 +69,6 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
 }
 
 /**
- * Whether {@link snapshotConnectionSettingsInOneRead} reads `name` in its one statement: every
- * setting but those SQLite offers no table-valued function for (`mmap_size`, `wal_autocheckpoint`),
- * `locking_mode` (read per schema) and `case_sensitive_like` (read through `like()`, which an app
- * may replace). A function, not a list built when the module loads: the bundles that import this
- * module without calling it (Durable Objects) then carry none of it.
- */
-function isReadTogether(name: RestoredConnectionSetting): boolean {
-  return name !== "case_sensitive_like" && name !== "locking_mode" && name !== "mmap_size" && name !== "wal_autocheckpoint";
-}
-
-/**
- * {@link snapshotConnectionSettings} with most settings read by one statement. Every statement a
- * driver keeps prepared costs SQLite work in each later migration of the run (on libsql, in its
- * binding, about 1,800 instructions a statement per migration, measured), and reading each setting
- * by its own statement kept 29 of them. The values are the same: SQLite's table-valued
- * `pragma_<name>` answers what `PRAGMA <name>` does. When the statement fails (a build without one
- * of those functions), every setting is read on its own, as before.
- */
-export function* snapshotConnectionSettingsInOneRead(): Step<ConnectionSettingsSnapshot> {
-  // One row holding each setting under its name, from its `pragma_<name>` function. Called with
-  // `()`: SQLite looks the name up among the schemas' tables and views first, and one named so
-  // would answer in the setting's place; called as a function, the statement fails on it instead.
-  const together = RESTORED_CONNECTION_SETTINGS.filter(isReadTogether).map((name) => `(SELECT * FROM pragma_${name}()) AS ${name}`);
-  let row: Record<string, unknown> | undefined;
-  try {
-    row = yield* queryOne(`SELECT ${together.join(", ")}`);
-  } catch {
-    return yield* snapshotConnectionSettings();
-  }
-  const snapshot: Partial<Record<RestoredConnectionSetting, string | number>> = {};
-  for (const name of RESTORED_CONNECTION_SETTINGS) {
-    const value = isReadTogether(name) ? row?.[name] : yield* readSetting(name);
-    if (typeof value === "number" || typeof value === "string") snapshot[name] = value;
-  }
-  return snapshot;
-}
-
-/**
- * {@link restoreConnectionSettings} after one read of the settings, as
- * {@link snapshotConnectionSettingsInOneRead} reads them: the usual end of a run, where nothing
- * differs from `before`, reads nothing more and puts nothing back. When something differs, each
- * setting is read and put back in turn, as always, since putting one back can move another
- * (cache_size moves cache_spill).
- */
-export function* restoreConnectionSettingsAfterOneRead(before: ConnectionSettingsSnapshot): Step<RestoredConnectionSetting[]> {
-  const now = yield* snapshotConnectionSettingsInOneRead();
-  if (RESTORED_CONNECTION_SETTINGS.every((name) => before[name] === undefined || before[name] === now[name])) return [];
-  return yield* restoreConnectionSettings(before);
-}
-
-/**
  * Puts back every setting that differs from `before`; returns the names it restored. Must run
  * outside a transaction: SQLite ignores `foreign_keys` inside one and refuses `synchronous`.
  */

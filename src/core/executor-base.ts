@@ -245,8 +245,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     const guard: LazyRunGuard = { current: null };
     const historyGuard = this.startHistoryGuard();
     try {
-      const steps = this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
-      const result = this.dialect.driveDirectly ? yield* this.dialect.driveDirectly(steps) : yield* steps;
+      const result = yield* this.executeSteps(plan, plannedAtCounter, replan, progress, before, guard);
       failed = false;
       return result;
     } finally {
@@ -412,15 +411,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
             continue;
           }
           start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
-          if (direction === "up" && this.dialect.applySqlRun) {
-            // A run of migrations applied by one loop (`sql-run.ts`): SQL that cannot end the
-            // transaction, and TypeScript under the run's guard once its markers exist.
-            const after = yield* this.dialect.applySqlRun(this, queue, next, counter, ran, guard.current, guarded ? start : null);
-            if (after > next) {
-              next = after;
-              continue;
-            }
-          }
           const applied = this.settings.capabilities.atomicBatch
             ? yield* this.strategies.atomicBatch!(this, entry, direction)
             : yield* this.strategies.inTransaction!(this, entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
@@ -642,7 +632,6 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
 
   /**
    * The typed error for a SQLite failure a user can act on (see `translateSqliteError`), with the driver's reading of its code.
-   * @internal Public for `sql-run.ts`.
    */
   translateError(error: unknown): unknown {
     return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));

@@ -121,20 +121,6 @@ export interface MigrationExecutor<R extends MigrationRegistry = MigrationRegist
  */
 export type ApplyScriptWithHistory = <R extends MigrationRegistry>(executor: MigrationExecutor<R>, entry: R[number], direction: MigrationDirection) => Step<number | null>;
 
-/**
- * Applies the run of consecutive migrations of `queue` from `from` that one loop can apply, and
- * returns the index of the first it left to the executor (see `sql-run.ts`).
- */
-export type ApplySqlRun = (
-  executor: MigrationExecutor,
-  queue: readonly MigrationEntry[],
-  from: number,
-  counter: number | null,
-  ran: AppliedStep[],
-  guard?: RunGuard | null,
-  start?: TransactionStart | null,
-) => Step<number>;
-
 /** The SQL dialects a registry and a driver can speak. */
 export type DialectName = "sqlite" | "postgres";
 
@@ -182,19 +168,6 @@ export interface Dialect {
    * dialect carries it so that only the entries whose driver can use it bundle it.
    */
   readonly applyScriptWithHistory?: ApplyScriptWithHistory;
-  /**
-   * Applies a run of consecutive SQL migrations that cannot end their transactions in one loop
-   * (`sql-run.ts`); absent: each through the executor's loop. Carried by the file drivers' dialect only.
-   */
-  readonly applySqlRun?: ApplySqlRun;
-  /**
-   * Has the runner drive the executor's loop over a plan itself (`driveDirectly` of `step.ts`), so its
-   * operations skip the generator levels above it (the settings, the wait for another process, `up`).
-   * Only for drivers whose write section is `BEGIN`/`COMMIT` (the file drivers): a runner driving a
-   * step directly does not enter a callback write section. Absent: the loop runs in place.
-   */
-  readonly driveDirectly?: <T>(step: Step<T>) => Step<T>;
-
   /**
    * The guard that keeps migration bodies from writing the history table during a run
    * (`history-guard.ts`); absent where the storage has no temporary schema to hold it (D1, Durable

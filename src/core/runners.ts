@@ -30,15 +30,12 @@ interface SyncBodies {
   refuse(driver: Driver, direction: MigrationDirection, result: PromiseLike<unknown>): never;
   /** Promises of refused bodies, whose continuations may still run once the runner returns. */
   readonly refused: PromiseLike<unknown>[];
-  /** Drives a step the executor asked to be driven directly (`driveDirectly`), by this same runner. */
-  drive(step: Step<unknown>, driver: Driver): unknown;
 }
 
 function createSyncBodies(): SyncBodies {
   const refused: PromiseLike<unknown>[] = [];
   const bodies: SyncBodies = {
     refused,
-    drive: (step, driver) => driveSync(step, driver, bodies),
     check: refuseAsyncFunction,
     refuse(driver, direction, result) {
       result.then(undefined, () => undefined);
@@ -81,7 +78,7 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
     }
     const started = performance.now();
     try {
-      value = perform(driver, result.value, false, bodies, bodies.drive);
+      value = perform(driver, result.value, false, bodies);
       failed = false;
       if (isThenable(value)) {
         // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
@@ -135,7 +132,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         if (result.value.op === "rollback") throw ROLLBACK;
         const started = performance.now();
         try {
-          value = perform(driver, result.value, false, bodies, bodies.drive);
+          value = perform(driver, result.value, false, bodies);
           failed = false;
           if (isThenable(value)) {
             value.then(undefined, () => undefined);
@@ -166,7 +163,7 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
     if (result.done) return result.value;
     const started = performance.now();
     try {
-      value = await perform(driver, result.value, true, null, runAsync);
+      value = await perform(driver, result.value, true, null);
       failed = false;
     } catch (error) {
       recordElapsed(error, performance.now() - started);
@@ -199,11 +196,9 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
 
 /**
  * Performs one operation; the value may be a promise when the driver (or a body) is async. `bodies`
- * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner; `drive`
- * drives a `step` operation's step by the same runner (passed in, so a bundle that holds only one of
- * the runners does not pull in the other).
+ * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner.
  */
-function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null, drive: (step: Step<unknown>, driver: Driver) => unknown): unknown {
+function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -246,8 +241,6 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
       return driver.lockHolders?.() ?? [];
     case "call":
       return operation.action(driver);
-    case "step":
-      return drive(operation.step, driver);
   }
 }
 

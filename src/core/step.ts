@@ -56,12 +56,7 @@ export type Operation =
    * algorithm (a replay on a scratch database). Result: what `action` returns; the async runner
    * awaits it, the sync runner refuses a promise.
    */
-  | { readonly op: "call"; readonly action: (driver: Driver) => unknown }
-  /**
-   * Drives `step` to its end on the same driver and runner, and hands back what it returns (or
-   * throws what it throws): see {@link driveDirectly}. Result: what `step` returns.
-   */
-  | { readonly op: "step"; readonly step: Step<unknown> };
+  | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
 
 /** A step of the algorithm: a generator of operations that finally returns `T`. */
 export type Step<T> = Generator<Operation, T, unknown>;
@@ -137,17 +132,6 @@ export function* lockHolders(): Step<LockHolder[]> {
  */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
-}
-
-/**
- * Runs `step` as `yield* step` would, but has the runner drive it itself: each of its operations then
- * reaches the runner through this one generator level, not through every level of the steps that
- * called it (each `yield*` between them resumes once per operation, both ways). For a loop of many
- * operations deep in the executor (`sql-run.ts`). A step that intercepts the operations of the steps
- * it runs (a rehearsal's, `rehearsal-in-transaction.ts`) drives such a step itself, so it sees them.
- */
-export function* driveDirectly<T>(step: Step<T>): Step<T> {
-  return (yield { op: "step", step }) as T;
 }
 
 /** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */

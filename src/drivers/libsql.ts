@@ -17,7 +17,7 @@
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
+import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
@@ -203,7 +203,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_FILE_DIALECT);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -241,7 +241,7 @@ export function migrate<R extends SyncMigrationRegistry>(
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_FILE_DIALECT);
+    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT);
   }
 }
 

@@ -15,7 +15,7 @@
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager.js";
-import { SQLITE_FILE_DIALECT } from "../core/dialects/sqlite-file.js";
+import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { ESCAPE_GUARD } from "../core/escape-guard.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
@@ -333,7 +333,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
    */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createSqlJsDriver(db), migrations, props, SQLITE_FILE_DIALECT);
+    super(createSqlJsDriver(db), migrations, props, SQLITE_DIALECT);
   }
 
   /** A manager with the same registry and settings on another connection. */
@@ -362,7 +362,7 @@ export function migrate<R extends SyncMigrationRegistry>(
     () => createSqlJsDriver(db),
     migrations,
     "stepwise-migrate/sql-js",
-    { executor: SQLITE_FILE_DIALECT, manager: undefined },
+    { executor: SQLITE_DIALECT, manager: undefined },
     { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
   );
 }

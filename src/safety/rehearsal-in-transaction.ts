@@ -140,7 +140,7 @@ export function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): 
   return yield* intercept(step, { depth: 0 }, dialect);
 }
 
-/** {@link inRehearsalTransaction} on `step`, with the savepoint depth it shares with the steps it runs directly (`driveDirectly`). */
+/** {@link inRehearsalTransaction} on `step`, with the savepoint depth it shares with the steps it runs. */
 function* intercept<T>(step: Step<T>, savepoints: { depth: number }, dialect: SqlDialect): Step<T> {
   let next: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
   for (;;) {
@@ -177,10 +177,6 @@ function* intercept<T>(step: Step<T>, savepoints: { depth: number }, dialect: Sq
         case "runBody":
           // A body that commits would commit the rehearsal (see rehearsal-connection-guard.ts).
           next = { ok: true, value: yield { ...operation, entry: withGuardedConnection(operation.entry, dialect) } };
-          break;
-        case "step":
-          // Its transactions too are the rehearsal's savepoints: run it here, not by the runner.
-          next = { ok: true, value: yield* intercept(operation.step, savepoints, dialect) };
           break;
         default:
           next = { ok: true, value: yield operation };
