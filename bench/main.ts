@@ -11,7 +11,8 @@
  * those sides, and judge only the comparisons between them),
  * `--only bundles` for the driver entries' bundle sizes alone (measured first in every run: seconds),
  * `--only verify` for the start-up verify alone (cold against the stored expected schema),
- * `--only registry-load` for the bin's import-free registry path against tsx's loader alone.
+ * `--only registry-load` for the bin's import-free registry path against tsx's loader alone,
+ * `--only peers` for stepwise beside Umzug, Kysely, Knex and drizzle on SQLite at N = 100 and 1,000.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -28,9 +29,10 @@ import { renderBundleSizeMarkdown, runBundleSizeBench } from "./cloudflare-bundl
 import { defaultRunCounts, runBench } from "./run-bench.js";
 import { repoRoot } from "./workload.js";
 import { measureRegistryLoad, renderRegistryLoadMarkdown } from "./registry-load.js";
+import { measureSqlitePeers, preparePeerWorkload, renderSqlitePeers } from "./sqlite-peers.js";
 
 const USAGE =
-  "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|pg|pg-apply|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5] [--pg-apply-size 300] [--pg-apply-pairs 40] [--pg-apply-sides stepwise,hand]";
+  "usage: npm run bench -- [--sizes 100,1000,10000] [--keep] [--only sqlite|peers|pg|pg-apply|bundles|verify|registry-load] [--pg-size 1000] [--pg-rounds 5] [--pg-apply-size 300] [--pg-apply-pairs 40] [--pg-apply-sides stepwise,hand]";
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
   const index = args.indexOf(flag);
@@ -49,7 +51,7 @@ if (
   [...sizes, pgSize, pgRounds, pgApplySize].some((size) => !Number.isSafeInteger(size) || size < 1) ||
   !Number.isSafeInteger(pgApplyPairs) ||
   pgApplyPairs < 0 ||
-  (only !== undefined && !["sqlite", "pg", "pg-apply", "bundles", "verify", "registry-load"].includes(only))
+  (only !== undefined && !["sqlite", "peers", "pg", "pg-apply", "bundles", "verify", "registry-load"].includes(only))
 ) {
   console.error(USAGE);
   process.exit(2);
@@ -106,6 +108,26 @@ if (only === undefined || only === "sqlite") {
   writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(resultsDir, "latest.md"), `${markdown}\n`);
+}
+
+if (only === undefined || only === "peers") {
+  const tables: string[] = [];
+  const results = [];
+  for (const size of [100, 1_000]) {
+    onProgress(`[peers, N=${size}] workload and gen`);
+    const workload = await preparePeerWorkload(size);
+    try {
+      const result = await measureSqlitePeers(workload.registry, workload.raw, { rounds: size >= 1_000 ? 5 : 9, noopRuns: 5 }, onProgress);
+      results.push(result);
+      tables.push(renderSqlitePeers(result));
+    } finally {
+      if (!keep) rmSync(workload.root, { recursive: true, force: true });
+    }
+  }
+  const markdown = tables.join("\n\n");
+  console.log(markdown);
+  writeFileSync(path.join(resultsDir, "latest-peers.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, "latest-peers.md"), `${markdown}\n`);
 }
 
 if (only === undefined || only === "pg") {
