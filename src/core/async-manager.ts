@@ -132,7 +132,7 @@ export async function migrateAsyncWithManager(
 /** `migrateAsync`'s options, split into `up`'s and the manager's props; refuses a moved option and `verifySchema`. */
 export function splitMigrateAsyncOptions(options: MigrateAsyncOptions, entry: string): { upOptions: UpOptions; props: MigrationManagerProps } {
   const { to, transaction, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
   if ((props as Record<string, unknown>).verifySchema) {
     throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }

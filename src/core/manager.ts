@@ -88,7 +88,7 @@ export function verifySchemaUsage(entry: string): string {
  */
 export function splitMigrateOptions<M>(options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>, entry: string) {
   const { to, transaction, verifySchema: verifyFirst, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })", entry);
+  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
   if (verifyFirst && typeof verifyFirst !== "function") {
     throw usageError(verifySchemaUsage(entry));
   }
