@@ -1,10 +1,13 @@
 /**
  * The parameterised suite's harness (`describeEachDriver`) on every driver available here: a fresh
  * database per test, reads through the driver, a reopened connection that sees what was written (sql.js
- * included, through its save), and skips only by declared capability.
+ * included, through its save), skips only by declared capability, and a driver's file is the one
+ * SQLite opened.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import type { MigrationEntry } from "../src/core/types.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
@@ -58,5 +61,26 @@ await describeEachDriver("the driver harness", (h) => {
       return;
     }
     assert.equal(h.capabilities.fileLocking, true);
+  });
+
+  test("the driver's file is the absolute path SQLite opened, though the app passed a relative one and then changed folder", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "stepwise-relative-")));
+    mkdirSync(path.join(dir, "data"));
+    mkdirSync(path.join(dir, "elsewhere"));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const db = await h.open(path.join("data", "app.db"));
+      try {
+        process.chdir(path.join(dir, "elsewhere"));
+        assert.equal(db.driver.filePath, path.join(dir, "data", "app.db"));
+      } finally {
+        db.close();
+      }
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,9 +14,9 @@ import { Executor } from "../src/core/executor.js";
 import { SyncMigrationManager } from "../src/core/manager.js";
 import { runAsync } from "../src/core/runners.js";
 import type { AsyncDriver, SyncDriver } from "../src/core/driver.js";
-import { classifySqliteError } from "../src/drivers/sqlite-shared.js";
+import { classifySqliteError, defineDriver } from "../src/core/define-driver.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import { BETTER_SQLITE3_CAPABILITIES, MigrationManager, baselineDatabase, createBetterSqlite3Driver, rehearseUp, upWithOnlineBackup, verifySchema } from "./support/stepwise.js";
+import { MigrationManager, baselineDatabase, createBetterSqlite3Driver, rehearseUp, upWithOnlineBackup, verifySchema } from "./support/stepwise.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { StepwiseError } from "../src/core/errors.js";
@@ -96,7 +96,7 @@ function executorFor(migrations: MigrationRegistry): Executor {
     onEvent: undefined,
     logger: null,
     driverName: "better-sqlite3 (async facade)",
-    capabilities: BETTER_SQLITE3_CAPABILITIES,
+    capabilities: createBetterSqlite3Driver(new Database(":memory:")).capabilities,
     classifyError: classifySqliteError,
   });
 }
@@ -206,8 +206,9 @@ test("the sync runner refuses an async migration body and leaves nothing", (t) =
 
 test("safety nets a driver cannot support are refused by name before anything runs", async (t) => {
   const db = openDatabase(t);
-  const limited = { ...BETTER_SQLITE3_CAPABILITIES, snapshot: false, onlineBackup: false };
-  const manager = new SyncMigrationManager(createBetterSqlite3Driver(db, limited), registry);
+  // A capability is its method: without snapshot and backupTo, the driver has neither.
+  const manager = new SyncMigrationManager(defineDriver({ ...createBetterSqlite3Driver(db), snapshot: undefined, openSnapshot: undefined, backupTo: undefined }), registry);
+  assert.deepEqual([manager.driver.capabilities.snapshot, manager.driver.capabilities.onlineBackup, manager.driver.capabilities.openFile], [false, false, true]);
   const refused = (operation: string, capability: string) => (error: unknown) => {
     assert.ok(error instanceof StepwiseError && error.is("DRIVER_CAPABILITY_MISSING"));
     assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
@@ -231,8 +232,9 @@ test("safety nets a driver cannot support are refused by name before anything ru
 
 test("a driver without a change counter re-reads the history on every attempt and still applies once", (t) => {
   const db = openDatabase(t);
-  const base = createBetterSqlite3Driver(db, { ...BETTER_SQLITE3_CAPABILITIES, changeCounter: false });
-  const driver: SyncDriver<Database.Database> = { ...base, changeCounter: () => null };
+  const driver: SyncDriver<Database.Database> = defineDriver({ ...createBetterSqlite3Driver(db), changeCounter: undefined });
+  assert.equal(driver.capabilities.changeCounter, false);
+  assert.equal(driver.changeCounter(), null);
   const first = new SyncMigrationManager(driver, registry).up({ to: 1 });
   assert.deepEqual(
     first.steps.map((step) => step.version),

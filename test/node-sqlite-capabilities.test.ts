@@ -12,7 +12,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { createNodeSqliteDriver, nodeSqliteCapabilities } from "../src/drivers/node-sqlite.js";
+import { createNodeSqliteDriver } from "../src/drivers/node-sqlite.js";
+import { defineDriver } from "../src/core/define-driver.js";
 import type { DatabaseSync } from "../src/entries/node-sqlite.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 
@@ -48,11 +49,11 @@ function open(t: { after(fn: () => void): void }): DatabaseSync {
 test("the capabilities are the API this Node has", { skip: !hasNodeSqlite }, (t) => {
   const db = open(t);
   const sqlite = process.getBuiltinModule("node:sqlite" as never) as { backup?: unknown };
-  const capabilities = nodeSqliteCapabilities(db);
+  const { capabilities } = createNodeSqliteDriver(db);
   assert.equal(capabilities.onlineBackup, typeof sqlite.backup === "function");
-  // With serialize or, as on Node 22, without it (VACUUM INTO a private file): a snapshot either way.
-  assert.equal(capabilities.snapshot, true);
-  assert.equal(nodeSqliteCapabilities({ ...({} as DatabaseSync), serialize: undefined, deserialize: undefined } as DatabaseSync).snapshot, true);
+  // With serialize or, as on Node 22, without it (VACUUM INTO a private file): a snapshot either way,
+  // but only serialize() copies what an open transaction wrote.
+  assert.deepEqual([capabilities.snapshot, capabilities.snapshotInTransaction], [true, typeof db.serialize === "function"]);
 });
 
 test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO copy: faithful, private, and rehearsal, verify and baseline run on it", { skip: !hasNodeSqlite }, async (t) => {
@@ -61,7 +62,7 @@ test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO co
   Object.defineProperty(db, "serialize", { value: undefined });
   Object.defineProperty(db, "deserialize", { value: undefined });
   const driver = createNodeSqliteDriver(db);
-  assert.equal(driver.capabilities.snapshot, true);
+  assert.deepEqual([driver.capabilities.snapshot, driver.capabilities.snapshotInTransaction], [true, false]);
   db.exec(
     "PRAGMA journal_mode = WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('only in the wal'); PRAGMA user_version = 9; PRAGMA application_id = 77;",
   );
@@ -99,10 +100,10 @@ test("without DatabaseSync#serialize (Node 22), the snapshot is a VACUUM INTO co
   assert.equal(verifySchema(manager).ok, true);
 });
 
-test("a driver declaring no snapshot is refused by rehearseUp naming node-sqlite, before anything runs", { skip: !hasNodeSqlite }, async (t) => {
+test("a driver without a snapshot is refused by rehearseUp naming node-sqlite, before anything runs", { skip: !hasNodeSqlite }, async (t) => {
   const db = open(t);
-  const driver = createNodeSqliteDriver(db, { ...nodeSqliteCapabilities(db), snapshot: false });
-  assert.equal(driver.snapshot, undefined);
+  const driver = defineDriver({ ...createNodeSqliteDriver(db), snapshot: undefined, openSnapshot: undefined });
+  assert.equal(driver.capabilities.snapshot, false);
   const manager = new SyncMigrationManager(driver, registry);
   const { rehearseUp } = await import("../src/safety/rehearsal.js");
   assert.throws(() => rehearseUp(manager as never), stepwiseFailure({ code: "DRIVER_CAPABILITY_MISSING", driver: "node-sqlite", capability: "snapshot", operation: "rehearseUp" }));

@@ -1,8 +1,12 @@
 /**
- * What a driver declares it can do beyond the required primitives: apart from `driver.ts` so the
+ * What a driver can do beyond the required primitives, apart from `driver.ts` so the
  * errors (`DRIVER_CAPABILITY_MISSING`) can name a capability without importing the driver seam.
  */
-/** What a driver can do beyond the required primitives. Declared, never discovered by failing. */
+/**
+ * What a driver can do beyond the required primitives, read off it by `defineDriver`: a capability
+ * served by a method is there when the method is; the rest a driver lists in `lacks`. Never discovered
+ * by failing.
+ */
 export interface DriverCapabilities {
   /** `PRAGMA user_version` can be written (Turso, D1 and Durable Objects refuse it). */
   readonly userVersion: boolean;

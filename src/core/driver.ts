@@ -1,7 +1,7 @@
 /**
- * The seam between the algorithm and a database library. A driver supplies primitives (run SQL, read
- * rows, an exclusive write section, a change counter, error classification, optional snapshot and
- * backup) and declares what it can do; the executor (`executor.ts`) holds everything else. A sync
+ * The seam between the algorithm and a database library, complete: what the executor and the safety
+ * nets call. A driver writes only part of it and `defineDriver` (`define-driver.ts`) fills the rest and
+ * reads its capabilities off the methods it has; the executor (`executor.ts`) holds everything else. A sync
  * driver's primitives return values, an async driver's return promises; one executor serves both.
  */
 import { StepwiseError } from "./errors.js";
@@ -47,6 +47,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   readonly connection: Db;
   /** The database file's path, or `null` for an in-memory or remote database. */
   readonly filePath: string | null;
+  /** What it can do, derived by `defineDriver` from the methods present (see `driver-capabilities.ts`). */
   readonly capabilities: DriverCapabilities;
   /** Runs statements without bound values. */
   exec(sql: string): MaybePromise<void, Async>;

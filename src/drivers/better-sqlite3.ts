@@ -9,16 +9,13 @@ import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
+import type { Row, SyncDriver } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
+import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
-import { classifySqliteError, runBodyOnConnection } from "./sqlite-shared.js";
-import { fenceWritesUntil } from "./write-fence.js";
-
-/** Reads an `SQLITE_*` code as stepwise's error kinds (shared by every SQLite driver). */
-export { classifySqliteError };
 
 export type { Database } from "better-sqlite3";
 
@@ -27,23 +24,6 @@ declare module "../core/types.js" {
     "better-sqlite3": Database;
   }
 }
-
-/** Everything better-sqlite3 offers the executor and the safety nets. */
-export const BETTER_SQLITE3_CAPABILITIES: DriverCapabilities = {
-  userVersion: true,
-  fileLocking: true,
-  foreignKeySwitch: true,
-  snapshot: true,
-  onlineBackup: true,
-  lockHolders: true,
-  changeCounter: true,
-  savepoints: true,
-  openFile: true,
-  snapshotInTransaction: true,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: false,
-};
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
 const STATEMENT_CACHE_LIMIT = 64;
@@ -56,7 +36,7 @@ type Statement = BetterSqlite3.Statement<unknown[], unknown>;
  * @example
  * const driver = createBetterSqlite3Driver(new Database("data/app.db"));
  */
-export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapabilities = BETTER_SQLITE3_CAPABILITIES): SyncDriver<Database> {
+export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -77,52 +57,31 @@ export function createBetterSqlite3Driver(db: Database, capabilities: DriverCapa
     }
     return statement.get();
   };
-  const filePath = db.memory || db.name === "" ? null : db.name;
-  return {
+  // As SQLite resolved it when the connection opened: `db.name` is the app's string, and a relative
+  // one would point elsewhere (backups, the owner lock, lock holders) after the app changes folder.
+  const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Array<{ name?: unknown; file?: unknown }>) || null;
+  return defineDriver({
     name: "better-sqlite3",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath,
-    capabilities,
+    isOpen: () => db.open,
     exec: (sql) => void db.exec(sql),
     query: (sql, params) => prepare(sql).all(...params) as Row[],
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
-    // Through exec: a prepared statement's run() builds a result object in the binding, which costs
-    // more than parsing these few words (1.2k instructions less per migration, measured).
-    begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
-    commit: () => void db.exec("COMMIT"),
-    rollback: () => {
-      // A closed connection (a migration called db.close()) holds no transaction any more.
-      if (!db.open || !db.inTransaction) return;
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
-      }
-    },
     inTransaction: () => db.open && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => {
-      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (db.open) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
-    },
-    runBody: (entry, direction, context) => runBodyOnConnection(db, () => db.open, entry, direction, context),
-    fenceWritesUntil(settled) {
-      fenceWritesUntil(db, this, () => db.open, settled);
-    },
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
-    classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeOwnerLock(db, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     snapshot: () => db.serialize(),
-    openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes)), capabilities),
+    openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes))),
     close: () => void db.close(),
     backupTo: async (path) => (await db.backup(path)).totalPages,
-    openFile: (file, { readonly, busyTimeoutMs }) => createBetterSqlite3Driver(new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities),
-  };
+    openFile: (file, { readonly, busyTimeoutMs }) => createBetterSqlite3Driver(new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs })),
+  });
 }
 
 /**

@@ -17,13 +17,13 @@ import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
+import type { Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, createBatchConnection, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
-import { fenceWritesUntil } from "./write-fence.js";
+import { createBatchConnection, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+import { defineDriver } from "../core/define-driver.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
 export interface BunStatement {
@@ -61,23 +61,6 @@ interface DatabaseClass {
   deserialize(bytes: Uint8Array): Database;
 }
 
-/** Everything bun:sqlite offers the executor and the safety nets: all but SQLite's online backup. */
-export const BUN_SQLITE_CAPABILITIES: DriverCapabilities = {
-  userVersion: true,
-  fileLocking: true,
-  foreignKeySwitch: true,
-  snapshot: true,
-  onlineBackup: false,
-  lockHolders: true,
-  changeCounter: true,
-  savepoints: true,
-  openFile: true,
-  snapshotInTransaction: true,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: false,
-};
-
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
 const STATEMENT_CACHE_LIMIT = 64;
 
@@ -103,7 +86,7 @@ function sidecarOpener(db: Database): SidecarOpener {
  * @example
  * const driver = createBunSqliteDriver(new Database("data/app.db"));
  */
-export function createBunSqliteDriver(db: Database, capabilities: DriverCapabilities = BUN_SQLITE_CAPABILITIES): SyncDriver<Database> {
+export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   // Statements of our own rather than db.query()'s cache: that cache is the app's, and its
   // statements would keep the safeIntegers setting set here.
   const statements = new Map<string, BunStatement>();
@@ -136,49 +119,31 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
     }
   };
   const batchConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => void db.exec(sql), inTransaction: () => db.inTransaction });
-  return {
+  // No online backup: bun:sqlite has no backup API.
+  return defineDriver({
     name: "bun-sqlite",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath,
-    capabilities,
+    isOpen,
     exec: (sql) => void db.exec(sql),
     query: (sql, params) => prepare(sql).all(...params) as Row[],
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     // Prepared once, as the history INSERT is: an exec parses its text every time, once per migration here.
     begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
     commit: () => void prepare("COMMIT").run(),
-    rollback: () => {
-      // A closed connection (a migration called db.close()) holds no transaction any more.
-      if (!isOpen() || !db.inTransaction) return;
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
-      }
-    },
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => {
-      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
-    },
-    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
-    fenceWritesUntil(settled) {
-      fenceWritesUntil(db, this, isOpen, settled);
-    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
-    // bun:sqlite's errors already carry SQLite's extended code as `code` ("SQLITE_BUSY").
-    classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => {
       const Class = db.constructor as DatabaseClass;
-      return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes), capabilities);
+      return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes));
     },
     close: () => db.close(),
     openFile: (file, { readonly, busyTimeoutMs }) => {
@@ -190,9 +155,9 @@ export function createBunSqliteDriver(db: Database, capabilities: DriverCapabili
         other.close();
         throw error;
       }
-      return createBunSqliteDriver(other, capabilities);
+      return createBunSqliteDriver(other);
     },
-  };
+  });
 }
 
 /**

@@ -25,8 +25,8 @@ import { validateForExecutor } from "../core/executor-settings.js";
 import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
-import { type AsyncDriver, type BatchStatement, type Driver, type DriverCapabilities, type Row, driverCapabilityError } from "../core/driver.js";
-import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
+import { type AsyncDriver, type BatchStatement, type Driver, type Row, driverCapabilityError } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { statementTexts } from "./statement-texts.js";
@@ -44,23 +44,6 @@ export interface D1DatabaseLike {
   prepare(query: string): D1PreparedStatementLike;
   batch(statements: D1PreparedStatementLike[]): Promise<unknown[]>;
 }
-
-/** What D1 offers; see the module note. */
-export const D1_CAPABILITIES: DriverCapabilities = {
-  userVersion: false,
-  fileLocking: false,
-  foreignKeySwitch: false,
-  snapshot: false,
-  onlineBackup: false,
-  lockHolders: false,
-  changeCounter: false,
-  savepoints: false,
-  openFile: false,
-  snapshotInTransaction: false,
-  atomicBatch: true,
-  batchWalk: false,
-  scriptWithHistory: false,
-};
 
 /** A `transaction: false` TypeScript migration on D1: `up` and `down` receive the binding and may be `async`. */
 export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1DatabaseLike>, "up" | "down"> {
@@ -99,13 +82,13 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
   let section = false;
   let busyTimeoutMs = 0;
   const prepare = (sql: string, params: readonly unknown[] = []): D1PreparedStatementLike => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
-  return {
+  return defineDriver({
     name: "d1",
     dialect: "sqlite",
     async: true,
     connection: db,
-    filePath: null,
-    capabilities: D1_CAPABILITIES,
+    // No forEachBatch either: a batch is given up front, so no walk can run inside one.
+    lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
     exec: async (script) => {
       for (const statement of splitD1Statements(script)) await db.prepare(statement).run();
     },
@@ -125,18 +108,12 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
       section = false;
     },
     inTransaction: async () => section,
-    changeCounter: async () => null,
     getBusyTimeout: async () => busyTimeoutMs,
     setBusyTimeout: async (ms) => {
       busyTimeoutMs = ms;
     },
-    runBody: async (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      await (body as (db: D1DatabaseLike, context: MigrationContext) => unknown).call(entry.module, db, context);
-    },
-    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("D1", "db")),
     classifyError: classifyCloudflareError,
-  };
+  });
 }
 
 /**

@@ -22,8 +22,8 @@ import { migrateWithoutManager } from "../core/migrate-without-manager.js";
 import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
-import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
-import { buildMigrationContext, refuseBatches } from "../core/migration-context.js";
+import type { Row, SyncDriver } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
@@ -41,23 +41,6 @@ export interface DurableObjectStorageLike {
   readonly sql: DurableObjectSql;
   transactionSync<T>(closure: () => T): T;
 }
-
-/** What Durable Objects' SQLite storage offers; see the module note. */
-export const DURABLE_OBJECTS_CAPABILITIES: DriverCapabilities = {
-  userVersion: false,
-  fileLocking: false,
-  foreignKeySwitch: false,
-  snapshot: false,
-  onlineBackup: false,
-  lockHolders: false,
-  changeCounter: true,
-  savepoints: false,
-  openFile: false,
-  snapshotInTransaction: false,
-  atomicBatch: false,
-  batchWalk: false,
-  scriptWithHistory: false,
-};
 
 /** A TypeScript migration on Durable Objects: `up` and `down` receive `ctx.storage.sql` and run synchronously. */
 export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinition<DurableObjectSql>, "up" | "down"> {
@@ -105,13 +88,13 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
   const callbackOnly = (): never => {
     throw usageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
   };
-  return {
+  return defineDriver({
     name: "durable-objects",
     dialect: "sqlite",
     async: false,
     connection: sql,
-    filePath: null,
-    capabilities: DURABLE_OBJECTS_CAPABILITIES,
+    // No forEachBatch either: left out of a bundle kept small.
+    lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
     // One statement at a time: sql.exec refuses a script whose tail holds no statement (a trailing
     // comment, `;;`, an empty section). toArray() steps each cursor to its end, so a statement's
     // effect never waits for a read nobody makes.
@@ -158,9 +141,8 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       }
       return result;
     },
-    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches("Durable Objects", "sql")),
     classifyError: classifyCloudflareError,
-  };
+  });
 }
 
 /**

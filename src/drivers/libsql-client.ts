@@ -20,7 +20,8 @@
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import type { AsyncDriver, DriverCapabilities, ErrorClassification, Row, ScratchDatabase } from "../core/driver.js";
+import type { AsyncDriver, ErrorClassification, Row, ScratchDatabase } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
@@ -36,26 +37,6 @@ import { usageError } from "../core/error-factories.js";
  * migration, the client). Both run statements the same way.
  */
 export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
-
-/** What `@libsql/client` offers through a `file:` URL. */
-export const LIBSQL_CLIENT_FILE_CAPABILITIES: DriverCapabilities = {
-  userVersion: true,
-  fileLocking: false,
-  foreignKeySwitch: false,
-  snapshot: false,
-  onlineBackup: false,
-  lockHolders: false,
-  changeCounter: false,
-  savepoints: true,
-  openFile: false,
-  snapshotInTransaction: false,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: false,
-};
-
-/** What it offers through a remote URL: as a file, without `PRAGMA user_version` (Turso rejects it). */
-export const LIBSQL_CLIENT_REMOTE_CAPABILITIES: DriverCapabilities = { ...LIBSQL_CLIENT_FILE_CAPABILITIES, userVersion: false };
 
 /** Options of the libsql-client `MigrationManager` and `migrate`. */
 export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps {
@@ -339,13 +320,13 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
-  const driver: AsyncDriver<Client> = {
+  const driver: AsyncDriver<Client> = defineDriver({
     name: "libsql-client",
     dialect: "sqlite",
     async: true,
     connection: client,
-    filePath: null,
-    capabilities: remote ? LIBSQL_CLIENT_REMOTE_CAPABILITIES : LIBSQL_CLIENT_FILE_CAPABILITIES,
+    // See the module note.
+    lacks: remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => {
       settleEnded();
       if (transaction !== null) return void (await transaction.executeMultiple(sql));
@@ -400,7 +381,6 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       settleEnded();
       return transaction !== null;
     },
-    changeCounter: async () => null,
     getBusyTimeout: async () => busyTimeoutMs,
     setBusyTimeout: async (ms) => {
       busyTimeoutMs = ms;
@@ -413,7 +393,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, target, entry, direction, progress),
     classifyError: classifyLibsqlClientError,
     ...(options.scratchClient === undefined ? {} : { openScratchDatabase: () => openScratchClient(options.scratchClient!) }),
-  };
+  });
   return driver;
 }
 

@@ -19,14 +19,14 @@ import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
+import type { Row, SyncDriver } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, holdSidecarLock, probeSidecarLock, runBodyOnConnection, type SidecarOpener } from "./sqlite-shared.js";
-import { fenceWritesUntil } from "./write-fence.js";
+import { holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -34,27 +34,6 @@ export type Database = Libsql.Database;
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
 // program-wide, so a program that sees several drivers would type every `db` as a union. This
 // entry's own `defineMigration` (at the end of this file) types `db` instead.
-
-/**
- * What libsql offers the executor and the safety nets. A `snapshot` through `VACUUM INTO` (see the
- * module note); no `onlineBackup` (`backup()` is not implemented), so online backups are refused
- * with `DRIVER_CAPABILITY_MISSING`.
- */
-export const LIBSQL_CAPABILITIES: DriverCapabilities = {
-  userVersion: true,
-  fileLocking: true,
-  foreignKeySwitch: true,
-  snapshot: true,
-  onlineBackup: false,
-  lockHolders: true,
-  changeCounter: true,
-  savepoints: true,
-  openFile: true,
-  snapshotInTransaction: true,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: false,
-};
 
 /** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
 const STATEMENT_CACHE_LIMIT = 64;
@@ -67,7 +46,7 @@ type Statement = Libsql.Statement<unknown[]>;
  * @example
  * const driver = createLibsqlDriver(new Database("data/app.db"));
  */
-export function createLibsqlDriver(db: Database, capabilities: DriverCapabilities = LIBSQL_CAPABILITIES): SyncDriver<Database> {
+export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -106,70 +85,49 @@ export function createLibsqlDriver(db: Database, capabilities: DriverCapabilitie
     const connection = new (db.constructor as new (file: string, options: { timeout: number }) => Database)(file, { timeout: busyTimeoutMs });
     return { exec: (sql) => void connection.exec(sql), close: () => void connection.close() };
   };
-  const driver: SyncDriver<Database> = {
+  // No online backup: libsql 0.5's backup() throws "not implemented".
+  return defineDriver({
     name: "libsql",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath,
-    capabilities,
+    isOpen,
     exec: (sql) => void db.exec(sql),
     query: all,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
-    begin: (mode) => void db.exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
-    commit: () => void db.exec("COMMIT"),
-    rollback: () => {
-      if (!isInTransaction()) return;
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
-      }
-    },
     inTransaction: isInTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => {
-      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
-    },
-    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
-    fenceWritesUntil(settled) {
-      fenceWritesUntil(db, this, isOpen, settled);
-    },
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
-    classifyError: classifySqliteError,
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
     openFile: (file, { readonly, busyTimeoutMs }) => {
       const Class = db.constructor as new (file: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
-      return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }), capabilities);
+      return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }));
     },
-  };
-  if (capabilities.snapshot) {
-    driver.snapshot = () =>
+    snapshot: () =>
       snapshotOfConnection({
         name: "libsql",
         exec: (sql) => void db.exec(sql),
         query: (sql) => all(sql, []),
         queryOnly: () => Number(value("PRAGMA query_only")) === 1,
         inTransaction: isInTransaction,
-      });
-    driver.openSnapshot = (bytes) => openCopy(db, bytes, capabilities);
-  }
-  return driver;
+      }),
+    openSnapshot: (bytes) => openCopy(db, bytes),
+  });
 }
 
 type DatabaseConstructor = new (file: string) => Database;
 
 /** A copy on a private file, opened with the app's own class (reached through its connection). */
-function openCopy(db: Database, bytes: Uint8Array, capabilities: DriverCapabilities): SyncDriver<Database> {
+function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
   return openFileCopy(bytes, (file) => {
     const copy = new (db.constructor as DatabaseConstructor)(file);
-    return { driver: createLibsqlDriver(copy, capabilities), close: () => void copy.close() };
+    return { driver: createLibsqlDriver(copy), close: () => void copy.close() };
   });
 }
 

@@ -12,23 +12,13 @@ import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, Row, SyncDriver } from "../core/driver.js";
+import type { Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
 import { findLockHolders } from "./lock-holders.js";
-import {
-  classifySqliteError,
-  createBatchConnection,
-  holdSidecarLock,
-  probeSidecarLock,
-  runBodyOnConnection,
-  sqliteCodeName,
-  totalClassifier,
-  type BatchStatement,
-  type SidecarOpener,
-} from "./sqlite-shared.js";
-import { fenceWritesUntil } from "./write-fence.js";
+import { classifySqliteError, defineDriver } from "../core/define-driver.js";
+import { createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, totalClassifier, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
 import { usageError } from "../core/error-factories.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
@@ -103,31 +93,6 @@ function nodeSqliteBackup(): BackupFunction | null {
   return typeof sqlite?.backup === "function" ? (sqlite.backup as BackupFunction) : null;
 }
 
-/**
- * What node:sqlite offers on this Node. Fixed by the Node version, never by a failed attempt:
- * `snapshot` is `DatabaseSync#serialize`/`deserialize` where this Node has them, and `VACUUM INTO` a
- * private temporary file where it does not (see `file-copy.ts`); `onlineBackup` needs `backup()`.
- */
-export function nodeSqliteCapabilities(db: DatabaseSync): DriverCapabilities {
-  // Every answer comes from the Node version, read through the connection's own class.
-  return {
-    userVersion: true,
-    fileLocking: true,
-    foreignKeySwitch: true,
-    snapshot: true,
-    onlineBackup: nodeSqliteBackup() !== null,
-    lockHolders: true,
-    changeCounter: true,
-    savepoints: true,
-    openFile: true,
-    // serialize() reads through the connection; the VACUUM INTO fallback cannot run in a transaction.
-    snapshotInTransaction: hasSerialize(db),
-    atomicBatch: false,
-    batchWalk: true,
-    scriptWithHistory: false,
-  };
-}
-
 /** Whether this Node's `DatabaseSync` can serialize (24.21 can; 22.x cannot). */
 function hasSerialize(db: DatabaseSync): boolean {
   return typeof db.serialize === "function" && typeof db.deserialize === "function";
@@ -171,7 +136,7 @@ function sidecarOpener(db: DatabaseSync): SidecarOpener {
  * @example
  * const driver = createNodeSqliteDriver(new DatabaseSync("data/app.db"));
  */
-export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCapabilities = nodeSqliteCapabilities(db)): SyncDriver<DatabaseSync> {
+export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
   // Without it, a rollback could not tell whether SQLite already ended the transaction.
   if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
   const statements = new Map<string, StatementSync>();
@@ -195,39 +160,27 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
   const batchConnection = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
   // `false` only once closed; a Node without the flag is taken at its word that the connection is open.
   const isOpen = (): boolean => db.isOpen !== false;
-  const driver: SyncDriver<DatabaseSync> = {
+  const query = (sql: string, params: readonly unknown[]): Row[] => (prepare(sql).all(...params) as Row[]).map(numbersOf);
+  const inTransaction = (): boolean => isOpen() && db.isTransaction;
+  const Database = db.constructor as DatabaseSyncConstructor;
+  const backup = nodeSqliteBackup();
+  // No wrapping: errors reach the app as node:sqlite threw them, and classifyError names their errcode.
+  return defineDriver({
     name: "node-sqlite",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath,
-    capabilities,
+    isOpen,
     exec: (sql) => db.exec(sql),
-    query: (sql, params) => (prepare(sql).all(...params) as Row[]).map(numbersOf),
+    query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
     // Prepared once, as the history INSERT is: an exec parses its text every time, once per migration here.
     begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
     commit: () => void prepare("COMMIT").run(),
-    rollback: () => {
-      // A closed connection (a migration called db.close()) holds no transaction any more.
-      if (!isOpen() || !db.isTransaction) return;
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
-      }
-    },
-    inTransaction: () => isOpen() && db.isTransaction,
+    inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    setBusyTimeout: (ms) => {
-      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (isOpen()) db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
-    },
-    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
-    fenceWritesUntil(settled) {
-      fenceWritesUntil(db, this, isOpen, settled);
-    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);
@@ -240,38 +193,29 @@ export function createNodeSqliteDriver(db: DatabaseSync, capabilities: DriverCap
     close: () => {
       if (isOpen()) db.close();
     },
-    openFile: (file, { readonly, busyTimeoutMs }) =>
-      createNodeSqliteDriver(new (db.constructor as DatabaseSyncConstructor)(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) }), capabilities),
-  };
-  if (capabilities.snapshot && hasSerialize(db)) {
-    driver.snapshot = () => db.serialize!();
-    driver.openSnapshot = (bytes) => {
-      const copy = new (db.constructor as DatabaseSyncConstructor)(":memory:");
-      if (bytes.length > 0) copy.deserialize!(bytes);
-      return createNodeSqliteDriver(copy, capabilities);
-    };
-  } else if (capabilities.snapshot) {
-    driver.snapshot = () =>
-      snapshotOfConnection({
-        name: "node-sqlite",
-        exec: (sql) => db.exec(sql),
-        query: (sql) => driver.query(sql, []),
-        queryOnly: () => Number(value("PRAGMA query_only")) === 1,
-        inTransaction: () => driver.inTransaction(),
-      });
-    driver.openSnapshot = (bytes) =>
-      openFileCopy(bytes, (file) => {
-        const copy = new (db.constructor as DatabaseSyncConstructor)(file);
-        const copyDriver = createNodeSqliteDriver(copy, capabilities);
-        return { driver: copyDriver, close: () => copyDriver.close!() };
-      });
-  }
-  const backup = capabilities.onlineBackup ? nodeSqliteBackup() : null;
-  if (backup !== null) {
-    driver.backupTo = async (path) => await backup(db, path);
-  }
-  // No wrapping: errors reach the app as node:sqlite threw them, and classifyError names their errcode.
-  return driver;
+    openFile: (file, { readonly, busyTimeoutMs }) => createNodeSqliteDriver(new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) })),
+    ...(hasSerialize(db)
+      ? {
+          snapshot: () => db.serialize!(),
+          openSnapshot: (bytes: Uint8Array) => {
+            const copy = new Database(":memory:");
+            if (bytes.length > 0) copy.deserialize!(bytes);
+            return createNodeSqliteDriver(copy);
+          },
+        }
+      : {
+          // VACUUM INTO a private temporary file (see `file-copy.ts`), which cannot run in a transaction.
+          lacks: ["snapshotInTransaction" as const],
+          snapshot: () =>
+            snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query: (sql) => query(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction }),
+          openSnapshot: (bytes: Uint8Array) =>
+            openFileCopy(bytes, (file) => {
+              const copyDriver = createNodeSqliteDriver(new Database(file));
+              return { driver: copyDriver, close: () => copyDriver.close!() };
+            }),
+        }),
+    ...(backup === null ? {} : { backupTo: async (path: string) => await backup(db, path) }),
+  });
 }
 
 /**

@@ -20,7 +20,8 @@ import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/diale
 import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
 import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
-import { requireCapabilities, type AsyncDriver, type BatchStatement, type DriverCapabilities, type Row } from "../core/driver.js";
+import { requireCapabilities, type AsyncDriver, type BatchStatement, type Row } from "../core/driver.js";
+import { defineDriver } from "../core/define-driver.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { type LockHolder, StepwiseError } from "../core/errors.js";
@@ -35,26 +36,6 @@ import { usageError, databaseLockedError, transactionOpenError } from "../core/e
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
-
-/**
- * What the pg driver offers: a transaction per migration with savepoints, a SQL migration sent with
- * its history writes as one message, and nothing file-bound.
- */
-export const PG_CAPABILITIES: DriverCapabilities = {
-  userVersion: false,
-  fileLocking: false,
-  foreignKeySwitch: false,
-  snapshot: false,
-  onlineBackup: false,
-  lockHolders: false,
-  changeCounter: false,
-  savepoints: true,
-  openFile: false,
-  snapshotInTransaction: false,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: true,
-};
 
 /** A TypeScript migration on pg: as everywhere, except that `up` and `down` may be `async`. */
 export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.ClientBase>, "up" | "down"> {
@@ -162,13 +143,11 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
     return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
   };
-  const driver: AsyncDriver<pg.ClientBase> = {
+  const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
     async: true,
     connection: client,
-    filePath: null,
-    capabilities: PG_CAPABILITIES,
     exec: async (sql) => {
       await sendPendingBegin();
       if (inTransaction()) {
@@ -294,7 +273,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
-  };
+  });
   const walkDriver: AsyncDriver<pg.ClientBase> = {
     ...driver,
     query: async (sql, params) => (await query(sql, params, WALK_QUERY_TYPES)).rows,
@@ -430,7 +409,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
-    super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
+    // The capabilities of every session's driver, read off one made on no session (making one sends nothing).
+    super({ name: "pg", dialect: "postgres", capabilities: createPgDriver(null as never).capabilities, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
     this.lockTimeoutMs = timeout;
   }

@@ -21,11 +21,11 @@ import { WHOLE_RUN } from "../core/whole-run-strategy.js";
 import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
-import type { DriverCapabilities, ErrorClassification, Row, SyncDriver } from "../core/driver.js";
+import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
+import { classifySqliteError, defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
-import { classifySqliteError, createBatchConnection, runBodyOnConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
-import { fenceWritesUntil } from "./write-fence.js";
+import { createBatchConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
 import { transactionOpenError } from "../core/error-factories.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
@@ -34,28 +34,6 @@ export type Database = SqlJsDatabase;
 // No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
 // program-wide, so a program that sees several drivers would type every `db` as a union. This
 // entry's own `defineMigration` (at the end of this file) types `db` instead.
-
-/**
- * What sql.js offers the executor and the safety nets: no file, so no `fileLocking`,
- * `lockHolders` or `openFile` (backups and restore are refused); no `onlineBackup`; a `snapshot`
- * through `export()` (see the module note). `changeCounter` is
- * `PRAGMA data_version`, which works though no other connection can ever move it.
- */
-export const SQL_JS_CAPABILITIES: DriverCapabilities = {
-  userVersion: true,
-  fileLocking: false,
-  foreignKeySwitch: true,
-  snapshot: true,
-  onlineBackup: false,
-  lockHolders: false,
-  changeCounter: true,
-  savepoints: true,
-  openFile: false,
-  snapshotInTransaction: false,
-  atomicBatch: false,
-  batchWalk: true,
-  scriptWithHistory: false,
-};
 
 /** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
 const STATEMENT_CACHE_LIMIT = 64;
@@ -210,7 +188,7 @@ function batchConnectionOf(db: Database): BatchConnection {
  * const SQL = await initSqlJs();
  * const driver = createSqlJsDriver(new SQL.Database());
  */
-export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities = SQL_JS_CAPABILITIES): SyncDriver<Database> {
+export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   watchResultCodes(db);
   const statements = new Map<string, Statement>();
   const freeAll = () => {
@@ -240,13 +218,15 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
   const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
-  const driver: SyncDriver<Database> = {
+  const driver: SyncDriver<Database> = defineDriver({
     name: "sql.js",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath: null,
-    capabilities,
+    isOpen,
+    // export() cannot copy past the connection's own pending writes (see `snapshot`).
+    lacks: ["snapshotInTransaction"],
     exec,
     query,
     run: throwingErrors((sql, params) => {
@@ -273,22 +253,10 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
     inTransaction: () => isOpen() && isInTransaction(db),
     changeCounter: () => value("PRAGMA data_version") as number,
     getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
-    // Kept so the executor's save-and-restore of the setting holds; with one connection nothing waits.
-    setBusyTimeout: (ms) => {
-      // Restoring the app's setting on a connection a migration closed: nothing is left to restore.
-      if (isOpen()) exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
-    },
-    // Unwrapped: what a body throws is the app's own value (a string included), reported as it was thrown.
-    runBody: (entry, direction, context) => runBodyOnConnection(db, isOpen, entry, direction, context),
-    fenceWritesUntil(settled) {
-      fenceWritesUntil(db, this, isOpen, settled);
-    },
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
     close: freeAll,
-  };
-  if (capabilities.snapshot) {
-    driver.snapshot = throwingErrors(() => {
+    snapshot: throwingErrors(() => {
       try {
         return db.export();
       } catch (error) {
@@ -297,11 +265,11 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
         if (driver.inTransaction()) throw transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
         throw error;
       }
-    });
+    }),
     // The app's `Database` class, reached through its connection: this module imports none of sql.js.
-    driver.openSnapshot = throwingErrors((bytes: Uint8Array) => {
+    openSnapshot: throwingErrors((bytes: Uint8Array) => {
       const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
-      const copyDriver = createSqlJsDriver(copy, capabilities);
+      const copyDriver = createSqlJsDriver(copy);
       // Unlike the app's connection, the copy is ours to close.
       return {
         ...copyDriver,
@@ -310,8 +278,8 @@ export function createSqlJsDriver(db: Database, capabilities: DriverCapabilities
           copy.close();
         },
       };
-    });
-  }
+    }),
+  });
   return driver;
 }
 

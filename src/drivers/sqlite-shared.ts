@@ -5,17 +5,9 @@
  * of one driver's entry carries no other driver's code.
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { kindOfSqliteCode, sqliteCodeOf } from "../core/sqlite-errors.js";
 import type { ErrorClassification, OwnerLockHandle } from "../core/driver.js";
-import type { BatchConnection, MigrationContext, MigrationDirection, MigrationEntry } from "../core/types.js";
+import type { BatchConnection } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
-import { connectionClosedError } from "../core/error-factories.js";
-
-/** Reads an `SQLITE_*` code as stepwise's error kinds. Shared by every driver that reports SQLite's codes. */
-export function classifySqliteError(error: unknown): ErrorClassification {
-  const code = sqliteCodeOf(error);
-  return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
-}
 
 /**
  * A driver's `classifyError` that never throws: `read` may look into whatever was thrown, and a
@@ -243,37 +235,4 @@ export function createBatchConnection(library: { prepare(sql: string): BatchStat
       }
     },
   };
-}
-
-/**
- * Runs a TypeScript migration's body on the app's connection, and turns a connection the body closed
- * (`db.close()`) into `MIGRATION_FAILED`: every later step (release, record, restore)
- * would otherwise fail with the library's own bare error, or on libsql abort the whole process.
- * `isOpen` is the library's own answer, read after the body however it ended.
- */
-export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
-  const body = direction === "up" ? entry.module.up : entry.module.down;
-  try {
-    const result: unknown = body!.call(entry.module, connection, context);
-    // An async body can close the connection after an await, so the check also runs when it settles.
-    if (isThenable(result)) return checkOpenWhenSettled(result, isOpen, entry, direction);
-    return result;
-  } finally {
-    // Thrown from finally on purpose: the closed connection is the failure to report, whatever the body threw.
-    // eslint-disable-next-line no-unsafe-finally -- see above
-    if (!isOpen()) throw connectionClosedError(entry, direction);
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
-
-async function checkOpenWhenSettled(result: PromiseLike<unknown>, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): Promise<unknown> {
-  try {
-    return await result;
-  } finally {
-    // eslint-disable-next-line no-unsafe-finally -- as in runBodyOnConnection: the closed connection is the failure to report
-    if (!isOpen()) throw connectionClosedError(entry, direction);
-  }
 }

@@ -19,7 +19,7 @@ import { describe } from "node:test";
 import type { DriverCapabilities, DriverCapability, SyncDriver } from "../../src/core/driver.js";
 import type { SyncMigrationManager } from "../../src/core/manager.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
-import { DRIVERS, LIBSQL_CLIENT_FILE, childCommand, isAvailable, matrixRoot, unloadableReason, type DriverUnderTest } from "./driver-matrix.js";
+import { DRIVERS, LIBSQL_CLIENT_FILE, SUITE_DRIVERS, childCommand, isAvailable, matrixRoot, unloadableReason, type DriverUnderTest } from "./driver-matrix.js";
 import type { WorkerReply, WorkerRequest } from "./migrate-child.js";
 
 /** The child program every multi-process test runs. */
@@ -142,7 +142,7 @@ export async function probeChildCapabilities(underTest: DriverUnderTest): Promis
  */
 export async function describeEachChildDriver(title: string, body: (harness: ChildDriverHarness) => void, options: { readonly clients?: boolean } = {}): Promise<void> {
   const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
-  const drivers = options.clients ? [...DRIVERS, LIBSQL_CLIENT_FILE] : DRIVERS;
+  const drivers = options.clients ? [...SUITE_DRIVERS, LIBSQL_CLIENT_FILE] : SUITE_DRIVERS;
   for (const underTest of drivers.filter((candidate) => !only || only.includes(candidate.name))) {
     const capabilities = await probeChildCapabilities(underTest);
     if (typeof capabilities === "string") {

@@ -12,7 +12,7 @@
 import { spawnSync, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DRIVERS, currentRuntime } from "./driver-matrix.js";
+import { SUITE_DRIVERS, currentRuntime } from "./driver-matrix.js";
 
 const script = fileURLToPath(import.meta.url);
 
@@ -34,7 +34,7 @@ export function startDriverChild(driverName: string, database: string, ...comman
 }
 
 async function main(driverName: string, database: string, command: string, args: string[]): Promise<void> {
-  const underTest = DRIVERS.find((candidate) => candidate.name === driverName);
+  const underTest = SUITE_DRIVERS.find((candidate) => candidate.name === driverName);
   if (!underTest) throw new Error(`no driver named ${driverName}`);
   const entry = await underTest.load();
   const native = await underTest.open(database);

@@ -174,10 +174,26 @@ export async function unloadableReason(driver: DriverUnderTest): Promise<string 
   }
 }
 
+/**
+ * A driver written in `test/` against the seam alone (`never-seen-driver.ts`): the behavioural suite
+ * runs on it as on the package's own, which proves a new driver needs that file and this line.
+ */
+export const NEVER_SEEN_DRIVER: DriverUnderTest = {
+  name: "never-seen",
+  runtime: "node20",
+  entry: "test/support/never-seen-driver.ts",
+  driverFile: "test/support/never-seen-driver.ts",
+  load: async () => (await import("./never-seen-driver.js")) as unknown as DriverEntry,
+  open: async (file) => new (await import("better-sqlite3")).default(file),
+};
+
+/** Every sync driver the behavioural suite runs on: the package's own, and the one written in `test/`. */
+export const SUITE_DRIVERS: readonly DriverUnderTest[] = [...DRIVERS, NEVER_SEEN_DRIVER];
+
 /** The drivers the running runtime can run; `STEPWISE_DRIVERS=a,b` narrows them by name. */
 export function availableDrivers(): DriverUnderTest[] {
   const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
-  return DRIVERS.filter((candidate) => isAvailable(candidate) && (!only || only.includes(candidate.name)));
+  return SUITE_DRIVERS.filter((candidate) => isAvailable(candidate) && (!only || only.includes(candidate.name)));
 }
 
 /** A database a harness test works on: the library's own connection, and reads through its driver. */

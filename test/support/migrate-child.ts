@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DRIVERS, LIBSQL_CLIENT_FILE, unloadableReason, type DriverEntry } from "./driver-matrix.js";
+import { SUITE_DRIVERS, LIBSQL_CLIENT_FILE, unloadableReason, type DriverEntry } from "./driver-matrix.js";
 import { digestDatabase, type DatabaseDigest, type DigestReader } from "./database-digest.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { repairIncompleteMigration } from "../../src/safety/repair.js";
@@ -59,7 +59,7 @@ export interface Inspection {
 
 const [driverName, mode, ...args] = process.argv.slice(2);
 /** The sync drivers, and libsql-client on a file (whose manager's methods return promises: `serve` awaits them). */
-const CHILD_DRIVERS = [...DRIVERS, LIBSQL_CLIENT_FILE];
+const CHILD_DRIVERS = [...SUITE_DRIVERS, LIBSQL_CLIENT_FILE];
 const underTest = CHILD_DRIVERS.find((candidate) => candidate.name === driverName);
 if (!underTest || !mode) throw new Error(`usage: migrate-child.ts <${CHILD_DRIVERS.map((d) => d.name).join("|")}> <probe|serve|replay|crash> …`);
 

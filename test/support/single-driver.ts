@@ -5,11 +5,11 @@
  * naming other drivers), as the parameterised suite skips.
  */
 import { describe, test } from "node:test";
-import { DRIVERS, availableDrivers, currentRuntime, unloadableReason } from "./driver-matrix.js";
+import { SUITE_DRIVERS, availableDrivers, currentRuntime, unloadableReason } from "./driver-matrix.js";
 
 /** Why the driver named `name` cannot run here, or `null` when it can. */
 export async function whyDriverCannotRun(name: string): Promise<string | null> {
-  const underTest = DRIVERS.find((candidate) => candidate.name === name);
+  const underTest = SUITE_DRIVERS.find((candidate) => candidate.name === name);
   if (!underTest) throw new Error(`no driver named ${name} in the matrix`);
   if (!availableDrivers().includes(underTest)) return `${name} is not among the drivers run here (runtime ${currentRuntime()}, STEPWISE_DRIVERS=${process.env.STEPWISE_DRIVERS ?? "unset"})`;
   return unloadableReason(underTest);

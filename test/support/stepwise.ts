@@ -14,5 +14,5 @@ export { isAsyncMigration } from "../../src/core/types.js";
 export type { AsyncMigrationFunction, BatchOptions, MigrationConnection, SyncMigrationFunction } from "../../src/core/types.js";
 export type { AppliedMigration, AppliedMigrationKey } from "../../src/core/planner.js";
 export type { ProgressMeasure } from "../../src/core/progress.js";
-export { BETTER_SQLITE3_CAPABILITIES, createBetterSqlite3Driver } from "../../src/drivers/better-sqlite3.js";
+export { createBetterSqlite3Driver } from "../../src/drivers/better-sqlite3.js";
 export type { Database } from "../../src/entries/better-sqlite3.js";

@@ -5,7 +5,7 @@
  * returned and rolled back, so nothing else can keep it from writing in autocommit, outside any
  * migration; closing the connection would take the app's with it.
  */
-import type { SyncDriver } from "../core/driver.js";
+import type { SyncDriver } from "./driver.js";
 
 /** Refused bodies still pending per connection: the fence lifts when the last one settles. */
 const pendingPerConnection = new WeakMap<object, { count: number }>();

@@ -1,0 +1,87 @@
+/**
+ * A driver the core has never seen: written in this file against the seam alone (`defineDriver`),
+ * over a better-sqlite3 connection, with no code of the package's own drivers. The behavioural suite
+ * runs on it through one line of `driver-matrix.ts`; when it passes, the seam is what a new driver
+ * needs, and nothing else in the package has to learn of one.
+ *
+ * It fills the required primitives and the capabilities a file database serves (a snapshot, a second
+ * file, an online backup, a change counter, `forEachBatch`, the owner lock and the lock holders, the
+ * last two with the helpers every SQLite driver shares), and leaves the rest to the defaults:
+ * transactions, busy timeout, error classification, running a migration's body and fencing writes.
+ */
+import Database from "better-sqlite3";
+import { defineDriver } from "../../src/core/define-driver.js";
+import { SQLITE_DIALECT } from "../../src/core/dialects/sqlite.js";
+import { SyncMigrationManager, migrateWithManager } from "../../src/core/manager.js";
+import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../../src/core/async-manager.js";
+import { createMigrationContext } from "../../src/core/progress.js";
+import type { Row, SyncDriver } from "../../src/core/driver.js";
+import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
+import type { MigrationRegistry, SyncMigrationRegistry } from "../../src/core/types.js";
+import { holdSidecarLock, probeSidecarLock, type SidecarOpener } from "../../src/drivers/sqlite-shared.js";
+import { findLockHolders } from "../../src/drivers/lock-holders.js";
+
+type Connection = Database.Database;
+
+/** The seam's primitives on one better-sqlite3 connection. */
+export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
+  // Numbers whatever the app's defaultSafeIntegers; a key past 2^53 is then refused by the walk, not rounded.
+  const query = (sql: string, params: readonly unknown[]): Row[] =>
+    db
+      .prepare(sql)
+      .safeIntegers(false)
+      .all(...params) as Row[];
+  // The file SQLite opened, absolute: `db.name` is the app's string, perhaps relative to a folder it left.
+  const main = (db.pragma("database_list") as Array<{ name: string; file: string }>).find((row) => row.name === "main");
+  const filePath = main === undefined || main.file === "" ? null : main.file;
+  const openSidecar: SidecarOpener = (file, { readonly, busyTimeoutMs }) => {
+    const sidecar = new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    return { exec: (sql) => void sidecar.exec(sql), close: () => void sidecar.close() };
+  };
+  return defineDriver({
+    name: "never-seen",
+    dialect: "sqlite",
+    async: false,
+    connection: db,
+    filePath,
+    isOpen: () => db.open,
+    exec: (sql) => void db.exec(sql),
+    query,
+    run: (sql, params) => ({ changes: db.prepare(sql).run(...params).changes }),
+    inTransaction: () => db.open && db.inTransaction,
+    changeCounter: () => Number(query("PRAGMA data_version", [])[0]!.data_version),
+    createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
+    snapshot: () => db.serialize(),
+    openSnapshot: (bytes) => createNeverSeenDriver(new Database(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),
+    close: () => void db.close(),
+    openFile: (file, { readonly, busyTimeoutMs }) => createNeverSeenDriver(new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs })),
+    backupTo: async (file) => (await db.backup(file)).totalPages,
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+  });
+}
+
+/** The driver's manager, as a driver entry exports it. */
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Connection, R> {
+  constructor(db: Connection, migrations: R, props: MigrationManagerProps = {}) {
+    super(createNeverSeenDriver(db), migrations, props, SQLITE_DIALECT);
+  }
+}
+
+/** Applies every pending migration. */
+export function migrate<R extends SyncMigrationRegistry>(db: Connection, migrations: R, options: MigrationManagerProps & UpOptions = {}): MigrationResult {
+  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "never-seen");
+}
+
+/** The async API, for registries with async migrations. */
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Connection, R> {
+  constructor(db: Connection, migrations: R, props: MigrationManagerProps = {}) {
+    super(createNeverSeenDriver(db), migrations, props, SQLITE_DIALECT);
+  }
+}
+
+/** {@link migrate} for registries that may hold async migrations. */
+export function migrateAsync<R extends MigrationRegistry>(db: Connection, migrations: R, options: MigrateAsyncOptions = {}): Promise<MigrationResult> {
+  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "never-seen");
+}
