@@ -45,7 +45,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   readonly async: Async;
   /** The native connection, handed to migration bodies. */
   readonly connection: Db;
-  /** The database file's path, or `null` for an in-memory or remote database. */
+  /** The database file's absolute path (the one SQLite opened), or `null` for an in-memory or remote database. */
   readonly filePath: string | null;
   /** What it can do, derived by `defineDriver` from the methods present (see `driver-capabilities.ts`). */
   readonly capabilities: DriverCapabilities;

@@ -135,7 +135,6 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     commit: () => void prepare("COMMIT").run(),
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),

@@ -98,7 +98,6 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction: isInTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),

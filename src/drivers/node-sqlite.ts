@@ -180,7 +180,6 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     commit: () => void prepare("COMMIT").run(),
     inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
-    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: totalClassifier((error) => {
       const errcode = errcodeOf(error);

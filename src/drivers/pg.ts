@@ -379,6 +379,9 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
   return typeof (connection as pg.Pool).totalCount === "number" && typeof (connection as pg.Pool).idleCount === "number";
 }
 
+// What every session's driver can do, read once off a driver on no session (making one sends nothing).
+const PG_CAPABILITIES = createPgDriver(null as never).capabilities;
+
 /**
  * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected
  * `pg.Client` or a `pg.Pool`. Every method returns a promise. From a pool, each call checks out one
@@ -409,8 +412,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
-    // The capabilities of every session's driver, read off one made on no session (making one sends nothing).
-    super({ name: "pg", dialect: "postgres", capabilities: createPgDriver(null as never).capabilities, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
+    super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
     this.lockTimeoutMs = timeout;
   }

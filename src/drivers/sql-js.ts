@@ -252,7 +252,6 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
     // A closed connection (a migration called db.close()) holds no transaction; BEGIN would throw there.
     inTransaction: () => isOpen() && isInTransaction(db),
     changeCounter: () => value("PRAGMA data_version") as number,
-    getBusyTimeout: () => value("PRAGMA busy_timeout") as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
     close: freeAll,

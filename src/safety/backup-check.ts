@@ -22,7 +22,7 @@ import type { SyncDriver } from "../core/driver.js";
 import { elapsedOf } from "../core/elapsed.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { closeQuietly, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import { isUnfinishedBackup } from "./backup-name.js";
 import { backupLockedError, databaseDamagedError } from "../core/error-factories.js";
@@ -50,7 +50,7 @@ export function quickCheckProblems(driver: SyncDriver): string[] {
  *
  * @throws `DATABASE_DAMAGED` naming `databaseFile` (default: the driver's own) with the check's output.
  */
-export function refuseDamagedDatabase(driver: SyncDriver, file: string | null = null, databaseFile: string | null = mainDatabaseFile(driver)): void {
+export function refuseDamagedDatabase(driver: SyncDriver, file: string | null = null, databaseFile: string | null = driver.filePath): void {
   const checked = file === null ? driver : driver.openFile!(file, { readonly: true, busyTimeoutMs: 0 });
   try {
     const problems = quickCheckProblems(checked);

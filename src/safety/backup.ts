@@ -30,7 +30,7 @@ import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
 import type { BackupRecord } from "../core/backup-record.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
-import { closeQuietly, driverOf, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverOf, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import { requireBackupCapabilities } from "./backup-capabilities.js";
 
@@ -85,7 +85,7 @@ export interface BackupFile {
  */
 export function formatBackupFileName(source: DriverSource, version: number, date: Date, tableName: string = DEFAULT_TABLE_NAME): string {
   const driver = driverOf(source);
-  const databaseFile = mainDatabaseFile(driver);
+  const databaseFile = driver.filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   return composeBackupName(databaseFile, identityOfConnection(driver, databaseFile, tableName), version, date);
 }
@@ -133,7 +133,7 @@ function identityOf(database: BackupDatabase, options: BackupIdentityOptions, op
     const driver = driverOf(database);
     // A server database has no backup files of stepwise's: refused naming pg_dump.
     if (driver.dialect === "postgres") requireBackupCapabilities(driver, operation, "openFile");
-    const databaseFile = mainDatabaseFile(driver);
+    const databaseFile = driver.filePath;
     if (databaseFile === null) throw usageError("An in-memory database has no backups.");
     return { databaseFile, identity: identityOfConnection(driver, databaseFile, tableName) };
   }
@@ -328,7 +328,7 @@ interface BackupTarget {
 }
 
 function prepareTarget(driver: SyncDriver, options: TakeBackupOptions): BackupTarget {
-  const databaseFile = mainDatabaseFile(driver);
+  const databaseFile = driver.filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   assertAbsoluteBackupDirectory(options.directory);
   assertKeep(options.keep ?? DEFAULT_BACKUP_KEEP);

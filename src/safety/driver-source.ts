@@ -50,15 +50,3 @@ export function closeQuietly(driver: SyncDriver): void {
     // Nothing useful is left to do with a connection that will not close.
   }
 }
-
-/**
- * The absolute path SQLite opened for the connection's main database (the driver's `filePath` is the
- * path as the app gave it, perhaps relative), or `null` in memory. The plain PRAGMA, which needs no
- * schema lock, so a writer committing elsewhere cannot make it fail.
- */
-export function mainDatabaseFile(driver: SyncDriver): string | null {
-  if (driver.filePath === null) return null;
-  const main = driver.query("PRAGMA database_list", []).find((row) => row.name === "main");
-  const file = typeof main?.file === "string" ? main.file : "";
-  return file === "" ? driver.filePath : file;
-}

@@ -29,7 +29,7 @@ import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-own
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
-import { closeQuietly, driverWith, isLockError, mainDatabaseFile, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
+import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
 import { readValue } from "./database-fingerprint.js";
 import type { MigrationRegistry } from "../core/types.js";
 import {
@@ -212,7 +212,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
  */
 function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: string): void {
   if (!opener.inTransaction()) return;
-  const openerFile = mainDatabaseFile(opener);
+  const openerFile = opener.filePath;
   if (openerFile === null) return;
   try {
     const open = nodeFs().statSync(openerFile);
