@@ -5,10 +5,11 @@
  * connection to the database it is given, as an app's start-up does, and closes it before returning.
  */
 import knex, { type Knex } from "knex";
-import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, sql, type Migration as KyselyMigration } from "kysely";
+import { PostgresDialect, sql } from "kysely";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
+import { kyselyActions, type KyselyMigrations } from "./kysely-side.js";
 import type { PgWorkload, PgWorkloadMigration } from "./pg-workload.js";
 
 /** One side: how it applies everything, starts with nothing pending, and rolls everything back. */
@@ -139,33 +140,19 @@ function nodePgMigrateSide(workload: PgWorkload): PgSide {
 
 /** Kysely's `Migrator` over an in-memory provider; on PostgreSQL it runs a whole call in one transaction. */
 function kyselySide(workload: PgWorkload): PgSide {
-  const provided: Record<string, KyselyMigration> = {};
+  const provided: KyselyMigrations = {};
   for (const migration of workload.migrations) {
     provided[migration.name] = {
       up: async (db) => void (await sql.raw(migration.upSql).execute(db)),
       down: async (db) => void (await sql.raw(migration.downSql).execute(db)),
     };
   }
-  const withMigrator = async (url: string, action: (migrator: Migrator) => Promise<{ error?: unknown; results?: readonly unknown[] }>): Promise<number> => {
-    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
-    try {
-      const { error, results } = await action(new Migrator({ db, provider: { getMigrations: async () => provided } }));
-      if (error) throw error;
-      return results?.length ?? 0;
-    } finally {
-      await db.destroy();
-    }
-  };
   return {
     id: "kysely",
     label: "Kysely 0.28 (`Migrator`, in-memory provider)",
     transactions: "one for the run",
     trackingTables: ["kysely_migration", "kysely_migration_lock"],
-    apply: async (url) => void (await withMigrator(url, (migrator) => migrator.migrateToLatest())),
-    noopStart: async (url) => {
-      if ((await withMigrator(url, (migrator) => migrator.migrateToLatest())) !== 0) throw new Error("Kysely's no-op start applied something");
-    },
-    rollbackAll: async (url) => void (await withMigrator(url, (migrator) => migrator.migrateTo(NO_MIGRATIONS))),
+    ...kyselyActions(provided, (url) => new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) })),
   };
 }
 

@@ -14,12 +14,13 @@ import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate as drizzleMigrate } from "drizzle-orm/better-sqlite3/migrator";
 import knex, { type Knex } from "knex";
-import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type Migration as KyselyMigration } from "kysely";
+import { type Kysely, SqliteDialect, sql } from "kysely";
 import { tsImport } from "tsx/esm/api";
 import { Umzug } from "umzug";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { MigrationManager, migrate } from "../src/entries/better-sqlite3.js";
 import { applyRawPerMigration, CREATE_HISTORY, rollbackRawPerMigration, type RawMigration } from "./raw-baseline.js";
+import { kyselyActions, type KyselyMigrations } from "./kysely-side.js";
 import { summarize, type Summary } from "./stats.js";
 import { runChildOrThrow, tsxLoader } from "./child.js";
 import { CONNECTION_PRAGMAS, createWorkload, repoRoot } from "./workload.js";
@@ -145,27 +146,13 @@ function kyselySide(raw: readonly RawMigration[]): SqlitePeerSide {
   const run = (script: string) => async (db: Kysely<unknown>) => {
     for (const statement of statementsOf(script)) await sql.raw(statement).execute(db);
   };
-  const provided: Record<string, KyselyMigration> = {};
+  const provided: KyselyMigrations = {};
   for (const migration of raw) provided[migration.name] = { up: run(migration.upSql), down: run(migration.downSql) };
-  const withMigrator = async (file: string, action: (migrator: Migrator) => Promise<{ error?: unknown; results?: readonly unknown[] }>): Promise<number> => {
-    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: open(file) }) });
-    try {
-      const { error, results } = await action(new Migrator({ db, provider: { getMigrations: async () => provided } }));
-      if (error) throw error;
-      return results?.length ?? 0;
-    } finally {
-      await db.destroy();
-    }
-  };
   return {
     id: "kysely",
     label: "Kysely 0.28 (`Migrator`, in-memory provider)",
     transactions: "one for the run",
-    apply: async (file) => void (await withMigrator(file, (migrator) => migrator.migrateToLatest())),
-    noopStart: async (file) => {
-      if ((await withMigrator(file, (migrator) => migrator.migrateToLatest())) !== 0) throw new Error("Kysely's no-op start applied something");
-    },
-    rollbackAll: async (file) => void (await withMigrator(file, (migrator) => migrator.migrateTo(NO_MIGRATIONS))),
+    ...kyselyActions(provided, (file) => new SqliteDialect({ database: open(file) })),
   };
 }
 
