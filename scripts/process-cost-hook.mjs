@@ -8,7 +8,7 @@
  *     node scripts/test.mjs
  *
  * A test file's line has its path as the only argument; the bin's lines have `codegen/bin` in theirs.
- * docs/contributing.md ("Measurements") has the figures it gave. A process killed by SIGKILL writes nothing.
+ * docs/contributing.md ("Where the time goes") says what it shows. A process killed by SIGKILL writes nothing.
  */
 import { appendFileSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
