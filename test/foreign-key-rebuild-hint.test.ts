@@ -119,6 +119,126 @@ export default defineMigration({
   });
 });
 
+/**
+ * The check reads which tables may reference another once per run and keeps that while nothing can
+ * have changed it: each case below changes it between two drops of one run, and the second drop must
+ * still see the child. The first drop (of `scratch`) makes the check read the schema.
+ */
+await describeEachDriver("a reference made or renamed during a run is seen by the next drop", (h) => {
+  const PARENTS = "-- migrate:up\nCREATE TABLE parents (id INTEGER PRIMARY KEY);\nINSERT INTO parents VALUES (1);\nCREATE TABLE scratch (x);\n";
+  const CHILDREN = "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents (id) ON DELETE CASCADE)";
+  const DROP_SCRATCH = "-- migrate:up\nDROP TABLE scratch;\n";
+  const DROP_PARENTS = "-- migrate:up\nDROP TABLE parents;\n";
+
+  /**
+   * Runs `up` over the project's four migrations, in one call, or in two with `between` run on the
+   * same connection after the first two: the drop of parents (4) must be refused, its child kept.
+   */
+  async function assertSecondDropRefused(
+    t: { after(fn: () => void): void },
+    project: ReturnType<typeof createTestProject>,
+    child: string,
+    between?: (db: { exec(sql: string): void }) => void,
+  ): Promise<void> {
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    const manager = db.manager(migrations);
+    if (between) {
+      manager.up({ to: 2 });
+      between(db);
+    }
+    assert.throws(
+      () => manager.up(),
+      (error: StepwiseError<"MIGRATION_FAILED">) =>
+        isRebuildFailure(error, 4, "parents", "-- migrate:up foreign_keys:off") && JSON.stringify(error.details.foreignKeyRebuild!.referencedBy) === JSON.stringify([child]),
+    );
+    assert.equal(manager.currentVersion(), 3);
+    assert.equal(db.value(`SELECT count(*) FROM ${child}`), 1, "the child's row was deleted with its parent");
+  }
+
+  test("a child created by SQL after the first drop", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_parents.sql", PARENTS);
+    project.writeMigration("002_drop_scratch.sql", DROP_SCRATCH);
+    project.writeMigration("003_children.sql", `-- migrate:up\n${CHILDREN};\nINSERT INTO children (parent_id) VALUES (1);\n`);
+    project.writeMigration("004_drop_parents.sql", DROP_PARENTS);
+    await assertSecondDropRefused(t, project, "children");
+  });
+
+  test("a child renamed after the first drop", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_parents.sql", `${PARENTS}${CHILDREN.replace("children", "kids")};\nINSERT INTO kids (parent_id) VALUES (1);\n`);
+    project.writeMigration("002_drop_scratch.sql", DROP_SCRATCH);
+    project.writeMigration("003_rename_kids.sql", "-- migrate:up\nALTER TABLE kids RENAME TO children;\n");
+    project.writeMigration("004_drop_parents.sql", DROP_PARENTS);
+    await assertSecondDropRefused(t, project, "children");
+  });
+
+  test("a child created by a TypeScript migration whose SQL is built at run time", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_parents.sql", PARENTS);
+    project.writeMigration("002_drop_scratch.sql", DROP_SCRATCH);
+    project.writeMigration(
+      "003_children.ts",
+      `import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db: { exec(sql: string): void }) {
+    db.exec(${JSON.stringify(CHILDREN.replace("REFERENCES", "%KEY%"))}.replace("%KEY%", ["REFER", "ENCES"].join("")));
+    db.exec("INSERT INTO children (parent_id) VALUES (1)");
+  },
+});
+`,
+    );
+    project.writeMigration("004_drop_parents.sql", DROP_PARENTS);
+    await assertSecondDropRefused(t, project, "children");
+  });
+
+  test("a child another connection created between two migrations of one run", async (t) => {
+    // Two connections to one file need a database other processes share, as every file driver's does.
+    if (h.lacks(t, "fileLocking")) return;
+    const project = createTestProject(t);
+    project.writeMigration("001_parents.sql", PARENTS);
+    project.writeMigration("002_drop_scratch.sql", DROP_SCRATCH);
+    project.writeMigration("003_other.sql", "-- migrate:up\nCREATE TABLE other (x);\n");
+    project.writeMigration("004_drop_parents.sql", DROP_PARENTS);
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.exec("PRAGMA foreign_keys = ON");
+    const other = await h.open(project.databasePath());
+    t.after(() => other.close());
+    const manager = db.manager(migrations, {
+      onEvent: (event) => {
+        if (event.type !== "migrated" || event.version !== 2) return;
+        other.exec(CHILDREN);
+        other.exec("INSERT INTO children (parent_id) VALUES (1)");
+      },
+    });
+    assert.throws(
+      () => manager.up(),
+      (error: StepwiseError<"MIGRATION_FAILED">) =>
+        isRebuildFailure(error, 4, "parents", "-- migrate:up foreign_keys:off") && JSON.stringify(error.details.foreignKeyRebuild!.referencedBy) === JSON.stringify(["children"]),
+    );
+    assert.equal(manager.currentVersion(), 3);
+    assert.equal(db.value("SELECT count(*) FROM children"), 1, "the child's row was deleted with its parent");
+  });
+
+  test("a child the app's own connection created between two runs", async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_parents.sql", PARENTS);
+    project.writeMigration("002_drop_scratch.sql", DROP_SCRATCH);
+    project.writeMigration("003_other.sql", "-- migrate:up\nCREATE TABLE other (x);\n");
+    project.writeMigration("004_drop_parents.sql", DROP_PARENTS);
+    // The same connection: SQLite's change counter moves only for other connections' commits.
+    await assertSecondDropRefused(t, project, "children", (db) => {
+      db.exec(CHILDREN);
+      db.exec("INSERT INTO children (parent_id) VALUES (1)");
+    });
+  });
+});
+
 await describeEachAsyncDriver("a rebuild of a referenced table names the fix the driver takes (async drivers)", (h) => {
   test("the ported history fails at 018 with the hint on the async API", async (t) => {
     if (h.underTest.dialect !== "sqlite") {

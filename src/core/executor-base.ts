@@ -21,7 +21,7 @@ import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
-import { readForeignKeyRebuildHint, refuseParentRebuild } from "./foreign-key-rebuild.js";
+import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { planUp, type MigrationPlan } from "./planner.js";
 import { describeEvent, type MigrationEvent } from "./events.js";
@@ -82,6 +82,8 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
    * a run and where the dialect has none. Set by {@link withHistoryGuard}.
    */
   historyGuard: HistoryGuard | null = null;
+  /** The tables that may reference another, as this run's checks read them (`foreign-key-rebuild.ts`). */
+  protected readonly referencingTables = new ReferencingTables();
 
   /**
    * @param dialect `settings.dialect` when it names one, else the driver's default, chosen by the
@@ -108,6 +110,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
   /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
   *up(options: UpOptions = {}): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "up");
+    this.referencingTables.forget();
     return yield* this.withConnectionSettings(
       function* (this: ExecutorBase<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };
@@ -535,7 +538,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
 
   /** See `refuseParentRebuild` in `foreign-key-rebuild.ts`. Public for `script-with-history.ts`. */
   *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
-    yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
+    yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced(), this.referencingTables);
   }
 
   *runBody(entry: R[number], direction: MigrationDirection): Step<void> {

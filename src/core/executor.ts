@@ -61,6 +61,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
   /** Reverts applied migrations; see `MigrationManager.down`. */
   *down(options: DownOptions = {}): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "down");
+    this.referencingTables.forget();
     return yield* this.withConnectionSettings(
       function* (this: Executor<R>): Step<MigrationResult> {
         const progress: Progress = { ran: [], fromVersion: null };

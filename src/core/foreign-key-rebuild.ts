@@ -7,7 +7,7 @@
  * another fix, and gets nothing.
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
-import { query, type Step } from "./step.js";
+import { changeCounter, query, type Step } from "./step.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -92,43 +92,102 @@ export const DROP_OR_RENAME = /\b(?:DROP|RENAME)\b/i;
  * Refuses, before `entry`'s body runs, a drop or rename of a table that tables the migration keeps
  * still reference, while foreign keys are enforced (see {@link ForeignKeyParentRebuildRefusal}).
  * A migration that drops the children too, runs with foreign keys switched off, or sets
- * `foreign_keys`/`defer_foreign_keys` itself, passes. Costs a
- * text scan per migration, and queries only when the text drops or renames a table.
+ * `foreign_keys`/`defer_foreign_keys` itself, passes. Costs a text scan per migration, and queries
+ * only when the text drops or renames a table. Called before every migration's body, so that
+ * `referencing` forgets what it read whenever that body could add or rename a reference.
  */
-export function* refuseParentRebuild(entry: MigrationEntry, direction: MigrationDirection, foreignKeySwitch: boolean, foreignKeysEnforced: () => Step<boolean>): Step<void> {
-  if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite") return;
+export function* refuseParentRebuild(
+  entry: MigrationEntry,
+  direction: MigrationDirection,
+  foreignKeySwitch: boolean,
+  foreignKeysEnforced: () => Step<boolean>,
+  referencing: ReferencingTables,
+): Step<void> {
+  if ((entry.dialect ?? "sqlite") !== "sqlite") return;
   const text = sourceOf(entry, direction);
-  // A migration that sets foreign_keys or defer_foreign_keys itself (the manual rebuild recipe of a
-  // transaction: false migration) manages the keys on its own.
-  if (!DROP_OR_RENAME.test(text) || /foreign_keys/i.test(text)) return;
-  const candidates = findDroppedOrRenamedTables(text);
-  if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
-  const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
-  for (const table of candidates) {
-    const children = (yield* readReferencingTables(table)).filter((name) => !alsoGone.has(name.toLowerCase()));
-    if (children.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
+  try {
+    // A migration that sets foreign_keys or defer_foreign_keys itself (the manual rebuild recipe of a
+    // transaction: false migration) manages the keys on its own.
+    if (entry.disableForeignKeys || !DROP_OR_RENAME.test(text) || /foreign_keys/i.test(text)) return;
+    const candidates = findDroppedOrRenamedTables(text);
+    if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
+    const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
+    for (const table of candidates) {
+      const children = (yield* childrenOf(table, yield* referencing.read())).filter((name) => !alsoGone.has(name.toLowerCase()));
+      if (children.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
+    }
+  } finally {
+    // A reference can only appear or change name through SQL that says REFERENCES or RENAME (or
+    // rewrites the schema table itself), or through code, whose SQL cannot be read ahead.
+    if (entry.kind !== "sql" || /REFERENCES|RENAME|writable_schema/i.test(text)) referencing.forget();
+  }
+}
+
+/** A table that may hold a foreign key: its `CREATE` statement mentions `REFERENCES`. */
+interface MaybeChild {
+  readonly name: string;
+  /** Its `CREATE` statement, lower-cased as SQLite's `lower()` does (ASCII letters only). */
+  readonly sql: string;
+}
+
+/**
+ * The tables that may reference another, read once and kept for a run while nothing could have
+ * changed them: no other connection committed (the driver's change counter stands still) and every
+ * migration since was SQL without `REFERENCES`, `RENAME` or `writable_schema`. Reading them for
+ * every drop made rolling back a long history quadratic in its length. Without a change counter,
+ * every read is fresh.
+ */
+export class ReferencingTables {
+  private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
+
+  /** Drops what was read: at the start of every run, and after a migration that could add or rename a reference. */
+  forget(): void {
+    this.known = null;
+  }
+
+  /** The tables that may reference another, as the schema stands now. */
+  *read(): Step<readonly MaybeChild[]> {
+    const counter = yield* changeCounter();
+    if (this.known !== null && counter !== null && this.known.counter === counter) return this.known.tables;
+    const tables = yield* readMaybeChildren();
+    this.known = counter === null ? null : { counter, tables };
+    return tables;
   }
 }
 
 /**
- * The tables other than `table` whose foreign keys reference it. Cloudflare's own tables (`_cf_KV`,
- * where a Durable Object keeps its key-value pairs) refuse every read, `pragma_foreign_key_list`
- * included, and reference nothing: they are left out, or any drop in such an object would fail.
- *
- * Only tables whose `CREATE` statement could declare such a key are asked for their keys: every
- * foreign key is written with `REFERENCES` and the parent's name, which appears as it is unless
- * quoting doubled a quote inside it. Asking every table made each drop cost a read of the whole
- * schema, so rolling back a long history took time quadratic in its length.
+ * Every table whose `CREATE` statement mentions `REFERENCES`, by name. Cloudflare's own tables
+ * (`_cf_KV`, where a Durable Object keeps its key-value pairs) refuse every read,
+ * `pragma_foreign_key_list` included, and reference nothing: they are left out, or any drop in such
+ * an object would fail.
  */
-function* readReferencingTables(table: string): Step<string[]> {
-  const rows = yield* query<{ name: string }>(
-    `SELECT DISTINCT m.name AS name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
-     WHERE m.type = 'table' AND m.name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND m.sql LIKE '%REFERENCES%'
-       AND (instr(lower(m.sql), lower(?)) > 0 OR ? GLOB '*["\x60]*')
-       AND f."table" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE ORDER BY m.name`,
-    [table, table, table, table],
+function* readMaybeChildren(): Step<MaybeChild[]> {
+  const rows = yield* query<{ name: string; sql: string }>(
+    `SELECT name, lower(sql) AS sql FROM sqlite_master
+     WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
+    [],
   );
-  return rows.map((row) => row.name);
+  return rows.map((row) => ({ name: row.name, sql: row.sql }));
+}
+
+/** ASCII-only lower case, as SQLite's `lower()` and `COLLATE NOCASE` fold. */
+const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+
+/**
+ * The tables among `tables`, other than `table`, whose foreign keys reference it. Only a table whose
+ * `CREATE` statement holds the parent's name is asked for its keys: a foreign key names its parent
+ * as written, unless quoting doubled a quote inside the name, so such a name asks every table.
+ */
+function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[]> {
+  const folded = foldAscii(table);
+  const quoted = /["\x60]/.test(table);
+  const children: string[] = [];
+  for (const child of tables) {
+    if (foldAscii(child.name) === folded || (!quoted && !child.sql.includes(folded))) continue;
+    const keys = yield* query<{ hit: number }>(`SELECT 1 AS hit FROM pragma_foreign_key_list(?) WHERE "table" = ? COLLATE NOCASE LIMIT 1`, [child.name, table]);
+    if (keys.length > 0) children.push(child.name);
+  }
+  return children;
 }
 
 function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
@@ -167,7 +226,7 @@ export function* readForeignKeyRebuildHint(
   for (const table of candidates) {
     let children: string[];
     try {
-      children = yield* readReferencingTables(table);
+      children = yield* childrenOf(table, yield* readMaybeChildren());
     } catch {
       // The hint is extra; a connection that cannot answer leaves the failure as it was.
       return null;
