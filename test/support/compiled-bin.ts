@@ -56,12 +56,15 @@ function listSources(): string[] {
 }
 
 /**
- * The mirror's key: every source file's path and bytes, this file (how they are compiled) and
- * esbuild's version, so an edit anywhere gives a new mirror and a stale one is never run.
+ * The mirror's key: the checkout's folder, every source file's path and bytes, this file (how they
+ * are compiled) and esbuild's version, so an edit anywhere gives a new mirror and a stale one is
+ * never run. The folder counts because each module's `import.meta.url` is written into the mirror:
+ * a second checkout sharing this `node_modules` (a git worktree with a linked one) would otherwise
+ * run the first checkout's paths, and read its version and fingerprint there.
  */
 function digestOf(files: readonly string[]): string {
   const hash = createHash("sha256");
-  hash.update(`esbuild ${esbuildVersion}\0`);
+  hash.update(`${repoRoot}\0esbuild ${esbuildVersion}\0`);
   hash.update(readFileSync(fileURLToPath(import.meta.url)));
   for (const file of files) {
     hash.update(`\0${file}\0`);
