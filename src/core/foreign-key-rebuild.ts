@@ -126,7 +126,9 @@ export function* refuseParentRebuild(
 /** A table that may hold a foreign key: its `CREATE` statement mentions `REFERENCES`. */
 interface MaybeChild {
   readonly name: string;
-  /** Its `CREATE` statement, lower-cased as SQLite's `lower()` does (ASCII letters only). */
+  /** Its name, lower-cased in ASCII letters only, as `NOCASE` compares names. */
+  readonly folded: string;
+  /** Its `CREATE` statement, lower-cased by SQLite's `lower()`. */
   readonly sql: string;
 }
 
@@ -167,7 +169,8 @@ function* readMaybeChildren(): Step<MaybeChild[]> {
      WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
     [],
   );
-  return rows.map((row) => ({ name: row.name, sql: row.sql }));
+  // Folded here, once per read: SQLite's lower() folds more than ASCII where ICU is built in.
+  return rows.map((row) => ({ name: row.name, folded: foldAscii(row.name), sql: row.sql }));
 }
 
 /** ASCII-only lower case, as SQLite's `lower()` and `COLLATE NOCASE` fold. */
@@ -183,7 +186,7 @@ function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[
   const quoted = /["\x60]/.test(table);
   const children: string[] = [];
   for (const child of tables) {
-    if (foldAscii(child.name) === folded || (!quoted && !child.sql.includes(folded))) continue;
+    if (child.folded === folded || (!quoted && !child.sql.includes(folded))) continue;
     const keys = yield* query<{ hit: number }>(`SELECT 1 AS hit FROM pragma_foreign_key_list(?) WHERE "table" = ? COLLATE NOCASE LIMIT 1`, [child.name, table]);
     if (keys.length > 0) children.push(child.name);
   }

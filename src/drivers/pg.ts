@@ -22,6 +22,7 @@ import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type Row } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
+import type { DriverCapabilities } from "../core/driver-capabilities.js";
 import { SCRIPT_ELAPSED_MS } from "../core/step.js";
 import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { type LockHolder, StepwiseError } from "../core/errors.js";
@@ -379,8 +380,15 @@ function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
   return typeof (connection as pg.Pool).totalCount === "number" && typeof (connection as pg.Pool).idleCount === "number";
 }
 
-// What every session's driver can do, read once off a driver on no session (making one sends nothing).
-const PG_CAPABILITIES = createPgDriver(null as never).capabilities;
+let pgCapabilities: DriverCapabilities | undefined;
+
+/**
+ * What every session's driver can do, read off a driver on no session (making one sends nothing) the
+ * first time a manager is made, so importing this entry runs nothing.
+ */
+function capabilitiesOfPg(): DriverCapabilities {
+  return (pgCapabilities ??= createPgDriver(null as never).capabilities);
+}
 
 /**
  * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected
@@ -412,7 +420,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
-    super({ name: "pg", dialect: "postgres", capabilities: PG_CAPABILITIES, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
+    super({ name: "pg", dialect: "postgres", capabilities: capabilitiesOfPg(), classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
     this.lockTimeoutMs = timeout;
   }
