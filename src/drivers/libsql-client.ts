@@ -138,30 +138,29 @@ export const classifyLibsqlClientError = totalClassifier((error: unknown): Error
 });
 
 /**
- * The executor's primitives on `client`. `remote` applies the remote rules (see
- * {@link LibsqlClientMigrationManagerProps.remote}); it is on whenever the client is remote. A
- * manager built on it needs {@link createLibsqlClientDialect} too, as {@link MigrationManager} passes
- * it: SQLite's default dialect makes the commit witness outside a transaction, where a client may
- * lend another connection than the transaction's.
- *
- * @example
- * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
+ * What stepwise keeps for one client: its own write transaction while one is open (every statement
+ * stepwise runs then goes through it), and the busy timeout, which stepwise waits out itself.
  */
-export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
-  const remote = options.remote === true || isRemoteClient(client);
-  let busyTimeoutMs = 0;
-  let transaction: Transaction | null = null;
+class ClientSession {
+  busyTimeoutMs = 0;
+  transaction: Transaction | null = null;
+
+  constructor(readonly client: Client) {}
+
   /** Where a statement goes: the open write transaction, else the client. */
-  const target = (): LibsqlClientConnection => transaction ?? client;
-  const statement = (sql: string, params: readonly unknown[]): StatementObject => ({ sql, args: params as InValue[] });
+  target(): LibsqlClientConnection {
+    return this.transaction ?? this.client;
+  }
+
   /** Forgets a transaction that ended without us (a migration's own COMMIT), giving its connection back. */
-  const settleEnded = (): void => {
-    if (transaction !== null && transaction.closed) {
-      const ended = transaction;
-      transaction = null;
+  settleEnded(): void {
+    if (this.transaction !== null && this.transaction.closed) {
+      const ended = this.transaction;
+      this.transaction = null;
       ended.close();
     }
-  };
+  }
+
   /**
    * Runs `action` again while it fails for a lock, until the busy timeout runs out. The client's
    * connections may wait for no lock themselves (libsql's `busy_timeout` is 0 unless the app set
@@ -172,18 +171,19 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * Without it, processes starting at once failed on their first read of the history while another
    * one committed (DATABASE_LOCKED within milliseconds, whatever the busy timeout).
    */
-  const waitOutLocks = async <T>(action: () => Promise<T>): Promise<T> => {
+  async waitOutLocks<T>(action: () => Promise<T>): Promise<T> {
     const started = performance.now();
     for (;;) {
       try {
         return await action();
       } catch (error) {
         const waited = performance.now() - started;
-        if (classifyLibsqlClientError(error).kind !== "locked" || waited >= busyTimeoutMs) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_POLL_MS, busyTimeoutMs - waited)));
+        if (classifyLibsqlClientError(error).kind !== "locked" || waited >= this.busyTimeoutMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_POLL_MS, this.busyTimeoutMs - waited)));
       }
     }
-  };
+  }
+
   /**
    * `transaction("write")` on a local file, without its flaw: libsql leaves a `BEGIN IMMEDIATE` that
    * failed with BUSY in progress on its connection, and the pool lends that connection again, whose
@@ -192,8 +192,8 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * `executeMultiple`, whose statements SQLite finalises even when they fail. Refused, it gives its
    * clean connection back and the caller tries again.
    */
-  const openWriteLocally = async (): Promise<Transaction> => {
-    const deferred = await client.transaction("deferred");
+  async openWriteLocally(): Promise<Transaction> {
+    const deferred = await this.client.transaction("deferred");
     try {
       await deferred.executeMultiple("COMMIT; BEGIN IMMEDIATE");
       return deferred;
@@ -201,7 +201,8 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       deferred.close();
       throw error;
     }
-  };
+  }
+
   /**
    * A transaction on a server. The client sends its BEGIN with the first statement, which the server
    * queues behind another client's write transaction without answering BUSY; so a write one is opened
@@ -209,14 +210,14 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * BUSY refusal, which the executor reports as DATABASE_LOCKED with the time waited, and the
    * transaction is closed, its queued opening with it.
    */
-  const openRemotely = async (mode: "write" | "deferred"): Promise<Transaction> => {
-    const open = await client.transaction(mode);
+  async openRemotely(mode: "write" | "deferred"): Promise<Transaction> {
+    const open = await this.client.transaction(mode);
     if (mode === "deferred") return open;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" })),
-        busyTimeoutMs + REMOTE_ANSWER_MS,
+        this.busyTimeoutMs + REMOTE_ANSWER_MS,
       );
     });
     const opening = open.execute("SELECT 1");
@@ -230,9 +231,13 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     } finally {
       clearTimeout(timer);
     }
-  };
+  }
+
   /** A write transaction on a connection of its own, waiting out locks (remotely the server's own, bounded). */
-  const openWrite = (): Promise<Transaction> => waitOutLocks(() => (isRemoteClient(client) ? openRemotely("write") : openWriteLocally()));
+  openWrite(): Promise<Transaction> {
+    return this.waitOutLocks(() => (isRemoteClient(this.client) ? this.openRemotely("write") : this.openWriteLocally()));
+  }
+
   /**
    * `work` in a write transaction of its own, committed (a COMMIT refused by a lock waits it out):
    * what a statement outside stepwise's transaction runs in when its result is needed. Sent bare, a
@@ -240,16 +245,17 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * and a later `DROP` of a table it read fails with SQLITE_LOCKED; inside a transaction that already
    * holds the write lock, no lock can refuse it.
    */
-  const inOwnWrite = async <T>(work: (open: Transaction) => Promise<T>): Promise<T> => {
-    const open = await openWrite();
+  async inOwnWrite<T>(work: (open: Transaction) => Promise<T>): Promise<T> {
+    const open = await this.openWrite();
     try {
       const result = await work(open);
-      await waitOutLocks(() => open.executeMultiple("COMMIT"));
+      await this.waitOutLocks(() => open.executeMultiple("COMMIT"));
       return result;
     } finally {
       open.close();
     }
-  };
+  }
+
   /**
    * A script outside any transaction, each statement as autocommit would run it: in a write
    * transaction of its own ({@link inOwnWrite}), whose COMMIT keeps its claim on the file while it
@@ -259,16 +265,17 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * its own transaction needs its statements on one connection, which only one call gets (the pool
    * rolls back a connection given back mid-transaction): it runs whole.
    */
-  const execOutsideTransaction = async (sql: string): Promise<void> => {
+  async execOutsideTransaction(sql: string): Promise<void> {
     // A server takes its locks itself: what follows is for a file several processes share.
-    if (isRemoteClient(client)) return void (await client.executeMultiple(sql));
+    if (isRemoteClient(this.client)) return void (await this.client.executeMultiple(sql));
     const texts = statementTexts(sql);
-    if (texts.some(isTransactionControl)) return void (await client.executeMultiple(sql));
+    if (texts.some(isTransactionControl)) return void (await this.client.executeMultiple(sql));
     for (const text of texts) {
-      if (OUTSIDE_TRANSACTION_ONLY.test(text)) await waitOutLocks(() => client.executeMultiple(text));
-      else await inOwnWrite((open) => open.executeMultiple(text));
+      if (OUTSIDE_TRANSACTION_ONLY.test(text)) await this.waitOutLocks(() => this.client.executeMultiple(text));
+      else await this.inOwnWrite((open) => open.executeMultiple(text));
     }
-  };
+  }
+
   /**
    * A read outside stepwise's transaction, on a connection held for it (a deferred transaction,
    * rolled back after) whose `busy_timeout` is the manager's while it reads, so SQLite itself waits
@@ -279,12 +286,12 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
    * read waits only for a commit in progress, which another connection of this process finishes
    * within its own call.
    */
-  const readOutsideTransaction = async (stmt: StatementObject): Promise<ResultSet> => {
-    if (isRemoteClient(client)) return client.execute(stmt);
-    const open = await client.transaction("deferred");
+  async readOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
+    if (isRemoteClient(this.client)) return this.client.execute(stmt);
+    const open = await this.client.transaction("deferred");
     try {
       const previous = Number(Object.values(rowsOf(await open.execute("PRAGMA busy_timeout"))[0] ?? {})[0] ?? 0);
-      await open.executeMultiple(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      await open.executeMultiple(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
       try {
         return await open.execute(stmt);
       } finally {
@@ -293,33 +300,91 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     } finally {
       open.close();
     }
-  };
+  }
+
   /** One statement outside stepwise's transaction, its result kept; see {@link inOwnWrite}. */
-  const executeOutsideTransaction = async (stmt: StatementObject): Promise<ResultSet> => {
-    if (isRemoteClient(client)) return client.execute(stmt);
+  async executeOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
+    if (isRemoteClient(this.client)) return this.client.execute(stmt);
     const text = statementTexts(stmt.sql)[0] ?? "";
     // What SQLite refuses, or ignores, inside a transaction runs bare, finalised even when refused.
     if (OUTSIDE_TRANSACTION_ONLY.test(text) && (stmt.args === undefined || (Array.isArray(stmt.args) && stmt.args.length === 0))) {
-      await execOutsideTransaction(text);
+      await this.execOutsideTransaction(text);
       return EMPTY_RESULT;
     }
-    return inOwnWrite((open) => open.execute(stmt));
-  };
+    return this.inOwnWrite((open) => open.execute(stmt));
+  }
+
   /**
    * The client as a `transaction: false` body receives it: its statements wait out locks as
    * stepwise's own do, so a body's `VACUUM` meeting another process's brief write lock waits instead
    * of failing the migration (and leaving its started row for everyone to wait on).
    */
-  const lockWaitingClient = (): Client =>
-    new Proxy(client, {
-      get(target, property) {
-        if (property === "execute") return (stmt: InStatement, args?: InValue[]) => executeOutsideTransaction(typeof stmt === "string" ? { sql: stmt, args: args ?? [] } : stmt);
-        if (property === "executeMultiple") return execOutsideTransaction;
-        if (property === "batch") return (stmts: InStatement[]) => inOwnWrite((open) => open.batch(stmts));
+  lockWaitingClient(): Client {
+    return new Proxy(this.client, {
+      get: (target, property) => {
+        if (property === "execute") return (stmt: InStatement, args?: InValue[]) => this.executeOutsideTransaction(typeof stmt === "string" ? { sql: stmt, args: args ?? [] } : stmt);
+        if (property === "executeMultiple") return (sql: string) => this.execOutsideTransaction(sql);
+        if (property === "batch") return (stmts: InStatement[]) => this.inOwnWrite((open) => open.batch(stmts));
         const value = Reflect.get(target, property, target) as unknown;
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
+  }
+
+  /** Opens stepwise's write section: a write transaction, or with `deferred` one that takes its lock at its first statement. */
+  async begin(mode: "immediate" | "deferred"): Promise<void> {
+    this.settleEnded();
+    if (this.transaction !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
+    this.transaction = await this.waitOutLocks(() =>
+      isRemoteClient(this.client) ? this.openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? this.client.transaction("deferred") : this.openWriteLocally(),
+    );
+  }
+
+  /** Commits stepwise's write section, waiting out a reader's lock on the COMMIT. */
+  async commit(): Promise<void> {
+    const open = this.transaction;
+    if (open === null) throw usageError("stepwise committed a write section that was not open");
+    this.transaction = null;
+    try {
+      // COMMIT as a statement, not `open.commit()`: that gives the connection back even when SQLite
+      // answered BUSY (a reader still on the file), where the transaction stays open to try again.
+      // Through `executeMultiple`, so a refused COMMIT is finalised, not left in progress (see openWriteLocally).
+      await this.waitOutLocks(() => open.executeMultiple("COMMIT"));
+    } finally {
+      // Rolls back whatever a failed commit left open, and gives the connection back.
+      open.close();
+    }
+  }
+
+  /** Rolls back stepwise's write section, if one is open, and gives its connection back. */
+  async rollback(): Promise<void> {
+    const open = this.transaction;
+    this.transaction = null;
+    if (open === null) return;
+    try {
+      await open.rollback();
+    } catch {
+      // Already ended (by SQLite after an error, or by the migration); its connection goes back below.
+    } finally {
+      open.close();
+    }
+  }
+}
+
+/**
+ * The executor's primitives on `client`. `remote` applies the remote rules (see
+ * {@link LibsqlClientMigrationManagerProps.remote}); it is on whenever the client is remote. A
+ * manager built on it needs {@link createLibsqlClientDialect} too, as {@link MigrationManager} passes
+ * it: SQLite's default dialect makes the commit witness outside a transaction, where a client may
+ * lend another connection than the transaction's.
+ *
+ * @example
+ * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
+ */
+export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
+  const remote = options.remote === true || isRemoteClient(client);
+  const session = new ClientSession(client);
+  const statement = (sql: string, params: readonly unknown[]): StatementObject => ({ sql, args: params as InValue[] });
   const driver: AsyncDriver<Client> = defineDriver({
     name: "libsql-client",
     dialect: "sqlite",
@@ -328,69 +393,40 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     // See the module note.
     lacks: remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => {
-      settleEnded();
-      if (transaction !== null) return void (await transaction.executeMultiple(sql));
-      await execOutsideTransaction(sql);
+      session.settleEnded();
+      if (session.transaction !== null) return void (await session.transaction.executeMultiple(sql));
+      await session.execOutsideTransaction(sql);
     },
     query: async (sql, params) => {
-      settleEnded();
-      const open = transaction;
+      session.settleEnded();
+      const open = session.transaction;
       // In stepwise's transaction, as every statement; a deferred one takes its lock at its first read, so that waits out locks.
-      if (open !== null) return rowsOf(await waitOutLocks(() => open.execute(statement(sql, params))));
-      return rowsOf(await readOutsideTransaction(statement(sql, params)));
+      if (open !== null) return rowsOf(await session.waitOutLocks(() => open.execute(statement(sql, params))));
+      return rowsOf(await session.readOutsideTransaction(statement(sql, params)));
     },
     run: async (sql, params) => {
-      settleEnded();
-      const open = transaction;
-      return { changes: (open !== null ? await open.execute(statement(sql, params)) : await executeOutsideTransaction(statement(sql, params))).rowsAffected };
+      session.settleEnded();
+      const open = session.transaction;
+      return { changes: (open !== null ? await open.execute(statement(sql, params)) : await session.executeOutsideTransaction(statement(sql, params))).rowsAffected };
     },
-    begin: async (mode) => {
-      settleEnded();
-      if (transaction !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
-      transaction = await waitOutLocks(() =>
-        isRemoteClient(client) ? openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? client.transaction("deferred") : openWriteLocally(),
-      );
-    },
-    commit: async () => {
-      const open = transaction;
-      if (open === null) throw usageError("stepwise committed a write section that was not open");
-      transaction = null;
-      try {
-        // COMMIT as a statement, not `open.commit()`: that gives the connection back even when SQLite
-        // answered BUSY (a reader still on the file), where the transaction stays open to try again.
-        // Through `executeMultiple`, so a refused COMMIT is finalised, not left in progress (see openWriteLocally).
-        await waitOutLocks(() => open.executeMultiple("COMMIT"));
-      } finally {
-        // Rolls back whatever a failed commit left open, and gives the connection back.
-        open.close();
-      }
-    },
-    rollback: async () => {
-      const open = transaction;
-      transaction = null;
-      if (open === null) return;
-      try {
-        await open.rollback();
-      } catch {
-        // Already ended (by SQLite after an error, or by the migration); its connection goes back below.
-      } finally {
-        open.close();
-      }
-    },
+    begin: (mode) => session.begin(mode),
+    commit: () => session.commit(),
+    rollback: () => session.rollback(),
     inTransaction: async () => {
-      settleEnded();
-      return transaction !== null;
+      session.settleEnded();
+      return session.transaction !== null;
     },
-    getBusyTimeout: async () => busyTimeoutMs,
+    getBusyTimeout: async () => session.busyTimeoutMs,
     setBusyTimeout: async (ms) => {
-      busyTimeoutMs = ms;
+      session.busyTimeoutMs = ms;
     },
     runBody: async (entry, direction, context) => {
       const body = direction === "up" ? entry.module.up : entry.module.down;
-      await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, transaction ?? (isRemoteClient(client) ? client : lockWaitingClient()), context);
+      const db = session.transaction ?? (isRemoteClient(client) ? client : session.lockWaitingClient());
+      await (body as (db: LibsqlClientConnection, context: MigrationContext) => unknown).call(entry.module, db, context);
     },
     // A handler writes through the open transaction (the migration's, or its batch's own), as a body does.
-    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, target, entry, direction, progress),
+    createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, () => session.target(), entry, direction, progress),
     classifyError: classifyLibsqlClientError,
     ...(options.scratchClient === undefined ? {} : { openScratchDatabase: () => openScratchClient(options.scratchClient!) }),
   });
