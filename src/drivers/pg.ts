@@ -99,6 +99,204 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
   return new DataView(digest).getBigInt64(0).toString();
 }
 
+/** Whether the client can still send: pg's client marks itself once its socket is gone. */
+function sessionGone(client: pg.ClientBase): boolean {
+  const state = client as { _queryable?: unknown; _ending?: unknown };
+  return state._queryable === false || state._ending === true;
+}
+
+/**
+ * What stepwise keeps for one session: whether a transaction is open (as the executor sees it), the
+ * run lock, and the lock timeout of its statements.
+ */
+class PgSession {
+  busyTimeoutMs = 0;
+  /**
+   * While this session holds the run lock, no other stepwise process can write the history, so the
+   * executor need not re-read it in every transaction: the counter stays still until the lock goes.
+   */
+  runLockHeld = false;
+  /**
+   * `begin` sends nothing: the transaction's BEGIN travels with its first statement, which saves a
+   * round trip per migration when that statement is a SQL migration's message (`scriptWithHistory`
+   * prepends it). Every other way onto the session sends it first, on its own, so that nothing runs
+   * outside the transaction the executor believes open; a transaction that never sent a statement
+   * has nothing to commit or roll back.
+   */
+  private beginPending = false;
+  /**
+   * A failed message's error arrives before the server's ReadyForQuery, so the client's transaction
+   * status still reads idle although the message's BEGIN opened a block, now aborted: until a commit or
+   * rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
+   */
+  private blockOpenedByMessage = false;
+  readonly lockTimeout: ReturnType<typeof createSessionLockTimeout>;
+  private readonly beginPrefix: string;
+
+  constructor(
+    readonly client: pg.ClientBase,
+    timeout: ReturnType<typeof lockTimeoutOf>,
+  ) {
+    this.lockTimeout = createSessionLockTimeout(client, timeout, () => sessionGone(client));
+    this.beginPrefix = `${this.lockTimeout.begin};\n`;
+  }
+
+  async sendPendingBegin(): Promise<void> {
+    if (!this.beginPending) return;
+    this.beginPending = false;
+    await this.client.query(this.lockTimeout.begin);
+  }
+
+  private status(): string | null {
+    return (this.client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
+  }
+
+  inTransaction(): boolean {
+    return this.beginPending || this.blockOpenedByMessage || this.status() === "T" || this.status() === "E";
+  }
+
+  /**
+   * Every statement stepwise sends names its own parsers: the app's (global or its client's) must not
+   * change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
+   */
+  async query(sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> {
+    await this.sendPendingBegin();
+    // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
+    return this.lockTimeout.watch(() => this.client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !this.inTransaction());
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.sendPendingBegin();
+    if (this.inTransaction()) {
+      await this.lockTimeout.watch(() => this.client.query(sql));
+      return;
+    }
+    // Outside a transaction (a transaction: false migration), one query string of several statements
+    // would still run as one implicit transaction block, where CREATE INDEX CONCURRENTLY and the like
+    // are refused: send each statement on its own, as psql does.
+    await this.lockTimeout.aroundSession(
+      async () => {
+        for (const statement of splitPostgresSqlText(sql)) await this.lockTimeout.watch(() => this.client.query(statement));
+      },
+      () => this.inTransaction(),
+    );
+  }
+
+  /** No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity. */
+  async begin(): Promise<void> {
+    // Inside a block already, BEGIN is the server's to refuse or warn about, as it always was.
+    if (this.inTransaction() && !this.beginPending) await this.client.query("BEGIN");
+    else this.beginPending = true;
+  }
+
+  async commit(): Promise<void> {
+    this.blockOpenedByMessage = false;
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
+    // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
+    if (this.status() === "E") {
+      await this.client.query("ROLLBACK");
+      await this.lockTimeout.restorePending();
+      throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
+    }
+    await this.client.query("COMMIT");
+    await this.lockTimeout.restorePending();
+  }
+
+  async rollback(): Promise<void> {
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
+    const open = this.inTransaction();
+    this.blockOpenedByMessage = false;
+    if (!open) return;
+    try {
+      await this.client.query("ROLLBACK");
+    } catch {
+      // The session is gone; the server rolled back with it.
+    }
+    await this.lockTimeout.restorePending();
+  }
+
+  /**
+   * One message for the script and its history writes (see pg-script.ts): the executor waits for one
+   * round trip there, not two; its COMMIT follows on its own.
+   */
+  async scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Promise<number[]> {
+    // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
+    const prefix = (this.beginPending ? this.beginPrefix : "") + before.map((statement) => `${statement.sql};\n`).join("");
+    const message = composeScriptMessage(script, statements, prefix);
+    if (message === null) return this.runScriptStatementByStatement(script, statements, before);
+    if (this.beginPending) this.blockOpenedByMessage = true;
+    this.beginPending = false;
+    let results: unknown;
+    try {
+      results = await this.lockTimeout.watch(() => this.client.query(message.text));
+    } catch (error) {
+      relocateErrorPosition(error, message);
+      throw error;
+    }
+    // One result per statement of the message (a lone one when it holds one): the history writes are the last.
+    const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
+    return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
+  }
+
+  /** The same work, a statement per round trip, for what cannot be written as one message. */
+  private async runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[]): Promise<number[]> {
+    for (const { sql } of before) await this.exec(sql);
+    const started = performance.now();
+    await this.exec(script);
+    const elapsed = Math.round(performance.now() - started);
+    const changes: number[] = [];
+    for (const { sql, params } of statements) {
+      const bound = params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value));
+      changes.push((await this.query(sql, bound)).rowCount ?? 0);
+    }
+    return changes;
+  }
+
+  async runBody(body: (db: pg.ClientBase, context: MigrationContext) => unknown, module: object, context: MigrationContext): Promise<void> {
+    // The body queries the client itself: its statements must find the transaction open.
+    await this.sendPendingBegin();
+    const run = () => this.lockTimeout.watch(async () => body.call(module, this.client, context));
+    // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
+    await (this.inTransaction() ? run() : this.lockTimeout.aroundSession(run, () => this.inTransaction()));
+    // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
+    // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
+    // round trip (queued after anything the body left running) settles it: it fails there.
+    if (!this.inTransaction()) return;
+    try {
+      await this.client.query("SELECT 1");
+    } catch (error) {
+      if (sqlstateOf(error) !== "25P02") throw error;
+      throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
+    }
+  }
+
+  async holdRunLock(schema: string, tableName: string, timeoutMs: number): Promise<() => Promise<void>> {
+    // Taking it inside an app's open transaction would commit that transaction.
+    if (this.inTransaction()) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
+    const key = await runLockKey(schema, tableName);
+    try {
+      await acquireAdvisoryLock(this.client, key, timeoutMs);
+    } catch (error) {
+      throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
+    }
+    this.runLockHeld = true;
+    return async () => {
+      this.runLockHeld = false;
+      try {
+        await this.client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]);
+      } catch {
+        // The session is gone, and the server released the lock with it.
+      }
+    };
+  }
+}
+
 /**
  * The executor's primitives on one session. `schema` names the history table's schema, for the run
  * lock's key; `lockTimeoutMs` is the `lock_timeout` of its transactions and of its `transaction: false`
@@ -109,198 +307,48 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
  */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const timeout = lockTimeoutOf(lockTimeoutMs);
-  // Whether the client can still send: pg's client marks itself once its socket is gone.
-  const sessionGone = (): boolean => {
-    const state = client as { _queryable?: unknown; _ending?: unknown };
-    return state._queryable === false || state._ending === true;
-  };
-  const lockTimeout = createSessionLockTimeout(client, timeout, sessionGone);
-  const beginPrefix = `${lockTimeout.begin};\n`;
-  let busyTimeoutMs = 0;
-  // While this session holds the run lock, no other stepwise process can write the history, so the
-  // executor need not re-read it in every transaction: the counter stays still until the lock goes.
-  let runLockHeld = false;
-  // `begin` sends nothing: the transaction's BEGIN travels with its first statement, which saves a
-  // round trip per migration when that statement is a SQL migration's message (`scriptWithHistory`
-  // prepends it). Every other way onto the session sends it first, on its own, so that nothing runs
-  // outside the transaction the executor believes open; a transaction that never sent a statement
-  // has nothing to commit or roll back.
-  let beginPending = false;
-  // A failed message's error arrives before the server's ReadyForQuery, so the client's transaction
-  // status still reads idle although the message's BEGIN opened a block, now aborted: until a commit or
-  // rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
-  let blockOpenedByMessage = false;
-  const sendPendingBegin = async (): Promise<void> => {
-    if (!beginPending) return;
-    beginPending = false;
-    await client.query(lockTimeout.begin);
-  };
-  const status = (): string | null => (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
-  const inTransaction = (): boolean => beginPending || blockOpenedByMessage || status() === "T" || status() === "E";
-  // Every statement stepwise sends names its own parsers: the app's (global or its client's) must not
-  // change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
-  const query = async (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> => {
-    await sendPendingBegin();
-    // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
-    return lockTimeout.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
-  };
+  const session = new PgSession(client, timeout);
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
     async: true,
     connection: client,
-    exec: async (sql) => {
-      await sendPendingBegin();
-      if (inTransaction()) {
-        await lockTimeout.watch(() => client.query(sql));
-        return;
-      }
-      // Outside a transaction (a transaction: false migration), one query string of several statements
-      // would still run as one implicit transaction block, where CREATE INDEX CONCURRENTLY and the like
-      // are refused: send each statement on its own, as psql does.
-      await lockTimeout.aroundSession(async () => {
-        for (const statement of splitPostgresSqlText(sql)) await lockTimeout.watch(() => client.query(statement));
-      }, inTransaction);
-    },
+    exec: (sql) => session.exec(sql),
     query: async (sql, params) => {
-      const result = await query(sql, params);
+      const result = await session.query(sql, params);
       // Text of several statements (the escape guard's RELEASE and its transaction id read) answers
       // one result per statement: the read is the last.
       return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
     },
-    run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
-    // No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity.
-    begin: async () => {
-      // Inside a block already, BEGIN is the server's to refuse or warn about, as it always was.
-      if (inTransaction() && !beginPending) await client.query("BEGIN");
-      else beginPending = true;
-    },
-    commit: async () => {
-      blockOpenedByMessage = false;
-      if (beginPending) {
-        beginPending = false;
-        return;
-      }
-      // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
-      if (status() === "E") {
-        await client.query("ROLLBACK");
-        await lockTimeout.restorePending();
-        throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
-      }
-      await client.query("COMMIT");
-      await lockTimeout.restorePending();
-    },
-    rollback: async () => {
-      if (beginPending) {
-        beginPending = false;
-        return;
-      }
-      const open = inTransaction();
-      blockOpenedByMessage = false;
-      if (!open) return;
-      try {
-        await client.query("ROLLBACK");
-      } catch {
-        // The session is gone; the server rolled back with it.
-      }
-      await lockTimeout.restorePending();
-    },
-    // One message for the script and its history writes (see pg-script.ts): the executor waits for
-    // one round trip there, not two; its COMMIT follows on its own.
-    scriptWithHistory: async (script, statements, before = []) => {
-      // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
-      const prefix = (beginPending ? beginPrefix : "") + before.map((statement) => `${statement.sql};\n`).join("");
-      const message = composeScriptMessage(script, statements, prefix);
-      if (message === null) return runScriptStatementByStatement(script, statements, before);
-      if (beginPending) blockOpenedByMessage = true;
-      beginPending = false;
-      let results: unknown;
-      try {
-        results = await lockTimeout.watch(() => client.query(message.text));
-      } catch (error) {
-        relocateErrorPosition(error, message);
-        throw error;
-      }
-      // One result per statement of the message (a lone one when it holds one): the history writes are the last.
-      const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
-      return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
-    },
-    inTransaction: async () => inTransaction(),
-    changeCounter: async () => (runLockHeld ? 0 : null),
-    getBusyTimeout: async () => busyTimeoutMs,
+    run: async (sql, params) => ({ changes: (await session.query(sql, params)).rowCount ?? 0 }),
+    begin: () => session.begin(),
+    commit: () => session.commit(),
+    rollback: () => session.rollback(),
+    scriptWithHistory: (script, statements, before) => session.scriptWithHistory(script, statements, before),
+    inTransaction: async () => session.inTransaction(),
+    changeCounter: async () => (session.runLockHeld ? 0 : null),
+    getBusyTimeout: async () => session.busyTimeoutMs,
     setBusyTimeout: async (ms) => {
-      busyTimeoutMs = ms;
+      session.busyTimeoutMs = ms;
     },
-    runBody: async (entry, direction, context) => {
-      // The body queries the client itself: its statements must find the transaction open.
-      await sendPendingBegin();
-      const body = direction === "up" ? entry.module.up : entry.module.down;
-      const run = () => lockTimeout.watch(async () => (body as (db: pg.ClientBase, context: MigrationContext) => unknown).call(entry.module, client, context));
-      // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
-      await (inTransaction() ? run() : lockTimeout.aroundSession(run, inTransaction));
-      // A body that caught a failed statement's error leaves the transaction aborted, and what it ran
-      // is lost. The error reaches the body before the server's ReadyForQuery says "aborted", so one
-      // round trip (queued after anything the body left running) settles it: it fails there.
-      if (!inTransaction()) return;
-      try {
-        await client.query("SELECT 1");
-      } catch (error) {
-        if (sqlstateOf(error) !== "25P02") throw error;
-        throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
-      }
-    },
+    runBody: (entry, direction, context) =>
+      session.runBody((direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown, entry.module, context),
     // The walk runs on this session, as the migration does; a handler writes through it too, so a
     // batch's own transaction (a transaction: false migration's) must be open before the handler runs.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(walkDriver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
-    holdRunLock: async (tableName, timeoutMs) => {
-      // Taking it inside an app's open transaction would commit that transaction.
-      if (inTransaction()) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
-      const key = await runLockKey(schema, tableName);
-      try {
-        await acquireAdvisoryLock(client, key, timeoutMs);
-      } catch (error) {
-        throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
-      }
-      runLockHeld = true;
-      return async () => {
-        runLockHeld = false;
-        try {
-          await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]);
-        } catch {
-          // The session is gone, and the server released the lock with it.
-        }
-      };
-    },
+    holdRunLock: (tableName, timeoutMs) => session.holdRunLock(schema, tableName, timeoutMs),
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
   const walkDriver: AsyncDriver<pg.ClientBase> = {
     ...driver,
-    query: async (sql, params) => (await query(sql, params, WALK_QUERY_TYPES)).rows,
+    query: async (sql, params) => (await session.query(sql, params, WALK_QUERY_TYPES)).rows,
     begin: async (mode) => {
       await driver.begin(mode);
-      await sendPendingBegin();
+      await session.sendPendingBegin();
     },
   };
-  /** The same work, a statement per round trip, for what cannot be written as one message. */
-  async function runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[]): Promise<number[]> {
-    for (const { sql } of before) await driver.exec(sql);
-    const started = performance.now();
-    await driver.exec(script);
-    const elapsed = Math.round(performance.now() - started);
-    const changes: number[] = [];
-    for (const { sql, params } of statements)
-      changes.push(
-        (
-          await query(
-            sql,
-            params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value)),
-          )
-        ).rowCount ?? 0,
-      );
-    return changes;
-  }
   return driver;
 }
 
