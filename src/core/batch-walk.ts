@@ -8,7 +8,7 @@
 import type { BatchKeyProblem } from "./errors.js";
 import { compareBlobs, describeStoredValue } from "./stored-value.js";
 import { matchColumn, quoteIdentifier } from "./batch-key.js";
-import type { BatchDialect, BatchOrigin, BatchWalk } from "./batch-types.js";
+import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "./batch-types.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
 import { batchKeyError, batchOptionsInvalidError } from "./error-factories.js";
 
@@ -35,7 +35,6 @@ export function* walkBatches(
   inTransaction: boolean,
   progress: (done: number, total: number | null) => void,
 ): BatchWalk<BatchSummary> {
-  const key = options.key ?? "id";
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
     throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
@@ -43,66 +42,19 @@ export function* walkBatches(
   if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
     throw batchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
   }
-  const resolved = yield* dialect.resolveKey(options.table, key, origin);
-  const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
-    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
-  };
-  // The key is selected under the caller's spelling: SQLite names a result column after its declared
-  // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
-  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
-  // Where the database matches quoted names exactly (PostgreSQL), each column is found as the key is,
-  // so `label` reaches a column created as "Label" instead of failing with the server's 42703.
-  const columnSql = (column: string): string => {
-    if (!resolved.matchColumns) return quoteIdentifier(column);
-    const { column: found, ambiguous } = matchColumn(resolved.columns, column);
-    if (found === undefined)
-      fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
-    return quoteIdentifier(found as string);
-  };
-  const selected = options.columns
-    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
-    : `*, ${keyColumn}`;
-  const table = resolved.tableSql ?? quoteIdentifier(options.table);
-  // A boolean (PostgreSQL wants one there) with no operator in it: an `=` would be looked up through
-  // PostgreSQL's search_path, where another schema's `=(integer, integer)` could make it false.
-  const where = options.where ? `(${options.where})` : "(NULL IS NULL)";
-  const params = options.params ?? [];
-  const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
-  const { count: countAll, countGt, eq, gt, le } = resolved.sqlOf ?? { count: "count(*)", countGt: ">", eq: "=", gt: ">", le: "<=" };
-  /** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
-  function* keyedRows(sql: string, rowParams: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
-    try {
-      return yield* rowsOf(sql, rowParams);
-    } catch (error) {
-      if (error instanceof RangeError && /integer/i.test(error.message)) {
-        fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
-      }
-      throw error;
-    }
-  }
+  const plan = yield* planWalk(dialect, options, origin);
+  const { key, resolved, table, where, params, fail } = plan;
+  if (!resolved.isRowid) yield* refuseUnwalkableKeys(plan);
 
-  if (!resolved.isRowid) {
-    // Both checked before the first batch, so a refused walk has written nothing: `key > NULL` matches
-    // no row, and a key shared across a batch boundary would skip the rows after the first.
-    const nulls = count(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
-    if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
-    // keyedRows: a duplicate past 2^53 on a client that cannot read it is that refusal, not a RangeError.
-    const repeated = (yield* keyedRows(
-      `SELECT ${resolved.sql} AS value, ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING ${countAll} ${countGt} 1 LIMIT 1`,
-      params,
-    ))[0];
-    if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
-  }
-
-  // Number(): a connection with defaultSafeIntegers(true) returns counts as bigint, pg as text.
-  const total = count(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${where}`, params));
+  const { count: countAll, eq, gt, le } = plan.sqlOf;
+  const total = countOf(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${where}`, params));
   // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
   // does, collation included, so every row the walk would reach is at or below it.
-  const boundRow = (yield* keyedRows(dialect.boundSql(table, resolved.sql, where), params))[0];
+  const boundRow = (yield* keyedRows(plan, dialect.boundSql(table, resolved.sql, where), params))[0];
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
-  const first = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
-  const next = `SELECT ${selected} FROM ${table} WHERE ${resolved.sql} ${gt} ? AND ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const first = `SELECT ${plan.selected} FROM ${table} WHERE ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
+  const next = `SELECT ${plan.selected} FROM ${table} WHERE ${resolved.sql} ${gt} ? AND ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
   const sharing = resolved.isRowid ? null : `SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} ${eq} ? AND ${where}`;
   let done = 0;
   let batches = 0;
@@ -110,7 +62,7 @@ export function* walkBatches(
   // With nothing to walk there is no progress to show, and an event would only be noise in logs.
   if (total > 0) progress(0, total);
   for (;;) {
-    const rows = batches === 0 ? yield* keyedRows(first, [bound, ...params, batchSize]) : yield* keyedRows(next, [last, bound, ...params, batchSize]);
+    const rows = batches === 0 ? yield* keyedRows(plan, first, [bound, ...params, batchSize]) : yield* keyedRows(plan, next, [last, bound, ...params, batchSize]);
     if (rows.length === 0) {
       // A bound was read, so at least the row holding it is at or below it. None found means the bound
       // did not bind back as the value read (a key type whose JavaScript form is inexact): no row was
@@ -130,7 +82,7 @@ export function* walkBatches(
     batches++;
     done += rows.length;
     // The handler may have added a row with the last key; the next batch would start past both.
-    const shared = sharing ? count(yield* rowsOf(sharing, [last, ...params])) : 0;
+    const shared = sharing ? countOf(yield* rowsOf(sharing, [last, ...params])) : 0;
     if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
     // The total was counted before the walk; rows added since (by the handler, or anything else in
     // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
@@ -140,6 +92,91 @@ export function* walkBatches(
   }
   return { rows: done, batches };
 }
+
+/** What a walk reads with: the key as the database resolved it, and the SQL around it. */
+interface WalkPlan {
+  readonly key: string;
+  readonly resolved: ResolvedBatchKey;
+  readonly table: string;
+  /** The caller's filter, parenthesised, or one that keeps every row. */
+  readonly where: string;
+  readonly params: readonly unknown[];
+  /** The select list: the key under the caller's spelling, and the columns asked for (or all). */
+  readonly selected: string;
+  readonly sqlOf: NonNullable<ResolvedBatchKey["sqlOf"]>;
+  /** Throws `BATCH_KEY_INVALID` for `problem`. */
+  readonly fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never;
+}
+
+/** Resolves the key and the columns asked for, and writes the SQL the walk reads with. */
+function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOrigin | null): BatchWalk<WalkPlan> {
+  const key = options.key ?? "id";
+  const resolved = yield* dialect.resolveKey(options.table, key, origin);
+  const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
+    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
+  };
+  // The key is selected under the caller's spelling: SQLite names a result column after its declared
+  // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
+  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
+  // Where the database matches quoted names exactly (PostgreSQL), each column is found as the key is,
+  // so `label` reaches a column created as "Label" instead of failing with the server's 42703.
+  const columnSql = (column: string): string => {
+    if (!resolved.matchColumns) return quoteIdentifier(column);
+    const { column: found, ambiguous } = matchColumn(resolved.columns, column);
+    if (found === undefined)
+      fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
+    return quoteIdentifier(found as string);
+  };
+  const selected = options.columns
+    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
+    : `*, ${keyColumn}`;
+  return {
+    key,
+    resolved,
+    table: resolved.tableSql ?? quoteIdentifier(options.table),
+    // A boolean (PostgreSQL wants one there) with no operator in it: an `=` would be looked up through
+    // PostgreSQL's search_path, where another schema's `=(integer, integer)` could make it false.
+    where: options.where ? `(${options.where})` : "(NULL IS NULL)",
+    params: options.params ?? [],
+    selected,
+    sqlOf: resolved.sqlOf ?? { count: "count(*)", countGt: ">", eq: "=", gt: ">", le: "<=" },
+    fail,
+  };
+}
+
+/**
+ * Refuses a key that is not a rowid and is NULL or shared by two rows, before the first batch, so a
+ * refused walk has written nothing: `key > NULL` matches no row, and a key shared across a batch
+ * boundary would skip the rows after the first.
+ */
+function* refuseUnwalkableKeys(plan: WalkPlan): BatchWalk<void> {
+  const { resolved, table, where, params, fail } = plan;
+  const { count: countAll, countGt } = plan.sqlOf;
+  const nulls = countOf(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
+  if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
+  // keyedRows: a duplicate past 2^53 on a client that cannot read it is that refusal, not a RangeError.
+  const repeated = (yield* keyedRows(
+    plan,
+    `SELECT ${resolved.sql} AS value, ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING ${countAll} ${countGt} 1 LIMIT 1`,
+    params,
+  ))[0];
+  if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
+}
+
+/** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
+function* keyedRows(plan: WalkPlan, sql: string, params: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
+  try {
+    return yield* rowsOf(sql, params);
+  } catch (error) {
+    if (error instanceof RangeError && /integer/i.test(error.message)) {
+      plan.fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
+    }
+    throw error;
+  }
+}
+
+/** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
+const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
 
 /** SQLite orders NULL, then numbers, then text, then blobs. */
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
