@@ -181,6 +181,91 @@ function batchConnectionOf(db: Database): BatchConnection {
 }
 
 /**
+ * The connection's prepared statements, by text, so a statement stepwise runs per migration (the
+ * history writes, the change counter) is prepared once; all are freed when the cache fills.
+ */
+class StatementCache {
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly db: Database) {}
+
+  prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= STATEMENT_CACHE_LIMIT) this.freeAll();
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * The first value of the first row. Step, read the row as values, reset: four calls into
+   * WebAssembly, where a read through `query` binds nothing, names the columns and steps once more.
+   * The change counter is read per migration.
+   */
+  value(sql: string): unknown {
+    const statement = this.prepare(sql);
+    try {
+      return statement.step() ? statement.get()[0] : undefined;
+    } finally {
+      statement.reset();
+    }
+  }
+
+  /** Runs a write; returns the rows it changed. */
+  run(sql: string, params: readonly unknown[]): number {
+    const statement = this.prepare(sql);
+    try {
+      // run() resets the statement when it succeeds.
+      statement.run(params as SqlValue[]);
+    } catch (error) {
+      statement.reset();
+      throw error;
+    }
+    return this.db.getRowsModified();
+  }
+
+  freeAll(): void {
+    for (const statement of this.statements.values()) statement.free();
+    this.statements.clear();
+  }
+}
+
+/** sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had). */
+function isOpenConnection(db: Database): boolean {
+  return (db as unknown as { db: unknown }).db !== null;
+}
+
+/**
+ * The database's bytes. export() copies with SQLite's backup API, which cannot read past this
+ * connection's own pending writes: the copy cannot hold them, so the app's transaction is refused,
+ * untouched.
+ */
+function exportOutsideTransaction(db: Database): Uint8Array {
+  try {
+    return db.export();
+  } catch (error) {
+    if (isOpenConnection(db) && isInTransaction(db)) throw transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
+    throw error;
+  }
+}
+
+/** A connection of the app's `Database` class on `bytes`, reached through its connection: this module imports none of sql.js. */
+function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
+  const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
+  const copyDriver = createSqlJsDriver(copy);
+  // Unlike the app's connection, the copy is ours to close.
+  return {
+    ...copyDriver,
+    close: () => {
+      copyDriver.close!();
+      copy.close();
+    },
+  };
+}
+
+/**
  * The executor's primitives on one sql.js connection. Its cached statements are freed when the cache
  * fills and by `close()`; the app's `db.close()` frees any left.
  *
@@ -190,56 +275,20 @@ function batchConnectionOf(db: Database): BatchConnection {
  */
 export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   watchResultCodes(db);
-  const statements = new Map<string, Statement>();
-  const freeAll = () => {
-    for (const statement of statements.values()) statement.free();
-    statements.clear();
-  };
-  const prepare = (sql: string): Statement => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) freeAll();
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
-  const query = throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params));
-  // Step, read the row as values, reset: four calls into WebAssembly, where a read through query
-  // binds nothing, names the columns and steps once more. The change counter is read per migration.
-  const value = throwingErrors((sql: string): unknown => {
-    const statement = prepare(sql);
-    try {
-      return statement.step() ? statement.get()[0] : undefined;
-    } finally {
-      statement.reset();
-    }
-  });
+  const statements = new StatementCache(db);
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
-  // sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had).
-  const isOpen = (): boolean => (db as unknown as { db: unknown }).db !== null;
-  const driver: SyncDriver<Database> = defineDriver({
+  return defineDriver({
     name: "sql.js",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath: null,
-    isOpen,
+    isOpen: () => isOpenConnection(db),
     // export() cannot copy past the connection's own pending writes (see `snapshot`).
     lacks: ["snapshotInTransaction"],
     exec,
-    query,
-    run: throwingErrors((sql, params) => {
-      const statement = prepare(sql);
-      try {
-        // run() resets the statement when it succeeds.
-        statement.run(params as SqlValue[]);
-      } catch (error) {
-        statement.reset();
-        throw error;
-      }
-      return { changes: db.getRowsModified() };
-    }),
+    query: throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(statements.prepare(sql), params)),
+    run: throwingErrors((sql, params) => ({ changes: statements.run(sql, params) })),
     begin: (mode) => exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => exec("COMMIT"),
     rollback: () => {
@@ -250,36 +299,14 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
       }
     },
     // A closed connection (a migration called db.close()) holds no transaction; BEGIN would throw there.
-    inTransaction: () => isOpen() && isInTransaction(db),
-    changeCounter: () => value("PRAGMA data_version") as number,
+    inTransaction: () => isOpenConnection(db) && isInTransaction(db),
+    changeCounter: throwingErrors(() => statements.value("PRAGMA data_version") as number),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
-    close: freeAll,
-    snapshot: throwingErrors(() => {
-      try {
-        return db.export();
-      } catch (error) {
-        // export() copies with SQLite's backup API, which cannot read past this connection's own
-        // pending writes: the copy cannot hold them, so the app's transaction is refused, untouched.
-        if (driver.inTransaction()) throw transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
-        throw error;
-      }
-    }),
-    // The app's `Database` class, reached through its connection: this module imports none of sql.js.
-    openSnapshot: throwingErrors((bytes: Uint8Array) => {
-      const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
-      const copyDriver = createSqlJsDriver(copy);
-      // Unlike the app's connection, the copy is ours to close.
-      return {
-        ...copyDriver,
-        close: () => {
-          copyDriver.close!();
-          copy.close();
-        },
-      };
-    }),
+    close: () => statements.freeAll(),
+    snapshot: throwingErrors(() => exportOutsideTransaction(db)),
+    openSnapshot: throwingErrors((bytes: Uint8Array) => openCopy(db, bytes)),
   });
-  return driver;
 }
 
 /**
