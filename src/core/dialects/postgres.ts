@@ -30,6 +30,7 @@ import { describePostgresMigrationFailure, readInvalidIndexes } from "./postgres
 import { PostgresHistoryStore } from "./postgres-history.js";
 import { COLLATE_C, EQ, TEXT } from "./postgres-operators.js";
 import { usageError } from "../error-factories.js";
+import type { EscapedCommit } from "../errors.js";
 
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
@@ -104,68 +105,14 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
       return ++witness.token;
     },
     dropCommitWitness: function* () {},
-    readTransactionStart: function* (): Step<TransactionStart> {
-      const transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
-      const start: PostgresTransactionStart = { schemaVersion: 0, userVersion: 0, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: null, transactionId };
-      return start;
-    },
+    readTransactionStart: readPostgresTransactionStart,
     readTotalChanges: function* (): Step<number> {
       return 0;
     },
-    // The savepoint's name proves nothing here: another session reads it from pg_stat_activity (the
-    // last statement stepwise sent), so a body can commit, begin and re-open it. Only the server
-    // assigns transaction ids, and never one twice: the id read in the same message as RELEASE must be
-    // the one read at the start. One message, so no round trip more than the release alone.
-    releaseBodySavepoint: function* (name: string, start: TransactionStart): Step<boolean> {
-      const releaseAndReadId = `RELEASE SAVEPOINT ${quote(name)}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
-      const ours = (start as PostgresTransactionStart).transactionId;
-      try {
-        return String(yield* queryValue(releaseAndReadId)) === ours;
-      } catch (error) {
-        // A session that ended took our transaction with it, which the migration did not end: no
-        // escape. The body's failure, or the next statement, reports the lost connection.
-        if (isConnectionLost(error)) return true;
-        // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
-      }
-      try {
-        return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quote(name)}; ${releaseAndReadId}`)) === ours;
-      } catch (error) {
-        return isConnectionLost(error);
-      }
-    },
-    judgeEscapedCommit: function* (_witness, _token, start) {
-      try {
-        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
-        return status === "committed" ? "yes" : "unknown";
-      } catch {
-        return "unknown";
-      }
-    },
-    // The backend that runs a transaction: false migration holds the run lock for the whole run, so
-    // while it lives the migration may still be running; once it is gone (the process died, or its
-    // connection did), the server has dropped the lock and nobody runs it. Its pid alone could be
-    // reused, so its start time goes with it. Unlike the app's pid, this is right across hosts.
-    readOwnerSession: function* (): Step<string> {
-      const row = yield* queryValue(
-        `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
-          `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
-      );
-      return String(row);
-    },
-    probeOwnerSession: function* (session: string): Step<"held" | "free" | "unknown"> {
-      const match = /^pg-backend:(\d+):([\d.]+):([\d.]+)$/.exec(session);
-      if (!match) return "unknown";
-      try {
-        if (String(yield* queryValue(`SELECT EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time())::${TEXT} AS started`)) !== match[2]) return "free";
-        // The pid is listed for every session; its start time only for the role's own (or to pg_read_all_stats).
-        const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
-        if (rows.length === 0) return "free";
-        if (rows[0]!.started === null) return "unknown";
-        return rows[0]!.started === match[3] ? "held" : "free";
-      } catch {
-        return "unknown";
-      }
-    },
+    releaseBodySavepoint,
+    judgeEscapedCommit,
+    readOwnerSession,
+    probeOwnerSession,
     snapshotConnectionSettings: function* () {
       return {};
     },
@@ -190,4 +137,75 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     describeMigrationFailure: describePostgresMigrationFailure(lockTimeoutMs),
     readInvalidIndexes,
   };
+}
+
+/** The transaction's id: the only start marker PostgreSQL needs (see {@link releaseBodySavepoint}). */
+function* readPostgresTransactionStart(): Step<TransactionStart> {
+  const transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
+  const start: PostgresTransactionStart = { schemaVersion: 0, userVersion: 0, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: null, transactionId };
+  return start;
+}
+
+/**
+ * The savepoint's name proves nothing here: another session reads it from pg_stat_activity (the
+ * last statement stepwise sent), so a body can commit, begin and re-open it. Only the server
+ * assigns transaction ids, and never one twice: the id read in the same message as RELEASE must be
+ * the one read at the start. One message, so no round trip more than the release alone.
+ */
+function* releaseBodySavepoint(name: string, start: TransactionStart): Step<boolean> {
+  const releaseAndReadId = `RELEASE SAVEPOINT ${quote(name)}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
+  const ours = (start as PostgresTransactionStart).transactionId;
+  try {
+    return String(yield* queryValue(releaseAndReadId)) === ours;
+  } catch (error) {
+    // A session that ended took our transaction with it, which the migration did not end: no
+    // escape. The body's failure, or the next statement, reports the lost connection.
+    if (isConnectionLost(error)) return true;
+    // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
+  }
+  try {
+    return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quote(name)}; ${releaseAndReadId}`)) === ours;
+  } catch (error) {
+    return isConnectionLost(error);
+  }
+}
+
+/** Whether the transaction a body escaped from committed, as the server knows it by its id. */
+function* judgeEscapedCommit(_witness: CommitWitness, _token: number, start: TransactionStart): Step<EscapedCommit> {
+  try {
+    const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
+    return status === "committed" ? "yes" : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * The backend that runs a transaction: false migration holds the run lock for the whole run, so
+ * while it lives the migration may still be running; once it is gone (the process died, or its
+ * connection did), the server has dropped the lock and nobody runs it. Its pid alone could be
+ * reused, so its start time goes with it. Unlike the app's pid, this is right across hosts.
+ */
+function* readOwnerSession(): Step<string> {
+  const row = yield* queryValue(
+    `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
+      `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
+  );
+  return String(row);
+}
+
+/** Whether the backend `session` names still runs, as far as this role may see. */
+function* probeOwnerSession(session: string): Step<"held" | "free" | "unknown"> {
+  const match = /^pg-backend:(\d+):([\d.]+):([\d.]+)$/.exec(session);
+  if (!match) return "unknown";
+  try {
+    if (String(yield* queryValue(`SELECT EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time())::${TEXT} AS started`)) !== match[2]) return "free";
+    // The pid is listed for every session; its start time only for the role's own (or to pg_read_all_stats).
+    const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
+    if (rows.length === 0) return "free";
+    if (rows[0]!.started === null) return "unknown";
+    return rows[0]!.started === match[3] ? "held" : "free";
+  } catch {
+    return "unknown";
+  }
 }
