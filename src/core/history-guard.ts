@@ -98,25 +98,34 @@ export interface HistoryGuardOptions {
   readonly schema?: "temp" | "main";
 }
 
-/** The guard for `store`'s table (in `main`). */
-export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOptions = {}): HistoryGuard {
-  const schema = options.schema ?? "temp";
-  const transactionsOnly = options.transactionsOnly === true || schema === "main";
+/** The guard's statements on `store`'s table: its triggers made and dropped, and the checks that the table is still whole. */
+function guardStatements(store: HistoryStore, schema: "temp" | "main") {
   const triggers = (["INSERT", "UPDATE", "DELETE"] as const).map((event) => ({ event, name: uniqueName(`history_${event.toLowerCase()}`) }));
   // A trigger in main names its table unqualified; a temp one names main's.
   const table = schema === "main" ? quote(store.tableName) : `main.${quote(store.tableName)}`;
   const makeStatements = triggers.map(
     ({ event, name }) => `CREATE ${schema === "temp" ? "TEMP TRIGGER " : "TRIGGER main."}${quote(name)} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${HISTORY_GUARD_MARK}'); END`,
   );
-  const makeSql = makeStatements.map((statement) => `${statement};`).join("");
-  // Without IF EXISTS: a trigger gone means the table went (a drop takes its triggers along).
-  const dropSql = triggers.map(({ name }) => `DROP TRIGGER ${schema}.${quote(name)};`).join("");
-  const dropQuietlySql = triggers.map(({ name }) => `DROP TRIGGER IF EXISTS ${schema}.${quote(name)};`).join("");
   const names = triggers.map((trigger) => `'${trigger.name}'`).join(", ");
-  // Fails, naming the guard's mark (a JSON path it cannot read), unless the table has every column stepwise reads.
-  const shapeCheckSql = `SELECT json_extract('{}', CASE WHEN (SELECT count(*) FROM pragma_table_info('${store.tableName}') WHERE name IN (${REQUIRED_COLUMNS.map((column) => `'${column}'`).join(", ")})) = ${REQUIRED_COLUMNS.length} THEN '$' ELSE '${HISTORY_GUARD_MARK}' END);`;
-  // The triggers still on the table (a drop takes them along; a rename carries them to the new name) and its columns.
-  const stateSql = `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?)) AS columns`;
+  return {
+    triggerCount: triggers.length,
+    makeStatements,
+    makeSql: makeStatements.map((statement) => `${statement};`).join(""),
+    // Without IF EXISTS: a trigger gone means the table went (a drop takes its triggers along).
+    dropSql: triggers.map(({ name }) => `DROP TRIGGER ${schema}.${quote(name)};`).join(""),
+    dropQuietlySql: triggers.map(({ name }) => `DROP TRIGGER IF EXISTS ${schema}.${quote(name)};`).join(""),
+    // Fails, naming the guard's mark (a JSON path it cannot read), unless the table has every column stepwise reads.
+    shapeCheckSql: `SELECT json_extract('{}', CASE WHEN (SELECT count(*) FROM pragma_table_info('${store.tableName}') WHERE name IN (${REQUIRED_COLUMNS.map((column) => `'${column}'`).join(", ")})) = ${REQUIRED_COLUMNS.length} THEN '$' ELSE '${HISTORY_GUARD_MARK}' END);`,
+    // The triggers still on the table (a drop takes them along; a rename carries them to the new name) and its columns.
+    stateSql: `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?)) AS columns`,
+  };
+}
+
+/** The guard for `store`'s table (in `main`). */
+export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOptions = {}): HistoryGuard {
+  const schema = options.schema ?? "temp";
+  const transactionsOnly = options.transactionsOnly === true || schema === "main";
+  const { triggerCount, makeStatements, makeSql, dropSql, dropQuietlySql, shapeCheckSql, stateSql } = guardStatements(store, schema);
   const lowerName = store.tableName.toLowerCase();
   // The name is a plain identifier (isValidTableName): no character of it needs escaping.
   const naming = new RegExp(store.tableName, "i");
@@ -156,7 +165,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
           // Only a trigger gone says the table went (a drop takes its triggers along). Any other failure
           // (the body set query_only, another connection's lock) is the migration's own, as without the guard.
           if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
-          throw changed(entry, direction, true, "the table dropped or replaced", error);
+          throw changed(store, entry, direction, true, "the table dropped or replaced", error);
         }
         return;
       }
@@ -164,8 +173,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       // also have reset the temp schema (a change of temp_store), which took the triggers along.
       const found = yield* readState();
       yield* exec(dropQuietlySql);
-      if (found.columns !== columns) throw changed(entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
-      if (found.guards !== triggers.length && found.guards !== 0) throw changed(entry, direction, false, "the table dropped, renamed or replaced");
+      if (found.columns !== columns) throw changed(store, entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
+      if (found.guards !== triggerCount && found.guards !== 0) throw changed(store, entry, direction, false, "the table dropped, renamed or replaced");
     },
     *wrapBatch(entry, direction, script) {
       if (!(yield* guards(entry, direction, script))) return null;
@@ -183,17 +192,18 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       }
     },
   };
+}
 
-  function changed(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
-    return historyChangedByMigrationError({
-      version: entry.version,
-      file: entry.file,
-      direction,
-      table: store.tableName,
-      change,
-      rolledBack: inTransaction,
-      historyChanged: !inTransaction,
-      ...(cause === undefined ? {} : { cause }),
-    });
-  }
+/** HISTORY_CHANGED_BY_MIGRATION for a body that changed `store`'s table. */
+function changed(store: HistoryStore, entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
+  return historyChangedByMigrationError({
+    version: entry.version,
+    file: entry.file,
+    direction,
+    table: store.tableName,
+    change,
+    rolledBack: inTransaction,
+    historyChanged: !inTransaction,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
