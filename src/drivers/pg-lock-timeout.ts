@@ -65,130 +65,134 @@ export function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   return Math.min(Math.trunc(value), 2_147_483_647);
 }
 
-/** How a session runs its statements under the run's `lock_timeout` (see the module note). */
-export interface SessionLockTimeout {
+/** Options of the second connection's session: it must never hold the run up for long. */
+const LOOK_TIMEOUTS = { connectionTimeoutMillis: 5_000, query_timeout: 5_000 };
+
+/**
+ * How a session runs its statements under the run's `lock_timeout` (see the module note): `0` sets
+ * none and watches nothing. `sessionGone` says when the session can no longer send, so nothing is
+ * put back through it.
+ */
+export class SessionLockTimeout {
   /** The statement that opens a transaction: `BEGIN`, with the `SET LOCAL` when a timeout is set. */
   readonly begin: string;
+  private readonly interval: number;
+  private running = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private looking: Promise<void> | null = null;
+  private second: pg.Client | null = null;
+  private last: { readonly at: number; readonly wait: LockWait } | null = null;
+  // The outermost statement watched: when it started, whether its wait is to be ended, and whether it was.
+  private active: { readonly started: number; readonly enforce: boolean; cancelled: boolean } | null = null;
+  private pendingRestore: string | null = null;
+
+  constructor(
+    private readonly session: pg.ClientBase,
+    private readonly lockTimeoutMs: number,
+    private readonly sessionGone: () => boolean,
+  ) {
+    this.begin = lockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}` : "BEGIN";
+    this.interval = Math.max(10, Math.floor(lockTimeoutMs / 3));
+  }
+
   /**
    * Runs `action` (one statement, or a migration body) watched for a lock wait: see the module note.
    * With `enforce` (a statement of stepwise's own outside any transaction, where no `SET LOCAL` can
    * reach), the watch also ends the wait: a statement waiting for a lock once it has run the timeout
    * is cancelled, and fails as a lock timeout.
    */
-  watch<T>(action: () => Promise<T>, enforce?: boolean): Promise<T>;
+  async watch<T>(action: () => Promise<T>, enforce = false): Promise<T> {
+    const pid = (this.session as { processID?: unknown }).processID;
+    if (this.lockTimeoutMs === 0 || typeof pid !== "number") return action();
+    const watched = { started: performance.now(), enforce, cancelled: false };
+    if (this.running++ === 0) {
+      this.active = watched;
+      this.schedule(pid);
+    }
+    try {
+      return await action();
+    } catch (thrown) {
+      // Cancelled by the watch for its lock wait: the server's lock_timeout would have said so.
+      const error = watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014" ? cancelledForLock(thrown) : thrown;
+      if (isLockTimeout(error)) {
+        // A look under way may be the one that sees it.
+        await this.looking;
+        if (this.last !== null && this.last.at >= watched.started) recordLockWait(error, this.last.wait);
+      }
+      throw error;
+    } finally {
+      // Idle again: no more looks, and the second connection goes (after the look under way, if one is).
+      if (--this.running === 0) {
+        clearTimeout(this.timer);
+        if (this.looking === null) this.close();
+      }
+    }
+  }
+
   /**
    * Runs `action` (a `transaction: false` migration's statements) under the timeout set for the
    * session, and puts the session's own back after, or, while `action` left a transaction open
    * (which would take the restore back with its rollback), once {@link restorePending} is called
    * after that transaction ends.
    */
-  aroundSession<T>(action: () => Promise<T>, inTransaction: () => boolean): Promise<T>;
-  /** Puts back the session's own `lock_timeout` if {@link aroundSession} left that for later. */
-  restorePending(): Promise<void>;
-}
-
-/** Options of the second connection's session: it must never hold the run up for long. */
-const LOOK_TIMEOUTS = { connectionTimeoutMillis: 5_000, query_timeout: 5_000 };
-
-/**
- * The {@link SessionLockTimeout} of `session` under `lockTimeoutMs` (0: none set, nothing watched).
- * `sessionGone` says when the session can no longer send, so nothing is put back through it.
- */
-export function createSessionLockTimeout(session: pg.ClientBase, lockTimeoutMs: number, sessionGone: () => boolean): SessionLockTimeout {
-  const interval = Math.max(10, Math.floor(lockTimeoutMs / 3));
-  let running = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let looking: Promise<void> | null = null;
-  let second: pg.Client | null = null;
-  let last: { readonly at: number; readonly wait: LockWait } | null = null;
-  // The outermost statement watched: when it started, whether its wait is to be ended, and whether it was.
-  let active: { readonly started: number; readonly enforce: boolean; cancelled: boolean } | null = null;
-  let pendingRestore: string | null = null;
-
-  const close = (): void => {
-    const closing = second;
-    second = null;
-    void closing?.end().catch(() => undefined);
-  };
-  const look = async (pid: number): Promise<void> => {
+  async aroundSession<T>(action: () => Promise<T>, inTransaction: () => boolean): Promise<T> {
+    if (this.lockTimeoutMs === 0) return action();
+    const [before] = (await this.session.query(
+      `SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${this.lockTimeoutMs}`,
+    )) as unknown as [pg.QueryResult<{ setting: string; source: string }>];
+    const row = before.rows[0];
     try {
-      if (second === null) {
-        second = clientLike(session, "stepwise lock watch", undefined, LOOK_TIMEOUTS);
-        await second.connect();
+      return await action();
+    } finally {
+      this.pendingRestore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
+      if (!inTransaction()) await this.restorePending();
+    }
+  }
+
+  /** Puts back the session's own `lock_timeout` if {@link aroundSession} left that for later. */
+  async restorePending(): Promise<void> {
+    const restore = this.pendingRestore;
+    this.pendingRestore = null;
+    if (restore !== null && !this.sessionGone()) await this.session.query(restore).catch(() => undefined);
+  }
+
+  private schedule(pid: number): void {
+    this.timer = setTimeout(() => {
+      this.looking = this.look(pid).finally(() => {
+        this.looking = null;
+        if (this.running > 0) this.schedule(pid);
+        else this.close();
+      });
+    }, this.interval);
+    // The process must not stay alive for a look.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Reads what session `pid` waits for, and cancels an enforced statement that has waited past the timeout. */
+  private async look(pid: number): Promise<void> {
+    try {
+      if (this.second === null) {
+        this.second = clientLike(this.session, "stepwise lock watch", undefined, LOOK_TIMEOUTS);
+        await this.second.connect();
       }
-      const { rows } = await second.query<WaitRow>({ text: WAITS_SQL, values: [pid], types: STEPWISE_QUERY_TYPES });
+      const { rows } = await this.second.query<WaitRow>({ text: WAITS_SQL, values: [pid], types: STEPWISE_QUERY_TYPES });
       if (rows.length === 0) return;
-      last = { at: performance.now(), wait: toWait(rows) };
-      const watched = active;
-      if (watched?.enforce && !watched.cancelled && last.at - watched.started >= lockTimeoutMs) {
+      this.last = { at: performance.now(), wait: toWait(rows) };
+      const watched = this.active;
+      if (watched?.enforce && !watched.cancelled && this.last.at - watched.started >= this.lockTimeoutMs) {
         watched.cancelled = true;
-        await second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_QUERY_TYPES });
+        await this.second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_QUERY_TYPES });
       }
     } catch {
       // No look this time (see the module note).
     }
-  };
-  const schedule = (pid: number): void => {
-    timer = setTimeout(() => {
-      looking = look(pid).finally(() => {
-        looking = null;
-        if (running > 0) schedule(pid);
-        else close();
-      });
-    }, interval);
-    // The process must not stay alive for a look.
-    (timer as { unref?: () => void }).unref?.();
-  };
-  const restorePending = async (): Promise<void> => {
-    const restore = pendingRestore;
-    pendingRestore = null;
-    if (restore !== null && !sessionGone()) await session.query(restore).catch(() => undefined);
-  };
+  }
 
-  return {
-    begin: lockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}` : "BEGIN",
-    async watch(action, enforce = false) {
-      const pid = (session as { processID?: unknown }).processID;
-      if (lockTimeoutMs === 0 || typeof pid !== "number") return action();
-      const watched = { started: performance.now(), enforce, cancelled: false };
-      if (running++ === 0) {
-        active = watched;
-        schedule(pid);
-      }
-      try {
-        return await action();
-      } catch (thrown) {
-        // Cancelled by the watch for its lock wait: the server's lock_timeout would have said so.
-        const error = watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014" ? cancelledForLock(thrown) : thrown;
-        if (isLockTimeout(error)) {
-          // A look under way may be the one that sees it.
-          await looking;
-          if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
-        }
-        throw error;
-      } finally {
-        // Idle again: no more looks, and the second connection goes (after the look under way, if one is).
-        if (--running === 0) {
-          clearTimeout(timer);
-          if (looking === null) close();
-        }
-      }
-    },
-    async aroundSession(action, inTransaction) {
-      if (lockTimeoutMs === 0) return action();
-      const [before] = (await session.query(`SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${lockTimeoutMs}`)) as unknown as [
-        pg.QueryResult<{ setting: string; source: string }>,
-      ];
-      const row = before.rows[0];
-      try {
-        return await action();
-      } finally {
-        pendingRestore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
-        if (!inTransaction()) await restorePending();
-      }
-    },
-    restorePending,
-  };
+  private close(): void {
+    const closing = this.second;
+    this.second = null;
+    void closing?.end().catch(() => undefined);
+  }
 }
 
 /** A statement the watch cancelled for waiting past the timeout, as PostgreSQL's lock timeout reads. */

@@ -18,7 +18,7 @@ import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
 import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
 import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
-import { createSessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
+import { SessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type BatchStatement, type Row } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
@@ -130,14 +130,14 @@ class PgSession {
    * rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
    */
   private blockOpenedByMessage = false;
-  readonly lockTimeout: ReturnType<typeof createSessionLockTimeout>;
+  readonly lockTimeout: SessionLockTimeout;
   private readonly beginPrefix: string;
 
   constructor(
     readonly client: pg.ClientBase,
     timeout: ReturnType<typeof lockTimeoutOf>,
   ) {
-    this.lockTimeout = createSessionLockTimeout(client, timeout, () => sessionGone(client));
+    this.lockTimeout = new SessionLockTimeout(client, timeout, () => sessionGone(client));
     this.beginPrefix = `${this.lockTimeout.begin};\n`;
   }
 
