@@ -57,6 +57,19 @@ export interface Progress {
   fromVersion: number | null;
 }
 
+/** Where {@link ExecutorBase.executeSteps} is in its plan, which a re-plan may replace. */
+interface Walk<E> {
+  queue: readonly E[];
+  next: number;
+  toVersion: number;
+  /** The change counter the plan was made at. */
+  knownCounter: number | null;
+  /** Whether the history table was made sure of (in the first transaction). */
+  ensured: boolean;
+  /** Set when another process applied the entry about to run (a batch refused by the history key). */
+  stale: boolean;
+}
+
 /** The run's guard, made the first time a migration needs it. */
 interface LazyRunGuard {
   current: RunGuard | null;
@@ -352,88 +365,21 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     settingsBefore: ConnectionSettingsSnapshot,
     guard: LazyRunGuard,
   ): Step<MigrationResult> {
-    const direction = plan.direction;
-    const ran = progress.ran;
-    let queue: readonly R[number][] = plan.steps;
-    let next = 0;
-    let toVersion = plan.toVersion;
     // Read before the plan was: data_version ignores this connection's own commits, so it changes
     // only when another connection commits, and any such commit forces a re-plan under the lock.
-    let knownCounter = plannedAtCounter;
-    let ensured = false;
-    // Set when another process applied the entry we were about to (a batch refused by the history key).
-    let stale = false;
-
+    const walk: Walk<R[number]> = { queue: plan.steps, next: 0, toVersion: plan.toVersion, knownCounter: plannedAtCounter, ensured: false, stale: false };
     for (;;) {
       // The pragma must be set outside a transaction, so it follows the entry we expect to run; if a
       // re-plan picks another entry, the attempt is abandoned and made again with the right setting.
-      const expected = queue[next];
+      const expected = walk.queue[walk.next];
       // The witness table must be made outside a transaction, so before BEGIN, for the entry we expect.
       // Scanned once per entry: the same answer serves the transaction below when a re-plan keeps it.
-      const expectedNeedsGuard = expected?.transaction === true && this.needsGuard(expected, direction);
+      const expectedNeedsGuard = expected?.transaction === true && this.needsGuard(expected, plan.direction);
       if (expectedNeedsGuard && guard.current === null) guard.current = yield* this.createRunGuard();
       const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
       try {
-        yield* this.beginImmediate();
-        const counter = yield* changeCounter();
-        // What an escape is judged against must be read before stepwise writes in this transaction;
-        // only the first one writes before the body (the history table), so only there is it read
-        // up front. Elsewhere it is read when a guarded migration is about to run.
-        let start: TransactionStart | null = ensured ? null : yield* this.dialect.readTransactionStart(counter);
-        if (!ensured) {
-          // Checked under the write lock: outside it, another process may create the history table
-          // between reading "no history" and listing the tables.
-          if (direction === "up") yield* this.refuseUnmanagedDatabase();
-          yield* this.store.ensure();
-          ensured = true;
-        }
-        // A driver without a counter cannot tell, so it trusts only what the history says now.
-        if (stale || counter === null || counter !== knownCounter) {
-          stale = false;
-          const fresh = replan(yield* this.store.readKeys());
-          this.emitSkipped(direction, queue.slice(next), fresh.steps);
-          queue = fresh.steps;
-          next = 0;
-          toVersion = fresh.toVersion;
-          knownCounter = counter;
-        }
-        const entry = queue[next];
-        if (!entry) {
-          yield* this.commitTranslated();
-          break;
-        }
-        if (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys)) {
-          yield* this.commitTranslated();
-          continue;
-        }
-        if (entry.transaction) {
-          const guarded = entry === expected ? expectedNeedsGuard : this.needsGuard(entry, direction);
-          if (guarded && guard.current === null) {
-            // A re-plan brought a migration that needs the witness, which cannot be made in here.
-            yield* this.commitTranslated();
-            continue;
-          }
-          start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
-          const applied = this.settings.capabilities.atomicBatch
-            ? yield* this.strategies.atomicBatch!(this, entry, direction)
-            : yield* this.strategies.inTransaction!(this, entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
-          if (applied === null) {
-            stale = true;
-            yield* this.commitTranslated();
-            continue;
-          }
-          ran.push(applied);
-        } else {
-          ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
-          // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
-          // after it run with the connection as the app set it, not as this one left it.
-          yield* this.dialect.restoreConnectionSettings(settingsBefore);
-          // A temp_store change (its own, or restoring it just now) deletes every temp table.
-          if (guard.current) yield* this.dialect.renewCommitWitness(guard.current.witness);
-        }
-        next++;
-        // No re-read here: data_version ignores this connection's own commits, and reading it now
-        // would swallow a commit another connection made since ours.
+        const outcome = yield* this.attemptNext(walk, { entry: expected, needsGuard: expectedNeedsGuard }, plan.direction, replan, progress, settingsBefore, guard);
+        if (outcome === "done") break;
       } catch (error) {
         yield* rollbackQuietly();
         // Inside the try: the statements run again as the migration ran them, its foreign keys switched as it had them.
@@ -442,7 +388,86 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
         if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
       }
     }
-    return { direction, fromVersion: progress.fromVersion!, toVersion, steps: ran };
+    return { direction: plan.direction, fromVersion: progress.fromVersion!, toVersion: walk.toVersion, steps: progress.ran };
+  }
+
+  /**
+   * One attempt of {@link executeSteps}: under the write lock, re-plans if another connection
+   * committed, then runs the next migration. `"again"` when the attempt was given up (the next
+   * migration is not the one `expected` prepared the connection for, or another process applied it)
+   * and is to be made again; `"done"` when nothing is left to run.
+   */
+  private *attemptNext(
+    walk: Walk<R[number]>,
+    expected: { readonly entry: R[number] | undefined; readonly needsGuard: boolean },
+    direction: MigrationDirection,
+    replan: Replan<R[number]>,
+    progress: Progress,
+    settingsBefore: ConnectionSettingsSnapshot,
+    guard: LazyRunGuard,
+  ): Step<"ran" | "again" | "done"> {
+    yield* this.beginImmediate();
+    const counter = yield* changeCounter();
+    // What an escape is judged against must be read before stepwise writes in this transaction;
+    // only the first one writes before the body (the history table), so only there is it read
+    // up front. Elsewhere it is read when a guarded migration is about to run.
+    let start: TransactionStart | null = walk.ensured ? null : yield* this.dialect.readTransactionStart(counter);
+    if (!walk.ensured) {
+      // Checked under the write lock: outside it, another process may create the history table
+      // between reading "no history" and listing the tables.
+      if (direction === "up") yield* this.refuseUnmanagedDatabase();
+      yield* this.store.ensure();
+      walk.ensured = true;
+    }
+    // A driver without a counter cannot tell, so it trusts only what the history says now.
+    if (walk.stale || counter === null || counter !== walk.knownCounter) {
+      walk.stale = false;
+      const fresh = replan(yield* this.store.readKeys());
+      this.emitSkipped(direction, walk.queue.slice(walk.next), fresh.steps);
+      walk.queue = fresh.steps;
+      walk.next = 0;
+      walk.toVersion = fresh.toVersion;
+      walk.knownCounter = counter;
+    }
+    const entry = walk.queue[walk.next];
+    if (!entry) {
+      yield* this.commitTranslated();
+      return "done";
+    }
+    if (entry.disableForeignKeys !== Boolean(expected.entry?.disableForeignKeys)) {
+      yield* this.commitTranslated();
+      return "again";
+    }
+    if (entry.transaction) {
+      const guarded = entry === expected.entry ? expected.needsGuard : this.needsGuard(entry, direction);
+      if (guarded && guard.current === null) {
+        // A re-plan brought a migration that needs the witness, which cannot be made in here.
+        yield* this.commitTranslated();
+        return "again";
+      }
+      start ??= guarded ? yield* this.dialect.readTransactionStart(counter) : null;
+      const applied = this.settings.capabilities.atomicBatch
+        ? yield* this.strategies.atomicBatch!(this, entry, direction)
+        : yield* this.strategies.inTransaction!(this, entry, direction, guarded ? { guard: guard.current!, start: start! } : null);
+      if (applied === null) {
+        // Another process applied it (the batch was refused by the history key).
+        walk.stale = true;
+        yield* this.commitTranslated();
+        return "again";
+      }
+      progress.ran.push(applied);
+    } else {
+      progress.ran.push(yield* this.runWithoutTransaction(entry, direction, settingsBefore));
+      // Outside a transaction its PRAGMAs took effect at once (foreign_keys = OFF); the migrations
+      // after it run with the connection as the app set it, not as this one left it.
+      yield* this.dialect.restoreConnectionSettings(settingsBefore);
+      // A temp_store change (its own, or restoring it just now) deletes every temp table.
+      if (guard.current) yield* this.dialect.renewCommitWitness(guard.current.witness);
+    }
+    walk.next++;
+    // No re-read here: data_version ignores this connection's own commits, and reading it now
+    // would swallow a commit another connection made since ours.
+    return "ran";
   }
 
   /**
