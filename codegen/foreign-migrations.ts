@@ -79,15 +79,13 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
 function recognise(migrationsDir: string, entries: readonly Dirent[]): ForeignTool | null {
   const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-  const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
   const head = memoize((name: string) => readHead(path.join(migrationsDir, name)));
-  // A file of another tool's shape among stepwise's own (one goose file copied in) is that file's
-  // problem, reported at its lines; the folder is the tool's when its shape outnumbers stepwise's.
-  // Counted only when some file has another tool's shape, so a stepwise folder reads no file here.
-  let own: number | undefined;
-  const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
-    matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
+  return recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
+}
 
+/** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */
+function recogniseByLayout(migrationsDir: string, files: readonly string[], folders: readonly string[]): ForeignTool | null {
+  const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
   if (folders.includes("meta") && inFolder("meta").includes("_journal.json")) {
     return {
       tool: "drizzle",
@@ -123,6 +121,17 @@ function recognise(migrationsDir: string, entries: readonly Dirent[]): ForeignTo
       port: "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up`, the folder's up.sql, then `-- migrate:down` and its down.sql",
     };
   }
+  return null;
+}
+
+/** A tool known by its files' names and first lines, when they outnumber stepwise's own. */
+function recogniseByFileNames(files: readonly string[], head: (name: string) => string): ForeignTool | null {
+  // A file of another tool's shape among stepwise's own (one goose file copied in) is that file's
+  // problem, reported at its lines; the folder is the tool's when its shape outnumbers stepwise's.
+  // Counted only when some file has another tool's shape, so a stepwise folder reads no file here.
+  let own: number | undefined;
+  const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
+    matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
   const sqlFiles = files.filter((name) => /\.sql$/i.test(name));
   const upDown = sqlFiles.filter((name) => /^\d+_.+\.(?:up|down)\.sql$/i.test(name));
   const timestamped = sqlFiles.filter((name) => TIMESTAMP_VERSION.test(name) && !upDown.includes(name));
