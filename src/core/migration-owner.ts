@@ -119,7 +119,3 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Blocks the thread; migrations are synchronous, so waiting for another process is too. */
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
-}

@@ -64,36 +64,6 @@ export function createMigrationContext(db: Database, entry: MigrationEntry, dire
   return buildMigrationContext(entry, direction, progress, (options, handle) => runWalk(db, options, handle as (rows: Record<string, unknown>[]) => void, progress, origin));
 }
 
-/**
- * Walks `options.table` by its key in batches and reports progress after each. Keyset pagination
- * keeps every batch as cheap as the first (OFFSET would rescan), and rows the handler changes so
- * they no longer match `where` are not skipped or visited twice.
- *
- * The walk is bounded: it covers keys up to the largest matching key when it starts. A handler that
- * moves keys forward (`UPDATE t SET id = id + 1000`) or appends rows past that bound therefore ends
- * the walk instead of feeding it forever; those rows were visited already, or are new, and are not
- * visited (again). Rows added or moved to a key inside the bound, ahead of the walk, are new rows to
- * it and are visited. Keys only ever increase from batch to batch, so no key is handed twice.
- *
- * Every matching row is visited, or it throws `BATCH_KEY_INVALID`: before the first batch when the
- * key is not a column of the table (matched case-insensitively, as SQLite does) or a rowid it has, or
- * when a matching row's key is NULL or shared with another row; during the walk when a key turns out
- * repeated or cannot be held exactly in JavaScript. Rows carry the key under the spelling given, and
- * each listed column under its own spelling.
- *
- * @throws `BATCH_KEY_INVALID` as above; inside a migration's transaction, the whole migration rolls back.
- * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53, before
- *   anything is read or written.
- */
-export function forEachBatch<Row extends Record<string, unknown>>(
-  db: Database,
-  options: BatchOptions,
-  handle: (rows: Row[]) => void,
-  progress: (done: number, total: number | null) => void = () => {},
-): BatchSummary {
-  return runWalk(db, options, handle, progress, null);
-}
-
 /** Drives the walk (`batch-walk.ts`) on a sync connection: each statement prepared once per walk. */
 function runWalk<Row extends Record<string, unknown>>(
   db: Database,

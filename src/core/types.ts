@@ -44,7 +44,22 @@ export interface MigrationContext {
   /**
    * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`), calls `handle` with
    * each batch and reports progress after it. It runs inside the migration's transaction; in a
-   * `transaction: false` migration each batch gets its own. See `BatchOptions` in `progress.ts`.
+   * `transaction: false` migration each batch gets its own. Keyset pagination keeps every batch as
+   * cheap as the first (OFFSET would rescan), and rows the handler changes so they no longer match
+   * `where` are not skipped or visited twice.
+   *
+   * The walk is bounded: it covers keys up to the largest matching key when it starts. A handler that
+   * moves keys forward (`UPDATE t SET id = id + 1000`) or appends rows past that bound therefore ends
+   * the walk instead of feeding it forever. Rows added or moved to a key inside the bound, ahead of
+   * the walk, are new rows to it and are visited. Keys only ever increase from batch to batch, so no
+   * key is handed twice.
+   *
+   * @throws `BATCH_KEY_INVALID` before the first batch when the key is not a column of the table
+   *   (matched case-insensitively, as SQLite does) or a rowid it has, or when a matching row's key is
+   *   NULL or shared with another row; during the walk when a key turns out repeated or cannot be
+   *   held exactly in JavaScript. Inside a migration's transaction, the whole migration rolls back.
+   * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53, before
+   *   anything is read or written.
    */
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: (rows: Row[]) => void): BatchSummary;
 }

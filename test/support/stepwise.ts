@@ -8,7 +8,7 @@ export * from "../../src/entries/better-sqlite3.js";
 export { defineMigration } from "../../src/index.js";
 // Internals the tests pin directly; not part of any public entry.
 export { assertValidRegistry, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
-export { createProgressReporter, forEachBatch } from "../../src/core/progress.js";
+export { createProgressReporter } from "../../src/core/progress.js";
 export { describeStatus, planDown, planUp } from "../../src/core/planner.js";
 export { isAsyncMigration } from "../../src/core/types.js";
 export type { AsyncMigrationFunction, BatchOptions, MigrationConnection, SyncMigrationFunction } from "../../src/core/types.js";
