@@ -64,7 +64,7 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 }
 
 function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
-  // What the step is fed next, as two variables rather than an object per operation.
+  // What the step is fed next: the last operation's result, or its error.
   let failed = false;
   let value: unknown;
   for (;;) {
@@ -76,20 +76,24 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
       ({ failed, value } = section);
       continue;
     }
-    const started = performance.now();
-    try {
-      value = perform(driver, result.value, false, bodies);
-      failed = false;
-      if (isThenable(value)) {
-        // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
-        value.then(undefined, () => undefined);
-        throw asyncRefusal(result.value);
-      }
-    } catch (error) {
-      recordElapsed(error, performance.now() - started);
-      failed = true;
-      value = error;
+    ({ failed, value } = performNow(driver, result.value, bodies));
+  }
+}
+
+/** Performs `operation` on a sync driver: what the step is fed next, its result or its error. */
+function performNow(driver: Driver, operation: Operation, bodies: SyncBodies): Next {
+  const started = performance.now();
+  try {
+    const value = perform(driver, operation, false, bodies);
+    if (isThenable(value)) {
+      // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
+      value.then(undefined, () => undefined);
+      throw asyncRefusal(operation);
     }
+    return { failed: false, value };
+  } catch (error) {
+    recordElapsed(error, performance.now() - started);
+    return { failed: true, value: error };
   }
 }
 
@@ -130,19 +134,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         }
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
-        const started = performance.now();
-        try {
-          value = perform(driver, result.value, false, bodies);
-          failed = false;
-          if (isThenable(value)) {
-            value.then(undefined, () => undefined);
-            throw asyncRefusal(result.value);
-          }
-        } catch (error) {
-          recordElapsed(error, performance.now() - started);
-          failed = true;
-          value = error;
-        }
+        ({ failed, value } = performNow(driver, result.value, bodies));
       }
     });
   } catch (error) {
