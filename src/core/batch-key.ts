@@ -41,9 +41,9 @@ interface TableListRow {
 const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
 
 /** The refusal of a key, naming the migration that asked when there is one. */
-export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin | null) {
+export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin) {
   return (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
-    throw batchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin.version, file: origin.file });
   };
 }
 
@@ -53,7 +53,7 @@ export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigi
  * @throws `BATCH_KEY_INVALID` when the table does not exist, has no such column, or is asked for a rowid it
  *   does not have.
  */
-export function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey> {
+export function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");

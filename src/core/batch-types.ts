@@ -56,7 +56,7 @@ export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
 /** What a walk needs to know of the database's SQL. */
 export interface BatchDialect {
   /** Finds the key in the table, or throws `BATCH_KEY_INVALID`, as the database resolves names. */
-  resolveKey(table: unknown, key: unknown, origin: BatchOrigin | null): BatchWalk<ResolvedBatchKey>;
+  resolveKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey>;
   /**
    * A query of one row with `bound` (the largest key), `text` (it as text) and `integer` (1 when it
    * is an integer), over `table`'s rows matching `where`: read as text too, since an integer past

@@ -31,16 +31,16 @@ export function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk
 export function* walkBatches(
   dialect: BatchDialect,
   options: BatchOptions,
-  origin: BatchOrigin | null,
+  origin: BatchOrigin,
   inTransaction: boolean,
   progress: (done: number, total: number | null) => void,
 ): BatchWalk<BatchSummary> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
-    throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin.version, file: origin.file });
   }
   if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
-    throw batchOptionsInvalidError({ option: "where", value: options.where, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchOptionsInvalidError({ option: "where", value: options.where, version: origin.version, file: origin.file });
   }
   const plan = yield* planWalk(dialect, options, origin);
   const { key, resolved, table, where, params, fail } = plan;
@@ -109,11 +109,11 @@ interface WalkPlan {
 }
 
 /** Resolves the key and the columns asked for, and writes the SQL the walk reads with. */
-function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOrigin | null): BatchWalk<WalkPlan> {
+function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOrigin): BatchWalk<WalkPlan> {
   const key = options.key ?? "id";
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
-    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin?.version ?? null, file: origin?.file ?? null });
+    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin.version, file: origin.file });
   };
   // The key is selected under the caller's spelling: SQLite names a result column after its declared
   // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.

@@ -205,8 +205,8 @@ export function historyRowMissingError(fields: {
  * number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders, which would share numbers
  * with the walk's own. Refused before the first batch, so nothing was written.
  */
-export function batchOptionsInvalidError(fields: { option: "batchSize" | "where"; value: unknown; version?: number | null; file?: string | null }): StepwiseError<"BATCH_OPTIONS_INVALID"> {
-  const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
+export function batchOptionsInvalidError(fields: { option: "batchSize" | "where"; value: unknown; version: number; file: string }): StepwiseError<"BATCH_OPTIONS_INVALID"> {
+  const origin = `${migrationLabel(fields.version, fields.file)}: `;
   return new StepwiseError(
     "BATCH_OPTIONS_INVALID",
     fields.option === "where"
@@ -214,7 +214,7 @@ export function batchOptionsInvalidError(fields: { option: "batchSize" | "where"
           `Nothing was walked. Write ? for each value, and pass the values in params, in order.`
       : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. ` +
           `Nothing was walked. Pass, for example, ${fields.option}: 500.`,
-    { option: fields.option, value: fields.value, version: fields.version ?? null, file: fields.file ?? null },
+    { option: fields.option, value: fields.value, version: fields.version, file: fields.file },
   );
 }
 
@@ -497,10 +497,10 @@ export function batchKeyError(fields: {
   detail: string;
   columns?: readonly string[];
   value?: unknown;
-  version?: number | null;
-  file?: string | null;
+  version: number;
+  file: string;
 }): StepwiseError<"BATCH_KEY_INVALID"> {
-  const origin = fields.file ? `${migrationLabel(fields.version ?? null, fields.file)}: ` : "";
+  const origin = `${migrationLabel(fields.version, fields.file)}: `;
   return new StepwiseError(
     "BATCH_KEY_INVALID",
     // The detail ends a sentence: most problems (no such table, a view's rowid, a key past 2^53) are no reason a walk would skip rows.
@@ -509,7 +509,7 @@ export function batchKeyError(fields: {
       `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
       (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
       `.`,
-    { table: fields.table, key: fields.key, problem: fields.problem, columns: fields.columns ?? [], value: fields.value ?? null, version: fields.version ?? null, file: fields.file ?? null },
+    { table: fields.table, key: fields.key, problem: fields.problem, columns: fields.columns ?? [], value: fields.value ?? null, version: fields.version, file: fields.file },
   );
 }
 

@@ -694,15 +694,16 @@ export interface StepwiseErrorDetails {
     readonly columns: readonly string[];
     /** The offending key value, for `duplicate-key`, `not-increasing` and `unsafe-integer`. */
     readonly value: unknown;
-    /** The migration that called `forEachBatch`, when it ran inside one. */
-    readonly version: number | null;
-    readonly file: string | null;
+    /** The migration that called `forEachBatch`. */
+    readonly version: number;
+    readonly file: string;
   };
   readonly BATCH_OPTIONS_INVALID: {
     readonly option: "batchSize" | "where";
     readonly value: unknown;
-    readonly version: number | null;
-    readonly file: string | null;
+    /** The migration that called `forEachBatch`. */
+    readonly version: number;
+    readonly file: string;
   };
   readonly ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: {
     /** The async migrations' versions, ascending. */

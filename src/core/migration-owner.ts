@@ -118,4 +118,3 @@ function isProcessAlive(pid: number): boolean {
     return true;
   }
 }
-

@@ -70,7 +70,7 @@ function runWalk<Row extends Record<string, unknown>>(
   options: BatchOptions,
   handle: (rows: Row[]) => void,
   progress: (done: number, total: number | null) => void,
-  origin: BatchOrigin | null,
+  origin: BatchOrigin,
 ): BatchSummary {
   const walk: BatchWalk<BatchSummary> = walkBatches(SQLITE_BATCH_DIALECT, options, origin, db.inTransaction, progress);
   const statements = new Map<string, ReturnType<Database["prepare"]>>();
