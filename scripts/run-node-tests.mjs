@@ -1,52 +1,90 @@
 /**
- * Node's test runner over the given files, started in the order given (`node --test` sorts its files
- * by name, which left the heaviest ones, such as `rebase` and `sql-run`, to start last and one core
- * idle at the end). `scripts/test.mjs` passes Node 20's files longest first, from
- * `scripts/test-weights.json`; each file still runs in a process of its own, as under `node --test`,
- * with this process's `--import tsx`.
+ * Node's test runner over the given files, in shards: a shard is one process that imports its files
+ * one after another, so what every test process pays before its first test (Node, tsx's loader, and
+ * the modules nearly every file imports: TypeScript and ts-morph, the CLI, the drivers, about 2–3 s
+ * of CPU) is paid once per shard instead of once per file. Node 20 has no `--test-isolation=none`;
+ * a shard is its own small entry module, which `run()` starts as it would a test file.
  *
  *   node --import tsx scripts/run-node-tests.mjs <concurrency> <file>...
  *
- * Output is Node's spec reporter, as `node --test --test-reporter=spec` prints it, and the exit code
- * is 1 when a test failed, as `node --test` sets it (a failing `todo` test fails nothing).
+ * A file runs in a process of its own when its top-level code reaches beyond its own tests: a hook on
+ * the whole process (`before`/`after` at the top level), a change to `process.env` or the working
+ * folder. Files are dealt to the shards longest first (`scripts/test.mjs` passes them in that order),
+ * each to the lightest shard, by the weights in `scripts/test-weights.json`.
  *
- * With `STEPWISE_TEST_WEIGHTS_OUT=<file>` it also writes each file's measured weight there (the wall
- * time of the file's process, in seconds), in the form of `scripts/test-weights.json`, to refresh
- * that list after the suite changes. The process is timed, not the tests the reporter sees: a test
- * made by `describeEachDriver` is reported as defined in `test/support/driver-matrix.ts`, not in the
- * file that asked for it. The times come from `scripts/process-cost-hook.mjs`, loaded into the files'
- * processes for the run.
+ * Output is Node's spec reporter, as `node --test --test-reporter=spec` prints it, and the exit code
+ * is 1 when a test failed (a failing `todo` test fails nothing). A failure names the test and its
+ * stack; the file a shard ran is in the shard's entry, which the output names.
+ *
+ * With `STEPWISE_TEST_WEIGHTS_OUT=<file>` every file runs in a process of its own, and each file's
+ * weight (the wall time of its process, in seconds, from `scripts/process-cost-hook.mjs`) is written
+ * there in the form of `scripts/test-weights.json`, to refresh that list after the suite changes.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 
 const [concurrency, ...files] = process.argv.slice(2);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const weightsOut = process.env.STEPWISE_TEST_WEIGHTS_OUT;
-const measureDir = weightsOut === undefined ? null : mkdtempSync(path.join(tmpdir(), "stepwise-test-weights-"));
-if (measureDir !== null) {
+/**
+ * Processes at once per unit of concurrency: a shard runs its tests one at a time, so while one waits
+ * on a child process or a server, another keeps the core busy.
+ */
+const PROCESSES_PER_LANE = 2;
+/** The weight of a file not measured yet: a middling one. */
+const UNMEASURED_SECONDS = 10;
+/** Top-level code that would reach the other files of a shard. */
+const REACHES_BEYOND_ITS_FILE = /^(before|after|beforeEach|afterEach)\(|process\.chdir\(|process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)|delete process\.env/m;
+
+const scratch = mkdtempSync(path.join(tmpdir(), "stepwise-test-shards-"));
+process.once("exit", () => rmSync(scratch, { recursive: true, force: true }));
+
+let measureFile = null;
+if (weightsOut !== undefined) {
   // Inherited by the files' processes, which run() starts with this process's environment.
-  const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "process-cost-hook.mjs");
-  process.env.STEPWISE_MEASURE_FILE = path.join(measureDir, "processes.jsonl");
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import=${hook}`.trim();
+  measureFile = path.join(scratch, "processes.jsonl");
+  process.env.STEPWISE_MEASURE_FILE = measureFile;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import=${path.join(root, "scripts", "process-cost-hook.mjs")}`.trim();
 }
 
-const stream = run({ files, concurrency: Number(concurrency) });
+/** The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards. */
+function planEntries() {
+  if (measureFile !== null) return files;
+  const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
+  const alone = files.filter((file) => REACHES_BEYOND_ITS_FILE.test(readFileSync(path.resolve(root, file), "utf8")));
+  const shared = files.filter((file) => !alone.includes(file));
+  const shards = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, () => ({ files: [], seconds: 0 }));
+  for (const file of shared) {
+    const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
+    lightest.files.push(file);
+    lightest.seconds += weights[file] ?? UNMEASURED_SECONDS;
+  }
+  const entries = shards
+    .sort((a, b) => b.seconds - a.seconds)
+    .map((shard, index) => {
+      const entry = path.join(scratch, `shard-${index + 1}.test.mjs`);
+      const imports = shard.files.map((file) => `await import(${JSON.stringify(pathToFileURL(path.resolve(root, file)).href)});`);
+      writeFileSync(entry, `// ${shard.files.join(", ")}\n${imports.join("\n")}\n`);
+      process.stderr.write(`shard-${index + 1}: ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
+      return entry;
+    });
+  return [...alone, ...entries];
+}
+
+const stream = run({ files: planEntries(), concurrency: measureFile === null ? Number(concurrency) * PROCESSES_PER_LANE : Number(concurrency) });
 stream.on("test:fail", (event) => {
   if (!event.todo) process.exitCode = 1;
 });
 stream.compose(spec).pipe(process.stdout);
 stream.on("end", () => {
-  if (measureDir === null) return;
-  const root = process.cwd();
+  if (measureFile === null) return;
   const chosen = new Set(files.map((file) => path.resolve(root, file)));
   const seconds = new Map();
-  const lines = readFileSync(process.env.STEPWISE_MEASURE_FILE, "utf8").trim().split("\n").filter(Boolean);
-  rmSync(measureDir, { recursive: true, force: true });
-  for (const line of lines) {
+  for (const line of readFileSync(measureFile, "utf8").trim().split("\n").filter(Boolean)) {
     // A test file's process has that file as its only argument; the bin and other children have more.
     const { argv, start, end } = JSON.parse(line);
     if (argv.length !== 1 || !chosen.has(path.resolve(root, argv[0]))) continue;

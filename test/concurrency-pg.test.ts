@@ -6,7 +6,8 @@
  * once (by the workers' own account, in the database, and in a log outside it), and every worker
  * succeeds.
  *
- * `npm test` runs 6 trials; STEPWISE_SOAK_PG_CONCURRENCY_TRIALS sets the count (`.ci/run` runs the 20 issue 12 asks for); STEPWISE_SOAK=1 alone runs 100.
+ * The quick run runs 2 trials, the full one 6 (`test/support/tier.ts`); STEPWISE_SOAK_PG_CONCURRENCY_TRIALS
+ * sets the count (`.ci/run` runs 20); STEPWISE_SOAK=1 alone runs 100.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -18,11 +19,11 @@ import { test } from "node:test";
 import pg from "pg";
 import { matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_CONCURRENT_INDEX, PG_RACE_LATEST, PG_RACE_SIDE_EFFECT_VERSIONS, type PgWorkerReply } from "./support/pg-race-registry.js";
-import { envCount } from "./support/prng.js";
+import { trialCount } from "./support/tier.js";
 import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
 
 const PROCESSES = 8;
-const trials = envCount("STEPWISE_SOAK_PG_CONCURRENCY_TRIALS", process.env.STEPWISE_SOAK ? 100 : 6);
+const trials = trialCount("STEPWISE_SOAK_PG_CONCURRENCY_TRIALS", { quick: 2, full: 6, soak: 100 });
 
 /** A worker process and the lines it prints, one at a time. */
 interface Worker {

@@ -6,8 +6,9 @@
  * the next `up` refuses with `INCOMPLETE_MIGRATION` naming it (its owner's process is gone), and once
  * an operator forgets the attempt (the migration drops a half-built index itself), `up` finishes.
  *
- * 6 seeded trials; a failure prints its seed, and STEPWISE_SEED=<seed> replays it.
- * STEPWISE_SOAK_PG_CRASH_TRIALS sets the count (`.ci/run` runs 20); STEPWISE_SOAK=1 alone runs 100.
+ * 2 seeded trials in the quick run, 6 in the full one (`test/support/tier.ts`); a failure prints its
+ * seed, and STEPWISE_SEED=<seed> replays it. STEPWISE_SOAK_PG_CRASH_TRIALS sets the count (`.ci/run`
+ * runs 20); STEPWISE_SOAK=1 alone runs 100.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -22,9 +23,10 @@ import { matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_CONCURRENT_INDEX, PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { digestPostgres } from "./support/postgres-digest.js";
 import { createTestDatabase, postgresServer } from "./support/postgres-server.js";
-import { chooseSeed, createPrng, envCount } from "./support/prng.js";
+import { chooseSeed, createPrng } from "./support/prng.js";
+import { trialCount } from "./support/tier.js";
 
-const trials = envCount("STEPWISE_SOAK_PG_CRASH_TRIALS", process.env.STEPWISE_SOAK ? 100 : 6);
+const trials = trialCount("STEPWISE_SOAK_PG_CRASH_TRIALS", { quick: 2, full: 6, soak: 100 });
 
 /** Runs the crash child on `url` and SIGKILLs it `delayMs` after it starts migration `killAt`; resolves to what it printed. */
 function runAndKill(url: string, sideEffectLog: string, killAt: number, delayMs: number): Promise<{ lines: string[]; killed: boolean }> {

@@ -11,8 +11,9 @@
  * again) `up` finishes and the database equals the full replay.
  *
  * Every state is read by the next child through the driver under test, before it migrates.
- * `npm test` runs CRASH_TRIALS_DEFAULT trials per driver; STEPWISE_SOAK=1 runs STEPWISE_SOAK_CRASH_TRIALS
- * (default 300) per driver. STEPWISE_SEED replays a failing sequence.
+ * The quick run (`npm test`) runs 2 trials on one driver, the full run (`STEPWISE_FULL=1`, `.ci/run`)
+ * 4 on every driver, and STEPWISE_SOAK=1 runs STEPWISE_SOAK_CRASH_TRIALS (default 300) per driver
+ * (`test/support/tier.ts`). STEPWISE_SEED replays a failing sequence.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -23,15 +24,15 @@ import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import type { DatabaseDigest } from "./support/database-digest.js";
 import { createTestProject } from "./support/project.js";
-import { chooseSeed, createPrng, envCount } from "./support/prng.js";
+import { chooseSeed, createPrng } from "./support/prng.js";
+import { trialCount } from "./support/tier.js";
 import { collect, describeEachChildDriver, type ChildDriverHarness } from "./support/child-drivers.js";
 import type { Inspection, ReplayReport } from "./support/migrate-child.js";
 
-const CRASH_TRIALS_DEFAULT = 4;
 const LANES = 2;
 /** At most this many extra trials, each aimed at a kind of migration the seeded kills missed. */
 const AIMED_TRIES = 4;
-const trials = process.env.STEPWISE_SOAK ? envCount("STEPWISE_SOAK_CRASH_TRIALS", 300) : CRASH_TRIALS_DEFAULT;
+const trials = trialCount("STEPWISE_SOAK_CRASH_TRIALS", { quick: 2, full: 4, soak: 300 });
 
 /** When to kill a child: `delayMs` after it announces that migration `atVersion` is starting. */
 interface KillPlan {

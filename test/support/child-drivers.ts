@@ -12,6 +12,9 @@
  * With `{ clients: true }` the suite also runs on libsql-client on a `file:` URL
  * ({@link LIBSQL_CLIENT_FILE}): its bodies receive a transaction, so such a suite takes its fixtures
  * through {@link ChildDriverHarness.fixture}.
+ *
+ * These series are the suite's soaks: the quick run (`npm test`) runs them on better-sqlite3 alone,
+ * the full run (`STEPWISE_FULL=1`, `.ci/run`) on every driver (`tier.ts`).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
@@ -21,6 +24,7 @@ import type { SyncMigrationManager } from "../../src/core/manager.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 import { DRIVERS, LIBSQL_CLIENT_FILE, SUITE_DRIVERS, childCommand, isAvailable, matrixRoot, unloadableReason, type DriverUnderTest } from "./driver-matrix.js";
 import type { WorkerReply, WorkerRequest } from "./migrate-child.js";
+import { FULL_RUN } from "./tier.js";
 
 /** The child program every multi-process test runs. */
 export const childScript = path.join(matrixRoot, "test", "support", "migrate-child.ts");
@@ -141,7 +145,7 @@ export async function probeChildCapabilities(underTest: DriverUnderTest): Promis
  * a `describe` named `title [driver]`. Await it at the top level of the test file.
  */
 export async function describeEachChildDriver(title: string, body: (harness: ChildDriverHarness) => void, options: { readonly clients?: boolean } = {}): Promise<void> {
-  const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim());
+  const only = process.env.STEPWISE_DRIVERS?.split(",").map((name) => name.trim()) ?? (FULL_RUN ? undefined : ["better-sqlite3"]);
   const drivers = options.clients ? [...SUITE_DRIVERS, LIBSQL_CLIENT_FILE] : SUITE_DRIVERS;
   for (const underTest of drivers.filter((candidate) => !only || only.includes(candidate.name))) {
     const capabilities = await probeChildCapabilities(underTest);
