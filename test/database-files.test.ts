@@ -1,8 +1,7 @@
 /**
  * The database's files, its backups and restore, as a hostile file system has them: a database
  * reached through a symlink, links planted where stepwise writes, a name whose bytes are not UTF-8,
- * a damaged database, a private (0600) database, a FIFO, socket or device where a file belongs, and
- * the leftovers of an interrupted backup. Each through every file driver's own entry (what the
+ * a damaged database, a private (0600) database, a FIFO, socket or device where a file belongs. Each through every file driver's own entry (what the
  * driver declares decides what runs), then the CLI in this process; a child process only for
  * argument bytes and for what could block forever (a FIFO opened for reading).
  *
@@ -11,7 +10,6 @@
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/database-files.test.ts
  */
 import * as SafetyNetsModule from "../src/safety/index.js";
-import { inspectBackupOrThrow } from "../src/safety/backup-check.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
@@ -21,11 +19,10 @@ import { test } from "node:test";
 import { resolveSettings } from "../codegen/config.js";
 import { createCli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
-import { formatBackupFileName } from "../src/safety/backup.js";
 import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { binArgs } from "./support/compiled-bin.js";
-import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
+import { availableDrivers, describeEachDriver, openWithAnyDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { collectOutput, createTestProject, makeTempDir, repoRoot } from "./support/project.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
@@ -77,7 +74,7 @@ async function databaseWithBackup(h: DriverHarness, db: TestDatabase, name = "re
   const source = await h.open(file);
   try {
     source.manager(registry).up({ to: 1 });
-    const backup = nets.takeBackupSync(source.driver, { directory: backups, version: 1 }).path;
+    const backup = (await nets.takeBackup(source.driver, { directory: backups, version: 1 })).path;
     source.manager(registry).up();
     return { file, backup, backups };
   } finally {
@@ -108,7 +105,7 @@ await describeEachDriver("database files", (h) => {
   const nets = SafetyNetsModule;
 
   test("restore through a symlinked database path writes the file the link points to and keeps the link; the damaged file's bytes are set aside", async (t) => {
-    if (h.lacks(t, "openFile", "onlineBackup")) return;
+    if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const { file, backup } = await databaseWithBackup(h, db);
       const link = path.join(db.dir, "link.db");
@@ -125,22 +122,20 @@ await describeEachDriver("database files", (h) => {
     });
   });
 
-  test("no backup follows or replaces a link planted where it writes (its name, a partial's name), and the owner lock sidecar is never opened through one", async (t) => {
+  test("no backup follows or replaces a link planted under its name, and the owner lock sidecar is never opened through one", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const backups = path.join(db.dir, "backups");
       const elsewhere = path.join(db.dir, "elsewhere");
-      mkdirSync(backups);
       mkdirSync(elsewhere);
       db.manager(registry).up({ to: 1 });
-      const now = new Date("2030-01-02T03:04:05.678Z");
-      const name = formatBackupFileName(db.driver, 1, now);
-      const planted = [path.join(backups, name), path.join(backups, `${name}.partial`)];
-      planted.forEach((link, index) => symlinkSync(path.join(elsewhere, `victim-${index}.db`), link));
-      const record = nets.takeBackupSync(db.driver, { directory: backups, version: 1, now });
-      for (const link of planted) assert.ok(isLink(link), `${path.basename(link)} was replaced`);
+      const first = await nets.takeBackup(db.driver, { directory: backups, version: 1, now: new Date("2030-01-01T00:00:00.000Z") });
+      const planted = path.join(backups, path.basename(first.path).replace("2030-01-01T00-00-00-000Z", "2030-01-02T03-04-05-678Z"));
+      symlinkSync(path.join(elsewhere, "victim.db"), planted);
+      const record = await nets.takeBackup(db.driver, { directory: backups, version: 1, now: new Date("2030-01-02T03:04:05.678Z") });
+      assert.ok(isLink(planted), "the planted link was replaced");
       assert.ok(lstatSync(record.path).isFile());
-      assert.equal(inspectBackupOrThrow(db.driver, record.path).version, 1);
+      assert.equal(await versionOf(h, record.path), 1);
 
       if (h.capabilities.fileLocking) {
         const sidecar = path.join(db.dir, ownerLockFileName(db.file, "schema_migrations"));
@@ -153,7 +148,7 @@ await describeEachDriver("database files", (h) => {
   });
 
   test("a symlinked -wal or -journal beside the database: restore refuses naming it (DATABASE_PATH_INVALID), the link, its target and the database untouched", async (t) => {
-    if (h.lacks(t, "openFile", "onlineBackup")) return;
+    if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const { file, backup } = await databaseWithBackup(h, db);
       writeFileSync(file, "not a database any more ".repeat(100));
@@ -185,43 +180,26 @@ await describeEachDriver("database files", (h) => {
 
   test("up with a backup refuses a damaged database with DATABASE_DAMAGED and the check's output, before any snapshot or migration; dangerouslySkipIntegrityCheck goes on", async (t) => {
     if (h.lacks(t, "openFile")) return;
-    const calls = [
-      {
-        name: "upWithBackup",
-        run: (manager: ReturnType<TestDatabase["manager"]>, directory: string, skip: boolean) =>
-          Promise.resolve().then(() => nets.upWithBackup(manager, { backup: { directory }, dangerouslySkipIntegrityCheck: skip } as never)),
-      },
-      ...(h.capabilities.onlineBackup
-        ? [
-            {
-              name: "upWithOnlineBackup",
-              run: (manager: ReturnType<TestDatabase["manager"]>, directory: string, skip: boolean) =>
-                nets.upWithOnlineBackup(manager, { backup: { directory }, dangerouslySkipIntegrityCheck: skip } as never),
-            },
-          ]
-        : []),
-    ];
-    for (const call of calls) {
-      await h.withDatabase(async (db) => {
-        db.manager(registry).up({ to: 1 });
-        db.close();
-        damageFreelist(db.file);
-        const damaged = await h.open(db.file);
-        t.after(() => damaged.close());
-        const backups = path.join(db.dir, "backups");
-        await assert.rejects(call.run(damaged.manager(registry), backups, false), (error: { code?: string; details?: { check?: string; problems?: string[]; databasePath?: string } }) => {
-          assert.equal(error.code, "DATABASE_DAMAGED", `${call.name}: ${String(error)}`);
-          assert.equal(error.details?.check, "quick_check");
-          assert.match(error.details?.problems?.join("\n") ?? "", /never used/);
-          return true;
-        });
-        assert.equal(damaged.userVersion(), 1, `${call.name} migrated a damaged database`);
-        assert.deepEqual(existsSync(backups) ? readdirSync(backups) : [], [], `${call.name} left a file`);
-        const result = await call.run(damaged.manager(registry), backups, true);
-        assert.equal(damaged.userVersion(), 3);
-        assert.ok(result.backup !== undefined && existsSync(result.backup.path));
+    await h.withDatabase(async (db) => {
+      db.manager(registry).up({ to: 1 });
+      db.close();
+      damageFreelist(db.file);
+      const damaged = await h.open(db.file);
+      t.after(() => damaged.close());
+      const backups = path.join(db.dir, "backups");
+      const run = (skip: boolean) => nets.upWithBackup(damaged.manager(registry), { backup: { directory: backups }, dangerouslySkipIntegrityCheck: skip });
+      await assert.rejects(run(false), (error: { code?: string; details?: { check?: string; problems?: string[]; databasePath?: string } }) => {
+        assert.equal(error.code, "DATABASE_DAMAGED", String(error));
+        assert.equal(error.details?.check, "quick_check");
+        assert.match(error.details?.problems?.join("\n") ?? "", /never used/);
+        return true;
       });
-    }
+      assert.equal(damaged.userVersion(), 1, "a damaged database was migrated");
+      assert.equal(existsSync(backups), false, "a refused backup left a folder");
+      const result = await run(true);
+      assert.equal(damaged.userVersion(), 3);
+      assert.ok(result.backup !== undefined && existsSync(result.backup.path));
+    });
   });
 
   test("backups, the copy restore keeps of the replaced database and the bytes it sets aside have the database's mode (0600)", async (t) => {
@@ -230,18 +208,17 @@ await describeEachDriver("database files", (h) => {
       db.manager(registry).up({ to: 1 });
       chmodSync(db.file, 0o600);
       const backups = path.join(db.dir, "backups");
-      const written = [nets.takeBackupSync(db.driver, { directory: backups, version: 1 }).path];
-      if (h.capabilities.onlineBackup) {
-        written.push((await nets.takeBackup(db.driver, { directory: backups, version: 1 })).path);
-        const restored = await nets.restoreBackup({ driver: db.driver, backupFile: written[0]!, databasePath: db.file, migrations: registry });
-        written.push(restored.previous!.path);
-        const broken = path.join(db.dir, "broken.db");
-        writeFileSync(broken, "not a database ".repeat(100), { mode: 0o600 });
-        chmodSync(broken, 0o600);
-        written.push((await nets.restoreBackup({ driver: db.driver, backupFile: written[0]!, databasePath: broken, migrations: registry })).setAside!);
-        // A database restored where there was none.
-        written.push((await nets.restoreBackup({ driver: db.driver, backupFile: written[0]!, databasePath: path.join(db.dir, "fresh.db"), migrations: registry })).databasePath);
-      }
+      const written = [(await nets.takeBackup(db.driver, { directory: backups, version: 1 })).path];
+      const library = await h.open(path.join(db.dir, "library.db"));
+      t.after(() => library.close());
+      const restored = await nets.restoreBackup({ driver: library.driver, backupFile: written[0]!, databasePath: db.file, migrations: registry });
+      written.push(restored.previous!.path, restored.databasePath);
+      const broken = path.join(db.dir, "broken.db");
+      writeFileSync(broken, "not a database ".repeat(100), { mode: 0o600 });
+      chmodSync(broken, 0o600);
+      written.push((await nets.restoreBackup({ driver: library.driver, backupFile: written[0]!, databasePath: broken, migrations: registry })).setAside!);
+      // A database restored where there was none.
+      written.push((await nets.restoreBackup({ driver: library.driver, backupFile: written[0]!, databasePath: path.join(db.dir, "fresh.db"), migrations: registry })).databasePath);
       for (const file of written) assert.equal(modeOf(file).toString(8), "600", path.basename(file));
     });
   });
@@ -273,47 +250,8 @@ await describeEachDriver("database files", (h) => {
     });
   });
 
-  test("an interrupted backup's leftovers are cleaned up by the next backup, a live one's are kept, and a partial is never taken for a backup", async (t) => {
-    if (h.lacks(t, "openFile")) return;
-    await h.withDatabase(async (db) => {
-      db.manager(registry).up({ to: 1 });
-      const backups = path.join(db.dir, "backups");
-      const first = nets.takeBackupSync(db.driver, { directory: backups, version: 1 });
-      // What the released code left when interrupted, and a work folder of a run that died.
-      const legacy = `${path.join(backups, formatBackupFileName(db.driver, 1, new Date("2020-01-01T00:00:00.000Z")))}.partial`;
-      writeFileSync(legacy, readFileSync(first.path));
-      const dead = path.join(backups, ".stepwise-backup-dead");
-      mkdirSync(dead);
-      writeFileSync(path.join(dead, "lock"), "");
-      writeFileSync(path.join(dead, "backup.partial"), readFileSync(first.path));
-      // A run still writing: its lock is held.
-      const live = path.join(backups, ".stepwise-backup-live");
-      mkdirSync(live);
-      const holder = await h.open(path.join(live, "lock"));
-      t.after(() => holder.close());
-      holder.exec("BEGIN EXCLUSIVE");
-
-      const disguised = path.join(db.dir, "looks-finished.bak");
-      symlinkSync(legacy, disguised);
-      for (const backupFile of [legacy, disguised, path.join(dead, "backup.partial")]) {
-        await assert.rejects(nets.restoreBackup({ driver: db.driver, backupFile, databasePath: path.join(db.dir, "other.db"), migrations: registry }), {
-          code: h.capabilities.onlineBackup ? "BACKUP_INVALID" : "DRIVER_CAPABILITY_MISSING",
-        });
-      }
-      assert.equal(existsSync(path.join(db.dir, "other.db")), false);
-      const second = nets.takeBackupSync(db.driver, { directory: backups, version: 1 });
-      assert.equal(existsSync(legacy), false, "the interrupted backup's partial is still there");
-      assert.equal(existsSync(dead), false, "the dead run's work folder is still there");
-      assert.ok(existsSync(path.join(live, "lock")), "a live run's work folder was removed");
-      assert.deepEqual(
-        nets.listBackups(backups, db.driver).map((backup) => backup.path),
-        [first.path, second.path],
-      );
-    });
-  });
-
   test("restore names what its source or target is when it is no file: a FIFO, a socket, a character device, a folder", async (t) => {
-    if (h.lacks(t, "openFile", "onlineBackup")) return;
+    if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const { file, backup } = await databaseWithBackup(h, db);
       const before = readFileSync(file);
@@ -376,16 +314,17 @@ for (const driver of cliDrivers) {
     const backup = (up.json.backup as { path: string }).path;
     assert.equal(modeOf(backup).toString(8), "600");
 
-    // Restore needs the online backup, which better-sqlite3 and node:sqlite have.
-    if (driver === "better-sqlite3" || driver === "node-sqlite") {
-      writeFileSync(file, "overwritten ".repeat(300));
-      const restored = await cli("--db", link, "restore", backup, "--yes");
-      assert.equal(restored.code, 0, JSON.stringify(restored.json));
-      assert.ok(isLink(link), "restore replaced the link");
-      assert.equal(restored.json.databasePath, file);
-      assert.equal(restored.json.version, 1);
-    }
+    writeFileSync(file, "overwritten ".repeat(300));
+    const restored = await cli("--db", link, "restore", backup, "--yes");
+    assert.equal(restored.code, 0, JSON.stringify(restored.json));
+    assert.ok(isLink(link), "restore replaced the link");
+    assert.equal(restored.json.databasePath, file);
+    assert.equal(restored.json.version, 1);
     assert.equal(isLink(link), true);
+    // The restored file is compact: pages freed again for damageFreelist to hide.
+    const writer = await openWithAnyDriver(file);
+    writer.exec("CREATE TABLE gone (x); INSERT INTO gone VALUES (zeroblob(20000)); DROP TABLE gone;");
+    writer.close();
     damageFreelist(file);
     const refused = await cli("--db", link, "up", "--backup", backups);
     assert.equal(refused.code, 1);
@@ -432,9 +371,11 @@ test("CLI: FIFO, socket, device or folder as --db, libsql-client's file: URL or 
   const good = path.join(dir, "good.db");
   assert.equal((await cli("--db", good, "up")).code, 0);
   for (const { file, kind } of await nonFiles(t, dir)) {
-    // Restore needs the online backup, which bun:sqlite and libsql lack (refused by that first).
-    const restores = anyCliDriver === "better-sqlite3" || anyCliDriver === "node-sqlite";
-    for (const args of [["--db", file, "status"], ["--db", file, "up"], ...(restores ? [["--db", good, "restore", file, "--yes"]] : [])]) {
+    for (const args of [
+      ["--db", file, "status"],
+      ["--db", file, "up"],
+      ["--db", good, "restore", file, "--yes"],
+    ]) {
       const result = await cli(...args);
       assert.notEqual(result.code, 0, args.join(" "));
       assert.equal(result.json.error?.kind, kind, `${args.join(" ")}: ${JSON.stringify(result.json)}`);

@@ -16,7 +16,7 @@ import { runAsync } from "../src/core/runners.js";
 import type { AsyncDriver, SyncDriver } from "../src/core/driver.js";
 import { classifySqliteError, defineDriver } from "../src/core/define-driver.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
-import { MigrationManager, baselineDatabase, createBetterSqlite3Driver, rehearseUp, upWithOnlineBackup, verifySchema } from "./support/stepwise.js";
+import { MigrationManager, baselineDatabase, createBetterSqlite3Driver, rehearseUp, verifySchema } from "./support/stepwise.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { StepwiseError } from "../src/core/errors.js";
@@ -221,7 +221,6 @@ test("safety nets a driver cannot support are refused by name before anything ru
   assert.throws(() => rehearseUp(manager), refused("rehearseUp", "snapshot"));
   assert.throws(() => verifySchema(manager), refused("verifySchema", "snapshot"));
   assert.throws(() => baselineDatabase(manager, 1), refused("baselineDatabase", "snapshot"));
-  await assert.rejects(upWithOnlineBackup(manager, { backup: { directory: path.join(tmpdir(), "never-written") } }), refused("upWithOnlineBackup", "onlineBackup"));
   // Refused, not half run: nothing was created, and the manager still migrates normally.
   assert.deepEqual(tables(db), []);
   assert.deepEqual(

@@ -63,7 +63,7 @@ const registry: MigrationRegistry = [createContacts, seed, fillUpper];
 
 /** The safety net that needs each capability, called with a manager: it must refuse before anything runs. */
 const SAFETY_NETS: Partial<Record<DriverCapability, (manager: never, dir: string) => Promise<unknown>>> = {
-  onlineBackup: async (manager, dir) => (await import("../src/safety/up-with-backup.js")).upWithOnlineBackup(manager, { backup: { directory: dir } }),
+  openFile: async (manager, dir) => (await import("../src/safety/backup.js")).upWithBackup(manager, { backup: { directory: dir } }),
   snapshot: async (manager) => (await import("../src/safety/rehearsal.js")).rehearseUp(manager),
 };
 

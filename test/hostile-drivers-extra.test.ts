@@ -15,7 +15,7 @@ import { test } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { StepwiseError } from "../src/core/errors.js";
 import type { MigrationEntry } from "../src/core/types.js";
-import { baselineDatabase, rehearseUp, takeBackupSync, verifySchema } from "./support/stepwise.js";
+import { baselineDatabase, rehearseUp, verifySchema } from "./support/stepwise.js";
 import { DRIVERS, currentRuntime, describeEachDriver, type DriverUnderTest, type TestDatabase } from "./support/driver-matrix.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { collectOutput, createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
@@ -281,23 +281,6 @@ await describeEachDriver("safety nets on a connection the app left inside a tran
       db.exec("ROLLBACK");
     }));
 
-  // Was broken on every driver with openFile (a raw "cannot VACUUM from within a transaction", and the
-  // backup folder left behind). sql.js is refused by capability first.
-  test("takeBackupSync inside an open transaction refuses with TRANSACTION_OPEN and creates no backup folder", (t) =>
-    h.withDatabase(async (db) => {
-      const manager = db.manager(registry);
-      manager.up();
-      db.exec("BEGIN");
-      const directory = path.join(db.dir, "backups");
-      const error = await settledError(() => takeBackupSync(manager, { directory, version: 2 }));
-      if (!h.capabilities.openFile) t.diagnostic(`${h.name} does not declare openFile: refused by capability`);
-      assertTyped(error, "takeBackupSync");
-      assert.equal(error.code, h.capabilities.openFile ? "TRANSACTION_OPEN" : "DRIVER_CAPABILITY_MISSING");
-      assert.equal(existsSync(directory), false, "the refused backup left its folder behind");
-      assert.equal(db.driver.inTransaction(), true);
-      db.exec("ROLLBACK");
-    }));
-
   test("rehearseUp and verifySchema with another database ATTACHed to the app's connection work, and the attached data is untouched", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
@@ -456,11 +439,10 @@ await describeEachDriver("a refused safety net leaves nothing next to the databa
   const nets = SafetyNetsModule;
   const refusable: Array<{ name: string; needs: Array<keyof typeof h.capabilities>; call(db: TestDatabase): Promise<unknown> }> = [
     { name: "upWithBackup", needs: ["openFile"], call: async (db) => nets.upWithBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },
-    { name: "upWithOnlineBackup", needs: ["onlineBackup", "openFile"], call: (db) => nets.upWithOnlineBackup(db.manager([createItems]), { backup: { directory: path.join(db.dir, "backups") } }) },
-    { name: "takeBackup", needs: ["onlineBackup", "openFile"], call: (db) => nets.takeBackup(db.driver, { directory: path.join(db.dir, "backups"), version: 0 }) },
+    { name: "takeBackup", needs: ["openFile"], call: (db) => nets.takeBackup(db.driver, { directory: path.join(db.dir, "backups"), version: 0 }) },
     {
       name: "restoreBackup",
-      needs: ["openFile", "onlineBackup"],
+      needs: ["openFile"],
       call: (db) => nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "missing.bak"), databasePath: path.join(db.dir, "restored", "app.db"), migrations: [createItems] }),
     },
   ];
@@ -479,22 +461,6 @@ await describeEachDriver("a refused safety net leaves nothing next to the databa
         assert.deepEqual(readdirSync(db.dir).sort(), before, `${net.name} created files`);
         if (size !== null) assert.equal(readFileSync(db.file).length, size, `${net.name} wrote to the database file`);
       }
-    }));
-
-  test("after a refused takeBackupSync, the database's folder holds only what it held before", (t) =>
-    h.withDatabase(async (db) => {
-      if (h.capabilities.openFile) {
-        t.skip(`${h.name} declares openFile: takeBackupSync is not refused`);
-        return;
-      }
-      const manager = db.manager([createItems]);
-      manager.up();
-      const before = readdirSync(db.dir).sort();
-      const directory = path.join(db.dir, "nested", "backups");
-      const error = await settledError(() => takeBackupSync(manager, { directory, version: 1 }));
-      assertTyped(error, "takeBackupSync");
-      assert.equal(error.code, "DRIVER_CAPABILITY_MISSING");
-      assert.deepEqual(readdirSync(db.dir).sort(), before);
     }));
 });
 

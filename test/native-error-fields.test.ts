@@ -29,7 +29,7 @@ function tsEntry(version: number, up: (db: Database.Database) => void): Migratio
 
 const create = tsEntry(1, (db) => void db.exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT UNIQUE); INSERT INTO contacts (name) VALUES ('Ada')"));
 
-test("a failed migration under upWithBackup names the backup and keeps nativeCode, nativeKind and the library's own cause", (t) => {
+test("a failed migration under upWithBackup names the backup and keeps nativeCode, nativeKind and the library's own cause", async (t) => {
   const dir = makeTempDir(t);
   const db = new Database(path.join(dir, "app.db"));
   t.after(() => db.close());
@@ -43,8 +43,8 @@ test("a failed migration under upWithBackup names the backup and keeps nativeCod
     }
   });
   const manager = new MigrationManager(db, [create, duplicate]);
-  assert.throws(
-    () => upWithBackup(manager, { backup: { directory: path.join(dir, "backups") } }),
+  await assert.rejects(
+    upWithBackup(manager, { backup: { directory: path.join(dir, "backups") } }),
     (error: { code?: unknown; nativeCode?: unknown; nativeKind?: unknown; cause?: unknown; details?: { backupPath?: unknown } }) => {
       assert.equal(error.code, "MIGRATION_FAILED");
       assert.equal(typeof error.details?.backupPath, "string");

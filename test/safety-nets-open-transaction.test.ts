@@ -50,13 +50,11 @@ await describeEachDriver("operations that start their own transaction, on a conn
     { name: "baselineDatabase", needs: ["snapshot"], call: (_db, manager) => nets.baselineDatabase(manager, 1) },
     // Version 1 has no interrupted attempt: a repair that ran would say INVALID_TARGET instead.
     { name: "repairIncompleteMigration", needs: [], call: (_db, manager) => nets.repairIncompleteMigration(manager, { version: 1, resolution: "forget" }) },
-    { name: "takeBackupSync", needs: ["openFile"], call: (db, manager) => nets.takeBackupSync(manager, { directory: backups(db), version: 1 }) },
-    { name: "takeBackup", needs: ["onlineBackup", "openFile"], call: (db, manager) => nets.takeBackup(manager, { directory: backups(db), version: 1 }) },
+    { name: "takeBackup", needs: ["openFile"], call: (db, manager) => nets.takeBackup(manager, { directory: backups(db), version: 1 }) },
     { name: "upWithBackup", needs: ["openFile"], call: (db, manager) => nets.upWithBackup(manager, { backup: { directory: backups(db) } }) },
-    { name: "upWithOnlineBackup", needs: ["onlineBackup", "openFile"], call: (db, manager) => nets.upWithOnlineBackup(manager, { backup: { directory: backups(db) } }) },
     {
       name: "restoreBackup",
-      needs: ["openFile", "onlineBackup"],
+      needs: ["openFile"],
       call: (db) => nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "elsewhere.bak"), databasePath: db.file, migrations: registry }),
     },
   ];
@@ -87,7 +85,7 @@ await describeEachDriver("operations that start their own transaction, on a conn
 
   test("restoreBackup with an opener inside a transaction on another database is not refused for it", (t) =>
     h.withDatabase(async (db) => {
-      if (h.lacks(t, "openFile", "onlineBackup")) return;
+      if (h.lacks(t, "openFile")) return;
       db.exec("CREATE TABLE t (x); BEGIN; INSERT INTO t VALUES (1)");
       const error = await settledError(() =>
         nets.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "missing.bak"), databasePath: path.join(db.dir, "other.db"), migrations: registry }),

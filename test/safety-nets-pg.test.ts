@@ -15,9 +15,8 @@ import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { createPgDriver, runLockKey } from "../src/drivers/pg.js";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
-import { baselineDatabase, rehearseUp, repairIncompleteMigration, restoreBackup, takeBackup, upWithBackup, upWithOnlineBackup, verifySchema } from "../src/index.js";
+import { baselineDatabase, listBackups, rehearseUp, repairIncompleteMigration, restoreBackup, takeBackup, upWithBackup, verifySchema } from "../src/index.js";
 import { MigrationManager, migrate } from "../src/entries/pg.js";
-import { listBackups, takeBackupSync } from "../src/safety/backup.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { digestPostgres } from "./support/postgres-digest.js";
 import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
@@ -645,10 +644,8 @@ test("backups and restore on pg are refused with DRIVER_CAPABILITY_MISSING namin
   const refusals: Array<[string, () => Promise<unknown>, string, string]> = [
     // The nets' types take a SQLite manager; handed a pg manager from JavaScript, each refuses it first.
     ["upWithBackup", async () => upWithBackup(manager as never, { backup: { directory } }), "openFile", "pg_dump"],
-    ["upWithOnlineBackup", () => upWithOnlineBackup(manager as never, { backup: { directory } }), "onlineBackup", "pg_dump"],
-    ["takeBackup", () => takeBackup(manager as never, { directory, version: 0 }), "onlineBackup", "pg_dump"],
+    ["takeBackup", () => takeBackup(manager as never, { directory, version: 0 }), "openFile", "pg_dump"],
     ["restoreBackup", () => restoreBackup({ driver: manager as never, backupFile: path.join(root, "app.dump"), databasePath: path.join(root, "app.db") }), "openFile", "pg_restore"],
-    ["takeBackupSync", async () => takeBackupSync(manager as never, { directory, version: 0 }), "openFile", "pg_dump"],
     ["listBackups", async () => listBackups(directory, manager as never), "openFile", "pg_dump"],
   ];
   for (const [operation, action, capability, tool] of refusals) {

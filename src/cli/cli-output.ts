@@ -5,7 +5,6 @@
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";
-import type { CliBackupMethod } from "./backup-method.js";
 import type { CliIo } from "./cli-context.js";
 import { formatDuration, roundDurations } from "./duration.js";
 import { formatResult, type Palette } from "./format.js";
@@ -20,8 +19,6 @@ export interface CliOutput {
   exitCode: number;
   /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
   quietEvents: boolean;
-  /** The snapshot `up --backup` is taking, named where its `backed-up` event is printed. */
-  backupMethod: CliBackupMethod | undefined;
   /** Prints a line (a trailing newline added when missing). */
   print(text: string): void;
   /** Prints JSON; durations become whole milliseconds, as the text shows them rounded too. */
@@ -29,7 +26,7 @@ export interface CliOutput {
   /** Shows one of the manager's events. */
   printEvent(event: MigrationEvent): void;
   /** Prints what a run did, as JSON or as text. */
-  printResult(result: MigrationResult & { readonly backupMethod?: CliBackupMethod }, json: boolean): void;
+  printResult(result: MigrationResult & { readonly backupMethod?: string }, json: boolean): void;
   /** Clears a progress line still on the terminal. */
   clearProgress(): void;
 }
@@ -42,7 +39,6 @@ export function createCliOutput(io: CliIo, palette: Palette): CliOutput {
     palette,
     exitCode: 0,
     quietEvents: false,
-    backupMethod: undefined,
     print: (text) => io.stdout(text.endsWith("\n") ? text : `${text}\n`),
     printJson: (value) => output.print(JSON.stringify(roundDurations(value), null, 2)),
     printEvent: (event) => printEvent(output, event, progressDisplay),
@@ -57,7 +53,7 @@ function printEvent(output: CliOutput, event: MigrationEvent, progressDisplay: P
   if (event.type === "progress") return progressDisplay.show(event);
   progressDisplay.clear();
   const { palette, print } = output;
-  if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette, output.backupMethod));
+  if (event.type === "backed-up") return print(formatBackupTaken(event.backup, palette));
   if (event.type === "migrated") {
     const arrow = event.direction === "up" ? palette.green("↑") : palette.yellow("↓");
     print(`  ${arrow} ${formatMigrationLabel(event.version, event.name)} ${palette.dim(formatDuration(event.durationMs))}`);

@@ -13,7 +13,7 @@ import { databasePathInvalidError, usageError } from "../core/error-factories.js
 import { driverCapabilityError } from "../core/driver.js";
 import type { CreateCliProps } from "./cli-props.js";
 import type { CliIo } from "./cli-context.js";
-import { serverBackupRefusal } from "./backup-refusals.js";
+import { serverBackupUnsupportedError } from "../safety/backup.js";
 import { usableDatabasePathOrThrow } from "./database-path.js";
 import { databasePathFromUrl } from "./database-url.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
@@ -167,7 +167,7 @@ function refuseLockTimeoutOff(session: CliSession<MigrationRegistry>, flags: Glo
  */
 export function refuseServerBackup(session: CliSession<MigrationRegistry>, command: Command, operation: string, tool: "pg_dump" | "pg_restore"): void {
   const driver = driverOf(session, flagsOf(command));
-  if (driver === "pg") throw serverBackupRefusal(driver, operation, tool);
+  if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
   // libsql-client reaches no second file through its client: backups copy files (capability openFile).
   if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
 }

@@ -9,7 +9,6 @@ import type { Rehearsal } from "../safety/rehearsal.js";
 import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";
 import type { Palette } from "./format.js";
-import type { CliBackupMethod } from "./backup-method.js";
 import { formatDuration } from "./duration.js";
 
 /**
@@ -80,7 +79,7 @@ export function formatRestore(result: RestoreResult, palette: Palette): string {
 }
 
 /** The line printed after `up --backup` wrote a snapshot. */
-export function formatBackupTaken(backup: BackupRecord, palette: Palette, method?: CliBackupMethod): string {
-  const how = method === undefined ? "" : ` (${method === "online-backup" ? "online backup" : "VACUUM INTO"})`;
+export function formatBackupTaken(backup: BackupRecord, palette: Palette): string {
+  const how = ` (${backup.method === "online-backup" ? "online backup" : "VACUUM INTO"})`;
   return palette.dim(`  backup of version ${backup.version}${how}: ${backup.path}${backup.pruned.length > 0 ? ` (removed ${backup.pruned.length} older)` : ""}`);
 }

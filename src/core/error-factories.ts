@@ -603,21 +603,6 @@ export function foreignBackupError(file: string, reasons: readonly ForeignBackup
 }
 
 /**
- * After copying, the database read back through a fresh connection did not match the backup.
- * `previousBackup` holds the database as it was before the restore.
- */
-export function restoreUnverifiedError(fields: { databasePath: string; backupFile: string; mismatches: readonly string[]; previousBackup: string | null }): StepwiseError<"RESTORE_UNVERIFIED"> {
-  return new StepwiseError(
-    "RESTORE_UNVERIFIED",
-    `Restoring ${fields.backupFile} into ${fields.databasePath} could not be confirmed: read back, the database ` +
-      `differs from the backup (${fields.mismatches.join(", ")}). ` +
-      (fields.previousBackup ? `The database as it was before is saved as ${fields.previousBackup}; ` : "") +
-      `stop every process using the database and run restore again.`,
-    { databasePath: fields.databasePath, backupFile: fields.backupFile, mismatches: fields.mismatches, previousBackup: fields.previousBackup },
-  );
-}
-
-/**
  * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
  * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
  * connection's lock. Nothing was changed.

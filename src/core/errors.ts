@@ -168,7 +168,7 @@ export type StepwiseErrorCode =
   | "BATCH_OPTIONS_INVALID"
   /**
    * The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations
-   * async (or `up --backup`, or a Durable Object, met one). Nothing was read or written.
+   * async (or a Durable Object met one). Nothing was read or written.
    * Fix: Use the same entry's `migrateAsync` or `AsyncMigrationManager` (the message gives the two
    * lines); on Durable Objects, drop the `async`.
    */
@@ -287,9 +287,9 @@ export type StepwiseErrorCode =
   | "DRIVER_RUNTIME_UNSUPPORTED"
   /**
    * The operation needs a capability the driver does not have (`driver`, `capability`,
-   * `operation`): a backup on a driver with no second file, a restore without the backup API, a
-   * write through sql.js in the CLI, a TypeScript migration on D1 (`atomicBatch`). Refused before
-   * anything ran. On a server, `tool` names the tool to use instead (`pg_dump`, `pg_restore`).
+   * `operation`): a backup or restore on a driver with no second file, a write through sql.js in
+   * the CLI, a TypeScript migration on D1 (`atomicBatch`). Refused before anything ran. On a
+   * server, `tool` names the tool to use instead (`pg_dump`, `pg_restore`).
    * Fix: Do it another way the error names (its `fix`, or `tool`), or use a driver that has the
    * capability (see the driver table in docs/drivers.md).
    */
@@ -370,17 +370,11 @@ export type StepwiseErrorCode =
   | "BACKUP_DISK_FULL"
   /**
    * The backup folder cannot be created or written (permissions, a read-only file system, a file in
-   * the way). The database was not touched.
+   * the way), or, for `restore`, the folders it writes the restored and the replaced database to.
+   * The database was not touched.
    * Fix: Make the folder writable, or pass another one to `--backup DIR`.
    */
   | "BACKUP_FOLDER_UNWRITABLE"
-  /**
-   * After the copy, the database read back through a fresh connection did not match the backup.
-   * `previousBackup` holds the database as it was before the restore.
-   * Fix: Check the disk and the database, and restore again; the copy of the previous database is
-   * next to the backup.
-   */
-  | "RESTORE_UNVERIFIED"
   // Group: The CLI and its tools
   /**
    * A command or option that cannot work as given: a missing or contradictory flag, no database
@@ -716,8 +710,6 @@ export interface StepwiseErrorDetails {
     readonly entry: string;
     /** What to write instead, snippet-sized: the import and the awaited call. */
     readonly fix: string;
-    /** What was refused when it was not a run (`"stepwise up --backup"`); absent otherwise. */
-    readonly operation?: string;
   };
   readonly ASYNC_IN_SYNC_RUNNER: {
     /** What returned the promise: a driver primitive's name, or `"up"`/`"down"` for a migration body. */
@@ -732,7 +724,7 @@ export interface StepwiseErrorDetails {
   readonly TRANSACTION_OPEN: {
     /** The driver's name, such as `"libsql"`. */
     readonly driver: string;
-    /** What was asked, such as `"takeBackupSync"`. */
+    /** What was asked, such as `"takeBackup"`. */
     readonly operation: string;
   };
   readonly DATABASE_LOCKED: {
@@ -947,14 +939,6 @@ export interface StepwiseErrorDetails {
     readonly directory: string;
     /** `EACCES`, `EROFS`, `ENOTDIR`, `SQLITE_CANTOPEN`...: what the system reported. */
     readonly systemCode: string;
-  };
-  readonly RESTORE_UNVERIFIED: {
-    readonly databasePath: string;
-    readonly backupFile: string;
-    /** What differed: `schema`, `content`, `user_version`, `page count`, `integrity`. */
-    readonly mismatches: readonly string[];
-    /** The snapshot of the database taken before the restore, or `null` when there was none. */
-    readonly previousBackup: string | null;
   };
   readonly USAGE: {
     /** For an unset `${VAR}` in the config: the setting, such as `url`. */

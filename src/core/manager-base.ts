@@ -102,7 +102,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
-      refuseMovedOption(options, "backup", "upWithBackup(manager, { backup }) or upWithOnlineBackup(manager, { backup })");
+      refuseMovedOption(options, "backup", "await upWithBackup(manager, { backup })");
       return this.executor.up(options);
     }, WRITES);
   }

@@ -97,7 +97,7 @@ export interface MigrationResult {
   readonly toVersion: number;
   /** The migrations this call ran, in order; excludes those another process ran meanwhile. */
   readonly steps: readonly AppliedStep[];
-  /** The snapshot taken before applying, when `upWithBackup` or `upWithOnlineBackup` ran and something was pending. */
+  /** The snapshot taken before applying, when `upWithBackup` ran and something was pending. */
   readonly backup?: BackupRecord;
 }
 

@@ -4,8 +4,7 @@
  * driver, and not even `bun:sqlite` itself: the app's connection brings it.
  *
  * The safety nets are imported from `stepwise-migrate` and take this entry's manager: rehearsal, baseline,
- * verification, repair, backups, restore and `upWithBackup`. bun:sqlite has no online backup, so
- * `takeBackup`, `upWithOnlineBackup` and `restoreBackup` refuse with `DRIVER_CAPABILITY_MISSING`.
+ * verification, repair, backups (`upWithBackup`, by `VACUUM INTO`: bun:sqlite has no online backup) and restore.
  *
  * @packageDocumentation
  */

@@ -3,8 +3,7 @@
  * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. The safety nets are
  * imported from `stepwise-migrate` and take this entry's manager. libsql has no `serialize()`, so rehearsal reads
  * the database page by page (`sqlite_dbpage`) and opens the copy on a private temporary file; it has no
- * `backup()`, so the online backup and restore refuse with `DRIVER_CAPABILITY_MISSING`, while
- * `takeBackupSync`/`upWithBackup` work. Importing this entry loads no other driver.
+ * `backup()`, so `upWithBackup` copies with `VACUUM INTO`. Importing this entry loads no other driver.
  *
  * @packageDocumentation
  */

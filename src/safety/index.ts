@@ -2,7 +2,7 @@
  * The safety nets, exported once, by the root entry `stepwise-migrate`. They take the manager of any
  * driver entry, read and write only through its driver's primitives and import no database library;
  * a driver that lacks what one needs is refused with `DRIVER_CAPABILITY_MISSING` (on PostgreSQL, a
- * backup with `SERVER_BACKUP_UNSUPPORTED`) before anything runs. Standalone functions rather than
+ * backup names `pg_dump` or `pg_restore`) before anything runs. Standalone functions rather than
  * manager methods, so an app bundles only the nets it imports. Each takes a manager whose methods
  * return values and returns its result, or a manager whose methods return promises (`stepwise-migrate/pg`,
  * `stepwise-migrate/libsql-client`, `AsyncMigrationManager`) and returns a promise of the same result.
@@ -12,13 +12,10 @@
  * @packageDocumentation
  */
 
-// Backups, restore and up-with-backup of a SQLite file: they take a manager (or a driver) and open any
-// other file through the driver's `openFile`. `takeBackupSync` copies the file under a lock, for
-// the libraries without an online backup (bun:sqlite, libsql).
-export { upWithBackup, upWithOnlineBackup } from "./up-with-backup.js";
-export type { UpWithBackupOptions } from "./up-with-backup.js";
-export { listBackups, pruneBackups, takeBackup, takeBackupSync } from "./backup.js";
-export type { BackupFile, BackupOptions, PruneBackupsOptions, TakeBackupOptions } from "./backup.js";
+// Backups and restore of a SQLite file: they take a manager (or a driver) and open any other file
+// through the driver's `openFile`; the online backup API where the driver has it, else `VACUUM INTO`.
+export { listBackups, takeBackup, upWithBackup } from "./backup.js";
+export type { BackupFile, BackupOptions, TakeBackupOptions, UpWithBackupOptions } from "./backup.js";
 export type { BackupRecord } from "../core/backup-record.js";
 export { restoreBackup } from "./restore.js";
 export type { RestoreOptions, RestoreResult } from "./restore.js";

@@ -1,93 +1,48 @@
 /**
- * Putting a backup back, and proving it happened. A restore that "succeeds" without copying is worse
- * than one that fails, so the copy is read back through a fresh connection and compared with the
- * backup before anything reports success.
+ * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or
+ * nothing at all), copied with `VACUUM INTO` to a hidden file beside the database, and renamed over
+ * it: the path holds the old database or the restored one, never a mix. The old file's `-wal`, `-shm`
+ * and `-journal` go first, so nothing of it is replayed into the new one; the old database itself is
+ * kept as a backup.
  *
- * The copy goes through SQLite's backup API into the live database: one write transaction on it, so
- * other connections see the old or the new content, a crash leaves the old content, and no stale
- * `-wal` of the target can be replayed over the new content (as after copying or renaming files).
- * The API gives up at once when another connection holds a lock (the driver's `backupTo` then
- * resolves having copied nothing), so the lock is waited for here, within the busy timeout.
- *
- * Every file is opened through the app's own library (the driver's `openFile`), so a restore needs
- * the capabilities `openFile` and `onlineBackup`; a driver without them is refused before anything
- * is read or written.
+ * A connection left open on the old file would go on using it, so a restore refuses while the
+ * database is in use as far as that can be told: a transaction on it, another process holding its
+ * locks (on Linux; in WAL mode every connection holds one), a running `transaction: false` migration,
+ * or the connection handed in being the database's own. Files are opened through the app's library
+ * (the driver's `openFile`).
  */
-import type { statSync } from "node:fs";
-import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { assertAbsolutePathOption, freeBytesIn, takeBackup } from "./backup.js";
 import type { BackupRecord } from "../core/backup-record.js";
-import { inspectOpenBackup, openBackupOrThrow, type BackupInspection } from "./backup-check.js";
-import { createFileExclusively, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
-import { compareFingerprints, fingerprintDatabase } from "./database-fingerprint.js";
-import { type ForeignBackupReason, StepwiseError } from "../core/errors.js";
-import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
-import { runSync } from "../core/runners.js";
-import { findLockHolders } from "../drivers/lock-holders.js";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
-import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
-import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { SyncDriver } from "../core/driver.js";
-import { closeQuietly, driverWith, isLockError, sqliteCodeFrom, type DriverSource } from "./driver-source.js";
-import { readValue } from "./database-fingerprint.js";
+import { backupIsDatabaseError, backupLockedError, databaseFolderMissingError, databaseLockedError, foreignBackupError, migrationInProgressError, usageError } from "../core/error-factories.js";
+import { describeFileKind, StepwiseError, type FileKind, type ForeignBackupReason } from "../core/errors.js";
+import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
+import { readAllHistory } from "../core/history-reads.js";
+import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
+import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
+import { CALLS, text } from "../core/option-text.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
+import { runSync } from "../core/runners.js";
+import { translateSqliteError } from "../core/sqlite-errors.js";
+import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
-import {
-  databaseLockedError,
-  restoreUnverifiedError,
-  migrationInProgressError,
-  backupFolderUnwritableError,
-  backupDiskFullError,
-  backupIsDatabaseError,
-  transactionOpenError,
-  databaseFolderMissingError,
-  foreignBackupError,
-} from "../core/error-factories.js";
-
-/**
- * Where a backup's history disagrees with a registry: versions the registry lacks, and names or
- * checksums that differ. Empty when every recorded migration is one of the registry's.
- */
-export function compareBackupWithRegistry(inspection: BackupInspection, migrations: MigrationRegistry): ForeignBackupReason[] {
-  const byVersion = new Map(migrations.map((entry) => [entry.version, entry]));
-  const reasons: ForeignBackupReason[] = [];
-  for (const row of inspection.history) {
-    const entry = byVersion.get(row.version);
-    if (!entry) reasons.push({ version: row.version, kind: "unknown-version", backup: row.name, registry: null });
-    else if (entry.name !== row.name) reasons.push({ version: row.version, kind: "name", backup: row.name, registry: entry.name });
-    else if (!matchesRecordedChecksum(entry, row.checksum)) reasons.push({ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum });
-  }
-  return reasons;
-}
+import { createFileExclusively, fileKindAt, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { findLockHolders } from "../drivers/lock-holders.js";
+import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
-  /**
-   * A connection of the app's SQLite library (a driver or a manager; an in-memory connection will do),
-   * whose driver opens the backup and the database. It needs the capabilities `openFile` and
-   * `onlineBackup` (better-sqlite3, node:sqlite where Node has `backup()`); others are refused with
-   * `DRIVER_CAPABILITY_MISSING` before anything is read or written. Its own connection is only the
-   * way to the library: if it is open on the database being restored, it counts as another
-   * connection (leaving WAL mode for a backup with another page size waits for it to close).
-   */
+  /** A connection of the app's SQLite library (driver or manager) not open on the database; an in-memory one will do. */
   readonly driver: DriverSource;
   /** The backup file to put back, as an absolute path. */
   readonly backupFile: string;
-  /**
-   * The database to overwrite, as an absolute path; created when missing (its folder must exist).
-   * Through a symlink, the file it points to is restored and the link kept.
-   */
+  /** The database to replace, as an absolute path; created when missing. Through a symlink, its target is replaced. */
   readonly databasePath: string;
   /** Default `schema_migrations`. */
   readonly tableName?: string;
-  /** How long to wait for other connections' locks on the database. Default 30,000 ms. */
+  /** How long to wait for the database to fall out of use. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
-  /**
-   * This app's migrations. When given, a backup whose history records migrations the registry lacks,
-   * or with other names or checksums, is refused with `BACKUP_FOREIGN`. Without it that check is
-   * skipped (any stepwise backup is accepted), so pass it unless the registry is truly unknown; the
-   * CLI always does.
-   */
+  /** This app's migrations: a backup whose history differs is refused with `BACKUP_FOREIGN`. The CLI always passes them. */
   readonly migrations?: MigrationRegistry;
   /** Restore even when the backup's history does not match `migrations`. Default `false`. */
   readonly dangerouslyAllowForeignBackup?: boolean;
@@ -100,433 +55,238 @@ export interface RestoreResult {
   readonly restoredFrom: string;
   /** The version the database is at now. */
   readonly version: number;
-  /**
-   * A snapshot of the database as it was before the restore, next to the restored backup (or next to
-   * the database when the backup's folder cannot be written), so the restore itself can be undone;
-   * `null` when there was no database.
-   */
+  /** The replaced database, kept as a backup next to the restored one (next to the database when that folder is read-only). */
   readonly previous: BackupRecord | null;
-  /**
-   * When the database was not readable as SQLite (`SQLITE_NOTADB`, `SQLITE_CORRUPT`), the copy of its
-   * bytes (and journals, with their suffixes) kept where `previous` would be; `null` otherwise.
-   */
+  /** When the replaced file was not readable as SQLite, its bytes, kept where `previous` would be. */
   readonly setAside: string | null;
-  /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through; empty otherwise. */
+  /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through. */
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
 
 /**
- * Puts a backup back, after checking it (the checks `verify` and `up --backup` make of a backup) and, given `migrations`, that it
- * is this app's. The database it replaces is first saved next to the backup. Success is reported
- * only after the database, read back through a fresh connection, matches the backup (page size and
- * count, `user_version`, schema and every row).
+ * Puts a backup back in place of the database (see the module note); the database it replaces is
+ * kept as a backup.
  *
  * @example
- * await restoreBackup({ backupFile: path.join(dataDir, "backups", name), databasePath: path.join(dataDir, "app.db"), migrations });
+ * await restoreBackup({ driver: new MigrationManager(new Database(":memory:"), []), backupFile, databasePath, migrations });
  *
- * @throws `DRIVER_CAPABILITY_MISSING` before anything else when `driver` lacks
- *   `openFile` or `onlineBackup`; `DATABASE_PATH_INVALID` when `databasePath` is
- *   a folder, FIFO, socket or device (its `kind`), a link to nothing, or its `-journal`, `-wal` or
- *   `-shm` is a link; `BACKUP_INVALID` for a missing, unfinished, damaged or non-stepwise
- *   file, or one that is no regular file (its `kind`);
- *   `BACKUP_FOREIGN` for another app's backup; `DATABASE_FOLDER_MISSING` when the
- *   database's folder does not exist; `DATABASE_LOCKED` when another connection kept a lock on the
- *   database or the backup past the busy timeout; `BACKUP_IS_DATABASE` when the backup is the
- *   database file itself; `MIGRATION_IN_PROGRESS` when another process is still running a
- *   `transaction: false` migration on it; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` when an
- *   unreadable database cannot be set aside; `RESTORE_UNVERIFIED` when the copy cannot be
- *   confirmed. In each case the database is as it was.
+ * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files;
+ *   `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
+ *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID` (its
+ *   `kind` when no regular file); `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database
+ *   stays locked or in use past the busy timeout; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or
+ *   `BACKUP_FOLDER_UNWRITABLE` when a copy does not fit or cannot be written.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const opener = driverWith(options.driver, "restoreBackup", "openFile", "onlineBackup");
-  assertAbsolutePathOption("backupFile", options.backupFile);
-  assertAbsolutePathOption("databasePath", options.databasePath);
-  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const opener = backupDriverOf(options.driver, "restoreBackup", "openFile");
+  const { backupFile, migrations } = options;
+  assertAbsolute("backupFile", backupFile);
+  assertAbsolute("databasePath", options.databasePath);
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const { backupFile } = options;
-  // Resolved once: through a link, the file it points to is restored and the link kept, and the
-  // journals, lock sidecars and names beside it are the real file's.
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const databasePath = realDatabaseFileOrThrow(options.databasePath);
-  refuseRestoreOntoItself(backupFile, databasePath);
-  refuseRestoreUnderOwnTransaction(opener, databasePath);
-  const source = openBackupOrThrow(opener, backupFile, busyTimeoutMs);
+  if (opener.filePath !== null && isSameFile(opener.filePath, databasePath)) {
+    refuseOpenTransactionOn(opener, "restoreBackup");
+    throw usageError(
+      `restoreBackup was handed a connection open on ${databasePath}, which would go on using the replaced file. Close the app's connections to it and pass one on another database (an in-memory one will do).`,
+    );
+  }
+  if (isSameFile(backupFile, databasePath)) throw backupIsDatabaseError(backupFile, databasePath);
+  const folder = nodePath().dirname(databasePath);
+  if (fileKindAt(folder) !== "directory") throw databaseFolderMissingError(databasePath, folder);
+  const source = openBackup(opener, backupFile, busyTimeoutMs);
+  const exists = fileKindAt(databasePath) === "file";
+  let replacement: string | null = nodePath().join(folder, `.${nodePath().basename(databasePath)}.${nodeCrypto().randomBytes(6).toString("hex")}.restoring`);
+  let kept: Pick<RestoreResult, "previous" | "setAside"> = { previous: null, setAside: null };
   try {
-    // One read transaction from the check to the comparison: what was checked is what gets copied
-    // and what the copy is compared with, even if something rewrites the backup file meanwhile.
-    source.exec("BEGIN");
-    const inspection = inspectOpenBackup(source, backupFile, tableName, busyTimeoutMs);
-    const foreignReasons = options.migrations ? compareBackupWithRegistry(inspection, options.migrations) : [];
+    const { version, history } = inspectBackup(source, backupFile, tableName, busyTimeoutMs);
+    const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
-    const folder = nodePath().dirname(databasePath);
-    if (!nodeFs().existsSync(folder) || !nodeFs().statSync(folder).isDirectory()) throw databaseFolderMissingError(databasePath, folder);
-
-    const existed = nodeFs().existsSync(databasePath);
-    let previous: BackupRecord | null = null;
-    let setAside: string | null = null;
-    const keepDirectory = folderForReplacedDatabase(backupFile, databasePath);
-    if (!existed) {
-      try {
-        // A database restored where there was none holds the backup's data: made with the backup's mode.
-        createFileExclusively(databasePath, privateModeFor(backupFile));
-      } catch {
-        // SQLite says why, typed, as it opens the path.
-      }
-    } else {
-      try {
-        previous = await snapshotCurrent(opener, databasePath, keepDirectory, tableName, busyTimeoutMs);
-      } catch (error) {
-        // A database too broken to snapshot, or whose snapshot restore would refuse, is what a restore
-        // is for: keep its bytes, then replace it.
-        if (!(error instanceof StepwiseError && (error.is("DATABASE_DAMAGED") || (error.is("DATABASE_UNUSABLE") && UNREADABLE_CODES.has(error.details.sqliteCode ?? ""))))) throw error;
-        setAside = setAsideUnusable(databasePath, keepDirectory);
-      }
+    writeReplacement(source, replacement, exists ? databasePath : backupFile, busyTimeoutMs);
+    if (exists) {
+      const keepIn = canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder;
+      kept = await keepReplaced(opener, databasePath, keepIn, { tableName, busyTimeoutMs, migrations });
     }
-    try {
-      await copyAndConfirm(opener, source, { backupFile, databasePath, busyTimeoutMs, previous, tableName, migrations: options.migrations ?? null });
-    } catch (error) {
-      if (!(error instanceof StepwiseError && error.is("RESTORE_UNVERIFIED"))) {
-        // The database is as it was, so its snapshot is only clutter that pruning would count, and a
-        // database that did not exist must not be left behind as an empty file.
-        if (previous) nodeFs().rmSync(previous.path, { force: true });
-        if (!existed || setAside) removeDatabaseFiles(databasePath);
-        if (setAside) putBack(setAside, databasePath);
-      }
-      throw error;
-    }
-    return { databasePath, restoredFrom: backupFile, version: inspection.version, previous, setAside, foreignReasons };
+    for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
+    nodeFs().renameSync(replacement, databasePath);
+    replacement = null;
+    return { databasePath, restoredFrom: backupFile, version, ...kept, foreignReasons };
+  } catch (error) {
+    // Nothing was replaced: the copies made on the way are clutter.
+    for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
+    throw error;
   } finally {
-    // Ends the read transaction: it wrote nothing, and on a damaged file a COMMIT can fail with
-    // SQLITE_CORRUPT and hide the BACKUP_INVALID being thrown; the driver's rollback never throws.
-    source.rollback();
     closeQuietly(source);
   }
 }
 
-/**
- * The app's connection, open on the very database being restored and inside a transaction, holds a
- * lock the restore would wait on until the busy timeout, and a restore under it would pull the
- * content from under that transaction. Refused at once instead; a connection on another database
- * (the usual in-memory opener) does not count.
- *
- * @throws `TRANSACTION_OPEN` when `opener` is inside a transaction on `databasePath`.
- */
-function refuseRestoreUnderOwnTransaction(opener: SyncDriver, databasePath: string): void {
-  if (!opener.inTransaction()) return;
-  const openerFile = opener.filePath;
-  if (openerFile === null) return;
-  try {
-    const open = nodeFs().statSync(openerFile);
-    const target = nodeFs().statSync(databasePath);
-    if (open.dev !== target.dev || open.ino !== target.ino) return;
-  } catch {
-    // One of them does not exist: the opener cannot be open on the database being restored.
-    return;
-  }
-  throw transactionOpenError({ driver: opener.name, operation: "restoreBackup" });
+/** restore has no --backup option: the folders it writes are the database's and the backup's. */
+const RESTORE_FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
+
+/** The same file under two names (the same path, a hard link, a symlink), by device and inode. */
+function isSameFile(a: string, b: string): boolean {
+  const [first, second] = [a, b].map((file) => nodeFs().statSync(file, { throwIfNoEntry: false }));
+  return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
 }
 
-/**
- * The same file under two names (a hard link, a symlink, the same path) is caught by device and inode:
- * the copy would read and write one file, and its own read lock would look like another connection's.
- *
- * @throws `BACKUP_IS_DATABASE` when `backupFile` is the database file.
- */
-function refuseRestoreOntoItself(backupFile: string, databasePath: string): void {
-  let backup: ReturnType<typeof statSync>;
-  let database: ReturnType<typeof statSync>;
+function canWrite(folder: string): boolean {
   try {
-    backup = nodeFs().statSync(backupFile);
-    database = nodeFs().statSync(databasePath);
+    nodeFs().accessSync(folder, nodeFs().constants.W_OK);
+    return true;
   } catch {
-    // One of them does not exist: they cannot be the same file (the backup's absence is reported later).
-    return;
-  }
-  if (backup.dev === database.dev && backup.ino === database.ino) throw backupIsDatabaseError(backupFile, databasePath);
-}
-
-/**
- * Where the replaced database is kept: next to the backup, where the user is already looking; when
- * that folder cannot be written (a read-only mount of archived backups), next to the database, which
- * a restore must be able to write anyway.
- */
-function folderForReplacedDatabase(backupFile: string, databasePath: string): string {
-  const besideBackup = nodePath().dirname(backupFile);
-  try {
-    nodeFs().accessSync(besideBackup, nodeFs().constants.W_OK);
-    return besideBackup;
-  } catch {
-    return nodePath().dirname(databasePath);
+    return false;
   }
 }
 
-const UNREADABLE_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
-const DATABASE_FILE_SUFFIXES = ["", "-journal", "-wal", "-shm"];
-
-function removeDatabaseFiles(databasePath: string): void {
-  for (const suffix of DATABASE_FILE_SUFFIXES) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
+function invalidBackupError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null): StepwiseError<"BACKUP_INVALID"> {
+  const message = text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`;
+  return new StepwiseError("BACKUP_INVALID", message, { file, reason, kind }, cause === undefined ? undefined : { cause });
 }
 
-/**
- * Copies an unusable database file (and any journal beside it, which must not be replayed into the
- * restored content) next to the backup, byte for byte, then removes them. Returns the copy's path.
- * The originals are removed only once every copy is complete; a copy that fails (no room, a size
- * limit, no permission) is removed, the database is left as it was, and the failure is typed.
- *
- * @throws `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` naming `directory`.
- */
-function setAsideUnusable(databasePath: string, directory: string): string {
-  const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+/** Opens the backup read-only once it is known to be a regular file (a FIFO would block the open forever). */
+function openBackup(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
+  const kind = fileKindAt(file);
+  if (kind !== "file") throw invalidBackupError(file, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
   try {
-    for (const suffix of DATABASE_FILE_SUFFIXES) {
-      // Exclusive: a link planted under the new name is not written through; the copy keeps the file's mode.
-      if (nodeFs().existsSync(`${databasePath}${suffix}`)) nodeFs().copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`, nodeFs().constants.COPYFILE_EXCL);
-    }
+    return opener.openFile!(file, { readonly: true, busyTimeoutMs });
   } catch (error) {
-    for (const suffix of DATABASE_FILE_SUFFIXES) nodeFs().rmSync(`${aside}${suffix}`, { force: true });
-    throw setAsideError(error, directory, aside, databasePath);
+    if (isLocked(opener, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    throw invalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
   }
-  removeDatabaseFiles(databasePath);
-  return aside;
 }
 
-/** restore has no --backup option: the replaced database goes beside the backup, or else beside the database. */
-const RESTORE_FOLDER_REMEDY = "restore keeps the database it replaces there (or, when that folder is read-only, next to the database); make one of them writable.";
+type HistoryRow = { readonly version: number; readonly name: string; readonly checksum: string };
 
-const NO_ROOM_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
-const UNWRITABLE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EISDIR", "EEXIST"]);
-
-function setAsideError(error: unknown, directory: string, aside: string, databasePath: string): unknown {
-  const errno = (error as NodeJS.ErrnoException | null)?.code;
-  if (typeof errno !== "string") return error;
-  if (NO_ROOM_ERRNOS.has(errno)) {
-    return backupDiskFullError({ directory, path: aside, systemCode: errno, availableBytes: freeBytesIn(directory), neededBytes: sizeOf(databasePath), cause: error });
-  }
-  if (UNWRITABLE_ERRNOS.has(errno)) return backupFolderUnwritableError(directory, errno, error, RESTORE_FOLDER_REMEDY);
-  return error;
-}
-
-function sizeOf(file: string): number | null {
+/**
+ * The backup's version and history, once `quick_check` finds it intact (it reads every page, which
+ * finds a truncated or overwritten file at a fraction of `integrity_check`'s cost) and it has a
+ * history table, or nothing at all: the version-0 backup of a database before its first migration.
+ */
+function inspectBackup(db: SyncDriver, file: string, tableName: string, busyTimeoutMs: number): { version: number; history: readonly HistoryRow[] } {
   try {
-    return nodeFs().statSync(file).size;
-  } catch {
-    return null;
-  }
-}
-
-function putBack(aside: string, databasePath: string): void {
-  for (const suffix of DATABASE_FILE_SUFFIXES) {
-    if (nodeFs().existsSync(`${aside}${suffix}`)) nodeFs().copyFileSync(`${aside}${suffix}`, `${databasePath}${suffix}`);
-  }
-}
-
-async function snapshotCurrent(opener: SyncDriver, databasePath: string, directory: string, tableName: string, busyTimeoutMs: number): Promise<BackupRecord> {
-  const current = openTarget(opener, databasePath, busyTimeoutMs);
-  try {
+    const problems = quickCheckProblems(db);
+    if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
     const store = new HistoryStore(tableName);
-    const keys = runSync(store.exists(), current) ? runSync(store.readKeys(), current) : [];
-    // The restored file must survive; pruning could pick it as the oldest.
-    return await takeBackup(current, { directory, version: highestRecordedVersion(keys), keep: Number.MAX_SAFE_INTEGER, tableName });
+    if (!runSync(store.exists(), db)) {
+      const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
+      if (Number(row?.used) === 0) return { version: 0, history: [] };
+      throw invalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+    }
+    runSync(store.assertShape(), db);
+    const history = runSync(readAllHistory(store), db);
+    return { version: highestRecordedVersion(history), history };
   } catch (error) {
-    if (error instanceof StepwiseError && error.is("BACKUP_FOLDER_UNWRITABLE"))
-      throw backupFolderUnwritableError(error.details.directory, error.details.systemCode, error.cause, RESTORE_FOLDER_REMEDY);
-    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(current, error));
+    if (error instanceof StepwiseError) throw error;
+    if (isLocked(db, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
+    throw invalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(db, error) ?? String(error)})`, error);
+  }
+}
+
+/** Where the backup's history disagrees with the registry: versions it lacks, names or checksums that differ. */
+function compareWithRegistry(history: readonly HistoryRow[], migrations: MigrationRegistry): ForeignBackupReason[] {
+  const byVersion = new Map(migrations.map((entry) => [entry.version, entry]));
+  return history.flatMap((row): ForeignBackupReason[] => {
+    const entry = byVersion.get(row.version);
+    if (!entry) return [{ version: row.version, kind: "unknown-version", backup: row.name, registry: null }];
+    if (entry.name !== row.name) return [{ version: row.version, kind: "name", backup: row.name, registry: entry.name }];
+    return matchesRecordedChecksum(entry, row.checksum) ? [] : [{ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum }];
+  });
+}
+
+/** The backup's content (its own `-wal`'s included) as one file, with the mode and, where allowed, the owner of the file it replaces. */
+function writeReplacement(source: SyncDriver, replacement: string, modeFrom: string, busyTimeoutMs: number): void {
+  try {
+    createFileExclusively(replacement, privateModeFor(modeFrom));
+    const { uid, gid } = nodeFs().statSync(modeFrom);
+    try {
+      nodeFs().chownSync(replacement, uid, gid);
+    } catch {
+      // Only root may give a file away; the restorer then owns it, as it owns the folder's other files.
+    }
+    source.run("VACUUM INTO ?", [replacement]);
+  } catch (error) {
+    throw backupWriteError(error, source, nodePath().dirname(replacement), replacement, busyTimeoutMs, RESTORE_FOLDER_REMEDY);
+  }
+}
+
+interface Settings {
+  readonly tableName: string;
+  readonly busyTimeoutMs: number;
+  readonly migrations: MigrationRegistry | undefined;
+}
+
+/** Refuses while the database is in use, then keeps it as a backup in `directory`, or as its bytes when SQLite cannot read it. */
+async function keepReplaced(opener: SyncDriver, databasePath: string, directory: string, settings: Settings): Promise<Pick<RestoreResult, "previous" | "setAside">> {
+  const { busyTimeoutMs } = settings;
+  let current: SyncDriver;
+  try {
+    current = opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
+  } catch (error) {
+    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
+  }
+  try {
+    await waitUntilUnused(current, databasePath, settings);
+    const store = new HistoryStore(settings.tableName);
+    const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
+    // Kept whatever `keep`: pruning could otherwise pick it as the oldest.
+    return { previous: await takeBackup(current, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
+  } catch (error) {
+    const code = error instanceof StepwiseError ? (error.is("DATABASE_DAMAGED") ? "SQLITE_CORRUPT" : error.is("DATABASE_UNUSABLE") ? error.details.sqliteCode : null) : sqliteCodeFrom(current, error);
+    if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) throw translateSqliteError(error, busyTimeoutMs, code);
+    const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    try {
+      nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
+    } catch (copyError) {
+      nodeFs().rmSync(aside, { force: true });
+      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs, RESTORE_FOLDER_REMEDY);
+    }
+    return { previous: null, setAside: aside };
   } finally {
     closeQuietly(current);
   }
 }
 
-function openTarget(opener: SyncDriver, databasePath: string, busyTimeoutMs: number): SyncDriver {
-  try {
-    return opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
-  } catch (error) {
-    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
+/**
+ * Waits within the busy timeout until no `transaction: false` migration runs on the database and no
+ * other process holds its locks, then until no transaction is open on it (`BEGIN EXCLUSIVE`).
+ *
+ * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes, past the busy timeout.
+ */
+async function waitUntilUnused(current: SyncDriver, databasePath: string, { tableName, busyTimeoutMs, migrations }: Settings): Promise<void> {
+  for (const deadline = Date.now() + busyTimeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 25))) {
+    const running = runningMigration(current, tableName, migrations);
+    const holders = findLockHolders(databasePath);
+    if (running === null && holders.length === 0) break;
+    if (Date.now() < deadline) continue;
+    throw running !== null ? migrationInProgressError({ ...running, waitedMs: busyTimeoutMs }) : databaseLockedError(busyTimeoutMs, null, holders, busyTimeoutMs);
   }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** After this many copies that read back wrong although no lock was in the way, stop retrying. */
-const UNEXPLAINED_MISMATCH_LIMIT = 3;
-
-async function copyAndConfirm(
-  opener: SyncDriver,
-  source: SyncDriver,
-  target: {
-    backupFile: string;
-    databasePath: string;
-    busyTimeoutMs: number;
-    previous: BackupRecord | null;
-    tableName: string;
-    migrations: MigrationRegistry | null;
-  },
-): Promise<void> {
-  const deadline = Date.now() + target.busyTimeoutMs;
-  let unexplained = 0;
-  // Sticky across attempts: once left, the database is in rollback-journal mode until put back.
-  let leftWal = false;
   try {
-    for (;;) {
-      waitForExclusiveAccess(opener, target.databasePath, target.busyTimeoutMs, deadline);
-      const inProgress = migrationInProgress(opener, target.databasePath, target.tableName, target.migrations);
-      if (inProgress !== null) {
-        if (Date.now() >= deadline) throw migrationInProgressError({ ...inProgress, waitedMs: target.busyTimeoutMs });
-        await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
-        continue;
-      }
-      const journal = leaveWalForOtherPageSize(opener, source, target.databasePath, target.busyTimeoutMs);
-      if (journal === "busy") {
-        // Leaving WAL needs every other connection closed, and SQLite does not wait for that itself.
-        if (Date.now() >= deadline) throw databaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
-        await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
-        continue;
-      }
-      if (journal === "left") leftWal = true;
-      let copied = false;
-      try {
-        // 0 pages when the first step found the database locked and copied nothing.
-        copied = (await source.backupTo!(target.databasePath)) > 0;
-      } catch (error) {
-        if (!isLockError(source, error)) throw translateSqliteError(error, target.busyTimeoutMs, sqliteCodeFrom(source, error));
-      }
-      const mismatches = compareWithTarget(opener, source, target.databasePath);
-      if (mismatches.length === 0) {
-        if (leftWal) {
-          setJournalMode(opener, target.databasePath, "WAL", target.busyTimeoutMs);
-          leftWal = false;
-        }
-        return;
-      }
-      if (copied) unexplained++;
-      if (Date.now() >= deadline) {
-        throw databaseLockedError(target.busyTimeoutMs, null, findLockHolders(target.databasePath), waitedUntil(deadline, target.busyTimeoutMs));
-      }
-      if (unexplained >= UNEXPLAINED_MISMATCH_LIMIT) {
-        throw restoreUnverifiedError({ databasePath: target.databasePath, backupFile: target.backupFile, mismatches, previousBackup: target.previous?.path ?? null });
-      }
-      await sleep(Math.min(25, Math.max(0, deadline - Date.now())));
-    }
+    current.exec("BEGIN EXCLUSIVE");
+    current.exec("COMMIT");
   } catch (error) {
-    // A failed restore leaves the database as it was, journal mode included.
-    if (leftWal) {
-      try {
-        setJournalMode(opener, target.databasePath, "WAL", target.busyTimeoutMs);
-      } catch {
-        // The error being thrown says why the restore failed; this one would only hide it.
-      }
-    }
-    throw error;
+    throw isLocked(current, error) ? databaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath)) : error;
   }
 }
 
 /**
- * A `transaction: false` migration that another process is still running, read from the database's
- * `started` rows and judged by its owner lock (see `migration-owner.ts`); `null` when there is none.
- * Copying under it would let it keep writing into the restored content, so restore waits for it, as
- * `up` and `repair` do. A `started` row whose owner is gone is an interrupted migration, which a
- * restore is a legitimate way out of.
+ * A `transaction: false` migration whose recorded owner is alive (by its owner lock, else its pid),
+ * which would go on writing into the replaced file. One whose owner is gone was interrupted, and a
+ * restore is a way out of it.
  */
-function migrationInProgress(
-  opener: SyncDriver,
-  databasePath: string,
-  tableName: string,
-  migrations: MigrationRegistry | null,
-): { version: number; file: string; startedAt: string; owner: { pid: number; host: string } | null } | null {
-  let db: SyncDriver;
-  try {
-    db = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs: 0 });
-  } catch {
-    return null;
+function runningMigration(db: SyncDriver, tableName: string, migrations: MigrationRegistry | undefined) {
+  const store = new HistoryStore(tableName);
+  if (!runSync(store.exists(), db)) return null;
+  for (const { version, startedAt } of runSync(store.readKeys(), db)) {
+    if (startedAt === null) continue;
+    const owner = parseMigrationOwner(runSync(store.readStartedRow(version), db)?.owner ?? null);
+    if (assessMigrationOwner(owner, owner?.lockFile && db.probeOwnerLock ? db.probeOwnerLock(owner.lockFile) : null) !== "alive") continue;
+    const file = migrations?.find((entry) => entry.version === version)?.file ?? `version ${version}`;
+    return { version, file, startedAt, owner: owner === null ? null : { pid: owner.pid, host: owner.host } };
   }
-  try {
-    const store = new HistoryStore(tableName);
-    if (!runSync(store.exists(), db)) return null;
-    for (const key of runSync(store.readKeys(), db)) {
-      if (key.startedAt === null) continue;
-      const owner = parseMigrationOwner(runSync(store.readStartedRow(key.version), db)?.owner ?? null);
-      // The owner lock when the row names one, else the pid, as `up` judges a recorded owner.
-      const lock = owner?.lockFile && db.probeOwnerLock ? db.probeOwnerLock(owner.lockFile) : null;
-      if (assessMigrationOwner(owner, lock) === "alive") {
-        const file = migrations?.find((entry) => entry.version === key.version)?.file ?? `version ${key.version}`;
-        return { version: key.version, file, startedAt: key.startedAt, owner: owner === null ? null : { pid: owner.pid, host: owner.host } };
-      }
-    }
-    return null;
-  } catch {
-    // Unreadable history: the copy replaces it; the checks around the copy report real trouble.
-    return null;
-  } finally {
-    closeQuietly(db);
-  }
+  return null;
 }
 
-/**
- * Waits, up to the deadline, until no other connection holds a lock that would make the copy give up:
- * an exclusive lock needs every rollback-journal reader gone, and in WAL mode the write lock free.
- */
-function waitForExclusiveAccess(opener: SyncDriver, databasePath: string, busyTimeoutMs: number, deadline: number): void {
-  const probe = openTarget(opener, databasePath, Math.max(0, deadline - Date.now()));
-  try {
-    probe.exec("BEGIN EXCLUSIVE");
-    probe.exec("COMMIT");
-  } catch (error) {
-    if (isLockError(probe, error)) throw databaseLockedError(busyTimeoutMs, error, findLockHolders(databasePath), waitedUntil(deadline, busyTimeoutMs));
-    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(probe, error));
-  } finally {
-    closeQuietly(probe);
-  }
-}
-
-/**
- * A WAL-mode database cannot change its page size, so the backup API refuses to copy a backup with
- * another one into it (SQLITE_READONLY, as if the file were read-only). Leaving WAL mode for the
- * copy lifts that; the caller switches back once the copy is confirmed (or has failed). `busy` when
- * another connection is open, which leaving WAL mode needs gone; the caller retries within the busy timeout.
- */
-function leaveWalForOtherPageSize(opener: SyncDriver, source: SyncDriver, databasePath: string, busyTimeoutMs: number): "unchanged" | "left" | "busy" {
-  const target = openTarget(opener, databasePath, busyTimeoutMs);
-  try {
-    if (String(readValue(target, "PRAGMA journal_mode")).toLowerCase() !== "wal") return "unchanged";
-    if (Number(readValue(target, "PRAGMA page_size")) === Number(readValue(source, "PRAGMA page_size"))) return "unchanged";
-    // SQLite answers with the mode it is in, and does not throw, when others keep it from leaving WAL.
-    if (String(readValue(target, "PRAGMA journal_mode = DELETE")).toLowerCase() === "wal") return "busy";
-    return "left";
-  } catch (error) {
-    if (isLockError(target, error)) return "busy";
-    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(target, error));
-  } finally {
-    closeQuietly(target);
-  }
-}
-
-function setJournalMode(opener: SyncDriver, databasePath: string, mode: "WAL", busyTimeoutMs: number): void {
-  const target = openTarget(opener, databasePath, busyTimeoutMs);
-  try {
-    readValue(target, `PRAGMA journal_mode = ${mode}`);
-  } catch (error) {
-    throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(target, error));
-  } finally {
-    closeQuietly(target);
-  }
-}
-
-function compareWithTarget(opener: SyncDriver, source: SyncDriver, databasePath: string): string[] {
-  const expected = fingerprintDatabase(source);
-  let fresh: SyncDriver | null = null;
-  try {
-    fresh = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs: 0 });
-    const check = readValue(fresh, "PRAGMA quick_check");
-    const mismatches = compareFingerprints(expected, fingerprintDatabase(fresh));
-    return check === "ok" ? mismatches : ["integrity", ...mismatches];
-  } catch (error) {
-    // Read back while another connection holds an exclusive lock: the copy cannot be confirmed yet.
-    if (isLockError(fresh ?? opener, error)) return ["unreadable while locked"];
-    throw translateSqliteError(error, 0, sqliteCodeFrom(fresh ?? opener, error));
-  } finally {
-    if (fresh !== null) closeQuietly(fresh);
-  }
-}
-
-/** How long a wait that ends now has lasted, given the deadline it had when it began `busyTimeoutMs` before it. */
-function waitedUntil(deadline: number, busyTimeoutMs: number): number {
-  return Math.max(0, Date.now() - deadline + busyTimeoutMs);
+function isLocked(driver: SyncDriver, error: unknown): boolean {
+  const code = sqliteCodeFrom(driver, error);
+  return code !== null ? /^SQLITE_(BUSY|LOCKED)/.test(code) : driver.classifyError(error).kind === "locked";
 }

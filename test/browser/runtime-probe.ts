@@ -22,9 +22,10 @@ const results: ProbeResult[] = [];
 const scope = globalThis as { probeResults?: ProbeResult[]; probeDone?: boolean; wasmUrl?: string; document?: unknown; postMessage?: (message: unknown) => void };
 scope.probeResults = results;
 
-function probe(name: string, action: () => unknown): void {
+/** Runs `action` and records its outcome; a promise it returns (a net that copies files) is awaited. */
+async function probe(name: string, action: () => unknown): Promise<void> {
   try {
-    const value = action();
+    const value = await action();
     results.push({ name, ok: true, code: null, detail: JSON.stringify(value) ?? "" });
   } catch (error) {
     const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : null;
@@ -83,28 +84,28 @@ async function main(): Promise<void> {
   const SQL = await initSqlJs({ locateFile: () => scope.wasmUrl ?? "/sql-wasm.wasm" });
   const db: Database = new SQL.Database();
   const manager = new MigrationManager(db, registry);
-  probe("rehearseUp", () => rehearseUp(manager).steps.length);
-  probe("up", () => manager.up().steps.map((step) => step.version));
-  probe("batch walked every BLOB key", () => {
+  await probe("rehearseUp", () => rehearseUp(manager).steps.length);
+  await probe("up", () => manager.up().steps.map((step) => step.version));
+  await probe("batch walked every BLOB key", () => {
     const seen = db.exec("SELECT count(*) FROM files WHERE seen = 1")[0]!.values[0]![0];
     if (seen !== 4) throw new Error(`seen ${String(seen)} of 4`);
     return seen;
   });
-  probe("status", () => manager.status().currentVersion);
-  probe("history", () => manager.history().length);
-  probe("verifySchema", () => verifySchema(manager).ok);
-  probe("upWithBackup", () => upWithBackup(manager, { backup: { directory: "/backups" } }));
-  probe("down", () => manager.down({ to: 0 }).toVersion);
-  probe("up again", () => manager.up().toVersion);
+  await probe("status", () => manager.status().currentVersion);
+  await probe("history", () => manager.history().length);
+  await probe("verifySchema", () => verifySchema(manager).ok);
+  await probe("upWithBackup", () => upWithBackup(manager, { backup: { directory: "/backups" } }));
+  await probe("down", () => manager.down({ to: 0 }).toVersion);
+  await probe("up again", () => manager.up().toVersion);
 
   const withBroken = new MigrationManager(db, [...registry, brokenOutsideTransaction]);
-  probe("failing migration outside a transaction", () => withBroken.up());
-  probe("up after the interrupted migration", () => withBroken.up());
-  probe("repairIncompleteMigration", () => repairIncompleteMigration(withBroken, { version: 4, resolution: "forget" }).resolution);
+  await probe("failing migration outside a transaction", () => withBroken.up());
+  await probe("up after the interrupted migration", () => withBroken.up());
+  await probe("repairIncompleteMigration", () => repairIncompleteMigration(withBroken, { version: 4, resolution: "forget" }).resolution);
 
   const adopted = new SQL.Database();
   adopted.exec("CREATE TABLE files (hash BLOB PRIMARY KEY, size INTEGER NOT NULL)");
-  probe("baselineDatabase", () => baselineDatabase(new MigrationManager(adopted, registry), 1).recorded);
+  await probe("baselineDatabase", () => baselineDatabase(new MigrationManager(adopted, registry), 1).recorded);
   finish();
 }
 

@@ -24,7 +24,7 @@ const driver = createBetterSqlite3Driver(db);
 const answers = {
   // A started row names an owner lock sidecar; a FIFO planted under that name.
   probe: driver.probeOwnerLock!(path.basename(fifo("app.db-stepwise-owner-planted"))),
-  listed: listBackups(path.join(dir, "backups"), fifo("other.db"), { driver }),
+  listed: listBackups(path.join(dir, "backups"), fifo("other.db")),
   restore: await restoreBackup({ driver, backupFile: fifo("backup.bak"), databasePath: path.join(dir, "restored.db") }).then(
     () => "restored",
     (error: { code?: string }) => error.code,

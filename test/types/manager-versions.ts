@@ -6,7 +6,7 @@
 import type { Database } from "better-sqlite3";
 import { migrate as migratePg, MigrationManager as PgMigrationManager } from "stepwise-migrate/pg";
 import type pg from "pg";
-import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, upWithOnlineBackup, verifySchema, type MigrationRegistry } from "../support/stepwise.js";
+import { MigrationManager, baselineDatabase, migrate, rehearseUp, upWithBackup, verifySchema, type MigrationRegistry } from "../support/stepwise.js";
 import { migrations, type MigrationVersion } from "../../generated/registry.js";
 
 declare const db: Database;
@@ -57,9 +57,9 @@ manager.planUp({ rehearse: true });
 baselineDatabase(manager, 5);
 // @ts-expect-error 6 is not a version of the registry
 baselineDatabase(manager, 6);
-upWithBackup(manager, { to: 4, backup: { directory: "backups" } });
+void upWithBackup(manager, { to: 4, backup: { directory: "backups" } });
 // @ts-expect-error 6 is not a version of the registry
-void upWithOnlineBackup(manager, { to: 6, backup: { directory: "backups" } });
+void upWithBackup(manager, { to: 6, backup: { directory: "backups" } });
 // @ts-expect-error backups moved out of up
 manager.up({ backup: { directory: "backups" } });
 verifySchema(manager, { refuseDrift: true });

@@ -4,9 +4,7 @@ import { StepwiseError } from "../../core/errors.js";
 import { usageError } from "../../core/error-factories.js";
 import type { TransactionMode } from "../../core/options.js";
 import type { MigrationRegistry } from "../../core/types.js";
-import { DEFAULT_BACKUP_KEEP } from "../../safety/backup-defaults.js";
-import { chooseBackupMethod, upWithBackupMethod } from "../backup-method.js";
-import { requireBackupManager } from "../backup-refusals.js";
+import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../../safety/backup.js";
 import { refuseServerBackup, resolvePath } from "../database-target.js";
 import { formatRehearsal } from "../format-safety.js";
 import type { CliManager } from "../open-database.js";
@@ -63,7 +61,7 @@ async function runUp<R extends MigrationRegistry>(kit: CommandKit<R>, command: C
   };
   if (options.dryRun) return rehearseUp(kit, command, to, transaction.transaction === "all", Boolean(options.json));
   const { dangerouslySkipIntegrityCheck = false } = options;
-  // Only a backup is checked: plain up would read the whole file at every start (see backup-check.ts).
+  // Only a backup is checked: plain up would read the whole file at every start.
   if (dangerouslySkipIntegrityCheck && options.backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
   if (options.backup === undefined) {
     await withManager(session, command, "write", async (manager) => output.printResult(await manager.up({ ...to, ...transaction }), Boolean(options.json)), preflight);
@@ -78,18 +76,16 @@ async function runUp<R extends MigrationRegistry>(kit: CommandKit<R>, command: C
     session,
     command,
     "write",
-    async (cliManager, databasePath) => {
-      const manager = requireBackupManager(cliManager, operation);
+    async (manager, databasePath) => {
       const backup = { directory: backupDirectory ?? defaultBackupDirectory(databasePath), keep: options.keepBackups ?? DEFAULT_BACKUP_KEEP };
-      output.backupMethod = chooseBackupMethod(manager);
-      const result = await upWithBackupMethod(manager, output.backupMethod, { ...to, ...transaction, backup, dangerouslySkipIntegrityCheck });
+      const result = await upWithBackup(manager, { ...to, ...transaction, backup, dangerouslySkipIntegrityCheck });
       // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
-      output.printResult(result.backup ? { ...result, backupMethod: output.backupMethod } : result, Boolean(options.json));
+      output.printResult(result.backup ? { ...result, backupMethod: result.backup.method } : result, Boolean(options.json));
     },
-    async (cliManager) => {
-      const manager = requireBackupManager(cliManager, operation);
+    async (manager) => {
+      // A driver without files (sql.js) is refused before a database file is made.
+      backupDriverOf(manager, "upWithBackup", "openFile");
       await preflight(manager);
-      chooseBackupMethod(manager);
     },
   );
 }

