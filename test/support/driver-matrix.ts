@@ -338,9 +338,11 @@ export async function openWithAnyDriver(file: string): Promise<TestDatabase> {
  * skipped as a whole with the reason printed. Await it at the top level of the test file:
  *
  *   await describeEachDriver("up and down", (h) => { test("…", (t) => h.withDatabase((db) => …)); });
+ *
+ * `quickOn` names the drivers the quick run takes (see {@link SuiteScope}); the full run takes all.
  */
-export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void): Promise<void> {
-  for (const underTest of availableDrivers()) {
+export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void, scope: SuiteScope = {}): Promise<void> {
+  for (const underTest of availableDrivers().filter((candidate) => inScope(scope, candidate.name))) {
     const harness = await harnessOf(underTest);
     if (typeof harness === "string") {
       describe(`${title} [${underTest.name}]`, { skip: harness }, () => {});
@@ -349,6 +351,22 @@ export async function describeEachDriver(title: string, body: (harness: DriverHa
     }
     describe(`${title} [${underTest.name}]`, () => body(harness));
   }
+}
+
+/**
+ * Which drivers a suite runs on. A suite about what every driver does differently (transactions,
+ * locks, errors, files) runs on all of them in every run. A suite that checks the core's logic in
+ * depth (every spelling of a key, every kind of drift) proves little more on the ninth driver than on
+ * the first two that implement it differently: `quickOn` names those, and the quick run (`npm test`)
+ * takes only them, while the full run (`STEPWISE_FULL=1`, `.ci/run`) takes every driver.
+ */
+export interface SuiteScope {
+  /** The drivers (by {@link DriverUnderTest.name} or {@link AsyncDriverUnderTest.name}) the quick run takes. */
+  readonly quickOn?: readonly string[];
+}
+
+function inScope(scope: SuiteScope, name: string): boolean {
+  return FULL_RUN || scope.quickOn === undefined || process.env.STEPWISE_DRIVERS !== undefined || scope.quickOn.includes(name);
 }
 
 /**
@@ -775,8 +793,8 @@ export function availableAsyncDrivers(): AsyncDriverUnderTest[] {
  * {@link describeEachDriver} for async drivers: declares `body`'s tests once per async driver, each
  * inside a `describe` named `title [driver]`. Await it at the top level of the test file.
  */
-export async function describeEachAsyncDriver(title: string, body: (harness: AsyncDriverHarness) => void): Promise<void> {
-  for (const underTest of availableAsyncDrivers()) {
+export async function describeEachAsyncDriver(title: string, body: (harness: AsyncDriverHarness) => void, scope: SuiteScope = {}): Promise<void> {
+  for (const underTest of availableAsyncDrivers().filter((candidate) => inScope(scope, candidate.name))) {
     const unavailable = underTest.unavailableReason?.() ?? null;
     if (unavailable !== null) {
       describe(`${title} [${underTest.name}]`, () => test("cannot run on this machine", (t) => skipWithReason(t, unavailable)));
