@@ -25,12 +25,11 @@ import { verifySchema } from "../safety/verify.js";
 import { chooseBackupMethod, upWithBackupMethod } from "./backup-method.js";
 import { requireBackupManager } from "./backup-refusals.js";
 import { collectDatabaseInfo } from "./database-info.js";
-import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, type CommandScope } from "./database-target.js";
+import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, withManager, type CommandScope } from "./database-target.js";
 import { formatBaseline, formatHistory, formatInfo, formatRehearsal, formatRestore, formatResult, formatStatus, formatVerification, type Palette } from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliSpelling, renameInFix } from "./report-error.js";
-import { withManager } from "./with-manager.js";
 
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";

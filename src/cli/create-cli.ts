@@ -12,7 +12,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup-defaults.js";
 import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
 import * as commands from "./commands.js";
-import type { CliSession, CommandScope, GlobalFlags } from "./database-target.js";
+import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 import { createPalette } from "./format.js";
 import { createCliOutput, writerIgnoringClosedStream, type Report } from "./output.js";
@@ -30,7 +30,6 @@ import {
 } from "./parse-options.js";
 import { renameCommandMentions, reportError } from "./report-error.js";
 import { redactArguments, redactConnectionString } from "./secrets.js";
-import { readAppliedHistory } from "./with-manager.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 

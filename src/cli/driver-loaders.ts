@@ -7,29 +7,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
 import { driverRuntimeUnsupportedError } from "../core/error-factories.js";
-import type { SyncMigrationManager } from "../core/manager.js";
-import type { MigrationManagerProps } from "../core/options.js";
-import type { MigrationRegistry } from "../core/types.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { CliDriverName } from "./driver-names.js";
-import { connectBetterSqlite3, loadLibrary, type CliManager, type DriverLoader, type OpenDatabaseOptions, type SqliteConnection } from "./open-database.js";
+import { connectBetterSqlite3, loadLibrary, sqliteConnection, type DriverLoader } from "./open-database.js";
 import { connectLibsqlClient, connectPostgres } from "./open-server.js";
-
-/** A stepwise driver module's two managers, over the library's connection `D`. */
-interface DriverModule<D> {
-  readonly MigrationManager: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
-  readonly AsyncMigrationManager: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
-}
-
-/** The connection `open` gets from a SQLite library: `db` and both managers on it. */
-function connection<D extends { exec(sql: string): unknown; close(): unknown }, R extends MigrationRegistry>(db: D, options: OpenDatabaseOptions<R>, module: DriverModule<D>): SqliteConnection<R> {
-  return {
-    db,
-    createManager: () => new module.MigrationManager(db, options.migrations, options.props),
-    createAsyncManager: () => new module.AsyncMigrationManager(db, options.migrations, options.props) as CliManager<R>,
-  };
-}
 
 /** The running runtime, as errors name it. */
 function runtimeName(): string {
@@ -84,7 +66,7 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
   "node-sqlite": async () => {
     assertNodeSqliteRuntime();
     const [{ DatabaseSync }, module] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
-    return (file, _exists, options) => connection(new DatabaseSync(file), options, module);
+    return (file, _exists, options) => sqliteConnection(new DatabaseSync(file), options, module);
   },
   "bun-sqlite": async () => {
     if ((process.versions as { bun?: string }).bun === undefined) {
@@ -92,17 +74,17 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
     }
     type BunModule = { Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase };
     const [{ Database }, module] = await Promise.all([import(BUN_SQLITE) as Promise<BunModule>, import("../drivers/bun-sqlite.js")]);
-    return (file, exists, options) => connection(exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file), options, module);
+    return (file, exists, options) => sqliteConnection(exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file), options, module);
   },
   // libsql has no "must exist" option; a read opens the file only when it is there.
   libsql: async () => {
     const [{ default: Database }, module] = await loadLibrary("libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
-    return (file, _exists, options) => connection(new Database(file), options, module);
+    return (file, _exists, options) => sqliteConnection(new Database(file), options, module);
   },
   "sql-js": async (operation) => {
     const [{ default: initSqlJs }, module] = await loadLibrary("sql-js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
-    return (file, exists, options) => connection(new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), options, module);
+    return (file, exists, options) => sqliteConnection(new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), options, module);
   },
   pg: async () => {
     const [{ default: pg }, { MigrationManager }] = await loadLibrary("pg", () => Promise.all([import("pg"), import("../drivers/pg.js")]));

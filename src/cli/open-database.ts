@@ -1,7 +1,7 @@
 /**
  * How the CLI opens a database through the driver the user chose: the loader contract every driver
- * fills, SQLite's connection (busy timeout, read mode, never creating a file a read names), and
- * the typed failures of a library that is missing or cannot load, each thrown before the file is
+ * fills, SQLite's connection (busy timeout, read mode, never creating a file a read names), and the
+ * typed failures of a library that is missing or cannot load, each thrown before the file is
  * touched. The loaders live in `driver-loaders.ts` (the bin: each library imported on use) and
  * `index.ts` (`stepwise-migrate/cli`: better-sqlite3 imported statically, which a bundler resolves).
  */
@@ -24,7 +24,7 @@ export type OpenMode = "read" | "write";
  * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, verify),
  * which reads like `read` (a missing SQLite file is never created) but may write inside a
  * transaction it rolls back: a server session may write, and a SQLite connection whose manager is
- * async stays writable (it rehearses on the file, rolled back); a sync manager rehearses on a copy.
+ * async stays writable (it rehearses on the file); a sync manager rehearses on a copy.
  */
 export type CommandMode = OpenMode | "rehearse";
 
@@ -44,7 +44,7 @@ export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   /** For libsql-client's `file:` URL: a missing file is read as an empty database, never created. */
   readonly neverCreate?: boolean;
   readonly busyTimeoutMs: number;
-  /** For pg: the `lock_timeout` of the session and its runs (`--lock-timeout`); the driver's default when absent. */
+  /** For pg: the `lock_timeout` of the session and its runs; the driver's default when absent. */
   readonly lockTimeoutMs?: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
@@ -56,13 +56,12 @@ export interface OpenedDatabase<R extends MigrationRegistry> {
   /** Whether the database existed before it was opened, for libsql-client's `file:` URL; a server's always does. */
   readonly exists?: boolean;
   close(): void | Promise<void>;
-  /** The typed error for a failed read the CLI made outside the manager's methods (`info`'s counts), in this driver's words; anything else unchanged. */
+  /** The typed error for a failed read the CLI made outside the manager's methods (`info`'s counts), in this driver's words. */
   translateError(error: unknown): unknown;
 }
 
 /** A driver whose library is loaded and whose runtime is right: all that is left is opening the database. */
 export interface DriverConnector {
-  /** Opens the database and builds its manager; the busy timeout is set before the first read, and read mode switches writes off. */
   open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>>;
 }
 
@@ -77,9 +76,8 @@ export interface SqliteConnection<R extends MigrationRegistry> {
 /** Opens a SQLite library's native connection (`file` is the database or `:memory:`). */
 export type DriverConnect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => SqliteConnection<R>;
 
-/** How a driver that connects by URL opens its connection: every step a round trip, and read mode its own to set up. */
+/** How a driver that connects by URL opens its session: every step a round trip, and read mode its own to set up. */
 export interface UrlDriverConnect {
-  /** Connects to `options.url` and builds the manager; read mode makes the session read-only. */
   openUrl<R extends MigrationRegistry>(options: OpenDatabaseOptions<R> & { readonly url: string }, mode: OpenMode): Promise<OpenedDatabase<R>>;
 }
 
@@ -118,12 +116,12 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
       try {
         opened = loaded(mode === "write" || exists ? options.databasePath : ":memory:", exists, options);
       } catch (error) {
-        throw translateSqliteError(libraryError(driver, PACKAGES[driver], error) ?? error, options.busyTimeoutMs);
+        throw translateSqliteError(libraryError(driver, error) ?? error, options.busyTimeoutMs);
       }
       const { db } = opened;
       try {
         db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
-        const manager = opened.createAsyncManager !== undefined && options.migrations.some(isAsyncMigration) ? opened.createAsyncManager() : opened.createManager();
+        const manager = opened.createAsyncManager && options.migrations.some(isAsyncMigration) ? opened.createAsyncManager() : opened.createManager();
         if (mode === "read" || (mode === "rehearse" && manager instanceof SyncMigrationManager)) db.exec("PRAGMA query_only = ON");
         // The code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
         return { manager, close: () => void db.close(), translateError: (error) => translateSqliteError(error, options.busyTimeoutMs, manager.driver.classifyError(error).nativeCode) };
@@ -135,28 +133,19 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
   };
 }
 
-/** The npm package behind each driver (node:sqlite and bun:sqlite are built into their runtimes). */
-const PACKAGES: Record<CliDriverName, string> = {
-  pg: "pg",
-  "better-sqlite3": "better-sqlite3",
-  "node-sqlite": "node:sqlite",
-  "bun-sqlite": "bun:sqlite",
-  libsql: "libsql",
-  "sql-js": "sql.js",
-  "libsql-client": "@libsql/client",
-};
-
 /** Imports a driver's library (and stepwise's module for it), turning "not installed" and "built for another runtime" into `DRIVER_NOT_INSTALLED`. */
 export async function loadLibrary<T>(driver: CliDriverName, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    throw libraryError(driver, PACKAGES[driver], error) ?? error;
+    throw libraryError(driver, error) ?? error;
   }
 }
 
 /** The typed error for a library that is missing or fails to load, or `null` for any other failure. */
-function libraryError(driver: CliDriverName, packageName: string, error: unknown): StepwiseError<"DRIVER_NOT_INSTALLED"> | null {
+function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRIVER_NOT_INSTALLED"> | null {
+  // node:sqlite and bun:sqlite are built into their runtimes; the rest are npm packages of (nearly) the driver's name.
+  const packageName = driver === "sql-js" ? "sql.js" : driver === "libsql-client" ? "@libsql/client" : driver.replace(/^(node|bun)-/, "$1:");
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
@@ -184,23 +173,34 @@ export function assertDriverWrites(driver: CliDriverName, operation: string): vo
   if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
+/** A stepwise SQLite driver module's managers, over the library's connection `D`. */
+export interface SqliteDriverModule<D> {
+  readonly MigrationManager: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
+  /** For a registry holding async migrations; without it such a registry meets the sync manager's refusal. */
+  readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
+}
+
+/** `db` and the managers `module` makes on it, as {@link DriverConnect} returns them. */
+export function sqliteConnection<D extends SqliteConnection<MigrationRegistry>["db"], R extends MigrationRegistry>(
+  db: D,
+  options: OpenDatabaseOptions<R>,
+  module: SqliteDriverModule<D>,
+): SqliteConnection<R> {
+  const { MigrationManager, AsyncMigrationManager } = module;
+  return {
+    db,
+    createManager: () => new MigrationManager(db, options.migrations, options.props),
+    ...(AsyncMigrationManager && { createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as CliManager<R> }),
+  };
+}
+
 /** The parts of better-sqlite3 and its stepwise driver that {@link connectBetterSqlite3} uses. */
-export interface BetterSqlite3Modules {
+export interface BetterSqlite3Modules extends SqliteDriverModule<Database> {
   readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
-  readonly MigrationManager: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
-  readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: Database, migrations: R, props?: MigrationManagerProps) => CliManager<R>;
 }
 
 /** How better-sqlite3 opens a connection, for the bin's loader (imported on use) and `stepwise-migrate/cli`'s default (imported statically). */
 export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
-  return (file, exists, options) => {
-    // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
-    const db = new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" });
-    const { AsyncMigrationManager } = modules;
-    return {
-      db,
-      createManager: () => new modules.MigrationManager(db, options.migrations, options.props),
-      ...(AsyncMigrationManager === undefined ? {} : { createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) }),
-    };
-  };
+  // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
+  return (file, exists, options) => sqliteConnection(new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" }), options, modules);
 }

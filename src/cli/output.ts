@@ -18,51 +18,40 @@ export interface Report {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** One run's output: where it prints, how, and the exit code it returns. */
-export interface CliOutput {
-  readonly io: CliIo;
-  readonly palette: Palette;
-  /** The exit code `run` returns, for a command that failed without throwing. */
-  exitCode: number;
-  /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
-  quietEvents: boolean;
-  /** The snapshot `up --backup` is taking, named where its `backed-up` event is printed. */
-  backupMethod: CliBackupMethod | undefined;
-  /** Prints a line (a trailing newline added when missing). */
-  print(text: string): void;
-  /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
-  printJson(value: unknown): void;
-  /** Shows one of the manager's events. */
-  printEvent(event: MigrationEvent): void;
-  /** Prints a command's report as JSON or text, and sets the exit code it asks for. */
-  printReport(report: Report, json: boolean): void;
-}
+/** One CLI's output: where it prints, how, and the exit code a run returns. */
+export type CliOutput = ReturnType<typeof createCliOutput>;
 
 /** The output of one CLI, printing to `io` with `palette`. */
-export function createCliOutput(io: CliIo, palette: Palette): CliOutput {
+export function createCliOutput(io: CliIo, palette: Palette) {
   const progress = createProgressDisplay(io, palette);
-  const output: CliOutput = {
+  const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  const output = {
     io,
     palette,
+    /** The exit code `run` returns, for a command that failed without throwing. */
     exitCode: 0,
+    /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
     quietEvents: false,
-    backupMethod: undefined,
-    print: (text) => io.stdout(text.endsWith("\n") ? text : `${text}\n`),
-    printJson: (value) => output.print(JSON.stringify(roundDurations(value), null, 2)),
-    printEvent(event) {
+    /** The snapshot `up --backup` is taking, named where its `backed-up` event is printed. */
+    backupMethod: undefined as CliBackupMethod | undefined,
+    /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
+    printJson: (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2)),
+    /** Shows one of the manager's events as it happens. */
+    printEvent(event: MigrationEvent): void {
       if (output.quietEvents) return;
       if (event.type === "progress") return progress.show(event);
       progress.clear();
-      if (event.type === "backed-up") output.print(formatBackupTaken(event.backup, palette, output.backupMethod));
+      if (event.type === "backed-up") print(formatBackupTaken(event.backup, palette, output.backupMethod));
       if (event.type !== "migrated" && event.type !== "skipped") return;
       const label = formatMigrationLabel(event.version, event.name);
-      if (event.type === "migrated") output.print(`  ${event.direction === "up" ? palette.green("↑") : palette.yellow("↓")} ${label} ${palette.dim(formatDuration(event.durationMs))}`);
-      else output.print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
+      if (event.type === "migrated") print(`  ${event.direction === "up" ? palette.green("↑") : palette.yellow("↓")} ${label} ${palette.dim(formatDuration(event.durationMs))}`);
+      else print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
     },
-    printReport(report, json) {
+    /** Prints a command's report as JSON or text, and sets the exit code it asks for. */
+    printReport(report: Report, json: boolean): void {
       progress.clear();
       if (json) output.printJson(report.data);
-      else output.print(report.text);
+      else print(report.text);
       if (report.error) io.stderr(`${palette.red(`error [${report.error.code}]`)}: ${report.error.message}\n`);
       if (report.exitCode !== undefined) output.exitCode = report.exitCode;
     },
