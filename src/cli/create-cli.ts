@@ -122,44 +122,52 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
 }
 
+/**
+ * What commander runs for a command: its function of `commands.ts`, given its scope, every option
+ * (the global flags too) and the arguments; then its report printed.
+ */
+function act<R extends MigrationRegistry, A extends unknown[]>(session: CliSession<R>, run: (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>) {
+  // commander calls an action with the arguments, the options and the command.
+  return async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const options = command.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+    // A --json run prints its events nowhere, so stdout holds the JSON alone.
+    session.output.quietEvents = Boolean(options.json);
+    const report = await run({ session, name: command.name(), flags: options }, options as never, ...(args.slice(0, -2) as A));
+    session.output.printReport(report, Boolean(options.json));
+  };
+}
+
+/** `--transaction <mode>` of the command that `verb` (applies, reverts) migrations; no commander default, which singleValued would take for a value given before. */
+function transactionOption(verb: string): Option {
+  return new Option(
+    "--transaction <mode>",
+    `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
+      `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
+  )
+    .choices(TRANSACTION_MODES)
+    .argParser(singleValued(parseTransactionMode));
+}
+
 /** Declares each runtime command and what it runs. */
 function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
-  // commander calls an action with the arguments, the options and the command; the command's function gets its scope, every option, and the arguments.
-  const act =
-    <A extends unknown[]>(run: (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>) =>
-    async (...args: unknown[]) => {
-      const command = args.at(-1) as Command;
-      const options = command.optsWithGlobals<GlobalFlags & { json?: boolean }>();
-      // A --json run prints its events nowhere, so stdout holds the JSON alone.
-      session.output.quietEvents = Boolean(options.json);
-      const report = await run({ session, name: command.name(), flags: options }, options as never, ...(args.slice(0, -2) as A));
-      session.output.printReport(report, Boolean(options.json));
-    };
+  const run = <A extends unknown[]>(command: (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>) => act(session, command);
   const json = (what = "print plain JSON") => new Option("--json", what);
   const asResult = () => json("print the result as JSON instead of progress lines");
-  const transaction = (verb: string) =>
-    new Option(
-      "--transaction <mode>",
-      `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
-        `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
-    )
-      .choices(TRANSACTION_MODES)
-      // No commander default: singleValued would take it for a value given before.
-      .argParser(singleValued(parseTransactionMode));
 
-  program.command("status").description("show which migrations are applied and which are pending").addOption(json()).action(act(commands.status));
+  program.command("status").description("show which migrations are applied and which are pending").addOption(json()).action(run(commands.status));
 
   const up = program
     .command("up")
     .description("apply pending migrations, in order")
     .option("--to <version>", "stop after this version", singleValued(parsePositiveInteger))
-    .addOption(transaction("applies"))
+    .addOption(transactionOption("applies"))
     .addOption(asResult())
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
     .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
     .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger))
     .option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged")
-    .action(act(commands.up));
+    .action(run(commands.up));
   refuseBareRepeat(up, "backup", "--backup [dir]");
 
   program
@@ -167,20 +175,20 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .description("revert applied migrations, newest first (default: one)")
     .addOption(new Option("--steps <count>", "how many to revert").argParser(singleValued(parsePositiveInteger)).conflicts("to"))
     .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parseNonNegativeInteger)))
-    .addOption(transaction("reverts"))
+    .addOption(transactionOption("reverts"))
     .addOption(asResult())
-    .action(act(commands.down));
+    .action(run(commands.down));
 
-  program.command("history").description("list applied migrations with when they ran and how long they took").addOption(json()).action(act(commands.history));
-  program.command("version").description("print the database's schema version (0 when nothing is applied)").action(act(commands.version));
-  program.command("info").description("show the database file, its schema version, object counts, last migration and journal mode").addOption(json()).action(act(commands.info));
+  program.command("history").description("list applied migrations with when they ran and how long they took").addOption(json()).action(run(commands.history));
+  program.command("version").description("print the database's schema version (0 when nothing is applied)").action(run(commands.version));
+  program.command("info").description("show the database file, its schema version, object counts, last migration and journal mode").addOption(json()).action(run(commands.info));
 
   program
     .command("reset")
     .description("drop every table, view, index and trigger, then apply all migrations (destroys all data)")
     .option("--yes", "confirm that all data in the database may be destroyed")
     .addOption(asResult())
-    .action(act(commands.reset));
+    .action(run(commands.reset));
 
   program
     .command("repair")
@@ -196,7 +204,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued())
     .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
     .addOption(json("print the result as JSON"))
-    .action(act(commands.repair));
+    .action(run(commands.repair));
 
   program
     .command("baseline")
@@ -204,9 +212,9 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .argument("<version>", "the last migration the database's schema already contains", parseVersion)
     .option("--force", "record them even when the schema differs (prints the differences)")
     .addOption(json())
-    .action(act(commands.baseline));
+    .action(run(commands.baseline));
 
-  program.command("verify").description("compare the schema with a replay of the applied migrations; exit 1 on drift").addOption(json()).action(act(commands.verify));
+  program.command("verify").description("compare the schema with a replay of the applied migrations; exit 1 on drift").addOption(json()).action(run(commands.verify));
 
   program
     .command("restore")
@@ -215,5 +223,5 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .option("--yes", "confirm that the database's current content may be replaced")
     .option("--force", "restore even when the backup's history does not match this app's migrations")
     .addOption(json())
-    .action(act(commands.restore));
+    .action(run(commands.restore));
 }

@@ -63,7 +63,7 @@ export function driverOf({ session, flags }: CommandScope): CliDriverName {
 }
 
 /** The registry, loaded once per run with the chosen driver and its dialect. */
-export function loadMigrations<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
+function loadMigrations<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
   const { migrations } = scope.session.props;
   const driver = driverOf(scope);
   scope.session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
@@ -124,7 +124,7 @@ export function resolveDatabasePath(scope: CommandScope): string {
 }
 
 /** The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the config's), then `DATABASE_URL`. */
-export function resolveUrl(scope: CommandScope): ServerUrl {
+function resolveUrl(scope: CommandScope): ServerUrl {
   const { session, flags } = scope;
   const { props } = session;
   const driver = driverOf(scope);
@@ -187,7 +187,7 @@ export function configVariableUnsetError(fields: { setting: string; variable: st
 }
 
 /** What a command does with the opened database: the manager, the database's path (or redacted URL), and whether it existed. */
-export type ManagerAction<R extends MigrationRegistry, T> = (manager: CliManager<R>, database: string, exists: boolean) => T;
+type ManagerAction<R extends MigrationRegistry, T> = (manager: CliManager<R>, database: string, exists: boolean) => T;
 
 /**
  * Opens the database for one command and runs `action` on it. A read never creates a file: a missing

@@ -19,7 +19,7 @@ import type { CliManager, UrlDriverConnect } from "./open-database.js";
 import { LIBSQL_URL_EXAMPLE } from "./server-url.js";
 
 /** How long the CLI waits for a PostgreSQL server to accept a connection before it gives up. */
-export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_PG_CONNECT_TIMEOUT_MS = 10_000;
 
 /** The parts of `pg` and of stepwise's pg driver that {@link connectPostgres} uses. */
 export interface PostgresModules {

@@ -9,7 +9,7 @@
  */
 
 /** What a redacted secret is printed as. */
-export const REDACTED = "****";
+const REDACTED = "****";
 
 /** `scheme:` or `scheme://` at the start of a URL (a one-letter scheme is a Windows drive, not a URL). */
 const SCHEME = /^\s*[A-Za-z][A-Za-z0-9+.-]+:(\/\/)?/;
