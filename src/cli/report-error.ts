@@ -16,6 +16,10 @@ import { redactArguments } from "./secrets.js";
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
 
+/** The `code` of commander's usage errors, and of a failure that is no stepwise error (a bug, or a library's error nothing translated), so a script always finds one. */
+const USAGE_CODE: StepwiseErrorCode = "USAGE";
+const UNEXPECTED_CODE = "UNEXPECTED";
+
 /**
  * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise
  * <command>` into the app's program name; `argv` is read for `--json` and `--verbose` as given, so
@@ -31,12 +35,12 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   if (error instanceof CommanderError) {
     // commander has printed its message already. Help asked for is success; help shown for no command or an unknown one is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
-    printJson({ name: "StepwiseError", code: "USAGE", message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+    printJson({ name: "StepwiseError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
   if (!(translated instanceof StepwiseError)) {
-    printJson({ name: error instanceof Error ? error.name : typeof error, code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) });
+    printJson({ name: error instanceof Error ? error.name : typeof error, code: UNEXPECTED_CODE, message: error instanceof Error ? error.message : String(error) });
     stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   }
