@@ -6,12 +6,12 @@
  * Settings come from flags, then the config, then defaults. bin.ts runs it on the process; tests and
  * tools run it in their own process.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
-import type { CliContext, CliIo } from "../src/cli/cli-context.js";
+import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -25,8 +25,8 @@ import { importImportFreeRegistry } from "./import-free-registry.js";
 import { toGenReport } from "./gen-report.js";
 import { describeReplay, type ReplayOutcome } from "./replay-check.js";
 import { toPortablePath } from "./portable-path.js";
-import { readToolVersion } from "../src/cli/tool-version.js";
 import { usageError, registryLoadError } from "../src/core/error-factories.js";
+import { PACKAGE_NAME } from "../src/shared/package-name.js";
 
 /** What one run of the bin works in: the project it found from its directory, and its environment. */
 interface BinRun {
@@ -384,7 +384,25 @@ export function createBinCli(options: BinCliOptions): Cli {
     cwd: options.cwd,
     io: { ...options.io, env: options.env },
     // From the package.json next to this file, in the source tree and in the packed dist alike.
-    version: readToolVersion(import.meta.url) ?? "unknown",
+    version: readToolVersion() ?? "unknown",
     extend: (program, context) => addBuildCommands(run, program, context),
   });
+}
+
+/**
+ * stepwise's own version, for `stepwise --version`: the nearest `package.json` named `stepwise-migrate`
+ * above this file, so it is right from the source tree and the packed `dist/` alike; `null` when a
+ * bundle left it behind.
+ */
+function readToolVersion(): string | null {
+  for (let folder = path.dirname(fileURLToPath(import.meta.url)); ; folder = path.dirname(folder)) {
+    let manifest: { name?: unknown; version?: unknown } | null = null;
+    try {
+      manifest = JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null;
+    } catch {
+      // Missing or unreadable: keep walking up, as Node's own resolution would.
+    }
+    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
+    if (path.dirname(folder) === folder) return null;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { DatabaseLookup } from "../src/cli/no-database-error.js";
+import type { DatabaseLookup } from "../src/core/errors.js";
 import { CONFIG_FILE_NAME } from "./config.js";
 
 /** Config spellings other tools accept and stepwise does not read. */

@@ -9,9 +9,9 @@ import { DEFAULT_DIALECT, type SqlDialect } from "../src/core/types.js";
 import { parseDriverName } from "../src/cli/driver-names.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import { findPasswords } from "../src/cli/secrets.js";
-import { assertPathRoundTrips } from "../src/cli/path-encoding.js";
+import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { TARGETS, type Target } from "./d1-target.js";
-import { configVariableUnsetError } from "../src/cli/no-database-error.js";
+import { configVariableUnsetError } from "../src/cli/database-target.js";
 import { usageError } from "../src/core/error-factories.js";
 
 /** Resolved settings; paths are absolute. */

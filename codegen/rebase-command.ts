@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import type { CliContext } from "../src/cli/cli-context.js";
+import type { CliContext } from "../src/cli/cli-props.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { formatVersion } from "./migration-file.js";
 import type { SqlDialect } from "../src/core/types.js";

@@ -8,7 +8,7 @@
  * - what each means and its fix: the doc comment written above the member (`Fix:` starts the fix),
  *   and the group it belongs to: the last `// Group: <title>` line above it;
  * - the facts it carries: the fields of its member of `StepwiseErrorDetails` (src/core/errors.ts);
- * - the CLI's exit code: 2 for the codes in `USAGE_EXIT_CODES` (src/cli/create-cli.ts), else 1.
+ * - the CLI's exit code: 2 for the codes in `USAGE_EXIT_CODES` (src/cli/report-error.ts), else 1.
  *
  * A code without a comment, or a comment without `Fix:`, is an error: the page is never written with
  * a hole in it.
@@ -136,9 +136,9 @@ function readDetailFields(root: string): Map<string, string[]> {
   return fields;
 }
 
-/** The codes the CLI exits 2 for, read from `USAGE_EXIT_CODES` in src/cli/create-cli.ts. */
+/** The codes the CLI exits 2 for, read from `USAGE_EXIT_CODES` in src/cli/report-error.ts. */
 function usageExitCodes(root: string): Set<string> {
-  const source = parse(root, "src/cli/create-cli.ts");
+  const source = parse(root, "src/cli/report-error.ts");
   const found = new Set<string>();
   const visit = (node: ts.Node): void => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === "USAGE_EXIT_CODES" && node.initializer) {
@@ -147,7 +147,7 @@ function usageExitCodes(root: string): Set<string> {
     ts.forEachChild(node, visit);
   };
   visit(source);
-  if (found.size === 0) throw new Error("src/cli/create-cli.ts: no USAGE_EXIT_CODES found");
+  if (found.size === 0) throw new Error("src/cli/report-error.ts: no USAGE_EXIT_CODES found");
   return found;
 }
 

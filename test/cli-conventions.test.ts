@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { formatDuration, roundDurations } from "../src/cli/duration.js";
+import { formatDuration } from "../src/cli/format.js";
+import { roundDurations } from "../src/cli/output.js";
 import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 
 const stepwiseVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;

@@ -596,7 +596,7 @@ test("CLI --driver sql-js on a WAL database another connection is writing refuse
 });
 
 // Was broken: commander kept the last --driver silently, so "--driver libsql --driver sql-js up" ran
-// sql.js. Every single-valued option now refuses two different values (test/cli-single-valued-options.test.ts).
+// sql.js. Every single-valued option now refuses two different values (test/cli-settings.test.ts).
 test("CLI --driver given twice with two different libraries is a usage refusal (exit 2) naming both, nothing opened", async (t) => {
   if (cliSkip !== null) return void t.skip(cliSkip);
   const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/app.db" } } });

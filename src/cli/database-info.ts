@@ -1,21 +1,11 @@
-/**
- * The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`.
- */
-import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+/** The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`. */
 import { existsSync, statSync } from "node:fs";
-import type { MigrationManagerBase, DriverIdentity } from "../core/manager-base.js";
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+import type { StatusProblem } from "../core/plain-error.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import type { StatusProblem } from "../core/plain-error.js";
-
-/** Counts of schema objects, excluding SQLite's internal ones and the history table. */
-export interface SchemaObjectCounts {
-  readonly tables: number;
-  readonly indexes: number;
-  readonly triggers: number;
-  readonly views: number;
-}
+import type { CliManager } from "./open-database.js";
 
 /** Everything `info` reports. */
 export interface DatabaseInfo {
@@ -26,32 +16,27 @@ export interface DatabaseInfo {
   readonly pendingCount: number;
   /** Why `up` would refuse, as `status` reports it; `null` when it would run. */
   readonly problem: StatusProblem | null;
-  /**
-   * `PRAGMA user_version`, which stepwise keeps equal to the current version; `null` on a database
-   * without one (PostgreSQL), where the history table is the only record.
-   */
+  /** `PRAGMA user_version`, which stepwise keeps equal to the current version; `null` where there is none (PostgreSQL, a libSQL server). */
   readonly userVersion: number | null;
-  readonly objects: SchemaObjectCounts;
+  /** Schema objects, SQLite's internal ones and stepwise's tables not counted. */
+  readonly objects: { readonly tables: number; readonly indexes: number; readonly triggers: number; readonly views: number };
   readonly lastMigration: { readonly version: number; readonly name: string; readonly appliedAt: string } | null;
-  /** SQLite's journal mode; `null` on a database without one (PostgreSQL). */
+  /** SQLite's journal mode; `null` on PostgreSQL. */
   readonly journalMode: string | null;
   /** The history table's name; on PostgreSQL qualified by its schema (`public.schema_migrations`). */
   readonly historyTable: string;
 }
 
 /**
- * Reads {@link DatabaseInfo} without writing, through the manager's driver (any of them, sync or
- * async). `path` is what the user passed, shown as given (for a server, its URL with the password
- * hidden); the size is the file's, which for sql.js (no file of its own) is read at `path`, or on
- * PostgreSQL the database's (`pg_database_size`).
+ * Reads {@link DatabaseInfo} without writing, through any manager. `path` is shown as given (a
+ * server's URL with its password hidden); the size is the file's (for sql.js, which has no file of
+ * its own, the one at `path`), or on PostgreSQL the database's.
  */
-export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>, path: string): Promise<DatabaseInfo> {
+export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
   const status = await manager.status();
-  // The dialect's catalog: sqlite_master on SQLite, pg_catalog (the history table's schema) on PostgreSQL.
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
-  // From the history, not the status rows: those leave out versions the registry lacks and edited files.
-  // A history table stepwise cannot read has no last migration to show; the problem says why.
+  // From the history, not the status rows, which leave out versions the registry lacks; a history table stepwise cannot read has none.
   const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
   const last = history.filter((row) => row.state === "applied").at(-1);
   const common = {
@@ -69,8 +54,7 @@ export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: 
     return { ...common, sizeBytes: Number(size), userVersion: null, journalMode: null, historyTable: schema === undefined ? manager.tableName : `${schema}.${manager.tableName}` };
   }
   const pragma = async (name: string): Promise<unknown> => manager.run(queryValue(`PRAGMA ${name}`));
-  const filePath = (manager.driver as { filePath?: string | null }).filePath ?? null;
-  const file = filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
+  const file = (manager.driver as { filePath?: string | null }).filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
   return {
     ...common,
     sizeBytes: file === null ? 0 : statSync(file).size,

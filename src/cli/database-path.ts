@@ -1,34 +1,36 @@
 /**
- * Checks the path a command is about to open as a database, before SQLite does: SQLite reports a
+ * The database file a command is about to open, checked before SQLite sees it: SQLite reports a
  * folder as a read error and a file in the way of a folder as "cannot open", opening a FIFO blocks,
- * and mkdir reports it as a stack trace, none of which says "this path does not name a database file".
+ * mkdir fails with a stack trace, and a path whose bytes were not UTF-8 names another file. Also
+ * `DATABASE_URL` read as a SQLite path, and the folder a new database is created in.
  */
-import { existsSync, lstatSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
-import { databaseFolderMissingError, databaseUnusableError, databasePathInvalidError } from "../core/error-factories.js";
-
-/** Paths SQLite treats as names, not files. */
-const SPECIAL_PATHS = new Set([":memory:", ""]);
+import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError } from "../core/error-factories.js";
 
 /**
- * The database file `databasePath` (absolute) names, resolved once through symlinks (see
- * `realDatabaseFileOrThrow`), so every command opens, backs up, restores and locks the real file.
- * A path that does not exist yet is fine: the caller decides whether to create it.
+ * The database file `databasePath` (absolute) names, resolved once through symlinks so every
+ * command opens, backs up, restores and locks the real file. A path that does not exist yet is fine.
  *
- * @throws `DATABASE_PATH_INVALID` when it is a folder, a FIFO, socket or device (named in `kind`), a
- *   link to nothing, beside a journal that is a link, or when something on the way to it is a file.
+ * @throws `DATABASE_PATH_INVALID` for a folder, a FIFO, socket or device, a link to nothing, a
+ *   journal that is a link, a NUL byte, or a file where a folder on the way should be.
  */
 export function usableDatabasePathOrThrow(databasePath: string): string {
-  if (SPECIAL_PATHS.has(databasePath)) return databasePath;
+  if (databasePath === ":memory:" || databasePath === "") return databasePath;
   if (databasePath.includes("\0")) throw databasePathInvalidError(databasePath, "nul-byte");
   try {
     const real = realDatabaseFileOrThrow(databasePath);
-    if (!existsSync(real)) checkAncestors(databasePath);
+    if (!existsSync(real)) {
+      // The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir gets past it.
+      let dir = path.dirname(databasePath);
+      while (statIfPresent(dir) === null && path.dirname(dir) !== dir) dir = path.dirname(dir);
+      if (statIfPresent(dir)?.isDirectory() === false) throw databasePathInvalidError(databasePath, "parent-not-directory");
+    }
     return real;
   } catch (error) {
-    // stat says ENOTDIR when a file sits where a folder of the path should be.
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOTDIR") throw databasePathInvalidError(databasePath, "parent-not-directory");
     if (code === "ENAMETOOLONG") throw databasePathInvalidError(databasePath, "too-long");
@@ -36,83 +38,172 @@ export function usableDatabasePathOrThrow(databasePath: string): string {
   }
 }
 
-/** The nearest ancestor that exists must be a folder, or neither SQLite nor mkdir can get past it. */
-function checkAncestors(databasePath: string): void {
-  for (let dir = path.dirname(databasePath); ; dir = path.dirname(dir)) {
-    const stats = statIfPresent(dir);
-    if (stats) {
-      if (!stats.isDirectory()) throw databasePathInvalidError(databasePath, "parent-not-directory");
-      return;
-    }
-    if (path.dirname(dir) === dir) return;
-  }
-}
-
-/**
- * Maps a failure to create the database's folder to a typed error. Total: every errno, and anything
- * that is not one, becomes a {@link StepwiseError} that names the path and the fix, never a stack trace.
- */
+/** A failure to create the database's folder as a typed error naming the path and the fix, never a stack trace. */
 export function translateFolderError(error: unknown, databasePath: string): StepwiseError {
   if (error instanceof StepwiseError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === "ENOTDIR" || code === "EEXIST") return databasePathInvalidError(databasePath, "parent-not-directory");
   if (code === "ENAMETOOLONG") return databasePathInvalidError(databasePath, "too-long");
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-    return databaseUnusableError(
-      `Cannot create the folder for ${databasePath} (${code}): a folder on the way is read-only or this process lacks permission. Create it, or pass --db a path you may write. Nothing was changed.`,
-      null,
-      error,
-    );
-  }
+  if (code === "ELOOP") return databasePathInvalidError(databasePath, "symlink-loop");
   // A dangling symlink (an unmounted volume, a deleted target) on the way: nothing there to hold it.
   if (code === "ENOENT") return databaseFolderMissingError(databasePath, path.dirname(databasePath));
-  if (code === "ELOOP") return databasePathInvalidError(databasePath, "symlink-loop");
-  return databaseUnusableError(
-    `Cannot create the folder for ${databasePath} (${code ?? (error instanceof Error ? error.message : String(error))}). Create the folder yourself, or pass --db a path on a writable local disk. Nothing was changed.`,
-    null,
-    error,
-  );
+  const message =
+    code === "EACCES" || code === "EPERM" || code === "EROFS"
+      ? `Cannot create the folder for ${databasePath} (${code}): a folder on the way is read-only or this process lacks permission. Create it, or pass --db a path you may write. Nothing was changed.`
+      : `Cannot create the folder for ${databasePath} (${code ?? (error instanceof Error ? error.message : String(error))}). Create the folder yourself, or pass --db a path on a writable local disk. Nothing was changed.`;
+  return databaseUnusableError(message, null, error);
 }
 
+/** The file's stats, or `null` when it is not there or not reachable (the open that follows reports that with SQLite's own code). */
 function statIfPresent(file: string): ReturnType<typeof statSync> | null {
   try {
     return statSync(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Not there, or not reachable: the open that follows reports it with SQLite's own code.
-    if (code === "ENOENT" || code === "EACCES" || code === "ELOOP") return null;
+    if (["ENOENT", "EACCES", "ELOOP"].includes((error as NodeJS.ErrnoException).code ?? "")) return null;
     throw error;
   }
 }
 
 /**
- * Creates the folder that holds `databasePath`, and its missing parents, one level at a time. Node's recursive mkdir retries
- * forever on some virtual file systems (under /proc it never returns); a plain mkdir per level fails
- * at once there. Every failure is thrown as a typed error (see {@link translateFolderError}).
+ * Creates the folder that holds `databasePath` and its missing parents, one level at a time: Node's
+ * recursive mkdir retries forever on some virtual file systems (under /proc), a plain one fails at once.
+ *
+ * @throws what {@link translateFolderError} makes of any failure.
  */
 export function createDatabaseFolder(databasePath: string): void {
-  const missing: string[] = [];
-  for (let dir = path.dirname(path.resolve(databasePath)); statIfPresent(dir) === null; dir = path.dirname(dir)) {
-    missing.push(dir);
-    if (path.dirname(dir) === dir) break;
-  }
-  for (const dir of missing.reverse()) {
-    try {
-      mkdirSync(dir);
-    } catch (error) {
-      // Another process may create the same folder between the check and the mkdir.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST" && statIfPresent(dir)?.isDirectory()) continue;
-      // A symlink whose target is gone (an unmounted volume): mkdir says EEXIST, but there is no folder.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST" && isSymlink(dir)) throw databaseFolderMissingError(databasePath, dir);
-      throw translateFolderError(error, databasePath);
+  try {
+    const missing: string[] = [];
+    for (let dir = path.dirname(path.resolve(databasePath)); statIfPresent(dir) === null && path.dirname(dir) !== dir; dir = path.dirname(dir)) missing.unshift(dir);
+    for (const dir of missing) {
+      try {
+        mkdirSync(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        // Another process made the same folder in between; or a symlink to nothing (an unmounted volume) sits there.
+        if (statIfPresent(dir)?.isDirectory()) continue;
+        throw lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ? databaseFolderMissingError(databasePath, dir) : error;
+      }
     }
+  } catch (error) {
+    throw translateFolderError(error, databasePath);
   }
 }
 
-function isSymlink(file: string): boolean {
-  try {
-    return lstatSync(file).isSymbolicLink();
-  } catch {
-    return false;
+/**
+ * Refuses `value`, a path the CLI was handed (a flag, an argument, the config, `DATABASE_URL`), when
+ * it holds U+FFFD that does not come from a UTF-8 U+FFFD among the process's own arguments or
+ * environment: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` arrives as
+ * "�.db", another file's name. The bytes really given are read where Linux shows them.
+ *
+ * @throws `PATH_NOT_UTF8` naming the bytes as given (`\xff.db`), or the path with `\ufffd` where they cannot be read.
+ */
+export function assertPathRoundTrips(value: string): void {
+  if (!value.includes("\uFFFD")) return;
+  const sources = processStrings().filter((bytes) => new TextDecoder().decode(bytes).includes(value));
+  const raw = sources.find((bytes) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (sources.length > 0 && raw === undefined) return;
+  // Printable ASCII as itself, a backslash doubled, every other byte as `\xNN`.
+  const escaped = raw && Array.from(raw, (byte) => (byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
+  throw pathEncodingError(value, escaped ?? value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd"));
+}
+
+/** The process's arguments and environment entries as the bytes it was started with; none off Linux. */
+function processStrings(): Uint8Array[] {
+  const strings: Uint8Array[] = [];
+  for (const file of ["/proc/self/cmdline", "/proc/self/environ"]) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      continue;
+    }
+    let start = 0;
+    for (let end = bytes.indexOf(0); end !== -1; start = end + 1, end = bytes.indexOf(0, start)) strings.push(bytes.subarray(start, end));
+    if (start < bytes.length) strings.push(bytes.subarray(start));
   }
+  return strings;
+}
+
+/**
+ * The database path `DATABASE_URL` names (a plain path, `file:` or `sqlite:`), or `null` when it is
+ * unset or blank. Anything else (a PostgreSQL URL meant for another tool, a libpq `key=value`
+ * string) is refused by its shape or scheme alone, so a password in it never reaches the output.
+ *
+ * @throws `DATABASE_PATH_INVALID` (`unsupported-url`) for another database's URL or one naming no
+ *   file; `PATH_NOT_UTF8` when its `%XX` escapes spell bytes that are not UTF-8.
+ */
+export function databasePathFromUrl(value: string | undefined): string | null {
+  const url = value?.trim() ?? "";
+  if (url === "") return null;
+  refuseConnectionString(url, "");
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
+  // A Windows drive letter looks like a one-letter scheme; it is a path.
+  if (scheme === null || /^[A-Za-z]:[\\/]/.test(url)) {
+    refuseConnectionString(url, url);
+    return url;
+  }
+  const sqlite = scheme === "sqlite:" || scheme === "sqlite3:";
+  if (scheme !== "file:" && !sqlite) {
+    // The usual reason: a PostgreSQL app's environment, with the driver not chosen.
+    const hint = /^postgres(ql)?:$/.test(scheme) ? "; for PostgreSQL pass --driver pg" : /^(libsql|https?|wss?):$/.test(scheme) ? "; for a libSQL server pass --driver libsql-client" : "";
+    throw databasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
+  }
+  // A query (`?mode=ro`) is SQLite's own and dropped; the part naming the file must be plain.
+  const named = url.replace(/[?#].*$/, "");
+  refuseConnectionString(url, named);
+  const rest = named.slice(scheme.length);
+  let file: string;
+  if (scheme === "file:" && rest.startsWith("//")) {
+    try {
+      file = fileURLToPath(named);
+    } catch (error) {
+      if (error instanceof URIError) throw pathEncodingError(named, named);
+      // file://host/path names another machine; there is no file here to open.
+      throw databasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
+    }
+  } else {
+    // sqlite:///abs/path and sqlite://relative/path, as SQLAlchemy and sqlx spell them, and sqlite:path.
+    file = decodeEscapes(sqlite && rest.startsWith("//") ? rest.slice(2) : rest);
+  }
+  if (file === "" || file === "/") throw databasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
+  return file;
+}
+
+/**
+ * Throws unless `url` can be a SQLite path or URL, naming only its shape: quotes around it, a
+ * leading `//`, control characters, or in `named` (the value, or a SQLite URL without its query)
+ * `key=value` pairs, `;` or a `user@host` part mark a connection string for another database, which
+ * would otherwise be created as a file named after it, password and all.
+ */
+function refuseConnectionString(url: string, named: string): void {
+  const shape = /^["'`]|["'`]$/.test(url)
+    ? "a quoted value; remove the quotes"
+    : url.startsWith("//") || url.startsWith("\\\\")
+      ? "a URL without a scheme"
+      : /[\u0000-\u001f\u007f]/.test(url)
+        ? "a value with control characters"
+        : /[=;]/.test(named)
+          ? "a connection string"
+          : named.includes("@")
+            ? "a URL with credentials or a host"
+            : null;
+  if (shape !== null) throw databasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
+}
+
+/** Decodes each run of `%XX` escapes (a `%` that starts none is a plain character); `PATH_NOT_UTF8` when they spell bytes that are not UTF-8. */
+function decodeEscapes(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      throw pathEncodingError(text, text);
+    }
+  });
 }

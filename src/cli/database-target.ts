@@ -1,92 +1,79 @@
 /**
- * Which database a command works on and how it is opened: the global flags (`--db`, `--url`,
- * `--driver`, ...) over the app's settings over `DATABASE_URL`, each checked before anything is
- * touched, and the chosen driver's library loaded for this runtime.
+ * The database a command works on: chosen by the global flags (`--db`, `--url`, `--driver`, ...)
+ * over the app's settings over `DATABASE_URL`, each checked before anything is touched; then opened
+ * with the chosen driver for the command, and closed. A SQLite file is created only by a command
+ * that writes, after whatever it refuses was refused on an in-memory database; a URL's password is
+ * hidden in anything that fails.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
-import type { MigrationEvent } from "../core/events.js";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import type { MigrationRegistry } from "../core/types.js";
-import { databasePathInvalidError, usageError } from "../core/error-factories.js";
 import { driverCapabilityError } from "../core/driver.js";
-import type { CreateCliProps } from "./cli-props.js";
-import type { CliIo } from "./cli-context.js";
+import { databasePathInvalidError, usageError } from "../core/error-factories.js";
+import { StepwiseError, type DatabaseLookup } from "../core/errors.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import type { AppliedMigration } from "../core/planner.js";
+import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
-import { usableDatabasePathOrThrow } from "./database-path.js";
-import { databasePathFromUrl } from "./database-url.js";
+import type { CreateCliProps } from "./cli-props.js";
+import { assertPathRoundTrips, createDatabaseFolder, databasePathFromUrl, usableDatabasePathOrThrow } from "./database-path.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
-import { noDatabaseGivenError } from "./no-database-error.js";
-import { loadDriver, type CommandMode, type DriverLoaders } from "./open-database.js";
-import { assertPathRoundTrips } from "./path-encoding.js";
-import { redactConnectionString } from "./secrets.js";
-import { exampleUrlOf, parseServerUrl, type ServerUrl } from "./server-url.js";
+import { loadDriver, type CliManager, type CommandMode, type DriverConnector, type OpenDatabaseOptions } from "./open-database.js";
+import type { CliOutput } from "./output.js";
+import { hideUrlIn, redactConnectionString } from "./secrets.js";
+import { exampleUrlOf, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./server-url.js";
 
 /** The global flags, as commander parses them. */
 export interface GlobalFlags {
-  db?: string;
-  url?: string;
-  schema?: string;
-  table?: string;
-  busyTimeout?: number;
-  lockTimeout?: number;
-  driver?: CliDriverName;
+  readonly db?: string;
+  readonly url?: string;
+  readonly schema?: string;
+  readonly table?: string;
+  readonly busyTimeout?: number;
+  readonly lockTimeout?: number;
+  readonly driver?: CliDriverName;
 }
 
-/** One CLI's settings and streams, shared by its commands. */
+/** One CLI's settings and output, shared by its commands. */
 export interface CliSession<R extends MigrationRegistry> {
   readonly props: CreateCliProps<R>;
-  readonly io: CliIo;
+  readonly output: CliOutput;
   /** A command as the user types it, for messages that say what to run: `stepwise <rest>`, or the app's name. */
   commandLine(rest: string): string;
-  /** Shows what a manager reports as it runs. */
-  onEvent(event: MigrationEvent): void;
+  /** Text with the library's `stepwise <command>` as the app's program name. */
+  rename(text: string): string;
   /** The registry, once a command loaded it. */
   loaded?: Promise<R>;
 }
 
-/** What this module offers without `drivers`: none, so it imports no library (`stepwise-migrate/cli`'s `createCli` adds better-sqlite3). */
-export const DEFAULT_DRIVERS: DriverLoaders = {};
-
-/** The global flags of the command's run. */
-export function flagsOf(command: Command): GlobalFlags {
-  return command.optsWithGlobals<GlobalFlags>();
+/** One command's run: the CLI's session, the command's name, and the global flags it was given. */
+export interface CommandScope<R extends MigrationRegistry = MigrationRegistry> {
+  readonly session: CliSession<R>;
+  readonly name: string;
+  readonly flags: GlobalFlags;
 }
 
-/** The registry, loaded once per run with the chosen driver and its dialect. */
-export function loadMigrations<R extends MigrationRegistry>(session: CliSession<R>, driver: CliDriverName): Promise<R> {
-  const { migrations } = session.props;
-  session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
-  return session.loaded;
+/** A flag, else the app's setting (called only then: a flag wins even over a setting that cannot be read). */
+export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined): T | undefined {
+  return flag !== undefined ? flag : typeof prop === "function" ? (prop as () => T)() : prop;
 }
 
 /** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3. */
-export function driverOf(session: CliSession<MigrationRegistry>, flags: GlobalFlags): CliDriverName {
-  const { driver } = session.props;
-  return flags.driver ?? (typeof driver === "function" ? driver() : driver) ?? DEFAULT_CLI_DRIVER;
+export function driverOf({ session, flags }: CommandScope): CliDriverName {
+  return setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
 }
 
-/** The history table: `--table`, then the app's setting (`undefined`: the default). */
-export function tableNameOf(session: CliSession<MigrationRegistry>, flags: GlobalFlags): string | undefined {
-  const { tableName } = session.props;
-  return flags.table ?? (typeof tableName === "function" ? tableName() : tableName);
+/** The registry, loaded once per run with the chosen driver and its dialect. */
+function loadMigrations<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
+  const { migrations } = scope.session.props;
+  const driver = driverOf(scope);
+  scope.session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
+  return scope.session.loaded;
 }
 
-/** The history table's schema on pg: `--schema`, then the app's setting. */
-export function schemaOf(session: CliSession<MigrationRegistry>, flags: GlobalFlags): string | undefined {
-  const { schema } = session.props;
-  return flags.schema ?? (typeof schema === "function" ? schema() : schema);
-}
-
-/** How long to wait for another process's lock: `--busy-timeout`, then the app's setting, then the default. */
-export function busyTimeoutOf(session: CliSession<MigrationRegistry>, flags: GlobalFlags): number {
-  return flags.busyTimeout ?? session.props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-}
-
-/** pg's `lock_timeout` for a migration's statements: `--lock-timeout`, then the app's setting. */
-export function lockTimeoutOf(session: CliSession<MigrationRegistry>, flags: GlobalFlags): number | undefined {
-  return flags.lockTimeout ?? session.props.lockTimeoutMs;
+/** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
+export function connectorFor(scope: CommandScope, mode: CommandMode): Promise<DriverConnector> {
+  const { session, flags, name } = scope;
+  return loadDriver(driverOf(scope), mode, session.commandLine(name), session.props.drivers ?? {}, flags.driver ? "--driver" : "the driver setting");
 }
 
 /** Resolves a path the user typed against the CLI's working folder, once it is known to name the file the user meant. */
@@ -99,105 +86,28 @@ export function resolvePath(session: CliSession<MigrationRegistry>, file: string
 }
 
 /** The SQLite file a command opens: `--db`, then the app's setting, then a `DATABASE_URL` that names a file. */
-export function resolveDatabasePath(session: CliSession<MigrationRegistry>, flags: GlobalFlags): string {
-  const { props, io } = session;
-  const driver = driverOf(session, flags);
-  if (connectsByUrl(driver)) {
-    throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
-  }
+export function resolveDatabasePath(scope: CommandScope): string {
+  const { session, flags } = scope;
+  const { props, output } = session;
+  const driver = driverOf(scope);
+  if (connectsByUrl(driver)) throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
   if (flags.url !== undefined) throw usageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
   if (flags.schema !== undefined) throw usageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
-  refuseLockTimeoutOff(session, flags);
-  const chosen = flags.db ?? (typeof props.database === "function" ? props.database() : props.database) ?? databasePathFromUrl(io.env.DATABASE_URL);
+  refuseLockTimeout(scope);
+  const env = output.io.env;
+  const chosen = setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL);
   if (chosen === null) {
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
     throw noDatabaseGivenError(
-      [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: io.env.DATABASE_URL === undefined ? "not set" : "blank" }],
+      [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }],
       props.extend !== undefined,
     );
   }
   // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
   if (chosen === "") throw databasePathInvalidError("", "empty");
   if (chosen === ":memory:") return chosen;
-  // `--db "$DATABASE_URL"` in a script hands over another database's URL or connection string:
-  // created as a path, its password or token would become a file name, printed with every message.
-  refuseConnectionStringAsPath(chosen, flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting");
-  // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder"; the file
-  // would otherwise be created under the folder's own name.
-  if (namesFolder(chosen)) throw databasePathInvalidError(chosen, "directory");
-  return usableDatabasePathOrThrow(resolvePath(session, chosen));
-}
-
-/**
- * The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the
- * config's), then `DATABASE_URL`. Its password is handed to the redactor before anything can fail.
- */
-export function resolveUrl(session: CliSession<MigrationRegistry>, flags: GlobalFlags): ServerUrl {
-  const { props, io } = session;
-  const driver = driverOf(session, flags);
-  if (flags.db !== undefined) {
-    throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
-  }
-  if (flags.schema !== undefined && driver !== "pg") throw usageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
-  refuseLockTimeoutOff(session, flags);
-  // The setting is read only without the flag: a flag wins, even over a setting that cannot be resolved.
-  const fromProps = flags.url !== undefined ? null : typeof props.url === "function" ? props.url() : props.url;
-  const [chosen, source] =
-    flags.url !== undefined ? [flags.url, "--url"] : fromProps != null ? [fromProps, props.extend ? 'the config\'s "url"' : "the url setting"] : [io.env.DATABASE_URL, "DATABASE_URL"];
-  if (chosen === undefined || chosen.trim() === "") {
-    throw usageError(
-      `No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}` +
-        `${props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : ""}, or set DATABASE_URL. Nothing was changed.`,
-    );
-  }
-  return parseServerUrl(driver, chosen, source, (file) => resolvePath(session, file));
-}
-
-/** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
-function refuseLockTimeoutOff(session: CliSession<MigrationRegistry>, flags: GlobalFlags): void {
-  const driver = driverOf(session, flags);
-  if (flags.lockTimeout !== undefined && driver !== "pg") {
-    throw usageError(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
-  }
-}
-
-/**
- * Refuses, before any connection, a backup or restore on a driver whose database lives on a
- * server: stepwise's backups copy a SQLite file, and the refusal names the server's `tool`.
- */
-export function refuseServerBackup(session: CliSession<MigrationRegistry>, command: Command, operation: string, tool: "pg_dump" | "pg_restore"): void {
-  const driver = driverOf(session, flagsOf(command));
-  if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
-  // libsql-client reaches no second file through its client: backups copy files (capability openFile).
-  if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
-}
-
-/** Commands that change an existing database must not create an empty one by mistake. */
-export function refuseMissingDatabase(session: CliSession<MigrationRegistry>, command: Command, consequence: string): void {
-  // A server's database exists or the connection fails; there is no file to create by mistake,
-  // except through a libsql-client file: URL.
-  if (connectsByUrl(driverOf(session, flagsOf(command)))) {
-    const { file } = resolveUrl(session, flagsOf(command));
-    if (file !== null && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
-    return;
-  }
-  const databasePath = resolveDatabasePath(session, flagsOf(command));
-  if (databasePath !== ":memory:" && !existsSync(databasePath)) {
-    throw usageError(`There is no database at ${databasePath}; ${consequence}.`);
-  }
-}
-
-/** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
-export function connectorFor(session: CliSession<MigrationRegistry>, command: Command, mode: CommandMode): ReturnType<typeof loadDriver> {
-  const flags = flagsOf(command);
-  return loadDriver(driverOf(session, flags), mode, session.commandLine(command.name()), session.props.drivers ?? DEFAULT_DRIVERS, flags.driver ? "--driver" : "the driver setting");
-}
-
-/**
- * Refuses, naming `source` and the shape only, a database path that is a URL (`scheme://...`: never
- * a file anyone means) or a connection string that holds a secret (`password=`, `authToken=`).
- */
-function refuseConnectionStringAsPath(chosen: string, source: string): void {
+  // `--db "$DATABASE_URL"` hands over another database's URL: created as a path, its password would become a file name.
+  const source = flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting";
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
   if (scheme !== undefined) {
     const hint = /^postgres(ql)?:$/.test(scheme)
@@ -208,9 +118,164 @@ function refuseConnectionStringAsPath(chosen: string, source: string): void {
     throw databasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
   }
   if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
+  // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder".
+  if (/[\\/]$/.test(chosen) || /(^|[\\/])\.{1,2}$/.test(chosen)) throw databasePathInvalidError(chosen, "directory");
+  return usableDatabasePathOrThrow(resolvePath(session, chosen));
 }
 
-/** Whether a path ends the way only a folder is named: a separator, or a `.`/`..` last segment. */
-function namesFolder(file: string): boolean {
-  return /[\\/]$/.test(file) || /(^|[\\/])\.{1,2}$/.test(file);
+/** The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the config's), then `DATABASE_URL`. */
+function resolveUrl(scope: CommandScope): ServerUrl {
+  const { session, flags } = scope;
+  const { props } = session;
+  const driver = driverOf(scope);
+  if (flags.db !== undefined) {
+    throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
+  }
+  if (flags.schema !== undefined && driver !== "pg") throw usageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
+  refuseLockTimeout(scope);
+  const configured = setting(flags.url, props.url);
+  const [chosen, source] =
+    flags.url !== undefined ? [flags.url, "--url"] : configured != null ? [configured, props.extend ? 'the config\'s "url"' : "the url setting"] : [session.output.io.env.DATABASE_URL, "DATABASE_URL"];
+  if (chosen === undefined || chosen.trim() === "") {
+    const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
+    throw usageError(`No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}${config}, or set DATABASE_URL. Nothing was changed.`);
+  }
+  return parseServerUrl(driver, chosen, source, (file) => resolvePath(session, file));
+}
+
+/** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
+function refuseLockTimeout(scope: CommandScope): void {
+  const driver = driverOf(scope);
+  if (scope.flags.lockTimeout === undefined || driver === "pg") return;
+  throw usageError(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
+}
+
+/** Refuses, before any connection, a backup or restore of a database a driver reaches by URL: stepwise's backups copy a SQLite file. */
+export function refuseServerBackup(scope: CommandScope, operation: string, tool: "pg_dump" | "pg_restore"): void {
+  const driver = driverOf(scope);
+  if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
+  // libsql-client reaches no second file through its client: backups copy files (capability openFile).
+  if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
+}
+
+/** Refuses a command that changes an existing database when there is none, rather than create an empty one by mistake. */
+export function refuseMissingDatabase(scope: CommandScope, consequence: string): void {
+  // A server's database exists or the connection fails; only a libsql-client file: URL names a file.
+  const file = connectsByUrl(driverOf(scope)) ? resolveUrl(scope).file : resolveDatabasePath(scope);
+  if (file !== null && file !== ":memory:" && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
+}
+
+/** A runtime command needs a SQLite database and neither a flag, the settings nor DATABASE_URL names one: the error lists where the CLI looked. */
+function noDatabaseGivenError(searched: readonly DatabaseLookup[], hasConfig: boolean): StepwiseError<"USAGE"> {
+  const fix = hasConfig
+    ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
+    : "pass --db <path>, or set DATABASE_URL to a SQLite path";
+  return new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${searched.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched });
+}
+
+/**
+ * A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set. Until
+ * a command needs the setting, that is "not configured"; a command that needs it refuses with this.
+ */
+export function configVariableUnsetError(fields: { setting: string; variable: string; configFile: string }): StepwiseError<"USAGE"> {
+  const { setting, variable, configFile } = fields;
+  return new StepwiseError("USAGE", `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set. Set ${variable}, or pass --${setting}. Nothing was changed.`, {
+    setting,
+    variable,
+    configFile,
+  });
+}
+
+/** What a command does with the opened database: the manager, the database's path (or redacted URL), and whether it existed. */
+type ManagerAction<R extends MigrationRegistry, T> = (manager: CliManager<R>, database: string, exists: boolean) => T;
+
+/**
+ * Opens the database for one command and runs `action` on it. A read never creates a file: a missing
+ * one reads as an empty database. A write on a database that does not exist yet first runs
+ * `preflight` on an in-memory database of the same library and registry, so whatever it refuses
+ * (the registry, `--to`, a capability the library lacks) is refused before a folder or file is made;
+ * on a database reached by URL, `preflight` runs on the real session, before the action.
+ * `registry` stands for the app's, for a command that must read whatever the registry holds.
+ */
+export async function withManager<R extends MigrationRegistry, T>(
+  scope: CommandScope<R>,
+  mode: CommandMode,
+  action: ManagerAction<R, T>,
+  preflight?: (manager: CliManager<R>) => unknown,
+  registry?: R,
+): Promise<Awaited<T>> {
+  const { session, flags } = scope;
+  const { props } = session;
+  const driver = driverOf(scope);
+  const byUrl = connectsByUrl(driver);
+  const server = byUrl ? resolveUrl(scope) : null;
+  const databasePath = server?.label ?? resolveDatabasePath(scope);
+  // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
+  const connector = await connectorFor(scope, mode);
+  const file = server ? server.file : databasePath;
+  const migrations = registry ?? (await loadMigrations(scope));
+  const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs, onEvent: session.output.printEvent };
+  const exists = file === null || file === ":memory:" || existsSync(file);
+  if (mode === "write" && !byUrl && !exists) {
+    // Opening the real path creates the file, and a refusal after that would leave an empty database behind.
+    const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName: managerProps.tableName, busyTimeoutMs } });
+    try {
+      await preflight?.(scratch.manager);
+    } finally {
+      await scratch.close();
+    }
+  }
+  if (mode === "write" && file !== null && file !== ":memory:") createDatabaseFolder(file);
+  const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
+  const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
+  const options: OpenDatabaseOptions<R> = {
+    databasePath,
+    busyTimeoutMs,
+    migrations,
+    props: managerProps,
+    ...(server && { url: server.url, schema: setting(flags.schema, props.schema) }),
+    ...(authToken !== undefined && { authToken }),
+    ...(server && lockTimeoutMs !== undefined && { lockTimeoutMs }),
+  };
+  try {
+    const opened = await connector.open(options);
+    try {
+      if (byUrl) await preflight?.(opened.manager);
+      return await action(opened.manager, databasePath, opened.exists ?? exists);
+    } catch (error) {
+      // Reads outside the manager (info's counts) fail in the database's own words; translated here with the busy timeout in force.
+      throw opened.translateError(error);
+    } finally {
+      await opened.close();
+    }
+  } catch (error) {
+    // A driver's error may quote the URL it was given (its own, or a cause's): shown redacted.
+    throw server ? hideUrlIn(error, server.url) : error;
+  }
+}
+
+/**
+ * The history rows of the database the flags and settings point at, read whatever the registry
+ * holds (even one a merge broke) and without creating a missing file; `null` when no database is
+ * configured, or a setting names an environment variable that is not set.
+ */
+export async function readAppliedHistory(scope: CommandScope): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null> {
+  const { flags, session } = scope;
+  const { props } = session;
+  const env = session.output.io.env;
+  const byUrl = connectsByUrl(driverOf(scope));
+  let configured: string | null | undefined;
+  try {
+    configured = byUrl ? (setting(flags.url, props.url) ?? env.DATABASE_URL) : (setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL));
+  } catch (error) {
+    if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return null;
+    throw error;
+  }
+  if (configured == null || configured.trim() === "") return null;
+  if (!byUrl) {
+    const database = resolveDatabasePath(scope);
+    if (database !== ":memory:" && !existsSync(database)) return { database, rows: [] };
+  }
+  return withManager(scope, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, [] as MigrationRegistry);
 }

@@ -1,6 +1,6 @@
 /**
- * The driver names the CLI and the config accept. Kept apart from the code that opens a connection,
- * so the config reader can check a name without loading any database library.
+ * The driver names the CLI and the config accept, apart from the code that opens a connection so
+ * that the config reader can check a name without loading any database library.
  */
 import type { SqlDialect } from "../core/types.js";
 import { driverUnknownError } from "../core/error-factories.js";
@@ -24,24 +24,18 @@ const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "@libsql/client": "libsql-client",
 };
 
-/**
- * The drivers that reach a database server through a connection URL (`--url`, the config's `url`,
- * or `DATABASE_URL`) instead of opening a file named by `--db`; their managers return promises.
- */
-export const URL_DRIVER_NAMES: readonly CliDriverName[] = ["pg", "libsql-client"];
-
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
 export function dialectOfDriver(driver: CliDriverName): SqlDialect {
   return driver === "pg" ? "postgres" : "sqlite";
 }
 
-/** Whether `driver` connects by URL (see {@link URL_DRIVER_NAMES}) rather than opening a file. */
+/** Whether `driver` reaches its database through a URL (`--url`) rather than a file (`--db`); its managers return promises. */
 export function connectsByUrl(driver: CliDriverName): boolean {
-  return URL_DRIVER_NAMES.includes(driver);
+  return driver === "pg" || driver === "libsql-client";
 }
 
 /**
- * The driver `value` names.
+ * The driver `value` names, read case- and space-insensitively.
  *
  * @param source - where the value came from (`"--driver"`, or the config file's path), named in the error.
  * @throws `DRIVER_UNKNOWN` listing the valid names.
@@ -55,6 +49,6 @@ export function parseDriverName(value: string, source: string): CliDriverName {
 }
 
 /** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */
-export function aliasesOf(driver: CliDriverName): string[] {
+export function aliasesOf(driver: string): string[] {
   return Object.keys(ALIASES).filter((alias) => ALIASES[alias] === driver);
 }

@@ -1,12 +1,18 @@
 /**
- * Human-readable rendering of the plain data the library returns. Colour is a parameter, decided by
- * the CLI from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
+ * The text the commands print: the library's plain data as people read it. Colour is a parameter,
+ * decided from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
  */
+import type { BackupRecord } from "../core/backup-record.js";
+import type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
+import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";
-import { formatVersion } from "../core/migration-label.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";
+import type { BaselineResult } from "../safety/baseline.js";
+import type { Rehearsal } from "../safety/rehearsal.js";
+import type { RestoreResult } from "../safety/restore.js";
+import { describeSchemaDifference } from "../safety/schema-snapshot.js";
+import type { SchemaVerification } from "../safety/verify.js";
 import type { DatabaseInfo } from "./database-info.js";
-import { formatDuration } from "./duration.js";
 
 /** Wraps text in ANSI styles, or not at all. */
 export interface Palette {
@@ -17,10 +23,7 @@ export interface Palette {
   bold(text: string): string;
 }
 
-/**
- * Picks colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on,
- * otherwise only a terminal gets it.
- */
+/** Colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on, otherwise only a terminal gets it. */
 export function createPalette(env: Readonly<Record<string, string | undefined>>, isTTY: boolean): Palette {
   const enabled = env.NO_COLOR === undefined || env.NO_COLOR === "" ? (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") || isTTY : false;
   const wrap = (open: number, close: number) => (text: string) => (enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text);
@@ -28,9 +31,27 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
 }
 
 /**
- * `status` as a table. A refusal is named by its code on the version line; its message is the
- * caller's to print (the CLI writes it to stderr, as every refusal).
+ * `0 ms`, `12 ms`, `1.3 s`, `42 s`, `2 min 05 s`: whole milliseconds below a second, then coarser.
+ * The library measures with `performance.now()`, whose fractions are noise in a log line.
  */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "? ms";
+  const rounded = Math.round(ms);
+  if (rounded < 1000) return `${rounded} ms`;
+  // 1.0 s up to 9.9 s keep a decimal; from 10 s the tenths no longer help.
+  if (rounded < 9950) return `${(rounded / 1000).toFixed(1)} s`;
+  const seconds = Math.round(rounded / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+function formatTimestamp(iso: string | null): string {
+  return iso === null ? "" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "");
+}
+
+/** `status` as a table. A refusal is named by its code on the version line; its message is the caller's to print (on stderr). */
 export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
   const lines = [
     `${palette.bold("Database")}  ${databaseLabel}`,
@@ -41,23 +62,13 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
   ];
   const nameWidth = Math.max(4, ...status.migrations.map((row) => row.name.length));
   for (const row of status.migrations) {
-    const name = row.name.padEnd(nameWidth);
-    switch (row.state) {
-      case "applied":
-        lines.push(
-          `  ${palette.green("✓")} ${formatVersion(row.version)} ${name}  ${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${row.durationMs === null ? "" : `  ${formatDuration(row.durationMs)}`}`)}`,
-        );
-        break;
-      case "pending":
-        lines.push(`  ${palette.yellow("·")} ${formatVersion(row.version)} ${name}  ${palette.yellow("pending")}`);
-        break;
-      case "changed":
-        lines.push(`  ${palette.red("✗")} ${formatVersion(row.version)} ${name}  ${palette.red("changed since it was applied")}`);
-        break;
-      case "incomplete":
-        lines.push(`  ${palette.red("!")} ${formatVersion(row.version)} ${name}  ${palette.red(`interrupted (started ${formatTimestamp(row.appliedAt)})`)}`);
-        break;
-    }
+    const start = `${formatVersion(row.version)} ${row.name.padEnd(nameWidth)}  `;
+    if (row.state === "applied") {
+      const took = row.durationMs === null ? "" : `  ${formatDuration(row.durationMs)}`;
+      lines.push(`  ${palette.green("✓")} ${start}${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${took}`)}`);
+    } else if (row.state === "pending") lines.push(`  ${palette.yellow("·")} ${start}${palette.yellow("pending")}`);
+    else if (row.state === "changed") lines.push(`  ${palette.red("✗")} ${start}${palette.red("changed since it was applied")}`);
+    else lines.push(`  ${palette.red("!")} ${start}${palette.red(`interrupted (started ${formatTimestamp(row.appliedAt)})`)}`);
   }
   for (const version of status.unknownAppliedVersions) {
     lines.push(`  ${palette.red("?")} ${formatVersion(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);
@@ -66,9 +77,9 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
   return lines.join("\n");
 }
 
-/** `history` as a table, oldest first. */
-export function formatHistory(rows: readonly AppliedMigration[], palette: Palette): string {
-  if (rows.length === 0) return palette.dim("No migrations have been applied.");
+/** `history` as a table, oldest first, then the checksum repairs recorded, one line each. */
+export function formatHistory(rows: readonly AppliedMigration[], repairs: readonly ChecksumRepairEvent[], palette: Palette): string {
+  if (rows.length === 0) return palette.dim("No migrations have been applied.") + formatRepairEvents(repairs);
   const nameWidth = Math.max(4, ...rows.map((row) => row.name.length));
   const lines = [palette.bold(`${"ver".padEnd(3)} ${"name".padEnd(nameWidth)}  ${"applied at (UTC)".padEnd(19)}  duration  checksum`)];
   for (const row of rows) {
@@ -76,31 +87,41 @@ export function formatHistory(rows: readonly AppliedMigration[], palette: Palett
     const duration = row.durationMs === null ? "" : formatDuration(row.durationMs);
     lines.push(`${formatVersion(row.version)} ${row.name.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(row.checksum.slice(0, 12))}`);
   }
-  return lines.join("\n");
+  return lines.join("\n") + formatRepairEvents(repairs);
+}
+
+function formatRepairEvents(events: readonly ChecksumRepairEvent[]): string {
+  if (events.length === 0) return "";
+  const lines = events.map(
+    (event) => `  ${event.repairedAt}  ${formatMigrationLabel(event.version, event.name)}  by ${event.repairedBy}: ${event.oldChecksum.slice(0, 12)} -> ${event.newChecksum.slice(0, 12)}`,
+  );
+  return ["", "Checksum repairs (repair --checksums):", ...lines].join("\n");
 }
 
 /** The summary after `up`, `down` or `reset`. */
 export function formatResult(result: MigrationResult, palette: Palette): string {
   const count = result.steps.length;
   if (count === 0) return palette.green(`Nothing to ${result.direction === "up" ? "apply" : "revert"}: the database is at version ${result.toVersion}.`);
-  const verb = result.direction === "up" ? "Applied" : "Reverted";
   const total = result.steps.reduce((sum, step) => sum + step.durationMs, 0);
-  return palette.green(`${verb} ${count} migration${count === 1 ? "" : "s"} in ${formatDuration(total)}: the database is now at version ${result.toVersion}.`);
+  return palette.green(
+    `${result.direction === "up" ? "Applied" : "Reverted"} ${count} migration${count === 1 ? "" : "s"} in ${formatDuration(total)}: the database is now at version ${result.toVersion}.`,
+  );
 }
 
-/** `info` as aligned key/value lines. */
+/** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
 export function formatInfo(info: DatabaseInfo, palette: Palette): string {
-  // A row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out.
+  const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
+  const last = info.lastMigration;
   const all: Array<[string, string | null]> = [
     ["Path", info.path],
-    ["Size", `${formatBytes(info.sizeBytes)}`],
+    ["Size", size],
     ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
     ["user_version", info.userVersion === null ? null : String(info.userVersion)],
     ["Tables", String(info.objects.tables)],
     ["Indexes", String(info.objects.indexes)],
     ["Triggers", String(info.objects.triggers)],
     ["Views", String(info.objects.views)],
-    ["Last migration", info.lastMigration ? `${formatVersion(info.lastMigration.version)} ${info.lastMigration.name} at ${formatTimestamp(info.lastMigration.appliedAt)}` : "none"],
+    ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${formatTimestamp(last.appliedAt)}` : "none"],
     ["Journal mode", info.journalMode],
     ["History table", info.historyTable],
   ];
@@ -109,12 +130,66 @@ export function formatInfo(info: DatabaseInfo, palette: Palette): string {
   return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
 }
 
-function formatTimestamp(iso: string | null): string {
-  return iso === null ? "" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "");
+/**
+ * `up --dry-run`: each migration's outcome and duration, schema changes, row counts, failure.
+ * `where` says how it ran: on an in-memory copy, or inside a transaction rolled back (pg, an async manager).
+ */
+export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "copy" | "rolled-back"): string {
+  if (rehearsal.steps.length === 0) return palette.green(`Dry run: nothing to apply; the database is at version ${rehearsal.fromVersion}.`);
+  const how = where === "copy" ? "on an in-memory copy (the database file was not touched)" : "inside a transaction rolled back at the end (nothing was kept)";
+  const lines = [palette.bold(`Dry run ${how}: version ${rehearsal.fromVersion} → ${rehearsal.targetVersion}`), ""];
+  for (const step of rehearsal.steps) {
+    const label = formatMigrationLabel(step.version, step.name);
+    if (step.status === "applied") lines.push(`  ${palette.green("✓")} ${label} ${palette.dim(formatDuration(step.durationMs!))}`);
+    else if (step.status === "failed") lines.push(`  ${palette.red("✗")} ${label} ${palette.red("failed")}`);
+    else lines.push(`  ${palette.dim(`- ${label} (not reached)`)}`);
+  }
+  lines.push("", palette.bold("Schema changes"));
+  if (rehearsal.schemaChanges.length === 0) lines.push(palette.dim("  none"));
+  for (const change of rehearsal.schemaChanges) {
+    const mark = change.change === "added" ? palette.green("+") : change.change === "removed" ? palette.red("-") : palette.yellow("~");
+    lines.push(`  ${mark} ${describeSchemaDifference(change, "change")}`);
+  }
+  const changedCounts = rehearsal.rowCounts.filter((row) => row.before !== row.after);
+  lines.push("", palette.bold("Row counts"));
+  if (changedCounts.length === 0) lines.push(palette.dim("  unchanged"));
+  for (const row of changedCounts) {
+    const delta = row.before !== null && row.after !== null ? ` (${row.after - row.before >= 0 ? "+" : ""}${row.after - row.before})` : "";
+    lines.push(`  ${row.table}: ${row.before ?? "(no table)"} → ${row.after ?? "(dropped)"}${delta}`);
+  }
+  lines.push("");
+  const { failure, steps } = rehearsal;
+  if (failure) lines.push(palette.red(`The real run would fail${failure.code ? ` [${failure.code}]` : ""}:`), failure.message);
+  else lines.push(palette.green(`The real run would apply ${steps.length} migration${steps.length === 1 ? "" : "s"} and reach version ${rehearsal.reachedVersion}.`));
+  return lines.join("\n");
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+/** `verify`: a pass line, or one line per drift. */
+export function formatVerification(verification: SchemaVerification, palette: Palette): string {
+  if (verification.ok) return palette.green(`Schema verification passed: the schema is what migrations 1..${verification.version} build.`);
+  return [palette.red(`Schema drift: the schema differs from what migrations 1..${verification.version} build:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
+}
+
+/** `baseline`: what was recorded, and the differences when forced. */
+export function formatBaseline(result: BaselineResult, palette: Palette): string {
+  const recorded = `Recorded migrations 1..${result.version} as applied without running them; "up" continues from ${result.version + 1}.`;
+  if (!result.forced) return palette.green(`The schema matches migrations 1..${result.version}. ${recorded}`);
+  const forced = palette.yellow(`Forced: the schema does NOT match migrations 1..${result.version}, and they were recorded anyway (--force):`);
+  return [forced, ...result.drift.map((line) => `  - ${line}`), recorded].join("\n");
+}
+
+/** `restore`: where the database came from and where the replaced one went. */
+export function formatRestore(result: RestoreResult, palette: Palette): string {
+  const lines = [palette.green(`Restored ${result.restoredFrom} to ${result.databasePath}: the database is at version ${result.version}.`)];
+  if (result.previous) lines.push(`The database it replaced was saved as ${result.previous.path}.`);
+  if (result.setAside) lines.push(`The file it replaced was not a readable database; its bytes were kept as ${result.setAside}.`);
+  const count = result.foreignReasons.length;
+  if (count > 0) lines.push(palette.yellow(`Forced: the backup's history does not match this app's migrations (${count} difference${count === 1 ? "" : "s"}, see --json); "up" may refuse it.`));
+  return lines.join("\n");
+}
+
+/** The line printed after `up --backup` wrote a snapshot. */
+export function formatBackupTaken(backup: BackupRecord, palette: Palette): string {
+  const how = ` (${backup.method === "online-backup" ? "online backup" : "VACUUM INTO"})`;
+  return palette.dim(`  backup of version ${backup.version}${how}: ${backup.path}${backup.pruned.length > 0 ? ` (removed ${backup.pruned.length} older)` : ""}`);
 }

@@ -1,51 +1,42 @@
 /**
- * Keeps passwords and tokens out of what the CLI prints, by structure: wherever stepwise prints a
- * URL or a connection string it knows (a server's label, what commander echoes of an argument, a
- * driver's error quoting the URL it was given), that string is parsed and its secret parts replaced:
- * the URL's password component, and the value of every parameter whose key names a secret
- * (`password`, `sslpassword`, `authToken`, in any case and any percent-encoding, in a URL's query or a
- * libpq `key=value` string). The output is never searched for a secret's text: a password of `a`
- * or `test` would otherwise be cut out of every word and JSON key that holds it. A secret that
- * stepwise never prints (`PGPASSWORD`, `LIBSQL_AUTH_TOKEN`) needs nothing.
+ * Keeps passwords and tokens out of what the CLI prints, by structure: wherever stepwise prints a URL
+ * or connection string it knows (a server's label, commander's echo of an argument, a driver's error
+ * quoting the URL it was given), that string is parsed and its secret parts replaced: the URL's
+ * password, and the value of every parameter whose key names a secret (`password`, `sslpassword`,
+ * `authToken`, in any case and percent-encoding, in a URL's query or a libpq `key=value` string).
+ * The output is never searched for a secret's text: a password of `a` would otherwise be cut out of
+ * every word that holds it. A secret stepwise never prints (`PGPASSWORD`, `LIBSQL_AUTH_TOKEN`) needs nothing.
  */
 
 /** What a redacted secret is printed as. */
-export const REDACTED = "****";
+const REDACTED = "****";
 
 /** `scheme:` or `scheme://` at the start of a URL (a one-letter scheme is a Windows drive, not a URL). */
 const SCHEME = /^\s*[A-Za-z][A-Za-z0-9+.-]+:(\/\/)?/;
 
-/**
- * A `key=value` pair of a libpq or ADO.NET string (`host=h password='a b'`, `Password=x;`): a value
- * runs to the next space or `;`, or is quoted.
- */
+/** A `key=value` pair of a libpq or ADO.NET string (`host=h password='a b'`, `Password=x;`): a value runs to the next space or `;`, or is quoted. */
 const KEY_VALUE = /([^\s;&?=]+)(\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s;]*)/g;
 
-/** Whether a key holds a secret as the clients read it, percent- and `+`-decoded: `authToken`, `password`, `sslpassword`. */
+/** Whether a key holds a secret as the clients read it, percent- and `+`-decoded. */
 function isSecretKey(rawKey: string): boolean {
-  const key = decode(rawKey.replaceAll("+", " ")).trim().toLowerCase();
+  let key = rawKey.replaceAll("+", " ");
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // Not percent-encoded after all: read as written.
+  }
+  key = key.trim().toLowerCase();
   return key === "authtoken" || key.endsWith("password");
 }
 
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/** A connection string with its secrets replaced, and the secrets it held. */
-interface ParsedSecrets {
-  readonly redacted: string;
-  readonly secrets: readonly string[];
-}
-
-/** Parses `text` as a URL (with or without `//`) or a `key=value` string; see the module note. */
-function parseSecrets(text: string): ParsedSecrets {
-  const scheme = SCHEME.exec(text);
-  if (!scheme) return redactKeyValues(text);
+/** `text` (a URL, with or without `//`, or a `key=value` string) with its secrets replaced, and the secrets. */
+function parseSecrets(text: string): { readonly redacted: string; readonly secrets: string[] } {
   const secrets: string[] = [];
+  const scheme = SCHEME.exec(text);
+  if (!scheme) {
+    const redacted = text.replace(KEY_VALUE, (whole, key: string, equals: string, value: string) => (isSecretKey(key) ? (secrets.push(value), `${key}${equals}${REDACTED}`) : whole));
+    return { redacted, secrets };
+  }
   let head = scheme[0];
   let rest = text.slice(head.length);
   if (scheme[1]) {
@@ -55,14 +46,11 @@ function parseSecrets(text: string): ParsedSecrets {
     const queryStart = rest.search(/[?#]/);
     const beforeQuery = queryStart === -1 ? rest : rest.slice(0, queryStart);
     const at = beforeQuery.includes("@") ? beforeQuery.lastIndexOf("@") : rest.lastIndexOf("@");
-    if (at !== -1) {
-      const userinfo = rest.slice(0, at);
-      const colon = userinfo.indexOf(":");
-      if (colon !== -1) {
-        secrets.push(userinfo.slice(colon + 1));
-        head += `${userinfo.slice(0, colon)}:${REDACTED}@`;
-        rest = rest.slice(at + 1);
-      }
+    const colon = at === -1 ? -1 : rest.slice(0, at).indexOf(":");
+    if (colon !== -1) {
+      secrets.push(rest.slice(colon + 1, at));
+      head += `${rest.slice(0, colon)}:${REDACTED}@`;
+      rest = rest.slice(at + 1);
     }
   }
   const query = rest.indexOf("?");
@@ -79,34 +67,17 @@ function parseSecrets(text: string): ParsedSecrets {
   return { redacted: `${head}${rest.slice(0, query + 1)}${pairs.join("&")}`, secrets };
 }
 
-function redactKeyValues(text: string): ParsedSecrets {
-  const secrets: string[] = [];
-  const redacted = text.replace(KEY_VALUE, (whole, key: string, equals: string, value: string) => {
-    if (!isSecretKey(key)) return whole;
-    secrets.push(value);
-    return `${key}${equals}${REDACTED}`;
-  });
-  return { redacted, secrets };
-}
-
-/**
- * The URL or connection string as stepwise prints it: its password and every secret parameter's
- * value replaced by `REDACTED` (`****`), everything else as given, so the user can tell which server
- * and database it is.
- */
+/** The URL or connection string as stepwise prints it: every secret `****`, the rest as given, so the user can tell which database it is. */
 export function redactConnectionString(url: string): string {
   return parseSecrets(url).redacted;
 }
 
 /** The secrets a URL or connection string holds (its password, each secret parameter's value), as written. */
 export function findPasswords(text: string): string[] {
-  return [...parseSecrets(text).secrets];
+  return parseSecrets(text).secrets;
 }
 
-/**
- * `text` (a message commander wrote about the arguments) with every argument that holds a secret
- * replaced by its redacted form: the argument is the URL, parsed; its secret's text is not searched for.
- */
+/** `text` (what commander wrote about the arguments) with each argument that holds a secret replaced by its redacted form. */
 export function redactArguments(text: string, argv: readonly string[]): string {
   let out = text;
   for (const argument of argv) {
@@ -119,12 +90,17 @@ export function redactArguments(text: string, argv: readonly string[]): string {
   return out;
 }
 
-/**
- * Hides `url` in an error a driver threw while it held it, and in the errors it was caused by: each
- * message and stack that quotes the URL quotes `shown` (the URL redacted) instead. Returns `error`.
- */
-export function hideUrlIn(error: unknown, url: string, shown: string): unknown {
-  const forms = new Set([url, url.trim(), normalized(url)].filter((form) => form !== "" && form !== shown));
+/** Hides `url` in an error a driver threw while it held it, and in its causes: each message and stack quotes it redacted. Returns `error`. */
+export function hideUrlIn(error: unknown, url: string): unknown {
+  const shown = redactConnectionString(url);
+  let normalized = "";
+  try {
+    // As WHATWG `URL` writes it back, which is how some clients quote it.
+    normalized = new URL(url.trim()).href;
+  } catch {
+    // Not a URL: only its own forms can be quoted.
+  }
+  const forms = new Set([url, url.trim(), normalized].filter((form) => form !== "" && form !== shown));
   const seen = new Set<unknown>();
   for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
     seen.add(current);
@@ -134,13 +110,4 @@ export function hideUrlIn(error: unknown, url: string, shown: string): unknown {
     }
   }
   return error;
-}
-
-/** `url` as WHATWG `URL` writes it back (as some clients quote it), or `""` when it does not parse. */
-function normalized(url: string): string {
-  try {
-    return new URL(url.trim()).href;
-  } catch {
-    return "";
-  }
 }

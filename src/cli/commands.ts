@@ -1,0 +1,263 @@
+/**
+ * The runtime commands, each a function of the command's scope (the session, the global flags) and
+ * its own options that returns a {@link Report}: the data `--json` prints and the same as text. They
+ * parse nothing and print nothing; `create-cli.ts` declares them and prints what they return.
+ */
+import os from "node:os";
+import path from "node:path";
+import { driverCapabilityError } from "../core/driver.js";
+import { usageError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
+import { SyncMigrationManager } from "../core/manager.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
+import type { MigrationPlan } from "../core/planner.js";
+import type { StatusProblem } from "../core/plain-error.js";
+import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
+import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
+import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../safety/backup.js";
+import { baselineDatabase } from "../safety/baseline.js";
+import { describeChecksumRepair, listChecksumRepairs, repairChecksums } from "../safety/checksum-repair.js";
+import { rehearseUp } from "../safety/rehearsal.js";
+import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
+import { restoreBackup } from "../safety/restore.js";
+import type { SafetyNetManager } from "../safety/schema-reader.js";
+import { verifySchema } from "../safety/verify.js";
+import { collectDatabaseInfo } from "./database-info.js";
+import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, withManager, type CommandScope } from "./database-target.js";
+import { formatBaseline, formatHistory, formatInfo, formatRehearsal, formatRestore, formatResult, formatStatus, formatVerification, type Palette } from "./format.js";
+import { assertDriverWrites, type CliManager } from "./open-database.js";
+import type { Report } from "./output.js";
+import { inCliSpelling, renameInFix } from "./report-error.js";
+
+/** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
+export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
+
+/** `status`: which migrations are applied and which pending; exit 1 with the refusal `up` would meet, spelled with the CLI's flags and name. */
+export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
+  const { rename, output } = scope.session;
+  return withManager(scope, "read", async (manager, database, exists) => {
+    const found = await manager.status();
+    const spelled = found.problem && inCliSpelling(found.problem);
+    const problem = spelled && { ...spelled, message: rename(spelled.message), ...(spelled.fix ? { fix: renameInFix(spelled.fix, rename) as StatusProblem["fix"] } : {}) };
+    const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
+    return { data: { database, exists, ...found, problem }, text: formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
+  });
+}
+
+/** What `up` takes besides the global flags. */
+export interface UpOptions {
+  readonly to?: number;
+  readonly transaction?: TransactionMode;
+  readonly dryRun?: boolean;
+  readonly backup?: string | true;
+  readonly keepBackups?: number;
+  readonly dangerouslySkipIntegrityCheck?: boolean;
+}
+
+/** `up`: applies the pending migrations; with `dryRun` rehearses them, with `backup` snapshots the database first. */
+export async function up<R extends MigrationRegistry>(scope: CommandScope<R>, options: UpOptions): Promise<Report> {
+  const { session } = scope;
+  const to = options.to === undefined ? {} : { to: options.to as VersionOf<R> };
+  const run = { ...to, ...(options.transaction === undefined ? {} : { transaction: options.transaction }) };
+  if (options.dryRun) return rehearse(scope, to, options.transaction === "all");
+  // What the run would refuse, refused before a database file is made (see withManager).
+  const preflight = async (manager: CliManager<R>) => {
+    let plan;
+    try {
+      plan = await manager.planUp(to);
+    } catch (error) {
+      // Only up tells an interrupted migration from one still running elsewhere (it waits for it).
+      if (error instanceof StepwiseError && error.is("INCOMPLETE_MIGRATION")) return;
+      throw error;
+    }
+    if (options.transaction === "all") await refuseWholeRun(manager, plan);
+  };
+  const { dangerouslySkipIntegrityCheck = false, backup } = options;
+  // Only a backup is checked: plain up would read the whole file at every start.
+  if (dangerouslySkipIntegrityCheck && backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
+  if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(await manager.up(run), session.output.palette), preflight);
+  // Resolved before anything is opened: a path that is not the one the user meant is refused first.
+  const directory = backup === true ? null : resolvePath(session, backup);
+  // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
+  const operation = session.commandLine("up --backup");
+  refuseServerBackup(scope, operation, "pg_dump");
+  const withBackup = async (manager: CliManager<R>, databasePath: string) => {
+    const keep = options.keepBackups ?? DEFAULT_BACKUP_KEEP;
+    const result = await upWithBackup(asNet(manager), { ...run, dangerouslySkipIntegrityCheck, backup: { directory: directory ?? path.join(path.dirname(databasePath), "backups"), keep } });
+    // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
+    return resultReport(result.backup ? { ...result, backupMethod: result.backup.method } : result, session.output.palette);
+  };
+  return withManager(scope, "write", withBackup, async (manager) => {
+    // A driver without files (sql.js) is refused before a database file is made.
+    backupDriverOf(manager, "upWithBackup", "openFile");
+    await preflight(manager);
+  });
+}
+
+/** `up --dry-run`: a sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back. */
+function rehearse<R extends MigrationRegistry>(scope: CommandScope<R>, to: { to?: VersionOf<R> }, wholeRun: boolean): Promise<Report> {
+  return withManager(scope, "rehearse", async (manager) => {
+    // A rehearsal runs the migrations one by one; what one transaction for the run would refuse is refused first.
+    if (wholeRun) await refuseWholeRun(manager, await manager.planUp(to));
+    const { rehearsal } = await rehearseUp(asNet(manager), to);
+    const text = formatRehearsal(rehearsal, scope.session.output.palette, manager instanceof SyncMigrationManager ? "copy" : "rolled-back");
+    return { data: rehearsal, text, ...(!rehearsal.ok && { exitCode: 1 }) };
+  });
+}
+
+/** Refuses, as the run itself would, a `--transaction all` whose migrations cannot share one transaction, before a file is made. */
+async function refuseWholeRun<R extends MigrationRegistry>(manager: CliManager<R>, plan: MigrationPlan<MigrationEntry>): Promise<void> {
+  await manager.run(refuseWholeRunObstacles(manager.executor, plan.steps, plan.direction));
+}
+
+/** `down`: one migration, `steps` of them, or every one above `to`. */
+export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly steps?: number; readonly to?: number; readonly transaction?: TransactionMode }): Promise<Report> {
+  refuseMissingDatabase(scope, "nothing to revert");
+  const transaction = options.transaction === undefined ? {} : { transaction: options.transaction };
+  const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : { steps: options.steps ?? 1 };
+  return withManager(scope, "write", async (manager) => resultReport(await manager.down({ ...target, ...transaction }), scope.session.output.palette));
+}
+
+/** `reset`: drops everything and applies every migration again, once confirmed. */
+export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean }): Promise<Report> {
+  if (!options.yes) throw usageError("reset destroys every table and all data; run it again with --yes to confirm.");
+  return withManager(scope, "write", async (manager) => resultReport(await manager.reset({ dangerouslyDropAllData: true }), scope.session.output.palette));
+}
+
+function resultReport(result: MigrationResult & { readonly backupMethod?: string }, palette: Palette): Report {
+  return { data: result, text: formatResult(result, palette) };
+}
+
+/** `history`: the applied migrations; in JSON each row of a version whose checksum was realigned carries its events as `checksumRepairs`. */
+export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
+  return withManager(scope, "read", async (manager) => {
+    const rows = await manager.history();
+    const repairs = await listChecksumRepairs(asNet(manager));
+    const data = rows.map((row) => {
+      const own = repairs.filter((event) => event.version === row.version);
+      return own.length === 0 ? row : { ...row, checksumRepairs: own };
+    });
+    return { data, text: formatHistory(rows, repairs, scope.session.output.palette) };
+  });
+}
+
+/** `version`: the database's schema version, a bare number. */
+export function version<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
+  return withManager(scope, "read", async (manager) => {
+    const current = await manager.currentVersion();
+    return { data: current, text: String(current) };
+  });
+}
+
+/** `info`: the database file, its schema version, object counts, last migration and journal mode; refused on a missing file. */
+export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
+  const { session } = scope;
+  return withManager(scope, "read", async (manager, databasePath, exists) => {
+    if (!exists) throw usageError(`There is no database at ${databasePath}; run "${session.commandLine("up")}" to create it.`);
+    const collected = await collectDatabaseInfo(manager, databasePath);
+    const data = { ...collected, problem: collected.problem && inCliSpelling(collected.problem) };
+    return { data, text: formatInfo(data, session.output.palette) };
+  });
+}
+
+/** What `repair` takes besides the global flags. */
+export interface RepairOptions {
+  readonly applied?: number;
+  readonly forget?: number;
+  readonly checksums?: number | true;
+  readonly by?: string;
+  readonly yes?: boolean;
+}
+
+/**
+ * `repair`: records an interrupted `transaction: false` migration as applied or forgets it, once
+ * confirmed; or with `checksums` realigns recorded checksums with the registry, showing the changes
+ * and exiting 1 until confirmed (nothing to realign exits 0, so running it twice is safe).
+ */
+export async function repair<R extends MigrationRegistry>(scope: CommandScope<R>, options: RepairOptions): Promise<Report> {
+  if (options.checksums !== undefined) {
+    refuseMissingDatabase(scope, "nothing to repair");
+    const apply = Boolean(options.yes);
+    const repairedBy = repairedByOf(options.by, scope.session.output.io.env);
+    return withManager(scope, apply ? "write" : "read", async (manager) => {
+      const result = await repairChecksums(asNet(manager), { apply, repairedBy, ...(options.checksums === true ? {} : { version: options.checksums }) });
+      return { data: result, text: describeChecksumRepair(result), exitCode: !result.applied && result.realignments.length > 0 ? 1 : 0 };
+    });
+  }
+  if (options.by !== undefined) throw usageError("--by names who realigned checksums; it goes with --checksums.");
+  const version = options.applied ?? options.forget;
+  if (version === undefined) throw usageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
+  if (!options.yes) throw usageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+  refuseMissingDatabase(scope, "nothing to repair");
+  return withManager(scope, "write", async (manager) => {
+    const result = await repairIncompleteMigration(asNet(manager), { version, resolution: options.applied !== undefined ? "applied" : "forget" });
+    return { data: result, text: describeRepair(result) };
+  });
+}
+
+/** Who a checksum repair is recorded as: `--by`, then {@link REPAIRED_BY_ENV}, then the OS user. */
+function repairedByOf(by: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const given = by?.trim() || env[REPAIRED_BY_ENV]?.trim();
+  if (given) return given;
+  try {
+    return os.userInfo().username;
+  } catch {
+    // A container user with no passwd entry has no name to read.
+    return env.USER?.trim() || env.USERNAME?.trim() || "unknown";
+  }
+}
+
+/** `baseline`: adopts a database made before stepwise, recording migrations 1..`version` as applied if its schema matches them (or `force`). */
+export async function baseline<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly force?: boolean }, version: number): Promise<Report> {
+  refuseMissingDatabase(scope, "nothing to baseline");
+  return withManager(scope, "write", async (manager) => {
+    const result = await baselineDatabase(asNet(manager), version as VersionOf<R>, { dangerouslyForce: Boolean(options.force) });
+    return { data: result, text: formatBaseline(result, scope.session.output.palette) };
+  });
+}
+
+/** `verify`: compares the schema with a replay of the applied migrations; exit 1 on drift. */
+export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
+  refuseMissingDatabase(scope, "nothing to verify");
+  // Not "read": on pg the replay creates (and drops) a scratch database, which a read-only session may not.
+  return withManager(scope, "rehearse", async (manager) => {
+    const verification = await verifySchema(asNet(manager));
+    return { data: verification, text: formatVerification(verification, scope.session.output.palette), ...(!verification.ok && { exitCode: 1 }) };
+  });
+}
+
+/** `restore`: puts a backup written by `up --backup` back in place of the database, once confirmed, after checking it. */
+export async function restore<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean; readonly force?: boolean }, file: string): Promise<Report> {
+  const { session, flags } = scope;
+  if (!options.yes) throw usageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
+  // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
+  const operation = session.commandLine("restore");
+  refuseServerBackup(scope, operation, "pg_restore");
+  const databasePath = resolveDatabasePath(scope);
+  if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
+  assertDriverWrites(driverOf(scope), operation);
+  // Only the registry is needed from the database; restore opens the files itself, through a
+  // scratch in-memory connection of the chosen driver's library (its openFile).
+  const migrations = await withManager(scope, "read", (manager) => manager.migrations);
+  const busyTimeoutMs = setting(flags.busyTimeout, session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const scratch = await (await connectorFor(scope, "write")).open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
+  if (!(scratch.manager instanceof SyncMigrationManager)) {
+    await scratch.close();
+    throw driverCapabilityError({ driver: scratch.manager.driver.name, capability: "openFile", operation });
+  }
+  const result = await restoreBackup({
+    driver: (scratch.manager as SyncMigrationManager<unknown, never[]>).driver,
+    backupFile: resolvePath(session, file),
+    databasePath,
+    tableName: setting(flags.table, session.props.tableName),
+    busyTimeoutMs: flags.busyTimeout,
+    migrations,
+    dangerouslyAllowForeignBackup: Boolean(options.force),
+  }).finally(() => void scratch.close());
+  return { data: result, text: formatRestore(result, session.output.palette) };
+}
+
+/** A manager as the safety nets take it: each checks for the sync manager itself, and the result is awaited either way. */
+function asNet<R extends MigrationRegistry>(manager: CliManager<R>): SafetyNetManager<R, true> {
+  return manager as unknown as SafetyNetManager<R, true>;
+}

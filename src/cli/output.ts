@@ -1,0 +1,141 @@
+/**
+ * What the commands print and the exit code they leave: a command's report as text or JSON, and the
+ * manager's events as they happen (progress redrawn on a terminal, one line per migration).
+ */
+import type { MigrationEvent } from "../core/events.js";
+import { formatMigrationLabel } from "../core/migration-label.js";
+import type { CliIo } from "./cli-props.js";
+import { formatBackupTaken, formatDuration, type Palette } from "./format.js";
+
+/** What a command returns: its data (what `--json` prints), the same as text, and how it ended. */
+export interface Report {
+  readonly data: unknown;
+  readonly text: string;
+  /** 1 for a check that failed without an error (status's refusal, verify's drift, a failed dry run). */
+  readonly exitCode?: number;
+  /** A refusal to print on stderr as `error [CODE]: message`, after the report. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** One CLI's output: where it prints, how, and the exit code a run returns. */
+export type CliOutput = ReturnType<typeof createCliOutput>;
+
+/** The output of one CLI, printing to `io` with `palette`. */
+export function createCliOutput(io: CliIo, palette: Palette) {
+  const progress = createProgressDisplay(io, palette);
+  const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  const output = {
+    io,
+    palette,
+    /** The exit code `run` returns, for a command that failed without throwing. */
+    exitCode: 0,
+    /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
+    quietEvents: false,
+    /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
+    printJson: (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2)),
+    /** Shows one of the manager's events as it happens. */
+    printEvent(event: MigrationEvent): void {
+      if (output.quietEvents) return;
+      if (event.type === "progress") return progress.show(event);
+      progress.clear();
+      if (event.type === "backed-up") print(formatBackupTaken(event.backup, palette));
+      if (event.type !== "migrated" && event.type !== "skipped") return;
+      const label = formatMigrationLabel(event.version, event.name);
+      if (event.type === "migrated") print(`  ${event.direction === "up" ? palette.green("↑") : palette.yellow("↓")} ${label} ${palette.dim(formatDuration(event.durationMs))}`);
+      else print(`  ${palette.dim(`- ${label} (already ${event.direction === "up" ? "applied" : "reverted"} by another process)`)}`);
+    },
+    /** Prints a command's report as JSON or text, and sets the exit code it asks for. */
+    printReport(report: Report, json: boolean): void {
+      progress.clear();
+      if (json) output.printJson(report.data);
+      else print(report.text);
+      if (report.error) io.stderr(`${palette.red(`error [${report.error.code}]`)}: ${report.error.message}\n`);
+      if (report.exitCode !== undefined) output.exitCode = report.exitCode;
+    },
+  };
+  return output;
+}
+
+/**
+ * A copy of `value` in which every number under a key ending in `Ms` (`durationMs`, `waitedMs`…) is
+ * whole milliseconds, for `--json`: a script compares integers. A class instance keeps its own JSON form.
+ */
+export function roundDurations(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(roundDurations);
+  if (value === null || typeof value !== "object") return value;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, /Ms$/.test(key) && typeof inner === "number" && Number.isFinite(inner) ? Math.round(inner) : roundDurations(inner)]));
+}
+
+/**
+ * A write function for `stream` that drops text once the stream has failed: writing to a pipe whose
+ * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
+ * maybe between two migrations. One listener per stream, however often it is asked for.
+ */
+export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
+  const existing = writers.get(stream);
+  if (existing) return existing;
+  let closed = false;
+  stream.on("error", () => (closed = true));
+  const write = (text: string) => {
+    try {
+      if (!closed) stream.write(text);
+    } catch {
+      closed = true;
+    }
+  };
+  writers.set(stream, write);
+  return write;
+}
+
+const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
+
+/** How often a non-terminal gets a progress line, in milliseconds of migration time. */
+const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
+
+/**
+ * Shows `progress` events: a bar redrawn in place, with rate and ETA, on a terminal; plain lines at
+ * most once per interval otherwise, so logs of CI runs and services stay readable.
+ */
+function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
+  const count = (value: number) => value.toLocaleString("en-US");
+  let barShown = false;
+  let lastPlain: { version: number; elapsedMs: number } | null = null;
+  return {
+    show(event) {
+      // Nothing to walk: a bar or a line would only be noise.
+      if (event.total === 0) return;
+      const label = formatMigrationLabel(event.version, event.name);
+      const counts = event.total === null ? count(event.done) : `${count(event.done)}/${count(event.total)}`;
+      const rate = event.ratePerSecond === null || event.done === 0 ? "" : `  ${count(Math.round(event.ratePerSecond))}/s`;
+      const eta = event.etaMs === null ? "" : `  ETA ${formatEta(event.etaMs)}`;
+      const fraction = event.total ? Math.min(1, event.done / event.total) : 0;
+      if (io.isTTY) {
+        const filled = Math.round(fraction * 24);
+        const percent = event.total ? `${String(Math.floor(fraction * 100)).padStart(3)}%` : "";
+        io.stdout(`\r\u001b[2K  ${label} ${palette.green(`[${"█".repeat(filled)}${"░".repeat(24 - filled)}]`)} ${percent} ${counts}${palette.dim(`${rate}${eta}`)}`);
+        barShown = true;
+        return;
+      }
+      const finished = event.total !== null && event.done >= event.total;
+      const due = lastPlain === null || lastPlain.version !== event.version || event.elapsedMs - lastPlain.elapsedMs >= PLAIN_PROGRESS_INTERVAL_MS;
+      if (!due && !finished) return;
+      lastPlain = { version: event.version, elapsedMs: event.elapsedMs };
+      io.stdout(`  ${label}: ${counts}${event.total ? ` (${Math.floor(fraction * 100)}%)` : ""}${rate}${eta}\n`);
+    },
+    clear() {
+      if (barShown) io.stdout("\r\u001b[2K");
+      barShown = false;
+    },
+  };
+}
+
+/** An ETA as a bar shows it: `42s`, `3m05s`, `2h10m`. */
+function formatEta(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+}

@@ -1,0 +1,153 @@
+/**
+ * The one place a failure becomes output and an exit code: 2 for a usage error, 1 for anything else.
+ * A script that asked for `--json` gets every failure as JSON on stdout, where it reads: usage
+ * errors, refusals before the database opens, and what nothing translated. The text goes to stderr
+ * either way, a failed migration followed by where in its own file it threw.
+ */
+import { fileURLToPath } from "node:url";
+import { CommanderError } from "commander";
+import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
+import { spellFields } from "../core/option-text.js";
+import { toPlainError } from "../core/plain-error.js";
+import { translateSqliteError } from "../core/sqlite-errors.js";
+import type { CliOutput } from "./output.js";
+import { redactArguments } from "./secrets.js";
+
+/** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
+const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
+
+/** The `code` of commander's usage errors, and of a failure that is no stepwise error (a bug, or a library's error nothing translated), so a script always finds one. */
+const USAGE_CODE: StepwiseErrorCode = "USAGE";
+const UNEXPECTED_CODE = "UNEXPECTED";
+
+/**
+ * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise
+ * <command>` into the app's program name; `argv` is read for `--json` and `--verbose` as given, so
+ * that a failure while parsing still honours them, and commander's echo of an argument is redacted.
+ */
+export function reportError(error: unknown, argv: readonly string[], output: CliOutput, rename: (text: string) => string): number {
+  const { io, palette } = output;
+  const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  const printJson = (fields: Record<string, unknown>) => {
+    if (options.includes("--json")) output.printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
+  };
+  const stderr = (text: string) => io.stderr(rename(text));
+  if (error instanceof CommanderError) {
+    // commander has printed its message already. Help asked for is success; help shown for no command or an unknown one is a usage error.
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
+    printJson({ name: "StepwiseError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+    return 2;
+  }
+  const translated = translateSqliteError(error, 0);
+  if (!(translated instanceof StepwiseError)) {
+    printJson({ name: error instanceof Error ? error.name : typeof error, code: UNEXPECTED_CODE, message: error instanceof Error ? error.message : String(error) });
+    stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+  printJson(errorToJson(translated));
+  stderr(`${palette.red(`error [${translated.code}]`)}: ${cliMessage(translated)}\n`);
+  const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
+  const location = usage ? null : locateFailure(translated);
+  if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
+  if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(translated))}\n`);
+  else if (!usage && translated.cause !== undefined) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
+  return usage ? 2 : 1;
+}
+
+/**
+ * The error as `--json` prints it: `name`, `code`, `message`, every structured field and a `fix`
+ * (or `null`); a failed migration also gets its `location` in the migration's file.
+ */
+function errorToJson(error: StepwiseError): Record<string, unknown> {
+  const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
+  if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
+  if ("fix" in fields) return fields;
+  const location = fields.location as SourceLocation | null | undefined;
+  if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: null };
+  const { details } = error;
+  if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };
+  return { ...fields, fix: `fix ${location ? `${location.file}:${location.line}` : details.file} and run "stepwise ${details.direction === "up" ? "up" : "down"}" again; nothing of it was kept` };
+}
+
+/** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */
+export function inCliSpelling<T extends object>(value: T): T {
+  return { ...value, ...spellFields(value, "cli") };
+}
+
+/** An error's message as the CLI prints it: its flags and commands, not the library's options and calls. */
+function cliMessage(error: StepwiseError): string {
+  const { message } = spellFields(error, "cli");
+  return typeof message === "string" ? message : error.message;
+}
+
+/**
+ * Replaces `stepwise <command>` with `<programName> <command>` for each of the program's commands:
+ * the library cannot know how it is embedded, and `stepwise gen` stays, since gen is the bin's.
+ */
+export function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
+  if (programName === "stepwise") return (text) => text;
+  return (text) => {
+    const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    if (names.length === 0) return text;
+    // Only where a user would type it: not inside a path or a package name such as node_modules/stepwise.
+    return text.replace(new RegExp(`(^|[\\s"'\`(])stepwise (?=(?:${names.join("|")})\\b)`, "g"), (_match, before: string) => `${before}${programName} `);
+  };
+}
+
+/** An error's `fix`, a string or a structured one (CHECKSUM_MISMATCH's ways out), with every string in it renamed; `null` when there is none. */
+export function renameInFix(fix: unknown, rename: (text: string) => string): unknown {
+  if (fix === undefined || fix === null) return null;
+  if (typeof fix === "string") return rename(fix);
+  if (Array.isArray(fix)) return fix.map((item) => renameInFix(item, rename));
+  if (typeof fix === "object") return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, renameInFix(value, rename)]));
+  return fix;
+}
+
+/** A position in a project file, 1-based. */
+interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
+ * failing statement), else the first frame of what the migration threw (or a cause down its chain)
+ * in the migration's `file`. Node maps frames through source maps when they are on, so a bundled
+ * app's frame names `migrations/002_….ts:LINE` as well.
+ */
+function locateFailure(error: StepwiseError): SourceLocation | null {
+  const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
+  if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
+  if (typeof file !== "string" || error.cause === undefined) return null;
+  const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
+  const seen = new Set<unknown>();
+  for (let current: unknown = error.cause; current instanceof Error && !seen.has(current); current = current.cause) {
+    seen.add(current);
+    for (const line of (current.stack ?? "").split("\n")) {
+      const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
+      if (!match) continue;
+      let framePath = match[1]!;
+      try {
+        if (framePath.startsWith("file://")) framePath = fileURLToPath(framePath);
+      } catch {
+        // Not a path on this system: compared as written.
+      }
+      framePath = normalize(framePath);
+      if (framePath === normalize(file) || framePath.endsWith(`/${normalize(file)}`)) return { file, line: Number(match[2]), column: Number(match[3]) };
+    }
+  }
+  return null;
+}
+
+/** The whole stack of `error` and each cause down its chain, for `--verbose`. */
+function formatStackChain(error: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let current: unknown = error; current !== undefined && !seen.has(current); current = current instanceof Error ? current.cause : undefined) {
+    seen.add(current);
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+    parts.push(parts.length === 0 ? text : `Caused by: ${text}`);
+  }
+  return parts.join("\n");
+}

@@ -1,0 +1,299 @@
+/**
+ * How the runtime commands choose their settings. A flag always wins over the config, and a config
+ * setting that cannot be resolved now (an unset `${NAME}` in its `url`) is "not configured" until a
+ * command needs it, when the error names the variable and the config file. "No database given"
+ * names every place the CLI looked and what each held (`searched` in `--json`). An option that takes
+ * one value refuses two different ones: commander would keep the last silently, and a script that
+ * appends `--db` or `--driver` would act on another database than the one it named first. The bin's
+ * settings are read by `runtimeConfig` (codegen/runtime-config.ts), handed to the in-process CLI as
+ * the bin does; `gen` runs through the bin itself.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { readConfig, resolveSettings } from "../codegen/config.js";
+import { runtimeConfig } from "../codegen/runtime-config.js";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { createCli } from "../src/cli/index.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
+import { describeRun } from "./support/packed-app.js";
+import { createTestProject, makeTempDir, runCli } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+import { sqlEntry } from "./support/registry-builders.js";
+
+const SQLITE_REGISTRY: MigrationRegistry = [sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY)")];
+const PG_REGISTRY: MigrationRegistry = SQLITE_REGISTRY.map((entry) => ({ ...entry, dialect: "postgres" as const }));
+
+/** A project folder whose package.json holds `stepwise` as its config. */
+function projectWith(t: Parameters<typeof makeTempDir>[0], stepwise: object): string {
+  const root = makeTempDir(t);
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", private: true, stepwise }));
+  return root;
+}
+
+/** Runs the CLI in-process with the bin's settings for `root`, in `env`. */
+function configuredRun(root: string, migrations: MigrationRegistry, args: readonly string[], env: Record<string, string | undefined> = {}) {
+  return runInProcess({ migrations, cwd: root, ...runtimeConfig(root, env) }, args, env);
+}
+
+test('--url wins over the config\'s "url": "${DATABASE_URL}" with the variable unset; without it, the error names the variable and the config', async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const root = projectWith(t, { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" });
+  const status = await configuredRun(root, PG_REGISTRY, ["--url", database.url, "status", "--json"]);
+  assert.equal(jsonOutput<{ currentVersion: number }>(status).currentVersion, 0);
+
+  const needed = jsonError(await configuredRun(root, PG_REGISTRY, ["status", "--json"]), 2);
+  assert.deepEqual([needed.code, needed.variable, needed.configFile], ["USAGE", "DATABASE_URL", path.join(root, "package.json")]);
+  assert.ok(needed.message.includes("DATABASE_URL") && needed.message.includes(path.join(root, "package.json")), needed.message);
+
+  // Another variable, unset, with DATABASE_URL set: still the config's setting, never another database's.
+  const other = projectWith(t, { dialect: "postgres", driver: "pg", url: "${APP_PG_URL}" });
+  const elsewhere = jsonError(await configuredRun(other, PG_REGISTRY, ["status", "--json"], { DATABASE_URL: database.url }), 2);
+  assert.deepEqual([elsewhere.code, elsewhere.variable], ["USAGE", "APP_PG_URL"]);
+
+  // A password written into the config is the config's to fix, and --url wins over it all the same.
+  const written = projectWith(t, { dialect: "postgres", driver: "pg", url: "postgres://app:Written-1n@127.0.0.1:1/db" });
+  assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(written, PG_REGISTRY, ["--url", database.url, "status", "--json"])).currentVersion, 0);
+});
+
+test("every flag wins over its config setting, even one that is wrong: --db, --driver, --table, --schema", async (t) => {
+  const root = projectWith(t, { database: "from-config.db", driver: "not-a-driver", tableName: "config_history" });
+  // The config's driver overridden, its other settings read: the one it got wrong is not checked.
+  const withConfig = await configuredRun(root, SQLITE_REGISTRY, ["--driver", "better-sqlite3", "up", "--json"]);
+  assert.equal(jsonOutput<{ toVersion: number }>(withConfig).toVersion, 1);
+  const configured = new Database(path.join(root, "from-config.db"), { readonly: true });
+  assert.deepEqual(configured.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ["config_history", "items"]);
+  configured.close();
+  // Every setting flagged: the flags' database and table.
+  const flagged = path.join(root, "from-flag.db");
+  const up = await configuredRun(root, SQLITE_REGISTRY, ["--db", flagged, "--driver", "better-sqlite3", "--table", "flag_history", "up", "--json"]);
+  assert.equal(jsonOutput<{ toVersion: number }>(up).toVersion, 1);
+  const db = new Database(flagged, { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ["flag_history", "items"]);
+  // Without the flag, the config's driver is read, and refused naming the file.
+  const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["--db", flagged, "status", "--json"]), 2);
+  assert.deepEqual([refused.code, refused.driver], ["DRIVER_UNKNOWN", "not-a-driver"]);
+
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const pgRoot = projectWith(t, { dialect: "postgres", driver: "pg", url: "${APP_PG_URL}", schema: "config_schema" });
+  const pgUp = await configuredRun(pgRoot, PG_REGISTRY, ["--url", database.url, "--schema", "flag_schema", "up", "--json"], {});
+  assert.equal(jsonOutput<{ toVersion: number }>(pgUp).toVersion, 1);
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN ('flag_schema', 'config_schema') ORDER BY 1");
+    assert.deepEqual(rows, [{ nspname: "flag_schema" }]);
+  } finally {
+    await client.end();
+  }
+});
+
+test("--dialect wins over the config's dialect, even one stepwise does not know", (t) => {
+  const root = projectWith(t, { dialect: "mysql" });
+  assert.equal(resolveSettings(root, { dialect: "sqlite" }).dialect, "sqlite");
+  assert.throws(() => resolveSettings(root), { code: "USAGE" });
+});
+
+test("gen --check in CI with no database: the config's url naming an unset variable skips the replay, naming the variable, and passes", async (t) => {
+  const project = createTestProject(t, { fixture: "dialect/postgres", packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
+  await project.generateAsBin();
+  const check = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  // A skip is a REPLAY_SKIPPED warning naming the variable, never silent; --json says the same as data.
+  assert.match(check.stderr, /REPLAY_SKIPPED.*\(no-server\).*\$\{DATABASE_URL\}, which is not set/);
+  const json = await runCli(["gen", "--check", "--json"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal(json.code, 0, json.stdout + json.stderr);
+  const replay = (JSON.parse(json.stdout) as { replay: { ran: boolean; code: string; reason: string } }).replay;
+  assert.deepEqual([replay.ran, replay.code], [false, "no-server"]);
+  assert.match(replay.reason, /\$\{DATABASE_URL\}, which is not set/);
+  // The registry was only checked.
+  assert.ok(readFileSync(project.registryFile, "utf8").length > 0);
+});
+
+interface JsonError {
+  error: { code: string; name: string; message: string; searched: { place: string; found: string }[] };
+}
+
+async function statusJson(cwd: string, env: Record<string, string | undefined> = {}): Promise<JsonError> {
+  const result = await runCli(["status", "--json"], { cwd, env: { DATABASE_URL: undefined, ...env } });
+  assert.equal(result.code, 2, describeRun(result));
+  return JSON.parse(result.stdout) as JsonError;
+}
+
+test("No database given lists --db, stepwise.config.json, package.json and DATABASE_URL with what each held, and creates nothing", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { migrationsDir: "db/migrations" } } });
+  const before = readdirSync(project.root).sort();
+  const { error } = await statusJson(project.root);
+  assert.equal(error.code, "USAGE");
+  assert.equal(error.name, "StepwiseError");
+  assert.deepEqual(error.searched, [
+    { place: "--db", found: "not given" },
+    { place: path.join(project.root, "stepwise.config.json"), found: "not found" },
+    { place: path.join(project.root, "package.json"), found: 'its "stepwise" key sets "migrationsDir", but no "database"' },
+    { place: "DATABASE_URL", found: "not set" },
+  ]);
+  // The text says the same as the fields, a line each.
+  for (const lookup of error.searched) assert.ok(error.message.includes(`${lookup.place}: ${lookup.found}`), error.message);
+  assert.deepEqual(readdirSync(project.root).sort(), before);
+});
+
+test("No database given names a config file stepwise does not read, and a config file without the database", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ tableName: "migrations_log" }));
+  writeFileSync(path.join(project.root, "stepwise.config.ts"), 'export default { database: "data/app.db" };\n');
+  writeFileSync(path.join(project.root, ".stepwiserc"), "{}");
+  const { error } = await statusJson(project.root, { DATABASE_URL: "  " });
+  const found = Object.fromEntries(error.searched.map((lookup) => [lookup.place, lookup.found]));
+  assert.equal(found[path.join(project.root, "stepwise.config.json")], 'the file sets "tableName", but no "database"');
+  assert.equal(found[path.join(project.root, "package.json")], 'no "stepwise" key');
+  assert.match(found[path.join(project.root, "stepwise.config.ts")]!, /^exists, but is not read/);
+  assert.match(found[path.join(project.root, ".stepwiserc")]!, /^exists, but is not read/);
+  assert.equal(found.DATABASE_URL, "blank");
+  assert.ok(!existsSync(path.join(project.root, "data")));
+});
+
+test("No database given from a folder with no package.json above it says which folder was taken as the project root", async (t) => {
+  // A folder of the system temp folder, outside any project.
+  const lonely = makeTempDir(t, "stepwise-lonely-");
+  const { error } = await statusJson(lonely);
+  const packageLookup = error.searched.find((lookup) => lookup.place === path.join(lonely, "package.json"));
+  assert.match(packageLookup?.found ?? "", /^not found \(no package\.json at or above the working folder/);
+});
+
+test("a database named in the config is used: the message's advice works", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { database: "data/app.db" } } });
+  project.writeMigration("001_first.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n");
+  await project.generate();
+  const up = await runCli(["up"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  assert.equal(up.code, 0, describeRun(up));
+  assert.ok(existsSync(path.join(project.root, "data", "app.db")));
+});
+
+test("an embedded CLI with no database setting lists --db, the app's setting and DATABASE_URL, and never reads a config file", async () => {
+  const run = async (database: (() => string | null) | undefined) => {
+    let stdout = "";
+    const cli = createCli({ migrations: [], database, io: { stdout: (text) => (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+    const code = await cli.run(["status", "--json"]);
+    assert.equal(code, 2, stdout);
+    return (JSON.parse(stdout) as JsonError).error;
+  };
+  const without = await run(undefined);
+  assert.equal(without.name, "StepwiseError");
+  assert.deepEqual(without.searched, [
+    { place: "--db", found: "not given" },
+    { place: "DATABASE_URL", found: "not set" },
+  ]);
+  assert.doesNotMatch(without.message, /stepwise config|package\.json/);
+  const fromApp = await run(() => null);
+  assert.deepEqual(
+    fromApp.searched.map((lookup) => lookup.place),
+    ["--db", "the app's database setting", "DATABASE_URL"],
+  );
+});
+
+/** The runtime CLI in this process, on an empty registry, with every driver the bin offers. */
+function cliIn(dir: string) {
+  let stdout = "";
+  const cli = createCli({
+    migrations: [],
+    database: path.join(dir, "default.db"),
+    cwd: dir,
+    drivers: ALL_DRIVER_LOADERS,
+    io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false },
+  });
+  return {
+    async run(args: readonly string[]) {
+      stdout = "";
+      const code = await cli.run([...args, "--json"]);
+      return { code, stdout };
+    },
+  };
+}
+
+const TWICE: ReadonlyArray<{ args: readonly string[]; values: readonly [string, string] }> = [
+  { args: ["--db", "a.db", "--db", "b.db", "status"], values: ["a.db", "b.db"] },
+  { args: ["--db", "a.db", "status", "--db", "b.db"], values: ["a.db", "b.db"] },
+  { args: ["--table", "history_one", "--table", "history_two", "status"], values: ["history_one", "history_two"] },
+  { args: ["--busy-timeout", "10", "--busy-timeout", "20", "status"], values: ["10", "20"] },
+  { args: ["--driver", "sql-js", "--driver", "libsql", "up"], values: ["sql-js", "libsql"] },
+  { args: ["up", "--to", "1", "--to", "2"], values: ["1", "2"] },
+  { args: ["up", "--backup", "one", "--backup", "two"], values: ["one", "two"] },
+  { args: ["up", "--backup", "--backup", "two"], values: ["true", "two"] },
+  { args: ["up", "--backup", "one", "--backup"], values: ["one", "the default"] },
+  { args: ["up", "--backup", "--keep-backups", "1", "--keep-backups", "2"], values: ["1", "2"] },
+  { args: ["down", "--steps", "1", "--steps", "2"], values: ["1", "2"] },
+  { args: ["down", "--to", "0", "--to", "1"], values: ["0", "1"] },
+  { args: ["repair", "--applied", "1", "--applied", "2", "--yes"], values: ["1", "2"] },
+  { args: ["repair", "--forget", "1", "--forget", "2", "--yes"], values: ["1", "2"] },
+];
+
+test("every single-valued runtime option given twice with different values is USAGE (exit 2) naming both, and nothing is created", async (t) => {
+  const dir = makeTempDir(t);
+  const cli = cliIn(dir);
+  for (const { args, values } of TWICE) {
+    const { code, stdout } = await cli.run(args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stdout}`);
+    const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
+    assert.equal(error.code, "USAGE", args.join(" "));
+    const named = /given twice with different values \((.+) and (.+)\)/.exec(error.message);
+    assert.deepEqual(
+      named?.slice(1).map((value) => value.replaceAll('"', "")),
+      values,
+      `${args.join(" ")}: ${error.message}`,
+    );
+    for (const file of ["a.db", "b.db", "default.db", "one", "two"]) assert.equal(existsSync(path.join(dir, file)), false, `${args.join(" ")} created ${file}`);
+  }
+});
+
+test("the same value twice, or two spellings of one driver, is accepted", async (t) => {
+  const dir = makeTempDir(t);
+  const cli = cliIn(dir);
+  for (const args of [
+    ["--db", "a.db", "--db", "a.db", "status"],
+    ["--driver", "sql.js", "--driver", "sql-js", "status"],
+    ["--table", "h", "--table", "h", "status"],
+    ["--busy-timeout", "5", "--busy-timeout", "5", "status"],
+  ]) {
+    const { code, stdout } = await cli.run(args);
+    assert.equal(code, 0, `${args.join(" ")}: ${stdout}`);
+  }
+});
+
+test("gen and create refuse --dir or --out given twice with different values (USAGE, exit 2), writing nothing", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  for (const args of [
+    ["gen", "--dir", "migrations", "--dir", "other"],
+    ["gen", "--out", "a.ts", "--out", "b.ts"],
+    ["create", "x", "--dir", "migrations", "--dir", "other"],
+  ]) {
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
+  }
+  for (const file of ["generated", "other", "a.ts", "b.ts"]) assert.equal(existsSync(path.join(project.root, file)), false, `${file} was written`);
+});
+
+test('a config "driver" is read case- and space-insensitively, stored by its canonical name; an unknown one is DRIVER_UNKNOWN naming the file', (t) => {
+  const dir = makeTempDir(t);
+  for (const [written, canonical] of [
+    ["LibSQL", "libsql"],
+    [" libsql ", "libsql"],
+    ["SQL.JS", "sql-js"],
+    ["Node:SQLite", "node-sqlite"],
+  ] as const) {
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: written } }));
+    assert.equal(readConfig(dir).driver, canonical, written);
+  }
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: "lib sql" } }));
+  assert.throws(
+    () => readConfig(dir),
+    (error: { code?: string; details?: { source?: string } }) => error.code === "DRIVER_UNKNOWN" && String(error.details?.source).includes("package.json"),
+  );
+});
