@@ -75,7 +75,9 @@ export function merge(base: Json, patch: Json): Json {
 /**
  * The install step: every package the install lines name ends up in the section they put it in. The
  * fresh app already holds the package (the packed tarball, which the guides say to install in its
- * place), a built better-sqlite3 and the codegen tools; the rest are installed as the line says.
+ * place) and a built better-sqlite3; any other package a line names that is not both declared and
+ * installed is installed by that line's other packages, as a user running the line gets them (npm
+ * may settle packages already there while it adds new ones, so the ones the line names go in too).
  * `withScripts` lets npm run the new packages' install scripts, as a user's install does (the
  * template's own install skips them, to reuse a better-sqlite3 built once).
  */
@@ -87,9 +89,11 @@ export async function followInstall(app: FreshApp, install: GuideBlock, options:
     const specs = words.slice(2).filter((word) => !word.startsWith("-"));
     const nameOf = (spec: string) => spec.replace(/(.)@.*$/, "$1");
     const manifest = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
-    const missing = specs.filter((spec) => (dev ? manifest.devDependencies : manifest.dependencies)[nameOf(spec)] === undefined);
-    if (missing.length > 0) {
-      const installed = await runNpm(["install", ...(dev ? ["--save-dev"] : []), ...missing, ...quiet], { cwd: app.dir, timeoutMs: 300_000 });
+    const present = (spec: string) =>
+      (dev ? manifest.devDependencies : manifest.dependencies)[nameOf(spec)] !== undefined && existsSync(path.join(app.dir, "node_modules", nameOf(spec), "package.json"));
+    if (!specs.every(present)) {
+      const fromRegistry = specs.filter((spec) => nameOf(spec) !== PUBLISHED_NAME && nameOf(spec) !== "better-sqlite3");
+      const installed = await runNpm(["install", ...(dev ? ["--save-dev"] : []), ...fromRegistry, ...quiet], { cwd: app.dir, timeoutMs: 300_000 });
       assert.equal(installed.code, 0, describeRun(installed));
     }
     const after = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
