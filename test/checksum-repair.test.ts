@@ -32,7 +32,7 @@ function checksums(db: TestDatabase): Record<string, unknown>[] {
   return db.rows("SELECT version, checksum FROM schema_migrations ORDER BY version");
 }
 
-await describeEachDriver("repairChecksums", (h) => {
+await describeEachDriver("repairChecksums", { quickOn: ["better-sqlite3"] }, (h) => {
   test("reports without writing, then realigns under --yes and records who and when; up, status and down work again", () =>
     h.withDatabase((db) => {
       db.manager(registry).up();
@@ -202,7 +202,7 @@ await describeEachDriver("repairChecksums", (h) => {
     }));
 });
 
-await describeEachAsyncDriver("repairChecksumsAsync", (h) => {
+await describeEachAsyncDriver("repairChecksumsAsync", { quickOn: ["pg (Pool)"] }, (h) => {
   test("reports, realigns under the run lock, records the event, and a second run does nothing", () =>
     h.withDatabase(async (db) => {
       await db.migrate(registry);

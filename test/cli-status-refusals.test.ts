@@ -219,7 +219,7 @@ function sqliteTarget(t: TestContext, driverArgs: (file: string) => readonly str
   };
 }
 
-await describeEachDriver("status shows why up would refuse", (h) => {
+await describeEachDriver("status shows why up would refuse", { quickOn: ["better-sqlite3"] }, (h) => {
   // The CLI opens the package's own drivers; a driver written in test/ is no --driver of it.
   if (!DRIVERS.includes(h.underTest)) return;
   const driver = parseDriverName(h.name, "--driver");

@@ -597,9 +597,9 @@ function declareWalkTests(target: WalkTarget): void {
   });
 }
 
-await describeEachDriver("forEachBatch keys", (h) => declareWalkTests(syncTarget(h)));
+await describeEachDriver("forEachBatch keys", { quickOn: ["better-sqlite3"] }, (h) => declareWalkTests(syncTarget(h)));
 
-await describeEachAsyncDriver("forEachBatch keys", (h) => {
+await describeEachAsyncDriver("forEachBatch keys", { quickOn: ["pg (Pool)"] }, (h) => {
   // D1 declares atomicBatch: no interactive transaction, so no batch can be committed on its own; forEachBatch refuses there.
   if (h.capabilities.atomicBatch) {
     test("forEachBatch is refused", (t) => skipWithReason(t, `${h.name} declares atomicBatch: it has no interactive transaction to walk in`));

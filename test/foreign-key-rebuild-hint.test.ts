@@ -28,7 +28,7 @@ function isRebuildFailure(error: StepwiseError<"MIGRATION_FAILED">, version: num
   );
 }
 
-await describeEachDriver("a rebuild of a referenced table names foreign_keys:off", (h) => {
+await describeEachDriver("a rebuild of a referenced table names foreign_keys:off", { quickOn: ["better-sqlite3", "sql.js"] }, (h) => {
   test("the ported history fails at 018 with MIGRATION_FAILED naming roles, its children and the flag; the database stays at 17", async (t) => {
     const project = createTestProject(t, { fixture: FIXTURE });
     const migrations = await project.load();
@@ -124,7 +124,7 @@ export default defineMigration({
  * have changed it: each case below changes it between two drops of one run, and the second drop must
  * still see the child. The first drop (of `scratch`) makes the check read the schema.
  */
-await describeEachDriver("a reference made or renamed during a run is seen by the next drop", (h) => {
+await describeEachDriver("a reference made or renamed during a run is seen by the next drop", { quickOn: ["better-sqlite3", "sql.js"] }, (h) => {
   const PARENTS = "-- migrate:up\nCREATE TABLE parents (id INTEGER PRIMARY KEY);\nINSERT INTO parents VALUES (1);\nCREATE TABLE scratch (x);\n";
   const CHILDREN = "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents (id) ON DELETE CASCADE)";
   const DROP_SCRATCH = "-- migrate:up\nDROP TABLE scratch;\n";
@@ -239,7 +239,7 @@ export default defineMigration({
   });
 });
 
-await describeEachAsyncDriver("a rebuild of a referenced table names the fix the driver takes (async drivers)", (h) => {
+await describeEachAsyncDriver("a rebuild of a referenced table names the fix the driver takes (async drivers)", { quickOn: ["libsql-client (file:)"] }, (h) => {
   test("the ported history fails at 018 with the hint on the async API", async (t) => {
     if (h.underTest.dialect !== "sqlite") {
       t.skip("the hint is SQLite's: PostgreSQL rebuilds no tables");

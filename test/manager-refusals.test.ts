@@ -43,7 +43,7 @@ async function appliedProject(h: DriverHarness, t: Parameters<typeof createTestP
   return { project, original, file };
 }
 
-await describeEachDriver("refusals", (h) => {
+await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, (h) => {
   test("an applied migration edited afterwards is refused with both checksums and the file", async (t) => {
     const { project, original, file } = await appliedProject(h, t);
     const edited = path.join(project.migrationsDir, "002_add_items.sql");

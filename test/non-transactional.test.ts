@@ -60,7 +60,7 @@ test("repair --forget, after cleaning up by hand, lets up run the migration agai
   assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
 });
 
-await describeEachDriver("interrupted transaction: false migrations", (h) => {
+await describeEachDriver("interrupted transaction: false migrations", { quickOn: ["better-sqlite3", "sql.js"] }, (h) => {
   test("a crash inside a transaction:false migration leaves a started row, and up refuses with INCOMPLETE_MIGRATION", async (t) => {
     const { migrations, databasePath } = await crashDuringMigration2(t, "middle");
     const db = await h.open(databasePath);

@@ -17,7 +17,7 @@ import { factsOf } from "./support/stepwise-failure.js";
 
 type ProgressEvent = Extract<MigrationEvent, { type: "progress" }>;
 
-await describeEachDriver("progress and forEachBatch", (h) => {
+await describeEachDriver("progress and forEachBatch", { quickOn: ["better-sqlite3"] }, (h) => {
   test("progress events fire in the API, one per batch of the batch helper", async (t) => {
     const project = createTestProject(t, { fixture: "safety-nets" });
     const migrations = await project.load<MigrationRegistry>();

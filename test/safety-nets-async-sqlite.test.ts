@@ -107,7 +107,7 @@ function declareNetTests(target: NetTarget): void {
     }));
 }
 
-await describeEachDriver("the async safety nets on an AsyncMigrationManager", (h) =>
+await describeEachDriver("the async safety nets on an AsyncMigrationManager", { quickOn: ["better-sqlite3"] }, (h) =>
   declareNetTests({
     cannotReplay: (t) => h.lacks(t, "snapshot"),
     audit: auditEntry((connection, sql) => (connection as PortableConnection).exec(sql)),
@@ -125,7 +125,7 @@ await describeEachDriver("the async safety nets on an AsyncMigrationManager", (h
 /** What libsql-client replays on: an in-memory client of the same library (its `scratchClient`). */
 const scratchClient = () => createClient({ url: ":memory:" });
 
-await describeEachAsyncDriver("the async safety nets on an async driver's own manager", (h) => {
+await describeEachAsyncDriver("the async safety nets on an async driver's own manager", { quickOn: ["pg (Pool)", "libsql-client (file:)"] }, (h) => {
   const props = h.underTest.driverName === "libsql-client" ? { scratchClient } : {};
   declareNetTests({
     // D1 refuses a TypeScript migration (migration 2) by this capability: a batch is its only transaction.

@@ -84,7 +84,7 @@ async function migratedThenRewritten(h: DriverHarness, dir: string, migrations: 
   return db;
 }
 
-await describeEachDriver("the drift catalogue", (h) => {
+await describeEachDriver("the drift catalogue", { quickOn: ["better-sqlite3"] }, (h) => {
   test("verify reports every behaviour-changing edit of a definition as drift", async (t) => {
     if (h.lacks(t, "snapshot")) return;
     const migrations = await loadCatalogue(t);

@@ -339,9 +339,12 @@ export async function openWithAnyDriver(file: string): Promise<TestDatabase> {
  *
  *   await describeEachDriver("up and down", (h) => { test("…", (t) => h.withDatabase((db) => …)); });
  *
- * `quickOn` names the drivers the quick run takes (see {@link SuiteScope}); the full run takes all.
+ * A suite scope before `body` (`describeEachDriver(title, { quickOn: [...] }, body)`) names the drivers
+ * the quick run takes (see {@link SuiteScope}); the full run takes all.
  */
-export async function describeEachDriver(title: string, body: (harness: DriverHarness) => void, scope: SuiteScope = {}): Promise<void> {
+export async function describeEachDriver(title: string, ...args: [body: (harness: DriverHarness) => void] | [scope: SuiteScope, body: (harness: DriverHarness) => void]): Promise<void> {
+  const [scope, body] = args.length === 1 ? [{}, args[0]] : args;
+  checkScope(scope, SUITE_DRIVERS);
   for (const underTest of availableDrivers().filter((candidate) => inScope(scope, candidate.name))) {
     const harness = await harnessOf(underTest);
     if (typeof harness === "string") {
@@ -363,6 +366,12 @@ export async function describeEachDriver(title: string, body: (harness: DriverHa
 export interface SuiteScope {
   /** The drivers (by {@link DriverUnderTest.name} or {@link AsyncDriverUnderTest.name}) the quick run takes. */
   readonly quickOn?: readonly string[];
+}
+
+/** Throws on a `quickOn` name that is no driver of `known`: a misspelt name would drop its driver from the quick run unseen. */
+function checkScope(scope: SuiteScope, known: readonly { readonly name: string }[]): void {
+  const unknown = (scope.quickOn ?? []).filter((name) => !known.some((driver) => driver.name === name));
+  if (unknown.length > 0) throw new Error(`quickOn names no driver: ${unknown.join(", ")} (drivers: ${known.map((driver) => driver.name).join(", ")})`);
 }
 
 function inScope(scope: SuiteScope, name: string): boolean {
@@ -793,7 +802,9 @@ export function availableAsyncDrivers(): AsyncDriverUnderTest[] {
  * {@link describeEachDriver} for async drivers: declares `body`'s tests once per async driver, each
  * inside a `describe` named `title [driver]`. Await it at the top level of the test file.
  */
-export async function describeEachAsyncDriver(title: string, body: (harness: AsyncDriverHarness) => void, scope: SuiteScope = {}): Promise<void> {
+export async function describeEachAsyncDriver(title: string, ...args: [body: (harness: AsyncDriverHarness) => void] | [scope: SuiteScope, body: (harness: AsyncDriverHarness) => void]): Promise<void> {
+  const [scope, body] = args.length === 1 ? [{}, args[0]] : args;
+  checkScope(scope, ASYNC_DRIVERS);
   for (const underTest of availableAsyncDrivers().filter((candidate) => inScope(scope, candidate.name))) {
     const unavailable = underTest.unavailableReason?.() ?? null;
     if (unavailable !== null) {
