@@ -11,7 +11,7 @@
  * migrations reads exactly the same and no tokenising is needed. A sequence is compared by its
  * definition, never by its current value.
  */
-import { query, queryValue, type Step } from "../core/step.js";
+import { query, type Step } from "../core/step.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres-operators.js";
 import type { ColumnSnapshot, ForeignKeySnapshot, SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
 
@@ -25,8 +25,6 @@ export interface ReadPostgresSchemaOptions {
 
 /** `pg_depend` rows of kind `e`: the object belongs to an extension. */
 const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
-
-const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The schema `options.schema` as a {@link SchemaSnapshot}, sorted by name. Never writes. */
 export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<SchemaSnapshot> {
@@ -50,15 +48,6 @@ export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<Sc
     functions: yield* readPostgresFunctions(options.schema),
     types: yield* readPostgresTypes(options.schema),
   };
-}
-
-/** Rows per table of `snapshot`, in `schema`. Never writes. */
-export function* countPostgresRows(schema: string, snapshot: SchemaSnapshot): Step<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of snapshot.tables) {
-    counts[table.name] = Number(yield* queryValue(`SELECT pg_catalog.count(*) AS n FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)}`));
-  }
-  return counts;
 }
 
 /** A table as the catalog describes it, before its columns and constraints join it. */
