@@ -13,7 +13,7 @@ import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { rehearseUp } from "../src/safety/index.js";
-import type { rehearseUpAsync } from "../src/safety/rehearsal-in-transaction.js";
+import type { rehearseUpAsync } from "../src/safety/rehearsal.js";
 import { factsOf } from "./support/stepwise-failure.js";
 
 /**

@@ -14,7 +14,7 @@ import { repoRoot } from "./support/project.js";
 const DATABASE_LIBRARIES = ["better-sqlite3", "bun:sqlite", "node:sqlite", "sqlite", "libsql", "sql.js"];
 
 /** The safety nets the root entry exports; each reads and writes only through a driver's primitives. */
-const SAFETY_NETS = ["backup", "baseline", "rehearsal", "repair", "restore", "schema-replay", "schema-snapshot", "verify"].map((name) => `src/safety/${name}.ts`);
+const SAFETY_NETS = ["backup", "baseline", "rehearsal", "repair", "restore", "schema-reader", "schema-snapshot", "verify"].map((name) => `src/safety/${name}.ts`);
 
 /** The repo-relative files that leave code in a bundle of `entry` and the root entry, and the modules it imports at run time. */
 async function bundle(entry: string): Promise<{ inputs: string[]; imports: string[] }> {

@@ -76,7 +76,7 @@ test("the root entry bundles no driver library's module, no CLI and no build-tim
 
 test("the guard sees a safety net when an app does import one", async () => {
   const inputs = await bundledInputs(`export { migrate } from "${ENTRY}"; export { verifySchema, upWithBackup } from "./src/index.ts";`);
-  for (const feature of ["src/safety/verify.ts", "src/safety/schema-snapshot.ts", "src/safety/schema-replay.ts", "src/safety/backup.ts"]) {
+  for (const feature of ["src/safety/verify.ts", "src/safety/schema-snapshot.ts", "src/safety/schema-reader.ts", "src/safety/backup.ts"]) {
     assert.ok(inputs.includes(feature), `${feature} missing from ${inputs.join(", ")}`);
   }
 });

@@ -11,7 +11,7 @@ import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { rehearseUp } from "../src/safety/index.js";
-import type { rehearseUpAsync } from "../src/safety/rehearsal-in-transaction.js";
+import type { rehearseUpAsync } from "../src/safety/rehearsal.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";

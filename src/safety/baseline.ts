@@ -5,11 +5,10 @@
  */
 import { StepwiseError } from "../core/errors.js";
 import { option, text } from "../core/option-text.js";
-import { SyncMigrationManager } from "../core/manager.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
-import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeSchemaDifference, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { invalidTargetError } from "../core/error-factories.js";
@@ -70,36 +69,16 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
  *   `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
+/**
+ * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
+ * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL it holds the run lock for the
+ * whole call and replays in a scratch database of the same server, dropped after; it also rejects with
+ * `SCRATCH_DATABASE_UNAVAILABLE` when the role may not create that database.
+ */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
-  if (!(manager instanceof SyncMigrationManager)) return baselineDatabaseAsync(manager as SafetyNetManager<MigrationRegistry, true>, version, options);
-  // The replay needs a scratch database; refused before the busy timeout is even touched.
-  const reader = schemaReaderOf(manager, "baselineDatabase");
-  // It records in its own write transaction, which SQLite cannot nest inside the app's.
-  refuseOpenTransactionOn(manager.driver, "baselineDatabase");
-  return manager.run(manager.executor.withConnectionSettings(recordBaseline(manager, reader, version, options)));
-}
-
-/**
- * {@link baselineDatabase} for a manager whose methods return promises: `stepwise-migrate/pg`'s
- * `MigrationManager` (holding the run lock for the whole call, the replay in a scratch database of the
- * same server, dropped after) or an `AsyncMigrationManager`. The same steps as the sync form; the
- * same result and errors.
- *
- * @example
- * await baselineDatabaseAsync(new MigrationManager(pool, migrations), 5);
- *
- * @throws whatever {@link baselineDatabase} throws, as a rejection; on PostgreSQL also
- *   `SCRATCH_DATABASE_UNAVAILABLE` when the role may not create the scratch database.
- */
-export async function baselineDatabaseAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options: BaselineOptions = {}): Promise<BaselineResult> {
-  const reader = schemaReaderOf(manager, "baselineDatabase");
-  const step = (function* (): Step<BaselineResult> {
-    yield* refuseOpenTransaction(manager.driver.name, "baselineDatabase");
-    return yield* recordBaseline(manager, reader, version, options);
-  })();
-  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: true });
+  // The replay needs a scratch database: refused before the busy timeout is even touched.
+  return runSafetyNet(manager, () => recordBaseline(manager, schemaReaderOf(manager, "baselineDatabase"), version, options), "baselineDatabase");
 }
 
 function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, version: number, options: BaselineOptions): Step<BaselineResult> {

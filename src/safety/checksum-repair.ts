@@ -9,14 +9,13 @@
  * interleave, and a failure changes nothing.
  */
 import { readAllHistory, replaceHistoryChecksum } from "../core/history-reads.js";
-import { SyncMigrationManager } from "../core/manager.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
-import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
-import type { SafetyNetManager } from "./schema-reader.js";
+import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { invalidTargetError, incompleteMigrationError, databaseAheadError } from "../core/error-factories.js";
 
 /** Who a repair is recorded as when the caller names nobody. */
@@ -76,30 +75,15 @@ export interface ChecksumRepairResult {
  * @throws `INCOMPLETE_MIGRATION` for a `version` whose attempt was interrupted.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
+/**
+ * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
+ * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL a repair (`apply`) holds the
+ * run lock for the whole call, so no `up` runs between the read and the rewrite.
+ */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
-  if (!(manager instanceof SyncMigrationManager)) return repairChecksumsAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
-  // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
-  if (options.apply) refuseOpenTransactionOn(manager.driver, "repairChecksums");
-  return manager.run(manager.executor.withConnectionSettings(realign(manager, options)));
-}
-
-/**
- * {@link repairChecksums} for a manager whose methods return promises: `stepwise-migrate/pg`'s
- * `MigrationManager` or an `AsyncMigrationManager`. On PostgreSQL it holds the run lock for the
- * whole call, so no `up` runs between the read and the rewrite.
- *
- * @example
- * await repairChecksumsAsync(new MigrationManager(pool, migrations), { apply: true, repairedBy: "ci" });
- * @throws whatever {@link repairChecksums} throws, as a rejection.
- */
-export async function repairChecksumsAsync(manager: SafetyNetManager<MigrationRegistry, true>, options: ChecksumRepairOptions = {}): Promise<ChecksumRepairResult> {
-  const step = (function* (): Step<ChecksumRepairResult> {
-    if (options.apply) yield* refuseOpenTransaction(manager.driver.name, "repairChecksums");
-    return yield* realign(manager, options);
-  })();
-  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: Boolean(options.apply) });
+  // A report only reads; a repair rewrites the history in its own write transaction.
+  return runSafetyNet(manager, () => realign(manager, options), options.apply ? "repairChecksums" : undefined);
 }
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {

@@ -17,7 +17,7 @@
  */
 import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
 import type { SyncDriver } from "../core/driver.js";
-import type { MigrationEntry } from "../core/types.js";
+import type { MigrationEntry, SqlDialect } from "../core/types.js";
 
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
@@ -34,13 +34,66 @@ export class OutsideCopyRefusedError extends Error {
   }
 }
 
+/** Each statement of `sql`: its words upper-cased (to match keywords), and its text. */
+export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string }> {
+  for (const { tokens } of splitSqlStatements(tokenizeSql(sql, dialect), dialect)) {
+    yield { words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()), text: tokens.map((token) => token.text).join(" ") };
+  }
+}
+
 /** The first statement of `sql` that reaches another file (`ATTACH`, `VACUUM ... INTO`), or `null`. */
 export function reachingStatement(sql: string): string | null {
-  for (const { tokens } of splitSqlStatements(tokenizeSql(sql, "sqlite"), "sqlite")) {
-    const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
-    if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return tokens.map((token) => token.text).join(" ");
+  for (const { words, text } of statementsOf(sql, "sqlite")) {
+    if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return text;
   }
   return null;
+}
+
+/**
+ * The SQL text of a call's first argument: a string, a config or submittable with `text` (`pg`) or
+ * `sql` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are
+ * bound parameters and so never SQL.
+ */
+export function sqlTextOf(first: unknown): string | null {
+  if (typeof first === "string") return first;
+  if (Array.isArray(first) && "raw" in first) return first.join("?");
+  if (first !== null && typeof first === "object") {
+    const { text, sql } = first as { text?: unknown; sql?: unknown };
+    if (typeof text === "string") return text;
+    if (typeof sql === "string") return sql;
+  }
+  return null;
+}
+
+/** A connection's method, called on the connection. */
+export type ConnectionCall = (...args: unknown[]) => unknown;
+
+/**
+ * `connection` with each method that `replace` returns a function for replaced by it (`call` is the
+ * method itself, bound); every other method is the connection's own, bound to it.
+ */
+export function proxyCalls<C extends object>(connection: C, replace: (property: PropertyKey, call: ConnectionCall) => ConnectionCall | undefined): C {
+  return new Proxy(connection, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      const call = (value as ConnectionCall).bind(target);
+      return replace(property, call) ?? call;
+    },
+  });
+}
+
+/** `entry` with its TypeScript bodies handed `guard(db)` for their connection; a SQL entry is returned as it is. */
+export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (connection: object) => object): E {
+  if (entry.kind !== "ts") return entry;
+  const module = entry.module as { up?: unknown; down?: unknown };
+  const wrap = (body: unknown) =>
+    typeof body === "function"
+      ? function (this: unknown, db: unknown, ...rest: unknown[]) {
+          return (body as ConnectionCall).call(module, db !== null && typeof db === "object" ? guard(db) : db, ...rest);
+        }
+      : body;
+  return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as E;
 }
 
 /** The SQLite libraries' calls that run or prepare SQL (node:sqlite's tag store's too). */
@@ -56,36 +109,19 @@ function refuseReaching(first: unknown): void {
 
 /** `connection` with its SQL calls refusing what reaches another file, and its file calls refused. */
 function containConnection<C extends object>(connection: C): C {
-  return new Proxy(connection, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target) as unknown;
-      if (typeof value !== "function") return value;
-      const call = value as (...rest: unknown[]) => unknown;
-      if (FILE_CALLS.has(property)) {
-        return () => {
-          throw new OutsideCopyRefusedError(`${String(property)}()`);
-        };
-      }
-      if (property === "createTagStore") return (...args: unknown[]) => containConnection(call.apply(target, args) as object);
-      if (!SQL_CALLS.has(property)) return call.bind(target);
-      return (...args: unknown[]) => {
-        refuseReaching(args[0]);
-        return call.apply(target, args);
+  return proxyCalls(connection, (property, call) => {
+    if (FILE_CALLS.has(property)) {
+      return () => {
+        throw new OutsideCopyRefusedError(`${String(property)}()`);
       };
-    },
+    }
+    if (property === "createTagStore") return (...args) => containConnection(call(...args) as object);
+    if (!SQL_CALLS.has(property)) return undefined;
+    return (...args) => {
+      refuseReaching(args[0]);
+      return call(...args);
+    };
   });
-}
-
-/** `entry` with its bodies handed a contained connection. */
-function containEntry(entry: MigrationEntry & { kind: "ts" }): MigrationEntry & { kind: "ts" } {
-  const module = entry.module as { up?: unknown; down?: unknown };
-  const wrap = (body: unknown) =>
-    typeof body === "function"
-      ? function (this: unknown, db: unknown, ...rest: unknown[]) {
-          return (body as (...args: unknown[]) => unknown).call(module, db !== null && typeof db === "object" ? containConnection(db) : db, ...rest);
-        }
-      : body;
-  return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as MigrationEntry & { kind: "ts" };
 }
 
 /**
@@ -93,7 +129,7 @@ function containEntry(entry: MigrationEntry & { kind: "ts" }): MigrationEntry & 
  * database through another path than `openSnapshot` (`gen --check`'s, on an in-memory database).
  */
 export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
-  return migrations.map((entry) => (entry.kind === "ts" ? (containEntry(entry as MigrationEntry & { kind: "ts" }) as M) : entry));
+  return migrations.map((entry) => withGuardedBodies(entry, containConnection));
 }
 
 /** The first SQL migration of `migrations` whose text reaches another file, with the statement; `null` when none does. */
@@ -125,6 +161,6 @@ export function containCopy<Db>(copy: SyncDriver<Db>): SyncDriver<Db> {
       refuseReaching(sql);
       return copy.run(sql, params);
     },
-    runBody: (entry, direction, context) => copy.runBody(containEntry(entry), direction, context),
+    runBody: (entry, direction, context) => copy.runBody(withGuardedBodies(entry, containConnection), direction, context),
   };
 }

@@ -11,7 +11,7 @@
  * migrations reads exactly the same and no tokenising is needed. A sequence is compared by its
  * definition, never by its current value.
  */
-import { query, queryValue, type Step } from "../core/step.js";
+import { query, type Step } from "../core/step.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres-operators.js";
 import type { ColumnSnapshot, ForeignKeySnapshot, SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
 
@@ -26,15 +26,14 @@ export interface ReadPostgresSchemaOptions {
 /** `pg_depend` rows of kind `e`: the object belongs to an extension. */
 const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
 
-const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** The schema `options.schema` as a {@link SchemaSnapshot}, sorted by name. Never writes. */
 export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<SchemaSnapshot> {
+  const read = <T>(sql: string) => query<T>(sql, [options.schema]);
   const excluded = new Set(options.excludeTables ?? []);
   const kept = <T extends { table: string }>(rows: readonly T[]) => rows.filter((row) => !excluded.has(row.table));
-  const tables = (yield* readPostgresTables(options.schema)).filter((table) => !excluded.has(table.name));
-  const columns = kept(yield* readPostgresColumns(options.schema));
-  const constraints = kept(yield* readPostgresConstraints(options.schema));
+  const tables = (yield* read<PostgresTableRow>(TABLES_SQL)).filter((table) => !excluded.has(table.name));
+  const columns = kept(yield* read<PostgresColumnRow>(COLUMNS_SQL));
+  const constraints = kept(yield* read<PostgresConstraintRow>(CONSTRAINTS_SQL));
   return {
     tables: tables.map((table) =>
       assembleTable(
@@ -43,22 +42,13 @@ export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<Sc
         constraints.filter((constraint) => constraint.table === table.name),
       ),
     ),
-    indexes: kept(yield* readPostgresIndexes(options.schema)),
-    triggers: kept(yield* readPostgresTriggers(options.schema)),
-    views: yield* readPostgresViews(options.schema),
-    sequences: yield* readPostgresSequences(options.schema),
-    functions: yield* readPostgresFunctions(options.schema),
-    types: yield* readPostgresTypes(options.schema),
+    indexes: kept(yield* read<SqlObjectSnapshot>(INDEXES_SQL)),
+    triggers: kept(yield* read<SqlObjectSnapshot>(TRIGGERS_SQL)),
+    views: yield* read<SqlObjectSnapshot>(VIEWS_SQL),
+    sequences: yield* read<SqlObjectSnapshot>(SEQUENCES_SQL),
+    functions: yield* read<SqlObjectSnapshot>(FUNCTIONS_SQL),
+    types: yield* read<SqlObjectSnapshot>(TYPES_SQL),
   };
-}
-
-/** Rows per table of `snapshot`, in `schema`. Never writes. */
-export function* countPostgresRows(schema: string, snapshot: SchemaSnapshot): Step<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of snapshot.tables) {
-    counts[table.name] = Number(yield* queryValue(`SELECT pg_catalog.count(*) AS n FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)}`));
-  }
-  return counts;
 }
 
 /** A table as the catalog describes it, before its columns and constraints join it. */
@@ -73,16 +63,11 @@ export interface PostgresTableRow {
 }
 
 /** The tables of `schema` (ordinary and partitioned). */
-export function* readPostgresTables(schema: string): Step<PostgresTableRow[]> {
-  return yield* query<PostgresTableRow>(
-    `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity",
+const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity",
             pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey"
        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY c.relname ${COLLATE_C}`;
 
 /** A column as the catalog describes it. */
 export interface PostgresColumnRow {
@@ -102,9 +87,7 @@ export interface PostgresColumnRow {
 }
 
 /** The live columns of every table in `schema`, in each table's column order. */
-export function* readPostgresColumns(schema: string): Step<PostgresColumnRow[]> {
-  return yield* query<PostgresColumnRow>(
-    `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+const COLUMNS_SQL = `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) AS expression,
             a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
             CASE WHEN a.attcollation ${NE} t.typcollation THEN co.collname::${TEXT} END AS collation
@@ -115,10 +98,7 @@ export function* readPostgresColumns(schema: string): Step<PostgresColumnRow[]> 
        LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum
        LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum ${GT} 0 AND NOT a.attisdropped
-      ORDER BY c.relname ${COLLATE_C}, a.attnum`,
-    [schema],
-  );
-}
+      ORDER BY c.relname ${COLLATE_C}, a.attnum`;
 
 /** A table constraint (primary key, foreign key, unique, check, exclusion, not null). */
 export interface PostgresConstraintRow {
@@ -135,13 +115,12 @@ export interface PostgresConstraintRow {
   readonly onDelete: string;
 }
 
+/** A constraint's column numbers as their names, in the constraint's order. */
+const columnsOf = (relation: string, numbers: string) =>
+  `pg_catalog.to_json(ARRAY(SELECT a.attname::${TEXT} FROM pg_catalog.unnest(${numbers}) WITH ORDINALITY AS u(num, i)
+           JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} ${relation} AND a.attnum ${EQ} u.num ORDER BY u.i))`;
 /** The constraints of every table in `schema`, by table and name. */
-export function* readPostgresConstraints(schema: string): Step<PostgresConstraintRow[]> {
-  const columnsOf = (relation: string, numbers: string) =>
-    `pg_catalog.to_json(ARRAY(SELECT a.attname::${TEXT} FROM pg_catalog.unnest(${numbers}) WITH ORDINALITY AS u(num, i)
-             JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} ${relation} AND a.attnum ${EQ} u.num ORDER BY u.i))`;
-  return yield* query<PostgresConstraintRow>(
-    `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type,
+const CONSTRAINTS_SQL = `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type,
             pg_catalog.pg_get_constraintdef(k.oid, true) AS definition,
             ${columnsOf("k.conrelid", "k.conkey")} AS columns,
             fc.relname::${TEXT} AS "referencedTable", ${columnsOf("k.confrelid", "k.confkey")} AS "referencedColumns",
@@ -151,15 +130,10 @@ export function* readPostgresConstraints(schema: string): Step<PostgresConstrain
        JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
        LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid ${EQ} k.confrelid
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-      ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`;
 
 /** The indexes of `schema` that back no constraint (a constraint's index is compared as the constraint). */
-export function* readPostgresIndexes(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
+const INDEXES_SQL = `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
             pg_catalog.pg_get_indexdef(i.indexrelid) ${CONCAT} CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
        FROM pg_catalog.pg_index AS i
        JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
@@ -167,41 +141,26 @@ export function* readPostgresIndexes(schema: string): Step<SqlObjectSnapshot[]> 
        JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
       WHERE n.nspname ${EQ} ? AND ${NOT_FROM_EXTENSION("i.indexrelid")}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
-      ORDER BY ic.relname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY ic.relname ${COLLATE_C}`;
 
 /** The user triggers of `schema`'s tables, named `<table>.<trigger>` (a trigger's name is only unique per table). */
-export function* readPostgresTriggers(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT tc.relname::${TEXT} ${CONCAT} '.' ${CONCAT} t.tgname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
+const TRIGGERS_SQL = `SELECT tc.relname::${TEXT} ${CONCAT} '.' ${CONCAT} t.tgname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
             pg_catalog.pg_get_triggerdef(t.oid, true) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'D' THEN ' (DISABLED)' WHEN t.tgenabled ${EQ} 'R' THEN ' (ENABLE REPLICA)' WHEN t.tgenabled ${EQ} 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END AS sql
        FROM pg_catalog.pg_trigger AS t
        JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
        JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} tc.relnamespace
       WHERE n.nspname ${EQ} ? AND NOT t.tgisinternal
-      ORDER BY tc.relname ${COLLATE_C}, t.tgname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY tc.relname ${COLLATE_C}, t.tgname ${COLLATE_C}`;
 
 /** The views and materialized views of `schema`. */
-export function* readPostgresViews(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT c.relname::${TEXT} AS name, c.relname::${TEXT} AS "table",
+const VIEWS_SQL = `SELECT c.relname::${TEXT} AS name, c.relname::${TEXT} AS "table",
             CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END ${CONCAT} ' AS ' ${CONCAT} pg_catalog.pg_get_viewdef(c.oid, true) AS sql
        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY c.relname ${COLLATE_C}`;
 
 /** The sequences of `schema`: type, bounds, step, cache, cycling and owning column; never the current value. */
-export function* readPostgresSequences(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
+const SEQUENCES_SQL = `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
             'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT}
             ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT}
             coalesce(' OWNED BY ' ${CONCAT} owner.tbl ${CONCAT} '.' ${CONCAT} owner.col, '') AS sql
@@ -217,28 +176,18 @@ export function* readPostgresSequences(schema: string): Step<SqlObjectSnapshot[]
           LIMIT 1
        ) AS owner ON true
       WHERE n.nspname ${EQ} ? AND c.relkind ${EQ} 'S' AND ${NOT_FROM_EXTENSION("c.oid")}
-      ORDER BY c.relname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY c.relname ${COLLATE_C}`;
 
 /** The functions and procedures of `schema`, named `name(argument types)` (overloads are distinct objects). */
-export function* readPostgresFunctions(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
+const FUNCTIONS_SQL = `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
             p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS "table",
             pg_catalog.pg_get_functiondef(p.oid) AS sql
        FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} p.pronamespace
       WHERE n.nspname ${EQ} ? AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")}
-      ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`;
 
 /** The enum types (labels in order) and domains (base type, NOT NULL, default, checks) of `schema`. */
-export function* readPostgresTypes(schema: string): Step<SqlObjectSnapshot[]> {
-  return yield* query<SqlObjectSnapshot>(
-    `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table",
+const TYPES_SQL = `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table",
             CASE
               WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
               ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT}
@@ -248,10 +197,7 @@ export function* readPostgresTypes(schema: string): Step<SqlObjectSnapshot[]> {
             END AS sql
        FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} t.typnamespace
       WHERE n.nspname ${EQ} ? AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")}
-      ORDER BY t.typname ${COLLATE_C}`,
-    [schema],
-  );
-}
+      ORDER BY t.typname ${COLLATE_C}`;
 
 const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
 

@@ -18,8 +18,7 @@ import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
 import { deleteHistoryRow } from "../core/history-reverts.js";
-import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
-import type { SafetyNetManager } from "./schema-reader.js";
+import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
@@ -65,37 +64,20 @@ export interface RepairResult {
  * held (whatever its pid or host), or, for a row written without a lock, its pid is alive on this host.
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
+/**
+ * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
+ * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL it holds the run lock for the
+ * whole call, and rejects with `DATABASE_LOCKED` when another session holds it past the busy timeout.
+ */
 export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
-  if (!(manager instanceof SyncMigrationManager)) return repairIncompleteMigrationAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
-  // It rewrites the history in its own write transaction, which SQLite cannot nest inside the app's.
-  refuseOpenTransactionOn(manager.driver, "repairIncompleteMigration");
-  return manager.run(manager.executor.withConnectionSettings(repair(manager, options)));
+  // On PostgreSQL every run holds the run lock from start to end, a `transaction: false` migration's
+  // included, so once the repair holds it the attempt's owner is provably gone, whatever its recorded pid or host.
+  const ownerGoneWhenLocked = !(manager instanceof SyncMigrationManager) && manager.executor.dialect.name === "postgres";
+  return runSafetyNet(manager, () => repair(manager, options, ownerGoneWhenLocked), "repairIncompleteMigration");
 }
 
-/**
- * {@link repairIncompleteMigration} for a manager whose methods return promises: `stepwise-migrate/pg`'s
- * `MigrationManager` or an `AsyncMigrationManager`. The same step as the sync form. On PostgreSQL it
- * holds the run lock for the whole call: every run holds that lock from start to end, a `transaction:
- * false` migration's included, so once the repair has it the attempt's owner is provably gone, whatever
- * its recorded pid or host.
- *
- * @example
- * await repairIncompleteMigrationAsync(new MigrationManager(pool, migrations), { version: 3, resolution: "forget" });
- * @throws whatever {@link repairIncompleteMigration} throws, as a rejection; `DATABASE_LOCKED` on
- *   PostgreSQL when another session holds the run lock past the busy timeout.
- */
-export async function repairIncompleteMigrationAsync(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult> {
-  const ownerGoneWhenLocked = manager.executor.dialect.name === "postgres";
-  const step = (function* (): Step<RepairResult> {
-    yield* refuseOpenTransaction(manager.driver.name, "repairIncompleteMigration");
-    return yield* repair(manager, options, ownerGoneWhenLocked);
-  })();
-  return manager.run(manager.executor.withConnectionSettings(step), { exclusive: true });
-}
-
-function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhenLocked = false): Step<RepairResult> {
+function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhenLocked: boolean): Step<RepairResult> {
   const { executor, migrations } = manager;
   const store = executor.store;
   {

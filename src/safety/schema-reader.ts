@@ -14,11 +14,12 @@ import { Executor } from "../core/executor.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
-import { runAsync } from "../core/runners.js";
+import { runAsync, runSync } from "../core/runners.js";
+import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { callWithDriver, exec, queryValue, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { countPostgresRows, readPostgresSchema } from "./postgres-schema.js";
-import { replaySchema } from "./schema-replay.js";
+import { readPostgresSchema } from "./postgres-schema.js";
+import { containCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } from "./schema-snapshot.js";
 
 /**
@@ -26,6 +27,30 @@ import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } fr
  * an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s `MigrationManager`.
  */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
+
+/**
+ * Runs a net's step, built by `start`, with the manager's connection settings: on the sync runner its
+ * result, on the async one a promise (a refusal `start` throws included). `writes`, the net's name,
+ * marks a net that writes in its own transaction: it is refused inside the app's open transaction
+ * (SQLite cannot nest one, and a rollback would throw away the app's writes) and, on the async runner,
+ * holds the run lock (on PostgreSQL) for the whole call.
+ */
+export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
+  const { executor, driver } = manager;
+  if (manager instanceof SyncMigrationManager) {
+    const step = start();
+    if (writes !== undefined) refuseOpenTransactionOn(manager.driver, writes);
+    return manager.run(executor.withConnectionSettings(step));
+  }
+  return (async () => {
+    const step = start();
+    const refusing = function* (): Step<T> {
+      if (writes !== undefined) yield* refuseOpenTransaction(driver.name, writes);
+      return yield* step;
+    };
+    return manager.run(executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined });
+  })();
+}
 
 /**
  * Reads the schema of the manager's database through its driver, whatever the library: SQLite's
@@ -38,8 +63,13 @@ export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, optio
 /** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), a promise of the same snapshot. */
 export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
 export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
+  return manager.run(readSchemaOf(manager, options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
+}
+
+/** The step reading `manager`'s schema: on PostgreSQL the manager's schema from the catalog, on SQLite `main`. */
+function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions): Step<SchemaSnapshot> {
   const store = manager.executor.store;
-  return manager.run(store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, ...options }) : readSchema(options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
+  return store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, ...options }) : readSchema(options);
 }
 
 /** A safety net's view of one database's schema; see the module note. */
@@ -66,21 +96,13 @@ export interface SchemaReader {
  *   without its `scratchClient`).
  */
 export function schemaReaderOf(manager: SafetyNetManager, operation: string, options: { readonly replays?: boolean } = {}): SchemaReader {
-  const tableName = manager.tableName;
   const store = manager.executor.store;
-  if (store instanceof PostgresHistoryStore) {
-    const schema = store.schema;
-    return {
-      holdSnapshot: () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
-      read: () => readPostgresSchema({ schema, excludeTables: stepwiseTableNames(tableName) }),
-      countRows: (snapshot) => countPostgresRows(schema, snapshot),
-      replay: (version) => callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
-    };
-  }
+  const postgresSchema = store instanceof PostgresHistoryStore ? store.schema : undefined;
   const sync = manager instanceof SyncMigrationManager;
-  // The replay runs on a fresh in-memory database, which only a driver that can snapshot can open,
-  // or (async) one that opens a scratch database of its own.
-  if (options.replays !== false && (sync || (manager.driver as Partial<Driver>).openScratchDatabase === undefined) && !manager.driver.capabilities.snapshot) {
+  // On SQLite the replay runs on a fresh in-memory database, which only a driver that can snapshot can
+  // open, or (async) one that opens a scratch database of its own.
+  const canReplay = postgresSchema !== undefined || manager.driver.capabilities.snapshot || (!sync && (manager.driver as Partial<Driver>).openScratchDatabase !== undefined);
+  if (options.replays !== false && !canReplay) {
     throw driverCapabilityError({
       driver: manager.driver.name,
       capability: "snapshot",
@@ -90,9 +112,9 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string, opt
     });
   }
   return {
-    holdSnapshot: function* () {},
-    read: () => readSchema({ excludeTables: stepwiseTableNames(tableName) }),
-    countRows,
+    holdSnapshot: postgresSchema === undefined ? function* () {} : () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
+    read: () => readSchemaOf(manager, { excludeTables: stepwiseTableNames(manager.tableName) }),
+    countRows: (snapshot) => countRows(snapshot, postgresSchema),
     replay: (version) =>
       sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
   };
@@ -111,13 +133,7 @@ async function replayOnScratch(driver: Driver, manager: SafetyNetManager, versio
     // Its own executor: the replay's events are not the app's.
     const executor = new Executor(manager.migrations, { ...settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
     if (version > 0) await runAsync(executor.up({ to: version }), scratch.driver);
-    const store = manager.executor.store;
-    snapshot = await runAsync(
-      store instanceof PostgresHistoryStore
-        ? readPostgresSchema({ schema: store.schema, excludeTables: stepwiseTableNames(manager.tableName) })
-        : readSchema({ excludeTables: stepwiseTableNames(manager.tableName) }),
-      scratch.driver,
-    );
+    snapshot = await runAsync(readSchemaOf(manager, { excludeTables: stepwiseTableNames(manager.tableName) }), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
     throw error;
@@ -139,4 +155,24 @@ async function sqliteScratch(driver: Driver, operation: string): Promise<Scratch
     throw error;
   }
   return { name: ":memory:", driver: copy as ScratchDatabase["driver"], drop };
+}
+
+/**
+ * Applies migrations 1..`version` of `manager`'s registry to a fresh scratch database, through the
+ * manager's own code path, and reads its schema (without the history table). Data migrations run
+ * against empty tables.
+ */
+function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number): SchemaSnapshot {
+  requireCapabilities(manager.driver, "replaySchema", "snapshot");
+  // Contained: a migration there may not reach another file (contained-copy.ts).
+  const scratch = containCopy(manager.driver.openSnapshot!(new Uint8Array(0)));
+  try {
+    // Enforcement follows the real connection, so a migration that relies on it behaves the same.
+    const foreignKeys = manager.run(queryValue("PRAGMA foreign_keys")) === 1;
+    runSync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), scratch);
+    if (version > 0) manager.withDriver(scratch, { onEvent: undefined, logger: null }).up({ to: version });
+    return runSync(readSchema({ excludeTables: stepwiseTableNames(manager.tableName) }), scratch);
+  } finally {
+    scratch.close?.();
+  }
 }

@@ -91,7 +91,8 @@ export interface ReadSchemaOptions {
   readonly excludeTables?: readonly string[];
 }
 
-const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+/** Double-quotes an identifier, doubling any quote inside it. */
+export const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * {@link readSchemaSnapshot} as an executor step, so a safety net can read the schema inside its own
@@ -173,11 +174,16 @@ function* readTable(name: string, sql: string, flags: { wr: number; strict: numb
   };
 }
 
-/** Rows per table, for the tables of a snapshot, as an executor step. Never writes. */
-export function* countRows(snapshot: SchemaSnapshot): Step<Record<string, number>> {
+/**
+ * Rows per table, for the tables of a snapshot, as an executor step. Never writes. With `schema`
+ * (PostgreSQL), each table is qualified and counted by `pg_catalog.count`, so the app's `search_path`
+ * redirects neither.
+ */
+export function* countRows(snapshot: SchemaSnapshot, schema?: string): Step<Record<string, number>> {
   const counts: Record<string, number> = {};
+  const from = schema === undefined ? "count(*) AS n FROM " : `pg_catalog.count(*) AS n FROM ${quoteIdentifier(schema)}.`;
   for (const table of snapshot.tables) {
-    counts[table.name] = Number(yield* queryValue(`SELECT count(*) AS n FROM ${quoteIdentifier(table.name)}`));
+    counts[table.name] = Number(yield* queryValue(`SELECT ${from}${quoteIdentifier(table.name)}`));
   }
   return counts;
 }

@@ -6,13 +6,13 @@
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { MANAGER_FOR_VERIFY, type ManagerForVerify } from "../core/manager-for-verify.js";
-import { begin, inTransaction, rollbackQuietly, type Step } from "../core/step.js";
+import { begin, commit, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
-import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
-import { describeSchemaDifference, diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { describeSchemaDifference, diffSchemas, quoteIdentifier, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
-import { readCachedExpectedSchema, readExpectedSchemaKey, writeCachedExpectedSchema } from "./expected-schema-cache.js";
+import { expectedSchemaTableName } from "../core/expected-schema-table.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
@@ -32,7 +32,7 @@ export interface VerifySchemaOptions {
   readonly refuseDrift?: boolean;
   /**
    * On SQLite, when the expected schema had to be built by replaying the migrations, store it in the
-   * database (table `<tableName>_expected_schema`, see `expected-schema-cache.ts`) so the next verify
+   * database (table `<tableName>_expected_schema`, see the cache's note below) so the next verify
    * of the same registry skips the replay. A write, so off by default: `verifySchema` on its own only
    * reads (and uses a stored schema when one matches). `migrate(db, migrations, { verifySchema })`
    * turns it on, which makes its start-up check cost milliseconds from the second start on. Stored
@@ -69,12 +69,17 @@ export function schemaDriftError(verification: SchemaVerification): StepwiseErro
  *   mismatch, database ahead...) when the history is not usable.
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`), a promise of the same result. */
+/**
+ * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
+ * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL the replay runs in a scratch
+ * database created on the same server with a random name and dropped after, even when the replay
+ * fails; it rejects with `SCRATCH_DATABASE_UNAVAILABLE` when the role may not create it (`CREATEDB`).
+ * An `AsyncMigrationManager`'s async migrations replay on an in-memory copy.
+ */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
-  if (!(manager instanceof SyncMigrationManager)) return verifySchemaAsync(manager as SafetyNetManager<MigrationRegistry, true>, options);
-  const reader = schemaReaderOf(manager, "verifySchema");
-  return settleVerification(manager, manager.run(verificationStep(manager, reader, options)), options);
+  const verification = runSafetyNet(manager, () => verificationStep(manager, schemaReaderOf(manager, "verifySchema"), options));
+  return verification instanceof Promise ? verification.then((found) => settleVerification(manager, found, options)) : settleVerification(manager, verification, options);
 }
 
 // What lets `migrate` of an entry without a manager (`stepwise-migrate/sql-js`) take `{ verifySchema }`: it
@@ -84,31 +89,10 @@ Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
   value: ((driver, migrations, props, dialect) => new SyncMigrationManager(driver, migrations, props, dialect)) satisfies ManagerForVerify,
 });
 
-/**
- * {@link verifySchema} for a manager whose methods return promises: `stepwise-migrate/pg`'s `MigrationManager`
- * (the replay runs in a scratch database created on the same server with a random name, and dropped
- * after, even when the replay fails) or an `AsyncMigrationManager` (its async migrations replay on an
- * in-memory copy). The same steps as the sync form, driven by the async runner; the same result and
- * errors. Never writes to the app's database.
- *
- * @example
- * const verification = await verifySchemaAsync(new MigrationManager(pool, migrations));
- * if (!verification.ok) console.log(verification.drift.join("\n"));
- *
- * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `SCRATCH_DATABASE_UNAVAILABLE` on
- *   PostgreSQL when the role may not create the scratch database (`CREATEDB`); and whatever
- *   {@link verifySchema} throws.
- */
-export async function verifySchemaAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: VerifySchemaOptions = {}): Promise<SchemaVerification> {
-  const reader = schemaReaderOf(manager, "verifySchema");
-  return settleVerification(manager, await manager.run(verificationStep(manager, reader, options)), options);
-}
-
 function verificationStep(manager: SafetyNetManager, reader: SchemaReader, options: VerifySchemaOptions): Step<SchemaVerification> {
   // A transaction: false migration another process is running shows as a started row: wait for it,
   // as up does, rather than report the half-applied schema as drift or the row as interrupted.
-  const { executor } = manager;
-  return executor.withConnectionSettings(executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, reader, options)));
+  return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, reader, options));
 }
 
 function settleVerification(manager: SafetyNetManager, verification: SchemaVerification, options: VerifySchemaOptions): SchemaVerification {
@@ -160,4 +144,77 @@ function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader, opt
     differences,
     drift: differences.map((difference) => describeSchemaDifference(difference, "drift")),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The expected schema, cached. Building it means replaying the applied migrations, data migrations
+// and their seeds included: seconds for an app with a large seed, on every start-up. It only changes
+// when the registry does, so it is kept in the database, beside the history, keyed by everything the
+// replay's result depends on: each applied entry's version and checksum (and the flags that change how
+// it runs), the history table's name, the SQLite version and the connection's foreign-key enforcement.
+// The key is compared as written, never through a hash, so a cached schema is used only for exactly
+// the registry and engine it was built for, and the live schema is always read and compared: drift is
+// never cached, only the expectation.
+//
+// The table lives in the database, not in a file or the registry, so every SQLite driver (and a
+// bundled app with no folder to write to) gets it without configuration, and the registry's bundle
+// stays as small as before. Only a writer fills it: `migrate(db, migrations, { verifySchema })` at
+// start-up (see `CACHE_OPTION`); `verifySchema` on its own only reads it, as it only ever read.
+
+/** Bumped whenever {@link SchemaSnapshot} or the key changes shape, so an old row is never read as a new one. */
+const CACHE_FORMAT = 1;
+
+/**
+ * The key of the schema migrations 1..`version` of `migrations` build on this connection: plain text,
+ * compared whole. A registry edit changes a checksum, so it changes the key.
+ */
+function* readExpectedSchemaKey(migrations: MigrationRegistry, version: number, tableName: string): Step<string> {
+  const sqliteVersion = yield* queryValue<string>("SELECT sqlite_version()");
+  const foreignKeys = yield* queryValue<number>("PRAGMA foreign_keys");
+  const entries = migrations
+    .filter((entry) => entry.version <= version)
+    .map((entry) => `${entry.version}:${entry.kind}:${entry.checksum}:${entry.transaction ? 1 : 0}${entry.disableForeignKeys ? 1 : 0}:${entry.dialect ?? "sqlite"}`);
+  return JSON.stringify({ format: CACHE_FORMAT, sqliteVersion, foreignKeys, tableName, version, entries });
+}
+
+/** The cached schema for `key`, or `null`: no table, no row for this key, or a row that does not parse. */
+function* readCachedExpectedSchema(tableName: string, key: string): Step<SchemaSnapshot | null> {
+  const table = expectedSchemaTableName(tableName);
+  const exists = yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+  if (!exists) return null;
+  let rows: { snapshot: unknown }[];
+  try {
+    rows = yield* query<{ snapshot: unknown }>(`SELECT snapshot FROM ${quoteIdentifier(table)} WHERE cache_key = ?`, [key]);
+  } catch {
+    // A table of that name made by hand, with other columns: not ours to read.
+    return null;
+  }
+  const text = rows[0]?.snapshot;
+  if (typeof text !== "string") return null;
+  try {
+    const parsed = JSON.parse(text) as SchemaSnapshot;
+    return Array.isArray(parsed.tables) && Array.isArray(parsed.indexes) && Array.isArray(parsed.triggers) && Array.isArray(parsed.views) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stores `snapshot` as the one cached expected schema, replacing any other, in a write transaction of
+ * its own. Never throws: the cache only saves time, so a connection that may not write (read-only,
+ * `query_only`, locked) just leaves it empty.
+ */
+function* writeCachedExpectedSchema(tableName: string, key: string, version: number, snapshot: SchemaSnapshot): Step<boolean> {
+  const table = quoteIdentifier(expectedSchemaTableName(tableName));
+  try {
+    yield* begin("immediate");
+    yield* exec(`CREATE TABLE IF NOT EXISTS ${table} (cache_key TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, snapshot TEXT NOT NULL)`);
+    yield* run(`DELETE FROM ${table}`);
+    yield* run(`INSERT INTO ${table} (cache_key, version, snapshot) VALUES (?, ?, ?)`, [key, version, JSON.stringify(snapshot)]);
+    yield* commit();
+    return true;
+  } catch {
+    yield* rollbackQuietly();
+    return false;
+  }
 }

@@ -16,10 +16,10 @@
  */
 import { createDurableObjectsDriver } from "../../../src/drivers/durable-objects.js";
 import { MigrationManager, migrate, type DurableObjectSql, type DurableObjectStorageLike } from "../../../src/entries/durable-objects.js";
-import { baselineDatabase, baselineDatabaseAsync } from "../../../src/safety/baseline.js";
-import { listChecksumRepairs, repairChecksums, repairChecksumsAsync } from "../../../src/safety/checksum-repair.js";
-import { rehearseUpAsync } from "../../../src/safety/rehearsal-in-transaction.js";
-import { verifySchema, verifySchemaAsync } from "../../../src/safety/verify.js";
+import { baselineDatabase } from "../../../src/safety/baseline.js";
+import { listChecksumRepairs, repairChecksums } from "../../../src/safety/checksum-repair.js";
+import { rehearseUpAsync } from "../../../src/safety/rehearsal.js";
+import { verifySchema } from "../../../src/safety/verify.js";
 import type { MigrationRegistry } from "../../../src/core/types.js";
 import { decodeValue, encodeValue, type ObjectAnswer, type ObjectCall, type Wire, type WireModule } from "./object-wire.js";
 
@@ -44,11 +44,11 @@ const HELPERS: Record<string, unknown> = { runSql, execOn, __name: (target: unkn
 /** The safety nets a test may ask the object to run on its manager, by the name the test calls them. */
 const NETS: Record<string, (manager: never, ...args: never[]) => unknown> = {
   verifySchema,
-  verifySchemaAsync,
+  verifySchemaAsync: verifySchema,
   baselineDatabase,
-  baselineDatabaseAsync,
+  baselineDatabaseAsync: baselineDatabase,
   repairChecksums,
-  repairChecksumsAsync,
+  repairChecksumsAsync: repairChecksums,
   listChecksumRepairs,
   rehearseUpAsync,
 };
