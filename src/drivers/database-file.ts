@@ -31,12 +31,12 @@ export function resolveDatabaseFile(opened: string | null): string | null {
 }
 
 /**
- * The main database's file as SQLite reports it in `PRAGMA database_list` rows, or `""` when the
+ * The main database's file as SQLite reports it in `PRAGMA database_list` rows, or `null` when the
  * rows name none (in memory). Drivers pass the rows their library read.
  */
-export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: unknown }>): string {
+export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: unknown }>): string | null {
   const main = rows.find((row) => row.name === "main");
-  return typeof main?.file === "string" ? main.file : "";
+  return typeof main?.file === "string" && main.file !== "" ? main.file : null;
 }
 
 /** What `stats` describes, as errors name it. */
