@@ -39,23 +39,19 @@ export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: un
   return typeof main?.file === "string" && main.file !== "" ? main.file : null;
 }
 
-/** What `stats` describes, as errors name it. */
-export function fileKindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): FileKind {
+/**
+ * What `file` is on disk, as errors name it, without opening it (a FIFO opened for reading blocks
+ * until a writer comes): through symlinks unless `follow` is false. `missing` when nothing is there.
+ */
+export function fileKindAt(file: string, follow = true): FileKind {
+  const stats = follow ? nodeFs().statSync(file, { throwIfNoEntry: false }) : nodeFs().lstatSync(file, { throwIfNoEntry: false });
+  if (stats === undefined) return "missing";
   if (stats.isFile()) return "file";
   if (stats.isDirectory()) return "directory";
   if (stats.isSymbolicLink()) return "symlink";
   if (stats.isFIFO()) return "fifo";
   if (stats.isSocket()) return "socket";
   return stats.isCharacterDevice() ? "character-device" : "block-device";
-}
-
-/**
- * What `file` is on disk, without opening it (a FIFO opened for reading blocks until a writer
- * comes): through symlinks unless `follow` is false. `missing` when nothing is there.
- */
-export function fileKindAt(file: string, follow = true): FileKind {
-  const stats = follow ? nodeFs().statSync(file, { throwIfNoEntry: false }) : nodeFs().lstatSync(file, { throwIfNoEntry: false });
-  return stats === undefined ? "missing" : fileKindOf(stats);
 }
 
 /** The files SQLite keeps beside a database, named after its real path. */

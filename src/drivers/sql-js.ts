@@ -25,7 +25,7 @@ import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError, defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
-import { cachedStatements, createBatchConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, sqliteCodeName } from "./sqlite-shared.js";
 import { transactionOpenError } from "../core/error-factories.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
@@ -115,16 +115,21 @@ function watchResultCodes(db: Database): void {
 
 /**
  * sql.js's errors carry SQLite's message and no code: the result code {@link watchResultCodes}
- * noted, else the message's (an error raised before the driver watched the connection).
+ * noted, else the message's (an error raised before the driver watched the connection). Never throws:
+ * a migration body can throw anything, a Proxy whose getters throw included.
  */
-const classifySqlJsError = totalClassifier((error: unknown): ErrorClassification => {
-  if (!(error instanceof Error)) return classifySqliteError(error);
-  const resultCode = resultCodes.get(error);
-  const named = resultCode === undefined ? null : sqliteCodeName(resultCode);
-  // The message may say more than the primary code (constraint kinds); the code says it for everything else.
-  const code = sqliteCodeOfMessage(error.message) ?? named;
-  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
-});
+function classifySqlJsError(error: unknown): ErrorClassification {
+  try {
+    if (!(error instanceof Error)) return classifySqliteError(error);
+    const resultCode = resultCodes.get(error);
+    const named = resultCode === undefined ? null : sqliteCodeName(resultCode);
+    // The message may say more than the primary code (constraint kinds); the code says it for everything else.
+    const code = sqliteCodeOfMessage(error.message) ?? named;
+    return classifySqliteError(code === null ? error : { code });
+  } catch {
+    return { kind: "other", nativeCode: null };
+  }
+}
 
 /** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
 function readOnce(db: Database, sql: string, params: readonly unknown[]): Row[] {

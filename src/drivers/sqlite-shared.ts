@@ -48,21 +48,6 @@ export function cachedStatements<S>(prepare: (sql: string) => S, free?: (stateme
   return Object.assign(cached, { clear });
 }
 
-/**
- * A driver's `classifyError` that never throws: `read` may look into whatever was thrown, and a
- * migration body can throw anything (`null`, a number, a Proxy whose getters throw); such a value
- * reads as no code.
- */
-export function totalClassifier(read: (error: unknown) => ErrorClassification): (error: unknown) => ErrorClassification {
-  return (error) => {
-    try {
-      return read(error);
-    } catch {
-      return { kind: "other", nativeCode: null };
-    }
-  };
-}
-
 /** SQLite's primary result codes (the low byte of an extended code), by number. */
 const PRIMARY_CODES: Readonly<Record<number, string>> = {
   1: "SQLITE_ERROR",
