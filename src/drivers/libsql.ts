@@ -50,12 +50,6 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   // Values are passed as one array: libsql reads a lone object argument (null, a Uint8Array) as
   // named parameters.
   const all = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
-  // One row by get() of a raw statement: libsql's all() steps through a row iterator, several calls
-  // into its binding where get() makes one, and a raw row is an array, where an object row costs
-  // its binding as much again (about 8k instructions per read, measured). The change counter is
-  // read in every migration's transaction, and the escape guard reads five values per guarded one.
-  const raw = cachedStatements((sql) => db.prepare(sql).safeIntegers(false).raw() as Statement);
-  const value = (sql: string): unknown => (raw(sql).get([]) as unknown[] | undefined)?.[0];
   // A closed connection (a migration called db.close()) holds no transaction. libsql 0.5 aborts the
   // whole process (a Rust panic, not an exception) when inTransaction is read after close().
   const isOpen = (): boolean => db.open;
@@ -76,20 +70,13 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     query: all,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction: isInTransaction,
-    changeCounter: () => value("PRAGMA data_version") as number,
+    changeCounter: () => all("PRAGMA data_version", [])[0]!.data_version as number,
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath),
     openFile: (file, options) => createLibsqlDriver(open(file, options)),
-    snapshot: () =>
-      snapshotOfConnection({
-        name: "libsql",
-        exec: (sql) => void db.exec(sql),
-        query: (sql) => all(sql, []),
-        queryOnly: () => Number(value("PRAGMA query_only")) === 1,
-        inTransaction: isInTransaction,
-      }),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: all, inTransaction: isInTransaction }),
     openSnapshot: (bytes) => openCopy(db, bytes),
   });
 }

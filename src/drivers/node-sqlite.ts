@@ -133,10 +133,6 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     statement.setReadBigInts(true);
     return statement;
   });
-  const value = (sql: string): unknown => {
-    const row = prepare(sql).get() as Row | undefined;
-    return row === undefined ? undefined : numbersOf(row)[Object.keys(row)[0]!];
-  };
   const filePath = db.location();
   const open = openerFor(db);
   const batchConnection = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
@@ -161,7 +157,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
     commit: () => void prepare("COMMIT").run(),
     inTransaction,
-    changeCounter: () => value("PRAGMA data_version") as number,
+    changeCounter: () => query("PRAGMA data_version", [])[0]!.data_version as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
     classifyError: classifyNativeSqliteError,
     ...fileLockPrimitives(open, filePath),
@@ -182,8 +178,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
       : {
           // VACUUM INTO a private temporary file (see `file-copy.ts`), which cannot run in a transaction.
           lacks: ["snapshotInTransaction" as const],
-          snapshot: () =>
-            snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query: (sql) => query(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction }),
+          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }),
           openSnapshot: (bytes: Uint8Array) =>
             openFileCopy(bytes, (file) => {
               const copyDriver = createNodeSqliteDriver(new Database(file));
