@@ -18,6 +18,9 @@ import { cachedStatements, fileLockPrimitives, type SidecarOptions } from "./sql
 
 export type { Database } from "better-sqlite3";
 
+// Only this entry augments `MigrationConnections`: augmentations merge program-wide, so a program that
+// sees several drivers would type every `db` as a union. The other entries' own `defineMigration`
+// types `db` instead.
 declare module "../core/types.js" {
   interface MigrationConnections {
     "better-sqlite3": Database;

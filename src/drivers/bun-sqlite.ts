@@ -50,10 +50,6 @@ export interface Database {
   readonly inTransaction: boolean;
 }
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 /** bun:sqlite's `Database` class, as reached through a connection. */
 interface DatabaseClass {
   new (file?: string, options?: { readonly?: boolean; create?: boolean; readwrite?: boolean }): Database;

@@ -30,10 +30,6 @@ import { cachedStatements, fileLockPrimitives, type SidecarOptions } from "./sql
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 type Statement = Libsql.Statement<unknown[]>;
 
 type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;

@@ -79,10 +79,6 @@ export interface DatabaseSync {
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;
 

@@ -31,10 +31,6 @@ import { transactionOpenError } from "../core/error-factories.js";
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 /**
  * SQLite's own text for the result codes a user can act on (`sqlite3_errstr`), which is what sql.js
  * throws for them. Matched whole, so a migration's error that merely mentions one is not taken for it.
