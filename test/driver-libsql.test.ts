@@ -13,7 +13,7 @@ import { test, type TestContext } from "node:test";
 import Database from "libsql";
 import { createLibsqlDriver } from "../src/drivers/libsql.js";
 import { MigrationManager, migrate } from "../src/entries/libsql.js";
-import { ownerLockFileName } from "../src/drivers/owner-lock.js";
+import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { factsOf } from "./support/stepwise-failure.js";
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "./support/stepwise.js";
-import { probeOwnerLock } from "../src/drivers/owner-lock.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { startDriverChild } from "./support/driver-child.js";
 import { caught, createItems, registryLosingStartedRow, sqlEntry, tsEntry } from "./support/registry-builders.js";
@@ -115,7 +115,7 @@ await describeForDriver("better-sqlite3", "the owner lock of a transaction: fals
             if (seen) return;
             const probeDb = new Database(realPath, { readonly: true });
             const lockFile = (JSON.parse(probeDb.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string }).lockFile;
-            const probe = probeOwnerLock(probeDb, lockFile);
+            const probe = createBetterSqlite3Driver(probeDb).probeOwnerLock!(lockFile);
             probeDb.close();
             const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", childScript], {
               cwd: repoRoot,

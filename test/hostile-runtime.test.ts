@@ -15,7 +15,8 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager, type MigrationRegistry, StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
-import { ownerLockFileName, probeOwnerLock } from "../src/drivers/owner-lock.js";
+import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { connectionSettingsOf, snapshotThroughDriver } from "./support/driver-snapshot.js";
 import { describeForDriver } from "./support/single-driver.js";
@@ -336,7 +337,7 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
     t.after(() => probe.close());
     const owner = JSON.parse(probe.prepare("SELECT owner FROM schema_migrations WHERE version = 2").pluck().get() as string) as { lockFile: string };
     assert.equal(owner.lockFile, ownerLockFileName(databasePath, "schema_migrations"));
-    assert.equal(probeOwnerLock(probe, owner.lockFile), "held");
+    assert.equal(createBetterSqlite3Driver(probe).probeOwnerLock!(owner.lockFile), "held");
 
     const waited = await runCli(["up", "--busy-timeout", "300", "--db", databasePath], { cwd: project.root });
     assert.equal(waited.code, 1, waited.stderr);
@@ -363,7 +364,7 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
       (JSON.parse(done.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
       [1, 2, 3],
     );
-    assert.equal(probeOwnerLock(probe, owner.lockFile), "free");
+    assert.equal(createBetterSqlite3Driver(probe).probeOwnerLock!(owner.lockFile), "free");
   });
 
   for (const lockFileState of ["left by an earlier owner", "missing"] as const) {

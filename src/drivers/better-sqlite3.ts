@@ -14,21 +14,30 @@ import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { findLockHolders } from "./lock-holders.js";
-import { holdOwnerLock, probeOwnerLock } from "./owner-lock.js";
+import { cachedStatements, fileLockPrimitives, type SidecarOptions } from "./sqlite-shared.js";
 
 export type { Database } from "better-sqlite3";
 
+// Only this entry augments `MigrationConnections`: augmentations merge program-wide, so a program that
+// sees several drivers would type every `db` as a union. The other entries' own `defineMigration`
+// types `db` instead.
 declare module "../core/types.js" {
   interface MigrationConnections {
     "better-sqlite3": Database;
   }
 }
 
-/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
-const STATEMENT_CACHE_LIMIT = 64;
-
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/**
+ * Another connection on `file` with the class of `db`: the owner lock's sidecar, or the file a safety
+ * net works on. The app's own copy of the library, not the one this module imports: two copies of
+ * SQLite in one process do not see each other's locks.
+ */
+function openerFor(db: Database): (file: string, options: SidecarOptions) => Database {
+  const Class = db.constructor as typeof BetterSqlite3;
+  return (file, { readonly, busyTimeoutMs }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+}
 
 /**
  * The executor's primitives on one better-sqlite3 connection.
@@ -37,29 +46,13 @@ type Statement = BetterSqlite3.Statement<unknown[], unknown>;
  * const driver = createBetterSqlite3Driver(new Database("data/app.db"));
  */
 export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
-  const statements = new Map<string, Statement>();
-  const prepare = (sql: string): Statement => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
-      // Integers come back as numbers even when the app set defaultSafeIntegers(true).
-      statement = db.prepare<unknown[], unknown>(sql).safeIntegers(false);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
-  const plucked = new Map<string, Statement>();
-  const value = (sql: string): unknown => {
-    let statement = plucked.get(sql);
-    if (!statement) {
-      statement = db.prepare<unknown[], unknown>(sql).safeIntegers(false).pluck();
-      plucked.set(sql, statement);
-    }
-    return statement.get();
-  };
+  // Integers come back as numbers even when the app set defaultSafeIntegers(true).
+  const prepare = cachedStatements((sql): Statement => db.prepare<unknown[], unknown>(sql).safeIntegers(false));
+  const plucked = cachedStatements((sql): Statement => db.prepare<unknown[], unknown>(sql).safeIntegers(false).pluck());
+  const open = openerFor(db);
   // As SQLite resolved it when the connection opened: `db.name` is the app's string, and a relative
   // one would point elsewhere (backups, the owner lock, lock holders) after the app changes folder.
-  const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Array<{ name?: unknown; file?: unknown }>) || null;
+  const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Array<{ name?: unknown; file?: unknown }>);
   return defineDriver({
     name: "better-sqlite3",
     dialect: "sqlite",
@@ -71,16 +64,14 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     query: (sql, params) => prepare(sql).all(...params) as Row[],
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction: () => db.open && db.inTransaction,
-    changeCounter: () => value("PRAGMA data_version") as number,
+    changeCounter: () => plucked("PRAGMA data_version").get() as number,
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
-    holdOwnerLock: (tableName, busyTimeoutMs) => holdOwnerLock(db, tableName, busyTimeoutMs),
-    probeOwnerLock: (fileName) => probeOwnerLock(db, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    ...fileLockPrimitives(open, filePath),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(bytes.length === 0 ? new BetterSqlite3(":memory:") : new BetterSqlite3(Buffer.from(bytes))),
     close: () => void db.close(),
     backupTo: async (path) => (await db.backup(path)).totalPages,
-    openFile: (file, { readonly, busyTimeoutMs }) => createBetterSqlite3Driver(new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs })),
+    openFile: (file, options) => createBetterSqlite3Driver(open(file, options)),
   });
 }
 

@@ -21,8 +21,7 @@ import type { Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { findLockHolders } from "./lock-holders.js";
-import { createBatchConnection, holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, fileLockPrimitives, type SidecarOptions } from "./sqlite-shared.js";
 import { defineDriver } from "../core/define-driver.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
@@ -51,32 +50,25 @@ export interface Database {
   readonly inTransaction: boolean;
 }
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 /** bun:sqlite's `Database` class, as reached through a connection. */
 interface DatabaseClass {
   new (file?: string, options?: { readonly?: boolean; create?: boolean; readwrite?: boolean }): Database;
   deserialize(bytes: Uint8Array): Database;
 }
 
-/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
-const STATEMENT_CACHE_LIMIT = 64;
-
-/** The owner lock sidecar, opened with bun:sqlite itself (the app's library, not another). */
-function sidecarOpener(db: Database): SidecarOpener {
+/** Another connection on `file` with the class of `db` (the app's bun:sqlite): the owner lock's sidecar, or the file a safety net works on. */
+function openerFor(db: Database): (file: string, options: SidecarOptions) => Database {
   const Class = db.constructor as DatabaseClass;
-  return (file, options) => {
-    const connection = options.readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
+  return (file, { readonly, busyTimeoutMs }) => {
+    const connection = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
     try {
       // bun:sqlite has no timeout option; SQLite's own setting does the same.
-      connection.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
+      connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
     } catch (error) {
       connection.close();
       throw error;
     }
-    return { exec: (sql) => void connection.exec(sql), close: () => connection.close() };
+    return connection;
   };
 }
 
@@ -89,26 +81,17 @@ function sidecarOpener(db: Database): SidecarOpener {
 export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   // Statements of our own rather than db.query()'s cache: that cache is the app's, and its
   // statements would keep the safeIntegers setting set here.
-  const statements = new Map<string, BunStatement>();
-  const prepare = (sql: string): BunStatement => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) {
-        for (const old of statements.values()) old.finalize();
-        statements.clear();
-      }
-      // Integers come back as numbers even when the app opened the database with safeIntegers.
-      statement = db.prepare(sql).safeIntegers(false);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  // Integers come back as numbers even when the app opened the database with safeIntegers.
+  const prepare = cachedStatements(
+    (sql) => db.prepare(sql).safeIntegers(false),
+    (statement) => statement.finalize(),
+  );
   const value = (sql: string): unknown => {
     const row = prepare(sql).get() as Row | null;
     return row === null || row === undefined ? undefined : Object.values(row)[0];
   };
   const filePath = databaseFileOf(db);
-  const openSidecar = sidecarOpener(db);
+  const open = openerFor(db);
   // bun:sqlite has no open flag; its inTransaction getter throws "Database has closed" once closed.
   const isOpen = (): boolean => {
     try {
@@ -136,26 +119,14 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => value("PRAGMA data_version") as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
-    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
-    probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    ...fileLockPrimitives(open, filePath),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => {
       const Class = db.constructor as DatabaseClass;
       return createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes));
     },
     close: () => db.close(),
-    openFile: (file, { readonly, busyTimeoutMs }) => {
-      const Class = db.constructor as DatabaseClass;
-      const other = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
-      try {
-        other.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-      } catch (error) {
-        other.close();
-        throw error;
-      }
-      return createBunSqliteDriver(other);
-    },
+    openFile: (file, options) => createBunSqliteDriver(open(file, options)),
   });
 }
 
@@ -169,8 +140,7 @@ function databaseFileOf(db: Database): string | null {
   if (db.filename === "" || db.filename === ":memory:") return null;
   const statement = db.prepare("PRAGMA database_list");
   try {
-    const file = mainDatabaseFile(statement.all() as Array<{ name?: unknown; file?: unknown }>);
-    return file === "" ? null : file;
+    return mainDatabaseFile(statement.all() as Array<{ name?: unknown; file?: unknown }>);
   } finally {
     statement.finalize();
   }

@@ -53,12 +53,6 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
 }
 
 /**
- * The statements of `script`, each as SQLite reads it (a trigger's body stays whole), without the
- * comments between them: D1's `prepare` takes one statement, and its `exec` splits at line breaks.
- */
-export const splitD1Statements: (script: string) => string[] = statementTexts;
-
-/**
  * Throws `DRIVER_CAPABILITY_MISSING` for the first transactional TypeScript migration of
  * `migrations`, naming its file: D1 cannot apply one atomically.
  */
@@ -90,12 +84,12 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
     // No forEachBatch either: a batch is given up front, so no walk can run inside one.
     lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
     exec: async (script) => {
-      for (const statement of splitD1Statements(script)) await db.prepare(statement).run();
+      for (const statement of statementTexts(script)) await db.prepare(statement).run();
     },
     query: async (sql, params) => ((await prepare(sql, params).all()).results ?? []) as Row[],
     run: async (sql, params) => ({ changes: (await prepare(sql, params).run()).meta?.changes ?? 0 }),
     batch: async (statements: readonly BatchStatement[], script: string) => {
-      await db.batch([...statements.map((statement) => prepare(statement.sql, statement.params)), ...splitD1Statements(script).map((sql) => db.prepare(sql))]);
+      await db.batch([...statements.map((statement) => prepare(statement.sql, statement.params)), ...statementTexts(script).map((sql) => db.prepare(sql))]);
     },
     // D1 has no interactive transaction: the section only marks where the executor thinks it is.
     begin: async () => {

@@ -31,31 +31,27 @@ export function resolveDatabaseFile(opened: string | null): string | null {
 }
 
 /**
- * The main database's file as SQLite reports it in `PRAGMA database_list` rows, or `""` when the
+ * The main database's file as SQLite reports it in `PRAGMA database_list` rows, or `null` when the
  * rows name none (in memory). Drivers pass the rows their library read.
  */
-export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: unknown }>): string {
+export function mainDatabaseFile(rows: ReadonlyArray<{ name?: unknown; file?: unknown }>): string | null {
   const main = rows.find((row) => row.name === "main");
-  return typeof main?.file === "string" ? main.file : "";
+  return typeof main?.file === "string" && main.file !== "" ? main.file : null;
 }
 
-/** What `stats` describes, as errors name it. */
-export function fileKindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): FileKind {
+/**
+ * What `file` is on disk, as errors name it, without opening it (a FIFO opened for reading blocks
+ * until a writer comes): through symlinks unless `follow` is false. `missing` when nothing is there.
+ */
+export function fileKindAt(file: string, follow = true): FileKind {
+  const stats = follow ? nodeFs().statSync(file, { throwIfNoEntry: false }) : nodeFs().lstatSync(file, { throwIfNoEntry: false });
+  if (stats === undefined) return "missing";
   if (stats.isFile()) return "file";
   if (stats.isDirectory()) return "directory";
   if (stats.isSymbolicLink()) return "symlink";
   if (stats.isFIFO()) return "fifo";
   if (stats.isSocket()) return "socket";
   return stats.isCharacterDevice() ? "character-device" : "block-device";
-}
-
-/**
- * What `file` is on disk, without opening it (a FIFO opened for reading blocks until a writer
- * comes): through symlinks unless `follow` is false. `missing` when nothing is there.
- */
-export function fileKindAt(file: string, follow = true): FileKind {
-  const stats = follow ? nodeFs().statSync(file, { throwIfNoEntry: false }) : nodeFs().lstatSync(file, { throwIfNoEntry: false });
-  return stats === undefined ? "missing" : fileKindOf(stats);
 }
 
 /** The files SQLite keeps beside a database, named after its real path. */

@@ -38,13 +38,12 @@ const TEMP_FOLDER_ERRNOS = new Set(["ENOENT", "ENOTDIR", "EACCES", "EPERM", "ERO
 /** A fresh private folder for one copy, under the system's temporary folder. */
 const privateFolder = (tempRoot: string): string => nodeFs().mkdtempSync(path.join(tempRoot, "stepwise-copy-"));
 
-/** What {@link snapshotOfConnection} needs of the app's connection. */
+/** What {@link snapshotOfConnection} needs of the app's connection: the driver's own primitives. */
 export interface SnapshotConnection {
   /** The driver's name, for a refusal. */
   readonly name: string;
   exec(sql: string): void;
-  query(sql: string): Row[];
-  queryOnly(): boolean;
+  query(sql: string, params: readonly unknown[]): Row[];
   inTransaction(): boolean;
 }
 
@@ -67,7 +66,7 @@ export function snapshotOfConnection(connection: SnapshotConnection): Uint8Array
   if (connection.inTransaction()) throw transactionOpenError({ driver: connection.name, operation: "snapshot" });
   return inTempFolder((tempRoot) => {
     const folder = privateFolder(tempRoot);
-    const wasQueryOnly = connection.queryOnly();
+    const wasQueryOnly = Number(Object.values(connection.query("PRAGMA query_only", [])[0] ?? {})[0]) === 1;
     try {
       const file = path.join(folder, "snapshot.db");
       // The copy holds the database's data: private, whatever the umask.
@@ -90,7 +89,7 @@ function readPages(connection: SnapshotConnection): Uint8Array | null {
   let rows: Row[];
   try {
     // One statement: one read snapshot (or the app's own transaction), so the pages agree.
-    rows = connection.query("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno");
+    rows = connection.query("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno", []);
   } catch (error) {
     if (error instanceof Error && /no such table: sqlite_dbpage/i.test(error.message)) return null;
     throw error;

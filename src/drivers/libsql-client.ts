@@ -27,8 +27,7 @@ import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionO
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
-import { sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
-import { kindOfSqliteCode } from "../core/sqlite-errors.js";
+import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
 import { usageError } from "../core/error-factories.js";
 
@@ -130,12 +129,7 @@ function rowsOf(result: ResultSet): Row[] {
  * Reads a `LibsqlError`'s code as stepwise's kind. Locally it carries SQLite's extended code as a
  * number (`rawCode`) and as text (`extendedCode`); remotely only the text (`code`).
  */
-export const classifyLibsqlClientError = totalClassifier((error: unknown): ErrorClassification => {
-  const fields = error as { code?: unknown; extendedCode?: unknown; rawCode?: unknown } | null;
-  const fromRaw = typeof fields?.rawCode === "number" ? sqliteCodeName(fields.rawCode) : null;
-  const text = [fromRaw, fields?.extendedCode, fields?.code].find((code): code is string => typeof code === "string" && code.startsWith("SQLITE_"));
-  return text === undefined ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(text), nativeCode: text };
-});
+export const classifyLibsqlClientError: (error: unknown) => ErrorClassification = classifyNativeSqliteError;
 
 /**
  * What stepwise keeps for one client: its own write transaction while one is open (every statement
@@ -204,15 +198,14 @@ class ClientSession {
   }
 
   /**
-   * A transaction on a server. The client sends its BEGIN with the first statement, which the server
-   * queues behind another client's write transaction without answering BUSY; so a write one is opened
+   * A write transaction on a server. The client sends its BEGIN with the first statement, which the
+   * server queues behind another client's write transaction without answering BUSY; so it is opened
    * at once, by a `SELECT 1`, bounded by the busy timeout (plus {@link REMOTE_ANSWER_MS}): past it, a
    * BUSY refusal, which the executor reports as DATABASE_LOCKED with the time waited, and the
    * transaction is closed, its queued opening with it.
    */
-  async openRemotely(mode: "write" | "deferred"): Promise<Transaction> {
-    const open = await this.client.transaction(mode);
-    if (mode === "deferred") return open;
+  async openWriteRemotely(): Promise<Transaction> {
+    const open = await this.client.transaction("write");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -235,7 +228,7 @@ class ClientSession {
 
   /** A write transaction on a connection of its own, waiting out locks (remotely the server's own, bounded). */
   openWrite(): Promise<Transaction> {
-    return this.waitOutLocks(() => (isRemoteClient(this.client) ? this.openRemotely("write") : this.openWriteLocally()));
+    return this.waitOutLocks(() => (isRemoteClient(this.client) ? this.openWriteRemotely() : this.openWriteLocally()));
   }
 
   /**
@@ -335,9 +328,7 @@ class ClientSession {
   async begin(mode: "immediate" | "deferred"): Promise<void> {
     this.settleEnded();
     if (this.transaction !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
-    this.transaction = await this.waitOutLocks(() =>
-      isRemoteClient(this.client) ? this.openRemotely(mode === "immediate" ? "write" : "deferred") : mode === "deferred" ? this.client.transaction("deferred") : this.openWriteLocally(),
-    );
+    this.transaction = await (mode === "immediate" ? this.openWrite() : this.waitOutLocks(() => this.client.transaction("deferred")));
   }
 
   /** Commits stepwise's write section, waiting out a reader's lock on the COMMIT. */

@@ -25,20 +25,14 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
-import { findLockHolders } from "./lock-holders.js";
-import { holdSidecarLock, probeSidecarLock, type SidecarOpener } from "./sqlite-shared.js";
+import { cachedStatements, fileLockPrimitives, type SidecarOptions } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
-/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
-const STATEMENT_CACHE_LIMIT = 64;
-
 type Statement = Libsql.Statement<unknown[]>;
+
+type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
 
 /**
  * The executor's primitives on one libsql connection (a local file or `:memory:`).
@@ -47,44 +41,19 @@ type Statement = Libsql.Statement<unknown[]>;
  * const driver = createLibsqlDriver(new Database("data/app.db"));
  */
 export function createLibsqlDriver(db: Database): SyncDriver<Database> {
-  const statements = new Map<string, Statement>();
-  const prepare = (sql: string): Statement => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
-      // Integers come back as numbers even when the app set defaultSafeIntegers(true).
-      statement = db.prepare(sql).safeIntegers(false) as Statement;
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  // Integers come back as numbers even when the app set defaultSafeIntegers(true).
+  const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Statement);
   // Values are passed as one array: libsql reads a lone object argument (null, a Uint8Array) as
   // named parameters.
   const all = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
-  // One row by get() of a raw statement: libsql's all() steps through a row iterator, several calls
-  // into its binding where get() makes one, and a raw row is an array, where an object row costs
-  // its binding as much again (about 8k instructions per read, measured). The change counter is
-  // read in every migration's transaction, and the escape guard reads five values per guarded one.
-  const raw = new Map<string, Statement>();
-  const value = (sql: string): unknown => {
-    let statement = raw.get(sql);
-    if (!statement) {
-      if (raw.size >= STATEMENT_CACHE_LIMIT) raw.clear();
-      statement = db.prepare(sql).safeIntegers(false).raw() as Statement;
-      raw.set(sql, statement);
-    }
-    return (statement.get([]) as unknown[] | undefined)?.[0];
-  };
   // A closed connection (a migration called db.close()) holds no transaction. libsql 0.5 aborts the
   // whole process (a Rust panic, not an exception) when inTransaction is read after close().
   const isOpen = (): boolean => db.open;
   const isInTransaction = (): boolean => isOpen() && db.inTransaction;
   const filePath = databaseFileOf(db);
-  const open: SidecarOpener = (file, { busyTimeoutMs }) => {
-    // libsql has no read-only or must-exist option; the probe checks that the file exists first.
-    const connection = new (db.constructor as new (file: string, options: { timeout: number }) => Database)(file, { timeout: busyTimeoutMs });
-    return { exec: (sql) => void connection.exec(sql), close: () => void connection.close() };
-  };
+  // Another connection with the app's class: the owner lock's sidecar, or the file a safety net works on.
+  const open = (file: string, { readonly, busyTimeoutMs }: SidecarOptions): Database =>
+    new (db.constructor as DatabaseConstructor)(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   // No online backup: libsql 0.5's backup() throws "not implemented".
   return defineDriver({
     name: "libsql",
@@ -97,30 +66,16 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     query: all,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction: isInTransaction,
-    changeCounter: () => value("PRAGMA data_version") as number,
+    changeCounter: () => all("PRAGMA data_version", [])[0]!.data_version as number,
     // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
     // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
-    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
-    probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
-    openFile: (file, { readonly, busyTimeoutMs }) => {
-      const Class = db.constructor as new (file: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
-      return createLibsqlDriver(new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs }));
-    },
-    snapshot: () =>
-      snapshotOfConnection({
-        name: "libsql",
-        exec: (sql) => void db.exec(sql),
-        query: (sql) => all(sql, []),
-        queryOnly: () => Number(value("PRAGMA query_only")) === 1,
-        inTransaction: isInTransaction,
-      }),
+    ...fileLockPrimitives(open, filePath),
+    openFile: (file, options) => createLibsqlDriver(open(file, options)),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: all, inTransaction: isInTransaction }),
     openSnapshot: (bytes) => openCopy(db, bytes),
   });
 }
-
-type DatabaseConstructor = new (file: string) => Database;
 
 /** A copy on a private file, opened with the app's own class (reached through its connection). */
 function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
@@ -138,8 +93,7 @@ function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
  */
 function databaseFileOf(db: Database): string | null {
   if (db.memory) return null;
-  const file = mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>);
-  return file === "" ? null : file;
+  return mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>);
 }
 
 /**

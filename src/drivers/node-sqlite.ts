@@ -16,9 +16,8 @@ import type { Row, SyncDriver } from "../core/driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
-import { findLockHolders } from "./lock-holders.js";
-import { classifySqliteError, defineDriver } from "../core/define-driver.js";
-import { createBatchConnection, holdSidecarLock, probeSidecarLock, sqliteCodeName, totalClassifier, type BatchStatement, type SidecarOpener } from "./sqlite-shared.js";
+import { defineDriver } from "../core/define-driver.js";
+import { cachedStatements, classifyNativeSqliteError, createBatchConnection, fileLockPrimitives, type BatchStatement, type SidecarOptions } from "./sqlite-shared.js";
 import { usageError } from "../core/error-factories.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
@@ -80,10 +79,6 @@ export interface DatabaseSync {
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
 
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
 type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
 type BackupFunction = (source: DatabaseSync, path: string) => Promise<number>;
 
@@ -96,17 +91,6 @@ function nodeSqliteBackup(): BackupFunction | null {
 /** Whether this Node's `DatabaseSync` can serialize (24.21 can; 22.x cannot). */
 function hasSerialize(db: DatabaseSync): boolean {
   return typeof db.serialize === "function" && typeof db.deserialize === "function";
-}
-
-/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
-const STATEMENT_CACHE_LIMIT = 64;
-
-/** node:sqlite reports SQLite's result code as the number `errcode`, under `code: "ERR_SQLITE_ERROR"`. */
-function errcodeOf(error: unknown): number | null {
-  // Optional reads: a migration body may throw null or undefined, which have no properties at all.
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  const errcode = (error as { errcode?: unknown } | null | undefined)?.errcode;
-  return code === "ERR_SQLITE_ERROR" && typeof errcode === "number" ? errcode : null;
 }
 
 /**
@@ -123,10 +107,10 @@ function numbersOf(row: Row): Row {
   return row;
 }
 
-/** The owner lock sidecar, opened with node:sqlite itself (the app's library, not another). */
-function sidecarOpener(db: DatabaseSync): SidecarOpener {
+/** Another connection on `file` with the class of `db` (the app's node:sqlite): the owner lock's sidecar, or the file a safety net works on. */
+function openerFor(db: DatabaseSync): (file: string, options: SidecarOptions) => DatabaseSync {
   const Database = db.constructor as DatabaseSyncConstructor;
-  return (file, options) => new Database(file, { readOnly: options.readonly, timeout: options.busyTimeoutMs });
+  return (file, { readonly, busyTimeoutMs }) => new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) });
 }
 
 /**
@@ -139,24 +123,14 @@ function sidecarOpener(db: DatabaseSync): SidecarOpener {
 export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
   // Without it, a rollback could not tell whether SQLite already ended the transaction.
   if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
-  const statements = new Map<string, StatementSync>();
-  const prepare = (sql: string): StatementSync => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
-      statement = db.prepare(sql);
-      // Read as bigints, then made numbers (see numbersOf), whatever readBigInts the app opened with.
-      statement.setReadBigInts(true);
-      statements.set(sql, statement);
-    }
+  const prepare = cachedStatements((sql) => {
+    const statement = db.prepare(sql);
+    // Read as bigints, then made numbers (see numbersOf), whatever readBigInts the app opened with.
+    statement.setReadBigInts(true);
     return statement;
-  };
-  const value = (sql: string): unknown => {
-    const row = prepare(sql).get() as Row | undefined;
-    return row === undefined ? undefined : numbersOf(row)[Object.keys(row)[0]!];
-  };
+  });
   const filePath = db.location();
-  const openSidecar = sidecarOpener(db);
+  const open = openerFor(db);
   const batchConnection = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
   // `false` only once closed; a Node without the flag is taken at its word that the connection is open.
   const isOpen = (): boolean => db.isOpen !== false;
@@ -179,20 +153,15 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     begin: (mode) => void prepare(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN").run(),
     commit: () => void prepare("COMMIT").run(),
     inTransaction,
-    changeCounter: () => value("PRAGMA data_version") as number,
+    changeCounter: () => query("PRAGMA data_version", [])[0]!.data_version as number,
     createContext: (entry, direction, progress) => createMigrationContext(batchConnection, entry, direction, progress),
-    classifyError: totalClassifier((error) => {
-      const errcode = errcodeOf(error);
-      return errcode === null ? classifySqliteError(error) : classifySqliteError({ code: sqliteCodeName(errcode) });
-    }),
-    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(openSidecar, filePath, tableName, busyTimeoutMs),
-    probeOwnerLock: (fileName) => probeSidecarLock(openSidecar, filePath, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    classifyError: classifyNativeSqliteError,
+    ...fileLockPrimitives(open, filePath),
     // node:sqlite throws ERR_INVALID_STATE when closing twice; a migration may have closed it already.
     close: () => {
       if (isOpen()) db.close();
     },
-    openFile: (file, { readonly, busyTimeoutMs }) => createNodeSqliteDriver(new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) })),
+    openFile: (file, options) => createNodeSqliteDriver(open(file, options)),
     ...(hasSerialize(db)
       ? {
           snapshot: () => db.serialize!(),
@@ -205,8 +174,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
       : {
           // VACUUM INTO a private temporary file (see `file-copy.ts`), which cannot run in a transaction.
           lacks: ["snapshotInTransaction" as const],
-          snapshot: () =>
-            snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query: (sql) => query(sql, []), queryOnly: () => Number(value("PRAGMA query_only")) === 1, inTransaction }),
+          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }),
           openSnapshot: (bytes: Uint8Array) =>
             openFileCopy(bytes, (file) => {
               const copyDriver = createNodeSqliteDriver(new Database(file));

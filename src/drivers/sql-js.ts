@@ -25,18 +25,11 @@ import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError, defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
-import { createBatchConnection, sqliteCodeName, totalClassifier } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, sqliteCodeName } from "./sqlite-shared.js";
 import { transactionOpenError } from "../core/error-factories.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
-
-// No `MigrationConnections` augmentation (better-sqlite3's entry has one): augmentations merge
-// program-wide, so a program that sees several drivers would type every `db` as a union. This
-// entry's own `defineMigration` (at the end of this file) types `db` instead.
-
-/** Prepared statements kept per connection; each holds WebAssembly memory until freed. */
-const STATEMENT_CACHE_LIMIT = 64;
 
 /**
  * SQLite's own text for the result codes a user can act on (`sqlite3_errstr`), which is what sql.js
@@ -118,16 +111,21 @@ function watchResultCodes(db: Database): void {
 
 /**
  * sql.js's errors carry SQLite's message and no code: the result code {@link watchResultCodes}
- * noted, else the message's (an error raised before the driver watched the connection).
+ * noted, else the message's (an error raised before the driver watched the connection). Never throws:
+ * a migration body can throw anything, a Proxy whose getters throw included.
  */
-const classifySqlJsError = totalClassifier((error: unknown): ErrorClassification => {
-  if (!(error instanceof Error)) return classifySqliteError(error);
-  const resultCode = resultCodes.get(error);
-  const named = resultCode === undefined ? null : sqliteCodeName(resultCode);
-  // The message may say more than the primary code (constraint kinds); the code says it for everything else.
-  const code = sqliteCodeOfMessage(error.message) ?? named;
-  return code === null ? classifySqliteError(error) : classifySqliteError({ code });
-});
+function classifySqlJsError(error: unknown): ErrorClassification {
+  try {
+    if (!(error instanceof Error)) return classifySqliteError(error);
+    const resultCode = resultCodes.get(error);
+    const named = resultCode === undefined ? null : sqliteCodeName(resultCode);
+    // The message may say more than the primary code (constraint kinds); the code says it for everything else.
+    const code = sqliteCodeOfMessage(error.message) ?? named;
+    return classifySqliteError(code === null ? error : { code });
+  } catch {
+    return { kind: "other", nativeCode: null };
+  }
+}
 
 /** Runs `sql` once with `params` and frees the statement, so a caller that never frees leaks nothing. */
 function readOnce(db: Database, sql: string, params: readonly unknown[]): Row[] {
@@ -180,56 +178,25 @@ function batchConnectionOf(db: Database): BatchConnection {
   });
 }
 
-/**
- * The connection's prepared statements, by text, so a statement stepwise runs per migration (the
- * history writes, the change counter) is prepared once; all are freed when the cache fills.
- */
-class StatementCache {
-  private readonly statements = new Map<string, Statement>();
-
-  constructor(private readonly db: Database) {}
-
-  prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      if (this.statements.size >= STATEMENT_CACHE_LIMIT) this.freeAll();
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+/** The first value of `statement`'s first row (the change counter, read per migration). */
+function firstValue(statement: Statement): unknown {
+  try {
+    return statement.step() ? statement.get()[0] : undefined;
+  } finally {
+    statement.reset();
   }
+}
 
-  /**
-   * The first value of the first row. Step, read the row as values, reset: four calls into
-   * WebAssembly, where a read through `query` binds nothing, names the columns and steps once more.
-   * The change counter is read per migration.
-   */
-  value(sql: string): unknown {
-    const statement = this.prepare(sql);
-    try {
-      return statement.step() ? statement.get()[0] : undefined;
-    } finally {
-      statement.reset();
-    }
+/** Runs a write; returns the rows it changed. */
+function runWrite(db: Database, statement: Statement, params: readonly unknown[]): number {
+  try {
+    // run() resets the statement when it succeeds.
+    statement.run(params as SqlValue[]);
+  } catch (error) {
+    statement.reset();
+    throw error;
   }
-
-  /** Runs a write; returns the rows it changed. */
-  run(sql: string, params: readonly unknown[]): number {
-    const statement = this.prepare(sql);
-    try {
-      // run() resets the statement when it succeeds.
-      statement.run(params as SqlValue[]);
-    } catch (error) {
-      statement.reset();
-      throw error;
-    }
-    return this.db.getRowsModified();
-  }
-
-  freeAll(): void {
-    for (const statement of this.statements.values()) statement.free();
-    this.statements.clear();
-  }
+  return db.getRowsModified();
 }
 
 /** sql.js has no open flag; close() sets its handle `db` to null (a field sql.js has always had). */
@@ -275,7 +242,11 @@ function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
  */
 export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   watchResultCodes(db);
-  const statements = new StatementCache(db);
+  // Each statement holds WebAssembly memory until freed.
+  const prepare = cachedStatements(
+    (sql) => db.prepare(sql),
+    (statement) => statement.free(),
+  );
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   return defineDriver({
     name: "sql.js",
@@ -287,8 +258,8 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
     // export() cannot copy past the connection's own pending writes (see `snapshot`).
     lacks: ["snapshotInTransaction"],
     exec,
-    query: throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(statements.prepare(sql), params)),
-    run: throwingErrors((sql, params) => ({ changes: statements.run(sql, params) })),
+    query: throwingErrors((sql: string, params: readonly unknown[]): Row[] => readAll(prepare(sql), params)),
+    run: throwingErrors((sql, params) => ({ changes: runWrite(db, prepare(sql), params) })),
     begin: (mode) => exec(mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
     commit: () => exec("COMMIT"),
     rollback: () => {
@@ -300,10 +271,10 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
     },
     // A closed connection (a migration called db.close()) holds no transaction; BEGIN would throw there.
     inTransaction: () => isOpenConnection(db) && isInTransaction(db),
-    changeCounter: throwingErrors(() => statements.value("PRAGMA data_version") as number),
+    changeCounter: throwingErrors(() => firstValue(prepare("PRAGMA data_version")) as number),
     createContext: (entry, direction, progress) => createMigrationContext(batchConnectionOf(db), entry, direction, progress),
     classifyError: classifySqlJsError,
-    close: () => statements.freeAll(),
+    close: () => prepare.clear(),
     snapshot: throwingErrors(() => exportOutsideTransaction(db)),
     openSnapshot: throwingErrors((bytes: Uint8Array) => openCopy(db, bytes)),
   });

@@ -1,27 +1,51 @@
 /**
- * What every SQLite driver shares, whatever library it wraps: reading SQLite's result codes, the
- * owner lock sidecar opened with the app's own library, and the batch walker's connection. A driver
- * file passes in its library's few primitives; nothing here imports a database library, so a bundle
- * of one driver's entry carries no other driver's code.
+ * What every SQLite driver shares, whatever library it wraps: its statement cache, reading SQLite's
+ * result codes, the owner lock sidecar opened with the app's own library, and the batch walker's
+ * connection. A driver file passes in its library's few primitives; nothing here imports a database
+ * library, so a bundle of one driver's entry carries no other driver's code.
+ *
+ * The owner lock is how a process running a `transaction: false` migration proves it is alive to any
+ * other process, whatever its pid, PID namespace or host. The owner opens a second connection on a
+ * small sidecar file next to the database, `<database>-stepwise-owner-<history table>`, and holds
+ * `BEGIN EXCLUSIVE` on it while the migration runs. That is an operating-system file lock (fcntl on
+ * POSIX), which the operating system releases when the process dies, however it dies. Another process
+ * tests it by reading the file with a busy timeout of 0: "busy" means the owner is alive, success
+ * means it is gone. This works wherever SQLite itself works, since SQLite's own locking relies on the
+ * same locks. The file is empty and stays: deleting it could race with a process that just opened it
+ * (its lock would then be on a file nobody else can find). It is safe to delete while no migration
+ * runs. Node has no file-lock API of its own, so each driver opens the sidecar with the app's library.
  */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import type { ErrorClassification, OwnerLockHandle } from "../core/driver.js";
+import type { ErrorClassification, OwnerLockHandle, SyncDriver } from "../core/driver.js";
+import { classifySqliteError } from "../core/define-driver.js";
 import type { BatchConnection } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
+import { findLockHolders } from "./lock-holders.js";
+
+/** Prepared statements kept per connection; the executor's SQL is a small fixed set. */
+const STATEMENT_CACHE_LIMIT = 64;
 
 /**
- * A driver's `classifyError` that never throws: `read` may look into whatever was thrown, and a
- * migration body can throw anything (`null`, a number, a Proxy whose getters throw); such a value
- * reads as no code.
+ * `prepare` with its statements kept by text, so a statement stepwise runs per migration (the history
+ * writes, the change counter) is prepared once. When the cache fills, and on `clear()`, every statement
+ * is dropped, through `free` where the library holds memory for it until freed.
  */
-export function totalClassifier(read: (error: unknown) => ErrorClassification): (error: unknown) => ErrorClassification {
-  return (error) => {
-    try {
-      return read(error);
-    } catch {
-      return { kind: "other", nativeCode: null };
-    }
+export function cachedStatements<S>(prepare: (sql: string) => S, free?: (statement: S) => void): ((sql: string) => S) & { clear(): void } {
+  const statements = new Map<string, S>();
+  const clear = (): void => {
+    if (free) for (const statement of statements.values()) free(statement);
+    statements.clear();
   };
+  const cached = (sql: string): S => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      if (statements.size >= STATEMENT_CACHE_LIMIT) clear();
+      statement = prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  return Object.assign(cached, { clear });
 }
 
 /** SQLite's primary result codes (the low byte of an extended code), by number. */
@@ -88,7 +112,30 @@ export function sqliteCodeName(code: number): string | null {
   return EXTENDED_CODES[code] ?? PRIMARY_CODES[code & 0xff] ?? null;
 }
 
-/** The owner lock sidecar's name for a database file and history table (see `owner-lock.ts`). */
+/**
+ * The `SQLITE_*` code an error of any SQLite library carries, or `null`: better-sqlite3, bun:sqlite
+ * and libsql name it in `code`; node:sqlite gives the number as `errcode` (under `code:
+ * "ERR_SQLITE_ERROR"`); `@libsql/client` gives the extended code as the number `rawCode` (locally)
+ * and as text in `extendedCode`, or remotely only the text in `code`. Never throws: a migration body
+ * can throw anything (`null`, a Proxy whose getters throw), and such a value reads as no code.
+ */
+export function nativeSqliteCode(error: unknown): string | null {
+  try {
+    const fields = error as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
+    const number = typeof fields?.rawCode === "number" ? fields.rawCode : fields?.code === "ERR_SQLITE_ERROR" && typeof fields.errcode === "number" ? fields.errcode : null;
+    const texts = [number === null ? null : sqliteCodeName(number), fields?.extendedCode, fields?.code];
+    return texts.find((code): code is string => typeof code === "string" && code.startsWith("SQLITE_")) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A driver's `classifyError` for a library whose errors carry their code (see {@link nativeSqliteCode}). */
+export function classifyNativeSqliteError(error: unknown): ErrorClassification {
+  return classifySqliteError({ code: nativeSqliteCode(error) });
+}
+
+/** The owner lock sidecar's name for a database file and history table (see the module note). */
 export function ownerLockFileName(databaseFile: string, tableName: string): string {
   return `${nodePath().basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
@@ -103,14 +150,33 @@ export interface SidecarConnection {
 }
 
 /**
- * Opens the sidecar with the app's library. `readonly` connections should not create the file where
- * the library can say so (the probe checks that it exists first, for libraries that cannot);
- * `busyTimeoutMs` is how long a statement waits for a lock.
+ * How to open a second connection with the app's library. `readonly` connections should not create
+ * the file where the library can say so (the probe checks that it exists first, for libraries that
+ * cannot); `busyTimeoutMs` is how long a statement waits for a lock.
  */
-export type SidecarOpener = (file: string, options: { readonly: boolean; busyTimeoutMs: number }) => SidecarConnection;
+export interface SidecarOptions {
+  readonly readonly: boolean;
+  readonly busyTimeoutMs: number;
+}
+
+/** Opens the sidecar with the app's library (see {@link SidecarOptions}). */
+export type SidecarOpener = (file: string, options: SidecarOptions) => SidecarConnection;
 
 /**
- * Takes the owner lock (see `owner-lock.ts`) next to `databaseFile`, holding `BEGIN EXCLUSIVE` on a
+ * The owner lock and the lock holders of the database SQLite opened as `filePath` (`null` in memory:
+ * no other process can reach it), for a driver to spread into its primitives. `open` opens the sidecar
+ * with the app's own library.
+ */
+export function fileLockPrimitives(open: SidecarOpener, filePath: string | null): Required<Pick<SyncDriver<unknown>, "holdOwnerLock" | "probeOwnerLock" | "lockHolders">> {
+  return {
+    holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
+    probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
+    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+  };
+}
+
+/**
+ * Takes the owner lock (see the module note) next to `databaseFile`, holding `BEGIN EXCLUSIVE` on a
  * sidecar opened by `open`. Returns `null` for a database without a file, or when the lock cannot
  * be taken: the caller then records no lock, as rows written before the lock existed record none.
  * `databaseFile` is the name SQLite reported; the sidecar goes next to its real path (symlinks
@@ -186,9 +252,7 @@ export function probeFileLock(open: SidecarOpener, lockPath: string): OwnerLockS
     connection.exec("SELECT count(*) FROM sqlite_master");
     return "free";
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const errcode = (error as { errcode?: unknown }).errcode;
-    const primary = typeof code === "string" && code.startsWith("SQLITE_") ? code : typeof errcode === "number" ? sqliteCodeName(errcode) : null;
+    const primary = nativeSqliteCode(error);
     if (primary !== null && (primary.startsWith("SQLITE_BUSY") || primary.startsWith("SQLITE_LOCKED"))) return "held";
     // Gone since the check above (deleted while no migration ran), or there but unopenable (another
     // user's, without read permission), which proves nothing.
