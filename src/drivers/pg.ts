@@ -20,11 +20,9 @@ import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/diale
 import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
 import { SessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
-import { requireCapabilities, type AsyncDriver, type BatchStatement, type Row } from "../core/driver.js";
+import { requireCapabilities, type AsyncDriver, type Row } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import type { DriverCapabilities } from "../core/driver-capabilities.js";
-import { SCRIPT_ELAPSED_MS } from "../core/step.js";
-import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { type LockHolder, StepwiseError } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
@@ -116,35 +114,13 @@ class PgSession {
    * executor need not re-read it in every transaction: the counter stays still until the lock goes.
    */
   runLockHeld = false;
-  /**
-   * `begin` sends nothing: the transaction's BEGIN travels with its first statement, which saves a
-   * round trip per migration when that statement is a SQL migration's message (`scriptWithHistory`
-   * prepends it). Every other way onto the session sends it first, on its own, so that nothing runs
-   * outside the transaction the executor believes open; a transaction that never sent a statement
-   * has nothing to commit or roll back.
-   */
-  private beginPending = false;
-  /**
-   * A failed message's error arrives before the server's ReadyForQuery, so the client's transaction
-   * status still reads idle although the message's BEGIN opened a block, now aborted: until a commit or
-   * rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
-   */
-  private blockOpenedByMessage = false;
   readonly lockTimeout: SessionLockTimeout;
-  private readonly beginPrefix: string;
 
   constructor(
     readonly client: pg.ClientBase,
     timeout: ReturnType<typeof lockTimeoutOf>,
   ) {
     this.lockTimeout = new SessionLockTimeout(client, timeout, () => sessionGone(client));
-    this.beginPrefix = `${this.lockTimeout.begin};\n`;
-  }
-
-  async sendPendingBegin(): Promise<void> {
-    if (!this.beginPending) return;
-    this.beginPending = false;
-    await this.client.query(this.lockTimeout.begin);
   }
 
   private status(): string | null {
@@ -152,7 +128,8 @@ class PgSession {
   }
 
   inTransaction(): boolean {
-    return this.beginPending || this.blockOpenedByMessage || this.status() === "T" || this.status() === "E";
+    const status = this.status();
+    return status === "T" || status === "E";
   }
 
   /**
@@ -160,13 +137,11 @@ class PgSession {
    * change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
    */
   async query(sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> {
-    await this.sendPendingBegin();
     // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
     return this.lockTimeout.watch(() => this.client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !this.inTransaction());
   }
 
   async exec(sql: string): Promise<void> {
-    await this.sendPendingBegin();
     if (this.inTransaction()) {
       await this.lockTimeout.watch(() => this.client.query(sql));
       return;
@@ -185,16 +160,10 @@ class PgSession {
   /** No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity. */
   async begin(): Promise<void> {
     // Inside a block already, BEGIN is the server's to refuse or warn about, as it always was.
-    if (this.inTransaction() && !this.beginPending) await this.client.query("BEGIN");
-    else this.beginPending = true;
+    await this.client.query(this.inTransaction() ? "BEGIN" : this.lockTimeout.begin);
   }
 
   async commit(): Promise<void> {
-    this.blockOpenedByMessage = false;
-    if (this.beginPending) {
-      this.beginPending = false;
-      return;
-    }
     // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
     if (this.status() === "E") {
       await this.client.query("ROLLBACK");
@@ -206,13 +175,7 @@ class PgSession {
   }
 
   async rollback(): Promise<void> {
-    if (this.beginPending) {
-      this.beginPending = false;
-      return;
-    }
-    const open = this.inTransaction();
-    this.blockOpenedByMessage = false;
-    if (!open) return;
+    if (!this.inTransaction()) return;
     try {
       await this.client.query("ROLLBACK");
     } catch {
@@ -221,46 +184,7 @@ class PgSession {
     await this.lockTimeout.restorePending();
   }
 
-  /**
-   * One message for the script and its history writes (see pg-script.ts): the executor waits for one
-   * round trip there, not two; its COMMIT follows on its own.
-   */
-  async scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Promise<number[]> {
-    // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
-    const prefix = (this.beginPending ? this.beginPrefix : "") + before.map((statement) => `${statement.sql};\n`).join("");
-    const message = composeScriptMessage(script, statements, prefix);
-    if (message === null) return this.runScriptStatementByStatement(script, statements, before);
-    if (this.beginPending) this.blockOpenedByMessage = true;
-    this.beginPending = false;
-    let results: unknown;
-    try {
-      results = await this.lockTimeout.watch(() => this.client.query(message.text));
-    } catch (error) {
-      relocateErrorPosition(error, message);
-      throw error;
-    }
-    // One result per statement of the message (a lone one when it holds one): the history writes are the last.
-    const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
-    return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
-  }
-
-  /** The same work, a statement per round trip, for what cannot be written as one message. */
-  private async runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[]): Promise<number[]> {
-    for (const { sql } of before) await this.exec(sql);
-    const started = performance.now();
-    await this.exec(script);
-    const elapsed = Math.round(performance.now() - started);
-    const changes: number[] = [];
-    for (const { sql, params } of statements) {
-      const bound = params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value));
-      changes.push((await this.query(sql, bound)).rowCount ?? 0);
-    }
-    return changes;
-  }
-
   async runBody(body: (db: pg.ClientBase, context: MigrationContext) => unknown, module: object, context: MigrationContext): Promise<void> {
-    // The body queries the client itself: its statements must find the transaction open.
-    await this.sendPendingBegin();
     const run = () => this.lockTimeout.watch(async () => body.call(module, this.client, context));
     // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
     await (this.inTransaction() ? run() : this.lockTimeout.aroundSession(run, () => this.inTransaction()));
@@ -324,7 +248,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     begin: () => session.begin(),
     commit: () => session.commit(),
     rollback: () => session.rollback(),
-    scriptWithHistory: (script, statements, before) => session.scriptWithHistory(script, statements, before),
     inTransaction: async () => session.inTransaction(),
     changeCounter: async () => (session.runLockHeld ? 0 : null),
     getBusyTimeout: async () => session.busyTimeoutMs,
@@ -341,14 +264,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
-  const walkDriver: AsyncDriver<pg.ClientBase> = {
-    ...driver,
-    query: async (sql, params) => (await session.query(sql, params, WALK_QUERY_TYPES)).rows,
-    begin: async (mode) => {
-      await driver.begin(mode);
-      await session.sendPendingBegin();
-    },
-  };
+  const walkDriver: AsyncDriver<pg.ClientBase> = { ...driver, query: async (sql, params) => (await session.query(sql, params, WALK_QUERY_TYPES)).rows };
   return driver;
 }
 

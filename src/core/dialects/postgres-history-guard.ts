@@ -12,8 +12,7 @@
  * setting ({@link HistoryGuard.writes}' `capture`); after it, and before each history write of
  * stepwise's, the `check` statement reads it again and fails, with the guard's mark in its message,
  * when it differs; after stepwise's own writes the reading is kept again, so the next body of a whole
- * run is held to it. These are statements of the messages stepwise already sends (on the one-request
- * path, inside that request), so they cost no round trip there.
+ * run is held to it. These are statements of stepwise's own, next to its history writes.
  *
  * A `transaction: false` body runs statement by statement, between which the counters may be
  * reported and reset, so its check reads the table's rows, storage and columns before and after it:

@@ -17,7 +17,6 @@
 import { createPostgresHistoryGuard } from "./postgres-history-guard.js";
 import { scriptStatements } from "../sql-location.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
-import { runScriptWithHistory } from "../script-with-history.js";
 import type { Dialect } from "../executor-types.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import { isValidTableName } from "../history.js";
@@ -96,7 +95,6 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
-    applyScriptWithHistory: runScriptWithHistory,
     createCommitWitness: function* (): Step<CommitWitness> {
       return { table: "", token: 0 };
     },
