@@ -11,13 +11,23 @@
 import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
-import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
+import {
+  createPostgresDialect,
+  DEFAULT_POSTGRES_SCHEMA,
+  classifyPostgresError,
+  lostConnection,
+  sqlstateOf,
+  describeConnectionFailure,
+  isConnectionLost,
+  isLockTimeout,
+  recordLockWait,
+  CONCAT,
+  EQ,
+  NE,
+  TEXT,
+  POSTGRES_BATCH_DIALECT,
+} from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
-import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
-import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
-import { isLockTimeout, recordLockWait } from "../core/dialects/postgres-failures.js";
-import { CONCAT, EQ, NE, TEXT } from "../core/dialects/postgres-operators.js";
-import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
 import type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";

@@ -11,7 +11,7 @@ import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.
 import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeSchemaDifference, diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
+import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { readCachedExpectedSchema, readExpectedSchemaKey, writeCachedExpectedSchema } from "./expected-schema-cache.js";
 
 /** What {@link verifySchema} found. Plain data. */
