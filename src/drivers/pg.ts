@@ -545,8 +545,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     runBody: (entry, direction, context) =>
       session.runBody((direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown, entry.module, context),
-    // The walk runs on this session, as the migration does; a handler writes through it too, so a
-    // batch's own transaction (a transaction: false migration's) must be open before the handler runs.
+    // The walk runs on this session, as the migration does, its rows read with the app's parsers (WALK_QUERY_TYPES).
     createContext: (entry, direction, progress) => createAsyncMigrationContext(walkDriver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: (tableName, timeoutMs) => session.holdRunLock(schema, tableName, timeoutMs),
@@ -846,6 +845,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
+    const runOn = (client: pg.ClientBase) =>
+      withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
     if (isPool(db)) {
       let client: pg.PoolClient;
       try {
@@ -858,7 +859,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       let lost = false;
       try {
         // Checked out, a pool's client has no listener of the pool's (pg-pool adds it back on release).
-        return await withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
+        return await runOn(client);
       } catch (error) {
         lost = endsSession(error);
         throw error;
@@ -868,9 +869,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       }
     }
     // One client has one session: a second call at the same time would share its transaction and its lock.
-    return runAloneOnConnection(db, "pg", step, () =>
-      withSessionErrorsHeard(db, () => runHoldingRunLock(createPgDriver(db, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs)),
-    );
+    return runAloneOnConnection(db, "pg", step, () => runOn(db));
   }
 
   /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */
