@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { test } from "node:test";
 import pg from "pg";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
-import { classifyPostgresError, kindOfSqlstate } from "../src/core/dialects/postgres-errors.js";
+import { classifyPostgresError, kindOfSqlstate } from "../src/core/dialects/postgres.js";
 import { runLockKey, toPositionalParameters } from "../src/drivers/pg.js";
 import { MigrationManager, migrate } from "../src/entries/pg.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";

@@ -13,7 +13,7 @@ import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import pg from "pg";
-import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg-scratch-database.js";
+import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg.js";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import type { MigrationRegistry } from "../src/core/types.js";

@@ -5,7 +5,7 @@
  * that shadow the built-ins stepwise calls and answer nonsense, a domain `text` over `integer`, and
  * tables named like the catalogs. Some win even on the default path (an exact `varchar = varchar`, a
  * `numeric * integer`): those are planted in `public` too. up, the no-op start, status, history, down
- * (a SQL migration's one message, a TypeScript migration's statements, a `transaction: false`
+ * (a SQL migration and its history write, a TypeScript migration's statements, a `transaction: false`
  * migration's started row), verify and a checksum repair must each answer exactly as on a clean
  * server, and nothing of `hostile` may be called: its functions count their calls.
  */
@@ -132,7 +132,7 @@ function tsMigration(version: number, table: string): MigrationEntry {
   ) as MigrationEntry;
 }
 
-/** SQL (one message each), TypeScript, and a `transaction: false` migration (its started row, then applied). */
+/** SQL, TypeScript, and a `transaction: false` migration (its started row, then applied). */
 const REGISTRY: MigrationEntry[] = [
   namedSqlEntry(1, "create_items", "CREATE TABLE public.items (id bigint PRIMARY KEY, note varchar(20));", "DROP TABLE public.items;", { dialect: "postgres" }),
   tsMigration(2, "notes"),

@@ -6,8 +6,7 @@
 import { existsSync } from "node:fs";
 import type { Client, Config } from "@libsql/client";
 import type pg from "pg";
-import { describeConnectionFailure } from "../core/dialects/postgres-connection-errors.js";
-import { classifyPostgresError, translatePostgresError } from "../core/dialects/postgres-errors.js";
+import { describeConnectionFailure, classifyPostgresError, translatePostgresError } from "../core/dialects/postgres.js";
 import { databaseUnusableError, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";

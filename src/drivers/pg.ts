@@ -11,24 +11,30 @@
 import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
-import { openPgScratchDatabase } from "./pg-scratch-database.js";
-import { parseInt8, STEPWISE_QUERY_TYPES } from "./pg-query-types.js";
-
-import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA } from "../core/dialects/postgres.js";
+import {
+  createPostgresDialect,
+  DEFAULT_POSTGRES_SCHEMA,
+  classifyPostgresError,
+  lostConnection,
+  sqlstateOf,
+  describeConnectionFailure,
+  isConnectionLost,
+  isLockTimeout,
+  recordLockWait,
+  CONCAT,
+  EQ,
+  NE,
+  TEXT,
+  POSTGRES_BATCH_DIALECT,
+} from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
-import { classifyPostgresError, lostConnection, sqlstateOf } from "../core/dialects/postgres-errors.js";
-import { describeConnectionFailure, isConnectionLost } from "../core/dialects/postgres-connection-errors.js";
-import { SessionLockTimeout, lockTimeoutOf } from "./pg-lock-timeout.js";
+import type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
-import { requireCapabilities, type AsyncDriver, type BatchStatement, type Row } from "../core/driver.js";
+import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import type { DriverCapabilities } from "../core/driver-capabilities.js";
-import { SCRIPT_ELAPSED_MS } from "../core/step.js";
-import { composeScriptMessage, relocateErrorPosition } from "./pg-script.js";
 import { type LockHolder, StepwiseError } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
-import { POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres-batches.js";
-import { EQ } from "../core/dialects/postgres-operators.js";
 import { programName } from "./lock-holders.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Step } from "../core/step.js";
@@ -64,17 +70,6 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
   readonly lockTimeoutMs?: number;
 }
 
-const INT8_OID = 20;
-
-/**
- * The parsers of a `forEachBatch` walk's reads: its rows go to the migration's handler, the app's
- * own code, so they arrive as the app's parsers make them, except `bigint`, whose value must bind
- * back exactly as the walk's key (see {@link parseInt8}).
- */
-const WALK_QUERY_TYPES = {
-  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
-};
-
 /**
  * SQL with `?` placeholders (SQLite's) as PostgreSQL's `$1, $2...`: the executor's own statements, and
  * a `forEachBatch` walk's, which embed the migration's `where`. So it follows PostgreSQL's lexer
@@ -99,6 +94,303 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
   return new DataView(digest).getBigInt64(0).toString();
 }
 
+/**
+ * BIGINT read as a number when JavaScript holds it exactly, else as its decimal text: the contract
+ * every driver's `query` keeps (a version past 2^53 is then reported by its exact value).
+ */
+function parseInt8(text: string): number | string {
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : text;
+}
+
+const parseInt4 = (text: string): number => parseInt(text, 10);
+const parseBool = (text: string): boolean => text === "t";
+const asText = (text: string): string => text;
+
+/** By type oid: bool, int8, int2, int4, oid, json, jsonb. */
+const PARSERS: ReadonlyMap<number, (text: string) => unknown> = new Map<number, (text: string) => unknown>([
+  [16, parseBool],
+  [20, parseInt8],
+  [21, parseInt4],
+  [23, parseInt4],
+  [26, parseInt4],
+  [114, JSON.parse],
+  [3802, JSON.parse],
+]);
+
+/**
+ * The type parsers of every statement stepwise sends through `pg`, passed per query (`types`), so
+ * that what an app installs for itself, globally (`pg.types.setTypeParser`) or on its client or
+ * pool (`types`), never changes what stepwise reads: a text parser that trims or tags would make
+ * `format_type`'s `bigint` something else and refuse a good history table, a `bool` parser that
+ * answers a string would read a lock not taken (`'f'`) as taken.
+ *
+ * pg's registry is global and mutable, so its defaults cannot be asked for: a parser installed before
+ * stepwise loads is already the "default". These are written out instead, for exactly the types the
+ * server sends for stepwise's statements, as pg's own defaults parse them; every other type arrives
+ * as the server's text. `bigint` differs from pg's default on purpose (see {@link parseInt8}).
+ * Results arrive in the text format (stepwise never asks for binary).
+ */
+const STEPWISE_QUERY_TYPES = {
+  getTypeParser: ((oid: number) => PARSERS.get(oid) ?? asText) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+const INT8_OID = 20;
+
+/**
+ * The parsers of a `forEachBatch` walk's reads: its rows go to the migration's handler, the app's
+ * own code, so they arrive as the app's parsers make them, except `bigint`, whose value must bind
+ * back exactly as the walk's key (see {@link parseInt8}).
+ */
+const WALK_QUERY_TYPES = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+/** What of the session's connection settings a second connection to the same server reuses. */
+interface ConnectionParameters {
+  readonly user?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly ssl?: unknown;
+  readonly options?: string;
+  readonly client_encoding?: string;
+}
+
+/**
+ * A second connection to the server of `session`: the scratch database a replay runs in, and the
+ * session that looks at `pg_locks` while a statement waits for a lock. A new, unconnected client with
+ * the session's host, port, role, password, TLS and startup options, to `database` (the session's
+ * own unless given), named `applicationName` in `pg_stat_activity`, with `timeouts` if given. It
+ * ignores its own `error` events: the caller reads every failure from its queries.
+ */
+function clientLike(session: pg.ClientBase, applicationName: string, database?: string, timeouts: Pick<pg.ClientConfig, "connectionTimeoutMillis" | "query_timeout"> = {}): pg.Client {
+  const source = session as pg.ClientBase & { connectionParameters?: ConnectionParameters; password?: unknown };
+  const parameters = source.connectionParameters ?? {};
+  const client = new pg.Client({
+    user: parameters.user,
+    host: parameters.host,
+    port: parameters.port,
+    password: source.password as pg.ClientConfig["password"],
+    ssl: parameters.ssl as pg.ClientConfig["ssl"],
+    options: parameters.options,
+    client_encoding: parameters.client_encoding,
+    database: database ?? parameters.database,
+    application_name: applicationName,
+    ...timeouts,
+  });
+  client.on("error", () => undefined);
+  return client;
+}
+
+/*
+ * The run's `lock_timeout` (`lockTimeoutMs`): how a run bounds its waits for other sessions'
+ * locks, and how it names the holder when one runs out.
+ *
+ * - In stepwise's transactions it travels with the BEGIN (`SET LOCAL`, no round trip more), and ends
+ *   with them.
+ * - Around a `transaction: false` migration it is set for the session, and put back after as the
+ *   session had it: the value it had SET, or RESET to what it started with.
+ * - Outside a transaction, stepwise's own statements (the history read before a run) cannot take a
+ *   `SET LOCAL`, and a `SET` for the session would cost two round trips on every start: the watch
+ *   below ends their waits instead, cancelling one that waits for a lock once it has run the timeout.
+ * - PostgreSQL's error says only "canceling statement due to lock timeout"; the relation and the
+ *   session holding it are in `pg_locks` only while the wait lasts. So while a statement (or a
+ *   migration body) has run a third of the timeout, a second connection looks there every third of
+ *   it and keeps the last wait it saw; when the statement fails for its lock timeout, that wait is
+ *   recorded on the error (`recordLockWait`), which `LOCK_TIMEOUT` names. The second connection
+ *   opens only when a statement runs that long, and closes when the session is idle again. A look
+ *   that fails (no connection slot, no password to reuse) records nothing: the error still says
+ *   what ran out.
+ */
+/**
+ * The locks session `$1` waits for, each with a session that holds it (`pg_blocking_pids`): the
+ * relation's name (a row's wait names the relation of the tuple lock it holds), and of each holder
+ * what `pg_stat_activity` shows besides its query text.
+ */
+const WAITS_SQL = `SELECT w.locktype::${TEXT} AS "lockType", w.mode::${TEXT} AS mode,
+    (SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} c.relname::${TEXT}
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+       WHERE c.oid ${EQ} COALESCE(w.relation, (SELECT t.relation FROM pg_catalog.pg_locks AS t WHERE t.pid ${EQ} w.pid AND t.locktype ${EQ} 'tuple' LIMIT 1))) AS relation,
+    b.pid, CASE WHEN a.application_name ${NE} '' THEN a.application_name::${TEXT} END AS "applicationName", a.state::${TEXT} AS state,
+    pg_catalog.to_char(pg_catalog.timezone('UTC', a.xact_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "transactionStart",
+    pg_catalog.to_char(pg_catalog.timezone('UTC', a.query_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "queryStart"
+  FROM pg_catalog.pg_locks AS w
+  CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid)
+  LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} b.pid
+  WHERE w.pid ${EQ} $1 AND NOT w.granted
+  ORDER BY b.pid`;
+
+interface WaitRow extends LockHolderSession {
+  readonly lockType: string;
+  readonly mode: string;
+  readonly relation: string | null;
+}
+
+/**
+ * `lockTimeoutMs` (default `DEFAULT_LOCK_TIMEOUT_MS`) as the whole milliseconds stepwise sets.
+ *
+ * @throws `USAGE` when it is no number of milliseconds, 0 or more.
+ */
+function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
+  const value = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw usageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
+  }
+  // PostgreSQL's lock_timeout is at most INT_MAX milliseconds.
+  return Math.min(Math.trunc(value), 2_147_483_647);
+}
+
+/** Options of the second connection's session: it must never hold the run up for long. */
+const LOOK_TIMEOUTS = { connectionTimeoutMillis: 5_000, query_timeout: 5_000 };
+
+/** How a session runs its statements under the run's `lock_timeout` (see the note above): `0` sets none and watches nothing. */
+class SessionLockTimeout {
+  /** The statement that opens a transaction: `BEGIN`, with the `SET LOCAL` when a timeout is set. */
+  readonly begin: string;
+  private readonly interval: number;
+  private running = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private looking: Promise<void> | null = null;
+  private second: pg.Client | null = null;
+  private last: { readonly at: number; readonly wait: LockWait } | null = null;
+  // The outermost statement watched: when it started, whether its wait is to be ended, and whether it was.
+  private active: { readonly started: number; readonly enforce: boolean; cancelled: boolean } | null = null;
+  private pendingRestore: string | null = null;
+
+  constructor(
+    private readonly session: pg.ClientBase,
+    private readonly lockTimeoutMs: number,
+  ) {
+    this.begin = lockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}` : "BEGIN";
+    this.interval = Math.max(10, Math.floor(lockTimeoutMs / 3));
+  }
+
+  /**
+   * Runs `action` (one statement, or a migration body) watched for a lock wait: see the note above.
+   * With `enforce` (a statement of stepwise's own outside any transaction, where no `SET LOCAL` can
+   * reach), the watch also ends the wait: a statement waiting for a lock once it has run the timeout
+   * is cancelled, and fails as a lock timeout.
+   */
+  async watch<T>(action: () => Promise<T>, enforce = false): Promise<T> {
+    const pid = (this.session as { processID?: unknown }).processID;
+    if (this.lockTimeoutMs === 0 || typeof pid !== "number") return action();
+    const watched = { started: performance.now(), enforce, cancelled: false };
+    if (this.running++ === 0) {
+      this.active = watched;
+      this.schedule(pid);
+    }
+    try {
+      return await action();
+    } catch (thrown) {
+      // Cancelled by the watch for its lock wait: the server's lock_timeout would have said so.
+      const error = watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014" ? cancelledForLock(thrown) : thrown;
+      if (isLockTimeout(error)) {
+        // A look under way may be the one that sees it.
+        await this.looking;
+        if (this.last !== null && this.last.at >= watched.started) recordLockWait(error, this.last.wait);
+      }
+      throw error;
+    } finally {
+      // Idle again: no more looks, and the second connection goes (after the look under way, if one is).
+      if (--this.running === 0) {
+        clearTimeout(this.timer);
+        if (this.looking === null) this.close();
+      }
+    }
+  }
+
+  /**
+   * Runs `action` (a `transaction: false` migration's statements) under the timeout set for the
+   * session, and puts the session's own back after, or, while `action` left a transaction open
+   * (which would take the restore back with its rollback), once {@link restorePending} is called
+   * after that transaction ends.
+   */
+  async aroundSession<T>(action: () => Promise<T>, inTransaction: () => boolean): Promise<T> {
+    if (this.lockTimeoutMs === 0) return action();
+    const [before] = (await this.session.query(
+      `SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${this.lockTimeoutMs}`,
+    )) as unknown as [pg.QueryResult<{ setting: string; source: string }>];
+    const row = before.rows[0];
+    try {
+      return await action();
+    } finally {
+      this.pendingRestore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
+      if (!inTransaction()) await this.restorePending();
+    }
+  }
+
+  /** Puts back the session's own `lock_timeout` if {@link aroundSession} left that for later. */
+  async restorePending(): Promise<void> {
+    const restore = this.pendingRestore;
+    this.pendingRestore = null;
+    if (restore !== null && !sessionGone(this.session)) await this.session.query(restore).catch(() => undefined);
+  }
+
+  private schedule(pid: number): void {
+    this.timer = setTimeout(() => {
+      this.looking = this.look(pid).finally(() => {
+        this.looking = null;
+        if (this.running > 0) this.schedule(pid);
+        else this.close();
+      });
+    }, this.interval);
+    // The process must not stay alive for a look.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Reads what session `pid` waits for, and cancels an enforced statement that has waited past the timeout. */
+  private async look(pid: number): Promise<void> {
+    try {
+      if (this.second === null) {
+        this.second = clientLike(this.session, "stepwise lock watch", undefined, LOOK_TIMEOUTS);
+        await this.second.connect();
+      }
+      const { rows } = await this.second.query<WaitRow>({ text: WAITS_SQL, values: [pid], types: STEPWISE_QUERY_TYPES });
+      if (rows.length === 0) return;
+      this.last = { at: performance.now(), wait: toWait(rows) };
+      const watched = this.active;
+      if (watched?.enforce && !watched.cancelled && this.last.at - watched.started >= this.lockTimeoutMs) {
+        watched.cancelled = true;
+        await this.second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_QUERY_TYPES });
+      }
+    } catch {
+      // No look this time (see the note above).
+    }
+  }
+
+  private close(): void {
+    const closing = this.second;
+    this.second = null;
+    void closing?.end().catch(() => undefined);
+  }
+}
+
+/** A statement the watch cancelled for waiting past the timeout, as PostgreSQL's lock timeout reads. */
+function cancelledForLock(cause: unknown): Error {
+  return Object.assign(new Error("canceling statement due to lock timeout (stepwise cancelled it: it waited for a lock past lockTimeoutMs)", { cause }), { code: "55P03" });
+}
+
+function toWait(rows: readonly WaitRow[]): LockWait {
+  const first = rows[0]!;
+  return {
+    relation: first.relation,
+    lockType: first.lockType,
+    mode: first.mode,
+    holders: rows.map(({ pid, applicationName, state, transactionStart, queryStart }) => ({ pid, applicationName, state, transactionStart, queryStart })),
+  };
+}
+
+/** The client's transaction status as the server last reported it: `I` idle, `T` in a block, `E` in a failed one. */
+function transactionStatus(client: pg.ClientBase): string | null {
+  return (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
+}
+
+function inTransactionBlock(client: pg.ClientBase): boolean {
+  const status = transactionStatus(client);
+  return status === "T" || status === "E";
+}
+
 /** Whether the client can still send: pg's client marks itself once its socket is gone. */
 function sessionGone(client: pg.ClientBase): boolean {
   const state = client as { _queryable?: unknown; _ending?: unknown };
@@ -116,43 +408,17 @@ class PgSession {
    * executor need not re-read it in every transaction: the counter stays still until the lock goes.
    */
   runLockHeld = false;
-  /**
-   * `begin` sends nothing: the transaction's BEGIN travels with its first statement, which saves a
-   * round trip per migration when that statement is a SQL migration's message (`scriptWithHistory`
-   * prepends it). Every other way onto the session sends it first, on its own, so that nothing runs
-   * outside the transaction the executor believes open; a transaction that never sent a statement
-   * has nothing to commit or roll back.
-   */
-  private beginPending = false;
-  /**
-   * A failed message's error arrives before the server's ReadyForQuery, so the client's transaction
-   * status still reads idle although the message's BEGIN opened a block, now aborted: until a commit or
-   * rollback ends it, the block counts as open, and the executor's rollback sends ROLLBACK.
-   */
-  private blockOpenedByMessage = false;
   readonly lockTimeout: SessionLockTimeout;
-  private readonly beginPrefix: string;
 
   constructor(
     readonly client: pg.ClientBase,
-    timeout: ReturnType<typeof lockTimeoutOf>,
+    timeout: number,
   ) {
-    this.lockTimeout = new SessionLockTimeout(client, timeout, () => sessionGone(client));
-    this.beginPrefix = `${this.lockTimeout.begin};\n`;
-  }
-
-  async sendPendingBegin(): Promise<void> {
-    if (!this.beginPending) return;
-    this.beginPending = false;
-    await this.client.query(this.lockTimeout.begin);
-  }
-
-  private status(): string | null {
-    return (this.client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
+    this.lockTimeout = new SessionLockTimeout(client, timeout);
   }
 
   inTransaction(): boolean {
-    return this.beginPending || this.blockOpenedByMessage || this.status() === "T" || this.status() === "E";
+    return inTransactionBlock(this.client);
   }
 
   /**
@@ -160,13 +426,11 @@ class PgSession {
    * change what stepwise reads. A walk's reads are the exception (WALK_QUERY_TYPES).
    */
   async query(sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES): Promise<pg.QueryResult<Row>> {
-    await this.sendPendingBegin();
     // Outside a transaction no SET LOCAL bounds a lock wait of stepwise's statement: the watch does.
     return this.lockTimeout.watch(() => this.client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !this.inTransaction());
   }
 
   async exec(sql: string): Promise<void> {
-    await this.sendPendingBegin();
     if (this.inTransaction()) {
       await this.lockTimeout.watch(() => this.client.query(sql));
       return;
@@ -185,18 +449,12 @@ class PgSession {
   /** No IMMEDIATE on PostgreSQL: the run lock gives the exclusivity, the transaction the atomicity. */
   async begin(): Promise<void> {
     // Inside a block already, BEGIN is the server's to refuse or warn about, as it always was.
-    if (this.inTransaction() && !this.beginPending) await this.client.query("BEGIN");
-    else this.beginPending = true;
+    await this.client.query(this.inTransaction() ? "BEGIN" : this.lockTimeout.begin);
   }
 
   async commit(): Promise<void> {
-    this.blockOpenedByMessage = false;
-    if (this.beginPending) {
-      this.beginPending = false;
-      return;
-    }
     // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never let that pass for a commit.
-    if (this.status() === "E") {
+    if (transactionStatus(this.client) === "E") {
       await this.client.query("ROLLBACK");
       await this.lockTimeout.restorePending();
       throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
@@ -206,13 +464,7 @@ class PgSession {
   }
 
   async rollback(): Promise<void> {
-    if (this.beginPending) {
-      this.beginPending = false;
-      return;
-    }
-    const open = this.inTransaction();
-    this.blockOpenedByMessage = false;
-    if (!open) return;
+    if (!this.inTransaction()) return;
     try {
       await this.client.query("ROLLBACK");
     } catch {
@@ -221,46 +473,7 @@ class PgSession {
     await this.lockTimeout.restorePending();
   }
 
-  /**
-   * One message for the script and its history writes (see pg-script.ts): the executor waits for one
-   * round trip there, not two; its COMMIT follows on its own.
-   */
-  async scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Promise<number[]> {
-    // `before` changes no rows and holds no value to bind (the history guard's reading): it joins the prefix.
-    const prefix = (this.beginPending ? this.beginPrefix : "") + before.map((statement) => `${statement.sql};\n`).join("");
-    const message = composeScriptMessage(script, statements, prefix);
-    if (message === null) return this.runScriptStatementByStatement(script, statements, before);
-    if (this.beginPending) this.blockOpenedByMessage = true;
-    this.beginPending = false;
-    let results: unknown;
-    try {
-      results = await this.lockTimeout.watch(() => this.client.query(message.text));
-    } catch (error) {
-      relocateErrorPosition(error, message);
-      throw error;
-    }
-    // One result per statement of the message (a lone one when it holds one): the history writes are the last.
-    const list = (Array.isArray(results) ? results : [results]) as pg.QueryResult[];
-    return list.slice(list.length - statements.length).map((result) => result.rowCount ?? 0);
-  }
-
-  /** The same work, a statement per round trip, for what cannot be written as one message. */
-  private async runScriptStatementByStatement(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[]): Promise<number[]> {
-    for (const { sql } of before) await this.exec(sql);
-    const started = performance.now();
-    await this.exec(script);
-    const elapsed = Math.round(performance.now() - started);
-    const changes: number[] = [];
-    for (const { sql, params } of statements) {
-      const bound = params.map((value) => (value === SCRIPT_ELAPSED_MS ? elapsed : value));
-      changes.push((await this.query(sql, bound)).rowCount ?? 0);
-    }
-    return changes;
-  }
-
   async runBody(body: (db: pg.ClientBase, context: MigrationContext) => unknown, module: object, context: MigrationContext): Promise<void> {
-    // The body queries the client itself: its statements must find the transaction open.
-    await this.sendPendingBegin();
     const run = () => this.lockTimeout.watch(async () => body.call(module, this.client, context));
     // Outside a transaction (transaction: false), its statements wait under the run's lock_timeout too.
     await (this.inTransaction() ? run() : this.lockTimeout.aroundSession(run, () => this.inTransaction()));
@@ -324,7 +537,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     begin: () => session.begin(),
     commit: () => session.commit(),
     rollback: () => session.rollback(),
-    scriptWithHistory: (script, statements, before) => session.scriptWithHistory(script, statements, before),
     inTransaction: async () => session.inTransaction(),
     changeCounter: async () => (session.runLockHeld ? 0 : null),
     getBusyTimeout: async () => session.busyTimeoutMs,
@@ -333,22 +545,14 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     runBody: (entry, direction, context) =>
       session.runBody((direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown, entry.module, context),
-    // The walk runs on this session, as the migration does; a handler writes through it too, so a
-    // batch's own transaction (a transaction: false migration's) must be open before the handler runs.
+    // The walk runs on this session, as the migration does, its rows read with the app's parsers (WALK_QUERY_TYPES).
     createContext: (entry, direction, progress) => createAsyncMigrationContext(walkDriver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: (tableName, timeoutMs) => session.holdRunLock(schema, tableName, timeoutMs),
     // The replays of verify and baseline run there: an empty database of the same server, dropped after.
     openScratchDatabase: () => openPgScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
-  const walkDriver: AsyncDriver<pg.ClientBase> = {
-    ...driver,
-    query: async (sql, params) => (await session.query(sql, params, WALK_QUERY_TYPES)).rows,
-    begin: async (mode) => {
-      await driver.begin(mode);
-      await session.sendPendingBegin();
-    },
-  };
+  const walkDriver: AsyncDriver<pg.ClientBase> = { ...driver, query: async (sql, params) => (await session.query(sql, params, WALK_QUERY_TYPES)).rows };
   return driver;
 }
 
@@ -394,6 +598,156 @@ async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<L
     return rows.rows.map((row) => ({ pid: row.pid, program: programName(row.program ?? ""), host: row.host, lock: "write" as const }));
   } catch {
     return [];
+  }
+}
+
+/*
+ * A scratch database on the app's PostgreSQL server: `CREATE DATABASE` with a random name, a
+ * connection of its own to it, and `DROP DATABASE ... WITH (FORCE)` when the safety net is done. Verify
+ * and baseline replay the migrations there, through the same executor a real run uses, so even a
+ * `transaction: false` migration replays as it ran; nothing of the replay touches the app's database.
+ *
+ * stepwise drops only what it can prove it created. Right after `CREATE DATABASE` it writes a marker
+ * on the database (`COMMENT ON DATABASE`) naming the creating session: its backend pid and start time.
+ * Its own database is dropped by the oid it read when it made it; every new replay first drops the
+ * marked databases whose creating session is gone (a process killed during a replay), without
+ * `FORCE`, so one somebody is connected to stays. A database merely named like one (the prefix, then
+ * anything) is never touched, nor is one killed between its `CREATE` and its marker: that one is left
+ * for a person to drop.
+ *
+ * Created from `template0`, the server's pristine template: nobody can connect to it (so `CREATE
+ * DATABASE` never waits for another session to leave `template1`), and what an administrator added to
+ * `template1` cannot read as drift on one side only (the catalog reader leaves extensions' objects out).
+ */
+/**
+ * The prefix of every scratch database's name, so a person recognises one a killed process left. The
+ * name proves nothing: stepwise drops only a database that carries its marker (see the note above).
+ */
+export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
+
+/**
+ * The server would not create the scratch database a replay needs (verify, baseline): typically the
+ * role lacks `CREATEDB`. Nothing was changed.
+ */
+function scratchDatabaseUnavailableError(fields: { driver: string; database: string; cause: unknown }): StepwiseError<"SCRATCH_DATABASE_UNAVAILABLE"> {
+  const sqlstate = sqlstateOf(fields.cause);
+  return new StepwiseError(
+    "SCRATCH_DATABASE_UNAVAILABLE",
+    `Could not create the scratch database "${fields.database}" that verify and baseline replay the migrations in` +
+      (sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `) +
+      `Nothing was changed.`,
+    { driver: fields.driver, database: fields.database, sqlstate },
+    { cause: fields.cause },
+  );
+}
+
+/**
+ * The marker's text: the creating session, by backend pid and start time (seconds since 1970, so no
+ * session's time zone changes it; a pid alone is reused).
+ */
+function scratchMarker(pid: number, backendStart: string): string {
+  return `${SCRATCH_MARKER_PREFIX}${pid} started ${backendStart}; dropped when its replay ends`;
+}
+
+/** How every marker starts, so one is told from any other comment. */
+const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
+
+/**
+ * Drops the databases stepwise's own marker names as scratch databases whose creating session is
+ * gone (a process killed during a replay): the marker names a pid that no backend has now, or one
+ * that a later session got. One whose creator still runs, one somebody is connected to (no `FORCE`),
+ * or one this role may not drop, is left alone; so is every database without the marker.
+ */
+async function dropLeftovers(session: pg.ClientBase): Promise<void> {
+  const { rows } = await session.query<{ name: string }>({
+    text: `SELECT d.datname::${TEXT} AS name FROM pg_catalog.pg_database AS d
+      JOIN pg_catalog.pg_shdescription AS c ON c.objoid ${EQ} d.oid AND c.classoid ${EQ} 'pg_catalog.pg_database'::pg_catalog.regclass,
+      LATERAL pg_catalog.regexp_match(c.description, $2) AS m
+      WHERE pg_catalog.starts_with(d.datname::${TEXT}, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity AS a
+          WHERE a.pid::${TEXT} ${EQ} m[1] AND (a.backend_start IS NULL OR EXTRACT(epoch FROM a.backend_start)::${TEXT} ${EQ} m[2]))`,
+    values: [SCRATCH_DATABASE_PREFIX, `^${SCRATCH_MARKER_PREFIX}(\\d+) started ([0-9.]+); dropped when its replay ends$`],
+    types: STEPWISE_QUERY_TYPES,
+  });
+  for (const { name } of rows) {
+    try {
+      await session.query(`DROP DATABASE IF EXISTS ${quote(name)}`);
+    } catch {
+      // Somebody is connected to it, it is another role's, or it is already gone: not ours to insist on.
+    }
+  }
+}
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `text` as a string literal: the name and the marker hold no quote, but nothing relies on it. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Creates a scratch database through `session` (the app's session, outside any transaction) and
+ * connects to it with the session's own host, port, role, password and TLS settings. `createDriver`
+ * makes the driver of that connection (the pg driver's primitives).
+ *
+ * @throws `SCRATCH_DATABASE_UNAVAILABLE` when the server refuses `CREATE DATABASE`.
+ */
+async function openPgScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {
+  // CREATE DATABASE cannot run inside a transaction block, and trying would abort the app's.
+  if (inTransactionBlock(session)) throw transactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
+  // The creating session's backend pid is in the name, for a person reading the list; the marker
+  // written next is what proves the database stepwise's.
+  const { pid, backendStart } = (
+    await session.query<{ pid: number; backendStart: string }>({
+      text: `SELECT a.pid, EXTRACT(epoch FROM a.backend_start)::${TEXT} AS "backendStart" FROM pg_catalog.pg_stat_activity AS a WHERE a.pid ${EQ} pg_catalog.pg_backend_pid()`,
+      types: STEPWISE_QUERY_TYPES,
+    })
+  ).rows[0]!;
+  await dropLeftovers(session);
+  const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  try {
+    await session.query(`CREATE DATABASE ${quote(name)} TEMPLATE template0`);
+  } catch (cause) {
+    throw scratchDatabaseUnavailableError({ driver: "pg", database: name, cause });
+  }
+  // One message: the marker, and the oid that the drop checks, so it drops this database and no other of the name.
+  let oid: string;
+  try {
+    const marked = (await session.query(
+      `COMMENT ON DATABASE ${quote(name)} IS ${literal(scratchMarker(pid, backendStart))}; SELECT d.oid::${TEXT} AS oid FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} ${literal(name)}`,
+    )) as unknown as pg.QueryResult<{ oid: string }>[];
+    oid = marked[1]!.rows[0]!.oid;
+  } catch (error) {
+    // Made a moment ago by this session and not yet connected to: ours, and nobody else's to end.
+    await session.query(`DROP DATABASE IF EXISTS ${quote(name)}`).catch(() => undefined);
+    throw error;
+  }
+  let client: pg.Client | null = null;
+  let dropped = false;
+  const drop = async (): Promise<void> => {
+    if (dropped) return;
+    dropped = true;
+    await client?.end().catch(() => undefined);
+    // Still the database made above, by its oid: FORCE ends every session on it, so it must be ours.
+    const same = await session.query({ text: `SELECT 1 FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} $1 AND d.oid::${TEXT} ${EQ} $2`, values: [name, oid], types: STEPWISE_QUERY_TYPES });
+    if (same.rowCount === 0) return;
+    // FORCE ends any session a migration body opened on it and left behind.
+    await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+  };
+  try {
+    // Dropped WITH (FORCE) at the end: the server may end this session before it is closed (its errors are ignored).
+    client = clientLike(session, "stepwise scratch database", name);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw describeConnectionFailure(error);
+    }
+    return { name, driver: createDriver(client), drop };
+  } catch (error) {
+    await drop().catch(() => undefined);
+    throw error;
   }
 }
 
@@ -491,6 +845,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
+    const runOn = (client: pg.ClientBase) =>
+      withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
     if (isPool(db)) {
       let client: pg.PoolClient;
       try {
@@ -503,7 +859,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       let lost = false;
       try {
         // Checked out, a pool's client has no listener of the pool's (pg-pool adds it back on release).
-        return await withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
+        return await runOn(client);
       } catch (error) {
         lost = endsSession(error);
         throw error;
@@ -513,9 +869,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       }
     }
     // One client has one session: a second call at the same time would share its transaction and its lock.
-    return runAloneOnConnection(db, "pg", step, () =>
-      withSessionErrorsHeard(db, () => runHoldingRunLock(createPgDriver(db, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs)),
-    );
+    return runAloneOnConnection(db, "pg", step, () => runOn(db));
   }
 
   /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */

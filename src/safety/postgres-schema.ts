@@ -12,7 +12,7 @@
  * definition, never by its current value.
  */
 import { query, type Step } from "../core/step.js";
-import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres-operators.js";
+import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres.js";
 import type { ColumnSnapshot, ForeignKeySnapshot, SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
 
 /** Options for {@link readPostgresSchema}. */

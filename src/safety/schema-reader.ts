@@ -13,7 +13,7 @@ import { requireCapabilities, type Driver, type ScratchDatabase, driverCapabilit
 import { Executor } from "../core/executor.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
-import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
+import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { runAsync, runSync } from "../core/runners.js";
 import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
 import { callWithDriver, exec, queryValue, type Step } from "../core/step.js";

@@ -11,7 +11,7 @@ import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.
 import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeSchemaDifference, diffSchemas, quoteIdentifier, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { PostgresHistoryStore } from "../core/dialects/postgres-history.js";
+import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { expectedSchemaTableName } from "../core/expected-schema-table.js";
 
 /** What {@link verifySchema} found. Plain data. */

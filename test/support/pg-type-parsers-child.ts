@@ -21,7 +21,7 @@ function hostileParser(oid: number): (value: string) => unknown {
   return (value) => `hostile:${value}`;
 }
 
-/** SQL migrations (one message each), a TypeScript one, and a `transaction: false` one. */
+/** SQL migrations, a TypeScript one, and a `transaction: false` one. */
 export const PARSERS_REGISTRY: MigrationEntry[] = [
   namedSqlEntry(1, "create_items", "CREATE TABLE items (id bigint PRIMARY KEY, note varchar(20), ok boolean, at timestamptz);", "DROP TABLE items;", { dialect: "postgres" }),
   tsEntry(

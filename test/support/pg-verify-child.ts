@@ -6,7 +6,7 @@
  */
 import { writeSync } from "node:fs";
 import pg from "pg";
-import { SCRATCH_DATABASE_PREFIX } from "../../src/drivers/pg-scratch-database.js";
+import { SCRATCH_DATABASE_PREFIX } from "../../src/drivers/pg.js";
 import { MigrationManager } from "../../src/entries/pg.js";
 import { verifySchema } from "../../src/index.js";
 import type { MigrationDefinition, MigrationEntry } from "../../src/core/types.js";

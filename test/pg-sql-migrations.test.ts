@@ -1,30 +1,20 @@
 /**
- * stepwise-migrate/pg sends a SQL migration and its history writes as one simple-query message
- * (capability `scriptWithHistory`, `src/drivers/pg-script.ts`), with its transaction's BEGIN in front:
- * that message and the COMMIT, two round trips per migration, where it sent four.
- * These tests hold it to what the statement-by-statement path promised: the failing statement's
- * position still counts from the migration's own SQL, a failure leaves the database exactly as it was,
- * the history row's values cannot be turned into SQL whatever the registry holds, a revert still
- * refuses a missing row, the events are the same, and a rehearsal still commits nothing. Statements
- * are counted through the client's own `query`, never timed.
+ * SQL migrations on stepwise-migrate/pg, each in its transaction with its history write: the failing
+ * statement's position counts from the migration's own SQL, a failure leaves the database exactly as
+ * it was, the history row's values are stored exactly whatever the registry holds, a revert still
+ * refuses a missing row, and a rehearsal commits nothing. Statements are counted through the
+ * client's own `query`, never timed.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import { rehearseUp } from "../src/index.js";
-import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
 import { connectFresh, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
-import { SERVER_ELAPSED_MS } from "../src/drivers/pg-script.js";
-import { createPostgresHistoryGuard } from "../src/core/dialects/postgres-history-guard.js";
-import { PostgresHistoryStore } from "../src/core/dialects/postgres-history.js";
-
-/** How stepwise opens a transaction: with the run's lock_timeout, which ends with it. */
-const BEGIN = `BEGIN; SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`;
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -56,71 +46,7 @@ async function rejection(action: () => Promise<unknown>): Promise<Error & Record
   throw new Error("expected a rejection");
 }
 
-/** The history guard's statements (`postgres-history-guard.ts`): a reading before the script, its check and a new reading around the history write. */
-const GUARD = createPostgresHistoryGuard(new PostgresHistoryStore("schema_migrations", "public")).writes!;
-
 const THREE = [1, 2, 3].map((version) => pgEntry(version, `CREATE TABLE t${version} (id bigint PRIMARY KEY);\nCREATE INDEX t${version}_id ON t${version} (id);`, `DROP TABLE t${version};`));
-
-test("each SQL migration is one message holding BEGIN, its SQL and its history INSERT, then COMMIT: two round trips; a revert's message holds BEGIN, its SQL and the DELETE, whose count is checked before the COMMIT", async (t) => {
-  const client = await connectFresh(t);
-  const manager = new MigrationManager(client, THREE);
-  const up = await recordStatements(client, () => manager.up());
-  for (const entry of THREE) {
-    const messages = up.filter((sql) => sql.includes(`CREATE TABLE t${entry.version} `));
-    assert.equal(messages.length, 1, up.join("\n---\n"));
-    // The first shares the transaction that created the history table, whose BEGIN went before.
-    const opening = `${entry.version === 1 ? "" : `${BEGIN};\n`}${GUARD.capture};\n${entry.upSql}`;
-    assert.ok(messages[0]!.startsWith(opening), "the message opens the transaction, reads the history guard's reading, then runs the migration's own SQL");
-    assert.match(messages[0]!, /;\n(SELECT CASE WHEN [^\n]*);\nINSERT INTO "public"\."schema_migrations" [^;]*\);\n/);
-    assert.ok(messages[0]!.endsWith(`;\n${GUARD.capture}`), "the history guard's new reading closes the message");
-  }
-  // Per migration: its message and COMMIT, two round trips (a COMMIT inside the message would commit
-  // even after the process died). Only the transaction that creates the history table sends BEGIN
-  // alone; the run's last one, which finds nothing left, sends nothing. No history write travels alone.
-  assert.equal(up.filter((sql) => sql.startsWith(`${BEGIN};\n`)).length, THREE.length - 1);
-  assert.equal(up.filter((sql) => sql === BEGIN).length, 1);
-  assert.equal(up.filter((sql) => sql === "COMMIT").length, THREE.length);
-  assert.deepEqual(
-    up.filter((sql) => /^\s*(?:INSERT|DELETE)\b/.test(sql)),
-    [],
-  );
-  assert.deepEqual(
-    (await historyRows(client)).map((row) => [Number(row.version), row.name, row.checksum]),
-    THREE.map((entry) => [entry.version, entry.name, entry.checksum]),
-  );
-
-  const down = await recordStatements(client, () => manager.down({ to: 0 }));
-  for (const entry of THREE) {
-    // The first revert shares the transaction that read the run's plan, whose BEGIN went before.
-    const opening = entry.version === THREE.length ? "" : `${BEGIN};\n`;
-    const messages = down.filter((sql) => sql.startsWith(`${opening}${GUARD.capture};\nDROP TABLE t${entry.version};`));
-    assert.equal(messages.length, 1, down.join("\n---\n"));
-    // Its SQL, then the DELETE, and only the history guard's check between: the DELETE's row count, which
-    // comes back with the message, is the revert's check (a statement that failed without the row was one more per revert).
-    assert.equal(
-      messages[0],
-      `${opening}${GUARD.capture};\n${entry.downSql}\n;\n${GUARD.check};\nDELETE FROM "public"."schema_migrations" WHERE version OPERATOR(pg_catalog.=) ${entry.version};\n${GUARD.capture}`,
-    );
-  }
-  assert.equal(down.filter((sql) => sql === BEGIN).length, 1);
-  assert.equal(down.filter((sql) => sql === "COMMIT").length, THREE.length);
-  assert.deepEqual(await tableNames(client), ["schema_migrations"]);
-  assert.deepEqual(await historyRows(client), []);
-});
-
-test('transaction: "all" sends each SQL migration as one message with its history INSERT, and commits once', async (t) => {
-  const client = await connectFresh(t);
-  const sent = await recordStatements(client, () => new MigrationManager(client, THREE).up({ transaction: "all" }));
-  for (const entry of THREE) {
-    const messages = sent.filter((sql) => sql.includes(entry.upSql));
-    assert.equal(messages.length, 1, sent.join("\n---\n"));
-    const script = messages[0]!.indexOf(entry.upSql);
-    const insert = messages[0]!.indexOf(`INSERT INTO "public"."schema_migrations"`, script);
-    assert.ok(insert > script && !/\bCOMMIT\b/.test(messages[0]!), messages[0]);
-  }
-  assert.equal(sent.filter((sql) => /\bCOMMIT\b/.test(sql)).length, 1, sent.join("\n---\n"));
-  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2", "t3"]);
-});
 
 test("a failing statement's position counts from the migration's SQL, as it does when the SQL is sent alone, and the failure leaves the database as it was", async (t) => {
   const client = await connectFresh(t);
@@ -176,7 +102,7 @@ test("a syntax error anywhere in the migration runs none of it, and the next up 
   );
 });
 
-test("SQL that ends inside a comment or a string is sent alone, so its open text cannot take in the history INSERT: it fails and leaves nothing", async (t) => {
+test("SQL that ends inside a comment or a string fails and leaves nothing; one ending in a line comment applies", async (t) => {
   const client = await connectFresh(t);
   for (const tail of ["/* never closed", "SELECT 'never closed", 'SELECT "never closed', "SELECT $body$ never closed"]) {
     const entry = pgEntry(2, `CREATE TABLE opened (id bigint);\n${tail}`);
@@ -191,7 +117,6 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
       tail,
     );
   }
-  // A trailing line comment is closed by the line break the message puts after the SQL.
   const commented = await new MigrationManager(client, [THREE[0]!, pgEntry(2, "CREATE TABLE commented (id bigint); -- no line break after this")]).up();
   assert.deepEqual(
     commented.steps.map((step) => step.version),
@@ -203,7 +128,7 @@ test("SQL that ends inside a comment or a string is sent alone, so its open text
   );
 });
 
-test("SQL holding a backslash is sent alone: with standard_conforming_strings off a plain string it leaves open cannot take in the history INSERT and run a hostile name as SQL", async (t) => {
+test("SQL holding a backslash goes alone: with standard_conforming_strings off a plain string it leaves open cannot take in the history INSERT and run a hostile name as SQL", async (t) => {
   const client = await connectFresh(t);
   await client.query("SET standard_conforming_strings = off");
   const victim = pgEntry(1, "CREATE TABLE victim (id bigint);");
@@ -218,7 +143,7 @@ test("SQL holding a backslash is sent alone: with standard_conforming_strings of
     (await historyRows(client)).map((row) => Number(row.version)),
     [1],
   );
-  // On, the same text is a closed string holding a backslash: it applies, sent alone all the same.
+  // On, the same text is a closed string holding a backslash: it applies.
   await client.query("SET standard_conforming_strings = on");
   const applied = await recordStatements(client, () => new MigrationManager(client, [victim, entry]).up());
   assert.ok(applied.includes(entry.upSql));
@@ -232,7 +157,7 @@ test("SQL holding a backslash is sent alone: with standard_conforming_strings of
   );
 });
 
-test("a history value with no exact literal (a name holding NUL) is sent as bound values, statement by statement, and the server's refusal leaves nothing", async (t) => {
+test("a history value the database cannot store (a name holding NUL) is refused by the server and leaves nothing", async (t) => {
   const client = await connectFresh(t);
   const entry = pgEntry(2, "CREATE TABLE nul_named (id bigint);", null, { name: "nul\u0000name" });
   const { sent, error } = await recordFailure(client, () => new MigrationManager(client, [THREE[0]!, entry]).up());
@@ -282,7 +207,7 @@ for (const standardConformingStrings of ["on", "off"]) {
   });
 }
 
-test("the history row records the SQL's duration as the server measured it, and history() reports it", async (t) => {
+test("the history row records the SQL's duration, and history() reports it", async (t) => {
   const client = await connectFresh(t);
   const manager = new MigrationManager(client, [pgEntry(1, "SELECT pg_sleep(0.15);\nCREATE TABLE slept (id bigint);")]);
   const result = await manager.up();
@@ -292,31 +217,7 @@ test("the history row records the SQL's duration as the server measured it, and 
   assert.ok(result.steps[0]!.durationMs >= 150);
 });
 
-// The history row's duration_ms was round(numeric) of the elapsed milliseconds; the expression now
-// casts instead, which the server runs without inlining a SQL function. The two must agree on every
-// value, the halves (rounded away from zero) included: the server computes both here, for elapsed
-// times standing in for clock_timestamp() - statement_timestamp().
-test("the server-measured duration rounds the elapsed milliseconds exactly as round(numeric) does, halves away from zero", async (t) => {
-  const client = await connectFresh(t);
-  const elapsed = "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp()";
-  assert.ok(SERVER_ELAPSED_MS.includes(elapsed), SERVER_ELAPSED_MS);
-  const microseconds = [0, 1, 499, 500, 501, 1_499, 1_500, 2_500, 3_500, 999_500, 1_000_499, 86_400_000_500, 123_456_789_012];
-  const { rows } = await client.query<{ us: string; ours: string; rounded: string }>(
-    `SELECT us, ${SERVER_ELAPSED_MS.replace(elapsed, "pg_catalog.make_interval(secs => us / 1e6)")} AS ours,
-            pg_catalog.round(EXTRACT(epoch FROM pg_catalog.make_interval(secs => us / 1e6)) * 1000)::bigint AS rounded
-       FROM pg_catalog.unnest($1::bigint[]) AS us`,
-    [microseconds],
-  );
-  assert.equal(rows.length, microseconds.length);
-  for (const row of rows) assert.equal(row.ours, row.rounded, `${row.us} µs`);
-  // Halves go up, as round() sends them: 0.5 ms is 1, 2.5 ms is 3 (not 2, as rounding to even would).
-  assert.deepEqual(
-    rows.filter((row) => ["500", "2500"].includes(row.us)).map((row) => row.ours),
-    ["1", "3"],
-  );
-});
-
-test("the events of a migration sent as one message are those of the statement-by-statement path", async (t) => {
+test("the events of SQL migrations, applied, reverted and failing", async (t) => {
   const client = await connectFresh(t);
   const events: MigrationEvent[] = [];
   const onEvent = (event: MigrationEvent) => events.push(event);
@@ -342,7 +243,7 @@ test("the events of a migration sent as one message are those of the statement-b
   );
 });
 
-test("a revert whose SQL deletes its own history row is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back, as statement by statement", async (t) => {
+test("a revert whose SQL deletes its own history row is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back", async (t) => {
   const client = await connectFresh(t);
   const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE t2;\nDELETE FROM schema_migrations WHERE version = 2;")];
   const manager = new MigrationManager(client, registry);
@@ -362,7 +263,7 @@ test("a revert whose SQL deletes its own history row is refused with HISTORY_CHA
   assert.equal((plain.cause as { code?: string }).code, "42P01");
 });
 
-test("a rehearsal, whose migrations must not COMMIT, sends them statement by statement inside its savepoints, commits nothing, and still reports every migration", async (t) => {
+test("a rehearsal commits nothing and still reports every migration", async (t) => {
   const client = await connectFresh(t);
   await new MigrationManager(client, THREE.slice(0, 1)).up();
   const { rehearsal } = await rehearseUp(new MigrationManager(client, THREE));
@@ -379,10 +280,9 @@ test("a rehearsal, whose migrations must not COMMIT, sends them statement by sta
   assert.equal(await client.query("SELECT 1").then(() => (client as unknown as { getTransactionStatus(): string }).getTransactionStatus()), "I");
 });
 
-test("a migration whose transaction opens without a SQL message still runs inside it: a TypeScript body's own queries, up and down, and a failed message leaves the session out of any block", async (t) => {
+test("a TypeScript body's own queries run inside its migration's transaction, up and down, and a failed SQL migration leaves the session out of any block", async (t) => {
   const client = await connectFresh(t);
-  // Version 2 is a TypeScript body after a SQL migration: its transaction's BEGIN has not travelled
-  // with a message, yet the body's writes through the client must be rolled back with it.
+  // Version 2 is a TypeScript body after a SQL migration: its writes through the client must be rolled back with it.
   const failingBody = asyncTsEntry<pg.ClientBase>(
     2,
     {
@@ -423,7 +323,7 @@ test("a migration whose transaction opens without a SQL message still runs insid
     [1, 2],
   );
 
-  // A SQL message that opened its block and failed: the session is idle again, not left aborted.
+  // A SQL migration that failed in its transaction: the session is idle again, not left aborted.
   const third = await rejection(() => new MigrationManager(client, [...registry, pgEntry(4, "CREATE TABLE t4 (id bigint);\nSELECT 1 FROM missing_t4;")]).up());
   assert.equal(third.code, "MIGRATION_FAILED");
   assert.equal(third.version, 4);
