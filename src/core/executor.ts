@@ -5,7 +5,6 @@
  * here, not in the base, so an app that only applies migrations (`migrate` of an entry whose driver
  * cannot verify a schema) bundles the base alone.
  */
-import { readAllHistory } from "./history-reads.js";
 import { StepwiseError } from "./errors.js";
 import { toPlainError } from "./plain-error.js";
 import { ExecutorBase, type Progress } from "./executor-base.js";
@@ -18,7 +17,6 @@ import { WHOLE_RUN } from "./whole-run-strategy.js";
 import { REFUSE_WHOLE_RUN } from "./whole-run-refusal.js";
 import { orderChildrenFirst } from "./drop-order.js";
 import { setUserVersion } from "./history.js";
-import { deleteHistoryRow, markHistoryRowStarted } from "./history-reverts.js";
 import { parseMigrationOwner } from "./migration-owner.js";
 import { describeStatus, planDown, type AppliedMigration, type AppliedMigrationKey, type MigrationStatus } from "./planner.js";
 import type { SchemaObjectKind } from "./schema-objects.js";
@@ -51,10 +49,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
 
   protected override *recordRevert(entry: R[number], started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
     if (started) {
-      yield* markHistoryRowStarted(this.store, entry.version, started.startedAt, started.owner);
+      yield* this.store.markStarted(entry.version, started.startedAt, started.owner);
       return;
     }
-    yield* deleteHistoryRow(this.store, entry.version);
+    yield* this.store.deleteRow(entry.version);
     if (this.settings.capabilities.userVersion) yield* setUserVersion(entry.version - 1);
   }
 
@@ -124,7 +122,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> extends E
 
   /** The history's rows, oldest first. Never writes. */
   *history(): Step<AppliedMigration[]> {
-    return yield* this.withConnectionSettings(readAllHistory(this.store));
+    return yield* this.withConnectionSettings(this.store.readAll());
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import type { HistoryRowOperation, HistoryRowProblem, StepwiseError } from "./errors.js";
 import { describeStoredValue } from "./stored-value.js";
-import type { AppliedMigrationKey } from "./planner.js";
+import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
@@ -151,15 +151,17 @@ export class HistoryStore {
   }
 
   /**
-   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it, where the
-   * dialect writes it otherwise (in the history's schema on PostgreSQL); SQLite's is
-   * `companionTable` of `history-companion.ts`. Optional, not a method here: only the checksum
-   * repair log uses it, and a class's methods are bundled into `migrate` whether called or not.
+   * A table stepwise keeps next to the history, `<table>_<suffix>` (such as the checksum repair log),
+   * as statements write it. Its name is valid whenever the history's is.
    */
-  companionTable?(suffix: string): string;
+  companionTable(suffix: string): string {
+    return `"${this.tableName}_${suffix}"`;
+  }
 
-  /** Whether the companion table exists, where the dialect asks otherwise than SQLite. Does not write. */
-  companionExists?(suffix: string): Step<boolean>;
+  /** Whether {@link companionTable} exists. Does not write. */
+  *companionExists(suffix: string): Step<boolean> {
+    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
+  }
 
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
@@ -181,6 +183,25 @@ export class HistoryStore {
       yield* this.assertRowValid(row.version, row.checksum, row.state, keys === 0 ? null : rows[keys - 1]!.version);
     }
     return keys as AppliedMigrationKey[];
+  }
+
+  /** Every row, oldest first; `[]` when the table does not exist. */
+  *readAll(): Step<AppliedMigration[]> {
+    if (!(yield* this.existsWithValidShape())) return [];
+    const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
+      `SELECT ${this.versionColumn}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+    );
+    for (let i = 0; i < rows.length; i++) {
+      yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
+    }
+    return rows.map((row) => ({
+      version: row.version,
+      name: row.name,
+      checksum: row.checksum,
+      appliedAt: row.applied_at,
+      durationMs: row.duration_ms,
+      state: row.state,
+    }));
   }
 
   /** Throws `HISTORY_TABLE_INVALID`, naming the row, when one read row is malformed (`previous`: the version before it). */
@@ -245,6 +266,55 @@ export class HistoryStore {
       version,
     ]);
     assertRowChanged(this, result.changes, version, "mark-applied");
+  }
+
+  /**
+   * Marks `version`'s applied row as started again, for a `transaction: false` down.
+   *
+   * @throws `HISTORY_ROW_MISSING` when `version` has no applied row.
+   */
+  *markStarted(version: number, startedAt: string, owner: string): Step<void> {
+    // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
+    // at once both reach this update, and the second must find nothing to mark before its body runs.
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`, [
+      startedAt,
+      owner,
+      version,
+    ]);
+    assertRowChanged(this, result.changes, version, "mark-started");
+  }
+
+  /**
+   * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
+   *
+   * @throws `HISTORY_ROW_MISSING` when `version` has no row: whoever removed it did so behind the
+   *   caller's back, and the caller must not report a revert it cannot account for.
+   */
+  *deleteRow(version: number): Step<void> {
+    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version]);
+    assertRowChanged(this, result.changes, version, "delete");
+  }
+
+  /**
+   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
+   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
+   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
+   * the history table's NOT NULL `name` before any of its statements count.
+   */
+  *failUnlessApplied(version: number): Step<void> {
+    yield* run(
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'applied')`,
+      [version, version],
+    );
+  }
+
+  /**
+   * Rewrites the recorded checksum of an applied row, only while it still holds `from`; returns
+   * whether it did. The caller reads the rows in the same transaction, so `false` means a bug.
+   */
+  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
+    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version ${this.eq} ? AND checksum ${this.eq} ? AND state ${this.eq} 'applied'`, [to, version, from]);
+    return result.changes === 1;
   }
 
   /**

@@ -20,7 +20,6 @@
  * the run lock (on PostgreSQL) for its whole length, and the locks its DDL takes until the rollback:
  * other sessions touching those tables wait for the rehearsal, as they would for the real run.
  */
-import { readAllHistory } from "../core/history-reads.js";
 import { StepwiseError } from "../core/errors.js";
 import { CALLS, text } from "../core/option-text.js";
 import { Executor } from "../core/executor.js";
@@ -119,7 +118,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
       failure = describeFailure(error);
     }
     const store = executor.store;
-    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* readAllHistory(store)) : 0;
+    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* store.readAll()) : 0;
     const schemaAfter = yield* reader.read();
     const rowsAfter = yield* reader.countRows(schemaAfter);
     return { ...plan, rehearsal: composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter }) };
