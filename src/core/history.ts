@@ -3,11 +3,10 @@
  * decides when to call them and inside which transaction.
  */
 import type { HistoryRowOperation, HistoryRowProblem, StepwiseError } from "./errors.js";
-import { describeStoredValue } from "./stored-value.js";
 import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
+import { describeStoredValue, historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";

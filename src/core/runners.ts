@@ -6,7 +6,7 @@
  */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
-import { recordElapsed } from "./elapsed.js";
+import { recordElapsed } from "./error-factories.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
