@@ -51,12 +51,6 @@ export class HistoryStore {
   /** The text type as the tables stepwise creates next to the history declare it (PostgreSQL's store names `pg_catalog`'s). */
   readonly textType: string = "TEXT";
   /**
-   * {@link insertApplied}'s statement, composed once: drivers find their prepared statement by its
-   * text, and a string composed per migration was flattened and hashed each time.
-   */
-  private readonly insertText: string;
-
-  /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
    * @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier.
    */
@@ -64,7 +58,6 @@ export class HistoryStore {
     if (!isValidTableName(tableName)) throw invalidTableNameError(tableName);
     this.tableName = tableName;
     this.quoted = quoted ?? `"${tableName}"`;
-    this.insertText = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
   }
 
   /**
@@ -130,18 +123,8 @@ export class HistoryStore {
 
   /** Whether the table exists with the columns stepwise writes; every read of the history asks it first. */
   *existsWithValidShape(): Step<boolean> {
-    if (this.shapeChecked) return yield* this.exists();
-    // Both questions in one statement: every read of the history asks them first, a no-op start included.
-    const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
-      "SELECT m.type AS type, c.name AS name, c.pk AS pk, c.type AS column_type FROM sqlite_master AS m LEFT JOIN pragma_table_info(m.name) AS c WHERE m.name = ? COLLATE NOCASE",
-      [this.tableName],
-    );
-    const types = rows.map((row) => row.type.toLowerCase());
-    if (!types.includes("table")) {
-      if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
-      return false;
-    }
-    this.checkColumns(rows.filter((row) => row.type.toLowerCase() === "table" && row.name !== null).map((row) => ({ name: row.name!, pk: row.pk!, type: row.column_type ?? "" })));
+    if (!(yield* this.exists())) return false;
+    if (!this.shapeChecked) yield* this.assertShape();
     return true;
   }
 
@@ -231,8 +214,13 @@ export class HistoryStore {
    * @throws Error when the INSERT wrote no row (see {@link assertRowWritten}).
    */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
-    // Yielded here rather than through run(): a generator level less for every migration.
-    const result = (yield { op: "run", sql: this.insertText, params: [row.version, row.name, row.checksum, row.appliedAt, row.durationMs] }) as { changes: number };
+    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
+      row.version,
+      row.name,
+      row.checksum,
+      row.appliedAt,
+      row.durationMs,
+    ]);
     assertRowWritten(this, result.changes, row.version);
   }
 
