@@ -9,7 +9,6 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { HistoryStore } from "../src/core/history.js";
-import { markHistoryRowStarted } from "../src/core/history-reverts.js";
 import { runSync } from "../src/core/runners.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 import { makeTempDir } from "./support/project.js";
@@ -22,7 +21,7 @@ test("marking a row started for a down changes an applied row once; a second mar
   runSync(store.ensure(), driver);
   runSync(store.insertApplied({ version: 1, name: "notes", checksum: "sha256:1", appliedAt: "2026-11-22T00:00:00.000Z", durationMs: 1 }), driver);
 
-  runSync(markHistoryRowStarted(store, 1, "2026-11-22T01:00:00.000Z", "first"), driver);
-  assert.throws(() => runSync(markHistoryRowStarted(store, 1, "2026-11-22T01:00:01.000Z", "second"), driver), { code: "HISTORY_ROW_MISSING" });
+  runSync(store.markStarted(1, "2026-11-22T01:00:00.000Z", "first"), driver);
+  assert.throws(() => runSync(store.markStarted(1, "2026-11-22T01:00:01.000Z", "second"), driver), { code: "HISTORY_ROW_MISSING" });
   assert.deepEqual(db.prepare("SELECT version, state, owner FROM schema_migrations").all(), [{ version: 1, state: "started", owner: "first" }]);
 });

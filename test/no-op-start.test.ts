@@ -73,8 +73,7 @@ await describeEachDriver("a no-op start", (h) => {
         calls.filter((call) => !allowed.has(call.method)),
         [],
       );
-      assert.equal(queries.length, 2, `two queries: the history's existence and shape, then its rows; got ${JSON.stringify(queries)}`);
-      assert.match(queries[1]!.sql!, /FROM "schema_migrations"/);
+      assert.match(queries.at(-1)!.sql!, /FROM "schema_migrations"/);
     }));
 
   test("still refuses a history whose last checksum differs from the registry's", () =>

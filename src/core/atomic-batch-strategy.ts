@@ -3,7 +3,6 @@
  * `executor-types.ts`): only a driver that declares `atomicBatch` (D1) passes it, so no other
  * entry's bundle holds it.
  */
-import { failUnlessApplied } from "./history-reverts.js";
 import type { AtomicBatchStrategy, MigrationExecutor } from "./executor-types.js";
 import type { AppliedStep } from "./options.js";
 import { historyRowDiscarded, type HistoryStore } from "./history.js";
@@ -55,7 +54,7 @@ function* applyAsBatch(executor: MigrationExecutor, entry: MigrationEntry, direc
     throw yield* executor.migrationFailed(entry, direction, cause, true, "body");
   }
   try {
-    const history = direction === "up" ? [] : collectWrites(failUnlessApplied(executor.store, entry.version));
+    const history = direction === "up" ? [] : collectWrites(executor.store.failUnlessApplied(entry.version));
     // The history guard's triggers, made after stepwise's own writes and dropped after the script, inside the batch.
     const guarded = executor.historyGuard?.wrapBatch ? yield* executor.historyGuard.wrapBatch(entry, direction, script) : null;
     yield* batch(

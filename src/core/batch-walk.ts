@@ -6,11 +6,10 @@
  * {@link BatchDialect}; everything else, every refusal and guarantee included, is here.
  */
 import type { BatchKeyProblem } from "./errors.js";
-import { compareBlobs, describeStoredValue } from "./stored-value.js";
 import { matchColumn, quoteIdentifier } from "./batch-key.js";
 import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "./batch-types.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
-import { batchKeyError, batchOptionsInvalidError } from "./error-factories.js";
+import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -221,4 +220,16 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
 function exactInteger(text: string): number | bigint {
   const value = BigInt(text);
   return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+}
+
+/**
+ * SQLite's order of two blobs (memcmp over the shorter length, then the shorter first): negative,
+ * zero or positive. Plain bytes rather than `Buffer.compare`, which a browser page does not have.
+ */
+export function compareBlobs(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    if (a[index] !== b[index]) return a[index]! - b[index]!;
+  }
+  return a.length - b.length;
 }

@@ -6,7 +6,6 @@
  * repair, inside that repair's transaction, and read as empty while it does not exist.
  */
 import type { HistoryStore } from "./history.js";
-import { companionExists, companionTable } from "./history-companion.js";
 import { exec, query, run, type Step } from "./step.js";
 import { expectedSchemaTableName } from "./expected-schema-table.js";
 
@@ -35,7 +34,7 @@ export function checksumRepairsTableName(historyTableName: string): string {
 /** Creates the table when missing. Call inside the write transaction that records into it. */
 export function* ensureChecksumRepairLog(store: HistoryStore): Step<void> {
   // BIGINT: a version as wide as the history's on PostgreSQL; SQLite reads it as INTEGER.
-  yield* exec(`CREATE TABLE IF NOT EXISTS ${companionTable(store, CHECKSUM_REPAIRS_SUFFIX)} (
+  yield* exec(`CREATE TABLE IF NOT EXISTS ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} (
     version BIGINT NOT NULL,
     name ${store.textType} NOT NULL,
     old_checksum ${store.textType} NOT NULL,
@@ -47,7 +46,7 @@ export function* ensureChecksumRepairLog(store: HistoryStore): Step<void> {
 
 /** Appends one event; the table must exist ({@link ensureChecksumRepairLog}). */
 export function* recordChecksumRepair(store: HistoryStore, event: ChecksumRepairEvent): Step<void> {
-  yield* run(`INSERT INTO ${companionTable(store, CHECKSUM_REPAIRS_SUFFIX)} (version, name, old_checksum, new_checksum, repaired_at, repaired_by) VALUES (?, ?, ?, ?, ?, ?)`, [
+  yield* run(`INSERT INTO ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} (version, name, old_checksum, new_checksum, repaired_at, repaired_by) VALUES (?, ?, ?, ?, ?, ?)`, [
     event.version,
     event.name,
     event.oldChecksum,
@@ -59,9 +58,9 @@ export function* recordChecksumRepair(store: HistoryStore, event: ChecksumRepair
 
 /** Every event, oldest first; `[]` when nothing was ever repaired (the table does not exist). Does not write. */
 export function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEvent[]> {
-  if (!(yield* companionExists(store, CHECKSUM_REPAIRS_SUFFIX))) return [];
+  if (!(yield* store.companionExists(CHECKSUM_REPAIRS_SUFFIX))) return [];
   const rows = yield* query<{ version: number | string; name: string; old_checksum: string; new_checksum: string; repaired_at: string; repaired_by: string }>(
-    `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${companionTable(store, CHECKSUM_REPAIRS_SUFFIX)} ORDER BY repaired_at, version`,
+    `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} ORDER BY repaired_at, version`,
   );
   return rows.map((row) => ({
     version: Number(row.version),

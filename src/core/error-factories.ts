@@ -3,9 +3,7 @@
  * message (worded here, once) and its details. Internal: a program catches a `StepwiseError` and
  * branches on `code`.
  */
-import { describeStoredValue } from "./stored-value.js";
 import { describeThrownValue } from "./thrown-value.js";
-import { elapsedOf } from "./elapsed.js";
 import type { MigrationDirection } from "./types.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import {
@@ -784,4 +782,31 @@ export function registryDialectMismatchError(fields: { registryDialect: string; 
       `Import a registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}), or use a ${fields.registryDialect} driver.`,
     { registryDialect: fields.registryDialect, driverDialect: fields.driverDialect, driver: fields.driver, version: fields.version, file: fields.file },
   );
+}
+
+/** How long each failed operation ran before its library error came back, by that error. */
+const elapsedByError = new WeakMap<object, number>();
+
+/**
+ * Records that the operation which threw `error` ran for `ms` milliseconds: the runners note it for
+ * every failed operation, so a lock error can state how long it was actually waited for (SQLite's
+ * busy handler, a driver's own retries, a refusal that came at once) rather than the configured
+ * timeout. The first record wins: the innermost runner measured the operation itself.
+ */
+export function recordElapsed(error: unknown, ms: number): void {
+  if (error !== null && (typeof error === "object" || typeof error === "function") && !elapsedByError.has(error)) elapsedByError.set(error, Math.round(ms));
+}
+
+/** What {@link recordElapsed} noted for `error`, or `null` when no runner timed it. */
+export function elapsedOf(error: unknown): number | null {
+  return error !== null && (typeof error === "object" || typeof error === "function") ? (elapsedByError.get(error) ?? null) : null;
+}
+
+/** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
+export function describeStoredValue(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  return String(value);
 }

@@ -7,7 +7,6 @@
  */
 import type { EscapedCommit, StepwiseError } from "./errors.js";
 import { inTransaction, rollbackQuietly, type Step } from "./step.js";
-import { needsEscapeGuard } from "./transaction-control.js";
 import { bodySavepointName, isAutomaticRollbackError } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { transactionEscapedError } from "./error-factories.js";
@@ -53,3 +52,37 @@ export const ESCAPE_GUARD: EscapeGuardStrategy = {
     return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
   },
 };
+
+/**
+ * Every keyword that starts a statement able to end or replace a transaction: `BEGIN`, `COMMIT`,
+ * `END`, `ROLLBACK`, and `SAVEPOINT`/`RELEASE`, whose outermost use begins or commits one; and
+ * PostgreSQL's own spellings, `ABORT` (a rollback), `START TRANSACTION` and `PREPARE TRANSACTION`
+ * (which ends the session's transaction, handing it to two-phase commit). On SQLite those three are
+ * never statements (`ON CONFLICT ABORT` is a clause), so there they only cost a false match.
+ *
+ * Deliberately cruder than a tokenizer: it matches inside strings, comments and identifiers too
+ * (`CASE ... END`, a trigger's `BEGIN ... END`, a column named `release`). Each such false match costs the
+ * migration only the guard, never a missed escape. It cannot miss a real keyword: SQLite spells
+ * keywords in ASCII letters only, ends them at the first character that cannot continue an
+ * identifier, and every character `\b` treats as part of a word ([A-Za-z0-9_]) is one that continues
+ * an identifier in SQLite too.
+ */
+export const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i;
+
+/** Whether `sql` may contain a statement that ends the transaction it runs in. */
+export function sqlMayEndTransaction(sql: string): boolean {
+  return TRANSACTION_KEYWORD.test(sql);
+}
+
+/**
+ * Whether running `entry` in `direction` needs the escape guard: always for TypeScript (its code can
+ * do anything with the connection), and for SQL whose text names a transaction-control keyword. SQL
+ * can end its transaction only by such a statement or by a failure that makes SQLite roll back, which
+ * surfaces as an error either way; so SQL naming no keyword skips the guard's markers.
+ */
+export function needsEscapeGuard(entry: MigrationEntry, direction: MigrationDirection): boolean {
+  if (entry.kind !== "sql") return true;
+  const sql = direction === "up" ? entry.upSql : entry.downSql;
+  // No down section: the body fails before running anything, which needs no guard either.
+  return sql !== null && sqlMayEndTransaction(sql);
+}

@@ -11,6 +11,7 @@
  */
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { StepwiseError } from "./errors.js";
+import { toPlainError } from "./plain-error.js";
 import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
@@ -23,14 +24,14 @@ import { kindOfSqliteCode } from "./sqlite-errors.js";
 import { classifySafely } from "./native-error.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { isInstanceSafely } from "./thrown-value.js";
-import { planUp, type MigrationPlan } from "./planner.js";
+import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { describeEvent, type MigrationEvent } from "./events.js";
 import { type OwnerLockHandle, driverCapabilityError } from "./driver.js";
-import { begin, changeCounter, commit, exec, inTransaction, lockHolders, queryValue, rollbackQuietly, sleep, type Step } from "./step.js";
+import { begin, changeCounter, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, type Step } from "./step.js";
 import type { SCRIPT_ELAPSED_MS } from "./step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
-import type { AppliedStep, MigrationResult, UpOptions } from "./options.js";
-import { DEFAULT_TRANSACTION_MODE } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import {
   migrationFailedError,
   diskFullError,
@@ -50,6 +51,9 @@ const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|STA
 
 /** How often a process waiting for another's `transaction: false` migration looks again. */
 const WAIT_POLL_MS = 25;
+
+/** The order `reset` drops objects in: those that name a table before the table itself. */
+const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
 /** What one `up` or `down` call has done so far, kept across the re-plans after a wait. */
 export interface Progress {
@@ -76,9 +80,9 @@ interface LazyRunGuard {
 }
 
 /**
- * The algorithm over one registry and one history table: `up`, and the loop `down` shares with it
- * (`execute`). Every public method returns a {@link Step} for a runner; none performs I/O itself.
- * {@link Executor} (`executor.ts`) adds what only a manager offers. The steps that are public
+ * The algorithm over one registry and one history table: `up` and `down` over one loop (`execute`),
+ * `reset`, `status` and `history`. Every public method returns a {@link Step} for a runner; none
+ * performs I/O itself. {@link Executor} (`executor.ts`) picks its strategies and dialect. The steps that are public
  * without being documented as API (`createRunGuard`, `runBodyInOpenTransaction`, `migrationFailed`...)
  * are so for the strategies (`executor-types.ts`), which drive the same loop from their own files.
  */
@@ -122,21 +126,36 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
 
   /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
   *up(options: UpOptions = {}): Step<MigrationResult> {
-    yield* refuseOpenTransaction(this.settings.driverName, "up");
+    return yield* this.runPlan("up", options, (applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to }));
+  }
+
+  /** Reverts applied migrations; see `MigrationManager.down`. */
+  *down(options: DownOptions = {}): Step<MigrationResult> {
+    // `steps` counts from where the call started: every re-plan after the first (each migration, on
+    // a driver without a change counter) aims at the version the first plan chose.
+    let target: DownOptions = options;
+    return yield* this.runPlan("down", options, (applied) => {
+      const plan = planDown(this.migrations as readonly R[number][], applied, target);
+      target = { to: plan.toVersion };
+      return plan;
+    });
+  }
+
+  /** `up` or `down` along `replan`: the whole run in one transaction (`transaction: "all"`), else one per migration. */
+  private *runPlan(call: MigrationDirection, options: { readonly transaction?: TransactionMode }, replan: Replan<R[number]>): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, call);
     this.referencingTables.forget();
+    const progress: Progress = { ran: [], fromVersion: null };
+    const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
     return yield* this.withConnectionSettings(
-      function* (this: ExecutorBase<R>): Step<MigrationResult> {
-        const progress: Progress = { ran: [], fromVersion: null };
-        const replan: Replan<R[number]> = (applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to });
-        return yield* this.waitWhileAnotherProcessMigrates(
-          function* (this: ExecutorBase<R>): Step<MigrationResult> {
-            const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
-            const { plan, counter } = yield* this.planWithCounter(replan, !all);
-            if (all) return yield* this.strategies.wholeRun(this, plan, replan);
-            return yield* this.execute(plan, counter, replan, progress);
-          }.bind(this),
-        );
-      }.call(this),
+      this.waitWhileAnotherProcessMigrates(
+        function* (this: ExecutorBase<R>): Step<MigrationResult> {
+          const { plan, counter } = yield* this.planWithCounter(replan, !all);
+          // The whole run's strategy reads the plan's direction.
+          if (all) return yield* this.strategies.wholeRun(this, plan, replan);
+          return yield* this.execute(plan, counter, replan, progress);
+        }.bind(this),
+      ),
     );
   }
 
@@ -256,7 +275,7 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     // success and on failure. Taken only when migrations run, so a no-op start pays nothing.
     const before = yield* this.dialect.snapshotConnectionSettings();
     let failed = true;
-    // Made when the first migration that needs it is about to run (see `transaction-control.ts`): a
+    // Made when the first migration that needs it is about to run (see `needsEscapeGuard` in `escape-guard.ts`): a
     // run of SQL that cannot end a transaction never creates the witness table.
     const guard: LazyRunGuard = { current: null };
     const historyGuard = this.startHistoryGuard();
@@ -627,13 +646,107 @@ export class ExecutorBase<R extends MigrationRegistry = MigrationRegistry> imple
     }
   }
 
+  /** `down`'s history writes: with `started`, a `transaction: false` revert's started row; without, the finished revert. */
+  private *recordRevert(entry: R[number], started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
+    if (started) {
+      yield* this.store.markStarted(entry.version, started.startedAt, started.owner);
+      return;
+    }
+    yield* this.store.deleteRow(entry.version);
+    if (this.settings.capabilities.userVersion) yield* setUserVersion(entry.version - 1);
+  }
+
+  /** Drops every table, view, index and trigger, in one write section, then applies everything. */
+  *reset(): Step<MigrationResult> {
+    yield* refuseOpenTransaction(this.settings.driverName, "reset");
+    yield* this.withConnectionSettings(
+      function* (this: ExecutorBase<R>): Step<void> {
+        const restoreForeignKeys = yield* this.switchOffForeignKeys();
+        try {
+          yield* this.beginImmediate();
+          // Where foreign keys stay on (no switch: Durable Objects, D1), a parent dropped before its
+          // children fails: children go first, and the check waits for the commit where there is one.
+          const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
+          if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
+          const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+          const objects = enforced ? yield* orderChildrenFirst(sorted) : sorted;
+          for (const object of objects) {
+            // Indexes and triggers go with their tables; dropping them first just avoids order problems.
+            yield* exec(this.dialect.dropObjectSql(object));
+          }
+          if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
+          yield* this.commitTranslated();
+        } catch (error) {
+          yield* rollbackQuietly();
+          throw error;
+        } finally {
+          if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
+        }
+      }.call(this),
+    );
+    return yield* this.up();
+  }
+
+  /** The history's planner keys, read under the connection settings. */
+  *readKeys(): Step<AppliedMigrationKey[]> {
+    return yield* this.withConnectionSettings(this.store.readKeys());
+  }
+
+  /** The history's rows, oldest first. Never writes. */
+  *history(): Step<AppliedMigration[]> {
+    return yield* this.withConnectionSettings(this.store.readAll());
+  }
+
   /**
-   * `down`'s history writes: with `started`, a `transaction: false` revert's started row; without,
-   * the finished revert. Only {@link Executor} runs `down`, and it overrides this, so `migrate` alone
-   * (which builds this class, and only applies) bundles none of them.
+   * Where the database stands against the registry, with why `up` would refuse: what the history
+   * shows (see `describeStatus`), a history table stepwise cannot read, another tool's tables (only
+   * when something is pending, as `up` refuses them only then), and a pending migration this driver
+   * cannot apply. A `transaction: false` migration still running elsewhere (its owner alive, or on
+   * another host) is reported as `MIGRATION_IN_PROGRESS`, as `up` reports it after waiting, not as
+   * interrupted.
    */
-  protected *recordRevert(_entry: R[number], _started: { readonly startedAt: string; readonly owner: string } | null): Step<void> {
-    throw new TypeError("down runs on Executor");
+  *status(): Step<MigrationStatus> {
+    let rows: AppliedMigration[];
+    try {
+      rows = yield* this.history();
+    } catch (error) {
+      if (!(error instanceof StepwiseError) || error.code !== "HISTORY_TABLE_INVALID") throw error;
+      return { ...describeStatus(this.migrations, []), problem: toPlainError(error) };
+    }
+    const status = describeStatus(this.migrations, rows);
+    const refusal = status.problem === null ? yield* this.refusalBeyondHistory(status, rows.length === 0) : yield* this.stillRunning(status);
+    return refusal === null ? status : { ...status, problem: toPlainError(refusal) };
+  }
+
+  /** What `up` refuses that the history rows cannot show: another tool's tables, a pending migration this driver cannot apply. */
+  private *refusalBeyondHistory(status: MigrationStatus, noHistory: boolean): Step<StepwiseError | null> {
+    const pending = this.migrations.filter((_entry, index) => status.migrations[index]?.state === "pending");
+    if (pending.length === 0) return null;
+    try {
+      if (noHistory) yield* this.withConnectionSettings(this.refuseUnmanagedDatabase());
+      this.refuseUnsupportedMigrations(pending, "up");
+    } catch (error) {
+      if (error instanceof StepwiseError && (error.is("UNMANAGED_DATABASE") || error.is("DRIVER_CAPABILITY_MISSING"))) return error;
+      throw error;
+    }
+    return null;
+  }
+
+  /** An interrupted migration whose owner still runs (or may: on another host), as `up` would report it. */
+  private *stillRunning(status: MigrationStatus): Step<StepwiseError<"MIGRATION_IN_PROGRESS"> | null> {
+    const row = status.problem?.code === "INCOMPLETE_MIGRATION" ? status.migrations.find((migration) => migration.state === "incomplete") : undefined;
+    if (!row) return null;
+    const started = yield* this.withConnectionSettings(this.store.readStartedRow(row.version));
+    const owner = parseMigrationOwner(started?.owner ?? null);
+    const liveness = yield* this.assessOwner(owner);
+    if (liveness !== "alive" && liveness !== "unknown") return null;
+    return migrationInProgressError({
+      version: row.version,
+      file: row.file,
+      startedAt: row.appliedAt ?? "",
+      owner: owner && { pid: owner.pid, host: owner.host },
+      waitedMs: 0,
+    });
   }
 
   /**
@@ -783,4 +896,32 @@ function isHistoryGuardRefusal(cause: unknown): boolean {
     }
   }
   return false;
+}
+
+/**
+ * `objects` with their tables reordered so that every table comes before the tables it references:
+ * the order `reset` drops them in where foreign keys stay enforced (no switch: Durable Objects, D1, a
+ * libSQL client), since dropping a parent a child's rows still reference fails, and D1 runs each
+ * statement on its own, so deferring the check to a commit does not help there.
+ * Other objects keep their places. A cycle of references keeps the order it had (the deferred check
+ * at the commit covers it where there is one).
+ */
+export function* orderChildrenFirst(objects: readonly SchemaObject[]): Step<SchemaObject[]> {
+  const tables = objects.filter((object) => object.type === "table");
+  const references = new Map<string, Set<string>>();
+  for (const table of tables) {
+    const rows = yield* query<{ table: string }>(`SELECT "table" FROM pragma_foreign_key_list(?)`, [table.name]);
+    references.set(table.name.toLowerCase(), new Set(rows.map((row) => String(row.table).toLowerCase()).filter((name) => name !== table.name.toLowerCase())));
+  }
+  const ordered: SchemaObject[] = [];
+  let left = tables;
+  while (left.length > 0) {
+    // A table no other remaining table references can go now.
+    const free = left.filter((table) => !left.some((other) => other !== table && references.get(other.name.toLowerCase())!.has(table.name.toLowerCase())));
+    const next = free.length > 0 ? free : left;
+    ordered.push(...next);
+    left = left.filter((table) => !next.includes(table));
+  }
+  let index = 0;
+  return objects.map((object) => (object.type === "table" ? ordered[index++]! : object));
 }

@@ -4,10 +4,10 @@
  */
 import { assertValidRegistry } from "./planner.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
-import { assertRegistryDialect } from "./registry-dialect.js";
 import type { Driver } from "./driver.js";
 import type { Dialect, ExecutorSettings } from "./executor-types.js";
-import type { MigrationRegistry } from "./types.js";
+import { DEFAULT_DIALECT, type MigrationEntry, type MigrationRegistry, type SqlDialect } from "./types.js";
+import { registryDialectMismatchError } from "./error-factories.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationManagerProps } from "./options.js";
 
 /**
@@ -38,4 +38,30 @@ export function validateForExecutor(
     classifyError: (error) => driver.classifyError(error),
     ...(dialect ? { dialect } : {}),
   };
+}
+
+/**
+ * An entry's dialect: its `dialect` field, or sqlite when it names none. It travels on each entry
+ * rather than on the array: apps and tests slice, filter and spread registries, and a property of
+ * the array would be dropped silently by `slice()` or `[...]`, turning a postgres registry into one
+ * that passes for sqlite.
+ */
+export function entryDialect(entry: Pick<MigrationEntry, "dialect">): SqlDialect {
+  return entry.dialect ?? DEFAULT_DIALECT;
+}
+
+/**
+ * Throws `REGISTRY_DIALECT_MISMATCH` when an entry of `migrations` was generated for
+ * another dialect than `driver` speaks. Every entry is checked, so a registry stitched together from
+ * both dialects is refused too. An empty registry runs nothing and fits every driver.
+ */
+export function assertRegistryDialect(migrations: MigrationRegistry, driver: { readonly name: string; readonly dialect: SqlDialect }): void {
+  for (const entry of migrations) {
+    // A malformed entry (not an object) is the registry validator's to report.
+    if (entry === null || typeof entry !== "object") continue;
+    const dialect = entryDialect(entry);
+    if (dialect !== driver.dialect) {
+      throw registryDialectMismatchError({ registryDialect: dialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
+    }
+  }
 }

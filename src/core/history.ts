@@ -3,11 +3,10 @@
  * decides when to call them and inside which transaction.
  */
 import type { HistoryRowOperation, HistoryRowProblem, StepwiseError } from "./errors.js";
-import { describeStoredValue } from "./stored-value.js";
-import type { AppliedMigrationKey } from "./planner.js";
+import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type SCRIPT_ELAPSED_MS, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
+import { describeStoredValue, historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
@@ -52,12 +51,6 @@ export class HistoryStore {
   /** The text type as the tables stepwise creates next to the history declare it (PostgreSQL's store names `pg_catalog`'s). */
   readonly textType: string = "TEXT";
   /**
-   * {@link insertApplied}'s statement, composed once: drivers find their prepared statement by its
-   * text, and a string composed per migration was flattened and hashed each time.
-   */
-  private readonly insertText: string;
-
-  /**
    * @param quoted the name as statements write it; a dialect that qualifies it passes its own.
    * @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier.
    */
@@ -65,7 +58,6 @@ export class HistoryStore {
     if (!isValidTableName(tableName)) throw invalidTableNameError(tableName);
     this.tableName = tableName;
     this.quoted = quoted ?? `"${tableName}"`;
-    this.insertText = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
   }
 
   /**
@@ -131,18 +123,8 @@ export class HistoryStore {
 
   /** Whether the table exists with the columns stepwise writes; every read of the history asks it first. */
   *existsWithValidShape(): Step<boolean> {
-    if (this.shapeChecked) return yield* this.exists();
-    // Both questions in one statement: every read of the history asks them first, a no-op start included.
-    const rows = yield* query<{ type: string; name: string | null; pk: number | null; column_type: string | null }>(
-      "SELECT m.type AS type, c.name AS name, c.pk AS pk, c.type AS column_type FROM sqlite_master AS m LEFT JOIN pragma_table_info(m.name) AS c WHERE m.name = ? COLLATE NOCASE",
-      [this.tableName],
-    );
-    const types = rows.map((row) => row.type.toLowerCase());
-    if (!types.includes("table")) {
-      if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
-      return false;
-    }
-    this.checkColumns(rows.filter((row) => row.type.toLowerCase() === "table" && row.name !== null).map((row) => ({ name: row.name!, pk: row.pk!, type: row.column_type ?? "" })));
+    if (!(yield* this.exists())) return false;
+    if (!this.shapeChecked) yield* this.assertShape();
     return true;
   }
 
@@ -151,15 +133,17 @@ export class HistoryStore {
   }
 
   /**
-   * A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it, where the
-   * dialect writes it otherwise (in the history's schema on PostgreSQL); SQLite's is
-   * `companionTable` of `history-companion.ts`. Optional, not a method here: only the checksum
-   * repair log uses it, and a class's methods are bundled into `migrate` whether called or not.
+   * A table stepwise keeps next to the history, `<table>_<suffix>` (such as the checksum repair log),
+   * as statements write it. Its name is valid whenever the history's is.
    */
-  companionTable?(suffix: string): string;
+  companionTable(suffix: string): string {
+    return `"${this.tableName}_${suffix}"`;
+  }
 
-  /** Whether the companion table exists, where the dialect asks otherwise than SQLite. Does not write. */
-  companionExists?(suffix: string): Step<boolean>;
+  /** Whether {@link companionTable} exists. Does not write. */
+  *companionExists(suffix: string): Step<boolean> {
+    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
+  }
 
   /** The `started` row of `version` with its owner, or `null` when there is none. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
@@ -181,6 +165,25 @@ export class HistoryStore {
       yield* this.assertRowValid(row.version, row.checksum, row.state, keys === 0 ? null : rows[keys - 1]!.version);
     }
     return keys as AppliedMigrationKey[];
+  }
+
+  /** Every row, oldest first; `[]` when the table does not exist. */
+  *readAll(): Step<AppliedMigration[]> {
+    if (!(yield* this.existsWithValidShape())) return [];
+    const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
+      `SELECT ${this.versionColumn}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
+    );
+    for (let i = 0; i < rows.length; i++) {
+      yield* this.assertRowValid(rows[i]!.version, rows[i]!.checksum, rows[i]!.state, i === 0 ? null : rows[i - 1]!.version);
+    }
+    return rows.map((row) => ({
+      version: row.version,
+      name: row.name,
+      checksum: row.checksum,
+      appliedAt: row.applied_at,
+      durationMs: row.duration_ms,
+      state: row.state,
+    }));
   }
 
   /** Throws `HISTORY_TABLE_INVALID`, naming the row, when one read row is malformed (`previous`: the version before it). */
@@ -211,8 +214,13 @@ export class HistoryStore {
    * @throws Error when the INSERT wrote no row (see {@link assertRowWritten}).
    */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null | typeof SCRIPT_ELAPSED_MS }): Step<void> {
-    // Yielded here rather than through run(): a generator level less for every migration.
-    const result = (yield { op: "run", sql: this.insertText, params: [row.version, row.name, row.checksum, row.appliedAt, row.durationMs] }) as { changes: number };
+    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
+      row.version,
+      row.name,
+      row.checksum,
+      row.appliedAt,
+      row.durationMs,
+    ]);
     assertRowWritten(this, result.changes, row.version);
   }
 
@@ -245,6 +253,55 @@ export class HistoryStore {
       version,
     ]);
     assertRowChanged(this, result.changes, version, "mark-applied");
+  }
+
+  /**
+   * Marks `version`'s applied row as started again, for a `transaction: false` down.
+   *
+   * @throws `HISTORY_ROW_MISSING` when `version` has no applied row.
+   */
+  *markStarted(version: number, startedAt: string, owner: string): Step<void> {
+    // Only an applied row: on a driver whose write section takes no lock (D1), two reverts planned
+    // at once both reach this update, and the second must find nothing to mark before its body runs.
+    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`, [
+      startedAt,
+      owner,
+      version,
+    ]);
+    assertRowChanged(this, result.changes, version, "mark-started");
+  }
+
+  /**
+   * Removes `version`'s row (after a revert, or to forget an interrupted attempt).
+   *
+   * @throws `HISTORY_ROW_MISSING` when `version` has no row: whoever removed it did so behind the
+   *   caller's back, and the caller must not report a revert it cannot account for.
+   */
+  *deleteRow(version: number): Step<void> {
+    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version]);
+    assertRowChanged(this, result.changes, version, "delete");
+  }
+
+  /**
+   * A statement that fails when `version` has no applied row, and changes nothing when it has: the
+   * first of a batch that reverts it (capability `atomicBatch`, D1), where no check can run between
+   * statements. Two processes reverting at once then cannot both revert: the second batch fails on
+   * the history table's NOT NULL `name` before any of its statements count.
+   */
+  *failUnlessApplied(version: number): Step<void> {
+    yield* run(
+      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'applied')`,
+      [version, version],
+    );
+  }
+
+  /**
+   * Rewrites the recorded checksum of an applied row, only while it still holds `from`; returns
+   * whether it did. The caller reads the rows in the same transaction, so `false` means a bug.
+   */
+  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
+    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version ${this.eq} ? AND checksum ${this.eq} ? AND state ${this.eq} 'applied'`, [to, version, from]);
+    return result.changes === 1;
   }
 
   /**

@@ -5,7 +5,6 @@
  * values, `AsyncMigrationManager` drives them with the async runner and returns promises. So neither
  * holds a copy of the other's logic, and the algorithm stays in the executor, once.
  */
-import { refuseMovedOption } from "./moved-option.js";
 import { planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import { validateForExecutor } from "./executor-settings.js";
@@ -177,4 +176,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 }
 
-export { refuseMovedOption };
+/**
+ * Options that moved out of the manager into standalone functions still arrive from JavaScript or
+ * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
+ */
+export function refuseMovedOption(options: object, name: string, replacement: string): void {
+  if ((options as Record<string, unknown>)[name]) {
+    throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise-migrate").`);
+  }
+}

@@ -5,12 +5,11 @@
  * `reset`, `status` and the rest with it; an app that only applies its migrations at start-up
  * bundles none of them.
  */
-import { refuseAsyncMigrations } from "./async-migrations.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { ExecutorBase } from "./executor-base.js";
 import type { ExecutorStrategies } from "./executor-types.js";
 import { validateForExecutor } from "./executor-settings.js";
-import { splitMigrateOptions, verifySchemaUsage } from "./manager.js";
+import { refuseAsyncMigrations, splitMigrateOptions, verifySchemaUsage } from "./manager.js";
 import { managerBuilderOf } from "./manager-for-verify.js";
 import { splitMigrateAsyncOptions, type MigrateAsyncOptions } from "./async-manager.js";
 import type { Step } from "./step.js";

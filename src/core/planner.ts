@@ -4,7 +4,6 @@
  */
 import type { RegistryProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
-import { describeStoredValue } from "./stored-value.js";
 import { toPlainError, type StatusProblem } from "./plain-error.js";
 import { runCall, text } from "./option-text.js";
 import {
@@ -16,6 +15,7 @@ import {
   databaseAheadError,
   historyRowInvalidError,
   registryInvalidError,
+  describeStoredValue,
 } from "./error-factories.js";
 
 /** What the history table knows about one migration. */

@@ -6,7 +6,7 @@
  */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
-import { recordElapsed } from "./elapsed.js";
+import { recordElapsed } from "./error-factories.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -20,33 +20,6 @@ export function asyncInSyncRunnerError(source: string, message: string, fix: str
 }
 
 /**
- * What the sync runner does around a migration body, which the async runner simply awaits. Made only
- * by {@link runSync}, so a bundle of an async driver (D1) that never imports it carries none of it.
- */
-interface SyncBodies {
-  /** Throws before the call when the body is async by its tag. */
-  check(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void;
-  /** Refuses the promise a body returned, kept in {@link refused} for the fence. */
-  refuse(driver: Driver, direction: MigrationDirection, result: PromiseLike<unknown>): never;
-  /** Promises of refused bodies, whose continuations may still run once the runner returns. */
-  readonly refused: PromiseLike<unknown>[];
-}
-
-function createSyncBodies(): SyncBodies {
-  const refused: PromiseLike<unknown>[] = [];
-  const bodies: SyncBodies = {
-    refused,
-    check: refuseAsyncFunction,
-    refuse(driver, direction, result) {
-      result.then(undefined, () => undefined);
-      refused.push(result);
-      throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
-    },
-  };
-  return bodies;
-}
-
-/**
  * Drives `step` to completion against a sync driver. When it refused a body that returned a promise,
  * the connection refuses writes until that promise settles (see {@link Driver.fenceWritesUntil}):
  * set once the step has ended, its own rollback and settings restored, and before any of the
@@ -55,15 +28,16 @@ function createSyncBodies(): SyncBodies {
  * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
-  const bodies = createSyncBodies();
+  // Promises of refused bodies, whose continuations may still run once the runner returns.
+  const refused: PromiseLike<unknown>[] = [];
   try {
-    return driveSync(step, driver, bodies);
+    return driveSync(step, driver, refused);
   } finally {
-    for (const settled of bodies.refused) driver.fenceWritesUntil?.(settled);
+    for (const settled of refused) driver.fenceWritesUntil?.(settled);
   }
 }
 
-function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
+function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[]): T {
   // What the step is fed next: the last operation's result, or its error.
   let failed = false;
   let value: unknown;
@@ -71,20 +45,20 @@ function driveSync<T>(step: Step<T>, driver: Driver, bodies: SyncBodies): T {
     const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
     if (result.done) return result.value;
     if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), bodies);
+      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), refused);
       if (section.done) return section.value as T;
       ({ failed, value } = section);
       continue;
     }
-    ({ failed, value } = performNow(driver, result.value, bodies));
+    ({ failed, value } = performNow(driver, result.value, refused));
   }
 }
 
 /** Performs `operation` on a sync driver: what the step is fed next, its result or its error. */
-function performNow(driver: Driver, operation: Operation, bodies: SyncBodies): Next {
+function performNow(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): Next {
   const started = performance.now();
   try {
-    const value = perform(driver, operation, false, bodies);
+    const value = perform(driver, operation, false, refused);
     if (isThenable(value)) {
       // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
       value.then(undefined, () => undefined);
@@ -113,7 +87,7 @@ interface Next {
  * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
  * commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, bodies: SyncBodies): { done: true; value: unknown } | ({ done: false } & Next) {
+function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): { done: true; value: unknown } | ({ done: false } & Next) {
   let ended: { done: true; value: unknown } | null = null;
   let thrown: { error: unknown } | null = null;
   try {
@@ -134,7 +108,7 @@ function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (bod
         }
         if (result.value.op === "commit") return;
         if (result.value.op === "rollback") throw ROLLBACK;
-        ({ failed, value } = performNow(driver, result.value, bodies));
+        ({ failed, value } = performNow(driver, result.value, refused));
       }
     });
   } catch (error) {
@@ -187,10 +161,10 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
 }
 
 /**
- * Performs one operation; the value may be a promise when the driver (or a body) is async. `bodies`
- * is the sync runner's handling of bodies (see {@link SyncBodies}), `null` for the async runner.
+ * Performs one operation; the value may be a promise when the driver (or a body) is async. `refused`
+ * collects the sync runner's refused bodies (see {@link runSync}), `null` for the async runner.
  */
-function perform(driver: Driver, operation: Operation, async: boolean, bodies: SyncBodies | null): unknown {
+function perform(driver: Driver, operation: Operation, async: boolean, refused: PromiseLike<unknown>[] | null): unknown {
   switch (operation.op) {
     case "query":
       return driver.query(operation.sql, operation.params);
@@ -213,12 +187,12 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
     case "setBusyTimeout":
       return driver.setBusyTimeout(operation.ms);
     case "runBody":
-      return runBody(driver, operation, bodies);
+      return runBody(driver, operation, refused);
     case "checkBody":
       if (operation.entry.kind !== "ts") return undefined;
       // Before a transaction: false migration's started row: a body that cannot run leaves no row to repair.
-      refuseGeneratorBody(operation.entry, operation.direction, bodies === null);
-      bodies?.check(driver, operation.entry, operation.direction);
+      refuseGeneratorBody(operation.entry, operation.direction, refused === null);
+      if (refused !== null) refuseAsyncFunction(driver, operation.entry, operation.direction);
       return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
@@ -236,7 +210,7 @@ function perform(driver: Driver, operation: Operation, async: boolean, bodies: S
   }
 }
 
-function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, bodies: SyncBodies | null): unknown {
+function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: PromiseLike<unknown>[] | null): unknown {
   const { entry, direction, progress } = operation;
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
@@ -245,10 +219,15 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   }
   const body = bodyOf(entry, direction);
   if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
-  refuseGeneratorBody(entry, direction, bodies === null);
-  bodies?.check(driver, entry, direction);
+  refuseGeneratorBody(entry, direction, refused === null);
+  if (refused !== null) refuseAsyncFunction(driver, entry, direction);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
-  if (bodies !== null && isThenable(result)) bodies.refuse(driver, direction, result);
+  if (refused !== null && isThenable(result)) {
+    // Kept for the fence (see runSync); settled quietly, since nobody will await it.
+    result.then(undefined, () => undefined);
+    refused.push(result);
+    throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
+  }
   return result;
 }
 

@@ -8,7 +8,6 @@
  * it in one write transaction under the run lock, so two repairs, or a repair and an `up`, never
  * interleave, and a failure changes nothing.
  */
-import { readAllHistory, replaceHistoryChecksum } from "../core/history-reads.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
@@ -88,11 +87,11 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   const store = manager.executor.store;
-  if (!options.apply) return { ...planRealignment(manager.migrations, yield* readAllHistory(store), options.version), applied: false, repairedAt: null, repairedBy: null };
+  if (!options.apply) return { ...planRealignment(manager.migrations, yield* store.readAll(), options.version), applied: false, repairedAt: null, repairedBy: null };
   yield* begin("immediate");
   try {
     // Read inside the write transaction: what another process recorded meanwhile is what gets compared.
-    const plan = planRealignment(manager.migrations, yield* readAllHistory(store), options.version);
+    const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
     if (plan.realignments.length === 0) {
       yield* rollbackQuietly();
       return { ...plan, applied: false, repairedAt: null, repairedBy: null };
@@ -101,7 +100,7 @@ function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): St
     const repairedBy = options.repairedBy?.trim() || DEFAULT_REPAIRED_BY;
     yield* ensureChecksumRepairLog(store);
     for (const change of plan.realignments) {
-      if (!(yield* replaceHistoryChecksum(store, change.version, change.oldChecksum, change.newChecksum))) {
+      if (!(yield* store.replaceChecksum(change.version, change.oldChecksum, change.newChecksum))) {
         throw new Error(`stepwise bug: the history row of migration ${change.version} changed inside the repair's own transaction`);
       }
       yield* recordChecksumRepair(store, { version: change.version, name: change.name, oldChecksum: change.oldChecksum, newChecksum: change.newChecksum, repairedAt, repairedBy });

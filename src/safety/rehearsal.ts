@@ -39,7 +39,6 @@ import { tempFolderUnusableError, transactionOpenError, isConnectionClosedError 
 import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
-import { readAllHistory } from "../core/history-reads.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
 import { CALLS, text } from "../core/option-text.js";
@@ -379,7 +378,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
       failure = describeFailure(error);
     }
     const store = executor.store;
-    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* readAllHistory(store)) : 0;
+    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* store.readAll()) : 0;
     const schemaAfter = yield* reader.read();
     const rowsAfter = yield* reader.countRows(schemaAfter);
     return { ...plan, rehearsal: composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter }) };

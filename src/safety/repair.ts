@@ -10,14 +10,12 @@
  * For an interrupted `down` the same words describe the database: `applied` when the revert did
  * nothing, `forget` when it completed.
  */
-import { readAllHistory } from "../core/history-reads.js";
 import type { InvalidIndex } from "../core/errors.js";
 import { describeInvalidIndexes } from "../core/invalid-indexes.js";
 import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { setUserVersion } from "../core/history.js";
-import { deleteHistoryRow } from "../core/history-reverts.js";
 import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
@@ -83,7 +81,7 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
   {
     yield* begin("immediate");
     try {
-      const row = (yield* readAllHistory(store)).find((candidate) => candidate.version === options.version);
+      const row = (yield* store.readAll()).find((candidate) => candidate.version === options.version);
       if (!row || row.state !== "started") {
         throw invalidTargetError(
           options.version,
@@ -98,8 +96,8 @@ function* repair(manager: SafetyNetManager, options: RepairOptions, ownerGoneWhe
         throw migrationInProgressError({ version: row.version, file, startedAt: row.appliedAt, owner, waitedMs: 0 });
       }
       if (options.resolution === "applied") yield* store.markApplied(row.version, new Date().toISOString(), null);
-      else yield* deleteHistoryRow(store, row.version);
-      const currentVersion = highestAppliedVersion(yield* readAllHistory(store));
+      else yield* store.deleteRow(row.version);
+      const currentVersion = highestAppliedVersion(yield* store.readAll());
       if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
       // Read before the commit, so that a failure to read it leaves the history as it was.
       const invalidIndexes = executor.dialect.readInvalidIndexes ? yield* executor.dialect.readInvalidIndexes() : [];

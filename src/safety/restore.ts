@@ -16,7 +16,6 @@ import type { SyncDriver } from "../core/driver.js";
 import { backupIsDatabaseError, backupLockedError, databaseFolderMissingError, databaseLockedError, foreignBackupError, migrationInProgressError, usageError } from "../core/error-factories.js";
 import { describeFileKind, StepwiseError, type FileKind, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
-import { readAllHistory } from "../core/history-reads.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import { CALLS, text } from "../core/option-text.js";
@@ -173,7 +172,7 @@ function inspectBackup(db: SyncDriver, file: string, tableName: string, busyTime
       throw invalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
     }
     runSync(store.assertShape(), db);
-    const history = runSync(readAllHistory(store), db);
+    const history = runSync(store.readAll(), db);
     return { version: highestRecordedVersion(history), history };
   } catch (error) {
     if (error instanceof StepwiseError) throw error;
