@@ -270,7 +270,7 @@ async function runGen(run: BinRun, context: CliContext, options: GenOptions): Pr
   if (options.watch) return watchAndGenerate(generateOptions, context);
   const result = await generateRegistry({ ...generateOptions, check: Boolean(options.check) });
   const label = path.relative(projectRoot, result.registryFile);
-  const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+  const baseProblems = options.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
   let outcome: GenOutcome = { ok: result.ok && baseProblems.length === 0, problems: sortProblems([...result.problems, ...baseProblems]), status: result.status, replay: null };
   if (options.check) outcome = await replayChecked(run, resolved, result.registryFile, label, outcome, options);
   if (options.json) {
