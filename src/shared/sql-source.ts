@@ -12,9 +12,8 @@
  */
 import type { SqlDialect } from "./sql-dialect.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
-import { findClientCommandProblems } from "./postgres-client-commands.js";
 import { classifyComment, type MarkerComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
-import { findTransactionProblems } from "./sql-transaction-checks.js";
+import { findClientCommandProblems, findTransactionProblems } from "./sql-statement-checks.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
 
 /** A problem found in a SQL migration, positioned for `file:line:col` output (1-based). */
