@@ -6,6 +6,7 @@
  */
 import { Node, SyntaxKind, ts, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
+import { findNulByte } from "../src/shared/source-text.js";
 import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
@@ -210,16 +211,8 @@ function reportForeignKeysPragmas(sourceFile: SourceFile, properties: ReadonlyAr
  * and in diffs, and the one character the canonical forms use as a separator; `\0` says the same.
  */
 export function findRawNul(text: string, file: string): Problem | null {
-  const nul = text.indexOf("\0");
-  if (nul === -1) return null;
-  const before = text.slice(0, nul);
-  return {
-    code: "TS_NUL_BYTE",
-    file,
-    line: before.split("\n").length,
-    column: nul - before.lastIndexOf("\n"),
-    message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it",
-  };
+  const at = findNulByte(text);
+  return at && { code: "TS_NUL_BYTE", file, ...at, message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it" };
 }
 
 /** Checks one direction's function; returns whether it is async. */
