@@ -87,7 +87,7 @@ export type ReplayOutcome =
       readonly rolledBack: number | null;
       /** The drivers tried first that could not run here, and why (the project's own, when it does not load). */
       readonly unavailable: readonly { readonly driver: string; readonly reason: string }[];
-      /** The Worker connection the TypeScript migrations were handed (see `replay-connections.ts`), if any. */
+      /** The Worker connection the TypeScript migrations were handed (see `withWorkerConnections`), if any. */
       readonly connection: WorkerConnection | null;
     }
   | { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
