@@ -16,13 +16,11 @@ import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { DIALECTS, findProjectRoot, resolveSettings, type StepwiseConfig, type StepwiseSettings } from "./config.js";
-import { runtimeConfig } from "./runtime-config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { formatProblem, sortProblems, type Problem } from "./problems.js";
 import type { GenerateOptions, GenerateResult } from "./generate.js";
 import { addRebaseCommand, parseGitRef } from "./rebase-command.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
-import { toGenReport } from "./gen-report.js";
 import { describeReplay, type ReplayOutcome } from "./replay-check.js";
 import { toPortablePath } from "./portable-path.js";
 import { usageError, registryLoadError } from "../src/core/error-factories.js";
@@ -270,7 +268,7 @@ async function runGen(run: BinRun, context: CliContext, options: GenOptions): Pr
   if (options.watch) return watchAndGenerate(generateOptions, context);
   const result = await generateRegistry({ ...generateOptions, check: Boolean(options.check) });
   const label = path.relative(projectRoot, result.registryFile);
-  const baseProblems = options.base === undefined ? [] : (await import("./base-check.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
+  const baseProblems = options.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir: resolved.migrationsDir, base: options.base });
   let outcome: GenOutcome = { ok: result.ok && baseProblems.length === 0, problems: sortProblems([...result.problems, ...baseProblems]), status: result.status, replay: null };
   if (options.check) outcome = await replayChecked(run, resolved, result.registryFile, label, outcome, options);
   if (options.json) {
@@ -405,4 +403,42 @@ function readToolVersion(): string | null {
     if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
     if (path.dirname(folder) === folder) return null;
   }
+}
+
+/**
+ * The JSON `gen --json` and `gen --check --json` print: the outcome as one object on stdout, for CI
+ * scripts and editors that would otherwise parse `file:line:col: message [CODE]` lines.
+ */
+interface GenReport {
+  readonly ok: boolean;
+  /** As {@link GenerateResult.status}: `written`, `unchanged`, `stale` or `invalid`. */
+  readonly status: GenerateResult["status"];
+  /** The registry file, relative to the project root, with forward slashes. */
+  readonly registryFile: string;
+  readonly migrationCount: number;
+  readonly latestVersion: number;
+  /** Every problem, with its stable `code`, `file`, 1-based `line` and `column`, and `message`. */
+  readonly problems: readonly Problem[];
+  /** What to run to fix a stale registry; `null` when nothing is stale (problems carry their own fix in `message`). */
+  readonly fix: string | null;
+  /**
+   * `gen --check`'s replay: `{ ran: true, driver, applied, rolledBack, … }`, or `{ ran: false, code,
+   * reason }` when it did not run (`code` such as `no-driver`, `reason` whole). `null` for plain `gen`.
+   */
+  readonly replay: ReplayOutcome | null;
+}
+
+/** Builds the {@link GenReport} of one `gen` run; `programName` is how the user runs stepwise. */
+function toGenReport(result: GenerateResult, projectRoot: string, replay: ReplayOutcome | null = null, programName = "stepwise"): GenReport {
+  const registryFile = toPortablePath(path.relative(projectRoot, result.registryFile));
+  return {
+    ok: result.ok,
+    status: result.status,
+    registryFile,
+    migrationCount: result.migrationCount,
+    latestVersion: result.latestVersion,
+    problems: result.problems,
+    fix: result.status === "stale" ? `run "${programName} gen" and commit ${registryFile}` : null,
+    replay,
+  };
 }

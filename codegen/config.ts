@@ -1,6 +1,8 @@
 /**
  * Settings shared by every command of the `stepwise` bin: flags first, then a config file
- * (`stepwise.config.json`, or a `stepwise` key in package.json), then defaults.
+ * (`stepwise.config.json`, or a `stepwise` key in package.json), then defaults. The runtime commands
+ * read theirs lazily ({@link runtimeConfig}), and say where they looked when no database is given
+ * ({@link describeConfigLookup}).
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -13,6 +15,9 @@ import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { TARGETS, type Target } from "./d1-target.js";
 import { configVariableUnsetError } from "../src/cli/database-target.js";
 import { usageError } from "../src/core/error-factories.js";
+import { StepwiseError, type DatabaseLookup } from "../src/core/errors.js";
+import type { CreateCliProps } from "../src/cli/create-cli.js";
+import type { CliDriverName } from "../src/cli/driver-names.js";
 
 /** Resolved settings; paths are absolute. */
 export interface StepwiseSettings {
@@ -288,4 +293,114 @@ export function expandConfigUrl(value: string, env: Readonly<Record<string, stri
     if (found === undefined || found === "") throw configVariableUnsetError({ setting: "url", variable: name, configFile });
     return found;
   });
+}
+
+/** The config-backed props of `createCli`, and the URL `gen --check` replays a postgres registry on. */
+export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" | "url" | "schema" | "tableName" | "driver" | "databaseSearched">> {
+  /**
+   * The server `gen --check` replays on: the config's `url` expanded, else `DATABASE_URL`; `url`
+   * `null` when there is none, with `unset` naming the config's variable that is not set, if that is why.
+   */
+  replayUrl(): { readonly url: string | null; readonly unset: string | null };
+}
+
+/**
+ * The runtime commands' settings of the project at `projectRoot`, `${NAME}`s read from `env`: the
+ * props of `createCli` that a flag overrides (`--db`, `--url`, `--driver`, `--schema`, `--table`).
+ * Each is read only when the CLI asks for it, which it does only when its flag is not given: so a
+ * flag always wins, and the config's value for it is never checked, nor its `${NAME}`s expanded.
+ */
+export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, string | undefined>>): RuntimeConfig {
+  let read: ConfigFile | undefined;
+  const file = () => (read ??= readConfigFile(projectRoot));
+  const config = () => file().config;
+  const url = (): string | null => {
+    const written = config().url;
+    return written === undefined ? null : expandConfigUrl(written, env, file().file ?? projectRoot);
+  };
+  return {
+    url,
+    database: () => {
+      const database = config().database;
+      return database === undefined ? null : path.resolve(projectRoot, database);
+    },
+    schema: () => config().schema,
+    tableName: () => config().tableName ?? DEFAULT_TABLE_NAME,
+    driver: () => cliDriverOf(configDriver(file())),
+    databaseSearched: () => describeConfigLookup(projectRoot),
+    replayUrl: () => {
+      try {
+        return { url: url() ?? env.DATABASE_URL ?? null, unset: null };
+      } catch (error) {
+        if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return { url: null, unset: error.details.variable };
+        throw error;
+      }
+    },
+  };
+}
+
+/** The config's driver as the runtime commands open it; a Worker's driver needs `--driver` instead. */
+function cliDriverOf(driver: StepwiseSettings["driver"]): CliDriverName | null {
+  if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
+  throw usageError(
+    `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
+  );
+}
+
+/** Config spellings other tools accept and stepwise does not read. */
+const UNREAD_CONFIG_FILES = [
+  "stepwise.config.ts",
+  "stepwise.config.mts",
+  "stepwise.config.cts",
+  "stepwise.config.js",
+  "stepwise.config.mjs",
+  "stepwise.config.cjs",
+  "stepwise.config.jsonc",
+  "stepwise.config.yaml",
+  "stepwise.config.yml",
+  ".stepwiserc",
+  ".stepwiserc.json",
+];
+
+/**
+ * The config files at `projectRoot` and what each says about the database, in the order they are
+ * read, for the runtime commands' "No database given" error; unread look-alikes are listed after
+ * them, since a `stepwise.config.ts` written by habit is the usual reason a setting is ignored. Never throws: an unreadable file is reported as such.
+ */
+export function describeConfigLookup(projectRoot: string): DatabaseLookup[] {
+  const lookups: DatabaseLookup[] = [];
+  const configFile = path.join(projectRoot, CONFIG_FILE_NAME);
+  lookups.push({ place: configFile, found: existsSync(configFile) ? describeSettings(readJson(configFile), "the file") : "not found" });
+  const packageFile = path.join(projectRoot, "package.json");
+  if (!existsSync(packageFile)) {
+    lookups.push({ place: packageFile, found: "not found (no package.json at or above the working folder, so this folder is taken as the project root)" });
+  } else {
+    const manifest = readJson(packageFile);
+    const settings = manifest.ok && manifest.value !== null && typeof manifest.value === "object" ? (manifest.value as { stepwise?: unknown }).stepwise : undefined;
+    lookups.push({
+      place: packageFile,
+      found: !manifest.ok ? manifest.problem : settings === undefined ? 'no "stepwise" key' : describeSettings({ ok: true, value: settings }, 'its "stepwise" key'),
+    });
+  }
+  for (const name of UNREAD_CONFIG_FILES) {
+    const file = path.join(projectRoot, name);
+    if (existsSync(file)) lookups.push({ place: file, found: `exists, but is not read: the config is ${CONFIG_FILE_NAME} or the "stepwise" key of package.json` });
+  }
+  return lookups;
+}
+
+function describeSettings(read: { ok: true; value: unknown } | { ok: false; problem: string }, subject: string): string {
+  if (!read.ok) return read.problem;
+  if (read.value === null || typeof read.value !== "object" || Array.isArray(read.value)) return `${subject} is not an object`;
+  const keys = Object.keys(read.value);
+  if (keys.includes("database")) return `${subject} sets "database"`;
+  return keys.length === 0 ? `${subject} is empty: no "database"` : `${subject} sets ${keys.map((key) => `"${key}"`).join(", ")}, but no "database"`;
+}
+
+function readJson(file: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+  try {
+    return { ok: true, value: JSON.parse(readFileSync(file, "utf8")) as unknown };
+  } catch (error) {
+    return { ok: false, problem: `unreadable (${(error as Error).message})` };
+  }
 }

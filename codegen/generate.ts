@@ -14,7 +14,6 @@ import { toPortablePath } from "./portable-path.js";
 import { sortProblems, type Problem } from "./problems.js";
 import type { ScannedMigration } from "./scan.js";
 import { writeFileAtomic } from "./write-file.js";
-import { genCommandOf } from "./gen-command.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
 export interface GenerateOptions {
@@ -128,7 +127,7 @@ function tryCache<T>(use: () => T): T | null {
  */
 export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect" | "target">): Promise<RegistrySourceResult> {
   // Loaded here, not at the top, so a cache hit never pays for ts-morph and prettier.
-  const [{ scanMigrations }, { renderRegistry }, { resolveImportExtension }] = await Promise.all([import("./scan.js"), import("./render.js"), import("./module-resolution.js")]);
+  const [{ scanMigrations, resolveImportExtension }, { renderRegistry }] = await Promise.all([import("./scan.js"), import("./render.js")]);
   const scan = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect: options.dialect ?? "sqlite" });
   const problems = [...scan.problems, ...findTargetProblems(scan.migrations, options.target)];
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations: scan.migrations };
@@ -403,4 +402,28 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
     });
   }
   return sortProblems(problems);
+}
+
+/** A script command that runs `gen` and nothing else, with no arguments that change what it writes. */
+const GEN_SCRIPT = /^\s*(?:npx\s+)?(?:stepwise|tsx\s+\S*codegen\/bin\.ts)\s+gen\s*$/;
+
+/**
+ * How a message tells this project to regenerate its registry: `npm run <name>` for the project's
+ * script that runs `stepwise gen` (as the README's guide adds it, or through npx, or stepwise's own
+ * bin through tsx as in its repo), else `npx stepwise gen`: a new app has no `gen` script, and the
+ * bin itself always works. Never throws: an unreadable package.json means no script.
+ */
+export function genCommandOf(projectRoot: string): string {
+  let scripts: unknown;
+  try {
+    scripts = (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts;
+  } catch {
+    return "npx stepwise gen";
+  }
+  if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";
+  const entries = Object.entries(scripts as Record<string, unknown>);
+  // The usual name first, so a project with both "gen" and "codegen" is told the shorter one.
+  const ordered = [...entries.filter(([name]) => name === "gen"), ...entries.filter(([name]) => name !== "gen")];
+  const found = ordered.find(([name, command]) => typeof command === "string" && GEN_SCRIPT.test(command) && /^[\w:.-]+$/.test(name));
+  return found ? `npm run ${found[0]}` : "npx stepwise gen";
 }

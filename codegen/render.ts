@@ -16,12 +16,9 @@
  */
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
-import type { ScannedMigration } from "./scan.js";
+import type { ImportExtension, ScannedMigration } from "./scan.js";
 import { toPortablePath } from "./portable-path.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
-
-/** How relative imports end, following the project's TypeScript module resolution. */
-export type ImportExtension = ".js" | ".ts";
 
 /** Inputs for {@link renderRegistry}. */
 export interface RenderOptions {

@@ -21,9 +21,9 @@ import { packageSubpathOf, type DriverEntry } from "../src/shared/package-name.j
 import type { Target } from "./d1-target.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
-import { withWorkerConnections, type WorkerConnection } from "./replay-connections.js";
 import { replayMigrations, type ReplayManager, type ReplayResult } from "./replay.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
+import { statementTexts } from "../src/drivers/statement-texts.js";
 
 /** Inputs for {@link runReplayCheck}. */
 export interface ReplayCheckOptions {
@@ -87,7 +87,7 @@ export type ReplayOutcome =
       readonly rolledBack: number | null;
       /** The drivers tried first that could not run here, and why (the project's own, when it does not load). */
       readonly unavailable: readonly { readonly driver: string; readonly reason: string }[];
-      /** The Worker connection the TypeScript migrations were handed (see `replay-connections.ts`), if any. */
+      /** The Worker connection the TypeScript migrations were handed (see `withWorkerConnections`), if any. */
       readonly connection: WorkerConnection | null;
     }
   | { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
@@ -369,4 +369,150 @@ function rootMessage(error: Error): string {
 function parseLocation(location: string | null): [string, number, number] | null {
   const match = location === null ? null : /^(.*):(\d+):(\d+)$/.exec(location);
   return match ? [toPortablePath(match[1]!), Number(match[2]), Number(match[3])] : null;
+}
+
+/**
+ * The Worker connections a migration can be written for. A Cloudflare project's TypeScript migration
+ * is written for a D1 binding (`db.prepare(…).bind(…).run()`) or a Durable Object's `ctx.storage.sql`
+ * (`sql.exec(…).toArray()`), neither of which exists outside a Worker; the replay runs on an
+ * in-memory SQLite database of a driver installed here, so the body is handed an object with the
+ * binding's API over that database (the part a migration uses: D1's `prepare` with `bind`, `first`,
+ * `all`, `run`, `raw`, and `batch` and `exec`; Durable Objects' `exec` and its cursor). The SQL is
+ * SQLite's either way, which is what the replay checks.
+ */
+type WorkerConnection = "d1" | "durable-objects";
+
+type Row = Record<string, unknown>;
+
+/** The part every replay driver's native connection shares, and what each one's statements offer. */
+interface NativeDatabase {
+  exec(sql: string): unknown;
+  prepare(sql: string): unknown;
+  /** sql.js only. */
+  getRowsModified?(): number;
+}
+
+interface RunResult {
+  readonly rows: Row[];
+  readonly columns: string[];
+  readonly changes: number;
+}
+
+/** D1 and Durable Objects bind booleans as 1 and 0; the file drivers refuse them. */
+const bindable = (values: readonly unknown[]) => values.map((value) => (typeof value === "boolean" ? Number(value) : value));
+
+/** Runs one statement with `params` on any replay driver's connection (sql.js, or a `prepare(…).all/run` one). */
+function runStatement(db: NativeDatabase, sql: string, params: readonly unknown[]): RunResult {
+  const statement = db.prepare(sql) as Record<string, (...args: unknown[]) => unknown> & { reader?: boolean; columnNames?: string[] };
+  if (typeof db.getRowsModified === "function") {
+    try {
+      statement.bind!(bindable(params));
+      const rows: Row[] = [];
+      while (statement.step!()) rows.push(statement.getAsObject!() as Row);
+      const columns = statement.getColumnNames!() as string[];
+      return { rows, columns, changes: columns.length === 0 ? db.getRowsModified() : 0 };
+    } finally {
+      statement.free!();
+    }
+  }
+  // better-sqlite3 and libsql say whether a statement reads (and refuse columns() when it does not);
+  // node:sqlite lists its columns, bun:sqlite names them.
+  const columns = statement.reader === false ? [] : typeof statement.columns === "function" ? (statement.columns() as { name: string }[]).map((column) => column.name) : (statement.columnNames ?? []);
+  const reader = statement.reader ?? columns.length > 0;
+  if (!reader) return { rows: [], columns: [], changes: Number((statement.run!(...bindable(params)) as { changes?: number | bigint }).changes ?? 0) };
+  const rows = statement.all!(...bindable(params)) as Row[];
+  return { rows, columns: columns.length > 0 ? columns : Object.keys(rows[0] ?? {}), changes: 0 };
+}
+
+/** A D1 binding's API over `db`. */
+function d1Binding(db: NativeDatabase) {
+  const results = (run: RunResult) => ({ results: run.rows, success: true, meta: { changes: run.changes, rows_read: run.rows.length, rows_written: run.changes } });
+  const statement = (sql: string, params: readonly unknown[]) => ({
+    sql,
+    params,
+    bind: (...values: unknown[]) => statement(sql, values),
+    all: async () => results(runStatement(db, sql, params)),
+    run: async () => results(runStatement(db, sql, params)),
+    first: async (column?: string) => {
+      const row = runStatement(db, sql, params).rows[0] ?? null;
+      return column === undefined || row === null ? row : row[column];
+    },
+    raw: async (options?: { columnNames?: boolean }) => {
+      const run = runStatement(db, sql, params);
+      const rows = run.rows.map((row) => run.columns.map((column) => row[column]));
+      return options?.columnNames ? [run.columns, ...rows] : rows;
+    },
+  });
+  return {
+    prepare: (sql: string) => statement(sql, []),
+    // A batch lands whole or not at all, as D1's does.
+    batch: async (statements: readonly ReturnType<typeof statement>[]) => {
+      db.exec("SAVEPOINT stepwise_replay_batch");
+      try {
+        const all = statements.map((each) => results(runStatement(db, each.sql, each.params)));
+        db.exec("RELEASE stepwise_replay_batch");
+        return all;
+      } catch (error) {
+        db.exec("ROLLBACK TO stepwise_replay_batch");
+        db.exec("RELEASE stepwise_replay_batch");
+        throw error;
+      }
+    },
+    exec: async (sql: string) => {
+      const statements = statementTexts(sql);
+      for (const text of statements) runStatement(db, text, []);
+      return { count: statements.length, duration: 0 };
+    },
+  };
+}
+
+/** A Durable Object's `ctx.storage.sql` over `db`: `exec` runs every statement, binding the last, and returns its cursor. */
+function durableObjectSql(db: NativeDatabase) {
+  return {
+    exec(query: string, ...bindings: unknown[]) {
+      const statements = statementTexts(query);
+      let written = 0;
+      let last: RunResult = { rows: [], columns: [], changes: 0 };
+      statements.forEach((text, index) => {
+        last = runStatement(db, text, index === statements.length - 1 ? bindings : []);
+        written += last.changes;
+      });
+      const { rows, columns } = last;
+      let next = 0;
+      return {
+        columnNames: columns,
+        rowsRead: rows.length,
+        rowsWritten: written,
+        toArray: () => rows.slice(next),
+        one: () => {
+          if (rows.length !== 1) throw new Error(`Expected exactly one result from SQL query, but got ${rows.length === 0 ? "no results" : `${rows.length} results`}.`);
+          return rows[0];
+        },
+        raw: () => rows.map((row) => columns.map((column) => row[column]))[Symbol.iterator](),
+        next: () => (next < rows.length ? { done: false, value: rows[next++] } : { done: true, value: undefined }),
+        [Symbol.iterator]() {
+          return this;
+        },
+      };
+    },
+    get databaseSize() {
+      return 0;
+    },
+  };
+}
+
+/**
+ * `migrations` with each TypeScript migration that `connectionOf` names handed that Worker
+ * connection's API over the replay's native connection instead of the connection itself.
+ */
+function withWorkerConnections(migrations: MigrationRegistry, connectionOf: (entry: MigrationEntry) => WorkerConnection | null): MigrationRegistry {
+  return migrations.map((entry) => {
+    const connection = entry.kind === "ts" ? connectionOf(entry) : null;
+    if (connection === null || entry.kind !== "ts") return entry;
+    const facade = connection === "d1" ? d1Binding : durableObjectSql;
+    const wrap = (fn: ((db: never, context: never) => unknown) | undefined) =>
+      fn && ((db: NativeDatabase, context: unknown) => (fn as (db: unknown, context: unknown) => unknown)(facade(db), context));
+    const module = { ...entry.module, up: wrap(entry.module.up as never)!, ...(entry.module.down ? { down: wrap(entry.module.down as never) } : {}) };
+    return { ...entry, module } as MigrationEntry;
+  }) as unknown as MigrationRegistry;
 }

@@ -2,20 +2,19 @@
  * Reads the migrations folder: classifies each file by name, parses TypeScript migrations with
  * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
  */
-import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { Project, SyntaxKind, type SourceFile } from "ts-morph";
+import { Project, SyntaxKind, ts, type Node, type SourceFile, type Type } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import { findTsTemplatePlaceholders } from "./template-placeholders.js";
 import { followLocalImports } from "./local-imports.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { toPortablePath } from "./portable-path.js";
 import type { Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
-import { createReturnTypeChecker } from "./return-type-checker.js";
+import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -362,4 +361,121 @@ function describeRange(from: number, to: number): string {
   if (from === to) return String(from);
   if (to - from < 5) return Array.from({ length: to - from + 1 }, (_, i) => from + i).join(", ");
   return `${from}–${to}`;
+}
+
+/**
+ * One `TEMPLATE_UNEDITED` problem per comment of a TypeScript migration that holds `create`'s
+ * placeholder ({@link TEMPLATE_PLACEHOLDER}), naming the method it sits in, so an unedited or
+ * half-edited template fails `gen` instead of being applied as a no-op and recorded (the SQL half is
+ * in `src/shared/sql-source.ts`). Only comments count: the word in a string or a template literal is
+ * the migration's own data.
+ */
+function findTsTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Problem[] {
+  const text = sourceFile.getFullText();
+  const seen = new Set<number>();
+  const problems: Problem[] = [];
+  const visit = (node: ts.Node, method: string | null): void => {
+    const name = methodName(node) ?? method;
+    // A comment is trivia around some token; every token is reached by walking children with tokens.
+    // Leading ranges skip a comment on the same line as the token before it (`up(db) { // …`), which
+    // is that token's trailing comment, so both are read.
+    const ranges = [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])];
+    for (const range of ranges) {
+      if (seen.has(range.pos)) continue;
+      seen.add(range.pos);
+      if (!text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;
+      const { line, character } = sourceFile.getLineAndCharacterOfPosition(range.pos);
+      const fix =
+        name === "down"
+          ? "write the code that undoes the migration in down (or delete down to make the migration irreversible), then delete this comment"
+          : "write the migration's code in up, then delete this comment";
+      problems.push({ code: "TEMPLATE_UNEDITED", file, line: line + 1, column: character + 1, message: `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}` });
+    }
+    for (const child of node.getChildren(sourceFile)) visit(child, name);
+  };
+  visit(sourceFile, null);
+  return problems;
+}
+
+/** `up`/`down` for `up(db) {…}` and `down: (db) => …`; `null` for any other node. */
+function methodName(node: ts.Node): string | null {
+  if ((ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name)) {
+    const name = node.name.text;
+    return name === "up" || name === "down" ? name : null;
+  }
+  return null;
+}
+
+/**
+ * Asks TypeScript's checker whether a migration function returns a promise, for the one case the
+ * syntax cannot settle: a function that is neither `async` nor annotated and returns a value
+ * (`up(db) { return query(db) }`, `up: (db) => db.exec(...)`). The scan's own project is in memory
+ * with no libraries, so such a function is checked in a second project on the real files, with the
+ * project's tsconfig (its `paths`, its `lib`), created the first time it is needed: a folder of
+ * ordinary migrations never pays for it.
+ */
+interface ReturnTypeChecker {
+  /**
+   * Whether the function at `fn`'s position in the migration `absolutePath` (whose analysed text is
+   * `text`) returns a thenable. A return type the checker cannot resolve (`any`, `unknown`, an error)
+   * is not a thenable.
+   */
+  returnsThenable(absolutePath: string, text: string, fn: Node): boolean;
+}
+
+/** A checker for the migrations of the project at `projectRoot`. */
+function createReturnTypeChecker(projectRoot: string): ReturnTypeChecker {
+  let project: Project | null = null;
+  const open = (): Project => {
+    const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
+    project ??= existsSync(tsConfigFilePath)
+      ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true, skipLibCheck: true } })
+      : new Project({
+          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
+        });
+    return project;
+  };
+  return {
+    returnsThenable(absolutePath, text, fn) {
+      try {
+        const sourceFile = open().createSourceFile(absolutePath, text, { overwrite: true });
+        const twin = sourceFile.getDescendantAtStartWithWidth(fn.getStart(), fn.getWidth());
+        const signature = twin ? twin.getType().getCallSignatures()[0] : undefined;
+        return signature !== undefined && isThenable(signature.getReturnType(), twin!);
+      } catch {
+        // A project the checker cannot load (a broken tsconfig) tells us nothing; the syntax said sync.
+        return false;
+      }
+    },
+  };
+}
+
+/** A type with a callable `then`, or a union one of whose members has one. */
+function isThenable(type: Type, at: Node): boolean {
+  if (type.isAny() || type.isUnknown()) return false;
+  if (type.isUnion()) return type.getUnionTypes().some((member) => isThenable(member, at));
+  const then = type.getProperty("then");
+  return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
+}
+
+/** How relative imports end, following the project's TypeScript module resolution. */
+export type ImportExtension = ".js" | ".ts";
+
+/**
+ * The ending of the registry's relative imports of TypeScript migrations, from `tsconfig.json`
+ * (following `extends`) in `projectRoot`. `.js` works under every resolution TypeScript offers
+ * (node16/nodenext, bundler, node10, CommonJS): TypeScript maps it to the `.ts` source, tsc's output
+ * runs under Node as it is, and bundlers (esbuild, Vite, Rollup's TypeScript plugin, Bun) map it back
+ * too. An extensionless specifier, which bundler resolution would also accept, fails under Node
+ * once tsc has compiled it (ERR_MODULE_NOT_FOUND). The one exception is a project that imports `.ts`
+ * files directly (`allowImportingTsExtensions`, whose sources run as they are, or
+ * `rewriteRelativeImportExtensions`, whose emit rewrites them to `.js`): there `.ts` is what works.
+ */
+export function resolveImportExtension(projectRoot: string): ImportExtension {
+  const tsconfigPath = path.join(projectRoot, "tsconfig.json");
+  if (!existsSync(tsconfigPath)) return ".js";
+  const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
+  if (read.error) return ".js";
+  const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
+  return options.allowImportingTsExtensions || options.rewriteRelativeImportExtensions ? ".ts" : ".js";
 }

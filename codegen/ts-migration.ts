@@ -6,8 +6,8 @@
  */
 import { Node, SyntaxKind, ts, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
-import { entrySpecifier, isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
-import { describeForeignDefineMigration, findForeignDefineMigration } from "./define-migration-source.js";
+import { findNulByte } from "../src/shared/source-text.js";
+import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import type { Problem, ProblemCode } from "./problems.js";
 
 /** What a well-formed TypeScript migration declares. */
@@ -211,16 +211,8 @@ function reportForeignKeysPragmas(sourceFile: SourceFile, properties: ReadonlyAr
  * and in diffs, and the one character the canonical forms use as a separator; `\0` says the same.
  */
 export function findRawNul(text: string, file: string): Problem | null {
-  const nul = text.indexOf("\0");
-  if (nul === -1) return null;
-  const before = text.slice(0, nul);
-  return {
-    code: "TS_NUL_BYTE",
-    file,
-    line: before.split("\n").length,
-    column: nul - before.lastIndexOf("\n"),
-    message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it",
-  };
+  const at = findNulByte(text);
+  return at && { code: "TS_NUL_BYTE", file, ...at, message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it" };
 }
 
 /** Checks one direction's function; returns whether it is async. */
@@ -653,4 +645,51 @@ function nodeDetail(node: ts.Node): string | null {
   if (ts.isExportAssignment(node)) return node.isExportEquals ? "=" : null;
   if (ts.isImportTypeNode(node)) return node.isTypeOf ? "typeof" : null;
   return null;
+}
+
+/**
+ * Where a migration may take `defineMigration` from. Codegen reads the call without running it, so
+ * it must be the function whose rules codegen checks: the root entry's (`db` generic) or a driver
+ * entry's (`db` typed as that driver's connection). Anything else of that name could do anything.
+ * These are the package entries that export `defineMigration`; `test/codegen-define-migration.test.ts` holds this
+ * to package.json's `exports`. The same entries under the package's next name are accepted too.
+ */
+export const DEFINE_MIGRATION_SOURCES: readonly string[] = [entrySpecifier(null), ...DRIVER_ENTRIES.map(entrySpecifier)];
+
+/** An import that binds the name `defineMigration` to something other than a stepwise entry's `defineMigration`. */
+interface ForeignDefineMigration {
+  /** The node to report at: the module specifier, or the imported name when that is what is wrong. */
+  readonly node: Node;
+  readonly source: string;
+  /** The name the module exports under, when the import renames it (`x as defineMigration`); `default` for a default import. */
+  readonly importedName: string;
+}
+
+/**
+ * The import that binds `defineMigration` in `sourceFile` wrongly, or `null` when it comes from a
+ * stepwise entry or is not imported at all (a file that declares its own is read as before).
+ */
+function findForeignDefineMigration(sourceFile: SourceFile): ForeignDefineMigration | null {
+  for (const declaration of sourceFile.getImportDeclarations()) {
+    const source = declaration.getModuleSpecifierValue();
+    const bindings: { node: Node; importedName: string }[] = [];
+    const defaultImport = declaration.getDefaultImport();
+    if (defaultImport?.getText() === "defineMigration") bindings.push({ node: defaultImport, importedName: "default" });
+    for (const specifier of declaration.getNamedImports()) {
+      if ((specifier.getAliasNode()?.getText() ?? specifier.getName()) === "defineMigration") bindings.push({ node: specifier, importedName: specifier.getName() });
+    }
+    for (const binding of bindings) {
+      if (!isDefineMigrationSource(source)) return { node: declaration.getModuleSpecifier(), source, importedName: binding.importedName };
+      if (binding.importedName !== "defineMigration") return { node: binding.node, source, importedName: binding.importedName };
+    }
+  }
+  return null;
+}
+
+/** The fix, for the problem's message. */
+function describeForeignDefineMigration(found: ForeignDefineMigration): string {
+  const what = found.importedName === "defineMigration" ? `defineMigration is imported from "${found.source}"` : `"${found.importedName}" of "${found.source}" is imported as defineMigration`;
+  return `${what}, so codegen cannot know what the call does; write import { defineMigration } from "${DEFINE_MIGRATION_SOURCES[0]}" (or from your driver's entry: ${DEFINE_MIGRATION_SOURCES.slice(1)
+    .map((s) => `"${s}"`)
+    .join(", ")})`;
 }

@@ -5,7 +5,7 @@
  * names every place the CLI looked and what each held (`searched` in `--json`). An option that takes
  * one value refuses two different ones: commander would keep the last silently, and a script that
  * appends `--db` or `--driver` would act on another database than the one it named first. The bin's
- * settings are read by `runtimeConfig` (codegen/runtime-config.ts), handed to the in-process CLI as
+ * settings are read by `runtimeConfig` (codegen/config.ts), handed to the in-process CLI as
  * the bin does; `gen` runs through the bin itself.
  */
 import assert from "node:assert/strict";
@@ -14,8 +14,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { readConfig, resolveSettings } from "../codegen/config.js";
-import { runtimeConfig } from "../codegen/runtime-config.js";
+import { readConfig, resolveSettings, runtimeConfig } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { createCli } from "../src/cli/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";

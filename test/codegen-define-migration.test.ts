@@ -15,7 +15,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { Project } from "ts-morph";
-import { DEFINE_MIGRATION_SOURCES } from "../codegen/define-migration-source.js";
+import { DEFINE_MIGRATION_SOURCES } from "../codegen/ts-migration.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { DRIVERS, availableDrivers, unloadableReason } from "./support/driver-matrix.js";
 import { createTestProject, repoRoot } from "./support/project.js";

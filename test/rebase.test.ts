@@ -9,7 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
 import { applyRebase, planRebase } from "../codegen/rebase.js";
-import type { RenameFileSystem } from "../codegen/rename-files.js";
+import type { RenameFileSystem } from "../codegen/rebase.js";
 import { writeFileAtomic } from "../codegen/write-file.js";
 import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 import { parseProblemLines } from "./support/problem-lines.js";

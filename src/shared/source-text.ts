@@ -98,3 +98,14 @@ function firstInvalidUtf8Byte(bytes: Uint8Array): number {
   }
   return bytes.length;
 }
+
+/**
+ * Where the first raw NUL byte is (1-based line and column), or `null`: SQLite stops reading a
+ * statement there and PostgreSQL refuses it, so `gen` reports one in either kind of migration.
+ */
+export function findNulByte(text: string): { line: number; column: number } | null {
+  const nul = text.indexOf("\0");
+  if (nul === -1) return null;
+  const before = text.slice(0, nul);
+  return { line: before.split("\n").length, column: nul - before.lastIndexOf("\n") };
+}

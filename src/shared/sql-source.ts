@@ -12,9 +12,9 @@
  */
 import type { SqlDialect } from "./sql-dialect.js";
 import { canonicalizeSql, checksumSqlMigration } from "./checksum.js";
-import { findClientCommandProblems } from "./postgres-client-commands.js";
 import { classifyComment, type MarkerComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
-import { findTransactionProblems } from "./sql-transaction-checks.js";
+import { findClientCommandProblems, findTransactionProblems } from "./sql-statement-checks.js";
+import { findNulByte } from "./source-text.js";
 import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
 
 /** A problem found in a SQL migration, positioned for `file:line:col` output (1-based). */
@@ -292,13 +292,12 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
 
 /** Reports a NUL byte: SQLite stops reading a statement there, so whatever follows would be hashed but never run. */
 function reportNulByte(text: string, dialect: SqlDialect, report: Report): void {
-  const nul = text.indexOf("\0");
-  if (nul === -1) return;
-  const before = text.slice(0, nul);
+  const at = findNulByte(text);
+  if (at === null) return;
   report(
     "SQL_NUL_BYTE",
-    before.split("\n").length,
-    nul - before.lastIndexOf("\n"),
+    at.line,
+    at.column,
     dialect === "postgres"
       ? "a NUL byte: PostgreSQL refuses it in a query, so this migration could never run; delete it"
       : "a NUL byte: SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
