@@ -10,7 +10,7 @@
  *   node_modules/.bin/bun test test/no-op-start.test.ts
  */
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
@@ -131,26 +131,3 @@ test("an app importing migrate and MigrationManager from any driver entry import
   }
 });
 
-/** Every TypeScript file under `dir`, recursively, repo-relative. */
-function sourceFiles(dir: string): string[] {
-  return readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((item) =>
-    item.isDirectory() ? sourceFiles(path.join(dir, item.name)) : item.name.endsWith(".ts") ? [path.join(dir, item.name)] : [],
-  );
-}
-
-test("the code an app bundles is ASCII, comments included: one other character makes Node 20 read the whole bundle as UTF-16", () => {
-  // Before V8 12 (Node 22), a source with any character past ASCII is decoded from UTF-8 into a
-  // two-byte string and scanned as such: on the bench's better-sqlite3 app (1,000 migrations, Node
-  // 20), two ellipses (U+2026) in comments esbuild keeps cost 17 million of the 310 million
-  // instructions of a start (callgrind). Bundlers keep some comments, and some keep strings as they
-  // are, so every file an app can bundle holds ASCII only; a message that prints another character
-  // writes it as a \u escape.
-  const files = ["src/core", "src/drivers", "src/entries", "src/safety"].flatMap(sourceFiles).concat("src/index.ts");
-  assert.ok(files.length > 100, `expected the runtime's files, found ${files.length}`);
-  const offending = files.flatMap((file) =>
-    readFileSync(path.join(repoRoot, file), "utf8")
-      .split("\n")
-      .flatMap((line, index) => (/[^\x00-\x7f]/.test(line) ? [`${file}:${index + 1}: ${line.trim().slice(0, 80)}`] : [])),
-  );
-  assert.deepEqual(offending, []);
-});
