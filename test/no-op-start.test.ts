@@ -130,4 +130,3 @@ test("an app importing migrate and MigrationManager from any driver entry import
     assert.deepEqual(costly, [], `${entry} imports ${costly.join(", ")} at module load`);
   }
 });
-
