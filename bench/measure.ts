@@ -6,7 +6,8 @@
  * look fast.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -112,13 +113,13 @@ async function measure(workload: Workload, rounds: number, progress: (message: s
   return { dialect: workload.dialect, size: n, rounds, sides };
 }
 
-/** Writes the workload for `dialect` at N = `size`, measures every side on it, and deletes it. */
+/** Writes the workload for `dialect` at N = `size` into a temp folder, measures every side on it, and deletes it. */
 export async function benchDialect(dialect: Dialect, size: number, rounds: number, progress?: (message: string) => void): Promise<Measured> {
   progress?.(`[${dialect}, N = ${size}] writing the workload, gen, compiling the sides`);
-  const workload = await createWorkload(dialect, size);
+  const root = mkdtempSync(path.join(tmpdir(), `stepwise-bench-${dialect}-${size}-`));
   try {
-    return await measure(workload, rounds, progress);
+    return await measure(await createWorkload(dialect, size, root), rounds, progress);
   } finally {
-    rmSync(workload.root, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }

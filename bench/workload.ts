@@ -4,8 +4,7 @@
  * with the side programs compiled next to it (`bench/sides/<dialect>/<side>.ts`, one file each).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -63,9 +62,8 @@ function migrationSql(dialect: Dialect, version: number): { up: string; down: st
   return { up: `CREATE TABLE ${table} (${columns});\nCREATE INDEX idx_${table}_name ON ${table} (name);`, down: `DROP INDEX idx_${table}_name;\nDROP TABLE ${table};` };
 }
 
-/** Writes the workload into a new temp folder: stepwise's migrations and registry, the peers' formats, the side programs. */
-export async function createWorkload(dialect: Dialect, size: number, parentDir: string = tmpdir()): Promise<Workload> {
-  const root = mkdtempSync(path.join(parentDir, `stepwise-bench-${dialect}-${size}-`));
+/** Writes the workload into `root`: stepwise's migrations and registry, the peers' formats, the side programs. */
+export async function createWorkload(dialect: Dialect, size: number, root: string): Promise<Workload> {
   const width = Math.max(4, String(size).length);
   const migrations = Array.from({ length: size }, (_, index) => ({
     version: index + 1,
