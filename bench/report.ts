@@ -12,7 +12,7 @@ const FIGURES: readonly [Figure, string][] = [
 ];
 
 /** Within this of the hand-written loop (ratio of medians). */
-export const HAND_LOOP_LIMIT = 1.25;
+const HAND_LOOP_LIMIT = 1.25;
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,7 +31,7 @@ function label(side: SideSamples): string {
 }
 
 /** stepwise's median over `side`'s, per figure; absent where the side has no figure. */
-export function ratios(result: Measured, side: SideSamples): Partial<Record<Figure, number>> {
+function ratios(result: Measured, side: SideSamples): Partial<Record<Figure, number>> {
   const stepwise = result.sides[0]!;
   return Object.fromEntries(FIGURES.filter(([figure]) => side[figure].length > 0).map(([figure]) => [figure, medianMs(stepwise[figure]) / medianMs(side[figure])]));
 }
@@ -65,7 +65,7 @@ export function renderMeasured(result: Measured): string {
 }
 
 /** Per figure: within {@link HAND_LOOP_LIMIT} of the hand loop, and ahead of every peer (the worst ratio named). */
-export function verdicts(result: Measured): string[] {
+function verdicts(result: Measured): string[] {
   const hand = ratios(
     result,
     result.sides.find((side) => side.id === "hand")!,
