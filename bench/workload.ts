@@ -1,129 +1,137 @@
 /**
- * The benchmark's workload: a real project folder with N migrations, each creating a table with a few
- * columns and an index, its down dropping them. Every tenth migration is TypeScript, so the registry
- * exercises both kinds; the rest are SQL, as most schema changes are.
- *
- * The same SQL text is returned as data, so the raw better-sqlite3 baseline runs exactly what the
- * migrations run.
+ * The workload every side runs: N migrations, each creating a table of five columns and an index, its
+ * down dropping both. Written once per dialect and N into a temp project, in each tool's own format,
+ * with the side programs compiled next to it (`bench/sides/<dialect>/<side>.ts`, one file each).
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { build, type Plugin } from "esbuild";
 
 /** The repository root, found from this file. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** One migration of the workload, as the raw baseline needs it. */
-export interface WorkloadMigration {
-  readonly version: number;
-  readonly name: string;
-  readonly kind: "sql" | "ts";
-  readonly upSql: string;
-  readonly downSql: string;
+export type Dialect = "sqlite" | "pg";
+
+/** One side: a program in `bench/sides/<dialect>/<id>.ts`; a peer's id is its npm package. */
+export interface Side {
+  readonly id: string;
+  readonly transactions: string;
+  /** False where the tool has no down migrations. */
+  readonly rollsBack: boolean;
 }
 
-/** A generated project: where things are, and what the migrations do. */
+const side = (id: string, transactions: string, rollsBack = true): Side => ({ id, transactions, rollsBack });
+
+/** Every side, stepwise first, then the hand-written loop, then the peers. */
+export const SIDES: Readonly<Record<Dialect, readonly Side[]>> = {
+  sqlite: [
+    side("stepwise", "one per migration"),
+    side("hand", "one per migration"),
+    side("umzug", "one per migration"),
+    side("kysely", "none (Kysely runs none on SQLite)"),
+    side("knex", "one for the run"),
+    side("drizzle-orm", "one for the run", false),
+  ],
+  pg: [
+    side("stepwise", "one per migration"),
+    side("hand", "one per migration"),
+    side("node-pg-migrate", "one per migration"),
+    side("kysely", "one for the run"),
+    side("knex", "one for the run"),
+    side("drizzle-orm", "one for the run", false),
+  ],
+};
+
+/** A written workload: its folder (the side programs' working directory) and each side's program. */
 export interface Workload {
+  readonly dialect: Dialect;
   readonly size: number;
   readonly root: string;
-  readonly migrationsDir: string;
-  readonly registryFile: string;
-  /** The app that imports the registry, opens the database and calls `migrate()`. */
-  readonly appEntry: string;
-  /** The floor: opens the database and runs one SELECT, importing nothing of stepwise. */
-  readonly floorEntry: string;
-  /** The floor plus importing the registry, to isolate what loading the registry costs. */
-  readonly registryOnlyEntry: string;
-  readonly migrations: readonly WorkloadMigration[];
+  readonly program: (side: Side) => string;
 }
 
-/** How often a migration is TypeScript rather than SQL. */
-export const TS_MIGRATION_EVERY = 10;
-
-/** The pragmas both stepwise and the raw baseline run with: what a typical app sets. */
-export const CONNECTION_PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"] as const;
-
-/** The SQL of migration `version`; every `tsEvery`-th migration is TypeScript (1: all of them). */
-export function describeWorkloadMigration(version: number, tsEvery: number = TS_MIGRATION_EVERY): WorkloadMigration {
+/** The SQL of migration `version`, in `dialect`. */
+function migrationSql(dialect: Dialect, version: number): { up: string; down: string } {
   const table = `bench_table_${version}`;
-  return {
-    version,
-    name: `create_bench_table_${version}`,
-    kind: version % tsEvery === 0 ? "ts" : "sql",
-    upSql:
-      `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount INTEGER NOT NULL DEFAULT 0, ` +
-      `note TEXT, created_at TEXT NOT NULL);\nCREATE INDEX idx_${table}_name ON ${table} (name);`,
-    downSql: `DROP INDEX idx_${table}_name;\nDROP TABLE ${table};`,
+  const columns =
+    dialect === "sqlite"
+      ? "id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount INTEGER NOT NULL DEFAULT 0, note TEXT, created_at TEXT NOT NULL"
+      : "id bigint PRIMARY KEY, name text NOT NULL, amount integer NOT NULL DEFAULT 0, note text, created_at timestamptz NOT NULL";
+  return { up: `CREATE TABLE ${table} (${columns});\nCREATE INDEX idx_${table}_name ON ${table} (name);`, down: `DROP INDEX idx_${table}_name;\nDROP TABLE ${table};` };
+}
+
+/** Writes the workload into `root`: stepwise's migrations and registry, the peers' formats, the side programs. */
+export async function createWorkload(dialect: Dialect, size: number, root: string): Promise<Workload> {
+  const width = Math.max(4, String(size).length);
+  const migrations = Array.from({ length: size }, (_, index) => ({
+    version: index + 1,
+    name: `${String(index + 1).padStart(width, "0")}_create_bench_table_${index + 1}`,
+    ...migrationSql(dialect, index + 1),
+  }));
+  const write = (file: string, text: string) => {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
   };
+  write("package.json", JSON.stringify({ name: "stepwise-bench-app", private: true, type: "module" }));
+  write("tsconfig.json", JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, skipLibCheck: true } }));
+  write("migrations.js", `export const migrations = ${JSON.stringify(migrations)};\n`);
+  const journal = { version: "7", dialect: dialect === "sqlite" ? "sqlite" : "postgresql", entries: [] as object[] };
+  for (const [index, migration] of migrations.entries()) {
+    write(`migrations/${migration.name}.sql`, `-- migrate:up\n${migration.up}\n-- migrate:down\n${migration.down}\n`);
+    if (dialect === "pg") write(`node-pg-migrate/${migration.name}.sql`, `-- Up Migration\n${migration.up}\n-- Down Migration\n${migration.down}\n`);
+    write(`drizzle/${migration.name}.sql`, migration.up.replaceAll(";\n", ";\n--> statement-breakpoint\n"));
+    journal.entries.push({ idx: index, version: "7", when: 1_700_000_000_000 + index, tag: migration.name, breakpoints: true });
+  }
+  write("drizzle/meta/_journal.json", JSON.stringify(journal));
+  const gen = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(repoRoot, "codegen", "bin.ts"), "gen", "--dialect", dialect === "sqlite" ? "sqlite" : "postgres"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  if (gen.status !== 0) throw new Error(`stepwise gen failed in ${root}:\n${gen.stderr}`);
+  await installPackages(root);
+  const sidesDir = path.join(repoRoot, "bench", "sides", dialect);
+  await build({
+    entryPoints: SIDES[dialect].map((side) => ({ in: path.join(sidesDir, `${side.id}.ts`), out: side.id })),
+    outdir: path.join(root, "app"),
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    plugins: [workloadModules(root)],
+    logLevel: "error",
+  });
+  return { dialect, size, root, program: (side) => path.join(root, "app", `${side.id}.mjs`) };
+}
+
+/** Resolves `workload:registry` and `workload:migrations` (bench/sides/workload.d.ts) to this workload's files. */
+function workloadModules(root: string): Plugin {
+  const files: Record<string, string> = { "workload:registry": path.join(root, "generated", "registry.ts"), "workload:migrations": path.join(root, "migrations.js") };
+  return { name: "workload", setup: (plugin) => plugin.onResolve({ filter: /^workload:/ }, (args) => ({ path: files[args.path]! })) };
 }
 
 /**
- * Writes a project with `size` migrations into a new temp folder (under `parentDir` when given): the
- * migrations, package.json, tsconfig, a `node_modules/stepwise-migrate` that points at this repo's source, a
- * link to this repo's driver libraries, and the start-up programs. The registry is not generated.
- * With `tsEvery` 1 every migration is TypeScript: the registry of an app that writes only those.
+ * The workload's `node_modules`, as an app's install has it: stepwise-migrate compiled to JavaScript
+ * file by file (as `npm run build` does) under the package's own `exports`, and the peers and drivers
+ * linked from this repo's.
  */
-export function createWorkload(size: number, parentDir: string = tmpdir(), tsEvery: number = TS_MIGRATION_EVERY): Workload {
-  const root = mkdtempSync(path.join(parentDir, `stepwise-bench-${size}${tsEvery === 1 ? "-ts" : ""}-`));
-  const migrationsDir = path.join(root, "migrations");
-  mkdirSync(migrationsDir, { recursive: true });
-  const width = Math.max(3, String(size).length);
-  const migrations: WorkloadMigration[] = [];
-  for (let version = 1; version <= size; version++) {
-    const migration = describeWorkloadMigration(version, tsEvery);
-    migrations.push(migration);
-    const base = `${String(version).padStart(width, "0")}_${migration.name}`;
-    if (migration.kind === "sql") {
-      writeFileSync(path.join(migrationsDir, `${base}.sql`), `-- description: Bench table ${version}\n-- migrate:up\n${migration.upSql}\n-- migrate:down\n${migration.downSql}\n`);
-    } else {
-      writeFileSync(
-        path.join(migrationsDir, `${base}.ts`),
-        `import { defineMigration } from "stepwise-migrate";\n\n` +
-          `export default defineMigration({\n  description: "Bench table ${version}",\n` +
-          `  up(db) {\n    db.exec(${JSON.stringify(migration.upSql)});\n  },\n` +
-          `  down(db) {\n    db.exec(${JSON.stringify(migration.downSql)});\n  },\n});\n`,
-      );
-    }
-  }
-
-  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "stepwise-bench-app", private: true, type: "module" }, null, 2));
-  writeFileSync(
-    path.join(root, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, skipLibCheck: true } }, null, 2),
-  );
+async function installPackages(root: string): Promise<void> {
   const modules = path.join(root, "node_modules");
-  const stub = path.join(modules, "stepwise-migrate");
-  mkdirSync(stub, { recursive: true });
-  const entries = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js"];
-  const exports = Object.fromEntries([[".", "./index.ts"], ...entries.map((entry) => [`./${entry}`, `./${entry}.ts`])]);
-  writeFileSync(path.join(stub, "package.json"), JSON.stringify({ name: "stepwise-migrate", type: "module", exports }));
-  // The sources through a link, so the specifier is a plain "./src/index.ts" that esbuild and tsx both
-  // follow: a file URL is tsx's alone, and a path up to the repo breaks on a "#" or "%" in its name.
-  symlinkSync(path.join(repoRoot, "src"), path.join(stub, "src"), "dir");
-  writeFileSync(path.join(stub, "index.ts"), `export * from "./src/index.ts";\n`);
-  for (const entry of entries) writeFileSync(path.join(stub, `${entry}.ts`), `export * from "./src/entries/${entry}.ts";\n`);
-  for (const library of ["better-sqlite3", "libsql", "sql.js"]) symlinkSync(path.join(repoRoot, "node_modules", library), path.join(modules, library), "dir");
-
-  const pragmas = CONNECTION_PRAGMAS.map((pragma) => `db.pragma(${JSON.stringify(pragma)});`).join("\n");
-  const appEntry = path.join(root, "src", "app.ts");
-  const floorEntry = path.join(root, "src", "floor.ts");
-  const registryOnlyEntry = path.join(root, "src", "registry-only.ts");
-  mkdirSync(path.dirname(appEntry), { recursive: true });
-  writeFileSync(
-    appEntry,
-    `import Database from "better-sqlite3";\nimport { migrate } from "stepwise-migrate/better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
-      `const db = new Database(process.argv[2]!);\n${pragmas}\nmigrate(db, migrations);\ndb.close();\n`,
-  );
-  writeFileSync(
-    floorEntry,
-    `import Database from "better-sqlite3";\n\n` + `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\ndb.close();\n`,
-  );
-  writeFileSync(
-    registryOnlyEntry,
-    `import Database from "better-sqlite3";\nimport { migrations } from "../generated/registry.js";\n\n` +
-      `const db = new Database(process.argv[2]!);\n${pragmas}\ndb.prepare("SELECT version, checksum FROM schema_migrations").all();\n` +
-      `if (migrations.length !== ${size}) throw new Error("wrong registry");\ndb.close();\n`,
-  );
-  return { size, root, migrationsDir, registryFile: path.join(root, "generated", "registry.ts"), appEntry, floorEntry, registryOnlyEntry, migrations };
+  const ours = path.join(modules, "stepwise-migrate");
+  const sources = (readdirSync(path.join(repoRoot, "src"), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts"));
+  await build({
+    entryPoints: sources.map((file) => path.join(repoRoot, "src", file)),
+    outbase: path.join(repoRoot, "src"),
+    outdir: path.join(ours, "dist", "src"),
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "error",
+  });
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; type: string; exports: unknown };
+  writeFileSync(path.join(ours, "package.json"), JSON.stringify({ name: manifest.name, type: manifest.type, exports: manifest.exports }));
+  for (const name of ["better-sqlite3", "pg", "umzug", "kysely", "knex", "drizzle-orm", "node-pg-migrate"]) symlinkSync(path.join(repoRoot, "node_modules", name), path.join(modules, name), "dir");
 }
