@@ -18,7 +18,6 @@ import {
   type FileKind,
   type FileWriteStep,
   type ForeignBackupReason,
-  type ForeignKeyRebuildHint,
   type ForeignKeyViolation,
   type HistoryRowOperation,
   type HistoryRowProblem,
@@ -29,6 +28,7 @@ import {
   type MigrationOwnerInfo,
   type RegistryProblem,
   type SqlLocation,
+  type StepwiseErrorDetails,
 } from "./errors.js";
 
 /** A driver's reading of a library error (the shape of `ErrorClassification`). */
@@ -277,19 +277,7 @@ export function invalidTargetError(target: number, message: string | Text) {
 }
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
-export function migrationFailedError(
-  fields: Run & {
-    cause: unknown;
-    rolledBack: boolean;
-    backupPath?: string | null;
-    foreignKeyRebuild?: ForeignKeyRebuildHint | null;
-    location?: SqlLocation | null;
-    detail?: string | null;
-    hint?: string | null;
-    invalidIndexes?: readonly InvalidIndex[];
-    notes?: string;
-  },
-): StepwiseError<"MIGRATION_FAILED"> {
+export function migrationFailedError(fields: Run & Partial<StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
   const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild = null, location = null, detail = null, hint = null, invalidIndexes = [] } = fields;
   const refs = foreignKeyRebuild?.referencedBy ?? [];
   const rebuild = foreignKeyRebuild
@@ -669,18 +657,9 @@ export function backupDiskFullError(fields: { directory: string; path: string; s
 }
 
 /** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
-export function backupFolderUnwritableError(
-  directory: string,
-  systemCode: string,
-  cause: unknown,
-  remedy: string | Text = text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`,
-) {
-  return new StepwiseError(
-    "BACKUP_FOLDER_UNWRITABLE",
-    text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
-    { directory, systemCode },
-    { cause },
-  );
+export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
+  const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
+  return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
 }
 
 /** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
