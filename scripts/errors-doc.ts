@@ -1,50 +1,44 @@
 /**
- * `npm run docs:errors`: writes docs/errors.md from the error definitions, so the page cannot drift
- * from the code. `npm run docs:errors -- --check` writes nothing and exits 1 when the page is stale.
+ * `npm run docs:errors`: writes docs/errors.md from the error definitions, so the page cannot drift from the code.
+ * `npm run docs:errors -- --check` writes nothing and exits 1 when the page is stale.
  *
- * What it reads, all with the TypeScript compiler's parser:
- * - the codes: the members of the unions `StepwiseErrorCode` (src/core/errors.ts), `ProblemCode`
- *   (codegen/problems.ts) and `SqlSourceProblemCode` (src/shared/sql-source.ts);
- * - what each means and its fix: the doc comment written above the member (`Fix:` starts the fix),
- *   and the group it belongs to: the last `// Group: <title>` line above it;
- * - the facts it carries: the fields of its member of `StepwiseErrorDetails` (src/core/errors.ts);
- * - the CLI's exit code: 2 for the codes in `USAGE_EXIT_CODES` (src/cli/report-error.ts), else 1.
- *
- * A code without a comment, or a comment without `Fix:`, is an error: the page is never written with
- * a hole in it.
+ * It reads, with the TypeScript parser: the runtime's codes as the members of `StepwiseErrorDetails` (src/core/errors.ts),
+ * each with its details fields; gen's as the members of the unions `SqlSourceProblemCode` (src/shared/sql-source.ts) and
+ * `ProblemCode` (codegen/problems.ts); for each code the doc comment above it (what it means, then `Fix:` and the fix) and
+ * the last `// Group: <title>` line above it; and the codes the CLI exits 2 for (`USAGE_EXIT_CODES`, src/cli/report-error.ts).
+ * A code without a comment, or a comment without `Fix:`, fails: the page is never written with a hole in it.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-/** Where the codes of one kind are defined. */
-interface CodeUnion {
-  readonly file: string;
-  readonly typeName: string;
-}
-
-/** The runtime's errors, then gen's problems; a code listed twice in one kind is documented once. */
-const ERROR_UNIONS: readonly CodeUnion[] = [{ file: "src/core/errors.ts", typeName: "StepwiseErrorCode" }];
-const PROBLEM_UNIONS: readonly CodeUnion[] = [
-  { file: "src/shared/sql-source.ts", typeName: "SqlSourceProblemCode" },
-  { file: "codegen/problems.ts", typeName: "ProblemCode" },
+/** Where the codes of one kind are defined: an interface keyed by code, or a union of code literals. */
+type CodeSource = readonly [file: string, typeName: string];
+const ERROR_SOURCES: readonly CodeSource[] = [["src/core/errors.ts", "StepwiseErrorDetails"]];
+const PROBLEM_SOURCES: readonly CodeSource[] = [
+  ["src/shared/sql-source.ts", "SqlSourceProblemCode"],
+  ["codegen/problems.ts", "ProblemCode"],
 ];
 
-/** One code as its union defines it. */
+/** One code as its source defines it. */
 export interface CodeDefinition {
   readonly code: string;
-  /** The union's file, repo-relative. */
+  /** The defining file, repo-relative. */
   readonly file: string;
   readonly group: string | null;
   readonly meaning: string;
   readonly fix: string;
+  /** For a runtime error: the fields of its `details`. */
+  readonly fields?: readonly string[];
 }
+
+type Undocumented = { code: string; file: string; missing: "comment" | "fix" };
 
 /** A code whose definition has no comment, or whose comment names no fix. */
 export class UndocumentedCodeError extends Error {
-  constructor(readonly codes: readonly { code: string; file: string; missing: "comment" | "fix" }[]) {
-    super(`Every code needs a doc comment above its union member, ending in "Fix: ...":\n${codes.map((c) => `  ${c.file}: ${c.code} (no ${c.missing})`).join("\n")}`);
+  constructor(readonly codes: readonly Undocumented[]) {
+    super(`Every code needs a doc comment above it, ending in "Fix: ...":\n${codes.map((c) => `  ${c.file}: ${c.code} (no ${c.missing})`).join("\n")}`);
     this.name = "UndocumentedCodeError";
   }
 }
@@ -55,8 +49,10 @@ function parse(root: string, file: string): ts.SourceFile {
 
 /** The text of a `/** … *\/` comment, without its stars, paragraphs kept. */
 function commentText(raw: string): string {
-  const body = raw.replace(/^\/\*\*/, "").replace(/\*\/$/, "");
-  const lines = body.split("\n").map((line) => line.replace(/^\s*\* ?/, "").trimEnd());
+  const lines = raw
+    .replace(/^\/\*\*|\*\/$/g, "")
+    .split("\n")
+    .map((line) => line.replace(/^\s*\* ?/, "").trimEnd());
   return lines
     .join("\n")
     .split(/\n\s*\n/)
@@ -65,75 +61,57 @@ function commentText(raw: string): string {
     .join("\n\n");
 }
 
-/** The members of `union`, each with the comments written between it and the member before. */
-function readUnion(root: string, union: CodeUnion, undocumented: { code: string; file: string; missing: "comment" | "fix" }[]): CodeDefinition[] {
-  const source = parse(root, union.file);
-  const alias = source.statements.find((statement): statement is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(statement) && statement.name.text === union.typeName);
-  if (!alias || !ts.isUnionTypeNode(alias.type)) throw new Error(`${union.file} has no union type ${union.typeName}`);
+/** The property names of the first type literals inside `type` (each variant of a union once, in order). */
+function fieldsOf(type: ts.Node): string[] {
+  const names: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (!ts.isTypeLiteralNode(node)) return ts.forEachChild(node, visit);
+    for (const field of node.members) if (field.name && ts.isIdentifier(field.name) && !names.includes(field.name.text)) names.push(field.name.text);
+  };
+  visit(type);
+  return names;
+}
+
+/** Each code of one source, with the comments written between it and the member before. */
+function readSource(root: string, [file, typeName]: CodeSource, undocumented: Undocumented[]): CodeDefinition[] {
+  const source = parse(root, file);
+  const declaration = source.statements.find(
+    (node): node is ts.InterfaceDeclaration | ts.TypeAliasDeclaration => (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) && node.name.text === typeName,
+  );
+  const members = declaration && ts.isInterfaceDeclaration(declaration) ? declaration.members : declaration && ts.isUnionTypeNode(declaration.type) ? declaration.type.types : null;
+  if (!members) throw new Error(`${file} has no interface or union ${typeName}`);
   const text = source.getFullText();
   const definitions: CodeDefinition[] = [];
   let group: string | null = null;
-  let previousEnd = alias.type.pos;
-  for (const member of alias.type.types) {
+  let previousEnd = members.pos;
+  for (const member of members) {
     const between = text.slice(previousEnd, member.getStart(source));
     previousEnd = member.end;
     for (const match of between.matchAll(/\/\/ Group: (.+)/g)) group = match[1]!.trim();
-    // A member naming another union (`SqlSourceProblemCode`) brings that union's own definitions.
-    if (!ts.isLiteralTypeNode(member) || !ts.isStringLiteral(member.literal)) continue;
-    const code = member.literal.text;
-    const docs = [...between.matchAll(/\/\*\*[\s\S]*?\*\//g)];
-    const doc = docs.length > 0 ? commentText(docs[docs.length - 1]![0]) : "";
+    // A union member naming another union (`SqlSourceProblemCode`) brings that union's own definitions.
+    const code = ts.isPropertySignature(member) ? member.name.getText(source) : ts.isLiteralTypeNode(member) && ts.isStringLiteral(member.literal) ? member.literal.text : null;
+    if (code === null) continue;
+    const doc = commentText([...between.matchAll(/\/\*\*[\s\S]*?\*\//g)].pop()?.[0] ?? "");
     const fixAt = doc.search(/(^|\s)Fix: /);
-    if (doc === "") undocumented.push({ code, file: union.file, missing: "comment" });
-    else if (fixAt < 0) undocumented.push({ code, file: union.file, missing: "fix" });
+    if (doc === "" || fixAt < 0) undocumented.push({ code, file, missing: doc === "" ? "comment" : "fix" });
     const meaning = fixAt < 0 ? doc : doc.slice(0, fixAt).trim();
-    const fix =
-      fixAt < 0
-        ? ""
-        : doc
-            .slice(fixAt)
-            .trim()
-            .replace(/^Fix: /, "");
-    definitions.push({ code, file: union.file, group, meaning, fix });
+    const fix = fixAt < 0 ? "" : doc.slice(fixAt).trim().slice("Fix: ".length);
+    definitions.push({ code, file, group, meaning, fix, ...(ts.isPropertySignature(member) && member.type ? { fields: fieldsOf(member.type) } : {}) });
   }
   return definitions;
 }
 
-/** Every code of `unions`, in their order; a code defined in two of them once, where it is documented. */
-function readUnions(root: string, unions: readonly CodeUnion[], undocumented: { code: string; file: string; missing: "comment" | "fix" }[]): CodeDefinition[] {
+/** Every code of `sources`, in order; a code defined twice once, where it is documented. */
+function readSources(root: string, sources: readonly CodeSource[], undocumented: Undocumented[]): CodeDefinition[] {
   const byCode = new Map<string, CodeDefinition>();
-  const missing: { code: string; file: string; missing: "comment" | "fix" }[] = [];
-  for (const union of unions) {
-    for (const definition of readUnion(root, union, missing)) {
-      const known = byCode.get(definition.code);
-      if (!known || (known.meaning === "" && definition.meaning !== "")) byCode.set(definition.code, definition);
-    }
+  const missing: Undocumented[] = [];
+  for (const definition of sources.flatMap((source) => readSource(root, source, missing))) {
+    const known = byCode.get(definition.code);
+    if (!known || (known.meaning === "" && definition.meaning !== "")) byCode.set(definition.code, definition);
   }
-  // Undocumented only when no union documents it.
-  for (const entry of missing) if (byCode.get(entry.code)!.fix === "") undocumented.push(entry);
+  // Undocumented only when no source documents it.
+  undocumented.push(...missing.filter((entry) => byCode.get(entry.code)!.fix === ""));
   return [...byCode.values()];
-}
-
-/** Each code's details fields, read from the members of `StepwiseErrorDetails` (every variant's, once each, in order). */
-function readDetailFields(root: string): Map<string, string[]> {
-  const source = parse(root, "src/core/errors.ts");
-  const details = source.statements.find((statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === "StepwiseErrorDetails");
-  if (!details) throw new Error("src/core/errors.ts has no interface StepwiseErrorDetails");
-  const fields = new Map<string, string[]>();
-  for (const member of details.members) {
-    if (!ts.isPropertySignature(member) || !member.type) continue;
-    const names: string[] = [];
-    const visit = (node: ts.Node): void => {
-      if (ts.isTypeLiteralNode(node)) {
-        for (const field of node.members) if (field.name && ts.isIdentifier(field.name) && !names.includes(field.name.text)) names.push(field.name.text);
-        return;
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(member.type);
-    fields.set(member.name.getText(source), names);
-  }
-  return fields;
 }
 
 /** The codes the CLI exits 2 for, read from `USAGE_EXIT_CODES` in src/cli/report-error.ts. */
@@ -151,7 +129,7 @@ function usageExitCodes(root: string): Set<string> {
   return found;
 }
 
-/** What the generator read: every code of both kinds, and the classes that throw each error code. */
+/** What the generator read: every code of both kinds. */
 export interface ErrorCatalogue {
   readonly errors: readonly CodeDefinition[];
   readonly problems: readonly CodeDefinition[];
@@ -163,91 +141,76 @@ export interface ErrorCatalogue {
 
 /** Reads every definition under `root`; throws {@link UndocumentedCodeError} when one has no entry. */
 export function readErrorCatalogue(root: string): ErrorCatalogue {
-  const undocumented: { code: string; file: string; missing: "comment" | "fix" }[] = [];
-  const errors = readUnions(root, ERROR_UNIONS, undocumented);
-  const problems = readUnions(root, PROBLEM_UNIONS, undocumented);
+  const undocumented: Undocumented[] = [];
+  const errors = readSources(root, ERROR_SOURCES, undocumented);
+  const problems = readSources(root, PROBLEM_SOURCES, undocumented);
   if (undocumented.length > 0) throw new UndocumentedCodeError(undocumented);
-  return { errors, problems, detailFields: readDetailFields(root), usageCodes: usageExitCodes(root) };
-}
-
-/** GitHub's anchor for a heading that is exactly `` `CODE` ``. */
-function anchorOf(code: string): string {
-  return code.toLowerCase();
+  return { errors, problems, detailFields: new Map(errors.map((definition) => [definition.code, definition.fields ?? []])), usageCodes: usageExitCodes(root) };
 }
 
 function groupsOf(definitions: readonly CodeDefinition[]): Map<string, CodeDefinition[]> {
   const groups = new Map<string, CodeDefinition[]>();
-  for (const definition of definitions) {
-    const group = definition.group ?? "Other";
-    groups.set(group, [...(groups.get(group) ?? []), definition]);
-  }
+  for (const definition of definitions) groups.set(definition.group ?? "Other", [...(groups.get(definition.group ?? "Other") ?? []), definition]);
   return groups;
 }
+
+const INTRO = `<!-- Generated by scripts/errors-doc.ts from the error definitions; do not edit. Run \`npm run docs:errors\`. -->
+
+# Errors
+
+Every failure stepwise reports has a stable code. The runtime (the library, and the CLI's runtime
+commands) throws a \`StepwiseError\` whose \`code\` is one of [the runtime's errors](#runtime-errors),
+with the facts behind it in \`details\` (typed per code: \`error.is("CHECKSUM_MISMATCH")\` narrows
+them); the CLI prints it as \`error [CODE]: …\`, and with \`--json\` as
+\`{ "error": { "code", "message", …details, "fix" } }\`. \`stepwise gen\` reports
+[problems in the migrations folder](#gen-problems) as \`file:line:col: message [CODE]\`. Branch on
+codes and details, never on messages. An error that wraps a database library's error also carries
+\`nativeCode\` (SQLite's \`SQLITE_*\` name, or PostgreSQL's SQLSTATE) and \`nativeKind\` (\`locked\`, \`full\`,
+\`readonly\`, \`notadb\`, \`corrupt\`, \`cantopen\` or \`other\`), and keeps the library's error as \`cause\`.
+Something the CLI did not expect is printed as an unexpected error (\`UNEXPECTED\` under \`--json\`).
+
+This page is generated from the definitions in the source (\`npm run docs:errors\`), so every code
+the code can report has an entry.
+`;
+
+const SECTIONS = [
+  {
+    title: "Runtime errors",
+    kind: "errors",
+    lead: "Thrown by the library and the CLI's runtime commands. The CLI exits 1 for each, except where an entry\nsays exit 2 (a usage error: a setting the user typed, not a state of the database).",
+  },
+  {
+    title: "gen problems",
+    kind: "problems",
+    lead: "Reported by `stepwise gen` and `stepwise gen --check`, every problem at once, each at its `file:line:col`;\ngen then exits 1 and writes no registry. `gen --json` lists them as `problems: [{ code, file, line, column, message }]`.",
+  },
+] as const;
+
+/** GitHub's anchor for a heading. */
+const anchorOf = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, "")
+    .replace(/ /g, "-");
 
 /** docs/errors.md as the definitions under `root` make it. */
 export function renderErrorsDoc(root: string): string {
   const catalogue = readErrorCatalogue(root);
-  const lines: string[] = [];
-  const push = (...more: string[]) => lines.push(...more);
-  push(
-    "<!-- Generated by scripts/errors-doc.ts from the error definitions; do not edit. Run `npm run docs:errors`. -->",
-    "",
-    "# Errors",
-    "",
-    "Every failure stepwise reports has a stable code. The runtime (the library, and the CLI's runtime",
-    "commands) throws a `StepwiseError` whose `code` is one of [the runtime's errors](#runtime-errors),",
-    'with the facts behind it in `details` (typed per code: `error.is("CHECKSUM_MISMATCH")` narrows',
-    "them); the CLI prints it as `error [CODE]: …`, and with `--json` as",
-    '`{ "error": { "code", "message", …details, "fix" } }`. `stepwise gen` reports',
-    "[problems in the migrations folder](#gen-problems) as `file:line:col: message [CODE]`. Branch on",
-    "codes and details, never on messages. An error that wraps a database library's error also carries",
-    "`nativeCode` (SQLite's `SQLITE_*` name, or PostgreSQL's SQLSTATE) and `nativeKind` (`locked`, `full`,",
-    "`readonly`, `notadb`, `corrupt`, `cantopen` or `other`), and keeps the library's error as `cause`.",
-    "Something the CLI did not expect is printed as an unexpected error (`UNEXPECTED` under `--json`).",
-    "",
-    "This page is generated from the definitions in the source (`npm run docs:errors`), so every code",
-    "the code can report has an entry.",
-    "",
-  );
-  const sections = [
-    { title: "Runtime errors", definitions: catalogue.errors, kind: "error" as const },
-    { title: "gen problems", definitions: catalogue.problems, kind: "problem" as const },
-  ];
-  for (const section of sections) {
-    push(`- [${section.title}](#${section.title.toLowerCase().replace(/ /g, "-")})`);
-    for (const group of groupsOf(section.definitions).keys()) {
-      push(
-        `  - [${group}](#${group
-          .toLowerCase()
-          .replace(/[^a-z0-9 _-]/g, "")
-          .replace(/ /g, "-")})`,
-      );
-    }
+  const lines: string[] = [INTRO];
+  for (const section of SECTIONS) {
+    lines.push(`- [${section.title}](#${anchorOf(section.title)})`);
+    for (const group of groupsOf(catalogue[section.kind]).keys()) lines.push(`  - [${group}](#${anchorOf(group)})`);
   }
-  push("");
-  for (const section of sections) {
-    push(`## ${section.title}`, "");
-    if (section.kind === "error") {
-      push(
-        "Thrown by the library and the CLI's runtime commands. The CLI exits 1 for each, except where an entry",
-        "says exit 2 (a usage error: a setting the user typed, not a state of the database).",
-        "",
-      );
-    } else {
-      push(
-        "Reported by `stepwise gen` and `stepwise gen --check`, every problem at once, each at its `file:line:col`;",
-        "gen then exits 1 and writes no registry. `gen --json` lists them as `problems: [{ code, file, line, column, message }]`.",
-        "",
-      );
-    }
-    for (const [group, definitions] of groupsOf(section.definitions)) {
-      push(`### ${group}`, "");
-      for (const definition of definitions) {
-        push(`#### \`${definition.code}\``, "", definition.meaning, "", `**Fix:** ${definition.fix}`, "");
-        if (section.kind === "error") {
-          const fields = catalogue.detailFields.get(definition.code) ?? [];
-          const exit = catalogue.usageCodes.has(definition.code) ? "CLI exit 2" : "CLI exit 1";
-          push(`${fields.length > 0 ? `Details: ${fields.map((field) => `\`${field}\``).join(", ")}. ` : ""}${exit}.`, "");
+  lines.push("");
+  for (const section of SECTIONS) {
+    lines.push(`## ${section.title}`, "", section.lead, "");
+    for (const [group, definitions] of groupsOf(catalogue[section.kind])) {
+      lines.push(`### ${group}`, "");
+      for (const { code, meaning, fix, fields } of definitions) {
+        lines.push(`#### \`${code}\``, "", meaning, "", `**Fix:** ${fix}`, "");
+        if (section.kind === "errors") {
+          const exit = catalogue.usageCodes.has(code) ? "CLI exit 2" : "CLI exit 1";
+          lines.push(`${fields && fields.length > 0 ? `Details: ${fields.map((field) => `\`${field}\``).join(", ")}. ` : ""}${exit}.`, "");
         }
       }
     }
@@ -255,16 +218,9 @@ export function renderErrorsDoc(root: string): string {
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
-/** The anchor each code's entry has on the page, for links from other pages. */
-export function errorAnchor(code: string): string {
-  return anchorOf(code);
-}
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const outputFile = path.join(repoRoot, "docs", "errors.md");
-
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const check = process.argv.includes("--check");
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const outputFile = path.join(repoRoot, "docs", "errors.md");
   let rendered: string;
   try {
     rendered = renderErrorsDoc(repoRoot);
@@ -272,13 +228,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-  let current: string | null;
+  let current: string | null = null;
   try {
     current = readFileSync(outputFile, "utf8");
   } catch {
-    current = null;
+    // No page yet.
   }
-  if (check) {
+  if (process.argv.includes("--check")) {
     if (current !== rendered) {
       process.stderr.write(`docs/errors.md is stale: run "npm run docs:errors" and commit it.\n`);
       process.exit(1);

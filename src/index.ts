@@ -17,7 +17,7 @@ export type { MigrationConnection as Database } from "./core/types.js";
 export type { DownOptions, MigrateOptions, MigrationManagerProps, MigrationResult, TransactionMode, UpOptions } from "./core/options.js";
 export type { MigrationEvent, MigrationLogger } from "./core/events.js";
 export type { MigrationPlan, MigrationStatus } from "./core/planner.js";
-export type { StatusProblem } from "./core/plain-error.js";
+export type { StatusProblem } from "./core/errors.js";
 export { StepwiseError } from "./core/errors.js";
 export type { StepwiseErrorCode, StepwiseErrorDetails } from "./core/errors.js";
 export * from "./safety/index.js";

@@ -1,6 +1,6 @@
 /**
  * docs/errors.md is generated from the error definitions (scripts/errors-doc.ts): every code of
- * `StepwiseErrorCode`, `ProblemCode` and `SqlSourceProblemCode` with the comment above it. These
+ * `StepwiseErrorDetails`, `ProblemCode` and `SqlSourceProblemCode` with the comment above it. These
  * tests hold the committed page to the generator, hold the generator's code list to the places
  * that throw and report codes, and show on a copy of the sources that a new code without an entry
  * fails rather than being skipped.
@@ -36,14 +36,13 @@ function copyOfSources(t: { after(fn: () => void): void }): string {
   return root;
 }
 
-/** Adds `member` (with any comment before it) as the last member of the `StepwiseErrorCode` union in the copy at `root`. */
+/** Adds `member` (with any comment before it) as the last member of the `StepwiseErrorDetails` interface in the copy at `root`. */
 function addErrorCode(root: string, member: string): void {
   const file = path.join(root, "src", "core", "errors.ts");
   const source = readFileSync(file, "utf8");
-  // The union ends at its last member's semicolon (the comments above the members hold semicolons too).
-  const start = source.indexOf("export type StepwiseErrorCode =");
-  const last = /\| "[A-Z0-9_]+";/.exec(source.slice(start))!;
-  const end = start + last.index + last[0].length - 1;
+  // The interface ends at the first line that is a lone closing brace after its start.
+  const start = source.indexOf("export interface StepwiseErrorDetails {");
+  const end = source.indexOf("\n}\n", start);
   writeFileSync(file, `${source.slice(0, end)}\n${member}${source.slice(end)}`);
 }
 
@@ -89,23 +88,23 @@ test("the code list is the code's: every code thrown or reported is on the page,
   assert.deepEqual([...catalogue.usageCodes].sort(), ["DATABASE_PATH_INVALID", "DRIVER_UNKNOWN", "INVALID_TABLE_NAME", "PATH_NOT_UTF8", "USAGE"]);
 });
 
-test("a code added to the union without a comment, or without a fix, fails the generator; with both it gets its entry", (t) => {
+test("a code added to the definitions without a comment, or without a fix, fails the generator; with both it gets its entry", (t) => {
   const bare = copyOfSources(t);
-  addErrorCode(bare, '  | "BRAND_NEW_CODE"');
+  addErrorCode(bare, "  readonly BRAND_NEW_CODE: {};");
   assert.throws(
     () => renderErrorsDoc(bare),
     (error: unknown) => error instanceof UndocumentedCodeError && error.codes.some((entry) => entry.code === "BRAND_NEW_CODE" && entry.missing === "comment"),
   );
 
   const noFix = copyOfSources(t);
-  addErrorCode(noFix, '  /** Something new went wrong. */\n  | "BRAND_NEW_CODE"');
+  addErrorCode(noFix, "  /** Something new went wrong. */\n  readonly BRAND_NEW_CODE: {};");
   assert.throws(
     () => renderErrorsDoc(noFix),
     (error: unknown) => error instanceof UndocumentedCodeError && error.codes.some((entry) => entry.code === "BRAND_NEW_CODE" && entry.missing === "fix"),
   );
 
   const documented = copyOfSources(t);
-  addErrorCode(documented, '  /** Something new went wrong. Fix: do the new thing. */\n  | "BRAND_NEW_CODE"');
+  addErrorCode(documented, "  /** Something new went wrong. Fix: do the new thing. */\n  readonly BRAND_NEW_CODE: {};");
   const page = renderErrorsDoc(documented);
   assert.ok(pageCodes(page).includes("BRAND_NEW_CODE"));
   assert.match(page, /#### `BRAND_NEW_CODE`\n\nSomething new went wrong\.\n\n\*\*Fix:\*\* do the new thing\./);
@@ -117,7 +116,7 @@ test("npm run docs:errors -- --check passes on the repo and exits 1 on a stale p
   assert.equal(current.status, 0, current.stderr);
 
   const root = copyOfSources(t);
-  addErrorCode(root, '  /** Something new went wrong. Fix: do the new thing. */\n  | "BRAND_NEW_CODE"');
+  addErrorCode(root, "  /** Something new went wrong. Fix: do the new thing. */\n  readonly BRAND_NEW_CODE: {};");
   const before = readFileSync(path.join(root, "docs", "errors.md"), "utf8");
   const stale = run(root);
   assert.equal(stale.status, 1, stale.stdout + stale.stderr);

@@ -11,7 +11,7 @@ import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationPlan } from "../core/planner.js";
-import type { StatusProblem } from "../core/plain-error.js";
+import type { StatusProblem } from "../core/errors.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../safety/backup.js";

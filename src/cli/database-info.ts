@@ -1,7 +1,7 @@
 /** The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`. */
 import { existsSync, statSync } from "node:fs";
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import type { StatusProblem } from "../core/plain-error.js";
+import type { StatusProblem } from "../core/errors.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";

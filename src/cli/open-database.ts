@@ -12,7 +12,7 @@ import type { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import type { MigrationManagerProps } from "../core/options.js";
-import { translateSqliteError } from "../core/sqlite-errors.js";
+import { translateSqliteError } from "../core/error-factories.js";
 import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import type { CliDriverName } from "./driver-names.js";

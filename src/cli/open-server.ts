@@ -10,7 +10,7 @@ import { describeConnectionFailure, classifyPostgresError, translatePostgresErro
 import { databaseUnusableError, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
-import { translateSqliteError } from "../core/sqlite-errors.js";
+import { translateSqliteError } from "../core/error-factories.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { LibsqlClientMigrationManagerProps, MigrationManager as LibsqlClientManager } from "../drivers/libsql-client.js";
 import type { MigrationManager as PgManager, PgMigrationManagerProps } from "../drivers/pg.js";

@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
-import { toPlainError } from "../core/plain-error.js";
-import { translateSqliteError } from "../core/sqlite-errors.js";
+import { toPlainError } from "../core/error-factories.js";
+import { translateSqliteError } from "../core/error-factories.js";
 import type { CliOutput } from "./output.js";
 import { redactArguments } from "./secrets.js";
 

@@ -7,7 +7,7 @@
  */
 import { connectionClosedError } from "./error-factories.js";
 import { buildMigrationContext, refuseBatches } from "./migration-context.js";
-import { kindOfSqliteCode, sqliteCodeOf } from "./sqlite-errors.js";
+import { kindOfSqliteCode, sqliteCodeOf } from "./error-factories.js";
 import { fenceWritesUntil } from "./write-fence.js";
 import type { Driver, ErrorClassification } from "./driver.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";

@@ -7,7 +7,7 @@
 import { StepwiseError } from "./errors.js";
 import { copyTexts, keepText, text, type Text } from "./option-text.js";
 import type { LockHolder } from "./errors.js";
-import type { ErrorKind } from "./error-kind.js";
+import type { ErrorKind } from "./errors.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 import type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";
 

@@ -1,165 +1,218 @@
 /**
- * The constructors of the core's errors: each builds a {@link StepwiseError} with its code, its
- * message (worded here, once) and its details. Internal: a program catches a `StepwiseError` and
- * branches on `code`.
+ * The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown
+ * value, a library error's native code, SQLite's codes. Internal: a program catches a `StepwiseError` and reads `code`.
  */
-import { describeThrownValue } from "./thrown-value.js";
 import type { MigrationDirection } from "./types.js";
+import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import {
   describeFileKind,
-  REPAIR_CHECKSUMS_COMMAND,
   StepwiseError,
+  type StatusProblem,
+  type ErrorKind,
   type BatchKeyProblem,
+  type ConnectionLossOutcome,
+  type ConnectionProblem,
   type DatabasePathProblem,
   type EscapedCommit,
   type FileKind,
   type FileWriteStep,
   type ForeignBackupReason,
-  type ForeignKeyRebuildHint,
   type ForeignKeyViolation,
   type HistoryRowOperation,
   type HistoryRowProblem,
   type InvalidIndex,
   type LockHolder,
+  type LockHolderSession,
+  type LockWait,
   type MigrationOwnerInfo,
   type RegistryProblem,
   type SqlLocation,
+  type StepwiseErrorDetails,
 } from "./errors.js";
+
+/** A driver's reading of a library error (the shape of `ErrorClassification`). */
+type NativeReading = { readonly kind: ErrorKind; readonly nativeCode: string | null };
+/** The migration a message is about, and the direction it ran. */
+type Run = { version: number; file: string; direction: MigrationDirection };
+
+const NOTHING_CHANGED = "Nothing was changed.";
+const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
+/** Where the database file is named: the library's option, the CLI's flag and config setting. */
+const DATABASE_OPTION: Text = [option("databasePath", "<file>"), { api: "", cli: ' (or set "database" in the config)' }];
 
 /** How every message names a migration: "Migration 3 (003_users.sql)". */
 function migrationLabel(version: number | null, file: string | null): string {
   return `Migration ${version} (${file})`;
 }
 
-/** Where the database file is named: the library's option, the CLI's flag and config setting. */
-const DATABASE_OPTION: Text = [option("databasePath", "<file>"), { api: "", cli: ' (or set "database" in the config)' }];
-
-/** Said by every refusal that ran nothing. */
-const NOTHING_CHANGED = "Nothing was changed.";
-
-/** Said by every failure whose transaction rolled back. */
-const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
-
-/** The registry breaks the version rules; codegen prevents this unless the file was edited by hand. */
-export function registryInvalidError(problems: readonly RegistryProblem[]): StepwiseError<"REGISTRY_INVALID"> {
-  return new StepwiseError(
-    "REGISTRY_INVALID",
-    `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\n` + `Regenerate it with "stepwise gen" instead of editing it by hand.`,
-    { problems },
-  );
+/** The options of an error with a cause, leaving `cause` unset when there is none. */
+function causeOption(cause: unknown): { cause: unknown } | undefined {
+  return cause === undefined ? undefined : { cause };
 }
 
-/**
- * The registry module could not be imported: it does not compile (edited by hand, or a merge left
- * markers in it), or a migration it imports throws while loading.
- */
-export function registryLoadError(fields: { file: string; location: string | null; cause: unknown }): StepwiseError<"REGISTRY_LOAD_FAILED"> {
-  const reason = fields.cause instanceof Error ? fields.cause.message : String(fields.cause);
-  return new StepwiseError(
-    "REGISTRY_LOAD_FAILED",
-    `Could not load ${fields.file}${fields.location ? ` (at ${fields.location})` : ""}: ${reason}\n` +
-      `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`,
-    { file: fields.file, location: fields.location },
-    { cause: fields.cause },
-  );
+/** Whether a system code means the disk (or a quota or file size limit) ran out. */
+function isFull(systemCode: string | null): boolean {
+  return systemCode === "ENOSPC" || systemCode === "EDQUOT" || systemCode === "EFBIG";
 }
 
-/**
- * An applied migration was edited after it ran. The two ways out are in {@link fix}: restore the file
- * when the edit was an accident; `repair --checksums` when it was deliberate.
- */
-export function checksumMismatchError(fields: { version: number; file: string; registryChecksum: string; databaseChecksum: string }): StepwiseError<"CHECKSUM_MISMATCH"> {
-  const accidental = text`restore ${fields.file} and put the change in a new migration ("stepwise create")`;
-  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(fields.version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
-  const command = text`${REPAIR_CHECKSUMS_COMMAND} ${fields.version}`;
-  // The fix names calls too: kept as texts, so the CLI spells it with its commands.
+// A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
+
+/** The thrown value's message as a report shows it; never throws. */
+export function describeThrownValue(value: unknown): string {
+  try {
+    return value instanceof Error ? String(value.message) : String(value);
+  } catch {
+    return "a thrown value that cannot be read as text";
+  }
+}
+
+/** `value instanceof type`, false where asking throws (a Proxy's `getPrototypeOf` trap). */
+export function isInstanceSafely<T>(value: unknown, type: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+/** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
+export function describeStoredValue(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  return String(value);
+}
+
+/** Records a driver's reading of the library error `error` wraps as its `nativeCode` and `nativeKind`; the first reading with a code wins. */
+export function recordNativeError<E extends StepwiseError>(error: E, classification: NativeReading): E {
+  if (error.nativeCode === null && classification.nativeCode !== null) Object.assign(error, { nativeCode: classification.nativeCode, nativeKind: classification.kind });
+  return error;
+}
+
+/** The library error a stepwise error wraps: the first cause down its chain that is not a stepwise error, or `undefined`. */
+export function nativeCauseOf(error: StepwiseError): unknown {
+  let cause: unknown = error.cause;
+  // Bounded: a cyclic cause chain must not hang error handling.
+  for (let depth = 0; depth < 8 && isInstanceSafely(cause, StepwiseError); depth++) cause = cause.cause;
+  return isInstanceSafely(cause, StepwiseError) ? undefined : cause;
+}
+
+/** `classify(error)`, or no code when the classifier throws: an app's classifier must not turn a migration's failure into its own `TypeError`. */
+export function classifySafely(classify: (error: unknown) => NativeReading, error: unknown): NativeReading {
+  try {
+    return classify(error) ?? { kind: "other", nativeCode: null };
+  } catch {
+    return { kind: "other", nativeCode: null };
+  }
+}
+
+/** `error` as plain data for `status()` and the CLI's `--json`: code, message, native reading and details, JSON-safe. */
+export function toPlainError(error: StepwiseError): StatusProblem {
+  const plain: Record<string, unknown> = { code: error.code, message: error.message, nativeCode: error.nativeCode, nativeKind: error.nativeKind };
+  for (const [key, value] of Object.entries(error.details)) if (!(key in plain)) plain[key] = toPlain(value);
+  copyTexts(error, plain);
+  return plain as StatusProblem;
+}
+
+/** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
+function toPlain(value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) return { name: value.name, code: (value as { code?: unknown }).code ?? null, message: value.message };
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));
+  return value;
+}
+
+/** How long each failed operation ran before its library error came back, by that error. */
+const elapsedByError = new WeakMap<object, number>();
+const isObject = (value: unknown): value is object => value !== null && (typeof value === "object" || typeof value === "function");
+
+/** Records that the operation which threw `error` ran `ms`, so a lock error states the wait measured; the innermost runner's record wins. */
+export function recordElapsed(error: unknown, ms: number): void {
+  if (isObject(error) && !elapsedByError.has(error)) elapsedByError.set(error, Math.round(ms));
+}
+
+// The registry and the history table
+
+/** `REGISTRY_INVALID`: the registry breaks the version rules. */
+export function registryInvalidError(problems: readonly RegistryProblem[]) {
+  const message = `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\nRegenerate it with "stepwise gen" instead of editing it by hand.`;
+  return new StepwiseError("REGISTRY_INVALID", message, { problems });
+}
+
+/** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
+export function registryLoadError({ file, location, cause }: { file: string; location: string | null; cause: unknown }) {
+  const message =
+    `Could not load ${file}${location ? ` (at ${location})` : ""}: ${cause instanceof Error ? cause.message : String(cause)}\n` +
+    `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
+  return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
+}
+
+/** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
+export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
+  const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
+  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
   const texts = {};
-  const fix = keepText(texts, "fix", { accidental, deliberate, command });
-  const error = new StepwiseError(
-    "CHECKSUM_MISMATCH",
-    text`${migrationLabel(fields.version, fields.file)} was changed after it was applied.
-  applied:  ${fields.databaseChecksum}
-  registry: ${fields.registryChecksum}
+  const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
+  const message = text`${migrationLabel(version, file)} was changed after it was applied.
+  applied:  ${databaseChecksum}
+  registry: ${registryChecksum}
 If the edit was an accident: ${accidental}.
-If it was deliberate: ${deliberate}.`,
-    { version: fields.version, file: fields.file, registryChecksum: fields.registryChecksum, databaseChecksum: fields.databaseChecksum, fix },
-  );
+If it was deliberate: ${deliberate}.`;
+  const error = new StepwiseError("CHECKSUM_MISMATCH", message, { version, file, registryChecksum, databaseChecksum, fix });
   copyTexts(texts, error);
   return error;
 }
 
-/** The database records versions the registry does not have: it was migrated by a newer app. */
-export function databaseAheadError(unknownVersions: readonly number[], latestKnownVersion: number): StepwiseError<"DATABASE_AHEAD"> {
-  return new StepwiseError(
-    "DATABASE_AHEAD",
+/** `DATABASE_AHEAD`: the database was migrated by a newer app. */
+export function databaseAheadError(unknownVersions: readonly number[], latestKnownVersion: number) {
+  const message =
     `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
-      `Run a newer build, or roll back with the build that applied them.`,
-    { unknownVersions, latestKnownVersion },
-  );
+    `Run a newer build, or roll back with the build that applied them.`;
+  return new StepwiseError("DATABASE_AHEAD", message, { unknownVersions, latestKnownVersion });
 }
 
-/** The history skips a version that the registry has below the newest applied one. */
-export function historyOutOfOrderError(missingVersions: readonly number[], highestAppliedVersion: number): StepwiseError<"HISTORY_OUT_OF_ORDER"> {
-  return new StepwiseError(
-    "HISTORY_OUT_OF_ORDER",
+/** `HISTORY_OUT_OF_ORDER`: the history skips versions below the newest applied one. */
+export function historyOutOfOrderError(missingVersions: readonly number[], highestAppliedVersion: number) {
+  const message =
     `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: ` +
-      `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`,
-    { missingVersions, highestAppliedVersion },
-  );
+    `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`;
+  return new StepwiseError("HISTORY_OUT_OF_ORDER", message, { missingVersions, highestAppliedVersion });
 }
 
-/** The history table exists but does not have the columns stepwise needs. */
-export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string): StepwiseError<"HISTORY_TABLE_INVALID"> {
-  return new StepwiseError(
-    "HISTORY_TABLE_INVALID",
-    text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.
-If another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`,
-    { table, missingColumns },
-  );
+/** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
+export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string) {
+  const message = text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.
+If another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, missingColumns });
 }
 
-/**
- * One row of the history table holds something stepwise never writes (a version of 0 or below, a
- * fraction, text or NULL; a version twice; a state other than applied/started), so no plan can be
- * trusted. Same code as `HISTORY_TABLE_INVALID`: the table is unusable until that row is fixed.
- */
-export function historyRowInvalidError(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }): StepwiseError<"HISTORY_TABLE_INVALID"> {
-  const where = fields.rowid === null ? `version ${describeStoredValue(fields.version)}` : `rowid ${fields.rowid}`;
-  return new StepwiseError(
-    "HISTORY_TABLE_INVALID",
-    `The history table${fields.table === null ? "" : ` "${fields.table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n` +
-      `${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`,
-    { table: fields.table, rowid: fields.rowid, version: fields.version, problem: fields.problem },
-  );
+/** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */
+export function historyRowInvalidError(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
+  const { table, rowid, version, problem } = fields;
+  const where = rowid === null ? `version ${describeStoredValue(version)}` : `rowid ${rowid}`;
+  const message = `The history table${table === null ? "" : ` "${table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, rowid, version, problem });
 }
 
-/** A history table name was refused before any SQL ran: it is not a plain SQL identifier. */
-export function invalidTableNameError(tableName: string): StepwiseError<"INVALID_TABLE_NAME"> {
-  return new StepwiseError(
-    "INVALID_TABLE_NAME",
-    `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit` +
-      (/^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : "."),
-    { tableName },
-  );
+/** `INVALID_TABLE_NAME`: refused before any SQL ran. */
+export function invalidTableNameError(tableName: string) {
+  const sqlite = /^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : ".";
+  return new StepwiseError("INVALID_TABLE_NAME", `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit${sqlite}`, { tableName });
 }
 
-/** A `transaction: false` migration started but never recorded its end, so its effects are unknown. */
-export function incompleteMigrationError(fields: { version: number; file: string; startedAt: string }): StepwiseError<"INCOMPLETE_MIGRATION"> {
-  return new StepwiseError(
-    "INCOMPLETE_MIGRATION",
-    text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and was interrupted (started ${fields.startedAt}), so it may be partly applied.
-Check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there, or ${CALLS.repair(fields.version, "forget")} to run it again.`,
-    { version: fields.version, file: fields.file, startedAt: fields.startedAt },
-  );
+/** `INCOMPLETE_MIGRATION`: a `transaction: false` migration started and never recorded its end. */
+export function incompleteMigrationError({ version, file, startedAt }: { version: number; file: string; startedAt: string }) {
+  const message = text`${migrationLabel(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied.
+Check the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} to run it again.`;
+  return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
 }
 
 /**
- * A history write of a migration this process was running changed no row: its row disappeared under
- * it (another process ran `repair --forget`, or deleted it by hand), or a trigger or rule on the
- * history table discarded the write; the count cannot tell which. Running the migration again would
- * apply it twice, so it stops instead. For `up`, a `started` row is written back when possible, so the next run stops with
- * INCOMPLETE_MIGRATION until a person checks the database and runs `repair`.
+ * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger
+ * or rule discarded the write; the count cannot tell which). What became of the changes is known once `file` is named.
  */
 export function historyRowMissingError(fields: {
   table: string;
@@ -168,124 +221,75 @@ export function historyRowMissingError(fields: {
   file?: string | null;
   direction?: MigrationDirection | null;
   restoredStartedRow?: boolean;
-}): StepwiseError<"HISTORY_ROW_MISSING"> {
-  const label = fields.file ? migrationLabel(fields.version, fields.file) : `Migration ${fields.version}`;
-  const direction = fields.direction ?? (fields.operation === "delete" ? "down" : "up");
-  // Only the write's count of zero is known: another process removing the row and a trigger or rule
-  // discarding the write look the same from here, so the message names both. What became of the
-  // migration's changes is known once the manager names the file (outside a transaction); as the
-  // cause of a rolled-back MIGRATION_FAILED, this error says nothing of them.
-  const write = fields.operation === "delete" ? "DELETE" : "UPDATE";
+}) {
+  const { table, version, operation, file = null, restoredStartedRow = false } = fields;
+  const direction = fields.direction ?? (operation === "delete" ? "down" : "up");
+  const write = operation === "delete" ? "DELETE" : "UPDATE";
   const next =
     direction === "down"
       ? text`Check that the revert is complete.`
-      : fields.restoredStartedRow
-        ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(fields.version, "applied")} if its changes are all there.`
+      : restoredStartedRow
+        ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(version, "applied")} if its changes are all there.`
         : text`It could not be recorded as interrupted: check the database before ${runCall("up")}, which would run it again.`;
-  const outcome = fields.file ? text`\nIts changes are in the database; it was not run again.\n${next}` : text``;
-  return new StepwiseError(
-    "HISTORY_ROW_MISSING",
-    text`${label}: the ${write} of its row in the history table "${fields.table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${outcome}`,
-    {
-      table: fields.table,
-      version: fields.version,
-      operation: fields.operation,
-      file: fields.file ?? null,
-      direction: fields.direction ?? null,
-      rolledBack: false,
-      restoredStartedRow: fields.restoredStartedRow ?? false,
-    },
-  );
+  const message = text`${file ? migrationLabel(version, file) : `Migration ${version}`}: the ${write} of its row in the history table "${table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${
+    file ? text`\nIts changes are in the database; it was not run again.\n${next}` : ""
+  }`;
+  return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
 }
 
-/**
- * `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole
- * number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders, which would share numbers
- * with the walk's own. Refused before the first batch, so nothing was written.
- */
-export function batchOptionsInvalidError(fields: { option: "batchSize" | "where"; value: unknown; version: number; file: string }): StepwiseError<"BATCH_OPTIONS_INVALID"> {
-  const origin = `${migrationLabel(fields.version, fields.file)}: `;
-  return new StepwiseError(
-    "BATCH_OPTIONS_INVALID",
-    fields.option === "where"
-      ? `${origin}forEachBatch cannot use the where ${describeStoredValue(fields.value)}: its $n placeholders would share numbers with the walk's own. ` +
-          `Nothing was walked. Write ? for each value, and pass the values in params, in order.`
-      : `${origin}forEachBatch cannot use ${fields.option} ${describeStoredValue(fields.value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. ` +
-          `Nothing was walked. Pass, for example, ${fields.option}: 500.`,
-    { option: fields.option, value: fields.value, version: fields.version, file: fields.file },
-  );
+/** `UNMANAGED_DATABASE`: the database has tables but no history. */
+export function unmanagedDatabaseError(tables: readonly string[]) {
+  const message = text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.
+Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
+  return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
 }
 
-/** The database has user tables but no history: it predates stepwise. */
-export function unmanagedDatabaseError(tables: readonly string[]): StepwiseError<"UNMANAGED_DATABASE"> {
-  return new StepwiseError(
-    "UNMANAGED_DATABASE",
-    text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.
-Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`,
-    { tables },
-  );
+// Running migrations
+
+/** `BATCH_OPTIONS_INVALID`: refused before the first batch (a `$n` in `where` would share numbers with the walk's own). */
+export function batchOptionsInvalidError({ option, value, version, file }: { option: "batchSize" | "where"; value: unknown; version: number; file: string }) {
+  const message =
+    option === "where"
+      ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
+      : `forEachBatch cannot use ${option} ${describeStoredValue(value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. Nothing was walked. Pass, for example, ${option}: 500.`;
+  return new StepwiseError("BATCH_OPTIONS_INVALID", `${migrationLabel(version, file)}: ${message}`, { option, value, version, file });
 }
 
-/** `down` would have to pass a migration that has no `down`. */
-export function irreversibleMigrationError(version: number, file: string): StepwiseError<"IRREVERSIBLE_MIGRATION"> {
-  return new StepwiseError(
-    "IRREVERSIBLE_MIGRATION",
-    `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n` + `Choose a target above ${version}, or add a down to that migration.`,
-    { version, file },
-  );
+/** `BATCH_KEY_INVALID`: a keyset walk by this key could stop early or skip rows. */
+export function batchKeyError(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version: number; file: string }) {
+  const { table, key, problem, columns = [], value = null, version, file } = fields;
+  const message =
+    `${migrationLabel(version, file)}: forEachBatch cannot walk "${table}" by key "${key}": ${fields.detail}. ` +
+    `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
+    `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)${columns.length > 0 ? `; the table has ${columns.join(", ")}` : ""}.`;
+  return new StepwiseError("BATCH_KEY_INVALID", message, { table, key, problem, columns, value, version, file });
 }
 
-/** A requested target version does not exist or points the wrong way. */
-export function invalidTargetError(target: number, message: string | Text): StepwiseError<"INVALID_TARGET"> {
+/** `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. */
+export function irreversibleMigrationError(version: number, file: string) {
+  const message = `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\nChoose a target above ${version}, or add a down to that migration.`;
+  return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
+}
+
+/** `INVALID_TARGET`: a requested version does not exist or points the wrong way. */
+export function invalidTargetError(target: number, message: string | Text) {
   return new StepwiseError("INVALID_TARGET", message, { target });
 }
 
-/** A migration threw. Its transaction was rolled back, so the database is as it was before it. */
-export function migrationFailedError(fields: {
-  version: number;
-  file: string;
-  direction: MigrationDirection;
-  cause: unknown;
-  rolledBack: boolean;
-  backupPath?: string | null;
-  foreignKeyRebuild?: ForeignKeyRebuildHint | null;
-  location?: SqlLocation | null;
-  detail?: string | null;
-  hint?: string | null;
-  invalidIndexes?: readonly InvalidIndex[];
-  /**
-   * Lines the message shows after the failure's reason: what the dialect read of it (PostgreSQL's
-   * DETAIL, HINT and invalid indexes). Worded by the dialect, so only its bundles carry the text.
-   */
-  notes?: string;
-}): StepwiseError<"MIGRATION_FAILED"> {
-  const reason = describeThrownValue(fields.cause);
-  const rebuild = fields.foreignKeyRebuild ?? null;
-  return new StepwiseError(
-    "MIGRATION_FAILED",
-    text`${migrationLabel(fields.version, fields.file)} failed while running ${fields.direction}: ${reason}\n${fields.notes ? `${fields.notes}\n` : ""}${
-      rebuild
-        ? `It drops or renames table ${rebuild.table}, which ${rebuild.referencedBy.join(", ")} reference${rebuild.referencedBy.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n`
-        : ""
-    }${
-      // Not ROLLED_BACK: the database is as it was before the run only under transaction: "all"; otherwise the
-      // migrations before this one stay applied. What holds in both: nothing of this one was kept.
-      fields.rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`
-    }${fields.backupPath ? text`\nA backup taken before this run is at ${fields.backupPath}; ${CALLS.restore} puts it back.` : ""}`,
-    {
-      version: fields.version,
-      file: fields.file,
-      direction: fields.direction,
-      rolledBack: fields.rolledBack,
-      backupPath: fields.backupPath ?? null,
-      foreignKeyRebuild: rebuild,
-      location: fields.location ?? null,
-      detail: fields.detail ?? null,
-      hint: fields.hint ?? null,
-      invalidIndexes: fields.invalidIndexes ?? [],
-    },
-    { cause: fields.cause },
-  );
+/** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
+export function migrationFailedError(fields: Run & Partial<StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
+  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild = null, location = null, detail = null, hint = null, invalidIndexes = [] } = fields;
+  const refs = foreignKeyRebuild?.referencedBy ?? [];
+  const rebuild = foreignKeyRebuild
+    ? `It drops or renames table ${foreignKeyRebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${foreignKeyRebuild.fix}.\n`
+    : "";
+  // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
+  const outcome = rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`;
+  const message = text`${migrationLabel(version, file)} failed while running ${direction}: ${describeThrownValue(fields.cause)}\n${fields.notes ? `${fields.notes}\n` : ""}${rebuild}${outcome}${
+    backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : ""
+  }`;
+  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild, location, detail, hint, invalidIndexes };
+  return new StepwiseError("MIGRATION_FAILED", message, details, { cause: fields.cause });
 }
 
 /** The same failure, naming the backup taken before the run. */
@@ -293,385 +297,21 @@ export function withBackupPath(error: StepwiseError<"MIGRATION_FAILED">, backupP
   return copyFailure(error, { backupPath });
 }
 
-/** The same failure, naming where in its file it happened (found after it was thrown: `sql-location.ts`). */
+/** The same failure, naming where in its file it happened (found after it was thrown). */
 export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
   return copyFailure(error, { location });
 }
 
 function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
   const copy = migrationFailedError({ ...error.details, cause: error.cause, ...fields });
-  // The same failure, so the same reading of the library's error (see `native-error.ts`).
   Object.assign(copy, { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);
   return copy;
 }
 
 /**
- * A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table
- * dropped, renamed, truncated or altered): the history is stepwise's record of what ran, and a
- * migration that edits it makes the next `status` or `up` misread the database. The migration
- * failed before its COMMIT; `rolledBack` says whether that undid all of it. Where the write was
- * refused as it happened (SQLite), the history table was never changed, even by a `transaction:
- * false` migration; `historyChanged` says whether the history itself was left changed.
- */
-export function historyChangedByMigrationError(fields: {
-  version: number;
-  file: string;
-  direction: MigrationDirection;
-  table: string;
-  change: string;
-  rolledBack: boolean;
-  historyChanged: boolean;
-  cause?: unknown;
-}): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
-  const outcome = fields.rolledBack
-    ? ROLLED_BACK
-    : `It runs outside a transaction, so its statements before that one stayed; ${fields.historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed"}. It is not recorded as applied.`;
-  return new StepwiseError(
-    "HISTORY_CHANGED_BY_MIGRATION",
-    `${migrationLabel(fields.version, fields.file)} changed the history table "${fields.table}" while running ${fields.direction} (${fields.change}). ` +
-      `That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${fields.table}" from the migration.`,
-    { version: fields.version, file: fields.file, direction: fields.direction, table: fields.table, change: fields.change, rolledBack: fields.rolledBack, historyChanged: fields.historyChanged },
-    fields.cause === undefined ? undefined : { cause: fields.cause },
-  );
-}
-
-/**
- * A migration ended the transaction stepwise runs it in (COMMIT, END or ROLLBACK in the migration),
- * so it could not be rolled back as one unit. It is never recorded.
- */
-export function transactionEscapedError(fields: { version: number; file: string; direction: MigrationDirection; committed: EscapedCommit; cause?: unknown }): StepwiseError<"TRANSACTION_ESCAPED"> {
-  const failure = fields.cause === undefined ? "" : ` It then failed: ${describeThrownValue(fields.cause)}.`;
-  return new StepwiseError(
-    "TRANSACTION_ESCAPED",
-    `${migrationLabel(fields.version, fields.file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${fields.direction}.${failure} ` +
-      `It was not recorded: the history says it is ${fields.direction === "up" ? "not " : ""}applied.\n` +
-      ESCAPED_COMMIT_ADVICE[fields.committed] +
-      `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`,
-    { version: fields.version, file: fields.file, direction: fields.direction, committed: fields.committed },
-    { cause: fields.cause },
-  );
-}
-
-const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
-  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
-  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
-  no: `Nothing it did was committed: the database is as it was.\n`,
-};
-
-/** How messages name a holder: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
-function describeHolder(holder: LockHolder): string {
-  const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
-  return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
-}
-
-/** Another connection held the lock stepwise needed, and stepwise gave up waiting for it. */
-export function databaseLockedError(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)): StepwiseError<"DATABASE_LOCKED"> {
-  return new StepwiseError(
-    "DATABASE_LOCKED",
-    text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ${
-      holders.length > 0 ? `(held by ${holders.map(describeHolder).join(", ")}). ` : `(another app instance migrating, or an open write transaction). `
-    }${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`,
-    { busyTimeoutMs, waitedMs, holders },
-    { cause },
-  );
-}
-
-/** The wait a lock error states: the time measured, with the timeout beside it, never the timeout as if it were waited. */
-function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
-  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
-}
-
-/**
- * The backup file offered to `restore` stayed locked by another process past the busy timeout (it is
- * being written, or held open in a write transaction). Same code as {@link databaseLockedError}: the
- * remedy is the same, waiting; `file` says which file. Nothing was changed.
- */
-export function backupLockedError(
-  file: string,
-  busyTimeoutMs: number,
-  cause: unknown,
-  holders: readonly LockHolder[] = [],
-  waitedMs: number | null = elapsedOf(cause),
-): StepwiseError<"DATABASE_LOCKED"> {
-  return new StepwiseError(
-    "DATABASE_LOCKED",
-    text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${
-      holders.length > 0 ? ` (held by ${holders.map(describeHolder).join(", ")})` : ""
-    }. Nothing was changed. Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`,
-    { busyTimeoutMs, waitedMs, holders, file },
-    { cause },
-  );
-}
-
-/** The file cannot be used as a database: not SQLite, read-only, or otherwise refused by SQLite. */
-export function databaseUnusableError(message: string, sqliteCode: string | null, cause: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
-  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
-}
-
-/**
- * A crashed writer left a hot journal (or an unrecovered WAL) that only a connection allowed to write
- * can roll back, and this one may not write: the file, its folder or the connection is read-only.
- */
-export function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown): StepwiseError<"DATABASE_NEEDS_RECOVERY"> {
-  return new StepwiseError(
-    "DATABASE_NEEDS_RECOVERY",
-    text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`,
-    { sqliteCode },
-    { cause },
-  );
-}
-
-/**
- * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a
- * link to nothing, under a file, or a journal beside it is a symbolic link.
- */
-export function databasePathInvalidError(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null): StepwiseError<"DATABASE_PATH_INVALID"> {
-  const reason =
-    problem === "empty"
-      ? "the database path is empty"
-      : problem === "nul-byte"
-        ? `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`
-        : problem === "too-long"
-          ? `the database path ${path} is longer than the file system allows`
-          : problem === "directory" || problem === "not-a-file"
-            ? `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`
-            : problem === "unsupported-url"
-              ? `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`
-              : problem === "symlink-loop"
-                ? `the folders on the way to ${path} form a symbolic link loop`
-                : problem === "dangling-symlink"
-                  ? `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`
-                  : problem === "journal-not-a-file"
-                    ? `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`
-                    : `a part of ${path} above the file is not a folder`;
-  const remedy =
-    problem === "journal-not-a-file"
-      ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-      : text`Pass ${DATABASE_OPTION} naming the database file itself, such as data/app.db.`;
-  return new StepwiseError("DATABASE_PATH_INVALID", text`${reason}. Nothing was changed. ${remedy}`, { path, problem, kind });
-}
-
-/**
- * A path stepwise was handed is not the name it stands for: the bytes the user gave were not UTF-8,
- * so the string that reached stepwise (with U+FFFD, or `%xx` that decodes to no text) names another
- * file. Refused before anything is opened; nothing was changed.
- */
-export function pathEncodingError(path: string, bytes: string): StepwiseError<"PATH_NOT_UTF8"> {
-  return new StepwiseError(
-    "PATH_NOT_UTF8",
-    `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. ` +
-      "Rename the file to a UTF-8 name (or link to it from one), and pass that.",
-    { path, bytes },
-  );
-}
-
-/**
- * The database fails SQLite's `quick_check`: migrating it would build on damage, and a backup of it
- * is one `restore` refuses. Nothing was changed: nothing migrated, no backup kept.
- */
-export function databaseDamagedError(fields: { databasePath: string; problems: readonly string[] }): StepwiseError<"DATABASE_DAMAGED"> {
-  const fix =
-    'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
-    "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
-  return new StepwiseError("DATABASE_DAMAGED", `${fields.databasePath} fails SQLite's quick_check (${fields.problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`, {
-    databasePath: fields.databasePath,
-    check: "quick_check",
-    problems: fields.problems,
-    fix,
-  });
-}
-
-/**
- * `context.forEachBatch` cannot walk every row by the key it was given: the key is not a column (or
- * rowid alias) of the table, or some row's key is NULL, repeated, or cannot be compared exactly. A
- * keyset walk over such a key would stop early or skip rows, so it is refused; when found before the
- * first batch nothing was written, and when found later the migration's transaction rolls back.
- */
-export function batchKeyError(fields: {
-  table: string;
-  key: string;
-  problem: BatchKeyProblem;
-  detail: string;
-  columns?: readonly string[];
-  value?: unknown;
-  version: number;
-  file: string;
-}): StepwiseError<"BATCH_KEY_INVALID"> {
-  const origin = `${migrationLabel(fields.version, fields.file)}: `;
-  return new StepwiseError(
-    "BATCH_KEY_INVALID",
-    // The detail ends a sentence: most problems (no such table, a view's rowid, a key past 2^53) are no reason a walk would skip rows.
-    `${origin}forEachBatch cannot walk "${fields.table}" by key "${fields.key}": ${fields.detail}. ` +
-      `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
-      `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)` +
-      (fields.columns && fields.columns.length > 0 ? `; the table has ${fields.columns.join(", ")}` : "") +
-      `.`,
-    { table: fields.table, key: fields.key, problem: fields.problem, columns: fields.columns ?? [], value: fields.value ?? null, version: fields.version, file: fields.file },
-  );
-}
-
-/**
- * A migration run with foreign keys switched off left references that point nowhere. It was rolled
- * back before committing, so the database is as it was.
- */
-export function foreignKeyViolationError(fields: { version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[] }): StepwiseError<"FOREIGN_KEY_VIOLATION"> {
-  const sample = fields.violations
-    .slice(0, 3)
-    .map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`)
-    .join("; ");
-  return new StepwiseError(
-    "FOREIGN_KEY_VIOLATION",
-    `${migrationLabel(fields.version, fields.file)} left ${fields.violations.length} foreign key violation` +
-      `${fields.violations.length === 1 ? "" : "s"} while running ${fields.direction} (${sample}). ${ROLLED_BACK} ` +
-      `Make the rebuild copy every referenced row, or delete the orphans in the migration.`,
-    { version: fields.version, file: fields.file, direction: fields.direction, violations: fields.violations.slice(0, 100), violationCount: fields.violations.length },
-  );
-}
-
-/** The disk (or the database's `max_page_count`) ran out of room; the write was rolled back. */
-export function diskFullError(fields: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }): StepwiseError<"DISK_FULL"> {
-  return new StepwiseError(
-    "DISK_FULL",
-    `The database ran out of room (${fields.sqliteCode})` +
-      (fields.version === null ? "" : ` while applying migration ${fields.version} (${fields.file})`) +
-      `. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`,
-    { version: fields.version, file: fields.file, sqliteCode: fields.sqliteCode },
-    { cause: fields.cause },
-  );
-}
-
-/**
- * The backup could not be written because its folder ran out of room (or the file hit a size limit
- * or quota). Distinct from `DISK_FULL`: the database itself was not touched, and freeing
- * space elsewhere does not help; `directory` says where.
- */
-export function backupDiskFullError(fields: {
-  directory: string;
-  path: string;
-  systemCode: string;
-  availableBytes: number | null;
-  neededBytes: number | null;
-  cause: unknown;
-}): StepwiseError<"BACKUP_DISK_FULL"> {
-  return new StepwiseError(
-    "BACKUP_DISK_FULL",
-    text`The backup folder ${fields.directory} has no room for the backup (${fields.systemCode}${
-      fields.neededBytes === null ? "" : `; the database is ${fields.neededBytes} bytes`
-    }${fields.availableBytes === null ? "" : `, ${fields.availableBytes} bytes are free there`}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`,
-    { directory: fields.directory, path: fields.path, systemCode: fields.systemCode, availableBytes: fields.availableBytes, neededBytes: fields.neededBytes },
-    { cause: fields.cause },
-  );
-}
-
-/** The backup folder cannot be created or written (permissions, read-only, a file in the way). The database was not touched. */
-export function backupFolderUnwritableError(
-  directory: string,
-  systemCode: string,
-  cause: unknown,
-  remedy: string | Text = text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`,
-): StepwiseError<"BACKUP_FOLDER_UNWRITABLE"> {
-  return new StepwiseError(
-    "BACKUP_FOLDER_UNWRITABLE",
-    text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy}`,
-    { directory, systemCode },
-    { cause },
-  );
-}
-
-/**
- * The backup's migration history does not match this app's migrations: it is another app's
- * database, or this app's from a branch or a newer release. Nothing was changed.
- */
-export function foreignBackupError(file: string, reasons: readonly ForeignBackupReason[]): StepwiseError<"BACKUP_FOREIGN"> {
-  const lines = reasons
-    .slice(0, 10)
-    .map((reason) =>
-      reason.kind === "unknown-version"
-        ? `migration ${reason.version} (${reason.backup}) is not in this app's registry`
-        : `migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
-    );
-  return new StepwiseError(
-    "BACKUP_FOREIGN",
-    text`${file} does not hold this app's migrations:\n${lines.map((line) => `  - ${line}`).join("\n")}${
-      reasons.length > lines.length ? `\n  - \u2026 and ${reasons.length - lines.length} more` : ""
-    }\nNothing was changed. Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`,
-    { file, reasons },
-  );
-}
-
-/**
- * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to
- * it): restoring it onto itself could change nothing, and its own read would be mistaken for another
- * connection's lock. Nothing was changed.
- */
-export function backupIsDatabaseError(backupFile: string, databasePath: string): StepwiseError<"BACKUP_IS_DATABASE"> {
-  return new StepwiseError(
-    "BACKUP_IS_DATABASE",
-    text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. Nothing was changed. Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
-    { backupFile, databasePath },
-  );
-}
-
-/** The folder that should hold the database does not exist, so nothing can be written there. */
-export function databaseFolderMissingError(databasePath: string, folder: string): StepwiseError<"DATABASE_FOLDER_MISSING"> {
-  return new StepwiseError(
-    "DATABASE_FOLDER_MISSING",
-    text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`,
-    { databasePath, folder },
-  );
-}
-
-/**
- * `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a rename across
- * devices or into a read-only folder). The write went to a temporary file first, so the target was
- * left as it was (or, for a new file, does not exist) and the temporary file was removed.
- */
-export function fileWriteError(fields: {
-  file: string;
-  step: FileWriteStep;
-  systemCode: string | null;
-  bytesWritten: number;
-  bytesExpected: number;
-  cause: unknown;
-}): StepwiseError<"FILE_WRITE_FAILED"> {
-  const progress = fields.step === "write" ? ` after ${fields.bytesWritten} of ${fields.bytesExpected} bytes` : "";
-  return new StepwiseError(
-    "FILE_WRITE_FAILED",
-    `Could not write ${fields.file} (${fields.systemCode ?? "error"} during ${fields.step}${progress}). Nothing was replaced: ` +
-      `the file is as it was before, and the temporary copy was removed. ` +
-      (fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG"
-        ? "Free disk space (or raise the quota or file size limit) and run it again."
-        : "Check that the folder is writable and on a healthy disk, then run it again."),
-    { file: fields.file, step: fields.step, systemCode: fields.systemCode, bytesWritten: fields.bytesWritten, bytesExpected: fields.bytesExpected },
-    { cause: fields.cause },
-  );
-}
-
-/**
- * Another process is running a `transaction: false` migration and did not finish within the busy
- * timeout. Nothing was changed by this process.
- */
-export function migrationInProgressError(fields: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }): StepwiseError<"MIGRATION_IN_PROGRESS"> {
-  return new StepwiseError(
-    "MIGRATION_IN_PROGRESS",
-    text`${migrationLabel(fields.version, fields.file)} runs outside a transaction and is still being applied${
-      fields.owner ? ` by process ${fields.owner.pid} on ${fields.owner.host}` : ""
-    } (started ${fields.startedAt}); waited ${fields.waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(fields.version, "applied")} or ${CALLS.repair(fields.version, "forget")}.`,
-    { version: fields.version, file: fields.file, startedAt: fields.startedAt, owner: fields.owner, waitedMs: fields.waitedMs },
-  );
-}
-
-/** A command or option that cannot work as given; the CLI exits with code 2 for it. */
-export function usageError(message: string): StepwiseError<"USAGE"> {
-  return new StepwiseError("USAGE", message, {});
-}
-
-/**
- * A migration closed the connection it was given (`db.close()`). SQLite rolled back the transaction
- * that was open, but whatever the migration committed before closing stays, and nothing can be
- * checked through a closed connection: so never "rolled back". A driver throws it from `runBody`;
- * the executor stops at once, since no further step can run on the connection.
+ * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but
+ * what it committed before stays and nothing can be checked, so never "rolled back"; the executor stops at once for it.
  */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
   const cause = new Error(
@@ -683,130 +323,378 @@ export function connectionClosedError(entry: { readonly version: number; readonl
   return error;
 }
 
-/** The failures {@link connectionClosedError} made: the executor stops at once for them. */
 const closedConnections = new WeakSet<StepwiseError>();
 
-/** Whether `value` is a failure {@link connectionClosedError} made. */
+/** Whether `value` is a failure {@link connectionClosedError} made (by identity: a thrown Proxy may trap `instanceof`). */
 export function isConnectionClosedError(value: unknown): boolean {
-  // By identity, not instanceof: a body may throw a Proxy whose getPrototypeOf trap throws.
   return closedConnections.has(value as StepwiseError);
 }
 
-/**
- * A driver name (the CLI's `--driver`, or `driver` in the config) that names none of stepwise's
- * drivers. The CLI exits with code 2 for it: it is a setting the user typed.
- */
-export function driverUnknownError(fields: { driver: string; source: string; validDrivers: readonly string[] }): StepwiseError<"DRIVER_UNKNOWN"> {
-  return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(fields.driver)} in ${fields.source}. Nothing was changed. Use one of: ${fields.validDrivers.join(", ")}.`, {
-    driver: fields.driver,
-    source: fields.source,
-    validDrivers: fields.validDrivers,
-  });
+/** `HISTORY_CHANGED_BY_MIGRATION`: a migration wrote stepwise's history table and failed before its COMMIT. */
+export function historyChangedByMigrationError(fields: Run & { table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
+  const { version, file, direction, table, change, rolledBack, historyChanged } = fields;
+  const history = historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed";
+  const outcome = rolledBack ? ROLLED_BACK : `It runs outside a transaction, so its statements before that one stayed; ${history}. It is not recorded as applied.`;
+  const message =
+    `${migrationLabel(version, file)} changed the history table "${table}" while running ${direction} (${change}). ` +
+    `That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${table}" from the migration.`;
+  return new StepwiseError("HISTORY_CHANGED_BY_MIGRATION", message, { version, file, direction, table, change, rolledBack, historyChanged }, causeOption(fields.cause));
+}
+
+const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
+  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
+  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
+  no: `Nothing it did was committed: the database is as it was.\n`,
+};
+
+/** `TRANSACTION_ESCAPED`: a migration ended stepwise's transaction; it is never recorded. */
+export function transactionEscapedError({ version, file, direction, committed, cause }: Run & { committed: EscapedCommit; cause?: unknown }) {
+  const message =
+    `${migrationLabel(version, file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${direction}.${cause === undefined ? "" : ` It then failed: ${describeThrownValue(cause)}.`} ` +
+    `It was not recorded: the history says it is ${direction === "up" ? "not " : ""}applied.\n${ESCAPED_COMMIT_ADVICE[committed]}` +
+    `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`;
+  return new StepwiseError("TRANSACTION_ESCAPED", message, { version, file, direction, committed }, { cause });
+}
+
+/** `FOREIGN_KEY_VIOLATION`: a migration run with foreign keys off left dangling references; rolled back before commit. */
+export function foreignKeyViolationError({ version, file, direction, violations }: Run & { violations: readonly ForeignKeyViolation[] }) {
+  const count = violations.length;
+  const sample = violations
+    .slice(0, 3)
+    .map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`)
+    .join("; ");
+  const message =
+    `${migrationLabel(version, file)} left ${count} foreign key violation${count === 1 ? "" : "s"} while running ${direction} (${sample}). ${ROLLED_BACK} ` +
+    `Make the rebuild copy every referenced row, or delete the orphans in the migration.`;
+  return new StepwiseError("FOREIGN_KEY_VIOLATION", message, { version, file, direction, violations: violations.slice(0, 100), violationCount: count });
+}
+
+/** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
+export function transactionOpenError({ driver, operation, cause }: { driver: string; operation: string; cause?: unknown }) {
+  const message = `${operation} cannot run while the app's ${driver} connection is inside a transaction. ${NOTHING_CHANGED} Commit or roll back that transaction (still open) first, then call ${operation} again.`;
+  return new StepwiseError("TRANSACTION_OPEN", message, { driver, operation }, causeOption(cause));
+}
+
+// Locks, sessions and concurrency
+
+/** How messages name lock holders: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
+function describeLockHolders(holders: readonly LockHolder[]): string {
+  return holders
+    .map((holder) => {
+      const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
+      return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
+    })
+    .join(", ");
+}
+
+/** The wait a lock error states: the time measured beside the timeout, never the timeout as if it were waited. */
+function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
+  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
+}
+
+/** What a runner measured for the operation that threw `cause`, or `null`. */
+function elapsedOf(cause: unknown): number | null {
+  return isObject(cause) ? (elapsedByError.get(cause) ?? null) : null;
+}
+
+/** `DATABASE_LOCKED`: another connection held the lock past the busy timeout. */
+export function databaseLockedError(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
+  const held = holders.length > 0 ? `(held by ${describeLockHolders(holders)}). ` : `(another app instance migrating, or an open write transaction). `;
+  const message = text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ${held}${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`;
+  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders }, { cause });
+}
+
+/** `DATABASE_LOCKED` for the backup file offered to `restore` (`file`): the remedy is the same, waiting. */
+export function backupLockedError(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
+  const held = holders.length > 0 ? ` (held by ${describeLockHolders(holders)})` : "";
+  const message = text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${held}. Nothing was changed. Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`;
+  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders, file }, { cause });
+}
+
+/** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
+export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
+  const message = text`${migrationLabel(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
+  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
+}
+
+/** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
+function describeSession(holder: LockHolderSession): string {
+  const facts = [
+    holder.applicationName === null ? null : `application "${holder.applicationName}"`,
+    holder.state,
+    holder.transactionStart === null ? null : `in a transaction since ${holder.transactionStart}`,
+    holder.queryStart === null ? null : `its query started ${holder.queryStart}`,
+  ].filter((fact) => fact !== null);
+  return `session ${holder.pid}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`;
+}
+
+/** `LOCK_TIMEOUT`: PostgreSQL cancelled a statement that waited past `lock_timeout`; `wait` is what a second session saw. */
+export function lockTimeoutError(
+  fields: Partial<Run> & { lockTimeoutMs: number; wait: LockWait | null; rolledBack: boolean; invalidIndexes?: readonly InvalidIndex[]; cause: unknown },
+): StepwiseError<"LOCK_TIMEOUT"> {
+  const { version, file, direction, wait, lockTimeoutMs, rolledBack, invalidIndexes = [] } = fields;
+  const holders = wait === null || wait.holders.length === 0 ? null : wait.holders;
+  const who = version === undefined ? "A statement of stepwise's" : `Migration ${version} (${file}), running ${direction},`;
+  const limit = lockTimeoutMs > 0 ? `more than ${lockTimeoutMs} ms (lock_timeout)` : "past the session's lock_timeout";
+  const what = wait === null ? "a lock" : `${wait.relation === null ? `a ${wait.lockType} lock` : `a lock on ${wait.relation}`} (${wait.mode})`;
+  const held = holders === null ? "held by another session (which one was not seen: the wait began and ran out between two looks at pg_locks)" : `held by ${holders.map(describeSession).join(", ")}`;
+  const ending = holders === null ? "" : ` (or end it: ${holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid});`).join(" ")})`;
+  const retry = version === undefined ? "run the command again" : `run "stepwise ${direction}" again`;
+  const fix = rolledBack
+    ? `wait for ${holders !== null && holders.length > 1 ? "those sessions" : "that session"} to finish${ending}, then ${retry}; or let it wait longer with --lock-timeout <ms> (lockTimeoutMs)`
+    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version}", then "stepwise ${direction}" once ${holders === null ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
+  const outcome = !rolledBack
+    ? `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.${invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " "}`
+    : version === undefined
+      ? "Nothing was changed. "
+      : "Its transaction was rolled back; nothing of it was kept. ";
+  const details = {
+    version: version ?? null,
+    file: file ?? null,
+    direction: direction ?? null,
+    lockTimeoutMs,
+    relation: wait?.relation ?? null,
+    lockType: wait?.lockType ?? null,
+    mode: wait?.mode ?? null,
+    holders: wait?.holders ?? [],
+    rolledBack,
+    invalidIndexes,
+    fix,
+  };
+  return new StepwiseError("LOCK_TIMEOUT", `${who} waited ${limit} for ${what}, ${held}. ${outcome}Fix: ${fix}.`, details, { cause: fields.cause });
+}
+
+/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
+export function connectionLostError(fields: Partial<Run> & { outcome: ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
+  const { version, file = null, outcome, during = null, reason } = fields;
+  const migration = version === undefined ? null : `Migration ${version} (${fields.file})`;
+  const verb = fields.direction === "down" ? "down" : "up";
+  const fix =
+    outcome === "partly-applied"
+      ? `check the database by hand, then run "stepwise repair --applied ${version}" if all of it is there or "stepwise repair --forget ${version}" if none is`
+      : outcome === "commit-unknown"
+        ? `run "stepwise status" once the server accepts connections: it shows whether ${version} is applied; then run "stepwise ${verb}" for the rest`
+        : `run "stepwise ${migration === null ? "status" : verb}" again once the server accepts connections`;
+  const what =
+    outcome === "rolled-back"
+      ? `${migration} was running ${verb} in a transaction, which the server rolled back when the session ended: nothing of that transaction was kept, and it is not recorded.`
+      : outcome === "commit-unknown"
+        ? `${migration} was committing (${verb}): the server may have committed it, with its history row, before the session ended, or rolled it back.`
+        : outcome === "partly-applied"
+          ? `${migration} was running ${verb} outside a transaction (transaction: false), so some of its statements may have been applied; it stays recorded as started, and the next run stops at it. ` +
+            `A CREATE INDEX CONCURRENTLY it ran may have left an invalid index: "stepwise repair" names each, with the statement that drops it.`
+          : `No migration was running${during ? ` (it was ${during})` : ""}: none was half done, and what this run applied before stays applied.`;
+  const details = { version: version ?? null, file, direction: fields.direction ?? null, outcome, during, reason, fix };
+  return new StepwiseError("CONNECTION_LOST", `The connection to the database server was lost: ${reason}. ${what} Fix: ${fix}.`, details, { cause: fields.cause });
+}
+
+// Opening the database
+
+/** `DATABASE_UNUSABLE`: not SQLite, read-only, or otherwise refused by SQLite. */
+export function databaseUnusableError(message: string, sqliteCode: string | null, cause: unknown) {
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
+}
+
+/** `DATABASE_UNUSABLE` for a server that could not be connected to; `problem` tells the cases apart. Never quotes the URL. */
+export function connectionFailedError(fields: { problem: ConnectionProblem; reason: string; fix: string | null; sqlstate: string | null; systemCode: string | null; cause: unknown }) {
+  const { problem, reason, fix, sqlstate } = fields;
+  const reasonCode = sqlstate ?? fields.systemCode;
+  const message = `Cannot connect to the PostgreSQL server: ${reason}${reasonCode && !reason.includes(reasonCode) ? ` (${reasonCode})` : ""}. Nothing was changed.${fix ? ` Fix: ${fix}.` : ""}`;
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
+}
+
+/** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
+export function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
+  const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
+  return new StepwiseError("DATABASE_NEEDS_RECOVERY", message, { sqliteCode }, { cause });
+}
+
+const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: FileKind | null) => string>> = {
+  empty: () => "the database path is empty",
+  "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
+  "too-long": (path) => `the database path ${path} is longer than the file system allows`,
+  directory: (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
+  "not-a-file": (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
+  "unsupported-url": (path) => `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`,
+  "symlink-loop": (path) => `the folders on the way to ${path} form a symbolic link loop`,
+  "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,
+  "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
+  "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
+};
+
+/** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
+export function databasePathInvalidError(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
+  const remedy =
+    problem === "journal-not-a-file"
+      ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+      : text`Pass ${DATABASE_OPTION} naming the database file itself, such as data/app.db.`;
+  return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. Nothing was changed. ${remedy}`, { path, problem, kind });
+}
+
+/** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
+export function pathEncodingError(path: string, bytes: string) {
+  const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
+  return new StepwiseError("PATH_NOT_UTF8", message, { path, bytes });
+}
+
+/** `DATABASE_FOLDER_MISSING`: no folder to hold the database. */
+export function databaseFolderMissingError(databasePath: string, folder: string) {
+  const message = text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`;
+  return new StepwiseError("DATABASE_FOLDER_MISSING", message, { databasePath, folder });
+}
+
+/** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. */
+export function diskFullError({ version, file, sqliteCode, cause }: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
+  const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`;
+  return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
+}
+
+/** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
+export function sqliteCodeOf(error: unknown): string | null {
+  try {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
+export function kindOfSqliteCode(code: string): ErrorKind {
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "locked";
+  if (code.startsWith("SQLITE_FULL")) return "full";
+  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) return "readonly";
+  if (code === "SQLITE_NOTADB") return "notadb";
+  if (code.startsWith("SQLITE_CORRUPT")) return "corrupt";
+  return code.startsWith("SQLITE_CANTOPEN") ? "cantopen" : "other";
 }
 
 /**
- * The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or installed
- * but failing to load on this runtime, such as a native addon built for another Node
- * (`reason: "unloadable"`). Thrown before the database is opened.
+ * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is
+ * returned unchanged. `code` is the one the driver's `classifyError` reads, by default the error's `code` property.
  */
-export function driverNotInstalledError(fields: {
-  driver: string;
-  packageName: string;
-  installCommand: string;
-  reason: "missing" | "unloadable";
-  cause?: unknown;
-}): StepwiseError<"DRIVER_NOT_INSTALLED"> {
-  return new StepwiseError(
-    "DRIVER_NOT_INSTALLED",
-    fields.reason === "missing"
-      ? `The ${fields.driver} driver needs the "${fields.packageName}" package, which is not installed. Nothing was changed. Install it with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`
-      : `The "${fields.packageName}" package is installed but failed to load on this runtime (${fields.cause instanceof Error ? fields.cause.message.replace(/\s+/g, " ") : String(fields.cause)}). Nothing was changed. Rebuild it for this runtime with:\n  ${fields.installCommand}\nor choose another driver with --driver (or "driver" in the config).`,
-    { driver: fields.driver, packageName: fields.packageName, installCommand: fields.installCommand, reason: fields.reason },
-    { cause: fields.cause },
-  );
+export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
+  if (error instanceof StepwiseError || code === null) return error;
+  const translated = toTypedSqliteError(error, busyTimeoutMs, code);
+  return translated === null ? error : recordNativeError(translated, { kind: kindOfSqliteCode(code), nativeCode: code });
 }
 
-/**
- * The chosen driver is built into another runtime: node-sqlite on a Node too old for it, bun-sqlite
- * outside Bun. Thrown before the database is opened.
- */
-export function driverRuntimeUnsupportedError(fields: { driver: string; runtime: string; required: string; hint: string }): StepwiseError<"DRIVER_RUNTIME_UNSUPPORTED"> {
-  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${fields.driver} driver needs ${fields.required}, but this is ${fields.runtime}. Nothing was changed. ${fields.hint}`, {
-    driver: fields.driver,
-    runtime: fields.runtime,
-    required: fields.required,
-  });
+function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string): StepwiseError | null {
+  const unusable = (message: string) => databaseUnusableError(message, code, error);
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return databaseLockedError(busyTimeoutMs, error);
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") return unusable(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`);
+  // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
+  if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return databaseNeedsRecoveryError(code, error);
+  if (code.startsWith("SQLITE_CANTOPEN")) return unusable(`SQLite cannot open the database file (${code}): check that the path names a file this process may open. Nothing was changed.`);
+  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
+    return unusable(`The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on. Nothing was changed.`);
+  }
+  if (code.startsWith("SQLITE_FULL")) return diskFullError({ version: null, file: null, sqliteCode: code, cause: error });
+  if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") return unusable(`The database file could not be read (${code}): check the path and the disk. Nothing was changed.`);
+  if (code.startsWith("SQLITE_IOERR")) return unusable(`The disk refused the write (${code}); nothing was committed. Free space and retry.`);
+  return null;
 }
 
-/**
- * An operation that must start its own transaction (or `VACUUM`) was called on a connection the app
- * left inside a transaction. Refused before anything ran: the app's transaction is still open, with
- * its uncommitted writes, and nothing else was changed.
- */
-export function transactionOpenError(fields: { driver: string; operation: string; cause?: unknown }): StepwiseError<"TRANSACTION_OPEN"> {
-  return new StepwiseError(
-    "TRANSACTION_OPEN",
-    `${fields.operation} cannot run while the app's ${fields.driver} connection is inside a transaction. ${NOTHING_CHANGED} ` +
-      `Commit or roll back that transaction (still open) first, then call ${fields.operation} again.`,
-    { driver: fields.driver, operation: fields.operation },
-    fields.cause === undefined ? undefined : { cause: fields.cause },
-  );
+// Drivers
+
+/** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
+export function driverUnknownError({ driver, source, validDrivers }: { driver: string; source: string; validDrivers: readonly string[] }) {
+  const message = `Unknown driver ${JSON.stringify(driver)} in ${source}. Nothing was changed. Use one of: ${validDrivers.join(", ")}.`;
+  return new StepwiseError("DRIVER_UNKNOWN", message, { driver, source, validDrivers });
 }
 
-/**
- * The system's temporary folder (`TMPDIR`, else the platform's default) cannot hold the private copy
- * a safety net needs: it is missing, not a folder, not writable, or full. Nothing was changed.
- */
-export function tempFolderUnusableError(fields: { folder: string; systemCode: string | null; operation: string; cause?: unknown }): StepwiseError<"TEMP_FOLDER_UNUSABLE"> {
-  const full = fields.systemCode === "ENOSPC" || fields.systemCode === "EDQUOT" || fields.systemCode === "EFBIG";
-  return new StepwiseError(
-    "TEMP_FOLDER_UNUSABLE",
-    `${fields.operation} needs a private copy of the database in the temporary folder ${fields.folder}, which ` +
-      (full ? "has no room for it" : "cannot be written") +
-      ` (${fields.systemCode ?? "error"}). Nothing was changed. ` +
-      (full ? "Free space there, or point TMPDIR at a folder with room, and run it again." : "Point TMPDIR at an existing, writable folder (or create this one), and run it again."),
-    { folder: fields.folder, systemCode: fields.systemCode, operation: fields.operation },
-    fields.cause === undefined ? undefined : { cause: fields.cause },
-  );
+/** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
+export function driverNotInstalledError(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
+  const { driver, packageName, installCommand, reason, cause } = fields;
+  const message =
+    (reason === "missing"
+      ? `The ${driver} driver needs the "${packageName}" package, which is not installed. Nothing was changed. Install it with:\n`
+      : `The "${packageName}" package is installed but failed to load on this runtime (${cause instanceof Error ? cause.message.replace(/\s+/g, " ") : String(cause)}). Nothing was changed. Rebuild it for this runtime with:\n`) +
+    `  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
+  return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
 }
 
-/**
- * A registry generated for one SQL dialect was given to a driver of another: its checksums, SQL
- * checks and SQL text are for the other database. Thrown when the manager is constructed, before
- * anything touches the database.
- */
-export function registryDialectMismatchError(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }): StepwiseError<"REGISTRY_DIALECT_MISMATCH"> {
-  return new StepwiseError(
-    "REGISTRY_DIALECT_MISMATCH",
-    `The registry was generated for ${fields.registryDialect} (${fields.file}, version ${fields.version}), but the ${fields.driver} driver runs ${fields.driverDialect}. ${NOTHING_CHANGED} ` +
-      `Import a registry generated for ${fields.driverDialect} (stepwise gen --dialect ${fields.driverDialect}), or use a ${fields.registryDialect} driver.`,
-    { registryDialect: fields.registryDialect, driverDialect: fields.driverDialect, driver: fields.driver, version: fields.version, file: fields.file },
-  );
+/** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
+export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: { driver: string; runtime: string; required: string; hint: string }) {
+  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. Nothing was changed. ${hint}`, { driver, runtime, required });
 }
 
-/** How long each failed operation ran before its library error came back, by that error. */
-const elapsedByError = new WeakMap<object, number>();
-
-/**
- * Records that the operation which threw `error` ran for `ms` milliseconds: the runners note it for
- * every failed operation, so a lock error can state how long it was actually waited for (SQLite's
- * busy handler, a driver's own retries, a refusal that came at once) rather than the configured
- * timeout. The first record wins: the innermost runner measured the operation itself.
- */
-export function recordElapsed(error: unknown, ms: number): void {
-  if (error !== null && (typeof error === "object" || typeof error === "function") && !elapsedByError.has(error)) elapsedByError.set(error, Math.round(ms));
+/** `REGISTRY_DIALECT_MISMATCH`: thrown when the manager is constructed, before anything touches the database. */
+export function registryDialectMismatchError(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
+  const { registryDialect, driverDialect, driver, version, file } = fields;
+  const message =
+    `The registry was generated for ${registryDialect} (${file}, version ${version}), but the ${driver} driver runs ${driverDialect}. ${NOTHING_CHANGED} ` +
+    `Import a registry generated for ${driverDialect} (stepwise gen --dialect ${driverDialect}), or use a ${registryDialect} driver.`;
+  return new StepwiseError("REGISTRY_DIALECT_MISMATCH", message, { registryDialect, driverDialect, driver, version, file });
 }
 
-/** What {@link recordElapsed} noted for `error`, or `null` when no runner timed it. */
-export function elapsedOf(error: unknown): number | null {
-  return error !== null && (typeof error === "object" || typeof error === "function") ? (elapsedByError.get(error) ?? null) : null;
+// Safety nets
+
+/** `TEMP_FOLDER_UNUSABLE`: the temporary folder cannot hold a safety net's private copy. */
+export function tempFolderUnusableError({ folder, systemCode, operation, cause }: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
+  const full = isFull(systemCode);
+  const message =
+    `${operation} needs a private copy of the database in the temporary folder ${folder}, which ${full ? "has no room for it" : "cannot be written"} (${systemCode ?? "error"}). Nothing was changed. ` +
+    (full ? "Free space there, or point TMPDIR at a folder with room, and run it again." : "Point TMPDIR at an existing, writable folder (or create this one), and run it again.");
+  return new StepwiseError("TEMP_FOLDER_UNUSABLE", message, { folder, systemCode, operation }, causeOption(cause));
 }
 
-/** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
-export function describeStoredValue(value: unknown): string {
-  if (value === null || value === undefined) return "NULL";
-  if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
-  return String(value);
+/** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */
+export function databaseDamagedError({ databasePath, problems }: { databasePath: string; problems: readonly string[] }) {
+  const fix =
+    'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
+    "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
+  const message = `${databasePath} fails SQLite's quick_check (${problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`;
+  return new StepwiseError("DATABASE_DAMAGED", message, { databasePath, check: "quick_check", problems, fix });
+}
+
+/** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
+export function backupDiskFullError(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
+  const { directory, path, systemCode, availableBytes, neededBytes } = fields;
+  const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
+  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
+  return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
+}
+
+/** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
+export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
+  const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
+  return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
+}
+
+/** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
+export function foreignBackupError(file: string, reasons: readonly ForeignBackupReason[]) {
+  const lines = reasons
+    .slice(0, 10)
+    .map((reason) =>
+      reason.kind === "unknown-version"
+        ? `  - migration ${reason.version} (${reason.backup}) is not in this app's registry`
+        : `  - migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
+    );
+  if (reasons.length > lines.length) lines.push(`  - \u2026 and ${reasons.length - lines.length} more`);
+  const message = text`${file} does not hold this app's migrations:\n${lines.join("\n")}\nNothing was changed. Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
+  return new StepwiseError("BACKUP_FOREIGN", message, { file, reasons });
+}
+
+/** `BACKUP_IS_DATABASE`: the file offered to `restore` is the database itself. */
+export function backupIsDatabaseError(backupFile: string, databasePath: string) {
+  const message = text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. Nothing was changed. Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`;
+  return new StepwiseError("BACKUP_IS_DATABASE", message, { backupFile, databasePath });
+}
+
+// The CLI and its tools
+
+/** `USAGE`: a command or option that cannot work as given; the CLI exits 2. */
+export function usageError(message: string) {
+  return new StepwiseError("USAGE", message, {});
+}
+
+/** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
+export function fileWriteError(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
+  const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
+  const message =
+    `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). ` +
+    `Nothing was replaced: the file is as it was before, and the temporary copy was removed. ` +
+    (isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.");
+  return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
 }

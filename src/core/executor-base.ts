@@ -11,7 +11,7 @@
  */
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { StepwiseError } from "./errors.js";
-import { toPlainError } from "./plain-error.js";
+import { toPlainError } from "./error-factories.js";
 import { createProgressReporter } from "./progress.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner } from "./migration-owner.js";
@@ -20,10 +20,10 @@ import { GUARD_TABLE_PREFIX, type TransactionStart } from "./transaction-guard.j
 import type { Dialect, ExecutorSettings, ExecutorStrategies, FailureOrigin, MigrationExecutor, Replan, RunGuard } from "./executor-types.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
-import { kindOfSqliteCode } from "./sqlite-errors.js";
-import { classifySafely } from "./native-error.js";
+import { kindOfSqliteCode } from "./error-factories.js";
+import { classifySafely } from "./error-factories.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
-import { isInstanceSafely } from "./thrown-value.js";
+import { isInstanceSafely } from "./error-factories.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { describeEvent, type MigrationEvent } from "./events.js";

@@ -8,7 +8,7 @@
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
-import { isInstanceSafely } from "./thrown-value.js";
+import { isInstanceSafely } from "./error-factories.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */

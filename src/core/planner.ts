@@ -4,7 +4,8 @@
  */
 import type { RegistryProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
-import { toPlainError, type StatusProblem } from "./plain-error.js";
+import { toPlainError } from "./error-factories.js";
+import type { StatusProblem } from "./errors.js";
 import { runCall, text } from "./option-text.js";
 import {
   irreversibleMigrationError,

@@ -5,7 +5,7 @@
  * primitive, and a migration body, while the write transaction stays open.
  */
 import { StepwiseError } from "./errors.js";
-import { classifySafely, nativeCauseOf, recordNativeError } from "./native-error.js";
+import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
 import { recordElapsed } from "./error-factories.js";
 import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";

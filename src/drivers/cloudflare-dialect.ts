@@ -18,7 +18,7 @@ import type { Dialect } from "../core/executor-types.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
 import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
 import type { ErrorClassification } from "../core/driver.js";
-import { kindOfSqliteCode } from "../core/sqlite-errors.js";
+import { kindOfSqliteCode } from "../core/error-factories.js";
 import type { Step } from "../core/step.js";
 import type { CommitWitness, TransactionStart } from "../core/transaction-guard.js";
 import type { EscapedCommit } from "../core/errors.js";

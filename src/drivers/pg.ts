@@ -28,7 +28,7 @@ import {
   POSTGRES_BATCH_DIALECT,
 } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
-import type { LockHolderSession, LockWait } from "../core/lock-timeout-error.js";
+import type { LockHolderSession, LockWait } from "../core/errors.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";

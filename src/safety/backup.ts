@@ -19,7 +19,7 @@ import { inline } from "../core/manager.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
-import { sqliteCodeOf, translateSqliteError } from "../core/sqlite-errors.js";
+import { sqliteCodeOf, translateSqliteError } from "../core/error-factories.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";

@@ -40,7 +40,7 @@ import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
 import { SyncMigrationManager } from "../core/manager.js";
-import { classifySafely, nativeCauseOf, recordNativeError } from "../core/native-error.js";
+import { classifySafely, nativeCauseOf, recordNativeError } from "../core/error-factories.js";
 import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion, planUp, type MigrationPlan } from "../core/planner.js";
 import { runSync } from "../core/runners.js";

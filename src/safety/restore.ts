@@ -22,7 +22,7 @@ import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { translateSqliteError } from "../core/sqlite-errors.js";
+import { translateSqliteError } from "../core/error-factories.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";

@@ -16,22 +16,23 @@
  */
 import { batchKeyFailure, matchColumn, quoteIdentifier } from "../batch-key.js";
 import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "../batch-types.js";
-import { type ConnectionProblem, connectionFailedError, connectionLostError } from "../connection-errors.js";
+import type { ConnectionProblem, LockWait } from "../errors.js";
+import { connectionFailedError, connectionLostError } from "../error-factories.js";
 import type { ErrorClassification } from "../driver.js";
-import type { ErrorKind } from "../error-kind.js";
+import type { ErrorKind } from "../errors.js";
 import { StepwiseError, type EscapedCommit, type InvalidIndex } from "../errors.js";
 import { databaseLockedError, databaseUnusableError, diskFullError, historyChangedByMigrationError, historyTableInvalidError, migrationFailedError, usageError } from "../error-factories.js";
 import type { Dialect, FailureOrigin, MigrationExecutor } from "../executor-types.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
-import { type LockWait, lockTimeoutError } from "../lock-timeout-error.js";
-import { classifySafely, recordNativeError } from "../native-error.js";
+import { lockTimeoutError } from "../error-factories.js";
+import { classifySafely, recordNativeError } from "../error-factories.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
-import { describeThrownValue } from "../thrown-value.js";
+import { describeThrownValue } from "../error-factories.js";
 import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";

@@ -7,7 +7,7 @@
 import type { Dialect } from "../executor-types.js";
 import { HistoryStore } from "../history.js";
 import { readSchemaObjects } from "../schema-objects.js";
-import { translateSqliteError } from "../sqlite-errors.js";
+import { translateSqliteError } from "../error-factories.js";
 import { queryValue } from "../step.js";
 import { scriptStatements } from "../sql-location.js";
 import { splitSqliteStatements, tokenizeSqliteSql } from "../../shared/sqlite-tokens.js";
