@@ -11,7 +11,7 @@ import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
 import { begin, callWithDriver, commit, exec, queryValue, rollbackQuietly, type Step } from "../core/step.js";
-import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { readPostgresSchema } from "./postgres-schema.js";
 import { openContainedCopy } from "./contained-copy.js";
@@ -26,20 +26,15 @@ export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, As
  * that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
-  const { executor, driver } = manager;
-  if (manager instanceof SyncMigrationManager) {
-    const step = start();
-    if (writes !== undefined) refuseOpenTransactionOn(manager.driver, writes);
-    return manager.run(executor.withConnectionSettings(step));
-  }
-  return (async () => {
+  const run = () => {
     const step = start();
     const refusing = function* (): Step<T> {
-      if (writes !== undefined) yield* refuseOpenTransaction(driver.name, writes);
+      if (writes !== undefined) yield* refuseOpenTransaction(manager.driver.name, writes);
       return yield* step;
     };
-    return manager.run(executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined });
-  })();
+    return manager.run(manager.executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined }) as T | Promise<T>;
+  };
+  return manager instanceof SyncMigrationManager ? run() : (async () => run())();
 }
 
 /** `body` in one write transaction, rolled back when it throws. */

@@ -11,6 +11,7 @@
 import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
 import { readSchemaObjects } from "../core/schema-objects.js";
 import { query, queryValue, type Step } from "../core/step.js";
+import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 export type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
 
@@ -299,47 +300,26 @@ const CASE_FREE_WORDS = new Set(
   ).split(" "),
 );
 
+const OPERATOR = /^[<>=!|]+$/;
+
+/** SQLite's tokens as compared: names unquoted, a blob's hex digits lower-cased, operators such as `<=` whole. */
 function tokenize(sql: string, foldBareNames = false): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const char = sql[i]!;
-    if (/\s/.test(char)) {
-      i++;
-    } else if (char === "-" && sql[i + 1] === "-") {
-      while (i < sql.length && sql[i] !== "\n") i++;
-    } else if (char === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (char === "'" || ((char === "x" || char === "X") && sql[i + 1] === "'")) {
-      let j = (char === "'" ? i : i + 1) + 1;
-      while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" ? 2 : 1;
-      // A blob's hex digits are a value, the same in either case; a string's letters are not.
-      const text = sql.slice(i, j + 1);
-      tokens.push({ text: char === "'" ? text : text.toLowerCase(), kind: "string", quoted: true });
-      i = j + 1;
-    } else if (char === '"' || char === "`" || char === "[") {
+  let end = -1;
+  for (const { kind, text, offset, unterminated } of significantTokens(tokenizeSqliteSql(sql))) {
+    const last = tokens.at(-1);
+    const adjacent = end === offset;
+    end = offset + text.length;
+    if (kind === "string" && adjacent && last?.kind === "word" && !last.quoted && /^x$/i.test(last.text)) tokens[tokens.length - 1] = { text: `x${text.toLowerCase()}`, kind: "string", quoted: true };
+    else if (kind === "string") tokens.push({ text, kind, quoted: true });
+    else if (kind === "quoted-identifier") {
       // Quoted and bare names compare equal; their case is kept (see foldCase).
-      const close = char === "[" ? "]" : char;
-      let j = i + 1;
-      let text = "";
-      for (; j < sql.length && !(sql[j] === close && (close === "]" || sql[j + 1] !== close)); j++) {
-        text += sql[j];
-        if (sql[j] === close) j++;
-      }
-      tokens.push({ text, kind: "word", quoted: true });
-      i = j + 1;
-    } else if (/[A-Za-z0-9_$]/.test(char)) {
-      let j = i;
-      while (j < sql.length && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j), kind: "word", quoted: false });
-      i = j;
-    } else {
-      let j = i + 1;
-      if ("<>=!|".includes(char)) while (j < sql.length && "<>=!|".includes(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j), kind: "punct", quoted: false });
-      i = j;
-    }
+      const close = text[0] === "[" ? "]" : text[0]!;
+      const name = text.slice(1, unterminated ? undefined : -1);
+      tokens.push({ text: close === "]" ? name : name.replaceAll(close + close, close), kind: "word", quoted: true });
+    } else if (kind === "word") tokens.push({ text, kind, quoted: false });
+    else if (adjacent && last?.kind === "punct" && OPERATOR.test(last.text) && OPERATOR.test(text)) tokens[tokens.length - 1] = { ...last, text: last.text + text };
+    else tokens.push({ text, kind: "punct", quoted: false });
   }
   return foldCase(tokens, foldBareNames);
 }

@@ -122,7 +122,7 @@ function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader, opt
 // hashed. Only the expectation is cached: the live schema is read and compared every time.
 
 /** Bumped whenever {@link SchemaSnapshot} or the key changes shape. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 function* readCacheKey(migrations: MigrationRegistry, version: number, tableName: string): Step<string> {
   const sqliteVersion = yield* queryValue<string>("SELECT sqlite_version()");
