@@ -1,13 +1,9 @@
 /**
- * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a migration
- * body's connection. Whatever a migration does on the copy is thrown away, but from it a migration
- * could reach another file and write there for good (each `verify` once added a row to a file a
- * migration attached). So the copy refuses, before they run, the statements that reach another file
- * (`ATTACH`, `VACUUM INTO`: `ATTACH` is the only way to another database, and SQLite refuses it in a
- * transaction) in SQL and in every SQL call of a body's connection, and the library calls that write
- * another file or load code. The migration then fails as a migration, its cause an
- * {@link OutsideCopyRefusedError}. A body that opens a connection of its own, or writes through
- * `node:fs`, is the app's code and is not contained.
+ * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's
+ * connection. From the copy a migration could still write another file for good, so the copy refuses,
+ * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every
+ * SQL call of a body's connection, and the library calls that write a file or load code: the migration
+ * fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
  */
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";

@@ -1,16 +1,10 @@
 /**
  * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report
- * (durations, schema diff, row counts, failure) is the real run's, and nothing stays.
- *
- * - A sync manager (SQLite) runs them on a private in-memory copy from the driver's `snapshot`; the file
- *   is only read, even by `transaction: false` migrations.
- * - A manager whose methods return promises runs them on the live database in one transaction rolled
- *   back at the end, each migration's own transaction a savepoint of it, holding the run lock (on
- *   PostgreSQL) and its DDL's locks until the rollback. A `transaction: false` migration cannot join it:
- *   `REHEARSAL_REFUSED` before anything runs. A TypeScript body's connection refuses the statements
- *   that would end that transaction, since the escape guard would only notice after the commit: the
- *   body fails as a migration (its cause a {@link RehearsalStatementRefusedError}) where the real run
- *   reports `TRANSACTION_ESCAPED`. SQL migrations need no guard: `gen` refuses transaction control in them.
+ * is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory copy;
+ * a manager whose methods return promises, on the live database in one transaction rolled back at the
+ * end, each migration's transaction a savepoint of it. There a TypeScript body's connection refuses
+ * what would end that transaction (the escape guard would only notice after the commit), so the body
+ * fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such SQL.
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
 import { isConnectionClosedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
@@ -86,11 +80,7 @@ export interface RehearseOptions<V extends number = number> {
 /** A plan together with its rehearsal: what {@link rehearseUp} returns. */
 export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
-/** A database's schema and rows per table, at one moment. */
-interface Observation {
-  readonly schema: SchemaSnapshot;
-  readonly rows: Readonly<Record<string, number>>;
-}
+type Observation = { readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> };
 
 function* observe(reader: SchemaReader): Step<Observation> {
   const schema = yield* reader.read();

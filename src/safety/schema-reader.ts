@@ -1,7 +1,6 @@
 /**
- * What the safety nets share beyond the executor: running a net's step on either runner, and reading a
- * database's schema per dialect, live or as migrations 1..N build it on an empty scratch database (an
- * in-memory SQLite copy, or PostgreSQL's `openScratchDatabase` on the same server).
+ * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or
+ * as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on PostgreSQL's server).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";

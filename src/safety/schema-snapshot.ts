@@ -137,7 +137,7 @@ function* readTable(name: string, sql: string, flags: { wr: number; strict: numb
     foreignKeys: [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b))),
     uniqueConstraints: uniqueConstraints.sort((a, b) => a.join(",").localeCompare(b.join(","))),
     checks: [...parsed.tableChecks].sort(),
-    sql: normalizeCreateTable(sql),
+    sql: parsed.sql,
   };
 }
 
@@ -382,59 +382,53 @@ function normalizeColumnType(type: string): string {
 const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "check", "foreign"]);
 const startsConstraint = (token: Token) => token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text);
 
-/** A `CREATE TABLE` normalised, each column's declared type folded too: `name TEXT` and `name text` declare the same column. */
-function normalizeCreateTable(sql: string): string {
-  const tokens = tokenize(sql);
-  let depth = 0;
-  let atColumnStart = true;
-  let inType = false;
-  for (let i = tokens.findIndex((token) => token.text === "(") + 1; i > 0 && i < tokens.length; i++) {
-    const token = tokens[i]!;
-    if (token.text === "(") depth++;
-    else if (token.text === ")" && depth-- === 0) break;
-    if (depth === 0 && token.text === ",") {
-      [atColumnStart, inType] = [true, false];
-    } else if (depth === 0 && atColumnStart) {
-      [atColumnStart, inType] = [false, !startsConstraint(token)];
-    } else {
-      if (inType && depth === 0 && token.kind === "word" && !token.quoted && CASE_FREE_WORDS.has(token.text)) inType = false;
-      if (inType && token.kind === "word") tokens[i] = { ...token, text: token.text.toLowerCase() };
-    }
-  }
-  return normalizeTokens(tokens);
-}
-
-/** A CREATE TABLE's column definitions (collation, checks) and table-level checks; tolerant of what it skips. */
+/**
+ * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too
+ * (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and the
+ * table's CHECKs. Tolerant of what it skips.
+ */
 function parseCreateTable(sql: string) {
   const tokens = tokenize(sql);
   const columns = new Map<string, { collation: string | null; checks: string[] }>();
   const tableChecks: string[] = [];
-  const parts: Token[][] = [[]];
-  let depth = 0;
-  let end = tokens.length;
   const open = tokens.findIndex((token) => token.text === "(");
+  let end = tokens.length;
+  let part: number[] = [];
+  const readPart = () => {
+    const indexes = part;
+    const items = indexes.map((at) => tokens[at]!);
+    part = [];
+    if (items.length === 0) return;
+    const checks = extractChecks(items);
+    if (startsConstraint(items[0]!)) return void tableChecks.push(...checks);
+    const collateAt = items.findIndex((token) => token.text === "collate");
+    columns.set(items[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (items[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+    // The declared type: the words after the name, up to the first keyword at the definition's own depth.
+    let depth = 0;
+    for (let k = 1; k < items.length; k++) {
+      const token = items[k]!;
+      if (token.text === "(") depth++;
+      else if (token.text === ")") depth--;
+      else if (token.kind === "word") {
+        if (depth === 0 && !token.quoted && CASE_FREE_WORDS.has(token.text)) break;
+        tokens[indexes[k]!] = { ...token, text: token.text.toLowerCase() };
+      }
+    }
+  };
+  let depth = 0;
   for (let i = open + 1; open !== -1 && i < tokens.length; i++) {
-    const token = tokens[i]!;
-    if (token.text === ")" && depth === 0) {
+    const text = tokens[i]!.text;
+    if (text === ")" && depth === 0) {
       end = i;
       break;
     }
-    if (token.text === "(") depth++;
-    if (token.text === ")") depth--;
-    if (token.text === "," && depth === 0) parts.push([]);
-    else parts.at(-1)!.push(token);
+    if (text === "(") depth++;
+    if (text === ")") depth--;
+    if (text === "," && depth === 0) readPart();
+    else part.push(i);
   }
-  for (const part of parts) {
-    if (part.length === 0) continue;
-    const checks = extractChecks(part);
-    if (startsConstraint(part[0]!)) {
-      tableChecks.push(...checks);
-      continue;
-    }
-    const collateAt = part.findIndex((token) => token.text === "collate");
-    columns.set(part[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (part[collateAt + 1]?.text.toUpperCase() ?? null), checks });
-  }
-  return { columns, tableChecks, withoutRowid: open !== -1 && /\bwithout rowid\b/.test(join(tokens.slice(end + 1))) };
+  readPart();
+  return { columns, tableChecks, withoutRowid: open !== -1 && /\bwithout rowid\b/.test(join(tokens.slice(end + 1))), sql: normalizeTokens(tokens) };
 }
 
 function extractChecks(part: readonly Token[]): string[] {
