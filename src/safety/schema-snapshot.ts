@@ -183,20 +183,14 @@ export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): Sche
 function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifference[] {
   const differences: SchemaDifference[] = [];
   const table = after.name;
-  const column = (name: string, change: SchemaDifference["change"], details: SchemaAspectChange[] = []): SchemaDifference => ({
-    objectType: "column",
-    name: `${table}.${name}`,
-    table,
-    change,
-    details,
-  });
-  const beforeColumns = new Map(before.columns.map((c) => [c.name.toLowerCase(), c]));
-  const afterColumns = new Map(after.columns.map((c) => [c.name.toLowerCase(), c]));
-  for (const old of before.columns) if (!afterColumns.has(old.name.toLowerCase())) differences.push(column(old.name, "removed"));
+  const column = (name: string, change: SchemaDifference["change"], details: SchemaAspectChange[] = []) => differences.push({ objectType: "column", name: `${table}.${name}`, table, change, details });
+  const byName = (columns: readonly ColumnSnapshot[]) => new Map(columns.map((c) => [c.name.toLowerCase(), c]));
+  const [beforeColumns, afterColumns] = [byName(before.columns), byName(after.columns)];
+  for (const old of before.columns) if (!afterColumns.has(old.name.toLowerCase())) column(old.name, "removed");
   for (const now of after.columns) {
     const old = beforeColumns.get(now.name.toLowerCase());
     if (!old) {
-      differences.push(column(now.name, "added"));
+      column(now.name, "added");
       continue;
     }
     const details = compareAspects([
@@ -208,13 +202,9 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
       ["check", old.checks.join(" AND ") || "(none)", now.checks.join(" AND ") || "(none)"],
       ["generated", old.generated ?? "no", now.generated ?? "no"],
     ]);
-    if (details.length > 0) differences.push(column(now.name, "changed", details));
+    if (details.length > 0) column(now.name, "changed", details);
   }
-  const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) =>
-    columns
-      .filter((c) => other.has(c.name.toLowerCase()))
-      .map((c) => c.name)
-      .join(", ");
+  const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) => columns.flatMap((c) => (other.has(c.name.toLowerCase()) ? [c.name] : [])).join(", ");
   const list = <T>(items: readonly T[], render: (item: T) => string, separator: string) => items.map(render).join(separator) || "(none)";
   const unique = (c: readonly string[]) => `(${c.join(", ")})`;
   const tableDetails = compareAspects([
