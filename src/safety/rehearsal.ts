@@ -21,7 +21,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
-import { schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { executorOn, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 
 /** How one planned migration fared in the rehearsal. */
@@ -161,23 +161,23 @@ function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationM
   const copy = openCopy(manager.driver);
   try {
     const durations = new Map<number, number>();
-    const rehearsal = manager.withDriver(copy, rehearsalEvents(manager, durations));
-    const plan = rehearsal.planUp(to);
+    const executor = executorOn(manager, copy, rehearsalEvents(manager, durations));
+    const plan = planUp(manager.migrations, runSync(executor.readKeys(), copy), to);
     const before = runSync(observe(reader), copy);
     let failure: RehearsalFailure | null = null;
     let copyClosed = false;
     try {
-      rehearsal.up(to);
+      runSync(executor.up(to), copy);
     } catch (error) {
       failure = describeFailure(error);
       copyClosed = isConnectionClosedError(error);
     }
     // A migration that closed its connection took the copy with it: what the real run leaves (the
     // migrations before it) is read from a second copy brought to that version.
-    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : rehearsal.currentVersion();
+    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : runSync(executor.status(), copy).currentVersion;
     const afterCopy = copyClosed ? openCopy(manager.driver) : copy;
     try {
-      if (afterCopy !== copy && reachedVersion > plan.fromVersion) manager.withDriver(afterCopy, { onEvent: undefined, logger: null }).up({ to: reachedVersion as VersionOf<R> });
+      if (afterCopy !== copy && reachedVersion > plan.fromVersion) runSync(executorOn(manager, afterCopy).up({ to: reachedVersion }), afterCopy);
       return report(plan, durations, failure, reachedVersion, before, runSync(observe(reader), afterCopy));
     } finally {
       if (afterCopy !== copy) afterCopy.close?.();

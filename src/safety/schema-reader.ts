@@ -6,6 +6,7 @@ import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor } from "../core/executor.js";
+import type { ExecutorSettings } from "../core/executor-types.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { inline, SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
@@ -34,6 +35,11 @@ export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>,
     return manager.run(manager.executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined }) as T | Promise<T>;
   };
   return manager instanceof SyncMigrationManager ? run() : (async () => run())();
+}
+
+/** The manager's algorithm on another connection (a copy, a scratch database), its events going to `listeners` only. */
+export function executorOn(manager: SafetyNetManager, driver: Driver, listeners: Pick<ExecutorSettings, "onEvent" | "logger"> = { onEvent: undefined, logger: null }): Executor<MigrationRegistry> {
+  return new Executor(manager.migrations, { ...manager.executor.settings, driverName: driver.name, capabilities: driver.capabilities, ...listeners });
 }
 
 /** `body` in one write transaction, rolled back when it throws. */
@@ -104,11 +110,11 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string, { r
   };
 }
 
-/** Migrations 1..`version` applied to a contained in-memory copy, through the manager's own code path, and its schema. */
+/** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
 function replaySync(manager: SyncMigrationManager<unknown, MigrationRegistry>, version: number): SchemaSnapshot {
   const scratch = openContainedCopy(manager.driver, new Uint8Array(0));
   try {
-    if (version > 0) manager.withDriver(scratch, { onEvent: undefined, logger: null }).up({ to: version });
+    if (version > 0) runSync(executorOn(manager, scratch).up({ to: version }), scratch);
     return runSync(readSchemaOf(manager), scratch);
   } finally {
     scratch.close?.();
@@ -120,8 +126,7 @@ async function replayAsync(driver: Driver, manager: SafetyNetManager, version: n
   const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await openSqliteScratch(driver);
   let snapshot: SchemaSnapshot;
   try {
-    const settings = { ...manager.executor.settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null };
-    if (version > 0) await runAsync(new Executor(manager.migrations, settings).up({ to: version }), scratch.driver);
+    if (version > 0) await runAsync(executorOn(manager, scratch.driver).up({ to: version }), scratch.driver);
     snapshot = await runAsync(readSchemaOf(manager), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
