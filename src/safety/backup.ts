@@ -11,16 +11,16 @@ import { requireCapabilities, type DriverCapability, type SyncDriver } from "../
 import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError, usageError, withBackupPath } from "../core/error-factories.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
-import { inline } from "../core/manager.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { sqliteCodeOf, translateSqliteError } from "../core/sqlite-errors.js";
+import { callWithDriver } from "../core/step.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import type { SafetyNetManager } from "./schema-reader.js";
+import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -293,16 +293,12 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   const { executor } = manager;
   const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);
-  await manager.run(
-    executor.withConnectionSettings(
-      (function* () {
-        yield* executor.refuseUnmanagedDatabase();
-        if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
-        const problems = dangerouslySkipIntegrityCheck ? [] : yield* inline(() => quickCheckProblems(driver));
-        if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
-      })(),
-    ),
-  );
+  await runSafetyNet(manager, function* () {
+    yield* executor.refuseUnmanagedDatabase();
+    if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
+    const problems = dangerouslySkipIntegrityCheck ? [] : yield* callWithDriver(() => quickCheckProblems(driver));
+    if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
+  });
   const backup = await takeBackup(driver, { ...where, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
   executor.emit({ type: "backed-up", backup });
   try {

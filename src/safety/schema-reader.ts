@@ -8,7 +8,7 @@ import { driverCapabilityError, type Driver, type ScratchDatabase } from "../cor
 import { Executor } from "../core/executor.js";
 import type { ExecutorSettings } from "../core/executor-types.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
-import { inline, SyncMigrationManager } from "../core/manager.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
 import { begin, callWithDriver, commit, exec, queryValue, rollbackQuietly, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -106,7 +106,7 @@ export function schemaReaderOf(manager: SafetyNetManager, operation: string, { r
     holdSnapshot: schema === undefined ? function* () {} : () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
     read: () => readSchemaOf(manager),
     countRows: (snapshot) => countRows(snapshot, schema),
-    replay: (version) => (sync ? inline(() => replaySync(manager, version)) : callWithDriver((driver) => replayAsync(driver, manager, version))),
+    replay: (version) => callWithDriver((driver) => (sync ? replaySync(manager, version) : replayAsync(driver, manager, version))),
   };
 }
 
