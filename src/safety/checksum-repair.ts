@@ -61,19 +61,15 @@ export function repairChecksums(manager: SyncMigrationManager<unknown>, options?
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
-  const unapplied = { applied: false, repairedAt: null, repairedBy: null };
-  if (!options.apply)
-    return runSafetyNet(manager, function* () {
-      return { ...planRealignment(manager.migrations, yield* manager.executor.store.readAll(), options.version), ...unapplied };
-    });
+  // A report only reads; a repair re-reads inside its write transaction, so what another process recorded meanwhile is compared.
+  if (!options.apply) return runSafetyNet(manager, () => realign(manager, options));
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   const store = manager.executor.store;
-  // Read inside the write transaction: what another process recorded meanwhile is what gets compared.
   const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
-  if (plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
+  if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
   const repairedAt = new Date().toISOString();
   const repairedBy = options.repairedBy?.trim() || "unknown";
   yield* ensureChecksumRepairLog(store);

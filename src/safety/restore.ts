@@ -97,7 +97,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
     writeReplacement(source, replacement, exists ? databasePath : backupFile, busyTimeoutMs);
-    if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, tableName, busyTimeoutMs, migrations);
+    if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, { tableName, busyTimeoutMs, migrations });
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
     nodeFs().renameSync(replacement, databasePath);
     replacement = null;
@@ -200,15 +200,11 @@ function writeReplacement(source: SyncDriver, replacement: string, modeFrom: str
   }
 }
 
+type Settings = { readonly tableName: string; readonly busyTimeoutMs: number; readonly migrations: MigrationRegistry | undefined };
+
 /** Refuses while the database is in use, then keeps it as a backup in `directory`, or as its bytes when SQLite cannot read it. */
-async function keepReplaced(
-  opener: SyncDriver,
-  databasePath: string,
-  directory: string,
-  tableName: string,
-  busyTimeoutMs: number,
-  migrations: MigrationRegistry | undefined,
-): Promise<Pick<RestoreResult, "previous" | "setAside">> {
+async function keepReplaced(opener: SyncDriver, databasePath: string, directory: string, settings: Settings): Promise<Pick<RestoreResult, "previous" | "setAside">> {
+  const { tableName, busyTimeoutMs } = settings;
   let current: SyncDriver;
   try {
     current = opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
@@ -216,7 +212,7 @@ async function keepReplaced(
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
   }
   try {
-    await waitUntilUnused(current, databasePath, tableName, busyTimeoutMs, migrations);
+    await waitUntilUnused(current, databasePath, settings);
     const store = new HistoryStore(tableName);
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
     // Kept whatever `keep`: pruning could otherwise pick it as the oldest.
@@ -244,7 +240,7 @@ async function keepReplaced(
  *
  * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes.
  */
-async function waitUntilUnused(current: SyncDriver, databasePath: string, tableName: string, busyTimeoutMs: number, migrations: MigrationRegistry | undefined): Promise<void> {
+async function waitUntilUnused(current: SyncDriver, databasePath: string, { tableName, busyTimeoutMs, migrations }: Settings): Promise<void> {
   for (const deadline = Date.now() + busyTimeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 25))) {
     const running = runningMigration(current, new HistoryStore(tableName), migrations);
     const holders = findLockHolders(databasePath);
