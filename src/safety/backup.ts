@@ -1,30 +1,25 @@
 /**
- * Backups of a SQLite file: the snapshot `up --backup` takes before it applies anything, the names
- * that say whose backup a file is, and pruning. Everything goes through the driver's primitives.
- *
- * A snapshot is consistent: SQLite's online backup API (the driver's `backupTo`) where the driver has
- * it, else `VACUUM INTO`, each reading inside one transaction. The copy is written under a hidden
- * temporary name, made one self-contained file, checked with `quick_check`, and only then renamed
- * to `<database file>.v<version>.<UTC time>.<identity>.bak`: a file with a backup's name is always a
- * finished, intact backup, and a crash leaves at most a hidden `.partial` that nothing reads. The
- * identity is a hash of the database's real path, so pruning deletes only this database's backups
- * in a folder that several databases share.
+ * Backups of a SQLite file, through the driver's primitives. A snapshot is consistent (SQLite's online
+ * backup API where the driver has `backupTo`, else `VACUUM INTO`, each inside one read transaction),
+ * written under a hidden temporary name, made one self-contained file, checked with `quick_check`, and
+ * only then renamed to `<database file>.v<version>.<UTC time>.<identity>.bak`: a file with a backup's
+ * name is always a finished, intact backup. The identity is a hash of the database's real path, so
+ * pruning deletes only this database's backups in a shared folder.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
-import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError, usageError, withBackupPath } from "../core/error-factories.js";
+import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
-import { inline } from "../core/manager.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
-import { sqliteCodeOf, translateSqliteError } from "../core/error-factories.js";
+import { callWithDriver } from "../core/step.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import type { SafetyNetManager } from "./schema-reader.js";
+import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -41,7 +36,7 @@ export interface BackupOptions {
 export interface TakeBackupOptions extends BackupOptions {
   /** The schema version the database is at, for the file name. */
   readonly version: number;
-  /** How long to wait for a writer's lock on the database. Default: the connection's busy timeout. */
+  /** How long to wait for a writer's lock. Default: the connection's busy timeout. */
   readonly busyTimeoutMs?: number;
   /** The clock, for the file name. Default: now. */
   readonly now?: Date;
@@ -73,10 +68,7 @@ export function serverBackupUnsupportedError(fields: { driver: string; operation
   );
 }
 
-/**
- * `source`'s driver, refused with `DRIVER_CAPABILITY_MISSING` on a server (naming `pg_dump` or
- * `pg_restore`) or without `capabilities`, before anything is read or written.
- */
+/** `source`'s driver, refused with `DRIVER_CAPABILITY_MISSING` on a server (naming `pg_dump` or `pg_restore`) or without `capabilities`. */
 export function backupDriverOf(source: DriverSource | { readonly driver: DriverIdentity<unknown> }, operation: string, ...capabilities: DriverCapability[]): SyncDriver {
   const driver = "driver" in source ? source.driver : source;
   if (driver.dialect === "postgres") throw serverBackupUnsupportedError({ driver: driver.name, operation, tool: /restore/i.test(operation) ? "pg_restore" : "pg_dump" });
@@ -86,40 +78,50 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
 
 /**
  * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its
- * backups in the folder beyond `keep`: never the one just written, nor one stamped after it (another
- * run's, taken meanwhile, or one from a clock since set back).
+ * backups in the folder beyond `keep`: never the one just written, nor one stamped after it.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files (sql.js); `TRANSACTION_OPEN` inside
- *   the app's transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
- *   `DATABASE_LOCKED` when a writer holds the database past the busy timeout; `DATABASE_DAMAGED` when
- *   the copy fails `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE` naming the folder.
- *   No file is left behind.
+ * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's
+ *   transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
+ *   `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the copy fails `quick_check`;
+ *   `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const driver = backupDriverOf(source, "takeBackup", "openFile");
   refuseOpenTransactionOn(driver, "takeBackup");
   const databaseFile = databaseFileOf(driver);
-  const { directory, version } = options;
+  const { directory, version, now = new Date() } = options;
   assertAbsolute("directory", directory);
   const keep = checkedKeep(options.keep);
-  const date = options.now ?? new Date();
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   let partial: string | null = null;
   try {
     nodeFs().mkdirSync(directory, { recursive: true });
-    partial = nodePath().join(directory, `.${nodePath().basename(databaseFile)}.${nodeCrypto().randomBytes(6).toString("hex")}.partial`);
-    // Made here with the database's permissions, so the copy is private from its first byte.
+    partial = hiddenName(directory, databaseFile, "partial");
+    // Made with the database's permissions, so the copy is private from its first byte.
     createFileExclusively(partial, privateModeFor(databaseFile));
     const method = await copyDatabase(driver, partial, busyTimeoutMs);
-    sealCopy(driver, partial, databaseFile, !options.dangerouslySkipIntegrityCheck);
+    // One self-contained file (an online copy keeps its source's WAL mode), checked as restore checks it.
+    const copy = driver.openFile!(partial, { readonly: false, busyTimeoutMs: 0 });
+    try {
+      copy.query("PRAGMA journal_mode = DELETE", []);
+      const problems = options.dangerouslySkipIntegrityCheck ? [] : quickCheckProblems(copy);
+      if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
+    } finally {
+      closeQuietly(copy);
+    }
     const sizeBytes = nodeFs().statSync(partial).size;
-    const path = publish(partial, directory, databaseFile, version, date);
+    const path = publish(partial, directory, databaseFile, version, now);
     partial = null;
-    return { path, version, createdAt: date.toISOString(), sizeBytes, method, pruned: prune(directory, databaseFile, keep, path) };
+    return { path, version, createdAt: now.toISOString(), sizeBytes, method, pruned: prune(directory, databaseFile, keep, path) };
   } catch (error) {
     if (partial !== null) nodeFs().rmSync(partial, { force: true });
     throw backupWriteError(error, driver, directory, partial ?? directory, busyTimeoutMs);
   }
+}
+
+/** `.<database file>.<random>.<suffix>` in `directory`: hidden, and named for nothing that reads it. */
+export function hiddenName(directory: string, databaseFile: string, suffix: string): string {
+  return nodePath().join(directory, `.${nodePath().basename(databaseFile)}.${nodeCrypto().randomBytes(6).toString("hex")}.${suffix}`);
 }
 
 async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: number): Promise<BackupRecord["method"]> {
@@ -130,8 +132,8 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
       driver.run("VACUUM INTO ?", [file]);
       return "vacuum-into";
     }
-    // The backup API copies inside a read transaction its source already has: opened here, through
-    // the busy timeout, a writer's lock is waited for where the API would give up having copied nothing.
+    // The API copies inside a read transaction its source already holds: opened here, a writer's lock
+    // is waited for through the busy timeout, where the API would give up having copied nothing.
     driver.exec("BEGIN");
     try {
       driver.query("SELECT count(*) FROM sqlite_master", []);
@@ -142,18 +144,6 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
     return "online-backup";
   } finally {
     driver.setBusyTimeout(previous);
-  }
-}
-
-/** Makes the copy one self-contained file (an online copy keeps its source's WAL mode) and checks it as `restore` does. */
-function sealCopy(driver: SyncDriver, file: string, databaseFile: string, check: boolean): void {
-  const copy = driver.openFile!(file, { readonly: false, busyTimeoutMs: 0 });
-  try {
-    copy.query("PRAGMA journal_mode = DELETE", []);
-    const problems = check ? quickCheckProblems(copy) : [];
-    if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
-  } finally {
-    closeQuietly(copy);
   }
 }
 
@@ -189,8 +179,7 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
 }
 
 /**
- * The backups of `database` (its connection, a driver or manager, or its absolute path) in
- * `directory`, oldest first.
+ * The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first.
  *
  * @throws `USAGE` for a relative path or an in-memory database.
  */
@@ -225,16 +214,16 @@ function databaseFileOf(driver: SyncDriver): string {
   return driver.filePath;
 }
 
-/** What `PRAGMA quick_check` finds wrong with the database `driver` has open, a line each (at most 20); empty when intact. */
+/** What `PRAGMA quick_check` finds wrong, a line each (at most 20); empty when intact. */
 export function quickCheckProblems(driver: SyncDriver): string[] {
   const lines = driver.query("PRAGMA quick_check(20)", []).flatMap((row) => String(Object.values(row)[0]).split("\n"));
   return lines.length === 1 && lines[0] === "ok" ? [] : lines.filter((line) => line !== "*** in database main ***");
 }
 
-/** The `SQLITE_*` code of an error a driver threw: the `code` most libraries set, else the driver's reading of it. */
+/** The `SQLITE_*` code of an error a driver threw: the `code` most libraries set, else the driver's reading. */
 export function sqliteCodeFrom(driver: SyncDriver, error: unknown): string | null {
   const code = sqliteCodeOf(error) ?? driver.classifyError(error).nativeCode;
-  return code !== null && code.startsWith("SQLITE_") ? code : null;
+  return code?.startsWith("SQLITE_") ? code : null;
 }
 
 /** Closes a connection opened here; a failure to close cannot hide the outcome. */
@@ -246,33 +235,28 @@ export function closeQuietly(driver: SyncDriver): void {
   }
 }
 
+// SQLite says SQLITE_FULL on a full disk but SQLITE_IOERR_WRITE when a size limit or quota refuses a write.
 const NO_ROOM = /^(SQLITE_FULL|SQLITE_IOERR|ENOSPC|EDQUOT|EFBIG)/;
 const UNWRITABLE = /^(SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM|EACCES|EPERM|EROFS|ENOTDIR|EEXIST|ENOENT|EISDIR)/;
 
-/**
- * A failure writing `file` into `directory`, as the error that names the folder. SQLite says
- * SQLITE_FULL on a full disk but only SQLITE_IOERR_WRITE when a size limit or quota refuses the
- * write, so both count as no room. Anything else is translated as SQLite errors are.
- */
+/** A failure writing `file` into `directory`, as the error that names the folder; anything else translated as SQLite errors are. */
 export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number, remedy?: string | Text): unknown {
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
   const code = sqliteCodeFrom(driver, error) ?? (typeof errno === "string" ? errno : null);
   if (code !== null && NO_ROOM.test(code)) {
     const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
-    return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes: freeBytesIn(directory), neededBytes, cause: error });
+    let availableBytes: number | null = null;
+    try {
+      const stats = nodeFs().statfsSync(directory);
+      availableBytes = stats.bavail * stats.bsize;
+    } catch {
+      // Unknown.
+    }
+    return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes, neededBytes, cause: error });
   }
   if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error, remedy);
   return translateSqliteError(error, busyTimeoutMs, code);
-}
-
-function freeBytesIn(directory: string): number | null {
-  try {
-    const stats = nodeFs().statfsSync(directory);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
-  }
 }
 
 /** Options for {@link upWithBackup}: those of `up`, plus where the snapshot goes. */
@@ -281,24 +265,22 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
   readonly backup: BackupOptions;
   /**
    * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default
-   * `false`: `DATABASE_DAMAGED` before the snapshot, since migrating builds on the damage and
-   * `restore` refuses a damaged snapshot. Plain `up` runs no check (it would read the whole file).
+   * `false`: `DATABASE_DAMAGED` before the snapshot (migrating builds on the damage, and `restore`
+   * refuses a damaged snapshot). Plain `up` runs no check.
    */
   readonly dangerouslySkipIntegrityCheck?: boolean;
 }
 
 /**
- * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at
- * the version before the run: the result carries it as `backup`, the `backed-up` event too, and a
- * failed migration's `MIGRATION_FAILED` names it as `backupPath`. Takes a `MigrationManager` or an
- * `AsyncMigrationManager` of a driver with files.
+ * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the
+ * version before the run: the result and the `backed-up` event carry it, and a failed migration's
+ * `MIGRATION_FAILED` names it as `backupPath`.
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
  * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`,
- *   `WHOLE_RUN_TRANSACTION_REFUSED` (`transaction: "all"`) and `DATABASE_DAMAGED` as `up` would
- *   refuse; after the snapshot, what `up` throws.
+ *   `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;
@@ -310,16 +292,12 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   const { executor } = manager;
   const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);
-  await manager.run(
-    executor.withConnectionSettings(
-      (function* () {
-        yield* executor.refuseUnmanagedDatabase();
-        if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
-        const problems = dangerouslySkipIntegrityCheck ? [] : yield* inline(() => quickCheckProblems(driver));
-        if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
-      })(),
-    ),
-  );
+  await runSafetyNet(manager, function* () {
+    yield* executor.refuseUnmanagedDatabase();
+    if (upOptions.transaction === "all") yield* refuseWholeRunObstacles(executor, plan.steps, "up");
+    const problems = dangerouslySkipIntegrityCheck ? [] : yield* callWithDriver(() => quickCheckProblems(driver));
+    if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
+  });
   const backup = await takeBackup(driver, { ...where, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
   executor.emit({ type: "backed-up", backup });
   try {

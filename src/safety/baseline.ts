@@ -1,24 +1,17 @@
-/**
- * Adopting a database that was created before stepwise, typically by `CREATE TABLE IF NOT EXISTS`
- * on every start: if its schema is exactly what migrations 1..N build, record 1..N as applied
- * without running them, so `up` continues from N+1.
- */
-import { StepwiseError } from "../core/errors.js";
-import { option, text } from "../core/option-text.js";
-import type { SyncMigrationManager } from "../core/manager.js";
-import { setUserVersion } from "../core/history.js";
-import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
-import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
-import { describeSchemaDifference, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
-import type { MigrationRegistry, VersionOf } from "../core/types.js";
+/** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
 import { invalidTargetError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
+import { setUserVersion } from "../core/history.js";
+import type { SyncMigrationManager } from "../core/manager.js";
+import { option, text } from "../core/option-text.js";
+import type { Step } from "../core/step.js";
+import type { MigrationRegistry, VersionOf } from "../core/types.js";
+import { inWriteTransaction, runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { describeDrift, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
-  /**
-   * Record the versions even when the schema differs. The differences are still returned; later
-   * migrations may then fail or misbehave on the objects that differ. Default `false`.
-   */
+  /** Record the versions even when the schema differs (the differences are still returned). Default `false`. */
   readonly dangerouslyForce?: boolean;
 }
 
@@ -36,7 +29,7 @@ export interface BaselineResult {
 
 /** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
 export function schemaMismatchError(version: number, differences: readonly SchemaDifference[]): StepwiseError<"SCHEMA_MISMATCH"> {
-  const drift = differences.map((difference) => describeSchemaDifference(difference, "drift"));
+  const drift = describeDrift(differences);
   return new StepwiseError(
     "SCHEMA_MISMATCH",
     text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
@@ -55,12 +48,9 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
 }
 
 /**
- * Adopts a database created before stepwise: compares the schema with a replay of migrations
- * 1..`version` and, when they match (or when forced), records those versions as applied, without
- * running them, in one write transaction under the manager's busy timeout.
- *
- * A standalone function rather than a manager method, so an app that never baselines does not
- * bundle the replay and schema-diff code.
+ * Adopts a database created before stepwise: compares its schema with a replay of migrations
+ * 1..`version` and, when they match (or when forced), records those versions as applied without
+ * running them, in one write transaction.
  *
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
@@ -70,14 +60,13 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /**
- * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
- * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL it holds the run lock for the
- * whole call and replays in a scratch database of the same server, dropped after; it also rejects with
- * `SCRATCH_DATABASE_UNAVAILABLE` when the role may not create that database.
+ * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds
+ * the run lock for the whole call and replays in a scratch database of the same server
+ * (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create one).
  */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
-  // The replay needs a scratch database: refused before the busy timeout is even touched.
+  // The replay's capability is checked before anything runs.
   return runSafetyNet(manager, () => recordBaseline(manager, schemaReaderOf(manager, "baselineDatabase"), version, options), "baselineDatabase");
 }
 
@@ -95,28 +84,14 @@ function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, versio
   const live = yield* reader.read();
   const differences = diffSchemas(yield* reader.replay(version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences);
-
   const recorded = manager.migrations.slice(0, version);
-  const now = new Date().toISOString();
-  yield* begin("immediate");
-  try {
+  const appliedAt = new Date().toISOString();
+  yield* inWriteTransaction(function* () {
     // Another process may have migrated or baselined since the check above.
     yield* refuseManaged();
     yield* store.ensure();
-    for (const entry of recorded) {
-      yield* store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: null });
-    }
+    for (const { version, name, checksum } of recorded) yield* store.insertApplied({ version, name, checksum, appliedAt, durationMs: null });
     if (manager.driver.capabilities.userVersion) yield* setUserVersion(version);
-    yield* commit();
-  } catch (error) {
-    yield* rollbackQuietly();
-    throw error;
-  }
-  return {
-    version,
-    recorded: recorded.map((entry) => entry.version),
-    forced: differences.length > 0,
-    differences,
-    drift: differences.map((difference) => describeSchemaDifference(difference, "drift")),
-  };
+  });
+  return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences) };
 }

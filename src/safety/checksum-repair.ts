@@ -1,32 +1,24 @@
 /**
- * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH when the edit was deliberate
- * (Flyway's `repair` is the model). It realigns the checksums recorded for applied migrations with
- * the registry's, and records each realignment (who, when, old and new checksum) next to the history
- * (`checksum-repair-log.ts`), so the history still says that the file changed after it ran.
- *
- * Without `apply` it only reports what would change. With it, it re-reads the history and rewrites
- * it in one write transaction under the run lock, so two repairs, or a repair and an `up`, never
- * interleave, and a failure changes nothing.
+ * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as
+ * Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
+ * records each realignment next to the history, in one write transaction under the run lock.
  */
-import type { SyncMigrationManager } from "../core/manager.js";
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
-import { begin, commit, rollbackQuietly, type Step } from "../core/step.js";
+import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
+import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { invalidTargetError, incompleteMigrationError, databaseAheadError } from "../core/error-factories.js";
-
-/** Who a repair is recorded as when the caller names nobody. */
-export const DEFAULT_REPAIRED_BY = "unknown";
+import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {
-  /** Rewrite the checksums. Default `false`: only report what would change, writing nothing. */
+  /** Rewrite the checksums. Default `false`: only report what would change. */
   readonly apply?: boolean;
   /** Realign this version only. Default: every applied migration whose checksum differs. */
   readonly version?: number;
-  /** Who is recorded as having repaired; the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user. Default `"unknown"`. */
+  /** Who is recorded as having repaired (the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user). Default `"unknown"`. */
   readonly repairedBy?: string;
 }
 
@@ -35,21 +27,15 @@ export interface ChecksumRealignment {
   readonly version: number;
   readonly name: string;
   readonly file: string;
-  /** What the history holds (held, once applied). */
   readonly oldChecksum: string;
-  /** The registry's checksum. */
   readonly newChecksum: string;
-  /**
-   * `edited`: the file changed after it ran (a CHECKSUM_MISMATCH). `legacy-format`: the row holds
-   * the checksum an earlier release computed for the same source, accepted as it is; realigning it
-   * lets the migration's `description` be edited later without a mismatch.
-   */
+  /** `edited`: the file changed after it ran. `legacy-format`: the row holds an earlier release's checksum of the same source. */
   readonly reason: "edited" | "legacy-format";
 }
 
 /** What {@link repairChecksums} found and did: plain data, for logs and `--json`. */
 export interface ChecksumRepairResult {
-  /** True when the checksums were rewritten; false for a report (`apply` unset) or when nothing differed. */
+  /** True when the checksums were rewritten; false for a report or when nothing differed. */
   readonly applied: boolean;
   /** The realignments, by version; empty when every recorded checksum already matches. */
   readonly realignments: readonly ChecksumRealignment[];
@@ -66,56 +52,36 @@ export interface ChecksumRepairResult {
  * reports what that would change. Rows of interrupted migrations are left alone and listed.
  *
  * @example
- * const report = repairChecksums(manager); // what would change
  * repairChecksums(manager, { apply: true, repairedBy: "alice" });
- * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks: an older build
- *   must not rewrite what a newer one recorded. Nothing is changed.
- * @throws `INVALID_TARGET` for a `version` the registry lacks or the history does not hold.
- * @throws `INCOMPLETE_MIGRATION` for a `version` whose attempt was interrupted.
+ * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a
+ *   `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a `version`
+ *   whose attempt was interrupted. Nothing is changed.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
-/**
- * Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`,
- * `AsyncMigrationManager`), a promise of the same result. On PostgreSQL a repair (`apply`) holds the
- * run lock for the whole call, so no `up` runs between the read and the rewrite.
- */
+/** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
-  // A report only reads; a repair rewrites the history in its own write transaction.
-  return runSafetyNet(manager, () => realign(manager, options), options.apply ? "repairChecksums" : undefined);
+  // A report only reads; a repair re-reads inside its write transaction, so what another process recorded meanwhile is compared.
+  if (!options.apply) return runSafetyNet(manager, () => realign(manager, options));
+  return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   const store = manager.executor.store;
-  if (!options.apply) return { ...planRealignment(manager.migrations, yield* store.readAll(), options.version), applied: false, repairedAt: null, repairedBy: null };
-  yield* begin("immediate");
-  try {
-    // Read inside the write transaction: what another process recorded meanwhile is what gets compared.
-    const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
-    if (plan.realignments.length === 0) {
-      yield* rollbackQuietly();
-      return { ...plan, applied: false, repairedAt: null, repairedBy: null };
-    }
-    const repairedAt = new Date().toISOString();
-    const repairedBy = options.repairedBy?.trim() || DEFAULT_REPAIRED_BY;
-    yield* ensureChecksumRepairLog(store);
-    for (const change of plan.realignments) {
-      if (!(yield* store.replaceChecksum(change.version, change.oldChecksum, change.newChecksum))) {
-        throw new Error(`stepwise bug: the history row of migration ${change.version} changed inside the repair's own transaction`);
-      }
-      yield* recordChecksumRepair(store, { version: change.version, name: change.name, oldChecksum: change.oldChecksum, newChecksum: change.newChecksum, repairedAt, repairedBy });
-    }
-    yield* commit();
-    return { ...plan, applied: true, repairedAt, repairedBy };
-  } catch (error) {
-    yield* rollbackQuietly();
-    throw error;
+  const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
+  if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
+  const repairedAt = new Date().toISOString();
+  const repairedBy = options.repairedBy?.trim() || "unknown";
+  yield* ensureChecksumRepairLog(store);
+  for (const { version, name, oldChecksum, newChecksum } of plan.realignments) {
+    if (!(yield* store.replaceChecksum(version, oldChecksum, newChecksum))) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
+    yield* recordChecksumRepair(store, { version, name, oldChecksum, newChecksum, repairedAt, repairedBy });
   }
+  return { ...plan, applied: true, repairedAt, repairedBy };
 }
 
 /**
- * Every recorded checksum repair, oldest first (`[]` when none was ever made). Never writes: the
- * record's table is created by the first repair, and a database from an earlier release has none.
+ * Every recorded checksum repair, oldest first (`[]` when none was ever made). Never writes.
  *
  * @example
  * for (const event of listChecksumRepairs(manager)) console.log(event.version, event.repairedBy);
@@ -127,7 +93,7 @@ export function listChecksumRepairs(manager: SafetyNetManager): ChecksumRepairEv
   return manager.run(readChecksumRepairs(manager.executor.store));
 }
 
-/** Which rows differ from the registry; a pure function of the registry and the rows. */
+/** Which rows differ from the registry. */
 function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigration[], version: number | undefined): Pick<ChecksumRepairResult, "realignments" | "interrupted"> {
   const unknown = rows.filter((row) => row.version > registry.length).map((row) => row.version);
   if (unknown.length > 0) throw databaseAheadError(unknown, registry.length);
@@ -136,9 +102,7 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
       throw invalidTargetError(version, `There is no migration ${version} to repair; the versions go from 1 to ${registry.length}. Nothing was changed.`);
     }
     const row = rows.find((candidate) => candidate.version === version);
-    if (!row) {
-      throw invalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
-    }
+    if (!row) throw invalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
     if (row.state === "started") throw incompleteMigrationError({ version, file: registry[version - 1]!.file, startedAt: row.appliedAt });
   }
   const realignments: ChecksumRealignment[] = [];
@@ -151,8 +115,7 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
     }
     const entry = registry[row.version - 1]!;
     if (row.name !== entry.name) {
-      // Another migration under the same number (a branch's, say), not an edit of this one: recording
-      // this one's checksum on it would mark a migration applied that never ran.
+      // Another migration under the same number (a branch's), not an edit: realigning would mark it applied.
       throw invalidTargetError(
         row.version,
         `Migration ${row.version} was applied as "${row.name}", but the registry's migration ${row.version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. ` +

@@ -1,28 +1,20 @@
 /**
- * A rehearsal (`up --dry-run`) and `verify` run the migrations on a private copy of the database (or
- * an empty scratch one) that `openSnapshot` opened; whatever they do there is thrown away. A
- * migration can still reach another file from that connection, and what it writes there stays: each
- * `verify` once added a row to a file a migration `ATTACH`ed. So the copy's driver refuses, before
- * they run, the statements that reach another file (`ATTACH`, `VACUUM INTO`), in a SQL migration's
- * text and in every SQL call of a TypeScript body's connection, and the library calls that write
- * another file or load code (better-sqlite3's `backup`, the drivers' `loadExtension`). The
- * migration then fails as a migration (`MIGRATION_FAILED`, naming its file; its cause an
- * {@link OutsideCopyRefusedError} that names the statement and the fix), and nothing reached the
- * other file.
- *
- * `ATTACH` is the only way a connection reaches another database file, and SQLite refuses it inside
- * a transaction, so refusing the statement contains every write through an attached name. Not
- * contained: a TypeScript body that opens a connection of its own (`new Database("other.db")`) or
- * writes files through `node:fs`; it is the app's code, and runs as it would in the real `up`.
+ * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's
+ * connection. From the copy a migration could still write another file for good, so the copy refuses,
+ * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every
+ * SQL call of a body's connection, and the library calls that write a file or load code: the migration
+ * fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
  */
-import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
 import type { SyncDriver } from "../core/driver.js";
+import { runSync } from "../core/runners.js";
+import { queryValue } from "../core/step.js";
 import type { MigrationEntry, SqlDialect } from "../core/types.js";
+import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
 
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
   override readonly name: string = "OutsideCopyRefusedError";
-  /** The statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup`) that was refused. */
+  /** The statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
   readonly refused: string;
 
   constructor(refused: string) {
@@ -34,15 +26,15 @@ export class OutsideCopyRefusedError extends Error {
   }
 }
 
-/** Each statement of `sql`: its words upper-cased (to match keywords), and its text. */
+/** Each statement of `sql`: its words upper-cased, and its text. */
 export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string }> {
   for (const { tokens } of splitSqlStatements(tokenizeSql(sql, dialect), dialect)) {
     yield { words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()), text: tokens.map((token) => token.text).join(" ") };
   }
 }
 
-/** The first statement of `sql` that reaches another file (`ATTACH`, `VACUUM ... INTO`), or `null`. */
-export function reachingStatement(sql: string): string | null {
+/** The first statement of `sql` that reaches another file, or `null`. */
+function reachingStatement(sql: string): string | null {
   for (const { words, text } of statementsOf(sql, "sqlite")) {
     if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return text;
   }
@@ -50,9 +42,8 @@ export function reachingStatement(sql: string): string | null {
 }
 
 /**
- * The SQL text of a call's first argument: a string, a config or submittable with `text` (`pg`) or
- * `sql` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are
- * bound parameters and so never SQL.
+ * The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a
+ * tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL.
  */
 export function sqlTextOf(first: unknown): string | null {
   if (typeof first === "string") return first;
@@ -68,10 +59,7 @@ export function sqlTextOf(first: unknown): string | null {
 /** A connection's method, called on the connection. */
 export type ConnectionCall = (...args: unknown[]) => unknown;
 
-/**
- * `connection` with each method that `replace` returns a function for replaced by it (`call` is the
- * method itself, bound); every other method is the connection's own, bound to it.
- */
+/** `connection` with each method `replace` returns a function for replaced by it (`call` is the method, bound). */
 export function proxyCalls<C extends object>(connection: C, replace: (property: PropertyKey, call: ConnectionCall) => ConnectionCall | undefined): C {
   return new Proxy(connection, {
     get(target, property) {
@@ -83,7 +71,36 @@ export function proxyCalls<C extends object>(connection: C, replace: (property: 
   });
 }
 
-/** `entry` with its TypeScript bodies handed `guard(db)` for their connection; a SQL entry is returned as it is. */
+/** The SQLite libraries' calls that run or prepare SQL, node:sqlite's tag store's included. */
+const SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "query", "each", "iterateStatements", "get", "all", "iterate"]);
+/** libsql-client's, which return a promise (`batch` takes a list). */
+const ASYNC_SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["execute", "executeMultiple", "batch"]);
+
+/**
+ * `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a
+ * rejection where the call returns a promise), and the calls of `replaced` replaced.
+ */
+export function guardSqlCalls<C extends object>(connection: C, refuse: (sql: string) => Error | null, replaced: Readonly<Record<string, ConnectionCall>> = {}): C {
+  return proxyCalls(connection, (property, call) => {
+    if (typeof property === "string" && Object.hasOwn(replaced, property)) return replaced[property];
+    // node:sqlite's tag store prepares its statements itself, past this proxy.
+    if (property === "createTagStore") return (...args) => guardSqlCalls(call(...args) as object, refuse);
+    const async = ASYNC_SQL_CALLS.has(property);
+    if (!async && !SQL_CALLS.has(property)) return undefined;
+    return (...args) => {
+      const texts = Array.isArray(args[0]) && !("raw" in args[0]) ? args[0].map(sqlTextOf) : [sqlTextOf(args[0])];
+      for (const text of texts) {
+        const error = text === null ? null : refuse(text);
+        if (error === null) continue;
+        if (async) return Promise.reject(error);
+        throw error;
+      }
+      return call(...args);
+    };
+  });
+}
+
+/** `entry` with its TypeScript bodies handed `guard(db)` for their connection; a SQL entry as it is. */
 export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (connection: object) => object): E {
   if (entry.kind !== "ts") return entry;
   const module = entry.module as { up?: unknown; down?: unknown };
@@ -96,38 +113,21 @@ export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (co
   return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as E;
 }
 
-/** The SQLite libraries' calls that run or prepare SQL (node:sqlite's tag store's too). */
-const SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "query", "each", "iterateStatements", "get", "all", "iterate"]);
-/** The libraries' calls that write another file or load code into the connection. */
-const FILE_CALLS: ReadonlySet<PropertyKey> = new Set(["backup", "loadExtension", "enableLoadExtension"]);
+const refuseReaching = (sql: string) => {
+  const reaching = reachingStatement(sql);
+  return reaching === null ? null : new OutsideCopyRefusedError(reaching);
+};
+const refusedCall = (name: string) => () => {
+  throw new OutsideCopyRefusedError(`${name}()`);
+};
+/** The libraries' calls that write another file or load code. */
+const FILE_CALLS = { backup: refusedCall("backup"), loadExtension: refusedCall("loadExtension"), enableLoadExtension: refusedCall("enableLoadExtension") };
 
-function refuseReaching(first: unknown): void {
-  const text = typeof first === "string" ? first : Array.isArray(first) && "raw" in first ? first.join("?") : null;
-  const reaching = text === null ? null : reachingStatement(text);
-  if (reaching !== null) throw new OutsideCopyRefusedError(reaching);
-}
-
-/** `connection` with its SQL calls refusing what reaches another file, and its file calls refused. */
 function containConnection<C extends object>(connection: C): C {
-  return proxyCalls(connection, (property, call) => {
-    if (FILE_CALLS.has(property)) {
-      return () => {
-        throw new OutsideCopyRefusedError(`${String(property)}()`);
-      };
-    }
-    if (property === "createTagStore") return (...args) => containConnection(call(...args) as object);
-    if (!SQL_CALLS.has(property)) return undefined;
-    return (...args) => {
-      refuseReaching(args[0]);
-      return call(...args);
-    };
-  });
+  return guardSqlCalls(connection, refuseReaching, FILE_CALLS);
 }
 
-/**
- * `migrations` with every TypeScript body handed a contained connection, for a replay that opens its
- * database through another path than `openSnapshot` (`gen --check`'s, on an in-memory database).
- */
+/** `migrations` with every TypeScript body handed a contained connection (`gen --check`'s replay, on a database of its own). */
 export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
   return migrations.map((entry) => withGuardedBodies(entry, containConnection));
 }
@@ -143,24 +143,29 @@ export function firstReachingSql(migrations: readonly MigrationEntry[]): { reado
 }
 
 /**
- * `copy` (a driver `openSnapshot` opened for a rehearsal, verify or replay) refusing every way a
- * migration reaches another file; see the module note.
+ * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's
+ * `openSnapshot`, with the connection settings that change what migrations do (not stored in the file).
  */
-export function containCopy<Db>(copy: SyncDriver<Db>): SyncDriver<Db> {
+export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array): SyncDriver<Db> {
+  // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
+  if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+  const copy = driver.openSnapshot!(bytes);
+  const check = (sql: string) => {
+    const error = refuseReaching(sql);
+    if (error !== null) throw error;
+  };
+  try {
+    for (const setting of ["foreign_keys", "recursive_triggers"]) copy.exec(`PRAGMA ${setting} = ${runSync(queryValue(`PRAGMA ${setting}`), driver) === 1 ? "ON" : "OFF"}`);
+  } catch (error) {
+    // A copy on a temporary file (libsql) would outlive the net otherwise.
+    copy.close?.();
+    throw error;
+  }
   return {
     ...copy,
-    exec: (sql) => {
-      refuseReaching(sql);
-      copy.exec(sql);
-    },
-    query: (sql, params) => {
-      refuseReaching(sql);
-      return copy.query(sql, params);
-    },
-    run: (sql, params) => {
-      refuseReaching(sql);
-      return copy.run(sql, params);
-    },
+    exec: (sql) => (check(sql), copy.exec(sql)),
+    query: (sql, params) => (check(sql), copy.query(sql, params)),
+    run: (sql, params) => (check(sql), copy.run(sql, params)),
     runBody: (entry, direction, context) => copy.runBody(withGuardedBodies(entry, containConnection), direction, context),
   };
 }

@@ -1,39 +1,25 @@
 /**
- * PostgreSQL's schema as the same plain data SQLite's reader returns (`schema-snapshot.ts`), read from
- * `pg_catalog` as executor steps, so verify, baseline and rehearsal compare it with `diffSchemas` and
- * report it with the same `SchemaDifference`s. One reader per kind of object; each reads one schema
- * (the history table's: the scope `reset` and the unmanaged-database check use too) and leaves out
- * what an extension owns, which no migration's replay would build.
- *
- * Definitions come from the server's own deparsers (`format_type`, `pg_get_expr`,
- * `pg_get_constraintdef`, `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_triggerdef`,
- * `pg_get_functiondef`), which print one canonical text for one meaning, so a replay of the same
- * migrations reads exactly the same and no tokenising is needed. A sequence is compared by its
- * definition, never by its current value.
+ * PostgreSQL's schema as the same plain data SQLite's reader returns, read from `pg_catalog`: one query
+ * per kind of object, in one schema (the history table's), leaving out what an extension owns. The
+ * server's deparsers (`format_type`, `pg_get_*def`) print one canonical text per meaning, so a replay
+ * of the same migrations reads the same and nothing needs tokenising. A sequence is compared by its
+ * definition, never its current value.
  */
-import { query, type Step } from "../core/step.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres.js";
+import { query, type Step } from "../core/step.js";
 import type { ColumnSnapshot, ForeignKeySnapshot, SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
-
-/** Options for {@link readPostgresSchema}. */
-export interface ReadPostgresSchemaOptions {
-  /** The schema to read. */
-  readonly schema: string;
-  /** Tables left out with their columns, constraints, indexes and triggers: the history table, typically. */
-  readonly excludeTables?: readonly string[];
-}
 
 /** `pg_depend` rows of kind `e`: the object belongs to an extension. */
 const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
 
-/** The schema `options.schema` as a {@link SchemaSnapshot}, sorted by name. Never writes. */
-export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<SchemaSnapshot> {
-  const read = <T>(sql: string) => query<T>(sql, [options.schema]);
-  const excluded = new Set(options.excludeTables ?? []);
+/** `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. */
+export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = []): Step<SchemaSnapshot> {
+  const read = <T>(sql: string) => query<T>(sql, [schema]);
+  const excluded = new Set(excludeTables);
   const kept = <T extends { table: string }>(rows: readonly T[]) => rows.filter((row) => !excluded.has(row.table));
-  const tables = (yield* read<PostgresTableRow>(TABLES_SQL)).filter((table) => !excluded.has(table.name));
-  const columns = kept(yield* read<PostgresColumnRow>(COLUMNS_SQL));
-  const constraints = kept(yield* read<PostgresConstraintRow>(CONSTRAINTS_SQL));
+  const tables = (yield* read<TableRow>(TABLES_SQL)).filter((table) => !excluded.has(table.name));
+  const columns = kept(yield* read<ColumnRow>(COLUMNS_SQL));
+  const constraints = kept(yield* read<ConstraintRow>(CONSTRAINTS_SQL));
   return {
     tables: tables.map((table) =>
       assembleTable(
@@ -51,16 +37,8 @@ export function* readPostgresSchema(options: ReadPostgresSchemaOptions): Step<Sc
   };
 }
 
-/** A table as the catalog describes it, before its columns and constraints join it. */
-export interface PostgresTableRow {
-  readonly name: string;
-  /** `r` ordinary, `p` partitioned. */
-  readonly kind: string;
-  /** `p` permanent, `u` unlogged. */
-  readonly persistence: string;
-  readonly rowSecurity: boolean;
-  readonly partitionKey: string | null;
-}
+/** `kind`: `r` ordinary, `p` partitioned; `persistence`: `p` permanent, `u` unlogged. */
+type TableRow = { name: string; kind: string; persistence: string; rowSecurity: boolean; partitionKey: string | null };
 
 /** The tables of `schema` (ordinary and partitioned). */
 const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity",
@@ -69,22 +47,8 @@ const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kin
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("c.oid")}
       ORDER BY c.relname ${COLLATE_C}`;
 
-/** A column as the catalog describes it. */
-export interface PostgresColumnRow {
-  readonly table: string;
-  readonly name: string;
-  /** `format_type`: `character varying(20)`, `timestamp with time zone`... */
-  readonly type: string;
-  readonly notNull: boolean;
-  /** The default, or a generated column's expression, deparsed. */
-  readonly expression: string | null;
-  /** `a` always, `d` by default, `""` not an identity column. */
-  readonly identity: string;
-  /** `s` stored, `v` virtual, `""` not generated. */
-  readonly generated: string;
-  /** The column's collation when it is not its type's default. */
-  readonly collation: string | null;
-}
+/** `expression`: the default or a generated column's; `identity`: `a`, `d` or `""`; `generated`: `s`, `v` or `""`; `collation` when not the type's default. */
+type ColumnRow = { table: string; name: string; type: string; notNull: boolean; expression: string | null; identity: string; generated: string; collation: string | null };
 
 /** The live columns of every table in `schema`, in each table's column order. */
 const COLUMNS_SQL = `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
@@ -100,20 +64,18 @@ const COLUMNS_SQL = `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS
       WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum ${GT} 0 AND NOT a.attisdropped
       ORDER BY c.relname ${COLLATE_C}, a.attnum`;
 
-/** A table constraint (primary key, foreign key, unique, check, exclusion, not null). */
-export interface PostgresConstraintRow {
-  readonly table: string;
-  readonly name: string;
-  /** `p`, `f`, `u`, `c`, `x`, `n` (PostgreSQL 18 records NOT NULL as a constraint too), `t`. */
-  readonly type: string;
-  readonly definition: string;
-  readonly columns: readonly string[];
-  readonly referencedTable: string | null;
-  readonly referencedColumns: readonly string[];
-  /** `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default. */
-  readonly onUpdate: string;
-  readonly onDelete: string;
-}
+/** `type`: `p`, `f`, `u`, `c`, `x`, `n` (NOT NULL, PostgreSQL 18), `t`; `onUpdate`/`onDelete`: `a`, `r`, `c`, `n`, `d`. */
+type ConstraintRow = {
+  table: string;
+  name: string;
+  type: string;
+  definition: string;
+  columns: readonly string[];
+  referencedTable: string | null;
+  referencedColumns: readonly string[];
+  onUpdate: string;
+  onDelete: string;
+};
 
 /** A constraint's column numbers as their names, in the constraint's order. */
 const columnsOf = (relation: string, numbers: string) =>
@@ -201,13 +163,10 @@ const TYPES_SQL = `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "tab
 
 const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
 
-/**
- * One table as SQLite's reader shapes it. `sql` is a canonical text of everything read (persistence,
- * partitioning, row security, every column and every named constraint), so what the fields do not
- * show (a renamed constraint, a DEFERRABLE clause) still counts as a difference.
- */
-function assembleTable(table: PostgresTableRow, columns: readonly PostgresColumnRow[], constraints: readonly PostgresConstraintRow[]): TableSnapshot {
+/** One table as SQLite's reader shapes it; `sql`, a canonical text of everything read, catches what the fields miss (a renamed constraint, DEFERRABLE). */
+function assembleTable(table: TableRow, columns: readonly ColumnRow[], constraints: readonly ConstraintRow[]): TableSnapshot {
   const primaryKey = constraints.find((constraint) => constraint.type === "p")?.columns ?? [];
+  const ofType = (...types: string[]) => constraints.filter((constraint) => types.includes(constraint.type));
   const snapshots = columns.map((column): ColumnSnapshot => ({
     name: column.name,
     type: column.type,
@@ -215,34 +174,27 @@ function assembleTable(table: PostgresTableRow, columns: readonly PostgresColumn
     defaultValue: column.identity ? `generated ${column.identity === "a" ? "always" : "by default"} as identity` : column.generated ? null : column.expression,
     primaryKeyPosition: primaryKey.indexOf(column.name) + 1,
     collation: column.collation,
-    // A column's CHECK is a table constraint in PostgreSQL's catalog; it is compared there.
+    // A column's CHECK is a table constraint in PostgreSQL's catalog, compared there.
     checks: column.generated ? [`generated as ${column.expression ?? ""}`] : [],
     generated: column.generated === "s" ? "stored" : column.generated === "v" ? "virtual" : null,
   }));
-  const foreignKeys = constraints
-    .filter((constraint) => constraint.type === "f")
-    .map((constraint): ForeignKeySnapshot => ({
-      columns: constraint.columns,
-      referencedTable: constraint.referencedTable ?? "",
-      referencedColumns: constraint.referencedColumns,
-      onUpdate: REFERENTIAL_ACTIONS[constraint.onUpdate] ?? constraint.onUpdate,
-      onDelete: REFERENTIAL_ACTIONS[constraint.onDelete] ?? constraint.onDelete,
+  const action = (code: string) => REFERENTIAL_ACTIONS[code] ?? code;
+  const foreignKeys = ofType("f")
+    .map(({ columns, referencedTable, referencedColumns, onUpdate, onDelete }): ForeignKeySnapshot => ({
+      columns,
+      referencedTable: referencedTable ?? "",
+      referencedColumns,
+      onUpdate: action(onUpdate),
+      onDelete: action(onDelete),
     }))
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  const uniqueConstraints = constraints
-    .filter((constraint) => constraint.type === "u")
+  const uniqueConstraints = ofType("u")
     .map((constraint) => constraint.columns)
     .sort((a, b) => a.join(",").localeCompare(b.join(",")));
-  const checks = constraints
-    .filter((constraint) => constraint.type === "c" || constraint.type === "x")
+  const checks = ofType("c", "x")
     .map((constraint) => constraint.definition)
     .sort();
-  const header = [
-    table.persistence === "u" ? "UNLOGGED TABLE" : "TABLE",
-    table.name,
-    ...(table.partitionKey ? [`PARTITION BY ${table.partitionKey}`] : []),
-    ...(table.rowSecurity ? ["ROW LEVEL SECURITY"] : []),
-  ].join(" ");
+  const header = `${table.persistence === "u" ? "UNLOGGED TABLE" : "TABLE"} ${table.name}${table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : ""}${table.rowSecurity ? " ROW LEVEL SECURITY" : ""}`;
   const body = [
     ...columns.map((column) => `${column.name} ${column.type}${column.collation ? ` COLLATE ${column.collation}` : ""}${column.notNull ? " NOT NULL" : ""}`),
     ...constraints.map((constraint) => `CONSTRAINT ${constraint.name} ${constraint.definition}`),

@@ -1,41 +1,13 @@
 /**
- * A dry run that actually runs: the pending migrations go through the same executor a real `up` uses,
- * so the report (durations, schema diff, row counts, failure) is what the real run would produce, and
- * nothing stays. Two ways, by the manager:
- *
- * - A sync manager (SQLite): on a private in-memory copy of the database, from the driver's `snapshot`
- *   primitive, which reads the database through SQLite (a consistent snapshot, WAL content included)
- *   without writing, whatever the library; nothing is written to the file, not even by `transaction:
- *   false` migrations. Inside the app's own transaction the copy holds what that connection reads, its
- *   uncommitted writes included; a driver that cannot copy those (capability `snapshotInTransaction`)
- *   refuses with `TRANSACTION_OPEN`.
- * - A manager whose methods return promises (`stepwise-migrate/pg`'s, an `AsyncMigrationManager`): on
- *   the live database inside one transaction rolled back at the end. PostgreSQL's DDL is
- *   transactional, so every statement of a transactional migration is undone by that rollback. Each
- *   migration's own transaction becomes a savepoint of it ({@link inRehearsalTransaction}), so a
- *   failure undoes that migration alone and the migrations before it stay visible to the report, as
- *   they would stay committed. A plan holding a `transaction: false` migration (which must run outside
- *   any transaction, such as `CREATE INDEX CONCURRENTLY`) or one that switches foreign keys off is
- *   refused before anything runs (`REHEARSAL_REFUSED`). The call holds the run lock (on PostgreSQL)
- *   for its whole length, and the locks its DDL takes until the rollback: other sessions touching
- *   those tables wait for the rehearsal, as they would for the real run.
- *
- * What keeps the rolled-back rehearsal from committing: a TypeScript body that sends `COMMIT` (or
- * `END`, `ABORT`, `ROLLBACK`, `PREPARE TRANSACTION`) would end the rehearsal's transaction, and with
- * it the guarantee that nothing stays. In a real run the escape guard catches such a body after the
- * fact (`TRANSACTION_ESCAPED`); a rehearsal cannot wait until after, so the body gets its connection
- * through a guard that refuses those statements before they reach the server. The body then fails as
- * a migration (`MIGRATION_FAILED`, its cause {@link RehearsalStatementRefusedError}), where the real
- * run would report the escape. On SQLite the same holds for the SQLite libraries' own calls (`exec`,
- * `prepare`, `run`, Bun's `query`, sql.js's `each` and `iterateStatements`, node:sqlite's tag store,
- * libsql-client's `execute`, `executeMultiple`, `batch` and its transaction's `commit()` and
- * `rollback()`): a body's `COMMIT` there would commit the rehearsal's work, history rows included, to
- * the live database. SQL migrations need no guard: `gen` refuses transaction control in a
- * transactional SQL migration, and a rehearsal never runs a `transaction: false` one.
+ * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report
+ * is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory copy;
+ * a manager whose methods return promises, on the live database in one transaction rolled back at the
+ * end, each migration's transaction a savepoint of it. There a TypeScript body's connection refuses
+ * what would end that transaction (the escape guard would only notice after the commit), so the body
+ * fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such SQL.
  */
-import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { tempFolderUnusableError, transactionOpenError, isConnectionClosedError } from "../core/error-factories.js";
+import { isConnectionClosedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
@@ -44,13 +16,13 @@ import { classifySafely, nativeCauseOf, recordNativeError } from "../core/error-
 import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion, planUp, type MigrationPlan } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { begin, exec, queryValue, rollbackQuietly, type Operation, type Step } from "../core/step.js";
+import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
-import { containCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies, type ConnectionCall } from "./contained-copy.js";
-import { schemaReaderOf, type SafetyNetManager } from "./schema-reader.js";
-import { countRows, diffSchemas, readSchema, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
+import { executorOn, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -59,7 +31,7 @@ export interface RehearsalStep {
   readonly file: string;
   /** `not-run` for those after a failure, which the real run would not reach either. */
   readonly status: "applied" | "failed" | "not-run";
-  /** Wall-clock time on the in-memory copy; a file on disk is usually slower. `null` unless applied. */
+  /** Wall-clock time on the copy (a file on disk is usually slower); `null` unless applied. */
   readonly durationMs: number | null;
 }
 
@@ -89,7 +61,7 @@ export interface Rehearsal {
   readonly fromVersion: number;
   /** The version `up` was asked to reach. */
   readonly targetVersion: number;
-  /** The version the copy reached; below the target after a failure. */
+  /** The version reached; below the target after a failure. */
   readonly reachedVersion: number;
   readonly steps: readonly RehearsalStep[];
   /** From the schema before to the schema after (what committed, when something failed). */
@@ -108,46 +80,33 @@ export interface RehearseOptions<V extends number = number> {
 /** A plan together with its rehearsal: what {@link rehearseUp} returns. */
 export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
-/** What a rehearsal observed, wherever it ran: on a private copy (SQLite) or in a transaction rolled back after (PostgreSQL). */
-export interface RehearsalObservations {
-  readonly plan: MigrationPlan;
-  /** Each applied version's duration, from its `migrated` event. */
-  readonly durations: ReadonlyMap<number, number>;
-  readonly failure: RehearsalFailure | null;
-  readonly reachedVersion: number;
-  readonly schemaBefore: SchemaSnapshot;
-  readonly schemaAfter: SchemaSnapshot;
-  readonly rowsBefore: Readonly<Record<string, number>>;
-  readonly rowsAfter: Readonly<Record<string, number>>;
+type Observation = { readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> };
+
+function* observe(reader: SchemaReader): Step<Observation> {
+  const schema = yield* reader.read();
+  return { schema, rows: yield* reader.countRows(schema) };
 }
 
-/** The {@link Rehearsal} report of what a rehearsal observed: one shape for every driver. */
-export function composeRehearsal(observed: RehearsalObservations): Rehearsal {
-  const { plan, durations, failure, rowsBefore, rowsAfter } = observed;
+function report(plan: MigrationPlan, durations: ReadonlyMap<number, number>, failure: RehearsalFailure | null, reachedVersion: number, before: Observation, after: Observation): Rehearsal {
   const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
-  const steps = plan.steps.map((entry): RehearsalStep => {
-    const durationMs = durations.get(entry.version) ?? null;
-    const status = durationMs !== null ? "applied" : entry.version === failedVersion ? "failed" : "not-run";
-    return { version: entry.version, name: entry.name, file: entry.file, status, durationMs };
+  const steps = plan.steps.map(({ version, name, file }): RehearsalStep => {
+    const durationMs = durations.get(version) ?? null;
+    return { version, name, file, status: durationMs !== null ? "applied" : version === failedVersion ? "failed" : "not-run", durationMs };
   });
-  const tables = [...new Set([...Object.keys(rowsBefore), ...Object.keys(rowsAfter)])].sort();
+  const tables = [...new Set([...Object.keys(before.rows), ...Object.keys(after.rows)])].sort();
   return {
     ok: failure === null,
     fromVersion: plan.fromVersion,
     targetVersion: plan.toVersion,
-    reachedVersion: observed.reachedVersion,
+    reachedVersion,
     steps,
-    schemaChanges: diffSchemas(observed.schemaBefore, observed.schemaAfter),
-    rowCounts: tables.map((table) => ({ table, before: rowsBefore[table] ?? null, after: rowsAfter[table] ?? null })),
+    schemaChanges: diffSchemas(before.schema, after.schema),
+    rowCounts: tables.map((table) => ({ table, before: before.rows[table] ?? null, after: after.rows[table] ?? null })),
     failure,
   };
 }
 
-/**
- * The event options of a rehearsal's run: each applied version's duration goes to `durations`, and
- * only `progress` reaches the app (so a long rehearsal can show a bar); the other events would read
- * as real applies.
- */
+/** The rehearsal run's listeners: durations are collected, and only `progress` reaches the app (the other events would read as real applies). */
 function rehearsalEvents(manager: SafetyNetManager, durations: Map<number, number>): { onEvent: (event: MigrationEvent) => void; logger: null } {
   const onEvent = (event: MigrationEvent) => {
     if (event.type === "migrated") durations.set(event.version, event.durationMs);
@@ -156,45 +115,36 @@ function rehearsalEvents(manager: SafetyNetManager, durations: Map<number, numbe
   return { onEvent, logger: null };
 }
 
-/** The error a rehearsed run met, as the plain data of {@link RehearsalFailure}. */
-export function describeFailure(error: unknown): RehearsalFailure {
+function describeFailure(error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) {
-    if (key !== "code" && key !== "name" && key !== "message" && key !== "stack" && key !== "details") fields[key] = value;
-  }
+  for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
   if (error instanceof StepwiseError) Object.assign(fields, error.details);
-  return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause: describeCause(error.cause) };
-}
-
-/** What the migration threw, as data; `null` when it is no `Error` or cannot be read (a Proxy whose getters throw). */
-function describeCause(cause: unknown): RehearsalFailure["cause"] {
+  let cause: RehearsalFailure["cause"] = null;
   try {
-    if (!(cause instanceof Error)) return null;
-    const code = (cause as Error & { code?: unknown }).code;
-    return { name: String(cause.name), message: String(cause.message), code: typeof code === "string" ? code : null };
+    // A Proxy whose getters throw reads as no cause.
+    if (error.cause instanceof Error) {
+      const code = (error.cause as Error & { code?: unknown }).code;
+      cause = { name: String(error.cause.name), message: String(error.cause.message), code: typeof code === "string" ? code : null };
+    }
   } catch {
-    return null;
+    cause = null;
   }
+  return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause };
 }
 
 /**
- * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of `manager.db`:
- * durations, the schema diff, row counts and any failure. The database itself is only read.
- * Refusals that `planUp` throws are thrown; anything `up` would throw once running (an unmanaged
- * database, a failing migration, a foreign key violation) is reported in {@link Rehearsal.failure}
- * instead. The rehearsal's `progress` events reach the manager's `onEvent` and logger, so a long
- * rehearsal can show a bar; its other events would read as real applies and are kept back.
- *
- * This replaces `manager.planUp({ rehearse: true })`: as a method, the rehearsal code would be in
- * the bundle of every app that migrates, whether or not it ever rehearses.
+ * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database:
+ * durations, the schema diff, row counts and any failure. The database itself is only read. What
+ * `planUp` refuses is thrown; what `up` would throw once running is reported in `rehearsal.failure`.
+ * The rehearsal's `progress` events reach the manager's `onEvent` and logger.
  *
  * @example
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
  * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
  */
 export function rehearseUp<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: RehearseOptions<VersionOf<R>>): RehearsedPlan<R[number]>;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`, `stepwise-migrate/libsql-client`, `AsyncMigrationManager`): the plan rehearsed in one transaction rolled back at the end, as a promise. */
+/** Handed a manager whose methods return promises, the plan rehearsed in one transaction rolled back at the end, as a promise. */
 export function rehearseUp<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: RehearseOptions<VersionOf<R>>): Promise<RehearsedPlan<R[number]>>;
 export function rehearseUp<Db, R extends MigrationRegistry>(
   manager: SyncMigrationManager<Db, R> | SafetyNetManager<R, true>,
@@ -203,109 +153,53 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
-  const plan = manager.planUp(to);
-  return { ...plan, rehearsal: rehearse(manager, to) };
+  return { ...manager.planUp(to), rehearsal: rehearseOnCopy(manager, to) };
 }
 
-function rehearse<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
-  const copyDriver = openDriverCopy(manager.driver);
+function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
+  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
+  const copy = openCopy(manager.driver);
   try {
     const durations = new Map<number, number>();
-    const rehearsal = manager.withDriver(copyDriver, rehearsalEvents(manager, durations));
-    const plan = rehearsal.planUp(to);
-    const exclude = { excludeTables: stepwiseTableNames(manager.tableName) };
-    const schemaBefore = runSync(readSchema(exclude), copyDriver);
-    const rowsBefore = runSync(countRows(schemaBefore), copyDriver);
-
+    const executor = executorOn(manager, copy, rehearsalEvents(manager, durations));
+    const plan = planUp(manager.migrations, runSync(executor.readKeys(), copy), to);
+    const before = runSync(observe(reader), copy);
     let failure: RehearsalFailure | null = null;
     let copyClosed = false;
     try {
-      rehearsal.up(to);
+      runSync(executor.up(to), copy);
     } catch (error) {
       failure = describeFailure(error);
       copyClosed = isConnectionClosedError(error);
     }
-
-    // A migration that closed the copy's connection took the copy with it. What the real run leaves
-    // (the migrations before it, each committed) is read from a second copy brought to that version.
-    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : rehearsal.currentVersion();
-    const afterDriver = copyClosed ? replayedCopy(manager, plan.fromVersion, reachedVersion) : copyDriver;
-    let schemaAfter: typeof schemaBefore;
-    let rowsAfter: typeof rowsBefore;
+    // A migration that closed its connection took the copy with it: what the real run leaves (the
+    // migrations before it) is read from a second copy brought to that version.
+    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : runSync(executor.status(), copy).currentVersion;
+    const afterCopy = copyClosed ? openCopy(manager.driver) : copy;
     try {
-      schemaAfter = runSync(readSchema(exclude), afterDriver);
-      rowsAfter = runSync(countRows(schemaAfter), afterDriver);
+      if (afterCopy !== copy && reachedVersion > plan.fromVersion) runSync(executorOn(manager, afterCopy).up({ to: reachedVersion }), afterCopy);
+      return report(plan, durations, failure, reachedVersion, before, runSync(observe(reader), afterCopy));
     } finally {
-      if (afterDriver !== copyDriver) afterDriver.close?.();
+      if (afterCopy !== copy) afterCopy.close?.();
     }
-    return composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter });
   } finally {
-    copyDriver.close?.();
-  }
-}
-
-/** A fresh private copy of `manager`'s database with the migrations after `fromVersion` up to `version` applied. */
-function replayedCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, fromVersion: number, version: number): SyncDriver<Db> {
-  const copy = openDriverCopy(manager.driver);
-  try {
-    if (version > fromVersion) manager.withDriver(copy, { onEvent: undefined, logger: null }).up({ to: version as VersionOf<R> });
-    return copy;
-  } catch (error) {
     copy.close?.();
-    throw error;
   }
 }
 
-/**
- * A private copy of the driver's database, through its `snapshot` capability, with the
- * connection settings that change what migrations do copied over (they are not stored in the file).
- */
-function openDriverCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
-  const image = asRehearsal(() => driver.snapshot!());
-  // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
-  if (image.length > 19 && image[18] === 2 && image[19] === 2) {
-    image[18] = 1;
-    image[19] = 1;
-  }
-  // Contained: a migration there may not reach another file (contained-copy.ts).
-  const copy = containCopy(asRehearsal(() => driver.openSnapshot!(image)));
+/** A contained copy of the driver's database; the snapshot's refusals name `rehearseUp`, so the message says what to call again. */
+function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
   try {
-    for (const setting of ["foreign_keys", "recursive_triggers"]) {
-      const on = runSync(queryValue(`PRAGMA ${setting}`), driver) === 1;
-      runSync(exec(`PRAGMA ${setting} = ${on ? "ON" : "OFF"}`), copy);
-    }
-  } catch (error) {
-    // A copy on a temporary file (libsql) would outlive the rehearsal otherwise.
-    copy.close?.();
-    throw error;
-  }
-  return copy;
-}
-
-/**
- * Runs a snapshot primitive, naming `rehearseUp` in its refusals (the primitive knows only that it
- * was asked for a snapshot), so the message tells the caller what to call again.
- */
-function asRehearsal<T>(primitive: () => T): T {
-  try {
-    return primitive();
+    return openContainedCopy(driver, driver.snapshot!());
   } catch (error) {
     if (!(error instanceof StepwiseError)) throw error;
     if (error.is("TRANSACTION_OPEN")) throw transactionOpenError({ driver: error.details.driver, operation: "rehearseUp", cause: error.cause });
-    if (error.is("TEMP_FOLDER_UNUSABLE")) {
-      throw tempFolderUnusableError({ folder: error.details.folder, systemCode: error.details.systemCode, operation: "rehearseUp", cause: error.cause });
-    }
+    if (error.is("TEMP_FOLDER_UNUSABLE")) throw tempFolderUnusableError({ folder: error.details.folder, systemCode: error.details.systemCode, operation: "rehearseUp", cause: error.cause });
     throw error;
   }
 }
 
-/** The savepoint standing in for each migration's own transaction. */
-const MIGRATION_SAVEPOINT = "stepwise_rehearsal";
-
-/**
- * The plan cannot be rehearsed inside one transaction rolled back at the end, because one of its
- * migrations cannot run inside a transaction. Nothing ran and nothing was changed.
- */
+/** The plan holds a migration that cannot join the one transaction a rehearsal runs in. Nothing ran. */
 export function rehearsalRefusedError(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }): StepwiseError<"REHEARSAL_REFUSED"> {
   return new StepwiseError(
     "REHEARSAL_REFUSED",
@@ -315,26 +209,15 @@ export function rehearsalRefusedError(fields: { version: number; file: string; o
 }
 
 /**
- * What `manager.up({ to })` would run, plus a rehearsal of it on the live database inside a
- * transaction rolled back at the end. The same result as the sync `rehearseUp`: refusals `planUp`
- * throws are thrown; anything `up` would throw once running is reported in `rehearsal.failure`.
+ * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a
+ * transaction rolled back at the end.
  *
- * @example
- * const { rehearsal } = await rehearseUpAsync(new MigrationManager(pool, migrations));
- * if (!rehearsal.ok) console.log(rehearsal.failure?.message);
- *
- * @throws `DRIVER_CAPABILITY_MISSING` (`capability: "savepoints"`, `operation: "rehearseUp"`) before anything
- *   runs when the driver cannot roll back a whole run in one transaction: it has no savepoints (D1,
- *   Durable Objects) or applies each migration as its own committed batch (`atomicBatch`, D1).
- * @throws `REHEARSAL_REFUSED` when the plan holds a `transaction: false` migration (or one that
- *   switches foreign keys off); `TRANSACTION_OPEN` when the app's connection is inside a transaction;
- *   `DATABASE_LOCKED` on PostgreSQL when another session holds the run lock past the busy timeout.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no
+ *   savepoints, or each migration committed as its own batch: D1); `REHEARSAL_REFUSED`;
+ *   `TRANSACTION_OPEN`; `DATABASE_LOCKED` when another session holds the run lock past the busy timeout.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
   const { capabilities, name } = manager.driver;
-  // The rehearsal is one transaction rolled back at the end, each migration a savepoint of it. Without
-  // savepoints the per-migration SAVEPOINT is refused or is a plain statement, and a driver that applies
-  // each migration as one batch commits it (D1's db.batch): the "rehearsal" would migrate for real.
   if (!capabilities.savepoints || capabilities.atomicBatch) {
     throw driverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });
   }
@@ -344,56 +227,43 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
   const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
-  const settings = manager.executor.settings;
+  const { settings, dialect } = manager.executor;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
-  const obstacle = findWholeRunObstacle(plan.steps, yield* manager.executor.dialect.foreignKeysEnforced());
+  const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
   if (obstacle) throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
-
   const durations = new Map<number, number>();
-  const executor = new Executor(manager.migrations, {
-    ...settings,
-    // A SQL migration sent with its history writes and COMMIT as one request (pg) would commit the
-    // rehearsal's transaction: each statement goes on its own here, its commit a savepoint's release.
-    capabilities: { ...settings.capabilities, scriptWithHistory: false },
-    ...rehearsalEvents(manager, durations),
-  });
+  // A SQL migration sent with its history and COMMIT as one request (pg) would commit the rehearsal.
+  const capabilities = { ...settings.capabilities, scriptWithHistory: false };
+  const executor = new Executor(manager.migrations, { ...settings, capabilities, ...rehearsalEvents(manager, durations) });
   yield* begin("immediate");
   try {
-    const schemaBefore = yield* reader.read();
-    const rowsBefore = yield* reader.countRows(schemaBefore);
+    const before = yield* observe(reader);
     let failure: RehearsalFailure | null = null;
     try {
-      yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }), executor.dialect.name);
+      yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }), dialect.name);
     } catch (error) {
-      // Read as the runner reads an error that leaves a step (the rehearsal catches it first), so
-      // its nativeCode and nativeKind are those the real run reports.
-      if (error instanceof StepwiseError && error.nativeCode === null) {
-        const cause = nativeCauseOf(error);
-        if (cause !== undefined)
-          recordNativeError(
-            error,
-            classifySafely((value) => manager.driver.classifyError(value), cause),
-          );
-      }
+      // Read as the runner reads an error that leaves a step, so nativeCode and nativeKind are the real run's.
+      const cause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
+      if (cause !== undefined)
+        recordNativeError(
+          error as StepwiseError,
+          classifySafely((value) => manager.driver.classifyError(value), cause),
+        );
       failure = describeFailure(error);
     }
-    const store = executor.store;
-    const reachedVersion = (yield* store.exists()) ? highestAppliedVersion(yield* store.readAll()) : 0;
-    const schemaAfter = yield* reader.read();
-    const rowsAfter = yield* reader.countRows(schemaAfter);
-    return { ...plan, rehearsal: composeRehearsal({ plan, durations, failure, reachedVersion, schemaBefore, schemaAfter, rowsBefore, rowsAfter }) };
+    const reachedVersion = (yield* executor.store.exists()) ? highestAppliedVersion(yield* executor.store.readAll()) : 0;
+    return { ...plan, rehearsal: report(plan, durations, failure, reachedVersion, before, yield* observe(reader)) };
   } finally {
-    // The point of the rehearsal: everything it did goes.
     yield* rollbackQuietly();
   }
 }
 
+const SAVEPOINT = "stepwise_rehearsal";
+
 /**
- * Runs `step` inside the transaction already open, its own transactions turned into savepoints of
- * it: `begin` opens one, `commit` releases it, `rollback` rolls back to it, and `inTransaction`
- * answers for those alone (so `up`'s refusal of an open transaction does not see the rehearsal's).
- * A TypeScript body gets a connection that refuses statements ending the transaction, by `dialect`'s
- * rules (see the module note). Every other operation passes through unchanged.
+ * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin`
+ * opens one, `commit` releases it, `rollback` rolls back to it, `inTransaction` answers for those
+ * alone, and a TypeScript body gets a guarded connection.
  */
 function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
   const guard = dialect === "sqlite" ? guardSqliteConnection : guardPostgresConnection;
@@ -405,36 +275,25 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
     const operation: Operation = result.value;
     try {
       let value: unknown;
-      switch (operation.op) {
-        case "begin":
-          yield* exec(`SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-          depth++;
-          break;
-        case "commit":
-          yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
+      if (operation.op === "begin") {
+        yield* exec(`SAVEPOINT ${SAVEPOINT}`);
+        depth++;
+      } else if (operation.op === "commit") {
+        yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        depth--;
+      } else if (operation.op === "rollback") {
+        if (depth > 0) {
           depth--;
-          break;
-        case "rollback":
-          if (depth > 0) {
-            depth--;
-            try {
-              yield* exec(`ROLLBACK TO SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-              yield* exec(`RELEASE SAVEPOINT ${MIGRATION_SAVEPOINT}`);
-            } catch {
-              // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
-            }
+          try {
+            yield* exec(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+            yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+          } catch {
+            // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
           }
-          break;
-        case "inTransaction":
-          value = depth > 0;
-          break;
-        case "runBody":
-          // A body that commits would commit the rehearsal.
-          value = yield { ...operation, entry: withGuardedBodies(operation.entry, guard) };
-          break;
-        default:
-          value = yield operation;
-      }
+        }
+      } else if (operation.op === "inTransaction") value = depth > 0;
+      else if (operation.op === "runBody") value = yield { ...operation, entry: withGuardedBodies(operation.entry, guard) };
+      else value = yield operation;
       next = { ok: true, value };
     } catch (error) {
       next = { ok: false, error };
@@ -442,22 +301,14 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The guard on a TypeScript body's connection during a rolled-back rehearsal (see the module note).
-
-/** Statements that end or replace the transaction they run in (a savepoint's `ROLLBACK TO` does not). */
+/** Whether `sql` holds a statement that ends or replaces the transaction it runs in (a savepoint's `ROLLBACK TO` does not). */
 function endsTransaction(sql: string, dialect: SqlDialect): boolean {
   for (const { words } of statementsOf(sql, dialect)) {
     const [first, second, third] = words;
-    if (dialect === "sqlite") {
-      // SQLite: COMMIT, END and ROLLBACK [TRANSACTION] without TO; BEGIN inside a transaction fails by itself.
-      if (first === "COMMIT" || first === "END") return true;
-      if (first === "ROLLBACK" && second !== "TO" && !(second === "TRANSACTION" && third === "TO")) return true;
-      continue;
-    }
-    if (first === "COMMIT" || first === "END" || first === "ABORT") return true;
-    if (first === "PREPARE" && second === "TRANSACTION") return true;
-    if (first === "ROLLBACK" && second !== "TO" && !((second === "WORK" || second === "TRANSACTION") && third === "TO") && second !== "PREPARED") return true;
+    if (first === "COMMIT" || first === "END") return true;
+    const rollbackTo = second === "TO" || ((second === "TRANSACTION" || (dialect === "postgres" && second === "WORK")) && third === "TO");
+    if (first === "ROLLBACK" && !rollbackTo && !(dialect === "postgres" && second === "PREPARED")) return true;
+    if (dialect === "postgres" && (first === "ABORT" || (first === "PREPARE" && second === "TRANSACTION"))) return true;
   }
   return false;
 }
@@ -474,54 +325,23 @@ export class RehearsalStatementRefusedError extends Error {
   }
 }
 
-/**
- * The SQLite libraries' calls that run or prepare SQL and return (or throw) at once; sql.js's `each`
- * and `iterateStatements` run SQL as `exec` does.
- */
-const SQLITE_SYNC_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "query", "each", "iterateStatements"]);
-/** node:sqlite's tag store's calls, each a tagged template (only on the store: elsewhere `get` is no SQL call). */
-const TAG_STORE_CALLS: ReadonlySet<PropertyKey> = new Set(["run", "get", "all", "iterate"]);
-/** libsql-client's calls that run SQL and return a promise; `batch` takes a list of statements. */
-const SQLITE_ASYNC_CALLS = new Set<PropertyKey>(["execute", "executeMultiple", "batch"]);
-/** libsql-client's transaction's own ends: the body receives the transaction itself. */
-const SQLITE_ENDING_CALLS: ReadonlyMap<PropertyKey, string> = new Map([
-  ["commit", "COMMIT"],
-  ["rollback", "ROLLBACK"],
-]);
+const refuseEnding = (dialect: SqlDialect) => (sql: string) => (endsTransaction(sql, dialect) ? new RehearsalStatementRefusedError(sql) : null);
+/** libsql-client's transaction, handed to the body, has its own ends. */
+const TRANSACTION_ENDS = { commit: () => Promise.reject(new RehearsalStatementRefusedError("COMMIT")), rollback: () => Promise.reject(new RehearsalStatementRefusedError("ROLLBACK")) };
 
-/** The statement of a call's first argument that ends the transaction, if any (each of `batch`'s list). */
-function endingText(first: unknown): string | null {
-  const texts = Array.isArray(first) && !("raw" in first) ? first.map(sqlTextOf) : [sqlTextOf(first)];
-  return texts.find((text) => text !== null && endsTransaction(text, "sqlite")) ?? null;
+function guardSqliteConnection<C extends object>(client: C): C {
+  return guardSqlCalls(client, refuseEnding("sqlite"), TRANSACTION_ENDS);
 }
 
-/** `client` with its SQLite calls refusing statements that end the transaction; everything else is the client's own. */
-function guardSqliteConnection<C extends object>(client: C, syncCalls: ReadonlySet<PropertyKey> = SQLITE_SYNC_CALLS): C {
-  return proxyCalls(client, (property, call) => {
-    const ending = SQLITE_ENDING_CALLS.get(property);
-    if (ending !== undefined) return () => Promise.reject(new RehearsalStatementRefusedError(ending));
-    // node:sqlite's tag store prepares its statements itself, past this proxy: guarded as well.
-    if (property === "createTagStore") return (...args) => guardSqliteConnection(call(...args) as object, TAG_STORE_CALLS);
-    const returnsPromise = SQLITE_ASYNC_CALLS.has(property);
-    if (!syncCalls.has(property) && !returnsPromise) return undefined;
-    return (...args) => {
-      const text = endingText(args[0]);
-      if (text === null) return call(...args);
-      const error = new RehearsalStatementRefusedError(text);
-      if (returnsPromise) return Promise.reject(error);
-      throw error;
-    };
-  });
-}
-
-/** `client` with a `query` that refuses statements ending the transaction (pg, by promise or callback); everything else is the client's own. */
+/** pg's `query`, by promise or by callback. */
 function guardPostgresConnection<C extends object>(client: C): C {
-  return proxyCalls(client, (property, call): ConnectionCall | undefined => {
+  const refuse = refuseEnding("postgres");
+  return proxyCalls(client, (property, call) => {
     if (property !== "query") return undefined;
     return (...args) => {
-      const text = sqlTextOf(args[0]);
-      if (text === null || !endsTransaction(text, "postgres")) return call(...args);
-      const error = new RehearsalStatementRefusedError(text);
+      const sql = sqlTextOf(args[0]);
+      const error = sql === null ? null : refuse(sql);
+      if (error === null) return call(...args);
       const callback = args[args.length - 1];
       if (typeof callback !== "function") return Promise.reject(error);
       queueMicrotask(() => (callback as (error: Error) => void)(error));

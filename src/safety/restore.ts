@@ -1,15 +1,10 @@
 /**
  * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or
- * nothing at all), copied with `VACUUM INTO` to a hidden file beside the database, and renamed over
- * it: the path holds the old database or the restored one, never a mix. The old file's `-wal`, `-shm`
- * and `-journal` go first, so nothing of it is replayed into the new one; the old database itself is
- * kept as a backup.
- *
- * A connection left open on the old file would go on using it, so a restore refuses while the
- * database is in use as far as that can be told: a transaction on it, another process holding its
- * locks (on Linux; in WAL mode every connection holds one), a running `transaction: false` migration,
- * or the connection handed in being the database's own. Files are opened through the app's library
- * (the driver's `openFile`).
+ * nothing at all), copied with `VACUUM INTO` to a hidden file beside the database and renamed over it,
+ * after the old file's `-wal`, `-shm` and `-journal` are removed: the path holds the old database or the
+ * restored one, never a mix. The old database is kept as a backup. A connection left open on the old
+ * file would go on using it, so a restore refuses while the database is in use, as far as that can be
+ * told. Files are opened through the app's library (the driver's `openFile`).
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
@@ -17,7 +12,7 @@ import { backupIsDatabaseError, backupLockedError, databaseFolderMissingError, d
 import { describeFileKind, StepwiseError, type FileKind, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
-import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
+import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
@@ -27,7 +22,7 @@ import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
+import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, hiddenName, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
@@ -62,26 +57,26 @@ export interface RestoreResult {
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
 
+/** restore has no --backup option: the folders it writes are the database's and the backup's. */
+const FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
+
 /**
- * Puts a backup back in place of the database (see the module note); the database it replaces is
- * kept as a backup.
+ * Puts a backup back in place of the database; the database it replaces is kept as a backup.
  *
  * @example
  * await restoreBackup({ driver: new MigrationManager(new Database(":memory:"), []), backupFile, databasePath, migrations });
  *
  * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files;
  *   `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
- *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID` (its
- *   `kind` when no regular file); `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database
- *   stays locked or in use past the busy timeout; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or
- *   `BACKUP_FOLDER_UNWRITABLE` when a copy does not fit or cannot be written.
+ *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`;
+ *   `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy
+ *   timeout; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(options.driver, "restoreBackup", "openFile");
-  const { backupFile, migrations } = options;
+  const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const databasePath = realDatabaseFileOrThrow(options.databasePath);
   if (opener.filePath !== null && isSameFile(opener.filePath, databasePath)) {
@@ -95,17 +90,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (fileKindAt(folder) !== "directory") throw databaseFolderMissingError(databasePath, folder);
   const source = openBackup(opener, backupFile, busyTimeoutMs);
   const exists = fileKindAt(databasePath) === "file";
-  let replacement: string | null = nodePath().join(folder, `.${nodePath().basename(databasePath)}.${nodeCrypto().randomBytes(6).toString("hex")}.restoring`);
+  let replacement: string | null = hiddenName(folder, databasePath, "restoring");
   let kept: Pick<RestoreResult, "previous" | "setAside"> = { previous: null, setAside: null };
   try {
-    const { version, history } = inspectBackup(source, backupFile, tableName, busyTimeoutMs);
+    const { version, history } = inspectBackup(source, backupFile, new HistoryStore(tableName), busyTimeoutMs);
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
     writeReplacement(source, replacement, exists ? databasePath : backupFile, busyTimeoutMs);
-    if (exists) {
-      const keepIn = canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder;
-      kept = await keepReplaced(opener, databasePath, keepIn, { tableName, busyTimeoutMs, migrations });
-    }
+    if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, { tableName, busyTimeoutMs, migrations });
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
     nodeFs().renameSync(replacement, databasePath);
     replacement = null;
@@ -119,10 +111,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
 }
 
-/** restore has no --backup option: the folders it writes are the database's and the backup's. */
-const RESTORE_FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
-
-/** The same file under two names (the same path, a hard link, a symlink), by device and inode. */
+/** The same file under two names (a hard link, a symlink), by device and inode. */
 function isSameFile(a: string, b: string): boolean {
   const [first, second] = [a, b].map((file) => nodeFs().statSync(file, { throwIfNoEntry: false }));
   return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
@@ -137,12 +126,17 @@ function canWrite(folder: string): boolean {
   }
 }
 
+function isLocked(driver: SyncDriver, error: unknown): boolean {
+  const code = sqliteCodeFrom(driver, error);
+  return code !== null ? /^SQLITE_(BUSY|LOCKED)/.test(code) : driver.classifyError(error).kind === "locked";
+}
+
 function invalidBackupError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null): StepwiseError<"BACKUP_INVALID"> {
   const message = text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`;
   return new StepwiseError("BACKUP_INVALID", message, { file, reason, kind }, cause === undefined ? undefined : { cause });
 }
 
-/** Opens the backup read-only once it is known to be a regular file (a FIFO would block the open forever). */
+/** Opens the backup read-only, once it is known to be a regular file (a FIFO would block the open forever). */
 function openBackup(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
   const kind = fileKindAt(file);
   if (kind !== "file") throw invalidBackupError(file, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
@@ -157,19 +151,17 @@ function openBackup(opener: SyncDriver, file: string, busyTimeoutMs: number): Sy
 type HistoryRow = { readonly version: number; readonly name: string; readonly checksum: string };
 
 /**
- * The backup's version and history, once `quick_check` finds it intact (it reads every page, which
- * finds a truncated or overwritten file at a fraction of `integrity_check`'s cost) and it has a
- * history table, or nothing at all: the version-0 backup of a database before its first migration.
+ * The backup's version and history, once `quick_check` finds it intact (every page read, at a fraction
+ * of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup).
  */
-function inspectBackup(db: SyncDriver, file: string, tableName: string, busyTimeoutMs: number): { version: number; history: readonly HistoryRow[] } {
+function inspectBackup(db: SyncDriver, file: string, store: HistoryStore, busyTimeoutMs: number): { version: number; history: readonly HistoryRow[] } {
   try {
     const problems = quickCheckProblems(db);
     if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
-    const store = new HistoryStore(tableName);
     if (!runSync(store.exists(), db)) {
       const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
       if (Number(row?.used) === 0) return { version: 0, history: [] };
-      throw invalidBackupError(file, `it has no "${tableName}" history table, so it was not made by stepwise`);
+      throw invalidBackupError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
     }
     runSync(store.assertShape(), db);
     const history = runSync(store.readAll(), db);
@@ -204,19 +196,15 @@ function writeReplacement(source: SyncDriver, replacement: string, modeFrom: str
     }
     source.run("VACUUM INTO ?", [replacement]);
   } catch (error) {
-    throw backupWriteError(error, source, nodePath().dirname(replacement), replacement, busyTimeoutMs, RESTORE_FOLDER_REMEDY);
+    throw backupWriteError(error, source, nodePath().dirname(replacement), replacement, busyTimeoutMs, FOLDER_REMEDY);
   }
 }
 
-interface Settings {
-  readonly tableName: string;
-  readonly busyTimeoutMs: number;
-  readonly migrations: MigrationRegistry | undefined;
-}
+type Settings = { readonly tableName: string; readonly busyTimeoutMs: number; readonly migrations: MigrationRegistry | undefined };
 
 /** Refuses while the database is in use, then keeps it as a backup in `directory`, or as its bytes when SQLite cannot read it. */
 async function keepReplaced(opener: SyncDriver, databasePath: string, directory: string, settings: Settings): Promise<Pick<RestoreResult, "previous" | "setAside">> {
-  const { busyTimeoutMs } = settings;
+  const { tableName, busyTimeoutMs } = settings;
   let current: SyncDriver;
   try {
     current = opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
@@ -225,7 +213,7 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   }
   try {
     await waitUntilUnused(current, databasePath, settings);
-    const store = new HistoryStore(settings.tableName);
+    const store = new HistoryStore(tableName);
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
     // Kept whatever `keep`: pruning could otherwise pick it as the oldest.
     return { previous: await takeBackup(current, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
@@ -237,7 +225,7 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
       nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
     } catch (copyError) {
       nodeFs().rmSync(aside, { force: true });
-      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs, RESTORE_FOLDER_REMEDY);
+      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs, FOLDER_REMEDY);
     }
     return { previous: null, setAside: aside };
   } finally {
@@ -247,13 +235,14 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
 
 /**
  * Waits within the busy timeout until no `transaction: false` migration runs on the database and no
- * other process holds its locks, then until no transaction is open on it (`BEGIN EXCLUSIVE`).
+ * other process holds its locks (on Linux; in WAL mode every connection holds one), then until no
+ * transaction is open on it (`BEGIN EXCLUSIVE`).
  *
- * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes, past the busy timeout.
+ * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes.
  */
 async function waitUntilUnused(current: SyncDriver, databasePath: string, { tableName, busyTimeoutMs, migrations }: Settings): Promise<void> {
   for (const deadline = Date.now() + busyTimeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 25))) {
-    const running = runningMigration(current, tableName, migrations);
+    const running = runningMigration(current, new HistoryStore(tableName), migrations);
     const holders = findLockHolders(databasePath);
     if (running === null && holders.length === 0) break;
     if (Date.now() < deadline) continue;
@@ -267,13 +256,8 @@ async function waitUntilUnused(current: SyncDriver, databasePath: string, { tabl
   }
 }
 
-/**
- * A `transaction: false` migration whose recorded owner is alive (by its owner lock, else its pid),
- * which would go on writing into the replaced file. One whose owner is gone was interrupted, and a
- * restore is a way out of it.
- */
-function runningMigration(db: SyncDriver, tableName: string, migrations: MigrationRegistry | undefined) {
-  const store = new HistoryStore(tableName);
+/** A `transaction: false` migration whose owner is alive (by its owner lock, else its pid); one whose owner is gone was interrupted, which a restore may undo. */
+function runningMigration(db: SyncDriver, store: HistoryStore, migrations: MigrationRegistry | undefined) {
   if (!runSync(store.exists(), db)) return null;
   for (const { version, startedAt } of runSync(store.readKeys(), db)) {
     if (startedAt === null) continue;
@@ -283,9 +267,4 @@ function runningMigration(db: SyncDriver, tableName: string, migrations: Migrati
     return { version, file, startedAt, owner: owner === null ? null : { pid: owner.pid, host: owner.host } };
   }
   return null;
-}
-
-function isLocked(driver: SyncDriver, error: unknown): boolean {
-  const code = sqliteCodeFrom(driver, error);
-  return code !== null ? /^SQLITE_(BUSY|LOCKED)/.test(code) : driver.classifyError(error).kind === "locked";
 }

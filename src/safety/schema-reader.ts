@@ -1,139 +1,133 @@
 /**
- * What verify, baseline and rehearsal need of a database beyond the executor, per dialect and per
- * runner, behind one object: read the live schema, count rows, and build the schema migrations 1..N
- * produce by replaying them on an empty scratch database. The nets' algorithms are steps written once
- * against this object, and run by the sync runner (SQLite's `MigrationManager`) or the async one
- * (`AsyncMigrationManager`, `stepwise-migrate/pg`'s manager).
- *
- * The scratch database is the driver's: SQLite's drivers open an empty in-memory copy (`snapshot`),
- * PostgreSQL's creates a database on the same server and drops it after (`openScratchDatabase`).
+ * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or
+ * as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on PostgreSQL's server).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import { requireCapabilities, type Driver, type ScratchDatabase, driverCapabilityError } from "../core/driver.js";
-import { Executor } from "../core/executor.js";
-import { inline, SyncMigrationManager } from "../core/manager.js";
-import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
+import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
+import { Executor } from "../core/executor.js";
+import type { ExecutorSettings } from "../core/executor-types.js";
+import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
+import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
-import { refuseOpenTransaction, refuseOpenTransactionOn } from "../core/transaction-open.js";
-import { callWithDriver, exec, queryValue, type Step } from "../core/step.js";
+import { begin, callWithDriver, commit, exec, queryValue, rollbackQuietly, type Step } from "../core/step.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { readPostgresSchema } from "./postgres-schema.js";
-import { containCopy } from "./contained-copy.js";
+import { openContainedCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } from "./schema-snapshot.js";
 
-/**
- * A manager the safety nets run their steps through: the sync `MigrationManager` of a SQLite entry,
- * an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s `MigrationManager`.
- */
+/** A manager the safety nets run through: a SQLite entry's `MigrationManager`, an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s. */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 
 /**
- * Runs a net's step, built by `start`, with the manager's connection settings: on the sync runner its
- * result, on the async one a promise (a refusal `start` throws included). `writes`, the net's name,
- * marks a net that writes in its own transaction: it is refused inside the app's open transaction
- * (SQLite cannot nest one, and a rollback would throw away the app's writes) and, on the async runner,
- * holds the run lock (on PostgreSQL) for the whole call.
+ * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a
+ * promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks a net
+ * that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
-  const { executor, driver } = manager;
-  if (manager instanceof SyncMigrationManager) {
-    const step = start();
-    if (writes !== undefined) refuseOpenTransactionOn(manager.driver, writes);
-    return manager.run(executor.withConnectionSettings(step));
-  }
-  return (async () => {
+  const run = () => {
     const step = start();
     const refusing = function* (): Step<T> {
-      if (writes !== undefined) yield* refuseOpenTransaction(driver.name, writes);
+      if (writes !== undefined) yield* refuseOpenTransaction(manager.driver.name, writes);
       return yield* step;
     };
-    return manager.run(executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined });
-  })();
+    return manager.run(manager.executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined }) as T | Promise<T>;
+  };
+  return manager instanceof SyncMigrationManager ? run() : (async () => run())();
+}
+
+/** The manager's algorithm on another connection (a copy, a scratch database), its events going to `listeners` only. */
+export function executorOn(manager: SafetyNetManager, driver: Driver, listeners: Pick<ExecutorSettings, "onEvent" | "logger"> = { onEvent: undefined, logger: null }): Executor<MigrationRegistry> {
+  return new Executor(manager.migrations, { ...manager.executor.settings, driverName: driver.name, capabilities: driver.capabilities, ...listeners });
+}
+
+/** `body` in one write transaction, rolled back when it throws. */
+export function* inWriteTransaction<T>(body: () => Step<T>): Step<T> {
+  yield* begin("immediate");
+  try {
+    const value = yield* body();
+    yield* commit();
+    return value;
+  } catch (error) {
+    yield* rollbackQuietly();
+    throw error;
+  }
 }
 
 /**
- * Reads the schema of the manager's database through its driver, whatever the library: SQLite's
- * `main` database, or on PostgreSQL the manager's schema. Never writes.
+ * Reads the schema of the manager's database: SQLite's `main`, or on PostgreSQL the manager's schema. Never writes.
  *
  * @example
  * const snapshot = readSchemaSnapshot(manager, { excludeTables: [manager.tableName] });
  */
 export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, options?: ReadSchemaOptions): SchemaSnapshot;
-/** Handed a manager whose methods return promises (`stepwise-migrate/pg`'s), a promise of the same snapshot. */
+/** Handed a manager whose methods return promises, a promise of the same snapshot. */
 export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
 export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
   return manager.run(readSchemaOf(manager, options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
 }
 
-/** The step reading `manager`'s schema: on PostgreSQL the manager's schema from the catalog, on SQLite `main`. */
-function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions): Step<SchemaSnapshot> {
+function postgresSchemaOf(manager: SafetyNetManager): string | undefined {
   const store = manager.executor.store;
-  return store instanceof PostgresHistoryStore ? readPostgresSchema({ schema: store.schema, ...options }) : readSchema(options);
+  return store instanceof PostgresHistoryStore ? store.schema : undefined;
 }
 
-/** A safety net's view of one database's schema; see the module note. */
+function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions = { excludeTables: stepwiseTableNames(manager.tableName) }): Step<SchemaSnapshot> {
+  const schema = postgresSchemaOf(manager);
+  return schema === undefined ? readSchema(options) : readPostgresSchema(schema, options.excludeTables);
+}
+
+/** A net's view of the manager's database, without stepwise's own tables. */
 export interface SchemaReader {
-  /**
-   * Run right after `BEGIN`: makes every read of that transaction see one snapshot (PostgreSQL's
-   * `REPEATABLE READ`; SQLite's read transaction already does).
-   */
+  /** Run right after `BEGIN`, so every read of the transaction sees one snapshot (PostgreSQL's `REPEATABLE READ`). */
   holdSnapshot(): Step<void>;
-  /** The live schema, without the history table. */
   read(): Step<SchemaSnapshot>;
-  /** Rows per table of `snapshot`. */
   countRows(snapshot: SchemaSnapshot): Step<Record<string, number>>;
-  /** The schema migrations 1..`version` build on an empty scratch database, read as {@link read} reads. */
+  /** The schema migrations 1..`version` build on an empty scratch database. */
   replay(version: number): Step<SchemaSnapshot>;
 }
 
 /**
- * The reader for `manager`'s dialect and runner. `replays: false` (a rehearsal, which never calls
- * {@link SchemaReader.replay}) needs no scratch database.
+ * The reader for `manager`'s dialect and runner.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open no
- *   scratch database: a SQLite driver without `snapshot` nor `openScratchDatabase` (libsql-client
- *   without its `scratchClient`).
+ * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open
+ *   no scratch database (libsql-client without its `scratchClient`).
  */
-export function schemaReaderOf(manager: SafetyNetManager, operation: string, options: { readonly replays?: boolean } = {}): SchemaReader {
-  const store = manager.executor.store;
-  const postgresSchema = store instanceof PostgresHistoryStore ? store.schema : undefined;
+export function schemaReaderOf(manager: SafetyNetManager, operation: string, { replays = true } = {}): SchemaReader {
+  const schema = postgresSchemaOf(manager);
   const sync = manager instanceof SyncMigrationManager;
-  // On SQLite the replay runs on a fresh in-memory database, which only a driver that can snapshot can
-  // open, or (async) one that opens a scratch database of its own.
-  const canReplay = postgresSchema !== undefined || manager.driver.capabilities.snapshot || (!sync && (manager.driver as Partial<Driver>).openScratchDatabase !== undefined);
-  if (options.replays !== false && !canReplay) {
-    throw driverCapabilityError({
-      driver: manager.driver.name,
-      capability: "snapshot",
-      operation,
-      // The one driver that opens a scratch database when the app says how.
-      ...(manager.driver.name === "libsql-client" ? { fix: `Give the manager a scratch database to replay on: scratchClient: () => createClient({ url: ":memory:" }).` } : {}),
-    });
+  const canReplay = schema !== undefined || manager.driver.capabilities.snapshot || (!sync && (manager.driver as Partial<Driver>).openScratchDatabase !== undefined);
+  if (replays && !canReplay) {
+    const fix = manager.driver.name === "libsql-client" ? { fix: `Give the manager a scratch database to replay on: scratchClient: () => createClient({ url: ":memory:" }).` } : {};
+    throw driverCapabilityError({ driver: manager.driver.name, capability: "snapshot", operation, ...fix });
   }
   return {
-    holdSnapshot: postgresSchema === undefined ? function* () {} : () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
-    read: () => readSchemaOf(manager, { excludeTables: stepwiseTableNames(manager.tableName) }),
-    countRows: (snapshot) => countRows(snapshot, postgresSchema),
-    replay: (version) =>
-      sync ? inline(() => replaySchema(manager as SyncMigrationManager<unknown, MigrationRegistry>, version)) : callWithDriver((driver) => replayOnScratch(driver, manager, version, operation)),
+    holdSnapshot: schema === undefined ? function* () {} : () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
+    read: () => readSchemaOf(manager),
+    countRows: (snapshot) => countRows(snapshot, schema),
+    replay: (version) => callWithDriver((driver) => (sync ? replaySync(manager, version) : replayAsync(driver, manager, version))),
   };
 }
 
-/**
- * Migrations 1..`version` applied, by the async runner, to a scratch database of `driver` (which
- * may hold async migrations), and its schema read; the scratch database is dropped (or closed) after,
- * on success and on failure.
- */
-async function replayOnScratch(driver: Driver, manager: SafetyNetManager, version: number, operation: string): Promise<SchemaSnapshot> {
-  const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await sqliteScratch(driver, operation);
+/** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
+function replaySync(manager: SyncMigrationManager<unknown, MigrationRegistry>, version: number): SchemaSnapshot {
+  const scratch = openContainedCopy(manager.driver, new Uint8Array(0));
+  try {
+    if (version > 0) runSync(executorOn(manager, scratch).up({ to: version }), scratch);
+    return runSync(readSchemaOf(manager), scratch);
+  } finally {
+    scratch.close?.();
+  }
+}
+
+/** The same by the async runner (which may run async migrations), on a scratch database dropped after, on failure too. */
+async function replayAsync(driver: Driver, manager: SafetyNetManager, version: number): Promise<SchemaSnapshot> {
+  const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await openSqliteScratch(driver);
   let snapshot: SchemaSnapshot;
   try {
-    const settings = manager.executor.settings;
-    // Its own executor: the replay's events are not the app's.
-    const executor = new Executor(manager.migrations, { ...settings, driverName: scratch.driver.name, capabilities: scratch.driver.capabilities, onEvent: undefined, logger: null });
-    if (version > 0) await runAsync(executor.up({ to: version }), scratch.driver);
-    snapshot = await runAsync(readSchemaOf(manager, { excludeTables: stepwiseTableNames(manager.tableName) }), scratch.driver);
+    if (version > 0) await runAsync(executorOn(manager, scratch.driver).up({ to: version }), scratch.driver);
+    snapshot = await runAsync(readSchemaOf(manager), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
     throw error;
@@ -142,9 +136,8 @@ async function replayOnScratch(driver: Driver, manager: SafetyNetManager, versio
   return snapshot;
 }
 
-/** An empty in-memory SQLite database with the app connection's foreign-key enforcement, as a scratch database. */
-async function sqliteScratch(driver: Driver, operation: string): Promise<ScratchDatabase> {
-  requireCapabilities(driver, operation, "snapshot");
+/** An empty in-memory SQLite database with the app connection's foreign-key enforcement. */
+async function openSqliteScratch(driver: Driver): Promise<ScratchDatabase> {
   const copy = await driver.openSnapshot!(new Uint8Array(0));
   const drop = async () => void (await copy.close?.());
   try {
@@ -155,24 +148,4 @@ async function sqliteScratch(driver: Driver, operation: string): Promise<Scratch
     throw error;
   }
   return { name: ":memory:", driver: copy as ScratchDatabase["driver"], drop };
-}
-
-/**
- * Applies migrations 1..`version` of `manager`'s registry to a fresh scratch database, through the
- * manager's own code path, and reads its schema (without the history table). Data migrations run
- * against empty tables.
- */
-function replaySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: number): SchemaSnapshot {
-  requireCapabilities(manager.driver, "replaySchema", "snapshot");
-  // Contained: a migration there may not reach another file (contained-copy.ts).
-  const scratch = containCopy(manager.driver.openSnapshot!(new Uint8Array(0)));
-  try {
-    // Enforcement follows the real connection, so a migration that relies on it behaves the same.
-    const foreignKeys = manager.run(queryValue("PRAGMA foreign_keys")) === 1;
-    runSync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), scratch);
-    if (version > 0) manager.withDriver(scratch, { onEvent: undefined, logger: null }).up({ to: version });
-    return runSync(readSchema({ excludeTables: stepwiseTableNames(manager.tableName) }), scratch);
-  } finally {
-    scratch.close?.();
-  }
 }

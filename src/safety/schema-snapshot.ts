@@ -1,37 +1,33 @@
 /**
- * Reads a database's schema into plain data and compares two such snapshots. Rehearsals (what a run
- * would change), baselines (does a legacy database match the migrations) and verification (was the
- * schema changed by hand) all go through these two functions, so they agree on what "the same schema"
- * means.
+ * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and
+ * verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
  *
- * Columns come from `PRAGMA table_xinfo` and foreign keys from `PRAGMA foreign_key_list`, which give
- * readable, per-column differences. The pragmas do not show everything that changes behaviour
- * (AUTOINCREMENT, primary key order, ON CONFLICT, DEFERRABLE, generated column expressions...), so
- * every table is also compared by its whole `CREATE TABLE` text, tokenised: comments, whitespace,
- * keyword case and identifier quoting are ignored, anything else counts. `ALTER TABLE ADD COLUMN`
- * inserts the column after the last column definition and `RENAME` quotes names, so a replay of the
- * same migrations writes the same text, and a table written in one statement reads the same too.
- * Indexes, triggers and views are compared by their SQL, normalised the same way.
+ * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences.
+ * What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
+ * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised:
+ * comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
+ * and views are compared by their SQL, normalised the same way.
  */
-import { readSchemaObjects, type SchemaObject } from "../core/schema-objects.js";
+import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
+import { readSchemaObjects } from "../core/schema-objects.js";
 import { query, queryValue, type Step } from "../core/step.js";
-import type { SchemaObjectType, SchemaAspectChange, SchemaDifference } from "../core/schema-difference.js";
+import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
+
+export type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
 
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
   readonly name: string;
-  /** The declared type, upper-cased, spaced as `normalizeColumnType` does; `""` when none was declared. */
+  /** The declared type, upper-cased; `""` when none was declared. */
   readonly type: string;
   readonly notNull: boolean;
-  /** The default expression as SQLite stores it, normalised; `null` when there is none. */
+  /** The default expression, normalised; `null` when there is none. */
   readonly defaultValue: string | null;
   /** 1-based position in the primary key, 0 when not part of it. */
   readonly primaryKeyPosition: number;
-  /** The COLLATE clause, upper-cased; `null` for the default (BINARY). */
+  /** The COLLATE clause, upper-cased; `null` for the default. */
   readonly collation: string | null;
-  /** CHECK expressions written on the column, normalised. */
   readonly checks: readonly string[];
-  /** `"virtual"` or `"stored"` for a generated column. */
   readonly generated: "virtual" | "stored" | null;
 }
 
@@ -51,23 +47,18 @@ export interface TableSnapshot {
   readonly withoutRowid: boolean;
   readonly strict: boolean;
   readonly foreignKeys: readonly ForeignKeySnapshot[];
-  /** Column lists of UNIQUE constraints (not CREATE UNIQUE INDEX, which is an index). */
+  /** Column lists of UNIQUE constraints (a CREATE UNIQUE INDEX is an index). */
   readonly uniqueConstraints: readonly (readonly string[])[];
-  /** Table-level CHECK expressions, normalised. */
   readonly checks: readonly string[];
-  /**
-   * The whole `CREATE TABLE` statement, normalised (see `normalizeSql`), so that a difference
-   * the fields above do not capture still counts.
-   */
+  /** The whole `CREATE TABLE`, normalised, so a difference the fields above miss still counts. */
   readonly sql: string;
 }
 
-/** An index, trigger or view: compared by its normalised SQL. */
+/** An index, trigger, view (or PostgreSQL sequence, function, type): compared by its normalised SQL. */
 export interface SqlObjectSnapshot {
   readonly name: string;
   /** The table it belongs to (for a view, itself). */
   readonly table: string;
-  /** The `CREATE ...` text, normalised: no comments, one space between tokens, identifiers unquoted. */
   readonly sql: string;
 }
 
@@ -77,49 +68,38 @@ export interface SchemaSnapshot {
   readonly indexes: readonly SqlObjectSnapshot[];
   readonly triggers: readonly SqlObjectSnapshot[];
   readonly views: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's sequences (definition and owning column, never their current value); absent on SQLite. */
+  /** PostgreSQL's sequences (definition and owning column, never the current value). */
   readonly sequences?: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's functions and procedures, named with their argument types; absent on SQLite. */
+  /** PostgreSQL's functions and procedures, named with their argument types. */
   readonly functions?: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's enum and domain types; absent on SQLite. */
+  /** PostgreSQL's enum and domain types. */
   readonly types?: readonly SqlObjectSnapshot[];
 }
 
-/** Options for {@link readSchemaSnapshot}. */
+/** Options for `readSchemaSnapshot`. */
 export interface ReadSchemaOptions {
-  /** Tables to leave out (only the tables: their indexes and triggers are still read): the history table, typically. */
+  /** Tables to leave out (their indexes and triggers are still read): the history table, typically. */
   readonly excludeTables?: readonly string[];
 }
 
 /** Double-quotes an identifier, doubling any quote inside it. */
 export const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/**
- * {@link readSchemaSnapshot} as an executor step, so a safety net can read the schema inside its own
- * read transaction, or on a copy's driver (`runSync(readSchema(), copy)`).
- */
+/** SQLite's `main` schema as a {@link SchemaSnapshot}. Never writes. */
 export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapshot> {
-  const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables })).filter((row): row is SchemaObject & { sql: string } => row.sql !== null);
-  const tableFlags = new Map((yield* query<{ schema: string; name: string; wr: number; strict: number }>("PRAGMA table_list")).filter((row) => row.schema === "main").map((row) => [row.name, row]));
+  const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables })).filter((row) => row.sql !== null);
+  const flags = new Map((yield* query<{ schema: string; name: string; wr: number; strict: number }>("PRAGMA table_list")).filter((row) => row.schema === "main").map((row) => [row.name, row]));
   const sqlObjects = (type: string): SqlObjectSnapshot[] =>
-    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql, { foldBareNames: type === "index" || type === "trigger" }) }));
+    kept.filter((row) => row.type === type).map((row) => ({ name: row.name, table: row.tblName, sql: normalizeSql(row.sql!, type === "index" || type === "trigger") }));
   const tables: TableSnapshot[] = [];
-  for (const row of kept) {
-    if (row.type === "table") tables.push(yield* readTable(row.name, row.sql, tableFlags.get(row.name)));
-  }
+  for (const row of kept) if (row.type === "table") tables.push(yield* readTable(row.name, row.sql!, flags.get(row.name)));
   return { tables, indexes: sqlObjects("index"), triggers: sqlObjects("trigger"), views: sqlObjects("view") };
 }
 
 function* readTable(name: string, sql: string, flags: { wr: number; strict: number } | undefined): Step<TableSnapshot> {
   const parsed = parseCreateTable(sql);
-  const info = yield* query<{
-    name: string;
-    type: string;
-    notnull: number;
-    dflt_value: string | null;
-    pk: number;
-    hidden: number;
-  }>(`PRAGMA table_xinfo(${quoteIdentifier(name)})`);
+  const quoted = quoteIdentifier(name);
+  const info = yield* query<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>(`PRAGMA table_xinfo(${quoted})`);
   const columns = info
     .filter((column) => column.hidden !== 1)
     .map((column): ColumnSnapshot => {
@@ -135,138 +115,108 @@ function* readTable(name: string, sql: string, flags: { wr: number; strict: numb
         generated: column.hidden === 2 ? "virtual" : column.hidden === 3 ? "stored" : null,
       };
     });
-  const keys = yield* query<{
-    id: number;
-    seq: number;
-    table: string;
-    from: string;
-    to: string | null;
-    on_update: string;
-    on_delete: string;
-  }>(`PRAGMA foreign_key_list(${quoteIdentifier(name)})`);
+  const keys = yield* query<{ id: number; seq: number; table: string; from: string; to: string | null; on_update: string; on_delete: string }>(`PRAGMA foreign_key_list(${quoted})`);
   const byId = new Map<number, { columns: string[]; referencedTable: string; referencedColumns: string[]; onUpdate: string; onDelete: string }>();
   for (const key of [...keys].sort((a, b) => a.id - b.id || a.seq - b.seq)) {
-    let entry = byId.get(key.id);
-    if (!entry) {
-      entry = { columns: [], referencedTable: key.table, referencedColumns: [], onUpdate: key.on_update, onDelete: key.on_delete };
-      byId.set(key.id, entry);
-    }
+    const entry = byId.get(key.id) ?? { columns: [], referencedTable: key.table, referencedColumns: [], onUpdate: key.on_update, onDelete: key.on_delete };
+    byId.set(key.id, entry);
     entry.columns.push(key.from);
     entry.referencedColumns.push(key.to ?? "");
   }
-  const foreignKeys = [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b)));
   const uniqueConstraints: string[][] = [];
-  for (const index of yield* query<{ name: string; origin: string }>(`PRAGMA index_list(${quoteIdentifier(name)})`)) {
+  for (const index of yield* query<{ name: string; origin: string }>(`PRAGMA index_list(${quoted})`)) {
     if (index.origin !== "u") continue;
     const indexColumns = yield* query<{ seqno: number; name: string | null }>(`PRAGMA index_info(${quoteIdentifier(index.name)})`);
-    uniqueConstraints.push([...indexColumns].sort((a, b) => a.seqno - b.seqno).map((column) => column.name ?? "<expression>"));
+    uniqueConstraints.push(indexColumns.sort((a, b) => a.seqno - b.seqno).map((column) => column.name ?? "<expression>"));
   }
-  uniqueConstraints.sort((a, b) => a.join(",").localeCompare(b.join(",")));
   return {
     name,
     columns,
     withoutRowid: flags ? flags.wr === 1 : parsed.withoutRowid,
-    strict: flags ? flags.strict === 1 : false,
-    foreignKeys,
-    uniqueConstraints,
+    strict: flags?.strict === 1,
+    foreignKeys: [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b))),
+    uniqueConstraints: uniqueConstraints.sort((a, b) => a.join(",").localeCompare(b.join(","))),
     checks: [...parsed.tableChecks].sort(),
-    sql: normalizeCreateTable(sql),
+    sql: parsed.sql,
   };
 }
 
-/**
- * Rows per table, for the tables of a snapshot, as an executor step. Never writes. With `schema`
- * (PostgreSQL), each table is qualified and counted by `pg_catalog.count`, so the app's `search_path`
- * redirects neither.
- */
+/** Rows per table of `snapshot`. With `schema` (PostgreSQL), each table is qualified and counted by `pg_catalog.count`, whatever the `search_path`. */
 export function* countRows(snapshot: SchemaSnapshot, schema?: string): Step<Record<string, number>> {
   const counts: Record<string, number> = {};
   const from = schema === undefined ? "count(*) AS n FROM " : `pg_catalog.count(*) AS n FROM ${quoteIdentifier(schema)}.`;
-  for (const table of snapshot.tables) {
-    counts[table.name] = Number(yield* queryValue(`SELECT ${from}${quoteIdentifier(table.name)}`));
-  }
+  for (const table of snapshot.tables) counts[table.name] = Number(yield* queryValue(`SELECT ${from}${quoteIdentifier(table.name)}`));
   return counts;
 }
+
+const SQL_OBJECT_KINDS = [
+  ["index", "indexes"],
+  ["trigger", "triggers"],
+  ["view", "views"],
+  ["sequence", "sequences"],
+  ["function", "functions"],
+  ["type", "types"],
+] as const;
 
 /** Lists what differs between two snapshots, tables first, then indexes, triggers and views. */
 export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDifference[] {
   const differences: SchemaDifference[] = [];
-  const pair = <T extends { name: string }>(a: readonly T[], b: readonly T[], visit: (name: string, x: T | undefined, y: T | undefined) => void) => {
+  const pair = <T extends { name: string; table?: string }>(objectType: SchemaObjectType, a: readonly T[], b: readonly T[], diff: (x: T, y: T) => SchemaDifference[]) => {
     const left = new Map(a.map((item) => [item.name.toLowerCase(), item]));
     const right = new Map(b.map((item) => [item.name.toLowerCase(), item]));
     for (const key of [...new Set([...left.keys(), ...right.keys()])].sort()) {
-      const x = left.get(key);
-      const y = right.get(key);
-      visit((y ?? x)!.name, x, y);
+      const [x, y] = [left.get(key), right.get(key)];
+      const { name, table = name } = (y ?? x)!;
+      if (!x || !y) differences.push({ objectType, name, table, change: x ? "removed" : "added", details: [] });
+      else differences.push(...diff(x, y));
     }
   };
-
-  pair(before.tables, after.tables, (name, x, y) => {
-    if (!x) differences.push({ objectType: "table", name, table: name, change: "added", details: [] });
-    else if (!y) differences.push({ objectType: "table", name, table: name, change: "removed", details: [] });
-    else differences.push(...diffTable(x, y));
-  });
-  const sqlObjects = (objectType: Exclude<SchemaObjectType, "table" | "column">, a: readonly SqlObjectSnapshot[], b: readonly SqlObjectSnapshot[]) =>
-    pair(a, b, (name, x, y) => {
-      const table = (y ?? x)!.table;
-      if (!x) differences.push({ objectType, name, table, change: "added", details: [] });
-      else if (!y) differences.push({ objectType, name, table, change: "removed", details: [] });
-      else if (x.sql !== y.sql) {
-        differences.push({ objectType, name, table, change: "changed", details: [{ aspect: "definition", before: x.sql, after: y.sql }] });
-      }
-    });
-  sqlObjects("index", before.indexes, after.indexes);
-  sqlObjects("trigger", before.triggers, after.triggers);
-  sqlObjects("view", before.views, after.views);
-  sqlObjects("sequence", before.sequences ?? [], after.sequences ?? []);
-  sqlObjects("function", before.functions ?? [], after.functions ?? []);
-  sqlObjects("type", before.types ?? [], after.types ?? []);
+  pair("table", before.tables, after.tables, diffTable);
+  for (const [objectType, key] of SQL_OBJECT_KINDS) {
+    pair(objectType, before[key] ?? [], after[key] ?? [], (x, y) =>
+      x.sql === y.sql ? [] : [{ objectType, name: y.name, table: y.table, change: "changed", details: [{ aspect: "definition", before: x.sql, after: y.sql }] }],
+    );
+  }
   return differences;
 }
 
 function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifference[] {
   const differences: SchemaDifference[] = [];
   const table = after.name;
-  const beforeColumns = new Map(before.columns.map((column) => [column.name.toLowerCase(), column]));
-  const afterColumns = new Map(after.columns.map((column) => [column.name.toLowerCase(), column]));
-  for (const column of before.columns) {
-    if (!afterColumns.has(column.name.toLowerCase())) {
-      differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "removed", details: [] });
-    }
-  }
-  for (const column of after.columns) {
-    const old = beforeColumns.get(column.name.toLowerCase());
+  const column = (name: string, change: SchemaDifference["change"], details: SchemaAspectChange[] = []) => differences.push({ objectType: "column", name: `${table}.${name}`, table, change, details });
+  const byName = (columns: readonly ColumnSnapshot[]) => new Map(columns.map((c) => [c.name.toLowerCase(), c]));
+  const [beforeColumns, afterColumns] = [byName(before.columns), byName(after.columns)];
+  for (const old of before.columns) if (!afterColumns.has(old.name.toLowerCase())) column(old.name, "removed");
+  for (const now of after.columns) {
+    const old = beforeColumns.get(now.name.toLowerCase());
     if (!old) {
-      differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "added", details: [] });
+      column(now.name, "added");
       continue;
     }
     const details = compareAspects([
-      ["type", old.type || "(none)", column.type || "(none)"],
-      ["not null", String(old.notNull), String(column.notNull)],
-      ["default", old.defaultValue ?? "(none)", column.defaultValue ?? "(none)"],
-      ["primary key position", String(old.primaryKeyPosition), String(column.primaryKeyPosition)],
-      ["collation", old.collation ?? "BINARY", column.collation ?? "BINARY"],
-      ["check", old.checks.join(" AND ") || "(none)", column.checks.join(" AND ") || "(none)"],
-      ["generated", old.generated ?? "no", column.generated ?? "no"],
+      ["type", old.type || "(none)", now.type || "(none)"],
+      ["not null", String(old.notNull), String(now.notNull)],
+      ["default", old.defaultValue ?? "(none)", now.defaultValue ?? "(none)"],
+      ["primary key position", String(old.primaryKeyPosition), String(now.primaryKeyPosition)],
+      ["collation", old.collation ?? "BINARY", now.collation ?? "BINARY"],
+      ["check", old.checks.join(" AND ") || "(none)", now.checks.join(" AND ") || "(none)"],
+      ["generated", old.generated ?? "no", now.generated ?? "no"],
     ]);
-    if (details.length > 0) differences.push({ objectType: "column", name: `${table}.${column.name}`, table, change: "changed", details });
+    if (details.length > 0) column(now.name, "changed", details);
   }
-  const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) =>
-    columns
-      .filter((column) => other.has(column.name.toLowerCase()))
-      .map((column) => column.name)
-      .join(", ");
+  const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) => columns.flatMap((c) => (other.has(c.name.toLowerCase()) ? [c.name] : [])).join(", ");
+  const list = <T>(items: readonly T[], render: (item: T) => string, separator: string) => items.map(render).join(separator) || "(none)";
+  const unique = (c: readonly string[]) => `(${c.join(", ")})`;
   const tableDetails = compareAspects([
     ["column order", shared(before.columns, afterColumns), shared(after.columns, beforeColumns)],
     ["without rowid", String(before.withoutRowid), String(after.withoutRowid)],
     ["strict", String(before.strict), String(after.strict)],
-    ["foreign keys", before.foreignKeys.map(renderForeignKey).join("; ") || "(none)", after.foreignKeys.map(renderForeignKey).join("; ") || "(none)"],
-    ["unique constraints", before.uniqueConstraints.map((c) => `(${c.join(", ")})`).join(", ") || "(none)", after.uniqueConstraints.map((c) => `(${c.join(", ")})`).join(", ") || "(none)"],
-    ["check constraints", before.checks.join("; ") || "(none)", after.checks.join("; ") || "(none)"],
+    ["foreign keys", list(before.foreignKeys, renderForeignKey, "; "), list(after.foreignKeys, renderForeignKey, "; ")],
+    ["unique constraints", list(before.uniqueConstraints, unique, ", "), list(after.uniqueConstraints, unique, ", ")],
+    ["check constraints", list(before.checks, String, "; "), list(after.checks, String, "; ")],
   ]);
   if (tableDetails.length > 0) differences.unshift({ objectType: "table", name: table, table, change: "changed", details: tableDetails });
-  // The text catches what the pragmas cannot show; reported only when nothing above explains it, so a
-  // column added by a migration does not also read as a rewritten table.
+  // The text, only when nothing above explains it: an added column is not also a rewritten table.
   if (differences.length === 0 && before.sql !== after.sql) {
     differences.push({ objectType: "table", name: table, table, change: "changed", details: [{ aspect: "definition", before: before.sql, after: after.sql }] });
   }
@@ -277,46 +227,36 @@ function compareAspects(aspects: ReadonlyArray<readonly [string, string, string]
   return aspects.filter(([, before, after]) => before !== after).map(([aspect, before, after]) => ({ aspect, before, after }));
 }
 
-function renderForeignKey(key: { columns: readonly string[]; referencedTable: string; referencedColumns: readonly string[]; onUpdate: string; onDelete: string }): string {
-  return (
-    `(${key.columns.join(", ")}) \u2192 ${key.referencedTable}(${key.referencedColumns.join(", ")})` +
-    (key.onDelete !== "NO ACTION" ? ` ON DELETE ${key.onDelete}` : "") +
-    (key.onUpdate !== "NO ACTION" ? ` ON UPDATE ${key.onUpdate}` : "")
-  );
+function renderForeignKey(key: ForeignKeySnapshot): string {
+  const actions = (key.onDelete !== "NO ACTION" ? ` ON DELETE ${key.onDelete}` : "") + (key.onUpdate !== "NO ACTION" ? ` ON UPDATE ${key.onUpdate}` : "");
+  return `(${key.columns.join(", ")}) \u2192 ${key.referencedTable}(${key.referencedColumns.join(", ")})${actions}`;
 }
 
 /**
  * How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status
- * added"); `drift` words the live schema against the migrations ("index idx_x missing", "column
- * contacts.nick added outside migrations"), where `before` is the migrations' schema.
+ * added"); `drift` words the live schema against the migrations ("index idx_x missing").
  */
 export function describeSchemaDifference(difference: SchemaDifference, wording: "change" | "drift"): string {
   const subject = `${difference.objectType} ${difference.name}`;
-  // A whole statement does not fit in a sentence; the SQL stays in `details` for --json.
-  const isDefinition = (d: SchemaAspectChange) => d.aspect === "definition";
-  const detail = difference.details.map((d) => (isDefinition(d) ? `definition changed: ${describeTextChange(d.before, d.after, "\u2192")}` : `${d.aspect} ${d.before} \u2192 ${d.after}`)).join("; ");
-  if (wording === "change") {
-    return difference.change === "changed" ? `${subject} changed: ${detail}` : `${subject} ${difference.change}`;
-  }
-  switch (difference.change) {
-    case "added":
-      return `${subject} added outside migrations`;
-    case "removed":
-      return `${subject} missing`;
-    case "changed":
-      return `${subject} differs from the migrations: ${difference.details
-        .map((d) => (isDefinition(d) ? `its definition was changed: ${describeTextChange(d.before, d.after, "migrations have")}` : `${d.aspect} is ${d.after}, migrations have ${d.before}`))
-        .join("; ")}`;
-  }
+  // A whole statement does not fit in a sentence: the words around the change (the SQL stays in `details`).
+  const describe = ({ aspect, before, after }: SchemaAspectChange) => {
+    if (aspect !== "definition") return wording === "change" ? `${aspect} ${before} \u2192 ${after}` : `${aspect} is ${after}, migrations have ${before}`;
+    const [a, b] = describeTextChange(before, after);
+    return wording === "change" ? `definition changed: "${a}" \u2192 "${b}"` : `its definition was changed: "${b}", migrations have "${a}"`;
+  };
+  const details = difference.details.map(describe).join("; ");
+  if (wording === "change") return difference.change === "changed" ? `${subject} changed: ${details}` : `${subject} ${difference.change}`;
+  if (difference.change === "added") return `${subject} added outside migrations`;
+  return difference.change === "removed" ? `${subject} missing` : `${subject} differs from the migrations: ${details}`;
 }
 
-const CONTEXT_TOKENS = 3;
+/** One drift sentence per difference. */
+export function describeDrift(differences: readonly SchemaDifference[]): string[] {
+  return differences.map((difference) => describeSchemaDifference(difference, "drift"));
+}
 
-/**
- * Where two normalised statements differ, in a few tokens either side, so a line says which clause
- * changed rather than that something did: `... integer primary key autoincrement , a ...`.
- */
-function describeTextChange(before: string | null, after: string | null, joiner: "\u2192" | "migrations have"): string {
+/** Where two normalised statements differ, three tokens either side: `… integer primary key autoincrement , a …`. */
+function describeTextChange(before: string | null, after: string | null): [string, string] {
   const a = (before ?? "").split(" ");
   const b = (after ?? "").split(" ");
   let start = 0;
@@ -324,22 +264,18 @@ function describeTextChange(before: string | null, after: string | null, joiner:
   let end = 0;
   while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
   const excerpt = (tokens: string[]) => {
-    const from = Math.max(0, start - CONTEXT_TOKENS);
-    const to = Math.min(tokens.length, tokens.length - end + CONTEXT_TOKENS);
+    const from = Math.max(0, start - 3);
+    const to = Math.min(tokens.length, tokens.length - end + 3);
     return `${from > 0 ? "\u2026 " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " \u2026" : ""}`;
   };
-  return joiner === "\u2192" ? `"${excerpt(a)}" \u2192 "${excerpt(b)}"` : `"${excerpt(b)}", migrations have "${excerpt(a)}"`;
+  return [excerpt(a), excerpt(b)];
 }
 
-// ---------------------------------------------------------------------------------------------
 // SQL text normalisation: just enough tokenising to compare statements and split a CREATE TABLE.
 
 type Token = { readonly text: string; readonly kind: "word" | "string" | "punct"; readonly quoted: boolean };
 
-/**
- * SQLite's keywords, plus the few bare words whose case SQLite ignores although they are not
- * keywords (`TRUE`, `FALSE`, `ROWID`, `STRICT`, `STORED`): their case is formatting.
- */
+/** SQLite's keywords, plus the bare words whose case it ignores although they are not keywords. */
 const CASE_FREE_WORDS = new Set(
   (
     "abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast " +
@@ -354,82 +290,44 @@ const CASE_FREE_WORDS = new Set(
   ).split(" "),
 );
 
+const OPERATOR = /^[<>=!|]+$/;
+
+/** SQLite's tokens as compared: names unquoted, a blob's hex digits lower-cased, operators such as `<=` whole. */
 function tokenize(sql: string, foldBareNames = false): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const char = sql[i]!;
-    if (/\s/.test(char)) {
-      i++;
-    } else if (char === "-" && sql[i + 1] === "-") {
-      while (i < sql.length && sql[i] !== "\n") i++;
-    } else if (char === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (char === "'" || ((char === "x" || char === "X") && sql[i + 1] === "'")) {
-      const open = char === "'" ? i : i + 1;
-      let j = open + 1;
-      while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" ? 2 : 1;
-      // A blob literal's hex digits are a value, the same in either case; a string's letters are not.
-      const text = sql.slice(i, j + 1);
-      tokens.push({ text: char === "'" ? text : text.toLowerCase(), kind: "string", quoted: true });
-      i = j + 1;
-    } else if (char === '"' || char === "`" || char === "[") {
-      const close = char === "[" ? "]" : char;
-      let j = i + 1;
-      let text = "";
-      while (j < sql.length) {
-        if (sql[j] === close) {
-          if (close !== "]" && sql[j + 1] === close) {
-            text += close;
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-        j++;
-      }
-      // Quoting style does not change what a name means, so quoted and bare names compare equal; their
-      // case is kept (see foldCase).
-      tokens.push({ text, kind: "word", quoted: true });
-      i = j + 1;
-    } else if (/[A-Za-z0-9_$]/.test(char)) {
-      let j = i;
-      // A dot is its own token, so `"t"."c"` and `t.c` read the same.
-      while (j < sql.length && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j), kind: "word", quoted: false });
-      i = j;
-    } else {
-      let j = i + 1;
-      if ("<>=!|".includes(char)) while (j < sql.length && "<>=!|".includes(sql[j]!)) j++;
-      tokens.push({ text: sql.slice(i, j), kind: "punct", quoted: false });
-      i = j;
-    }
+  let end = -1;
+  for (const { kind, text, offset, unterminated } of significantTokens(tokenizeSqliteSql(sql))) {
+    const last = tokens.at(-1);
+    const adjacent = end === offset;
+    end = offset + text.length;
+    if (kind === "string" && adjacent && last?.kind === "word" && !last.quoted && /^x$/i.test(last.text)) tokens[tokens.length - 1] = { text: `x${text.toLowerCase()}`, kind: "string", quoted: true };
+    else if (kind === "string") tokens.push({ text, kind, quoted: true });
+    else if (kind === "quoted-identifier") {
+      // Quoted and bare names compare equal; their case is kept (see foldCase).
+      const close = text[0] === "[" ? "]" : text[0]!;
+      const name = text.slice(1, unterminated ? undefined : -1);
+      tokens.push({ text: close === "]" ? name : name.replaceAll(close + close, close), kind: "word", quoted: true });
+    } else if (kind === "word") tokens.push({ text, kind, quoted: false });
+    else if (adjacent && last?.kind === "punct" && OPERATOR.test(last.text) && OPERATOR.test(text)) tokens[tokens.length - 1] = { ...last, text: last.text + text };
+    else tokens.push({ text, kind: "punct", quoted: false });
   }
   return foldCase(tokens, foldBareNames);
 }
 
 /**
- * Lower-cases only the words whose case SQLite ignores everywhere they can stand: keywords, the name
- * before `(` (a function, type, table or CTE) or before `.` (a qualifier such as `NEW.id`), a
- * collation name, and the type in `CAST(... AS type)`.
- * Every other word keeps its case, because case there can change behaviour: a view's column is named
- * after its alias or expression as written (`AS Status`), and a word SQLite cannot resolve as a name
- * is a string (`DEFAULT Active`, `DEFAULT "Hello"`). A name that differs only in case is therefore
- * reported; that errs towards drift, never away from it.
+ * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(`
+ * or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and triggers,
+ * where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's
+ * column is named as written; `DEFAULT Active` is a string), so it is kept: that errs towards drift.
  */
 function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
   const folded = tokens.map((token, index) => {
     if (token.kind !== "word") return token;
     if (!token.quoted && (foldBareNames || CASE_FREE_WORDS.has(token.text.toLowerCase()))) return lower(token);
-    // A name before "(" is a function, type, table or CTE; before "." a table, alias or schema (NEW.id).
-    if (tokens[index + 1]?.text === "(" || tokens[index + 1]?.text === ".") return lower(token);
-    if (tokens[index - 1]?.text.toLowerCase() === "collate") return lower(token);
-    return token;
+    const next = tokens[index + 1]?.text;
+    return next === "(" || next === "." || tokens[index - 1]?.text.toLowerCase() === "collate" ? lower(token) : token;
   });
-  // CAST(expr AS type): the words after the AS at the CAST's own depth are a type name.
   for (let i = 0; i + 1 < folded.length; i++) {
     if (folded[i]!.text !== "cast" || folded[i + 1]!.text !== "(") continue;
     let depth = 0;
@@ -447,43 +345,20 @@ function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
 
 const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
 
-/** Options for `normalizeSql`. */
-export interface NormalizeSqlOptions {
-  /**
-   * Also fold the case of every bare (unquoted) word. Right for indexes and triggers, where a bare
-   * word can only name a table, column or function (case-insensitive in SQLite) and only a quoted
-   * one can fall back to a string; wrong for views (column names follow the text) and tables
-   * (column names, `DEFAULT Active`). Default `false`.
-   */
-  readonly foldBareNames?: boolean;
-}
-
-/**
- * Normalises SQL for comparison: drops comments, a trailing `;` and `IF NOT EXISTS`, lower-cases
- * keywords and other words whose case SQLite ignores (see foldCase), unquotes identifiers, and puts
- * one space between tokens. String literals, aliases and other names keep their case.
- */
-export function normalizeSql(sql: string, options: NormalizeSqlOptions = {}): string {
-  return normalizeTokens(tokenize(sql, options.foldBareNames ?? false));
+/** SQL for comparison: no comments, trailing `;` or `IF NOT EXISTS`, case folded (see foldCase), names unquoted, one space between tokens. */
+function normalizeSql(sql: string, foldBareNames = false): string {
+  return normalizeTokens(tokenize(sql, foldBareNames));
 }
 
 function normalizeTokens(tokens: Token[]): string {
-  while (tokens.length > 0 && tokens[tokens.length - 1]!.text === ";") tokens.pop();
-  for (let i = 0; i + 2 < tokens.length; i++) {
-    if (tokens[i]!.text === "if" && tokens[i + 1]!.text === "not" && tokens[i + 2]!.text === "exists" && i < 5) {
-      tokens.splice(i, 3);
-      break;
-    }
-  }
+  while (tokens.at(-1)?.text === ";") tokens.pop();
+  const at = tokens.findIndex((token, i) => i < 5 && token.text === "if" && tokens[i + 1]?.text === "not" && tokens[i + 2]?.text === "exists");
+  if (at !== -1) tokens.splice(at, 3);
   return join(tokens);
 }
 
-/**
- * A declared column type as SQLite reads it: upper-cased, comments dropped, one space between words
- * and none around punctuation, so `DECIMAL(10, 2)`, `decimal (10,2)` and `DOUBLE   PRECISION` compare
- * by what they declare. SQLite derives the affinity from the words alone.
- */
-export function normalizeColumnType(type: string): string {
+/** A declared type as SQLite reads it: upper-cased words, no space around punctuation (`DECIMAL(10,2)`). */
+function normalizeColumnType(type: string): string {
   let text = "";
   let previous: Token | null = null;
   for (const token of tokenize(type)) {
@@ -494,81 +369,56 @@ export function normalizeColumnType(type: string): string {
   return text;
 }
 
-/**
- * A `CREATE TABLE` statement normalised like `normalizeSql`, with each column's declared type
- * also folded to lower case: `name TEXT` and `name text` declare the same column.
- */
-function normalizeCreateTable(sql: string): string {
-  const tokens = tokenize(sql);
-  const open = tokens.findIndex((token) => token.text === "(");
-  if (open !== -1) {
-    let depth = 0;
-    let atColumnStart = true;
-    let inType = false;
-    for (let i = open + 1; i < tokens.length; i++) {
-      const token = tokens[i]!;
-      if (token.text === "(") depth++;
-      else if (token.text === ")" && depth-- === 0) break;
-      if (depth === 0 && token.text === ",") {
-        atColumnStart = true;
-        inType = false;
-        continue;
-      }
-      if (depth === 0 && atColumnStart) {
-        atColumnStart = false;
-        inType = !(token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text));
-        continue;
-      }
-      if (inType && depth === 0 && token.kind === "word" && !token.quoted && CASE_FREE_WORDS.has(token.text)) inType = false;
-      if (inType && token.kind === "word") tokens[i] = { ...token, text: token.text.toLowerCase() };
-    }
-  }
-  return normalizeTokens(tokens);
-}
-
-interface ParsedTable {
-  readonly columns: Map<string, { collation: string | null; checks: string[] }>;
-  readonly tableChecks: string[];
-  readonly withoutRowid: boolean;
-}
-
 const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "check", "foreign"]);
+const startsConstraint = (token: Token) => token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text);
 
-/** Splits a CREATE TABLE into column definitions and table constraints; tolerant of what it skips. */
-function parseCreateTable(sql: string): ParsedTable {
+/**
+ * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too
+ * (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and the
+ * table's CHECKs. Tolerant of what it skips.
+ */
+function parseCreateTable(sql: string) {
   const tokens = tokenize(sql);
-  const open = tokens.findIndex((token) => token.text === "(");
   const columns = new Map<string, { collation: string | null; checks: string[] }>();
   const tableChecks: string[] = [];
-  if (open === -1) return { columns, tableChecks, withoutRowid: false };
-  const parts: Token[][] = [[]];
-  let depth = 0;
+  const open = tokens.findIndex((token) => token.text === "(");
   let end = tokens.length;
-  for (let i = open + 1; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    if (token.text === "(") depth++;
-    if (token.text === ")") {
-      if (depth === 0) {
-        end = i;
-        break;
+  let part: number[] = [];
+  const readPart = () => {
+    const indexes = part;
+    const items = indexes.map((at) => tokens[at]!);
+    part = [];
+    if (items.length === 0) return;
+    const checks = extractChecks(items);
+    if (startsConstraint(items[0]!)) return void tableChecks.push(...checks);
+    const collateAt = items.findIndex((token) => token.text === "collate");
+    columns.set(items[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (items[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+    // The declared type: the words after the name, up to the first keyword at the definition's own depth.
+    let depth = 0;
+    for (let k = 1; k < items.length; k++) {
+      const token = items[k]!;
+      if (token.text === "(") depth++;
+      else if (token.text === ")") depth--;
+      else if (token.kind === "word") {
+        if (depth === 0 && !token.quoted && CASE_FREE_WORDS.has(token.text)) break;
+        tokens[indexes[k]!] = { ...token, text: token.text.toLowerCase() };
       }
-      depth--;
     }
-    if (token.text === "," && depth === 0) parts.push([]);
-    else parts[parts.length - 1]!.push(token);
-  }
-  const trailer = join(tokens.slice(end + 1));
-  for (const part of parts) {
-    if (part.length === 0) continue;
-    const checks = extractChecks(part);
-    if (part[0]!.kind === "word" && !part[0]!.quoted && TABLE_CONSTRAINT_STARTS.has(part[0]!.text)) {
-      tableChecks.push(...checks);
-      continue;
+  };
+  let depth = 0;
+  for (let i = open + 1; open !== -1 && i < tokens.length; i++) {
+    const text = tokens[i]!.text;
+    if (text === ")" && depth === 0) {
+      end = i;
+      break;
     }
-    const collateAt = part.findIndex((token) => token.text === "collate");
-    columns.set(part[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (part[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+    if (text === "(") depth++;
+    if (text === ")") depth--;
+    if (text === "," && depth === 0) readPart();
+    else part.push(i);
   }
-  return { columns, tableChecks, withoutRowid: /\bwithout rowid\b/.test(trailer) };
+  readPart();
+  return { columns, tableChecks, withoutRowid: open !== -1 && /\bwithout rowid\b/.test(join(tokens.slice(end + 1))), sql: normalizeTokens(tokens) };
 }
 
 function extractChecks(part: readonly Token[]): string[] {
@@ -586,5 +436,3 @@ function extractChecks(part: readonly Token[]): string[] {
   }
   return checks;
 }
-
-export type { SchemaObjectType, SchemaAspectChange, SchemaDifference } from "../core/schema-difference.js";
