@@ -8,7 +8,7 @@
  *
  * The template has the tarball as a dependency, better-sqlite3 copied from this repo (never
  * compiled), and the development tools a project would add for codegen (typescript, ts-morph,
- * prettier, tsx, @types/node).
+ * prettier, tsx, @types/node, @types/better-sqlite3).
  */
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,8 +20,8 @@ import { copyInstalledPackage, describeRun, run, runNpm, stageRepo } from "./pac
 
 /** What goes into the tarball, so what its cache is keyed by. */
 const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md", "LICENSE"];
-/** The development tools a fresh app installs next to stepwise. */
-const DEV_TOOLS = ["typescript", "ts-morph", "prettier", "tsx", "@types/node"];
+/** The development tools a fresh app installs next to stepwise: what the getting-started guide's install lines name. */
+const DEV_TOOLS = ["typescript", "ts-morph", "prettier", "tsx", "@types/node", "@types/better-sqlite3"];
 const CACHE_PREFIX = "stepwise-fresh-app-";
 /** A lock older than this was left by a killed process. */
 const STALE_LOCK_MS = 10 * 60_000;

@@ -91,16 +91,18 @@ export async function followInstall(app: FreshApp, install: GuideBlock, options:
     const manifest = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
     const present = (spec: string) =>
       (dev ? manifest.devDependencies : manifest.dependencies)[nameOf(spec)] !== undefined && existsSync(path.join(app.dir, "node_modules", nameOf(spec), "package.json"));
+    let npmRun = "npm was not run: every package was already there";
     if (!specs.every(present)) {
       const fromRegistry = specs.filter((spec) => nameOf(spec) !== PUBLISHED_NAME && nameOf(spec) !== "better-sqlite3");
       const installed = await runNpm(["install", ...(dev ? ["--save-dev"] : []), ...fromRegistry, ...quiet], { cwd: app.dir, timeoutMs: 300_000 });
-      assert.equal(installed.code, 0, describeRun(installed));
+      npmRun = describeRun(installed);
+      assert.equal(installed.code, 0, npmRun);
     }
     const after = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };
     for (const spec of specs) {
       const name = nameOf(spec);
-      assert.ok((dev ? after.devDependencies : after.dependencies)[name] !== undefined, `${name} is in ${dev ? "devDependencies" : "dependencies"}`);
-      assert.ok(existsSync(path.join(app.dir, "node_modules", name, "package.json")), `${name} is installed`);
+      assert.ok((dev ? after.devDependencies : after.dependencies)[name] !== undefined, `${name} is in ${dev ? "devDependencies" : "dependencies"}\n${npmRun}`);
+      assert.ok(existsSync(path.join(app.dir, "node_modules", name, "package.json")), `${name} is installed\n${npmRun}`);
     }
   }
 }
