@@ -1,7 +1,7 @@
 /**
  * The runtime commands, each a function of the command's scope (the session, the global flags) and
  * its own options that returns a {@link Report}: the data `--json` prints and the same as text. They
- * parse nothing and print nothing; `create-cli.ts` declares them and prints what they return.
+ * parse nothing and print nothing.
  */
 import os from "node:os";
 import path from "node:path";
@@ -22,9 +22,9 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
-import { collectDatabaseInfo } from "./database-info.js";
+import { collectDatabaseInfo, formatInfo } from "./database-info.js";
 import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, withManager, type CommandScope } from "./database-target.js";
-import { formatBaseline, formatHistory, formatInfo, formatRehearsal, formatRestore, formatResult, formatStatus, formatVerification, type Palette } from "./format.js";
+import { formatBaseline, formatHistory, formatRehearsal, formatRestore, formatResult, formatStatus, formatVerification, type Palette } from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliSpelling, renameInFix } from "./report-error.js";

@@ -1,10 +1,12 @@
-/** The facts `stepwise info` shows, gathered as plain data so `--json` is a plain `JSON.stringify`. */
+/** What `stepwise info` shows: gathered as plain data (what `--json` prints), and as text. */
 import { existsSync, statSync } from "node:fs";
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+import { formatVersion } from "../core/migration-label.js";
 import type { StatusProblem } from "../core/plain-error.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
+import { formatTimestamp, type Palette } from "./format.js";
 import type { CliManager } from "./open-database.js";
 
 /** Everything `info` reports. */
@@ -27,16 +29,12 @@ export interface DatabaseInfo {
   readonly historyTable: string;
 }
 
-/**
- * Reads {@link DatabaseInfo} without writing, through any manager. `path` is shown as given (a
- * server's URL with its password hidden); the size is the file's (for sql.js, which has no file of
- * its own, the one at `path`), or on PostgreSQL the database's.
- */
+/** Reads {@link DatabaseInfo} without writing. `path` is shown as given (a URL without its password); the size is the file's, or on PostgreSQL the database's. */
 export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
   const status = await manager.status();
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
-  // From the history, not the status rows, which leave out versions the registry lacks; a history table stepwise cannot read has none.
+  // From the history, not the status rows, which leave out versions the registry lacks.
   const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
   const last = history.filter((row) => row.state === "applied").at(-1);
   const common = {
@@ -63,4 +61,26 @@ export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: 
     journalMode: String(await pragma("journal_mode")),
     historyTable: manager.tableName,
   };
+}
+
+/** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
+export function formatInfo(info: DatabaseInfo, palette: Palette): string {
+  const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
+  const last = info.lastMigration;
+  const all: Array<[string, string | null]> = [
+    ["Path", info.path],
+    ["Size", size],
+    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
+    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
+    ["Tables", String(info.objects.tables)],
+    ["Indexes", String(info.objects.indexes)],
+    ["Triggers", String(info.objects.triggers)],
+    ["Views", String(info.objects.views)],
+    ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${formatTimestamp(last.appliedAt)}` : "none"],
+    ["Journal mode", info.journalMode],
+    ["History table", info.historyTable],
+  ];
+  const rows = all.filter((row): row is [string, string] => row[1] !== null);
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
 }

@@ -1,18 +1,18 @@
 /**
  * The embeddable command line: `import { createCli } from "stepwise-migrate/cli"`. Its default driver,
- * better-sqlite3, is imported statically, as an app that bundles its own CLI needs: its bundler
- * resolves the import, and nothing is imported at run time.
+ * better-sqlite3, is imported statically, as an app that bundles its own CLI needs.
  *
  * @packageDocumentation
  */
-export type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
-export { connectLibsqlClient, connectPostgres } from "./open-server.js";
 import Database from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { AsyncMigrationManager, MigrationManager } from "../drivers/better-sqlite3.js";
 import type { Cli, CreateCliProps } from "./cli-props.js";
 import { createCli as createCliWith } from "./create-cli.js";
 import { connectBetterSqlite3, type DriverLoader } from "./open-database.js";
+
+export type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
+export { connectLibsqlClient, connectPostgres } from "./open-server.js";
 
 /** Opens databases with better-sqlite3. */
 export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);

@@ -1,12 +1,12 @@
 /**
- * How the CLI opens a database that it reaches by URL: PostgreSQL through `pg`, libSQL through
- * `@libsql/client`. One session per command, read-only for commands that only read, and every
- * failure to connect turned into a typed error that quotes neither the URL nor a token.
+ * How the CLI opens a database it reaches by URL: PostgreSQL through `pg`, libSQL through
+ * `@libsql/client`. One session per command, read-only for commands that only read, and every failure
+ * to connect a typed error that quotes neither the URL nor a token.
  */
 import { existsSync } from "node:fs";
 import type { Client, Config } from "@libsql/client";
 import type pg from "pg";
-import { describeConnectionFailure, classifyPostgresError, translatePostgresError } from "../core/dialects/postgres.js";
+import { classifyPostgresError, describeConnectionFailure, translatePostgresError } from "../core/dialects/postgres.js";
 import { databaseUnusableError, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
@@ -14,11 +14,11 @@ import { translateSqliteError } from "../core/sqlite-errors.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { LibsqlClientMigrationManagerProps, MigrationManager as LibsqlClientManager } from "../drivers/libsql-client.js";
 import type { MigrationManager as PgManager, PgMigrationManagerProps } from "../drivers/pg.js";
+import { LIBSQL_URL_EXAMPLE } from "./driver-names.js";
 import type { CliManager, UrlDriverConnect } from "./open-database.js";
-import { LIBSQL_URL_EXAMPLE } from "./server-url.js";
 
-/** How long the CLI waits for a PostgreSQL server to accept a connection before it gives up. */
-const DEFAULT_PG_CONNECT_TIMEOUT_MS = 10_000;
+/** How long the CLI waits for a PostgreSQL server to accept a connection. */
+const PG_CONNECT_TIMEOUT_MS = 10_000;
 
 /** The parts of `pg` and of stepwise's pg driver that {@link connectPostgres} uses. */
 export interface PostgresModules {
@@ -39,7 +39,7 @@ export interface PostgresModules {
 export function connectPostgres(modules: PostgresModules): UrlDriverConnect {
   return {
     async openUrl(options, mode) {
-      const client = new modules.Client({ connectionString: options.url, connectionTimeoutMillis: DEFAULT_PG_CONNECT_TIMEOUT_MS, application_name: "stepwise" });
+      const client = new modules.Client({ connectionString: options.url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, application_name: "stepwise" });
       // A server that drops the session emits "error" on the client; the next query reports it.
       client.on("error", () => {});
       const end = () => client.end().catch(() => {});
@@ -58,8 +58,8 @@ export function connectPostgres(modules: PostgresModules): UrlDriverConnect {
           ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
         });
         lockTimeoutMs = manager.lockTimeoutMs;
-        // The session's reads (status, the history before a run) wait for a lock no longer than a
-        // run's statements do; and the server enforces read mode, as SQLite's query_only does.
+        // The session's own reads wait for a lock no longer than a run's statements, and the server
+        // enforces read mode, as SQLite's query_only does.
         const settings = [...(lockTimeoutMs > 0 ? [`SET lock_timeout = ${lockTimeoutMs}`] : []), ...(mode === "read" ? ["SET default_transaction_read_only = on"] : [])];
         if (settings.length > 0) await client.query(settings.join("; "));
         return { manager: manager as unknown as CliManager<typeof options.migrations>, close: end, translateError };
@@ -81,7 +81,7 @@ export interface LibsqlClientModules {
 
 /**
  * The libsql-client driver's connector for the CLI, on a `file:` URL or a server's, with the auth
- * token from the environment. A read never creates a missing `file:` database. An app's own CLI
+ * token from the environment; a read never creates a missing `file:` database. An app's own CLI
  * offers it with its own static imports:
  *
  * ```ts
@@ -101,7 +101,7 @@ export function connectLibsqlClient(modules: LibsqlClientModules): UrlDriverConn
       let client: Client;
       try {
         client = modules.createClient({ url, ...(options.authToken ? { authToken: options.authToken } : {}) });
-        // A remote client connects lazily; this first round trip turns an unreachable or refusing server into one typed error.
+        // A remote client connects lazily; this round trip turns an unreachable or refusing server into one typed error.
         await client.execute("SELECT 1");
       } catch (error) {
         throw libsqlConnectionError(error, translateError(error), file !== null);
@@ -119,9 +119,9 @@ export function connectLibsqlClient(modules: LibsqlClientModules): UrlDriverConn
 }
 
 /**
- * A failed first round trip as a typed error: SQLite's own refusal as every SQLite driver reports
- * it; a URL the client refuses (`URL_*`, whose message quotes the URL) as `USAGE` without the
- * client's error as its cause; anything else as `DATABASE_UNUSABLE` naming the client's code only.
+ * A failed first round trip as a typed error: SQLite's own refusal as every SQLite driver reports it;
+ * a URL the client refuses (`URL_*`, whose message quotes the URL) as `USAGE` without that cause;
+ * anything else as `DATABASE_UNUSABLE` naming the client's code only.
  */
 function libsqlConnectionError(error: unknown, translated: unknown, local: boolean): unknown {
   if (translated instanceof StepwiseError) return translated;

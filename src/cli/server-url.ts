@@ -1,13 +1,12 @@
 /**
  * The connection URL of a driver that connects by URL, checked by that driver's rules before its
- * client sees it: pg's `postgres://` URL, or libsql-client's `file:` or server URL. The clients' own
- * parse errors quote the URL, which may hold a password or an `authToken=`; so each refusal here
- * names where the URL came from (`--url`, `DATABASE_URL`, the config) and its shape, never its text.
+ * client sees it. The clients' own parse errors quote the URL, which may hold a password or an
+ * `authToken=`, so each refusal here names where the URL came from and its shape, never its text.
  */
 import { fileURLToPath } from "node:url";
 import { usageError } from "../core/error-factories.js";
 import { usableDatabasePathOrThrow } from "./database-path.js";
-import type { CliDriverName } from "./driver-names.js";
+import { exampleUrlOf, LIBSQL_URL_EXAMPLE, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 
 /** A checked connection URL. */
@@ -23,26 +22,18 @@ export interface ServerUrl {
 /** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
 export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
 
-/** How a libSQL URL is written, for the refusals. */
-export const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
-
-/** An example URL for `driver`, for messages that ask for one. */
-export function exampleUrlOf(driver: CliDriverName): string {
-  return driver === "libsql-client" ? LIBSQL_URL_EXAMPLE : "postgres://user@host:5432/database";
-}
+const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
 
 /**
  * `url` checked for `driver`; `resolvePath` resolves a `file:` URL's relative path against the CLI's
  * working folder, so the client opens the file the messages name.
  *
- * @throws `USAGE` naming `source` and what is wrong, never the URL's text; for a `file:` URL, what
- *   `usableDatabasePathOrThrow` throws.
+ * @throws `USAGE` naming `source` and what is wrong, never the URL's text; for a `file:` URL, what `usableDatabasePathOrThrow` throws.
  */
 export function parseServerUrl(driver: CliDriverName, url: string, source: string, resolvePath: (file: string) => string): ServerUrl {
   const trimmed = url.trim();
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(trimmed)?.[1]?.toLowerCase() ?? null;
-  const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
   if (driver !== "libsql-client") return { url: checkPostgresUrl(trimmed, source), label: redactConnectionString(trimmed), file: null };
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(trimmed)?.[1]?.toLowerCase() ?? null;
   if (scheme === "file:") {
     const named = trimmed.replace(/[?#].*$/, "");
     let file: string;
@@ -54,14 +45,14 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
     if (file === "" || file === ":memory:") throw refuse(`${source} names no database file; write it as file:data/app.db`);
     // As --db: resolved through links, and refused when it is a folder, a FIFO or a device.
     const absolute = usableDatabasePathOrThrow(resolvePath(file));
-    // The client takes file:<path>; a path with characters a URL reserves would be read as a query.
+    // The client takes file:<path>; a character a URL reserves would start a query.
     if (/[?#%]/.test(absolute)) throw refuse(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder`);
     return { url: `file:${absolute}`, file: absolute, label: absolute };
   }
   if (scheme === null || !["libsql:", "http:", "https:", "ws:", "wss:"].includes(scheme)) {
     throw refuse(`${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${LIBSQL_URL_EXAMPLE}`);
   }
-  checkLibsqlQuery(trimmed, source, refuse);
+  checkLibsqlQuery(trimmed, source);
   let parsed: URL;
   try {
     parsed = new URL(trimmed);
@@ -74,11 +65,8 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
   return { url: trimmed, file: null, label: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}` };
 }
 
-/**
- * Refuses what `@libsql/client` would refuse with the URL's text in its message: a fragment, and any
- * query parameter but `authToken` and `tls=0|1`, keys and values percent-decoded as the client does.
- */
-function checkLibsqlQuery(url: string, source: string, refuse: (problem: string) => Error): void {
+/** Refuses what `@libsql/client` would refuse quoting the URL: a fragment, and any query parameter but `authToken` and `tls=0|1`, decoded as the client decodes them. */
+function checkLibsqlQuery(url: string, source: string): void {
   if (url.includes("#")) throw refuse(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it`);
   const start = url.indexOf("?");
   if (start === -1) return;
@@ -99,28 +87,22 @@ function checkLibsqlQuery(url: string, source: string, refuse: (problem: string)
   }
 }
 
-/**
- * A `postgres://` or `postgresql://` URL that parses, with a host and a user and password that
- * decode: pg hands a URL it cannot parse to WHATWG `URL`, whose error carries the whole input.
- */
+/** A `postgres://` or `postgresql://` URL that parses, whose user and password decode: pg hands a URL it cannot parse to WHATWG `URL`, whose error quotes it whole. */
 function checkPostgresUrl(url: string, source: string): string {
   const example = exampleUrlOf("pg");
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(url)?.[1]?.toLowerCase() ?? null;
   if (scheme !== "postgres:" && scheme !== "postgresql:") {
-    throw usageError(`${source} is not a PostgreSQL URL (${scheme === null ? "it has no scheme://" : `its scheme is ${scheme}//`}); the pg driver needs one such as ${example}. Nothing was changed.`);
+    throw refuse(`${source} is not a PostgreSQL URL (${scheme === null ? "it has no scheme://" : `its scheme is ${scheme}//`}); the pg driver needs one such as ${example}`);
   }
-  // pg ignores a fragment, and a # in the user name or password ends the authority early: either way
-  // the text after it (maybe the password) would reach the labels the CLI prints.
-  if (url.includes("#")) {
-    throw usageError(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment. Nothing was changed.`);
-  }
+  // pg ignores a fragment, and a # in the user or password ends the authority early: either way what
+  // follows it (maybe the password) would reach the labels the CLI prints.
+  if (url.includes("#")) throw refuse(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw usageError(
-      `${source} is not a valid URL. Write it as ${example}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), ` +
-        `or leave the password out of the URL and set PGPASSWORD. Nothing was changed.`,
+    throw refuse(
+      `${source} is not a valid URL. Write it as ${example}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), or leave the password out of the URL and set PGPASSWORD`,
     );
   }
   for (const [part, value] of [
@@ -130,7 +112,7 @@ function checkPostgresUrl(url: string, source: string): string {
     try {
       decodeURIComponent(value);
     } catch {
-      throw usageError(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself). Nothing was changed.`);
+      throw refuse(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself)`);
     }
   }
   return url;
