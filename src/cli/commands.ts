@@ -1,8 +1,4 @@
-/**
- * The runtime commands, each a function of the command's scope (the session, the global flags) and
- * its own options that returns a {@link Report}: the data `--json` prints and the same as text. They
- * parse nothing and print nothing.
- */
+/** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
 import os from "node:os";
 import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
@@ -169,11 +165,7 @@ export interface RepairOptions {
   readonly yes?: boolean;
 }
 
-/**
- * `repair`: records an interrupted `transaction: false` migration as applied or forgets it, once
- * confirmed; or with `checksums` realigns recorded checksums with the registry, showing the changes
- * and exiting 1 until confirmed (nothing to realign exits 0, so running it twice is safe).
- */
+/** `repair`: records an interrupted `transaction: false` migration as applied or forgets it; or realigns recorded checksums, exiting 1 until confirmed (0 when nothing is left, so it can run twice). */
 export async function repair<R extends MigrationRegistry>(scope: CommandScope<R>, options: RepairOptions): Promise<Report> {
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
@@ -236,8 +228,7 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
   const databasePath = resolveDatabasePath(scope);
   if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
   assertDriverWrites(driverOf(scope), operation);
-  // Only the registry is needed from the database; restore opens the files itself, through a
-  // scratch in-memory connection of the chosen driver's library (its openFile).
+  // restore opens the files itself, through a scratch connection of the chosen library (its openFile).
   const migrations = await withManager(scope, "read", (manager) => manager.migrations);
   const busyTimeoutMs = setting(flags.busyTimeout, session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const scratch = await (await connectorFor(scope, "write")).open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });

@@ -1,8 +1,4 @@
-/**
- * The database file a command is about to open, checked before SQLite sees it (which reports a folder
- * as a read error, blocks on a FIFO, and opens another file for a path whose bytes were not UTF-8);
- * `DATABASE_URL` read as a SQLite path; and the folder a new database is created in.
- */
+/** The database file a command opens, checked before SQLite sees it; `DATABASE_URL` read as a SQLite path; the folder a new database is created in. */
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,10 +8,8 @@ import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
 
 /**
  * The real file `databasePath` (absolute) names through symlinks, so every command opens, backs up
- * and locks the same file. A path that does not exist yet is fine.
- *
- * @throws `DATABASE_PATH_INVALID` for a folder, a FIFO, socket or device, a dangling link, a linked
- *   journal, a NUL byte, or a file where a folder on the way should be.
+ * and locks the same file; `DATABASE_PATH_INVALID` for a folder, a FIFO or device, a dangling link,
+ * a linked journal, a NUL byte, or a file where a folder on the way should be.
  */
 export function usableDatabasePathOrThrow(databasePath: string): string {
   if (databasePath === ":memory:" || databasePath === "") return databasePath;
@@ -63,12 +57,7 @@ function statIfPresent(file: string): ReturnType<typeof statSync> | null {
   }
 }
 
-/**
- * Creates the folder that holds `databasePath` and its missing parents one level at a time: Node's
- * recursive mkdir retries forever on some virtual file systems (under /proc).
- *
- * @throws what {@link translateFolderError} makes of any failure.
- */
+/** Creates the folder of `databasePath` and its parents one level at a time (Node's recursive mkdir retries forever under /proc); failures as {@link translateFolderError} types them. */
 export function createDatabaseFolder(databasePath: string): void {
   try {
     const missing: string[] = [];
@@ -89,11 +78,9 @@ export function createDatabaseFolder(databasePath: string): void {
 }
 
 /**
- * Refuses a path the CLI was handed when it holds U+FFFD that is not a real U+FFFD among the
- * process's arguments or environment: Node decodes bytes that are not UTF-8 as U+FFFD, so
- * `--db $'\xff.db'` arrives as "�.db", another file's name. The bytes given are read where Linux shows them.
- *
- * @throws `PATH_NOT_UTF8` naming the bytes as given (`\xff.db`), or the path with `\ufffd` where they cannot be read.
+ * Refuses (`PATH_NOT_UTF8`) a path holding U+FFFD that is no real U+FFFD of the process's arguments
+ * or environment: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` arrives as
+ * "�.db", another file. The error names the bytes as given (read where Linux shows them), else `\ufffd`.
  */
 export function assertPathRoundTrips(value: string): void {
   if (!value.includes("\uFFFD")) return;
@@ -131,11 +118,8 @@ function processStrings(): Uint8Array[] {
 
 /**
  * The database path `DATABASE_URL` names (a plain path, `file:` or `sqlite:`), or `null` when unset
- * or blank. Anything else (another database's URL, a libpq `key=value` string) is refused by its
- * shape or scheme alone, so a password in it never reaches the output.
- *
- * @throws `DATABASE_PATH_INVALID` (`unsupported-url`) for another database's URL or one naming no
- *   file; `PATH_NOT_UTF8` when its `%XX` escapes spell bytes that are not UTF-8.
+ * or blank. Anything else is refused (`DATABASE_PATH_INVALID`) by its shape or scheme alone, so a
+ * password in it never reaches the output; `%XX` escapes that are not UTF-8 are `PATH_NOT_UTF8`.
  */
 export function databasePathFromUrl(value: string | undefined): string | null {
   const url = value?.trim() ?? "";

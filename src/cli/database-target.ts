@@ -1,9 +1,4 @@
-/**
- * The database a command works on: chosen by the global flags over the app's settings over
- * `DATABASE_URL`, each checked before anything is touched; then opened with the chosen driver, and
- * closed. A SQLite file is created only by a command that writes, after whatever it refuses was
- * refused on an in-memory database; a URL's password is hidden in anything that fails.
- */
+/** The database a command works on: chosen by the flags over the app's settings over `DATABASE_URL`, checked before anything is touched, then opened and closed. */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
@@ -233,11 +228,7 @@ export async function withManager<R extends MigrationRegistry, T>(
   }
 }
 
-/**
- * The history rows of the database the flags and settings point at, read whatever the registry holds
- * (even one a merge broke) and without creating a missing file; `null` when no database is
- * configured, or a setting names an environment variable that is not set.
- */
+/** The history rows of the configured database, read whatever the registry holds (even one a merge broke) without creating a file; `null` when none is configured. */
 export async function readAppliedHistory(scope: CommandScope): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null> {
   const { flags, session } = scope;
   const { props } = session;

@@ -11,13 +11,7 @@ import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";
 
 /** Wraps text in ANSI styles, or not at all. */
-export interface Palette {
-  green(text: string): string;
-  yellow(text: string): string;
-  red(text: string): string;
-  dim(text: string): string;
-  bold(text: string): string;
-}
+export type Palette = Readonly<Record<"green" | "yellow" | "red" | "dim" | "bold", (text: string) => string>>;
 
 /** Colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on, otherwise only a terminal gets it. */
 export function createPalette(env: Readonly<Record<string, string | undefined>>, isTTY: boolean): Palette {

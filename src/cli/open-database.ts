@@ -1,8 +1,4 @@
-/**
- * How the CLI opens a database through the chosen driver: the loader contract every driver fills,
- * SQLite's connection (busy timeout, read mode, never creating a file a read names), and the typed
- * failures of a library that is missing or cannot load, each thrown before the file is touched.
- */
+/** How the CLI opens a database through the chosen driver: the loader contract, SQLite's connection, and the typed failures of a library that cannot load. */
 import { existsSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
 import { driverNotInstalledError, driverUnknownError, usageError } from "../core/error-factories.js";
@@ -18,11 +14,7 @@ import type { CliDriverName } from "./driver-names.js";
 /** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
 export type OpenMode = "read" | "write";
 
-/**
- * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, verify):
- * it never creates a missing SQLite file, but may write inside a transaction it rolls back, so a
- * server session and an async manager stay writable; a sync manager rehearses on a copy.
- */
+/** An {@link OpenMode}, or `rehearse` (a dry run, verify): no file is created, but a server session and an async manager stay writable to roll back; a sync manager rehearses on a copy. */
 export type CommandMode = OpenMode | "rehearse";
 
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
@@ -83,10 +75,9 @@ export type DriverLoader = (operation: string, mode: OpenMode) => Promise<Driver
 export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
 
 /**
- * Checks the runtime and loads the chosen driver's library, touching no file. A read never creates
- * the file (a missing one reads as an empty in-memory database) and switches writes off.
+ * Loads the chosen driver's library, touching no file; its connector's read never creates the file
+ * and switches writes off. `operation` names the command in refusals, `source` where the driver was chosen.
  *
- * @param operation - the command, for refusals (`"stepwise up"`); `source` names where the driver was chosen.
  * @throws `DRIVER_UNKNOWN`, `DRIVER_NOT_INSTALLED`, `DRIVER_RUNTIME_UNSUPPORTED`, or `DRIVER_CAPABILITY_MISSING` (sql.js asked to write).
  */
 export async function loadDriver(driver: CliDriverName, mode: CommandMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
@@ -152,12 +143,7 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
   return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error });
 }
 
-/**
- * Refuses a command that writes on sql.js, which works on bytes in memory: it can neither lock the
- * file against other writers nor write it back atomically. Read commands work.
- *
- * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`) before anything is touched.
- */
+/** Refuses (`DRIVER_CAPABILITY_MISSING`) a command that writes on sql.js, which works on bytes in memory: it can neither lock the file nor write it back atomically. */
 export function assertDriverWrites(driver: CliDriverName, operation: string): void {
   if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
