@@ -4,15 +4,14 @@
  *
  * @packageDocumentation
  */
+export type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
+export { connectLibsqlClient, connectPostgres } from "./open-server.js";
 import Database from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { AsyncMigrationManager, MigrationManager } from "../drivers/better-sqlite3.js";
 import type { Cli, CreateCliProps } from "./cli-props.js";
 import { createCli as createCliWith } from "./create-cli.js";
 import { connectBetterSqlite3, type DriverLoader } from "./open-database.js";
-
-export type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
-export { connectLibsqlClient, connectPostgres } from "./open-server.js";
 
 /** Opens databases with better-sqlite3. */
 export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);
