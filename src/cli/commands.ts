@@ -120,6 +120,7 @@ export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>,
   return withManager(scope, "write", async (manager) => resultReport(await manager.reset({ dangerouslyDropAllData: true }), scope.session.output.palette));
 }
 
+/** The report of `up`, `down` or `reset`. */
 function resultReport(result: MigrationResult & { readonly backupMethod?: string }, palette: Palette): Report {
   return { data: result, text: formatResult(result, palette) };
 }
@@ -140,8 +141,8 @@ export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
 /** `version`: the database's schema version, a bare number. */
 export function version<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
   return withManager(scope, "read", async (manager) => {
-    const current = await manager.currentVersion();
-    return { data: current, text: String(current) };
+    const data = await manager.currentVersion();
+    return { data, text: String(data) };
   });
 }
 

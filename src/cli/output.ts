@@ -1,7 +1,4 @@
-/**
- * What the commands print and the exit code they leave: a command's report as text or JSON, and the
- * manager's events as they happen (progress redrawn on a terminal, one line per migration).
- */
+/** What the commands print and the exit code they leave: a command's report as text or JSON, and the manager's events as they happen (progress redrawn on a terminal, one line per migration). */
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";

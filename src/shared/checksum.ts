@@ -30,12 +30,7 @@ export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): s
   return createHash("sha256").update(`stepwise:${CHECKSUM_FORMAT_VERSION}:${kind}\0`).update(canonical).digest("hex");
 }
 
-/**
- * The checksum of a SQL migration; its flags are included because they change what running it does.
- *
- * @example
- * checksumSqlMigration({ upSql: "CREATE TABLE t (id INTEGER); -- note", downSql: null, transaction: true, disableForeignKeys: false });
- */
+/** The checksum of a SQL migration; its flags are included because they change what running it does. */
 export function checksumSqlMigration(input: SqlChecksumInput): string {
   const dialect = input.dialect ?? "sqlite";
   const parts = [
@@ -62,10 +57,6 @@ const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
  * space (none next to `( ) , ;`), strings, dollar-quoted bodies and quoted identifiers kept byte for
  * byte. Nothing is case-folded. PostgreSQL names an unaliased result column after its expression's
  * function or column, never its text, so nothing else is recorded.
- *
- * @example
- * canonicalizePostgresSql("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ /* x /* y *\/ *\/ LANGUAGE sql;");
- * // "CREATE FUNCTION f()RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;"
  */
 export function canonicalizePostgresSql(sql: string): string {
   const out: string[] = [];
@@ -107,9 +98,6 @@ interface CanonicalToken {
  * `*\/`. An unaliased result column of a view or `CREATE TABLE … AS` is named after its exact source
  * text, so where that differs from the canonical spacing it is appended. With `dialect` `postgres`:
  * {@link canonicalizePostgresSql}.
- *
- * @example
- * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
  */
 export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
   if (dialect === "postgres") return canonicalizePostgresSql(sql);

@@ -7,14 +7,7 @@
  */
 import { tokenizeWith, type SqlStatement, type SqlToken, type SqlTokenKind } from "./sqlite-tokens.js";
 
-/**
- * Splits PostgreSQL source into tokens, whitespace and comments included, so their texts concatenate
- * back to the source. Every string form is kind `string`; a parameter (`$1`) is a `word`.
- *
- * @example
- * tokenizePostgresSql("SELECT $f$a;b$f$, E'it\\'s'; -- x").filter((t) => t.kind !== "whitespace").map((t) => t.text);
- * // ["SELECT", "$f$a;b$f$", ",", "E'it\\'s'", ";", "-- x"]
- */
+/** Splits PostgreSQL source into tokens, whitespace and comments included, so their texts concatenate back to the source. Every string form is kind `string`; a parameter (`$1`) is a `word`. */
 export function tokenizePostgresSql(source: string): SqlToken[] {
   const length = source.length;
   const runOf = (from: number, test: (char: string) => boolean) => {
@@ -87,9 +80,6 @@ export function splitPostgresStatements(tokens: readonly SqlToken[]): SqlStateme
  * The source text of each statement of `sql`, without the comments between them and the closing `;`.
  * PostgreSQL runs a string of several statements as one implicit transaction, where `CREATE INDEX
  * CONCURRENTLY` and `VACUUM` fail, so a `transaction:false` migration is sent one statement at a time.
- *
- * @example
- * splitPostgresSqlText("CREATE INDEX CONCURRENTLY i ON t (a);\nVACUUM t;"); // ["CREATE INDEX CONCURRENTLY i ON t (a)", "VACUUM t"]
  */
 export function splitPostgresSqlText(sql: string): string[] {
   return splitPostgresStatements(tokenizePostgresSql(sql)).map(({ tokens }) => {
@@ -116,10 +106,7 @@ function dollarDelimiterAt(source: string, index: number): string | null {
   return source[end] === "$" ? source.slice(index, end + 1) : null;
 }
 
-/**
- * A quote with a prefix that changes how it is read: `E'…'` (backslash escapes), `U&'…'`, `U&"…"`,
- * `B'…'`, `X'…'`, `N'…'`. Only a prefix standing alone counts: in `ne'x'` the word is `ne`.
- */
+/** A quote with a prefix that changes how it is read: `E'…'` (backslash escapes), `U&'…'`, `U&"…"`, `B'…'`, `X'…'`, `N'…'`. Only a prefix standing alone counts: in `ne'x'` the word is `ne`. */
 function prefixedQuoteAt(source: string, index: number): { kind: SqlTokenKind; prefixLength: number; quote: string; backslashEscapes: boolean } | null {
   const letter = source[index]!.toLowerCase();
   const next = source[index + 1];

@@ -20,13 +20,7 @@ export type DecodedSource =
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const RESAVE = 're-save it as UTF-8 (in most editors: "Save with Encoding", then UTF-8)';
 
-/**
- * Decodes a file's bytes as UTF-8. A UTF-8 BOM stays in the text, so a valid file reads exactly as
- * `readFileSync(file, "utf8")` reads it.
- *
- * @example
- * decodeSourceBytes(Buffer.from([0x53, 0xe9, 0x0a])); // { ok: false, line: 1, column: 2, ... }
- */
+/** Decodes a file's bytes as UTF-8. A UTF-8 BOM stays in the text, so a valid file reads exactly as `readFileSync(file, "utf8")` reads it. */
 export function decodeSourceBytes(bytes: Uint8Array): DecodedSource {
   const bom = bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : null;
   if (bom) {

@@ -25,20 +25,11 @@ export type MarkerComment =
   /** `reason` may be `""`, which is refused. */
   | { readonly kind: "empty"; readonly reason: string }
   | { readonly kind: "description"; readonly value: string }
-  /**
-   * `intended`: what it seems meant as, spelled exactly. `bareDirection`: only a direction word
-   * (`-- Down`), a heading rather than a marker when the section it names has already begun.
-   */
+  /** `intended`: what it seems meant as, spelled exactly. `bareDirection`: only a direction word (`-- Down`), a heading rather than a marker when the section it names has already begun. */
   | { readonly kind: "look-alike"; readonly intended: string; readonly reason: string; readonly bareDirection?: boolean }
   | { readonly kind: "comment" };
 
-/**
- * Classifies a line comment (from `--` to the end of the line, without the line break).
- *
- * @example
- * classifyComment("-- migrate:up transaction:false"); // { kind: "marker", direction: "up", rest: " transaction:false", ... }
- * classifyComment("-- Migrate:down"); // { kind: "look-alike", intended: "-- migrate:down", ... }
- */
+/** Classifies a line comment (from `--` to the end of the line, without the line break). */
 export function classifyComment(text: string): MarkerComment {
   const prefix = "-- migrate:";
   if (text.startsWith(prefix)) {

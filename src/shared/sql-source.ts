@@ -209,10 +209,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   };
 }
 
-/**
- * The `--` comments that start their line, by line: the only ones a marker can be. Reports the
- * comments elsewhere that look like markers, and the strings and comments never closed.
- */
+/** The `--` comments that start their line, by line: the only ones a marker can be. Reports the comments elsewhere that look like markers, and the strings and comments never closed. */
 function ownLineComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: Report): Map<number, SqlToken> {
   const comments = new Map<number, SqlToken>();
   tokens.forEach((token, index) => {

@@ -154,10 +154,7 @@ function reindexTarget(tokens: readonly SqlToken[]): string | undefined {
   return token?.kind === "word" ? token.text.toUpperCase() : undefined;
 }
 
-/**
- * Checks one section's PostgreSQL tokens for what only psql can run. A backslash outside strings,
- * quoted names and comments can only be a psql meta-command: no PostgreSQL token contains one.
- */
+/** Checks one section's PostgreSQL tokens for what only psql can run. A backslash outside strings, quoted names and comments can only be a psql meta-command: no PostgreSQL token contains one. */
 export function findClientCommandProblems(sectionTokens: readonly SqlToken[]): StatementProblem[] {
   const problems: StatementProblem[] = [];
   // psql reads a meta-command to the end of its line; the SQL around it is split without those lines.

@@ -1,7 +1,4 @@
-/**
- * SQLite's tokeniser and statement splitter, with no PostgreSQL rules, so a SQLite-only runtime
- * bundles no PostgreSQL lexer. It splits; it does not validate (the database does that).
- */
+/** SQLite's tokeniser and statement splitter, with no PostgreSQL rules, so a SQLite-only runtime bundles no PostgreSQL lexer. It splits; it does not validate (the database does that). */
 /** What a token is. `word` covers keywords, bare identifiers and numbers alike. */
 export type SqlTokenKind = "word" | "string" | "quoted-identifier" | "line-comment" | "block-comment" | "punctuation" | "whitespace";
 
@@ -44,14 +41,7 @@ export function tokenizeWith(source: string, scan: (index: number) => Scanned): 
   return tokens;
 }
 
-/**
- * Splits SQLite source into tokens, whitespace and comments included, so their texts concatenate back
- * to the source. A line comment stops before its line break (and before the `\r` of a CRLF).
- *
- * @example
- * tokenizeSqliteSql("SELECT 'a;b'; -- x").filter((t) => t.kind !== "whitespace").map((t) => t.text);
- * // ["SELECT", "'a;b'", ";", "-- x"]
- */
+/** Splits SQLite source into tokens, whitespace and comments included, so their texts concatenate back to the source. A line comment stops before its line break (and before the `\r` of a CRLF). */
 export function tokenizeSqliteSql(source: string): SqlToken[] {
   const length = source.length;
   const runOf = (index: number, test: (char: string) => boolean) => {
