@@ -126,10 +126,12 @@ function actionOf<R extends MigrationRegistry, A extends unknown[]>(session: Cli
   };
 }
 
-/** Declares each runtime command and what it runs. */
+const json = (what = "print plain JSON") => new Option("--json", what);
+const positive = singleValued(parse.parsePositiveInteger);
+
+/** Declares the commands that read and run migrations, and what each runs. */
 function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
   const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
-  const json = (what = "print plain JSON") => new Option("--json", what);
   const asResult = () => json("print the result as JSON instead of progress lines");
   // No commander default: singleValued would take it for a value given before.
   const transaction = (verb: string) =>
@@ -140,7 +142,6 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     )
       .choices(parse.TRANSACTION_MODES)
       .argParser(singleValued(parse.parseTransactionMode));
-  const positive = singleValued(parse.parsePositiveInteger);
 
   program.command("status").description("show which migrations are applied and which are pending").addOption(json()).action(run(commands.status));
 
@@ -176,7 +177,12 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .option("--yes", "confirm that all data in the database may be destroyed")
     .addOption(asResult())
     .action(run(commands.reset));
+  declareSafetyNetCommands(program, session);
+}
 
+/** Declares the safety nets' commands: repair, baseline, verify, restore. */
+function declareSafetyNetCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
+  const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
   program
     .command("repair")
     .description("resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)")
