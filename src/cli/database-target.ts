@@ -10,11 +10,11 @@ import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, createDatabaseFolder, databasePathFromUrl, serverUrlHint, usableDatabasePathOrThrow } from "./database-path.js";
-import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, exampleUrlOf, type CliDriverName } from "./driver-names.js";
+import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
+import { exampleUrlOf, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./open-server.js";
 import type { CliOutput } from "./output.js";
 import { hideUrlIn, redactConnectionString } from "./secrets.js";
-import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./server-url.js";
 
 /** The global flags, as commander parses them. */
 export interface GlobalFlags {

@@ -47,11 +47,3 @@ export function parseDriverName(value: string, source: string): CliDriverName {
 export function aliasesOf(driver: string): string[] {
   return Object.keys(ALIASES).filter((alias) => ALIASES[alias] === driver);
 }
-
-/** How a libSQL URL is written, for the refusals. */
-export const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
-
-/** An example URL for a driver that connects by URL, for messages that ask for one. */
-export function exampleUrlOf(driver: CliDriverName): string {
-  return driver === "libsql-client" ? LIBSQL_URL_EXAMPLE : "postgres://user@host:5432/database";
-}
