@@ -259,7 +259,7 @@ function asNet<R extends MigrationRegistry>(manager: CliManager<R>): SafetyNetMa
 }
 
 /** Everything `info` reports. */
-export interface DatabaseInfo {
+interface DatabaseInfo {
   readonly path: string;
   readonly sizeBytes: number;
   readonly currentVersion: number;
@@ -279,7 +279,7 @@ export interface DatabaseInfo {
 }
 
 /** Reads {@link DatabaseInfo} without writing. `path` is shown as given (a URL without its password); the size is the file's, or on PostgreSQL the database's. */
-export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
+async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
   const status = await manager.status();
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
@@ -313,7 +313,7 @@ export async function collectDatabaseInfo<R extends MigrationRegistry>(manager: 
 }
 
 /** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
-export function formatInfo(info: DatabaseInfo, palette: Palette): string {
+function formatInfo(info: DatabaseInfo, palette: Palette): string {
   const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
   const last = info.lastMigration;
   const all: Array<[string, string | null]> = [

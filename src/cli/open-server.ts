@@ -144,7 +144,7 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
 }
 
 /** How a libSQL URL is written, for the refusals. */
-export const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
+const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
 
 /** An example URL for a driver that connects by URL, for messages that ask for one. */
 export function exampleUrlOf(driver: CliDriverName): string {

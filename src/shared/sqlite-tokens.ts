@@ -72,7 +72,7 @@ export function tokenizeSqliteSql(source: string): SqlToken[] {
 }
 
 /** Tokens that SQLite reads as code: everything but whitespace and comments. */
-export function significantTokens(tokens: readonly SqlToken[]): SqlToken[] {
+function significantTokens(tokens: readonly SqlToken[]): SqlToken[] {
   return tokens.filter((token) => token.kind !== "whitespace" && token.kind !== "line-comment" && token.kind !== "block-comment");
 }
 
