@@ -21,6 +21,14 @@ import type { CliDriverName } from "./driver-names.js";
 import type { CliManager, UrlDriverConnect } from "./open-database.js";
 import { redactConnectionString } from "./secrets.js";
 
+/** How a libSQL URL is written, for the refusals. */
+const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
+
+/** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
+export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
+
+const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
+
 /** How long the CLI waits for a PostgreSQL server to accept a connection. */
 const PG_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -143,9 +151,6 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
   return databaseUnusableError(`${message} Nothing was changed.`, null, error);
 }
 
-/** How a libSQL URL is written, for the refusals. */
-const LIBSQL_URL_EXAMPLE = "file:data/app.db or libsql://your-db.turso.io";
-
 /** An example URL for a driver that connects by URL, for messages that ask for one. */
 export function exampleUrlOf(driver: CliDriverName): string {
   return driver === "libsql-client" ? LIBSQL_URL_EXAMPLE : "postgres://user@host:5432/database";
@@ -160,11 +165,6 @@ export interface ServerUrl {
   /** The local database file a `file:` URL names, else `null`. */
   readonly file: string | null;
 }
-
-/** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
-export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
-
-const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
 
 /**
  * `url` checked for `driver`; `resolvePath` resolves a `file:` URL's relative path against the CLI's
