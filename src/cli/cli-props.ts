@@ -1,7 +1,4 @@
-/**
- * What `createCli` takes and returns, and what it hands the commands an app adds: in a file of its
- * own so that the modules the CLI is made of can name these types without importing `create-cli.ts`.
- */
+/** What `createCli` takes and returns, and what it hands the commands an app adds; apart, so the CLI's modules can name them without importing `create-cli.ts`. */
 import type { Command } from "commander";
 import type { DatabaseLookup } from "../core/errors.js";
 import type { AppliedMigration } from "../core/planner.js";
@@ -26,11 +23,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly tableName?: string | (() => string);
   /** The driver that opens the database (`null`: the default, better-sqlite3); `--driver` overrides. Its library is loaded only when a command runs. */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
-  /**
-   * How each driver the CLI offers opens its connection. `stepwise-migrate/cli`'s `createCli` defaults it to
-   * better-sqlite3 alone, so an app's bundle does not look for the other libraries; the `stepwise`
-   * bin passes all of them, each loaded only when chosen.
-   */
+  /** How each driver the CLI offers opens its connection: `stepwise-migrate/cli` defaults it to better-sqlite3 alone; the `stepwise` bin passes all, each loaded only when chosen. */
   readonly drivers?: DriverLoaders;
   /** Default 30,000 ms; `--busy-timeout` overrides. */
   readonly busyTimeoutMs?: number;
@@ -71,9 +64,6 @@ export interface CliContext {
   readonly palette: Palette;
   /** Sets the exit code `run` returns, for a command that failed without throwing. */
   setExitCode(code: number): void;
-  /**
-   * The history rows of the database the global flags and settings point at, read without loading
-   * the registry and without creating a missing file; `null` when no database is configured.
-   */
+  /** The history rows of the database the global flags and settings point at, read without loading the registry or creating a missing file; `null` when no database is configured. */
   readAppliedHistory(command: Command): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null>;
 }

@@ -1,17 +1,18 @@
-/**
- * The runtime commands, each a function of the command's scope (the session, the global flags) and
- * its own options that returns a {@link Report}: the data `--json` prints and the same as text. They
- * parse nothing and print nothing; `create-cli.ts` declares them and prints what they return.
- */
+/** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
+import { existsSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
+import { formatVersion } from "../core/migration-label.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
 import type { MigrationPlan } from "../core/planner.js";
 import type { StatusProblem } from "../core/errors.js";
+import type { SchemaObjectKind } from "../core/schema-objects.js";
+import { queryValue } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../safety/backup.js";
@@ -22,9 +23,8 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
-import { collectDatabaseInfo } from "./database-info.js";
 import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, withManager, type CommandScope } from "./database-target.js";
-import { formatBaseline, formatHistory, formatInfo, formatRehearsal, formatRestore, formatResult, formatStatus, formatVerification, type Palette } from "./format.js";
+import { formatBaseline, formatHistory, formatRehearsal, formatRestore, formatResult, formatStatus, formatTimestamp, formatVerification, type Palette } from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliSpelling, renameInFix } from "./report-error.js";
@@ -124,6 +124,7 @@ export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>,
   return withManager(scope, "write", async (manager) => resultReport(await manager.reset({ dangerouslyDropAllData: true }), scope.session.output.palette));
 }
 
+/** The report of `up`, `down` or `reset`. */
 function resultReport(result: MigrationResult & { readonly backupMethod?: string }, palette: Palette): Report {
   return { data: result, text: formatResult(result, palette) };
 }
@@ -144,8 +145,8 @@ export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
 /** `version`: the database's schema version, a bare number. */
 export function version<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
   return withManager(scope, "read", async (manager) => {
-    const current = await manager.currentVersion();
-    return { data: current, text: String(current) };
+    const data = await manager.currentVersion();
+    return { data, text: String(data) };
   });
 }
 
@@ -169,11 +170,7 @@ export interface RepairOptions {
   readonly yes?: boolean;
 }
 
-/**
- * `repair`: records an interrupted `transaction: false` migration as applied or forgets it, once
- * confirmed; or with `checksums` realigns recorded checksums with the registry, showing the changes
- * and exiting 1 until confirmed (nothing to realign exits 0, so running it twice is safe).
- */
+/** `repair`: records an interrupted `transaction: false` migration as applied or forgets it; or realigns recorded checksums, exiting 1 until confirmed (0 when nothing is left, so it can run twice). */
 export async function repair<R extends MigrationRegistry>(scope: CommandScope<R>, options: RepairOptions): Promise<Report> {
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
@@ -236,8 +233,7 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
   const databasePath = resolveDatabasePath(scope);
   if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
   assertDriverWrites(driverOf(scope), operation);
-  // Only the registry is needed from the database; restore opens the files itself, through a
-  // scratch in-memory connection of the chosen driver's library (its openFile).
+  // restore opens the files itself, through a scratch connection of the chosen library (its openFile).
   const migrations = await withManager(scope, "read", (manager) => manager.migrations);
   const busyTimeoutMs = setting(flags.busyTimeout, session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const scratch = await (await connectorFor(scope, "write")).open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
@@ -260,4 +256,80 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
 /** A manager as the safety nets take it: each checks for the sync manager itself, and the result is awaited either way. */
 function asNet<R extends MigrationRegistry>(manager: CliManager<R>): SafetyNetManager<R, true> {
   return manager as unknown as SafetyNetManager<R, true>;
+}
+
+/** Everything `info` reports. */
+interface DatabaseInfo {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly currentVersion: number;
+  readonly latestVersion: number;
+  readonly pendingCount: number;
+  /** Why `up` would refuse, as `status` reports it; `null` when it would run. */
+  readonly problem: StatusProblem | null;
+  /** `PRAGMA user_version`, which stepwise keeps equal to the current version; `null` where there is none (PostgreSQL, a libSQL server). */
+  readonly userVersion: number | null;
+  /** Schema objects, SQLite's internal ones and stepwise's tables not counted. */
+  readonly objects: { readonly tables: number; readonly indexes: number; readonly triggers: number; readonly views: number };
+  readonly lastMigration: { readonly version: number; readonly name: string; readonly appliedAt: string } | null;
+  /** SQLite's journal mode; `null` on PostgreSQL. */
+  readonly journalMode: string | null;
+  /** The history table's name; on PostgreSQL qualified by its schema (`public.schema_migrations`). */
+  readonly historyTable: string;
+}
+
+/** Reads {@link DatabaseInfo} without writing. `path` is shown as given (a URL without its password); the size is the file's, or on PostgreSQL the database's. */
+async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
+  const status = await manager.status();
+  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
+  const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
+  // From the history, not the status rows, which leave out versions the registry lacks.
+  const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
+  const last = history.filter((row) => row.state === "applied").at(-1);
+  const common = {
+    path,
+    currentVersion: status.currentVersion,
+    latestVersion: status.latestVersion,
+    pendingCount: status.pendingCount,
+    problem: status.problem,
+    objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
+    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
+  };
+  if (manager.driver.dialect === "postgres") {
+    const size = await manager.run(queryValue("SELECT pg_catalog.pg_database_size(pg_catalog.current_database()) AS size"));
+    const schema = (manager.executor.store as { readonly schema?: string }).schema;
+    return { ...common, sizeBytes: Number(size), userVersion: null, journalMode: null, historyTable: schema === undefined ? manager.tableName : `${schema}.${manager.tableName}` };
+  }
+  const pragma = async (name: string): Promise<unknown> => manager.run(queryValue(`PRAGMA ${name}`));
+  const file = (manager.driver as { filePath?: string | null }).filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
+  return {
+    ...common,
+    sizeBytes: file === null ? 0 : statSync(file).size,
+    // A libSQL server (Turso) refuses the pragma; the history table is the record there.
+    userVersion: manager.driver.capabilities.userVersion ? Number(await pragma("user_version")) : null,
+    journalMode: String(await pragma("journal_mode")),
+    historyTable: manager.tableName,
+  };
+}
+
+/** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
+function formatInfo(info: DatabaseInfo, palette: Palette): string {
+  const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
+  const last = info.lastMigration;
+  const all: Array<[string, string | null]> = [
+    ["Path", info.path],
+    ["Size", size],
+    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
+    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
+    ["Tables", String(info.objects.tables)],
+    ["Indexes", String(info.objects.indexes)],
+    ["Triggers", String(info.objects.triggers)],
+    ["Views", String(info.objects.views)],
+    ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${formatTimestamp(last.appliedAt)}` : "none"],
+    ["Journal mode", info.journalMode],
+    ["History table", info.historyTable],
+  ];
+  const rows = all.filter((row): row is [string, string] => row[1] !== null);
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
 }

@@ -1,10 +1,8 @@
 /**
- * The runtime command line, embeddable in an app's own binary. This module only declares the
- * program: its global flags and its commands, each a function of `commands.ts` whose report it
- * prints; a failure goes to `report-error.ts`, the one place exit codes are decided (0 success, 1 a
- * refusal or failed migration, 2 a usage error). It imports no database library: the drivers it
- * offers come in `drivers` (`stepwise-migrate/cli` adds better-sqlite3; the bin adds them all, each
- * loaded on use).
+ * The runtime command line, embeddable in an app's own binary. This module only declares the program
+ * (global flags, and each command's function of `commands.ts`), prints what a command returns, and
+ * hands any failure to `reportError`, the one place exit codes are decided. It imports no database
+ * library: the drivers come in `drivers`.
  */
 import { Command, Option } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "../core/options.js";
@@ -16,26 +14,16 @@ import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlag
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 import { createPalette } from "./format.js";
 import { createCliOutput, writerIgnoringClosedStream, type Report } from "./output.js";
-import {
-  parseBusyTimeout,
-  parseNonNegativeInteger,
-  parsePath,
-  parsePositiveInteger,
-  parseTableName,
-  parseTransactionMode,
-  parseVersion,
-  refuseBareRepeat,
-  singleValued,
-  TRANSACTION_MODES,
-} from "./parse-options.js";
+import * as parse from "./parse-options.js";
 import { renameCommandMentions, reportError } from "./report-error.js";
 import { redactArguments, redactConnectionString } from "./secrets.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 
+const { singleValued } = parse;
+
 /** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify and restore. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
-  // Secrets are hidden where a URL is printed (secrets.ts), never by searching the output for them.
   const io: CliIo = {
     stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
     stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
@@ -82,7 +70,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   const config = (text: string) => (props.extend ? text : "");
   const drivers = Object.keys(props.drivers ?? {}).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
-  // A value of --db or --url as an error quotes it: as JSON, its secrets hidden.
+  // A value of --db or --url quoted in an error: as JSON, its secrets hidden.
   const redacted = singleValued(undefined, (value: string) => JSON.stringify(redactConnectionString(value)));
   return program
     .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
@@ -107,12 +95,12 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       redacted,
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
-    .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parseTableName))
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS}); on pg, for the run lock`, singleValued(parseBusyTimeout))
+    .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parse.parseTableName))
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS}); on pg, for the run lock`, singleValued(parse.parseBusyTimeout))
     .option(
       "--lock-timeout <ms>",
       `for --driver pg: how long a migration's statement waits for another session's lock on a table (lock_timeout) before it fails, rolled back, naming the session that held it (default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`,
-      singleValued(parseBusyTimeout),
+      singleValued(parse.parseBusyTimeout),
     )
     .option(
       "--driver <name>",
@@ -122,60 +110,60 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
 }
 
-/**
- * What commander runs for a command: its function of `commands.ts`, given its scope, every option
- * (the global flags too) and the arguments; then its report printed.
- */
-function act<R extends MigrationRegistry, A extends unknown[]>(session: CliSession<R>, run: (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>) {
-  // commander calls an action with the arguments, the options and the command.
+/** A command's function of `commands.ts`: its scope, its options (the global flags among them) and its arguments, to a report. */
+type CommandFunction<R extends MigrationRegistry, A extends unknown[]> = (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>;
+
+/** What commander runs for a command: its function, then its report printed. */
+function actionOf<R extends MigrationRegistry, A extends unknown[]>(session: CliSession<R>, command: CommandFunction<R, A>) {
   return async (...args: unknown[]) => {
-    const command = args.at(-1) as Command;
-    const options = command.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+    // commander calls an action with the arguments, the options and the command.
+    const declared = args.at(-1) as Command;
+    const options = declared.optsWithGlobals<GlobalFlags & { json?: boolean }>();
     // A --json run prints its events nowhere, so stdout holds the JSON alone.
     session.output.quietEvents = Boolean(options.json);
-    const report = await run({ session, name: command.name(), flags: options }, options as never, ...(args.slice(0, -2) as A));
+    const report = await command({ session, name: declared.name(), flags: options }, options as never, ...(args.slice(0, -2) as A));
     session.output.printReport(report, Boolean(options.json));
   };
 }
 
-/** `--transaction <mode>` of the command that `verb` (applies, reverts) migrations; no commander default, which singleValued would take for a value given before. */
-function transactionOption(verb: string): Option {
-  return new Option(
-    "--transaction <mode>",
-    `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
-      `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
-  )
-    .choices(TRANSACTION_MODES)
-    .argParser(singleValued(parseTransactionMode));
-}
+const json = (what = "print plain JSON") => new Option("--json", what);
+const positive = singleValued(parse.parsePositiveInteger);
 
-/** Declares each runtime command and what it runs. */
+/** Declares the commands that read and run migrations, and what each runs. */
 function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
-  const run = <A extends unknown[]>(command: (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>) => act(session, command);
-  const json = (what = "print plain JSON") => new Option("--json", what);
+  const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
   const asResult = () => json("print the result as JSON instead of progress lines");
+  // No commander default: singleValued would take it for a value given before.
+  const transaction = (verb: string) =>
+    new Option(
+      "--transaction <mode>",
+      `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
+        `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
+    )
+      .choices(parse.TRANSACTION_MODES)
+      .argParser(singleValued(parse.parseTransactionMode));
 
   program.command("status").description("show which migrations are applied and which are pending").addOption(json()).action(run(commands.status));
 
   const up = program
     .command("up")
     .description("apply pending migrations, in order")
-    .option("--to <version>", "stop after this version", singleValued(parsePositiveInteger))
-    .addOption(transactionOption("applies"))
+    .option("--to <version>", "stop after this version", positive)
+    .addOption(transaction("applies"))
     .addOption(asResult())
     .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
-    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parsePath))
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, singleValued(parsePositiveInteger))
+    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parse.parsePath))
+    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, positive)
     .option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged")
     .action(run(commands.up));
-  refuseBareRepeat(up, "backup", "--backup [dir]");
+  parse.refuseBareRepeat(up, "backup", "--backup [dir]");
 
   program
     .command("down")
     .description("revert applied migrations, newest first (default: one)")
-    .addOption(new Option("--steps <count>", "how many to revert").argParser(singleValued(parsePositiveInteger)).conflicts("to"))
-    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parseNonNegativeInteger)))
-    .addOption(transactionOption("reverts"))
+    .addOption(new Option("--steps <count>", "how many to revert").argParser(positive).conflicts("to"))
+    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parse.parseNonNegativeInteger)))
+    .addOption(transaction("reverts"))
     .addOption(asResult())
     .action(run(commands.down));
 
@@ -189,17 +177,22 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .option("--yes", "confirm that all data in the database may be destroyed")
     .addOption(asResult())
     .action(run(commands.reset));
+  declareSafetyNetCommands(program, session);
+}
 
+/** Declares the safety nets' commands: repair, baseline, verify, restore. */
+function declareSafetyNetCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
+  const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
   program
     .command("repair")
     .description("resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)")
-    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(singleValued(parsePositiveInteger)).conflicts(["forget", "checksums"]))
-    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(singleValued(parsePositiveInteger)).conflicts("checksums"))
+    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(positive).conflicts(["forget", "checksums"]))
+    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(positive).conflicts("checksums"))
     .addOption(
       new Option(
         "--checksums [version]",
         "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
-      ).argParser(singleValued(parsePositiveInteger)),
+      ).argParser(positive),
     )
     .option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued())
     .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
@@ -209,7 +202,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
   program
     .command("baseline")
     .description("adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them")
-    .argument("<version>", "the last migration the database's schema already contains", parseVersion)
+    .argument("<version>", "the last migration the database's schema already contains", parse.parseVersion)
     .option("--force", "record them even when the schema differs (prints the differences)")
     .addOption(json())
     .action(run(commands.baseline));
@@ -219,7 +212,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
   program
     .command("restore")
     .description("put a backup written by up --backup back in place of the database (checks it first)")
-    .argument("<file>", "the backup file", parsePath)
+    .argument("<file>", "the backup file", parse.parsePath)
     .option("--yes", "confirm that the database's current content may be replaced")
     .option("--force", "restore even when the backup's history does not match this app's migrations")
     .addOption(json())

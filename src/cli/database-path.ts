@@ -1,22 +1,15 @@
-/**
- * The database file a command is about to open, checked before SQLite sees it: SQLite reports a
- * folder as a read error and a file in the way of a folder as "cannot open", opening a FIFO blocks,
- * mkdir fails with a stack trace, and a path whose bytes were not UTF-8 names another file. Also
- * `DATABASE_URL` read as a SQLite path, and the folder a new database is created in.
- */
+/** The database file a command opens, checked before SQLite sees it; `DATABASE_URL` read as a SQLite path; the folder a new database is created in. */
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
-import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError } from "../core/error-factories.js";
 
 /**
- * The database file `databasePath` (absolute) names, resolved once through symlinks so every
- * command opens, backs up, restores and locks the real file. A path that does not exist yet is fine.
- *
- * @throws `DATABASE_PATH_INVALID` for a folder, a FIFO, socket or device, a link to nothing, a
- *   journal that is a link, a NUL byte, or a file where a folder on the way should be.
+ * The real file `databasePath` (absolute) names through symlinks, so every command opens, backs up
+ * and locks the same file; `DATABASE_PATH_INVALID` for a folder, a FIFO or device, a dangling link,
+ * a linked journal, a NUL byte, or a file where a folder on the way should be.
  */
 export function usableDatabasePathOrThrow(databasePath: string): string {
   if (databasePath === ":memory:" || databasePath === "") return databasePath;
@@ -45,7 +38,7 @@ export function translateFolderError(error: unknown, databasePath: string): Step
   if (code === "ENOTDIR" || code === "EEXIST") return databasePathInvalidError(databasePath, "parent-not-directory");
   if (code === "ENAMETOOLONG") return databasePathInvalidError(databasePath, "too-long");
   if (code === "ELOOP") return databasePathInvalidError(databasePath, "symlink-loop");
-  // A dangling symlink (an unmounted volume, a deleted target) on the way: nothing there to hold it.
+  // A dangling symlink (an unmounted volume, a deleted target) on the way.
   if (code === "ENOENT") return databaseFolderMissingError(databasePath, path.dirname(databasePath));
   const message =
     code === "EACCES" || code === "EPERM" || code === "EROFS"
@@ -54,7 +47,7 @@ export function translateFolderError(error: unknown, databasePath: string): Step
   return databaseUnusableError(message, null, error);
 }
 
-/** The file's stats, or `null` when it is not there or not reachable (the open that follows reports that with SQLite's own code). */
+/** The file's stats, or `null` when it is not there or not reachable (the open that follows reports that in SQLite's words). */
 function statIfPresent(file: string): ReturnType<typeof statSync> | null {
   try {
     return statSync(file);
@@ -64,12 +57,7 @@ function statIfPresent(file: string): ReturnType<typeof statSync> | null {
   }
 }
 
-/**
- * Creates the folder that holds `databasePath` and its missing parents, one level at a time: Node's
- * recursive mkdir retries forever on some virtual file systems (under /proc), a plain one fails at once.
- *
- * @throws what {@link translateFolderError} makes of any failure.
- */
+/** Creates the folder of `databasePath` and its parents one level at a time (Node's recursive mkdir retries forever under /proc); failures as {@link translateFolderError} types them. */
 export function createDatabaseFolder(databasePath: string): void {
   try {
     const missing: string[] = [];
@@ -79,7 +67,7 @@ export function createDatabaseFolder(databasePath: string): void {
         mkdirSync(dir);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        // Another process made the same folder in between; or a symlink to nothing (an unmounted volume) sits there.
+        // Another process made it in between; or a symlink to nothing (an unmounted volume) sits there.
         if (statIfPresent(dir)?.isDirectory()) continue;
         throw lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ? databaseFolderMissingError(databasePath, dir) : error;
       }
@@ -90,12 +78,9 @@ export function createDatabaseFolder(databasePath: string): void {
 }
 
 /**
- * Refuses `value`, a path the CLI was handed (a flag, an argument, the config, `DATABASE_URL`), when
- * it holds U+FFFD that does not come from a UTF-8 U+FFFD among the process's own arguments or
- * environment: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` arrives as
- * "�.db", another file's name. The bytes really given are read where Linux shows them.
- *
- * @throws `PATH_NOT_UTF8` naming the bytes as given (`\xff.db`), or the path with `\ufffd` where they cannot be read.
+ * Refuses (`PATH_NOT_UTF8`) a path holding U+FFFD that is no real U+FFFD of the process's arguments
+ * or environment: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` arrives as
+ * "�.db", another file. The error names the bytes as given (read where Linux shows them), else `\ufffd`.
  */
 export function assertPathRoundTrips(value: string): void {
   if (!value.includes("\uFFFD")) return;
@@ -132,12 +117,9 @@ function processStrings(): Uint8Array[] {
 }
 
 /**
- * The database path `DATABASE_URL` names (a plain path, `file:` or `sqlite:`), or `null` when it is
- * unset or blank. Anything else (a PostgreSQL URL meant for another tool, a libpq `key=value`
- * string) is refused by its shape or scheme alone, so a password in it never reaches the output.
- *
- * @throws `DATABASE_PATH_INVALID` (`unsupported-url`) for another database's URL or one naming no
- *   file; `PATH_NOT_UTF8` when its `%XX` escapes spell bytes that are not UTF-8.
+ * The database path `DATABASE_URL` names (a plain path, `file:` or `sqlite:`), or `null` when unset
+ * or blank. Anything else is refused (`DATABASE_PATH_INVALID`) by its shape or scheme alone, so a
+ * password in it never reaches the output; `%XX` escapes that are not UTF-8 are `PATH_NOT_UTF8`.
  */
 export function databasePathFromUrl(value: string | undefined): string | null {
   const url = value?.trim() ?? "";
@@ -150,11 +132,7 @@ export function databasePathFromUrl(value: string | undefined): string | null {
     return url;
   }
   const sqlite = scheme === "sqlite:" || scheme === "sqlite3:";
-  if (scheme !== "file:" && !sqlite) {
-    // The usual reason: a PostgreSQL app's environment, with the driver not chosen.
-    const hint = /^postgres(ql)?:$/.test(scheme) ? "; for PostgreSQL pass --driver pg" : /^(libsql|https?|wss?):$/.test(scheme) ? "; for a libSQL server pass --driver libsql-client" : "";
-    throw databasePathInvalidError(`DATABASE_URL (${scheme}//…${hint})`, "unsupported-url");
-  }
+  if (scheme !== "file:" && !sqlite) throw databasePathInvalidError(`DATABASE_URL (${scheme}//…${serverUrlHint(scheme, "")})`, "unsupported-url");
   // A query (`?mode=ro`) is SQLite's own and dropped; the part naming the file must be plain.
   const named = url.replace(/[?#].*$/, "");
   refuseConnectionString(url, named);
@@ -165,7 +143,7 @@ export function databasePathFromUrl(value: string | undefined): string | null {
       file = fileURLToPath(named);
     } catch (error) {
       if (error instanceof URIError) throw pathEncodingError(named, named);
-      // file://host/path names another machine; there is no file here to open.
+      // file://host/path names another machine.
       throw databasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
     }
   } else {
@@ -176,11 +154,16 @@ export function databasePathFromUrl(value: string | undefined): string | null {
   return file;
 }
 
+/** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to the pg hint (` and --url`). */
+export function serverUrlHint(scheme: string, flag: string): string {
+  if (/^postgres(ql)?:$/.test(scheme)) return `; for PostgreSQL pass --driver pg${flag}`;
+  return /^(libsql|https?|wss?):$/.test(scheme) ? `; for a libSQL server pass --driver libsql-client${flag}` : "";
+}
+
 /**
- * Throws unless `url` can be a SQLite path or URL, naming only its shape: quotes around it, a
- * leading `//`, control characters, or in `named` (the value, or a SQLite URL without its query)
- * `key=value` pairs, `;` or a `user@host` part mark a connection string for another database, which
- * would otherwise be created as a file named after it, password and all.
+ * Throws unless `url` can be a SQLite path or URL, naming only its shape: quotes, a leading `//`,
+ * control characters, or in `named` (without a SQLite URL's query) `key=value`, `;` or `user@host`,
+ * which mark another database's connection string, password and all.
  */
 function refuseConnectionString(url: string, named: string): void {
   const shape = /^["'`]|["'`]$/.test(url)
@@ -197,7 +180,7 @@ function refuseConnectionString(url: string, named: string): void {
   if (shape !== null) throw databasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
 }
 
-/** Decodes each run of `%XX` escapes (a `%` that starts none is a plain character); `PATH_NOT_UTF8` when they spell bytes that are not UTF-8. */
+/** Decodes each run of `%XX` escapes (a `%` that starts none stays); `PATH_NOT_UTF8` when they spell bytes that are not UTF-8. */
 function decodeEscapes(text: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
     try {

@@ -1,26 +1,20 @@
-/**
- * The database a command works on: chosen by the global flags (`--db`, `--url`, `--driver`, ...)
- * over the app's settings over `DATABASE_URL`, each checked before anything is touched; then opened
- * with the chosen driver for the command, and closed. A SQLite file is created only by a command
- * that writes, after whatever it refuses was refused on an in-memory database; a URL's password is
- * hidden in anything that fails.
- */
+/** The database a command works on: chosen by the flags over the app's settings over `DATABASE_URL`, checked before anything is touched, then opened and closed. */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
 import { databasePathInvalidError, usageError } from "../core/error-factories.js";
-import { StepwiseError, type DatabaseLookup } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import type { AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
-import { assertPathRoundTrips, createDatabaseFolder, databasePathFromUrl, usableDatabasePathOrThrow } from "./database-path.js";
+import { assertPathRoundTrips, createDatabaseFolder, databasePathFromUrl, serverUrlHint, usableDatabasePathOrThrow } from "./database-path.js";
 import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
-import { loadDriver, type CliManager, type CommandMode, type DriverConnector, type OpenDatabaseOptions } from "./open-database.js";
+import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
+import { exampleUrlOf, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./open-server.js";
 import type { CliOutput } from "./output.js";
 import { hideUrlIn, redactConnectionString } from "./secrets.js";
-import { exampleUrlOf, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./server-url.js";
 
 /** The global flags, as commander parses them. */
 export interface GlobalFlags {
@@ -52,6 +46,8 @@ export interface CommandScope<R extends MigrationRegistry = MigrationRegistry> {
   readonly flags: GlobalFlags;
 }
 
+const NOTHING_CHANGED = "Nothing was changed.";
+
 /** A flag, else the app's setting (called only then: a flag wins even over a setting that cannot be read). */
 export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined): T | undefined {
   return flag !== undefined ? flag : typeof prop === "function" ? (prop as () => T)() : prop;
@@ -60,14 +56,6 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
 /** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   return setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
-}
-
-/** The registry, loaded once per run with the chosen driver and its dialect. */
-function loadMigrations<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
-  const { migrations } = scope.session.props;
-  const driver = driverOf(scope);
-  scope.session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations);
-  return scope.session.loaded;
 }
 
 /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
@@ -85,23 +73,39 @@ export function resolvePath(session: CliSession<MigrationRegistry>, file: string
   return path.resolve(cwd, file);
 }
 
+/** Refuses the flags of the other kind of driver: `--url`/`--db` and `--schema`, and `--lock-timeout` outside pg. */
+function refuseOtherDriverFlags(scope: CommandScope, byUrl: boolean): void {
+  const { flags } = scope;
+  const driver = driverOf(scope);
+  if (byUrl && flags.db !== undefined) {
+    throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). ${NOTHING_CHANGED}`);
+  }
+  if (!byUrl && flags.url !== undefined) throw usageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. ${NOTHING_CHANGED}`);
+  if (flags.schema !== undefined && driver !== "pg") {
+    throw usageError(`--schema is for --driver pg; a ${byUrl ? "libSQL database" : "SQLite database"} has no schemas: leave it out. ${NOTHING_CHANGED}`);
+  }
+  // SQLite has no lock_timeout: its busy timeout bounds every wait.
+  if (flags.lockTimeout !== undefined && driver !== "pg") {
+    throw usageError(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead. ${NOTHING_CHANGED}`);
+  }
+}
+
 /** The SQLite file a command opens: `--db`, then the app's setting, then a `DATABASE_URL` that names a file. */
 export function resolveDatabasePath(scope: CommandScope): string {
   const { session, flags } = scope;
-  const { props, output } = session;
+  const { props } = session;
   const driver = driverOf(scope);
-  if (connectsByUrl(driver)) throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. Nothing was changed.`);
-  if (flags.url !== undefined) throw usageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. Nothing was changed.`);
-  if (flags.schema !== undefined) throw usageError(`--schema is for --driver pg; a SQLite database has no schemas: leave it out. Nothing was changed.`);
-  refuseLockTimeout(scope);
-  const env = output.io.env;
+  if (connectsByUrl(driver)) throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. ${NOTHING_CHANGED}`);
+  refuseOtherDriverFlags(scope, false);
+  const env = session.output.io.env;
   const chosen = setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL);
   if (chosen === null) {
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
-    throw noDatabaseGivenError(
-      [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }],
-      props.extend !== undefined,
-    );
+    const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
+    const fix = props.extend
+      ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
+      : "pass --db <path>, or set DATABASE_URL to a SQLite path";
+    throw new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked });
   }
   // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
   if (chosen === "") throw databasePathInvalidError("", "empty");
@@ -109,14 +113,7 @@ export function resolveDatabasePath(scope: CommandScope): string {
   // `--db "$DATABASE_URL"` hands over another database's URL: created as a path, its password would become a file name.
   const source = flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting";
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
-  if (scheme !== undefined) {
-    const hint = /^postgres(ql)?:$/.test(scheme)
-      ? "; for PostgreSQL pass --driver pg and --url"
-      : /^(libsql|https?|wss?):$/.test(scheme)
-        ? "; for a libSQL server pass --driver libsql-client and --url"
-        : "";
-    throw databasePathInvalidError(`${source} (a ${scheme}// URL${hint})`, "unsupported-url");
-  }
+  if (scheme !== undefined) throw databasePathInvalidError(`${source} (a ${scheme}// URL${serverUrlHint(scheme, " and --url")})`, "unsupported-url");
   if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
   // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder".
   if (/[\\/]$/.test(chosen) || /(^|[\\/])\.{1,2}$/.test(chosen)) throw databasePathInvalidError(chosen, "directory");
@@ -128,33 +125,22 @@ function resolveUrl(scope: CommandScope): ServerUrl {
   const { session, flags } = scope;
   const { props } = session;
   const driver = driverOf(scope);
-  if (flags.db !== undefined) {
-    throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). Nothing was changed.`);
-  }
-  if (flags.schema !== undefined && driver !== "pg") throw usageError(`--schema is for --driver pg; a libSQL database has no schemas: leave it out. Nothing was changed.`);
-  refuseLockTimeout(scope);
+  refuseOtherDriverFlags(scope, true);
   const configured = setting(flags.url, props.url);
   const [chosen, source] =
     flags.url !== undefined ? [flags.url, "--url"] : configured != null ? [configured, props.extend ? 'the config\'s "url"' : "the url setting"] : [session.output.io.env.DATABASE_URL, "DATABASE_URL"];
   if (chosen === undefined || chosen.trim() === "") {
     const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-    throw usageError(`No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}${config}, or set DATABASE_URL. Nothing was changed.`);
+    throw usageError(`No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}${config}, or set DATABASE_URL. ${NOTHING_CHANGED}`);
   }
   return parseServerUrl(driver, chosen, source, (file) => resolvePath(session, file));
-}
-
-/** `--lock-timeout` outside pg: SQLite has no lock_timeout (its busy timeout bounds every wait). */
-function refuseLockTimeout(scope: CommandScope): void {
-  const driver = driverOf(scope);
-  if (scope.flags.lockTimeout === undefined || driver === "pg") return;
-  throw usageError(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead. Nothing was changed.`);
 }
 
 /** Refuses, before any connection, a backup or restore of a database a driver reaches by URL: stepwise's backups copy a SQLite file. */
 export function refuseServerBackup(scope: CommandScope, operation: string, tool: "pg_dump" | "pg_restore"): void {
   const driver = driverOf(scope);
   if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
-  // libsql-client reaches no second file through its client: backups copy files (capability openFile).
+  // libsql-client reaches no second file through its client.
   if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
 }
 
@@ -165,25 +151,14 @@ export function refuseMissingDatabase(scope: CommandScope, consequence: string):
   if (file !== null && file !== ":memory:" && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
 }
 
-/** A runtime command needs a SQLite database and neither a flag, the settings nor DATABASE_URL names one: the error lists where the CLI looked. */
-function noDatabaseGivenError(searched: readonly DatabaseLookup[], hasConfig: boolean): StepwiseError<"USAGE"> {
-  const fix = hasConfig
-    ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
-    : "pass --db <path>, or set DATABASE_URL to a SQLite path";
-  return new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${searched.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched });
-}
-
-/**
- * A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set. Until
- * a command needs the setting, that is "not configured"; a command that needs it refuses with this.
- */
+/** A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set, and a command needs the setting. */
 export function configVariableUnsetError(fields: { setting: string; variable: string; configFile: string }): StepwiseError<"USAGE"> {
   const { setting, variable, configFile } = fields;
-  return new StepwiseError("USAGE", `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set. Set ${variable}, or pass --${setting}. Nothing was changed.`, {
-    setting,
-    variable,
-    configFile,
-  });
+  return new StepwiseError(
+    "USAGE",
+    `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set. Set ${variable}, or pass --${setting}. ${NOTHING_CHANGED}`,
+    fields,
+  );
 }
 
 /** What a command does with the opened database: the manager, the database's path (or redacted URL), and whether it existed. */
@@ -191,11 +166,10 @@ type ManagerAction<R extends MigrationRegistry, T> = (manager: CliManager<R>, da
 
 /**
  * Opens the database for one command and runs `action` on it. A read never creates a file: a missing
- * one reads as an empty database. A write on a database that does not exist yet first runs
- * `preflight` on an in-memory database of the same library and registry, so whatever it refuses
- * (the registry, `--to`, a capability the library lacks) is refused before a folder or file is made;
- * on a database reached by URL, `preflight` runs on the real session, before the action.
- * `registry` stands for the app's, for a command that must read whatever the registry holds.
+ * one reads as an empty database. A write on a SQLite file that does not exist yet first runs
+ * `preflight` on an in-memory database of the same library and registry, so whatever it refuses is
+ * refused before a folder or file is made; by URL, `preflight` runs on the real session first.
+ * `registry` stands in for the app's, for a command that must read whatever the registry holds.
  */
 export async function withManager<R extends MigrationRegistry, T>(
   scope: CommandScope<R>,
@@ -207,19 +181,19 @@ export async function withManager<R extends MigrationRegistry, T>(
   const { session, flags } = scope;
   const { props } = session;
   const driver = driverOf(scope);
-  const byUrl = connectsByUrl(driver);
-  const server = byUrl ? resolveUrl(scope) : null;
+  const server = connectsByUrl(driver) ? resolveUrl(scope) : null;
   const databasePath = server?.label ?? resolveDatabasePath(scope);
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
   const file = server ? server.file : databasePath;
-  const migrations = registry ?? (await loadMigrations(scope));
+  const migrations =
+    registry ?? (await (session.loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations({ dialect: dialectOfDriver(driver), driver }) : props.migrations)));
   const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs, onEvent: session.output.printEvent };
+  const tableName = setting(flags.table, props.tableName);
   const exists = file === null || file === ":memory:" || existsSync(file);
-  if (mode === "write" && !byUrl && !exists) {
+  if (mode === "write" && !server && !exists) {
     // Opening the real path creates the file, and a refusal after that would leave an empty database behind.
-    const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName: managerProps.tableName, busyTimeoutMs } });
+    const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName, busyTimeoutMs } });
     try {
       await preflight?.(scratch.manager);
     } finally {
@@ -229,19 +203,18 @@ export async function withManager<R extends MigrationRegistry, T>(
   if (mode === "write" && file !== null && file !== ":memory:") createDatabaseFolder(file);
   const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
-  const options: OpenDatabaseOptions<R> = {
-    databasePath,
-    busyTimeoutMs,
-    migrations,
-    props: managerProps,
-    ...(server && { url: server.url, schema: setting(flags.schema, props.schema) }),
-    ...(authToken !== undefined && { authToken }),
-    ...(server && lockTimeoutMs !== undefined && { lockTimeoutMs }),
-  };
   try {
-    const opened = await connector.open(options);
+    const opened = await connector.open({
+      databasePath,
+      busyTimeoutMs,
+      migrations,
+      props: { tableName, busyTimeoutMs, onEvent: session.output.printEvent },
+      ...(server && { url: server.url, schema: setting(flags.schema, props.schema) }),
+      ...(authToken !== undefined && { authToken }),
+      ...(server && lockTimeoutMs !== undefined && { lockTimeoutMs }),
+    });
     try {
-      if (byUrl) await preflight?.(opened.manager);
+      if (server) await preflight?.(opened.manager);
       return await action(opened.manager, databasePath, opened.exists ?? exists);
     } catch (error) {
       // Reads outside the manager (info's counts) fail in the database's own words; translated here with the busy timeout in force.
@@ -255,11 +228,7 @@ export async function withManager<R extends MigrationRegistry, T>(
   }
 }
 
-/**
- * The history rows of the database the flags and settings point at, read whatever the registry
- * holds (even one a merge broke) and without creating a missing file; `null` when no database is
- * configured, or a setting names an environment variable that is not set.
- */
+/** The history rows of the configured database, read whatever the registry holds (even one a merge broke) without creating a file; `null` when none is configured. */
 export async function readAppliedHistory(scope: CommandScope): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null> {
   const { flags, session } = scope;
   const { props } = session;

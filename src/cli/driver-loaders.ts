@@ -1,8 +1,7 @@
 /**
- * How the stepwise bin opens a database with each driver, every library imported only when its
- * driver is chosen, so a project that installed only libsql (or pg) never needs better-sqlite3. Only
- * the bin imports this module: an app that embeds `createCli` gets better-sqlite3 through a static
- * import (`index.ts`), which its bundler can resolve.
+ * How the stepwise bin opens a database with each driver, each library imported only when chosen, so
+ * a project with only libsql (or pg) installed never needs better-sqlite3. Only the bin imports this:
+ * an app that embeds `createCli` gets better-sqlite3 statically (`index.ts`), which its bundler resolves.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
@@ -13,33 +12,21 @@ import type { CliDriverName } from "./driver-names.js";
 import { connectBetterSqlite3, loadLibrary, sqliteConnection, type DriverLoader } from "./open-database.js";
 import { connectLibsqlClient, connectPostgres } from "./open-server.js";
 
-/** The running runtime, as errors name it. */
-function runtimeName(): string {
-  const bun = (process.versions as { bun?: string }).bun;
-  return bun === undefined ? `node ${process.versions.node}` : `bun ${bun}`;
-}
-
-/** Refuses node:sqlite on Bun or before Node 22.16, whose `DatabaseSync#isTransaction` the driver needs. */
-function assertNodeSqliteRuntime(): void {
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  const isBun = (process.versions as { bun?: string }).bun !== undefined;
-  if (!isBun && (major > 22 || (major === 22 && minor >= 16))) return;
-  throw driverRuntimeUnsupportedError({
-    driver: "node-sqlite",
-    runtime: runtimeName(),
-    required: "node >= 22.16",
-    hint: isBun ? "Under Bun use --driver bun-sqlite." : "Run stepwise with Node 22.16 or newer, or choose another driver with --driver.",
-  });
-}
-
 // Variable specifiers: @types/node 20 has no node:sqlite, and bun:sqlite exists only under Bun.
 const NODE_SQLITE: string = "node:sqlite";
 const BUN_SQLITE: string = "bun:sqlite";
+const bunVersion = () => (process.versions as { bun?: string }).bun;
+
+/** Refuses a driver built into another runtime (or, for node:sqlite, before Node 22.16, whose `DatabaseSync#isTransaction` it needs). */
+function refuseRuntime(driver: "node-sqlite" | "bun-sqlite", required: string, hint: string): never {
+  const bun = bunVersion();
+  throw driverRuntimeUnsupportedError({ driver, runtime: bun === undefined ? `node ${process.versions.node}` : `bun ${bun}`, required, hint });
+}
 
 /**
- * The database file's bytes for sql.js, which reads without taking SQLite's locks: refused while a
- * writer's `-wal` or `-journal` is there before or after the read, or when the file's size or
- * modification time moved during it (a write that came and went leaves no sidecar).
+ * The database file's bytes for sql.js, which reads without SQLite's locks: refused while a writer's
+ * `-wal` or `-journal` is there before or after the read, or when the file's size or time moved
+ * during it (a write that came and went leaves no sidecar).
  *
  * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
  */
@@ -64,27 +51,32 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
     return connectBetterSqlite3({ Database, ...module }, mode);
   },
   "node-sqlite": async () => {
-    assertNodeSqliteRuntime();
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    if (bunVersion() !== undefined || major < 22 || (major === 22 && minor < 16)) {
+      refuseRuntime(
+        "node-sqlite",
+        "node >= 22.16",
+        bunVersion() !== undefined ? "Under Bun use --driver bun-sqlite." : "Run stepwise with Node 22.16 or newer, or choose another driver with --driver.",
+      );
+    }
     const [{ DatabaseSync }, module] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
-    return (file, _exists, options) => sqliteConnection(new DatabaseSync(file), options, module);
+    return (file) => sqliteConnection(new DatabaseSync(file), module);
   },
   "bun-sqlite": async () => {
-    if ((process.versions as { bun?: string }).bun === undefined) {
-      throw driverRuntimeUnsupportedError({ driver: "bun-sqlite", runtime: runtimeName(), required: "bun", hint: "Run stepwise with bun, or choose another driver with --driver." });
-    }
+    if (bunVersion() === undefined) refuseRuntime("bun-sqlite", "bun", "Run stepwise with bun, or choose another driver with --driver.");
     type BunModule = { Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase };
     const [{ Database }, module] = await Promise.all([import(BUN_SQLITE) as Promise<BunModule>, import("../drivers/bun-sqlite.js")]);
-    return (file, exists, options) => sqliteConnection(exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file), options, module);
+    return (file, exists) => sqliteConnection(exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file), module);
   },
   // libsql has no "must exist" option; a read opens the file only when it is there.
   libsql: async () => {
     const [{ default: Database }, module] = await loadLibrary("libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
-    return (file, _exists, options) => sqliteConnection(new Database(file), options, module);
+    return (file) => sqliteConnection(new Database(file), module);
   },
   "sql-js": async (operation) => {
     const [{ default: initSqlJs }, module] = await loadLibrary("sql-js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
-    return (file, exists, options) => sqliteConnection(new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), options, module);
+    return (file, exists) => sqliteConnection(new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), module);
   },
   pg: async () => {
     const [{ default: pg }, { MigrationManager }] = await loadLibrary("pg", () => Promise.all([import("pg"), import("../drivers/pg.js")]));

@@ -1,9 +1,6 @@
-/**
- * The driver names the CLI and the config accept, apart from the code that opens a connection so
- * that the config reader can check a name without loading any database library.
- */
-import type { SqlDialect } from "../core/types.js";
+/** The driver names the CLI and the config accept, apart from the code that opens connections, so the config reader loads no database library. */
 import { driverUnknownError } from "../core/error-factories.js";
+import type { SqlDialect } from "../core/types.js";
 
 /** A driver the CLI can open a database with, one per driver entry. */
 export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
@@ -14,7 +11,7 @@ export const CLI_DRIVER_NAMES: readonly CliDriverName[] = ["better-sqlite3", "no
 /** The driver used when neither `--driver` nor the config names one. */
 export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
 
-/** Other spellings people use: the package's own name (`sql.js`) and the modules' (`node:sqlite`). */
+/** Other spellings people use: the packages' and modules' own names. */
 const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "sql.js": "sql-js",
   "node:sqlite": "node-sqlite",
@@ -29,23 +26,21 @@ export function dialectOfDriver(driver: CliDriverName): SqlDialect {
   return driver === "pg" ? "postgres" : "sqlite";
 }
 
-/** Whether `driver` reaches its database through a URL (`--url`) rather than a file (`--db`); its managers return promises. */
+/** Whether `driver` reaches its database by URL (`--url`) rather than a file (`--db`); its managers return promises. */
 export function connectsByUrl(driver: CliDriverName): boolean {
   return driver === "pg" || driver === "libsql-client";
 }
 
 /**
- * The driver `value` names, read case- and space-insensitively.
+ * The driver `value` names, read case- and space-insensitively; `source` (`"--driver"`, a config file) is named in the error.
  *
- * @param source - where the value came from (`"--driver"`, or the config file's path), named in the error.
  * @throws `DRIVER_UNKNOWN` listing the valid names.
  */
 export function parseDriverName(value: string, source: string): CliDriverName {
   const name = value.trim().toLowerCase();
-  if ((CLI_DRIVER_NAMES as readonly string[]).includes(name)) return name as CliDriverName;
-  const alias = ALIASES[name];
-  if (alias !== undefined) return alias;
-  throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
+  const found = CLI_DRIVER_NAMES.find((driver) => driver === name) ?? (Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined);
+  if (found === undefined) throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
+  return found;
 }
 
 /** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */

@@ -1,7 +1,4 @@
-/**
- * The text the commands print: the library's plain data as people read it. Colour is a parameter,
- * decided from NO_COLOR, FORCE_COLOR and whether the output is a terminal.
- */
+/** The text the commands print: the library's plain data as people read it, coloured or not. */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
@@ -12,16 +9,9 @@ import type { Rehearsal } from "../safety/rehearsal.js";
 import type { RestoreResult } from "../safety/restore.js";
 import { describeSchemaDifference } from "../safety/schema-snapshot.js";
 import type { SchemaVerification } from "../safety/verify.js";
-import type { DatabaseInfo } from "./database-info.js";
 
 /** Wraps text in ANSI styles, or not at all. */
-export interface Palette {
-  green(text: string): string;
-  yellow(text: string): string;
-  red(text: string): string;
-  dim(text: string): string;
-  bold(text: string): string;
-}
+export type Palette = Readonly<Record<"green" | "yellow" | "red" | "dim" | "bold", (text: string) => string>>;
 
 /** Colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on, otherwise only a terminal gets it. */
 export function createPalette(env: Readonly<Record<string, string | undefined>>, isTTY: boolean): Palette {
@@ -30,24 +20,27 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-/**
- * `0 ms`, `12 ms`, `1.3 s`, `42 s`, `2 min 05 s`: whole milliseconds below a second, then coarser.
- * The library measures with `performance.now()`, whose fractions are noise in a log line.
- */
+/** `0 ms`, `12 ms`, `1.3 s`, `42 s`, `2 min 05 s`: the fractions `performance.now()` measures are noise in a log line. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "? ms";
   const rounded = Math.round(ms);
   if (rounded < 1000) return `${rounded} ms`;
   // 1.0 s up to 9.9 s keep a decimal; from 10 s the tenths no longer help.
-  if (rounded < 9950) return `${(rounded / 1000).toFixed(1)} s`;
-  const seconds = Math.round(rounded / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  return rounded < 9950 ? `${(rounded / 1000).toFixed(1)} s` : formatSeconds(Math.round(rounded / 1000));
 }
 
-function formatTimestamp(iso: string | null): string {
+/** Whole seconds as `42 s`, `2 min 05 s`, `1 h 05 min`; `compact`, as a progress bar's ETA: `42s`, `2m05s`, `1h05m`. */
+export function formatSeconds(seconds: number, compact = false): string {
+  const [space, min] = compact ? ["", "m"] : [" ", "min"];
+  const pad = (value: number) => String(value).padStart(2, "0");
+  if (seconds < 60) return `${seconds}${space}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}${space}${min}${space}${pad(seconds % 60)}${space}s`;
+  return `${Math.floor(minutes / 60)}${space}h${space}${pad(minutes % 60)}${space}${min}`;
+}
+
+/** An ISO timestamp as a table shows it: `2024-01-02 03:04:05`. */
+export function formatTimestamp(iso: string | null): string {
   return iso === null ? "" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "");
 }
 
@@ -108,32 +101,7 @@ export function formatResult(result: MigrationResult, palette: Palette): string 
   );
 }
 
-/** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
-export function formatInfo(info: DatabaseInfo, palette: Palette): string {
-  const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
-  const last = info.lastMigration;
-  const all: Array<[string, string | null]> = [
-    ["Path", info.path],
-    ["Size", size],
-    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
-    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
-    ["Tables", String(info.objects.tables)],
-    ["Indexes", String(info.objects.indexes)],
-    ["Triggers", String(info.objects.triggers)],
-    ["Views", String(info.objects.views)],
-    ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${formatTimestamp(last.appliedAt)}` : "none"],
-    ["Journal mode", info.journalMode],
-    ["History table", info.historyTable],
-  ];
-  const rows = all.filter((row): row is [string, string] => row[1] !== null);
-  const width = Math.max(...rows.map(([key]) => key.length));
-  return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
-}
-
-/**
- * `up --dry-run`: each migration's outcome and duration, schema changes, row counts, failure.
- * `where` says how it ran: on an in-memory copy, or inside a transaction rolled back (pg, an async manager).
- */
+/** `up --dry-run`: each migration's outcome and duration, schema changes, row counts, failure; `where` it ran (a copy, or a transaction rolled back). */
 export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "copy" | "rolled-back"): string {
   if (rehearsal.steps.length === 0) return palette.green(`Dry run: nothing to apply; the database is at version ${rehearsal.fromVersion}.`);
   const how = where === "copy" ? "on an in-memory copy (the database file was not touched)" : "inside a transaction rolled back at the end (nothing was kept)";

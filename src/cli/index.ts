@@ -1,7 +1,6 @@
 /**
  * The embeddable command line: `import { createCli } from "stepwise-migrate/cli"`. Its default driver,
- * better-sqlite3, is imported statically, as an app that bundles its own CLI needs: its bundler
- * resolves the import, and nothing is imported at run time.
+ * better-sqlite3, is imported statically, as an app that bundles its own CLI needs.
  *
  * @packageDocumentation
  */

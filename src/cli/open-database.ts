@@ -1,10 +1,4 @@
-/**
- * How the CLI opens a database through the driver the user chose: the loader contract every driver
- * fills, SQLite's connection (busy timeout, read mode, never creating a file a read names), and the
- * typed failures of a library that is missing or cannot load, each thrown before the file is
- * touched. The loaders live in `driver-loaders.ts` (the bin: each library imported on use) and
- * `index.ts` (`stepwise-migrate/cli`: better-sqlite3 imported statically, which a bundler resolves).
- */
+/** How the CLI opens a database through the chosen driver: the loader contract, SQLite's connection, and the typed failures of a library that cannot load. */
 import { existsSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
 import { driverNotInstalledError, driverUnknownError, usageError } from "../core/error-factories.js";
@@ -20,15 +14,10 @@ import type { CliDriverName } from "./driver-names.js";
 /** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
 export type OpenMode = "read" | "write";
 
-/**
- * What a command asks of {@link loadDriver}: an {@link OpenMode}, or `rehearse` (a dry run, verify),
- * which reads like `read` (a missing SQLite file is never created) but may write inside a
- * transaction it rolls back: a server session may write, and a SQLite connection whose manager is
- * async stays writable (it rehearses on the file); a sync manager rehearses on a copy.
- */
+/** An {@link OpenMode}, or `rehearse` (a dry run, verify): no file is created, but a server session and an async manager stay writable to roll back; a sync manager rehearses on a copy. */
 export type CommandMode = OpenMode | "rehearse";
 
-/** A manager the CLI drives: a SQLite driver's, whose methods return values, or one whose methods return promises; the commands await either. */
+/** A manager the CLI drives, whose methods return values or promises; the commands await either. */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
 /** How the CLI asks a driver to open the database. */
@@ -65,16 +54,14 @@ export interface DriverConnector {
   open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>>;
 }
 
-/** A SQLite library's native connection and the managers on it. */
-export interface SqliteConnection<R extends MigrationRegistry> {
+/** A SQLite library's native connection, and the manager for a registry on it. */
+export interface SqliteConnection {
   readonly db: { exec(sql: string): unknown; close(): unknown };
-  createManager(): SyncMigrationManager<unknown, R>;
-  /** The driver's `AsyncMigrationManager`, for a registry holding async migrations; without it such a registry meets the sync manager's refusal. */
-  createAsyncManager?(): CliManager<R>;
+  createManager<R extends MigrationRegistry>(migrations: R, props: MigrationManagerProps): CliManager<R>;
 }
 
-/** Opens a SQLite library's native connection (`file` is the database or `:memory:`). */
-export type DriverConnect = <R extends MigrationRegistry>(file: string, exists: boolean, options: OpenDatabaseOptions<R>) => SqliteConnection<R>;
+/** Opens a SQLite library's native connection on `file` (the database or `:memory:`). */
+export type DriverConnect = (file: string, exists: boolean) => SqliteConnection;
 
 /** How a driver that connects by URL opens its session: every step a round trip, and read mode its own to set up. */
 export interface UrlDriverConnect {
@@ -88,16 +75,15 @@ export type DriverLoader = (operation: string, mode: OpenMode) => Promise<Driver
 export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
 
 /**
- * Checks the runtime and loads the chosen driver's library, touching no file. A read never creates
- * the file (a missing one reads as an empty in-memory database) and switches writes off.
+ * Loads the chosen driver's library, touching no file; its connector's read never creates the file
+ * and switches writes off. `operation` names the command in refusals, `source` where the driver was chosen.
  *
- * @param operation - the command, for refusals (`"stepwise up"`); `source` names where the driver was chosen.
  * @throws `DRIVER_UNKNOWN`, `DRIVER_NOT_INSTALLED`, `DRIVER_RUNTIME_UNSUPPORTED`, or `DRIVER_CAPABILITY_MISSING` (sql.js asked to write).
  */
 export async function loadDriver(driver: CliDriverName, mode: CommandMode, operation: string, loaders: DriverLoaders, source: string): Promise<DriverConnector> {
   if (mode === "write") assertDriverWrites(driver, operation);
   const loader = loaders[driver];
-  // An app's own CLI may be built with fewer drivers than the stepwise bin: for it, the rest are unknown.
+  // An app's own CLI may be built with fewer drivers than the bin: for it, the rest are unknown.
   if (loader === undefined) throw driverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
   const loaded = await loader(operation, mode === "rehearse" ? "read" : mode);
   if (typeof loaded !== "function") {
@@ -109,25 +95,25 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
     };
   }
   return {
-    async open(options) {
-      const exists = options.databasePath === ":memory:" || existsSync(options.databasePath);
+    async open({ databasePath, busyTimeoutMs, migrations, props }) {
+      const exists = databasePath === ":memory:" || existsSync(databasePath);
       // A read opens the file read-write but never creates it: only a connection that may write can roll back a crashed writer's hot journal.
-      let opened: SqliteConnection<typeof options.migrations>;
+      let connection: SqliteConnection;
       try {
-        opened = loaded(mode === "write" || exists ? options.databasePath : ":memory:", exists, options);
+        connection = loaded(mode === "write" || exists ? databasePath : ":memory:", exists);
       } catch (error) {
-        throw translateSqliteError(libraryError(driver, error) ?? error, options.busyTimeoutMs);
+        throw translateSqliteError(libraryError(driver, error) ?? error, busyTimeoutMs);
       }
-      const { db } = opened;
+      const { db } = connection;
       try {
-        db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
-        const manager = opened.createAsyncManager && options.migrations.some(isAsyncMigration) ? opened.createAsyncManager() : opened.createManager();
+        db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+        const manager = connection.createManager(migrations, props);
         if (mode === "read" || (mode === "rehearse" && manager instanceof SyncMigrationManager)) db.exec("PRAGMA query_only = ON");
         // The code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
-        return { manager, close: () => void db.close(), translateError: (error) => translateSqliteError(error, options.busyTimeoutMs, manager.driver.classifyError(error).nativeCode) };
+        return { manager, close: () => void db.close(), translateError: (error) => translateSqliteError(error, busyTimeoutMs, manager.driver.classifyError(error).nativeCode) };
       } catch (error) {
         db.close();
-        throw translateSqliteError(error, options.busyTimeoutMs);
+        throw translateSqliteError(error, busyTimeoutMs);
       }
     },
   };
@@ -149,26 +135,15 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-  // A native addon built for another Node (better-sqlite3 loads it on the first `new Database`), or
-  // a part of the package that is missing (libsql's binary for this platform is a package of its own).
+  // A native addon built for another Node, or a missing part of the package (libsql's platform binary).
   const unloadable = code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text);
   if (!notFound && !unloadable) return null;
   const missing = notFound && text.includes(`'${packageName}'`);
-  return driverNotInstalledError({
-    driver,
-    packageName,
-    installCommand: `npm ${missing || !unloadable ? "install" : "rebuild"} ${packageName}`,
-    reason: missing ? "missing" : "unloadable",
-    cause: error,
-  });
+  const installCommand = `npm ${missing || !unloadable ? "install" : "rebuild"} ${packageName}`;
+  return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error });
 }
 
-/**
- * Refuses a command that writes on sql.js, which works on bytes in memory: it can neither lock the
- * file against other writers nor write it back atomically. Reading is safe, so read commands work.
- *
- * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`) before anything is touched.
- */
+/** Refuses (`DRIVER_CAPABILITY_MISSING`) a command that writes on sql.js, which works on bytes in memory: it can neither lock the file nor write it back atomically. */
 export function assertDriverWrites(driver: CliDriverName, operation: string): void {
   if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
@@ -180,17 +155,12 @@ export interface SqliteDriverModule<D> {
   readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
 }
 
-/** `db` and the managers `module` makes on it, as {@link DriverConnect} returns them. */
-export function sqliteConnection<D extends SqliteConnection<MigrationRegistry>["db"], R extends MigrationRegistry>(
-  db: D,
-  options: OpenDatabaseOptions<R>,
-  module: SqliteDriverModule<D>,
-): SqliteConnection<R> {
-  const { MigrationManager, AsyncMigrationManager } = module;
+/** `db` and the manager `module` makes on it: the async one for a registry holding async migrations, when the driver has one. */
+export function sqliteConnection<D extends SqliteConnection["db"]>(db: D, { MigrationManager, AsyncMigrationManager }: SqliteDriverModule<D>): SqliteConnection {
   return {
     db,
-    createManager: () => new MigrationManager(db, options.migrations, options.props),
-    ...(AsyncMigrationManager && { createAsyncManager: () => new AsyncMigrationManager(db, options.migrations, options.props) as CliManager<R> }),
+    createManager: (migrations, props) =>
+      AsyncMigrationManager && migrations.some(isAsyncMigration) ? (new AsyncMigrationManager(db, migrations, props) as CliManager<typeof migrations>) : new MigrationManager(db, migrations, props),
   };
 }
 
@@ -202,5 +172,5 @@ export interface BetterSqlite3Modules extends SqliteDriverModule<Database> {
 /** How better-sqlite3 opens a connection, for the bin's loader (imported on use) and `stepwise-migrate/cli`'s default (imported statically). */
 export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
   // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
-  return (file, exists, options) => sqliteConnection(new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" }), options, modules);
+  return (file, exists) => sqliteConnection(new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" }), modules);
 }

@@ -1,11 +1,8 @@
-/**
- * What the commands print and the exit code they leave: a command's report as text or JSON, and the
- * manager's events as they happen (progress redrawn on a terminal, one line per migration).
- */
+/** What the commands print and the exit code they leave: a command's report as text or JSON, and the manager's events as they happen (progress redrawn on a terminal, one line per migration). */
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
-import { formatBackupTaken, formatDuration, type Palette } from "./format.js";
+import { formatBackupTaken, formatDuration, formatSeconds, type Palette } from "./format.js";
 
 /** What a command returns: its data (what `--json` prints), the same as text, and how it ended. */
 export interface Report {
@@ -56,10 +53,7 @@ export function createCliOutput(io: CliIo, palette: Palette) {
   return output;
 }
 
-/**
- * A copy of `value` in which every number under a key ending in `Ms` (`durationMs`, `waitedMs`…) is
- * whole milliseconds, for `--json`: a script compares integers. A class instance keeps its own JSON form.
- */
+/** A copy of `value` whose numbers under keys ending in `Ms` are whole milliseconds, for `--json`; a class instance keeps its own JSON form. */
 export function roundDurations(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(roundDurations);
   if (value === null || typeof value !== "object") return value;
@@ -68,8 +62,10 @@ export function roundDurations(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, /Ms$/.test(key) && typeof inner === "number" && Number.isFinite(inner) ? Math.round(inner) : roundDurations(inner)]));
 }
 
+const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
+
 /**
- * A write function for `stream` that drops text once the stream has failed: writing to a pipe whose
+ * A write function for `stream` that drops text once the stream failed: writing to a pipe whose
  * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
  * maybe between two migrations. One listener per stream, however often it is asked for.
  */
@@ -89,15 +85,10 @@ export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text
   return write;
 }
 
-const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
-
 /** How often a non-terminal gets a progress line, in milliseconds of migration time. */
 const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
 
-/**
- * Shows `progress` events: a bar redrawn in place, with rate and ETA, on a terminal; plain lines at
- * most once per interval otherwise, so logs of CI runs and services stay readable.
- */
+/** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most once per interval, so CI logs stay readable. */
 function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
   const count = (value: number) => value.toLocaleString("en-US");
   let barShown = false;
@@ -109,7 +100,7 @@ function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extra
       const label = formatMigrationLabel(event.version, event.name);
       const counts = event.total === null ? count(event.done) : `${count(event.done)}/${count(event.total)}`;
       const rate = event.ratePerSecond === null || event.done === 0 ? "" : `  ${count(Math.round(event.ratePerSecond))}/s`;
-      const eta = event.etaMs === null ? "" : `  ETA ${formatEta(event.etaMs)}`;
+      const eta = event.etaMs === null ? "" : `  ETA ${formatSeconds(Math.round(event.etaMs / 1000), true)}`;
       const fraction = event.total ? Math.min(1, event.done / event.total) : 0;
       if (io.isTTY) {
         const filled = Math.round(fraction * 24);
@@ -129,13 +120,4 @@ function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extra
       barShown = false;
     },
   };
-}
-
-/** An ETA as a bar shows it: `42s`, `3m05s`, `2h10m`. */
-function formatEta(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }

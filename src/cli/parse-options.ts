@@ -1,7 +1,4 @@
-/**
- * The parsers of option values and arguments. Each throws commander's `InvalidArgumentError`, so a
- * bad value is a usage error (exit 2) reported before any command runs.
- */
+/** The parsers of option values and arguments: each throws commander's `InvalidArgumentError`, a usage error (exit 2) before any command runs. */
 import type { EventEmitter } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
@@ -19,9 +16,8 @@ export function parseTableName(value: string): string {
 }
 
 /**
- * Parses a path option or argument (`--dir`, `--out`, `--backup`, a backup file). An empty value is
- * what an unset shell variable leaves and would resolve to the working folder itself; one whose
- * bytes were not UTF-8 names another file (`PATH_NOT_UTF8`).
+ * Parses a path option or argument. An empty one is what an unset shell variable leaves, and would
+ * resolve to the working folder; one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`).
  */
 export function parsePath(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
@@ -29,27 +25,21 @@ export function parsePath(value: string): string {
   return value;
 }
 
-/** Parses a whole number of at least `min`, saying `expected` otherwise. */
-function parseWhole(value: string, min: number, expected: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(expected);
-  return parsed;
+/** A parser of whole numbers of at least `min`, saying `expected` otherwise. */
+function wholeNumber(min: number, expected: string): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(expected);
+    return parsed;
+  };
 }
 
-/** Parses a count or version that must be 1 or more (`--to`, `--steps`, `--keep-backups`…). */
-export function parsePositiveInteger(value: string): number {
-  return parseWhole(value, 1, "expected a whole number of at least 1");
-}
-
+/** Parses a count or version of 1 or more (`--to`, `--steps`, `--keep-backups`…). */
+export const parsePositiveInteger = wholeNumber(1, "expected a whole number of at least 1");
 /** Parses a value that may be 0 (`down --to 0`). */
-export function parseNonNegativeInteger(value: string): number {
-  return parseWhole(value, 0, "expected a whole number");
-}
-
+export const parseNonNegativeInteger = wholeNumber(0, "expected a whole number");
 /** Parses `baseline`'s version argument. */
-export function parseVersion(value: string): number {
-  return parseWhole(value, 1, "expected a migration version (1 or more)");
-}
+export const parseVersion = wholeNumber(1, "expected a migration version (1 or more)");
 
 /** SQLite keeps the busy timeout in a 32-bit int; a larger value would wrap to no wait at all. */
 const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
@@ -64,7 +54,7 @@ export function parseBusyTimeout(value: string): number {
 /** Every value `--transaction` takes, the default first. */
 export const TRANSACTION_MODES: readonly TransactionMode[] = ["each", "all"];
 
-/** Parses `--transaction`: one of {@link TRANSACTION_MODES}. */
+/** Parses `--transaction`. */
 export function parseTransactionMode(value: string): TransactionMode {
   const mode = TRANSACTION_MODES.find((candidate) => candidate === value);
   if (mode === undefined) throw new InvalidArgumentError(`expected ${TRANSACTION_MODES.join(" or ")}`);
@@ -72,12 +62,11 @@ export function parseTransactionMode(value: string): TransactionMode {
 }
 
 /**
- * Wraps the parser of an option that takes one value, so that giving it twice with two different
- * values (`--db a.db --db b.db`) is a usage error naming both: commander would keep the last one
- * silently, and a script that appends a flag it already had would migrate another database than the
- * one it named first. Values are compared after parsing, so two spellings of one driver are one value.
- * The option must have no default (commander hands the parser the default as the previous value).
- * `show` writes a value into the error: an option that may hold a URL shows it redacted.
+ * Wraps the parser of a one-value option so that two different values (`--db a.db --db b.db`) are a
+ * usage error naming both: commander keeps the last silently, and a script that appends a flag would
+ * migrate another database than the one it named. Values compare parsed (two spellings of a driver
+ * are one). The option must have no default, which commander passes as the previous value. `show`
+ * writes a value into the error (redacted, for one that may hold a URL).
  */
 export function singleValued<T>(parse: (value: string) => T = (value) => value as T, show: (value: T) => string = (value) => JSON.stringify(value)): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
@@ -88,9 +77,9 @@ export function singleValued<T>(parse: (value: string) => T = (value) => value a
 }
 
 /**
- * {@link singleValued} for an option whose value is optional (`--backup [dir]`): commander calls no
- * parser when it comes bare, so `--backup /mnt/usb --backup` would silently fall back to the default
- * folder. Listens before commander's own handler, which still sees the value given earlier.
+ * {@link singleValued} for an optional value (`--backup [dir]`): commander calls no parser for a bare
+ * flag, so `--backup /mnt/usb --backup` would fall back to the default folder. This listens before
+ * commander's own handler, which still sees the value given earlier.
  */
 export function refuseBareRepeat(command: Command, attribute: string, flag: string): void {
   // commander's Command is an EventEmitter at run time, though its types leave that out.

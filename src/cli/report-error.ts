@@ -1,8 +1,7 @@
 /**
  * The one place a failure becomes output and an exit code: 2 for a usage error, 1 for anything else.
- * A script that asked for `--json` gets every failure as JSON on stdout, where it reads: usage
- * errors, refusals before the database opens, and what nothing translated. The text goes to stderr
- * either way, a failed migration followed by where in its own file it threw.
+ * A `--json` run gets every failure as JSON on stdout too; the text goes to stderr either way, a
+ * failed migration followed by where in its own file it threw.
  */
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
@@ -16,14 +15,17 @@ import { redactArguments } from "./secrets.js";
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
 
-/** The `code` of commander's usage errors, and of a failure that is no stepwise error (a bug, or a library's error nothing translated), so a script always finds one. */
-const USAGE_CODE: StepwiseErrorCode = "USAGE";
-const UNEXPECTED_CODE = "UNEXPECTED";
+/** A position in a project file, 1-based. */
+interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
 
 /**
- * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise
- * <command>` into the app's program name; `argv` is read for `--json` and `--verbose` as given, so
- * that a failure while parsing still honours them, and commander's echo of an argument is redacted.
+ * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise <command>`
+ * into the app's program name; `argv` is read for `--json` and `--verbose` as given, so a failure
+ * while parsing honours them, and commander's echo of an argument is redacted.
  */
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput, rename: (text: string) => string): number {
   const { io, palette } = output;
@@ -33,19 +35,21 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   };
   const stderr = (text: string) => io.stderr(rename(text));
   if (error instanceof CommanderError) {
-    // commander has printed its message already. Help asked for is success; help shown for no command or an unknown one is a usage error.
+    // commander printed its message. Help asked for is success; help shown for no command or an unknown one is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
-    printJson({ name: "StepwiseError", code: USAGE_CODE, message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+    printJson({ name: "StepwiseError", code: "USAGE", message: redactArguments(error.message.replace(/^error: /, ""), argv) });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
   if (!(translated instanceof StepwiseError)) {
-    printJson({ name: error instanceof Error ? error.name : typeof error, code: UNEXPECTED_CODE, message: error instanceof Error ? error.message : String(error) });
+    // No stepwise error: a bug, or a library's error nothing translated; a script still finds a code.
+    printJson({ name: error instanceof Error ? error.name : typeof error, code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) });
     stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   }
   printJson(errorToJson(translated));
-  stderr(`${palette.red(`error [${translated.code}]`)}: ${cliMessage(translated)}\n`);
+  const { message } = spellFields(translated, "cli");
+  stderr(`${palette.red(`error [${translated.code}]`)}: ${typeof message === "string" ? message : translated.message}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
   const location = usage ? null : locateFailure(translated);
   if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
@@ -54,17 +58,14 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   return usage ? 2 : 1;
 }
 
-/**
- * The error as `--json` prints it: `name`, `code`, `message`, every structured field and a `fix`
- * (or `null`); a failed migration also gets its `location` in the migration's file.
- */
+/** The error as `--json` prints it: `name`, `code`, `message`, every structured field and a `fix` (or `null`); a failed migration also gets its `location`. */
 function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
   if ("fix" in fields) return fields;
-  const location = fields.location as SourceLocation | null | undefined;
   if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: null };
   const { details } = error;
+  const location = fields.location as SourceLocation | null | undefined;
   if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };
   return { ...fields, fix: `fix ${location ? `${location.file}:${location.line}` : details.file} and run "stepwise ${details.direction === "up" ? "up" : "down"}" again; nothing of it was kept` };
 }
@@ -74,22 +75,13 @@ export function inCliSpelling<T extends object>(value: T): T {
   return { ...value, ...spellFields(value, "cli") };
 }
 
-/** An error's message as the CLI prints it: its flags and commands, not the library's options and calls. */
-function cliMessage(error: StepwiseError): string {
-  const { message } = spellFields(error, "cli");
-  return typeof message === "string" ? message : error.message;
-}
-
-/**
- * Replaces `stepwise <command>` with `<programName> <command>` for each of the program's commands:
- * the library cannot know how it is embedded, and `stepwise gen` stays, since gen is the bin's.
- */
+/** Replaces `stepwise <command>` with `<programName> <command>` for the program's commands (not `stepwise gen`, the bin's), where a user would type it. */
 export function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
   if (programName === "stepwise") return (text) => text;
   return (text) => {
     const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
     if (names.length === 0) return text;
-    // Only where a user would type it: not inside a path or a package name such as node_modules/stepwise.
+    // Not inside a path or a package name such as node_modules/stepwise.
     return text.replace(new RegExp(`(^|[\\s"'\`(])stepwise (?=(?:${names.join("|")})\\b)`, "g"), (_match, before: string) => `${before}${programName} `);
   };
 }
@@ -103,27 +95,19 @@ export function renameInFix(fix: unknown, rename: (text: string) => string): unk
   return fix;
 }
 
-/** A position in a project file, 1-based. */
-interface SourceLocation {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
-
 /**
  * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
  * failing statement), else the first frame of what the migration threw (or a cause down its chain)
- * in the migration's `file`. Node maps frames through source maps when they are on, so a bundled
- * app's frame names `migrations/002_….ts:LINE` as well.
+ * in its `file`. Node maps frames through source maps when they are on, so a bundled app's frame
+ * names the migration's file as well.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
   if (typeof file !== "string" || error.cause === undefined) return null;
   const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
-  const seen = new Set<unknown>();
-  for (let current: unknown = error.cause; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
+  for (const current of causeChain(error.cause)) {
+    if (!(current instanceof Error)) break;
     for (const line of (current.stack ?? "").split("\n")) {
       const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
@@ -140,14 +124,19 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
   return null;
 }
 
+/** `error` and each cause down its chain, once each. */
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && !chain.includes(current); current = current instanceof Error ? current.cause : undefined) chain.push(current);
+  return chain;
+}
+
 /** The whole stack of `error` and each cause down its chain, for `--verbose`. */
 function formatStackChain(error: unknown): string {
-  const parts: string[] = [];
-  const seen = new Set<unknown>();
-  for (let current: unknown = error; current !== undefined && !seen.has(current); current = current instanceof Error ? current.cause : undefined) {
-    seen.add(current);
-    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
-    parts.push(parts.length === 0 ? text : `Caused by: ${text}`);
-  }
-  return parts.join("\n");
+  return causeChain(error)
+    .map((current, index) => {
+      const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+      return index === 0 ? text : `Caused by: ${text}`;
+    })
+    .join("\n");
 }

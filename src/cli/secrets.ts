@@ -1,20 +1,18 @@
 /**
- * Keeps passwords and tokens out of what the CLI prints, by structure: wherever stepwise prints a URL
- * or connection string it knows (a server's label, commander's echo of an argument, a driver's error
- * quoting the URL it was given), that string is parsed and its secret parts replaced: the URL's
- * password, and the value of every parameter whose key names a secret (`password`, `sslpassword`,
- * `authToken`, in any case and percent-encoding, in a URL's query or a libpq `key=value` string).
- * The output is never searched for a secret's text: a password of `a` would otherwise be cut out of
- * every word that holds it. A secret stepwise never prints (`PGPASSWORD`, `LIBSQL_AUTH_TOKEN`) needs nothing.
+ * Keeps passwords and tokens out of what the CLI prints, by structure: where stepwise prints a URL or
+ * connection string it knows (a server's label, commander's echo of an argument, a driver's error
+ * quoting its URL), that string is parsed and its secret parts replaced: the URL's password, and every
+ * parameter whose key names a secret (`password`, `sslpassword`, `authToken`, in any case and
+ * percent-encoding, in a query or a libpq `key=value` string). Output is never searched for a
+ * secret's text: a password of `a` would otherwise be cut out of every word holding it.
  */
 
-/** What a redacted secret is printed as. */
 const REDACTED = "****";
 
 /** `scheme:` or `scheme://` at the start of a URL (a one-letter scheme is a Windows drive, not a URL). */
 const SCHEME = /^\s*[A-Za-z][A-Za-z0-9+.-]+:(\/\/)?/;
 
-/** A `key=value` pair of a libpq or ADO.NET string (`host=h password='a b'`, `Password=x;`): a value runs to the next space or `;`, or is quoted. */
+/** A `key=value` pair of a libpq or ADO.NET string: a value runs to the next space or `;`, or is quoted. */
 const KEY_VALUE = /([^\s;&?=]+)(\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s;]*)/g;
 
 /** Whether a key holds a secret as the clients read it, percent- and `+`-decoded. */
@@ -40,9 +38,8 @@ function parseSecrets(text: string): { readonly redacted: string; readonly secre
   let head = scheme[0];
   let rest = text.slice(head.length);
   if (scheme[1]) {
-    // The user part ends at the last "@" before the query: a password may hold an unencoded "@" or
-    // "/", and is hidden whole. One with an unencoded "?" or "#" starts the query early, so without
-    // an "@" before it, at the last "@" of all (redacting more than the password, never less).
+    // The user part ends at the last "@" before the query, so a password with an unencoded "@" or "/"
+    // is hidden whole; one with an unencoded "?" or "#" ends it early, so then at the last "@" of all.
     const queryStart = rest.search(/[?#]/);
     const beforeQuery = queryStart === -1 ? rest : rest.slice(0, queryStart);
     const at = beforeQuery.includes("@") ? beforeQuery.lastIndexOf("@") : rest.lastIndexOf("@");
@@ -67,7 +64,7 @@ function parseSecrets(text: string): { readonly redacted: string; readonly secre
   return { redacted: `${head}${rest.slice(0, query + 1)}${pairs.join("&")}`, secrets };
 }
 
-/** The URL or connection string as stepwise prints it: every secret `****`, the rest as given, so the user can tell which database it is. */
+/** The URL or connection string as stepwise prints it: every secret `****`, the rest as given. */
 export function redactConnectionString(url: string): string {
   return parseSecrets(url).redacted;
 }
@@ -77,11 +74,10 @@ export function findPasswords(text: string): string[] {
   return parseSecrets(text).secrets;
 }
 
-/** `text` (what commander wrote about the arguments) with each argument that holds a secret replaced by its redacted form. */
+/** `text` (what commander wrote about the arguments) with each argument holding a secret, or the value of a `--flag=value` one, redacted. */
 export function redactArguments(text: string, argv: readonly string[]): string {
   let out = text;
   for (const argument of argv) {
-    // `--url=postgres://…` as one argument: the value after the flag.
     for (const candidate of new Set([argument, argument.replace(/^--?[\w-]+=/, "")])) {
       const redacted = redactConnectionString(candidate);
       if (redacted !== candidate) out = out.split(candidate).join(redacted);
@@ -90,17 +86,16 @@ export function redactArguments(text: string, argv: readonly string[]): string {
   return out;
 }
 
-/** Hides `url` in an error a driver threw while it held it, and in its causes: each message and stack quotes it redacted. Returns `error`. */
+/** Hides `url` (also as WHATWG `URL` writes it back) in the message and stack of `error` and its causes. Returns `error`. */
 export function hideUrlIn(error: unknown, url: string): unknown {
   const shown = redactConnectionString(url);
   let normalized = "";
   try {
-    // As WHATWG `URL` writes it back, which is how some clients quote it.
     normalized = new URL(url.trim()).href;
   } catch {
     // Not a URL: only its own forms can be quoted.
   }
-  const forms = new Set([url, url.trim(), normalized].filter((form) => form !== "" && form !== shown));
+  const forms = [...new Set([url, url.trim(), normalized])].filter((form) => form !== "" && form !== shown);
   const seen = new Set<unknown>();
   for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
     seen.add(current);

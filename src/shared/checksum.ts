@@ -1,19 +1,15 @@
 /**
- * Checksums follow a migration's meaning, not its formatting.
- *
- * Re-running prettier, converting CRLF to LF, adding a BOM or editing a comment must not make an
- * applied migration look tampered with, while any change to code or SQL must. Both halves reduce a
- * migration to a canonical text first (SQL here; TypeScript in codegen, because only codegen may load
- * the TypeScript parser) and then hash it with {@link hashCanonicalMigration}, so the digest format is
- * defined once.
+ * Checksums follow a migration's meaning, not its formatting: prettier, CRLF, a BOM or a comment edit
+ * must not make an applied migration look tampered with; any change to code or SQL must. SQL is
+ * reduced to a canonical text here (TypeScript in codegen, which alone may load its parser), and both
+ * are hashed by {@link hashCanonicalMigration}. The output is a contract: recorded checksums must not move.
  */
 import { createHash } from "node:crypto";
 import type { SqlDialect } from "./sql-dialect.js";
 import { tokenizePostgresSql } from "./postgres-tokens.js";
-import { resultColumnsNamedByText, type SqlToken } from "./sql-result-columns.js";
 
 /** Bumped whenever canonicalisation changes, so old and new digests can never be confused. */
-export const CHECKSUM_FORMAT_VERSION = 1;
+const CHECKSUM_FORMAT_VERSION = 1;
 
 /** The facts about a SQL migration that its checksum covers. */
 export interface SqlChecksumInput {
@@ -29,55 +25,38 @@ export interface SqlChecksumInput {
   readonly dialect?: SqlDialect;
 }
 
-/**
- * Hashes a canonical form into the digest stored in the registry and the history table: 64
- * lowercase hex characters of SHA-256.
- */
+/** Hashes a canonical form into the digest the registry and the history table hold: SHA-256, 64 lowercase hex characters. */
 export function hashCanonicalMigration(kind: "ts" | "sql", canonical: string): string {
   return createHash("sha256").update(`stepwise:${CHECKSUM_FORMAT_VERSION}:${kind}\0`).update(canonical).digest("hex");
 }
 
-/**
- * The checksum of a SQL migration. Flags are included because they change what running it does.
- *
- * @example
- * checksumSqlMigration({ upSql: "CREATE TABLE t (id INTEGER); -- note", downSql: null, transaction: true, disableForeignKeys: false });
- */
+/** The checksum of a SQL migration; its flags are included because they change what running it does. */
 export function checksumSqlMigration(input: SqlChecksumInput): string {
   const dialect = input.dialect ?? "sqlite";
-  const canonicalize = (sql: string) => canonicalizeSql(sql, dialect);
   const parts = [
     `transaction=${input.transaction}`,
     `disable_foreign_keys=${input.disableForeignKeys}`,
-    `up=${canonicalize(input.upSql)}`,
-    input.downSql === null ? "down=<none>" : `down=${canonicalize(input.downSql)}`,
+    `up=${canonicalizeSql(input.upSql, dialect)}`,
+    input.downSql === null ? "down=<none>" : `down=${canonicalizeSql(input.downSql, dialect)}`,
   ];
-  // Only a postgres checksum names its dialect: the same text canonicalised by other rules must not
-  // share a digest, and every sqlite checksum already recorded in a history table must stay as it was.
+  // Only a postgres checksum names its dialect, and the empty flags only when set: every checksum
+  // recorded before these existed stays as it was.
   if (dialect !== "sqlite") parts.unshift(`dialect=${dialect}`);
-  // Appended only when set, so every checksum recorded before the marker existed stays as it was.
   if (input.emptyUp) parts.push("empty_up=true");
   if (input.emptyDown) parts.push("empty_down=true");
-  // Joining with NUL is unambiguous only while no part holds one. `gen` refuses a NUL in SQL
-  // (SQL_NUL_BYTE), but a canonical form that records result-column text does hold one, and so
-  // may SQL passed here directly; those parts are encoded as JSON, which cannot collide with the
-  // plain join (that always starts "transaction=").
+  // The NUL join is unambiguous only while no part holds one (a result-column section does): such
+  // parts are JSON, which never collides with the plain join (that starts "transaction=").
   const joined = parts.some((part) => part.includes("\0")) ? JSON.stringify(parts) : parts.join("\0");
   return hashCanonicalMigration("sql", joined);
 }
 
+const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
+
 /**
- * The PostgreSQL counterpart of {@link canonicalizeSql}, over PostgreSQL's tokens (see
- * `postgres-tokens.ts`): comments (nested ones whole) are dropped, whitespace runs become one space
- * (none next to `( ) , ;`), and strings of every kind, dollar-quoted bodies and quoted identifiers
- * are kept byte for byte, since what they hold is data or code. Nothing is case-folded: PostgreSQL
- * folds unquoted names, but a changed spelling is rare and a checksum that notices it is safe.
- * PostgreSQL names an unaliased result column after the expression's function or column, never its
- * source text, so unlike SQLite nothing else needs recording.
- *
- * @example
- * canonicalizePostgresSql("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ /* x /* y *\/ *\/ LANGUAGE sql;");
- * // "CREATE FUNCTION f()RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;"
+ * The canonical form of PostgreSQL SQL: comments (nested ones whole) dropped, whitespace runs one
+ * space (none next to `( ) , ;`), strings, dollar-quoted bodies and quoted identifiers kept byte for
+ * byte. Nothing is case-folded. PostgreSQL names an unaliased result column after its expression's
+ * function or column, never its text, so nothing else is recorded.
  */
 export function canonicalizePostgresSql(sql: string): string {
   const out: string[] = [];
@@ -95,87 +74,65 @@ export function canonicalizePostgresSql(sql: string): string {
   return out.join("");
 }
 
-const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
-
 /**
- * Only what SQLite's tokenizer skips as whitespace: ASCII space, tab, newline, form feed, carriage
- * return, and a U+FEFF where a token would start. Every other character, including no-break and other
- * Unicode spaces and a U+FEFF inside a name, is part of an identifier to SQLite, so `a\u00A0b` and
- * `a b` are different statements and must hash differently.
+ * What SQLite's tokenizer skips: ASCII space, tab, newline, form feed, carriage return, and a U+FEFF
+ * where a token would start. Any other character (a no-break space included) is part of an
+ * identifier to SQLite, so `a\u00A0b` and `a b` must hash differently.
  */
 const SQLITE_WHITESPACE = new Set([" ", "\t", "\n", "\f", "\r", "\uFEFF"]);
-/** Characters SQLite allows in an unquoted identifier (every non-ASCII one included), plus `$` for parameters. */
 const IDENTIFIER_START = /[A-Za-z0-9_$\u0080-\uFFFF]/;
 const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
 
+/** One token of the SQLite canonical form: its source offsets, and whether the form puts a space before it. */
+interface CanonicalToken {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  readonly spaceBefore: boolean;
+}
+
 /**
- * Reduces SQL to its tokens: comments are dropped, runs of whitespace become one space (none next to
- * `( ) , ;`), and quoted strings and identifiers are kept exactly, since whitespace inside them is
- * data. A leading BOM and CRLF line endings disappear with the rest of the whitespace. Nothing is
- * folded that SQLite would tell apart: no case folding, numbers as written, block comments ending at
- * the first `*\/` (SQLite does not nest them), and only ASCII whitespace counts as whitespace.
- * One exception: an unaliased result column of a view or a `CREATE TABLE … AS` table is named after
- * its exact source text, so where that text differs from the canonical spacing it is appended to the
- * canonical form (see `sql-result-columns.ts`).
- *
- * @example
- * canonicalizeSql("CREATE TABLE t (\r\n  id INTEGER -- key\r\n);"); // "CREATE TABLE t(id INTEGER);"
- *
- * With `dialect` `postgres`, the SQL is read by PostgreSQL's rules instead: {@link canonicalizePostgresSql}.
+ * Reduces SQL to its tokens: comments dropped, whitespace runs one space (none next to `( ) , ;`),
+ * quoted strings and identifiers kept exactly; a BOM and CRLFs go with the whitespace. Nothing SQLite
+ * tells apart is folded: no case folding, numbers as written, block comments ending at the first
+ * `*\/`. An unaliased result column of a view or `CREATE TABLE … AS` is named after its exact source
+ * text, so where that differs from the canonical spacing it is appended. With `dialect` `postgres`:
+ * {@link canonicalizePostgresSql}.
  */
 export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
   if (dialect === "postgres") return canonicalizePostgresSql(sql);
   const out: string[] = [];
-  const tokens: SqlToken[] = [];
+  const tokens: CanonicalToken[] = [];
   let pendingSpace = false;
   let index = 0;
-  const emit = (token: string) => {
-    let spaceBefore = false;
-    if (pendingSpace && out.length > 0) {
-      const previous = out[out.length - 1]!;
-      const joinsPunctuation = SPACE_FREE_PUNCTUATION.has(previous) || SPACE_FREE_PUNCTUATION.has(token);
-      if (!joinsPunctuation) {
-        out.push(" ");
-        spaceBefore = true;
-      }
-    }
+  const emit = (end: number) => {
+    const text = sql.slice(index, end);
+    const spaceBefore = pendingSpace && out.length > 0 && !SPACE_FREE_PUNCTUATION.has(out.at(-1)!) && !SPACE_FREE_PUNCTUATION.has(text);
+    if (spaceBefore) out.push(" ");
     pendingSpace = false;
-    out.push(token);
-    tokens.push({ text: token, start: index, end: index + token.length, spaceBefore });
+    out.push(text);
+    tokens.push({ text, start: index, end, spaceBefore });
+    index = end;
   };
-
+  const skip = (end: number) => {
+    pendingSpace = true;
+    index = end;
+  };
   const length = sql.length;
   while (index < length) {
     const char = sql[index]!;
-    if (SQLITE_WHITESPACE.has(char)) {
-      pendingSpace = true;
-      index++;
-    } else if (char === "-" && sql[index + 1] === "-") {
-      const end = sql.indexOf("\n", index);
-      index = end === -1 ? length : end + 1;
-      pendingSpace = true;
-    } else if (char === "/" && sql[index + 1] === "*") {
-      const end = sql.indexOf("*/", index + 2);
-      index = end === -1 ? length : end + 2;
-      pendingSpace = true;
-    } else if (char === "'" || char === '"' || char === "`") {
-      const end = findClosingQuote(sql, index, char);
-      emit(sql.slice(index, end));
-      index = end;
-    } else if (char === "[") {
-      const close = sql.indexOf("]", index + 1);
-      const end = close === -1 ? length : close + 1;
-      emit(sql.slice(index, end));
-      index = end;
-    } else if (IDENTIFIER_START.test(char)) {
+    if (SQLITE_WHITESPACE.has(char)) skip(index + 1);
+    else if (char === "-" && sql[index + 1] === "-") skip(sql.indexOf("\n", index) + 1 || length);
+    else if (char === "/" && sql[index + 1] === "*") {
+      const close = sql.indexOf("*/", index + 2);
+      skip(close === -1 ? length : close + 2);
+    } else if (char === "'" || char === '"' || char === "`") emit(findClosingQuote(sql, index, char));
+    else if (char === "[") emit(sql.indexOf("]", index + 1) + 1 || length);
+    else if (IDENTIFIER_START.test(char)) {
       let end = index + 1;
       while (end < length && IDENTIFIER_PART.test(sql[end]!)) end++;
-      emit(sql.slice(index, end));
-      index = end;
-    } else {
-      emit(char);
-      index++;
-    }
+      emit(end);
+    } else emit(index + 1);
   }
   // A NUL is doubled so that the single NUL opening the result-column section cannot be forged.
   const canonical = out.join("").replace(/\0/g, "\0\0");
@@ -183,18 +140,109 @@ export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): st
   return namedByText.length === 0 ? canonical : `${canonical}\0result-columns:${JSON.stringify(namedByText)}`;
 }
 
-/** Returns the index just past the closing quote; a doubled quote is an escaped one. */
+/** The index just past the closing quote (a doubled quote is an escaped one), or the end of `sql`. */
 function findClosingQuote(sql: string, start: number, quote: string): number {
-  let index = start + 1;
-  while (index < sql.length) {
-    if (sql[index] === quote) {
-      if (sql[index + 1] === quote) {
-        index += 2;
-        continue;
-      }
-      return index + 1;
-    }
+  for (let index = start + 1; index < sql.length; index++) {
+    if (sql[index] !== quote) continue;
+    if (sql[index + 1] !== quote) return index + 1;
     index++;
   }
   return sql.length;
+}
+
+/** A result column whose name is its source text: the index of its first token, and that text. */
+type NamedByText = readonly [tokenIndex: number, text: string];
+
+const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT"]);
+
+/**
+ * SQLite names an unaliased result column of a view or `CREATE TABLE … AS` after its source text,
+ * spaces and comments included (`SELECT a  +  1` makes a column `a  +  1`). These are the outermost
+ * such columns whose text differs from their canonical rendering, and those of the first select lists
+ * of FROM subqueries and CTEs, whose names `SELECT *` passes on. Columns written canonically are left
+ * out, so the checksum of such SQL does not move.
+ */
+function resultColumnsNamedByText(sql: string, tokens: readonly CanonicalToken[]): NamedByText[] {
+  const found: NamedByText[] = [];
+  let statementStart = 0;
+  for (let index = 0; index <= tokens.length; index++) {
+    if (index === tokens.length || tokens[index]!.text === ";") {
+      collectFromStatement(sql, tokens, statementStart, index, found);
+      statementStart = index + 1;
+    }
+  }
+  return found;
+}
+
+function collectFromStatement(sql: string, tokens: readonly CanonicalToken[], from: number, to: number, found: NamedByText[]): void {
+  const word = (index: number) => (index >= from && index < to ? tokens[index]!.text.toUpperCase() : "");
+  let index = from;
+  if (word(index++) !== "CREATE") return;
+  if (word(index) === "TEMP" || word(index) === "TEMPORARY") index++;
+  if (word(index) !== "VIEW" && word(index) !== "TABLE") return;
+  index++;
+  if (word(index) === "IF" && word(index + 1) === "NOT" && word(index + 2) === "EXISTS") index += 3;
+  index++; // the name
+  if (word(index) === ".") index += 2; // schema.name
+  // A view's own column list names its columns.
+  if (word(index++) !== "AS") return;
+  const body = index;
+  if (word(index) === "WITH") {
+    let depth = 0;
+    while (index < to && !(depth === 0 && (word(index) === "SELECT" || word(index) === "VALUES"))) {
+      if (tokens[index]!.text === "(") depth++;
+      else if (tokens[index]!.text === ")") depth--;
+      index++;
+    }
+  }
+  if (word(index) === "SELECT") collectSelectList(sql, tokens, index + 1, to, found);
+  // A scalar subquery's list never names a column, though one in a function's arguments is counted
+  // as well: telling it from a FROM list would need a parser.
+  for (let select = body + 1; select < to; select++) {
+    if (word(select) !== "SELECT" || tokens[select - 1]!.text !== "(") continue;
+    const before = word(select - 2);
+    if (before === "FROM" || before === "JOIN" || before === "," || (before === "AS" && tokens[select - 3]?.text !== ")")) collectSelectList(sql, tokens, select + 1, to, found);
+  }
+}
+
+/** The result columns of the select list starting at `index` (just past SELECT). */
+function collectSelectList(sql: string, tokens: readonly CanonicalToken[], index: number, to: number, found: NamedByText[]): void {
+  if (index < to && ["DISTINCT", "ALL"].includes(tokens[index]!.text.toUpperCase())) index++;
+  let depth = 0;
+  let columnStart = index;
+  for (; index <= to; index++) {
+    const text = index < to ? tokens[index]!.text : ";";
+    if (text === "(") depth++;
+    else if (text === ")") depth--;
+    // A subquery's list also ends at its closing parenthesis.
+    const ends = index === to || depth < 0 || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()));
+    if (!ends && !(depth === 0 && text === ",")) continue;
+    const column = tokens.slice(columnStart, index);
+    if (isNamedByText(column)) {
+      const exact = sql.slice(column[0]!.start, column.at(-1)!.end);
+      const rendered = column.map((token, i) => (i > 0 && token.spaceBefore ? ` ${token.text}` : token.text)).join("");
+      if (exact !== rendered) found.push([columnStart, exact]);
+    }
+    columnStart = index + 1;
+    if (ends) return;
+  }
+}
+
+/** An expression of more than one token without `AS alias`; `t.a`, `s.t.a` and `(a)` are named after the column, `t.*` names nothing. */
+function isNamedByText(whole: readonly CanonicalToken[]): boolean {
+  if (whole.length < 2 || whole.at(-2)!.text.toUpperCase() === "AS") return false;
+  let column = whole;
+  while (column.length > 2 && wrapsWhole(column)) column = column.slice(1, -1);
+  return !column.every((token, i) => (i % 2 === 1 ? token.text === "." : token.text !== "." && token.text !== "(" && token.text !== ")"));
+}
+
+/** Whether the first token is a `(` whose `)` is the last token. */
+function wrapsWhole(column: readonly CanonicalToken[]): boolean {
+  if (column[0]!.text !== "(") return false;
+  let depth = 0;
+  for (let i = 0; i < column.length; i++) {
+    if (column[i]!.text === "(") depth++;
+    else if (column[i]!.text === ")" && --depth === 0) return i === column.length - 1;
+  }
+  return false;
 }

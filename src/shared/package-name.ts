@@ -1,16 +1,9 @@
-/**
- * The package's name and its entries, defined once: what `create` writes into a migration, what
- * codegen accepts `defineMigration` from, and what a checksum treats as stepwise itself.
- */
+/** The package's name and entries, defined once: what `create` writes, where `defineMigration` comes from, what a checksum treats as stepwise. */
 
 /** The name apps install stepwise by and import it from (`import … from "stepwise-migrate/pg"`). */
 export const PACKAGE_NAME = "stepwise-migrate";
 
-/**
- * Every name stepwise's entries are imported under: the published one and `stepwise`, the name the
- * package had before. A migration written against either is a stepwise migration, and hashes alike,
- * so an app's migrations written before the rename keep their checksums.
- */
+/** Every name stepwise's entries are imported under: the published one and `stepwise`, its earlier name, so older migrations keep their checksums. */
 export const PACKAGE_NAMES: readonly string[] = [PACKAGE_NAME, "stepwise"];
 
 /** The driver entries, `<package>/<entry>`: each exports `defineMigration` with `db` typed as that driver's connection. */
@@ -29,10 +22,7 @@ export function entrySpecifier(entry: DriverEntry | null): string {
   return entry === null ? PACKAGE_NAME : `${PACKAGE_NAME}/${entry}`;
 }
 
-/**
- * The entry `specifier` names under any of {@link PACKAGE_NAMES}: `""` for the root, the subpath for
- * another (`"pg"`, `"cli"`), `null` when it names another package.
- */
+/** The entry `specifier` names under any of {@link PACKAGE_NAMES}: `""` for the root, the subpath for another (`"pg"`), `null` for another package. */
 export function packageSubpathOf(specifier: string): string | null {
   for (const name of PACKAGE_NAMES) {
     if (specifier === name) return "";

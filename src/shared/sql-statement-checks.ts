@@ -1,19 +1,9 @@
 /**
- * Statements a SQL migration may not hold, found when `gen` reads the file, each with its fix.
- *
- * stepwise wraps each transactional migration and its history row in one transaction; a `COMMIT`
- * inside it would commit half the migration and leave the rest to run outside any transaction, so a
- * later error could no longer be rolled back. A statement the database refuses inside a transaction
- * (SQLite's `VACUUM`; PostgreSQL's "cannot run inside a transaction block") would fail every time it
- * runs, and SQLite's `PRAGMA foreign_keys` does nothing there. `ALTER TYPE … ADD VALUE` is accepted:
- * since PostgreSQL 12 it may run in a transaction block (the new value only becomes usable once the
- * migration commits, and using it earlier fails and rolls back), and every PostgreSQL release before
- * 12 is out of support.
- *
- * A postgres migration copied from `pg_dump` output or written for psql may also hold what only psql
- * can run: meta-commands (`\connect`, `\set`, the `\.` that ends COPY data) and `COPY … FROM STDIN`,
- * whose rows psql sends after the statement. stepwise sends a migration's SQL to the server on the
- * app's connection, where neither can run.
+ * Statements a SQL migration may not hold, found by `gen`. A `COMMIT` inside the transaction stepwise
+ * runs a migration in would leave the rest unprotected; a statement the database refuses inside a
+ * transaction would fail every time; SQLite's `PRAGMA foreign_keys` does nothing there. `ALTER TYPE …
+ * ADD VALUE` is accepted: PostgreSQL 12 and later run it in a transaction block. A postgres migration
+ * copied from `pg_dump` may also hold what only psql runs (meta-commands, `COPY … FROM STDIN`).
  */
 import type { SqlDialect } from "./sql-dialect.js";
 import { splitSqlStatements, type SqlToken } from "./sql-tokens.js";
@@ -32,9 +22,8 @@ const NO_TRANSACTION = `add "transaction:false" to the "-- migrate:up" line`;
 const POSTGRES_FIX = `${NO_TRANSACTION}, and keep that migration to what must run outside a transaction`;
 
 /**
- * Checks one section's tokens (positions as in the file), from `tokenizeSql(source, dialect)`. Only
- * a statement's first keyword decides, and only statements count: `END` closing a trigger body or a
- * `CASE`, and a `COMMIT` inside a dollar-quoted function body, a string or a comment, are text.
+ * Checks one section's tokens (from `tokenizeSql(source, dialect)`). Only a statement's first keywords
+ * decide, so an `END` closing a trigger body and a `COMMIT` in a string, comment or function body are text.
  */
 export function findTransactionProblems(
   sectionTokens: readonly SqlToken[],
@@ -51,7 +40,7 @@ export function findTransactionProblems(
       ? transactionControlProblem(tokens, dialect === "postgres" ? POSTGRES_FIX : NO_TRANSACTION)
       : dialect === "postgres"
         ? checkPostgresStatement(words, tokens)
-        : checkSqliteStatement(words[0]!, tokens, flags);
+        : checkSqliteStatement(words[0]!, tokens, flags.disableForeignKeys);
     if (found !== null) problems.push({ ...found, line: first.line, column: first.column });
   }
   return problems;
@@ -68,59 +57,29 @@ function transactionControlProblem(tokens: readonly SqlToken[], fix: string): Fo
   };
 }
 
-/** `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `ABORT`, `START TRANSACTION`, `PREPARE TRANSACTION`. */
-function isTransactionControl(words: readonly string[], dialect: SqlDialect): boolean {
-  switch (words[0]) {
-    case "BEGIN":
-    case "COMMIT":
-    case "END":
-    case "ROLLBACK":
-    case "SAVEPOINT":
-    case "RELEASE":
-      return true;
-    case "ABORT":
-      return dialect === "postgres";
-    case "START":
-    case "PREPARE":
-      // `PREPARE name AS …` prepares a statement, which is fine.
-      return dialect === "postgres" && words[1] === "TRANSACTION";
-    default:
-      return false;
-  }
+/** `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `ABORT`, `START TRANSACTION`, `PREPARE TRANSACTION` (`PREPARE name AS …` is fine). */
+function isTransactionControl([first, second]: readonly string[], dialect: SqlDialect): boolean {
+  if (["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"].includes(first!)) return true;
+  return dialect === "postgres" && (first === "ABORT" || ((first === "START" || first === "PREPARE") && second === "TRANSACTION"));
 }
 
 /** SQLite's `VACUUM`, a switch to WAL, and `PRAGMA foreign_keys` without the flag that does it right. */
-function checkSqliteStatement(keyword: string, tokens: readonly SqlToken[], flags: { readonly disableForeignKeys: boolean }): Found | null {
+function checkSqliteStatement(keyword: string, tokens: readonly SqlToken[], disableForeignKeys: boolean): Found | null {
   if (keyword === "VACUUM") return { code: "SQL_NEEDS_NO_TRANSACTION", message: `SQLite cannot VACUUM inside a transaction; ${NO_TRANSACTION}` };
   if (keyword !== "PRAGMA") return null;
-  const { name, value } = readPragma(tokens);
+  // `PRAGMA [schema.]name [= value | (value)]`, lowercased, quotes removed.
+  const unquote = (text = "") => (/^['"`[]/.test(text) ? text.slice(1, -1) : text).toLowerCase();
+  const at = tokens[2]?.text === "." ? 3 : 1;
+  const name = unquote(tokens[at]?.text);
+  const value = tokens[at + 1]?.text === "=" || tokens[at + 1]?.text === "(" ? unquote(tokens[at + 2]?.text) : null;
   if (name === "journal_mode" && value === "wal") {
-    return {
-      code: "SQL_NEEDS_NO_TRANSACTION",
-      message: `SQLite cannot switch to WAL inside a transaction; ${NO_TRANSACTION}, or set the journal mode when the app opens the database`,
-    };
+    return { code: "SQL_NEEDS_NO_TRANSACTION", message: `SQLite cannot switch to WAL inside a transaction; ${NO_TRANSACTION}, or set the journal mode when the app opens the database` };
   }
-  if (name === "foreign_keys" && !flags.disableForeignKeys) {
-    return {
-      code: "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",
-      message: `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`,
-    };
-  }
-  return null;
-}
-
-/** `PRAGMA [schema.]name [= value | (value)]`, lowercased, quotes removed. */
-function readPragma(tokens: readonly SqlToken[]): { name: string; value: string | null } {
-  let index = 1;
-  if (tokens[index + 1]?.text === ".") index += 2;
-  const name = unquote(tokens[index]?.text ?? "").toLowerCase();
-  const next = tokens[index + 1]?.text;
-  const value = next === "=" || next === "(" ? unquote(tokens[index + 2]?.text ?? "").toLowerCase() : null;
-  return { name, value };
-}
-
-function unquote(text: string): string {
-  return /^['"`[]/.test(text) ? text.slice(1, -1) : text;
+  if (name !== "foreign_keys" || disableForeignKeys) return null;
+  return {
+    code: "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION",
+    message: `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`,
+  };
 }
 
 function checkPostgresStatement(words: readonly string[], tokens: readonly SqlToken[]): Found | null {
@@ -131,29 +90,25 @@ function checkPostgresStatement(words: readonly string[], tokens: readonly SqlTo
 
 /** The statement's bare words, uppercased, up to its first non-word token. */
 function leadingWords(tokens: readonly SqlToken[]): string[] {
-  const words: string[] = [];
-  for (const token of tokens) {
-    if (token.kind !== "word") break;
-    words.push(token.text.toUpperCase());
-  }
-  return words;
+  const end = tokens.findIndex((token) => token.kind !== "word");
+  return tokens.slice(0, end === -1 ? tokens.length : end).map((token) => token.text.toUpperCase());
 }
 
 /** What PostgreSQL refuses inside a transaction block, named as the message shows it, or `null`. */
 function describeNoTransactionStatement(words: readonly string[], tokens: readonly SqlToken[]): string | null {
   const [first, second, third] = words;
-  const concurrently = topLevelWords(tokens).includes("CONCURRENTLY");
+  const topLevel = topLevelWords(tokens);
+  const concurrently = topLevel.includes("CONCURRENTLY");
+  const cluster = second === "DATABASE" || second === "TABLESPACE" || second === "SUBSCRIPTION";
   switch (first) {
     case "VACUUM":
       return "VACUUM";
     case "CREATE":
       if ((second === "INDEX" || (second === "UNIQUE" && third === "INDEX")) && concurrently) return "CREATE INDEX CONCURRENTLY";
-      if (second === "DATABASE" || second === "TABLESPACE" || second === "SUBSCRIPTION") return `CREATE ${second}`;
-      return null;
+      return cluster ? `CREATE ${second}` : null;
     case "DROP":
       if (second === "INDEX" && concurrently) return "DROP INDEX CONCURRENTLY";
-      if (second === "DATABASE" || second === "TABLESPACE" || second === "SUBSCRIPTION") return `DROP ${second}`;
-      return null;
+      return cluster ? `DROP ${second}` : null;
     case "REINDEX": {
       const target = reindexTarget(tokens);
       if (target === "DATABASE" || target === "SYSTEM" || target === "SCHEMA") return `REINDEX ${target}`;
@@ -161,9 +116,8 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
     }
     case "ALTER":
       if (second === "SYSTEM") return "ALTER SYSTEM";
-      if (second === "DATABASE" && topLevelWords(tokens).includes("TABLESPACE") && topLevelWords(tokens).includes("SET")) return "ALTER DATABASE … SET TABLESPACE";
-      if (second === "TABLE" && concurrently && topLevelWords(tokens).includes("DETACH")) return "ALTER TABLE … DETACH PARTITION … CONCURRENTLY";
-      return null;
+      if (second === "DATABASE" && topLevel.includes("TABLESPACE") && topLevel.includes("SET")) return "ALTER DATABASE … SET TABLESPACE";
+      return second === "TABLE" && concurrently && topLevel.includes("DETACH") ? "ALTER TABLE … DETACH PARTITION … CONCURRENTLY" : null;
     case "CLUSTER":
       // Without a table, CLUSTER reclusters every table, one transaction each.
       return words.length === tokens.length && words.every((word, index) => index === 0 || word === "VERBOSE") ? "CLUSTER without a table" : null;
@@ -190,8 +144,7 @@ function topLevelWords(tokens: readonly SqlToken[]): string[] {
 function reindexTarget(tokens: readonly SqlToken[]): string | undefined {
   let index = 1;
   if (tokens[index]?.text === "(") {
-    let depth = 0;
-    for (; index < tokens.length; index++) {
+    for (let depth = 0; index < tokens.length; index++) {
       if (tokens[index]!.text === "(") depth++;
       else if (tokens[index]!.text === ")" && --depth === 0) break;
     }
@@ -201,11 +154,7 @@ function reindexTarget(tokens: readonly SqlToken[]): string | undefined {
   return token?.kind === "word" ? token.text.toUpperCase() : undefined;
 }
 
-/**
- * Checks one section's PostgreSQL tokens for what only psql can run. A backslash outside strings,
- * quoted names and comments can only be a psql meta-command: no PostgreSQL operator or token
- * contains one.
- */
+/** Checks one section's PostgreSQL tokens for what only psql can run. A backslash outside strings, quoted names and comments can only be a psql meta-command: no PostgreSQL token contains one. */
 export function findClientCommandProblems(sectionTokens: readonly SqlToken[]): StatementProblem[] {
   const problems: StatementProblem[] = [];
   // psql reads a meta-command to the end of its line; the SQL around it is split without those lines.
@@ -213,10 +162,7 @@ export function findClientCommandProblems(sectionTokens: readonly SqlToken[]): S
   let metaCommandLine = -1;
   sectionTokens.forEach((token, index) => {
     if (token.line === metaCommandLine) return;
-    if (token.kind !== "punctuation" || token.text !== "\\") {
-      sql.push(token);
-      return;
-    }
+    if (token.kind !== "punctuation" || token.text !== "\\") return void sql.push(token);
     metaCommandLine = token.line;
     const next = sectionTokens[index + 1];
     const command = next !== undefined && (next.kind === "word" || next.text === ".") && next.line === token.line ? `\\${next.text}` : "\\";
@@ -232,12 +178,8 @@ export function findClientCommandProblems(sectionTokens: readonly SqlToken[]): S
     if (first.kind !== "word" || first.text.toUpperCase() !== "COPY") continue;
     const stream = tokens.find((token, index) => index > 0 && token.kind === "word" && /^(STDIN|STDOUT)$/i.test(token.text) && tokens[index - 1]?.text !== ".");
     if (!stream) continue;
-    problems.push({
-      code: "SQL_PSQL_ONLY",
-      line: first.line,
-      column: first.column,
-      message: `COPY … ${stream.text.toUpperCase() === "STDIN" ? "FROM STDIN needs psql to send the rows that follow it" : "TO STDOUT needs psql to receive the rows"}; write the rows as INSERT … VALUES, or move them in a TypeScript migration`,
-    });
+    const needs = stream.text.toUpperCase() === "STDIN" ? "FROM STDIN needs psql to send the rows that follow it" : "TO STDOUT needs psql to receive the rows";
+    problems.push({ code: "SQL_PSQL_ONLY", line: first.line, column: first.column, message: `COPY … ${needs}; write the rows as INSERT … VALUES, or move them in a TypeScript migration` });
   }
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
