@@ -8,7 +8,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { problemAt, projectPath, sortProblems, type Problem, type RegistryChangeKind } from "./problems.js";
+import { joinLines, problemAt, projectPath, sortProblems, type Problem, type RegistryChangeKind } from "./problems.js";
 import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
@@ -93,24 +93,15 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
 export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect" | "target">): Promise<RegistrySourceResult> {
   const dialect = options.dialect ?? "sqlite";
   const { migrations, problems } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect });
-  if (options.target === "d1") {
-    for (const migration of migrations) {
-      if (migration.kind === "sql" || !migration.transaction) continue;
-      problems.push(
-        problemAt(
-          "TS_MIGRATION_ON_D1",
-          migration.file,
-          'this project\'s registry is for D1 ("target": "d1"), which applies a migration atomically only as one batch of SQL with its history row; a TypeScript migration cannot be atomic there. Write it as a .sql migration, or, if it may be left half done, add transaction: false to its defineMigration',
-        ),
-      );
-    }
-  }
+  const d1 = `this project's registry is for D1 ("target": "d1"), which applies a migration atomically only as one batch of SQL with its history row; a TypeScript migration cannot be atomic there. Write it as a .sql migration, or, if it may be left half done, add transaction: false to its defineMigration`;
+  for (const migration of options.target === "d1" ? migrations : []) if (migration.kind === "ts" && migration.transaction) problems.push(problemAt("TS_MIGRATION_ON_D1", migration.file, d1));
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations };
+  const migrationsDirLabel = projectPath(options.projectRoot, options.migrationsDir) || ".";
   const source = renderRegistry({
     migrations,
     registryFile: options.registryFile,
     importExtension: resolveImportExtension(options.projectRoot),
-    migrationsDirLabel: projectPath(options.projectRoot, options.migrationsDir) || ".",
+    migrationsDirLabel,
     runtimeModule: options.runtimeModule,
     dialect,
   });
@@ -123,12 +114,7 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   } catch (error) {
     // A config prettier cannot parse (or a plugin it cannot load) is the project's to fix, reported at the config file.
     const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
-    const reason = (error instanceof Error ? error.message : String(error))
-      .split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line !== "")
-      .slice(0, 2)
-      .join(" ");
+    const reason = joinLines(error instanceof Error ? error.message : String(error), 2);
     const fix = configFile ? "this config file" : "the prettier config that applies to the registry";
     const message = `prettier could not format the registry with this project's config (${reason}); fix ${fix}, then run "stepwise gen" again`;
     return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };

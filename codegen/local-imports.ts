@@ -16,7 +16,7 @@ import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
-import { compareText, problemAt, projectPath, type Problem } from "./problems.js";
+import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
@@ -110,17 +110,8 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   };
 }
 
-const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = {
-  ".ts": ts.ScriptKind.TS,
-  ".mts": ts.ScriptKind.TS,
-  ".cts": ts.ScriptKind.TS,
-  ".tsx": ts.ScriptKind.TSX,
-  ".js": ts.ScriptKind.JS,
-  ".mjs": ts.ScriptKind.JS,
-  ".cjs": ts.ScriptKind.JS,
-  ".jsx": ts.ScriptKind.JSX,
-  ".json": ts.ScriptKind.JSON,
-};
+const { TS, TSX, JS, JSX, JSON: JSON_KIND } = ts.ScriptKind;
+const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = { ".ts": TS, ".mts": TS, ".cts": TS, ".tsx": TSX, ".js": JS, ".mjs": JS, ".cjs": JS, ".jsx": JSX, ".json": JSON_KIND };
 
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
 function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog, problems: Problem[]): { now: string; earlier: string; sourceFile: ts.SourceFile | null } | null {
@@ -128,15 +119,11 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
   try {
     bytes = readFileSync(absolutePath);
   } catch (error) {
-    problems.push(problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`));
-    return null;
+    return addProblems(problems, problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`));
   }
   probed.set(absolutePath, hashDependency(absolutePath));
   const decoded = decodeSourceBytes(bytes);
-  if (!decoded.ok) {
-    problems.push({ code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
-    return null;
-  }
+  if (!decoded.ok) return addProblems(problems, { code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
   const kind = SCRIPT_KINDS[path.extname(absolutePath)];
   if (kind === undefined) {
     // Not code (a loader may import other files): it counts byte for byte.
@@ -145,18 +132,20 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
   }
   const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   const nul = findRawNul(text, label);
-  if (nul) {
-    problems.push(nul);
-    return null;
-  }
+  if (nul) return addProblems(problems, nul);
   const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
   const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
-  for (const diagnostic of diagnostics) {
+  const syntaxErrors = diagnostics.map((diagnostic): Problem => {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-    const message = `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
-    problems.push({ code: "TS_SYNTAX_ERROR", file: label, line: line + 1, column: character + 1, message });
-  }
-  if (diagnostics.length > 0) return null;
+    return {
+      code: "TS_SYNTAX_ERROR",
+      file: label,
+      line: line + 1,
+      column: character + 1,
+      message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
+    };
+  });
+  if (syntaxErrors.length > 0) return addProblems(problems, ...syntaxErrors);
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
   return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
 }

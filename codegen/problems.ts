@@ -162,6 +162,22 @@ export function problemAt(code: ProblemCode, file: string, message: string): Pro
   return { code, file, line: 1, column: 1, message };
 }
 
+/** The non-blank lines of `text`, trimmed, at most `most` of them, as one line. */
+export function joinLines(text: string, most = Infinity): string {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .slice(0, most)
+    .join(" ");
+}
+
+/** Adds `found` to `problems` and returns `null`, so a refusal is one `return`. */
+export function addProblems(problems: Problem[], ...found: readonly Problem[]): null {
+  problems.push(...found);
+  return null;
+}
+
 /** `absolute` relative to `from`, with forward slashes on every platform, so output does not depend on the OS. */
 export function projectPath(from: string, absolute: string): string {
   return path.relative(from, absolute).split(path.sep).join("/");

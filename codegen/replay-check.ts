@@ -18,7 +18,7 @@ import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./config.js";
-import { problemAt, projectPath, type Problem } from "./problems.js";
+import { joinLines, problemAt, projectPath, type Problem } from "./problems.js";
 import { replayMigrations, type ReplayDatabase, type ReplayResult } from "./replay.js";
 import { withWorkerConnections, workerConnectionOf, type WorkerConnection } from "./worker-connections.js";
 
@@ -101,12 +101,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<Repla
 
 /** The problem `gen --check --require-replay` fails with when the replay did not run. */
 export function skippedReplayProblem(replay: ReplayOutcome & { ran: false }, registryLabel: string): Problem {
-  const reason = replay.reason
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "")
-    .join(" ");
-  return problemAt("REPLAY_SKIPPED", registryLabel, `the replay did not run (${replay.code}), and --require-replay asks it to: ${reason}`);
+  return problemAt("REPLAY_SKIPPED", registryLabel, `the replay did not run (${replay.code}), and --require-replay asks it to: ${joinLines(replay.reason)}`);
 }
 
 /** One line for the bin: what ran, on what, and what stood in for what. */

@@ -12,7 +12,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
-import { compareText, problemAt, projectPath, type Problem } from "./problems.js";
+import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
@@ -107,21 +107,15 @@ function readMigrationSource(absolutePath: string, file: string, quoted: string,
     bytes = readFileSync(absolutePath);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push(problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`));
-    return null;
+    return addProblems(problems, problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`));
   }
   const decoded = decodeSourceBytes(bytes);
-  if (decoded.ok) return decoded.text;
-  problems.push({ code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
-  return null;
+  return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
 }
 
 function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDialect, problems: Problem[]): ScannedMigration | null {
   const result = parseSqlMigrationSource(source, { dialect });
-  if (!result.ok) {
-    problems.push(...result.problems.map((problem) => ({ ...problem, file: base.file })));
-    return null;
-  }
+  if (!result.ok) return addProblems(problems, ...result.problems.map((problem) => ({ ...problem, file: base.file })));
   const { migration } = result;
   return {
     ...base,
@@ -150,15 +144,11 @@ interface TsScanContext {
 function scanTsMigration(source: string, base: MigrationBase, context: TsScanContext, problems: Problem[]): ScannedMigration | null {
   const text = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   const sourceFile = context.project.createSourceFile(`/migrations/${path.basename(base.absolutePath)}`, text, { overwrite: true });
-  const fail = (found: readonly Problem[]) => {
-    problems.push(...found);
-    return null;
-  };
   try {
     const placeholders = findTemplatePlaceholders(sourceFile.compilerNode, base.file);
-    if (placeholders.length > 0) return fail(placeholders);
+    if (placeholders.length > 0) return addProblems(problems, ...placeholders);
     const result = analyzeTsMigration(sourceFile, base.file, { returnsThenable: (fn) => context.returnsThenable(base.absolutePath, text, fn) });
-    if (!result.ok) return fail(result.problems);
+    if (!result.ok) return addProblems(problems, ...result.problems);
     const { earlierChecksums, ...facts } = result.facts;
     const imports = followLocalImports({
       absolutePath: base.absolutePath,
@@ -167,12 +157,12 @@ function scanTsMigration(source: string, base: MigrationBase, context: TsScanCon
       earlierOwnChecksums: earlierChecksums,
       projectRoot: context.projectRoot,
     });
-    if (imports.problems.length > 0) return fail(imports.problems);
+    if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
     if (facts.disableForeignKeys && context.dialect === "postgres") {
       const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === "disableForeignKeys");
       const at = property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
       const message = `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`;
-      return fail([{ code: "FOREIGN_KEYS_FLAG_UNSUPPORTED", file: base.file, ...at, message }]);
+      return addProblems(problems, { code: "FOREIGN_KEYS_FLAG_UNSUPPORTED", file: base.file, ...at, message });
     }
     return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
   } finally {
@@ -184,17 +174,17 @@ function scanTsMigration(source: string, base: MigrationBase, context: TsScanCon
 function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
   try {
-    if (!statSync(migrationsDir).isDirectory()) {
-      problems.push(problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("this is a file, not a folder")));
-      return null;
-    }
+    if (!statSync(migrationsDir).isDirectory()) return addProblems(problems, problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("this is a file, not a folder")));
     return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    if (code === "ENOENT") problems.push(problemAt("MIGRATIONS_DIR_MISSING", label, `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`));
-    else if (code === "ENOTDIR") problems.push(problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("a part of this path is a file, not a folder")));
-    else problems.push(problemAt("MIGRATIONS_DIR_UNREADABLE", label, `cannot list the migrations folder (${code}); make it readable by the user running stepwise (for example chmod 755 on it)`));
-    return null;
+    if (code === "ENOENT")
+      return addProblems(problems, problemAt("MIGRATIONS_DIR_MISSING", label, `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`));
+    if (code === "ENOTDIR") return addProblems(problems, problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("a part of this path is a file, not a folder")));
+    return addProblems(
+      problems,
+      problemAt("MIGRATIONS_DIR_UNREADABLE", label, `cannot list the migrations folder (${code}); make it readable by the user running stepwise (for example chmod 755 on it)`),
+    );
   }
 }
 

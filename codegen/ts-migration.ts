@@ -27,7 +27,8 @@ export type TsMigrationResult = { readonly ok: true; readonly facts: TsMigration
 
 const KNOWN_PROPERTIES = ["description", "up", "down", "transaction", "disableForeignKeys"] as const;
 type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
-type Report = (code: ProblemCode, node: Node | number, message: string) => void;
+/** Records a problem at a node or a position; returns `null`, so a refusal is one `return report(...)`. */
+type Report = (code: ProblemCode, node: Node | number, message: string) => null;
 
 /**
  * Validates a parsed migration file: one default export, `defineMigration` (from a stepwise entry)
@@ -41,6 +42,7 @@ export function analyzeTsMigration(sourceFile: SourceFile, file: string, options
   const report: Report = (code, node, message) => {
     const { line, column } = sourceFile.getLineAndColumnAtPos(typeof node === "number" ? node : node.getStart());
     problems.push({ code, file, line, column, message });
+    return null;
   };
   const parseDiagnostics = (sourceFile.compilerNode as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
   for (const diagnostic of parseDiagnostics) report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
@@ -80,29 +82,20 @@ function findDefinition(sourceFile: SourceFile, report: Report): ObjectLiteralEx
     else if ((Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) && statement.isDefaultExport()) defaultExports.push(statement);
     else if (Node.isExportDeclaration(statement)) defaultExports.push(...statement.getNamedExports().filter((specifier) => (specifier.getAliasNode()?.getText() ?? specifier.getName()) === "default"));
   }
-  if (defaultExports.length === 0) {
-    report("TS_NO_DEFAULT_EXPORT", 0, `no default export; write "export default defineMigration({ up(db) { ... } })"`);
-    return null;
-  }
-  if (defaultExports.length > 1) {
-    for (const extra of defaultExports.slice(1)) report("TS_MULTIPLE_DEFAULT_EXPORTS", extra, "a second default export; a migration file has exactly one");
-    return null;
-  }
+  if (defaultExports.length === 0) return report("TS_NO_DEFAULT_EXPORT", 0, `no default export; write "export default defineMigration({ up(db) { ... } })"`);
+  for (const extra of defaultExports.slice(1)) report("TS_MULTIPLE_DEFAULT_EXPORTS", extra, "a second default export; a migration file has exactly one");
+  if (defaultExports.length > 1) return null;
   const exported = defaultExports[0]!;
   const call = Node.isExportAssignment(exported) ? unwrap(exported.getExpression()) : undefined;
   if (!call || !Node.isCallExpression(call) || call.getExpression().getText() !== "defineMigration") {
     const message = `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`;
-    report("TS_NOT_DEFINE_MIGRATION", exported, message);
-    return null;
+    return report("TS_NOT_DEFINE_MIGRATION", exported, message);
   }
   if (reportForeignDefineMigration(sourceFile, report)) return null;
   const [argument, ...extraArguments] = call.getArguments();
   const definition = argument ? unwrap(argument) : undefined;
-  if (!definition || !Node.isObjectLiteralExpression(definition) || extraArguments.length > 0) {
-    report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
-    return null;
-  }
-  return definition;
+  if (definition && Node.isObjectLiteralExpression(definition) && extraArguments.length === 0) return definition;
+  return report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
 }
 
 /**
@@ -128,10 +121,8 @@ function reportForeignDefineMigration(sourceFile: SourceFile, report: Report): b
     for (const { node, importedName } of bindings) {
       if (isDefineMigrationSource(source) && importedName === "defineMigration") continue;
       const what = importedName === "defineMigration" ? `defineMigration is imported from "${source}"` : `"${importedName}" of "${source}" is imported as defineMigration`;
-      const others = DEFINE_MIGRATION_SOURCES.slice(1)
-        .map((s) => `"${s}"`)
-        .join(", ");
-      const message = `${what}, so codegen cannot know what the call does; write import { defineMigration } from "${DEFINE_MIGRATION_SOURCES[0]}" (or from your driver's entry: ${others})`;
+      const [root, ...drivers] = DEFINE_MIGRATION_SOURCES;
+      const message = `${what}, so codegen cannot know what the call does; write import { defineMigration } from "${root}" (or from your driver's entry: "${drivers.join('", "')}")`;
       report("TS_DEFINE_MIGRATION_SOURCE", isDefineMigrationSource(source) ? node : declaration.getModuleSpecifier(), message);
       return true;
     }
@@ -143,17 +134,11 @@ function reportForeignDefineMigration(sourceFile: SourceFile, report: Report): b
 function readProperties(definition: ObjectLiteralExpression, report: Report): Map<KnownProperty, Node> {
   const found = new Map<KnownProperty, Node>();
   for (const property of definition.getProperties()) {
-    if (Node.isSpreadAssignment(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) {
-      report("TS_UNSUPPORTED_PROPERTY", property, "spreads and accessors hide the migration's options from codegen; write each property out");
-      continue;
-    }
-    const nameNode = property.getNameNode();
-    if (Node.isComputedPropertyName(nameNode)) {
-      report("TS_UNSUPPORTED_PROPERTY", property, "computed property names hide the migration's options from codegen; write the name out");
-      continue;
-    }
-    const name = Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
-    if (!(KNOWN_PROPERTIES as readonly string[]).includes(name)) {
+    const nameNode = Node.isSpreadAssignment(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property) ? null : property.getNameNode();
+    const name = nameNode === null || Node.isComputedPropertyName(nameNode) ? null : Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
+    if (nameNode === null) report("TS_UNSUPPORTED_PROPERTY", property, "spreads and accessors hide the migration's options from codegen; write each property out");
+    else if (name === null) report("TS_UNSUPPORTED_PROPERTY", property, "computed property names hide the migration's options from codegen; write the name out");
+    else if (!(KNOWN_PROPERTIES as readonly string[]).includes(name)) {
       const suggestion = closestName(name, KNOWN_PROPERTIES);
       report("TS_UNKNOWN_PROPERTY", nameNode, `unknown property "${name}"; ${suggestion ? `did you mean "${suggestion}"? ` : ""}the properties are ${KNOWN_PROPERTIES.join(", ")}`);
     } else if (found.has(name as KnownProperty)) report("TS_DUPLICATE_PROPERTY", nameNode, `"${name}" is given twice; keep one`);
@@ -184,17 +169,11 @@ export function findRawNul(text: string, file: string): Problem | null {
   return at && { code: "TS_NUL_BYTE", file, ...at, message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it" };
 }
 
-/** Checks one direction's function; returns whether it is async. */
-function checkMigrationFunction(property: Node, which: "up" | "down", sourceFile: SourceFile, report: Report, returnsThenable?: (fn: Node) => boolean): boolean {
+/** Checks one direction's function; returns whether it is async (`null`: not a function). */
+function checkMigrationFunction(property: Node, which: "up" | "down", sourceFile: SourceFile, report: Report, returnsThenable?: (fn: Node) => boolean): boolean | null {
   const fn = resolveFunction(property, sourceFile);
-  if (!fn) {
-    report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
-    return false;
-  }
-  if (Node.isGeneratorable(fn) && fn.isGenerator()) {
-    report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
-    return false;
-  }
+  if (!fn) return report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
+  if (Node.isGeneratorable(fn) && fn.isGenerator()) return report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
   if (Node.isAsyncable(fn) && fn.isAsync()) return true;
   // The usual annotations settle it without a type check; anything else is what the checker makes of it.
   const returnType = fn.getReturnTypeNode()?.getText();
@@ -232,15 +211,15 @@ function resolveFunction(property: Node, sourceFile: SourceFile): FunctionLike |
   return unwrapped && (Node.isArrowFunction(unwrapped) || Node.isFunctionExpression(unwrapped)) ? unwrapped : undefined;
 }
 
-function readLiteral(property: Node | undefined, type: "string" | "boolean", report: Report): string | boolean | undefined {
+/** The literal value of an option; `undefined` when absent, `null` when not a literal of `type`. */
+function readLiteral(property: Node | undefined, type: "string" | "boolean", report: Report): string | boolean | null | undefined {
   if (!property) return undefined;
   const name = Node.isPropertyAssignment(property) ? property.getName() : property.getText();
   const value = Node.isPropertyAssignment(property) ? unwrap(property.getInitializerOrThrow()) : undefined;
   if (value && type === "string" && (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value))) return value.getLiteralValue();
   if (value && type === "boolean" && (value.getKind() === SyntaxKind.TrueKeyword || value.getKind() === SyntaxKind.FalseKeyword)) return value.getKind() === SyntaxKind.TrueKeyword;
   const expected = type === "string" ? 'string literal, such as "Add an index"' : "literal true or false";
-  report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${expected}, so codegen can read it without running the file`);
-  return undefined;
+  return report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${expected}, so codegen can read it without running the file`);
 }
 
 /** Parentheses, `as` and `satisfies`, which gen reads through. */
