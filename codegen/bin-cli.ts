@@ -236,18 +236,7 @@ export function createBinCli(options: BinCliOptions): Cli {
 }
 
 /** The options of `gen`, as commander hands them over. */
-interface GenFlags {
-  readonly check?: boolean;
-  readonly dir?: string;
-  readonly out?: string;
-  readonly dialect?: string;
-  readonly cache: boolean;
-  readonly replay: boolean;
-  readonly requireReplay?: boolean;
-  readonly base?: string;
-  readonly json?: boolean;
-  readonly watch?: boolean;
-}
+type GenFlags = { dir?: string; out?: string; dialect?: string; check?: boolean; cache: boolean; replay: boolean; requireReplay?: boolean; base?: string; json?: boolean; watch?: boolean };
 
 function parseDialectOption(value: string): string {
   if (!(DIALECTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DIALECTS.join(", ")}`);

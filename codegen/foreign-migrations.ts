@@ -1,8 +1,6 @@
 /**
- * A folder of another tool's migrations (Diesel, Flyway, Prisma, …) breaks stepwise's naming rules
- * once per file, and renaming as those problems suggest would only hide the files from gen. So the
- * folder is recognised first, as a whole, and gives one problem naming the tool and how to port; and
- * a migration-named file in a subfolder (which gen does not read) is a problem too.
+ * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and
+ * how to port (one per file would only hide them); a migration-named file in a subfolder is a problem too.
  */
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";

@@ -1,13 +1,9 @@
 /**
- * The gen cache: an entry says "these exact inputs produce a registry with this SHA-256", so `gen`,
- * `gen --check` and the runtime commands' freshness check skip scanning and formatting (and loading
- * ts-morph and prettier) when nothing changed. The inputs are the migrations folder, the options,
- * the tsconfig chain, the formatter configs, stepwise's own code and its tools' versions, plus every
- * file outside the folder that the scan read or looked for. A hit also needs the registry on disk to
- * hash to the text gen rendered, so a truncated write or a hand edit is caught. An input that cannot
- * be captured as bytes (a JavaScript prettier config, plugins, a tsconfig extending a package) means
- * no fingerprint and no cache: a miss costs time, a wrong hit would pass a stale registry. No
- * function here throws: a cache that cannot be read or written is a miss.
+ * The gen cache: "these exact inputs give a registry with this SHA-256", so `gen` and the runtime
+ * commands' freshness check skip the scan (and loading ts-morph and prettier) when nothing changed,
+ * and the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes
+ * (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss
+ * costs time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
  */
 import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";

@@ -1,8 +1,7 @@
 /**
- * Loads a registry that imports nothing at run time (all `.sql` migrations: its only import is
- * `import type`) as plain JavaScript, without tsx, whose hooks thread costs every runtime command of
- * the bin about a quarter of a second. It is transpiled once with esbuild (tsx's own) into the gen
- * cache folder, named by its path and bytes. Anything else, and any failure here, goes through tsx.
+ * A registry that imports nothing at run time (only `.sql` migrations) is loaded as plain JavaScript,
+ * transpiled once by tsx's esbuild into the gen cache folder: tsx's hooks would cost every runtime
+ * command about half its time. Anything else, and any failure here, goes through tsx.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -1,11 +1,8 @@
 /**
- * A TypeScript migration's checksum covers the project files it imports, followed transitively
- * (`import`, `export … from`, `import x = require()`, `require()`, `import()` and `createRequire`
- * with literal specifiers), each hashed by meaning as the migration is: a helper an applied migration
- * calls decides what a new database gets as much as the migration does. A specifier is local when it
- * resolves to a file of the project, to the file tsx would load: a relative path, a tsconfig `paths`
- * alias, a package.json `#import`, or the package's own name through its `exports`. Packages are left
- * to the lockfile, type-only imports run nothing, and a specifier computed at run time is refused.
+ * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed
+ * by meaning: a helper an applied migration calls decides what a new database gets as much as the
+ * migration does. A specifier is local when it resolves, as tsx would, to a file of the project;
+ * packages are left to the lockfile, and a specifier computed at run time is refused.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";

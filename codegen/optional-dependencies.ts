@@ -1,9 +1,7 @@
 /**
- * ts-morph, prettier and tsx are the codegen tools an app keeps in its devDependencies. They are not
- * declared in stepwise's package.json, not even as optional peers: npm would then keep them in a
- * production install (`npm ci --omit=dev`) of an app that also has them as devDependencies. So the bin
- * checks for them, and for a supported major version, before loading what needs them, and names the
- * exact install command.
+ * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep
+ * them in a production install). So the bin checks for them, and their major version, before loading
+ * what needs them, and names the install command.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";

@@ -1,8 +1,7 @@
 /**
- * `stepwise rebase`: renumbers this branch's migrations (those the base branch does not have, as git
- * tells, see `git.ts`) to follow the base's newest, keeping each name, then regenerates the registry.
- * Applying renames every file or none and rewrites relative imports of a renamed migration: half a
- * renumbering would be worse than the collision it set out to fix.
+ * `stepwise rebase`: renumbers this branch's migrations to follow the base branch's newest, keeping
+ * names, then regenerates the registry. It renames every file or none: half a renumbering would be
+ * worse than the collision.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -148,10 +147,8 @@ function movesOf(projectRoot: string, renames: readonly RebaseRename[]): Map<str
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
 /**
- * The rewrites that keep every relative import of a moved file working, in the migrations folder and
- * its subfolders: only the file's name inside the specifier changes, keeping its extension (or none)
- * and its quotes. An alias (tsconfig `paths`, `#import`) is left to `gen`, which reports an import it
- * cannot resolve. `moves` maps old absolute paths to new ones; the result names files by old path.
+ * The edits that keep relative imports of a moved file working, in the migrations folder and below:
+ * only the file's name in the specifier changes. An alias is left to `gen` to report. Files by old path.
  */
 function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
   const stem = (file: string) => file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");

@@ -1,8 +1,6 @@
 /**
- * The bin's runtime commands refuse a registry that lags behind the migrations folder: an edited,
- * added or removed migration would otherwise run old code, record an old checksum, or be ignored.
- * The comparison is `gen --check` itself, made cheap by the gen cache: a hit hashes the folder and
- * parses nothing; only a miss loads ts-morph and prettier.
+ * The bin's runtime commands refuse a registry that lags behind the folder, which would run old code
+ * or ignore a migration. The comparison is `gen --check`, made cheap by the gen cache.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";

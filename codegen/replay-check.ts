@@ -1,9 +1,7 @@
 /**
- * How `gen --check` runs the replay (`replay.ts`): it loads the registry just checked and opens an
- * empty database, in memory with a SQLite driver that loads here (the project's own first), or a
- * scratch database on the configured PostgreSQL server. What cannot run here (no server, no driver,
- * no tsx) is not the migrations' fault: it is a skip with its reason whole, which `--require-replay`
- * turns into a failure.
+ * Where `gen --check` replays (`replay.ts`): an in-memory database of a SQLite driver that loads here,
+ * or a scratch database on the configured PostgreSQL server. What cannot run here is not the
+ * migrations' fault: a skip with its reason, which `--require-replay` turns into a failure.
  */
 import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";

@@ -1,9 +1,7 @@
 /**
- * `gen --check`'s replay, what fails only at deploy caught at build time: the registry's migrations
- * are applied in order, through the runtime's own manager, to an empty database, then the newest is
- * rolled back. The first failure becomes a problem at the statement's file and line, and a table
- * rebuild that would break on real rows (dropping a table others reference, with enforcement on) is
- * reported even when the replay's empty tables let it pass.
+ * `gen --check`'s replay: the migrations applied through the runtime's own manager to an empty
+ * database, then the newest rolled back, so what would fail at deploy fails at build time, at the
+ * failing statement's line. A rebuild of a referenced table is reported even when empty tables pass.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";

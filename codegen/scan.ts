@@ -269,10 +269,8 @@ function findTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Prob
 }
 
 /**
- * Whether a migration function returns a thenable, by TypeScript's checker, for the one case the
- * syntax cannot settle (unannotated, not `async`, returning a value). The scan's own project has no
- * libraries, so this opens a second one on the real files with the project's tsconfig, the first
- * time it is needed. A type the checker cannot resolve, or a project it cannot load, is not a thenable.
+ * Whether a function returns a thenable, by TypeScript's checker on a second project with the
+ * project's tsconfig (the scan's own has no libraries), opened the first time it is needed.
  */
 function createReturnTypeChecker(projectRoot: string): TsScanContext["returnsThenable"] {
   let project: Project | null = null;

@@ -31,11 +31,9 @@ type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
 type Report = (code: ProblemCode, node: Node | number, message: string) => null;
 
 /**
- * Validates a parsed migration file: one default export, `defineMigration` (from a stepwise entry)
- * called with one object literal; `up` (and `down`) functions, not generators; `description` a
- * string literal; `transaction` and `disableForeignKeys` boolean literals; nothing else.
- * `returnsThenable` is asked, for a function neither `async` nor annotated that returns a value,
- * whether the type checker sees a promise; without it such a function is sync.
+ * Validates a parsed migration: one default export `defineMigration({...})` with literal options and
+ * `up`/`down` functions. `returnsThenable` settles, by the type checker, whether an unannotated
+ * function that returns a value is async; without it such a function is sync.
  */
 export function analyzeTsMigration(sourceFile: SourceFile, file: string, options: { readonly returnsThenable?: (fn: Node) => boolean } = {}): TsMigrationResult {
   const problems: Problem[] = [];
@@ -98,12 +96,7 @@ function findDefinition(sourceFile: SourceFile, report: Report): ObjectLiteralEx
   return report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
 }
 
-/**
- * Where a migration may take `defineMigration` from: a stepwise entry that exports it (the root or a
- * driver's), under any of the package's names. Codegen reads the call without running it, so it must
- * be the function whose rules codegen checks. test/codegen-define-migration.test.ts holds this to
- * package.json's `exports`.
- */
+/** The stepwise entries that export `defineMigration`, whose rules codegen checks without running the call (held to package.json's `exports` by a test). */
 export const DEFINE_MIGRATION_SOURCES: readonly string[] = [entrySpecifier(null), ...DRIVER_ENTRIES.map(entrySpecifier)];
 
 /** Reports an import that binds `defineMigration` to anything but a stepwise entry's `defineMigration`; a file that declares its own is read as before. */
@@ -262,12 +255,9 @@ export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescrip
 }
 
 /**
- * The checksum over the syntax tree, which drops whitespace, comments, semicolons and trailing commas.
- * Parentheses are skipped, strings compared by value, numbers by numeric value and quoted property
- * names as identifiers, which covers what prettier rewrites. Only where two programs that run
- * differently would otherwise meet is a little more kept (an optional chain's closing parenthesis,
- * an empty then-branch before `else`, ambiguous optional slots, a tagged template's raw text, the
- * exact `"use strict"` directive), so every other checksum stays as it was.
+ * The checksum over the syntax tree, so formatting, comments and what prettier rewrites (parentheses,
+ * quotes, number spelling, quoted keys) do not count. A little more is kept only where two programs
+ * that run differently would otherwise meet, so every other checksum stays as it was.
  */
 function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: { legacyDescription?: boolean; rawPackageSpecifiers?: boolean } = {}): string {
   const parts: string[] = [];
