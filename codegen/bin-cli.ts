@@ -14,7 +14,7 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { registryLoadError, usageError } from "../src/core/error-factories.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
-import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
@@ -44,195 +44,197 @@ const ENVIRONMENT_HELP = [
   "  NO_COLOR, FORCE_COLOR           turn colour off or on",
 ].join("\n");
 
+/** What one run of the bin works in: its project, environment and settings (the build commands' resolved once, from their flags). */
+interface BinRun {
+  readonly projectRoot: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly runtimeSettings: RuntimeConfig;
+  settings(flags?: StepwiseConfig): StepwiseSettings;
+}
+
 /** The `stepwise` bin's command line, for one run: `createBinCli({ cwd, env }).run(args)` resolves to the exit code. */
 export function createBinCli(options: BinCliOptions): Cli {
   const projectRoot = findProjectRoot(options.cwd);
-  const { env } = options;
-  const runtimeSettings = runtimeConfig(projectRoot, env);
   let resolved: StepwiseSettings | undefined;
-  const settings = (flags: StepwiseConfig = {}) => (resolved ??= resolveSettings(projectRoot, flags));
-
-  /** Imports the registry as the app would: plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
-  const loadRegistry = async (registryFile: string): Promise<MigrationRegistry> => {
-    const label = path.relative(projectRoot, registryFile);
-    if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
-    if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "stepwise gen" to write it.`);
-    const { defaultGenCacheDir } = await import("./gen-cache.js");
-    let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
-    if (loaded === null) {
-      const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
-      try {
-        loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
-      } catch (error) {
-        throw registryLoadError({ file: label, location: failureLocation(projectRoot, error), cause: error });
-      }
-    }
-    const { migrations } = loaded as { migrations?: MigrationRegistry };
-    if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "stepwise gen" to write it.`);
-    return migrations;
-  };
-
-  /**
-   * In development (a migrations folder and the codegen tools installed) a registry that is not what
-   * `gen` would write now is refused; a production install or a bundled app has neither, so nothing
-   * is checked. STEPWISE_SKIP_REGISTRY_CHECK=1 is the way past it, for rolling back mid-merge.
-   */
-  const refuseStaleRegistry = async (settings: StepwiseSettings): Promise<void> => {
-    if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
-    const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
-    const { migrationsDir, registryFile, dialect, target } = settings;
-    await assertRegistryFresh({ projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: defaultGenCacheDir(projectRoot) });
-  };
-
-  const addBuildCommands = (program: Command, context: CliContext): void => {
-    const pathOptions = (command: Command) =>
-      command
-        .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
-        .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
-        .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
-    type PathFlags = { dir?: string; out?: string; dialect?: string };
-    const settingsOf = (flags: PathFlags, task: string) => {
-      const resolved = settings({ migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
-      assertPeersInstalled(task, CODEGEN_PEERS);
-      return resolved;
-    };
-    program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
-
-    pathOptions(
-      program
-        .command("gen")
-        .description("check migrations/ and write generated/registry.ts")
-        .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)"),
-    )
-      .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
-      .option(
-        "--no-replay",
-        "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
-      )
-      .option("--require-replay", "with --check: fail (exit 1, REPLAY_SKIPPED) when the replay cannot run here, such as no SQLite driver installed or no PostgreSQL server configured (for CI)")
-      .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
-      .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
-      .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
-      .action(async (flags: GenFlags) => {
-        if (flags.base !== undefined && !flags.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
-        if (flags.requireReplay && !flags.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
-        if (flags.requireReplay && !flags.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
-        await runGen(flags, settingsOf(flags, "stepwise gen"), context);
-      });
-
-    pathOptions(
-      program
-        .command("create")
-        .description("write the next migration from a template, to edit before gen registers it")
-        .argument("<description>", 'what the migration does, such as "add email to contacts"')
-        .option("--sql", "write a .sql migration instead of a .ts one"),
-    )
-      .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
-      .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
-        const { migrationsDir, registryFile, dialect, driver, target } = settingsOf(flags, "stepwise create");
-        const { createMigration } = await import("./create.js");
-        const result = await createMigration({ projectRoot, migrationsDir, registryFile, description, kind: flags.sql ? "sql" : "ts", dialect, driver, target });
-        // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
-        context.io.stdout(`${result.file}\n`);
-        context.io.stderr(
-          `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
-            `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
-        );
-      });
-
-    pathOptions(
-      program
-        .command("rebase")
-        .description("renumber this branch's migrations to follow the base branch's newest, then regenerate the registry")
-        .option("--base <ref>", "the git ref you will merge into (default: the default branch: origin/HEAD, else main, master, origin/main, origin/master)", singleValued(parseGitRef))
-        .option("--yes", "rename the files and regenerate; without it, print the plan and change nothing")
-        .option("--no-db-check", "do not read the database (--db/--url/config) for migrations already applied under their old numbers")
-        .option("--json", "print the plan and what was done as JSON"),
-    )
-      .addHelpText(
-        "after",
-        "\nThis branch's migrations are the ones the base does not have with the same name and content, and that did not exist when the branches split. " +
-          "Each keeps its name and gets the next free number after the base's newest; relative imports of a renamed migration are rewritten. " +
-          "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
-      )
-      .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
-        const resolved = settingsOf(flags, "stepwise rebase");
-        await (await import("./rebase.js")).runRebase(flags, resolved, command, context);
-      });
-  };
-
-  /** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
-  const runGen = async (flags: GenFlags, settings: StepwiseSettings, context: CliContext): Promise<void> => {
-    const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-    const { migrationsDir, registryFile, dialect, target } = settings;
-    const genOptions = { projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
-    if (flags.watch) return (await import("./watch.js")).watchAndGenerate(genOptions, context);
-    const result = await generateRegistry({ ...genOptions, check: Boolean(flags.check) });
-    const label = path.relative(projectRoot, result.registryFile);
-    const baseProblems = flags.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
-    let ok = result.ok && baseProblems.length === 0;
-    let problems: readonly Problem[] = sortProblems([...result.problems, ...baseProblems]);
-    let status = result.status;
-    let replay: ReplayOutcome | null = null;
-    if (flags.check) {
-      // The replay runs only on a registry that passed every other check; a failed replay, or with --require-replay a skipped one, fails the check.
-      const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
-      if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
-      else if (!flags.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
-      else {
-        // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
-        const { url, unset } = dialect === "postgres" ? runtimeSettings.replayUrl() : { url: null, unset: null };
-        const checked = await runReplayCheck({ ...settings, url, urlUnset: unset, registryFile: result.registryFile, loadRegistry });
-        replay = checked.replay;
-        const failed = checked.problems.length > 0 ? checked.problems : !replay.ran && flags.requireReplay ? [skippedReplayProblem(replay, projectPath(projectRoot, result.registryFile))] : [];
-        if (failed.length > 0) [ok, problems, status] = [false, failed, "invalid"];
-      }
-    }
-    if (flags.json) {
-      const registryLabel = projectPath(projectRoot, result.registryFile);
-      const fix = status === "stale" ? `run "stepwise gen" and commit ${registryLabel}` : null;
-      const report = { ok, status, registryFile: registryLabel, migrationCount: result.migrationCount, latestVersion: result.latestVersion, problems, fix, replay };
-      context.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-      if (!ok) context.setExitCode(1);
-      return;
-    }
-    if (!ok) {
-      printProblems(problems, context);
-      if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
-      context.setExitCode(1);
-      return;
-    }
-    if (replay?.ran) {
-      for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
-      context.io.stdout(`${(await import("./replay-check.js")).describeReplay(replay)}\n`);
-    } else if (replay !== null && replay.code !== "disabled" && replay.code !== "not-reached") {
-      context.io.stderr(
-        `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
-      );
-    }
-    const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
-    context.io.stdout(`${context.palette.green(result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`)}\n`);
-  };
-
+  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env), settings: (flags = {}) => (resolved ??= resolveSettings(projectRoot, flags)) };
   return createCli({
     // The registry of the chosen driver's dialect (`--driver pg` loads the postgres one), refused when stale before any database is opened.
     migrations: async ({ dialect, driver }) => {
       const settings = resolveSettings(projectRoot, { dialect, driver });
-      await refuseStaleRegistry(settings);
-      return loadRegistry(settings.registryFile);
+      await refuseStaleRegistry(run, settings);
+      return loadRegistry(run, settings.registryFile);
     },
-    url: runtimeSettings.url,
-    schema: runtimeSettings.schema,
-    database: runtimeSettings.database,
-    databaseSearched: runtimeSettings.databaseSearched,
-    tableName: runtimeSettings.tableName,
-    driver: runtimeSettings.driver,
+    ...run.runtimeSettings,
     drivers: ALL_DRIVER_LOADERS,
     cwd: options.cwd,
-    io: { ...options.io, env },
+    io: { ...options.io, env: options.env },
     version: readToolVersion() ?? "unknown",
-    extend: addBuildCommands,
+    extend: (program, context) => addBuildCommands(run, program, context),
   });
+}
+
+/** Imports the registry as the app would: plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
+async function loadRegistry({ projectRoot, env }: BinRun, registryFile: string): Promise<MigrationRegistry> {
+  const label = path.relative(projectRoot, registryFile);
+  if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
+  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "stepwise gen" to write it.`);
+  const { defaultGenCacheDir } = await import("./gen-cache.js");
+  let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
+  if (loaded === null) {
+    const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+    try {
+      loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
+    } catch (error) {
+      throw registryLoadError({ file: label, location: failureLocation(projectRoot, error), cause: error });
+    }
+  }
+  const { migrations } = loaded as { migrations?: MigrationRegistry };
+  if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "stepwise gen" to write it.`);
+  return migrations;
+}
+
+/**
+ * In development (a migrations folder and the codegen tools installed) a registry that is not what
+ * `gen` would write now is refused; a production install or a bundled app has neither, so nothing
+ * is checked. STEPWISE_SKIP_REGISTRY_CHECK=1 is the way past it, for rolling back mid-merge.
+ */
+async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
+  if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
+  const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
+  const { migrationsDir, registryFile, dialect, target } = settings;
+  await assertRegistryFresh({ projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: defaultGenCacheDir(projectRoot) });
+}
+
+function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
+  const { projectRoot } = run;
+  const pathOptions = (command: Command) =>
+    command
+      .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+      .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+      .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
+  type PathFlags = { dir?: string; out?: string; dialect?: string };
+  const settingsOf = (flags: PathFlags, task: string) => {
+    const resolved = run.settings({ migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
+    assertPeersInstalled(task, CODEGEN_PEERS);
+    return resolved;
+  };
+  program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+
+  pathOptions(
+    program
+      .command("gen")
+      .description("check migrations/ and write generated/registry.ts")
+      .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)"),
+  )
+    .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
+    .option(
+      "--no-replay",
+      "with --check: skip applying the migrations to an empty database (an in-memory one for SQLite, a scratch database created on the configured server for PostgreSQL) and rolling back the newest",
+    )
+    .option("--require-replay", "with --check: fail (exit 1, REPLAY_SKIPPED) when the replay cannot run here, such as no SQLite driver installed or no PostgreSQL server configured (for CI)")
+    .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
+    .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
+    .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
+    .action(async (flags: GenFlags) => {
+      if (flags.base !== undefined && !flags.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
+      if (flags.requireReplay && !flags.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
+      if (flags.requireReplay && !flags.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
+      await runGen(run, flags, settingsOf(flags, "stepwise gen"), context);
+    });
+
+  pathOptions(
+    program
+      .command("create")
+      .description("write the next migration from a template, to edit before gen registers it")
+      .argument("<description>", 'what the migration does, such as "add email to contacts"')
+      .option("--sql", "write a .sql migration instead of a .ts one"),
+  )
+    .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
+    .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
+      const { migrationsDir, registryFile, dialect, driver, target } = settingsOf(flags, "stepwise create");
+      const { createMigration } = await import("./create.js");
+      const result = await createMigration({ projectRoot, migrationsDir, registryFile, description, kind: flags.sql ? "sql" : "ts", dialect, driver, target });
+      // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
+      context.io.stdout(`${result.file}\n`);
+      context.io.stderr(
+        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
+          `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
+      );
+    });
+
+  pathOptions(
+    program
+      .command("rebase")
+      .description("renumber this branch's migrations to follow the base branch's newest, then regenerate the registry")
+      .option("--base <ref>", "the git ref you will merge into (default: the default branch: origin/HEAD, else main, master, origin/main, origin/master)", singleValued(parseGitRef))
+      .option("--yes", "rename the files and regenerate; without it, print the plan and change nothing")
+      .option("--no-db-check", "do not read the database (--db/--url/config) for migrations already applied under their old numbers")
+      .option("--json", "print the plan and what was done as JSON"),
+  )
+    .addHelpText(
+      "after",
+      "\nThis branch's migrations are the ones the base does not have with the same name and content, and that did not exist when the branches split. " +
+        "Each keeps its name and gets the next free number after the base's newest; relative imports of a renamed migration are rewritten. " +
+        "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
+    )
+    .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
+      const resolved = settingsOf(flags, "stepwise rebase");
+      await (await import("./rebase.js")).runRebase(flags, resolved, command, context);
+    });
+}
+
+/** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
+async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext): Promise<void> {
+  const { projectRoot } = run;
+  const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
+  const { migrationsDir, registryFile, dialect, target } = settings;
+  const genOptions = { projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
+  if (flags.watch) return (await import("./watch.js")).watchAndGenerate(genOptions, context);
+  const result = await generateRegistry({ ...genOptions, check: Boolean(flags.check) });
+  const label = path.relative(projectRoot, result.registryFile);
+  const baseProblems = flags.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
+  let ok = result.ok && baseProblems.length === 0;
+  let problems: readonly Problem[] = sortProblems([...result.problems, ...baseProblems]);
+  let status = result.status;
+  let replay: ReplayOutcome | null = null;
+  if (flags.check) {
+    // The replay runs only on a registry that passed every other check; a failed replay, or with --require-replay a skipped one, fails the check.
+    const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+    if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
+    else if (!flags.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
+    else {
+      // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
+      const { url, unset } = dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
+      const checked = await runReplayCheck({ ...settings, url, urlUnset: unset, registryFile: result.registryFile, loadRegistry: (file) => loadRegistry(run, file) });
+      replay = checked.replay;
+      const failed = checked.problems.length > 0 ? checked.problems : !replay.ran && flags.requireReplay ? [skippedReplayProblem(replay, projectPath(projectRoot, result.registryFile))] : [];
+      if (failed.length > 0) [ok, problems, status] = [false, failed, "invalid"];
+    }
+  }
+  if (flags.json) {
+    const registryLabel = projectPath(projectRoot, result.registryFile);
+    const fix = status === "stale" ? `run "stepwise gen" and commit ${registryLabel}` : null;
+    const report = { ok, status, registryFile: registryLabel, migrationCount: result.migrationCount, latestVersion: result.latestVersion, problems, fix, replay };
+    context.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    if (!ok) context.setExitCode(1);
+    return;
+  }
+  if (!ok) {
+    printProblems(problems, context);
+    if (status === "stale") context.io.stderr(`${label} is out of date.\n`);
+    context.setExitCode(1);
+    return;
+  }
+  if (replay?.ran) {
+    for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
+    context.io.stdout(`${(await import("./replay-check.js")).describeReplay(replay)}\n`);
+  } else if (replay !== null && replay.code !== "disabled" && replay.code !== "not-reached") {
+    context.io.stderr(
+      `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
+    );
+  }
+  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
+  context.io.stdout(`${context.palette.green(result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`)}\n`);
 }
 
 /** The options of `gen`, as commander hands them over. */

@@ -57,34 +57,8 @@ export interface CompareWithBaseOptions {
  * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND`, `GIT_HISTORY_SHALLOW` or `GIT_FAILED`, naming `operation`; nothing is changed.
  */
 export function compareWithBase(options: CompareWithBaseOptions, operation: string): BaseComparison {
-  const run = (cwd: string, args: readonly string[], input?: string) => {
-    // A user's pager, editor or terminal prompt must never hang a command that only reads.
-    const result = spawnSync("git", args, { cwd, input, maxBuffer: 1024 * 1024 * 1024, env: { ...process.env, GIT_PAGER: "cat", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
-      const message = `${operation} reads the base branch's migrations from git, but the git command was not found. Install git (or put it on the PATH) and run it again. Nothing was changed.`;
-      throw new StepwiseError("GIT_NOT_FOUND", message, { operation }, { cause: result.error });
-    }
-    if (result.error) throw gitFailedError(args, null, result.error.message);
-    return { status: result.status, stdout: result.stdout.toString("utf8"), bytes: result.stdout, stderr: result.stderr.toString("utf8") };
-  };
-  const topLevelRun = run(options.projectRoot, ["rev-parse", "--show-toplevel"]);
-  if (topLevelRun.status !== 0) {
-    const message = `${operation} compares this branch's migrations with another branch's, but ${options.projectRoot} is not inside a git repository. Run it in a clone of your project. Nothing was changed.`;
-    throw new StepwiseError("NOT_A_GIT_REPOSITORY", message, { directory: options.projectRoot, operation });
-  }
-  const topLevel = realpathSync(topLevelRun.stdout.trim());
-  const git = (args: readonly string[], input?: string) => run(topLevel, args, input);
-  const gitOrThrow = (args: readonly string[], input?: string) => {
-    const result = git(args, input);
-    if (result.status !== 0) throw gitFailedError(args, result.status, result.stderr);
-    return result;
-  };
-  // `--end-of-options` keeps a ref that starts with "-" from being read as an option.
-  const commitOf = (ref: string): string | null => {
-    const result = git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
-    return result.status === 0 ? result.stdout.trim() : null;
-  };
-
+  const repository = openRepository(options.projectRoot, operation);
+  const { topLevel, git, gitOrThrow, commitOf } = repository;
   const base = resolveBase(options.base, commitOf, () => git(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"]));
   let mergeBase: string | null = null;
   if (commitOf("HEAD") !== null) {
@@ -109,33 +83,9 @@ export function compareWithBase(options: CompareWithBaseOptions, operation: stri
     const message = `${operation} reads the migrations folder's history from git, but ${options.migrationsDir} is outside the repository at ${topLevel}. Nothing was changed.`;
     throw new StepwiseError("NOT_A_GIT_REPOSITORY", message, { migrationsDir: options.migrationsDir, topLevel });
   }
-
-  /** The files directly inside the folder at `commit`, with their bytes; a commit without the folder has none. */
-  const readFolderAt = (commit: string): { name: string; bytes: Buffer }[] => {
-    const listed = git(["ls-tree", "-z", "--end-of-options", `${commit}:${folder}`]);
-    if (listed.status !== 0) {
-      if (commitOf(commit) !== null) return [];
-      throw gitFailedError(["ls-tree", `${commit}:${folder}`], listed.status, listed.stderr);
-    }
-    const entries = listed.stdout.split("\0").flatMap((record) => {
-      const tab = record.indexOf("\t");
-      const [mode, type, object] = record.slice(0, tab).split(" ");
-      // Symlinks (120000) and submodules are never migrations: gen refuses a symlinked one.
-      return record === "" || type !== "blob" || mode === "120000" ? [] : [{ name: record.slice(tab + 1), object: object! }];
-    });
-    if (entries.length === 0) return [];
-    const output = gitOrThrow(["cat-file", "--batch"], entries.map((entry) => `${entry.object}\n`).join("")).bytes;
-    let offset = 0;
-    return entries.map((entry) => {
-      const headerEnd = output.indexOf(0x0a, offset);
-      const size = Number(output.subarray(offset, headerEnd).toString("utf8").split(" ")[2]);
-      offset = headerEnd + 1 + size + 1;
-      return { name: entry.name, bytes: output.subarray(headerEnd + 1, headerEnd + 1 + size) };
-    });
-  };
   const relative = (fileName: string) => projectPath(options.projectRoot, path.join(options.migrationsDir, fileName));
-  const baseMigrations = toMigrations(readFolderAt(base.commit), relative);
-  const mergeBaseMigrations = mergeBase === null ? [] : toMigrations(readFolderAt(mergeBase), relative);
+  const baseMigrations = toMigrations(readFolderAt(repository, base.commit, folder), relative);
+  const mergeBaseMigrations = mergeBase === null ? [] : toMigrations(readFolderAt(repository, mergeBase, folder), relative);
   const local = classifyMigrations(toMigrations(readWorkingFolder(options.migrationsDir), relative), baseMigrations, mergeBaseMigrations);
   const collisions = local
     .filter((migration) => migration.origin !== "shared" && migration.origin !== "untouched")
@@ -145,6 +95,70 @@ export function compareWithBase(options: CompareWithBaseOptions, operation: stri
     .flatMap((record) => (record.includes("\t") ? [record.slice(record.indexOf("\t") + 1)] : []));
   const unmerged = [...new Set(unmergedPaths)].sort().map((file) => projectPath(options.projectRoot, path.join(topLevel, file)));
   return { base, mergeBase, local, baseMigrations, collisions, unmerged };
+}
+
+/** One git run's outcome. */
+interface GitRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly bytes: Buffer;
+  readonly stderr: string;
+}
+
+/** The git work tree that holds `projectRoot`, and how to ask it things; `NOT_A_GIT_REPOSITORY` outside any. */
+function openRepository(projectRoot: string, operation: string) {
+  const run = (cwd: string, args: readonly string[], input?: string): GitRun => {
+    // A user's pager, editor or terminal prompt must never hang a command that only reads.
+    const result = spawnSync("git", args, { cwd, input, maxBuffer: 1024 * 1024 * 1024, env: { ...process.env, GIT_PAGER: "cat", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+      const message = `${operation} reads the base branch's migrations from git, but the git command was not found. Install git (or put it on the PATH) and run it again. Nothing was changed.`;
+      throw new StepwiseError("GIT_NOT_FOUND", message, { operation }, { cause: result.error });
+    }
+    if (result.error) throw gitFailedError(args, null, result.error.message);
+    return { status: result.status, stdout: result.stdout.toString("utf8"), bytes: result.stdout, stderr: result.stderr.toString("utf8") };
+  };
+  const topLevelRun = run(projectRoot, ["rev-parse", "--show-toplevel"]);
+  if (topLevelRun.status !== 0) {
+    const message = `${operation} compares this branch's migrations with another branch's, but ${projectRoot} is not inside a git repository. Run it in a clone of your project. Nothing was changed.`;
+    throw new StepwiseError("NOT_A_GIT_REPOSITORY", message, { directory: projectRoot, operation });
+  }
+  const topLevel = realpathSync(topLevelRun.stdout.trim());
+  const git = (args: readonly string[], input?: string) => run(topLevel, args, input);
+  const gitOrThrow = (args: readonly string[], input?: string) => {
+    const result = git(args, input);
+    if (result.status !== 0) throw gitFailedError(args, result.status, result.stderr);
+    return result;
+  };
+  // `--end-of-options` keeps a ref that starts with "-" from being read as an option.
+  const commitOf = (ref: string): string | null => {
+    const result = git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
+    return result.status === 0 ? result.stdout.trim() : null;
+  };
+  return { topLevel, git, gitOrThrow, commitOf };
+}
+
+/** The files directly inside `folder` at `commit`, with their bytes, from the object store; a commit without the folder has none. */
+function readFolderAt({ git, gitOrThrow, commitOf }: ReturnType<typeof openRepository>, commit: string, folder: string): { name: string; bytes: Buffer }[] {
+  const listed = git(["ls-tree", "-z", "--end-of-options", `${commit}:${folder}`]);
+  if (listed.status !== 0) {
+    if (commitOf(commit) !== null) return [];
+    throw gitFailedError(["ls-tree", `${commit}:${folder}`], listed.status, listed.stderr);
+  }
+  const entries = listed.stdout.split("\0").flatMap((record) => {
+    const tab = record.indexOf("\t");
+    const [mode, type, object] = record.slice(0, tab).split(" ");
+    // Symlinks (120000) and submodules are never migrations: gen refuses a symlinked one.
+    return record === "" || type !== "blob" || mode === "120000" ? [] : [{ name: record.slice(tab + 1), object: object! }];
+  });
+  if (entries.length === 0) return [];
+  const output = gitOrThrow(["cat-file", "--batch"], entries.map((entry) => `${entry.object}\n`).join("")).bytes;
+  let offset = 0;
+  return entries.map((entry) => {
+    const headerEnd = output.indexOf(0x0a, offset);
+    const size = Number(output.subarray(offset, headerEnd).toString("utf8").split(" ")[2]);
+    offset = headerEnd + 1 + size + 1;
+    return { name: entry.name, bytes: output.subarray(headerEnd + 1, headerEnd + 1 + size) };
+  });
 }
 
 /** `ref` when given, else the default branch: where `origin/HEAD` points, else the first of main, master, origin/main, origin/master. */
