@@ -12,7 +12,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
-import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
+import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
@@ -172,19 +172,22 @@ function scanTsMigration(source: string, base: MigrationBase, context: TsScanCon
 
 /** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
 function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
+  const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
+  const reason = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  let stats;
   try {
-    if (!statSync(migrationsDir).isDirectory()) return addProblems(problems, problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("this is a file, not a folder")));
+    stats = statSync(migrationsDir);
+  } catch (error) {
+    if (reason(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
+    if (reason(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${reason(error)}); make it readable by the user running stepwise`);
+  }
+  if (!stats.isDirectory()) return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("this is a file, not a folder"));
+  try {
     return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    if (code === "ENOENT")
-      return addProblems(problems, problemAt("MIGRATIONS_DIR_MISSING", label, `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`));
-    if (code === "ENOTDIR") return addProblems(problems, problemAt("MIGRATIONS_DIR_NOT_A_FOLDER", label, notAFolder("a part of this path is a file, not a folder")));
-    return addProblems(
-      problems,
-      problemAt("MIGRATIONS_DIR_UNREADABLE", label, `cannot list the migrations folder (${code}); make it readable by the user running stepwise (for example chmod 755 on it)`),
-    );
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${reason(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
   }
 }
 
